@@ -1,0 +1,78 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Hot modules are built for speed in every configuration that matters: release builds
+/// specialise generics across modules through `@inlinable` API, so no unsafe flags are needed.
+let package = Package(
+    name: "Peregrine",
+    platforms: [.macOS("26.0")],
+    products: [
+        .executable(name: "peregrine", targets: ["peregrine"]),
+        .library(name: "PeregrineCore", targets: ["PeregrineCore"]),
+        .library(name: "PeregrineModel", targets: ["PeregrineModel"]),
+        .library(name: "PeregrineBook", targets: ["PeregrineBook"]),
+        .library(name: "PeregrineMempool", targets: ["PeregrineMempool"]),
+        .library(name: "PeregrineStrategy", targets: ["PeregrineStrategy"]),
+        .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.4"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        .target(name: "PeregrineSys"),
+        .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
+        .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
+        .target(name: "PeregrineBook", dependencies: ["PeregrineModel"]),
+        .target(name: "PeregrineMempool", dependencies: ["PeregrineModel"]),
+        .target(name: "PeregrineStrategy", dependencies: ["PeregrineModel", "PeregrineBook"]),
+        .target(
+            name: "PeregrineEngine",
+            dependencies: [
+                "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
+                "PeregrineStrategy",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "peregrine",
+            dependencies: [
+                "PeregrineEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "PeregrineTestSupport",
+            dependencies: ["PeregrineModel", "PeregrineBook"],
+            path: "Tests/PeregrineTestSupport"
+        ),
+        .testTarget(
+            name: "PeregrineCoreTests",
+            dependencies: ["PeregrineCore", "PeregrineSys"]
+        ),
+        .testTarget(
+            name: "PeregrineModelTests",
+            dependencies: [
+                "PeregrineModel",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "PeregrineBookTests",
+            dependencies: ["PeregrineBook", "PeregrineTestSupport"]
+        ),
+        .testTarget(
+            name: "PeregrineMempoolTests",
+            dependencies: ["PeregrineMempool"]
+        ),
+        .testTarget(
+            name: "PeregrineEngineTests",
+            dependencies: ["PeregrineEngine", "PeregrineTestSupport"]
+        ),
+        .testTarget(
+            name: "PeregrineStressTests",
+            dependencies: ["PeregrineCore"]
+        ),
+    ]
+)

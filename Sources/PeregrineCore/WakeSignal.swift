@@ -1,0 +1,49 @@
+import PeregrineSys
+import Synchronization
+
+/// Lets a parked consumer be woken by its producer, at the cost of one relaxed load per
+/// publish when nobody is parked.
+///
+/// A waiter announces itself in `sleepers`, then sleeps on a futex word with a timeout. A
+/// producer that sees a sleeper bumps the word and wakes it. The producer does not fence
+/// between publishing and reading `sleepers`, so a wake-up can be missed in a narrow race;
+/// the park timeout bounds the delay that causes, which is why parking always has one.
+/// Thread-safe; allocated once at set-up.
+public final class WakeSignal: @unchecked Sendable {
+    @usableFromInline
+    let cells = PaddedAtomicCells(count: 2, initialValue: 0)
+
+    public init() {}
+
+    @usableFromInline
+    var sleepers: UnsafeMutablePointer<Atomic<Int>> { cells.cell(0) }
+
+    /// Wakes parked waiters, if any. Called by producers after they publish.
+    @inlinable
+    public func notify() {
+        if sleepers.pointee.load(ordering: .relaxed) != 0 {
+            wakeAll()
+        }
+    }
+
+    @usableFromInline
+    func wakeAll() {
+        let word = cells.cell(1)
+        word.pointee.wrappingAdd(1, ordering: .releasing)
+        pg_futex_wake_all(futexWord(word))
+    }
+
+    /// Sleeps until notified or until `timeoutNanoseconds` pass, whichever is first.
+    public func park(timeoutNanoseconds: UInt64) {
+        let word = cells.cell(1)
+        sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        let observed = UInt32(truncatingIfNeeded: word.pointee.load(ordering: .acquiring))
+        _ = pg_futex_wait(futexWord(word), observed, timeoutNanoseconds)
+        sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// The futex word is the low 32 bits of the cell (x86-64 and arm64 are little-endian).
+    private func futexWord(_ cell: UnsafeMutablePointer<Atomic<Int>>) -> UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(cell).assumingMemoryBound(to: UInt32.self)
+    }
+}

@@ -1,0 +1,104 @@
+import PeregrineCore
+
+/// How the synthetic source paces events.
+public enum SourceRate: Equatable, Sendable {
+    /// Poisson arrivals averaging this many events per second.
+    case perSecond(Double)
+    /// As fast as the pipeline accepts them.
+    case unlimited
+}
+
+/// What a source does when the inbound ring is full.
+public enum FullRingPolicy: String, Equatable, Sendable, CaseIterable {
+    /// Wait for space (never loses an event; the source falls behind instead).
+    case block
+    /// Drop the event and count it.
+    case drop
+}
+
+/// How stages are mapped to threads.
+public enum Topology: String, Equatable, Sendable, CaseIterable {
+    /// Two hot threads: source + journal, and logic + sink (the default on 2 cores).
+    case shared
+    /// One thread per stage: source, journal, logic, sink (for machines with 4+ spare cores).
+    case dedicated
+}
+
+/// Everything `peregrine run` can be told. `validate()` refuses values the engine cannot
+/// honour, naming the setting and what is allowed.
+public struct EngineConfiguration: Equatable, Sendable {
+    public var rate: SourceRate = .perSecond(100_000)
+    /// Stop after this many seconds; `nil` runs until SIGINT/SIGTERM or `maxEvents`.
+    public var durationSeconds: Double? = 10
+    /// Stop the source after this many events; `nil` for no limit.
+    public var maxEvents: Int? = nil
+    /// Events per arrival: each Poisson arrival brings this many events back to back.
+    public var burstSize = 1
+    public var fullRingPolicy: FullRingPolicy = .block
+    public var inboundRingSize = 65_536
+    public var outboundRingSize = 65_536
+    public var bundleRingSize = 1_024
+    public var bundleSize = 16
+    public var bundleTimeoutMicroseconds = 100
+    public var waitStrategy: WaitStrategyKind = .spin
+    public var topology: Topology = .shared
+    /// CPUs to pin the hot threads to, in thread order; empty for no pinning.
+    public var pinCPUs: [Int] = []
+    public var instruments = 4
+    public var ladderSize = 4_096
+    public var seed: UInt64 = 42
+    public var statusIntervalSeconds = 1.0
+    /// Most events a stage handles before it publishes progress.
+    public var batchLimit = 256
+
+    public init() {}
+
+    /// Throws for the first setting that is out of range.
+    public func validate() throws(EngineError) {
+        switch rate {
+        case .perSecond(let value) where !(value > 0 && value <= 1e9):
+            throw .invalidSetting(name: "rate", value: "\(value)", allowed: "use 1 to 1000000000 events/s, or --max")
+        default: break
+        }
+        if let durationSeconds, !(durationSeconds > 0) {
+            throw .invalidSetting(name: "duration", value: "\(durationSeconds)", allowed: "use a positive number of seconds")
+        }
+        if let maxEvents, maxEvents < 1 {
+            throw .invalidSetting(name: "max-events", value: "\(maxEvents)", allowed: "use 1 or more")
+        }
+        for (name, value) in [
+            ("ring-size", inboundRingSize), ("outbound-ring-size", outboundRingSize),
+            ("bundle-ring-size", bundleRingSize),
+        ] where value < 64 || value > 1 << 26 || value.nonzeroBitCount != 1 {
+            throw .invalidSetting(name: name, value: "\(value)", allowed: "use a power of two from 64 to 67108864")
+        }
+        if !(1...16).contains(bundleSize) {
+            throw .invalidSetting(name: "bundle-size", value: "\(bundleSize)", allowed: "use 1 to 16")
+        }
+        if !(1...10_000_000).contains(bundleTimeoutMicroseconds) {
+            throw .invalidSetting(
+                name: "bundle-timeout-us", value: "\(bundleTimeoutMicroseconds)", allowed: "use 1 to 10000000")
+        }
+        if !(1...inboundRingSize).contains(burstSize) {
+            throw .invalidSetting(name: "burst", value: "\(burstSize)", allowed: "use 1 to the ring size (\(inboundRingSize))")
+        }
+        if !(1...65_536).contains(instruments) {
+            throw .invalidSetting(name: "instruments", value: "\(instruments)", allowed: "use 1 to 65536")
+        }
+        if !(64...1_048_576).contains(ladderSize) {
+            throw .invalidSetting(name: "ladder-size", value: "\(ladderSize)", allowed: "use 64 to 1048576 ticks")
+        }
+        let cpuCount = PinnedThread.availableCPUCount
+        for cpu in pinCPUs where cpu < 0 || cpu >= 1024 {
+            throw .invalidSetting(
+                name: "pin", value: "\(cpu)", allowed: "use CPU numbers from 0 (this machine has \(cpuCount))")
+        }
+        if !(statusIntervalSeconds > 0) {
+            throw .invalidSetting(
+                name: "status-interval", value: "\(statusIntervalSeconds)", allowed: "use a positive number of seconds")
+        }
+        if !(1...65_536).contains(batchLimit) {
+            throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
+        }
+    }
+}

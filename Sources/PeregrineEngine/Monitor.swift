@@ -1,0 +1,113 @@
+import Histogram
+import PeregrineCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The monitor: runs on the calling thread, mostly asleep. Once per interval it reads the
+/// counters, collects the latency histograms the sink handed over, and prints a status line;
+/// it stops the source at the deadline or on a signal, then waits for the stages to drain.
+struct Monitor {
+    let wiring: Pipeline.Wiring
+    let threads: [PinnedThread]
+
+    func run(status: (String) -> Void) -> EngineReport {
+        let configuration = wiring.configuration
+        let clock = wiring.clock
+        let control = wiring.control
+        let counters = wiring.counters
+        let start = wiring.startTime
+        let intervalNanoseconds = UInt64(configuration.statusIntervalSeconds * 1e9)
+        let deadline = configuration.durationSeconds.map { start &+ UInt64($0 * 1e9) }
+        var endToEndTotal = LatencyRecorder.makeHistogram()
+        var bundleTotal = LatencyRecorder.makeHistogram()
+        var nextStatus = start &+ intervalNanoseconds
+        var previousOut = 0
+        var previousIn = 0
+        var previousTime = start
+        var stopReason = "source finished (event limit)"
+
+        while !control.sinkFinished {
+            let now = clock.now()
+            if !control.stopRequested {
+                if let deadline, now >= deadline {
+                    stopReason = "duration"
+                    control.requestStop()
+                } else if let signal = StopSignal.receivedName {
+                    stopReason = signal
+                    control.requestStop()
+                }
+            }
+            if now >= nextStatus {
+                let interval = wiring.endToEnd.collectInterval(into: &endToEndTotal) { control.sinkFinished }
+                _ = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
+                let snapshot = counters.snapshot()
+                let seconds = Double(now &- previousTime) / 1e9
+                let inCount = snapshot[.sourceEmitted] ?? 0
+                let outCount = snapshot[.sinkOutcomes] ?? 0
+                status(
+                    statusLine(
+                        elapsed: Double(now &- start) / 1e9, snapshot: snapshot,
+                        inRate: Double(inCount - previousIn) / seconds, outRate: Double(outCount - previousOut) / seconds,
+                        latency: interval.map(LatencySummary.init)))
+                previousIn = inCount
+                previousOut = outCount
+                previousTime = now
+                nextStatus = nextStatus &+ intervalNanoseconds
+                if nextStatus <= now { nextStatus = now &+ intervalNanoseconds }
+            }
+            // Sleep until the next thing to do, waking at least every 20 ms to notice the end
+            // of the drain; a signal interrupts the sleep. Every wake-up takes a core from a
+            // hot thread on a 2-core machine, so the monitor wakes as rarely as it can.
+            var wake = nextStatus
+            if let deadline, !control.stopRequested, deadline < wake { wake = deadline }
+            let sleepFor = Swift.min(Swift.max(wake &- Swift.min(wake, clock.now()), 1_000_000), 20_000_000)
+            sleepNanoseconds(sleepFor)
+        }
+        for thread in threads { thread.join() }
+        let elapsed = Double(clock.now() &- start) / 1e9
+        if let error = wiring.results.setupError { stopReason = "set-up error: \(error)" }
+        _ = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
+        _ = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
+        let snapshot = counters.snapshot()
+        return EngineReport(
+            configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
+            clockSource: clock.source, threadPinning: threads.map { ($0.name, $0.pinning) },
+            emitted: snapshot[.sourceEmitted] ?? 0, dropped: snapshot[.sourceDropped] ?? 0,
+            fullWaits: snapshot[.sourceFullWaits] ?? 0, journaled: snapshot[.journalPassed] ?? 0,
+            processed: snapshot[.logicProcessed] ?? 0, outcomesAtSink: snapshot[.sinkOutcomes] ?? 0,
+            transactions: snapshot[.logicTransactions] ?? 0,
+            rejectedTransactions: snapshot[.logicRejectedTransactions] ?? 0,
+            bundlesSealed: snapshot[.logicBundles] ?? 0, bundlesAtSink: snapshot[.sinkBundles] ?? 0,
+            bundleTransactionsAtSink: snapshot[.sinkBundleTransactions] ?? 0,
+            endToEnd: LatencySummary(endToEndTotal), bundleLatency: LatencySummary(bundleTotal),
+            bookCounters: wiring.results.bookCounters, outputDigest: wiring.results.outputDigest)
+    }
+
+    func statusLine(
+        elapsed: Double, snapshot: [PipelineCounters.Counter: Int], inRate: Double, outRate: Double,
+        latency: LatencySummary?
+    ) -> String {
+        let inbound = wiring.inbound
+        let occupancy = Double(inbound.publishedSequence - inbound.consumerSequence(1)) / Double(inbound.capacity) * 100
+        let value = { (counter: PipelineCounters.Counter) in grouped(snapshot[counter] ?? 0) }
+        return "[\(padded(LatencySummary.decimal(elapsed), 6))s] in \(grouped(Int(inRate))) ev/s"
+            + " | out \(grouped(Int(outRate))) ev/s"
+            + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
+            + " | drops \(value(.sourceDropped)) | bundles \(value(.sinkBundles)) (tx \(value(.sinkBundleTransactions)))"
+            + " | ring \(LatencySummary.decimal(occupancy))%"
+            + " | e2e \(latency?.formatted ?? "n/a")"
+    }
+
+    func padded(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: Swift.max(0, width - text.count)) + text
+    }
+
+    func sleepNanoseconds(_ nanoseconds: UInt64) {
+        #if canImport(Glibc)
+            var request = timespec(tv_sec: 0, tv_nsec: Int(nanoseconds))
+            nanosleep(&request, nil)
+        #endif
+    }
+}

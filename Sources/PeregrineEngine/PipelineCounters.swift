@@ -1,0 +1,36 @@
+import PeregrineCore
+import Synchronization
+
+/// The pipeline's counters, one padded cell each. Every counter has exactly one writing
+/// thread, which stores its local total (relaxed) at batch ends; the monitor reads them.
+/// Never two writers on one counter, so no read-modify-write is needed.
+public final class PipelineCounters: @unchecked Sendable {
+    public enum Counter: Int, CaseIterable, Sendable {
+        case sourceEmitted, sourceDropped, sourceFullWaits
+        case journalPassed
+        case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles
+        case sinkOutcomes, sinkBundles, sinkBundleTransactions
+    }
+
+    @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)
+
+    public init() {}
+
+    /// Publishes `value` as the counter's new total. Call only from the counter's thread.
+    @inlinable
+    public func publish(_ counter: Counter, _ value: Int) {
+        cells.cell(counter.rawValue).pointee.store(value, ordering: .relaxed)
+    }
+
+    /// The counter's last published total.
+    public subscript(_ counter: Counter) -> Int {
+        cells.cell(counter.rawValue).pointee.load(ordering: .relaxed)
+    }
+
+    /// Every counter at once, for a status line or report.
+    public func snapshot() -> [Counter: Int] {
+        var values: [Counter: Int] = [:]
+        for counter in Counter.allCases { values[counter] = self[counter] }
+        return values
+    }
+}

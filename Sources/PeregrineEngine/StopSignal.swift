@@ -1,0 +1,36 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM once `installHandlers()` has run; read by the pipeline's monitor.
+/// Signal handlers may only do async-signal-safe work, so the handler just stores an atomic.
+public enum StopSignal {
+    private static let raised = Atomic<Int32>(0)
+
+    /// Routes SIGINT and SIGTERM to `StopSignal` instead of terminating the process.
+    public static func installHandlers() {
+        #if canImport(Glibc)
+            signal(SIGINT) { number in StopSignal.record(number) }
+            signal(SIGTERM) { number in StopSignal.record(number) }
+        #endif
+    }
+
+    private static func record(_ number: Int32) {
+        raised.store(number, ordering: .relaxed)
+    }
+
+    /// The signal received, if any (0 when none).
+    public static var received: Int32 { raised.load(ordering: .relaxed) }
+
+    /// Name of the signal received, for the report.
+    public static var receivedName: String? {
+        switch received {
+        case 0: return nil
+        case 2: return "SIGINT"
+        case 15: return "SIGTERM"
+        case let other: return "signal \(other)"
+        }
+    }
+}

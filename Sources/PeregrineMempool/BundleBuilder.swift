@@ -1,0 +1,79 @@
+import PeregrineModel
+
+/// Groups transactions into bundles: a bundle is sealed when it holds `maxTransactions`
+/// (size trigger) or when `timeoutNanoseconds` have passed since its first transaction
+/// (timeout trigger), whichever comes first.
+///
+/// Time is passed in by the caller (engine nanoseconds), so the builder is a pure value:
+/// the logic stage gives it the clock's time, a replay gives it the journaled time.
+/// No allocation: the open bundle is stored inline.
+public struct BundleBuilder: Sendable {
+    /// Error for a configuration the builder cannot honour.
+    public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+        case invalidMaxTransactions(Int)
+
+        public var description: String {
+            switch self {
+            case .invalidMaxTransactions(let value):
+                return "bundle size \(value) is not allowed: use 1 to \(Bundle.capacity)"
+            }
+        }
+    }
+
+    public let maxTransactions: Int
+    public let timeoutNanoseconds: UInt64
+    @usableFromInline var open: Bundle
+    @usableFromInline var nextBundleID: UInt64
+
+    /// A builder sealing at `maxTransactions` (1 ... 16) or `timeoutNanoseconds`.
+    public init(maxTransactions: Int = 16, timeoutNanoseconds: UInt64 = 100_000, firstBundleID: UInt64 = 1)
+        throws(ConfigurationError)
+    {
+        guard (1...Bundle.capacity).contains(maxTransactions) else {
+            throw .invalidMaxTransactions(maxTransactions)
+        }
+        self.maxTransactions = maxTransactions
+        self.timeoutNanoseconds = timeoutNanoseconds
+        nextBundleID = firstBundleID
+        open = Bundle(id: firstBundleID)
+    }
+
+    /// Number of transactions in the open bundle.
+    @inlinable public var pendingCount: Int { open.count }
+
+    /// When the open bundle will time out, if it holds anything.
+    @inlinable
+    public var deadline: UInt64? {
+        open.isEmpty ? nil : open.openedAt &+ timeoutNanoseconds
+    }
+
+    /// Adds `transaction` at time `now`; returns the sealed bundle if this filled it.
+    @inlinable
+    public mutating func add(_ transaction: Transaction, now: UInt64) -> Bundle? {
+        if open.isEmpty { open.openedAt = now }
+        _ = open.append(transaction)
+        if open.count >= maxTransactions { return seal() }
+        return nil
+    }
+
+    /// Returns the open bundle, sealed, if it has timed out at `now`.
+    @inlinable
+    public mutating func poll(now: UInt64) -> Bundle? {
+        guard !open.isEmpty, now &- open.openedAt >= timeoutNanoseconds else { return nil }
+        return seal()
+    }
+
+    /// Seals and returns whatever the open bundle holds (at shutdown); `nil` when empty.
+    @inlinable
+    public mutating func flush() -> Bundle? {
+        open.isEmpty ? nil : seal()
+    }
+
+    @inlinable
+    mutating func seal() -> Bundle {
+        let sealed = open
+        nextBundleID &+= 1
+        open = Bundle(id: nextBundleID)
+        return sealed
+    }
+}

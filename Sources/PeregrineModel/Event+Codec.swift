@@ -1,0 +1,118 @@
+/// The 64-byte wire form of an `Event` (little-endian; unused bytes must be zero).
+///
+/// ```
+///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer)
+///  1     format version (u8, 1)
+///  2-3   reserved (0)
+///  4-7   instrument (u32)
+///  8-15  timestamp, ns (u64)
+///  16-23 source sequence (u64)
+///  24-63 payload:
+///        level update  price i64 @24, quantity i64 @32, side u8 @40
+///        trade         price i64 @24, quantity i64 @32, trade id u64 @40, aggressor u8 @48
+///        quote         bid price @24, bid qty @32, ask price @40, ask qty @48 (i64 each)
+///        transaction   the 32-byte Transaction encoding @24
+///        timer         timer id u64 @24, deadline u64 @32
+/// ```
+extension Event {
+    /// Size of an encoded event.
+    public static let encodedSize = 64
+    /// The format version written in byte 1.
+    public static let wireVersion: UInt8 = 1
+
+    /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
+    /// Throws `.truncated` when `bytes` is shorter than 64.
+    @inlinable
+    public func encode(into bytes: UnsafeMutableRawBufferPointer) throws(ModelError) {
+        guard bytes.count >= Self.encodedSize else {
+            throw .truncated(type: "Event", needed: Self.encodedSize, available: bytes.count)
+        }
+        let frame = UnsafeMutableRawBufferPointer(rebasing: bytes[0..<Self.encodedSize])
+        frame.initializeMemory(as: UInt8.self, repeating: 0)
+        Wire.store(payload.kind.rawValue, frame, 0)
+        Wire.store(Self.wireVersion, frame, 1)
+        Wire.store(instrument.rawValue, frame, 4)
+        Wire.store(timestamp, frame, 8)
+        Wire.store(sourceSequence, frame, 16)
+        switch payload {
+        case .levelUpdate(let update):
+            Wire.store(update.price.ticks, frame, 24)
+            Wire.store(update.quantity.lots, frame, 32)
+            Wire.store(update.side.rawValue, frame, 40)
+        case .trade(let trade):
+            Wire.store(trade.price.ticks, frame, 24)
+            Wire.store(trade.quantity.lots, frame, 32)
+            Wire.store(trade.tradeID, frame, 40)
+            Wire.store(trade.aggressor.rawValue, frame, 48)
+        case .quote(let quote):
+            Wire.store(quote.bidPrice.ticks, frame, 24)
+            Wire.store(quote.bidQuantity.lots, frame, 32)
+            Wire.store(quote.askPrice.ticks, frame, 40)
+            Wire.store(quote.askQuantity.lots, frame, 48)
+        case .transaction(let transaction):
+            try transaction.encode(into: UnsafeMutableRawBufferPointer(rebasing: frame[24..<56]))
+        case .timer(let timer):
+            Wire.store(timer.timerID, frame, 24)
+            Wire.store(timer.deadline, frame, 32)
+        }
+    }
+
+    /// Reads an event from the first 64 bytes of `bytes`, without allocating. Rejects
+    /// truncated input, an unknown kind or version, non-zero reserved bytes, an invalid side
+    /// or origin, and negative quantities.
+    @inlinable
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ModelError) {
+        guard bytes.count >= Self.encodedSize else {
+            throw .truncated(type: "Event", needed: Self.encodedSize, available: bytes.count)
+        }
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[0..<Self.encodedSize])
+        let kindRaw = Wire.load(frame, 0, as: UInt8.self)
+        guard let kind = EventKind(rawValue: kindRaw) else { throw .unknownEventKind(kindRaw) }
+        let version = Wire.load(frame, 1, as: UInt8.self)
+        guard version == Self.wireVersion else {
+            throw .invalidField(type: "Event", field: "version", value: Int64(version))
+        }
+        try Wire.requireZero(frame, 2..<4, type: "Event")
+        let payload: EventPayload
+        switch kind {
+        case .levelUpdate:
+            try Wire.requireZero(frame, 41..<64, type: "Event")
+            payload = .levelUpdate(
+                LevelUpdate(
+                    side: try Wire.side(Wire.load(frame, 40, as: UInt8.self), type: "LevelUpdate", field: "side"),
+                    price: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    quantity: try Wire.quantity(
+                        Wire.load(frame, 32, as: Int64.self), type: "LevelUpdate", field: "quantity")))
+        case .trade:
+            try Wire.requireZero(frame, 49..<64, type: "Event")
+            payload = .trade(
+                Trade(
+                    price: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    quantity: try Wire.quantity(Wire.load(frame, 32, as: Int64.self), type: "Trade", field: "quantity"),
+                    aggressor: try Wire.side(Wire.load(frame, 48, as: UInt8.self), type: "Trade", field: "aggressor"),
+                    tradeID: Wire.load(frame, 40, as: UInt64.self)))
+        case .quote:
+            try Wire.requireZero(frame, 56..<64, type: "Event")
+            payload = .quote(
+                Quote(
+                    bidPrice: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    bidQuantity: try Wire.quantity(
+                        Wire.load(frame, 32, as: Int64.self), type: "Quote", field: "bidQuantity"),
+                    askPrice: Price(ticks: Wire.load(frame, 40, as: Int64.self)),
+                    askQuantity: try Wire.quantity(
+                        Wire.load(frame, 48, as: Int64.self), type: "Quote", field: "askQuantity")))
+        case .transaction:
+            try Wire.requireZero(frame, 56..<64, type: "Event")
+            payload = .transaction(try Transaction(decoding: UnsafeRawBufferPointer(rebasing: frame[24..<56])))
+        case .timer:
+            try Wire.requireZero(frame, 40..<64, type: "Event")
+            payload = .timer(
+                TimerFire(timerID: Wire.load(frame, 24, as: UInt64.self), deadline: Wire.load(frame, 32, as: UInt64.self)))
+        }
+        self.init(
+            timestamp: Wire.load(frame, 8, as: UInt64.self),
+            sourceSequence: Wire.load(frame, 16, as: UInt64.self),
+            instrument: InstrumentID(Wire.load(frame, 4, as: UInt32.self)),
+            payload: payload)
+    }
+}

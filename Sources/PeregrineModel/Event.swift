@@ -1,0 +1,114 @@
+/// The kinds of market event, with their wire codes.
+@frozen
+public enum EventKind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
+    case levelUpdate = 1
+    case trade = 2
+    case quote = 3
+    case transaction = 4
+    case timer = 5
+}
+
+/// A price level of a level-2 book set to a new total quantity (zero removes the level).
+@frozen
+public struct LevelUpdate: Hashable, Sendable, BitwiseCopyable {
+    public var price: Price
+    public var quantity: Quantity
+    public var side: Side
+
+    @inlinable public init(side: Side, price: Price, quantity: Quantity) {
+        self.side = side
+        self.price = price
+        self.quantity = quantity
+    }
+}
+
+/// A trade printed by a venue.
+@frozen
+public struct Trade: Hashable, Sendable, BitwiseCopyable {
+    public var price: Price
+    public var quantity: Quantity
+    public var tradeID: UInt64
+    /// The side of the order that took liquidity.
+    public var aggressor: Side
+
+    @inlinable public init(price: Price, quantity: Quantity, aggressor: Side, tradeID: UInt64) {
+        self.price = price
+        self.quantity = quantity
+        self.aggressor = aggressor
+        self.tradeID = tradeID
+    }
+}
+
+/// A venue's best bid and offer.
+@frozen
+public struct Quote: Hashable, Sendable, BitwiseCopyable {
+    public var bidPrice: Price
+    public var bidQuantity: Quantity
+    public var askPrice: Price
+    public var askQuantity: Quantity
+
+    @inlinable
+    public init(bidPrice: Price, bidQuantity: Quantity, askPrice: Price, askQuantity: Quantity) {
+        self.bidPrice = bidPrice
+        self.bidQuantity = bidQuantity
+        self.askPrice = askPrice
+        self.askQuantity = askQuantity
+    }
+}
+
+/// A timer firing, injected into the event stream so logic sees time as an input.
+@frozen
+public struct TimerFire: Hashable, Sendable, BitwiseCopyable {
+    public var timerID: UInt64
+    /// The deadline the timer was set for, in engine nanoseconds.
+    public var deadline: UInt64
+
+    @inlinable public init(timerID: UInt64, deadline: UInt64) {
+        self.timerID = timerID
+        self.deadline = deadline
+    }
+}
+
+/// What an event carries: one of the market event kinds, stored inline.
+@frozen
+public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
+    case levelUpdate(LevelUpdate)
+    case trade(Trade)
+    case quote(Quote)
+    case transaction(Transaction)
+    case timer(TimerFire)
+
+    /// The payload's kind.
+    @inlinable
+    public var kind: EventKind {
+        switch self {
+        case .levelUpdate: return .levelUpdate
+        case .trade: return .trade
+        case .quote: return .quote
+        case .transaction: return .transaction
+        case .timer: return .timer
+        }
+    }
+}
+
+/// One input event: a fixed-size trivial value (57 bytes, stride 64, checked in tests) that
+/// lives inline in ring slots and is journaled as is.
+///
+/// `timestamp` is the ingress time in engine nanoseconds (CLOCK_MONOTONIC timeline), which is
+/// also how logic sees time. `sourceSequence` is the feed's own sequence number (0 if none),
+/// for gap detection.
+@frozen
+public struct Event: Hashable, Sendable, BitwiseCopyable {
+    public var timestamp: UInt64
+    public var sourceSequence: UInt64
+    public var instrument: InstrumentID
+    public var payload: EventPayload
+
+    @inlinable
+    public init(timestamp: UInt64, sourceSequence: UInt64 = 0, instrument: InstrumentID, payload: EventPayload) {
+        self.timestamp = timestamp
+        self.sourceSequence = sourceSequence
+        self.instrument = instrument
+        self.payload = payload
+    }
+}

@@ -1,0 +1,46 @@
+/// Errors from building model values out of external input (decimal text, bytes).
+///
+/// Each case names the offending input and what would be accepted.
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Not a plain decimal number (digits, at most one '.', an optional leading '-').
+    case malformedDecimal(input: String)
+    /// More significant decimal places than the increment allows.
+    case tooManyDecimals(input: String, allowed: Int)
+    /// A value that is not a whole multiple of the increment.
+    case notOnIncrement(input: String, increment: String)
+    /// A value whose fixed-point representation does not fit in 64 bits.
+    case overflow(input: String)
+    /// A negative value where only zero or more is allowed (quantities).
+    case negative(input: String)
+    /// A tick or lot size that is zero, negative or has more than 18 decimals.
+    case invalidIncrement(input: String)
+    /// Fewer bytes than a complete encoded value needs.
+    case truncated(type: String, needed: Int, available: Int)
+    /// An encoded event whose kind byte names no event kind.
+    case unknownEventKind(UInt8)
+    /// An encoded field holding a value the type does not allow.
+    case invalidField(type: String, field: String, value: Int64)
+
+    public var description: String {
+        switch self {
+        case .malformedDecimal(let input):
+            return "'\(input)' is not a decimal number: use digits with an optional '.' and leading '-'"
+        case .tooManyDecimals(let input, let allowed):
+            return "'\(input)' has more than \(allowed) decimal places, the most this increment allows"
+        case .notOnIncrement(let input, let increment):
+            return "'\(input)' is not a multiple of the increment \(increment)"
+        case .overflow(let input):
+            return "'\(input)' is too large to represent in 64-bit fixed point at this increment"
+        case .negative(let input):
+            return "'\(input)' is negative; quantities must be zero or more"
+        case .invalidIncrement(let input):
+            return "'\(input)' is not a valid tick or lot size: use a positive decimal with at most 18 decimals"
+        case .truncated(let type, let needed, let available):
+            return "truncated \(type): needs \(needed) bytes, got \(available)"
+        case .unknownEventKind(let kind):
+            return "unknown event kind \(kind) (expected 1 to \(EventKind.allCases.count))"
+        case .invalidField(let type, let field, let value):
+            return "invalid \(type).\(field): \(value)"
+        }
+    }
+}

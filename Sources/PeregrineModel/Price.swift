@@ -1,0 +1,31 @@
+/// A price as a whole number of ticks (fixed point, one `Int64`). May be negative (spreads,
+/// some futures). Arithmetic on prices from outside goes through the checked initialisers.
+@frozen
+public struct Price: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStringConvertible {
+    public var ticks: Int64
+
+    @inlinable public init(ticks: Int64) { self.ticks = ticks }
+
+    /// Parses decimal text at `tickSize`: `"20377.00"` at 0.01 is 2_037_700 ticks.
+    /// Throws for garbage, too many decimals, a value off the tick grid, or overflow.
+    public init(_ text: String, tickSize: Increment) throws(ModelError) {
+        ticks = try FixedPointDecimal.withUTF8(text) { (bytes) throws(ModelError) in
+            try FixedPointDecimal.parse(bytes, increment: tickSize, allowNegative: true)
+        }
+    }
+
+    /// Parses UTF-8 decimal bytes at `tickSize` without allocating (except to report an error).
+    @inlinable
+    public init(utf8 bytes: UnsafeBufferPointer<UInt8>, tickSize: Increment) throws(ModelError) {
+        ticks = try FixedPointDecimal.parse(bytes, increment: tickSize, allowNegative: true)
+    }
+
+    /// The price as decimal text at `tickSize`.
+    public func formatted(tickSize: Increment) -> String {
+        FixedPointDecimal.format(ticks, increment: tickSize)
+    }
+
+    @inlinable public static func < (lhs: Price, rhs: Price) -> Bool { lhs.ticks < rhs.ticks }
+
+    public var description: String { "\(ticks)t" }
+}

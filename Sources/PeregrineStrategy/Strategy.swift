@@ -1,0 +1,36 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Where a strategy sends the transactions it decides on.
+public protocol TransactionSink: ~Copyable {
+    /// Accepts `transaction`; `false` if the per-event limit was reached (then it is counted
+    /// by the sink as rejected, not silently lost).
+    mutating func emit(_ transaction: Transaction) -> Bool
+}
+
+/// A trading strategy hosted by the logic stage.
+///
+/// The logic stage calls `onEvent` for every input event, after the books have applied it,
+/// on the logic thread. A strategy owns its state, reads the books, and hands transactions
+/// to `sink` — at most `Strategy.maxTransactionsPerEvent` per event. Strategies and sinks are
+/// generic parameters, so calls are static and inlined. Implementations must be
+/// deterministic (no wall clock, no unordered iteration reaching output) so that a replay
+/// reproduces them.
+public protocol Strategy {
+    mutating func onEvent<Sink: TransactionSink & ~Copyable>(
+        _ event: Event, books: borrowing BookSet, sink: inout Sink)
+}
+
+extension Strategy {
+    /// The most transactions one event may produce (one full bundle).
+    public static var maxTransactionsPerEvent: Int { Bundle.capacity }
+}
+
+/// A strategy that does nothing: for measuring the engine without strategy work.
+public struct IdleStrategy: Strategy, Sendable {
+    public init() {}
+    @inlinable
+    public mutating func onEvent<Sink: TransactionSink & ~Copyable>(
+        _ event: Event, books: borrowing BookSet, sink: inout Sink
+    ) {}
+}

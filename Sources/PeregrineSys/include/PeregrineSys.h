@@ -1,0 +1,76 @@
+// PeregrineSys: the few machine facilities Swift cannot express directly.
+// Everything here is either a static inline (so Swift inlines it into hot loops)
+// or a thin wrapper around a Linux call that needs _GNU_SOURCE.
+#ifndef PEREGRINE_SYS_H
+#define PEREGRINE_SYS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Cache line size assumed for padding hot atomics (x86-64 and most ARM servers).
+#define PG_CACHE_LINE_SIZE 64
+
+/// Reads the CPU's cycle counter (rdtsc on x86-64, cntvct_el0 on arm64).
+/// Returns 0 on architectures without a user-readable counter; callers check
+/// `pg_cycle_counter_available()` before relying on it.
+static inline uint64_t pg_read_cycle_counter(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+#elif defined(__aarch64__)
+    uint64_t value;
+    __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(value));
+    return value;
+#else
+    return 0;
+#endif
+}
+
+/// Hints the CPU that the caller is in a spin-wait loop (pause / yield).
+static inline void pg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause" ::: "memory");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/// 1 when the cycle counter is constant-rate and keeps counting in idle states
+/// (x86 invariant TSC, CPUID 0x80000007 EDX bit 8; always on arm64), else 0.
+int pg_cycle_counter_invariant(void);
+
+/// CLOCK_MONOTONIC in nanoseconds.
+uint64_t pg_monotonic_nanoseconds(void);
+
+/// Pins the calling thread to the given CPUs. Returns 0 on success or the errno
+/// the kernel gave (EINVAL for a CPU that does not exist, EPERM when refused).
+int pg_pin_current_thread(const int32_t *cpus, int32_t count);
+
+/// The CPU the calling thread is running on, or -1 when unknown.
+int32_t pg_current_cpu(void);
+
+/// Names the calling thread (at most 15 bytes are kept, as the kernel allows).
+int pg_set_current_thread_name(const char *name);
+
+/// Number of CPUs the process may run on.
+int32_t pg_available_cpu_count(void);
+
+/// Waits while *address == expected, for at most timeout_ns (futex; Linux only,
+/// elsewhere it sleeps for the timeout). Returns 0 when woken or timed out.
+int pg_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
+
+/// Wakes every thread waiting on address.
+void pg_futex_wake_all(uint32_t *address);
+
+/// Yields the processor to another runnable thread.
+void pg_thread_yield(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,142 @@
+import ArgumentParser
+import PeregrineCore
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the engine's pipeline on the synthetic source.",
+        discussion: """
+            source → inbound ring → journal → logic (books, strategy, bundle builder) → outbound rings → sink.
+            Prints a status line every second and a final report. Stops at --duration, at --max-events,
+            or on SIGINT/SIGTERM, after draining every ring and flushing the open bundle.
+            """)
+
+    @Option(help: "Poisson arrival rate of the synthetic source, in events per second.")
+    var rate: Double?
+
+    @Flag(help: "Send events as fast as the pipeline accepts them (instead of --rate).")
+    var max = false
+
+    @Option(help: "Seconds to run before shutting down (default 10).")
+    var duration: Double = 10
+
+    @Option(help: "Stop the source after this many events.")
+    var maxEvents: Int?
+
+    @Option(help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
+    var ringSize: Int = 65_536
+
+    @Option(help: "Transactions that seal a bundle (1 to 16).")
+    var bundleSize: Int = 16
+
+    @Option(help: "Microseconds after its first transaction that a bundle is sealed anyway.")
+    var bundleTimeoutUs: Int = 100
+
+    @Option(help: "CPUs to pin the hot threads to, in order (e.g. 0,1). Refused pinning is reported, not fatal.")
+    var pin: String?
+
+    @Option(help: "Events per Poisson arrival (bursts).")
+    var burst: Int = 1
+
+    @Option(help: "What the source does when the inbound ring is full: block or drop (counted).")
+    var onFull: String = "block"
+
+    @Option(help: "How idle hot threads wait: spin, yield or park.")
+    var wait: String = "spin"
+
+    @Option(help: "Stage-to-thread mapping: shared (2 hot threads) or dedicated (one per stage).")
+    var topology: String = "shared"
+
+    @Option(help: "Number of synthetic instruments.")
+    var instruments: Int = 4
+
+    @Option(help: "Seed of the synthetic source (same seed, same events).")
+    var seed: UInt64 = 42
+
+    func run() throws {
+        let configuration: EngineConfiguration
+        do {
+            configuration = try makeConfiguration()
+            try configuration.validate()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        StopSignal.installHandlers()
+        let clock = CycleClock.calibrate()
+        let strategy = LargeTradeFollower(
+            minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+        let report: EngineReport
+        do {
+            report = try Pipeline.run(configuration: configuration, strategy: strategy, clock: clock) { line in
+                print(line)
+                fflush(nil)
+            }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        print(report.formatted)
+        if !report.isLossless { throw ExitCode(1) }
+    }
+
+    func makeConfiguration() throws(EngineError) -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        if max && rate != nil {
+            throw .invalidSetting(name: "rate", value: "\(rate ?? 0)", allowed: "give either --rate or --max, not both")
+        }
+        configuration.rate = max ? .unlimited : .perSecond(rate ?? 100_000)
+        configuration.durationSeconds = duration
+        configuration.maxEvents = maxEvents
+        configuration.inboundRingSize = ringSize
+        configuration.outboundRingSize = ringSize
+        configuration.bundleSize = bundleSize
+        configuration.bundleTimeoutMicroseconds = bundleTimeoutUs
+        configuration.burstSize = burst
+        configuration.instruments = instruments
+        configuration.seed = seed
+        if let pin {
+            var cpus: [Int] = []
+            for part in pin.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let cpu = Int(part.trimmingCharacters(in: " ")), cpu >= 0 else {
+                    throw .invalidSetting(name: "pin", value: pin, allowed: "use a comma-separated list of CPU numbers, e.g. 0,1")
+                }
+                cpus.append(cpu)
+            }
+            configuration.pinCPUs = cpus
+        }
+        guard let policy = FullRingPolicy(rawValue: onFull) else {
+            throw .invalidSetting(name: "on-full", value: onFull, allowed: "use block or drop")
+        }
+        configuration.fullRingPolicy = policy
+        guard let waitKind = WaitStrategyKind(rawValue: wait) else {
+            throw .invalidSetting(name: "wait", value: wait, allowed: "use spin, yield or park")
+        }
+        configuration.waitStrategy = waitKind
+        guard let topologyKind = Topology(rawValue: topology) else {
+            throw .invalidSetting(name: "topology", value: topology, allowed: "use shared or dedicated")
+        }
+        configuration.topology = topologyKind
+        return configuration
+    }
+}
+
+func printError(_ message: String) {
+    let line = message + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var result = self
+        while result.first == set { result = result.dropFirst() }
+        while result.last == set { result = result.dropLast() }
+        return result
+    }
+}
