@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineStressTests",
-            dependencies: ["PeregrineCore"]
+            dependencies: ["PeregrineCore", "PeregrineSys"]
         ),
     ]
 )

@@ -1,0 +1,93 @@
+import PeregrineCore
+import Testing
+
+@Suite("SPSC ring")
+struct SPSCRingTests {
+    @Test func rejectsCapacitiesThatAreNotPowersOfTwo() {
+        for capacity in [0, 1, 3, 100, -8] {
+            #expect(throws: CoreError.invalidCapacity(capacity)) { try SPSCRing<Int>(capacity: capacity) }
+        }
+        #expect(throws: Never.self) { try SPSCRing<Int>(capacity: 2) }
+    }
+
+    @Test func fullRingIsReportedNotTrapped() throws {
+        let ring = try SPSCRing<Int>(capacity: 4)
+        var producer = try ring.makeProducer()
+        var consumer = try ring.makeConsumer()
+        for value in 0..<4 {
+            let pushed = producer.tryPush(value)
+            #expect(pushed)
+        }
+        let overflow = producer.tryPush(4)
+        #expect(!overflow)
+        #expect(ring.approximateCount == 4)
+        #expect(consumer.tryPop() == 0)
+        let afterPop = producer.tryPush(4)
+        #expect(afterPop)
+        var drained: [Int] = []
+        #expect(consumer.drain { drained.append($0) } == 4)
+        #expect(drained == [1, 2, 3, 4])
+        #expect(consumer.tryPop() == nil)
+    }
+
+    @Test func batchPushTakesWhatFitsInOrder() throws {
+        let ring = try SPSCRing<Int>(capacity: 8)
+        var producer = try ring.makeProducer()
+        var consumer = try ring.makeConsumer()
+        let values = Array(0..<12)
+        let pushed = values.withUnsafeBufferPointer { producer.tryPush(contentsOf: $0) }
+        #expect(pushed == 8)
+        var drained: [Int] = []
+        #expect(consumer.drain(limit: 3) { drained.append($0) } == 3)
+        #expect(drained == [0, 1, 2])
+        let rest = values[8...].withUnsafeBufferPointer { producer.tryPush(contentsOf: $0) }
+        #expect(rest == 3)
+        drained.removeAll()
+        consumer.drain { drained.append($0) }
+        #expect(drained == [3, 4, 5, 6, 7, 8, 9, 10])
+    }
+
+    @Test func closureFreeReadMatchesDrain() throws {
+        let ring = try SPSCRing<Int>(capacity: 16)
+        var producer = try ring.makeProducer()
+        var consumer = try ring.makeConsumer()
+        for value in 10..<15 { _ = producer.tryPush(value) }
+        #expect(consumer.readableCount() == 5)
+        #expect((0..<5).map { consumer.element(at: $0) } == [10, 11, 12, 13, 14])
+        consumer.consume(2)
+        #expect(consumer.readableCount() == 3)
+        #expect(producer.refreshFreeCapacity() == 13)
+    }
+
+    @Test func indicesWrapAroundManyTimes() throws {
+        let ring = try SPSCRing<UInt64>(capacity: 4)
+        var producer = try ring.makeProducer()
+        var consumer = try ring.makeConsumer()
+        for value in UInt64(0)..<1_000 {
+            let pushed = producer.tryPush(value)
+            #expect(pushed)
+            #expect(consumer.tryPop() == value)
+        }
+        #expect(ring.publishedCount == 1_000 && ring.consumedCount == 1_000)
+    }
+
+    @Test func eachEndpointCanBeCreatedOnce() throws {
+        let ring = try SPSCRing<Int>(capacity: 4)
+        _ = try ring.makeProducer()
+        _ = try ring.makeConsumer()
+        #expect(throws: CoreError.endpointTaken(ring: "SPSCRing", endpoint: "producer")) { _ = try ring.makeProducer() }
+        #expect(throws: CoreError.endpointTaken(ring: "SPSCRing", endpoint: "consumer")) { _ = try ring.makeConsumer() }
+    }
+}
+
+@Suite("Padded atomic cells")
+struct PaddedAtomicCellsTests {
+    @Test func cellsAreOnSeparateCacheLinePairs() {
+        let cells = PaddedAtomicCells(count: 3, initialValue: 7)
+        let addresses = (0..<3).map { UInt(bitPattern: cells.cell($0)) }
+        #expect(addresses[0] % 128 == 0)
+        #expect(addresses[1] - addresses[0] == 128)
+        #expect(addresses[2] - addresses[1] == 128)
+        #expect(cells.cell(2).pointee.load(ordering: .relaxed) == 7)
+    }
+}

@@ -1,0 +1,146 @@
+import PeregrineModel
+import PropertyBased
+import Testing
+
+/// Generators of every event kind, with fields over their whole ranges.
+enum EventGen {
+    static let side = Gen.bool.map { $0 ? Side.buy : Side.sell }
+    static let ticks = Gen.int64(in: Int64.min...Int64.max).map { Price(ticks: $0) }
+    static let lots = Gen.int64(in: 0...Int64.max).map { Quantity(lots: $0) }
+
+    static let transaction = zip(
+        Gen.uint64(in: 0...UInt64.max), ticks, lots, Gen.uint32(in: 0...UInt32.max), side, Gen.bool,
+        Gen.uint16(in: 0...UInt16.max)
+    ).map { id, price, quantity, instrument, side, ours, fee in
+        Transaction(
+            id: id, instrument: InstrumentID(instrument), side: side, price: price, quantity: quantity,
+            origin: ours ? .strategy : .observed, priorityFee: fee)
+    }
+
+    static let payload = zip(Gen.int(in: 0...4), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction)
+        .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
+            switch kind {
+            case 0: return .levelUpdate(LevelUpdate(side: side, price: price, quantity: quantity))
+            case 1: return .trade(Trade(price: price, quantity: quantity, aggressor: side, tradeID: number))
+            case 2:
+                return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
+            case 3: return .transaction(transaction)
+            default: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
+            }
+        }
+
+    static let event = zip(Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max), Gen.uint32(in: 0...UInt32.max), payload)
+        .map { timestamp, sequence, instrument, payload in
+            Event(timestamp: timestamp, sourceSequence: sequence, instrument: InstrumentID(instrument), payload: payload)
+        }
+}
+
+@Suite("Byte codecs")
+struct CodecTests {
+    @Test func eventRoundTrips() async {
+        await propertyCheck(count: 5_000, input: EventGen.event) { event in
+            var bytes = [UInt8](repeating: 0xAA, count: Event.encodedSize)
+            bytes.withUnsafeMutableBytes { try? event.encode(into: $0) }
+            let decoded = bytes.withUnsafeBytes { try? Event(decoding: $0) }
+            #expect(decoded == event)
+        }
+    }
+
+    @Test func transactionRoundTrips() async {
+        await propertyCheck(count: 5_000, input: EventGen.transaction) { transaction in
+            var bytes = [UInt8](repeating: 0, count: Transaction.encodedSize)
+            bytes.withUnsafeMutableBytes { try? transaction.encode(into: $0) }
+            #expect(bytes.withUnsafeBytes { try? Transaction(decoding: $0) } == transaction)
+        }
+    }
+
+    @Test func bundleRoundTrips() async {
+        await propertyCheck(count: 500, input: EventGen.transaction.array(of: 0...16), Gen.uint64(in: 0...UInt64.max)) {
+            transactions, id in
+            var bundle = Bundle(id: id, openedAt: id / 3)
+            for transaction in transactions {
+                let appended = bundle.append(transaction)
+                #expect(appended)
+            }
+            var bytes = [UInt8](repeating: 0, count: bundle.encodedSize)
+            #expect(bytes.withUnsafeMutableBytes { try? bundle.encode(into: $0) } == 24 + 32 * transactions.count)
+            let decoded = bytes.withUnsafeBytes { try? Bundle(decoding: $0) }
+            #expect(decoded == bundle)
+            #expect(decoded?.transactions == transactions)
+        }
+    }
+
+    @Test func encodingIsLittleEndianAtDocumentedOffsets() throws {
+        let event = Event(
+            timestamp: 0x0102_0304_0506_0708, sourceSequence: 9, instrument: InstrumentID(0xA0B0),
+            payload: .levelUpdate(LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
+        var bytes = [UInt8](repeating: 0xFF, count: 64)
+        try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+        #expect(bytes[0] == 1 && bytes[1] == 1 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
+        #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(bytes[16] == 9)
+        #expect(Array(bytes[24..<28]) == [0xC4, 0x17, 0x1F, 0x00])  // 2_037_700
+        #expect(bytes[40] == 1)
+        #expect(bytes[41..<64].allSatisfy { $0 == 0 })
+    }
+
+    @Test func everyTruncationIsRejected() async {
+        await propertyCheck(count: 300, input: EventGen.event) { event in
+            var bytes = [UInt8](repeating: 0, count: 64)
+            bytes.withUnsafeMutableBytes { try? event.encode(into: $0) }
+            for length in 0..<64 {
+                #expect(throws: ModelError.truncated(type: "Event", needed: 64, available: length)) {
+                    try bytes.withUnsafeBytes { try Event(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+                }
+            }
+        }
+    }
+
+    @Test func malformedBytesAreRejectedWithTheField() throws {
+        let event = Event(
+            timestamp: 1, instrument: InstrumentID(2),
+            payload: .trade(Trade(price: Price(ticks: 5), quantity: Quantity(lots: 3), aggressor: .buy, tradeID: 4)))
+        var good = [UInt8](repeating: 0, count: 64)
+        try good.withUnsafeMutableBytes { try event.encode(into: $0) }
+
+        func decode(_ mutate: (inout [UInt8]) -> Void) throws(ModelError) -> Event {
+            var bytes = good
+            mutate(&bytes)
+            let result = bytes.withUnsafeBytes { buffer in Result { () throws(ModelError) in try Event(decoding: buffer) } }
+            return try result.get()
+        }
+        #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
+        #expect(throws: ModelError.unknownEventKind(6)) { try decode { $0[0] = 6 } }
+        #expect(throws: ModelError.invalidField(type: "Event", field: "version", value: 2)) { try decode { $0[1] = 2 } }
+        #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) { try decode { $0[48] = 2 } }
+        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 2", value: 1)) { try decode { $0[2] = 1 } }
+        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 63", value: 7)) {
+            try decode { $0[63] = 7 }
+        }
+        #expect(throws: ModelError.invalidField(type: "Trade", field: "quantity", value: -1)) {
+            try decode { bytes in for index in 32..<40 { bytes[index] = 0xFF } }
+        }
+        #expect(try decode { _ in } == event)
+    }
+
+    @Test func randomBytesNeverTrapAndDecodeOnlyToCanonicalEvents() async {
+        await propertyCheck(count: 20_000, input: Gen.uint8(in: 0...255).array(of: 64)) { bytes in
+            var bytes = bytes
+            bytes[1] = 1  // give the decoder a fair chance to get past the version byte
+            if let event = bytes.withUnsafeBytes({ try? Event(decoding: $0) }) {
+                var again = [UInt8](repeating: 0, count: 64)
+                again.withUnsafeMutableBytes { try? event.encode(into: $0) }
+                #expect(again == bytes)
+            }
+        }
+    }
+
+    @Test func encodingIntoAShortBufferIsAnError() {
+        let event = Event(timestamp: 0, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: 1, deadline: 2)))
+        var bytes = [UInt8](repeating: 0, count: 63)
+        #expect(throws: ModelError.truncated(type: "Event", needed: 64, available: 63)) {
+            try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+        }
+    }
+}

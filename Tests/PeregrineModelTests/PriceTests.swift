@@ -1,0 +1,89 @@
+import PeregrineModel
+import PropertyBased
+import Testing
+
+@Suite("Fixed-point parsing")
+struct PriceTests {
+    let cent: Increment
+
+    init() throws { cent = try Increment("0.01") }
+
+    @Test func parsesBinancePriceAtCentTick() throws {
+        #expect(try Price("20377.00", tickSize: cent).ticks == 2_037_700)
+        #expect(try Price("20376.9", tickSize: cent).ticks == 2_037_690)
+        #expect(try Price("0.05", tickSize: cent).ticks == 5)
+        #expect(try Price("-1.25", tickSize: cent).ticks == -125)
+        #expect(try Price("7", tickSize: cent).ticks == 700)
+        #expect(try Price(".5", tickSize: cent).ticks == 50)
+    }
+
+    @Test func trailingZerosBeyondTheTickAreAccepted() throws {
+        #expect(try Price("20377.000000", tickSize: cent).ticks == 2_037_700)
+    }
+
+    @Test func tickSizesOtherThanPowersOfTen() throws {
+        let half = try Increment("0.5")
+        #expect(half.units == 5 && half.decimals == 1)
+        #expect(try Price("8531.5", tickSize: half).ticks == 17_063)
+        #expect(throws: ModelError.notOnIncrement(input: "8531.3", increment: "0.5")) {
+            try Price("8531.3", tickSize: half)
+        }
+        let quarterDollar = try Increment("0.25")
+        #expect(try Price("100.75", tickSize: quarterDollar).ticks == 403)
+    }
+
+    @Test func tooManyDecimalsNamesTheInput() {
+        #expect(throws: ModelError.tooManyDecimals(input: "20377.001", allowed: 2)) {
+            try Price("20377.001", tickSize: cent)
+        }
+        #expect(
+            ModelError.tooManyDecimals(input: "20377.001", allowed: 2).description
+                == "'20377.001' has more than 2 decimal places, the most this increment allows")
+    }
+
+    @Test func garbageIsRejected() {
+        for text in ["", "-", ".", "1.2.3", "12a", " 12", "1e5", "+1", "0x10", "--1", "1,5"] {
+            #expect(throws: ModelError.malformedDecimal(input: text)) { try Price(text, tickSize: cent) }
+        }
+    }
+
+    @Test func overflowIsRejected() {
+        #expect(throws: ModelError.overflow(input: "92233720368547758.08")) {
+            try Price("92233720368547758.08", tickSize: cent)
+        }
+        #expect(throws: ModelError.overflow(input: "99999999999999999999")) {
+            try Price("99999999999999999999", tickSize: cent)
+        }
+        // The largest value that fits.
+        #expect(throws: Never.self) { try Price("92233720368547758.07", tickSize: cent) }
+    }
+
+    @Test func quantitiesMustNotBeNegative() throws {
+        let lot = try Increment("0.001")
+        #expect(try Quantity("1.770", lotSize: lot).lots == 1_770)
+        #expect(try Quantity("0.000", lotSize: lot).lots == 0)
+        #expect(try Quantity("-0", lotSize: lot).lots == 0)
+        #expect(throws: ModelError.negative(input: "-0.001")) { try Quantity("-0.001", lotSize: lot) }
+    }
+
+    @Test func invalidIncrementsAreRejected() {
+        for text in ["0", "0.000", "-0.01", "abc", "", "0.0000000000000000001"] {
+            #expect(throws: ModelError.invalidIncrement(input: text)) { try Increment(text) }
+        }
+    }
+
+    @Test func formatsBackToDecimalText() throws {
+        #expect(Price(ticks: 2_037_700).formatted(tickSize: cent) == "20377.00")
+        #expect(Price(ticks: -5).formatted(tickSize: cent) == "-0.05")
+        #expect(try Increment("0.001").description == "0.001")
+        #expect(Quantity(lots: 1_770).formatted(lotSize: try Increment("0.001")) == "1.770")
+    }
+
+    @Test func formatThenParseIsIdentity() async {
+        let increment = cent
+        await propertyCheck(count: 2_000, input: Gen.int64(in: -9_000_000_000_000...9_000_000_000_000)) { ticks in
+            let text = Price(ticks: ticks).formatted(tickSize: increment)
+            #expect((try? Price(text, tickSize: increment))?.ticks == ticks)
+        }
+    }
+}
