@@ -60,7 +60,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineBookTests",
-            dependencies: ["PeregrineBook", "PeregrineTestSupport"]
+            dependencies: ["PeregrineBook", "PeregrineCore", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",

@@ -171,22 +171,30 @@ public struct L2Book: ~Copyable {
             isNewBest = bestAskIndex < 0 || price < low &+ Int64(bestAskIndex)
             otherBest = bestBidIndex < 0 ? nil : low &+ Int64(bestBidIndex)
         }
-        var centre = price
-        if let otherBest {
-            let (distance, overflow) = price.subtractingReportingOverflow(otherBest)
-            guard !overflow, distance.magnitude < UInt64(ladderSize) else {
-                counters.rejectedOutsideLadder &+= 1
-                return .rejectedOutsideLadder
-            }
-            centre = otherBest &+ distance / 2
-        }
         guard isNewBest else {
             counters.rejectedOutsideLadder &+= 1
             return .rejectedOutsideLadder
         }
-        let evicted = recentre(newLow: Self.lowEdge(centredOn: centre, size: ladderSize))
-        let offset = Int(price &- low)
-        setLevel(side: update.side, index: offset, lots: update.quantity.lots)
+        var newLow = Self.lowEdge(centredOn: price, size: ladderSize)
+        if let otherBest {
+            // Both the new price and the other side's best must fit: place the ladder so the
+            // pair sits in its middle. `span` ≤ size − 1 guarantees both offsets are in range.
+            let lower = Swift.min(price, otherBest)
+            let (span, overflow) = Swift.max(price, otherBest).subtractingReportingOverflow(lower)
+            guard !overflow, span < Int64(ladderSize) else {
+                counters.rejectedOutsideLadder &+= 1
+                return .rejectedOutsideLadder
+            }
+            newLow = lower &- (Int64(ladderSize) &- 1 &- span) / 2
+        }
+        let evicted = recentre(newLow: newLow)
+        let (offset, overflow) = price.subtractingReportingOverflow(low)
+        guard !overflow, offset >= 0, offset < Int64(ladderSize) else {
+            // Unreachable by the arithmetic above; kept so no input can write outside the ladder.
+            counters.rejectedOutsideLadder &+= 1
+            return .rejectedOutsideLadder
+        }
+        setLevel(side: update.side, index: Int(offset), lots: update.quantity.lots)
         return .appliedAfterRecentring(evicted: evicted)
     }
 
