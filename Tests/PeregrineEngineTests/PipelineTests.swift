@@ -1,0 +1,147 @@
+import Foundation
+import PeregrineCore
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+import Testing
+
+@Suite("Pipeline", .serialized)
+struct PipelineTests {
+    static let follower = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+
+    func configuration(events: Int, topology: Topology = .shared, wait: WaitStrategyKind = .yield) -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.rate = .unlimited
+        configuration.maxEvents = events
+        configuration.durationSeconds = 60
+        configuration.topology = topology
+        configuration.waitStrategy = wait
+        configuration.inboundRingSize = 1_024
+        configuration.outboundRingSize = 1_024
+        configuration.bundleRingSize = 64
+        configuration.statusIntervalSeconds = 0.2
+        return configuration
+    }
+
+    @Test func everyAcceptedEventLeavesExactlyOnce() throws {
+        let report = try Pipeline.run(configuration: configuration(events: 300_000), strategy: Self.follower) { _ in }
+        #expect(report.emitted == 300_000)
+        #expect(report.journaled == 300_000 && report.processed == 300_000 && report.outcomesAtSink == 300_000)
+        #expect(report.dropped == 0)
+        #expect(report.transactions > 0)
+        #expect(report.transactions == report.bundleTransactionsAtSink)
+        #expect(report.bundlesSealed == report.bundlesAtSink)
+        #expect(report.endToEnd.count == 300_000)
+        #expect(report.isLossless)
+    }
+
+    @Test func outputDigestDependsOnlyOnTheInput() throws {
+        let shared = try Pipeline.run(configuration: configuration(events: 100_000), strategy: Self.follower) { _ in }
+        let dedicated = try Pipeline.run(
+            configuration: configuration(events: 100_000, topology: .dedicated, wait: .park), strategy: Self.follower
+        ) { _ in }
+        var otherSeed = configuration(events: 100_000)
+        otherSeed.seed = 43
+        let different = try Pipeline.run(configuration: otherSeed, strategy: Self.follower) { _ in }
+        #expect(shared.outputDigest == dedicated.outputDigest)
+        #expect(shared.transactions == dedicated.transactions)
+        #expect(shared.outputDigest != different.outputDigest)
+        #expect(dedicated.isLossless && dedicated.threadPinning.count == 4)
+    }
+
+    @Test func pacedSourceHoldsItsRateAndPrintsStatusLines() throws {
+        var paced = configuration(events: 20_000)
+        paced.rate = .perSecond(50_000)
+        paced.maxEvents = nil
+        paced.durationSeconds = 1.0
+        var lines: [String] = []
+        let report = try Pipeline.run(configuration: paced, strategy: Self.follower) { lines.append($0) }
+        // Poisson arrivals at 50k/s for 1 s: within ±10% (a 5-sigma band is about ±1%).
+        #expect(report.emitted > 45_000 && report.emitted < 55_000)
+        #expect(report.isLossless && report.dropped == 0)
+        #expect(lines.count >= 3)
+        #expect(lines.first?.contains("ev/s") == true && lines.first?.contains("e2e") == true)
+        #expect(report.stopReason == "duration")
+        #expect(report.formatted.contains("lossless          yes"))
+    }
+
+    @Test func dropPolicyCountsWhatItDrops() throws {
+        var flood = configuration(events: 200_000)
+        flood.fullRingPolicy = .drop
+        flood.inboundRingSize = 64
+        flood.rate = .perSecond(5_000_000)
+        flood.burstSize = 64
+        let report = try Pipeline.run(configuration: flood, strategy: Self.follower) { _ in }
+        #expect(report.emitted + report.dropped == 200_000)
+        #expect(report.outcomesAtSink == report.emitted)
+        #expect(report.journaled == report.emitted)
+    }
+
+    @Test func invalidSettingsAreRefusedWithTheirName() {
+        var bad = EngineConfiguration()
+        bad.inboundRingSize = 1_000
+        #expect(throws: EngineError.invalidSetting(name: "ring-size", value: "1000", allowed: "use a power of two from 64 to 67108864")) {
+            try bad.validate()
+        }
+        bad = EngineConfiguration()
+        bad.bundleSize = 17
+        #expect(throws: EngineError.invalidSetting(name: "bundle-size", value: "17", allowed: "use 1 to 16")) { try bad.validate() }
+        bad = EngineConfiguration()
+        bad.rate = .perSecond(0)
+        #expect(throws: EngineError.invalidSetting(name: "rate", value: "0.0", allowed: "use 1 to 1000000000 events/s, or --max")) {
+            try bad.validate()
+        }
+    }
+}
+
+@Suite("peregrine CLI")
+struct CommandLineTests {
+    /// The `peregrine` binary built next to this test bundle.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("peregrine")
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test func invalidValuesExitWithCode2AndSayWhy() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            Issue.record("peregrine binary not found at \(Self.binary.path); build it before the tests")
+            return
+        }
+        let ringSize = try run(["run", "--ring-size", "1000"])
+        #expect(ringSize.status == 2)
+        #expect(ringSize.error.contains("invalid ring-size '1000': use a power of two"))
+        let wait = try run(["run", "--wait", "nap"])
+        #expect(wait.status == 2 && wait.error.contains("use spin, yield or park"))
+        let both = try run(["run", "--rate", "5", "--max"])
+        #expect(both.status == 2 && both.error.contains("give either --rate or --max"))
+        let notANumber = try run(["run", "--rate", "fast"])
+        #expect(notANumber.status == 64 || notANumber.status == 2)
+    }
+
+    @Test func shortRunPrintsStatusAndFinalReport() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            Issue.record("peregrine binary not found at \(Self.binary.path)")
+            return
+        }
+        let result = try run(["run", "--rate", "20000", "--duration", "2.2", "--wait", "yield"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("[   1.0s] in "))
+        #expect(result.output.contains("=== peregrine run: final report ==="))
+        #expect(result.output.contains("drops             0"))
+        #expect(result.output.contains("lossless          yes"))
+    }
+}
