@@ -1,0 +1,196 @@
+// Hot-path benchmarks. Each reports wall clock per operation next to malloc and retain
+// counts per operation; the hot-path ones fail if a malloc appears per operation.
+// Threads and rings are created in `setup` (outside the measurement) and stopped in
+// `teardown`. Topology: the measuring thread on CPU 0, helper threads on CPU 1.
+import Benchmark
+import PeregrineBook
+import PeregrineCore
+import PeregrineMempool
+import PeregrineModel
+import PeregrineSys
+import Synchronization
+
+struct Item: BitwiseCopyable { var a, b, c, d: UInt64 }  // 32 bytes, like Transaction
+
+nonisolated(unsafe) let zeroMalloc: [BenchmarkMetric: BenchmarkThresholds] = [
+    .mallocCountTotal: .init(absolute: [.p90: 0])
+]
+
+func configuration(_ scale: BenchmarkScalingFactor) -> Benchmark.Configuration {
+    .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .retainCount], scalingFactor: scale,
+        maxDuration: .seconds(3), maxIterations: 200, thresholds: zeroMalloc)
+}
+
+/// State shared by a benchmark's setup, body and teardown.
+final class SPSCBench: @unchecked Sendable {
+    var ring: SPSCRing<Item>?
+    var producer: SPSCProducer<Item>?
+    let stop = Atomic<Bool>(false)
+    var thread: PinnedThread?
+}
+
+final class PingPongBench: @unchecked Sendable {
+    var ping: SPSCProducer<Item>?
+    var pong: SPSCConsumer<Item>?
+    let stop = Atomic<Bool>(false)
+    var thread: PinnedThread?
+}
+
+final class SequencedBench: @unchecked Sendable {
+    var producer: SequencedProducer<Item>?
+    let stop = Atomic<Bool>(false)
+    var threads: [PinnedThread] = []
+}
+
+final class BookBench: @unchecked Sendable {
+    var book: L2Book?
+    var updates: [LevelUpdate] = []
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let spsc = SPSCBench()
+    Benchmark(
+        "SPSC ring throughput (32-byte items, 2 threads)", configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var producer = spsc.producer.take() else { return }
+            for index in benchmark.scaledIterations {
+                let value = UInt64(index)
+                while !producer.tryPush(Item(a: value, b: value, c: value, d: value)) { pg_cpu_relax() }
+            }
+            spsc.producer = consume producer
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            let ring = try SPSCRing<Item>(capacity: 1_024)
+            spsc.ring = ring
+            spsc.producer = try ring.makeProducer()
+            spsc.thread = try PinnedThread.start(name: "bench-drain", cpus: [1]) {
+                guard var consumer = try? ring.makeConsumer() else { return }
+                var sum: UInt64 = 0
+                while !spsc.stop.load(ordering: .relaxed) {
+                    if consumer.drain({ sum &+= $0.a }) == 0 { pg_cpu_relax() }
+                }
+                blackHole(sum)
+            }
+        },
+        teardown: {
+            spsc.stop.store(true, ordering: .relaxed)
+            spsc.thread?.join()
+        })
+
+    let pingPong = PingPongBench()
+    Benchmark(
+        "SPSC ring ping-pong round trip", configuration: configuration(.kilo),
+        closure: { benchmark in
+            guard var ping = pingPong.ping.take(), var pong = pingPong.pong.take() else { return }
+            for index in benchmark.scaledIterations {
+                _ = ping.tryPush(Item(a: UInt64(index), b: 0, c: 0, d: 0))
+                while pong.drain({ blackHole($0.a) }) == 0 { pg_cpu_relax() }
+            }
+            pingPong.ping = consume ping
+            pingPong.pong = consume pong
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            let ping = try SPSCRing<Item>(capacity: 1_024)
+            let pong = try SPSCRing<Item>(capacity: 1_024)
+            pingPong.ping = try ping.makeProducer()
+            pingPong.pong = try pong.makeConsumer()
+            pingPong.thread = try PinnedThread.start(name: "bench-echo", cpus: [1]) {
+                guard var inbound = try? ping.makeConsumer(), var outbound = try? pong.makeProducer() else { return }
+                while !pingPong.stop.load(ordering: .relaxed) {
+                    if inbound.drain({ item in while !outbound.tryPush(item) {} }) == 0 { pg_cpu_relax() }
+                }
+            }
+        },
+        teardown: {
+            pingPong.stop.store(true, ordering: .relaxed)
+            pingPong.thread?.join()
+        })
+
+    let sequenced = SequencedBench()
+    Benchmark(
+        "Sequenced ring, 2 dependent consumers (journal → logic), batches of 64", configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var producer = sequenced.producer.take() else { return }
+            var remaining = benchmark.scaledIterations.count
+            while remaining > 0 {
+                guard let range = producer.tryClaim(upTo: Swift.min(64, remaining)) else {
+                    pg_cpu_relax()
+                    continue
+                }
+                for sequence in range.first...range.last {
+                    producer.slot(sequence).initialize(to: Item(a: UInt64(sequence), b: 0, c: 0, d: 0))
+                }
+                producer.publish(range)
+                remaining -= range.count
+            }
+            sequenced.producer = consume producer
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            let ring = try SequencedRing<Item>(
+                capacity: 4_096, consumers: [.init("journal"), .init("logic", dependsOn: [0])])
+            sequenced.producer = try ring.makeProducer()
+            // Both consumers share CPU 1, as journal and logic would on a 2-core machine's
+            // second hot thread when the producer has the first.
+            sequenced.threads.append(
+                try PinnedThread.start(name: "bench-consumers", cpus: [1]) {
+                    guard var journal = try? ring.makeConsumer(0), var logic = try? ring.makeConsumer(1) else { return }
+                    var sum: UInt64 = 0
+                    while !sequenced.stop.load(ordering: .relaxed) {
+                        let journaled = journal.poll(limit: 256) { item, _, _ in sum &+= item.a }
+                        let handled = logic.poll(limit: 256) { item, _, _ in sum &+= item.a }
+                        if journaled + handled == 0 { pg_cpu_relax() }
+                    }
+                    blackHole(sum)
+                })
+        },
+        teardown: {
+            sequenced.stop.store(true, ordering: .relaxed)
+            for thread in sequenced.threads { thread.join() }
+        })
+
+    let bookState = BookBench()
+    Benchmark(
+        "L2 book level update (4 instruments' worth of random levels near the touch)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var book = bookState.book.take() else { return }
+            let updates = bookState.updates
+            let mask = updates.count - 1
+            updates.withUnsafeBufferPointer { buffer in
+                for index in benchmark.scaledIterations {
+                    blackHole(book.apply(buffer[index & mask]))
+                }
+            }
+            bookState.book = consume book
+        },
+        setup: {
+            bookState.book = try L2Book(instrument: InstrumentID(0), ladderSize: 4_096, referencePrice: Price(ticks: 100_000))
+            var random = SplitMix64(seed: 1)
+            bookState.updates = (0..<65_536).map { _ in
+                let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+                let distance = 1 + Int64(random.next(below: 40))
+                return LevelUpdate(
+                    side: side, price: Price(ticks: side == .buy ? 100_000 - distance : 100_000 + distance),
+                    quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
+            }
+        })
+
+    Benchmark(
+        "Bundle builder add (seals every 16th)", configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var builder = try? BundleBuilder(maxTransactions: 16, timeoutNanoseconds: 100_000) else { return }
+            var sealed = 0
+            for index in benchmark.scaledIterations {
+                let transaction = Transaction(
+                    id: UInt64(index), instrument: InstrumentID(1), side: .buy, price: Price(ticks: 5),
+                    quantity: Quantity(lots: 1), origin: .strategy)
+                if let bundle = builder.add(transaction, now: UInt64(index)) { sealed &+= bundle.count }
+            }
+            if let bundle = builder.flush() { sealed &+= bundle.count }
+            blackHole(sealed)
+        })
+}

@@ -1,0 +1,31 @@
+# Peregrine: the two commands (run, test) and the benchmarks.
+# Each target installs what it needs when it is missing (the Swift toolchain is assumed).
+
+SWIFT ?= swift
+RUN_ARGS ?= --rate 100000 --duration 10
+
+.PHONY: run test bench build deps format
+
+# System packages: none are needed yet beyond the toolchain's; g++ only for `make bench`.
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain is required (swift not on PATH)"; exit 1; }
+
+build: deps
+	$(SWIFT) build -c release --product peregrine
+
+## Runs the engine's main job on the embedded default: synthetic source at 100k events/s for 10 s.
+run: build
+	.build/release/peregrine run $(RUN_ARGS)
+
+## Builds everything (the CLI too: the tests run it) and runs every test.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## package-benchmark suites (malloc counts, thresholds) and the C++ SPSC baseline comparison.
+bench: deps
+	@command -v g++ >/dev/null || { apt-get update -qq && apt-get install -y -qq g++; }
+	bash Benchmarks/run.sh
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Benchmarks Benchmarks/Sources
