@@ -24,7 +24,6 @@ func configuration(_ scale: BenchmarkScalingFactor) -> Benchmark.Configuration {
 
 /// State shared by a benchmark's setup, body and teardown.
 final class SPSCBench: @unchecked Sendable {
-    var ring: SPSCRing<Item>?
     var producer: SPSCProducer<Item>?
     let stop = Atomic<Bool>(false)
     var thread: PinnedThread?
@@ -63,7 +62,6 @@ let benchmarks: @Sendable () -> Void = {
         setup: {
             _ = pg_pin_current_thread([0], 1)
             let ring = try SPSCRing<Item>(capacity: 1_024)
-            spsc.ring = ring
             spsc.producer = try ring.makeProducer()
             spsc.thread = try PinnedThread.start(name: "bench-drain", cpus: [1]) {
                 guard var consumer = try? ring.makeConsumer() else { return }

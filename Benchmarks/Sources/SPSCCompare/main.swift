@@ -20,7 +20,7 @@ func run() throws {
         while got < items { got += consumer.drain { sum &+= $0.a } }
         total.store(sum, ordering: .relaxed)
     }
-    _ = try PinnedThread.start(name: "cmp-prod", cpus: [0]) {
+    let producerThread = try PinnedThread.start(name: "cmp-prod", cpus: [0]) {
         guard var producer = try? ring.makeProducer() else { return }
         var index = 0
         while index < items {
@@ -28,6 +28,7 @@ func run() throws {
             if producer.tryPush(Item(a: value, b: value, c: value, d: value)) { index += 1 }
         }
     }
+    producerThread.join()
     consumerThread.join()
     let seconds = Double(pg_monotonic_nanoseconds() - start) / 1e9
 
