@@ -28,4 +28,5 @@ bench: deps
 	bash Benchmarks/run.sh
 
 format:
+	@# Style: .swift-format (4 spaces, 120 columns).
 	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Benchmarks Benchmarks/Sources

@@ -24,7 +24,8 @@ public final class PinnedThread: @unchecked Sendable {
             case .notRequested: return "not pinned"
             case .pinned(let cpus): return "pinned to CPU \(cpus.map(String.init).joined(separator: ","))"
             case .refused(let cpus, let errno):
-                return "pinning to CPU \(cpus.map(String.init).joined(separator: ",")) refused (errno \(errno)); running unpinned"
+                return
+                    "pinning to CPU \(cpus.map(String.init).joined(separator: ",")) refused (errno \(errno)); running unpinned"
             }
         }
     }

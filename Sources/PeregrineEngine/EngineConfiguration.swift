@@ -61,7 +61,8 @@ public struct EngineConfiguration: Equatable, Sendable {
         default: break
         }
         if let durationSeconds, !(durationSeconds > 0) {
-            throw .invalidSetting(name: "duration", value: "\(durationSeconds)", allowed: "use a positive number of seconds")
+            throw .invalidSetting(
+                name: "duration", value: "\(durationSeconds)", allowed: "use a positive number of seconds")
         }
         if let maxEvents, maxEvents < 1 {
             throw .invalidSetting(name: "max-events", value: "\(maxEvents)", allowed: "use 1 or more")
@@ -80,7 +81,8 @@ public struct EngineConfiguration: Equatable, Sendable {
                 name: "bundle-timeout-us", value: "\(bundleTimeoutMicroseconds)", allowed: "use 1 to 10000000")
         }
         if !(1...inboundRingSize).contains(burstSize) {
-            throw .invalidSetting(name: "burst", value: "\(burstSize)", allowed: "use 1 to the ring size (\(inboundRingSize))")
+            throw .invalidSetting(
+                name: "burst", value: "\(burstSize)", allowed: "use 1 to the ring size (\(inboundRingSize))")
         }
         if !(1...65_536).contains(instruments) {
             throw .invalidSetting(name: "instruments", value: "\(instruments)", allowed: "use 1 to 65536")

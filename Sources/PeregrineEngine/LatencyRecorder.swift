@@ -33,7 +33,8 @@ public final class LatencyRecorder: @unchecked Sendable {
 
     /// An empty histogram with the recorder's range and 3 significant digits.
     public static func makeHistogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: highestTrackable, numberOfSignificantValueDigits: .three)
+        Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: highestTrackable, numberOfSignificantValueDigits: .three)
     }
 
     @usableFromInline var requested: UnsafeMutablePointer<Atomic<Int>> { generations.cell(0) }

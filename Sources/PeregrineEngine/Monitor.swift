@@ -49,7 +49,8 @@ struct Monitor {
                 status(
                     statusLine(
                         elapsed: Double(now &- start) / 1e9, snapshot: snapshot,
-                        inRate: Double(inCount - previousIn) / seconds, outRate: Double(outCount - previousOut) / seconds,
+                        inRate: Double(inCount - previousIn) / seconds,
+                        outRate: Double(outCount - previousOut) / seconds,
                         latency: interval.map(LatencySummary.init)))
                 previousIn = inCount
                 previousOut = outCount

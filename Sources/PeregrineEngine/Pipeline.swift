@@ -30,7 +30,8 @@ public enum Pipeline {
         let threads: [PinnedThread]
         switch (configuration.waitStrategy, configuration.topology) {
         case (.spin, .shared): threads = try startShared(wiring, strategy, BusySpinWait.self, BusySpinWait.self)
-        case (.yield, .shared): threads = try startShared(wiring, strategy, SpinThenYieldWait.self, SpinThenYieldWait.self)
+        case (.yield, .shared):
+            threads = try startShared(wiring, strategy, SpinThenYieldWait.self, SpinThenYieldWait.self)
         case (.park, .shared): threads = try startShared(wiring, strategy, SpinThenYieldWait.self, ParkWait.self)
         case (.spin, .dedicated): threads = try startDedicated(wiring, strategy, BusySpinWait.self, BusySpinWait.self)
         case (.yield, .dedicated):
@@ -78,12 +79,15 @@ public enum Pipeline {
         func makeSource() throws(EngineError) -> SyntheticSource {
             do {
                 return SyntheticSource(
-                    producer: try inbound.makeProducer(), configuration: configuration, clock: clock, startTime: startTime)
+                    producer: try inbound.makeProducer(), configuration: configuration, clock: clock,
+                    startTime: startTime)
             } catch { throw .setupFailed(error.description) }
         }
 
         func makeJournal() throws(EngineError) -> JournalStage {
-            do { return JournalStage(consumer: try inbound.makeConsumer(0), batchLimit: configuration.batchLimit) } catch {
+            do {
+                return JournalStage(consumer: try inbound.makeConsumer(0), batchLimit: configuration.batchLimit)
+            } catch {
                 throw .setupFailed(error.description)
             }
         }
@@ -278,7 +282,8 @@ public enum Pipeline {
         while true {
             let processed = logic.poll { wait.idle(on: wiring.outcomes.wakeSignal) }
             let sealed =
-                processed == 0 && logic.sealTimedOutBundle(now: clock.now()) { wait.idle(on: wiring.bundles.wakeSignal) }
+                processed == 0
+                && logic.sealTimedOutBundle(now: clock.now()) { wait.idle(on: wiring.bundles.wakeSignal) }
             publishLogicCounters(logic, wiring.counters)
             if processed == 0 && !sealed {
                 if control.journalFinished && logic.isCaughtUp() { break }

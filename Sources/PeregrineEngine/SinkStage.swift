@@ -61,7 +61,9 @@ public struct SinkStage: ~Copyable {
     @inlinable
     mutating func fold(_ outcome: Outcome) {
         mix(UInt64(bitPattern: outcome.sequence))
-        mix(UInt64(outcome.kind.rawValue) | UInt64(outcome.instrument.rawValue) << 8 | UInt64(outcome.transactionsEmitted) << 40)
+        mix(
+            UInt64(outcome.kind.rawValue) | UInt64(outcome.instrument.rawValue) << 8 | UInt64(
+                outcome.transactionsEmitted) << 40)
         mix(UInt64(bitPattern: outcome.bestBidTicks))
         mix(UInt64(bitPattern: outcome.bestAskTicks))
     }

@@ -18,7 +18,8 @@ extension Bundle {
     public func encode(into bytes: UnsafeMutableRawBufferPointer) throws(ModelError) -> Int {
         let size = encodedSize
         guard bytes.count >= size else { throw .truncated(type: "Bundle", needed: size, available: bytes.count) }
-        UnsafeMutableRawBufferPointer(rebasing: bytes[0..<Self.headerSize]).initializeMemory(as: UInt8.self, repeating: 0)
+        UnsafeMutableRawBufferPointer(rebasing: bytes[0..<Self.headerSize]).initializeMemory(
+            as: UInt8.self, repeating: 0)
         Wire.store(id, bytes, 0)
         Wire.store(openedAt, bytes, 8)
         Wire.store(storedCount, bytes, 16)
@@ -46,7 +47,8 @@ extension Bundle {
         for index in 0..<count {
             let start = Self.headerSize + index * Transaction.encodedSize
             _ = append(
-                try Transaction(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Transaction.encodedSize])))
+                try Transaction(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Transaction.encodedSize])))
         }
     }
 }

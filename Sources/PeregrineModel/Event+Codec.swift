@@ -107,7 +107,8 @@ extension Event {
         case .timer:
             try Wire.requireZero(frame, 40..<64, type: "Event")
             payload = .timer(
-                TimerFire(timerID: Wire.load(frame, 24, as: UInt64.self), deadline: Wire.load(frame, 32, as: UInt64.self)))
+                TimerFire(
+                    timerID: Wire.load(frame, 24, as: UInt64.self), deadline: Wire.load(frame, 32, as: UInt64.self)))
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),

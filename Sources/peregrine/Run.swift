@@ -105,7 +105,8 @@ struct Run: ParsableCommand {
             var cpus: [Int] = []
             for part in pin.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let cpu = Int(part.trimmingCharacters(in: " ")), cpu >= 0 else {
-                    throw .invalidSetting(name: "pin", value: pin, allowed: "use a comma-separated list of CPU numbers, e.g. 0,1")
+                    throw .invalidSetting(
+                        name: "pin", value: pin, allowed: "use a comma-separated list of CPU numbers, e.g. 0,1")
                 }
                 cpus.append(cpu)
             }

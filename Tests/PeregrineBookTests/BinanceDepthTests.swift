@@ -73,15 +73,29 @@ struct BinanceDepthTests {
         let expectedBid = try #require(reference.bids.keys.max())
         let expectedAsk = try #require(reference.asks.keys.min())
         #expect(expectedBid == 2_047_210 && expectedAsk == 2_047_220)
-        #expect(book.bestBid == BookLevel(price: Price(ticks: expectedBid), quantity: Quantity(lots: reference.bids[expectedBid] ?? -1)))
-        #expect(book.bestAsk == BookLevel(price: Price(ticks: expectedAsk), quantity: Quantity(lots: reference.asks[expectedAsk] ?? -1)))
+        #expect(
+            book.bestBid
+                == BookLevel(
+                    price: Price(ticks: expectedBid), quantity: Quantity(lots: reference.bids[expectedBid] ?? -1)))
+        #expect(
+            book.bestAsk
+                == BookLevel(
+                    price: Price(ticks: expectedAsk), quantity: Quantity(lots: reference.asks[expectedAsk] ?? -1)))
         #expect(book.levelCount(.buy) == reference.bids.count)
         #expect(book.levelCount(.sell) == reference.asks.count)
         #expect(book.spread == 10)
         let bids = book.depth(.buy, levels: 1_000)
         let asks = book.depth(.sell, levels: 1_000)
-        #expect(bids == reference.bids.sorted { $0.key > $1.key }.map { BookLevel(price: Price(ticks: $0.key), quantity: Quantity(lots: $0.value)) })
-        #expect(asks == reference.asks.sorted { $0.key < $1.key }.map { BookLevel(price: Price(ticks: $0.key), quantity: Quantity(lots: $0.value)) })
+        #expect(
+            bids
+                == reference.bids.sorted { $0.key > $1.key }.map {
+                    BookLevel(price: Price(ticks: $0.key), quantity: Quantity(lots: $0.value))
+                })
+        #expect(
+            asks
+                == reference.asks.sorted { $0.key < $1.key }.map {
+                    BookLevel(price: Price(ticks: $0.key), quantity: Quantity(lots: $0.value))
+                })
     }
 
     @Test func knownValuesOfTheFiles() throws {

@@ -44,7 +44,9 @@ struct L2BookTests {
 
     @Test func depthIsBestFirstAndBounded() throws {
         var book = try L2Book(instrument: InstrumentID(0), ladderSize: 256, referencePrice: Price(ticks: 100))
-        for (price, lots) in [(90, 1), (95, 2), (99, 3), (40, 4)] as [(Int64, Int64)] { book.apply(update(.buy, price, lots)) }
+        for (price, lots) in [(90, 1), (95, 2), (99, 3), (40, 4)] as [(Int64, Int64)] {
+            book.apply(update(.buy, price, lots))
+        }
         #expect(book.depth(.buy, levels: 3).map(\.price.ticks) == [99, 95, 90])
         #expect(book.depth(.buy, levels: 10).map(\.quantity.lots) == [3, 2, 1, 4])
         #expect(book.depth(.sell, levels: 10).isEmpty)

@@ -21,7 +21,8 @@ struct SequencedRingTests {
         #expect(logic.poll { _, _, _ in } == 0)
         var batch: [(Int, Int, Bool)] = []
         #expect(journal.poll(limit: 3) { batch.append(($0, $1, $2)) } == 3)
-        #expect(batch.map(\.0) == [0, 10, 20] && batch.map(\.1) == [0, 1, 2] && batch.map(\.2) == [false, false, true])
+        #expect(
+            batch.map(\.0) == [0, 10, 20] && batch.map(\.1) == [0, 1, 2] && batch.map(\.2) == [false, false, true])
         batch.removeAll()
         #expect(logic.poll { batch.append(($0, $1, $2)) } == 3)
         #expect(batch.map(\.1) == [0, 1, 2] && batch.last?.2 == true)
@@ -68,7 +69,9 @@ struct SequencedRingTests {
         let ring = try SequencedRing<Int>(capacity: 8, consumers: [.init("journal")])
         _ = try ring.makeProducer()
         _ = try ring.makeConsumer(0)
-        #expect(throws: CoreError.endpointTaken(ring: "SequencedRing", endpoint: "producer")) { _ = try ring.makeProducer() }
+        #expect(throws: CoreError.endpointTaken(ring: "SequencedRing", endpoint: "producer")) {
+            _ = try ring.makeProducer()
+        }
         #expect(throws: CoreError.endpointTaken(ring: "SequencedRing", endpoint: "consumer 'journal'")) {
             _ = try ring.makeConsumer(0)
         }

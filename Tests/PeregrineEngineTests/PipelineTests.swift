@@ -9,7 +9,9 @@ import Testing
 struct PipelineTests {
     static let follower = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
 
-    func configuration(events: Int, topology: Topology = .shared, wait: WaitStrategyKind = .yield) -> EngineConfiguration {
+    func configuration(events: Int, topology: Topology = .shared, wait: WaitStrategyKind = .yield)
+        -> EngineConfiguration
+    {
         var configuration = EngineConfiguration()
         configuration.rate = .unlimited
         configuration.maxEvents = events
@@ -80,15 +82,23 @@ struct PipelineTests {
     @Test func invalidSettingsAreRefusedWithTheirName() {
         var bad = EngineConfiguration()
         bad.inboundRingSize = 1_000
-        #expect(throws: EngineError.invalidSetting(name: "ring-size", value: "1000", allowed: "use a power of two from 64 to 67108864")) {
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "ring-size", value: "1000", allowed: "use a power of two from 64 to 67108864")
+        ) {
             try bad.validate()
         }
         bad = EngineConfiguration()
         bad.bundleSize = 17
-        #expect(throws: EngineError.invalidSetting(name: "bundle-size", value: "17", allowed: "use 1 to 16")) { try bad.validate() }
+        #expect(throws: EngineError.invalidSetting(name: "bundle-size", value: "17", allowed: "use 1 to 16")) {
+            try bad.validate()
+        }
         bad = EngineConfiguration()
         bad.rate = .perSecond(0)
-        #expect(throws: EngineError.invalidSetting(name: "rate", value: "0.0", allowed: "use 1 to 1000000000 events/s, or --max")) {
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "rate", value: "0.0", allowed: "use 1 to 1000000000 events/s, or --max")
+        ) {
             try bad.validate()
         }
     }
@@ -113,7 +123,10 @@ struct CommandLineTests {
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 
     @Test func invalidValuesExitWithCode2AndSayWhy() throws {

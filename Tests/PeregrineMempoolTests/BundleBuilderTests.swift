@@ -61,7 +61,11 @@ struct BundleBuilderTests {
         }
         let full = builder.add(transaction(16), now: 0)
         #expect(full?.count == 16)
-        #expect(throws: BundleBuilder.ConfigurationError.invalidMaxTransactions(17)) { _ = try BundleBuilder(maxTransactions: 17) }
-        #expect(throws: BundleBuilder.ConfigurationError.invalidMaxTransactions(0)) { _ = try BundleBuilder(maxTransactions: 0) }
+        #expect(throws: BundleBuilder.ConfigurationError.invalidMaxTransactions(17)) {
+            _ = try BundleBuilder(maxTransactions: 17)
+        }
+        #expect(throws: BundleBuilder.ConfigurationError.invalidMaxTransactions(0)) {
+            _ = try BundleBuilder(maxTransactions: 0)
+        }
     }
 }

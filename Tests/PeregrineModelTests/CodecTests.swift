@@ -17,22 +17,26 @@ enum EventGen {
             origin: ours ? .strategy : .observed, priorityFee: fee)
     }
 
-    static let payload = zip(Gen.int(in: 0...4), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction)
-        .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
-            switch kind {
-            case 0: return .levelUpdate(LevelUpdate(side: side, price: price, quantity: quantity))
-            case 1: return .trade(Trade(price: price, quantity: quantity, aggressor: side, tradeID: number))
-            case 2:
-                return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
-            case 3: return .transaction(transaction)
-            default: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
-            }
+    static let payload = zip(
+        Gen.int(in: 0...4), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
+    )
+    .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
+        switch kind {
+        case 0: return .levelUpdate(LevelUpdate(side: side, price: price, quantity: quantity))
+        case 1: return .trade(Trade(price: price, quantity: quantity, aggressor: side, tradeID: number))
+        case 2:
+            return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
+        case 3: return .transaction(transaction)
+        default: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
         }
+    }
 
-    static let event = zip(Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max), Gen.uint32(in: 0...UInt32.max), payload)
-        .map { timestamp, sequence, instrument, payload in
-            Event(timestamp: timestamp, sourceSequence: sequence, instrument: InstrumentID(instrument), payload: payload)
-        }
+    static let event = zip(
+        Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max), Gen.uint32(in: 0...UInt32.max), payload
+    )
+    .map { timestamp, sequence, instrument, payload in
+        Event(timestamp: timestamp, sourceSequence: sequence, instrument: InstrumentID(instrument), payload: payload)
+    }
 }
 
 @Suite("Byte codecs")
@@ -73,7 +77,8 @@ struct CodecTests {
     @Test func encodingIsLittleEndianAtDocumentedOffsets() throws {
         let event = Event(
             timestamp: 0x0102_0304_0506_0708, sourceSequence: 9, instrument: InstrumentID(0xA0B0),
-            payload: .levelUpdate(LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
+            payload: .levelUpdate(
+                LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
         #expect(bytes[0] == 1 && bytes[1] == 1 && bytes[2] == 0 && bytes[3] == 0)
@@ -107,14 +112,20 @@ struct CodecTests {
         func decode(_ mutate: (inout [UInt8]) -> Void) throws(ModelError) -> Event {
             var bytes = good
             mutate(&bytes)
-            let result = bytes.withUnsafeBytes { buffer in Result { () throws(ModelError) in try Event(decoding: buffer) } }
+            let result = bytes.withUnsafeBytes { buffer in
+                Result { () throws(ModelError) in try Event(decoding: buffer) }
+            }
             return try result.get()
         }
         #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
         #expect(throws: ModelError.unknownEventKind(6)) { try decode { $0[0] = 6 } }
         #expect(throws: ModelError.invalidField(type: "Event", field: "version", value: 2)) { try decode { $0[1] = 2 } }
-        #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) { try decode { $0[48] = 2 } }
-        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 2", value: 1)) { try decode { $0[2] = 1 } }
+        #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {
+            try decode { $0[48] = 2 }
+        }
+        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 2", value: 1)) {
+            try decode { $0[2] = 1 }
+        }
         #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 63", value: 7)) {
             try decode { $0[63] = 7 }
         }
@@ -137,7 +148,8 @@ struct CodecTests {
     }
 
     @Test func encodingIntoAShortBufferIsAnError() {
-        let event = Event(timestamp: 0, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: 1, deadline: 2)))
+        let event = Event(
+            timestamp: 0, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: 1, deadline: 2)))
         var bytes = [UInt8](repeating: 0, count: 63)
         #expect(throws: ModelError.truncated(type: "Event", needed: 64, available: 63)) {
             try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }

@@ -166,7 +166,8 @@ let benchmarks: @Sendable () -> Void = {
             bookState.book = consume book
         },
         setup: {
-            bookState.book = try L2Book(instrument: InstrumentID(0), ladderSize: 4_096, referencePrice: Price(ticks: 100_000))
+            bookState.book = try L2Book(
+                instrument: InstrumentID(0), ladderSize: 4_096, referencePrice: Price(ticks: 100_000))
             var random = SplitMix64(seed: 1)
             bookState.updates = (0..<65_536).map { _ in
                 let side: Side = random.next(below: 2) == 0 ? .buy : .sell

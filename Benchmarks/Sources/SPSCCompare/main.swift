@@ -51,7 +51,9 @@ func run() throws {
     }
     echo.join()
     rtt.sort()
-    print("swift throughput_items_per_s \(Int(Double(items) / seconds)) rtt_p50_ns \(rtt[trips / 2]) check \(total.load(ordering: .relaxed))")
+    print(
+        "swift throughput_items_per_s \(Int(Double(items) / seconds)) rtt_p50_ns \(rtt[trips / 2]) check \(total.load(ordering: .relaxed))"
+    )
 }
 
 do { try run() } catch { print("error: \(error)") }
