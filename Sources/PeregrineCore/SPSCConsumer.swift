@@ -9,7 +9,7 @@ public struct SPSCConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
     @usableFromInline let mask: Int
     @usableFromInline let head: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
-    @usableFromInline let signal: WakeSignal
+    @usableFromInline let notifier: WakeNotifier
     @usableFromInline var localHead: Int
     @usableFromInline var cachedTail: Int
 
@@ -19,7 +19,7 @@ public struct SPSCConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
         mask = ring.mask
         head = ring.headCell
         tail = ring.tailCell
-        signal = ring.wakeSignal
+        notifier = ring.wakeSignal.notifier
         localHead = ring.headCell.pointee.load(ordering: .relaxed)
         cachedTail = ring.tailCell.pointee.load(ordering: .acquiring)
     }
@@ -79,5 +79,5 @@ public struct SPSCConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
 
     /// The ring's wake signal, to park on while the ring is empty.
     @inlinable
-    public var wakeSignal: WakeSignal { signal }
+    public var wakeSignal: WakeSignal { notifier.signal }
 }

@@ -10,7 +10,7 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
     @usableFromInline let capacity: Int
     @usableFromInline let head: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
-    @usableFromInline let signal: WakeSignal
+    @usableFromInline let notifier: WakeNotifier
     @usableFromInline var localTail: Int
     @usableFromInline var cachedHead: Int
 
@@ -21,7 +21,7 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
         capacity = ring.capacity
         head = ring.headCell
         tail = ring.tailCell
-        signal = ring.wakeSignal
+        notifier = ring.wakeSignal.notifier
         localTail = ring.tailCell.pointee.load(ordering: .relaxed)
         cachedHead = ring.headCell.pointee.load(ordering: .acquiring)
     }
@@ -38,7 +38,7 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
         buffer[localTail & mask] = element
         localTail &+= 1
         tail.pointee.store(localTail, ordering: .releasing)
-        signal.notify()
+        notifier.notify()
         return true
     }
 
@@ -57,7 +57,7 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
         }
         localTail &+= count
         tail.pointee.store(localTail, ordering: .releasing)
-        signal.notify()
+        notifier.notify()
         return count
     }
 
@@ -74,5 +74,5 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
 
     /// The ring's wake signal, for producers that wait for space.
     @inlinable
-    public var wakeSignal: WakeSignal { signal }
+    public var wakeSignal: WakeSignal { notifier.signal }
 }

@@ -12,7 +12,7 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     @usableFromInline let own: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let barrier: UnsafeMutablePointer<UnsafeMutablePointer<Atomic<Int>>>
     @usableFromInline let barrierRange: Range<Int>
-    @usableFromInline let signal: WakeSignal
+    @usableFromInline let notifier: WakeNotifier
     /// The next sequence to hand over.
     @usableFromInline var nextSequence: Int
     /// The highest sequence the dependencies had passed when last read.
@@ -28,7 +28,7 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         own = ring.cells.cell(1 + index)
         barrier = ring.barrierLists
         barrierRange = ring.barrierRanges[index]
-        signal = ring.wakeSignal
+        notifier = ring.wakeSignal.notifier
         nextSequence = ring.cells.cell(1 + index).pointee.load(ordering: .relaxed) &+ 1
         cachedAvailable = nextSequence &- 1
     }
@@ -55,7 +55,7 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         own.pointee.store(last, ordering: .releasing)
         nextSequence = last &+ 1
         // Dependent consumers and a producer waiting for space may be parked on the signal.
-        signal.notify()
+        notifier.notify()
         return count
     }
 
@@ -80,7 +80,7 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     public mutating func finish(_ range: SequenceRange) {
         own.pointee.store(range.last, ordering: .releasing)
         nextSequence = range.last &+ 1
-        signal.notify()
+        notifier.notify()
     }
 
     /// The last sequence this consumer has finished (-1 before its first batch).
@@ -96,5 +96,5 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
 
     /// The ring's wake signal, to park on while nothing is available.
     @inlinable
-    public var wakeSignal: WakeSignal { signal }
+    public var wakeSignal: WakeSignal { notifier.signal }
 }

@@ -14,7 +14,7 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     @usableFromInline let cursor: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let gating: UnsafeMutablePointer<UnsafeMutablePointer<Atomic<Int>>>
     @usableFromInline let gatingRange: Range<Int>
-    @usableFromInline let signal: WakeSignal
+    @usableFromInline let notifier: WakeNotifier
     /// The next sequence to claim.
     @usableFromInline var nextSequence: Int
     /// The slowest gating consumer's sequence when last read.
@@ -28,7 +28,7 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         cursor = ring.cursorCell
         gating = ring.barrierLists
         gatingRange = ring.gatingRange
-        signal = ring.wakeSignal
+        notifier = ring.wakeSignal.notifier
         nextSequence = ring.cursorCell.pointee.load(ordering: .relaxed) &+ 1
         cachedGatingSequence = minimumSequence(ring.barrierLists, ring.gatingRange)
         if ring.gatingRange.isEmpty {
@@ -81,7 +81,7 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     @inlinable
     public mutating func publish(_ range: SequenceRange) {
         cursor.pointee.store(range.last, ordering: .releasing)
-        signal.notify()
+        notifier.notify()
     }
 
     /// Claims one slot, writes `element` and publishes it. `false` when the ring is full.
@@ -99,5 +99,5 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
 
     /// The ring's wake signal.
     @inlinable
-    public var wakeSignal: WakeSignal { signal }
+    public var wakeSignal: WakeSignal { notifier.signal }
 }

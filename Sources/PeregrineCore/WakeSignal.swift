@@ -26,6 +26,9 @@ public final class WakeSignal: @unchecked Sendable {
         }
     }
 
+    /// A handle for one producer or consumer that notifies this signal.
+    public var notifier: WakeNotifier { WakeNotifier(signal: self, sleepers: sleepers) }
+
     @usableFromInline
     func wakeAll() {
         let word = cells.cell(1)
@@ -45,5 +48,27 @@ public final class WakeSignal: @unchecked Sendable {
     /// The futex word is the low 32 bits of the cell (x86-64 and arm64 are little-endian).
     private func futexWord(_ cell: UnsafeMutablePointer<Atomic<Int>>) -> UnsafeMutablePointer<UInt32> {
         UnsafeMutableRawPointer(cell).assumingMemoryBound(to: UInt32.self)
+    }
+}
+
+/// A ring endpoint's handle on a `WakeSignal`. It holds the address of the sleeper count, so a
+/// `notify()` when nobody is parked is one relaxed load with no pointer chasing.
+@frozen
+public struct WakeNotifier: @unchecked Sendable {
+    public let signal: WakeSignal
+    @usableFromInline let sleepers: UnsafeMutablePointer<Atomic<Int>>
+
+    @usableFromInline
+    init(signal: WakeSignal, sleepers: UnsafeMutablePointer<Atomic<Int>>) {
+        self.signal = signal
+        self.sleepers = sleepers
+    }
+
+    /// Wakes parked waiters, if any. Allocation-free.
+    @inlinable
+    public func notify() {
+        if sleepers.pointee.load(ordering: .relaxed) != 0 {
+            signal.wakeAll()
+        }
     }
 }
