@@ -1,7 +1,7 @@
 /// The 64-byte wire form of an `Event` (little-endian; unused bytes must be zero).
 ///
 /// ```
-///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer)
+///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order)
 ///  1     format version (u8, 1)
 ///  2-3   reserved (0)
 ///  4-7   instrument (u32)
@@ -13,6 +13,9 @@
 ///        quote         bid price @24, bid qty @32, ask price @40, ask qty @48 (i64 each)
 ///        transaction   the 32-byte Transaction encoding @24
 ///        timer         timer id u64 @24, deadline u64 @32
+///        order         order id u64 @24, price i64 @32, stop price i64 @40, quantity i64 @48,
+///                      account u32 @56, action u8 @60, type u8 @61, time in force u8 @62,
+///                      side u8 @63 (the whole OrderCommand)
 /// ```
 extension Event {
     /// Size of an encoded event.
@@ -54,6 +57,16 @@ extension Event {
         case .timer(let timer):
             Wire.store(timer.timerID, frame, 24)
             Wire.store(timer.deadline, frame, 32)
+        case .order(let command):
+            Wire.store(command.orderID.rawValue, frame, 24)
+            Wire.store(command.price.ticks, frame, 32)
+            Wire.store(command.stopPrice.ticks, frame, 40)
+            Wire.store(command.quantity.lots, frame, 48)
+            Wire.store(command.account.rawValue, frame, 56)
+            Wire.store(command.action.rawValue, frame, 60)
+            Wire.store(command.type.rawValue, frame, 61)
+            Wire.store(command.timeInForce.rawValue, frame, 62)
+            Wire.store(command.side.rawValue, frame, 63)
         }
     }
 
@@ -109,11 +122,38 @@ extension Event {
             payload = .timer(
                 TimerFire(
                     timerID: Wire.load(frame, 24, as: UInt64.self), deadline: Wire.load(frame, 32, as: UInt64.self)))
+        case .order:
+            payload = .order(try Self.decodeOrder(frame))
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),
             sourceSequence: Wire.load(frame, 16, as: UInt64.self),
             instrument: InstrumentID(Wire.load(frame, 4, as: UInt32.self)),
             payload: payload)
+    }
+}
+
+extension Event {
+    @inlinable
+    static func decodeOrder(_ frame: UnsafeRawBufferPointer) throws(ModelError) -> OrderCommand {
+        let actionRaw = Wire.load(frame, 60, as: UInt8.self)
+        guard let action = OrderAction(rawValue: actionRaw) else {
+            throw .invalidField(type: "OrderCommand", field: "action", value: Int64(actionRaw))
+        }
+        let typeRaw = Wire.load(frame, 61, as: UInt8.self)
+        guard let type = OrderType(rawValue: typeRaw) else {
+            throw .invalidField(type: "OrderCommand", field: "type", value: Int64(typeRaw))
+        }
+        let timeInForceRaw = Wire.load(frame, 62, as: UInt8.self)
+        guard let timeInForce = TimeInForce(rawValue: timeInForceRaw) else {
+            throw .invalidField(type: "OrderCommand", field: "timeInForce", value: Int64(timeInForceRaw))
+        }
+        return OrderCommand(
+            action: action, orderID: OrderID(Wire.load(frame, 24, as: UInt64.self)),
+            account: AccountID(Wire.load(frame, 56, as: UInt32.self)),
+            side: try Wire.side(Wire.load(frame, 63, as: UInt8.self), type: "OrderCommand", field: "side"),
+            type: type, timeInForce: timeInForce, price: Price(ticks: Wire.load(frame, 32, as: Int64.self)),
+            stopPrice: Price(ticks: Wire.load(frame, 40, as: Int64.self)),
+            quantity: Quantity(lots: Wire.load(frame, 48, as: Int64.self)))
     }
 }

@@ -6,6 +6,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
     case quote = 3
     case transaction = 4
     case timer = 5
+    case order = 6
 }
 
 /// A price level of a level-2 book set to a new total quantity (zero removes the level).
@@ -77,6 +78,7 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
     case quote(Quote)
     case transaction(Transaction)
     case timer(TimerFire)
+    case order(OrderCommand)
 
     /// The payload's kind.
     @inlinable
@@ -87,12 +89,14 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
         case .quote: return .quote
         case .transaction: return .transaction
         case .timer: return .timer
+        case .order: return .order
         }
     }
 }
 
-/// One input event: a fixed-size trivial value (57 bytes, stride 64, checked in tests) that
-/// lives inline in ring slots and is journaled as is.
+/// One input event: a fixed-size trivial value (64 bytes, one cache line, checked in tests)
+/// that lives inline in ring slots and is journaled as is. The instrument is stored after the
+/// payload so that the largest payload (a 40-byte `OrderCommand`) still fits the line.
 ///
 /// `timestamp` is the ingress time in engine nanoseconds (CLOCK_MONOTONIC timeline), which is
 /// also how logic sees time. `sourceSequence` is the feed's own sequence number (0 if none),
@@ -101,8 +105,8 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
 public struct Event: Hashable, Sendable, BitwiseCopyable {
     public var timestamp: UInt64
     public var sourceSequence: UInt64
-    public var instrument: InstrumentID
     public var payload: EventPayload
+    public var instrument: InstrumentID
 
     @inlinable
     public init(timestamp: UInt64, sourceSequence: UInt64 = 0, instrument: InstrumentID, payload: EventPayload) {

@@ -1,0 +1,517 @@
+import PeregrineModel
+
+/// The incoming side of a match: a new order, a triggered stop or a replaced order that
+/// crosses. Lives on the stack while it takes liquidity.
+@frozen
+@usableFromInline
+struct Taker {
+    @usableFromInline var orderID: UInt64
+    @usableFromInline var account: UInt32
+    @usableFromInline var side: Side
+    /// The worst ladder index it may trade at (`Int.max` / `Int.min` for market orders).
+    @usableFromInline var limitIndex: Int
+    /// Its limit price for reports (0 for market orders).
+    @usableFromInline var price: Int64
+    @usableFromInline var leaves: Int64
+    @usableFromInline var filled: Int64
+    /// Set when self-trade prevention cancelled it mid-match.
+    @usableFromInline var stoppedBySelfTrade = false
+
+    @inlinable
+    init(orderID: UInt64, account: UInt32, side: Side, limitIndex: Int, price: Int64, leaves: Int64, filled: Int64) {
+        self.orderID = orderID
+        self.account = account
+        self.side = side
+        self.limitIndex = limitIndex
+        self.price = price
+        self.leaves = leaves
+        self.filled = filled
+    }
+}
+
+extension OrderBook {
+    /// Carries out one command and reports every resulting state change to `sink`, in order:
+    ///
+    /// - new order: `rejected`, or `accepted` then its fills (taker report first, then the
+    ///   maker's, per trade), then `cancelled` for any remainder that may not rest; stops
+    ///   wait off the book after `accepted`.
+    /// - cancel: `cancelled` or `rejected`.
+    /// - replace: `rejected`, or `replaced` (then fills if the new price crosses), or
+    ///   `cancelled` when the new total quantity is at or below what has filled.
+    ///
+    /// Stops reached by this command's trades report `triggered` when the trade prints and
+    /// enter the book, in trigger order, after the command itself is done. A rejected
+    /// command changes nothing. Allocation-free; never traps.
+    @inlinable
+    public mutating func process<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        _counters.commands &+= 1
+        switch command.action {
+        case .new: submit(command, sink: &sink)
+        case .cancel: cancel(command, sink: &sink)
+        case .replace: replace(command, sink: &sink)
+        }
+    }
+
+    // MARK: New orders
+
+    @inlinable
+    mutating func submit<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        let reason = validateNew(command)
+        if reason != .none {
+            reject(command, reason, sink: &sink)
+            return
+        }
+        _counters.accepted &+= 1
+        if command.type.isStop {
+            acceptStop(command, sink: &sink)
+            return
+        }
+        let isMarket = command.type == .market
+        let leaves = command.quantity.lots
+        report(
+            .accepted, orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
+            price: isMarket ? 0 : command.price.ticks, quantity: leaves, leaves: leaves, sink: &sink)
+        let limitIndex = isMarket ? (command.side == .buy ? Int.max : Int.min) : index(of: command.price.ticks)
+        var taker = Taker(
+            orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
+            limitIndex: limitIndex, price: isMarket ? 0 : command.price.ticks, leaves: leaves, filled: 0)
+        if command.timeInForce == .fillOrKill, !canFill(taker) {
+            _counters.cancelled &+= 1
+            report(
+                .cancelled, reason: .fillOrKill, orderID: taker.orderID, account: taker.account, side: taker.side,
+                price: taker.price, quantity: leaves, leaves: 0, sink: &sink)
+            return
+        }
+        match(&taker, sink: &sink)
+        let mayRest = !isMarket && (command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly)
+        finish(&taker, slot: -1, mayRest: mayRest, command: command, sink: &sink)
+        enterTriggeredStops(sink: &sink)
+    }
+
+    /// The first rule a new order breaks, or `.none`.
+    @inlinable
+    func validateNew(_ command: OrderCommand) -> ExecutionReason {
+        let quantityCheck = check(quantity: command.quantity.lots)
+        if quantityCheck != .none { return quantityCheck }
+        let mayRest: Bool
+        switch command.type {
+        case .limit:
+            let priceCheck = check(price: command.price.ticks)
+            if priceCheck != .none { return priceCheck }
+            mayRest = command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly
+        case .market:
+            if command.timeInForce == .postOnly { return .unsupportedOrder }
+            mayRest = false
+        case .stopMarket, .stopLimit:
+            if command.timeInForce == .postOnly { return .unsupportedOrder }
+            if command.type == .stopLimit {
+                let priceCheck = check(price: command.price.ticks)
+                if priceCheck != .none { return priceCheck }
+            }
+            let stopCheck = check(price: command.stopPrice.ticks)
+            if stopCheck != .none { return stopCheck }
+            if lastTradeIndex >= 0 {
+                let stopIndex = index(of: command.stopPrice.ticks)
+                let reached = command.side == .buy ? stopIndex <= lastTradeIndex : stopIndex >= lastTradeIndex
+                if reached { return .stopWouldTriggerImmediately }
+            }
+            mayRest = true
+        }
+        if ids.find(command.orderID.rawValue) >= 0 { return .duplicateOrderID }
+        if mayRest, pool.isFull { return .orderPoolFull }
+        if command.timeInForce == .postOnly, crosses(command.side, at: index(of: command.price.ticks)) {
+            return .postOnlyWouldTake
+        }
+        return .none
+    }
+
+    @inlinable
+    mutating func acceptStop<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        let slot = pool.allocate()  // cannot fail: validated `!pool.isFull`
+        let order = pool.slots + Int(slot)
+        order.pointee.orderID = command.orderID.rawValue
+        order.pointee.account = command.account.rawValue
+        order.pointee.side = command.side
+        order.pointee.type = command.type
+        order.pointee.timeInForce = command.timeInForce
+        order.pointee.price = command.type == .stopLimit ? command.price.ticks : 0
+        order.pointee.stopPrice = command.stopPrice.ticks
+        order.pointee.leaves = command.quantity.lots
+        order.pointee.filled = 0
+        order.pointee.state = .pendingStop
+        sequence &+= 1
+        order.pointee.sequence = sequence
+        ids.insert(command.orderID.rawValue, slot: slot)
+        stops(command.side).pointee.append(
+            slot, at: index(of: command.stopPrice.ticks), quantity: command.quantity.lots, slots: pool.slots)
+        report(
+            .accepted, orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
+            price: reportedPrice(order), quantity: command.quantity.lots, leaves: command.quantity.lots, sink: &sink)
+    }
+
+    /// After a taker has matched: rest its remainder (in `slot`, or a new slot when -1), or
+    /// cancel it, or release its slot when nothing is left.
+    @inlinable
+    mutating func finish<Sink: ExecutionReportSink & ~Copyable>(
+        _ taker: inout Taker, slot: Int32, mayRest: Bool, command: OrderCommand, sink: inout Sink
+    ) {
+        if taker.leaves == 0 {
+            if slot >= 0 { release(slot) }
+            return
+        }
+        if taker.stoppedBySelfTrade || !mayRest {
+            _counters.cancelled &+= 1
+            if taker.stoppedBySelfTrade { _counters.selfTradePrevented &+= 1 }
+            report(
+                .cancelled, reason: taker.stoppedBySelfTrade ? .selfTradePrevention : .unfilledRemainder,
+                orderID: taker.orderID, account: taker.account, side: taker.side, price: taker.price,
+                quantity: taker.leaves, leaves: 0, sink: &sink)
+            if slot >= 0 { release(slot) }
+            return
+        }
+        var restingSlot = slot
+        if restingSlot < 0 {
+            restingSlot = pool.allocate()  // cannot fail: validated `!pool.isFull`
+            let order = pool.slots + Int(restingSlot)
+            order.pointee.orderID = taker.orderID
+            order.pointee.account = taker.account
+            order.pointee.side = taker.side
+            order.pointee.type = command.type
+            order.pointee.timeInForce = command.timeInForce
+            order.pointee.stopPrice = 0
+            ids.insert(taker.orderID, slot: restingSlot)
+        }
+        let order = pool.slots + Int(restingSlot)
+        order.pointee.price = taker.price
+        order.pointee.leaves = taker.leaves
+        order.pointee.filled = taker.filled
+        order.pointee.state = .resting
+        sequence &+= 1
+        order.pointee.sequence = sequence
+        resting(taker.side).pointee.append(
+            restingSlot, at: taker.limitIndex, quantity: taker.leaves, slots: pool.slots)
+    }
+
+    /// Forgets a live order that is in no queue.
+    @inlinable
+    mutating func release(_ slot: Int32) {
+        ids.remove(pool.slots[Int(slot)].orderID)
+        pool.free(slot)
+    }
+
+    // MARK: Matching
+
+    /// Takes liquidity for `taker` from the best opposite levels within its limit, in
+    /// price-time priority, applying self-trade prevention.
+    @inlinable
+    mutating func match<Sink: ExecutionReportSink & ~Copyable>(_ taker: inout Taker, sink: inout Sink) {
+        let book = resting(taker.side.opposite)
+        let slots = pool.slots
+        let buying = taker.side == .buy
+        while taker.leaves > 0 {
+            let index = book.pointee.best
+            if index < 0 || (buying ? index > taker.limitIndex : index < taker.limitIndex) { return }
+            let level = book.pointee.levels + index
+            let tradePrice = price(at: index)
+            var makerSlot = level.pointee.head
+            while makerSlot >= 0 {
+                let maker = slots + Int(makerSlot)
+                let next = maker.pointee.next
+                if maker.pointee.account == taker.account {
+                    let mode = selfTradePolicy.mode(for: AccountID(taker.account))
+                    if mode != .allow {
+                        if mode != .cancelNewest {
+                            cancelResting(makerSlot, reason: .selfTradePrevention, sink: &sink)
+                        }
+                        if mode != .cancelOldest {
+                            taker.stoppedBySelfTrade = true
+                            return
+                        }
+                        makerSlot = next
+                        continue
+                    }
+                }
+                let quantity = Swift.min(maker.pointee.leaves, taker.leaves)
+                maker.pointee.leaves &-= quantity
+                maker.pointee.filled &+= quantity
+                taker.leaves &-= quantity
+                taker.filled &+= quantity
+                level.pointee.quantity &-= quantity
+                tradeCount &+= 1
+                _counters.trades &+= 1
+                _counters.volume &+= quantity
+                sink.accept(
+                    ExecutionReport(
+                        kind: taker.leaves == 0 ? .filled : .partiallyFilled, instrument: instrument,
+                        orderID: OrderID(taker.orderID), account: AccountID(taker.account), side: taker.side,
+                        price: Price(ticks: tradePrice), quantity: Quantity(lots: quantity),
+                        leavesQuantity: Quantity(lots: taker.leaves), tradeID: tradeCount,
+                        contraOrderID: OrderID(maker.pointee.orderID), contraAccount: AccountID(maker.pointee.account),
+                        isAggressor: true))
+                sink.accept(
+                    ExecutionReport(
+                        kind: maker.pointee.leaves == 0 ? .filled : .partiallyFilled, instrument: instrument,
+                        orderID: OrderID(maker.pointee.orderID), account: AccountID(maker.pointee.account),
+                        side: maker.pointee.side, price: Price(ticks: tradePrice), quantity: Quantity(lots: quantity),
+                        leavesQuantity: Quantity(lots: maker.pointee.leaves), tradeID: tradeCount,
+                        contraOrderID: OrderID(taker.orderID), contraAccount: AccountID(taker.account),
+                        isAggressor: false))
+                if maker.pointee.leaves == 0 {
+                    book.pointee.unlink(makerSlot, at: index, quantity: 0, slots: slots)
+                    release(makerSlot)
+                }
+                lastTradeIndex = index
+                triggerStops(tradeIndex: index, sink: &sink)
+                if taker.leaves == 0 { return }
+                makerSlot = next
+            }
+        }
+    }
+
+    /// Whether `taker` could fill completely right now, self-trade prevention included,
+    /// without changing anything.
+    @inlinable
+    func canFill(_ taker: Taker) -> Bool {
+        let book = resting(taker.side.opposite)
+        let buying = taker.side == .buy
+        let mode = selfTradePolicy.mode(for: AccountID(taker.account))
+        var needed = taker.leaves
+        var index = book.pointee.best
+        while index >= 0, buying ? index <= taker.limitIndex : index >= taker.limitIndex {
+            let level = book.pointee.levels[index]
+            if mode == .allow {
+                needed &-= level.quantity
+                if needed <= 0 { return true }
+            } else {
+                var slot = level.head
+                while slot >= 0 {
+                    let maker = pool.slots[Int(slot)]
+                    if maker.account == taker.account {
+                        if mode != .cancelOldest { return false }
+                    } else {
+                        needed &-= maker.leaves
+                        if needed <= 0 { return true }
+                    }
+                    slot = maker.next
+                }
+            }
+            index = book.pointee.nextWorse(than: index)
+        }
+        return false
+    }
+
+    // MARK: Stops
+
+    /// Moves every stop that a trade at ladder `tradeIndex` reaches to the triggered queue:
+    /// buy stops at or below it (lowest first), then sell stops at or above it (highest
+    /// first); first in, first out within a stop price.
+    @inlinable
+    mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(tradeIndex: Int, sink: inout Sink) {
+        let buyStops = stops(.buy)
+        while buyStops.pointee.best >= 0, buyStops.pointee.best <= tradeIndex {
+            triggerLevel(buyStops, index: buyStops.pointee.best, tradeIndex: tradeIndex, sink: &sink)
+        }
+        let sellStops = stops(.sell)
+        while sellStops.pointee.best >= 0, sellStops.pointee.best >= tradeIndex {
+            triggerLevel(sellStops, index: sellStops.pointee.best, tradeIndex: tradeIndex, sink: &sink)
+        }
+    }
+
+    @usableFromInline
+    mutating func triggerLevel<Sink: ExecutionReportSink & ~Copyable>(
+        _ ladder: UnsafeMutablePointer<PriceLadder>, index: Int, tradeIndex: Int, sink: inout Sink
+    ) {
+        let (head, tail) = ladder.pointee.detachLevel(index)
+        let slots = pool.slots
+        var slot = head
+        while slot >= 0 {
+            let order = slots + Int(slot)
+            order.pointee.state = .triggered
+            _counters.triggered &+= 1
+            report(
+                .triggered, orderID: order.pointee.orderID, account: order.pointee.account, side: order.pointee.side,
+                price: price(at: tradeIndex), quantity: order.pointee.leaves, leaves: order.pointee.leaves,
+                sink: &sink)
+            slot = order.pointee.next
+        }
+        if triggeredTail >= 0 {
+            slots[Int(triggeredTail)].next = head
+            slots[Int(head)].previous = triggeredTail
+        } else {
+            triggeredHead = head
+        }
+        triggeredTail = tail
+    }
+
+    /// Enters triggered stops into the book one by one, in trigger order; their own trades
+    /// may trigger more, which join the back of the queue.
+    @inlinable
+    mutating func enterTriggeredStops<Sink: ExecutionReportSink & ~Copyable>(sink: inout Sink) {
+        while triggeredHead >= 0 {
+            let slot = triggeredHead
+            let order = pool.slots + Int(slot)
+            triggeredHead = order.pointee.next
+            if triggeredHead >= 0 { pool.slots[Int(triggeredHead)].previous = -1 } else { triggeredTail = -1 }
+            let isLimit = order.pointee.type == .stopLimit
+            let side = order.pointee.side
+            var taker = Taker(
+                orderID: order.pointee.orderID, account: order.pointee.account, side: side,
+                limitIndex: isLimit ? index(of: order.pointee.price) : (side == .buy ? Int.max : Int.min),
+                price: order.pointee.price, leaves: order.pointee.leaves, filled: order.pointee.filled)
+            let timeInForce = order.pointee.timeInForce
+            if isLimit, timeInForce == .fillOrKill, !canFill(taker) {
+                _counters.cancelled &+= 1
+                report(
+                    .cancelled, reason: .fillOrKill, orderID: taker.orderID, account: taker.account, side: side,
+                    price: taker.price, quantity: taker.leaves, leaves: 0, sink: &sink)
+                release(slot)
+                continue
+            }
+            match(&taker, sink: &sink)
+            let command = OrderCommand.limit(
+                OrderID(taker.orderID), account: AccountID(taker.account), side, price: Price(ticks: taker.price),
+                quantity: Quantity(lots: taker.leaves), timeInForce: timeInForce)
+            finish(&taker, slot: slot, mayRest: isLimit && timeInForce == .goodTillCancel, command: command, sink: &sink)
+        }
+    }
+
+    // MARK: Cancel and replace
+
+    @inlinable
+    mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        let slot = ids.find(command.orderID.rawValue)
+        if slot < 0 {
+            reject(command, .unknownOrderID, sink: &sink)
+            return
+        }
+        if pool.slots[Int(slot)].account != command.account.rawValue {
+            reject(command, .notOrderOwner, sink: &sink)
+            return
+        }
+        cancelResting(slot, reason: .requested, sink: &sink)
+    }
+
+    /// Removes a resting order or pending stop and reports it cancelled for `reason`.
+    @inlinable
+    mutating func cancelResting<Sink: ExecutionReportSink & ~Copyable>(
+        _ slot: Int32, reason: ExecutionReason, sink: inout Sink
+    ) {
+        let order = pool.slots + Int(slot)
+        let leaves = order.pointee.leaves
+        if order.pointee.state == .pendingStop {
+            stops(order.pointee.side).pointee.unlink(
+                slot, at: index(of: order.pointee.stopPrice), quantity: leaves, slots: pool.slots)
+        } else {
+            resting(order.pointee.side).pointee.unlink(
+                slot, at: index(of: order.pointee.price), quantity: leaves, slots: pool.slots)
+        }
+        _counters.cancelled &+= 1
+        if reason == .selfTradePrevention { _counters.selfTradePrevented &+= 1 }
+        report(
+            .cancelled, reason: reason, orderID: order.pointee.orderID, account: order.pointee.account,
+            side: order.pointee.side, price: reportedPrice(order), quantity: leaves, leaves: 0, sink: &sink)
+        release(slot)
+    }
+
+    @inlinable
+    mutating func replace<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        let slot = ids.find(command.orderID.rawValue)
+        if slot < 0 {
+            reject(command, .unknownOrderID, sink: &sink)
+            return
+        }
+        let order = pool.slots + Int(slot)
+        if order.pointee.account != command.account.rawValue {
+            reject(command, .notOrderOwner, sink: &sink)
+            return
+        }
+        if order.pointee.state != .resting {
+            reject(command, .notReplaceable, sink: &sink)
+            return
+        }
+        let newTotal = command.quantity.lots
+        if newTotal < 0 || newTotal > maxQuantity || (lotSize != 1 && newTotal % lotSize != 0) {
+            reject(command, .invalidQuantity, sink: &sink)
+            return
+        }
+        if newTotal <= order.pointee.filled {
+            cancelResting(slot, reason: .replacedBelowFilled, sink: &sink)
+            return
+        }
+        let priceCheck = check(price: command.price.ticks)
+        if priceCheck != .none {
+            reject(command, priceCheck, sink: &sink)
+            return
+        }
+        let side = order.pointee.side
+        let oldIndex = index(of: order.pointee.price)
+        let newIndex = index(of: command.price.ticks)
+        let oldLeaves = order.pointee.leaves
+        let newLeaves = newTotal &- order.pointee.filled
+        _counters.replaced &+= 1
+        if newIndex == oldIndex, newLeaves <= oldLeaves {
+            // Same price, same or smaller size: keeps its place in the queue.
+            order.pointee.leaves = newLeaves
+            resting(side).pointee.levels[oldIndex].quantity &-= oldLeaves &- newLeaves
+            report(
+                .replaced, orderID: order.pointee.orderID, account: order.pointee.account, side: side,
+                price: command.price.ticks, quantity: newTotal, leaves: newLeaves, sink: &sink)
+            return
+        }
+        if order.pointee.timeInForce == .postOnly, crosses(side, at: newIndex) {
+            _counters.replaced &-= 1
+            reject(command, .postOnlyWouldTake, sink: &sink)
+            return
+        }
+        // A new price or a larger size loses priority: leave the queue, take what crosses,
+        // rest the remainder at the back of its new level.
+        resting(side).pointee.unlink(slot, at: oldIndex, quantity: oldLeaves, slots: pool.slots)
+        order.pointee.price = command.price.ticks
+        order.pointee.leaves = newLeaves
+        report(
+            .replaced, orderID: order.pointee.orderID, account: order.pointee.account, side: side,
+            price: command.price.ticks, quantity: newTotal, leaves: newLeaves, sink: &sink)
+        var taker = Taker(
+            orderID: order.pointee.orderID, account: order.pointee.account, side: side, limitIndex: newIndex,
+            price: command.price.ticks, leaves: newLeaves, filled: order.pointee.filled)
+        match(&taker, sink: &sink)
+        let restCommand = OrderCommand.limit(
+            OrderID(taker.orderID), account: AccountID(taker.account), side, price: command.price,
+            quantity: Quantity(lots: taker.leaves), timeInForce: order.pointee.timeInForce)
+        finish(&taker, slot: slot, mayRest: true, command: restCommand, sink: &sink)
+        enterTriggeredStops(sink: &sink)
+    }
+
+    // MARK: Reports
+
+    /// The price a non-fill report shows for a pooled order: its limit price, or its stop
+    /// price for a stop-market order.
+    @inlinable
+    func reportedPrice(_ order: UnsafeMutablePointer<OrderSlot>) -> Int64 {
+        order.pointee.type == .stopMarket ? order.pointee.stopPrice : order.pointee.price
+    }
+
+    @inlinable
+    mutating func reject<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ reason: ExecutionReason, sink: inout Sink
+    ) {
+        _counters.rejected &+= 1
+        sink.accept(
+            ExecutionReport(
+                kind: .rejected, reason: reason, instrument: instrument, orderID: command.orderID,
+                account: command.account, side: command.side, price: command.price, quantity: command.quantity,
+                leavesQuantity: .zero))
+    }
+
+    @inlinable
+    func report<Sink: ExecutionReportSink & ~Copyable>(
+        _ kind: ExecutionKind, reason: ExecutionReason = .none, orderID: UInt64, account: UInt32, side: Side,
+        price: Int64, quantity: Int64, leaves: Int64, sink: inout Sink
+    ) {
+        sink.accept(
+            ExecutionReport(
+                kind: kind, reason: reason, instrument: instrument, orderID: OrderID(orderID),
+                account: AccountID(account), side: side, price: Price(ticks: price), quantity: Quantity(lots: quantity),
+                leavesQuantity: Quantity(lots: leaves)))
+    }
+}

@@ -1,0 +1,20 @@
+/// A 64-bit FNV-1a hash over a canonical sequence of integers, for state fingerprints that
+/// must be equal across runs, processes and machines (unlike `Hasher`, which is seeded per
+/// process). Allocation-free.
+public struct StateHasher: Sendable {
+    @usableFromInline var state: UInt64 = 0xCBF2_9CE4_8422_2325
+    /// The hash of everything combined so far.
+    public var value: UInt64 { state }
+
+    public init() {}
+
+    /// Adds the little-endian bytes of `integer`.
+    @inlinable
+    public mutating func combine<T: FixedWidthInteger>(_ integer: T) {
+        var remaining = UInt64(truncatingIfNeeded: integer)
+        for _ in 0..<MemoryLayout<T>.size {
+            state = (state ^ (remaining & 0xFF)) &* 0x0000_0100_0000_01B3
+            remaining >>= 8
+        }
+    }
+}
