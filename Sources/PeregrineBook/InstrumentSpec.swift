@@ -55,17 +55,20 @@ public struct InstrumentSpec: Equatable, Sendable {
         guard !overflow, span >= 0, span / tickSize < Self.maxBandLevels else {
             throw .invalidSpec(
                 instrument: instrument,
-                "price band \(minPrice.ticks)...\(maxPrice.ticks) must be ordered and span at most \(Self.maxBandLevels) ticks")
+                "price band \(minPrice.ticks)...\(maxPrice.ticks) must be ordered and span at most \(Self.maxBandLevels) ticks"
+            )
         }
         guard (1...Self.maxOrderCapacity).contains(orderCapacity) else {
-            throw .invalidSpec(instrument: instrument, "order capacity \(orderCapacity) must be 1 to \(Self.maxOrderCapacity)")
+            throw .invalidSpec(
+                instrument: instrument, "order capacity \(orderCapacity) must be 1 to \(Self.maxOrderCapacity)")
         }
         // Level and book totals are sums of open quantities: keep them clear of overflow.
         let (total, totalOverflow) = maxOrderQuantity.lots.multipliedReportingOverflow(by: Int64(orderCapacity))
         guard maxOrderQuantity.lots >= lotSize, !totalOverflow, total < Int64.max / 2 else {
             throw .invalidSpec(
                 instrument: instrument,
-                "max order quantity \(maxOrderQuantity.lots) times capacity \(orderCapacity) must stay below 2^62 (and be at least one lot)")
+                "max order quantity \(maxOrderQuantity.lots) times capacity \(orderCapacity) must stay below 2^62 (and be at least one lot)"
+            )
         }
     }
 }

@@ -371,7 +371,8 @@ extension OrderBook {
             let command = OrderCommand.limit(
                 OrderID(taker.orderID), account: AccountID(taker.account), side, price: Price(ticks: taker.price),
                 quantity: Quantity(lots: taker.leaves), timeInForce: timeInForce)
-            finish(&taker, slot: slot, mayRest: isLimit && timeInForce == .goodTillCancel, command: command, sink: &sink)
+            finish(
+                &taker, slot: slot, mayRest: isLimit && timeInForce == .goodTillCancel, command: command, sink: &sink)
         }
     }
 

@@ -53,7 +53,8 @@ extension OrderBook {
         let ladder = resting(side)
         let best = ladder.pointee.best
         if best < 0 { return nil }
-        return BookLevel(price: Price(ticks: price(at: best)), quantity: Quantity(lots: ladder.pointee.levels[best].quantity))
+        return BookLevel(
+            price: Price(ticks: price(at: best)), quantity: Quantity(lots: ladder.pointee.levels[best].quantity))
     }
 
     /// The last trade's price, if anything has traded.
@@ -76,7 +77,10 @@ extension OrderBook {
         var visited = 0
         while index >= 0, visited < limit {
             let level = ladder.pointee.levels[index]
-            body(DepthLevel(price: Price(ticks: price(at: index)), quantity: Quantity(lots: level.quantity), orderCount: Int(level.count)))
+            body(
+                DepthLevel(
+                    price: Price(ticks: price(at: index)), quantity: Quantity(lots: level.quantity),
+                    orderCount: Int(level.count)))
             visited += 1
             index = ladder.pointee.nextWorse(than: index)
         }

@@ -30,7 +30,9 @@ public struct SelfTradePolicy: Equatable, Sendable {
     /// Sorted by account, one entry per account.
     @usableFromInline var overrides: [(account: UInt32, mode: SelfTradePrevention)]
 
-    public init(default defaultMode: SelfTradePrevention = .cancelNewest, overrides: [AccountID: SelfTradePrevention] = [:]) {
+    public init(
+        default defaultMode: SelfTradePrevention = .cancelNewest, overrides: [AccountID: SelfTradePrevention] = [:]
+    ) {
         self.defaultMode = defaultMode
         self.overrides = overrides.map { ($0.key.rawValue, $0.value) }.sorted { $0.account < $1.account }
     }

@@ -1,0 +1,171 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+import Testing
+
+/// Millions of random commands through `OrderBook` and `ReferenceOrderBook`, comparing every
+/// report and, at checkpoints and at the end, the whole book.
+@Suite("Order book against the reference model")
+struct OrderBookReferenceTests {
+    struct Setup: CustomTestStringConvertible, Sendable {
+        var mode: SelfTradePrevention
+        var tickSize: Int64
+        var lotSize: Int64
+        var capacity: Int
+        var seed: UInt64
+        var testDescription: String { "\(mode) tick \(tickSize) lot \(lotSize) capacity \(capacity)" }
+    }
+
+    static let setups: [Setup] = [
+        Setup(mode: .cancelNewest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 1),
+        Setup(mode: .cancelOldest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 2),
+        Setup(mode: .cancelBoth, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 3),
+        Setup(mode: .allow, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 4),
+        Setup(mode: .cancelNewest, tickSize: 5, lotSize: 10, capacity: 100_000, seed: 5),
+        Setup(mode: .cancelOldest, tickSize: 1, lotSize: 1, capacity: 40, seed: 6),
+        Setup(mode: .allow, tickSize: 2, lotSize: 1, capacity: 60, seed: 7),
+        Setup(mode: .cancelBoth, tickSize: 1, lotSize: 5, capacity: 100_000, seed: 8),
+    ]
+
+    static let commandsPerSetup = 250_000
+
+    @Test(arguments: setups)
+    func everyReportAndTheFinalBookMatchTheReference(_ setup: Setup) throws {
+        let spec = InstrumentSpec(
+            instrument: InstrumentID(1), tickSize: setup.tickSize, lotSize: setup.lotSize,
+            minPrice: Price(ticks: setup.tickSize * 10), maxPrice: Price(ticks: setup.tickSize * 200),
+            orderCapacity: setup.capacity,
+            selfTradePolicy: SelfTradePolicy(default: setup.mode, overrides: [AccountID(3): .allow]))
+        var book = try OrderBook(spec: spec)
+        var reference = ReferenceOrderBook(spec: spec)
+        var generator = CommandGenerator(seed: setup.seed, tickSize: setup.tickSize, lotSize: setup.lotSize)
+        var sink = ExecutionReportCollector()
+        var kinds: [ExecutionKind: Int] = [:]
+        for index in 0..<Self.commandsPerSetup {
+            let command = generator.next(live: reference)
+            sink.reports.removeAll(keepingCapacity: true)
+            book.process(command, sink: &sink)
+            let expected = reference.process(command)
+            guard sink.reports == expected else {
+                Issue.record("command \(index) \(command): got\n\(sink.reports)\nexpected\n\(expected)")
+                return
+            }
+            for report in expected { kinds[report.kind, default: 0] += 1 }
+            if index % 5_000 == 0 {
+                let same = Self.sameBook(book, reference)
+                try #require(same, "books differ after command \(index)")
+            }
+        }
+        let same = Self.sameBook(book, reference)
+        #expect(same)
+        // The stream must exercise every kind of report, or the comparison proves little.
+        for kind in ExecutionKind.allCases {
+            #expect((kinds[kind] ?? 0) > 100, "only \(kinds[kind] ?? 0) \(kind) reports")
+        }
+    }
+
+    static func sameBook(_ book: borrowing OrderBook, _ reference: ReferenceOrderBook) -> Bool {
+        func view(_ orders: [RestingOrder]) -> [[Int64]] {
+            orders.map {
+                [
+                    Int64($0.orderID.rawValue), Int64($0.account.rawValue), $0.price.ticks, $0.stopPrice.ticks,
+                    $0.leavesQuantity.lots, $0.filledQuantity.lots,
+                ]
+            }
+        }
+        func view(_ orders: [ReferenceOrderBook.Order]) -> [[Int64]] {
+            orders.map { [Int64($0.id), Int64($0.account), $0.price, $0.stopPrice, $0.leaves, $0.filled] }
+        }
+        return view(book.orders(.buy)) == view(reference.bids) && view(book.orders(.sell)) == view(reference.asks)
+            && view(book.pendingStops(.buy)) == view(reference.buyStops)
+            && view(book.pendingStops(.sell)) == view(reference.sellStops)
+            && book.lastTradePrice?.ticks == reference.lastTrade
+    }
+}
+
+/// Random commands around a moving mid price: mostly limits near the touch, cancels and
+/// replaces of live orders, some market, IOC, FOK, post-only and stop orders, and a few
+/// invalid ones of every kind.
+struct CommandGenerator {
+    var random: SplitMix64
+    let tickSize: Int64
+    let lotSize: Int64
+    var nextID: UInt64 = 1
+    var mid: Int64 = 100
+
+    init(seed: UInt64, tickSize: Int64, lotSize: Int64) {
+        random = SplitMix64(seed: seed)
+        self.tickSize = tickSize
+        self.lotSize = lotSize
+    }
+
+    mutating func roll(_ bound: Int) -> Int { Int(random.next(below: UInt64(bound))) }
+
+    mutating func price() -> Int64 {
+        if roll(200) == 0 { return [0, 5, 1_000, -tickSize, mid * tickSize + 1][roll(5)] }
+        return (mid + Int64(roll(13)) - 6) * tickSize
+    }
+
+    mutating func quantity() -> Int64 {
+        if roll(300) == 0 { return [0, -lotSize, lotSize + 1, 2_000_000_000_000][roll(4)] }
+        return Int64(1 + roll(8)) * lotSize
+    }
+
+    mutating func account() -> AccountID { AccountID(UInt32(roll(4))) }
+
+    mutating func liveID(_ live: ReferenceOrderBook) -> (UInt64, UInt32) {
+        let lists = [live.bids, live.asks, live.buyStops, live.sellStops]
+        let all = lists.flatMap { $0 }
+        if all.isEmpty || roll(40) == 0 { return (UInt64(roll(Int(nextID) + 5)), UInt32(roll(4))) }
+        let order = all[roll(all.count)]
+        return (order.id, roll(60) == 0 ? UInt32(roll(4)) : order.account)
+    }
+
+    mutating func next(live: ReferenceOrderBook) -> OrderCommand {
+        if roll(50) == 0 { mid = min(180, max(30, mid + Int64(roll(7)) - 3)) }
+        let side: Side = roll(2) == 0 ? .buy : .sell
+        let newID = roll(100) == 0 ? UInt64(roll(Int(nextID))) : nextID
+        nextID += 1
+        switch roll(100) {
+        case 0..<45:
+            let timeInForce: TimeInForce = [
+                .goodTillCancel, .goodTillCancel, .goodTillCancel, .immediateOrCancel,
+                .fillOrKill, .postOnly,
+            ][roll(6)]
+            return .limit(
+                OrderID(newID), account: account(), side, price: Price(ticks: price()),
+                quantity: Quantity(lots: quantity()), timeInForce: timeInForce)
+        case 45..<70:
+            let (id, owner) = liveID(live)
+            return .cancel(OrderID(id), account: AccountID(owner))
+        case 70..<82:
+            let (id, owner) = liveID(live)
+            let total = roll(10) == 0 ? 0 : quantity()
+            let samePrice = live.bids.first { $0.id == id }?.price ?? live.asks.first { $0.id == id }?.price
+            let newPrice = roll(2) == 0 ? (samePrice ?? price()) : price()
+            return .replace(
+                OrderID(id), account: AccountID(owner), price: Price(ticks: newPrice), quantity: Quantity(lots: total))
+        case 82..<88:
+            let timeInForce: TimeInForce = [.immediateOrCancel, .fillOrKill, .goodTillCancel, .postOnly][roll(4)]
+            return .market(
+                OrderID(newID), account: account(), side, quantity: Quantity(lots: quantity()), timeInForce: timeInForce
+            )
+        case 88..<94:
+            let away = Int64(roll(7)) * (side == .buy ? 1 : -1)
+            let stop = (live.lastTrade.map { $0 / tickSize } ?? mid) + (roll(10) == 0 ? -away : away)
+            return .stopMarket(
+                OrderID(newID), account: account(), side, stopPrice: Price(ticks: stop * tickSize),
+                quantity: Quantity(lots: quantity()))
+        default:
+            let away = Int64(roll(7)) * (side == .buy ? 1 : -1)
+            let stop = (live.lastTrade.map { $0 / tickSize } ?? mid) + (roll(10) == 0 ? -away : away)
+            let timeInForce: TimeInForce = [
+                .goodTillCancel, .goodTillCancel, .immediateOrCancel, .fillOrKill, .postOnly,
+            ][roll(5)]
+            return .stopLimit(
+                OrderID(newID), account: account(), side, stopPrice: Price(ticks: stop * tickSize),
+                price: Price(ticks: (stop + Int64(roll(5)) - 2) * tickSize), quantity: Quantity(lots: quantity()),
+                timeInForce: timeInForce)
+        }
+    }
+}
