@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "PeregrineModel", package: "Peregrine"),
                 .product(name: "PeregrineBook", package: "Peregrine"),
                 .product(name: "PeregrineMempool", package: "Peregrine"),
+                .product(name: "PeregrineEngine", package: "Peregrine"),
             ],
             path: "Benchmarks/PeregrineBenchmarks",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])],

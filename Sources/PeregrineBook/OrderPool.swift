@@ -61,7 +61,7 @@ struct OrderPool: ~Copyable {
         freeHead = capacity > 0 ? 0 : -1
     }
 
-    deinit {
+    @inlinable deinit {
         UnsafeMutableRawPointer(slots).deallocate()
     }
 

@@ -5,5 +5,5 @@ struct Peregrine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peregrine",
         abstract: "A low-latency, event-sourced trading engine core.",
-        subcommands: [Run.self])
+        subcommands: [Run.self, Bench.self])
 }

@@ -5,6 +5,7 @@
 import Benchmark
 import PeregrineBook
 import PeregrineCore
+import PeregrineEngine
 import PeregrineMempool
 import PeregrineModel
 import PeregrineSys
@@ -40,6 +41,13 @@ final class SequencedBench: @unchecked Sendable {
     var producer: SequencedProducer<Item>?
     let stop = Atomic<Bool>(false)
     var threads: [PinnedThread] = []
+}
+
+final class MatchingBench: @unchecked Sendable {
+    var book: OrderBook?
+    var flow: OrderFlow?
+    var cursor = 0
+    var counter = ReportCounter()
 }
 
 final class BookBench: @unchecked Sendable {
@@ -191,5 +199,70 @@ let benchmarks: @Sendable () -> Void = {
             }
             if let bundle = builder.flush() { sealed &+= bundle.count }
             blackHole(sealed)
+        })
+
+    // The matching engine: a book of 100,000 resting orders over 2,000+ levels per side, fed
+    // the standard mixed stream (50% add, 35% cancel, 10% aggressive, 5% replace).
+    let matching = MatchingBench()
+    Benchmark(
+        "Matching engine, mixed command stream (per command)",
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .mallocCountTotal, .retainCount], scalingFactor: .kilo,
+            maxDuration: .seconds(5), maxIterations: 1_400, thresholds: zeroMalloc),
+        closure: { benchmark in
+            guard var book = matching.book.take(), let flow = matching.flow else { return }
+            let count = benchmark.scaledIterations.count
+            let start = matching.cursor
+            let end = Swift.min(start + count, flow.commands.count)
+            flow.commands.withUnsafeBufferPointer { commands in
+                for index in start..<end { book.process(commands[index], sink: &matching.counter) }
+            }
+            matching.cursor = end
+            matching.book = consume book
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            let flow = try OrderFlow(seed: 1, restingOrders: 100_000, levels: 2_000, commands: 1_500_000)
+            var book = try OrderBook(spec: flow.spec)
+            for command in flow.prefill { book.process(command, sink: &matching.counter) }
+            matching.book = consume book
+            matching.flow = flow
+            matching.cursor = 0
+        },
+        teardown: {
+            blackHole(matching.counter.reports)
+            matching.book = nil
+            matching.flow = nil
+        })
+
+    let passive = MatchingBench()
+    Benchmark(
+        "Matching engine, passive add + cancel pair near the touch (100k resting orders)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var book = passive.book.take() else { return }
+            let account = AccountID(2_000_000)
+            let top = book.bestBidOffer
+            let bid = top.bid?.price.ticks ?? OrderFlow.midPrice
+            for index in benchmark.scaledIterations {
+                let id = OrderID(UInt64(1) << 62 | UInt64(passive.cursor &+ index))
+                let price = Price(ticks: bid - Int64(1 + index % 20))
+                book.process(
+                    .limit(id, account: account, .buy, price: price, quantity: Quantity(lots: 5)), sink: &passive.counter)
+                book.process(.cancel(id, account: account), sink: &passive.counter)
+            }
+            passive.cursor &+= benchmark.scaledIterations.count
+            passive.book = consume book
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            let flow = try OrderFlow(seed: 2, restingOrders: 100_000, levels: 2_000, commands: 0)
+            var book = try OrderBook(spec: flow.spec)
+            for command in flow.prefill { book.process(command, sink: &passive.counter) }
+            passive.book = consume book
+        },
+        teardown: {
+            blackHole(passive.counter.reports)
+            passive.book = nil
         })
 }

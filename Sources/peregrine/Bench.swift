@@ -1,0 +1,75 @@
+import ArgumentParser
+import PeregrineEngine
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure parts of the engine on this machine.",
+        subcommands: [BenchMatching.self])
+}
+
+struct BenchMatching: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matching",
+        abstract: "Drive one order book with a realistic mixed command stream on one thread.",
+        discussion: """
+            The stream is about 50% passive limit adds near the touch, 35% cancels (mostly of recent orders), \
+            10% aggressive IOC/market orders that cross, and 5% replaces, over a book prefilled with --orders \
+            resting orders across at least --levels price levels per side. It is generated and recorded first \
+            (not timed), then replayed: once timed as a whole for throughput, once with every command timed \
+            for latency percentiles, then passive add/cancel pairs are timed in the resulting book.
+            """)
+
+    @Option(help: "Resting orders in the book before the stream starts.")
+    var orders: Int = 100_000
+
+    @Option(help: "Price levels per side the prefill spreads orders over.")
+    var levels: Int = 2_000
+
+    @Option(help: "Commands in the measured stream.")
+    var commands: Int = 5_000_000
+
+    @Option(help: "Seed of the generated stream (same seed, same stream and same final book).")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard (1...4_000_000).contains(orders) else { throw ValidationError("--orders must be 1 to 4000000") }
+        guard (1...30_000).contains(levels) else { throw ValidationError("--levels must be 1 to 30000") }
+        guard (1...100_000_000).contains(commands) else { throw ValidationError("--commands must be 1 to 100000000") }
+    }
+
+    func run() throws {
+        print("generating \(commands) commands over \(orders) resting orders (seed \(seed)) ...")
+        let flow = try OrderFlow(seed: seed, restingOrders: orders, levels: levels, commands: commands)
+        let mix = flow.counts
+        func share(_ count: Int) -> String { percent(Double(count) / Double(Swift.max(commands, 1))) }
+        print(
+            "book at start: \(flow.restingAtStart) resting orders, \(flow.levelsAtStart.bids) bid and "
+                + "\(flow.levelsAtStart.asks) ask levels")
+        print(
+            "stream: \(share(mix.add)) add, \(share(mix.cancel)) cancel, \(share(mix.aggressive)) aggressive, "
+                + "\(share(mix.replace)) replace")
+        let result = try MatchingBenchmark.run(flow: flow)
+        let nanosecondsPerCommand = result.seconds * 1e9 / Double(result.commands)
+        print(
+            "throughput: \(millions(result.commandsPerSecond))M commands/s on one thread "
+                + "(\(decimal(nanosecondsPerCommand)) ns/command; \(result.trades) trades, \(result.reports) reports)")
+        let names = ["p50", "p99", "p99.9", "p99.99", "max"]
+        let latency = zip(names, result.latency).map { "\($0) \(nanoseconds($1))" }.joined(separator: "  ")
+        print("latency per command: \(latency)  (includes \(result.timerOverhead) ns of clock reads)")
+        print(
+            "passive order: add median \(result.passiveAddMedian) ns, cancel median \(result.passiveCancelMedian) ns")
+        print(
+            "book at end: \(result.restingAtEnd) resting orders, \(result.levelsAtEnd.bids) bid and "
+                + "\(result.levelsAtEnd.asks) ask levels; state hash \(String(result.stateHash, radix: 16))")
+    }
+
+    func percent(_ fraction: Double) -> String { decimal(fraction * 100) + "%" }
+    func millions(_ value: Double) -> String { decimal(value / 1e6) }
+    func decimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+    func nanoseconds(_ value: UInt64) -> String {
+        value < 10_000 ? "\(value) ns" : decimal(Double(value) / 1_000) + " µs"
+    }
+}
