@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "PeregrineSys"),
         .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
-        .target(name: "PeregrineBook", dependencies: ["PeregrineCore", "PeregrineModel"]),
+        .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineMempool", dependencies: ["PeregrineModel"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineModel", "PeregrineBook"]),
         .target(

@@ -96,3 +96,9 @@ struct OrderIDMap: ~Copyable {
         entries[hole].slotPlusOne = 0
     }
 }
+
+extension OrderIDMap {
+    /// The address of the entry where `key`'s probe starts, for prefetching.
+    @inlinable
+    func homeAddress(_ key: UInt64) -> UnsafeRawPointer { UnsafeRawPointer(entries + home(key)) }
+}

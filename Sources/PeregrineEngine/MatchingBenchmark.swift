@@ -30,11 +30,16 @@ public struct ReportCounter: ExecutionReportSink {
 public enum MatchingBenchmark {
     public struct Result: Sendable {
         public var commands: Int
+        /// The whole stream, with lookahead prefetching (as the engine runs it).
         public var seconds: Double
+        /// The same without lookahead prefetching.
+        public var secondsWithoutLookahead: Double
         public var reports: Int
         public var trades: Int
         /// Per-command latency, ns (p50, p99, p99.9, p99.99, max).
         public var latency: [UInt64]
+        /// Per-command latency by `CommandKind`, ns (p50, p99, p99.9).
+        public var latencyByKind: [[UInt64]]
         /// Cost of the two clock reads that bracket each timed operation, ns (median).
         public var timerOverhead: UInt64
         public var passiveAddMedian: UInt64
@@ -44,35 +49,54 @@ public enum MatchingBenchmark {
         public var stateHash: UInt64
 
         public var commandsPerSecond: Double { Double(commands) / seconds }
+        public var commandsPerSecondWithoutLookahead: Double { Double(commands) / secondsWithoutLookahead }
     }
 
     public static func run(flow: OrderFlow, passiveSamples: Int = 200_000) throws(BookError) -> Result {
         let clock = CycleClock.calibrate()
 
-        // Throughput: the whole stream, timed as one interval.
-        var book = try OrderBook(spec: flow.spec)
+        // Throughput: the whole stream, timed as one interval; with and without lookahead.
         var counter = ReportCounter()
-        for command in flow.prefill { book.process(command, sink: &counter) }
-        counter = ReportCounter()
-        let start = clock.nowTicks()
-        flow.commands.withUnsafeBufferPointer { commands in
-            for command in commands { book.process(command, sink: &counter) }
+        var seconds = 0.0
+        var trades = 0
+        var stateHash: UInt64 = 0
+        var secondsWithoutLookahead = 0.0
+        for lookahead in [false, true] {
+            var book = try OrderBook(spec: flow.spec)
+            for command in flow.prefill { book.process(command, sink: &counter) }
+            let start = clock.nowTicks()
+            flow.commands.withUnsafeBufferPointer { commands in
+                for position in commands.indices {
+                    if lookahead { book.prefetch(upcoming: commands, before: position) }
+                    book.process(commands[position], sink: &counter)
+                }
+            }
+            let elapsed = Double(clock.scale(clock.nowTicks() &- start)) / 1e9
+            if lookahead {
+                seconds = elapsed
+                trades = book.counters.trades
+                stateHash = book.stateHash()
+            } else {
+                secondsWithoutLookahead = elapsed
+            }
         }
-        let seconds = Double(clock.scale(clock.nowTicks() &- start)) / 1e9
-        let trades = book.counters.trades
-        let stateHash = book.stateHash()
+        counter = ReportCounter()
 
         // Latency: every command timed on its own.
-        book = try OrderBook(spec: flow.spec)
+        var book = try OrderBook(spec: flow.spec)
         for command in flow.prefill { book.process(command, sink: &counter) }
         var histogram = Histogram<UInt64>(
             lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        var byKind = [Histogram<UInt64>](repeating: histogram, count: 4)
         flow.commands.withUnsafeBufferPointer { commands in
-            for command in commands {
+            for position in commands.indices {
                 let before = pg_read_cycle_counter()
-                book.process(command, sink: &counter)
+                book.prefetch(upcoming: commands, before: position)
+                book.process(commands[position], sink: &counter)
                 let after = pg_read_cycle_counter()
-                histogram.record(clock.scale(after &- before))
+                let nanoseconds = clock.scale(after &- before)
+                histogram.record(nanoseconds)
+                byKind[CommandKind(commands[position]).rawValue].record(nanoseconds)
             }
         }
         var overhead = Histogram<UInt64>(
@@ -109,10 +133,34 @@ public enum MatchingBenchmark {
         }
 
         return Result(
-            commands: flow.commands.count, seconds: seconds, reports: counter.reports, trades: trades,
+            commands: flow.commands.count, seconds: seconds, secondsWithoutLookahead: secondsWithoutLookahead, reports: counter.reports, trades: trades,
             latency: [50, 99, 99.9, 99.99].map { histogram.valueAtPercentile($0) } + [histogram.max],
+            latencyByKind: byKind.map { kind in [50, 99, 99.9].map { kind.valueAtPercentile($0) } },
             timerOverhead: overhead.valueAtPercentile(50), passiveAddMedian: adds.valueAtPercentile(50),
             passiveCancelMedian: cancels.valueAtPercentile(50), restingAtEnd: book.restingOrderCount,
             levelsAtEnd: (book.levelCount(.buy), book.levelCount(.sell)), stateHash: stateHash)
+    }
+}
+
+/// The four kinds of command in a mixed stream, for latency by kind.
+public enum CommandKind: Int, CaseIterable, Sendable {
+    /// A new limit order that may rest (GTC or post-only), or a stop.
+    case add
+    case cancel
+    /// A new order that must trade now or never rest: market, IOC, FOK.
+    case aggressive
+    case replace
+
+    @inlinable
+    public init(_ command: OrderCommand) {
+        switch command.action {
+        case .cancel: self = .cancel
+        case .replace: self = .replace
+        case .new:
+            let immediate =
+                command.type == .market || command.timeInForce == .immediateOrCancel
+                || command.timeInForce == .fillOrKill
+            self = immediate ? .aggressive : .add
+        }
     }
 }

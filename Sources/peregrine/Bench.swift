@@ -52,10 +52,15 @@ struct BenchMatching: ParsableCommand {
         let nanosecondsPerCommand = result.seconds * 1e9 / Double(result.commands)
         print(
             "throughput: \(millions(result.commandsPerSecond))M commands/s on one thread "
-                + "(\(decimal(nanosecondsPerCommand)) ns/command; \(result.trades) trades, \(result.reports) reports)")
+                + "(\(decimal(nanosecondsPerCommand)) ns/command; \(result.trades) trades, \(result.reports) reports); "
+                + "without lookahead prefetch \(millions(result.commandsPerSecondWithoutLookahead))M/s")
         let names = ["p50", "p99", "p99.9", "p99.99", "max"]
         let latency = zip(names, result.latency).map { "\($0) \(nanoseconds($1))" }.joined(separator: "  ")
         print("latency per command: \(latency)  (includes \(result.timerOverhead) ns of clock reads)")
+        for kind in CommandKind.allCases {
+            let values = result.latencyByKind[kind.rawValue]
+            print("  \(kind): p50 \(nanoseconds(values[0]))  p99 \(nanoseconds(values[1]))  p99.9 \(nanoseconds(values[2]))")
+        }
         print(
             "passive order: add median \(result.passiveAddMedian) ns, cancel median \(result.passiveCancelMedian) ns")
         print(

@@ -30,6 +30,12 @@ static inline uint64_t pg_read_cycle_counter(void) {
 #endif
 }
 
+/// Starts loading the cache line holding `address` for writing, without waiting for it
+/// (a hint: never faults, even on an invalid address).
+static inline void pg_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
 /// Hints the CPU that the caller is in a spin-wait loop (pause / yield).
 static inline void pg_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
