@@ -1,4 +1,5 @@
 import PeregrineModel
+import PeregrineSys
 
 /// The incoming side of a match: a new order, a triggered stop or a replaced order that
 /// crosses. Lives on the stack while it takes liquidity.
@@ -89,7 +90,7 @@ extension OrderBook {
     }
 
     /// The first rule a new order breaks, or `.none`.
-    @inlinable
+    @inlinable @inline(__always)
     func validateNew(_ command: OrderCommand) -> ExecutionReason {
         let quantityCheck = check(quantity: command.quantity.lots)
         if quantityCheck != .none { return quantityCheck }
@@ -217,6 +218,12 @@ extension OrderBook {
             while makerSlot >= 0 {
                 let maker = slots + Int(makerSlot)
                 let next = maker.pointee.next
+                // A filled maker leaves the id table: start loading its entry (and the next
+                // maker's slot) now, so the misses overlap with the fill and its reports.
+                if maker.pointee.leaves <= taker.leaves {
+                    pg_prefetch_for_write(ids.homeAddress(maker.pointee.orderID))
+                    if next >= 0 { pg_prefetch_for_write(slots + Int(next)) }
+                }
                 if maker.pointee.account == taker.account {
                     let mode = selfTradePolicy.mode(for: AccountID(taker.account))
                     if mode != .allow {
@@ -270,7 +277,7 @@ extension OrderBook {
 
     /// Whether `taker` could fill completely right now, self-trade prevention included,
     /// without changing anything.
-    @inlinable
+    @inlinable @inline(__always)
     func canFill(_ taker: Taker) -> Bool {
         let book = resting(taker.side.opposite)
         let buying = taker.side == .buy
@@ -487,7 +494,7 @@ extension OrderBook {
 
     /// The price a non-fill report shows for a pooled order: its limit price, or its stop
     /// price for a stop-market order.
-    @inlinable
+    @inlinable @inline(__always)
     func reportedPrice(_ order: UnsafeMutablePointer<OrderSlot>) -> Int64 {
         order.pointee.type == .stopMarket ? order.pointee.stopPrice : order.pointee.price
     }

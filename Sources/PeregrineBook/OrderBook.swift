@@ -63,26 +63,26 @@ public struct OrderBook: ~Copyable {
     // MARK: Addressing
 
     /// The ladder of resting orders on `side`.
-    @inlinable
+    @inlinable @inline(__always)
     func resting(_ side: Side) -> UnsafeMutablePointer<PriceLadder> { ladders + Int(side.rawValue) }
 
     /// The ladder of pending stop orders on `side` (buy stops: lowest first; sell stops:
     /// highest first, the order in which a moving price reaches them).
-    @inlinable
+    @inlinable @inline(__always)
     func stops(_ side: Side) -> UnsafeMutablePointer<PriceLadder> { ladders + 2 + Int(side.rawValue) }
 
     /// The ladder index of a price already known to be in the band and on the grid.
-    @inlinable
+    @inlinable @inline(__always)
     func index(of price: Int64) -> Int {
         let offset = price &- minPrice
         return Int(tickSize == 1 ? offset : offset / tickSize)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func price(at index: Int) -> Int64 { minPrice &+ Int64(index) &* tickSize }
 
     /// `.none` when `price` is on the tick grid and inside the band.
-    @inlinable
+    @inlinable @inline(__always)
     func check(price: Int64) -> ExecutionReason {
         if tickSize != 1, price % tickSize != 0 { return .priceOffTickGrid }
         if price < minPrice || price > maxPrice { return .priceOutOfBand }
@@ -90,7 +90,7 @@ public struct OrderBook: ~Copyable {
     }
 
     /// `.none` when `lots` is a positive multiple of the lot size no larger than the maximum.
-    @inlinable
+    @inlinable @inline(__always)
     func check(quantity lots: Int64) -> ExecutionReason {
         if lots <= 0 || lots > maxQuantity { return .invalidQuantity }
         if lotSize != 1, lots % lotSize != 0 { return .invalidQuantity }
@@ -98,7 +98,7 @@ public struct OrderBook: ~Copyable {
     }
 
     /// Whether an order on `side` at ladder `index` would trade against the other side now.
-    @inlinable
+    @inlinable @inline(__always)
     func crosses(_ side: Side, at index: Int) -> Bool {
         let best = resting(side.opposite).pointee.best
         if best < 0 { return false }

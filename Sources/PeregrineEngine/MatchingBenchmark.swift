@@ -30,7 +30,7 @@ public struct ReportCounter: ExecutionReportSink {
 public enum MatchingBenchmark {
     public struct Result: Sendable {
         public var commands: Int
-        /// The whole stream, with lookahead prefetching (as the engine runs it).
+        /// The whole stream, with lookahead prefetching (as the engine runs it); median of the rounds.
         public var seconds: Double
         /// The same without lookahead prefetching.
         public var secondsWithoutLookahead: Double
@@ -52,34 +52,40 @@ public enum MatchingBenchmark {
         public var commandsPerSecondWithoutLookahead: Double { Double(commands) / secondsWithoutLookahead }
     }
 
-    public static func run(flow: OrderFlow, passiveSamples: Int = 200_000) throws(BookError) -> Result {
+    public static func run(flow: OrderFlow, rounds: Int = 3, passiveSamples: Int = 200_000) throws(BookError) -> Result {
+        let rounds = Swift.max(rounds, 1)
         let clock = CycleClock.calibrate()
 
-        // Throughput: the whole stream, timed as one interval; with and without lookahead.
+        // Throughput: the whole stream, timed as one interval; with and without lookahead,
+        // alternating, `rounds` times each; the medians are reported (the machine is noisy).
         var counter = ReportCounter()
-        var seconds = 0.0
+        var withLookahead: [Double] = []
+        var withoutLookahead: [Double] = []
         var trades = 0
         var stateHash: UInt64 = 0
-        var secondsWithoutLookahead = 0.0
-        for lookahead in [false, true] {
-            var book = try OrderBook(spec: flow.spec)
-            for command in flow.prefill { book.process(command, sink: &counter) }
-            let start = clock.nowTicks()
-            flow.commands.withUnsafeBufferPointer { commands in
-                for position in commands.indices {
-                    if lookahead { book.prefetch(upcoming: commands, before: position) }
-                    book.process(commands[position], sink: &counter)
+        for _ in 0..<rounds {
+            for lookahead in [false, true] {
+                var book = try OrderBook(spec: flow.spec)
+                for command in flow.prefill { book.process(command, sink: &counter) }
+                let start = clock.nowTicks()
+                flow.commands.withUnsafeBufferPointer { commands in
+                    for position in commands.indices {
+                        if lookahead { book.prefetch(upcoming: commands, before: position) }
+                        book.process(commands[position], sink: &counter)
+                    }
+                }
+                let elapsed = Double(clock.scale(clock.nowTicks() &- start)) / 1e9
+                if lookahead {
+                    withLookahead.append(elapsed)
+                    trades = book.counters.trades
+                    stateHash = book.stateHash()
+                } else {
+                    withoutLookahead.append(elapsed)
                 }
             }
-            let elapsed = Double(clock.scale(clock.nowTicks() &- start)) / 1e9
-            if lookahead {
-                seconds = elapsed
-                trades = book.counters.trades
-                stateHash = book.stateHash()
-            } else {
-                secondsWithoutLookahead = elapsed
-            }
         }
+        let seconds = withLookahead.sorted()[rounds / 2]
+        let secondsWithoutLookahead = withoutLookahead.sorted()[rounds / 2]
         counter = ReportCounter()
 
         // Latency: every command timed on its own.

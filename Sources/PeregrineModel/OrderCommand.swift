@@ -30,7 +30,12 @@ public enum OrderType: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIterable,
     /// Waits off the book until a trade reaches its stop price, then enters as a limit order.
     case stopLimit = 4
 
-    @inlinable public var isStop: Bool { self == .stopMarket || self == .stopLimit }
+    @inlinable public var isStop: Bool {
+        switch self {
+        case .stopMarket, .stopLimit: return true
+        case .limit, .market: return false
+        }
+    }
 
     public var description: String {
         switch self {

@@ -7,7 +7,7 @@ public struct Quantity: Hashable, Comparable, Sendable, BitwiseCopyable, CustomS
     @inlinable public init(lots: Int64) { self.lots = lots }
 
     /// Zero lots.
-    public static let zero = Quantity(lots: 0)
+    @inlinable public static var zero: Quantity { Quantity(lots: 0) }
 
     /// Parses decimal text at `lotSize`: `"1.770"` at 0.001 is 1_770 lots.
     /// Throws for garbage, a negative value, too many decimals, off the lot grid, or overflow.

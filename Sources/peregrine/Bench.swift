@@ -28,6 +28,9 @@ struct BenchMatching: ParsableCommand {
     @Option(help: "Commands in the measured stream.")
     var commands: Int = 5_000_000
 
+    @Option(help: "Times the throughput run is repeated (with and without lookahead, alternating); medians are shown.")
+    var rounds: Int = 3
+
     @Option(help: "Seed of the generated stream (same seed, same stream and same final book).")
     var seed: UInt64 = 1
 
@@ -35,6 +38,7 @@ struct BenchMatching: ParsableCommand {
         guard (1...4_000_000).contains(orders) else { throw ValidationError("--orders must be 1 to 4000000") }
         guard (1...30_000).contains(levels) else { throw ValidationError("--levels must be 1 to 30000") }
         guard (1...100_000_000).contains(commands) else { throw ValidationError("--commands must be 1 to 100000000") }
+        guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be 1 to 99") }
     }
 
     func run() throws {
@@ -48,10 +52,10 @@ struct BenchMatching: ParsableCommand {
         print(
             "stream: \(share(mix.add)) add, \(share(mix.cancel)) cancel, \(share(mix.aggressive)) aggressive, "
                 + "\(share(mix.replace)) replace")
-        let result = try MatchingBenchmark.run(flow: flow)
+        let result = try MatchingBenchmark.run(flow: flow, rounds: rounds)
         let nanosecondsPerCommand = result.seconds * 1e9 / Double(result.commands)
         print(
-            "throughput: \(millions(result.commandsPerSecond))M commands/s on one thread "
+            "throughput (median of \(rounds)): \(millions(result.commandsPerSecond))M commands/s on one thread "
                 + "(\(decimal(nanosecondsPerCommand)) ns/command; \(result.trades) trades, \(result.reports) reports); "
                 + "without lookahead prefetch \(millions(result.commandsPerSecondWithoutLookahead))M/s")
         let names = ["p50", "p99", "p99.9", "p99.99", "max"]

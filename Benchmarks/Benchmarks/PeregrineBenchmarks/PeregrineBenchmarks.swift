@@ -215,7 +215,10 @@ let benchmarks: @Sendable () -> Void = {
             let start = matching.cursor
             let end = Swift.min(start + count, flow.commands.count)
             flow.commands.withUnsafeBufferPointer { commands in
-                for index in start..<end { book.process(commands[index], sink: &matching.counter) }
+                for index in start..<end {
+                    book.prefetch(upcoming: commands, before: index)
+                    book.process(commands[index], sink: &matching.counter)
+                }
             }
             matching.cursor = end
             matching.book = consume book
