@@ -18,7 +18,7 @@ enum EventGen {
     }
 
     static let payload = zip(
-        Gen.int(in: 0...4), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
+        Gen.int(in: 0...5), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
     )
     .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
         switch kind {
@@ -27,7 +27,16 @@ enum EventGen {
         case 2:
             return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
         case 3: return .transaction(transaction)
-        default: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
+        case 4: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
+        default:
+            // Order quantities travel as sent (negative ones too): the matching engine rejects them.
+            return .order(
+                OrderCommand(
+                    action: OrderAction.allCases[Int(number % 3)], orderID: OrderID(number),
+                    account: AccountID(UInt32(truncatingIfNeeded: number >> 7)), side: side,
+                    type: OrderType.allCases[Int((number >> 3) % 4)],
+                    timeInForce: TimeInForce.allCases[Int((number >> 5) % 4)], price: price, stopPrice: price2,
+                    quantity: Quantity(lots: side == .buy ? quantity2.lots : ~quantity2.lots)))
         }
     }
 
@@ -118,7 +127,21 @@ struct CodecTests {
             return try result.get()
         }
         #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
-        #expect(throws: ModelError.unknownEventKind(6)) { try decode { $0[0] = 6 } }
+        #expect(throws: ModelError.unknownEventKind(7)) { try decode { $0[0] = 7 } }
+        #expect(throws: ModelError.invalidField(type: "OrderCommand", field: "action", value: 0)) {
+            try decode { bytes in
+                bytes[0] = 6
+                for index in 24..<64 { bytes[index] = 0 }
+            }
+        }
+        #expect(throws: ModelError.invalidField(type: "OrderCommand", field: "timeInForce", value: 9)) {
+            try decode { bytes in
+                bytes[0] = 6
+                bytes[60] = 1
+                bytes[61] = 1
+                bytes[62] = 9
+            }
+        }
         #expect(throws: ModelError.invalidField(type: "Event", field: "version", value: 2)) { try decode { $0[1] = 2 } }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {
             try decode { $0[48] = 2 }
