@@ -68,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineEngineTests",
-            dependencies: ["PeregrineEngine", "PeregrineTestSupport"]
+            dependencies: ["PeregrineEngine", "PeregrineBook", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineStressTests",

@@ -70,6 +70,14 @@ public struct MatchingEngine: ~Copyable {
         books[position].process(command, sink: &sink)
     }
 
+    /// The best bid and offer of `instrument`'s book, or nil when there is no such book.
+    @inlinable
+    public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer? {
+        let raw = Int(instrument.rawValue)
+        guard raw < indexCount, bookIndex[raw] >= 0 else { return nil }
+        return books[Int(bookIndex[raw])].bestBidOffer
+    }
+
     /// Runs `body` with the book of `instrument`, or returns nil when there is none.
     public func withBook<R>(_ instrument: InstrumentID, _ body: (borrowing OrderBook) -> R) -> R? {
         let raw = Int(instrument.rawValue)

@@ -44,11 +44,13 @@ public struct RestingOrder: Hashable, Sendable, BitwiseCopyable, CustomStringCon
 }
 
 extension OrderBook {
-    /// Best bid and offer with their open quantities. O(1).
+    /// Best bid and offer with their open quantities. O(1), allocation-free.
+    @inlinable @inline(__always)
     public var bestBidOffer: BestBidOffer {
         BestBidOffer(bid: topLevel(.buy), ask: topLevel(.sell))
     }
 
+    @inlinable @inline(__always)
     func topLevel(_ side: Side) -> BookLevel? {
         let ladder = resting(side)
         let best = ladder.pointee.best

@@ -1,3 +1,4 @@
+import PeregrineBook
 import PeregrineCore
 
 /// How the synthetic source paces events.
@@ -47,6 +48,14 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var instruments = 4
     public var ladderSize = 4_096
     public var seed: UInt64 = 42
+    /// Percent of synthetic events that are order commands for the matching engine (0 to
+    /// 100). Above 0 the logic stage hosts a matching engine with one book per instrument and
+    /// sends its execution reports to the sink.
+    public var orderFlowPercent = 0
+    /// Orders each venue book can hold at once (resting plus pending stops).
+    public var venueOrderCapacity = 65_536
+    /// Slots in the ring carrying execution reports from logic to the sink.
+    public var reportRingSize = 65_536
     public var statusIntervalSeconds = 1.0
     /// Most events a stage handles before it publishes progress.
     public var batchLimit = 256
@@ -69,7 +78,7 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         for (name, value) in [
             ("ring-size", inboundRingSize), ("outbound-ring-size", outboundRingSize),
-            ("bundle-ring-size", bundleRingSize),
+            ("bundle-ring-size", bundleRingSize), ("report-ring-size", reportRingSize),
         ] where value < 64 || value > 1 << 26 || value.nonzeroBitCount != 1 {
             throw .invalidSetting(name: name, value: "\(value)", allowed: "use a power of two from 64 to 67108864")
         }
@@ -86,6 +95,21 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(1...65_536).contains(instruments) {
             throw .invalidSetting(name: "instruments", value: "\(instruments)", allowed: "use 1 to 65536")
+        }
+        if !(0...100).contains(orderFlowPercent) {
+            throw .invalidSetting(name: "order-flow", value: "\(orderFlowPercent)", allowed: "use 0 to 100 (percent)")
+        }
+        if !(1...InstrumentSpec.maxOrderCapacity).contains(venueOrderCapacity) {
+            throw .invalidSetting(
+                name: "venue-orders", value: "\(venueOrderCapacity)",
+                allowed: "use 1 to \(InstrumentSpec.maxOrderCapacity)")
+        }
+        if orderFlowPercent > 0, instruments > SyntheticMarket.venueInstrumentLimit {
+            throw .invalidSetting(
+                name: "instruments", value: "\(instruments)",
+                allowed:
+                    "use at most \(SyntheticMarket.venueInstrumentLimit) with --order-flow (each venue book takes ~12 MB)"
+            )
         }
         if !(64...1_048_576).contains(ladderSize) {
             throw .invalidSetting(name: "ladder-size", value: "\(ladderSize)", allowed: "use 64 to 1048576 ticks")

@@ -23,6 +23,11 @@ public struct EngineReport: Sendable {
     public var endToEnd: LatencySummary
     public var bundleLatency: LatencySummary
     public var bookCounters: BookCounters
+    /// The matching engine's counters (all zero without order flow).
+    public var venueCounters: MatchingCounters
+    public var reportsEmitted: Int
+    public var reportsAtSink: Int
+    public var fillsAtSink: Int
     public var outputDigest: UInt64
 
     /// Every accepted event reached the sink exactly once, and every emitted transaction left
@@ -30,6 +35,7 @@ public struct EngineReport: Sendable {
     public var isLossless: Bool {
         emitted == journaled && journaled == processed && processed == outcomesAtSink
             && bundlesSealed == bundlesAtSink && transactions == bundleTransactionsAtSink
+            && reportsEmitted == reportsAtSink
     }
 
     /// Events per second through the sink over the run.
@@ -69,8 +75,21 @@ public struct EngineReport: Sendable {
         lines.append(
             "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.rejectedOutsideLadder) outside ladder · \(bookCounters.recentrings) re-centrings"
         )
+        if configuration.orderFlowPercent > 0 {
+            let venue = venueCounters
+            lines.append(
+                "venue             \(grouped(venue.commands)) order commands (\(configuration.orderFlowPercent)% of events) · "
+                    + "\(grouped(venue.accepted)) accepted · \(grouped(venue.rejected)) rejected · "
+                    + "\(grouped(venue.trades)) trades (\(grouped(Int(venue.volume))) lots) · \(grouped(venue.cancelled)) cancelled"
+            )
+            lines.append(
+                "reports           \(grouped(reportsEmitted)) emitted · \(grouped(reportsAtSink)) at sink "
+                    + "(\(grouped(fillsAtSink)) fills)")
+        }
         lines.append("output digest     \(String(outputDigest, radix: 16))")
-        lines.append("lossless          \(isLossless ? "yes" : "NO"): events in == events out, transactions == bundled")
+        lines.append(
+            "lossless          \(isLossless ? "yes" : "NO"): events in == events out, transactions == bundled, "
+                + "reports emitted == reports at sink")
         return lines.joined(separator: "\n")
     }
 }

@@ -3,6 +3,7 @@ import PeregrineCore
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
+import PeregrineSys
 
 /// Sends a strategy's transactions to the bundle builder, and sealed bundles to the bundle
 /// ring. Space in the ring is reserved before each batch, so `emit` never has to wait.
@@ -46,12 +47,42 @@ public struct BundleOutput: ~Copyable, TransactionSink {
 /// outbound rings have room for everything the batch can produce; if not, it calls
 /// `whileBlocked` (the shared topology drains the sink there; the dedicated one waits).
 /// No allocation per event.
+/// Where the logic stage's matching engine sends execution reports: the report ring to the
+/// sink. When the ring is full it runs the batch's "while blocked" action (which drains the
+/// sink on a shared thread, or waits for it) until there is room: reports are never dropped.
+public struct ReportOutput: ~Copyable, ExecutionReportSink {
+    @usableFromInline var producer: SPSCProducer<ExecutionReport>
+    /// Set for the length of one batch (see `LogicStage.poll`).
+    @usableFromInline var whileFull: (() -> Void)?
+    @usableFromInline var emittedThisEvent = 0
+    @usableFromInline var _reports = 0
+    public var reports: Int { _reports }
+
+    @inlinable
+    init(producer: consuming SPSCProducer<ExecutionReport>) {
+        self.producer = producer
+        whileFull = nil
+    }
+
+    @inlinable
+    public mutating func accept(_ report: ExecutionReport) {
+        while !producer.tryPush(report) {
+            if let whileFull { whileFull() } else { pg_cpu_relax() }
+        }
+        emittedThisEvent &+= 1
+        _reports &+= 1
+    }
+}
+
 public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline var consumer: SequencedConsumer<Event>
     @usableFromInline var books: BookSet
     @usableFromInline var strategy: S
     @usableFromInline var output: BundleOutput
     @usableFromInline var outcomes: SPSCProducer<Outcome>
+    /// The venue: order commands go to its books; nil when the run has no order flow.
+    @usableFromInline var venue: MatchingEngine?
+    @usableFromInline var reports: ReportOutput
     @usableFromInline let clock: CycleClock
     @usableFromInline let batchLimit: Int
     /// Bundles one event can seal at worst: its transactions at the configured bundle size,
@@ -63,8 +94,11 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     public init(
         consumer: consuming SequencedConsumer<Event>, books: consuming BookSet, strategy: S,
         builder: BundleBuilder, bundles: consuming SPSCProducer<Bundle>, outcomes: consuming SPSCProducer<Outcome>,
-        clock: CycleClock, batchLimit: Int
+        venue: consuming MatchingEngine?, reports: consuming SPSCProducer<ExecutionReport>, clock: CycleClock,
+        batchLimit: Int
     ) {
+        self.venue = venue
+        self.reports = ReportOutput(producer: reports)
         self.consumer = consumer
         self.books = books
         self.strategy = strategy
@@ -86,10 +120,14 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         }
         let range = SequenceRange(first: available.first, count: limit)
         output.now = clock.now()
-        var sequence = range.first
-        while sequence <= range.last {
-            handle(consumer.element(sequence), sequence: sequence)
-            sequence &+= 1
+        withoutActuallyEscaping(whileBlocked) { blocked in
+            reports.whileFull = blocked
+            var sequence = range.first
+            while sequence <= range.last {
+                handle(consumer.element(sequence), sequence: sequence)
+                sequence &+= 1
+            }
+            reports.whileFull = nil
         }
         consumer.finish(range)
         if let sealed = output.builder.poll(now: output.now) { output.push(sealed) }
@@ -110,17 +148,26 @@ public struct LogicStage<S: Strategy>: ~Copyable {
 
     @inlinable
     mutating func handle(_ event: Event, sequence: Int) {
-        if case .levelUpdate(let update) = event.payload {
+        reports.emittedThisEvent = 0
+        let top: BestBidOffer?
+        switch event.payload {
+        case .levelUpdate(let update):
             books.apply(update, to: event.instrument)
+            top = books.bestBidOffer(event.instrument)
+        case .order(let command):
+            venue?.process(command, instrument: event.instrument, sink: &reports)
+            top = venue?.bestBidOffer(event.instrument)
+        default:
+            top = books.bestBidOffer(event.instrument)
         }
         output.emittedThisEvent = 0
         strategy.onEvent(event, books: books, sink: &output)
-        let top = books.bestBidOffer(event.instrument)
         let outcome = Outcome(
             sequence: Int64(sequence), ingressTimestamp: event.timestamp, instrument: event.instrument,
             kind: event.payload.kind, bestBidTicks: top?.bid?.price.ticks ?? Outcome.noPrice,
             bestAskTicks: top?.ask?.price.ticks ?? Outcome.noPrice,
-            transactionsEmitted: UInt8(truncatingIfNeeded: output.emittedThisEvent))
+            transactionsEmitted: UInt8(truncatingIfNeeded: output.emittedThisEvent),
+            reportsEmitted: UInt16(clamping: reports.emittedThisEvent))
         // Cannot fail: room was reserved for the whole batch.
         _ = outcomes.tryPush(outcome)
     }
@@ -152,4 +199,12 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @inlinable public var bundles: Int { output.bundles }
     /// The books' counters (updates, out-of-ladder rejects, re-centrings).
     public var bookCounters: BookCounters { books.counters }
+    /// What the venue's books have done (zero without order flow).
+    public var venueCounters: MatchingCounters {
+        switch venue {
+        case .some(let engine): return engine.counters
+        case .none: return MatchingCounters()
+        }
+    }
+    @inlinable public var reportsEmitted: Int { reports.reports }
 }

@@ -52,7 +52,8 @@ public enum MatchingBenchmark {
         public var commandsPerSecondWithoutLookahead: Double { Double(commands) / secondsWithoutLookahead }
     }
 
-    public static func run(flow: OrderFlow, rounds: Int = 3, passiveSamples: Int = 200_000) throws(BookError) -> Result {
+    public static func run(flow: OrderFlow, rounds: Int = 3, passiveSamples: Int = 200_000) throws(BookError) -> Result
+    {
         let rounds = Swift.max(rounds, 1)
         let clock = CycleClock.calibrate()
 
@@ -62,11 +63,13 @@ public enum MatchingBenchmark {
         var withLookahead: [Double] = []
         var withoutLookahead: [Double] = []
         var trades = 0
+        var streamReports = 0
         var stateHash: UInt64 = 0
         for _ in 0..<rounds {
             for lookahead in [false, true] {
                 var book = try OrderBook(spec: flow.spec)
                 for command in flow.prefill { book.process(command, sink: &counter) }
+                counter = ReportCounter()
                 let start = clock.nowTicks()
                 flow.commands.withUnsafeBufferPointer { commands in
                     for position in commands.indices {
@@ -76,6 +79,7 @@ public enum MatchingBenchmark {
                 }
                 let elapsed = Double(clock.scale(clock.nowTicks() &- start)) / 1e9
                 if lookahead {
+                    streamReports = counter.reports
                     withLookahead.append(elapsed)
                     trades = book.counters.trades
                     stateHash = book.stateHash()
@@ -127,7 +131,8 @@ public enum MatchingBenchmark {
                 ? (top.bid?.price.ticks ?? OrderFlow.midPrice) - distance
                 : (top.ask?.price.ticks ?? OrderFlow.midPrice) + distance
             let id = OrderID(UInt64(1) << 62 | UInt64(sample))
-            let add = OrderCommand.limit(id, account: account, side, price: Price(ticks: price), quantity: Quantity(lots: 5))
+            let add = OrderCommand.limit(
+                id, account: account, side, price: Price(ticks: price), quantity: Quantity(lots: 5))
             let cancel = OrderCommand.cancel(id, account: account)
             let t0 = pg_read_cycle_counter()
             book.process(add, sink: &counter)
@@ -139,7 +144,8 @@ public enum MatchingBenchmark {
         }
 
         return Result(
-            commands: flow.commands.count, seconds: seconds, secondsWithoutLookahead: secondsWithoutLookahead, reports: counter.reports, trades: trades,
+            commands: flow.commands.count, seconds: seconds, secondsWithoutLookahead: secondsWithoutLookahead,
+            reports: streamReports, trades: trades,
             latency: [50, 99, 99.9, 99.99].map { histogram.valueAtPercentile($0) } + [histogram.max],
             latencyByKind: byKind.map { kind in [50, 99, 99.9].map { kind.valueAtPercentile($0) } },
             timerOverhead: overhead.valueAtPercentile(50), passiveAddMedian: adds.valueAtPercentile(50),

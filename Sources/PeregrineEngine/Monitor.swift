@@ -83,7 +83,9 @@ struct Monitor {
             bundlesSealed: snapshot[.logicBundles] ?? 0, bundlesAtSink: snapshot[.sinkBundles] ?? 0,
             bundleTransactionsAtSink: snapshot[.sinkBundleTransactions] ?? 0,
             endToEnd: LatencySummary(endToEndTotal), bundleLatency: LatencySummary(bundleTotal),
-            bookCounters: wiring.results.bookCounters, outputDigest: wiring.results.outputDigest)
+            bookCounters: wiring.results.bookCounters, venueCounters: wiring.results.venueCounters,
+            reportsEmitted: snapshot[.logicReports] ?? 0, reportsAtSink: snapshot[.sinkReports] ?? 0,
+            fillsAtSink: snapshot[.sinkFills] ?? 0, outputDigest: wiring.results.outputDigest)
     }
 
     func statusLine(
@@ -97,6 +99,8 @@ struct Monitor {
             + " | out \(grouped(Int(outRate))) ev/s"
             + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
             + " | drops \(value(.sourceDropped)) | bundles \(value(.sinkBundles)) (tx \(value(.sinkBundleTransactions)))"
+            + (wiring.configuration.orderFlowPercent > 0
+                ? " | reports \(value(.sinkReports)) (fills \(value(.sinkFills)))" : "")
             + " | ring \(LatencySummary.decimal(occupancy))%"
             + " | e2e \(latency?.formatted ?? "n/a")"
     }

@@ -49,7 +49,9 @@ public struct OrderFlow: Sendable {
             orderCapacity: Swift.min(InstrumentSpec.maxOrderCapacity, Swift.max(1_024, restingOrders * 2)))
     }
 
-    public init(seed: UInt64, restingOrders: Int, levels: Int, commands count: Int, mix: Mix = .standard) throws(BookError) {
+    public init(seed: UInt64, restingOrders: Int, levels: Int, commands count: Int, mix: Mix = .standard)
+        throws(BookError)
+    {
         spec = Self.spec(restingOrders: restingOrders)
         var recorder = try Recorder(spec: spec, seed: seed)
         var prefill: [OrderCommand] = []
@@ -213,7 +215,9 @@ private struct Recorder: ~Copyable {
             if order.side == .buy, let ask = top.ask?.price.ticks, price >= ask { price -= 2 }
             if order.side == .sell, let bid = top.bid?.price.ticks, price <= bid { price += 2 }
         }
-        return submit(.replace(OrderID(id), account: AccountID(owner), price: Price(ticks: price), quantity: Quantity(lots: quantity)))
+        return submit(
+            .replace(
+                OrderID(id), account: AccountID(owner), price: Price(ticks: price), quantity: Quantity(lots: quantity)))
     }
 }
 

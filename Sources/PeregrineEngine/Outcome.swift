@@ -9,19 +9,24 @@ public struct Outcome: Hashable, Sendable, BitwiseCopyable {
     public var sequence: Int64
     /// The event's ingress time, engine ns.
     public var ingressTimestamp: UInt64
-    /// Best bid and ask of the event's instrument after the event (`Int64.min` when absent).
+    /// Best bid and ask of the event's instrument after the event (`Int64.min` when absent):
+    /// from the matching engine's book for order commands, from the L2 book otherwise.
     public var bestBidTicks: Int64
     public var bestAskTicks: Int64
     public var instrument: InstrumentID
     public var kind: EventKind
     /// Transactions the strategy emitted for this event.
     public var transactionsEmitted: UInt8
+    /// Execution reports the matching engine produced for this event (saturates at 65,535;
+    /// the reports themselves travel on their own ring).
+    public var reportsEmitted: UInt16
 
     @inlinable
     public init(
         sequence: Int64, ingressTimestamp: UInt64, instrument: InstrumentID, kind: EventKind,
-        bestBidTicks: Int64, bestAskTicks: Int64, transactionsEmitted: UInt8
+        bestBidTicks: Int64, bestAskTicks: Int64, transactionsEmitted: UInt8, reportsEmitted: UInt16 = 0
     ) {
+        self.reportsEmitted = reportsEmitted
         self.sequence = sequence
         self.ingressTimestamp = ingressTimestamp
         self.instrument = instrument

@@ -49,6 +49,7 @@ public enum Pipeline {
         let inbound: SequencedRing<Event>
         let outcomes: SPSCRing<Outcome>
         let bundles: SPSCRing<Bundle>
+        let reports: SPSCRing<ExecutionReport>
         let counters = PipelineCounters()
         let endToEnd = LatencyRecorder(name: "end-to-end")
         let bundleLatency = LatencyRecorder(name: "bundle open-to-sink")
@@ -66,6 +67,7 @@ public enum Pipeline {
                     consumers: [.init("journal"), .init("logic", dependsOn: [0])])
                 outcomes = try SPSCRing(capacity: configuration.outboundRingSize)
                 bundles = try SPSCRing(capacity: configuration.bundleRingSize)
+                reports = try SPSCRing(capacity: configuration.reportRingSize)
             } catch {
                 throw .setupFailed(error.description)
             }
@@ -97,11 +99,18 @@ public enum Pipeline {
                 let builder = try BundleBuilder(
                     maxTransactions: configuration.bundleSize,
                     timeoutNanoseconds: UInt64(configuration.bundleTimeoutMicroseconds) * 1_000)
+                var venue: MatchingEngine? = nil
+                if configuration.orderFlowPercent > 0 {
+                    venue = try MatchingEngine(
+                        specs: SyntheticMarket.venueSpecs(
+                            instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
+                }
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1),
                     books: try BookSet(count: configuration.instruments, ladderSize: configuration.ladderSize),
                     strategy: strategy, builder: builder, bundles: try bundles.makeProducer(),
-                    outcomes: try outcomes.makeProducer(), clock: clock, batchLimit: configuration.batchLimit)
+                    outcomes: try outcomes.makeProducer(), venue: venue, reports: try reports.makeProducer(),
+                    clock: clock, batchLimit: configuration.batchLimit)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
             } catch let error as BookError {
@@ -115,6 +124,7 @@ public enum Pipeline {
             do {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
+                    reports: try reports.makeConsumer(),
                     endToEnd: try endToEnd.makeWriter(), bundleLatency: try bundleLatency.makeWriter(), clock: clock)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
@@ -129,6 +139,7 @@ public enum Pipeline {
     /// Set by the threads as they finish, read by the monitor after joining them.
     final class FinalResults: @unchecked Sendable {
         var bookCounters = BookCounters()
+        var venueCounters = MatchingCounters()
         var outputDigest: UInt64 = 0
         var setupError: EngineError?
     }
@@ -339,17 +350,21 @@ public enum Pipeline {
         counters.publish(.logicTransactions, logic.transactions)
         counters.publish(.logicRejectedTransactions, logic.rejectedTransactions)
         counters.publish(.logicBundles, logic.bundles)
+        counters.publish(.logicReports, logic.reportsEmitted)
     }
 
     static func publishSinkCounters(_ sink: borrowing SinkStage, _ counters: PipelineCounters) {
         counters.publish(.sinkOutcomes, sink.outcomeCount)
         counters.publish(.sinkBundles, sink.bundleCount)
         counters.publish(.sinkBundleTransactions, sink.bundleTransactionCount)
+        counters.publish(.sinkReports, sink.reportCount)
+        counters.publish(.sinkFills, sink.fillCount)
     }
 
     static func finishLogic<S: Strategy>(_ logic: borrowing LogicStage<S>, _ wiring: Wiring) {
         publishLogicCounters(logic, wiring.counters)
         wiring.results.bookCounters = logic.bookCounters
+        wiring.results.venueCounters = logic.venueCounters
         wiring.control.finishLogic()
     }
 

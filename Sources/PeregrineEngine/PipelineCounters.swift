@@ -8,8 +8,8 @@ public final class PipelineCounters: @unchecked Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         case sourceEmitted, sourceDropped, sourceFullWaits
         case journalPassed
-        case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles
-        case sinkOutcomes, sinkBundles, sinkBundleTransactions
+        case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles, logicReports
+        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills
     }
 
     @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)

@@ -11,6 +11,13 @@ import PeregrineModel
 public struct SinkStage: ~Copyable {
     @usableFromInline var outcomes: SPSCConsumer<Outcome>
     @usableFromInline var bundles: SPSCConsumer<Bundle>
+    @usableFromInline var reports: SPSCConsumer<ExecutionReport>
+    @usableFromInline var _reportCount: Int = 0
+    /// Execution reports received from the matching engine.
+    public var reportCount: Int { _reportCount }
+    @usableFromInline var _fillCount: Int = 0
+    /// Fill reports among them (two per trade).
+    public var fillCount: Int { _fillCount }
     @usableFromInline var endToEnd: LatencyWriter
     @usableFromInline var bundleLatency: LatencyWriter
     @usableFromInline let clock: CycleClock
@@ -25,10 +32,12 @@ public struct SinkStage: ~Copyable {
 
     public init(
         outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
-        endToEnd: consuming LatencyWriter, bundleLatency: consuming LatencyWriter, clock: CycleClock
+        reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
+        bundleLatency: consuming LatencyWriter, clock: CycleClock
     ) {
         self.outcomes = outcomes
         self.bundles = bundles
+        self.reports = reports
         self.endToEnd = endToEnd
         self.bundleLatency = bundleLatency
         self.clock = clock
@@ -37,9 +46,13 @@ public struct SinkStage: ~Copyable {
     /// Drains both rings; returns the number of items taken.
     @inlinable
     public mutating func poll() -> Int {
+        let readyReports = reports.readableCount()
+        for offset in 0..<readyReports { fold(reports.element(at: offset)) }
+        reports.consume(readyReports)
+        _reportCount &+= readyReports
         let readyOutcomes = outcomes.readableCount()
         let readyBundles = bundles.readableCount()
-        if readyOutcomes == 0 && readyBundles == 0 { return 0 }
+        if readyOutcomes == 0 && readyBundles == 0 { return readyReports }
         let now = clock.now()
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
@@ -55,7 +68,19 @@ public struct SinkStage: ~Copyable {
         bundles.consume(readyBundles)
         _outcomeCount &+= readyOutcomes
         _bundleCount &+= readyBundles
-        return readyOutcomes &+ readyBundles
+        return readyOutcomes &+ readyBundles &+ readyReports
+    }
+
+    /// Folds an execution report into the output digest and the fill count.
+    @inlinable
+    mutating func fold(_ report: ExecutionReport) {
+        if report.isFill { _fillCount &+= 1 }
+        mix(report.orderID.rawValue)
+        mix(UInt64(report.kind.rawValue) | UInt64(report.reason.rawValue) << 8 | UInt64(report.side.rawValue) << 16)
+        mix(UInt64(bitPattern: report.price.ticks))
+        mix(UInt64(bitPattern: report.quantity.lots))
+        mix(UInt64(bitPattern: report.leavesQuantity.lots))
+        mix(report.tradeID)
     }
 
     @inlinable
@@ -66,6 +91,7 @@ public struct SinkStage: ~Copyable {
                 outcome.transactionsEmitted) << 40)
         mix(UInt64(bitPattern: outcome.bestBidTicks))
         mix(UInt64(bitPattern: outcome.bestAskTicks))
+        mix(UInt64(outcome.reportsEmitted))
     }
 
     @inlinable

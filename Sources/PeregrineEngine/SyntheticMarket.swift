@@ -1,9 +1,11 @@
+import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 
 /// Generates a plausible market: for each instrument a mid price doing a random walk, level
 /// updates near the touch on both sides (a fifth of them removals), trades at the touch
-/// (mostly small, 3% large), quotes and observed transactions.
+/// (mostly small, 3% large), quotes and observed transactions; and, when asked, order
+/// commands for a matching engine (see `nextOrder`).
 ///
 /// Deterministic for a given seed; a value type that never allocates.
 public struct SyntheticMarket: Sendable {
@@ -22,13 +24,34 @@ public struct SyntheticMarket: Sendable {
     @usableFromInline var nextTradeID: UInt64 = 1
     @usableFromInline var nextTransactionID: UInt64 = 1
     @usableFromInline var nextSourceSequence: UInt64 = 1
+    /// Percent of events that are order commands.
+    public let orderFlowPercent: Int
+    @usableFromInline var nextOrderID: UInt64 = 1
+    /// The last 256 order ids added, for cancels and replaces.
+    @usableFromInline var recentOrders: InlineArray<256, UInt64> = InlineArray(repeating: 0)
+    @usableFromInline var recentCount = 0
+
+    /// The most instruments a run with order flow may have (each has its own mid price).
+    public static let venueInstrumentLimit = 64
 
     /// Mid prices start at 1,000,000 ticks + 10,000 × instrument (instrument ids wrap at 64
     /// for the random walk state).
-    public init(instruments: Int, seed: UInt64) {
+    public init(instruments: Int, seed: UInt64, orderFlowPercent: Int = 0) {
         self.instruments = Swift.max(instruments, 1)
         random = SplitMix64(seed: seed)
         mids = InlineArray { index in 1_000_000 + Int64(index) * 10_000 }
+        self.orderFlowPercent = Swift.min(Swift.max(orderFlowPercent, 0), 100)
+    }
+
+    /// The books a matching engine needs for this market's order flow: one per instrument,
+    /// a 65,536-tick band centred on its starting mid price.
+    public static func venueSpecs(instruments: Int, orderCapacity: Int) -> [InstrumentSpec] {
+        (0..<Swift.min(Swift.max(instruments, 1), venueInstrumentLimit)).map { index in
+            let mid = 1_000_000 + Int64(index) * 10_000
+            return InstrumentSpec(
+                instrument: InstrumentID(UInt32(index)), minPrice: Price(ticks: mid - 32_768),
+                maxPrice: Price(ticks: mid + 32_767), orderCapacity: orderCapacity)
+        }
     }
 
     /// The next event, stamped with `timestamp`.
@@ -41,6 +64,13 @@ public struct SyntheticMarket: Sendable {
         }
         let mid = mids[slot]
         let instrument = InstrumentID(UInt32(instrumentIndex))
+        if orderFlowPercent > 0, random.next(below: 100) < UInt64(orderFlowPercent) {
+            let event = Event(
+                timestamp: timestamp, sourceSequence: nextSourceSequence, instrument: instrument,
+                payload: .order(nextOrder(mid: mid)))
+            nextSourceSequence &+= 1
+            return event
+        }
         let roll = random.next(below: 100)
         let payload: EventPayload
         if roll < Self.levelUpdatePercent {
@@ -78,4 +108,50 @@ public struct SyntheticMarket: Sendable {
         nextSourceSequence &+= 1
         return event
     }
+
+    /// A blind order flow around `mid` (the generator does not see the book): 50% passive
+    /// limit adds 1–20 ticks from the mid, 35% cancels and 5% replaces of one of the last 256
+    /// orders added (some already filled, which the engine rejects as unknown), 10% IOC orders
+    /// crossing 3 ticks through the mid. An order's side and its account (1–100) follow from
+    /// its id, so cancels and replaces come from the owner.
+    @inlinable
+    public mutating func nextOrder(mid: Int64) -> OrderCommand {
+        let roll = random.next(below: 100)
+        if roll < 50 || recentCount == 0 {
+            let id = nextOrderID
+            nextOrderID &+= 1
+            recentOrders[recentCount & 255] = id
+            recentCount &+= 1
+            let side = Self.side(ofOrder: id)
+            let distance = 1 &+ Int64(random.next(below: 20))
+            return .limit(
+                OrderID(id), account: Self.owner(ofOrder: id), side,
+                price: Price(ticks: side == .buy ? mid &- distance : mid &+ distance),
+                quantity: Quantity(lots: 1 &+ Int64(random.next(below: 100))))
+        }
+        if roll < 95 {
+            let window = UInt64(Swift.min(recentCount, 256))
+            let id = recentOrders[Int((UInt64(recentCount) &- 1 &- random.next(below: window)) & 255)]
+            if roll < 85 { return .cancel(OrderID(id), account: Self.owner(ofOrder: id)) }
+            let side = Self.side(ofOrder: id)
+            let distance = 1 &+ Int64(random.next(below: 20))
+            return .replace(
+                OrderID(id), account: Self.owner(ofOrder: id),
+                price: Price(ticks: side == .buy ? mid &- distance : mid &+ distance),
+                quantity: Quantity(lots: 1 &+ Int64(random.next(below: 100))))
+        }
+        let id = nextOrderID
+        nextOrderID &+= 1
+        let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+        return .limit(
+            OrderID(id), account: Self.owner(ofOrder: id), side,
+            price: Price(ticks: side == .buy ? mid &+ 3 : mid &- 3),
+            quantity: Quantity(lots: 1 &+ Int64(random.next(below: 150))), timeInForce: .immediateOrCancel)
+    }
+
+    @inlinable
+    static func side(ofOrder id: UInt64) -> Side { id & 1 == 0 ? .buy : .sell }
+
+    @inlinable
+    static func owner(ofOrder id: UInt64) -> AccountID { AccountID(UInt32(truncatingIfNeeded: 1 &+ id % 100)) }
 }

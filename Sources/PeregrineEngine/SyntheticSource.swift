@@ -36,7 +36,9 @@ public struct SyntheticSource: ~Copyable {
         startTime: UInt64
     ) {
         self.producer = producer
-        market = SyntheticMarket(instruments: configuration.instruments, seed: configuration.seed)
+        market = SyntheticMarket(
+            instruments: configuration.instruments, seed: configuration.seed,
+            orderFlowPercent: configuration.orderFlowPercent)
         self.clock = clock
         policy = configuration.fullRingPolicy
         burstSize = configuration.burstSize

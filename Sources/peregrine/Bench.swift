@@ -63,7 +63,9 @@ struct BenchMatching: ParsableCommand {
         print("latency per command: \(latency)  (includes \(result.timerOverhead) ns of clock reads)")
         for kind in CommandKind.allCases {
             let values = result.latencyByKind[kind.rawValue]
-            print("  \(kind): p50 \(nanoseconds(values[0]))  p99 \(nanoseconds(values[1]))  p99.9 \(nanoseconds(values[2]))")
+            print(
+                "  \(kind): p50 \(nanoseconds(values[0]))  p99 \(nanoseconds(values[1]))  p99.9 \(nanoseconds(values[2]))"
+            )
         }
         print(
             "passive order: add median \(result.passiveAddMedian) ns, cancel median \(result.passiveCancelMedian) ns")

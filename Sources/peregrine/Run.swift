@@ -12,7 +12,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the engine's pipeline on the synthetic source.",
         discussion: """
-            source → inbound ring → journal → logic (books, strategy, bundle builder) → outbound rings → sink.
+            source → inbound ring → journal → logic (books, matching engine, strategy, bundle builder) → outbound rings → sink.
+            With --order-flow, that share of events are order commands for a matching engine with one book per
+            instrument; its execution reports go to the sink on their own ring.
             Prints a status line every second and a final report. Stops at --duration, at --max-events,
             or on SIGINT/SIGTERM, after draining every ring and flushing the open bundle.
             """)
@@ -55,6 +57,12 @@ struct Run: ParsableCommand {
 
     @Option(help: "Number of synthetic instruments.")
     var instruments: Int = 4
+
+    @Option(help: "Percent of events that are order commands for the hosted matching engine (0 to 100; 0 hosts none).")
+    var orderFlow: Int = 0
+
+    @Option(help: "Orders each venue book can hold (resting plus pending stops).")
+    var venueOrders: Int = 65_536
 
     @Option(help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64 = 42
@@ -101,6 +109,8 @@ struct Run: ParsableCommand {
         configuration.burstSize = burst
         configuration.instruments = instruments
         configuration.seed = seed
+        configuration.orderFlowPercent = orderFlow
+        configuration.venueOrderCapacity = venueOrders
         if let pin {
             var cpus: [Int] = []
             for part in pin.split(separator: ",", omittingEmptySubsequences: false) {

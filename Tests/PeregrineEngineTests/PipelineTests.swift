@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
@@ -143,6 +144,30 @@ struct CommandLineTests {
         #expect(both.status == 2 && both.error.contains("give either --rate or --max"))
         let notANumber = try run(["run", "--rate", "fast"])
         #expect(notANumber.status == 64 || notANumber.status == 2)
+        let orderFlow = try run(["run", "--order-flow", "150"])
+        #expect(orderFlow.status == 2 && orderFlow.error.contains("invalid order-flow '150': use 0 to 100"))
+        let benchOrders = try run(["bench", "matching", "--orders", "0"])
+        #expect(benchOrders.status == 64 || benchOrders.status == 2)
+        #expect(benchOrders.error.contains("--orders must be 1 to 4000000"))
+    }
+
+    @Test func theMatchingBenchmarkPrintsItsFigures() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            Issue.record("peregrine binary not found at \(Self.binary.path)")
+            return
+        }
+        let result = try run([
+            "bench", "matching", "--orders", "2000", "--levels", "100", "--commands", "20000", "--rounds", "1",
+        ])
+        #expect(result.status == 0)
+        #expect(result.output.contains("book at start: 2000 resting orders"))
+        #expect(result.output.contains("stream: 49.4% add, 35.3% cancel, 10.3% aggressive, 5.1% replace"))
+        #expect(
+            result.output.contains("4950 trades, 29993 reports")
+                && result.output.contains("book at end: 1787 resting orders"))
+        #expect(result.output.contains("throughput (median of 1): "))
+        #expect(result.output.contains("latency per command: p50 "))
+        #expect(result.output.contains("passive order: add median "))
     }
 
     @Test func shortRunPrintsStatusAndFinalReport() throws {
@@ -156,5 +181,57 @@ struct CommandLineTests {
         #expect(result.output.contains("=== peregrine run: final report ==="))
         #expect(result.output.contains("drops             0"))
         #expect(result.output.contains("lossless          yes"))
+    }
+}
+
+@Suite("Pipeline hosting the matching engine", .serialized)
+struct VenuePipelineTests {
+    /// The same events through a matching engine offline: what the pipeline must match.
+    func offline(events: Int, configuration: EngineConfiguration) throws -> (MatchingCounters, Int, Int) {
+        var market = SyntheticMarket(
+            instruments: configuration.instruments, seed: configuration.seed,
+            orderFlowPercent: configuration.orderFlowPercent)
+        var engine = try MatchingEngine(
+            specs: SyntheticMarket.venueSpecs(
+                instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
+        var counter = ReportCounter()
+        for _ in 0..<events {
+            let event = market.next(timestamp: 0)
+            if case .order(let command) = event.payload {
+                engine.process(command, instrument: event.instrument, sink: &counter)
+            }
+        }
+        return (engine.counters, counter.reports, counter.fills)
+    }
+
+    @Test(arguments: [Topology.shared, .dedicated])
+    func ordersAreMatchedAndEveryReportReachesTheSink(_ topology: Topology) throws {
+        var configuration = PipelineTests().configuration(events: 200_000, topology: topology)
+        configuration.orderFlowPercent = 40
+        configuration.venueOrderCapacity = 4_096
+        // A tiny report ring: the logic stage must wait for the sink, never drop.
+        configuration.reportRingSize = 64
+        let report = try Pipeline.run(configuration: configuration, strategy: PipelineTests.follower) { _ in }
+        let (counters, reports, fills) = try offline(events: 200_000, configuration: configuration)
+        #expect(report.isLossless)
+        #expect(counters.commands > 70_000)
+        #expect(counters.trades > 1_000)
+        #expect(report.venueCounters == counters)
+        #expect(report.reportsEmitted == reports)
+        #expect(report.reportsAtSink == reports)
+        #expect(report.fillsAtSink == fills)
+        #expect(report.fillsAtSink == 2 * counters.trades)
+    }
+
+    @Test func invalidVenueSettingsAreRefused() {
+        var configuration = EngineConfiguration()
+        configuration.orderFlowPercent = 101
+        #expect(throws: EngineError.self) { try configuration.validate() }
+        configuration.orderFlowPercent = 10
+        configuration.instruments = 65
+        #expect(throws: EngineError.self) { try configuration.validate() }
+        configuration.instruments = 4
+        configuration.venueOrderCapacity = 0
+        #expect(throws: EngineError.self) { try configuration.validate() }
     }
 }

@@ -251,7 +251,8 @@ let benchmarks: @Sendable () -> Void = {
                 let id = OrderID(UInt64(1) << 62 | UInt64(passive.cursor &+ index))
                 let price = Price(ticks: bid - Int64(1 + index % 20))
                 book.process(
-                    .limit(id, account: account, .buy, price: price, quantity: Quantity(lots: 5)), sink: &passive.counter)
+                    .limit(id, account: account, .buy, price: price, quantity: Quantity(lots: 5)),
+                    sink: &passive.counter)
                 book.process(.cancel(id, account: account), sink: &passive.counter)
             }
             passive.cursor &+= benchmark.scaledIterations.count
