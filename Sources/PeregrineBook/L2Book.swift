@@ -7,12 +7,12 @@ import PeregrineModel
 ///   │ index 0 …                              │         │                          … │
 ///   [ 0 0 5 0 3 0 0 9 0 0 0 0 0 0 0 0 0 0 0 12 0 0 0 0 7 0 4 0 0 0 0 0 0 0 0 0 0 0 ]  bids
 ///   [ 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0  0 0 0 0 8 0 2 0 0 0 0 0 0 0 0 0 0 1 ]  asks
-///   bitmaps: one bit per level and side, set when the quantity is non-zero
+///   bitmaps (`LevelBitmap`): one bit per level and side, set when the quantity is non-zero
 /// ```
 ///
 /// A price maps to `price − low`; setting or removing a level is O(1). The best bid and ask are
 /// kept on every change: improving them is a compare, and removing the best finds the next
-/// occupied level through the bitmap, 64 levels per step.
+/// occupied level through the two-level bitmap.
 ///
 /// **Prices outside the ladder.** The ladder covers `ladderSize` ticks and is placed around
 /// the first price seen. An update outside it is handled so that the ladder always holds the
@@ -30,11 +30,10 @@ public struct L2Book: ~Copyable {
     public let instrument: InstrumentID
     /// Number of price levels the ladder covers (a multiple of 64).
     public let ladderSize: Int
-    @usableFromInline let wordCount: Int
     @usableFromInline let bidQuantities: UnsafeMutablePointer<Int64>
     @usableFromInline let askQuantities: UnsafeMutablePointer<Int64>
-    @usableFromInline let bidBits: UnsafeMutablePointer<UInt64>
-    @usableFromInline let askBits: UnsafeMutablePointer<UInt64>
+    @usableFromInline var bidBits: LevelBitmap
+    @usableFromInline var askBits: LevelBitmap
     /// Price in ticks of ladder index 0.
     @usableFromInline var low: Int64 = 0
     @usableFromInline var anchored = false
@@ -50,16 +49,13 @@ public struct L2Book: ~Copyable {
     public init(instrument: InstrumentID, ladderSize: Int, referencePrice: Price? = nil) throws(BookError) {
         guard (64...1_048_576).contains(ladderSize) else { throw .invalidLadderSize(ladderSize) }
         self.instrument = instrument
-        wordCount = (ladderSize + 63) / 64
-        self.ladderSize = wordCount * 64
+        self.ladderSize = (ladderSize + 63) / 64 * 64
         bidQuantities = .allocate(capacity: self.ladderSize)
         askQuantities = .allocate(capacity: self.ladderSize)
-        bidBits = .allocate(capacity: wordCount)
-        askBits = .allocate(capacity: wordCount)
+        bidBits = LevelBitmap(size: self.ladderSize)
+        askBits = LevelBitmap(size: self.ladderSize)
         bidQuantities.initialize(repeating: 0, count: self.ladderSize)
         askQuantities.initialize(repeating: 0, count: self.ladderSize)
-        bidBits.initialize(repeating: 0, count: wordCount)
-        askBits.initialize(repeating: 0, count: wordCount)
         if let referencePrice {
             low = Self.lowEdge(centredOn: referencePrice.ticks, size: self.ladderSize)
             anchored = true
@@ -69,8 +65,6 @@ public struct L2Book: ~Copyable {
     deinit {
         bidQuantities.deallocate()
         askQuantities.deallocate()
-        bidBits.deallocate()
-        askBits.deallocate()
     }
 
     // MARK: Updates
@@ -96,65 +90,34 @@ public struct L2Book: ~Copyable {
 
     @inlinable
     mutating func setLevel(side: Side, index: Int, lots: Int64) {
-        let word = index &>> 6
-        let bit = UInt64(1) &<< UInt64(index & 63)
         if side == .buy {
             let previous = bidQuantities[index]
             bidQuantities[index] = lots
             if lots != 0 {
                 if previous == 0 {
-                    bidBits[word] |= bit
+                    bidBits.insert(index)
                     bidCount &+= 1
                     if index > bestBidIndex { bestBidIndex = index }
                 }
             } else if previous != 0 {
-                bidBits[word] &= ~bit
+                bidBits.remove(index)
                 bidCount &-= 1
-                if index == bestBidIndex { bestBidIndex = highestSetIndex(bidBits, atOrBelow: index) }
+                if index == bestBidIndex { bestBidIndex = bidBits.highest(atOrBelow: index) }
             }
         } else {
             let previous = askQuantities[index]
             askQuantities[index] = lots
             if lots != 0 {
                 if previous == 0 {
-                    askBits[word] |= bit
+                    askBits.insert(index)
                     askCount &+= 1
                     if bestAskIndex < 0 || index < bestAskIndex { bestAskIndex = index }
                 }
             } else if previous != 0 {
-                askBits[word] &= ~bit
+                askBits.remove(index)
                 askCount &-= 1
-                if index == bestAskIndex { bestAskIndex = lowestSetIndex(askBits, atOrAbove: index) }
+                if index == bestAskIndex { bestAskIndex = askBits.lowest(atOrAbove: index) }
             }
-        }
-    }
-
-    /// The highest set bit at or below `index`, or -1.
-    @inlinable
-    func highestSetIndex(_ bits: UnsafeMutablePointer<UInt64>, atOrBelow index: Int) -> Int {
-        if index < 0 { return -1 }
-        var word = index &>> 6
-        let shift = UInt64(63 - (index & 63))
-        var value = (bits[word] &<< shift) &>> shift
-        while true {
-            if value != 0 { return word &* 64 &+ 63 &- value.leadingZeroBitCount }
-            word &-= 1
-            if word < 0 { return -1 }
-            value = bits[word]
-        }
-    }
-
-    /// The lowest set bit at or above `index`, or -1.
-    @inlinable
-    func lowestSetIndex(_ bits: UnsafeMutablePointer<UInt64>, atOrAbove index: Int) -> Int {
-        if index >= ladderSize { return -1 }
-        var word = index &>> 6
-        var value = bits[word] & (~UInt64(0) &<< UInt64(index & 63))
-        while true {
-            if value != 0 { return word &* 64 &+ value.trailingZeroBitCount }
-            word &+= 1
-            if word >= wordCount { return -1 }
-            value = bits[word]
         }
     }
 
@@ -225,21 +188,20 @@ public struct L2Book: ~Copyable {
 
     /// Recomputes bitmaps, counts and best indices from the quantity arrays.
     mutating func rebuildIndex() {
-        bidBits.update(repeating: 0, count: wordCount)
-        askBits.update(repeating: 0, count: wordCount)
+        bidBits.removeAll()
+        askBits.removeAll()
         bidCount = 0
         askCount = 0
         bestBidIndex = -1
         bestAskIndex = -1
         for index in 0..<ladderSize {
-            let bit = UInt64(1) << UInt64(index & 63)
             if bidQuantities[index] != 0 {
-                bidBits[index >> 6] |= bit
+                bidBits.insert(index)
                 bidCount += 1
                 bestBidIndex = index
             }
             if askQuantities[index] != 0 {
-                askBits[index >> 6] |= bit
+                askBits.insert(index)
                 askCount += 1
                 if bestAskIndex < 0 { bestAskIndex = index }
             }
@@ -313,7 +275,7 @@ public struct L2Book: ~Copyable {
                 levels[written] = BookLevel(
                     price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: bidQuantities[index]))
                 written &+= 1
-                index = highestSetIndex(bidBits, atOrBelow: index &- 1)
+                index = bidBits.highest(atOrBelow: index &- 1)
             }
         } else {
             var index = bestAskIndex
@@ -321,7 +283,7 @@ public struct L2Book: ~Copyable {
                 levels[written] = BookLevel(
                     price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: askQuantities[index]))
                 written &+= 1
-                index = lowestSetIndex(askBits, atOrAbove: index &+ 1)
+                index = askBits.lowest(atOrAbove: index &+ 1)
             }
         }
         return written

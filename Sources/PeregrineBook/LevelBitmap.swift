@@ -24,7 +24,7 @@ public struct LevelBitmap: ~Copyable {
         summary.initialize(repeating: 0, count: summaryCount)
     }
 
-    deinit {
+    @inlinable deinit {
         words.deallocate()
         summary.deallocate()
     }
@@ -41,6 +41,12 @@ public struct LevelBitmap: ~Copyable {
         let word = index &>> 6
         words[word] &= ~(UInt64(1) &<< UInt64(index & 63))
         if words[word] == 0 { summary[word &>> 6] &= ~(UInt64(1) &<< UInt64(word & 63)) }
+    }
+
+    /// Clears every index.
+    public mutating func removeAll() {
+        words.update(repeating: 0, count: wordCount)
+        summary.update(repeating: 0, count: summaryCount)
     }
 
     @inlinable
