@@ -5,7 +5,7 @@ import PeregrineSys
 ///
 /// A loop calls `idle(on:)` after each empty poll and `reset()` after each poll that found
 /// work, so strategies can escalate (spin, then yield, then park) the longer they stay idle.
-public protocol WaitStrategy {
+public protocol WaitStrategy: SendableMetatype {
     init()
     /// Waits a little. `signal` is the producer's wake signal, for strategies that park.
     mutating func idle(on signal: WakeSignal)
