@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PeregrineBook", targets: ["PeregrineBook"]),
         .library(name: "PeregrineMempool", targets: ["PeregrineMempool"]),
         .library(name: "PeregrineStrategy", targets: ["PeregrineStrategy"]),
+        .library(name: "PeregrineJournal", targets: ["PeregrineJournal"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
     ],
     dependencies: [
@@ -26,12 +27,13 @@ let package = Package(
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineMempool", dependencies: ["PeregrineModel"]),
+        .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineModel", "PeregrineBook"]),
         .target(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
-                "PeregrineStrategy",
+                "PeregrineStrategy", "PeregrineJournal",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -61,6 +63,10 @@ let package = Package(
         .testTarget(
             name: "PeregrineBookTests",
             dependencies: ["PeregrineBook", "PeregrineCore", "PeregrineTestSupport"]
+        ),
+        .testTarget(
+            name: "PeregrineJournalTests",
+            dependencies: ["PeregrineJournal", "PeregrineModel", "PeregrineCore"]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",

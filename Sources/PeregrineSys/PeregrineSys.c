@@ -115,3 +115,81 @@ void pg_futex_wake_all(uint32_t *address) {
 }
 
 void pg_thread_yield(void) { sched_yield(); }
+
+// MARK: CRC-32C
+
+static uint32_t crc32c_table[8][256];
+static int crc32c_hardware = -1;
+
+static void crc32c_init(void) {
+    for (uint32_t index = 0; index < 256; index++) {
+        uint32_t crc = index;
+        for (int bit = 0; bit < 8; bit++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        crc32c_table[0][index] = crc;
+    }
+    for (uint32_t index = 0; index < 256; index++) {
+        uint32_t crc = crc32c_table[0][index];
+        for (int slice = 1; slice < 8; slice++) {
+            crc = crc32c_table[0][crc & 0xFF] ^ (crc >> 8);
+            crc32c_table[slice][index] = crc;
+        }
+    }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc32c_hardware = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#else
+    crc32c_hardware = 0;
+#endif
+}
+
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+uint32_t pg_crc32c_software(uint32_t crc, const void *bytes, size_t length) {
+    pthread_once(&crc32c_once, crc32c_init);
+    const uint8_t *p = bytes;
+    uint32_t c = ~crc;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        word ^= c;
+        c = crc32c_table[7][word & 0xFF] ^ crc32c_table[6][(word >> 8) & 0xFF] ^
+            crc32c_table[5][(word >> 16) & 0xFF] ^ crc32c_table[4][(word >> 24) & 0xFF] ^
+            crc32c_table[3][(word >> 32) & 0xFF] ^ crc32c_table[2][(word >> 40) & 0xFF] ^
+            crc32c_table[1][(word >> 48) & 0xFF] ^ crc32c_table[0][word >> 56];
+        p += 8;
+        length -= 8;
+    }
+    while (length--) c = crc32c_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return ~c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
+    const uint8_t *p = bytes;
+    uint64_t c = ~crc;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length) {
+    pthread_once(&crc32c_once, crc32c_init);
+#if defined(__x86_64__)
+    if (crc32c_hardware) return crc32c_sse42(crc, bytes, length);
+#endif
+    return pg_crc32c_software(crc, bytes, length);
+}
+
+int pg_crc32c_is_hardware(void) {
+    pthread_once(&crc32c_once, crc32c_init);
+    return crc32c_hardware;
+}

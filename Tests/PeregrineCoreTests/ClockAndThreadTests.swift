@@ -53,3 +53,34 @@ struct ClockAndThreadTests {
         #expect(a[0] == 0x910A_2DEC_8902_5CC1)  // reference value of SplitMix64 for seed 1
     }
 }
+
+@Suite("CRC-32C")
+struct CRC32CTests {
+    @Test func knownVectors() {
+        // RFC 3720 (iSCSI) test vectors and the common "123456789" check value.
+        let check = Array("123456789".utf8).withUnsafeBytes { CRC32C.checksum($0) }
+        #expect(check == 0xE306_9283)
+        let zeros = [UInt8](repeating: 0, count: 32).withUnsafeBytes { CRC32C.checksum($0) }
+        #expect(zeros == 0x8A91_36AA)
+        let ones = [UInt8](repeating: 0xFF, count: 32).withUnsafeBytes { CRC32C.checksum($0) }
+        #expect(ones == 0x62A8_AB43)
+        let ascending = (0..<32).map { UInt8($0) }.withUnsafeBytes { CRC32C.checksum($0) }
+        #expect(ascending == 0x46DD_794E)
+    }
+
+    @Test func hardwareAndTableAgreeOnEveryLengthAndSplit() {
+        var random = SplitMix64(seed: 3)
+        let bytes = (0..<1_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        bytes.withUnsafeBytes { all in
+            for length in 0...200 {
+                let slice = UnsafeRawBufferPointer(rebasing: all[0..<length])
+                #expect(CRC32C.checksum(slice) == CRC32C.softwareChecksum(slice))
+            }
+            let whole = CRC32C.checksum(all)
+            let split = CRC32C.checksum(
+                UnsafeRawBufferPointer(rebasing: all[377...]),
+                continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[..<377])))
+            #expect(split == whole)
+        }
+    }
+}

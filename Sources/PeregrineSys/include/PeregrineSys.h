@@ -4,6 +4,7 @@
 #ifndef PEREGRINE_SYS_H
 #define PEREGRINE_SYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -74,6 +75,16 @@ void pg_futex_wake_all(uint32_t *address);
 
 /// Yields the processor to another runnable thread.
 void pg_thread_yield(void);
+
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start). Uses the
+/// SSE4.2 crc32 instruction when the CPU has it, else a slicing-by-8 table.
+uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length);
+
+/// The same with the table only (for tests and for measuring the hardware path against it).
+uint32_t pg_crc32c_software(uint32_t crc, const void *bytes, size_t length);
+
+/// 1 when `pg_crc32c` uses the crc32 instruction.
+int pg_crc32c_is_hardware(void);
 
 #ifdef __cplusplus
 }
