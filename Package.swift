@@ -26,9 +26,9 @@ let package = Package(
         .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
-        .target(name: "PeregrineMempool", dependencies: ["PeregrineModel"]),
+        .target(name: "PeregrineMempool", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
-        .target(name: "PeregrineStrategy", dependencies: ["PeregrineModel", "PeregrineBook"]),
+        .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(
             name: "PeregrineEngine",
             dependencies: [

@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineModel
 
 /// A level-2 (market-by-price) book on a fixed price ladder.
@@ -294,5 +295,43 @@ public struct L2Book: ~Copyable {
         [BookLevel](unsafeUninitializedCapacity: Swift.max(count, 0)) { buffer, initialized in
             initialized = depth(side, into: buffer)
         }
+    }
+}
+
+extension L2Book {
+    /// Adds the ladder's position and every occupied level to `hasher` (best first), plus the
+    /// counters: equal books hash equally on every machine. O(ladder size).
+    public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(instrument.rawValue)
+        hasher.combine(anchored ? low : Int64.min)
+        for side in [Side.buy, .sell] {
+            hasher.combine(side == .buy ? bidCount : askCount)
+            forEachLevel(side) { level in
+                hasher.combine(level.price.ticks)
+                hasher.combine(level.quantity.lots)
+            }
+        }
+        hasher.combine(counters.updates)
+        hasher.combine(counters.rejectedOutsideLadder)
+        hasher.combine(counters.recentrings)
+        hasher.combine(counters.evictedLevels)
+    }
+
+    func forEachLevel(_ side: Side, _ body: (BookLevel) -> Void) {
+        var index = side == .buy ? bestBidIndex : bestAskIndex
+        while index >= 0 {
+            let lots = side == .buy ? bidQuantities[index] : askQuantities[index]
+            body(BookLevel(price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: lots)))
+            index = side == .buy ? bidBits.highest(atOrBelow: index &- 1) : askBits.lowest(atOrAbove: index &+ 1)
+        }
+    }
+}
+
+extension BookSet {
+    /// Every book's state, in instrument order (see `L2Book.combineState`).
+    public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(count)
+        hasher.combine(unknownInstrumentUpdates)
+        for index in 0..<count { books[index].combineState(into: &hasher) }
     }
 }

@@ -18,6 +18,28 @@ public enum FullRingPolicy: String, Equatable, Sendable, CaseIterable {
 }
 
 /// How stages are mapped to threads.
+/// When journaled events count as durable, and so when the logic may act on them (the
+/// durability point: an output leaves only after the inputs that caused it are durable).
+public enum DurabilityPolicy: Equatable, Sendable, CustomStringConvertible {
+    /// Written to the OS (survives a process crash, not a power cut); never synced while
+    /// running (synced once at shutdown).
+    case none
+    /// Written to the OS before the logic sees it, and synced (`fdatasync`) at least every
+    /// `intervalMicroseconds` or `events`: a power cut loses at most that window.
+    case batch(intervalMicroseconds: Int, events: Int)
+    /// Synced before the logic sees it: nothing the engine acted on can be lost.
+    case every
+
+    public var description: String {
+        switch self {
+        case .none: return "none (written to the OS page cache; synced at shutdown)"
+        case .batch(let interval, let events):
+            return "batch (fdatasync every \(interval) µs or \(events) events)"
+        case .every: return "every (fdatasync before the logic sees a batch)"
+        }
+    }
+}
+
 public enum Topology: String, Equatable, Sendable, CaseIterable {
     /// Two hot threads: source + journal, and logic + sink (the default on 2 cores).
     case shared
@@ -56,6 +78,15 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var venueOrderCapacity = 65_536
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
+    /// Where the journal lives; nil runs without one (nothing is durable, and the report
+    /// says so).
+    public var journalDirectory: String? = nil
+    public var durability: DurabilityPolicy = .batch(intervalMicroseconds: 1_000, events: 65_536)
+    /// A journal segment is closed and a new one started past this size.
+    public var segmentBytes = 64 << 20
+    /// When the paced source has had nothing to send for this long it sends a clock tick, so
+    /// time (bundle timeouts) moves on in the logic through journaled events.
+    public var tickIntervalMicroseconds = 50
     public var statusIntervalSeconds = 1.0
     /// Most events a stage handles before it publishes progress.
     public var batchLimit = 256
@@ -110,6 +141,21 @@ public struct EngineConfiguration: Equatable, Sendable {
                 allowed:
                     "use at most \(SyntheticMarket.venueInstrumentLimit) with --order-flow (each venue book takes ~12 MB)"
             )
+        }
+        if case .batch(let interval, let events) = durability, !(1...10_000_000).contains(interval) || events < 1 {
+            throw .invalidSetting(
+                name: "sync-interval-us", value: "\(interval) µs / \(events) events",
+                allowed: "use 1 to 10000000 µs and at least 1 event")
+        }
+        if !((1 << 16)...(1 << 40)).contains(segmentBytes) {
+            throw .invalidSetting(name: "segment-mb", value: "\(segmentBytes) bytes", allowed: "use 1 MB to 1 TB")
+        }
+        if !(1...1_000_000).contains(tickIntervalMicroseconds) {
+            throw .invalidSetting(
+                name: "tick-interval-us", value: "\(tickIntervalMicroseconds)", allowed: "use 1 to 1000000")
+        }
+        if let journalDirectory, journalDirectory.isEmpty {
+            throw .invalidSetting(name: "journal", value: "", allowed: "give a directory path")
         }
         if !(64...1_048_576).contains(ladderSize) {
             throw .invalidSetting(name: "ladder-size", value: "\(ladderSize)", allowed: "use 64 to 1048576 ticks")

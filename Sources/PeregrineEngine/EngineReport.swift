@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineJournal
 
 /// The final report of a run: what went in, what came out, what was lost (nothing, unless a
 /// drop policy allowed it), and how fast.
@@ -28,14 +29,25 @@ public struct EngineReport: Sendable {
     public var reportsEmitted: Int
     public var reportsAtSink: Int
     public var fillsAtSink: Int
-    public var outputDigest: UInt64
+    /// Clock ticks the idle source sent (counted in `emitted`).
+    public var ticks: Int
+    /// `EngineLogic.stateHash()` after the last event: equal to a replay of the journal's.
+    public var stateHash: UInt64
+    /// The hash of every output from the journal's first event on (recovered runs continue it).
+    public var outputHash: UInt64
+    /// The journal sequence of the last event handled (-1 for none).
+    public var lastSequence: Int64
+    public var journal: JournalStatistics
+    public var journalError: JournalError?
+    /// What recovery found and replayed at start-up (nil without a journal).
+    public var recovery: ReplaySummary?
 
     /// Every accepted event reached the sink exactly once, and every emitted transaction left
     /// in a bundle.
     public var isLossless: Bool {
         emitted == journaled && journaled == processed && processed == outcomesAtSink
             && bundlesSealed == bundlesAtSink && transactions == bundleTransactionsAtSink
-            && reportsEmitted == reportsAtSink
+            && reportsEmitted == reportsAtSink && journalError == nil
     }
 
     /// Events per second through the sink over the run.
@@ -58,7 +70,27 @@ public struct EngineReport: Sendable {
         for (thread, pinning) in threadPinning {
             lines.append("thread            \(thread): \(pinning)")
         }
-        lines.append("journal           none yet (pass-through stage; durability point not enforced)")
+        if let directory = configuration.journalDirectory {
+            lines.append("journal           \(directory), durability \(configuration.durability)")
+            lines.append(
+                "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
+                    + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "
+                    + "durable through sequence \(journal.durableSequence - 1)")
+            if let recovery {
+                var line =
+                    "recovery          replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
+                    + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
+                if let torn = recovery.tornTail {
+                    line += "; cut a torn tail of \(recovery.repairedBytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason))"
+                }
+                lines.append(line)
+            }
+        } else {
+            lines.append("journal           none (--no-journal): nothing is durable and no output waits for the journal")
+        }
+        if let journalError {
+            lines.append("journal error     \(journalError) — the pipeline stopped; events after the last durable one were not acted on")
+        }
         lines.append(
             "events            in \(grouped(emitted)) · journaled \(grouped(journaled)) · processed \(grouped(processed)) · out \(grouped(outcomesAtSink))"
         )
@@ -86,7 +118,9 @@ public struct EngineReport: Sendable {
                 "reports           \(grouped(reportsEmitted)) emitted · \(grouped(reportsAtSink)) at sink "
                     + "(\(grouped(fillsAtSink)) fills)")
         }
-        lines.append("output digest     \(String(outputDigest, radix: 16))")
+        lines.append("last sequence     \(lastSequence) (\(grouped(ticks)) idle clock ticks among the events)")
+        lines.append("state hash: \(String(stateHash, radix: 16))")
+        lines.append("output hash: \(String(outputHash, radix: 16))")
         lines.append(
             "lossless          \(isLossless ? "yes" : "NO"): events in == events out, transactions == bundled, "
                 + "reports emitted == reports at sink")

@@ -1,40 +1,121 @@
 import PeregrineCore
+import PeregrineJournal
 import PeregrineModel
 
-/// The journal stage: consumer 0 of the inbound ring; the logic stage sees only what this
-/// stage has passed.
+/// The journal stage: consumer 0 of the inbound ring. It appends each available batch to the
+/// journal with one write (group commit), syncs as the durability policy says, and only then
+/// finishes the batch — so the logic stage, which depends on this consumer, acts only on
+/// durable events (the durability point). Without a journal it passes events on.
 ///
-/// ┌───────────────────────────────────────────────────────────────────────────────────┐
-/// │ JOURNAL GOES HERE. Today this stage only passes events on. The file journal        │
-/// │ (record format, group commit once per batch at `range.last`, durability policy)    │
-/// │ plugs into `poll`, and the logic stage already depends on this consumer's sequence │
-/// │ in the ring's dependency graph, so nothing downstream changes when it lands.       │
-/// └───────────────────────────────────────────────────────────────────────────────────┘
+/// A journal error stops the stage for good: it finishes nothing more, records the error and
+/// the pipeline shuts down with it in the report (accepted events are never silently lost).
 public struct JournalStage: ~Copyable {
     @usableFromInline var consumer: SequencedConsumer<Event>
     @usableFromInline let batchLimit: Int
-    /// Events passed on so far.
+    @usableFromInline var writer: JournalWriter?
+    @usableFromInline let policy: DurabilityPolicy
+    /// Journal sequence of ring sequence 0.
+    @usableFromInline let baseSequence: Int64
+    @usableFromInline var lastSync: UInt64
     @usableFromInline var _passed: Int = 0
     public var passed: Int { _passed }
-    /// Batches handled (one journal write each, once the journal exists).
     @usableFromInline var _batches: Int = 0
     public var batches: Int { _batches }
+    public private(set) var failure: JournalError?
 
-    public init(consumer: consuming SequencedConsumer<Event>, batchLimit: Int) {
+    public init(
+        consumer: consuming SequencedConsumer<Event>, writer: consuming JournalWriter?, policy: DurabilityPolicy,
+        baseSequence: Int64, batchLimit: Int, now: UInt64
+    ) {
         self.consumer = consumer
+        self.writer = writer
+        self.policy = policy
+        self.baseSequence = baseSequence
         self.batchLimit = batchLimit
+        lastSync = now
+        durableSequence = baseSequence
+        refreshStatistics()
     }
 
-    /// Passes on one batch of available events; returns how many.
-    @inlinable
-    public mutating func poll() -> Int {
-        guard let range = consumer.available(limit: batchLimit) else { return 0 }
+    /// Journals one available batch and passes it on; returns how many events (0 when idle
+    /// or failed). Under the `batch` policy an idle call still syncs when the interval is up.
+    public mutating func poll(now: UInt64) -> Int {
+        if failure != nil { return 0 }
+        guard let range = consumer.available(limit: batchLimit) else {
+            syncIfDue(now: now, force: false)
+            return 0
+        }
+        do throws(JournalError) {
+            if writer != nil {
+                var sequence = range.first
+                while sequence <= range.last {
+                    try writer?.append(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence))
+                    sequence &+= 1
+                }
+                try writer?.commit()
+                switch policy {
+                case .every: try sync(now: now)
+                case .batch(let interval, let events):
+                    let unsynced = Int((writer?.committedSequence ?? 0) - (writer?.syncedSequence ?? 0))
+                    if unsynced >= events || now &- lastSync >= UInt64(interval) &* 1_000 { try sync(now: now) }
+                case .none: break
+                }
+            }
+        } catch {
+            failure = error
+            return 0
+        }
         consumer.finish(range)
         _passed &+= range.count
         _batches &+= 1
+        refreshStatistics()
         return range.count
     }
 
-    /// The last sequence passed on.
+    mutating func syncIfDue(now: UInt64, force: Bool) {
+        guard failure == nil else { return }
+        do throws(JournalError) {
+            switch policy {
+            case .batch(let interval, _) where force || now &- lastSync >= UInt64(interval) &* 1_000: try sync(now: now)
+            case .none where force, .every where force: try sync(now: now)
+            default: break
+            }
+        } catch {
+            failure = error
+        }
+    }
+
+    mutating func sync(now: UInt64) throws(JournalError) {
+        try writer?.sync()
+        lastSync = now
+        refreshStatistics()
+    }
+
+    /// Syncs everything written (clean shutdown, whatever the policy).
+    public mutating func close(now: UInt64) { syncIfDue(now: now, force: true) }
+
+    /// The last ring sequence passed on.
     @inlinable public var sequence: Int { consumer.sequence }
+
+    /// Events journaled and durable under the policy (written for `none` and `batch`, synced
+    /// for `every`), counted from the journal's start: one past the last durable sequence.
+    public private(set) var durableSequence: Int64 = 0
+    public private(set) var bytesWritten = 0
+    public private(set) var syncs = 0
+    public private(set) var segmentsCreated = 0
+
+    mutating func refreshStatistics() {
+        let hasWriter = writer != nil
+        guard hasWriter else {
+            durableSequence = baseSequence &+ Int64(_passed)
+            return
+        }
+        switch policy {
+        case .every: durableSequence = writer?.syncedSequence ?? 0
+        case .none, .batch: durableSequence = writer?.committedSequence ?? 0
+        }
+        bytesWritten = writer?.bytesWritten ?? 0
+        syncs = writer?.syncs ?? 0
+        segmentsCreated = writer?.segmentsCreated ?? 0
+    }
 }

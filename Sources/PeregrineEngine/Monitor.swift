@@ -11,6 +11,7 @@ import PeregrineCore
 struct Monitor {
     let wiring: Pipeline.Wiring
     let threads: [PinnedThread]
+    let recovery: ReplaySummary?
 
     func run(status: (String) -> Void) -> EngineReport {
         let configuration = wiring.configuration
@@ -69,6 +70,7 @@ struct Monitor {
         for thread in threads { thread.join() }
         let elapsed = Double(clock.now() &- start) / 1e9
         if let error = wiring.results.setupError { stopReason = "set-up error: \(error)" }
+        if let error = wiring.results.journalError { stopReason = "journal error: \(error)" }
         _ = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
         _ = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
         let snapshot = counters.snapshot()
@@ -85,7 +87,10 @@ struct Monitor {
             endToEnd: LatencySummary(endToEndTotal), bundleLatency: LatencySummary(bundleTotal),
             bookCounters: wiring.results.bookCounters, venueCounters: wiring.results.venueCounters,
             reportsEmitted: snapshot[.logicReports] ?? 0, reportsAtSink: snapshot[.sinkReports] ?? 0,
-            fillsAtSink: snapshot[.sinkFills] ?? 0, outputDigest: wiring.results.outputDigest)
+            fillsAtSink: snapshot[.sinkFills] ?? 0, ticks: snapshot[.sourceTicks] ?? 0,
+            stateHash: wiring.results.stateHash, outputHash: wiring.results.outputHash,
+            lastSequence: wiring.results.lastSequence, journal: wiring.results.journal,
+            journalError: wiring.results.journalError, recovery: recovery)
     }
 
     func statusLine(
@@ -98,6 +103,7 @@ struct Monitor {
         return "[\(padded(LatencySummary.decimal(elapsed), 6))s] in \(grouped(Int(inRate))) ev/s"
             + " | out \(grouped(Int(outRate))) ev/s"
             + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
+            + (wiring.configuration.journalDirectory != nil ? " durable \(value(.journalDurable))" : "")
             + " | drops \(value(.sourceDropped)) | bundles \(value(.sinkBundles)) (tx \(value(.sinkBundleTransactions)))"
             + (wiring.configuration.orderFlowPercent > 0
                 ? " | reports \(value(.sinkReports)) (fills \(value(.sinkFills)))" : "")

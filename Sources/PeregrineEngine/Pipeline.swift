@@ -1,51 +1,72 @@
 import Histogram
 import PeregrineBook
 import PeregrineCore
+import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
-/// Wires and runs the engine's pipeline:
-///
-/// ```
-///  source ─► inbound SequencedRing<Event> ─┬─► journal (consumer 0)
-///                                          └─► logic (consumer 1, after the journal)
-///                                                 │ books · strategy · bundle builder
-///                                                 ├─► outcomes SPSCRing<Outcome> ─┐
-///                                                 └─► bundles  SPSCRing<Bundle>  ─┴─► sink
-/// ```
-///
-/// Topologies: `shared` runs source + journal on one hot thread and logic + sink on another;
-/// `dedicated` gives each stage its own thread. The calling thread is the monitor: it prints
-/// a status line every interval, stops the source at the deadline or on SIGINT/SIGTERM, waits
-/// for every stage to drain, and returns the final report.
+/// Runs the engine: recovers the logic's state from the journal (if there is one), wires the
+/// rings, starts the hot threads for the configured topology, and returns the final report
+/// once a stop (duration, event limit or signal) has drained every ring.
 public enum Pipeline {
-    /// Runs the pipeline to completion. `status` receives each status line.
+    /// Runs until stopped. `status` receives one line per status interval. Throws when the
+    /// configuration is invalid or recovery fails (before any thread starts).
     public static func run<S: Strategy & Sendable>(
         configuration: EngineConfiguration, strategy: S, clock: CycleClock = .calibrate(),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
         try configuration.validate()
-        let wiring = try Wiring(configuration: configuration, clock: clock)
+        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var outputs = HashingOutputs()
+        var recovery: ReplaySummary? = nil
+        if let directory = configuration.journalDirectory {
+            let settings = LogicSettings(configuration)
+            if let stored = try LogicSettings.load(directory: directory) {
+                if let difference = settings.difference(from: stored) {
+                    throw .journal(
+                        "\(directory) was written with other logic settings (\(difference)); use the same settings "
+                            + "or another --journal directory")
+                }
+            } else {
+                try settings.store(directory: directory)
+            }
+            recovery = try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: true)
+        }
+        let wiring = try Wiring(
+            configuration: configuration, clock: clock, baseSequence: recovery?.nextSequence ?? 0)
+        let seed = LogicSeed(logic: logic, hasher: outputs.hasher)
         let threads: [PinnedThread]
         switch (configuration.waitStrategy, configuration.topology) {
-        case (.spin, .shared): threads = try startShared(wiring, strategy, BusySpinWait.self, BusySpinWait.self)
-        case (.yield, .shared):
-            threads = try startShared(wiring, strategy, SpinThenYieldWait.self, SpinThenYieldWait.self)
-        case (.park, .shared): threads = try startShared(wiring, strategy, SpinThenYieldWait.self, ParkWait.self)
-        case (.spin, .dedicated): threads = try startDedicated(wiring, strategy, BusySpinWait.self, BusySpinWait.self)
+        case (.spin, .shared): threads = try startShared(wiring, seed, BusySpinWait.self, BusySpinWait.self)
+        case (.yield, .shared): threads = try startShared(wiring, seed, SpinThenYieldWait.self, SpinThenYieldWait.self)
+        case (.park, .shared): threads = try startShared(wiring, seed, SpinThenYieldWait.self, ParkWait.self)
+        case (.spin, .dedicated): threads = try startDedicated(wiring, seed, BusySpinWait.self, BusySpinWait.self)
         case (.yield, .dedicated):
-            threads = try startDedicated(wiring, strategy, SpinThenYieldWait.self, SpinThenYieldWait.self)
-        case (.park, .dedicated): threads = try startDedicated(wiring, strategy, SpinThenYieldWait.self, ParkWait.self)
+            threads = try startDedicated(wiring, seed, SpinThenYieldWait.self, SpinThenYieldWait.self)
+        case (.park, .dedicated): threads = try startDedicated(wiring, seed, SpinThenYieldWait.self, ParkWait.self)
         }
-        let monitor = Monitor(wiring: wiring, threads: threads)
+        let monitor = Monitor(wiring: wiring, threads: threads, recovery: recovery)
         return monitor.run(status: status)
     }
 
-    /// Everything the threads share, created once before they start.
+    /// Hands the recovered logic to the logic thread (it is noncopyable and made on this one).
+    final class LogicSeed<S: Strategy>: @unchecked Sendable {
+        var logic: EngineLogic<S>?
+        let hasher: OutputHasher
+
+        init(logic: consuming EngineLogic<S>, hasher: OutputHasher) {
+            self.logic = Optional(logic)
+            self.hasher = hasher
+        }
+    }
+
+    /// The rings, counters and shared state every thread reaches.
     final class Wiring: @unchecked Sendable {
         let configuration: EngineConfiguration
         let clock: CycleClock
+        /// Journal sequence of the first event this run publishes.
+        let baseSequence: Int64
         let inbound: SequencedRing<Event>
         let outcomes: SPSCRing<Outcome>
         let bundles: SPSCRing<Bundle>
@@ -55,12 +76,12 @@ public enum Pipeline {
         let bundleLatency = LatencyRecorder(name: "bundle open-to-sink")
         let control = PipelineControl()
         let startTime: UInt64
-        /// Results that only the logic and sink threads know, handed over when they finish.
         let results = FinalResults()
 
-        init(configuration: EngineConfiguration, clock: CycleClock) throws(EngineError) {
+        init(configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64) throws(EngineError) {
             self.configuration = configuration
             self.clock = clock
+            self.baseSequence = baseSequence
             do {
                 inbound = try SequencedRing(
                     capacity: configuration.inboundRingSize,
@@ -82,41 +103,36 @@ public enum Pipeline {
             do {
                 return SyntheticSource(
                     producer: try inbound.makeProducer(), configuration: configuration, clock: clock,
-                    startTime: startTime)
+                    startTime: startTime, startSequence: baseSequence)
             } catch { throw .setupFailed(error.description) }
         }
 
         func makeJournal() throws(EngineError) -> JournalStage {
-            do {
-                return JournalStage(consumer: try inbound.makeConsumer(0), batchLimit: configuration.batchLimit)
-            } catch {
-                throw .setupFailed(error.description)
+            let consumer: SequencedConsumer<Event>
+            do { consumer = try inbound.makeConsumer(0) } catch { throw .setupFailed(error.description) }
+            var writer: JournalWriter? = nil
+            if let directory = configuration.journalDirectory {
+                do {
+                    writer = try JournalWriter.open(
+                        directory: directory, nextSequence: baseSequence, segmentBytes: configuration.segmentBytes)
+                } catch {
+                    throw .journal(error.description)
+                }
             }
+            return JournalStage(
+                consumer: consumer, writer: writer, policy: configuration.durability, baseSequence: baseSequence,
+                batchLimit: configuration.batchLimit, now: clock.now())
         }
 
-        func makeLogic<S: Strategy>(_ strategy: S) throws(EngineError) -> LogicStage<S> {
+        func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {
+            guard let logic = seed.logic.take() else { throw .setupFailed("the logic state was already taken") }
             do {
-                let builder = try BundleBuilder(
-                    maxTransactions: configuration.bundleSize,
-                    timeoutNanoseconds: UInt64(configuration.bundleTimeoutMicroseconds) * 1_000)
-                var venue: MatchingEngine? = nil
-                if configuration.orderFlowPercent > 0 {
-                    venue = try MatchingEngine(
-                        specs: SyntheticMarket.venueSpecs(
-                            instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
-                }
                 return LogicStage(
-                    consumer: try inbound.makeConsumer(1),
-                    books: try BookSet(count: configuration.instruments, ladderSize: configuration.ladderSize),
-                    strategy: strategy, builder: builder, bundles: try bundles.makeProducer(),
-                    outcomes: try outcomes.makeProducer(), venue: venue, reports: try reports.makeProducer(),
-                    clock: clock, batchLimit: configuration.batchLimit)
-            } catch let error as CoreError {
-                throw .setupFailed(error.description)
-            } catch let error as BookError {
-                throw .setupFailed(error.description)
+                    consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
+                    outcomes: try outcomes.makeProducer(), bundles: try bundles.makeProducer(),
+                    reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit)
             } catch {
-                throw .setupFailed("\(error)")
+                throw .setupFailed(error.description)
             }
         }
 
@@ -124,8 +140,8 @@ public enum Pipeline {
             do {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
-                    reports: try reports.makeConsumer(),
-                    endToEnd: try endToEnd.makeWriter(), bundleLatency: try bundleLatency.makeWriter(), clock: clock)
+                    reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
+                    bundleLatency: try bundleLatency.makeWriter(), clock: clock)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
             } catch let error as EngineError {
@@ -136,37 +152,39 @@ public enum Pipeline {
         }
     }
 
-    /// Set by the threads as they finish, read by the monitor after joining them.
+    /// What the threads leave for the final report, written once as each finishes.
     final class FinalResults: @unchecked Sendable {
         var bookCounters = BookCounters()
         var venueCounters = MatchingCounters()
-        var outputDigest: UInt64 = 0
+        var stateHash: UInt64 = 0
+        var outputHash: UInt64 = 0
+        var lastSequence: Int64 = -1
+        var journal = JournalStatistics()
         var setupError: EngineError?
+        var journalError: JournalError?
     }
 
     // MARK: Thread bodies
 
-    /// Source + journal on one thread; logic + sink on another.
     static func startShared<S: Strategy & Sendable, SourceWait: WaitStrategy, LogicWait: WaitStrategy>(
-        _ wiring: Wiring, _ strategy: S, _: SourceWait.Type, _: LogicWait.Type
+        _ wiring: Wiring, _ seed: LogicSeed<S>, _: SourceWait.Type, _: LogicWait.Type
     ) throws(EngineError) -> [PinnedThread] {
         let source = try startThread("pg-source", wiring.cpus(forThread: 0)) {
             runSourceAndJournal(wiring, SourceWait.self)
         }
         let logic = try startThread("pg-logic", wiring.cpus(forThread: 1)) {
-            runLogicAndSink(wiring, strategy, LogicWait.self)
+            runLogicAndSink(wiring, seed, LogicWait.self)
         }
         return [source, logic]
     }
 
-    /// One thread per stage.
     static func startDedicated<S: Strategy & Sendable, SourceWait: WaitStrategy, StageWait: WaitStrategy>(
-        _ wiring: Wiring, _ strategy: S, _: SourceWait.Type, _: StageWait.Type
+        _ wiring: Wiring, _ seed: LogicSeed<S>, _: SourceWait.Type, _: StageWait.Type
     ) throws(EngineError) -> [PinnedThread] {
         [
             try startThread("pg-source", wiring.cpus(forThread: 0)) { runSource(wiring, SourceWait.self) },
             try startThread("pg-journal", wiring.cpus(forThread: 1)) { runJournal(wiring, StageWait.self) },
-            try startThread("pg-logic", wiring.cpus(forThread: 2)) { runLogic(wiring, strategy, StageWait.self) },
+            try startThread("pg-logic", wiring.cpus(forThread: 2)) { runLogic(wiring, seed, StageWait.self) },
             try startThread("pg-sink", wiring.cpus(forThread: 3)) { runSink(wiring, StageWait.self) },
         ]
     }
@@ -192,29 +210,31 @@ public enum Pipeline {
         var wait = W()
         let clock = wiring.clock
         while !control.stopRequested && !source.isExhausted {
-            let produced = source.step(now: clock.now())
-            let journaled = journal.poll()
+            let now = clock.now()
+            let produced = source.step(now: now)
+            let journaled = pollJournal(&journal, now: now, wiring)
             publishSourceCounters(source, counters)
-            counters.publish(.journalPassed, journal.passed)
             if produced == 0 && journaled == 0 {
                 wait.idle(on: wiring.inbound.wakeSignal)
             } else {
                 wait.reset()
             }
         }
+        while !control.journalFailed, !source.publishSessionEnd(now: clock.now()) {
+            if pollJournal(&journal, now: clock.now(), wiring) == 0 { wait.idle(on: wiring.inbound.wakeSignal) }
+        }
         publishSourceCounters(source, counters)
         let last = source.publishedSequence
         control.sourceFinished(lastSequence: last)
-        while journal.sequence < last {
-            if journal.poll() == 0 { wait.idle(on: wiring.inbound.wakeSignal) }
+        while journal.sequence < last, !control.journalFailed {
+            if pollJournal(&journal, now: clock.now(), wiring) == 0 { wait.idle(on: wiring.inbound.wakeSignal) }
         }
-        counters.publish(.journalPassed, journal.passed)
-        control.finishJournal()
+        finishJournal(&journal, wiring)
     }
 
-    static func runLogicAndSink<S: Strategy, W: WaitStrategy>(_ wiring: Wiring, _ strategy: S, _: W.Type) {
+    static func runLogicAndSink<S: Strategy, W: WaitStrategy>(_ wiring: Wiring, _ seed: LogicSeed<S>, _: W.Type) {
         let control = wiring.control
-        guard var logic = claim({ () throws(EngineError) in try wiring.makeLogic(strategy) }, wiring),
+        guard var logic = claim({ () throws(EngineError) in try wiring.makeLogic(seed) }, wiring),
             var sink = claim({ () throws(EngineError) in try wiring.makeSink() }, wiring)
         else {
             control.finishLogic()
@@ -222,22 +242,19 @@ public enum Pipeline {
             return
         }
         var wait = W()
-        let clock = wiring.clock
         while true {
             let processed = logic.poll { _ = sink.poll() }
-            let sealed = processed == 0 && logic.sealTimedOutBundle(now: clock.now()) { _ = sink.poll() }
             let sunk = sink.poll()
             sink.serviceCollection()
             publishLogicCounters(logic, wiring.counters)
             publishSinkCounters(sink, wiring.counters)
-            if processed == 0 && sunk == 0 && !sealed {
+            if processed == 0 && sunk == 0 {
                 if control.journalFinished && logic.isCaughtUp() { break }
                 wait.idle(on: wiring.inbound.wakeSignal)
             } else {
                 wait.reset()
             }
         }
-        logic.flushBundles { _ = sink.poll() }
         while sink.poll() > 0 {}
         finishLogic(logic, wiring)
         finishSink(sink, wiring)
@@ -258,6 +275,9 @@ public enum Pipeline {
             }
             publishSourceCounters(source, wiring.counters)
         }
+        while !control.journalFailed, !source.publishSessionEnd(now: wiring.clock.now()) {
+            wait.idle(on: wiring.inbound.wakeSignal)
+        }
         publishSourceCounters(source, wiring.counters)
         control.sourceFinished(lastSequence: source.publishedSequence)
     }
@@ -269,41 +289,34 @@ public enum Pipeline {
             return
         }
         var wait = W()
-        while true {
-            if journal.poll() > 0 {
+        while !control.journalFailed {
+            if pollJournal(&journal, now: wiring.clock.now(), wiring) > 0 {
                 wait.reset()
-                wiring.counters.publish(.journalPassed, journal.passed)
                 continue
             }
             if let last = control.sourceFinalSequence, journal.sequence >= last { break }
             wait.idle(on: wiring.inbound.wakeSignal)
         }
-        wiring.counters.publish(.journalPassed, journal.passed)
-        control.finishJournal()
+        finishJournal(&journal, wiring)
     }
 
-    static func runLogic<S: Strategy, W: WaitStrategy>(_ wiring: Wiring, _ strategy: S, _: W.Type) {
+    static func runLogic<S: Strategy, W: WaitStrategy>(_ wiring: Wiring, _ seed: LogicSeed<S>, _: W.Type) {
         let control = wiring.control
-        guard var logic = claim({ () throws(EngineError) in try wiring.makeLogic(strategy) }, wiring) else {
+        guard var logic = claim({ () throws(EngineError) in try wiring.makeLogic(seed) }, wiring) else {
             control.finishLogic()
             return
         }
         var wait = W()
-        let clock = wiring.clock
         while true {
             let processed = logic.poll { wait.idle(on: wiring.outcomes.wakeSignal) }
-            let sealed =
-                processed == 0
-                && logic.sealTimedOutBundle(now: clock.now()) { wait.idle(on: wiring.bundles.wakeSignal) }
             publishLogicCounters(logic, wiring.counters)
-            if processed == 0 && !sealed {
+            if processed == 0 {
                 if control.journalFinished && logic.isCaughtUp() { break }
                 wait.idle(on: wiring.inbound.wakeSignal)
             } else {
                 wait.reset()
             }
         }
-        logic.flushBundles { wait.idle(on: wiring.bundles.wakeSignal) }
         finishLogic(logic, wiring)
     }
 
@@ -339,16 +352,46 @@ public enum Pipeline {
         }
     }
 
+    /// One journal poll; a failure is recorded once and stops the pipeline.
+    static func pollJournal(_ journal: inout JournalStage, now: UInt64, _ wiring: Wiring) -> Int {
+        let passed = journal.poll(now: now)
+        publishJournalCounters(journal, wiring.counters)
+        if let failure = journal.failure, !wiring.control.journalFailed {
+            wiring.results.journalError = failure
+            wiring.control.failJournal()
+        }
+        return passed
+    }
+
+    static func finishJournal(_ journal: inout JournalStage, _ wiring: Wiring) {
+        journal.close(now: wiring.clock.now())
+        if let failure = journal.failure, wiring.results.journalError == nil {
+            wiring.results.journalError = failure
+            wiring.control.failJournal()
+        }
+        publishJournalCounters(journal, wiring.counters)
+        wiring.results.journal = JournalStatistics(
+            bytesWritten: journal.bytesWritten, syncs: journal.syncs, segmentsCreated: journal.segmentsCreated,
+            batches: journal.batches, durableSequence: journal.durableSequence)
+        wiring.control.finishJournal()
+    }
+
     static func publishSourceCounters(_ source: borrowing SyntheticSource, _ counters: PipelineCounters) {
         counters.publish(.sourceEmitted, source.emitted)
         counters.publish(.sourceDropped, source.dropped)
         counters.publish(.sourceFullWaits, source.fullWaits)
+        counters.publish(.sourceTicks, source.ticks)
+    }
+
+    static func publishJournalCounters(_ journal: borrowing JournalStage, _ counters: PipelineCounters) {
+        counters.publish(.journalPassed, journal.passed)
+        counters.publish(.journalDurable, Int(journal.durableSequence))
     }
 
     static func publishLogicCounters<S: Strategy>(_ logic: borrowing LogicStage<S>, _ counters: PipelineCounters) {
         counters.publish(.logicProcessed, logic.processed)
         counters.publish(.logicTransactions, logic.transactions)
-        counters.publish(.logicRejectedTransactions, logic.rejectedTransactions)
+        counters.publish(.logicRejectedTransactions, logic.refusedTransactions)
         counters.publish(.logicBundles, logic.bundles)
         counters.publish(.logicReports, logic.reportsEmitted)
     }
@@ -365,12 +408,24 @@ public enum Pipeline {
         publishLogicCounters(logic, wiring.counters)
         wiring.results.bookCounters = logic.bookCounters
         wiring.results.venueCounters = logic.venueCounters
+        wiring.results.stateHash = logic.stateHash()
+        wiring.results.outputHash = logic.outputHash
+        wiring.results.lastSequence = logic.lastSequence
         wiring.control.finishLogic()
     }
 
     static func finishSink(_ sink: borrowing SinkStage, _ wiring: Wiring) {
         publishSinkCounters(sink, wiring.counters)
-        wiring.results.outputDigest = sink.outputDigest
         wiring.control.finishSink()
     }
+}
+
+/// The journal's figures for the final report.
+public struct JournalStatistics: Equatable, Sendable {
+    public var bytesWritten = 0
+    public var syncs = 0
+    public var segmentsCreated = 0
+    public var batches = 0
+    /// One past the last durable sequence.
+    public var durableSequence: Int64 = 0
 }

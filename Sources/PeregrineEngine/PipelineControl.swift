@@ -5,7 +5,7 @@ import Synchronization
 /// stop; each stage, once its upstream has finished and it has drained everything, says it
 /// has finished. Written rarely, read in idle loops.
 final class PipelineControl: @unchecked Sendable {
-    private let cells = PaddedAtomicCells(count: 6, initialValue: 0)
+    private let cells = PaddedAtomicCells(count: 7, initialValue: 0)
 
     var stopRequested: Bool { cells.cell(0).pointee.load(ordering: .acquiring) != 0 }
     func requestStop() { cells.cell(0).pointee.store(1, ordering: .releasing) }
@@ -28,4 +28,11 @@ final class PipelineControl: @unchecked Sendable {
 
     var sinkFinished: Bool { cells.cell(5).pointee.load(ordering: .acquiring) != 0 }
     func finishSink() { cells.cell(5).pointee.store(1, ordering: .releasing) }
+
+    /// Set when the journal stage has failed: nothing more will be passed to the logic.
+    var journalFailed: Bool { cells.cell(6).pointee.load(ordering: .acquiring) != 0 }
+    func failJournal() {
+        cells.cell(6).pointee.store(1, ordering: .releasing)
+        requestStop()
+    }
 }

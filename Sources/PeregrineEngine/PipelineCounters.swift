@@ -6,8 +6,8 @@ import Synchronization
 /// Never two writers on one counter, so no read-modify-write is needed.
 public final class PipelineCounters: @unchecked Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
-        case sourceEmitted, sourceDropped, sourceFullWaits
-        case journalPassed
+        case sourceEmitted, sourceDropped, sourceFullWaits, sourceTicks
+        case journalPassed, journalDurable
         case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles, logicReports
         case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills
     }

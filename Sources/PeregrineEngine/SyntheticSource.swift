@@ -23,6 +23,12 @@ public struct SyntheticSource: ~Copyable {
     @usableFromInline var nextArrival: Double
     @usableFromInline var random: SplitMix64
     @usableFromInline let eventLimit: Int
+    @usableFromInline let tickIntervalNanoseconds: UInt64
+    /// Timestamp of the last event published (ticks included).
+    @usableFromInline var lastPublished: UInt64
+    @usableFromInline var _ticks: Int = 0
+    /// Clock ticks sent while idle (counted in `emitted` too).
+    public var ticks: Int { _ticks }
     /// Events published, dropped, and steps that found the ring full.
     @usableFromInline var _emitted: Int = 0
     public var emitted: Int { _emitted }
@@ -31,14 +37,18 @@ public struct SyntheticSource: ~Copyable {
     @usableFromInline var _fullWaits: Int = 0
     public var fullWaits: Int { _fullWaits }
 
+    /// `startSequence` is the journal sequence of the first event it will publish: a source
+    /// restarted after recovery draws a different stream than the run before it.
     public init(
         producer: consuming SequencedProducer<Event>, configuration: EngineConfiguration, clock: CycleClock,
-        startTime: UInt64
+        startTime: UInt64, startSequence: Int64 = 0
     ) {
         self.producer = producer
+        let seed = configuration.seed ^ UInt64(bitPattern: startSequence) &* 0x9E37_79B9_7F4A_7C15
         market = SyntheticMarket(
-            instruments: configuration.instruments, seed: configuration.seed,
-            orderFlowPercent: configuration.orderFlowPercent)
+            instruments: configuration.instruments, seed: seed, orderFlowPercent: configuration.orderFlowPercent)
+        tickIntervalNanoseconds = UInt64(configuration.tickIntervalMicroseconds) * 1_000
+        lastPublished = startTime
         self.clock = clock
         policy = configuration.fullRingPolicy
         burstSize = configuration.burstSize
@@ -48,12 +58,15 @@ public struct SyntheticSource: ~Copyable {
         case .unlimited: meanGapNanoseconds = 0
         }
         nextArrival = Double(startTime)
-        random = SplitMix64(seed: configuration.seed ^ 0x5EED_0F_A221_7A15)
+        random = SplitMix64(seed: seed ^ 0x5EED_0F_A221_7A15)
         eventLimit = configuration.maxEvents ?? Int.max
     }
 
     /// Whether the event limit has been reached.
-    @inlinable public var isExhausted: Bool { emitted &+ dropped >= eventLimit }
+    /// Market events sent or dropped (ticks and the session end do not count towards the limit).
+    @inlinable var marketEvents: Int { _emitted &- _ticks &+ _dropped }
+
+    @inlinable public var isExhausted: Bool { marketEvents >= eventLimit }
 
     /// The last sequence published (-1 before the first).
     @inlinable public var publishedSequence: Int { producer.publishedSequence }
@@ -66,7 +79,7 @@ public struct SyntheticSource: ~Copyable {
         var handled = 0
         // Bounded so a source far behind schedule still yields to the stage sharing its thread.
         while handled < batchLimit, Double(now) >= nextArrival, !isExhausted {
-            let count = Swift.min(burstSize, eventLimit &- emitted &- dropped)
+            let count = Swift.min(burstSize, eventLimit &- marketEvents)
             let timestamp = UInt64(nextArrival)
             if let range = producer.tryClaim(count) {
                 for sequence in range.first...range.last {
@@ -82,15 +95,40 @@ public struct SyntheticSource: ~Copyable {
                 return handled
             }
             handled &+= count
+            lastPublished = timestamp
             // Exponential gap: -ln(U) × mean, U in (0, 1].
             nextArrival += -Double.log(1 - random.nextUnitInterval()) * meanGapNanoseconds
+        }
+        if handled == 0, now &- lastPublished >= tickIntervalNanoseconds, publishTimer(TimerFire.tick, now: now) {
+            _ticks &+= 1
+            return 1
         }
         return handled
     }
 
+    /// Publishes a timer event stamped `now`; false when the ring is full.
+    @usableFromInline
+    mutating func publishTimer(_ timerID: UInt64, now: UInt64) -> Bool {
+        guard let range = producer.tryClaim(1) else { return false }
+        producer.slot(range.first).initialize(
+            to: Event(
+                timestamp: now, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: timerID, deadline: now))))
+        producer.publish(range)
+        _emitted &+= 1
+        lastPublished = now
+        return true
+    }
+
+    /// Publishes the session-end marker that makes the logic flush what it holds; false while
+    /// the ring is full (call again). The last event a source publishes.
+    public mutating func publishSessionEnd(now: UInt64) -> Bool {
+        publishTimer(TimerFire.sessionEnd, now: now)
+    }
+
     @usableFromInline
     mutating func stepUnlimited(now: UInt64) -> Int {
-        let wanted = Swift.min(batchLimit, eventLimit &- emitted &- dropped)
+        let wanted = Swift.min(batchLimit, eventLimit &- marketEvents)
         if wanted <= 0 { return 0 }
         guard let range = producer.tryClaim(upTo: wanted) else {
             _fullWaits &+= 1
@@ -101,6 +139,7 @@ public struct SyntheticSource: ~Copyable {
         }
         producer.publish(range)
         _emitted &+= range.count
+        lastPublished = now
         return range.count
     }
 }

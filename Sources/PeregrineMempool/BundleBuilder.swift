@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineModel
 
 /// Groups transactions into bundles: a bundle is sealed when it holds `maxTransactions`
@@ -75,5 +76,11 @@ public struct BundleBuilder: Sendable {
         nextBundleID &+= 1
         open = Bundle(id: nextBundleID)
         return sealed
+    }
+
+    /// Adds the open bundle and the next bundle id to `hasher`.
+    public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(nextBundleID)
+        open.combine(into: &hasher)
     }
 }

@@ -116,3 +116,11 @@ public struct Event: Hashable, Sendable, BitwiseCopyable {
         self.payload = payload
     }
 }
+
+extension TimerFire {
+    /// `timerID` of a clock tick: time passes for the logic (bundle timeouts) while no other
+    /// event arrives. The source sends ticks when it is idle; they are journaled like any event.
+    public static let tick: UInt64 = 0
+    /// `timerID` of the end of a session: the logic flushes what it holds (the open bundle).
+    public static let sessionEnd: UInt64 = 1
+}

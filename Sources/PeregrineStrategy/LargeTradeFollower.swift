@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCore
 import PeregrineModel
 
 /// The built-in example strategy: when a trade of at least `minimumQuantity` prints, follow
@@ -33,5 +34,9 @@ public struct LargeTradeFollower: Strategy, Sendable {
         if sink.emit(transaction) {
             nextTransactionID &+= 1
         }
+    }
+
+    public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(nextTransactionID)
     }
 }

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCore
 import PeregrineModel
 
 /// Where a strategy sends the transactions it decides on.
@@ -19,6 +20,10 @@ public protocol TransactionSink: ~Copyable {
 public protocol Strategy {
     mutating func onEvent<Sink: TransactionSink & ~Copyable>(
         _ event: Event, books: borrowing BookSet, sink: inout Sink)
+
+    /// Adds everything the strategy remembers between events to `hasher`, so that state
+    /// hashes catch a replay that diverges inside the strategy.
+    func combineState(into hasher: inout StateHasher)
 }
 
 extension Strategy {
@@ -33,4 +38,6 @@ public struct IdleStrategy: Strategy, Sendable {
     public mutating func onEvent<Sink: TransactionSink & ~Copyable>(
         _ event: Event, books: borrowing BookSet, sink: inout Sink
     ) {}
+
+    public func combineState(into hasher: inout StateHasher) {}
 }

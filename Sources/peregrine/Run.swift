@@ -13,6 +13,8 @@ struct Run: ParsableCommand {
         abstract: "Run the engine's pipeline on the synthetic source.",
         discussion: """
             source → inbound ring → journal → logic (books, matching engine, strategy, bundle builder) → outbound rings → sink.
+            Every event is appended to the journal (--journal, default ./data) before the logic acts on it; at start-up the
+            engine replays the journal to recover its state (cutting off a torn last record) and continues after it.
             With --order-flow, that share of events are order commands for a matching engine with one book per
             instrument; its execution reports go to the sink on their own ring.
             Prints a status line every second and a final report. Stops at --duration, at --max-events,
@@ -64,6 +66,27 @@ struct Run: ParsableCommand {
     @Option(help: "Orders each venue book can hold (resting plus pending stops).")
     var venueOrders: Int = 65_536
 
+    @Option(help: "Journal directory: every input event is appended here before the logic acts on it, and the engine recovers from it at start-up.")
+    var journal: String = "./data"
+
+    @Flag(help: "Run without a journal (nothing is durable; the report says so).")
+    var noJournal = false
+
+    @Option(help: "When journaled events count as durable: none (OS page cache), batch (fdatasync every --sync-interval-us or --sync-events), every (fdatasync before the logic sees a batch).")
+    var durability: String = "batch"
+
+    @Option(help: "With --durability batch: the longest time between syncs, in microseconds.")
+    var syncIntervalUs: Int = 1_000
+
+    @Option(help: "With --durability batch: the most events between syncs.")
+    var syncEvents: Int = 65_536
+
+    @Option(help: "Journal segment size in MB; a new segment file starts past it.")
+    var segmentMb: Int = 64
+
+    @Option(help: "Seconds between status lines.")
+    var statusInterval: Double = 1
+
     @Option(help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64 = 42
 
@@ -78,8 +101,7 @@ struct Run: ParsableCommand {
         }
         StopSignal.installHandlers()
         let clock = CycleClock.calibrate()
-        let strategy = LargeTradeFollower(
-            minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+        let strategy = Peregrine.strategy
         let report: EngineReport
         do {
             report = try Pipeline.run(configuration: configuration, strategy: strategy, clock: clock) { line in
@@ -110,6 +132,18 @@ struct Run: ParsableCommand {
         configuration.instruments = instruments
         configuration.seed = seed
         configuration.orderFlowPercent = orderFlow
+        configuration.journalDirectory = noJournal ? nil : journal
+        switch durability {
+        case "none": configuration.durability = .none
+        case "every": configuration.durability = .every
+        case "batch": configuration.durability = .batch(intervalMicroseconds: syncIntervalUs, events: syncEvents)
+        default: throw .invalidSetting(name: "durability", value: durability, allowed: "use none, batch or every")
+        }
+        guard (1...1_048_576).contains(segmentMb) else {
+            throw .invalidSetting(name: "segment-mb", value: "\(segmentMb)", allowed: "use 1 to 1048576")
+        }
+        configuration.segmentBytes = segmentMb << 20
+        configuration.statusIntervalSeconds = statusInterval
         configuration.venueOrderCapacity = venueOrders
         if let pin {
             var cpus: [Int] = []

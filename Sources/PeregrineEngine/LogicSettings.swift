@@ -1,0 +1,116 @@
+import PeregrineJournal
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The settings that shape the logic's state and outputs. A journal is only meaningful with
+/// the settings that wrote it, so they are stored beside it (`engine-logic.conf`, one
+/// `name = value` per line); replay reads them and a run refuses to append with others.
+public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
+    public var instruments: Int
+    public var ladderSize: Int
+    public var bundleSize: Int
+    public var bundleTimeoutMicroseconds: Int
+    public var orderFlowPercent: Int
+    public var venueOrderCapacity: Int
+
+    public static let fileName = "engine-logic.conf"
+
+    public init(_ configuration: EngineConfiguration) {
+        instruments = configuration.instruments
+        ladderSize = configuration.ladderSize
+        bundleSize = configuration.bundleSize
+        bundleTimeoutMicroseconds = configuration.bundleTimeoutMicroseconds
+        orderFlowPercent = configuration.orderFlowPercent
+        venueOrderCapacity = configuration.venueOrderCapacity
+    }
+
+    /// Sets these settings in `configuration`.
+    public func apply(to configuration: inout EngineConfiguration) {
+        configuration.instruments = instruments
+        configuration.ladderSize = ladderSize
+        configuration.bundleSize = bundleSize
+        configuration.bundleTimeoutMicroseconds = bundleTimeoutMicroseconds
+        configuration.orderFlowPercent = orderFlowPercent
+        configuration.venueOrderCapacity = venueOrderCapacity
+    }
+
+    var fields: [(String, Int)] {
+        [
+            ("instruments", instruments), ("ladder-size", ladderSize), ("bundle-size", bundleSize),
+            ("bundle-timeout-us", bundleTimeoutMicroseconds), ("order-flow", orderFlowPercent),
+            ("venue-orders", venueOrderCapacity),
+        ]
+    }
+
+    public var description: String { fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n") + "\n" }
+
+    /// Reads the settings stored in a journal directory; nil when there are none.
+    public static func load(directory: String) throws(EngineError) -> LogicSettings? {
+        let path = directory + "/" + fileName
+        guard let file = fopen(path, "r") else {
+            if errno == ENOENT { return nil }
+            throw .journal("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var values: [String: Int] = [:]
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            let text = String(cString: line)
+            let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
+            guard parts.count == 2, let value = Int(parts[1]) else { continue }
+            values[String(parts[0])] = value
+        }
+        var settings = LogicSettings(EngineConfiguration())
+        var configuration = EngineConfiguration()
+        settings.apply(to: &configuration)
+        for (name, _) in settings.fields {
+            guard let value = values[name] else {
+                throw .journal("\(path) has no '\(name)'; it was not written by this engine")
+            }
+            switch name {
+            case "instruments": configuration.instruments = value
+            case "ladder-size": configuration.ladderSize = value
+            case "bundle-size": configuration.bundleSize = value
+            case "bundle-timeout-us": configuration.bundleTimeoutMicroseconds = value
+            case "order-flow": configuration.orderFlowPercent = value
+            default: configuration.venueOrderCapacity = value
+            }
+        }
+        settings = LogicSettings(configuration)
+        return settings
+    }
+
+    /// Stores the settings in a journal directory (created if missing).
+    public func store(directory: String) throws(EngineError) {
+        mkdir(directory, 0o755)
+        let path = directory + "/" + Self.fileName
+        guard let file = fopen(path, "w") else {
+            throw .journal("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        fputs(description, file)
+        fflush(file)
+        fsync(fileno(file))
+    }
+
+    /// Names the first setting that differs, for refusing a mismatched run.
+    public func difference(from other: LogicSettings) -> String? {
+        for ((name, mine), (_, theirs)) in zip(fields, other.fields) where mine != theirs {
+            return "\(name) = \(theirs) in the journal, \(mine) in this run"
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        var result = self
+        while let first = result.first, set.contains(first) { result = result.dropFirst() }
+        while let last = result.last, set.contains(last) { result = result.dropLast() }
+        return String(result)
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import PeregrineJournal
+import PeregrineModel
+
+struct JournalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal", abstract: "Check and look into a journal directory.",
+        subcommands: [Verify.self, Inspect.self, Stats.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every record's checksum and the sequence continuity; exit 1 on a problem.")
+
+        @Argument(help: "The journal directory.")
+        var directory: String
+
+        func run() throws {
+            do {
+                let scan = try JournalReader.read(directory: directory)
+                print(
+                    "ok: \(scan.records) records, sequences \(scan.firstSequence)...\(scan.nextSequence - 1), "
+                        + "\(scan.segments.count) segment(s), checksums and continuity verified")
+                if let torn = scan.tornTail {
+                    print(
+                        "torn tail: \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason)); "
+                            + "the next `peregrine run` cuts it off")
+                    throw ExitCode(1)
+                }
+            } catch let error as JournalError {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print records, one per line.")
+
+        @Argument(help: "The journal directory.")
+        var directory: String
+
+        @Option(help: "First sequence to print.")
+        var from: Int64 = 0
+
+        @Option(help: "Most records to print.")
+        var limit: Int = 100
+
+        func run() throws {
+            var printed = 0
+            do {
+                _ = try JournalReader.read(directory: directory, from: from) { sequence, event in
+                    print("\(sequence) t=\(event.timestamp) \(event.instrument) \(describe(event.payload))")
+                    printed += 1
+                    return printed < limit
+                }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+
+        func describe(_ payload: EventPayload) -> String {
+            switch payload {
+            case .levelUpdate(let update): return "level \(update.side) \(update.quantity)@\(update.price)"
+            case .trade(let trade): return "trade \(trade.aggressor) \(trade.quantity)@\(trade.price) id \(trade.tradeID)"
+            case .quote(let quote):
+                return "quote \(quote.bidQuantity)@\(quote.bidPrice) / \(quote.askQuantity)@\(quote.askPrice)"
+            case .transaction(let transaction):
+                return "transaction \(transaction.id) \(transaction.side) \(transaction.quantity)@\(transaction.price)"
+            case .timer(let timer):
+                return timer.timerID == TimerFire.sessionEnd ? "timer session-end" : "timer \(timer.timerID)"
+            case .order(let command):
+                return
+                    "order \(command.action) \(command.orderID) \(command.account) \(command.side) \(command.type) "
+                    + "\(command.timeInForce) \(command.quantity)@\(command.price) stop \(command.stopPrice)"
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Counts and sizes: records, kinds, segments, bytes.")
+
+        @Argument(help: "The journal directory.")
+        var directory: String
+
+        func run() throws {
+            do {
+                let scan = try JournalReader.read(directory: directory)
+                let bytes = scan.segments.reduce(0) { $0 + $1.byteCount }
+                print("directory  \(directory)")
+                print("segments   \(scan.segments.count) (\(bytes) bytes)")
+                print("records    \(scan.records), sequences \(scan.firstSequence)...\(scan.nextSequence - 1)")
+                for kind in EventKind.allCases {
+                    print("  \(kind): \(scan.recordsByKind[kind] ?? 0)")
+                }
+                for segment in scan.segments {
+                    print("  \(segment.path): first sequence \(segment.firstSequence), \(segment.byteCount) bytes")
+                }
+                if let torn = scan.tornTail { print("torn tail  \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path)") }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
