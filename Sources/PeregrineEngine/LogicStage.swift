@@ -60,6 +60,12 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline var outputs: RingOutputs
     @usableFromInline let baseSequence: Int64
     @usableFromInline let batchLimit: Int
+    /// The logic's counters when this run started (recovery replays count too): the stage
+    /// reports this run's part.
+    let processedBefore: Int
+    let transactionsBefore: Int
+    let refusedBefore: Int
+    let bundlesBefore: Int
 
     public init(
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
@@ -67,6 +73,10 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int
     ) {
         self.consumer = consumer
+        processedBefore = logic.processed
+        transactionsBefore = logic.transactions
+        refusedBefore = logic.refusedTransactions
+        bundlesBefore = logic.bundles
         self.logic = logic
         self.baseSequence = baseSequence
         self.outputs = RingOutputs(outcomes: outcomes, bundles: bundles, reports: reports, hasher: hasher)
@@ -111,10 +121,11 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     /// Whether everything the journal stage has passed has been handled.
     @inlinable public mutating func isCaughtUp() -> Bool { consumer.isCaughtUp() }
 
-    public var processed: Int { logic.processed }
-    public var transactions: Int { logic.transactions }
-    public var refusedTransactions: Int { logic.refusedTransactions }
-    public var bundles: Int { logic.bundles }
+    /// Events this run handled.
+    public var processed: Int { logic.processed - processedBefore }
+    public var transactions: Int { logic.transactions - transactionsBefore }
+    public var refusedTransactions: Int { logic.refusedTransactions - refusedBefore }
+    public var bundles: Int { logic.bundles - bundlesBefore }
     public var reportsEmitted: Int { outputs.reportCount }
     public var bookCounters: BookCounters { logic.bookCounters }
     public var venueCounters: MatchingCounters { logic.venueCounters }

@@ -28,28 +28,47 @@ struct PipelineTests {
 
     @Test func everyAcceptedEventLeavesExactlyOnce() throws {
         let report = try Pipeline.run(configuration: configuration(events: 300_000), strategy: Self.follower) { _ in }
-        #expect(report.emitted == 300_000)
-        #expect(report.journaled == 300_000 && report.processed == 300_000 && report.outcomesAtSink == 300_000)
+        // 300,000 market events and the session-end marker.
+        #expect(report.emitted == 300_001 && report.ticks == 0)
+        #expect(report.journaled == 300_001 && report.processed == 300_001 && report.outcomesAtSink == 300_001)
+        #expect(report.lastSequence == 300_000)
         #expect(report.dropped == 0)
         #expect(report.transactions > 0)
         #expect(report.transactions == report.bundleTransactionsAtSink)
         #expect(report.bundlesSealed == report.bundlesAtSink)
-        #expect(report.endToEnd.count == 300_000)
+        #expect(report.endToEnd.count == 300_001)
         #expect(report.isLossless)
     }
 
-    @Test func outputDigestDependsOnlyOnTheInput() throws {
-        let shared = try Pipeline.run(configuration: configuration(events: 100_000), strategy: Self.follower) { _ in }
-        let dedicated = try Pipeline.run(
-            configuration: configuration(events: 100_000, topology: .dedicated, wait: .park), strategy: Self.follower
-        ) { _ in }
+    /// A run and the replay of its journal give the same state and output hashes, in both
+    /// topologies; another seed gives other hashes.
+    @Test(arguments: [Topology.shared, .dedicated])
+    func aRunAndTheReplayOfItsJournalAgree(_ topology: Topology) throws {
+        let directory = NSTemporaryDirectory() + "peregrine-pipeline-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var journaled = configuration(events: 100_000, topology: topology, wait: topology == .shared ? .yield : .park)
+        journaled.journalDirectory = directory
+        journaled.orderFlowPercent = 20
+        let run = try Pipeline.run(configuration: journaled, strategy: Self.follower) { _ in }
+        #expect(run.isLossless && run.journal.durableSequence == 100_001)
+        let replayed = try replay(directory)
+        #expect(replayed.replayed == 100_001)
+        #expect(replayed.stateHash == run.stateHash)
+        #expect(replayed.outputHash == run.outputHash)
+        #expect(replayed.reports == run.reportsEmitted && replayed.bundles == run.bundlesSealed)
+
         var otherSeed = configuration(events: 100_000)
         otherSeed.seed = 43
+        otherSeed.orderFlowPercent = 20
         let different = try Pipeline.run(configuration: otherSeed, strategy: Self.follower) { _ in }
-        #expect(shared.outputDigest == dedicated.outputDigest)
-        #expect(shared.transactions == dedicated.transactions)
-        #expect(shared.outputDigest != different.outputDigest)
-        #expect(dedicated.isLossless && dedicated.threadPinning.count == 4)
+        #expect(different.outputHash != run.outputHash && different.stateHash != run.stateHash)
+    }
+
+    func replay(_ directory: String) throws -> ReplaySummary {
+        let configuration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
+        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var outputs = HashingOutputs()
+        return try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: false)
     }
 
     @Test func pacedSourceHoldsItsRateAndPrintsStatusLines() throws {
@@ -60,7 +79,8 @@ struct PipelineTests {
         var lines: [String] = []
         let report = try Pipeline.run(configuration: paced, strategy: Self.follower) { lines.append($0) }
         // Poisson arrivals at 50k/s for 1 s: within ±10% (a 5-sigma band is about ±1%).
-        #expect(report.emitted > 45_000 && report.emitted < 55_000)
+        let marketEvents = report.emitted - report.ticks - 1
+        #expect(marketEvents > 45_000 && marketEvents < 55_000)
         #expect(report.isLossless && report.dropped == 0)
         #expect(lines.count >= 3)
         #expect(lines.first?.contains("ev/s") == true && lines.first?.contains("e2e") == true)
@@ -75,7 +95,7 @@ struct PipelineTests {
         flood.rate = .perSecond(5_000_000)
         flood.burstSize = 64
         let report = try Pipeline.run(configuration: flood, strategy: Self.follower) { _ in }
-        #expect(report.emitted + report.dropped == 200_000)
+        #expect(report.emitted - report.ticks - 1 + report.dropped == 200_000)
         #expect(report.outcomesAtSink == report.emitted)
         #expect(report.journaled == report.emitted)
     }
@@ -175,7 +195,9 @@ struct CommandLineTests {
             Issue.record("peregrine binary not found at \(Self.binary.path)")
             return
         }
-        let result = try run(["run", "--rate", "20000", "--duration", "2.2", "--wait", "yield"])
+        let journal = NSTemporaryDirectory() + "peregrine-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        let result = try run(["run", "--rate", "20000", "--duration", "2.2", "--wait", "yield", "--journal", journal])
         #expect(result.status == 0)
         #expect(result.output.contains("[   1.0s] in "))
         #expect(result.output.contains("=== peregrine run: final report ==="))
