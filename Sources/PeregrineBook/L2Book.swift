@@ -335,3 +335,66 @@ extension BookSet {
         for index in 0..<count { books[index].combineState(into: &hasher) }
     }
 }
+
+extension L2Book {
+    /// Writes the ladder's position, counters and every occupied level.
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        encoder.write(instrument.rawValue)
+        encoder.write(Int64(ladderSize))
+        encoder.write(anchored)
+        encoder.write(low)
+        for value in [counters.updates, counters.rejectedOutsideLadder, counters.recentrings, counters.evictedLevels] {
+            encoder.write(Int64(value))
+        }
+        for side in [Side.buy, .sell] {
+            encoder.write(Int64(side == .buy ? bidCount : askCount))
+            forEachLevel(side) { level in
+                encoder.write(level.price.ticks)
+                encoder.write(level.quantity.lots)
+            }
+        }
+    }
+
+    /// Loads what `encodeState` wrote into this book (same instrument and ladder size).
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        let stored = try decoder.read(UInt32.self, "instrument")
+        let size = try decoder.read(Int64.self, "ladder size")
+        guard stored == instrument.rawValue, size == Int64(ladderSize) else {
+            throw .mismatch("L2 book \(stored) with \(size) levels where this engine has \(instrument) with \(ladderSize)")
+        }
+        clear()
+        anchored = try decoder.readBool("anchored")
+        low = try decoder.read(Int64.self, "ladder low edge")
+        counters.updates = Int(try decoder.read(Int64.self, "updates"))
+        counters.rejectedOutsideLadder = Int(try decoder.read(Int64.self, "rejected outside ladder"))
+        counters.recentrings = Int(try decoder.read(Int64.self, "re-centrings"))
+        counters.evictedLevels = Int(try decoder.read(Int64.self, "evicted levels"))
+        for side in [Side.buy, .sell] {
+            let count = try decoder.readCount("level count", minimumItemBytes: 16)
+            for _ in 0..<count {
+                let price = try decoder.read(Int64.self, "level price")
+                let lots = try decoder.read(Int64.self, "level quantity")
+                let (offset, overflow) = price.subtractingReportingOverflow(low)
+                guard !overflow, offset >= 0, offset < Int64(ladderSize), lots > 0 else {
+                    throw .invalid(field: "level price", value: price)
+                }
+                setLevel(side: side, index: Int(offset), lots: lots)
+            }
+        }
+    }
+}
+
+extension BookSet {
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        encoder.write(Int64(count))
+        encoder.write(Int64(unknownInstrumentUpdates))
+        for index in 0..<count { books[index].encodeState(into: &encoder) }
+    }
+
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        let stored = try decoder.read(Int64.self, "book count")
+        guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) L2 books, this engine \(count)") }
+        _unknownInstrumentUpdates = Int(try decoder.read(Int64.self, "unknown instrument updates"))
+        for index in 0..<count { try books[index].restoreState(from: &decoder) }
+    }
+}

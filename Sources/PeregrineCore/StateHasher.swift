@@ -8,6 +8,9 @@ public struct StateHasher: Sendable {
 
     public init() {}
 
+    /// A hasher that continues from an earlier `value` (restored from a snapshot).
+    public init(resumingAt value: UInt64) { state = value }
+
     /// Adds the little-endian bytes of `integer`.
     @inlinable
     public mutating func combine<T: FixedWidthInteger>(_ integer: T) {

@@ -82,6 +82,11 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// says so).
     public var journalDirectory: String? = nil
     public var durability: DurabilityPolicy = .batch(intervalMicroseconds: 1_000, events: 65_536)
+    /// Take a snapshot of the logic every this many events (0: never). Recovery starts from
+    /// the newest snapshot and replays only the journal after it.
+    public var snapshotEveryEvents = 1_000_000
+    /// After each snapshot, keep the newest two and delete the journal segments before them.
+    public var pruneJournal = false
     /// A journal segment is closed and a new one started past this size.
     public var segmentBytes = 64 << 20
     /// When the paced source has had nothing to send for this long it sends a clock tick, so
@@ -149,6 +154,12 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !((1 << 16)...(1 << 40)).contains(segmentBytes) {
             throw .invalidSetting(name: "segment-mb", value: "\(segmentBytes) bytes", allowed: "use 1 MB to 1 TB")
+        }
+        if snapshotEveryEvents < 0 {
+            throw .invalidSetting(name: "snapshot-every", value: "\(snapshotEveryEvents)", allowed: "use 0 (never) or more")
+        }
+        if pruneJournal, snapshotEveryEvents == 0 {
+            throw .invalidSetting(name: "prune", value: "with --snapshot-every 0", allowed: "pruning needs snapshots")
         }
         if !(1...1_000_000).contains(tickIntervalMicroseconds) {
             throw .invalidSetting(

@@ -19,6 +19,8 @@ public protocol EngineOutputs: ExecutionReportSink, ~Copyable {
 public struct OutputHasher: Sendable {
     public private(set) var hasher = StateHasher()
     public init() {}
+    /// Continues from an earlier `value` (restored from a snapshot).
+    public init(resumingAt value: UInt64) { hasher = StateHasher(resumingAt: value) }
     public var value: UInt64 { hasher.value }
 
     public mutating func fold(_ outcome: Outcome) {
@@ -183,6 +185,56 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     mutating func emit<Outputs: EngineOutputs & ~Copyable>(_ bundle: Bundle, to outputs: inout Outputs) {
         _bundles &+= 1
         outputs.bundle(bundle)
+    }
+
+    static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
+    static var snapshotVersion: UInt16 { 1 }
+
+    /// Writes the whole logic state and the output hash so far (a snapshot's payload).
+    /// Call between events. O(state).
+    public func encodeState(outputHash: UInt64, into encoder: inout SnapshotEncoder) {
+        encoder.write(Self.snapshotMagic)
+        encoder.write(Self.snapshotVersion)
+        encoder.write(_lastSequence)
+        for value in [_processed, _transactions, _refusedTransactions, _bundles] { encoder.write(Int64(value)) }
+        encoder.write(outputHash)
+        books.encodeState(into: &encoder)
+        builder.encodeState(into: &encoder)
+        strategy.encodeState(into: &encoder)
+        switch venue {
+        case .some(let engine):
+            encoder.write(true)
+            engine.encodeState(into: &encoder)
+        case .none:
+            encoder.write(false)
+        }
+    }
+
+    /// Loads what `encodeState` wrote into this fresh logic (built with the same settings);
+    /// returns the output hash to continue from.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) -> OutputHasher {
+        let magic = try decoder.read(UInt32.self, "magic")
+        let version = try decoder.read(UInt16.self, "version")
+        guard magic == Self.snapshotMagic, version == Self.snapshotVersion else {
+            throw .mismatch("not an engine-logic snapshot of version \(Self.snapshotVersion)")
+        }
+        _lastSequence = try decoder.read(Int64.self, "last sequence")
+        _processed = Int(try decoder.read(Int64.self, "processed"))
+        _transactions = Int(try decoder.read(Int64.self, "transactions"))
+        _refusedTransactions = Int(try decoder.read(Int64.self, "refused transactions"))
+        _bundles = Int(try decoder.read(Int64.self, "bundles"))
+        let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
+        try books.restoreState(from: &decoder)
+        try builder.restoreState(from: &decoder)
+        try strategy.restoreState(from: &decoder)
+        let hasVenue = try decoder.readBool("venue")
+        let configured = venue != nil
+        guard hasVenue == configured else {
+            throw .mismatch(hasVenue ? "snapshot has a matching engine; this run has no order flow" : "snapshot has no matching engine")
+        }
+        if hasVenue { try venue?.restoreState(from: &decoder) }
+        guard decoder.isAtEnd else { throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset)) }
+        return hasher
     }
 
     /// A fingerprint of the whole logic state: the L2 books, the matching engine, the open

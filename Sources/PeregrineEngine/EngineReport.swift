@@ -41,6 +41,8 @@ public struct EngineReport: Sendable {
     public var journalError: JournalError?
     /// What recovery found and replayed at start-up (nil without a journal).
     public var recovery: ReplaySummary?
+    public var snapshotsWritten: Int
+    public var snapshotFailure: String?
 
     /// Every accepted event reached the sink exactly once, and every emitted transaction left
     /// in a bundle.
@@ -76,9 +78,16 @@ public struct EngineReport: Sendable {
                 "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
                     + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "
                     + "durable through sequence \(journal.durableSequence - 1)")
+            lines.append(
+                "snapshots         \(snapshotsWritten) written"
+                    + (configuration.snapshotEveryEvents > 0
+                        ? " (every \(grouped(configuration.snapshotEveryEvents)) events and at shutdown"
+                            + (configuration.pruneJournal ? "; older segments pruned)" : ")") : " (off)")
+                    + (snapshotFailure.map { "; last failure: \($0)" } ?? ""))
             if let recovery {
+                let origin = recovery.snapshot.map { "snapshot \($0.path) + " } ?? ""
                 var line =
-                    "recovery          replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
+                    "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
                     + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
                 if let torn = recovery.tornTail {
                     line += "; cut a torn tail of \(recovery.repairedBytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason))"

@@ -20,6 +20,10 @@ public struct ReplaySummary: Sendable {
     /// Bytes of a torn tail cut off (recovery only).
     public var repairedBytes: Int
     public var seconds: Double
+    /// The snapshot the replay started from (nil: from the journal's first record).
+    public var snapshot: (sequence: Int64, path: String)?
+    /// Snapshots that could not be used, and why.
+    public var skippedSnapshots: [String] = []
     public var stateHash: UInt64
     public var outputHash: UInt64
     public var outcomes: Int
@@ -28,6 +32,13 @@ public struct ReplaySummary: Sendable {
     public var fills: Int
 
     public var recordsPerSecond: Double { seconds > 0 ? Double(replayed) / seconds : 0 }
+}
+
+/// The logic rebuilt from a journal, with the output hash to continue from.
+public struct Recovered<S: Strategy>: ~Copyable {
+    public var logic: EngineLogic<S>
+    public var hasher: OutputHasher
+    public var summary: ReplaySummary
 }
 
 /// Re-runs `EngineLogic` over a journal: the `peregrine replay` command, and recovery at
@@ -45,19 +56,75 @@ public enum JournalReplay {
         return configuration
     }
 
-    /// Replays records `0...through` into `logic`, folding outputs into `outputs`; records from
-    /// `printFrom` on are passed to `outputs.printer` if it is set. A torn tail ends the replay
-    /// (reported); it is cut off only when `repair` is true. Corruption throws.
+    /// Rebuilds the logic from `directory`: from the newest usable snapshot when `useSnapshot`
+    /// (or when older segments have been pruned), else from the first record; then replays the
+    /// journal up to `through`. Outputs from `printFrom` on go to `printer`. A torn tail ends
+    /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal
+    /// with no usable snapshot throws.
+    public static func recover<S: Strategy>(
+        directory: String, configuration: EngineConfiguration, strategy: S, useSnapshot: Bool,
+        through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool
+    ) throws(EngineError) -> Recovered<S> {
+        let start = monotonicSeconds()
+        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var outputs = HashingOutputs()
+        var from: Int64 = 0
+        var used: (sequence: Int64, path: String)? = nil
+        var skipped: [String] = []
+        let journalStart: Int64
+        do { journalStart = try JournalReader.segments(in: directory).first?.firstSequence ?? 0 } catch {
+            throw .journal(error.description)
+        }
+        if useSnapshot || journalStart > 0 {
+            let snapshots: [(sequence: Int64, path: String)]
+            do { snapshots = try SnapshotStore.list(directory: directory) } catch { throw .journal(error.description) }
+            for snapshot in snapshots where snapshot.sequence >= journalStart && snapshot.sequence &- 1 <= through {
+                do {
+                    let (sequence, payload) = try SnapshotStore.read(path: snapshot.path)
+                    var candidate = try EngineLogic(configuration: configuration, strategy: strategy)
+                    var decoder = SnapshotDecoder(payload)
+                    let hasher = try candidate.restoreState(from: &decoder)
+                    guard candidate.lastSequence == sequence - 1 else {
+                        throw SnapshotError.mismatch("it covers up to \(candidate.lastSequence), its name says \(sequence - 1)")
+                    }
+                    logic = candidate
+                    outputs = HashingOutputs(hasher: hasher)
+                    from = sequence
+                    used = snapshot
+                    break
+                } catch {
+                    skipped.append("\(snapshot.path): \(error)")
+                }
+            }
+            if used == nil, journalStart > 0 {
+                throw .journal(
+                    "\(directory) starts at sequence \(journalStart) (older segments were pruned) and no usable snapshot "
+                        + "covers it\(skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; "))")
+            }
+        }
+        outputs.printer = printer
+        var summary = try replay(
+            directory: directory, into: &logic, outputs: &outputs, from: from, through: through, printFrom: printFrom,
+            repair: repair)
+        summary.snapshot = used
+        summary.skippedSnapshots = skipped
+        summary.seconds = monotonicSeconds() - start
+        return Recovered(logic: logic, hasher: outputs.hasher, summary: summary)
+    }
+
+    /// Replays records `from...through` into `logic`, folding outputs into `outputs`; records
+    /// from `printFrom` on are passed to `outputs.printer` if it is set. A torn tail ends the
+    /// replay (reported); it is cut off only when `repair` is true. Corruption throws.
     public static func replay<S: Strategy>(
-        directory: String, into logic: inout EngineLogic<S>, outputs: inout HashingOutputs, through: Int64 = .max,
-        printFrom: Int64 = 0, repair: Bool
+        directory: String, into logic: inout EngineLogic<S>, outputs: inout HashingOutputs, from: Int64 = 0,
+        through: Int64 = .max, printFrom: Int64 = 0, repair: Bool
     ) throws(EngineError) -> ReplaySummary {
         let start = monotonicSeconds()
         let printer = outputs.printer
         var replayed = 0
         let scan: JournalScan
         do {
-            scan = try JournalReader.read(directory: directory, from: 0, through: through) { sequence, event in
+            scan = try JournalReader.read(directory: directory, from: from, through: through) { sequence, event in
                 outputs.printer = sequence >= printFrom ? printer : nil
                 logic.handle(event, sequence: sequence, outputs: &outputs)
                 replayed += 1
@@ -74,8 +141,9 @@ public enum JournalReplay {
         return ReplaySummary(
             directory: directory, records: scan.records, replayed: replayed, segments: scan.segments.count,
             nextSequence: scan.nextSequence, tornTail: scan.tornTail, repairedBytes: repaired,
-            seconds: monotonicSeconds() - start, stateHash: logic.stateHash(), outputHash: outputs.hasher.value,
-            outcomes: outputs.outcomes, bundles: outputs.bundles, reports: outputs.reportCount, fills: outputs.fills)
+            seconds: monotonicSeconds() - start, snapshot: nil, stateHash: logic.stateHash(),
+            outputHash: outputs.hasher.value, outcomes: outputs.outcomes, bundles: outputs.bundles,
+            reports: outputs.reportCount, fills: outputs.fills)
     }
 
     static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }

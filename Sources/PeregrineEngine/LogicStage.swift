@@ -66,12 +66,15 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     let transactionsBefore: Int
     let refusedBefore: Int
     let bundlesBefore: Int
+    @usableFromInline let snapshots: SnapshotTaker?
 
-    public init(
+    init(
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
         outcomes: consuming SPSCProducer<Outcome>, bundles: consuming SPSCProducer<Bundle>,
-        reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int
+        reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int,
+        snapshots: SnapshotTaker? = nil
     ) {
+        self.snapshots = snapshots
         self.consumer = consumer
         processedBefore = logic.processed
         transactionsBefore = logic.transactions
@@ -105,7 +108,13 @@ public struct LogicStage<S: Strategy>: ~Copyable {
             outputs.whileFull = nil
         }
         consumer.finish(range)
+        snapshots?.maybeTake(logic, outputHash: outputs.hasher.value)
         return range.count
+    }
+
+    /// At a clean shutdown: a last snapshot (if snapshots are on), written before returning.
+    mutating func finishSnapshots() {
+        snapshots?.takeFinal(logic, outputHash: outputs.hasher.value)
     }
 
     @inlinable

@@ -90,7 +90,8 @@ struct Monitor {
             fillsAtSink: snapshot[.sinkFills] ?? 0, ticks: snapshot[.sourceTicks] ?? 0,
             stateHash: wiring.results.stateHash, outputHash: wiring.results.outputHash,
             lastSequence: wiring.results.lastSequence, journal: wiring.results.journal,
-            journalError: wiring.results.journalError, recovery: recovery)
+            journalError: wiring.results.journalError, recovery: recovery,
+            snapshotsWritten: wiring.results.snapshotsWritten, snapshotFailure: wiring.results.snapshotFailure)
     }
 
     func statusLine(

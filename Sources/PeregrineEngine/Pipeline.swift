@@ -18,7 +18,7 @@ public enum Pipeline {
     ) throws(EngineError) -> EngineReport {
         try configuration.validate()
         var logic = try EngineLogic(configuration: configuration, strategy: strategy)
-        var outputs = HashingOutputs()
+        var hasher = OutputHasher()
         var recovery: ReplaySummary? = nil
         if let directory = configuration.journalDirectory {
             let settings = LogicSettings(configuration)
@@ -31,11 +31,15 @@ public enum Pipeline {
             } else {
                 try settings.store(directory: directory)
             }
-            recovery = try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: true)
+            let recovered = try JournalReplay.recover(
+                directory: directory, configuration: configuration, strategy: strategy, useSnapshot: true, repair: true)
+            logic = recovered.logic
+            hasher = recovered.hasher
+            recovery = recovered.summary
         }
         let wiring = try Wiring(
             configuration: configuration, clock: clock, baseSequence: recovery?.nextSequence ?? 0)
-        let seed = LogicSeed(logic: logic, hasher: outputs.hasher)
+        let seed = LogicSeed(logic: logic, hasher: hasher)
         let threads: [PinnedThread]
         switch (configuration.waitStrategy, configuration.topology) {
         case (.spin, .shared): threads = try startShared(wiring, seed, BusySpinWait.self, BusySpinWait.self)
@@ -77,6 +81,7 @@ public enum Pipeline {
         let control = PipelineControl()
         let startTime: UInt64
         let results = FinalResults()
+        let snapshots: SnapshotTaker?
 
         init(configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64) throws(EngineError) {
             self.configuration = configuration
@@ -93,6 +98,13 @@ public enum Pipeline {
                 throw .setupFailed(error.description)
             }
             startTime = clock.now()
+            if let directory = configuration.journalDirectory, configuration.snapshotEveryEvents > 0 {
+                snapshots = SnapshotTaker(
+                    directory: directory, every: Int64(configuration.snapshotEveryEvents),
+                    prune: configuration.pruneJournal, startSequence: baseSequence)
+            } else {
+                snapshots = nil
+            }
         }
 
         func cpus(forThread index: Int) -> [Int] {
@@ -130,7 +142,8 @@ public enum Pipeline {
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
                     outcomes: try outcomes.makeProducer(), bundles: try bundles.makeProducer(),
-                    reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit)
+                    reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit,
+                    snapshots: snapshots)
             } catch {
                 throw .setupFailed(error.description)
             }
@@ -162,6 +175,8 @@ public enum Pipeline {
         var journal = JournalStatistics()
         var setupError: EngineError?
         var journalError: JournalError?
+        var snapshotsWritten = 0
+        var snapshotFailure: String?
     }
 
     // MARK: Thread bodies
@@ -256,7 +271,7 @@ public enum Pipeline {
             }
         }
         while sink.poll() > 0 {}
-        finishLogic(logic, wiring)
+        finishLogic(&logic, wiring)
         finishSink(sink, wiring)
     }
 
@@ -317,7 +332,7 @@ public enum Pipeline {
                 wait.reset()
             }
         }
-        finishLogic(logic, wiring)
+        finishLogic(&logic, wiring)
     }
 
     static func runSink<W: WaitStrategy>(_ wiring: Wiring, _: W.Type) {
@@ -404,7 +419,10 @@ public enum Pipeline {
         counters.publish(.sinkFills, sink.fillCount)
     }
 
-    static func finishLogic<S: Strategy>(_ logic: borrowing LogicStage<S>, _ wiring: Wiring) {
+    static func finishLogic<S: Strategy>(_ logic: inout LogicStage<S>, _ wiring: Wiring) {
+        if !wiring.control.journalFailed { logic.finishSnapshots() }
+        wiring.results.snapshotsWritten = wiring.snapshots?.written ?? 0
+        wiring.results.snapshotFailure = wiring.snapshots?.lastFailure
         publishLogicCounters(logic, wiring.counters)
         wiring.results.bookCounters = logic.bookCounters
         wiring.results.venueCounters = logic.venueCounters

@@ -83,4 +83,48 @@ public struct BundleBuilder: Sendable {
         hasher.combine(nextBundleID)
         open.combine(into: &hasher)
     }
+
+    /// Writes the open bundle and the next bundle id.
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        encoder.write(nextBundleID)
+        encoder.write(open.id)
+        encoder.write(open.openedAt)
+        encoder.write(Int64(open.count))
+        open.forEach { transaction in
+            encoder.write(transaction.id)
+            encoder.write(transaction.instrument.rawValue)
+            encoder.write(transaction.side.rawValue)
+            encoder.write(transaction.price.ticks)
+            encoder.write(transaction.quantity.lots)
+            encoder.write(transaction.origin.rawValue)
+            encoder.write(transaction.priorityFee)
+        }
+    }
+
+    /// Loads what `encodeState` wrote (the size and timeout stay this builder's).
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        nextBundleID = try decoder.read(UInt64.self, "next bundle id")
+        var bundle = Bundle(id: try decoder.read(UInt64.self, "bundle id"))
+        bundle.openedAt = try decoder.read(UInt64.self, "bundle opened at")
+        let count = try decoder.readCount("bundle transactions", minimumItemBytes: 32)
+        guard count <= maxTransactions else { throw .invalid(field: "bundle transactions", value: Int64(count)) }
+        for _ in 0..<count {
+            let id = try decoder.read(UInt64.self, "transaction id")
+            let instrument = InstrumentID(try decoder.read(UInt32.self, "transaction instrument"))
+            let sideRaw = try decoder.read(UInt8.self, "transaction side")
+            let price = Price(ticks: try decoder.read(Int64.self, "transaction price"))
+            let quantity = Quantity(lots: try decoder.read(Int64.self, "transaction quantity"))
+            let originRaw = try decoder.read(UInt8.self, "transaction origin")
+            let fee = try decoder.read(UInt16.self, "priority fee")
+            guard let side = Side(rawValue: sideRaw) else { throw .invalid(field: "side", value: Int64(sideRaw)) }
+            guard let origin = TransactionOrigin(rawValue: originRaw) else {
+                throw .invalid(field: "origin", value: Int64(originRaw))
+            }
+            _ = bundle.append(
+                Transaction(
+                    id: id, instrument: instrument, side: side, price: price, quantity: quantity, origin: origin,
+                    priorityFee: fee))
+        }
+        open = bundle
+    }
 }

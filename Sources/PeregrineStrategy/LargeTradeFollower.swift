@@ -39,4 +39,10 @@ public struct LargeTradeFollower: Strategy, Sendable {
     public func combineState(into hasher: inout StateHasher) {
         hasher.combine(nextTransactionID)
     }
+
+    public func encodeState(into encoder: inout SnapshotEncoder) { encoder.write(nextTransactionID) }
+
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        nextTransactionID = try decoder.read(UInt64.self, "next transaction id")
+    }
 }

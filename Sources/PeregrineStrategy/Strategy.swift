@@ -24,6 +24,12 @@ public protocol Strategy {
     /// Adds everything the strategy remembers between events to `hasher`, so that state
     /// hashes catch a replay that diverges inside the strategy.
     func combineState(into hasher: inout StateHasher)
+
+    /// Writes everything the strategy remembers between events, for snapshots.
+    func encodeState(into encoder: inout SnapshotEncoder)
+
+    /// Loads what `encodeState` wrote.
+    mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError)
 }
 
 extension Strategy {
@@ -40,4 +46,6 @@ public struct IdleStrategy: Strategy, Sendable {
     ) {}
 
     public func combineState(into hasher: inout StateHasher) {}
+    public func encodeState(into encoder: inout SnapshotEncoder) {}
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {}
 }

@@ -23,21 +23,25 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print every execution report and bundle, one per line.")
     var print = false
 
+    @Flag(help: "Start from the newest usable snapshot instead of the first record (always, when older segments were pruned).")
+    var fromSnapshot = false
+
     func run() throws {
         let report: ReplaySummary
         do {
             let configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration())
-            var logic = try EngineLogic(configuration: configuration, strategy: Peregrine.strategy)
-            var outputs = HashingOutputs()
-            if print { outputs.printer = { Swift.print($0) } }
-            report = try JournalReplay.replay(
-                directory: journal, into: &logic, outputs: &outputs, through: to ?? .max, printFrom: from,
-                repair: false)
+            let recovered = try JournalReplay.recover(
+                directory: journal, configuration: configuration, strategy: Peregrine.strategy,
+                useSnapshot: fromSnapshot, through: to ?? .max, printFrom: from,
+                printer: print ? { Swift.print($0) } : nil, repair: false)
+            report = recovered.summary
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
         Swift.print("=== peregrine replay: \(journal) ===")
+        if let snapshot = report.snapshot { Swift.print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))") }
+        for skipped in report.skippedSnapshots { Swift.print("skipped snapshot  \(skipped)") }
         Swift.print(
             "records           \(report.records) in \(report.segments) segment(s); replayed \(report.replayed) "
                 + "in \(decimal(report.seconds * 1_000)) ms (\(decimal(report.recordsPerSecond / 1e6))M events/s)")

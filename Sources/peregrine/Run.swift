@@ -81,6 +81,12 @@ struct Run: ParsableCommand {
     @Option(help: "With --durability batch: the most events between syncs.")
     var syncEvents: Int = 65_536
 
+    @Option(help: "Take a snapshot of the logic every this many events (0: never); recovery starts from the newest.")
+    var snapshotEvery: Int = 1_000_000
+
+    @Flag(help: "After each snapshot keep the newest two and delete the journal segments before them.")
+    var prune = false
+
     @Option(help: "Journal segment size in MB; a new segment file starts past it.")
     var segmentMb: Int = 64
 
@@ -143,6 +149,8 @@ struct Run: ParsableCommand {
             throw .invalidSetting(name: "segment-mb", value: "\(segmentMb)", allowed: "use 1 to 1048576")
         }
         configuration.segmentBytes = segmentMb << 20
+        configuration.snapshotEveryEvents = snapshotEvery
+        configuration.pruneJournal = prune
         configuration.statusIntervalSeconds = statusInterval
         configuration.venueOrderCapacity = venueOrders
         if let pin {
