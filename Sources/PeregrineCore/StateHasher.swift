@@ -1,6 +1,7 @@
-/// A 64-bit FNV-1a hash over a canonical sequence of integers, for state fingerprints that
-/// must be equal across runs, processes and machines (unlike `Hasher`, which is seeded per
-/// process). Allocation-free.
+/// A 64-bit hash over a canonical sequence of integers, for state fingerprints that must be
+/// equal across runs, processes and machines (unlike `Hasher`, which is seeded per process).
+/// Each integer (zero- or sign-extended to 64 bits) is mixed in one step: FNV-1a's xor and
+/// multiply on the whole word, then a xor-shift so high bits reach low ones. Allocation-free.
 public struct StateHasher: Sendable {
     @usableFromInline var state: UInt64 = 0xCBF2_9CE4_8422_2325
     /// The hash of everything combined so far.
@@ -14,10 +15,7 @@ public struct StateHasher: Sendable {
     /// Adds the little-endian bytes of `integer`.
     @inlinable
     public mutating func combine<T: FixedWidthInteger>(_ integer: T) {
-        var remaining = UInt64(truncatingIfNeeded: integer)
-        for _ in 0..<MemoryLayout<T>.size {
-            state = (state ^ (remaining & 0xFF)) &* 0x0000_0100_0000_01B3
-            remaining >>= 8
-        }
+        state = (state ^ UInt64(truncatingIfNeeded: integer)) &* 0x0000_0100_0000_01B3
+        state ^= state &>> 29
     }
 }

@@ -86,7 +86,11 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
 
     /// Stores the settings in a journal directory (created if missing).
     public func store(directory: String) throws(EngineError) {
-        mkdir(directory, 0o755)
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix += component + "/"
+            mkdir(prefix, 0o755)
+        }
         let path = directory + "/" + Self.fileName
         guard let file = fopen(path, "w") else {
             throw .journal("cannot write \(path): \(String(cString: strerror(errno)))")

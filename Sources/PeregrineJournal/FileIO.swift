@@ -9,9 +9,16 @@ enum FileIO {
         if result < 0 { throw .io(operation: operation, path: path, errno: errno) }
     }
 
+    /// Creates `path` and any missing parents.
     static func makeDirectory(_ path: String) throws(JournalError) {
-        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
-        throw .io(operation: "mkdir", path: path, errno: errno)
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw .io(operation: "mkdir", path: prefix, errno: errno)
+            }
+            prefix += "/"
+        }
     }
 
     /// Opens for appending, creating the file when `create`.

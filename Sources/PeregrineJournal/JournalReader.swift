@@ -77,6 +77,7 @@ public enum JournalReader {
             directory: directory, segments: segments, firstSequence: segments.first?.firstSequence ?? 0,
             nextSequence: segments.first?.firstSequence ?? 0, records: 0, recordsByKind: [:], tornTail: nil)
         var stopped = false
+        var kindCounts = [Int](repeating: 0, count: 256)
         for (position, segment) in segments.enumerated() {
             let isNewest = position == segments.count - 1
             if segment.firstSequence != scan.nextSequence {
@@ -116,7 +117,7 @@ public enum JournalReader {
                             do { event = try JournalFormat.decodeEvent(rest) } catch {
                                 throw .corruptRecord(path: segment.path, offset: offset, reason: "\(error)")
                             }
-                            scan.recordsByKind[event.payload.kind, default: 0] += 1
+                            kindCounts[Int(event.payload.kind.rawValue)] &+= 1
                             if try !body(sequence, event) { stopped = true }
                         }
                         scan.records += 1
@@ -144,6 +145,9 @@ public enum JournalReader {
                 }
             }
             if stopped { break }
+        }
+        for kind in EventKind.allCases where kindCounts[Int(kind.rawValue)] > 0 {
+            scan.recordsByKind[kind] = kindCounts[Int(kind.rawValue)]
         }
         return scan
     }

@@ -18,8 +18,17 @@ enum Wire {
     static func requireZero(
         _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, type: String
     ) throws(ModelError) {
-        for offset in range where bytes[offset] != 0 {
-            throw .invalidField(type: type, field: "reserved byte \(offset)", value: Int64(bytes[offset]))
+        // Eight bytes at a time; only a non-zero word is looked at byte by byte.
+        var offset = range.lowerBound
+        while offset &+ 8 <= range.upperBound {
+            if bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != 0 { break }
+            offset &+= 8
+        }
+        while offset < range.upperBound {
+            if bytes[offset] != 0 {
+                throw .invalidField(type: type, field: "reserved byte \(offset)", value: Int64(bytes[offset]))
+            }
+            offset &+= 1
         }
     }
 

@@ -1,10 +1,13 @@
 import ArgumentParser
+#if canImport(Glibc)
+    import Glibc
+#endif
 import PeregrineEngine
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure parts of the engine on this machine.",
-        subcommands: [BenchMatching.self])
+        subcommands: [BenchMatching.self, BenchJournal.self])
 }
 
 struct BenchMatching: ParsableCommand {
@@ -82,5 +85,59 @@ struct BenchMatching: ParsableCommand {
     }
     func nanoseconds(_ value: UInt64) -> String {
         value < 10_000 ? "\(value) ns" : decimal(Double(value) / 1_000) + " µs"
+    }
+}
+
+struct BenchJournal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Append, read back and replay a journal of synthetic market events.",
+        discussion: """
+            Appends --events events (group commit of --batch events per write) with durability none, then batch \
+            (fdatasync every --sync-interval-us), reads the second journal back checking every checksum, replays \
+            the logic over it (what recovery does without a snapshot), and measures CRC-32C. The journals are \
+            written under --directory and removed afterwards.
+            """)
+
+    @Option(help: "Events to append.")
+    var events: Int = 10_000_000
+
+    @Option(help: "Events per write (group commit).")
+    var batch: Int = 256
+
+    @Option(help: "Sync interval of the batch policy, µs.")
+    var syncIntervalUs: Int = 1_000
+
+    @Option(help: "Where to write the journals (removed afterwards).")
+    var directory: String = "./bench-journal"
+
+    func validate() throws {
+        guard (1...1_000_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1000000000") }
+        guard (1...65_536).contains(batch) else { throw ValidationError("--batch must be 1 to 65536") }
+    }
+
+    func run() throws {
+        let path = directory + "/run-\(getpid())"
+        defer { removeTree(path) }
+        let result = try JournalBenchmark.run(
+            directory: path, events: events, batch: batch, syncIntervalMicroseconds: syncIntervalUs,
+            strategy: Peregrine.strategy)
+        print("journal benchmark: \(result.events) events of 64 bytes (80-byte records), \(batch) per write, \(path)")
+        print("append, durability none:   \(millions(result.appendNone))M events/s")
+        print("append, durability batch:  \(millions(result.appendBatch))M events/s (fdatasync every \(syncIntervalUs) µs: \(result.syncsBatch) syncs)")
+        print("read back (checksums, decode): \(millions(result.read))M events/s")
+        print("replay (logic over the journal, as recovery): \(millions(result.replay))M events/s, \(decimal(result.replaySeconds)) s for \(result.events) events")
+        print("CRC-32C: instruction \(decimal(result.crcHardwareBytesPerSecond / 1e9)) GB/s, table \(decimal(result.crcTableBytesPerSecond / 1e9)) GB/s")
+    }
+
+    func millions(_ value: Double) -> String { decimal(value / 1e6) }
+    func decimal(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    func removeTree(_ path: String) {
+        _ = system("rm -rf '\(path)'")
     }
 }
