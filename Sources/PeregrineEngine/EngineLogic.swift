@@ -89,6 +89,8 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     public var refusedTransactions: Int { _refusedTransactions }
     public var bundles: Int { _bundles }
     public var lastSequence: Int64 { _lastSequence }
+    /// Transactions waiting in the open bundle.
+    public var pendingTransactions: Int { builder.pendingCount }
     public var bookCounters: BookCounters { books.counters }
     /// The matching engine's counters (zero without order flow).
     public var venueCounters: MatchingCounters {

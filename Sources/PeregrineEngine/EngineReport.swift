@@ -41,6 +41,8 @@ public struct EngineReport: Sendable {
     public var journalError: JournalError?
     /// What recovery found and replayed at start-up (nil without a journal).
     public var recovery: ReplaySummary?
+    /// Transactions recovered in the open bundle, delivered in this run's bundles.
+    public var carriedTransactions: Int
     public var snapshotsWritten: Int
     public var snapshotFailure: String?
 
@@ -48,7 +50,7 @@ public struct EngineReport: Sendable {
     /// in a bundle.
     public var isLossless: Bool {
         emitted == journaled && journaled == processed && processed == outcomesAtSink
-            && bundlesSealed == bundlesAtSink && transactions == bundleTransactionsAtSink
+            && bundlesSealed == bundlesAtSink && transactions + carriedTransactions == bundleTransactionsAtSink
             && reportsEmitted == reportsAtSink && journalError == nil
     }
 
@@ -107,6 +109,7 @@ public struct EngineReport: Sendable {
         lines.append("sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s")
         lines.append(
             "transactions      \(grouped(transactions)) emitted · \(grouped(rejectedTransactions)) rejected · \(grouped(bundleTransactionsAtSink)) in bundles at sink"
+                + (carriedTransactions > 0 ? " (\(carriedTransactions) recovered in the open bundle)" : "")
         )
         lines.append(
             "bundles           \(grouped(bundlesSealed)) sealed · \(grouped(bundlesAtSink)) at sink (size \(configuration.bundleSize), timeout \(configuration.bundleTimeoutMicroseconds) µs)"

@@ -66,6 +66,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     let transactionsBefore: Int
     let refusedBefore: Int
     let bundlesBefore: Int
+    /// Transactions in the open bundle when this run started (recovered): they reach the sink
+    /// in this run's bundles.
+    public let carriedTransactions: Int
     @usableFromInline let snapshots: SnapshotTaker?
 
     init(
@@ -80,6 +83,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         transactionsBefore = logic.transactions
         refusedBefore = logic.refusedTransactions
         bundlesBefore = logic.bundles
+        carriedTransactions = logic.pendingTransactions
         self.logic = logic
         self.baseSequence = baseSequence
         self.outputs = RingOutputs(outcomes: outcomes, bundles: bundles, reports: reports, hasher: hasher)

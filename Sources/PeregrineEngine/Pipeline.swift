@@ -177,6 +177,7 @@ public enum Pipeline {
         var journalError: JournalError?
         var snapshotsWritten = 0
         var snapshotFailure: String?
+        var carriedTransactions = 0
     }
 
     // MARK: Thread bodies
@@ -429,6 +430,7 @@ public enum Pipeline {
         wiring.results.stateHash = logic.stateHash()
         wiring.results.outputHash = logic.outputHash
         wiring.results.lastSequence = logic.lastSequence
+        wiring.results.carriedTransactions = logic.carriedTransactions
         wiring.control.finishLogic()
     }
 
