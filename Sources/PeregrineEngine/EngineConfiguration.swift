@@ -87,6 +87,10 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var snapshotEveryEvents = 1_000_000
     /// After each snapshot, keep the newest two and delete the journal segments before them.
     public var pruneJournal = false
+    /// At high rates, the journal waits until this long after its previous write before
+    /// writing a small batch, so that one write carries several events (bounded latency
+    /// for far fewer system calls). 0 writes every batch at once.
+    public var journalCoalesceMicroseconds = 10
     /// A journal segment is closed and a new one started past this size.
     public var segmentBytes = 64 << 20
     /// When the paced source has had nothing to send for this long it sends a clock tick, so
@@ -154,6 +158,10 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !((1 << 16)...(1 << 40)).contains(segmentBytes) {
             throw .invalidSetting(name: "segment-mb", value: "\(segmentBytes) bytes", allowed: "use 1 MB to 1 TB")
+        }
+        if !(0...10_000).contains(journalCoalesceMicroseconds) {
+            throw .invalidSetting(
+                name: "journal-coalesce-us", value: "\(journalCoalesceMicroseconds)", allowed: "use 0 to 10000")
         }
         if snapshotEveryEvents < 0 {
             throw .invalidSetting(name: "snapshot-every", value: "\(snapshotEveryEvents)", allowed: "use 0 (never) or more")

@@ -17,6 +17,15 @@ public struct JournalStage: ~Copyable {
     /// Journal sequence of ring sequence 0.
     @usableFromInline let baseSequence: Int64
     @usableFromInline var lastSync: UInt64
+    /// Small batches wait until this long after the previous write (see
+    /// `EngineConfiguration.journalCoalesceMicroseconds`).
+    let coalesceNanoseconds: UInt64
+    var lastWrite: UInt64 = 0
+    /// Batches of at least this many events are written at once.
+    static let fullBatch = 64
+    /// Syncs for the `batch` policy, off this thread.
+    let syncer: BackgroundSyncer?
+    var reportedSegments = 0
     @usableFromInline var _passed: Int = 0
     public var passed: Int { _passed }
     @usableFromInline var _batches: Int = 0
@@ -25,8 +34,11 @@ public struct JournalStage: ~Copyable {
 
     public init(
         consumer: consuming SequencedConsumer<Event>, writer: consuming JournalWriter?, policy: DurabilityPolicy,
-        baseSequence: Int64, batchLimit: Int, now: UInt64
+        baseSequence: Int64, batchLimit: Int, coalesceNanoseconds: UInt64 = 0, syncer: BackgroundSyncer? = nil,
+        now: UInt64
     ) {
+        self.coalesceNanoseconds = coalesceNanoseconds
+        self.syncer = syncer
         self.consumer = consumer
         self.writer = writer
         self.policy = policy
@@ -45,6 +57,10 @@ public struct JournalStage: ~Copyable {
             syncIfDue(now: now, force: false)
             return 0
         }
+        if range.count < Self.fullBatch, now &- lastWrite < coalesceNanoseconds, writer != nil {
+            return 0  // let a few more arrive; written on a later poll, within the coalescing window
+        }
+        lastWrite = now
         do throws(JournalError) {
             if writer != nil {
                 var sequence = range.first
@@ -56,8 +72,17 @@ public struct JournalStage: ~Copyable {
                 switch policy {
                 case .every: try sync(now: now)
                 case .batch(let interval, let events):
-                    let unsynced = Int((writer?.committedSequence ?? 0) - (writer?.syncedSequence ?? 0))
-                    if unsynced >= events || now &- lastSync >= UInt64(interval) &* 1_000 { try sync(now: now) }
+                    if let syncer {
+                        let segments = writer?.segmentsCreated ?? 0
+                        syncer.committed(
+                            through: writer?.committedSequence ?? 0, descriptor: writer?.descriptor ?? -1,
+                            segmentChanged: segments != reportedSegments)
+                        reportedSegments = segments
+                        if let failure = syncer.lastFailure { throw failure }
+                    } else {
+                        let unsynced = Int((writer?.committedSequence ?? 0) - (writer?.syncedSequence ?? 0))
+                        if unsynced >= events || now &- lastSync >= UInt64(interval) &* 1_000 { try sync(now: now) }
+                    }
                 case .none: break
                 }
             }
@@ -76,6 +101,7 @@ public struct JournalStage: ~Copyable {
         guard failure == nil else { return }
         do throws(JournalError) {
             switch policy {
+            case .batch where syncer != nil && !force: break
             case .batch(let interval, _) where force || now &- lastSync >= UInt64(interval) &* 1_000: try sync(now: now)
             case .none where force, .every where force: try sync(now: now)
             default: break
@@ -91,8 +117,11 @@ public struct JournalStage: ~Copyable {
         refreshStatistics()
     }
 
-    /// Syncs everything written (clean shutdown, whatever the policy).
-    public mutating func close(now: UInt64) { syncIfDue(now: now, force: true) }
+    /// Syncs everything written (clean shutdown, whatever the policy) and stops the syncer.
+    public mutating func close(now: UInt64) {
+        syncer?.stop()
+        syncIfDue(now: now, force: true)
+    }
 
     /// The last ring sequence passed on.
     @inlinable public var sequence: Int { consumer.sequence }
@@ -115,7 +144,7 @@ public struct JournalStage: ~Copyable {
         case .none, .batch: durableSequence = writer?.committedSequence ?? 0
         }
         bytesWritten = writer?.bytesWritten ?? 0
-        syncs = writer?.syncs ?? 0
+        syncs = (writer?.syncs ?? 0) + (syncer?.syncs ?? 0)
         segmentsCreated = writer?.segmentsCreated ?? 0
     }
 }

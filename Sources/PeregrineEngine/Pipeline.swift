@@ -126,14 +126,23 @@ public enum Pipeline {
             if let directory = configuration.journalDirectory {
                 do {
                     writer = try JournalWriter.open(
-                        directory: directory, nextSequence: baseSequence, segmentBytes: configuration.segmentBytes)
+                        directory: directory, nextSequence: baseSequence, segmentBytes: configuration.segmentBytes,
+                        syncOnRoll: configuration.durability != .none)
                 } catch {
                     throw .journal(error.description)
                 }
             }
+            var syncer: BackgroundSyncer? = nil
+            if case .batch(let interval, _) = configuration.durability, configuration.journalDirectory != nil {
+                do { syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: baseSequence) } catch {
+                    throw .setupFailed(error.description)
+                }
+            }
             return JournalStage(
                 consumer: consumer, writer: writer, policy: configuration.durability, baseSequence: baseSequence,
-                batchLimit: configuration.batchLimit, now: clock.now())
+                batchLimit: configuration.batchLimit,
+                coalesceNanoseconds: UInt64(configuration.journalCoalesceMicroseconds) * 1_000, syncer: syncer,
+                now: clock.now())
         }
 
         func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {

@@ -14,6 +14,9 @@ import PeregrineModel
 public struct JournalWriter: ~Copyable {
     public let directory: String
     public let segmentBytes: Int
+    /// Whether a full segment is synced before the next starts (off only for durability
+    /// `none`, which promises nothing beyond the OS page cache).
+    public let syncOnRoll: Bool
     let buffer: UnsafeMutableRawBufferPointer
     var buffered = 0
     var fd: Int32 = -1
@@ -29,9 +32,13 @@ public struct JournalWriter: ~Copyable {
     public private(set) var segmentsCreated = 0
     public private(set) var syncs = 0
 
+    /// The open segment's file descriptor (for a `BackgroundSyncer`; do not close it).
+    public var descriptor: Int32 { fd }
+
     /// Opens `directory` (created if missing) and starts a segment at `nextSequence`.
     public static func open(
-        directory: String, nextSequence: Int64, segmentBytes: Int = 64 << 20, bufferBytes: Int = 1 << 20
+        directory: String, nextSequence: Int64, segmentBytes: Int = 64 << 20, bufferBytes: Int = 1 << 20,
+        syncOnRoll: Bool = true
     ) throws(JournalError) -> JournalWriter {
         guard (1 << 12...1 << 40).contains(segmentBytes) else {
             throw .invalidSetting(name: "segment size", value: "\(segmentBytes)", allowed: "use 4096 bytes to 1 TiB")
@@ -41,13 +48,15 @@ public struct JournalWriter: ~Copyable {
         }
         try FileIO.makeDirectory(directory)
         var writer = JournalWriter(
-            directory: directory, nextSequence: nextSequence, segmentBytes: segmentBytes, bufferBytes: bufferBytes)
+            directory: directory, nextSequence: nextSequence, segmentBytes: segmentBytes, bufferBytes: bufferBytes,
+            syncOnRoll: syncOnRoll)
         try writer.startSegment()  // on a throw, deinit frees the buffer
         return writer
     }
 
-    private init(directory: String, nextSequence: Int64, segmentBytes: Int, bufferBytes: Int) {
+    private init(directory: String, nextSequence: Int64, segmentBytes: Int, bufferBytes: Int, syncOnRoll: Bool) {
         self.directory = directory
+        self.syncOnRoll = syncOnRoll
         self.segmentBytes = segmentBytes
         self.nextSequence = nextSequence
         committedSequence = nextSequence
@@ -100,9 +109,11 @@ public struct JournalWriter: ~Copyable {
     }
 
     mutating func roll() throws(JournalError) {
-        try FileIO.syncData(fd, segmentPath)
-        syncs += 1
-        syncedSequence = committedSequence
+        if syncOnRoll {
+            try FileIO.syncData(fd, segmentPath)
+            syncs += 1
+            syncedSequence = committedSequence
+        }
         close(fd)
         fd = -1
         try startSegment()
