@@ -360,7 +360,8 @@ extension L2Book {
         let stored = try decoder.read(UInt32.self, "instrument")
         let size = try decoder.read(Int64.self, "ladder size")
         guard stored == instrument.rawValue, size == Int64(ladderSize) else {
-            throw .mismatch("L2 book \(stored) with \(size) levels where this engine has \(instrument) with \(ladderSize)")
+            throw .mismatch(
+                "L2 book \(stored) with \(size) levels where this engine has \(instrument) with \(ladderSize)")
         }
         clear()
         anchored = try decoder.readBool("anchored")

@@ -84,7 +84,9 @@ extension OrderBook {
                 guard let side = Side(rawValue: sideRaw), side == (position % 2 == 0 ? .buy : .sell) else {
                     throw .invalid(field: "side", value: Int64(sideRaw))
                 }
-                guard let type = OrderType(rawValue: typeRaw) else { throw .invalid(field: "order type", value: Int64(typeRaw)) }
+                guard let type = OrderType(rawValue: typeRaw) else {
+                    throw .invalid(field: "order type", value: Int64(typeRaw))
+                }
                 guard let timeInForce = TimeInForce(rawValue: timeInForceRaw) else {
                     throw .invalid(field: "time in force", value: Int64(timeInForceRaw))
                 }
@@ -94,7 +96,9 @@ extension OrderBook {
                 guard leaves > 0, leaves <= maxQuantity, filled >= 0, filled <= maxQuantity else {
                     throw .invalid(field: "quantity", value: leaves)
                 }
-                guard ids.find(orderID) < 0 else { throw .invalid(field: "duplicate order id", value: Int64(bitPattern: orderID)) }
+                guard ids.find(orderID) < 0 else {
+                    throw .invalid(field: "duplicate order id", value: Int64(bitPattern: orderID))
+                }
                 let slot = pool.allocate()
                 guard slot >= 0 else { throw .mismatch("more orders than the book's capacity") }
                 let order = pool.slots + Int(slot)

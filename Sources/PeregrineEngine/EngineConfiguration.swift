@@ -87,9 +87,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var snapshotEveryEvents = 1_000_000
     /// After each snapshot, keep the newest two and delete the journal segments before them.
     public var pruneJournal = false
-    /// At high rates, the journal waits until this long after its previous write before
-    /// writing a small batch, so that one write carries several events (bounded latency
-    /// for far fewer system calls). 0 writes every batch at once.
+    /// At high rates the journal lets a small batch wait up to twice as long as its previous
+    /// write took (at most this long) before writing it, so that one write carries several
+    /// events: bounded latency for far fewer system calls. 0 writes every batch at once.
     public var journalCoalesceMicroseconds = 10
     /// A journal segment is closed and a new one started past this size.
     public var segmentBytes = 64 << 20
@@ -164,7 +164,8 @@ public struct EngineConfiguration: Equatable, Sendable {
                 name: "journal-coalesce-us", value: "\(journalCoalesceMicroseconds)", allowed: "use 0 to 10000")
         }
         if snapshotEveryEvents < 0 {
-            throw .invalidSetting(name: "snapshot-every", value: "\(snapshotEveryEvents)", allowed: "use 0 (never) or more")
+            throw .invalidSetting(
+                name: "snapshot-every", value: "\(snapshotEveryEvents)", allowed: "use 0 (never) or more")
         }
         if pruneJournal, snapshotEveryEvents == 0 {
             throw .invalidSetting(name: "prune", value: "with --snapshot-every 0", allowed: "pruning needs snapshots")

@@ -232,10 +232,14 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         let hasVenue = try decoder.readBool("venue")
         let configured = venue != nil
         guard hasVenue == configured else {
-            throw .mismatch(hasVenue ? "snapshot has a matching engine; this run has no order flow" : "snapshot has no matching engine")
+            throw .mismatch(
+                hasVenue
+                    ? "snapshot has a matching engine; this run has no order flow" : "snapshot has no matching engine")
         }
         if hasVenue { try venue?.restoreState(from: &decoder) }
-        guard decoder.isAtEnd else { throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset)) }
+        guard decoder.isAtEnd else {
+            throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset))
+        }
         return hasher
     }
 

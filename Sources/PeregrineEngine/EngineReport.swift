@@ -92,15 +92,19 @@ public struct EngineReport: Sendable {
                     "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
                     + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
                 if let torn = recovery.tornTail {
-                    line += "; cut a torn tail of \(recovery.repairedBytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason))"
+                    line +=
+                        "; cut a torn tail of \(recovery.repairedBytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason))"
                 }
                 lines.append(line)
             }
         } else {
-            lines.append("journal           none (--no-journal): nothing is durable and no output waits for the journal")
+            lines.append(
+                "journal           none (--no-journal): nothing is durable and no output waits for the journal")
         }
         if let journalError {
-            lines.append("journal error     \(journalError) — the pipeline stopped; events after the last durable one were not acted on")
+            lines.append(
+                "journal error     \(journalError) — the pipeline stopped; events after the last durable one were not acted on"
+            )
         }
         lines.append(
             "events            in \(grouped(emitted)) · journaled \(grouped(journaled)) · processed \(grouped(processed)) · out \(grouped(outcomesAtSink))"

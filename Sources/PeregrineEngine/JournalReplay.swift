@@ -50,7 +50,8 @@ public enum JournalReplay {
     {
         var configuration = base
         guard let settings = try LogicSettings.load(directory: directory) else {
-            throw .journal("\(directory) has no \(LogicSettings.fileName): not a journal directory written by peregrine run")
+            throw .journal(
+                "\(directory) has no \(LogicSettings.fileName): not a journal directory written by peregrine run")
         }
         settings.apply(to: &configuration)
         return configuration
@@ -85,7 +86,8 @@ public enum JournalReplay {
                     var decoder = SnapshotDecoder(payload)
                     let hasher = try candidate.restoreState(from: &decoder)
                     guard candidate.lastSequence == sequence - 1 else {
-                        throw SnapshotError.mismatch("it covers up to \(candidate.lastSequence), its name says \(sequence - 1)")
+                        throw SnapshotError.mismatch(
+                            "it covers up to \(candidate.lastSequence), its name says \(sequence - 1)")
                     }
                     logic = candidate
                     outputs = HashingOutputs(hasher: hasher)

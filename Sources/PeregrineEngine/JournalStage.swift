@@ -20,7 +20,12 @@ public struct JournalStage: ~Copyable {
     /// Small batches wait until this long after the previous write (see
     /// `EngineConfiguration.journalCoalesceMicroseconds`).
     let coalesceNanoseconds: UInt64
-    var lastWrite: UInt64 = 0
+    /// When the previous write finished, and how long it took: a small batch waits until
+    /// twice that long after it (at most `coalesceNanoseconds`), so writes take at most about
+    /// half of this thread's time and low rates are not delayed at all.
+    var lastWriteEnd: UInt64 = 0
+    var lastWriteDuration: UInt64 = 0
+    let clock: CycleClock?
     /// Batches of at least this many events are written at once.
     static let fullBatch = 64
     /// Syncs for the `batch` policy, off this thread.
@@ -35,9 +40,10 @@ public struct JournalStage: ~Copyable {
     public init(
         consumer: consuming SequencedConsumer<Event>, writer: consuming JournalWriter?, policy: DurabilityPolicy,
         baseSequence: Int64, batchLimit: Int, coalesceNanoseconds: UInt64 = 0, syncer: BackgroundSyncer? = nil,
-        now: UInt64
+        clock: CycleClock? = nil, now: UInt64
     ) {
         self.coalesceNanoseconds = coalesceNanoseconds
+        self.clock = clock
         self.syncer = syncer
         self.consumer = consumer
         self.writer = writer
@@ -57,10 +63,10 @@ public struct JournalStage: ~Copyable {
             syncIfDue(now: now, force: false)
             return 0
         }
-        if range.count < Self.fullBatch, now &- lastWrite < coalesceNanoseconds, writer != nil {
+        let window = Swift.min(coalesceNanoseconds, lastWriteDuration &* 2)
+        if range.count < Self.fullBatch, now &- lastWriteEnd < window, writer != nil {
             return 0  // let a few more arrive; written on a later poll, within the coalescing window
         }
-        lastWrite = now
         do throws(JournalError) {
             if writer != nil {
                 var sequence = range.first
@@ -69,6 +75,10 @@ public struct JournalStage: ~Copyable {
                     sequence &+= 1
                 }
                 try writer?.commit()
+                if let clock {
+                    lastWriteEnd = clock.now()
+                    lastWriteDuration = lastWriteEnd &- now
+                }
                 switch policy {
                 case .every: try sync(now: now)
                 case .batch(let interval, let events):

@@ -91,7 +91,8 @@ struct Monitor {
             stateHash: wiring.results.stateHash, outputHash: wiring.results.outputHash,
             lastSequence: wiring.results.lastSequence, journal: wiring.results.journal,
             journalError: wiring.results.journalError, recovery: recovery,
-            carriedTransactions: wiring.results.carriedTransactions, snapshotsWritten: wiring.results.snapshotsWritten, snapshotFailure: wiring.results.snapshotFailure)
+            carriedTransactions: wiring.results.carriedTransactions, snapshotsWritten: wiring.results.snapshotsWritten,
+            snapshotFailure: wiring.results.snapshotFailure)
     }
 
     func statusLine(

@@ -134,7 +134,8 @@ public enum Pipeline {
             }
             var syncer: BackgroundSyncer? = nil
             if case .batch(let interval, _) = configuration.durability, configuration.journalDirectory != nil {
-                do { syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: baseSequence) } catch {
+                do { syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: baseSequence) } catch
+                {
                     throw .setupFailed(error.description)
                 }
             }
@@ -142,7 +143,7 @@ public enum Pipeline {
                 consumer: consumer, writer: writer, policy: configuration.durability, baseSequence: baseSequence,
                 batchLimit: configuration.batchLimit,
                 coalesceNanoseconds: UInt64(configuration.journalCoalesceMicroseconds) * 1_000, syncer: syncer,
-                now: clock.now())
+                clock: clock, now: clock.now())
         }
 
         func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {

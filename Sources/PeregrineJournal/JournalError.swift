@@ -27,7 +27,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "write; restore the segment from a replica or backup, or move it and everything after it away to "
                 + "recover up to the record before"
         case .sequenceGap(let path, let offset, let expected, let found):
-            return "\(path): expected sequence \(expected) at byte \(offset), found \(found); a segment is missing or foreign"
+            return
+                "\(path): expected sequence \(expected) at byte \(offset), found \(found); a segment is missing or foreign"
         case .invalidSetting(let name, let value, let allowed):
             return "invalid \(name) '\(value)': \(allowed)"
         }

@@ -85,7 +85,9 @@ public enum JournalFormat {
             return .invalid("header checksum mismatch")
         }
         let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-        guard version == Self.version else { return .invalid("format version \(version); this build reads \(Self.version)") }
+        guard version == Self.version else {
+            return .invalid("format version \(version); this build reads \(Self.version)")
+        }
         let size = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
         let recordHeader = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self))
         guard Int(size) == headerSize, Int(recordHeader) == recordHeaderSize else {
@@ -120,11 +122,14 @@ public enum JournalFormat {
     public static func checkRecord(_ bytes: UnsafeRawBufferPointer) -> RecordCheck {
         guard bytes.count >= recordSize else { return .short(available: bytes.count) }
         let length = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        guard length == UInt32(payloadSize) else { return .invalid("payload length \(length), expected \(payloadSize)") }
+        guard length == UInt32(payloadSize) else {
+            return .invalid("payload length \(length), expected \(payloadSize)")
+        }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[8..<recordSize]))
         guard stored == computed else {
-            return .invalid("checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16)))")
+            return .invalid(
+                "checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16)))")
         }
         return .valid(sequence: Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
     }

@@ -139,7 +139,8 @@ public enum JournalReader {
                             throw .corruptRecord(path: segment.path, offset: offset, reason: reason)
                         }
                         scan.tornTail = TornTail(
-                            path: segment.path, offset: offset, bytes: rest.count, reason: "last record torn: \(reason)")
+                            path: segment.path, offset: offset, bytes: rest.count, reason: "last record torn: \(reason)"
+                        )
                         return
                     }
                 }

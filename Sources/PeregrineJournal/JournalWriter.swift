@@ -73,7 +73,8 @@ public struct JournalWriter: ~Copyable {
     /// `nextSequence`.
     public mutating func append(_ event: Event, sequence: Int64) throws(JournalError) {
         guard sequence == nextSequence else {
-            throw .sequenceGap(path: segmentPath, offset: segmentSize + buffered, expected: nextSequence, found: sequence)
+            throw .sequenceGap(
+                path: segmentPath, offset: segmentSize + buffered, expected: nextSequence, found: sequence)
         }
         if buffered + JournalFormat.recordSize > buffer.count { try commit() }
         let slot = UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + JournalFormat.recordSize])

@@ -91,7 +91,8 @@ public enum SnapshotStore {
             let payloadCRC = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 32, as: UInt32.self))
             guard length == UInt64(bytes.count - headerSize) else {
                 throw .corruptRecord(
-                    path: path, offset: headerSize, reason: "payload is \(bytes.count - headerSize) bytes, header says \(length)")
+                    path: path, offset: headerSize,
+                    reason: "payload is \(bytes.count - headerSize) bytes, header says \(length)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
             guard CRC32C.checksum(payload) == payloadCRC else {
@@ -115,7 +116,8 @@ public enum SnapshotStore {
         }
         let oldestKept = snapshots[keep - 1].sequence
         let segments = try JournalReader.segments(in: directory)
-        for (position, segment) in segments.enumerated().dropLast() where segments[position + 1].firstSequence <= oldestKept {
+        for (position, segment) in segments.enumerated().dropLast()
+        where segments[position + 1].firstSequence <= oldestKept {
             try FileIO.remove(segment.path)
             deleted.append(segment.path)
         }

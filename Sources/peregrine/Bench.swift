@@ -1,8 +1,9 @@
 import ArgumentParser
+import PeregrineEngine
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import PeregrineEngine
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -124,10 +125,16 @@ struct BenchJournal: ParsableCommand {
             strategy: Peregrine.strategy)
         print("journal benchmark: \(result.events) events of 64 bytes (80-byte records), \(batch) per write, \(path)")
         print("append, durability none:   \(millions(result.appendNone))M events/s")
-        print("append, durability batch:  \(millions(result.appendBatch))M events/s (fdatasync every \(syncIntervalUs) µs: \(result.syncsBatch) syncs)")
+        print(
+            "append, durability batch:  \(millions(result.appendBatch))M events/s (fdatasync every \(syncIntervalUs) µs: \(result.syncsBatch) syncs)"
+        )
         print("read back (checksums, decode): \(millions(result.read))M events/s")
-        print("replay (logic over the journal, as recovery): \(millions(result.replay))M events/s, \(decimal(result.replaySeconds)) s for \(result.events) events")
-        print("CRC-32C: instruction \(decimal(result.crcHardwareBytesPerSecond / 1e9)) GB/s, table \(decimal(result.crcTableBytesPerSecond / 1e9)) GB/s")
+        print(
+            "replay (logic over the journal, as recovery): \(millions(result.replay))M events/s, \(decimal(result.replaySeconds)) s for \(result.events) events"
+        )
+        print(
+            "CRC-32C: instruction \(decimal(result.crcHardwareBytesPerSecond / 1e9)) GB/s, table \(decimal(result.crcTableBytesPerSecond / 1e9)) GB/s"
+        )
     }
 
     func millions(_ value: Double) -> String { decimal(value / 1e6) }

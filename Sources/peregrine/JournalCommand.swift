@@ -62,7 +62,8 @@ struct JournalCommand: ParsableCommand {
         func describe(_ payload: EventPayload) -> String {
             switch payload {
             case .levelUpdate(let update): return "level \(update.side) \(update.quantity)@\(update.price)"
-            case .trade(let trade): return "trade \(trade.aggressor) \(trade.quantity)@\(trade.price) id \(trade.tradeID)"
+            case .trade(let trade):
+                return "trade \(trade.aggressor) \(trade.quantity)@\(trade.price) id \(trade.tradeID)"
             case .quote(let quote):
                 return "quote \(quote.bidQuantity)@\(quote.bidPrice) / \(quote.askQuantity)@\(quote.askPrice)"
             case .transaction(let transaction):
@@ -96,7 +97,9 @@ struct JournalCommand: ParsableCommand {
                 for segment in scan.segments {
                     print("  \(segment.path): first sequence \(segment.firstSequence), \(segment.byteCount) bytes")
                 }
-                if let torn = scan.tornTail { print("torn tail  \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path)") }
+                if let torn = scan.tornTail {
+                    print("torn tail  \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path)")
+                }
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(1)

@@ -23,7 +23,10 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print every execution report and bundle, one per line.")
     var print = false
 
-    @Flag(help: "Start from the newest usable snapshot instead of the first record (always, when older segments were pruned).")
+    @Flag(
+        help:
+            "Start from the newest usable snapshot instead of the first record (always, when older segments were pruned)."
+    )
     var fromSnapshot = false
 
     func run() throws {
@@ -40,7 +43,9 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         Swift.print("=== peregrine replay: \(journal) ===")
-        if let snapshot = report.snapshot { Swift.print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))") }
+        if let snapshot = report.snapshot {
+            Swift.print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))")
+        }
         for skipped in report.skippedSnapshots { Swift.print("skipped snapshot  \(skipped)") }
         Swift.print(
             "records           \(report.records) in \(report.segments) segment(s); replayed \(report.replayed) "

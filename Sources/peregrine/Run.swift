@@ -66,13 +66,19 @@ struct Run: ParsableCommand {
     @Option(help: "Orders each venue book can hold (resting plus pending stops).")
     var venueOrders: Int = 65_536
 
-    @Option(help: "Journal directory: every input event is appended here before the logic acts on it, and the engine recovers from it at start-up.")
+    @Option(
+        help:
+            "Journal directory: every input event is appended here before the logic acts on it, and the engine recovers from it at start-up."
+    )
     var journal: String = "./data"
 
     @Flag(help: "Run without a journal (nothing is durable; the report says so).")
     var noJournal = false
 
-    @Option(help: "When journaled events count as durable: none (OS page cache), batch (fdatasync every --sync-interval-us or --sync-events), every (fdatasync before the logic sees a batch).")
+    @Option(
+        help:
+            "When journaled events count as durable: none (OS page cache), batch (fdatasync every --sync-interval-us or --sync-events), every (fdatasync before the logic sees a batch)."
+    )
     var durability: String = "batch"
 
     @Option(help: "With --durability batch: the longest time between syncs, in microseconds.")

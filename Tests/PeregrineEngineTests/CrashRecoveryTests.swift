@@ -87,7 +87,9 @@ struct CrashRecoveryTests {
             }
             #expect(sequences.first == 0)
             #expect(sequences == Array(0..<Int64(sequences.count)))
-            #expect(scan.nextSequence >= acknowledged, "round \(round): acknowledged \(acknowledged), journal has \(scan.nextSequence)")
+            #expect(
+                scan.nextSequence >= acknowledged,
+                "round \(round): acknowledged \(acknowledged), journal has \(scan.nextSequence)")
             previousNext = scan.nextSequence
         }
 

@@ -34,7 +34,9 @@ func sampleEvents(_ count: Int, seed: UInt64 = 1) -> [Event] {
         case 4: payload = .timer(TimerFire(timerID: value, deadline: value >> 3))
         default:
             payload = .order(
-                .limit(OrderID(value), account: AccountID(9), side, price: price, quantity: quantity, timeInForce: .fillOrKill))
+                .limit(
+                    OrderID(value), account: AccountID(9), side, price: price, quantity: quantity,
+                    timeInForce: .fillOrKill))
         }
         return Event(
             timestamp: random.next(), sourceSequence: UInt64(index), instrument: InstrumentID(UInt32(index % 5)),
@@ -161,7 +163,11 @@ struct JournalTests {
         try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
         let segments = try JournalReader.segments(in: directory)
         try FileManager.default.removeItem(atPath: segments[1].path)
-        #expect(throws: JournalError.sequenceGap(path: segments[2].path, offset: 0, expected: segments[1].firstSequence, found: segments[2].firstSequence)) {
+        #expect(
+            throws: JournalError.sequenceGap(
+                path: segments[2].path, offset: 0, expected: segments[1].firstSequence, found: segments[2].firstSequence
+            )
+        ) {
             _ = try readAll(directory)
         }
     }
@@ -174,7 +180,9 @@ struct JournalTests {
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[9] = 7
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(throws: JournalError.badHeader(path: path, reason: "header checksum mismatch")) { _ = try readAll(directory) }
+        #expect(throws: JournalError.badHeader(path: path, reason: "header checksum mismatch")) {
+            _ = try readAll(directory)
+        }
     }
 
     @Test func aWriterRefusesAnOutOfOrderSequence() throws {
