@@ -77,6 +77,8 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     @usableFromInline var strategy: S
     @usableFromInline var builder: BundleBuilder
     @usableFromInline var venue: MatchingEngine?
+    /// Reused for every event (emptied, not rebuilt): the strategy's transactions.
+    @usableFromInline var batch = TransactionBatch()
     @usableFromInline var _processed = 0
     @usableFromInline var _transactions = 0
     @usableFromInline var _refusedTransactions = 0
@@ -160,7 +162,8 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         default:
             top = books.bestBidOffer(event.instrument)
         }
-        var batch = TransactionBatch()
+        batch.count = 0
+        batch.refused = 0
         strategy.onEvent(event, books: books, sink: &batch)
         _refusedTransactions &+= batch.refused
         for index in 0..<batch.count {

@@ -63,7 +63,7 @@ public enum JournalReplay {
     /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal
     /// with no usable snapshot throws.
     public static func recover<S: Strategy>(
-        directory: String, configuration: EngineConfiguration, strategy: S, useSnapshot: Bool,
+        directory: String, configuration: EngineConfiguration, genericStrategy strategy: S, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()

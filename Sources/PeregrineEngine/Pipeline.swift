@@ -13,7 +13,7 @@ public enum Pipeline {
     /// Runs until stopped. `status` receives one line per status interval. Throws when the
     /// configuration is invalid or recovery fails (before any thread starts).
     public static func run<S: Strategy & Sendable>(
-        configuration: EngineConfiguration, strategy: S, clock: CycleClock = .calibrate(),
+        configuration: EngineConfiguration, genericStrategy strategy: S, clock: CycleClock = .calibrate(),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
         try configuration.validate()
@@ -32,7 +32,7 @@ public enum Pipeline {
                 try settings.store(directory: directory)
             }
             let recovered = try JournalReplay.recover(
-                directory: directory, configuration: configuration, strategy: strategy, useSnapshot: true, repair: true)
+                directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true, repair: true)
             logic = recovered.logic
             hasher = recovered.hasher
             recovery = recovered.summary
