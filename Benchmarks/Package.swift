@@ -22,6 +22,8 @@ let package = Package(
                 .product(name: "PeregrineBook", package: "Peregrine"),
                 .product(name: "PeregrineMempool", package: "Peregrine"),
                 .product(name: "PeregrineEngine", package: "Peregrine"),
+                .product(name: "PeregrineJournal", package: "Peregrine"),
+                .product(name: "PeregrineStrategy", package: "Peregrine"),
             ],
             path: "Benchmarks/PeregrineBenchmarks",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])],

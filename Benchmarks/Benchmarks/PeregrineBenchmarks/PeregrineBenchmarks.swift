@@ -6,10 +6,16 @@ import Benchmark
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
+import PeregrineStrategy
 import PeregrineSys
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct Item: BitwiseCopyable { var a, b, c, d: UInt64 }  // 32 bytes, like Transaction
 
@@ -48,6 +54,20 @@ final class MatchingBench: @unchecked Sendable {
     var flow: OrderFlow?
     var cursor = 0
     var counter = ReportCounter()
+}
+
+final class JournalBench: @unchecked Sendable {
+    var writer: JournalWriter?
+    var events: [Event] = []
+    var sequence: Int64 = 0
+    let directory = "/dev/shm/peregrine-bench-journal-\(getpid())"
+}
+
+final class LogicBench: @unchecked Sendable {
+    var logic: EngineLogic<LargeTradeFollower>?
+    var outputs = HashingOutputs()
+    var events: [Event] = []
+    var sequence: Int64 = 0
 }
 
 final class BookBench: @unchecked Sendable {
@@ -269,4 +289,57 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(passive.counter.reports)
             passive.book = nil
         })
+
+    // The journal's append path (encode, checksum, buffer; a write per 256 events) on tmpfs,
+    // so the figure is the CPU's, not this VM's disk.
+    let journal = JournalBench()
+    Benchmark(
+        "Journal append per event (80-byte record, one write per 256, tmpfs)", configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var writer = journal.writer.take() else { return }
+            let mask = journal.events.count - 1
+            for _ in benchmark.scaledIterations {
+                try writer.append(journal.events[Int(journal.sequence) & mask], sequence: journal.sequence)
+                journal.sequence += 1
+                if journal.sequence & 255 == 0 { try writer.commit() }
+            }
+            try writer.commit()
+            journal.writer = consume writer
+        },
+        setup: {
+            var market = SyntheticMarket(instruments: 4, seed: 3)
+            journal.events = (0..<4_096).map { market.next(timestamp: UInt64($0)) }
+            journal.writer = try JournalWriter.open(
+                directory: journal.directory, nextSequence: 0, segmentBytes: 1 << 30, syncOnRoll: false)
+        },
+        teardown: {
+            journal.writer = nil
+            _ = system("rm -rf \(journal.directory)")
+        })
+
+    // The deterministic logic per event, as replay and recovery run it (L2 books, strategy,
+    // bundle builder, output hash).
+    let logicState = LogicBench()
+    Benchmark(
+        "Engine logic per event (replay path: books, strategy, bundles, output hash)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var logic = logicState.logic.take() else { return }
+            let mask = logicState.events.count - 1
+            for _ in benchmark.scaledIterations {
+                logic.handle(
+                    logicState.events[Int(logicState.sequence) & mask], sequence: logicState.sequence,
+                    outputs: &logicState.outputs)
+                logicState.sequence += 1
+            }
+            logicState.logic = consume logic
+        },
+        setup: {
+            var market = SyntheticMarket(instruments: 4, seed: 3)
+            logicState.events = (0..<65_536).map { market.next(timestamp: UInt64($0) * 1_000) }
+            logicState.logic = try EngineLogic(
+                configuration: EngineConfiguration(),
+                strategy: LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10)))
+        },
+        teardown: { logicState.logic = nil })
 }
