@@ -78,15 +78,6 @@ struct BenchMatching: ParsableCommand {
                 + "\(result.levelsAtEnd.asks) ask levels; state hash \(String(result.stateHash, radix: 16))")
     }
 
-    func percent(_ fraction: Double) -> String { decimal(fraction * 100) + "%" }
-    func millions(_ value: Double) -> String { decimal(value / 1e6) }
-    func decimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
-    }
-    func nanoseconds(_ value: UInt64) -> String {
-        value < 10_000 ? "\(value) ns" : decimal(Double(value) / 1_000) + " µs"
-    }
 }
 
 struct BenchJournal: ParsableCommand {
@@ -130,19 +121,13 @@ struct BenchJournal: ParsableCommand {
         )
         print("read back (checksums, decode): \(millions(result.read))M events/s")
         print(
-            "replay (logic over the journal, as recovery): \(millions(result.replay))M events/s, \(decimal(result.replaySeconds)) s for \(result.events) events"
+            "replay (logic over the journal, as recovery): \(millions(result.replay))M events/s, \(decimal(result.replaySeconds, places: 2)) s for \(result.events) events"
         )
         print(
-            "CRC-32C: instruction \(decimal(result.crcHardwareBytesPerSecond / 1e9)) GB/s, table \(decimal(result.crcTableBytesPerSecond / 1e9)) GB/s"
+            "CRC-32C: instruction \(decimal(result.crcHardwareBytesPerSecond / 1e9, places: 2)) GB/s, table \(decimal(result.crcTableBytesPerSecond / 1e9, places: 2)) GB/s"
         )
     }
 
-    func millions(_ value: Double) -> String { decimal(value / 1e6) }
-    func decimal(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
 
     func removeTree(_ path: String) {
         _ = system("rm -rf '\(path)'")

@@ -61,8 +61,4 @@ struct Replay: ParsableCommand {
         Swift.print("output hash: \(String(report.outputHash, radix: 16))")
     }
 
-    func decimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
-    }
 }
