@@ -92,8 +92,10 @@ public struct EngineReport: Sendable {
                     "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
                     + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
                 if let torn = recovery.tornTail {
+                    let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
                     line +=
-                        "; cut a torn tail of \(recovery.repairedBytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason))"
+                        "; dropped a torn tail: \(records) incomplete record(s), \(recovery.repairedBytes) bytes at byte "
+                        + "\(torn.offset) of \(torn.path) (\(torn.reason))"
                 }
                 lines.append(line)
             }

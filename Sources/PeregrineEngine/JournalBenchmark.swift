@@ -25,7 +25,8 @@ public enum JournalBenchmark {
     /// twice (policy none, then batch with a sync every `syncIntervalMicroseconds`), reads them
     /// back, and replays the logic over the second journal.
     public static func run<S: Strategy>(
-        directory: String, events: Int, batch: Int = 256, syncIntervalMicroseconds: Int = 1_000, genericStrategy strategy: S
+        directory: String, events: Int, batch: Int = 256, syncIntervalMicroseconds: Int = 1_000,
+        genericStrategy strategy: S
     ) throws(EngineError) -> Result {
         var market = SyntheticMarket(instruments: 4, seed: 7)
         var sample: [Event] = []
@@ -85,7 +86,8 @@ public enum JournalBenchmark {
         readStart = pg_monotonic_nanoseconds()
         let configuration = try JournalReplay.configuration(for: directory + "/batch", base: EngineConfiguration())
         let recovered = try JournalReplay.recover(
-            directory: directory + "/batch", configuration: configuration, genericStrategy: strategy, useSnapshot: false,
+            directory: directory + "/batch", configuration: configuration, genericStrategy: strategy,
+            useSnapshot: false,
             repair: false)
         let replaySeconds = Double(pg_monotonic_nanoseconds() - readStart) / 1e9
 

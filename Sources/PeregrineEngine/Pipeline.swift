@@ -32,7 +32,8 @@ public enum Pipeline {
                 try settings.store(directory: directory)
             }
             let recovered = try JournalReplay.recover(
-                directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true, repair: true)
+                directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true,
+                repair: true)
             logic = recovered.logic
             hasher = recovered.hasher
             recovery = recovered.summary

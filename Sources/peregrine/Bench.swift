@@ -128,7 +128,6 @@ struct BenchJournal: ParsableCommand {
         )
     }
 
-
     func removeTree(_ path: String) {
         _ = system("rm -rf '\(path)'")
     }
