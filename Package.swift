@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PeregrineMempool", targets: ["PeregrineMempool"]),
         .library(name: "PeregrineStrategy", targets: ["PeregrineStrategy"]),
         .library(name: "PeregrineJournal", targets: ["PeregrineJournal"]),
+        .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineMempool", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
+        .target(name: "PeregrineFeed", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(
             name: "PeregrineEngine",
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "PeregrineEngine",
+                "PeregrineEngine", "PeregrineFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +69,10 @@ let package = Package(
         .testTarget(
             name: "PeregrineJournalTests",
             dependencies: ["PeregrineJournal", "PeregrineModel", "PeregrineCore"]
+        ),
+        .testTarget(
+            name: "PeregrineFeedTests",
+            dependencies: ["PeregrineFeed", "PeregrineBook", "PeregrineModel"]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",

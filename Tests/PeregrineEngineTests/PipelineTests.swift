@@ -200,6 +200,30 @@ struct CommandLineTests {
         #expect(benchOrders.error.contains("--orders must be 1 to 4000000"))
     }
 
+    @Test func matchReportsMalformedLinesAndStrictStopsAtTheFirst() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            Issue.record("peregrine binary not found at \(Self.binary.path)")
+            return
+        }
+        let path = NSTemporaryDirectory() + "peregrine-match-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = [
+            "{\"op\":\"new\",\"id\":1,\"side\":\"sell\",\"price\":100,\"qty\":5}",
+            "{\"op\":\"new\",\"id\":2,\"side\":\"buy\",\"price\":100,",
+            "{\"op\":\"new\",\"id\":3,\"side\":\"buy\",\"price\":100,\"qty\":2,\"account\":7}",
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let lenient = try run(["match", "--commands", path])
+        #expect(lenient.status == 1)
+        #expect(lenient.error.contains("line 2: "))
+        #expect(lenient.output.contains("{\"type\":\"fill\",\"taker\":3,\"maker\":1,\"price\":100,\"qty\":2"))
+        #expect(lenient.output.hasSuffix("{\"type\":\"book\",\"bids\":[],\"asks\":[[100,3,1]],\"resting\":{\"1\":3}}\n"))
+        let strict = try run(["match", "--commands", path, "--strict"])
+        #expect(strict.status == 2)
+        #expect(strict.error.contains("line 2: "))
+        #expect(!strict.output.contains("fill"))
+    }
+
     @Test func theMatchingBenchmarkPrintsItsFigures() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             Issue.record("peregrine binary not found at \(Self.binary.path)")

@@ -1,0 +1,70 @@
+/// Builds JSON-lines output into a byte buffer and hands it to `flush` in large chunks.
+/// Appending allocates nothing once the buffer has grown to its working size.
+public struct JSONLinesWriter {
+    public private(set) var buffer: [UInt8] = []
+    let flushThreshold: Int
+    let flush: ([UInt8]) -> Void
+
+    /// `flush` receives the bytes whenever more than `flushThreshold` are pending, and at
+    /// `finish`.
+    public init(flushThreshold: Int = 1 << 16, flush: @escaping ([UInt8]) -> Void) {
+        self.flushThreshold = flushThreshold
+        self.flush = flush
+        buffer.reserveCapacity(flushThreshold + 4_096)
+    }
+
+    public mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    }
+
+    public mutating func string(_ text: String) {
+        buffer.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { buffer.append(UInt8(ascii: "\\")) }
+            if byte < 0x20 {
+                raw(" ")
+            } else {
+                buffer.append(byte)
+            }
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func integer<T: BinaryInteger>(_ value: T) {
+        if value == 0 {
+            buffer.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            while magnitude > 0 {
+                scratch[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            while count > 0 {
+                count -= 1
+                buffer.append(scratch[count])
+            }
+        }
+    }
+
+    /// Ends a line; flushes when enough is pending.
+    public mutating func endLine() {
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= flushThreshold {
+            flush(buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
+    public mutating func finish() {
+        if !buffer.isEmpty {
+            flush(buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// `peregrine match`: JSON-lines order commands in, JSON-lines execution reports out, for one
+/// instrument's matching engine starting from an empty book (see docs/match.md).
+///
+/// The book's price band (`bandLevels` ticks) is centred on the first price a command
+/// carries; commands before it (they carry no price) wait for it. Malformed lines throw a
+/// `FeedError` with their line number and change nothing.
+public struct MatchSession: ~Copyable {
+    public struct Options: Sendable {
+        /// Prices are integer ticks when nil; decimal numbers or strings on this grid when set.
+        public var tickSize: Increment?
+        /// Quantities are integer lots when nil; decimals on this grid when set.
+        public var lotSize: Increment?
+        /// Ticks in the book's price band (centred on the first price seen).
+        public var bandLevels = 1 << 18
+        /// Orders the book can hold at once.
+        public var orderCapacity = 1 << 18
+        public var selfTrade = SelfTradePrevention.cancelNewest
+
+        public init(tickSize: Increment? = nil, lotSize: Increment? = nil) {
+            self.tickSize = tickSize
+            self.lotSize = lotSize
+        }
+    }
+
+    public let options: Options
+    var book: OrderBook?
+    var waiting: [OrderCommand] = []
+    public private(set) var commands = 0
+
+    static let instrument = InstrumentID(0)
+    static let knownKeys = ["op", "id", "side", "type", "tif", "post_only", "price", "stop_price", "qty", "account"]
+
+    public init(options: Options) { self.options = options }
+
+    /// Parses and runs one line (without its newline; blank lines are skipped), writing its
+    /// reports to `output`.
+    public mutating func process(
+        line: UnsafeBufferPointer<UInt8>, number: Int, output: inout JSONLinesWriter
+    ) throws(FeedError) {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        let command: OrderCommand
+        do throws(FeedError) {
+            let object = try FlatJSONObject(parsing: line)
+            command = try parse(object)
+        } catch {
+            throw FeedError(line: number, error.message)
+        }
+        commands += 1
+        if book == nil {
+            guard command.action == .replace || command.type == .limit || command.type.isStop else {
+                if command.action == .new || command.action == .cancel {
+                    waiting.append(command)
+                    return
+                }
+                return
+            }
+            let anchor = command.type == .stopMarket && command.action == .new ? command.stopPrice : command.price
+            try makeBook(around: anchor.ticks, line: number)
+            for earlier in waiting { run(earlier, output: &output) }
+            waiting.removeAll()
+        }
+        run(command, output: &output)
+    }
+
+    mutating func makeBook(around price: Int64, line: Int) throws(FeedError) {
+        let half = Int64(options.bandLevels / 2)
+        let low = Swift.max(Int64.min / 4, price - half)
+        let spec = InstrumentSpec(
+            instrument: Self.instrument, minPrice: Price(ticks: low), maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
+            orderCapacity: options.orderCapacity, selfTradePolicy: SelfTradePolicy(default: options.selfTrade))
+        do { book = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
+    }
+
+    mutating func run(_ command: OrderCommand, output: inout JSONLinesWriter) {
+        var sink = ReportWriter(output: output, tickSize: options.tickSize, lotSize: options.lotSize)
+        book?.process(command, sink: &sink)
+        output = sink.output
+    }
+
+    /// After the last line: runs commands still waiting for a price and writes the `book` line.
+    public mutating func finish(output: inout JSONLinesWriter) {
+        if book == nil {
+            do { try makeBook(around: Int64(options.bandLevels / 2), line: 0) } catch { return }
+            for earlier in waiting { run(earlier, output: &output) }
+            waiting.removeAll()
+        }
+        output.raw("{\"type\":\"book\",\"bids\":[")
+        writeLevels(.buy, &output)
+        output.raw("],\"asks\":[")
+        writeLevels(.sell, &output)
+        output.raw("],\"resting\":{")
+        var first = true
+        for side in [Side.buy, .sell] {
+            for order in book?.orders(side) ?? [] {
+                if !first { output.raw(",") }
+                first = false
+                output.raw("\"")
+                output.integer(order.orderID.rawValue)
+                output.raw("\":")
+                ReportWriter.quantity(order.leavesQuantity, options.lotSize, &output)
+            }
+        }
+        output.raw("}")
+        let stops = (book?.pendingStops(.buy) ?? []) + (book?.pendingStops(.sell) ?? [])
+        if !stops.isEmpty {
+            output.raw(",\"stops\":{")
+            for (index, order) in stops.enumerated() {
+                if index > 0 { output.raw(",") }
+                output.raw("\"")
+                output.integer(order.orderID.rawValue)
+                output.raw("\":")
+                ReportWriter.quantity(order.leavesQuantity, options.lotSize, &output)
+            }
+            output.raw("}")
+        }
+        output.raw("}")
+        output.endLine()
+        output.finish()
+    }
+
+    func writeLevels(_ side: Side, _ output: inout JSONLinesWriter) {
+        var first = true
+        book?.forEachLevel(side) { level in
+            if !first { output.raw(",") }
+            first = false
+            output.raw("[")
+            ReportWriter.price(level.price, options.tickSize, &output)
+            output.raw(",")
+            ReportWriter.quantity(level.quantity, options.lotSize, &output)
+            output.raw(",")
+            output.integer(level.orderCount)
+            output.raw("]")
+        }
+    }
+
+    // MARK: Parsing
+
+    typealias ParseFailure = FeedError
+
+    func parse(_ object: borrowing FlatJSONObject) throws(ParseFailure) -> OrderCommand {
+        let unknown = object.unknownKeys(Self.knownKeys)
+        guard unknown.isEmpty else { throw ParseFailure(line: 0, "unknown field '\(unknown[0])'") }
+        guard let op = object.value("op"), op.kind == .string else {
+            throw ParseFailure(line: 0, "missing \"op\" (new, cancel or replace)")
+        }
+        let id = OrderID(try unsigned(object, "id", required: true))
+        let account = AccountID(UInt32(truncatingIfNeeded: try unsigned(object, "account", required: false, limit: UInt64(UInt32.max))))
+        if op.bytes.equals("cancel") {
+            return .cancel(id, account: account)
+        }
+        if op.bytes.equals("replace") {
+            return .replace(
+                id, account: account, price: try price(object, "price", required: true),
+                quantity: try quantity(object, required: true))
+        }
+        guard op.bytes.equals("new") else {
+            throw ParseFailure(line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use new, cancel or replace)")
+        }
+        guard let sideValue = object.value("side"), sideValue.kind == .string,
+            sideValue.bytes.equals("buy") || sideValue.bytes.equals("sell")
+        else { throw ParseFailure(line: 0, "\"side\" must be \"buy\" or \"sell\"") }
+        let side: Side = sideValue.bytes.equals("buy") ? .buy : .sell
+        var type = OrderType.limit
+        if let value = object.value("type") {
+            guard value.kind == .string else { throw ParseFailure(line: 0, "\"type\" must be a string") }
+            if value.bytes.equals("limit") {
+                type = .limit
+            } else if value.bytes.equals("market") {
+                type = .market
+            } else if value.bytes.equals("stop_market") {
+                type = .stopMarket
+            } else if value.bytes.equals("stop_limit") {
+                type = .stopLimit
+            } else {
+                throw ParseFailure(line: 0, "unknown type '\(String(decoding: value.bytes, as: UTF8.self))' (use limit, market, stop_market or stop_limit)")
+            }
+        }
+        var timeInForce: TimeInForce = type == .market || type == .stopMarket ? .immediateOrCancel : .goodTillCancel
+        if let value = object.value("tif") {
+            guard value.kind == .string else { throw ParseFailure(line: 0, "\"tif\" must be a string") }
+            if value.bytes.equals("gtc") {
+                timeInForce = .goodTillCancel
+            } else if value.bytes.equals("ioc") {
+                timeInForce = .immediateOrCancel
+            } else if value.bytes.equals("fok") {
+                timeInForce = .fillOrKill
+            } else {
+                throw ParseFailure(line: 0, "unknown tif '\(String(decoding: value.bytes, as: UTF8.self))' (use gtc, ioc or fok)")
+            }
+        }
+        if let value = object.value("post_only") {
+            guard value.kind == .bool else { throw ParseFailure(line: 0, "\"post_only\" must be true or false") }
+            if value.bytes.equals("true") {
+                guard timeInForce == .goodTillCancel || type == .market || type.isStop else {
+                    throw ParseFailure(line: 0, "post_only needs tif gtc")
+                }
+                timeInForce = .postOnly
+            }
+        }
+        let lots = try quantity(object, required: true)
+        let limitPrice = type == .limit || type == .stopLimit ? try price(object, "price", required: true) : Price(ticks: 0)
+        let trigger = type.isStop ? try price(object, "stop_price", required: true) : Price(ticks: 0)
+        return OrderCommand(
+            action: .new, orderID: id, account: account, side: side, type: type, timeInForce: timeInForce,
+            price: limitPrice, stopPrice: trigger, quantity: lots)
+    }
+
+    func unsigned(
+        _ object: borrowing FlatJSONObject, _ key: StaticString, required: Bool, limit: UInt64 = .max
+    ) throws(ParseFailure) -> UInt64 {
+        guard let value = object.value(key) else {
+            if required { throw ParseFailure(line: 0, "missing \"\(key)\"") }
+            return 0
+        }
+        guard value.kind == .number, !value.bytes.isEmpty else { throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer") }
+        var result: UInt64 = 0
+        for byte in value.bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer")
+            }
+            let (times, overflow1) = result.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2, sum <= limit else { throw ParseFailure(line: 0, "\"\(key)\" is too large") }
+            result = sum
+        }
+        return result
+    }
+
+    func price(_ object: borrowing FlatJSONObject, _ key: StaticString, required: Bool) throws(ParseFailure) -> Price {
+        guard let value = object.value(key), value.kind != .null else {
+            if required { throw ParseFailure(line: 0, "missing \"\(key)\"") }
+            return Price(ticks: 0)
+        }
+        if let tick = options.tickSize {
+            guard value.kind == .number || value.kind == .string else {
+                throw ParseFailure(line: 0, "\"\(key)\" must be a decimal number")
+            }
+            do { return try Price(utf8: value.bytes, tickSize: tick) } catch {
+                throw ParseFailure(line: 0, "\"\(key)\": \(error)")
+            }
+        }
+        guard value.kind == .number, let ticks = Self.integer(value.bytes) else {
+            throw ParseFailure(line: 0, "\"\(key)\" must be an integer number of ticks (or give --tick-size for decimals)")
+        }
+        return Price(ticks: ticks)
+    }
+
+    func quantity(_ object: borrowing FlatJSONObject, required: Bool) throws(ParseFailure) -> Quantity {
+        guard let value = object.value("qty"), value.kind != .null else {
+            if required { throw ParseFailure(line: 0, "missing \"qty\"") }
+            return .zero
+        }
+        if value.bytes.first == UInt8(ascii: "-") { throw ParseFailure(line: 0, "\"qty\" must not be negative") }
+        if let lot = options.lotSize {
+            guard value.kind == .number || value.kind == .string else {
+                throw ParseFailure(line: 0, "\"qty\" must be a decimal number")
+            }
+            do { return try Quantity(utf8: value.bytes, lotSize: lot) } catch {
+                throw ParseFailure(line: 0, "\"qty\": \(error)")
+            }
+        }
+        guard value.kind == .number, let lots = Self.integer(value.bytes) else {
+            throw ParseFailure(line: 0, "\"qty\" must be an integer number of lots (or give --lot-size for decimals)")
+        }
+        return Quantity(lots: lots)
+    }
+
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        var negative = false
+        if bytes.first == UInt8(ascii: "-") {
+            negative = true
+            index = 1
+        }
+        guard index < bytes.count else { return nil }
+        var value: Int64 = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
+    }
+}
+
+/// Writes execution reports as JSON lines (one `fill` line per trade, from the aggressor's
+/// report).
+struct ReportWriter: ExecutionReportSink {
+    var output: JSONLinesWriter
+    let tickSize: Increment?
+    let lotSize: Increment?
+
+    mutating func accept(_ report: ExecutionReport) {
+        switch report.kind {
+        case .partiallyFilled, .filled:
+            guard report.isAggressor else { return }
+            output.raw("{\"type\":\"fill\",\"taker\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"maker\":")
+            output.integer(report.contraOrderID.rawValue)
+            output.raw(",\"price\":")
+            Self.price(report.price, tickSize, &output)
+            output.raw(",\"qty\":")
+            Self.quantity(report.quantity, lotSize, &output)
+            output.raw(",\"taker_remaining\":")
+            Self.quantity(report.leavesQuantity, lotSize, &output)
+            output.raw(",\"trade\":")
+            output.integer(report.tradeID)
+            output.raw("}")
+        case .rejected:
+            output.raw("{\"type\":\"reject\",\"id\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"reason\":")
+            output.string(report.reason.description)
+            output.raw("}")
+        case .cancelled:
+            output.raw("{\"type\":\"cancel\",\"id\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"remaining\":")
+            Self.quantity(report.quantity, lotSize, &output)
+            output.raw(",\"reason\":")
+            output.string(report.reason.description)
+            output.raw("}")
+        case .accepted:
+            output.raw("{\"type\":\"accepted\",\"id\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"side\":")
+            output.raw(report.side == .buy ? "\"buy\"" : "\"sell\"")
+            output.raw(",\"price\":")
+            Self.price(report.price, tickSize, &output)
+            output.raw(",\"qty\":")
+            Self.quantity(report.quantity, lotSize, &output)
+            output.raw("}")
+        case .replaced:
+            output.raw("{\"type\":\"replaced\",\"id\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"price\":")
+            Self.price(report.price, tickSize, &output)
+            output.raw(",\"qty\":")
+            Self.quantity(report.quantity, lotSize, &output)
+            output.raw(",\"remaining\":")
+            Self.quantity(report.leavesQuantity, lotSize, &output)
+            output.raw("}")
+        case .triggered:
+            output.raw("{\"type\":\"triggered\",\"id\":")
+            output.integer(report.orderID.rawValue)
+            output.raw(",\"price\":")
+            Self.price(report.price, tickSize, &output)
+            output.raw("}")
+        }
+        output.endLine()
+    }
+
+    static func price(_ price: Price, _ tickSize: Increment?, _ output: inout JSONLinesWriter) {
+        if let tickSize { output.string(price.formatted(tickSize: tickSize)) } else { output.integer(price.ticks) }
+    }
+
+    static func quantity(_ quantity: Quantity, _ lotSize: Increment?, _ output: inout JSONLinesWriter) {
+        if let lotSize { output.string(quantity.formatted(lotSize: lotSize)) } else { output.integer(quantity.lots) }
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import PeregrineBook
+import PeregrineFeed
+import PeregrineModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Match: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a JSON-lines order flow through one instrument's matching engine; print JSON-lines reports.",
+        discussion: """
+            Each input line is one command: {"op":"new","id":N,"side":"buy"|"sell","type":"limit"|"market"|\
+            "stop_market"|"stop_limit","tif":"gtc"|"ioc"|"fok","post_only":bool,"price":P,"stop_price":S,"qty":Q,\
+            "account":A}, {"op":"cancel","id":N,"account":A} or {"op":"replace","id":N,"price":P,"qty":Q,"account":A} \
+            (qty: the new total, filled part included). Output, in execution order: fill, accepted, reject, cancel, \
+            replaced and triggered lines, then one book line with every level and resting order. A malformed line \
+            is reported on stderr with its number and skipped (exit status 1 at the end); --strict stops there \
+            with exit status 2. See docs/match.md.
+            """)
+
+    @Option(help: "The command file (- for standard input).")
+    var commands: String
+
+    @Option(help: "Tick size: prices are decimals on this grid (e.g. 0.01) instead of integer ticks.")
+    var tickSize: String?
+
+    @Option(help: "Lot size: quantities are decimals on this grid instead of integer lots.")
+    var lotSize: String?
+
+    @Option(help: "Self-trade prevention for every account: cancel-newest, cancel-oldest, cancel-both or allow.")
+    var selfTrade: String = "cancel-newest"
+
+    @Option(help: "Ticks in the book's price band, centred on the first price in the file; prices outside are rejected.")
+    var bandLevels: Int = 1 << 18
+
+    @Option(help: "Orders the book can hold at once (resting plus pending stops).")
+    var maxOrders: Int = 1 << 18
+
+    @Flag(help: "Stop at the first malformed line with exit status 2.")
+    var strict = false
+
+    func run() throws {
+        var options = MatchSession.Options()
+        do {
+            options.tickSize = try tickSize.map { (text) throws(ModelError) in try Increment(text) }
+            options.lotSize = try lotSize.map { (text) throws(ModelError) in try Increment(text) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        guard let mode = SelfTradePrevention.allCases.first(where: { $0.description == selfTrade }) else {
+            printError("error: invalid self-trade '\(selfTrade)': use cancel-newest, cancel-oldest, cancel-both or allow")
+            throw ExitCode(2)
+        }
+        options.selfTrade = mode
+        guard (64...Int(InstrumentSpec.maxBandLevels)).contains(bandLevels) else {
+            printError("error: invalid band-levels '\(bandLevels)': use 64 to \(InstrumentSpec.maxBandLevels)")
+            throw ExitCode(2)
+        }
+        guard (1...InstrumentSpec.maxOrderCapacity).contains(maxOrders) else {
+            printError("error: invalid max-orders '\(maxOrders)': use 1 to \(InstrumentSpec.maxOrderCapacity)")
+            throw ExitCode(2)
+        }
+        options.bandLevels = bandLevels
+        options.orderCapacity = maxOrders
+        guard let file = commands == "-" ? fdopen(0, "r") : fopen(commands, "r") else {
+            printError("error: cannot open \(commands): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        defer { fclose(file) }
+        var output = JSONLinesWriter { bytes in
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count, let base = raw.baseAddress {
+                    let written = write(1, base + offset, raw.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+        var session = MatchSession(options: options)
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        var number = 0
+        var malformed = 0
+        while true {
+            let length = getline(&line, &capacity, file)
+            guard length >= 0, let line else { break }
+            number += 1
+            var count = length
+            if count > 0, line[count - 1] == 0x0A { count -= 1 }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: count)
+            do {
+                try session.process(line: bytes, number: number, output: &output)
+            } catch {
+                malformed += 1
+                output.finish()
+                printError("\(error)")
+                if strict { throw ExitCode(2) }
+            }
+        }
+        session.finish(output: &output)
+        if malformed > 0 {
+            printError("\(malformed) malformed line(s) skipped")
+            throw ExitCode(1)
+        }
+    }
+}
