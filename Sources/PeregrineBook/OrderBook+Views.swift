@@ -115,6 +115,13 @@ extension OrderBook {
         return result
     }
 
+    /// The account that owns the live order with this id, if any. O(1), allocation-free.
+    @inlinable @inline(__always)
+    public func account(ofOrder id: OrderID) -> AccountID? {
+        let slot = ids.find(id.rawValue)
+        return slot < 0 ? nil : AccountID(pool.slots[Int(slot)].account)
+    }
+
     /// The live order (resting or pending stop) with this id, if any. O(1).
     public func order(_ id: OrderID) -> RestingOrder? {
         let slot = ids.find(id.rawValue)

@@ -125,7 +125,7 @@ public struct FlatJSONObject: ~Copyable {
     }
 
     /// The value of `key`: its kind and bytes (inside the quotes for strings), or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func value(_ key: StaticString) -> (kind: Kind, bytes: UnsafeBufferPointer<UInt8>)? {
         let length = key.utf8CodeUnitCount
         return key.withUTF8Buffer { keyBytes in
@@ -148,13 +148,17 @@ public struct FlatJSONObject: ~Copyable {
         }
     }
 
-    /// The keys present that are not in `known` (for rejecting misspelt fields).
-    public func unknownKeys(_ known: [String]) -> [String] {
-        (0..<count).compactMap { index in
+    /// The keys present that are not in `known` (for rejecting misspelt fields). Allocates
+    /// only when there are some.
+    @inline(__always)
+    public func unknownKeys(_ known: [StaticString]) -> [String] {
+        var unknown: [String] = []
+        for index in 0..<count {
             let field = fields[index]
-            let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(field.keyStart)..<Int(field.keyEnd)]), as: UTF8.self)
-            return known.contains(key) ? nil : key
+            let key = UnsafeBufferPointer(rebasing: bytes[Int(field.keyStart)..<Int(field.keyEnd)])
+            if !known.contains(where: { key.equals($0) }) { unknown.append(String(decoding: key, as: UTF8.self)) }
         }
+        return unknown
     }
 }
 

@@ -32,7 +32,9 @@ public struct MatchSession: ~Copyable {
     public private(set) var commands = 0
 
     static let instrument = InstrumentID(0)
-    static let knownKeys = ["op", "id", "side", "type", "tif", "post_only", "price", "stop_price", "qty", "account"]
+    static let knownKeys: [StaticString] = [
+        "op", "id", "side", "type", "tif", "post_only", "price", "stop_price", "qty", "account",
+    ]
 
     public init(options: Options) { self.options = options }
 
@@ -42,14 +44,20 @@ public struct MatchSession: ~Copyable {
         line: UnsafeBufferPointer<UInt8>, number: Int, output: inout JSONLinesWriter
     ) throws(FeedError) {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-        let command: OrderCommand
+        var command: OrderCommand
+        let accountGiven: Bool
         do throws(FeedError) {
             let object = try FlatJSONObject(parsing: line)
             command = try parse(object)
+            accountGiven = object.value("account") != nil
         } catch {
             throw FeedError(line: number, error.message)
         }
         commands += 1
+        if command.action != .new, !accountGiven, let owner = book?.account(ofOrder: command.orderID) {
+            // No account on a cancel or replace: it acts for the order's owner.
+            command.account = owner
+        }
         if book == nil {
             guard command.action == .replace || command.type == .limit || command.type.isStop else {
                 if command.action == .new || command.action == .cancel {
@@ -76,9 +84,10 @@ public struct MatchSession: ~Copyable {
     }
 
     mutating func run(_ command: OrderCommand, output: inout JSONLinesWriter) {
-        var sink = ReportWriter(output: output, tickSize: options.tickSize, lotSize: options.lotSize)
-        book?.process(command, sink: &sink)
-        output = sink.output
+        withUnsafeMutablePointer(to: &output) { pointer in
+            var sink = ReportWriter(output: pointer, tickSize: options.tickSize, lotSize: options.lotSize)
+            book?.process(command, sink: &sink)
+        }
     }
 
     /// After the last line: runs commands still waiting for a price and writes the `book` line.
@@ -141,6 +150,7 @@ public struct MatchSession: ~Copyable {
 
     typealias ParseFailure = FeedError
 
+    @inline(__always)
     func parse(_ object: borrowing FlatJSONObject) throws(ParseFailure) -> OrderCommand {
         let unknown = object.unknownKeys(Self.knownKeys)
         guard unknown.isEmpty else { throw ParseFailure(line: 0, "unknown field '\(unknown[0])'") }
@@ -209,6 +219,7 @@ public struct MatchSession: ~Copyable {
             price: limitPrice, stopPrice: trigger, quantity: lots)
     }
 
+    @inline(__always)
     func unsigned(
         _ object: borrowing FlatJSONObject, _ key: StaticString, required: Bool, limit: UInt64 = .max
     ) throws(ParseFailure) -> UInt64 {
@@ -230,6 +241,7 @@ public struct MatchSession: ~Copyable {
         return result
     }
 
+    @inline(__always)
     func price(_ object: borrowing FlatJSONObject, _ key: StaticString, required: Bool) throws(ParseFailure) -> Price {
         guard let value = object.value(key), value.kind != .null else {
             if required { throw ParseFailure(line: 0, "missing \"\(key)\"") }
@@ -249,6 +261,7 @@ public struct MatchSession: ~Copyable {
         return Price(ticks: ticks)
     }
 
+    @inline(__always)
     func quantity(_ object: borrowing FlatJSONObject, required: Bool) throws(ParseFailure) -> Quantity {
         guard let value = object.value("qty"), value.kind != .null else {
             if required { throw ParseFailure(line: 0, "missing \"qty\"") }
@@ -294,7 +307,18 @@ public struct MatchSession: ~Copyable {
 /// Writes execution reports as JSON lines (one `fill` line per trade, from the aggressor's
 /// report).
 struct ReportWriter: ExecutionReportSink {
-    var output: JSONLinesWriter
+    /// The caller's writer, borrowed for one command (no copy of its buffer).
+    let pointer: UnsafeMutablePointer<JSONLinesWriter>
+    var output: JSONLinesWriter {
+        _read { yield pointer.pointee }
+        nonmutating _modify { yield &pointer.pointee }
+    }
+
+    init(output pointer: UnsafeMutablePointer<JSONLinesWriter>, tickSize: Increment?, lotSize: Increment?) {
+        self.pointer = pointer
+        self.tickSize = tickSize
+        self.lotSize = lotSize
+    }
     let tickSize: Increment?
     let lotSize: Increment?
 
