@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineFeedTests",
-            dependencies: ["PeregrineFeed", "PeregrineBook", "PeregrineModel"]
+            dependencies: ["PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",

@@ -26,7 +26,8 @@ public struct FlatJSONObject: ~Copyable {
         fields = InlineArray(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, kind: .null))
         var position = 0
         func skipSpace() {
-            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D {
+            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D
+            {
                 position += 1
             }
         }

@@ -78,7 +78,8 @@ public struct MatchSession: ~Copyable {
         let half = Int64(options.bandLevels / 2)
         let low = Swift.max(Int64.min / 4, price - half)
         let spec = InstrumentSpec(
-            instrument: Self.instrument, minPrice: Price(ticks: low), maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
+            instrument: Self.instrument, minPrice: Price(ticks: low),
+            maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
             orderCapacity: options.orderCapacity, selfTradePolicy: SelfTradePolicy(default: options.selfTrade))
         do { book = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
     }
@@ -158,7 +159,8 @@ public struct MatchSession: ~Copyable {
             throw ParseFailure(line: 0, "missing \"op\" (new, cancel or replace)")
         }
         let id = OrderID(try unsigned(object, "id", required: true))
-        let account = AccountID(UInt32(truncatingIfNeeded: try unsigned(object, "account", required: false, limit: UInt64(UInt32.max))))
+        let account = AccountID(
+            UInt32(truncatingIfNeeded: try unsigned(object, "account", required: false, limit: UInt64(UInt32.max))))
         if op.bytes.equals("cancel") {
             return .cancel(id, account: account)
         }
@@ -168,7 +170,8 @@ public struct MatchSession: ~Copyable {
                 quantity: try quantity(object, required: true))
         }
         guard op.bytes.equals("new") else {
-            throw ParseFailure(line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use new, cancel or replace)")
+            throw ParseFailure(
+                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use new, cancel or replace)")
         }
         guard let sideValue = object.value("side"), sideValue.kind == .string,
             sideValue.bytes.equals("buy") || sideValue.bytes.equals("sell")
@@ -186,7 +189,10 @@ public struct MatchSession: ~Copyable {
             } else if value.bytes.equals("stop_limit") {
                 type = .stopLimit
             } else {
-                throw ParseFailure(line: 0, "unknown type '\(String(decoding: value.bytes, as: UTF8.self))' (use limit, market, stop_market or stop_limit)")
+                throw ParseFailure(
+                    line: 0,
+                    "unknown type '\(String(decoding: value.bytes, as: UTF8.self))' (use limit, market, stop_market or stop_limit)"
+                )
             }
         }
         var timeInForce: TimeInForce = type == .market || type == .stopMarket ? .immediateOrCancel : .goodTillCancel
@@ -199,7 +205,8 @@ public struct MatchSession: ~Copyable {
             } else if value.bytes.equals("fok") {
                 timeInForce = .fillOrKill
             } else {
-                throw ParseFailure(line: 0, "unknown tif '\(String(decoding: value.bytes, as: UTF8.self))' (use gtc, ioc or fok)")
+                throw ParseFailure(
+                    line: 0, "unknown tif '\(String(decoding: value.bytes, as: UTF8.self))' (use gtc, ioc or fok)")
             }
         }
         if let value = object.value("post_only") {
@@ -212,7 +219,8 @@ public struct MatchSession: ~Copyable {
             }
         }
         let lots = try quantity(object, required: true)
-        let limitPrice = type == .limit || type == .stopLimit ? try price(object, "price", required: true) : Price(ticks: 0)
+        let limitPrice =
+            type == .limit || type == .stopLimit ? try price(object, "price", required: true) : Price(ticks: 0)
         let trigger = type.isStop ? try price(object, "stop_price", required: true) : Price(ticks: 0)
         return OrderCommand(
             action: .new, orderID: id, account: account, side: side, type: type, timeInForce: timeInForce,
@@ -227,7 +235,9 @@ public struct MatchSession: ~Copyable {
             if required { throw ParseFailure(line: 0, "missing \"\(key)\"") }
             return 0
         }
-        guard value.kind == .number, !value.bytes.isEmpty else { throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer") }
+        guard value.kind == .number, !value.bytes.isEmpty else {
+            throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer")
+        }
         var result: UInt64 = 0
         for byte in value.bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
@@ -256,7 +266,8 @@ public struct MatchSession: ~Copyable {
             }
         }
         guard value.kind == .number, let ticks = Self.integer(value.bytes) else {
-            throw ParseFailure(line: 0, "\"\(key)\" must be an integer number of ticks (or give --tick-size for decimals)")
+            throw ParseFailure(
+                line: 0, "\"\(key)\" must be an integer number of ticks (or give --tick-size for decimals)")
         }
         return Price(ticks: ticks)
     }

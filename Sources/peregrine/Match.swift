@@ -32,7 +32,8 @@ struct Match: ParsableCommand {
     @Option(help: "Self-trade prevention for every account: cancel-newest, cancel-oldest, cancel-both or allow.")
     var selfTrade: String = "cancel-newest"
 
-    @Option(help: "Ticks in the book's price band, centred on the first price in the file; prices outside are rejected.")
+    @Option(
+        help: "Ticks in the book's price band, centred on the first price in the file; prices outside are rejected.")
     var bandLevels: Int = 1 << 18
 
     @Option(help: "Orders the book can hold at once (resting plus pending stops).")
@@ -51,7 +52,8 @@ struct Match: ParsableCommand {
             throw ExitCode(2)
         }
         guard let mode = SelfTradePrevention.allCases.first(where: { $0.description == selfTrade }) else {
-            printError("error: invalid self-trade '\(selfTrade)': use cancel-newest, cancel-oldest, cancel-both or allow")
+            printError(
+                "error: invalid self-trade '\(selfTrade)': use cancel-newest, cancel-oldest, cancel-both or allow")
             throw ExitCode(2)
         }
         options.selfTrade = mode
@@ -92,7 +94,8 @@ struct Match: ParsableCommand {
             number += 1
             var count = length
             if count > 0, line[count - 1] == 0x0A { count -= 1 }
-            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: count)
+            let bytes = UnsafeBufferPointer(
+                start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: count)
             do {
                 try session.process(line: bytes, number: number, output: &output)
             } catch {

@@ -217,7 +217,8 @@ struct CommandLineTests {
         #expect(lenient.status == 1)
         #expect(lenient.error.contains("line 2: "))
         #expect(lenient.output.contains("{\"type\":\"fill\",\"taker\":3,\"maker\":1,\"price\":100,\"qty\":2"))
-        #expect(lenient.output.hasSuffix("{\"type\":\"book\",\"bids\":[],\"asks\":[[100,3,1]],\"resting\":{\"1\":3}}\n"))
+        #expect(
+            lenient.output.hasSuffix("{\"type\":\"book\",\"bids\":[],\"asks\":[[100,3,1]],\"resting\":{\"1\":3}}\n"))
         let strict = try run(["match", "--commands", path, "--strict"])
         #expect(strict.status == 2)
         #expect(strict.error.contains("line 2: "))

@@ -32,7 +32,8 @@ struct MatchSessionTests {
         -> String
     {
         let priceField = price.map { ",\"price\":\($0)" } ?? ""
-        return "{\"op\":\"new\",\"id\":\(id),\"side\":\"\(side)\",\"qty\":\(qty)\(priceField),\"account\":\(account)\(extra)}"
+        return
+            "{\"op\":\"new\",\"id\":\(id),\"side\":\"\(side)\",\"qty\":\(qty)\(priceField),\"account\":\(account)\(extra)}"
     }
 
     func accepted(_ id: Int, _ side: String, _ price: Int, _ qty: Int) -> String {
@@ -58,7 +59,8 @@ struct MatchSessionTests {
         #expect(
             lines == [
                 accepted(1, "sell", 100, 5), accepted(2, "sell", 100, 5), accepted(3, "sell", 101, 5),
-                accepted(10, "buy", 101, 12), fill(10, 1, 100, 5, left: 7, trade: 1), fill(10, 2, 100, 5, left: 2, trade: 2),
+                accepted(10, "buy", 101, 12), fill(10, 1, 100, 5, left: 7, trade: 1),
+                fill(10, 2, 100, 5, left: 2, trade: 2),
                 fill(10, 3, 101, 2, left: 0, trade: 3),
                 "{\"type\":\"book\",\"bids\":[],\"asks\":[[101,3,1]],\"resting\":{\"3\":3}}",
             ])
@@ -142,8 +144,14 @@ struct MatchSessionTests {
                 "{\"op\":\"new\",\"id\":2,\"side\":\"buy\",\"price\":20377.01,\"qty\":\"0.125\",\"account\":2}",
                 "{\"op\":\"new\",\"id\":3,\"side\":\"buy\",\"price\":\"20377.001\",\"qty\":\"1\"}",
             ], options: options)
-        #expect(lines[2] == "{\"type\":\"fill\",\"taker\":2,\"maker\":1,\"price\":\"20377.00\",\"qty\":\"0.125\",\"taker_remaining\":\"0.000\",\"trade\":1}")
-        #expect(lines.last == "{\"type\":\"book\",\"bids\":[],\"asks\":[[\"20377.00\",\"0.375\",1]],\"resting\":{\"1\":\"0.375\"}}")
+        #expect(
+            lines[2]
+                == "{\"type\":\"fill\",\"taker\":2,\"maker\":1,\"price\":\"20377.00\",\"qty\":\"0.125\",\"taker_remaining\":\"0.000\",\"trade\":1}"
+        )
+        #expect(
+            lines.last
+                == "{\"type\":\"book\",\"bids\":[],\"asks\":[[\"20377.00\",\"0.375\",1]],\"resting\":{\"1\":\"0.375\"}}"
+        )
         #expect(errors.count == 1 && errors[0].line == 3)
         #expect(errors[0].message.contains("20377.001"))
     }

@@ -1,0 +1,94 @@
+import PeregrineModel
+
+/// The fields of a Bybit `orderbook` websocket message that a mirror book needs, read in
+/// place: the message type and update id.
+struct BybitMessage {
+    enum Kind { case snapshot, delta }
+    let line: UnsafeBufferPointer<UInt8>
+
+    init(_ line: UnsafeBufferPointer<UInt8>) { self.line = line }
+
+    var type: Kind? {
+        guard let start = line.find("\"type\":\"") else { return nil }
+        let rest = UnsafeBufferPointer(rebasing: line[start...])
+        if rest.starts(with: "snapshot".utf8) { return .snapshot }
+        if rest.starts(with: "delta".utf8) { return .delta }
+        return nil
+    }
+
+    var updateID: Int64? {
+        guard let start = line.find("\"u\":") else { return nil }
+        var end = start
+        while end < line.count, line[end] >= UInt8(ascii: "0"), line[end] <= UInt8(ascii: "9") { end += 1 }
+        return UnsafeBufferPointer(rebasing: line[start..<end]).integerValue
+    }
+}
+
+/// The `[price, size]` string pairs of a Bybit message's `"b"` then `"a"` arrays, in order.
+struct BybitPairs {
+    let line: UnsafeBufferPointer<UInt8>
+    var position: Int
+    var end: Int
+    var side: Side = .buy
+    var doneBids = false
+
+    init(_ line: UnsafeBufferPointer<UInt8>) {
+        self.line = line
+        position = line.find("\"b\":[") ?? line.count
+        end = line.count
+    }
+
+    mutating func next() -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)? {
+        while true {
+            while position < line.count, line[position] == UInt8(ascii: ",") || line[position] == 0x20 { position += 1 }
+            if position < line.count, line[position] == UInt8(ascii: "["),
+                let price = string(at: position + 1),
+                price.end < line.count, line[price.end] == UInt8(ascii: ","),
+                let size = string(at: price.end + 1),
+                size.end < line.count, line[size.end] == UInt8(ascii: "]")
+            {
+                position = size.end + 1
+                return (price.bytes, size.bytes)
+            }
+            // The end of this array: move to the asks, or stop.
+            if !doneBids {
+                doneBids = true
+                side = .sell
+                position = line.find("\"a\":[") ?? line.count
+                continue
+            }
+            return nil
+        }
+    }
+
+    /// The quoted string starting at `start` and the index just after its closing quote.
+    func string(at start: Int) -> (bytes: UnsafeBufferPointer<UInt8>, end: Int)? {
+        guard start < line.count, line[start] == UInt8(ascii: "\"") else { return nil }
+        var index = start + 1
+        while index < line.count, line[index] != UInt8(ascii: "\"") { index += 1 }
+        guard index < line.count else { return nil }
+        return (UnsafeBufferPointer(rebasing: line[(start + 1)..<index]), index + 1)
+    }
+}
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// The index just after the first occurrence of `pattern`, or nil.
+    func find(_ pattern: StaticString) -> Int? {
+        pattern.withUTF8Buffer { needle in
+            guard needle.count <= count else { return nil }
+            var index = 0
+            while index + needle.count <= count {
+                if self[index] == needle[0] {
+                    var match = true
+                    for offset in 1..<needle.count where self[index + offset] != needle[offset] {
+                        match = false
+                        break
+                    }
+                    if match { return index + needle.count }
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+}

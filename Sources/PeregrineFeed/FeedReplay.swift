@@ -1,0 +1,303 @@
+import PeregrineBook
+import PeregrineModel
+
+/// The market-data file formats `peregrine feed replay` reads.
+public enum FeedFormat: String, CaseIterable, Sendable {
+    /// Binance (USDⓈ-M) depth snapshot and update CSV: symbol,timestamp,first_update_id,
+    /// last_update_id,side,update_type,price,qty,pu.
+    case binanceDepth = "binance-depth"
+    /// Bybit v5 `orderbook.N` websocket messages, one JSON object per line (snapshot/delta).
+    case bybitOrderBook = "bybit-ob"
+    /// Tardis `quotes` CSV: exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount.
+    case tardisQuotes = "tardis-quotes"
+    /// Tardis `trades` CSV: exchange,symbol,timestamp,local_timestamp,id,side,price,amount.
+    case tardisTrades = "tardis-trades"
+    /// TrueFX quotes CSV: timestamp,bid,ask (no sizes).
+    case truefxQuotes = "truefx-quotes"
+
+    var isBook: Bool { self == .binanceDepth || self == .bybitOrderBook }
+}
+
+/// One checkpoint line of a replay.
+public struct FeedCheckpoint: Equatable, Sendable {
+    public var message: Int
+    public var bid: BookLevel?
+    public var ask: BookLevel?
+    public var bidLevels: Int
+    public var askLevels: Int
+    /// Σ price × size over the top 10 levels, in ticks × lots.
+    public var bidNotional: Int64
+    public var askNotional: Int64
+}
+
+/// What a replay counted.
+public struct FeedStatistics: Equatable, Sendable {
+    public var messages = 0
+    public var rows = 0
+    /// Messages whose sequence did not follow on from the previous one.
+    public var gaps = 0
+    /// Messages older than the one before them.
+    public var outOfOrder = 0
+    /// Messages after which the best bid was at or above the best ask (mirrored as given).
+    public var crossed = 0
+    /// Messages after which one side of the book was empty.
+    public var oneSided = 0
+    public var trades = 0
+    public var tradedSize: Int64 = 0
+}
+
+/// Replays market-data files into a mirror book: an L2 book that applies the feed exactly as
+/// given (it never matches, and a crossed or one-sided moment is counted, not corrected), or
+/// the best bid and offer for quote files. Streams each file through a memory map with
+/// constant memory and no allocation per row. Prices and sizes load exactly on the given
+/// grids; a value with more decimals stops the replay with its line.
+public struct FeedReplay: ~Copyable {
+    public let format: FeedFormat
+    public let priceIncrement: Increment
+    public let sizeIncrement: Increment
+    var book: L2Book
+    var quoteBid: BookLevel?
+    var quoteAsk: BookLevel?
+    public private(set) var statistics = FeedStatistics()
+    var lastSequence: Int64 = -1
+    var lastTimestamp: Int64 = .min
+    var inSnapshot = false
+    var eventID: Int64 = .min
+
+    public init(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment) throws(FeedError) {
+        self.format = format
+        self.priceIncrement = priceIncrement
+        self.sizeIncrement = sizeIncrement
+        do { book = try L2Book(instrument: InstrumentID(0), ladderSize: 1 << 20) } catch {
+            throw FeedError(line: 0, "\(error)")
+        }
+    }
+
+    /// The price and size grids of `path`: the most decimals in its price and size fields over
+    /// its first `sampleLines` lines.
+    public static func detectScale(format: FeedFormat, path: String, sampleLines: Int = 1_000) throws(FeedError)
+        -> (price: Increment, size: Increment)
+    {
+        var lines = try MappedLines(path: path)
+        var priceDecimals = 0
+        var sizeDecimals = 0
+        var seen = 0
+        while seen < sampleLines, let line = lines.next() {
+            seen += 1
+            switch format {
+            case .binanceDepth:
+                let row = CSVRow(line)
+                guard row.count >= 8, row[0].first != UInt8(ascii: "s") else { continue }
+                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
+                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+            case .tardisQuotes:
+                let row = CSVRow(line)
+                guard row.count >= 8, row[0].first != UInt8(ascii: "e") || !row[2].isEmpty && row[2].integerValue != nil
+                else { continue }
+                priceDecimals = max(priceDecimals, row[5].decimalPlaces, row[6].decimalPlaces)
+                sizeDecimals = max(sizeDecimals, row[4].decimalPlaces, row[7].decimalPlaces)
+            case .tardisTrades:
+                let row = CSVRow(line)
+                guard row.count >= 8, row[2].integerValue != nil else { continue }
+                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
+                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+            case .truefxQuotes:
+                let row = CSVRow(line)
+                guard row.count >= 3, row[0].first != UInt8(ascii: "t") else { continue }
+                priceDecimals = max(priceDecimals, row[1].decimalPlaces, row[2].decimalPlaces)
+            case .bybitOrderBook:
+                var pairs = BybitPairs(line)
+                while let (price, size) = pairs.next() {
+                    priceDecimals = max(priceDecimals, price.decimalPlaces)
+                    sizeDecimals = max(sizeDecimals, size.decimalPlaces)
+                }
+            }
+        }
+        do {
+            return (try Increment(units: 1, decimals: priceDecimals), try Increment(units: 1, decimals: sizeDecimals))
+        } catch {
+            throw FeedError(line: 0, "\(error)")
+        }
+    }
+
+    /// Replays `path`, calling `checkpoint` every `checkpointEvery` messages (0: never).
+    public mutating func replay(
+        path: String, checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in }
+    ) throws(FeedError) {
+        var lines = try MappedLines(path: path)
+        while let line = lines.next() {
+            if line.isEmpty { continue }
+            if format == .binanceDepth, eventID != .min, startsNewEvent(line) {
+                endMessage(checkpointEvery: checkpointEvery, checkpoint)
+            }
+            let ended: Bool
+            do throws(FeedError) {
+                ended = try apply(line)
+            } catch {
+                throw FeedError(line: lines.lineNumber, "\(path): \(error.message)")
+            }
+            if ended { endMessage(checkpointEvery: checkpointEvery, checkpoint) }
+        }
+        if format == .binanceDepth, eventID != .min {
+            endMessage(checkpointEvery: checkpointEvery, checkpoint)
+            eventID = .min
+        }
+    }
+
+    mutating func endMessage(checkpointEvery: Int, _ checkpoint: (FeedCheckpoint) -> Void) {
+        statistics.messages += 1
+        let top = bestBidOffer
+        if let bid = top.bid, let ask = top.ask {
+            if bid.price >= ask.price { statistics.crossed += 1 }
+        } else if format != .tardisTrades {
+            statistics.oneSided += 1
+        }
+        if checkpointEvery > 0, statistics.messages % checkpointEvery == 0 { checkpoint(currentCheckpoint) }
+    }
+
+    /// The book's state now.
+    public var currentCheckpoint: FeedCheckpoint {
+        let top = bestBidOffer
+        if format.isBook {
+            let bids = book.depth(.buy, levels: 10)
+            let asks = book.depth(.sell, levels: 10)
+            return FeedCheckpoint(
+                message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: book.levelCount(.buy),
+                askLevels: book.levelCount(.sell),
+                bidNotional: bids.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
+                askNotional: asks.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots })
+        }
+        return FeedCheckpoint(
+            message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: top.bid == nil ? 0 : 1,
+            askLevels: top.ask == nil ? 0 : 1, bidNotional: top.bid.map { $0.price.ticks &* $0.quantity.lots } ?? 0,
+            askNotional: top.ask.map { $0.price.ticks &* $0.quantity.lots } ?? 0)
+    }
+
+    public var bestBidOffer: BestBidOffer {
+        format.isBook ? book.bestBidOffer : BestBidOffer(bid: quoteBid, ask: quoteAsk)
+    }
+
+    /// Book levels of `side`, best first (L2 formats).
+    public func depth(_ side: Side, levels: Int) -> [BookLevel] { book.depth(side, levels: levels) }
+
+    public var bookCounters: BookCounters { book.counters }
+
+    // MARK: Formats
+
+    func price(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Price {
+        do { return try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw FeedError(line: 0, "\(error)") }
+    }
+
+    func size(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Quantity {
+        do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw FeedError(line: 0, "\(error)") }
+    }
+
+    /// Applies one line; true when it ends a message.
+    mutating func apply(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        switch format {
+        case .binanceDepth: return try applyBinance(line)
+        case .bybitOrderBook: return try applyBybit(line)
+        case .tardisQuotes:
+            let row = CSVRow(line)
+            guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
+            guard let timestamp = row[2].integerValue else {
+                if row.text(2) == "timestamp" { return false }
+                throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
+            }
+            statistics.rows += 1
+            noteTimestamp(timestamp)
+            quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
+            quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
+            return true
+        case .tardisTrades:
+            let row = CSVRow(line)
+            guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
+            guard let timestamp = row[2].integerValue else {
+                if row.text(2) == "timestamp" { return false }
+                throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
+            }
+            statistics.rows += 1
+            noteTimestamp(timestamp)
+            _ = try price(row[6])
+            statistics.trades += 1
+            statistics.tradedSize &+= try size(row[7]).lots
+            return true
+        case .truefxQuotes:
+            let row = CSVRow(line)
+            guard row.count >= 3 else { throw FeedError(line: 0, "expected 3 fields, found \(row.count)") }
+            if row.text(0) == "timestamp" { return false }
+            statistics.rows += 1
+            quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
+            quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
+            return true
+        }
+    }
+
+    mutating func noteTimestamp(_ timestamp: Int64) {
+        if timestamp < lastTimestamp { statistics.outOfOrder += 1 }
+        lastTimestamp = max(lastTimestamp, timestamp)
+    }
+
+    mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let row = CSVRow(line)
+        guard row.count >= 9 else { throw FeedError(line: 0, "expected 9 fields, found \(row.count)") }
+        guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
+            if row.text(0) == "symbol" { return false }
+            throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
+        }
+        statistics.rows += 1
+        if lastUpdate != eventID {
+            let isSnapshot = row[5].equals("snap")
+            if isSnapshot, !inSnapshot { book.clear() }
+            if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
+            if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
+            inSnapshot = isSnapshot
+            eventID = lastUpdate
+            lastSequence = lastUpdate
+        }
+        let side: Side
+        if row[4].equals("b") {
+            side = .buy
+        } else if row[4].equals("a") {
+            side = .sell
+        } else {
+            throw FeedError(line: 0, "side '\(row.text(4))' is not b or a")
+        }
+        book.apply(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        return false
+    }
+
+    /// Whether a Binance row begins another event (a new last_update_id).
+    func startsNewEvent(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        let row = CSVRow(line)
+        guard row.count >= 9, let lastUpdate = row[3].integerValue else { return false }
+        return lastUpdate != eventID
+    }
+
+    mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        var scanner = BybitMessage(line)
+        guard let kind = scanner.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+        statistics.rows += 1
+        let update = scanner.updateID
+        if kind == .snapshot {
+            book.clear()
+        } else if let update, lastSequence >= 0, update != lastSequence + 1 {
+            statistics.gaps += 1
+        }
+        if let update { lastSequence = update }
+        var pairs = BybitPairs(line)
+        while let (priceBytes, sizeBytes) = pairs.next() {
+            book.apply(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
+        }
+        return true
+    }
+}
+
+extension FeedReplay {
+    /// Runs every file in order (a Binance snapshot file, then its update files).
+    public mutating func replay(
+        paths: [String], checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in }
+    ) throws(FeedError) {
+        for path in paths { try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) }
+    }
+}

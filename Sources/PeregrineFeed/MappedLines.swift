@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The lines of a file, read through a read-only memory map: no copy of any line, constant
+/// memory whatever the file size (the kernel pages the map in and out).
+public struct MappedLines: ~Copyable {
+    public let path: String
+    let base: UnsafeRawPointer?
+    public let byteCount: Int
+    var offset = 0
+    /// 1-based number of the line last returned.
+    public private(set) var lineNumber = 0
+
+    public init(path: String) throws(FeedError) {
+        let (base, count) = try Self.map(path)
+        self.path = path
+        self.base = base
+        byteCount = count
+    }
+
+    static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FeedError(line: 0, "cannot stat \(path)") }
+        let count = Int(info.st_size)
+        if count == 0 { return (nil, 0) }
+        guard let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw FeedError(line: 0, "cannot map \(path): \(String(cString: strerror(errno)))")
+        }
+        _ = madvise(address, count, MADV_SEQUENTIAL)
+        return (UnsafeRawPointer(address), count)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
+    }
+
+    /// The next line without its line break, or nil at the end.
+    public mutating func next() -> UnsafeBufferPointer<UInt8>? {
+        guard let base, offset < byteCount else { return nil }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        let start = offset
+        var end = start
+        if let newline = memchr(base + start, 0x0A, byteCount - start) {
+            end = base.distance(to: UnsafeRawPointer(newline))
+            offset = end + 1
+        } else {
+            end = byteCount
+            offset = byteCount
+        }
+        lineNumber += 1
+        var length = end - start
+        if length > 0, bytes[start + length - 1] == 0x0D { length -= 1 }
+        return UnsafeBufferPointer(start: bytes + start, count: length)
+    }
+
+    /// Fraction of the file read so far.
+    public var progress: Double { byteCount == 0 ? 1 : Double(offset) / Double(byteCount) }
+}
+
+/// The comma-separated fields of one CSV line (no quoting: the exchange files read here have
+/// none), as byte ranges into the line. No allocation.
+public struct CSVRow {
+    public static let maxFields = 16
+    var starts: InlineArray<16, Int32> = InlineArray(repeating: 0)
+    var ends: InlineArray<16, Int32> = InlineArray(repeating: 0)
+    public private(set) var count = 0
+    public let line: UnsafeBufferPointer<UInt8>
+
+    public init(_ line: UnsafeBufferPointer<UInt8>) {
+        self.line = line
+        var start = 0
+        var index = 0
+        while index <= line.count, count < Self.maxFields {
+            if index == line.count || line[index] == UInt8(ascii: ",") {
+                starts[count] = Int32(start)
+                ends[count] = Int32(index)
+                count += 1
+                start = index + 1
+            }
+            index += 1
+        }
+    }
+
+    public subscript(_ field: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: line[Int(starts[field])..<Int(ends[field])])
+    }
+
+    /// Field `field` as a text (allocates: for messages).
+    public func text(_ field: Int) -> String { String(decoding: self[field], as: UTF8.self) }
+}
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// The decimal digits after the point ("20377.00" → 2).
+    public var decimalPlaces: Int {
+        guard let point = firstIndex(of: UInt8(ascii: ".")) else { return 0 }
+        return count - point - 1
+    }
+
+    /// A signed integer, or nil.
+    public var integerValue: Int64? {
+        var index = 0
+        var negative = false
+        if first == UInt8(ascii: "-") {
+            negative = true
+            index = 1
+        }
+        guard index < count else { return nil }
+        var value: Int64 = 0
+        while index < count {
+            let byte = self[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !overflow2 else { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import PeregrineBook
+import PeregrineFeed
+import PeregrineModel
+import PeregrineTestSupport
+import Testing
+
+/// Every market-data file in ../shared/data through its loader, checked against a plain
+/// reference written here: dictionaries of decimal prices, no ladders, no fixed point.
+@Suite("Market-data files")
+struct FeedReplayTests {
+    /// A reference book: price → size, as `Decimal`s parsed by Foundation.
+    struct ReferenceBook {
+        var bids: [Decimal: Decimal] = [:]
+        var asks: [Decimal: Decimal] = [:]
+
+        mutating func set(bid: Bool, _ price: String, _ size: String) {
+            let p = Decimal(string: price)!
+            let s = Decimal(string: size)!
+            if bid { bids[p] = s == 0 ? nil : s } else { asks[p] = s == 0 ? nil : s }
+        }
+
+        func notional(_ side: [Decimal: Decimal], highestFirst: Bool) -> Decimal {
+            let prices = side.keys.sorted(by: highestFirst ? (>) : (<)).prefix(10)
+            return prices.reduce(Decimal(0)) { $0 + $1 * side[$1]! }
+        }
+    }
+
+    func path(_ name: String) -> String { SharedData.directory.appendingPathComponent(name).path }
+
+    func decimal(_ price: Price, _ grid: Increment) -> Decimal { Decimal(string: price.formatted(tickSize: grid))! }
+    func decimal(_ size: Quantity, _ grid: Increment) -> Decimal { Decimal(string: size.formatted(lotSize: grid))! }
+
+    /// What a replay left: its checkpoints, final state and counters.
+    struct Result {
+        var checkpoints: [FeedCheckpoint]
+        var currentCheckpoint: FeedCheckpoint
+        var statistics: FeedStatistics
+        var priceIncrement: Increment
+        var sizeIncrement: Increment
+        var bookCounters: BookCounters
+    }
+
+    func replay(_ format: FeedFormat, _ names: [String], every: Int = 0) throws -> (Result, [FeedCheckpoint]) {
+        let scale = try FeedReplay.detectScale(format: format, path: path(names[0]))
+        var replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
+        var checkpoints: [FeedCheckpoint] = []
+        try replay.replay(paths: names.map(path), checkpointEvery: every) { checkpoints.append($0) }
+        let result = Result(
+            checkpoints: checkpoints, currentCheckpoint: replay.currentCheckpoint, statistics: replay.statistics,
+            priceIncrement: replay.priceIncrement, sizeIncrement: replay.sizeIncrement,
+            bookCounters: replay.bookCounters)
+        return (result, checkpoints)
+    }
+
+    @Test func binanceSnapshotThenUpdate() throws {
+        let names = [
+            "binance-futures_BTCUSDT_depth_snapshot_2022-11-01.csv",
+            "binance-futures_BTCUSDT_depth_update_2022-11-01.csv",
+        ]
+        var reference = ReferenceBook()
+        for name in names {
+            for row in try SharedData.csvRows(name) {
+                reference.set(bid: row["side"] == "b", row["price"]!, row["qty"]!)
+            }
+        }
+        let (replay, _) = try replay(.binanceDepth, names)
+        // Two bids (2047.30 and 15006.00) lie more than the mirror's 2^20-tick ladder below the
+        // touch: counted, not held.
+        #expect(replay.bookCounters.rejectedOutsideLadder == 2)
+        let far: Set<Decimal> = [Decimal(string: "2047.30")!, Decimal(string: "15006.00")!]
+        let bids = reference.bids.filter { !far.contains($0.key) }
+        let top = replay.currentCheckpoint
+        #expect(decimal(try #require(top.bid).price, replay.priceIncrement) == bids.keys.max())
+        #expect(decimal(try #require(top.ask).price, replay.priceIncrement) == reference.asks.keys.min())
+        #expect(decimal(try #require(top.bid).quantity, replay.sizeIncrement) == bids[bids.keys.max()!])
+        #expect(top.bidLevels == bids.count && top.askLevels == reference.asks.count)
+        let notionalGrid = try Increment(units: 1, decimals: 5)
+        #expect(
+            Decimal(string: Price(ticks: top.bidNotional).formatted(tickSize: notionalGrid))
+                == ReferenceBook(bids: bids).notional(bids, highestFirst: true))
+        #expect(replay.statistics.messages == 2 && replay.statistics.rows == 200)
+        #expect(replay.statistics.gaps == 1)  // the update does not follow on from the snapshot
+        #expect(replay.statistics.oneSided == 1)  // after the all-bid snapshot
+    }
+
+    @Test func bybitSnapshotAndDeltas() throws {
+        let name = "bybit_XRPUSDT_orderbook500_2024-12-01.jsonl"
+        let text = try String(contentsOfFile: path(name), encoding: .utf8)
+        var reference = ReferenceBook()
+        var expectedBids: [Decimal?] = []
+        var previousUpdate: Int?
+        var gaps = 0
+        for line in text.split(whereSeparator: \.isNewline) {
+            let message = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let data = message["data"] as! [String: Any]
+            if message["type"] as? String == "snapshot" { reference = ReferenceBook() }
+            let update = data["u"] as! Int
+            if message["type"] as? String == "delta", let previousUpdate, update != previousUpdate + 1 { gaps += 1 }
+            previousUpdate = update
+            for pair in data["b"] as! [[String]] { reference.set(bid: true, pair[0], pair[1]) }
+            for pair in data["a"] as! [[String]] { reference.set(bid: false, pair[0], pair[1]) }
+            expectedBids.append(reference.bids.keys.max())
+        }
+        let (replay, checkpoints) = try replay(.bybitOrderBook, [name], every: 1)
+        #expect(checkpoints.count == 50)
+        #expect(checkpoints.map { $0.bid.map { decimal($0.price, replay.priceIncrement) } } == expectedBids)
+        let top = replay.currentCheckpoint
+        #expect(decimal(try #require(top.ask).price, replay.priceIncrement) == reference.asks.keys.min())
+        #expect(
+            decimal(try #require(top.ask).quantity, replay.sizeIncrement) == reference.asks[reference.asks.keys.min()!])
+        #expect(top.bidLevels == reference.bids.count && top.askLevels == reference.asks.count)
+        let notionalGrid = try Increment(units: 1, decimals: 4)
+        #expect(
+            Decimal(string: Price(ticks: top.askNotional).formatted(tickSize: notionalGrid))
+                == reference.notional(reference.asks, highestFirst: false))
+        #expect(replay.statistics.gaps == gaps)
+        #expect(replay.statistics.crossed == 0)
+    }
+
+    @Test func tardisQuotesAndTrades() throws {
+        let quotes = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
+        let rows = try SharedData.csvRows(quotes)
+        let (replay, _) = try replay(.tardisQuotes, [quotes])
+        let last = rows.last!
+        let top = replay.currentCheckpoint
+        #expect(decimal(try #require(top.bid).price, replay.priceIncrement) == Decimal(string: last["bid_price"]!))
+        #expect(decimal(try #require(top.ask).quantity, replay.sizeIncrement) == Decimal(string: last["ask_amount"]!))
+        #expect(replay.statistics.messages == rows.count)
+        let crossed = rows.filter { Decimal(string: $0["bid_price"]!)! >= Decimal(string: $0["ask_price"]!)! }.count
+        #expect(replay.statistics.crossed == crossed)
+
+        for trades in [
+            "tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv", "tardis_bitmex_XBTUSD_trades_2020-03-01.csv",
+        ] {
+            let tradeRows = try SharedData.csvRows(trades)
+            let (tradeReplay, _) = try self.replay(.tardisTrades, [trades])
+            #expect(tradeReplay.statistics.trades == tradeRows.count)
+            let total = tradeRows.reduce(Decimal(0)) { $0 + Decimal(string: $1["amount"]!)! }
+            #expect(decimal(Quantity(lots: tradeReplay.statistics.tradedSize), tradeReplay.sizeIncrement) == total)
+        }
+    }
+
+    @Test func truefxQuotes() throws {
+        let name = "truefx_USDJPY_quotes_2013-01-01.csv"
+        let rows = try SharedData.csvRows(name)
+        let (replay, _) = try replay(.truefxQuotes, [name])
+        let top = replay.currentCheckpoint
+        #expect(decimal(try #require(top.bid).price, replay.priceIncrement) == Decimal(string: rows.last!["bid"]!))
+        #expect(decimal(try #require(top.ask).price, replay.priceIncrement) == Decimal(string: rows.last!["ask"]!))
+        let crossed = rows.filter { Decimal(string: $0["bid"]!)! >= Decimal(string: $0["ask"]!)! }.count
+        #expect(replay.statistics.crossed == crossed)
+        #expect(replay.statistics.messages == 1_000)
+    }
+
+    @Test func aValueWithTooManyDecimalsStopsTheReplayNamingTheLine() throws {
+        let file = NSTemporaryDirectory() + "peregrine-feed-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let lines = [
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+            "x,Y,1,1,1.5,100.25,100.20,2.0", "x,Y,2,2,1.5,100.255,100.20,2.0",
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        var replay = try FeedReplay(
+            format: .tardisQuotes, priceIncrement: try Increment("0.01"), sizeIncrement: try Increment("0.1"))
+        #expect(throws: FeedError.self) { try replay.replay(path: file) }
+        do {
+            try replay.replay(path: file)
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.message.contains("100.255"))
+        }
+    }
+}
