@@ -72,16 +72,22 @@ public struct CSVRow {
 
     public init(_ line: UnsafeBufferPointer<UInt8>) {
         self.line = line
+        guard let base = line.baseAddress else {
+            count = 1
+            return
+        }
+        // memchr finds each comma with vector instructions: a few calls per row instead of a
+        // comparison per byte.
         var start = 0
-        var index = 0
-        while index <= line.count, count < Self.maxFields {
-            if index == line.count || line[index] == UInt8(ascii: ",") {
-                starts[count] = Int32(start)
-                ends[count] = Int32(index)
-                count += 1
-                start = index + 1
-            }
-            index += 1
+        while count < Self.maxFields {
+            let remaining = line.count - start
+            let comma = remaining > 0 ? memchr(base + start, Int32(UInt8(ascii: ",")), remaining) : nil
+            let end = comma.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? line.count
+            starts[count] = Int32(start)
+            ends[count] = Int32(end)
+            count += 1
+            if comma == nil { break }
+            start = end + 1
         }
     }
 
