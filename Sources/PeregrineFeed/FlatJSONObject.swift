@@ -18,12 +18,24 @@ public struct FlatJSONObject: ~Copyable {
     public static let maxFields = 16
     @usableFromInline var fields: InlineArray<16, Field>
     @usableFromInline var count = 0
-    public let bytes: UnsafeBufferPointer<UInt8>
+    public private(set) var bytes: UnsafeBufferPointer<UInt8>
+
+    /// An empty object, to `parse` lines into (reused, so no line copies the field table).
+    public init() {
+        bytes = UnsafeBufferPointer(start: nil, count: 0)
+        fields = InlineArray(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, kind: .null))
+    }
 
     /// Parses `bytes` (one line, without its newline); throws a message naming the problem.
     public init(parsing bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        self.init()
+        try parse(bytes)
+    }
+
+    /// Parses `bytes` into this object, replacing what it held.
+    public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) {
         self.bytes = bytes
-        fields = InlineArray(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, kind: .null))
+        count = 0
         var position = 0
         func skipSpace() {
             while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D

@@ -27,8 +27,12 @@ public struct MatchSession: ~Copyable {
     }
 
     public let options: Options
-    var book: OrderBook?
+    /// The book, on the heap once made: reached through a pointer so that processing a
+    /// command never moves the book value (an optional stored inline would be copied out and
+    /// back around each mutation).
+    var storage: UnsafeMutablePointer<OrderBook>?
     var waiting: [OrderCommand] = []
+    var scanner = FlatJSONObject()
     public private(set) var commands = 0
 
     static let instrument = InstrumentID(0)
@@ -37,6 +41,13 @@ public struct MatchSession: ~Copyable {
     ]
 
     public init(options: Options) { self.options = options }
+
+    deinit {
+        if let storage {
+            storage.deinitialize(count: 1)
+            storage.deallocate()
+        }
+    }
 
     /// Parses and runs one line (without its newline; blank lines are skipped), writing its
     /// reports to `output`.
@@ -47,18 +58,18 @@ public struct MatchSession: ~Copyable {
         var command: OrderCommand
         let accountGiven: Bool
         do throws(FeedError) {
-            let object = try FlatJSONObject(parsing: line)
-            command = try parse(object)
-            accountGiven = object.value("account") != nil
+            try scanner.parse(line)
+            command = try parse(scanner)
+            accountGiven = scanner.value("account") != nil
         } catch {
             throw FeedError(line: number, error.message)
         }
         commands += 1
-        if command.action != .new, !accountGiven, let owner = book?.account(ofOrder: command.orderID) {
+        if command.action != .new, !accountGiven, let owner = storage?.pointee.account(ofOrder: command.orderID) {
             // No account on a cancel or replace: it acts for the order's owner.
             command.account = owner
         }
-        if book == nil {
+        if storage == nil {
             guard command.action == .replace || command.type == .limit || command.type.isStop else {
                 if command.action == .new || command.action == .cancel {
                     waiting.append(command)
@@ -81,19 +92,23 @@ public struct MatchSession: ~Copyable {
             instrument: Self.instrument, minPrice: Price(ticks: low),
             maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
             orderCapacity: options.orderCapacity, selfTradePolicy: SelfTradePolicy(default: options.selfTrade))
-        do { book = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
+        let made: OrderBook
+        do { made = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
+        let pointer = UnsafeMutablePointer<OrderBook>.allocate(capacity: 1)
+        pointer.initialize(to: made)
+        storage = pointer
     }
 
     mutating func run(_ command: OrderCommand, output: inout JSONLinesWriter) {
         withUnsafeMutablePointer(to: &output) { pointer in
             var sink = ReportWriter(output: pointer, tickSize: options.tickSize, lotSize: options.lotSize)
-            book?.process(command, sink: &sink)
+            storage?.pointee.process(command, sink: &sink)
         }
     }
 
     /// After the last line: runs commands still waiting for a price and writes the `book` line.
     public mutating func finish(output: inout JSONLinesWriter) {
-        if book == nil {
+        if storage == nil {
             do { try makeBook(around: Int64(options.bandLevels / 2), line: 0) } catch { return }
             for earlier in waiting { run(earlier, output: &output) }
             waiting.removeAll()
@@ -105,7 +120,7 @@ public struct MatchSession: ~Copyable {
         output.raw("],\"resting\":{")
         var first = true
         for side in [Side.buy, .sell] {
-            for order in book?.orders(side) ?? [] {
+            for order in storage?.pointee.orders(side) ?? [] {
                 if !first { output.raw(",") }
                 first = false
                 output.raw("\"")
@@ -115,7 +130,7 @@ public struct MatchSession: ~Copyable {
             }
         }
         output.raw("}")
-        let stops = (book?.pendingStops(.buy) ?? []) + (book?.pendingStops(.sell) ?? [])
+        let stops = (storage?.pointee.pendingStops(.buy) ?? []) + (storage?.pointee.pendingStops(.sell) ?? [])
         if !stops.isEmpty {
             output.raw(",\"stops\":{")
             for (index, order) in stops.enumerated() {
@@ -134,7 +149,7 @@ public struct MatchSession: ~Copyable {
 
     func writeLevels(_ side: Side, _ output: inout JSONLinesWriter) {
         var first = true
-        book?.forEachLevel(side) { level in
+        storage?.pointee.forEachLevel(side) { level in
             if !first { output.raw(",") }
             first = false
             output.raw("[")

@@ -67,11 +67,6 @@ struct Match: ParsableCommand {
         }
         options.bandLevels = bandLevels
         options.orderCapacity = maxOrders
-        guard let file = commands == "-" ? fdopen(0, "r") : fopen(commands, "r") else {
-            printError("error: cannot open \(commands): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { fclose(file) }
         var output = JSONLinesWriter { bytes in
             bytes.withUnsafeBytes { raw in
                 var offset = 0
@@ -83,19 +78,8 @@ struct Match: ParsableCommand {
             }
         }
         var session = MatchSession(options: options)
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        var number = 0
         var malformed = 0
-        while true {
-            let length = getline(&line, &capacity, file)
-            guard length >= 0, let line else { break }
-            number += 1
-            var count = length
-            if count > 0, line[count - 1] == 0x0A { count -= 1 }
-            let bytes = UnsafeBufferPointer(
-                start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: count)
+        func handle(_ bytes: UnsafeBufferPointer<UInt8>, _ number: Int) throws {
             do {
                 try session.process(line: bytes, number: number, output: &output)
             } catch {
@@ -104,6 +88,33 @@ struct Match: ParsableCommand {
                 printError("\(error)")
                 if strict { throw ExitCode(2) }
             }
+        }
+        if commands == "-" {
+            // Standard input: read line by line.
+            guard let file = fdopen(0, "r") else { throw ExitCode(2) }
+            var line: UnsafeMutablePointer<CChar>? = nil
+            var capacity = 0
+            defer { free(line) }
+            var number = 0
+            while true {
+                let length = getline(&line, &capacity, file)
+                guard length >= 0, let line else { break }
+                number += 1
+                var count = length
+                if count > 0, line[count - 1] == 0x0A { count -= 1 }
+                try handle(
+                    UnsafeBufferPointer(
+                        start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: count),
+                    number)
+            }
+        } else {
+            // A file: through a memory map, no copy of any line.
+            var lines: MappedLines
+            do { lines = try MappedLines(path: commands) } catch {
+                printError("error: \(error.message)")
+                throw ExitCode(2)
+            }
+            while let line = lines.next() { try handle(line, lines.lineNumber) }
         }
         session.finish(output: &output)
         if malformed > 0 {
