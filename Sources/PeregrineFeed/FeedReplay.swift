@@ -14,8 +14,21 @@ public enum FeedFormat: String, CaseIterable, Sendable {
     case tardisTrades = "tardis-trades"
     /// TrueFX quotes CSV: timestamp,bid,ask (no sizes).
     case truefxQuotes = "truefx-quotes"
+    /// Tardis `incremental_book_L2` CSV: exchange,symbol,timestamp,local_timestamp,is_snapshot,
+    /// side,price,amount; rows sharing a local_timestamp are one message.
+    case tardisL2 = "tardis-l2"
+    /// Tardis `book_snapshot_N` CSV: exchange,symbol,timestamp,local_timestamp, then
+    /// asks[i].price,asks[i].amount,bids[i].price,bids[i].amount for each level.
+    case tardisSnapshot = "tardis-snapshot"
+    /// Order-level JSON lines: {"seq":N,"op":"add"|"update"|"delete","order_id":N,
+    /// "side":"bid"|"ask","price":"decimal","size":"decimal"}.
+    case l3JSONLines = "l3-jsonl"
 
-    var isBook: Bool { self == .binanceDepth || self == .bybitOrderBook }
+    var isBook: Bool { self != .tardisQuotes && self != .tardisTrades && self != .truefxQuotes }
+
+    /// Rows that share a key form one message (Binance: last_update_id; Tardis L2:
+    /// local_timestamp).
+    var groupsRows: Bool { self == .binanceDepth || self == .tardisL2 }
 }
 
 /// One checkpoint line of a replay.
@@ -28,6 +41,9 @@ public struct FeedCheckpoint: Equatable, Sendable {
     /// Σ price × size over the top 10 levels, in ticks × lots.
     public var bidNotional: Int64
     public var askNotional: Int64
+    /// Orders per side (order-level formats; 0 otherwise).
+    public var bidOrders = 0
+    public var askOrders = 0
 }
 
 /// What a replay counted.
@@ -44,6 +60,9 @@ public struct FeedStatistics: Equatable, Sendable {
     public var oneSided = 0
     public var trades = 0
     public var tradedSize: Int64 = 0
+    /// Order-level messages about an order the mirror does not hold (delete or update of an
+    /// unknown id), or an add of an id it already holds: applied as well as can be, counted.
+    public var unknownOrders = 0
 }
 
 /// Replays market-data files into a mirror book: an L2 book that applies the feed exactly as
@@ -63,6 +82,11 @@ public struct FeedReplay: ~Copyable {
     var lastTimestamp: Int64 = .min
     var inSnapshot = false
     var eventID: Int64 = .min
+    /// The order-level mirror: every order, and order counts per level.
+    var orders: [UInt64: (side: Side, price: Int64, size: Int64)] = [:]
+    var levelOrders: [Side: [Int64: Int]] = [.buy: [:], .sell: [:]]
+    var sideOrders: [Side: Int] = [.buy: 0, .sell: 0]
+    var scanner = FlatJSONObject()
 
     public init(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment) throws(FeedError) {
         self.format = format
@@ -111,6 +135,30 @@ public struct FeedReplay: ~Copyable {
                     priceDecimals = max(priceDecimals, price.decimalPlaces)
                     sizeDecimals = max(sizeDecimals, size.decimalPlaces)
                 }
+            case .tardisL2:
+                let row = CSVRow(line)
+                guard row.count >= 8, row[2].integerValue != nil else { continue }
+                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
+                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+            case .tardisSnapshot:
+                var cursor = CSVCursor(line)
+                var index = 0
+                while let field = cursor.next() {
+                    if index == 2, field.integerValue == nil { break }  // the header
+                    if index >= 4 {
+                        if (index - 4) % 2 == 0 {
+                            priceDecimals = max(priceDecimals, field.decimalPlaces)
+                        } else {
+                            sizeDecimals = max(sizeDecimals, field.decimalPlaces)
+                        }
+                    }
+                    index += 1
+                }
+            case .l3JSONLines:
+                var object = FlatJSONObject()
+                guard (try? object.parse(line)) != nil else { continue }
+                if let price = object.value("price") { priceDecimals = max(priceDecimals, price.bytes.decimalPlaces) }
+                if let size = object.value("size") { sizeDecimals = max(sizeDecimals, size.bytes.decimalPlaces) }
             }
         }
         do {
@@ -120,14 +168,17 @@ public struct FeedReplay: ~Copyable {
         }
     }
 
-    /// Replays `path`, calling `checkpoint` every `checkpointEvery` messages (0: never).
+    /// Replays `path`, calling `checkpoint` every `checkpointEvery` messages (0: never) and
+    /// `progress` with the fraction read every 2^20 lines.
     public mutating func replay(
-        path: String, checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in }
+        path: String, checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in },
+        progress: (Double) -> Void = { _ in }
     ) throws(FeedError) {
         var lines = try MappedLines(path: path)
         while let line = lines.next() {
+            if lines.lineNumber & 0xF_FFFF == 0 { progress(lines.progress) }
             if line.isEmpty { continue }
-            if format == .binanceDepth, eventID != .min, startsNewEvent(line) {
+            if format.groupsRows, eventID != .min, startsNewEvent(line) {
                 endMessage(checkpointEvery: checkpointEvery, checkpoint)
             }
             let ended: Bool
@@ -138,7 +189,7 @@ public struct FeedReplay: ~Copyable {
             }
             if ended { endMessage(checkpointEvery: checkpointEvery, checkpoint) }
         }
-        if format == .binanceDepth, eventID != .min {
+        if format.groupsRows, eventID != .min {
             endMessage(checkpointEvery: checkpointEvery, checkpoint)
             eventID = .min
         }
@@ -165,7 +216,8 @@ public struct FeedReplay: ~Copyable {
                 message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: book.levelCount(.buy),
                 askLevels: book.levelCount(.sell),
                 bidNotional: bids.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
-                askNotional: asks.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots })
+                askNotional: asks.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
+                bidOrders: sideOrders[.buy] ?? 0, askOrders: sideOrders[.sell] ?? 0)
         }
         return FeedCheckpoint(
             message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: top.bid == nil ? 0 : 1,
@@ -222,6 +274,9 @@ public struct FeedReplay: ~Copyable {
             statistics.trades += 1
             statistics.tradedSize &+= try size(row[7]).lots
             return true
+        case .tardisL2: return try applyTardisL2(line)
+        case .tardisSnapshot: return try applyTardisSnapshot(line)
+        case .l3JSONLines: return try applyOrderLevel(line)
         case .truefxQuotes:
             let row = CSVRow(line)
             guard row.count >= 3 else { throw FeedError(line: 0, "expected 3 fields, found \(row.count)") }
@@ -267,12 +322,133 @@ public struct FeedReplay: ~Copyable {
         return false
     }
 
-    /// Whether a Binance row begins another event (a new last_update_id).
+    /// Whether a row begins another message (Binance: a new last_update_id; Tardis L2: a new
+    /// local_timestamp).
     func startsNewEvent(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         let row = CSVRow(line)
-        guard row.count >= 9, let lastUpdate = row[3].integerValue else { return false }
-        return lastUpdate != eventID
+        guard row.count >= 8, let key = row[3].integerValue else { return false }
+        return key != eventID
     }
+
+    mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let row = CSVRow(line)
+        guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
+        guard let local = row[3].integerValue else {
+            if row.text(3) == "local_timestamp" { return false }
+            throw FeedError(line: 0, "local_timestamp '\(row.text(3))' is not an integer")
+        }
+        statistics.rows += 1
+        let isSnapshot = row[4].equals("true")
+        if local != eventID {
+            if isSnapshot, !inSnapshot { book.clear() }
+            if local < eventID { statistics.outOfOrder += 1 }
+            inSnapshot = isSnapshot
+            eventID = local
+        }
+        let side: Side
+        if row[5].equals("bid") {
+            side = .buy
+        } else if row[5].equals("ask") {
+            side = .sell
+        } else {
+            throw FeedError(line: 0, "side '\(row.text(5))' is not bid or ask")
+        }
+        book.apply(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        return false
+    }
+
+    mutating func applyTardisSnapshot(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        var cursor = CSVCursor(line)
+        var index = 0
+        var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
+        var timestamp: Int64? = nil
+        while let field = cursor.next() {
+            if index == 2 {
+                guard let value = field.integerValue else {
+                    if field.equals("timestamp") { return false }
+                    throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
+                }
+                timestamp = value
+                book.clear()
+            } else if index >= 4 {
+                // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
+                if (index - 4) % 2 == 0 {
+                    pendingPrice = field
+                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
+                    let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
+                    book.apply(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
+                }
+            }
+            index += 1
+        }
+        guard let timestamp else { throw FeedError(line: 0, "expected a timestamp in field 3") }
+        statistics.rows += 1
+        noteTimestamp(timestamp)
+        return true
+    }
+
+    mutating func applyOrderLevel(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        try scanner.parse(line)
+        guard let seqValue = scanner.value("seq"), seqValue.kind == .number, let seq = seqValue.bytes.integerValue
+        else {
+            throw FeedError(line: 0, "missing integer \"seq\"")
+        }
+        guard let idValue = scanner.value("order_id"), idValue.kind == .number, let id = idValue.bytes.integerValue,
+            id >= 0
+        else { throw FeedError(line: 0, "missing non-negative integer \"order_id\"") }
+        guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
+        statistics.rows += 1
+        if lastSequence >= 0, seq != lastSequence + 1 {
+            if seq <= lastSequence { statistics.outOfOrder += 1 } else { statistics.gaps += 1 }
+        }
+        lastSequence = Swift.max(lastSequence, seq)
+        let orderID = UInt64(id)
+        if op.bytes.equals("delete") {
+            guard let old = orders.removeValue(forKey: orderID) else {
+                statistics.unknownOrders += 1
+                return true
+            }
+            changeLevel(old.side, old.price, by: -old.size, orders: -1)
+            return true
+        }
+        guard op.bytes.equals("add") || op.bytes.equals("update") else {
+            throw FeedError(
+                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use add, update or delete)")
+        }
+        guard let sideValue = scanner.value("side"), sideValue.kind == .string,
+            sideValue.bytes.equals("bid") || sideValue.bytes.equals("ask")
+        else { throw FeedError(line: 0, "\"side\" must be \"bid\" or \"ask\"") }
+        let side: Side = sideValue.bytes.equals("bid") ? .buy : .sell
+        guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
+            throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
+        }
+        let newPrice = try price(priceValue.bytes).ticks
+        let newSize = try size(sizeValue.bytes).lots
+        let isAdd = op.bytes.equals("add")
+        if let old = orders[orderID] {
+            if isAdd { statistics.unknownOrders += 1 }
+            changeLevel(old.side, old.price, by: -old.size, orders: -1)
+        } else if !isAdd {
+            statistics.unknownOrders += 1
+        }
+        orders[orderID] = (side, newPrice, newSize)
+        changeLevel(side, newPrice, by: newSize, orders: 1)
+        return true
+    }
+
+    /// Adjusts the aggregated level at `price` by `delta` size and `count` orders.
+    mutating func changeLevel(_ side: Side, _ price: Int64, by delta: Int64, orders count: Int) {
+        let current = book.quantity(at: Price(ticks: price), side: side).lots
+        book.apply(
+            LevelUpdate(
+                side: side, price: Price(ticks: price), quantity: Quantity(lots: Swift.max(0, current &+ delta))))
+        let remaining = (levelOrders[side]?[price] ?? 0) + count
+        levelOrders[side]?[price] = remaining > 0 ? remaining : nil
+        sideOrders[side, default: 0] += count
+    }
+
+    /// Orders at `price` on `side` (order-level formats).
+    public func orderCount(_ side: Side, at price: Price) -> Int { levelOrders[side]?[price.ticks] ?? 0 }
 
     mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         var scanner = BybitMessage(line)
@@ -296,8 +472,12 @@ public struct FeedReplay: ~Copyable {
 extension FeedReplay {
     /// Runs every file in order (a Binance snapshot file, then its update files).
     public mutating func replay(
-        paths: [String], checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in }
+        paths: [String], checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in },
+        progress: (String, Double) -> Void = { _, _ in }
     ) throws(FeedError) {
-        for path in paths { try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) }
+        for path in paths {
+            try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) { progress(path, $0) }
+            progress(path, 1)
+        }
     }
 }

@@ -128,3 +128,27 @@ extension UnsafeBufferPointer where Element == UInt8 {
         return negative ? -value : value
     }
 }
+
+/// The fields of a CSV line one after another, for rows wider than `CSVRow` holds (book
+/// snapshots with many levels). No allocation.
+public struct CSVCursor {
+    let line: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var finished = false
+
+    public init(_ line: UnsafeBufferPointer<UInt8>) { self.line = line }
+
+    public mutating func next() -> UnsafeBufferPointer<UInt8>? {
+        guard !finished else { return nil }
+        guard let base = line.baseAddress else {
+            finished = true
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        let remaining = line.count - position
+        let comma = remaining > 0 ? memchr(base + position, Int32(UInt8(ascii: ",")), remaining) : nil
+        let end = comma.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? line.count
+        let field = UnsafeBufferPointer(rebasing: line[position..<end])
+        if comma == nil { finished = true } else { position = end + 1 }
+        return field
+    }
+}

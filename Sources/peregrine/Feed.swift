@@ -4,6 +4,10 @@ import PeregrineFeed
 import PeregrineModel
 import PeregrineSys
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct FeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feed", abstract: "Read recorded market-data files.", subcommands: [FeedReplayCommand.self])
@@ -15,7 +19,8 @@ struct FeedReplayCommand: ParsableCommand {
         abstract: "Replay market-data files into a mirror book and print CSV checkpoints.",
         discussion: """
             Formats: binance-depth (snapshot then update CSV files), bybit-ob (orderbook.N JSON lines), \
-            tardis-quotes, tardis-trades, truefx-quotes. Prices and sizes load exactly on a decimal grid detected \
+            tardis-l2 (incremental_book_L2), tardis-snapshot (book_snapshot_N), tardis-quotes, tardis-trades, \
+            truefx-quotes, l3-jsonl (order-level: add/update/delete). Prices and sizes load exactly on a decimal grid detected \
             from the first 1000 lines of the first file (or given); a value with more decimals stops the replay \
             naming its line. Checkpoint columns: message, best bid price and size, best ask price and size, bid \
             and ask level counts, and Σ price × size over the top 10 levels per side, as exact decimals.
@@ -59,9 +64,10 @@ struct FeedReplayCommand: ParsableCommand {
                 format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size)
             let notional =
                 (try? Increment(units: 1, decimals: detected.price.decimals + detected.size.decimals)) ?? detected.price
+            let orderLevel = feedFormat == .l3JSONLines
             print(
                 "message,bid_price,bid_size,ask_price,ask_size,bid_levels,ask_levels,bid_top10_notional,ask_top10_notional"
-            )
+                    + (orderLevel ? ",bid_orders,ask_orders" : ""))
             let priceGrid = detected.price
             let sizeGrid = detected.size
             func show(_ checkpoint: FeedCheckpoint) {
@@ -74,9 +80,20 @@ struct FeedReplayCommand: ParsableCommand {
                 fields.append("\(checkpoint.askLevels)")
                 fields.append(Price(ticks: checkpoint.bidNotional).formatted(tickSize: notional))
                 fields.append(Price(ticks: checkpoint.askNotional).formatted(tickSize: notional))
+                if orderLevel {
+                    fields.append("\(checkpoint.bidOrders)")
+                    fields.append("\(checkpoint.askOrders)")
+                }
                 print(fields.joined(separator: ","))
             }
-            try replay.replay(paths: files, checkpointEvery: checkpointEvery) { show($0) }
+            let terminal = isatty(2) != 0
+            try replay.replay(paths: files, checkpointEvery: checkpointEvery, checkpoint: { show($0) }) {
+                path, fraction in
+                guard terminal else { return }
+                let filled = Int(fraction * 30)
+                let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+                printError("\u{1B}[1A\r[\(bar)] \(Int(fraction * 100))% \(path)")
+            }
             show(replay.currentCheckpoint)
             let seconds = Double(pg_monotonic_nanoseconds() - start) / 1e9
             let stats = replay.statistics
@@ -85,6 +102,8 @@ struct FeedReplayCommand: ParsableCommand {
                     + "\(decimal(seconds * 1_000)) ms (\(millions(Double(stats.rows) / max(seconds, 1e-9)))M rows/s); "
                     + "gaps \(stats.gaps), out of order \(stats.outOfOrder), crossed \(stats.crossed), one-sided "
                     + "\(stats.oneSided)\(stats.trades > 0 ? ", trades \(stats.trades)" : "")"
+                    + (stats.unknownOrders > 0
+                        ? ", \(stats.unknownOrders) messages about unknown or duplicate orders" : "")
                     + (replay.bookCounters.rejectedOutsideLadder > 0
                         ? ", \(replay.bookCounters.rejectedOutsideLadder) level update(s) too far from the touch for the "
                             + "mirror's 2^20-tick ladder" : "")
