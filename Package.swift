@@ -35,7 +35,7 @@ let package = Package(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
-                "PeregrineStrategy", "PeregrineJournal",
+                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

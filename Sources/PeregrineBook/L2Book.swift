@@ -292,7 +292,9 @@ public struct L2Book: ~Copyable {
 
     /// The top `count` levels of `side`, best first (allocates: for tools and tests).
     public func depth(_ side: Side, levels count: Int) -> [BookLevel] {
-        [BookLevel](unsafeUninitializedCapacity: Swift.max(count, 0)) { buffer, initialized in
+        // Never reserve more than the side holds (a caller may ask for `.max`).
+        [BookLevel](unsafeUninitializedCapacity: Swift.max(0, Swift.min(count, levelCount(side)))) {
+            buffer, initialized in
             initialized = depth(side, into: buffer)
         }
     }

@@ -78,6 +78,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var venueOrderCapacity = 65_536
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
+    /// Recorded market data to replay instead of the synthetic market (as fast as the
+    /// pipeline accepts it; `rate` is ignored).
+    public var recordedSource: RecordedSourceSpec? = nil
     /// Where the journal lives; nil runs without one (nothing is durable, and the report
     /// says so).
     public var journalDirectory: String? = nil

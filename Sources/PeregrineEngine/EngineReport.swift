@@ -43,6 +43,8 @@ public struct EngineReport: Sendable {
     public var recovery: ReplaySummary?
     /// Transactions recovered in the open bundle, delivered in this run's bundles.
     public var carriedTransactions: Int
+    /// What the recorded source read (nil for the synthetic market).
+    public var recordedSummary: String?
     public var snapshotsWritten: Int
     public var snapshotFailure: String?
 
@@ -67,7 +69,14 @@ public struct EngineReport: Sendable {
         var lines: [String] = []
         lines.append("=== peregrine run: final report ===")
         lines.append("stopped by        \(stopReason) after \(LatencySummary.decimal(elapsedSeconds)) s")
-        lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")
+        if let recorded = configuration.recordedSource {
+            lines.append(
+                "source            recorded \(recorded.format.rawValue): \(recorded.paths.joined(separator: ", ")), as fast as accepted"
+            )
+            if let recordedSummary { lines.append("source read       \(recordedSummary)") }
+        } else {
+            lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")
+        }
         lines.append(
             "topology          \(configuration.topology.rawValue), wait \(configuration.waitStrategy.rawValue), "
                 + "inbound ring \(configuration.inboundRingSize), clock \(clockSource.rawValue)")

@@ -27,7 +27,8 @@ struct Monitor {
         var previousOut = 0
         var previousIn = 0
         var previousTime = start
-        var stopReason = "source finished (event limit)"
+        var stopReason =
+            configuration.recordedSource == nil ? "source finished (event limit)" : "source finished (end of the files)"
 
         while !control.sinkFinished {
             let now = clock.now()
@@ -91,7 +92,8 @@ struct Monitor {
             stateHash: wiring.results.stateHash, outputHash: wiring.results.outputHash,
             lastSequence: wiring.results.lastSequence, journal: wiring.results.journal,
             journalError: wiring.results.journalError, recovery: recovery,
-            carriedTransactions: wiring.results.carriedTransactions, snapshotsWritten: wiring.results.snapshotsWritten,
+            carriedTransactions: wiring.results.carriedTransactions, recordedSummary: wiring.results.recordedSummary,
+            snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure)
     }
 

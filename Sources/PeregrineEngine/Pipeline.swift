@@ -113,10 +113,14 @@ public enum Pipeline {
         }
 
         func makeSource() throws(EngineError) -> SyntheticSource {
+            var recorded: RecordedFeed? = nil
+            if let spec = configuration.recordedSource {
+                do { recorded = try RecordedFeed(spec: spec) } catch { throw .setupFailed("recorded source: \(error)") }
+            }
             do {
                 return SyntheticSource(
                     producer: try inbound.makeProducer(), configuration: configuration, clock: clock,
-                    startTime: startTime, startSequence: baseSequence)
+                    startTime: startTime, startSequence: baseSequence, recordedFeed: recorded)
             } catch { throw .setupFailed(error.description) }
         }
 
@@ -189,6 +193,7 @@ public enum Pipeline {
         var snapshotsWritten = 0
         var snapshotFailure: String?
         var carriedTransactions = 0
+        var recordedSummary: String?
     }
 
     // MARK: Thread bodies
@@ -251,6 +256,7 @@ public enum Pipeline {
             if pollJournal(&journal, now: clock.now(), wiring) == 0 { wait.idle(on: wiring.inbound.wakeSignal) }
         }
         publishSourceCounters(source, counters)
+        finishSource(source, wiring)
         let last = source.publishedSequence
         control.sourceFinished(lastSequence: last)
         while journal.sequence < last, !control.journalFailed {
@@ -306,6 +312,7 @@ public enum Pipeline {
             wait.idle(on: wiring.inbound.wakeSignal)
         }
         publishSourceCounters(source, wiring.counters)
+        finishSource(source, wiring)
         control.sourceFinished(lastSequence: source.publishedSequence)
     }
 
@@ -401,6 +408,16 @@ public enum Pipeline {
             bytesWritten: journal.bytesWritten, syncs: journal.syncs, segmentsCreated: journal.segmentsCreated,
             batches: journal.batches, durableSequence: journal.durableSequence)
         wiring.control.finishJournal()
+    }
+
+    /// Records what a recorded source read, for the final report.
+    static func finishSource(_ source: borrowing SyntheticSource, _ wiring: Wiring) {
+        guard let statistics = source.recordedStatistics else { return }
+        var line =
+            "read \(statistics.rows) rows (\(statistics.messages) messages): gaps \(statistics.gaps), out of order "
+            + "\(statistics.outOfOrder), crossed \(statistics.crossed), one-sided \(statistics.oneSided)"
+        if let failure = source.recordedFailure { line += "; stopped early: \(failure)" }
+        wiring.results.recordedSummary = line
     }
 
     static func publishSourceCounters(_ source: borrowing SyntheticSource, _ counters: PipelineCounters) {

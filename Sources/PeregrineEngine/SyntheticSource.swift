@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineFeed
 import PeregrineModel
 
 /// The synthetic source stage: publishes `SyntheticMarket` events into the inbound ring,
@@ -26,6 +27,8 @@ public struct SyntheticSource: ~Copyable {
     @usableFromInline let tickIntervalNanoseconds: UInt64
     /// Timestamp of the last event published (ticks included).
     @usableFromInline var lastPublished: UInt64
+    /// Recorded files to replay instead of the synthetic market, when configured.
+    @usableFromInline let recorded: RecordedFeed?
     @usableFromInline var _ticks: Int = 0
     /// Clock ticks sent while idle (counted in `emitted` too).
     public var ticks: Int { _ticks }
@@ -41,7 +44,7 @@ public struct SyntheticSource: ~Copyable {
     /// restarted after recovery draws a different stream than the run before it.
     public init(
         producer: consuming SequencedProducer<Event>, configuration: EngineConfiguration, clock: CycleClock,
-        startTime: UInt64, startSequence: Int64 = 0
+        startTime: UInt64, startSequence: Int64 = 0, recordedFeed: RecordedFeed? = nil
     ) {
         self.producer = producer
         let seed = configuration.seed ^ UInt64(bitPattern: startSequence) &* 0x9E37_79B9_7F4A_7C15
@@ -49,6 +52,7 @@ public struct SyntheticSource: ~Copyable {
             instruments: configuration.instruments, seed: seed, orderFlowPercent: configuration.orderFlowPercent)
         tickIntervalNanoseconds = UInt64(configuration.tickIntervalMicroseconds) * 1_000
         lastPublished = startTime
+        recorded = recordedFeed
         self.clock = clock
         policy = configuration.fullRingPolicy
         burstSize = configuration.burstSize
@@ -66,7 +70,38 @@ public struct SyntheticSource: ~Copyable {
     /// Market events sent or dropped (ticks and the session end do not count towards the limit).
     @inlinable var marketEvents: Int { _emitted &- _ticks &+ _dropped }
 
-    @inlinable public var isExhausted: Bool { marketEvents >= eventLimit }
+    public var isExhausted: Bool {
+        if let recorded { return recorded.finished && recorded.available == 0 }
+        return marketEvents >= eventLimit
+    }
+
+    /// What the recorded files held so far (nil for the synthetic market).
+    public var recordedStatistics: FeedStatistics? { recorded?.statistics }
+
+    /// Why the recorded files could not be read to the end, if they could not.
+    public var recordedFailure: FeedError? { recorded?.failure }
+
+    /// Publishes the next recorded changes, as many as fit (at most a batch).
+    @usableFromInline
+    mutating func stepRecorded(_ feed: RecordedFeed, now: UInt64) -> Int {
+        feed.fill(batchLimit)
+        let wanted = Swift.min(feed.available, batchLimit)
+        if wanted == 0 { return 0 }
+        guard let range = producer.tryClaim(upTo: wanted) else {
+            _fullWaits &+= 1
+            return 0
+        }
+        for sequence in range.first...range.last {
+            producer.slot(sequence).initialize(
+                to: Event(
+                    timestamp: now, sourceSequence: UInt64(_emitted &+ 1), instrument: InstrumentID(0),
+                    payload: feed.take()))
+            _emitted &+= 1
+        }
+        producer.publish(range)
+        lastPublished = now
+        return range.count
+    }
 
     /// The last sequence published (-1 before the first).
     @inlinable public var publishedSequence: Int { producer.publishedSequence }
@@ -75,6 +110,7 @@ public struct SyntheticSource: ~Copyable {
     /// (published or dropped); 0 when nothing was due or the ring was full.
     @inlinable
     public mutating func step(now: UInt64) -> Int {
+        if let recorded { return stepRecorded(recorded, now: now) }
         if meanGapNanoseconds == 0 { return stepUnlimited(now: now) }
         var handled = 0
         // Bounded so a source far behind schedule still yields to the stage sharing its thread.

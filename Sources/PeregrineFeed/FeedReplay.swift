@@ -87,6 +87,11 @@ public struct FeedReplay: ~Copyable {
     var levelOrders: [Side: [Int64: Int]] = [.buy: [:], .sell: [:]]
     var sideOrders: [Side: Int] = [.buy: 0, .sell: 0]
     var scanner = FlatJSONObject()
+    /// When set, every change is also captured as an engine event (for `peregrine run
+    /// --source`): level updates, trades and quotes.
+    var capturing = false
+    var captured: [EventPayload] = []
+    var reader: MappedLines?
 
     public init(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment) throws(FeedError) {
         self.format = format
@@ -260,6 +265,7 @@ public struct FeedReplay: ~Copyable {
             noteTimestamp(timestamp)
             quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
             quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
+            captureQuote()
             return true
         case .tardisTrades:
             let row = CSVRow(line)
@@ -270,9 +276,17 @@ public struct FeedReplay: ~Copyable {
             }
             statistics.rows += 1
             noteTimestamp(timestamp)
-            _ = try price(row[6])
+            let tradePrice = try price(row[6])
+            let tradeSize = try size(row[7])
             statistics.trades += 1
-            statistics.tradedSize &+= try size(row[7]).lots
+            statistics.tradedSize &+= tradeSize.lots
+            if capturing {
+                captured.append(
+                    .trade(
+                        Trade(
+                            price: tradePrice, quantity: tradeSize, aggressor: row[5].equals("sell") ? .sell : .buy,
+                            tradeID: UInt64(statistics.trades))))
+            }
             return true
         case .tardisL2: return try applyTardisL2(line)
         case .tardisSnapshot: return try applyTardisSnapshot(line)
@@ -284,8 +298,18 @@ public struct FeedReplay: ~Copyable {
             statistics.rows += 1
             quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
             quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
+            captureQuote()
             return true
         }
+    }
+
+    mutating func captureQuote() {
+        guard capturing else { return }
+        captured.append(
+            .quote(
+                Quote(
+                    bidPrice: quoteBid?.price ?? Price(ticks: 0), bidQuantity: quoteBid?.quantity ?? .zero,
+                    askPrice: quoteAsk?.price ?? Price(ticks: 0), askQuantity: quoteAsk?.quantity ?? .zero)))
     }
 
     mutating func noteTimestamp(_ timestamp: Int64) {
@@ -303,7 +327,7 @@ public struct FeedReplay: ~Copyable {
         statistics.rows += 1
         if lastUpdate != eventID {
             let isSnapshot = row[5].equals("snap")
-            if isSnapshot, !inSnapshot { book.clear() }
+            if isSnapshot, !inSnapshot { clearBook() }
             if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
             if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
             inSnapshot = isSnapshot
@@ -318,8 +342,26 @@ public struct FeedReplay: ~Copyable {
         } else {
             throw FeedError(line: 0, "side '\(row.text(4))' is not b or a")
         }
-        book.apply(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
         return false
+    }
+
+    /// Applies a level update to the mirror (and captures it).
+    mutating func applyLevel(_ update: LevelUpdate) {
+        book.apply(update)
+        if capturing { captured.append(.levelUpdate(update)) }
+    }
+
+    /// Empties the mirror; captured as a removal of every level it held.
+    mutating func clearBook() {
+        if capturing {
+            for side in [Side.buy, .sell] {
+                for level in book.depth(side, levels: .max) {
+                    captured.append(.levelUpdate(LevelUpdate(side: side, price: level.price, quantity: .zero)))
+                }
+            }
+        }
+        book.clear()
     }
 
     /// Whether a row begins another message (Binance: a new last_update_id; Tardis L2: a new
@@ -340,7 +382,7 @@ public struct FeedReplay: ~Copyable {
         statistics.rows += 1
         let isSnapshot = row[4].equals("true")
         if local != eventID {
-            if isSnapshot, !inSnapshot { book.clear() }
+            if isSnapshot, !inSnapshot { clearBook() }
             if local < eventID { statistics.outOfOrder += 1 }
             inSnapshot = isSnapshot
             eventID = local
@@ -353,7 +395,7 @@ public struct FeedReplay: ~Copyable {
         } else {
             throw FeedError(line: 0, "side '\(row.text(5))' is not bid or ask")
         }
-        book.apply(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
         return false
     }
 
@@ -369,14 +411,14 @@ public struct FeedReplay: ~Copyable {
                     throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
                 }
                 timestamp = value
-                book.clear()
+                clearBook()
             } else if index >= 4 {
                 // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
                 if (index - 4) % 2 == 0 {
                     pendingPrice = field
                 } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    book.apply(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
+                    applyLevel(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
                 }
             }
             index += 1
@@ -439,7 +481,7 @@ public struct FeedReplay: ~Copyable {
     /// Adjusts the aggregated level at `price` by `delta` size and `count` orders.
     mutating func changeLevel(_ side: Side, _ price: Int64, by delta: Int64, orders count: Int) {
         let current = book.quantity(at: Price(ticks: price), side: side).lots
-        book.apply(
+        applyLevel(
             LevelUpdate(
                 side: side, price: Price(ticks: price), quantity: Quantity(lots: Swift.max(0, current &+ delta))))
         let remaining = (levelOrders[side]?[price] ?? 0) + count
@@ -456,14 +498,14 @@ public struct FeedReplay: ~Copyable {
         statistics.rows += 1
         let update = scanner.updateID
         if kind == .snapshot {
-            book.clear()
+            clearBook()
         } else if let update, lastSequence >= 0, update != lastSequence + 1 {
             statistics.gaps += 1
         }
         if let update { lastSequence = update }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = pairs.next() {
-            book.apply(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
+            applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
         }
         return true
     }
@@ -479,5 +521,36 @@ extension FeedReplay {
             try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) { progress(path, $0) }
             progress(path, 1)
         }
+    }
+}
+
+extension FeedReplay {
+    /// Starts reading `path` line by line with `nextChanges` (for a pipeline source).
+    public mutating func open(path: String) throws(FeedError) {
+        reader = try MappedLines(path: path)
+        capturing = true
+        captured.reserveCapacity(4_096)
+    }
+
+    /// Reads the next line of the file opened with `open` and returns the engine events its
+    /// changes make (possibly none, for a header); nil at the end of the file. The returned
+    /// buffer is reused by the next call.
+    public mutating func nextChanges() throws(FeedError) -> [EventPayload]? {
+        captured.removeAll(keepingCapacity: true)
+        guard var lines = reader.take() else { return nil }
+        guard let line = lines.next() else {
+            reader = consume lines
+            return nil
+        }
+        let number = lines.lineNumber
+        let path = lines.path
+        reader = consume lines
+        if line.isEmpty { return captured }
+        do throws(FeedError) {
+            if try apply(line) { endMessage(checkpointEvery: 0) { _ in } }
+        } catch {
+            throw FeedError(line: number, "\(path): \(error.message)")
+        }
+        return captured
     }
 }

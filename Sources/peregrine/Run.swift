@@ -1,6 +1,7 @@
 import ArgumentParser
 import PeregrineCore
 import PeregrineEngine
+import PeregrineFeed
 import PeregrineModel
 import PeregrineStrategy
 
@@ -99,6 +100,12 @@ struct Run: ParsableCommand {
     @Option(help: "Seconds between status lines.")
     var statusInterval: Double = 1
 
+    @Option(
+        help:
+            "Replay recorded market data instead of the synthetic market: FORMAT:FILE[,FILE...] with a format of `peregrine feed replay` (e.g. bybit-ob:book.jsonl). Published as fast as the pipeline accepts it."
+    )
+    var source: String?
+
     @Option(help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64 = 42
 
@@ -144,6 +151,16 @@ struct Run: ParsableCommand {
         configuration.instruments = instruments
         configuration.seed = seed
         configuration.orderFlowPercent = orderFlow
+        if let source {
+            guard let spec = RecordedSourceSpec.parse(source) else {
+                throw .invalidSetting(
+                    name: "source", value: source,
+                    allowed:
+                        "use FORMAT:FILE[,FILE...] with FORMAT one of \(FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            configuration.recordedSource = spec
+        }
         configuration.journalDirectory = noJournal ? nil : journal
         switch durability {
         case "none": configuration.durability = .none
