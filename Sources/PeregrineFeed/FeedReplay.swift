@@ -84,8 +84,10 @@ public struct FeedReplay: ~Copyable {
     var eventID: Int64 = .min
     /// The order-level mirror: every order, and order counts per level.
     var orders: [UInt64: (side: Side, price: Int64, size: Int64)] = [:]
-    var levelOrders: [Side: [Int64: Int]] = [.buy: [:], .sell: [:]]
-    var sideOrders: [Side: Int] = [.buy: 0, .sell: 0]
+    var bidLevelOrders: [Int64: Int] = [:]
+    var askLevelOrders: [Int64: Int] = [:]
+    var bidOrderCount = 0
+    var askOrderCount = 0
     var scanner = FlatJSONObject()
     /// When set, every change is also captured as an engine event (for `peregrine run
     /// --source`): level updates, trades and quotes.
@@ -222,7 +224,7 @@ public struct FeedReplay: ~Copyable {
                 askLevels: book.levelCount(.sell),
                 bidNotional: bids.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
                 askNotional: asks.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
-                bidOrders: sideOrders[.buy] ?? 0, askOrders: sideOrders[.sell] ?? 0)
+                bidOrders: bidOrderCount, askOrders: askOrderCount)
         }
         return FeedCheckpoint(
             message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: top.bid == nil ? 0 : 1,
@@ -484,13 +486,21 @@ public struct FeedReplay: ~Copyable {
         applyLevel(
             LevelUpdate(
                 side: side, price: Price(ticks: price), quantity: Quantity(lots: Swift.max(0, current &+ delta))))
-        let remaining = (levelOrders[side]?[price] ?? 0) + count
-        levelOrders[side]?[price] = remaining > 0 ? remaining : nil
-        sideOrders[side, default: 0] += count
+        if side == .buy {
+            let remaining = bidLevelOrders[price, default: 0] + count
+            bidLevelOrders[price] = remaining > 0 ? remaining : nil
+            bidOrderCount += count
+        } else {
+            let remaining = askLevelOrders[price, default: 0] + count
+            askLevelOrders[price] = remaining > 0 ? remaining : nil
+            askOrderCount += count
+        }
     }
 
     /// Orders at `price` on `side` (order-level formats).
-    public func orderCount(_ side: Side, at price: Price) -> Int { levelOrders[side]?[price.ticks] ?? 0 }
+    public func orderCount(_ side: Side, at price: Price) -> Int {
+        (side == .buy ? bidLevelOrders[price.ticks] : askLevelOrders[price.ticks]) ?? 0
+    }
 
     mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         var scanner = BybitMessage(line)

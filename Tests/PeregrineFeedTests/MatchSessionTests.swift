@@ -135,6 +135,25 @@ struct MatchSessionTests {
             ])
     }
 
+    @Test func theRemainingRejectsThroughJSON() {
+        var options = MatchSession.Options()
+        options.orderCapacity = 3
+        let (lines, _) = run(
+            [
+                new(1, "sell", 1, at: 100), new(2, "buy", 1, at: 100, account: 2),  // trade at 100
+                "{\"op\":\"new\",\"id\":3,\"side\":\"buy\",\"type\":\"stop_market\",\"stop_price\":100,\"qty\":1}",
+                "{\"op\":\"new\",\"id\":4,\"side\":\"buy\",\"type\":\"stop_market\",\"stop_price\":101,\"qty\":1}",
+                "{\"op\":\"replace\",\"id\":4,\"price\":102,\"qty\":1,\"account\":0}",
+                "{\"op\":\"new\",\"id\":5,\"side\":\"buy\",\"type\":\"market\",\"post_only\":true,\"qty\":1}",
+                new(6, "buy", 1, at: 90), new(7, "buy", 1, at: 91), new(8, "buy", 1, at: 92),
+            ], options: options)
+        #expect(lines.contains(reject(3, "stop-would-trigger-immediately")))
+        #expect(lines.contains(reject(4, "not-replaceable")))
+        #expect(lines.contains(reject(5, "unsupported-order")))
+        #expect(lines.contains(reject(8, "order-pool-full")))
+        #expect(lines.last == "{\"type\":\"book\",\"bids\":[[91,1,1],[90,1,1]],\"asks\":[],\"resting\":{\"7\":1,\"6\":1},\"stops\":{\"4\":1}}")
+    }
+
     @Test func decimalsOnATickGrid() throws {
         var options = MatchSession.Options(tickSize: try Increment("0.01"), lotSize: try Increment("0.001"))
         options.bandLevels = 1 << 16
