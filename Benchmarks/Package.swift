@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "PeregrineEngine", package: "Peregrine"),
                 .product(name: "PeregrineJournal", package: "Peregrine"),
                 .product(name: "PeregrineStrategy", package: "Peregrine"),
+                .product(name: "PeregrineFeed", package: "Peregrine"),
             ],
             path: "Benchmarks/PeregrineBenchmarks",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])],

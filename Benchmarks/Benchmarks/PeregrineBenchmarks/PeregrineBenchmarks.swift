@@ -6,6 +6,7 @@ import Benchmark
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineFeed
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
@@ -61,6 +62,12 @@ final class JournalBench: @unchecked Sendable {
     var events: [Event] = []
     var sequence: Int64 = 0
     let directory = "/dev/shm/peregrine-bench-journal-\(getpid())"
+}
+
+final class FeedBench: @unchecked Sendable {
+    var replay: FeedReplay?
+    let path: String
+    init(_ name: String) { path = "/dev/shm/peregrine-bench-\(name)-\(getpid())" }
 }
 
 final class LogicBench: @unchecked Sendable {
@@ -342,4 +349,47 @@ let benchmarks: @Sendable () -> Void = {
                 strategy: LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10)))
         },
         teardown: { logicState.logic = nil })
+
+    // Market-data loaders: one benchmark run replays a file of exactly as many rows as the
+    // run's scaled iterations (1M), so figures are per row, malloc counts included.
+    func feedBenchmark(_ name: String, _ format: FeedFormat, header: String?, row: @escaping @Sendable (Int) -> String)
+    {
+        let state = FeedBench(name)
+        Benchmark(
+            "Feed loader \(format.rawValue), per row (1M-row file on tmpfs)", configuration: configuration(.mega),
+            closure: { benchmark in
+                guard var replay = state.replay.take() else { return }
+                try replay.replay(path: state.path)
+                blackHole(replay.statistics.rows)
+                state.replay = consume replay
+            },
+            setup: {
+                var text = header.map { $0 + "\n" } ?? ""
+                text.reserveCapacity(100 << 20)
+                for index in 0..<1_000_000 { text += row(index) + "\n" }
+                _ = text.withCString { pointer in
+                    let file = fopen(state.path, "w")
+                    defer { fclose(file) }
+                    return fputs(pointer, file)
+                }
+                let scale = try FeedReplay.detectScale(format: format, path: state.path)
+                state.replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
+            },
+            teardown: {
+                state.replay = nil
+                unlink(state.path)
+            })
+    }
+    feedBenchmark(
+        "quotes", .tardisQuotes,
+        header: "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"
+    ) { index in
+        "binance-futures,BTCUSDT,\(1_582_329_601_096_000 + index),\(1_582_329_603_502_092 + index),0.84,\(9_682 + index % 7).5,9681.92,0.67"
+    }
+    feedBenchmark("l3", .l3JSONLines, header: nil) { index in
+        let id = index / 2
+        return index % 2 == 0
+            ? "{\"seq\":\(index + 1),\"op\":\"add\",\"order_id\":\(id),\"side\":\"\(id % 2 == 0 ? "bid" : "ask")\",\"price\":\"\(id % 2 == 0 ? 99 : 101).\(id % 50)\",\"size\":\"1.5\"}"
+            : "{\"seq\":\(index + 1),\"op\":\"delete\",\"order_id\":\(id)}"
+    }
 }
