@@ -336,16 +336,18 @@ public struct FeedReplay: ~Copyable {
             eventID = lastUpdate
             lastSequence = lastUpdate
         }
-        let side: Side
-        if row[4].equals("b") {
-            side = .buy
-        } else if row[4].equals("a") {
-            side = .sell
-        } else {
-            throw FeedError(line: 0, "side '\(row.text(4))' is not b or a")
-        }
+        let side = try Self.side(row[4], bid: "b", ask: "a")
         applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
         return false
+    }
+
+    /// The side a field names, spelt `bid` / `ask` by the format.
+    static func side(_ field: UnsafeBufferPointer<UInt8>, bid: StaticString, ask: StaticString) throws(FeedError)
+        -> Side
+    {
+        if field.equals(bid) { return .buy }
+        if field.equals(ask) { return .sell }
+        throw FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not \(bid) or \(ask)")
     }
 
     /// Applies a level update to the mirror (and captures it).
@@ -389,14 +391,7 @@ public struct FeedReplay: ~Copyable {
             inSnapshot = isSnapshot
             eventID = local
         }
-        let side: Side
-        if row[5].equals("bid") {
-            side = .buy
-        } else if row[5].equals("ask") {
-            side = .sell
-        } else {
-            throw FeedError(line: 0, "side '\(row.text(5))' is not bid or ask")
-        }
+        let side = try Self.side(row[5], bid: "bid", ask: "ask")
         applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
         return false
     }

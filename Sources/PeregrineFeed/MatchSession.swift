@@ -280,7 +280,7 @@ public struct MatchSession: ~Copyable {
                 throw ParseFailure(line: 0, "\"\(key)\": \(error)")
             }
         }
-        guard value.kind == .number, let ticks = Self.integer(value.bytes) else {
+        guard value.kind == .number, let ticks = value.bytes.integerValue else {
             throw ParseFailure(
                 line: 0, "\"\(key)\" must be an integer number of ticks (or give --tick-size for decimals)")
         }
@@ -302,31 +302,10 @@ public struct MatchSession: ~Copyable {
                 throw ParseFailure(line: 0, "\"qty\": \(error)")
             }
         }
-        guard value.kind == .number, let lots = Self.integer(value.bytes) else {
+        guard value.kind == .number, let lots = value.bytes.integerValue else {
             throw ParseFailure(line: 0, "\"qty\" must be an integer number of lots (or give --lot-size for decimals)")
         }
         return Quantity(lots: lots)
-    }
-
-    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var index = 0
-        var negative = false
-        if bytes.first == UInt8(ascii: "-") {
-            negative = true
-            index = 1
-        }
-        guard index < bytes.count else { return nil }
-        var value: Int64 = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-            index += 1
-        }
-        return negative ? -value : value
     }
 }
 
