@@ -16,14 +16,22 @@ public struct FlatJSONObject: ~Copyable {
     }
 
     public static let maxFields = 16
-    @usableFromInline var fields: InlineArray<16, Field>
+    /// The field table, allocated once (reading an inline array through a borrowed
+    /// noncopyable value copied the whole table per lookup).
+    @usableFromInline let fields: UnsafeMutablePointer<Field>
     @usableFromInline var count = 0
     public private(set) var bytes: UnsafeBufferPointer<UInt8>
 
     /// An empty object, to `parse` lines into (reused, so no line copies the field table).
     public init() {
         bytes = UnsafeBufferPointer(start: nil, count: 0)
-        fields = InlineArray(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, kind: .null))
+        fields = .allocate(capacity: Self.maxFields)
+        fields.initialize(
+            repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, kind: .null), count: Self.maxFields)
+    }
+
+    deinit {
+        fields.deallocate()
     }
 
     /// Parses `bytes` (one line, without its newline); throws a message naming the problem.
@@ -138,27 +146,28 @@ public struct FlatJSONObject: ~Copyable {
     }
 
     /// The value of `key`: its kind and bytes (inside the quotes for strings), or nil.
+    /// Written without closures: a closure capturing this struct would copy its field table.
     @inlinable @inline(__always)
     public func value(_ key: StaticString) -> (kind: Kind, bytes: UnsafeBufferPointer<UInt8>)? {
         let length = key.utf8CodeUnitCount
-        return key.withUTF8Buffer { keyBytes in
-            for index in 0..<count {
-                let field = fields[index]
-                guard Int(field.keyEnd - field.keyStart) == length else { continue }
-                var equal = true
-                for offset in 0..<length where bytes[Int(field.keyStart) + offset] != keyBytes[offset] {
+        let keyBytes = key.utf8Start
+        for index in 0..<count {
+            let field = fields[index]
+            guard Int(field.keyEnd &- field.keyStart) == length else { continue }
+            var equal = true
+            var offset = 0
+            while offset < length {
+                if bytes[Int(field.keyStart) &+ offset] != keyBytes[offset] {
                     equal = false
                     break
                 }
-                if equal {
-                    return (
-                        field.kind,
-                        UnsafeBufferPointer(rebasing: bytes[Int(field.valueStart)..<Int(field.valueEnd)])
-                    )
-                }
+                offset &+= 1
             }
-            return nil
+            if equal {
+                return (field.kind, UnsafeBufferPointer(rebasing: bytes[Int(field.valueStart)..<Int(field.valueEnd)]))
+            }
         }
+        return nil
     }
 
     /// The keys present that are not in `known` (for rejecting misspelt fields). Allocates
@@ -169,7 +178,12 @@ public struct FlatJSONObject: ~Copyable {
         for index in 0..<count {
             let field = fields[index]
             let key = UnsafeBufferPointer(rebasing: bytes[Int(field.keyStart)..<Int(field.keyEnd)])
-            if !known.contains(where: { key.equals($0) }) { unknown.append(String(decoding: key, as: UTF8.self)) }
+            var found = false
+            for candidate in known where key.equals(candidate) {
+                found = true
+                break
+            }
+            if !found { unknown.append(String(decoding: key, as: UTF8.self)) }
         }
         return unknown
     }
@@ -179,10 +193,9 @@ extension UnsafeBufferPointer where Element == UInt8 {
     /// Whether these bytes spell `word`.
     @inlinable
     public func equals(_ word: StaticString) -> Bool {
-        word.withUTF8Buffer { wordBytes in
-            guard wordBytes.count == count else { return false }
-            for index in 0..<count where self[index] != wordBytes[index] { return false }
-            return true
-        }
+        guard word.utf8CodeUnitCount == count else { return false }
+        let wordBytes = word.utf8Start
+        for index in 0..<count where self[index] != wordBytes[index] { return false }
+        return true
     }
 }
