@@ -78,6 +78,8 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var venueOrderCapacity = 65_536
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
+    /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.
+    public var metricsPort = 9464
     /// Recorded market data to replay instead of the synthetic market (as fast as the
     /// pipeline accepts it; `rate` is ignored).
     public var recordedSource: RecordedSourceSpec? = nil
@@ -138,6 +140,9 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(1...65_536).contains(instruments) {
             throw .invalidSetting(name: "instruments", value: "\(instruments)", allowed: "use 1 to 65536")
+        }
+        if !(0...65_535).contains(metricsPort) {
+            throw .invalidSetting(name: "metrics-port", value: "\(metricsPort)", allowed: "use 0 (off) to 65535")
         }
         if !(0...100).contains(orderFlowPercent) {
             throw .invalidSetting(name: "order-flow", value: "\(orderFlowPercent)", allowed: "use 0 to 100 (percent)")

@@ -7,7 +7,9 @@ struct Peregrine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peregrine",
         abstract: "A low-latency, event-sourced trading engine core.",
-        subcommands: [Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, Bench.self])
+        subcommands: [
+            Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
+        ])
 
     /// The strategy `run` hosts and `replay` re-runs: they must be the same for a replay to
     /// reproduce a run.

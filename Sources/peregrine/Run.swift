@@ -22,6 +22,15 @@ struct Run: ParsableCommand {
             or on SIGINT/SIGTERM, after draining every ring and flushing the open bundle.
             """)
 
+    @Option(
+        help:
+            "Configuration file (TOML): a profile, then [sections] of settings; flags override it (see `peregrine config show`)."
+    )
+    var config: String?
+
+    @Option(help: "Start from a profile: hft, analytics or memory_constrained (overrides the file's `profile`).")
+    var profile: String?
+
     @Option(help: "Poisson arrival rate of the synthetic source, in events per second.")
     var rate: Double?
 
@@ -29,49 +38,49 @@ struct Run: ParsableCommand {
     var max = false
 
     @Option(help: "Seconds to run before shutting down (default 10).")
-    var duration: Double = 10
+    var duration: Double?
 
     @Option(help: "Stop the source after this many events.")
     var maxEvents: Int?
 
     @Option(help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
-    var ringSize: Int = 65_536
+    var ringSize: Int?
 
     @Option(help: "Transactions that seal a bundle (1 to 16).")
-    var bundleSize: Int = 16
+    var bundleSize: Int?
 
     @Option(help: "Microseconds after its first transaction that a bundle is sealed anyway.")
-    var bundleTimeoutUs: Int = 100
+    var bundleTimeoutUs: Int?
 
     @Option(help: "CPUs to pin the hot threads to, in order (e.g. 0,1). Refused pinning is reported, not fatal.")
     var pin: String?
 
     @Option(help: "Events per Poisson arrival (bursts).")
-    var burst: Int = 1
+    var burst: Int?
 
     @Option(help: "What the source does when the inbound ring is full: block or drop (counted).")
-    var onFull: String = "block"
+    var onFull: String?
 
     @Option(help: "How idle hot threads wait: spin, yield or park.")
-    var wait: String = "spin"
+    var wait: String?
 
     @Option(help: "Stage-to-thread mapping: shared (2 hot threads) or dedicated (one per stage).")
-    var topology: String = "shared"
+    var topology: String?
 
     @Option(help: "Number of synthetic instruments.")
-    var instruments: Int = 4
+    var instruments: Int?
 
     @Option(help: "Percent of events that are order commands for the hosted matching engine (0 to 100; 0 hosts none).")
-    var orderFlow: Int = 0
+    var orderFlow: Int?
 
     @Option(help: "Orders each venue book can hold (resting plus pending stops).")
-    var venueOrders: Int = 65_536
+    var venueOrders: Int?
 
     @Option(
         help:
             "Journal directory: every input event is appended here before the logic acts on it, and the engine recovers from it at start-up."
     )
-    var journal: String = "./data"
+    var journal: String?
 
     @Flag(help: "Run without a journal (nothing is durable; the report says so).")
     var noJournal = false
@@ -80,25 +89,25 @@ struct Run: ParsableCommand {
         help:
             "When journaled events count as durable: none (OS page cache), batch (fdatasync every --sync-interval-us or --sync-events), every (fdatasync before the logic sees a batch)."
     )
-    var durability: String = "batch"
+    var durability: String?
 
     @Option(help: "With --durability batch: the longest time between syncs, in microseconds.")
-    var syncIntervalUs: Int = 1_000
+    var syncIntervalUs: Int?
 
     @Option(help: "With --durability batch: the most events between syncs.")
-    var syncEvents: Int = 65_536
+    var syncEvents: Int?
 
     @Option(help: "Take a snapshot of the logic every this many events (0: never); recovery starts from the newest.")
-    var snapshotEvery: Int = 1_000_000
+    var snapshotEvery: Int?
 
     @Flag(help: "After each snapshot keep the newest two and delete the journal segments before them.")
     var prune = false
 
     @Option(help: "Journal segment size in MB; a new segment file starts past it.")
-    var segmentMb: Int = 64
+    var segmentMb: Int?
 
     @Option(help: "Seconds between status lines.")
-    var statusInterval: Double = 1
+    var statusInterval: Double?
 
     @Option(
         help:
@@ -106,8 +115,11 @@ struct Run: ParsableCommand {
     )
     var source: String?
 
+    @Option(help: "Port of the metrics and health HTTP server (0 turns it off).")
+    var metricsPort: Int?
+
     @Option(help: "Seed of the synthetic source (same seed, same events).")
-    var seed: UInt64 = 42
+    var seed: UInt64?
 
     func run() throws {
         let configuration: EngineConfiguration
@@ -136,21 +148,26 @@ struct Run: ParsableCommand {
     }
 
     func makeConfiguration() throws(EngineError) -> EngineConfiguration {
-        var configuration = EngineConfiguration()
+        // Precedence: profile < file < environment (PEREGRINE_SECTION_KEY) < these flags.
+        var configuration = try loadConfiguration(file: config, profile: profile)
         if max && rate != nil {
             throw .invalidSetting(name: "rate", value: "\(rate ?? 0)", allowed: "give either --rate or --max, not both")
         }
-        configuration.rate = max ? .unlimited : .perSecond(rate ?? 100_000)
-        configuration.durationSeconds = duration
-        configuration.maxEvents = maxEvents
-        configuration.inboundRingSize = ringSize
-        configuration.outboundRingSize = ringSize
-        configuration.bundleSize = bundleSize
-        configuration.bundleTimeoutMicroseconds = bundleTimeoutUs
-        configuration.burstSize = burst
-        configuration.instruments = instruments
-        configuration.seed = seed
-        configuration.orderFlowPercent = orderFlow
+        if max { configuration.rate = .unlimited }
+        if let rate { configuration.rate = .perSecond(rate) }
+        if let duration { configuration.durationSeconds = duration }
+        if let maxEvents { configuration.maxEvents = maxEvents }
+        if let ringSize {
+            configuration.inboundRingSize = ringSize
+            configuration.outboundRingSize = ringSize
+        }
+        if let bundleSize { configuration.bundleSize = bundleSize }
+        if let bundleTimeoutUs { configuration.bundleTimeoutMicroseconds = bundleTimeoutUs }
+        if let burst { configuration.burstSize = burst }
+        if let instruments { configuration.instruments = instruments }
+        if let seed { configuration.seed = seed }
+        if let orderFlow { configuration.orderFlowPercent = orderFlow }
+        if let venueOrders { configuration.venueOrderCapacity = venueOrders }
         if let source {
             guard let spec = RecordedSourceSpec.parse(source) else {
                 throw .invalidSetting(
@@ -161,21 +178,41 @@ struct Run: ParsableCommand {
             }
             configuration.recordedSource = spec
         }
-        configuration.journalDirectory = noJournal ? nil : journal
-        switch durability {
-        case "none": configuration.durability = .none
-        case "every": configuration.durability = .every
-        case "batch": configuration.durability = .batch(intervalMicroseconds: syncIntervalUs, events: syncEvents)
-        default: throw .invalidSetting(name: "durability", value: durability, allowed: "use none, batch or every")
+        if let journal { configuration.journalDirectory = journal }
+        if noJournal { configuration.journalDirectory = nil }
+        if let durability {
+            let (interval, events): (Int, Int)
+            if case .batch(let i, let e) = configuration.durability {
+                (interval, events) = (i, e)
+            } else {
+                (interval, events) = (1_000, 65_536)
+            }
+            switch durability {
+            case "none": configuration.durability = .none
+            case "every": configuration.durability = .every
+            case "batch": configuration.durability = .batch(intervalMicroseconds: interval, events: events)
+            default: throw .invalidSetting(name: "durability", value: durability, allowed: "use none, batch or every")
+            }
         }
-        guard (1...1_048_576).contains(segmentMb) else {
-            throw .invalidSetting(name: "segment-mb", value: "\(segmentMb)", allowed: "use 1 to 1048576")
+        if syncIntervalUs != nil || syncEvents != nil {
+            guard case .batch(let interval, let events) = configuration.durability else {
+                throw .invalidSetting(
+                    name: "sync-interval-us", value: "\(syncIntervalUs ?? syncEvents ?? 0)",
+                    allowed: "only with --durability batch")
+            }
+            configuration.durability = .batch(
+                intervalMicroseconds: syncIntervalUs ?? interval, events: syncEvents ?? events)
         }
-        configuration.segmentBytes = segmentMb << 20
-        configuration.snapshotEveryEvents = snapshotEvery
-        configuration.pruneJournal = prune
-        configuration.statusIntervalSeconds = statusInterval
-        configuration.venueOrderCapacity = venueOrders
+        if let segmentMb {
+            guard (1...1_048_576).contains(segmentMb) else {
+                throw .invalidSetting(name: "segment-mb", value: "\(segmentMb)", allowed: "use 1 to 1048576")
+            }
+            configuration.segmentBytes = segmentMb << 20
+        }
+        if let snapshotEvery { configuration.snapshotEveryEvents = snapshotEvery }
+        if prune { configuration.pruneJournal = true }
+        if let statusInterval { configuration.statusIntervalSeconds = statusInterval }
+        if let metricsPort { configuration.metricsPort = metricsPort }
         if let pin {
             var cpus: [Int] = []
             for part in pin.split(separator: ",", omittingEmptySubsequences: false) {
@@ -187,20 +224,74 @@ struct Run: ParsableCommand {
             }
             configuration.pinCPUs = cpus
         }
-        guard let policy = FullRingPolicy(rawValue: onFull) else {
-            throw .invalidSetting(name: "on-full", value: onFull, allowed: "use block or drop")
+        if let onFull {
+            guard let policy = FullRingPolicy(rawValue: onFull) else {
+                throw .invalidSetting(name: "on-full", value: onFull, allowed: "use block or drop")
+            }
+            configuration.fullRingPolicy = policy
         }
-        configuration.fullRingPolicy = policy
-        guard let waitKind = WaitStrategyKind(rawValue: wait) else {
-            throw .invalidSetting(name: "wait", value: wait, allowed: "use spin, yield or park")
+        if let wait {
+            guard let waitKind = WaitStrategyKind(rawValue: wait) else {
+                throw .invalidSetting(name: "wait", value: wait, allowed: "use spin, yield or park")
+            }
+            configuration.waitStrategy = waitKind
         }
-        configuration.waitStrategy = waitKind
-        guard let topologyKind = Topology(rawValue: topology) else {
-            throw .invalidSetting(name: "topology", value: topology, allowed: "use shared or dedicated")
+        if let topology {
+            guard let topologyKind = Topology(rawValue: topology) else {
+                throw .invalidSetting(name: "topology", value: topology, allowed: "use shared or dedicated")
+            }
+            configuration.topology = topologyKind
         }
-        configuration.topology = topologyKind
         return configuration
     }
+}
+
+/// The configuration a file and profile give, with environment overrides.
+func loadConfiguration(file: String?, profile: String?) throws(EngineError) -> EngineConfiguration {
+    var chosen: ConfigurationProfile? = nil
+    if let profile {
+        guard let named = ConfigurationProfile(rawValue: profile) else {
+            throw .invalidSetting(
+                name: "profile", value: profile,
+                allowed: "use " + ConfigurationProfile.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        chosen = named
+    }
+    var text: String? = nil
+    if let file {
+        guard let contents = readTextFile(file) else {
+            throw .invalidSetting(
+                name: "config", value: file, allowed: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        text = contents
+    }
+    return try ConfigurationFile.resolve(profile: chosen, fileText: text, environment: processEnvironment())
+}
+
+func readTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func processEnvironment() -> [String: String] {
+    var values: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        pointer += 1
+    }
+    return values
 }
 
 func printError(_ message: String) {

@@ -151,7 +151,10 @@ struct MatchSessionTests {
         #expect(lines.contains(reject(4, "not-replaceable")))
         #expect(lines.contains(reject(5, "unsupported-order")))
         #expect(lines.contains(reject(8, "order-pool-full")))
-        #expect(lines.last == "{\"type\":\"book\",\"bids\":[[91,1,1],[90,1,1]],\"asks\":[],\"resting\":{\"7\":1,\"6\":1},\"stops\":{\"4\":1}}")
+        #expect(
+            lines.last
+                == "{\"type\":\"book\",\"bids\":[[91,1,1],[90,1,1]],\"asks\":[],\"resting\":{\"7\":1,\"6\":1},\"stops\":{\"4\":1}}"
+        )
     }
 
     @Test func decimalsOnATickGrid() throws {

@@ -1,0 +1,452 @@
+import PeregrineCore
+import PeregrineFeed
+import TOMLKit
+
+/// A named starting point for a configuration.
+public enum ConfigurationProfile: String, CaseIterable, Sendable {
+    /// Lowest latency: busy-spinning pinned threads, 64k rings, batch durability.
+    case hft
+    /// Throughput over latency: yielding threads, 1M-slot rings, durability none, lazy bundles.
+    case analytics
+    /// Small footprint: parked threads, 4k rings, small journal segments and venue books.
+    case memoryConstrained = "memory_constrained"
+
+    /// The settings with no profile named: the engine's defaults, journaling to ./data.
+    public static var defaults: EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.journalDirectory = "./data"
+        return configuration
+    }
+
+    /// The profile's settings (before any file, environment or flag).
+    public var configuration: EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.journalDirectory = "./data"
+        switch self {
+        case .hft:
+            configuration.waitStrategy = .spin
+            configuration.pinCPUs = [0, 1]
+            configuration.durability = .batch(intervalMicroseconds: 1_000, events: 65_536)
+        case .analytics:
+            configuration.waitStrategy = .yield
+            configuration.inboundRingSize = 1 << 20
+            configuration.outboundRingSize = 1 << 20
+            configuration.reportRingSize = 1 << 20
+            configuration.durability = .none
+            configuration.bundleTimeoutMicroseconds = 1_000
+        case .memoryConstrained:
+            configuration.waitStrategy = .park
+            configuration.inboundRingSize = 4_096
+            configuration.outboundRingSize = 4_096
+            configuration.reportRingSize = 4_096
+            configuration.bundleRingSize = 256
+            configuration.segmentBytes = 8 << 20
+            configuration.snapshotEveryEvents = 100_000
+            configuration.venueOrderCapacity = 4_096
+            configuration.ladderSize = 1_024
+        }
+        return configuration
+    }
+}
+
+/// Reads configuration files (TOML) and environment overrides on top of a profile, and writes a
+/// resolved configuration back as TOML. Every key, its type and what it sets are in `keys`;
+/// an unknown key, a wrong type or a value out of range is refused with the key, the value and
+/// what is allowed.
+///
+/// ```toml
+/// profile = "hft"
+/// [source]  rate, max, duration, max_events, instruments, seed, order_flow, burst, on_full, recorded
+/// [rings]   inbound, outbound, bundle, report
+/// [threads] wait, topology, pin
+/// [journal] enabled, directory, durability, sync_interval_us, sync_events, segment_mb, snapshot_every, prune
+/// [bundles] size, timeout_us
+/// [venue]   orders
+/// [metrics] port
+/// [monitor] status_interval
+/// ```
+///
+/// Environment variables `PEREGRINE_<SECTION>_<KEY>` (e.g. `PEREGRINE_JOURNAL_DURABILITY=every`)
+/// override the file; command-line flags override both.
+public enum ConfigurationFile {
+    enum Kind: String, Sendable {
+        case integer = "an integer"
+        case number = "a number"
+        case boolean = "true or false"
+        case text = "a string"
+        case integers = "an array of integers"
+    }
+
+    enum Value: Sendable {
+        case integer(Int)
+        case number(Double)
+        case boolean(Bool)
+        case text(String)
+        case integers([Int])
+    }
+
+    struct Key: Sendable {
+        let section: String
+        let name: String
+        let kind: Kind
+        let apply: @Sendable (inout EngineConfiguration, Value) throws(EngineError) -> Void
+        let render: @Sendable (EngineConfiguration) -> String?
+        var path: String { "\(section).\(name)" }
+    }
+
+    static func invalid(_ key: String, _ value: Value, _ allowed: String) -> EngineError {
+        .invalidSetting(name: key, value: describe(value), allowed: allowed)
+    }
+
+    static func describe(_ value: Value) -> String {
+        switch value {
+        case .integer(let value): return "\(value)"
+        case .number(let value): return "\(value)"
+        case .boolean(let value): return "\(value)"
+        case .text(let value): return value
+        case .integers(let values): return "[" + values.map(String.init).joined(separator: ", ") + "]"
+        }
+    }
+
+    static func integerKey(
+        _ section: String, _ name: String, _ range: ClosedRange<Int>, _ allowed: String,
+        set: @escaping @Sendable (inout EngineConfiguration, Int) -> Void,
+        get: @escaping @Sendable (EngineConfiguration) -> Int
+    ) -> Key {
+        Key(
+            section: section, name: name, kind: .integer,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .integer(let number) = value, range.contains(number) else {
+                    throw invalid("\(section).\(name)", value, allowed)
+                }
+                set(&configuration, number)
+            }, render: { "\(get($0))" })
+    }
+
+    static func powerOfTwoKey(
+        _ section: String, _ name: String, set: @escaping @Sendable (inout EngineConfiguration, Int) -> Void,
+        get: @escaping @Sendable (EngineConfiguration) -> Int
+    ) -> Key {
+        Key(
+            section: section, name: name, kind: .integer,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .integer(let number) = value, (64...(1 << 26)).contains(number), number.nonzeroBitCount == 1
+                else { throw invalid("\(section).\(name)", value, "use a power of two from 64 to 67108864") }
+                set(&configuration, number)
+            }, render: { "\(get($0))" })
+    }
+
+    static func choiceKey(
+        _ section: String, _ name: String, _ choices: [String],
+        set: @escaping @Sendable (inout EngineConfiguration, String) -> Void,
+        get: @escaping @Sendable (EngineConfiguration) -> String
+    ) -> Key {
+        Key(
+            section: section, name: name, kind: .text,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .text(let text) = value, choices.contains(text) else {
+                    throw invalid("\(section).\(name)", value, "use " + choices.joined(separator: ", "))
+                }
+                set(&configuration, text)
+            }, render: { "\"\(get($0))\"" })
+    }
+
+    static func durability(_ configuration: EngineConfiguration) -> (String, Int, Int) {
+        switch configuration.durability {
+        case .none: return ("none", 1_000, 65_536)
+        case .every: return ("every", 1_000, 65_536)
+        case .batch(let interval, let events): return ("batch", interval, events)
+        }
+    }
+
+    static let keys: [Key] = [
+        Key(
+            section: "source", name: "rate", kind: .number,
+            apply: { (configuration, value) throws(EngineError) in
+                let rate: Double
+                switch value {
+                case .integer(let number): rate = Double(number)
+                case .number(let number): rate = number
+                default: throw invalid("source.rate", value, "use events per second, 1 to 1000000000")
+                }
+                guard rate >= 1, rate <= 1e9 else {
+                    throw invalid("source.rate", value, "use events per second, 1 to 1000000000")
+                }
+                configuration.rate = .perSecond(rate)
+            },
+            render: {
+                if case .perSecond(let rate) = $0.rate { return "\(Int(rate))" }
+                return nil
+            }),
+        Key(
+            section: "source", name: "max", kind: .boolean,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .boolean(let flag) = value else { throw invalid("source.max", value, "use true or false") }
+                if flag { configuration.rate = .unlimited }
+            }, render: { $0.rate == .unlimited ? "true" : "false" }),
+        Key(
+            section: "source", name: "duration", kind: .number,
+            apply: { (configuration, value) throws(EngineError) in
+                let seconds: Double
+                switch value {
+                case .integer(let number): seconds = Double(number)
+                case .number(let number): seconds = number
+                default: throw invalid("source.duration", value, "use a positive number of seconds")
+                }
+                guard seconds > 0 else { throw invalid("source.duration", value, "use a positive number of seconds") }
+                configuration.durationSeconds = seconds
+            }, render: { $0.durationSeconds.map { "\($0)" } }),
+        integerKey(
+            "source", "max_events", 1...Int.max, "use 1 or more", set: { $0.maxEvents = $1 },
+            get: { $0.maxEvents ?? 0 }),
+        integerKey(
+            "source", "instruments", 1...65_536, "use 1 to 65536", set: { $0.instruments = $1 }, get: { $0.instruments }
+        ),
+        integerKey(
+            "source", "seed", 0...Int.max, "use 0 or more", set: { $0.seed = UInt64($1) }, get: { Int($0.seed) }),
+        integerKey(
+            "source", "order_flow", 0...100, "use 0 to 100 (percent)", set: { $0.orderFlowPercent = $1 },
+            get: { $0.orderFlowPercent }),
+        integerKey(
+            "source", "burst", 1...(1 << 26), "use 1 to the ring size", set: { $0.burstSize = $1 },
+            get: { $0.burstSize }),
+        choiceKey(
+            "source", "on_full", FullRingPolicy.allCases.map(\.rawValue),
+            set: { $0.fullRingPolicy = FullRingPolicy(rawValue: $1) ?? .block }, get: { $0.fullRingPolicy.rawValue }),
+        Key(
+            section: "source", name: "recorded", kind: .text,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .text(let text) = value, let spec = RecordedSourceSpec.parse(text) else {
+                    throw invalid(
+                        "source.recorded", value,
+                        "use FORMAT:FILE[,FILE...] with FORMAT one of \(FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                configuration.recordedSource = spec
+            },
+            render: { configuration in
+                configuration.recordedSource.map { "\"\($0.format.rawValue):\($0.paths.joined(separator: ","))\"" }
+            }),
+        powerOfTwoKey("rings", "inbound", set: { $0.inboundRingSize = $1 }, get: { $0.inboundRingSize }),
+        powerOfTwoKey("rings", "outbound", set: { $0.outboundRingSize = $1 }, get: { $0.outboundRingSize }),
+        powerOfTwoKey("rings", "bundle", set: { $0.bundleRingSize = $1 }, get: { $0.bundleRingSize }),
+        powerOfTwoKey("rings", "report", set: { $0.reportRingSize = $1 }, get: { $0.reportRingSize }),
+        choiceKey(
+            "threads", "wait", WaitStrategyKind.allCases.map(\.rawValue),
+            set: { $0.waitStrategy = WaitStrategyKind(rawValue: $1) ?? .spin }, get: { $0.waitStrategy.rawValue }),
+        choiceKey(
+            "threads", "topology", Topology.allCases.map(\.rawValue),
+            set: { $0.topology = Topology(rawValue: $1) ?? .shared }, get: { $0.topology.rawValue }),
+        Key(
+            section: "threads", name: "pin", kind: .integers,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .integers(let cpus) = value, cpus.allSatisfy({ (0..<1_024).contains($0) }) else {
+                    throw invalid("threads.pin", value, "use an array of CPU numbers, e.g. [0, 1]")
+                }
+                configuration.pinCPUs = cpus
+            }, render: { "[" + $0.pinCPUs.map(String.init).joined(separator: ", ") + "]" }),
+        Key(
+            section: "journal", name: "enabled", kind: .boolean,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .boolean(let flag) = value else {
+                    throw invalid("journal.enabled", value, "use true or false")
+                }
+                if !flag { configuration.journalDirectory = nil }
+            }, render: { $0.journalDirectory == nil ? "false" : "true" }),
+        Key(
+            section: "journal", name: "directory", kind: .text,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .text(let path) = value, !path.isEmpty else {
+                    throw invalid("journal.directory", value, "give a directory path")
+                }
+                configuration.journalDirectory = path
+            }, render: { $0.journalDirectory.map { "\"\($0)\"" } }),
+        choiceKey(
+            "journal", "durability", ["none", "batch", "every"],
+            set: { configuration, text in
+                let (_, interval, events) = durability(configuration)
+                switch text {
+                case "none": configuration.durability = .none
+                case "every": configuration.durability = .every
+                default: configuration.durability = .batch(intervalMicroseconds: interval, events: events)
+                }
+            }, get: { durability($0).0 }),
+        integerKey(
+            "journal", "sync_interval_us", 1...10_000_000, "use 1 to 10000000 µs",
+            set: { configuration, interval in
+                if case .batch(_, let events) = configuration.durability {
+                    configuration.durability = .batch(intervalMicroseconds: interval, events: events)
+                }
+            }, get: { durability($0).1 }),
+        integerKey(
+            "journal", "sync_events", 1...Int.max, "use 1 or more",
+            set: { configuration, events in
+                if case .batch(let interval, _) = configuration.durability {
+                    configuration.durability = .batch(intervalMicroseconds: interval, events: events)
+                }
+            }, get: { durability($0).2 }),
+        integerKey(
+            "journal", "segment_mb", 1...1_048_576, "use 1 to 1048576", set: { $0.segmentBytes = $1 << 20 },
+            get: { $0.segmentBytes >> 20 }),
+        integerKey(
+            "journal", "snapshot_every", 0...Int.max, "use 0 (never) or more", set: { $0.snapshotEveryEvents = $1 },
+            get: { $0.snapshotEveryEvents }),
+        Key(
+            section: "journal", name: "prune", kind: .boolean,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .boolean(let flag) = value else {
+                    throw invalid("journal.prune", value, "use true or false")
+                }
+                configuration.pruneJournal = flag
+            }, render: { $0.pruneJournal ? "true" : "false" }),
+        integerKey("bundles", "size", 1...16, "use 1 to 16", set: { $0.bundleSize = $1 }, get: { $0.bundleSize }),
+        integerKey(
+            "bundles", "timeout_us", 1...10_000_000, "use 1 to 10000000", set: { $0.bundleTimeoutMicroseconds = $1 },
+            get: { $0.bundleTimeoutMicroseconds }),
+        integerKey(
+            "venue", "orders", 1...(1 << 23), "use 1 to 8388608", set: { $0.venueOrderCapacity = $1 },
+            get: { $0.venueOrderCapacity }),
+        integerKey(
+            "metrics", "port", 0...65_535, "use 0 (off) to 65535", set: { $0.metricsPort = $1 }, get: { $0.metricsPort }
+        ),
+        Key(
+            section: "monitor", name: "status_interval", kind: .number,
+            apply: { (configuration, value) throws(EngineError) in
+                let seconds: Double
+                switch value {
+                case .integer(let number): seconds = Double(number)
+                case .number(let number): seconds = number
+                default: throw invalid("monitor.status_interval", value, "use a positive number of seconds")
+                }
+                guard seconds > 0 else {
+                    throw invalid("monitor.status_interval", value, "use a positive number of seconds")
+                }
+                configuration.statusIntervalSeconds = seconds
+            }, render: { "\($0.statusIntervalSeconds)" }),
+    ]
+
+    /// The configuration a profile, a file's text and environment variables give, in that
+    /// order of precedence (later wins). The file may name a profile (`profile = "hft"`);
+    /// `profile` overrides it. Throws on a bad file, key, type or value.
+    public static func resolve(
+        profile: ConfigurationProfile? = nil, fileText: String? = nil, environment: [String: String] = [:]
+    ) throws(EngineError) -> EngineConfiguration {
+        var table: TOMLTable? = nil
+        if let fileText {
+            do { table = try TOMLTable(string: fileText) } catch let error as TOMLParseError {
+                throw .invalidSetting(
+                    name: "configuration file", value: "line \(error.source.begin.line)",
+                    allowed: "is not valid TOML: \(error.description)")
+            } catch {
+                throw .invalidSetting(name: "configuration file", value: "", allowed: "is not valid TOML: \(error)")
+            }
+        }
+        var chosen = profile
+        if profile == nil, let name = table?["profile"] {
+            guard let text = name.string, let named = ConfigurationProfile(rawValue: text) else {
+                throw .invalidSetting(
+                    name: "profile", value: "\(name)",
+                    allowed: "use " + ConfigurationProfile.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            chosen = named
+        }
+        var configuration = chosen?.configuration ?? ConfigurationProfile.defaults
+        if let table {
+            for (sectionName, sectionValue) in table where sectionName != "profile" {
+                guard let section = sectionValue.table else {
+                    throw .invalidSetting(
+                        name: sectionName, value: "\(sectionValue)",
+                        allowed: "unknown top-level key; settings go in sections such as [rings]")
+                }
+                for (name, value) in section {
+                    guard let key = keys.first(where: { $0.section == sectionName && $0.name == name }) else {
+                        throw .invalidSetting(
+                            name: "\(sectionName).\(name)", value: "\(value)",
+                            allowed: "unknown key; known in [\(sectionName)]: "
+                                + keys.filter { $0.section == sectionName }.map(\.name).joined(separator: ", "))
+                    }
+                    try key.apply(&configuration, try convert(value, for: key))
+                }
+            }
+        }
+        for key in keys {
+            let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"
+            guard let text = environment[variable] else { continue }
+            try key.apply(&configuration, try parse(text, for: key, variable: variable))
+        }
+        return configuration
+    }
+
+    static func convert(_ value: any TOMLValueConvertible, for key: Key) throws(EngineError) -> Value {
+        switch key.kind {
+        case .integer:
+            if let number = value.int { return .integer(number) }
+        case .number:
+            if let number = value.int { return .integer(number) }
+            if let number = value.double { return .number(number) }
+        case .boolean:
+            if let flag = value.bool { return .boolean(flag) }
+        case .text:
+            if let text = value.string { return .text(text) }
+        case .integers:
+            if let array = value.array {
+                var numbers: [Int] = []
+                for element in array {
+                    guard let number = element.int else { break }
+                    numbers.append(number)
+                }
+                if numbers.count == array.count { return .integers(numbers) }
+            }
+        }
+        throw .invalidSetting(name: key.path, value: "\(value)", allowed: "must be \(key.kind.rawValue)")
+    }
+
+    static func parse(_ text: String, for key: Key, variable: String) throws(EngineError) -> Value {
+        switch key.kind {
+        case .integer: if let number = Int(text) { return .integer(number) }
+        case .number:
+            if let number = Int(text) { return .integer(number) }
+            if let number = Double(text) { return .number(number) }
+        case .boolean: if let flag = Bool(text) { return .boolean(flag) }
+        case .text: return .text(text)
+        case .integers:
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: " ")) }
+            if parts.allSatisfy({ $0 != nil }) { return .integers(parts.compactMap { $0 }) }
+        }
+        throw .invalidSetting(name: variable, value: text, allowed: "must be \(key.kind.rawValue) (\(key.path))")
+    }
+
+    /// The configuration as a TOML file that `resolve` reads back to the same settings.
+    public static func render(_ configuration: EngineConfiguration, profile: ConfigurationProfile?) -> String {
+        var lines = profile.map { ["profile = \"\($0.rawValue)\""] } ?? []
+        var section = ""
+        for key in keys {
+            guard let value = key.render(configuration) else { continue }
+            if key.section == "source", key.name == "max_events", configuration.maxEvents == nil { continue }
+            if key.section != section {
+                section = key.section
+                lines.append("")
+                lines.append("[\(section)]")
+            }
+            lines.append("\(key.name) = \(value)")
+        }
+        return lines.joined(separator: "\n").trimmingLeadingNewlines() + "\n"
+    }
+}
+
+extension String {
+    fileprivate func trimmingLeadingNewlines() -> String {
+        var result = Substring(self)
+        while result.first == "\n" { result = result.dropFirst() }
+        return String(result)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        var result = self
+        while let first = result.first, set.contains(first) { result = result.dropFirst() }
+        while let last = result.last, set.contains(last) { result = result.dropLast() }
+        return String(result)
+    }
+}

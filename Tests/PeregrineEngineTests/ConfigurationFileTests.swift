@@ -1,0 +1,102 @@
+import Foundation
+import PeregrineEngine
+import Testing
+
+@Suite("Configuration files")
+struct ConfigurationFileTests {
+    @Test(arguments: ConfigurationProfile.allCases)
+    func everyProfileLoadsValidatesAndRoundTrips(_ profile: ConfigurationProfile) throws {
+        let resolved = try ConfigurationFile.resolve(profile: profile)
+        try resolved.validate()
+        #expect(resolved == profile.configuration)
+        let text = ConfigurationFile.render(resolved, profile: profile)
+        let again = try ConfigurationFile.resolve(fileText: text)
+        #expect(again == resolved)
+    }
+
+    @Test func profilesDiffer() throws {
+        let hft = try ConfigurationFile.resolve(profile: .hft)
+        let analytics = try ConfigurationFile.resolve(profile: .analytics)
+        let small = try ConfigurationFile.resolve(profile: .memoryConstrained)
+        #expect(hft.waitStrategy == .spin && hft.pinCPUs == [0, 1])
+        #expect(analytics.durability == .none && analytics.inboundRingSize == 1 << 20)
+        #expect(small.waitStrategy == .park && small.inboundRingSize == 4_096 && small.segmentBytes == 8 << 20)
+    }
+
+    @Test func eachInvalidKeyOrValueHasItsMessage() {
+        let cases: [(String, String)] = [
+            ("[rings]\ninbound = 1000", "invalid rings.inbound '1000': use a power of two from 64 to 67108864"),
+            (
+                "[rings]\ninbnd = 1024",
+                "invalid rings.inbnd '1024': unknown key; known in [rings]: inbound, outbound, bundle, report"
+            ),
+            ("[rings]\ninbound = \"big\"", "invalid rings.inbound '\"big\"': must be an integer"),
+            ("[journal]\ndurability = \"sometimes\"", "invalid journal.durability 'sometimes': use none, batch, every"),
+            ("[threads]\nwait = \"nap\"", "invalid threads.wait 'nap': use spin, yield, park"),
+            ("[threads]\npin = [0, -1]", "invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"),
+            ("[bundles]\nsize = 17", "invalid bundles.size '17': use 1 to 16"),
+            ("[metrics]\nport = 70000", "invalid metrics.port '70000': use 0 (off) to 65535"),
+            ("[source]\nrate = 0", "invalid source.rate '0': use events per second, 1 to 1000000000"),
+            ("profile = \"fast\"", "invalid profile '\"fast\"': use hft, analytics, memory_constrained"),
+            ("speed = 3", "invalid speed '3': unknown top-level key; settings go in sections such as [rings]"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try ConfigurationFile.resolve(fileText: text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description == message)
+            }
+        }
+        do {
+            _ = try ConfigurationFile.resolve(fileText: "[rings\ninbound = 1")
+            Issue.record("accepted a broken file")
+        } catch {
+            #expect(error.description.hasPrefix("invalid configuration file 'line 1'"))
+        }
+    }
+
+    @Test func theEnvironmentOverridesTheFileAndTheFileTheProfile() throws {
+        let file =
+            "profile = \"memory_constrained\"\n[rings]\ninbound = 8192\noutbound = 8192\n[journal]\ndurability = \"every\""
+        let fromFile = try ConfigurationFile.resolve(fileText: file)
+        #expect(fromFile.inboundRingSize == 8_192 && fromFile.waitStrategy == .park && fromFile.durability == .every)
+        let withEnvironment = try ConfigurationFile.resolve(
+            fileText: file, environment: ["PEREGRINE_RINGS_INBOUND": "16384", "PEREGRINE_THREADS_PIN": "1"])
+        #expect(withEnvironment.inboundRingSize == 16_384 && withEnvironment.outboundRingSize == 8_192)
+        #expect(withEnvironment.pinCPUs == [1])
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "PEREGRINE_RINGS_INBOUND", value: "lots", allowed: "must be an integer (rings.inbound)")
+        ) {
+            try ConfigurationFile.resolve(fileText: file, environment: ["PEREGRINE_RINGS_INBOUND": "lots"])
+        }
+        let profileFlag = try ConfigurationFile.resolve(profile: .hft, fileText: file)
+        #expect(profileFlag.waitStrategy == .spin && profileFlag.inboundRingSize == 8_192)
+    }
+
+    @Test func flagsOverrideTheEnvironmentInTheCLI() throws {
+        let binary = CommandLineTests.binary
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("peregrine binary not found")
+            return
+        }
+        let file = NSTemporaryDirectory() + "peregrine-config-\(UUID().uuidString).toml"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "[rings]\ninbound = 1024\n[threads]\nwait = \"yield\"\n[journal]\nenabled = false\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["run", "--config", file, "--ring-size", "4096", "--rate", "1000", "--duration", "0.3"]
+        process.environment = ["PEREGRINE_RINGS_INBOUND": "2048", "PEREGRINE_THREADS_TOPOLOGY": "dedicated"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        // The flag's ring size wins over the environment's, which wins over the file's.
+        #expect(text.contains("topology          dedicated, wait yield, inbound ring 4096"))
+        #expect(text.contains("journal           none"))
+    }
+}
