@@ -4,11 +4,25 @@
 SWIFT ?= swift
 RUN_ARGS ?= --rate 100000 --duration 10
 
-.PHONY: run test bench build deps format
+.PHONY: run test bench build deps test-deps format
 
-# System packages: none are needed yet beyond the toolchain's; g++ only for `make bench`.
+TOOLS_VENV := .build/tools-venv
+
+# The engine needs nothing beyond the toolchain; g++ only for `make bench`.
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain is required (swift not on PATH)"; exit 1; }
+
+# The operations tests drive real tools: curl, promtool and prometheus (Debian `prometheus`),
+# and kubernetes-validate (PyPI, in a virtual environment under .build).
+test-deps: deps
+	@command -v curl >/dev/null && command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			curl prometheus ca-certificates; }
+	@test -x $(TOOLS_VENV)/bin/kubernetes-validate || { \
+		{ command -v python3 >/dev/null && python3 -m venv $(TOOLS_VENV); } || { \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				python3 python3-venv && python3 -m venv $(TOOLS_VENV); }; \
+		$(TOOLS_VENV)/bin/pip install -q kubernetes-validate; }
 
 build: deps
 	$(SWIFT) build -c release --product peregrine
@@ -18,7 +32,7 @@ run: build
 	.build/release/peregrine run $(RUN_ARGS)
 
 ## Builds everything (the CLI too: the tests run it) and runs every test.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 

@@ -16,12 +16,18 @@ let package = Package(
         .library(name: "PeregrineJournal", targets: ["PeregrineJournal"]),
         .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
+        .library(name: "PeregrineControl", targets: ["PeregrineControl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.4"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         .target(name: "PeregrineSys"),
@@ -39,13 +45,26 @@ let package = Package(
                 "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PeregrineControl",
+            dependencies: [
+                "PeregrineEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "PeregrineEngine", "PeregrineFeed",
+                "PeregrineEngine", "PeregrineFeed", "PeregrineControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -83,6 +102,10 @@ let package = Package(
         .testTarget(
             name: "PeregrineEngineTests",
             dependencies: ["PeregrineEngine", "PeregrineBook", "PeregrineTestSupport"]
+        ),
+        .testTarget(
+            name: "PeregrineControlTests",
+            dependencies: ["PeregrineControl", "PeregrineEngine", "PeregrineModel"]
         ),
         .testTarget(
             name: "PeregrineStressTests",

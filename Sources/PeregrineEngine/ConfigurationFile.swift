@@ -309,6 +309,9 @@ public enum ConfigurationFile {
         integerKey(
             "metrics", "port", 0...65_535, "use 0 (off) to 65535", set: { $0.metricsPort = $1 }, get: { $0.metricsPort }
         ),
+        choiceKey(
+            "log", "level", ["trace", "debug", "info", "notice", "warning", "error", "critical"],
+            set: { $0.logLevel = $1 }, get: { $0.logLevel }),
         Key(
             section: "monitor", name: "status_interval", kind: .number,
             apply: { (configuration, value) throws(EngineError) in

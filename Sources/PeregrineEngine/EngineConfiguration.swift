@@ -1,3 +1,4 @@
+import Logging
 import PeregrineBook
 import PeregrineCore
 
@@ -80,6 +81,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var reportRingSize = 65_536
     /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.
     public var metricsPort = 9464
+    /// Lowest swift-log level written (to standard error): trace, debug, info, notice,
+    /// warning, error or critical.
+    public var logLevel = "info"
     /// Recorded market data to replay instead of the synthetic market (as fast as the
     /// pipeline accepts it; `rate` is ignored).
     public var recordedSource: RecordedSourceSpec? = nil
@@ -143,6 +147,11 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(0...65_535).contains(metricsPort) {
             throw .invalidSetting(name: "metrics-port", value: "\(metricsPort)", allowed: "use 0 (off) to 65535")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw .invalidSetting(
+                name: "log-level", value: logLevel,
+                allowed: "use " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
         }
         if !(0...100).contains(orderFlowPercent) {
             throw .invalidSetting(name: "order-flow", value: "\(orderFlowPercent)", allowed: "use 0 to 100 (percent)")

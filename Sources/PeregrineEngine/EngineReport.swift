@@ -23,6 +23,8 @@ public struct EngineReport: Sendable {
     public var bundleTransactionsAtSink: Int
     public var endToEnd: LatencySummary
     public var bundleLatency: LatencySummary
+    /// Per journal batch: oldest event's ingress → released to the logic.
+    public var journalLatency: LatencySummary
     public var bookCounters: BookCounters
     /// The matching engine's counters (all zero without order flow).
     public var venueCounters: MatchingCounters
@@ -130,6 +132,7 @@ public struct EngineReport: Sendable {
             "bundles           \(grouped(bundlesSealed)) sealed · \(grouped(bundlesAtSink)) at sink (size \(configuration.bundleSize), timeout \(configuration.bundleTimeoutMicroseconds) µs)"
         )
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
+        lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency bundle    \(bundleLatency.formatted) (open → sink)")
         lines.append(
             "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.rejectedOutsideLadder) outside ladder · \(bookCounters.recentrings) re-centrings"

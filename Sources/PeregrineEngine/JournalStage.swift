@@ -36,12 +36,16 @@ public struct JournalStage: ~Copyable {
     @usableFromInline var _batches: Int = 0
     public var batches: Int { _batches }
     public private(set) var failure: JournalError?
+    /// Per batch, from the oldest event's ingress until the batch is released to the logic
+    /// (the journal stage's latency; one sample per batch, so its worst event).
+    @usableFromInline var latency: LatencyWriter?
 
     public init(
         consumer: consuming SequencedConsumer<Event>, writer: consuming JournalWriter?, policy: DurabilityPolicy,
         baseSequence: Int64, batchLimit: Int, coalesceNanoseconds: UInt64 = 0, syncer: BackgroundSyncer? = nil,
-        clock: CycleClock? = nil, now: UInt64
+        clock: CycleClock? = nil, latency: consuming LatencyWriter? = nil, now: UInt64
     ) {
+        self.latency = latency
         self.coalesceNanoseconds = coalesceNanoseconds
         self.clock = clock
         self.syncer = syncer
@@ -100,6 +104,10 @@ public struct JournalStage: ~Copyable {
             failure = error
             return 0
         }
+        if let clock {
+            let released = clock.now()
+            latency?.record(released &- consumer.element(range.first).timestamp)
+        }
         consumer.finish(range)
         _passed &+= range.count
         _batches &+= 1
@@ -131,6 +139,11 @@ public struct JournalStage: ~Copyable {
     public mutating func close(now: UInt64) {
         syncer?.stop()
         syncIfDue(now: now, force: true)
+    }
+
+    /// Hands the latency histogram to the monitor if it asked (batch ends and idle).
+    public mutating func serviceCollection() {
+        latency?.serviceCollection()
     }
 
     /// The last ring sequence passed on.

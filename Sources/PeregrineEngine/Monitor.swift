@@ -1,5 +1,6 @@
 import Histogram
 import PeregrineCore
+import PeregrineModel
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +13,7 @@ struct Monitor {
     let wiring: Pipeline.Wiring
     let threads: [PinnedThread]
     let recovery: ReplaySummary?
+    let observer: (any PipelineObserver)?
 
     func run(status: (String) -> Void) -> EngineReport {
         let configuration = wiring.configuration
@@ -23,6 +25,7 @@ struct Monitor {
         let deadline = configuration.durationSeconds.map { start &+ UInt64($0 * 1e9) }
         var endToEndTotal = LatencyRecorder.makeHistogram()
         var bundleTotal = LatencyRecorder.makeHistogram()
+        var journalTotal = LatencyRecorder.makeHistogram()
         var nextStatus = start &+ intervalNanoseconds
         var previousOut = 0
         var previousIn = 0
@@ -43,7 +46,10 @@ struct Monitor {
             }
             if now >= nextStatus {
                 let interval = wiring.endToEnd.collectInterval(into: &endToEndTotal) { control.sinkFinished }
-                _ = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
+                let bundleInterval = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
+                let journalInterval = wiring.journalLatency.collectInterval(into: &journalTotal) {
+                    control.journalFinished
+                }
                 let snapshot = counters.snapshot()
                 let seconds = Double(now &- previousTime) / 1e9
                 let inCount = snapshot[.sourceEmitted] ?? 0
@@ -54,6 +60,10 @@ struct Monitor {
                         inRate: Double(inCount - previousIn) / seconds,
                         outRate: Double(outCount - previousOut) / seconds,
                         latency: interval.map(LatencySummary.init)))
+                observer?.interval(
+                    pipelineStatus(
+                        snapshot, elapsed: Double(now &- start) / 1e9, endToEnd: interval, bundle: bundleInterval,
+                        journal: journalInterval))
                 previousIn = inCount
                 previousOut = outCount
                 previousTime = now
@@ -72,10 +82,14 @@ struct Monitor {
         let elapsed = Double(clock.now() &- start) / 1e9
         if let error = wiring.results.setupError { stopReason = "set-up error: \(error)" }
         if let error = wiring.results.journalError { stopReason = "journal error: \(error)" }
-        _ = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
-        _ = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
+        let endToEndRest = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
+        let bundleRest = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
+        let journalRest = wiring.journalLatency.collectRemaining(into: &journalTotal)
         let snapshot = counters.snapshot()
-        return EngineReport(
+        observer?.interval(
+            pipelineStatus(snapshot, elapsed: elapsed, endToEnd: endToEndRest, bundle: bundleRest, journal: journalRest)
+        )
+        let report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
             clockSource: clock.source, threadPinning: threads.map { ($0.name, $0.pinning) },
             emitted: snapshot[.sourceEmitted] ?? 0, dropped: snapshot[.sourceDropped] ?? 0,
@@ -86,6 +100,7 @@ struct Monitor {
             bundlesSealed: snapshot[.logicBundles] ?? 0, bundlesAtSink: snapshot[.sinkBundles] ?? 0,
             bundleTransactionsAtSink: snapshot[.sinkBundleTransactions] ?? 0,
             endToEnd: LatencySummary(endToEndTotal), bundleLatency: LatencySummary(bundleTotal),
+            journalLatency: LatencySummary(journalTotal),
             bookCounters: wiring.results.bookCounters, venueCounters: wiring.results.venueCounters,
             reportsEmitted: snapshot[.logicReports] ?? 0, reportsAtSink: snapshot[.sinkReports] ?? 0,
             fillsAtSink: snapshot[.sinkFills] ?? 0, ticks: snapshot[.sourceTicks] ?? 0,
@@ -95,6 +110,31 @@ struct Monitor {
             carriedTransactions: wiring.results.carriedTransactions, recordedSummary: wiring.results.recordedSummary,
             snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure)
+        observer?.finished(report)
+        return report
+    }
+
+    func pipelineStatus(
+        _ snapshot: [PipelineCounters.Counter: Int], elapsed: Double, endToEnd: LatencyHistogram?,
+        bundle: LatencyHistogram?, journal: LatencyHistogram?
+    ) -> PipelineStatus {
+        let inbound = wiring.inbound
+        return PipelineStatus(
+            counters: snapshot,
+            ringOccupancy: Double(inbound.publishedSequence - inbound.consumerSequence(1)) / Double(inbound.capacity),
+            journalLagEvents: inbound.publishedSequence - inbound.consumerSequence(0),
+            journalWritable: !wiring.control.journalFailed, rejectsByReason: rejectsByReason(),
+            endToEnd: endToEnd, bundleLatency: bundle, journalLatency: journal, elapsedSeconds: elapsed)
+    }
+
+    /// Order commands rejected so far, by reason (only reasons seen).
+    func rejectsByReason() -> [ExecutionReason: Int] {
+        var counts: [ExecutionReason: Int] = [:]
+        for reason in ExecutionReason.allCases {
+            let count = wiring.rejectsByReason.cell(Int(reason.rawValue)).pointee.load(ordering: .relaxed)
+            if count > 0 { counts[reason] = count }
+        }
+        return counts
     }
 
     func statusLine(

@@ -1,4 +1,5 @@
 import Histogram
+import Logging
 import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
@@ -14,6 +15,7 @@ public enum Pipeline {
     /// configuration is invalid or recovery fails (before any thread starts).
     public static func run<S: Strategy & Sendable>(
         configuration: EngineConfiguration, genericStrategy strategy: S, clock: CycleClock = .calibrate(),
+        observer: (any PipelineObserver)? = nil, logger: Logger = Logger(label: "peregrine.engine"),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
         try configuration.validate()
@@ -31,9 +33,28 @@ public enum Pipeline {
             } else {
                 try settings.store(directory: directory)
             }
-            let recovered = try JournalReplay.recover(
-                directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true,
-                repair: true)
+            logger.info("recovering from the journal", metadata: ["journal": "\(directory)"])
+            let recovered: Recovered<S>
+            do throws(EngineError) {
+                recovered = try JournalReplay.recover(
+                    directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true,
+                    repair: true)
+            } catch {
+                logger.error("recovery failed", metadata: ["journal": "\(directory)", "error": "\(error)"])
+                throw error
+            }
+            let summary = recovered.summary
+            logger.info(
+                "recovered",
+                metadata: [
+                    "journal": "\(directory)", "records": "\(summary.records)", "replayed": "\(summary.replayed)",
+                    "snapshot": "\(summary.snapshot.map { "\($0.sequence)" } ?? "none")",
+                    "next_sequence": "\(summary.nextSequence)", "repaired_bytes": "\(summary.repairedBytes)",
+                    "seconds": "\(summary.seconds)",
+                ])
+            for skipped in summary.skippedSnapshots {
+                logger.warning("snapshot not used", metadata: ["reason": "\(skipped)"])
+            }
             logic = recovered.logic
             hasher = recovered.hasher
             recovery = recovered.summary
@@ -51,8 +72,29 @@ public enum Pipeline {
             threads = try startDedicated(wiring, seed, SpinThenYieldWait.self, SpinThenYieldWait.self)
         case (.park, .dedicated): threads = try startDedicated(wiring, seed, SpinThenYieldWait.self, ParkWait.self)
         }
-        let monitor = Monitor(wiring: wiring, threads: threads, recovery: recovery)
-        return monitor.run(status: status)
+        logger.info(
+            "started",
+            metadata: [
+                "topology": "\(configuration.topology)", "wait": "\(configuration.waitStrategy)",
+                "journal": "\(configuration.journalDirectory ?? "none")", "durability": "\(configuration.durability)",
+                "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
+            ])
+        observer?.recovered(recovery)
+        let monitor = Monitor(wiring: wiring, threads: threads, recovery: recovery, observer: observer)
+        let report = monitor.run(status: status)
+        if let error = report.journalError {
+            logger.error("the journal failed; the pipeline stopped", metadata: ["error": "\(error)"])
+        }
+        if let failure = report.snapshotFailure {
+            logger.warning("a snapshot could not be written", metadata: ["error": "\(failure)"])
+        }
+        logger.info(
+            "stopped",
+            metadata: [
+                "reason": "\(report.stopReason)", "events": "\(report.emitted)", "dropped": "\(report.dropped)",
+                "lossless": "\(report.isLossless)",
+            ])
+        return report
     }
 
     /// Hands the recovered logic to the logic thread (it is noncopyable and made on this one).
@@ -79,6 +121,9 @@ public enum Pipeline {
         let counters = PipelineCounters()
         let endToEnd = LatencyRecorder(name: "end-to-end")
         let bundleLatency = LatencyRecorder(name: "bundle open-to-sink")
+        let journalLatency = LatencyRecorder(name: "ingress to journal release")
+        /// Rejected order commands by `ExecutionReason` raw value (written by the sink).
+        let rejectsByReason = PaddedAtomicCells(count: 256, initialValue: 0)
         let control = PipelineControl()
         let startTime: UInt64
         let results = FinalResults()
@@ -148,7 +193,7 @@ public enum Pipeline {
                 consumer: consumer, writer: writer, policy: configuration.durability, baseSequence: baseSequence,
                 batchLimit: configuration.batchLimit,
                 coalesceNanoseconds: UInt64(configuration.journalCoalesceMicroseconds) * 1_000, syncer: syncer,
-                clock: clock, now: clock.now())
+                clock: clock, latency: try journalLatency.makeWriter(), now: clock.now())
         }
 
         func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {
@@ -169,7 +214,7 @@ public enum Pipeline {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
                     reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
-                    bundleLatency: try bundleLatency.makeWriter(), clock: clock)
+                    bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
             } catch let error as EngineError {
@@ -389,6 +434,7 @@ public enum Pipeline {
     /// One journal poll; a failure is recorded once and stops the pipeline.
     static func pollJournal(_ journal: inout JournalStage, now: UInt64, _ wiring: Wiring) -> Int {
         let passed = journal.poll(now: now)
+        journal.serviceCollection()
         publishJournalCounters(journal, wiring.counters)
         if let failure = journal.failure, !wiring.control.journalFailed {
             wiring.results.journalError = failure
@@ -430,6 +476,7 @@ public enum Pipeline {
     static func publishJournalCounters(_ journal: borrowing JournalStage, _ counters: PipelineCounters) {
         counters.publish(.journalPassed, journal.passed)
         counters.publish(.journalDurable, Int(journal.durableSequence))
+        counters.publish(.journalBytes, journal.bytesWritten)
     }
 
     static func publishLogicCounters<S: Strategy>(_ logic: borrowing LogicStage<S>, _ counters: PipelineCounters) {
@@ -446,6 +493,7 @@ public enum Pipeline {
         counters.publish(.sinkBundleTransactions, sink.bundleTransactionCount)
         counters.publish(.sinkReports, sink.reportCount)
         counters.publish(.sinkFills, sink.fillCount)
+        counters.publish(.sinkOpportunities, sink.opportunityCount)
     }
 
     static func finishLogic<S: Strategy>(_ logic: inout LogicStage<S>, _ wiring: Wiring) {

@@ -7,9 +7,9 @@ import Synchronization
 public final class PipelineCounters: @unchecked Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         case sourceEmitted, sourceDropped, sourceFullWaits, sourceTicks
-        case journalPassed, journalDurable
+        case journalPassed, journalDurable, journalBytes
         case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles, logicReports
-        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills
+        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills, sinkOpportunities
     }
 
     @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)

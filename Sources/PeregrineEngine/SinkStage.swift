@@ -1,5 +1,6 @@
 import PeregrineCore
 import PeregrineModel
+import Synchronization
 
 /// The sink stage: takes outcomes, bundles and execution reports off the outbound rings,
 /// measures end-to-end latency (ingress → here) for every event and open-to-sink latency for
@@ -26,12 +27,20 @@ public struct SinkStage: ~Copyable {
     public var bundleCount: Int { _bundleCount }
     @usableFromInline var _bundleTransactionCount: Int = 0
     public var bundleTransactionCount: Int { _bundleTransactionCount }
+    @usableFromInline var _opportunityCount: Int = 0
+    /// Outcomes for which the strategy emitted at least one transaction.
+    public var opportunityCount: Int { _opportunityCount }
+    /// Rejected commands by `ExecutionReason` raw value: one cell each, written only here (a
+    /// relaxed store per reject), read by the monitor.
+    public let rejectsByReason: PaddedAtomicCells
 
     public init(
         outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
         reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
-        bundleLatency: consuming LatencyWriter, clock: CycleClock
+        bundleLatency: consuming LatencyWriter, clock: CycleClock,
+        rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0)
     ) {
+        self.rejectsByReason = rejectsByReason
         self.outcomes = outcomes
         self.bundles = bundles
         self.reports = reports
@@ -44,7 +53,15 @@ public struct SinkStage: ~Copyable {
     @inlinable
     public mutating func poll() -> Int {
         let readyReports = reports.readableCount()
-        for offset in 0..<readyReports where reports.element(at: offset).isFill { _fillCount &+= 1 }
+        for offset in 0..<readyReports {
+            let report = reports.element(at: offset)
+            if report.isFill {
+                _fillCount &+= 1
+            } else if report.kind == .rejected {
+                let cell = rejectsByReason.cell(Int(report.reason.rawValue))
+                cell.pointee.store(cell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+            }
+        }
         reports.consume(readyReports)
         _reportCount &+= readyReports
         let readyOutcomes = outcomes.readableCount()
@@ -54,6 +71,7 @@ public struct SinkStage: ~Copyable {
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
+            _opportunityCount &+= outcome.transactionsEmitted > 0 ? 1 : 0
         }
         outcomes.consume(readyOutcomes)
         for offset in 0..<readyBundles {

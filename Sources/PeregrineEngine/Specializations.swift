@@ -1,3 +1,4 @@
+import Logging
 import PeregrineCore
 import PeregrineStrategy
 
@@ -9,9 +10,12 @@ import PeregrineStrategy
 extension Pipeline {
     public static func run(
         configuration: EngineConfiguration, strategy: LargeTradeFollower, clock: CycleClock = .calibrate(),
+        observer: (any PipelineObserver)? = nil, logger: Logger = Logger(label: "peregrine.engine"),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
-        try run(configuration: configuration, genericStrategy: strategy, clock: clock, status: status)
+        try run(
+            configuration: configuration, genericStrategy: strategy, clock: clock, observer: observer, logger: logger,
+            status: status)
     }
 }
 

@@ -9,11 +9,18 @@ import Synchronization
 public enum StopSignal {
     private static let raised = Atomic<Int32>(0)
 
-    /// Routes SIGINT and SIGTERM to `StopSignal` instead of terminating the process.
+    /// Routes SIGINT and SIGTERM to `StopSignal` instead of terminating the process, and
+    /// unblocks them on the calling thread (a parent may have started us with them blocked;
+    /// threads started afterwards inherit the mask). Call before starting threads.
     public static func installHandlers() {
         #if canImport(Glibc)
             signal(SIGINT) { number in StopSignal.record(number) }
             signal(SIGTERM) { number in StopSignal.record(number) }
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGINT)
+            sigaddset(&set, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
         #endif
     }
 

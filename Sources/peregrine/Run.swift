@@ -1,4 +1,6 @@
 import ArgumentParser
+import Logging
+import PeregrineControl
 import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
@@ -118,6 +120,9 @@ struct Run: ParsableCommand {
     @Option(help: "Port of the metrics and health HTTP server (0 turns it off).")
     var metricsPort: Int?
 
+    @Option(help: "Lowest log level written to standard error: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
     @Option(help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64?
 
@@ -131,11 +136,18 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         StopSignal.installHandlers()
+        let logger = LogSetup.bootstrap(level: configuration.logLevel)
         let clock = CycleClock.calibrate()
         let strategy = Peregrine.strategy
         let report: EngineReport
+        let controlPlane =
+            configuration.metricsPort > 0
+            ? ControlPlane(port: configuration.metricsPort, logger: Logger(label: "peregrine.control")) : nil
+        defer { controlPlane?.stop() }
         do {
-            report = try Pipeline.run(configuration: configuration, strategy: strategy, clock: clock) { line in
+            report = try Pipeline.run(
+                configuration: configuration, strategy: strategy, clock: clock, observer: controlPlane, logger: logger
+            ) { line in
                 print(line)
                 fflush(nil)
             }
@@ -213,6 +225,7 @@ struct Run: ParsableCommand {
         if prune { configuration.pruneJournal = true }
         if let statusInterval { configuration.statusIntervalSeconds = statusInterval }
         if let metricsPort { configuration.metricsPort = metricsPort }
+        if let logLevel { configuration.logLevel = logLevel }
         if let pin {
             var cpus: [Int] = []
             for part in pin.split(separator: ",", omittingEmptySubsequences: false) {

@@ -1,0 +1,295 @@
+import Dispatch
+import Hummingbird
+import Logging
+import Metrics
+import PeregrineEngine
+import PeregrineModel
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The control plane: an HTTP server on 127.0.0.1 (Hummingbird, on its own event-loop
+/// threads, never a hot thread) serving
+///
+/// - `/metrics`: the engine's metrics in the Prometheus text format, made through swift-metrics
+///   with the swift-prometheus backend and updated by the monitor once per status interval;
+/// - `/healthz`: 200 while the process is up;
+/// - `/readyz`: 200 `{"ready":true}` once recovery has finished and while the journal is
+///   writable, else 503 with the reason.
+///
+/// It observes the pipeline (`PipelineObserver`); hot threads never touch it.
+public final class ControlPlane: PipelineObserver, @unchecked Sendable {
+    public let port: Int
+    let logger: Logger
+    let registry = PrometheusCollectorRegistry()
+    let state = Mutex<(ready: Bool, reason: String)>((false, "recovering the journal"))
+    let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "bundle"]))
+    var serverTask: Task<Void, Never>?
+    var serviceGroup: ServiceGroup?
+    let serverDone = DispatchSemaphore(value: 0)
+
+    /// Counters by pipeline counter, and the last value published.
+    let counters: [(PipelineCounters.Counter, Metrics.Counter)]
+    let last = Mutex<[PipelineCounters.Counter: Int]>([:])
+    let rejects = Mutex<[ExecutionReason: (counter: Metrics.Counter, last: Int)]>([:])
+    let factory: DocumentedPrometheusFactory
+    let ringOccupancy: Metrics.Gauge
+    let journalLag: Metrics.Gauge
+    let throughput: Metrics.Gauge
+    let ready: Metrics.Gauge
+    let residentBytes: Metrics.Gauge
+    let cpuSeconds: Metrics.Gauge
+    let previous = Mutex<(time: Double, out: Int)>((0, 0))
+
+    /// Help text of every metric, by name.
+    static let help: [String: String] = [
+        "peregrine_events_total":
+            "Events that left each stage: source published, journal released, logic processed, sink received.",
+        "peregrine_drops_total": "Events dropped, by reason.",
+        "peregrine_rejects_total":
+            "Inputs refused, by reason (strategy transactions over the per-event limit, order commands by venue reject reason).",
+        "peregrine_transactions_total": "Transactions the strategies emitted.",
+        "peregrine_opportunities_total":
+            "Events on which a strategy found an opportunity (emitted at least one transaction).",
+        "peregrine_bundles_total": "Bundles sealed by the logic and received by the sink.",
+        "peregrine_bundle_transactions_total":
+            "Transactions inside bundles received by the sink (with peregrine_bundles_total: bundle size).",
+        "peregrine_execution_reports_total":
+            "Execution reports from the matching engine, at the logic and at the sink.",
+        "peregrine_fills_total": "Fill execution reports at the sink (two per trade).",
+        "peregrine_journal_durable_events_total":
+            "One past the last journal sequence durable under the durability policy.",
+        "peregrine_journal_written_bytes_total": "Bytes written to the journal by this process.",
+        "peregrine_ring_occupancy_ratio":
+            "Fill of the inbound ring (published, not yet processed by the logic), 0 to 1.",
+        "peregrine_journal_lag_events": "Events published on the inbound ring and not yet journaled.",
+        "peregrine_throughput_events_per_second":
+            "Events received by the sink per second over the last status interval.",
+        "peregrine_ready": "1 when recovery has finished, the sources run and the journal is writable, else 0.",
+        "peregrine_process_resident_memory_bytes": "Resident memory of the engine process.",
+        "peregrine_process_cpu_seconds": "User and system CPU time of the engine process.",
+    ]
+
+    /// Serves on 127.0.0.1:`port` (nothing when `port` is 0).
+    public init(port: Int, logger: Logger = Logger(label: "peregrine.control")) {
+        self.port = port
+        self.logger = logger
+        let factory = DocumentedPrometheusFactory(registry: registry, help: Self.help)
+        self.factory = factory
+        let names: [(PipelineCounters.Counter, String, [(String, String)])] = [
+            (.sourceEmitted, "peregrine_events_total", [("stage", "source")]),
+            (.journalPassed, "peregrine_events_total", [("stage", "journal")]),
+            (.logicProcessed, "peregrine_events_total", [("stage", "logic")]),
+            (.sinkOutcomes, "peregrine_events_total", [("stage", "sink")]),
+            (.sourceDropped, "peregrine_drops_total", [("reason", "ring_full")]),
+            (.logicRejectedTransactions, "peregrine_rejects_total", [("reason", "transactions_per_event")]),
+            (.logicTransactions, "peregrine_transactions_total", []),
+            (.sinkOpportunities, "peregrine_opportunities_total", []),
+            (.logicBundles, "peregrine_bundles_total", [("stage", "logic")]),
+            (.sinkBundles, "peregrine_bundles_total", [("stage", "sink")]),
+            (.sinkBundleTransactions, "peregrine_bundle_transactions_total", []),
+            (.logicReports, "peregrine_execution_reports_total", [("stage", "logic")]),
+            (.sinkReports, "peregrine_execution_reports_total", [("stage", "sink")]),
+            (.sinkFills, "peregrine_fills_total", []),
+            (.journalDurable, "peregrine_journal_durable_events_total", []),
+            (.journalBytes, "peregrine_journal_written_bytes_total", []),
+        ]
+        counters = names.map { ($0.0, Metrics.Counter(label: $0.1, dimensions: $0.2, factory: factory)) }
+        func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Metrics.Gauge {
+            Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+        }
+        ringOccupancy = gauge("peregrine_ring_occupancy_ratio", [("ring", "inbound")])
+        journalLag = gauge("peregrine_journal_lag_events")
+        throughput = gauge("peregrine_throughput_events_per_second")
+        ready = gauge("peregrine_ready")
+        residentBytes = gauge("peregrine_process_resident_memory_bytes")
+        cpuSeconds = gauge("peregrine_process_cpu_seconds")
+        ready.record(0)
+        if port > 0 { start() }
+    }
+
+    /// The whole exposition: the registry's metrics, then the latency histograms.
+    public func metricsText() -> String {
+        publishProcess()
+        return registry.emitToString() + latency.withLock { $0.text() }
+    }
+
+    func start() {
+        let router = Router()
+        router.get("metrics") { [self] _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
+        router.get("healthz") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"up\"}\n")))
+        }
+        router.get("readyz") { [self] _, _ -> Response in
+            let (ready, body) = readiness()
+            return Response(
+                status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        serviceGroup = group
+        let logger = logger
+        let done = serverDone
+        serverTask = Task {
+            do {
+                try await group.run()
+            } catch {
+                // The engine runs on without its control plane (e.g. the port is taken).
+                logger.warning(
+                    "metrics and health server failed; the engine runs on without it",
+                    metadata: ["address": "127.0.0.1:\(port)", "error": "\(error)"])
+            }
+            done.signal()
+        }
+    }
+
+    /// What `/readyz` answers: ready or not, and the JSON body (with the reason when not).
+    public func readiness() -> (ready: Bool, body: String) {
+        let (ready, reason) = state.withLock { $0 }
+        return (ready, ready ? "{\"ready\":true}\n" : "{\"ready\":false,\"reason\":\(jsonString(reason))}\n")
+    }
+
+    /// Stops the server gracefully (waits up to 2 s for it to close).
+    public func stop() {
+        guard let group = serviceGroup else { return }
+        serviceGroup = nil
+        Task { await group.triggerGracefulShutdown() }
+        _ = serverDone.wait(timeout: .now() + 2)
+    }
+
+    // MARK: PipelineObserver
+
+    public func recovered(_ summary: ReplaySummary?) {
+        setReady(true, "")
+    }
+
+    public func interval(_ status: PipelineStatus) {
+        publish(status.counters)
+        publishRejects(status.rejectsByReason)
+        ringOccupancy.record(status.ringOccupancy)
+        journalLag.record(status.journalLagEvents)
+        let out = status.counters[.sinkOutcomes] ?? 0
+        let rate = previous.withLock { previous -> Double in
+            let seconds = status.elapsedSeconds - previous.time
+            let value = seconds > 0 ? Double(out - previous.out) / seconds : 0
+            previous = (status.elapsedSeconds, out)
+            return value
+        }
+        throughput.record(rate)
+        latency.withLock { export in
+            export.add(status.endToEnd, stage: "end_to_end")
+            export.add(status.journalLatency, stage: "journal")
+            export.add(status.bundleLatency, stage: "bundle")
+        }
+        if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
+    }
+
+    public func finished(_ report: EngineReport) {
+        if let error = report.journalError {
+            setReady(false, "journal error: \(error)")
+        } else {
+            setReady(false, "the run has ended")
+        }
+    }
+
+    func setReady(_ isReady: Bool, _ reason: String) {
+        let changed = state.withLock { state in
+            defer { state = (isReady, reason) }
+            return state.ready != isReady
+        }
+        if changed {
+            logger.notice(isReady ? "ready" : "not ready", metadata: reason.isEmpty ? [:] : ["reason": "\(reason)"])
+        }
+        ready.record(isReady ? 1 : 0)
+    }
+
+    func publish(_ snapshot: [PipelineCounters.Counter: Int]) {
+        last.withLock { last in
+            for (counter, metric) in counters {
+                let value = snapshot[counter] ?? 0
+                let delta = value - (last[counter] ?? 0)
+                if delta > 0 { metric.increment(by: Int64(delta)) }
+                last[counter] = value
+            }
+        }
+    }
+
+    func publishRejects(_ counts: [ExecutionReason: Int]) {
+        rejects.withLock { rejects in
+            for (reason, count) in counts {
+                let entry =
+                    rejects[reason]
+                    ?? (
+                        Metrics.Counter(
+                            label: "peregrine_rejects_total", dimensions: [("reason", reason.metricLabel)],
+                            factory: factory), 0
+                    )
+                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
+                rejects[reason] = (entry.counter, count)
+            }
+        }
+    }
+
+    func publishProcess() {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        cpuSeconds.record(cpu)
+        if let file = fopen("/proc/self/statm", "r") {
+            var size = 0
+            var resident = 0
+            if fscanf_statm(file, &size, &resident) == 2 {
+                residentBytes.record(resident * Int(sysconf(Int32(_SC_PAGESIZE))))
+            }
+            fclose(file)
+        }
+    }
+}
+
+/// Reads the first two numbers of /proc/self/statm (pages).
+private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int, _ resident: inout Int) -> Int {
+    var buffer = [CChar](repeating: 0, count: 128)
+    guard fgets(&buffer, 128, file) != nil else { return 0 }
+    let fields = String(cString: buffer).split(separator: " ")
+    guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return 0 }
+    size = first
+    resident = second
+    return 2
+}
+
+extension ExecutionReason {
+    /// The reason as a Prometheus label value: `order_` and the snake-cased name.
+    var metricLabel: String { "order_" + description.replacing("-", with: "_") }
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

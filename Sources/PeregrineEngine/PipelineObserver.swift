@@ -1,0 +1,55 @@
+import Histogram
+import PeregrineModel
+
+/// An HdrHistogram of latencies in nanoseconds.
+public typealias LatencyHistogram = Histogram<UInt64>
+
+/// What the monitor tells an observer each status interval (the control plane publishes it as
+/// metrics). Built on the monitor thread from the counters and histograms the hot threads
+/// publish; observers run there too, never on a hot thread.
+public struct PipelineStatus: Sendable {
+    /// Every pipeline counter, cumulative since start.
+    public var counters: [PipelineCounters.Counter: Int]
+    /// Inbound ring occupancy (published, not yet passed by the logic), 0 to 1.
+    public var ringOccupancy: Double
+    /// Events published on the inbound ring and not yet passed by the journal stage.
+    public var journalLagEvents: Int
+    /// False once the journal has failed (the pipeline is then stopping).
+    public var journalWritable: Bool
+    /// Rejected order commands so far, by reason (reasons not seen are absent).
+    public var rejectsByReason: [ExecutionReason: Int]
+    /// End-to-end latency of this interval, ns (nil when nothing arrived).
+    public var endToEnd: Histogram<UInt64>?
+    /// Bundle open-to-sink latency of this interval, ns.
+    public var bundleLatency: Histogram<UInt64>?
+    /// Journal stage latency of this interval (per batch: oldest ingress → released), ns.
+    public var journalLatency: Histogram<UInt64>?
+    /// Seconds since the pipeline started.
+    public var elapsedSeconds: Double
+
+    public init(
+        counters: [PipelineCounters.Counter: Int], ringOccupancy: Double, journalLagEvents: Int, journalWritable: Bool,
+        rejectsByReason: [ExecutionReason: Int], endToEnd: LatencyHistogram?, bundleLatency: LatencyHistogram?,
+        journalLatency: LatencyHistogram?, elapsedSeconds: Double
+    ) {
+        self.counters = counters
+        self.ringOccupancy = ringOccupancy
+        self.journalLagEvents = journalLagEvents
+        self.journalWritable = journalWritable
+        self.rejectsByReason = rejectsByReason
+        self.endToEnd = endToEnd
+        self.bundleLatency = bundleLatency
+        self.journalLatency = journalLatency
+        self.elapsedSeconds = elapsedSeconds
+    }
+}
+
+/// Watches a pipeline from the monitor thread: recovery, each status interval, the end.
+public protocol PipelineObserver: AnyObject, Sendable {
+    /// Recovery finished (nil: no journal) and the hot threads are starting.
+    func recovered(_ summary: ReplaySummary?)
+    /// One status interval's figures.
+    func interval(_ status: PipelineStatus)
+    /// The run is over.
+    func finished(_ report: EngineReport)
+}
