@@ -12,7 +12,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// The control plane: an HTTP server on 127.0.0.1 (Hummingbird, on its own event-loop
+/// The control plane: an HTTP server on 127.0.0.1 or the configured address (Hummingbird, on its own event-loop
 /// threads, never a hot thread) serving
 ///
 /// - `/metrics`: the engine's metrics in the Prometheus text format, made through swift-metrics
@@ -24,6 +24,8 @@ import Synchronization
 /// It observes the pipeline (`PipelineObserver`); hot threads never touch it.
 public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     public let port: Int
+    /// The address it listens on (loopback unless configured).
+    public let address: String
     let logger: Logger
     let registry = PrometheusCollectorRegistry()
     let state = Mutex<(ready: Bool, reason: String)>((false, "recovering the journal"))
@@ -42,7 +44,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let throughput: Metrics.Gauge
     let ready: Metrics.Gauge
     let residentBytes: Metrics.Gauge
-    let cpuSeconds: Metrics.Gauge
+    let cpuSeconds: Metrics.FloatingPointCounter
+    let cpuPublished = Mutex<Double>(0)
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
 
     /// Help text of every metric, by name.
@@ -71,12 +74,13 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             "Events received by the sink per second over the last status interval.",
         "peregrine_ready": "1 when recovery has finished, the sources run and the journal is writable, else 0.",
         "peregrine_process_resident_memory_bytes": "Resident memory of the engine process.",
-        "peregrine_process_cpu_seconds": "User and system CPU time of the engine process.",
+        "peregrine_process_cpu_seconds_total": "User and system CPU time of the engine process.",
     ]
 
-    /// Serves on 127.0.0.1:`port` (nothing when `port` is 0).
-    public init(port: Int, logger: Logger = Logger(label: "peregrine.control")) {
+    /// Serves on `address`:`port` (nothing when `port` is 0).
+    public init(port: Int, address: String = "127.0.0.1", logger: Logger = Logger(label: "peregrine.control")) {
         self.port = port
+        self.address = address
         self.logger = logger
         let factory = DocumentedPrometheusFactory(registry: registry, help: Self.help)
         self.factory = factory
@@ -107,7 +111,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         throughput = gauge("peregrine_throughput_events_per_second")
         ready = gauge("peregrine_ready")
         residentBytes = gauge("peregrine_process_resident_memory_bytes")
-        cpuSeconds = gauge("peregrine_process_cpu_seconds")
+        cpuSeconds = Metrics.FloatingPointCounter(label: "peregrine_process_cpu_seconds_total", factory: factory)
         ready.record(0)
         if port > 0 { start() }
     }
@@ -137,7 +141,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+            router: router, configuration: .init(address: .hostname(address, port: port)), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         serviceGroup = group
@@ -150,7 +154,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 // The engine runs on without its control plane (e.g. the port is taken).
                 logger.warning(
                     "metrics and health server failed; the engine runs on without it",
-                    metadata: ["address": "127.0.0.1:\(port)", "error": "\(error)"])
+                    metadata: ["address": "\(address):\(port)", "error": "\(error)"])
             }
             done.signal()
         }
@@ -249,7 +253,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         let cpu =
             Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        cpuSeconds.record(cpu)
+        cpuPublished.withLock { published in
+            if cpu > published { cpuSeconds.increment(by: cpu - published) }
+            published = Swift.max(published, cpu)
+        }
         if let file = fopen("/proc/self/statm", "r") {
             var size = 0
             var resident = 0

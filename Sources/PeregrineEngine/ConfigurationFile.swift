@@ -187,15 +187,16 @@ public enum ConfigurationFile {
         Key(
             section: "source", name: "duration", kind: .number,
             apply: { (configuration, value) throws(EngineError) in
+                let allowed = "use 0 (run until SIGINT or SIGTERM) or a positive number of seconds"
                 let seconds: Double
                 switch value {
                 case .integer(let number): seconds = Double(number)
                 case .number(let number): seconds = number
-                default: throw invalid("source.duration", value, "use a positive number of seconds")
+                default: throw invalid("source.duration", value, allowed)
                 }
-                guard seconds > 0 else { throw invalid("source.duration", value, "use a positive number of seconds") }
-                configuration.durationSeconds = seconds
-            }, render: { $0.durationSeconds.map { "\($0)" } }),
+                guard seconds >= 0, seconds.isFinite else { throw invalid("source.duration", value, allowed) }
+                configuration.durationSeconds = seconds == 0 ? nil : seconds
+            }, render: { "\($0.durationSeconds ?? 0)" }),
         integerKey(
             "source", "max_events", 1...Int.max, "use 1 or more", set: { $0.maxEvents = $1 },
             get: { $0.maxEvents ?? 0 }),
@@ -306,6 +307,17 @@ public enum ConfigurationFile {
         integerKey(
             "venue", "orders", 1...(1 << 23), "use 1 to 8388608", set: { $0.venueOrderCapacity = $1 },
             get: { $0.venueOrderCapacity }),
+        Key(
+            section: "metrics", name: "address", kind: .text,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .text(let text) = value, EngineConfiguration.isIPAddress(text) else {
+                    throw invalid(
+                        "metrics.address", value,
+                        "use an IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface, e.g. in a pod) or ::"
+                    )
+                }
+                configuration.metricsAddress = text
+            }, render: { "\"\($0.metricsAddress)\"" }),
         integerKey(
             "metrics", "port", 0...65_535, "use 0 (off) to 65535", set: { $0.metricsPort = $1 }, get: { $0.metricsPort }
         ),

@@ -2,6 +2,10 @@ import Logging
 import PeregrineBook
 import PeregrineCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How the synthetic source paces events.
 public enum SourceRate: Equatable, Sendable {
     /// Poisson arrivals averaging this many events per second.
@@ -81,6 +85,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var reportRingSize = 65_536
     /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.
     public var metricsPort = 9464
+    /// Address the control-plane server listens on: loopback by default; 0.0.0.0 in a pod so
+    /// Prometheus and the kubelet's probes reach it.
+    public var metricsAddress = "127.0.0.1"
     /// Lowest swift-log level written (to standard error): trace, debug, info, notice,
     /// warning, error or critical.
     public var logLevel = "info"
@@ -112,6 +119,14 @@ public struct EngineConfiguration: Equatable, Sendable {
     public init() {}
 
     /// Throws for the first setting that is out of range.
+    /// Whether `text` is an IPv4 or IPv6 address literal.
+    public static func isIPAddress(_ text: String) -> Bool {
+        var buffer = (UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &buffer) { bytes in
+            inet_pton(AF_INET, text, bytes.baseAddress) == 1 || inet_pton(AF_INET6, text, bytes.baseAddress) == 1
+        }
+    }
+
     public func validate() throws(EngineError) {
         switch rate {
         case .perSecond(let value) where !(value > 0 && value <= 1e9):
@@ -147,6 +162,11 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(0...65_535).contains(metricsPort) {
             throw .invalidSetting(name: "metrics-port", value: "\(metricsPort)", allowed: "use 0 (off) to 65535")
+        }
+        if !Self.isIPAddress(metricsAddress) {
+            throw .invalidSetting(
+                name: "metrics-address", value: metricsAddress,
+                allowed: "use an IPv4 or IPv6 address, e.g. 127.0.0.1 or 0.0.0.0")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw .invalidSetting(

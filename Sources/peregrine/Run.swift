@@ -39,7 +39,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Send events as fast as the pipeline accepts them (instead of --rate).")
     var max = false
 
-    @Option(help: "Seconds to run before shutting down (default 10).")
+    @Option(help: "Seconds to run before shutting down (default 10; 0 runs until SIGINT or SIGTERM).")
     var duration: Double?
 
     @Option(help: "Stop the source after this many events.")
@@ -120,6 +120,9 @@ struct Run: ParsableCommand {
     @Option(help: "Port of the metrics and health HTTP server (0 turns it off).")
     var metricsPort: Int?
 
+    @Option(help: "Address the metrics and health server listens on (default 127.0.0.1; 0.0.0.0 in a pod).")
+    var metricsAddress: String?
+
     @Option(help: "Lowest log level written to standard error: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -142,7 +145,9 @@ struct Run: ParsableCommand {
         let report: EngineReport
         let controlPlane =
             configuration.metricsPort > 0
-            ? ControlPlane(port: configuration.metricsPort, logger: Logger(label: "peregrine.control")) : nil
+            ? ControlPlane(
+                port: configuration.metricsPort, address: configuration.metricsAddress,
+                logger: Logger(label: "peregrine.control")) : nil
         defer { controlPlane?.stop() }
         do {
             report = try Pipeline.run(
@@ -167,7 +172,7 @@ struct Run: ParsableCommand {
         }
         if max { configuration.rate = .unlimited }
         if let rate { configuration.rate = .perSecond(rate) }
-        if let duration { configuration.durationSeconds = duration }
+        if let duration { configuration.durationSeconds = duration == 0 ? nil : duration }
         if let maxEvents { configuration.maxEvents = maxEvents }
         if let ringSize {
             configuration.inboundRingSize = ringSize
@@ -225,6 +230,7 @@ struct Run: ParsableCommand {
         if prune { configuration.pruneJournal = true }
         if let statusInterval { configuration.statusIntervalSeconds = statusInterval }
         if let metricsPort { configuration.metricsPort = metricsPort }
+        if let metricsAddress { configuration.metricsAddress = metricsAddress }
         if let logLevel { configuration.logLevel = logLevel }
         if let pin {
             var cpus: [Int] = []

@@ -73,10 +73,15 @@ struct OperationsTests {
         let prometheusPort = Tools.freePort()
         let directory = try Tools.temporaryDirectory("prometheus")
         defer { try? FileManager.default.removeItem(at: directory) }
+        // The deployment's own rules (recording and alerting) are loaded too.
+        try FileManager.default.copyItem(
+            at: DeployArtefactTests.deploy.appendingPathComponent("prometheus/alerts.yml"),
+            to: directory.appendingPathComponent("alerts.yml"))
         let configuration = """
             global:
               scrape_interval: 1s
               evaluation_interval: 1s
+            rule_files: ["alerts.yml"]
             scrape_configs:
               - job_name: peregrine
                 static_configs:
@@ -114,6 +119,25 @@ struct OperationsTests {
         #expect(rate > 5_000)
         let up = Self.firstValue(try Tools.get(query + "up%7Bjob%3D%22peregrine%22%7D").body)
         #expect(up == 1)
+
+        // Every dashboard query parses and runs; the main panels have data.
+        usleep(2_000_000)
+        for (panel, expression) in try DeployArtefactTests.dashboardExpressions() {
+            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let answer = try Tools.get(query + encoded)
+            #expect(answer.status == 200 && answer.body.contains("\"status\":\"success\""), "\(panel): \(answer.body)")
+            if ["End-to-end latency percentiles", "Throughput by stage", "Inbound ring occupancy", "Ready"].contains(
+                panel)
+            {
+                #expect(answer.body.contains("\"value\":["), "\(panel) has no data: \(expression)")
+            }
+        }
+        // The deployment's recording rules evaluate on the live engine (a 1-minute rate over
+        // the few seconds scraped so far: positive, not yet the full rate).
+        let recorded = Self.firstValue(try Tools.get(query + "peregrine:throughput_events_per_second").body)
+        #expect(recorded > 0)
+        let p99 = Self.firstValue(try Tools.get(query + "peregrine:latency_end_to_end_p99_seconds").body)
+        #expect(p99 > 0 && p99 < 1)
     }
 
     /// The first sample value of an instant-query answer (0 when there is none).

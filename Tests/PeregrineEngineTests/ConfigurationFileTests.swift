@@ -36,6 +36,18 @@ struct ConfigurationFileTests {
             ("[threads]\npin = [0, -1]", "invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"),
             ("[bundles]\nsize = 17", "invalid bundles.size '17': use 1 to 16"),
             ("[metrics]\nport = 70000", "invalid metrics.port '70000': use 0 (off) to 65535"),
+            (
+                "[metrics]\naddress = \"localhost\"",
+                "invalid metrics.address 'localhost': use an IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface, e.g. in a pod) or ::"
+            ),
+            (
+                "[log]\nlevel = \"loud\"",
+                "invalid log.level 'loud': use trace, debug, info, notice, warning, error, critical"
+            ),
+            (
+                "[source]\nduration = -1",
+                "invalid source.duration '-1': use 0 (run until SIGINT or SIGTERM) or a positive number of seconds"
+            ),
             ("[source]\nrate = 0", "invalid source.rate '0': use events per second, 1 to 1000000000"),
             ("profile = \"fast\"", "invalid profile '\"fast\"': use hft, analytics, memory_constrained"),
             ("speed = 3", "invalid speed '3': unknown top-level key; settings go in sections such as [rings]"),
@@ -54,6 +66,17 @@ struct ConfigurationFileTests {
         } catch {
             #expect(error.description.hasPrefix("invalid configuration file 'line 1'"))
         }
+    }
+
+    @Test func podSettings() throws {
+        let pod = try ConfigurationFile.resolve(
+            fileText: "[source]\nduration = 0\n[metrics]\naddress = \"0.0.0.0\"\n[log]\nlevel = \"warning\"")
+        #expect(pod.durationSeconds == nil)
+        #expect(pod.metricsAddress == "0.0.0.0")
+        #expect(pod.logLevel == "warning")
+        let ipv6 = try ConfigurationFile.resolve(environment: ["PEREGRINE_METRICS_ADDRESS": "::1"])
+        #expect(ipv6.metricsAddress == "::1")
+        #expect(ConfigurationFile.render(pod, profile: nil).contains("duration = 0.0\n"))
     }
 
     @Test func theEnvironmentOverridesTheFileAndTheFileTheProfile() throws {
