@@ -149,11 +149,17 @@ public struct EngineReport: Sendable {
                     + "(\(grouped(fillsAtSink)) fills)")
         }
         lines.append("last sequence     \(lastSequence) (\(grouped(ticks)) idle clock ticks among the events)")
-        lines.append("state hash: \(String(stateHash, radix: 16))")
-        lines.append("output hash: \(String(outputHash, radix: 16))")
+        lines.append("state hash: \(hexHash(stateHash))")
+        lines.append("output hash: \(hexHash(outputHash))")
         lines.append(
             "lossless          \(isLossless ? "yes" : "NO"): events in == events out, transactions == bundled, "
                 + "reports emitted == reports at sink")
         return lines.joined(separator: "\n")
     }
+}
+
+/// A 64-bit hash as 16 hexadecimal digits (leading zeros kept, so hashes compare as text).
+public func hexHash(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
 }

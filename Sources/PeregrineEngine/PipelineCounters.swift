@@ -27,10 +27,20 @@ public final class PipelineCounters: @unchecked Sendable {
         cells.cell(counter.rawValue).pointee.load(ordering: .relaxed)
     }
 
-    /// Every counter at once, for a status line or report.
+    /// Every counter at once, for a status line, metrics or the report. Downstream counters
+    /// are read first, and an upstream event count is raised to the downstream one when a
+    /// thread has not yet published its total (an event the logic processed was journaled
+    /// and emitted): so source ≥ journal ≥ logic ≥ sink in every snapshot, each still a lower
+    /// bound of the true count and never decreasing.
     public func snapshot() -> [Counter: Int] {
         var values: [Counter: Int] = [:]
-        for counter in Counter.allCases { values[counter] = self[counter] }
+        for counter in Counter.allCases.reversed() { values[counter] = self[counter] }
+        let sink = values[.sinkOutcomes] ?? 0
+        let logic = Swift.max(values[.logicProcessed] ?? 0, sink)
+        let journal = Swift.max(values[.journalPassed] ?? 0, logic)
+        values[.logicProcessed] = logic
+        values[.journalPassed] = journal
+        values[.sourceEmitted] = Swift.max(values[.sourceEmitted] ?? 0, journal)
         return values
     }
 }

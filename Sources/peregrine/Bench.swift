@@ -8,7 +8,7 @@ import PeregrineEngine
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure parts of the engine on this machine.",
-        subcommands: [BenchMatching.self, BenchJournal.self])
+        subcommands: [BenchMatching.self, BenchJournal.self, BenchMetrics.self])
 }
 
 struct BenchMatching: ParsableCommand {
@@ -75,7 +75,7 @@ struct BenchMatching: ParsableCommand {
             "passive order: add median \(result.passiveAddMedian) ns, cancel median \(result.passiveCancelMedian) ns")
         print(
             "book at end: \(result.restingAtEnd) resting orders, \(result.levelsAtEnd.bids) bid and "
-                + "\(result.levelsAtEnd.asks) ask levels; state hash \(String(result.stateHash, radix: 16))")
+                + "\(result.levelsAtEnd.asks) ask levels; state hash \(hexHash(result.stateHash))")
     }
 
 }

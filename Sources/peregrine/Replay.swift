@@ -57,8 +57,8 @@ struct Replay: ParsableCommand {
             Swift.print("torn tail         \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path): \(torn.reason)")
         }
         Swift.print("last sequence     \(report.nextSequence - 1)")
-        Swift.print("state hash: \(String(report.stateHash, radix: 16))")
-        Swift.print("output hash: \(String(report.outputHash, radix: 16))")
+        Swift.print("state hash: \(hexHash(report.stateHash))")
+        Swift.print("output hash: \(hexHash(report.outputHash))")
     }
 
 }

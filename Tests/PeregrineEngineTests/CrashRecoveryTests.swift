@@ -112,8 +112,8 @@ struct CrashRecoveryTests {
         var outputs = HashingOutputs()
         let replay = try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: false)
         #expect(replay.tornTail == nil)
-        #expect(stateLine.map(String.init) == "state hash: \(String(replay.stateHash, radix: 16))")
-        #expect(outputLine.map(String.init) == "output hash: \(String(replay.outputHash, radix: 16))")
+        #expect(stateLine.map(String.init) == "state hash: \(hexHash(replay.stateHash))")
+        #expect(outputLine.map(String.init) == "output hash: \(hexHash(replay.outputHash))")
     }
 
     func grouped(_ value: Int64) -> String {
