@@ -30,6 +30,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let registry = PrometheusCollectorRegistry()
     let state = Mutex<(ready: Bool, reason: String)>((false, "recovering the journal"))
     let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "bundle"]))
+    let bundleSizes = Mutex(BundleSizeExport())
     var serverTask: Task<Void, Never>?
     var serviceGroup: ServiceGroup?
     let serverDone = DispatchSemaphore(value: 0)
@@ -119,7 +120,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// The whole exposition: the registry's metrics, then the latency histograms.
     public func metricsText() -> String {
         publishProcess()
-        return registry.emitToString() + latency.withLock { $0.text() }
+        return registry.emitToString() + latency.withLock { $0.text() } + bundleSizes.withLock { $0.text() }
     }
 
     func start() {
@@ -174,6 +175,23 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         _ = serverDone.wait(timeout: .now() + 2)
     }
 
+    /// A TCP port free on 127.0.0.1 right now (for tests and benchmarks that start servers).
+    public static func freeLoopbackPort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     // MARK: PipelineObserver
 
     public func recovered(_ summary: ReplaySummary?) {
@@ -198,6 +216,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             export.add(status.journalLatency, stage: "journal")
             export.add(status.bundleLatency, stage: "bundle")
         }
+        if !status.bundlesBySize.isEmpty { bundleSizes.withLock { $0.countsBySize = status.bundlesBySize } }
         if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
     }
 

@@ -124,6 +124,9 @@ struct Monitor {
             ringOccupancy: Double(inbound.publishedSequence - inbound.consumerSequence(1)) / Double(inbound.capacity),
             journalLagEvents: inbound.publishedSequence - inbound.consumerSequence(0),
             journalWritable: !wiring.control.journalFailed, rejectsByReason: rejectsByReason(),
+            bundlesBySize: (0..<wiring.bundlesBySize.count).map {
+                wiring.bundlesBySize.cell($0).pointee.load(ordering: .relaxed)
+            },
             endToEnd: endToEnd, bundleLatency: bundle, journalLatency: journal, elapsedSeconds: elapsed)
     }
 

@@ -124,6 +124,8 @@ public enum Pipeline {
         let journalLatency = LatencyRecorder(name: "ingress to journal release")
         /// Rejected order commands by `ExecutionReason` raw value (written by the sink).
         let rejectsByReason = PaddedAtomicCells(count: 256, initialValue: 0)
+        /// Bundles at the sink by transaction count (written by the sink).
+        let bundlesBySize = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0)
         let control = PipelineControl()
         let startTime: UInt64
         let results = FinalResults()
@@ -214,7 +216,8 @@ public enum Pipeline {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
                     reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
-                    bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason)
+                    bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
+                    bundlesBySize: bundlesBySize)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
             } catch let error as EngineError {

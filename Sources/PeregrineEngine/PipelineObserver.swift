@@ -18,6 +18,8 @@ public struct PipelineStatus: Sendable {
     public var journalWritable: Bool
     /// Rejected order commands so far, by reason (reasons not seen are absent).
     public var rejectsByReason: [ExecutionReason: Int]
+    /// Bundles received at the sink so far by transaction count (index n: n transactions).
+    public var bundlesBySize: [Int]
     /// End-to-end latency of this interval, ns (nil when nothing arrived).
     public var endToEnd: Histogram<UInt64>?
     /// Bundle open-to-sink latency of this interval, ns.
@@ -29,7 +31,8 @@ public struct PipelineStatus: Sendable {
 
     public init(
         counters: [PipelineCounters.Counter: Int], ringOccupancy: Double, journalLagEvents: Int, journalWritable: Bool,
-        rejectsByReason: [ExecutionReason: Int], endToEnd: LatencyHistogram?, bundleLatency: LatencyHistogram?,
+        rejectsByReason: [ExecutionReason: Int], bundlesBySize: [Int] = [], endToEnd: LatencyHistogram?,
+        bundleLatency: LatencyHistogram?,
         journalLatency: LatencyHistogram?, elapsedSeconds: Double
     ) {
         self.counters = counters
@@ -37,6 +40,7 @@ public struct PipelineStatus: Sendable {
         self.journalLagEvents = journalLagEvents
         self.journalWritable = journalWritable
         self.rejectsByReason = rejectsByReason
+        self.bundlesBySize = bundlesBySize
         self.endToEnd = endToEnd
         self.bundleLatency = bundleLatency
         self.journalLatency = journalLatency

@@ -33,14 +33,19 @@ public struct SinkStage: ~Copyable {
     /// Rejected commands by `ExecutionReason` raw value: one cell each, written only here (a
     /// relaxed store per reject), read by the monitor.
     public let rejectsByReason: PaddedAtomicCells
+    /// Bundles received by transaction count (cell n: bundles of n transactions, 0 to
+    /// `Bundle.capacity`); written only here, a relaxed store per bundle.
+    public let bundlesBySize: PaddedAtomicCells
 
     public init(
         outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
         reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
         bundleLatency: consuming LatencyWriter, clock: CycleClock,
-        rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0)
+        rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
+        bundlesBySize: PaddedAtomicCells = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0)
     ) {
         self.rejectsByReason = rejectsByReason
+        self.bundlesBySize = bundlesBySize
         self.outcomes = outcomes
         self.bundles = bundles
         self.reports = reports
@@ -78,6 +83,8 @@ public struct SinkStage: ~Copyable {
             let bundle = bundles.element(at: offset)
             bundleLatency.record(now &- bundle.openedAt)
             _bundleTransactionCount &+= bundle.count
+            let sizeCell = bundlesBySize.cell(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
+            sizeCell.pointee.store(sizeCell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
         bundles.consume(readyBundles)
         _outcomeCount &+= readyOutcomes

@@ -67,7 +67,7 @@ struct BenchMetrics: ParsableCommand {
             var on = 0.0
             for withMetrics in round % 2 == 0 ? [false, true] : [true, false] {
                 if withMetrics {
-                    let port = freeLoopbackPort()
+                    let port = ControlPlane.freeLoopbackPort()
                     let plane = ControlPlane(port: port, logger: quiet)
                     let timed = TimedObserver(plane)
                     let scraper = Scraper(port: port, intervalSeconds: scrapeInterval)
@@ -213,21 +213,4 @@ final class Scraper: @unchecked Sendable {
         if let thread { pthread_join(thread, nil) }
         return answered.load(ordering: .relaxed)
     }
-}
-
-/// A TCP port free on 127.0.0.1 right now.
-func freeLoopbackPort() -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -26,7 +26,7 @@ struct OperationsTests {
     }
 
     @Test func aLiveScrapePassesPromtoolAndCarriesEveryFamily() throws {
-        let port = Tools.freePort()
+        let port = ControlPlane.freeLoopbackPort()
         let engine = try Background(
             Tools.peregrine.path,
             [
@@ -44,7 +44,7 @@ struct OperationsTests {
         #expect(lint.output.isEmpty && lint.error.isEmpty, "promtool: \(lint.output)\(lint.error)")
 
         let text = scrape.body
-        for family in ControlPlane.help.keys.sorted() + ["peregrine_latency_seconds"] {
+        for family in ControlPlane.help.keys.sorted() + ["peregrine_latency_seconds", "peregrine_bundle_size"] {
             #expect(text.contains("# TYPE \(family) "), "missing \(family)")
         }
         let value = { (series: String) in ControlPlaneTests.sample(text, series) ?? -1 }
@@ -64,13 +64,18 @@ struct OperationsTests {
         #expect(value("peregrine_latency_seconds_bucket{stage=\"end_to_end\",le=\"+Inf\"}") == count)
         #expect(value("peregrine_latency_seconds_count{stage=\"journal\"}") > 0)
         #expect(value("peregrine_process_resident_memory_bytes") > 1_000_000)
+        // Read a moment apart by the monitor: the sizes may count a bundle or two more.
+        let bundles = value("peregrine_bundles_total{stage=\"sink\"}")
+        let sized = value("peregrine_bundle_size_count")
+        #expect(bundles > 0 && sized >= bundles && sized <= bundles + 16)
+        #expect(value("peregrine_bundle_size_sum") >= value("peregrine_bundle_transactions_total"))
         #expect(engine.stop() == 0)
         #expect(engine.standardOutput.contains("lossless          yes"))
     }
 
     @Test func aPrometheusServerScrapesTheEngineAndAnswersAThroughputQuery() throws {
-        let enginePort = Tools.freePort()
-        let prometheusPort = Tools.freePort()
+        let enginePort = ControlPlane.freeLoopbackPort()
+        let prometheusPort = ControlPlane.freeLoopbackPort()
         let directory = try Tools.temporaryDirectory("prometheus")
         defer { try? FileManager.default.removeItem(at: directory) }
         // The deployment's own rules (recording and alerting) are loaded too.
@@ -164,7 +169,7 @@ struct OperationsTests {
         let lastLine = try #require(fill.output.split(separator: "\n").first { $0.hasPrefix("last sequence") })
         let last = try #require(Int(lastLine.split(separator: " ")[2]))
 
-        let port = Tools.freePort()
+        let port = ControlPlane.freeLoopbackPort()
         let engine = try Background(
             Tools.peregrine.path,
             ["run", "--rate", "1000", "--duration", "1", "--journal", journal, "--metrics-port", "\(port)"])

@@ -66,3 +66,32 @@ struct LatencyExport {
         return out
     }
 }
+
+/// Bundle sizes in the Prometheus text format (`peregrine_bundle_size`, transactions per bundle
+/// at the sink), from the sink's cumulative counts by size.
+struct BundleSizeExport {
+    static let name = "peregrine_bundle_size"
+    static let bounds = [1, 2, 4, 8, 12, 16]
+    /// Bundles by transaction count (index n: n transactions), cumulative since start.
+    var countsBySize: [Int] = []
+
+    func text() -> String {
+        var out = "# HELP \(Self.name) Transactions per bundle, for bundles received by the sink.\n"
+        out += "# TYPE \(Self.name) histogram\n"
+        var cumulative = 0
+        var sizeIndex = 0
+        for bound in Self.bounds {
+            while sizeIndex <= bound && sizeIndex < countsBySize.count {
+                cumulative += countsBySize[sizeIndex]
+                sizeIndex += 1
+            }
+            out += "\(Self.name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        let count = countsBySize.reduce(0, +)
+        let sum = countsBySize.enumerated().reduce(0) { $0 + $1.offset * $1.element }
+        out += "\(Self.name)_bucket{le=\"+Inf\"} \(count)\n"
+        out += "\(Self.name)_sum \(sum)\n"
+        out += "\(Self.name)_count \(count)\n"
+        return out
+    }
+}
