@@ -97,7 +97,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineMempoolTests",
-            dependencies: ["PeregrineMempool"]
+            dependencies: [
+                "PeregrineMempool", "PeregrineTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "PeregrineEngineTests",
