@@ -139,9 +139,16 @@ struct OperationsTests {
         }
         // The deployment's recording rules evaluate on the live engine (a 1-minute rate over
         // the few seconds scraped so far: positive, not yet the full rate).
-        let recorded = Self.firstValue(try Tools.get(query + "peregrine:throughput_events_per_second").body)
+        // The rule group runs every 5 s: wait for two evaluations with data.
+        var recorded = 0.0
+        var p99 = 0.0
+        let rulesDeadline = Date().addingTimeInterval(30)
+        while Date() < rulesDeadline && !(recorded > 0 && p99 > 0) {
+            recorded = Self.firstValue(try Tools.get(query + "peregrine:throughput_events_per_second").body)
+            p99 = Self.firstValue(try Tools.get(query + "peregrine:latency_end_to_end_p99_seconds").body)
+            if !(recorded > 0 && p99 > 0) { usleep(500_000) }
+        }
         #expect(recorded > 0)
-        let p99 = Self.firstValue(try Tools.get(query + "peregrine:latency_end_to_end_p99_seconds").body)
         #expect(p99 > 0 && p99 < 1)
     }
 
