@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A 32-byte transaction hash, inline.
+@frozen
+public struct TransactionHash: Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
+    public var words: (UInt64, UInt64, UInt64, UInt64)
+
+    @inlinable
+    public init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) { words = (w0, w1, w2, w3) }
+
+    /// Parses `0x` and 64 hex digits; nil otherwise.
+    public init?(hex text: some StringProtocol) {
+        guard text.utf8.count == 66, let value = UInt256(hex: text) else { return nil }
+        words = (
+            UInt64(truncatingIfNeeded: value.high >> 64), UInt64(truncatingIfNeeded: value.high),
+            UInt64(truncatingIfNeeded: value.low >> 64), UInt64(truncatingIfNeeded: value.low)
+        )
+    }
+
+    public static func == (lhs: TransactionHash, rhs: TransactionHash) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2
+            && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    /// A well-mixed 64-bit digest (keys need not be random: each word is multiplied in).
+    @inlinable
+    public var digest: UInt64 {
+        var h = words.0 &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ (h >> 32) ^ words.1) &* 0xC2B2_AE3D_27D4_EB4F
+        h = (h ^ (h >> 29) ^ words.2) &* 0x1656_67B1_9E37_79F9
+        h = (h ^ (h >> 32) ^ words.3) &* 0x9E37_79B9_7F4A_7C15
+        return h ^ (h >> 31)
+    }
+
+    public var description: String {
+        func hex(_ value: UInt64) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }
+        return "0x" + hex(words.0) + hex(words.1) + hex(words.2) + hex(words.3)
+    }
+}
+
+/// Why a Bloom filter cannot be made as asked.
+public enum BloomFilterError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidCapacity(Int)
+    case invalidFalsePositiveRate(Double)
+
+    public var description: String {
+        switch self {
+        case .invalidCapacity(let value): return "Bloom filter capacity \(value): use 1 to 2^32"
+        case .invalidFalsePositiveRate(let value):
+            return "Bloom filter false-positive rate \(value): use a rate above 0.000001 and below 0.5"
+        }
+    }
+}
+
+/// A blocked Bloom filter for de-duplicating transaction hashes: each key sets and tests `k`
+/// bits inside one 512-bit block (one cache line), so a lookup is one memory access.
+///
+/// Sized for `capacity` keys at `falsePositiveRate`: the number of blocks is the smallest for
+/// which the blocked filter's expected rate (block loads are Poisson; `k` bits per key in a
+/// block) is at or below the target, and `k` the best for that size. Lookups and inserts
+/// allocate nothing and take no locks; one writer, or readers only.
+public struct BloomFilter: ~Copyable {
+    @usableFromInline let words: UnsafeMutablePointer<UInt64>
+    /// 512-bit blocks.
+    public let blocks: Int
+    /// Bits set per key.
+    public let bitsPerKey: Int
+    public let capacity: Int
+    public let falsePositiveRate: Double
+    @usableFromInline var _count = 0
+    /// Keys inserted (not counting ones that were already present or false positives).
+    public var count: Int { _count }
+
+    public init(capacity: Int, falsePositiveRate: Double) throws(BloomFilterError) {
+        guard (1...(1 << 32)).contains(capacity) else { throw .invalidCapacity(capacity) }
+        guard falsePositiveRate > 0.000_001, falsePositiveRate < 0.5 else {
+            throw .invalidFalsePositiveRate(falsePositiveRate)
+        }
+        self.capacity = capacity
+        self.falsePositiveRate = falsePositiveRate
+        // Start from the classic size and grow until the blocked filter meets the target.
+        let classicBits = -Double(capacity) * log(falsePositiveRate) / (log(2) * log(2))
+        var blocks = Swift.max(1, Int((classicBits / 512).rounded(.up)))
+        var best = (k: 1, rate: 1.0)
+        while true {
+            best = Self.bestK(capacity: capacity, blocks: blocks)
+            if best.rate <= falsePositiveRate { break }
+            blocks += Swift.max(1, blocks / 200)
+        }
+        self.blocks = blocks
+        bitsPerKey = best.k
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: blocks * 64, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * 64)
+        words = raw.bindMemory(to: UInt64.self, capacity: blocks * 8)
+    }
+
+    deinit { UnsafeMutableRawPointer(words).deallocate() }
+
+    /// The expected false-positive rate at `capacity` keys for `blocks` blocks, and the `k`
+    /// minimising it.
+    static func bestK(capacity: Int, blocks: Int) -> (k: Int, rate: Double) {
+        var best = (k: 1, rate: 1.0)
+        for k in 1...24 {
+            let rate = expectedRate(keys: capacity, blocks: blocks, k: k)
+            if rate < best.rate { best = (k, rate) }
+        }
+        return best
+    }
+
+    /// Σ over block loads j ~ Poisson(keys/blocks) of (1 − (1 − 1/512)^(k·j))^k.
+    public static func expectedRate(keys: Int, blocks: Int, k: Int) -> Double {
+        let lambda = Double(keys) / Double(blocks)
+        var probability = exp(-lambda)  // P(j = 0)
+        var rate = 0.0
+        var j = 0
+        let upper = Int(lambda + 12 * lambda.squareRoot() + 20)
+        while j <= upper {
+            let filled = 1 - pow(1 - 1.0 / 512, Double(k * j))
+            rate += probability * pow(filled, Double(k))
+            j += 1
+            probability *= lambda / Double(j)
+        }
+        return rate
+    }
+
+    /// The block and the bit pattern of a key (k bits within 512).
+    @inlinable
+    func locate(_ key: TransactionHash) -> (
+        block: Int, mask: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    ) {
+        let digest = key.digest
+        let block = Int(truncatingIfNeeded: digest.multipliedFullWidth(by: UInt64(blocks)).high)
+        var mask: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        // Bit positions: 9 fresh bits each from a second, independent stream (7 per 64-bit
+        // word, re-mixed as needed), so patterns do not repeat across keys.
+        var seed = (digest ^ key.words.3) &* 0xD6E8_FEB8_6659_FD93
+        seed ^= seed >> 32
+        var stream = seed
+        var available = 7
+        withUnsafeMutableBytes(of: &mask) { raw in
+            for _ in 0..<bitsPerKey {
+                if available == 0 {
+                    seed = (seed ^ (seed >> 29)) &* 0xBF58_476D_1CE4_E5B9
+                    seed ^= seed >> 32
+                    stream = seed
+                    available = 7
+                }
+                let bit = Int(stream & 511)
+                stream >>= 9
+                available &-= 1
+                let offset = (bit >> 6) &* 8
+                let word = raw.load(fromByteOffset: offset, as: UInt64.self)
+                raw.storeBytes(of: word | 1 << UInt64(bit & 63), toByteOffset: offset, as: UInt64.self)
+            }
+        }
+        return (block, mask)
+    }
+
+    /// Whether `key` may have been inserted (false: certainly not).
+    @inlinable
+    public func contains(_ key: TransactionHash) -> Bool {
+        let (block, mask) = locate(key)
+        let base = words + block &* 8
+        return withUnsafeBytes(of: mask) { raw in
+            var missing: UInt64 = 0
+            for index in 0..<8 {
+                let wanted = raw.load(fromByteOffset: index &* 8, as: UInt64.self)
+                missing |= wanted & ~base[index]
+            }
+            return missing == 0
+        }
+    }
+
+    /// Inserts `key`; returns true when it was (probably) already present — the de-duplication
+    /// test and the insert in one pass.
+    @inlinable
+    @discardableResult
+    public mutating func insert(_ key: TransactionHash) -> Bool {
+        let (block, mask) = locate(key)
+        let base = words + block &* 8
+        let present = withUnsafeBytes(of: mask) { raw in
+            var missing: UInt64 = 0
+            for index in 0..<8 {
+                let wanted = raw.load(fromByteOffset: index &* 8, as: UInt64.self)
+                missing |= wanted & ~base[index]
+                base[index] |= wanted
+            }
+            return missing == 0
+        }
+        if !present { _count &+= 1 }
+        return present
+    }
+}
