@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineMempoolTests",
             dependencies: [
-                "PeregrineMempool", "PeregrineTestSupport",
+                "PeregrineMempool", "PeregrineCore", "PeregrineTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -249,3 +249,44 @@ public enum RouterDecoder {
             recipient: recipient, deadline: deadline)
     }
 }
+
+/// ABI encoding of Router02 swap calls (the inverse of `RouterDecoder`): for building our own
+/// transactions and synthetic flows. Appends to `bytes`; allocates only when it grows.
+public enum RouterEncoder {
+    /// Appends `intent`'s calldata. For the payable functions the ETH amount is the
+    /// transaction's value, not an argument: `amountSpecified` (exact input) or `amountLimit`
+    /// (exact output) is left out.
+    public static func append(_ intent: SwapIntent, to bytes: inout [UInt8]) {
+        appendWord(UInt256(high: UInt128(intent.function.rawValue) << 96, low: 0), to: &bytes, prefix: 4)
+        let function = intent.function
+        if function.paysWithETH {
+            appendWord(function.isExactInput ? intent.amountLimit : intent.amountSpecified, to: &bytes)
+        } else {
+            appendWord(intent.amountSpecified, to: &bytes)
+            appendWord(intent.amountLimit, to: &bytes)
+        }
+        let headWords = function.paysWithETH ? 4 : 5
+        appendWord(UInt256(UInt128(headWords * 32)), to: &bytes)
+        appendAddress(intent.recipient, to: &bytes)
+        appendWord(UInt256(UInt128(intent.deadline)), to: &bytes)
+        appendWord(UInt256(UInt128(intent.path.count)), to: &bytes)
+        for index in 0..<intent.path.count { appendAddress(intent.path[index], to: &bytes) }
+    }
+
+    /// The ETH value a transaction carrying `intent` sends.
+    public static func value(of intent: SwapIntent) -> UInt256 {
+        guard intent.function.paysWithETH else { return .zero }
+        return intent.function.isExactInput ? intent.amountSpecified : intent.amountLimit
+    }
+
+    /// Appends a big-endian word (or only its first `prefix` bytes).
+    static func appendWord(_ value: UInt256, to bytes: inout [UInt8], prefix: Int = 32) {
+        withUnsafeBytes(of: (value.high.bigEndian, value.low.bigEndian)) { bytes += $0.prefix(prefix) }
+    }
+
+    static func appendAddress(_ address: EVMAddress, to bytes: inout [UInt8]) {
+        bytes += repeatElement(0, count: 12)
+        withUnsafeBytes(of: (address.first.bigEndian, address.second.bigEndian)) { bytes += $0.prefix(16) }
+        withUnsafeBytes(of: address.third.bigEndian) { bytes += $0 }
+    }
+}

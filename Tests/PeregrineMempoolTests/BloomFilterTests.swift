@@ -1,19 +1,14 @@
+import PeregrineCore
 import PeregrineMempool
 import Testing
 
 struct BloomFilterTests {
-    /// A deterministic stream of distinct hashes (splitmix64 of a counter, four words).
+    /// A deterministic stream of distinct hashes.
     struct Keys {
-        var state: UInt64
+        var random: SplitMix64
+        init(state: UInt64) { random = SplitMix64(seed: state) }
         mutating func next() -> TransactionHash {
-            func mix() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-            return TransactionHash(mix(), mix(), mix(), mix())
+            TransactionHash(random.next(), random.next(), random.next(), random.next())
         }
     }
 

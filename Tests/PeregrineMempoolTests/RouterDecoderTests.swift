@@ -161,3 +161,25 @@ struct RouterDecoderTests {
         }
     }
 }
+
+struct SyntheticSwapFlowTests {
+    /// Every synthetic swap decodes back to what was encoded and simulates without reverting
+    /// against the pools it was priced on; the mix is as documented.
+    @Test func syntheticSwapsDecodeAndSimulate() throws {
+        let flow = SyntheticSwapFlow(count: 20_000, tokenCount: 32, seed: 7)
+        var pools = flow.pools
+        var byFunction: [RouterSwapFunction: Int] = [:]
+        for index in 0..<flow.transactions.count {
+            let value = flow.transactions[index].value
+            let intent = try flow.withCalldata(of: index) { raw in try RouterDecoder.decode(raw, value: value) }
+            byFunction[intent.function, default: 0] += 1
+            let amounts = try SwapSimulator.simulate(intent, pools: &pools, commit: false)
+            #expect(amounts[0] > 0 && amounts[amounts.count - 1] > 0)
+            #expect(RouterEncoder.value(of: intent) == value)
+        }
+        #expect(byFunction.count == 5)
+        let share = Double(byFunction[.swapExactETHForTokens] ?? 0) / 20_000
+        #expect(share > 0.52 && share < 0.58)
+        #expect(pools.pools == flow.pools.pools)
+    }
+}

@@ -392,4 +392,69 @@ let benchmarks: @Sendable () -> Void = {
             ? "{\"seq\":\(index + 1),\"op\":\"add\",\"order_id\":\(id),\"side\":\"\(id % 2 == 0 ? "bid" : "ask")\",\"price\":\"\(id % 2 == 0 ? 99 : 101).\(id % 50)\",\"size\":\"1.5\"}"
             : "{\"seq\":\(index + 1),\"op\":\"delete\",\"order_id\":\(id)}"
     }
+
+    // Mempool: decode a pending Router02 swap and simulate it against the pools (the
+    // analysis of one pending transaction before the opportunity search).
+    let swaps = SwapBench()
+    Benchmark(
+        "Mempool decode + simulate one pending swap",
+        configuration: configuration(.kilo),
+        closure: { benchmark in
+            guard let flow = swaps.flow else { return }
+            var pools = flow.pools
+            var total: UInt128 = 0
+            let count = flow.transactions.count
+            for iteration in benchmark.scaledIterations {
+                let index = iteration % count
+                let value = flow.transactions[index].value
+                flow.withCalldata(of: index) { raw in
+                    if let intent = try? RouterDecoder.decode(raw, value: value),
+                        let amounts = try? SwapSimulator.simulate(intent, pools: &pools, commit: false)
+                    {
+                        total &+= amounts[1]
+                    }
+                }
+            }
+            blackHole(total)
+        },
+        setup: { swaps.flow = SyntheticSwapFlow(count: 100_000, tokenCount: 256, seed: 3) },
+        teardown: { swaps.flow = nil })
+
+    // Bloom filter: 1M transaction hashes at 1%, looked up with hashes half of which are in it.
+    let bloom = BloomBench()
+    Benchmark(
+        "Bloom filter lookup (1M keys, 1%)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard let filter = bloom.filter.take() else { return }
+            var hits = 0
+            let keys = bloom.keys
+            for iteration in benchmark.scaledIterations where filter.contains(keys[iteration & (keys.count - 1)]) {
+                hits &+= 1
+            }
+            bloom.filter = consume filter
+            blackHole(hits)
+        },
+        setup: {
+            var random = PeregrineCore.SplitMix64(seed: 11)
+            var filter = try BloomFilter(capacity: 1_000_000, falsePositiveRate: 0.01)
+            var keys: [TransactionHash] = []
+            for index in 0..<(1 << 20) {
+                let key = TransactionHash(random.next(), random.next(), random.next(), random.next())
+                if index < 1_000_000 && index % 2 == 0 { filter.insert(key) }
+                keys.append(key)
+            }
+            bloom.keys = keys
+            bloom.filter = consume filter
+        },
+        teardown: { bloom.filter = nil })
+}
+
+final class SwapBench: @unchecked Sendable {
+    var flow: SyntheticSwapFlow?
+}
+
+final class BloomBench: @unchecked Sendable {
+    var filter: BloomFilter?
+    var keys: [TransactionHash] = []
 }

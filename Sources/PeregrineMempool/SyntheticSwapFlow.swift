@@ -1,0 +1,121 @@
+import PeregrineCore
+
+/// A synthetic mempool: a Uniswap V2-like venue of WETH pairs (and some token/token pairs) and a
+/// stream of pending Router02 swaps against it — 55% exact ETH in, 20% exact tokens to ETH,
+/// 10% two-hop token to token through WETH, 10% exact output, 5% fee-on-transfer — each
+/// 0.01% to 1% of its first pool's reserves with 0.5% slippage. Deterministic for a seed.
+///
+/// The calldata of every transaction sits in one byte arena (`calldata(of:)` is a slice of
+/// it), so consuming the flow allocates nothing.
+public struct SyntheticSwapFlow: Sendable {
+    public struct Pending: Sendable, BitwiseCopyable {
+        public var hash: TransactionHash
+        public var from: EVMAddress
+        public var value: UInt256
+        public var gasPrice: UInt128
+        public var calldataOffset: Int
+        public var calldataLength: Int
+    }
+
+    public private(set) var pools = PoolBook()
+    public private(set) var tokens: [EVMAddress] = []
+    public private(set) var transactions: [Pending] = []
+    public private(set) var arena: [UInt8] = []
+
+    /// Runs `body` over transaction `index`'s calldata (a slice of the arena; no copy).
+    @inlinable
+    public func withCalldata<R>(of index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let pending = transactions[index]
+        return try arena.withUnsafeBytes { raw in
+            try body(
+                UnsafeRawBufferPointer(
+                    rebasing: raw[pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength)]))
+        }
+    }
+
+    /// `count` transactions over `tokenCount` tokens paired with WETH.
+    public init(count: Int, tokenCount: Int = 64, seed: UInt64 = 1) {
+        var random = SplitMix64(seed: seed)
+        let weth = SwapSimulator.weth
+        for index in 0..<Swift.max(2, tokenCount) {
+            tokens.append(EVMAddress(first: 0x1000 + UInt64(index), second: random.next(), third: UInt32(index)))
+        }
+        for (index, token) in tokens.enumerated() {
+            let wethReserve = UInt128(random.next() % 50_000 + 100) * 1_000_000_000_000_000_000
+            let tokenReserve = wethReserve * UInt128(random.next() % 5_000 + 1)
+            let pair = TokenPair(weth, token)
+            pools.upsert(
+                ConstantProductPool(
+                    address: EVMAddress(first: 0xBEEF, second: UInt64(index), third: 1), token0: pair.token0,
+                    token1: pair.token1, reserve0: pair.token0 == weth ? wethReserve : tokenReserve,
+                    reserve1: pair.token0 == weth ? tokenReserve : wethReserve))
+        }
+        transactions.reserveCapacity(count)
+        arena.reserveCapacity(count * 260)
+        for index in 0..<count {
+            let token = tokens[Int(random.next() % UInt64(tokens.count))]
+            let other = tokens[Int(random.next() % UInt64(tokens.count))]
+            let roll = random.next() % 100
+            let fraction = UInt128(random.next() % 100 + 1)  // 0.01% … 1% of the reserve in
+            var path = SwapPath()
+            let function: RouterSwapFunction
+            switch roll {
+            case 0..<55:
+                function = .swapExactETHForTokens
+                _ = path.append(weth)
+                _ = path.append(token)
+            case 55..<75:
+                function = .swapExactTokensForETH
+                _ = path.append(token)
+                _ = path.append(weth)
+            case 75..<85:
+                function = .swapExactTokensForTokens
+                _ = path.append(token)
+                _ = path.append(weth)
+                _ = path.append(
+                    other == token ? tokens[((tokens.firstIndex(of: token) ?? 0) + 1) % tokens.count] : other)
+            case 85..<95:
+                function = .swapETHForExactTokens
+                _ = path.append(weth)
+                _ = path.append(token)
+            default:
+                function = .swapExactETHForTokensSupportingFeeOnTransferTokens
+                _ = path.append(weth)
+                _ = path.append(token)
+            }
+            // Amounts from the first pool's reserves.
+            let poolIndex = pools.index(path[0], path[1]) ?? 0
+            let (reserveIn, reserveOut) = pools[poolIndex].reserves(from: path[0]) ?? (1, 1)
+            var intent = SwapIntent(
+                function: function, path: path, amountSpecified: .zero, amountLimit: .zero,
+                recipient: EVMAddress(first: 0xCAFE, second: random.next(), third: 7), deadline: 1_900_000_000)
+            if function.isExactInput {
+                let amountIn = reserveIn * fraction / 10_000
+                intent.amountSpecified = UInt256(amountIn)
+                var expected = amountIn
+                var hopIn = path[0]
+                for hop in 0..<path.hops {
+                    let index = pools.index(path[hop], path[hop + 1]) ?? 0
+                    let (rIn, rOut) = pools[index].reserves(from: hopIn) ?? (1, 1)
+                    expected = (try? ConstantProduct.amountOut(in: expected, reserveIn: rIn, reserveOut: rOut)) ?? 0
+                    hopIn = path[hop + 1]
+                }
+                intent.amountLimit = UInt256(expected - expected / 200)
+            } else {
+                let amountOut = reserveOut * fraction / 10_000
+                intent.amountSpecified = UInt256(amountOut)
+                let needed =
+                    (try? ConstantProduct.amountIn(out: amountOut, reserveIn: reserveIn, reserveOut: reserveOut)) ?? 0
+                intent.amountLimit = UInt256(needed + needed / 200)
+            }
+            let offset = arena.count
+            RouterEncoder.append(intent, to: &arena)
+            transactions.append(
+                Pending(
+                    hash: TransactionHash(random.next(), random.next(), random.next(), UInt64(index)),
+                    from: EVMAddress(first: 0xF00D, second: random.next(), third: 3),
+                    value: RouterEncoder.value(of: intent), gasPrice: UInt128(random.next() % 200 + 1) * 1_000_000_000,
+                    calldataOffset: offset, calldataLength: arena.count - offset))
+        }
+    }
+}
