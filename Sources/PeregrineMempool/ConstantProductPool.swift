@@ -61,7 +61,26 @@ public enum ConstantProduct {
     }
 }
 
-/// A Uniswap V2 pair: its tokens in the pair's order (token0 < token1) and its reserves.
+/// A constant-product venue (Uniswap V2 and its forks share the math; each has its own pools).
+@frozen
+public struct Venue: RawRepresentable, Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
+    public var rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let uniswapV2 = Venue(rawValue: 0)
+    public static let sushiswap = Venue(rawValue: 1)
+
+    public var description: String {
+        switch rawValue {
+        case 0: return "uniswap_v2"
+        case 1: return "sushiswap"
+        default: return "venue_\(rawValue)"
+        }
+    }
+}
+
+/// A Uniswap V2-style pair: its venue, its tokens in the pair's order (token0 < token1) and
+/// its reserves.
 @frozen
 public struct ConstantProductPool: Hashable, Sendable, BitwiseCopyable {
     public var address: EVMAddress
@@ -69,15 +88,24 @@ public struct ConstantProductPool: Hashable, Sendable, BitwiseCopyable {
     public var token1: EVMAddress
     public var reserve0: UInt128
     public var reserve1: UInt128
+    public var venue: Venue
 
     @inlinable
-    public init(address: EVMAddress, token0: EVMAddress, token1: EVMAddress, reserve0: UInt128, reserve1: UInt128) {
+    public init(
+        address: EVMAddress, token0: EVMAddress, token1: EVMAddress, reserve0: UInt128, reserve1: UInt128,
+        venue: Venue = .uniswapV2
+    ) {
         self.address = address
         self.token0 = token0
         self.token1 = token1
         self.reserve0 = reserve0
         self.reserve1 = reserve1
+        self.venue = venue
     }
+
+    /// The other token of the pool.
+    @inlinable
+    public func other(than token: EVMAddress) -> EVMAddress { token == token0 ? token1 : token0 }
 
     /// Reserves as (in, out) for a swap from `tokenIn`; nil if the pool does not hold it.
     @inlinable
