@@ -19,7 +19,9 @@ public struct ArbitrageCycle: Equatable, Sendable, BitwiseCopyable {
 
     @inlinable
     public mutating func append(pool: Int, tokenIn: EVMAddress) {
-        withUnsafeMutableBytes(of: &pools) { $0.storeBytes(of: Int32(truncatingIfNeeded: pool), toByteOffset: count &* 4, as: Int32.self) }
+        withUnsafeMutableBytes(of: &pools) {
+            $0.storeBytes(of: Int32(truncatingIfNeeded: pool), toByteOffset: count &* 4, as: Int32.self)
+        }
         withUnsafeMutableBytes(of: &tokens) {
             $0.storeBytes(of: tokenIn, toByteOffset: count &* MemoryLayout<EVMAddress>.stride, as: EVMAddress.self)
         }
@@ -33,7 +35,9 @@ public struct ArbitrageCycle: Equatable, Sendable, BitwiseCopyable {
 
     @inlinable
     public func tokenIn(_ hop: Int) -> EVMAddress {
-        withUnsafeBytes(of: tokens) { $0.load(fromByteOffset: hop &* MemoryLayout<EVMAddress>.stride, as: EVMAddress.self) }
+        withUnsafeBytes(of: tokens) {
+            $0.load(fromByteOffset: hop &* MemoryLayout<EVMAddress>.stride, as: EVMAddress.self)
+        }
     }
 
     public static func == (lhs: ArbitrageCycle, rhs: ArbitrageCycle) -> Bool {
@@ -130,13 +134,19 @@ public struct BackrunSearch: Sendable {
         func consider(_ cycle: ArbitrageCycle) {
             guard evaluated < maxCycles else { return }
             evaluated &+= 1
-            guard let (amountIn, amountOut) = optimum(of: cycle, pools: pools) else { return }
             let gas = (gasBase &+ gasPerHop &* UInt128(cycle.count)) &* gasPrice
-            let net = Int128(truncatingIfNeeded: amountOut) &- Int128(truncatingIfNeeded: amountIn)
+            // Skip the exact search when even the real-valued peak (an upper bound, with a
+            // margin for rounding) cannot pay for the gas or beat the best so far.
+            let threshold = Swift.max(
+                fastDouble(gas), fastDouble(UInt128(truncatingIfNeeded: best?.netProfit ?? 0)) + fastDouble(gas))
+            guard let (amountIn, amountOut) = optimum(of: cycle, pools: pools, atLeast: threshold) else { return }
+            let net =
+                Int128(truncatingIfNeeded: amountOut) &- Int128(truncatingIfNeeded: amountIn)
                 &- Int128(truncatingIfNeeded: gas)
             if net > 0 && net > (best?.netProfit ?? 0) {
                 best = Opportunity(
-                    victim: victim, cycle: cycle, amountIn: amountIn, amountOut: amountOut, gasCost: gas, netProfit: net)
+                    victim: victim, cycle: cycle, amountIn: amountIn, amountOut: amountOut, gasCost: gas, netProfit: net
+                )
             }
         }
         let start = startToken
@@ -211,7 +221,11 @@ public struct BackrunSearch: Sendable {
 
     /// The profit-maximising input of `cycle` and its output, before gas; nil when no input
     /// makes a profit.
-    public func optimum(of cycle: ArbitrageCycle, pools: PoolBook) -> (amountIn: UInt128, amountOut: UInt128)? {
+    /// `atLeast`: skip (nil) when the real-valued peak profit is below this (gas, or the best
+    /// so far); the exact search runs only for cycles that can matter.
+    public func optimum(of cycle: ArbitrageCycle, pools: PoolBook, atLeast: Double = 0) -> (
+        amountIn: UInt128, amountOut: UInt128
+    )? {
         // The Möbius coefficients of the chain, normalised so B stays 1.
         var a = 1.0
         var c = 0.0
@@ -220,8 +234,8 @@ public struct BackrunSearch: Sendable {
             guard let (reserveIn, reserveOut) = pools[cycle.pool(hop)].reserves(from: cycle.tokenIn(hop)),
                 reserveIn > 0, reserveOut > 0
             else { return nil }
-            let rIn = Double(reserveIn)
-            let rOut = Double(reserveOut)
+            let rIn = fastDouble(reserveIn)
+            let rOut = fastDouble(reserveOut)
             if hop == 0 { firstReserveIn = rIn }
             // A' = 997·rOut·A, B' = 1000·rIn·B, C' = 1000·rIn·C + 997·A; then divide by B'.
             let scale = 1000 * rIn
@@ -230,7 +244,10 @@ public struct BackrunSearch: Sendable {
         guard a > 1, c > 0 else { return nil }  // f'(0) = A/B ≤ 1: no input makes a profit
         let peak = ((a).squareRoot() - 1) / c
         guard peak.isFinite, peak >= 1 else { return nil }
-        let center = UInt128(Swift.min(peak.rounded(), firstReserveIn))
+        // f(x*) − x* = (√A − 1)² / C; rounding costs at most one unit per hop.
+        let realProfit = (a.squareRoot() - 1) * (a.squareRoot() - 1) / c
+        guard realProfit * (1 + 1e-9) + 1 >= atLeast else { return nil }
+        let center = fastUInt128(Swift.min(peak.rounded(), firstReserveIn))
         // The integer profit (one rounding per hop) is within `count` of the real one, so the
         // integer optimum lies where the real profit is within count + 1 of its peak:
         // |x − x*| ≤ √(2(count + 1)/|f''(x*)|), with f''(x*) = −2C/√A (B = 1).
@@ -255,4 +272,22 @@ public struct BackrunSearch: Sendable {
         }
         return bestProfit > 0 ? (bestIn, bestOut) : nil
     }
+}
+
+/// `value` as a Double (nearest or one ulp off): the standard library's generic conversion
+/// from `UInt128` is not specialised and costs ~100 ns.
+@inlinable
+func fastDouble(_ value: UInt128) -> Double {
+    Double(UInt64(truncatingIfNeeded: value >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: value))
+}
+
+/// A non-negative finite `value` below 2^128, truncated to an integer.
+@inlinable
+func fastUInt128(_ value: Double) -> UInt128 {
+    guard value >= 1 else { return 0 }
+    if value < 0x1p64 { return UInt128(UInt64(value)) }
+    let high = (value / 0x1p64).rounded(.down)
+    guard high < 0x1p64 else { return .max }
+    let low = Swift.max(0, value - high * 0x1p64)
+    return UInt128(UInt64(high)) << 64 | UInt128(UInt64(Swift.min(low, 0x1p64 - 1)))
 }

@@ -1,25 +1,17 @@
 import PeregrineCore
 
-/// A synthetic mempool: a Uniswap V2-like venue of WETH pairs (and some token/token pairs) and a
-/// stream of pending Router02 swaps against it — 55% exact ETH in, 20% exact tokens to ETH,
+/// A synthetic mempool: Uniswap V2 pools of WETH against `tokenCount` tokens, Sushiswap pools
+/// for half of those pairs priced within ±1% of Uniswap's, and a stream of pending Router02
+/// swaps against the Uniswap pools — 55% exact ETH in, 20% exact tokens to ETH,
 /// 10% two-hop token to token through WETH, 10% exact output, 5% fee-on-transfer — each
 /// 0.01% to 1% of its first pool's reserves with 0.5% slippage. Deterministic for a seed.
 ///
 /// The calldata of every transaction sits in one byte arena (`calldata(of:)` is a slice of
 /// it), so consuming the flow allocates nothing.
 public struct SyntheticSwapFlow: Sendable {
-    public struct Pending: Sendable, BitwiseCopyable {
-        public var hash: TransactionHash
-        public var from: EVMAddress
-        public var value: UInt256
-        public var gasPrice: UInt128
-        public var calldataOffset: Int
-        public var calldataLength: Int
-    }
-
     public private(set) var pools = PoolBook()
     public private(set) var tokens: [EVMAddress] = []
-    public private(set) var transactions: [Pending] = []
+    public private(set) var transactions: [PendingTransaction] = []
     public private(set) var arena: [UInt8] = []
 
     /// Runs `body` over transaction `index`'s calldata (a slice of the arena; no copy).
@@ -49,6 +41,21 @@ public struct SyntheticSwapFlow: Sendable {
                     address: EVMAddress(first: 0xBEEF, second: UInt64(index), third: 1), token0: pair.token0,
                     token1: pair.token1, reserve0: pair.token0 == weth ? wethReserve : tokenReserve,
                     reserve1: pair.token0 == weth ? tokenReserve : wethReserve))
+        }
+        // A second venue for every other pair, its price within ±1% of the first's.
+        for (index, token) in tokens.enumerated() where index % 2 == 0 {
+            guard let uniswap = pools.index(weth, token) else { continue }
+            let (wethReserve, tokenReserve) = pools[uniswap].reserves(from: weth) ?? (1, 1)
+            let depth = UInt128(random.next() % 150 + 25)  // 25% … 175% of Uniswap's depth
+            let skew = UInt128(random.next() % 200 + 9_900)  // price ×0.99 … ×1.01
+            let sushiWeth = wethReserve * depth / 100
+            let sushiToken = tokenReserve * depth / 100 * skew / 10_000
+            let pair = TokenPair(weth, token)
+            pools.upsert(
+                ConstantProductPool(
+                    address: EVMAddress(first: 0x5005, second: UInt64(index), third: 2), token0: pair.token0,
+                    token1: pair.token1, reserve0: pair.token0 == weth ? sushiWeth : sushiToken,
+                    reserve1: pair.token0 == weth ? sushiToken : sushiWeth, venue: .sushiswap))
         }
         transactions.reserveCapacity(count)
         arena.reserveCapacity(count * 260)
@@ -111,11 +118,12 @@ public struct SyntheticSwapFlow: Sendable {
             let offset = arena.count
             RouterEncoder.append(intent, to: &arena)
             transactions.append(
-                Pending(
+                PendingTransaction(
                     hash: TransactionHash(random.next(), random.next(), random.next(), UInt64(index)),
-                    from: EVMAddress(first: 0xF00D, second: random.next(), third: 3),
+                    from: EVMAddress(first: 0xF00D, second: random.next(), third: 3), to: uniswapV2Router02,
                     value: RouterEncoder.value(of: intent), gasPrice: UInt128(random.next() % 200 + 1) * 1_000_000_000,
-                    calldataOffset: offset, calldataLength: arena.count - offset))
+                    gasLimit: 300_000, nonce: random.next() % 1_000, calldataOffset: offset,
+                    calldataLength: arena.count - offset))
         }
     }
 }

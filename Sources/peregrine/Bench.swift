@@ -8,7 +8,7 @@ import PeregrineEngine
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure parts of the engine on this machine.",
-        subcommands: [BenchMatching.self, BenchJournal.self, BenchMetrics.self])
+        subcommands: [BenchMatching.self, BenchJournal.self, BenchMetrics.self, BenchMempool.self])
 }
 
 struct BenchMatching: ParsableCommand {

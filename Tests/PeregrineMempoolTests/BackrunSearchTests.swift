@@ -72,7 +72,9 @@ struct BackrunSearchTests {
         pools.upsert(Self.pool(Self.tokenB, 500_000, Self.weth, 280_000, .uniswapV2, 3))
         let search = BackrunSearch(gasBase: 0, gasPerHop: 0, exhaustive: true)
         let best = try #require(
-            search.best(touching: (wa, 0, 0, 0), touchedCount: 1, pools: pools, victim: TransactionHash(0, 0, 0, 9), gasPrice: 0))
+            search.best(
+                touching: (wa, 0, 0, 0), touchedCount: 1, pools: pools, victim: TransactionHash(0, 0, 0, 9), gasPrice: 0
+            ))
         #expect(best.cycle.count == 3)
         #expect(best.cycle.tokenIn(0) == Self.weth && best.cycle.tokenIn(1) == Self.tokenA)
         let brute = Self.bruteForce(search, best.cycle, pools, limit: 200_000)

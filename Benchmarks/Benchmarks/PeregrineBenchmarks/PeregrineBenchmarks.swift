@@ -420,6 +420,38 @@ let benchmarks: @Sendable () -> Void = {
         setup: { swaps.flow = SyntheticSwapFlow(count: 100_000, tokenCount: 256, seed: 3) },
         teardown: { swaps.flow = nil })
 
+    // The whole analysis of one pending transaction: Bloom de-duplication, rules, decode,
+    // simulation, back-run search over the moved pools, restore.
+    let analysis = AnalyzerBench()
+    Benchmark(
+        "Mempool analyze one pending transaction (dedupe, decode, simulate, search)",
+        configuration: configuration(.kilo),
+        closure: { benchmark in
+            guard let flow = analysis.flow, var analyzer = analysis.analyzer.take() else { return }
+            var found = 0
+            let count = flow.transactions.count
+            for _ in benchmark.scaledIterations {
+                let index = analysis.cursor % count
+                analysis.cursor &+= 1
+                var transaction = flow.transactions[index]
+                transaction.hash.words.3 = UInt64(analysis.cursor)  // fresh hashes: no duplicates
+                let result = flow.withCalldata(of: index) { analyzer.analyze(transaction, calldata: $0) }
+                if case .opportunity = result { found &+= 1 }
+            }
+            analysis.analyzer = consume analyzer
+            blackHole(found)
+        },
+        setup: {
+            let flow = SyntheticSwapFlow(count: 100_000, tokenCount: 256, seed: 3)
+            analysis.flow = flow
+            analysis.analyzer = MempoolAnalyzer(
+                pools: flow.pools, seen: try BloomFilter(capacity: 50_000_000, falsePositiveRate: 0.001))
+        },
+        teardown: {
+            analysis.analyzer = nil
+            analysis.flow = nil
+        })
+
     // Bloom filter: 1M transaction hashes at 1%, looked up with hashes half of which are in it.
     let bloom = BloomBench()
     Benchmark(
@@ -452,6 +484,12 @@ let benchmarks: @Sendable () -> Void = {
 
 final class SwapBench: @unchecked Sendable {
     var flow: SyntheticSwapFlow?
+}
+
+final class AnalyzerBench: @unchecked Sendable {
+    var flow: SyntheticSwapFlow?
+    var analyzer: MempoolAnalyzer?
+    var cursor = 0
 }
 
 final class BloomBench: @unchecked Sendable {

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Histogram
+import PeregrineCore
+import PeregrineMempool
+
+struct BenchMempool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mempool",
+        abstract: "Analyse a synthetic stream of pending swaps on one thread: latency per transaction and throughput.",
+        discussion: """
+            Each pending Router02 swap goes through the whole analysis: Bloom-filter de-duplication, rules, \
+            decode, simulation on the pools, back-run search over the moved pools (two-pool cross-venue and \
+            three-pool cycles), restore. Latency is per transaction (clock read around each); throughput is \
+            over the whole run without per-transaction clocks.
+            """)
+
+    @Option(help: "Pending transactions in the synthetic stream (cycled through).")
+    var transactions: Int = 200_000
+
+    @Option(help: "Tokens paired with WETH (half of the pairs also on a second venue).")
+    var tokens: Int = 256
+
+    @Option(help: "Transactions analysed per measurement.")
+    var count: Int = 2_000_000
+
+    func validate() throws {
+        guard (1...10_000_000).contains(transactions) else {
+            throw ValidationError("--transactions must be 1 to 10000000")
+        }
+        guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
+        guard (1...1_000_000_000).contains(count) else { throw ValidationError("--count must be 1 to 1000000000") }
+    }
+
+    func run() throws {
+        let flow = SyntheticSwapFlow(count: transactions, tokenCount: tokens, seed: 3)
+        let clock = CycleClock.calibrate()
+        var analyzer = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: count * 2 + 1_000, falsePositiveRate: 0.001))
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+        var outcomes = [String: Int]()
+        var serial: UInt64 = 0
+        func next() -> (PendingTransaction, Int) {
+            let index = Int(serial % UInt64(flow.transactions.count))
+            var transaction = flow.transactions[index]
+            serial &+= 1
+            transaction.hash.words.3 = serial
+            return (transaction, index)
+        }
+        // Latency per transaction.
+        for _ in 0..<count {
+            let (transaction, index) = next()
+            let start = clock.now()
+            let result = flow.withCalldata(of: index) { analyzer.analyze(transaction, calldata: $0) }
+            histogram.record(clock.now() &- start)
+            switch result {
+            case .opportunity: outcomes["opportunity", default: 0] += 1
+            case .noOpportunity: outcomes["no opportunity", default: 0] += 1
+            case .reverts: outcomes["reverts", default: 0] += 1
+            case .duplicate: outcomes["duplicate", default: 0] += 1
+            case .filtered: outcomes["filtered", default: 0] += 1
+            case .undecodable: outcomes["undecodable", default: 0] += 1
+            }
+        }
+        // Throughput without per-transaction clocks.
+        let start = clock.now()
+        var found = 0
+        for _ in 0..<count {
+            let (transaction, index) = next()
+            if case .opportunity = flow.withCalldata(of: index, { analyzer.analyze(transaction, calldata: $0) }) {
+                found &+= 1
+            }
+        }
+        let seconds = Double(clock.now() &- start) / 1e9
+        print(
+            "mempool benchmark: \(count) pending swaps over \(flow.pools.pools.count) pools (\(tokens) tokens), one thread"
+        )
+        print(
+            "outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · "))
+        func ns(_ q: Double) -> String { "\(histogram.valueAtPercentile(q)) ns" }
+        print("latency per transaction: p50 \(ns(50))  p99 \(ns(99))  p99.9 \(ns(99.9))  max \(histogram.max) ns")
+        print(
+            "throughput: \(decimal(Double(count) / seconds / 1e6, places: 2))M transactions/s on one core (\(found) opportunities)"
+        )
+    }
+}
