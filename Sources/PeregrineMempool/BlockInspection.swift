@@ -1,0 +1,258 @@
+import Foundation
+
+/// A Uniswap V2-style pair swap found in a mined block's traces.
+public struct MinedSwap: Equatable, Sendable {
+    public var transactionHash: String
+    public var transactionPosition: Int
+    public var traceAddress: [Int]
+    /// The pair.
+    public var pool: EVMAddress
+    /// The caller of `swap()` and the recipient of its output.
+    public var from: EVMAddress
+    public var to: EVMAddress
+    public var tokenIn: EVMAddress
+    public var tokenOut: EVMAddress
+    /// What was transferred into the pair just before the swap in the same transaction (0 when
+    /// no such transfer is in the traces).
+    public var amountIn: UInt256
+    public var amountOut: UInt256
+}
+
+/// A sandwich: a front-run and a back-run by the same account around victims' swaps in the
+/// same pool and direction.
+public struct Sandwich: Equatable, Sendable {
+    public var sandwicher: EVMAddress
+    public var frontrun: MinedSwap
+    public var victims: [MinedSwap]
+    public var backrun: MinedSwap
+    /// Back-run output minus front-run input, in the front-run's input token (0 if negative).
+    public var profit: UInt256
+}
+
+/// A cyclic arbitrage: one transaction's swaps chain tokens back to the first one.
+public struct MinedArbitrage: Equatable, Sendable {
+    public var swaps: [MinedSwap]
+    public var profitToken: EVMAddress
+    public var profit: UInt256
+}
+
+/// Why a block file cannot be inspected.
+public enum BlockInspectionError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unreadable(String)
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let text): return "cannot read the block file: \(text)"
+        case .malformed(let text): return "not a block traces file: \(text)"
+        }
+    }
+}
+
+/// Reads a block's Parity-style `trace_block` output (the JSON shape of the files in
+/// `shared/data/eth_block_*_traces_receipts.json`) and finds its Uniswap V2 swaps, the
+/// sandwiches among them and cyclic arbitrages — the way mev-inspect-py audits history.
+/// Offline tool code: it uses Foundation's JSON parser and allocates freely.
+public struct BlockInspection: Sendable {
+    public var blockNumber: Int
+    public var swaps: [MinedSwap]
+
+    static let swapSelector = "0x022c0d9f"
+    static let balanceOfSelector = "0x70a08231"
+    static let transferSelector = "0xa9059cbb"
+    static let transferFromSelector = "0x23b872dd"
+
+    struct Trace {
+        var hash: String
+        var position: Int
+        var address: [Int]
+        var from: EVMAddress
+        var to: EVMAddress
+        var input: [UInt8]
+        var selector: String
+        var failed: Bool
+    }
+
+    public init(contentsOf path: String) throws(BlockInspectionError) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadable("\(path): \(error.localizedDescription)")
+        }
+        try self.init(json: data)
+    }
+
+    public init(json data: Data) throws(BlockInspectionError) {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw .malformed("invalid JSON (\(error.localizedDescription))")
+        }
+        guard let block = object as? [String: Any], let rawTraces = block["traces"] as? [[String: Any]] else {
+            throw .malformed("no \"traces\" array")
+        }
+        blockNumber = block["block_number"] as? Int ?? 0
+        var traces: [Trace] = []
+        traces.reserveCapacity(rawTraces.count)
+        for (index, raw) in rawTraces.enumerated() {
+            // Calls only (not block and uncle rewards, creations or self-destructs).
+            guard raw["type"] as? String == "call", let action = raw["action"] as? [String: Any] else { continue }
+            guard let hash = raw["transaction_hash"] as? String, let position = raw["transaction_position"] as? Int,
+                let address = raw["trace_address"] as? [Int]
+            else { throw .malformed("trace \(index) lacks transaction_hash, transaction_position or trace_address") }
+            let input = action["input"] as? String ?? "0x"
+            traces.append(
+                Trace(
+                    hash: hash, position: position, address: address,
+                    from: EVMAddress(hex: action["from"] as? String ?? "") ?? .zero,
+                    to: EVMAddress(hex: action["to"] as? String ?? "") ?? .zero, input: Self.bytes(hex: input),
+                    selector: String(input.prefix(10)).lowercased(),
+                    failed: !(raw["error"] is NSNull || raw["error"] == nil)))
+        }
+        traces.sort { lhs, rhs in
+            lhs.position != rhs.position
+                ? lhs.position < rhs.position : lhs.address.lexicographicallyPrecedes(rhs.address)
+        }
+        swaps = Self.findSwaps(traces)
+    }
+
+    static func bytes(hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8.dropFirst(2))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index + 1 < digits.count {
+            guard let high = hexNibble(digits[index]), let low = hexNibble(digits[index + 1]) else { return [] }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    static func word(_ bytes: [UInt8], _ index: Int) -> UInt256? {
+        let offset = 4 + index * 32
+        guard bytes.count >= offset + 32 else { return nil }
+        return bytes.withUnsafeBytes { UInt256(bigEndianWordAt: offset, of: $0) }
+    }
+
+    static func addressWord(_ bytes: [UInt8], _ index: Int) -> EVMAddress? {
+        let offset = 4 + index * 32
+        guard bytes.count >= offset + 32 else { return nil }
+        return bytes.withUnsafeBytes { EVMAddress(abiWordAt: offset, of: $0) }
+    }
+
+    static func findSwaps(_ traces: [Trace]) -> [MinedSwap] {
+        var swaps: [MinedSwap] = []
+        for (index, trace) in traces.enumerated() where trace.selector == swapSelector && !trace.failed {
+            // swap(uint amount0Out, uint amount1Out, address to, bytes data)
+            guard let amount0Out = word(trace.input, 0), let amount1Out = word(trace.input, 1),
+                let recipient = addressWord(trace.input, 2)
+            else { continue }
+            // The pair reads its balances (token0, then token1) inside swap().
+            let children = traces[(index + 1)...].prefix {
+                $0.hash == trace.hash && $0.address.starts(with: trace.address)
+                    && $0.address.count > trace.address.count
+            }
+            let balanceReads = children.filter {
+                $0.selector == balanceOfSelector && $0.from == trace.to && $0.address.count == trace.address.count + 1
+            }
+            guard balanceReads.count >= 2 else { continue }
+            let token0 = balanceReads[balanceReads.startIndex].to
+            let token1 = balanceReads[balanceReads.startIndex + 1].to
+            let zeroOut = amount0Out == .zero
+            let tokenIn = zeroOut ? token0 : token1
+            let tokenOut = zeroOut ? token1 : token0
+            // The transfer of the input into the pair: the last one before the swap in this transaction.
+            var amountIn = UInt256.zero
+            var earlier = index - 1
+            while earlier >= 0 && traces[earlier].hash == trace.hash {
+                let candidate = traces[earlier]
+                if candidate.to == tokenIn && !candidate.failed {
+                    if candidate.selector == transferSelector, addressWord(candidate.input, 0) == trace.to,
+                        let amount = word(candidate.input, 1)
+                    {
+                        amountIn = amount
+                        break
+                    }
+                    if candidate.selector == transferFromSelector, addressWord(candidate.input, 1) == trace.to,
+                        let amount = word(candidate.input, 2)
+                    {
+                        amountIn = amount
+                        break
+                    }
+                }
+                earlier -= 1
+            }
+            swaps.append(
+                MinedSwap(
+                    transactionHash: trace.hash, transactionPosition: trace.position, traceAddress: trace.address,
+                    pool: trace.to, from: trace.from, to: recipient, tokenIn: tokenIn, tokenOut: tokenOut,
+                    amountIn: amountIn, amountOut: zeroOut ? amount1Out : amount0Out))
+        }
+        return swaps
+    }
+
+    /// Sandwiches: for each swap, a later swap by the same account in the same pool in the
+    /// opposite direction, with at least one other account's swap in the same direction
+    /// (in another transaction) between them.
+    public func sandwiches() -> [Sandwich] {
+        var found: [Sandwich] = []
+        var used = Set<Int>()
+        for (index, front) in swaps.enumerated() where !used.contains(index) {
+            let sandwicher = front.to
+            var victims: [MinedSwap] = []
+            for later in (index + 1)..<swaps.count {
+                let other = swaps[later]
+                guard other.transactionHash != front.transactionHash, other.pool == front.pool else { continue }
+                if other.tokenIn == front.tokenIn && other.tokenOut == front.tokenOut && other.to != sandwicher {
+                    victims.append(other)
+                } else if other.tokenIn == front.tokenOut && other.tokenOut == front.tokenIn
+                    && (other.from == sandwicher || other.to == sandwicher)
+                {
+                    if !victims.isEmpty {
+                        let profit =
+                            other.amountOut > front.amountIn
+                            ? UInt256.subtracting(other.amountOut, front.amountIn) : .zero
+                        found.append(
+                            Sandwich(
+                                sandwicher: sandwicher, frontrun: front, victims: victims, backrun: other,
+                                profit: profit))
+                        used.insert(later)
+                    }
+                    break
+                }
+            }
+        }
+        return found
+    }
+
+    /// Cyclic arbitrages: transactions whose swaps (in trace order) chain each output token into
+    /// the next input and end in the first input token, for a gain.
+    public func arbitrages() -> [MinedArbitrage] {
+        var byTransaction: [String: [MinedSwap]] = [:]
+        var order: [String] = []
+        for swap in swaps {
+            if byTransaction[swap.transactionHash] == nil { order.append(swap.transactionHash) }
+            byTransaction[swap.transactionHash, default: []].append(swap)
+        }
+        var found: [MinedArbitrage] = []
+        for hash in order {
+            guard let chain = byTransaction[hash], chain.count >= 2, let first = chain.first, let last = chain.last
+            else { continue }
+            var linked = true
+            for index in 1..<chain.count where chain[index].tokenIn != chain[index - 1].tokenOut { linked = false }
+            guard linked, last.tokenOut == first.tokenIn, last.amountOut > first.amountIn else { continue }
+            found.append(
+                MinedArbitrage(
+                    swaps: chain, profitToken: first.tokenIn,
+                    profit: UInt256.subtracting(last.amountOut, first.amountIn)))
+        }
+        return found
+    }
+}
+
+extension UInt256 {
+    /// `a − b` for a ≥ b.
+    static func subtracting(_ a: UInt256, _ b: UInt256) -> UInt256 {
+        let (low, borrow) = a.low.subtractingReportingOverflow(b.low)
+        return UInt256(high: a.high &- b.high &- (borrow ? 1 : 0), low: low)
+    }
+}

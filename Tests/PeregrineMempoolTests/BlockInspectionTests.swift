@@ -1,0 +1,65 @@
+import Foundation
+import PeregrineMempool
+import PeregrineTestSupport
+import Testing
+
+/// `mempool inspect` on real blocks: the sandwich mev-inspect-py expects in block 12775690, and
+/// every Router02 swap of both blocks' CSVs among the swaps found in the traces.
+struct BlockInspectionTests {
+    static func path(_ name: String) -> String { SharedData.directory.appendingPathComponent(name).path }
+
+    @Test func findsTheExpectedSandwichOfBlock12775690() throws {
+        let block = try BlockInspection(contentsOf: Self.path("eth_block_12775690_traces_receipts.json"))
+        #expect(block.blockNumber == 12_775_690)
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.path("eth_block_12775690_sandwich_expected.json")))
+        let expected = try #require((try JSONSerialization.jsonObject(with: data) as? [[String: Any]])?.first)
+        let sandwiches = block.sandwiches()
+        #expect(sandwiches.count == 1)
+        let found = try #require(sandwiches.first)
+
+        func check(_ swap: MinedSwap, _ json: [String: Any]) {
+            #expect(swap.transactionHash == json["transaction_hash"] as? String)
+            #expect(swap.transactionPosition == json["transaction_position"] as? Int)
+            #expect(swap.traceAddress == json["trace_address"] as? [Int])
+            #expect(swap.pool.description == json["contract_address"] as? String)
+            #expect(swap.from.description == json["from_address"] as? String)
+            #expect(swap.to.description == json["to_address"] as? String)
+            #expect(swap.tokenIn.description == json["token_in_address"] as? String)
+            #expect(swap.tokenOut.description == json["token_out_address"] as? String)
+            #expect(swap.amountIn.description == (json["token_in_amount"] as? NSNumber)?.stringValue)
+            #expect(swap.amountOut.description == (json["token_out_amount"] as? NSNumber)?.stringValue)
+        }
+        #expect(found.sandwicher.description == expected["sandwicher_address"] as? String)
+        check(found.frontrun, try #require(expected["frontrun_swap"] as? [String: Any]))
+        check(found.backrun, try #require(expected["backrun_swap"] as? [String: Any]))
+        let victims = try #require(expected["sandwiched_swaps"] as? [[String: Any]])
+        #expect(found.victims.count == victims.count)
+        for (swap, json) in zip(found.victims, victims) { check(swap, json) }
+        #expect(found.profit.description == (expected["profit_amount"] as? NSNumber)?.stringValue)
+    }
+
+    @Test(arguments: ["12775690", "13370850"])
+    func everyRouterSwapOfTheCSVIsFound(block number: String) throws {
+        let block = try BlockInspection(contentsOf: Self.path("eth_block_\(number)_traces_receipts.json"))
+        let rows = try SharedData.csvRows("eth_block_\(number)_uniswapv2_router02_swaps.csv").filter {
+            $0["status"] == "success"
+        }
+        #expect(rows.count > 0)
+        for row in rows {
+            let matches = block.swaps.filter {
+                $0.transactionHash == row["tx_hash"] && $0.pool.description == row["pair"]
+                    && $0.to.description == row["swap_recipient"]
+                    && $0.amountOut.description == (row["amount0_out"] == "0" ? row["amount1_out"] : row["amount0_out"])
+            }
+            #expect(matches.count >= 1, "\(row["tx_hash"] ?? "") \(row["pair"] ?? "")")
+        }
+    }
+
+    @Test func malformedFilesAreRefused() {
+        #expect(throws: BlockInspectionError.malformed("no \"traces\" array")) {
+            try BlockInspection(json: Data("{\"block_number\": 1}".utf8))
+        }
+        #expect(throws: BlockInspectionError.self) { try BlockInspection(json: Data("[1,".utf8)) }
+        #expect(throws: BlockInspectionError.self) { try BlockInspection(contentsOf: "/nonexistent/block.json") }
+    }
+}
