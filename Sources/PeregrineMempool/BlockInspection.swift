@@ -58,6 +58,7 @@ public struct BlockInspection: Sendable {
     public var swaps: [MinedSwap]
 
     static let swapSelector = "0x022c0d9f"
+    static let reservesSelector = "0x0902f1ac"
     static let balanceOfSelector = "0x70a08231"
     static let transferSelector = "0xa9059cbb"
     static let transferFromSelector = "0x23b872dd"
@@ -71,6 +72,8 @@ public struct BlockInspection: Sendable {
         var input: [UInt8]
         var selector: String
         var failed: Bool
+        var value: UInt256
+        var output: [UInt8]
     }
 
     public init(contentsOf path: String) throws(BlockInspectionError) {
@@ -105,14 +108,58 @@ public struct BlockInspection: Sendable {
                     from: EVMAddress(hex: action["from"] as? String ?? "") ?? .zero,
                     to: EVMAddress(hex: action["to"] as? String ?? "") ?? .zero, input: Self.bytes(hex: input),
                     selector: String(input.prefix(10)).lowercased(),
-                    failed: !(raw["error"] is NSNull || raw["error"] == nil)))
+                    failed: !(raw["error"] is NSNull || raw["error"] == nil),
+                    value: UInt256(hex: action["value"] as? String ?? "0x0") ?? .zero,
+                    output: Self.bytes(hex: (raw["result"] as? [String: Any])?["output"] as? String ?? "0x")))
         }
         traces.sort { lhs, rhs in
             lhs.position != rhs.position
                 ? lhs.position < rhs.position : lhs.address.lexicographicallyPrecedes(rhs.address)
         }
         swaps = Self.findSwaps(traces)
+        var gasPrices: [String: UInt128] = [:]
+        for receipt in block["receipts"] as? [[String: Any]] ?? [] {
+            guard let hash = receipt["transaction_hash"] as? String else { continue }
+            let price = receipt["effective_gas_price"]
+            if let number = price as? NSNumber, let value = UInt256(decimal: number.stringValue)?.uint128 {
+                gasPrices[hash] = value
+            } else if let text = price as? String, let value = (UInt256(hex: text) ?? UInt256(decimal: text))?.uint128 {
+                gasPrices[hash] = value
+            }
+        }
+        // The block's transactions to Router02, in order, as pending transactions.
+        for trace in traces where trace.address.isEmpty && trace.to == uniswapV2Router02 {
+            let offset = calldata.count
+            calldata += trace.input
+            pending.append(
+                PendingTransaction(
+                    hash: TransactionHash(hex: trace.hash) ?? TransactionHash(0, 0, 0, 0), from: trace.from,
+                    to: trace.to, value: trace.value, gasPrice: gasPrices[trace.hash] ?? 0, calldataOffset: offset,
+                    calldataLength: trace.input.count))
+        }
+        // Each swapped pair's reserves at its first getReserves() in the block, with its tokens.
+        var seenPools = Set<EVMAddress>()
+        for trace in traces where trace.selector == Self.reservesSelector && trace.output.count >= 64 {
+            guard !seenPools.contains(trace.to), let swap = swaps.first(where: { $0.pool == trace.to }) else {
+                continue
+            }
+            seenPools.insert(trace.to)
+            let reserve0 = trace.output.withUnsafeBytes { UInt256(bigEndianWordAt: 0, of: $0) }
+            let reserve1 = trace.output.withUnsafeBytes { UInt256(bigEndianWordAt: 32, of: $0) }
+            let pair = TokenPair(swap.tokenIn, swap.tokenOut)
+            guard let r0 = reserve0.uint128, let r1 = reserve1.uint128 else { continue }
+            pools.upsert(
+                ConstantProductPool(
+                    address: trace.to, token0: pair.token0, token1: pair.token1, reserve0: r0, reserve1: r1))
+        }
     }
+
+    /// The block's top-level calls to Router02, as pending transactions (gas price from the
+    /// receipts); their calldata is in `calldata`.
+    public private(set) var pending: [PendingTransaction] = []
+    public private(set) var calldata: [UInt8] = []
+    /// The swapped pairs with their reserves at their first `getReserves()` in the block.
+    public private(set) var pools = PoolBook()
 
     static func bytes(hex: String) -> [UInt8] {
         let digits = Array(hex.utf8.dropFirst(2))

@@ -1,10 +1,12 @@
 import PeregrineCore
 
 /// A synthetic mempool: Uniswap V2 pools of WETH against `tokenCount` tokens, Sushiswap pools
-/// for half of those pairs priced within ±1% of Uniswap's, and a stream of pending Router02
+/// for half of those pairs priced within ±0.3% of Uniswap's (inside the fee band: no arbitrage
+/// until a swap moves a price), and a stream of pending Router02
 /// swaps against the Uniswap pools — 55% exact ETH in, 20% exact tokens to ETH,
-/// 10% two-hop token to token through WETH, 10% exact output, 5% fee-on-transfer — each
-/// 0.01% to 1% of its first pool's reserves with 0.5% slippage. Deterministic for a seed.
+/// 10% two-hop token to token through WETH, 10% exact output, 5% fee-on-transfer — of
+/// 0.0001% to 1% of the first pool's reserve (mostly small: (r² + 1) ppm for r uniform in
+/// 0 ..< 100) with 0.5% slippage. Deterministic for a seed.
 ///
 /// The calldata of every transaction sits in one byte arena (`calldata(of:)` is a slice of
 /// it), so consuming the flow allocates nothing.
@@ -42,12 +44,14 @@ public struct SyntheticSwapFlow: Sendable {
                     token1: pair.token1, reserve0: pair.token0 == weth ? wethReserve : tokenReserve,
                     reserve1: pair.token0 == weth ? tokenReserve : wethReserve))
         }
-        // A second venue for every other pair, its price within ±1% of the first's.
+        // A second venue for every other pair.
         for (index, token) in tokens.enumerated() where index % 2 == 0 {
             guard let uniswap = pools.index(weth, token) else { continue }
             let (wethReserve, tokenReserve) = pools[uniswap].reserves(from: weth) ?? (1, 1)
             let depth = UInt128(random.next() % 150 + 25)  // 25% … 175% of Uniswap's depth
-            let skew = UInt128(random.next() % 200 + 9_900)  // price ×0.99 … ×1.01
+            // Price ×0.997 … ×1.003: inside the two pools' fee band, so only a pending swap's
+            // move opens a back-run.
+            let skew = UInt128(random.next() % 60 + 9_970)
             let sushiWeth = wethReserve * depth / 100
             let sushiToken = tokenReserve * depth / 100 * skew / 10_000
             let pair = TokenPair(weth, token)
@@ -63,7 +67,9 @@ public struct SyntheticSwapFlow: Sendable {
             let token = tokens[Int(random.next() % UInt64(tokens.count))]
             let other = tokens[Int(random.next() % UInt64(tokens.count))]
             let roll = random.next() % 100
-            let fraction = UInt128(random.next() % 100 + 1)  // 0.01% … 1% of the reserve in
+            // Mostly small: (r² + 1) ppm of the reserve, r uniform below 100 (0.0001% … 1%).
+            let r = random.next() % 100
+            let fraction = UInt128(r * r + 1)  // parts per million of the input reserve
             var path = SwapPath()
             let function: RouterSwapFunction
             switch roll {
@@ -97,7 +103,7 @@ public struct SyntheticSwapFlow: Sendable {
                 function: function, path: path, amountSpecified: .zero, amountLimit: .zero,
                 recipient: EVMAddress(first: 0xCAFE, second: random.next(), third: 7), deadline: 1_900_000_000)
             if function.isExactInput {
-                let amountIn = reserveIn * fraction / 10_000
+                let amountIn = reserveIn * fraction / 1_000_000
                 intent.amountSpecified = UInt256(amountIn)
                 var expected = amountIn
                 var hopIn = path[0]
@@ -109,7 +115,7 @@ public struct SyntheticSwapFlow: Sendable {
                 }
                 intent.amountLimit = UInt256(expected - expected / 200)
             } else {
-                let amountOut = reserveOut * fraction / 10_000
+                let amountOut = reserveOut * fraction / 1_000_000
                 intent.amountSpecified = UInt256(amountOut)
                 let needed =
                     (try? ConstantProduct.amountIn(out: amountOut, reserveIn: reserveIn, reserveOut: reserveOut)) ?? 0

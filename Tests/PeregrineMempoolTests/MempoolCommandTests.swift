@@ -1,0 +1,60 @@
+import Foundation
+import PeregrineTestSupport
+import Testing
+
+/// `peregrine mempool` end to end (the binary built next to the test bundle).
+struct MempoolCommandTests {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("peregrine")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
+    }
+
+    @Test func inspectListsTheSandwichOfBlock12775690() throws {
+        let path = SharedData.directory.appendingPathComponent("eth_block_12775690_traces_receipts.json").path
+        let result = try Self.run(["mempool", "inspect", "--block", path])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "block 12775690: 19 Uniswap V2-style swaps, 1 sandwich(es), 0 arbitrage(s)")
+        #expect(
+            lines.contains(
+                "  front-run  0x91a3abe5f3b806426542252820ba0ab6d56c098fdef6864ecaf4d352f64217a0 (position 2)"))
+        #expect(
+            lines.contains(
+                "  back-run   0xc300d1ff79d3901b58dc56489fc7d083a6c13d422bfc1425a0579379300c95a2 (position 7)"))
+        #expect(lines.filter { $0.hasPrefix("  victim") }.count == 4)
+        let missing = try Self.run(["mempool", "inspect", "--block", "/nonexistent.json"])
+        #expect(missing.status == 2 && missing.error.hasPrefix("error: cannot read the block file"))
+    }
+
+    /// A block's Router02 transactions replayed as pending: all decode; the one that reverted on
+    /// chain (block 13370850) reverts in simulation too.
+    @Test func runReplaysABlocksRouterTransactions() throws {
+        let path = SharedData.directory.appendingPathComponent("eth_block_13370850_traces_receipts.json").path
+        let result = try Self.run(["mempool", "--source", path, "--rate", "0"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("transactions      15 seen"))
+        #expect(result.output.contains("filtered          0 duplicate · 0 by rules · 0 not a Router02 swap"))
+        #expect(result.output.contains("decoded swaps     15 · 1 would revert"))
+        let synthetic = try Self.run(["mempool", "--count", "20000", "--rate", "0", "--status-interval", "100"])
+        #expect(synthetic.status == 0)
+        #expect(synthetic.output.contains("transactions      20000 seen"))
+        #expect(synthetic.output.contains("decoded swaps     2000"))
+    }
+}
