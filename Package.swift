@@ -28,13 +28,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
         .target(name: "PeregrineSys"),
         .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
-        .target(name: "PeregrineMempool", dependencies: ["PeregrineCore", "PeregrineModel"]),
+        .target(
+            name: "PeregrineMempool",
+            dependencies: ["PeregrineCore", "PeregrineModel", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineFeed", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
@@ -62,8 +66,9 @@ let package = Package(
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "PeregrineEngine", "PeregrineFeed", "PeregrineControl",
+                "PeregrineEngine", "PeregrineFeed", "PeregrineControl", "PeregrineMempool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,6 +104,7 @@ let package = Package(
             name: "PeregrineMempoolTests",
             dependencies: [
                 "PeregrineMempool", "PeregrineCore", "PeregrineTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -8,7 +8,9 @@ import PeregrineEngine
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure parts of the engine on this machine.",
-        subcommands: [BenchMatching.self, BenchJournal.self, BenchMetrics.self, BenchMempool.self])
+        subcommands: [
+            BenchMatching.self, BenchJournal.self, BenchMetrics.self, BenchMempool.self, BenchSignatures.self,
+        ])
 }
 
 struct BenchMatching: ParsableCommand {
