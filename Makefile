@@ -8,9 +8,15 @@ RUN_ARGS ?= --rate 100000 --duration 10
 
 TOOLS_VENV := .build/tools-venv
 
-# The engine needs nothing beyond the toolchain; g++ only for `make bench`.
+# The engine links C libraries from Debian, found by pkg-config: libsecp256k1 (signing
+# back-runs). g++ only for `make bench`.
+SYSTEM_LIBS := libsecp256k1-dev pkg-config
+
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain is required (swift not on PATH)"; exit 1; }
+	@dpkg -s $(SYSTEM_LIBS) >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(SYSTEM_LIBS); }
 
 # The operations tests drive real tools: curl, promtool and prometheus (Debian `prometheus`),
 # and kubernetes-validate (PyPI, in a virtual environment under .build).

@@ -32,12 +32,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "PeregrineSys"),
+        .systemLibrary(
+            name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
         .target(
             name: "PeregrineMempool",
-            dependencies: ["PeregrineCore", "PeregrineModel", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "PeregrineCore", "PeregrineModel", "CSecp256k1", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(name: "PeregrineFeed", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
