@@ -9,15 +9,18 @@ public struct BackrunOrder: Sendable, BitwiseCopyable {
     public var opportunity: Opportunity
     /// Engine time (ns) at which the victim arrived.
     public var arrival: UInt64
+    /// The block the bundle targets.
+    public var targetBlock: UInt64
     /// Effective fee caps of the victim: ours pays the same, so it is ordered the same and the
     /// gas in `opportunity.gasCost` is what it costs.
     public var maxFeePerGas: UInt128
     public var maxPriorityFeePerGas: UInt128
 
     public init(
-        id: UInt64, victimIndex: UInt64, opportunity: Opportunity, arrival: UInt64, maxFeePerGas: UInt128,
-        maxPriorityFeePerGas: UInt128
+        id: UInt64, victimIndex: UInt64, opportunity: Opportunity, arrival: UInt64, targetBlock: UInt64,
+        maxFeePerGas: UInt128, maxPriorityFeePerGas: UInt128
     ) {
+        self.targetBlock = targetBlock
         self.id = id
         self.victimIndex = victimIndex
         self.opportunity = opportunity
@@ -76,13 +79,13 @@ public enum BackrunCalldata {
 /// Turns sealed bundles into `eth_sendBundle` requests: victims as the source signed them,
 /// each followed by our signed back-run. Runs on the bundle sink thread (signing allocates
 /// and takes about 40 µs).
-public struct BundleAssembler: ~Copyable {
+public struct BundleAssembler: Sendable {
     public let signer: EthereumSigner
     public var settings: BackrunSettings
     public var search: BackrunSearch
     public let pools: PoolBook
 
-    public init(signer: consuming EthereumSigner, settings: BackrunSettings, search: BackrunSearch, pools: PoolBook) {
+    public init(signer: EthereumSigner, settings: BackrunSettings, search: BackrunSearch, pools: PoolBook) {
         self.signer = signer
         self.settings = settings
         self.search = search

@@ -97,11 +97,14 @@ public struct BackrunSearch: Sendable {
     public var exhaustive: Bool
     /// Cycles evaluated at most per pending swap (bounds the latency).
     public var maxCycles: Int
+    /// Least net profit (after gas, in the start token) for a back-run to be worth a bundle.
+    public var minimumProfit: UInt128
 
     public init(
         startToken: EVMAddress = SwapSimulator.weth, gasBase: UInt128 = 60_000, gasPerHop: UInt128 = 50_000,
-        refineWindow: Int = 4, exhaustive: Bool = false, maxCycles: Int = 32
+        refineWindow: Int = 4, exhaustive: Bool = false, maxCycles: Int = 32, minimumProfit: UInt128 = 0
     ) {
+        self.minimumProfit = minimumProfit
         self.startToken = startToken
         self.gasBase = gasBase
         self.gasPerHop = gasPerHop
@@ -137,13 +140,14 @@ public struct BackrunSearch: Sendable {
             let gas = (gasBase &+ gasPerHop &* UInt128(cycle.count)) &* gasPrice
             // Skip the exact search when even the real-valued peak (an upper bound, with a
             // margin for rounding) cannot pay for the gas or beat the best so far.
-            let threshold = Swift.max(
-                fastDouble(gas), fastDouble(UInt128(truncatingIfNeeded: best?.netProfit ?? 0)) + fastDouble(gas))
+            let threshold =
+                Swift.max(fastDouble(minimumProfit), fastDouble(UInt128(truncatingIfNeeded: best?.netProfit ?? 0)))
+                + fastDouble(gas)
             guard let (amountIn, amountOut) = optimum(of: cycle, pools: pools, atLeast: threshold) else { return }
             let net =
                 Int128(truncatingIfNeeded: amountOut) &- Int128(truncatingIfNeeded: amountIn)
                 &- Int128(truncatingIfNeeded: gas)
-            if net > 0 && net > (best?.netProfit ?? 0) {
+            if net > Int128(truncatingIfNeeded: minimumProfit) && net > (best?.netProfit ?? 0) {
                 best = Opportunity(
                     victim: victim, cycle: cycle, amountIn: amountIn, amountOut: amountOut, gasCost: gas, netProfit: net
                 )

@@ -183,6 +183,13 @@ public struct BloomFilter: ~Copyable {
         }
     }
 
+    /// Forgets every key (a new window: searchers rotate the filter per block, so a transaction
+    /// still pending is analysed again for the next block). O(size), no allocation.
+    public mutating func removeAll() {
+        UnsafeMutableRawPointer(words).initializeMemory(as: UInt8.self, repeating: 0, count: blocks * 64)
+        _count = 0
+    }
+
     /// Inserts `key`; returns true when it was (probably) already present — the de-duplication
     /// test and the insert in one pass.
     @inlinable

@@ -23,10 +23,10 @@ public enum SigningError: Error, Equatable, Sendable, CustomStringConvertible {
 ///
 /// Owns its libsecp256k1 context and a copy of the key, which it wipes when it goes away.
 /// Signing takes about 40 µs and allocates the transaction's bytes: it runs on the bundle
-/// sink, never on the analysis path. Not shared between threads (`~Copyable`; give each
-/// thread its own).
-public struct EthereumSigner: ~Copyable, @unchecked Sendable {
-    // The context is used by one owner at a time (noncopyable), which is libsecp256k1's rule.
+/// sink, never on the analysis path. Thread-safe: every stored property is immutable after
+/// `init`, and libsecp256k1 allows concurrent signing and recovery on a context that is not
+/// being randomized or destroyed.
+public final class EthereumSigner: @unchecked Sendable {
     let context: OpaquePointer
     /// The key, in memory this signer owns and wipes.
     let secret: UnsafeMutablePointer<UInt8>
@@ -34,7 +34,7 @@ public struct EthereumSigner: ~Copyable, @unchecked Sendable {
     public let address: EVMAddress
 
     /// A signer for `privateKeyHex` (64 hex digits, `0x` optional).
-    public init(privateKeyHex: String) throws(SigningError) {
+    public convenience init(privateKeyHex: String) throws(SigningError) {
         var text = Substring(privateKeyHex.filter { !$0.isWhitespace })
         if text.hasPrefix("0x") || text.hasPrefix("0X") { text = text.dropFirst(2) }
         let digits = Array(text.utf8)

@@ -16,12 +16,16 @@ public struct PendingTransaction: Hashable, Sendable, BitwiseCopyable {
     public var nonce: UInt64
     public var calldataOffset: Int
     public var calldataLength: Int
+    /// The signed transaction's bytes in the same arena (what a bundle carries); length 0 when
+    /// the source has none (block traces do not include signatures).
+    public var rawOffset: Int
+    public var rawLength: Int
 
     @inlinable
     public init(
         hash: TransactionHash, from: EVMAddress, to: EVMAddress, value: UInt256, gasPrice: UInt128,
         maxPriorityFee: UInt128? = nil, gasLimit: UInt64 = 0, nonce: UInt64 = 0, calldataOffset: Int,
-        calldataLength: Int
+        calldataLength: Int, rawOffset: Int = 0, rawLength: Int = 0
     ) {
         self.hash = hash
         self.from = from
@@ -33,6 +37,8 @@ public struct PendingTransaction: Hashable, Sendable, BitwiseCopyable {
         self.nonce = nonce
         self.calldataOffset = calldataOffset
         self.calldataLength = calldataLength
+        self.rawOffset = rawOffset
+        self.rawLength = rawLength
     }
 
     /// The price per gas it pays in a block with `baseFee`: min(fee cap, base fee + tip).

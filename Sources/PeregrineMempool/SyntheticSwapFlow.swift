@@ -10,6 +10,11 @@ import PeregrineCore
 ///
 /// The calldata of every transaction sits in one byte arena (`calldata(of:)` is a slice of
 /// it), so consuming the flow allocates nothing.
+///
+/// With `signed`, every transaction is a real EIP-1559 transaction signed by one of
+/// `senderCount` synthetic senders (keys: Keccak-256 of "peregrine synthetic sender N"), with
+/// per-sender nonces; its bytes sit in the arena (`rawOffset`), its hash is their Keccak-256
+/// and its calldata is the slice inside them. Signing costs about 40 µs per transaction.
 public struct SyntheticSwapFlow: Sendable {
     public private(set) var pools = PoolBook()
     public private(set) var tokens: [EVMAddress] = []
@@ -28,7 +33,7 @@ public struct SyntheticSwapFlow: Sendable {
     }
 
     /// `count` transactions over `tokenCount` tokens paired with WETH.
-    public init(count: Int, tokenCount: Int = 64, seed: UInt64 = 1) {
+    public init(count: Int, tokenCount: Int = 64, seed: UInt64 = 1, signed: Bool = false, senderCount: Int = 256) {
         var random = SplitMix64(seed: seed)
         let weth = SwapSimulator.weth
         for index in 0..<Swift.max(2, tokenCount) {
@@ -61,6 +66,15 @@ public struct SyntheticSwapFlow: Sendable {
                     token1: pair.token1, reserve0: pair.token0 == weth ? sushiWeth : sushiToken,
                     reserve1: pair.token0 == weth ? sushiToken : sushiWeth, venue: .sushiswap))
         }
+        var senders: [EthereumSigner] = []
+        if signed {
+            for index in 0..<Swift.max(1, senderCount) {
+                let key = Keccak256.hash(Array("peregrine synthetic sender \(index)".utf8)).bytes
+                // A Keccak digest is below the group order except with probability 2^-128.
+                if let signer = try? EthereumSigner(privateKey: key) { senders.append(signer) }
+            }
+        }
+        var nonces = [UInt64](repeating: 0, count: senders.count)
         transactions.reserveCapacity(count)
         arena.reserveCapacity(count * 260)
         for index in 0..<count {
@@ -121,13 +135,38 @@ public struct SyntheticSwapFlow: Sendable {
                     (try? ConstantProduct.amountIn(out: amountOut, reserveIn: reserveIn, reserveOut: reserveOut)) ?? 0
                 intent.amountLimit = UInt256(needed + needed / 200)
             }
+            let gasPrice = UInt128(random.next() % 200 + 1) * 1_000_000_000
+            if !senders.isEmpty {
+                var calldata = [UInt8]()
+                RouterEncoder.append(intent, to: &calldata)
+                let sender = Int(random.next() % UInt64(senders.count))
+                let unsigned = EIP1559Transaction(
+                    chainID: 1, nonce: nonces[sender],
+                    maxPriorityFeePerGas: UInt128(random.next() % 3 + 1) * 1_000_000_000,
+                    maxFeePerGas: gasPrice, gasLimit: 300_000, to: uniswapV2Router02,
+                    value: RouterEncoder.value(of: intent),
+                    data: calldata)
+                nonces[sender] += 1
+                let rawOffset = arena.count
+                guard let signedTransaction = try? senders[sender].sign(unsigned),
+                    var decoded = try? signedTransaction.raw.withUnsafeBytes({
+                        try DecodedTransaction(raw: $0, baseOffset: rawOffset)
+                    })
+                else { continue }
+                arena += signedTransaction.raw
+                decoded.pending.from = senders[sender].address
+                decoded.pending.rawOffset = rawOffset
+                decoded.pending.rawLength = signedTransaction.raw.count
+                transactions.append(decoded.pending)
+                continue
+            }
             let offset = arena.count
             RouterEncoder.append(intent, to: &arena)
             transactions.append(
                 PendingTransaction(
                     hash: TransactionHash(random.next(), random.next(), random.next(), UInt64(index)),
                     from: EVMAddress(first: 0xF00D, second: random.next(), third: 3), to: uniswapV2Router02,
-                    value: RouterEncoder.value(of: intent), gasPrice: UInt128(random.next() % 200 + 1) * 1_000_000_000,
+                    value: RouterEncoder.value(of: intent), gasPrice: gasPrice,
                     gasLimit: 300_000, nonce: random.next() % 1_000, calldataOffset: offset,
                     calldataLength: arena.count - offset))
         }

@@ -41,6 +41,11 @@ struct BloomFilterTests {
         let count = filter.count
         let contains = filter.contains(key)
         #expect(!first && second && count == 1 && contains)
+        filter.removeAll()  // a new block's window
+        let countAfterReset = filter.count
+        let containsAfterReset = filter.contains(key)
+        let insertedAgain = filter.insert(key)
+        #expect(countAfterReset == 0 && !containsAfterReset && !insertedAgain)
         #expect(throws: BloomFilterError.invalidCapacity(0)) { try BloomFilter(capacity: 0, falsePositiveRate: 0.01) }
         #expect(throws: BloomFilterError.invalidFalsePositiveRate(0.7)) {
             try BloomFilter(capacity: 10, falsePositiveRate: 0.7)

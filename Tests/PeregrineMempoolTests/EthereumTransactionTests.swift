@@ -160,7 +160,7 @@ struct EthereumTransactionTests {
             amountOut: 5_100_000_000_000_000_000, gasCost: 3_000_000_000_000_000,
             netProfit: 97_000_000_000_000_000)
         let order = BackrunOrder(
-            id: 1, victimIndex: 0, opportunity: opportunity, arrival: 0, maxFeePerGas: 90_000_000_000,
+            id: 1, victimIndex: 0, opportunity: opportunity, arrival: 0, targetBlock: 5, maxFeePerGas: 90_000_000_000,
             maxPriorityFeePerGas: 3_000_000_000)
         let executor = EVMAddress(hex: "0x00000000000000000000000000000000000e8ec0") ?? .zero
         let assembler = BundleAssembler(

@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineMempool
 import PeregrineTestSupport
 import Testing
 
@@ -52,9 +53,62 @@ struct MempoolCommandTests {
         #expect(result.output.contains("transactions      15 seen"))
         #expect(result.output.contains("filtered          0 duplicate · 0 by rules · 0 not a Router02 swap"))
         #expect(result.output.contains("decoded swaps     15 · 1 would revert"))
-        let synthetic = try Self.run(["mempool", "--count", "20000", "--rate", "0", "--status-interval", "100"])
+        let synthetic = try Self.run([
+            "mempool", "--count", "20000", "--unique", "2000", "--rate", "0", "--status-interval", "100",
+        ])
         #expect(synthetic.status == 0)
         #expect(synthetic.output.contains("transactions      20000 seen"))
         #expect(synthetic.output.contains("decoded swaps     2000"))
+    }
+
+    /// Bundles from the synthetic stream: one `eth_sendBundle` line per bundle; each holds a
+    /// victim exactly as the source signed it (hash = Keccak-256 of its bytes, a Router02 swap)
+    /// followed by our back-run to the executor, signed by the development key for block 1.
+    @Test func runWritesSignedBackrunBundles() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bundles-\(getpid()).jsonl")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.run([
+            "mempool", "--count", "3000", "--unique", "3000", "--rate", "0", "--status-interval", "100",
+            "--bundles-out", output.path, "--nonce", "5", "--min-profit-eth", "0.01",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let opportunities = try #require(
+            result.output.split(separator: "\n").first { $0.hasPrefix("opportunities") }?.split(separator: " ")
+                .dropFirst().first.flatMap { Int($0) })
+        #expect(opportunities > 100)
+        #expect(
+            result.output.contains(
+                "bundles           \(opportunities) sent (\(output.path)) · \(opportunities) back-runs signed"))
+        let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == opportunities)
+        let developer = try EthereumSigner(
+            privateKeyHex: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+        let executor = EVMAddress(hex: "0x00000000000000000000000000000000000e8ec0")
+        var victims = Set<String>()
+        for (number, line) in lines.enumerated() {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(json["method"] as? String == "eth_sendBundle")
+            #expect(json["id"] as? Int == number + 1)
+            let params = try #require((json["params"] as? [[String: Any]])?.first)
+            #expect(params["blockNumber"] as? String == "0x1")
+            let txs = try #require(params["txs"] as? [String])
+            #expect(txs.count == 2)
+            let raws = txs.map { EthereumTransactionTests.bytes(String($0.dropFirst(2))) }
+            let victim = try raws[0].withUnsafeBytes { try DecodedTransaction(raw: $0) }
+            let backrun = try raws[1].withUnsafeBytes { try DecodedTransaction(raw: $0) }
+            #expect(victim.pending.to == uniswapV2Router02)
+            #expect(victim.pending.hash == Keccak256.hash(raws[0]))
+            victims.insert(victim.pending.hash.description)
+            #expect(backrun.pending.to == executor)
+            #expect(backrun.pending.nonce == 5)
+            #expect(backrun.pending.maxPriorityFee == victim.pending.maxPriorityFee)
+            #expect(backrun.pending.gasPrice == victim.pending.gasPrice)
+            if number < 20 {  // recovery costs 70 µs: check a sample
+                #expect(
+                    try raws[1].withUnsafeBytes { try developer.recoverSender(of: backrun, raw: $0) }
+                        == developer.address)
+            }
+        }
+        #expect(victims.count == lines.count)  // one bundle per victim, none twice
     }
 }
