@@ -82,5 +82,43 @@ struct BenchMempool: ParsableCommand {
         print(
             "throughput: \(decimal(Double(count) / seconds / 1e6, places: 2))M transactions/s on one core (\(found) opportunities)"
         )
+        try benchBackrunSigning(flow: flow, clock: clock)
+    }
+
+    /// What the bundle sink does per opportunity: build the back-run (executor calldata, EIP-1559
+    /// fields), sign it with libsecp256k1, and write the eth_sendBundle request.
+    func benchBackrunSigning(flow: SyntheticSwapFlow, clock: CycleClock) throws {
+        var analyzer = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.001))
+        var orders: [BackrunOrder] = []
+        for index in 0..<flow.transactions.count where orders.count < 2_000 {
+            let transaction = flow.transactions[index]
+            if case .opportunity(_, let opportunity) = flow.withCalldata(
+                of: index, { analyzer.analyze(transaction, calldata: $0) })
+            {
+                orders.append(
+                    BackrunOrder(
+                        id: UInt64(orders.count), victimIndex: UInt64(index), opportunity: opportunity, arrival: 0,
+                        targetBlock: 1, maxFeePerGas: transaction.gasPrice,
+                        maxPriorityFeePerGas: transaction.maxPriorityFee))
+            }
+        }
+        guard !orders.isEmpty else { return }
+        let assembler = BundleAssembler(
+            signer: try EthereumSigner(privateKeyHex: MempoolRun.developmentKey),
+            settings: BackrunSettings(executor: EVMAddress(first: 0, second: 0xE, third: 0x8EC0)),
+            search: BackrunSearch(),
+            pools: flow.pools)
+        var bytes = 0
+        let start = clock.now()
+        for order in orders {
+            let signed = try assembler.backrun(for: order)
+            bytes &+=
+                BundleAssembler.request(id: order.id, transactions: [signed.raw, signed.raw], blockNumber: 1).utf8.count
+        }
+        let perBundle = Double(clock.now() &- start) / Double(orders.count)
+        print(
+            "bundle sink: build + sign + eth_sendBundle JSON \(decimal(perBundle / 1_000, places: 1)) µs per back-run (\(Int(1e9 / perBundle)) bundles/s on one core, \(bytes / orders.count) bytes per request)"
+        )
     }
 }
