@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
         .library(name: "PeregrineControl", targets: ["PeregrineControl"]),
+        .library(name: "PeregrineNATS", targets: ["PeregrineNATS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -32,6 +33,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "PeregrineSys"),
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        .target(
+            name: "PeregrineNATS",
+            dependencies: ["CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal"]
+        ),
         .systemLibrary(
             name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .target(name: "PeregrineCore", dependencies: ["PeregrineSys"]),
@@ -119,6 +125,10 @@ let package = Package(
         .testTarget(
             name: "PeregrineControlTests",
             dependencies: ["PeregrineControl", "PeregrineEngine", "PeregrineModel"]
+        ),
+        .testTarget(
+            name: "PeregrineNATSTests",
+            dependencies: ["PeregrineNATS", "PeregrineEngine", "PeregrineModel", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineStressTests",

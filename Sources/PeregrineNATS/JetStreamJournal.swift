@@ -1,0 +1,418 @@
+import PeregrineCore
+import PeregrineJournal
+import PeregrineModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A journal frame: many events in one JetStream message (one message per event reaches only
+/// ~60K messages/s on loopback; frames are what make millions of events per second possible).
+///
+/// ```
+///  0  magic "PGJF"
+///  4  format version   u16 (1)
+///  6  header size      u16 (32)
+///  8  frame index      u64  0, 1, 2, … in stream order (finds the ack slot; continuity check)
+/// 16  first sequence   i64  journal sequence of the first event; the rest follow on
+/// 24  event count      u32  1 … maxEventsPerFrame
+/// 28  CRC-32C          u32  over bytes 0..<28 and the events
+/// 32  events           count × the 64-byte Event wire encoding
+/// ```
+/// The message id (`Nats-Msg-Id`) is the first sequence in decimal, so a frame published
+/// again (after a lost ack or a reconnect) is dropped by the server's duplicate window.
+public enum JournalFrame {
+    public static let magic: UInt32 = 0x464A_4750  // "PGJF" little-endian
+    public static let version: UInt16 = 1
+    public static let headerSize = 32
+    /// 1,023 events: a frame stays under 64 KiB.
+    public static let maxEvents = 1_023
+
+    public struct Header: Equatable, Sendable {
+        public var frameIndex: UInt64
+        public var firstSequence: Int64
+        public var count: Int
+
+        public init(frameIndex: UInt64, firstSequence: Int64, count: Int) {
+            self.frameIndex = frameIndex
+            self.firstSequence = firstSequence
+            self.count = count
+        }
+    }
+
+    /// Writes the header for the `count` events already at `bytes[32...]`.
+    static func seal(_ bytes: UnsafeMutableRawBufferPointer, frameIndex: UInt64, firstSequence: Int64, count: Int) {
+        bytes.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+        bytes.storeBytes(of: version.littleEndian, toByteOffset: 4, as: UInt16.self)
+        bytes.storeBytes(of: UInt16(headerSize).littleEndian, toByteOffset: 6, as: UInt16.self)
+        bytes.storeBytes(of: frameIndex.littleEndian, toByteOffset: 8, as: UInt64.self)
+        bytes.storeBytes(of: firstSequence.littleEndian, toByteOffset: 16, as: Int64.self)
+        bytes.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 24, as: UInt32.self)
+        let raw = UnsafeRawBufferPointer(bytes)
+        var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<28]))
+        crc = CRC32C.checksum(
+            UnsafeRawBufferPointer(rebasing: raw[headerSize..<(headerSize + count * Event.encodedSize)]),
+            continuing: crc)
+        bytes.storeBytes(of: crc.littleEndian, toByteOffset: 28, as: UInt32.self)
+    }
+
+    /// Checks a frame's header, length and checksum.
+    public static func header(of bytes: UnsafeRawBufferPointer, streamSequence: UInt64) throws(JetStreamJournalError)
+        -> Header
+    {
+        func bad(_ reason: String) -> JetStreamJournalError { .corruptFrame(streamSequence: streamSequence, reason: reason) }
+        guard bytes.count >= headerSize else { throw bad("\(bytes.count) bytes, shorter than the 32-byte header") }
+        guard UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == magic else {
+            throw bad("not a Peregrine journal frame (magic)")
+        }
+        let frameVersion = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+        guard frameVersion == version else { throw bad("format version \(frameVersion), this build reads \(version)") }
+        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
+        guard (1...maxEvents).contains(count), bytes.count == headerSize + count * Event.encodedSize else {
+            throw bad("\(count) events do not match \(bytes.count) bytes")
+        }
+        var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
+        crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), continuing: crc)
+        guard crc == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) else {
+            throw bad("checksum mismatch")
+        }
+        return Header(
+            frameIndex: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+            firstSequence: Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self)), count: count)
+    }
+}
+
+/// Why the JetStream journal could not write or read.
+public enum JetStreamJournalError: Error, Equatable, Sendable, CustomStringConvertible {
+    case nats(NATSError)
+    case corruptFrame(streamSequence: UInt64, reason: String)
+    /// Frames or events out of order: the stream holds something other than one journal.
+    case discontinuity(streamSequence: UInt64, expected: Int64, found: Int64)
+    /// An event's bytes do not decode.
+    case badEvent(sequence: Int64, reason: String)
+    /// `append` was given a sequence that does not follow the previous one.
+    case outOfOrder(expected: Int64, got: Int64)
+
+    public var description: String {
+        switch self {
+        case .nats(let error): return error.description
+        case .corruptFrame(let at, let reason): return "journal stream message \(at) is not a valid frame: \(reason)"
+        case .discontinuity(let at, let expected, let found):
+            return "journal stream message \(at) starts at sequence \(found), expected \(expected): frames are missing or the stream holds another journal"
+        case .badEvent(let sequence, let reason): return "journal event \(sequence) does not decode: \(reason)"
+        case .outOfOrder(let expected, let got): return "journal append of sequence \(got), expected \(expected)"
+        }
+    }
+}
+
+/// Where a journal stream ends.
+public struct JetStreamJournalTail: Equatable, Sendable {
+    /// One past the last journaled sequence (0 for an empty stream).
+    public var nextSequence: Int64
+    public var nextFrameIndex: UInt64
+    /// The first journaled sequence still in the stream (limits may have removed older frames).
+    public var firstSequence: Int64
+    public var frames: UInt64
+}
+
+/// Writes journal events to a JetStream stream as frames, published asynchronously with at
+/// most `window` frames awaiting their acks. An event is durable when the frame holding it
+/// and every frame before it are acknowledged by JetStream (`durableSequence`). Frames whose
+/// publish fails or whose ack does not come within the ack wait are published again, with the
+/// same message id, once the connection is up. Used by one thread.
+///
+/// Memory is fixed at `window` × 64 KiB, allocated once; `append` copies 64 bytes into the
+/// open frame and allocates nothing (a publish allocates inside the C client, once per frame).
+public final class JetStreamJournalWriter {
+    public let jetStream: JetStream
+    public let settings: StreamSettings
+    public let subject: String
+    public let window: Int
+    public let maxEventsPerFrame: Int
+    let ackSlots: PublishAckSlots
+    let buffer: UnsafeMutableRawPointer
+    let frameBytes: Int
+    /// Per slot: the frame's first sequence and event count, and when it was (re)published.
+    var slotFirst: [Int64]
+    var slotCount: [Int]
+    var slotNeedsPublish: [Bool]
+    /// Frames [oldestUnacked, nextFrameIndex) are published and awaiting acks.
+    var oldestUnacked: UInt64
+    public private(set) var nextFrameIndex: UInt64
+    /// The open frame (slot nextFrameIndex % window).
+    var openCount = 0
+    var openFirst: Int64 = 0
+    /// The next sequence `append` expects.
+    public private(set) var nextSequence: Int64
+    /// One past the last event acknowledged by JetStream (with everything before it).
+    public private(set) var durableSequence: Int64
+    public private(set) var framesPublished = 0
+    public private(set) var republishes = 0
+    public private(set) var bytesPublished = 0
+    /// The last publish failure, for reports.
+    public private(set) var lastFailure: String?
+
+    /// Opens (creating or updating) the stream and finds where the journal ends.
+    public init(
+        jetStream: JetStream, settings: StreamSettings, subject: String, window: Int = 64,
+        maxEventsPerFrame: Int = JournalFrame.maxEvents, ackWaitMilliseconds: Int64 = 2_000
+    ) throws(JetStreamJournalError) {
+        self.jetStream = jetStream
+        self.settings = settings
+        self.subject = subject
+        self.window = Swift.max(1, window)
+        self.maxEventsPerFrame = Swift.min(Swift.max(1, maxEventsPerFrame), JournalFrame.maxEvents)
+        do {
+            try jetStream.addOrUpdateStream(settings)
+            ackSlots = try jetStream.enableAsyncPublish(maxPending: self.window, ackWaitMilliseconds: ackWaitMilliseconds)
+        } catch { throw .nats(error) }
+        let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.name)
+        nextSequence = tail.nextSequence
+        durableSequence = tail.nextSequence
+        nextFrameIndex = tail.nextFrameIndex
+        oldestUnacked = tail.nextFrameIndex
+        frameBytes = JournalFrame.headerSize + self.maxEventsPerFrame * Event.encodedSize
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: self.window * frameBytes, alignment: 64)
+        slotFirst = [Int64](repeating: 0, count: self.window)
+        slotCount = [Int](repeating: 0, count: self.window)
+        slotNeedsPublish = [Bool](repeating: false, count: self.window)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Frames published and not yet acknowledged.
+    public var framesInFlight: Int { Int(nextFrameIndex - oldestUnacked) }
+
+    /// Whether `append` has room: in the open frame, or a free slot for a new one.
+    public var canAppend: Bool { openCount > 0 ? openCount < maxEventsPerFrame : framesInFlight < window }
+
+    /// Adds `event` (journal `sequence`, one past the previous) to the open frame; publishes
+    /// the frame when it is full. Returns false (and takes nothing) when the window is full.
+    public func append(_ event: Event, sequence: Int64) throws(JetStreamJournalError) -> Bool {
+        guard sequence == nextSequence else { throw .outOfOrder(expected: nextSequence, got: sequence) }
+        guard canAppend else { return false }
+        let slot = Int(nextFrameIndex % UInt64(window))
+        if openCount == 0 { openFirst = sequence }
+        let at = buffer + slot * frameBytes + JournalFrame.headerSize + openCount * Event.encodedSize
+        do { try event.encode(into: UnsafeMutableRawBufferPointer(start: at, count: Event.encodedSize)) } catch {
+            throw .badEvent(sequence: sequence, reason: error.description)
+        }
+        openCount += 1
+        nextSequence += 1
+        if openCount == maxEventsPerFrame { sealAndPublish() }
+        return true
+    }
+
+    /// Publishes the open frame if it holds anything (called when the input is caught up).
+    public func flush() {
+        if openCount > 0 { sealAndPublish() }
+    }
+
+    func sealAndPublish() {
+        let slot = Int(nextFrameIndex % UInt64(window))
+        let bytes = UnsafeMutableRawBufferPointer(start: buffer + slot * frameBytes, count: frameBytes)
+        JournalFrame.seal(bytes, frameIndex: nextFrameIndex, firstSequence: openFirst, count: openCount)
+        slotFirst[slot] = openFirst
+        slotCount[slot] = openCount
+        ackSlots.cells.cell(slot).pointee.store(-1, ordering: .releasing)
+        slotNeedsPublish[slot] = !publish(slot: slot, frameIndex: nextFrameIndex)
+        nextFrameIndex += 1
+        openCount = 0
+    }
+
+    /// Publishes the frame in `slot`; false when the client refused it (retried later).
+    func publish(slot: Int, frameIndex: UInt64) -> Bool {
+        let length = JournalFrame.headerSize + slotCount[slot] * Event.encodedSize
+        do {
+            try jetStream.publishAsync(
+                subject, UnsafeRawBufferPointer(start: buffer + slot * frameBytes, count: length),
+                messageID: String(slotFirst[slot]), tag: frameIndex)
+            framesPublished += 1
+            bytesPublished += length
+            return true
+        } catch {
+            lastFailure = error.description
+            return false
+        }
+    }
+
+    /// Reads the acks that arrived: advances `durableSequence` over the acknowledged frames in
+    /// order and publishes again the frames that failed (when the connection is up). Returns
+    /// the new durable sequence.
+    @discardableResult
+    public func pollAcks() -> Int64 {
+        var frame = oldestUnacked
+        let connected = jetStream.connection.isConnected
+        while frame < nextFrameIndex {
+            let slot = Int(frame % UInt64(window))
+            let state = slotNeedsPublish[slot] ? false : ackSlots.state(of: frame)
+            if state == true {
+                if frame == oldestUnacked {
+                    oldestUnacked += 1
+                    durableSequence = slotFirst[slot] + Int64(slotCount[slot])
+                }
+            } else if state == false && connected {
+                if !slotNeedsPublish[slot] { lastFailure = ackSlots.lastFailureText }
+                ackSlots.cells.cell(slot).pointee.store(-1, ordering: .releasing)
+                republishes += 1
+                slotNeedsPublish[slot] = !publish(slot: slot, frameIndex: frame)
+            }
+            frame += 1
+        }
+        return durableSequence
+    }
+
+    /// Publishes the open frame and waits (up to `timeoutMilliseconds`) until everything
+    /// appended is acknowledged; returns whether it all was.
+    public func drain(timeoutMilliseconds: Int64) -> Bool {
+        flush()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(timeoutMilliseconds))
+        while pollAcks() < nextSequence {
+            if clock.now >= deadline { return false }
+            usleep(200)
+        }
+        return true
+    }
+}
+
+/// Reads a journal stream back: its tail, and its events in order from a sequence, with
+/// every frame's checksum and the continuity of frames and sequences checked.
+public enum JetStreamJournalReader {
+    /// What a read found.
+    public struct Summary: Equatable, Sendable {
+        public var events = 0
+        public var frames = 0
+        public var firstSequence: Int64 = 0
+        /// One past the last event read.
+        public var nextSequence: Int64 = 0
+    }
+
+    /// Where the journal in `stream` ends (an empty or missing stream ends at 0).
+    public static func tail(jetStream: JetStream, stream: String) throws(JetStreamJournalError) -> JetStreamJournalTail
+    {
+        let state: StreamState?
+        do { state = try jetStream.streamState(stream) } catch { throw .nats(error) }
+        guard let state, state.messages > 0 else {
+            return JetStreamJournalTail(nextSequence: 0, nextFrameIndex: 0, firstSequence: 0, frames: 0)
+        }
+        let last = try header(jetStream: jetStream, stream: stream, sequence: state.lastSequence)
+        let first = try header(jetStream: jetStream, stream: stream, sequence: state.firstSequence)
+        return JetStreamJournalTail(
+            nextSequence: last.firstSequence + Int64(last.count), nextFrameIndex: last.frameIndex + 1,
+            firstSequence: first.firstSequence, frames: state.messages)
+    }
+
+    static func header(jetStream: JetStream, stream: String, sequence: UInt64) throws(JetStreamJournalError)
+        -> JournalFrame.Header
+    {
+        let result: Result<JournalFrame.Header, JetStreamJournalError>?
+        do {
+            result = try jetStream.message(stream: stream, sequence: sequence) { message in
+                Result { () throws(JetStreamJournalError) in
+                    try JournalFrame.header(of: message.bytes, streamSequence: sequence)
+                }
+            }
+        } catch { throw .nats(error) }
+        guard let result else { throw .corruptFrame(streamSequence: sequence, reason: "message not found") }
+        return try result.get()
+    }
+
+    /// The stream sequence of the frame holding journal `sequence` (binary search over frame
+    /// headers, a few direct reads); the first frame when `sequence` is before it.
+    static func seek(jetStream: JetStream, stream: String, sequence: Int64, state: StreamState)
+        throws(JetStreamJournalError) -> UInt64
+    {
+        var low = state.firstSequence
+        var high = state.lastSequence
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if try header(jetStream: jetStream, stream: stream, sequence: middle).firstSequence <= sequence {
+                low = middle
+            } else {
+                high = middle - 1
+            }
+        }
+        return low
+    }
+
+    /// Calls `body` with every event from journal `sequence` to the end of the stream as it
+    /// was when the read began, in order, with its journal sequence.
+    @discardableResult
+    public static func read(
+        jetStream: JetStream, stream: String, subject: String, from sequence: Int64 = 0,
+        fetchBatch: Int = 64, _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
+    ) throws(JetStreamJournalError) -> Summary {
+        var summary = Summary()
+        let state: StreamState?
+        do { state = try jetStream.streamState(stream) } catch { throw .nats(error) }
+        guard let state, state.messages > 0 else { return summary }
+        let start = try seek(jetStream: jetStream, stream: stream, sequence: sequence, state: state)
+        let subscription: NATSSubscription
+        do { subscription = try jetStream.pullSubscription(stream: stream, subject: subject, startSequence: start) }
+        catch { throw .nats(error) }
+        var expectedSequence: Int64? = nil
+        var expectedFrame: UInt64? = nil
+        var streamSequence: UInt64 = start
+        summary.firstSequence = sequence
+        summary.nextSequence = sequence
+        var idleFetches = 0
+        while streamSequence <= state.lastSequence {
+            var failure: JetStreamJournalError? = nil
+            let fetched: Int
+            do {
+                fetched = try subscription.fetch(
+                    batch: fetchBatch, timeoutMilliseconds: 2_000
+                ) { message throws(NATSError) in
+                    guard failure == nil, message.streamSequence <= state.lastSequence else { return }
+                    streamSequence = message.streamSequence + 1
+                    do throws(JetStreamJournalError) {
+                        let header = try JournalFrame.header(of: message.bytes, streamSequence: message.streamSequence)
+                        if let expected = expectedSequence, header.firstSequence != expected {
+                            throw .discontinuity(
+                                streamSequence: message.streamSequence, expected: expected, found: header.firstSequence)
+                        }
+                        if let frame = expectedFrame, header.frameIndex != frame {
+                            throw .corruptFrame(
+                                streamSequence: message.streamSequence,
+                                reason: "frame index \(header.frameIndex), expected \(frame)")
+                        }
+                        expectedSequence = header.firstSequence + Int64(header.count)
+                        expectedFrame = header.frameIndex + 1
+                        summary.frames += 1
+                        for index in 0..<header.count {
+                            let eventSequence = header.firstSequence + Int64(index)
+                            guard eventSequence >= sequence else { continue }
+                            let offset = JournalFrame.headerSize + index * Event.encodedSize
+                            let event: Event
+                            do {
+                                event = try Event(
+                                    decoding: UnsafeRawBufferPointer(
+                                        rebasing: message.bytes[offset..<(offset + Event.encodedSize)]))
+                            } catch { throw .badEvent(sequence: eventSequence, reason: "\(error)") }
+                            if summary.events == 0 { summary.firstSequence = eventSequence }
+                            try body(event, eventSequence)
+                            summary.events += 1
+                            summary.nextSequence = eventSequence + 1
+                        }
+                    } catch {
+                        failure = error
+                    }
+                }
+            } catch { throw .nats(error) }
+            if let failure { throw failure }
+            if fetched == 0 {
+                idleFetches += 1
+                if idleFetches >= 3 {
+                    throw .nats(
+                        NATSError(
+                            operation: "read stream \(stream)", status: "Timeout",
+                            detail: "no messages after stream sequence \(streamSequence - 1) of \(state.lastSequence)"))
+                }
+            } else {
+                idleFetches = 0
+            }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,542 @@
+import CNATS
+import PeregrineCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+// The one file that calls the NATS C client (libnats). Everything above it sees Swift types,
+// typed errors and byte buffers; C callbacks are top-level functions that only touch atomics.
+
+/// A NATS or JetStream failure, with the client's status and the server's text.
+public struct NATSError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What was being done ("connect to nats://…", "add stream J").
+    public var operation: String
+    /// The client's status name (e.g. "No Server Available", "Timeout").
+    public var status: String
+    /// The client's last error text, which carries the server's message when there is one.
+    public var detail: String
+    /// JetStream's error code (e.g. 10058 stream name in use), 0 when none.
+    public var jetStreamCode: Int
+
+    public var description: String {
+        var text = "NATS: \(operation) failed: \(status)"
+        if !detail.isEmpty && detail != status { text += " (\(detail))" }
+        if jetStreamCode != 0 { text += " [JetStream error \(jetStreamCode)]" }
+        return text
+    }
+
+    init(_ operation: String, _ status: natsStatus, code: jsErrCode = jsErrCode(rawValue: 0)) {
+        self.operation = operation
+        self.status = String(cString: natsStatus_GetText(status))
+        var last = NATS_OK
+        if let text = nats_GetLastError(&last) { detail = String(cString: text) } else { detail = "" }
+        jetStreamCode = Int(code.rawValue)
+    }
+
+    init(operation: String, status: String, detail: String = "") {
+        self.operation = operation
+        self.status = status
+        self.detail = detail
+        jetStreamCode = 0
+    }
+}
+
+/// Connection events, counted by the client's callbacks (which run on its threads).
+public final class NATSConnectionEvents: Sendable {
+    public let disconnects = Atomic<Int>(0)
+    public let reconnects = Atomic<Int>(0)
+    public let asyncErrors = Atomic<Int>(0)
+    init() {}
+}
+
+private func onDisconnected(_ connection: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {
+    guard let closure else { return }
+    Unmanaged<NATSConnectionEvents>.fromOpaque(closure).takeUnretainedValue().disconnects.add(1, ordering: .relaxed)
+}
+
+private func onReconnected(_ connection: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {
+    guard let closure else { return }
+    Unmanaged<NATSConnectionEvents>.fromOpaque(closure).takeUnretainedValue().reconnects.add(1, ordering: .relaxed)
+}
+
+private func onAsyncError(
+    _ connection: OpaquePointer?, _ subscription: OpaquePointer?, _ status: natsStatus,
+    _ closure: UnsafeMutableRawPointer?
+) {
+    guard let closure else { return }
+    Unmanaged<NATSConnectionEvents>.fromOpaque(closure).takeUnretainedValue().asyncErrors.add(1, ordering: .relaxed)
+}
+
+/// How to reach the servers and what to do when they go away.
+public struct NATSConnectionOptions: Sendable {
+    /// `nats://host:port`; several, comma-separated, for a cluster.
+    public var url: String
+    public var name: String
+    /// Reconnect forever (-1) or this many times.
+    public var maxReconnects: Int
+    public var reconnectWaitMilliseconds: Int64
+    /// Bytes the client buffers while disconnected; publishes beyond it fail (and are retried).
+    public var reconnectBufferBytes: Int
+    public var connectTimeoutMilliseconds: Int64
+
+    public init(
+        url: String, name: String = "peregrine", maxReconnects: Int = -1, reconnectWaitMilliseconds: Int64 = 250,
+        reconnectBufferBytes: Int = 64 << 20, connectTimeoutMilliseconds: Int64 = 2_000
+    ) {
+        self.url = url
+        self.name = name
+        self.maxReconnects = maxReconnects
+        self.reconnectWaitMilliseconds = reconnectWaitMilliseconds
+        self.reconnectBufferBytes = reconnectBufferBytes
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+    }
+}
+
+/// A connection to a NATS server or cluster, reconnecting by itself. Thread-safe (the C
+/// client locks internally); closed and freed when the last reference goes.
+public final class NATSConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let events: NATSConnectionEvents
+    public let url: String
+
+    public init(_ options: NATSConnectionOptions) throws(NATSError) {
+        var opts: OpaquePointer? = nil
+        var status = natsOptions_Create(&opts)
+        guard status == NATS_OK, let opts else { throw NATSError("create connection options", status) }
+        defer { natsOptions_Destroy(opts) }
+        let events = NATSConnectionEvents()
+        let closure = Unmanaged.passUnretained(events).toOpaque()
+        status = natsOptions_SetURL(opts, options.url)
+        if status == NATS_OK { status = natsOptions_SetName(opts, options.name) }
+        if status == NATS_OK { status = natsOptions_SetMaxReconnect(opts, Int32(clamping: options.maxReconnects)) }
+        if status == NATS_OK { status = natsOptions_SetReconnectWait(opts, options.reconnectWaitMilliseconds) }
+        if status == NATS_OK {
+            status = natsOptions_SetReconnectBufSize(opts, Int32(clamping: options.reconnectBufferBytes))
+        }
+        if status == NATS_OK { status = natsOptions_SetTimeout(opts, options.connectTimeoutMilliseconds) }
+        if status == NATS_OK { status = natsOptions_SetDisconnectedCB(opts, onDisconnected, closure) }
+        if status == NATS_OK { status = natsOptions_SetReconnectedCB(opts, onReconnected, closure) }
+        if status == NATS_OK { status = natsOptions_SetErrorHandler(opts, onAsyncError, closure) }
+        guard status == NATS_OK else { throw NATSError("set connection options for \(options.url)", status) }
+        var connection: OpaquePointer? = nil
+        status = natsConnection_Connect(&connection, opts)
+        guard status == NATS_OK, let connection else { throw NATSError("connect to \(options.url)", status) }
+        handle = connection
+        self.events = events
+        url = options.url
+        // The callbacks hold an unretained pointer: keep the events alive as long as the connection.
+        _ = Unmanaged.passRetained(events)
+    }
+
+    deinit {
+        natsConnection_Destroy(handle)
+        Unmanaged.passUnretained(events).release()
+    }
+
+    /// Whether the connection is up now (false while reconnecting).
+    public var isConnected: Bool { natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED }
+
+    /// Publishes `bytes` on `subject` (core NATS: at most once).
+    public func publish(_ subject: String, _ bytes: UnsafeRawBufferPointer) throws(NATSError) {
+        let status = natsConnection_Publish(handle, subject, bytes.baseAddress, Int32(bytes.count))
+        guard status == NATS_OK else { throw NATSError("publish to \(subject)", status) }
+    }
+
+    /// Sends everything buffered and waits for the server's reply.
+    public func flush(timeoutMilliseconds: Int64 = 5_000) throws(NATSError) {
+        let status = natsConnection_FlushTimeout(handle, timeoutMilliseconds)
+        guard status == NATS_OK else { throw NATSError("flush", status) }
+    }
+
+    /// A synchronous subscription to `subject` (wildcards allowed).
+    public func subscribe(_ subject: String) throws(NATSError) -> NATSSubscription {
+        var subscription: OpaquePointer? = nil
+        let status = natsConnection_SubscribeSync(&subscription, handle, subject)
+        guard status == NATS_OK, let subscription else { throw NATSError("subscribe to \(subject)", status) }
+        // Unbounded pending limits: the subscriber decides how fast to drain (the pipeline's
+        // ring applies backpressure behind it).
+        _ = natsSubscription_SetPendingLimits(subscription, -1, -1)
+        return NATSSubscription(handle: subscription, connection: self)
+    }
+
+    /// A JetStream context on this connection; `maxPendingAcks` bounds asynchronous publishes.
+    public func jetStream(waitMilliseconds: Int64 = 5_000) throws(NATSError) -> JetStream {
+        try JetStream(connection: self, waitMilliseconds: waitMilliseconds)
+    }
+}
+
+/// One received message's bytes and, for JetStream, its stream sequence.
+public struct NATSMessage {
+    public let bytes: UnsafeRawBufferPointer
+    public let subject: String?
+    /// The message's sequence in its stream (0 for core NATS messages).
+    public let streamSequence: UInt64
+}
+
+/// A synchronous subscription (core NATS or a JetStream pull consumer).
+public final class NATSSubscription: @unchecked Sendable {
+    let handle: OpaquePointer
+    let connection: NATSConnection
+
+    init(handle: OpaquePointer, connection: NATSConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit {
+        _ = natsSubscription_Unsubscribe(handle)
+        natsSubscription_Destroy(handle)
+    }
+
+    /// Calls `body` with the next message, waiting up to `timeoutMilliseconds`; false on timeout.
+    public func next(timeoutMilliseconds: Int64, _ body: (NATSMessage) -> Void) throws(NATSError) -> Bool {
+        var message: OpaquePointer? = nil
+        let status = natsSubscription_NextMsg(&message, handle, timeoutMilliseconds)
+        if status == NATS_TIMEOUT { return false }
+        guard status == NATS_OK, let message else { throw NATSError("receive", status) }
+        defer { natsMsg_Destroy(message) }
+        body(Self.view(message, withSequence: false))
+        return true
+    }
+
+    /// Fetches up to `batch` messages of a pull consumer (waiting up to `timeoutMilliseconds`)
+    /// and calls `body` for each in stream order; returns how many (0 on timeout).
+    public func fetch(batch: Int, timeoutMilliseconds: Int64, _ body: (NATSMessage) throws(NATSError) -> Void)
+        throws(NATSError) -> Int
+    {
+        var list = natsMsgList()
+        var code = jsErrCode(rawValue: 0)
+        let status = natsSubscription_Fetch(&list, handle, Int32(clamping: batch), timeoutMilliseconds, &code)
+        if status == NATS_TIMEOUT { return 0 }
+        guard status == NATS_OK else { throw NATSError("fetch from a pull consumer", status, code: code) }
+        defer { natsMsgList_Destroy(&list) }
+        let count = Int(list.Count)
+        guard let messages = list.Msgs else { return 0 }
+        for index in 0..<count {
+            guard let message = messages[index] else { continue }
+            try body(Self.view(message, withSequence: true))
+        }
+        return count
+    }
+
+    static func view(_ message: OpaquePointer, withSequence: Bool) -> NATSMessage {
+        let length = Int(natsMsg_GetDataLength(message))
+        let bytes = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
+        var sequence: UInt64 = 0
+        if withSequence {
+            var meta: UnsafeMutablePointer<jsMsgMetaData>? = nil
+            if natsMsg_GetMetaData(&meta, message) == NATS_OK, let meta {
+                sequence = meta.pointee.Sequence.Stream
+                jsMsgMetaData_Destroy(meta)
+            }
+        }
+        let subject = natsMsg_GetSubject(message).map { String(cString: $0) }
+        return NATSMessage(bytes: bytes, subject: subject, streamSequence: sequence)
+    }
+}
+
+/// Where a stream keeps its messages.
+public enum StreamStorage: String, Sendable, CaseIterable {
+    case file
+    case memory
+}
+
+/// A JetStream stream's configuration (what the engine's `[nats]` section sets).
+public struct StreamSettings: Equatable, Sendable {
+    public var name: String
+    public var subjects: [String]
+    public var replicas: Int
+    public var storage: StreamStorage
+    /// 0: no limit.
+    public var maxAgeSeconds: Int64
+    public var maxBytes: Int64
+    /// How long the server remembers message ids to drop re-published duplicates.
+    public var duplicateWindowSeconds: Int64
+
+    public init(
+        name: String, subjects: [String], replicas: Int = 1, storage: StreamStorage = .file, maxAgeSeconds: Int64 = 0,
+        maxBytes: Int64 = 0, duplicateWindowSeconds: Int64 = 120
+    ) {
+        self.name = name
+        self.subjects = subjects
+        self.replicas = replicas
+        self.storage = storage
+        self.maxAgeSeconds = maxAgeSeconds
+        self.maxBytes = maxBytes
+        self.duplicateWindowSeconds = duplicateWindowSeconds
+    }
+}
+
+/// What a stream holds now.
+public struct StreamState: Equatable, Sendable {
+    public var messages: UInt64
+    public var bytes: UInt64
+    public var firstSequence: UInt64
+    public var lastSequence: UInt64
+    public var replicas: Int
+}
+
+/// The server's answer to one publish.
+public struct PublishAck: Equatable, Sendable {
+    public var streamSequence: UInt64
+    /// The server had this message id already and did not store it again.
+    public var duplicate: Bool
+}
+
+/// Acknowledgements of asynchronous publishes, written by the client's callback thread into
+/// one atomic cell per slot and read by the publisher: `slot = tag % slots`, value
+/// `tag << 2 | state` (1 stored, 2 failed). The publisher keeps at most `slots` publishes in
+/// flight, so a slot is never reused before its ack is read.
+public final class PublishAckSlots: Sendable {
+    public let slots: Int
+    let cells: PaddedAtomicCells
+    /// The last failure's status text (for reports), set by the callback.
+    let lastFailure = Mutex<String>("")
+
+    public init(slots: Int) {
+        self.slots = slots
+        cells = PaddedAtomicCells(count: slots, initialValue: -1)
+    }
+
+    /// The state of publish `tag`: nil while in flight, true stored, false failed.
+    public func state(of tag: UInt64) -> Bool? {
+        let value = cells.cell(Int(tag % UInt64(slots))).pointee.load(ordering: .acquiring)
+        guard value >= 0, UInt64(value) >> 2 == tag else { return nil }
+        return value & 3 == 1
+    }
+
+    public var lastFailureText: String { lastFailure.withLock { $0 } }
+
+    func record(tag: UInt64, stored: Bool) {
+        cells.cell(Int(tag % UInt64(slots))).pointee.store(Int(tag << 2 | (stored ? 1 : 2)), ordering: .releasing)
+    }
+}
+
+/// The header every asynchronously published message carries so the ack callback can find
+/// its slot: `Peregrine-Tag`.
+let tagHeader = "Peregrine-Tag"
+
+private func onPublishAck(
+    _ context: OpaquePointer?, _ message: OpaquePointer?, _ ack: UnsafeMutablePointer<jsPubAck>?,
+    _ failure: UnsafeMutablePointer<jsPubAckErr>?, _ closure: UnsafeMutableRawPointer?
+) {
+    defer { natsMsg_Destroy(message) }
+    guard let closure, let message else { return }
+    let slots = Unmanaged<PublishAckSlots>.fromOpaque(closure).takeUnretainedValue()
+    var value: UnsafePointer<CChar>? = nil
+    guard natsMsgHeader_Get(message, tagHeader, &value) == NATS_OK, let value,
+        let tag = UInt64(String(cString: value))
+    else { return }
+    if ack != nil {
+        slots.record(tag: tag, stored: true)
+    } else {
+        if let failure {
+            let text = String(cString: natsStatus_GetText(failure.pointee.Err))
+            let detail = failure.pointee.ErrText.map { String(cString: $0) } ?? ""
+            slots.lastFailure.withLock { $0 = detail.isEmpty ? text : "\(text): \(detail)" }
+        }
+        slots.record(tag: tag, stored: false)
+    }
+}
+
+/// A JetStream context: stream management, publishing (synchronous, and asynchronous with
+/// acks reported to `ackSlots`), direct reads and pull consumers.
+public final class JetStream: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let connection: NATSConnection
+    public let waitMilliseconds: Int64
+    /// Where asynchronous publishes' acks land (set with `enableAsyncPublish`).
+    public private(set) var ackSlots: PublishAckSlots?
+    private var asyncContext: OpaquePointer?
+
+    init(connection: NATSConnection, waitMilliseconds: Int64) throws(NATSError) {
+        var options = jsOptions()
+        jsOptions_Init(&options)
+        options.Wait = waitMilliseconds
+        var context: OpaquePointer? = nil
+        let status = natsConnection_JetStream(&context, connection.handle, &options)
+        guard status == NATS_OK, let context else { throw NATSError("open a JetStream context", status) }
+        handle = context
+        self.connection = connection
+        self.waitMilliseconds = waitMilliseconds
+    }
+
+    deinit {
+        jsCtx_Destroy(handle)
+        if let asyncContext { jsCtx_Destroy(asyncContext) }
+        if let ackSlots { Unmanaged.passUnretained(ackSlots).release() }
+    }
+
+    /// Creates the stream, or updates it to `settings` when it exists; returns its state.
+    @discardableResult
+    public func addOrUpdateStream(_ settings: StreamSettings) throws(NATSError) -> StreamState {
+        var config = jsStreamConfig()
+        jsStreamConfig_Init(&config)
+        var info: UnsafeMutablePointer<jsStreamInfo>? = nil
+        var code = jsErrCode(rawValue: 0)
+        // The first C string is the name, the rest the subjects.
+        let status = withCStrings([settings.name] + settings.subjects) { strings -> natsStatus in
+            config.Name = strings[0]
+            config.Subjects = UnsafeMutablePointer(strings.baseAddress.map { $0 + 1 })
+            config.SubjectsLen = Int32(strings.count - 1)
+            config.Replicas = Int64(settings.replicas)
+            config.Storage = settings.storage == .file ? js_FileStorage : js_MemoryStorage
+            config.MaxAge = settings.maxAgeSeconds * 1_000_000_000
+            config.MaxBytes = settings.maxBytes > 0 ? settings.maxBytes : -1
+            config.Duplicates = settings.duplicateWindowSeconds * 1_000_000_000
+            var status = js_AddStream(&info, handle, &config, nil, &code)
+            if status != NATS_OK && code == JSStreamNameExistErr {
+                code = jsErrCode(rawValue: 0)
+                status = js_UpdateStream(&info, handle, &config, nil, &code)
+            }
+            return status
+        }
+        guard status == NATS_OK, let info else { throw NATSError("add stream \(settings.name)", status, code: code) }
+        defer { jsStreamInfo_Destroy(info) }
+        return Self.state(info)
+    }
+
+    /// The stream's state; nil when there is no such stream.
+    public func streamState(_ name: String) throws(NATSError) -> StreamState? {
+        var info: UnsafeMutablePointer<jsStreamInfo>? = nil
+        var code = jsErrCode(rawValue: 0)
+        let status = js_GetStreamInfo(&info, handle, name, nil, &code)
+        if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return nil }
+        guard status == NATS_OK, let info else { throw NATSError("read stream \(name)", status, code: code) }
+        defer { jsStreamInfo_Destroy(info) }
+        return Self.state(info)
+    }
+
+    /// Deletes the stream and everything in it (tests and tools).
+    public func deleteStream(_ name: String) throws(NATSError) {
+        var code = jsErrCode(rawValue: 0)
+        let status = js_DeleteStream(handle, name, nil, &code)
+        if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return }
+        guard status == NATS_OK else { throw NATSError("delete stream \(name)", status, code: code) }
+    }
+
+    static func state(_ info: UnsafeMutablePointer<jsStreamInfo>) -> StreamState {
+        let state = info.pointee.State
+        return StreamState(
+            messages: state.Msgs, bytes: state.Bytes, firstSequence: state.FirstSeq, lastSequence: state.LastSeq,
+            replicas: Int(info.pointee.Config?.pointee.Replicas ?? 1))
+    }
+
+    /// Publishes and waits for the ack. `messageID` (header `Nats-Msg-Id`) lets the server drop
+    /// a re-published duplicate.
+    public func publish(_ subject: String, _ bytes: UnsafeRawBufferPointer, messageID: String? = nil)
+        throws(NATSError) -> PublishAck
+    {
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        var ack: UnsafeMutablePointer<jsPubAck>? = nil
+        var code = jsErrCode(rawValue: 0)
+        let status = withOptionalCString(messageID) { id in
+            options.MsgId = id
+            return js_Publish(&ack, handle, subject, bytes.baseAddress, Int32(bytes.count), &options, &code)
+        }
+        guard status == NATS_OK, let ack else { throw NATSError("publish to \(subject)", status, code: code) }
+        defer { jsPubAck_Destroy(ack) }
+        return PublishAck(streamSequence: ack.pointee.Sequence, duplicate: ack.pointee.Duplicate)
+    }
+
+    /// Sets up asynchronous publishing: at most `maxPending` publishes in flight, acks (or
+    /// failures, including no ack within `ackWaitMilliseconds`) reported in `ackSlots`.
+    public func enableAsyncPublish(maxPending: Int, ackWaitMilliseconds: Int64) throws(NATSError) -> PublishAckSlots {
+        let slots = PublishAckSlots(slots: maxPending)
+        var options = jsOptions()
+        jsOptions_Init(&options)
+        options.Wait = ackWaitMilliseconds
+        options.PublishAsync.MaxPending = Int64(maxPending) + 1
+        options.PublishAsync.AckHandler = onPublishAck
+        options.PublishAsync.AckHandlerClosure = Unmanaged.passRetained(slots).toOpaque()
+        var context: OpaquePointer? = nil
+        let status = natsConnection_JetStream(&context, connection.handle, &options)
+        guard status == NATS_OK, let context else {
+            Unmanaged.passUnretained(slots).release()
+            throw NATSError("open a JetStream context for asynchronous publishes", status)
+        }
+        asyncContext = context
+        ackSlots = slots
+        return slots
+    }
+
+    /// Publishes without waiting; the ack lands in `ackSlots` under `tag`. `messageID` as in
+    /// `publish`. The bytes are copied.
+    public func publishAsync(_ subject: String, _ bytes: UnsafeRawBufferPointer, messageID: String, tag: UInt64)
+        throws(NATSError)
+    {
+        guard let asyncContext else {
+            throw NATSError(operation: "publish asynchronously", status: "enableAsyncPublish was not called")
+        }
+        var message: OpaquePointer? = nil
+        var status = natsMsg_Create(&message, subject, nil, bytes.baseAddress, Int32(bytes.count))
+        guard status == NATS_OK, let created = message else { throw NATSError("create a message", status) }
+        status = natsMsgHeader_Set(created, tagHeader, String(tag))
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        if status == NATS_OK {
+            status = messageID.withCString { id in
+                options.MsgId = id
+                return js_PublishMsgAsync(asyncContext, &message, &options)
+            }
+        }
+        natsMsg_Destroy(message)  // no effect when the library took it
+        guard status == NATS_OK else { throw NATSError("publish to \(subject)", status) }
+    }
+
+    /// The message at `sequence` of `stream`; nil when there is none (deleted or beyond the end).
+    public func message<R>(stream: String, sequence: UInt64, _ body: (NATSMessage) -> R) throws(NATSError) -> R? {
+        var message: OpaquePointer? = nil
+        var code = jsErrCode(rawValue: 0)
+        let status = js_GetMsg(&message, handle, stream, sequence, nil, &code)
+        if status == NATS_NOT_FOUND || code == JSNoMessageFoundErr { return nil }
+        guard status == NATS_OK, let message else {
+            throw NATSError("read message \(sequence) of \(stream)", status, code: code)
+        }
+        defer { natsMsg_Destroy(message) }
+        let length = Int(natsMsg_GetDataLength(message))
+        return body(
+            NATSMessage(
+                bytes: UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length), subject: nil,
+                streamSequence: sequence))
+    }
+
+    /// An ephemeral pull consumer on `stream` from stream sequence `startSequence`, without acks
+    /// (a reader, not a work queue).
+    public func pullSubscription(stream: String, subject: String, startSequence: UInt64) throws(NATSError)
+        -> NATSSubscription
+    {
+        var options = jsSubOptions()
+        jsSubOptions_Init(&options)
+        var subscription: OpaquePointer? = nil
+        var code = jsErrCode(rawValue: 0)
+        let status = stream.withCString { streamName in
+            options.Stream = streamName
+            options.Config.DeliverPolicy = startSequence > 1 ? js_DeliverByStartSequence : js_DeliverAll
+            options.Config.OptStartSeq = startSequence > 1 ? startSequence : 0
+            options.Config.AckPolicy = js_AckNone
+            options.Config.InactiveThreshold = 60_000_000_000
+            return js_PullSubscribe(&subscription, handle, subject, nil, nil, &options, &code)
+        }
+        guard status == NATS_OK, let subscription else {
+            throw NATSError("create a pull consumer on \(stream)", status, code: code)
+        }
+        return NATSSubscription(handle: subscription, connection: connection)
+    }
+}
+
+/// Calls `body` with C strings for `strings` (valid only inside it).
+func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutableBufferPointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { for copy in copies { free(copy) } }
+    var pointers = copies.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeMutableBufferPointer { body($0) }
+}
+
+func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}

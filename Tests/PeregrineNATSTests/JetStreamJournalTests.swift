@@ -1,0 +1,150 @@
+import Foundation
+import PeregrineEngine
+import PeregrineModel
+import PeregrineNATS
+import PeregrineTestSupport
+import Testing
+
+/// The JetStream journal against a real `nats-server -js` on loopback.
+@Suite(.serialized)
+struct JetStreamJournalTests {
+    /// `$PEREGRINE_NATS_URL` (the server `make test` runs), or a server of this test's own.
+    static func server() throws -> (url: String, owned: NATSServerProcess?) {
+        if let url = NATSServerProcess.sharedURL { return (url, nil) }
+        let own = try NATSServerProcess(name: "journal")
+        return (own.url, own)
+    }
+
+    static func events(_ count: Int, seed: UInt64 = 11) -> [Event] {
+        var market = SyntheticMarket(instruments: 8, seed: seed)
+        return (0..<count).map { market.next(timestamp: 1_000_000 + UInt64($0) * 100) }
+    }
+
+    static func encoded(_ event: Event) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Event.encodedSize)
+        bytes.withUnsafeMutableBytes { try? event.encode(into: $0) }
+        return bytes
+    }
+
+    static func stream(_ name: String) -> StreamSettings {
+        StreamSettings(name: name, subjects: ["test.\(name.lowercased())"], storage: .file)
+    }
+
+    /// 250,000 events in frames, read back in order with identical bytes; a second writer on the
+    /// same stream continues the sequence; reading from the middle starts at that event.
+    @Test func writesAndReadsBackInOrder() throws {
+        let (url, server) = try Self.server()
+        defer { _ = server }
+        let connection = try NATSConnection(NATSConnectionOptions(url: url))
+        let jetStream = try connection.jetStream()
+        let settings = Self.stream("ROUNDTRIP\(getpid())")
+        try jetStream.deleteStream(settings.name)
+        defer { try? jetStream.deleteStream(settings.name) }
+        let events = Self.events(250_000)
+        var writer: JetStreamJournalWriter? = try JetStreamJournalWriter(
+            jetStream: jetStream, settings: settings, subject: settings.subjects[0], window: 32)
+        guard let first = writer else { return }
+        #expect(first.nextSequence == 0)
+        for (index, event) in events.prefix(200_000).enumerated() {
+            while try !first.append(event, sequence: Int64(index)) { first.pollAcks() }
+        }
+        #expect(first.drain(timeoutMilliseconds: 10_000))
+        #expect(first.durableSequence == 200_000)
+        let framesFirst = first.framesPublished
+        #expect(framesFirst >= 200_000 / JournalFrame.maxEvents)
+        writer = nil
+        // A new writer finds the tail and continues.
+        let second = try JetStreamJournalWriter(
+            jetStream: jetStream, settings: settings, subject: settings.subjects[0], window: 8, maxEventsPerFrame: 100)
+        #expect(second.nextSequence == 200_000)
+        #expect(second.nextFrameIndex == UInt64(framesFirst))
+        for index in 200_000..<250_000 {
+            while try !second.append(events[index], sequence: Int64(index)) { second.pollAcks() }
+        }
+        #expect(second.drain(timeoutMilliseconds: 10_000))
+        #expect(throws: JetStreamJournalError.outOfOrder(expected: 250_000, got: 7)) {
+            _ = try second.append(events[7], sequence: 7)
+        }
+
+        var read = 0
+        var mismatches = 0
+        let summary = try JetStreamJournalReader.read(
+            jetStream: jetStream, stream: settings.name, subject: settings.subjects[0]
+        ) { event, sequence in
+            if sequence != Int64(read) || Self.encoded(event) != Self.encoded(events[read]) { mismatches += 1 }
+            read += 1
+        }
+        #expect(read == 250_000)
+        #expect(mismatches == 0)
+        #expect(summary.nextSequence == 250_000)
+        #expect(summary.frames == framesFirst + 500)
+
+        var fromMiddle: [Int64] = []
+        try JetStreamJournalReader.read(
+            jetStream: jetStream, stream: settings.name, subject: settings.subjects[0], from: 123_457
+        ) { _, sequence in fromMiddle.append(sequence) }
+        #expect(fromMiddle.first == 123_457)
+        #expect(fromMiddle.count == 250_000 - 123_457)
+        #expect(fromMiddle == Array(123_457..<250_000))
+    }
+
+    /// A frame published again with the same message id is dropped by the server.
+    @Test func republishedFrameIsDeduplicated() throws {
+        let (url, server) = try Self.server()
+        defer { _ = server }
+        let connection = try NATSConnection(NATSConnectionOptions(url: url))
+        let jetStream = try connection.jetStream()
+        let settings = Self.stream("DEDUPE\(getpid())")
+        try jetStream.deleteStream(settings.name)
+        defer { try? jetStream.deleteStream(settings.name) }
+        let writer = try JetStreamJournalWriter(
+            jetStream: jetStream, settings: settings, subject: settings.subjects[0], maxEventsPerFrame: 10)
+        let events = Self.events(30)
+        for (index, event) in events.enumerated() { _ = try writer.append(event, sequence: Int64(index)) }
+        #expect(writer.drain(timeoutMilliseconds: 5_000))
+        #expect(try jetStream.streamState(settings.name)?.messages == 3)
+        // Frame 1 (sequences 10-19), byte for byte, with its message id "10".
+        var frame: [UInt8] = []
+        _ = try jetStream.message(stream: settings.name, sequence: 2) { frame = Array($0.bytes) }
+        let header = try frame.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 2) }
+        #expect(header == JournalFrame.Header(frameIndex: 1, firstSequence: 10, count: 10))
+        let again = try frame.withUnsafeBytes { try jetStream.publish(settings.subjects[0], $0, messageID: "10") }
+        #expect(again.duplicate)
+        #expect(again.streamSequence == 2)
+        #expect(try jetStream.streamState(settings.name)?.messages == 3)
+        var sequences: [Int64] = []
+        try JetStreamJournalReader.read(jetStream: jetStream, stream: settings.name, subject: settings.subjects[0]) {
+            _, sequence in sequences.append(sequence)
+        }
+        #expect(sequences == Array(0..<30))
+        // The same bytes under a new id are stored, and the reader refuses the repeated frame.
+        _ = try frame.withUnsafeBytes { try jetStream.publish(settings.subjects[0], $0, messageID: "other") }
+        #expect(throws: JetStreamJournalError.discontinuity(streamSequence: 4, expected: 30, found: 10)) {
+            try JetStreamJournalReader.read(jetStream: jetStream, stream: settings.name, subject: settings.subjects[0]) {
+                _, _ in
+            }
+        }
+    }
+
+    @Test func corruptFramesAreRefused() throws {
+        var bytes = [UInt8](repeating: 0, count: JournalFrame.headerSize + 64)
+        #expect(throws: JetStreamJournalError.corruptFrame(streamSequence: 9, reason: "not a Peregrine journal frame (magic)")) {
+            _ = try bytes.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 9) }
+        }
+        bytes = Array(bytes.prefix(10))
+        #expect(throws: JetStreamJournalError.corruptFrame(streamSequence: 9, reason: "10 bytes, shorter than the 32-byte header")) {
+            _ = try bytes.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 9) }
+        }
+    }
+
+    @Test func connectionErrorsNameTheServer() throws {
+        let port = NATSServerProcess.freePort()
+        do {
+            _ = try NATSConnection(NATSConnectionOptions(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
+            Issue.record("connected to a port nothing listens on")
+        } catch {
+            #expect(error.operation == "connect to nats://127.0.0.1:\(port)")
+            #expect(error.status == "No server available for connection")
+        }
+    }
+}
