@@ -9,8 +9,9 @@ RUN_ARGS ?= --rate 100000 --duration 10
 TOOLS_VENV := .build/tools-venv
 
 # The engine links C libraries from Debian, found by pkg-config: libsecp256k1 (signing
-# back-runs). g++ only for `make bench`.
-SYSTEM_LIBS := libsecp256k1-dev pkg-config
+# back-runs) and the NATS C client (distributed mode). nats-server for the tests and for
+# trying distributed mode. g++ only for `make bench`.
+SYSTEM_LIBS := libsecp256k1-dev libnats-dev nats-server pkg-config
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain is required (swift not on PATH)"; exit 1; }
@@ -37,10 +38,11 @@ build: deps
 run: build
 	.build/release/peregrine run $(RUN_ARGS)
 
-## Builds everything (the CLI too: the tests run it) and runs every test.
+## Builds everything (the CLI too: the tests run it) and runs every test, with a
+## nats-server of its own on a loopback port (scripts/with-nats-server.sh; stopped by PID).
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	scripts/with-nats-server.sh $(SWIFT) test
 
 ## package-benchmark suites (malloc counts, thresholds) and the C++ SPSC baseline comparison.
 bench: deps
