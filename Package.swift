@@ -56,7 +56,7 @@ let package = Package(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
-                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed",
+                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed", "PeregrineNATS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "PeregrineEngine", "PeregrineFeed", "PeregrineControl", "PeregrineMempool",
+                "PeregrineEngine", "PeregrineFeed", "PeregrineControl", "PeregrineMempool", "PeregrineNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -97,6 +97,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// Where the journal lives; nil runs without one (nothing is durable, and the report
     /// says so).
     public var journalDirectory: String? = nil
+    /// Distributed mode: the journal on NATS JetStream (and inputs and outputs on subjects)
+    /// instead of `journalDirectory`. nil: embedded.
+    public var nats: NATSSettings? = nil
     public var durability: DurabilityPolicy = .batch(intervalMicroseconds: 1_000, events: 65_536)
     /// Take a snapshot of the logic every this many events (0: never). Recovery starts from
     /// the newest snapshot and replays only the journal after it.
@@ -228,6 +231,18 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
+        }
+        if let nats {
+            try nats.validate()
+            if journalDirectory != nil {
+                throw .invalidSetting(
+                    name: "journal", value: journalDirectory ?? "",
+                    allowed: "with --nats the journal is the JetStream stream: use --no-journal or drop --nats")
+            }
+            if nats.consumeInput, recordedSource != nil {
+                throw .invalidSetting(
+                    name: "source", value: "nats and a recorded file", allowed: "take input from one source")
+            }
         }
     }
 }

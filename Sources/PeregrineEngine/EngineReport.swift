@@ -110,6 +110,20 @@ public struct EngineReport: Sendable {
                 }
                 lines.append(line)
             }
+        } else if let nats = configuration.nats {
+            lines.append(
+                "journal           JetStream stream \(nats.journalStream) on \(nats.url) (R\(nats.replicas), \(nats.storage)); "
+                    + "durable = acknowledged by JetStream")
+            lines.append(
+                "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.frames)) frames · "
+                    + "\(grouped(journal.republishes)) republished · connection lost \(journal.disconnects) time(s), "
+                    + "back \(journal.reconnects) · durable through sequence \(journal.durableSequence - 1)")
+            if let recovery {
+                lines.append(
+                    "recovery          replayed \(grouped(recovery.replayed)) events from \(recovery.segments) frame(s) in "
+                        + "\(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
+                )
+            }
         } else {
             lines.append(
                 "journal           none (--no-journal): nothing is durable and no output waits for the journal")

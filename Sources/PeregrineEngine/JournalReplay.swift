@@ -1,6 +1,7 @@
 import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
+import PeregrineNATS
 import PeregrineStrategy
 import PeregrineSys
 
@@ -146,6 +147,41 @@ public enum JournalReplay {
             seconds: monotonicSeconds() - start, snapshot: nil, stateHash: logic.stateHash(),
             outputHash: outputs.hasher.value, outcomes: outputs.outcomes, bundles: outputs.bundles,
             reports: outputs.reportCount, fills: outputs.fills)
+    }
+
+    /// Rebuilds the logic from a JetStream journal stream: every event from the stream's first,
+    /// in order, with each frame's checksum and continuity checked (a frame missing or out of
+    /// place throws). The stream must start at sequence 0 (no snapshots live in the stream).
+    public static func recover<S: Strategy>(
+        jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, genericStrategy strategy: S,
+        printer: ((String) -> Void)? = nil
+    ) throws(EngineError) -> Recovered<S> {
+        let start = monotonicSeconds()
+        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var outputs = HashingOutputs()
+        outputs.printer = printer
+        let summary: JetStreamJournalReader.Summary
+        do {
+            let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)
+            guard tail.firstSequence == 0 else {
+                throw JetStreamJournalError.discontinuity(streamSequence: 1, expected: 0, found: tail.firstSequence)
+            }
+            summary = try JetStreamJournalReader.read(
+                jetStream: jetStream, stream: settings.journalStream, subject: settings.journalSubject
+            ) { event, sequence in
+                logic.handle(event, sequence: sequence, outputs: &outputs)
+            }
+        } catch {
+            throw .journal("\(settings.url) stream \(settings.journalStream): \(error)")
+        }
+        let replay = ReplaySummary(
+            directory: "\(settings.url) stream \(settings.journalStream)", records: summary.events,
+            replayed: summary.events, segments: summary.frames,
+            nextSequence: summary.events == 0 ? 0 : summary.nextSequence,
+            tornTail: nil, repairedBytes: 0, seconds: monotonicSeconds() - start, snapshot: nil,
+            stateHash: logic.stateHash(), outputHash: outputs.hasher.value, outcomes: outputs.outcomes,
+            bundles: outputs.bundles, reports: outputs.reportCount, fills: outputs.fills)
+        return Recovered(logic: logic, hasher: outputs.hasher, summary: replay)
     }
 
     static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }

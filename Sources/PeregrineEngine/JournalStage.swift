@@ -1,6 +1,7 @@
 import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
+import PeregrineNATS
 
 /// The journal stage: consumer 0 of the inbound ring. It appends each available batch to the
 /// journal with one write (group commit), syncs as the durability policy says, and only then
@@ -13,6 +14,11 @@ public struct JournalStage: ~Copyable {
     @usableFromInline var consumer: SequencedConsumer<Event>
     @usableFromInline let batchLimit: Int
     @usableFromInline var writer: JournalWriter?
+    /// The replicated journal (distributed mode) instead of `writer`: events are released to
+    /// the logic when JetStream has acknowledged the frames holding them.
+    let jetStream: JetStreamJournalWriter?
+    /// The last ring sequence handed to `jetStream` (it may run ahead of what is released).
+    var appendedThrough = -1
     @usableFromInline let policy: DurabilityPolicy
     /// Journal sequence of ring sequence 0.
     @usableFromInline let baseSequence: Int64
@@ -43,8 +49,10 @@ public struct JournalStage: ~Copyable {
     public init(
         consumer: consuming SequencedConsumer<Event>, writer: consuming JournalWriter?, policy: DurabilityPolicy,
         baseSequence: Int64, batchLimit: Int, coalesceNanoseconds: UInt64 = 0, syncer: BackgroundSyncer? = nil,
-        clock: CycleClock? = nil, latency: consuming LatencyWriter? = nil, now: UInt64
+        clock: CycleClock? = nil, latency: consuming LatencyWriter? = nil, jetStream: JetStreamJournalWriter? = nil,
+        now: UInt64
     ) {
+        self.jetStream = jetStream
         self.latency = latency
         self.coalesceNanoseconds = coalesceNanoseconds
         self.clock = clock
@@ -63,6 +71,7 @@ public struct JournalStage: ~Copyable {
     /// or failed). Under the `batch` policy an idle call still syncs when the interval is up.
     public mutating func poll(now: UInt64) -> Int {
         if failure != nil { return 0 }
+        if let jetStream { return pollReplicated(jetStream) }
         guard let range = consumer.available(limit: batchLimit) else {
             syncIfDue(now: now, force: false)
             return 0
@@ -115,6 +124,41 @@ public struct JournalStage: ~Copyable {
         return range.count
     }
 
+    /// The distributed journal: hands every available event to the JetStream writer (as far as
+    /// its window allows; a full window leaves them in the ring, which holds the source back),
+    /// publishes a partial frame when caught up, then releases to the logic everything
+    /// acknowledged so far.
+    mutating func pollReplicated(_ jetStream: JetStreamJournalWriter) -> Int {
+        do throws(JetStreamJournalError) {
+            if let range = consumer.available(limit: .max) {
+                var sequence = Swift.max(range.first, appendedThrough &+ 1)
+                while sequence <= range.last {
+                    guard try jetStream.append(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence))
+                    else { break }
+                    appendedThrough = sequence
+                    sequence &+= 1
+                }
+                if sequence > range.last { jetStream.flush() }
+            }
+        } catch {
+            failure = .replicated(error.description)
+            return 0
+        }
+        let durable = jetStream.pollAcks()
+        durableSequence = durable
+        bytesWritten = jetStream.bytesPublished
+        let releasable = Int(durable &- baseSequence) &- 1 &- consumer.sequence
+        guard releasable > 0 else { return 0 }
+        let range = SequenceRange(first: consumer.sequence &+ 1, count: releasable)
+        if let clock {
+            latency?.record(clock.now() &- consumer.element(range.first).timestamp)
+        }
+        consumer.finish(range)
+        _passed &+= range.count
+        _batches &+= 1
+        return range.count
+    }
+
     mutating func syncIfDue(now: UInt64, force: Bool) {
         guard failure == nil else { return }
         do throws(JournalError) {
@@ -137,6 +181,7 @@ public struct JournalStage: ~Copyable {
 
     /// Syncs everything written (clean shutdown, whatever the policy) and stops the syncer.
     public mutating func close(now: UInt64) {
+        jetStream?.flush()
         syncer?.stop()
         syncIfDue(now: now, force: true)
     }
@@ -157,6 +202,11 @@ public struct JournalStage: ~Copyable {
     public private(set) var segmentsCreated = 0
 
     mutating func refreshStatistics() {
+        if let jetStream {
+            durableSequence = jetStream.durableSequence
+            bytesWritten = jetStream.bytesPublished
+            return
+        }
         let hasWriter = writer != nil
         guard hasWriter else {
             durableSequence = baseSequence &+ Int64(_passed)

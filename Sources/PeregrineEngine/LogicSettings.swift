@@ -54,13 +54,20 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             throw .journal("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
-        var values: [String: Int] = [:]
+        var text = ""
         var line: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
         defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
+        while getline(&line, &capacity, file) > 0, let line { text += String(cString: line) }
+        return try parse(text, origin: path)
+    }
+
+    /// Reads settings written as `description`, lines or `;`-separated (`origin` names where
+    /// they came from in errors).
+    public static func parse(_ text: String, origin: String) throws(EngineError) -> LogicSettings {
+        var values: [String: Int] = [:]
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
             guard parts.count == 2, let value = Int(parts[1]) else { continue }
             values[String(parts[0])] = value
         }
@@ -69,7 +76,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         settings.apply(to: &configuration)
         for (name, _) in settings.fields {
             guard let value = values[name] else {
-                throw .journal("\(path) has no '\(name)'; it was not written by this engine")
+                throw .journal("\(origin) has no '\(name)'; it was not written by this engine")
             }
             switch name {
             case "instruments": configuration.instruments = value

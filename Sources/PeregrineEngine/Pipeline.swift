@@ -5,6 +5,7 @@ import PeregrineCore
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
+import PeregrineNATS
 import PeregrineStrategy
 
 /// Runs the engine: recovers the logic's state from the journal (if there is one), wires the
@@ -59,8 +60,64 @@ public enum Pipeline {
             hasher = recovered.hasher
             recovery = recovered.summary
         }
+        var replicated: JetStreamJournalWriter? = nil
+        if let nats = configuration.nats {
+            let jetStream: JetStream
+            let logicSettings = LogicSettings(configuration)
+            do {
+                let connection = try NATSConnection(
+                    NATSConnectionOptions(url: nats.url, name: "peregrine-shard-\(nats.shard)"))
+                jetStream = try connection.jetStream()
+                if let state = try jetStream.streamState(nats.journalStream), state.messages > 0,
+                    let text = state.description
+                {
+                    let stored = try LogicSettings.parse(text, origin: "stream \(nats.journalStream)")
+                    if let difference = logicSettings.difference(from: stored) {
+                        throw EngineError.journal(
+                            "stream \(nats.journalStream) was written with other logic settings (\(difference)); use "
+                                + "the same settings or another shard or stream prefix")
+                    }
+                }
+                try jetStream.addOrUpdateStream(nats.journalStreamSettings(logic: logicSettings))
+            } catch let error as EngineError {
+                throw error
+            } catch let error as NATSError {
+                logger.error("NATS set-up failed", metadata: ["url": "\(nats.url)", "error": "\(error)"])
+                throw .journal(error.description)
+            } catch {
+                throw .journal("\(error)")
+            }
+            logger.info("recovering from the journal stream", metadata: ["stream": "\(nats.journalStream)"])
+            let recovered = try JournalReplay.recover(
+                jetStream: jetStream, settings: nats, configuration: configuration, genericStrategy: strategy)
+            logger.info(
+                "recovered",
+                metadata: [
+                    "stream": "\(nats.journalStream)", "replayed": "\(recovered.summary.replayed)",
+                    "frames": "\(recovered.summary.segments)", "next_sequence": "\(recovered.summary.nextSequence)",
+                    "seconds": "\(recovered.summary.seconds)",
+                ])
+            logic = recovered.logic
+            hasher = recovered.hasher
+            recovery = recovered.summary
+            do {
+                replicated = try JetStreamJournalWriter(
+                    jetStream: jetStream, settings: nats.journalStreamSettings(logic: logicSettings),
+                    subject: nats.journalSubject,
+                    window: nats.window, maxEventsPerFrame: nats.frameEvents,
+                    ackWaitMilliseconds: nats.ackWaitMilliseconds)
+            } catch {
+                throw .journal(error.description)
+            }
+            if let writer = replicated, writer.nextSequence != recovered.summary.nextSequence {
+                throw .journal(
+                    "\(nats.journalStream) grew from \(recovered.summary.nextSequence) to \(writer.nextSequence) events during "
+                        + "recovery: is another engine writing shard \(nats.shard)?")
+            }
+        }
         let wiring = try Wiring(
-            configuration: configuration, clock: clock, baseSequence: recovery?.nextSequence ?? 0)
+            configuration: configuration, clock: clock, baseSequence: recovery?.nextSequence ?? 0,
+            replicatedJournal: replicated)
         let seed = LogicSeed(logic: logic, hasher: hasher)
         let threads: [PinnedThread]
         switch (configuration.waitStrategy, configuration.topology) {
@@ -130,8 +187,14 @@ public enum Pipeline {
         let startTime: UInt64
         let results = FinalResults()
         let snapshots: SnapshotTaker?
+        /// The JetStream journal (distributed mode), used by the journal thread only.
+        let replicatedJournal: JetStreamJournalWriter?
 
-        init(configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64) throws(EngineError) {
+        init(
+            configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64,
+            replicatedJournal: JetStreamJournalWriter? = nil
+        ) throws(EngineError) {
+            self.replicatedJournal = replicatedJournal
             self.configuration = configuration
             self.clock = clock
             self.baseSequence = baseSequence
@@ -195,7 +258,7 @@ public enum Pipeline {
                 consumer: consumer, writer: writer, policy: configuration.durability, baseSequence: baseSequence,
                 batchLimit: configuration.batchLimit,
                 coalesceNanoseconds: UInt64(configuration.journalCoalesceMicroseconds) * 1_000, syncer: syncer,
-                clock: clock, latency: try journalLatency.makeWriter(), now: clock.now())
+                clock: clock, latency: try journalLatency.makeWriter(), jetStream: replicatedJournal, now: clock.now())
         }
 
         func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {
@@ -453,9 +516,16 @@ public enum Pipeline {
             wiring.control.failJournal()
         }
         publishJournalCounters(journal, wiring.counters)
-        wiring.results.journal = JournalStatistics(
+        var statistics = JournalStatistics(
             bytesWritten: journal.bytesWritten, syncs: journal.syncs, segmentsCreated: journal.segmentsCreated,
             batches: journal.batches, durableSequence: journal.durableSequence)
+        if let replicated = wiring.replicatedJournal {
+            statistics.frames = replicated.framesPublished
+            statistics.republishes = replicated.republishes
+            statistics.disconnects = replicated.jetStream.connection.events.disconnects.load(ordering: .relaxed)
+            statistics.reconnects = replicated.jetStream.connection.events.reconnects.load(ordering: .relaxed)
+        }
+        wiring.results.journal = statistics
         wiring.control.finishJournal()
     }
 
@@ -527,4 +597,10 @@ public struct JournalStatistics: Equatable, Sendable {
     public var batches = 0
     /// One past the last durable sequence.
     public var durableSequence: Int64 = 0
+    /// Distributed mode: frames published, frames published again (lost acks, reconnects),
+    /// and the connection's losses and recoveries.
+    public var frames = 0
+    public var republishes = 0
+    public var disconnects = 0
+    public var reconnects = 0
 }

@@ -14,6 +14,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     case sequenceGap(path: String, offset: Int, expected: Int64, found: Int64)
     /// A setting out of range.
     case invalidSetting(name: String, value: String, allowed: String)
+    /// The replicated journal (JetStream) failed; the text says how.
+    case replicated(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
                 "\(path): expected sequence \(expected) at byte \(offset), found \(found); a segment is missing or foreign"
         case .invalidSetting(let name, let value, let allowed):
             return "invalid \(name) '\(value)': \(allowed)"
+        case .replicated(let text):
+            return "journal stream: \(text)"
         }
     }
 }

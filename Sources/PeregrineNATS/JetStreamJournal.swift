@@ -60,7 +60,9 @@ public enum JournalFrame {
     public static func header(of bytes: UnsafeRawBufferPointer, streamSequence: UInt64) throws(JetStreamJournalError)
         -> Header
     {
-        func bad(_ reason: String) -> JetStreamJournalError { .corruptFrame(streamSequence: streamSequence, reason: reason) }
+        func bad(_ reason: String) -> JetStreamJournalError {
+            .corruptFrame(streamSequence: streamSequence, reason: reason)
+        }
         guard bytes.count >= headerSize else { throw bad("\(bytes.count) bytes, shorter than the 32-byte header") }
         guard UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == magic else {
             throw bad("not a Peregrine journal frame (magic)")
@@ -98,7 +100,8 @@ public enum JetStreamJournalError: Error, Equatable, Sendable, CustomStringConve
         case .nats(let error): return error.description
         case .corruptFrame(let at, let reason): return "journal stream message \(at) is not a valid frame: \(reason)"
         case .discontinuity(let at, let expected, let found):
-            return "journal stream message \(at) starts at sequence \(found), expected \(expected): frames are missing or the stream holds another journal"
+            return
+                "journal stream message \(at) starts at sequence \(found), expected \(expected): frames are missing or the stream holds another journal"
         case .badEvent(let sequence, let reason): return "journal event \(sequence) does not decode: \(reason)"
         case .outOfOrder(let expected, let got): return "journal append of sequence \(got), expected \(expected)"
         }
@@ -164,7 +167,8 @@ public final class JetStreamJournalWriter {
         self.maxEventsPerFrame = Swift.min(Swift.max(1, maxEventsPerFrame), JournalFrame.maxEvents)
         do {
             try jetStream.addOrUpdateStream(settings)
-            ackSlots = try jetStream.enableAsyncPublish(maxPending: self.window, ackWaitMilliseconds: ackWaitMilliseconds)
+            ackSlots = try jetStream.enableAsyncPublish(
+                maxPending: self.window, ackWaitMilliseconds: ackWaitMilliseconds)
         } catch { throw .nats(error) }
         let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.name)
         nextSequence = tail.nextSequence
@@ -349,8 +353,9 @@ public enum JetStreamJournalReader {
         guard let state, state.messages > 0 else { return summary }
         let start = try seek(jetStream: jetStream, stream: stream, sequence: sequence, state: state)
         let subscription: NATSSubscription
-        do { subscription = try jetStream.pullSubscription(stream: stream, subject: subject, startSequence: start) }
-        catch { throw .nats(error) }
+        do {
+            subscription = try jetStream.pullSubscription(stream: stream, subject: subject, startSequence: start)
+        } catch { throw .nats(error) }
         var expectedSequence: Int64? = nil
         var expectedFrame: UInt64? = nil
         var streamSequence: UInt64 = start

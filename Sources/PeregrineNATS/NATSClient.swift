@@ -254,11 +254,14 @@ public struct StreamSettings: Equatable, Sendable {
     public var maxBytes: Int64
     /// How long the server remembers message ids to drop re-published duplicates.
     public var duplicateWindowSeconds: Int64
+    /// Free text kept with the stream (the engine stores its logic settings here).
+    public var description: String?
 
     public init(
         name: String, subjects: [String], replicas: Int = 1, storage: StreamStorage = .file, maxAgeSeconds: Int64 = 0,
-        maxBytes: Int64 = 0, duplicateWindowSeconds: Int64 = 120
+        maxBytes: Int64 = 0, duplicateWindowSeconds: Int64 = 120, description: String? = nil
     ) {
+        self.description = description
         self.name = name
         self.subjects = subjects
         self.replicas = replicas
@@ -276,6 +279,7 @@ public struct StreamState: Equatable, Sendable {
     public var firstSequence: UInt64
     public var lastSequence: UInt64
     public var replicas: Int
+    public var description: String?
 }
 
 /// The server's answer to one publish.
@@ -376,11 +380,13 @@ public final class JetStream: @unchecked Sendable {
         jsStreamConfig_Init(&config)
         var info: UnsafeMutablePointer<jsStreamInfo>? = nil
         var code = jsErrCode(rawValue: 0)
-        // The first C string is the name, the rest the subjects.
-        let status = withCStrings([settings.name] + settings.subjects) { strings -> natsStatus in
-            config.Name = strings[0]
-            config.Subjects = UnsafeMutablePointer(strings.baseAddress.map { $0 + 1 })
-            config.SubjectsLen = Int32(strings.count - 1)
+        // The C strings are the description, the name, then the subjects.
+        let status = withCStrings([settings.description ?? "", settings.name] + settings.subjects) {
+            strings -> natsStatus in
+            if settings.description != nil { config.Description = strings[0] }
+            config.Name = strings[1]
+            config.Subjects = UnsafeMutablePointer(strings.baseAddress.map { $0 + 2 })
+            config.SubjectsLen = Int32(strings.count - 2)
             config.Replicas = Int64(settings.replicas)
             config.Storage = settings.storage == .file ? js_FileStorage : js_MemoryStorage
             config.MaxAge = settings.maxAgeSeconds * 1_000_000_000
@@ -421,7 +427,8 @@ public final class JetStream: @unchecked Sendable {
         let state = info.pointee.State
         return StreamState(
             messages: state.Msgs, bytes: state.Bytes, firstSequence: state.FirstSeq, lastSequence: state.LastSeq,
-            replicas: Int(info.pointee.Config?.pointee.Replicas ?? 1))
+            replicas: Int(info.pointee.Config?.pointee.Replicas ?? 1),
+            description: info.pointee.Config?.pointee.Description.map { String(cString: $0) })
     }
 
     /// Publishes and waits for the ack. `messageID` (header `Nats-Msg-Id`) lets the server drop

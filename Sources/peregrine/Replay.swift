@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineEngine
+import PeregrineNATS
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,13 @@ struct Replay: ParsableCommand {
             """)
 
     @Option(help: "The journal directory.")
-    var journal: String
+    var journal: String?
+
+    @Option(help: "Replay a JetStream journal stream at this NATS URL instead of a directory.")
+    var nats: String?
+
+    @Option(help: "With --nats: the shard whose stream to replay (K/N, as the run was given).")
+    var shard: String = "0/1"
 
     @Option(help: "Print outputs (execution reports and bundles) from this sequence on (needs --print).")
     var from: Int64 = 0
@@ -29,7 +36,14 @@ struct Replay: ParsableCommand {
     )
     var fromSnapshot = false
 
+    func validate() throws {
+        guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
+        if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
+    }
+
     func run() throws {
+        if let nats { return try replayStream(url: nats) }
+        guard let journal else { return }
         let report: ReplaySummary
         do {
             let configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration())
@@ -42,13 +56,42 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        Swift.print("=== peregrine replay: \(journal) ===")
+        Self.printSummary(report, title: journal)
+    }
+
+    /// Replays shard K's journal stream with the logic settings stored in the stream.
+    func replayStream(url: String) throws {
+        let report: ReplaySummary
+        do {
+            guard let (index, count) = NATSSettings.parseShard(shard) else { throw ExitCode(2) }
+            let settings = NATSSettings(url: url, shard: index, shardCount: count)
+            let jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
+            guard let state = try jetStream.streamState(settings.journalStream) else {
+                throw EngineError.journal("\(url) has no stream \(settings.journalStream)")
+            }
+            var configuration = EngineConfiguration()
+            if let text = state.description {
+                try LogicSettings.parse(text, origin: "stream \(settings.journalStream)").apply(to: &configuration)
+            }
+            let recovered = try JournalReplay.recover(
+                jetStream: jetStream, settings: settings, configuration: configuration,
+                genericStrategy: Peregrine.strategy, printer: print ? { Swift.print($0) } : nil)
+            report = recovered.summary
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        Self.printSummary(report, title: report.directory)
+    }
+
+    static func printSummary(_ report: ReplaySummary, title: String) {
+        Swift.print("=== peregrine replay: \(title) ===")
         if let snapshot = report.snapshot {
             Swift.print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))")
         }
         for skipped in report.skippedSnapshots { Swift.print("skipped snapshot  \(skipped)") }
         Swift.print(
-            "records           \(report.records) in \(report.segments) segment(s); replayed \(report.replayed) "
+            "records           \(report.records) in \(report.segments) segment(s) or frame(s); replayed \(report.replayed) "
                 + "in \(decimal(report.seconds * 1_000)) ms (\(decimal(report.recordsPerSecond / 1e6))M events/s)")
         Swift.print(
             "outputs           \(report.outcomes) outcomes · \(report.bundles) bundles · \(report.reports) reports "

@@ -5,6 +5,7 @@ import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel
+import PeregrineNATS
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -129,6 +130,31 @@ struct Run: ParsableCommand {
     @Option(help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64?
 
+    @Option(
+        help:
+            "Distributed mode: journal to NATS JetStream at this URL (e.g. nats://127.0.0.1:4222) instead of a directory; recover from the stream at start-up."
+    )
+    var nats: String?
+
+    @Option(
+        help:
+            "With --nats: this engine is shard K of N (K/N): journal stream PEREGRINE_JOURNAL_K, input subject peregrine.in.K, outputs peregrine.out.K.*."
+    )
+    var shard: String = "0/1"
+
+    @Option(help: "With --nats: journal stream replicas (1, or 3 on a 3-node cluster).")
+    var natsReplicas: Int?
+
+    @Option(help: "With --nats: journal stream storage, file or memory.")
+    var natsStorage: String?
+
+    @Option(help: "With --nats: events per journal frame (1 to 1023).")
+    var natsFrameEvents: Int?
+
+    @Flag(
+        help: "With --nats: take input events from the shard's subject peregrine.in.K instead of the synthetic market.")
+    var natsInput = false
+
     func run() throws {
         let configuration: EngineConfiguration
         do {
@@ -197,6 +223,26 @@ struct Run: ParsableCommand {
         }
         if let journal { configuration.journalDirectory = journal }
         if noJournal { configuration.journalDirectory = nil }
+        if let nats {
+            guard let (index, count) = NATSSettings.parseShard(shard) else {
+                throw .invalidSetting(name: "shard", value: shard, allowed: "use K/N with 0 ≤ K < N ≤ 1024, e.g. 0/2")
+            }
+            var settings = configuration.nats ?? NATSSettings(url: nats)
+            settings.url = nats
+            settings.shard = index
+            settings.shardCount = count
+            if let natsReplicas { settings.replicas = natsReplicas }
+            if let natsStorage {
+                guard let storage = StreamStorage(rawValue: natsStorage) else {
+                    throw .invalidSetting(name: "nats-storage", value: natsStorage, allowed: "use file or memory")
+                }
+                settings.storage = storage
+            }
+            if let natsFrameEvents { settings.frameEvents = natsFrameEvents }
+            if natsInput { settings.consumeInput = true }
+            configuration.nats = settings
+            if journal == nil { configuration.journalDirectory = nil }  // the stream is the journal
+        }
         if let durability {
             let (interval, events): (Int, Int)
             if case .batch(let i, let e) = configuration.durability {

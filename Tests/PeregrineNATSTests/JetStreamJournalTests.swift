@@ -120,7 +120,8 @@ struct JetStreamJournalTests {
         // The same bytes under a new id are stored, and the reader refuses the repeated frame.
         _ = try frame.withUnsafeBytes { try jetStream.publish(settings.subjects[0], $0, messageID: "other") }
         #expect(throws: JetStreamJournalError.discontinuity(streamSequence: 4, expected: 30, found: 10)) {
-            try JetStreamJournalReader.read(jetStream: jetStream, stream: settings.name, subject: settings.subjects[0]) {
+            try JetStreamJournalReader.read(jetStream: jetStream, stream: settings.name, subject: settings.subjects[0])
+            {
                 _, _ in
             }
         }
@@ -128,11 +129,17 @@ struct JetStreamJournalTests {
 
     @Test func corruptFramesAreRefused() throws {
         var bytes = [UInt8](repeating: 0, count: JournalFrame.headerSize + 64)
-        #expect(throws: JetStreamJournalError.corruptFrame(streamSequence: 9, reason: "not a Peregrine journal frame (magic)")) {
+        #expect(
+            throws: JetStreamJournalError.corruptFrame(
+                streamSequence: 9, reason: "not a Peregrine journal frame (magic)")
+        ) {
             _ = try bytes.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 9) }
         }
         bytes = Array(bytes.prefix(10))
-        #expect(throws: JetStreamJournalError.corruptFrame(streamSequence: 9, reason: "10 bytes, shorter than the 32-byte header")) {
+        #expect(
+            throws: JetStreamJournalError.corruptFrame(
+                streamSequence: 9, reason: "10 bytes, shorter than the 32-byte header")
+        ) {
             _ = try bytes.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 9) }
         }
     }

@@ -22,7 +22,8 @@ public final class NATSServerProcess: @unchecked Sendable {
         case notReady(String)
         public var description: String {
             switch self {
-            case .notInstalled: return "nats-server is not installed (make test installs it: apt-get install nats-server)"
+            case .notInstalled:
+                return "nats-server is not installed (make test installs it: apt-get install nats-server)"
             case .notReady(let log): return "nats-server did not start listening: \(log)"
             }
         }
@@ -37,7 +38,8 @@ public final class NATSServerProcess: @unchecked Sendable {
         self.clusterPort = clusterPort
         self.storeDirectory =
             storeDirectory
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-nats-\(name)-\(UUID().uuidString)")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "peregrine-nats-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.storeDirectory, withIntermediateDirectories: true)
         var arguments = [
             "-js", "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory.path, "-n", name,

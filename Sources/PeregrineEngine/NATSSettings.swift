@@ -1,0 +1,108 @@
+import PeregrineModel
+import PeregrineNATS
+
+/// Distributed mode (`peregrine run --nats URL --shard K/N`): the journal is a JetStream stream
+/// per shard, inputs can come from the shard's subject, and outputs go out on subjects.
+///
+/// Subjects and streams for shard K (`prefix` = "peregrine", `streamPrefix` = "PEREGRINE"):
+/// - journal stream `PEREGRINE_JOURNAL_K` on subject `peregrine.journal.K` (frames, see
+///   `JournalFrame`)
+/// - input subject `peregrine.in.K` (event frames or JSON events, see docs/nats.md)
+/// - outputs `peregrine.out.K.reports`, `peregrine.out.K.bundles`
+public struct NATSSettings: Equatable, Sendable {
+    public var url: String
+    /// This engine's shard and the number of shards.
+    public var shard: Int
+    public var shardCount: Int
+    public var subjectPrefix: String
+    public var streamPrefix: String
+    public var replicas: Int
+    public var storage: StreamStorage
+    /// Journal stream limits; 0 for none. A limit that removes frames the engine has not
+    /// snapshotted past makes recovery from the stream impossible, so keep them generous.
+    public var maxAgeSeconds: Int64
+    public var maxBytes: Int64
+    /// Events per journal frame (1 … 1,023) and frames awaiting acks at once.
+    public var frameEvents: Int
+    public var window: Int
+    /// How long to wait for a frame's ack before publishing it again.
+    public var ackWaitMilliseconds: Int64
+    /// Take input events from the shard's input subject instead of the synthetic market.
+    public var consumeInput: Bool
+    /// Publish execution reports and bundles on the shard's output subjects.
+    public var publishOutputs: Bool
+
+    public init(
+        url: String, shard: Int = 0, shardCount: Int = 1, subjectPrefix: String = "peregrine",
+        streamPrefix: String = "PEREGRINE", replicas: Int = 1, storage: StreamStorage = .file,
+        maxAgeSeconds: Int64 = 0, maxBytes: Int64 = 0, frameEvents: Int = JournalFrame.maxEvents, window: Int = 64,
+        ackWaitMilliseconds: Int64 = 2_000, consumeInput: Bool = false, publishOutputs: Bool = true
+    ) {
+        self.url = url
+        self.shard = shard
+        self.shardCount = shardCount
+        self.subjectPrefix = subjectPrefix
+        self.streamPrefix = streamPrefix
+        self.replicas = replicas
+        self.storage = storage
+        self.maxAgeSeconds = maxAgeSeconds
+        self.maxBytes = maxBytes
+        self.frameEvents = frameEvents
+        self.window = window
+        self.ackWaitMilliseconds = ackWaitMilliseconds
+        self.consumeInput = consumeInput
+        self.publishOutputs = publishOutputs
+    }
+
+    public var journalStream: String { "\(streamPrefix)_JOURNAL_\(shard)" }
+    public var journalSubject: String { "\(subjectPrefix).journal.\(shard)" }
+    public var inputSubject: String { Self.inputSubject(prefix: subjectPrefix, shard: shard) }
+    public var reportsSubject: String { "\(subjectPrefix).out.\(shard).reports" }
+    public var bundlesSubject: String { "\(subjectPrefix).out.\(shard).bundles" }
+
+    public static func inputSubject(prefix: String = "peregrine", shard: Int) -> String { "\(prefix).in.\(shard)" }
+
+    /// The journal stream's configuration; its description holds the logic settings it was
+    /// written with (as `engine-logic.conf` does beside a file journal).
+    public func journalStreamSettings(logic: LogicSettings) -> StreamSettings {
+        StreamSettings(
+            name: journalStream, subjects: [journalSubject], replicas: replicas, storage: storage,
+            maxAgeSeconds: maxAgeSeconds, maxBytes: maxBytes,
+            description: logic.description.split(separator: "\n").joined(separator: "; "))
+    }
+
+    /// Parses `K/N` (0 ≤ K < N ≤ 1024).
+    public static func parseShard(_ text: String) -> (shard: Int, count: Int)? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let shard = Int(parts[0]), let count = Int(parts[1]), (1...1_024).contains(count),
+            (0..<count).contains(shard)
+        else { return nil }
+        return (shard, count)
+    }
+
+    /// The shard that owns `instrument` among `count`: a multiplicative hash of its id, so
+    /// consecutive ids spread evenly. Every publisher and engine must agree on it.
+    public static func shard(of instrument: InstrumentID, count: Int) -> Int {
+        let mixed = UInt64(instrument.rawValue) &* 0x9E37_79B9_7F4A_7C15
+        return Int((mixed >> 32) % UInt64(Swift.max(1, count)))
+    }
+
+    func validate() throws(EngineError) {
+        guard url.hasPrefix("nats://") || url.hasPrefix("tls://") else {
+            throw .invalidSetting(name: "nats", value: url, allowed: "a server URL such as nats://127.0.0.1:4222")
+        }
+        guard (1...5).contains(replicas) else {
+            throw .invalidSetting(name: "nats replicas", value: "\(replicas)", allowed: "1 to 5")
+        }
+        guard (1...JournalFrame.maxEvents).contains(frameEvents) else {
+            throw .invalidSetting(
+                name: "nats frame events", value: "\(frameEvents)", allowed: "1 to \(JournalFrame.maxEvents)")
+        }
+        guard (1...4_096).contains(window) else {
+            throw .invalidSetting(name: "nats window", value: "\(window)", allowed: "1 to 4096 frames")
+        }
+        guard ackWaitMilliseconds >= 100 else {
+            throw .invalidSetting(name: "nats ack wait", value: "\(ackWaitMilliseconds)", allowed: "at least 100 ms")
+        }
+    }
+}
