@@ -128,7 +128,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineNATSTests",
-            dependencies: ["PeregrineNATS", "PeregrineEngine", "PeregrineModel", "PeregrineTestSupport"]
+            dependencies: [
+                "PeregrineNATS", "PeregrineEngine", "PeregrineModel", "PeregrineJournal", "PeregrineStrategy",
+                "PeregrineTestSupport",
+            ]
         ),
         .testTarget(
             name: "PeregrineStressTests",

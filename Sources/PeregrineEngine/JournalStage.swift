@@ -19,6 +19,9 @@ public struct JournalStage: ~Copyable {
     let jetStream: JetStreamJournalWriter?
     /// The last ring sequence handed to `jetStream` (it may run ahead of what is released).
     var appendedThrough = -1
+    /// When the durable sequence last moved during a shutdown, and where it was.
+    var stallStartedAt: UInt64 = 0
+    var stallDurable: Int64 = -1
     @usableFromInline let policy: DurabilityPolicy
     /// Journal sequence of ring sequence 0.
     @usableFromInline let baseSequence: Int64
@@ -157,6 +160,24 @@ public struct JournalStage: ~Copyable {
         _passed &+= range.count
         _batches &+= 1
         return range.count
+    }
+
+    /// After a stop: when JetStream has acknowledged nothing new for `limitNanoseconds` while
+    /// events wait (the server is away), gives up with an error naming what is not durable,
+    /// so a shutdown cannot hang. Those events were never released to the logic.
+    mutating func enforceShutdownDeadline(now: UInt64, limitNanoseconds: UInt64) {
+        guard let jetStream, failure == nil else { return }
+        if stallStartedAt == 0 || jetStream.durableSequence != stallDurable {
+            stallStartedAt = now
+            stallDurable = jetStream.durableSequence
+            return
+        }
+        if now &- stallStartedAt >= limitNanoseconds {
+            failure = .replicated(
+                "stopping, and JetStream acknowledged nothing for \(limitNanoseconds / 1_000_000_000) s: events from "
+                    + "sequence \(jetStream.durableSequence) on are not durable and were not acted on "
+                    + "(last publish failure: \(jetStream.lastFailure ?? "none"))")
+        }
     }
 
     mutating func syncIfDue(now: UInt64, force: Bool) {

@@ -27,6 +27,8 @@ public struct NATSSettings: Equatable, Sendable {
     public var window: Int
     /// How long to wait for a frame's ack before publishing it again.
     public var ackWaitMilliseconds: Int64
+    /// After a stop, how long to wait for acks that do not come before giving up (reported).
+    public var shutdownAckSeconds: Double = 30
     /// Take input events from the shard's input subject instead of the synthetic market.
     public var consumeInput: Bool
     /// Publish execution reports and bundles on the shard's output subjects.

@@ -500,6 +500,9 @@ public enum Pipeline {
     /// One journal poll; a failure is recorded once and stops the pipeline.
     static func pollJournal(_ journal: inout JournalStage, now: UInt64, _ wiring: Wiring) -> Int {
         let passed = journal.poll(now: now)
+        if passed == 0, wiring.control.stopRequested, let nats = wiring.configuration.nats {
+            journal.enforceShutdownDeadline(now: now, limitNanoseconds: UInt64(nats.shutdownAckSeconds * 1e9))
+        }
         journal.serviceCollection()
         publishJournalCounters(journal, wiring.counters)
         if let failure = journal.failure, !wiring.control.journalFailed {

@@ -354,6 +354,7 @@ public final class JetStream: @unchecked Sendable {
     /// Where asynchronous publishes' acks land (set with `enableAsyncPublish`).
     public private(set) var ackSlots: PublishAckSlots?
     private var asyncContext: OpaquePointer?
+    private var asyncAckWaitMilliseconds: Int64 = 2_000
 
     init(connection: NATSConnection, waitMilliseconds: Int64) throws(NATSError) {
         var options = jsOptions()
@@ -466,6 +467,7 @@ public final class JetStream: @unchecked Sendable {
             throw NATSError("open a JetStream context for asynchronous publishes", status)
         }
         asyncContext = context
+        asyncAckWaitMilliseconds = ackWaitMilliseconds
         ackSlots = slots
         return slots
     }
@@ -484,6 +486,9 @@ public final class JetStream: @unchecked Sendable {
         status = natsMsgHeader_Set(created, tagHeader, String(tag))
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
+        // Without it a publish whose ack never comes (sent just before the server went away)
+        // would stay pending forever; with it the ack handler reports a timeout.
+        options.MaxWait = asyncAckWaitMilliseconds
         if status == NATS_OK {
             status = messageID.withCString { id in
                 options.MsgId = id
