@@ -340,6 +340,27 @@ public enum JetStreamJournalReader {
         return low
     }
 
+    /// Decodes events `from ..< count` of a checked frame and hands each to `body` (a tight
+    /// loop without captured state, so no exclusivity checks per event).
+    @inline(__always)
+    static func decodeEvents(
+        _ bytes: UnsafeRawBufferPointer, from first: Int, count: Int, firstSequence: Int64,
+        _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
+    ) throws(JetStreamJournalError) {
+        var index = first
+        while index < count {
+            let offset = JournalFrame.headerSize &+ index &* Event.encodedSize
+            let sequence = firstSequence &+ Int64(index)
+            let event: Event
+            do {
+                event = try Event(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset &+ Event.encodedSize)]))
+            } catch { throw .badEvent(sequence: sequence, reason: "\(error)") }
+            try body(event, sequence)
+            index &+= 1
+        }
+    }
+
     /// Calls `body` with every event from journal `sequence` to the end of the stream as it
     /// was when the read began, in order, with its journal sequence.
     @discardableResult
@@ -385,20 +406,14 @@ public enum JetStreamJournalReader {
                         expectedSequence = header.firstSequence + Int64(header.count)
                         expectedFrame = header.frameIndex + 1
                         summary.frames += 1
-                        for index in 0..<header.count {
-                            let eventSequence = header.firstSequence + Int64(index)
-                            guard eventSequence >= sequence else { continue }
-                            let offset = JournalFrame.headerSize + index * Event.encodedSize
-                            let event: Event
-                            do {
-                                event = try Event(
-                                    decoding: UnsafeRawBufferPointer(
-                                        rebasing: message.bytes[offset..<(offset + Event.encodedSize)]))
-                            } catch { throw .badEvent(sequence: eventSequence, reason: "\(error)") }
-                            if summary.events == 0 { summary.firstSequence = eventSequence }
-                            try body(event, eventSequence)
-                            summary.events += 1
-                            summary.nextSequence = eventSequence + 1
+                        let skip = Swift.max(0, Int(Swift.min(sequence - header.firstSequence, Int64(header.count))))
+                        try decodeEvents(
+                            message.bytes, from: skip, count: header.count, firstSequence: header.firstSequence,
+                            body)
+                        if skip < header.count {
+                            if summary.events == 0 { summary.firstSequence = header.firstSequence + Int64(skip) }
+                            summary.events += header.count - skip
+                            summary.nextSequence = header.firstSequence + Int64(header.count)
                         }
                     } catch {
                         failure = error

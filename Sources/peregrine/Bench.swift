@@ -9,7 +9,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure parts of the engine on this machine.",
         subcommands: [
-            BenchMatching.self, BenchJournal.self, BenchMetrics.self, BenchMempool.self, BenchSignatures.self,
+            BenchMatching.self, BenchJournal.self, BenchJetStream.self, BenchMetrics.self, BenchMempool.self,
+            BenchSignatures.self,
         ])
 }
 
