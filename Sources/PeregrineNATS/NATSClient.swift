@@ -108,7 +108,12 @@ public final class NATSConnection: @unchecked Sendable {
         defer { natsOptions_Destroy(opts) }
         let events = NATSConnectionEvents()
         let closure = Unmanaged.passUnretained(events).toOpaque()
-        status = natsOptions_SetURL(opts, options.url)
+        let servers = options.url.split(separator: ",").map { String($0).filter { !$0.isWhitespace } }
+        if servers.count > 1 {
+            status = withCStrings(servers) { natsOptions_SetServers(opts, $0.baseAddress, Int32($0.count)) }
+        } else {
+            status = natsOptions_SetURL(opts, options.url)
+        }
         if status == NATS_OK { status = natsOptions_SetName(opts, options.name) }
         if status == NATS_OK { status = natsOptions_SetMaxReconnect(opts, Int32(clamping: options.maxReconnects)) }
         if status == NATS_OK { status = natsOptions_SetReconnectWait(opts, options.reconnectWaitMilliseconds) }
