@@ -76,6 +76,9 @@ public struct EngineReport: Sendable {
                 "source            recorded \(recorded.format.rawValue): \(recorded.paths.joined(separator: ", ")), as fast as accepted"
             )
             if let recordedSummary { lines.append("source read       \(recordedSummary)") }
+        } else if let nats = configuration.nats, nats.consumeInput {
+            lines.append("source            NATS subject \(nats.inputSubject) (shard \(nats.shard) of \(nats.shardCount))")
+            if let recordedSummary { lines.append("source read       \(recordedSummary)") }
         } else {
             lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")
         }

@@ -227,10 +227,14 @@ public enum Pipeline {
             if let spec = configuration.recordedSource {
                 do { recorded = try RecordedFeed(spec: spec) } catch { throw .setupFailed("recorded source: \(error)") }
             }
+            var input: NATSInputFeed? = nil
+            if let nats = configuration.nats, nats.consumeInput {
+                do { input = try NATSInputFeed(settings: nats) } catch { throw .setupFailed("NATS input: \(error)") }
+            }
             do {
                 return SyntheticSource(
                     producer: try inbound.makeProducer(), configuration: configuration, clock: clock,
-                    startTime: startTime, startSequence: baseSequence, recordedFeed: recorded)
+                    startTime: startTime, startSequence: baseSequence, recordedFeed: recorded, inputFeed: input)
             } catch { throw .setupFailed(error.description) }
         }
 
@@ -534,6 +538,7 @@ public enum Pipeline {
 
     /// Records what a recorded source read, for the final report.
     static func finishSource(_ source: borrowing SyntheticSource, _ wiring: Wiring) {
+        if let input = source.inputSummary { wiring.results.recordedSummary = input }
         guard let statistics = source.recordedStatistics else { return }
         var line =
             "read \(statistics.rows) rows (\(statistics.messages) messages): gaps \(statistics.gaps), out of order "

@@ -29,6 +29,8 @@ public struct SyntheticSource: ~Copyable {
     @usableFromInline var lastPublished: UInt64
     /// Recorded files to replay instead of the synthetic market, when configured.
     @usableFromInline let recorded: RecordedFeed?
+    /// A NATS subject to take events from instead (distributed mode with input).
+    @usableFromInline let input: NATSInputFeed?
     @usableFromInline var _ticks: Int = 0
     /// Clock ticks sent while idle (counted in `emitted` too).
     public var ticks: Int { _ticks }
@@ -44,8 +46,10 @@ public struct SyntheticSource: ~Copyable {
     /// restarted after recovery draws a different stream than the run before it.
     public init(
         producer: consuming SequencedProducer<Event>, configuration: EngineConfiguration, clock: CycleClock,
-        startTime: UInt64, startSequence: Int64 = 0, recordedFeed: RecordedFeed? = nil
+        startTime: UInt64, startSequence: Int64 = 0, recordedFeed: RecordedFeed? = nil,
+        inputFeed: NATSInputFeed? = nil
     ) {
+        input = inputFeed
         self.producer = producer
         let seed = configuration.seed ^ UInt64(bitPattern: startSequence) &* 0x9E37_79B9_7F4A_7C15
         market = SyntheticMarket(
@@ -72,6 +76,7 @@ public struct SyntheticSource: ~Copyable {
 
     public var isExhausted: Bool {
         if let recorded { return recorded.finished && recorded.available == 0 }
+        if let input { return input.finished && input.available == 0 }
         return marketEvents >= eventLimit
     }
 
@@ -103,6 +108,43 @@ public struct SyntheticSource: ~Copyable {
         return range.count
     }
 
+    /// Publishes the events that arrived on the input subject, as many as fit (at most a
+    /// batch), stamped with their ingress time; their instrument, payload and source sequence
+    /// are kept. Sends idle ticks like the synthetic market when nothing arrives.
+    @usableFromInline
+    mutating func stepInput(_ feed: NATSInputFeed, now: UInt64) -> Int {
+        feed.fill(batchLimit)
+        let wanted = Swift.min(feed.available, batchLimit)
+        if wanted == 0 {
+            if now &- lastPublished >= tickIntervalNanoseconds, !feed.finished, publishTimer(TimerFire.tick, now: now) {
+                _ticks &+= 1
+                return 1
+            }
+            return 0
+        }
+        guard let range = producer.tryClaim(upTo: wanted) else {
+            _fullWaits &+= 1
+            return 0
+        }
+        for sequence in range.first...range.last {
+            var event = feed.take()
+            event.timestamp = now
+            producer.slot(sequence).initialize(to: event)
+            _emitted &+= 1
+        }
+        producer.publish(range)
+        lastPublished = now
+        return range.count
+    }
+
+    /// What the input subject delivered, for the final report (nil without one).
+    public var inputSummary: String? {
+        input.map { feed in
+            "\(feed.framesReceived) frames from NATS, \(feed.foreignEvents) events of other shards skipped"
+                + (feed.failure.map { "; stopped: \($0)" } ?? "")
+        }
+    }
+
     /// The last sequence published (-1 before the first).
     @inlinable public var publishedSequence: Int { producer.publishedSequence }
 
@@ -111,6 +153,7 @@ public struct SyntheticSource: ~Copyable {
     @inlinable
     public mutating func step(now: UInt64) -> Int {
         if let recorded { return stepRecorded(recorded, now: now) }
+        if let input { return stepInput(input, now: now) }
         if meanGapNanoseconds == 0 { return stepUnlimited(now: now) }
         var handled = 0
         // Bounded so a source far behind schedule still yields to the stage sharing its thread.

@@ -56,6 +56,20 @@ public enum JournalFrame {
         bytes.storeBytes(of: crc.littleEndian, toByteOffset: 28, as: UInt32.self)
     }
 
+    /// A whole frame of `events` (1 … 1,023), for publishers of input frames.
+    public static func encode(_ events: ArraySlice<Event>, frameIndex: UInt64, firstSequence: Int64) -> [UInt8] {
+        let count = Swift.min(events.count, maxEvents)
+        var bytes = [UInt8](repeating: 0, count: headerSize + count * Event.encodedSize)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, event) in events.prefix(count).enumerated() {
+                let at = headerSize + index * Event.encodedSize
+                try? event.encode(into: UnsafeMutableRawBufferPointer(rebasing: raw[at..<(at + Event.encodedSize)]))
+            }
+            seal(raw, frameIndex: frameIndex, firstSequence: firstSequence, count: count)
+        }
+        return bytes
+    }
+
     /// Checks a frame's header, length and checksum.
     public static func header(of bytes: UnsafeRawBufferPointer, streamSequence: UInt64) throws(JetStreamJournalError)
         -> Header

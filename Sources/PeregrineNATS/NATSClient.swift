@@ -61,6 +61,12 @@ private func onReconnected(_ connection: OpaquePointer?, _ closure: UnsafeMutabl
     Unmanaged<NATSConnectionEvents>.fromOpaque(closure).takeUnretainedValue().reconnects.add(1, ordering: .relaxed)
 }
 
+/// The last callback the client makes for a connection: drops the reference the callbacks held.
+private func onClosed(_ connection: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {
+    guard let closure else { return }
+    Unmanaged<NATSConnectionEvents>.fromOpaque(closure).release()
+}
+
 private func onAsyncError(
     _ connection: OpaquePointer?, _ subscription: OpaquePointer?, _ status: natsStatus,
     _ closure: UnsafeMutableRawPointer?
@@ -107,7 +113,9 @@ public final class NATSConnection: @unchecked Sendable {
         guard status == NATS_OK, let opts else { throw NATSError("create connection options", status) }
         defer { natsOptions_Destroy(opts) }
         let events = NATSConnectionEvents()
-        let closure = Unmanaged.passUnretained(events).toOpaque()
+        // Retained for the callbacks, which run on the client's threads and may outlive this
+        // object; released by `onClosed`, the last of them (or below if connecting fails).
+        let closure = Unmanaged.passRetained(events).toOpaque()
         let servers = options.url.split(separator: ",").map { String($0).filter { !$0.isWhitespace } }
         if servers.count > 1 {
             status = withCStrings(servers) { natsOptions_SetServers(opts, $0.baseAddress, Int32($0.count)) }
@@ -124,21 +132,23 @@ public final class NATSConnection: @unchecked Sendable {
         if status == NATS_OK { status = natsOptions_SetDisconnectedCB(opts, onDisconnected, closure) }
         if status == NATS_OK { status = natsOptions_SetReconnectedCB(opts, onReconnected, closure) }
         if status == NATS_OK { status = natsOptions_SetErrorHandler(opts, onAsyncError, closure) }
-        guard status == NATS_OK else { throw NATSError("set connection options for \(options.url)", status) }
+        if status == NATS_OK { status = natsOptions_SetClosedCB(opts, onClosed, closure) }
+        guard status == NATS_OK else {
+            Unmanaged<NATSConnectionEvents>.fromOpaque(closure).release()
+            throw NATSError("set connection options for \(options.url)", status)
+        }
         var connection: OpaquePointer? = nil
         status = natsConnection_Connect(&connection, opts)
-        guard status == NATS_OK, let connection else { throw NATSError("connect to \(options.url)", status) }
+        guard status == NATS_OK, let connection else {
+            Unmanaged<NATSConnectionEvents>.fromOpaque(closure).release()
+            throw NATSError("connect to \(options.url)", status)
+        }
         handle = connection
         self.events = events
         url = options.url
-        // The callbacks hold an unretained pointer: keep the events alive as long as the connection.
-        _ = Unmanaged.passRetained(events)
     }
 
-    deinit {
-        natsConnection_Destroy(handle)
-        Unmanaged.passUnretained(events).release()
-    }
+    deinit { natsConnection_Destroy(handle) }
 
     /// Whether the connection is up now (false while reconnecting).
     public var isConnected: Bool { natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED }
@@ -155,14 +165,17 @@ public final class NATSConnection: @unchecked Sendable {
         guard status == NATS_OK else { throw NATSError("flush", status) }
     }
 
-    /// A synchronous subscription to `subject` (wildcards allowed).
-    public func subscribe(_ subject: String) throws(NATSError) -> NATSSubscription {
+    /// A synchronous subscription to `subject` (wildcards allowed) holding at most
+    /// `pendingMessages` / `pendingBytes` undelivered (beyond that the client drops and reports
+    /// a slow consumer, counted in `events.asyncErrors`).
+    public func subscribe(_ subject: String, pendingMessages: Int = 65_536, pendingBytes: Int = 64 << 20)
+        throws(NATSError) -> NATSSubscription
+    {
         var subscription: OpaquePointer? = nil
         let status = natsConnection_SubscribeSync(&subscription, handle, subject)
         guard status == NATS_OK, let subscription else { throw NATSError("subscribe to \(subject)", status) }
-        // Unbounded pending limits: the subscriber decides how fast to drain (the pipeline's
-        // ring applies backpressure behind it).
-        _ = natsSubscription_SetPendingLimits(subscription, -1, -1)
+        _ = natsSubscription_SetPendingLimits(
+            subscription, Int32(clamping: pendingMessages), Int32(clamping: pendingBytes))
         return NATSSubscription(handle: subscription, connection: self)
     }
 

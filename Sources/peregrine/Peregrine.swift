@@ -9,7 +9,7 @@ struct Peregrine: ParsableCommand {
         abstract: "A low-latency, event-sourced trading engine core.",
         subcommands: [
             Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
-            MempoolCommand.self,
+            MempoolCommand.self, NATSCommand.self,
         ])
 
     /// The strategy `run` hosts and `replay` re-runs: they must be the same for a replay to

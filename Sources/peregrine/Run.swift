@@ -155,6 +155,12 @@ struct Run: ParsableCommand {
         help: "With --nats: take input events from the shard's subject peregrine.in.K instead of the synthetic market.")
     var natsInput = false
 
+    @Option(
+        help:
+            "With --nats: the name of this deployment: subjects NAME.journal.K, NAME.in.K, NAME.out.K.* and streams NAME_JOURNAL_K (uppercased)."
+    )
+    var natsPrefix: String?
+
     func run() throws {
         let configuration: EngineConfiguration
         do {
@@ -240,6 +246,15 @@ struct Run: ParsableCommand {
             }
             if let natsFrameEvents { settings.frameEvents = natsFrameEvents }
             if natsInput { settings.consumeInput = true }
+            if let natsPrefix {
+                guard !natsPrefix.isEmpty, natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+                else {
+                    throw .invalidSetting(
+                        name: "nats-prefix", value: natsPrefix, allowed: "use letters, digits, - and _")
+                }
+                settings.subjectPrefix = natsPrefix.lowercased()
+                settings.streamPrefix = natsPrefix.uppercased()
+            }
             configuration.nats = settings
             if journal == nil { configuration.journalDirectory = nil }  // the stream is the journal
         }

@@ -1,0 +1,91 @@
+import ArgumentParser
+import PeregrineEngine
+import PeregrineModel
+import PeregrineNATS
+
+struct NATSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nats", abstract: "Distributed-mode tools.", subcommands: [NATSPublish.self])
+}
+
+/// Publishes a synthetic market to the shards' input subjects, split by instrument.
+struct NATSPublish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish synthetic market events to peregrine.in.K, each to the shard that owns its instrument.",
+        discussion: """
+            Events are generated as `peregrine run` generates them (same seed, instruments and order flow), sent in \
+            frames of up to --frame-events (the journal frame format, see docs/nats.md) to the subject of the shard \
+            that owns the instrument (NATSSettings.shard(of:count:)), followed by END on every shard's subject. \
+            Engines started with --nats URL --shard K/N --nats-input take them.
+            """)
+
+    @Option(help: "NATS server URL.")
+    var nats: String = "nats://127.0.0.1:4222"
+
+    @Option(help: "Number of shards.")
+    var shards: Int = 1
+
+    @Option(help: "Events to publish.")
+    var events: Int = 100_000
+
+    @Option(help: "Instruments in the synthetic market.")
+    var instruments: Int = 4
+
+    @Option(help: "Percent of events that are order commands.")
+    var orderFlow: Int = 0
+
+    @Option(help: "Seed of the synthetic market.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Events per frame (1 to 1023).")
+    var frameEvents: Int = 256
+
+    @Option(help: "Subject prefix.")
+    var prefix: String = "peregrine"
+
+    func validate() throws {
+        guard (1...1_024).contains(shards) else { throw ValidationError("--shards must be 1 to 1024") }
+        guard (1...1_000_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1000000000") }
+        guard (1...JournalFrame.maxEvents).contains(frameEvents) else {
+            throw ValidationError("--frame-events must be 1 to \(JournalFrame.maxEvents)")
+        }
+    }
+
+    func run() throws {
+        let connection = try NATSConnection(NATSConnectionOptions(url: nats, name: "peregrine-publisher"))
+        var market = SyntheticMarket(instruments: instruments, seed: seed, orderFlowPercent: orderFlow)
+        var buffers = [[Event]](repeating: [], count: shards)
+        var frames = [UInt64](repeating: 0, count: shards)
+        var perShard = [Int](repeating: 0, count: shards)
+        func send(_ shard: Int) throws {
+            guard !buffers[shard].isEmpty else { return }
+            let first = Int64(buffers[shard][0].sourceSequence)
+            let frame = JournalFrame.encode(buffers[shard][...], frameIndex: frames[shard], firstSequence: first)
+            try frame.withUnsafeBytes {
+                try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+            }
+            frames[shard] += 1
+            buffers[shard].removeAll(keepingCapacity: true)
+        }
+        for index in 0..<events {
+            var event = market.next(timestamp: UInt64(index))
+            event.sourceSequence = UInt64(index)
+            let shard = NATSSettings.shard(of: event.instrument, count: shards)
+            buffers[shard].append(event)
+            perShard[shard] += 1
+            if buffers[shard].count == frameEvents { try send(shard) }
+        }
+        for shard in 0..<shards {
+            try send(shard)
+            try NATSInputFeed.endOfInput.withUnsafeBytes {
+                try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+            }
+        }
+        try connection.flush()
+        print(
+            "published \(events) events to \(shards) shard(s): "
+                + perShard.enumerated().map { "\(prefix).in.\($0.offset) \($0.element) events in \(frames[$0.offset]) frames" }
+                .joined(separator: " · "))
+    }
+}
