@@ -77,7 +77,8 @@ public struct EngineReport: Sendable {
             )
             if let recordedSummary { lines.append("source read       \(recordedSummary)") }
         } else if let nats = configuration.nats, nats.consumeInput {
-            lines.append("source            NATS subject \(nats.inputSubject) (shard \(nats.shard) of \(nats.shardCount))")
+            lines.append(
+                "source            NATS subject \(nats.inputSubject) (shard \(nats.shard) of \(nats.shardCount))")
             if let recordedSummary { lines.append("source read       \(recordedSummary)") }
         } else {
             lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")

@@ -279,12 +279,18 @@ public enum Pipeline {
         }
 
         func makeSink() throws(EngineError) -> SinkStage {
+            var publisher: NATSOutputPublisher? = nil
+            if let nats = configuration.nats, nats.publishOutputs {
+                do { publisher = try NATSOutputPublisher(settings: nats) } catch {
+                    throw .setupFailed("NATS outputs: \(error)")
+                }
+            }
             do {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
                     reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
                     bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
-                    bundlesBySize: bundlesBySize)
+                    bundlesBySize: bundlesBySize, outputs: publisher)
             } catch let error as CoreError {
                 throw .setupFailed(error.description)
             } catch let error as EngineError {
@@ -404,6 +410,7 @@ public enum Pipeline {
             }
         }
         while sink.poll() > 0 {}
+        sink.closeOutputs()
         finishLogic(&logic, wiring)
         finishSink(sink, wiring)
     }
@@ -485,6 +492,7 @@ public enum Pipeline {
             }
             if wiring.control.logicFinished {
                 while sink.poll() > 0 {}
+                sink.closeOutputs()
                 break
             }
             wait.idle(on: wiring.outcomes.wakeSignal)

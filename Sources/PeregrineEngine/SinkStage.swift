@@ -36,14 +36,18 @@ public struct SinkStage: ~Copyable {
     /// Bundles received by transaction count (cell n: bundles of n transactions, 0 to
     /// `Bundle.capacity`); written only here, a relaxed store per bundle.
     public let bundlesBySize: PaddedAtomicCells
+    /// Distributed mode: reports and bundles also go out on NATS subjects.
+    @usableFromInline let outputs: NATSOutputPublisher?
 
     public init(
         outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
         reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
         bundleLatency: consuming LatencyWriter, clock: CycleClock,
         rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
-        bundlesBySize: PaddedAtomicCells = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0)
+        bundlesBySize: PaddedAtomicCells = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0),
+        outputs: NATSOutputPublisher? = nil
     ) {
+        self.outputs = outputs
         self.rejectsByReason = rejectsByReason
         self.bundlesBySize = bundlesBySize
         self.outcomes = outcomes
@@ -60,6 +64,7 @@ public struct SinkStage: ~Copyable {
         let readyReports = reports.readableCount()
         for offset in 0..<readyReports {
             let report = reports.element(at: offset)
+            outputs?.add(report)
             if report.isFill {
                 _fillCount &+= 1
             } else if report.kind == .rejected {
@@ -71,7 +76,10 @@ public struct SinkStage: ~Copyable {
         _reportCount &+= readyReports
         let readyOutcomes = outcomes.readableCount()
         let readyBundles = bundles.readableCount()
-        if readyOutcomes == 0 && readyBundles == 0 { return readyReports }
+        if readyOutcomes == 0 && readyBundles == 0 {
+            if readyReports > 0 { outputs?.flush() }
+            return readyReports
+        }
         let now = clock.now()
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
@@ -81,16 +89,21 @@ public struct SinkStage: ~Copyable {
         outcomes.consume(readyOutcomes)
         for offset in 0..<readyBundles {
             let bundle = bundles.element(at: offset)
+            outputs?.add(bundle)
             bundleLatency.record(now &- bundle.openedAt)
             _bundleTransactionCount &+= bundle.count
             let sizeCell = bundlesBySize.cell(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
             sizeCell.pointee.store(sizeCell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
         bundles.consume(readyBundles)
+        if readyReports > 0 || readyBundles > 0 { outputs?.flush() }
         _outcomeCount &+= readyOutcomes
         _bundleCount &+= readyBundles
         return readyOutcomes &+ readyBundles &+ readyReports
     }
+
+    /// Sends what is still buffered for the NATS output subjects (at shutdown).
+    public func closeOutputs() { outputs?.close() }
 
     @inlinable
     public mutating func serviceCollection() {

@@ -85,7 +85,9 @@ struct NATSPublish: ParsableCommand {
         try connection.flush()
         print(
             "published \(events) events to \(shards) shard(s): "
-                + perShard.enumerated().map { "\(prefix).in.\($0.offset) \($0.element) events in \(frames[$0.offset]) frames" }
+                + perShard.enumerated().map {
+                    "\(prefix).in.\($0.offset) \($0.element) events in \(frames[$0.offset]) frames"
+                }
                 .joined(separator: " · "))
     }
 }

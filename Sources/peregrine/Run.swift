@@ -247,7 +247,8 @@ struct Run: ParsableCommand {
             if let natsFrameEvents { settings.frameEvents = natsFrameEvents }
             if natsInput { settings.consumeInput = true }
             if let natsPrefix {
-                guard !natsPrefix.isEmpty, natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+                guard !natsPrefix.isEmpty,
+                    natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
                 else {
                     throw .invalidSetting(
                         name: "nats-prefix", value: natsPrefix, allowed: "use letters, digits, - and _")

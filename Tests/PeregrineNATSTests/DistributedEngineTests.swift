@@ -145,4 +145,79 @@ struct DistributedEngineTests {
         let replay = try Self.run(["replay", "--nats", server.url, "--shard", "0/1"])
         #expect(Self.line("state hash:", in: replay.output) == Self.line("state hash:", in: text))
     }
+
+    /// Execution reports published on `prefix.out.*.reports` while `body` runs, by instrument,
+    /// without the trade id (a per-engine counter).
+    static func collectReports(url: String, prefix: String, _ body: () throws -> Void) throws -> [UInt32: [String]] {
+        let connection = try NATSConnection(NATSConnectionOptions(url: url))
+        let subscription = try connection.subscribe(
+            "\(prefix).out.*.reports", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+        try connection.flush()
+        try body()
+        var byInstrument: [UInt32: [String]] = [:]
+        while try subscription.next(
+            timeoutMilliseconds: 500,
+            { message in
+                for offset in stride(from: 0, to: message.bytes.count, by: 64) {
+                    let report = message.bytes.loadUnaligned(fromByteOffset: offset, as: ExecutionReport.self)
+                    byInstrument[report.instrument.rawValue, default: []].append(
+                        "\(report.kind) \(report.reason) \(report.orderID) \(report.contraOrderID) \(report.price.ticks) "
+                            + "\(report.quantity.lots) \(report.leavesQuantity.lots) \(report.side) \(report.isAggressor) "
+                            + "\(report.account) \(report.contraAccount)")
+                }
+            })
+        {}
+        return byInstrument
+    }
+
+    /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
+    /// market split across them, and returns their reports by instrument.
+    static func shardedRun(url: String, prefix: String, shards: Int) throws -> [UInt32: [String]] {
+        try collectReports(url: url, prefix: prefix) {
+            let engines = try (0..<shards).map { shard in
+                let process = Process()
+                process.executableURL = binary
+                process.arguments = [
+                    "run", "--nats", url, "--shard", "\(shard)/\(shards)", "--nats-input", "--nats-prefix", prefix,
+                    "--order-flow", "30", "--instruments", "8", "--metrics-port", "0", "--duration", "0",
+                ]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                return process
+            }
+            usleep(2_500_000)  // subscribed (core NATS input: a publisher before them would be lost)
+            let publish = try run([
+                "nats", "publish", "--nats", url, "--shards", "\(shards)", "--prefix", prefix, "--events", "100000",
+                "--instruments", "8", "--order-flow", "30",
+            ])
+            #expect(publish.status == 0)
+            for engine in engines {
+                engine.waitUntilExit()
+                #expect(engine.terminationStatus == 0)
+            }
+        }
+    }
+
+    /// Two shards split the input by instrument; the union of their execution reports equals
+    /// a single engine's, instrument by instrument, in order.
+    @Test func twoShardsEqualOneEngine() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let single = try Self.shardedRun(url: url, prefix: "one\(getpid())", shards: 1)
+        let split = try Self.shardedRun(url: url, prefix: "two\(getpid())", shards: 2)
+        #expect(single.keys.count == 8)
+        #expect(single.values.map(\.count).reduce(0, +) > 20_000)
+        #expect(split.keys.sorted() == single.keys.sorted())
+        for (instrument, reports) in single {
+            #expect(split[instrument] == reports, "instrument \(instrument)")
+        }
+        // Both shards had work.
+        let owners = Set(single.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
+        #expect(owners == [0, 1])
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        for name in ["ONE\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_1"] {
+            try jetStream.deleteStream(name)
+        }
+    }
 }

@@ -1,0 +1,70 @@
+import PeregrineModel
+import PeregrineNATS
+
+/// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
+/// `NAME.out.K.bundles`): one message per sink batch, so the cost is one client call per batch,
+/// not per item.
+///
+/// - reports: a sequence of 64-byte execution reports in their in-memory layout
+///   (`ExecutionReport`, `@frozen`, little-endian on every platform Peregrine runs on)
+/// - bundles: a sequence of bundles in their wire encoding (`Bundle+Codec.swift`), each
+///   preceded by its length as a little-endian u32
+///
+/// Core NATS: at most once, to whoever subscribes. The journal, not these subjects, is the
+/// record. Used by the sink thread only; its buffers are allocated once and reused.
+public final class NATSOutputPublisher {
+    let connection: NATSConnection
+    let reportsSubject: String
+    let bundlesSubject: String
+    var reportBuffer: [UInt8] = []
+    var bundleBuffer: [UInt8] = []
+    public private(set) var messages = 0
+    public private(set) var failures = 0
+
+    public init(settings: NATSSettings) throws(NATSError) {
+        connection = try NATSConnection(
+            NATSConnectionOptions(url: settings.url, name: "peregrine-out-\(settings.shard)"))
+        reportsSubject = settings.reportsSubject
+        bundlesSubject = settings.bundlesSubject
+        reportBuffer.reserveCapacity(64 * 4_096)
+        bundleBuffer.reserveCapacity(1 << 16)
+    }
+
+    @usableFromInline
+    func add(_ report: ExecutionReport) {
+        withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
+    }
+
+    @usableFromInline
+    func add(_ bundle: Bundle) {
+        var scratch = [UInt8](repeating: 0, count: 1_024)
+        let length = scratch.withUnsafeMutableBytes { (try? bundle.encode(into: $0)) ?? 0 }
+        guard length > 0 else { return }
+        withUnsafeBytes(of: UInt32(length).littleEndian) { bundleBuffer.append(contentsOf: $0) }
+        bundleBuffer.append(contentsOf: scratch.prefix(length))
+    }
+
+    /// Publishes what the batch collected.
+    @usableFromInline
+    func flush() {
+        send(&reportBuffer, reportsSubject)
+        send(&bundleBuffer, bundlesSubject)
+    }
+
+    func send(_ buffer: inout [UInt8], _ subject: String) {
+        guard !buffer.isEmpty else { return }
+        do {
+            try buffer.withUnsafeBytes { try connection.publish(subject, $0) }
+            messages += 1
+        } catch {
+            failures += 1
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends everything buffered to the server (at shutdown).
+    public func close() {
+        flush()
+        try? connection.flush()
+    }
+}
