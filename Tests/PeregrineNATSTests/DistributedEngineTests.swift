@@ -186,7 +186,9 @@ struct DistributedEngineTests {
                 try process.run()
                 return process
             }
-            usleep(2_500_000)  // subscribed (core NATS input: a publisher before them would be lost)
+            // Subscribed by then (core NATS input: frames published before an engine subscribes are lost;
+            // generous for a loaded CI machine).
+            usleep(6_000_000)
             let publish = try run([
                 "nats", "publish", "--nats", url, "--shards", "\(shards)", "--prefix", prefix, "--events", "100000",
                 "--instruments", "8", "--order-flow", "30",
