@@ -64,9 +64,7 @@ public final class NATSInputFeed {
         do {
             let header = try JournalFrame.header(of: bytes, streamSequence: UInt64(framesReceived))
             framesReceived += 1
-            for index in 0..<header.count {
-                let offset = JournalFrame.headerSize + index * Event.encodedSize
-                let event = try Event(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 64)]))
+            try JournalFrame.forEachEvent(in: bytes, header: header) { event, _ in
                 if NATSSettings.shard(of: event.instrument, count: shardCount) == shard {
                     pending.append(event)
                 } else {

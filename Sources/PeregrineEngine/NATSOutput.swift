@@ -37,11 +37,14 @@ public final class NATSOutputPublisher {
 
     @usableFromInline
     func add(_ bundle: Bundle) {
-        var scratch = [UInt8](repeating: 0, count: 1_024)
-        let length = scratch.withUnsafeMutableBytes { (try? bundle.encode(into: $0)) ?? 0 }
-        guard length > 0 else { return }
+        let length = bundle.encodedSize
         withUnsafeBytes(of: UInt32(length).littleEndian) { bundleBuffer.append(contentsOf: $0) }
-        bundleBuffer.append(contentsOf: scratch.prefix(length))
+        let start = bundleBuffer.count
+        bundleBuffer.append(contentsOf: repeatElement(0, count: length))
+        let written = bundleBuffer.withUnsafeMutableBytes { raw in
+            (try? bundle.encode(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))) ?? 0
+        }
+        if written != length { bundleBuffer.removeLast(length + 4) }  // not encodable: leave it out
     }
 
     /// Publishes what the batch collected.

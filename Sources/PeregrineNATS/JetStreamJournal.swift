@@ -70,6 +70,28 @@ public enum JournalFrame {
         return bytes
     }
 
+    /// Decodes events `first ..< header.count` of a frame checked by `header(of:streamSequence:)`
+    /// and hands each to `body` with its sequence (a tight loop without captured state, so no
+    /// exclusivity checks per event).
+    @inline(__always)
+    public static func forEachEvent(
+        in bytes: UnsafeRawBufferPointer, header: Header, from first: Int = 0,
+        _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
+    ) throws(JetStreamJournalError) {
+        var index = first
+        while index < header.count {
+            let offset = headerSize &+ index &* Event.encodedSize
+            let sequence = header.firstSequence &+ Int64(index)
+            let event: Event
+            do {
+                event = try Event(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset &+ Event.encodedSize)]))
+            } catch { throw .badEvent(sequence: sequence, reason: "\(error)") }
+            try body(event, sequence)
+            index &+= 1
+        }
+    }
+
     /// Checks a frame's header, length and checksum.
     public static func header(of bytes: UnsafeRawBufferPointer, streamSequence: UInt64) throws(JetStreamJournalError)
         -> Header
@@ -354,27 +376,6 @@ public enum JetStreamJournalReader {
         return low
     }
 
-    /// Decodes events `from ..< count` of a checked frame and hands each to `body` (a tight
-    /// loop without captured state, so no exclusivity checks per event).
-    @inline(__always)
-    static func decodeEvents(
-        _ bytes: UnsafeRawBufferPointer, from first: Int, count: Int, firstSequence: Int64,
-        _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
-    ) throws(JetStreamJournalError) {
-        var index = first
-        while index < count {
-            let offset = JournalFrame.headerSize &+ index &* Event.encodedSize
-            let sequence = firstSequence &+ Int64(index)
-            let event: Event
-            do {
-                event = try Event(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset &+ Event.encodedSize)]))
-            } catch { throw .badEvent(sequence: sequence, reason: "\(error)") }
-            try body(event, sequence)
-            index &+= 1
-        }
-    }
-
     /// Calls `body` with every event from journal `sequence` to the end of the stream as it
     /// was when the read began, in order, with its journal sequence.
     @discardableResult
@@ -421,9 +422,7 @@ public enum JetStreamJournalReader {
                         expectedFrame = header.frameIndex + 1
                         summary.frames += 1
                         let skip = Swift.max(0, Int(Swift.min(sequence - header.firstSequence, Int64(header.count))))
-                        try decodeEvents(
-                            message.bytes, from: skip, count: header.count, firstSequence: header.firstSequence,
-                            body)
+                        try JournalFrame.forEachEvent(in: message.bytes, header: header, from: skip, body)
                         if skip < header.count {
                             if summary.events == 0 { summary.firstSequence = header.firstSequence + Int64(skip) }
                             summary.events += header.count - skip

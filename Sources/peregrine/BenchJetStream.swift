@@ -84,21 +84,21 @@ struct BenchJetStream: ParsableCommand {
         let writer = try JetStreamJournalWriter(
             jetStream: jetStream, settings: settings, subject: settings.subjects[0], window: window,
             maxEventsPerFrame: frameEvents)
-        let clock = ContinuousClock()
-        let start = clock.now
+        let clock = CycleClock.calibrate()
+        let start = clock.now()
         for (index, event) in input.enumerated() {
             while try !writer.append(event, sequence: Int64(index)) { writer.pollAcks() }
         }
         guard writer.drain(timeoutMilliseconds: 60_000) else {
             throw ValidationError("JetStream did not acknowledge everything within 60 s: \(writer.lastFailure ?? "")")
         }
-        let appendSeconds = (clock.now - start).seconds
-        let readStart = clock.now
+        let appendSeconds = Double(clock.now() &- start) / 1e9
+        let readStart = clock.now()
         var checksum: UInt64 = 0
         let summary = try JetStreamJournalReader.read(
             jetStream: jetStream, stream: name, subject: settings.subjects[0], fetchBatch: fetchBatch
         ) { event, _ in checksum &+= event.timestamp }
-        let readSeconds = (clock.now - readStart).seconds
+        let readSeconds = Double(clock.now() &- readStart) / 1e9
         guard summary.events == input.count else {
             throw ValidationError("read back \(summary.events) of \(input.count) events")
         }
@@ -106,8 +106,4 @@ struct BenchJetStream: ParsableCommand {
             appendRate: Double(input.count) / appendSeconds, readRate: Double(input.count) / readSeconds,
             frames: writer.framesPublished)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

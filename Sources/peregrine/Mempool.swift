@@ -233,12 +233,14 @@ struct MempoolRun: ParsableCommand {
                     stalls += 1
                     sched_yield()
                 }
-                for (id, origin) in [(UInt64(index), TransactionOrigin.observed), (backrunID, .strategy)] {
+                func add(_ id: UInt64, _ origin: TransactionOrigin) {
                     let handle = Transaction(
                         id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
                         origin: origin, priorityFee: tipGwei)
                     if let sealed = builder.add(handle, now: now) { ship(sealed) }
                 }
+                add(UInt64(index), .observed)
+                add(backrunID, .strategy)
             case .noOpportunity: counts["no opportunity", default: 0] += 1
             case .reverts: counts["reverts", default: 0] += 1
             case .duplicate: counts["duplicate", default: 0] += 1

@@ -185,26 +185,10 @@ struct PipelineTests {
 @Suite("peregrine CLI")
 struct CommandLineTests {
     /// The `peregrine` binary built next to this test bundle.
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("peregrine")
-    }
+    static var binary: URL { PeregrineCLI.binary }
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
+        try PeregrineCLI.run(arguments)
     }
 
     @Test func invalidValuesExitWithCode2AndSayWhy() throws {

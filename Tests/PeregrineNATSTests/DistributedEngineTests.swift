@@ -11,21 +11,10 @@ import Testing
 /// run → replay equality through the CLI, and no loss or duplication across a server restart.
 @Suite(.serialized)
 struct DistributedEngineTests {
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("peregrine")
-    }
+    static var binary: URL { PeregrineCLI.binary }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        try PeregrineCLI.run(arguments)
     }
 
     static let strategy = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
