@@ -373,6 +373,10 @@ public final class JetStream: @unchecked Sendable {
     public private(set) var ackSlots: PublishAckSlots?
     private var asyncContext: OpaquePointer?
     private var asyncAckWaitMilliseconds: Int64 = 2_000
+    /// How long idempotent API requests (stream info, consumer creation) are retried while a
+    /// clustered JetStream cannot answer: for seconds after a node is lost, requests time out
+    /// or report the system unavailable until a new meta or stream leader is elected.
+    public var settleMilliseconds: Int64 = 30_000
 
     init(connection: NATSConnection, waitMilliseconds: Int64) throws(NATSError) {
         var options = jsOptions()
@@ -426,8 +430,10 @@ public final class JetStream: @unchecked Sendable {
     /// The stream's state; nil when there is no such stream.
     public func streamState(_ name: String) throws(NATSError) -> StreamState? {
         var info: UnsafeMutablePointer<jsStreamInfo>? = nil
-        var code = jsErrCode(rawValue: 0)
-        let status = js_GetStreamInfo(&info, handle, name, nil, &code)
+        let (status, code) = retryingWhileSettling {
+            var code = jsErrCode(rawValue: 0)
+            return (js_GetStreamInfo(&info, handle, name, nil, &code), code)
+        }
         if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return nil }
         guard status == NATS_OK, let info else { throw NATSError("read stream \(name)", status, code: code) }
         defer { jsStreamInfo_Destroy(info) }
@@ -440,6 +446,23 @@ public final class JetStream: @unchecked Sendable {
         let status = js_DeleteStream(handle, name, nil, &code)
         if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return }
         guard status == NATS_OK else { throw NATSError("delete stream \(name)", status, code: code) }
+    }
+
+    /// Runs `request` again while it fails the way a cluster electing a leader fails (timeout,
+    /// no responders, system unavailable), for up to `settleMilliseconds`; its last status.
+    private func retryingWhileSettling(_ request: () -> (natsStatus, jsErrCode)) -> (natsStatus, jsErrCode) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(max(0, settleMilliseconds)))
+        var pause: UInt32 = 50_000
+        while true {
+            let (status, code) = request()
+            let settling =
+                status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS || code == JSClusterNotAvailErr
+                || code == JSClusterNotLeaderErr
+            if !settling || clock.now >= deadline { return (status, code) }
+            usleep(pause)
+            pause = min(pause * 2, 1_000_000)
+        }
     }
 
     static func state(_ info: UnsafeMutablePointer<jsStreamInfo>) -> StreamState {
@@ -542,14 +565,17 @@ public final class JetStream: @unchecked Sendable {
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         var subscription: OpaquePointer? = nil
-        var code = jsErrCode(rawValue: 0)
-        let status = stream.withCString { streamName in
+        let (status, code) = stream.withCString { streamName in
             options.Stream = streamName
             options.Config.DeliverPolicy = startSequence > 1 ? js_DeliverByStartSequence : js_DeliverAll
             options.Config.OptStartSeq = startSequence > 1 ? startSequence : 0
             options.Config.AckPolicy = js_AckNone
+            // An ephemeral consumer left by a retried request is removed after a minute idle.
             options.Config.InactiveThreshold = 60_000_000_000
-            return js_PullSubscribe(&subscription, handle, subject, nil, nil, &options, &code)
+            return retryingWhileSettling {
+                var code = jsErrCode(rawValue: 0)
+                return (js_PullSubscribe(&subscription, handle, subject, nil, nil, &options, &code), code)
+            }
         }
         guard status == NATS_OK, let subscription else {
             throw NATSError("create a pull consumer on \(stream)", status, code: code)
