@@ -84,7 +84,9 @@ let package = Package(
         ),
         .target(
             name: "PeregrineTestSupport",
-            dependencies: ["PeregrineModel", "PeregrineBook"],
+            dependencies: [
+                "PeregrineModel", "PeregrineBook", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             path: "Tests/PeregrineTestSupport"
         ),
         .testTarget(
@@ -94,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineModelTests",
             dependencies: [
-                "PeregrineModel",
+                "PeregrineModel", "PeregrineTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
@@ -108,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineFeedTests",
-            dependencies: ["PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineTestSupport"]
+            dependencies: [
+                "PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",
@@ -129,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
-                "PeregrineNATS", "PeregrineEngine", "PeregrineModel", "PeregrineJournal", "PeregrineStrategy",
+                "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal", "PeregrineStrategy",
                 "PeregrineTestSupport",
             ]
         ),

@@ -140,7 +140,10 @@ public struct SyntheticSource: ~Copyable {
     /// What the input subject delivered, for the final report (nil without one).
     public var inputSummary: String? {
         input.map { feed in
-            "\(feed.framesReceived) frames from NATS, \(feed.foreignEvents) events of other shards skipped"
+            "\(feed.framesReceived) frames and \(feed.jsonLinesReceived) JSON lines from NATS, "
+                + "\(feed.foreignEvents) events of other shards skipped"
+                + (feed.jsonLinesRejected > 0
+                    ? ", \(feed.jsonLinesRejected) JSON lines refused (first: \(feed.firstRejection ?? ""))" : "")
                 + (feed.failure.map { "; stopped: \($0)" } ?? "")
         }
     }

@@ -106,7 +106,7 @@ extension UnsafeBufferPointer where Element == UInt8 {
         return count - point - 1
     }
 
-    /// A signed integer, or nil.
+    /// A signed integer (an optional `-`, then digits), or nil (other bytes, overflow).
     public var integerValue: Int64? {
         var index = 0
         var negative = false
@@ -115,17 +115,20 @@ extension UnsafeBufferPointer where Element == UInt8 {
             index = 1
         }
         guard index < count else { return nil }
+        // Accumulated on the side of the sign, so that Int64.min parses too.
         var value: Int64 = 0
         while index < count {
             let byte = self[index]
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = Int64(byte - UInt8(ascii: "0"))
             let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            let (sum, overflow2) =
+                negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
             guard !overflow, !overflow2 else { return nil }
             value = sum
             index += 1
         }
-        return negative ? -value : value
+        return value
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
 
@@ -45,11 +46,24 @@ struct JournalCommand: ParsableCommand {
         @Option(help: "Most records to print.")
         var limit: Int = 100
 
+        @Flag(
+            help: """
+                Print the events in their JSON input form (docs/nats.md), one per line, without sequence and time: \
+                what `peregrine run --nats-input` takes on its input subject.
+                """)
+        var json = false
+
         func run() throws {
             var printed = 0
+            var writer = JSONLinesWriter { print(String(decoding: $0, as: UTF8.self), terminator: "") }
+            defer { writer.finish() }
             do {
                 _ = try JournalReader.read(directory: directory, from: from) { sequence, event in
-                    print("\(sequence) t=\(event.timestamp) \(event.instrument) \(describe(event.payload))")
+                    if json {
+                        EventJSON.write(event, to: &writer)
+                    } else {
+                        print("\(sequence) t=\(event.timestamp) \(event.instrument) \(describe(event.payload))")
+                    }
                     printed += 1
                     return printed < limit
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineEngine
+import PeregrineFeed
 import PeregrineModel
 import PeregrineNATS
 
@@ -15,10 +16,15 @@ struct NATSPublish: ParsableCommand {
         abstract: "Publish synthetic market events to peregrine.in.K, each to the shard that owns its instrument.",
         discussion: """
             Events are generated as `peregrine run` generates them (same seed, instruments and order flow), sent in \
-            frames of up to --frame-events (the journal frame format, see docs/nats.md) to the subject of the shard \
-            that owns the instrument (NATSSettings.shard(of:count:)), followed by END on every shard's subject. \
-            Engines started with --nats URL --shard K/N --nats-input take them.
+            frames of up to --frame-events (the journal frame format, see docs/nats.md), or with --format json as \
+            JSON lines (about 64 KiB per message), to the subject of the shard that owns the instrument \
+            (NATSSettings.shard(of:count:)), followed by END on every shard's subject. Engines started with \
+            --nats URL --shard K/N --nats-input take them.
             """)
+
+    enum Format: String, ExpressibleByArgument {
+        case frames, json
+    }
 
     @Option(help: "NATS server URL.")
     var nats: String = "nats://127.0.0.1:4222"
@@ -44,6 +50,9 @@ struct NATSPublish: ParsableCommand {
     @Option(help: "Subject prefix.")
     var prefix: String = "peregrine"
 
+    @Option(help: "Wire format: frames (binary, docs/nats.md) or json (one event per line).")
+    var format: Format = .frames
+
     func validate() throws {
         guard (1...1_024).contains(shards) else { throw ValidationError("--shards must be 1 to 1024") }
         guard (1...1_000_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1000000000") }
@@ -58,7 +67,25 @@ struct NATSPublish: ParsableCommand {
         var buffers = [[Event]](repeating: [], count: shards)
         var frames = [UInt64](repeating: 0, count: shards)
         var perShard = [Int](repeating: 0, count: shards)
+        var publishFailure: (any Error)? = nil
+        // JSON: a writer per shard whose every flush (whole lines, about 64 KiB) is one message.
+        var writers = (0..<shards).map { shard in
+            JSONLinesWriter(flushThreshold: 60_000) { bytes in
+                do {
+                    try bytes.withUnsafeBytes {
+                        try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+                    }
+                } catch {
+                    publishFailure = publishFailure ?? error
+                }
+            }
+        }
         func send(_ shard: Int) throws {
+            if format == .json {
+                writers[shard].finish()
+                if let publishFailure { throw publishFailure }
+                return
+            }
             guard !buffers[shard].isEmpty else { return }
             let first = Int64(buffers[shard][0].sourceSequence)
             let frame = JournalFrame.encode(buffers[shard][...], frameIndex: frames[shard], firstSequence: first)
@@ -72,8 +99,13 @@ struct NATSPublish: ParsableCommand {
             var event = market.next(timestamp: UInt64(index))
             event.sourceSequence = UInt64(index)
             let shard = NATSSettings.shard(of: event.instrument, count: shards)
-            buffers[shard].append(event)
             perShard[shard] += 1
+            if format == .json {
+                EventJSON.write(event, to: &writers[shard])
+                if let publishFailure { throw publishFailure }
+                continue
+            }
+            buffers[shard].append(event)
             if buffers[shard].count == frameEvents { try send(shard) }
         }
         for shard in 0..<shards {
@@ -86,7 +118,8 @@ struct NATSPublish: ParsableCommand {
         print(
             "published \(events) events to \(shards) shard(s): "
                 + perShard.enumerated().map {
-                    "\(prefix).in.\($0.offset) \($0.element) events in \(frames[$0.offset]) frames"
+                    "\(prefix).in.\($0.offset) \($0.element) events"
+                        + (format == .frames ? " in \(frames[$0.offset]) frames" : " as JSON lines")
                 }
                 .joined(separator: " · "))
     }

@@ -160,8 +160,9 @@ struct DistributedEngineTests {
     }
 
     /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
-    /// market split across them, and returns their reports by instrument.
-    static func shardedRun(url: String, prefix: String, shards: Int) throws -> [UInt32: [String]] {
+    /// market split across them (in `format`: frames or json), and returns their reports by
+    /// instrument.
+    static func shardedRun(url: String, prefix: String, shards: Int, format: String) throws -> [UInt32: [String]] {
         try collectReports(url: url, prefix: prefix) {
             let engines = try (0..<shards).map { shard in
                 let process = Process()
@@ -180,7 +181,7 @@ struct DistributedEngineTests {
             usleep(6_000_000)
             let publish = try run([
                 "nats", "publish", "--nats", url, "--shards", "\(shards)", "--prefix", prefix, "--events", "100000",
-                "--instruments", "8", "--order-flow", "30",
+                "--instruments", "8", "--order-flow", "30", "--format", format,
             ])
             #expect(publish.status == 0)
             for engine in engines {
@@ -191,12 +192,13 @@ struct DistributedEngineTests {
     }
 
     /// Two shards split the input by instrument; the union of their execution reports equals
-    /// a single engine's, instrument by instrument, in order.
+    /// a single engine's, instrument by instrument, in order. The single engine is fed frames,
+    /// the shards JSON lines: both wire formats carry the same events.
     @Test func twoShardsEqualOneEngine() throws {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
-        let single = try Self.shardedRun(url: url, prefix: "one\(getpid())", shards: 1)
-        let split = try Self.shardedRun(url: url, prefix: "two\(getpid())", shards: 2)
+        let single = try Self.shardedRun(url: url, prefix: "one\(getpid())", shards: 1, format: "frames")
+        let split = try Self.shardedRun(url: url, prefix: "two\(getpid())", shards: 2, format: "json")
         #expect(single.keys.count == 8)
         #expect(single.values.map(\.count).reduce(0, +) > 20_000)
         #expect(split.keys.sorted() == single.keys.sorted())

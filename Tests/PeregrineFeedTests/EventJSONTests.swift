@@ -1,0 +1,199 @@
+import PeregrineFeed
+import PeregrineModel
+import PeregrineTestSupport
+import PropertyBased
+import Testing
+
+@Suite("JSON form of events")
+struct EventJSONTests {
+    static func lines(of events: [Event]) -> [UInt8] {
+        var output: [UInt8] = []
+        var writer = JSONLinesWriter(flushThreshold: 1 << 20) { output += $0 }
+        for event in events { EventJSON.write(event, to: &writer) }
+        writer.finish()
+        return output
+    }
+
+    static func decode(_ line: String, timestamp: UInt64 = 0) throws(FeedError) -> Event {
+        var decoder = EventJSONDecoder()
+        var bytes = Array(line.utf8)
+        return try bytes.withUnsafeMutableBufferPointer { (buffer) throws(FeedError) -> Event in
+            try decoder.decode(UnsafeBufferPointer(buffer), timestamp: timestamp)
+        }
+    }
+
+    static func error(_ line: String) -> String? {
+        do {
+            _ = try decode(line)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    /// Every event kind over the whole range of its fields: written, then read back equal
+    /// (the timestamp is the reader's; a transaction's instrument is the event's).
+    @Test func everyEventRoundTrips() async {
+        await propertyCheck(count: 5_000, input: EventGen.event) { generated in
+            var event = generated
+            if case .transaction(var transaction) = event.payload {
+                transaction.instrument = event.instrument
+                event.payload = .transaction(transaction)
+            }
+            var text = Self.lines(of: [event])
+            #expect(text.last == UInt8(ascii: "\n"))
+            text.removeLast()
+            var decoder = EventJSONDecoder()
+            let decoded = text.withUnsafeBufferPointer { try? decoder.decode($0, timestamp: event.timestamp) }
+            #expect(decoded == event, "\(String(decoding: text, as: UTF8.self))")
+        }
+    }
+
+    @Test func writtenLinesAreTheDocumentedShape() {
+        let order = OrderCommand.limit(
+            OrderID(5), account: AccountID(2), .sell, price: Price(ticks: 101), quantity: Quantity(lots: 4))
+        let text = String(
+            decoding: Self.lines(of: [
+                Event(
+                    timestamp: 9, sourceSequence: 7, instrument: InstrumentID(1),
+                    payload: .levelUpdate(
+                        LevelUpdate(side: .buy, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 15)))),
+                Event(timestamp: 9, instrument: InstrumentID(1), payload: .order(order)),
+            ]), as: UTF8.self)
+        #expect(
+            text == """
+                {"type":"level","instrument":1,"seq":7,"side":"buy","price":2037700,"quantity":15}
+                {"type":"order","instrument":1,"seq":0,"action":"new","order_id":5,"account":2,"side":"sell",\
+                "order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
+
+                """)
+    }
+
+    /// What a person types: spaces, fields in any order, optional fields left out.
+    @Test func handWrittenLinesDecode() throws {
+        #expect(
+            try Self.decode(
+                #"{ "instrument": 3, "type": "trade", "price": -25, "quantity": 2, "aggressor": "sell", "trade_id": 18446744073709551615 }"#,
+                timestamp: 77)
+                == Event(
+                    timestamp: 77, instrument: InstrumentID(3),
+                    payload: .trade(
+                        Trade(price: Price(ticks: -25), quantity: Quantity(lots: 2), aggressor: .sell, tradeID: .max))))
+        #expect(
+            try Self.decode(#"{"type":"order","instrument":1,"action":"cancel","order_id":5,"account":2}"#)
+                == Event(
+                    timestamp: 0, instrument: InstrumentID(1),
+                    payload: .order(.cancel(OrderID(5), account: AccountID(2)))))
+        #expect(
+            try Self.decode(
+                #"{"type":"transaction","instrument":4,"seq":12,"id":42,"side":"buy","price":100,"quantity":1}"#)
+                == Event(
+                    timestamp: 0, sourceSequence: 12, instrument: InstrumentID(4),
+                    payload: .transaction(
+                        Transaction(
+                            id: 42, instrument: InstrumentID(4), side: .buy, price: Price(ticks: 100),
+                            quantity: Quantity(lots: 1),
+                            origin: .observed))))
+        #expect(
+            try Self.decode(
+                #"{"type":"order","instrument":1,"action":"new","order_id":6,"account":2,"side":"buy","order_type":"stop-limit","tif":"post-only","price":99,"stop_price":98,"quantity":3}"#
+            )
+                == Event(
+                    timestamp: 0, instrument: InstrumentID(1),
+                    payload: .order(
+                        OrderCommand(
+                            action: .new, orderID: OrderID(6), account: AccountID(2), side: .buy, type: .stopLimit,
+                            timeInForce: .postOnly, price: Price(ticks: 99), stopPrice: Price(ticks: 98),
+                            quantity: Quantity(lots: 3)))))
+    }
+
+    @Test func badLinesAreRefusedWithWhatToFix() {
+        #expect(
+            Self.error(#"{"instrument":1,"price":1}"#)
+                == #"missing "type" (level, trade, quote, transaction, timer or order)"#)
+        #expect(
+            Self.error(#"{"type":"lvl","instrument":1}"#)
+                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer or order)"#)
+        #expect(Self.error(#"{"type":"level","side":"buy","price":1,"quantity":1}"#) == #"missing "instrument""#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)
+                == #""instrument" is 4294967296: use a whole number from 0 to 4294967295"#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":1,"side":"bid","price":1,"quantity":1}"#)
+                == #""side" is bid: use buy, sell"#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":1,"side":"buy","price":1.5,"quantity":1}"#)
+                == #""price" is 1.5: use a whole number of ticks (a 64-bit integer)"#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":1,"side":"buy","price":"1","quantity":1}"#)
+                == #""price" must be a number"#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":1,"side":"buy","price":1,"quantity":-1}"#)
+                == #""quantity" is -1: quantities are not negative"#)
+        #expect(
+            Self.error(#"{"type":"level","instrument":1,"side":"buy","price":1,"qty":1}"#)
+                == #"unknown key(s) "qty"; this type takes type, instrument, seq, side, price, quantity"#)
+        #expect(
+            Self.error(#"{"type":"timer","instrument":0,"timer_id":0,"deadline":99999999999999999999}"#)
+                == #""deadline" is 99999999999999999999: use a whole number from 0 to 18446744073709551615"#)
+        #expect(Self.error(#"{"type":"level","instrument":1"#) == "unterminated object at column 31")
+    }
+
+    /// Fuzz: valid lines with bytes overwritten and cut short decode or throw `FeedError`,
+    /// never trap; what decodes writes back to a line that decodes to the same event.
+    @Test func corruptedLinesNeverTrap() async {
+        var market = SyntheticEvents()
+        let valid = (0..<32).map { _ in
+            var text = Self.lines(of: [market.next()])
+            text.removeLast()
+            return text
+        }
+        await propertyCheck(
+            count: 20_000, input: Gen.int(in: 0...31), Gen.int(in: 0...200).array(of: 1...4),
+            Gen.uint8(in: 0...255), Gen.int(in: 0...200)
+        ) { which, positions, byte, length in
+            var bytes = valid[which]
+            for position in positions where position < bytes.count { bytes[position] = byte }
+            bytes = Array(bytes.prefix(length))
+            var decoder = EventJSONDecoder()
+            let decoded = bytes.withUnsafeBufferPointer { try? decoder.decode($0, timestamp: 1) }
+            if let decoded {
+                var again = Self.lines(of: [decoded])
+                again.removeLast()
+                let redecoded = again.withUnsafeBufferPointer { try? decoder.decode($0, timestamp: 1) }
+                #expect(redecoded == decoded)
+            }
+        }
+    }
+}
+
+/// A few events of every kind, different each call.
+struct SyntheticEvents {
+    var counter: UInt64 = 0
+
+    mutating func next() -> Event {
+        counter += 1
+        let price = Price(ticks: Int64(counter) * 1_003 - 50_000)
+        let quantity = Quantity(lots: Int64(counter % 17))
+        let side: Side = counter % 2 == 0 ? .buy : .sell
+        let payload: EventPayload
+        switch counter % 6 {
+        case 0: payload = .levelUpdate(LevelUpdate(side: side, price: price, quantity: quantity))
+        case 1: payload = .trade(Trade(price: price, quantity: quantity, aggressor: side, tradeID: counter))
+        case 2: payload = .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price, askQuantity: quantity))
+        case 3:
+            payload = .transaction(
+                Transaction(
+                    id: counter, instrument: InstrumentID(UInt32(counter % 4)), side: side, price: price,
+                    quantity: quantity,
+                    origin: .observed, priorityFee: 7))
+        case 4: payload = .timer(TimerFire(timerID: counter, deadline: counter * 1_000))
+        default:
+            payload = .order(
+                .stopLimit(
+                    OrderID(counter), account: AccountID(3), side, stopPrice: price, price: price, quantity: quantity))
+        }
+        return Event(
+            timestamp: 0, sourceSequence: counter, instrument: InstrumentID(UInt32(counter % 4)), payload: payload)
+    }
+}

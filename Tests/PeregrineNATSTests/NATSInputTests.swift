@@ -1,0 +1,72 @@
+import Foundation
+import PeregrineFeed
+import PeregrineModel
+import PeregrineNATS
+import PeregrineTestSupport
+import Testing
+
+@testable import PeregrineEngine
+
+/// The input subject as the source thread sees it: frames and JSON lines give the same
+/// events, other shards' instruments are skipped, a bad JSON line is refused and counted.
+@Suite(.serialized)
+struct NATSInputTests {
+    static func received(_ feed: NATSInputFeed) -> [Event] {
+        var events: [Event] = []
+        for _ in 0..<200 where !feed.finished {
+            feed.fill(1 << 20)
+            while feed.available > 0 { events.append(feed.take()) }
+            if !feed.finished { usleep(10_000) }
+        }
+        return events
+    }
+
+    @Test func framesAndJSONLinesGiveTheSameEvents() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let prefix = "input\(getpid())"
+        let events = JetStreamJournalTests.events(3_000).enumerated().map { index, event in
+            var event = event
+            event.timestamp = 0
+            event.sourceSequence = UInt64(index)
+            return event
+        }
+        let owned = events.filter { NATSSettings.shard(of: $0.instrument, count: 2) == 1 }
+        #expect(owned.count > 500 && owned.count < 2_500)
+        let settings = NATSSettings(url: url, shard: 1, shardCount: 2, subjectPrefix: prefix)
+        let publisher = try NATSConnection(NATSConnectionOptions(url: url))
+
+        // Frames.
+        let frameFeed = try NATSInputFeed(settings: settings)
+        for (index, chunk) in stride(from: 0, to: events.count, by: 1_000).enumerated() {
+            let frame = JournalFrame.encode(
+                events[chunk..<(chunk + 1_000)], frameIndex: UInt64(index), firstSequence: Int64(chunk))
+            try frame.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        }
+        try NATSInputFeed.endOfInput.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        try publisher.flush()
+        #expect(Self.received(frameFeed) == owned)
+        #expect(frameFeed.framesReceived == 3)
+        #expect(frameFeed.foreignEvents == events.count - owned.count)
+        #expect(frameFeed.failure == nil)
+
+        // JSON lines, in messages of about 16 KiB, with one line that is refused.
+        let jsonFeed = try NATSInputFeed(settings: settings)
+        var messages: [[UInt8]] = []
+        var writer = JSONLinesWriter(flushThreshold: 16_000) { messages.append($0) }
+        for event in events { EventJSON.write(event, to: &writer) }
+        writer.finish()
+        messages.insert(Array(#"{"type":"trade","instrument":1,"price":5}"#.utf8) + [10], at: 1)
+        for message in messages {
+            try message.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        }
+        try NATSInputFeed.endOfInput.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        try publisher.flush()
+        #expect(Self.received(jsonFeed) == owned)
+        #expect(messages.count > 10)
+        #expect(jsonFeed.jsonLinesReceived == events.count + 1)
+        #expect(jsonFeed.jsonLinesRejected == 1)
+        #expect(jsonFeed.firstRejection == #"{"type":"trade","instrument":1,"price":5}: missing "quantity""#)
+        #expect(jsonFeed.foreignEvents == events.count - owned.count)
+    }
+}
