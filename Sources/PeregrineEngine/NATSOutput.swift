@@ -2,13 +2,16 @@ import PeregrineModel
 import PeregrineNATS
 
 /// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
-/// `NAME.out.K.bundles`): one message per sink batch, so the cost is one client call per batch,
-/// not per item.
+/// `NAME.out.K.bundles`, `NAME.out.K.opportunities`): one message per subject per sink batch,
+/// so the cost is one client call per batch, not per item.
 ///
 /// - reports: a sequence of 64-byte execution reports in their in-memory layout
 ///   (`ExecutionReport`, `@frozen`, little-endian on every platform Peregrine runs on)
 /// - bundles: a sequence of bundles in their wire encoding (`Bundle+Codec.swift`), each
 ///   preceded by its length as a little-endian u32
+/// - opportunities: the 40-byte `Outcome` (in-memory layout) of every event on which the
+///   strategy emitted transactions: journal sequence, ingress time, best bid and ask after
+///   the event, instrument, event kind, transactions emitted (they travel in the bundles)
 ///
 /// Core NATS: at most once, to whoever subscribes. The journal, not these subjects, is the
 /// record. Used by the sink thread only; its buffers are allocated once and reused.
@@ -16,8 +19,10 @@ public final class NATSOutputPublisher {
     let connection: NATSConnection
     let reportsSubject: String
     let bundlesSubject: String
+    let opportunitiesSubject: String
     var reportBuffer: [UInt8] = []
     var bundleBuffer: [UInt8] = []
+    var opportunityBuffer: [UInt8] = []
     public private(set) var messages = 0
     public private(set) var failures = 0
 
@@ -26,8 +31,16 @@ public final class NATSOutputPublisher {
             NATSConnectionOptions(url: settings.url, name: "peregrine-out-\(settings.shard)"))
         reportsSubject = settings.reportsSubject
         bundlesSubject = settings.bundlesSubject
+        opportunitiesSubject = settings.opportunitiesSubject
         reportBuffer.reserveCapacity(64 * 4_096)
         bundleBuffer.reserveCapacity(1 << 16)
+        opportunityBuffer.reserveCapacity(MemoryLayout<Outcome>.stride * 4_096)
+    }
+
+    /// An outcome on which the strategy found an opportunity (emitted transactions).
+    @usableFromInline
+    func addOpportunity(_ outcome: Outcome) {
+        withUnsafeBytes(of: outcome) { opportunityBuffer.append(contentsOf: $0) }
     }
 
     @usableFromInline
@@ -52,6 +65,7 @@ public final class NATSOutputPublisher {
     func flush() {
         send(&reportBuffer, reportsSubject)
         send(&bundleBuffer, bundlesSubject)
+        send(&opportunityBuffer, opportunitiesSubject)
     }
 
     func send(_ buffer: inout [UInt8], _ subject: String) {

@@ -36,7 +36,7 @@ public struct SinkStage: ~Copyable {
     /// Bundles received by transaction count (cell n: bundles of n transactions, 0 to
     /// `Bundle.capacity`); written only here, a relaxed store per bundle.
     public let bundlesBySize: PaddedAtomicCells
-    /// Distributed mode: reports and bundles also go out on NATS subjects.
+    /// Distributed mode: reports, bundles and opportunities also go out on NATS subjects.
     @usableFromInline let outputs: NATSOutputPublisher?
 
     public init(
@@ -84,7 +84,10 @@ public struct SinkStage: ~Copyable {
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
-            _opportunityCount &+= outcome.transactionsEmitted > 0 ? 1 : 0
+            if outcome.transactionsEmitted > 0 {
+                _opportunityCount &+= 1
+                outputs?.addOpportunity(outcome)
+            }
         }
         outcomes.consume(readyOutcomes)
         for offset in 0..<readyBundles {
@@ -96,7 +99,7 @@ public struct SinkStage: ~Copyable {
             sizeCell.pointee.store(sizeCell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
         bundles.consume(readyBundles)
-        if readyReports > 0 || readyBundles > 0 { outputs?.flush() }
+        outputs?.flush()
         _outcomeCount &+= readyOutcomes
         _bundleCount &+= readyBundles
         return readyOutcomes &+ readyBundles &+ readyReports

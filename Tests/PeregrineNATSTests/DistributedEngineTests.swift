@@ -135,35 +135,55 @@ struct DistributedEngineTests {
         #expect(Self.line("state hash:", in: replay.output) == Self.line("state hash:", in: text))
     }
 
-    /// Execution reports published on `prefix.out.*.reports` while `body` runs, by instrument,
-    /// without the trade id (a per-engine counter).
-    static func collectReports(url: String, prefix: String, _ body: () throws -> Void) throws -> [UInt32: [String]] {
+    /// Execution reports (without the trade id, a per-engine counter) and opportunities
+    /// (without the journal sequence and ingress time) published on `prefix.out.*.reports` and
+    /// `prefix.out.*.opportunities` while `body` runs, by instrument.
+    static func collectOutputs(url: String, prefix: String, _ body: () throws -> Void) throws -> (
+        reports: [UInt32: [String]], opportunities: [UInt32: [String]]
+    ) {
         let connection = try NATSConnection(NATSConnectionOptions(url: url))
-        let subscription = try connection.subscribe(
+        let reportSubscription = try connection.subscribe(
             "\(prefix).out.*.reports", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+        let opportunitySubscription = try connection.subscribe(
+            "\(prefix).out.*.opportunities", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
         try connection.flush()
         try body()
-        var byInstrument: [UInt32: [String]] = [:]
-        while try subscription.next(
+        var reports: [UInt32: [String]] = [:]
+        while try reportSubscription.next(
             timeoutMilliseconds: 500,
             { message in
                 for offset in stride(from: 0, to: message.bytes.count, by: 64) {
                     let report = message.bytes.loadUnaligned(fromByteOffset: offset, as: ExecutionReport.self)
-                    byInstrument[report.instrument.rawValue, default: []].append(
+                    reports[report.instrument.rawValue, default: []].append(
                         "\(report.kind) \(report.reason) \(report.orderID) \(report.contraOrderID) \(report.price.ticks) "
                             + "\(report.quantity.lots) \(report.leavesQuantity.lots) \(report.side) \(report.isAggressor) "
                             + "\(report.account) \(report.contraAccount)")
                 }
             })
         {}
-        return byInstrument
+        var opportunities: [UInt32: [String]] = [:]
+        while try opportunitySubscription.next(
+            timeoutMilliseconds: 200,
+            { message in
+                #expect(message.bytes.count % 40 == 0)
+                for offset in stride(from: 0, to: message.bytes.count, by: 40) {
+                    let outcome = message.bytes.loadUnaligned(fromByteOffset: offset, as: Outcome.self)
+                    opportunities[outcome.instrument.rawValue, default: []].append(
+                        "\(outcome.kind) \(outcome.bestBidTicks) \(outcome.bestAskTicks) \(outcome.transactionsEmitted) "
+                            + "\(outcome.reportsEmitted)")
+                }
+            })
+        {}
+        return (reports, opportunities)
     }
 
     /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
     /// market split across them (in `format`: frames or json), and returns their reports by
     /// instrument.
-    static func shardedRun(url: String, prefix: String, shards: Int, format: String) throws -> [UInt32: [String]] {
-        try collectReports(url: url, prefix: prefix) {
+    static func shardedRun(url: String, prefix: String, shards: Int, format: String) throws -> (
+        reports: [UInt32: [String]], opportunities: [UInt32: [String]]
+    ) {
+        try collectOutputs(url: url, prefix: prefix) {
             let engines = try (0..<shards).map { shard in
                 let process = Process()
                 process.executableURL = binary
@@ -199,14 +219,17 @@ struct DistributedEngineTests {
         defer { _ = server }
         let single = try Self.shardedRun(url: url, prefix: "one\(getpid())", shards: 1, format: "frames")
         let split = try Self.shardedRun(url: url, prefix: "two\(getpid())", shards: 2, format: "json")
-        #expect(single.keys.count == 8)
-        #expect(single.values.map(\.count).reduce(0, +) > 20_000)
-        #expect(split.keys.sorted() == single.keys.sorted())
-        for (instrument, reports) in single {
-            #expect(split[instrument] == reports, "instrument \(instrument)")
+        #expect(single.reports.keys.count == 8)
+        #expect(single.reports.values.map(\.count).reduce(0, +) > 20_000)
+        #expect(split.reports.keys.sorted() == single.reports.keys.sorted())
+        for (instrument, reports) in single.reports {
+            #expect(split.reports[instrument] == reports, "instrument \(instrument)")
         }
+        #expect(MemoryLayout<Outcome>.stride == 40)
+        #expect(single.opportunities.values.map(\.count).reduce(0, +) > 100)
+        #expect(split.opportunities == single.opportunities)
         // Both shards had work.
-        let owners = Set(single.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
+        let owners = Set(single.reports.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
         #expect(owners == [0, 1])
         let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
         for name in ["ONE\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_1"] {
