@@ -179,6 +179,35 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
     return String(decoding: text, as: UTF8.self)
 }
 
+/// Decodes `0x`-prefixed hex text (either case, surrounding whitespace ignored) into `bytes`,
+/// replacing what it held (its capacity is reused); false if the text is not that.
+public func decodeHex(_ text: UnsafeRawBufferPointer, into bytes: inout [UInt8]) -> Bool {
+    bytes.removeAll(keepingCapacity: true)
+    var start = 0
+    var end = text.count
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+    while start < end, isSpace(text[start]) { start += 1 }
+    while end > start, isSpace(text[end - 1]) { end -= 1 }
+    guard end - start >= 2, text[start] == UInt8(ascii: "0"), text[start + 1] | 0x20 == UInt8(ascii: "x"),
+        (end - start) % 2 == 0
+    else { return false }
+    func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+    var index = start + 2
+    while index < end {
+        guard let high = nibble(text[index]), let low = nibble(text[index + 1]) else { return false }
+        bytes.append(high << 4 | low)
+        index += 2
+    }
+    return true
+}
+
 /// Why a signed transaction's bytes were refused.
 public enum RawTransactionError: Error, Equatable, Sendable, CustomStringConvertible {
     case empty

@@ -4,6 +4,7 @@ import PeregrineCore
 import PeregrineEngine
 import PeregrineMempool
 import PeregrineModel
+import PeregrineNATS
 
 #if canImport(Glibc)
     import Glibc
@@ -12,7 +13,7 @@ import PeregrineModel
 struct MempoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mempool", abstract: "Pending transactions: analyse swaps, find back-runs, inspect mined blocks.",
-        subcommands: [MempoolRun.self, MempoolInspect.self], defaultSubcommand: MempoolRun.self)
+        subcommands: [MempoolRun.self, MempoolInspect.self, MempoolPublish.self], defaultSubcommand: MempoolRun.self)
 }
 
 struct MempoolRun: ParsableCommand {
@@ -25,16 +26,25 @@ struct MempoolRun: ParsableCommand {
             ../shared/data/eth_block_*_traces_receipts.json); its Router02 transactions are replayed as pending \
             against the pairs' reserves at their first getReserves() in the block. Each transaction is \
             de-duplicated, filtered, decoded, simulated and searched for a back-run; latency is from arrival \
-            (when it is due at --rate) to the end of its analysis.
+            (when it is due at --rate) to the end of its analysis. --source nats://HOST:PORT: signed transactions \
+            from the subject --subject, one per message (the bytes, or 0x-hex text), analysed as they arrive \
+            against the pools of --pools, until --count transactions or the message END \
+            (`peregrine mempool publish` sends the synthetic ones).
             """)
 
-    @Option(help: "synthetic, or a block traces JSON file.")
+    @Option(help: "synthetic, a block traces JSON file, or nats://HOST:PORT.")
     var source: String = "synthetic"
+
+    @Option(help: "Subject of pending transactions (NATS source).")
+    var subject: String = "peregrine.mempool.pending"
+
+    @Option(help: "Pools a NATS source's transactions trade on: synthetic (as --tokens), or a block traces JSON file.")
+    var pools: String = "synthetic"
 
     @Option(help: "Pending transactions per second (0: as fast as they can be analysed).")
     var rate: Double = 100_000
 
-    @Option(help: "Transactions to analyse (synthetic source; a file is replayed once).")
+    @Option(help: "Transactions to analyse (synthetic and NATS sources; a file is replayed once).")
     var count: Int = 1_000_000
 
     @Option(
@@ -52,8 +62,14 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Least net profit after gas, in ETH, for a back-run to be bundled.")
     var minProfitEth: Double = 0.1
 
-    @Option(help: "Where eth_sendBundle requests go, one JSON line each: a file, or - for standard output.")
+    @Option(
+        help:
+            "Where eth_sendBundle requests go: a file or - for standard output (one JSON line each), or nats://HOST:PORT (one message each on --bundles-subject)."
+    )
     var bundlesOut: String?
+
+    @Option(help: "Subject of the bundles (--bundles-out nats://…).")
+    var bundlesSubject: String = "peregrine.mempool.bundles"
 
     @Option(
         help:
@@ -103,38 +119,13 @@ struct MempoolRun: ParsableCommand {
     static let developmentKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
     func run() throws {
-        let transactions: [PendingTransaction]
-        let arena: [UInt8]
-        let pools: PoolBook
-        let total: Int
-        let label: String
-        var block: UInt64
-        let synthetic = source == "synthetic"
-        if synthetic {
-            let clock = CycleClock.calibrate()
-            let started = clock.now()
-            let flow = SyntheticSwapFlow(count: Swift.min(count, unique), tokenCount: tokens, seed: 3, signed: true)
-            (transactions, arena, pools, total) = (flow.transactions, flow.arena, flow.pools, count)
-            label =
-                "synthetic, \(flow.pools.pools.count) pools over \(tokens) tokens, \(transactions.count) signed transactions (signed in \(decimal(Double(clock.now() &- started) / 1e9, places: 2)) s)"
-            block = targetBlock ?? 1
-        } else {
-            let inspection: BlockInspection
-            do { inspection = try BlockInspection(contentsOf: source) } catch {
-                printError("error: \(error)")
-                throw ExitCode(2)
-            }
-            (transactions, arena, pools, total) = (
-                inspection.pending, inspection.calldata, inspection.pools, inspection.pending.count
-            )
-            label =
-                "block \(inspection.blockNumber) (\(source)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs"
-            block = targetBlock ?? UInt64(inspection.blockNumber) + 1
-        }
-        guard !transactions.isEmpty else {
-            printError("error: no pending transactions in \(source)")
+        let clock = CycleClock.calibrate()
+        let input: PendingInput
+        do { input = try PendingInput(self, clock: clock) } catch {
+            printError("error: \(error)")
             throw ExitCode(2)
         }
+        var block = input.block
         let signer: EthereumSigner
         do {
             if let signingKeyFile {
@@ -157,8 +148,8 @@ struct MempoolRun: ParsableCommand {
             assembler: BundleAssembler(
                 signer: signer,
                 settings: BackrunSettings(executor: EVMAddress(hex: executor) ?? .zero, chainID: chainId, nonce: nonce),
-                search: search, pools: pools),
-            transactions: transactions, arena: arena, output: bundlesOut, clock: CycleClock.calibrate())
+                search: search, pools: input.pools),
+            output: bundleOutput, clock: clock)
         let sinkThread: PinnedThread
         do { sinkThread = try sink.start() } catch {
             printError("error: \(error)")
@@ -177,42 +168,31 @@ struct MempoolRun: ParsableCommand {
         }
 
         StopSignal.installHandlers()
-        let clock = CycleClock.calibrate()
         var analyzer = MempoolAnalyzer(
-            pools: pools, rules: MempoolRules(minimumGasPrice: UInt128(minGasGwei) * 1_000_000_000), search: search,
-            seen: try BloomFilter(
-                capacity: Swift.max(Swift.min(total, transactions.count), 1_000), falsePositiveRate: 0.0001))
+            pools: input.pools, rules: MempoolRules(minimumGasPrice: UInt128(minGasGwei) * 1_000_000_000),
+            search: search,
+            seen: try BloomFilter(capacity: Swift.max(input.expected, 1_000), falsePositiveRate: 0.0001))
         var latency = Histogram<UInt64>(
             lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var counts = [String: Int]()
         var profitWei = UInt256.zero
         let start = clock.now()
-        let interval = rate > 0 ? 1e9 / rate : 0
         var nextStatus = start &+ UInt64(statusInterval * 1e9)
         var analysed = 0
         var backrunID: UInt64 = 0
-        print("mempool: \(label); rate \(rate > 0 ? "\(Int(rate))/s" : "max"); signing as \(signer.address)")
+        var victimsTooLarge = 0
+        print("mempool: \(input.label); signing as \(signer.address)")
         if signingKeyFile == nil {
             print("mempool: signing with the public development key: pass --signing-key-file for bundles of your own")
         }
-        while analysed < total, StopSignal.received == 0 {
-            let index = analysed % transactions.count
-            if index == 0 && analysed > 0 {
-                // The next pass is the next block: what is still pending is analysed again for it.
-                analyzer.seen.removeAll()
-                block += 1
-            }
-            let transaction = transactions[index]
-            // Arrival: when the transaction is due at --rate (at the maximum rate, now).
-            let due = rate > 0 ? start &+ UInt64(Double(analysed) * interval) : clock.now()
-            while clock.now() < due {}
-            let result = arena.withUnsafeBytes { raw in
-                analyzer.analyze(
-                    transaction,
-                    calldata: UnsafeRawBufferPointer(
-                        rebasing: raw[
-                            transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)]))
-            }
+        fflush(nil)  // a NATS source is subscribed by now: tell whoever waits for this line
+
+        /// Analyses one pending transaction that arrived at `due`; bundles what it opens.
+        func analyse(
+            _ transaction: PendingTransaction, calldata: UnsafeRawBufferPointer, raw: UnsafeRawBufferPointer,
+            victimIndex: UInt64, due: UInt64
+        ) {
+            let result = analyzer.analyze(transaction, calldata: calldata)
             var now = clock.now()
             latency.record(now &- Swift.min(due, now))
             analysed += 1
@@ -220,27 +200,30 @@ struct MempoolRun: ParsableCommand {
             case .opportunity(_, let opportunity):
                 counts["opportunity", default: 0] += 1
                 profitWei = profitWei.addingReportingOverflow(UInt256(UInt128(opportunity.netProfit))).partialValue
+                guard raw.count <= SinkOrder.victimCapacity else {
+                    victimsTooLarge += 1
+                    break
+                }
                 // The victim and our back-run go into the same bundle.
                 if builder.pendingCount + 2 > builder.maxTransactions, let sealed = builder.flush() { ship(sealed) }
                 backrunID &+= 1
-                let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
-                while !orderProducer.tryPush(
-                    BackrunOrder(
-                        id: backrunID, victimIndex: UInt64(index), opportunity: opportunity, arrival: due,
+                let order = SinkOrder(
+                    order: BackrunOrder(
+                        id: backrunID, victimIndex: victimIndex, opportunity: opportunity, arrival: due,
                         targetBlock: block, maxFeePerGas: transaction.gasPrice,
-                        maxPriorityFeePerGas: transaction.maxPriorityFee))
-                {
+                        maxPriorityFeePerGas: transaction.maxPriorityFee),
+                    raw: raw)
+                while !orderProducer.tryPush(order) {
                     stalls += 1
                     sched_yield()
                 }
-                func add(_ id: UInt64, _ origin: TransactionOrigin) {
+                let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
+                for (id, origin) in [(victimIndex, TransactionOrigin.observed), (backrunID, .strategy)] {
                     let handle = Transaction(
                         id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
                         origin: origin, priorityFee: tipGwei)
                     if let sealed = builder.add(handle, now: now) { ship(sealed) }
                 }
-                add(UInt64(index), .observed)
-                add(backrunID, .strategy)
             case .noOpportunity: counts["no opportunity", default: 0] += 1
             case .reverts: counts["reverts", default: 0] += 1
             case .duplicate: counts["duplicate", default: 0] += 1
@@ -249,13 +232,97 @@ struct MempoolRun: ParsableCommand {
             }
             now = clock.now()
             if let sealed = builder.poll(now: now) { ship(sealed) }
-            if now >= nextStatus {
-                nextStatus = now &+ UInt64(statusInterval * 1e9)
-                let seconds = Double(now &- start) / 1e9
-                print(
-                    "[\(decimal(seconds))s] analysed \(analysed) (\(Int(Double(analysed) / seconds))/s) · opportunities \(counts["opportunity"] ?? 0) · p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns"
-                )
-                fflush(nil)
+            printStatus(now: now)
+        }
+        func printStatus(now: UInt64) {
+            guard now >= nextStatus else { return }
+            nextStatus = now &+ UInt64(statusInterval * 1e9)
+            let seconds = Double(now &- start) / 1e9
+            print(
+                "[\(decimal(seconds))s] analysed \(analysed) (\(Int(Double(analysed) / seconds))/s) · opportunities \(counts["opportunity"] ?? 0) · p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns"
+            )
+            fflush(nil)
+        }
+
+        switch input.feed {
+        case .recorded(let transactions, let arena):
+            let interval = rate > 0 ? 1e9 / rate : 0
+            while analysed < input.expected, StopSignal.received == 0 {
+                let index = analysed % transactions.count
+                if index == 0 && analysed > 0 {
+                    // The next pass is the next block: what is still pending is analysed again for it.
+                    analyzer.seen.removeAll()
+                    block += 1
+                }
+                let transaction = transactions[index]
+                // Arrival: when the transaction is due at --rate (at the maximum rate, now).
+                let due = rate > 0 ? start &+ UInt64(Double(analysed) * interval) : clock.now()
+                while clock.now() < due {}
+                arena.withUnsafeBytes { raw in
+                    analyse(
+                        transaction,
+                        calldata: UnsafeRawBufferPointer(
+                            rebasing: raw[
+                                transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)]),
+                        raw: UnsafeRawBufferPointer(
+                            rebasing: raw[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)]),
+                        victimIndex: UInt64(index), due: due)
+                }
+            }
+        case .nats(let subscription):
+            // Each message is one signed transaction (its bytes, or 0x-hex text); END ends the input.
+            var hexScratch: [UInt8] = []
+            var received: UInt64 = 0
+            var ended = false
+            while !ended, analysed < input.expected, StopSignal.received == 0 {
+                let got: Bool
+                do {
+                    got = try subscription.next(timeoutMilliseconds: 50) { message in
+                        let arrival = clock.now()
+                        if message.bytes.elementsEqual(NATSInputFeed.endOfInput) {
+                            ended = true
+                            return
+                        }
+                        received += 1
+                        func take(_ raw: UnsafeRawBufferPointer) {
+                            do {
+                                let decoded = try DecodedTransaction(raw: raw)
+                                let pending = decoded.pending
+                                analyse(
+                                    pending,
+                                    calldata: UnsafeRawBufferPointer(
+                                        rebasing: raw[
+                                            pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength)]),
+                                    raw: raw, victimIndex: received, due: arrival)
+                            } catch {
+                                counts["malformed", default: 0] += 1
+                                if input.firstMalformed == nil {
+                                    input.firstMalformed = "message \(received): \(error)"
+                                }
+                            }
+                        }
+                        if message.bytes.first == UInt8(ascii: "0") || message.bytes.first == 0x20 {
+                            if decodeHex(message.bytes, into: &hexScratch) {
+                                hexScratch.withUnsafeBytes { take($0) }
+                            } else {
+                                counts["malformed", default: 0] += 1
+                                if input.firstMalformed == nil {
+                                    input.firstMalformed = "message \(received): not 0x-hex text"
+                                }
+                            }
+                        } else {
+                            take(message.bytes)
+                        }
+                    }
+                } catch {
+                    printError("error: \(error)")
+                    break
+                }
+                if !got {
+                    let now = clock.now()
+                    if let sealed = builder.poll(now: now) { ship(sealed) }
+                    printStatus(now: now)
+                }
             }
         }
         if let sealed = builder.flush() { ship(sealed) }
@@ -265,17 +332,24 @@ struct MempoolRun: ParsableCommand {
         let bundles = sink.result
         let decoded = (counts["opportunity"] ?? 0) + (counts["no opportunity"] ?? 0) + (counts["reverts"] ?? 0)
         print("=== peregrine mempool: final report ===")
-        print("source            \(label)")
+        print("source            \(input.label)")
         print(
-            "transactions      \(analysed) seen in \(decimal(seconds, places: 2)) s (\(Int(Double(analysed) / seconds))/s)"
+            "transactions      \(analysed) seen in \(decimal(seconds, places: 2)) s (\(Int(Double(analysed) / Swift.max(seconds, 1e-9)))/s)"
+                + (counts["malformed"].map {
+                    " · \($0) malformed messages refused (first: \(input.firstMalformed ?? ""))"
+                }
+                    ?? "")
         )
         print(
             "filtered          \(counts["duplicate"] ?? 0) duplicate · \(counts["filtered"] ?? 0) by rules · \(counts["undecodable"] ?? 0) not a Router02 swap"
         )
         print("decoded swaps     \(decoded) · \(counts["reverts"] ?? 0) would revert")
-        print("opportunities     \(counts["opportunity"] ?? 0) · net profit \(profitWei) wei after gas")
+        print(
+            "opportunities     \(counts["opportunity"] ?? 0) · net profit \(profitWei) wei after gas"
+                + (victimsTooLarge > 0
+                    ? " · \(victimsTooLarge) not bundled: victim over \(SinkOrder.victimCapacity) bytes" : ""))
         var bundleLine =
-            "bundles           \(bundles.bundlesSent) sent (\(bundlesOut.map { $0 == "-" ? "standard output" : $0 } ?? "not written: no --bundles-out")) · \(bundles.backrunsSigned) back-runs signed"
+            "bundles           \(bundles.bundlesSent) sent (\(bundleOutputLabel)) · \(bundles.backrunsSigned) back-runs signed"
         if bundles.bundlesWithoutVictimBytes > 0 {
             bundleLine +=
                 " · \(bundles.bundlesWithoutVictimBytes) not sent: the source has no signed bytes for their victims"
@@ -294,6 +368,89 @@ struct MempoolRun: ParsableCommand {
             )
         }
         if bundles.signingFailures + bundles.writeFailures > 0 { throw ExitCode(1) }
+    }
+
+    var bundleOutput: BundleOutput {
+        guard let bundlesOut else { return .none }
+        return bundlesOut.hasPrefix("nats://") ? .nats(url: bundlesOut, subject: bundlesSubject) : .file(bundlesOut)
+    }
+
+    var bundleOutputLabel: String {
+        switch bundleOutput {
+        case .none: return "not written: no --bundles-out"
+        case .file(let path): return path == "-" ? "standard output" : path
+        case .nats(let url, let subject): return "\(subject) at \(url)"
+        }
+    }
+}
+
+/// Where `peregrine mempool run` takes pending transactions from, with the pools they trade on.
+final class PendingInput {
+    enum Feed {
+        /// Transactions in memory (synthetic, or a block's), replayed at --rate, one block per pass.
+        case recorded([PendingTransaction], arena: [UInt8])
+        /// Signed transactions from a NATS subject, as they arrive.
+        case nats(NATSSubscription)
+    }
+
+    let feed: Feed
+    let pools: PoolBook
+    let label: String
+    /// The first block the bundles target.
+    let block: UInt64
+    /// Transactions to analyse (the run ends there; a NATS source also ends at END).
+    let expected: Int
+    var firstMalformed: String?
+    /// Kept open while the subscription is in use.
+    private var connection: NATSConnection?
+
+    struct SourceError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(_ options: MempoolRun, clock: CycleClock) throws {
+        let source = options.source
+        if source.hasPrefix("nats://") {
+            pools = try Self.pools(options.pools, tokens: options.tokens)
+            let connection = try NATSConnection(NATSConnectionOptions(url: source, name: "peregrine-mempool"))
+            let subscription = try connection.subscribe(
+                options.subject, pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+            try connection.flush()
+            self.connection = connection
+            feed = .nats(subscription)
+            label =
+                "\(options.subject) at \(source) (signed transactions as sent), \(pools.pools.count) pools (\(options.pools))"
+            block = options.targetBlock ?? 1
+            expected = options.count
+        } else if source == "synthetic" {
+            let started = clock.now()
+            let flow = SyntheticSwapFlow(
+                count: Swift.min(options.count, options.unique), tokenCount: options.tokens, seed: 3, signed: true)
+            pools = flow.pools
+            feed = .recorded(flow.transactions, arena: flow.arena)
+            label =
+                "synthetic, \(flow.pools.pools.count) pools over \(options.tokens) tokens, \(flow.transactions.count) signed transactions (signed in \(decimal(Double(clock.now() &- started) / 1e9, places: 2)) s); rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
+            block = options.targetBlock ?? 1
+            expected = options.count
+        } else {
+            let inspection = try BlockInspection(contentsOf: source)
+            guard !inspection.pending.isEmpty else {
+                throw SourceError(description: "no pending transactions in \(source)")
+            }
+            pools = inspection.pools
+            feed = .recorded(inspection.pending, arena: inspection.calldata)
+            label =
+                "block \(inspection.blockNumber) (\(source)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs; rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
+            block = options.targetBlock ?? UInt64(inspection.blockNumber) + 1
+            expected = inspection.pending.count
+        }
+    }
+
+    /// The pools a NATS source's transactions trade on: the synthetic market's, or a block's
+    /// pairs at their first reserves in the block.
+    static func pools(_ name: String, tokens: Int) throws -> PoolBook {
+        if name == "synthetic" { return SyntheticSwapFlow(count: 1, tokenCount: tokens, seed: 3).pools }
+        return try BlockInspection(contentsOf: name).pools
     }
 }
 
@@ -333,5 +490,73 @@ struct MempoolInspect: ParsableCommand {
                 "arbitrage \(first.transactionHash) (position \(first.transactionPosition)): \(arbitrage.swaps.count) swaps, profit \(arbitrage.profit) of \(arbitrage.profitToken)"
             )
         }
+    }
+}
+
+/// Publishes the synthetic signed transactions to a NATS subject, for `peregrine mempool run
+/// --source nats://…` (and for trying a mempool feed by hand).
+struct MempoolPublish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish synthetic signed pending transactions to a NATS subject, one per message, then END.",
+        discussion: """
+            The transactions are those of `peregrine mempool run --source synthetic` with the same --count, --unique \
+            and --tokens (EIP-1559, signed by 256 synthetic senders), in the same order: the stream repeats the \
+            --unique distinct ones. Each message is a transaction's signed bytes, or with --hex its 0x-hex text.
+            """)
+
+    @Option(help: "NATS server URL.")
+    var nats: String = "nats://127.0.0.1:4222"
+
+    @Option(help: "Subject to publish on.")
+    var subject: String = "peregrine.mempool.pending"
+
+    @Option(help: "Transactions to publish.")
+    var count: Int = 100_000
+
+    @Option(help: "Distinct signed transactions (the stream repeats them).")
+    var unique: Int = 20_000
+
+    @Option(help: "Tokens paired with WETH in the synthetic pools.")
+    var tokens: Int = 256
+
+    @Option(help: "Transactions per second (0: as fast as the client sends).")
+    var rate: Double = 0
+
+    @Flag(help: "Send 0x-hex text instead of the bytes.")
+    var hex = false
+
+    func validate() throws {
+        guard (1...1_000_000_000).contains(count) else { throw ValidationError("--count must be 1 to 1000000000") }
+        guard (1...1_000_000).contains(unique) else { throw ValidationError("--unique must be 1 to 1000000") }
+        guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
+        guard rate >= 0, rate <= 1e9 else { throw ValidationError("--rate must be 0 to 1000000000") }
+    }
+
+    func run() throws {
+        let flow = SyntheticSwapFlow(count: Swift.min(count, unique), tokenCount: tokens, seed: 3, signed: true)
+        let connection = try NATSConnection(NATSConnectionOptions(url: nats, name: "peregrine-mempool-publisher"))
+        let clock = CycleClock.calibrate()
+        let start = clock.now()
+        let interval = rate > 0 ? 1e9 / rate : 0
+        try flow.arena.withUnsafeBytes { arena in
+            for index in 0..<count {
+                let transaction = flow.transactions[index % flow.transactions.count]
+                let raw = UnsafeRawBufferPointer(
+                    rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                if rate > 0 {
+                    let due = start &+ UInt64(Double(index) * interval)
+                    while clock.now() < due {}
+                }
+                if hex {
+                    try Array(hexString(raw).utf8).withUnsafeBytes { try connection.publish(subject, $0) }
+                } else {
+                    try connection.publish(subject, raw)
+                }
+            }
+        }
+        try NATSInputFeed.endOfInput.withUnsafeBytes { try connection.publish(subject, $0) }
+        try connection.flush()
+        print("published \(count) signed transactions (\(flow.transactions.count) distinct) and END to \(subject)")
     }
 }

@@ -2,17 +2,55 @@ import Histogram
 import PeregrineCore
 import PeregrineMempool
 import PeregrineModel
+import PeregrineNATS
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
+/// A back-run order with its victim's signed bytes, as the analysis thread hands it to the
+/// bundle sink (a fixed-size value: the ring holds it inline, nothing is shared).
+struct SinkOrder: BitwiseCopyable {
+    /// Victims above this size are not bundled (counted); Router02 swaps are 300–600 bytes.
+    static let victimCapacity = 1_536
+
+    var order: BackrunOrder
+    /// 0 when the source has no signed bytes (block traces).
+    var victimLength: Int
+    var victim: InlineArray<1536, UInt8>
+
+    /// `raw` must hold at most `victimCapacity` bytes.
+    init(order: BackrunOrder, raw: UnsafeRawBufferPointer) {
+        self.order = order
+        victimLength = Swift.min(raw.count, Self.victimCapacity)
+        victim = InlineArray(repeating: 0)
+        let length = victimLength
+        withUnsafeMutableBytes(of: &victim) { bytes in
+            bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[..<length]))
+        }
+    }
+
+    var victimBytes: [UInt8] {
+        withUnsafeBytes(of: victim) { Array($0[..<victimLength]) }
+    }
+}
+
+/// Where the bundle sink writes `eth_sendBundle` requests.
+enum BundleOutput: Sendable {
+    /// Sign and count only.
+    case none
+    /// One JSON line per bundle to a file, or to standard output for `-`.
+    case file(String)
+    /// One message per bundle (the JSON request) on a NATS subject.
+    case nats(url: String, subject: String)
+}
+
 /// The bundle sink of `peregrine mempool run`: on its own thread, takes sealed bundles (victim
-/// and back-run handles) and the back-run orders behind them off two rings, signs our
-/// back-runs, and writes one `eth_sendBundle` request per bundle. Signing (about 40 µs) stays
-/// off the analysis thread; the rings are bounded, so a slow sink holds the analysis back
-/// (counted as stalls) instead of growing memory.
+/// and back-run handles) and the back-run orders behind them (with the victims' signed bytes)
+/// off two rings, signs our back-runs, and writes one `eth_sendBundle` request per bundle.
+/// Signing (about 40 µs) stays off the analysis thread; the rings are bounded, so a slow sink
+/// holds the analysis back (counted as stalls) instead of growing memory.
 final class MempoolBundleSink: Sendable {
     struct Totals: Sendable {
         var bundlesSent = 0
@@ -27,44 +65,45 @@ final class MempoolBundleSink: Sendable {
     }
 
     struct OutputError: Error, CustomStringConvertible {
-        var path: String
-        var description: String { "cannot open \(path) for writing bundles" }
+        var description: String
     }
 
     let bundles: SPSCRing<Bundle>
-    let orders: SPSCRing<BackrunOrder>
+    let orders: SPSCRing<SinkOrder>
     private let finished = Atomic<Bool>(false)
     private let totals = Mutex(Totals())
     private let assembler: BundleAssembler
-    private let transactions: [PendingTransaction]
-    private let arena: [UInt8]
     private let clock: CycleClock
-    /// The output path, `-` for standard output, nil to sign and count only.
-    private let output: String?
+    private let output: BundleOutput
 
-    init(
-        assembler: BundleAssembler, transactions: [PendingTransaction], arena: [UInt8], output: String?,
-        clock: CycleClock
-    ) throws(CoreError) {
+    init(assembler: BundleAssembler, output: BundleOutput, clock: CycleClock) throws(CoreError) {
         bundles = try SPSCRing<Bundle>(capacity: 1024)
-        orders = try SPSCRing<BackrunOrder>(capacity: 16_384)
+        orders = try SPSCRing<SinkOrder>(capacity: 4_096)
         self.assembler = assembler
-        self.transactions = transactions
-        self.arena = arena
         self.output = output
         self.clock = clock
     }
 
-    /// Opens the output and starts the thread.
+    /// Opens the output (file, or NATS connection) and starts the thread.
     func start() throws -> PinnedThread {
-        var file: UnsafeMutablePointer<FILE>? = nil
-        if let output {
-            file = output == "-" ? fdopen(1, "w") : fopen(output, "w")
-            guard file != nil else { throw OutputError(path: output) }
-            if output == "-" { setvbuf(file, nil, _IOLBF, 0) }
+        var destination = Destination(file: nil, closeAtEnd: false, nats: nil)
+        switch output {
+        case .none: break
+        case .file(let path):
+            destination.file = path == "-" ? fdopen(1, "w") : fopen(path, "w")
+            guard destination.file != nil else {
+                throw OutputError(description: "cannot open \(path) for writing bundles")
+            }
+            if path == "-" { setvbuf(destination.file, nil, _IOLBF, 0) }
+            destination.closeAtEnd = path != "-"
+        case .nats(let url, let subject):
+            do {
+                let connection = try NATSConnection(NATSConnectionOptions(url: url, name: "peregrine-bundles"))
+                destination.nats = (connection, subject)
+            } catch { throw OutputError(description: "bundles to NATS: \(error)") }
         }
-        let handle = FileHandleBox(file: file, closeAtEnd: output != "-")
-        return try PinnedThread.start(name: "bundle-sink") { self.run(handle) }
+        let opened = destination
+        return try PinnedThread.start(name: "bundle-sink") { self.run(opened) }
     }
 
     /// Tells the thread to stop once both rings are drained.
@@ -73,7 +112,7 @@ final class MempoolBundleSink: Sendable {
     /// What the sink did (read after joining its thread).
     var result: Totals { totals.withLock { $0 } }
 
-    private func run(_ handle: FileHandleBox) {
+    private func run(_ destination: Destination) {
         guard var bundleConsumer = try? bundles.makeConsumer(), var orderConsumer = try? orders.makeConsumer()
         else { return }
         var local = Totals()
@@ -88,27 +127,31 @@ final class MempoolBundleSink: Sendable {
             var arrivals: [UInt64] = []
             var targetBlock: UInt64 = 0
             var complete = true
+            var victimMissing = false
+            // A victim's handle is followed by its back-run's; orders arrive in that order.
+            var current: SinkOrder? = nil
             for index in 0..<bundle.count {
                 guard let handleTransaction = bundle.transaction(at: index) else { continue }
                 switch handleTransaction.origin {
                 case .observed:
-                    let victim = transactions[Int(handleTransaction.id)]
-                    if victim.rawLength == 0 {
-                        complete = false
-                    } else {
-                        raws.append(Array(arena[victim.rawOffset..<(victim.rawOffset + victim.rawLength)]))
-                    }
-                case .strategy:
-                    // Orders arrive in the order their back-runs were added to bundles.
                     var order = orderConsumer.tryPop()
                     while order == nil {
                         usleep(1)
                         order = orderConsumer.tryPop()
                     }
-                    guard let order, order.id == handleTransaction.id else {
+                    current = order
+                    guard let order, order.order.victimIndex == handleTransaction.id, order.victimLength > 0 else {
+                        complete = false
+                        victimMissing = true
+                        continue
+                    }
+                    raws.append(order.victimBytes)
+                case .strategy:
+                    guard let order = current?.order, order.id == handleTransaction.id else {
                         complete = false
                         continue
                     }
+                    current = nil
                     targetBlock = order.targetBlock
                     arrivals.append(order.arrival)
                     guard complete else { continue }
@@ -122,29 +165,38 @@ final class MempoolBundleSink: Sendable {
                 }
             }
             guard complete else {
-                local.bundlesWithoutVictimBytes += 1
+                if victimMissing { local.bundlesWithoutVictimBytes += 1 }
                 continue
             }
             requestID &+= 1
-            if let file = handle.file {
-                let line = BundleAssembler.request(id: requestID, transactions: raws, blockNumber: targetBlock) + "\n"
-                if fputs(line, file) < 0 { local.writeFailures += 1 }
+            if destination.file != nil || destination.nats != nil {
+                let request = BundleAssembler.request(id: requestID, transactions: raws, blockNumber: targetBlock)
+                if let file = destination.file, fputs(request + "\n", file) < 0 { local.writeFailures += 1 }
+                if let nats = destination.nats {
+                    do {
+                        try Array(request.utf8).withUnsafeBytes { try nats.connection.publish(nats.subject, $0) }
+                    } catch {
+                        local.writeFailures += 1
+                    }
+                }
             }
             local.bundlesSent += 1
             let now = clock.now()
             for arrival in arrivals { local.latency.record(now &- Swift.min(arrival, now)) }
         }
-        if let file = handle.file {
+        if let file = destination.file {
             fflush(file)
-            if handle.closeAtEnd { fclose(file) }
+            if destination.closeAtEnd { fclose(file) }
         }
+        if let nats = destination.nats, (try? nats.connection.flush()) == nil { local.writeFailures += 1 }
         let final = local
         totals.withLock { $0 = final }
     }
 }
 
-/// A C stream handed to the sink thread, which alone uses it.
-private struct FileHandleBox: @unchecked Sendable {
+/// The opened output, handed to the sink thread, which alone uses it.
+private struct Destination: @unchecked Sendable {
     var file: UnsafeMutablePointer<FILE>?
     var closeAtEnd: Bool
+    var nats: (connection: NATSConnection, subject: String)?
 }

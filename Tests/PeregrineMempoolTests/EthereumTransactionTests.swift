@@ -22,6 +22,23 @@ struct EthereumTransactionTests {
         String(Keccak256.hash(bytes).description.dropFirst(2))
     }
 
+    @Test func hexTextDecodes() {
+        func decode(_ text: String) -> [UInt8]? {
+            var bytes: [UInt8] = [9, 9]
+            let ok = Array(text.utf8).withUnsafeBytes { decodeHex($0, into: &bytes) }
+            return ok ? bytes : nil
+        }
+        #expect(decode("0x00fFa1") == [0x00, 0xFF, 0xA1])
+        #expect(decode(" 0X02f8\n") == [0x02, 0xF8])
+        #expect(decode("0x") == [])
+        #expect(decode("0x0") == nil)
+        #expect(decode("0xzz") == nil)
+        #expect(decode("02f8") == nil)
+        #expect(decode("") == nil)
+        let bytes = (0...255).map { UInt8($0) }
+        #expect(decode(hexString(bytes)) == bytes)
+    }
+
     @Test func keccakMatchesPublishedDigests() {
         #expect(Self.digest([]) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
         #expect(Self.digest(Array("abc".utf8)) == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45")

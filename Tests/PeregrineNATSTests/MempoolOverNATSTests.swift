@@ -1,0 +1,79 @@
+import Foundation
+import PeregrineNATS
+import PeregrineTestSupport
+import Testing
+
+/// `peregrine mempool run` with pending transactions from a NATS subject and bundles to one:
+/// the same transactions give the same bundles, byte for byte, as the in-memory synthetic run.
+@Suite(.serialized)
+struct MempoolOverNATSTests {
+    /// The EIP-155 example (a legacy transfer, not to the router: filtered), as 0x-hex text.
+    static let legacyTransferHex =
+        "0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
+
+    @Test func bundlesFromANATSFeedEqualTheSyntheticRun() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let common = [
+            "--unique", "3000", "--status-interval", "100", "--nonce", "5", "--min-profit-eth", "0.01",
+        ]
+        let reference = FileManager.default.temporaryDirectory.appendingPathComponent("bundles-ref-\(getpid()).jsonl")
+        defer { try? FileManager.default.removeItem(at: reference) }
+        let synthetic = try PeregrineCLI.run(
+            ["mempool", "run", "--count", "3000", "--rate", "0", "--bundles-out", reference.path] + common)
+        #expect(synthetic.status == 0, "\(synthetic.error)")
+        let expected = try String(contentsOf: reference, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(expected.count > 100)
+
+        let pending = "mempool\(getpid()).pending"
+        let bundlesSubject = "mempool\(getpid()).bundles"
+        let connection = try NATSConnection(NATSConnectionOptions(url: url))
+        let bundles = try connection.subscribe(bundlesSubject, pendingMessages: 1 << 16, pendingBytes: 1 << 28)
+        try connection.flush()
+
+        let engine = Process()
+        engine.executableURL = PeregrineCLI.binary
+        engine.arguments =
+            [
+                "mempool", "run", "--source", url, "--subject", pending, "--count", "100000", "--bundles-out", url,
+                "--bundles-subject", bundlesSubject,
+            ] + common
+        let output = Pipe()
+        engine.standardOutput = output
+        engine.standardError = FileHandle.nullDevice
+        try engine.run()
+        // The first line is printed once the engine has subscribed.
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains("\n"), Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(text.hasPrefix("mempool: \(pending) at \(url)"))
+
+        // Not hex, then a legacy transfer as hex text, then the synthetic stream as bytes.
+        try Array("0xzz".utf8).withUnsafeBytes { try connection.publish(pending, $0) }
+        try Array(Self.legacyTransferHex.utf8).withUnsafeBytes { try connection.publish(pending, $0) }
+        try connection.flush()
+        let publish = try PeregrineCLI.run([
+            "mempool", "publish", "--nats", url, "--subject", pending, "--count", "3000", "--unique", "3000",
+        ])
+        #expect(publish.status == 0, "\(publish.error)")
+        #expect(publish.output == "published 3000 signed transactions (3000 distinct) and END to \(pending)\n")
+        text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        engine.waitUntilExit()
+        #expect(engine.terminationStatus == 0, "\(text)")
+        #expect(text.contains("transactions      3001 seen"), "\(text)")
+        #expect(text.contains("· 1 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
+        #expect(text.contains("filtered          0 duplicate · 1 by rules · 0 not a Router02 swap"), "\(text)")
+        #expect(text.contains("bundles           \(expected.count) sent (\(bundlesSubject) at \(url))"), "\(text)")
+
+        var received: [String] = []
+        while try bundles.next(
+            timeoutMilliseconds: 1_000, { received.append(String(decoding: $0.bytes, as: UTF8.self)) })
+        {}
+        #expect(received.count == expected.count)
+        #expect(received == expected)
+    }
+}
