@@ -38,6 +38,13 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Subject of pending transactions (NATS source).")
     var subject: String = "peregrine.mempool.pending"
 
+    @Option(
+        name: .customLong("journal"),
+        help:
+            "NATS source: journal every message as it arrives to this file, for a replay with --source FILE (docs/mempool.md)."
+    )
+    var journalPath: String?
+
     @Option(help: "Pools a NATS source's transactions trade on: synthetic (as --tokens), or a block traces JSON file.")
     var pools: String = "synthetic"
 
@@ -112,6 +119,9 @@ struct MempoolRun: ParsableCommand {
             throw ValidationError("--executor must be 0x and 40 hex digits")
         }
         guard statusInterval > 0 else { throw ValidationError("--status-interval must be above 0") }
+        guard journalPath == nil || source.hasPrefix("nats://") else {
+            throw ValidationError("--journal records a NATS source; other sources are replayable as they are")
+        }
         guard minProfitEth >= 0, minProfitEth <= 1e9 else { throw ValidationError("--min-profit-eth must be 0 to 1e9") }
     }
 
@@ -171,7 +181,7 @@ struct MempoolRun: ParsableCommand {
         var analyzer = MempoolAnalyzer(
             pools: input.pools, rules: MempoolRules(minimumGasPrice: UInt128(minGasGwei) * 1_000_000_000),
             search: search,
-            seen: try BloomFilter(capacity: Swift.max(input.expected, 1_000), falsePositiveRate: 0.0001))
+            seen: try BloomFilter(capacity: input.bloomCapacity, falsePositiveRate: 0.0001))
         var latency = Histogram<UInt64>(
             lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var counts = [String: Int]()
@@ -190,11 +200,14 @@ struct MempoolRun: ParsableCommand {
         /// Analyses one pending transaction that arrived at `due`; bundles what it opens.
         func analyse(
             _ transaction: PendingTransaction, calldata: UnsafeRawBufferPointer, raw: UnsafeRawBufferPointer,
-            victimIndex: UInt64, due: UInt64
+            victimIndex: UInt64, due: UInt64, replaying: Bool = false
         ) {
+            // Latency runs from arrival; a replay's arrivals are the journaled ones (for bundling),
+            // its latency from when the record was read.
+            let received = replaying ? clock.now() : due
             let result = analyzer.analyze(transaction, calldata: calldata)
             var now = clock.now()
-            latency.record(now &- Swift.min(due, now))
+            latency.record(now &- Swift.min(received, now))
             analysed += 1
             switch result {
             case .opportunity(_, let opportunity):
@@ -209,7 +222,7 @@ struct MempoolRun: ParsableCommand {
                 backrunID &+= 1
                 let order = SinkOrder(
                     order: BackrunOrder(
-                        id: backrunID, victimIndex: victimIndex, opportunity: opportunity, arrival: due,
+                        id: backrunID, victimIndex: victimIndex, opportunity: opportunity, arrival: received,
                         targetBlock: block, maxFeePerGas: transaction.gasPrice,
                         maxPriorityFeePerGas: transaction.maxPriorityFee),
                     raw: raw)
@@ -222,7 +235,8 @@ struct MempoolRun: ParsableCommand {
                     let handle = Transaction(
                         id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
                         origin: origin, priorityFee: tipGwei)
-                    if let sealed = builder.add(handle, now: now) { ship(sealed) }
+                    // A bundle's timeout runs from its first victim's arrival.
+                    if let sealed = builder.add(handle, now: due) { ship(sealed) }
                 }
             case .noOpportunity: counts["no opportunity", default: 0] += 1
             case .reverts: counts["reverts", default: 0] += 1
@@ -231,7 +245,8 @@ struct MempoolRun: ParsableCommand {
             case .undecodable: counts["undecodable", default: 0] += 1
             }
             now = clock.now()
-            if let sealed = builder.poll(now: now) { ship(sealed) }
+            // A replay runs on the journaled arrival times, so bundles seal as they did live.
+            if let sealed = builder.poll(now: replaying ? due : now) { ship(sealed) }
             printStatus(now: now)
         }
         func printStatus(now: UInt64) {
@@ -242,6 +257,38 @@ struct MempoolRun: ParsableCommand {
                 "[\(decimal(seconds))s] analysed \(analysed) (\(Int(Double(analysed) / seconds))/s) · opportunities \(counts["opportunity"] ?? 0) · p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns"
             )
             fflush(nil)
+        }
+
+        // NATS messages and their journal: one signed transaction each (its bytes, or 0x-hex text).
+        var hexScratch: [UInt8] = []
+        var received: UInt64 = 0
+        var journalFailure: String? = nil
+        var journalSummary: String? = nil
+        func receive(_ message: UnsafeRawBufferPointer, arrival: UInt64, replaying: Bool) {
+            received += 1
+            func take(_ raw: UnsafeRawBufferPointer) {
+                do {
+                    let pending = try DecodedTransaction(raw: raw).pending
+                    analyse(
+                        pending,
+                        calldata: UnsafeRawBufferPointer(
+                            rebasing: raw[pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength)]),
+                        raw: raw, victimIndex: received, due: arrival, replaying: replaying)
+                } catch {
+                    counts["malformed", default: 0] += 1
+                    if input.firstMalformed == nil { input.firstMalformed = "message \(received): \(error)" }
+                }
+            }
+            if message.first == UInt8(ascii: "0") || message.first == 0x20 {
+                if decodeHex(message, into: &hexScratch) {
+                    hexScratch.withUnsafeBytes { take($0) }
+                } else {
+                    counts["malformed", default: 0] += 1
+                    if input.firstMalformed == nil { input.firstMalformed = "message \(received): not 0x-hex text" }
+                }
+            } else {
+                take(message)
+            }
         }
 
         switch input.feed {
@@ -270,9 +317,15 @@ struct MempoolRun: ParsableCommand {
                 }
             }
         case .nats(let subscription):
-            // Each message is one signed transaction (its bytes, or 0x-hex text); END ends the input.
-            var hexScratch: [UInt8] = []
-            var received: UInt64 = 0
+            let journal: PendingJournalWriter?
+            do {
+                journal = try journalPath.map { path throws(PendingJournalError) in
+                    try PendingJournalWriter(path: path, bloomCapacity: input.bloomCapacity, firstBlock: block)
+                }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(2)
+            }
             var ended = false
             while !ended, analysed < input.expected, StopSignal.received == 0 {
                 let got: Bool
@@ -283,45 +336,37 @@ struct MempoolRun: ParsableCommand {
                             ended = true
                             return
                         }
-                        received += 1
-                        func take(_ raw: UnsafeRawBufferPointer) {
-                            do {
-                                let decoded = try DecodedTransaction(raw: raw)
-                                let pending = decoded.pending
-                                analyse(
-                                    pending,
-                                    calldata: UnsafeRawBufferPointer(
-                                        rebasing: raw[
-                                            pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength)]),
-                                    raw: raw, victimIndex: received, due: arrival)
-                            } catch {
-                                counts["malformed", default: 0] += 1
-                                if input.firstMalformed == nil {
-                                    input.firstMalformed = "message \(received): \(error)"
-                                }
+                        // Journaled ahead of the analysis, as it arrived.
+                        do {
+                            if try journal?.append(arrival: arrival, message.bytes) == false {
+                                counts["not journaled (too large)", default: 0] += 1
                             }
+                        } catch {
+                            journalFailure = journalFailure ?? "\(error)"
                         }
-                        if message.bytes.first == UInt8(ascii: "0") || message.bytes.first == 0x20 {
-                            if decodeHex(message.bytes, into: &hexScratch) {
-                                hexScratch.withUnsafeBytes { take($0) }
-                            } else {
-                                counts["malformed", default: 0] += 1
-                                if input.firstMalformed == nil {
-                                    input.firstMalformed = "message \(received): not 0x-hex text"
-                                }
-                            }
-                        } else {
-                            take(message.bytes)
-                        }
+                        receive(message.bytes, arrival: arrival, replaying: false)
                     }
                 } catch {
                     printError("error: \(error)")
                     break
                 }
                 if !got {
+                    do { try journal?.flush() } catch { journalFailure = journalFailure ?? error.description }
                     let now = clock.now()
                     if let sealed = builder.poll(now: now) { ship(sealed) }
                     printStatus(now: now)
+                }
+            }
+            do { try journal?.close() } catch { journalFailure = journalFailure ?? error.description }
+            if let journal, let journalPath {
+                journalSummary = "\(journal.records) messages (\(journal.bytesWritten) bytes) to \(journalPath)"
+            }
+        case .journal(let journal):
+            journal.bytes.withUnsafeBytes { bytes in
+                for record in journal.records where StopSignal.received == 0 {
+                    receive(
+                        UnsafeRawBufferPointer(rebasing: bytes[record.offset..<(record.offset + record.length)]),
+                        arrival: record.arrival, replaying: true)
                 }
             }
         }
@@ -333,6 +378,8 @@ struct MempoolRun: ParsableCommand {
         let decoded = (counts["opportunity"] ?? 0) + (counts["no opportunity"] ?? 0) + (counts["reverts"] ?? 0)
         print("=== peregrine mempool: final report ===")
         print("source            \(input.label)")
+        if let journalSummary { print("journal           \(journalSummary)") }
+        if let journalFailure { print("journal failure   \(journalFailure)") }
         print(
             "transactions      \(analysed) seen in \(decimal(seconds, places: 2)) s (\(Int(Double(analysed) / Swift.max(seconds, 1e-9)))/s)"
                 + (counts["malformed"].map {
@@ -367,7 +414,7 @@ struct MempoolRun: ParsableCommand {
                 "                  arrival → bundle written: p50 \(toBundle.valueAtPercentile(50)) ns p99 \(toBundle.valueAtPercentile(99)) ns max \(toBundle.max) ns (\(stalls) stalls on full rings)"
             )
         }
-        if bundles.signingFailures + bundles.writeFailures > 0 { throw ExitCode(1) }
+        if bundles.signingFailures + bundles.writeFailures > 0 || journalFailure != nil { throw ExitCode(1) }
     }
 
     var bundleOutput: BundleOutput {
@@ -391,6 +438,8 @@ final class PendingInput {
         case recorded([PendingTransaction], arena: [UInt8])
         /// Signed transactions from a NATS subject, as they arrive.
         case nats(NATSSubscription)
+        /// The messages a NATS run journaled, with their arrival times.
+        case journal(PendingJournal)
     }
 
     let feed: Feed
@@ -400,6 +449,8 @@ final class PendingInput {
     let block: UInt64
     /// Transactions to analyse (the run ends there; a NATS source also ends at END).
     let expected: Int
+    /// Capacity of the de-duplicating Bloom filter (a replay takes the journaled run's).
+    let bloomCapacity: Int
     var firstMalformed: String?
     /// Kept open while the subscription is in use.
     private var connection: NATSConnection?
@@ -422,6 +473,7 @@ final class PendingInput {
                 "\(options.subject) at \(source) (signed transactions as sent), \(pools.pools.count) pools (\(options.pools))"
             block = options.targetBlock ?? 1
             expected = options.count
+            bloomCapacity = Swift.max(options.count, 1_000)
         } else if source == "synthetic" {
             let started = clock.now()
             let flow = SyntheticSwapFlow(
@@ -432,6 +484,17 @@ final class PendingInput {
                 "synthetic, \(flow.pools.pools.count) pools over \(options.tokens) tokens, \(flow.transactions.count) signed transactions (signed in \(decimal(Double(clock.now() &- started) / 1e9, places: 2)) s); rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
             block = options.targetBlock ?? 1
             expected = options.count
+            bloomCapacity = Swift.max(Swift.min(options.count, flow.transactions.count), 1_000)
+        } else if let journal = try Self.journal(source) {
+            pools = try Self.pools(options.pools, tokens: options.tokens)
+            feed = .journal(journal)
+            label =
+                "journal \(source): \(journal.records.count) messages as they arrived"
+                + (journal.tornBytes > 0 ? " (\(journal.tornBytes) torn bytes at the end ignored)" : "")
+                + ", \(pools.pools.count) pools (\(options.pools))"
+            block = options.targetBlock ?? journal.firstBlock
+            expected = journal.records.count
+            bloomCapacity = journal.bloomCapacity
         } else {
             let inspection = try BlockInspection(contentsOf: source)
             guard !inspection.pending.isEmpty else {
@@ -443,7 +506,18 @@ final class PendingInput {
                 "block \(inspection.blockNumber) (\(source)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs; rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
             block = options.targetBlock ?? UInt64(inspection.blockNumber) + 1
             expected = inspection.pending.count
+            bloomCapacity = Swift.max(expected, 1_000)
         }
+    }
+
+    /// The journal at `path`, or nil when the file is not one (it is then read as block traces).
+    static func journal(_ path: String) throws -> PendingJournal? {
+        guard let file = fopen(path, "rb") else { return nil }
+        var magic = [UInt8](repeating: 0, count: PendingJournalWriter.magic.count)
+        let count = magic.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        fclose(file)
+        guard count == magic.count, PendingJournal.isJournal(magic) else { return nil }
+        return try PendingJournal(path: path)
     }
 
     /// The pools a NATS source's transactions trade on: the synthetic market's, or a block's

@@ -4,7 +4,8 @@ import PeregrineTestSupport
 import Testing
 
 /// `peregrine mempool run` with pending transactions from a NATS subject and bundles to one:
-/// the same transactions give the same bundles, byte for byte, as the in-memory synthetic run.
+/// the same transactions give the same bundles, byte for byte, as the in-memory synthetic run,
+/// and the run's journal replays to them again.
 @Suite(.serialized)
 struct MempoolOverNATSTests {
     /// The EIP-155 example (a legacy transfer, not to the router: filtered), as 0x-hex text.
@@ -25,6 +26,8 @@ struct MempoolOverNATSTests {
         let expected = try String(contentsOf: reference, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(expected.count > 100)
 
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("pending-\(getpid()).pgmp")
+        defer { try? FileManager.default.removeItem(at: journal) }
         let pending = "mempool\(getpid()).pending"
         let bundlesSubject = "mempool\(getpid()).bundles"
         let connection = try NATSConnection(NATSConnectionOptions(url: url))
@@ -36,7 +39,7 @@ struct MempoolOverNATSTests {
         engine.arguments =
             [
                 "mempool", "run", "--source", url, "--subject", pending, "--count", "100000", "--bundles-out", url,
-                "--bundles-subject", bundlesSubject,
+                "--bundles-subject", bundlesSubject, "--journal", journal.path,
             ] + common
         let output = Pipe()
         engine.standardOutput = output
@@ -75,5 +78,22 @@ struct MempoolOverNATSTests {
         {}
         #expect(received.count == expected.count)
         #expect(received == expected)
+
+        // The journal: every message as it arrived (END is not a transaction), replayed to the same report and bundles.
+        #expect(text.contains("journal           3002 messages"), "\(text)")
+        let replayed = FileManager.default.temporaryDirectory.appendingPathComponent("bundles-replay-\(getpid()).jsonl")
+        defer { try? FileManager.default.removeItem(at: replayed) }
+        let replay = try PeregrineCLI.run(
+            ["mempool", "run", "--source", journal.path, "--bundles-out", replayed.path] + common)
+        #expect(replay.status == 0, "\(replay.error)")
+        #expect(replay.output.contains("source            journal \(journal.path): 3002 messages as they arrived"))
+        for prefix in ["transactions      3001 seen", "filtered", "decoded swaps", "opportunities"] {
+            let live = text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { $0.split(separator: " in ")[0] }
+            let again = replay.output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
+                $0.split(separator: " in ")[0]
+            }
+            #expect(live != nil && live == again, "\(prefix)")
+        }
+        #expect(try String(contentsOf: replayed, encoding: .utf8).split(separator: "\n").map(String.init) == expected)
     }
 }
