@@ -83,6 +83,42 @@ struct BenchMempool: ParsableCommand {
             "throughput: \(decimal(Double(count) / seconds / 1e6, places: 2))M transactions/s on one core (\(found) opportunities)"
         )
         try benchBackrunSigning(flow: flow, clock: clock)
+        benchSignedIntake(clock: clock)
+    }
+
+    /// What a live feed adds per transaction before the analysis: decoding its signed bytes
+    /// into a `PendingTransaction`, of which Keccak-256 (the transaction hash) is most.
+    func benchSignedIntake(clock: CycleClock) {
+        let flow = SyntheticSwapFlow(count: 2_000, tokenCount: tokens, seed: 5, signed: true)
+        let rounds = 100
+        var check: UInt64 = 0
+        var bytes = 0
+        var start = clock.now()
+        flow.arena.withUnsafeBytes { arena in
+            for _ in 0..<rounds {
+                for transaction in flow.transactions {
+                    let raw = UnsafeRawBufferPointer(
+                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                    if let decoded = try? DecodedTransaction(raw: raw) { check &+= decoded.pending.nonce }
+                    bytes &+= raw.count
+                }
+            }
+        }
+        let decodeNanoseconds = Double(clock.now() &- start) / Double(rounds * flow.transactions.count)
+        start = clock.now()
+        flow.arena.withUnsafeBytes { arena in
+            for _ in 0..<rounds {
+                for transaction in flow.transactions {
+                    let raw = UnsafeRawBufferPointer(
+                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                    check &+= Keccak256.hash(raw).words.0
+                }
+            }
+        }
+        let keccakNanoseconds = Double(clock.now() &- start) / Double(rounds * flow.transactions.count)
+        print(
+            "signed intake: decode of a signed transaction (\(bytes / (rounds * flow.transactions.count)) bytes) \(Int(decodeNanoseconds)) ns, of which Keccak-256 \(Int(keccakNanoseconds)) ns (\(check & 1))"
+        )
     }
 
     /// What the bundle sink does per opportunity: build the back-run (executor calldata, EIP-1559
