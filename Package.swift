@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineFeedTests",
             dependencies: [
-                "PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineTestSupport",
+                "PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineJournal", "PeregrineTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

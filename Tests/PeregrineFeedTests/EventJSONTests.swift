@@ -1,4 +1,6 @@
+import Foundation
 import PeregrineFeed
+import PeregrineJournal
 import PeregrineModel
 import PeregrineTestSupport
 import PropertyBased
@@ -195,5 +197,44 @@ struct SyntheticEvents {
         }
         return Event(
             timestamp: 0, sourceSequence: counter, instrument: InstrumentID(UInt32(counter % 4)), payload: payload)
+    }
+}
+
+/// `peregrine journal inspect --json` prints a run's journal in the JSON input form.
+struct JournalInspectJSONTests {
+    @Test func aJournalPrintsAsJSONLinesThatDecodeToItsEvents() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-json-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = try PeregrineCLI.run([
+            "run", "--rate", "20000", "--duration", "1", "--journal", directory, "--order-flow", "30",
+            "--metrics-port", "0",
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        var journaled: [Event] = []
+        _ = try JournalReader.read(directory: directory) { _, event in
+            journaled.append(event)
+            return journaled.count < 2_000
+        }
+        #expect(journaled.count == 2_000)
+        let inspect = try PeregrineCLI.run(["journal", "inspect", directory, "--json", "--limit", "2000"])
+        #expect(inspect.status == 0, "\(inspect.error)")
+        var decoder = EventJSONDecoder()
+        var decoded: [Event] = []
+        for line in inspect.output.split(separator: "\n") {
+            var bytes = Array(line.utf8)
+            let event = try bytes.withUnsafeMutableBufferPointer { (buffer) throws(FeedError) -> Event in
+                try decoder.decode(UnsafeBufferPointer(buffer), timestamp: 0)
+            }
+            decoded.append(event)
+        }
+        #expect(
+            decoded
+                == journaled.map { event in
+                    var event = event
+                    event.timestamp = 0
+                    return event
+                })
+        // Order commands are among them, not only market data.
+        #expect(decoded.contains { $0.payload.kind == .order })
     }
 }
