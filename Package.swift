@@ -85,7 +85,8 @@ let package = Package(
         .target(
             name: "PeregrineTestSupport",
             dependencies: [
-                "PeregrineModel", "PeregrineBook", .product(name: "PropertyBased", package: "swift-property-based"),
+                "PeregrineModel", "PeregrineBook", "PeregrineControl",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/PeregrineTestSupport"
         ),
@@ -135,7 +136,7 @@ let package = Package(
             name: "PeregrineNATSTests",
             dependencies: [
                 "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal", "PeregrineStrategy",
-                "PeregrineTestSupport",
+                "PeregrineControl", "PeregrineTestSupport",
             ]
         ),
         .testTarget(

@@ -458,7 +458,9 @@ extension String {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String {
+    /// The text without the leading and trailing characters in `set` (configuration and
+    /// journal-settings lines).
+    func trimmingCharacters(in set: String) -> String {
         var result = self
         while let first = result.first, set.contains(first) { result = result.dropFirst() }
         while let last = result.last, set.contains(last) { result = result.dropLast() }

@@ -251,6 +251,18 @@ public struct FeedReplay: ~Copyable {
         do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw FeedError(line: 0, "\(error)") }
     }
 
+    /// The integer in `field` of a Tardis CSV row (8 fields or more); nil for the header row,
+    /// whose field reads `name`.
+    @inline(__always)
+    func tardisInteger(_ row: borrowing CSVRow, field: Int, named name: String) throws(FeedError) -> Int64? {
+        guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
+        guard let value = row[field].integerValue else {
+            if row.text(field) == name { return nil }
+            throw FeedError(line: 0, "\(name) '\(row.text(field))' is not an integer")
+        }
+        return value
+    }
+
     /// Applies one line; true when it ends a message.
     mutating func apply(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         switch format {
@@ -258,11 +270,7 @@ public struct FeedReplay: ~Copyable {
         case .bybitOrderBook: return try applyBybit(line)
         case .tardisQuotes:
             let row = CSVRow(line)
-            guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
-            guard let timestamp = row[2].integerValue else {
-                if row.text(2) == "timestamp" { return false }
-                throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
-            }
+            guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
             statistics.rows += 1
             noteTimestamp(timestamp)
             quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
@@ -271,11 +279,7 @@ public struct FeedReplay: ~Copyable {
             return true
         case .tardisTrades:
             let row = CSVRow(line)
-            guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
-            guard let timestamp = row[2].integerValue else {
-                if row.text(2) == "timestamp" { return false }
-                throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
-            }
+            guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
             statistics.rows += 1
             noteTimestamp(timestamp)
             let tradePrice = try price(row[6])
@@ -378,11 +382,7 @@ public struct FeedReplay: ~Copyable {
 
     mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
-        guard let local = row[3].integerValue else {
-            if row.text(3) == "local_timestamp" { return false }
-            throw FeedError(line: 0, "local_timestamp '\(row.text(3))' is not an integer")
-        }
+        guard let local = try tardisInteger(row, field: 3, named: "local_timestamp") else { return false }
         statistics.rows += 1
         let isSnapshot = row[4].equals("true")
         if local != eventID {

@@ -40,6 +40,17 @@ public struct ArbitrageCycle: Equatable, Sendable, BitwiseCopyable {
         }
     }
 
+    /// The same pools the other way round, from the same start token: hop i of the result is
+    /// pool n−1−i, entered with the token that pool put out going forward.
+    @inlinable
+    public func reversed() -> ArbitrageCycle {
+        var result = ArbitrageCycle()
+        for hop in 0..<count {
+            result.append(pool: pool(count &- 1 &- hop), tokenIn: tokenIn((count &- hop) % count))
+        }
+        return result
+    }
+
     public static func == (lhs: ArbitrageCycle, rhs: ArbitrageCycle) -> Bool {
         guard lhs.count == rhs.count else { return false }
         for hop in 0..<lhs.count where lhs.pool(hop) != rhs.pool(hop) || lhs.tokenIn(hop) != rhs.tokenIn(hop) {
@@ -167,10 +178,7 @@ public struct BackrunSearch: Sendable {
                         forward.append(pool: touchedPool, tokenIn: start)
                         forward.append(pool: other, tokenIn: middle)
                         consider(forward)
-                        var backward = ArbitrageCycle()
-                        backward.append(pool: other, tokenIn: start)
-                        backward.append(pool: touchedPool, tokenIn: middle)
-                        consider(backward)
+                        consider(forward.reversed())
                     }
                     other = pools.nextOfSamePair(other)
                 }
@@ -186,11 +194,7 @@ public struct BackrunSearch: Sendable {
                             forward.append(pool: next, tokenIn: middle)
                             forward.append(pool: closing, tokenIn: third)
                             consider(forward)
-                            var backward = ArbitrageCycle()
-                            backward.append(pool: closing, tokenIn: start)
-                            backward.append(pool: next, tokenIn: third)
-                            backward.append(pool: touchedPool, tokenIn: middle)
-                            consider(backward)
+                            consider(forward.reversed())
                             closing = pools.nextOfSamePair(closing)
                         }
                     }
@@ -209,11 +213,7 @@ public struct BackrunSearch: Sendable {
                         forward.append(pool: touchedPool, tokenIn: a)
                         forward.append(pool: out, tokenIn: b)
                         consider(forward)
-                        var backward = ArbitrageCycle()
-                        backward.append(pool: out, tokenIn: start)
-                        backward.append(pool: touchedPool, tokenIn: b)
-                        backward.append(pool: into, tokenIn: a)
-                        consider(backward)
+                        consider(forward.reversed())
                         out = pools.nextOfSamePair(out)
                     }
                     into = pools.nextOfSamePair(into)

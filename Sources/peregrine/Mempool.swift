@@ -231,13 +231,15 @@ struct MempoolRun: ParsableCommand {
                     sched_yield()
                 }
                 let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
-                for (id, origin) in [(victimIndex, TransactionOrigin.observed), (backrunID, .strategy)] {
+                func add(_ id: UInt64, _ origin: TransactionOrigin) {
                     let handle = Transaction(
                         id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
                         origin: origin, priorityFee: tipGwei)
                     // A bundle's timeout runs from its first victim's arrival.
                     if let sealed = builder.add(handle, now: due) { ship(sealed) }
                 }
+                add(victimIndex, .observed)
+                add(backrunID, .strategy)
             case .noOpportunity: counts["no opportunity", default: 0] += 1
             case .reverts: counts["reverts", default: 0] += 1
             case .duplicate: counts["duplicate", default: 0] += 1

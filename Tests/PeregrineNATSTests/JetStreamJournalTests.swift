@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineControl
 import PeregrineEngine
 import PeregrineModel
 import PeregrineNATS
@@ -145,7 +146,7 @@ struct JetStreamJournalTests {
     }
 
     @Test func connectionErrorsNameTheServer() throws {
-        let port = NATSServerProcess.freePort()
+        let port = ControlPlane.freeLoopbackPort()
         do {
             _ = try NATSConnection(NATSConnectionOptions(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
             Issue.record("connected to a port nothing listens on")

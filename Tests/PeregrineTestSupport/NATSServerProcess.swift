@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineControl
 
 #if canImport(Glibc)
     import Glibc
@@ -34,7 +35,7 @@ public final class NATSServerProcess: @unchecked Sendable {
         name: String = "test", port: Int? = nil, clusterPort: Int? = nil, cluster: String? = nil, routes: [Int] = [],
         storeDirectory: URL? = nil
     ) throws {
-        self.port = port ?? Self.freePort()
+        self.port = port ?? ControlPlane.freeLoopbackPort()
         self.clusterPort = clusterPort
         self.storeDirectory =
             storeDirectory
@@ -100,24 +101,6 @@ public final class NATSServerProcess: @unchecked Sendable {
             return path
         }
         return nil
-    }
-
-    /// A port nothing listens on now (bound to 0 and released).
-    public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func canConnect(port: Int) -> Bool {
