@@ -152,13 +152,19 @@ public struct JetStreamJournalTail: Equatable, Sendable {
     /// The first journaled sequence still in the stream (limits may have removed older frames).
     public var firstSequence: Int64
     public var frames: UInt64
+    /// The stream's last sequence (0 when nothing was ever stored): where the next frame goes.
+    public var lastStreamSequence: UInt64
 }
 
 /// Writes journal events to a JetStream stream as frames, published asynchronously with at
 /// most `window` frames awaiting their acks. An event is durable when the frame holding it
 /// and every frame before it are acknowledged by JetStream (`durableSequence`). Frames whose
 /// publish fails or whose ack does not come within the ack wait are published again, with the
-/// same message id, once the connection is up. Used by one thread.
+/// same message id, once the connection is up. Each frame is published expecting the stream
+/// sequence of the frame before it, so when a frame is lost in flight (a server restart) the
+/// frames after it are refused until it has been published again: a lost frame is never
+/// overtaken, and the stream holds no gap. The stream must hold this journal alone (the
+/// reader refuses anything else in it). Used by one thread.
 ///
 /// Memory is fixed at `window` × 64 KiB, allocated once; `append` copies 64 bytes into the
 /// open frame and allocates nothing (a publish allocates inside the C client, once per frame).
@@ -177,6 +183,10 @@ public final class JetStreamJournalWriter {
     var slotNeedsPublish: [Bool]
     /// Frames [oldestUnacked, nextFrameIndex) are published and awaiting acks.
     var oldestUnacked: UInt64
+    /// Frame `firstFrameIndex` (the first this writer publishes) goes after stream sequence
+    /// `firstStreamSequence − 1`, the next after it, and so on.
+    let firstFrameIndex: UInt64
+    let firstStreamSequence: UInt64
     public private(set) var nextFrameIndex: UInt64
     /// The open frame (slot nextFrameIndex % window).
     var openCount = 0
@@ -211,6 +221,8 @@ public final class JetStreamJournalWriter {
         durableSequence = tail.nextSequence
         nextFrameIndex = tail.nextFrameIndex
         oldestUnacked = tail.nextFrameIndex
+        firstFrameIndex = tail.nextFrameIndex
+        firstStreamSequence = tail.lastStreamSequence + 1
         frameBytes = JournalFrame.headerSize + self.maxEventsPerFrame * Event.encodedSize
         buffer = UnsafeMutableRawPointer.allocate(byteCount: self.window * frameBytes, alignment: 64)
         slotFirst = [Int64](repeating: 0, count: self.window)
@@ -266,7 +278,8 @@ public final class JetStreamJournalWriter {
         do {
             try jetStream.publishAsync(
                 subject, UnsafeRawBufferPointer(start: buffer + slot * frameBytes, count: length),
-                messageID: String(slotFirst[slot]), tag: frameIndex)
+                messageID: String(slotFirst[slot]), tag: frameIndex,
+                expectedLastSequence: firstStreamSequence + (frameIndex - firstFrameIndex) - 1)
             framesPublished += 1
             bytesPublished += length
             return true
@@ -277,12 +290,14 @@ public final class JetStreamJournalWriter {
     }
 
     /// Reads the acks that arrived: advances `durableSequence` over the acknowledged frames in
-    /// order and publishes again the frames that failed (when the connection is up). Returns
-    /// the new durable sequence.
+    /// order and publishes again the frames that failed (when the connection is up), in order.
+    /// A failed frame behind one still awaiting its ack waits: it was refused because that one
+    /// had not been stored, and is published again after it. Returns the new durable sequence.
     @discardableResult
     public func pollAcks() -> Int64 {
         var frame = oldestUnacked
         let connected = jetStream.connection.isConnected
+        var behindPending = false
         while frame < nextFrameIndex {
             let slot = Int(frame % UInt64(window))
             let state = slotNeedsPublish[slot] ? false : ackSlots.state(of: frame)
@@ -291,7 +306,9 @@ public final class JetStreamJournalWriter {
                     oldestUnacked += 1
                     durableSequence = slotFirst[slot] + Int64(slotCount[slot])
                 }
-            } else if state == false && connected {
+            } else if state == nil {
+                behindPending = true
+            } else if connected && !behindPending {
                 if !slotNeedsPublish[slot] { lastFailure = ackSlots.lastFailureText }
                 ackSlots.cells.cell(slot).pointee.store(-1, ordering: .releasing)
                 republishes += 1
@@ -334,13 +351,15 @@ public enum JetStreamJournalReader {
         let state: StreamState?
         do { state = try jetStream.streamState(stream) } catch { throw .nats(error) }
         guard let state, state.messages > 0 else {
-            return JetStreamJournalTail(nextSequence: 0, nextFrameIndex: 0, firstSequence: 0, frames: 0)
+            return JetStreamJournalTail(
+                nextSequence: 0, nextFrameIndex: 0, firstSequence: 0, frames: 0,
+                lastStreamSequence: state?.lastSequence ?? 0)
         }
         let last = try header(jetStream: jetStream, stream: stream, sequence: state.lastSequence)
         let first = try header(jetStream: jetStream, stream: stream, sequence: state.firstSequence)
         return JetStreamJournalTail(
             nextSequence: last.firstSequence + Int64(last.count), nextFrameIndex: last.frameIndex + 1,
-            firstSequence: first.firstSequence, frames: state.messages)
+            firstSequence: first.firstSequence, frames: state.messages, lastStreamSequence: state.lastSequence)
     }
 
     static func header(jetStream: JetStream, stream: String, sequence: UInt64) throws(JetStreamJournalError)

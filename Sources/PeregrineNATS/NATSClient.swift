@@ -515,9 +515,16 @@ public final class JetStream: @unchecked Sendable {
 
     /// Publishes without waiting; the ack lands in `ackSlots` under `tag`. `messageID` as in
     /// `publish`. The bytes are copied.
-    public func publishAsync(_ subject: String, _ bytes: UnsafeRawBufferPointer, messageID: String, tag: UInt64)
-        throws(NATSError)
-    {
+    ///
+    /// `expectedLastSequence` (when above 0) makes the server store the message only if the
+    /// stream's last sequence is that one, and refuse it otherwise (JetStream error 10071): a
+    /// publisher that pipelines can then never store a message after a gap. The server checks
+    /// the message id first, so a message published again after its ack was lost is still
+    /// acknowledged as a duplicate.
+    public func publishAsync(
+        _ subject: String, _ bytes: UnsafeRawBufferPointer, messageID: String, tag: UInt64,
+        expectedLastSequence: UInt64 = 0
+    ) throws(NATSError) {
         guard let asyncContext else {
             throw NATSError(operation: "publish asynchronously", status: "enableAsyncPublish was not called")
         }
@@ -530,6 +537,7 @@ public final class JetStream: @unchecked Sendable {
         // Without it a publish whose ack never comes (sent just before the server went away)
         // would stay pending forever; with it the ack handler reports a timeout.
         options.MaxWait = asyncAckWaitMilliseconds
+        options.ExpectLastSeq = expectedLastSequence
         if status == NATS_OK {
             status = messageID.withCString { id in
                 options.MsgId = id

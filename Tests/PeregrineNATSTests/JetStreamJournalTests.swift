@@ -128,6 +128,48 @@ struct JetStreamJournalTests {
         }
     }
 
+    /// What the writer relies on to keep frames in order across a lost publish: a message
+    /// published expecting a last stream sequence is refused when the stream is not there (a
+    /// message before it was lost), stored once it is, and a message published again is
+    /// acknowledged as the duplicate it is whatever it expects.
+    @Test func publishesExpectingTheLastSequence() throws {
+        let (url, server) = try Self.server()
+        defer { _ = server }
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        let settings = Self.stream("EXPECT\(getpid())")
+        try jetStream.deleteStream(settings.name)
+        defer { try? jetStream.deleteStream(settings.name) }
+        try jetStream.addOrUpdateStream(settings)
+        let slots = try jetStream.enableAsyncPublish(maxPending: 8, ackWaitMilliseconds: 2_000)
+        func publish(_ text: String, tag: UInt64, expecting last: UInt64) throws -> Bool? {
+            try Array(text.utf8).withUnsafeBytes {
+                try jetStream.publishAsync(
+                    settings.subjects[0], $0, messageID: text, tag: tag, expectedLastSequence: last)
+            }
+            for _ in 0..<400 {
+                if let stored = slots.state(of: tag) { return stored }
+                usleep(5_000)
+            }
+            return nil
+        }
+        #expect(try publish("a", tag: 0, expecting: 0) == true)
+        // "b" (sequence 2) was lost in flight: "c", expecting it, is refused.
+        #expect(try publish("c", tag: 1, expecting: 2) == false)
+        #expect(slots.lastFailureText.contains("wrong last sequence"), "\(slots.lastFailureText)")
+        #expect(try publish("b", tag: 2, expecting: 1) == true)
+        #expect(try publish("c", tag: 3, expecting: 2) == true)
+        // "b" again (its ack was lost): a duplicate, acknowledged before the expectation counts.
+        #expect(try publish("b", tag: 4, expecting: 7) == true)
+        #expect(try jetStream.streamState(settings.name)?.messages == 3)
+        var texts: [String] = []
+        for sequence in UInt64(1)...3 {
+            _ = try jetStream.message(stream: settings.name, sequence: sequence) {
+                texts.append(String(decoding: $0.bytes, as: UTF8.self))
+            }
+        }
+        #expect(texts == ["a", "b", "c"])
+    }
+
     @Test func corruptFramesAreRefused() throws {
         var bytes = [UInt8](repeating: 0, count: JournalFrame.headerSize + 64)
         #expect(
