@@ -15,6 +15,9 @@ public struct CycleClock: Sendable {
 
     /// Where `now()` reads time from.
     public let source: Source
+    /// Why the cycle counter was not used, when `source` is `.monotonic` although the caller
+    /// did not force it (for the report); nil otherwise.
+    public let fallbackReason: String?
     /// Cycle counter frequency measured at calibration (1e9 for the monotonic fallback).
     public let ticksPerSecond: Double
     @usableFromInline let baseTicks: UInt64
@@ -22,46 +25,106 @@ public struct CycleClock: Sendable {
     /// Nanoseconds per tick as a 32.32 fixed-point number.
     @usableFromInline let multiplier: UInt64
 
+    /// How far a calibrated clock may read from CLOCK_MONOTONIC right after calibration.
+    public static let calibrationToleranceNanoseconds: UInt64 = 20_000
+
+    /// `source` and, for a fallback the caller did not ask for, the reason.
+    public var description: String {
+        guard let fallbackReason else { return source.rawValue }
+        return "\(source.rawValue) (\(fallbackReason))"
+    }
+
     /// Measures the cycle counter against CLOCK_MONOTONIC for about `calibrationNanoseconds`
-    /// (spinning). Uses the monotonic clock if the cycle counter is not invariant or
-    /// `forceMonotonic` is set.
+    /// (spinning), then checks the result against CLOCK_MONOTONIC.
+    ///
+    /// Each end point is the best of several bracketed samples (the pair whose two counter
+    /// reads around the monotonic read are closest), so a thread descheduled in the middle of
+    /// a sample on a busy machine does not skew the rate. A calibration whose check is off by
+    /// more than `calibrationToleranceNanoseconds` is repeated, up to three times; then the
+    /// clock falls back to CLOCK_MONOTONIC and `fallbackReason` says why. Uses the monotonic
+    /// clock directly if the cycle counter is not invariant or `forceMonotonic` is set.
     public static func calibrate(
         calibrationNanoseconds: UInt64 = 20_000_000, forceMonotonic: Bool = false
     ) -> CycleClock {
-        if forceMonotonic || pg_cycle_counter_invariant() == 0 || pg_read_cycle_counter() == 0 {
-            return CycleClock(
-                source: .monotonic, ticksPerSecond: 1e9, baseTicks: 0, baseNanoseconds: 0,
-                multiplier: 1 << 32)
+        if forceMonotonic {
+            return monotonic(reason: nil)
         }
-        let (startTicks, startNanoseconds) = bracketedSample()
-        var (endTicks, endNanoseconds) = bracketedSample()
-        while endNanoseconds &- startNanoseconds < calibrationNanoseconds {
-            (endTicks, endNanoseconds) = bracketedSample()
+        if pg_cycle_counter_invariant() == 0 || pg_read_cycle_counter() == 0 {
+            return monotonic(reason: "the CPU has no invariant cycle counter")
         }
-        let ticks = Double(endTicks &- startTicks)
-        let nanoseconds = Double(endNanoseconds &- startNanoseconds)
-        let ticksPerSecond = ticks / nanoseconds * 1e9
-        let multiplier = UInt64((nanoseconds / ticks * 4_294_967_296.0).rounded())
+        var worstError: UInt64 = 0
+        for _ in 0..<3 {
+            guard let clock = measure(calibrationNanoseconds: calibrationNanoseconds) else { continue }
+            let error = clock.errorAgainstMonotonic()
+            if error <= calibrationToleranceNanoseconds { return clock }
+            worstError = max(worstError, error)
+        }
+        return monotonic(
+            reason: "cycle counter calibration was \(worstError / 1_000) µs off CLOCK_MONOTONIC three times")
+    }
+
+    private static func monotonic(reason: String?) -> CycleClock {
+        CycleClock(
+            source: .monotonic, fallbackReason: reason, ticksPerSecond: 1e9, baseTicks: 0, baseNanoseconds: 0,
+            multiplier: 1 << 32)
+    }
+
+    /// One calibration: nil when the counter did not advance (the multiplier would be
+    /// meaningless).
+    private static func measure(calibrationNanoseconds: UInt64) -> CycleClock? {
+        let start = bestBracketedSample()
+        var end = bestBracketedSample()
+        while end.nanoseconds &- start.nanoseconds < calibrationNanoseconds {
+            pg_cpu_relax()
+            end = bestBracketedSample()
+        }
+        guard end.ticks > start.ticks, end.nanoseconds > start.nanoseconds else { return nil }
+        let ticks = Double(end.ticks &- start.ticks)
+        let nanoseconds = Double(end.nanoseconds &- start.nanoseconds)
+        let scaled = (nanoseconds / ticks * 4_294_967_296.0).rounded()
+        // A counter slower than 1 tick per 2^31 ns is not a cycle counter; refuse, do not trap.
+        guard scaled >= 1, scaled < 9.2e18 else { return nil }
         return CycleClock(
-            source: .cycleCounter, ticksPerSecond: ticksPerSecond, baseTicks: endTicks,
-            baseNanoseconds: endNanoseconds, multiplier: multiplier)
+            source: .cycleCounter, fallbackReason: nil, ticksPerSecond: ticks / nanoseconds * 1e9,
+            baseTicks: end.ticks, baseNanoseconds: end.nanoseconds, multiplier: UInt64(scaled))
+    }
+
+    /// How far this clock reads from CLOCK_MONOTONIC now (best of several samples).
+    func errorAgainstMonotonic() -> UInt64 {
+        let sample = Self.bestBracketedSample()
+        let reading = nanoseconds(fromTicks: sample.ticks)
+        return reading > sample.nanoseconds ? reading - sample.nanoseconds : sample.nanoseconds - reading
     }
 
     @usableFromInline
-    init(source: Source, ticksPerSecond: Double, baseTicks: UInt64, baseNanoseconds: UInt64, multiplier: UInt64) {
+    init(
+        source: Source, fallbackReason: String?, ticksPerSecond: Double, baseTicks: UInt64, baseNanoseconds: UInt64,
+        multiplier: UInt64
+    ) {
         self.source = source
+        self.fallbackReason = fallbackReason
         self.ticksPerSecond = ticksPerSecond
         self.baseTicks = baseTicks
         self.baseNanoseconds = baseNanoseconds
         self.multiplier = multiplier
     }
 
-    /// A (ticks, monotonic ns) pair with the ticks taken midway through the monotonic read.
-    private static func bracketedSample() -> (UInt64, UInt64) {
-        let before = pg_read_cycle_counter()
-        let nanoseconds = pg_monotonic_nanoseconds()
-        let after = pg_read_cycle_counter()
-        return (before &+ (after &- before) / 2, nanoseconds)
+    /// A (ticks, monotonic ns) pair: of 16 bracketed reads, the one whose counter reads
+    /// around the monotonic read are closest, with the ticks taken midway between them.
+    static func bestBracketedSample() -> (ticks: UInt64, nanoseconds: UInt64) {
+        var best = (ticks: UInt64(0), nanoseconds: UInt64(0))
+        var narrowest = UInt64.max
+        for _ in 0..<16 {
+            let before = pg_read_cycle_counter()
+            let nanoseconds = pg_monotonic_nanoseconds()
+            let after = pg_read_cycle_counter()
+            let width = after &- before
+            if after >= before, width < narrowest {
+                narrowest = width
+                best = (before &+ width / 2, nanoseconds)
+            }
+        }
+        return best
     }
 
     /// The raw counter: cycles, or nanoseconds for the monotonic fallback.
@@ -89,10 +152,12 @@ public struct CycleClock: Sendable {
         return (product.high << 32) | (product.low >> 32)
     }
 
-    /// Converts a duration in nanoseconds to ticks (rounded down).
+    /// Converts a duration in nanoseconds to ticks (rounded down; `UInt64.max` when it does
+    /// not fit, never a trap).
     @inlinable
     public func ticks(fromNanoseconds nanoseconds: UInt64) -> UInt64 {
-        UInt64(Double(nanoseconds) * ticksPerSecond / 1e9)
+        let ticks = Double(nanoseconds) * ticksPerSecond / 1e9
+        return ticks < 18_446_744_073_709_549_568.0 ? UInt64(ticks) : .max
     }
 
     /// Now, in nanoseconds on the CLOCK_MONOTONIC timeline.

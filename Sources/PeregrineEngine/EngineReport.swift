@@ -8,7 +8,7 @@ public struct EngineReport: Sendable {
     public var configuration: EngineConfiguration
     public var stopReason: String
     public var elapsedSeconds: Double
-    public var clockSource: CycleClock.Source
+    public var clock: String
     public var threadPinning: [(thread: String, pinning: PinnedThread.Pinning)]
     public var emitted: Int
     public var dropped: Int
@@ -85,7 +85,7 @@ public struct EngineReport: Sendable {
         }
         lines.append(
             "topology          \(configuration.topology.rawValue), wait \(configuration.waitStrategy.rawValue), "
-                + "inbound ring \(configuration.inboundRingSize), clock \(clockSource.rawValue)")
+                + "inbound ring \(configuration.inboundRingSize), clock \(clock)")
         for (thread, pinning) in threadPinning {
             lines.append("thread            \(thread): \(pinning)")
         }

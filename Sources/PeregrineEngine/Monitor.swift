@@ -91,7 +91,7 @@ struct Monitor {
         )
         let report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
-            clockSource: clock.source, threadPinning: threads.map { ($0.name, $0.pinning) },
+            clock: clock.description, threadPinning: threads.map { ($0.name, $0.pinning) },
             emitted: snapshot[.sourceEmitted] ?? 0, dropped: snapshot[.sourceDropped] ?? 0,
             fullWaits: snapshot[.sourceFullWaits] ?? 0, journaled: snapshot[.journalPassed] ?? 0,
             processed: snapshot[.logicProcessed] ?? 0, outcomesAtSink: snapshot[.sinkOutcomes] ?? 0,

@@ -29,7 +29,7 @@ struct BinanceDepthTests {
     }
 
     func updates(_ file: String) throws -> [LevelUpdate] {
-        try SharedData.csvRows(file).map { row in
+        try Fixtures.csvRows(file).map { row in
             LevelUpdate(
                 side: row["side"] == "b" ? .buy : .sell,
                 price: try Price(row["price"] ?? "", tickSize: tick),

@@ -97,7 +97,7 @@ struct PipelineTests {
     /// Recorded Bybit book messages drive the pipeline: every level change reaches the L2
     /// book, and the journal replays to the same hashes.
     @Test func aRecordedFileDrivesThePipeline() throws {
-        let file = SharedData.directory.appendingPathComponent("bybit_XRPUSDT_orderbook500_2024-12-01.jsonl").path
+        let file = Fixtures.path("bybit_XRPUSDT_orderbook500_2024-12-01.jsonl")
         var pairs = 0
         for line in try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline) {
             let data =

@@ -5,7 +5,7 @@ import PeregrineFeed
 import PeregrineModel
 import Testing
 
-/// The formats with no sample in ../shared/data, on generated files checked against a plain
+/// The formats with no sample in Tests/Fixtures, on generated files checked against a plain
 /// reference: Tardis incremental L2 and book snapshots, and order-level JSON lines.
 @Suite("Market-data formats on generated files")
 struct FeedFormatTests {

@@ -5,7 +5,7 @@ import PeregrineModel
 import PeregrineTestSupport
 import Testing
 
-/// Every market-data file in ../shared/data through its loader, checked against a plain
+/// Every market-data file in Tests/Fixtures through its loader, checked against a plain
 /// reference written here: dictionaries of decimal prices, no ladders, no fixed point.
 @Suite("Market-data files")
 struct FeedReplayTests {
@@ -26,7 +26,7 @@ struct FeedReplayTests {
         }
     }
 
-    func path(_ name: String) -> String { SharedData.directory.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { Fixtures.path(name) }
 
     func decimal(_ price: Price, _ grid: Increment) -> Decimal { Decimal(string: price.formatted(tickSize: grid))! }
     func decimal(_ size: Quantity, _ grid: Increment) -> Decimal { Decimal(string: size.formatted(lotSize: grid))! }
@@ -60,7 +60,7 @@ struct FeedReplayTests {
         ]
         var reference = ReferenceBook()
         for name in names {
-            for row in try SharedData.csvRows(name) {
+            for row in try Fixtures.csvRows(name) {
                 reference.set(bid: row["side"] == "b", row["price"]!, row["qty"]!)
             }
         }
@@ -120,7 +120,7 @@ struct FeedReplayTests {
 
     @Test func tardisQuotesAndTrades() throws {
         let quotes = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
-        let rows = try SharedData.csvRows(quotes)
+        let rows = try Fixtures.csvRows(quotes)
         let (replay, _) = try replay(.tardisQuotes, [quotes])
         let last = rows.last!
         let top = replay.currentCheckpoint
@@ -133,7 +133,7 @@ struct FeedReplayTests {
         for trades in [
             "tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv", "tardis_bitmex_XBTUSD_trades_2020-03-01.csv",
         ] {
-            let tradeRows = try SharedData.csvRows(trades)
+            let tradeRows = try Fixtures.csvRows(trades)
             let (tradeReplay, _) = try self.replay(.tardisTrades, [trades])
             #expect(tradeReplay.statistics.trades == tradeRows.count)
             let total = tradeRows.reduce(Decimal(0)) { $0 + Decimal(string: $1["amount"]!)! }
@@ -143,7 +143,7 @@ struct FeedReplayTests {
 
     @Test func truefxQuotes() throws {
         let name = "truefx_USDJPY_quotes_2013-01-01.csv"
-        let rows = try SharedData.csvRows(name)
+        let rows = try Fixtures.csvRows(name)
         let (replay, _) = try replay(.truefxQuotes, [name])
         let top = replay.currentCheckpoint
         #expect(decimal(try #require(top.bid).price, replay.priceIncrement) == Decimal(string: rows.last!["bid"]!))

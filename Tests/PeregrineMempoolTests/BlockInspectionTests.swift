@@ -6,7 +6,7 @@ import Testing
 /// `mempool inspect` on real blocks: the sandwich mev-inspect-py expects in block 12775690, and
 /// every Router02 swap of both blocks' CSVs among the swaps found in the traces.
 struct BlockInspectionTests {
-    static func path(_ name: String) -> String { SharedData.directory.appendingPathComponent(name).path }
+    static func path(_ name: String) -> String { Fixtures.path(name) }
 
     @Test func findsTheExpectedSandwichOfBlock12775690() throws {
         let block = try BlockInspection(contentsOf: Self.path("eth_block_12775690_traces_receipts.json"))
@@ -41,7 +41,7 @@ struct BlockInspectionTests {
     @Test(arguments: ["12775690", "13370850"])
     func everyRouterSwapOfTheCSVIsFound(block number: String) throws {
         let block = try BlockInspection(contentsOf: Self.path("eth_block_\(number)_traces_receipts.json"))
-        let rows = try SharedData.csvRows("eth_block_\(number)_uniswapv2_router02_swaps.csv").filter {
+        let rows = try Fixtures.csvRows("eth_block_\(number)_uniswapv2_router02_swaps.csv").filter {
             $0["status"] == "success"
         }
         #expect(rows.count > 0)

@@ -10,7 +10,7 @@ struct MempoolCommandTests {
     }
 
     @Test func inspectListsTheSandwichOfBlock12775690() throws {
-        let path = SharedData.directory.appendingPathComponent("eth_block_12775690_traces_receipts.json").path
+        let path = Fixtures.path("eth_block_12775690_traces_receipts.json")
         let result = try Self.run(["mempool", "inspect", "--block", path])
         #expect(result.status == 0, "\(result.error)")
         let lines = result.output.split(separator: "\n").map(String.init)
@@ -29,7 +29,7 @@ struct MempoolCommandTests {
     /// A block's Router02 transactions replayed as pending: all decode; the one that reverted on
     /// chain (block 13370850) reverts in simulation too.
     @Test func runReplaysABlocksRouterTransactions() throws {
-        let path = SharedData.directory.appendingPathComponent("eth_block_13370850_traces_receipts.json").path
+        let path = Fixtures.path("eth_block_13370850_traces_receipts.json")
         let result = try Self.run(["mempool", "--source", path, "--rate", "0"])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("transactions      15 seen"))

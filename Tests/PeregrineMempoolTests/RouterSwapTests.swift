@@ -3,7 +3,7 @@ import PeregrineMempool
 import PeregrineTestSupport
 import Testing
 
-/// Real Router02 transactions (../shared/data/eth_block_*_uniswapv2_router02_swaps.csv): the
+/// Real Router02 transactions (Tests/Fixtures/eth_block_*_uniswapv2_router02_swaps.csv): the
 /// decoder's path and amounts, and the simulator's outputs, against what happened on chain.
 struct RouterSwapTests {
     static func bytes(hex: String) -> [UInt8] {
@@ -46,7 +46,7 @@ struct RouterSwapTests {
 
     /// The successful router transactions of a CSV, with their hops in order.
     static func transactions(_ file: String) throws -> [(row: [String: String], hops: [Hop])] {
-        let rows = try SharedData.csvRows(file)
+        let rows = try Fixtures.csvRows(file)
         var order: [String] = []
         var byHash: [String: [[String: String]]] = [:]
         for row in rows where row["status"] == "success" {
@@ -84,7 +84,7 @@ struct RouterSwapTests {
 
     /// The CSV rows of one transaction, in hop order.
     func rows(_ file: String, _ hash: String) throws -> [[String: String]] {
-        try SharedData.csvRows(file).filter { $0["tx_hash"] == hash }
+        try Fixtures.csvRows(file).filter { $0["tx_hash"] == hash }
     }
 
     static let files = [

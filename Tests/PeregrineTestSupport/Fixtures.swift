@@ -1,19 +1,17 @@
 import Foundation
 
-/// Locates `../shared/data` (the real market samples) from the test sources, and reads its
-/// CSV files. For tests only.
-public enum SharedData {
-    /// The directory holding the shared samples: `$PEREGRINE_SHARED_DATA`, or `shared/data`
-    /// beside the repository.
+/// The real market and chain samples the tests use, in `Tests/Fixtures` (origins and licences
+/// in its SOURCES.md). Tests read sample data from here only, so a clone anywhere passes.
+public enum Fixtures {
+    /// `Tests/Fixtures` in this repository.
     public static var directory: URL {
-        if let path = ProcessInfo.processInfo.environment["PEREGRINE_SHARED_DATA"] {
-            return URL(fileURLWithPath: path)
-        }
-        // Tests/PeregrineTestSupport/SharedData.swift → repository → its parent.
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/data")
+        // Tests/PeregrineTestSupport/Fixtures.swift → Tests → Tests/Fixtures.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures")
     }
+
+    /// The path of the fixture file `name`.
+    public static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// The rows of a CSV file as dictionaries keyed by the header (simple CSV: no quoting).
     public static func csvRows(_ name: String) throws -> [[String: String]] {
