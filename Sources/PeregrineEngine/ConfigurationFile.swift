@@ -111,13 +111,18 @@ public enum ConfigurationFile {
     static func integerKey(
         _ section: String, _ name: String, _ range: ClosedRange<Int>, _ allowed: String,
         set: @escaping @Sendable (inout EngineConfiguration, Int) -> Void,
-        get: @escaping @Sendable (EngineConfiguration) -> Int
+        get: @escaping @Sendable (EngineConfiguration) -> Int, onlyWithBatchDurability: Bool = false
     ) -> Key {
         Key(
             section: section, name: name, kind: .integer,
             apply: { (configuration, value) throws(EngineError) in
                 guard case .integer(let number) = value, range.contains(number) else {
                     throw invalid("\(section).\(name)", value, allowed)
+                }
+                if onlyWithBatchDurability, durability(configuration).0 != "batch" {
+                    throw invalid(
+                        "\(section).\(name)", value,
+                        "applies only with durability batch (durability is \(durability(configuration).0))")
                 }
                 set(&configuration, number)
             }, render: { "\(get($0))" })
@@ -169,7 +174,7 @@ public enum ConfigurationFile {
                 case .number(let number): rate = number
                 default: throw invalid("source.rate", value, "use events per second, 1 to 1000000000")
                 }
-                guard rate >= 1, rate <= 1e9 else {
+                guard EngineConfiguration.rateRange.contains(rate) else {
                     throw invalid("source.rate", value, "use events per second, 1 to 1000000000")
                 }
                 configuration.rate = .perSecond(rate)
@@ -187,14 +192,16 @@ public enum ConfigurationFile {
         Key(
             section: "source", name: "duration", kind: .number,
             apply: { (configuration, value) throws(EngineError) in
-                let allowed = "use 0 (run until SIGINT or SIGTERM) or a positive number of seconds"
+                let allowed = EngineConfiguration.durationAllowed
                 let seconds: Double
                 switch value {
                 case .integer(let number): seconds = Double(number)
                 case .number(let number): seconds = number
                 default: throw invalid("source.duration", value, allowed)
                 }
-                guard seconds >= 0, seconds.isFinite else { throw invalid("source.duration", value, allowed) }
+                guard seconds == 0 || EngineConfiguration.durationRange.contains(seconds) else {
+                    throw invalid("source.duration", value, allowed)
+                }
                 configuration.durationSeconds = seconds == 0 ? nil : seconds
             }, render: { "\($0.durationSeconds ?? 0)" }),
         integerKey(
@@ -278,14 +285,14 @@ public enum ConfigurationFile {
                 if case .batch(_, let events) = configuration.durability {
                     configuration.durability = .batch(intervalMicroseconds: interval, events: events)
                 }
-            }, get: { durability($0).1 }),
+            }, get: { durability($0).1 }, onlyWithBatchDurability: true),
         integerKey(
             "journal", "sync_events", 1...Int.max, "use 1 or more",
             set: { configuration, events in
                 if case .batch(let interval, _) = configuration.durability {
                     configuration.durability = .batch(intervalMicroseconds: interval, events: events)
                 }
-            }, get: { durability($0).2 }),
+            }, get: { durability($0).2 }, onlyWithBatchDurability: true),
         integerKey(
             "journal", "segment_mb", 1...1_048_576, "use 1 to 1048576", set: { $0.segmentBytes = $1 << 20 },
             get: { $0.segmentBytes >> 20 }),
@@ -331,10 +338,10 @@ public enum ConfigurationFile {
                 switch value {
                 case .integer(let number): seconds = Double(number)
                 case .number(let number): seconds = number
-                default: throw invalid("monitor.status_interval", value, "use a positive number of seconds")
+                default: throw invalid("monitor.status_interval", value, EngineConfiguration.statusIntervalAllowed)
                 }
-                guard seconds > 0 else {
-                    throw invalid("monitor.status_interval", value, "use a positive number of seconds")
+                guard EngineConfiguration.statusIntervalRange.contains(seconds) else {
+                    throw invalid("monitor.status_interval", value, EngineConfiguration.statusIntervalAllowed)
                 }
                 configuration.statusIntervalSeconds = seconds
             }, render: { "\($0.statusIntervalSeconds)" }),
@@ -344,7 +351,8 @@ public enum ConfigurationFile {
     /// order of precedence (later wins). The file may name a profile (`profile = "hft"`);
     /// `profile` overrides it. Throws on a bad file, key, type or value.
     public static func resolve(
-        profile: ConfigurationProfile? = nil, fileText: String? = nil, environment: [String: String] = [:]
+        profile: ConfigurationProfile? = nil, fileText: String? = nil, environment: [String: String] = [:],
+        flags: [Setting] = []
     ) throws(EngineError) -> EngineConfiguration {
         var table: TOMLTable? = nil
         if let fileText {
@@ -384,13 +392,64 @@ public enum ConfigurationFile {
                 }
             }
         }
+        let sections = Set(keys.map { $0.section.uppercased() })
+        for variable in environment.keys.sorted() where variable.hasPrefix("PEREGRINE_") {
+            let rest = variable.dropFirst("PEREGRINE_".count)
+            guard let underscore = rest.firstIndex(of: "_"), sections.contains(String(rest[..<underscore])) else {
+                continue
+            }
+            let section = rest[..<underscore].lowercased()
+            let name = rest[rest.index(after: underscore)...].lowercased()
+            guard keys.contains(where: { $0.section == section && $0.name == name }) else {
+                throw .invalidSetting(
+                    name: variable, value: environment[variable] ?? "",
+                    allowed: "unknown setting; known in [\(section)]: "
+                        + keys.filter { $0.section == section }.map(\.name).joined(separator: ", "))
+            }
+        }
         for key in keys {
             let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"
             guard let text = environment[variable] else { continue }
-            try key.apply(&configuration, try parse(text, for: key, variable: variable))
+            try apply(key, try parse(text, for: key, variable: variable), to: &configuration, origin: variable)
+        }
+        // Flags last, in the keys' order (so --durability comes before --sync-events).
+        for key in keys {
+            for flag in flags where flag.key == key.path {
+                try apply(
+                    key, try parse(flag.value, for: key, variable: flag.origin), to: &configuration,
+                    origin: flag.origin)
+            }
         }
         return configuration
     }
+
+    /// Applies a value from `origin` (an environment variable or a flag); an error names the
+    /// origin, which is what the user typed.
+    static func apply(_ key: Key, _ value: Value, to configuration: inout EngineConfiguration, origin: String)
+        throws(EngineError)
+    {
+        do { try key.apply(&configuration, value) } catch {
+            guard case .invalidSetting(let name, let shown, let allowed) = error, name == key.path else { throw error }
+            throw .invalidSetting(name: origin, value: shown, allowed: allowed)
+        }
+    }
+
+    /// A setting given by its key path (`journal.durability`) and text, from `origin` (a
+    /// flag such as `--durability`): what `resolve` applies after the file and environment.
+    public struct Setting: Sendable {
+        public var key: String
+        public var value: String
+        public var origin: String
+
+        public init(key: String, value: String, origin: String) {
+            self.key = key
+            self.value = value
+            self.origin = origin
+        }
+    }
+
+    /// Whether `path` (`section.name`) is a known key.
+    public static func isKey(_ path: String) -> Bool { keys.contains { $0.path == path } }
 
     static func convert(_ value: any TOMLValueConvertible, for key: Key) throws(EngineError) -> Value {
         switch key.kind {
@@ -428,7 +487,9 @@ public enum ConfigurationFile {
             let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: " ")) }
             if parts.allSatisfy({ $0 != nil }) { return .integers(parts.compactMap { $0 }) }
         }
-        throw .invalidSetting(name: variable, value: text, allowed: "must be \(key.kind.rawValue) (\(key.path))")
+        throw .invalidSetting(
+            name: variable, value: text,
+            allowed: "must be \(key.kind.rawValue)" + (variable == key.path ? "" : " (\(key.path))"))
     }
 
     /// The configuration as a TOML file that `resolve` reads back to the same settings.
@@ -438,6 +499,7 @@ public enum ConfigurationFile {
         for key in keys {
             guard let value = key.render(configuration) else { continue }
             if key.section == "source", key.name == "max_events", configuration.maxEvents == nil { continue }
+            if key.section == "journal", key.name.hasPrefix("sync_"), durability(configuration).0 != "batch" { continue }
             if key.section != section {
                 section = key.section
                 lines.append("")

@@ -106,6 +106,11 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var snapshotEveryEvents = 1_000_000
     /// After each snapshot, keep the newest two and delete the journal segments before them.
     public var pruneJournal = false
+    /// At start-up, accept that journal records covered by a snapshot are gone (a truncated or
+    /// deleted last segment): set such snapshots aside and recover from an older one or the
+    /// first record. Off: recovery refuses and names the missing records. A flag only, never
+    /// a file setting: losing data must be asked for each time.
+    public var acceptJournalLoss = false
     /// At high rates the journal lets a small batch wait up to twice as long as its previous
     /// write took (at most this long) before writing it, so that one write carries several
     /// events: bounded latency for far fewer system calls. 0 writes every batch at once.
@@ -121,6 +126,16 @@ public struct EngineConfiguration: Equatable, Sendable {
 
     public init() {}
 
+    /// Seconds a run may last (0, meaning "until stopped", is allowed too): about ten years.
+    public static let durationRange: ClosedRange<Double> = 0.001...315_360_000
+    public static let durationAllowed =
+        "use 0 (run until SIGINT or SIGTERM) or 0.001 to 315360000 seconds (ten years)"
+    /// Seconds between status lines.
+    public static let statusIntervalRange: ClosedRange<Double> = 0.01...86_400
+    public static let statusIntervalAllowed = "use 0.01 to 86400 seconds"
+    /// Events per second of the paced synthetic source.
+    public static let rateRange: ClosedRange<Double> = 1...1e9
+
     /// Throws for the first setting that is out of range.
     /// Whether `text` is an IPv4 or IPv6 address literal.
     public static func isIPAddress(_ text: String) -> Bool {
@@ -132,13 +147,12 @@ public struct EngineConfiguration: Equatable, Sendable {
 
     public func validate() throws(EngineError) {
         switch rate {
-        case .perSecond(let value) where !(value > 0 && value <= 1e9):
+        case .perSecond(let value) where !Self.rateRange.contains(value):
             throw .invalidSetting(name: "rate", value: "\(value)", allowed: "use 1 to 1000000000 events/s, or --max")
         default: break
         }
-        if let durationSeconds, !(durationSeconds > 0) {
-            throw .invalidSetting(
-                name: "duration", value: "\(durationSeconds)", allowed: "use a positive number of seconds")
+        if let durationSeconds, !Self.durationRange.contains(durationSeconds) {
+            throw .invalidSetting(name: "duration", value: "\(durationSeconds)", allowed: Self.durationAllowed)
         }
         if let maxEvents, maxEvents < 1 {
             throw .invalidSetting(name: "max-events", value: "\(maxEvents)", allowed: "use 1 or more")
@@ -225,9 +239,9 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(
                 name: "pin", value: "\(cpu)", allowed: "use CPU numbers from 0 (this machine has \(cpuCount))")
         }
-        if !(statusIntervalSeconds > 0) {
+        if !Self.statusIntervalRange.contains(statusIntervalSeconds) {
             throw .invalidSetting(
-                name: "status-interval", value: "\(statusIntervalSeconds)", allowed: "use a positive number of seconds")
+                name: "status-interval", value: "\(statusIntervalSeconds)", allowed: Self.statusIntervalAllowed)
         }
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")

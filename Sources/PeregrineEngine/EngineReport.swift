@@ -113,6 +113,14 @@ public struct EngineReport: Sendable {
                         + "\(torn.offset) of \(torn.path) (\(torn.reason))"
                 }
                 lines.append(line)
+                for skipped in recovery.skippedSnapshots {
+                    lines.append("snapshot skipped  \(skipped); the journal was replayed instead")
+                }
+                for path in recovery.setAsideSnapshots {
+                    lines.append(
+                        "journal loss      accepted (--accept-journal-loss): \(path) covered records the journal "
+                            + "no longer holds and was set aside")
+                }
             }
         } else if let nats = configuration.nats {
             lines.append(

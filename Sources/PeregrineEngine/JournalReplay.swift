@@ -25,6 +25,9 @@ public struct ReplaySummary: Sendable {
     public var snapshot: (sequence: Int64, path: String)?
     /// Snapshots that could not be used, and why.
     public var skippedSnapshots: [String] = []
+    /// Snapshots beyond the journal's end renamed out of use because the loss was accepted
+    /// (`--accept-journal-loss`): their new paths.
+    public var setAsideSnapshots: [String] = []
     public var stateHash: UInt64
     public var outputHash: UInt64
     public var outcomes: Int
@@ -60,12 +63,20 @@ public enum JournalReplay {
 
     /// Rebuilds the logic from `directory`: from the newest usable snapshot when `useSnapshot`
     /// (or when older segments have been pruned), else from the first record; then replays the
-    /// journal up to `through`. Outputs from `printFrom` on go to `printer`. A torn tail ends
-    /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal
-    /// with no usable snapshot throws.
+    /// journal up to `through`. Outputs from `printFrom` on go to `printer`.
+    ///
+    /// A snapshot is usable when the journal holds the record before its sequence, with the
+    /// checksum the snapshot recorded. A snapshot beyond the journal's end means records that
+    /// were durable are gone (a truncated or deleted last segment): with `repair` (a run about
+    /// to append) that refuses the start, naming the missing records, unless `acceptLoss`, which
+    /// sets such snapshots aside (`.stale`) and recovers from an older snapshot or the first
+    /// record; without `repair` (replay) such snapshots are skipped and listed. A torn tail ends
+    /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal with
+    /// no usable snapshot throws.
     public static func recover<S: Strategy>(
         directory: String, configuration: EngineConfiguration, genericStrategy strategy: S, useSnapshot: Bool,
-        through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool
+        through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
+        acceptLoss: Bool = false
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
         var logic = try EngineLogic(configuration: configuration, strategy: strategy)
@@ -73,26 +84,77 @@ public enum JournalReplay {
         var from: Int64 = 0
         var used: (sequence: Int64, path: String)? = nil
         var skipped: [String] = []
-        let journalStart: Int64
-        do { journalStart = try JournalReader.segments(in: directory).first?.firstSequence ?? 0 } catch {
+        var setAside: [String] = []
+        let segments: [JournalSegment]
+        let end: JournalScan
+        let snapshots: [(sequence: Int64, path: String)]
+        do {
+            if repair { try SnapshotStore.removeLeftovers(directory: directory) }
+            segments = try JournalReader.segments(in: directory)
+            // Where the journal ends (only the newest segment is read; the others are checked by size).
+            end = try JournalReader.read(directory: directory, from: .max)
+            snapshots = try SnapshotStore.list(directory: directory)
+        } catch {
             throw .journal(error.description)
         }
+        let journalStart = segments.first?.firstSequence ?? 0
+        var beyondEnd: [(sequence: Int64, path: String)] = []
+        for snapshot in snapshots where snapshot.sequence > end.nextSequence { beyondEnd.append(snapshot) }
+        if !beyondEnd.isEmpty {
+            let newest = beyondEnd[0]
+            let loss =
+                "\(newest.path) covers records up to \(newest.sequence - 1), but the journal ends at "
+                + "\(end.nextSequence - 1): "
+                + (newest.sequence - 1 == end.nextSequence
+                    ? "record \(end.nextSequence) was durable when the snapshot was taken and is missing"
+                    : "records \(end.nextSequence)...\(newest.sequence - 1) were durable when the snapshot was taken "
+                        + "and are missing")
+                + (end.tornTail.map { " (the last segment \($0.path) ends in a torn record at byte \($0.offset))" }
+                    ?? " (the last segment was truncated or deleted)")
+            if repair && !acceptLoss {
+                throw .journal(
+                    "\(loss). Restore the journal from a replica or backup; or accept the loss with "
+                        + "--accept-journal-loss, which sets the newer snapshot(s) aside and recovers from an older "
+                        + "snapshot or the first record")
+            }
+            if repair {
+                for snapshot in beyondEnd {
+                    do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch {
+                        throw .journal(error.description)
+                    }
+                }
+            } else {
+                for snapshot in beyondEnd {
+                    skipped.append("\(snapshot.path): beyond the journal's end (\(loss))")
+                }
+            }
+        }
         if useSnapshot || journalStart > 0 {
-            let snapshots: [(sequence: Int64, path: String)]
-            do { snapshots = try SnapshotStore.list(directory: directory) } catch { throw .journal(error.description) }
-            for snapshot in snapshots where snapshot.sequence >= journalStart && snapshot.sequence &- 1 <= through {
+            for snapshot in snapshots
+            where snapshot.sequence <= end.nextSequence && snapshot.sequence >= journalStart
+                && snapshot.sequence &- 1 <= through
+            {
                 do {
-                    let (sequence, payload) = try SnapshotStore.read(path: snapshot.path)
-                    var candidate = try EngineLogic(configuration: configuration, strategy: strategy)
-                    var decoder = SnapshotDecoder(payload)
-                    let hasher = try candidate.restoreState(from: &decoder)
-                    guard candidate.lastSequence == sequence - 1 else {
+                    let contents = try SnapshotStore.read(path: snapshot.path)
+                    guard contents.sequence == snapshot.sequence else {
                         throw SnapshotError.mismatch(
-                            "it covers up to \(candidate.lastSequence), its name says \(sequence - 1)")
+                            "its header says sequence \(contents.sequence), its name \(snapshot.sequence)")
+                    }
+                    if let reason = try SnapshotStore.mismatch(
+                        contents, segments: segments, journalEnd: end.nextSequence)
+                    {
+                        throw SnapshotError.mismatch(reason)
+                    }
+                    var candidate = try EngineLogic(configuration: configuration, strategy: strategy)
+                    var decoder = SnapshotDecoder(contents.payload)
+                    let hasher = try candidate.restoreState(from: &decoder)
+                    guard candidate.lastSequence == contents.sequence - 1 else {
+                        throw SnapshotError.mismatch(
+                            "it covers up to \(candidate.lastSequence), its name says \(contents.sequence - 1)")
                     }
                     logic = candidate
                     outputs = HashingOutputs(hasher: hasher)
-                    from = sequence
+                    from = contents.sequence
                     used = snapshot
                     break
                 } catch {
@@ -111,6 +173,7 @@ public enum JournalReplay {
             repair: repair)
         summary.snapshot = used
         summary.skippedSnapshots = skipped
+        summary.setAsideSnapshots = setAside
         summary.seconds = monotonicSeconds() - start
         return Recovered(logic: logic, hasher: outputs.hasher, summary: summary)
     }

@@ -32,6 +32,7 @@ public enum Pipeline {
                             + "or another --journal directory")
                 }
             } else {
+                try refuseHistoryWithoutSettings(directory: directory)
                 try settings.store(directory: directory)
             }
             logger.info("recovering from the journal", metadata: ["journal": "\(directory)"])
@@ -39,7 +40,7 @@ public enum Pipeline {
             do throws(EngineError) {
                 recovered = try JournalReplay.recover(
                     directory: directory, configuration: configuration, genericStrategy: strategy, useSnapshot: true,
-                    repair: true)
+                    repair: true, acceptLoss: configuration.acceptJournalLoss)
             } catch {
                 logger.error("recovery failed", metadata: ["journal": "\(directory)", "error": "\(error)"])
                 throw error
@@ -54,7 +55,13 @@ public enum Pipeline {
                     "seconds": "\(summary.seconds)",
                 ])
             for skipped in summary.skippedSnapshots {
-                logger.warning("snapshot not used", metadata: ["reason": "\(skipped)"])
+                logger.warning(
+                    "snapshot not used; recovery replayed the journal instead", metadata: ["reason": "\(skipped)"])
+            }
+            for path in summary.setAsideSnapshots {
+                logger.warning(
+                    "journal loss accepted (--accept-journal-loss): snapshot beyond the journal's end set aside",
+                    metadata: ["path": "\(path)"])
             }
             logic = recovered.logic
             hasher = recovered.hasher
@@ -152,6 +159,26 @@ public enum Pipeline {
                 "lossless": "\(report.isLossless)",
             ])
         return report
+    }
+
+    /// A journal directory with records or snapshots but no settings file: its history was
+    /// written with settings nobody can tell, so replaying it with today's would diverge.
+    static func refuseHistoryWithoutSettings(directory: String) throws(EngineError) {
+        let segments: [JournalSegment]
+        let snapshots: [(sequence: Int64, path: String)]
+        do {
+            segments = try JournalReader.segments(in: directory)
+            snapshots = try SnapshotStore.list(directory: directory)
+        } catch {
+            throw .journal(error.description)
+        }
+        let records = segments.filter { $0.byteCount > JournalFormat.headerSize }
+        guard records.isEmpty, snapshots.isEmpty else {
+            throw .journal(
+                "\(directory) holds a journal (\(records.count) segment(s) with records, \(snapshots.count) snapshot(s)) "
+                    + "but no \(LogicSettings.fileName), so the logic settings it was written with are unknown. Restore "
+                    + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one")
+        }
     }
 
     /// Hands the recovered logic to the logic thread (it is noncopyable and made on this one).

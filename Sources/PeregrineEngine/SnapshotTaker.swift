@@ -7,6 +7,8 @@ import Synchronization
 /// a byte buffer between batches (the only pause intake sees), and a background thread writes
 /// it (checksummed, atomically renamed) and, when asked, prunes old snapshots and journal
 /// segments. At most one snapshot is in flight; a due snapshot waits for the previous write.
+/// Before a snapshot is published the writing thread syncs the journal through the snapshot's
+/// last record, whatever the durability policy (`SnapshotStore.write`).
 @usableFromInline
 final class SnapshotTaker: @unchecked Sendable {
     let directory: String
@@ -18,6 +20,9 @@ final class SnapshotTaker: @unchecked Sendable {
     /// Logic thread only.
     private var thread: PinnedThread?
     private var nextAt: Int64
+    /// The sequence of the last snapshot this run wrote: the journal before it is durable.
+    /// Logic thread only.
+    private var syncedFrom: Int64 = 0
 
     init(directory: String, every: Int64, prune: Bool, startSequence: Int64) {
         self.directory = directory
@@ -50,11 +55,14 @@ final class SnapshotTaker: @unchecked Sendable {
         logic.encodeState(outputHash: outputHash, into: &encoder)
         let payload = encoder.bytes
         nextAt = sequence + every
+        let syncFrom = syncedFrom
+        syncedFrom = sequence
         join()
         busy.store(true, ordering: .releasing)
         let work: @Sendable () -> Void = { [self] in
             do throws(JournalError) {
-                try SnapshotStore.write(directory: directory, sequence: sequence, payload: payload)
+                try SnapshotStore.write(
+                    directory: directory, sequence: sequence, payload: payload, syncJournalFrom: syncFrom)
                 if prune { try SnapshotStore.prune(directory: directory, keep: 2) }
                 writtenCount.add(1, ordering: .relaxed)
             } catch {

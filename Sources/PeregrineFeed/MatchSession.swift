@@ -85,13 +85,24 @@ public struct MatchSession: ~Copyable {
         run(command, output: &output)
     }
 
-    mutating func makeBook(around price: Int64, line: Int) throws(FeedError) {
+    /// The book's rules for a band centred on `price`.
+    func spec(around price: Int64) -> InstrumentSpec {
         let half = Int64(options.bandLevels / 2)
         let low = Swift.max(Int64.min / 4, price - half)
-        let spec = InstrumentSpec(
+        return InstrumentSpec(
             instrument: Self.instrument, minPrice: Price(ticks: low),
             maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
             orderCapacity: options.orderCapacity, selfTradePolicy: SelfTradePolicy(default: options.selfTrade))
+    }
+
+    /// Checks the options before any line is read: throws the rule a book built with them
+    /// would break (so a bad option is refused up front, not on every line).
+    public func validateOptions() throws(FeedError) {
+        do { try spec(around: 0).validate() } catch { throw FeedError(line: 0, "\(error)") }
+    }
+
+    mutating func makeBook(around price: Int64, line: Int) throws(FeedError) {
+        let spec = spec(around: price)
         let made: OrderBook
         do { made = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
         let pointer = UnsafeMutablePointer<OrderBook>.allocate(capacity: 1)

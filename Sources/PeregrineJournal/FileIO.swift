@@ -4,7 +4,7 @@
 
 /// The system calls the journal makes, each turning a failure into a `JournalError` that
 /// names the call and the file. The only file here that talks to libc.
-enum FileIO {
+public enum FileIO {
     static func check(_ result: Int32, _ operation: String, _ path: String) throws(JournalError) {
         if result < 0 { throw .io(operation: operation, path: path, errno: errno) }
     }
@@ -49,6 +49,31 @@ enum FileIO {
         }
     }
 
+    /// Writes `bytes` to `path` so that a crash leaves the old file or the whole new one: a
+    /// temporary file beside it, synced, renamed into place, the directory synced. On failure
+    /// the temporary file is removed (a full disk leaves nothing behind).
+    static func writeFileAtomically(_ path: String, _ chunks: [UInt8]..., directory: String) throws(JournalError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try check(fd, "open", temporary)
+        var failure: JournalError?
+        for chunk in chunks where failure == nil {
+            chunk.withUnsafeBytes { raw in
+                do throws(JournalError) { try writeAll(fd, raw, temporary) } catch { failure = error }
+            }
+        }
+        if failure == nil, fdatasync(fd) != 0 { failure = .io(operation: "fdatasync", path: temporary, errno: errno) }
+        close(fd)
+        if failure == nil, rename(temporary, path) != 0 {
+            failure = .io(operation: "rename", path: temporary, errno: errno)
+        }
+        if let failure {
+            _ = unlink(temporary)
+            throw failure
+        }
+        try syncDirectory(directory)
+    }
+
     static func syncData(_ fd: Int32, _ path: String) throws(JournalError) {
         try check(fdatasync(fd), "fdatasync", path)
     }
@@ -89,7 +114,20 @@ enum FileIO {
         return names
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    /// Whether anything exists at `path`.
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Whether `path` is a directory (following symbolic links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` is a regular file (following symbolic links).
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
 
     /// Maps a whole file read-only; `body` sees its bytes. Empty files map to an empty buffer.
     static func withMappedFile<R>(

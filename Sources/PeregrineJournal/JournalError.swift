@@ -12,6 +12,14 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptRecord(path: String, offset: Int, reason: String)
     /// Records or segments whose sequence numbers do not follow on.
     case sequenceGap(path: String, offset: Int, expected: Int64, found: Int64)
+    /// Records that the journal should hold are not there: a segment deleted or truncated
+    /// (not by `--prune`, not a torn last record).
+    case missingRecords(path: String, first: Int64, last: Int64, reason: String)
+    /// A snapshot that does not belong to the journal beside it (it covers records the journal
+    /// does not hold, or other records than those it holds).
+    case snapshotMismatch(path: String, reason: String)
+    /// The path is not a journal directory (missing, empty, or not a directory).
+    case notAJournal(path: String, reason: String)
     /// A setting out of range.
     case invalidSetting(name: String, value: String, allowed: String)
     /// The replicated journal (JetStream) failed; the text says how.
@@ -31,6 +39,15 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sequenceGap(let path, let offset, let expected, let found):
             return
                 "\(path): expected sequence \(expected) at byte \(offset), found \(found); a segment is missing or foreign"
+        case .missingRecords(let path, let first, let last, let reason):
+            let range = first == last ? "record \(first) is" : "records \(first)...\(last) are"
+            return
+                "\(path): \(range) missing: \(reason). Restore the missing segment from a replica or backup; "
+                + "`peregrine journal verify` shows what the directory holds"
+        case .snapshotMismatch(let path, let reason):
+            return "\(path) does not match its journal: \(reason)"
+        case .notAJournal(let path, let reason):
+            return "\(path) is not a journal: \(reason)"
         case .invalidSetting(let name, let value, let allowed):
             return "invalid \(name) '\(value)': \(allowed)"
         case .replicated(let text):

@@ -76,18 +76,32 @@ public enum JournalReader {
         var scan = JournalScan(
             directory: directory, segments: segments, firstSequence: segments.first?.firstSequence ?? 0,
             nextSequence: segments.first?.firstSequence ?? 0, records: 0, recordsByKind: [:], tornTail: nil)
+        try checkStart(directory: directory, segments: segments)
         var stopped = false
         var kindCounts = [Int](repeating: 0, count: 256)
         for (position, segment) in segments.enumerated() {
             let isNewest = position == segments.count - 1
             if segment.firstSequence != scan.nextSequence {
-                throw .sequenceGap(
-                    path: segment.path, offset: 0, expected: scan.nextSequence, found: segment.firstSequence)
+                throw missing(
+                    directory: directory, from: scan.nextSequence, before: segment,
+                    previous: position > 0 ? segments[position - 1] : nil)
             }
             if !isNewest, segments[position + 1].firstSequence <= from {
-                // Wholly before `from`: trust the next segment's header for where it ends.
-                scan.records += Int(segments[position + 1].firstSequence - segment.firstSequence)
-                scan.nextSequence = segments[position + 1].firstSequence
+                // Wholly before `from`: not read, but its size must hold exactly the records up to
+                // the next segment's first (a truncated or missing segment shows here).
+                let next = segments[position + 1].firstSequence
+                let held = Int64(Swift.max(0, segment.byteCount - JournalFormat.headerSize) / JournalFormat.recordSize)
+                let whole = (segment.byteCount - JournalFormat.headerSize) % JournalFormat.recordSize == 0
+                if segment.byteCount < JournalFormat.headerSize || !whole || held != next - segment.firstSequence {
+                    let end = segment.firstSequence + held
+                    throw .missingRecords(
+                        path: segment.path, first: Swift.min(end, next - 1), last: next - 1,
+                        reason: "the segment is \(segment.byteCount) bytes, room for \(held) record(s) from "
+                            + "\(segment.firstSequence), but the next segment starts at \(next) (truncated or "
+                            + "missing segment)")
+                }
+                scan.records += Int(next - segment.firstSequence)
+                scan.nextSequence = next
                 continue
             }
             if segment.byteCount < JournalFormat.headerSize {
@@ -151,6 +165,74 @@ public enum JournalReader {
             scan.recordsByKind[kind] = kindCounts[Int(kind.rawValue)]
         }
         return scan
+    }
+
+    /// A journal whose first segment starts after 0 must have been pruned by peregrine, up to
+    /// at least that segment (`PruneMarker`); otherwise its first segments were lost.
+    static func checkStart(directory: String, segments: [JournalSegment]) throws(JournalError) {
+        guard let first = segments.first, first.firstSequence > 0 else { return }
+        let retained = try PruneMarker.load(directory: directory)
+        guard let retained, first.firstSequence <= retained else {
+            let from = retained ?? 0
+            throw .missingRecords(
+                path: directory + "/" + JournalFormat.segmentName(firstSequence: from), first: from,
+                last: first.firstSequence - 1,
+                reason: retained == nil
+                    ? "the journal's first segment starts at \(first.firstSequence) but the journal was never pruned "
+                        + "(no \(PruneMarker.fileName)); its first segment(s) were deleted"
+                    : "\(PruneMarker.fileName) says the journal holds records from \(from) on, but its first segment "
+                        + "starts at \(first.firstSequence)")
+        }
+    }
+
+    /// The error for a segment that does not start where the journal before it ended.
+    static func missing(
+        directory: String, from expected: Int64, before segment: JournalSegment, previous: JournalSegment?
+    ) -> JournalError {
+        guard segment.firstSequence > expected else {
+            return .sequenceGap(path: segment.path, offset: 0, expected: expected, found: segment.firstSequence)
+        }
+        let holder = previous.map { "\($0.path) ends early, or a segment after it is missing" } ?? "a segment is missing"
+        return .missingRecords(
+            path: directory + "/" + JournalFormat.segmentName(firstSequence: expected), first: expected,
+            last: segment.firstSequence - 1,
+            reason: "\(segment.path) starts at \(segment.firstSequence): \(holder)")
+    }
+
+    /// The stored checksum of record `sequence` (a valid record with that sequence), or nil
+    /// when the journal does not hold it. Reads one record.
+    public static func storedChecksum(
+        ofRecord sequence: Int64, segments: [JournalSegment]
+    ) throws(JournalError) -> UInt32? {
+        guard let segment = segments.last(where: { $0.firstSequence <= sequence }) else { return nil }
+        let offset = JournalFormat.headerSize + Int(sequence - segment.firstSequence) * JournalFormat.recordSize
+        guard offset + JournalFormat.recordSize <= segment.byteCount else { return nil }
+        return try FileIO.withMappedFile(segment.path) { bytes -> UInt32? in
+            guard offset + JournalFormat.recordSize <= bytes.count else { return nil }
+            let record = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + JournalFormat.recordSize])
+            guard case .valid(let found) = JournalFormat.checkRecord(record), found == sequence else { return nil }
+            return UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        }
+    }
+
+    /// Makes records `from...through` durable (`fdatasync` of every segment holding one),
+    /// whatever the durability policy the writer runs under, and returns the stored checksum of
+    /// record `through`. Throws `missingRecords` when the journal does not hold it. Safe while a
+    /// writer appends (it only syncs and reads what is already written).
+    public static func makeDurable(directory: String, from: Int64, through: Int64) throws(JournalError) -> UInt32 {
+        let segments = try segments(in: directory)
+        for (position, segment) in segments.enumerated() {
+            let end = position + 1 < segments.count ? segments[position + 1].firstSequence : Int64.max
+            guard end > from, segment.firstSequence <= through else { continue }
+            let fd = try FileIO.openForReading(segment.path)
+            defer { _ = closeFile(fd) }
+            try FileIO.syncData(fd, segment.path)
+        }
+        guard let checksum = try storedChecksum(ofRecord: through, segments: segments) else {
+            throw .missingRecords(
+                path: directory, first: through, last: through, reason: "a snapshot needs it and it is not written")
+        }
+        return checksum
     }
 
     /// Cuts a torn tail off (the segment then ends at its last valid record) and makes that

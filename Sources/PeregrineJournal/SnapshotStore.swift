@@ -10,28 +10,36 @@ import PeregrineCore
 /// ```
 /// header (64 bytes)
 ///   0  magic "PGSNAPSH"
-///   8  format version u16 (1)
+///   8  format version u16 (2)
 ///  16  sequence       i64   the first journal record NOT included
 ///  24  payload length u64
 ///  32  payload CRC-32C u32
+///  36  journal record CRC u32   the stored checksum of record `sequence - 1` (0 when
+///                               `sequence` is 0): ties the snapshot to the journal it covers
 ///  60  CRC-32C of bytes 0..<60
 /// payload (the engine's encoding, see EngineLogic.encodeState)
 /// ```
 ///
-/// A snapshot is written to a temporary name, synced, then renamed into place (and the
-/// directory synced), so a crash leaves either the whole file or none.
+/// Before a snapshot is published, the journal is synced through `sequence - 1` whatever the
+/// durability policy, so a snapshot never covers a record the journal could lose. It is written
+/// to a temporary name, synced, then renamed into place (and the directory synced), so a crash
+/// leaves either the whole file or none; a failed write removes the temporary file.
 public enum SnapshotStore {
     public static let prefix = "snapshot-"
     public static let suffix = ".pgs"
     static let magic: [UInt8] = Array("PGSNAPSH".utf8)
     static let headerSize = 64
+    public static let version: UInt16 = 2
+    /// The suffix a snapshot that covered lost journal records is renamed with when the user
+    /// accepts the loss (kept for inspection, never read again).
+    public static let staleSuffix = ".stale"
 
     public static func fileName(sequence: Int64) -> String {
         let digits = String(sequence)
         return prefix + String(repeating: "0", count: Swift.max(0, 20 - digits.count)) + digits + suffix
     }
 
-    /// The snapshots in `directory`, newest first.
+    /// The snapshots in `directory`, newest first (not `.tmp` or `.stale` files).
     public static func list(directory: String) throws(JournalError) -> [(sequence: Int64, path: String)] {
         guard FileIO.exists(directory) else { return [] }
         var found: [(Int64, String)] = []
@@ -43,52 +51,87 @@ public enum SnapshotStore {
         return found.sorted { $0.0 > $1.0 }
     }
 
-    /// Writes a snapshot of the state after every record before `sequence`.
-    public static func write(directory: String, sequence: Int64, payload: [UInt8]) throws(JournalError) {
-        let path = directory + "/" + fileName(sequence: sequence)
-        let temporary = path + ".tmp"
+    /// Publishes a snapshot of the state after every record before `sequence`: syncs the
+    /// journal's records `syncFrom..<sequence` first (see the type's comment), then writes the
+    /// file atomically with the checksum of record `sequence - 1`.
+    public static func write(
+        directory: String, sequence: Int64, payload: [UInt8], syncJournalFrom syncFrom: Int64 = 0
+    ) throws(JournalError) {
+        let recordChecksum =
+            sequence > 0
+            ? try JournalReader.makeDurable(
+                directory: directory, from: Swift.min(syncFrom, sequence - 1), through: sequence - 1) : 0
         var header = [UInt8](repeating: 0, count: headerSize)
         for (index, byte) in magic.enumerated() { header[index] = byte }
         let payloadCRC = payload.withUnsafeBytes { CRC32C.checksum($0) }
         header.withUnsafeMutableBytes { bytes in
-            bytes.storeBytes(of: UInt16(1).littleEndian, toByteOffset: 8, as: UInt16.self)
+            bytes.storeBytes(of: version.littleEndian, toByteOffset: 8, as: UInt16.self)
             bytes.storeBytes(of: sequence.littleEndian, toByteOffset: 16, as: Int64.self)
             bytes.storeBytes(of: UInt64(payload.count).littleEndian, toByteOffset: 24, as: UInt64.self)
             bytes.storeBytes(of: payloadCRC.littleEndian, toByteOffset: 32, as: UInt32.self)
+            bytes.storeBytes(of: recordChecksum.littleEndian, toByteOffset: 36, as: UInt32.self)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
             bytes.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
         }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        try FileIO.check(fd, "open", temporary)
-        defer { close(fd) }
-        try writeAll(fd, header, temporary)
-        try writeAll(fd, payload, temporary)
-        try FileIO.syncData(fd, temporary)
-        try FileIO.check(rename(temporary, path), "rename", temporary)
-        try FileIO.syncDirectory(directory)
+        try FileIO.writeFileAtomically(
+            directory + "/" + fileName(sequence: sequence), header, payload, directory: directory)
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(JournalError) {
-        var failure: JournalError?
-        bytes.withUnsafeBytes { raw in
-            do throws(JournalError) { try FileIO.writeAll(fd, raw, path) } catch { failure = error }
+    /// Removes what an interrupted write leaves: `*.tmp` files of snapshots and of the prune
+    /// marker. Returns the files removed.
+    @discardableResult
+    public static func removeLeftovers(directory: String) throws(JournalError) -> [String] {
+        guard FileIO.exists(directory) else { return [] }
+        var removed: [String] = []
+        for name in try FileIO.listDirectory(directory)
+        where name.hasSuffix(".tmp") && (name.hasPrefix(prefix) || name.hasPrefix(PruneMarker.fileName)) {
+            try FileIO.remove(directory + "/" + name)
+            removed.append(directory + "/" + name)
         }
-        if let failure { throw failure }
+        return removed
     }
 
-    /// Reads and checks one snapshot; throws `corruptRecord` naming what is wrong.
-    public static func read(path: String) throws(JournalError) -> (sequence: Int64, payload: [UInt8]) {
-        try FileIO.withMappedFile(path) { (bytes) throws(JournalError) -> (Int64, [UInt8]) in
+    /// Renames a snapshot out of use (`…pgs.stale`), durably. Returns the new path.
+    public static func setAside(path: String, directory: String) throws(JournalError) -> String {
+        let target = path + staleSuffix
+        try FileIO.check(rename(path, target), "rename", path)
+        try FileIO.syncDirectory(directory)
+        return target
+    }
+
+    /// What a snapshot file holds.
+    public struct Contents: Sendable {
+        /// The first journal record not included.
+        public var sequence: Int64
+        /// The stored checksum of journal record `sequence - 1` (0 when `sequence` is 0).
+        public var journalRecordChecksum: UInt32
+        public var payload: [UInt8]
+    }
+
+    /// Reads and checks one snapshot; throws `corruptRecord` naming what is wrong (a file of
+    /// another format version is refused, never misread).
+    public static func read(path: String) throws(JournalError) -> Contents {
+        try FileIO.withMappedFile(path) { (bytes) throws(JournalError) -> Contents in
             guard bytes.count >= headerSize, magic.indices.allSatisfy({ bytes[$0] == magic[$0] }) else {
-                throw .corruptRecord(path: path, offset: 0, reason: "not a snapshot file")
+                throw .corruptRecord(
+                    path: path, offset: 0,
+                    reason: bytes.count < headerSize
+                        ? "\(bytes.count) bytes, shorter than a snapshot header" : "not a snapshot file")
             }
             let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60])) == stored else {
                 throw .corruptRecord(path: path, offset: 0, reason: "snapshot header checksum mismatch")
             }
+            let fileVersion = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+            guard fileVersion == version else {
+                throw .corruptRecord(
+                    path: path, offset: 8,
+                    reason: "snapshot format version \(fileVersion); this build reads version \(version)")
+            }
             let sequence = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self))
             let length = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
             let payloadCRC = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 32, as: UInt32.self))
+            let recordChecksum = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
             guard length == UInt64(bytes.count - headerSize) else {
                 throw .corruptRecord(
                     path: path, offset: headerSize,
@@ -98,8 +141,28 @@ public enum SnapshotStore {
             guard CRC32C.checksum(payload) == payloadCRC else {
                 throw .corruptRecord(path: path, offset: headerSize, reason: "snapshot payload checksum mismatch")
             }
-            return (sequence, Array(payload))
+            return Contents(sequence: sequence, journalRecordChecksum: recordChecksum, payload: Array(payload))
         }
+    }
+
+    /// Why the snapshot `contents` cannot be used with the journal whose segments are
+    /// `segments` and which ends before `journalEnd`; nil when it can: the journal holds record
+    /// `sequence - 1` and its checksum is the one the snapshot recorded.
+    public static func mismatch(
+        _ contents: Contents, segments: [JournalSegment], journalEnd: Int64
+    ) throws(JournalError) -> String? {
+        if contents.sequence > journalEnd {
+            return "it covers records up to \(contents.sequence - 1), but the journal ends at \(journalEnd - 1)"
+        }
+        guard contents.sequence > 0 else { return nil }
+        guard let checksum = try JournalReader.storedChecksum(ofRecord: contents.sequence - 1, segments: segments)
+        else { return "the journal does not hold record \(contents.sequence - 1)" }
+        if checksum != contents.journalRecordChecksum {
+            return
+                "journal record \(contents.sequence - 1) has checksum \(String(checksum, radix: 16)), the snapshot was "
+                + "taken after one with \(String(contents.journalRecordChecksum, radix: 16)): another history"
+        }
+        return nil
     }
 
     /// Keeps the newest `keep` snapshots and deletes the others, then deletes every journal
@@ -116,10 +179,15 @@ public enum SnapshotStore {
         }
         let oldestKept = snapshots[keep - 1].sequence
         let segments = try JournalReader.segments(in: directory)
-        for (position, segment) in segments.enumerated().dropLast()
-        where segments[position + 1].firstSequence <= oldestKept {
-            try FileIO.remove(segment.path)
-            deleted.append(segment.path)
+        let doomed = segments.indices.dropLast().filter { segments[$0 + 1].firstSequence <= oldestKept }
+        if let lastDoomed = doomed.last {
+            // The marker first: a crash between it and the deletions leaves extra segments, never
+            // a journal that looks as if it lost its start (PruneMarker).
+            try PruneMarker.store(directory: directory, firstRetained: segments[lastDoomed + 1].firstSequence)
+        }
+        for position in doomed {
+            try FileIO.remove(segments[position].path)
+            deleted.append(segments[position].path)
         }
         if !deleted.isEmpty { try FileIO.syncDirectory(directory) }
         return deleted

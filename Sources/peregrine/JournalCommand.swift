@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
@@ -10,23 +11,57 @@ struct JournalCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check every record's checksum and the sequence continuity; exit 1 on a problem.")
+            abstract: "Check a journal directory; exit 1 on any problem.",
+            discussion: """
+                Checks every record's checksum and the sequence continuity, that no segment is missing (a journal \
+                starting after sequence 0 must have been pruned by peregrine), the settings file, and every \
+                snapshot against the journal: readable, of this build's format, within the journal's end, and taken \
+                after the very record the journal holds at its sequence.
+                """)
 
         @Argument(help: "The journal directory.")
         var directory: String
 
         func run() throws {
             do {
+                try requireJournalDirectory(directory)
                 let scan = try JournalReader.read(directory: directory)
                 print(
                     "ok: \(scan.records) records, sequences \(scan.firstSequence)...\(scan.nextSequence - 1), "
                         + "\(scan.segments.count) segment(s), checksums and continuity verified")
+                var problems = 0
                 if let torn = scan.tornTail {
                     print(
                         "torn tail: \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason)); "
                             + "the next `peregrine run` cuts it off")
-                    throw ExitCode(1)
+                    problems += 1
                 }
+                if !FileIO.isRegularFile(directory + "/" + LogicSettings.fileName) {
+                    printError(
+                        "error: \(directory)/\(LogicSettings.fileName) is missing: the logic settings of this journal "
+                            + "are unknown, so `peregrine run` and `peregrine replay` refuse it")
+                    problems += 1
+                }
+                for snapshot in try SnapshotStore.list(directory: directory) {
+                    do {
+                        let contents = try SnapshotStore.read(path: snapshot.path)
+                        if let reason = try SnapshotStore.mismatch(
+                            contents, segments: scan.segments, journalEnd: scan.nextSequence)
+                        {
+                            printError(
+                                "error: snapshot \(snapshot.path) does not match the journal: \(reason); "
+                                    + "`peregrine run` refuses to start unless --accept-journal-loss")
+                            problems += 1
+                        } else {
+                            print("snapshot \(snapshot.path): ok (records before \(contents.sequence))")
+                        }
+                    } catch {
+                        printError(
+                            "error: \(error) (recovery skips this snapshot and replays the journal instead)")
+                        problems += 1
+                    }
+                }
+                if problems > 0 { throw ExitCode(1) }
             } catch let error as JournalError {
                 printError("error: \(error)")
                 throw ExitCode(1)
@@ -46,6 +81,11 @@ struct JournalCommand: ParsableCommand {
         @Option(help: "Most records to print.")
         var limit: Int = 100
 
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be 1 or more (got \(limit))") }
+            guard from >= 0 else { throw ValidationError("--from must be a sequence, 0 or more (got \(from))") }
+        }
+
         @Flag(
             help: """
                 Print the events in their JSON input form (docs/nats.md), one per line, without sequence and time: \
@@ -55,6 +95,10 @@ struct JournalCommand: ParsableCommand {
 
         func run() throws {
             var printed = 0
+            do { try requireJournalDirectory(directory) } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
             var writer = JSONLinesWriter { print(String(decoding: $0, as: UTF8.self), terminator: "") }
             defer { writer.finish() }
             do {
@@ -100,6 +144,7 @@ struct JournalCommand: ParsableCommand {
 
         func run() throws {
             do {
+                try requireJournalDirectory(directory)
                 let scan = try JournalReader.read(directory: directory)
                 let bytes = scan.segments.reduce(0) { $0 + $1.byteCount }
                 print("directory  \(directory)")
@@ -119,5 +164,16 @@ struct JournalCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+/// Refuses a path that is not a directory holding at least one journal segment.
+func requireJournalDirectory(_ directory: String) throws(JournalError) {
+    guard FileIO.isDirectory(directory) else {
+        throw .notAJournal(
+            path: directory, reason: FileIO.exists(directory) ? "not a directory" : "no such directory")
+    }
+    if try JournalReader.segments(in: directory).isEmpty {
+        throw .notAJournal(path: directory, reason: "no journal segments (journal-*.pgj) in it")
     }
 }

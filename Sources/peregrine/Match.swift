@@ -78,6 +78,10 @@ struct Match: ParsableCommand {
             }
         }
         var session = MatchSession(options: options)
+        do { try session.validateOptions() } catch {
+            printError("error: invalid options: \(error.message)")
+            throw ExitCode(2)
+        }
         var malformed = 0
         func handle(_ bytes: UnsafeBufferPointer<UInt8>, _ number: Int) throws {
             do {
@@ -86,7 +90,7 @@ struct Match: ParsableCommand {
                 malformed += 1
                 output.finish()
                 printError("\(error)")
-                if strict { throw ExitCode(2) }
+                if strict { throw ExitCode(1) }
             }
         }
         if commands == "-" {

@@ -2,11 +2,20 @@ import ArgumentParser
 import PeregrineModel
 import PeregrineStrategy
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @main
 struct Peregrine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peregrine",
         abstract: "A low-latency, event-sourced trading engine core.",
+        discussion: """
+            Exit status, for every command: 0 the work was done; 1 the work failed or was incomplete (bad data, a \
+            journal or network failure, a torn input, a run that was not lossless); 2 usage or configuration error \
+            (nothing was started).
+            """,
         subcommands: [
             Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
             MempoolCommand.self, NATSCommand.self,
@@ -15,4 +24,40 @@ struct Peregrine: ParsableCommand {
     /// The strategy `run` hosts and `replay` re-runs: they must be the same for a replay to
     /// reproduce a run.
     static let strategy = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+
+    /// Exit statuses of every command (README: "Exit status").
+    enum Status {
+        static let done: Int32 = 0
+        static let failed: Int32 = 1
+        static let usage: Int32 = 2
+    }
+
+    /// Parses and runs the command with the project's exit statuses: argument-parser errors
+    /// (which it would end with 64) are usage errors, 2; help and version are 0.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            finish(with: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            finish(with: error)
+        }
+        Glibc.exit(Status.done)
+    }
+
+    static func finish(with error: Error) -> Never {
+        let code = exitCode(for: error)
+        let message = fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { print(message) }
+            Glibc.exit(Status.done)
+        }
+        if !message.isEmpty { printError(message) }
+        if code == .validationFailure { Glibc.exit(Status.usage) }
+        Glibc.exit(code.rawValue == Status.usage ? Status.usage : (code.rawValue == 0 ? Status.done : Status.failed))
+    }
 }

@@ -106,6 +106,21 @@ struct Run: ParsableCommand {
     @Flag(help: "After each snapshot keep the newest two and delete the journal segments before them.")
     var prune = false
 
+    @Flag(
+        help: """
+            Resolve and check the configuration (profile, file, environment, flags), print it as TOML like \
+            `peregrine config check`, and exit: 0 when valid, 2 when not. Starts nothing.
+            """)
+    var validateOnly = false
+
+    @Flag(
+        help: """
+            Accept that journal records a snapshot covered are gone (a truncated or deleted last segment): set such \
+            snapshots aside (renamed .stale) and recover from an older snapshot or the first record. Without it the \
+            start is refused, naming the missing records.
+            """)
+    var acceptJournalLoss = false
+
     @Option(help: "Journal segment size in MB; a new segment file starts past it.")
     var segmentMb: Int?
 
@@ -140,7 +155,7 @@ struct Run: ParsableCommand {
         help:
             "With --nats: this engine is shard K of N (K/N): journal stream PEREGRINE_JOURNAL_K, input subject peregrine.in.K, outputs peregrine.out.K.*."
     )
-    var shard: String = "0/1"
+    var shard: String?
 
     @Option(help: "With --nats: journal stream replicas (1, or 3 on a 3-node cluster).")
     var natsReplicas: Int?
@@ -170,6 +185,12 @@ struct Run: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(2)
         }
+        if validateOnly {
+            print(
+                ConfigurationFile.render(configuration, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))),
+                terminator: "")
+            return
+        }
         StopSignal.installHandlers()
         let logger = LogSetup.bootstrap(level: configuration.logLevel)
         let clock = CycleClock.calibrate()
@@ -196,40 +217,74 @@ struct Run: ParsableCommand {
         if !report.isLossless { throw ExitCode(1) }
     }
 
+    /// The flags that are configuration keys, as settings for `ConfigurationFile.resolve`: one
+    /// parser and one range check per setting, whether it comes from a file, the environment
+    /// or a flag.
+    var flagSettings: [ConfigurationFile.Setting] {
+        var settings: [ConfigurationFile.Setting] = []
+        func add(_ key: String, _ flag: String, _ value: (some CustomStringConvertible)?) {
+            if let value { settings.append(.init(key: key, value: value.description, origin: "--\(flag)")) }
+        }
+        add("source.rate", "rate", rate)
+        add("source.max", "max", max ? "true" : nil)
+        add("source.duration", "duration", duration)
+        add("source.max_events", "max-events", maxEvents)
+        add("rings.inbound", "ring-size", ringSize)
+        add("rings.outbound", "ring-size", ringSize)
+        add("bundles.size", "bundle-size", bundleSize)
+        add("bundles.timeout_us", "bundle-timeout-us", bundleTimeoutUs)
+        add("source.burst", "burst", burst)
+        add("source.instruments", "instruments", instruments)
+        add("source.seed", "seed", seed)
+        add("source.order_flow", "order-flow", orderFlow)
+        add("venue.orders", "venue-orders", venueOrders)
+        add("source.recorded", "source", source)
+        add("journal.directory", "journal", journal)
+        add("journal.enabled", "no-journal", noJournal ? "false" : nil)
+        add("journal.durability", "durability", durability)
+        add("journal.sync_interval_us", "sync-interval-us", syncIntervalUs)
+        add("journal.sync_events", "sync-events", syncEvents)
+        add("journal.segment_mb", "segment-mb", segmentMb)
+        add("journal.snapshot_every", "snapshot-every", snapshotEvery)
+        add("journal.prune", "prune", prune ? "true" : nil)
+        add("monitor.status_interval", "status-interval", statusInterval)
+        add("metrics.port", "metrics-port", metricsPort)
+        add("metrics.address", "metrics-address", metricsAddress)
+        add("log.level", "log-level", logLevel)
+        add("threads.pin", "pin", pin)
+        add("source.on_full", "on-full", onFull)
+        add("threads.wait", "wait", wait)
+        add("threads.topology", "topology", topology)
+        return settings
+    }
+
     func makeConfiguration() throws(EngineError) -> EngineConfiguration {
         // Precedence: profile < file < environment (PEREGRINE_SECTION_KEY) < these flags.
-        var configuration = try loadConfiguration(file: config, profile: profile)
         if max && rate != nil {
             throw .invalidSetting(name: "rate", value: "\(rate ?? 0)", allowed: "give either --rate or --max, not both")
         }
-        if max { configuration.rate = .unlimited }
-        if let rate { configuration.rate = .perSecond(rate) }
-        if let duration { configuration.durationSeconds = duration == 0 ? nil : duration }
-        if let maxEvents { configuration.maxEvents = maxEvents }
-        if let ringSize {
-            configuration.inboundRingSize = ringSize
-            configuration.outboundRingSize = ringSize
+        if let journal, noJournal {
+            throw .invalidSetting(
+                name: "journal", value: journal, allowed: "give either --journal DIR or --no-journal, not both")
         }
-        if let bundleSize { configuration.bundleSize = bundleSize }
-        if let bundleTimeoutUs { configuration.bundleTimeoutMicroseconds = bundleTimeoutUs }
-        if let burst { configuration.burstSize = burst }
-        if let instruments { configuration.instruments = instruments }
-        if let seed { configuration.seed = seed }
-        if let orderFlow { configuration.orderFlowPercent = orderFlow }
-        if let venueOrders { configuration.venueOrderCapacity = venueOrders }
-        if let source {
-            guard let spec = RecordedSourceSpec.parse(source) else {
+        if noJournal, durability != nil || syncIntervalUs != nil || syncEvents != nil {
+            throw .invalidSetting(
+                name: "durability", value: durability ?? "--sync-*",
+                allowed: "applies to a journal; drop it or drop --no-journal")
+        }
+        if nats == nil {
+            if natsInput || shard != nil || natsReplicas != nil || natsStorage != nil || natsFrameEvents != nil
+                || natsPrefix != nil
+            {
                 throw .invalidSetting(
-                    name: "source", value: source,
-                    allowed:
-                        "use FORMAT:FILE[,FILE...] with FORMAT one of \(FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
+                    name: "nats", value: "(not given)",
+                    allowed: "--nats-input, --shard and the other --nats-* flags need --nats URL")
             }
-            configuration.recordedSource = spec
         }
-        if let journal { configuration.journalDirectory = journal }
-        if noJournal { configuration.journalDirectory = nil }
+        var configuration = try loadConfiguration(file: config, profile: profile, flags: flagSettings)
+        if acceptJournalLoss { configuration.acceptJournalLoss = true }
         if let nats {
+            let shard = shard ?? "0/1"
             guard let (index, count) = NATSSettings.parseShard(shard) else {
                 throw .invalidSetting(name: "shard", value: shard, allowed: "use K/N with 0 ≤ K < N ≤ 1024, e.g. 0/2")
             }
@@ -259,76 +314,14 @@ struct Run: ParsableCommand {
             configuration.nats = settings
             if journal == nil { configuration.journalDirectory = nil }  // the stream is the journal
         }
-        if let durability {
-            let (interval, events): (Int, Int)
-            if case .batch(let i, let e) = configuration.durability {
-                (interval, events) = (i, e)
-            } else {
-                (interval, events) = (1_000, 65_536)
-            }
-            switch durability {
-            case "none": configuration.durability = .none
-            case "every": configuration.durability = .every
-            case "batch": configuration.durability = .batch(intervalMicroseconds: interval, events: events)
-            default: throw .invalidSetting(name: "durability", value: durability, allowed: "use none, batch or every")
-            }
-        }
-        if syncIntervalUs != nil || syncEvents != nil {
-            guard case .batch(let interval, let events) = configuration.durability else {
-                throw .invalidSetting(
-                    name: "sync-interval-us", value: "\(syncIntervalUs ?? syncEvents ?? 0)",
-                    allowed: "only with --durability batch")
-            }
-            configuration.durability = .batch(
-                intervalMicroseconds: syncIntervalUs ?? interval, events: syncEvents ?? events)
-        }
-        if let segmentMb {
-            guard (1...1_048_576).contains(segmentMb) else {
-                throw .invalidSetting(name: "segment-mb", value: "\(segmentMb)", allowed: "use 1 to 1048576")
-            }
-            configuration.segmentBytes = segmentMb << 20
-        }
-        if let snapshotEvery { configuration.snapshotEveryEvents = snapshotEvery }
-        if prune { configuration.pruneJournal = true }
-        if let statusInterval { configuration.statusIntervalSeconds = statusInterval }
-        if let metricsPort { configuration.metricsPort = metricsPort }
-        if let metricsAddress { configuration.metricsAddress = metricsAddress }
-        if let logLevel { configuration.logLevel = logLevel }
-        if let pin {
-            var cpus: [Int] = []
-            for part in pin.split(separator: ",", omittingEmptySubsequences: false) {
-                guard let cpu = Int(part.trimmingCharacters(in: " ")), cpu >= 0 else {
-                    throw .invalidSetting(
-                        name: "pin", value: pin, allowed: "use a comma-separated list of CPU numbers, e.g. 0,1")
-                }
-                cpus.append(cpu)
-            }
-            configuration.pinCPUs = cpus
-        }
-        if let onFull {
-            guard let policy = FullRingPolicy(rawValue: onFull) else {
-                throw .invalidSetting(name: "on-full", value: onFull, allowed: "use block or drop")
-            }
-            configuration.fullRingPolicy = policy
-        }
-        if let wait {
-            guard let waitKind = WaitStrategyKind(rawValue: wait) else {
-                throw .invalidSetting(name: "wait", value: wait, allowed: "use spin, yield or park")
-            }
-            configuration.waitStrategy = waitKind
-        }
-        if let topology {
-            guard let topologyKind = Topology(rawValue: topology) else {
-                throw .invalidSetting(name: "topology", value: topology, allowed: "use shared or dedicated")
-            }
-            configuration.topology = topologyKind
-        }
         return configuration
     }
 }
 
 /// The configuration a file and profile give, with environment overrides.
-func loadConfiguration(file: String?, profile: String?) throws(EngineError) -> EngineConfiguration {
+func loadConfiguration(
+    file: String?, profile: String?, flags: [ConfigurationFile.Setting] = []
+) throws(EngineError) -> EngineConfiguration {
     var chosen: ConfigurationProfile? = nil
     if let profile {
         guard let named = ConfigurationProfile(rawValue: profile) else {
@@ -340,24 +333,40 @@ func loadConfiguration(file: String?, profile: String?) throws(EngineError) -> E
     }
     var text: String? = nil
     if let file {
-        guard let contents = readTextFile(file) else {
-            throw .invalidSetting(
-                name: "config", value: file, allowed: "cannot read the file: \(String(cString: strerror(errno)))")
-        }
-        text = contents
+        text = try readConfigurationFile(file)
     }
-    return try ConfigurationFile.resolve(profile: chosen, fileText: text, environment: processEnvironment())
+    return try ConfigurationFile.resolve(
+        profile: chosen, fileText: text, environment: processEnvironment(), flags: flags)
 }
 
-func readTextFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
+/// The text of a configuration file: a regular file of at most 1 MiB (a directory, a device
+/// or a pipe is refused, never read as an empty or endless configuration).
+func readConfigurationFile(_ path: String) throws(EngineError) -> String {
+    let limit = 1 << 20
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+        throw .invalidSetting(name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        throw .invalidSetting(name: "config", value: path, allowed: "not a regular file; give a TOML file")
+    }
+    guard info.st_size <= limit else {
+        throw .invalidSetting(
+            name: "config", value: path, allowed: "\(info.st_size) bytes; a configuration file is at most 1 MiB")
+    }
+    guard let file = fopen(path, "r") else {
+        throw .invalidSetting(name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
+    }
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
+    while bytes.count <= limit {
         let count = fread(&buffer, 1, buffer.count, file)
         if count <= 0 { break }
         bytes += buffer[0..<count]
+    }
+    guard bytes.count <= limit else {
+        throw .invalidSetting(name: "config", value: path, allowed: "grew past 1 MiB while being read")
     }
     return String(decoding: bytes, as: UTF8.self)
 }
@@ -375,9 +384,27 @@ func processEnvironment() -> [String: String] {
     return values
 }
 
+/// Writes `message` and a newline to standard error, whole: a NUL or other control character
+/// in it (from bad input) is shown escaped, so it neither cuts the line nor runs it into the next.
 func printError(_ message: String) {
-    let line = message + "\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(message.utf8.count + 1)
+    for scalar in message.unicodeScalars {
+        if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" || scalar.value == 0x7F {
+            bytes += Array(scalar.escaped(asASCII: true).utf8)
+        } else {
+            bytes += Array(String(scalar).utf8)
+        }
+    }
+    bytes.append(0x0A)
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count, let base = raw.baseAddress {
+            let written = write(2, base + offset, raw.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+    }
 }
 
 extension Substring {

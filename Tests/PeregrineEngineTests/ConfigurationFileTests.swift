@@ -46,7 +46,7 @@ struct ConfigurationFileTests {
             ),
             (
                 "[source]\nduration = -1",
-                "invalid source.duration '-1': use 0 (run until SIGINT or SIGTERM) or a positive number of seconds"
+                "invalid source.duration '-1': use 0 (run until SIGINT or SIGTERM) or 0.001 to 315360000 seconds (ten years)"
             ),
             ("[source]\nrate = 0", "invalid source.rate '0': use events per second, 1 to 1000000000"),
             ("profile = \"fast\"", "invalid profile '\"fast\"': use hft, analytics, memory_constrained"),

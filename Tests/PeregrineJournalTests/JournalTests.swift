@@ -70,6 +70,15 @@ struct JournalTests {
         defer { cleanUp(directory) }
         let events = sampleEvents(600)
         try writeJournal(directory, events, from: 1_000, segmentBytes: 4_096)
+        // A journal that starts after 0 is one that was pruned: without the marker that says
+        // so, it is a journal that lost its first segment.
+        #expect(
+            throws: JournalError.missingRecords(
+                path: directory + "/" + JournalFormat.segmentName(firstSequence: 0), first: 0, last: 999,
+                reason: "the journal's first segment starts at 1000 but the journal was never pruned (no "
+                    + "journal.pruned); its first segment(s) were deleted")
+        ) { _ = try readAll(directory) }
+        try PruneMarker.store(directory: directory, firstRetained: 1_000)
         let (scan, records) = try readAll(directory)
         #expect(records.map(\.0) == Array(1_000..<1_600))
         #expect(records.map(\.1) == events)
@@ -157,19 +166,106 @@ struct JournalTests {
         }
     }
 
-    @Test func aMissingSegmentIsASequenceGap() throws {
+    @Test func aMissingSegmentIsNamedWithTheRecordsItHeld() throws {
         let directory = temporaryDirectory("gap")
         defer { cleanUp(directory) }
         try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
         let segments = try JournalReader.segments(in: directory)
         try FileManager.default.removeItem(atPath: segments[1].path)
         #expect(
-            throws: JournalError.sequenceGap(
-                path: segments[2].path, offset: 0, expected: segments[1].firstSequence, found: segments[2].firstSequence
-            )
+            throws: JournalError.missingRecords(
+                path: segments[1].path, first: 74, last: 147,
+                reason: "\(segments[2].path) starts at 148: \(segments[0].path) ends early, or a segment after it is "
+                    + "missing")
         ) {
             _ = try readAll(directory)
         }
+        // Reading from a later sequence skips the first segments, but checks their sizes.
+        #expect(
+            throws: JournalError.missingRecords(
+                path: segments[0].path, first: 74, last: 147,
+                reason: "the segment is \(segments[0].byteCount) bytes, room for 74 record(s) from 0, but the next "
+                    + "segment starts at 148 (truncated or missing segment)")
+        ) {
+            _ = try JournalReader.read(directory: directory, from: 250)
+        }
+    }
+
+    @Test func aTruncatedOlderSegmentIsRefusedEvenWhenSkipped() throws {
+        let directory = temporaryDirectory("short")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        let segments = try JournalReader.segments(in: directory)
+        // Cut the second segment to a record boundary: 10 records short.
+        let cut = segments[1].byteCount - 10 * JournalFormat.recordSize
+        #expect(truncate(segments[1].path, off_t(cut)) == 0)
+        #expect(
+            throws: JournalError.missingRecords(
+                path: directory + "/" + JournalFormat.segmentName(firstSequence: 138), first: 138, last: 147,
+                reason: "\(segments[2].path) starts at 148: \(segments[1].path) ends early, or a segment after it is "
+                    + "missing")
+        ) { _ = try readAll(directory) }
+        #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory, from: .max) }
+    }
+
+    @Test func aSnapshotIsTiedToTheRecordBeforeIt() throws {
+        let directory = temporaryDirectory("snapshot")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        try SnapshotStore.write(directory: directory, sequence: 200, payload: [1, 2, 3])
+        let segments = try JournalReader.segments(in: directory)
+        let contents = try SnapshotStore.read(path: directory + "/" + SnapshotStore.fileName(sequence: 200))
+        #expect(contents.sequence == 200 && contents.payload == [1, 2, 3])
+        #expect(try SnapshotStore.mismatch(contents, segments: segments, journalEnd: 300) == nil)
+        #expect(
+            try SnapshotStore.mismatch(contents, segments: segments, journalEnd: 150)
+                == "it covers records up to 199, but the journal ends at 149")
+        // Another history: the same sequence numbers, other records.
+        let other = temporaryDirectory("snapshot-other")
+        defer { cleanUp(other) }
+        try writeJournal(other, sampleEvents(300, seed: 2), segmentBytes: 4_096)
+        let reason = try SnapshotStore.mismatch(
+            contents, segments: try JournalReader.segments(in: other), journalEnd: 300)
+        #expect(reason?.hasSuffix(": another history") == true)
+        // A snapshot needs its record written: none at 400.
+        #expect(throws: JournalError.self) {
+            try SnapshotStore.write(directory: directory, sequence: 400, payload: [])
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/" + SnapshotStore.fileName(sequence: 400)))
+    }
+
+    @Test func anOldSnapshotFormatIsRefusedNotMisread() throws {
+        let directory = temporaryDirectory("snapshot-v1")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(10))
+        try SnapshotStore.write(directory: directory, sequence: 10, payload: [9])
+        let path = directory + "/" + SnapshotStore.fileName(sequence: 10)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[8] = 1  // version 1, header checksum redone
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
+        withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[60 + index] = byte } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(
+            throws: JournalError.corruptRecord(
+                path: path, offset: 8, reason: "snapshot format version 1; this build reads version 2")
+        ) { _ = try SnapshotStore.read(path: path) }
+    }
+
+    @Test func pruningRecordsWhereTheJournalNowStarts() throws {
+        let directory = temporaryDirectory("prune")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        try SnapshotStore.write(directory: directory, sequence: 160, payload: [])
+        try SnapshotStore.write(directory: directory, sequence: 250, payload: [])
+        let deleted = try SnapshotStore.prune(directory: directory, keep: 1)
+        // Segments start at 0, 74, 148, 222, 296: those wholly before 250 but the one holding it go.
+        #expect(deleted.filter { $0.hasSuffix(".pgj") }.count == 3)
+        #expect(try PruneMarker.load(directory: directory) == 222)
+        let (scan, records) = try readAll(directory)
+        #expect(scan.firstSequence == 222 && records.first?.0 == 222 && scan.nextSequence == 300)
+        // The marker's segment itself going missing is not pruning.
+        try FileManager.default.removeItem(atPath: directory + "/" + JournalFormat.segmentName(firstSequence: 222))
+        #expect(throws: JournalError.self) { _ = try readAll(directory) }
     }
 
     @Test func aSegmentWithABadHeaderIsRefused() throws {
