@@ -23,6 +23,9 @@ import Synchronization
 ///
 /// It observes the pipeline (`PipelineObserver`); hot threads never touch it.
 public final class ControlPlane: PipelineObserver, @unchecked Sendable {
+    /// Seconds after which an idle connection (a partial request included) is closed.
+    public static let idleTimeoutSeconds: Int64 = 10
+
     public let port: Int
     /// The address it listens on (loopback unless configured).
     public let address: String
@@ -141,8 +144,12 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+        // A connection idle for 10 s (a partial request included) is closed, so a client
+        // that stalls cannot hold a connection open for ever.
         let app = Application(
-            router: router, configuration: .init(address: .hostname(address, port: port)), logger: logger)
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
+            configuration: .init(address: .hostname(address, port: port)), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         serviceGroup = group

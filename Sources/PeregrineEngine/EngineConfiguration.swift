@@ -1,6 +1,7 @@
 import Logging
 import PeregrineBook
 import PeregrineCore
+import PeregrineJournal
 
 #if canImport(Glibc)
     import Glibc
@@ -245,6 +246,11 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
+        }
+        for path in recordedSource?.paths ?? [] where !FileIO.isRegularFile(path) {
+            throw .invalidSetting(
+                name: "source", value: path,
+                allowed: FileIO.exists(path) ? "not a regular file" : "no such file; give a recorded market-data file")
         }
         if let nats {
             try nats.validate()

@@ -49,13 +49,37 @@ public struct EngineReport: Sendable {
     public var recordedSummary: String?
     public var snapshotsWritten: Int
     public var snapshotFailure: String?
+    /// Why the pipeline could not start its stages (the run did no work), if so.
+    public var setupError: String? = nil
+    /// Why a recorded source stopped before the end of its files, if it did.
+    public var sourceFailure: String? = nil
 
-    /// Every accepted event reached the sink exactly once, and every emitted transaction left
-    /// in a bundle.
-    public var isLossless: Bool {
-        emitted == journaled && journaled == processed && processed == outcomesAtSink
-            && bundlesSealed == bundlesAtSink && transactions + carriedTransactions == bundleTransactionsAtSink
-            && reportsEmitted == reportsAtSink && journalError == nil
+    /// Every accepted event reached the sink exactly once, every emitted transaction left in a
+    /// bundle, and nothing failed (set-up, source, journal): `problems` is empty.
+    public var isLossless: Bool { problems.isEmpty }
+
+    /// What keeps the run from being lossless and complete, one phrase each: the equalities
+    /// that do not hold, with their figures, and the failures.
+    public var problems: [String] {
+        var problems: [String] = []
+        if let setupError { problems.append("set-up failed (\(setupError)): nothing was run") }
+        if let sourceFailure { problems.append("the source stopped early (\(sourceFailure))") }
+        if let journalError { problems.append("the journal failed (\(journalError))") }
+        func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }
+        check(emitted == journaled, "events in \(grouped(emitted)) != journaled \(grouped(journaled))")
+        check(journaled == processed, "journaled \(grouped(journaled)) != processed \(grouped(processed))")
+        check(processed == outcomesAtSink, "processed \(grouped(processed)) != out \(grouped(outcomesAtSink))")
+        check(
+            bundlesSealed == bundlesAtSink,
+            "bundles sealed \(grouped(bundlesSealed)) != at sink \(grouped(bundlesAtSink))")
+        check(
+            transactions + carriedTransactions == bundleTransactionsAtSink,
+            "transactions \(grouped(transactions + carriedTransactions)) != bundled "
+                + "\(grouped(bundleTransactionsAtSink))")
+        check(
+            reportsEmitted == reportsAtSink,
+            "reports emitted \(grouped(reportsEmitted)) != at sink \(grouped(reportsAtSink))")
+        return problems
     }
 
     /// Events per second through the sink over the run.
@@ -178,8 +202,10 @@ public struct EngineReport: Sendable {
         lines.append("state hash: \(hexHash(stateHash))")
         lines.append("output hash: \(hexHash(outputHash))")
         lines.append(
-            "lossless          \(isLossless ? "yes" : "NO"): events in == events out, transactions == bundled, "
-                + "reports emitted == reports at sink")
+            isLossless
+                ? "lossless          yes: events in == events out, transactions == bundled, reports emitted == "
+                    + "reports at sink"
+                : "lossless          NO: " + problems.joined(separator: "; "))
         return lines.joined(separator: "\n")
     }
 }

@@ -93,19 +93,12 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
 
     /// Stores the settings in a journal directory (created if missing).
     public func store(directory: String) throws(EngineError) {
-        var prefix = directory.hasPrefix("/") ? "/" : ""
-        for component in directory.split(separator: "/") {
-            prefix += component + "/"
-            mkdir(prefix, 0o755)
+        do {
+            try FileIO.makeDirectory(directory)
+            try FileIO.writeFileAtomically(directory + "/" + Self.fileName, Array(description.utf8), directory: directory)
+        } catch {
+            throw .journal("cannot write the settings file: \(error)")
         }
-        let path = directory + "/" + Self.fileName
-        guard let file = fopen(path, "w") else {
-            throw .journal("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        fputs(description, file)
-        fflush(file)
-        fsync(fileno(file))
     }
 
     /// Names the first setting that differs, for refusing a mismatched run.

@@ -81,6 +81,7 @@ struct Monitor {
         }
         for thread in threads { thread.join() }
         let elapsed = Double(clock.now() &- start) / 1e9
+        if let failure = wiring.results.sourceFailure { stopReason = "source failed: \(failure)" }
         if let error = wiring.results.setupError { stopReason = "set-up error: \(error)" }
         if let error = wiring.results.journalError { stopReason = "journal error: \(error)" }
         let endToEndRest = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
@@ -110,7 +111,8 @@ struct Monitor {
             journalError: wiring.results.journalError, recovery: recovery,
             carriedTransactions: wiring.results.carriedTransactions, recordedSummary: wiring.results.recordedSummary,
             snapshotsWritten: wiring.results.snapshotsWritten,
-            snapshotFailure: wiring.results.snapshotFailure)
+            snapshotFailure: wiring.results.snapshotFailure,
+            setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
         observer?.finished(report)
         return report
     }

@@ -342,6 +342,7 @@ public enum Pipeline {
         var snapshotFailure: String?
         var carriedTransactions = 0
         var recordedSummary: String?
+        var sourceFailure: String?
     }
 
     // MARK: Thread bodies
@@ -578,7 +579,10 @@ public enum Pipeline {
         var line =
             "read \(statistics.rows) rows (\(statistics.messages) messages): gaps \(statistics.gaps), out of order "
             + "\(statistics.outOfOrder), crossed \(statistics.crossed), one-sided \(statistics.oneSided)"
-        if let failure = source.recordedFailure { line += "; stopped early: \(failure)" }
+        if let failure = source.recordedFailure {
+            line += "; stopped early: \(failure)"
+            wiring.results.sourceFailure = "\(failure)"
+        }
         wiring.results.recordedSummary = line
     }
 

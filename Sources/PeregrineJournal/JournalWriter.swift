@@ -135,9 +135,17 @@ public struct JournalWriter: ~Copyable {
         // The buffer is empty whenever a segment starts (after `init` or a commit).
         let header = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<JournalFormat.headerSize])
         JournalFormat.encodeHeader(firstSequence: nextSequence, created: FileIO.wallClockNanoseconds(), into: header)
-        try FileIO.writeAll(fd, UnsafeRawBufferPointer(header), segmentPath)
-        try FileIO.syncData(fd, segmentPath)
-        try FileIO.syncDirectory(directory)
+        do {
+            try FileIO.writeAll(fd, UnsafeRawBufferPointer(header), segmentPath)
+            try FileIO.syncData(fd, segmentPath)
+            try FileIO.syncDirectory(directory)
+        } catch {
+            // A full disk leaves no empty or half-written segment behind: it holds no record yet.
+            close(fd)
+            fd = -1
+            _ = unlink(segmentPath)
+            throw error
+        }
         segmentSize = JournalFormat.headerSize
         bytesWritten += JournalFormat.headerSize
         segmentsCreated += 1
