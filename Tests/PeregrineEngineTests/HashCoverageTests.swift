@@ -1,0 +1,231 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineEngine
+import PeregrineMempool
+import PeregrineModel
+import Testing
+
+/// Every field that reaches the state or output hash changes it. Comparing a run with its own
+/// replay cannot show a field left out (both sides leave it out), so each test here builds two
+/// values that differ in one field only, and checks that every stored field is either varied
+/// or listed as deliberately not hashed, so a new field cannot slip past unhashed.
+@Suite("Hash coverage")
+struct HashCoverageTests {
+    /// One value per field of `base`, each differing from it in that field only.
+    struct Variants<T> {
+        var base: T
+        var variants: [(field: String, value: T)] = []
+
+        init(_ base: T) { self.base = base }
+
+        mutating func vary(_ field: String, _ change: (inout T) -> Void) {
+            var value = base
+            change(&value)
+            variants.append((field, value))
+        }
+
+        /// Checks the hash of each variant against the base, and that the variants plus
+        /// `excluded` name every stored property of `T`.
+        func expectEveryFieldHashed(
+            excluded: Set<String> = [], _ hash: (T) -> UInt64, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            let stored = Set(Mirror(reflecting: base).children.compactMap(\.label))
+            let covered = Set(variants.map(\.field)).union(excluded)
+            #expect(covered == stored, "fields neither varied nor excluded", sourceLocation: sourceLocation)
+            let baseHash = hash(base)
+            for (field, value) in variants {
+                #expect(hash(value) != baseHash, "changing \(field) leaves the hash unchanged", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    static func outputHash(_ body: (inout OutputHasher) -> Void) -> UInt64 {
+        var hasher = OutputHasher()
+        body(&hasher)
+        return hasher.value
+    }
+
+    @Test func everyOutcomeFieldReachesTheOutputHash() {
+        var outcomes = Variants(
+            Outcome(
+                sequence: 7, ingressTimestamp: 1_000, instrument: InstrumentID(2), kind: .trade, bestBidTicks: 100,
+                bestAskTicks: 101, transactionsEmitted: 1, reportsEmitted: 2))
+        outcomes.vary("sequence") { $0.sequence = 8 }
+        outcomes.vary("bestBidTicks") { $0.bestBidTicks = 99 }
+        outcomes.vary("bestAskTicks") { $0.bestAskTicks = 102 }
+        outcomes.vary("instrument") { $0.instrument = InstrumentID(3) }
+        outcomes.vary("kind") { $0.kind = .quote }
+        outcomes.vary("transactionsEmitted") { $0.transactionsEmitted = 2 }
+        outcomes.vary("reportsEmitted") { $0.reportsEmitted = 3 }
+        // The ingress timestamp is a latency stamp (the source's clock when the event
+        // arrived), not an output of the logic.
+        outcomes.expectEveryFieldHashed(excluded: ["ingressTimestamp"]) { outcome in
+            Self.outputHash { $0.fold(outcome) }
+        }
+    }
+
+    @Test func everyExecutionReportFieldReachesTheOutputHash() {
+        var reports = Variants(
+            ExecutionReport(
+                kind: .partiallyFilled, reason: .none, instrument: InstrumentID(1), orderID: OrderID(10),
+                account: AccountID(3), side: .buy, price: Price(ticks: 500), quantity: Quantity(lots: 4),
+                leavesQuantity: Quantity(lots: 6), tradeID: 9, contraOrderID: OrderID(11),
+                contraAccount: AccountID(5), isAggressor: true))
+        reports.vary("orderID") { $0.orderID = OrderID(12) }
+        reports.vary("contraOrderID") { $0.contraOrderID = OrderID(13) }
+        reports.vary("price") { $0.price = Price(ticks: 501) }
+        reports.vary("quantity") { $0.quantity = Quantity(lots: 5) }
+        reports.vary("leavesQuantity") { $0.leavesQuantity = Quantity(lots: 7) }
+        reports.vary("tradeID") { $0.tradeID = 10 }
+        reports.vary("account") { $0.account = AccountID(4) }
+        reports.vary("contraAccount") { $0.contraAccount = AccountID(6) }
+        reports.vary("instrument") { $0.instrument = InstrumentID(2) }
+        reports.vary("kind") { $0.kind = .filled }
+        reports.vary("reason") { $0.reason = .selfTradePrevention }
+        reports.vary("side") { $0.side = .sell }
+        reports.vary("isAggressor") { $0.isAggressor = false }
+        reports.expectEveryFieldHashed { report in Self.outputHash { $0.fold(report) } }
+    }
+
+    static let transaction = Transaction(
+        id: 5, instrument: InstrumentID(1), side: .buy, price: Price(ticks: 200), quantity: Quantity(lots: 3),
+        origin: .strategy, priorityFee: 4)
+
+    @Test func everyTransactionFieldReachesTheOutputHash() {
+        var transactions = Variants(Self.transaction)
+        transactions.vary("id") { $0.id = 6 }
+        transactions.vary("price") { $0.price = Price(ticks: 201) }
+        transactions.vary("quantity") { $0.quantity = Quantity(lots: 2) }
+        transactions.vary("instrument") { $0.instrument = InstrumentID(2) }
+        transactions.vary("side") { $0.side = .sell }
+        transactions.vary("origin") { $0.origin = .observed }
+        transactions.vary("priorityFee") { $0.priorityFee = 5 }
+        transactions.expectEveryFieldHashed { transaction in
+            var bundle = Bundle(id: 1)
+            _ = bundle.append(transaction)
+            return Self.outputHash { $0.fold(bundle) }
+        }
+    }
+
+    @Test func everyBundleFieldReachesTheOutputHash() {
+        var base = Bundle(id: 1, openedAt: 77)
+        _ = base.append(Self.transaction)
+        var bundles = Variants(base)
+        bundles.vary("id") { $0.id = 2 }
+        bundles.vary("openedAt") { $0.openedAt = 78 }
+        bundles.vary("storedCount") { _ = $0.append(Self.transaction) }
+        bundles.vary("storage") { bundle in
+            var other = Bundle(id: 1, openedAt: 77)
+            var changed = Self.transaction
+            changed.id = 99
+            _ = other.append(changed)
+            bundle = other
+        }
+        bundles.expectEveryFieldHashed { bundle in Self.outputHash { $0.fold(bundle) } }
+    }
+
+    static func l2Hash(_ updates: [LevelUpdate]) throws -> UInt64 {
+        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 1_024, referencePrice: Price(ticks: 1_000))
+        for update in updates { _ = book.apply(update) }
+        var hasher = StateHasher()
+        book.combineState(into: &hasher)
+        return hasher.value
+    }
+
+    @Test func everyLevelOfAnL2BookReachesTheStateHash() throws {
+        let base = [
+            LevelUpdate(side: .buy, price: Price(ticks: 999), quantity: Quantity(lots: 5)),
+            LevelUpdate(side: .buy, price: Price(ticks: 998), quantity: Quantity(lots: 6)),
+            LevelUpdate(side: .sell, price: Price(ticks: 1_001), quantity: Quantity(lots: 7)),
+        ]
+        let baseHash = try Self.l2Hash(base)
+        var deeperQuantity = base
+        deeperQuantity[1].quantity = Quantity(lots: 4)
+        var otherPrice = base
+        otherPrice[2].price = Price(ticks: 1_002)
+        var otherSide = base
+        otherSide[1] = LevelUpdate(side: .sell, price: Price(ticks: 1_003), quantity: Quantity(lots: 6))
+        let extraLevel = base + [LevelUpdate(side: .sell, price: Price(ticks: 1_010), quantity: Quantity(lots: 1))]
+        for (name, updates) in [
+            ("a deeper level's quantity", deeperQuantity), ("an ask's price", otherPrice),
+            ("a level's side", otherSide), ("one more level", extraLevel),
+        ] {
+            #expect(try Self.l2Hash(updates) != baseHash, "\(name) leaves the book hash unchanged")
+        }
+    }
+
+    static func orderBookHash(_ commands: [OrderCommand]) throws -> UInt64 {
+        var book = try OrderBook(
+            spec: InstrumentSpec(
+                instrument: InstrumentID(0), minPrice: Price(ticks: 0), maxPrice: Price(ticks: 4_095),
+                orderCapacity: 64))
+        var sink = ExecutionReportCollector()
+        for command in commands { book.process(command, sink: &sink) }
+        return book.stateHash()
+    }
+
+    @Test func everyFieldOfARestingOrderReachesTheStateHash() throws {
+        func limit(
+            id: UInt64 = 1, account: UInt32 = 7, side: Side = .buy, price: Int64 = 100, quantity: Int64 = 10
+        ) -> OrderCommand {
+            .limit(
+                OrderID(id), account: AccountID(account), side, price: Price(ticks: price),
+                quantity: Quantity(lots: quantity), timeInForce: .goodTillCancel)
+        }
+        func stop(stopPrice: Int64 = 120, limitPrice: Int64 = 125, timeInForce: TimeInForce = .goodTillCancel)
+            -> OrderCommand
+        {
+            .stopLimit(
+                OrderID(4), account: AccountID(7), .buy, stopPrice: Price(ticks: stopPrice),
+                price: Price(ticks: limitPrice), quantity: Quantity(lots: 1), timeInForce: timeInForce)
+        }
+        let baseHash = try Self.orderBookHash([limit(), stop()])
+        let variants: [(String, [OrderCommand])] = [
+            ("order id", [limit(id: 2), stop()]),
+            ("account", [limit(account: 8), stop()]),
+            ("side", [limit(side: .sell), stop()]),
+            ("price", [limit(price: 101), stop()]),
+            ("open quantity", [limit(quantity: 11), stop()]),
+            ("filled quantity", [limit(quantity: 14), limit(id: 3, account: 9, side: .sell, quantity: 4), stop()]),
+            ("stop price", [limit(), stop(stopPrice: 121)]),
+            ("stop order's limit price", [limit(), stop(limitPrice: 126)]),
+            ("time in force", [limit(), stop(timeInForce: .immediateOrCancel)]),
+            (
+                "order type",
+                [
+                    limit(),
+                    .stopMarket(OrderID(4), account: AccountID(7), .buy, stopPrice: Price(ticks: 120), quantity: Quantity(lots: 1)),
+                ]
+            ),
+            ("time priority", [stop(), limit()]),
+        ]
+        for (field, commands) in variants {
+            #expect(try Self.orderBookHash(commands) != baseHash, "the \(field) leaves the book hash unchanged")
+        }
+    }
+}
+
+
+/// The hashes of a small fixed run, pinned: a change of what is hashed (or of what the logic
+/// does) changes them, so it has to be a deliberate, visible change of these constants.
+@Suite("Pinned hashes")
+struct PinnedHashTests {
+    @Test func aFixedSeedRunHasTheseHashes() throws {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 4
+        configuration.orderFlowPercent = 30
+        configuration.venueOrderCapacity = 4_096
+        var market = SyntheticMarket(instruments: 4, seed: 7, orderFlowPercent: 30)
+        var logic = try EngineLogic(configuration: configuration, strategy: PipelineTests.follower)
+        var outputs = HashingOutputs()
+        for sequence in 0..<20_000 {
+            let event = market.next(timestamp: UInt64(sequence) * 5_000)
+            logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
+        }
+        #expect(outputs.outcomes == 20_000)
+        #expect(hexHash(logic.stateHash()) == "e9fedbdf27631a84")
+        #expect(hexHash(outputs.hasher.value) == "c32b4947f32e89bf")
+        #expect(outputs.reportCount == 7_774)
+        #expect(outputs.bundles == 64)
+    }
+}
