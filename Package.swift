@@ -140,6 +140,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PeregrineFaultTests",
+            dependencies: ["PeregrineTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
             name: "PeregrineStressTests",
             dependencies: ["PeregrineCore", "PeregrineSys"]
         ),

@@ -91,8 +91,9 @@ public enum JournalReplay {
         do {
             if repair { try SnapshotStore.removeLeftovers(directory: directory) }
             segments = try JournalReader.segments(in: directory)
-            // Where the journal ends (only the newest segment is read; the others are checked by size).
-            end = try JournalReader.read(directory: directory, from: .max)
+            // Where the journal ends, and that every record before it is intact (checksums and
+            // sequences, nothing decoded): a run never continues a journal that cannot be replayed.
+            end = try JournalReader.read(directory: directory, from: .max, checkEveryRecord: true)
             snapshots = try SnapshotStore.list(directory: directory)
         } catch {
             throw .journal(error.description)
@@ -157,6 +158,8 @@ public enum JournalReplay {
                     from = contents.sequence
                     used = snapshot
                     break
+                } catch let error as JournalError {
+                    skipped.append("\(error)")  // names the file
                 } catch {
                     skipped.append("\(snapshot.path): \(error)")
                 }

@@ -44,7 +44,13 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         ]
     }
 
-    public var description: String { fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n") + "\n" }
+    /// The format of the settings text; a file of another format is refused. Files written
+    /// before the `format` line existed are format 1.
+    public static let format = 1
+
+    public var description: String {
+        "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n") + "\n"
+    }
 
     /// Reads the settings stored in a journal directory; nil when there are none.
     public static func load(directory: String) throws(EngineError) -> LogicSettings? {
@@ -70,6 +76,11 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
             guard parts.count == 2, let value = Int(parts[1]) else { continue }
             values[String(parts[0])] = value
+        }
+        if let format = values["format"], format != Self.format {
+            throw .journal(
+                "\(origin) is settings format \(format); this build reads format \(Self.format). Use the peregrine "
+                    + "version that wrote the journal")
         }
         var settings = LogicSettings(EngineConfiguration())
         var configuration = EngineConfiguration()

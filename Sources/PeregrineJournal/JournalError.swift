@@ -15,6 +15,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Records that the journal should hold are not there: a segment deleted or truncated
     /// (not by `--prune`, not a torn last record).
     case missingRecords(path: String, first: Int64, last: Int64, reason: String)
+    /// A snapshot file that cannot be read (damaged, cut short, or of another format).
+    case badSnapshot(path: String, offset: Int, reason: String)
     /// A snapshot that does not belong to the journal beside it (it covers records the journal
     /// does not hold, or other records than those it holds).
     case snapshotMismatch(path: String, reason: String)
@@ -44,6 +46,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
             return
                 "\(path): \(range) missing: \(reason). Restore the missing segment from a replica or backup; "
                 + "`peregrine journal verify` shows what the directory holds"
+        case .badSnapshot(let path, let offset, let reason):
+            return "\(path): unusable snapshot (byte \(offset)): \(reason)"
         case .snapshotMismatch(let path, let reason):
             return "\(path) does not match its journal: \(reason)"
         case .notAJournal(let path, let reason):

@@ -68,8 +68,11 @@ public enum JournalReader {
     /// are not read. A torn record at the end of the newest segment ends the read and is
     /// reported in the result; any other bad record, header or gap throws, naming the file and
     /// byte offset. Does not change the journal (see `repair`).
+    ///
+    /// With `checkEveryRecord`, segments before `from` are read too (checksums and sequences
+    /// checked, nothing decoded), so that damage anywhere in the journal is found.
     public static func read(
-        directory: String, from: Int64 = 0, through: Int64 = .max,
+        directory: String, from: Int64 = 0, through: Int64 = .max, checkEveryRecord: Bool = false,
         _ body: (Int64, Event) throws(JournalError) -> Bool = { _, _ in true }
     ) throws(JournalError) -> JournalScan {
         let segments = try segments(in: directory)
@@ -86,7 +89,7 @@ public enum JournalReader {
                     directory: directory, from: scan.nextSequence, before: segment,
                     previous: position > 0 ? segments[position - 1] : nil)
             }
-            if !isNewest, segments[position + 1].firstSequence <= from {
+            if !isNewest, !checkEveryRecord, segments[position + 1].firstSequence <= from {
                 // Wholly before `from`: not read, but its size must hold exactly the records up to
                 // the next segment's first (a truncated or missing segment shows here).
                 let next = segments[position + 1].firstSequence

@@ -108,23 +108,23 @@ public enum SnapshotStore {
         public var payload: [UInt8]
     }
 
-    /// Reads and checks one snapshot; throws `corruptRecord` naming what is wrong (a file of
+    /// Reads and checks one snapshot; throws `badSnapshot` naming what is wrong (a file of
     /// another format version is refused, never misread).
     public static func read(path: String) throws(JournalError) -> Contents {
         try FileIO.withMappedFile(path) { (bytes) throws(JournalError) -> Contents in
             guard bytes.count >= headerSize, magic.indices.allSatisfy({ bytes[$0] == magic[$0] }) else {
-                throw .corruptRecord(
+                throw .badSnapshot(
                     path: path, offset: 0,
                     reason: bytes.count < headerSize
                         ? "\(bytes.count) bytes, shorter than a snapshot header" : "not a snapshot file")
             }
             let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60])) == stored else {
-                throw .corruptRecord(path: path, offset: 0, reason: "snapshot header checksum mismatch")
+                throw .badSnapshot(path: path, offset: 0, reason: "snapshot header checksum mismatch")
             }
             let fileVersion = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
             guard fileVersion == version else {
-                throw .corruptRecord(
+                throw .badSnapshot(
                     path: path, offset: 8,
                     reason: "snapshot format version \(fileVersion); this build reads version \(version)")
             }
@@ -133,13 +133,13 @@ public enum SnapshotStore {
             let payloadCRC = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 32, as: UInt32.self))
             let recordChecksum = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
             guard length == UInt64(bytes.count - headerSize) else {
-                throw .corruptRecord(
+                throw .badSnapshot(
                     path: path, offset: headerSize,
                     reason: "payload is \(bytes.count - headerSize) bytes, header says \(length)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
             guard CRC32C.checksum(payload) == payloadCRC else {
-                throw .corruptRecord(path: path, offset: headerSize, reason: "snapshot payload checksum mismatch")
+                throw .badSnapshot(path: path, offset: headerSize, reason: "snapshot payload checksum mismatch")
             }
             return Contents(sequence: sequence, journalRecordChecksum: recordChecksum, payload: Array(payload))
         }

@@ -187,7 +187,7 @@ struct CommandLineTests {
     /// The `peregrine` binary built next to this test bundle.
     static var binary: URL { PeregrineCLI.binary }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    func run(_ arguments: [String]) throws -> PeregrineCLI.Result {
         try PeregrineCLI.run(arguments)
     }
 

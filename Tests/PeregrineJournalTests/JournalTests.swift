@@ -246,7 +246,7 @@ struct JournalTests {
         withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[60 + index] = byte } }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(
-            throws: JournalError.corruptRecord(
+            throws: JournalError.badSnapshot(
                 path: path, offset: 8, reason: "snapshot format version 1; this build reads version 2")
         ) { _ = try SnapshotStore.read(path: path) }
     }

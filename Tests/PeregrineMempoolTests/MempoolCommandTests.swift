@@ -5,7 +5,7 @@ import Testing
 
 /// `peregrine mempool` end to end (the binary built next to the test bundle).
 struct MempoolCommandTests {
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    static func run(_ arguments: [String]) throws -> PeregrineCLI.Result {
         try PeregrineCLI.run(arguments)
     }
 

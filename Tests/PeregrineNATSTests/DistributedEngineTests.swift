@@ -13,7 +13,7 @@ import Testing
 struct DistributedEngineTests {
     static var binary: URL { PeregrineCLI.binary }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    static func run(_ arguments: [String]) throws -> PeregrineCLI.Result {
         try PeregrineCLI.run(arguments)
     }
 

@@ -1,0 +1,210 @@
+import Foundation
+import PeregrineTestSupport
+import Testing
+
+/// Destructive faults: data that was durable is damaged or gone. Two outcomes only: a refusal
+/// that names the file (and offset or records) and what to do, with exit status 1 or 2; or,
+/// where no accepted data is lost, recovery with the replay's hashes and a warning. Never a
+/// run that continues on a state its journal does not reproduce.
+@Suite("Fault matrix: destructive faults", .serialized)
+struct DestructiveFaultTests {
+    static func segments(_ journal: String) throws -> [String] { try Faults.files(journal, suffix: ".pgj") }
+    static func snapshots(_ journal: String) throws -> [String] { try Faults.files(journal, suffix: ".pgs") }
+
+    /// Runs recovery on `journal` and `journal verify`; both must refuse with status 1 and
+    /// name every fragment in `mentions`.
+    static func expectRefusal(
+        _ journal: String, mentions: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let run = try Faults.recover(journal)
+        #expect(run.status == 1, "run should refuse: \(run.output)", sourceLocation: sourceLocation)
+        #expect(!run.output.contains("state hash"), "a refused run must not start", sourceLocation: sourceLocation)
+        for fragment in mentions {
+            #expect(run.error.contains(fragment), "run error lacks '\(fragment)': \(run.error)", sourceLocation: sourceLocation)
+        }
+        let verify = try Faults.run(["journal", "verify", journal])
+        #expect(verify.status == 1, "verify should fail: \(verify.output)", sourceLocation: sourceLocation)
+    }
+
+    @Test func theBaseJournalIsWhatTheseTestsAssume() throws {
+        let journal = try Faults.base.get()
+        #expect(try Self.segments(journal).count == 4)
+        #expect(try Self.snapshots(journal).count == 4)  // 15,000, 30,000, 45,000 and at shutdown
+        let verify = try Faults.run(["journal", "verify", journal])
+        #expect(verify.status == 0, "\(verify.error)")
+        #expect(verify.output.hasPrefix("ok: 50001 records, sequences 0...50000, 4 segment(s)"))
+    }
+
+    @Test func aFlippedByteMidSegmentIsRefusedWithFileAndOffset() throws {
+        let journal = try Faults.baseCopy("flip")
+        defer { Faults.remove(journal) }
+        let segment = try Self.segments(journal)[1]
+        let offset = Faults.headerSize + 5_000 * Faults.recordSize
+        try Faults.flipByte(segment, at: offset + 40)
+        // Recovery checks every record, not only those after the snapshot it starts from.
+        try Self.expectRefusal(journal, mentions: ["\(segment): corrupt record at byte \(offset): checksum mismatch"])
+        let replay = try Faults.run(["replay", "--journal", journal])
+        #expect(replay.status == 1 && replay.error.contains("corrupt record at byte \(offset)"))
+    }
+
+    @Test func aDeletedFirstSegmentIsRefused() throws {
+        let journal = try Faults.baseCopy("first")
+        defer { Faults.remove(journal) }
+        let segments = try Self.segments(journal)
+        Faults.remove(segments[0])
+        let second = Faults.sequence(inName: segments[1])
+        try Self.expectRefusal(
+            journal, mentions: ["\(segments[0]): records 0...\(second - 1) are missing", "never pruned"])
+    }
+
+    @Test func aDeletedMiddleSegmentIsRefused() throws {
+        let journal = try Faults.baseCopy("middle")
+        defer { Faults.remove(journal) }
+        let segments = try Self.segments(journal)
+        Faults.remove(segments[2])
+        let (first, next) = (Faults.sequence(inName: segments[2]), Faults.sequence(inName: segments[3]))
+        try Self.expectRefusal(journal, mentions: ["records \(first)...\(next - 1) are missing"])
+    }
+
+    @Test func aDeletedLastSegmentIsRefusedBecauseASnapshotCoversIt() throws {
+        let journal = try Faults.baseCopy("last")
+        defer { Faults.remove(journal) }
+        let last = try Self.segments(journal)[3]
+        Faults.remove(last)
+        try Self.expectRefusal(
+            journal,
+            mentions: [
+                "snapshot-00000000000000050001.pgs covers records up to 50000, but the journal ends at "
+                    + "\(Faults.sequence(inName: last) - 1)",
+                "the last segment was truncated or deleted", "--accept-journal-loss",
+            ])
+    }
+
+    @Test func aLastSegmentTruncatedBeyondATornTailIsRefused() throws {
+        let journal = try Faults.baseCopy("cut")
+        defer { Faults.remove(journal) }
+        let last = try Self.segments(journal)[3]
+        Faults.truncate(last, to: try Faults.size(last) - 100 * Faults.recordSize - 43)
+        try Self.expectRefusal(
+            journal, mentions: ["records 49900...50000 were durable when the snapshot was taken", "torn record"])
+    }
+
+    @Test func aMiddleSegmentTruncatedToARecordBoundaryIsRefused() throws {
+        let journal = try Faults.baseCopy("short")
+        defer { Faults.remove(journal) }
+        let segments = try Self.segments(journal)
+        Faults.truncate(segments[1], to: try Faults.size(segments[1]) - 10 * Faults.recordSize)
+        let next = Faults.sequence(inName: segments[2])
+        try Self.expectRefusal(journal, mentions: ["records \(next - 10)...\(next - 1) are missing"])
+    }
+
+    @Test func acceptingTheLossRecoversFromAnOlderSnapshotAndSaysSo() throws {
+        let journal = try Faults.baseCopy("accept")
+        defer { Faults.remove(journal) }
+        let last = try Self.segments(journal)[3]
+        Faults.truncate(last, to: try Faults.size(last) - 100 * Faults.recordSize)
+        let run = try Faults.recover(journal, ["--accept-journal-loss"])
+        #expect(run.status == 0, "\(run.error)")
+        let older = try Self.snapshots(journal).dropLast().last ?? ""
+        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(49_901 - Faults.sequence(inName: older))) events"))
+        #expect(run.output.contains("journal loss      accepted (--accept-journal-loss)"))
+        #expect(run.error.contains("journal loss accepted"))
+        #expect(FileManager.default.fileExists(atPath: journal + "/snapshot-00000000000000050001.pgs.stale"))
+        try Faults.expectReplayMatches(run, journal: journal)
+        // The next start needs no flag: the stale snapshot is out of the way.
+        let next = try Faults.recover(journal)
+        #expect(next.status == 0, "\(next.error)")
+        try Faults.expectReplayMatches(next, journal: journal)
+        // A replay from the newest snapshot never picks the stale one.
+        let fromSnapshot = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
+        #expect(fromSnapshot.stateHash == next.stateHash && fromSnapshot.outputHash == next.outputHash)
+    }
+
+    @Test(arguments: ["garbage", "empty", "truncated", "other-version"])
+    func aBadSnapshotWithTheJournalBehindItRecoversWithAWarning(damage: String) throws {
+        let journal = try Faults.baseCopy("snapshot-\(damage)")
+        defer { Faults.remove(journal) }
+        let newest = try #require(try Self.snapshots(journal).last)
+        let older = try Self.snapshots(journal).dropLast().last ?? ""
+        switch damage {
+        case "garbage": try Data(repeating: 0x41, count: 5_000).write(to: URL(fileURLWithPath: newest))
+        case "empty": try Data().write(to: URL(fileURLWithPath: newest))
+        case "truncated": Faults.truncate(newest, to: try Faults.size(newest) / 2)
+        default: try Faults.flipByte(newest, at: 8)  // the version field (the header checksum then fails too)
+        }
+        let run = try Faults.recover(journal)
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("snapshot skipped  \(newest): "))
+        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(50_001 - Faults.sequence(inName: older))) events"))
+        #expect(run.error.contains("snapshot not used"))
+        try Faults.expectReplayMatches(run, journal: journal)
+    }
+
+    @Test func aMissingSettingsFileIsRefused() throws {
+        let journal = try Faults.baseCopy("settings")
+        defer { Faults.remove(journal) }
+        Faults.remove(journal + "/engine-logic.conf")
+        try Self.expectRefusal(journal, mentions: ["no engine-logic.conf", "Restore \(journal)/engine-logic.conf"])
+        #expect(!FileManager.default.fileExists(atPath: journal + "/engine-logic.conf"))
+    }
+
+    @Test func alteredSettingsAreRefused() throws {
+        let journal = try Faults.baseCopy("altered")
+        defer { Faults.remove(journal) }
+        let path = journal + "/engine-logic.conf"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "order-flow = 10", with: "order-flow = 20").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let run = try Faults.recover(journal, ["--order-flow", "10"])
+        #expect(run.status == 1)
+        #expect(run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)"))
+        try text.replacingOccurrences(of: "format = 1", with: "format = 9").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let future = try Faults.run(["replay", "--journal", journal])
+        #expect(future.status == 1 && future.error.contains("is settings format 9; this build reads format 1"))
+    }
+
+    @Test func aReadOnlyJournalDirectoryFailsNamingIt() throws {
+        let journal = try Faults.baseCopy("readonly")
+        defer {
+            chmod(journal, 0o755)
+            Faults.remove(journal)
+        }
+        #expect(chmod(journal, 0o555) == 0)
+        let run = try Faults.run(
+            ["run", "--max", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0"],
+            constraints: .init(unprivileged: true))
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.error.contains("\(journal)/") && run.error.contains("Permission denied"), "\(run.error)")
+        #expect(!run.output.contains("lossless          yes"))
+    }
+
+    @Test func aFullDiskAtStartFailsAndLeavesNothingBehind() throws {
+        let journal = Faults.scratch("full-start")
+        defer { Faults.remove(journal) }
+        let run = try Faults.run(
+            ["run", "--rate", "50000", "--max-events", "20", "--journal", journal, "--metrics-port", "0"],
+            constraints: .init(fileSizeLimitKiB: 0))
+        #expect(run.status == 1)
+        #expect(run.error.contains("File too large"), "\(run.error)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: journal) == [])
+    }
+
+    @Test func aFullDiskMidRunStopsTheRunAndTheJournalRecovers() throws {
+        let journal = Faults.scratch("full-run")
+        defer { Faults.remove(journal) }
+        let run = try Faults.run(
+            [
+                "run", "--rate", "100000", "--duration", "5", "--order-flow", "10", "--journal", journal,
+                "--metrics-port", "0", "--wait", "yield",
+            ],
+            constraints: .init(fileSizeLimitKiB: 200))
+        #expect(run.status == 1)
+        #expect(run.output.contains("lossless          NO: the journal failed (write \(journal)/journal-"), "\(run.output)")
+        #expect(run.output.contains("File too large"))
+        #expect(try Faults.files(journal, suffix: ".tmp").isEmpty)
+        let recovered = try Faults.recover(journal)
+        #expect(recovered.status == 0, "\(recovered.error)")
+        try Faults.expectReplayMatches(recovered, journal: journal)
+    }
+}
