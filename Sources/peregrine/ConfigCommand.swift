@@ -26,7 +26,8 @@ struct ConfigCommand: ParsableCommand {
                 let resolved = try loadConfiguration(file: file, profile: profile)
                 try resolved.validate()
                 print(
-                    ConfigurationFile.render(resolved, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))))
+                    ConfigurationFile.render(resolved, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))),
+                    terminator: "")
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(2)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import PeregrineBook
 import PeregrineFeed
+import PeregrineJournal
 import PeregrineModel
 import PeregrineSys
 
@@ -51,15 +52,35 @@ struct FeedReplayCommand: ParsableCommand {
             printError("error: give at least one file")
             throw ExitCode(2)
         }
+        for file in files where !FileIO.isRegularFile(file) {
+            printError(
+                "error: cannot open \(file): "
+                    + (FileIO.exists(file) ? "not a regular file" : "No such file or directory"))
+            throw ExitCode(2)
+        }
+        var givenTick: Increment? = nil
+        var givenLot: Increment? = nil
+        for (flag, text) in [("tick-size", tickSize), ("lot-size", lotSize)] {
+            guard let text else { continue }
+            do {
+                let increment = try Increment(text)
+                if flag == "tick-size" { givenTick = increment } else { givenLot = increment }
+            } catch {
+                printError("error: invalid --\(flag) '\(text)': \(error)")
+                throw ExitCode(2)
+            }
+        }
         let start = pg_monotonic_nanoseconds()
         do throws(FeedError) {
-            var detected = try FeedReplay.detectScale(format: feedFormat, path: first)
+            var detected: (price: Increment, size: Increment)
             do {
-                if let tickSize { detected.price = try Increment(tickSize) }
-                if let lotSize { detected.size = try Increment(lotSize) }
+                let found = try FeedReplay.detectScale(format: feedFormat, path: first)
+                detected = (found.price, found.size)
             } catch {
-                throw FeedError(line: 0, "\(error)")
+                throw FeedError(line: error.line, error.message, file: first)
             }
+            if let givenTick { detected.price = givenTick }
+            if let givenLot { detected.size = givenLot }
             var replay = try FeedReplay(
                 format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size)
             let notional =

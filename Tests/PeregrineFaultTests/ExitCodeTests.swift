@@ -1,0 +1,104 @@
+import Foundation
+import PeregrineTestSupport
+import Testing
+
+/// One exit-status convention for every command (README, "Exit status"): 0 the work was done;
+/// 1 it failed or was incomplete; 2 usage or configuration error, nothing started. One row per
+/// error class of each command; later commands add rows.
+@Suite("Exit statuses")
+struct ExitCodeTests {
+    struct Row: CustomStringConvertible, Sendable {
+        var arguments: [String]
+        var status: Int32
+        /// A fragment standard error must contain (empty: not checked, for status 0).
+        var says: String
+        var environment: [String: String] = [:]
+        var description: String { arguments.joined(separator: " ") }
+    }
+
+    /// Files the rows refer to, made once.
+    static let files: [String: String] = {
+        let directory = Faults.scratch("exit")
+        func write(_ name: String, _ text: String) -> String {
+            let path = directory + "/" + name
+            try? text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        try? FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: true)
+        return [
+            "dir": directory + "/empty",
+            "missing": directory + "/missing",
+            "badTOML": write("bad.toml", "[source\nrate = 1\n"),
+            "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
+            "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
+            "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
+        ]
+    }()
+
+    static func file(_ name: String) -> String { files[name] ?? "/nonexistent" }
+
+    static let rows: [Row] = [
+        // run
+        Row(arguments: ["run", "--bogus"], status: 2, says: "Unknown option '--bogus'"),
+        Row(arguments: ["run", "--rate", "fast"], status: 2, says: "--rate"),
+        Row(arguments: ["run", "--ring-size", "1000"], status: 2, says: "invalid --ring-size '1000'"),
+        Row(arguments: ["run", "--duration", "inf"], status: 2, says: "invalid --duration 'inf'"),
+        Row(arguments: ["run", "--status-interval", "1e300"], status: 2, says: "invalid --status-interval"),
+        Row(arguments: ["run", "--rate", "0.5"], status: 2, says: "invalid --rate '0.5': use events per second, 1 to"),
+        Row(arguments: ["run", "--config", file("dir")], status: 2, says: "not a regular file"),
+        Row(arguments: ["run", "--config", file("missing")], status: 2, says: "No such file or directory"),
+        Row(arguments: ["run", "--config", file("badTOML")], status: 2, says: "is not valid TOML"),
+        Row(arguments: ["run", "--config", file("unknownKey")], status: 2, says: "invalid source.speed"),
+        Row(arguments: ["run", "--source", "bybit-ob:" + file("missing")], status: 2, says: "no such file"),
+        Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
+        Row(arguments: ["run", "--no-journal", "--durability", "every"], status: 2, says: "applies to a journal"),
+        Row(arguments: ["run", "--sync-events", "0"], status: 2, says: "invalid --sync-events '0'"),
+        Row(arguments: ["run", "--nats-input"], status: 2, says: "need --nats URL"),
+        Row(arguments: ["run", "--shard", "0/2"], status: 2, says: "need --nats URL"),
+        Row(
+            arguments: ["run", "--validate-only"], status: 2, says: "invalid PEREGRINE_JOURNAL_BOGUS",
+            environment: ["PEREGRINE_JOURNAL_BOGUS": "1"]),
+        Row(
+            arguments: ["run", "--validate-only"], status: 2, says: "invalid PEREGRINE_SOURCE_DURATION 'inf'",
+            environment: ["PEREGRINE_SOURCE_DURATION": "inf"]),
+        Row(arguments: ["run", "--validate-only"], status: 0, says: ""),
+        // replay and journal
+        Row(arguments: ["replay"], status: 2, says: "give --journal DIR or --nats URL"),
+        Row(arguments: ["replay", "--journal", file("missing")], status: 1, says: "no engine-logic.conf"),
+        Row(arguments: ["journal", "verify", file("missing")], status: 1, says: "is not a journal: no such directory"),
+        Row(arguments: ["journal", "verify", file("dir")], status: 1, says: "no journal segments"),
+        Row(arguments: ["journal", "stats", file("missing")], status: 1, says: "is not a journal"),
+        Row(arguments: ["journal", "inspect", file("dir"), "--limit=-1"], status: 2, says: "--limit must be 1 or more"),
+        Row(arguments: ["journal", "frobnicate"], status: 2, says: "Unexpected argument 'frobnicate'"),
+        // config
+        Row(arguments: ["config", "check", "/dev/zero"], status: 2, says: "not a regular file"),
+        Row(arguments: ["config", "check", file("badTOML")], status: 2, says: "is not valid TOML"),
+        Row(arguments: ["config", "show", "--profile", "nope"], status: 2, says: "invalid profile 'nope'"),
+        Row(arguments: ["config", "show"], status: 0, says: ""),
+        // match
+        Row(arguments: ["match", "--commands", file("missing")], status: 2, says: "cannot open"),
+        Row(
+            arguments: ["match", "--commands", file("commands"), "--max-orders", "8388608"], status: 2,
+            says: "invalid options"),
+        Row(arguments: ["match", "--commands", file("malformed"), "--strict"], status: 1, says: "line 1: "),
+        Row(arguments: ["match", "--commands", file("malformed")], status: 1, says: "1 malformed line(s) skipped"),
+        Row(arguments: ["match", "--commands", file("commands")], status: 0, says: ""),
+        // feed
+        Row(arguments: ["feed", "replay", "--format", "nope", file("commands")], status: 2, says: "invalid format 'nope'"),
+        Row(arguments: ["feed", "replay", "--format", "bybit-ob", file("missing")], status: 2, says: "cannot open"),
+        Row(
+            arguments: ["feed", "replay", "--format", "bybit-ob", "--tick-size", "1e-30", file("commands")], status: 2,
+            says: "invalid --tick-size '1e-30'"),
+        // bench
+        Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
+    ]
+
+    @Test(arguments: rows)
+    func everyErrorClassHasItsStatusAndSaysWhy(row: Row) throws {
+        let result = try Faults.run(row.arguments, environment: row.environment)
+        #expect(result.status == row.status, "\(row): status \(result.status), stderr \(result.error)")
+        if !row.says.isEmpty {
+            #expect(result.error.contains(row.says), "\(row): stderr lacks '\(row.says)': \(result.error)")
+        }
+    }
+}
