@@ -94,6 +94,10 @@ public struct FeedReplay: ~Copyable {
     var capturing = false
     var captured: [EventPayload] = []
     var reader: MappedLines?
+    /// Fields per CSV row, from the header (`checkHeader`).
+    var expectedFields = 0
+    /// A torn last line found by `replay`: reported, not applied.
+    public private(set) var tornTail: FeedTornTail?
 
     public init(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment) throws(FeedError) {
         self.format = format
@@ -184,22 +188,51 @@ public struct FeedReplay: ~Copyable {
         var lines = try MappedLines(path: path)
         while let line = lines.next() {
             if lines.lineNumber & 0xF_FFFF == 0 { progress(lines.progress) }
-            if line.isEmpty { continue }
-            if format.groupsRows, eventID != .min, startsNewEvent(line) {
-                endMessage(checkpointEvery: checkpointEvery, checkpoint)
+            switch try admit(line, number: lines.lineNumber, terminated: lines.lastLineTerminated, path: path) {
+            case .skip: continue
+            case .torn: break
+            case .apply:
+                if format.groupsRows, eventID != .min, startsNewEvent(line) {
+                    endMessage(checkpointEvery: checkpointEvery, checkpoint)
+                }
+                let ended: Bool
+                do throws(FeedError) {
+                    ended = try apply(line)
+                } catch {
+                    throw FeedError(line: lines.lineNumber, error.message, file: path)
+                }
+                if ended { endMessage(checkpointEvery: checkpointEvery, checkpoint) }
+                continue
             }
-            let ended: Bool
-            do throws(FeedError) {
-                ended = try apply(line)
-            } catch {
-                throw FeedError(line: lines.lineNumber, "\(path): \(error.message)")
-            }
-            if ended { endMessage(checkpointEvery: checkpointEvery, checkpoint) }
+            break
         }
         if format.groupsRows, eventID != .min {
             endMessage(checkpointEvery: checkpointEvery, checkpoint)
             eventID = .min
         }
+    }
+
+    enum Admission { case apply, skip, torn }
+
+    /// What to do with a line before any of it is applied: the header is checked and
+    /// skipped, a line of the wrong shape throws, and a last line without a line break that is
+    /// not a complete record is recorded as the torn tail.
+    mutating func admit(_ line: UnsafeBufferPointer<UInt8>, number: Int, terminated: Bool, path: String)
+        throws(FeedError) -> Admission
+    {
+        if number == 1, format.header != nil || format == .tardisSnapshot {
+            do { try checkHeader(line) } catch { throw FeedError(line: 1, error.message, file: path) }
+            return .skip
+        }
+        if line.isEmpty { return .skip }
+        do throws(FeedError) {
+            if terminated { try checkShape(line) } else { try validateRecord(line) }
+        } catch {
+            guard !terminated else { throw FeedError(line: number, error.message, file: path) }
+            tornTail = FeedTornTail(path: path, line: number, bytes: line.count, reason: error.message)
+            return .torn
+        }
+        return .apply
     }
 
     mutating func endMessage(checkpointEvery: Int, _ checkpoint: (FeedCheckpoint) -> Void) {
@@ -549,12 +582,18 @@ extension FeedReplay {
         }
         let number = lines.lineNumber
         let path = lines.path
+        let terminated = lines.lastLineTerminated
         reader = consume lines
-        if line.isEmpty { return captured }
+        switch try admit(line, number: number, terminated: terminated, path: path) {
+        case .skip: return captured
+        case .torn:
+            throw FeedError(line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn", file: path)
+        case .apply: break
+        }
         do throws(FeedError) {
             if try apply(line) { endMessage(checkpointEvery: 0) { _ in } }
         } catch {
-            throw FeedError(line: number, "\(path): \(error.message)")
+            throw FeedError(line: number, error.message, file: path)
         }
         return captured
     }

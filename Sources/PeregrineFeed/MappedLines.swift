@@ -11,6 +11,9 @@ public struct MappedLines: ~Copyable {
     var offset = 0
     /// 1-based number of the line last returned.
     public private(set) var lineNumber = 0
+    /// Whether the line last returned ended in a line break (false only for a last line that
+    /// runs to the end of the file: complete, or torn by a writer cut short).
+    public private(set) var lastLineTerminated = true
 
     public init(path: String) throws(FeedError) {
         let (base, count) = try Self.map(path)
@@ -47,9 +50,11 @@ public struct MappedLines: ~Copyable {
         if let newline = memchr(base + start, 0x0A, byteCount - start) {
             end = base.distance(to: UnsafeRawPointer(newline))
             offset = end + 1
+            lastLineTerminated = true
         } else {
             end = byteCount
             offset = byteCount
+            lastLineTerminated = false
         }
         lineNumber += 1
         var length = end - start
@@ -93,6 +98,18 @@ public struct CSVRow {
 
     public subscript(_ field: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: line[Int(starts[field])..<Int(ends[field])])
+    }
+
+    /// The number of comma-separated fields in `line` (any number, unlike `count`).
+    public static func fieldCount(_ line: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = line.baseAddress else { return 1 }
+        var count = 1
+        var start = 0
+        while start < line.count, let comma = memchr(base + start, Int32(UInt8(ascii: ",")), line.count - start) {
+            count += 1
+            start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(comma)) + 1
+        }
+        return count
     }
 
     /// Field `field` as a text (allocates: for messages).

@@ -42,6 +42,19 @@ struct FeedReplayCommand: ParsableCommand {
     @Option(help: "Size grid, e.g. 0.001 (default: detected).")
     var lotSize: String?
 
+    @Flag(
+        help: """
+            Accept a torn last line (no line break, not a complete record: a recording cut short): it is reported \
+            and not applied either way; without this flag the replay then exits 1.
+            """)
+    var allowTornTail = false
+
+    func validate() throws {
+        guard checkpointEvery >= 0 else {
+            throw ValidationError("--checkpoint-every must be 0 (final checkpoint only) or more (got \(checkpointEvery))")
+        }
+    }
+
     func run() throws {
         guard let feedFormat = FeedFormat(rawValue: format) else {
             printError(
@@ -71,6 +84,7 @@ struct FeedReplayCommand: ParsableCommand {
             }
         }
         let start = pg_monotonic_nanoseconds()
+        var incomplete = false
         do throws(FeedError) {
             var detected: (price: Increment, size: Increment)
             do {
@@ -116,6 +130,9 @@ struct FeedReplayCommand: ParsableCommand {
                 printError("\u{1B}[1A\r[\(bar)] \(Int(fraction * 100))% \(path)")
             }
             show(replay.currentCheckpoint)
+            if let torn = replay.tornTail {
+                printError((allowTornTail ? "warning: " : "error: ") + "\(torn); not applied")
+            }
             let seconds = Double(pg_monotonic_nanoseconds() - start) / 1e9
             let stats = replay.statistics
             printError(
@@ -130,9 +147,14 @@ struct FeedReplayCommand: ParsableCommand {
                             + "mirror's 2^20-tick ladder" : "")
                     + "; price grid "
                     + "\(detected.price), size grid \(detected.size)")
+            if replay.tornTail != nil, !allowTornTail {
+                printError("the replay is incomplete: pass --allow-torn-tail to accept a torn last line")
+                incomplete = true
+            }
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        if incomplete { throw ExitCode(1) }
     }
 }

@@ -1,0 +1,192 @@
+import PeregrineModel
+
+/// A last line that does not end in a line break and does not parse as a complete record of
+/// its format: what a recorder cut short leaves. Reported, never applied.
+public struct FeedTornTail: Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var bytes: Int
+    public var reason: String
+
+    public var description: String {
+        "\(path) line \(line): torn last line (\(bytes) bytes, no line break): \(reason)"
+    }
+}
+
+extension FeedFormat {
+    /// The header line a CSV format's files start with (nil: JSON lines, no header; Tardis
+    /// book snapshots are checked by `checkSnapshotHeader`).
+    var header: String? {
+        switch self {
+        case .binanceDepth: return "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu"
+        case .tardisQuotes: return "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"
+        case .tardisTrades: return "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+        case .tardisL2: return "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        case .truefxQuotes: return "timestamp,bid,ask"
+        case .tardisSnapshot, .bybitOrderBook, .l3JSONLines: return nil
+        }
+    }
+
+    var isJSONLines: Bool { self == .bybitOrderBook || self == .l3JSONLines }
+}
+
+/// Whether a line holds exactly one complete JSON object (strings and escapes respected),
+/// with nothing but spaces after it. One pass, no allocation.
+enum JSONShape {
+    static func problem(in line: UnsafeBufferPointer<UInt8>) -> String? {
+        var position = 0
+        while position < line.count, line[position] == 0x20 || line[position] == 0x09 { position += 1 }
+        guard position < line.count, line[position] == UInt8(ascii: "{") else {
+            return "not a JSON object (it does not start with '{')"
+        }
+        var depth = 0
+        var inString = false
+        while position < line.count {
+            let byte = line[position]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    position += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else {
+                switch byte {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth < 0 { return "unbalanced '\(Character(UnicodeScalar(byte)))' at column \(position + 1)" }
+                    if depth == 0 {
+                        var rest = position + 1
+                        while rest < line.count, line[rest] == 0x20 || line[rest] == 0x09 { rest += 1 }
+                        return rest == line.count ? nil : "text after the JSON object at column \(rest + 1)"
+                    }
+                default: break
+                }
+            }
+            position += 1
+        }
+        return "the JSON object is not closed (the line ends \(inString ? "inside a string" : "at depth \(depth)"))"
+    }
+}
+
+extension FeedReplay {
+    /// Checks the first line of a CSV file against its format's header; throws naming both.
+    mutating func checkHeader(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        let found = String(decoding: line, as: UTF8.self)
+        if format == .tardisSnapshot {
+            let fields = found.split(separator: ",", omittingEmptySubsequences: false)
+            let prefix = ["exchange", "symbol", "timestamp", "local_timestamp"]
+            var expected = prefix
+            let levels = max(0, (fields.count - 4) / 4)
+            for level in 0..<levels {
+                expected += ["asks[\(level)].price", "asks[\(level)].amount", "bids[\(level)].price", "bids[\(level)].amount"]
+            }
+            guard levels > 0, fields.map(String.init) == expected else {
+                throw FeedError(
+                    line: 1,
+                    "not a tardis-snapshot header (expected exchange,symbol,timestamp,local_timestamp,"
+                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(Self.excerpt(found))'")
+            }
+            expectedFields = fields.count
+            return
+        }
+        guard let header = format.header else { return }
+        guard found == header else {
+            throw FeedError(
+                line: 1, "not a \(format.rawValue) file: expected the header '\(header)', found '\(Self.excerpt(found))'")
+        }
+        expectedFields = CSVRow.fieldCount(line)
+    }
+
+    /// Checks that a line has its format's shape before anything of it is applied: the
+    /// header's number of fields for CSV, exactly one complete JSON object for JSON lines.
+    func checkShape(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        if format.isJSONLines {
+            if let problem = JSONShape.problem(in: line) { throw FeedError(line: 0, problem) }
+            return
+        }
+        let fields = CSVRow.fieldCount(line)
+        guard fields == expectedFields else {
+            throw FeedError(line: 0, "\(fields) field(s); the header has \(expectedFields)")
+        }
+    }
+
+    /// Parses every value of a record without applying it: for a last line without a line
+    /// break, which is applied only if it is a complete record.
+    mutating func validateRecord(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        try checkShape(line)
+        switch format {
+        case .binanceDepth:
+            let row = CSVRow(line)
+            guard row[3].integerValue != nil, row[8].integerValue != nil else {
+                throw FeedError(line: 0, "update ids are not integers")
+            }
+            _ = try Self.side(row[4], bid: "b", ask: "a")
+            _ = try price(row[6])
+            _ = try size(row[7])
+        case .tardisQuotes, .tardisTrades, .tardisL2:
+            let row = CSVRow(line)
+            guard row[2].integerValue != nil, row[3].integerValue != nil else {
+                throw FeedError(line: 0, "timestamps are not integers")
+            }
+            switch format {
+            case .tardisQuotes:
+                for field in [4, 5, 6, 7] where !row[field].isEmpty {
+                    if field == 5 || field == 6 { _ = try price(row[field]) } else { _ = try size(row[field]) }
+                }
+            case .tardisTrades:
+                _ = try Self.side(row[5], bid: "buy", ask: "sell")
+                _ = try price(row[6])
+                _ = try size(row[7])
+            default:
+                _ = try Self.side(row[5], bid: "bid", ask: "ask")
+                _ = try price(row[6])
+                _ = try size(row[7])
+            }
+        case .truefxQuotes:
+            let row = CSVRow(line)
+            _ = try price(row[1])
+            _ = try price(row[2])
+        case .tardisSnapshot:
+            var cursor = CSVCursor(line)
+            var index = 0
+            while let field = cursor.next() {
+                if index == 2 || index == 3, field.integerValue == nil {
+                    throw FeedError(line: 0, "timestamps are not integers")
+                }
+                if index >= 4, !field.isEmpty {
+                    if (index - 4) % 2 == 0 { _ = try price(field) } else { _ = try size(field) }
+                }
+                index += 1
+            }
+        case .bybitOrderBook:
+            let message = BybitMessage(line)
+            guard message.type != nil else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+            var pairs = BybitPairs(line)
+            while let (priceBytes, sizeBytes) = pairs.next() {
+                _ = try price(priceBytes)
+                _ = try size(sizeBytes)
+            }
+        case .l3JSONLines:
+            try scanner.parse(line)
+            for key: StaticString in ["seq", "order_id"] {
+                guard let value = scanner.value(key), value.kind == .number, value.bytes.integerValue != nil else {
+                    throw FeedError(line: 0, "missing integer \"\(key)\"")
+                }
+            }
+            guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
+            if !op.bytes.equals("delete") {
+                guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
+                    throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
+                }
+                _ = try price(priceValue.bytes)
+                _ = try size(sizeValue.bytes)
+            }
+        }
+    }
+
+    static func excerpt(_ text: String) -> String {
+        text.count > 120 ? String(text.prefix(120)) + "…" : text
+    }
+}
