@@ -28,6 +28,9 @@ public struct MappedLines: ~Copyable {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FeedError(line: 0, "cannot stat \(path)") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FeedError(line: 0, "cannot open \(path): not a regular file")
+        }
         let count = Int(info.st_size)
         if count == 0 { return (nil, 0) }
         guard let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {

@@ -77,6 +77,10 @@ struct ExitCodeTests {
         Row(arguments: ["config", "show"], status: 0, says: ""),
         // match
         Row(arguments: ["match", "--commands", file("missing")], status: 2, says: "cannot open"),
+        Row(arguments: ["match", "--commands", file("dir")], status: 2, says: "not a regular file"),
+        Row(
+            arguments: ["feed", "replay", "--format", "bybit-ob", file("commands"), "--checkpoint-every=-1"], status: 2,
+            says: "--checkpoint-every must be 0"),
         Row(
             arguments: ["match", "--commands", file("commands"), "--max-orders", "8388608"], status: 2,
             says: "invalid options"),
