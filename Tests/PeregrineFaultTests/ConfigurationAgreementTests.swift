@@ -79,8 +79,9 @@ struct ConfigurationAgreementTests {
             let (check, run) = try Self.check(key: key, value: value, origin: origin)
             let context = "\(origin) \(key) = \(value): check \(check.status) \(check.error) / run \(run.status) \(run.error)"
             if origin == "flag", Self.tomlOnlySyntax.contains(value) {
-                // TOML's own number syntax is not a flag's: refused on the command line.
-                #expect(run.status == 2, "\(context)")
+                // TOML's own number syntax is not always a flag's: refused on the command line,
+                // or (a hexadecimal Double) read as the same number.
+                #expect(run.status == 2 || (run.status == check.status && run.output == check.output), "\(context)")
                 return
             }
             #expect(check.status == run.status, "\(context)")
