@@ -50,7 +50,8 @@ let package = Package(
             ]
         ),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
-        .target(name: "PeregrineFeed", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
+        .target(
+            name: "PeregrineFeed", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(
             name: "PeregrineEngine",
@@ -113,6 +114,7 @@ let package = Package(
             name: "PeregrineFeedTests",
             dependencies: [
                 "PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineJournal", "PeregrineTestSupport",
+                "PeregrineSys", "PeregrineCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -1,4 +1,5 @@
 import PeregrineModel
+import PeregrineSys
 
 /// A last line that does not end in a line break and does not parse as a complete record of
 /// its format: what a recorder cut short leaves. Reported, never applied.
@@ -27,46 +28,21 @@ extension FeedFormat {
         }
     }
 
-    var isJSONLines: Bool { self == .bybitOrderBook || self == .l3JSONLines }
 }
 
 /// Whether a line holds exactly one complete JSON object (strings and escapes respected),
-/// with nothing but spaces after it. One pass, no allocation.
+/// with nothing but spaces after it: `pg_json_single_object`, 16 bytes at a time. No allocation.
 enum JSONShape {
     static func problem(in line: UnsafeBufferPointer<UInt8>) -> String? {
-        var position = 0
-        while position < line.count, line[position] == 0x20 || line[position] == 0x09 { position += 1 }
-        guard position < line.count, line[position] == UInt8(ascii: "{") else {
-            return "not a JSON object (it does not start with '{')"
+        var column = 0
+        let code = pg_json_single_object(line.baseAddress, line.count, &column)
+        switch code {
+        case 0: return nil
+        case 1: return "not a JSON object (it does not start with '{')"
+        case 2: return "a ']' or '}' at column \(column) closes nothing"
+        case 3: return "text after the JSON object at column \(column)"
+        default: return "the JSON object is not closed (the line ends at column \(column))"
         }
-        var depth = 0
-        var inString = false
-        while position < line.count {
-            let byte = line[position]
-            if inString {
-                if byte == UInt8(ascii: "\\") {
-                    position += 1
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else {
-                switch byte {
-                case UInt8(ascii: "\""): inString = true
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    depth -= 1
-                    if depth < 0 { return "unbalanced '\(Character(UnicodeScalar(byte)))' at column \(position + 1)" }
-                    if depth == 0 {
-                        var rest = position + 1
-                        while rest < line.count, line[rest] == 0x20 || line[rest] == 0x09 { rest += 1 }
-                        return rest == line.count ? nil : "text after the JSON object at column \(rest + 1)"
-                    }
-                default: break
-                }
-            }
-            position += 1
-        }
-        return "the JSON object is not closed (the line ends \(inString ? "inside a string" : "at depth \(depth)"))"
     }
 }
 
@@ -99,23 +75,35 @@ extension FeedReplay {
         expectedFields = CSVRow.fieldCount(line)
     }
 
-    /// Checks that a line has its format's shape before anything of it is applied: the
-    /// header's number of fields for CSV, exactly one complete JSON object for JSON lines.
+    /// Checks the shape of a line before anything of it is applied, where applying could
+    /// otherwise change the book before finding the line bad: exactly one complete JSON object
+    /// for Bybit messages (read by searching, not parsing), the header's number of fields for
+    /// Tardis book snapshots (each row replaces the book). The other formats check their shape
+    /// as they parse, before they apply anything (`fieldsMismatch`; `FlatJSONObject`).
     func checkShape(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
-        if format.isJSONLines {
+        switch format {
+        case .bybitOrderBook:
             if let problem = JSONShape.problem(in: line) { throw FeedError(line: 0, problem) }
-            return
+        case .tardisSnapshot:
+            let fields = CSVRow.fieldCount(line)
+            if fields != expectedFields { throw fieldsMismatch(fields) }
+        default: break
         }
-        let fields = CSVRow.fieldCount(line)
-        guard fields == expectedFields else {
-            throw FeedError(line: 0, "\(fields) field(s); the header has \(expectedFields)")
-        }
+    }
+
+    /// A row whose field count is not the header's.
+    func fieldsMismatch(_ fields: Int) -> FeedError {
+        FeedError(line: 0, "\(fields)\(fields == CSVRow.maxFields ? " or more" : "") field(s); the header has \(expectedFields)")
     }
 
     /// Parses every value of a record without applying it: for a last line without a line
     /// break, which is applied only if it is a complete record.
     mutating func validateRecord(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
         try checkShape(line)
+        if format.header != nil {
+            let fields = CSVRow(line).count
+            if fields != expectedFields { throw fieldsMismatch(fields) }
+        }
         switch format {
         case .binanceDepth:
             let row = CSVRow(line)

@@ -288,7 +288,7 @@ public struct FeedReplay: ~Copyable {
     /// whose field reads `name`.
     @inline(__always)
     func tardisInteger(_ row: borrowing CSVRow, field: Int, named name: String) throws(FeedError) -> Int64? {
-        guard row.count >= 8 else { throw FeedError(line: 0, "expected 8 fields, found \(row.count)") }
+        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
         guard let value = row[field].integerValue else {
             if row.text(field) == name { return nil }
             throw FeedError(line: 0, "\(name) '\(row.text(field))' is not an integer")
@@ -332,7 +332,7 @@ public struct FeedReplay: ~Copyable {
         case .l3JSONLines: return try applyOrderLevel(line)
         case .truefxQuotes:
             let row = CSVRow(line)
-            guard row.count >= 3 else { throw FeedError(line: 0, "expected 3 fields, found \(row.count)") }
+            guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
             if row.text(0) == "timestamp" { return false }
             statistics.rows += 1
             quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
@@ -358,7 +358,7 @@ public struct FeedReplay: ~Copyable {
 
     mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard row.count >= 9 else { throw FeedError(line: 0, "expected 9 fields, found \(row.count)") }
+        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
         guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
             if row.text(0) == "symbol" { return false }
             throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")

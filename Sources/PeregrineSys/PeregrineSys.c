@@ -193,3 +193,109 @@ int pg_crc32c_is_hardware(void) {
     pthread_once(&crc32c_once, crc32c_init);
     return crc32c_hardware;
 }
+
+// MARK: JSON object shape
+
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#define PG_HAVE_SSE2 1
+#endif
+
+/// The scalar scan from `position` with the state so far.
+static int json_shape_scalar(const uint8_t *bytes, size_t length, size_t position, int in_string, long depth,
+                             size_t *column) {
+    for (; position < length; position++) {
+        uint8_t byte = bytes[position];
+        if (in_string) {
+            if (byte == '\\') {
+                position++;
+            } else if (byte == '"') {
+                in_string = 0;
+            }
+            continue;
+        }
+        if (byte == '"') {
+            in_string = 1;
+        } else if (byte == '{' || byte == '[') {
+            depth++;
+        } else if (byte == '}' || byte == ']') {
+            depth--;
+            if (depth < 0) {
+                *column = position + 1;
+                return 2;
+            }
+            if (depth == 0) {
+                size_t rest = position + 1;
+                while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
+                if (rest == length) return 0;
+                *column = rest + 1;
+                return 3;
+            }
+        }
+    }
+    *column = length;
+    return 4;
+}
+
+int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
+    size_t position = 0;
+    while (position < length && (bytes[position] == ' ' || bytes[position] == '\t')) position++;
+    if (position == length || bytes[position] != '{') {
+        *column = position + 1;
+        return 1;
+    }
+#ifdef PG_HAVE_SSE2
+    // 16 bytes at a time: masks of quotes, backslashes and brackets; the bytes inside strings
+    // are the prefix xor of the quote mask. A block with a backslash goes to the scalar scan
+    // (escapes are rare in market data), as does the tail.
+    uint32_t in_string = 0;  // 0 or 1: inside a string at the block's start
+    long depth = 0;
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i open_brace = _mm_set1_epi8('{'), open_bracket = _mm_set1_epi8('[');
+    const __m128i close_brace = _mm_set1_epi8('}'), close_bracket = _mm_set1_epi8(']');
+    while (position + 16 <= length) {
+        __m128i block = _mm_loadu_si128((const __m128i *)(bytes + position));
+        uint32_t escapes = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(block, backslash));
+        if (escapes != 0) break;
+        uint32_t quotes = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(block, quote));
+        uint32_t opens = (uint32_t)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(block, open_brace), _mm_cmpeq_epi8(block, open_bracket)));
+        uint32_t closes = (uint32_t)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(block, close_brace), _mm_cmpeq_epi8(block, close_bracket)));
+        uint32_t strings = quotes;
+        strings ^= strings << 1;
+        strings ^= strings << 2;
+        strings ^= strings << 4;
+        strings ^= strings << 8;
+        if (in_string) strings = ~strings;
+        strings &= 0xFFFF;
+        uint32_t structural = (opens | closes) & ~strings;
+        while (structural != 0) {
+            uint32_t bit = structural & (0u - structural);
+            if (opens & bit) {
+                depth++;
+            } else {
+                depth--;
+                size_t at = position + (size_t)__builtin_ctz(bit);
+                if (depth < 0) {
+                    *column = at + 1;
+                    return 2;
+                }
+                if (depth == 0) {
+                    size_t rest = at + 1;
+                    while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
+                    if (rest == length) return 0;
+                    *column = rest + 1;
+                    return 3;
+                }
+            }
+            structural ^= bit;
+        }
+        in_string ^= (uint32_t)__builtin_popcount(quotes) & 1u;
+        position += 16;
+    }
+    return json_shape_scalar(bytes, length, position, (int)in_string, depth, column);
+#else
+    return json_shape_scalar(bytes, length, position, 0, 0, column);
+#endif
+}

@@ -67,16 +67,7 @@ struct Match: ParsableCommand {
         }
         options.bandLevels = bandLevels
         options.orderCapacity = maxOrders
-        var output = JSONLinesWriter { bytes in
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count, let base = raw.baseAddress {
-                    let written = write(1, base + offset, raw.count - offset)
-                    if written <= 0 { break }
-                    offset += written
-                }
-            }
-        }
+        var output = JSONLinesWriter { bytes in bytes.withUnsafeBytes { writeFully(1, $0) } }
         var session = MatchSession(options: options)
         do { try session.validateOptions() } catch {
             printError("error: invalid options: \(error.message)")

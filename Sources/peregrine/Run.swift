@@ -397,13 +397,17 @@ func printError(_ message: String) {
         }
     }
     bytes.append(0x0A)
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count, let base = raw.baseAddress {
-            let written = write(2, base + offset, raw.count - offset)
-            if written <= 0 { break }
-            offset += written
-        }
+    bytes.withUnsafeBytes { writeFully(2, $0) }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes (stops at an error: output for people).
+func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count, let base = bytes.baseAddress {
+        let written = write(fd, base + offset, bytes.count - offset)
+        if written < 0, errno == EINTR { continue }
+        if written <= 0 { break }
+        offset += written
     }
 }
 

@@ -38,6 +38,16 @@ struct TornInputTests {
         }
     }
 
+    /// The sample's lines as the engine reads them (the Bybit sample ends its lines in CR LF).
+    static func sampleLines(_ format: String, in directory: String) throws -> [String] {
+        let text = try String(contentsOfFile: try sample(format, in: directory), encoding: .utf8)
+        var lines = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" })).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
     static let formats = [
         "binance-depth", "bybit-ob", "tardis-quotes", "tardis-trades", "truefx-quotes", "tardis-l2", "tardis-snapshot",
         "l3-jsonl",
@@ -51,12 +61,7 @@ struct TornInputTests {
     func aTornLastLineIsReportedAndNeverApplied(format: String) throws {
         let directory = Faults.scratch("torn-\(format)")
         defer { Faults.remove(directory) }
-        let text = try String(contentsOfFile: try Self.sample(format, in: directory), encoding: .utf8)
-        // Lines as the engine reads them (the Bybit sample ends its lines in CR LF).
-        var lines = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" })).split(
-            separator: "\n", omittingEmptySubsequences: false
-        ).map(String.init)
-        if lines.last == "" { lines.removeLast() }
+        var lines = try Self.sampleLines(format, in: directory)
         let last = lines.removeLast()
         let whole = directory + "/whole"
         let withoutLast = directory + "/without-last"
@@ -96,12 +101,7 @@ struct TornInputTests {
     func aBadLineBeforeTheEndStopsTheReplayNamingIt(format: String) throws {
         let directory = Faults.scratch("bad-\(format)")
         defer { Faults.remove(directory) }
-        let text = try String(contentsOfFile: try Self.sample(format, in: directory), encoding: .utf8)
-        // Lines as the engine reads them (the Bybit sample ends its lines in CR LF).
-        var lines = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" })).split(
-            separator: "\n", omittingEmptySubsequences: false
-        ).map(String.init)
-        if lines.last == "" { lines.removeLast() }
+        var lines = try Self.sampleLines(format, in: directory)
         let row = lines.count / 2
         lines[row] = format.hasSuffix("jsonl") || format == "bybit-ob" ? lines[row] + " trailing" : lines[row] + ",9"
         let bad = directory + "/bad"
