@@ -71,7 +71,7 @@ public struct CycleClock: Sendable {
 
     /// One calibration: nil when the counter did not advance (the multiplier would be
     /// meaningless).
-    private static func measure(calibrationNanoseconds: UInt64) -> CycleClock? {
+    static func measure(calibrationNanoseconds: UInt64) -> CycleClock? {
         let start = bestBracketedSample()
         var end = bestBracketedSample()
         while end.nanoseconds &- start.nanoseconds < calibrationNanoseconds {
@@ -158,6 +158,14 @@ public struct CycleClock: Sendable {
     public func ticks(fromNanoseconds nanoseconds: UInt64) -> UInt64 {
         let ticks = Double(nanoseconds) * ticksPerSecond / 1e9
         return ticks < 18_446_744_073_709_549_568.0 ? UInt64(ticks) : .max
+    }
+
+    /// Seconds as nanoseconds, saturating: 0 for a negative or NaN value, `UInt64.max` for one
+    /// too large (infinity included). Never traps.
+    public static func saturatingNanoseconds(seconds: Double) -> UInt64 {
+        let value = seconds * 1e9
+        guard value > 0 else { return 0 }
+        return value < 18_446_744_073_709_549_568.0 ? UInt64(value) : .max
     }
 
     /// Now, in nanoseconds on the CLOCK_MONOTONIC timeline.

@@ -25,6 +25,9 @@ public struct ReplaySummary: Sendable {
     public var snapshot: (sequence: Int64, path: String)?
     /// Snapshots that could not be used, and why.
     public var skippedSnapshots: [String] = []
+    /// Records a snapshot shows were durable and the journal no longer holds (a replay reports
+    /// it and is incomplete; a run refuses or, with the loss accepted, sets the snapshot aside).
+    public var lostRecords: String? = nil
     /// Snapshots beyond the journal's end renamed out of use because the loss was accepted
     /// (`--accept-journal-loss`): their new paths.
     public var setAsideSnapshots: [String] = []
@@ -85,6 +88,7 @@ public enum JournalReplay {
         var used: (sequence: Int64, path: String)? = nil
         var skipped: [String] = []
         var setAside: [String] = []
+        var lostRecords: String? = nil
         let segments: [JournalSegment]
         let end: JournalScan
         let snapshots: [(sequence: Int64, path: String)]
@@ -126,9 +130,10 @@ public enum JournalReplay {
                 }
             } else {
                 for snapshot in beyondEnd {
-                    skipped.append("\(snapshot.path): beyond the journal's end (\(loss))")
+                    skipped.append("\(snapshot.path): beyond the journal's end")
                 }
             }
+            lostRecords = loss
         }
         if useSnapshot || journalStart > 0 {
             for snapshot in snapshots
@@ -177,6 +182,7 @@ public enum JournalReplay {
         summary.snapshot = used
         summary.skippedSnapshots = skipped
         summary.setAsideSnapshots = setAside
+        summary.lostRecords = lostRecords
         summary.seconds = monotonicSeconds() - start
         return Recovered(logic: logic, hasher: outputs.hasher, summary: summary)
     }

@@ -22,8 +22,8 @@ struct Monitor {
         let counters = wiring.counters
         let start = wiring.startTime
         // validate() bounds both; the conversions saturate anyway rather than trap.
-        let intervalNanoseconds = Self.nanoseconds(configuration.statusIntervalSeconds)
-        let deadline = configuration.durationSeconds.map { start &+ Self.nanoseconds($0) }
+        let intervalNanoseconds = CycleClock.saturatingNanoseconds(seconds: configuration.statusIntervalSeconds)
+        let deadline = configuration.durationSeconds.map { start &+ CycleClock.saturatingNanoseconds(seconds: $0) }
         var endToEndTotal = LatencyRecorder.makeHistogram()
         var bundleTotal = LatencyRecorder.makeHistogram()
         var journalTotal = LatencyRecorder.makeHistogram()
@@ -170,12 +170,5 @@ struct Monitor {
             var request = timespec(tv_sec: 0, tv_nsec: Int(nanoseconds))
             nanosleep(&request, nil)
         #endif
-    }
-
-    /// Seconds as nanoseconds, saturating (never a trap on inf, nan or a huge value).
-    static func nanoseconds(_ seconds: Double) -> UInt64 {
-        let value = seconds * 1e9
-        guard value.isFinite, value > 0 else { return value > 0 ? .max : 0 }
-        return value < 18_446_744_073_709_549_568.0 ? UInt64(value) : .max
     }
 }

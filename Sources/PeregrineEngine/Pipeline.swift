@@ -541,7 +541,7 @@ public enum Pipeline {
     static func pollJournal(_ journal: inout JournalStage, now: UInt64, _ wiring: Wiring) -> Int {
         let passed = journal.poll(now: now)
         if passed == 0, wiring.control.stopRequested, let nats = wiring.configuration.nats {
-            journal.enforceShutdownDeadline(now: now, limitNanoseconds: UInt64(nats.shutdownAckSeconds * 1e9))
+            journal.enforceShutdownDeadline(now: now, limitNanoseconds: CycleClock.saturatingNanoseconds(seconds: nats.shutdownAckSeconds))
         }
         journal.serviceCollection()
         publishJournalCounters(journal, wiring.counters)

@@ -20,9 +20,9 @@ final class SnapshotTaker: @unchecked Sendable {
     /// Logic thread only.
     private var thread: PinnedThread?
     private var nextAt: Int64
-    /// The sequence of the last snapshot this run wrote: the journal before it is durable.
-    /// Logic thread only.
-    private var syncedFrom: Int64 = 0
+    /// The sequence of the last snapshot this run wrote: the journal before it is durable
+    /// (set by the writing thread only once the snapshot is written).
+    private let syncedFrom = Atomic<Int64>(0)
 
     init(directory: String, every: Int64, prune: Bool, startSequence: Int64) {
         self.directory = directory
@@ -55,14 +55,14 @@ final class SnapshotTaker: @unchecked Sendable {
         logic.encodeState(outputHash: outputHash, into: &encoder)
         let payload = encoder.bytes
         nextAt = sequence + every
-        let syncFrom = syncedFrom
-        syncedFrom = sequence
         join()
+        let syncFrom = syncedFrom.load(ordering: .acquiring)
         busy.store(true, ordering: .releasing)
         let work: @Sendable () -> Void = { [self] in
             do throws(JournalError) {
                 try SnapshotStore.write(
                     directory: directory, sequence: sequence, payload: payload, syncJournalFrom: syncFrom)
+                syncedFrom.store(sequence, ordering: .releasing)
                 if prune { try SnapshotStore.prune(directory: directory, keep: 2) }
                 writtenCount.add(1, ordering: .relaxed)
             } catch {

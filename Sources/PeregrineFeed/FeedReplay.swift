@@ -555,9 +555,16 @@ extension FeedReplay {
         paths: [String], checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in },
         progress: (String, Double) -> Void = { _, _ in }
     ) throws(FeedError) {
-        for path in paths {
+        for (index, path) in paths.enumerated() {
             try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) { progress(path, $0) }
             progress(path, 1)
+            // Only the last file may end torn: going on to the next file would apply it across
+            // the gap.
+            if let torn = tornTail, index < paths.count - 1 {
+                throw FeedError(
+                    line: torn.line, "torn last line (\(torn.bytes) bytes) in a file that is not the last: \(torn.reason)",
+                    file: torn.path)
+            }
         }
     }
 }

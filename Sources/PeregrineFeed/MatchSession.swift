@@ -87,8 +87,10 @@ public struct MatchSession: ~Copyable {
 
     /// The book's rules for a band centred on `price`.
     func spec(around price: Int64) -> InstrumentSpec {
+        // Any Int64 price may come from input: centre the band on it clamped well inside the
+        // Int64 range, so no band bound overflows (prices outside the band are rejected).
         let half = Int64(options.bandLevels / 2)
-        let low = Swift.max(Int64.min / 4, price - half)
+        let low = Swift.min(Swift.max(price, Int64.min / 4), Int64.max / 4) - half
         return InstrumentSpec(
             instrument: Self.instrument, minPrice: Price(ticks: low),
             maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),

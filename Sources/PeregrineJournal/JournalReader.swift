@@ -44,11 +44,15 @@ public enum JournalReader {
         for name in try FileIO.listDirectory(directory) {
             guard let first = JournalFormat.firstSequence(ofSegmentNamed: name) else { continue }
             let path = directory + "/" + name
-            let header = try FileIO.withMappedFile(path) { bytes in JournalFormat.decodeHeader(bytes) }
+            // The header and the length it was read from, together: a writer may be creating this
+            // segment right now (a snapshot thread lists segments while the journal rolls).
+            let (header, mappedBytes) = try FileIO.withMappedFile(path) { bytes in
+                (JournalFormat.decodeHeader(bytes), bytes.count)
+            }
             switch header {
             case .invalid(let reason):
-                // A header cut short by a crash right after the segment was created.
-                if try FileIO.size(path) < JournalFormat.headerSize {
+                // A header cut short by a crash (or not yet written) right after the segment was created.
+                if mappedBytes < JournalFormat.headerSize {
                     segments.append(JournalSegment(path: path, firstSequence: first, byteCount: 0))
                     continue
                 }

@@ -30,6 +30,9 @@ public enum SnapshotStore {
     static let magic: [UInt8] = Array("PGSNAPSH".utf8)
     static let headerSize = 64
     public static let version: UInt16 = 2
+    /// Version 1 (before 2026-11-29) lacks the journal record checksum; it is still read, and
+    /// checked against the journal by sequence only.
+    static let readableVersions: ClosedRange<UInt16> = 1...2
     /// The suffix a snapshot that covered lost journal records is renamed with when the user
     /// accepts the loss (kept for inspection, never read again).
     public static let staleSuffix = ".stale"
@@ -84,7 +87,9 @@ public enum SnapshotStore {
         guard FileIO.exists(directory) else { return [] }
         var removed: [String] = []
         for name in try FileIO.listDirectory(directory)
-        where name.hasSuffix(".tmp") && (name.hasPrefix(prefix) || name.hasPrefix(PruneMarker.fileName)) {
+        where name.hasSuffix(".tmp")
+            && (name.hasPrefix(prefix) || name.hasPrefix(PruneMarker.fileName) || name.hasPrefix("engine-logic.conf"))
+        {
             try FileIO.remove(directory + "/" + name)
             removed.append(directory + "/" + name)
         }
@@ -103,8 +108,9 @@ public enum SnapshotStore {
     public struct Contents: Sendable {
         /// The first journal record not included.
         public var sequence: Int64
-        /// The stored checksum of journal record `sequence - 1` (0 when `sequence` is 0).
-        public var journalRecordChecksum: UInt32
+        /// The stored checksum of journal record `sequence - 1` (0 when `sequence` is 0; nil in a
+        /// version-1 snapshot, which did not record it).
+        public var journalRecordChecksum: UInt32?
         public var payload: [UInt8]
     }
 
@@ -123,10 +129,10 @@ public enum SnapshotStore {
                 throw .badSnapshot(path: path, offset: 0, reason: "snapshot header checksum mismatch")
             }
             let fileVersion = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-            guard fileVersion == version else {
+            guard readableVersions.contains(fileVersion) else {
                 throw .badSnapshot(
                     path: path, offset: 8,
-                    reason: "snapshot format version \(fileVersion); this build reads version \(version)")
+                    reason: "snapshot format version \(fileVersion); this build reads versions 1 and 2")
             }
             let sequence = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self))
             let length = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
@@ -141,7 +147,9 @@ public enum SnapshotStore {
             guard CRC32C.checksum(payload) == payloadCRC else {
                 throw .badSnapshot(path: path, offset: headerSize, reason: "snapshot payload checksum mismatch")
             }
-            return Contents(sequence: sequence, journalRecordChecksum: recordChecksum, payload: Array(payload))
+            return Contents(
+                sequence: sequence, journalRecordChecksum: fileVersion >= 2 ? recordChecksum : nil,
+                payload: Array(payload))
         }
     }
 
@@ -157,10 +165,10 @@ public enum SnapshotStore {
         guard contents.sequence > 0 else { return nil }
         guard let checksum = try JournalReader.storedChecksum(ofRecord: contents.sequence - 1, segments: segments)
         else { return "the journal does not hold record \(contents.sequence - 1)" }
-        if checksum != contents.journalRecordChecksum {
+        if let recorded = contents.journalRecordChecksum, checksum != recorded {
             return
                 "journal record \(contents.sequence - 1) has checksum \(String(checksum, radix: 16)), the snapshot was "
-                + "taken after one with \(String(contents.journalRecordChecksum, radix: 16)): another history"
+                + "taken after one with \(String(recorded, radix: 16)): another history"
         }
         return nil
     }
@@ -179,7 +187,9 @@ public enum SnapshotStore {
         }
         let oldestKept = snapshots[keep - 1].sequence
         let segments = try JournalReader.segments(in: directory)
-        let doomed = segments.indices.dropLast().filter { segments[$0 + 1].firstSequence <= oldestKept }
+        // A segment goes when every record in it comes before the oldest kept snapshot's last
+        // record (`oldestKept - 1`): that record stays, so the snapshot still matches the journal.
+        let doomed = segments.indices.dropLast().filter { segments[$0 + 1].firstSequence < oldestKept }
         if let lastDoomed = doomed.last {
             // The marker first: a crash between it and the deletions leaves extra segments, never
             // a journal that looks as if it lost its start (PruneMarker).

@@ -35,7 +35,9 @@ struct BenchMetrics: ParsableCommand {
     func validate() throws {
         guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be 1 to 100") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be above 0 and at most 600") }
-        guard scrapeInterval > 0 else { throw ValidationError("--scrape-interval must be above 0") }
+        guard scrapeInterval >= 0.01, scrapeInterval <= 3_600 else {
+            throw ValidationError("--scrape-interval must be 0.01 to 3600 seconds")
+        }
         guard ["shared", "dedicated"].contains(topology) else {
             throw ValidationError("--topology must be shared or dedicated")
         }

@@ -7,7 +7,7 @@ import PeregrineModel
 struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal", abstract: "Check and look into a journal directory.",
-        subcommands: [Verify.self, Inspect.self, Stats.self])
+        subcommands: [Verify.self, Inspect.self, Stats.self, MarkPruned.self])
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -36,10 +36,15 @@ struct JournalCommand: ParsableCommand {
                             + "the next `peregrine run` cuts it off")
                     problems += 1
                 }
-                if !FileIO.isRegularFile(directory + "/" + LogicSettings.fileName) {
-                    printError(
-                        "error: \(directory)/\(LogicSettings.fileName) is missing: the logic settings of this journal "
-                            + "are unknown, so `peregrine run` and `peregrine replay` refuse it")
+                do {
+                    if try LogicSettings.load(directory: directory) == nil {
+                        printError(
+                            "error: \(directory)/\(LogicSettings.fileName) is missing: the logic settings of this journal "
+                                + "are unknown, so `peregrine run` and `peregrine replay` refuse it")
+                        problems += 1
+                    }
+                } catch {
+                    printError("error: \(error)")
                     problems += 1
                 }
                 for snapshot in try SnapshotStore.list(directory: directory) {
@@ -62,6 +67,47 @@ struct JournalCommand: ParsableCommand {
                     }
                 }
                 if problems > 0 { throw ExitCode(1) }
+            } catch let error as JournalError {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct MarkPruned: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mark-pruned",
+            abstract: "Record that a journal's first segments were removed by --prune (for journals pruned before 2026-11-29).",
+            discussion: """
+                A journal whose first segment starts after sequence 0 is read only if it holds journal.pruned, which \
+                --prune writes before it deletes segments. Builds before 2026-11-29 pruned without writing it; this \
+                writes it for such a journal, after checking that a snapshot covers its start. Do not use it on a \
+                journal whose segments were lost: its start would then be accepted as pruned.
+                """)
+
+        @Argument(help: "The journal directory.")
+        var directory: String
+
+        func run() throws {
+            do {
+                try requireJournalDirectory(directory)
+                let first = try JournalReader.segments(in: directory)[0].firstSequence
+                if let marked = try PruneMarker.load(directory: directory) {
+                    print("already marked: the journal holds records from \(marked)")
+                    return
+                }
+                guard first > 0 else {
+                    printError("error: \(directory) starts at sequence 0: it was not pruned, there is nothing to mark")
+                    throw ExitCode(2)
+                }
+                guard try SnapshotStore.list(directory: directory).contains(where: { $0.sequence >= first }) else {
+                    printError(
+                        "error: no snapshot in \(directory) starts at or after sequence \(first): a pruned journal "
+                            + "needs one to be recovered, so this is not one to mark")
+                    throw ExitCode(1)
+                }
+                try PruneMarker.store(directory: directory, firstRetained: first)
+                print("marked: \(directory) holds records from \(first) (\(PruneMarker.fileName))")
             } catch let error as JournalError {
                 printError("error: \(error)")
                 throw ExitCode(1)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Histogram
 import PeregrineCore
 import PeregrineEngine
+import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineNATS
@@ -107,10 +108,15 @@ struct MempoolRun: ParsableCommand {
     var statusInterval: Double = 1
 
     func validate() throws {
-        guard rate >= 0, rate <= 1e9 else { throw ValidationError("--rate must be 0 to 1000000000") }
+        guard rate == 0 || EngineConfiguration.rateRange.contains(rate) else {
+            throw ValidationError("--rate must be 0 (as fast as possible) or 1 to 1000000000")
+        }
         guard (1...1_000_000_000).contains(count) else { throw ValidationError("--count must be 1 to 1000000000") }
         guard (1...1_000_000).contains(unique) else { throw ValidationError("--unique must be 1 to 1000000") }
         guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
+        guard source == "synthetic" || source.hasPrefix("nats://") || FileIO.isRegularFile(source) else {
+            throw ValidationError("--source \(source): no such file (give synthetic, a block JSON file, a journal or nats://…)")
+        }
         guard (2...Bundle.capacity).contains(bundleSize) else { throw ValidationError("--bundle-size must be 2 to 16") }
         guard bundleTimeoutUs > 0, bundleTimeoutUs <= 60e6 else {
             throw ValidationError("--bundle-timeout-us must be above 0 and at most 60000000")
@@ -118,7 +124,9 @@ struct MempoolRun: ParsableCommand {
         guard EVMAddress(hex: executor) != nil else {
             throw ValidationError("--executor must be 0x and 40 hex digits")
         }
-        guard statusInterval > 0 else { throw ValidationError("--status-interval must be above 0") }
+        guard EngineConfiguration.statusIntervalRange.contains(statusInterval) else {
+            throw ValidationError("--status-interval must be \(EngineConfiguration.statusIntervalAllowed.dropFirst(4))")
+        }
         guard journalPath == nil || source.hasPrefix("nats://") else {
             throw ValidationError("--journal records a NATS source; other sources are replayable as they are")
         }
@@ -133,7 +141,7 @@ struct MempoolRun: ParsableCommand {
         let input: PendingInput
         do { input = try PendingInput(self, clock: clock) } catch {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitCode(1)
         }
         var block = input.block
         let signer: EthereumSigner
@@ -163,12 +171,12 @@ struct MempoolRun: ParsableCommand {
         let sinkThread: PinnedThread
         do { sinkThread = try sink.start() } catch {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitCode(1)
         }
         var bundleProducer = try sink.bundles.makeProducer()
         var orderProducer = try sink.orders.makeProducer()
         var builder = try BundleBuilder(
-            maxTransactions: bundleSize, timeoutNanoseconds: UInt64(bundleTimeoutUs * 1_000))
+            maxTransactions: bundleSize, timeoutNanoseconds: CycleClock.saturatingNanoseconds(seconds: bundleTimeoutUs / 1e6))
         var stalls = 0
         func ship(_ bundle: Bundle) {
             while !bundleProducer.tryPush(bundle) {
@@ -187,7 +195,7 @@ struct MempoolRun: ParsableCommand {
         var counts = [String: Int]()
         var profitWei = UInt256.zero
         let start = clock.now()
-        var nextStatus = start &+ UInt64(statusInterval * 1e9)
+        var nextStatus = start &+ CycleClock.saturatingNanoseconds(seconds: statusInterval)
         var analysed = 0
         var backrunID: UInt64 = 0
         var victimsTooLarge = 0
@@ -253,7 +261,7 @@ struct MempoolRun: ParsableCommand {
         }
         func printStatus(now: UInt64) {
             guard now >= nextStatus else { return }
-            nextStatus = now &+ UInt64(statusInterval * 1e9)
+            nextStatus = now &+ CycleClock.saturatingNanoseconds(seconds: statusInterval)
             let seconds = Double(now &- start) / 1e9
             print(
                 "[\(decimal(seconds))s] analysed \(analysed) (\(Int(Double(analysed) / seconds))/s) · opportunities \(counts["opportunity"] ?? 0) · p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns"
@@ -305,7 +313,7 @@ struct MempoolRun: ParsableCommand {
                 }
                 let transaction = transactions[index]
                 // Arrival: when the transaction is due at --rate (at the maximum rate, now).
-                let due = rate > 0 ? start &+ UInt64(Double(analysed) * interval) : clock.now()
+                let due = rate > 0 ? start &+ CycleClock.saturatingNanoseconds(seconds: Double(analysed) * interval / 1e9) : clock.now()
                 while clock.now() < due {}
                 arena.withUnsafeBytes { raw in
                     analyse(
@@ -326,7 +334,7 @@ struct MempoolRun: ParsableCommand {
                 }
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(2)
+                throw ExitCode(1)
             }
             var ended = false
             while !ended, analysed < input.expected, StopSignal.received == 0 {
@@ -540,9 +548,13 @@ struct MempoolInspect: ParsableCommand {
 
     func run() throws {
         let inspection: BlockInspection
+        guard FileIO.isRegularFile(block) else {
+            printError("error: cannot open \(block): no such file")
+            throw ExitCode(2)
+        }
         do { inspection = try BlockInspection(contentsOf: block) } catch {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitCode(1)
         }
         let sandwiches = inspection.sandwiches()
         let arbitrages = inspection.arbitrages()
@@ -606,7 +618,9 @@ struct MempoolPublish: ParsableCommand {
         guard (1...1_000_000_000).contains(count) else { throw ValidationError("--count must be 1 to 1000000000") }
         guard (1...1_000_000).contains(unique) else { throw ValidationError("--unique must be 1 to 1000000") }
         guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
-        guard rate >= 0, rate <= 1e9 else { throw ValidationError("--rate must be 0 to 1000000000") }
+        guard rate == 0 || EngineConfiguration.rateRange.contains(rate) else {
+            throw ValidationError("--rate must be 0 (as fast as possible) or 1 to 1000000000")
+        }
     }
 
     func run() throws {
@@ -621,7 +635,7 @@ struct MempoolPublish: ParsableCommand {
                 let raw = UnsafeRawBufferPointer(
                     rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
                 if rate > 0 {
-                    let due = start &+ UInt64(Double(index) * interval)
+                    let due = start &+ CycleClock.saturatingNanoseconds(seconds: Double(index) * interval / 1e9)
                     while clock.now() < due {}
                 }
                 if hex {

@@ -57,6 +57,10 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         Self.printSummary(report, title: journal)
+        if let lost = report.lostRecords {
+            printError("error: the replay is incomplete: \(lost)")
+            throw ExitCode(1)
+        }
     }
 
     /// Replays shard K's journal stream with the logic settings stored in the stream.

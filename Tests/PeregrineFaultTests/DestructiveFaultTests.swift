@@ -28,8 +28,11 @@ struct DestructiveFaultTests {
 
     @Test func theBaseJournalIsWhatTheseTestsAssume() throws {
         let journal = try Faults.base.get()
+        // 1 MB segments hold about 13,100 records: four of them. Snapshots are due every 15,000
+        // events (one is skipped while the previous write is in flight) and one is taken at shutdown.
         #expect(try Self.segments(journal).count == 4)
-        #expect(try Self.snapshots(journal).count == 4)  // 15,000, 30,000, 45,000 and at shutdown
+        #expect(try Self.snapshots(journal).count >= 2)
+        #expect(try Self.snapshots(journal).last?.hasSuffix("snapshot-00000000000000050001.pgs") == true)
         let verify = try Faults.run(["journal", "verify", journal])
         #expect(verify.status == 0, "\(verify.error)")
         #expect(verify.output.hasPrefix("ok: 50001 records, sequences 0...50000, 4 segment(s)"))
@@ -102,11 +105,15 @@ struct DestructiveFaultTests {
         let journal = try Faults.baseCopy("accept")
         defer { Faults.remove(journal) }
         let last = try Self.segments(journal)[3]
-        Faults.truncate(last, to: try Faults.size(last) - 100 * Faults.recordSize)
+        Faults.truncate(last, to: try Faults.size(last) - 1_000 * Faults.recordSize)
+        // A replay says the records are gone and that it is incomplete.
+        let incomplete = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
+        #expect(incomplete.status == 1)
+        #expect(incomplete.error.contains("the replay is incomplete: \(journal)/snapshot-00000000000000050001.pgs"))
         let run = try Faults.recover(journal, ["--accept-journal-loss"])
         #expect(run.status == 0, "\(run.error)")
         let older = try Self.snapshots(journal).dropLast().last ?? ""
-        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(49_901 - Faults.sequence(inName: older))) events"))
+        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(49_001 - Faults.sequence(inName: older))) events"))
         #expect(run.output.contains("journal loss      accepted (--accept-journal-loss)"))
         #expect(run.error.contains("journal loss accepted"))
         #expect(FileManager.default.fileExists(atPath: journal + "/snapshot-00000000000000050001.pgs.stale"))
@@ -130,7 +137,7 @@ struct DestructiveFaultTests {
         case "garbage": try Data(repeating: 0x41, count: 5_000).write(to: URL(fileURLWithPath: newest))
         case "empty": try Data().write(to: URL(fileURLWithPath: newest))
         case "truncated": Faults.truncate(newest, to: try Faults.size(newest) / 2)
-        default: try Faults.flipByte(newest, at: 8)  // the version field (the header checksum then fails too)
+        default: try Faults.setSnapshotVersion(newest, to: 9)
         }
         let run = try Faults.recover(journal)
         #expect(run.status == 0, "\(run.error)")
@@ -186,8 +193,43 @@ struct DestructiveFaultTests {
             ["run", "--rate", "50000", "--max-events", "20", "--journal", journal, "--metrics-port", "0"],
             constraints: .init(fileSizeLimitKiB: 0))
         #expect(run.status == 1)
-        #expect(run.error.contains("File too large"), "\(run.error)")
+        #expect(run.error.contains("engine-logic.conf.tmp failed: File too large"), "\(run.error)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: journal) == [])
+        // With the settings in place, the first write is the segment's header: no empty segment.
+        try FileManager.default.copyItem(
+            atPath: try Faults.base.get() + "/engine-logic.conf", toPath: journal + "/engine-logic.conf")
+        let second = try Faults.run(
+            ["run", "--rate", "50000", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0"],
+            constraints: .init(fileSizeLimitKiB: 0))
+        #expect(second.status == 1)
+        #expect(second.error.contains("journal-00000000000000000000.pgj failed: File too large"), "\(second.error)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: journal) == ["engine-logic.conf"])
+    }
+
+    /// --prune over several runs: the journal starts after 0, says so in its marker, verifies,
+    /// and every restart recovers to the hashes of a replay.
+    @Test func aPrunedJournalRecoversAcrossRestartsAndVerifies() throws {
+        let journal = Faults.scratch("prune")
+        defer { Faults.remove(journal) }
+        for round in 0..<3 {
+            // After the first run, runs shorter than the snapshot interval: each starts a segment
+            // at the previous shutdown snapshot's sequence and prunes once, at its own shutdown,
+            // keeping that snapshot, whose last record is in the segment before.
+            let run = try Faults.run([
+                "run", "--max", "--max-events", round == 0 ? "30000" : "3000", "--order-flow", "10", "--segment-mb", "1",
+                "--snapshot-every", "5000", "--prune", "--journal", journal, "--metrics-port", "0", "--wait", "yield",
+            ])
+            #expect(run.status == 0, "round \(round): \(run.error)")
+            let verify = try Faults.run(["journal", "verify", journal])
+            #expect(verify.status == 0, "round \(round): \(verify.output) \(verify.error)")
+            #expect(!verify.error.contains("error"), "round \(round): \(verify.error)")
+            try Faults.expectReplayMatches(run, journal: journal)
+        }
+        let first = Faults.sequence(inName: try #require(try Self.segments(journal).first))
+        #expect(first > 0)
+        let marker = try String(contentsOfFile: journal + "/journal.pruned", encoding: .utf8)
+        #expect(marker == "peregrine-journal-prune 1\nfirst-retained-sequence \(first)\n")
+        #expect(try Self.snapshots(journal).count == 2)
     }
 
     @Test func aFullDiskMidRunStopsTheRunAndTheJournalRecovers() throws {

@@ -32,6 +32,11 @@ struct ExitCodeTests {
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
             "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
+            "tornBybit": write("torn.jsonl", "{\"type\":\"snapshot\",\"data\":{\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1}}\n{\"type\":\"delta\",\"data\":{\"b\":[[\"1.4"),
+            "badGrid": write(
+                "grid.csv",
+                "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+                    + (0..<1_200).map { "x,BTC,\($0),\($0),\($0),buy,100.5,1\n" }.joined() + "x,BTC,9999,9999,1,buy,100.25,1\n"),
         ]
     }()
 
@@ -51,6 +56,20 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--config", file("unknownKey")], status: 2, says: "invalid source.speed"),
         Row(arguments: ["run", "--source", "bybit-ob:" + file("missing")], status: 2, says: "no such file"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
+        Row(
+            arguments: ["run", "--source", "bybit-ob:" + file("tornBybit"), "--no-journal", "--metrics-port", "0"],
+            status: 1, says: "torn last line"),
+        Row(
+            arguments: ["run", "--source", "tardis-trades:" + file("badGrid"), "--no-journal", "--metrics-port", "0"],
+            status: 1, says: "line 1202"),
+        Row(arguments: ["mempool", "--source", file("missing")], status: 2, says: "no such file"),
+        Row(arguments: ["mempool", "--status-interval", "inf"], status: 2, says: "--status-interval must be"),
+        Row(arguments: ["mempool", "--rate", "1e-300"], status: 2, says: "--rate must be 0"),
+        Row(arguments: ["mempool", "inspect", "--block", file("missing")], status: 2, says: "cannot open"),
+        Row(arguments: ["mempool", "inspect", "--block", file("commands")], status: 1, says: "error: "),
+        Row(
+            arguments: ["nats", "publish", "--nats", "nats://127.0.0.1:1", "--events", "10"], status: 1,
+            says: "No server available"),
         Row(arguments: ["run", "--no-journal", "--durability", "every"], status: 2, says: "applies to a journal"),
         Row(arguments: ["run", "--sync-events", "0"], status: 2, says: "invalid --sync-events '0'"),
         Row(arguments: ["run", "--nats-input"], status: 2, says: "need --nats URL"),

@@ -58,6 +58,26 @@ enum Faults {
         return result
     }
 
+    /// CRC-32C (Castagnoli), bit by bit: to rewrite a header field the way the engine would.
+    static func crc32c(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// Sets a snapshot's format version to `version`, with a valid header checksum.
+    static func setSnapshotVersion(_ path: String, to version: UInt16) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[8] = UInt8(version & 0xFF)
+        bytes[9] = UInt8(version >> 8)
+        let crc = crc32c(bytes[0..<60])
+        for index in 0..<4 { bytes[60 + index] = UInt8((crc >> (8 * UInt32(index))) & 0xFF) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     static let recordSize = 80
     static let headerSize = 64
 

@@ -234,20 +234,29 @@ struct JournalTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/" + SnapshotStore.fileName(sequence: 400)))
     }
 
-    @Test func anOldSnapshotFormatIsRefusedNotMisread() throws {
-        let directory = temporaryDirectory("snapshot-v1")
+    @Test func snapshotVersionsAreReadAsWrittenAndOthersRefused() throws {
+        let directory = temporaryDirectory("snapshot-version")
         defer { cleanUp(directory) }
         try writeJournal(directory, sampleEvents(10))
         try SnapshotStore.write(directory: directory, sequence: 10, payload: [9])
         let path = directory + "/" + SnapshotStore.fileName(sequence: 10)
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes[8] = 1  // version 1, header checksum redone
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
-        withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[60 + index] = byte } }
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        func rewrite(version: UInt8) throws {
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[8] = version  // header checksum redone
+            let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
+            withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[60 + index] = byte } }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        #expect(try SnapshotStore.read(path: path).journalRecordChecksum != nil)
+        // Version 1 (before the record checksum): read, tied to the journal by sequence only.
+        try rewrite(version: 1)
+        let old = try SnapshotStore.read(path: path)
+        #expect(old.sequence == 10 && old.payload == [9] && old.journalRecordChecksum == nil)
+        #expect(try SnapshotStore.mismatch(old, segments: try JournalReader.segments(in: directory), journalEnd: 10) == nil)
+        try rewrite(version: 9)
         #expect(
             throws: JournalError.badSnapshot(
-                path: path, offset: 8, reason: "snapshot format version 1; this build reads version 2")
+                path: path, offset: 8, reason: "snapshot format version 9; this build reads versions 1 and 2")
         ) { _ = try SnapshotStore.read(path: path) }
     }
 
@@ -256,15 +265,18 @@ struct JournalTests {
         defer { cleanUp(directory) }
         try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
         try SnapshotStore.write(directory: directory, sequence: 160, payload: [])
-        try SnapshotStore.write(directory: directory, sequence: 250, payload: [])
+        try SnapshotStore.write(directory: directory, sequence: 222, payload: [])
         let deleted = try SnapshotStore.prune(directory: directory, keep: 1)
-        // Segments start at 0, 74, 148, 222, 296: those wholly before 250 but the one holding it go.
-        #expect(deleted.filter { $0.hasSuffix(".pgj") }.count == 3)
-        #expect(try PruneMarker.load(directory: directory) == 222)
+        // Segments start at 0, 74, 148, 222, 296. The snapshot at 222 needs record 221 (in the
+        // segment from 148) to match the journal: that segment stays, the two before it go.
+        #expect(deleted.filter { $0.hasSuffix(".pgj") }.count == 2)
+        #expect(try PruneMarker.load(directory: directory) == 148)
+        let kept = try SnapshotStore.read(path: directory + "/" + SnapshotStore.fileName(sequence: 222))
+        #expect(try SnapshotStore.mismatch(kept, segments: try JournalReader.segments(in: directory), journalEnd: 300) == nil)
         let (scan, records) = try readAll(directory)
-        #expect(scan.firstSequence == 222 && records.first?.0 == 222 && scan.nextSequence == 300)
+        #expect(scan.firstSequence == 148 && records.first?.0 == 148 && scan.nextSequence == 300)
         // The marker's segment itself going missing is not pruning.
-        try FileManager.default.removeItem(atPath: directory + "/" + JournalFormat.segmentName(firstSequence: 222))
+        try FileManager.default.removeItem(atPath: directory + "/" + JournalFormat.segmentName(firstSequence: 148))
         #expect(throws: JournalError.self) { _ = try readAll(directory) }
     }
 

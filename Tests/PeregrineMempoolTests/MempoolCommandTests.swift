@@ -23,7 +23,7 @@ struct MempoolCommandTests {
                 "  back-run   0xc300d1ff79d3901b58dc56489fc7d083a6c13d422bfc1425a0579379300c95a2 (position 7)"))
         #expect(lines.filter { $0.hasPrefix("  victim") }.count == 4)
         let missing = try Self.run(["mempool", "inspect", "--block", "/nonexistent.json"])
-        #expect(missing.status == 2 && missing.error.hasPrefix("error: cannot read the block file"))
+        #expect(missing.status == 2 && missing.error.hasPrefix("error: cannot open /nonexistent.json: no such file"))
     }
 
     /// A block's Router02 transactions replayed as pending: all decode; the one that reverted on
