@@ -16,8 +16,10 @@ struct BybitMessage {
         return nil
     }
 
-    var updateID: Int64? {
-        guard let start = line.find("\"u\":") else { return nil }
+    /// The update id, searched from `from` (where the pairs ended: it follows them) and then
+    /// from the start.
+    func updateID(searchingFrom from: Int = 0) -> Int64? {
+        guard let start = line.find("\"u\":", from: from) ?? (from > 0 ? line.find("\"u\":") : nil) else { return nil }
         var end = start
         while end < line.count, line[end] >= UInt8(ascii: "0"), line[end] <= UInt8(ascii: "9") { end += 1 }
         return UnsafeBufferPointer(rebasing: line[start..<end]).integerValue
@@ -54,7 +56,8 @@ struct BybitPairs {
             if !doneBids {
                 doneBids = true
                 side = .sell
-                position = line.find("\"a\":[") ?? line.count
+                // The asks follow the bids: search on from here, then (rarely) from the start.
+                position = line.find("\"a\":[", from: position) ?? line.find("\"a\":[") ?? line.count
                 continue
             }
             return nil
@@ -72,11 +75,11 @@ struct BybitPairs {
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {
-    /// The index just after the first occurrence of `pattern`, or nil.
-    func find(_ pattern: StaticString) -> Int? {
+    /// The index just after the first occurrence of `pattern` at or after `from`, or nil.
+    func find(_ pattern: StaticString, from: Int = 0) -> Int? {
         pattern.withUTF8Buffer { needle in
             guard needle.count <= count else { return nil }
-            var index = 0
+            var index = from
             while index + needle.count <= count {
                 if self[index] == needle[0] {
                     var match = true

@@ -531,19 +531,17 @@ public struct FeedReplay: ~Copyable {
     }
 
     mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        var scanner = BybitMessage(line)
-        guard let kind = scanner.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+        let message = BybitMessage(line)
+        guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
         statistics.rows += 1
-        let update = scanner.updateID
-        if kind == .snapshot {
-            clearBook()
-        } else if let update, lastSequence >= 0, update != lastSequence + 1 {
-            statistics.gaps += 1
-        }
-        if let update { lastSequence = update }
+        if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = pairs.next() {
             applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
+        }
+        if let update = message.updateID(searchingFrom: pairs.position) {
+            if kind == .delta, lastSequence >= 0, update != lastSequence + 1 { statistics.gaps += 1 }
+            lastSequence = update
         }
         return true
     }

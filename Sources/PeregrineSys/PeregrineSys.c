@@ -237,6 +237,84 @@ static int json_shape_scalar(const uint8_t *bytes, size_t length, size_t positio
     return 4;
 }
 
+#ifdef PG_HAVE_SSE2
+#include <immintrin.h>
+
+/// The AVX2 scan: 64 bytes at a time (two loads, 64-bit masks), the same state as the SSE2
+/// loop (see below). Returns -1 when it stops at a backslash or the tail, with the state in
+/// *state_*, else the verdict.
+__attribute__((target("avx2"))) static uint64_t json_mask64(const uint8_t *p, __m256i byte) {
+    uint32_t low = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), byte));
+    uint32_t high =
+        (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), byte));
+    return (uint64_t)low | ((uint64_t)high << 32);
+}
+
+__attribute__((target("avx2"))) static int json_shape_avx2(const uint8_t *bytes, size_t length, size_t *position_,
+                                                             uint32_t *in_string_, long *depth_, size_t *column) {
+    size_t position = *position_;
+    uint64_t in_string = *in_string_;
+    long depth = *depth_;
+    const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
+    const __m256i open_brace = _mm256_set1_epi8('{'), open_bracket = _mm256_set1_epi8('[');
+    const __m256i close_brace = _mm256_set1_epi8('}'), close_bracket = _mm256_set1_epi8(']');
+    while (position + 64 <= length) {
+        const uint8_t *p = bytes + position;
+        if (json_mask64(p, backslash) != 0) break;
+        uint64_t quotes = json_mask64(p, quote);
+        uint64_t opens = json_mask64(p, open_brace) | json_mask64(p, open_bracket);
+        uint64_t closes = json_mask64(p, close_brace) | json_mask64(p, close_bracket);
+        uint64_t strings = quotes;
+        strings ^= strings << 1;
+        strings ^= strings << 2;
+        strings ^= strings << 4;
+        strings ^= strings << 8;
+        strings ^= strings << 16;
+        strings ^= strings << 32;
+        if (in_string) strings = ~strings;
+        opens &= ~strings;
+        closes &= ~strings;
+        long closings = __builtin_popcountll(closes);
+        in_string ^= (uint64_t)__builtin_popcountll(quotes) & 1u;
+        // Fewer closings than the depth: the object cannot end in this block, count only.
+        if (depth > closings) {
+            depth += __builtin_popcountll(opens) - closings;
+            position += 64;
+            continue;
+        }
+        uint64_t structural = opens | closes;
+        while (structural != 0) {
+            uint64_t bit = structural & (0ull - structural);
+            if (opens & bit) {
+                depth++;
+            } else {
+                depth--;
+                size_t at = position + (size_t)__builtin_ctzll(bit);
+                if (depth < 0) {
+                    *column = at + 1;
+                    return 2;
+                }
+                if (depth == 0) {
+                    size_t rest = at + 1;
+                    while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
+                    if (rest == length) return 0;
+                    *column = rest + 1;
+                    return 3;
+                }
+            }
+            structural ^= bit;
+        }
+        position += 64;
+    }
+    *position_ = position;
+    *in_string_ = (uint32_t)in_string;
+    *depth_ = depth;
+    return -1;
+}
+
+static int json_avx2 = -1;
+#endif
+
 int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
     size_t position = 0;
     while (position < length && (bytes[position] == ' ' || bytes[position] == '\t')) position++;
@@ -250,6 +328,15 @@ int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
     // (escapes are rare in market data), as does the tail.
     uint32_t in_string = 0;  // 0 or 1: inside a string at the block's start
     long depth = 0;
+    int avx2 = __atomic_load_n(&json_avx2, __ATOMIC_RELAXED);
+    if (avx2 < 0) {
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&json_avx2, avx2, __ATOMIC_RELAXED);
+    }
+    if (avx2) {
+        int verdict = json_shape_avx2(bytes, length, &position, &in_string, &depth, column);
+        if (verdict >= 0) return verdict;
+    }
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i open_brace = _mm_set1_epi8('{'), open_bracket = _mm_set1_epi8('[');
     const __m128i close_brace = _mm_set1_epi8('}'), close_bracket = _mm_set1_epi8(']');
@@ -269,7 +356,17 @@ int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
         strings ^= strings << 8;
         if (in_string) strings = ~strings;
         strings &= 0xFFFF;
-        uint32_t structural = (opens | closes) & ~strings;
+        opens &= ~strings;
+        closes &= ~strings;
+        // Fewer closings than the depth: the object cannot end in this block, count only.
+        long closings = __builtin_popcount(closes);
+        if (depth > closings) {
+            depth += __builtin_popcount(opens) - closings;
+            in_string ^= (uint32_t)__builtin_popcount(quotes) & 1u;
+            position += 16;
+            continue;
+        }
+        uint32_t structural = opens | closes;
         while (structural != 0) {
             uint32_t bit = structural & (0u - structural);
             if (opens & bit) {
