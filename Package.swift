@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
-                "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal", "PeregrineStrategy",
+                "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal",
+                "PeregrineStrategy",
                 "PeregrineControl", "PeregrineTestSupport",
             ]
         ),

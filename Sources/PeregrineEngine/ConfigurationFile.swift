@@ -499,7 +499,9 @@ public enum ConfigurationFile {
         for key in keys {
             guard let value = key.render(configuration) else { continue }
             if key.section == "source", key.name == "max_events", configuration.maxEvents == nil { continue }
-            if key.section == "journal", key.name.hasPrefix("sync_"), durability(configuration).0 != "batch" { continue }
+            if key.section == "journal", key.name.hasPrefix("sync_"), durability(configuration).0 != "batch" {
+                continue
+            }
             if key.section != section {
                 section = key.section
                 lines.append("")

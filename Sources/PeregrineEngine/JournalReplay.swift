@@ -124,7 +124,8 @@ public enum JournalReplay {
             }
             if repair {
                 for snapshot in beyondEnd {
-                    do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch {
+                    do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch
+                    {
                         throw .journal(error.description)
                     }
                 }

@@ -106,7 +106,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public func store(directory: String) throws(EngineError) {
         do {
             try FileIO.makeDirectory(directory)
-            try FileIO.writeFileAtomically(directory + "/" + Self.fileName, Array(description.utf8), directory: directory)
+            try FileIO.writeFileAtomically(
+                directory + "/" + Self.fileName, Array(description.utf8), directory: directory)
         } catch {
             throw .journal("cannot write the settings file: \(error)")
         }

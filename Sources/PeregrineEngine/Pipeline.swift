@@ -177,7 +177,8 @@ public enum Pipeline {
             throw .journal(
                 "\(directory) holds a journal (\(records.count) segment(s) with records, \(snapshots.count) snapshot(s)) "
                     + "but no \(LogicSettings.fileName), so the logic settings it was written with are unknown. Restore "
-                    + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one")
+                    + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one"
+            )
         }
     }
 
@@ -541,7 +542,8 @@ public enum Pipeline {
     static func pollJournal(_ journal: inout JournalStage, now: UInt64, _ wiring: Wiring) -> Int {
         let passed = journal.poll(now: now)
         if passed == 0, wiring.control.stopRequested, let nats = wiring.configuration.nats {
-            journal.enforceShutdownDeadline(now: now, limitNanoseconds: CycleClock.saturatingNanoseconds(seconds: nats.shutdownAckSeconds))
+            journal.enforceShutdownDeadline(
+                now: now, limitNanoseconds: CycleClock.saturatingNanoseconds(seconds: nats.shutdownAckSeconds))
         }
         journal.serviceCollection()
         publishJournalCounters(journal, wiring.counters)

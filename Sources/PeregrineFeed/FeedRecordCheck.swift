@@ -56,13 +56,16 @@ extension FeedReplay {
             var expected = prefix
             let levels = max(0, (fields.count - 4) / 4)
             for level in 0..<levels {
-                expected += ["asks[\(level)].price", "asks[\(level)].amount", "bids[\(level)].price", "bids[\(level)].amount"]
+                expected += [
+                    "asks[\(level)].price", "asks[\(level)].amount", "bids[\(level)].price", "bids[\(level)].amount",
+                ]
             }
             guard levels > 0, fields.map(String.init) == expected else {
                 throw FeedError(
                     line: 1,
                     "not a tardis-snapshot header (expected exchange,symbol,timestamp,local_timestamp,"
-                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(Self.excerpt(found))'")
+                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(Self.excerpt(found))'"
+                )
             }
             expectedFields = fields.count
             return
@@ -70,7 +73,8 @@ extension FeedReplay {
         guard let header = format.header else { return }
         guard found == header else {
             throw FeedError(
-                line: 1, "not a \(format.rawValue) file: expected the header '\(header)', found '\(Self.excerpt(found))'")
+                line: 1,
+                "not a \(format.rawValue) file: expected the header '\(header)', found '\(Self.excerpt(found))'")
         }
         expectedFields = CSVRow.fieldCount(line)
     }
@@ -93,7 +97,9 @@ extension FeedReplay {
 
     /// A row whose field count is not the header's.
     func fieldsMismatch(_ fields: Int) -> FeedError {
-        FeedError(line: 0, "\(fields)\(fields == CSVRow.maxFields ? " or more" : "") field(s); the header has \(expectedFields)")
+        FeedError(
+            line: 0,
+            "\(fields)\(fields == CSVRow.maxFields ? " or more" : "") field(s); the header has \(expectedFields)")
     }
 
     /// Parses every value of a record without applying it: for a last line without a line

@@ -560,7 +560,8 @@ extension FeedReplay {
             // the gap.
             if let torn = tornTail, index < paths.count - 1 {
                 throw FeedError(
-                    line: torn.line, "torn last line (\(torn.bytes) bytes) in a file that is not the last: \(torn.reason)",
+                    line: torn.line,
+                    "torn last line (\(torn.bytes) bytes) in a file that is not the last: \(torn.reason)",
                     file: torn.path)
             }
         }
@@ -592,7 +593,8 @@ extension FeedReplay {
         switch try admit(line, number: number, terminated: terminated, path: path) {
         case .skip: return captured
         case .torn:
-            throw FeedError(line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn", file: path)
+            throw FeedError(
+                line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn", file: path)
         case .apply: break
         }
         do throws(FeedError) {

@@ -52,7 +52,8 @@ public enum FileIO {
     /// Writes `bytes` to `path` so that a crash leaves the old file or the whole new one: a
     /// temporary file beside it, synced, renamed into place, the directory synced. On failure
     /// the temporary file is removed (a full disk leaves nothing behind).
-    public static func writeFileAtomically(_ path: String, _ chunks: [UInt8]..., directory: String) throws(JournalError) {
+    public static func writeFileAtomically(_ path: String, _ chunks: [UInt8]..., directory: String) throws(JournalError)
+    {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         try check(fd, "open", temporary)

@@ -199,7 +199,8 @@ public enum JournalReader {
         guard segment.firstSequence > expected else {
             return .sequenceGap(path: segment.path, offset: 0, expected: expected, found: segment.firstSequence)
         }
-        let holder = previous.map { "\($0.path) ends early, or a segment after it is missing" } ?? "a segment is missing"
+        let holder =
+            previous.map { "\($0.path) ends early, or a segment after it is missing" } ?? "a segment is missing"
         return .missingRecords(
             path: directory + "/" + JournalFormat.segmentName(firstSequence: expected), first: expected,
             last: segment.firstSequence - 1,

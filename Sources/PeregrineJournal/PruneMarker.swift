@@ -26,7 +26,8 @@ public enum PruneMarker {
         else {
             throw .badHeader(
                 path: path,
-                reason: "not a prune marker of this build (expected \"\(formatLine)\" and \"first-retained-sequence N\")")
+                reason:
+                    "not a prune marker of this build (expected \"\(formatLine)\" and \"first-retained-sequence N\")")
         }
         return sequence
     }

@@ -51,7 +51,8 @@ struct FeedReplayCommand: ParsableCommand {
 
     func validate() throws {
         guard checkpointEvery >= 0 else {
-            throw ValidationError("--checkpoint-every must be 0 (final checkpoint only) or more (got \(checkpointEvery))")
+            throw ValidationError(
+                "--checkpoint-every must be 0 (final checkpoint only) or more (got \(checkpointEvery))")
         }
     }
 

@@ -77,7 +77,8 @@ struct JournalCommand: ParsableCommand {
     struct MarkPruned: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "mark-pruned",
-            abstract: "Record that a journal's first segments were removed by --prune (for journals pruned before 2026-11-29).",
+            abstract:
+                "Record that a journal's first segments were removed by --prune (for journals pruned before 2026-11-29).",
             discussion: """
                 A journal whose first segment starts after sequence 0 is read only if it holds journal.pruned, which \
                 --prune writes before it deletes segments. Builds before 2026-11-29 pruned without writing it; this \

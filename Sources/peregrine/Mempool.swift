@@ -115,7 +115,8 @@ struct MempoolRun: ParsableCommand {
         guard (1...1_000_000).contains(unique) else { throw ValidationError("--unique must be 1 to 1000000") }
         guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
         guard source == "synthetic" || source.hasPrefix("nats://") || FileIO.isRegularFile(source) else {
-            throw ValidationError("--source \(source): no such file (give synthetic, a block JSON file, a journal or nats://…)")
+            throw ValidationError(
+                "--source \(source): no such file (give synthetic, a block JSON file, a journal or nats://…)")
         }
         guard (2...Bundle.capacity).contains(bundleSize) else { throw ValidationError("--bundle-size must be 2 to 16") }
         guard bundleTimeoutUs > 0, bundleTimeoutUs <= 60e6 else {
@@ -176,7 +177,8 @@ struct MempoolRun: ParsableCommand {
         var bundleProducer = try sink.bundles.makeProducer()
         var orderProducer = try sink.orders.makeProducer()
         var builder = try BundleBuilder(
-            maxTransactions: bundleSize, timeoutNanoseconds: CycleClock.saturatingNanoseconds(seconds: bundleTimeoutUs / 1e6))
+            maxTransactions: bundleSize,
+            timeoutNanoseconds: CycleClock.saturatingNanoseconds(seconds: bundleTimeoutUs / 1e6))
         var stalls = 0
         func ship(_ bundle: Bundle) {
             while !bundleProducer.tryPush(bundle) {
@@ -313,7 +315,10 @@ struct MempoolRun: ParsableCommand {
                 }
                 let transaction = transactions[index]
                 // Arrival: when the transaction is due at --rate (at the maximum rate, now).
-                let due = rate > 0 ? start &+ CycleClock.saturatingNanoseconds(seconds: Double(analysed) * interval / 1e9) : clock.now()
+                let due =
+                    rate > 0
+                    ? start &+ CycleClock.saturatingNanoseconds(seconds: Double(analysed) * interval / 1e9)
+                    : clock.now()
                 while clock.now() < due {}
                 arena.withUnsafeBytes { raw in
                     analyse(

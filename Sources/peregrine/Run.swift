@@ -345,7 +345,8 @@ func readConfigurationFile(_ path: String) throws(EngineError) -> String {
     let limit = 1 << 20
     var info = stat()
     guard stat(path, &info) == 0 else {
-        throw .invalidSetting(name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
+        throw .invalidSetting(
+            name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
     }
     guard (info.st_mode & S_IFMT) == S_IFREG else {
         throw .invalidSetting(name: "config", value: path, allowed: "not a regular file; give a TOML file")
@@ -355,7 +356,8 @@ func readConfigurationFile(_ path: String) throws(EngineError) -> String {
             name: "config", value: path, allowed: "\(info.st_size) bytes; a configuration file is at most 1 MiB")
     }
     guard let file = fopen(path, "r") else {
-        throw .invalidSetting(name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
+        throw .invalidSetting(
+            name: "config", value: path, allowed: "cannot read it: \(String(cString: strerror(errno)))")
     }
     defer { fclose(file) }
     var bytes: [UInt8] = []

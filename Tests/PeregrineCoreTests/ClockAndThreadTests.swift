@@ -1,7 +1,8 @@
-@testable import PeregrineCore
 import PeregrineSys
 import Synchronization
 import Testing
+
+@testable import PeregrineCore
 
 @Suite("Clock and threads")
 struct ClockAndThreadTests {

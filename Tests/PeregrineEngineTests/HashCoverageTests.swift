@@ -1,9 +1,11 @@
 import PeregrineBook
 import PeregrineCore
-import PeregrineEngine
 import PeregrineMempool
 import PeregrineModel
+import PeregrineStrategy
 import Testing
+
+@testable import PeregrineEngine
 
 /// Every field that reaches the state or output hash changes it. Comparing a run with its own
 /// replay cannot show a field left out (both sides leave it out), so each test here builds two
@@ -34,7 +36,9 @@ struct HashCoverageTests {
             #expect(covered == stored, "fields neither varied nor excluded", sourceLocation: sourceLocation)
             let baseHash = hash(base)
             for (field, value) in variants {
-                #expect(hash(value) != baseHash, "changing \(field) leaves the hash unchanged", sourceLocation: sourceLocation)
+                #expect(
+                    hash(value) != baseHash, "changing \(field) leaves the hash unchanged",
+                    sourceLocation: sourceLocation)
             }
         }
     }
@@ -194,7 +198,9 @@ struct HashCoverageTests {
                 "order type",
                 [
                     limit(),
-                    .stopMarket(OrderID(4), account: AccountID(7), .buy, stopPrice: Price(ticks: 120), quantity: Quantity(lots: 1)),
+                    .stopMarket(
+                        OrderID(4), account: AccountID(7), .buy, stopPrice: Price(ticks: 120),
+                        quantity: Quantity(lots: 1)),
                 ]
             ),
             ("time priority", [stop(), limit()]),
@@ -205,6 +211,84 @@ struct HashCoverageTests {
     }
 }
 
+/// Every part of the engine's state reaches its state hash: each counter, the books, the open
+/// bundle, the strategy and the venue, changed one at a time in a logic that has run a little.
+@Suite("Engine state hash coverage")
+struct EngineStateHashCoverageTests {
+    static func logic() throws -> EngineLogic<LargeTradeFollower> {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 2
+        configuration.orderFlowPercent = 30
+        configuration.venueOrderCapacity = 1_024
+        var market = SyntheticMarket(instruments: 2, seed: 11, orderFlowPercent: 30)
+        var logic = try EngineLogic(configuration: configuration, strategy: PipelineTests.follower)
+        var outputs = HashingOutputs()
+        for sequence in 0..<2_000 {
+            logic.handle(market.next(timestamp: UInt64(sequence) * 5_000), sequence: Int64(sequence), outputs: &outputs)
+        }
+        return logic
+    }
+
+    @Test func everyPartOfTheEngineStateReachesTheStateHash() throws {
+        let base = try Self.logic().stateHash()
+        let changes: [(String, (inout EngineLogic<LargeTradeFollower>) -> Void)] = [
+            ("last sequence", { $0._lastSequence += 1 }),
+            ("processed", { $0._processed += 1 }),
+            ("transactions", { $0._transactions += 1 }),
+            ("refused transactions", { $0._refusedTransactions += 1 }),
+            ("bundles", { $0._bundles += 1 }),
+            (
+                "a book level",
+                {
+                    $0.books.apply(
+                        LevelUpdate(side: .buy, price: Price(ticks: 1), quantity: Quantity(lots: 3)),
+                        to: InstrumentID(0))
+                }
+            ),
+            (
+                "the open bundle",
+                {
+                    _ = $0.builder.add(
+                        Transaction(
+                            id: 999, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 1),
+                            quantity: Quantity(lots: 1),
+                            origin: .strategy), now: 1)
+                }
+            ),
+            (
+                "the strategy",
+                { logic in
+                    var sink = TransactionBatch()
+                    logic.strategy.onEvent(
+                        Event(
+                            timestamp: 1, sourceSequence: 0, instrument: InstrumentID(1),
+                            payload: .trade(
+                                Trade(
+                                    price: Price(ticks: 1_000_000), quantity: Quantity(lots: 10_000), aggressor: .buy,
+                                    tradeID: 1))),
+                        books: logic.books, sink: &sink)
+                }
+            ),
+            (
+                "the venue",
+                { logic in
+                    var sink = ExecutionReportCollector()
+                    logic.venue?.process(
+                        .limit(
+                            OrderID(77_777), account: AccountID(1), .buy, price: Price(ticks: 1_000_000 - 30_000),
+                            quantity: Quantity(lots: 1)),
+                        instrument: InstrumentID(0), sink: &sink)
+                }
+            ),
+        ]
+        for (part, change) in changes {
+            var logic = try Self.logic()
+            #expect(logic.stateHash() == base)
+            change(&logic)
+            #expect(logic.stateHash() != base, "changing \(part) leaves the state hash unchanged")
+        }
+    }
+}
 
 /// The hashes of a small fixed run, pinned: a change of what is hashed (or of what the logic
 /// does) changes them, so it has to be a deliberate, visible change of these constants.

@@ -66,7 +66,10 @@ struct ConfigurationAgreementTests {
             // The flag against the same value in a file: the same verdict, and when accepted the
             // same configuration.
             try "[\(key.section)]\n\(key.name) = \(value)\n".write(toFile: file, atomically: true, encoding: .utf8)
-            return (try Faults.run(["config", "check", file]), try Faults.run(["run", "--validate-only", "\(key.flag)=\(value)"]))
+            return (
+                try Faults.run(["config", "check", file]),
+                try Faults.run(["run", "--validate-only", "\(key.flag)=\(value)"])
+            )
         }
     }
 
@@ -77,7 +80,8 @@ struct ConfigurationAgreementTests {
             Gen.int(in: 0...2).map { ["toml", "env", "flag"][$0] }
         ) { key, value, origin in
             let (check, run) = try Self.check(key: key, value: value, origin: origin)
-            let context = "\(origin) \(key) = \(value): check \(check.status) \(check.error) / run \(run.status) \(run.error)"
+            let context =
+                "\(origin) \(key) = \(value): check \(check.status) \(check.error) / run \(run.status) \(run.error)"
             if origin == "flag", Self.tomlOnlySyntax.contains(value) {
                 // TOML's own number syntax is not always a flag's: refused on the command line,
                 // or (a hexadecimal Double) read as the same number.

@@ -109,7 +109,8 @@ struct CrashFaultTests {
             #expect(process.terminationReason == .uncaughtSignal)
             #expect(acknowledged > previous, "seed \(seed) round \(round): no progress acknowledged")
             let records = try Self.verifiedRecords(journal)
-            #expect(records >= acknowledged, "seed \(seed) round \(round): acknowledged \(acknowledged), kept \(records)")
+            #expect(
+                records >= acknowledged, "seed \(seed) round \(round): acknowledged \(acknowledged), kept \(records)")
             previous = records
         }
         let final = try Faults.recover(journal, ["--durability", durability, "--snapshot-every", "20000"])

@@ -20,7 +20,9 @@ struct DestructiveFaultTests {
         #expect(run.status == 1, "run should refuse: \(run.output)", sourceLocation: sourceLocation)
         #expect(!run.output.contains("state hash"), "a refused run must not start", sourceLocation: sourceLocation)
         for fragment in mentions {
-            #expect(run.error.contains(fragment), "run error lacks '\(fragment)': \(run.error)", sourceLocation: sourceLocation)
+            #expect(
+                run.error.contains(fragment), "run error lacks '\(fragment)': \(run.error)",
+                sourceLocation: sourceLocation)
         }
         let verify = try Faults.run(["journal", "verify", journal])
         #expect(verify.status == 1, "verify should fail: \(verify.output)", sourceLocation: sourceLocation)
@@ -113,7 +115,9 @@ struct DestructiveFaultTests {
         let run = try Faults.recover(journal, ["--accept-journal-loss"])
         #expect(run.status == 0, "\(run.error)")
         let older = try Self.snapshots(journal).dropLast().last ?? ""
-        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(49_001 - Faults.sequence(inName: older))) events"))
+        #expect(
+            run.output.contains(
+                "snapshot \(older) + replayed \(Faults.grouped(49_001 - Faults.sequence(inName: older))) events"))
         #expect(run.output.contains("journal loss      accepted (--accept-journal-loss)"))
         #expect(run.error.contains("journal loss accepted"))
         #expect(FileManager.default.fileExists(atPath: journal + "/snapshot-00000000000000050001.pgs.stale"))
@@ -142,7 +146,9 @@ struct DestructiveFaultTests {
         let run = try Faults.recover(journal)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("snapshot skipped  \(newest): "))
-        #expect(run.output.contains("snapshot \(older) + replayed \(Faults.grouped(50_001 - Faults.sequence(inName: older))) events"))
+        #expect(
+            run.output.contains(
+                "snapshot \(older) + replayed \(Faults.grouped(50_001 - Faults.sequence(inName: older))) events"))
         #expect(run.error.contains("snapshot not used"))
         try Faults.expectReplayMatches(run, journal: journal)
     }
@@ -164,7 +170,9 @@ struct DestructiveFaultTests {
             toFile: path, atomically: true, encoding: .utf8)
         let run = try Faults.recover(journal, ["--order-flow", "10"])
         #expect(run.status == 1)
-        #expect(run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)"))
+        #expect(
+            run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
+        )
         try text.replacingOccurrences(of: "format = 1", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
@@ -199,7 +207,10 @@ struct DestructiveFaultTests {
         try FileManager.default.copyItem(
             atPath: try Faults.base.get() + "/engine-logic.conf", toPath: journal + "/engine-logic.conf")
         let second = try Faults.run(
-            ["run", "--rate", "50000", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0"],
+            [
+                "run", "--rate", "50000", "--max-events", "20", "--order-flow", "10", "--journal", journal,
+                "--metrics-port", "0",
+            ],
             constraints: .init(fileSizeLimitKiB: 0))
         #expect(second.status == 1)
         #expect(second.error.contains("journal-00000000000000000000.pgj failed: File too large"), "\(second.error)")
@@ -216,7 +227,8 @@ struct DestructiveFaultTests {
             // at the previous shutdown snapshot's sequence and prunes once, at its own shutdown,
             // keeping that snapshot, whose last record is in the segment before.
             let run = try Faults.run([
-                "run", "--max", "--max-events", round == 0 ? "30000" : "3000", "--order-flow", "10", "--segment-mb", "1",
+                "run", "--max", "--max-events", round == 0 ? "30000" : "3000", "--order-flow", "10", "--segment-mb",
+                "1",
                 "--snapshot-every", "5000", "--prune", "--journal", journal, "--metrics-port", "0", "--wait", "yield",
             ])
             #expect(run.status == 0, "round \(round): \(run.error)")
@@ -242,7 +254,8 @@ struct DestructiveFaultTests {
             ],
             constraints: .init(fileSizeLimitKiB: 200))
         #expect(run.status == 1)
-        #expect(run.output.contains("lossless          NO: the journal failed (write \(journal)/journal-"), "\(run.output)")
+        #expect(
+            run.output.contains("lossless          NO: the journal failed (write \(journal)/journal-"), "\(run.output)")
         #expect(run.output.contains("File too large"))
         #expect(try Faults.files(journal, suffix: ".tmp").isEmpty)
         let recovered = try Faults.recover(journal)

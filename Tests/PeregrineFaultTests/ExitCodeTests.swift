@@ -32,11 +32,15 @@ struct ExitCodeTests {
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
             "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
-            "tornBybit": write("torn.jsonl", "{\"type\":\"snapshot\",\"data\":{\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1}}\n{\"type\":\"delta\",\"data\":{\"b\":[[\"1.4"),
+            "tornBybit": write(
+                "torn.jsonl",
+                "{\"type\":\"snapshot\",\"data\":{\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1}}\n{\"type\":\"delta\",\"data\":{\"b\":[[\"1.4"
+            ),
             "badGrid": write(
                 "grid.csv",
                 "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
-                    + (0..<1_200).map { "x,BTC,\($0),\($0),\($0),buy,100.5,1\n" }.joined() + "x,BTC,9999,9999,1,buy,100.25,1\n"),
+                    + (0..<1_200).map { "x,BTC,\($0),\($0),\($0),buy,100.5,1\n" }.joined()
+                    + "x,BTC,9999,9999,1,buy,100.25,1\n"),
         ]
     }()
 
@@ -87,7 +91,8 @@ struct ExitCodeTests {
         Row(arguments: ["journal", "verify", file("missing")], status: 1, says: "is not a journal: no such directory"),
         Row(arguments: ["journal", "verify", file("dir")], status: 1, says: "no journal segments"),
         Row(arguments: ["journal", "stats", file("missing")], status: 1, says: "is not a journal"),
-        Row(arguments: ["journal", "inspect", file("dir"), "--limit=-1"], status: 2, says: "--limit must be 1 or more"),
+        Row(
+            arguments: ["journal", "inspect", file("dir"), "--limit=-1"], status: 2, says: "--limit must be 1 or more"),
         Row(arguments: ["journal", "frobnicate"], status: 2, says: "Unexpected argument 'frobnicate'"),
         // config
         Row(arguments: ["config", "check", "/dev/zero"], status: 2, says: "not a regular file"),
@@ -107,7 +112,9 @@ struct ExitCodeTests {
         Row(arguments: ["match", "--commands", file("malformed")], status: 1, says: "1 malformed line(s) skipped"),
         Row(arguments: ["match", "--commands", file("commands")], status: 0, says: ""),
         // feed
-        Row(arguments: ["feed", "replay", "--format", "nope", file("commands")], status: 2, says: "invalid format 'nope'"),
+        Row(
+            arguments: ["feed", "replay", "--format", "nope", file("commands")], status: 2,
+            says: "invalid format 'nope'"),
         Row(arguments: ["feed", "replay", "--format", "bybit-ob", file("missing")], status: 2, says: "cannot open"),
         Row(
             arguments: ["feed", "replay", "--format", "bybit-ob", "--tick-size", "1e-30", file("commands")], status: 2,

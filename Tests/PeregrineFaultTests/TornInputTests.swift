@@ -25,11 +25,17 @@ struct TornInputTests {
         case "tardis-l2":
             return try write(
                 ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
-                    + (0..<40).map { "x,BTC,\($0),\(1_000 + $0),\($0 < 4),\($0 % 2 == 0 ? "bid" : "ask"),\($0 % 2 == 0 ? 99 - $0 % 7 : 101 + $0 % 7).5,0.\(1 + $0 % 9)" })
+                    + (0..<40).map {
+                        "x,BTC,\($0),\(1_000 + $0),\($0 < 4),\($0 % 2 == 0 ? "bid" : "ask"),\($0 % 2 == 0 ? 99 - $0 % 7 : 101 + $0 % 7).5,0.\(1 + $0 % 9)"
+                    })
         case "tardis-snapshot":
             return try write(
-                ["exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,asks[1].price,asks[1].amount,bids[1].price,bids[1].amount"]
-                    + (0..<40).map { "x,BTC,\($0),\($0 + 5),10\($0 % 10).5,1.\($0 % 7),9\($0 % 10).5,2.\($0 % 5),11\($0 % 10).0,3.0,8\($0 % 10).0,4.25" })
+                [
+                    "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,asks[1].price,asks[1].amount,bids[1].price,bids[1].amount"
+                ]
+                    + (0..<40).map {
+                        "x,BTC,\($0),\($0 + 5),10\($0 % 10).5,1.\($0 % 7),9\($0 % 10).5,2.\($0 % 5),11\($0 % 10).0,3.0,8\($0 % 10).0,4.25"
+                    })
         default:
             return try write(
                 (0..<40).map {
@@ -75,7 +81,8 @@ struct TornInputTests {
         // The grids are given so that every file is read on the same ones.
         let detected = try Self.replay(format, whole)
         #expect(detected.status == 0, "\(format): \(detected.error)")
-        let grids = try #require(detected.error.split(separator: ";").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        let grids = try #require(detected.error.split(separator: ";").last).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let tick = String(grids.split(separator: " ")[2].dropLast())
         let lot = String(grids.split(separator: " ")[5])
         let flags = ["--tick-size", tick, "--lot-size", lot]

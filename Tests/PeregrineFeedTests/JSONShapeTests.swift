@@ -57,7 +57,9 @@ struct JSONShapeTests {
             }
             let expected = Self.reference(bytes)
             let found = Self.shape(bytes)
-            #expect(found.code == expected.code && found.column == expected.column, "\(String(decoding: bytes, as: UTF8.self))")
+            #expect(
+                found.code == expected.code && found.column == expected.column,
+                "\(String(decoding: bytes, as: UTF8.self))")
         }
     }
 

@@ -252,7 +252,8 @@ struct JournalTests {
         try rewrite(version: 1)
         let old = try SnapshotStore.read(path: path)
         #expect(old.sequence == 10 && old.payload == [9] && old.journalRecordChecksum == nil)
-        #expect(try SnapshotStore.mismatch(old, segments: try JournalReader.segments(in: directory), journalEnd: 10) == nil)
+        #expect(
+            try SnapshotStore.mismatch(old, segments: try JournalReader.segments(in: directory), journalEnd: 10) == nil)
         try rewrite(version: 9)
         #expect(
             throws: JournalError.badSnapshot(
@@ -272,7 +273,9 @@ struct JournalTests {
         #expect(deleted.filter { $0.hasSuffix(".pgj") }.count == 2)
         #expect(try PruneMarker.load(directory: directory) == 148)
         let kept = try SnapshotStore.read(path: directory + "/" + SnapshotStore.fileName(sequence: 222))
-        #expect(try SnapshotStore.mismatch(kept, segments: try JournalReader.segments(in: directory), journalEnd: 300) == nil)
+        #expect(
+            try SnapshotStore.mismatch(kept, segments: try JournalReader.segments(in: directory), journalEnd: 300)
+                == nil)
         let (scan, records) = try readAll(directory)
         #expect(scan.firstSequence == 148 && records.first?.0 == 148 && scan.nextSequence == 300)
         // The marker's segment itself going missing is not pruning.
