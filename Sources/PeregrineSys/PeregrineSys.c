@@ -201,6 +201,38 @@ int pg_crc32c_is_hardware(void) {
 #define PG_HAVE_SSE2 1
 #endif
 
+/// The verdict once the object's last '}' is found at `at`: 0 when only spaces or tabs follow.
+static int json_closed_at(const uint8_t *bytes, size_t length, size_t at, size_t *column) {
+    size_t rest = at + 1;
+    while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
+    if (rest == length) return 0;
+    *column = rest + 1;
+    return 3;
+}
+
+/// Walks a block's brackets outside strings (bit i = byte position + i), in order; returns -1
+/// when the object goes on past the block, else the verdict.
+static inline int json_walk_block(const uint8_t *bytes, size_t length, size_t position, uint64_t opens,
+                                  uint64_t closes, long *depth, size_t *column) {
+    uint64_t structural = opens | closes;
+    while (structural != 0) {
+        uint64_t bit = structural & (0ull - structural);
+        if (opens & bit) {
+            *depth += 1;
+        } else {
+            *depth -= 1;
+            size_t at = position + (size_t)__builtin_ctzll(bit);
+            if (*depth < 0) {
+                *column = at + 1;
+                return 2;
+            }
+            if (*depth == 0) return json_closed_at(bytes, length, at, column);
+        }
+        structural ^= bit;
+    }
+    return -1;
+}
+
 /// The scalar scan from `position` with the state so far.
 static int json_shape_scalar(const uint8_t *bytes, size_t length, size_t position, int in_string, long depth,
                              size_t *column) {
@@ -224,13 +256,7 @@ static int json_shape_scalar(const uint8_t *bytes, size_t length, size_t positio
                 *column = position + 1;
                 return 2;
             }
-            if (depth == 0) {
-                size_t rest = position + 1;
-                while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
-                if (rest == length) return 0;
-                *column = rest + 1;
-                return 3;
-            }
+            if (depth == 0) return json_closed_at(bytes, length, position, column);
         }
     }
     *column = length;
@@ -282,28 +308,8 @@ __attribute__((target("avx2"))) static int json_shape_avx2(const uint8_t *bytes,
             position += 64;
             continue;
         }
-        uint64_t structural = opens | closes;
-        while (structural != 0) {
-            uint64_t bit = structural & (0ull - structural);
-            if (opens & bit) {
-                depth++;
-            } else {
-                depth--;
-                size_t at = position + (size_t)__builtin_ctzll(bit);
-                if (depth < 0) {
-                    *column = at + 1;
-                    return 2;
-                }
-                if (depth == 0) {
-                    size_t rest = at + 1;
-                    while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
-                    if (rest == length) return 0;
-                    *column = rest + 1;
-                    return 3;
-                }
-            }
-            structural ^= bit;
-        }
+        int verdict = json_walk_block(bytes, length, position, opens, closes, &depth, column);
+        if (verdict >= 0) return verdict;
         position += 64;
     }
     *position_ = position;
@@ -366,28 +372,8 @@ int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
             position += 16;
             continue;
         }
-        uint32_t structural = opens | closes;
-        while (structural != 0) {
-            uint32_t bit = structural & (0u - structural);
-            if (opens & bit) {
-                depth++;
-            } else {
-                depth--;
-                size_t at = position + (size_t)__builtin_ctz(bit);
-                if (depth < 0) {
-                    *column = at + 1;
-                    return 2;
-                }
-                if (depth == 0) {
-                    size_t rest = at + 1;
-                    while (rest < length && (bytes[rest] == ' ' || bytes[rest] == '\t')) rest++;
-                    if (rest == length) return 0;
-                    *column = rest + 1;
-                    return 3;
-                }
-            }
-            structural ^= bit;
-        }
+        int verdict = json_walk_block(bytes, length, position, opens, closes, &depth, column);
+        if (verdict >= 0) return verdict;
         in_string ^= (uint32_t)__builtin_popcount(quotes) & 1u;
         position += 16;
     }
