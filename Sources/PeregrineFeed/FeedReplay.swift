@@ -114,8 +114,8 @@ public struct FeedReplay: ~Copyable {
         -> (price: Increment, size: Increment)
     {
         var lines = try MappedLines(path: path)
-        var priceDecimals = 0
-        var sizeDecimals = 0
+        var price = GridWitness()
+        var size = GridWitness()
         var seen = 0
         while seen < sampleLines, let line = lines.next() {
             seen += 1
@@ -123,34 +123,37 @@ public struct FeedReplay: ~Copyable {
             case .binanceDepth:
                 let row = CSVRow(line)
                 guard row.count >= 8, row[0].first != UInt8(ascii: "s") else { continue }
-                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
-                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+                price.note(row[6], line: seen)
+                size.note(row[7], line: seen)
             case .tardisQuotes:
                 let row = CSVRow(line)
                 guard row.count >= 8, row[0].first != UInt8(ascii: "e") || !row[2].isEmpty && row[2].integerValue != nil
                 else { continue }
-                priceDecimals = max(priceDecimals, row[5].decimalPlaces, row[6].decimalPlaces)
-                sizeDecimals = max(sizeDecimals, row[4].decimalPlaces, row[7].decimalPlaces)
+                price.note(row[5], line: seen)
+                price.note(row[6], line: seen)
+                size.note(row[4], line: seen)
+                size.note(row[7], line: seen)
             case .tardisTrades:
                 let row = CSVRow(line)
                 guard row.count >= 8, row[2].integerValue != nil else { continue }
-                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
-                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+                price.note(row[6], line: seen)
+                size.note(row[7], line: seen)
             case .truefxQuotes:
                 let row = CSVRow(line)
                 guard row.count >= 3, row[0].first != UInt8(ascii: "t") else { continue }
-                priceDecimals = max(priceDecimals, row[1].decimalPlaces, row[2].decimalPlaces)
+                price.note(row[1], line: seen)
+                price.note(row[2], line: seen)
             case .bybitOrderBook:
                 var pairs = BybitPairs(line)
-                while let (price, size) = pairs.next() {
-                    priceDecimals = max(priceDecimals, price.decimalPlaces)
-                    sizeDecimals = max(sizeDecimals, size.decimalPlaces)
+                while let (priceBytes, sizeBytes) = pairs.next() {
+                    price.note(priceBytes, line: seen)
+                    size.note(sizeBytes, line: seen)
                 }
             case .tardisL2:
                 let row = CSVRow(line)
                 guard row.count >= 8, row[2].integerValue != nil else { continue }
-                priceDecimals = max(priceDecimals, row[6].decimalPlaces)
-                sizeDecimals = max(sizeDecimals, row[7].decimalPlaces)
+                price.note(row[6], line: seen)
+                size.note(row[7], line: seen)
             case .tardisSnapshot:
                 var cursor = CSVCursor(line)
                 var index = 0
@@ -158,9 +161,9 @@ public struct FeedReplay: ~Copyable {
                     if index == 2, field.integerValue == nil { break }  // the header
                     if index >= 4 {
                         if (index - 4) % 2 == 0 {
-                            priceDecimals = max(priceDecimals, field.decimalPlaces)
+                            price.note(field, line: seen)
                         } else {
-                            sizeDecimals = max(sizeDecimals, field.decimalPlaces)
+                            size.note(field, line: seen)
                         }
                     }
                     index += 1
@@ -168,14 +171,35 @@ public struct FeedReplay: ~Copyable {
             case .l3JSONLines:
                 var object = FlatJSONObject()
                 guard (try? object.parse(line)) != nil else { continue }
-                if let price = object.value("price") { priceDecimals = max(priceDecimals, price.bytes.decimalPlaces) }
-                if let size = object.value("size") { sizeDecimals = max(sizeDecimals, size.bytes.decimalPlaces) }
+                if let value = object.value("price") { price.note(value.bytes, line: seen) }
+                if let value = object.value("size") { size.note(value.bytes, line: seen) }
             }
         }
-        do {
-            return (try Increment(units: 1, decimals: priceDecimals), try Increment(units: 1, decimals: sizeDecimals))
-        } catch {
-            throw FeedError(line: 0, "\(error)")
+        return (try price.increment(named: "price", path: path), try size.increment(named: "size", path: path))
+    }
+
+    /// The most decimals seen in one kind of field, and the first value that had them.
+    struct GridWitness {
+        var decimals = 0
+        var line = 0
+        var value = ""
+
+        mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
+            let places = field.decimalPlaces
+            guard places > decimals else { return }
+            decimals = places
+            self.line = line
+            value = String(decoding: field.prefix(64), as: UTF8.self)
+        }
+
+        /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
+        func increment(named name: String, path: String) throws(FeedError) -> Increment {
+            do { return try Increment(units: 1, decimals: decimals) } catch {
+                throw FeedError(
+                    line: line,
+                    "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported (give --tick-size or "
+                        + "--lot-size to read the file on a coarser grid)", file: path)
+            }
         }
     }
 

@@ -99,6 +99,11 @@ public enum JournalReader {
                 let next = segments[position + 1].firstSequence
                 let held = Int64(Swift.max(0, segment.byteCount - JournalFormat.headerSize) / JournalFormat.recordSize)
                 let whole = (segment.byteCount - JournalFormat.headerSize) % JournalFormat.recordSize == 0
+                if held > next - segment.firstSequence {
+                    throw .sequenceGap(
+                        path: segments[position + 1].path, offset: 0, expected: segment.firstSequence + held,
+                        found: next)
+                }
                 if segment.byteCount < JournalFormat.headerSize || !whole || held != next - segment.firstSequence {
                     let end = segment.firstSequence + held
                     throw .missingRecords(

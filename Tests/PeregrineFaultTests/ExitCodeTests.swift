@@ -32,6 +32,10 @@ struct ExitCodeTests {
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
             "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
+            "tooFine": write(
+                "fine.csv",
+                "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nx,BTC,1,1,1,buy,100.1234567890123456789,1\n"
+            ),
             "tornBybit": write(
                 "torn.jsonl",
                 "{\"type\":\"snapshot\",\"data\":{\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1}}\n{\"type\":\"delta\",\"data\":{\"b\":[[\"1.4"
@@ -119,6 +123,9 @@ struct ExitCodeTests {
         Row(
             arguments: ["feed", "replay", "--format", "bybit-ob", "--tick-size", "1e-30", file("commands")], status: 2,
             says: "invalid --tick-size '1e-30'"),
+        Row(
+            arguments: ["feed", "replay", "--format", "tardis-trades", file("tooFine")], status: 1,
+            says: "fine.csv line 2: price '100.1234567890123456789' has 19 decimals; at most 18"),
         // bench
         Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
     ]
