@@ -39,8 +39,8 @@ public struct FeedCheckpoint: Equatable, Sendable {
     public var bidLevels: Int
     public var askLevels: Int
     /// Σ price × size over the top 10 levels, in ticks × lots.
-    public var bidNotional: Int64
-    public var askNotional: Int64
+    public var bidNotional: Notional
+    public var askNotional: Notional
     /// Orders per side (order-level formats; 0 otherwise).
     public var bidOrders = 0
     public var askOrders = 0
@@ -279,14 +279,15 @@ public struct FeedReplay: ~Copyable {
             return FeedCheckpoint(
                 message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: book.levelCount(.buy),
                 askLevels: book.levelCount(.sell),
-                bidNotional: bids.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
-                askNotional: asks.reduce(0) { $0 &+ $1.price.ticks &* $1.quantity.lots },
+                bidNotional: bids.reduce(into: Notional()) { $0.add($1.price, $1.quantity) },
+                askNotional: asks.reduce(into: Notional()) { $0.add($1.price, $1.quantity) },
                 bidOrders: bidOrderCount, askOrders: askOrderCount)
         }
         return FeedCheckpoint(
             message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: top.bid == nil ? 0 : 1,
-            askLevels: top.ask == nil ? 0 : 1, bidNotional: top.bid.map { $0.price.ticks &* $0.quantity.lots } ?? 0,
-            askNotional: top.ask.map { $0.price.ticks &* $0.quantity.lots } ?? 0)
+            askLevels: top.ask == nil ? 0 : 1,
+            bidNotional: top.bid.map { Notional($0.price, $0.quantity) } ?? Notional(),
+            askNotional: top.ask.map { Notional($0.price, $0.quantity) } ?? Notional())
     }
 
     public var bestBidOffer: BestBidOffer {

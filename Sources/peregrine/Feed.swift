@@ -86,6 +86,7 @@ struct FeedReplayCommand: ParsableCommand {
         }
         let start = pg_monotonic_nanoseconds()
         var incomplete = false
+        var notionalOverflow = false
         do throws(FeedError) {
             var detected: (price: Increment, size: Increment)
             do {
@@ -98,8 +99,6 @@ struct FeedReplayCommand: ParsableCommand {
             if let givenLot { detected.size = givenLot }
             var replay = try FeedReplay(
                 format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size)
-            let notional =
-                (try? Increment(units: 1, decimals: detected.price.decimals + detected.size.decimals)) ?? detected.price
             let orderLevel = feedFormat == .l3JSONLines
             print(
                 "message,bid_price,bid_size,ask_price,ask_size,bid_levels,ask_levels,bid_top10_notional,ask_top10_notional"
@@ -114,8 +113,14 @@ struct FeedReplayCommand: ParsableCommand {
                 }
                 fields.append("\(checkpoint.bidLevels)")
                 fields.append("\(checkpoint.askLevels)")
-                fields.append(Price(ticks: checkpoint.bidNotional).formatted(tickSize: notional))
-                fields.append(Price(ticks: checkpoint.askNotional).formatted(tickSize: notional))
+                for notional in [checkpoint.bidNotional, checkpoint.askNotional] {
+                    guard let text = notional.formatted(tickSize: priceGrid, lotSize: sizeGrid) else {
+                        notionalOverflow = true
+                        fields.append("overflow")
+                        continue
+                    }
+                    fields.append(text)
+                }
                 if orderLevel {
                     fields.append("\(checkpoint.bidOrders)")
                     fields.append("\(checkpoint.askOrders)")
@@ -154,6 +159,10 @@ struct FeedReplayCommand: ParsableCommand {
             }
         } catch {
             printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        if notionalOverflow {
+            printError("error: a top-10 notional went past 128 bits (printed as 'overflow')")
             throw ExitCode(1)
         }
         if incomplete { throw ExitCode(1) }

@@ -75,9 +75,9 @@ struct FeedReplayTests {
         #expect(decimal(try #require(top.ask).price, replay.priceIncrement) == reference.asks.keys.min())
         #expect(decimal(try #require(top.bid).quantity, replay.sizeIncrement) == bids[bids.keys.max()!])
         #expect(top.bidLevels == bids.count && top.askLevels == reference.asks.count)
-        let notionalGrid = try Increment(units: 1, decimals: 5)
         #expect(
-            Decimal(string: Price(ticks: top.bidNotional).formatted(tickSize: notionalGrid))
+            Decimal(
+                string: top.bidNotional.formatted(tickSize: replay.priceIncrement, lotSize: replay.sizeIncrement) ?? "")
                 == ReferenceBook(bids: bids).notional(bids, highestFirst: true))
         #expect(replay.statistics.messages == 2 && replay.statistics.rows == 200)
         #expect(replay.statistics.gaps == 1)  // the update does not follow on from the snapshot
@@ -110,9 +110,9 @@ struct FeedReplayTests {
         #expect(
             decimal(try #require(top.ask).quantity, replay.sizeIncrement) == reference.asks[reference.asks.keys.min()!])
         #expect(top.bidLevels == reference.bids.count && top.askLevels == reference.asks.count)
-        let notionalGrid = try Increment(units: 1, decimals: 4)
         #expect(
-            Decimal(string: Price(ticks: top.askNotional).formatted(tickSize: notionalGrid))
+            Decimal(
+                string: top.askNotional.formatted(tickSize: replay.priceIncrement, lotSize: replay.sizeIncrement) ?? "")
                 == reference.notional(reference.asks, highestFirst: false))
         #expect(replay.statistics.gaps == gaps)
         #expect(replay.statistics.crossed == 0)

@@ -1,3 +1,4 @@
+import Foundation
 import PeregrineModel
 import PropertyBased
 import Testing
@@ -85,5 +86,37 @@ struct PriceTests {
             let text = Price(ticks: ticks).formatted(tickSize: increment)
             #expect((try? Price(text, tickSize: increment))?.ticks == ticks)
         }
+    }
+}
+
+@Suite("Notional")
+struct NotionalTests {
+    /// On a 1e-8 price grid and a 1e-8 size grid, price × size needs 16 decimals and about 95
+    /// bits: 64-bit arithmetic wrapped here and printed negative notionals.
+    @Test func pricesTimesSizesOnFineGridsAreExact() throws {
+        let grid = try Increment("0.00000001")
+        let levels = [("60940.35136398", "12345.67891234"), ("60945", "0.00000001"), ("64000.5", "99999.99999999")]
+        var notional = Notional()
+        var expected = Decimal(0)
+        for (price, size) in levels {
+            notional.add(try Price(price, tickSize: grid), try Quantity(size, lotSize: grid))
+            expected += Decimal(string: price)! * Decimal(string: size)!
+        }
+        let text = try #require(notional.formatted(tickSize: grid, lotSize: grid))
+        #expect(!text.hasPrefix("-"))
+        #expect(Decimal(string: text) == expected)
+        #expect(text == "7152400010.7448474868535132")
+    }
+
+    @Test func gridsWithStepsAndOverflowAreHandled() throws {
+        // A 0.5 tick and a 0.25 lot: 3 ticks × 2 lots = 1.5 × 0.5 = 0.75.
+        let notional = Notional(Price(ticks: 3), Quantity(lots: 2))
+        #expect(notional.formatted(tickSize: try Increment("0.5"), lotSize: try Increment("0.25")) == "0.750")
+        let one = try Increment("1")
+        var huge = Notional()
+        for _ in 0..<40 { huge.add(Price(ticks: .max), Quantity(lots: .max)) }
+        #expect(huge.overflowed && huge.formatted(tickSize: one, lotSize: one) == nil)
+        let tenth = try Increment("0.1")
+        #expect(Notional(Price(ticks: -2), Quantity(lots: 3)).formatted(tickSize: tenth, lotSize: one) == "-0.6")
     }
 }
