@@ -35,23 +35,18 @@ public struct BestBidOffer: Hashable, Sendable, BitwiseCopyable {
 /// What applying one level update did to a book.
 @frozen
 public enum LevelUpdateOutcome: Equatable, Sendable, BitwiseCopyable {
-    /// The level was set (or removed).
+    /// The level was set or removed (a removal of a level not held changes nothing).
     case applied
-    /// The ladder was moved to take a new best price; `evicted` far levels fell off.
-    case appliedAfterRecentring(evicted: Int)
-    /// A removal for a price outside the ladder, where nothing is held: nothing to do.
-    case ignoredOutsideLadder
-    /// A non-zero level outside the ladder that is not a new best price: counted, not held.
-    case rejectedOutsideLadder
+    /// A new level beyond the book's ceiling of levels per side: refused, counted.
+    case refusedAtCeiling
 }
 
-/// Counters a book keeps about updates it could not hold exactly.
+/// Counters a book keeps about the updates it applied.
 @frozen
 public struct BookCounters: Equatable, Sendable, BitwiseCopyable {
     public var updates: Int = 0
-    public var rejectedOutsideLadder: Int = 0
-    public var recentrings: Int = 0
-    public var evictedLevels: Int = 0
+    /// New levels refused because a side held its most levels (`L2Book.maxLevelsPerSide`).
+    public var refusedAtCeiling: Int = 0
 
     @inlinable public init() {}
 }

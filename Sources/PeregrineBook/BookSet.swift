@@ -10,14 +10,14 @@ public struct BookSet: ~Copyable {
     @usableFromInline var _unknownInstrumentUpdates: Int = 0
     public var unknownInstrumentUpdates: Int { _unknownInstrumentUpdates }
 
-    /// Books for instruments `0 ..< count`, each with a ladder of `ladderSize` ticks.
-    public init(count: Int, ladderSize: Int) throws(BookError) {
+    /// Books for instruments `0 ..< count`, each holding at most `maxLevelsPerSide` levels a side.
+    public init(count: Int, maxLevelsPerSide: Int = L2Book.defaultMaxLevelsPerSide) throws(BookError) {
         guard (1...65_536).contains(count) else { throw .invalidInstrumentCount(count) }
         let storage = UnsafeMutablePointer<L2Book>.allocate(capacity: count)
         for index in 0..<count {
             do {
                 (storage + index).initialize(
-                    to: try L2Book(instrument: InstrumentID(UInt32(index)), ladderSize: ladderSize))
+                    to: try L2Book(instrument: InstrumentID(UInt32(index)), maxLevelsPerSide: maxLevelsPerSide))
             } catch {
                 storage.deinitialize(count: index)
                 storage.deallocate()
@@ -71,9 +71,7 @@ public struct BookSet: ~Copyable {
         for index in 0..<count {
             let counters = books[index].counters
             total.updates += counters.updates
-            total.rejectedOutsideLadder += counters.rejectedOutsideLadder
-            total.recentrings += counters.recentrings
-            total.evictedLevels += counters.evictedLevels
+            total.refusedAtCeiling += counters.refusedAtCeiling
         }
         return total
     }

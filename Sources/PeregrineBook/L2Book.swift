@@ -1,66 +1,69 @@
 import PeregrineCore
 import PeregrineModel
 
-/// A level-2 (market-by-price) book on a fixed price ladder.
+/// A level-2 (market-by-price) book: every level of both sides, exactly, on any price grid.
 ///
 /// ```
-///  low                                   best bid   best ask                low + size − 1
-///   │ index 0 …                              │         │                          … │
-///   [ 0 0 5 0 3 0 0 9 0 0 0 0 0 0 0 0 0 0 0 12 0 0 0 0 7 0 4 0 0 0 0 0 0 0 0 0 0 0 ]  bids
-///   [ 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0  0 0 0 0 8 0 2 0 0 0 0 0 0 0 0 0 0 1 ]  asks
-///   bitmaps (`LevelBitmap`): one bit per level and side, set when the quantity is non-zero
+///  window (dense, `windowSize` ticks from `low`, placed at the first price)
+///   [ 0 0 5 0 3 0 0 9 0 0 12 … ]  bids   one Int64 per tick, a two-level bitmap of occupied ticks
+///   [ … 0 8 0 2 0 0 0 0 0 0 1 ]  asks
+///  outside the window: `PriceLevels` per side (occupied levels only, sorted, best last)
 /// ```
 ///
-/// A price maps to `price − low`; setting or removing a level is O(1). The best bid and ask are
-/// kept on every change: improving them is a compare, and removing the best finds the next
-/// occupied level through the two-level bitmap.
-///
-/// **Prices outside the ladder.** The ladder covers `ladderSize` ticks and is placed around
-/// the first price seen. An update outside it is handled so that the ladder always holds the
-/// top of the book:
-/// - a removal (quantity 0) outside the ladder changes nothing (no level is held there);
-/// - a price that would become the new best on its side moves the ladder (re-centring on the
-///   middle of the new price and the other side's best) as long as both fit; levels that fall
-///   off the far end are dropped and counted in `counters.evictedLevels`. Re-centring is
-///   O(ladder size) and rare: it happens when the market moves half a ladder;
-/// - anything else (a level deeper than the ladder, or a spread wider than the ladder) is not
-///   held and is counted in `counters.rejectedOutsideLadder`.
-///
-/// Storage is allocated once in `init`; updates never allocate. Owned by one thread.
+/// Where the grid is coarse and the market stays near where it started, every update is an
+/// O(1) write into the window; a level anywhere else (a 1e-8 grid, a far deep level, a market
+/// that walked away) goes to the side's sorted store, which is fast because real books keep most
+/// of their changes near the touch. Nothing is dropped: memory grows with the levels held, up to
+/// `maxLevelsPerSide`, beyond which a new level is refused and counted (`refusedAtCeiling`).
+/// Best bid and ask, depth and counts are exact at every moment (the two parts are merged by
+/// price). Owned by one thread; no allocation per update once the stores have grown.
 public struct L2Book: ~Copyable {
     public let instrument: InstrumentID
-    /// Number of price levels the ladder covers (a multiple of 64).
-    public let ladderSize: Int
+    /// The most levels each side may hold.
+    public let maxLevelsPerSide: Int
+    /// Ticks the dense window covers (a multiple of 64).
+    public let windowSize: Int
+    /// The window of a book in the engine's book set: 4,096 ticks (64 KB a book).
+    public static let defaultWindowSize = 4_096
+    /// The default most levels per side (2^22: far more than any venue publishes).
+    public static let defaultMaxLevelsPerSide = 1 << 22
+
     @usableFromInline let bidQuantities: UnsafeMutablePointer<Int64>
     @usableFromInline let askQuantities: UnsafeMutablePointer<Int64>
     @usableFromInline var bidBits: LevelBitmap
     @usableFromInline var askBits: LevelBitmap
-    /// Price in ticks of ladder index 0.
+    /// Price in ticks of window index 0.
     @usableFromInline var low: Int64 = 0
     @usableFromInline var anchored = false
     @usableFromInline var bestBidIndex = -1
     @usableFromInline var bestAskIndex = -1
     @usableFromInline var bidCount = 0
     @usableFromInline var askCount = 0
-    /// Counts of updates and of what could not be held exactly.
+    @usableFromInline var farBids: PriceLevels<BidOrder>
+    @usableFromInline var farAsks: PriceLevels<AskOrder>
+    /// Counts of updates, and of new levels refused at the ceiling.
     public var counters = BookCounters()
 
-    /// A book whose ladder covers `ladderSize` ticks (rounded up to a multiple of 64).
-    /// If `referencePrice` is given the ladder is centred on it; otherwise on the first price.
-    public init(instrument: InstrumentID, ladderSize: Int, referencePrice: Price? = nil) throws(BookError) {
-        guard (64...1_048_576).contains(ladderSize) else { throw .invalidLadderSize(ladderSize) }
+    /// An empty book holding at most `maxLevelsPerSide` levels on each side.
+    /// `windowSize` ticks (64 to 2^20, rounded up to a multiple of 64) are held densely around
+    /// the first price; 16 bytes a tick.
+    public init(
+        instrument: InstrumentID, windowSize: Int = L2Book.defaultWindowSize,
+        maxLevelsPerSide: Int = L2Book.defaultMaxLevelsPerSide
+    ) throws(BookError) {
+        guard maxLevelsPerSide >= 1 else { throw .invalidLevelCeiling(maxLevelsPerSide) }
+        guard (64...(1 << 20)).contains(windowSize) else { throw .invalidWindowSize(windowSize) }
         self.instrument = instrument
-        self.ladderSize = (ladderSize + 63) / 64 * 64
-        bidQuantities = .allocate(capacity: self.ladderSize)
-        askQuantities = .allocate(capacity: self.ladderSize)
-        bidBits = LevelBitmap(size: self.ladderSize)
-        askBits = LevelBitmap(size: self.ladderSize)
-        bidQuantities.initialize(repeating: 0, count: self.ladderSize)
-        askQuantities.initialize(repeating: 0, count: self.ladderSize)
-        if let referencePrice {
-            low = Self.lowEdge(centredOn: referencePrice.ticks, size: self.ladderSize)
-            anchored = true
-        }
+        self.maxLevelsPerSide = maxLevelsPerSide
+        self.windowSize = (windowSize + 63) / 64 * 64
+        bidQuantities = .allocate(capacity: self.windowSize)
+        askQuantities = .allocate(capacity: self.windowSize)
+        bidQuantities.initialize(repeating: 0, count: self.windowSize)
+        askQuantities.initialize(repeating: 0, count: self.windowSize)
+        bidBits = LevelBitmap(size: self.windowSize)
+        askBits = LevelBitmap(size: self.windowSize)
+        farBids = PriceLevels(initialCapacity: 64, ceiling: maxLevelsPerSide)
+        farAsks = PriceLevels(initialCapacity: 64, ceiling: maxLevelsPerSide)
     }
 
     deinit {
@@ -76,21 +79,49 @@ public struct L2Book: ~Copyable {
     public mutating func apply(_ update: LevelUpdate) -> LevelUpdateOutcome {
         counters.updates &+= 1
         let price = update.price.ticks
+        let lots = update.quantity.lots
         if !anchored {
-            if update.quantity.lots == 0 { return .ignoredOutsideLadder }
-            low = Self.lowEdge(centredOn: price, size: ladderSize)
+            if lots == 0 { return .applied }
+            let (edge, overflow) = price.subtractingReportingOverflow(Int64(windowSize / 2))
+            low = overflow ? Int64.min : edge
             anchored = true
         }
         let (offset, overflow) = price.subtractingReportingOverflow(low)
-        if !overflow, offset >= 0, offset < Int64(ladderSize) {
-            setLevel(side: update.side, index: Int(offset), lots: update.quantity.lots)
+        if !overflow, offset >= 0, offset < Int64(windowSize) {
+            let index = Int(offset)
+            if lots != 0, bidCount &+ askCount &+ farBids.count &+ farAsks.count >= maxLevelsPerSide,
+                levelCount(update.side) >= maxLevelsPerSide,
+                (update.side == .buy ? bidQuantities[index] : askQuantities[index]) == 0
+            {
+                return refuse()
+            }
+            setWindowLevel(side: update.side, index: index, lots: lots)
             return .applied
         }
-        return applyOutsideLadder(update)
+        return applyOutsideWindow(side: update.side, price: price, lots: lots)
+    }
+
+    /// A level outside the dense window: the side's sorted store. Kept out of line so the
+    /// window's path stays small where it is inlined.
+    @usableFromInline
+    mutating func applyOutsideWindow(side: Side, price: Int64, lots: Int64) -> LevelUpdateOutcome {
+        if lots != 0, levelCount(side) >= maxLevelsPerSide,
+            (side == .buy ? farBids.lots(at: price) : farAsks.lots(at: price)) == 0
+        {
+            return refuse()
+        }
+        let change = side == .buy ? farBids.set(price: price, lots: lots) : farAsks.set(price: price, lots: lots)
+        return change == .refusedAtCeiling ? refuse() : .applied
+    }
+
+    @usableFromInline @inline(never)
+    mutating func refuse() -> LevelUpdateOutcome {
+        counters.refusedAtCeiling &+= 1
+        return .refusedAtCeiling
     }
 
     @inlinable
-    mutating func setLevel(side: Side, index: Int, lots: Int64) {
+    mutating func setWindowLevel(side: Side, index: Int, lots: Int64) {
         if side == .buy {
             let previous = bidQuantities[index]
             bidQuantities[index] = lots
@@ -122,210 +153,163 @@ public struct L2Book: ~Copyable {
         }
     }
 
-    @usableFromInline
-    mutating func applyOutsideLadder(_ update: LevelUpdate) -> LevelUpdateOutcome {
-        if update.quantity.lots == 0 { return .ignoredOutsideLadder }
-        let price = update.price.ticks
-        let isNewBest: Bool
-        let otherBest: Int64?
-        if update.side == .buy {
-            isNewBest = bestBidIndex < 0 || price > low &+ Int64(bestBidIndex)
-            otherBest = bestAskIndex < 0 ? nil : low &+ Int64(bestAskIndex)
-        } else {
-            isNewBest = bestAskIndex < 0 || price < low &+ Int64(bestAskIndex)
-            otherBest = bestBidIndex < 0 ? nil : low &+ Int64(bestBidIndex)
+    /// Removes every level (the counters and the window's place stay).
+    public mutating func clear() {
+        // Only the occupied ticks are zeroed: O(levels), not O(window).
+        var index = bestBidIndex
+        while index >= 0 {
+            bidQuantities[index] = 0
+            index = bidBits.highest(atOrBelow: index &- 1)
         }
-        guard isNewBest else {
-            counters.rejectedOutsideLadder &+= 1
-            return .rejectedOutsideLadder
+        index = bestAskIndex
+        while index >= 0 {
+            askQuantities[index] = 0
+            index = askBits.lowest(atOrAbove: index &+ 1)
         }
-        var newLow = Self.lowEdge(centredOn: price, size: ladderSize)
-        if let otherBest {
-            // Both the new price and the other side's best must fit: place the ladder so the
-            // pair sits in its middle. `span` ≤ size − 1 guarantees both offsets are in range.
-            let lower = Swift.min(price, otherBest)
-            let (span, overflow) = Swift.max(price, otherBest).subtractingReportingOverflow(lower)
-            guard !overflow, span < Int64(ladderSize) else {
-                counters.rejectedOutsideLadder &+= 1
-                return .rejectedOutsideLadder
-            }
-            newLow = lower &- (Int64(ladderSize) &- 1 &- span) / 2
-        }
-        let evicted = recentre(newLow: newLow)
-        let (offset, overflow) = price.subtractingReportingOverflow(low)
-        guard !overflow, offset >= 0, offset < Int64(ladderSize) else {
-            // Unreachable by the arithmetic above; kept so no input can write outside the ladder.
-            counters.rejectedOutsideLadder &+= 1
-            return .rejectedOutsideLadder
-        }
-        setLevel(side: update.side, index: Int(offset), lots: update.quantity.lots)
-        return .appliedAfterRecentring(evicted: evicted)
-    }
-
-    /// Moves the ladder so index 0 is `newLow`, dropping levels that fall outside. O(size).
-    mutating func recentre(newLow: Int64) -> Int {
-        let shift = newLow &- low
-        var evicted = 0
-        for quantities in [bidQuantities, askQuantities] {
-            var moved = [Int64](repeating: 0, count: ladderSize)
-            for index in 0..<ladderSize where quantities[index] != 0 {
-                let target = Int64(index) &- shift
-                if target >= 0, target < Int64(ladderSize) {
-                    moved[Int(target)] = quantities[index]
-                } else {
-                    evicted += 1
-                }
-            }
-            moved.withUnsafeBufferPointer { buffer in
-                if let base = buffer.baseAddress { quantities.update(from: base, count: ladderSize) }
-            }
-        }
-        low = newLow
-        rebuildIndex()
-        counters.recentrings &+= 1
-        counters.evictedLevels &+= evicted
-        return evicted
-    }
-
-    /// Recomputes bitmaps, counts and best indices from the quantity arrays.
-    mutating func rebuildIndex() {
         bidBits.removeAll()
         askBits.removeAll()
         bidCount = 0
         askCount = 0
         bestBidIndex = -1
         bestAskIndex = -1
-        for index in 0..<ladderSize {
-            if bidQuantities[index] != 0 {
-                bidBits.insert(index)
-                bidCount += 1
-                bestBidIndex = index
-            }
-            if askQuantities[index] != 0 {
-                askBits.insert(index)
-                askCount += 1
-                if bestAskIndex < 0 { bestAskIndex = index }
-            }
-        }
-    }
-
-    /// Removes every level; the ladder stays where it is.
-    public mutating func clear() {
-        bidQuantities.update(repeating: 0, count: ladderSize)
-        askQuantities.update(repeating: 0, count: ladderSize)
-        rebuildIndex()
-    }
-
-    @usableFromInline
-    static func lowEdge(centredOn price: Int64, size: Int) -> Int64 {
-        let (value, overflow) = price.subtractingReportingOverflow(Int64(size / 2))
-        return overflow ? Int64.min : value
+        farBids.removeAll()
+        farAsks.removeAll()
     }
 
     // MARK: Queries
 
-    /// The best (highest) bid, if any.
-    @inlinable
+    /// The best (highest) bid, if any: the better of the window's and the store's.
+    @inlinable @inline(__always)
     public var bestBid: BookLevel? {
-        guard bestBidIndex >= 0 else { return nil }
-        return BookLevel(
-            price: Price(ticks: low &+ Int64(bestBidIndex)), quantity: Quantity(lots: bidQuantities[bestBidIndex]))
+        if farBids.count == 0 {
+            guard bestBidIndex >= 0 else { return nil }
+            return BookLevel(
+                price: Price(ticks: low &+ Int64(bestBidIndex)), quantity: Quantity(lots: bidQuantities[bestBidIndex]))
+        }
+        let far = farBids.best
+        if bestBidIndex >= 0 {
+            let price = low &+ Int64(bestBidIndex)
+            if let far, far.price > price {
+                return BookLevel(price: Price(ticks: far.price), quantity: Quantity(lots: far.lots))
+            }
+            return BookLevel(price: Price(ticks: price), quantity: Quantity(lots: bidQuantities[bestBidIndex]))
+        }
+        return far.map { BookLevel(price: Price(ticks: $0.price), quantity: Quantity(lots: $0.lots)) }
     }
 
-    /// The best (lowest) ask, if any.
-    @inlinable
+    /// The best (lowest) ask, if any: the better of the window's and the store's.
+    @inlinable @inline(__always)
     public var bestAsk: BookLevel? {
-        guard bestAskIndex >= 0 else { return nil }
-        return BookLevel(
-            price: Price(ticks: low &+ Int64(bestAskIndex)), quantity: Quantity(lots: askQuantities[bestAskIndex]))
+        if farAsks.count == 0 {
+            guard bestAskIndex >= 0 else { return nil }
+            return BookLevel(
+                price: Price(ticks: low &+ Int64(bestAskIndex)), quantity: Quantity(lots: askQuantities[bestAskIndex]))
+        }
+        let far = farAsks.best
+        if bestAskIndex >= 0 {
+            let price = low &+ Int64(bestAskIndex)
+            if let far, far.price < price {
+                return BookLevel(price: Price(ticks: far.price), quantity: Quantity(lots: far.lots))
+            }
+            return BookLevel(price: Price(ticks: price), quantity: Quantity(lots: askQuantities[bestAskIndex]))
+        }
+        return far.map { BookLevel(price: Price(ticks: $0.price), quantity: Quantity(lots: $0.lots)) }
     }
 
-    /// Best bid and offer together.
-    @inlinable
+    @inlinable @inline(__always)
     public var bestBidOffer: BestBidOffer { BestBidOffer(bid: bestBid, ask: bestAsk) }
 
-    /// Ask minus bid in ticks, when both sides exist (negative when crossed).
-    @inlinable
+    /// Ask minus bid in ticks, when both sides exist.
     public var spread: Int64? { bestBidOffer.spread }
 
-    /// Number of non-empty levels on `side`.
+    /// Levels held on `side`.
     @inlinable
-    public func levelCount(_ side: Side) -> Int { side == .buy ? bidCount : askCount }
+    public func levelCount(_ side: Side) -> Int {
+        side == .buy ? bidCount &+ farBids.count : askCount &+ farAsks.count
+    }
 
-    /// The quantity resting at `price` on `side` (zero outside the ladder).
+    /// The quantity at `price` on `side` (zero when no level is held there).
+    @inlinable
     public func quantity(at price: Price, side: Side) -> Quantity {
         let (offset, overflow) = price.ticks.subtractingReportingOverflow(low)
-        guard anchored, !overflow, offset >= 0, offset < Int64(ladderSize) else { return .zero }
-        return Quantity(lots: side == .buy ? bidQuantities[Int(offset)] : askQuantities[Int(offset)])
+        if anchored, !overflow, offset >= 0, offset < Int64(windowSize) {
+            return Quantity(lots: side == .buy ? bidQuantities[Int(offset)] : askQuantities[Int(offset)])
+        }
+        return quantityOutsideWindow(at: price.ticks, side: side)
     }
 
-    /// The lowest and highest price the ladder covers now, once placed.
-    public var ladderRange: ClosedRange<Price>? {
-        guard anchored else { return nil }
-        return Price(ticks: low)...Price(ticks: low &+ Int64(ladderSize - 1))
+    @usableFromInline
+    func quantityOutsideWindow(at price: Int64, side: Side) -> Quantity {
+        Quantity(lots: side == .buy ? farBids.lots(at: price) : farAsks.lots(at: price))
     }
 
-    /// Writes up to `levels.count` levels of `side`, best first, into `levels`; returns how
-    /// many. Does not allocate.
-    @inlinable
+    /// Writes up to `levels.count` levels of `side`, best first; returns how many.
     public func depth(_ side: Side, into levels: UnsafeMutableBufferPointer<BookLevel>) -> Int {
         var written = 0
-        if side == .buy {
-            var index = bestBidIndex
-            while index >= 0, written < levels.count {
-                levels[written] = BookLevel(
-                    price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: bidQuantities[index]))
-                written &+= 1
-                index = bidBits.highest(atOrBelow: index &- 1)
-            }
-        } else {
-            var index = bestAskIndex
-            while index >= 0, written < levels.count {
-                levels[written] = BookLevel(
-                    price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: askQuantities[index]))
-                written &+= 1
-                index = askBits.lowest(atOrAbove: index &+ 1)
-            }
+        forEachLevel(side) { level in
+            guard written < levels.count else { return false }
+            levels[written] = level
+            written += 1
+            return true
         }
         return written
     }
 
-    /// The top `count` levels of `side`, best first (allocates: for tools and tests).
+    /// Up to `count` levels of `side`, best first (allocates: for tools and tests).
     public func depth(_ side: Side, levels count: Int) -> [BookLevel] {
-        // Never reserve more than the side holds (a caller may ask for `.max`).
         [BookLevel](unsafeUninitializedCapacity: Swift.max(0, Swift.min(count, levelCount(side)))) {
             buffer, initialized in
             initialized = depth(side, into: buffer)
         }
     }
+
+    /// Calls `body` with every level of `side`, best first (the window and the store merged by
+    /// price), until it returns false.
+    func forEachLevel(_ side: Side, _ body: (BookLevel) -> Bool) {
+        let isBid = side == .buy
+        var index = isBid ? bestBidIndex : bestAskIndex
+        var rank = 0
+        while true {
+            let window: (price: Int64, lots: Int64)? =
+                index >= 0 ? (low &+ Int64(index), isBid ? bidQuantities[index] : askQuantities[index]) : nil
+            let far = isBid ? farBids.level(rank: rank) : farAsks.level(rank: rank)
+            let takeFar: Bool
+            switch (window, far) {
+            case (nil, nil): return
+            case (nil, .some): takeFar = true
+            case (.some, nil): takeFar = false
+            case (.some(let w), .some(let f)): takeFar = isBid ? f.price > w.price : f.price < w.price
+            }
+            if takeFar, let far {
+                guard body(BookLevel(price: Price(ticks: far.price), quantity: Quantity(lots: far.lots))) else {
+                    return
+                }
+                rank += 1
+            } else if let window {
+                guard body(BookLevel(price: Price(ticks: window.price), quantity: Quantity(lots: window.lots))) else {
+                    return
+                }
+                index = isBid ? bidBits.highest(atOrBelow: index &- 1) : askBits.lowest(atOrAbove: index &+ 1)
+            }
+        }
+    }
 }
 
 extension L2Book {
-    /// Adds the ladder's position and every occupied level to `hasher` (best first), plus the
-    /// counters: equal books hash equally on every machine. O(ladder size).
+    /// Adds every level (best first, per side) and the counters to `hasher`: equal books hash
+    /// equally on every machine. O(levels).
     public func combineState(into hasher: inout StateHasher) {
         hasher.combine(instrument.rawValue)
-        hasher.combine(anchored ? low : Int64.min)
         for side in [Side.buy, .sell] {
-            hasher.combine(side == .buy ? bidCount : askCount)
+            hasher.combine(levelCount(side))
             forEachLevel(side) { level in
                 hasher.combine(level.price.ticks)
                 hasher.combine(level.quantity.lots)
+                return true
             }
         }
         hasher.combine(counters.updates)
-        hasher.combine(counters.rejectedOutsideLadder)
-        hasher.combine(counters.recentrings)
-        hasher.combine(counters.evictedLevels)
-    }
-
-    func forEachLevel(_ side: Side, _ body: (BookLevel) -> Void) {
-        var index = side == .buy ? bestBidIndex : bestAskIndex
-        while index >= 0 {
-            let lots = side == .buy ? bidQuantities[index] : askQuantities[index]
-            body(BookLevel(price: Price(ticks: low &+ Int64(index)), quantity: Quantity(lots: lots)))
-            index = side == .buy ? bidBits.highest(atOrBelow: index &- 1) : askBits.lowest(atOrAbove: index &+ 1)
-        }
+        hasher.combine(counters.refusedAtCeiling)
     }
 }
 
@@ -339,49 +323,61 @@ extension BookSet {
 }
 
 extension L2Book {
-    /// Writes the ladder's position, counters and every occupied level.
+    /// Writes the counters and every level.
     public func encodeState(into encoder: inout SnapshotEncoder) {
         encoder.write(instrument.rawValue)
-        encoder.write(Int64(ladderSize))
-        encoder.write(anchored)
-        encoder.write(low)
-        for value in [counters.updates, counters.rejectedOutsideLadder, counters.recentrings, counters.evictedLevels] {
-            encoder.write(Int64(value))
-        }
+        encoder.write(Int64(counters.updates))
+        encoder.write(Int64(counters.refusedAtCeiling))
         for side in [Side.buy, .sell] {
-            encoder.write(Int64(side == .buy ? bidCount : askCount))
+            encoder.write(Int64(levelCount(side)))
             forEachLevel(side) { level in
                 encoder.write(level.price.ticks)
                 encoder.write(level.quantity.lots)
+                return true
             }
         }
     }
 
-    /// Loads what `encodeState` wrote into this book (same instrument and ladder size).
-    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+    /// Loads what `encodeState` wrote into this book (same instrument). Version 1 is the ladder
+    /// book's state (before 2026-11-29): its ladder position and counters are read past, and the
+    /// levels it held are loaded.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder, version: UInt16 = 2) throws(SnapshotError) {
         let stored = try decoder.read(UInt32.self, "instrument")
-        let size = try decoder.read(Int64.self, "ladder size")
-        guard stored == instrument.rawValue, size == Int64(ladderSize) else {
-            throw .mismatch(
-                "L2 book \(stored) with \(size) levels where this engine has \(instrument) with \(ladderSize)")
+        guard stored == instrument.rawValue else {
+            throw .mismatch("L2 book \(stored) where this engine has \(instrument)")
         }
         clear()
-        anchored = try decoder.readBool("anchored")
-        low = try decoder.read(Int64.self, "ladder low edge")
-        counters.updates = Int(try decoder.read(Int64.self, "updates"))
-        counters.rejectedOutsideLadder = Int(try decoder.read(Int64.self, "rejected outside ladder"))
-        counters.recentrings = Int(try decoder.read(Int64.self, "re-centrings"))
-        counters.evictedLevels = Int(try decoder.read(Int64.self, "evicted levels"))
+        let updates: Int
+        let refused: Int
+        if version == 1 {
+            _ = try decoder.read(Int64.self, "ladder size")
+            _ = try decoder.readBool("anchored")
+            _ = try decoder.read(Int64.self, "ladder low edge")
+            updates = Int(try decoder.read(Int64.self, "updates"))
+            for field in ["rejected outside ladder", "re-centrings", "evicted levels"] {
+                _ = try decoder.read(Int64.self, field)
+            }
+            refused = 0
+        } else {
+            updates = Int(try decoder.read(Int64.self, "updates"))
+            refused = Int(try decoder.read(Int64.self, "refused at ceiling"))
+        }
+        defer {
+            counters.updates = updates
+            counters.refusedAtCeiling = refused
+        }
         for side in [Side.buy, .sell] {
             let count = try decoder.readCount("level count", minimumItemBytes: 16)
             for _ in 0..<count {
                 let price = try decoder.read(Int64.self, "level price")
                 let lots = try decoder.read(Int64.self, "level quantity")
-                let (offset, overflow) = price.subtractingReportingOverflow(low)
-                guard !overflow, offset >= 0, offset < Int64(ladderSize), lots > 0 else {
-                    throw .invalid(field: "level price", value: price)
+                guard lots > 0, quantity(at: Price(ticks: price), side: side) == .zero else {
+                    throw .invalid(field: "level", value: price)
                 }
-                setLevel(side: side, index: Int(offset), lots: lots)
+                guard
+                    apply(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots)))
+                        == .applied
+                else { throw .invalid(field: "level count", value: Int64(levelCount(side))) }
             }
         }
     }
@@ -394,10 +390,10 @@ extension BookSet {
         for index in 0..<count { books[index].encodeState(into: &encoder) }
     }
 
-    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+    public mutating func restoreState(from decoder: inout SnapshotDecoder, version: UInt16 = 2) throws(SnapshotError) {
         let stored = try decoder.read(Int64.self, "book count")
         guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) L2 books, this engine \(count)") }
         _unknownInstrumentUpdates = Int(try decoder.read(Int64.self, "unknown instrument updates"))
-        for index in 0..<count { try books[index].restoreState(from: &decoder) }
+        for index in 0..<count { try books[index].restoreState(from: &decoder, version: version) }
     }
 }

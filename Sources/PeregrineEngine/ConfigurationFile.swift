@@ -43,7 +43,6 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
             configuration.segmentBytes = 8 << 20
             configuration.snapshotEveryEvents = 100_000
             configuration.venueOrderCapacity = 4_096
-            configuration.ladderSize = 1_024
         }
         return configuration
     }

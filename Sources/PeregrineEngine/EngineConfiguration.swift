@@ -74,7 +74,6 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// CPUs to pin the hot threads to, in thread order; empty for no pinning.
     public var pinCPUs: [Int] = []
     public var instruments = 4
-    public var ladderSize = 4_096
     public var seed: UInt64 = 42
     /// Percent of synthetic events that are order commands for the matching engine (0 to
     /// 100). Above 0 the logic stage hosts a matching engine with one book per instrument and
@@ -231,9 +230,6 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if let journalDirectory, journalDirectory.isEmpty {
             throw .invalidSetting(name: "journal", value: "", allowed: "give a directory path")
-        }
-        if !(64...1_048_576).contains(ladderSize) {
-            throw .invalidSetting(name: "ladder-size", value: "\(ladderSize)", allowed: "use 64 to 1048576 ticks")
         }
         let cpuCount = PinnedThread.availableCPUCount
         for cpu in pinCPUs where cpu < 0 || cpu >= 1024 {

@@ -117,7 +117,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     }
 
     static func makeBooks(_ configuration: EngineConfiguration) throws(EngineError) -> BookSet {
-        do { return try BookSet(count: configuration.instruments, ladderSize: configuration.ladderSize) } catch {
+        do { return try BookSet(count: configuration.instruments) } catch {
             throw .setupFailed(error.description)
         }
     }
@@ -193,7 +193,9 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
-    static var snapshotVersion: UInt16 { 1 }
+    /// 2: L2 books hold every level (no ladder position) since 2026-11-29; a version-1 payload
+    /// (ladder books) is still read: its levels are loaded as they were held.
+    static var snapshotVersion: UInt16 { 2 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).
@@ -220,8 +222,8 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) -> OutputHasher {
         let magic = try decoder.read(UInt32.self, "magic")
         let version = try decoder.read(UInt16.self, "version")
-        guard magic == Self.snapshotMagic, version == Self.snapshotVersion else {
-            throw .mismatch("not an engine-logic snapshot of version \(Self.snapshotVersion)")
+        guard magic == Self.snapshotMagic, (1...Self.snapshotVersion).contains(version) else {
+            throw .mismatch("not an engine-logic snapshot of versions 1 to \(Self.snapshotVersion)")
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
         _processed = Int(try decoder.read(Int64.self, "processed"))
@@ -229,7 +231,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         _refusedTransactions = Int(try decoder.read(Int64.self, "refused transactions"))
         _bundles = Int(try decoder.read(Int64.self, "bundles"))
         let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
-        try books.restoreState(from: &decoder)
+        try books.restoreState(from: &decoder, version: version)
         try builder.restoreState(from: &decoder)
         try strategy.restoreState(from: &decoder)
         let hasVenue = try decoder.readBool("venue")

@@ -185,7 +185,8 @@ public struct EngineReport: Sendable {
         lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency bundle    \(bundleLatency.formatted) (open → sink)")
         lines.append(
-            "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.rejectedOutsideLadder) outside ladder · \(bookCounters.recentrings) re-centrings"
+            "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.refusedAtCeiling) refused at the "
+                + "ceiling of \(grouped(L2Book.defaultMaxLevelsPerSide)) levels a side"
         )
         if configuration.orderFlowPercent > 0 {
             let venue = venueCounters

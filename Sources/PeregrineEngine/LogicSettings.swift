@@ -9,7 +9,6 @@ import PeregrineJournal
 /// `name = value` per line); replay reads them and a run refuses to append with others.
 public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var instruments: Int
-    public var ladderSize: Int
     public var bundleSize: Int
     public var bundleTimeoutMicroseconds: Int
     public var orderFlowPercent: Int
@@ -19,7 +18,6 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
 
     public init(_ configuration: EngineConfiguration) {
         instruments = configuration.instruments
-        ladderSize = configuration.ladderSize
         bundleSize = configuration.bundleSize
         bundleTimeoutMicroseconds = configuration.bundleTimeoutMicroseconds
         orderFlowPercent = configuration.orderFlowPercent
@@ -29,7 +27,6 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// Sets these settings in `configuration`.
     public func apply(to configuration: inout EngineConfiguration) {
         configuration.instruments = instruments
-        configuration.ladderSize = ladderSize
         configuration.bundleSize = bundleSize
         configuration.bundleTimeoutMicroseconds = bundleTimeoutMicroseconds
         configuration.orderFlowPercent = orderFlowPercent
@@ -38,7 +35,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
 
     var fields: [(String, Int)] {
         [
-            ("instruments", instruments), ("ladder-size", ladderSize), ("bundle-size", bundleSize),
+            ("instruments", instruments), ("bundle-size", bundleSize),
             ("bundle-timeout-us", bundleTimeoutMicroseconds), ("order-flow", orderFlowPercent),
             ("venue-orders", venueOrderCapacity),
         ]
@@ -91,7 +88,6 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             }
             switch name {
             case "instruments": configuration.instruments = value
-            case "ladder-size": configuration.ladderSize = value
             case "bundle-size": configuration.bundleSize = value
             case "bundle-timeout-us": configuration.bundleTimeoutMicroseconds = value
             case "order-flow": configuration.orderFlowPercent = value

@@ -103,7 +103,9 @@ public struct FeedReplay: ~Copyable {
         self.format = format
         self.priceIncrement = priceIncrement
         self.sizeIncrement = sizeIncrement
-        do { book = try L2Book(instrument: InstrumentID(0), ladderSize: 1 << 20) } catch {
+        // One book: a dense window of 2^20 ticks (16 MB) holds a coarse grid's whole day; a fine
+        // grid's levels go to the sorted stores.
+        do { book = try L2Book(instrument: InstrumentID(0), windowSize: 1 << 20) } catch {
             throw FeedError(line: 0, "\(error)")
         }
     }

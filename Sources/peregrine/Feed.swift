@@ -148,9 +148,9 @@ struct FeedReplayCommand: ParsableCommand {
                     + "\(stats.oneSided)\(stats.trades > 0 ? ", trades \(stats.trades)" : "")"
                     + (stats.unknownOrders > 0
                         ? ", \(stats.unknownOrders) messages about unknown or duplicate orders" : "")
-                    + (replay.bookCounters.rejectedOutsideLadder > 0
-                        ? ", \(replay.bookCounters.rejectedOutsideLadder) level update(s) too far from the touch for the "
-                            + "mirror's 2^20-tick ladder" : "")
+                    + (replay.bookCounters.refusedAtCeiling > 0
+                        ? ", \(replay.bookCounters.refusedAtCeiling) new level(s) refused at the mirror's ceiling of "
+                            + "\(L2Book.defaultMaxLevelsPerSide) levels a side" : "")
                     + "; price grid "
                     + "\(detected.price), size grid \(detected.size)")
             if replay.tornTail != nil, !allowTornTail {

@@ -42,10 +42,9 @@ struct BinanceDepthTests {
         let update = try updates("binance-futures_BTCUSDT_depth_update_2022-11-01.csv")
         #expect(snapshot.count == 100 && update.count == 100)
 
-        // A ladder of 1,048,576 ticks ($10,485 at a cent) around the first price holds every
-        // level of both files except two deep bids in the update (2047.30 and 15006.00, far
-        // below the market), which the book must reject and count rather than move for.
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 1_048_576)
+        // Every level of both files is held, the two deep bids of the update (2047.30 and
+        // 15006.00, far below the market) included.
+        var book = try L2Book(instrument: InstrumentID(0))
         var reference = Reference()
         for level in snapshot {
             #expect(book.apply(level) == .applied)
@@ -57,18 +56,11 @@ struct BinanceDepthTests {
         #expect(book.levelCount(.buy) == reference.bids.count)
 
         let farBids = [try Price("2047.30", tickSize: tick), try Price("15006.00", tickSize: tick)]
-        var rejected: [LevelUpdate] = []
         for level in update {
-            if book.apply(level) == .rejectedOutsideLadder { rejected.append(level) }
+            #expect(book.apply(level) == .applied)
             reference.apply(level)
         }
-        #expect(rejected.map(\.price) == farBids)
-        #expect(book.counters.rejectedOutsideLadder == 2 && book.counters.recentrings == 0)
-        let ladderRange = book.ladderRange
-        for price in farBids {
-            #expect(ladderRange?.contains(price) == false)
-            reference.bids[price.ticks] = nil
-        }
+        for price in farBids { #expect(book.quantity(at: price, side: .buy) != .zero) }
 
         let expectedBid = try #require(reference.bids.keys.max())
         let expectedAsk = try #require(reference.asks.keys.min())
@@ -100,38 +92,10 @@ struct BinanceDepthTests {
 
     @Test func knownValuesOfTheFiles() throws {
         // Values read off the files by hand, so the reference itself is checked too.
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 65_536)
+        var book = try L2Book(instrument: InstrumentID(0))
         for level in try updates("binance-futures_BTCUSDT_depth_snapshot_2022-11-01.csv") { book.apply(level) }
         #expect(book.quantity(at: try Price("20376.90", tickSize: tick), side: .buy) == Quantity(lots: 1))
         for level in try updates("binance-futures_BTCUSDT_depth_update_2022-11-01.csv") { book.apply(level) }
         #expect(book.quantity(at: try Price("20472.80", tickSize: tick), side: .sell) == .zero)
-    }
-
-    @Test func smallLadderRecentresOnTheNewTouchAndCountsEvictions() throws {
-        // 4,096 ticks ($40.96) cannot hold the snapshot's bids and the update's asks ~$95
-        // higher at once: the book follows the new touch and counts what fell off.
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 4_096)
-        let snapshot = try updates("binance-futures_BTCUSDT_depth_snapshot_2022-11-01.csv")
-        for level in snapshot { book.apply(level) }
-        #expect(book.levelCount(.buy) == 100)
-        var outcomes: [LevelUpdateOutcome] = []
-        var reference = Reference()
-        for level in snapshot { reference.apply(level) }
-        for level in try updates("binance-futures_BTCUSDT_depth_update_2022-11-01.csv") {
-            outcomes.append(book.apply(level))
-            reference.apply(level)
-        }
-        let ladderRange = book.ladderRange
-        let range = try #require(ladderRange)
-        // Whatever the book holds equals the reference restricted to its ladder.
-        let heldBids = reference.bids.filter { range.contains(Price(ticks: $0.key)) }
-        let heldAsks = reference.asks.filter { range.contains(Price(ticks: $0.key)) }
-        #expect(book.levelCount(.buy) == heldBids.count)
-        #expect(book.levelCount(.sell) == heldAsks.count)
-        #expect(book.bestBid?.price.ticks == heldBids.keys.max())
-        #expect(book.bestAsk?.price.ticks == heldAsks.keys.min())
-        #expect(book.counters.recentrings >= 1)
-        #expect(book.counters.evictedLevels + book.counters.rejectedOutsideLadder > 0)
-        #expect(outcomes.contains { if case .appliedAfterRecentring = $0 { return true } else { return false } })
     }
 }

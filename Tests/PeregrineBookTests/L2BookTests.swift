@@ -10,7 +10,7 @@ struct L2BookTests {
     }
 
     @Test func bestBidAndAskFollowEveryChange() throws {
-        var book = try L2Book(instrument: InstrumentID(3), ladderSize: 1_024, referencePrice: Price(ticks: 10_000))
+        var book = try L2Book(instrument: InstrumentID(3))
         book.apply(update(.buy, 9_990, 5))
         book.apply(update(.buy, 9_995, 7))
         book.apply(update(.sell, 10_005, 2))
@@ -28,22 +28,75 @@ struct L2BookTests {
         #expect(book.levelCount(.buy) == 1 && book.bestBid?.quantity.lots == 9)
     }
 
-    @Test func farLevelsAreRejectedAndCounted() throws {
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 128, referencePrice: Price(ticks: 1_000))
-        book.apply(update(.buy, 999, 1))
-        book.apply(update(.sell, 1_001, 1))
-        // A deep bid far below the ladder is not the new best: rejected and counted.
-        #expect(book.apply(update(.buy, 500, 3)) == .rejectedOutsideLadder)
-        // A removal outside the ladder is simply nothing to do.
-        #expect(book.apply(update(.buy, 500, 0)) == .ignoredOutsideLadder)
-        // A new best ask too far from the best bid to share a ladder: rejected.
-        #expect(book.apply(update(.sell, 5_000, 1)) == .rejectedOutsideLadder)
-        #expect(book.counters.rejectedOutsideLadder == 2)
-        #expect(book.bestBid?.price.ticks == 999 && book.bestAsk?.price.ticks == 1_001)
+    /// Adjacent levels on both sides: removing the best finds the very next level, not one
+    /// further; inserting between two levels keeps the order.
+    @Test func adjacentLevelsOnBothSides() throws {
+        var book = try L2Book(instrument: InstrumentID(0))
+        for price in [97, 98, 99, 100] as [Int64] { book.apply(update(.buy, price, price)) }
+        for price in [101, 102, 103, 104] as [Int64] { book.apply(update(.sell, price, price)) }
+        #expect(book.depth(.buy, levels: 10).map(\.price.ticks) == [100, 99, 98, 97])
+        #expect(book.depth(.sell, levels: 10).map(\.price.ticks) == [101, 102, 103, 104])
+        book.apply(update(.buy, 100, 0))
+        #expect(book.bestBid == BookLevel(price: Price(ticks: 99), quantity: Quantity(lots: 99)))
+        book.apply(update(.sell, 101, 0))
+        #expect(book.bestAsk == BookLevel(price: Price(ticks: 102), quantity: Quantity(lots: 102)))
+        book.apply(update(.sell, 103, 0))
+        #expect(book.depth(.sell, levels: 10).map(\.price.ticks) == [102, 104])
+        book.apply(update(.sell, 103, 5))
+        book.apply(update(.buy, 100, 1))
+        #expect(book.depth(.sell, levels: 10).map(\.quantity.lots) == [102, 5, 104])
+        #expect(book.depth(.buy, levels: 10).map(\.price.ticks) == [100, 99, 98, 97])
+        // Removing a level that is not held changes nothing.
+        #expect(book.apply(update(.buy, 50, 0)) == .applied)
+        #expect(book.levelCount(.buy) == 4)
+    }
+
+    /// Prices a real order-level feed publishes on a 1e-8 grid: neighbouring levels billions of
+    /// ticks apart, integer and fractional prices side by side, all held exactly.
+    @Test func levelsFarApartOnAFineGridAreAllHeld() throws {
+        var book = try L2Book(instrument: InstrumentID(0))
+        let grid = try Increment("0.00000001")
+        let prices = ["60940.35136398", "60945", "57000.00000001", "64000", "1", "99999999.99999999"]
+        for (index, text) in prices.enumerated() {
+            book.apply(update(.buy, try Price(text, tickSize: grid).ticks, Int64(index + 1)))
+        }
+        #expect(book.levelCount(.buy) == prices.count)
+        #expect(book.bestBid?.price == (try Price("99999999.99999999", tickSize: grid)))
+        #expect(
+            book.depth(.buy, levels: 10).map { $0.price.formatted(tickSize: grid) } == [
+                "99999999.99999999", "64000.00000000", "60945.00000000", "60940.35136398", "57000.00000001",
+                "1.00000000",
+            ])
+    }
+
+    /// Levels inside the dense window and outside it (above, below, on both sides, crossed as a
+    /// feed may leave them) are merged by price in every query.
+    @Test func windowAndOutsideLevelsAreMergedByPrice() throws {
+        var book = try L2Book(instrument: InstrumentID(0))
+        book.apply(update(.buy, 1_000, 1))  // places the window around 1,000
+        let half = Int64(L2Book.defaultWindowSize / 2)
+        book.apply(update(.buy, 1_000 + half + 5_000, 2))  // above the window
+        book.apply(update(.buy, 1_000 - half - 5_000, 3))  // below it
+        book.apply(update(.buy, 999, 4))
+        book.apply(update(.sell, 1_000 + half + 9_000, 5))
+        book.apply(update(.sell, 1_001, 6))
+        book.apply(update(.sell, 1_000 - half - 1, 7))  // just below the window, crossed
+        #expect(
+            book.depth(.buy, levels: 10).map(\.price.ticks) == [1_000 + half + 5_000, 1_000, 999, 1_000 - half - 5_000])
+        #expect(book.depth(.sell, levels: 10).map(\.price.ticks) == [1_000 - half - 1, 1_001, 1_000 + half + 9_000])
+        #expect(book.bestBid?.quantity.lots == 2 && book.bestAsk?.quantity.lots == 7)
+        #expect(book.levelCount(.buy) == 4 && book.levelCount(.sell) == 3)
+        #expect(book.quantity(at: Price(ticks: 1_000 - half - 5_000), side: .buy).lots == 3)
+        book.apply(update(.buy, 1_000 + half + 5_000, 0))
+        book.apply(update(.sell, 1_000 - half - 1, 0))
+        #expect(book.bestBid?.price.ticks == 1_000 && book.bestAsk?.price.ticks == 1_001)
+        book.apply(update(.buy, 1_000, 0))
+        book.apply(update(.buy, 999, 0))
+        #expect(book.bestBid?.price.ticks == 1_000 - half - 5_000)
     }
 
     @Test func depthIsBestFirstAndBounded() throws {
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 256, referencePrice: Price(ticks: 100))
+        var book = try L2Book(instrument: InstrumentID(0))
         for (price, lots) in [(90, 1), (95, 2), (99, 3), (40, 4)] as [(Int64, Int64)] {
             book.apply(update(.buy, price, lots))
         }
@@ -52,50 +105,145 @@ struct L2BookTests {
         #expect(book.depth(.sell, levels: 10).isEmpty)
     }
 
-    @Test func invalidLadderSizeIsRejected() {
-        #expect(throws: BookError.invalidLadderSize(10)) { _ = try L2Book(instrument: InstrumentID(0), ladderSize: 10) }
+    @Test func aNewLevelBeyondTheCeilingIsRefusedAndCounted() throws {
+        var book = try L2Book(instrument: InstrumentID(0), maxLevelsPerSide: 3)
+        for price in [10, 11, 12] as [Int64] { #expect(book.apply(update(.buy, price, 1)) == .applied) }
+        #expect(book.apply(update(.buy, 13, 1)) == .refusedAtCeiling)
+        #expect(book.apply(update(.buy, 12, 7)) == .applied)  // an existing level still updates
+        #expect(book.counters.refusedAtCeiling == 1 && book.levelCount(.buy) == 3)
+        #expect(book.bestBid?.quantity.lots == 7)
+        #expect(throws: BookError.invalidLevelCeiling(0)) {
+            _ = try L2Book(instrument: InstrumentID(0), maxLevelsPerSide: 0)
+        }
     }
 
-    /// Random updates around a drifting mid, checked against a dictionary after every step.
+    /// Random updates around a mid that walks both ways, checked against dictionaries after
+    /// every step. A bid at or above the best ask (and an ask at or below the best bid) clears
+    /// the levels it crosses, as a venue's book does, so the book never stays crossed.
     @Test func randomUpdatesMatchAReferenceModel() throws {
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 512)
+        var book = try L2Book(instrument: InstrumentID(0))
         var bids: [Int64: Int64] = [:]
         var asks: [Int64: Int64] = [:]
         var random = SplitMix64(seed: 7)
         var mid: Int64 = 50_000
+        var bestRemoved = (bid: 0, ask: 0)
+        func set(_ side: Side, _ price: Int64, _ lots: Int64) {
+            if side == .buy, lots == 0, price == bids.keys.max() { bestRemoved.bid += 1 }
+            if side == .sell, lots == 0, price == asks.keys.min() { bestRemoved.ask += 1 }
+            #expect(book.apply(update(side, price, lots)) == .applied)
+            if side == .buy { bids[price] = lots == 0 ? nil : lots } else { asks[price] = lots == 0 ? nil : lots }
+        }
         for step in 0..<200_000 {
-            if random.next(below: 50) == 0 { mid += 3 }  // a trending market: the ladder must follow
+            if random.next(below: 40) == 0 { mid += random.next(below: 2) == 0 ? 3 : -3 }
             let side: Side = random.next(below: 2) == 0 ? .buy : .sell
-            let distance = 1 + Int64(random.next(below: 150))
+            // Mostly near the touch, sometimes deep.
+            let distance =
+                random.next(below: 10) == 0 ? 1 + Int64(random.next(below: 2_000)) : 1 + Int64(random.next(below: 12))
             let price = side == .buy ? mid - distance : mid + distance
             let lots = random.next(below: 3) == 0 ? 0 : 1 + Int64(random.next(below: 100))
-            let outcome = book.apply(update(side, price, lots))
-            switch outcome {
-            case .applied, .appliedAfterRecentring:
-                if side == .buy { bids[price] = lots == 0 ? nil : lots } else { asks[price] = lots == 0 ? nil : lots }
-            case .ignoredOutsideLadder, .rejectedOutsideLadder:
-                break
-            }
-            if case .appliedAfterRecentring = outcome, let range = book.ladderRange {
-                bids = bids.filter { range.contains(Price(ticks: $0.key)) }
-                asks = asks.filter { range.contains(Price(ticks: $0.key)) }
-            }
+            if lots > 0, side == .buy { for ask in asks.keys where ask <= price { set(.sell, ask, 0) } }
+            if lots > 0, side == .sell { for bid in bids.keys where bid >= price { set(.buy, bid, 0) } }
+            set(side, price, lots)
             if step % 97 == 0 || step > 199_000 {
                 #expect(book.bestBid?.price.ticks == bids.keys.max())
                 #expect(book.bestAsk?.price.ticks == asks.keys.min())
+                #expect(book.bestBid?.quantity.lots == bids.keys.max().map { bids[$0] ?? -1 })
                 #expect(book.levelCount(.buy) == bids.count && book.levelCount(.sell) == asks.count)
             }
         }
-        #expect(book.counters.recentrings > 0)
+        #expect(bestRemoved.bid > 100 && bestRemoved.ask > 100)
+        #expect(book.depth(.buy, levels: .max).map(\.price.ticks) == bids.keys.sorted(by: >))
+        #expect(book.depth(.sell, levels: .max).map(\.quantity.lots) == asks.keys.sorted().map { asks[$0] ?? -1 })
+        if let bid = book.bestBid, let ask = book.bestAsk { #expect(bid.price < ask.price) }
+    }
+
+    /// The touch walks 10^7 ticks away from its start and back; the levels left behind are all
+    /// still there, exact, when the price returns.
+    @Test func levelsLeftFarBehindAreStillThereWhenThePriceReturns() throws {
+        var book = try L2Book(instrument: InstrumentID(0))
+        let start: Int64 = 6_000_000_000_000  // 60,000 on a 1e-8 grid
+        for offset in 1...50 as ClosedRange<Int64> {
+            book.apply(update(.buy, start - offset * 1_000, offset))
+            book.apply(update(.sell, start + offset * 1_000, offset))
+        }
+        let before = (book.depth(.buy, levels: .max), book.depth(.sell, levels: .max))
+        // Walk up 10^7 ticks in steps, moving a small book with the touch, then back.
+        var touch = start
+        for _ in 0..<1_000 {
+            touch += 10_000
+            book.apply(update(.buy, touch + 60_000, 1))
+            book.apply(update(.sell, touch + 61_000, 1))
+        }
+        #expect(touch - start == 10_000_000)
+        for _ in 0..<1_000 {
+            book.apply(update(.buy, touch + 60_000, 0))
+            book.apply(update(.sell, touch + 61_000, 0))
+            touch -= 10_000
+        }
+        #expect(book.depth(.buy, levels: .max) == before.0)
+        #expect(book.depth(.sell, levels: .max) == before.1)
+        #expect(book.bestBid?.price.ticks == start - 1_000 && book.bestAsk?.price.ticks == start + 1_000)
+    }
+
+    /// A snapshot's book state from before 2026-11-29 (a ladder book, state version 1) loads the
+    /// levels it held; today's state round-trips exactly.
+    @Test func bookStateOfBothVersionsLoads() throws {
+        var old = SnapshotEncoder()
+        old.write(UInt32(5))
+        old.write(Int64(4_096))  // ladder size
+        old.write(true)  // anchored
+        old.write(Int64(8_000))  // ladder low edge
+        for counter: Int64 in [42, 1, 0, 0] { old.write(counter) }  // updates, rejected, re-centrings, evicted
+        old.write(Int64(2))
+        for (price, lots): (Int64, Int64) in [(10_000, 3), (9_990, 4)] {
+            old.write(price)
+            old.write(lots)
+        }
+        old.write(Int64(1))
+        old.write(Int64(10_010))
+        old.write(Int64(6))
+        var book = try L2Book(instrument: InstrumentID(5))
+        var decoder = SnapshotDecoder(old.bytes)
+        try book.restoreState(from: &decoder, version: 1)
+        #expect(book.depth(.buy, levels: 5).map(\.price.ticks) == [10_000, 9_990])
+        #expect(book.bestAsk == BookLevel(price: Price(ticks: 10_010), quantity: Quantity(lots: 6)))
+        #expect(book.counters.updates == 42 && book.counters.refusedAtCeiling == 0)
+        book.apply(update(.sell, 50_000_000, 1))  // far outside any window
+        var current = SnapshotEncoder()
+        book.encodeState(into: &current)
+        var copy = try L2Book(instrument: InstrumentID(5))
+        var currentDecoder = SnapshotDecoder(current.bytes)
+        try copy.restoreState(from: &currentDecoder)
+        #expect(copy.depth(.sell, levels: 5) == book.depth(.sell, levels: 5))
+        #expect(copy.depth(.buy, levels: 5) == book.depth(.buy, levels: 5))
+        #expect(copy.counters == book.counters)
     }
 
     @Test func bookSetRoutesByInstrumentAndCountsUnknown() throws {
-        var books = try BookSet(count: 2, ladderSize: 64)
+        var books = try BookSet(count: 2)
         books.apply(update(.buy, 10, 1), to: InstrumentID(1))
         #expect(books.apply(update(.buy, 10, 1), to: InstrumentID(2)) == nil)
         #expect(books.unknownInstrumentUpdates == 1)
         #expect(books.bestBidOffer(InstrumentID(1))?.bid?.price.ticks == 10)
         #expect(books.bestBidOffer(InstrumentID(0))?.bid == nil)
-        #expect(throws: BookError.invalidInstrumentCount(0)) { _ = try BookSet(count: 0, ladderSize: 64) }
+        #expect(throws: BookError.invalidInstrumentCount(0)) { _ = try BookSet(count: 0) }
+    }
+}
+
+@Suite("Price levels")
+struct PriceLevelsTests {
+    @Test func growthIsCountedAndKeepsEveryLevel() {
+        var asks = PriceLevels<AskOrder>(initialCapacity: 16, ceiling: 1_000)
+        for price in stride(from: Int64(999), through: 0, by: -1) {
+            #expect(asks.set(price: price, lots: price + 1) == .added)
+        }
+        #expect(asks.count == 1_000 && asks.growths == 6)  // 16 → 32 → … → 512 → 1000
+        #expect(asks.best?.price == 0 && asks.level(rank: 999)?.price == 999)
+        #expect(asks.set(price: 1_000, lots: 1) == .refusedAtCeiling)
+        #expect(asks.lots(at: 500) == 501 && asks.lots(at: 1_000) == 0)
+        #expect(asks.set(price: 500, lots: 0) == .removed && asks.set(price: 500, lots: 0) == .removedAbsent)
+        var seen: [Int64] = []
+        asks.forEach { price, _ in seen.append(price) }
+        #expect(seen == (0...999).filter { $0 != 500 }.map(Int64.init))
     }
 }

@@ -129,7 +129,7 @@ struct HashCoverageTests {
     }
 
     static func l2Hash(_ updates: [LevelUpdate]) throws -> UInt64 {
-        var book = try L2Book(instrument: InstrumentID(0), ladderSize: 1_024, referencePrice: Price(ticks: 1_000))
+        var book = try L2Book(instrument: InstrumentID(0))
         for update in updates { _ = book.apply(update) }
         var hasher = StateHasher()
         book.combineState(into: &hasher)
@@ -307,7 +307,7 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "e9fedbdf27631a84")
+        #expect(hexHash(logic.stateHash()) == "4cfec8ac35ac1a9a")
         #expect(hexHash(outputs.hasher.value) == "c32b4947f32e89bf")
         #expect(outputs.reportCount == 7_774)
         #expect(outputs.bundles == 64)

@@ -110,7 +110,6 @@ struct PipelineTests {
         recorded.maxEvents = nil
         recorded.recordedSource = RecordedSourceSpec(format: .bybitOrderBook, paths: [file])
         recorded.journalDirectory = directory
-        recorded.ladderSize = 65_536
         let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
         #expect(run.isLossless)
         #expect(run.emitted == pairs + 1)  // every level change, and the session end

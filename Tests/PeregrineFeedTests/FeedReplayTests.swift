@@ -65,11 +65,9 @@ struct FeedReplayTests {
             }
         }
         let (replay, _) = try replay(.binanceDepth, names)
-        // Two bids (2047.30 and 15006.00) lie more than the mirror's 2^20-tick ladder below the
-        // touch: counted, not held.
-        #expect(replay.bookCounters.rejectedOutsideLadder == 2)
-        let far: Set<Decimal> = [Decimal(string: "2047.30")!, Decimal(string: "15006.00")!]
-        let bids = reference.bids.filter { !far.contains($0.key) }
+        // Every level is held, the two deep bids (2047.30 and 15006.00) included.
+        #expect(replay.bookCounters.refusedAtCeiling == 0)
+        let bids = reference.bids
         let top = replay.currentCheckpoint
         #expect(decimal(try #require(top.bid).price, replay.priceIncrement) == bids.keys.max())
         #expect(decimal(try #require(top.ask).price, replay.priceIncrement) == reference.asks.keys.min())

@@ -201,14 +201,43 @@ let benchmarks: @Sendable () -> Void = {
             bookState.book = consume book
         },
         setup: {
-            bookState.book = try L2Book(
-                instrument: InstrumentID(0), ladderSize: 4_096, referencePrice: Price(ticks: 100_000))
+            bookState.book = try L2Book(instrument: InstrumentID(0))
             var random = SplitMix64(seed: 1)
             bookState.updates = (0..<65_536).map { _ in
                 let side: Side = random.next(below: 2) == 0 ? .buy : .sell
                 let distance = 1 + Int64(random.next(below: 40))
                 return LevelUpdate(
                     side: side, price: Price(ticks: side == .buy ? 100_000 - distance : 100_000 + distance),
+                    quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
+            }
+        })
+
+    // The same near the touch on a 1e-8 grid (BTC at 60,000: 6e12 ticks; neighbouring levels up
+    // to 5e8 ticks apart): every level lives in the book's sorted store, not its dense window.
+    let fineBookState = BookBench()
+    Benchmark(
+        "L2 book level update on a 1e-8 grid (levels far apart, near the touch)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var book = fineBookState.book.take() else { return }
+            let updates = fineBookState.updates
+            let mask = updates.count - 1
+            updates.withUnsafeBufferPointer { buffer in
+                for index in benchmark.scaledIterations {
+                    blackHole(book.apply(buffer[index & mask]))
+                }
+            }
+            fineBookState.book = consume book
+        },
+        setup: {
+            fineBookState.book = try L2Book(instrument: InstrumentID(0))
+            var random = SplitMix64(seed: 1)
+            let touch: Int64 = 6_000_000_000_000
+            fineBookState.updates = (0..<65_536).map { _ in
+                let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+                let distance = (1 + Int64(random.next(below: 40))) * 12_345_678
+                return LevelUpdate(
+                    side: side, price: Price(ticks: side == .buy ? touch - distance : touch + distance),
                     quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
             }
         })
