@@ -185,62 +185,41 @@ let benchmarks: @Sendable () -> Void = {
             for thread in sequenced.threads { thread.join() }
         })
 
-    let bookState = BookBench()
-    Benchmark(
-        "L2 book level update (4 instruments' worth of random levels near the touch)",
-        configuration: configuration(.mega),
-        closure: { benchmark in
-            guard var book = bookState.book.take() else { return }
-            let updates = bookState.updates
-            let mask = updates.count - 1
-            updates.withUnsafeBufferPointer { buffer in
-                for index in benchmark.scaledIterations {
-                    blackHole(book.apply(buffer[index & mask]))
+    /// Level updates within 40 levels of a touch at `touch` ticks, `spacing` ticks apart.
+    func l2Benchmark(_ name: String, touch: Int64, spacing: Int64) {
+        let state = BookBench()
+        Benchmark(
+            name, configuration: configuration(.mega),
+            closure: { benchmark in
+                guard var book = state.book.take() else { return }
+                let updates = state.updates
+                let mask = updates.count - 1
+                updates.withUnsafeBufferPointer { buffer in
+                    for index in benchmark.scaledIterations {
+                        blackHole(book.apply(buffer[index & mask]))
+                    }
                 }
-            }
-            bookState.book = consume book
-        },
-        setup: {
-            bookState.book = try L2Book(instrument: InstrumentID(0))
-            var random = SplitMix64(seed: 1)
-            bookState.updates = (0..<65_536).map { _ in
-                let side: Side = random.next(below: 2) == 0 ? .buy : .sell
-                let distance = 1 + Int64(random.next(below: 40))
-                return LevelUpdate(
-                    side: side, price: Price(ticks: side == .buy ? 100_000 - distance : 100_000 + distance),
-                    quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
-            }
-        })
-
-    // The same near the touch on a 1e-8 grid (BTC at 60,000: 6e12 ticks; neighbouring levels up
-    // to 5e8 ticks apart): every level lives in the book's sorted store, not its dense window.
-    let fineBookState = BookBench()
-    Benchmark(
-        "L2 book level update on a 1e-8 grid (levels far apart, near the touch)",
-        configuration: configuration(.mega),
-        closure: { benchmark in
-            guard var book = fineBookState.book.take() else { return }
-            let updates = fineBookState.updates
-            let mask = updates.count - 1
-            updates.withUnsafeBufferPointer { buffer in
-                for index in benchmark.scaledIterations {
-                    blackHole(book.apply(buffer[index & mask]))
+                state.book = consume book
+            },
+            setup: {
+                state.book = try L2Book(instrument: InstrumentID(0))
+                var random = SplitMix64(seed: 1)
+                state.updates = (0..<65_536).map { _ in
+                    let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+                    let distance = (1 + Int64(random.next(below: 40))) * spacing
+                    return LevelUpdate(
+                        side: side, price: Price(ticks: side == .buy ? touch - distance : touch + distance),
+                        quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
                 }
-            }
-            fineBookState.book = consume book
-        },
-        setup: {
-            fineBookState.book = try L2Book(instrument: InstrumentID(0))
-            var random = SplitMix64(seed: 1)
-            let touch: Int64 = 6_000_000_000_000
-            fineBookState.updates = (0..<65_536).map { _ in
-                let side: Side = random.next(below: 2) == 0 ? .buy : .sell
-                let distance = (1 + Int64(random.next(below: 40))) * 12_345_678
-                return LevelUpdate(
-                    side: side, price: Price(ticks: side == .buy ? touch - distance : touch + distance),
-                    quantity: Quantity(lots: random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))))
-            }
-        })
+            })
+    }
+    l2Benchmark(
+        "L2 book level update (4 instruments' worth of random levels near the touch)", touch: 100_000, spacing: 1)
+    // The same on a 1e-8 grid (BTC at 60,000: 6e12 ticks; neighbouring levels up to 5e8 ticks
+    // apart): every level lives in the book's sorted store, not its dense window.
+    l2Benchmark(
+        "L2 book level update on a 1e-8 grid (levels far apart, near the touch)", touch: 6_000_000_000_000,
+        spacing: 12_345_678)
 
     Benchmark(
         "Bundle builder add (seals every 16th)", configuration: configuration(.mega),
