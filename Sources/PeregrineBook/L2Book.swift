@@ -89,8 +89,7 @@ public struct L2Book: ~Copyable {
         let (offset, overflow) = price.subtractingReportingOverflow(low)
         if !overflow, offset >= 0, offset < Int64(windowSize) {
             let index = Int(offset)
-            if lots != 0, bidCount &+ askCount &+ farBids.count &+ farAsks.count >= maxLevelsPerSide,
-                levelCount(update.side) >= maxLevelsPerSide,
+            if lots != 0, levelCount(update.side) >= maxLevelsPerSide,
                 (update.side == .buy ? bidQuantities[index] : askQuantities[index]) == 0
             {
                 return refuse()

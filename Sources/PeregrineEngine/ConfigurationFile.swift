@@ -447,9 +447,6 @@ public enum ConfigurationFile {
         }
     }
 
-    /// Whether `path` (`section.name`) is a known key.
-    public static func isKey(_ path: String) -> Bool { keys.contains { $0.path == path } }
-
     static func convert(_ value: any TOMLValueConvertible, for key: Key) throws(EngineError) -> Value {
         switch key.kind {
         case .integer:

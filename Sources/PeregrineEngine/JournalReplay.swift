@@ -95,9 +95,12 @@ public enum JournalReplay {
         do {
             if repair { try SnapshotStore.removeLeftovers(directory: directory) }
             segments = try JournalReader.segments(in: directory)
-            // Where the journal ends, and that every record before it is intact (checksums and
-            // sequences, nothing decoded): a run never continues a journal that cannot be replayed.
-            end = try JournalReader.read(directory: directory, from: .max, checkEveryRecord: true)
+            // Where the journal ends. Starting from a snapshot, every record before it is checked
+            // too (checksums and sequences, nothing decoded): a run never continues a journal that
+            // cannot be replayed. Starting from the first record, the replay below reads and checks
+            // every record itself, so only the newest segment is read here.
+            let fromSnapshot = useSnapshot || (segments.first?.firstSequence ?? 0) > 0
+            end = try JournalReader.read(directory: directory, from: .max, checkEveryRecord: fromSnapshot)
             snapshots = try SnapshotStore.list(directory: directory)
         } catch {
             throw .journal(error.description)
