@@ -9,8 +9,8 @@ struct Taker {
     @usableFromInline var orderID: UInt64
     @usableFromInline var account: UInt32
     @usableFromInline var side: Side
-    /// The worst ladder index it may trade at (`Int.max` / `Int.min` for market orders).
-    @usableFromInline var limitIndex: Int
+    /// The worst price it may trade at (`Int64.max` / `Int64.min` for market orders).
+    @usableFromInline var limitPrice: Int64
     /// Its limit price for reports (0 for market orders).
     @usableFromInline var price: Int64
     @usableFromInline var leaves: Int64
@@ -19,11 +19,11 @@ struct Taker {
     @usableFromInline var stoppedBySelfTrade = false
 
     @inlinable
-    init(orderID: UInt64, account: UInt32, side: Side, limitIndex: Int, price: Int64, leaves: Int64, filled: Int64) {
+    init(orderID: UInt64, account: UInt32, side: Side, limitPrice: Int64, price: Int64, leaves: Int64, filled: Int64) {
         self.orderID = orderID
         self.account = account
         self.side = side
-        self.limitIndex = limitIndex
+        self.limitPrice = limitPrice
         self.price = price
         self.leaves = leaves
         self.filled = filled
@@ -72,10 +72,10 @@ extension OrderBook {
         report(
             .accepted, orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
             price: isMarket ? 0 : command.price.ticks, quantity: leaves, leaves: leaves, sink: &sink)
-        let limitIndex = isMarket ? (command.side == .buy ? Int.max : Int.min) : index(of: command.price.ticks)
+        let limitPrice = isMarket ? (command.side == .buy ? Int64.max : Int64.min) : command.price.ticks
         var taker = Taker(
             orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
-            limitIndex: limitIndex, price: isMarket ? 0 : command.price.ticks, leaves: leaves, filled: 0)
+            limitPrice: limitPrice, price: isMarket ? 0 : command.price.ticks, leaves: leaves, filled: 0)
         if command.timeInForce == .fillOrKill, !canFill(taker) {
             _counters.cancelled &+= 1
             report(
@@ -99,6 +99,8 @@ extension OrderBook {
         case .limit:
             let priceCheck = check(price: command.price.ticks)
             if priceCheck != .none { return priceCheck }
+            let collarCheck = checkCollar(price: command.price.ticks)
+            if collarCheck != .none { return collarCheck }
             mayRest = command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly
         case .market:
             if command.timeInForce == .postOnly { return .unsupportedOrder }
@@ -108,20 +110,28 @@ extension OrderBook {
             if command.type == .stopLimit {
                 let priceCheck = check(price: command.price.ticks)
                 if priceCheck != .none { return priceCheck }
+                let collarCheck = checkCollar(price: command.price.ticks)
+                if collarCheck != .none { return collarCheck }
             }
             let stopCheck = check(price: command.stopPrice.ticks)
             if stopCheck != .none { return stopCheck }
-            if lastTradeIndex >= 0 {
-                let stopIndex = index(of: command.stopPrice.ticks)
-                let reached = command.side == .buy ? stopIndex <= lastTradeIndex : stopIndex >= lastTradeIndex
-                if reached { return .stopWouldTriggerImmediately }
+            if stopReached(command.side, at: command.stopPrice.ticks) {
+                if !triggersStopsInMarket { return .stopWouldTriggerImmediately }
+            } else if !stops(command.side).pointee.canHold(command.stopPrice.ticks) {
+                return .levelCeiling
             }
             mayRest = true
         }
         if ids.find(command.orderID.rawValue) >= 0 { return .duplicateOrderID }
         if mayRest, pool.isFull { return .orderPoolFull }
-        if command.timeInForce == .postOnly, crosses(command.side, at: index(of: command.price.ticks)) {
-            return .postOnlyWouldTake
+        if command.type == .limit {
+            let crossing = crosses(command.side, at: command.price.ticks)
+            if command.timeInForce == .postOnly, crossing { return .postOnlyWouldTake }
+            // A resting order that opens a level beyond the ceiling is refused up front; one
+            // that trades first and cannot rest its remainder is cancelled (`finish`).
+            if mayRest, !crossing, !resting(command.side).pointee.canHold(command.price.ticks) {
+                return .levelCeiling
+            }
         }
         return .none
     }
@@ -143,11 +153,26 @@ extension OrderBook {
         sequence &+= 1
         order.pointee.sequence = sequence
         ids.insert(command.orderID.rawValue, slot: slot)
-        stops(command.side).pointee.append(
-            slot, at: index(of: command.stopPrice.ticks), quantity: command.quantity.lots, slots: pool.slots)
         report(
             .accepted, orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
             price: reportedPrice(order), quantity: command.quantity.lots, leaves: command.quantity.lots, sink: &sink)
+        if stopReached(command.side, at: command.stopPrice.ticks) {
+            // `--stop-in-market trigger`: the last trade already reached it; it triggers now.
+            order.pointee.state = .triggered
+            order.pointee.next = -1
+            order.pointee.previous = triggeredTail
+            if triggeredTail >= 0 { pool.slots[Int(triggeredTail)].next = slot } else { triggeredHead = slot }
+            triggeredTail = slot
+            _counters.triggered &+= 1
+            report(
+                .triggered, orderID: command.orderID.rawValue, account: command.account.rawValue, side: command.side,
+                price: lastTradeTicks, quantity: command.quantity.lots, leaves: command.quantity.lots, sink: &sink)
+            enterTriggeredStops(sink: &sink)
+            return
+        }
+        // Cannot fail: validated `canHold`.
+        _ = stops(command.side).pointee.append(
+            slot, price: command.stopPrice.ticks, quantity: command.quantity.lots, slots: pool.slots)
     }
 
     /// After a taker has matched: rest its remainder (in `slot`, or a new slot when -1), or
@@ -160,11 +185,14 @@ extension OrderBook {
             if slot >= 0 { release(slot) }
             return
         }
-        if taker.stoppedBySelfTrade || !mayRest {
+        let beyondCeiling = mayRest && !resting(taker.side).pointee.canHold(taker.price)
+        if taker.stoppedBySelfTrade || !mayRest || beyondCeiling {
             _counters.cancelled &+= 1
             if taker.stoppedBySelfTrade { _counters.selfTradePrevented &+= 1 }
+            let reason: ExecutionReason =
+                taker.stoppedBySelfTrade ? .selfTradePrevention : beyondCeiling ? .levelCeiling : .unfilledRemainder
             report(
-                .cancelled, reason: taker.stoppedBySelfTrade ? .selfTradePrevention : .unfilledRemainder,
+                .cancelled, reason: reason,
                 orderID: taker.orderID, account: taker.account, side: taker.side, price: taker.price,
                 quantity: taker.leaves, leaves: 0, sink: &sink)
             if slot >= 0 { release(slot) }
@@ -189,8 +217,9 @@ extension OrderBook {
         order.pointee.state = .resting
         sequence &+= 1
         order.pointee.sequence = sequence
-        resting(taker.side).pointee.append(
-            restingSlot, at: taker.limitIndex, quantity: taker.leaves, slots: pool.slots)
+        // Cannot fail: `canHold` checked above.
+        _ = resting(taker.side).pointee.append(
+            restingSlot, price: taker.price, quantity: taker.leaves, slots: pool.slots)
     }
 
     /// Forgets a live order that is in no queue.
@@ -210,10 +239,10 @@ extension OrderBook {
         let slots = pool.slots
         let buying = taker.side == .buy
         while taker.leaves > 0 {
-            let index = book.pointee.best
-            if index < 0 || (buying ? index > taker.limitIndex : index < taker.limitIndex) { return }
-            let level = book.pointee.levels + index
-            let tradePrice = price(at: index)
+            guard let location = book.pointee.best else { return }
+            let tradePrice = book.pointee.store.price(at: location)
+            if buying ? tradePrice > taker.limitPrice : tradePrice < taker.limitPrice { return }
+            let level = book.pointee.store.value(at: location)
             var makerSlot = level.pointee.head
             while makerSlot >= 0 {
                 let maker = slots + Int(makerSlot)
@@ -264,11 +293,12 @@ extension OrderBook {
                         contraOrderID: OrderID(taker.orderID), contraAccount: AccountID(taker.account),
                         isAggressor: false))
                 if maker.pointee.leaves == 0 {
-                    book.pointee.unlink(makerSlot, at: index, quantity: 0, slots: slots)
+                    book.pointee.unlink(makerSlot, at: location, quantity: 0, slots: slots)
                     release(makerSlot)
                 }
-                lastTradeIndex = index
-                triggerStops(tradeIndex: index, sink: &sink)
+                lastTradeTicks = tradePrice
+                hasTraded = true
+                triggerStops(tradePrice: tradePrice, sink: &sink)
                 if taker.leaves == 0 { return }
                 makerSlot = next
             }
@@ -283,9 +313,11 @@ extension OrderBook {
         let buying = taker.side == .buy
         let mode = selfTradePolicy.mode(for: AccountID(taker.account))
         var needed = taker.leaves
-        var index = book.pointee.best
-        while index >= 0, buying ? index <= taker.limitIndex : index >= taker.limitIndex {
-            let level = book.pointee.levels[index]
+        var cursor = book.pointee.store.levels
+        while let location = book.pointee.store.next(&cursor) {
+            let levelPrice = book.pointee.store.price(at: location)
+            if buying ? levelPrice > taker.limitPrice : levelPrice < taker.limitPrice { return false }
+            let level = book.pointee.store.value(at: location).pointee
             if mode == .allow {
                 needed &-= level.quantity
                 if needed <= 0 { return true }
@@ -302,33 +334,32 @@ extension OrderBook {
                     slot = maker.next
                 }
             }
-            index = book.pointee.nextWorse(than: index)
         }
         return false
     }
 
     // MARK: Stops
 
-    /// Moves every stop that a trade at ladder `tradeIndex` reaches to the triggered queue:
-    /// buy stops at or below it (lowest first), then sell stops at or above it (highest
-    /// first); first in, first out within a stop price.
+    /// Moves every stop that a trade at `tradePrice` reaches to the triggered queue: buy
+    /// stops at or below it (lowest first), then sell stops at or above it (highest first);
+    /// first in, first out within a stop price.
     @inlinable
-    mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(tradeIndex: Int, sink: inout Sink) {
+    mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(tradePrice: Int64, sink: inout Sink) {
         let buyStops = stops(.buy)
-        while buyStops.pointee.best >= 0, buyStops.pointee.best <= tradeIndex {
-            triggerLevel(buyStops, index: buyStops.pointee.best, tradeIndex: tradeIndex, sink: &sink)
+        while let best = buyStops.pointee.best, buyStops.pointee.store.price(at: best) <= tradePrice {
+            triggerLevel(buyStops, at: best, tradePrice: tradePrice, sink: &sink)
         }
         let sellStops = stops(.sell)
-        while sellStops.pointee.best >= 0, sellStops.pointee.best >= tradeIndex {
-            triggerLevel(sellStops, index: sellStops.pointee.best, tradeIndex: tradeIndex, sink: &sink)
+        while let best = sellStops.pointee.best, sellStops.pointee.store.price(at: best) >= tradePrice {
+            triggerLevel(sellStops, at: best, tradePrice: tradePrice, sink: &sink)
         }
     }
 
     @usableFromInline
     mutating func triggerLevel<Sink: ExecutionReportSink & ~Copyable>(
-        _ ladder: UnsafeMutablePointer<PriceLadder>, index: Int, tradeIndex: Int, sink: inout Sink
+        _ ladder: UnsafeMutablePointer<PriceLadder>, at location: LevelLocation, tradePrice: Int64, sink: inout Sink
     ) {
-        let (head, tail) = ladder.pointee.detachLevel(index)
+        let (head, tail) = ladder.pointee.detachLevel(at: location)
         let slots = pool.slots
         var slot = head
         while slot >= 0 {
@@ -337,7 +368,7 @@ extension OrderBook {
             _counters.triggered &+= 1
             report(
                 .triggered, orderID: order.pointee.orderID, account: order.pointee.account, side: order.pointee.side,
-                price: price(at: tradeIndex), quantity: order.pointee.leaves, leaves: order.pointee.leaves,
+                price: tradePrice, quantity: order.pointee.leaves, leaves: order.pointee.leaves,
                 sink: &sink)
             slot = order.pointee.next
         }
@@ -363,7 +394,7 @@ extension OrderBook {
             let side = order.pointee.side
             var taker = Taker(
                 orderID: order.pointee.orderID, account: order.pointee.account, side: side,
-                limitIndex: isLimit ? index(of: order.pointee.price) : (side == .buy ? Int.max : Int.min),
+                limitPrice: isLimit ? order.pointee.price : (side == .buy ? Int64.max : Int64.min),
                 price: order.pointee.price, leaves: order.pointee.leaves, filled: order.pointee.filled)
             let timeInForce = order.pointee.timeInForce
             if isLimit, timeInForce == .fillOrKill, !canFill(taker) {
@@ -408,10 +439,10 @@ extension OrderBook {
         let leaves = order.pointee.leaves
         if order.pointee.state == .pendingStop {
             stops(order.pointee.side).pointee.unlink(
-                slot, at: index(of: order.pointee.stopPrice), quantity: leaves, slots: pool.slots)
+                slot, price: order.pointee.stopPrice, quantity: leaves, slots: pool.slots)
         } else {
             resting(order.pointee.side).pointee.unlink(
-                slot, at: index(of: order.pointee.price), quantity: leaves, slots: pool.slots)
+                slot, price: order.pointee.price, quantity: leaves, slots: pool.slots)
         }
         _counters.cancelled &+= 1
         if reason == .selfTradePrevention { _counters.selfTradePrevented &+= 1 }
@@ -446,41 +477,52 @@ extension OrderBook {
             cancelResting(slot, reason: .replacedBelowFilled, sink: &sink)
             return
         }
-        let priceCheck = check(price: command.price.ticks)
+        var priceCheck = check(price: command.price.ticks)
+        if priceCheck == .none, command.price.ticks != order.pointee.price {
+            priceCheck = checkCollar(price: command.price.ticks)
+        }
         if priceCheck != .none {
             reject(command, priceCheck, sink: &sink)
             return
         }
         let side = order.pointee.side
-        let oldIndex = index(of: order.pointee.price)
-        let newIndex = index(of: command.price.ticks)
+        let oldPrice = order.pointee.price
+        let newPrice = command.price.ticks
         let oldLeaves = order.pointee.leaves
         let newLeaves = newTotal &- order.pointee.filled
+        let oldLevel = resting(side).pointee.store.find(oldPrice)
+        if newPrice != oldPrice, !crosses(side, at: newPrice), !resting(side).pointee.canHold(newPrice),
+            oldLevel?.pointee.count != 1
+        {
+            // A new level beyond the ceiling (leaving its old level frees none).
+            reject(command, .levelCeiling, sink: &sink)
+            return
+        }
         _counters.replaced &+= 1
-        if newIndex == oldIndex, newLeaves <= oldLeaves {
+        if newPrice == oldPrice, newLeaves <= oldLeaves {
             // Same price, same or smaller size: keeps its place in the queue.
             order.pointee.leaves = newLeaves
-            resting(side).pointee.levels[oldIndex].quantity &-= oldLeaves &- newLeaves
+            oldLevel?.pointee.quantity &-= oldLeaves &- newLeaves
             report(
                 .replaced, orderID: order.pointee.orderID, account: order.pointee.account, side: side,
                 price: command.price.ticks, quantity: newTotal, leaves: newLeaves, sink: &sink)
             return
         }
-        if order.pointee.timeInForce == .postOnly, crosses(side, at: newIndex) {
+        if order.pointee.timeInForce == .postOnly, crosses(side, at: newPrice) {
             _counters.replaced &-= 1
             reject(command, .postOnlyWouldTake, sink: &sink)
             return
         }
         // A new price or a larger size loses priority: leave the queue, take what crosses,
         // rest the remainder at the back of its new level.
-        resting(side).pointee.unlink(slot, at: oldIndex, quantity: oldLeaves, slots: pool.slots)
+        resting(side).pointee.unlink(slot, price: oldPrice, quantity: oldLeaves, slots: pool.slots)
         order.pointee.price = command.price.ticks
         order.pointee.leaves = newLeaves
         report(
             .replaced, orderID: order.pointee.orderID, account: order.pointee.account, side: side,
             price: command.price.ticks, quantity: newTotal, leaves: newLeaves, sink: &sink)
         var taker = Taker(
-            orderID: order.pointee.orderID, account: order.pointee.account, side: side, limitIndex: newIndex,
+            orderID: order.pointee.orderID, account: order.pointee.account, side: side, limitPrice: newPrice,
             price: command.price.ticks, leaves: newLeaves, filled: order.pointee.filled)
         match(&taker, sink: &sink)
         let restCommand = OrderCommand.limit(

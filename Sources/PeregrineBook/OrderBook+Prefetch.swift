@@ -26,9 +26,8 @@ extension OrderBook {
                 if slot >= 0 { pg_prefetch_for_write(pool.slots + Int(slot)) }
             } else {
                 let other = resting(command.side.opposite)
-                let best = other.pointee.best
-                if best >= 0 {
-                    let head = other.pointee.levels[best].head
+                if let best = other.pointee.best {
+                    let head = other.pointee.store.value(at: best).pointee.head
                     if head >= 0 { pg_prefetch_for_write(pool.slots + Int(head)) }
                 }
             }
@@ -41,15 +40,14 @@ extension OrderBook {
                     let order = pool.slots[Int(slot)]
                     if order.previous >= 0 { pg_prefetch_for_write(pool.slots + Int(order.previous)) }
                     if order.next >= 0 { pg_prefetch_for_write(pool.slots + Int(order.next)) }
-                    if order.state == .resting {
-                        pg_prefetch_for_write(resting(order.side).pointee.levels + index(of: order.price))
+                    if order.state == .resting, let level = resting(order.side).pointee.store.find(order.price) {
+                        pg_prefetch_for_write(level)
                     }
                 }
             } else {
                 let other = resting(command.side.opposite)
-                let best = other.pointee.best
-                if best >= 0 {
-                    let head = other.pointee.levels[best].head
+                if let best = other.pointee.best {
+                    let head = other.pointee.store.value(at: best).pointee.head
                     if head >= 0 {
                         let maker = pool.slots[Int(head)]
                         pg_prefetch_for_write(ids.homeAddress(maker.orderID))

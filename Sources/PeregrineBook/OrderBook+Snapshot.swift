@@ -10,7 +10,8 @@ extension OrderBook {
         encoder.write(instrument.rawValue)
         encoder.write(tradeCount)
         encoder.write(sequence)
-        encoder.write(Int64(lastTradeIndex))
+        encoder.write(hasTraded)
+        encoder.write(lastTradeTicks)
         for value in [
             _counters.commands, _counters.accepted, _counters.rejected, _counters.trades, Int(_counters.volume),
             _counters.cancelled, _counters.replaced, _counters.triggered, _counters.selfTradePrevented,
@@ -19,9 +20,9 @@ extension OrderBook {
         }
         for ladder in [resting(.buy), resting(.sell), stops(.buy), stops(.sell)] {
             encoder.write(Int64(ladder.pointee.orderCount))
-            var index = ladder.pointee.best
-            while index >= 0 {
-                var slot = ladder.pointee.levels[index].head
+            var cursor = ladder.pointee.store.levels
+            while let location = ladder.pointee.store.next(&cursor) {
+                var slot = ladder.pointee.store.value(at: location).pointee.head
                 while slot >= 0 {
                     let order = pool.slots[Int(slot)]
                     encoder.write(order.orderID)
@@ -36,7 +37,6 @@ extension OrderBook {
                     encoder.write(order.sequence)
                     slot = order.next
                 }
-                index = ladder.pointee.nextWorse(than: index)
             }
         }
     }
@@ -44,7 +44,12 @@ extension OrderBook {
     /// Loads what `encodeState` wrote into this book, which must be fresh (no order, no
     /// command yet) and built from the same spec. Throws, leaving the book unusable, on bytes
     /// that do not describe a valid state for this spec.
-    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+    ///
+    /// `legacyBandLow`: for a state written before 2026-11-29, when books had a price band and
+    /// stored the last trade as an index into it, the price of index 0 of that band.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder, legacyBandLow: Int64? = nil)
+        throws(SnapshotError)
+    {
         guard pool.liveCount == 0, _counters.commands == 0 else { throw .mismatch("book \(instrument) is not fresh") }
         let stored = try decoder.read(UInt32.self, "instrument")
         guard stored == instrument.rawValue else {
@@ -52,11 +57,18 @@ extension OrderBook {
         }
         tradeCount = try decoder.read(UInt64.self, "trade count")
         sequence = try decoder.read(UInt64.self, "priority sequence")
-        let lastTrade = try decoder.read(Int64.self, "last trade index")
-        guard lastTrade >= -1, lastTrade < Int64(resting(.buy).pointee.size) else {
-            throw .invalid(field: "last trade index", value: lastTrade)
+        if let legacyBandLow {
+            let index = try decoder.read(Int64.self, "last trade index")
+            guard index >= -1, index < 1 << 22 else { throw .invalid(field: "last trade index", value: index) }
+            hasTraded = index >= 0
+            lastTradeTicks = hasTraded ? legacyBandLow &+ index &* tickSize : 0
+        } else {
+            hasTraded = try decoder.readBool("has traded")
+            lastTradeTicks = try decoder.read(Int64.self, "last trade price")
         }
-        lastTradeIndex = Int(lastTrade)
+        guard !hasTraded || check(price: lastTradeTicks) == .none else {
+            throw .invalid(field: "last trade price", value: lastTradeTicks)
+        }
         var values: [Int64] = []
         for _ in 0..<9 { values.append(try decoder.read(Int64.self, "counter")) }
         _counters.commands = Int(values[0])
@@ -114,7 +126,9 @@ extension OrderBook {
                 order.pointee.sequence = priority
                 order.pointee.state = isStop ? .pendingStop : .resting
                 ids.insert(orderID, slot: slot)
-                ladder.pointee.append(slot, at: index(of: key), quantity: leaves, slots: pool.slots)
+                guard ladder.pointee.append(slot, price: key, quantity: leaves, slots: pool.slots) else {
+                    throw .mismatch("more price levels than the book's most levels per side")
+                }
             }
         }
     }
@@ -129,10 +143,19 @@ extension MatchingEngine {
     }
 
     /// Loads what `encodeState` wrote into a fresh engine built from the same specs.
-    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+    /// `legacyBandLows`: for a state written before 2026-11-29, each book's `legacyBandLow`
+    /// (see `OrderBook.restoreState`), in the order the specs were given.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder, legacyBandLows: [Int64]? = nil)
+        throws(SnapshotError)
+    {
         let stored = try decoder.read(Int64.self, "book count")
         guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) books, this engine \(count)") }
         _unknownInstrumentCommands = Int(try decoder.read(Int64.self, "unknown instrument commands"))
-        for position in 0..<count { try books[position].restoreState(from: &decoder) }
+        if let legacyBandLows, legacyBandLows.count != count {
+            throw .mismatch("\(legacyBandLows.count) legacy price bands for \(count) books")
+        }
+        for position in 0..<count {
+            try books[position].restoreState(from: &decoder, legacyBandLow: legacyBandLows?[position])
+        }
     }
 }

@@ -53,14 +53,14 @@ extension OrderBook {
     @inlinable @inline(__always)
     func topLevel(_ side: Side) -> BookLevel? {
         let ladder = resting(side)
-        let best = ladder.pointee.best
-        if best < 0 { return nil }
+        guard let best = ladder.pointee.best else { return nil }
         return BookLevel(
-            price: Price(ticks: price(at: best)), quantity: Quantity(lots: ladder.pointee.levels[best].quantity))
+            price: Price(ticks: ladder.pointee.store.price(at: best)),
+            quantity: Quantity(lots: ladder.pointee.store.value(at: best).pointee.quantity))
     }
 
     /// The last trade's price, if anything has traded.
-    public var lastTradePrice: Price? { lastTradeIndex < 0 ? nil : Price(ticks: price(at: lastTradeIndex)) }
+    public var lastTradePrice: Price? { hasTraded ? Price(ticks: lastTradeTicks) : nil }
 
     /// Orders resting in the book (pending stops excluded).
     public var restingOrderCount: Int { resting(.buy).pointee.orderCount + resting(.sell).pointee.orderCount }
@@ -75,16 +75,16 @@ extension OrderBook {
     /// Allocation-free; O(levels visited).
     public func forEachLevel(_ side: Side, limit: Int = .max, _ body: (DepthLevel) -> Void) {
         let ladder = resting(side)
-        var index = ladder.pointee.best
+        var cursor = ladder.pointee.store.levels
         var visited = 0
-        while index >= 0, visited < limit {
-            let level = ladder.pointee.levels[index]
+        while visited < limit, let location = ladder.pointee.store.next(&cursor) {
+            let level = ladder.pointee.store.value(at: location).pointee
             body(
                 DepthLevel(
-                    price: Price(ticks: price(at: index)), quantity: Quantity(lots: level.quantity),
+                    price: Price(ticks: ladder.pointee.store.price(at: location)),
+                    quantity: Quantity(lots: level.quantity),
                     orderCount: Int(level.count)))
             visited += 1
-            index = ladder.pointee.nextWorse(than: index)
         }
     }
 
@@ -129,15 +129,14 @@ extension OrderBook {
     }
 
     func forEachQueued(_ ladder: UnsafeMutablePointer<PriceLadder>, _ body: (RestingOrder) -> Void) {
-        var index = ladder.pointee.best
-        while index >= 0 {
-            var slot = ladder.pointee.levels[index].head
+        var cursor = ladder.pointee.store.levels
+        while let location = ladder.pointee.store.next(&cursor) {
+            var slot = ladder.pointee.store.value(at: location).pointee.head
             while slot >= 0 {
                 let order = pool.slots[Int(slot)]
                 body(restingOrder(order))
                 slot = order.next
             }
-            index = ladder.pointee.nextWorse(than: index)
         }
     }
 
@@ -193,7 +192,7 @@ extension OrderBook {
                 hasher.combine(order.priority)
             }
         }
-        hasher.combine(lastTradeIndex < 0 ? Int64.min : price(at: lastTradeIndex))
+        hasher.combine(hasTraded ? lastTradeTicks : Int64.min)
         hasher.combine(tradeCount)
         hasher.combine(sequence)
         return hasher.value

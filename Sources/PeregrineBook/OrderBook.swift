@@ -4,20 +4,22 @@ import PeregrineModel
 /// queues of resting orders, price-time priority, stop orders waiting off the book, and an
 /// execution report for every state change (see `process(_:sink:)` and docs/matching.md).
 ///
-/// Layout: four price ladders over the instrument's price band (bids, asks, buy stops, sell
-/// stops) whose levels link orders held in a preallocated pool, plus an order-id hash table.
-/// Everything is allocated once in `init`; processing a command never allocates, never
-/// traps on any input, and costs O(1) plus O(1) per fill, per order removed and per stop
-/// triggered. Deterministic: the same commands always give the same reports and state.
-/// Single-threaded: one owner thread.
+/// Layout: four `PriceLadder`s (bids, asks, buy stops, sell stops), each a `LevelStore` of
+/// order queues, so every positive price on the tick grid is accepted however far it is from
+/// the rest, plus a preallocated order pool and an order-id hash table. Processing a command
+/// never traps on any input and costs O(1) near the touch (O(log levels) for a level deep in a
+/// sorted store) plus O(1) per fill, per order removed and per stop triggered; it allocates only
+/// when a side's sorted store doubles (amortised, counted in `levelStoreGrowths`).
+/// Deterministic: the same commands always give the same reports and state. Single-threaded:
+/// one owner thread.
 public struct OrderBook: ~Copyable {
     public let instrument: InstrumentID
-    @usableFromInline let minPrice: Int64
-    @usableFromInline let maxPrice: Int64
     @usableFromInline let tickSize: Int64
     @usableFromInline let lotSize: Int64
     @usableFromInline let maxQuantity: Int64
     @usableFromInline let selfTradePolicy: SelfTradePolicy
+    @usableFromInline let collarBasisPoints: Int64
+    @usableFromInline let triggersStopsInMarket: Bool
     /// bids, asks, buy stops, sell stops (see `resting(_:)` and `stops(_:)`).
     @usableFromInline let ladders: UnsafeMutablePointer<PriceLadder>
     @usableFromInline var pool: OrderPool
@@ -25,8 +27,9 @@ public struct OrderBook: ~Copyable {
     /// Stops triggered by the current command, in trigger order, waiting to enter the book.
     @usableFromInline var triggeredHead: Int32 = -1
     @usableFromInline var triggeredTail: Int32 = -1
-    /// Ladder index of the last trade's price, -1 before the first trade.
-    @usableFromInline var lastTradeIndex: Int = -1
+    /// The last trade's price; meaningful once `hasTraded`.
+    @usableFromInline var lastTradeTicks: Int64 = 0
+    @usableFromInline var hasTraded = false
     @usableFromInline var tradeCount: UInt64 = 0
     /// Priority stamps: incremented each time an order joins a queue.
     @usableFromInline var sequence: UInt64 = 0
@@ -35,22 +38,24 @@ public struct OrderBook: ~Copyable {
     public var counters: MatchingCounters { _counters }
 
     /// A book following `spec`'s rules; throws `BookError.invalidSpec` naming the rule that
-    /// does not hold. Allocates the whole book (see `InstrumentSpec` for the memory it takes).
+    /// does not hold. Allocates the pool, the id table and the four windows at once (see
+    /// `InstrumentSpec` for the memory it takes).
     public init(spec: InstrumentSpec) throws(BookError) {
         try spec.validate()
         instrument = spec.instrument
-        minPrice = spec.minPrice.ticks
-        maxPrice = spec.maxPrice.ticks
         tickSize = spec.tickSize
         lotSize = spec.lotSize
         maxQuantity = spec.maxOrderQuantity.lots
         selfTradePolicy = spec.selfTradePolicy
-        let levels = spec.bandLevels
+        collarBasisPoints = spec.priceCollarBasisPoints ?? 0
+        triggersStopsInMarket = spec.stopInMarket == .trigger
+        let window = spec.windowTicks
+        let ceiling = spec.maxLevelsPerSide
         ladders = .allocate(capacity: 4)
-        ladders.initialize(to: PriceLadder(size: levels, bestIsHighest: true))
-        (ladders + 1).initialize(to: PriceLadder(size: levels, bestIsHighest: false))
-        (ladders + 2).initialize(to: PriceLadder(size: levels, bestIsHighest: false))
-        (ladders + 3).initialize(to: PriceLadder(size: levels, bestIsHighest: true))
+        ladders.initialize(to: PriceLadder(direction: .highestFirst, windowSize: window, ceiling: ceiling))
+        (ladders + 1).initialize(to: PriceLadder(direction: .lowestFirst, windowSize: window, ceiling: ceiling))
+        (ladders + 2).initialize(to: PriceLadder(direction: .lowestFirst, windowSize: window, ceiling: ceiling))
+        (ladders + 3).initialize(to: PriceLadder(direction: .highestFirst, windowSize: window, ceiling: ceiling))
         pool = OrderPool(capacity: spec.orderCapacity)
         ids = OrderIDMap(minimumCapacity: spec.orderCapacity)
     }
@@ -71,22 +76,23 @@ public struct OrderBook: ~Copyable {
     @inlinable @inline(__always)
     func stops(_ side: Side) -> UnsafeMutablePointer<PriceLadder> { ladders + 2 + Int(side.rawValue) }
 
-    /// The ladder index of a price already known to be in the band and on the grid.
-    @inlinable @inline(__always)
-    func index(of price: Int64) -> Int {
-        let offset = price &- minPrice
-        return Int(tickSize == 1 ? offset : offset / tickSize)
-    }
-
-    @inlinable @inline(__always)
-    func price(at index: Int) -> Int64 { minPrice &+ Int64(index) &* tickSize }
-
-    /// `.none` when `price` is on the tick grid and inside the band.
+    /// `.none` when `price` is on the tick grid and in 1...`InstrumentSpec.maxPrice`.
     @inlinable @inline(__always)
     func check(price: Int64) -> ExecutionReason {
+        if price <= 0 || price > InstrumentSpec.maxPrice { return .priceOutOfRange }
         if tickSize != 1, price % tickSize != 0 { return .priceOffTickGrid }
-        if price < minPrice || price > maxPrice { return .priceOutOfBand }
         return .none
+    }
+
+    /// `.none` when `price` (already checked) is within the collar around the last trade, or
+    /// there is no collar or no trade yet.
+    @inlinable @inline(__always)
+    func checkCollar(price: Int64) -> ExecutionReason {
+        if collarBasisPoints == 0 || !hasTraded { return .none }
+        // |price − last| × 10,000 > collar × last, in 128 bits (prices ≤ 2^62, collar ≤ 10^6).
+        let distance = Int128(price) - Int128(lastTradeTicks)
+        let magnitude = distance < 0 ? -distance : distance
+        return magnitude * 10_000 > Int128(collarBasisPoints) * Int128(lastTradeTicks) ? .outsidePriceCollar : .none
     }
 
     /// `.none` when `lots` is a positive multiple of the lot size no larger than the maximum.
@@ -97,11 +103,23 @@ public struct OrderBook: ~Copyable {
         return .none
     }
 
-    /// Whether an order on `side` at ladder `index` would trade against the other side now.
+    /// Whether an order on `side` at `price` would trade against the other side now.
     @inlinable @inline(__always)
-    func crosses(_ side: Side, at index: Int) -> Bool {
-        let best = resting(side.opposite).pointee.best
-        if best < 0 { return false }
-        return side == .buy ? best <= index : best >= index
+    func crosses(_ side: Side, at price: Int64) -> Bool {
+        let other = resting(side.opposite)
+        guard let best = other.pointee.best else { return false }
+        let bestPrice = other.pointee.store.price(at: best)
+        return side == .buy ? bestPrice <= price : bestPrice >= price
+    }
+
+    /// Whether a stop on `side` at `stopPrice` is already reached by the last trade.
+    @inlinable @inline(__always)
+    func stopReached(_ side: Side, at stopPrice: Int64) -> Bool {
+        hasTraded && (side == .buy ? stopPrice <= lastTradeTicks : stopPrice >= lastTradeTicks)
+    }
+
+    /// How many times the four sides' sorted stores have grown (each growth allocates).
+    public var levelStoreGrowths: Int {
+        (0..<4).reduce(0) { $0 + ladders[$1].store.growths }
     }
 }

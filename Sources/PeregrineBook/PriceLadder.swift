@@ -11,67 +11,73 @@ struct PriceLevel: BitwiseCopyable {
     @usableFromInline static let empty = PriceLevel(quantity: 0, head: -1, tail: -1, count: 0)
 }
 
-/// The price levels of one side of a book (or one side's stops): an array indexed by the
-/// price's position in the instrument's band, with a bitmap of occupied levels and the best
-/// occupied index kept current. "Best" is the highest index for bids and sell stops, the lowest
-/// for asks and buy stops.
+/// The price levels of one side of a book (or one side's stops): a `LevelStore` of order
+/// queues, so any price on the instrument's grid can hold orders, however far apart. "Best" is
+/// the highest price for bids and sell stops, the lowest for asks and buy stops.
 ///
-/// Orders are linked through their pool slots, so a ladder owns no per-order memory. Append,
-/// unlink and best-price upkeep are O(1) (finding the next best after a level empties scans
-/// the two-level bitmap). Allocated once; allocation-free. Single-threaded.
+/// Orders are linked through their pool slots, so a ladder owns no per-order memory. Append
+/// and unlink are O(1) in the store's window and near the touch (O(log levels) deep in its
+/// sorted part, plus the levels moved behind a new or emptied one). Allocation-free except when
+/// the sorted store grows (amortised, counted). Single-threaded.
 @usableFromInline
 struct PriceLadder: ~Copyable {
-    @usableFromInline let levels: UnsafeMutablePointer<PriceLevel>
-    @usableFromInline var occupied: LevelBitmap
-    @usableFromInline let size: Int
-    @usableFromInline let bestIsHighest: Bool
-    /// The best occupied index, or -1 when the ladder is empty.
-    @usableFromInline var best: Int = -1
-    @usableFromInline var levelCount: Int = 0
+    @usableFromInline var store: LevelStore<PriceLevel>
     @usableFromInline var orderCount: Int = 0
 
-    init(size: Int, bestIsHighest: Bool) {
-        self.size = size
-        self.bestIsHighest = bestIsHighest
-        levels = .allocate(capacity: size)
-        levels.initialize(repeating: .empty, count: size)
-        occupied = LevelBitmap(size: size)
+    init(direction: PriceDirection, windowSize: Int, ceiling: Int) {
+        store = LevelStore(direction: direction, windowSize: windowSize, ceiling: ceiling, initialCapacity: 256)
     }
 
-    deinit {
-        levels.deallocate()
-    }
+    @inlinable var levelCount: Int { store.count }
 
-    /// Whether `index` is better than the current best (or the ladder is empty).
+    /// The best level, if any.
+    @inlinable @inline(__always) var best: LevelLocation? { store.best }
+
+    /// Whether an order at `price` could join this side: its level is held, or a new one fits
+    /// under the ceiling.
+    @inlinable @inline(__always)
+    func canHold(_ price: Int64) -> Bool { store.count < store.ceiling || store.locate(price).found }
+
+    /// Queues `slot` at the back of the level at `price`; false, changing nothing, when that
+    /// would open a level beyond the ceiling.
     @inlinable
-    func isBetterThanBest(_ index: Int) -> Bool {
-        best < 0 || (bestIsHighest ? index > best : index < best)
-    }
-
-    /// Queues `slot` at the back of level `index`.
-    @inlinable
-    mutating func append(_ slot: Int32, at index: Int, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>) {
-        let level = levels + index
+    mutating func append(_ slot: Int32, price: Int64, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>)
+        -> Bool
+    {
+        var location = store.locate(price)
+        if !location.found {
+            guard store.insert(.empty, price: price, at: location) else { return false }
+            location = store.locate(price)
+        }
+        let level = store.value(at: location)
         slots[Int(slot)].next = -1
         slots[Int(slot)].previous = level.pointee.tail
         if level.pointee.tail >= 0 {
             slots[Int(level.pointee.tail)].next = slot
         } else {
             level.pointee.head = slot
-            occupied.insert(index)
-            levelCount &+= 1
-            if isBetterThanBest(index) { best = index }
         }
         level.pointee.tail = slot
         level.pointee.count &+= 1
         level.pointee.quantity &+= quantity
         orderCount &+= 1
+        return true
     }
 
-    /// Unlinks `slot` (whose open quantity is `quantity`) from level `index`.
+    /// Unlinks `slot` (whose open quantity is `quantity`) from the level at `price`.
     @inlinable
-    mutating func unlink(_ slot: Int32, at index: Int, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>) {
-        let level = levels + index
+    mutating func unlink(_ slot: Int32, price: Int64, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>) {
+        let location = store.locate(price)
+        guard location.found else { return }
+        unlink(slot, at: location, quantity: quantity, slots: slots)
+    }
+
+    /// Unlinks `slot` from the level at `location`; removes the level when it empties.
+    @inlinable
+    mutating func unlink(
+        _ slot: Int32, at location: LevelLocation, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>
+    ) {
+        let level = store.value(at: location)
         let previous = slots[Int(slot)].previous
         let next = slots[Int(slot)].next
         if previous >= 0 { slots[Int(previous)].next = next } else { level.pointee.head = next }
@@ -79,32 +85,15 @@ struct PriceLadder: ~Copyable {
         level.pointee.count &-= 1
         level.pointee.quantity &-= quantity
         orderCount &-= 1
-        if level.pointee.count == 0 { levelEmptied(index) }
+        if level.pointee.count == 0 { store.remove(at: location) }
     }
 
-    /// Removes the whole queue of level `index` (which must be occupied), returning its head.
+    /// Removes the whole queue of the level at `location`, returning its ends.
     @inlinable
-    mutating func detachLevel(_ index: Int) -> (head: Int32, tail: Int32) {
-        let level = levels[index]
+    mutating func detachLevel(at location: LevelLocation) -> (head: Int32, tail: Int32) {
+        let level = store.value(at: location).pointee
         orderCount &-= Int(level.count)
-        levels[index] = .empty
-        levelEmptied(index)
+        store.remove(at: location)
         return (level.head, level.tail)
-    }
-
-    /// Bookkeeping once level `index` holds no order.
-    @inlinable
-    mutating func levelEmptied(_ index: Int) {
-        occupied.remove(index)
-        levelCount &-= 1
-        if index == best {
-            best = bestIsHighest ? occupied.highest(atOrBelow: index &- 1) : occupied.lowest(atOrAbove: index &+ 1)
-        }
-    }
-
-    /// The next occupied index after `index` in priority order (worse prices), or -1.
-    @inlinable
-    func nextWorse(than index: Int) -> Int {
-        bestIsHighest ? occupied.highest(atOrBelow: index &- 1) : occupied.lowest(atOrAbove: index &+ 1)
     }
 }

@@ -195,7 +195,9 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
     /// 2: L2 books hold every level (no ladder position) since 2026-11-29; a version-1 payload
     /// (ladder books) is still read: its levels are loaded as they were held.
-    static var snapshotVersion: UInt16 { 2 }
+    /// 3: matching books have no price band (the last trade is a price, not a band index);
+    /// versions 1 and 2 are still read, their band index turned into a price.
+    static var snapshotVersion: UInt16 { 3 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).
@@ -241,7 +243,10 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
                 hasVenue
                     ? "snapshot has a matching engine; this run has no order flow" : "snapshot has no matching engine")
         }
-        if hasVenue { try venue?.restoreState(from: &decoder) }
+        if hasVenue, let books = venue?.count {
+            let legacy = version < 3 ? SyntheticMarket.legacyVenueBandLows(instruments: books) : nil
+            try venue?.restoreState(from: &decoder, legacyBandLows: legacy)
+        }
         guard decoder.isAtEnd else {
             throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset))
         }

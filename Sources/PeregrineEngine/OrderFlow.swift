@@ -41,11 +41,10 @@ public struct OrderFlow: Sendable {
 
     public static let midPrice: Int64 = 1_000_000
 
-    /// The instrument every flow trades: a 65,536-tick band around `midPrice`.
+    /// The instrument every flow trades (prices around `midPrice`).
     public static func spec(restingOrders: Int) -> InstrumentSpec {
         InstrumentSpec(
-            instrument: InstrumentID(0), minPrice: Price(ticks: midPrice - 32_768),
-            maxPrice: Price(ticks: midPrice + 32_767),
+            instrument: InstrumentID(0),
             orderCapacity: Swift.min(InstrumentSpec.maxOrderCapacity, Swift.max(1_024, restingOrders * 2)))
     }
 

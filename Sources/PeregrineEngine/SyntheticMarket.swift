@@ -44,15 +44,21 @@ public struct SyntheticMarket: Sendable {
     }
 
     /// The books a matching engine needs for this market's order flow: one per instrument,
-    /// a 65,536-tick band centred on its starting mid price.
+    /// every positive price accepted.
     public static func venueSpecs(instruments: Int, orderCapacity: Int) -> [InstrumentSpec] {
-        (0..<Swift.min(Swift.max(instruments, 1), venueInstrumentLimit)).map { index in
-            let mid = 1_000_000 + Int64(index) * 10_000
-            return InstrumentSpec(
-                instrument: InstrumentID(UInt32(index)), minPrice: Price(ticks: mid - 32_768),
-                maxPrice: Price(ticks: mid + 32_767), orderCapacity: orderCapacity)
+        (0..<venueCount(instruments)).map { index in
+            InstrumentSpec(instrument: InstrumentID(UInt32(index)), orderCapacity: orderCapacity)
         }
     }
+
+    /// Each venue book's price of band index 0 before books had no band (engine-logic snapshot
+    /// versions 1 and 2 store the last trade as an index into a 65,536-tick band centred on the
+    /// instrument's starting mid).
+    public static func legacyVenueBandLows(instruments: Int) -> [Int64] {
+        (0..<venueCount(instruments)).map { 1_000_000 + Int64($0) * 10_000 - 32_768 }
+    }
+
+    static func venueCount(_ instruments: Int) -> Int { Swift.min(Swift.max(instruments, 1), venueInstrumentLimit) }
 
     /// The next event, stamped with `timestamp`.
     @inlinable

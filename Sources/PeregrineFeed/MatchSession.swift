@@ -5,17 +5,21 @@ import PeregrineModel
 /// `peregrine match`: JSON-lines order commands in, JSON-lines execution reports out, for one
 /// instrument's matching engine starting from an empty book (see docs/match.md).
 ///
-/// The book's price band (`bandLevels` ticks) is centred on the first price a command
-/// carries; commands before it (they carry no price) wait for it. Malformed lines throw a
-/// `FeedError` with their line number and change nothing.
+/// Every positive price on the tick grid is accepted (no band); `Options` adds the venue rules
+/// a user may want: a price collar, what a stop already in the market does, the most levels
+/// per side. Malformed lines throw a `FeedError` with their line number and change nothing.
 public struct MatchSession: ~Copyable {
     public struct Options: Sendable {
         /// Prices are integer ticks when nil; decimal numbers or strings on this grid when set.
         public var tickSize: Increment?
         /// Quantities are integer lots when nil; decimals on this grid when set.
         public var lotSize: Increment?
-        /// Ticks in the book's price band (centred on the first price seen).
-        public var bandLevels = 1 << 18
+        /// The most price levels per side; an order opening one more is rejected.
+        public var maxLevelsPerSide = InstrumentSpec.defaultMaxLevelsPerSide
+        /// Reject a limit price more than this many bps from the last trade (nil: no collar).
+        public var priceCollarBasisPoints: Int64?
+        /// What a stop order whose stop price the last trade has reached does.
+        public var stopInMarket = StopInMarketPolicy.reject
         /// Orders the book can hold at once.
         public var orderCapacity = 1 << 18
         public var selfTrade = SelfTradePrevention.cancelNewest
@@ -31,7 +35,6 @@ public struct MatchSession: ~Copyable {
     /// command never moves the book value (an optional stored inline would be copied out and
     /// back around each mutation).
     var storage: UnsafeMutablePointer<OrderBook>?
-    var waiting: [OrderCommand] = []
     var scanner = FlatJSONObject()
     public private(set) var commands = 0
 
@@ -69,42 +72,25 @@ public struct MatchSession: ~Copyable {
             // No account on a cancel or replace: it acts for the order's owner.
             command.account = owner
         }
-        if storage == nil {
-            guard command.action == .replace || command.type == .limit || command.type.isStop else {
-                if command.action == .new || command.action == .cancel {
-                    waiting.append(command)
-                    return
-                }
-                return
-            }
-            let anchor = command.type == .stopMarket && command.action == .new ? command.stopPrice : command.price
-            try makeBook(around: anchor.ticks, line: number)
-            for earlier in waiting { run(earlier, output: &output) }
-            waiting.removeAll()
-        }
+        if storage == nil { try makeBook(line: number) }
         run(command, output: &output)
     }
 
-    /// The book's rules for a band centred on `price`.
-    func spec(around price: Int64) -> InstrumentSpec {
-        // Any Int64 price may come from input: centre the band on it clamped well inside the
-        // Int64 range, so no band bound overflows (prices outside the band are rejected).
-        let half = Int64(options.bandLevels / 2)
-        let low = Swift.min(Swift.max(price, Int64.min / 4), Int64.max / 4) - half
-        return InstrumentSpec(
-            instrument: Self.instrument, minPrice: Price(ticks: low),
-            maxPrice: Price(ticks: low + Int64(options.bandLevels) - 1),
-            orderCapacity: options.orderCapacity, selfTradePolicy: SelfTradePolicy(default: options.selfTrade))
+    /// The book's rules.
+    var spec: InstrumentSpec {
+        InstrumentSpec(
+            instrument: Self.instrument, orderCapacity: options.orderCapacity,
+            selfTradePolicy: SelfTradePolicy(default: options.selfTrade), maxLevelsPerSide: options.maxLevelsPerSide,
+            priceCollarBasisPoints: options.priceCollarBasisPoints, stopInMarket: options.stopInMarket)
     }
 
     /// Checks the options before any line is read: throws the rule a book built with them
     /// would break (so a bad option is refused up front, not on every line).
     public func validateOptions() throws(FeedError) {
-        do { try spec(around: 0).validate() } catch { throw FeedError(line: 0, "\(error)") }
+        do { try spec.validate() } catch { throw FeedError(line: 0, "\(error)") }
     }
 
-    mutating func makeBook(around price: Int64, line: Int) throws(FeedError) {
-        let spec = spec(around: price)
+    mutating func makeBook(line: Int) throws(FeedError) {
         let made: OrderBook
         do { made = try OrderBook(spec: spec) } catch { throw FeedError(line: line, "cannot build the book: \(error)") }
         let pointer = UnsafeMutablePointer<OrderBook>.allocate(capacity: 1)
@@ -119,12 +105,10 @@ public struct MatchSession: ~Copyable {
         }
     }
 
-    /// After the last line: runs commands still waiting for a price and writes the `book` line.
+    /// After the last line: writes the `book` line.
     public mutating func finish(output: inout JSONLinesWriter) {
         if storage == nil {
-            do { try makeBook(around: Int64(options.bandLevels / 2), line: 0) } catch { return }
-            for earlier in waiting { run(earlier, output: &output) }
-            waiting.removeAll()
+            do { try makeBook(line: 0) } catch { return }
         }
         output.raw("{\"type\":\"book\",\"bids\":[")
         writeLevels(.buy, &output)

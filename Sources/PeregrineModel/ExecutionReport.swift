@@ -51,8 +51,8 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
     case invalidQuantity = 21
     /// Price not a multiple of the instrument's tick size.
     case priceOffTickGrid = 22
-    /// Price outside the instrument's price band.
-    case priceOutOfBand = 23
+    /// Price not positive, or above 2^62 ticks (`InstrumentSpec.maxPrice`).
+    case priceOutOfRange = 23
     /// A new order whose id is already live in this book.
     case duplicateOrderID = 24
     /// A cancel or replace of an id that is not live in this book.
@@ -70,6 +70,12 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
     case unsupportedOrder = 30
     /// A replace of an order that is not a resting limit order (a pending stop).
     case notReplaceable = 31
+    /// An order that would open a price level beyond the side's most levels
+    /// (`InstrumentSpec.maxLevelsPerSide`); a remainder that cannot rest for that reason is
+    /// cancelled with it.
+    case levelCeiling = 32
+    /// A limit price further from the last trade price than the venue's price collar allows.
+    case outsidePriceCollar = 33
 
     @inlinable public var isReject: Bool { rawValue >= 20 }
 
@@ -84,7 +90,7 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
         case .unknownInstrument: return "unknown-instrument"
         case .invalidQuantity: return "invalid-quantity"
         case .priceOffTickGrid: return "price-off-tick-grid"
-        case .priceOutOfBand: return "price-out-of-band"
+        case .priceOutOfRange: return "price-out-of-range"
         case .duplicateOrderID: return "duplicate-order-id"
         case .unknownOrderID: return "unknown-order-id"
         case .notOrderOwner: return "not-order-owner"
@@ -93,6 +99,8 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
         case .stopWouldTriggerImmediately: return "stop-would-trigger-immediately"
         case .unsupportedOrder: return "unsupported-order"
         case .notReplaceable: return "not-replaceable"
+        case .levelCeiling: return "level-ceiling"
+        case .outsidePriceCollar: return "outside-price-collar"
         }
     }
 }

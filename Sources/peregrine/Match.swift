@@ -15,9 +15,9 @@ struct Match: ParsableCommand {
             "stop_market"|"stop_limit","tif":"gtc"|"ioc"|"fok","post_only":bool,"price":P,"stop_price":S,"qty":Q,\
             "account":A}, {"op":"cancel","id":N,"account":A} or {"op":"replace","id":N,"price":P,"qty":Q,"account":A} \
             (qty: the new total, filled part included). Output, in execution order: fill, accepted, reject, cancel, \
-            replaced and triggered lines, then one book line with every level and resting order. A malformed line \
-            is reported on stderr with its number and skipped (exit status 1 at the end); --strict stops there \
-            with exit status 2. See docs/match.md.
+            replaced and triggered lines, then one book line with every level and resting order. Every positive \
+            price on the tick grid is accepted. A malformed line is reported on stderr with its number and skipped \
+            (exit status 1 at the end); --strict stops there, with exit status 1. See docs/match.md.
             """)
 
     @Option(help: "The command file (- for standard input).")
@@ -32,9 +32,25 @@ struct Match: ParsableCommand {
     @Option(help: "Self-trade prevention for every account: cancel-newest, cancel-oldest, cancel-both or allow.")
     var selfTrade: String = "cancel-newest"
 
+    @Option(help: "The most price levels per side; an order that would open one more is rejected (level-ceiling).")
+    var maxLevelsPerSide: Int = InstrumentSpec.defaultMaxLevelsPerSide
+
     @Option(
-        help: "Ticks in the book's price band, centred on the first price in the file; prices outside are rejected.")
-    var bandLevels: Int = 1 << 18
+        help: """
+            Venue price collar: reject a limit price more than N basis points from the last trade price \
+            (outside-price-collar). No trade yet: no collar. Default: no collar.
+            """)
+    var priceCollarBps: Int64?
+
+    @Option(
+        help: """
+            A stop order whose stop price the last trade has already reached: reject it \
+            (stop-would-trigger-immediately) or trigger it on entry.
+            """)
+    var stopInMarket: String = StopInMarketPolicy.reject.rawValue
+
+    @Option(help: .hidden)
+    var bandLevels: Int?
 
     @Option(help: "Orders the book can hold at once (resting plus pending stops).")
     var maxOrders: Int = 1 << 18
@@ -57,15 +73,20 @@ struct Match: ParsableCommand {
             throw ExitCode(2)
         }
         options.selfTrade = mode
-        guard (64...Int(InstrumentSpec.maxBandLevels)).contains(bandLevels) else {
-            printError("error: invalid band-levels '\(bandLevels)': use 64 to \(InstrumentSpec.maxBandLevels)")
+        if bandLevels != nil {
+            printError("note: --band-levels is ignored: books have no price band since 2026-11-29 (see docs/match.md)")
+        }
+        guard let stopPolicy = StopInMarketPolicy(rawValue: stopInMarket) else {
+            printError("error: invalid stop-in-market '\(stopInMarket)': use reject or trigger")
             throw ExitCode(2)
         }
         guard (1...InstrumentSpec.maxOrderCapacity).contains(maxOrders) else {
             printError("error: invalid max-orders '\(maxOrders)': use 1 to \(InstrumentSpec.maxOrderCapacity)")
             throw ExitCode(2)
         }
-        options.bandLevels = bandLevels
+        options.maxLevelsPerSide = maxLevelsPerSide
+        options.priceCollarBasisPoints = priceCollarBps
+        options.stopInMarket = stopPolicy
         options.orderCapacity = maxOrders
         var output = JSONLinesWriter { bytes in bytes.withUnsafeBytes { writeFully(1, $0) } }
         var session = MatchSession(options: options)

@@ -230,20 +230,58 @@ struct L2BookTests {
     }
 }
 
-@Suite("Price levels")
-struct PriceLevelsTests {
+@Suite("Level store")
+struct LevelStoreTests {
+    /// Sets `price` to `lots` (0 removes) the way `L2Book` does; false when refused.
+    static func set(_ store: inout LevelStore<Int64>, _ price: Int64, _ lots: Int64) -> Bool {
+        let location = store.locate(price)
+        if location.found {
+            if lots == 0 { store.remove(at: location) } else { store.value(at: location).pointee = lots }
+            return true
+        }
+        return lots == 0 || store.insert(lots, price: price, at: location)
+    }
+
+    static func walk(_ store: borrowing LevelStore<Int64>) -> [Int64] {
+        var prices: [Int64] = []
+        var cursor = store.levels
+        while let location = store.next(&cursor) { prices.append(store.price(at: location)) }
+        return prices
+    }
+
     @Test func growthIsCountedAndKeepsEveryLevel() {
-        var asks = PriceLevels<AskOrder>(initialCapacity: 16, ceiling: 1_000)
-        for price in stride(from: Int64(999), through: 0, by: -1) {
-            #expect(asks.set(price: price, lots: price + 1) == .added)
+        var asks = LevelStore<Int64>(direction: .lowestFirst, windowSize: 64, ceiling: 1_000, initialCapacity: 16)
+        // 1,000 ticks apart: only the first level lands in the 64-tick window.
+        for level in stride(from: Int64(999), through: 0, by: -1) {
+            #expect(Self.set(&asks, level * 1_000, level + 1))
         }
         #expect(asks.count == 1_000 && asks.growths == 6)  // 16 → 32 → … → 512 → 1000
-        #expect(asks.best?.price == 0 && asks.level(rank: 999)?.price == 999)
-        #expect(asks.set(price: 1_000, lots: 1) == .refusedAtCeiling)
-        #expect(asks.lots(at: 500) == 501 && asks.lots(at: 1_000) == 0)
-        #expect(asks.set(price: 500, lots: 0) == .removed && asks.set(price: 500, lots: 0) == .removedAbsent)
-        var seen: [Int64] = []
-        asks.forEach { price, _ in seen.append(price) }
-        #expect(seen == (0...999).filter { $0 != 500 }.map(Int64.init))
+        #expect(asks.bestPrice == 0 && asks.level(rank: 999).map { asks.price(at: $0) } == 999_000)
+        #expect(!Self.set(&asks, 1_000_001, 1) && asks.count == 1_000)
+        #expect(asks.find(500_000)?.pointee == 501 && asks.find(500_001) == nil)
+        #expect(Self.set(&asks, 500_000, 0) && asks.find(500_000) == nil && asks.count == 999)
+        #expect(Self.walk(asks) == (0...999).filter { $0 != 500 }.map { Int64($0) * 1_000 })
+        asks.removeAll()
+        #expect(asks.count == 0 && asks.best == nil && Self.walk(asks) == [])
+    }
+
+    @Test func theWindowAndTheSortedStoreMergeByPriceOnBothSides() {
+        for direction in [PriceDirection.highestFirst, .lowestFirst] {
+            var store = LevelStore<Int64>(direction: direction, windowSize: 64, ceiling: 100)
+            // The window goes around the first level (1,000: ticks 968...1,031); the rest are outside.
+            let prices: [Int64] = [1_000, 1_001, 999, 1_031, 968, 967, 1_032, 5, .max - 1, 1 << 40, 1_010]
+            for price in prices { #expect(Self.set(&store, price, price & 0xFFFF | 1)) }
+            let expected = direction == .highestFirst ? prices.sorted(by: >) : prices.sorted()
+            #expect(Self.walk(store) == expected)
+            #expect(store.bestPrice == expected[0])
+            // Remove the best repeatedly: the next best is always the merged one.
+            for (rank, price) in expected.enumerated() {
+                #expect(store.bestPrice == price, "rank \(rank)")
+                #expect(Self.set(&store, price, 0))
+            }
+            #expect(store.count == 0)
+            // Empty: the window moves to the next first level.
+            #expect(Self.set(&store, -50, 7) && store.locate(-50).found && store.locate(-20).isInWindow)
+        }
     }
 }

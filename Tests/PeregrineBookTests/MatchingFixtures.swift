@@ -1,20 +1,24 @@
 import PeregrineBook
 import PeregrineModel
 
-/// A small venue for scenario tests: one book on instrument 7, prices 1...10,000 ticks,
-/// tick 1, lot 1, room for 64 orders; self-trade prevention cancel-newest unless told.
+/// A small venue for scenario tests: one book on instrument 7, tick 1, lot 1, room for 64
+/// orders; self-trade prevention cancel-newest, no collar, stops in the market rejected, unless
+/// told.
 struct Venue: ~Copyable {
     static let instrument = InstrumentID(7)
     var book: OrderBook
 
     init(
         tickSize: Int64 = 1, lotSize: Int64 = 1, capacity: Int = 64,
-        selfTrade: SelfTradePolicy = SelfTradePolicy(default: .cancelNewest)
+        selfTrade: SelfTradePolicy = SelfTradePolicy(default: .cancelNewest),
+        maxLevels: Int = InstrumentSpec.defaultMaxLevelsPerSide, collar: Int64? = nil,
+        stopInMarket: StopInMarketPolicy = .reject
     ) throws {
         book = try OrderBook(
             spec: InstrumentSpec(
-                instrument: Self.instrument, tickSize: tickSize, lotSize: lotSize, minPrice: Price(ticks: tickSize),
-                maxPrice: Price(ticks: 10_000), orderCapacity: capacity, selfTradePolicy: selfTrade))
+                instrument: Self.instrument, tickSize: tickSize, lotSize: lotSize, orderCapacity: capacity,
+                selfTradePolicy: selfTrade, maxLevelsPerSide: maxLevels, priceCollarBasisPoints: collar,
+                stopInMarket: stopInMarket))
     }
 
     /// Processes one command and returns its reports.

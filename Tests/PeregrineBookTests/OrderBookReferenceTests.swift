@@ -13,7 +13,19 @@ struct OrderBookReferenceTests {
         var lotSize: Int64
         var capacity: Int
         var seed: UInt64
-        var testDescription: String { "\(mode) tick \(tickSize) lot \(lotSize) capacity \(capacity)" }
+        /// Ticks between the levels the generator uses (a multiple of the tick size).
+        var spacing: Int64 = 0
+        /// One price in `farEvery` is up to 10^8 ticks from the mid (0: none).
+        var farEvery = 0
+        var collar: Int64? = nil
+        var stopInMarket = StopInMarketPolicy.reject
+        var maxLevels = InstrumentSpec.defaultMaxLevelsPerSide
+        var testDescription: String {
+            "\(mode) tick \(tickSize) lot \(lotSize) capacity \(capacity) spacing \(spacing == 0 ? tickSize : spacing)"
+                + (farEvery > 0 ? " far 1/\(farEvery)" : "") + (collar.map { " collar \($0) bps" } ?? "")
+                + " stops-in-market \(stopInMarket)"
+                + (maxLevels < InstrumentSpec.defaultMaxLevelsPerSide ? " ≤\(maxLevels) levels" : "")
+        }
     }
 
     static let setups: [Setup] = [
@@ -25,6 +37,17 @@ struct OrderBookReferenceTests {
         Setup(mode: .cancelOldest, tickSize: 1, lotSize: 1, capacity: 40, seed: 6),
         Setup(mode: .allow, tickSize: 2, lotSize: 1, capacity: 60, seed: 7),
         Setup(mode: .cancelBoth, tickSize: 1, lotSize: 5, capacity: 100_000, seed: 8),
+        // Prices 30 × 10^6 ... 180 × 10^6 ticks (a span of 1.5 × 10^8): every level in the sorted stores.
+        Setup(mode: .cancelNewest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 9, spacing: 1_000_000),
+        Setup(mode: .cancelOldest, tickSize: 100, lotSize: 1, capacity: 100_000, seed: 10, spacing: 12_345_600),
+        // A coarse book near the touch plus orders up to 10^8 ticks away that stay: window and
+        // sorted store merged.
+        Setup(mode: .cancelBoth, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 11, farEvery: 8),
+        Setup(mode: .cancelNewest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 12, collar: 400),
+        Setup(
+            mode: .allow, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 13, spacing: 1_000_000, collar: 500,
+            stopInMarket: .trigger),
+        Setup(mode: .cancelNewest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 14, maxLevels: 6),
     ]
 
     static let commandsPerSetup = 250_000
@@ -33,12 +56,15 @@ struct OrderBookReferenceTests {
     func everyReportAndTheFinalBookMatchTheReference(_ setup: Setup) throws {
         let spec = InstrumentSpec(
             instrument: InstrumentID(1), tickSize: setup.tickSize, lotSize: setup.lotSize,
-            minPrice: Price(ticks: setup.tickSize * 10), maxPrice: Price(ticks: setup.tickSize * 200),
             orderCapacity: setup.capacity,
-            selfTradePolicy: SelfTradePolicy(default: setup.mode, overrides: [AccountID(3): .allow]))
+            selfTradePolicy: SelfTradePolicy(default: setup.mode, overrides: [AccountID(3): .allow]),
+            maxLevelsPerSide: setup.maxLevels, priceCollarBasisPoints: setup.collar, stopInMarket: setup.stopInMarket)
         var book = try OrderBook(spec: spec)
         var reference = ReferenceOrderBook(spec: spec)
-        var generator = CommandGenerator(seed: setup.seed, tickSize: setup.tickSize, lotSize: setup.lotSize)
+        var generator = CommandGenerator(
+            seed: setup.seed, tickSize: setup.tickSize, lotSize: setup.lotSize,
+            spacing: setup.spacing == 0 ? setup.tickSize : setup.spacing, farEvery: setup.farEvery)
+        var reasons: [ExecutionReason: Int] = [:]
         var sink = ExecutionReportCollector()
         var kinds: [ExecutionKind: Int] = [:]
         for index in 0..<Self.commandsPerSetup {
@@ -50,7 +76,10 @@ struct OrderBookReferenceTests {
                 Issue.record("command \(index) \(command): got\n\(sink.reports)\nexpected\n\(expected)")
                 return
             }
-            for report in expected { kinds[report.kind, default: 0] += 1 }
+            for report in expected {
+                kinds[report.kind, default: 0] += 1
+                reasons[report.reason, default: 0] += 1
+            }
             if index % 5_000 == 0 {
                 let same = Self.sameBook(book, reference)
                 try #require(same, "books differ after command \(index)")
@@ -62,6 +91,11 @@ struct OrderBookReferenceTests {
         for kind in ExecutionKind.allCases {
             #expect((kinds[kind] ?? 0) > 100, "only \(kinds[kind] ?? 0) \(kind) reports")
         }
+        // And every rule the setup turns on.
+        if setup.collar != nil { #expect((reasons[.outsidePriceCollar] ?? 0) > 100) }
+        if setup.maxLevels < InstrumentSpec.defaultMaxLevelsPerSide { #expect((reasons[.levelCeiling] ?? 0) > 100) }
+        if setup.stopInMarket == .reject { #expect((reasons[.stopWouldTriggerImmediately] ?? 0) > 100) }
+        #expect((reasons[.priceOutOfRange] ?? 0) > 100)
     }
 
     static func sameBook(_ book: borrowing OrderBook, _ reference: ReferenceOrderBook) -> Bool {
@@ -90,20 +124,33 @@ struct CommandGenerator {
     var random: SplitMix64
     let tickSize: Int64
     let lotSize: Int64
+    let spacing: Int64
+    let farEvery: Int
+    /// Where level 0 is: far prices below the mid stay positive.
+    let origin: Int64
     var nextID: UInt64 = 1
     var mid: Int64 = 100
 
-    init(seed: UInt64, tickSize: Int64, lotSize: Int64) {
+    init(seed: UInt64, tickSize: Int64, lotSize: Int64, spacing: Int64, farEvery: Int) {
         random = SplitMix64(seed: seed)
         self.tickSize = tickSize
         self.lotSize = lotSize
+        self.spacing = spacing
+        self.farEvery = farEvery
+        origin = farEvery > 0 ? 200_000_000 : 0
     }
 
     mutating func roll(_ bound: Int) -> Int { Int(random.next(below: UInt64(bound))) }
 
     mutating func price() -> Int64 {
-        if roll(200) == 0 { return [0, 5, 1_000, -tickSize, mid * tickSize + 1][roll(5)] }
-        return (mid + Int64(roll(13)) - 6) * tickSize
+        if roll(200) == 0 {
+            return [0, 5, 1_000, -tickSize, origin + mid * spacing + 1, Int64.max, (1 << 62) + tickSize][roll(7)]
+        }
+        if farEvery > 0, roll(farEvery) == 0 {
+            let away = Int64(1 + roll(100_000_000)) / tickSize * tickSize
+            return origin + mid * spacing + (roll(2) == 0 ? away : -away)
+        }
+        return origin + (mid + Int64(roll(13)) - 6) * spacing
     }
 
     mutating func quantity() -> Int64 {
@@ -152,19 +199,20 @@ struct CommandGenerator {
             )
         case 88..<94:
             let away = Int64(roll(7)) * (side == .buy ? 1 : -1)
-            let stop = (live.lastTrade.map { $0 / tickSize } ?? mid) + (roll(10) == 0 ? -away : away)
+            let stop = (live.lastTrade.map { ($0 - origin) / spacing } ?? mid) + (roll(10) == 0 ? -away : away)
             return .stopMarket(
-                OrderID(newID), account: account(), side, stopPrice: Price(ticks: stop * tickSize),
+                OrderID(newID), account: account(), side, stopPrice: Price(ticks: origin + stop * spacing),
                 quantity: Quantity(lots: quantity()))
         default:
             let away = Int64(roll(7)) * (side == .buy ? 1 : -1)
-            let stop = (live.lastTrade.map { $0 / tickSize } ?? mid) + (roll(10) == 0 ? -away : away)
+            let stop = (live.lastTrade.map { ($0 - origin) / spacing } ?? mid) + (roll(10) == 0 ? -away : away)
             let timeInForce: TimeInForce = [
                 .goodTillCancel, .goodTillCancel, .immediateOrCancel, .fillOrKill, .postOnly,
             ][roll(5)]
             return .stopLimit(
-                OrderID(newID), account: account(), side, stopPrice: Price(ticks: stop * tickSize),
-                price: Price(ticks: (stop + Int64(roll(5)) - 2) * tickSize), quantity: Quantity(lots: quantity()),
+                OrderID(newID), account: account(), side, stopPrice: Price(ticks: origin + stop * spacing),
+                price: Price(ticks: origin + (stop + Int64(roll(5)) - 2) * spacing),
+                quantity: Quantity(lots: quantity()),
                 timeInForce: timeInForce)
         }
     }

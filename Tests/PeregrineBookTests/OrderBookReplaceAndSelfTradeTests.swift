@@ -84,7 +84,7 @@ struct OrderBookReplaceTests {
         var venue = try Venue(tickSize: 5)
         venue.seed(limit(1, .buy, 5, at: 100))
         for (command, reason) in [
-            (replace(1, 5, at: 102), ExecutionReason.priceOffTickGrid), (replace(1, 5, at: 10_005), .priceOutOfBand),
+            (replace(1, 5, at: 102), ExecutionReason.priceOffTickGrid), (replace(1, 5, at: 0), .priceOutOfRange),
             (replace(1, -1, at: 100), .invalidQuantity),
         ] {
             let reports = venue.send(command)

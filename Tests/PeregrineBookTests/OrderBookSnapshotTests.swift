@@ -6,13 +6,13 @@ import Testing
 @Suite("Order book snapshots")
 struct OrderBookSnapshotTests {
     static let spec = InstrumentSpec(
-        instrument: InstrumentID(1), minPrice: Price(ticks: 10), maxPrice: Price(ticks: 200), orderCapacity: 10_000,
+        instrument: InstrumentID(1), orderCapacity: 10_000,
         selfTradePolicy: SelfTradePolicy(default: .cancelOldest))
 
     /// A random command stream (the reference test's generator, driven by the reference).
     static func commands(_ count: Int, seed: UInt64) -> [OrderCommand] {
         var reference = ReferenceOrderBook(spec: spec)
-        var generator = CommandGenerator(seed: seed, tickSize: 1, lotSize: 1)
+        var generator = CommandGenerator(seed: seed, tickSize: 1, lotSize: 1, spacing: 1, farEvery: 16)
         return (0..<count).map { _ in
             let command = generator.next(live: reference)
             _ = reference.process(command)

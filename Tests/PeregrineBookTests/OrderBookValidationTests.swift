@@ -40,11 +40,13 @@ struct OrderBookValidationTests {
         try expectRejected(stopMarket(10, .buy, 1, stop: 113), .priceOffTickGrid, venue: { try Venue(tickSize: 5) })
     }
 
-    @Test func aPriceOutsideTheBandIsRejected() throws {
-        try expectRejected(limit(10, .buy, 1, at: 10_001), .priceOutOfBand)
-        try expectRejected(limit(10, .sell, 1, at: 0), .priceOutOfBand)
-        try expectRejected(limit(10, .sell, 1, at: -5), .priceOutOfBand)
-        try expectRejected(stopMarket(10, .buy, 1, stop: 20_000), .priceOutOfBand)
+    @Test func aPriceNotPositiveOrAbove2To62IsRejected() throws {
+        try expectRejected(limit(10, .buy, 1, at: (1 << 62) + 1), .priceOutOfRange)
+        try expectRejected(limit(10, .buy, 1, at: .max), .priceOutOfRange)
+        try expectRejected(limit(10, .sell, 1, at: 0), .priceOutOfRange)
+        try expectRejected(limit(10, .sell, 1, at: -5), .priceOutOfRange)
+        try expectRejected(limit(10, .sell, 1, at: .min), .priceOutOfRange)
+        try expectRejected(stopMarket(10, .buy, 1, stop: -20_000), .priceOutOfRange)
     }
 
     @Test func aDuplicateLiveOrderIDIsRejected() throws {
@@ -90,8 +92,7 @@ struct OrderBookValidationTests {
 
     @Test func aCommandForAnInstrumentWithoutABookIsRejected() throws {
         var engine = try MatchingEngine(specs: [
-            InstrumentSpec(
-                instrument: InstrumentID(3), minPrice: Price(ticks: 1), maxPrice: Price(ticks: 100), orderCapacity: 8)
+            InstrumentSpec(instrument: InstrumentID(3), orderCapacity: 8)
         ])
         var sink = ExecutionReportCollector()
         let command = limit(1, .buy, 1, at: 50)
@@ -114,23 +115,22 @@ struct OrderBookValidationTests {
                 return error.description
             }
         }
-        let base = InstrumentSpec(
-            instrument: InstrumentID(1), minPrice: Price(ticks: 1), maxPrice: Price(ticks: 100), orderCapacity: 8)
+        let base = InstrumentSpec(instrument: InstrumentID(1), orderCapacity: 8)
         var spec = base
         spec.tickSize = 0
         #expect(problem(spec) == "instrument #1: tick size 0 must be positive")
         spec = base
-        spec.minPrice = Price(ticks: 200)
-        #expect(problem(spec)?.contains("must be ordered") == true)
+        spec.windowTicks = 1 << 30
+        #expect(problem(spec) == "instrument #1: window of 1073741824 ticks must be 64 to 4194304")
         spec = base
-        spec.maxPrice = Price(ticks: 1 << 40)
-        #expect(problem(spec)?.contains("span at most") == true)
+        spec.maxLevelsPerSide = 0
+        #expect(problem(spec) == "instrument #1: most levels per side 0 must be at least 1")
+        spec = base
+        spec.priceCollarBasisPoints = 0
+        #expect(problem(spec) == "instrument #1: price collar of 0 bps must be 1 to 1000000")
         spec = base
         spec.orderCapacity = 0
         #expect(problem(spec) == "instrument #1: order capacity 0 must be 1 to 8388608")
-        spec = base
-        spec.tickSize = 3
-        #expect(problem(spec)?.contains("tick grid") == true)
         spec = base
         spec.maxOrderQuantity = Quantity(lots: Int64.max / 4)
         #expect(problem(spec)?.contains("2^62") == true)

@@ -27,9 +27,10 @@ struct ReferenceOrderBook {
     let instrument: InstrumentID
     let tickSize: Int64
     let lotSize: Int64
-    let minPrice: Int64
-    let maxPrice: Int64
     let capacity: Int
+    let collar: Int64?
+    let triggersInMarket: Bool
+    let maxLevels: Int
     let maxQuantity: Int64
     let policy: SelfTradePolicy
 
@@ -48,9 +49,10 @@ struct ReferenceOrderBook {
         instrument = spec.instrument
         tickSize = spec.tickSize
         lotSize = spec.lotSize
-        minPrice = spec.minPrice.ticks
-        maxPrice = spec.maxPrice.ticks
         capacity = spec.orderCapacity
+        collar = spec.priceCollarBasisPoints
+        triggersInMarket = spec.stopInMarket == .trigger
+        maxLevels = spec.maxLevelsPerSide
         maxQuantity = spec.maxOrderQuantity.lots
         policy = spec.selfTradePolicy
     }
@@ -74,9 +76,23 @@ struct ReferenceOrderBook {
     // MARK: Rules
 
     func priceProblem(_ price: Int64) -> ExecutionReason? {
+        if price < 1 || price > 1 << 62 { return .priceOutOfRange }
         if price % tickSize != 0 { return .priceOffTickGrid }
-        if price < minPrice || price > maxPrice { return .priceOutOfBand }
         return nil
+    }
+
+    /// Outside [last − last × bps / 10,000, last + last × bps / 10,000], exactly.
+    func collarProblem(_ price: Int64) -> ExecutionReason? {
+        guard let collar, let last = lastTrade else { return nil }
+        let allowed = Int128(last) * Int128(collar)
+        let distance = Int128(price - last).magnitude * 10_000
+        return Int128(distance) > allowed ? .outsidePriceCollar : nil
+    }
+
+    /// Whether `list` has no room for a new level at `price` (levels are distinct prices).
+    func levelsFull(_ list: [Order], at price: Int64, stop: Bool = false) -> Bool {
+        let prices = Set(list.map { stop ? $0.stopPrice : $0.price })
+        return prices.count >= maxLevels && !prices.contains(price)
     }
 
     func quantityProblem(_ quantity: Int64) -> ExecutionReason? {
@@ -94,25 +110,37 @@ struct ReferenceOrderBook {
         switch command.type {
         case .limit:
             if let problem = priceProblem(command.price.ticks) { return problem }
+            if let problem = collarProblem(command.price.ticks) { return problem }
             mayRest = command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly
         case .market:
             if command.timeInForce == .postOnly { return .unsupportedOrder }
         case .stopMarket, .stopLimit:
             if command.timeInForce == .postOnly { return .unsupportedOrder }
             if command.type == .stopLimit, let problem = priceProblem(command.price.ticks) { return problem }
+            if command.type == .stopLimit, let problem = collarProblem(command.price.ticks) { return problem }
             if let problem = priceProblem(command.stopPrice.ticks) { return problem }
-            if let last = lastTrade {
-                let reached = command.side == .buy ? command.stopPrice.ticks <= last : command.stopPrice.ticks >= last
-                if reached { return .stopWouldTriggerImmediately }
+            if stopReached(command) {
+                if !triggersInMarket { return .stopWouldTriggerImmediately }
+            } else if levelsFull(command.side == .buy ? buyStops : sellStops, at: command.stopPrice.ticks, stop: true) {
+                return .levelCeiling
             }
             mayRest = true
         }
         if isLive(command.orderID.rawValue) { return .duplicateOrderID }
         if mayRest, liveCount >= capacity { return .orderPoolFull }
-        if command.timeInForce == .postOnly, wouldCross(command.side, command.price.ticks) {
-            return .postOnlyWouldTake
+        if command.type == .limit {
+            let crossing = wouldCross(command.side, command.price.ticks)
+            if command.timeInForce == .postOnly, crossing { return .postOnlyWouldTake }
+            if mayRest, !crossing, levelsFull(command.side == .buy ? bids : asks, at: command.price.ticks) {
+                return .levelCeiling
+            }
         }
         return nil
+    }
+
+    func stopReached(_ command: OrderCommand) -> Bool {
+        guard let last = lastTrade else { return false }
+        return command.side == .buy ? command.stopPrice.ticks <= last : command.stopPrice.ticks >= last
     }
 
     // MARK: Commands
@@ -132,7 +160,13 @@ struct ReferenceOrderBook {
             emit(
                 .accepted, order, price: command.type == .stopMarket ? order.stopPrice : order.price, quantity: quantity
             )
-            insertStop(order)
+            if stopReached(command), let last = lastTrade {
+                emit(.triggered, order, price: last, quantity: quantity)
+                triggered.append(order)
+                enterTriggered()
+            } else {
+                insertStop(order)
+            }
             return
         }
         if command.type == .market { order.price = 0 }
@@ -179,6 +213,16 @@ struct ReferenceOrderBook {
             return
         }
         if let problem = priceProblem(command.price.ticks) { return reject(command, problem) }
+        if command.price.ticks != order.price, let problem = collarProblem(command.price.ticks) {
+            return reject(command, problem)
+        }
+        let sameSide = self[list]
+        let alone = sameSide.filter { $0.price == order.price }.count == 1
+        if command.price.ticks != order.price, !wouldCross(order.side, command.price.ticks),
+            levelsFull(sameSide, at: command.price.ticks), !alone
+        {
+            return reject(command, .levelCeiling)
+        }
         let newLeaves = total - order.filled
         if command.price.ticks == order.price, newLeaves <= order.leaves {
             self[list][position].leaves = newLeaves
@@ -255,9 +299,11 @@ struct ReferenceOrderBook {
     mutating func finish(_ taker: Taker, mayRest: Bool) {
         let order = taker.order
         if order.leaves == 0 { return }
-        if taker.stopped || !mayRest {
+        let full = mayRest && levelsFull(order.side == .buy ? bids : asks, at: order.price)
+        if taker.stopped || !mayRest || full {
             emit(
-                .cancelled, order, reason: taker.stopped ? .selfTradePrevention : .unfilledRemainder,
+                .cancelled, order,
+                reason: taker.stopped ? .selfTradePrevention : full ? .levelCeiling : .unfilledRemainder,
                 price: order.price,
                 quantity: order.leaves, leaves: 0)
             return

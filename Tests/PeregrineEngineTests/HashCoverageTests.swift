@@ -161,8 +161,7 @@ struct HashCoverageTests {
     static func orderBookHash(_ commands: [OrderCommand]) throws -> UInt64 {
         var book = try OrderBook(
             spec: InstrumentSpec(
-                instrument: InstrumentID(0), minPrice: Price(ticks: 0), maxPrice: Price(ticks: 4_095),
-                orderCapacity: 64))
+                instrument: InstrumentID(0), orderCapacity: 64))
         var sink = ExecutionReportCollector()
         for command in commands { book.process(command, sink: &sink) }
         return book.stateHash()
