@@ -40,9 +40,14 @@ public final class RecordedFeed {
 
     public init(spec: RecordedSourceSpec) throws(FeedError) {
         guard let first = spec.paths.first else { throw FeedError(line: 0, "no file given") }
-        var scale = try FeedReplay.detectScale(format: spec.format, path: first)
-        if let tick = spec.tickSize { scale.price = tick }
-        if let lot = spec.lotSize { scale.size = lot }
+        var scale: (price: Increment, size: Increment)
+        if let tick = spec.tickSize, let lot = spec.lotSize {
+            scale = (tick, lot)
+        } else {
+            scale = try FeedReplay.detectScale(format: spec.format, paths: spec.paths)
+            if let tick = spec.tickSize { scale.price = tick }
+            if let lot = spec.lotSize { scale.size = lot }
+        }
         replay = try FeedReplay(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
         paths = spec.paths
         try replay.open(path: first)

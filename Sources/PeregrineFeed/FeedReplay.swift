@@ -77,17 +77,13 @@ public struct FeedReplay: ~Copyable {
     var book: L2Book
     var quoteBid: BookLevel?
     var quoteAsk: BookLevel?
-    public private(set) var statistics = FeedStatistics()
+    public internal(set) var statistics = FeedStatistics()
     var lastSequence: Int64 = -1
     var lastTimestamp: Int64 = .min
     var inSnapshot = false
     var eventID: Int64 = .min
-    /// The order-level mirror: every order, and order counts per level.
-    var orders: [UInt64: (side: Side, price: Int64, size: Int64)] = [:]
-    var bidLevelOrders: [Int64: Int] = [:]
-    var askLevelOrders: [Int64: Int] = [:]
-    var bidOrderCount = 0
-    var askOrderCount = 0
+    /// The order-level mirror (order-level formats; `book` serves the others).
+    var mirror: OrderLevelMirror
     var scanner = FlatJSONObject()
     /// When set, every change is also captured as an engine event (for `peregrine run
     /// --source`): level updates, trades and quotes.
@@ -99,110 +95,30 @@ public struct FeedReplay: ~Copyable {
     /// A torn last line found by `replay`: reported, not applied.
     public private(set) var tornTail: FeedTornTail?
 
-    public init(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment) throws(FeedError) {
+    /// A replay of `format` on the given grids, holding at most `maxLevelsPerSide` levels a side
+    /// (a new level beyond stops the replay with a `FeedError` naming the line).
+    public init(
+        format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment,
+        maxLevelsPerSide: Int = L2Book.defaultMaxLevelsPerSide
+    ) throws(FeedError) {
+        guard maxLevelsPerSide >= 1 else {
+            throw FeedError(line: 0, "the most levels per side must be at least 1 (got \(maxLevelsPerSide))")
+        }
+        // One book: a dense window of 2^20 ticks (8 MB a side) holds a coarse grid's whole day; a
+        // fine grid's levels go to the sorted stores. The order-level mirror has its own.
+        let orderLevel = format == .l3JSONLines
+        let made = try Self.makeBook(windowSize: orderLevel ? 64 : 1 << 20, maxLevelsPerSide: maxLevelsPerSide)
         self.format = format
         self.priceIncrement = priceIncrement
         self.sizeIncrement = sizeIncrement
-        // One book: a dense window of 2^20 ticks (16 MB) holds a coarse grid's whole day; a fine
-        // grid's levels go to the sorted stores.
-        do { book = try L2Book(instrument: InstrumentID(0), windowSize: 1 << 20) } catch {
-            throw FeedError(line: 0, "\(error)")
-        }
+        book = made
+        mirror = OrderLevelMirror(windowSize: orderLevel ? 1 << 16 : 64, maxLevelsPerSide: maxLevelsPerSide)
     }
 
-    /// The price and size grids of `path`: the most decimals in its price and size fields over
-    /// its first `sampleLines` lines.
-    public static func detectScale(format: FeedFormat, path: String, sampleLines: Int = 1_000) throws(FeedError)
-        -> (price: Increment, size: Increment)
-    {
-        var lines = try MappedLines(path: path)
-        var price = GridWitness()
-        var size = GridWitness()
-        var seen = 0
-        while seen < sampleLines, let line = lines.next() {
-            seen += 1
-            switch format {
-            case .binanceDepth:
-                let row = CSVRow(line)
-                guard row.count >= 8, row[0].first != UInt8(ascii: "s") else { continue }
-                price.note(row[6], line: seen)
-                size.note(row[7], line: seen)
-            case .tardisQuotes:
-                let row = CSVRow(line)
-                guard row.count >= 8, row[0].first != UInt8(ascii: "e") || !row[2].isEmpty && row[2].integerValue != nil
-                else { continue }
-                price.note(row[5], line: seen)
-                price.note(row[6], line: seen)
-                size.note(row[4], line: seen)
-                size.note(row[7], line: seen)
-            case .tardisTrades:
-                let row = CSVRow(line)
-                guard row.count >= 8, row[2].integerValue != nil else { continue }
-                price.note(row[6], line: seen)
-                size.note(row[7], line: seen)
-            case .truefxQuotes:
-                let row = CSVRow(line)
-                guard row.count >= 3, row[0].first != UInt8(ascii: "t") else { continue }
-                price.note(row[1], line: seen)
-                price.note(row[2], line: seen)
-            case .bybitOrderBook:
-                var pairs = BybitPairs(line)
-                while let (priceBytes, sizeBytes) = pairs.next() {
-                    price.note(priceBytes, line: seen)
-                    size.note(sizeBytes, line: seen)
-                }
-            case .tardisL2:
-                let row = CSVRow(line)
-                guard row.count >= 8, row[2].integerValue != nil else { continue }
-                price.note(row[6], line: seen)
-                size.note(row[7], line: seen)
-            case .tardisSnapshot:
-                var cursor = CSVCursor(line)
-                var index = 0
-                while let field = cursor.next() {
-                    if index == 2, field.integerValue == nil { break }  // the header
-                    if index >= 4 {
-                        if (index - 4) % 2 == 0 {
-                            price.note(field, line: seen)
-                        } else {
-                            size.note(field, line: seen)
-                        }
-                    }
-                    index += 1
-                }
-            case .l3JSONLines:
-                var object = FlatJSONObject()
-                guard (try? object.parse(line)) != nil else { continue }
-                if let value = object.value("price") { price.note(value.bytes, line: seen) }
-                if let value = object.value("size") { size.note(value.bytes, line: seen) }
-            }
-        }
-        return (try price.increment(named: "price", path: path), try size.increment(named: "size", path: path))
-    }
-
-    /// The most decimals seen in one kind of field, and the first value that had them.
-    struct GridWitness {
-        var decimals = 0
-        var line = 0
-        var value = ""
-
-        mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
-            let places = field.decimalPlaces
-            guard places > decimals else { return }
-            decimals = places
-            self.line = line
-            value = String(decoding: field.prefix(64), as: UTF8.self)
-        }
-
-        /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
-        func increment(named name: String, path: String) throws(FeedError) -> Increment {
-            do { return try Increment(units: 1, decimals: decimals) } catch {
-                throw FeedError(
-                    line: line,
-                    "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported (give --tick-size or "
-                        + "--lot-size to read the file on a coarser grid)", file: path)
-            }
-        }
+    static func makeBook(windowSize: Int, maxLevelsPerSide: Int) throws(FeedError) -> L2Book {
+        do {
+            return try L2Book(instrument: InstrumentID(0), windowSize: windowSize, maxLevelsPerSide: maxLevelsPerSide)
+        } catch { throw FeedError(line: 0, "\(error)") }
     }
 
     /// Replays `path`, calling `checkpoint` every `checkpointEvery` messages (0: never) and
@@ -276,14 +192,14 @@ public struct FeedReplay: ~Copyable {
     public var currentCheckpoint: FeedCheckpoint {
         let top = bestBidOffer
         if format.isBook {
-            let bids = book.depth(.buy, levels: 10)
-            let asks = book.depth(.sell, levels: 10)
+            let bids = depth(.buy, levels: 10)
+            let asks = depth(.sell, levels: 10)
             return FeedCheckpoint(
-                message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: book.levelCount(.buy),
-                askLevels: book.levelCount(.sell),
+                message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: levelCount(.buy),
+                askLevels: levelCount(.sell),
                 bidNotional: bids.reduce(into: Notional()) { $0.add($1.price, $1.quantity) },
                 askNotional: asks.reduce(into: Notional()) { $0.add($1.price, $1.quantity) },
-                bidOrders: bidOrderCount, askOrders: askOrderCount)
+                bidOrders: mirror.orderCount(.buy), askOrders: mirror.orderCount(.sell))
         }
         return FeedCheckpoint(
             message: statistics.messages, bid: top.bid, ask: top.ask, bidLevels: top.bid == nil ? 0 : 1,
@@ -293,11 +209,19 @@ public struct FeedReplay: ~Copyable {
     }
 
     public var bestBidOffer: BestBidOffer {
-        format.isBook ? book.bestBidOffer : BestBidOffer(bid: quoteBid, ask: quoteAsk)
+        if format == .l3JSONLines { return BestBidOffer(bid: mirror.best(.buy), ask: mirror.best(.sell)) }
+        return format.isBook ? book.bestBidOffer : BestBidOffer(bid: quoteBid, ask: quoteAsk)
     }
 
     /// Book levels of `side`, best first (L2 formats).
-    public func depth(_ side: Side, levels: Int) -> [BookLevel] { book.depth(side, levels: levels) }
+    public func depth(_ side: Side, levels: Int) -> [BookLevel] {
+        format == .l3JSONLines ? mirror.depth(side, levels: levels) : book.depth(side, levels: levels)
+    }
+
+    /// Levels held on `side` (book formats).
+    public func levelCount(_ side: Side) -> Int {
+        format == .l3JSONLines ? mirror.levelCount(side) : book.levelCount(side)
+    }
 
     public var bookCounters: BookCounters { book.counters }
 
@@ -311,61 +235,17 @@ public struct FeedReplay: ~Copyable {
         do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw FeedError(line: 0, "\(error)") }
     }
 
-    /// The integer in `field` of a Tardis CSV row (8 fields or more); nil for the header row,
-    /// whose field reads `name`.
-    @inline(__always)
-    func tardisInteger(_ row: borrowing CSVRow, field: Int, named name: String) throws(FeedError) -> Int64? {
-        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
-        guard let value = row[field].integerValue else {
-            if row.text(field) == name { return nil }
-            throw FeedError(line: 0, "\(name) '\(row.text(field))' is not an integer")
-        }
-        return value
-    }
-
     /// Applies one line; true when it ends a message.
     mutating func apply(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         switch format {
         case .binanceDepth: return try applyBinance(line)
         case .bybitOrderBook: return try applyBybit(line)
-        case .tardisQuotes:
-            let row = CSVRow(line)
-            guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
-            statistics.rows += 1
-            noteTimestamp(timestamp)
-            quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
-            quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
-            captureQuote()
-            return true
-        case .tardisTrades:
-            let row = CSVRow(line)
-            guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
-            statistics.rows += 1
-            noteTimestamp(timestamp)
-            let tradePrice = try price(row[6])
-            let tradeSize = try size(row[7])
-            statistics.trades += 1
-            statistics.tradedSize &+= tradeSize.lots
-            if capturing {
-                captured.append(
-                    .trade(
-                        Trade(
-                            price: tradePrice, quantity: tradeSize, aggressor: row[5].equals("sell") ? .sell : .buy,
-                            tradeID: UInt64(statistics.trades))))
-            }
-            return true
+        case .tardisQuotes: return try applyTardisQuote(line)
+        case .tardisTrades: return try applyTardisTrade(line)
+        case .truefxQuotes: return try applyTrueFXQuote(line)
         case .tardisL2: return try applyTardisL2(line)
         case .tardisSnapshot: return try applyTardisSnapshot(line)
         case .l3JSONLines: return try applyOrderLevel(line)
-        case .truefxQuotes:
-            let row = CSVRow(line)
-            guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
-            if row.text(0) == "timestamp" { return false }
-            statistics.rows += 1
-            quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
-            quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
-            captureQuote()
-            return true
         }
     }
 
@@ -383,28 +263,6 @@ public struct FeedReplay: ~Copyable {
         lastTimestamp = max(lastTimestamp, timestamp)
     }
 
-    mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        let row = CSVRow(line)
-        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
-        guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
-            if row.text(0) == "symbol" { return false }
-            throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
-        }
-        statistics.rows += 1
-        if lastUpdate != eventID {
-            let isSnapshot = row[5].equals("snap")
-            if isSnapshot, !inSnapshot { clearBook() }
-            if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
-            if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
-            inSnapshot = isSnapshot
-            eventID = lastUpdate
-            lastSequence = lastUpdate
-        }
-        let side = try Self.side(row[4], bid: "b", ask: "a")
-        applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
-        return false
-    }
-
     /// The side a field names, spelt `bid` / `ask` by the format.
     static func side(_ field: UnsafeBufferPointer<UInt8>, bid: StaticString, ask: StaticString) throws(FeedError)
         -> Side
@@ -415,8 +273,14 @@ public struct FeedReplay: ~Copyable {
     }
 
     /// Applies a level update to the mirror (and captures it).
-    mutating func applyLevel(_ update: LevelUpdate) {
-        book.apply(update)
+    mutating func applyLevel(_ update: LevelUpdate) throws(FeedError) {
+        guard book.apply(update) == .applied else {
+            throw FeedError(
+                line: 0,
+                "a new \(update.side == .buy ? "bid" : "ask") level at "
+                    + "\(update.price.formatted(tickSize: priceIncrement)) would pass the mirror's ceiling of "
+                    + "\(book.maxLevelsPerSide) levels a side (raise --max-levels-per-side)")
+        }
         if capturing { captured.append(.levelUpdate(update)) }
     }
 
@@ -440,138 +304,6 @@ public struct FeedReplay: ~Copyable {
         return key != eventID
     }
 
-    mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        let row = CSVRow(line)
-        guard let local = try tardisInteger(row, field: 3, named: "local_timestamp") else { return false }
-        statistics.rows += 1
-        let isSnapshot = row[4].equals("true")
-        if local != eventID {
-            if isSnapshot, !inSnapshot { clearBook() }
-            if local < eventID { statistics.outOfOrder += 1 }
-            inSnapshot = isSnapshot
-            eventID = local
-        }
-        let side = try Self.side(row[5], bid: "bid", ask: "ask")
-        applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
-        return false
-    }
-
-    mutating func applyTardisSnapshot(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        var cursor = CSVCursor(line)
-        var index = 0
-        var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
-        var timestamp: Int64? = nil
-        while let field = cursor.next() {
-            if index == 2 {
-                guard let value = field.integerValue else {
-                    if field.equals("timestamp") { return false }
-                    throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
-                }
-                timestamp = value
-                clearBook()
-            } else if index >= 4 {
-                // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
-                if (index - 4) % 2 == 0 {
-                    pendingPrice = field
-                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
-                    let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    applyLevel(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
-                }
-            }
-            index += 1
-        }
-        guard let timestamp else { throw FeedError(line: 0, "expected a timestamp in field 3") }
-        statistics.rows += 1
-        noteTimestamp(timestamp)
-        return true
-    }
-
-    mutating func applyOrderLevel(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        try scanner.parse(line)
-        guard let seqValue = scanner.value("seq"), seqValue.kind == .number, let seq = seqValue.bytes.integerValue
-        else {
-            throw FeedError(line: 0, "missing integer \"seq\"")
-        }
-        guard let idValue = scanner.value("order_id"), idValue.kind == .number, let id = idValue.bytes.integerValue,
-            id >= 0
-        else { throw FeedError(line: 0, "missing non-negative integer \"order_id\"") }
-        guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
-        statistics.rows += 1
-        if lastSequence >= 0, seq != lastSequence + 1 {
-            if seq <= lastSequence { statistics.outOfOrder += 1 } else { statistics.gaps += 1 }
-        }
-        lastSequence = Swift.max(lastSequence, seq)
-        let orderID = UInt64(id)
-        if op.bytes.equals("delete") {
-            guard let old = orders.removeValue(forKey: orderID) else {
-                statistics.unknownOrders += 1
-                return true
-            }
-            changeLevel(old.side, old.price, by: -old.size, orders: -1)
-            return true
-        }
-        guard op.bytes.equals("add") || op.bytes.equals("update") else {
-            throw FeedError(
-                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use add, update or delete)")
-        }
-        guard let sideValue = scanner.value("side"), sideValue.kind == .string,
-            sideValue.bytes.equals("bid") || sideValue.bytes.equals("ask")
-        else { throw FeedError(line: 0, "\"side\" must be \"bid\" or \"ask\"") }
-        let side: Side = sideValue.bytes.equals("bid") ? .buy : .sell
-        guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
-            throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
-        }
-        let newPrice = try price(priceValue.bytes).ticks
-        let newSize = try size(sizeValue.bytes).lots
-        let isAdd = op.bytes.equals("add")
-        if let old = orders[orderID] {
-            if isAdd { statistics.unknownOrders += 1 }
-            changeLevel(old.side, old.price, by: -old.size, orders: -1)
-        } else if !isAdd {
-            statistics.unknownOrders += 1
-        }
-        orders[orderID] = (side, newPrice, newSize)
-        changeLevel(side, newPrice, by: newSize, orders: 1)
-        return true
-    }
-
-    /// Adjusts the aggregated level at `price` by `delta` size and `count` orders.
-    mutating func changeLevel(_ side: Side, _ price: Int64, by delta: Int64, orders count: Int) {
-        let current = book.quantity(at: Price(ticks: price), side: side).lots
-        applyLevel(
-            LevelUpdate(
-                side: side, price: Price(ticks: price), quantity: Quantity(lots: Swift.max(0, current &+ delta))))
-        if side == .buy {
-            let remaining = bidLevelOrders[price, default: 0] + count
-            bidLevelOrders[price] = remaining > 0 ? remaining : nil
-            bidOrderCount += count
-        } else {
-            let remaining = askLevelOrders[price, default: 0] + count
-            askLevelOrders[price] = remaining > 0 ? remaining : nil
-            askOrderCount += count
-        }
-    }
-
-    /// Orders at `price` on `side` (order-level formats).
-    public func orderCount(_ side: Side, at price: Price) -> Int {
-        (side == .buy ? bidLevelOrders[price.ticks] : askLevelOrders[price.ticks]) ?? 0
-    }
-
-    mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        let message = BybitMessage(line)
-        guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
-        statistics.rows += 1
-        if kind == .snapshot { clearBook() }
-        var pairs = BybitPairs(line)
-        while let (priceBytes, sizeBytes) = pairs.next() {
-            applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
-        }
-        if let update = message.updateID(searchingFrom: pairs.position) {
-            if kind == .delta, lastSequence >= 0, update != lastSequence + 1 { statistics.gaps += 1 }
-            lastSequence = update
-        }
-        return true
-    }
 }
 
 extension FeedReplay {

@@ -80,23 +80,23 @@ public struct CSVRow {
 
     public init(_ line: UnsafeBufferPointer<UInt8>) {
         self.line = line
-        guard let base = line.baseAddress else {
-            count = 1
-            return
-        }
-        // memchr finds each comma with vector instructions: a few calls per row instead of a
-        // comparison per byte.
         var start = 0
-        while count < Self.maxFields {
-            let remaining = line.count - start
-            let comma = remaining > 0 ? memchr(base + start, Int32(UInt8(ascii: ",")), remaining) : nil
-            let end = comma.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? line.count
-            starts[count] = Int32(start)
-            ends[count] = Int32(end)
-            count += 1
-            if comma == nil { break }
-            start = end + 1
+        var fields = 0
+        var starts = self.starts
+        var ends = self.ends
+        CommaScan.forEachComma(in: line) { comma in
+            guard fields < Self.maxFields &- 1 else { return false }
+            starts[fields] = Int32(truncatingIfNeeded: start)
+            ends[fields] = Int32(truncatingIfNeeded: comma)
+            fields &+= 1
+            start = comma &+ 1
+            return true
         }
+        starts[fields] = Int32(truncatingIfNeeded: start)
+        ends[fields] = Int32(truncatingIfNeeded: line.count)
+        self.starts = starts
+        self.ends = ends
+        count = fields &+ 1
     }
 
     public subscript(_ field: Int) -> UnsafeBufferPointer<UInt8> {
@@ -105,12 +105,10 @@ public struct CSVRow {
 
     /// The number of comma-separated fields in `line` (any number, unlike `count`).
     public static func fieldCount(_ line: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let base = line.baseAddress else { return 1 }
         var count = 1
-        var start = 0
-        while start < line.count, let comma = memchr(base + start, Int32(UInt8(ascii: ",")), line.count - start) {
-            count += 1
-            start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(comma)) + 1
+        CommaScan.forEachComma(in: line) { _ in
+            count &+= 1
+            return true
         }
         return count
     }
@@ -149,6 +147,33 @@ extension UnsafeBufferPointer where Element == UInt8 {
             index += 1
         }
         return value
+    }
+}
+
+/// Finds the commas of a line eight bytes at a time (SWAR): no call per field, no false match.
+enum CommaScan {
+    /// Calls `body` with the index of each comma in `line`, in order, until it returns false.
+    @inline(__always)
+    static func forEachComma(in line: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Bool) {
+        guard let base = line.baseAddress else { return }
+        let count = line.count
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let commas: UInt64 = 0x2C2C_2C2C_2C2C_2C2C
+        var index = 0
+        while index &+ 8 <= count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) ^ commas
+            // A byte's high bit is set exactly when that byte of `word` is zero (a comma).
+            var zeros = ~(((word & low7) &+ low7) | word | low7)
+            while zeros != 0 {
+                guard body(index &+ zeros.trailingZeroBitCount &>> 3) else { return }
+                zeros &= zeros &- 1
+            }
+            index &+= 8
+        }
+        while index < count {
+            if base[index] == UInt8(ascii: ","), !body(index) { return }
+            index &+= 1
+        }
     }
 }
 

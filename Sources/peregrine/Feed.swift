@@ -22,8 +22,8 @@ struct FeedReplayCommand: ParsableCommand {
             Formats: binance-depth (snapshot then update CSV files), bybit-ob (orderbook.N JSON lines), \
             tardis-l2 (incremental_book_L2), tardis-snapshot (book_snapshot_N), tardis-quotes, tardis-trades, \
             truefx-quotes, l3-jsonl (order-level: add/update/delete). Prices and sizes load exactly on a decimal grid detected \
-            from the first 1000 lines of the first file (or given); a value with more decimals stops the replay \
-            naming its line. Checkpoint columns: message, best bid price and size, best ask price and size, bid \
+            from every line of every file (or given with --tick-size and --lot-size); with a given grid, a value \
+            with more decimals stops the replay naming its file and line. Checkpoint columns: message, best bid price and size, best ask price and size, bid \
             and ask level counts, and Σ price × size over the top 10 levels per side, as exact decimals.
             """)
 
@@ -42,6 +42,13 @@ struct FeedReplayCommand: ParsableCommand {
     @Option(help: "Size grid, e.g. 0.001 (default: detected).")
     var lotSize: String?
 
+    @Option(
+        help: """
+            The most price levels the mirror holds per side; a new level beyond stops the replay with exit status \
+            1, naming the line.
+            """)
+    var maxLevelsPerSide: Int = L2Book.defaultMaxLevelsPerSide
+
     @Flag(
         help: """
             Accept a torn last line (no line break, not a complete record: a recording cut short): it is reported \
@@ -50,6 +57,9 @@ struct FeedReplayCommand: ParsableCommand {
     var allowTornTail = false
 
     func validate() throws {
+        guard maxLevelsPerSide >= 1 else {
+            throw ValidationError("--max-levels-per-side must be at least 1 (got \(maxLevelsPerSide))")
+        }
         guard checkpointEvery >= 0 else {
             throw ValidationError(
                 "--checkpoint-every must be 0 (final checkpoint only) or more (got \(checkpointEvery))")
@@ -62,7 +72,7 @@ struct FeedReplayCommand: ParsableCommand {
                 "error: invalid format '\(format)': use \(FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             throw ExitCode(2)
         }
-        guard let first = files.first else {
+        guard !files.isEmpty else {
             printError("error: give at least one file")
             throw ExitCode(2)
         }
@@ -88,17 +98,18 @@ struct FeedReplayCommand: ParsableCommand {
         var incomplete = false
         var notionalOverflow = false
         do throws(FeedError) {
+            // Both grids given: no detection pass.
             var detected: (price: Increment, size: Increment)
-            do {
-                let found = try FeedReplay.detectScale(format: feedFormat, path: first)
-                detected = (found.price, found.size)
-            } catch {
-                throw FeedError(line: error.line, error.message, file: first)
+            if let givenTick, let givenLot {
+                detected = (givenTick, givenLot)
+            } else {
+                detected = try FeedReplay.detectScale(format: feedFormat, paths: files)
+                if let givenTick { detected.price = givenTick }
+                if let givenLot { detected.size = givenLot }
             }
-            if let givenTick { detected.price = givenTick }
-            if let givenLot { detected.size = givenLot }
             var replay = try FeedReplay(
-                format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size)
+                format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size,
+                maxLevelsPerSide: maxLevelsPerSide)
             let orderLevel = feedFormat == .l3JSONLines
             print(
                 "message,bid_price,bid_size,ask_price,ask_size,bid_levels,ask_levels,bid_top10_notional,ask_top10_notional"
@@ -148,9 +159,6 @@ struct FeedReplayCommand: ParsableCommand {
                     + "\(stats.oneSided)\(stats.trades > 0 ? ", trades \(stats.trades)" : "")"
                     + (stats.unknownOrders > 0
                         ? ", \(stats.unknownOrders) messages about unknown or duplicate orders" : "")
-                    + (replay.bookCounters.refusedAtCeiling > 0
-                        ? ", \(replay.bookCounters.refusedAtCeiling) new level(s) refused at the mirror's ceiling of "
-                            + "\(L2Book.defaultMaxLevelsPerSide) levels a side" : "")
                     + "; price grid "
                     + "\(detected.price), size grid \(detected.size)")
             if replay.tornTail != nil, !allowTornTail {

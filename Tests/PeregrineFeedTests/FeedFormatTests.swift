@@ -18,7 +18,7 @@ struct FeedFormatTests {
     func replay(_ format: FeedFormat, _ file: String, every: Int = 1) throws -> (
         [FeedCheckpoint], FeedStatistics, Increment
     ) {
-        let scale = try FeedReplay.detectScale(format: format, path: file)
+        let scale = try FeedReplay.detectScale(format: format, paths: [file])
         var replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
         var checkpoints: [FeedCheckpoint] = []
         try replay.replay(path: file, checkpointEvery: every) { checkpoints.append($0) }
@@ -130,7 +130,7 @@ struct FeedFormatTests {
         let (checkpoints, statistics, grid) = try replay(.l3JSONLines, file, every: 0)
         #expect(checkpoints.isEmpty)
         #expect(statistics.gaps == skipped && statistics.unknownOrders == 0)
-        let scale = try FeedReplay.detectScale(format: .l3JSONLines, path: file)
+        let scale = try FeedReplay.detectScale(format: .l3JSONLines, paths: [file])
         var again = try FeedReplay(format: .l3JSONLines, priceIncrement: scale.price, sizeIncrement: scale.size)
         try again.replay(path: file)
         let final = again.currentCheckpoint
@@ -146,6 +146,62 @@ struct FeedFormatTests {
             #expect(
                 again.orderCount(.buy, at: try Price("\(bestBid)", tickSize: scale.price))
                     == bidOrders.filter { $0.price == bestBid }.count)
+        }
+    }
+
+    @Test func gridsAreDetectedFromEveryLineOfEveryFile() throws {
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        // 1,500 rows of whole prices and sizes, then one 8-decimal price far down the file.
+        let first = try write(
+            [header]
+                + (1...1_500).map {
+                    "x,BTC,\($0),\($0),false,\($0 % 2 == 0 ? "bid" : "ask"),\(60_000 + ($0 % 2 == 0 ? -$0 : $0)),1"
+                })
+        let second = try write([header, "x,BTC,2000,2000,false,bid,60940.35136398,0.5"])
+        defer {
+            try? FileManager.default.removeItem(atPath: first)
+            try? FileManager.default.removeItem(atPath: second)
+        }
+        let grids = try FeedReplay.detectScale(format: .tardisL2, paths: [first, second])
+        let (fine, tenth) = (try Increment("0.00000001"), try Increment("0.1"))
+        #expect(grids.price == fine && grids.size == tenth)
+        var replay = try FeedReplay(format: .tardisL2, priceIncrement: grids.price, sizeIncrement: grids.size)
+        try replay.replay(paths: [first, second])
+        #expect(replay.bestBidOffer.bid?.price.formatted(tickSize: grids.price) == "60940.35136398")
+        #expect(replay.bestBidOffer.ask?.price.formatted(tickSize: grids.price) == "60001.00000000")
+        #expect(replay.levelCount(.buy) == 751 && replay.levelCount(.sell) == 750)
+        // A given grid coarser than the file: the value and its file and line are named.
+        var coarse = try FeedReplay(format: .tardisL2, priceIncrement: try Increment("1"), sizeIncrement: grids.size)
+        #expect(
+            throws: FeedError(
+                line: 2, "'60940.35136398' has more than 0 decimal places, the most this increment allows", file: second
+            )
+        ) {
+            try coarse.replay(paths: [first, second])
+        }
+    }
+
+    /// The SWAR comma scanner against a plain split, on random lines of every length around the
+    /// 8-byte words it reads (commas next to each other, at both ends, bytes one off a comma).
+    @Test func csvRowsSplitLikeAPlainSplit() {
+        var random = SplitMix64(seed: 44)
+        let alphabet: [UInt8] = Array(",,,,-+.0123456789abc".utf8) + [0x2B, 0x2D, 0xAC, 0x00, 0xFF]
+        for _ in 0..<100_000 {
+            let length = Int(random.next(below: 40))
+            let bytes = (0..<length).map { _ in alphabet[Int(random.next(below: UInt64(alphabet.count)))] }
+            let expected = bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(Array.init)
+            bytes.withUnsafeBufferPointer { line in
+                let row = CSVRow(line)
+                #expect(CSVRow.fieldCount(line) == expected.count)
+                let held = min(expected.count, CSVRow.maxFields)
+                #expect(row.count == held)
+                for field in 0..<held - 1 where Array(row[field]) != expected[field] {
+                    Issue.record("\(bytes): field \(field) is \(Array(row[field])), not \(expected[field])")
+                }
+                // The last field held runs to the end of the line.
+                let rest = expected[(held - 1)...].joined(separator: [UInt8(ascii: ",")])
+                #expect(Array(row[held - 1]) == Array(rest))
+            }
         }
     }
 }

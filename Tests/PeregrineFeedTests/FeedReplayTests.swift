@@ -42,7 +42,7 @@ struct FeedReplayTests {
     }
 
     func replay(_ format: FeedFormat, _ names: [String], every: Int = 0) throws -> (Result, [FeedCheckpoint]) {
-        let scale = try FeedReplay.detectScale(format: format, path: path(names[0]))
+        let scale = try FeedReplay.detectScale(format: format, paths: names.map(path))
         var replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
         var checkpoints: [FeedCheckpoint] = []
         try replay.replay(paths: names.map(path), checkpointEvery: every) { checkpoints.append($0) }

@@ -158,7 +158,7 @@ struct MatchSessionTests {
     }
 
     @Test func decimalsOnATickGrid() throws {
-        var options = MatchSession.Options(tickSize: try Increment("0.01"), lotSize: try Increment("0.001"))
+        let options = MatchSession.Options(tickSize: try Increment("0.01"), lotSize: try Increment("0.001"))
         let (lines, errors) = run(
             [
                 "{\"op\":\"new\",\"id\":1,\"side\":\"sell\",\"price\":\"20377.00\",\"qty\":\"0.5\"}",

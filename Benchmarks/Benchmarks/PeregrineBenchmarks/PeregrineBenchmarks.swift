@@ -380,7 +380,7 @@ let benchmarks: @Sendable () -> Void = {
                     defer { fclose(file) }
                     return fputs(pointer, file)
                 }
-                let scale = try FeedReplay.detectScale(format: format, path: state.path)
+                let scale = try FeedReplay.detectScale(format: format, paths: [state.path])
                 state.replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
             },
             teardown: {

@@ -1,0 +1,29 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Binance (USDⓈ-M) depth CSV: `symbol,timestamp,first_update_id,last_update_id,side,update_type,
+/// price,qty,pu`; rows sharing a last_update_id are one message, `snap` rows rebuild the book,
+/// and `pu` chains each message to the one before (a break is a gap).
+extension FeedReplay {
+    mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let row = CSVRow(line)
+        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
+        guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
+            if row.text(0) == "symbol" { return false }
+            throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
+        }
+        statistics.rows += 1
+        if lastUpdate != eventID {
+            let isSnapshot = row[5].equals("snap")
+            if isSnapshot, !inSnapshot { clearBook() }
+            if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
+            if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
+            inSnapshot = isSnapshot
+            eventID = lastUpdate
+            lastSequence = lastUpdate
+        }
+        let side = try Self.side(row[4], bid: "b", ask: "a")
+        try applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        return false
+    }
+}

@@ -1,0 +1,30 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Bybit v5 `orderbook.N` websocket messages, one JSON object per line: a snapshot rebuilds the
+/// book, a delta sets levels (size 0 removes); `u` must count up by one between deltas.
+extension FeedReplay {
+    mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let message = BybitMessage(line)
+        guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+        statistics.rows += 1
+        if kind == .snapshot { clearBook() }
+        var pairs = BybitPairs(line)
+        while let (priceBytes, sizeBytes) = pairs.next() {
+            try applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
+        }
+        if let update = message.updateID(searchingFrom: pairs.position) {
+            if kind == .delta, lastSequence >= 0, update != lastSequence + 1 { statistics.gaps += 1 }
+            lastSequence = update
+        }
+        return true
+    }
+
+    static func noteBybitGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
+        var pairs = BybitPairs(line)
+        while let (price, size) = pairs.next() {
+            grids.price.note(price, line: number)
+            grids.size.note(size, line: number)
+        }
+    }
+}

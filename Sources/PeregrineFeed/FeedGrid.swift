@@ -1,0 +1,96 @@
+import PeregrineModel
+
+/// The most decimals seen in one kind of field, and the first value that had them.
+struct GridWitness {
+    var decimals = 0
+    var line = 0
+    var value = ""
+    var path = ""
+
+    @inline(__always)
+    mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
+        let places = field.decimalPlaces
+        guard places > decimals else { return }
+        decimals = places
+        self.line = line
+        value = String(decoding: field.prefix(64), as: UTF8.self)
+    }
+
+    /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
+    func increment(named name: String) throws(FeedError) -> Increment {
+        do { return try Increment(units: 1, decimals: decimals) } catch {
+            throw FeedError(
+                line: line,
+                "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported (give --tick-size or "
+                    + "--lot-size to read the file on a coarser grid)", file: path)
+        }
+    }
+}
+
+/// The price and size grids being detected.
+struct FeedGrids {
+    var price = GridWitness()
+    var size = GridWitness()
+
+    /// Notes a CSV line whose price and size are the two fields before the last `skip` fields:
+    /// a backward scan of only the bytes those fields span (the whole-file scan stays a small
+    /// fraction of a replay).
+    @inline(__always)
+    mutating func noteTrailingPriceAndSize(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, skip: Int = 0) {
+        var end = line.count
+        var skipped = 0
+        while skipped < skip {
+            guard let comma = Self.previousComma(line, before: end) else { return }
+            end = comma
+            skipped &+= 1
+        }
+        guard let sizeStart = Self.previousComma(line, before: end) else { return }
+        let sizeField = UnsafeBufferPointer(rebasing: line[(sizeStart &+ 1)..<end])
+        if sizeField.decimalPlaces > size.decimals { size.note(sizeField, line: number) }
+        let priceStart = Self.previousComma(line, before: sizeStart) ?? -1
+        let priceField = UnsafeBufferPointer(rebasing: line[(priceStart &+ 1)..<sizeStart])
+        if priceField.decimalPlaces > price.decimals { price.note(priceField, line: number) }
+    }
+
+    @inline(__always)
+    static func previousComma(_ line: UnsafeBufferPointer<UInt8>, before end: Int) -> Int? {
+        var index = end &- 1
+        while index >= 0 {
+            if line[index] == UInt8(ascii: ",") { return index }
+            index &-= 1
+        }
+        return nil
+    }
+}
+
+extension FeedReplay {
+    /// The price and size grids of `paths`: the most decimals in any price and any size field of
+    /// every line of every file (so integer and 8-decimal prices mixed anywhere load exactly).
+    /// Streams each file through a memory map; lines of the wrong shape are skipped here and
+    /// reported by the replay.
+    public static func detectScale(format: FeedFormat, paths: [String]) throws(FeedError)
+        -> (price: Increment, size: Increment)
+    {
+        var grids = FeedGrids()
+        var object = FlatJSONObject()
+        for path in paths {
+            var lines = try MappedLines(path: path)
+            let before = (grids.price.decimals, grids.size.decimals)
+            while let line = lines.next() {
+                let number = lines.lineNumber
+                switch format {
+                case .binanceDepth: grids.noteTrailingPriceAndSize(line, number, skip: 1)
+                case .bybitOrderBook: noteBybitGrid(line, number, &grids)
+                case .tardisL2, .tardisTrades: grids.noteTrailingPriceAndSize(line, number)
+                case .tardisQuotes: noteTardisQuoteGrid(line, number, &grids)
+                case .tardisSnapshot: noteTardisSnapshotGrid(line, number, &grids)
+                case .truefxQuotes: noteTrueFXGrid(line, number, &grids)
+                case .l3JSONLines: noteOrderLevelGrid(line, number, &grids, &object)
+                }
+            }
+            if grids.price.decimals != before.0 { grids.price.path = path }
+            if grids.size.decimals != before.1 { grids.size.path = path }
+        }
+        return (try grids.price.increment(named: "price"), try grids.size.increment(named: "size"))
+    }
+}

@@ -1,0 +1,93 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Order-level JSON lines: `{"seq":N,"op":"add"|"update"|"delete","order_id":N,"side":"bid"|"ask",
+/// "price":"decimal","size":"decimal"}`, mirrored order by order (`OrderLevelMirror`).
+extension FeedReplay {
+    mutating func applyOrderLevel(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        try scanner.parse(line)
+        guard let seqValue = scanner.value("seq"), seqValue.kind == .number, let seq = seqValue.bytes.integerValue
+        else {
+            throw FeedError(line: 0, "missing integer \"seq\"")
+        }
+        guard let idValue = scanner.value("order_id"), idValue.kind == .number, let id = idValue.bytes.integerValue,
+            id >= 0
+        else { throw FeedError(line: 0, "missing non-negative integer \"order_id\"") }
+        guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
+        statistics.rows += 1
+        if lastSequence >= 0, seq != lastSequence + 1 {
+            if seq <= lastSequence { statistics.outOfOrder += 1 } else { statistics.gaps += 1 }
+        }
+        lastSequence = Swift.max(lastSequence, seq)
+        let orderID = UInt64(id)
+        if op.bytes.equals("delete") {
+            guard let old = mirror.orders.remove(orderID) else {
+                statistics.unknownOrders += 1
+                return true
+            }
+            let remaining = mirror.leave(old.side, price: old.price, lots: old.lots)
+            captureLevel(old.side, old.price, remaining)
+            return true
+        }
+        guard op.bytes.equals("add") || op.bytes.equals("update") else {
+            throw FeedError(
+                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use add, update or delete)")
+        }
+        guard let sideValue = scanner.value("side"), sideValue.kind == .string,
+            sideValue.bytes.equals("bid") || sideValue.bytes.equals("ask")
+        else { throw FeedError(line: 0, "\"side\" must be \"bid\" or \"ask\"") }
+        let side: Side = sideValue.bytes.equals("bid") ? .buy : .sell
+        guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
+            throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
+        }
+        let newPrice = try price(priceValue.bytes).ticks
+        let newLots = try size(sizeValue.bytes).lots
+        let isAdd = op.bytes.equals("add")
+        // Join the new level first: a refusal (ceiling, overflow) leaves the mirror unchanged.
+        do { try mirror.join(side, price: newPrice, lots: newLots) } catch {
+            throw mirrorError(error, side: side, price: newPrice)
+        }
+        if let old = mirror.orders.set(orderID, side: side, price: newPrice, lots: newLots) {
+            if isAdd { statistics.unknownOrders += 1 }
+            let remaining = mirror.leave(old.side, price: old.price, lots: old.lots)
+            captureLevel(old.side, old.price, remaining)
+        } else if !isAdd {
+            statistics.unknownOrders += 1
+        }
+        if capturing { captureLevel(side, newPrice, mirror.levelTotal(side, at: newPrice)) }
+        return true
+    }
+
+    func mirrorError(_ error: OrderLevelMirrorError, side: Side, price: Int64) -> FeedError {
+        let where_ =
+            "\(side == .buy ? "bid" : "ask") level at \(Price(ticks: price).formatted(tickSize: priceIncrement))"
+        switch error {
+        case .ceiling(let ceiling):
+            return FeedError(
+                line: 0,
+                "a new \(where_) would pass the mirror's ceiling of \(ceiling) levels a side "
+                    + "(raise --max-levels-per-side)")
+        case .levelOverflow:
+            return FeedError(line: 0, "the total size of the \(where_) passes 2^63 lots")
+        }
+    }
+
+    /// Captures an aggregated level's new total as a level update (for `peregrine run --source`).
+    @inline(__always)
+    mutating func captureLevel(_ side: Side, _ price: Int64, _ lots: Int64) {
+        guard capturing else { return }
+        captured.append(
+            .levelUpdate(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots))))
+    }
+
+    /// Orders at `price` on `side` (order-level formats).
+    public func orderCount(_ side: Side, at price: Price) -> Int { mirror.orderCount(side, at: price.ticks) }
+
+    static func noteOrderLevelGrid(
+        _ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids, _ object: inout FlatJSONObject
+    ) {
+        guard (try? object.parse(line)) != nil else { return }
+        if let value = object.value("price") { grids.price.note(value.bytes, line: number) }
+        if let value = object.value("size") { grids.size.note(value.bytes, line: number) }
+    }
+}

@@ -1,0 +1,27 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Tardis `quotes` CSV: `exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,
+/// bid_price,bid_amount`; each row is the best bid and offer.
+extension FeedReplay {
+    /// One quote row; true (each row is a message).
+    mutating func applyTardisQuote(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let row = CSVRow(line)
+        guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
+        statistics.rows += 1
+        noteTimestamp(timestamp)
+        quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
+        quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
+        captureQuote()
+        return true
+    }
+
+    static func noteTardisQuoteGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
+        let row = CSVRow(line)
+        guard row.count >= 8, row[2].integerValue != nil else { return }
+        grids.price.note(row[5], line: number)
+        grids.price.note(row[6], line: number)
+        grids.size.note(row[4], line: number)
+        grids.size.note(row[7], line: number)
+    }
+}

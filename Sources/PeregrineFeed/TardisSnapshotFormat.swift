@@ -1,0 +1,53 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Tardis `book_snapshot_N` CSV: `exchange,symbol,timestamp,local_timestamp`, then
+/// `asks[i].price,asks[i].amount,bids[i].price,bids[i].amount` for each level; every row is a
+/// whole book.
+extension FeedReplay {
+    mutating func applyTardisSnapshot(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        var cursor = CSVCursor(line)
+        var index = 0
+        var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
+        var timestamp: Int64? = nil
+        while let field = cursor.next() {
+            if index == 2 {
+                guard let value = field.integerValue else {
+                    if field.equals("timestamp") { return false }
+                    throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
+                }
+                timestamp = value
+                clearBook()
+            } else if index >= 4 {
+                // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
+                if (index - 4) % 2 == 0 {
+                    pendingPrice = field
+                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
+                    let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
+                    try applyLevel(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
+                }
+            }
+            index += 1
+        }
+        guard let timestamp else { throw FeedError(line: 0, "expected a timestamp in field 3") }
+        statistics.rows += 1
+        noteTimestamp(timestamp)
+        return true
+    }
+
+    static func noteTardisSnapshotGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
+        var cursor = CSVCursor(line)
+        var index = 0
+        while let field = cursor.next() {
+            if index == 2, field.integerValue == nil { return }  // the header
+            if index >= 4 {
+                if (index - 4) % 2 == 0 {
+                    grids.price.note(field, line: number)
+                } else {
+                    grids.size.note(field, line: number)
+                }
+            }
+            index += 1
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import PeregrineBook
+import PeregrineModel
+
+/// TrueFX quotes CSV: `timestamp,bid,ask` (no sizes).
+extension FeedReplay {
+    /// One quote row; true (each row is a message).
+    mutating func applyTrueFXQuote(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
+        let row = CSVRow(line)
+        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
+        if row.text(0) == "timestamp" { return false }
+        statistics.rows += 1
+        quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
+        quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
+        captureQuote()
+        return true
+    }
+
+    static func noteTrueFXGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
+        let row = CSVRow(line)
+        guard row.count >= 3, row[0].first != UInt8(ascii: "t") else { return }
+        grids.price.note(row[1], line: number)
+        grids.price.note(row[2], line: number)
+    }
+}
