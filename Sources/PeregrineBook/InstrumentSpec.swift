@@ -57,7 +57,7 @@ public struct InstrumentSpec: Equatable, Sendable {
 
     /// The highest price an order may have, in ticks (2^62: sums and collar arithmetic on
     /// prices stay clear of overflow).
-    public static let maxPrice: Int64 = 1 << 62
+    @inlinable public static var maxPrice: Int64 { 1 << 62 }
     /// The most orders a book may hold.
     public static let maxOrderCapacity = 1 << 23
     /// The dense window per side: 65,536 ticks (1.5 MB a book).

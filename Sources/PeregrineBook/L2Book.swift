@@ -64,7 +64,7 @@ public struct L2Book: ~Copyable {
             if lots != 0 { side.value(at: location).pointee = lots } else { side.remove(at: location) }
             return true
         }
-        return lots == 0 || side.insert(lots, price: price, at: location)
+        return lots == 0 || side.insert(lots, price: price, at: location) != nil
     }
 
     @usableFromInline @inline(never)

@@ -7,15 +7,17 @@
 /// words    [0x..][0][0][0x..] ...   one bit per level
 /// ```
 ///
-/// Owns its storage, allocated once; every operation is allocation-free. Single-threaded.
-public struct LevelBitmap: ~Copyable {
+/// Its storage is allocated once and freed by its owner (`deallocate`); every operation is
+/// allocation-free. A copy shares the storage. Single-threaded.
+@usableFromInline
+struct LevelBitmap {
     @usableFromInline let words: UnsafeMutablePointer<UInt64>
     @usableFromInline let summary: UnsafeMutablePointer<UInt64>
     @usableFromInline let wordCount: Int
     @usableFromInline let summaryCount: Int
 
     /// A bitmap for indices `0..<size`; `size` is rounded up to a multiple of 64.
-    public init(size: Int) {
+    init(size: Int) {
         wordCount = Swift.max(1, (size + 63) / 64)
         summaryCount = (wordCount + 63) / 64
         words = .allocate(capacity: wordCount)
@@ -24,39 +26,40 @@ public struct LevelBitmap: ~Copyable {
         summary.initialize(repeating: 0, count: summaryCount)
     }
 
-    @inlinable deinit {
+    /// Frees the storage (the owner's last use).
+    func deallocate() {
         words.deallocate()
         summary.deallocate()
     }
 
-    @inlinable
-    public mutating func insert(_ index: Int) {
+    @inlinable @inline(__always)
+    func insert(_ index: Int) {
         let word = index &>> 6
         if words[word] == 0 { summary[word &>> 6] |= UInt64(1) &<< UInt64(word & 63) }
         words[word] |= UInt64(1) &<< UInt64(index & 63)
     }
 
-    @inlinable
-    public mutating func remove(_ index: Int) {
+    @inlinable @inline(__always)
+    func remove(_ index: Int) {
         let word = index &>> 6
         words[word] &= ~(UInt64(1) &<< UInt64(index & 63))
         if words[word] == 0 { summary[word &>> 6] &= ~(UInt64(1) &<< UInt64(word & 63)) }
     }
 
     /// Clears every index.
-    public mutating func removeAll() {
+    func removeAll() {
         words.update(repeating: 0, count: wordCount)
         summary.update(repeating: 0, count: summaryCount)
     }
 
-    @inlinable
-    public func contains(_ index: Int) -> Bool {
+    @inlinable @inline(__always)
+    func contains(_ index: Int) -> Bool {
         words[index &>> 6] & (UInt64(1) &<< UInt64(index & 63)) != 0
     }
 
     /// The highest set index at or below `index`, or -1.
     @inlinable
-    public func highest(atOrBelow index: Int) -> Int {
+    func highest(atOrBelow index: Int) -> Int {
         if index < 0 { return -1 }
         let word = index &>> 6
         let shift = UInt64(63 &- (index & 63))
@@ -68,7 +71,7 @@ public struct LevelBitmap: ~Copyable {
 
     /// The lowest set index at or above `index`, or -1.
     @inlinable
-    public func lowest(atOrAbove index: Int) -> Int {
+    func lowest(atOrAbove index: Int) -> Int {
         let word = index &>> 6
         if word >= wordCount { return -1 }
         let bits = words[word] & (~UInt64(0) &<< UInt64(index & 63))

@@ -45,71 +45,72 @@ public struct LevelLocation: Equatable, Sendable, BitwiseCopyable {
 /// refuses: nothing is ever silently dropped. The window moves to the next level added whenever
 /// the side is empty. Owned by one thread; no allocation per operation once grown.
 public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
-    /// 0 when the highest price is best, -1 (all bits) when the lowest is: key = price ^ flip.
-    @usableFromInline let flip: Int64
-    @usableFromInline let windowValues: UnsafeMutablePointer<Value>
-    @usableFromInline var windowBits: LevelBitmap
-    /// Ticks the dense window covers (a multiple of 64).
-    public let windowSize: Int
-    /// Key of window index 0.
-    @usableFromInline var windowLow: Int64 = 0
-    @usableFromInline var windowBest = -1
-    @usableFromInline var windowCount = 0
-    /// The sorted store: keys ascending (best last) and their values.
-    @usableFromInline var keys: UnsafeMutablePointer<Int64>
-    @usableFromInline var values: UnsafeMutablePointer<Value>
-    @usableFromInline var capacity: Int
-    @usableFromInline var sortedCount = 0
-    /// The most levels this side may hold.
-    public let ceiling: Int
-    @usableFromInline var _growths = 0
-    /// How many times the sorted store's storage has doubled.
-    public var growths: Int { _growths }
+    /// Everything the store holds, behind one pointer: the store itself is one word, so a
+    /// borrow of it (through an `UnsafeMutablePointer.pointee`, say) never copies its fields.
+    @usableFromInline let state: UnsafeMutablePointer<LevelStoreState<Value>>
 
     /// Levels the sorted store scans one by one from the best before a binary search takes over.
     @usableFromInline static var nearTouch: Int { 8 }
 
     /// An empty side. `windowSize` ticks (rounded up to a multiple of 64, at least 64) are held
-    /// densely, `MemoryLayout<Value>.stride` bytes a tick plus a bit; the sorted store starts
-    /// with room for `initialCapacity` levels and grows up to `ceiling`.
-    public init(direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64) {
-        flip = direction == .highestFirst ? 0 : -1
-        self.windowSize = Swift.max(64, (windowSize + 63) / 64 * 64)
-        windowValues = .allocate(capacity: self.windowSize)
-        windowBits = LevelBitmap(size: self.windowSize)
-        self.ceiling = Swift.max(ceiling, 1)
-        capacity = Swift.max(16, Swift.min(initialCapacity, self.ceiling))
-        keys = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
+    /// densely, `MemoryLayout<Value>.stride` bytes a tick plus a bit, every tick set to `vacant`
+    /// when given (see `windowSlot`); the sorted store starts with room for `initialCapacity`
+    /// levels and grows up to `ceiling`.
+    public init(
+        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil
+    ) {
+        let size = Swift.max(64, (windowSize + 63) / 64 * 64)
+        let ceiling = Swift.max(ceiling, 1)
+        let capacity = Swift.max(16, Swift.min(initialCapacity, ceiling))
+        state = .allocate(capacity: 1)
+        state.initialize(
+            to: LevelStoreState(
+                flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
+                windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
+                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling))
+        if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
     deinit {
-        windowValues.deallocate()
-        keys.deallocate()
-        values.deallocate()
+        state.pointee.windowValues.deallocate()
+        state.pointee.windowBits.deallocate()
+        state.pointee.keys.deallocate()
+        state.pointee.values.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
+
+    /// Ticks the dense window covers (a multiple of 64).
+    @inlinable public var windowSize: Int { state.pointee.windowSize }
+    /// The most levels this side may hold.
+    @inlinable public var ceiling: Int { state.pointee.ceiling }
+    /// How many times the sorted store's storage has doubled.
+    @inlinable public var growths: Int { state.pointee.growths }
 
     // MARK: Finding levels
 
     /// Levels held.
-    @inlinable public var count: Int { windowCount &+ sortedCount }
+    @inlinable @inline(__always) public var count: Int { state.pointee.windowCount &+ state.pointee.sortedCount }
 
     /// Where `price` is held, or where it would go. O(1) in the window or within `nearTouch`
     /// levels of the best; else O(log levels).
     @inlinable @inline(__always)
     public func locate(_ price: Int64) -> LevelLocation {
-        let key = price ^ flip
-        let (offset, overflow) = key.subtractingReportingOverflow(windowLow)
-        if !overflow, offset >= 0, offset < Int64(windowSize) {
+        let s = state
+        let key = price ^ s.pointee.flip
+        let (offset, overflow) = key.subtractingReportingOverflow(s.pointee.windowLow)
+        if !overflow, offset >= 0, offset < Int64(s.pointee.windowSize) {
             let index = Int(truncatingIfNeeded: offset)
-            return LevelLocation(raw: index, found: windowBits.contains(index))
+            return LevelLocation(raw: index, found: s.pointee.windowBits.contains(index))
         }
         return locateSorted(key)
     }
 
     /// `locate` in the sorted store.
-    @inlinable
+    @usableFromInline
     func locateSorted(_ key: Int64) -> LevelLocation {
+        let keys = state.pointee.keys
+        let sortedCount = state.pointee.sortedCount
         var position = sortedCount &- 1
         let stop = Swift.max(0, sortedCount &- Self.nearTouch)
         while position >= stop {
@@ -134,13 +135,18 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     /// a level is added or removed.
     @inlinable @inline(__always)
     public func value(at location: LevelLocation) -> UnsafeMutablePointer<Value> {
-        location.raw >= 0 ? windowValues + location.raw : values + ~location.raw
+        let s = state
+        return location.raw >= 0 ? s.pointee.windowValues + location.raw : s.pointee.values + ~location.raw
     }
 
     /// The price of the level at `location`.
     @inlinable @inline(__always)
     public func price(at location: LevelLocation) -> Int64 {
-        (location.raw >= 0 ? windowLow &+ Int64(location.raw) : keys[~location.raw]) ^ flip
+        let s = state
+        return
+            (location.raw >= 0
+            ? s.pointee.windowLow &+ Int64(location.raw) : s.pointee.keys[~location.raw])
+            ^ s.pointee.flip
     }
 
     /// The value at `price`, if a level is held there (valid until a level is added or removed).
@@ -150,28 +156,190 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         return location.found ? value(at: location) : nil
     }
 
+    /// The address `price`'s level would have in the dense window, held or not (nil outside
+    /// it): a prefetch hint that costs no search.
+    @inlinable @inline(__always)
+    public func windowAddress(_ price: Int64) -> UnsafeRawPointer? {
+        let (offset, overflow) = (price ^ state.pointee.flip).subtractingReportingOverflow(state.pointee.windowLow)
+        guard !overflow, offset >= 0, offset < Int64(state.pointee.windowSize) else { return nil }
+        return UnsafeRawPointer(state.pointee.windowValues + Int(truncatingIfNeeded: offset))
+    }
+
+    /// The window index of `price`, or nil outside the window or while the side is empty (the
+    /// window moves to the next level added). For owners whose values show vacancy themselves
+    /// (a window filled with `vacant` that they restore on removal): they skip the bitmap with
+    /// `occupyWindow` and `vacateWindow`.
+    @inlinable @inline(__always)
+    public func windowSlot(_ price: Int64) -> Int? {
+        let s = state
+        let (offset, overflow) = (price ^ s.pointee.flip).subtractingReportingOverflow(s.pointee.windowLow)
+        guard !overflow, offset >= 0, offset < Int64(s.pointee.windowSize), count > 0 else { return nil }
+        return Int(truncatingIfNeeded: offset)
+    }
+
+    /// The value at window index `index` (held or vacant).
+    @inlinable @inline(__always)
+    public func windowValue(_ index: Int) -> UnsafeMutablePointer<Value> { state.pointee.windowValues + index }
+
+    /// Marks window index `index` (from `windowSlot`, not held) as a level; false, changing
+    /// nothing, at the ceiling.
+    @inlinable @inline(__always)
+    public mutating func occupyWindow(_ index: Int) -> Bool {
+        let s = state
+        if count >= s.pointee.ceiling { return false }
+        s.pointee.windowBits.insert(index)
+        s.pointee.windowCount &+= 1
+        if index > s.pointee.windowBest { s.pointee.windowBest = index }
+        return true
+    }
+
+    /// Removes the level at window index `index` (held).
+    @inlinable @inline(__always)
+    public mutating func vacateWindow(_ index: Int) { remove(at: LevelLocation(raw: index, found: true)) }
+
     // MARK: Changing levels
 
     /// Adds a level at `price` holding `value`, where `location` (from `locate(price)`) says none
-    /// is held. False, changing nothing, when the side already holds `ceiling` levels.
-    @inlinable
-    public mutating func insert(_ value: Value, price: Int64, at location: LevelLocation) -> Bool {
-        if count >= ceiling { return false }
+    /// is held; returns where the new level is (valid until a level is added or removed). Nil,
+    /// changing nothing, when the side already holds `ceiling` levels.
+    @inlinable @inline(__always)
+    @discardableResult
+    public mutating func insert(_ value: Value, price: Int64, at location: LevelLocation) -> LevelLocation? {
+        let s = state
+        let held = count
+        if held >= s.pointee.ceiling { return nil }
         var location = location
-        if count == 0 {
-            placeWindow(around: price ^ flip)
+        if held == 0 {
+            s.pointee.placeWindow(around: price ^ s.pointee.flip)
             location = locate(price)
         }
         if location.raw >= 0 {
             let index = location.raw
-            windowValues[index] = value
-            windowBits.insert(index)
-            windowCount &+= 1
-            if index > windowBest { windowBest = index }
+            s.pointee.windowValues[index] = value
+            s.pointee.windowBits.insert(index)
+            s.pointee.windowCount &+= 1
+            if index > s.pointee.windowBest { s.pointee.windowBest = index }
         } else {
-            insertSorted(value, key: price ^ flip, position: ~location.raw)
+            s.pointee.insertSorted(value, key: price ^ s.pointee.flip, position: ~location.raw)
         }
-        return true
+        return LevelLocation(raw: location.raw, found: true)
+    }
+
+    /// Removes the level at `location` (which must be `found`).
+    @inlinable @inline(__always)
+    public mutating func remove(at location: LevelLocation) {
+        let s = state
+        if location.raw >= 0 {
+            let index = location.raw
+            s.pointee.windowBits.remove(index)
+            s.pointee.windowCount &-= 1
+            if index == s.pointee.windowBest {
+                s.pointee.windowBest = s.pointee.windowBits.highest(atOrBelow: index &- 1)
+            }
+        } else {
+            s.pointee.removeSorted(position: ~location.raw)
+        }
+    }
+
+    /// Removes every level (the storage stays). O(levels in the window / 64 + 1).
+    public mutating func removeAll() {
+        var index = state.pointee.windowBest
+        while index >= 0 {
+            state.pointee.windowBits.remove(index)
+            index = state.pointee.windowBits.highest(atOrBelow: index &- 1)
+        }
+        state.pointee.windowBest = -1
+        state.pointee.windowCount = 0
+        state.pointee.sortedCount = 0
+    }
+
+    // MARK: Walking levels
+
+    /// The best level, if any: the better of the window's and the sorted store's.
+    @inlinable @inline(__always)
+    public var best: LevelLocation? {
+        let s = state
+        let window = s.pointee.windowBest
+        let sorted = s.pointee.sortedCount &- 1
+        if sorted < 0 { return window >= 0 ? LevelLocation(raw: window, found: true) : nil }
+        if window >= 0, s.pointee.windowLow &+ Int64(window) > s.pointee.keys[sorted] {
+            return LevelLocation(raw: window, found: true)
+        }
+        return LevelLocation(raw: ~sorted, found: true)
+    }
+
+    /// The best price, if any level is held.
+    @inlinable @inline(__always)
+    public var bestPrice: Int64? { best.map { price(at: $0) } }
+
+    /// A cursor at the best level, for `next(_:)`.
+    @inlinable
+    public var levels: LevelCursor {
+        LevelCursor(windowIndex: state.pointee.windowBest, sortedPosition: state.pointee.sortedCount &- 1)
+    }
+
+    /// The level at `cursor`, moving the cursor one level worse; nil after the worst level.
+    /// O(1) amortised per level (the window's bitmap skips 64 empty ticks a word).
+    @inlinable
+    public func next(_ cursor: inout LevelCursor) -> LevelLocation? {
+        let s = state
+        let window = cursor.windowIndex
+        let sorted = cursor.sortedPosition
+        if sorted >= 0, window < 0 || s.pointee.keys[sorted] > s.pointee.windowLow &+ Int64(window) {
+            cursor.sortedPosition = sorted &- 1
+            return LevelLocation(raw: ~sorted, found: true)
+        }
+        if window < 0 { return nil }
+        cursor.windowIndex = s.pointee.windowBits.highest(atOrBelow: window &- 1)
+        return LevelLocation(raw: window, found: true)
+    }
+
+    /// The level at `rank` places behind the best (0: the best). O(rank).
+    @inlinable
+    public func level(rank: Int) -> LevelLocation? {
+        guard rank >= 0 else { return nil }
+        var cursor = levels
+        var remaining = rank
+        while let location = next(&cursor) {
+            if remaining == 0 { return location }
+            remaining &-= 1
+        }
+        return nil
+    }
+}
+
+/// A `LevelStore`'s fields (see there).
+@usableFromInline
+struct LevelStoreState<Value: BitwiseCopyable> {
+    /// 0 when the highest price is best, -1 (all bits) when the lowest is: key = price ^ flip.
+    @usableFromInline let flip: Int64
+    @usableFromInline let windowValues: UnsafeMutablePointer<Value>
+    @usableFromInline let windowBits: LevelBitmap
+    @usableFromInline let windowSize: Int
+    /// Key of window index 0.
+    @usableFromInline var windowLow: Int64 = 0
+    @usableFromInline var windowBest = -1
+    @usableFromInline var windowCount = 0
+    /// The sorted store: keys ascending (best last) and their values.
+    @usableFromInline var keys: UnsafeMutablePointer<Int64>
+    @usableFromInline var values: UnsafeMutablePointer<Value>
+    @usableFromInline var capacity: Int
+    @usableFromInline var sortedCount = 0
+    @usableFromInline let ceiling: Int
+    @usableFromInline var growths = 0
+
+    init(
+        flip: Int64, windowValues: UnsafeMutablePointer<Value>, windowBits: LevelBitmap, windowSize: Int,
+        keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int
+    ) {
+        self.flip = flip
+        self.windowValues = windowValues
+        self.windowBits = windowBits
+        self.windowSize = windowSize
+        self.keys = keys
+        self.values = values
+        self.capacity = capacity
+        self.ceiling = ceiling
     }
 
     /// Centres the window on `key` (only while the side is empty).
@@ -196,19 +364,6 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         sortedCount &+= 1
     }
 
-    /// Removes the level at `location` (which must be `found`).
-    @inlinable
-    public mutating func remove(at location: LevelLocation) {
-        if location.raw >= 0 {
-            let index = location.raw
-            windowBits.remove(index)
-            windowCount &-= 1
-            if index == windowBest { windowBest = windowBits.highest(atOrBelow: index &- 1) }
-        } else {
-            removeSorted(position: ~location.raw)
-        }
-    }
-
     @usableFromInline
     mutating func removeSorted(position: Int) {
         let behind = sortedCount &- position &- 1
@@ -231,67 +386,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         keys = newKeys
         values = newValues
         capacity = larger
-        _growths &+= 1
-    }
-
-    /// Removes every level (the storage stays). O(levels in the window / 64 + 1).
-    public mutating func removeAll() {
-        var index = windowBest
-        while index >= 0 {
-            windowBits.remove(index)
-            index = windowBits.highest(atOrBelow: index &- 1)
-        }
-        windowBest = -1
-        windowCount = 0
-        sortedCount = 0
-    }
-
-    // MARK: Walking levels
-
-    /// The best level, if any: the better of the window's and the sorted store's.
-    @inlinable @inline(__always)
-    public var best: LevelLocation? {
-        let window = windowBest
-        let sorted = sortedCount &- 1
-        if sorted < 0 { return window >= 0 ? LevelLocation(raw: window, found: true) : nil }
-        if window >= 0, windowLow &+ Int64(window) > keys[sorted] { return LevelLocation(raw: window, found: true) }
-        return LevelLocation(raw: ~sorted, found: true)
-    }
-
-    /// The best price, if any level is held.
-    @inlinable @inline(__always)
-    public var bestPrice: Int64? { best.map { price(at: $0) } }
-
-    /// A cursor at the best level, for `next(_:)`.
-    @inlinable
-    public var levels: LevelCursor { LevelCursor(windowIndex: windowBest, sortedPosition: sortedCount &- 1) }
-
-    /// The level at `cursor`, moving the cursor one level worse; nil after the worst level.
-    /// O(1) amortised per level (the window's bitmap skips 64 empty ticks a word).
-    @inlinable
-    public func next(_ cursor: inout LevelCursor) -> LevelLocation? {
-        let window = cursor.windowIndex
-        let sorted = cursor.sortedPosition
-        if sorted >= 0, window < 0 || keys[sorted] > windowLow &+ Int64(window) {
-            cursor.sortedPosition = sorted &- 1
-            return LevelLocation(raw: ~sorted, found: true)
-        }
-        if window < 0 { return nil }
-        cursor.windowIndex = windowBits.highest(atOrBelow: window &- 1)
-        return LevelLocation(raw: window, found: true)
-    }
-
-    /// The level at `rank` places behind the best (0: the best). O(rank).
-    @inlinable
-    public func level(rank: Int) -> LevelLocation? {
-        guard rank >= 0 else { return nil }
-        var cursor = levels
-        var remaining = rank
-        while let location = next(&cursor) {
-            if remaining == 0 { return location }
-            remaining &-= 1
-        }
-        return nil
+        growths &+= 1
     }
 }
 

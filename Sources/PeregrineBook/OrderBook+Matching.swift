@@ -125,11 +125,14 @@ extension OrderBook {
         if ids.find(command.orderID.rawValue) >= 0 { return .duplicateOrderID }
         if mayRest, pool.isFull { return .orderPoolFull }
         if command.type == .limit {
-            let crossing = crosses(command.side, at: command.price.ticks)
-            if command.timeInForce == .postOnly, crossing { return .postOnlyWouldTake }
+            if command.timeInForce == .postOnly, crosses(command.side, at: command.price.ticks) {
+                return .postOnlyWouldTake
+            }
             // A resting order that opens a level beyond the ceiling is refused up front; one
             // that trades first and cannot rest its remainder is cancelled (`finish`).
-            if mayRest, !crossing, !resting(command.side).pointee.canHold(command.price.ticks) {
+            if mayRest, !resting(command.side).pointee.canHold(command.price.ticks),
+                !crosses(command.side, at: command.price.ticks)
+            {
                 return .levelCeiling
             }
         }
@@ -345,6 +348,8 @@ extension OrderBook {
     /// first in, first out within a stop price.
     @inlinable
     mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(tradePrice: Int64, sink: inout Sink) {
+        // No pending stop (the usual case): two loads, no ladder walk.
+        if stops(.buy).pointee.orderCount | stops(.sell).pointee.orderCount == 0 { return }
         let buyStops = stops(.buy)
         while let best = buyStops.pointee.best, buyStops.pointee.store.price(at: best) <= tradePrice {
             triggerLevel(buyStops, at: best, tradePrice: tradePrice, sink: &sink)

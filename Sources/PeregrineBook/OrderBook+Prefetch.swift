@@ -40,7 +40,9 @@ extension OrderBook {
                     let order = pool.slots[Int(slot)]
                     if order.previous >= 0 { pg_prefetch_for_write(pool.slots + Int(order.previous)) }
                     if order.next >= 0 { pg_prefetch_for_write(pool.slots + Int(order.next)) }
-                    if order.state == .resting, let level = resting(order.side).pointee.store.find(order.price) {
+                    if order.state == .resting,
+                        let level = resting(order.side).pointee.store.windowAddress(order.price)
+                    {
                         pg_prefetch_for_write(level)
                     }
                 }

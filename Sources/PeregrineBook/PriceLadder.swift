@@ -8,7 +8,14 @@ struct PriceLevel: BitwiseCopyable {
     @usableFromInline var tail: Int32
     @usableFromInline var count: Int32
 
-    @usableFromInline static let empty = PriceLevel(quantity: 0, head: -1, tail: -1, count: 0)
+    @inlinable static var empty: PriceLevel { PriceLevel(quantity: 0, head: -1, tail: -1, count: 0) }
+
+    @inlinable init(quantity: Int64, head: Int32, tail: Int32, count: Int32) {
+        self.quantity = quantity
+        self.head = head
+        self.tail = tail
+        self.count = count
+    }
 }
 
 /// The price levels of one side of a book (or one side's stops): a `LevelStore` of order
@@ -25,10 +32,11 @@ struct PriceLadder: ~Copyable {
     @usableFromInline var orderCount: Int = 0
 
     init(direction: PriceDirection, windowSize: Int, ceiling: Int) {
-        store = LevelStore(direction: direction, windowSize: windowSize, ceiling: ceiling, initialCapacity: 256)
+        store = LevelStore(
+            direction: direction, windowSize: windowSize, ceiling: ceiling, initialCapacity: 256, vacant: .empty)
     }
 
-    @inlinable var levelCount: Int { store.count }
+    @inlinable @inline(__always) var levelCount: Int { store.count }
 
     /// The best level, if any.
     @inlinable @inline(__always) var best: LevelLocation? { store.best }
@@ -40,16 +48,23 @@ struct PriceLadder: ~Copyable {
 
     /// Queues `slot` at the back of the level at `price`; false, changing nothing, when that
     /// would open a level beyond the ceiling.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func append(_ slot: Int32, price: Int64, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>)
         -> Bool
     {
-        var location = store.locate(price)
-        if !location.found {
-            guard store.insert(.empty, price: price, at: location) else { return false }
-            location = store.locate(price)
+        let level: UnsafeMutablePointer<PriceLevel>
+        if let index = store.windowSlot(price) {
+            // The window: a level with no order is vacant (`.empty`), no bitmap read needed.
+            level = store.windowValue(index)
+            if level.pointee.count == 0, !store.occupyWindow(index) { return false }
+        } else {
+            var location = store.locate(price)
+            if !location.found {
+                guard let added = store.insert(.empty, price: price, at: location) else { return false }
+                location = added
+            }
+            level = store.value(at: location)
         }
-        let level = store.value(at: location)
         slots[Int(slot)].next = -1
         slots[Int(slot)].previous = level.pointee.tail
         if level.pointee.tail >= 0 {
@@ -65,15 +80,19 @@ struct PriceLadder: ~Copyable {
     }
 
     /// Unlinks `slot` (whose open quantity is `quantity`) from the level at `price`.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func unlink(_ slot: Int32, price: Int64, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>) {
+        if let index = store.windowSlot(price) {
+            unlink(slot, at: LevelLocation(raw: index, found: true), quantity: quantity, slots: slots)
+            return
+        }
         let location = store.locate(price)
         guard location.found else { return }
         unlink(slot, at: location, quantity: quantity, slots: slots)
     }
 
     /// Unlinks `slot` from the level at `location`; removes the level when it empties.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func unlink(
         _ slot: Int32, at location: LevelLocation, quantity: Int64, slots: UnsafeMutablePointer<OrderSlot>
     ) {
@@ -89,9 +108,11 @@ struct PriceLadder: ~Copyable {
     }
 
     /// Removes the whole queue of the level at `location`, returning its ends.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func detachLevel(at location: LevelLocation) -> (head: Int32, tail: Int32) {
-        let level = store.value(at: location).pointee
+        let pointer = store.value(at: location)
+        let level = pointer.pointee
+        pointer.pointee = .empty  // a vacant window level reads as empty
         orderCount &-= Int(level.count)
         store.remove(at: location)
         return (level.head, level.tail)

@@ -50,7 +50,7 @@ struct OrderLevelMirror: ~Copyable {
             level.pointee.orders &+= 1
             return
         }
-        guard levels.insert(Level(lots: lots, orders: 1), price: price, at: location) else {
+        guard levels.insert(Level(lots: lots, orders: 1), price: price, at: location) != nil else {
             throw .ceiling(levels.ceiling)
         }
     }

@@ -239,7 +239,7 @@ struct LevelStoreTests {
             if lots == 0 { store.remove(at: location) } else { store.value(at: location).pointee = lots }
             return true
         }
-        return lots == 0 || store.insert(lots, price: price, at: location)
+        return lots == 0 || store.insert(lots, price: price, at: location) != nil
     }
 
     static func walk(_ store: borrowing LevelStore<Int64>) -> [Int64] {
