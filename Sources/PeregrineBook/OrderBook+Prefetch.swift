@@ -9,8 +9,10 @@ extension OrderBook {
     /// - `position + 3`: the order-id table entry of its order id;
     /// - `position + 2`: the order's pool slot (cancel and replace), found through that entry;
     ///   for a new order, the first resting order it would meet on the other side;
-    /// - `position + 1`: the order's queue neighbours and price level, read from the slot;
-    ///   for a new order, that first resting order's id-table entry and the one after it.
+    /// - `position + 1`: the order's queue neighbours, read from the slot (its price level is
+    ///   not prefetched: near the touch it is already cached, and the level store's lookup
+    ///   would keep this hint from being inlined); for a new order, that first resting order's
+    ///   id-table entry and the one after it.
     ///
     /// A hint only: it changes no state and never faults. A cancel of an order deep in a
     /// large book costs about four cache misses without it. Allocation-free.
@@ -40,11 +42,7 @@ extension OrderBook {
                     let order = pool.slots[Int(slot)]
                     if order.previous >= 0 { pg_prefetch_for_write(pool.slots + Int(order.previous)) }
                     if order.next >= 0 { pg_prefetch_for_write(pool.slots + Int(order.next)) }
-                    if order.state == .resting,
-                        let level = resting(order.side).pointee.store.windowAddress(order.price)
-                    {
-                        pg_prefetch_for_write(level)
-                    }
+
                 }
             } else {
                 let other = resting(command.side.opposite)
