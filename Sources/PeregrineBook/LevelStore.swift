@@ -39,8 +39,8 @@ public struct LevelLocation: Equatable, Sendable, BitwiseCopyable {
 /// and total over Int64), so the best level always has the highest key. The sorted store is fast
 /// because of how levels are *occupied*, not how ticks are spaced: on a 1e-8 grid neighbouring
 /// levels are 10^8 ticks apart, yet most changes land within a few levels of the touch, at the
-/// end of the arrays, where a lookup is a short scan and an insertion or a removal moves only the
-/// levels behind it. Deeper levels are found by binary search. Storage doubles when full (counted
+/// end of the arrays, where a lookup is a short scan and an insertion or a removal moves only
+/// the levels behind it; deeper levels are found by binary search. Storage doubles when full (counted
 /// in `growths`; amortised O(1) per added level) up to `ceiling` levels, past which `insert`
 /// refuses: nothing is ever silently dropped. The window moves to the next level added whenever
 /// the side is empty. Owned by one thread; no allocation per operation once grown.
@@ -48,9 +48,6 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     /// Everything the store holds, behind one pointer: the store itself is one word, so a
     /// borrow of it (through an `UnsafeMutablePointer.pointee`, say) never copies its fields.
     @usableFromInline let state: UnsafeMutablePointer<LevelStoreState<Value>>
-
-    /// Levels the sorted store scans one by one from the best before a binary search takes over.
-    @usableFromInline static var nearTouch: Int { 8 }
 
     /// An empty side. `windowSize` ticks (rounded up to a multiple of 64, at least 64) are held
     /// densely, `MemoryLayout<Value>.stride` bytes a tick plus a bit, every tick set to `vacant`
@@ -92,8 +89,8 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     /// Levels held.
     @inlinable @inline(__always) public var count: Int { state.pointee.windowCount &+ state.pointee.sortedCount }
 
-    /// Where `price` is held, or where it would go. O(1) in the window or within `nearTouch`
-    /// levels of the best; else O(log levels).
+    /// Where `price` is held, or where it would go. O(1) in the window or within a few levels
+    /// of the best; else O(log levels).
     @inlinable @inline(__always)
     public func locate(_ price: Int64) -> LevelLocation {
         let s = state
@@ -106,20 +103,20 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         return locateSorted(key)
     }
 
-    /// `locate` in the sorted store.
-    @usableFromInline
+    /// `locate` in the sorted store: a short scan back from the best (most changes land within
+    /// a few levels of the touch), then a binary search among the rest.
+    @inlinable
     func locateSorted(_ key: Int64) -> LevelLocation {
         let keys = state.pointee.keys
-        let sortedCount = state.pointee.sortedCount
-        var position = sortedCount &- 1
-        let stop = Swift.max(0, sortedCount &- Self.nearTouch)
+        let count = state.pointee.sortedCount
+        var position = count &- 1
+        let stop = Swift.max(0, count &- 8)
         while position >= stop {
             let held = keys[position]
             if held == key { return LevelLocation(raw: ~position, found: true) }
             if key > held { return LevelLocation(raw: ~(position &+ 1), found: false) }
             position &-= 1
         }
-        // Worse than the `nearTouch` best levels: binary search among the rest.
         var low = 0
         var high = stop
         while low < high {
@@ -343,7 +340,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     }
 
     /// Centres the window on `key` (only while the side is empty).
-    @usableFromInline
+    @inlinable
     mutating func placeWindow(around key: Int64) {
         let half = Int64(windowSize / 2)
         let (low, overflow) = key.subtractingReportingOverflow(half)
@@ -351,7 +348,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
         windowBest = -1
     }
 
-    @usableFromInline
+    @inlinable
     mutating func insertSorted(_ value: Value, key: Int64, position: Int) {
         if sortedCount == capacity { grow() }
         let behind = sortedCount &- position
@@ -364,7 +361,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
         sortedCount &+= 1
     }
 
-    @usableFromInline
+    @inlinable
     mutating func removeSorted(position: Int) {
         let behind = sortedCount &- position &- 1
         if behind > 0 {
