@@ -386,10 +386,10 @@ struct ReportWriter: ExecutionReportSink {
     }
 
     static func price(_ price: Price, _ tickSize: Increment?, _ output: inout JSONLinesWriter) {
-        if let tickSize { output.string(price.formatted(tickSize: tickSize)) } else { output.integer(price.ticks) }
+        if let tickSize { output.decimal(price.ticks, increment: tickSize) } else { output.integer(price.ticks) }
     }
 
     static func quantity(_ quantity: Quantity, _ lotSize: Increment?, _ output: inout JSONLinesWriter) {
-        if let lotSize { output.string(quantity.formatted(lotSize: lotSize)) } else { output.integer(quantity.lots) }
+        if let lotSize { output.decimal(quantity.lots, increment: lotSize) } else { output.integer(quantity.lots) }
     }
 }

@@ -204,4 +204,27 @@ struct FeedFormatTests {
             }
         }
     }
+
+    /// The writer's decimals against `Price.formatted` (the String formatting), on random values
+    /// and grids, signs, zero and the Int64 ends.
+    @Test func decimalsAreWrittenLikeTheStringFormatting() throws {
+        var random = SplitMix64(seed: 7)
+        let grids = try ["1", "5", "0.1", "0.01", "0.05", "0.001", "0.00000001", "0.000000000000000001", "25"].map {
+            try Increment($0)
+        }
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, .max, .min, .max / 5, .min / 5]
+        for _ in 0..<20_000 {
+            let value = Int64(bitPattern: random.next()) >> Int64(random.next(below: 63))
+            values.append(value)
+        }
+        for grid in grids {
+            var writer = JSONLinesWriter { _ in }
+            var expected: [UInt8] = []
+            for value in values {
+                writer.decimal(value, increment: grid)
+                expected += Array("\"\(Price(ticks: value).formatted(tickSize: grid))\"".utf8)
+            }
+            #expect(writer.buffer == expected, "grid \(grid)")
+        }
+    }
 }
