@@ -55,7 +55,8 @@ public struct EngineReport: Sendable {
     public var sourceFailure: String? = nil
 
     /// Every accepted event reached the sink exactly once, every emitted transaction left in a
-    /// bundle, and nothing failed (set-up, source, journal): `problems` is empty.
+    /// bundle, every book level was held, and nothing failed (set-up, source, journal):
+    /// `problems` is empty.
     public var isLossless: Bool { problems.isEmpty }
 
     /// What keeps the run from being lossless and complete, one phrase each: the equalities
@@ -79,6 +80,11 @@ public struct EngineReport: Sendable {
         check(
             reportsEmitted == reportsAtSink,
             "reports emitted \(grouped(reportsEmitted)) != at sink \(grouped(reportsAtSink))")
+        // A refused level leaves a book that no longer mirrors its input: not complete.
+        check(
+            bookCounters.refusedAtCeiling == 0,
+            "\(grouped(bookCounters.refusedAtCeiling)) new book level(s) refused at the ceiling of "
+                + "\(grouped(L2Book.defaultMaxLevelsPerSide)) levels a side")
         return problems
     }
 

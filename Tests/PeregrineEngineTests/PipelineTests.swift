@@ -112,6 +112,10 @@ struct PipelineTests {
         recorded.journalDirectory = directory
         let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
         #expect(run.isLossless)
+        // A book level refused at the ceiling would make the run incomplete (exit 1).
+        var refused = run
+        refused.bookCounters.refusedAtCeiling = 3
+        #expect(!refused.isLossless && refused.problems.last?.hasPrefix("3 new book level(s) refused") == true)
         #expect(run.emitted == pairs + 1)  // every level change, and the session end
         #expect(run.bookCounters.updates == pairs)
         #expect(run.recordedSummary?.hasPrefix("read 50 rows (50 messages): gaps 0") == true)
