@@ -112,6 +112,18 @@ struct ExitCodeTests {
         Row(
             arguments: ["match", "--commands", file("commands"), "--max-orders", "8388608"], status: 2,
             says: "invalid options"),
+        Row(
+            arguments: ["match", "--commands", file("commands"), "--stop-in-market", "maybe"], status: 2,
+            says: "invalid stop-in-market 'maybe': use reject or trigger"),
+        Row(
+            arguments: ["match", "--commands", file("commands"), "--price-collar-bps", "0"], status: 2,
+            says: "price collar of 0 bps must be 1 to 1000000"),
+        Row(
+            arguments: ["match", "--commands", file("commands"), "--max-levels-per-side", "0"], status: 2,
+            says: "most levels per side 0 must be at least 1"),
+        Row(
+            arguments: ["feed", "replay", "--format", "bybit-ob", file("commands"), "--max-levels-per-side", "0"],
+            status: 2, says: "--max-levels-per-side must be at least 1"),
         Row(arguments: ["match", "--commands", file("malformed"), "--strict"], status: 1, says: "line 1: "),
         Row(arguments: ["match", "--commands", file("malformed")], status: 1, says: "1 malformed line(s) skipped"),
         Row(arguments: ["match", "--commands", file("commands")], status: 0, says: ""),

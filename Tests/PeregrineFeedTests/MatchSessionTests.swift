@@ -157,6 +157,26 @@ struct MatchSessionTests {
         )
     }
 
+    @Test func venueRulesThroughJSON() {
+        var options = MatchSession.Options()
+        options.priceCollarBasisPoints = 100
+        options.stopInMarket = .trigger
+        options.maxLevelsPerSide = 3
+        let (lines, _) = run(
+            [
+                new(1, "sell", 2, at: 10_000), new(2, "buy", 1, at: 10_000, account: 2),  // trade at 10,000
+                new(3, "sell", 1, at: 10_101),  // 1.01% away: outside the 1% collar
+                "{\"op\":\"new\",\"id\":4,\"side\":\"buy\",\"type\":\"stop_market\",\"stop_price\":9999,\"qty\":1,\"account\":3}",
+                new(5, "buy", 1, at: 9_950), new(6, "buy", 1, at: 9_960), new(7, "buy", 1, at: 9_970),
+                new(8, "buy", 1, at: 9_980),  // a fourth bid level
+            ], options: options)
+        #expect(lines.contains(reject(3, "outside-price-collar")))
+        #expect(lines.contains { $0.hasPrefix("{\"type\":\"triggered\",\"id\":4") })
+        #expect(lines.contains(reject(8, "level-ceiling")))
+        #expect(
+            lines.last?.hasPrefix("{\"type\":\"book\",\"bids\":[[9970,1,1],[9960,1,1],[9950,1,1]],\"asks\":[]") == true)
+    }
+
     @Test func decimalsOnATickGrid() throws {
         let options = MatchSession.Options(tickSize: try Increment("0.01"), lotSize: try Increment("0.001"))
         let (lines, errors) = run(
