@@ -103,29 +103,51 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         return locateSorted(key)
     }
 
-    /// `locate` in the sorted store: a short scan back from the best (most changes land within
-    /// a few levels of the touch), then a binary search among the rest.
+    /// `locate` in the sorted store: the best level first (most changes land at the touch),
+    /// then an interpolation guess (levels near a touch are spread fairly evenly, so the guess
+    /// is usually within a level or two), walked to the right place in at most a few steps;
+    /// else a binary search of what is left.
     @inlinable
     func locateSorted(_ key: Int64) -> LevelLocation {
         let keys = state.pointee.keys
         let count = state.pointee.sortedCount
-        var position = count &- 1
-        let stop = Swift.max(0, count &- 8)
-        while position >= stop {
-            let held = keys[position]
-            if held == key { return LevelLocation(raw: ~position, found: true) }
-            if key > held { return LevelLocation(raw: ~(position &+ 1), found: false) }
-            position &-= 1
+        if count == 0 { return LevelLocation(raw: ~0, found: false) }
+        let best = keys[count &- 1]
+        if key >= best {
+            return key == best
+                ? LevelLocation(raw: ~(count &- 1), found: true) : LevelLocation(raw: ~count, found: false)
         }
-        var low = 0
-        var high = stop
+        let worst = keys[0]
+        if key <= worst { return LevelLocation(raw: ~0, found: key == worst) }
+        // worst < key < best: the answer is in 1...count - 1.
+        var low = 1
+        var high = count &- 1
+        let (span, spanOverflow) = best.subtractingReportingOverflow(worst)
+        let (offset, offsetOverflow) = key.subtractingReportingOverflow(worst)
+        if !spanOverflow, !offsetOverflow {
+            let fraction = Double(offset) / Double(span) * Double(count &- 1)
+            var guess = Int(Swift.min(Swift.max(fraction, 1), Double(count &- 1)))
+            // Walk to the first position whose key is not below `key`, a few steps at most.
+            var steps = 0
+            while steps < 4, guess > 1, keys[guess &- 1] >= key {
+                guess &-= 1
+                steps &+= 1
+            }
+            while steps < 4, keys[guess] < key {
+                guess &+= 1
+                steps &+= 1
+            }
+            if keys[guess] >= key, keys[guess &- 1] < key {
+                return LevelLocation(raw: ~guess, found: keys[guess] == key)
+            }
+            if keys[guess] < key { low = guess &+ 1 } else { high = guess }
+        }
+        // The first position in low...high whose key is not below `key` (keys[high] ≥ key).
         while low < high {
             let middle = (low &+ high) &>> 1
-            let held = keys[middle]
-            if held == key { return LevelLocation(raw: ~middle, found: true) }
-            if key > held { low = middle &+ 1 } else { high = middle }
+            if keys[middle] < key { low = middle &+ 1 } else { high = middle }
         }
-        return LevelLocation(raw: ~low, found: false)
+        return LevelLocation(raw: ~low, found: keys[low] == key)
     }
 
     /// The value of the level at `location` (which must be `found`). The pointer is valid until
