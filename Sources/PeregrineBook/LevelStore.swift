@@ -64,7 +64,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
             to: LevelStoreState(
                 flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
                 windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
-                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling))
+                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant))
         if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
@@ -260,10 +260,12 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         }
     }
 
-    /// Removes every level (the storage stays). O(levels in the window / 64 + 1).
+    /// Removes every level (the storage stays; window values go back to `vacant`, when given).
+    /// O(levels in the window / 64 + 1).
     public mutating func removeAll() {
         var index = state.pointee.windowBest
         while index >= 0 {
+            if let vacant = state.pointee.vacant { state.pointee.windowValues[index] = vacant }
             state.pointee.windowBits.remove(index)
             index = state.pointee.windowBits.highest(atOrBelow: index &- 1)
         }
@@ -346,10 +348,13 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     @usableFromInline var sortedCount = 0
     @usableFromInline let ceiling: Int
     @usableFromInline var growths = 0
+    /// What a window tick holds when no level is there, if the owner keeps that up.
+    @usableFromInline let vacant: Value?
 
     init(
         flip: Int64, windowValues: UnsafeMutablePointer<Value>, windowBits: LevelBitmap, windowSize: Int,
-        keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int
+        keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int,
+        vacant: Value?
     ) {
         self.flip = flip
         self.windowValues = windowValues
@@ -359,6 +364,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
         self.values = values
         self.capacity = capacity
         self.ceiling = ceiling
+        self.vacant = vacant
     }
 
     /// Centres the window on `key` (only while the side is empty).

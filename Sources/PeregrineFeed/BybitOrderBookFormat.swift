@@ -14,7 +14,7 @@ extension FeedReplay {
             try applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
         }
         if let update = message.updateID(searchingFrom: pairs.position) {
-            if kind == .delta, lastSequence >= 0, update != lastSequence + 1 { statistics.gaps += 1 }
+            if kind == .delta, lastSequence >= 0, update != lastSequence &+ 1 { statistics.gaps += 1 }
             lastSequence = update
         }
         return true

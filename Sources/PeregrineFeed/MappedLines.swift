@@ -80,6 +80,11 @@ public struct CSVRow {
 
     public init(_ line: UnsafeBufferPointer<UInt8>) {
         self.line = line
+        // Offsets are 32-bit: a line of 2 GiB or more reads as one empty field (a shape error).
+        guard line.count <= Int(Int32.max) else {
+            count = 1
+            return
+        }
         var start = 0
         var fields = 0
         var starts = self.starts

@@ -15,7 +15,7 @@ extension FeedReplay {
         else { throw FeedError(line: 0, "missing non-negative integer \"order_id\"") }
         guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
         statistics.rows += 1
-        if lastSequence >= 0, seq != lastSequence + 1 {
+        if lastSequence >= 0, seq != lastSequence &+ 1 {
             if seq <= lastSequence { statistics.outOfOrder += 1 } else { statistics.gaps += 1 }
         }
         lastSequence = Swift.max(lastSequence, seq)
@@ -43,16 +43,22 @@ extension FeedReplay {
         let newPrice = try price(priceValue.bytes).ticks
         let newLots = try size(sizeValue.bytes).lots
         let isAdd = op.bytes.equals("add")
-        // Join the new level first: a refusal (ceiling, overflow) leaves the mirror unchanged.
-        do { try mirror.join(side, price: newPrice, lots: newLots) } catch {
-            throw mirrorError(error, side: side, price: newPrice)
-        }
-        if let old = mirror.orders.set(orderID, side: side, price: newPrice, lots: newLots) {
+        // The order leaves its old level first (so a move out of a lone level frees it), then
+        // joins the new one; a refusal (ceiling, overflow) puts it back and changes nothing.
+        let old = mirror.orders.find(orderID)
+        if let old {
             if isAdd { statistics.unknownOrders += 1 }
-            let remaining = mirror.leave(old.side, price: old.price, lots: old.lots)
-            captureLevel(old.side, old.price, remaining)
+            _ = mirror.leave(old.side, price: old.price, lots: old.lots)
         } else if !isAdd {
             statistics.unknownOrders += 1
+        }
+        do { try mirror.join(side, price: newPrice, lots: newLots) } catch {
+            if let old { try? mirror.join(old.side, price: old.price, lots: old.lots) }
+            throw mirrorError(error, side: side, price: newPrice)
+        }
+        _ = mirror.orders.set(orderID, side: side, price: newPrice, lots: newLots)
+        if capturing, let old, old.side != side || old.price != newPrice {
+            captureLevel(old.side, old.price, mirror.levelTotal(old.side, at: old.price))
         }
         if capturing { captureLevel(side, newPrice, mirror.levelTotal(side, at: newPrice)) }
         return true

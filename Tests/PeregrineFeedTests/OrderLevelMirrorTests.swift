@@ -207,4 +207,27 @@ struct OrderLevelMirrorTests {
         // Nothing of the refused line was applied.
         #expect(replay.currentCheckpoint.bidLevels == 5 && replay.currentCheckpoint.bidOrders == 5)
     }
+
+    @Test func atTheCeilingAnOrderMayMoveOutOfALoneLevelButNotOutOfAShared() throws {
+        // Two bid levels (100.5 with orders 1 and 3, 101.5 with order 2) under a ceiling of two.
+        let lines = [
+            "{\"seq\":1,\"op\":\"add\",\"order_id\":1,\"side\":\"bid\",\"price\":\"100.5\",\"size\":\"1\"}",
+            "{\"seq\":2,\"op\":\"add\",\"order_id\":2,\"side\":\"bid\",\"price\":\"101.5\",\"size\":\"2\"}",
+            "{\"seq\":3,\"op\":\"add\",\"order_id\":3,\"side\":\"bid\",\"price\":\"100.5\",\"size\":\"4\"}",
+            // Order 2 is alone at 101.5: moving it to 102.5 frees its level.
+            "{\"seq\":4,\"op\":\"update\",\"order_id\":2,\"side\":\"bid\",\"price\":\"102.5\",\"size\":\"3\"}",
+            // Order 1 shares 100.5: moving it to 99.5 would make three levels.
+            "{\"seq\":5,\"op\":\"update\",\"order_id\":1,\"side\":\"bid\",\"price\":\"99.5\",\"size\":\"1\"}",
+        ]
+        let file = NSTemporaryDirectory() + "peregrine-l3-\(UUID().uuidString).jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var replay = try FeedReplay(
+            format: .l3JSONLines, priceIncrement: try Increment("0.1"), sizeIncrement: try Increment("1"),
+            maxLevelsPerSide: 2)
+        #expect(throws: FeedError.self) { try replay.replay(path: file) }
+        // Line 4 applied, line 5 refused with nothing changed.
+        #expect(replay.depth(.buy, levels: 5).map(\.description) == ["1025x3", "1005x5"])
+        #expect(replay.orderCount(.buy, at: Price(ticks: 1_005)) == 2 && replay.currentCheckpoint.bidOrders == 3)
+    }
 }
