@@ -45,7 +45,7 @@ extension FeedReplay {
         let isAdd = op.bytes.equals("add")
         // The order leaves its old level first (so a move out of a lone level frees it), then
         // joins the new one; a refusal (ceiling, overflow) puts it back and changes nothing.
-        let old = mirror.orders.find(orderID)
+        let old = mirror.orders.set(orderID, side: side, price: newPrice, lots: newLots)
         if let old {
             if isAdd { statistics.unknownOrders += 1 }
             _ = mirror.leave(old.side, price: old.price, lots: old.lots)
@@ -53,10 +53,14 @@ extension FeedReplay {
             statistics.unknownOrders += 1
         }
         do { try mirror.join(side, price: newPrice, lots: newLots) } catch {
-            if let old { try? mirror.join(old.side, price: old.price, lots: old.lots) }
+            if let old {
+                _ = mirror.orders.set(orderID, side: old.side, price: old.price, lots: old.lots)
+                try? mirror.join(old.side, price: old.price, lots: old.lots)  // cannot fail: it was held
+            } else {
+                _ = mirror.orders.remove(orderID)
+            }
             throw mirrorError(error, side: side, price: newPrice)
         }
-        _ = mirror.orders.set(orderID, side: side, price: newPrice, lots: newLots)
         if capturing, let old, old.side != side || old.price != newPrice {
             captureLevel(old.side, old.price, mirror.levelTotal(old.side, at: old.price))
         }

@@ -177,16 +177,6 @@ struct OrderTable: ~Copyable {
     @inline(__always)
     private func home(_ id: UInt64) -> Int { Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) &>> shift) }
 
-    /// The order with `id`, if live.
-    func find(_ id: UInt64) -> Entry? {
-        var position = home(id)
-        while entries[position].used {
-            if entries[position].id == id { return entries[position] }
-            position = (position &+ 1) & mask
-        }
-        return nil
-    }
-
     /// Adds or replaces the order with `id`; returns what it replaced, if anything.
     mutating func set(_ id: UInt64, side: Side, price: Int64, lots: Int64) -> Entry? {
         var position = home(id)
