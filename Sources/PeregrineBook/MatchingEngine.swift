@@ -27,18 +27,25 @@ public struct MatchingEngine: ~Copyable {
                 throw .invalidSpec(instrument: spec.instrument, "instrument id must be below \(Self.instrumentLimit)")
             }
             guard seen.insert(spec.instrument).inserted else { throw .duplicateInstrument(spec.instrument) }
-            try spec.validate()
+        }
+        // Every book is built (and its spec validated) before anything is kept: on the first
+        // failure the books built so far are torn down and the error thrown, so no slot is ever
+        // left uninitialised.
+        let books = UnsafeMutablePointer<OrderBook>.allocate(capacity: specs.count)
+        for (position, spec) in specs.enumerated() {
+            do {
+                (books + position).initialize(to: try OrderBook(spec: spec))
+            } catch {
+                books.deinitialize(count: position)
+                books.deallocate()
+                throw error
+            }
         }
         indexCount = Int(specs.map(\.instrument.rawValue).max() ?? 0) + 1
         bookIndex = .allocate(capacity: indexCount)
         bookIndex.initialize(repeating: -1, count: indexCount)
-        books = .allocate(capacity: specs.count)
-        for (position, spec) in specs.enumerated() {
-            // Cannot throw: every spec was validated above.
-            guard let book = try? OrderBook(spec: spec) else { continue }
-            (books + position).initialize(to: book)
-            bookIndex[Int(spec.instrument.rawValue)] = Int32(position)
-        }
+        for (position, spec) in specs.enumerated() { bookIndex[Int(spec.instrument.rawValue)] = Int32(position) }
+        self.books = books
         count = specs.count
     }
 

@@ -106,6 +106,27 @@ struct OrderBookValidationTests {
         #expect(engine.counters.accepted == 1)
     }
 
+    /// A spec that fails after others have built their books: the error is thrown and the books
+    /// already built are torn down (before, the failing slot was skipped and `deinit` then
+    /// deinitialised memory that held no book).
+    @Test func aMatchingEngineWithOneBadSpecThrowsAndFreesTheBooksBuilt() throws {
+        var bad = InstrumentSpec(instrument: InstrumentID(9), orderCapacity: 8)
+        bad.windowTicks = 1
+        let specs = [
+            InstrumentSpec(instrument: InstrumentID(1), orderCapacity: 8),
+            InstrumentSpec(instrument: InstrumentID(2), orderCapacity: 8), bad,
+        ]
+        #expect(throws: BookError.invalidSpec(instrument: InstrumentID(9), "window of 1 ticks must be 64 to 4194304")) {
+            _ = try MatchingEngine(specs: specs)
+        }
+        // Duplicates and out-of-range ids are still refused before any book is built.
+        #expect(throws: BookError.duplicateInstrument(InstrumentID(1))) {
+            _ = try MatchingEngine(specs: [specs[0], specs[1], specs[0]])
+        }
+        let engine = try MatchingEngine(specs: Array(specs.prefix(2)))
+        #expect(engine.count == 2)
+    }
+
     @Test func invalidSpecsAreRefusedWithTheRuleThatFailed() throws {
         func problem(_ spec: InstrumentSpec) -> String? {
             do {
