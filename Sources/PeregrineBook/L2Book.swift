@@ -38,8 +38,8 @@ public struct L2Book: ~Copyable {
         self.instrument = instrument
         self.maxLevelsPerSide = maxLevelsPerSide
         self.windowSize = (windowSize + 63) / 64 * 64
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
+        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
     }
 
     // MARK: Updates

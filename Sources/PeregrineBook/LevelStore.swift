@@ -53,8 +53,15 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     /// densely, `MemoryLayout<Value>.stride` bytes a tick plus a bit, every tick set to `vacant`
     /// when given (see `windowSlot`); the sorted store starts with room for `initialCapacity`
     /// levels and grows up to `ceiling`.
+    ///
+    /// `bucketed`: the window's slots are buckets of 2^k ticks, k chosen where the window is
+    /// placed so that a bucket is about a millionth of the price (k = 0 on a coarse grid), so a
+    /// fine grid's levels near the touch get O(1) slots too. A bucket holds one level (its key is
+    /// kept); a level whose bucket is taken goes to the sorted store. Not for owners that use
+    /// `windowSlot` (they need k = 0).
     public init(
-        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil
+        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
+        bucketed: Bool = false
     ) {
         let size = Swift.max(64, (windowSize + 63) / 64 * 64)
         let ceiling = Swift.max(ceiling, 1)
@@ -64,13 +71,16 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
             to: LevelStoreState(
                 flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
                 windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
-                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant))
+                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant,
+                bucketed: bucketed))
         if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
     deinit {
         state.pointee.windowValues.deallocate()
         state.pointee.windowBits.deallocate()
+        state.pointee.windowKeys.deallocate()
+        state.pointee.overflow.deallocate()
         state.pointee.keys.deallocate()
         state.pointee.values.deallocate()
         state.deinitialize(count: 1)
@@ -96,9 +106,25 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         let s = state
         let key = price ^ s.pointee.flip
         let (offset, overflow) = key.subtractingReportingOverflow(s.pointee.windowLow)
-        if !overflow, offset >= 0, offset < Int64(s.pointee.windowSize) {
-            let index = Int(truncatingIfNeeded: offset)
-            return LevelLocation(raw: index, found: s.pointee.windowBits.contains(index))
+        if !overflow, offset >= 0, offset < s.pointee.windowSpan {
+            let shift = s.pointee.windowShift
+            let index = Int(truncatingIfNeeded: offset &>> shift)
+            if shift == 0 { return LevelLocation(raw: index, found: s.pointee.windowBits.contains(index)) }
+            return locateBucket(key, index)
+        }
+        return locateSorted(key)
+    }
+
+    /// `locate` in a bucketed window (kept out of line so the one-tick window's path stays
+    /// small): the bucket's level if the keys agree; else the sorted store holds (or would
+    /// hold) the key when the bucket is taken or some of its keys live there.
+    @inlinable @inline(never)
+    func locateBucket(_ key: Int64, _ index: Int) -> LevelLocation {
+        let s = state
+        if s.pointee.windowBits.contains(index) {
+            if s.pointee.windowKeys[index] == key { return LevelLocation(raw: index, found: true) }
+        } else if s.pointee.overflow[index] == 0 {
+            return LevelLocation(raw: index, found: false)
         }
         return locateSorted(key)
     }
@@ -162,9 +188,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     @inlinable @inline(__always)
     public func price(at location: LevelLocation) -> Int64 {
         let s = state
-        return
-            (location.raw >= 0
-            ? s.pointee.windowLow &+ Int64(location.raw) : s.pointee.keys[~location.raw])
+        return (location.raw >= 0 ? s.pointee.windowKey(location.raw) : s.pointee.keys[~location.raw])
             ^ s.pointee.flip
     }
 
@@ -235,6 +259,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         if location.raw >= 0 {
             let index = location.raw
             s.pointee.windowValues[index] = value
+            if s.pointee.windowShift != 0 { s.pointee.windowKeys[index] = price ^ s.pointee.flip }
             s.pointee.windowBits.insert(index)
             s.pointee.windowCount &+= 1
             if index > s.pointee.windowBest { s.pointee.windowBest = index }
@@ -271,7 +296,9 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         }
         state.pointee.windowBest = -1
         state.pointee.windowCount = 0
-        state.pointee.sortedCount = 0
+        while state.pointee.sortedCount > 0 {
+            state.pointee.removeSorted(position: state.pointee.sortedCount &- 1)
+        }
     }
 
     // MARK: Walking levels
@@ -283,7 +310,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         let window = s.pointee.windowBest
         let sorted = s.pointee.sortedCount &- 1
         if sorted < 0 { return window >= 0 ? LevelLocation(raw: window, found: true) : nil }
-        if window >= 0, s.pointee.windowLow &+ Int64(window) > s.pointee.keys[sorted] {
+        if window >= 0, s.pointee.windowKey(window) > s.pointee.keys[sorted] {
             return LevelLocation(raw: window, found: true)
         }
         return LevelLocation(raw: ~sorted, found: true)
@@ -306,7 +333,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         let s = state
         let window = cursor.windowIndex
         let sorted = cursor.sortedPosition
-        if sorted >= 0, window < 0 || s.pointee.keys[sorted] > s.pointee.windowLow &+ Int64(window) {
+        if sorted >= 0, window < 0 || s.pointee.keys[sorted] > s.pointee.windowKey(window) {
             cursor.sortedPosition = sorted &- 1
             return LevelLocation(raw: ~sorted, found: true)
         }
@@ -332,30 +359,46 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
 /// A `LevelStore`'s fields (see there).
 @usableFromInline
 struct LevelStoreState<Value: BitwiseCopyable> {
+    // The fields every operation reads come first (one cache line).
     /// 0 when the highest price is best, -1 (all bits) when the lowest is: key = price ^ flip.
     @usableFromInline let flip: Int64
+    /// Key of window index 0.
+    @usableFromInline var windowLow: Int64 = 0
+    /// Ticks the window spans: windowSize << windowShift.
+    @usableFromInline var windowSpan: Int64
+    /// Ticks a window slot spans: 2^windowShift (0 unless `bucketed`).
+    @usableFromInline var windowShift: UInt64 = 0
+    @usableFromInline var windowBest = -1
+    @usableFromInline var windowCount = 0
+    @usableFromInline var sortedCount = 0
     @usableFromInline let windowValues: UnsafeMutablePointer<Value>
     @usableFromInline let windowBits: LevelBitmap
     @usableFromInline let windowSize: Int
-    /// Key of window index 0.
-    @usableFromInline var windowLow: Int64 = 0
-    @usableFromInline var windowBest = -1
-    @usableFromInline var windowCount = 0
+    @usableFromInline let ceiling: Int
     /// The sorted store: keys ascending (best last) and their values.
     @usableFromInline var keys: UnsafeMutablePointer<Int64>
     @usableFromInline var values: UnsafeMutablePointer<Value>
     @usableFromInline var capacity: Int
-    @usableFromInline var sortedCount = 0
-    @usableFromInline let ceiling: Int
     @usableFromInline var growths = 0
+    @usableFromInline let bucketed: Bool
+    /// Bucketed windows: the key of each bucket's level, and how many sorted-store levels fall
+    /// in each bucket (a key in the window's range lives in its bucket or, counted here, in the
+    /// sorted store; never both).
+    @usableFromInline let windowKeys: UnsafeMutablePointer<Int64>
+    @usableFromInline let overflow: UnsafeMutablePointer<UInt32>
     /// What a window tick holds when no level is there, if the owner keeps that up.
     @usableFromInline let vacant: Value?
 
     init(
         flip: Int64, windowValues: UnsafeMutablePointer<Value>, windowBits: LevelBitmap, windowSize: Int,
         keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int,
-        vacant: Value?
+        vacant: Value?, bucketed: Bool
     ) {
+        self.bucketed = bucketed
+        windowSpan = Int64(windowSize)
+        windowKeys = .allocate(capacity: bucketed ? windowSize : 1)
+        overflow = .allocate(capacity: bucketed ? windowSize : 1)
+        overflow.initialize(repeating: 0, count: bucketed ? windowSize : 1)
         self.flip = flip
         self.windowValues = windowValues
         self.windowBits = windowBits
@@ -367,13 +410,36 @@ struct LevelStoreState<Value: BitwiseCopyable> {
         self.vacant = vacant
     }
 
-    /// Centres the window on `key` (only while the side is empty).
+    /// Centres the window on `key` (only while the side is empty); a bucketed window first sizes
+    /// its buckets to about a millionth of the price.
     @inlinable
     mutating func placeWindow(around key: Int64) {
-        let half = Int64(windowSize / 2)
-        let (low, overflow) = key.subtractingReportingOverflow(half)
-        windowLow = overflow ? Int64.min : (low > Int64.max &- Int64(windowSize) ? Int64.max &- Int64(windowSize) : low)
+        if bucketed {
+            let scale = (key ^ flip).magnitude / 1_000_000
+            var shift: UInt64 = scale == 0 ? 0 : UInt64(63 &- scale.leadingZeroBitCount)
+            // Keep the span below 2^61.
+            while shift > 0, Int64(windowSize).leadingZeroBitCount &- 3 < Int(shift) { shift &-= 1 }
+            windowShift = shift
+            windowSpan = Int64(windowSize) &<< shift
+        }
+        let (low, overflow) = key.subtractingReportingOverflow(windowSpan / 2)
+        windowLow = overflow ? Int64.min : (low > Int64.max &- windowSpan ? Int64.max &- windowSpan : low)
         windowBest = -1
+    }
+
+    /// The key of window slot `index` (held).
+    @inlinable @inline(__always)
+    func windowKey(_ index: Int) -> Int64 {
+        windowShift == 0 ? windowLow &+ Int64(index) : windowKeys[index]
+    }
+
+    /// The bucket `key` falls in, or -1 outside the window (or with buckets of one tick).
+    @inlinable @inline(__always)
+    func bucket(of key: Int64) -> Int {
+        if windowShift == 0 { return -1 }
+        let (offset, overflow) = key.subtractingReportingOverflow(windowLow)
+        guard !overflow, offset >= 0, offset < windowSpan else { return -1 }
+        return Int(truncatingIfNeeded: offset &>> windowShift)
     }
 
     @inlinable
@@ -387,10 +453,14 @@ struct LevelStoreState<Value: BitwiseCopyable> {
         keys[position] = key
         values[position] = value
         sortedCount &+= 1
+        let inBucket = bucket(of: key)
+        if inBucket >= 0 { overflow[inBucket] &+= 1 }
     }
 
     @inlinable
     mutating func removeSorted(position: Int) {
+        let inBucket = bucket(of: keys[position])
+        if inBucket >= 0 { overflow[inBucket] &-= 1 }
         let behind = sortedCount &- position &- 1
         if behind > 0 {
             (keys + position).moveInitialize(from: keys + (position &+ 1), count: behind)

@@ -22,8 +22,8 @@ struct OrderLevelMirror: ~Copyable {
     private(set) var askOrders = 0
 
     init(windowSize: Int, maxLevelsPerSide: Int) {
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
+        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
     }
 
     /// Adds one order of `lots` at `price` to `side`. Throws, changing nothing, when a new level

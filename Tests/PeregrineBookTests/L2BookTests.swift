@@ -284,4 +284,45 @@ struct LevelStoreTests {
             #expect(Self.set(&store, -50, 7) && store.locate(-50).found && store.locate(-20).isInWindow)
         }
     }
+
+    /// A bucketed window on a 1e-8 grid (buckets of 2^22 ticks at 6e12): levels that share a
+    /// bucket, buckets emptied while their other levels sit in the sorted store, the side
+    /// emptied and the window re-placed — against a dictionary after every change.
+    @Test func aBucketedWindowAgreesWithADictionaryThroughCollisions() {
+        for direction in [PriceDirection.highestFirst, .lowestFirst] {
+            var store = LevelStore<Int64>(direction: direction, windowSize: 256, ceiling: 1 << 20, bucketed: true)
+            var reference: [Int64: Int64] = [:]
+            var random = SplitMix64(seed: direction == .highestFirst ? 1 : 2)
+            var center: Int64 = 6_000_000_000_000
+            for step in 0..<200_000 {
+                if step % 20_000 == 0 {  // empty the side now and then: the window moves
+                    for price in reference.keys { _ = Self.set(&store, price, 0) }
+                    reference.removeAll()
+                    center += Int64(random.next(below: 1 << 40)) - (1 << 39)
+                }
+                // Prices a few buckets apart, often in the same bucket (multiples of 2^20 ticks),
+                // sometimes far outside the window.
+                let far = random.next(below: 50) == 0
+                let offset = Int64(random.next(below: far ? 1 << 34 : 1 << 26)) & ~((1 << 20) - 1)
+                let price = random.next(below: 2) == 0 ? center + offset : center - offset
+                let lots = random.next(below: 3) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))
+                #expect(Self.set(&store, price, lots))
+                reference[price] = lots == 0 ? nil : lots
+                let best = direction == .highestFirst ? reference.keys.max() : reference.keys.min()
+                guard store.count == reference.count, store.bestPrice == best,
+                    best.map({ store.find($0)?.pointee == reference[$0] }) ?? true
+                else {
+                    Issue.record(
+                        "step \(step): count \(store.count) vs \(reference.count), best \(store.bestPrice as Any) vs \(best as Any)"
+                    )
+                    return
+                }
+                if step % 997 == 0 {
+                    let expected = direction == .highestFirst ? reference.keys.sorted(by: >) : reference.keys.sorted()
+                    #expect(Self.walk(store) == expected, "step \(step)")
+                    #expect(expected.allSatisfy { store.find($0)?.pointee == reference[$0] })
+                }
+            }
+        }
+    }
 }
