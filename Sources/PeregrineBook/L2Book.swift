@@ -21,8 +21,8 @@ public struct L2Book: ~Copyable {
     /// The default most levels per side (2^22: far more than any venue publishes).
     public static let defaultMaxLevelsPerSide = 1 << 22
 
-    @usableFromInline var bids: LevelStore<Int64>
-    @usableFromInline var asks: LevelStore<Int64>
+    @usableFromInline var bids: LevelStore<Int64, BucketWindow>
+    @usableFromInline var asks: LevelStore<Int64, BucketWindow>
     /// Counts of updates, and of new levels refused at the ceiling.
     public var counters = BookCounters()
 
@@ -38,8 +38,8 @@ public struct L2Book: ~Copyable {
         self.instrument = instrument
         self.maxLevelsPerSide = maxLevelsPerSide
         self.windowSize = (windowSize + 63) / 64 * 64
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
+        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
     }
 
     // MARK: Updates
@@ -58,7 +58,7 @@ public struct L2Book: ~Copyable {
 
     /// Sets one level of `side`; false when a new level is refused at the ceiling.
     @inlinable @inline(__always)
-    static func set(_ side: inout LevelStore<Int64>, price: Int64, lots: Int64) -> Bool {
+    static func set(_ side: inout LevelStore<Int64, BucketWindow>, price: Int64, lots: Int64) -> Bool {
         let location = side.locate(price)
         if location.found {
             if lots != 0 { side.value(at: location).pointee = lots } else { side.remove(at: location) }
@@ -90,7 +90,7 @@ public struct L2Book: ~Copyable {
     public var bestAsk: BookLevel? { Self.best(asks) }
 
     @inlinable @inline(__always)
-    static func best(_ side: borrowing LevelStore<Int64>) -> BookLevel? {
+    static func best(_ side: borrowing LevelStore<Int64, BucketWindow>) -> BookLevel? {
         guard let location = side.best else { return nil }
         return BookLevel(
             price: Price(ticks: side.price(at: location)), quantity: Quantity(lots: side.value(at: location).pointee))
@@ -138,7 +138,7 @@ public struct L2Book: ~Copyable {
         if side == .buy { Self.forEachLevel(bids, body) } else { Self.forEachLevel(asks, body) }
     }
 
-    static func forEachLevel(_ side: borrowing LevelStore<Int64>, _ body: (BookLevel) -> Bool) {
+    static func forEachLevel(_ side: borrowing LevelStore<Int64, BucketWindow>, _ body: (BookLevel) -> Bool) {
         var cursor = side.levels
         while let location = side.next(&cursor) {
             let level = BookLevel(

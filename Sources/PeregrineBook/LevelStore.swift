@@ -7,6 +7,27 @@ public enum PriceDirection: Sendable, BitwiseCopyable {
     case lowestFirst
 }
 
+/// How a `LevelStore`'s dense window maps ticks to slots, fixed by type so the choice costs
+/// nothing at run time.
+public protocol LevelWindow {
+    /// Whether slots are buckets of 2^k ticks (k chosen from the price) rather than single ticks.
+    static var isBucketed: Bool { get }
+}
+
+/// One tick per window slot: for owners that address window slots themselves (the matching
+/// engine's ladders, through `windowSlot`).
+public enum TickWindow: LevelWindow {
+    @inlinable public static var isBucketed: Bool { false }
+}
+
+/// Window slots are buckets of 2^k ticks, k chosen when the window is placed so that a bucket is
+/// about a millionth of the price (k = 0 on a coarse grid): a fine grid's levels near the touch
+/// get O(1) slots too. A bucket holds one level (its key is kept); a level whose bucket is taken
+/// lives in the sorted store.
+public enum BucketWindow: LevelWindow {
+    @inlinable public static var isBucketed: Bool { true }
+}
+
 /// Where a price is, or would go, in a `LevelStore`: from `locate`, valid until the store next
 /// changes shape (a level added or removed).
 @frozen
@@ -30,8 +51,10 @@ public struct LevelLocation: Equatable, Sendable, BitwiseCopyable {
 /// asks and both stop sides).
 ///
 /// ```
-///  dense window: `windowSize` ticks placed around the first level, one Value a tick and a
-///                two-level bitmap of occupied ticks (O(1) on a coarse grid near the touch)
+///  dense window: `windowSize` slots placed around the first level, one Value a slot and a
+///                two-level bitmap of occupied slots (O(1) near the touch); a slot is one tick
+///                (`TickWindow`) or a bucket of 2^k ticks sized from the price (`BucketWindow`,
+///                so a 1e-8 grid's levels near the touch get slots too)
 ///  sorted store: every level outside the window, occupied levels only, best last
 /// ```
 ///
@@ -44,24 +67,18 @@ public struct LevelLocation: Equatable, Sendable, BitwiseCopyable {
 /// in `growths`; amortised O(1) per added level) up to `ceiling` levels, past which `insert`
 /// refuses: nothing is ever silently dropped. The window moves to the next level added whenever
 /// the side is empty. Owned by one thread; no allocation per operation once grown.
-public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
+public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable {
     /// Everything the store holds, behind one pointer: the store itself is one word, so a
     /// borrow of it (through an `UnsafeMutablePointer.pointee`, say) never copies its fields.
-    @usableFromInline let state: UnsafeMutablePointer<LevelStoreState<Value>>
+    @usableFromInline let state: UnsafeMutablePointer<LevelStoreState<Value, Window>>
 
     /// An empty side. `windowSize` ticks (rounded up to a multiple of 64, at least 64) are held
     /// densely, `MemoryLayout<Value>.stride` bytes a tick plus a bit, every tick set to `vacant`
     /// when given (see `windowSlot`); the sorted store starts with room for `initialCapacity`
     /// levels and grows up to `ceiling`.
-    ///
-    /// `bucketed`: the window's slots are buckets of 2^k ticks, k chosen where the window is
-    /// placed so that a bucket is about a millionth of the price (k = 0 on a coarse grid), so a
-    /// fine grid's levels near the touch get O(1) slots too. A bucket holds one level (its key is
-    /// kept); a level whose bucket is taken goes to the sorted store. Not for owners that use
-    /// `windowSlot` (they need k = 0).
+    /// `Window` says whether slots are single ticks or buckets (`TickWindow`, `BucketWindow`).
     public init(
-        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
-        bucketed: Bool = false
+        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil
     ) {
         let size = Swift.max(64, (windowSize + 63) / 64 * 64)
         let ceiling = Swift.max(ceiling, 1)
@@ -71,8 +88,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
             to: LevelStoreState(
                 flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
                 windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
-                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant,
-                bucketed: bucketed))
+                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant))
         if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
@@ -107,6 +123,10 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         let key = price ^ s.pointee.flip
         let (offset, overflow) = key.subtractingReportingOverflow(s.pointee.windowLow)
         if !overflow, offset >= 0, offset < s.pointee.windowSpan {
+            if !Window.isBucketed {
+                let index = Int(truncatingIfNeeded: offset)
+                return LevelLocation(raw: index, found: s.pointee.windowBits.contains(index))
+            }
             let shift = s.pointee.windowShift
             let index = Int(truncatingIfNeeded: offset &>> shift)
             if shift == 0 { return LevelLocation(raw: index, found: s.pointee.windowBits.contains(index)) }
@@ -209,7 +229,8 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
     }
 
     /// The window index of `price`, or nil outside the window or while the side is empty (the
-    /// window moves to the next level added). For owners whose values show vacancy themselves
+    /// window moves to the next level added). `TickWindow` only. For owners whose values show
+    /// vacancy themselves
     /// (a window filled with `vacant` that they restore on removal): they skip the bitmap with
     /// `occupyWindow` and `vacateWindow`.
     @inlinable @inline(__always)
@@ -259,7 +280,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
         if location.raw >= 0 {
             let index = location.raw
             s.pointee.windowValues[index] = value
-            if s.pointee.windowShift != 0 { s.pointee.windowKeys[index] = price ^ s.pointee.flip }
+            if Window.isBucketed, s.pointee.windowShift != 0 { s.pointee.windowKeys[index] = price ^ s.pointee.flip }
             s.pointee.windowBits.insert(index)
             s.pointee.windowCount &+= 1
             if index > s.pointee.windowBest { s.pointee.windowBest = index }
@@ -358,7 +379,7 @@ public struct LevelStore<Value: BitwiseCopyable>: ~Copyable {
 
 /// A `LevelStore`'s fields (see there).
 @usableFromInline
-struct LevelStoreState<Value: BitwiseCopyable> {
+struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     // The fields every operation reads come first (one cache line).
     /// 0 when the highest price is best, -1 (all bits) when the lowest is: key = price ^ flip.
     @usableFromInline let flip: Int64
@@ -366,7 +387,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     @usableFromInline var windowLow: Int64 = 0
     /// Ticks the window spans: windowSize << windowShift.
     @usableFromInline var windowSpan: Int64
-    /// Ticks a window slot spans: 2^windowShift (0 unless `bucketed`).
+    /// Ticks a window slot spans: 2^windowShift (0 unless the window is a `BucketWindow`).
     @usableFromInline var windowShift: UInt64 = 0
     @usableFromInline var windowBest = -1
     @usableFromInline var windowCount = 0
@@ -380,7 +401,6 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     @usableFromInline var values: UnsafeMutablePointer<Value>
     @usableFromInline var capacity: Int
     @usableFromInline var growths = 0
-    @usableFromInline let bucketed: Bool
     /// Bucketed windows: the key of each bucket's level, and how many sorted-store levels fall
     /// in each bucket (a key in the window's range lives in its bucket or, counted here, in the
     /// sorted store; never both).
@@ -392,9 +412,9 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     init(
         flip: Int64, windowValues: UnsafeMutablePointer<Value>, windowBits: LevelBitmap, windowSize: Int,
         keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int,
-        vacant: Value?, bucketed: Bool
+        vacant: Value?
     ) {
-        self.bucketed = bucketed
+        let bucketed = Window.isBucketed
         windowSpan = Int64(windowSize)
         windowKeys = .allocate(capacity: bucketed ? windowSize : 1)
         overflow = .allocate(capacity: bucketed ? windowSize : 1)
@@ -414,7 +434,7 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     /// its buckets to about a millionth of the price.
     @inlinable
     mutating func placeWindow(around key: Int64) {
-        if bucketed {
+        if Window.isBucketed {
             let scale = (key ^ flip).magnitude / 1_000_000
             var shift: UInt64 = scale == 0 ? 0 : UInt64(63 &- scale.leadingZeroBitCount)
             // Keep the span below 2^61.
@@ -430,13 +450,13 @@ struct LevelStoreState<Value: BitwiseCopyable> {
     /// The key of window slot `index` (held).
     @inlinable @inline(__always)
     func windowKey(_ index: Int) -> Int64 {
-        windowShift == 0 ? windowLow &+ Int64(index) : windowKeys[index]
+        !Window.isBucketed || windowShift == 0 ? windowLow &+ Int64(index) : windowKeys[index]
     }
 
     /// The bucket `key` falls in, or -1 outside the window (or with buckets of one tick).
     @inlinable @inline(__always)
     func bucket(of key: Int64) -> Int {
-        if windowShift == 0 { return -1 }
+        if !Window.isBucketed || windowShift == 0 { return -1 }
         let (offset, overflow) = key.subtractingReportingOverflow(windowLow)
         guard !overflow, offset >= 0, offset < windowSpan else { return -1 }
         return Int(truncatingIfNeeded: offset &>> windowShift)

@@ -28,7 +28,7 @@ struct PriceLevel: BitwiseCopyable {
 /// the sorted store grows (amortised, counted). Single-threaded.
 @usableFromInline
 struct PriceLadder: ~Copyable {
-    @usableFromInline var store: LevelStore<PriceLevel>
+    @usableFromInline var store: LevelStore<PriceLevel, TickWindow>
     @usableFromInline var orderCount: Int = 0
 
     init(direction: PriceDirection, windowSize: Int, ceiling: Int) {

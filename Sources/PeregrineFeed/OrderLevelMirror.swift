@@ -15,15 +15,15 @@ struct OrderLevelMirror: ~Copyable {
         var orders: Int64
     }
 
-    var bids: LevelStore<Level>
-    var asks: LevelStore<Level>
+    var bids: LevelStore<Level, BucketWindow>
+    var asks: LevelStore<Level, BucketWindow>
     var orders = OrderTable()
     private(set) var bidOrders = 0
     private(set) var askOrders = 0
 
     init(windowSize: Int, maxLevelsPerSide: Int) {
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, bucketed: true)
+        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
     }
 
     /// Adds one order of `lots` at `price` to `side`. Throws, changing nothing, when a new level
@@ -38,7 +38,7 @@ struct OrderLevelMirror: ~Copyable {
         }
     }
 
-    private static func join(_ levels: inout LevelStore<Level>, price: Int64, lots: Int64)
+    private static func join(_ levels: inout LevelStore<Level, BucketWindow>, price: Int64, lots: Int64)
         throws(OrderLevelMirrorError)
     {
         let location = levels.locate(price)
@@ -66,7 +66,7 @@ struct OrderLevelMirror: ~Copyable {
         return Self.leave(&asks, price: price, lots: lots)
     }
 
-    private static func leave(_ levels: inout LevelStore<Level>, price: Int64, lots: Int64) -> Int64 {
+    private static func leave(_ levels: inout LevelStore<Level, BucketWindow>, price: Int64, lots: Int64) -> Int64 {
         let location = levels.locate(price)
         guard location.found else { return 0 }
         let level = levels.value(at: location)
@@ -94,7 +94,7 @@ struct OrderLevelMirror: ~Copyable {
         side == .buy ? Self.best(bids) : Self.best(asks)
     }
 
-    private static func best(_ levels: borrowing LevelStore<Level>) -> BookLevel? {
+    private static func best(_ levels: borrowing LevelStore<Level, BucketWindow>) -> BookLevel? {
         guard let location = levels.best else { return nil }
         return BookLevel(
             price: Price(ticks: levels.price(at: location)),
@@ -116,7 +116,7 @@ struct OrderLevelMirror: ~Copyable {
         side == .buy ? Self.depth(bids, count) : Self.depth(asks, count)
     }
 
-    private static func depth(_ levels: borrowing LevelStore<Level>, _ count: Int) -> [BookLevel] {
+    private static func depth(_ levels: borrowing LevelStore<Level, BucketWindow>, _ count: Int) -> [BookLevel] {
         var result: [BookLevel] = []
         result.reserveCapacity(Swift.min(count, levels.count))
         var cursor = levels.levels

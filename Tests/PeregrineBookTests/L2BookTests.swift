@@ -233,7 +233,7 @@ struct L2BookTests {
 @Suite("Level store")
 struct LevelStoreTests {
     /// Sets `price` to `lots` (0 removes) the way `L2Book` does; false when refused.
-    static func set(_ store: inout LevelStore<Int64>, _ price: Int64, _ lots: Int64) -> Bool {
+    static func set(_ store: inout LevelStore<Int64, BucketWindow>, _ price: Int64, _ lots: Int64) -> Bool {
         let location = store.locate(price)
         if location.found {
             if lots == 0 { store.remove(at: location) } else { store.value(at: location).pointee = lots }
@@ -242,7 +242,7 @@ struct LevelStoreTests {
         return lots == 0 || store.insert(lots, price: price, at: location) != nil
     }
 
-    static func walk(_ store: borrowing LevelStore<Int64>) -> [Int64] {
+    static func walk(_ store: borrowing LevelStore<Int64, BucketWindow>) -> [Int64] {
         var prices: [Int64] = []
         var cursor = store.levels
         while let location = store.next(&cursor) { prices.append(store.price(at: location)) }
@@ -250,7 +250,8 @@ struct LevelStoreTests {
     }
 
     @Test func growthIsCountedAndKeepsEveryLevel() {
-        var asks = LevelStore<Int64>(direction: .lowestFirst, windowSize: 64, ceiling: 1_000, initialCapacity: 16)
+        var asks = LevelStore<Int64, BucketWindow>(
+            direction: .lowestFirst, windowSize: 64, ceiling: 1_000, initialCapacity: 16)
         // 1,000 ticks apart: only the first level lands in the 64-tick window.
         for level in stride(from: Int64(999), through: 0, by: -1) {
             #expect(Self.set(&asks, level * 1_000, level + 1))
@@ -267,7 +268,7 @@ struct LevelStoreTests {
 
     @Test func theWindowAndTheSortedStoreMergeByPriceOnBothSides() {
         for direction in [PriceDirection.highestFirst, .lowestFirst] {
-            var store = LevelStore<Int64>(direction: direction, windowSize: 64, ceiling: 100)
+            var store = LevelStore<Int64, BucketWindow>(direction: direction, windowSize: 64, ceiling: 100)
             // The window goes around the first level (1,000: ticks 968...1,031); the rest are outside.
             let prices: [Int64] = [1_000, 1_001, 999, 1_031, 968, 967, 1_032, 5, .max - 1, 1 << 40, 1_010]
             for price in prices { #expect(Self.set(&store, price, price & 0xFFFF | 1)) }
@@ -290,7 +291,7 @@ struct LevelStoreTests {
     /// emptied and the window re-placed — against a dictionary after every change.
     @Test func aBucketedWindowAgreesWithADictionaryThroughCollisions() {
         for direction in [PriceDirection.highestFirst, .lowestFirst] {
-            var store = LevelStore<Int64>(direction: direction, windowSize: 256, ceiling: 1 << 20, bucketed: true)
+            var store = LevelStore<Int64, BucketWindow>(direction: direction, windowSize: 256, ceiling: 1 << 20)
             var reference: [Int64: Int64] = [:]
             var random = SplitMix64(seed: direction == .highestFirst ? 1 : 2)
             var center: Int64 = 6_000_000_000_000
