@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "PeregrineTestSupport",
             dependencies: [
-                "PeregrineModel", "PeregrineBook", "PeregrineControl",
+                "PeregrineModel", "PeregrineBook", "PeregrineCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/PeregrineTestSupport"
@@ -132,14 +132,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineControlTests",
-            dependencies: ["PeregrineControl", "PeregrineEngine", "PeregrineModel"]
+            dependencies: ["PeregrineControl", "PeregrineEngine", "PeregrineModel", "PeregrineCore"]
         ),
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
                 "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal",
-                "PeregrineStrategy",
-                "PeregrineControl", "PeregrineTestSupport",
+                "PeregrineStrategy", "PeregrineCore", "PeregrineTestSupport",
             ]
         ),
         .testTarget(

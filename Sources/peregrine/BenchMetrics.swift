@@ -69,7 +69,7 @@ struct BenchMetrics: ParsableCommand {
             var on = 0.0
             for withMetrics in round % 2 == 0 ? [false, true] : [true, false] {
                 if withMetrics {
-                    let port = ControlPlane.freeLoopbackPort()
+                    let port = LoopbackPort.free()
                     let plane = ControlPlane(port: port, logger: quiet)
                     let timed = TimedObserver(plane)
                     let scraper = Scraper(port: port, intervalSeconds: scrapeInterval)

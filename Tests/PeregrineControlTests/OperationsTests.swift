@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCore
 import Testing
 
 @testable import PeregrineControl
@@ -26,7 +27,7 @@ struct OperationsTests {
     }
 
     @Test func aLiveScrapePassesPromtoolAndCarriesEveryFamily() throws {
-        let port = ControlPlane.freeLoopbackPort()
+        let port = LoopbackPort.free()
         let engine = try Background(
             Tools.peregrine.path,
             [
@@ -74,8 +75,8 @@ struct OperationsTests {
     }
 
     @Test func aPrometheusServerScrapesTheEngineAndAnswersAThroughputQuery() throws {
-        let enginePort = ControlPlane.freeLoopbackPort()
-        let prometheusPort = ControlPlane.freeLoopbackPort()
+        let enginePort = LoopbackPort.free()
+        let prometheusPort = LoopbackPort.free()
         let directory = try Tools.temporaryDirectory("prometheus")
         defer { try? FileManager.default.removeItem(at: directory) }
         // The deployment's own rules (recording and alerting) are loaded too.
@@ -176,7 +177,7 @@ struct OperationsTests {
         let lastLine = try #require(fill.output.split(separator: "\n").first { $0.hasPrefix("last sequence") })
         let last = try #require(Int(lastLine.split(separator: " ")[2]))
 
-        let port = ControlPlane.freeLoopbackPort()
+        let port = LoopbackPort.free()
         let engine = try Background(
             Tools.peregrine.path,
             ["run", "--rate", "1000", "--duration", "1", "--journal", journal, "--metrics-port", "\(port)"])

@@ -1,5 +1,5 @@
 import Foundation
-import PeregrineControl
+import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
 import PeregrineNATS
@@ -28,7 +28,7 @@ struct ClusterTests {
     }
 
     @Test func replicatedJournalOnThreeNodes() throws {
-        let clusterPorts = (0..<3).map { _ in ControlPlane.freeLoopbackPort() }
+        let clusterPorts = (0..<3).map { _ in LoopbackPort.free() }
         let servers = try (0..<3).map { index in
             try NATSServerProcess(
                 name: "node\(index + 1)", clusterPort: clusterPorts[index], cluster: "peregrine-test",

@@ -1,5 +1,5 @@
 import Foundation
-import PeregrineControl
+import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
 import PeregrineNATS
@@ -188,7 +188,7 @@ struct JetStreamJournalTests {
     }
 
     @Test func connectionErrorsNameTheServer() throws {
-        let port = ControlPlane.freeLoopbackPort()
+        let port = LoopbackPort.free()
         do {
             _ = try NATSConnection(NATSConnectionOptions(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
             Issue.record("connected to a port nothing listens on")

@@ -1,5 +1,5 @@
 import Foundation
-import PeregrineControl
+import PeregrineCore
 
 #if canImport(Glibc)
     import Glibc
@@ -35,7 +35,7 @@ public final class NATSServerProcess: @unchecked Sendable {
         name: String = "test", port: Int? = nil, clusterPort: Int? = nil, cluster: String? = nil, routes: [Int] = [],
         storeDirectory: URL? = nil
     ) throws {
-        self.port = port ?? ControlPlane.freeLoopbackPort()
+        self.port = port ?? LoopbackPort.free()
         self.clusterPort = clusterPort
         self.storeDirectory =
             storeDirectory
