@@ -91,9 +91,7 @@ public struct L2Book: ~Copyable {
 
     @inlinable @inline(__always)
     static func best(_ side: borrowing LevelStore<Int64, BucketWindow>) -> BookLevel? {
-        guard let location = side.best else { return nil }
-        return BookLevel(
-            price: Price(ticks: side.price(at: location)), quantity: Quantity(lots: side.value(at: location).pointee))
+        side.best.map { side.bookLevel(at: $0) { $0 } }
     }
 
     @inlinable @inline(__always)
@@ -135,17 +133,7 @@ public struct L2Book: ~Copyable {
 
     /// Calls `body` with every level of `side`, best first, until it returns false.
     public func forEachLevel(_ side: Side, _ body: (BookLevel) -> Bool) {
-        if side == .buy { Self.forEachLevel(bids, body) } else { Self.forEachLevel(asks, body) }
-    }
-
-    static func forEachLevel(_ side: borrowing LevelStore<Int64, BucketWindow>, _ body: (BookLevel) -> Bool) {
-        var cursor = side.levels
-        while let location = side.next(&cursor) {
-            let level = BookLevel(
-                price: Price(ticks: side.price(at: location)),
-                quantity: Quantity(lots: side.value(at: location).pointee))
-            guard body(level) else { return }
-        }
+        if side == .buy { bids.forEachBookLevel(lots: { $0 }, body) } else { asks.forEachBookLevel(lots: { $0 }, body) }
     }
 }
 

@@ -46,12 +46,6 @@ struct LevelBitmap {
         if words[word] == 0 { summary[word &>> 6] &= ~(UInt64(1) &<< UInt64(word & 63)) }
     }
 
-    /// Clears every index.
-    func removeAll() {
-        words.update(repeating: 0, count: wordCount)
-        summary.update(repeating: 0, count: summaryCount)
-    }
-
     @inlinable @inline(__always)
     func contains(_ index: Int) -> Bool {
         words[index &>> 6] & (UInt64(1) &<< UInt64(index & 63)) != 0

@@ -1,3 +1,5 @@
+import PeregrineModel
+
 /// Which prices come first on one side of a book.
 @frozen
 public enum PriceDirection: Sendable, BitwiseCopyable {
@@ -219,20 +221,11 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
         return location.found ? value(at: location) : nil
     }
 
-    /// The address `price`'s level would have in the dense window, held or not (nil outside
-    /// it): a prefetch hint that costs no search.
-    @inlinable @inline(__always)
-    public func windowAddress(_ price: Int64) -> UnsafeRawPointer? {
-        let (offset, overflow) = (price ^ state.pointee.flip).subtractingReportingOverflow(state.pointee.windowLow)
-        guard !overflow, offset >= 0, offset < Int64(state.pointee.windowSize) else { return nil }
-        return UnsafeRawPointer(state.pointee.windowValues + Int(truncatingIfNeeded: offset))
-    }
-
     /// The window index of `price`, or nil outside the window or while the side is empty (the
     /// window moves to the next level added). `TickWindow` only. For owners whose values show
     /// vacancy themselves
     /// (a window filled with `vacant` that they restore on removal): they skip the bitmap with
-    /// `occupyWindow` and `vacateWindow`.
+    /// `occupyWindow` (and remove with `remove(at:)`).
     @inlinable @inline(__always)
     public func windowSlot(_ price: Int64) -> Int? {
         let s = state
@@ -256,10 +249,6 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
         if index > s.pointee.windowBest { s.pointee.windowBest = index }
         return true
     }
-
-    /// Removes the level at window index `index` (held).
-    @inlinable @inline(__always)
-    public mutating func vacateWindow(_ index: Int) { remove(at: LevelLocation(raw: index, found: true)) }
 
     // MARK: Changing levels
 
@@ -502,6 +491,23 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         values = newValues
         capacity = larger
         growths &+= 1
+    }
+}
+
+extension LevelStore {
+    /// The level at `location` as a `BookLevel`, its quantity read by `lots`.
+    @inlinable @inline(__always)
+    public func bookLevel(at location: LevelLocation, lots: (Value) -> Int64) -> BookLevel {
+        BookLevel(price: Price(ticks: price(at: location)), quantity: Quantity(lots: lots(value(at: location).pointee)))
+    }
+
+    /// Calls `body` with every level as a `BookLevel`, best first, until it returns false.
+    @inlinable
+    public func forEachBookLevel(lots: (Value) -> Int64, _ body: (BookLevel) -> Bool) {
+        var cursor = levels
+        while let location = next(&cursor) {
+            guard body(bookLevel(at: location, lots: lots)) else { return }
+        }
     }
 }
 

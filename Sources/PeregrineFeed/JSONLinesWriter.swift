@@ -55,36 +55,17 @@ public struct JSONLinesWriter {
     }
 
     /// `count` steps of `increment` as a quoted exact decimal (`"20377.00"`), written straight
-    /// into the buffer: the same text as `FixedPointDecimal.format`, without a `String`.
+    /// into the buffer (`Increment.withDecimalText`: the same text as `Price.formatted`).
     public mutating func decimal(_ count: Int64, increment: Increment) {
-        let (units, overflow) = count.multipliedReportingOverflow(by: increment.units)
-        guard !overflow else {
-            string(Price(ticks: count).formatted(tickSize: increment))
-            return
-        }
-        buffer.append(UInt8(ascii: "\""))
-        if units < 0 { buffer.append(UInt8(ascii: "-")) }
-        var magnitude = units.magnitude
-        // At most 20 digits, a point and a leading zero: written backwards into scratch.
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { digits in
-            var count = 0
-            let decimals = increment.decimals
-            repeat {
-                if count == decimals, decimals > 0 {
-                    digits[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                digits[count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0 || count <= decimals
-            while count > 0 {
-                count -= 1
-                buffer.append(digits[count])
+        increment.withDecimalText(count) { text in
+            guard let text else {
+                string(Price(ticks: count).formatted(tickSize: increment))
+                return
             }
+            buffer.append(UInt8(ascii: "\""))
+            buffer.append(contentsOf: text)
+            buffer.append(UInt8(ascii: "\""))
         }
-        buffer.append(UInt8(ascii: "\""))
     }
 
     /// Ends a line; flushes when enough is pending.

@@ -95,10 +95,7 @@ struct OrderLevelMirror: ~Copyable {
     }
 
     private static func best(_ levels: borrowing LevelStore<Level, BucketWindow>) -> BookLevel? {
-        guard let location = levels.best else { return nil }
-        return BookLevel(
-            price: Price(ticks: levels.price(at: location)),
-            quantity: Quantity(lots: levels.value(at: location).pointee.lots))
+        levels.best.map { levels.bookLevel(at: $0) { $0.lots } }
     }
 
     func levelCount(_ side: Side) -> Int { side == .buy ? bids.count : asks.count }
@@ -119,12 +116,10 @@ struct OrderLevelMirror: ~Copyable {
     private static func depth(_ levels: borrowing LevelStore<Level, BucketWindow>, _ count: Int) -> [BookLevel] {
         var result: [BookLevel] = []
         result.reserveCapacity(Swift.min(count, levels.count))
-        var cursor = levels.levels
-        while result.count < count, let location = levels.next(&cursor) {
-            result.append(
-                BookLevel(
-                    price: Price(ticks: levels.price(at: location)),
-                    quantity: Quantity(lots: levels.value(at: location).pointee.lots)))
+        levels.forEachBookLevel(lots: { $0.lots }) { level in
+            guard result.count < count else { return false }
+            result.append(level)
+            return true
         }
         return result
     }
