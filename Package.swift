@@ -36,7 +36,10 @@ let package = Package(
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         .target(
             name: "PeregrineNATS",
-            dependencies: ["CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal"]
+            dependencies: [
+                "CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal", "PeregrineFeed", "PeregrineStrategy",
+                "PeregrineEngine",
+            ]
         ),
         .systemLibrary(
             name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
@@ -57,11 +60,14 @@ let package = Package(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
-                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed", "PeregrineNATS",
+                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Lets the pipeline's part protocols name noncopyable runtime types (a source, a
+            // journal backend) as associated types; conformers in other modules need nothing.
+            swiftSettings: [.enableExperimentalFeature("SuppressedAssociatedTypes")]
         ),
         .target(
             name: "PeregrineControl",

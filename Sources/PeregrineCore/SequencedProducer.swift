@@ -2,7 +2,7 @@ import Synchronization
 
 /// The single producer of a `SequencedRing`. Owned by one thread.
 ///
-/// Claim a range, write its slots in place (`slot(_:)`), then `publish` it. Claims never
+/// Claim a range, write its slots in place (`write(_:at:)`), then `publish` it. Claims never
 /// block: a claim that does not fit behind the slowest consumer returns `nil`, and the
 /// caller decides whether to wait (with its wait strategy), retry or drop.
 /// No allocation or reference counting per operation.
@@ -70,10 +70,10 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         return range
     }
 
-    /// The slot of a claimed, not yet published sequence, to write the element in place.
+    /// Writes `element` into the slot of a claimed, not yet published sequence.
     @inlinable
-    public func slot(_ sequence: Int) -> UnsafeMutablePointer<Element> {
-        buffer + (sequence & mask)
+    public mutating func write(_ element: Element, at sequence: Int) {
+        (buffer + (sequence & mask)).initialize(to: element)
     }
 
     /// Makes every claimed sequence up to `range.last` visible to consumers (release).
@@ -88,7 +88,7 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     @inlinable
     public mutating func tryPublish(_ element: Element) -> Bool {
         guard let range = tryClaim(1) else { return false }
-        slot(range.first).initialize(to: element)
+        write(element, at: range.first)
         publish(range)
         return true
     }

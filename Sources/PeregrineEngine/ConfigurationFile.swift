@@ -223,16 +223,20 @@ public enum ConfigurationFile {
         Key(
             section: "source", name: "recorded", kind: .text,
             apply: { (configuration, value) throws(EngineError) in
-                guard case .text(let text) = value, let spec = RecordedSourceSpec.parse(text) else {
+                guard case .text(let text) = value,
+                    let specs = Optional(text.split(separator: ";").map { RecordedSourceSpec.parse(String($0)) }),
+                    !specs.isEmpty, !specs.contains(where: { $0 == nil })
+                else {
                     throw invalid(
                         "source.recorded", value,
-                        "use FORMAT:FILE[,FILE...] with FORMAT one of \(FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
+                        "use FORMAT[@INSTRUMENT]:FILE[,FILE...], several separated by ';', with FORMAT one of "
+                            + FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))
                 }
-                configuration.recordedSource = spec
+                configuration.recordedSources = specs.compactMap { $0 }
             },
             render: { configuration in
-                configuration.recordedSource.map { "\"\($0.format.rawValue):\($0.paths.joined(separator: ","))\"" }
+                configuration.recordedSources.isEmpty
+                    ? nil : "\"" + configuration.recordedSources.map(\.text).joined(separator: ";") + "\""
             }),
         powerOfTwoKey("rings", "inbound", set: { $0.inboundRingSize = $1 }, get: { $0.inboundRingSize }),
         powerOfTwoKey("rings", "outbound", set: { $0.outboundRingSize = $1 }, get: { $0.outboundRingSize }),

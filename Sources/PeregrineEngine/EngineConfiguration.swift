@@ -92,14 +92,11 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// warning, error or critical.
     public var logLevel = "info"
     /// Recorded market data to replay instead of the synthetic market (as fast as the
-    /// pipeline accepts it; `rate` is ignored).
-    public var recordedSource: RecordedSourceSpec? = nil
+    /// pipeline accepts it; `rate` is ignored). Several are merged into one sequence.
+    public var recordedSources: [RecordedSourceSpec] = []
     /// Where the journal lives; nil runs without one (nothing is durable, and the report
     /// says so).
     public var journalDirectory: String? = nil
-    /// Distributed mode: the journal on NATS JetStream (and inputs and outputs on subjects)
-    /// instead of `journalDirectory`. nil: embedded.
-    public var nats: NATSSettings? = nil
     public var durability: DurabilityPolicy = .batch(intervalMicroseconds: 1_000, events: 65_536)
     /// Take a snapshot of the logic every this many events (0: never). Recovery starts from
     /// the newest snapshot and replays only the journal after it.
@@ -243,22 +240,10 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
         }
-        for path in recordedSource?.paths ?? [] where !FileIO.isRegularFile(path) {
+        for path in recordedSources.flatMap(\.paths) where !FileIO.isRegularFile(path) {
             throw .invalidSetting(
                 name: "source", value: path,
                 allowed: FileIO.exists(path) ? "not a regular file" : "no such file; give a recorded market-data file")
-        }
-        if let nats {
-            try nats.validate()
-            if journalDirectory != nil {
-                throw .invalidSetting(
-                    name: "journal", value: journalDirectory ?? "",
-                    allowed: "with --nats the journal is the JetStream stream: use --no-journal or drop --nats")
-            }
-            if nats.consumeInput, recordedSource != nil {
-                throw .invalidSetting(
-                    name: "source", value: "nats and a recorded file", allowed: "take input from one source")
-            }
         }
     }
 }

@@ -4,16 +4,6 @@ import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
-/// Where `EngineLogic` sends what it produces, in order. The live logic stage sends to rings;
-/// replay and recovery hash and count. Implementations fold every output into an
-/// `OutputHasher`, so the output hash of a run and of its replay can be compared.
-public protocol EngineOutputs: ExecutionReportSink, ~Copyable {
-    mutating func outcome(_ outcome: Outcome)
-    mutating func bundle(_ bundle: Bundle)
-    /// Reports accepted so far (the logic counts per event from it).
-    var reportCount: Int { get }
-}
-
 /// A running hash of every output, in order: FNV-1a over each field (see
 /// `StateHasher+Model.swift`). The value after event N is the engine's "output hash".
 public struct OutputHasher: Sendable {
@@ -145,7 +135,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
 
     /// Handles the event with journal sequence `sequence`, sending outputs to `outputs`.
     @inlinable
-    public mutating func handle<Outputs: EngineOutputs & ~Copyable>(
+    public mutating func handle<Outputs: OutputSink & ~Copyable>(
         _ event: Event, sequence: Int64, outputs: inout Outputs
     ) {
         let now = event.timestamp
@@ -187,7 +177,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     }
 
     @inlinable
-    mutating func emit<Outputs: EngineOutputs & ~Copyable>(_ bundle: Bundle, to outputs: inout Outputs) {
+    mutating func emit<Outputs: OutputSink & ~Copyable>(_ bundle: Bundle, to outputs: inout Outputs) {
         _bundles &+= 1
         outputs.bundle(bundle)
     }
@@ -274,7 +264,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
 }
 
 /// Outputs that are only counted and hashed: for replay and recovery.
-public struct HashingOutputs: EngineOutputs {
+public struct HashingOutputs: OutputSink {
     public var hasher = OutputHasher()
     public private(set) var outcomes = 0
     public private(set) var bundles = 0

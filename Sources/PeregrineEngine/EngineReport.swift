@@ -45,8 +45,12 @@ public struct EngineReport: Sendable {
     public var recovery: ReplaySummary?
     /// Transactions recovered in the open bundle, delivered in this run's bundles.
     public var carriedTransactions: Int
-    /// What the recorded source read (nil for the synthetic market).
+    /// What the source read (nil for the synthetic market).
     public var recordedSummary: String?
+    /// Which source fed the run (the source plan's description).
+    public var sourceDescription = "synthetic"
+    /// The journal's lines in `formatted` (from the journal plan).
+    public var journalLines: [String] = []
     public var snapshotsWritten: Int
     public var snapshotFailure: String?
     /// Why the pipeline could not start its stages (the run did no work), if so.
@@ -101,75 +105,19 @@ public struct EngineReport: Sendable {
         var lines: [String] = []
         lines.append("=== peregrine run: final report ===")
         lines.append("stopped by        \(stopReason) after \(LatencySummary.decimal(elapsedSeconds)) s")
-        if let recorded = configuration.recordedSource {
-            lines.append(
-                "source            recorded \(recorded.format.rawValue): \(recorded.paths.joined(separator: ", ")), as fast as accepted"
-            )
-            if let recordedSummary { lines.append("source read       \(recordedSummary)") }
-        } else if let nats = configuration.nats, nats.consumeInput {
-            lines.append(
-                "source            NATS subject \(nats.inputSubject) (shard \(nats.shard) of \(nats.shardCount))")
-            if let recordedSummary { lines.append("source read       \(recordedSummary)") }
-        } else {
+        if configuration.recordedSources.isEmpty && sourceDescription == "synthetic" {
             lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")
+        } else {
+            lines.append("source            \(sourceDescription)")
         }
+        if let recordedSummary { lines.append("source read       \(recordedSummary)") }
         lines.append(
             "topology          \(configuration.topology.rawValue), wait \(configuration.waitStrategy.rawValue), "
                 + "inbound ring \(configuration.inboundRingSize), clock \(clock)")
         for (thread, pinning) in threadPinning {
             lines.append("thread            \(thread): \(pinning)")
         }
-        if let directory = configuration.journalDirectory {
-            lines.append("journal           \(directory), durability \(configuration.durability)")
-            lines.append(
-                "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
-                    + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "
-                    + "durable through sequence \(journal.durableSequence - 1)")
-            lines.append(
-                "snapshots         \(snapshotsWritten) written"
-                    + (configuration.snapshotEveryEvents > 0
-                        ? " (every \(grouped(configuration.snapshotEveryEvents)) events and at shutdown"
-                            + (configuration.pruneJournal ? "; older segments pruned)" : ")") : " (off)")
-                    + (snapshotFailure.map { "; last failure: \($0)" } ?? ""))
-            if let recovery {
-                let origin = recovery.snapshot.map { "snapshot \($0.path) + " } ?? ""
-                var line =
-                    "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
-                    + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
-                if let torn = recovery.tornTail {
-                    let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
-                    line +=
-                        "; dropped a torn tail: \(records) incomplete record(s), \(recovery.repairedBytes) bytes at byte "
-                        + "\(torn.offset) of \(torn.path) (\(torn.reason))"
-                }
-                lines.append(line)
-                for skipped in recovery.skippedSnapshots {
-                    lines.append("snapshot skipped  \(skipped); the journal was replayed instead")
-                }
-                for path in recovery.setAsideSnapshots {
-                    lines.append(
-                        "journal loss      accepted (--accept-journal-loss): \(path) covered records the journal "
-                            + "no longer holds and was set aside")
-                }
-            }
-        } else if let nats = configuration.nats {
-            lines.append(
-                "journal           JetStream stream \(nats.journalStream) on \(nats.url) (R\(nats.replicas), \(nats.storage)); "
-                    + "durable = acknowledged by JetStream")
-            lines.append(
-                "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.frames)) frames · "
-                    + "\(grouped(journal.republishes)) republished · connection lost \(journal.disconnects) time(s), "
-                    + "back \(journal.reconnects) · durable through sequence \(journal.durableSequence - 1)")
-            if let recovery {
-                lines.append(
-                    "recovery          replayed \(grouped(recovery.replayed)) events from \(recovery.segments) frame(s) in "
-                        + "\(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
-                )
-            }
-        } else {
-            lines.append(
-                "journal           none (--no-journal): nothing is durable and no output waits for the journal")
-        }
+        lines += journalLines
         if let journalError {
             lines.append(
                 "journal error     \(journalError) — the pipeline stopped; events after the last durable one were not acted on"

@@ -26,7 +26,7 @@ public enum JournalBenchmark {
     /// back, and replays the logic over the second journal.
     public static func run<S: Strategy>(
         directory: String, events: Int, batch: Int = 256, syncIntervalMicroseconds: Int = 1_000,
-        genericStrategy strategy: S
+        strategy: S
     ) throws(EngineError) -> Result {
         var market = SyntheticMarket(instruments: 4, seed: 7)
         var sample: [Event] = []
@@ -86,7 +86,7 @@ public enum JournalBenchmark {
         readStart = pg_monotonic_nanoseconds()
         let configuration = try JournalReplay.configuration(for: directory + "/batch", base: EngineConfiguration())
         let recovered = try JournalReplay.recover(
-            directory: directory + "/batch", configuration: configuration, genericStrategy: strategy,
+            directory: directory + "/batch", configuration: configuration, strategy: strategy,
             useSnapshot: false,
             repair: false)
         let replaySeconds = Double(pg_monotonic_nanoseconds() - readStart) / 1e9

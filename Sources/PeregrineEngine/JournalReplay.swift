@@ -1,7 +1,6 @@
 import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
-import PeregrineNATS
 import PeregrineStrategy
 import PeregrineSys
 
@@ -39,6 +38,28 @@ public struct ReplaySummary: Sendable {
     public var fills: Int
 
     public var recordsPerSecond: Double { seconds > 0 ? Double(replayed) / seconds : 0 }
+
+    public init(
+        directory: String, records: Int, replayed: Int, segments: Int, nextSequence: Int64, tornTail: TornTail?,
+        repairedBytes: Int, seconds: Double, snapshot: (sequence: Int64, path: String)?, stateHash: UInt64,
+        outputHash: UInt64, outcomes: Int, bundles: Int, reports: Int, fills: Int
+    ) {
+        self.directory = directory
+        self.records = records
+        self.replayed = replayed
+        self.segments = segments
+        self.nextSequence = nextSequence
+        self.tornTail = tornTail
+        self.repairedBytes = repairedBytes
+        self.seconds = seconds
+        self.snapshot = snapshot
+        self.stateHash = stateHash
+        self.outputHash = outputHash
+        self.outcomes = outcomes
+        self.bundles = bundles
+        self.reports = reports
+        self.fills = fills
+    }
 }
 
 /// The logic rebuilt from a journal, with the output hash to continue from.
@@ -46,6 +67,12 @@ public struct Recovered<S: Strategy>: ~Copyable {
     public var logic: EngineLogic<S>
     public var hasher: OutputHasher
     public var summary: ReplaySummary
+
+    public init(logic: consuming EngineLogic<S>, hasher: OutputHasher, summary: ReplaySummary) {
+        self.logic = logic
+        self.hasher = hasher
+        self.summary = summary
+    }
 }
 
 /// Re-runs `EngineLogic` over a journal: the `peregrine replay` command, and recovery at
@@ -77,7 +104,7 @@ public enum JournalReplay {
     /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal with
     /// no usable snapshot throws.
     public static func recover<S: Strategy>(
-        directory: String, configuration: EngineConfiguration, genericStrategy strategy: S, useSnapshot: Bool,
+        directory: String, configuration: EngineConfiguration, strategy: S, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
         acceptLoss: Bool = false
     ) throws(EngineError) -> Recovered<S> {
@@ -225,40 +252,5 @@ public enum JournalReplay {
             reports: outputs.reportCount, fills: outputs.fills)
     }
 
-    /// Rebuilds the logic from a JetStream journal stream: every event from the stream's first,
-    /// in order, with each frame's checksum and continuity checked (a frame missing or out of
-    /// place throws). The stream must start at sequence 0 (no snapshots live in the stream).
-    public static func recover<S: Strategy>(
-        jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, genericStrategy strategy: S,
-        printer: ((String) -> Void)? = nil
-    ) throws(EngineError) -> Recovered<S> {
-        let start = monotonicSeconds()
-        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
-        var outputs = HashingOutputs()
-        outputs.printer = printer
-        let summary: JetStreamJournalReader.Summary
-        do {
-            let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)
-            guard tail.firstSequence == 0 else {
-                throw JetStreamJournalError.discontinuity(streamSequence: 1, expected: 0, found: tail.firstSequence)
-            }
-            summary = try JetStreamJournalReader.read(
-                jetStream: jetStream, stream: settings.journalStream, subject: settings.journalSubject
-            ) { event, sequence in
-                logic.handle(event, sequence: sequence, outputs: &outputs)
-            }
-        } catch {
-            throw .journal("\(settings.url) stream \(settings.journalStream): \(error)")
-        }
-        let replay = ReplaySummary(
-            directory: "\(settings.url) stream \(settings.journalStream)", records: summary.events,
-            replayed: summary.events, segments: summary.frames,
-            nextSequence: summary.events == 0 ? 0 : summary.nextSequence,
-            tornTail: nil, repairedBytes: 0, seconds: monotonicSeconds() - start, snapshot: nil,
-            stateHash: logic.stateHash(), outputHash: outputs.hasher.value, outcomes: outputs.outcomes,
-            bundles: outputs.bundles, reports: outputs.reportCount, fills: outputs.fills)
-        return Recovered(logic: logic, hasher: outputs.hasher, summary: replay)
-    }
-
-    static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }
+    public static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }
 }

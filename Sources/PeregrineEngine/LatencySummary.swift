@@ -37,14 +37,14 @@ public struct LatencySummary: Equatable, Sendable {
         return decimal(Double(nanoseconds) / 1e9) + "s"
     }
 
-    static func decimal(_ value: Double) -> String {
+    public static func decimal(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())
         return value >= 100 ? "\(Int(value.rounded()))" : "\(tenths / 10).\(tenths % 10)"
     }
 }
 
 /// `1234567` → `1,234,567`.
-func grouped(_ value: Int) -> String {
+public func grouped(_ value: Int) -> String {
     let digits = String(value.magnitude)
     var result = ""
     for (index, character) in digits.enumerated() {

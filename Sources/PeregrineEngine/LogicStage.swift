@@ -8,7 +8,7 @@ import PeregrineSys
 /// room (the stage reserves it before each batch); an execution report waits for room by
 /// running the batch's "while blocked" action (drain the co-located sink, or wait for it), so
 /// nothing is dropped. Every output is folded into the output hash as it leaves.
-public struct RingOutputs: ~Copyable, EngineOutputs {
+public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var outcomes: SPSCProducer<Outcome>
     @usableFromInline var bundles: SPSCProducer<Bundle>
     @usableFromInline var reports: SPSCProducer<ExecutionReport>
@@ -62,21 +62,24 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline let batchLimit: Int
     /// The logic's counters when this run started (recovery replays count too): the stage
     /// reports this run's part.
-    let processedBefore: Int
-    let transactionsBefore: Int
-    let refusedBefore: Int
-    let bundlesBefore: Int
+    @usableFromInline let processedBefore: Int
+    @usableFromInline let transactionsBefore: Int
+    @usableFromInline let refusedBefore: Int
+    @usableFromInline let bundlesBefore: Int
     /// Transactions in the open bundle when this run started (recovered): they reach the sink
     /// in this run's bundles.
     public let carriedTransactions: Int
     @usableFromInline let snapshots: SnapshotTaker?
+    @usableFromInline let wiring: Pipeline.Wiring
 
+    @usableFromInline
     init(
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
         outcomes: consuming SPSCProducer<Outcome>, bundles: consuming SPSCProducer<Bundle>,
         reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int,
-        snapshots: SnapshotTaker? = nil
+        snapshots: SnapshotTaker? = nil, wiring: Pipeline.Wiring
     ) {
+        self.wiring = wiring
         self.snapshots = snapshots
         self.consumer = consumer
         processedBefore = logic.processed
@@ -94,7 +97,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     /// for every outcome and bundle the batch can produce first, running `whileBlocked` until
     /// there is room; a full report ring runs it too.
     @inlinable
-    public mutating func poll(whileBlocked: () -> Void) -> Int {
+    public mutating func handleAvailable(whileBlocked: () -> Void) -> Int {
         guard let available = consumer.available(limit: batchLimit) else { return 0 }
         var limit = reservableEvents(wanted: available.count)
         while limit == 0 {
@@ -117,6 +120,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     }
 
     /// At a clean shutdown: a last snapshot (if snapshots are on), written before returning.
+    @usableFromInline
     mutating func finishSnapshots() {
         snapshots?.takeFinal(logic, outputHash: outputs.hasher.value)
     }
@@ -135,14 +139,53 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @inlinable public mutating func isCaughtUp() -> Bool { consumer.isCaughtUp() }
 
     /// Events this run handled.
-    public var processed: Int { logic.processed - processedBefore }
-    public var transactions: Int { logic.transactions - transactionsBefore }
-    public var refusedTransactions: Int { logic.refusedTransactions - refusedBefore }
-    public var bundles: Int { logic.bundles - bundlesBefore }
-    public var reportsEmitted: Int { outputs.reportCount }
+    @inlinable public var processed: Int { logic.processed &- processedBefore }
+    @inlinable public var transactions: Int { logic.transactions &- transactionsBefore }
+    @inlinable public var refusedTransactions: Int { logic.refusedTransactions &- refusedBefore }
+    @inlinable public var bundles: Int { logic.bundles &- bundlesBefore }
+    @inlinable public var reportsEmitted: Int { outputs.reportCount }
     public var bookCounters: BookCounters { logic.bookCounters }
     public var venueCounters: MatchingCounters { logic.venueCounters }
     public var outputHash: UInt64 { outputs.hasher.value }
     public var lastSequence: Int64 { logic.lastSequence }
     public func stateHash() -> UInt64 { logic.stateHash() }
+}
+
+extension LogicStage: Stage {
+    @inlinable
+    public mutating func poll(now: UInt64, whileBlocked: () -> Void) -> Int {
+        let processed = handleAvailable(whileBlocked: whileBlocked)
+        if processed > 0 { publishCounters() }
+        return processed
+    }
+
+    @inlinable
+    mutating func publishCounters() {
+        let counters = wiring.counters
+        counters.publish(.logicProcessed, processed)
+        counters.publish(.logicTransactions, transactions)
+        counters.publish(.logicRejectedTransactions, refusedTransactions)
+        counters.publish(.logicBundles, bundles)
+        counters.publish(.logicReports, reportsEmitted)
+    }
+
+    public mutating func isDone() -> Bool { wiring.control.journalFinished && isCaughtUp() }
+
+    public mutating func finish() {
+        if !wiring.control.journalFailed { finishSnapshots() }
+        let results = wiring.results
+        results.snapshotsWritten = snapshots?.written ?? 0
+        results.snapshotFailure = snapshots?.lastFailure
+        publishCounters()
+        results.bookCounters = bookCounters
+        results.venueCounters = venueCounters
+        results.stateHash = stateHash()
+        results.outputHash = outputHash
+        results.lastSequence = lastSequence
+        results.carriedTransactions = carriedTransactions
+        wiring.control.finishLogic()
+    }
+
+    public var wakeSignal: WakeSignal { wiring.inbound.wakeSignal }
+    public var blockedSignal: WakeSignal { wiring.outcomes.wakeSignal }
 }

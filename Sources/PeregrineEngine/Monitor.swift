@@ -9,12 +9,28 @@ import PeregrineModel
 /// The monitor: runs on the calling thread, mostly asleep. Once per interval it reads the
 /// counters, collects the latency histograms the sink handed over, and prints a status line;
 /// it stops the source at the deadline or on a signal, then waits for the stages to drain.
+@usableFromInline
 struct Monitor {
     let wiring: Pipeline.Wiring
     let threads: [PinnedThread]
     let recovery: ReplaySummary?
     let observer: (any PipelineObserver)?
+    /// How the stop reason reads when the source runs out.
+    let exhaustedReason: String
 
+    @usableFromInline
+    init(
+        wiring: Pipeline.Wiring, threads: [PinnedThread], recovery: ReplaySummary?, observer: (any PipelineObserver)?,
+        exhaustedReason: String
+    ) {
+        self.wiring = wiring
+        self.threads = threads
+        self.recovery = recovery
+        self.observer = observer
+        self.exhaustedReason = exhaustedReason
+    }
+
+    @usableFromInline
     func run(status: (String) -> Void) -> EngineReport {
         let configuration = wiring.configuration
         let clock = wiring.clock
@@ -31,8 +47,7 @@ struct Monitor {
         var previousOut = 0
         var previousIn = 0
         var previousTime = start
-        var stopReason =
-            configuration.recordedSource == nil ? "source finished (event limit)" : "source finished (end of the files)"
+        var stopReason = "source finished (\(exhaustedReason))"
 
         while !control.sinkFinished {
             let now = clock.now()
@@ -113,7 +128,6 @@ struct Monitor {
             snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure,
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
-        observer?.finished(report)
         return report
     }
 

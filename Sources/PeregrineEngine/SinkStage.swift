@@ -1,14 +1,16 @@
+import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 import Synchronization
 
 /// The sink stage: takes outcomes, bundles and execution reports off the outbound rings,
 /// measures end-to-end latency (ingress → here) for every event and open-to-sink latency for
-/// every bundle, and counts what arrived (the output hash is computed by the logic, which is
-/// deterministic; see `OutputHasher`).
+/// every bundle, counts what arrived (the output hash is computed by the logic, which is
+/// deterministic; see `OutputHasher`), and hands everything on to `Downstream` (NATS
+/// subjects, or nowhere), flushing it once per drained batch.
 ///
 /// The clock is read once per drained batch. No allocation per item.
-public struct SinkStage: ~Copyable {
+public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var outcomes: SPSCConsumer<Outcome>
     @usableFromInline var bundles: SPSCConsumer<Bundle>
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
@@ -36,18 +38,21 @@ public struct SinkStage: ~Copyable {
     /// Bundles received by transaction count (cell n: bundles of n transactions, 0 to
     /// `Bundle.capacity`); written only here, a relaxed store per bundle.
     public let bundlesBySize: PaddedAtomicCells
-    /// Distributed mode: reports, bundles and opportunities also go out on NATS subjects.
-    @usableFromInline let outputs: NATSOutputPublisher?
+    /// Where outputs go on from here.
+    @usableFromInline var downstream: Downstream
+    @usableFromInline let wiring: Pipeline.Wiring
 
-    public init(
+    @usableFromInline
+    init(
         outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
         reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
         bundleLatency: consuming LatencyWriter, clock: CycleClock,
         rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
         bundlesBySize: PaddedAtomicCells = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0),
-        outputs: NATSOutputPublisher? = nil
+        downstream: consuming Downstream, wiring: Pipeline.Wiring
     ) {
-        self.outputs = outputs
+        self.wiring = wiring
+        self.downstream = downstream
         self.rejectsByReason = rejectsByReason
         self.bundlesBySize = bundlesBySize
         self.outcomes = outcomes
@@ -60,11 +65,11 @@ public struct SinkStage: ~Copyable {
 
     /// Drains both rings; returns the number of items taken.
     @inlinable
-    public mutating func poll() -> Int {
+    public mutating func drain() -> Int {
         let readyReports = reports.readableCount()
         for offset in 0..<readyReports {
             let report = reports.element(at: offset)
-            outputs?.add(report)
+            downstream.accept(report)
             if report.isFill {
                 _fillCount &+= 1
             } else if report.kind == .rejected {
@@ -77,40 +82,71 @@ public struct SinkStage: ~Copyable {
         let readyOutcomes = outcomes.readableCount()
         let readyBundles = bundles.readableCount()
         if readyOutcomes == 0 && readyBundles == 0 {
-            if readyReports > 0 { outputs?.flush() }
+            if readyReports > 0 { downstream.flush() }
             return readyReports
         }
         let now = clock.now()
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
-            if outcome.transactionsEmitted > 0 {
-                _opportunityCount &+= 1
-                outputs?.addOpportunity(outcome)
-            }
+            if outcome.transactionsEmitted > 0 { _opportunityCount &+= 1 }
+            downstream.outcome(outcome)
         }
         outcomes.consume(readyOutcomes)
         for offset in 0..<readyBundles {
             let bundle = bundles.element(at: offset)
-            outputs?.add(bundle)
+            downstream.bundle(bundle)
             bundleLatency.record(now &- bundle.openedAt)
             _bundleTransactionCount &+= bundle.count
             let sizeCell = bundlesBySize.cell(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
             sizeCell.pointee.store(sizeCell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
         bundles.consume(readyBundles)
-        outputs?.flush()
+        downstream.flush()
         _outcomeCount &+= readyOutcomes
         _bundleCount &+= readyBundles
         return readyOutcomes &+ readyBundles &+ readyReports
     }
 
-    /// Sends what is still buffered for the NATS output subjects (at shutdown).
-    public func closeOutputs() { outputs?.close() }
+    /// Sends what is still buffered downstream (at shutdown).
+    @usableFromInline
+    mutating func closeOutputs() { downstream.close() }
 
     @inlinable
     public mutating func serviceCollection() {
         endToEnd.serviceCollection()
         bundleLatency.serviceCollection()
     }
+}
+
+extension SinkStage: Stage where Downstream: ~Copyable {
+    @inlinable
+    public mutating func poll(now: UInt64, whileBlocked: () -> Void) -> Int {
+        let sunk = drain()
+        serviceCollection()
+        if sunk > 0 { publishCounters() }
+        return sunk
+    }
+
+    @inlinable
+    mutating func publishCounters() {
+        let counters = wiring.counters
+        counters.publish(.sinkOutcomes, _outcomeCount)
+        counters.publish(.sinkBundles, _bundleCount)
+        counters.publish(.sinkBundleTransactions, _bundleTransactionCount)
+        counters.publish(.sinkReports, _reportCount)
+        counters.publish(.sinkFills, _fillCount)
+        counters.publish(.sinkOpportunities, _opportunityCount)
+    }
+
+    public mutating func isDone() -> Bool { wiring.control.logicFinished }
+
+    public mutating func finish() {
+        while drain() > 0 {}
+        closeOutputs()
+        publishCounters()
+        wiring.control.finishSink()
+    }
+
+    public var wakeSignal: WakeSignal { wiring.outcomes.wakeSignal }
 }

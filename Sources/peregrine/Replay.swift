@@ -77,9 +77,9 @@ struct Replay: ParsableCommand {
             if let text = state.description {
                 try LogicSettings.parse(text, origin: "stream \(settings.journalStream)").apply(to: &configuration)
             }
-            let recovered = try JournalReplay.recover(
+            let recovered = try JetStreamJournalPlan.recover(
                 jetStream: jetStream, settings: settings, configuration: configuration,
-                genericStrategy: Peregrine.strategy, printer: print ? { Swift.print($0) } : nil)
+                strategy: Peregrine.strategy, printer: print ? { Swift.print($0) } : nil)
             report = recovered.summary
         } catch {
             printError("error: \(error)")

@@ -178,8 +178,9 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let configuration: EngineConfiguration
+        let natsSettings: NATSSettings?
         do {
-            configuration = try makeConfiguration()
+            (configuration, natsSettings) = try makeConfiguration()
             try configuration.validate()
         } catch {
             printError("error: \(error)")
@@ -203,11 +204,18 @@ struct Run: ParsableCommand {
                 logger: Logger(label: "peregrine.control")) : nil
         defer { controlPlane?.stop() }
         do {
-            report = try Pipeline.run(
-                configuration: configuration, strategy: strategy, clock: clock, observer: controlPlane, logger: logger
-            ) { line in
+            let status = { (line: String) in
                 print(line)
                 fflush(nil)
+            }
+            if let natsSettings {
+                report = try DistributedPipeline.run(
+                    configuration: configuration, nats: natsSettings, strategy: strategy, clock: clock,
+                    observer: controlPlane, logger: logger, status: status)
+            } else {
+                report = try Pipeline.run(
+                    configuration: configuration, strategy: strategy, clock: clock, observer: controlPlane,
+                    logger: logger, status: status)
             }
         } catch {
             printError("error: \(error)")
@@ -258,7 +266,7 @@ struct Run: ParsableCommand {
         return settings
     }
 
-    func makeConfiguration() throws(EngineError) -> EngineConfiguration {
+    func makeConfiguration() throws(EngineError) -> (EngineConfiguration, NATSSettings?) {
         // Precedence: profile < file < environment (PEREGRINE_SECTION_KEY) < these flags.
         if max && rate != nil {
             throw .invalidSetting(name: "rate", value: "\(rate ?? 0)", allowed: "give either --rate or --max, not both")
@@ -283,13 +291,13 @@ struct Run: ParsableCommand {
         }
         var configuration = try loadConfiguration(file: config, profile: profile, flags: flagSettings)
         if acceptJournalLoss { configuration.acceptJournalLoss = true }
+        var natsSettings: NATSSettings? = nil
         if let nats {
             let shard = shard ?? "0/1"
             guard let (index, count) = NATSSettings.parseShard(shard) else {
                 throw .invalidSetting(name: "shard", value: shard, allowed: "use K/N with 0 ≤ K < N ≤ 1024, e.g. 0/2")
             }
-            var settings = configuration.nats ?? NATSSettings(url: nats)
-            settings.url = nats
+            var settings = NATSSettings(url: nats)
             settings.shard = index
             settings.shardCount = count
             if let natsReplicas { settings.replicas = natsReplicas }
@@ -311,10 +319,11 @@ struct Run: ParsableCommand {
                 settings.subjectPrefix = natsPrefix.lowercased()
                 settings.streamPrefix = natsPrefix.uppercased()
             }
-            configuration.nats = settings
             if journal == nil { configuration.journalDirectory = nil }  // the stream is the journal
+            try settings.validate(with: configuration)
+            natsSettings = settings
         }
-        return configuration
+        return (configuration, natsSettings)
     }
 }
 

@@ -38,7 +38,7 @@ struct SequencedRingTests {
         let range = producer.tryClaim(4)
         #expect(range == SequenceRange(first: 0, count: 4))
         if let range {
-            for sequence in range.first...range.last { producer.slot(sequence).pointee = sequence }
+            for sequence in range.first...range.last { producer.write(sequence, at: sequence) }
             producer.publish(range)
         }
         #expect(producer.tryClaim(1) == nil)

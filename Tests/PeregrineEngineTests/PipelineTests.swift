@@ -108,7 +108,7 @@ struct PipelineTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var recorded = configuration(events: 1)
         recorded.maxEvents = nil
-        recorded.recordedSource = RecordedSourceSpec(format: .bybitOrderBook, paths: [file])
+        recorded.recordedSources = [RecordedSourceSpec(format: .bybitOrderBook, paths: [file])]
         recorded.journalDirectory = directory
         let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
         #expect(run.isLossless)

@@ -41,7 +41,7 @@ struct DistributedEngineTests {
         try file.commit()
         try file.sync()
         let fromFile = try JournalReplay.recover(
-            directory: directory, configuration: configuration, genericStrategy: Self.strategy,
+            directory: directory, configuration: configuration, strategy: Self.strategy,
             useSnapshot: false, repair: false)
 
         var nats = NATSSettings(url: url, shard: Int(getpid() % 1000) + 100, shardCount: 1_100)
@@ -56,9 +56,8 @@ struct DistributedEngineTests {
             while try !writer.append(event, sequence: Int64(index)) { writer.pollAcks() }
         }
         #expect(writer.drain(timeoutMilliseconds: 10_000))
-        let fromStream = try JournalReplay.recover(
-            jetStream: jetStream, settings: nats, configuration: configuration,
-            genericStrategy: Self.strategy)
+        let fromStream = try JetStreamJournalPlan.recover(
+            jetStream: jetStream, settings: nats, configuration: configuration, strategy: Self.strategy)
 
         #expect(fromStream.summary.replayed == 300_000)
         #expect(fromStream.summary.nextSequence == fromFile.summary.nextSequence)

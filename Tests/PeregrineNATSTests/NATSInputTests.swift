@@ -1,11 +1,11 @@
 import Foundation
+import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel
-import PeregrineNATS
 import PeregrineTestSupport
 import Testing
 
-@testable import PeregrineEngine
+@testable import PeregrineNATS
 
 /// The input subject as the source thread sees it: frames and JSON lines give the same
 /// events, other shards' instruments are skipped, a bad JSON line is refused and counted.

@@ -63,7 +63,7 @@ struct RingStressTests {
                     pg_thread_yield()
                     continue
                 }
-                for sequence in range.first...range.last { producer.slot(sequence).pointee = UInt64(sequence) * 3 }
+                for sequence in range.first...range.last { producer.write(UInt64(sequence) * 3, at: sequence) }
                 producer.publish(range)
                 next += range.count
             }

@@ -154,7 +154,7 @@ let benchmarks: @Sendable () -> Void = {
                     continue
                 }
                 for sequence in range.first...range.last {
-                    producer.slot(sequence).initialize(to: Item(a: UInt64(sequence), b: 0, c: 0, d: 0))
+                    producer.write(Item(a: UInt64(sequence), b: 0, c: 0, d: 0), at: sequence)
                 }
                 producer.publish(range)
                 remaining -= range.count

@@ -1,6 +1,7 @@
+import PeregrineCore
+import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel
-import PeregrineNATS
 
 /// Input events from a shard's NATS subject (`peregrine.in.K`), for `peregrine run --nats URL
 /// --shard K/N --nats-input`. A message is an event frame (`JournalFrame`: header, then
@@ -24,7 +25,7 @@ public final class NATSInputFeed {
     let shardCount: Int
     var pending: [Event] = []
     var pendingIndex = 0
-    public private(set) var finished = false
+    @usableFromInline var finished = false
     public private(set) var failure: String?
     public private(set) var framesReceived = 0
     public private(set) var jsonLinesReceived = 0
@@ -47,6 +48,7 @@ public final class NATSInputFeed {
     }
 
     /// Events ready to publish: at least `wanted` unless nothing more has arrived.
+    @usableFromInline
     func fill(_ wanted: Int) {
         if pendingIndex == pending.count {
             pending.removeAll(keepingCapacity: true)
@@ -115,10 +117,88 @@ public final class NATSInputFeed {
         }
     }
 
-    var available: Int { pending.count - pendingIndex }
+    @usableFromInline var available: Int { pending.count - pendingIndex }
 
+    @usableFromInline
     func take() -> Event {
         defer { pendingIndex += 1 }
         return pending[pendingIndex]
     }
+}
+
+/// The shard's input subject as a source: events as they arrive, as many as fit (at most a
+/// batch), stamped with their ingress time; their instrument, payload and source sequence are
+/// kept. Sends idle clock ticks like the synthetic market when nothing arrives.
+public struct NATSInputSource: ~Copyable, EventSource {
+    @usableFromInline let feed: NATSInputFeed
+    @usableFromInline let batchLimit: Int
+    @usableFromInline let tickIntervalNanoseconds: UInt64
+    @usableFromInline var lastPublished: UInt64
+    @usableFromInline var _counts = SourceCounts()
+    public var counts: SourceCounts { _counts }
+
+    public init(settings: NATSSettings, context: SourceContext) throws(EngineError) {
+        do { feed = try NATSInputFeed(settings: settings) } catch { throw .setupFailed("NATS input: \(error)") }
+        batchLimit = context.configuration.batchLimit
+        tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
+        lastPublished = context.startTime
+    }
+
+    @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
+
+    @inlinable
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        feed.fill(batchLimit)
+        let wanted = Swift.min(feed.available, batchLimit)
+        if wanted == 0 {
+            if now &- lastPublished >= tickIntervalNanoseconds, !feed.finished,
+                SyntheticSource.writeTick(now: now, into: &writer)
+            {
+                _counts.ticks &+= 1
+                _counts.emitted &+= 1
+                lastPublished = now
+                return 1
+            }
+            return 0
+        }
+        let count = writer.claim(upTo: wanted)
+        if count == 0 {
+            _counts.fullWaits &+= 1
+            return 0
+        }
+        for _ in 0..<count {
+            var event = feed.take()
+            event.timestamp = now
+            writer.write(event)
+        }
+        writer.publish()
+        _counts.emitted &+= count
+        lastPublished = now
+        return count
+    }
+
+    public var summary: String? {
+        "\(feed.framesReceived) frames and \(feed.jsonLinesReceived) JSON lines from NATS, "
+            + "\(feed.foreignEvents) events of other shards skipped"
+            + (feed.jsonLinesRejected > 0
+                ? ", \(feed.jsonLinesRejected) JSON lines refused (first: \(feed.firstRejection ?? ""))" : "")
+            + (feed.failure.map { "; stopped: \($0)" } ?? "")
+    }
+}
+
+/// The plan for `NATSInputSource`.
+public struct NATSInputPlan: SourcePlan {
+    public var settings: NATSSettings
+
+    public init(settings: NATSSettings) { self.settings = settings }
+
+    public func open(_ context: SourceContext) throws(EngineError) -> NATSInputSource {
+        try NATSInputSource(settings: settings, context: context)
+    }
+
+    public var description: String {
+        "NATS subject \(settings.inputSubject) (shard \(settings.shard) of \(settings.shardCount))"
+    }
+
+    public var exhaustedReason: String { "end of the input" }
 }

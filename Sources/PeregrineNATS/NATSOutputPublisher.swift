@@ -1,5 +1,5 @@
+import PeregrineEngine
 import PeregrineModel
-import PeregrineNATS
 
 /// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
 /// `NAME.out.K.bundles`, `NAME.out.K.opportunities`): one message per subject per sink batch,
@@ -15,7 +15,7 @@ import PeregrineNATS
 ///
 /// Core NATS: at most once, to whoever subscribes. The journal, not these subjects, is the
 /// record. Used by the sink thread only; its buffers are allocated once and reused.
-public final class NATSOutputPublisher {
+public final class NATSOutputPublisher: OutputSink {
     let connection: NATSConnection
     let reportsSubject: String
     let bundlesSubject: String
@@ -25,6 +25,7 @@ public final class NATSOutputPublisher {
     var opportunityBuffer: [UInt8] = []
     public private(set) var messages = 0
     public private(set) var failures = 0
+    public private(set) var reportCount = 0
 
     public init(settings: NATSSettings) throws(NATSError) {
         connection = try NATSConnection(
@@ -37,19 +38,18 @@ public final class NATSOutputPublisher {
         opportunityBuffer.reserveCapacity(MemoryLayout<Outcome>.stride * 4_096)
     }
 
-    /// An outcome on which the strategy found an opportunity (emitted transactions).
-    @usableFromInline
-    func addOpportunity(_ outcome: Outcome) {
+    /// Published when the strategy found an opportunity on the event (emitted transactions).
+    public func outcome(_ outcome: Outcome) {
+        guard outcome.transactionsEmitted > 0 else { return }
         withUnsafeBytes(of: outcome) { opportunityBuffer.append(contentsOf: $0) }
     }
 
-    @usableFromInline
-    func add(_ report: ExecutionReport) {
+    public func accept(_ report: ExecutionReport) {
+        reportCount += 1
         withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
     }
 
-    @usableFromInline
-    func add(_ bundle: Bundle) {
+    public func bundle(_ bundle: Bundle) {
         let length = bundle.encodedSize
         withUnsafeBytes(of: UInt32(length).littleEndian) { bundleBuffer.append(contentsOf: $0) }
         let start = bundleBuffer.count
@@ -61,8 +61,7 @@ public final class NATSOutputPublisher {
     }
 
     /// Publishes what the batch collected.
-    @usableFromInline
-    func flush() {
+    public func flush() {
         send(&reportBuffer, reportsSubject)
         send(&bundleBuffer, bundlesSubject)
         send(&opportunityBuffer, opportunitiesSubject)
@@ -84,4 +83,17 @@ public final class NATSOutputPublisher {
         flush()
         try? connection.flush()
     }
+}
+
+/// The plan for `NATSOutputPublisher` (opened on the sink thread).
+public struct NATSOutputPlan: OutputPlan {
+    public var settings: NATSSettings
+
+    public init(settings: NATSSettings) { self.settings = settings }
+
+    public func open() throws(EngineError) -> NATSOutputPublisher {
+        do { return try NATSOutputPublisher(settings: settings) } catch { throw .setupFailed("NATS outputs: \(error)") }
+    }
+
+    public var description: String { "NATS subjects \(settings.subjectPrefix).out.\(settings.shard).*" }
 }

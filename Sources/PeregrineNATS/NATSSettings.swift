@@ -1,5 +1,5 @@
+import PeregrineEngine
 import PeregrineModel
-import PeregrineNATS
 
 /// Distributed mode (`peregrine run --nats URL --shard K/N`): the journal is a JetStream stream
 /// per shard, inputs can come from the shard's subject, and outputs go out on subjects.
@@ -90,7 +90,17 @@ public struct NATSSettings: Equatable, Sendable {
         return Int((mixed >> 32) % UInt64(Swift.max(1, count)))
     }
 
-    func validate() throws(EngineError) {
+    /// Refuses settings out of range, and a configuration that also names a journal directory
+    /// or recorded files while input comes from NATS.
+    public func validate(with configuration: EngineConfiguration) throws(EngineError) {
+        if let directory = configuration.journalDirectory {
+            throw .invalidSetting(
+                name: "journal", value: directory,
+                allowed: "with --nats the journal is the JetStream stream: use --no-journal or drop --nats")
+        }
+        if consumeInput, !configuration.recordedSources.isEmpty {
+            throw .invalidSetting(name: "source", value: "nats and a recorded file", allowed: "take input from one source")
+        }
         guard url.hasPrefix("nats://") || url.hasPrefix("tls://") else {
             throw .invalidSetting(name: "nats", value: url, allowed: "a server URL such as nats://127.0.0.1:4222")
         }

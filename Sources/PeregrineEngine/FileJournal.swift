@@ -1,0 +1,203 @@
+import PeregrineCore
+import PeregrineJournal
+import PeregrineModel
+import PeregrineStrategy
+
+/// The embedded journal: segment files in a directory, with the logic settings beside them
+/// (`engine-logic.conf`) and snapshots. Durable means written for the `none` and `batch`
+/// policies (a background thread syncs for `batch`) and synced for `every`.
+public struct FileJournalPlan: JournalPlan {
+    public var directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
+        -> Recovered<S>?
+    {
+        let settings = LogicSettings(configuration)
+        if let stored = try LogicSettings.load(directory: directory) {
+            if let difference = settings.difference(from: stored) {
+                throw .journal(
+                    "\(directory) was written with other logic settings (\(difference)); use the same settings "
+                        + "or another --journal directory")
+            }
+        } else {
+            try refuseHistoryWithoutSettings()
+            try settings.store(directory: directory)
+        }
+        return try JournalReplay.recover(
+            directory: directory, configuration: configuration, strategy: strategy, useSnapshot: true,
+            repair: true, acceptLoss: configuration.acceptJournalLoss)
+    }
+
+    /// A journal directory with records or snapshots but no settings file: its history was
+    /// written with settings nobody can tell, so replaying it with today's would diverge.
+    func refuseHistoryWithoutSettings() throws(EngineError) {
+        let segments: [JournalSegment]
+        let snapshots: [(sequence: Int64, path: String)]
+        do {
+            segments = try JournalReader.segments(in: directory)
+            snapshots = try SnapshotStore.list(directory: directory)
+        } catch {
+            throw .journal(error.description)
+        }
+        let records = segments.filter { $0.byteCount > JournalFormat.headerSize }
+        guard records.isEmpty, snapshots.isEmpty else {
+            throw .journal(
+                "\(directory) holds a journal (\(records.count) segment(s) with records, \(snapshots.count) snapshot(s)) "
+                    + "but no \(LogicSettings.fileName), so the logic settings it was written with are unknown. Restore "
+                    + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one"
+            )
+        }
+    }
+
+    public func open(_ context: JournalContext) throws(EngineError) -> FileJournal {
+        let configuration = context.configuration
+        let writer: JournalWriter
+        do {
+            writer = try JournalWriter.open(
+                directory: directory, nextSequence: context.nextSequence, segmentBytes: configuration.segmentBytes,
+                syncOnRoll: configuration.durability != .none)
+        } catch {
+            throw .journal(error.description)
+        }
+        var syncer: BackgroundSyncer? = nil
+        if case .batch(let interval, _) = configuration.durability {
+            do {
+                syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: context.nextSequence)
+            } catch { throw .setupFailed(error.description) }
+        }
+        return FileJournal(
+            writer: writer, policy: configuration.durability, syncer: syncer, appendLimit: configuration.batchLimit)
+    }
+
+    public var snapshotDirectory: String? { directory }
+    public var description: String { directory }
+
+    public func reportLines(_ report: EngineReport) -> [String] {
+        let configuration = report.configuration
+        let journal = report.journal
+        var lines: [String] = []
+        lines.append("journal           \(directory), durability \(configuration.durability)")
+        lines.append(
+            "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
+                + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "
+                + "durable through sequence \(journal.durableSequence - 1)")
+        lines.append(
+            "snapshots         \(report.snapshotsWritten) written"
+                + (configuration.snapshotEveryEvents > 0
+                    ? " (every \(grouped(configuration.snapshotEveryEvents)) events and at shutdown"
+                        + (configuration.pruneJournal ? "; older segments pruned)" : ")") : " (off)")
+                + (report.snapshotFailure.map { "; last failure: \($0)" } ?? ""))
+        if let recovery = report.recovery {
+            let origin = recovery.snapshot.map { "snapshot \($0.path) + " } ?? ""
+            var line =
+                "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
+                + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
+            if let torn = recovery.tornTail {
+                let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
+                line +=
+                    "; dropped a torn tail: \(records) incomplete record(s), \(recovery.repairedBytes) bytes at byte "
+                    + "\(torn.offset) of \(torn.path) (\(torn.reason))"
+            }
+            lines.append(line)
+            for skipped in recovery.skippedSnapshots {
+                lines.append("snapshot skipped  \(skipped); the journal was replayed instead")
+            }
+            for path in recovery.setAsideSnapshots {
+                lines.append(
+                    "journal loss      accepted (--accept-journal-loss): \(path) covered records the journal "
+                        + "no longer holds and was set aside")
+            }
+        }
+        return lines
+    }
+}
+
+/// The segment-file writer behind the journal stage: one write per batch (group commit),
+/// synced as the durability policy says. Owned by the journal thread.
+public struct FileJournal: ~Copyable, JournalBackend {
+    @usableFromInline var writer: JournalWriter
+    @usableFromInline let policy: DurabilityPolicy
+    /// Syncs for the `batch` policy, off this thread.
+    @usableFromInline let syncer: BackgroundSyncer?
+    @usableFromInline var reportedSegments = 0
+    @usableFromInline var lastSync: UInt64 = 0
+
+    /// Events per write at most.
+    public let appendLimit: Int
+
+    init(writer: consuming JournalWriter, policy: DurabilityPolicy, syncer: BackgroundSyncer?, appendLimit: Int) {
+        self.appendLimit = appendLimit
+        self.writer = writer
+        self.policy = policy
+        self.syncer = syncer
+    }
+
+    @inlinable
+    public mutating func append(_ event: Event, sequence: Int64) throws(JournalError) -> Bool {
+        try writer.append(event, sequence: sequence)
+        return true
+    }
+
+    @inlinable
+    public mutating func commit(now: UInt64, drained: Bool) throws(JournalError) {
+        try writer.commit()
+        switch policy {
+        case .every: try sync(now: now)
+        case .batch(let interval, let events):
+            if let syncer {
+                let segments = writer.segmentsCreated
+                syncer.committed(
+                    through: writer.committedSequence, descriptor: writer.descriptor,
+                    segmentChanged: segments != reportedSegments)
+                reportedSegments = segments
+                if let failure = syncer.lastFailure { throw failure }
+            } else {
+                let unsynced = Int(writer.committedSequence - writer.syncedSequence)
+                if unsynced >= events || now &- lastSync >= UInt64(interval) &* 1_000 { try sync(now: now) }
+            }
+        case .none: break
+        }
+    }
+
+    @inlinable
+    public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 {
+        switch policy {
+        case .every: return writer.syncedSequence
+        case .batch(let interval, _):
+            if syncer == nil, now &- lastSync >= UInt64(interval) &* 1_000,
+                writer.syncedSequence < writer.committedSequence
+            {
+                try sync(now: now)
+            }
+            return writer.committedSequence
+        case .none: return writer.committedSequence
+        }
+    }
+
+    @usableFromInline
+    mutating func sync(now: UInt64) throws(JournalError) {
+        try writer.sync()
+        lastSync = now
+    }
+
+    public mutating func close(now: UInt64) throws(JournalError) {
+        syncer?.stop()
+        try sync(now: now)
+    }
+
+    public var coalescesWrites: Bool { true }
+
+    public var statistics: JournalStatistics {
+        var statistics = JournalStatistics()
+        statistics.bytesWritten = writer.bytesWritten
+        statistics.syncs = writer.syncs + (syncer?.syncs ?? 0)
+        statistics.segmentsCreated = writer.segmentsCreated
+        switch policy {
+        case .every: statistics.durableSequence = writer.syncedSequence
+        case .none, .batch: statistics.durableSequence = writer.committedSequence
+        }
+        return statistics
+    }
+}

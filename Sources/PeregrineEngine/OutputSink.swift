@@ -1,0 +1,45 @@
+import PeregrineBook
+import PeregrineModel
+
+/// Where outputs go, in order: from `EngineLogic` to the rings to the sink thread
+/// (`RingOutputs`), or to hashing and counting (`HashingOutputs`, replay and recovery); from
+/// the sink thread on to NATS subjects, files or nowhere (`NoOutputs`). Called through
+/// generics, once per output; implementations on the hot path must not allocate per item.
+public protocol OutputSink: ExecutionReportSink, ~Copyable {
+    /// The result of one input event (every event has one).
+    mutating func outcome(_ outcome: Outcome)
+    mutating func bundle(_ bundle: Bundle)
+    /// Reports accepted so far (the logic counts per event from it).
+    var reportCount: Int { get }
+    /// The end of a batch: send what was buffered.
+    mutating func flush()
+    /// The end of the run: send everything still buffered.
+    mutating func close()
+}
+
+extension OutputSink where Self: ~Copyable {
+    public mutating func flush() {}
+    public mutating func close() {}
+}
+
+/// How the sink thread opens where it sends outputs (on that thread).
+public protocol OutputPlan: Sendable, CustomStringConvertible {
+    associatedtype Sink: OutputSink & ~Copyable
+    func open() throws(EngineError) -> Sink
+}
+
+/// Outputs that go nowhere past the sink stage (which counts and measures them): the
+/// embedded default.
+public struct NoOutputs: OutputSink, OutputPlan {
+    @usableFromInline var _reportCount = 0
+    public var reportCount: Int { _reportCount }
+
+    public init() {}
+
+    @inlinable public mutating func outcome(_ outcome: Outcome) {}
+    @inlinable public mutating func bundle(_ bundle: Bundle) {}
+    @inlinable public mutating func accept(_ report: ExecutionReport) { _reportCount &+= 1 }
+
+    public func open() throws(EngineError) -> NoOutputs { NoOutputs() }
+    public var description: String { "none" }
+}

@@ -1,0 +1,171 @@
+import PeregrineFeed
+import PeregrineModel
+
+/// Which recorded files `peregrine run --source FORMAT:FILE,...` replays, and on what grids
+/// (detected from the first file when nil).
+public struct RecordedSourceSpec: Equatable, Sendable {
+    public var format: FeedFormat
+    public var paths: [String]
+    public var tickSize: Increment?
+    public var lotSize: Increment?
+    /// The instrument the events are for (0 unless given).
+    public var instrument: InstrumentID
+
+    public init(
+        format: FeedFormat, paths: [String], tickSize: Increment? = nil, lotSize: Increment? = nil,
+        instrument: InstrumentID = InstrumentID(0)
+    ) {
+        self.format = format
+        self.paths = paths
+        self.tickSize = tickSize
+        self.lotSize = lotSize
+        self.instrument = instrument
+    }
+
+    /// Parses `FORMAT[@INSTRUMENT]:FILE[,FILE...]` (INSTRUMENT: a number, 0 to 4294967295).
+    public static func parse(_ text: String) -> RecordedSourceSpec? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let head = text[..<colon].split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let format = FeedFormat(rawValue: String(head[0])) else { return nil }
+        var instrument = InstrumentID(0)
+        if head.count == 2 {
+            guard let number = UInt32(head[1]) else { return nil }
+            instrument = InstrumentID(number)
+        }
+        let paths = text[text.index(after: colon)...].split(separator: ",").map(String.init)
+        return paths.isEmpty ? nil : RecordedSourceSpec(format: format, paths: paths, instrument: instrument)
+    }
+
+    /// The text `parse` reads.
+    public var text: String {
+        format.rawValue + (instrument.rawValue == 0 ? "" : "@\(instrument.rawValue)") + ":"
+            + paths.joined(separator: ",")
+    }
+}
+
+/// The recorded files as a source, file after file, as fast as the ring accepts: each
+/// line's changes to the venue's book (level updates, including removals when a snapshot
+/// replaces it), trades and quotes, for the spec's instrument. Owned by the source thread.
+public struct RecordedSource: EventSource {
+    @usableFromInline let feed: RecordedFeed
+    @usableFromInline let instrument: InstrumentID
+    @usableFromInline let batchLimit: Int
+    @usableFromInline var _counts = SourceCounts()
+    public var counts: SourceCounts { _counts }
+
+    public init(spec: RecordedSourceSpec, batchLimit: Int) throws(FeedError) {
+        feed = try RecordedFeed(spec: spec)
+        instrument = spec.instrument
+        self.batchLimit = batchLimit
+    }
+
+    @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
+
+    /// Writes the next recorded changes, as many as fit (at most a batch), stamped `now`.
+    @inlinable
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        feed.fill(batchLimit)
+        let wanted = Swift.min(feed.available, batchLimit)
+        if wanted == 0 { return 0 }
+        let count = writer.claim(upTo: wanted)
+        if count == 0 {
+            _counts.fullWaits &+= 1
+            return 0
+        }
+        for _ in 0..<count {
+            _counts.emitted &+= 1
+            writer.write(
+                Event(
+                    timestamp: now, sourceSequence: UInt64(_counts.emitted), instrument: instrument,
+                    payload: feed.take()))
+        }
+        writer.publish()
+        return count
+    }
+
+    public var summary: String? {
+        let statistics = feed.statistics
+        return "read \(statistics.rows) rows (\(statistics.messages) messages): gaps \(statistics.gaps), out of order "
+            + "\(statistics.outOfOrder), crossed \(statistics.crossed), one-sided \(statistics.oneSided)"
+            + (feed.failure.map { "; stopped early: \($0)" } ?? "")
+    }
+
+    public var failure: String? { feed.failure.map { "\($0)" } }
+}
+
+extension RecordedSourceSpec: SourcePlan {
+    public func open(_ context: SourceContext) throws(EngineError) -> RecordedSource {
+        do { return try RecordedSource(spec: self, batchLimit: context.configuration.batchLimit) } catch {
+            throw .setupFailed("recorded source: \(error)")
+        }
+    }
+
+    public var description: String {
+        "recorded \(format.rawValue)" + (instrument.rawValue == 0 ? "" : " as instrument \(instrument.rawValue)") + ": "
+            + paths.joined(separator: ", ") + ", as fast as accepted"
+    }
+
+    public var exhaustedReason: String { "end of the files" }
+}
+
+/// The recorded files as a stream of engine event payloads, file after file. Owned by the
+/// source thread.
+public final class RecordedFeed {
+    @usableFromInline var replay: FeedReplay
+    @usableFromInline let paths: [String]
+    @usableFromInline var nextPath = 1
+    @usableFromInline var pending: [EventPayload] = []
+    @usableFromInline var pendingIndex = 0
+    @usableFromInline var finished = false
+    public private(set) var failure: FeedError?
+
+    public init(spec: RecordedSourceSpec) throws(FeedError) {
+        guard let first = spec.paths.first else { throw FeedError(line: 0, "no file given") }
+        var scale: (price: Increment, size: Increment)
+        if let tick = spec.tickSize, let lot = spec.lotSize {
+            scale = (tick, lot)
+        } else {
+            scale = try FeedReplay.detectScale(format: spec.format, paths: spec.paths)
+            if let tick = spec.tickSize { scale.price = tick }
+            if let lot = spec.lotSize { scale.size = lot }
+        }
+        replay = try FeedReplay(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
+        paths = spec.paths
+        try replay.open(path: first)
+        pending.reserveCapacity(4_096)
+    }
+
+    /// Payloads ready to publish (at least `wanted` unless the files are done).
+    @usableFromInline
+    func fill(_ wanted: Int) {
+        if pendingIndex == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+        }
+        while !finished, pending.count - pendingIndex < wanted {
+            do throws(FeedError) {
+                if let changes = try replay.nextChanges() {
+                    pending.append(contentsOf: changes)
+                } else if nextPath < paths.count {
+                    try replay.open(path: paths[nextPath])
+                    nextPath += 1
+                } else {
+                    finished = true
+                }
+            } catch {
+                failure = error
+                finished = true
+            }
+        }
+    }
+
+    @usableFromInline var available: Int { pending.count - pendingIndex }
+
+    @usableFromInline
+    func take() -> EventPayload {
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
+    }
+
+    public var statistics: FeedStatistics { replay.statistics }
+}
