@@ -14,7 +14,7 @@ public struct FileJournalPlan: JournalPlan {
     public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
         -> Recovered<S>?
     {
-        let settings = LogicSettings(configuration)
+        let settings = LogicSettings(configuration, strategy: strategy)
         if let stored = try LogicSettings.load(directory: directory) {
             if let difference = settings.difference(from: stored) {
                 throw .journal(

@@ -38,7 +38,7 @@ public enum JournalBenchmark {
             configuration.journalDirectory = path
             do throws(JournalError) {
                 var writer = try JournalWriter.open(directory: path, nextSequence: 0)
-                try LogicSettings(configuration).storeOrThrowJournal(directory: path)
+                try LogicSettings(configuration, strategy: strategy).storeOrThrowJournal(directory: path)
                 let start = pg_monotonic_nanoseconds()
                 var lastSync = start
                 var sequence: Int64 = 0

@@ -109,6 +109,7 @@ public enum JournalReplay {
         acceptLoss: Bool = false
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
+        try LogicSettings.load(directory: directory)?.checkStrategy(strategy, origin: directory)
         var logic = try EngineLogic(configuration: configuration, strategy: strategy)
         var outputs = HashingOutputs()
         var from: Int64 = 0

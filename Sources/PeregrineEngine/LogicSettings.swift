@@ -1,4 +1,5 @@
 import PeregrineJournal
+import PeregrineStrategy
 
 #if canImport(Glibc)
     import Glibc
@@ -13,10 +14,21 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var bundleTimeoutMicroseconds: Int
     public var orderFlowPercent: Int
     public var venueOrderCapacity: Int
+    /// The strategy and its parameters (`Strategy.parameters`).
+    public var strategy: String
 
     public static let fileName = "engine-logic.conf"
 
-    public init(_ configuration: EngineConfiguration) {
+    /// What format-1 settings (written before the strategy was recorded) were written with: the
+    /// built-in strategy with the parameters the CLI then hard-coded.
+    public static let formatOneStrategy = "large-trade-follower min-lots=500 follow-lots=10 max-spread-ticks=50"
+
+    public init<S: Strategy>(_ configuration: EngineConfiguration, strategy: S) {
+        self.init(configuration, strategy: strategy.parameters)
+    }
+
+    public init(_ configuration: EngineConfiguration, strategy: String) {
+        self.strategy = strategy
         instruments = configuration.instruments
         bundleSize = configuration.bundleSize
         bundleTimeoutMicroseconds = configuration.bundleTimeoutMicroseconds
@@ -41,12 +53,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         ]
     }
 
-    /// The format of the settings text; a file of another format is refused. Files written
-    /// before the `format` line existed are format 1.
-    public static let format = 1
+    /// The format of the settings text. Format 2 adds the strategy line; format 1 (files
+    /// written before the `format` line existed are format 1 too) is read with
+    /// `formatOneStrategy`. A newer format is refused.
+    public static let format = 2
 
     public var description: String {
-        "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n") + "\n"
+        "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
+            + "\nstrategy = \(strategy)\n"
     }
 
     /// Reads the settings stored in a journal directory; nil when there are none.
@@ -69,20 +83,27 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// they came from in errors).
     public static func parse(_ text: String, origin: String) throws(EngineError) -> LogicSettings {
         var values: [String: Int] = [:]
+        var strategy: String? = nil
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
-            guard parts.count == 2, let value = Int(parts[1]) else { continue }
-            values[String(parts[0])] = value
+            guard parts.count == 2 else { continue }
+            if parts[0] == "strategy" {
+                strategy = String(parts[1])
+            } else if let value = Int(parts[1]) {
+                values[String(parts[0])] = value
+            }
         }
-        if let format = values["format"], format != Self.format {
+        let format = values["format"] ?? 1
+        guard (1...Self.format).contains(format) else {
             throw .journal(
-                "\(origin) is settings format \(format); this build reads format \(Self.format). Use the peregrine "
-                    + "version that wrote the journal")
+                "\(origin) is settings format \(format); this build reads formats 1 to \(Self.format). Use the "
+                    + "peregrine version that wrote the journal, or a newer one")
         }
-        var settings = LogicSettings(EngineConfiguration())
+        if format >= 2, strategy == nil {
+            throw .journal("\(origin) has no 'strategy'; it was not written by this engine")
+        }
         var configuration = EngineConfiguration()
-        settings.apply(to: &configuration)
-        for (name, _) in settings.fields {
+        for (name, _) in LogicSettings(configuration, strategy: "").fields {
             guard let value = values[name] else {
                 throw .journal("\(origin) has no '\(name)'; it was not written by this engine")
             }
@@ -94,8 +115,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             default: configuration.venueOrderCapacity = value
             }
         }
-        settings = LogicSettings(configuration)
-        return settings
+        return LogicSettings(configuration, strategy: strategy ?? formatOneStrategy)
     }
 
     /// Stores the settings in a journal directory (created if missing).
@@ -109,10 +129,22 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Refuses to replay a journal written by another strategy or with other parameters.
+    public func checkStrategy<S: Strategy>(_ strategy: S, origin: String) throws(EngineError) {
+        guard strategy.parameters == self.strategy else {
+            throw .journal(
+                "\(origin) was written by strategy '\(self.strategy)'; this build's is '\(strategy.parameters)'. "
+                    + "Replaying it with another strategy would not reproduce it: run the same strategy and parameters")
+        }
+    }
+
     /// Names the first setting that differs, for refusing a mismatched run.
     public func difference(from other: LogicSettings) -> String? {
         for ((name, mine), (_, theirs)) in zip(fields, other.fields) where mine != theirs {
             return "\(name) = \(theirs) in the journal, \(mine) in this run"
+        }
+        if strategy != other.strategy {
+            return "strategy '\(other.strategy)' in the journal, '\(strategy)' in this run"
         }
         return nil
     }

@@ -18,7 +18,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
         -> Recovered<S>?
     {
-        let logicSettings = LogicSettings(configuration)
+        let logicSettings = LogicSettings(configuration, strategy: strategy)
         let jetStream: JetStream
         do {
             let connection = try NATSConnection(

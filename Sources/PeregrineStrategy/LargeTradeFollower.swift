@@ -36,6 +36,11 @@ public struct LargeTradeFollower: Strategy, Sendable {
         }
     }
 
+    public var parameters: String {
+        "large-trade-follower min-lots=\(minimumQuantity.lots) follow-lots=\(followQuantity.lots) "
+            + "max-spread-ticks=\(maximumSpreadTicks)"
+    }
+
     public func combineState(into hasher: inout StateHasher) {
         hasher.combine(nextTransactionID)
     }

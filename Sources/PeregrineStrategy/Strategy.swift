@@ -30,6 +30,11 @@ public protocol Strategy {
 
     /// Loads what `encodeState` wrote.
     mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError)
+
+    /// The strategy and every parameter that shapes its decisions, on one line (no `;`): it is
+    /// stored with the journal's logic settings, and recovery and replay refuse a journal
+    /// written with other parameters (which would diverge silently).
+    var parameters: String { get }
 }
 
 extension Strategy {
@@ -48,4 +53,5 @@ public struct IdleStrategy: Strategy, Sendable {
     public func combineState(into hasher: inout StateHasher) {}
     public func encodeState(into encoder: inout SnapshotEncoder) {}
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {}
+    public var parameters: String { "idle" }
 }

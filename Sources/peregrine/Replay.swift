@@ -75,7 +75,9 @@ struct Replay: ParsableCommand {
             }
             var configuration = EngineConfiguration()
             if let text = state.description {
-                try LogicSettings.parse(text, origin: "stream \(settings.journalStream)").apply(to: &configuration)
+                let stored = try LogicSettings.parse(text, origin: "stream \(settings.journalStream)")
+                stored.apply(to: &configuration)
+                try stored.checkStrategy(Peregrine.strategy, origin: "stream \(settings.journalStream)")
             }
             let recovered = try JetStreamJournalPlan.recover(
                 jetStream: jetStream, settings: settings, configuration: configuration,

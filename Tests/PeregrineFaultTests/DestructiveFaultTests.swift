@@ -173,10 +173,27 @@ struct DestructiveFaultTests {
         #expect(
             run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
         )
-        try text.replacingOccurrences(of: "format = 1", with: "format = 9").write(
+        try text.replacingOccurrences(of: "format = 2", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
-        #expect(future.status == 1 && future.error.contains("is settings format 9; this build reads format 1"))
+        #expect(future.status == 1 && future.error.contains("is settings format 9; this build reads formats 1 to 2"))
+        // Another strategy or other parameters: refused by replay and by a run, naming both.
+        try text.replacingOccurrences(of: "min-lots=500", with: "min-lots=400").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let otherStrategy = try Faults.run(["replay", "--journal", journal])
+        #expect(otherStrategy.status == 1, "\(otherStrategy.output)")
+        #expect(
+            otherStrategy.error.contains(
+                "was written by strategy 'large-trade-follower min-lots=400 follow-lots=10 max-spread-ticks=50'; "
+                    + "this build's is 'large-trade-follower min-lots=500"), "\(otherStrategy.error)")
+        let otherRun = try Faults.recover(journal, ["--order-flow", "10"])
+        #expect(otherRun.status == 1 && otherRun.error.contains("strategy 'large-trade-follower min-lots=400"))
+        // Format 1 (no format and no strategy line) was written by the built-in strategy with
+        // the parameters the CLI then had: it replays.
+        let formatOne = text.split(separator: "\n").filter { !$0.hasPrefix("format") && !$0.hasPrefix("strategy") }
+        try (formatOne.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let migrated = try Faults.run(["replay", "--journal", journal])
+        #expect(migrated.status == 0, "\(migrated.error)")
     }
 
     @Test func aReadOnlyJournalDirectoryFailsNamingIt() throws {

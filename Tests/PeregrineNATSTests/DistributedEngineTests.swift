@@ -50,7 +50,8 @@ struct DistributedEngineTests {
         try jetStream.deleteStream(nats.journalStream)
         defer { try? jetStream.deleteStream(nats.journalStream) }
         let writer = try JetStreamJournalWriter(
-            jetStream: jetStream, settings: nats.journalStreamSettings(logic: LogicSettings(configuration)),
+            jetStream: jetStream,
+            settings: nats.journalStreamSettings(logic: LogicSettings(configuration, strategy: Self.strategy)),
             subject: nats.journalSubject)
         for (index, event) in events.enumerated() {
             while try !writer.append(event, sequence: Int64(index)) { writer.pollAcks() }
