@@ -129,7 +129,7 @@ struct Run: ParsableCommand {
 
     @Option(
         help:
-            "Replay recorded market data instead of the synthetic market: FORMAT:FILE[,FILE...] with a format of `peregrine feed replay` (e.g. bybit-ob:book.jsonl). Published as fast as the pipeline accepts it."
+            "Replay recorded market data instead of the synthetic market: FORMAT[@INSTRUMENT]:FILE[,FILE...] with a format of `peregrine feed replay` (e.g. bybit-ob@3:book.jsonl; instrument 0 unless given); several separated by ';' are merged into one sequence. Published as fast as the pipeline accepts it."
     )
     var source: String?
 
