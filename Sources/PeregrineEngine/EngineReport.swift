@@ -48,7 +48,7 @@ public struct EngineReport: Sendable {
     /// What the source read (nil for the synthetic market).
     public var recordedSummary: String?
     /// Which source fed the run (the source plan's description).
-    public var sourceDescription = "synthetic"
+    public var sourceDescription = ""
     /// The journal's lines in `formatted` (from the journal plan).
     public var journalLines: [String] = []
     public var snapshotsWritten: Int
@@ -97,19 +97,10 @@ public struct EngineReport: Sendable {
 
     /// The report as printed at the end of `peregrine run`.
     public var formatted: String {
-        let rate: String
-        switch configuration.rate {
-        case .perSecond(let value): rate = "\(grouped(Int(value))) events/s (Poisson, burst \(configuration.burstSize))"
-        case .unlimited: rate = "max (as fast as the pipeline accepts)"
-        }
         var lines: [String] = []
         lines.append("=== peregrine run: final report ===")
         lines.append("stopped by        \(stopReason) after \(LatencySummary.decimal(elapsedSeconds)) s")
-        if configuration.recordedSources.isEmpty && sourceDescription == "synthetic" {
-            lines.append("source            synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)")
-        } else {
-            lines.append("source            \(sourceDescription)")
-        }
+        lines.append("source            \(sourceDescription)")
         if let recordedSummary { lines.append("source read       \(recordedSummary)") }
         lines.append(
             "topology          \(configuration.topology.rawValue), wait \(configuration.waitStrategy.rawValue), "

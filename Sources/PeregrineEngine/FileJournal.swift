@@ -122,7 +122,6 @@ public struct FileJournal: ~Copyable, JournalBackend {
     /// Syncs for the `batch` policy, off this thread.
     @usableFromInline let syncer: BackgroundSyncer?
     @usableFromInline var reportedSegments = 0
-    @usableFromInline var lastSync: UInt64 = 0
 
     /// Events per write at most.
     public let appendLimit: Int
@@ -144,47 +143,34 @@ public struct FileJournal: ~Copyable, JournalBackend {
     public mutating func commit(now: UInt64, drained: Bool) throws(JournalError) {
         try writer.commit()
         switch policy {
-        case .every: try sync(now: now)
-        case .batch(let interval, let events):
-            if let syncer {
-                let segments = writer.segmentsCreated
-                syncer.committed(
-                    through: writer.committedSequence, descriptor: writer.descriptor,
-                    segmentChanged: segments != reportedSegments)
-                reportedSegments = segments
-                if let failure = syncer.lastFailure { throw failure }
-            } else {
-                let unsynced = Int(writer.committedSequence - writer.syncedSequence)
-                if unsynced >= events || now &- lastSync >= UInt64(interval) &* 1_000 { try sync(now: now) }
-            }
+        case .every: try writer.sync()
+        case .batch:
+            guard let syncer else { break }  // the plan opens one for the batch policy
+            let segments = writer.segmentsCreated
+            syncer.committed(
+                through: writer.committedSequence, descriptor: writer.descriptor,
+                segmentChanged: segments != reportedSegments)
+            reportedSegments = segments
+            if let failure = syncer.lastFailure { throw failure }
         case .none: break
         }
     }
 
     @inlinable
-    public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 {
+    public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 { durable }
+
+    /// Synced for `every`; written for `none` and `batch` (whose syncer syncs off this thread).
+    @inlinable
+    var durable: Int64 {
         switch policy {
         case .every: return writer.syncedSequence
-        case .batch(let interval, _):
-            if syncer == nil, now &- lastSync >= UInt64(interval) &* 1_000,
-                writer.syncedSequence < writer.committedSequence
-            {
-                try sync(now: now)
-            }
-            return writer.committedSequence
-        case .none: return writer.committedSequence
+        case .none, .batch: return writer.committedSequence
         }
-    }
-
-    @usableFromInline
-    mutating func sync(now: UInt64) throws(JournalError) {
-        try writer.sync()
-        lastSync = now
     }
 
     public mutating func close(now: UInt64) throws(JournalError) {
         syncer?.stop()
-        try sync(now: now)
+        try writer.sync()
     }
 
     public var coalescesWrites: Bool { true }
@@ -194,10 +180,7 @@ public struct FileJournal: ~Copyable, JournalBackend {
         statistics.bytesWritten = writer.bytesWritten
         statistics.syncs = writer.syncs + (syncer?.syncs ?? 0)
         statistics.segmentsCreated = writer.segmentsCreated
-        switch policy {
-        case .every: statistics.durableSequence = writer.syncedSequence
-        case .none, .batch: statistics.durableSequence = writer.committedSequence
-        }
+        statistics.durableSequence = durable
         return statistics
     }
 }

@@ -59,6 +59,7 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
     @inlinable
     public mutating func journal(now: UInt64) -> Int {
         if failure != nil { return 0 }
+        var committedAt: UInt64 = 0
         do throws(JournalError) {
             if let range = consumer.available(limit: backend.appendLimit) {
                 let first = Swift.max(range.first, appendedThrough &+ 1)
@@ -75,8 +76,9 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
                         sequence &+= 1
                     }
                     try backend.commit(now: now, drained: sequence > range.last)
-                    lastWriteEnd = clock.now()
-                    lastWriteDuration = lastWriteEnd &- now
+                    committedAt = clock.now()
+                    lastWriteEnd = committedAt
+                    lastWriteDuration = committedAt &- now
                 }
             }
             _durableSequence = try backend.durableSequence(now: now)
@@ -87,7 +89,8 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
         let releasable = Int(_durableSequence &- baseSequence) &- 1 &- consumer.sequence
         guard releasable > 0 else { return 0 }
         let range = SequenceRange(first: consumer.sequence &+ 1, count: releasable)
-        latency.record(clock.now() &- consumer.element(range.first).timestamp)
+        let released = committedAt != 0 ? committedAt : clock.now()
+        latency.record(released &- consumer.element(range.first).timestamp)
         consumer.finish(range)
         _passed &+= range.count
         _batches &+= 1

@@ -29,12 +29,12 @@ public enum Pipeline {
         switch (recorded.isEmpty, configuration.journalDirectory) {
         case (true, let directory?):
             return try run(
-                configuration: configuration, source: SyntheticSourcePlan(),
+                configuration: configuration, source: SyntheticSourcePlan(configuration),
                 journal: FileJournalPlan(directory: directory), outputs: NoOutputs(), strategy: strategy,
                 clock: clock, observer: observer, logger: logger, status: status)
         case (true, nil):
             return try run(
-                configuration: configuration, source: SyntheticSourcePlan(), journal: NoJournal(),
+                configuration: configuration, source: SyntheticSourcePlan(configuration), journal: NoJournal(),
                 outputs: NoOutputs(), strategy: strategy, clock: clock, observer: observer, logger: logger,
                 status: status)
         case (false, let directory?):

@@ -114,8 +114,7 @@ public final class RecordedFeed {
     @usableFromInline var replay: FeedReplay
     @usableFromInline let paths: [String]
     @usableFromInline var nextPath = 1
-    @usableFromInline var pending: [EventPayload] = []
-    @usableFromInline var pendingIndex = 0
+    @usableFromInline var pending = PendingBuffer<EventPayload>(capacity: 4_096)
     @usableFromInline var finished = false
     public private(set) var failure: FeedError?
 
@@ -132,17 +131,13 @@ public final class RecordedFeed {
         replay = try FeedReplay(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
         paths = spec.paths
         try replay.open(path: first)
-        pending.reserveCapacity(4_096)
     }
 
     /// Payloads ready to publish (at least `wanted` unless the files are done).
     @usableFromInline
     func fill(_ wanted: Int) {
-        if pendingIndex == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingIndex = 0
-        }
-        while !finished, pending.count - pendingIndex < wanted {
+        pending.compact()
+        while !finished, pending.count < wanted {
             do throws(FeedError) {
                 if let changes = try replay.nextChanges() {
                     pending.append(contentsOf: changes)
@@ -159,13 +154,10 @@ public final class RecordedFeed {
         }
     }
 
-    @usableFromInline var available: Int { pending.count - pendingIndex }
+    @usableFromInline var available: Int { pending.count }
 
     @usableFromInline
-    func take() -> EventPayload {
-        defer { pendingIndex += 1 }
-        return pending[pendingIndex]
-    }
+    func take() -> EventPayload { pending.take() }
 
     public var statistics: FeedStatistics { replay.statistics }
 }

@@ -116,9 +116,19 @@ public struct SyntheticSource: ~Copyable, EventSource {
 
 /// The synthetic market with the configuration's rate, instruments, order flow and seed.
 public struct SyntheticSourcePlan: SourcePlan {
-    public init() {}
+    /// The report's line: the pacing and what a full ring does.
+    public let description: String
+
+    public init(_ configuration: EngineConfiguration) {
+        let rate: String
+        switch configuration.rate {
+        case .perSecond(let value): rate = "\(grouped(Int(value))) events/s (Poisson, burst \(configuration.burstSize))"
+        case .unlimited: rate = "max (as fast as the pipeline accepts)"
+        }
+        description = "synthetic, \(rate), on full ring: \(configuration.fullRingPolicy.rawValue)"
+    }
+
     public func open(_ context: SourceContext) throws(EngineError) -> SyntheticSource { SyntheticSource(context) }
-    public var description: String { "synthetic" }
     public var exhaustedReason: String { "event limit" }
 }
 

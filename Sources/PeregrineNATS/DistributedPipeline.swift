@@ -25,7 +25,7 @@ public enum DistributedPipeline {
         }
         if configuration.recordedSources.isEmpty {
             return try run(
-                configuration: configuration, source: SyntheticSourcePlan(), journal: journal, nats: nats,
+                configuration: configuration, source: SyntheticSourcePlan(configuration), journal: journal, nats: nats,
                 strategy: strategy, clock: clock, observer: observer, logger: logger, status: status)
         }
         return try run(

@@ -23,8 +23,7 @@ public final class NATSInputFeed {
     let connection: NATSConnection
     let shard: Int
     let shardCount: Int
-    var pending: [Event] = []
-    var pendingIndex = 0
+    var pending = PendingBuffer<Event>(capacity: 4_096)
     @usableFromInline var finished = false
     public private(set) var failure: String?
     public private(set) var framesReceived = 0
@@ -44,17 +43,13 @@ public final class NATSInputFeed {
         try connection.flush()
         shard = settings.shard
         shardCount = settings.shardCount
-        pending.reserveCapacity(4_096)
     }
 
     /// Events ready to publish: at least `wanted` unless nothing more has arrived.
     @usableFromInline
     func fill(_ wanted: Int) {
-        if pendingIndex == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingIndex = 0
-        }
-        while !finished, pending.count - pendingIndex < wanted {
+        pending.compact()
+        while !finished, pending.count < wanted {
             do {
                 let received = try subscription.next(timeoutMilliseconds: 0) { message in
                     if message.bytes.elementsEqual(Self.endOfInput) {
@@ -117,13 +112,10 @@ public final class NATSInputFeed {
         }
     }
 
-    @usableFromInline var available: Int { pending.count - pendingIndex }
+    @usableFromInline var available: Int { pending.count }
 
     @usableFromInline
-    func take() -> Event {
-        defer { pendingIndex += 1 }
-        return pending[pendingIndex]
-    }
+    func take() -> Event { pending.take() }
 }
 
 /// The shard's input subject as a source: events as they arrive, as many as fit (at most a
