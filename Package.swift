@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "PeregrineControl",
             dependencies: [
-                "PeregrineEngine",
+                "PeregrineCore", "PeregrineEngine", "PeregrineStrategy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
