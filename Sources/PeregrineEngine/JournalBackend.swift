@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy
@@ -12,6 +13,12 @@ public protocol JournalBackend: ~Copyable {
     /// Appends `event` at journal `sequence`; false when the backend takes no more for now (a
     /// full publish window), and the stage offers it again on a later poll.
     mutating func append(_ event: Event, sequence: Int64) throws(JournalError) -> Bool
+    /// Appends ring sequences `first...last` of `ring` (journal sequence = ring sequence +
+    /// `baseSequence`) as far as the backend takes them; returns the last ring sequence taken
+    /// (`first - 1` for none). The default calls `append(_:sequence:)` for each.
+    mutating func append(
+        _ ring: borrowing SequencedConsumer<Event>, first: Int, last: Int, baseSequence: Int64
+    ) throws(JournalError) -> Int
     /// Ends a batch of appends (one write, or a frame published). `drained`: every event the
     /// ring held was appended, so a partly filled frame should go out now.
     mutating func commit(now: UInt64, drained: Bool) throws(JournalError)
@@ -31,6 +38,18 @@ public protocol JournalBackend: ~Copyable {
 }
 
 extension JournalBackend where Self: ~Copyable {
+    @inlinable
+    public mutating func append(
+        _ ring: borrowing SequencedConsumer<Event>, first: Int, last: Int, baseSequence: Int64
+    ) throws(JournalError) -> Int {
+        var sequence = first
+        while sequence <= last {
+            guard try append(ring.element(sequence), sequence: baseSequence &+ Int64(sequence)) else { break }
+            sequence &+= 1
+        }
+        return sequence &- 1
+    }
+
     public mutating func stopping(now: UInt64) throws(JournalError) {}
     public var coalescesWrites: Bool { false }
 }
@@ -87,6 +106,15 @@ public struct NoJournal: JournalPlan, JournalBackend {
     public mutating func append(_ event: Event, sequence: Int64) throws(JournalError) -> Bool {
         appended = sequence &+ 1
         return true
+    }
+
+    /// Takes the whole range at once: nothing is written.
+    @inlinable
+    public mutating func append(
+        _ ring: borrowing SequencedConsumer<Event>, first: Int, last: Int, baseSequence: Int64
+    ) throws(JournalError) -> Int {
+        appended = baseSequence &+ Int64(last) &+ 1
+        return last
     }
 
     @inlinable public mutating func commit(now: UInt64, drained: Bool) throws(JournalError) {}

@@ -68,14 +68,9 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
                 let coalescing =
                     backend.coalescesWrites && waiting < Self.fullBatch && now &- lastWriteEnd < window
                 if waiting > 0 && !coalescing {
-                    var sequence = first
-                    while sequence <= range.last {
-                        guard try backend.append(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence))
-                        else { break }
-                        appendedThrough = sequence
-                        sequence &+= 1
-                    }
-                    try backend.commit(now: now, drained: sequence > range.last)
+                    appendedThrough = try backend.append(
+                        consumer, first: first, last: range.last, baseSequence: baseSequence)
+                    try backend.commit(now: now, drained: appendedThrough == range.last)
                     committedAt = clock.now()
                     lastWriteEnd = committedAt
                     lastWriteDuration = committedAt &- now
