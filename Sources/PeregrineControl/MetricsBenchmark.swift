@@ -114,7 +114,7 @@ final class Scraper: @unchecked Sendable {
         self.port = port
         self.intervalSeconds = intervalSeconds
         do { thread = try PinnedThread.start(name: "pg-scraper", cpus: []) { [self] in loop() } } catch {
-            throw .setupFailed(error.description)
+            throw .core(error)
         }
     }
 

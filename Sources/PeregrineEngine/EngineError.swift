@@ -1,18 +1,65 @@
-/// Errors that stop the engine from starting, each naming the setting to fix.
+import PeregrineBook
+import PeregrineCore
+import PeregrineFeed
+import PeregrineJournal
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Errors that stop the engine from starting, recovering or replaying. Each wraps the typed
+/// error of the part that failed, so a caller can match on it, and its description says what
+/// to fix.
 public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A configuration value out of range (nothing was started).
     case invalidSetting(name: String, value: String, allowed: String)
-    case setupFailed(String)
-    /// The journal could not be read, recovered or written; the text says where and why.
-    case journal(String)
+    /// The file journal or one of its snapshots could not be read, recovered or written.
+    case journal(JournalError)
+    /// The logic settings stored with a journal cannot be read, or do not match this run.
+    case settings(LogicSettingsError)
+    /// The journal is readable but recovering from it would lose or invent history.
+    case recovery(RecoveryError)
+    /// A ring or thread could not be set up.
+    case core(CoreError)
+    /// An instrument's book could not be built.
+    case book(BookError)
+    /// A recorded source could not be opened.
+    case feed(FeedError)
+    /// A part built outside the engine module (a NATS source, sink or journal) failed; `part`
+    /// names it and where it points, `error` is that module's own typed error.
+    case part(String, any Error & Sendable)
+    /// The engine's own parts were wired in the wrong order (a bug, not an input problem).
+    case wiring(String)
 
     public var description: String {
         switch self {
         case .invalidSetting(let name, let value, let allowed):
             return "invalid \(name) '\(Self.excerpt(value))': \(allowed)"
-        case .journal(let reason):
-            return "journal: \(reason)"
-        case .setupFailed(let reason):
-            return "engine set-up failed: \(reason)"
+        case .journal(let error): return "journal: \(error)"
+        case .settings(let error): return "logic settings: \(error)"
+        case .recovery(let error): return "recovery: \(error)"
+        case .core(let error): return "engine set-up failed: \(error)"
+        case .book(let error): return "engine set-up failed: \(error)"
+        case .feed(let error): return "recorded source: \(error)"
+        case .part(let part, let error): return "\(part): \(error)"
+        case .wiring(let reason): return "engine wiring: \(reason)"
+        }
+    }
+
+    /// Equal when the same case wraps equal errors (`part` errors compare by what they say).
+    public static func == (lhs: EngineError, rhs: EngineError) -> Bool {
+        switch (lhs, rhs) {
+        case (.invalidSetting(let a, let b, let c), .invalidSetting(let d, let e, let f)):
+            return a == d && b == e && c == f
+        case (.journal(let a), .journal(let b)): return a == b
+        case (.settings(let a), .settings(let b)): return a == b
+        case (.recovery(let a), .recovery(let b)): return a == b
+        case (.core(let a), .core(let b)): return a == b
+        case (.book(let a), .book(let b)): return a == b
+        case (.feed(let a), .feed(let b)): return a == b
+        case (.part(let a, let x), .part(let b, let y)): return a == b && "\(x)" == "\(y)"
+        case (.wiring(let a), .wiring(let b)): return a == b
+        default: return false
         }
     }
 
@@ -29,5 +76,86 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             count += 1
         }
         return shown
+    }
+}
+
+/// Why the logic settings stored with a journal (`engine-logic.conf`, or a JetStream stream's
+/// description) cannot be used. `origin` names the file or stream.
+public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The settings file exists but cannot be read.
+    case unreadable(path: String, errno: Int32)
+    /// The settings file cannot be written.
+    case unwritable(JournalError)
+    /// Written by a build with another settings format.
+    case unsupportedFormat(origin: String, found: Int, readable: ClosedRange<Int>)
+    /// A setting the format requires is missing.
+    case missing(origin: String, name: String)
+    /// A journal directory without settings (replay needs them).
+    case absent(directory: String)
+    /// The journal was written with other logic settings than this run's.
+    case differs(origin: String, difference: String)
+    /// The journal was written by another strategy or with other parameters.
+    case otherStrategy(origin: String, stored: String, running: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let errno):
+            return "cannot read \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .unwritable(let error):
+            return "cannot write the settings file: \(error)"
+        case .unsupportedFormat(let origin, let found, let readable):
+            return
+                "\(origin) is settings format \(found); this build reads formats \(readable.lowerBound) to "
+                + "\(readable.upperBound). Use the peregrine version that wrote the journal, or a newer one"
+        case .missing(let origin, let name):
+            return "\(origin) has no '\(name)'; it was not written by this engine"
+        case .absent(let directory):
+            return "\(directory) has no \(LogicSettings.fileName): not a journal directory written by peregrine run"
+        case .differs(let origin, let difference):
+            return
+                "\(origin) was written with other logic settings (\(difference)); use the same settings, or another "
+                + "journal (--journal directory, or NATS shard or stream prefix)"
+        case .otherStrategy(let origin, let stored, let running):
+            return
+                "\(origin) was written by strategy '\(stored)'; this build's is '\(running)'. Replaying it with "
+                + "another strategy would not reproduce it: run the same strategy and parameters"
+        }
+    }
+}
+
+/// A journal that can be read but not recovered from without losing or inventing history.
+public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Records or snapshots without the settings they were written with.
+    case historyWithoutSettings(directory: String, segmentsWithRecords: Int, snapshots: Int)
+    /// Records a snapshot covered (so they were durable) are missing from the journal.
+    case lostDurableRecords(String)
+    /// Older segments were pruned and no usable snapshot covers the journal's start.
+    case prunedWithoutSnapshot(directory: String, start: Int64, skipped: [String])
+    /// Another writer appended to the journal while this engine recovered from it.
+    case grewDuringRecovery(journal: String, from: Int64, to: Int64)
+    /// A replicated journal that does not exist.
+    case noJournal(String)
+
+    public var description: String {
+        switch self {
+        case .historyWithoutSettings(let directory, let records, let snapshots):
+            return
+                "\(directory) holds a journal (\(records) segment(s) with records, \(snapshots) snapshot(s)) but no "
+                + "\(LogicSettings.fileName), so the logic settings it was written with are unknown. Restore "
+                + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one"
+        case .lostDurableRecords(let loss):
+            return
+                "\(loss). Restore the journal from a replica or backup; or accept the loss with "
+                + "--accept-journal-loss, which sets the newer snapshot(s) aside and recovers from an older "
+                + "snapshot or the first record"
+        case .prunedWithoutSnapshot(let directory, let start, let skipped):
+            return
+                "\(directory) starts at sequence \(start) (older segments were pruned) and no usable snapshot "
+                + "covers it\(skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; "))"
+        case .grewDuringRecovery(let journal, let from, let to):
+            return "\(journal) grew from \(from) to \(to) events during recovery: is another engine writing it?"
+        case .noJournal(let what):
+            return "\(what) does not exist"
+        }
     }
 }

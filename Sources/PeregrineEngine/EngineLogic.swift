@@ -108,7 +108,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
 
     static func makeBooks(_ configuration: EngineConfiguration) throws(EngineError) -> BookSet {
         do { return try BookSet(count: configuration.instruments) } catch {
-            throw .setupFailed(error.description)
+            throw .book(error)
         }
     }
 
@@ -118,7 +118,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
                 maxTransactions: configuration.bundleSize,
                 timeoutNanoseconds: UInt64(configuration.bundleTimeoutMicroseconds) * 1_000)
         } catch {
-            throw .setupFailed(error.description)
+            throw .invalidSetting(name: "bundle-size", value: "\(configuration.bundleSize)", allowed: error.description)
         }
     }
 
@@ -129,7 +129,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
                 specs: SyntheticMarket.venueSpecs(
                     instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
         } catch {
-            throw .setupFailed(error.description)
+            throw .book(error)
         }
     }
 

@@ -17,9 +17,7 @@ public struct FileJournalPlan: JournalPlan {
         let settings = LogicSettings(configuration, strategy: strategy)
         if let stored = try LogicSettings.load(directory: directory) {
             if let difference = settings.difference(from: stored) {
-                throw .journal(
-                    "\(directory) was written with other logic settings (\(difference)); use the same settings "
-                        + "or another --journal directory")
+                throw .settings(.differs(origin: directory, difference: difference))
             }
         } else {
             try refuseHistoryWithoutSettings()
@@ -39,15 +37,13 @@ public struct FileJournalPlan: JournalPlan {
             segments = try JournalReader.segments(in: directory)
             snapshots = try SnapshotStore.list(directory: directory)
         } catch {
-            throw .journal(error.description)
+            throw .journal(error)
         }
         let records = segments.filter { $0.byteCount > JournalFormat.headerSize }
         guard records.isEmpty, snapshots.isEmpty else {
-            throw .journal(
-                "\(directory) holds a journal (\(records.count) segment(s) with records, \(snapshots.count) snapshot(s)) "
-                    + "but no \(LogicSettings.fileName), so the logic settings it was written with are unknown. Restore "
-                    + "\(directory)/\(LogicSettings.fileName) from a backup, or move the journal away and start a new one"
-            )
+            throw .recovery(
+                .historyWithoutSettings(
+                    directory: directory, segmentsWithRecords: records.count, snapshots: snapshots.count))
         }
     }
 
@@ -59,13 +55,13 @@ public struct FileJournalPlan: JournalPlan {
                 directory: directory, nextSequence: context.nextSequence, segmentBytes: configuration.segmentBytes,
                 syncOnRoll: configuration.durability != .none)
         } catch {
-            throw .journal(error.description)
+            throw .journal(error)
         }
         var syncer: BackgroundSyncer? = nil
         if case .batch(let interval, _) = configuration.durability {
             do {
                 syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: context.nextSequence)
-            } catch { throw .setupFailed(error.description) }
+            } catch { throw .core(error) }
         }
         return FileJournal(
             writer: writer, policy: configuration.durability, syncer: syncer, appendLimit: configuration.batchLimit)

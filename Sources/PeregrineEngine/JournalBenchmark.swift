@@ -63,7 +63,7 @@ public enum JournalBenchmark {
                 let seconds = Double(pg_monotonic_nanoseconds() - start) / 1e9
                 return (Double(events) / seconds, writer.syncs, writer.bytesWritten)
             } catch {
-                throw .journal(error.description)
+                throw .journal(error)
             }
         }
 
@@ -79,7 +79,7 @@ public enum JournalBenchmark {
                 return true
             }
         } catch {
-            throw .journal(error.description)
+            throw .journal(error)
         }
         let read = Double(events) / (Double(pg_monotonic_nanoseconds() - readStart) / 1e9)
 

@@ -84,8 +84,7 @@ public enum JournalReplay {
     {
         var configuration = base
         guard let settings = try LogicSettings.load(directory: directory) else {
-            throw .journal(
-                "\(directory) has no \(LogicSettings.fileName): not a journal directory written by peregrine run")
+            throw .settings(.absent(directory: directory))
         }
         settings.apply(to: &configuration)
         return configuration
@@ -131,7 +130,7 @@ public enum JournalReplay {
             end = try JournalReader.read(directory: directory, from: .max, checkEveryRecord: fromSnapshot)
             snapshots = try SnapshotStore.list(directory: directory)
         } catch {
-            throw .journal(error.description)
+            throw .journal(error)
         }
         let journalStart = segments.first?.firstSequence ?? 0
         var beyondEnd: [(sequence: Int64, path: String)] = []
@@ -148,16 +147,13 @@ public enum JournalReplay {
                 + (end.tornTail.map { " (the last segment \($0.path) ends in a torn record at byte \($0.offset))" }
                     ?? " (the last segment was truncated or deleted)")
             if repair && !acceptLoss {
-                throw .journal(
-                    "\(loss). Restore the journal from a replica or backup; or accept the loss with "
-                        + "--accept-journal-loss, which sets the newer snapshot(s) aside and recovers from an older "
-                        + "snapshot or the first record")
+                throw .recovery(.lostDurableRecords(loss))
             }
             if repair {
                 for snapshot in beyondEnd {
                     do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch
                     {
-                        throw .journal(error.description)
+                        throw .journal(error)
                     }
                 }
             } else {
@@ -202,9 +198,7 @@ public enum JournalReplay {
                 }
             }
             if used == nil, journalStart > 0 {
-                throw .journal(
-                    "\(directory) starts at sequence \(journalStart) (older segments were pruned) and no usable snapshot "
-                        + "covers it\(skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; "))")
+                throw .recovery(.prunedWithoutSnapshot(directory: directory, start: journalStart, skipped: skipped))
             }
         }
         outputs.printer = printer
@@ -238,12 +232,12 @@ public enum JournalReplay {
                 return true
             }
         } catch {
-            throw .journal(error.description)
+            throw .journal(error)
         }
         outputs.printer = printer
         var repaired = 0
         if repair {
-            do { repaired = try JournalReader.repair(scan) } catch { throw .journal(error.description) }
+            do { repaired = try JournalReader.repair(scan) } catch { throw .journal(error) }
         }
         return ReplaySummary(
             directory: directory, records: scan.records, replayed: replayed, segments: scan.segments.count,

@@ -43,7 +43,7 @@ public final class LatencyRecorder: @unchecked Sendable {
     /// The writing endpoint; once per recorder.
     public func makeWriter() throws(EngineError) -> LatencyWriter {
         if writerTaken.exchange(true, ordering: .relaxed) {
-            throw .setupFailed("latency recorder '\(name)' already has a writer")
+            throw .wiring("latency recorder '\(name)' already has a writer")
         }
         return LatencyWriter(recorder: self)
     }

@@ -68,7 +68,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         let path = directory + "/" + fileName
         guard let file = fopen(path, "r") else {
             if errno == ENOENT { return nil }
-            throw .journal("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw .settings(.unreadable(path: path, errno: errno))
         }
         defer { fclose(file) }
         var text = ""
@@ -95,17 +95,15 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         }
         let format = values["format"] ?? 1
         guard (1...Self.format).contains(format) else {
-            throw .journal(
-                "\(origin) is settings format \(format); this build reads formats 1 to \(Self.format). Use the "
-                    + "peregrine version that wrote the journal, or a newer one")
+            throw .settings(.unsupportedFormat(origin: origin, found: format, readable: 1...Self.format))
         }
         if format >= 2, strategy == nil {
-            throw .journal("\(origin) has no 'strategy'; it was not written by this engine")
+            throw .settings(.missing(origin: origin, name: "strategy"))
         }
         var configuration = EngineConfiguration()
         for (name, _) in LogicSettings(configuration, strategy: "").fields {
             guard let value = values[name] else {
-                throw .journal("\(origin) has no '\(name)'; it was not written by this engine")
+                throw .settings(.missing(origin: origin, name: name))
             }
             switch name {
             case "instruments": configuration.instruments = value
@@ -125,16 +123,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             try FileIO.writeFileAtomically(
                 directory + "/" + Self.fileName, Array(description.utf8), directory: directory)
         } catch {
-            throw .journal("cannot write the settings file: \(error)")
+            throw .settings(.unwritable(error))
         }
     }
 
     /// Refuses to replay a journal written by another strategy or with other parameters.
     public func checkStrategy<S: Strategy>(_ strategy: S, origin: String) throws(EngineError) {
         guard strategy.parameters == self.strategy else {
-            throw .journal(
-                "\(origin) was written by strategy '\(self.strategy)'; this build's is '\(strategy.parameters)'. "
-                    + "Replaying it with another strategy would not reproduce it: run the same strategy and parameters")
+            throw .settings(.otherStrategy(origin: origin, stored: self.strategy, running: strategy.parameters))
         }
     }
 

@@ -208,7 +208,7 @@ public enum Pipeline {
                 bundles = try SPSCRing(capacity: configuration.bundleRingSize)
                 reports = try SPSCRing(capacity: configuration.reportRingSize)
             } catch {
-                throw .setupFailed(error.description)
+                throw .core(error)
             }
             startTime = clock.now()
             if let snapshotDirectory, configuration.snapshotEveryEvents > 0 {
@@ -235,14 +235,14 @@ public enum Pipeline {
         func makeSource<Plan: SourcePlan>(_ plan: Plan) throws(EngineError) -> SourceStage<Plan.Source> {
             let source = try plan.open(sourceContext)
             do { return SourceStage(source: source, producer: try inbound.makeProducer(), wiring: self) } catch {
-                throw .setupFailed(error.description)
+                throw .core(error)
             }
         }
 
         @inlinable
         func makeJournal<Plan: JournalPlan>(_ plan: Plan) throws(EngineError) -> JournalStage<Plan.Backend> {
             let consumer: SequencedConsumer<Event>
-            do { consumer = try inbound.makeConsumer(0) } catch { throw .setupFailed(error.description) }
+            do { consumer = try inbound.makeConsumer(0) } catch { throw .core(error) }
             let backend = try plan.open(JournalContext(configuration: configuration, nextSequence: baseSequence))
             return JournalStage(
                 consumer: consumer, backend: backend, baseSequence: baseSequence,
@@ -252,7 +252,7 @@ public enum Pipeline {
 
         @inlinable
         func makeLogic<S: Strategy>(_ seed: LogicSeed<S>) throws(EngineError) -> LogicStage<S> {
-            guard let logic = seed.logic.take() else { throw .setupFailed("the logic state was already taken") }
+            guard let logic = seed.logic.take() else { throw .wiring("the logic state was already taken") }
             do {
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
@@ -260,7 +260,7 @@ public enum Pipeline {
                     reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit,
                     snapshots: snapshots, wiring: self)
             } catch {
-                throw .setupFailed(error.description)
+                throw .core(error)
             }
         }
 
@@ -274,11 +274,11 @@ public enum Pipeline {
                     bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
                     bundlesBySize: bundlesBySize, downstream: downstream, wiring: self)
             } catch let error as CoreError {
-                throw .setupFailed(error.description)
+                throw .core(error)
             } catch let error as EngineError {
                 throw error
             } catch {
-                throw .setupFailed("\(error)")
+                throw .wiring("unexpected \(error)")
             }
         }
 
@@ -403,7 +403,7 @@ public enum Pipeline {
         throws(EngineError) -> PinnedThread
     {
         do { return try PinnedThread.start(name: name, cpus: cpus, body: body) } catch {
-            throw .setupFailed(error.description)
+            throw .core(error)
         }
     }
 }

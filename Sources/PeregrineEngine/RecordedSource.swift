@@ -96,7 +96,7 @@ public struct RecordedSource: EventSource {
 extension RecordedSourceSpec: SourcePlan {
     public func open(_ context: SourceContext) throws(EngineError) -> RecordedSource {
         do { return try RecordedSource(spec: self, batchLimit: context.configuration.batchLimit) } catch {
-            throw .setupFailed("recorded source: \(error)")
+            throw .feed(error)
         }
     }
 

@@ -29,18 +29,17 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
             {
                 let stored = try LogicSettings.parse(text, origin: "stream \(settings.journalStream)")
                 if let difference = logicSettings.difference(from: stored) {
-                    throw EngineError.journal(
-                        "stream \(settings.journalStream) was written with other logic settings (\(difference)); use "
-                            + "the same settings or another shard or stream prefix")
+                    throw EngineError.settings(
+                        .differs(origin: "stream \(settings.journalStream)", difference: difference))
                 }
             }
             try jetStream.addOrUpdateStream(settings.journalStreamSettings(logic: logicSettings))
         } catch let error as EngineError {
             throw error
         } catch let error as NATSError {
-            throw .journal("NATS set-up at \(settings.url) failed: \(error.description)")
+            throw .part("JetStream journal at \(settings.url)", error)
         } catch {
-            throw .journal("\(error)")
+            throw .wiring("unexpected \(error)")
         }
         let recovered = try Self.recover(
             jetStream: jetStream, settings: settings, configuration: configuration, strategy: strategy)
@@ -51,12 +50,13 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                 subject: settings.journalSubject, window: settings.window, maxEventsPerFrame: settings.frameEvents,
                 ackWaitMilliseconds: settings.ackWaitMilliseconds)
         } catch {
-            throw .journal(error.description)
+            throw .part("JetStream journal \(settings.url) stream \(settings.journalStream)", error)
         }
         if writer.nextSequence != recovered.summary.nextSequence {
-            throw .journal(
-                "\(settings.journalStream) grew from \(recovered.summary.nextSequence) to \(writer.nextSequence) events "
-                    + "during recovery: is another engine writing shard \(settings.shard)?")
+            throw .recovery(
+                .grewDuringRecovery(
+                    journal: "\(settings.url) stream \(settings.journalStream) (shard \(settings.shard))",
+                    from: recovered.summary.nextSequence, to: writer.nextSequence))
         }
         self.writer = writer
         return recovered
@@ -85,7 +85,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                 logic.handle(event, sequence: sequence, outputs: &outputs)
             }
         } catch {
-            throw .journal("\(settings.url) stream \(settings.journalStream): \(error)")
+            throw .part("JetStream journal \(settings.url) stream \(settings.journalStream)", error)
         }
         let replay = ReplaySummary(
             directory: "\(settings.url) stream \(settings.journalStream)", records: summary.events,
@@ -98,7 +98,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     }
 
     public func open(_ context: JournalContext) throws(EngineError) -> JetStreamJournal {
-        guard let writer else { throw .setupFailed("the JetStream journal was opened before recovery") }
+        guard let writer else { throw .wiring("the JetStream journal was opened before recovery") }
         self.writer = nil
         return JetStreamJournal(
             writer: writer,

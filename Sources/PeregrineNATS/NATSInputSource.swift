@@ -130,7 +130,7 @@ public struct NATSInputSource: ~Copyable, EventSource {
     public var counts: SourceCounts { _counts }
 
     public init(settings: NATSSettings, context: SourceContext) throws(EngineError) {
-        do { feed = try NATSInputFeed(settings: settings) } catch { throw .setupFailed("NATS input: \(error)") }
+        do { feed = try NATSInputFeed(settings: settings) } catch { throw .part("NATS input \(settings.url)", error) }
         batchLimit = context.configuration.batchLimit
         tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
         lastPublished = context.startTime

@@ -92,7 +92,9 @@ public struct NATSOutputPlan: OutputPlan {
     public init(settings: NATSSettings) { self.settings = settings }
 
     public func open() throws(EngineError) -> NATSOutputPublisher {
-        do { return try NATSOutputPublisher(settings: settings) } catch { throw .setupFailed("NATS outputs: \(error)") }
+        do { return try NATSOutputPublisher(settings: settings) } catch {
+            throw .part("NATS outputs \(settings.url)", error)
+        }
     }
 
     public var description: String { "NATS subjects \(settings.subjectPrefix).out.\(settings.shard).*" }

@@ -99,7 +99,8 @@ public struct NATSSettings: Equatable, Sendable {
                 allowed: "with --nats the journal is the JetStream stream: use --no-journal or drop --nats")
         }
         if consumeInput, !configuration.recordedSources.isEmpty {
-            throw .invalidSetting(name: "source", value: "nats and a recorded file", allowed: "take input from one source")
+            throw .invalidSetting(
+                name: "source", value: "nats and a recorded file", allowed: "take input from one source")
         }
         guard url.hasPrefix("nats://") || url.hasPrefix("tls://") else {
             throw .invalidSetting(name: "nats", value: url, allowed: "a server URL such as nats://127.0.0.1:4222")

@@ -71,7 +71,7 @@ struct Replay: ParsableCommand {
             let settings = NATSSettings(url: url, shard: index, shardCount: count)
             let jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
-                throw EngineError.journal("\(url) has no stream \(settings.journalStream)")
+                throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
             }
             var configuration = EngineConfiguration()
             if let text = state.description {
