@@ -7,6 +7,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(operation: String, path: String, errno: Int32)
     /// A segment whose header is not a Peregrine journal header of a known version.
     case badHeader(path: String, reason: String)
+    /// A journal segment or snapshot written in a format version this build does not read.
+    case unsupportedVersion(path: String, kind: FileKind, found: UInt16, readable: ClosedRange<UInt16>)
     /// A record that fails its checksum or framing with valid data after it: real corruption,
     /// not a torn write at the end, so recovery stops rather than skip it.
     case corruptRecord(path: String, offset: Int, reason: String)
@@ -27,12 +29,37 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The replicated journal (JetStream) failed; the text says how.
     case replicated(String)
 
+    /// The kinds of versioned file the journal directory holds.
+    public enum FileKind: String, Sendable {
+        case segment = "journal segment"
+        case snapshot
+    }
+
     public var description: String {
         switch self {
         case .io(let operation, let path, let errno):
             return "\(operation) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .badHeader(let path, let reason):
             return "\(path) is not a usable journal segment: \(reason)"
+        case .unsupportedVersion(let path, let kind, let found, let readable):
+            let versions =
+                readable.count == 1
+                ? "version \(readable.lowerBound)" : "versions \(readable.lowerBound) to \(readable.upperBound)"
+            let writer = found > readable.upperBound ? "a newer" : "an older"
+            let remedy: String
+            switch kind {
+            case .segment:
+                remedy =
+                    "Read this journal with the peregrine build that wrote it (segments are never rewritten in place), "
+                    + "or start a new journal in another --journal directory"
+            case .snapshot:
+                remedy =
+                    "Use the peregrine build that wrote it, or move the snapshot away: recovery then starts from an "
+                    + "older snapshot or the journal's first record"
+            }
+            return
+                "\(path): a \(kind.rawValue) of format version \(found), written by \(writer) peregrine; this build reads "
+                + "\(versions). \(remedy)"
         case .corruptRecord(let path, let offset, let reason):
             return
                 "\(path): corrupt record at byte \(offset): \(reason). Valid records follow it, so this is not a torn "

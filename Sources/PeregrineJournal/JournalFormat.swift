@@ -72,6 +72,8 @@ public enum JournalFormat {
     public enum HeaderCheck: Equatable, Sendable {
         case valid(firstSequence: Int64)
         case invalid(String)
+        /// A Peregrine segment header of another format version.
+        case unsupportedVersion(UInt16)
     }
 
     /// The first sequence in a segment header, or the reason it is not a valid header.
@@ -86,7 +88,7 @@ public enum JournalFormat {
         }
         let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
         guard version == Self.version else {
-            return .invalid("format version \(version); this build reads \(Self.version)")
+            return .unsupportedVersion(version)
         }
         let size = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
         let recordHeader = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self))

@@ -57,6 +57,9 @@ public enum JournalReader {
                     continue
                 }
                 throw .badHeader(path: path, reason: reason)
+            case .unsupportedVersion(let version):
+                throw .unsupportedVersion(
+                    path: path, kind: .segment, found: version, readable: JournalFormat.version...JournalFormat.version)
             case .valid(let sequence):
                 guard sequence == first else {
                     throw .badHeader(path: path, reason: "header says first sequence \(sequence), name says \(first)")

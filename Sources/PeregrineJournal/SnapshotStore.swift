@@ -130,9 +130,7 @@ public enum SnapshotStore {
             }
             let fileVersion = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
             guard readableVersions.contains(fileVersion) else {
-                throw .badSnapshot(
-                    path: path, offset: 8,
-                    reason: "snapshot format version \(fileVersion); this build reads versions 1 and 2")
+                throw .unsupportedVersion(path: path, kind: .snapshot, found: fileVersion, readable: readableVersions)
             }
             let sequence = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self))
             let length = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))

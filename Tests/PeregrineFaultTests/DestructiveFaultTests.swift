@@ -196,6 +196,23 @@ struct DestructiveFaultTests {
         #expect(migrated.status == 0, "\(migrated.error)")
     }
 
+    @Test func aSegmentOfAnotherFormatVersionIsRefusedByRunAndReplay() throws {
+        let journal = try Faults.baseCopy("segment-version")
+        defer { Faults.remove(journal) }
+        let segment = try #require(try Faults.files(journal, suffix: ".pgj").first)
+        let before = try Data(contentsOf: URL(fileURLWithPath: segment))
+        try Faults.setFormatVersion(segment, to: 2)
+        let expected =
+            "\(segment): a journal segment of format version 2, written by a newer peregrine; this build reads "
+            + "version 1"
+        try Self.expectRefusal(journal, mentions: [expected])
+        let replay = try Faults.run(["replay", "--journal", journal])
+        #expect(replay.status == 1 && replay.error.contains(expected), "\(replay.error)")
+        // Refused, never rewritten: the segment still holds every byte it held but the version.
+        let after = try Data(contentsOf: URL(fileURLWithPath: segment))
+        #expect(after.count == before.count && after[64...] == before[64...])
+    }
+
     @Test func aReadOnlyJournalDirectoryFailsNamingIt() throws {
         let journal = try Faults.baseCopy("readonly")
         defer {

@@ -68,8 +68,13 @@ enum Faults {
         return ~crc
     }
 
-    /// Sets a snapshot's format version to `version`, with a valid header checksum.
+    /// Sets a snapshot's or journal segment's format version to `version`, with a valid header
+    /// checksum (both headers keep the version at byte 8 and the checksum at byte 60).
     static func setSnapshotVersion(_ path: String, to version: UInt16) throws {
+        try setFormatVersion(path, to: version)
+    }
+
+    static func setFormatVersion(_ path: String, to version: UInt16) throws {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[8] = UInt8(version & 0xFF)
         bytes[9] = UInt8(version >> 8)

@@ -256,9 +256,50 @@ struct JournalTests {
             try SnapshotStore.mismatch(old, segments: try JournalReader.segments(in: directory), journalEnd: 10) == nil)
         try rewrite(version: 9)
         #expect(
-            throws: JournalError.badSnapshot(
-                path: path, offset: 8, reason: "snapshot format version 9; this build reads versions 1 and 2")
+            throws: JournalError.unsupportedVersion(path: path, kind: .snapshot, found: 9, readable: 1...2)
         ) { _ = try SnapshotStore.read(path: path) }
+        let message = JournalError.unsupportedVersion(path: path, kind: .snapshot, found: 9, readable: 1...2)
+            .description
+        #expect(
+            message
+                == "\(path): a snapshot of format version 9, written by a newer peregrine; this build reads versions 1 "
+                + "to 2. Use the peregrine build that wrote it, or move the snapshot away: recovery then starts from "
+                + "an older snapshot or the journal's first record")
+    }
+
+    @Test func aSegmentOfAnotherFormatVersionIsRefusedNamingBothVersions() throws {
+        let directory = temporaryDirectory("segment-version")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(10))
+        let path = try #require(try JournalReader.segments(in: directory).first).path
+        func rewrite(version: UInt8) throws {
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[8] = version  // header checksum redone, so only the version differs
+            let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
+            withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[60 + index] = byte } }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        try rewrite(version: 2)
+        #expect(throws: JournalError.unsupportedVersion(path: path, kind: .segment, found: 2, readable: 1...1)) {
+            _ = try JournalReader.segments(in: directory)
+        }
+        #expect(throws: JournalError.unsupportedVersion(path: path, kind: .segment, found: 2, readable: 1...1)) {
+            _ = try JournalReader.read(directory: directory) { _, _ in true }
+        }
+        #expect(
+            JournalError.unsupportedVersion(path: path, kind: .segment, found: 2, readable: 1...1).description
+                == "\(path): a journal segment of format version 2, written by a newer peregrine; this build reads "
+                + "version 1. Read this journal with the peregrine build that wrote it (segments are never rewritten "
+                + "in place), or start a new journal in another --journal directory")
+        try rewrite(version: 0)
+        #expect(
+            JournalError.unsupportedVersion(path: path, kind: .segment, found: 0, readable: 1...1).description.contains(
+                "format version 0, written by an older peregrine; this build reads version 1"))
+        #expect(throws: JournalError.unsupportedVersion(path: path, kind: .segment, found: 0, readable: 1...1)) {
+            _ = try JournalReader.segments(in: directory)
+        }
+        try rewrite(version: 1)
+        #expect(try JournalReader.read(directory: directory) { _, _ in true }.records == 10)
     }
 
     @Test func pruningRecordsWhereTheJournalNowStarts() throws {
