@@ -41,8 +41,8 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    @usableFromInline var headCell: UnsafeMutablePointer<Atomic<Int>> { indices.cell(0) }
-    @usableFromInline var tailCell: UnsafeMutablePointer<Atomic<Int>> { indices.cell(1) }
+    @usableFromInline var headCell: UnsafeMutablePointer<Atomic<Int>> { indices.address(0) }
+    @usableFromInline var tailCell: UnsafeMutablePointer<Atomic<Int>> { indices.address(1) }
 
     /// The producer endpoint. Call once, on (or before handing to) the producing thread.
     public func makeProducer() throws(CoreError) -> SPSCProducer<Element> {

@@ -25,11 +25,11 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         self.index = index
         buffer = ring.buffer
         mask = ring.mask
-        own = ring.cells.cell(1 + index)
+        own = ring.cells.address(1 + index)
         barrier = ring.barrierLists
         barrierRange = ring.barrierRanges[index]
         notifier = ring.wakeSignal.notifier
-        nextSequence = ring.cells.cell(1 + index).pointee.load(ordering: .relaxed) &+ 1
+        nextSequence = ring.cells.address(1 + index).pointee.load(ordering: .relaxed) &+ 1
         cachedAvailable = nextSequence &- 1
     }
 

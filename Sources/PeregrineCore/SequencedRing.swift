@@ -84,7 +84,7 @@ public final class SequencedRing<Element: BitwiseCopyable>: @unchecked Sendable 
         barrierRanges = ranges
         barrierLists = .allocate(capacity: Swift.max(lists.count, 1))
         for (offset, cellIndex) in lists.enumerated() {
-            (barrierLists + offset).initialize(to: cells.cell(cellIndex))
+            (barrierLists + offset).initialize(to: cells.address(cellIndex))
         }
     }
 
@@ -93,7 +93,7 @@ public final class SequencedRing<Element: BitwiseCopyable>: @unchecked Sendable 
         barrierLists.deallocate()
     }
 
-    @usableFromInline var cursorCell: UnsafeMutablePointer<Atomic<Int>> { cells.cell(0) }
+    @usableFromInline var cursorCell: UnsafeMutablePointer<Atomic<Int>> { cells.address(0) }
 
     /// The producer endpoint; call once.
     public func makeProducer() throws(CoreError) -> SequencedProducer<Element> {
@@ -113,11 +113,11 @@ public final class SequencedRing<Element: BitwiseCopyable>: @unchecked Sendable 
 
     /// The last sequence consumer `index` has finished (-1 before its first batch).
     public func consumerSequence(_ index: Int) -> Int {
-        cells.cell(1 + index).pointee.load(ordering: .acquiring)
+        cells.address(1 + index).pointee.load(ordering: .acquiring)
     }
 
     private func takeEndpoint(_ index: Int, name: String) throws(CoreError) {
-        if endpointsTaken.cell(index).pointee.exchange(1, ordering: .relaxed) != 0 {
+        if endpointsTaken.address(index).pointee.exchange(1, ordering: .relaxed) != 0 {
             throw .endpointTaken(ring: "SequencedRing", endpoint: name)
         }
     }

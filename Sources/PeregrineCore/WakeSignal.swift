@@ -16,7 +16,7 @@ public final class WakeSignal: @unchecked Sendable {
     public init() {}
 
     @usableFromInline
-    var sleepers: UnsafeMutablePointer<Atomic<Int>> { cells.cell(0) }
+    var sleepers: UnsafeMutablePointer<Atomic<Int>> { cells.address(0) }
 
     /// Wakes parked waiters, if any. Called by producers after they publish.
     @inlinable
@@ -31,14 +31,14 @@ public final class WakeSignal: @unchecked Sendable {
 
     @usableFromInline
     func wakeAll() {
-        let word = cells.cell(1)
+        let word = cells.address(1)
         word.pointee.wrappingAdd(1, ordering: .releasing)
         pg_futex_wake_all(futexWord(word))
     }
 
     /// Sleeps until notified or until `timeoutNanoseconds` pass, whichever is first.
     public func park(timeoutNanoseconds: UInt64) {
-        let word = cells.cell(1)
+        let word = cells.address(1)
         sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
         let observed = UInt32(truncatingIfNeeded: word.pointee.load(ordering: .acquiring))
         _ = pg_futex_wait(futexWord(word), observed, timeoutNanoseconds)

@@ -37,8 +37,9 @@ public final class LatencyRecorder: @unchecked Sendable {
             lowestDiscernibleValue: 1, highestTrackableValue: highestTrackable, numberOfSignificantValueDigits: .three)
     }
 
-    @usableFromInline var requested: UnsafeMutablePointer<Atomic<Int>> { generations.cell(0) }
-    @usableFromInline var acknowledged: UnsafeMutablePointer<Atomic<Int>> { generations.cell(1) }
+    /// Cells of `generations`: the generation the monitor asked for, and the one the writer handed over.
+    @usableFromInline static var requested: Int { 0 }
+    @usableFromInline static var acknowledged: Int { 1 }
 
     /// The writing endpoint; once per recorder.
     public func makeWriter() throws(EngineError) -> LatencyWriter {
@@ -56,10 +57,10 @@ public final class LatencyRecorder: @unchecked Sendable {
         into total: inout Histogram<UInt64>, timeoutNanoseconds: UInt64 = 200_000_000,
         writerFinished: () -> Bool = { false }
     ) -> Histogram<UInt64>? {
-        let generation = requested.pointee.load(ordering: .relaxed) &+ 1
-        requested.pointee.store(generation, ordering: .releasing)
+        let generation = generations.load(Self.requested, ordering: .relaxed) &+ 1
+        generations.store(Self.requested, generation, ordering: .releasing)
         let start = ContinuousClock.now
-        while acknowledged.pointee.load(ordering: .acquiring) != generation {
+        while generations.load(Self.acknowledged, ordering: .acquiring) != generation {
             if writerFinished() || ContinuousClock.now - start > .nanoseconds(Int64(timeoutNanoseconds)) {
                 // Withdraw the request; the writer may still answer it later, which is harmless:
                 // the slot it leaves is collected by the next successful request or at the end.
@@ -103,16 +104,14 @@ func pg_sleep_briefly() {
 public struct LatencyWriter: ~Copyable, @unchecked Sendable {
     @usableFromInline let recorder: LatencyRecorder
     @usableFromInline let slots: UnsafeMutablePointer<Histogram<UInt64>>
-    @usableFromInline let requested: UnsafeMutablePointer<Atomic<Int>>
-    @usableFromInline let acknowledged: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let generations: PaddedAtomicCells
     @usableFromInline var active = 0
     @usableFromInline var seenGeneration = 0
 
     init(recorder: LatencyRecorder) {
         self.recorder = recorder
         slots = recorder.slots
-        requested = recorder.requested
-        acknowledged = recorder.acknowledged
+        generations = recorder.generations
     }
 
     /// Records one latency in nanoseconds (clamped to `LatencyRecorder.highestTrackable`).
@@ -124,11 +123,11 @@ public struct LatencyWriter: ~Copyable, @unchecked Sendable {
     /// Hands the current histogram to the monitor if it asked. Call at batch ends and when idle.
     @inlinable
     public mutating func serviceCollection() {
-        let generation = requested.pointee.load(ordering: .acquiring)
+        let generation = generations.load(LatencyRecorder.requested, ordering: .acquiring)
         if generation != seenGeneration {
             seenGeneration = generation
             active = generation & 1
-            acknowledged.pointee.store(generation, ordering: .releasing)
+            generations.store(LatencyRecorder.acknowledged, generation, ordering: .releasing)
         }
     }
 }

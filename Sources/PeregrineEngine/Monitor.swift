@@ -142,7 +142,7 @@ struct Monitor {
             journalLagEvents: inbound.publishedSequence - inbound.consumerSequence(0),
             journalWritable: !wiring.control.journalFailed, rejectsByReason: rejectsByReason(),
             bundlesBySize: (0..<wiring.bundlesBySize.count).map {
-                wiring.bundlesBySize.cell($0).pointee.load(ordering: .relaxed)
+                wiring.bundlesBySize.load($0, ordering: .relaxed)
             },
             endToEnd: endToEnd, bundleLatency: bundle, journalLatency: journal, elapsedSeconds: elapsed)
     }
@@ -151,7 +151,7 @@ struct Monitor {
     func rejectsByReason() -> [ExecutionReason: Int] {
         var counts: [ExecutionReason: Int] = [:]
         for reason in ExecutionReason.allCases {
-            let count = wiring.rejectsByReason.cell(Int(reason.rawValue)).pointee.load(ordering: .relaxed)
+            let count = wiring.rejectsByReason.load(Int(reason.rawValue), ordering: .relaxed)
             if count > 0 { counts[reason] = count }
         }
         return counts

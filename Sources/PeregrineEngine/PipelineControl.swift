@@ -9,32 +9,32 @@ final class PipelineControl: @unchecked Sendable {
     @usableFromInline init() {}
     @usableFromInline let cells = PaddedAtomicCells(count: 7, initialValue: 0)
 
-    @usableFromInline var stopRequested: Bool { cells.cell(0).pointee.load(ordering: .acquiring) != 0 }
-    @usableFromInline func requestStop() { cells.cell(0).pointee.store(1, ordering: .releasing) }
+    @usableFromInline var stopRequested: Bool { cells.load(0, ordering: .acquiring) != 0 }
+    @usableFromInline func requestStop() { cells.store(0, 1, ordering: .releasing) }
 
     /// The source's last published sequence, once it has stopped (-1 while running).
     @usableFromInline var sourceFinalSequence: Int? {
-        cells.cell(1).pointee.load(ordering: .acquiring) != 0
-            ? cells.cell(2).pointee.load(ordering: .relaxed) : nil
+        cells.load(1, ordering: .acquiring) != 0
+            ? cells.load(2, ordering: .relaxed) : nil
     }
     @usableFromInline func sourceFinished(lastSequence: Int) {
-        cells.cell(2).pointee.store(lastSequence, ordering: .relaxed)
-        cells.cell(1).pointee.store(1, ordering: .releasing)
+        cells.store(2, lastSequence, ordering: .relaxed)
+        cells.store(1, 1, ordering: .releasing)
     }
 
-    @usableFromInline var journalFinished: Bool { cells.cell(3).pointee.load(ordering: .acquiring) != 0 }
-    @usableFromInline func finishJournal() { cells.cell(3).pointee.store(1, ordering: .releasing) }
+    @usableFromInline var journalFinished: Bool { cells.load(3, ordering: .acquiring) != 0 }
+    @usableFromInline func finishJournal() { cells.store(3, 1, ordering: .releasing) }
 
-    @usableFromInline var logicFinished: Bool { cells.cell(4).pointee.load(ordering: .acquiring) != 0 }
-    @usableFromInline func finishLogic() { cells.cell(4).pointee.store(1, ordering: .releasing) }
+    @usableFromInline var logicFinished: Bool { cells.load(4, ordering: .acquiring) != 0 }
+    @usableFromInline func finishLogic() { cells.store(4, 1, ordering: .releasing) }
 
-    @usableFromInline var sinkFinished: Bool { cells.cell(5).pointee.load(ordering: .acquiring) != 0 }
-    @usableFromInline func finishSink() { cells.cell(5).pointee.store(1, ordering: .releasing) }
+    @usableFromInline var sinkFinished: Bool { cells.load(5, ordering: .acquiring) != 0 }
+    @usableFromInline func finishSink() { cells.store(5, 1, ordering: .releasing) }
 
     /// Set when the journal stage has failed: nothing more will be passed to the logic.
-    @usableFromInline var journalFailed: Bool { cells.cell(6).pointee.load(ordering: .acquiring) != 0 }
+    @usableFromInline var journalFailed: Bool { cells.load(6, ordering: .acquiring) != 0 }
     @usableFromInline func failJournal() {
-        cells.cell(6).pointee.store(1, ordering: .releasing)
+        cells.store(6, 1, ordering: .releasing)
         requestStop()
     }
 }

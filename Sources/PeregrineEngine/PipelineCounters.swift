@@ -19,12 +19,12 @@ public final class PipelineCounters: @unchecked Sendable {
     /// Publishes `value` as the counter's new total. Call only from the counter's thread.
     @inlinable
     public func publish(_ counter: Counter, _ value: Int) {
-        cells.cell(counter.rawValue).pointee.store(value, ordering: .relaxed)
+        cells.store(counter.rawValue, value, ordering: .relaxed)
     }
 
     /// The counter's last published total.
     public subscript(_ counter: Counter) -> Int {
-        cells.cell(counter.rawValue).pointee.load(ordering: .relaxed)
+        cells.load(counter.rawValue, ordering: .relaxed)
     }
 
     /// Every counter at once, for a status line, metrics or the report. Downstream counters

@@ -73,8 +73,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
             if report.isFill {
                 _fillCount &+= 1
             } else if report.kind == .rejected {
-                let cell = rejectsByReason.cell(Int(report.reason.rawValue))
-                cell.pointee.store(cell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+                rejectsByReason.increment(Int(report.reason.rawValue))
             }
         }
         reports.consume(readyReports)
@@ -98,8 +97,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
             downstream.bundle(bundle)
             bundleLatency.record(now &- bundle.openedAt)
             _bundleTransactionCount &+= bundle.count
-            let sizeCell = bundlesBySize.cell(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
-            sizeCell.pointee.store(sizeCell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+            bundlesBySize.increment(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
         }
         bundles.consume(readyBundles)
         downstream.flush()

@@ -266,7 +266,7 @@ public final class JetStreamJournalWriter {
         JournalFrame.seal(bytes, frameIndex: nextFrameIndex, firstSequence: openFirst, count: openCount)
         slotFirst[slot] = openFirst
         slotCount[slot] = openCount
-        ackSlots.cells.cell(slot).pointee.store(-1, ordering: .releasing)
+        ackSlots.cells.store(slot, -1, ordering: .releasing)
         slotNeedsPublish[slot] = !publish(slot: slot, frameIndex: nextFrameIndex)
         nextFrameIndex += 1
         openCount = 0
@@ -310,7 +310,7 @@ public final class JetStreamJournalWriter {
                 behindPending = true
             } else if connected && !behindPending {
                 if !slotNeedsPublish[slot] { lastFailure = ackSlots.lastFailureText }
-                ackSlots.cells.cell(slot).pointee.store(-1, ordering: .releasing)
+                ackSlots.cells.store(slot, -1, ordering: .releasing)
                 republishes += 1
                 slotNeedsPublish[slot] = !publish(slot: slot, frameIndex: frame)
             }

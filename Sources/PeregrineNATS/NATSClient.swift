@@ -324,7 +324,7 @@ public final class PublishAckSlots: Sendable {
 
     /// The state of publish `tag`: nil while in flight, true stored, false failed.
     public func state(of tag: UInt64) -> Bool? {
-        let value = cells.cell(Int(tag % UInt64(slots))).pointee.load(ordering: .acquiring)
+        let value = cells.load(Int(tag % UInt64(slots)), ordering: .acquiring)
         guard value >= 0, UInt64(value) >> 2 == tag else { return nil }
         return value & 3 == 1
     }
@@ -332,7 +332,7 @@ public final class PublishAckSlots: Sendable {
     public var lastFailureText: String { lastFailure.withLock { $0 } }
 
     func record(tag: UInt64, stored: Bool) {
-        cells.cell(Int(tag % UInt64(slots))).pointee.store(Int(tag << 2 | (stored ? 1 : 2)), ordering: .releasing)
+        cells.store(Int(tag % UInt64(slots)), Int(tag << 2 | (stored ? 1 : 2)), ordering: .releasing)
     }
 }
 

@@ -1,5 +1,6 @@
-import PeregrineCore
 import Testing
+
+@testable import PeregrineCore
 
 @Suite("SPSC ring")
 struct SPSCRingTests {
@@ -84,10 +85,19 @@ struct SPSCRingTests {
 struct PaddedAtomicCellsTests {
     @Test func cellsAreOnSeparateCacheLinePairs() {
         let cells = PaddedAtomicCells(count: 3, initialValue: 7)
-        let addresses = (0..<3).map { UInt(bitPattern: cells.cell($0)) }
+        let addresses = (0..<3).map { UInt(bitPattern: cells.address($0)) }
         #expect(addresses[0] % 128 == 0)
         #expect(addresses[1] - addresses[0] == 128)
         #expect(addresses[2] - addresses[1] == 128)
-        #expect(cells.cell(2).pointee.load(ordering: .relaxed) == 7)
+        #expect(cells.load(2, ordering: .relaxed) == 7)
+    }
+
+    @Test func eachOperationTouchesOnlyItsCell() {
+        let cells = PaddedAtomicCells(count: 3, initialValue: 7)
+        cells.store(0, 40, ordering: .releasing)
+        cells.increment(1)
+        cells.increment(1)
+        #expect(cells.exchange(2, -1, ordering: .acquiringAndReleasing) == 7)
+        #expect((0..<3).map { cells.load($0, ordering: .acquiring) } == [40, 9, -1])
     }
 }
