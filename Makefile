@@ -41,6 +41,7 @@ run: build
 ## Builds everything (the CLI too: the tests run it) and runs every test, with a
 ## nats-server of its own on a loopback port (scripts/with-nats-server.sh; stopped by PID).
 test: test-deps
+	scripts/check-layering.sh
 	$(SWIFT) build --build-tests
 	scripts/with-nats-server.sh $(SWIFT) test
 

@@ -11,13 +11,17 @@ let package = Package(
         .library(name: "PeregrineCore", targets: ["PeregrineCore"]),
         .library(name: "PeregrineModel", targets: ["PeregrineModel"]),
         .library(name: "PeregrineBook", targets: ["PeregrineBook"]),
+        .library(name: "PeregrineCodec", targets: ["PeregrineCodec"]),
+        .library(name: "PeregrineEVM", targets: ["PeregrineEVM"]),
         .library(name: "PeregrineMempool", targets: ["PeregrineMempool"]),
         .library(name: "PeregrineStrategy", targets: ["PeregrineStrategy"]),
         .library(name: "PeregrineJournal", targets: ["PeregrineJournal"]),
         .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
+        .library(name: "PeregrineVenue", targets: ["PeregrineVenue"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
         .library(name: "PeregrineControl", targets: ["PeregrineControl"]),
         .library(name: "PeregrineNATS", targets: ["PeregrineNATS"]),
+        .library(name: "PeregrineBench", targets: ["PeregrineBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -37,8 +41,8 @@ let package = Package(
         .target(
             name: "PeregrineNATS",
             dependencies: [
-                "CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal", "PeregrineFeed", "PeregrineStrategy",
-                "PeregrineEngine",
+                "CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
+                "PeregrineStrategy", "PeregrineEngine", "PeregrineEVM",
             ]
         ),
         .systemLibrary(
@@ -47,20 +51,24 @@ let package = Package(
         .target(name: "PeregrineModel", dependencies: ["PeregrineCore"]),
         .target(name: "PeregrineBook", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel"]),
         .target(
-            name: "PeregrineMempool",
-            dependencies: [
-                "PeregrineCore", "PeregrineModel", "CSecp256k1", .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            name: "PeregrineEVM",
+            dependencies: ["PeregrineCore", "CSecp256k1", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(name: "PeregrineMempool", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineEVM"]),
+        .target(name: "PeregrineCodec", dependencies: ["PeregrineModel"]),
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(
-            name: "PeregrineFeed", dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook"]),
+            name: "PeregrineFeed",
+            dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
+        .target(
+            name: "PeregrineVenue",
+            dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
         .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
         .target(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
-                "PeregrineStrategy", "PeregrineJournal", "PeregrineFeed",
+                "PeregrineStrategy", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,12 +88,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "PeregrineBench",
+            dependencies: [
+                "PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineJournal",
+                "PeregrineStrategy", "PeregrineEVM", "PeregrineMempool", "PeregrineEngine", "PeregrineControl",
+                "PeregrineNATS",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "PeregrineEngine", "PeregrineFeed", "PeregrineControl", "PeregrineMempool", "PeregrineNATS",
+                "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
+                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -119,31 +137,32 @@ let package = Package(
         .testTarget(
             name: "PeregrineFeedTests",
             dependencies: [
-                "PeregrineFeed", "PeregrineBook", "PeregrineModel", "PeregrineJournal", "PeregrineTestSupport",
-                "PeregrineSys", "PeregrineCore",
+                "PeregrineFeed", "PeregrineCodec", "PeregrineVenue", "PeregrineBook", "PeregrineModel",
+                "PeregrineJournal", "PeregrineTestSupport", "PeregrineSys", "PeregrineCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "PeregrineMempoolTests",
             dependencies: [
-                "PeregrineMempool", "PeregrineCore", "PeregrineTestSupport",
+                "PeregrineMempool", "PeregrineEVM", "PeregrineCore", "PeregrineTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "PeregrineEngineTests",
-            dependencies: ["PeregrineEngine", "PeregrineBook", "PeregrineTestSupport"]
+            dependencies: ["PeregrineEngine", "PeregrineBench", "PeregrineBook", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineControlTests",
-            dependencies: ["PeregrineControl", "PeregrineEngine", "PeregrineModel", "PeregrineCore"]
+            dependencies: ["PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore"]
         ),
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
-                "PeregrineNATS", "PeregrineEngine", "PeregrineFeed", "PeregrineModel", "PeregrineJournal",
+                "PeregrineNATS", "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineModel",
+                "PeregrineJournal",
                 "PeregrineStrategy", "PeregrineCore", "PeregrineTestSupport",
             ]
         ),

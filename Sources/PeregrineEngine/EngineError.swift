@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineJournal

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Binance (USDⓈ-M) depth CSV: `symbol,timestamp,first_update_id,last_update_id,side,update_type,

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Bybit v5 `orderbook.N` websocket messages, one JSON object per line: a snapshot rebuilds the

@@ -1,3 +1,4 @@
+import PeregrineCodec
 import PeregrineModel
 
 /// The most decimals seen in one kind of field, and the first value that had them.

@@ -1,3 +1,4 @@
+import PeregrineCodec
 import PeregrineModel
 import PeregrineSys
 

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// The market-data file formats `peregrine feed replay` reads.

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Order-level JSON lines: `{"seq":N,"op":"add"|"update"|"delete","order_id":N,"side":"bid"|"ask",

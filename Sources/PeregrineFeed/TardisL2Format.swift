@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Tardis `incremental_book_L2` CSV: `exchange,symbol,timestamp,local_timestamp,is_snapshot,side,

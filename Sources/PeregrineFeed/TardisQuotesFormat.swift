@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Tardis `quotes` CSV: `exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Tardis `book_snapshot_N` CSV: `exchange,symbol,timestamp,local_timestamp`, then

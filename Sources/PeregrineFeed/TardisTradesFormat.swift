@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// Tardis `trades` CSV: `exchange,symbol,timestamp,local_timestamp,id,side,price,amount`.

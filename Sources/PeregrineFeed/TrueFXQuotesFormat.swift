@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineModel
 
 /// TrueFX quotes CSV: `timestamp,bid,ask` (no sizes).

@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// A back-run the analysis found, handed to the bundle sink: what to build and whom it follows.
 /// Trivially copyable (it crosses threads on a ring).
 @frozen

@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineEVM
 
 /// A Uniswap V2-style pair swap found in a mined block's traces.
 public struct MinedSwap: Equatable, Sendable {

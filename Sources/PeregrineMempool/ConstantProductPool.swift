@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// Why a constant-product computation has no result: the same conditions Uniswap V2's library
 /// and pair revert on.
 public enum AMMError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// What happened to one pending transaction in the analyzer.
 @frozen
 public enum AnalysisResult: Equatable, Sendable {

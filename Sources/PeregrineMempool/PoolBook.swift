@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// A pair of tokens in canonical order (the smaller address first), as Uniswap V2 keys pairs.
 @frozen
 public struct TokenPair: Hashable, Sendable, BitwiseCopyable {

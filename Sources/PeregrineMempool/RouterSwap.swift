@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// The Uniswap V2 Router02 swap functions, by 4-byte selector.
 @frozen
 public enum RouterSwapFunction: UInt32, CaseIterable, Sendable, BitwiseCopyable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import PeregrineEVM
+
 /// Why a simulated router swap would revert.
 public enum SwapRevert: Error, Equatable, Sendable, CustomStringConvertible {
     /// Exact input: the output is below `amountOutMin` (`INSUFFICIENT_OUTPUT_AMOUNT`).

@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineEVM
 
 /// A synthetic mempool: Uniswap V2 pools of WETH against `tokenCount` tokens, Sushiswap pools
 /// for half of those pairs priced within ±0.3% of Uniswap's (inside the fee band: no arbitrage

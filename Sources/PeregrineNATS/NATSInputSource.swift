@@ -1,3 +1,4 @@
+import PeregrineCodec
 import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed

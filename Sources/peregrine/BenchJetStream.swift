@@ -1,7 +1,6 @@
 import ArgumentParser
-import PeregrineCore
+import PeregrineBench
 import PeregrineEngine
-import PeregrineModel
 import PeregrineNATS
 
 struct BenchJetStream: ParsableCommand {
@@ -49,61 +48,9 @@ struct BenchJetStream: ParsableCommand {
     }
 
     func run() throws {
-        let jetStream = try NATSConnection(NATSConnectionOptions(url: nats, maxReconnects: 0)).jetStream()
-        var market = SyntheticMarket(instruments: 16, seed: 1, orderFlowPercent: 20)
-        let input = (0..<events).map { market.next(timestamp: UInt64($0) * 100) }
-        print(
-            "jetstream benchmark: \(nats), \(storage) storage, R\(replicas); \(events) events of 64 bytes, frames of \(frameEvents), window \(window)"
-        )
-        let framed = try measure(name: "BENCH_FRAMED", input: input, frameEvents: frameEvents, jetStream: jetStream)
-        print(
-            "journal (frames):       \(decimal(framed.appendRate / 1e6, places: 2))M events/s acknowledged (\(framed.frames) frames, \(decimal(framed.appendRate * 64 / 1e6))MB/s)"
-        )
-        print("replay (pull consumer): \(decimal(framed.readRate / 1e6, places: 2))M events/s read and checked")
-        if singleEvents > 0 {
-            let single = try measure(
-                name: "BENCH_SINGLE", input: Array(input.prefix(singleEvents)), frameEvents: 1, jetStream: jetStream)
-            print(
-                "journal (one event per message): \(decimal(single.appendRate / 1e3, places: 1))K events/s — frames are \(decimal(framed.appendRate / single.appendRate, places: 1))× that"
-            )
-        }
-    }
-
-    struct Figures {
-        var appendRate: Double
-        var readRate: Double
-        var frames: Int
-    }
-
-    func measure(name: String, input: [Event], frameEvents: Int, jetStream: JetStream) throws -> Figures {
-        let settings = StreamSettings(
-            name: name, subjects: ["bench.\(name.lowercased())"], replicas: replicas,
-            storage: StreamStorage(rawValue: storage) ?? .file)
-        try jetStream.deleteStream(name)
-        defer { try? jetStream.deleteStream(name) }
-        let writer = try JetStreamJournalWriter(
-            jetStream: jetStream, settings: settings, subject: settings.subjects[0], window: window,
-            maxEventsPerFrame: frameEvents)
-        let clock = CycleClock.calibrate()
-        let start = clock.now()
-        for (index, event) in input.enumerated() {
-            while try !writer.append(event, sequence: Int64(index)) { writer.pollAcks() }
-        }
-        guard writer.drain(timeoutMilliseconds: 60_000) else {
-            throw ValidationError("JetStream did not acknowledge everything within 60 s: \(writer.lastFailure ?? "")")
-        }
-        let appendSeconds = Double(clock.now() &- start) / 1e9
-        let readStart = clock.now()
-        var checksum: UInt64 = 0
-        let summary = try JetStreamJournalReader.read(
-            jetStream: jetStream, stream: name, subject: settings.subjects[0], fetchBatch: fetchBatch
-        ) { event, _ in checksum &+= event.timestamp }
-        let readSeconds = Double(clock.now() &- readStart) / 1e9
-        guard summary.events == input.count else {
-            throw ValidationError("read back \(summary.events) of \(input.count) events")
-        }
-        return Figures(
-            appendRate: Double(input.count) / appendSeconds, readRate: Double(input.count) / readSeconds,
-            frames: writer.framesPublished)
+        try JetStreamBenchmark(
+            nats: nats, events: events, frameEvents: frameEvents, window: window, singleEvents: singleEvents,
+            storage: StreamStorage(rawValue: storage) ?? .file, fetchBatch: fetchBatch, replicas: replicas
+        ).run { print($0) }
     }
 }

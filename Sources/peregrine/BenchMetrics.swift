@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineBench
 import PeregrineControl
 import PeregrineEngine
 

@@ -1,9 +1,10 @@
 import ArgumentParser
 import PeregrineBook
+import PeregrineCodec
+import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
-import PeregrineSys
 
 #if canImport(Glibc)
     import Glibc
@@ -94,7 +95,7 @@ struct FeedReplayCommand: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let start = pg_monotonic_nanoseconds()
+        let start = ContinuousClock.now
         var incomplete = false
         var notionalOverflow = false
         do throws(FeedError) {
@@ -150,7 +151,8 @@ struct FeedReplayCommand: ParsableCommand {
             if let torn = replay.tornTail {
                 printError((allowTornTail ? "warning: " : "error: ") + "\(torn); not applied")
             }
-            let seconds = Double(pg_monotonic_nanoseconds() - start) / 1e9
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let stats = replay.statistics
             printError(
                 "replayed \(stats.messages) messages (\(stats.rows) rows) from \(files.count) file(s) in "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineCodec
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal

@@ -1,7 +1,9 @@
 import ArgumentParser
 import PeregrineBook
+import PeregrineCodec
 import PeregrineFeed
 import PeregrineModel
+import PeregrineVenue
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Histogram
 import PeregrineCore
+import PeregrineEVM
 import PeregrineEngine
 import PeregrineJournal
 import PeregrineMempool

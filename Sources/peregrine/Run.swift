@@ -1,7 +1,6 @@
 import ArgumentParser
 import Logging
 import PeregrineControl
-import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel
@@ -194,7 +193,6 @@ struct Run: ParsableCommand {
         }
         StopSignal.installHandlers()
         let logger = LogSetup.bootstrap(level: configuration.logLevel)
-        let clock = CycleClock.calibrate()
         let strategy = Peregrine.strategy
         let report: EngineReport
         let controlPlane =
@@ -210,11 +208,11 @@ struct Run: ParsableCommand {
             }
             if let natsSettings {
                 report = try DistributedPipeline.run(
-                    configuration: configuration, nats: natsSettings, strategy: strategy, clock: clock,
+                    configuration: configuration, nats: natsSettings, strategy: strategy,
                     observer: controlPlane, logger: logger, status: status)
             } else {
                 report = try Pipeline.run(
-                    configuration: configuration, strategy: strategy, clock: clock, observer: controlPlane,
+                    configuration: configuration, strategy: strategy, observer: controlPlane,
                     logger: logger, status: status)
             }
         } catch {

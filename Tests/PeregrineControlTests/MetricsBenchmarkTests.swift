@@ -1,3 +1,4 @@
+import PeregrineBench
 import PeregrineEngine
 import PeregrineStrategy
 import Testing

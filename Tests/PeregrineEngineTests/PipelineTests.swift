@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineBench
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine

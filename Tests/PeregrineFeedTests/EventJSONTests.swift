@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCodec
 import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel

@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineBook
+import PeregrineCodec
 import PeregrineFeed
 import PeregrineModel
 import PeregrineTestSupport

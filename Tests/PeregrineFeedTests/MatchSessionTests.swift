@@ -1,6 +1,8 @@
 import PeregrineBook
+import PeregrineCodec
 import PeregrineFeed
 import PeregrineModel
+import PeregrineVenue
 import Testing
 
 /// `peregrine match` through its JSON-lines interface: every order type, replace rule and

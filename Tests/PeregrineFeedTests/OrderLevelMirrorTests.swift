@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineBook
+import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineModel

@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineEVM
 import PeregrineMempool
 import Testing
 

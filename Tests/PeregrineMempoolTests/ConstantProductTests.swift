@@ -1,3 +1,4 @@
+import PeregrineEVM
 import PeregrineMempool
 import PropertyBased
 import Testing

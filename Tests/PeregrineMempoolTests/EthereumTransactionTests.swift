@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineEVM
 import PeregrineMempool
 import PropertyBased
 import Testing

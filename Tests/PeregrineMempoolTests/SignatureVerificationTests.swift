@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PeregrineEVM
 import PeregrineMempool
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCodec
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel

@@ -3,8 +3,10 @@
 // Threads and rings are created in `setup` (outside the measurement) and stopped in
 // `teardown`. Topology: the measuring thread on CPU 0, helper threads on CPU 1.
 import Benchmark
+import PeregrineBench
 import PeregrineBook
 import PeregrineCore
+import PeregrineEVM
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal

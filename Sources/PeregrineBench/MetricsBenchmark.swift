@@ -1,4 +1,5 @@
 import Logging
+import PeregrineControl
 import PeregrineCore
 import PeregrineEngine
 import PeregrineStrategy

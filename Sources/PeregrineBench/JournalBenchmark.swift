@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineEngine
 import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy

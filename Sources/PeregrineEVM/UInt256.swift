@@ -109,7 +109,7 @@ public struct UInt256: Hashable, Comparable, Sendable, BitwiseCopyable, CustomSt
 }
 
 @inlinable
-func hexNibble(_ byte: UInt8) -> UInt8? {
+package func hexNibble(_ byte: UInt8) -> UInt8? {
     switch byte {
     case 48...57: return byte &- 48
     case 97...102: return byte &- 87

@@ -1,0 +1,150 @@
+import Histogram
+import PeregrineCore
+import PeregrineEVM
+import PeregrineEngine
+import PeregrineMempool
+
+/// `peregrine bench mempool`: a synthetic stream of pending swaps analysed on one thread
+/// (latency per transaction, throughput), then the bundle sink's signing and the intake of
+/// signed bytes. Prints its figures through `print`.
+public struct MempoolBenchmark: Sendable {
+    public var transactions: Int
+    public var tokens: Int
+    public var count: Int
+    /// The key the back-runs are signed with (a development key: never funded).
+    public var developmentKey: String
+
+    public init(transactions: Int, tokens: Int, count: Int, developmentKey: String) {
+        self.transactions = transactions
+        self.tokens = tokens
+        self.count = count
+        self.developmentKey = developmentKey
+    }
+
+    public func run(print: (String) -> Void) throws {
+        let flow = SyntheticSwapFlow(count: transactions, tokenCount: tokens, seed: 3)
+        let clock = CycleClock.calibrate()
+        var analyzer = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: count * 2 + 1_000, falsePositiveRate: 0.001))
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+        var outcomes = [String: Int]()
+        var serial: UInt64 = 0
+        func next() -> (PendingTransaction, Int) {
+            let index = Int(serial % UInt64(flow.transactions.count))
+            var transaction = flow.transactions[index]
+            serial &+= 1
+            transaction.hash.words.3 = serial
+            return (transaction, index)
+        }
+        // Latency per transaction.
+        for _ in 0..<count {
+            let (transaction, index) = next()
+            let start = clock.now()
+            let result = flow.withCalldata(of: index) { analyzer.analyze(transaction, calldata: $0) }
+            histogram.record(clock.now() &- start)
+            switch result {
+            case .opportunity: outcomes["opportunity", default: 0] += 1
+            case .noOpportunity: outcomes["no opportunity", default: 0] += 1
+            case .reverts: outcomes["reverts", default: 0] += 1
+            case .duplicate: outcomes["duplicate", default: 0] += 1
+            case .filtered: outcomes["filtered", default: 0] += 1
+            case .undecodable: outcomes["undecodable", default: 0] += 1
+            }
+        }
+        // Throughput without per-transaction clocks.
+        let start = clock.now()
+        var found = 0
+        for _ in 0..<count {
+            let (transaction, index) = next()
+            if case .opportunity = flow.withCalldata(of: index, { analyzer.analyze(transaction, calldata: $0) }) {
+                found &+= 1
+            }
+        }
+        let seconds = Double(clock.now() &- start) / 1e9
+        print(
+            "mempool benchmark: \(count) pending swaps over \(flow.pools.pools.count) pools (\(tokens) tokens), one thread"
+        )
+        print(
+            "outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · "))
+        func ns(_ q: Double) -> String { "\(histogram.valueAtPercentile(q)) ns" }
+        print("latency per transaction: p50 \(ns(50))  p99 \(ns(99))  p99.9 \(ns(99.9))  max \(histogram.max) ns")
+        print(
+            "throughput: \(decimal(Double(count) / seconds / 1e6, places: 2))M transactions/s on one core (\(found) opportunities)"
+        )
+        try benchBackrunSigning(flow: flow, clock: clock, print: print)
+        benchSignedIntake(clock: clock, print: print)
+    }
+
+    /// What a live feed adds per transaction before the analysis: decoding its signed bytes
+    /// into a `PendingTransaction`, of which Keccak-256 (the transaction hash) is most.
+    func benchSignedIntake(clock: CycleClock, print: (String) -> Void) {
+        let flow = SyntheticSwapFlow(count: 2_000, tokenCount: tokens, seed: 5, signed: true)
+        let rounds = 100
+        var check: UInt64 = 0
+        var bytes = 0
+        var start = clock.now()
+        flow.arena.withUnsafeBytes { arena in
+            for _ in 0..<rounds {
+                for transaction in flow.transactions {
+                    let raw = UnsafeRawBufferPointer(
+                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                    if let decoded = try? DecodedTransaction(raw: raw) { check &+= decoded.pending.nonce }
+                    bytes &+= raw.count
+                }
+            }
+        }
+        let decodeNanoseconds = Double(clock.now() &- start) / Double(rounds * flow.transactions.count)
+        start = clock.now()
+        flow.arena.withUnsafeBytes { arena in
+            for _ in 0..<rounds {
+                for transaction in flow.transactions {
+                    let raw = UnsafeRawBufferPointer(
+                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                    check &+= Keccak256.hash(raw).words.0
+                }
+            }
+        }
+        let keccakNanoseconds = Double(clock.now() &- start) / Double(rounds * flow.transactions.count)
+        print(
+            "signed intake: decode of a signed transaction (\(bytes / (rounds * flow.transactions.count)) bytes) \(Int(decodeNanoseconds)) ns, of which Keccak-256 \(Int(keccakNanoseconds)) ns (\(check & 1))"
+        )
+    }
+
+    /// What the bundle sink does per opportunity: build the back-run (executor calldata, EIP-1559
+    /// fields), sign it with libsecp256k1, and write the eth_sendBundle request.
+    func benchBackrunSigning(flow: SyntheticSwapFlow, clock: CycleClock, print: (String) -> Void) throws {
+        var analyzer = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.001))
+        var orders: [BackrunOrder] = []
+        for index in 0..<flow.transactions.count where orders.count < 2_000 {
+            let transaction = flow.transactions[index]
+            if case .opportunity(_, let opportunity) = flow.withCalldata(
+                of: index, { analyzer.analyze(transaction, calldata: $0) })
+            {
+                orders.append(
+                    BackrunOrder(
+                        id: UInt64(orders.count), victimIndex: UInt64(index), opportunity: opportunity, arrival: 0,
+                        targetBlock: 1, maxFeePerGas: transaction.gasPrice,
+                        maxPriorityFeePerGas: transaction.maxPriorityFee))
+            }
+        }
+        guard !orders.isEmpty else { return }
+        let assembler = BundleAssembler(
+            signer: try EthereumSigner(privateKeyHex: developmentKey),
+            settings: BackrunSettings(executor: EVMAddress(first: 0, second: 0xE, third: 0x8EC0)),
+            search: BackrunSearch(),
+            pools: flow.pools)
+        var bytes = 0
+        let start = clock.now()
+        for order in orders {
+            let signed = try assembler.backrun(for: order)
+            bytes &+=
+                BundleAssembler.request(id: order.id, transactions: [signed.raw, signed.raw], blockNumber: 1).utf8.count
+        }
+        let perBundle = Double(clock.now() &- start) / Double(orders.count)
+        print(
+            "bundle sink: build + sign + eth_sendBundle JSON \(decimal(perBundle / 1_000, places: 1)) µs per back-run (\(Int(1e9 / perBundle)) bundles/s on one core, \(bytes / orders.count) bytes per request)"
+        )
+    }
+}
