@@ -92,3 +92,14 @@ public final class PaddedAtomicCells: @unchecked Sendable {
         cell.pointee.store(cell.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 }
+
+/// Room for `capacity` ring slots, starting on a 128-byte boundary: no slot straddles two
+/// cache lines when the element's stride divides 64 (a 32-byte item from a 16-aligned
+/// `malloc` would straddle every other one), and nothing else shares the first line. Free
+/// with `deallocate()` on the result.
+@usableFromInline
+func allocateSlots<Element>(_: Element.Type, capacity: Int) -> UnsafeMutablePointer<Element> {
+    UnsafeMutableRawPointer.allocate(
+        byteCount: Swift.max(capacity, 1) * MemoryLayout<Element>.stride, alignment: PaddedAtomicCells.slotSize
+    ).bindMemory(to: Element.self, capacity: capacity)
+}

@@ -4,25 +4,29 @@ import Synchronization
 ///
 /// Every operation is wait-free, allocation-free and free of reference counting.
 public struct SPSCConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked Sendable {
-    @usableFromInline let ring: SPSCRing<Element>
+    /// The ring, retained by `init` and released by `deinit` by hand, so that the endpoint is a
+    /// plain value kept in registers (see `SPSCProducer.ring`).
+    @usableFromInline let ring: Unmanaged<SPSCRing<Element>>
     @usableFromInline let buffer: UnsafeMutablePointer<Element>
     @usableFromInline let mask: Int
+    @usableFromInline let notifier: WakeNotifier
     @usableFromInline let head: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
-    @usableFromInline let notifier: WakeNotifier
     @usableFromInline var localHead: Int
     @usableFromInline var cachedTail: Int
 
     init(ring: SPSCRing<Element>) {
-        self.ring = ring
+        self.ring = Unmanaged.passRetained(ring)
         buffer = ring.buffer
         mask = ring.mask
+        notifier = ring.wakeSignal.notifier
         head = ring.headCell
         tail = ring.tailCell
-        notifier = ring.wakeSignal.notifier
         localHead = ring.headCell.pointee.load(ordering: .relaxed)
         cachedTail = ring.tailCell.pointee.load(ordering: .acquiring)
     }
+
+    deinit { ring.release() }
 
     /// Removes and returns the oldest element, or `nil` when the ring is empty.
     @inlinable

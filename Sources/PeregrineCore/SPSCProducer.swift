@@ -4,7 +4,10 @@ import Synchronization
 ///
 /// Every operation is wait-free, allocation-free and free of reference counting.
 public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Sendable {
-    @usableFromInline let ring: SPSCRing<Element>
+    /// The ring, retained by `init` and released by `deinit` by hand: with no reference-counted
+    /// field the endpoint is a plain value the compiler keeps in registers, so a push loop
+    /// does not also store the producer's index to memory on every push.
+    @usableFromInline let ring: Unmanaged<SPSCRing<Element>>
     @usableFromInline let buffer: UnsafeMutablePointer<Element>
     @usableFromInline let mask: Int
     @usableFromInline let capacity: Int
@@ -15,7 +18,7 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
     @usableFromInline var cachedHead: Int
 
     init(ring: SPSCRing<Element>) {
-        self.ring = ring
+        self.ring = Unmanaged.passRetained(ring)
         buffer = ring.buffer
         mask = ring.mask
         capacity = ring.capacity
@@ -25,6 +28,8 @@ public struct SPSCProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Send
         localTail = ring.tailCell.pointee.load(ordering: .relaxed)
         cachedHead = ring.headCell.pointee.load(ordering: .acquiring)
     }
+
+    deinit { ring.release() }
 
     /// Appends `element`. Returns `false`, changing nothing, when the ring is full.
     @inlinable

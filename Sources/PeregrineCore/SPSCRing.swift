@@ -34,7 +34,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         try validateRingCapacity(capacity)
         self.capacity = capacity
         mask = capacity - 1
-        buffer = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+        buffer = allocateSlots(Element.self, capacity: capacity)
     }
 
     deinit {

@@ -6,7 +6,9 @@ import Synchronization
 /// have passed, and says which one ends the batch (so a journal can write once per batch).
 /// No allocation or reference counting per operation.
 public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked Sendable {
-    @usableFromInline let ring: SequencedRing<Element>
+    /// The ring, retained by `init` and released by `deinit` by hand, so that the endpoint is a
+    /// plain value the compiler can keep in registers (see `SPSCProducer.ring`).
+    @usableFromInline let ring: Unmanaged<SequencedRing<Element>>
     @usableFromInline let buffer: UnsafeMutablePointer<Element>
     @usableFromInline let mask: Int
     @usableFromInline let own: UnsafeMutablePointer<Atomic<Int>>
@@ -21,7 +23,7 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     public let index: Int
 
     init(ring: SequencedRing<Element>, index: Int) {
-        self.ring = ring
+        self.ring = Unmanaged.passRetained(ring)
         self.index = index
         buffer = ring.buffer
         mask = ring.mask
@@ -32,6 +34,8 @@ public struct SequencedConsumer<Element: BitwiseCopyable>: ~Copyable, @unchecked
         nextSequence = ring.cells.address(1 + index).pointee.load(ordering: .relaxed) &+ 1
         cachedAvailable = nextSequence &- 1
     }
+
+    deinit { ring.release() }
 
     /// Hands over up to `limit` available elements as `(element, sequence, endOfBatch)`,
     /// then marks them consumed with one release store. Returns how many were handed over.

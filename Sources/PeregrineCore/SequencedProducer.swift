@@ -7,7 +7,9 @@ import Synchronization
 /// caller decides whether to wait (with its wait strategy), retry or drop.
 /// No allocation or reference counting per operation.
 public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked Sendable {
-    @usableFromInline let ring: SequencedRing<Element>
+    /// The ring, retained by `init` and released by `deinit` by hand, so that the endpoint is a
+    /// plain value the compiler can keep in registers (see `SPSCProducer.ring`).
+    @usableFromInline let ring: Unmanaged<SequencedRing<Element>>
     @usableFromInline let buffer: UnsafeMutablePointer<Element>
     @usableFromInline let mask: Int
     @usableFromInline let capacity: Int
@@ -21,7 +23,7 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
     @usableFromInline var cachedGatingSequence: Int
 
     init(ring: SequencedRing<Element>) {
-        self.ring = ring
+        self.ring = Unmanaged.passRetained(ring)
         buffer = ring.buffer
         mask = ring.mask
         capacity = ring.capacity
@@ -36,6 +38,8 @@ public struct SequencedProducer<Element: BitwiseCopyable>: ~Copyable, @unchecked
             cachedGatingSequence = -1
         }
     }
+
+    deinit { ring.release() }
 
     /// Claims exactly `count` sequences (1 ... capacity), or returns `nil` if they are not
     /// all free yet.

@@ -57,7 +57,7 @@ public final class SequencedRing<Element: BitwiseCopyable>: @unchecked Sendable 
         self.capacity = capacity
         self.consumers = consumers
         mask = capacity - 1
-        buffer = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+        buffer = allocateSlots(Element.self, capacity: capacity)
         cells = PaddedAtomicCells(count: 1 + consumers.count, initialValue: -1)
         endpointsTaken = PaddedAtomicCells(count: 1 + consumers.count, initialValue: 0)
 

@@ -1,6 +1,11 @@
+import Synchronization
 import Testing
 
 @testable import PeregrineCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("SPSC ring")
 struct SPSCRingTests {
@@ -78,6 +83,39 @@ struct SPSCRingTests {
         _ = try ring.makeConsumer()
         #expect(throws: CoreError.endpointTaken(ring: "SPSCRing", endpoint: "producer")) { _ = try ring.makeProducer() }
         #expect(throws: CoreError.endpointTaken(ring: "SPSCRing", endpoint: "consumer")) { _ = try ring.makeConsumer() }
+    }
+}
+
+@Suite("SPSC ring wake-up")
+struct SPSCWakeTests {
+    /// A consumer parked on the ring with a timeout far longer than the test is woken by the
+    /// producer's push: `park` reports a wake-up, not a timeout, and the item is there.
+    @Test func aPushWakesAParkedConsumer() throws {
+        let ring = try SPSCRing<UInt64>(capacity: 8)
+        var producer = try ring.makeProducer()
+        let received = Atomic<Int>(-1)
+        let woken = Atomic<Bool>(false)
+        let consumerThread = try PinnedThread.start(name: "wake-consumer", cpus: []) {
+            guard var consumer = try? ring.makeConsumer() else { return }
+            // Ten seconds: without the wake-up, park times out and returns false.
+            woken.store(consumer.wakeSignal.park(timeoutNanoseconds: 10_000_000_000), ordering: .relaxed)
+            received.store(consumer.tryPop().map { Int($0) } ?? -2, ordering: .relaxed)
+        }
+        while ring.wakeSignal.parkedCount == 0 { sched_yield() }
+        let pushed = producer.tryPush(42)
+        consumerThread.join()
+        let wasWoken = woken.load(ordering: .relaxed)
+        #expect(pushed)
+        #expect(wasWoken)
+        #expect(received.load(ordering: .relaxed) == 42)
+        #expect(ring.wakeSignal.parkedCount == 0)
+    }
+
+    /// A park that nobody notifies times out and says so.
+    @Test func aParkWithoutAPushTimesOut() throws {
+        let ring = try SPSCRing<UInt64>(capacity: 8)
+        let woken = ring.wakeSignal.park(timeoutNanoseconds: 1_000_000)
+        #expect(!woken)
     }
 }
 
