@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Benchmarks of Peregrine's hot path with ordo-one/package-benchmark (wall clock, malloc and
-// retain counts), plus `SPSCCompare`, the Swift side of the C++ SPSC baseline comparison.
+// retain counts), plus `SPSCCompare`, the Swift side of the SPSC comparison with rigtorp and the C++ baseline,
+// and `RuntimeCalls`, the workloads `runtime-calls.sh` counts runtime calls in under callgrind.
 // Exclusivity checks are off here only: the benchmark state lives in class boxes shared by
 // setup and measurement, and their dynamic checks would be measured instead of the rings.
 let package = Package(
@@ -32,6 +33,19 @@ let package = Package(
             path: "Benchmarks/PeregrineBenchmarks",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "RuntimeCalls",
+            dependencies: [
+                .product(name: "PeregrineCore", package: "Peregrine"),
+                .product(name: "PeregrineModel", package: "Peregrine"),
+                .product(name: "PeregrineBook", package: "Peregrine"),
+                .product(name: "PeregrineJournal", package: "Peregrine"),
+                .product(name: "PeregrineStrategy", package: "Peregrine"),
+                .product(name: "PeregrineEngine", package: "Peregrine"),
+                .product(name: "PeregrineBench", package: "Peregrine"),
+            ],
+            path: "Sources/RuntimeCalls"
         ),
         .executableTarget(
             name: "SPSCCompare",

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# `make bench`: the package-benchmark suites, then the Swift vs C++ SPSC ring comparison.
+# `make bench`: the package-benchmark suites, the runtime-call counts (callgrind), then the SPSC
+# ring comparison with rigtorp::SPSCQueue and the C++ baseline.
 set -euo pipefail
 cd "$(dirname "$0")"
 echo "== package-benchmark suites (release build; malloc counts per operation) =="
 swift package --allow-writing-to-package-directory benchmark --no-progress "$@"
+
+echo "== Swift runtime calls per operation (callgrind: retains, releases, exclusivity checks, mallocs) =="
+./runtime-calls.sh
 
 echo "== SPSC ring: Swift SPSCRing vs rigtorp::SPSCQueue vs the C++ baseline (same harness, alternating) =="
 g++ -O3 -march=native -std=c++17 -pthread cpp/spsc_baseline.cpp -o cpp/spsc_baseline

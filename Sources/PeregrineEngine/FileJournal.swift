@@ -141,13 +141,14 @@ public struct FileJournal: ~Copyable, JournalBackend {
         switch policy {
         case .every: try writer.sync()
         case .batch:
-            guard let syncer else { break }  // the plan opens one for the batch policy
+            // The plan opens a syncer for the batch policy. Optional chaining, not a binding:
+            // a bound copy of the reference would be retained and released on every commit.
             let segments = writer.segmentsCreated
-            syncer.committed(
+            syncer?.committed(
                 through: writer.committedSequence, descriptor: writer.descriptor,
                 segmentChanged: segments != reportedSegments)
             reportedSegments = segments
-            if let failure = syncer.lastFailure { throw failure }
+            if let failure = syncer?.lastFailure { throw failure }
         case .none: break
         }
     }
@@ -170,6 +171,9 @@ public struct FileJournal: ~Copyable, JournalBackend {
     }
 
     public var coalescesWrites: Bool { true }
+
+    @inlinable
+    public var bytesWritten: Int { writer.bytesWritten }
 
     public var statistics: JournalStatistics {
         var statistics = JournalStatistics()

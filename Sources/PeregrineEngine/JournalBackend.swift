@@ -34,10 +34,16 @@ public protocol JournalBackend: ~Copyable {
     var appendLimit: Int { get }
     /// Whether small batches should wait a little for more (one write per batch).
     var coalescesWrites: Bool { get }
+    /// Totals so far (read at the end of a run).
     var statistics: JournalStatistics { get }
+    /// Bytes written so far: read after every batch, so cheap (by default from `statistics`).
+    var bytesWritten: Int { get }
 }
 
 extension JournalBackend where Self: ~Copyable {
+    @inlinable
+    public var bytesWritten: Int { statistics.bytesWritten }
+
     @inlinable
     public mutating func append(
         _ ring: borrowing SequencedConsumer<Event>, first: Int, last: Int, baseSequence: Int64

@@ -135,10 +135,9 @@ extension JournalStage: Stage where Backend: ~Copyable {
         let passed = journal(now: now)
         if passed == 0, wiring.control.stopRequested { stopping(now: now) }
         serviceCollection()
-        let counters = wiring.counters
-        counters.publish(.journalPassed, _passed)
-        counters.publish(.journalDurable, Int(_durableSequence))
-        if passed > 0 { counters.publish(.journalBytes, backend.statistics.bytesWritten) }
+        wiring.counters.publish(.journalPassed, _passed)
+        wiring.counters.publish(.journalDurable, Int(_durableSequence))
+        if passed > 0 { wiring.counters.publish(.journalBytes, backend.bytesWritten) }
         if failure != nil { recordFailure() }
         return passed
     }

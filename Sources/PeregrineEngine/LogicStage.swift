@@ -5,15 +5,18 @@ import PeregrineStrategy
 import PeregrineSys
 
 /// The live logic stage's outputs: three rings to the sink. Outcomes and bundles always find
-/// room (the stage reserves it before each batch); an execution report waits for room by
-/// running the batch's "while blocked" action (drain the co-located sink, or wait for it), so
-/// nothing is dropped. Every output is folded into the output hash as it leaves.
+/// room (the stage reserves it before each batch). An execution report that finds the report
+/// ring full waits, in order, in `overflow` (reserved at set-up); the stage moves it to the
+/// ring after the event, running its "while blocked" action (drain the co-located sink, or
+/// wait for it) until it fits, so nothing is dropped and no closure is kept. Every output is
+/// folded into the output hash as it leaves.
 public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var outcomes: SPSCProducer<Outcome>
     @usableFromInline var bundles: SPSCProducer<Bundle>
     @usableFromInline var reports: SPSCProducer<ExecutionReport>
-    /// Set for the length of one batch (see `LogicStage.poll`).
-    @usableFromInline var whileFull: (() -> Void)?
+    /// Reports waiting for room in the report ring, oldest at `overflowStart`.
+    @usableFromInline var overflow: [ExecutionReport]
+    @usableFromInline var overflowStart = 0
     public var hasher: OutputHasher
     @usableFromInline var _reportCount = 0
     public var reportCount: Int { _reportCount }
@@ -26,7 +29,29 @@ public struct RingOutputs: ~Copyable, OutputSink {
         self.bundles = bundles
         self.reports = reports
         self.hasher = hasher
-        whileFull = nil
+        overflow = []
+        overflow.reserveCapacity(Self.overflowReserve)
+    }
+
+    /// Reports one event may leave waiting without an allocation (a sweep through more
+    /// resting orders than the report ring and this hold grows the array once).
+    public static let overflowReserve = 4_096
+
+    /// Whether reports are waiting for room in the ring.
+    @inlinable
+    public var hasWaitingReports: Bool { overflowStart < overflow.count }
+
+    /// Moves waiting reports to the ring, oldest first, as far as they fit; true when none
+    /// is left waiting.
+    @inlinable
+    public mutating func pushWaitingReports() -> Bool {
+        while overflowStart < overflow.count {
+            guard reports.tryPush(overflow[overflowStart]) else { return false }
+            overflowStart &+= 1
+        }
+        overflow.removeAll(keepingCapacity: true)
+        overflowStart = 0
+        return true
     }
 
     @inlinable
@@ -44,10 +69,9 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @inlinable
     public mutating func accept(_ report: ExecutionReport) {
         hasher.fold(report)
-        while !reports.tryPush(report) {
-            if let whileFull { whileFull() } else { pg_cpu_relax() }
-        }
         _reportCount &+= 1
+        if overflowStart == overflow.count, reports.tryPush(report) { return }
+        overflow.append(report)
     }
 }
 
@@ -95,7 +119,8 @@ public struct LogicStage<S: Strategy>: ~Copyable {
 
     /// Handles the events available (at most `batchLimit`); returns how many. Reserves room
     /// for every outcome and bundle the batch can produce first, running `whileBlocked` until
-    /// there is room; a full report ring runs it too.
+    /// there is room; after an event whose reports did not all fit in the report ring, runs it
+    /// until they do.
     @inlinable
     public mutating func handleAvailable(whileBlocked: () -> Void) -> Int {
         guard let available = consumer.available(limit: batchLimit) else { return 0 }
@@ -105,14 +130,13 @@ public struct LogicStage<S: Strategy>: ~Copyable {
             limit = reservableEvents(wanted: available.count)
         }
         let range = SequenceRange(first: available.first, count: limit)
-        withoutActuallyEscaping(whileBlocked) { blocked in
-            outputs.whileFull = blocked
-            var sequence = range.first
-            while sequence <= range.last {
-                logic.handle(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence), outputs: &outputs)
-                sequence &+= 1
+        var sequence = range.first
+        while sequence <= range.last {
+            logic.handle(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence), outputs: &outputs)
+            if _slowPath(outputs.hasWaitingReports) {
+                while !outputs.pushWaitingReports() { whileBlocked() }
             }
-            outputs.whileFull = nil
+            sequence &+= 1
         }
         consumer.finish(range)
         snapshots?.maybeTake(logic, outputHash: outputs.hasher.value)

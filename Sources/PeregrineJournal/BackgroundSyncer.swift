@@ -19,6 +19,8 @@ public final class BackgroundSyncer: @unchecked Sendable {
     /// The descriptor to sync next (a dup), and one retired by a roll, not yet closed.
     private let descriptor = Mutex<(current: Int32, retired: [Int32])>((-1, []))
     private let failure = Mutex<JournalError?>(nil)
+    /// Set once `failure` holds an error: read on every commit without taking the lock.
+    private let failed = Atomic<Bool>(false)
     private var thread: PinnedThread?
 
     /// Starts the syncer thread; it syncs at most once per `intervalMicroseconds`.
@@ -32,7 +34,8 @@ public final class BackgroundSyncer: @unchecked Sendable {
     /// One past the last sequence known durable.
     public var syncedSequence: Int64 { synced.load(ordering: .acquiring) }
     public var syncs: Int { syncCount.load(ordering: .relaxed) }
-    public var lastFailure: JournalError? { failure.withLock { $0 } }
+    /// The sync that failed, if one did. Lock-free while none has.
+    public var lastFailure: JournalError? { failed.load(ordering: .acquiring) ? failure.withLock { $0 } : nil }
 
     /// The writer has committed everything before `sequence` to `fd`'s file. When `fd`
     /// differs from the last one reported (a new segment), it is duplicated for the syncer.
@@ -82,6 +85,7 @@ public final class BackgroundSyncer: @unchecked Sendable {
                     } else {
                         let code = errno
                         failure.withLock { $0 = .io(operation: "fdatasync", path: "journal segment", errno: code) }
+                        failed.store(true, ordering: .releasing)
                     }
                 }
             }

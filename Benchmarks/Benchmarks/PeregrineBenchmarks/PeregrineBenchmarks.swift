@@ -79,12 +79,41 @@ final class LogicBench: @unchecked Sendable {
     var sequence: Int64 = 0
 }
 
+/// Controls for the counters: an object kept by a function the optimiser cannot see into (a
+/// retain per operation) and an array that escapes to a global (a malloc per operation).
+final class ControlBox: @unchecked Sendable { var value = 0 }
+nonisolated(unsafe) var controlKeptBox: ControlBox? = nil
+nonisolated(unsafe) var controlKeptArray: [Int] = []
+@inline(never) func controlKeep(_ box: ControlBox) { controlKeptBox = box }
+@inline(never) func controlKeep(_ array: [Int]) { controlKeptArray = array }
+
 final class BookBench: @unchecked Sendable {
     var book: L2Book?
     var updates: [LevelUpdate] = []
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // Controls: they show whether a counter works. Each must read 1 per operation in its
+    // column (malloc, retains); a counter that reads 0 on its control is broken, and every 0
+    // it shows elsewhere means nothing. Benchmarks/runtime-calls.sh counts the same calls
+    // exactly with callgrind, with the same two controls, as a cross-check.
+    Benchmark(
+        "Control: allocates (1 malloc per operation)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .retainCount], scalingFactor: .kilo)
+    ) { benchmark in
+        for index in benchmark.scaledIterations { controlKeep([index, index &+ 1, index &+ 2]) }
+    }
+    let controlBox = ControlBox()
+    Benchmark(
+        "Control: retains (1 retain per operation)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .retainCount], scalingFactor: .kilo)
+    ) { benchmark in
+        for index in benchmark.scaledIterations {
+            controlBox.value = index
+            controlKeep(controlBox)
+        }
+    }
+
     let spsc = SPSCBench()
     Benchmark(
         "SPSC ring throughput (32-byte items, 2 threads)", configuration: configuration(.mega),
