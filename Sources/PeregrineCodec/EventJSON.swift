@@ -5,7 +5,7 @@ import PeregrineModel
 /// ingress timestamp is not part of it (the engine stamps events when they arrive).
 ///
 /// ```
-/// {"type":"level","instrument":1,"seq":7,"side":"buy","price":2037700,"quantity":15}
+/// {"type":"level","instrument":1,"exchange_ts":1700000000123456789,"side":"buy","price":2037700,"quantity":15}
 /// {"type":"trade","instrument":1,"price":2037700,"quantity":3,"aggressor":"sell","trade_id":99}
 /// {"type":"quote","instrument":1,"bid_price":100,"bid_quantity":5,"ask_price":101,"ask_quantity":7}
 /// {"type":"transaction","instrument":1,"id":42,"side":"buy","price":100,"quantity":1,"origin":"observed","priority_fee":3}
@@ -13,7 +13,7 @@ import PeregrineModel
 /// {"type":"order","instrument":1,"action":"new","order_id":5,"account":2,"side":"sell","order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
 /// ```
 ///
-/// `seq` (the source sequence) is optional, 0 when absent. Transactions: `origin` defaults
+/// `exchange_ts` (when the venue stamped it, ns since the Unix epoch) is optional, 0 when absent. Transactions: `origin` defaults
 /// to `observed`, `priority_fee` to 0. Orders: `action`, `order_id` and `account` are
 /// required; the other fields default to a cancel's (`buy`, `limit`, `GTC`, zeros), so a
 /// cancel is `{"type":"order","instrument":1,"action":"cancel","order_id":5,"account":2}`.
@@ -43,7 +43,7 @@ public enum EventJSON {
         writer.raw(typeName(event.payload.kind))
         writer.raw("\"")
         field("instrument", event.instrument.rawValue)
-        field("seq", event.sourceSequence)
+        field("exchange_ts", event.exchangeTimestamp)
         switch event.payload {
         case .levelUpdate(let update):
             field("side", word: sideName(update.side))
@@ -116,7 +116,7 @@ public struct EventJSONDecoder: ~Copyable {
     public mutating func decode(_ line: UnsafeBufferPointer<UInt8>, timestamp: UInt64) throws(FeedError) -> Event {
         try object.parse(line)
         let instrument = InstrumentID(UInt32(try unsigned("instrument", max: UInt64(UInt32.max), default: nil)))
-        let sequence = try unsigned("seq", max: .max, default: 0)
+        let exchangeTimestamp = try unsigned("exchange_ts", max: .max, default: 0)
         guard let type = object.value("type"), type.kind == .string else {
             throw FeedError(line: 0, "missing \"type\" (level, trade, quote, transaction, timer or order)")
         }
@@ -163,7 +163,8 @@ public struct EventJSONDecoder: ~Copyable {
                 "unknown \"type\" \"\(String(decoding: type.bytes, as: UTF8.self))\" "
                     + "(use level, trade, quote, transaction, timer or order)")
         }
-        return Event(timestamp: timestamp, sourceSequence: sequence, instrument: instrument, payload: payload)
+        return Event(
+            timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: instrument, payload: payload)
     }
 
     func orderCommand() throws(FeedError) -> OrderCommand {
@@ -188,12 +189,12 @@ public struct EventJSONDecoder: ~Copyable {
     }
 
     func refuseUnknownKeys(_ specific: [StaticString]) throws(FeedError) {
-        let unknown = object.unknownKeys(["type", "instrument", "seq"] + specific)
+        let unknown = object.unknownKeys(["type", "instrument", "exchange_ts"] + specific)
         guard unknown.isEmpty else {
             throw FeedError(
                 line: 0,
                 "unknown key(s) \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); this type takes "
-                    + (["type", "instrument", "seq"] + specific).map { "\($0)" }.joined(separator: ", "))
+                    + (["type", "instrument", "exchange_ts"] + specific).map { "\($0)" }.joined(separator: ", "))
         }
     }
 

@@ -31,3 +31,54 @@ extension UnsafeBufferPointer where Element == UInt8 {
         return value
     }
 }
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// A UTC date and time `YYYY-MM-DD HH:MM:SS[.fraction][+00:00|Z]` (a `T` may separate the
+    /// date and time; up to 9 fraction digits) as nanoseconds since the Unix epoch, or nil
+    /// (another shape, another offset, a date before 1970 or after 2262).
+    public var utcNanoseconds: Int64? {
+        func digits(_ start: Int, _ count: Int) -> Int64? {
+            guard start + count <= self.count else { return nil }
+            var value: Int64 = 0
+            for index in start..<(start + count) {
+                let byte = self[index]
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard count >= 19, self[4] == UInt8(ascii: "-"), self[7] == UInt8(ascii: "-"),
+            self[10] == UInt8(ascii: " ") || self[10] == UInt8(ascii: "T"), self[13] == UInt8(ascii: ":"),
+            self[16] == UInt8(ascii: ":"), let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
+            let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
+            year >= 1970, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var fraction: Int64 = 0
+        if index < count, self[index] == UInt8(ascii: ".") {
+            index += 1
+            var scale: Int64 = 100_000_000
+            let start = index
+            while index < count, self[index] >= UInt8(ascii: "0"), self[index] <= UInt8(ascii: "9") {
+                guard index - start < 9 else { return nil }
+                fraction += Int64(self[index] - UInt8(ascii: "0")) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        let rest = UnsafeBufferPointer(rebasing: self[index...])
+        guard rest.isEmpty || rest.elementsEqual("Z".utf8) || rest.elementsEqual("+00:00".utf8) else { return nil }
+        // Days since 1970-01-01 of the civil date (Howard Hinnant's algorithm).
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = shiftedYear / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+        let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, nanoseconds <= Int64.max - fraction else { return nil }  // past 2262
+        return nanoseconds + fraction
+    }
+}

@@ -46,7 +46,8 @@ public struct RecordedSourceSpec: Equatable, Sendable {
 
 /// The recorded files as a source, file after file, as fast as the ring accepts: each
 /// line's changes to the venue's book (level updates, including removals when a snapshot
-/// replaces it), trades and quotes, for the spec's instrument. Owned by the source thread.
+/// replaces it), trades and quotes, for the spec's instrument, each with the exchange
+/// timestamp of the line it came from. Owned by the source thread.
 public struct RecordedSource: EventSource {
     @usableFromInline let feed: RecordedFeed
     @usableFromInline let instrument: InstrumentID
@@ -62,7 +63,8 @@ public struct RecordedSource: EventSource {
 
     @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
 
-    /// Writes the next recorded changes, as many as fit (at most a batch), stamped `now`.
+    /// Writes the next recorded changes, as many as fit (at most a batch), stamped `now` (the
+    /// ingress time) and with their exchange time.
     @inlinable
     public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
         feed.fill(batchLimit)
@@ -75,10 +77,11 @@ public struct RecordedSource: EventSource {
         }
         for _ in 0..<count {
             _counts.emitted &+= 1
+            let change = feed.take()
             writer.write(
                 Event(
-                    timestamp: now, sourceSequence: UInt64(_counts.emitted), instrument: instrument,
-                    payload: feed.take()))
+                    timestamp: now, exchangeTimestamp: change.exchangeTimestamp, instrument: instrument,
+                    payload: change.payload))
         }
         writer.publish()
         return count
@@ -109,13 +112,20 @@ extension RecordedSourceSpec: SourcePlan {
     public var exhaustedReason: String { "end of the files" }
 }
 
+/// One change read from a recorded file, with the exchange time of its line (ns since the
+/// Unix epoch; 0 when the format has none).
+public struct RecordedChange: Sendable, BitwiseCopyable {
+    public var payload: EventPayload
+    public var exchangeTimestamp: UInt64
+}
+
 /// The recorded files as a stream of engine event payloads, file after file. Owned by the
 /// source thread.
 public final class RecordedFeed {
     @usableFromInline var replay: FeedReplay
     @usableFromInline let paths: [String]
     @usableFromInline var nextPath = 1
-    @usableFromInline var pending = PendingBuffer<EventPayload>(capacity: 4_096)
+    @usableFromInline var pending = PendingBuffer<RecordedChange>(capacity: 4_096)
     @usableFromInline var finished = false
     public private(set) var failure: FeedError?
 
@@ -141,7 +151,10 @@ public final class RecordedFeed {
         while !finished, pending.count < wanted {
             do throws(FeedError) {
                 if let changes = try replay.nextChanges() {
-                    pending.append(contentsOf: changes)
+                    let exchangeTimestamp = replay.rowExchangeTimestamp
+                    for payload in changes {
+                        pending.append(RecordedChange(payload: payload, exchangeTimestamp: exchangeTimestamp))
+                    }
                 } else if nextPath < paths.count {
                     try replay.open(path: paths[nextPath])
                     nextPath += 1
@@ -158,7 +171,7 @@ public final class RecordedFeed {
     @usableFromInline var available: Int { pending.count }
 
     @usableFromInline
-    func take() -> EventPayload { pending.take() }
+    func take() -> RecordedChange { pending.take() }
 
     public var statistics: FeedStatistics { replay.statistics }
 }

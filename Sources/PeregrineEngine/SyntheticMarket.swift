@@ -23,7 +23,6 @@ public struct SyntheticMarket: Sendable {
     @usableFromInline var mids: InlineArray<64, Int64>
     @usableFromInline var nextTradeID: UInt64 = 1
     @usableFromInline var nextTransactionID: UInt64 = 1
-    @usableFromInline var nextSourceSequence: UInt64 = 1
     /// Percent of events that are order commands.
     public let orderFlowPercent: Int
     @usableFromInline var nextOrderID: UInt64 = 1
@@ -72,9 +71,8 @@ public struct SyntheticMarket: Sendable {
         let instrument = InstrumentID(UInt32(instrumentIndex))
         if orderFlowPercent > 0, random.next(below: 100) < UInt64(orderFlowPercent) {
             let event = Event(
-                timestamp: timestamp, sourceSequence: nextSourceSequence, instrument: instrument,
+                timestamp: timestamp, instrument: instrument,
                 payload: .order(nextOrder(mid: mid)))
-            nextSourceSequence &+= 1
             return event
         }
         let roll = random.next(below: 100)
@@ -110,8 +108,7 @@ public struct SyntheticMarket: Sendable {
             nextTransactionID &+= 1
         }
         let event = Event(
-            timestamp: timestamp, sourceSequence: nextSourceSequence, instrument: instrument, payload: payload)
-        nextSourceSequence &+= 1
+            timestamp: timestamp, instrument: instrument, payload: payload)
         return event
     }
 

@@ -13,7 +13,11 @@ extension FeedReplay {
             if row.text(0) == "symbol" { return false }
             throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
         }
+        guard let exchange = row[1].integerValue else {
+            throw FeedError(line: 0, "timestamp '\(row.text(1))' is not an integer")
+        }
         statistics.rows += 1
+        noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
         if lastUpdate != eventID {
             let isSnapshot = row[5].equals("snap")
             if isSnapshot, !inSnapshot { clearBook() }

@@ -16,6 +16,14 @@ struct BybitMessage {
         return nil
     }
 
+    /// The message's `ts` (milliseconds since the Unix epoch), if it has one before the data.
+    var timestamp: Int64? {
+        guard let start = line.find("\"ts\":") else { return nil }
+        var end = start
+        while end < line.count, line[end] >= UInt8(ascii: "0"), line[end] <= UInt8(ascii: "9") { end += 1 }
+        return UnsafeBufferPointer(rebasing: line[start..<end]).integerValue
+    }
+
     /// The update id, searched from `from` (where the pairs ended: it follows them) and then
     /// from the start.
     func updateID(searchingFrom from: Int = 0) -> Int64? {

@@ -90,6 +90,9 @@ public struct FeedReplay: ~Copyable {
     /// --source`): level updates, trades and quotes.
     var capturing = false
     var captured: [EventPayload] = []
+    /// When the venue stamped the row last applied, in nanoseconds since the Unix epoch (0 when
+    /// the format has no such time): what `nextChanges` returns is stamped with it.
+    public internal(set) var rowExchangeTimestamp: UInt64 = 0
     var reader: MappedLines?
     /// Fields per CSV row, from the header (`checkHeader`).
     var expectedFields = 0
@@ -264,6 +267,13 @@ public struct FeedReplay: ~Copyable {
         lastTimestamp = max(lastTimestamp, timestamp)
     }
 
+    /// Records the row's exchange time, given in `unitNanoseconds` units since the Unix epoch
+    /// (a time before 1970 or past 2554 is recorded as 0: unknown).
+    mutating func noteExchangeTime(_ value: Int64, unitNanoseconds: Int64) {
+        let (nanoseconds, overflow) = value.multipliedReportingOverflow(by: unitNanoseconds)
+        rowExchangeTimestamp = overflow || nanoseconds < 0 ? 0 : UInt64(nanoseconds)
+    }
+
     /// The side a field names, spelt `bid` / `ask` by the format.
     static func side(_ field: UnsafeBufferPointer<UInt8>, bid: StaticString, ask: StaticString) throws(FeedError)
         -> Side
@@ -341,6 +351,7 @@ extension FeedReplay {
     /// buffer is reused by the next call.
     public mutating func nextChanges() throws(FeedError) -> [EventPayload]? {
         captured.removeAll(keepingCapacity: true)
+        rowExchangeTimestamp = 0
         guard var lines = reader.take() else { return nil }
         guard let line = lines.next() else {
             reader = consume lines

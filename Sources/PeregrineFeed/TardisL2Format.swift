@@ -21,7 +21,11 @@ extension FeedReplay {
     mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
         guard let local = try tardisInteger(row, field: 3, named: "local_timestamp") else { return false }
+        guard let exchange = row[2].integerValue else {
+            throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
+        }
         statistics.rows += 1
+        noteExchangeTime(exchange, unitNanoseconds: 1_000)
         let isSnapshot = row[4].equals("true")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }

@@ -33,6 +33,7 @@ extension FeedReplay {
         guard let timestamp else { throw FeedError(line: 0, "expected a timestamp in field 3") }
         statistics.rows += 1
         noteTimestamp(timestamp)
+        noteExchangeTime(timestamp, unitNanoseconds: 1_000)
         return true
     }
 

@@ -10,6 +10,7 @@ extension FeedReplay {
         guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
         statistics.rows += 1
         noteTimestamp(timestamp)
+        noteExchangeTime(timestamp, unitNanoseconds: 1_000)
         let tradePrice = try price(row[6])
         let tradeSize = try size(row[7])
         statistics.trades += 1

@@ -9,7 +9,12 @@ extension FeedReplay {
         let row = CSVRow(line)
         guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
         if row.text(0) == "timestamp" { return false }
+        guard let exchange = row[0].utcNanoseconds else {
+            throw FeedError(
+                line: 0, "timestamp '\(row.text(0))' is not a UTC time YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]")
+        }
         statistics.rows += 1
+        noteExchangeTime(exchange, unitNanoseconds: 1)
         quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
         quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
         captureQuote()

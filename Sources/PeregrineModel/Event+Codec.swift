@@ -2,11 +2,12 @@
 ///
 /// ```
 ///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order)
-///  1     format version (u8, 1)
+///  1     format version (u8, 2; version 1 is read too: its bytes 16-23 held the feed's
+///        sequence number, which nothing used, and decode as exchange timestamp 0)
 ///  2-3   reserved (0)
 ///  4-7   instrument (u32)
 ///  8-15  timestamp, ns (u64)
-///  16-23 source sequence (u64)
+///  16-23 exchange timestamp, ns since the Unix epoch (u64; 0: none)
 ///  24-63 payload:
 ///        level update  price i64 @24, quantity i64 @32, side u8 @40
 ///        trade         price i64 @24, quantity i64 @32, trade id u64 @40, aggressor u8 @48
@@ -21,7 +22,9 @@ extension Event {
     /// Size of an encoded event.
     public static let encodedSize = 64
     /// The format version written in byte 1.
-    public static let wireVersion: UInt8 = 1
+    public static let wireVersion: UInt8 = 2
+    /// The format versions `init(decoding:)` reads.
+    public static let readableWireVersions: ClosedRange<UInt8> = 1...2
 
     /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
     /// Throws `.truncated` when `bytes` is shorter than 64.
@@ -36,7 +39,7 @@ extension Event {
         Wire.store(Self.wireVersion, frame, 1)
         Wire.store(instrument.rawValue, frame, 4)
         Wire.store(timestamp, frame, 8)
-        Wire.store(sourceSequence, frame, 16)
+        Wire.store(exchangeTimestamp, frame, 16)
         switch payload {
         case .levelUpdate(let update):
             Wire.store(update.price.ticks, frame, 24)
@@ -82,8 +85,12 @@ extension Event {
         let kindRaw = Wire.load(frame, 0, as: UInt8.self)
         guard let kind = EventKind(rawValue: kindRaw) else { throw .unknownEventKind(kindRaw) }
         let version = Wire.load(frame, 1, as: UInt8.self)
-        guard version == Self.wireVersion else {
-            throw .invalidField(type: "Event", field: "version", value: Int64(version))
+        guard Self.readableWireVersions.contains(version) else {
+            throw .unsupportedVersion(
+                type: "Event", found: Int(version),
+                readable: Int(
+                    Self.readableWireVersions.lowerBound)...Int(
+                        Self.readableWireVersions.upperBound))
         }
         try Wire.requireZero(frame, 2..<4, type: "Event")
         let payload: EventPayload
@@ -127,7 +134,7 @@ extension Event {
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),
-            sourceSequence: Wire.load(frame, 16, as: UInt64.self),
+            exchangeTimestamp: version == 1 ? 0 : Wire.load(frame, 16, as: UInt64.self),
             instrument: InstrumentID(Wire.load(frame, 4, as: UInt32.self)),
             payload: payload)
     }

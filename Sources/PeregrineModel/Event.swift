@@ -99,19 +99,20 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
 /// payload so that the largest payload (a 40-byte `OrderCommand`) still fits the line.
 ///
 /// `timestamp` is the ingress time in engine nanoseconds (CLOCK_MONOTONIC timeline), which is
-/// also how logic sees time. `sourceSequence` is the feed's own sequence number (0 if none),
-/// for gap detection.
+/// also how logic sees time. `exchangeTimestamp` is when the venue stamped the event, in
+/// nanoseconds since the Unix epoch, as recorded (0 when the source has none: synthetic
+/// events, commands).
 @frozen
 public struct Event: Hashable, Sendable, BitwiseCopyable {
     public var timestamp: UInt64
-    public var sourceSequence: UInt64
+    public var exchangeTimestamp: UInt64
     public var payload: EventPayload
     public var instrument: InstrumentID
 
     @inlinable
-    public init(timestamp: UInt64, sourceSequence: UInt64 = 0, instrument: InstrumentID, payload: EventPayload) {
+    public init(timestamp: UInt64, exchangeTimestamp: UInt64 = 0, instrument: InstrumentID, payload: EventPayload) {
         self.timestamp = timestamp
-        self.sourceSequence = sourceSequence
+        self.exchangeTimestamp = exchangeTimestamp
         self.instrument = instrument
         self.payload = payload
     }

@@ -20,6 +20,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownEventKind(UInt8)
     /// An encoded field holding a value the type does not allow.
     case invalidField(type: String, field: String, value: Int64)
+    /// An encoded value of a format version this build does not read.
+    case unsupportedVersion(type: String, found: Int, readable: ClosedRange<Int>)
 
     public var description: String {
         switch self {
@@ -37,6 +39,11 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(input)' is not a valid tick or lot size: use a positive decimal with at most 18 decimals"
         case .truncated(let type, let needed, let available):
             return "truncated \(type): needs \(needed) bytes, got \(available)"
+        case .unsupportedVersion(let type, let found, let readable):
+            return
+                "\(type) of format version \(found), written by \(found > readable.upperBound ? "a newer" : "an older") "
+                + "peregrine; this build reads versions \(readable.lowerBound) to \(readable.upperBound). Read it with "
+                + "the build that wrote it"
         case .unknownEventKind(let kind):
             return "unknown event kind \(kind) (expected 1 to \(EventKind.allCases.count))"
         case .invalidField(let type, let field, let value):

@@ -67,6 +67,7 @@ struct NATSPublish: ParsableCommand {
         var market = SyntheticMarket(instruments: instruments, seed: seed, orderFlowPercent: orderFlow)
         var buffers = [[Event]](repeating: [], count: shards)
         var frames = [UInt64](repeating: 0, count: shards)
+        var firstIndex = [Int64](repeating: 0, count: shards)
         var perShard = [Int](repeating: 0, count: shards)
         var publishFailure: (any Error)? = nil
         // JSON: a writer per shard whose every flush (whole lines, about 64 KiB) is one message.
@@ -88,7 +89,7 @@ struct NATSPublish: ParsableCommand {
                 return
             }
             guard !buffers[shard].isEmpty else { return }
-            let first = Int64(buffers[shard][0].sourceSequence)
+            let first = firstIndex[shard]
             let frame = JournalFrame.encode(buffers[shard][...], frameIndex: frames[shard], firstSequence: first)
             try frame.withUnsafeBytes {
                 try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
@@ -97,8 +98,7 @@ struct NATSPublish: ParsableCommand {
             buffers[shard].removeAll(keepingCapacity: true)
         }
         for index in 0..<events {
-            var event = market.next(timestamp: UInt64(index))
-            event.sourceSequence = UInt64(index)
+            let event = market.next(timestamp: UInt64(index))
             let shard = NATSSettings.shard(of: event.instrument, count: shards)
             perShard[shard] += 1
             if format == .json {
@@ -106,6 +106,7 @@ struct NATSPublish: ParsableCommand {
                 if let publishFailure { throw publishFailure }
                 continue
             }
+            if buffers[shard].isEmpty { firstIndex[shard] = Int64(index) }
             buffers[shard].append(event)
             if buffers[shard].count == frameEvents { try send(shard) }
         }

@@ -260,7 +260,7 @@ struct EngineStateHashCoverageTests {
                     var sink = TransactionBatch()
                     logic.strategy.onEvent(
                         Event(
-                            timestamp: 1, sourceSequence: 0, instrument: InstrumentID(1),
+                            timestamp: 1, exchangeTimestamp: 0, instrument: InstrumentID(1),
                             payload: .trade(
                                 Trade(
                                     price: Price(ticks: 1_000_000), quantity: Quantity(lots: 10_000), aggressor: .buy,

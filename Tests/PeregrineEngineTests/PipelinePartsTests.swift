@@ -326,6 +326,22 @@ struct PipelinePartsTests {
         let replayed = try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: false)
         #expect(replayed.stateHash == run.stateHash && replayed.outputHash == run.outputHash)
         #expect(replayed.replayed == run.emitted)
+        // Each journaled change keeps its instrument and the exchange time of the message it
+        // came from (the file's "ts", ms): the snapshot's first, the last delta's last.
+        var stamps: [UInt32: [UInt64]] = [:]
+        _ = try JournalReader.read(directory: directory) { _, event in
+            if case .levelUpdate = event.payload {
+                stamps[event.instrument.rawValue, default: []].append(event.exchangeTimestamp)
+            }
+            return true
+        }
+        #expect(stamps.keys.sorted() == [1, 2])
+        for instrument: UInt32 in [1, 2] {
+            let times = stamps[instrument] ?? []
+            #expect(times.first == 1_733_011_200_691_000_000)
+            #expect(times == times.sorted())
+            #expect(times.count == once.bookCounters.updates)
+        }
     }
 
     /// `FORMAT[@INSTRUMENT]:FILES` specs, several separated by ';' in the configuration.

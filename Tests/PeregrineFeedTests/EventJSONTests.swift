@@ -58,15 +58,15 @@ struct EventJSONTests {
         let text = String(
             decoding: Self.lines(of: [
                 Event(
-                    timestamp: 9, sourceSequence: 7, instrument: InstrumentID(1),
+                    timestamp: 9, exchangeTimestamp: 7, instrument: InstrumentID(1),
                     payload: .levelUpdate(
                         LevelUpdate(side: .buy, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 15)))),
                 Event(timestamp: 9, instrument: InstrumentID(1), payload: .order(order)),
             ]), as: UTF8.self)
         #expect(
             text == """
-                {"type":"level","instrument":1,"seq":7,"side":"buy","price":2037700,"quantity":15}
-                {"type":"order","instrument":1,"seq":0,"action":"new","order_id":5,"account":2,"side":"sell",\
+                {"type":"level","instrument":1,"exchange_ts":7,"side":"buy","price":2037700,"quantity":15}
+                {"type":"order","instrument":1,"exchange_ts":0,"action":"new","order_id":5,"account":2,"side":"sell",\
                 "order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
 
                 """)
@@ -89,9 +89,10 @@ struct EventJSONTests {
                     payload: .order(.cancel(OrderID(5), account: AccountID(2)))))
         #expect(
             try Self.decode(
-                #"{"type":"transaction","instrument":4,"seq":12,"id":42,"side":"buy","price":100,"quantity":1}"#)
+                #"{"type":"transaction","instrument":4,"exchange_ts":12,"id":42,"side":"buy","price":100,"quantity":1}"#
+            )
                 == Event(
-                    timestamp: 0, sourceSequence: 12, instrument: InstrumentID(4),
+                    timestamp: 0, exchangeTimestamp: 12, instrument: InstrumentID(4),
                     payload: .transaction(
                         Transaction(
                             id: 42, instrument: InstrumentID(4), side: .buy, price: Price(ticks: 100),
@@ -135,7 +136,7 @@ struct EventJSONTests {
                 == #""quantity" is -1: quantities are not negative"#)
         #expect(
             Self.error(#"{"type":"level","instrument":1,"side":"buy","price":1,"qty":1}"#)
-                == #"unknown key(s) "qty"; this type takes type, instrument, seq, side, price, quantity"#)
+                == #"unknown key(s) "qty"; this type takes type, instrument, exchange_ts, side, price, quantity"#)
         #expect(
             Self.error(#"{"type":"timer","instrument":0,"timer_id":0,"deadline":99999999999999999999}"#)
                 == #""deadline" is 99999999999999999999: use a whole number from 0 to 18446744073709551615"#)
@@ -197,7 +198,7 @@ struct SyntheticEvents {
                     OrderID(counter), account: AccountID(3), side, stopPrice: price, price: price, quantity: quantity))
         }
         return Event(
-            timestamp: 0, sourceSequence: counter, instrument: InstrumentID(UInt32(counter % 4)), payload: payload)
+            timestamp: 0, exchangeTimestamp: counter, instrument: InstrumentID(UInt32(counter % 4)), payload: payload)
     }
 }
 

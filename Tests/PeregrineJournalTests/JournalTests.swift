@@ -39,7 +39,7 @@ func sampleEvents(_ count: Int, seed: UInt64 = 1) -> [Event] {
                     timeInForce: .fillOrKill))
         }
         return Event(
-            timestamp: random.next(), sourceSequence: UInt64(index), instrument: InstrumentID(UInt32(index % 5)),
+            timestamp: random.next(), exchangeTimestamp: UInt64(index), instrument: InstrumentID(UInt32(index % 5)),
             payload: payload)
     }
 }

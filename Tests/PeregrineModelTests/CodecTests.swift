@@ -40,12 +40,12 @@ struct CodecTests {
 
     @Test func encodingIsLittleEndianAtDocumentedOffsets() throws {
         let event = Event(
-            timestamp: 0x0102_0304_0506_0708, sourceSequence: 9, instrument: InstrumentID(0xA0B0),
+            timestamp: 0x0102_0304_0506_0708, exchangeTimestamp: 9, instrument: InstrumentID(0xA0B0),
             payload: .levelUpdate(
                 LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 1 && bytes[1] == 1 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(bytes[0] == 1 && bytes[1] == 2 && bytes[2] == 0 && bytes[3] == 0)
         #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(bytes[16] == 9)
@@ -64,6 +64,25 @@ struct CodecTests {
                 }
             }
         }
+    }
+
+    /// Version 2 carries the exchange timestamp at bytes 16-23; a version-1 event (whose bytes
+    /// 16-23 held the feed's sequence number) decodes with exchange timestamp 0.
+    @Test func theExchangeTimestampRoundTripsAndVersionOneReadsAsNone() throws {
+        let event = Event(
+            timestamp: 5, exchangeTimestamp: 1_582_329_601_096_000_000, instrument: InstrumentID(3),
+            payload: .trade(Trade(price: Price(ticks: 9), quantity: Quantity(lots: 2), aggressor: .sell, tradeID: 8)))
+        var bytes = [UInt8](repeating: 0, count: 64)
+        try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
+        bytes[1] = 1
+        var versionOne = event
+        versionOne.exchangeTimestamp = 0
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == versionOne)
+        #expect(
+            ModelError.unsupportedVersion(type: "Event", found: 3, readable: 1...2).description
+                == "Event of format version 3, written by a newer peregrine; this build reads versions 1 to 2. "
+                + "Read it with the build that wrote it")
     }
 
     @Test func malformedBytesAreRejectedWithTheField() throws {
@@ -97,7 +116,12 @@ struct CodecTests {
                 bytes[62] = 9
             }
         }
-        #expect(throws: ModelError.invalidField(type: "Event", field: "version", value: 2)) { try decode { $0[1] = 2 } }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 3, readable: 1...2)) {
+            try decode { $0[1] = 3 }
+        }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...2)) {
+            try decode { $0[1] = 0 }
+        }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {
             try decode { $0[48] = 2 }
         }

@@ -29,7 +29,7 @@ struct NATSInputTests {
         let events = JetStreamJournalTests.events(3_000).enumerated().map { index, event in
             var event = event
             event.timestamp = 0
-            event.sourceSequence = UInt64(index)
+            event.exchangeTimestamp = UInt64(index)
             return event
         }
         let owned = events.filter { NATSSettings.shard(of: $0.instrument, count: 2) == 1 }

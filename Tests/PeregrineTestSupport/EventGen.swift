@@ -43,6 +43,6 @@ public enum EventGen {
         Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max), Gen.uint32(in: 0...UInt32.max), payload
     )
     .map { timestamp, sequence, instrument, payload in
-        Event(timestamp: timestamp, sourceSequence: sequence, instrument: InstrumentID(instrument), payload: payload)
+        Event(timestamp: timestamp, exchangeTimestamp: sequence, instrument: InstrumentID(instrument), payload: payload)
     }
 }

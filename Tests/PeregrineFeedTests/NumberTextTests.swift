@@ -1,0 +1,29 @@
+import PeregrineCodec
+import Testing
+
+/// Exchange times written as UTC text (TrueFX) become nanoseconds since the Unix epoch.
+@Suite("Number text")
+struct NumberTextTests {
+    static func utc(_ text: String) -> Int64? {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { UnsafeBufferPointer($0).utcNanoseconds }
+    }
+
+    @Test func utcTimesAreNanosecondsSinceTheEpoch() {
+        #expect(Self.utc("1970-01-01 00:00:00") == 0)
+        #expect(Self.utc("2013-01-01 22:00:00.295000+00:00") == 1_357_077_600_295_000_000)
+        #expect(Self.utc("2020-02-29T23:59:59.123456789Z") == 1_583_020_799_123_456_789)
+        #expect(Self.utc("2000-03-01 00:00:00") == 951_868_800_000_000_000)
+        #expect(Self.utc("2262-04-11 23:47:16.854775807") == Int64.max)
+    }
+
+    @Test func otherShapesAreRefused() {
+        for text in [
+            "2013-01-01", "2013-01-01 22:00", "2013-13-01 00:00:00", "2013-01-01 24:00:00", "1969-12-31 23:59:59",
+            "2013-01-01 22:00:00+01:00", "2013-01-01 22:00:00.", "2013-01-01 22:00:00.1234567890",
+            "2262-04-11 23:47:16.854775808", "9999-12-31 23:59:59", "2013/01/01 22:00:00",
+        ] {
+            #expect(Self.utc(text) == nil, "\(text)")
+        }
+    }
+}
