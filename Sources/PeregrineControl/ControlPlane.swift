@@ -60,8 +60,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_rejects_total":
             "Inputs refused, by reason (strategy transactions over the per-event limit, order commands by venue reject reason).",
         "peregrine_transactions_total": "Transactions the strategies emitted.",
-        "peregrine_opportunities_total":
-            "Events on which a strategy found an opportunity (emitted at least one transaction).",
+        "peregrine_signals_total":
+            "Events on which the strategy acted: signals (it emitted at least one transaction).",
         "peregrine_bundles_total": "Bundles sealed by the logic and received by the sink.",
         "peregrine_bundle_transactions_total":
             "Transactions inside bundles received by the sink (with peregrine_bundles_total: bundle size).",
@@ -96,7 +96,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.sourceDropped, "peregrine_drops_total", [("reason", "ring_full")]),
             (.logicRejectedTransactions, "peregrine_rejects_total", [("reason", "transactions_per_event")]),
             (.logicTransactions, "peregrine_transactions_total", []),
-            (.sinkOpportunities, "peregrine_opportunities_total", []),
+            (.sinkSignals, "peregrine_signals_total", []),
             (.logicBundles, "peregrine_bundles_total", [("stage", "logic")]),
             (.sinkBundles, "peregrine_bundles_total", [("stage", "sink")]),
             (.sinkBundleTransactions, "peregrine_bundle_transactions_total", []),

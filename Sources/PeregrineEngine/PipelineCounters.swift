@@ -9,7 +9,7 @@ public final class PipelineCounters: @unchecked Sendable {
         case sourceEmitted, sourceDropped, sourceFullWaits, sourceTicks
         case journalPassed, journalDurable, journalBytes
         case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles, logicReports
-        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills, sinkOpportunities
+        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills, sinkSignals
     }
 
     @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)

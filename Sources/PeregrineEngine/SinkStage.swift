@@ -29,9 +29,9 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     public var bundleCount: Int { _bundleCount }
     @usableFromInline var _bundleTransactionCount: Int = 0
     public var bundleTransactionCount: Int { _bundleTransactionCount }
-    @usableFromInline var _opportunityCount: Int = 0
+    @usableFromInline var _signalCount: Int = 0
     /// Outcomes for which the strategy emitted at least one transaction.
-    public var opportunityCount: Int { _opportunityCount }
+    public var signalCount: Int { _signalCount }
     /// Rejected commands by `ExecutionReason` raw value: one cell each, written only here (a
     /// relaxed store per reject), read by the monitor.
     public let rejectsByReason: PaddedAtomicCells
@@ -88,7 +88,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
-            if outcome.transactionsEmitted > 0 { _opportunityCount &+= 1 }
+            if outcome.transactionsEmitted > 0 { _signalCount &+= 1 }
             downstream.outcome(outcome)
         }
         outcomes.consume(readyOutcomes)
@@ -134,7 +134,7 @@ extension SinkStage: Stage where Downstream: ~Copyable {
         counters.publish(.sinkBundleTransactions, _bundleTransactionCount)
         counters.publish(.sinkReports, _reportCount)
         counters.publish(.sinkFills, _fillCount)
-        counters.publish(.sinkOpportunities, _opportunityCount)
+        counters.publish(.sinkSignals, _signalCount)
     }
 
     public mutating func isDone() -> Bool { wiring.control.logicFinished }

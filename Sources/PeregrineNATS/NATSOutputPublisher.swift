@@ -2,14 +2,14 @@ import PeregrineEngine
 import PeregrineModel
 
 /// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
-/// `NAME.out.K.bundles`, `NAME.out.K.opportunities`): one message per subject per sink batch,
+/// `NAME.out.K.bundles`, `NAME.out.K.signals`): one message per subject per sink batch,
 /// so the cost is one client call per batch, not per item.
 ///
 /// - reports: a sequence of 64-byte execution reports in their in-memory layout
 ///   (`ExecutionReport`, `@frozen`, little-endian on every platform Peregrine runs on)
 /// - bundles: a sequence of bundles in their wire encoding (`Bundle+Codec.swift`), each
 ///   preceded by its length as a little-endian u32
-/// - opportunities: the 40-byte `Outcome` (in-memory layout) of every event on which the
+/// - signals: the 40-byte `Outcome` (in-memory layout) of every event on which the
 ///   strategy emitted transactions: journal sequence, ingress time, best bid and ask after
 ///   the event, instrument, event kind, transactions emitted (they travel in the bundles)
 ///
@@ -19,10 +19,10 @@ public final class NATSOutputPublisher: OutputSink {
     let connection: NATSConnection
     let reportsSubject: String
     let bundlesSubject: String
-    let opportunitiesSubject: String
+    let signalsSubject: String
     var reportBuffer: [UInt8] = []
     var bundleBuffer: [UInt8] = []
-    var opportunityBuffer: [UInt8] = []
+    var signalBuffer: [UInt8] = []
     public private(set) var messages = 0
     public private(set) var failures = 0
     public private(set) var reportCount = 0
@@ -32,16 +32,16 @@ public final class NATSOutputPublisher: OutputSink {
             NATSConnectionOptions(url: settings.url, name: "peregrine-out-\(settings.shard)"))
         reportsSubject = settings.reportsSubject
         bundlesSubject = settings.bundlesSubject
-        opportunitiesSubject = settings.opportunitiesSubject
+        signalsSubject = settings.signalsSubject
         reportBuffer.reserveCapacity(64 * 4_096)
         bundleBuffer.reserveCapacity(1 << 16)
-        opportunityBuffer.reserveCapacity(MemoryLayout<Outcome>.stride * 4_096)
+        signalBuffer.reserveCapacity(MemoryLayout<Outcome>.stride * 4_096)
     }
 
-    /// Published when the strategy found an opportunity on the event (emitted transactions).
+    /// Published when the strategy acted on the event (a signal: it emitted transactions).
     public func outcome(_ outcome: Outcome) {
         guard outcome.transactionsEmitted > 0 else { return }
-        withUnsafeBytes(of: outcome) { opportunityBuffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: outcome) { signalBuffer.append(contentsOf: $0) }
     }
 
     public func accept(_ report: ExecutionReport) {
@@ -64,7 +64,7 @@ public final class NATSOutputPublisher: OutputSink {
     public func flush() {
         send(&reportBuffer, reportsSubject)
         send(&bundleBuffer, bundlesSubject)
-        send(&opportunityBuffer, opportunitiesSubject)
+        send(&signalBuffer, signalsSubject)
     }
 
     func send(_ buffer: inout [UInt8], _ subject: String) {

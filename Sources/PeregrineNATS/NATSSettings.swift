@@ -8,7 +8,7 @@ import PeregrineModel
 /// - journal stream `PEREGRINE_JOURNAL_K` on subject `peregrine.journal.K` (frames, see
 ///   `JournalFrame`)
 /// - input subject `peregrine.in.K` (event frames or JSON events, see docs/nats.md)
-/// - outputs `peregrine.out.K.reports`, `peregrine.out.K.bundles`, `peregrine.out.K.opportunities`
+/// - outputs `peregrine.out.K.reports`, `peregrine.out.K.bundles`, `peregrine.out.K.signals`
 public struct NATSSettings: Equatable, Sendable {
     public var url: String
     /// This engine's shard and the number of shards.
@@ -61,7 +61,7 @@ public struct NATSSettings: Equatable, Sendable {
     public var inputSubject: String { Self.inputSubject(prefix: subjectPrefix, shard: shard) }
     public var reportsSubject: String { "\(subjectPrefix).out.\(shard).reports" }
     public var bundlesSubject: String { "\(subjectPrefix).out.\(shard).bundles" }
-    public var opportunitiesSubject: String { "\(subjectPrefix).out.\(shard).opportunities" }
+    public var signalsSubject: String { "\(subjectPrefix).out.\(shard).signals" }
 
     public static func inputSubject(prefix: String = "peregrine", shard: Int) -> String { "\(prefix).in.\(shard)" }
 

@@ -37,7 +37,7 @@ struct ControlPlaneTests {
             Self.status(
                 counters: [
                     .sourceEmitted: 1_000, .journalPassed: 990, .logicProcessed: 980, .sinkOutcomes: 970,
-                    .sourceDropped: 3, .journalBytes: 79_200, .sinkOpportunities: 12,
+                    .sourceDropped: 3, .journalBytes: 79_200, .sinkSignals: 12,
                 ],
                 elapsed: 1, endToEnd: [500, 500, 500, 1_500, 1_500, 7_000_000],
                 rejects: [.unknownOrderID: 4]))
@@ -45,7 +45,7 @@ struct ControlPlaneTests {
             Self.status(
                 counters: [
                     .sourceEmitted: 3_000, .journalPassed: 2_990, .logicProcessed: 2_980, .sinkOutcomes: 2_970,
-                    .sourceDropped: 3, .journalBytes: 239_200, .sinkOpportunities: 20,
+                    .sourceDropped: 3, .journalBytes: 239_200, .sinkSignals: 20,
                 ],
                 elapsed: 2, endToEnd: [15_000], rejects: [.unknownOrderID: 9, .postOnlyWouldTake: 1],
                 bundlesBySize: [0, 3, 0, 1] + Array(repeating: 0, count: 12) + [2]))
@@ -56,7 +56,7 @@ struct ControlPlaneTests {
         #expect(Self.sample(text, "peregrine_events_total{stage=\"sink\"}") == 2_970)
         #expect(Self.sample(text, "peregrine_drops_total{reason=\"ring_full\"}") == 3)
         #expect(Self.sample(text, "peregrine_journal_written_bytes_total") == 239_200)
-        #expect(Self.sample(text, "peregrine_opportunities_total") == 20)
+        #expect(Self.sample(text, "peregrine_signals_total") == 20)
         #expect(Self.sample(text, "peregrine_rejects_total{reason=\"order_unknown_order_id\"}") == 9)
         #expect(Self.sample(text, "peregrine_rejects_total{reason=\"order_post_only_would_take\"}") == 1)
         // (2,970 − 970) events in the second second.

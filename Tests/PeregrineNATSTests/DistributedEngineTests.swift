@@ -135,17 +135,17 @@ struct DistributedEngineTests {
         #expect(Self.line("state hash:", in: replay.output) == Self.line("state hash:", in: text))
     }
 
-    /// Execution reports (without the trade id, a per-engine counter) and opportunities
+    /// Execution reports (without the trade id, a per-engine counter) and signals
     /// (without the journal sequence and ingress time) published on `prefix.out.*.reports` and
-    /// `prefix.out.*.opportunities` while `body` runs, by instrument.
+    /// `prefix.out.*.signals` while `body` runs, by instrument.
     static func collectOutputs(url: String, prefix: String, _ body: () throws -> Void) throws -> (
-        reports: [UInt32: [String]], opportunities: [UInt32: [String]]
+        reports: [UInt32: [String]], signals: [UInt32: [String]]
     ) {
         let connection = try NATSConnection(NATSConnectionOptions(url: url))
         let reportSubscription = try connection.subscribe(
             "\(prefix).out.*.reports", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
-        let opportunitySubscription = try connection.subscribe(
-            "\(prefix).out.*.opportunities", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+        let signalSubscription = try connection.subscribe(
+            "\(prefix).out.*.signals", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
         try connection.flush()
         try body()
         var reports: [UInt32: [String]] = [:]
@@ -161,27 +161,27 @@ struct DistributedEngineTests {
                 }
             })
         {}
-        var opportunities: [UInt32: [String]] = [:]
-        while try opportunitySubscription.next(
+        var signals: [UInt32: [String]] = [:]
+        while try signalSubscription.next(
             timeoutMilliseconds: 200,
             { message in
                 #expect(message.bytes.count % 40 == 0)
                 for offset in stride(from: 0, to: message.bytes.count, by: 40) {
                     let outcome = message.bytes.loadUnaligned(fromByteOffset: offset, as: Outcome.self)
-                    opportunities[outcome.instrument.rawValue, default: []].append(
+                    signals[outcome.instrument.rawValue, default: []].append(
                         "\(outcome.kind) \(outcome.bestBidTicks) \(outcome.bestAskTicks) \(outcome.transactionsEmitted) "
                             + "\(outcome.reportsEmitted)")
                 }
             })
         {}
-        return (reports, opportunities)
+        return (reports, signals)
     }
 
     /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
     /// market split across them (in `format`: frames or json), and returns their reports by
     /// instrument.
     static func shardedRun(url: String, prefix: String, shards: Int, format: String) throws -> (
-        reports: [UInt32: [String]], opportunities: [UInt32: [String]]
+        reports: [UInt32: [String]], signals: [UInt32: [String]]
     ) {
         try collectOutputs(url: url, prefix: prefix) {
             let engines = try (0..<shards).map { shard in
@@ -226,8 +226,8 @@ struct DistributedEngineTests {
             #expect(split.reports[instrument] == reports, "instrument \(instrument)")
         }
         #expect(MemoryLayout<Outcome>.stride == 40)
-        #expect(single.opportunities.values.map(\.count).reduce(0, +) > 100)
-        #expect(split.opportunities == single.opportunities)
+        #expect(single.signals.values.map(\.count).reduce(0, +) > 100)
+        #expect(split.signals == single.signals)
         // Both shards had work.
         let owners = Set(single.reports.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
         #expect(owners == [0, 1])
