@@ -18,14 +18,6 @@ public final class WakeSignal: @unchecked Sendable {
     @usableFromInline
     var sleepers: UnsafeMutablePointer<Atomic<Int>> { cells.address(0) }
 
-    /// Wakes parked waiters, if any. Called by producers after they publish.
-    @inlinable
-    public func notify() {
-        if sleepers.pointee.load(ordering: .relaxed) != 0 {
-            wakeAll()
-        }
-    }
-
     /// A handle for one producer or consumer that notifies this signal.
     public var notifier: WakeNotifier { WakeNotifier(signal: self, sleepers: sleepers) }
 

@@ -139,8 +139,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         _ event: Event, sequence: Int64, outputs: inout Outputs
     ) {
         let now = event.timestamp
-        // Checked inline first: `poll` returns a whole bundle (over 500 bytes) when not inlined.
-        if builder.isDue(now: now), let sealed = builder.poll(now: now) { emit(sealed, to: &outputs) }
+        if let sealed = builder.poll(now: now) { emit(sealed, to: &outputs) }
         let reportsBefore = outputs.reportCount
         let top: BestBidOffer?
         switch event.payload {

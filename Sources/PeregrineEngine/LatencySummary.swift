@@ -37,9 +37,9 @@ public struct LatencySummary: Equatable, Sendable {
         return decimal(Double(nanoseconds) / 1e9) + "s"
     }
 
+    /// One decimal below 100, none from 100 on (`decimal(_:places:)`).
     public static func decimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return value >= 100 ? "\(Int(value.rounded()))" : "\(tenths / 10).\(tenths % 10)"
+        PeregrineEngine.decimal(value, places: value >= 100 ? 0 : 1)
     }
 }
 
