@@ -45,6 +45,18 @@ public struct BookSet: ~Copyable {
         return books[index].apply(update)
     }
 
+    /// Empties `instrument`'s book (its venue replaced the book; a snapshot follows); counted
+    /// as an update to an unknown instrument when there is no such book.
+    @inlinable
+    public mutating func clear(_ instrument: InstrumentID) {
+        let index = Int(instrument.rawValue)
+        guard index < count else {
+            _unknownInstrumentUpdates &+= 1
+            return
+        }
+        books[index].clear()
+    }
+
     /// Whether `instrument` has a book here.
     @inlinable
     public func contains(_ instrument: InstrumentID) -> Bool { Int(instrument.rawValue) < count }

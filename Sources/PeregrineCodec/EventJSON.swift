@@ -11,6 +11,7 @@ import PeregrineModel
 /// {"type":"transaction","instrument":1,"id":42,"side":"buy","price":100,"quantity":1,"origin":"observed","priority_fee":3}
 /// {"type":"timer","instrument":0,"timer_id":0,"deadline":1000}
 /// {"type":"order","instrument":1,"action":"new","order_id":5,"account":2,"side":"sell","order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
+/// {"type":"clear","instrument":1,"exchange_ts":1700000000123456789}
 /// ```
 ///
 /// `exchange_ts` (when the venue stamped it, ns since the Unix epoch) is optional, 0 when absent. Transactions: `origin` defaults
@@ -79,6 +80,8 @@ public enum EventJSON {
             field("price", command.price.ticks)
             field("stop_price", command.stopPrice.ticks)
             field("quantity", command.quantity.lots)
+        case .clearBook:
+            break
         }
         writer.raw("}")
         writer.endLine()
@@ -92,6 +95,7 @@ public enum EventJSON {
         case .transaction: return "transaction"
         case .timer: return "timer"
         case .order: return "order"
+        case .clearBook: return "clear"
         }
     }
 
@@ -118,7 +122,7 @@ public struct EventJSONDecoder: ~Copyable {
         let instrument = InstrumentID(UInt32(try unsigned("instrument", max: UInt64(UInt32.max), default: nil)))
         let exchangeTimestamp = try unsigned("exchange_ts", max: .max, default: 0)
         guard let type = object.value("type"), type.kind == .string else {
-            throw FeedError(line: 0, "missing \"type\" (level, trade, quote, transaction, timer or order)")
+            throw FeedError(line: 0, "missing \"type\" (level, trade, quote, transaction, timer, order or clear)")
         }
         let payload: EventPayload
         if type.bytes.equals("level") {
@@ -157,11 +161,14 @@ public struct EventJSONDecoder: ~Copyable {
                 "action", "order_id", "account", "side", "order_type", "tif", "price", "stop_price", "quantity",
             ])
             payload = .order(try orderCommand())
+        } else if type.bytes.equals("clear") {
+            try refuseUnknownKeys([])
+            payload = .clearBook
         } else {
             throw FeedError(
                 line: 0,
                 "unknown \"type\" \"\(String(decoding: type.bytes, as: UTF8.self))\" "
-                    + "(use level, trade, quote, transaction, timer or order)")
+                    + "(use level, trade, quote, transaction, timer, order or clear)")
         }
         return Event(
             timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: instrument, payload: payload)

@@ -84,6 +84,10 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     /// Transactions waiting in the open bundle.
     public var pendingTransactions: Int { builder.pendingCount }
     public var bookCounters: BookCounters { books.counters }
+    /// Runs `body` with `instrument`'s L2 book, or returns nil when it has none.
+    public func withBook<R>(_ instrument: InstrumentID, _ body: (borrowing L2Book) -> R) -> R? {
+        books.withBook(instrument, body)
+    }
     /// The matching engine's counters (zero without order flow).
     public var venueCounters: MatchingCounters {
         switch venue {
@@ -149,6 +153,9 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         case .order(let command):
             venue?.process(command, instrument: event.instrument, sink: &outputs)
             top = venue?.bestBidOffer(event.instrument)
+        case .clearBook:
+            books.clear(event.instrument)
+            top = books.bestBidOffer(event.instrument)
         default:
             top = books.bestBidOffer(event.instrument)
         }

@@ -45,9 +45,10 @@ public struct RecordedSourceSpec: Equatable, Sendable {
 }
 
 /// The recorded files as a source, file after file, as fast as the ring accepts: each
-/// line's changes to the venue's book (level updates, including removals when a snapshot
-/// replaces it), trades and quotes, for the spec's instrument, each with the exchange
-/// timestamp of the line it came from. Owned by the source thread.
+/// line's changes to the venue's book (level updates, and a clear-book event before a
+/// snapshot that replaces it), trades and quotes, for the spec's instrument, each with the
+/// exchange timestamp of the line it came from. The files are decoded once, here: the only
+/// book they build is the engine's. Owned by the source thread.
 public struct RecordedSource: EventSource {
     @usableFromInline let feed: RecordedFeed
     @usableFromInline let instrument: InstrumentID
@@ -90,7 +91,7 @@ public struct RecordedSource: EventSource {
     public var summary: String? {
         let statistics = feed.statistics
         return "read \(statistics.rows) rows (\(statistics.messages) messages): gaps \(statistics.gaps), out of order "
-            + "\(statistics.outOfOrder), crossed \(statistics.crossed), one-sided \(statistics.oneSided)"
+            + "\(statistics.outOfOrder)"
             + (feed.failure.map { "; stopped early: \($0)" } ?? "")
     }
 
@@ -139,7 +140,7 @@ public final class RecordedFeed {
             if let tick = spec.tickSize { scale.price = tick }
             if let lot = spec.lotSize { scale.size = lot }
         }
-        replay = try FeedReplay(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
+        replay = try FeedReplay.decoder(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
         paths = spec.paths
         try replay.open(path: first)
     }

@@ -86,9 +86,10 @@ public struct FeedReplay: ~Copyable {
     /// The order-level mirror (order-level formats; `book` serves the others).
     var mirror: OrderLevelMirror
     var scanner = FlatJSONObject()
-    /// When set, every change is also captured as an engine event (for `peregrine run
-    /// --source`): level updates, trades and quotes.
-    var capturing = false
+    /// Set for a decoder (`FeedReplay.decoder`, for `peregrine run --source`): every change is
+    /// captured as an engine event (level updates, clear-book events, trades and quotes) and
+    /// no L2 book is kept, because the engine's book applies them: the feed is decoded once.
+    let capturing: Bool
     var captured: [EventPayload] = []
     /// When the venue stamped the row last applied, in nanoseconds since the Unix epoch (0 when
     /// the format has no such time): what `nextChanges` returns is stamped with it.
@@ -105,13 +106,37 @@ public struct FeedReplay: ~Copyable {
         format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment,
         maxLevelsPerSide: Int = L2Book.defaultMaxLevelsPerSide
     ) throws(FeedError) {
+        try self.init(
+            format: format, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement,
+            maxLevelsPerSide: maxLevelsPerSide, capturing: false)
+    }
+
+    /// A decoder of `format` for the engine: `open` a file, then `nextChanges` gives each line's
+    /// events. It keeps no L2 book (an order-level format keeps the order mirror that turns
+    /// orders into level totals), so the book and its statistics (crossed, one-sided) are the
+    /// engine's.
+    public static func decoder(format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment)
+        throws(FeedError) -> FeedReplay
+    {
+        try FeedReplay(
+            format: format, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement,
+            maxLevelsPerSide: L2Book.defaultMaxLevelsPerSide, capturing: true)
+    }
+
+    init(
+        format: FeedFormat, priceIncrement: Increment, sizeIncrement: Increment, maxLevelsPerSide: Int,
+        capturing: Bool
+    ) throws(FeedError) {
         guard maxLevelsPerSide >= 1 else {
             throw FeedError(line: 0, "the most levels per side must be at least 1 (got \(maxLevelsPerSide))")
         }
         // One book: a dense window of 2^20 ticks (8 MB a side) holds a coarse grid's whole day; a
-        // fine grid's levels go to the sorted stores. The order-level mirror has its own.
+        // fine grid's levels go to the sorted stores. The order-level mirror has its own, and a
+        // decoder uses none.
         let orderLevel = format == .l3JSONLines
-        let made = try Self.makeBook(windowSize: orderLevel ? 64 : 1 << 20, maxLevelsPerSide: maxLevelsPerSide)
+        let made = try Self.makeBook(
+            windowSize: orderLevel || capturing ? 64 : 1 << 20, maxLevelsPerSide: maxLevelsPerSide)
+        self.capturing = capturing
         self.format = format
         self.priceIncrement = priceIncrement
         self.sizeIncrement = sizeIncrement
@@ -183,6 +208,7 @@ public struct FeedReplay: ~Copyable {
 
     mutating func endMessage(checkpointEvery: Int, _ checkpoint: (FeedCheckpoint) -> Void) {
         statistics.messages += 1
+        if capturing { return }
         let top = bestBidOffer
         if let bid = top.bid, let ask = top.ask {
             if bid.price >= ask.price { statistics.crossed += 1 }
@@ -283,8 +309,12 @@ public struct FeedReplay: ~Copyable {
         throw FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not \(bid) or \(ask)")
     }
 
-    /// Applies a level update to the mirror (and captures it).
+    /// Applies a level update to the mirror, or captures it (a decoder).
     mutating func applyLevel(_ update: LevelUpdate) throws(FeedError) {
+        if capturing {
+            captured.append(.levelUpdate(update))
+            return
+        }
         guard book.apply(update) == .applied else {
             throw FeedError(
                 line: 0,
@@ -292,17 +322,14 @@ public struct FeedReplay: ~Copyable {
                     + "\(update.price.formatted(tickSize: priceIncrement)) would pass the mirror's ceiling of "
                     + "\(book.maxLevelsPerSide) levels a side (raise --max-levels-per-side)")
         }
-        if capturing { captured.append(.levelUpdate(update)) }
     }
 
-    /// Empties the mirror; captured as a removal of every level it held.
+    /// Empties the mirror, or captures a clear-book event (a decoder): the venue replaces its
+    /// book with the snapshot that follows.
     mutating func clearBook() {
         if capturing {
-            for side in [Side.buy, .sell] {
-                for level in book.depth(side, levels: .max) {
-                    captured.append(.levelUpdate(LevelUpdate(side: side, price: level.price, quantity: .zero)))
-                }
-            }
+            captured.append(.clearBook)
+            return
         }
         book.clear()
     }
@@ -339,10 +366,9 @@ extension FeedReplay {
 }
 
 extension FeedReplay {
-    /// Starts reading `path` line by line with `nextChanges` (for a pipeline source).
+    /// Starts reading `path` line by line with `nextChanges` (a `decoder`, for a pipeline source).
     public mutating func open(path: String) throws(FeedError) {
         reader = try MappedLines(path: path)
-        capturing = true
         captured.reserveCapacity(4_096)
     }
 

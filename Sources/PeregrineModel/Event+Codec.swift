@@ -1,9 +1,11 @@
 /// The 64-byte wire form of an `Event` (little-endian; unused bytes must be zero).
 ///
 /// ```
-///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order)
-///  1     format version (u8, 2; version 1 is read too: its bytes 16-23 held the feed's
-///        sequence number, which nothing used, and decode as exchange timestamp 0)
+///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order,
+///        7 clear book)
+///  1     format version (u8, 3; versions 1 and 2 are read too: they have no clear-book
+///        kind, and version 1's bytes 16-23 held the feed's sequence number, which nothing
+///        used, and decode as exchange timestamp 0)
 ///  2-3   reserved (0)
 ///  4-7   instrument (u32)
 ///  8-15  timestamp, ns (u64)
@@ -17,14 +19,15 @@
 ///        order         order id u64 @24, price i64 @32, stop price i64 @40, quantity i64 @48,
 ///                      account u32 @56, action u8 @60, type u8 @61, time in force u8 @62,
 ///                      side u8 @63 (the whole OrderCommand)
+///        clear book    none (all zero)
 /// ```
 extension Event {
     /// Size of an encoded event.
     public static let encodedSize = 64
     /// The format version written in byte 1.
-    public static let wireVersion: UInt8 = 2
+    public static let wireVersion: UInt8 = 3
     /// The format versions `init(decoding:)` reads.
-    public static let readableWireVersions: ClosedRange<UInt8> = 1...2
+    public static let readableWireVersions: ClosedRange<UInt8> = 1...3
 
     /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
     /// Throws `.truncated` when `bytes` is shorter than 64.
@@ -70,6 +73,8 @@ extension Event {
             Wire.store(command.type.rawValue, frame, 61)
             Wire.store(command.timeInForce.rawValue, frame, 62)
             Wire.store(command.side.rawValue, frame, 63)
+        case .clearBook:
+            break
         }
     }
 
@@ -131,6 +136,10 @@ extension Event {
                     timerID: Wire.load(frame, 24, as: UInt64.self), deadline: Wire.load(frame, 32, as: UInt64.self)))
         case .order:
             payload = .order(try Self.decodeOrder(frame))
+        case .clearBook:
+            guard version >= 3 else { throw .unknownEventKind(kindRaw) }
+            try Wire.requireZero(frame, 24..<64, type: "Event")
+            payload = .clearBook
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),

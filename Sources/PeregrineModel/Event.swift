@@ -7,6 +7,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
     case transaction = 4
     case timer = 5
     case order = 6
+    case clearBook = 7
 }
 
 /// A price level of a level-2 book set to a new total quantity (zero removes the level).
@@ -79,6 +80,9 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
     case transaction(Transaction)
     case timer(TimerFire)
     case order(OrderCommand)
+    /// The venue replaced its book of the event's instrument: every level goes; the level
+    /// updates that follow with the same exchange time are the snapshot that replaces them.
+    case clearBook
 
     /// The payload's kind.
     @inlinable
@@ -90,6 +94,7 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
         case .transaction: return .transaction
         case .timer: return .timer
         case .order: return .order
+        case .clearBook: return .clearBook
         }
     }
 }

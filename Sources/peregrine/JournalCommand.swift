@@ -180,6 +180,7 @@ struct JournalCommand: ParsableCommand {
                 return
                     "order \(command.action) \(command.orderID) \(command.account) \(command.side) \(command.type) "
                     + "\(command.timeInForce) \(command.quantity)@\(command.price) stop \(command.stopPrice)"
+            case .clearBook: return "clear book"
             }
         }
     }

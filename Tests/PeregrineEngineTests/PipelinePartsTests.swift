@@ -2,6 +2,7 @@ import Foundation
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy
@@ -341,6 +342,65 @@ struct PipelinePartsTests {
             #expect(times.first == 1_733_011_200_691_000_000)
             #expect(times == times.sorted())
             #expect(times.count == once.bookCounters.updates)
+        }
+    }
+
+    /// A recorded file is decoded once: the source sends its level updates and a clear-book
+    /// event before each snapshot, and the engine's own book applies them. The second snapshot
+    /// of this Tardis L2 file replaces the first (a bid and an ask only the first book held are
+    /// gone), and the engine's book ends equal to `FeedReplay`'s, level for level.
+    @Test func aRecordedFileIsDecodedOnceAndTheBookAppliesItsSnapshots() throws {
+        let directory = NSTemporaryDirectory() + "peregrine-decoded-once-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/book.csv"
+        try """
+        exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+        x,BTC,1000,1001,true,bid,100.0,5
+        x,BTC,1000,1001,true,bid,99.5,2
+        x,BTC,1000,1001,true,ask,100.5,3
+        x,BTC,2000,2001,false,bid,100.0,0
+        x,BTC,2000,2001,false,ask,101.0,4
+        x,BTC,3000,3001,true,bid,99.0,7
+        x,BTC,3000,3001,true,ask,100.5,1
+        x,BTC,4000,4001,false,bid,99.5,6
+
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let tick = try Increment("0.5")
+        let lot = try Increment("1")
+        var recorded = configuration()
+        recorded.instruments = 1
+        recorded.orderFlowPercent = 0
+        recorded.recordedSources = [RecordedSourceSpec(format: .tardisL2, paths: [file], tickSize: tick, lotSize: lot)]
+        recorded.journalDirectory = directory + "/journal"
+        let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
+        #expect(run.isLossless, "\(run.problems)")
+        #expect(run.emitted == 8 + 2 + 1)  // the levels, a clear per snapshot, the session end
+
+        var clears: [UInt64] = []
+        _ = try JournalReader.read(directory: directory + "/journal") { _, event in
+            if case .clearBook = event.payload { clears.append(event.exchangeTimestamp) }
+            return true
+        }
+        #expect(clears == [1_000_000, 3_000_000])  // µs in the file, ns in the event
+
+        let configuration = try JournalReplay.configuration(
+            for: directory + "/journal", base: EngineConfiguration())
+        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var outputs = HashingOutputs()
+        let replayed = try JournalReplay.replay(
+            directory: directory + "/journal", into: &logic, outputs: &outputs, repair: false)
+        #expect(replayed.stateHash == run.stateHash && replayed.outputHash == run.outputHash)
+
+        var mirror = try FeedReplay(format: .tardisL2, priceIncrement: tick, sizeIncrement: lot)
+        try mirror.replay(path: file)
+        let level = { (price: Int64, lots: Int64) in
+            BookLevel(price: Price(ticks: price), quantity: Quantity(lots: lots))
+        }
+        for side in [Side.buy, .sell] {
+            let engine = logic.withBook(InstrumentID(0)) { $0.depth(side, levels: 10) }
+            #expect(engine == mirror.depth(side, levels: 10))
+            #expect(engine == (side == .buy ? [level(199, 6), level(198, 7)] : [level(201, 1)]))
         }
     }
 

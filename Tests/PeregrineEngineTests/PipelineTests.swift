@@ -100,10 +100,12 @@ struct PipelineTests {
     @Test func aRecordedFileDrivesThePipeline() throws {
         let file = Fixtures.path("bybit_XRPUSDT_orderbook500_2024-12-01.jsonl")
         var pairs = 0
+        var snapshots = 0
         for line in try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline) {
-            let data =
-                (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["data"] as! [String: Any]
+            let message = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let data = message["data"] as! [String: Any]
             pairs += (data["b"] as! [[String]]).count + (data["a"] as! [[String]]).count
+            if message["type"] as? String == "snapshot" { snapshots += 1 }
         }
         let directory = NSTemporaryDirectory() + "peregrine-recorded-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -117,7 +119,9 @@ struct PipelineTests {
         var refused = run
         refused.bookCounters.refusedAtCeiling = 3
         #expect(!refused.isLossless && refused.problems.last?.hasPrefix("3 new book level(s) refused") == true)
-        #expect(run.emitted == pairs + 1)  // every level change, and the session end
+        #expect(snapshots == 1)
+        // Every level change, a clear-book event before the snapshot, and the session end.
+        #expect(run.emitted == pairs + snapshots + 1)
         #expect(run.bookCounters.updates == pairs)
         #expect(run.recordedSummary?.hasPrefix("read 50 rows (50 messages): gaps 0") == true)
         #expect(run.stopReason == "source finished (end of the files)")

@@ -62,12 +62,14 @@ struct EventJSONTests {
                     payload: .levelUpdate(
                         LevelUpdate(side: .buy, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 15)))),
                 Event(timestamp: 9, instrument: InstrumentID(1), payload: .order(order)),
+                Event(timestamp: 9, exchangeTimestamp: 8, instrument: InstrumentID(1), payload: .clearBook),
             ]), as: UTF8.self)
         #expect(
             text == """
                 {"type":"level","instrument":1,"exchange_ts":7,"side":"buy","price":2037700,"quantity":15}
                 {"type":"order","instrument":1,"exchange_ts":0,"action":"new","order_id":5,"account":2,"side":"sell",\
                 "order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
+                {"type":"clear","instrument":1,"exchange_ts":8}
 
                 """)
     }
@@ -114,10 +116,13 @@ struct EventJSONTests {
     @Test func badLinesAreRefusedWithWhatToFix() {
         #expect(
             Self.error(#"{"instrument":1,"price":1}"#)
-                == #"missing "type" (level, trade, quote, transaction, timer or order)"#)
+                == #"missing "type" (level, trade, quote, transaction, timer, order or clear)"#)
         #expect(
             Self.error(#"{"type":"lvl","instrument":1}"#)
-                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer or order)"#)
+                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order or clear)"#)
+        #expect(
+            Self.error(#"{"type":"clear","instrument":1,"side":"buy"}"#)
+                == #"unknown key(s) "side"; this type takes type, instrument, exchange_ts"#)
         #expect(Self.error(#"{"type":"level","side":"buy","price":1,"quantity":1}"#) == #"missing "instrument""#)
         #expect(
             Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)

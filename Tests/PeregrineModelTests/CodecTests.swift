@@ -45,7 +45,7 @@ struct CodecTests {
                 LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 1 && bytes[1] == 2 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(bytes[0] == 1 && bytes[1] == 3 && bytes[2] == 0 && bytes[3] == 0)
         #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(bytes[16] == 9)
@@ -79,10 +79,33 @@ struct CodecTests {
         var versionOne = event
         versionOne.exchangeTimestamp = 0
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == versionOne)
+        bytes[1] = 2
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         #expect(
-            ModelError.unsupportedVersion(type: "Event", found: 3, readable: 1...2).description
-                == "Event of format version 3, written by a newer peregrine; this build reads versions 1 to 2. "
+            ModelError.unsupportedVersion(type: "Event", found: 4, readable: 1...3).description
+                == "Event of format version 4, written by a newer peregrine; this build reads versions 1 to 3. "
                 + "Read it with the build that wrote it")
+    }
+
+    /// Version 3 adds the clear-book kind (7), with an all-zero payload; versions 1 and 2 have
+    /// no such kind.
+    @Test func aClearBookEventIsKindSevenOfVersionThree() throws {
+        let event = Event(
+            timestamp: 4, exchangeTimestamp: 1_733_011_200_691_000_000, instrument: InstrumentID(2),
+            payload: .clearBook)
+        var bytes = [UInt8](repeating: 0xEE, count: 64)
+        try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+        #expect(bytes[0] == 7 && bytes[1] == 3 && bytes[24..<64].allSatisfy { $0 == 0 })
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
+        for version: UInt8 in [1, 2] {
+            bytes[1] = version
+            #expect(throws: ModelError.unknownEventKind(7)) { try bytes.withUnsafeBytes { try Event(decoding: $0) } }
+        }
+        bytes[1] = 3
+        bytes[30] = 1
+        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 30", value: 1)) {
+            try bytes.withUnsafeBytes { try Event(decoding: $0) }
+        }
     }
 
     @Test func malformedBytesAreRejectedWithTheField() throws {
@@ -101,7 +124,7 @@ struct CodecTests {
             return try result.get()
         }
         #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
-        #expect(throws: ModelError.unknownEventKind(7)) { try decode { $0[0] = 7 } }
+        #expect(throws: ModelError.unknownEventKind(8)) { try decode { $0[0] = 8 } }
         #expect(throws: ModelError.invalidField(type: "OrderCommand", field: "action", value: 0)) {
             try decode { bytes in
                 bytes[0] = 6
@@ -116,10 +139,10 @@ struct CodecTests {
                 bytes[62] = 9
             }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 3, readable: 1...2)) {
-            try decode { $0[1] = 3 }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 4, readable: 1...3)) {
+            try decode { $0[1] = 4 }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...2)) {
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...3)) {
             try decode { $0[1] = 0 }
         }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {
@@ -140,7 +163,7 @@ struct CodecTests {
     @Test func randomBytesNeverTrapAndDecodeOnlyToCanonicalEvents() async {
         await propertyCheck(count: 20_000, input: Gen.uint8(in: 0...255).array(of: 64)) { bytes in
             var bytes = bytes
-            bytes[1] = 1  // give the decoder a fair chance to get past the version byte
+            bytes[1] = Event.wireVersion  // give the decoder a fair chance to get past the version byte
             if let event = bytes.withUnsafeBytes({ try? Event(decoding: $0) }) {
                 var again = [UInt8](repeating: 0, count: 64)
                 again.withUnsafeMutableBytes { try? event.encode(into: $0) }

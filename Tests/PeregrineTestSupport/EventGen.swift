@@ -17,7 +17,7 @@ public enum EventGen {
     }
 
     public static let payload = zip(
-        Gen.int(in: 0...5), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
+        Gen.int(in: 0...6), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
     )
     .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
         switch kind {
@@ -27,6 +27,7 @@ public enum EventGen {
             return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
         case 3: return .transaction(transaction)
         case 4: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
+        case 6: return .clearBook
         default:
             // Order quantities travel as sent (negative ones too): the matching engine rejects them.
             return .order(
