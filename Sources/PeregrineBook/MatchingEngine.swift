@@ -77,6 +77,13 @@ public struct MatchingEngine: ~Copyable {
         books[position].process(command, sink: &sink)
     }
 
+    /// Whether a book here trades `instrument`.
+    @inlinable
+    public func hosts(_ instrument: InstrumentID) -> Bool {
+        let raw = Int(instrument.rawValue)
+        return raw < indexCount && bookIndex[raw] >= 0
+    }
+
     /// The best bid and offer of `instrument`'s book, or nil when there is no such book.
     @inlinable
     public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer? {

@@ -12,7 +12,7 @@ public struct JSONLinesWriter {
     public init(flushThreshold: Int = 1 << 16, flush: @escaping ([UInt8]) -> Void) {
         self.flushThreshold = flushThreshold
         self.flush = flush
-        buffer.reserveCapacity(flushThreshold + 4_096)
+        buffer.reserveCapacity(Swift.min(flushThreshold, 1 << 20) + 4_096)
     }
 
     public mutating func raw(_ text: StaticString) {
@@ -76,6 +76,10 @@ public struct JSONLinesWriter {
             buffer.removeAll(keepingCapacity: true)
         }
     }
+
+    /// Drops the pending bytes, keeping the buffer's capacity: for a caller that sends
+    /// `buffer` itself.
+    public mutating func clear() { buffer.removeAll(keepingCapacity: true) }
 
     public mutating func finish() {
         if !buffer.isEmpty {

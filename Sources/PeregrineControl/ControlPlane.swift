@@ -32,8 +32,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let logger: Logger
     let registry = PrometheusCollectorRegistry()
     let state = Mutex<(ready: Bool, reason: String)>((false, "recovering the journal"))
-    let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "bundle"]))
-    let bundleSizes = Mutex(BundleSizeExport())
+    let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "order"]))
     var serverTask: Task<Void, Never>?
     var serviceGroup: ServiceGroup?
     let serverDone = DispatchSemaphore(value: 0)
@@ -58,13 +57,11 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             "Events that left each stage: source published, journal released, logic processed, sink received.",
         "peregrine_drops_total": "Events dropped, by reason.",
         "peregrine_rejects_total":
-            "Inputs refused, by reason (strategy transactions over the per-event limit, order commands by venue reject reason).",
-        "peregrine_transactions_total": "Transactions the strategies emitted.",
+            "Inputs refused, by reason (strategy orders over the per-event limit, order commands by venue reject reason).",
+        "peregrine_orders_total":
+            "Orders the strategy submitted (stage logic), sent out for venues this engine does not host (stage venue_out), and received by the sink (stage sink).",
         "peregrine_signals_total":
-            "Events on which the strategy acted: signals (it emitted at least one transaction).",
-        "peregrine_bundles_total": "Bundles sealed by the logic and received by the sink.",
-        "peregrine_bundle_transactions_total":
-            "Transactions inside bundles received by the sink (with peregrine_bundles_total: bundle size).",
+            "Events on which the strategy acted: signals (it submitted at least one order).",
         "peregrine_execution_reports_total":
             "Execution reports from the matching engine, at the logic and at the sink.",
         "peregrine_fills_total": "Fill execution reports at the sink (two per trade).",
@@ -94,12 +91,11 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.logicProcessed, "peregrine_events_total", [("stage", "logic")]),
             (.sinkOutcomes, "peregrine_events_total", [("stage", "sink")]),
             (.sourceDropped, "peregrine_drops_total", [("reason", "ring_full")]),
-            (.logicRejectedTransactions, "peregrine_rejects_total", [("reason", "transactions_per_event")]),
-            (.logicTransactions, "peregrine_transactions_total", []),
+            (.logicRefusedOrders, "peregrine_rejects_total", [("reason", "orders_per_event")]),
+            (.logicOrders, "peregrine_orders_total", [("stage", "logic")]),
+            (.logicVenueOrders, "peregrine_orders_total", [("stage", "venue_out")]),
+            (.sinkVenueOrders, "peregrine_orders_total", [("stage", "sink")]),
             (.sinkSignals, "peregrine_signals_total", []),
-            (.logicBundles, "peregrine_bundles_total", [("stage", "logic")]),
-            (.sinkBundles, "peregrine_bundles_total", [("stage", "sink")]),
-            (.sinkBundleTransactions, "peregrine_bundle_transactions_total", []),
             (.logicReports, "peregrine_execution_reports_total", [("stage", "logic")]),
             (.sinkReports, "peregrine_execution_reports_total", [("stage", "sink")]),
             (.sinkFills, "peregrine_fills_total", []),
@@ -123,7 +119,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// The whole exposition: the registry's metrics, then the latency histograms.
     public func metricsText() -> String {
         publishProcess()
-        return registry.emitToString() + latency.withLock { $0.text() } + bundleSizes.withLock { $0.text() }
+        return registry.emitToString() + latency.withLock { $0.text() }
     }
 
     func start() {
@@ -204,9 +200,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         latency.withLock { export in
             export.add(status.endToEnd, stage: "end_to_end")
             export.add(status.journalLatency, stage: "journal")
-            export.add(status.bundleLatency, stage: "bundle")
+            export.add(status.orderLatency, stage: "order")
         }
-        if !status.bundlesBySize.isEmpty { bundleSizes.withLock { $0.countsBySize = status.bundlesBySize } }
         if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
     }
 

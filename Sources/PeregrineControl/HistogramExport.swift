@@ -50,7 +50,8 @@ struct LatencyExport {
     /// The family in the text exposition format (cumulative buckets, `+Inf`, sum, count).
     func text() -> String {
         var out = "# HELP \(Self.name) Latency by stage: end_to_end is ingress to sink per event, journal is"
-        out += " ingress of a batch's oldest event to its release to the logic, bundle is bundle open to sink.\n"
+        out += " ingress of a batch's oldest event to its release to the logic, order is the ingress of the event a"
+        out += " strategy decided on to its order for another venue at the sink.\n"
         out += "# TYPE \(Self.name) histogram\n"
         for stage in stages {
             guard let current = series[stage] else { continue }
@@ -63,35 +64,6 @@ struct LatencyExport {
             out += "\(Self.name)_sum{stage=\"\(stage)\"} \(current.sumNanoseconds / 1e9)\n"
             out += "\(Self.name)_count{stage=\"\(stage)\"} \(current.count)\n"
         }
-        return out
-    }
-}
-
-/// Bundle sizes in the Prometheus text format (`peregrine_bundle_size`, transactions per bundle
-/// at the sink), from the sink's cumulative counts by size.
-struct BundleSizeExport {
-    static let name = "peregrine_bundle_size"
-    static let bounds = [1, 2, 4, 8, 12, 16]
-    /// Bundles by transaction count (index n: n transactions), cumulative since start.
-    var countsBySize: [Int] = []
-
-    func text() -> String {
-        var out = "# HELP \(Self.name) Transactions per bundle, for bundles received by the sink.\n"
-        out += "# TYPE \(Self.name) histogram\n"
-        var cumulative = 0
-        var sizeIndex = 0
-        for bound in Self.bounds {
-            while sizeIndex <= bound && sizeIndex < countsBySize.count {
-                cumulative += countsBySize[sizeIndex]
-                sizeIndex += 1
-            }
-            out += "\(Self.name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
-        }
-        let count = countsBySize.reduce(0, +)
-        let sum = countsBySize.enumerated().reduce(0) { $0 + $1.offset * $1.element }
-        out += "\(Self.name)_bucket{le=\"+Inf\"} \(count)\n"
-        out += "\(Self.name)_sum \(sum)\n"
-        out += "\(Self.name)_count \(count)\n"
         return out
     }
 }

@@ -6,7 +6,7 @@ import TOMLKit
 public enum ConfigurationProfile: String, CaseIterable, Sendable {
     /// Lowest latency: busy-spinning pinned threads, 64k rings, batch durability.
     case hft
-    /// Throughput over latency: yielding threads, 1M-slot rings, durability none, lazy bundles.
+    /// Throughput over latency: yielding threads, 1M-slot rings, durability none.
     case analytics
     /// Small footprint: parked threads, 4k rings, small journal segments and venue books.
     case memoryConstrained = "memory_constrained"
@@ -33,13 +33,12 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
             configuration.outboundRingSize = 1 << 20
             configuration.reportRingSize = 1 << 20
             configuration.durability = .none
-            configuration.bundleTimeoutMicroseconds = 1_000
         case .memoryConstrained:
             configuration.waitStrategy = .park
             configuration.inboundRingSize = 4_096
             configuration.outboundRingSize = 4_096
             configuration.reportRingSize = 4_096
-            configuration.bundleRingSize = 256
+            configuration.orderRingSize = 256
             configuration.segmentBytes = 8 << 20
             configuration.snapshotEveryEvents = 100_000
             configuration.venueOrderCapacity = 4_096
@@ -56,10 +55,9 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
 /// ```toml
 /// profile = "hft"
 /// [source]  rate, max, duration, max_events, instruments, seed, order_flow, burst, on_full, recorded
-/// [rings]   inbound, outbound, bundle, report
+/// [rings]   inbound, outbound, order, report
 /// [threads] wait, topology, pin
 /// [journal] enabled, directory, durability, sync_interval_us, sync_events, segment_mb, snapshot_every, prune
-/// [bundles] size, timeout_us
 /// [venue]   orders
 /// [metrics] port
 /// [monitor] status_interval
@@ -240,7 +238,7 @@ public enum ConfigurationFile {
             }),
         powerOfTwoKey("rings", "inbound", set: { $0.inboundRingSize = $1 }, get: { $0.inboundRingSize }),
         powerOfTwoKey("rings", "outbound", set: { $0.outboundRingSize = $1 }, get: { $0.outboundRingSize }),
-        powerOfTwoKey("rings", "bundle", set: { $0.bundleRingSize = $1 }, get: { $0.bundleRingSize }),
+        powerOfTwoKey("rings", "order", set: { $0.orderRingSize = $1 }, get: { $0.orderRingSize }),
         powerOfTwoKey("rings", "report", set: { $0.reportRingSize = $1 }, get: { $0.reportRingSize }),
         choiceKey(
             "threads", "wait", WaitStrategyKind.allCases.map(\.rawValue),
@@ -310,10 +308,6 @@ public enum ConfigurationFile {
                 }
                 configuration.pruneJournal = flag
             }, render: { $0.pruneJournal ? "true" : "false" }),
-        integerKey("bundles", "size", 1...16, "use 1 to 16", set: { $0.bundleSize = $1 }, get: { $0.bundleSize }),
-        integerKey(
-            "bundles", "timeout_us", 1...10_000_000, "use 1 to 10000000", set: { $0.bundleTimeoutMicroseconds = $1 },
-            get: { $0.bundleTimeoutMicroseconds }),
         integerKey(
             "venue", "orders", 1...(1 << 23), "use 1 to 8388608", set: { $0.venueOrderCapacity = $1 },
             get: { $0.venueOrderCapacity }),
@@ -383,6 +377,17 @@ public enum ConfigurationFile {
                     throw .invalidSetting(
                         name: sectionName, value: "\(sectionValue)",
                         allowed: "unknown top-level key; settings go in sections such as [rings]")
+                }
+                let known = keys.filter { $0.section == sectionName }
+                var sections: [String] = []
+                for key in keys where !sections.contains(key.section) { sections.append(key.section) }
+                for (name, value) in section where known.isEmpty {
+                    throw .invalidSetting(
+                        name: "\(sectionName).\(name)", value: "\(value)",
+                        allowed: "unknown section [\(sectionName)]; sections: "
+                            + sections.map { "[\($0)]" }.joined(separator: ", ")
+                            + (sectionName == "bundles"
+                                ? " ([bundles] was removed on 2026-11-29: strategies submit orders, not bundles)" : ""))
                 }
                 for (name, value) in section {
                     guard let key = keys.first(where: { $0.section == sectionName && $0.name == name }) else {

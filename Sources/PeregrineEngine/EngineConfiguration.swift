@@ -66,18 +66,18 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var fullRingPolicy: FullRingPolicy = .block
     public var inboundRingSize = 65_536
     public var outboundRingSize = 65_536
-    public var bundleRingSize = 1_024
-    public var bundleSize = 16
-    public var bundleTimeoutMicroseconds = 100
+    /// Slots in the ring carrying venue orders (the strategy's orders for venues this engine
+    /// does not host) from logic to the sink.
+    public var orderRingSize = 1_024
     public var waitStrategy: WaitStrategyKind = .spin
     public var topology: Topology = .shared
     /// CPUs to pin the hot threads to, in thread order; empty for no pinning.
     public var pinCPUs: [Int] = []
     public var instruments = 4
     public var seed: UInt64 = 42
-    /// Percent of synthetic events that are order commands for the matching engine (0 to
-    /// 100). Above 0 the logic stage hosts a matching engine with one book per instrument and
-    /// sends its execution reports to the sink.
+    /// Percent of synthetic events that are order commands for the hosted venue (0 to 100).
+    /// Above 0 the logic hosts a venue (a matching engine) trading its own instruments,
+    /// `hostedInstruments`, and sends its execution reports to the sink.
     public var orderFlowPercent = 0
     /// Orders each venue book can hold at once (resting plus pending stops).
     public var venueOrderCapacity = 65_536
@@ -115,13 +115,20 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// A journal segment is closed and a new one started past this size.
     public var segmentBytes = 64 << 20
     /// When the paced source has had nothing to send for this long it sends a clock tick, so
-    /// time (bundle timeouts) moves on in the logic through journaled events.
+    /// time moves on in the logic through journaled events.
     public var tickIntervalMicroseconds = 50
     public var statusIntervalSeconds = 1.0
     /// Most events a stage handles before it publishes progress.
     public var batchLimit = 256
 
     public init() {}
+
+    /// The instruments the hosted venue trades: with order flow, as many as there are
+    /// market-data instruments, numbered after them (`instruments ..< 2 × instruments`), so
+    /// that every instrument has one book; none without order flow.
+    public var hostedInstruments: Range<Int> {
+        orderFlowPercent > 0 ? SyntheticMarket.hostedInstruments(instruments: instruments) : 0..<0
+    }
 
     /// Seconds a run may last (0, meaning "until stopped", is allowed too): about ten years.
     public static let durationRange: ClosedRange<Double> = 0.001...315_360_000
@@ -156,16 +163,9 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         for (name, value) in [
             ("ring-size", inboundRingSize), ("outbound-ring-size", outboundRingSize),
-            ("bundle-ring-size", bundleRingSize), ("report-ring-size", reportRingSize),
+            ("order-ring-size", orderRingSize), ("report-ring-size", reportRingSize),
         ] where value < 64 || value > 1 << 26 || value.nonzeroBitCount != 1 {
             throw .invalidSetting(name: name, value: "\(value)", allowed: "use a power of two from 64 to 67108864")
-        }
-        if !(1...16).contains(bundleSize) {
-            throw .invalidSetting(name: "bundle-size", value: "\(bundleSize)", allowed: "use 1 to 16")
-        }
-        if !(1...10_000_000).contains(bundleTimeoutMicroseconds) {
-            throw .invalidSetting(
-                name: "bundle-timeout-us", value: "\(bundleTimeoutMicroseconds)", allowed: "use 1 to 10000000")
         }
         if !(1...inboundRingSize).contains(burstSize) {
             throw .invalidSetting(

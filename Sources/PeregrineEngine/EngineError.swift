@@ -105,9 +105,15 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
         case .unwritable(let error):
             return "cannot write the settings file: \(error)"
         case .unsupportedFormat(let origin, let found, let readable):
-            return
-                "\(origin) is settings format \(found); this build reads formats \(readable.lowerBound) to "
-                + "\(readable.upperBound). Use the peregrine version that wrote the journal, or a newer one"
+            let reads =
+                readable.count == 1
+                ? "format \(readable.lowerBound)" : "formats \(readable.lowerBound) to \(readable.upperBound)"
+            let which =
+                found < readable.lowerBound
+                ? "an older peregrine wrote it (before strategies submitted orders, format 3, 2026-11-29); "
+                    + "replay or recover it with that build, or start a new journal"
+                : "a newer peregrine wrote it; use that build"
+            return "\(origin) is settings format \(found); this build reads \(reads): \(which)"
         case .missing(let origin, let name):
             return "\(origin) has no '\(name)'; it was not written by this engine"
         case .absent(let directory):

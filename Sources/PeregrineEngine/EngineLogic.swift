@@ -1,6 +1,5 @@
 import PeregrineBook
 import PeregrineCore
-import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
@@ -19,36 +18,36 @@ public struct OutputHasher: Sendable {
         hasher.combine(outcome.instrument.rawValue)
         hasher.combine(outcome.bestBidTicks)
         hasher.combine(outcome.bestAskTicks)
-        hasher.combine(outcome.transactionsEmitted)
+        hasher.combine(outcome.ordersSubmitted)
         hasher.combine(outcome.reportsEmitted)
     }
 
-    public mutating func fold(_ bundle: Bundle) { bundle.combine(into: &hasher) }
+    public mutating func fold(_ order: VenueOrder) { order.combine(into: &hasher) }
 
     public mutating func fold(_ report: ExecutionReport) { report.combine(into: &hasher) }
 }
 
-/// Collects the transactions a strategy emits for one event (at most `Bundle.capacity`).
-public struct TransactionBatch: TransactionSink {
-    @usableFromInline var transactions: InlineArray<16, Transaction>
+/// Collects the orders a strategy submits for one event (at most `Strategy.maxOrdersPerEvent`).
+public struct OrderBatch: OrderSink {
+    @usableFromInline var commands: InlineArray<16, OrderCommand>
+    @usableFromInline var instruments: InlineArray<16, InstrumentID>
     @usableFromInline var count = 0
     @usableFromInline var refused = 0
 
     @inlinable
     init() {
-        transactions = InlineArray(
-            repeating: Transaction(
-                id: 0, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
-                origin: .strategy))
+        commands = InlineArray(repeating: .cancel(OrderID(0), account: AccountID(0)))
+        instruments = InlineArray(repeating: InstrumentID(0))
     }
 
     @inlinable
-    public mutating func emit(_ transaction: Transaction) -> Bool {
-        guard count < Bundle.capacity else {
+    public mutating func submit(_ command: OrderCommand, instrument: InstrumentID) -> Bool {
+        guard count < 16 else {
             refused &+= 1
             return false
         }
-        transactions[count] = transaction
+        commands[count] = command
+        instruments[count] = instrument
         count &+= 1
         return true
     }
@@ -58,80 +57,56 @@ public struct TransactionBatch: TransactionSink {
 /// clocks or threads, so that the live run, `peregrine replay` and recovery run exactly the
 /// same code. A pure function of the journaled events: time is the events' timestamps.
 ///
-/// Per event: seal the open bundle if its timeout has passed; apply the event (L2 book
-/// update, or an order command to the matching engine); run the strategy and add what it
-/// emits to the bundle builder; flush on a session-end timer; then one `Outcome`.
-/// Allocation-free per event. Single-threaded.
+/// Per event: apply the event to its instrument's one book (`InstrumentBooks`: market data to
+/// an L2 book, an order command to the hosted venue's order book); run the strategy; match
+/// each order it submits for a hosted instrument there and then, and send each other one out
+/// as a `VenueOrder`; then one `Outcome`. Allocation-free per event. Single-threaded.
 public struct EngineLogic<S: Strategy>: ~Copyable {
-    @usableFromInline var books: BookSet
+    @usableFromInline var books: InstrumentBooks
     @usableFromInline var strategy: S
-    @usableFromInline var builder: BundleBuilder
-    @usableFromInline var venue: MatchingEngine?
-    /// Reused for every event (emptied, not rebuilt): the strategy's transactions.
-    @usableFromInline var batch = TransactionBatch()
+    /// Reused for every event (emptied, not rebuilt): the strategy's orders.
+    @usableFromInline var batch = OrderBatch()
     @usableFromInline var _processed = 0
-    @usableFromInline var _transactions = 0
-    @usableFromInline var _refusedTransactions = 0
-    @usableFromInline var _bundles = 0
+    @usableFromInline var _orders = 0
+    @usableFromInline var _refusedOrders = 0
+    @usableFromInline var _venueOrders = 0
     /// The sequence of the last event handled, -1 before the first.
     @usableFromInline var _lastSequence: Int64 = -1
 
     public var processed: Int { _processed }
-    public var transactions: Int { _transactions }
-    public var refusedTransactions: Int { _refusedTransactions }
-    public var bundles: Int { _bundles }
+    /// Orders the strategy submitted.
+    public var orders: Int { _orders }
+    /// Orders refused beyond `Strategy.maxOrdersPerEvent` in one event.
+    public var refusedOrders: Int { _refusedOrders }
+    /// Orders sent out for a venue this engine does not host.
+    public var venueOrders: Int { _venueOrders }
     public var lastSequence: Int64 { _lastSequence }
-    /// Transactions waiting in the open bundle.
-    public var pendingTransactions: Int { builder.pendingCount }
-    public var bookCounters: BookCounters { books.counters }
-    /// Runs `body` with `instrument`'s L2 book, or returns nil when it has none.
-    public func withBook<R>(_ instrument: InstrumentID, _ body: (borrowing L2Book) -> R) -> R? {
-        books.withBook(instrument, body)
-    }
-    /// The matching engine's counters (zero without order flow).
-    public var venueCounters: MatchingCounters {
-        switch venue {
-        case .some(let engine): return engine.counters
-        case .none: return MatchingCounters()
-        }
-    }
+    public var bookCounters: BookCounters { books.bookCounters }
+    /// The hosted venue's counters (zero without order flow).
+    public var venueCounters: MatchingCounters { books.venueCounters }
 
-    /// The most bundles one event can seal: a timed-out one, those the strategy's at most 16
-    /// transactions fill, and a session-end flush.
-    public var bundlesPerEvent: Int { (Bundle.capacity + builder.maxTransactions - 1) / builder.maxTransactions + 2 }
+    /// Runs `body` with the books (each instrument's one book).
+    public func withBooks<R>(_ body: (borrowing InstrumentBooks) -> R) -> R { body(books) }
 
     public init(configuration: EngineConfiguration, strategy: S) throws(EngineError) {
-        let books = try Self.makeBooks(configuration)
-        let builder = try Self.makeBuilder(configuration)
+        let levels: BookSet
+        do { levels = try BookSet(count: configuration.instruments) } catch { throw .book(error) }
         let venue = try Self.makeVenue(configuration)
-        self.books = books
-        self.builder = builder
-        self.venue = venue
+        books = InstrumentBooks(levels: levels, venue: venue)
         self.strategy = strategy
     }
 
-    static func makeBooks(_ configuration: EngineConfiguration) throws(EngineError) -> BookSet {
-        do { return try BookSet(count: configuration.instruments) } catch {
-            throw .book(error)
-        }
-    }
-
-    static func makeBuilder(_ configuration: EngineConfiguration) throws(EngineError) -> BundleBuilder {
-        do {
-            return try BundleBuilder(
-                maxTransactions: configuration.bundleSize,
-                timeoutNanoseconds: UInt64(configuration.bundleTimeoutMicroseconds) * 1_000)
-        } catch {
-            throw .invalidSetting(name: "bundle-size", value: "\(configuration.bundleSize)", allowed: error.description)
-        }
-    }
-
+    /// The hosted venue's books, one per instrument of `configuration.hostedInstruments`.
     static func makeVenue(_ configuration: EngineConfiguration) throws(EngineError) -> MatchingEngine? {
-        guard configuration.orderFlowPercent > 0 else { return nil }
+        let hosted = configuration.hostedInstruments
+        guard !hosted.isEmpty else { return nil }
         do {
             return try MatchingEngine(
-                specs: SyntheticMarket.venueSpecs(
-                    instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
+                specs: hosted.map {
+                    InstrumentSpec(
+                        instrument: InstrumentID(UInt32(truncatingIfNeeded: $0)),
+                        orderCapacity: configuration.venueOrderCapacity)
+                })
         } catch {
             throw .book(error)
         }
@@ -142,59 +117,56 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     public mutating func handle<Outputs: OutputSink & ~Copyable>(
         _ event: Event, sequence: Int64, outputs: inout Outputs
     ) {
-        let now = event.timestamp
-        if let sealed = builder.poll(now: now) { emit(sealed, to: &outputs) }
         let reportsBefore = outputs.reportCount
-        let top: BestBidOffer?
         switch event.payload {
-        case .levelUpdate(let update):
-            books.apply(update, to: event.instrument)
-            top = books.bestBidOffer(event.instrument)
-        case .order(let command):
-            venue?.process(command, instrument: event.instrument, sink: &outputs)
-            top = venue?.bestBidOffer(event.instrument)
-        case .clearBook:
-            books.clear(event.instrument)
-            top = books.bestBidOffer(event.instrument)
-        default:
-            top = books.bestBidOffer(event.instrument)
+        case .levelUpdate(let update): books.apply(update, to: event.instrument)
+        case .order(let command): books.process(command, instrument: event.instrument, sink: &outputs)
+        case .clearBook: books.clear(event.instrument)
+        default: break
         }
         batch.count = 0
         batch.refused = 0
-        strategy.onEvent(event, books: books, sink: &batch)
-        _refusedTransactions &+= batch.refused
+        strategy.onEvent(event, books: books, orders: &batch)
+        _refusedOrders &+= batch.refused
         for index in 0..<batch.count {
-            _transactions &+= 1
-            if let sealed = builder.add(batch.transactions[index], now: now) { emit(sealed, to: &outputs) }
+            _orders &+= 1
+            route(
+                batch.commands[index], instrument: batch.instruments[index], event: event, sequence: sequence,
+                outputs: &outputs)
         }
-        if case .timer(let timer) = event.payload, timer.timerID == TimerFire.sessionEnd,
-            let sealed = builder.flush()
-        {
-            emit(sealed, to: &outputs)
-        }
+        let top = books.bestBidOffer(event.instrument)
         outputs.outcome(
             Outcome(
                 sequence: sequence, ingressTimestamp: event.timestamp, instrument: event.instrument,
                 kind: event.payload.kind, bestBidTicks: top?.bid?.price.ticks ?? Outcome.noPrice,
                 bestAskTicks: top?.ask?.price.ticks ?? Outcome.noPrice,
-                transactionsEmitted: UInt8(truncatingIfNeeded: batch.count),
+                ordersSubmitted: UInt8(truncatingIfNeeded: batch.count),
                 reportsEmitted: UInt16(clamping: outputs.reportCount &- reportsBefore)))
         _processed &+= 1
         _lastSequence = sequence
     }
 
+    /// Matches an order for a hosted instrument; sends any other out for its venue.
     @inlinable
-    mutating func emit<Outputs: OutputSink & ~Copyable>(_ bundle: Bundle, to outputs: inout Outputs) {
-        _bundles &+= 1
-        outputs.bundle(bundle)
+    mutating func route<Outputs: OutputSink & ~Copyable>(
+        _ command: OrderCommand, instrument: InstrumentID, event: Event, sequence: Int64, outputs: inout Outputs
+    ) {
+        if books.isHosted(instrument) {
+            books.process(command, instrument: instrument, sink: &outputs)
+            return
+        }
+        _venueOrders &+= 1
+        outputs.order(
+            VenueOrder(command: command, instrument: instrument, sequence: sequence, decidedAt: event.timestamp))
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
-    /// 2: L2 books hold every level (no ladder position) since 2026-11-29; a version-1 payload
-    /// (ladder books) is still read: its levels are loaded as they were held.
-    /// 3: matching books have no price band (the last trade is a price, not a band index);
-    /// versions 1 and 2 are still read, their band index turned into a price.
-    static var snapshotVersion: UInt16 { 3 }
+    /// 4 (2026-11-29): strategies submit orders (no transaction bundles); each instrument has
+    /// one book (the hosted venue's instruments follow the market-data ones). Versions 1 to 3
+    /// held a bundle builder and another numbering of the venue's books: they are refused (a
+    /// recovery skips such a snapshot and replays the journal, whose settings are refused in
+    /// turn if they are of that build).
+    static var snapshotVersion: UInt16 { 4 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).
@@ -202,70 +174,50 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         encoder.write(Self.snapshotMagic)
         encoder.write(Self.snapshotVersion)
         encoder.write(_lastSequence)
-        for value in [_processed, _transactions, _refusedTransactions, _bundles] { encoder.write(Int64(value)) }
+        for value in [_processed, _orders, _refusedOrders, _venueOrders] { encoder.write(Int64(value)) }
         encoder.write(outputHash)
         books.encodeState(into: &encoder)
-        builder.encodeState(into: &encoder)
         strategy.encodeState(into: &encoder)
-        switch venue {
-        case .some(let engine):
-            encoder.write(true)
-            engine.encodeState(into: &encoder)
-        case .none:
-            encoder.write(false)
-        }
     }
 
     /// Loads what `encodeState` wrote into this fresh logic (built with the same settings);
     /// returns the output hash to continue from.
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) -> OutputHasher {
         let magic = try decoder.read(UInt32.self, "magic")
+        guard magic == Self.snapshotMagic else { throw .mismatch("not an engine-logic snapshot") }
         let version = try decoder.read(UInt16.self, "version")
-        guard magic == Self.snapshotMagic, (1...Self.snapshotVersion).contains(version) else {
-            throw .mismatch("not an engine-logic snapshot of versions 1 to \(Self.snapshotVersion)")
+        guard version == Self.snapshotVersion else {
+            throw .mismatch(
+                "an engine-logic snapshot of version \(version); this build reads version \(Self.snapshotVersion) "
+                    + (version < Self.snapshotVersion
+                        ? "(an older build wrote it: recovery replays the journal instead)"
+                        : "(a newer build wrote it: run that build)"))
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
         _processed = Int(try decoder.read(Int64.self, "processed"))
-        _transactions = Int(try decoder.read(Int64.self, "transactions"))
-        _refusedTransactions = Int(try decoder.read(Int64.self, "refused transactions"))
-        _bundles = Int(try decoder.read(Int64.self, "bundles"))
+        _orders = Int(try decoder.read(Int64.self, "orders"))
+        _refusedOrders = Int(try decoder.read(Int64.self, "refused orders"))
+        _venueOrders = Int(try decoder.read(Int64.self, "venue orders"))
         let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
-        try books.restoreState(from: &decoder, version: version)
-        try builder.restoreState(from: &decoder)
+        try books.restoreState(from: &decoder)
         try strategy.restoreState(from: &decoder)
-        let hasVenue = try decoder.readBool("venue")
-        let configured = venue != nil
-        guard hasVenue == configured else {
-            throw .mismatch(
-                hasVenue
-                    ? "snapshot has a matching engine; this run has no order flow" : "snapshot has no matching engine")
-        }
-        if hasVenue, let books = venue?.count {
-            let legacy = version < 3 ? SyntheticMarket.legacyVenueBandLows(instruments: books) : nil
-            try venue?.restoreState(from: &decoder, legacyBandLows: legacy)
-        }
         guard decoder.isAtEnd else {
             throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset))
         }
         return hasher
     }
 
-    /// A fingerprint of the whole logic state: the L2 books, the matching engine, the open
-    /// bundle, the strategy and the counters. Equal on every machine for equal states.
+    /// A fingerprint of the whole logic state: every book, the strategy and the counters.
+    /// Equal on every machine for equal states.
     public func stateHash() -> UInt64 {
         var hasher = StateHasher()
         hasher.combine(_lastSequence)
         hasher.combine(_processed)
-        hasher.combine(_transactions)
-        hasher.combine(_refusedTransactions)
-        hasher.combine(_bundles)
+        hasher.combine(_orders)
+        hasher.combine(_refusedOrders)
+        hasher.combine(_venueOrders)
         books.combineState(into: &hasher)
-        builder.combineState(into: &hasher)
         strategy.combineState(into: &hasher)
-        switch venue {
-        case .some(let engine): hasher.combine(engine.stateHash())
-        case .none: hasher.combine(0 as UInt64)
-        }
         return hasher.value
     }
 }
@@ -274,8 +226,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
 public struct HashingOutputs: OutputSink {
     public var hasher = OutputHasher()
     public private(set) var outcomes = 0
-    public private(set) var bundles = 0
-    public private(set) var bundleTransactions = 0
+    public private(set) var orders = 0
     public private(set) var reportCount = 0
     public private(set) var fills = 0
     /// Called with each output when set (for `peregrine replay --print`).
@@ -288,11 +239,13 @@ public struct HashingOutputs: OutputSink {
         hasher.fold(outcome)
     }
 
-    public mutating func bundle(_ bundle: Bundle) {
-        bundles += 1
-        bundleTransactions += bundle.count
-        hasher.fold(bundle)
-        printer?("bundle \(bundle.id) opened \(bundle.openedAt) transactions \(bundle.count)")
+    public mutating func order(_ order: VenueOrder) {
+        orders += 1
+        hasher.fold(order)
+        let command = order.command
+        printer?(
+            "order \(order.instrument) \(command.action) \(command.orderID) \(command.side) \(command.quantity)@\(command.price) "
+                + "\(command.type) \(command.timeInForce) (event \(order.sequence))")
     }
 
     public mutating func accept(_ report: ExecutionReport) {

@@ -16,13 +16,16 @@ public struct EngineReport: Sendable {
     public var journaled: Int
     public var processed: Int
     public var outcomesAtSink: Int
-    public var transactions: Int
-    public var rejectedTransactions: Int
-    public var bundlesSealed: Int
-    public var bundlesAtSink: Int
-    public var bundleTransactionsAtSink: Int
+    /// Orders the strategy submitted.
+    public var orders: Int
+    /// Orders refused beyond the per-event limit.
+    public var refusedOrders: Int
+    /// Orders sent out for venues this engine does not host, and how many reached the sink.
+    public var venueOrders: Int
+    public var venueOrdersAtSink: Int
     public var endToEnd: LatencySummary
-    public var bundleLatency: LatencySummary
+    /// Ingress of the event a strategy decided on → its venue order at the sink.
+    public var orderLatency: LatencySummary
     /// Per journal batch: oldest event's ingress → released to the logic.
     public var journalLatency: LatencySummary
     public var bookCounters: BookCounters
@@ -43,8 +46,6 @@ public struct EngineReport: Sendable {
     public var journalError: JournalError?
     /// What recovery found and replayed at start-up (nil without a journal).
     public var recovery: ReplaySummary?
-    /// Transactions recovered in the open bundle, delivered in this run's bundles.
-    public var carriedTransactions: Int
     /// What the source read (nil for the synthetic market).
     public var recordedSummary: String?
     /// Which source fed the run (the source plan's description).
@@ -58,8 +59,8 @@ public struct EngineReport: Sendable {
     /// Why a recorded source stopped before the end of its files, if it did.
     public var sourceFailure: String? = nil
 
-    /// Every accepted event reached the sink exactly once, every emitted transaction left in a
-    /// bundle, every book level was held, and nothing failed (set-up, source, journal):
+    /// Every accepted event reached the sink exactly once, so did every venue order and
+    /// execution report, every book level was held, and nothing failed (set-up, source, journal):
     /// `problems` is empty.
     public var isLossless: Bool { problems.isEmpty }
 
@@ -75,12 +76,8 @@ public struct EngineReport: Sendable {
         check(journaled == processed, "journaled \(grouped(journaled)) != processed \(grouped(processed))")
         check(processed == outcomesAtSink, "processed \(grouped(processed)) != out \(grouped(outcomesAtSink))")
         check(
-            bundlesSealed == bundlesAtSink,
-            "bundles sealed \(grouped(bundlesSealed)) != at sink \(grouped(bundlesAtSink))")
-        check(
-            transactions + carriedTransactions == bundleTransactionsAtSink,
-            "transactions \(grouped(transactions + carriedTransactions)) != bundled "
-                + "\(grouped(bundleTransactionsAtSink))")
+            venueOrders == venueOrdersAtSink,
+            "venue orders sent \(grouped(venueOrders)) != at sink \(grouped(venueOrdersAtSink))")
         check(
             reportsEmitted == reportsAtSink,
             "reports emitted \(grouped(reportsEmitted)) != at sink \(grouped(reportsAtSink))")
@@ -120,15 +117,11 @@ public struct EngineReport: Sendable {
         lines.append("drops             \(grouped(dropped)) (full-ring waits \(grouped(fullWaits)))")
         lines.append("sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s")
         lines.append(
-            "transactions      \(grouped(transactions)) emitted · \(grouped(rejectedTransactions)) rejected · \(grouped(bundleTransactionsAtSink)) in bundles at sink"
-                + (carriedTransactions > 0 ? " (\(carriedTransactions) recovered in the open bundle)" : "")
-        )
-        lines.append(
-            "bundles           \(grouped(bundlesSealed)) sealed · \(grouped(bundlesAtSink)) at sink (size \(configuration.bundleSize), timeout \(configuration.bundleTimeoutMicroseconds) µs)"
-        )
+            "orders            \(grouped(orders)) submitted by the strategy · \(grouped(refusedOrders)) refused · "
+                + "\(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink")
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
         lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
-        lines.append("latency bundle    \(bundleLatency.formatted) (open → sink)")
+        lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")
         lines.append(
             "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.refusedAtCeiling) refused at the "
                 + "ceiling of \(grouped(L2Book.defaultMaxLevelsPerSide)) levels a side"
@@ -136,10 +129,13 @@ public struct EngineReport: Sendable {
         if configuration.orderFlowPercent > 0 {
             let venue = venueCounters
             lines.append(
-                "venue             \(grouped(venue.commands)) order commands (\(configuration.orderFlowPercent)% of events) · "
+                "venue             hosts instruments \(configuration.hostedInstruments.lowerBound)-\(configuration.hostedInstruments.upperBound - 1) · "
+                    + "\(grouped(venue.commands)) order commands · "
                     + "\(grouped(venue.accepted)) accepted · \(grouped(venue.rejected)) rejected · "
                     + "\(grouped(venue.trades)) trades (\(grouped(Int(venue.volume))) lots) · \(grouped(venue.cancelled)) cancelled"
             )
+        }
+        if configuration.orderFlowPercent > 0 || reportsEmitted > 0 {
             lines.append(
                 "reports           \(grouped(reportsEmitted)) emitted · \(grouped(reportsAtSink)) at sink "
                     + "(\(grouped(fillsAtSink)) fills)")
@@ -149,7 +145,7 @@ public struct EngineReport: Sendable {
         lines.append("output hash: \(hexHash(outputHash))")
         lines.append(
             isLossless
-                ? "lossless          yes: events in == events out, transactions == bundled, reports emitted == "
+                ? "lossless          yes: events in == events out, venue orders sent == at sink, reports emitted == "
                     + "reports at sink"
                 : "lossless          NO: " + problems.joined(separator: "; "))
         return lines.joined(separator: "\n")

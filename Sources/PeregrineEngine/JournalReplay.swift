@@ -33,7 +33,8 @@ public struct ReplaySummary: Sendable {
     public var stateHash: UInt64
     public var outputHash: UInt64
     public var outcomes: Int
-    public var bundles: Int
+    /// Venue orders the replay produced.
+    public var orders: Int
     public var reports: Int
     public var fills: Int
 
@@ -42,7 +43,7 @@ public struct ReplaySummary: Sendable {
     public init(
         directory: String, records: Int, replayed: Int, segments: Int, nextSequence: Int64, tornTail: TornTail?,
         repairedBytes: Int, seconds: Double, snapshot: (sequence: Int64, path: String)?, stateHash: UInt64,
-        outputHash: UInt64, outcomes: Int, bundles: Int, reports: Int, fills: Int
+        outputHash: UInt64, outcomes: Int, orders: Int, reports: Int, fills: Int
     ) {
         self.directory = directory
         self.records = records
@@ -56,7 +57,7 @@ public struct ReplaySummary: Sendable {
         self.stateHash = stateHash
         self.outputHash = outputHash
         self.outcomes = outcomes
-        self.bundles = bundles
+        self.orders = orders
         self.reports = reports
         self.fills = fills
     }
@@ -243,7 +244,7 @@ public enum JournalReplay {
             directory: directory, records: scan.records, replayed: replayed, segments: scan.segments.count,
             nextSequence: scan.nextSequence, tornTail: scan.tornTail, repairedBytes: repaired,
             seconds: monotonicSeconds() - start, snapshot: nil, stateHash: logic.stateHash(),
-            outputHash: outputs.hasher.value, outcomes: outputs.outcomes, bundles: outputs.bundles,
+            outputHash: outputs.hasher.value, outcomes: outputs.outcomes, orders: outputs.orders,
             reports: outputs.reportCount, fills: outputs.fills)
     }
 

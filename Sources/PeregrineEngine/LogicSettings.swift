@@ -10,18 +10,12 @@ import PeregrineStrategy
 /// `name = value` per line); replay reads them and a run refuses to append with others.
 public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var instruments: Int
-    public var bundleSize: Int
-    public var bundleTimeoutMicroseconds: Int
     public var orderFlowPercent: Int
     public var venueOrderCapacity: Int
     /// The strategy and its parameters (`Strategy.parameters`).
     public var strategy: String
 
     public static let fileName = "engine-logic.conf"
-
-    /// What format-1 settings (written before the strategy was recorded) were written with: the
-    /// built-in strategy with the parameters the CLI then hard-coded.
-    public static let formatOneStrategy = "large-trade-follower min-lots=500 follow-lots=10 max-spread-ticks=50"
 
     public init<S: Strategy>(_ configuration: EngineConfiguration, strategy: S) {
         self.init(configuration, strategy: strategy.parameters)
@@ -30,8 +24,6 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public init(_ configuration: EngineConfiguration, strategy: String) {
         self.strategy = strategy
         instruments = configuration.instruments
-        bundleSize = configuration.bundleSize
-        bundleTimeoutMicroseconds = configuration.bundleTimeoutMicroseconds
         orderFlowPercent = configuration.orderFlowPercent
         venueOrderCapacity = configuration.venueOrderCapacity
     }
@@ -39,24 +31,22 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// Sets these settings in `configuration`.
     public func apply(to configuration: inout EngineConfiguration) {
         configuration.instruments = instruments
-        configuration.bundleSize = bundleSize
-        configuration.bundleTimeoutMicroseconds = bundleTimeoutMicroseconds
         configuration.orderFlowPercent = orderFlowPercent
         configuration.venueOrderCapacity = venueOrderCapacity
     }
 
     var fields: [(String, Int)] {
         [
-            ("instruments", instruments), ("bundle-size", bundleSize),
-            ("bundle-timeout-us", bundleTimeoutMicroseconds), ("order-flow", orderFlowPercent),
-            ("venue-orders", venueOrderCapacity),
+            ("instruments", instruments), ("order-flow", orderFlowPercent), ("venue-orders", venueOrderCapacity),
         ]
     }
 
-    /// The format of the settings text. Format 2 adds the strategy line; format 1 (files
-    /// written before the `format` line existed are format 1 too) is read with
-    /// `formatOneStrategy`. A newer format is refused.
-    public static let format = 2
+    /// The format of the settings text. Format 3 (2026-11-29): strategies submit orders and the
+    /// hosted venue trades its own instruments; the bundle settings are gone. Formats 1 and 2
+    /// (files without a `format` line are format 1) were written by builds whose strategies
+    /// emitted transactions into bundles: their journals replay only with such a build, so they
+    /// are refused, as is a newer format.
+    public static let format = 3
 
     public var description: String {
         "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
@@ -94,12 +84,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             }
         }
         let format = values["format"] ?? 1
-        guard (1...Self.format).contains(format) else {
-            throw .settings(.unsupportedFormat(origin: origin, found: format, readable: 1...Self.format))
+        guard format == Self.format else {
+            throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.format...Self.format))
         }
-        if format >= 2, strategy == nil {
-            throw .settings(.missing(origin: origin, name: "strategy"))
-        }
+        guard let strategy else { throw .settings(.missing(origin: origin, name: "strategy")) }
         var configuration = EngineConfiguration()
         for (name, _) in LogicSettings(configuration, strategy: "").fields {
             guard let value = values[name] else {
@@ -107,13 +95,11 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             }
             switch name {
             case "instruments": configuration.instruments = value
-            case "bundle-size": configuration.bundleSize = value
-            case "bundle-timeout-us": configuration.bundleTimeoutMicroseconds = value
             case "order-flow": configuration.orderFlowPercent = value
             default: configuration.venueOrderCapacity = value
             }
         }
-        return LogicSettings(configuration, strategy: strategy ?? formatOneStrategy)
+        return LogicSettings(configuration, strategy: strategy)
     }
 
     /// Stores the settings in a journal directory (created if missing).

@@ -4,53 +4,66 @@ import PeregrineModel
 import PeregrineStrategy
 import PeregrineSys
 
-/// The live logic stage's outputs: three rings to the sink. Outcomes and bundles always find
-/// room (the stage reserves it before each batch). An execution report that finds the report
-/// ring full waits, in order, in `overflow` (reserved at set-up); the stage moves it to the
-/// ring after the event, running its "while blocked" action (drain the co-located sink, or
+/// The live logic stage's outputs: three rings to the sink. Outcomes always find room (the
+/// stage reserves it before each batch). An execution report or a venue order that finds its
+/// ring full waits, in order, in its overflow list (reserved at set-up); the stage moves it to
+/// the ring after the event, running its "while blocked" action (drain the co-located sink, or
 /// wait for it) until it fits, so nothing is dropped and no closure is kept. Every output is
 /// folded into the output hash as it leaves.
 public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var outcomes: SPSCProducer<Outcome>
-    @usableFromInline var bundles: SPSCProducer<Bundle>
+    @usableFromInline var orders: SPSCProducer<VenueOrder>
     @usableFromInline var reports: SPSCProducer<ExecutionReport>
     /// Reports waiting for room in the report ring, oldest at `overflowStart`.
     @usableFromInline var overflow: [ExecutionReport]
     @usableFromInline var overflowStart = 0
+    /// Orders waiting for room in the order ring, oldest at `orderOverflowStart`.
+    @usableFromInline var orderOverflow: [VenueOrder]
+    @usableFromInline var orderOverflowStart = 0
     public var hasher: OutputHasher
     @usableFromInline var _reportCount = 0
     public var reportCount: Int { _reportCount }
 
     init(
-        outcomes: consuming SPSCProducer<Outcome>, bundles: consuming SPSCProducer<Bundle>,
+        outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
         reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher
     ) {
         self.outcomes = outcomes
-        self.bundles = bundles
+        self.orders = orders
         self.reports = reports
         self.hasher = hasher
         overflow = []
         overflow.reserveCapacity(Self.overflowReserve)
+        orderOverflow = []
+        orderOverflow.reserveCapacity(Self.orderOverflowReserve)
     }
 
     /// Reports one event may leave waiting without an allocation (a sweep through more
     /// resting orders than the report ring and this hold grows the array once).
     public static let overflowReserve = 4_096
+    /// Venue orders that may wait without an allocation.
+    public static let orderOverflowReserve = 256
 
-    /// Whether reports are waiting for room in the ring.
+    /// Whether reports or orders are waiting for room in their rings.
     @inlinable
-    public var hasWaitingReports: Bool { overflowStart < overflow.count }
+    public var hasWaitingOutputs: Bool { overflowStart < overflow.count || orderOverflowStart < orderOverflow.count }
 
-    /// Moves waiting reports to the ring, oldest first, as far as they fit; true when none
-    /// is left waiting.
+    /// Moves waiting reports and orders to their rings, oldest first, as far as they fit;
+    /// true when none is left waiting.
     @inlinable
-    public mutating func pushWaitingReports() -> Bool {
+    public mutating func pushWaitingOutputs() -> Bool {
         while overflowStart < overflow.count {
             guard reports.tryPush(overflow[overflowStart]) else { return false }
             overflowStart &+= 1
         }
         overflow.removeAll(keepingCapacity: true)
         overflowStart = 0
+        while orderOverflowStart < orderOverflow.count {
+            guard orders.tryPush(orderOverflow[orderOverflowStart]) else { return false }
+            orderOverflowStart &+= 1
+        }
+        orderOverflow.removeAll(keepingCapacity: true)
+        orderOverflowStart = 0
         return true
     }
 
@@ -61,9 +74,10 @@ public struct RingOutputs: ~Copyable, OutputSink {
     }
 
     @inlinable
-    public mutating func bundle(_ bundle: Bundle) {
-        hasher.fold(bundle)
-        _ = bundles.tryPush(bundle)  // cannot fail: room was reserved for the batch
+    public mutating func order(_ order: VenueOrder) {
+        hasher.fold(order)
+        if orderOverflowStart == orderOverflow.count, orders.tryPush(order) { return }
+        orderOverflow.append(order)
     }
 
     @inlinable
@@ -87,19 +101,16 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     /// The logic's counters when this run started (recovery replays count too): the stage
     /// reports this run's part.
     @usableFromInline let processedBefore: Int
-    @usableFromInline let transactionsBefore: Int
+    @usableFromInline let ordersBefore: Int
     @usableFromInline let refusedBefore: Int
-    @usableFromInline let bundlesBefore: Int
-    /// Transactions in the open bundle when this run started (recovered): they reach the sink
-    /// in this run's bundles.
-    public let carriedTransactions: Int
+    @usableFromInline let venueOrdersBefore: Int
     @usableFromInline let snapshots: SnapshotTaker?
     @usableFromInline let wiring: Pipeline.Wiring
 
     @usableFromInline
     init(
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
-        outcomes: consuming SPSCProducer<Outcome>, bundles: consuming SPSCProducer<Bundle>,
+        outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
         reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int,
         snapshots: SnapshotTaker? = nil, wiring: Pipeline.Wiring
     ) {
@@ -107,20 +118,19 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         self.snapshots = snapshots
         self.consumer = consumer
         processedBefore = logic.processed
-        transactionsBefore = logic.transactions
-        refusedBefore = logic.refusedTransactions
-        bundlesBefore = logic.bundles
-        carriedTransactions = logic.pendingTransactions
+        ordersBefore = logic.orders
+        refusedBefore = logic.refusedOrders
+        venueOrdersBefore = logic.venueOrders
         self.logic = logic
         self.baseSequence = baseSequence
-        self.outputs = RingOutputs(outcomes: outcomes, bundles: bundles, reports: reports, hasher: hasher)
+        self.outputs = RingOutputs(outcomes: outcomes, orders: orders, reports: reports, hasher: hasher)
         self.batchLimit = batchLimit
     }
 
     /// Handles the events available (at most `batchLimit`); returns how many. Reserves room
-    /// for every outcome and bundle the batch can produce first, running `whileBlocked` until
-    /// there is room; after an event whose reports did not all fit in the report ring, runs it
-    /// until they do.
+    /// for every outcome the batch produces first, running `whileBlocked` until there is room;
+    /// after an event whose reports or orders did not all fit in their rings, runs it until
+    /// they do.
     @inlinable
     public mutating func handleAvailable(whileBlocked: () -> Void) -> Int {
         guard let available = consumer.available(limit: batchLimit) else { return 0 }
@@ -133,8 +143,8 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         var sequence = range.first
         while sequence <= range.last {
             logic.handle(consumer.element(sequence), sequence: baseSequence &+ Int64(sequence), outputs: &outputs)
-            if _slowPath(outputs.hasWaitingReports) {
-                while !outputs.pushWaitingReports() { whileBlocked() }
+            if _slowPath(outputs.hasWaitingOutputs) {
+                while !outputs.pushWaitingOutputs() { whileBlocked() }
             }
             sequence &+= 1
         }
@@ -153,10 +163,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     mutating func reservableEvents(wanted: Int) -> Int {
         var outcomeRoom = outputs.outcomes.knownFreeCapacity
         if outcomeRoom < wanted { outcomeRoom = outputs.outcomes.refreshFreeCapacity() }
-        let perEvent = logic.bundlesPerEvent
-        var bundleRoom = outputs.bundles.knownFreeCapacity
-        if bundleRoom < wanted &* perEvent { bundleRoom = outputs.bundles.refreshFreeCapacity() }
-        return Swift.min(wanted, outcomeRoom, bundleRoom / perEvent)
+        return Swift.min(wanted, outcomeRoom)
     }
 
     /// Whether everything the journal stage has passed has been handled.
@@ -164,9 +171,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
 
     /// Events this run handled.
     @inlinable public var processed: Int { logic.processed &- processedBefore }
-    @inlinable public var transactions: Int { logic.transactions &- transactionsBefore }
-    @inlinable public var refusedTransactions: Int { logic.refusedTransactions &- refusedBefore }
-    @inlinable public var bundles: Int { logic.bundles &- bundlesBefore }
+    @inlinable public var orders: Int { logic.orders &- ordersBefore }
+    @inlinable public var refusedOrders: Int { logic.refusedOrders &- refusedBefore }
+    @inlinable public var venueOrders: Int { logic.venueOrders &- venueOrdersBefore }
     @inlinable public var reportsEmitted: Int { outputs.reportCount }
     public var bookCounters: BookCounters { logic.bookCounters }
     public var venueCounters: MatchingCounters { logic.venueCounters }
@@ -187,9 +194,9 @@ extension LogicStage: Stage {
     mutating func publishCounters() {
         let counters = wiring.counters
         counters.publish(.logicProcessed, processed)
-        counters.publish(.logicTransactions, transactions)
-        counters.publish(.logicRejectedTransactions, refusedTransactions)
-        counters.publish(.logicBundles, bundles)
+        counters.publish(.logicOrders, orders)
+        counters.publish(.logicRefusedOrders, refusedOrders)
+        counters.publish(.logicVenueOrders, venueOrders)
         counters.publish(.logicReports, reportsEmitted)
     }
 
@@ -206,7 +213,6 @@ extension LogicStage: Stage {
         results.stateHash = stateHash()
         results.outputHash = outputHash
         results.lastSequence = lastSequence
-        results.carriedTransactions = carriedTransactions
         wiring.control.finishLogic()
     }
 

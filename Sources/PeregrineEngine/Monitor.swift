@@ -41,7 +41,7 @@ struct Monitor {
         let intervalNanoseconds = CycleClock.saturatingNanoseconds(seconds: configuration.statusIntervalSeconds)
         let deadline = configuration.durationSeconds.map { start &+ CycleClock.saturatingNanoseconds(seconds: $0) }
         var endToEndTotal = LatencyRecorder.makeHistogram()
-        var bundleTotal = LatencyRecorder.makeHistogram()
+        var orderTotal = LatencyRecorder.makeHistogram()
         var journalTotal = LatencyRecorder.makeHistogram()
         var nextStatus = start &+ intervalNanoseconds
         var previousOut = 0
@@ -62,7 +62,7 @@ struct Monitor {
             }
             if now >= nextStatus {
                 let interval = wiring.endToEnd.collectInterval(into: &endToEndTotal) { control.sinkFinished }
-                let bundleInterval = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
+                let orderInterval = wiring.orderLatency.collectInterval(into: &orderTotal) { control.sinkFinished }
                 let journalInterval = wiring.journalLatency.collectInterval(into: &journalTotal) {
                     control.journalFinished
                 }
@@ -78,7 +78,7 @@ struct Monitor {
                         latency: interval.map(LatencySummary.init)))
                 observer?.interval(
                     pipelineStatus(
-                        snapshot, elapsed: Double(now &- start) / 1e9, endToEnd: interval, bundle: bundleInterval,
+                        snapshot, elapsed: Double(now &- start) / 1e9, endToEnd: interval, order: orderInterval,
                         journal: journalInterval))
                 previousIn = inCount
                 previousOut = outCount
@@ -100,11 +100,11 @@ struct Monitor {
         if let error = wiring.results.setupError { stopReason = "set-up error: \(error)" }
         if let error = wiring.results.journalError { stopReason = "journal error: \(error)" }
         let endToEndRest = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
-        let bundleRest = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
+        let orderRest = wiring.orderLatency.collectRemaining(into: &orderTotal)
         let journalRest = wiring.journalLatency.collectRemaining(into: &journalTotal)
         let snapshot = counters.snapshot()
         observer?.interval(
-            pipelineStatus(snapshot, elapsed: elapsed, endToEnd: endToEndRest, bundle: bundleRest, journal: journalRest)
+            pipelineStatus(snapshot, elapsed: elapsed, endToEnd: endToEndRest, order: orderRest, journal: journalRest)
         )
         let report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
@@ -112,11 +112,9 @@ struct Monitor {
             emitted: snapshot[.sourceEmitted] ?? 0, dropped: snapshot[.sourceDropped] ?? 0,
             fullWaits: snapshot[.sourceFullWaits] ?? 0, journaled: snapshot[.journalPassed] ?? 0,
             processed: snapshot[.logicProcessed] ?? 0, outcomesAtSink: snapshot[.sinkOutcomes] ?? 0,
-            transactions: snapshot[.logicTransactions] ?? 0,
-            rejectedTransactions: snapshot[.logicRejectedTransactions] ?? 0,
-            bundlesSealed: snapshot[.logicBundles] ?? 0, bundlesAtSink: snapshot[.sinkBundles] ?? 0,
-            bundleTransactionsAtSink: snapshot[.sinkBundleTransactions] ?? 0,
-            endToEnd: LatencySummary(endToEndTotal), bundleLatency: LatencySummary(bundleTotal),
+            orders: snapshot[.logicOrders] ?? 0, refusedOrders: snapshot[.logicRefusedOrders] ?? 0,
+            venueOrders: snapshot[.logicVenueOrders] ?? 0, venueOrdersAtSink: snapshot[.sinkVenueOrders] ?? 0,
+            endToEnd: LatencySummary(endToEndTotal), orderLatency: LatencySummary(orderTotal),
             journalLatency: LatencySummary(journalTotal),
             bookCounters: wiring.results.bookCounters, venueCounters: wiring.results.venueCounters,
             reportsEmitted: snapshot[.logicReports] ?? 0, reportsAtSink: snapshot[.sinkReports] ?? 0,
@@ -124,7 +122,7 @@ struct Monitor {
             stateHash: wiring.results.stateHash, outputHash: wiring.results.outputHash,
             lastSequence: wiring.results.lastSequence, journal: wiring.results.journal,
             journalError: wiring.results.journalError, recovery: recovery,
-            carriedTransactions: wiring.results.carriedTransactions, recordedSummary: wiring.results.recordedSummary,
+            recordedSummary: wiring.results.recordedSummary,
             snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure,
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
@@ -133,7 +131,7 @@ struct Monitor {
 
     func pipelineStatus(
         _ snapshot: [PipelineCounters.Counter: Int], elapsed: Double, endToEnd: LatencyHistogram?,
-        bundle: LatencyHistogram?, journal: LatencyHistogram?
+        order: LatencyHistogram?, journal: LatencyHistogram?
     ) -> PipelineStatus {
         let inbound = wiring.inbound
         return PipelineStatus(
@@ -141,10 +139,7 @@ struct Monitor {
             ringOccupancy: Double(inbound.publishedSequence - inbound.consumerSequence(1)) / Double(inbound.capacity),
             journalLagEvents: inbound.publishedSequence - inbound.consumerSequence(0),
             journalWritable: !wiring.control.journalFailed, rejectsByReason: rejectsByReason(),
-            bundlesBySize: (0..<wiring.bundlesBySize.count).map {
-                wiring.bundlesBySize.load($0, ordering: .relaxed)
-            },
-            endToEnd: endToEnd, bundleLatency: bundle, journalLatency: journal, elapsedSeconds: elapsed)
+            endToEnd: endToEnd, orderLatency: order, journalLatency: journal, elapsedSeconds: elapsed)
     }
 
     /// Order commands rejected so far, by reason (only reasons seen).
@@ -168,7 +163,7 @@ struct Monitor {
             + " | out \(grouped(Int(outRate))) ev/s"
             + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
             + (wiring.configuration.journalDirectory != nil ? " durable \(value(.journalDurable))" : "")
-            + " | drops \(value(.sourceDropped)) | bundles \(value(.sinkBundles)) (tx \(value(.sinkBundleTransactions)))"
+            + " | drops \(value(.sourceDropped)) | orders \(value(.logicOrders)) (out \(value(.sinkVenueOrders)))"
             + (wiring.configuration.orderFlowPercent > 0
                 ? " | reports \(value(.sinkReports)) (fills \(value(.sinkFills)))" : "")
             + " | ring \(LatencySummary.decimal(occupancy))%"

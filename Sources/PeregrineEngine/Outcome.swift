@@ -9,14 +9,14 @@ public struct Outcome: Hashable, Sendable, BitwiseCopyable {
     public var sequence: Int64
     /// The event's ingress time, engine ns.
     public var ingressTimestamp: UInt64
-    /// Best bid and ask of the event's instrument after the event (`Int64.min` when absent):
-    /// from the matching engine's book for order commands, from the L2 book otherwise.
+    /// Best bid and ask of the event's instrument's book after the event and the strategy's
+    /// orders (`Int64.min` when absent).
     public var bestBidTicks: Int64
     public var bestAskTicks: Int64
     public var instrument: InstrumentID
     public var kind: EventKind
-    /// Transactions the strategy emitted for this event.
-    public var transactionsEmitted: UInt8
+    /// Orders the strategy submitted on this event.
+    public var ordersSubmitted: UInt8
     /// Execution reports the matching engine produced for this event (saturates at 65,535;
     /// the reports themselves travel on their own ring).
     public var reportsEmitted: UInt16
@@ -24,7 +24,7 @@ public struct Outcome: Hashable, Sendable, BitwiseCopyable {
     @inlinable
     public init(
         sequence: Int64, ingressTimestamp: UInt64, instrument: InstrumentID, kind: EventKind,
-        bestBidTicks: Int64, bestAskTicks: Int64, transactionsEmitted: UInt8, reportsEmitted: UInt16 = 0
+        bestBidTicks: Int64, bestAskTicks: Int64, ordersSubmitted: UInt8, reportsEmitted: UInt16 = 0
     ) {
         self.reportsEmitted = reportsEmitted
         self.sequence = sequence
@@ -33,7 +33,7 @@ public struct Outcome: Hashable, Sendable, BitwiseCopyable {
         self.kind = kind
         self.bestBidTicks = bestBidTicks
         self.bestAskTicks = bestAskTicks
-        self.transactionsEmitted = transactionsEmitted
+        self.ordersSubmitted = ordersSubmitted
     }
 
     /// Marks a missing side of the book.

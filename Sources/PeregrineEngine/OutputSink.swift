@@ -8,7 +8,8 @@ import PeregrineModel
 public protocol OutputSink: ExecutionReportSink, ~Copyable {
     /// The result of one input event (every event has one).
     mutating func outcome(_ outcome: Outcome)
-    mutating func bundle(_ bundle: Bundle)
+    /// An order the strategy submitted for a venue this engine does not host.
+    mutating func order(_ order: VenueOrder)
     /// Reports accepted so far (the logic counts per event from it).
     var reportCount: Int { get }
     /// The end of a batch: send what was buffered.
@@ -37,7 +38,7 @@ public struct NoOutputs: OutputSink, OutputPlan {
     public init() {}
 
     @inlinable public mutating func outcome(_ outcome: Outcome) {}
-    @inlinable public mutating func bundle(_ bundle: Bundle) {}
+    @inlinable public mutating func order(_ order: VenueOrder) {}
     @inlinable public mutating func accept(_ report: ExecutionReport) { _reportCount &+= 1 }
 
     public func open() throws(EngineError) -> NoOutputs { NoOutputs() }

@@ -178,16 +178,14 @@ public enum Pipeline {
         @usableFromInline let baseSequence: Int64
         @usableFromInline let inbound: SequencedRing<Event>
         @usableFromInline let outcomes: SPSCRing<Outcome>
-        @usableFromInline let bundles: SPSCRing<Bundle>
+        @usableFromInline let orders: SPSCRing<VenueOrder>
         @usableFromInline let reports: SPSCRing<ExecutionReport>
         @usableFromInline let counters = PipelineCounters()
         @usableFromInline let endToEnd = LatencyRecorder(name: "end-to-end")
-        @usableFromInline let bundleLatency = LatencyRecorder(name: "bundle open-to-sink")
+        @usableFromInline let orderLatency = LatencyRecorder(name: "event-to-order")
         @usableFromInline let journalLatency = LatencyRecorder(name: "ingress to journal release")
         /// Rejected order commands by `ExecutionReason` raw value (written by the sink).
         @usableFromInline let rejectsByReason = PaddedAtomicCells(count: 256, initialValue: 0)
-        /// Bundles at the sink by transaction count (written by the sink).
-        @usableFromInline let bundlesBySize = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0)
         @usableFromInline let control = PipelineControl()
         @usableFromInline let startTime: UInt64
         @usableFromInline let results = FinalResults()
@@ -205,7 +203,7 @@ public enum Pipeline {
                     capacity: configuration.inboundRingSize,
                     consumers: [.init("journal"), .init("logic", dependsOn: [0])])
                 outcomes = try SPSCRing(capacity: configuration.outboundRingSize)
-                bundles = try SPSCRing(capacity: configuration.bundleRingSize)
+                orders = try SPSCRing(capacity: configuration.orderRingSize)
                 reports = try SPSCRing(capacity: configuration.reportRingSize)
             } catch {
                 throw .core(error)
@@ -256,7 +254,7 @@ public enum Pipeline {
             do {
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
-                    outcomes: try outcomes.makeProducer(), bundles: try bundles.makeProducer(),
+                    outcomes: try outcomes.makeProducer(), orders: try orders.makeProducer(),
                     reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit,
                     snapshots: snapshots, wiring: self)
             } catch {
@@ -269,10 +267,10 @@ public enum Pipeline {
             let downstream = try plan.open()
             do {
                 return SinkStage(
-                    outcomes: try outcomes.makeConsumer(), bundles: try bundles.makeConsumer(),
+                    outcomes: try outcomes.makeConsumer(), orders: try orders.makeConsumer(),
                     reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
-                    bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
-                    bundlesBySize: bundlesBySize, downstream: downstream, wiring: self)
+                    orderLatency: try orderLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
+                    downstream: downstream, wiring: self)
             } catch let error as CoreError {
                 throw .core(error)
             } catch let error as EngineError {
@@ -306,7 +304,6 @@ public enum Pipeline {
         @usableFromInline var journalError: JournalError?
         @usableFromInline var snapshotsWritten = 0
         @usableFromInline var snapshotFailure: String?
-        @usableFromInline var carriedTransactions = 0
         @usableFromInline var recordedSummary: String?
         @usableFromInline var sourceFailure: String?
 

@@ -8,8 +8,8 @@ public final class PipelineCounters: @unchecked Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         case sourceEmitted, sourceDropped, sourceFullWaits, sourceTicks
         case journalPassed, journalDurable, journalBytes
-        case logicProcessed, logicTransactions, logicRejectedTransactions, logicBundles, logicReports
-        case sinkOutcomes, sinkBundles, sinkBundleTransactions, sinkReports, sinkFills, sinkSignals
+        case logicProcessed, logicOrders, logicRefusedOrders, logicVenueOrders, logicReports
+        case sinkOutcomes, sinkVenueOrders, sinkReports, sinkFills, sinkSignals
     }
 
     @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)

@@ -18,12 +18,11 @@ public struct PipelineStatus: Sendable {
     public var journalWritable: Bool
     /// Rejected order commands so far, by reason (reasons not seen are absent).
     public var rejectsByReason: [ExecutionReason: Int]
-    /// Bundles received at the sink so far by transaction count (index n: n transactions).
-    public var bundlesBySize: [Int]
     /// End-to-end latency of this interval, ns (nil when nothing arrived).
     public var endToEnd: Histogram<UInt64>?
-    /// Bundle open-to-sink latency of this interval, ns.
-    public var bundleLatency: Histogram<UInt64>?
+    /// Event-to-order latency of this interval (ingress of the event a strategy decided on →
+    /// its venue order at the sink), ns.
+    public var orderLatency: Histogram<UInt64>?
     /// Journal stage latency of this interval (per batch: oldest ingress → released), ns.
     public var journalLatency: Histogram<UInt64>?
     /// Seconds since the pipeline started.
@@ -31,8 +30,7 @@ public struct PipelineStatus: Sendable {
 
     public init(
         counters: [PipelineCounters.Counter: Int], ringOccupancy: Double, journalLagEvents: Int, journalWritable: Bool,
-        rejectsByReason: [ExecutionReason: Int], bundlesBySize: [Int] = [], endToEnd: LatencyHistogram?,
-        bundleLatency: LatencyHistogram?,
+        rejectsByReason: [ExecutionReason: Int], endToEnd: LatencyHistogram?, orderLatency: LatencyHistogram?,
         journalLatency: LatencyHistogram?, elapsedSeconds: Double
     ) {
         self.counters = counters
@@ -40,9 +38,8 @@ public struct PipelineStatus: Sendable {
         self.journalLagEvents = journalLagEvents
         self.journalWritable = journalWritable
         self.rejectsByReason = rejectsByReason
-        self.bundlesBySize = bundlesBySize
         self.endToEnd = endToEnd
-        self.bundleLatency = bundleLatency
+        self.orderLatency = orderLatency
         self.journalLatency = journalLatency
         self.elapsedSeconds = elapsedSeconds
     }

@@ -3,16 +3,16 @@ import PeregrineCore
 import PeregrineModel
 import Synchronization
 
-/// The sink stage: takes outcomes, bundles and execution reports off the outbound rings,
-/// measures end-to-end latency (ingress → here) for every event and open-to-sink latency for
-/// every bundle, counts what arrived (the output hash is computed by the logic, which is
+/// The sink stage: takes outcomes, venue orders and execution reports off the outbound rings,
+/// measures end-to-end latency (ingress → here) for every event and event-to-order latency
+/// (ingress of the deciding event → here) for every venue order, counts what arrived (the output hash is computed by the logic, which is
 /// deterministic; see `OutputHasher`), and hands everything on to `Downstream` (NATS
 /// subjects, or nowhere), flushing it once per drained batch.
 ///
 /// The clock is read once per drained batch. No allocation per item.
 public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var outcomes: SPSCConsumer<Outcome>
-    @usableFromInline var bundles: SPSCConsumer<Bundle>
+    @usableFromInline var orders: SPSCConsumer<VenueOrder>
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
     @usableFromInline var _reportCount: Int = 0
     /// Execution reports received from the matching engine.
@@ -21,49 +21,43 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     /// Fill reports among them (two per trade).
     public var fillCount: Int { _fillCount }
     @usableFromInline var endToEnd: LatencyWriter
-    @usableFromInline var bundleLatency: LatencyWriter
+    @usableFromInline var orderLatency: LatencyWriter
     @usableFromInline let clock: CycleClock
     @usableFromInline var _outcomeCount: Int = 0
     public var outcomeCount: Int { _outcomeCount }
-    @usableFromInline var _bundleCount: Int = 0
-    public var bundleCount: Int { _bundleCount }
-    @usableFromInline var _bundleTransactionCount: Int = 0
-    public var bundleTransactionCount: Int { _bundleTransactionCount }
+    @usableFromInline var _orderCount: Int = 0
+    /// Venue orders received.
+    public var orderCount: Int { _orderCount }
     @usableFromInline var _signalCount: Int = 0
-    /// Outcomes for which the strategy emitted at least one transaction.
+    /// Outcomes for which the strategy submitted at least one order.
     public var signalCount: Int { _signalCount }
     /// Rejected commands by `ExecutionReason` raw value: one cell each, written only here (a
     /// relaxed store per reject), read by the monitor.
     public let rejectsByReason: PaddedAtomicCells
-    /// Bundles received by transaction count (cell n: bundles of n transactions, 0 to
-    /// `Bundle.capacity`); written only here, a relaxed store per bundle.
-    public let bundlesBySize: PaddedAtomicCells
     /// Where outputs go on from here.
     @usableFromInline var downstream: Downstream
     @usableFromInline let wiring: Pipeline.Wiring
 
     @usableFromInline
     init(
-        outcomes: consuming SPSCConsumer<Outcome>, bundles: consuming SPSCConsumer<Bundle>,
+        outcomes: consuming SPSCConsumer<Outcome>, orders: consuming SPSCConsumer<VenueOrder>,
         reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
-        bundleLatency: consuming LatencyWriter, clock: CycleClock,
+        orderLatency: consuming LatencyWriter, clock: CycleClock,
         rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
-        bundlesBySize: PaddedAtomicCells = PaddedAtomicCells(count: Bundle.capacity + 1, initialValue: 0),
         downstream: consuming Downstream, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
         self.downstream = downstream
         self.rejectsByReason = rejectsByReason
-        self.bundlesBySize = bundlesBySize
         self.outcomes = outcomes
-        self.bundles = bundles
+        self.orders = orders
         self.reports = reports
         self.endToEnd = endToEnd
-        self.bundleLatency = bundleLatency
+        self.orderLatency = orderLatency
         self.clock = clock
     }
 
-    /// Drains both rings; returns the number of items taken.
+    /// Drains the three rings; returns the number of items taken.
     @inlinable
     public mutating func drain() -> Int {
         let readyReports = reports.readableCount()
@@ -79,8 +73,8 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         reports.consume(readyReports)
         _reportCount &+= readyReports
         let readyOutcomes = outcomes.readableCount()
-        let readyBundles = bundles.readableCount()
-        if readyOutcomes == 0 && readyBundles == 0 {
+        let readyOrders = orders.readableCount()
+        if readyOutcomes == 0 && readyOrders == 0 {
             if readyReports > 0 { downstream.flush() }
             return readyReports
         }
@@ -88,22 +82,20 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
-            if outcome.transactionsEmitted > 0 { _signalCount &+= 1 }
+            if outcome.ordersSubmitted > 0 { _signalCount &+= 1 }
             downstream.outcome(outcome)
         }
         outcomes.consume(readyOutcomes)
-        for offset in 0..<readyBundles {
-            let bundle = bundles.element(at: offset)
-            downstream.bundle(bundle)
-            bundleLatency.record(now &- bundle.openedAt)
-            _bundleTransactionCount &+= bundle.count
-            bundlesBySize.increment(Swift.min(Swift.max(bundle.count, 0), bundlesBySize.count - 1))
+        for offset in 0..<readyOrders {
+            let order = orders.element(at: offset)
+            downstream.order(order)
+            orderLatency.record(now &- order.decidedAt)
         }
-        bundles.consume(readyBundles)
+        orders.consume(readyOrders)
         downstream.flush()
         _outcomeCount &+= readyOutcomes
-        _bundleCount &+= readyBundles
-        return readyOutcomes &+ readyBundles &+ readyReports
+        _orderCount &+= readyOrders
+        return readyOutcomes &+ readyOrders &+ readyReports
     }
 
     /// Sends what is still buffered downstream (at shutdown).
@@ -113,7 +105,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @inlinable
     public mutating func serviceCollection() {
         endToEnd.serviceCollection()
-        bundleLatency.serviceCollection()
+        orderLatency.serviceCollection()
     }
 }
 
@@ -130,8 +122,7 @@ extension SinkStage: Stage where Downstream: ~Copyable {
     mutating func publishCounters() {
         let counters = wiring.counters
         counters.publish(.sinkOutcomes, _outcomeCount)
-        counters.publish(.sinkBundles, _bundleCount)
-        counters.publish(.sinkBundleTransactions, _bundleTransactionCount)
+        counters.publish(.sinkVenueOrders, _orderCount)
         counters.publish(.sinkReports, _reportCount)
         counters.publish(.sinkFills, _fillCount)
         counters.publish(.sinkSignals, _signalCount)

@@ -5,7 +5,8 @@ import PeregrineModel
 /// Generates a plausible market: for each instrument a mid price doing a random walk, level
 /// updates near the touch on both sides (a fifth of them removals), trades at the touch
 /// (mostly small, 3% large), quotes and observed transactions; and, when asked, order
-/// commands for a matching engine (see `nextOrder`).
+/// commands for a hosted venue (see `nextOrder`) that trades its own instruments, numbered
+/// after the market-data ones (`hostedInstruments`), so that no instrument has two books.
 ///
 /// Deterministic for a given seed; a value type that never allocates.
 public struct SyntheticMarket: Sendable {
@@ -42,22 +43,12 @@ public struct SyntheticMarket: Sendable {
         self.orderFlowPercent = Swift.min(Swift.max(orderFlowPercent, 0), 100)
     }
 
-    /// The books a matching engine needs for this market's order flow: one per instrument,
-    /// every positive price accepted.
-    public static func venueSpecs(instruments: Int, orderCapacity: Int) -> [InstrumentSpec] {
-        (0..<venueCount(instruments)).map { index in
-            InstrumentSpec(instrument: InstrumentID(UInt32(index)), orderCapacity: orderCapacity)
-        }
+    /// The instruments the hosted venue trades, after the `instruments` market-data ones: the
+    /// venue's instrument `instruments + k` takes its prices from market instrument `k`'s mid.
+    public static func hostedInstruments(instruments: Int) -> Range<Int> {
+        let count = Swift.min(Swift.max(instruments, 1), venueInstrumentLimit)
+        return count..<(2 * count)
     }
-
-    /// Each venue book's price of band index 0 before books had no band (engine-logic snapshot
-    /// versions 1 and 2 store the last trade as an index into a 65,536-tick band centred on the
-    /// instrument's starting mid).
-    public static func legacyVenueBandLows(instruments: Int) -> [Int64] {
-        (0..<venueCount(instruments)).map { 1_000_000 + Int64($0) * 10_000 - 32_768 }
-    }
-
-    static func venueCount(_ instruments: Int) -> Int { Swift.min(Swift.max(instruments, 1), venueInstrumentLimit) }
 
     /// The next event, stamped with `timestamp`.
     @inlinable
@@ -71,7 +62,8 @@ public struct SyntheticMarket: Sendable {
         let instrument = InstrumentID(UInt32(instrumentIndex))
         if orderFlowPercent > 0, random.next(below: 100) < UInt64(orderFlowPercent) {
             let event = Event(
-                timestamp: timestamp, instrument: instrument,
+                timestamp: timestamp,
+                instrument: InstrumentID(UInt32(truncatingIfNeeded: instruments &+ instrumentIndex)),
                 payload: .order(nextOrder(mid: mid)))
             return event
         }

@@ -24,6 +24,23 @@ extension Bundle {
     }
 }
 
+extension VenueOrder {
+    public func combine(into hasher: inout StateHasher) {
+        hasher.combine(sequence)
+        hasher.combine(decidedAt)
+        hasher.combine(instrument.rawValue)
+        hasher.combine(command.action.rawValue)
+        hasher.combine(command.orderID.rawValue)
+        hasher.combine(command.account.rawValue)
+        hasher.combine(command.side.rawValue)
+        hasher.combine(command.type.rawValue)
+        hasher.combine(command.timeInForce.rawValue)
+        hasher.combine(command.price.ticks)
+        hasher.combine(command.stopPrice.ticks)
+        hasher.combine(command.quantity.lots)
+    }
+}
+
 extension ExecutionReport {
     public func combine(into hasher: inout StateHasher) {
         hasher.combine(kind.rawValue)

@@ -93,7 +93,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
             nextSequence: summary.events == 0 ? 0 : summary.nextSequence,
             tornTail: nil, repairedBytes: 0, seconds: JournalReplay.monotonicSeconds() - start, snapshot: nil,
             stateHash: logic.stateHash(), outputHash: outputs.hasher.value, outcomes: outputs.outcomes,
-            bundles: outputs.bundles, reports: outputs.reportCount, fills: outputs.fills)
+            orders: outputs.orders, reports: outputs.reportCount, fills: outputs.fills)
         return Recovered(logic: logic, hasher: outputs.hasher, summary: replay)
     }
 

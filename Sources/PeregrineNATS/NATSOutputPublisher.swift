@@ -1,27 +1,29 @@
+import PeregrineCodec
 import PeregrineEngine
 import PeregrineModel
 
 /// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
-/// `NAME.out.K.bundles`, `NAME.out.K.signals`): one message per subject per sink batch,
+/// `NAME.out.K.orders`, `NAME.out.K.signals`): one message per subject per sink batch,
 /// so the cost is one client call per batch, not per item.
 ///
 /// - reports: a sequence of 64-byte execution reports in their in-memory layout
 ///   (`ExecutionReport`, `@frozen`, little-endian on every platform Peregrine runs on)
-/// - bundles: a sequence of bundles in their wire encoding (`Bundle+Codec.swift`), each
-///   preceded by its length as a little-endian u32
+/// - orders: the strategy's orders for venues this engine does not host, as JSON lines in the
+///   event form (`EventJSON`, type `order`; `exchange_ts` is 0): what a gateway places, and
+///   what another engine hosting that venue reads as NATS input as it is
 /// - signals: the 40-byte `Outcome` (in-memory layout) of every event on which the
-///   strategy emitted transactions: journal sequence, ingress time, best bid and ask after
-///   the event, instrument, event kind, transactions emitted (they travel in the bundles)
+///   strategy submitted orders: journal sequence, ingress time, best bid and ask after the
+///   event, instrument, event kind, orders submitted
 ///
 /// Core NATS: at most once, to whoever subscribes. The journal, not these subjects, is the
 /// record. Used by the sink thread only; its buffers are allocated once and reused.
 public final class NATSOutputPublisher: OutputSink {
     let connection: NATSConnection
     let reportsSubject: String
-    let bundlesSubject: String
+    let ordersSubject: String
     let signalsSubject: String
     var reportBuffer: [UInt8] = []
-    var bundleBuffer: [UInt8] = []
+    var orderLines = JSONLinesWriter(flushThreshold: .max) { _ in }
     var signalBuffer: [UInt8] = []
     public private(set) var messages = 0
     public private(set) var failures = 0
@@ -31,16 +33,16 @@ public final class NATSOutputPublisher: OutputSink {
         connection = try NATSConnection(
             NATSConnectionOptions(url: settings.url, name: "peregrine-out-\(settings.shard)"))
         reportsSubject = settings.reportsSubject
-        bundlesSubject = settings.bundlesSubject
+        ordersSubject = settings.ordersSubject
         signalsSubject = settings.signalsSubject
         reportBuffer.reserveCapacity(64 * 4_096)
-        bundleBuffer.reserveCapacity(1 << 16)
+        orderLines = JSONLinesWriter(flushThreshold: .max) { _ in }
         signalBuffer.reserveCapacity(MemoryLayout<Outcome>.stride * 4_096)
     }
 
-    /// Published when the strategy acted on the event (a signal: it emitted transactions).
+    /// Published when the strategy acted on the event (a signal: it submitted orders).
     public func outcome(_ outcome: Outcome) {
-        guard outcome.transactionsEmitted > 0 else { return }
+        guard outcome.ordersSubmitted > 0 else { return }
         withUnsafeBytes(of: outcome) { signalBuffer.append(contentsOf: $0) }
     }
 
@@ -49,21 +51,24 @@ public final class NATSOutputPublisher: OutputSink {
         withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
     }
 
-    public func bundle(_ bundle: Bundle) {
-        let length = bundle.encodedSize
-        withUnsafeBytes(of: UInt32(length).littleEndian) { bundleBuffer.append(contentsOf: $0) }
-        let start = bundleBuffer.count
-        bundleBuffer.append(contentsOf: repeatElement(0, count: length))
-        let written = bundleBuffer.withUnsafeMutableBytes { raw in
-            (try? bundle.encode(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))) ?? 0
-        }
-        if written != length { bundleBuffer.removeLast(length + 4) }  // not encodable: leave it out
+    public func order(_ order: VenueOrder) {
+        EventJSON.write(
+            Event(timestamp: order.decidedAt, instrument: order.instrument, payload: .order(order.command)),
+            to: &orderLines)
     }
 
     /// Publishes what the batch collected.
     public func flush() {
         send(&reportBuffer, reportsSubject)
-        send(&bundleBuffer, bundlesSubject)
+        if !orderLines.buffer.isEmpty {
+            do {
+                try orderLines.buffer.withUnsafeBytes { try connection.publish(ordersSubject, $0) }
+                messages += 1
+            } catch {
+                failures += 1
+            }
+            orderLines.clear()
+        }
         send(&signalBuffer, signalsSubject)
     }
 

@@ -8,7 +8,7 @@ import PeregrineModel
 /// - journal stream `PEREGRINE_JOURNAL_K` on subject `peregrine.journal.K` (frames, see
 ///   `JournalFrame`)
 /// - input subject `peregrine.in.K` (event frames or JSON events, see docs/nats.md)
-/// - outputs `peregrine.out.K.reports`, `peregrine.out.K.bundles`, `peregrine.out.K.signals`
+/// - outputs `peregrine.out.K.reports`, `peregrine.out.K.orders`, `peregrine.out.K.signals`
 public struct NATSSettings: Equatable, Sendable {
     public var url: String
     /// This engine's shard and the number of shards.
@@ -31,7 +31,7 @@ public struct NATSSettings: Equatable, Sendable {
     public var shutdownAckSeconds: Double = 30
     /// Take input events from the shard's input subject instead of the synthetic market.
     public var consumeInput: Bool
-    /// Publish execution reports and bundles on the shard's output subjects.
+    /// Publish execution reports, venue orders and signals on the shard's output subjects.
     public var publishOutputs: Bool
 
     public init(
@@ -60,7 +60,7 @@ public struct NATSSettings: Equatable, Sendable {
     public var journalSubject: String { "\(subjectPrefix).journal.\(shard)" }
     public var inputSubject: String { Self.inputSubject(prefix: subjectPrefix, shard: shard) }
     public var reportsSubject: String { "\(subjectPrefix).out.\(shard).reports" }
-    public var bundlesSubject: String { "\(subjectPrefix).out.\(shard).bundles" }
+    public var ordersSubject: String { "\(subjectPrefix).out.\(shard).orders" }
     public var signalsSubject: String { "\(subjectPrefix).out.\(shard).signals" }
 
     public static func inputSubject(prefix: String = "peregrine", shard: Int) -> String { "\(prefix).in.\(shard)" }

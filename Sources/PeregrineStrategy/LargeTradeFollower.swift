@@ -3,51 +3,60 @@ import PeregrineCore
 import PeregrineModel
 
 /// The built-in example strategy: when a trade of at least `minimumQuantity` prints, follow
-/// it with a transaction on the aggressor's side, at the trade price, for `followQuantity`,
-/// unless the book's spread is wider than `maximumSpreadTicks` (a thin book is not followed).
+/// it with an immediate-or-cancel limit order on the aggressor's side, at the trade price, for
+/// `followQuantity`, unless the book's spread is wider than `maximumSpreadTicks` (a thin book
+/// is not followed).
 ///
-/// Transaction ids are this strategy's own counter, so the same input always yields the same
-/// transactions.
+/// Orders are placed for `account`; their ids are this strategy's own counter from 1, so the
+/// same input always yields the same orders.
 public struct LargeTradeFollower: Strategy, Sendable {
     public let minimumQuantity: Quantity
     public let followQuantity: Quantity
     public let maximumSpreadTicks: Int64
-    @usableFromInline var nextTransactionID: UInt64 = 1
+    public let account: AccountID
+    @usableFromInline var nextOrderID: UInt64 = 1
 
-    public init(minimumQuantity: Quantity, followQuantity: Quantity, maximumSpreadTicks: Int64 = 50) {
+    public init(
+        minimumQuantity: Quantity, followQuantity: Quantity, maximumSpreadTicks: Int64 = 50,
+        account: AccountID = LargeTradeFollower.defaultAccount
+    ) {
         self.minimumQuantity = minimumQuantity
         self.followQuantity = followQuantity
         self.maximumSpreadTicks = maximumSpreadTicks
+        self.account = account
     }
 
+    /// The account the follower trades for unless told otherwise.
+    public static let defaultAccount = AccountID(1_000)
+
     @inlinable
-    public mutating func onEvent<Sink: TransactionSink & ~Copyable>(
-        _ event: Event, books: borrowing BookSet, sink: inout Sink
+    public mutating func onEvent<Orders: OrderSink & ~Copyable>(
+        _ event: Event, books: borrowing InstrumentBooks, orders: inout Orders
     ) {
         guard case .trade(let trade) = event.payload, trade.quantity >= minimumQuantity else { return }
         if let spread = books.bestBidOffer(event.instrument)?.spread, spread > maximumSpreadTicks {
             return
         }
-        let transaction = Transaction(
-            id: nextTransactionID, instrument: event.instrument, side: trade.aggressor,
-            price: trade.price, quantity: followQuantity, origin: .strategy)
-        if sink.emit(transaction) {
-            nextTransactionID &+= 1
+        let order = OrderCommand.limit(
+            OrderID(nextOrderID), account: account, trade.aggressor, price: trade.price, quantity: followQuantity,
+            timeInForce: .immediateOrCancel)
+        if orders.submit(order, instrument: event.instrument) {
+            nextOrderID &+= 1
         }
     }
 
     public var parameters: String {
         "large-trade-follower min-lots=\(minimumQuantity.lots) follow-lots=\(followQuantity.lots) "
-            + "max-spread-ticks=\(maximumSpreadTicks)"
+            + "max-spread-ticks=\(maximumSpreadTicks) account=\(account.rawValue)"
     }
 
     public func combineState(into hasher: inout StateHasher) {
-        hasher.combine(nextTransactionID)
+        hasher.combine(nextOrderID)
     }
 
-    public func encodeState(into encoder: inout SnapshotEncoder) { encoder.write(nextTransactionID) }
+    public func encodeState(into encoder: inout SnapshotEncoder) { encoder.write(nextOrderID) }
 
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
-        nextTransactionID = try decoder.read(UInt64.self, "next transaction id")
+        nextOrderID = try decoder.read(UInt64.self, "next order id")
     }
 }

@@ -2,24 +2,28 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 
-/// Where a strategy sends the transactions it decides on.
-public protocol TransactionSink: ~Copyable {
-    /// Accepts `transaction`; `false` if the per-event limit was reached (then it is counted
-    /// by the sink as rejected, not silently lost).
-    mutating func emit(_ transaction: Transaction) -> Bool
+/// Where a strategy sends the orders it decides on.
+public protocol OrderSink: ~Copyable {
+    /// Accepts `command` for `instrument`; `false` when the per-event limit
+    /// (`Strategy.maxOrdersPerEvent`) was reached (the sink counts it as refused, never silently
+    /// lost).
+    mutating func submit(_ command: OrderCommand, instrument: InstrumentID) -> Bool
 }
 
 /// A trading strategy hosted by the logic stage.
 ///
-/// The logic stage calls `onEvent` for every input event, after the books have applied it,
-/// on the logic thread. A strategy owns its state, reads the books, and hands transactions
-/// to `sink` — at most `Strategy.maxTransactionsPerEvent` per event. Strategies and sinks are
-/// generic parameters, so calls are static and inlined. Implementations must be
+/// The logic stage calls `onEvent` for every input event, after the event has been applied
+/// to its instrument's book, on the logic thread. A strategy owns its state, reads the books
+/// (each instrument's one book: the hosted venue's order book or the L2 book of its market
+/// data) and submits order commands to `orders`: at most `maxOrdersPerEvent` per event. An
+/// order for an instrument the engine hosts is matched there and then (its reports are
+/// outputs); any other is sent out for the venue that trades it (a `VenueOrder`). Strategies
+/// and sinks are generic parameters, so calls are static and inlined. Implementations must be
 /// deterministic (no wall clock, no unordered iteration reaching output) so that a replay
 /// reproduces them.
 public protocol Strategy {
-    mutating func onEvent<Sink: TransactionSink & ~Copyable>(
-        _ event: Event, books: borrowing BookSet, sink: inout Sink)
+    mutating func onEvent<Orders: OrderSink & ~Copyable>(
+        _ event: Event, books: borrowing InstrumentBooks, orders: inout Orders)
 
     /// Adds everything the strategy remembers between events to `hasher`, so that state
     /// hashes catch a replay that diverges inside the strategy.
@@ -38,16 +42,16 @@ public protocol Strategy {
 }
 
 extension Strategy {
-    /// The most transactions one event may produce (one full bundle).
-    public static var maxTransactionsPerEvent: Int { Bundle.capacity }
+    /// The most orders one event may produce.
+    public static var maxOrdersPerEvent: Int { 16 }
 }
 
 /// A strategy that does nothing: for measuring the engine without strategy work.
 public struct IdleStrategy: Strategy, Sendable {
     public init() {}
     @inlinable
-    public mutating func onEvent<Sink: TransactionSink & ~Copyable>(
-        _ event: Event, books: borrowing BookSet, sink: inout Sink
+    public mutating func onEvent<Orders: OrderSink & ~Copyable>(
+        _ event: Event, books: borrowing InstrumentBooks, orders: inout Orders
     ) {}
 
     public func combineState(into hasher: inout StateHasher) {}

@@ -21,13 +21,13 @@ struct Replay: ParsableCommand {
     @Option(help: "With --nats: the shard whose stream to replay (K/N, as the run was given).")
     var shard: String = "0/1"
 
-    @Option(help: "Print outputs (execution reports and bundles) from this sequence on (needs --print).")
+    @Option(help: "Print outputs (execution reports and venue orders) from this sequence on (needs --print).")
     var from: Int64 = 0
 
     @Option(help: "Stop after this sequence (hashes are then those after it).")
     var to: Int64?
 
-    @Flag(help: "Print every execution report and bundle, one per line.")
+    @Flag(help: "Print every execution report and venue order, one per line.")
     var print = false
 
     @Flag(
@@ -100,7 +100,7 @@ struct Replay: ParsableCommand {
             "records           \(report.records) in \(report.segments) segment(s) or frame(s); replayed \(report.replayed) "
                 + "in \(decimal(report.seconds * 1_000)) ms (\(decimal(report.recordsPerSecond / 1e6))M events/s)")
         Swift.print(
-            "outputs           \(report.outcomes) outcomes · \(report.bundles) bundles · \(report.reports) reports "
+            "outputs           \(report.outcomes) outcomes · \(report.orders) venue orders · \(report.reports) reports "
                 + "(\(report.fills) fills)")
         if let torn = report.tornTail {
             Swift.print("torn tail         \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path): \(torn.reason)")

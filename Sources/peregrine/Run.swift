@@ -15,13 +15,15 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the engine's pipeline on the synthetic source.",
         discussion: """
-            source → inbound ring → journal → logic (books, matching engine, strategy, bundle builder) → outbound rings → sink.
+            source → inbound ring → journal → logic (one book per instrument, the hosted venue, the strategy) → outbound rings → sink.
             Every event is appended to the journal (--journal, default ./data) before the logic acts on it; at start-up the
             engine replays the journal to recover its state (cutting off a torn last record) and continues after it.
-            With --order-flow, that share of events are order commands for a matching engine with one book per
-            instrument; its execution reports go to the sink on their own ring.
+            With --order-flow, that share of events are order commands for a hosted venue (a matching engine) trading
+            its own instruments, numbered after the market-data ones (--instruments 4: venue instruments 4 to 7); its
+            execution reports go to the sink on their own ring. The strategy's orders for a hosted instrument are matched
+            there; its orders for any other instrument are sent out (venue orders) for the venue that trades it.
             Prints a status line every second and a final report. Stops at --duration, at --max-events,
-            or on SIGINT/SIGTERM, after draining every ring and flushing the open bundle.
+            or on SIGINT/SIGTERM, after draining every ring.
             """)
 
     @Option(
@@ -47,12 +49,6 @@ struct Run: ParsableCommand {
 
     @Option(help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
     var ringSize: Int?
-
-    @Option(help: "Transactions that seal a bundle (1 to 16).")
-    var bundleSize: Int?
-
-    @Option(help: "Microseconds after its first transaction that a bundle is sealed anyway.")
-    var bundleTimeoutUs: Int?
 
     @Option(help: "CPUs to pin the hot threads to, in order (e.g. 0,1). Refused pinning is reported, not fatal.")
     var pin: String?
@@ -237,8 +233,6 @@ struct Run: ParsableCommand {
         add("source.max_events", "max-events", maxEvents)
         add("rings.inbound", "ring-size", ringSize)
         add("rings.outbound", "ring-size", ringSize)
-        add("bundles.size", "bundle-size", bundleSize)
-        add("bundles.timeout_us", "bundle-timeout-us", bundleTimeoutUs)
         add("source.burst", "burst", burst)
         add("source.instruments", "instruments", instruments)
         add("source.seed", "seed", seed)

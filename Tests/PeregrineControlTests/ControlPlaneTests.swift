@@ -11,15 +11,16 @@ import Testing
 struct ControlPlaneTests {
     static func status(
         counters: [PipelineCounters.Counter: Int], elapsed: Double, endToEnd: [UInt64] = [],
-        rejects: [ExecutionReason: Int] = [:], journalWritable: Bool = true, bundlesBySize: [Int] = []
+        rejects: [ExecutionReason: Int] = [:], journalWritable: Bool = true, orderLatency: [UInt64] = []
     ) -> PipelineStatus {
         var histogram = LatencyRecorder.makeHistogram()
         for value in endToEnd { histogram.record(value) }
+        var orders = LatencyRecorder.makeHistogram()
+        for value in orderLatency { orders.record(value) }
         return PipelineStatus(
             counters: counters, ringOccupancy: 0.25, journalLagEvents: 7, journalWritable: journalWritable,
-            rejectsByReason: rejects, bundlesBySize: bundlesBySize, endToEnd: endToEnd.isEmpty ? nil : histogram,
-            bundleLatency: nil,
-            journalLatency: nil, elapsedSeconds: elapsed)
+            rejectsByReason: rejects, endToEnd: endToEnd.isEmpty ? nil : histogram,
+            orderLatency: orderLatency.isEmpty ? nil : orders, journalLatency: nil, elapsedSeconds: elapsed)
     }
 
     /// The value of one sample line (`name{labels} value`) in an exposition.
@@ -45,10 +46,11 @@ struct ControlPlaneTests {
             Self.status(
                 counters: [
                     .sourceEmitted: 3_000, .journalPassed: 2_990, .logicProcessed: 2_980, .sinkOutcomes: 2_970,
-                    .sourceDropped: 3, .journalBytes: 239_200, .sinkSignals: 20,
+                    .sourceDropped: 3, .journalBytes: 239_200, .sinkSignals: 20, .logicOrders: 25,
+                    .logicRefusedOrders: 2, .logicVenueOrders: 21, .sinkVenueOrders: 20,
                 ],
                 elapsed: 2, endToEnd: [15_000], rejects: [.unknownOrderID: 9, .postOnlyWouldTake: 1],
-                bundlesBySize: [0, 3, 0, 1] + Array(repeating: 0, count: 12) + [2]))
+                orderLatency: [800, 3_000]))
         let text = plane.metricsText()
         #expect(Self.sample(text, "peregrine_events_total{stage=\"source\"}") == 3_000)
         #expect(Self.sample(text, "peregrine_events_total{stage=\"journal\"}") == 2_990)
@@ -78,15 +80,12 @@ struct ControlPlaneTests {
         let sum = try #require(Self.sample(text, "peregrine_latency_seconds_sum{stage=\"end_to_end\"}"))
         #expect(abs(sum - 0.0070185) < 0.00001)  // HdrHistogram keeps 3 significant digits
         #expect(Self.sample(text, "peregrine_latency_seconds_count{stage=\"journal\"}") == 0)
-        // Bundles: three of 1 transaction, one of 3, two of 16.
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"1\"}") == 3)
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"2\"}") == 3)
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"4\"}") == 4)
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"12\"}") == 4)
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"16\"}") == 6)
-        #expect(Self.sample(text, "peregrine_bundle_size_bucket{le=\"+Inf\"}") == 6)
-        #expect(Self.sample(text, "peregrine_bundle_size_sum") == 38)
-        #expect(Self.sample(text, "peregrine_bundle_size_count") == 6)
+        #expect(Self.sample(text, "peregrine_orders_total{stage=\"logic\"}") == 25)
+        #expect(Self.sample(text, "peregrine_orders_total{stage=\"venue_out\"}") == 21)
+        #expect(Self.sample(text, "peregrine_orders_total{stage=\"sink\"}") == 20)
+        #expect(Self.sample(text, "peregrine_rejects_total{reason=\"orders_per_event\"}") == 2)
+        #expect(Self.sample(text, "peregrine_latency_seconds_count{stage=\"order\"}") == 2)
+        #expect(Self.sample(text, "peregrine_latency_seconds_bucket{stage=\"order\",le=\"1e-06\"}") == 1)
         let lint = try Tools.run("promtool", ["check", "metrics"], input: text)
         #expect(lint.status == 0, "promtool: \(lint.output)\(lint.error)")
         #expect(lint.output.isEmpty && lint.error.isEmpty, "promtool: \(lint.output)\(lint.error)")

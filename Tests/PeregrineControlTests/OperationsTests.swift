@@ -45,7 +45,7 @@ struct OperationsTests {
         #expect(lint.output.isEmpty && lint.error.isEmpty, "promtool: \(lint.output)\(lint.error)")
 
         let text = scrape.body
-        for family in ControlPlane.help.keys.sorted() + ["peregrine_latency_seconds", "peregrine_bundle_size"] {
+        for family in ControlPlane.help.keys.sorted() + ["peregrine_latency_seconds"] {
             #expect(text.contains("# TYPE \(family) "), "missing \(family)")
         }
         let value = { (series: String) in ControlPlaneTests.sample(text, series) ?? -1 }
@@ -65,11 +65,12 @@ struct OperationsTests {
         #expect(value("peregrine_latency_seconds_bucket{stage=\"end_to_end\",le=\"+Inf\"}") == count)
         #expect(value("peregrine_latency_seconds_count{stage=\"journal\"}") > 0)
         #expect(value("peregrine_process_resident_memory_bytes") > 1_000_000)
-        // Read a moment apart by the monitor: the sizes may count a bundle or two more.
-        let bundles = value("peregrine_bundles_total{stage=\"sink\"}")
-        let sized = value("peregrine_bundle_size_count")
-        #expect(bundles > 0 && sized >= bundles && sized <= bundles + 16)
-        #expect(value("peregrine_bundle_size_sum") >= value("peregrine_bundle_transactions_total"))
+        // The follower's orders are for market-data instruments: they go out as venue orders.
+        let orders = value("peregrine_orders_total{stage=\"logic\"}")
+        let out = value("peregrine_orders_total{stage=\"venue_out\"}")
+        #expect(out > 0 && out <= orders)  // read after the logic count, published before it
+        #expect(value("peregrine_orders_total{stage=\"sink\"}") <= orders)
+        #expect(value("peregrine_latency_seconds_count{stage=\"order\"}") > 0)
         #expect(engine.stop() == 0)
         #expect(engine.standardOutput.contains("lossless          yes"))
     }

@@ -28,13 +28,18 @@ struct ConfigurationFileTests {
             ("[rings]\ninbound = 1000", "invalid rings.inbound '1000': use a power of two from 64 to 67108864"),
             (
                 "[rings]\ninbnd = 1024",
-                "invalid rings.inbnd '1024': unknown key; known in [rings]: inbound, outbound, bundle, report"
+                "invalid rings.inbnd '1024': unknown key; known in [rings]: inbound, outbound, order, report"
             ),
             ("[rings]\ninbound = \"big\"", "invalid rings.inbound '\"big\"': must be an integer"),
             ("[journal]\ndurability = \"sometimes\"", "invalid journal.durability 'sometimes': use none, batch, every"),
             ("[threads]\nwait = \"nap\"", "invalid threads.wait 'nap': use spin, yield, park"),
             ("[threads]\npin = [0, -1]", "invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"),
-            ("[bundles]\nsize = 17", "invalid bundles.size '17': use 1 to 16"),
+            (
+                "[bundles]\nsize = 16",
+                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [metrics], [log], [monitor] "
+                    + "([bundles] was removed on "
+                    + "2026-11-29: strategies submit orders, not bundles)"
+            ),
             ("[metrics]\nport = 70000", "invalid metrics.port '70000': use 0 (off) to 65535"),
             (
                 "[metrics]\naddress = \"localhost\"",

@@ -12,12 +12,18 @@ import Testing
 
     @Test func aSettingsFileOfAnotherFormatIsRefusedNamingBothVersions() throws {
         #expect(
-            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 1...2))
+            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...3))
         ) { try LogicSettings.parse("format = 9\nstrategy = idle\n", origin: "x.conf") }
-        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 1...2)).description
-        #expect(text.contains("x.conf is settings format 9; this build reads formats 1 to 2"))
+        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...3)).description
+        #expect(
+            text
+                == "logic settings: x.conf is settings format 9; this build reads format 3: a newer peregrine wrote it; use that build"
+        )
+        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 2, readable: 3...3))) {
+            try LogicSettings.parse("format = 2\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
+        }
         #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategy"))) {
-            try LogicSettings.parse("format = 2\ninstruments = 4\n", origin: "x.conf")
+            try LogicSettings.parse("format = 3\ninstruments = 4\n", origin: "x.conf")
         }
     }
 

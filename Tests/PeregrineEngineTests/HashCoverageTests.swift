@@ -53,13 +53,13 @@ struct HashCoverageTests {
         var outcomes = Variants(
             Outcome(
                 sequence: 7, ingressTimestamp: 1_000, instrument: InstrumentID(2), kind: .trade, bestBidTicks: 100,
-                bestAskTicks: 101, transactionsEmitted: 1, reportsEmitted: 2))
+                bestAskTicks: 101, ordersSubmitted: 1, reportsEmitted: 2))
         outcomes.vary("sequence") { $0.sequence = 8 }
         outcomes.vary("bestBidTicks") { $0.bestBidTicks = 99 }
         outcomes.vary("bestAskTicks") { $0.bestAskTicks = 102 }
         outcomes.vary("instrument") { $0.instrument = InstrumentID(3) }
         outcomes.vary("kind") { $0.kind = .quote }
-        outcomes.vary("transactionsEmitted") { $0.transactionsEmitted = 2 }
+        outcomes.vary("ordersSubmitted") { $0.ordersSubmitted = 2 }
         outcomes.vary("reportsEmitted") { $0.reportsEmitted = 3 }
         // The ingress timestamp is a latency stamp (the source's clock when the event
         // arrived), not an output of the logic.
@@ -91,41 +91,35 @@ struct HashCoverageTests {
         reports.expectEveryFieldHashed { report in Self.outputHash { $0.fold(report) } }
     }
 
-    static let transaction = Transaction(
-        id: 5, instrument: InstrumentID(1), side: .buy, price: Price(ticks: 200), quantity: Quantity(lots: 3),
-        origin: .strategy, priorityFee: 4)
+    static let order = VenueOrder(
+        command: .limit(
+            OrderID(5), account: AccountID(7), .buy, price: Price(ticks: 200), quantity: Quantity(lots: 3),
+            timeInForce: .immediateOrCancel),
+        instrument: InstrumentID(1), sequence: 40, decidedAt: 1_000)
 
-    @Test func everyTransactionFieldReachesTheOutputHash() {
-        var transactions = Variants(Self.transaction)
-        transactions.vary("id") { $0.id = 6 }
-        transactions.vary("price") { $0.price = Price(ticks: 201) }
-        transactions.vary("quantity") { $0.quantity = Quantity(lots: 2) }
-        transactions.vary("instrument") { $0.instrument = InstrumentID(2) }
-        transactions.vary("side") { $0.side = .sell }
-        transactions.vary("origin") { $0.origin = .observed }
-        transactions.vary("priorityFee") { $0.priorityFee = 5 }
-        transactions.expectEveryFieldHashed { transaction in
-            var bundle = Bundle(id: 1)
-            _ = bundle.append(transaction)
-            return Self.outputHash { $0.fold(bundle) }
-        }
-    }
+    @Test func everyVenueOrderFieldReachesTheOutputHash() {
+        var orders = Variants(Self.order)
+        orders.vary("command") { $0.command.orderID = OrderID(6) }
+        orders.vary("decidedAt") { $0.decidedAt = 1_001 }
+        orders.vary("sequence") { $0.sequence = 41 }
+        orders.vary("instrument") { $0.instrument = InstrumentID(2) }
+        orders.expectEveryFieldHashed { order in Self.outputHash { $0.fold(order) } }
 
-    @Test func everyBundleFieldReachesTheOutputHash() {
-        var base = Bundle(id: 1, openedAt: 77)
-        _ = base.append(Self.transaction)
-        var bundles = Variants(base)
-        bundles.vary("id") { $0.id = 2 }
-        bundles.vary("openedAt") { $0.openedAt = 78 }
-        bundles.vary("storedCount") { _ = $0.append(Self.transaction) }
-        bundles.vary("storage") { bundle in
-            var other = Bundle(id: 1, openedAt: 77)
-            var changed = Self.transaction
-            changed.id = 99
-            _ = other.append(changed)
-            bundle = other
+        var commands = Variants(Self.order.command)
+        commands.vary("action") { $0.action = .replace }
+        commands.vary("orderID") { $0.orderID = OrderID(6) }
+        commands.vary("account") { $0.account = AccountID(8) }
+        commands.vary("side") { $0.side = .sell }
+        commands.vary("type") { $0.type = .stopLimit }
+        commands.vary("timeInForce") { $0.timeInForce = .fillOrKill }
+        commands.vary("price") { $0.price = Price(ticks: 201) }
+        commands.vary("stopPrice") { $0.stopPrice = Price(ticks: 1) }
+        commands.vary("quantity") { $0.quantity = Quantity(lots: 4) }
+        commands.expectEveryFieldHashed { command in
+            var order = Self.order
+            order.command = command
+            return Self.outputHash { $0.fold(order) }
         }
-        bundles.expectEveryFieldHashed { bundle in Self.outputHash { $0.fold(bundle) } }
     }
 
     static func l2Hash(_ updates: [LevelUpdate]) throws -> UInt64 {
@@ -233,9 +227,9 @@ struct EngineStateHashCoverageTests {
         let changes: [(String, (inout EngineLogic<LargeTradeFollower>) -> Void)] = [
             ("last sequence", { $0._lastSequence += 1 }),
             ("processed", { $0._processed += 1 }),
-            ("transactions", { $0._transactions += 1 }),
-            ("refused transactions", { $0._refusedTransactions += 1 }),
-            ("bundles", { $0._bundles += 1 }),
+            ("orders", { $0._orders += 1 }),
+            ("refused orders", { $0._refusedOrders += 1 }),
+            ("venue orders", { $0._venueOrders += 1 }),
             (
                 "a book level",
                 {
@@ -245,19 +239,9 @@ struct EngineStateHashCoverageTests {
                 }
             ),
             (
-                "the open bundle",
-                {
-                    _ = $0.builder.add(
-                        Transaction(
-                            id: 999, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 1),
-                            quantity: Quantity(lots: 1),
-                            origin: .strategy), now: 1)
-                }
-            ),
-            (
                 "the strategy",
                 { logic in
-                    var sink = TransactionBatch()
+                    var orders = OrderBatch()
                     logic.strategy.onEvent(
                         Event(
                             timestamp: 1, exchangeTimestamp: 0, instrument: InstrumentID(1),
@@ -265,18 +249,19 @@ struct EngineStateHashCoverageTests {
                                 Trade(
                                     price: Price(ticks: 1_000_000), quantity: Quantity(lots: 10_000), aggressor: .buy,
                                     tradeID: 1))),
-                        books: logic.books, sink: &sink)
+                        books: logic.books, orders: &orders)
                 }
             ),
             (
                 "the venue",
                 { logic in
                     var sink = ExecutionReportCollector()
-                    logic.venue?.process(
+                    logic.books.process(
                         .limit(
                             OrderID(77_777), account: AccountID(1), .buy, price: Price(ticks: 1_000_000 - 30_000),
                             quantity: Quantity(lots: 1)),
-                        instrument: InstrumentID(0), sink: &sink)
+                        instrument: InstrumentID(2), sink: &sink)
+                    #expect(sink.reports.first?.kind == .accepted)
                 }
             ),
         ]
@@ -306,9 +291,9 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "4cfec8ac35ac1a9a")
-        #expect(hexHash(outputs.hasher.value) == "c32b4947f32e89bf")
+        #expect(hexHash(logic.stateHash()) == "32c728dac38a1344")
+        #expect(hexHash(outputs.hasher.value) == "b1d8bd087aa721e3")
         #expect(outputs.reportCount == 7_774)
-        #expect(outputs.bundles == 64)
+        #expect(outputs.orders == 67)
     }
 }

@@ -76,7 +76,7 @@ struct MemoryJournalPlan: JournalPlan {
             summary: ReplaySummary(
                 directory: "memory", records: records.count, replayed: records.count, segments: 1, nextSequence: next,
                 tornTail: nil, repairedBytes: 0, seconds: 0, snapshot: nil, stateHash: logic.stateHash(),
-                outputHash: outputs.hasher.value, outcomes: outputs.outcomes, bundles: outputs.bundles,
+                outputHash: outputs.hasher.value, outcomes: outputs.outcomes, orders: outputs.orders,
                 reports: outputs.reportCount, fills: outputs.fills))
     }
 
@@ -136,13 +136,13 @@ struct MemoryJournal: ~Copyable, JournalBackend {
 }
 
 /// Counts and hashes what reaches the sink's downstream: one hash per kind, since the sink
-/// drains reports, outcomes and bundles from three rings (each in order, not interleaved).
+/// drains reports, outcomes and venue orders from three rings (each in order, not interleaved).
 struct OutputTally: Equatable, Sendable {
     var outcomes = 0
-    var bundles = 0
+    var orders = 0
     var reports = 0
     var outcomeHash = OutputHasher().value
-    var bundleHash = OutputHasher().value
+    var orderHash = OutputHasher().value
     var reportHash = OutputHasher().value
 }
 
@@ -153,7 +153,7 @@ final class CollectedOutputs: @unchecked Sendable {
 struct CollectingSink: OutputSink {
     let collected: CollectedOutputs?
     var outcomeHasher = OutputHasher()
-    var bundleHasher = OutputHasher()
+    var orderHasher = OutputHasher()
     var reportHasher = OutputHasher()
     var tally = OutputTally()
     var reportCount: Int { tally.reports }
@@ -163,9 +163,9 @@ struct CollectingSink: OutputSink {
         outcomeHasher.fold(outcome)
     }
 
-    mutating func bundle(_ bundle: PeregrineModel.Bundle) {
-        tally.bundles += 1
-        bundleHasher.fold(bundle)
+    mutating func order(_ order: VenueOrder) {
+        tally.orders += 1
+        orderHasher.fold(order)
     }
 
     mutating func accept(_ report: ExecutionReport) {
@@ -175,7 +175,7 @@ struct CollectingSink: OutputSink {
 
     mutating func close() {
         tally.outcomeHash = outcomeHasher.value
-        tally.bundleHash = bundleHasher.value
+        tally.orderHash = orderHasher.value
         tally.reportHash = reportHasher.value
         let tally = self.tally
         collected?.tally.withLock { $0 = tally }
@@ -200,18 +200,22 @@ struct PipelinePartsTests {
         configuration.waitStrategy = .yield
         configuration.inboundRingSize = 256
         configuration.outboundRingSize = 256
-        configuration.bundleRingSize = 64
+        configuration.orderRingSize = 64
         configuration.statusIntervalSeconds = 0.2
         configuration.durationSeconds = 60
         configuration.journalDirectory = nil
         return configuration
     }
 
+    /// A two-instrument synthetic market moved to market-data instruments `offset`,
+    /// `offset + 1`, its orders to the hosted instruments `4 + offset`, `5 + offset` (of a run
+    /// with 4 instruments, whose venue hosts 4 to 7).
     static func events(_ count: Int, seed: UInt64, instrumentOffset: UInt32) -> [Event] {
         var market = SyntheticMarket(instruments: 2, seed: seed, orderFlowPercent: 30)
         return (0..<count).map { index in
             var event = market.next(timestamp: 1_000 + UInt64(index) * 100)
-            event.instrument = InstrumentID(event.instrument.rawValue + instrumentOffset)
+            let hosted: UInt32 = event.payload.kind == .order ? 2 : 0
+            event.instrument = InstrumentID(event.instrument.rawValue + instrumentOffset + hosted)
             return event
         }
     }
@@ -242,9 +246,9 @@ struct PipelinePartsTests {
         // Each source's events in its order; the session end last.
         let events = journaled.map(\.event)
         let fromFirst = events.filter { (event: Event) -> Bool in
-            event.instrument.rawValue < 2 && event.payload.kind != .timer
+            [0, 1, 4, 5].contains(event.instrument.rawValue) && event.payload.kind != .timer
         }
-        let fromSecond = events.filter { (event: Event) -> Bool in event.instrument.rawValue >= 2 }
+        let fromSecond = events.filter { (event: Event) -> Bool in [2, 3, 6, 7].contains(event.instrument.rawValue) }
         #expect(fromFirst == first)
         #expect(fromSecond == second)
         let last = try #require(journaled.last?.event)
@@ -267,7 +271,8 @@ struct PipelinePartsTests {
         tallied.close()
         let sink = collected.tally.withLock { $0 }
         #expect(sink == tallied.tally)
-        #expect(sink.outcomes == 50_001 && sink.reports == report.reportsAtSink && sink.bundles == report.bundlesAtSink)
+        #expect(
+            sink.outcomes == 50_001 && sink.reports == report.reportsAtSink && sink.orders == report.venueOrdersAtSink)
     }
 
     /// A second run on the same memory journal recovers from it and continues its sequence.
@@ -398,7 +403,7 @@ struct PipelinePartsTests {
             BookLevel(price: Price(ticks: price), quantity: Quantity(lots: lots))
         }
         for side in [Side.buy, .sell] {
-            let engine = logic.withBook(InstrumentID(0)) { $0.depth(side, levels: 10) }
+            let engine = logic.withBooks { $0.depth(InstrumentID(0), side, levels: 10) }
             #expect(engine == mirror.depth(side, levels: 10))
             #expect(engine == (side == .buy ? [level(199, 6), level(198, 7)] : [level(201, 1)]))
         }

@@ -23,7 +23,7 @@ struct PipelineTests {
         configuration.waitStrategy = wait
         configuration.inboundRingSize = 1_024
         configuration.outboundRingSize = 1_024
-        configuration.bundleRingSize = 64
+        configuration.orderRingSize = 64
         configuration.statusIntervalSeconds = 0.2
         return configuration
     }
@@ -35,9 +35,10 @@ struct PipelineTests {
         #expect(report.journaled == 300_001 && report.processed == 300_001 && report.outcomesAtSink == 300_001)
         #expect(report.lastSequence == 300_000)
         #expect(report.dropped == 0)
-        #expect(report.transactions > 0)
-        #expect(report.transactions == report.bundleTransactionsAtSink)
-        #expect(report.bundlesSealed == report.bundlesAtSink)
+        // The follower's orders are for market-data instruments (no venue is hosted): every one
+        // goes out, and reaches the sink.
+        #expect(report.orders > 0 && report.refusedOrders == 0)
+        #expect(report.venueOrders == report.orders && report.venueOrdersAtSink == report.orders)
         #expect(report.endToEnd.count == 300_001)
         #expect(report.isLossless)
     }
@@ -57,7 +58,7 @@ struct PipelineTests {
         #expect(replayed.replayed == 100_001)
         #expect(replayed.stateHash == run.stateHash)
         #expect(replayed.outputHash == run.outputHash)
-        #expect(replayed.reports == run.reportsEmitted && replayed.bundles == run.bundlesSealed)
+        #expect(replayed.reports == run.reportsEmitted && replayed.orders == run.venueOrders)
 
         var otherSeed = configuration(events: 100_000)
         otherSeed.seed = 43
@@ -175,8 +176,11 @@ struct PipelineTests {
             try bad.validate()
         }
         bad = EngineConfiguration()
-        bad.bundleSize = 17
-        #expect(throws: EngineError.invalidSetting(name: "bundle-size", value: "17", allowed: "use 1 to 16")) {
+        bad.orderRingSize = 100
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "order-ring-size", value: "100", allowed: "use a power of two from 64 to 67108864")
+        ) {
             try bad.validate()
         }
         bad = EngineConfiguration()
@@ -288,8 +292,9 @@ struct VenuePipelineTests {
             instruments: configuration.instruments, seed: configuration.seed,
             orderFlowPercent: configuration.orderFlowPercent)
         var engine = try MatchingEngine(
-            specs: SyntheticMarket.venueSpecs(
-                instruments: configuration.instruments, orderCapacity: configuration.venueOrderCapacity))
+            specs: configuration.hostedInstruments.map {
+                InstrumentSpec(instrument: InstrumentID(UInt32($0)), orderCapacity: configuration.venueOrderCapacity)
+            })
         var counter = ReportCounter()
         for _ in 0..<events {
             let event = market.next(timestamp: 0)

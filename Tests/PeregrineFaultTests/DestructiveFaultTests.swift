@@ -173,10 +173,12 @@ struct DestructiveFaultTests {
         #expect(
             run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
         )
-        try text.replacingOccurrences(of: "format = 2", with: "format = 9").write(
+        try text.replacingOccurrences(of: "format = 3", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
-        #expect(future.status == 1 && future.error.contains("is settings format 9; this build reads formats 1 to 2"))
+        #expect(
+            future.status == 1
+                && future.error.contains("is settings format 9; this build reads format 3: a newer peregrine wrote it"))
         // Another strategy or other parameters: refused by replay and by a run, naming both.
         try text.replacingOccurrences(of: "min-lots=500", with: "min-lots=400").write(
             toFile: path, atomically: true, encoding: .utf8)
@@ -184,16 +186,21 @@ struct DestructiveFaultTests {
         #expect(otherStrategy.status == 1, "\(otherStrategy.output)")
         #expect(
             otherStrategy.error.contains(
-                "was written by strategy 'large-trade-follower min-lots=400 follow-lots=10 max-spread-ticks=50'; "
+                "was written by strategy 'large-trade-follower min-lots=400 follow-lots=10 max-spread-ticks=50 "
+                    + "account=1000'; "
                     + "this build's is 'large-trade-follower min-lots=500"), "\(otherStrategy.error)")
         let otherRun = try Faults.recover(journal, ["--order-flow", "10"])
         #expect(otherRun.status == 1 && otherRun.error.contains("strategy 'large-trade-follower min-lots=400"))
-        // Format 1 (no format and no strategy line) was written by the built-in strategy with
-        // the parameters the CLI then had: it replays.
+        // Format 1 (no format line) and 2 were written by builds whose strategy emitted
+        // transactions into bundles: refused, saying so.
         let formatOne = text.split(separator: "\n").filter { !$0.hasPrefix("format") && !$0.hasPrefix("strategy") }
         try (formatOne.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let migrated = try Faults.run(["replay", "--journal", journal])
-        #expect(migrated.status == 0, "\(migrated.error)")
+        let old = try Faults.run(["replay", "--journal", journal])
+        #expect(old.status == 1, "\(old.output)")
+        #expect(
+            old.error.contains(
+                "is settings format 1; this build reads format 3: an older peregrine wrote it (before strategies "
+                    + "submitted orders"), "\(old.error)")
     }
 
     @Test func aSegmentOfAnotherFormatVersionIsRefusedByRunAndReplay() throws {

@@ -169,7 +169,7 @@ struct DistributedEngineTests {
                 for offset in stride(from: 0, to: message.bytes.count, by: 40) {
                     let outcome = message.bytes.loadUnaligned(fromByteOffset: offset, as: Outcome.self)
                     signals[outcome.instrument.rawValue, default: []].append(
-                        "\(outcome.kind) \(outcome.bestBidTicks) \(outcome.bestAskTicks) \(outcome.transactionsEmitted) "
+                        "\(outcome.kind) \(outcome.bestBidTicks) \(outcome.bestAskTicks) \(outcome.ordersSubmitted) "
                             + "\(outcome.reportsEmitted)")
                 }
             })

@@ -363,11 +363,11 @@ let benchmarks: @Sendable () -> Void = {
             _ = system("rm -rf \(journal.directory)")
         })
 
-    // The deterministic logic per event, as replay and recovery run it (L2 books, strategy,
-    // bundle builder, output hash).
+    // The deterministic logic per event, as replay and recovery run it (each instrument's book,
+    // strategy and its orders, output hash).
     let logicState = LogicBench()
     Benchmark(
-        "Engine logic per event (replay path: books, strategy, bundles, output hash)",
+        "Engine logic per event (replay path: books, strategy, orders, output hash)",
         configuration: configuration(.mega),
         closure: { benchmark in
             guard var logic = logicState.logic.take() else { return }

@@ -1,0 +1,160 @@
+import PeregrineCore
+import PeregrineModel
+
+/// Every instrument's one book. An instrument is either traded on a venue this engine hosts
+/// (the `MatchingEngine`'s order book: order commands change it, fills and all) or traded
+/// elsewhere (an `L2Book` that applies that venue's market data: level updates and
+/// clear-book events). Never both: a level update for a hosted instrument, or an order command
+/// for an instrument no hosted venue trades, is refused (counted, and the command rejected
+/// with a report). The views (`bestBidOffer`, `depth`) read whichever book the instrument has,
+/// so a strategy sees the same book the orders meet.
+///
+/// Market-data books are instruments `0 ..< levels.count`; the hosted venue's are its specs'
+/// instruments. Single-threaded: one owner. Updates and views are allocation-free except
+/// `depth(_:_:levels:)`, which returns an array (for tools and tests).
+public struct InstrumentBooks: ~Copyable {
+    /// The L2 books of the instruments traded elsewhere.
+    @usableFromInline var levels: BookSet
+    /// The books of the instruments traded here (none without a hosted venue).
+    @usableFromInline var venue: MatchingEngine?
+    @usableFromInline var _unknownInstrumentCommands = 0
+
+    public init(levels: consuming BookSet, venue: consuming MatchingEngine?) {
+        self.levels = levels
+        self.venue = venue
+    }
+
+    /// Whether a hosted venue trades `instrument` (its book is an order book).
+    @inlinable
+    public func isHosted(_ instrument: InstrumentID) -> Bool {
+        switch venue {
+        case .some(let engine): return engine.hosts(instrument)
+        case .none: return false
+        }
+    }
+
+    /// Applies market data to `instrument`'s L2 book; counted as an update for an unknown
+    /// instrument when the instrument has no L2 book (a hosted one included).
+    @inlinable
+    public mutating func apply(_ update: LevelUpdate, to instrument: InstrumentID) {
+        levels.apply(update, to: instrument)
+    }
+
+    /// Empties `instrument`'s L2 book (its venue replaced the book; a snapshot follows).
+    @inlinable
+    public mutating func clear(_ instrument: InstrumentID) { levels.clear(instrument) }
+
+    /// Processes `command` on the hosted book of `instrument`; without a hosted venue the
+    /// command is rejected (`.unknownInstrument`), as the venue rejects one for an instrument
+    /// it does not trade.
+    @inlinable
+    public mutating func process<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, instrument: InstrumentID, sink: inout Sink
+    ) {
+        if venue != nil {
+            venue?.process(command, instrument: instrument, sink: &sink)
+            return
+        }
+        _unknownInstrumentCommands &+= 1
+        sink.accept(
+            ExecutionReport(
+                kind: .rejected, reason: .unknownInstrument, instrument: instrument, orderID: command.orderID,
+                account: command.account, side: command.side, price: command.price, quantity: command.quantity,
+                leavesQuantity: .zero))
+    }
+
+    /// The best bid and offer of `instrument`'s book; nil when it has none.
+    @inlinable
+    public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer? {
+        if levels.contains(instrument) { return levels.bestBidOffer(instrument) }
+        switch venue {
+        case .some(let engine): return engine.bestBidOffer(instrument)
+        case .none: return nil
+        }
+    }
+
+    /// The best `count` levels of `side` of `instrument`'s book, best first (allocates).
+    public func depth(_ instrument: InstrumentID, _ side: Side, levels count: Int) -> [BookLevel] {
+        if levels.contains(instrument) {
+            let found: [BookLevel]? = levels.withBook(instrument) { (book: borrowing L2Book) in
+                book.depth(side, levels: count)
+            }
+            return found ?? []
+        }
+        switch venue {
+        case .some(let engine):
+            let found: [BookLevel]? = engine.withBook(instrument) { (book: borrowing OrderBook) in
+                book.depth(side, levels: count).map { BookLevel(price: $0.price, quantity: $0.quantity) }
+            }
+            return found ?? []
+        case .none: return []
+        }
+    }
+
+    /// The L2 books' counters, summed.
+    public var bookCounters: BookCounters { levels.counters }
+
+    /// The hosted venue's counters (zero without one).
+    public var venueCounters: MatchingCounters {
+        switch venue {
+        case .some(let engine): return engine.counters
+        case .none: return MatchingCounters()
+        }
+    }
+
+    /// Order commands rejected because no venue is hosted.
+    public var unknownInstrumentCommands: Int {
+        switch venue {
+        case .some(let engine): return engine.unknownInstrumentCommands
+        case .none: return _unknownInstrumentCommands
+        }
+    }
+
+    /// Whether a hosted venue is part of these books.
+    public var hasVenue: Bool { venue != nil }
+
+    /// Runs `body` with the hosted venue, or returns nil without one.
+    public func withVenue<R>(_ body: (borrowing MatchingEngine) -> R) -> R? {
+        switch venue {
+        case .some(let engine): return body(engine)
+        case .none: return nil
+        }
+    }
+
+    /// Runs `body` with the market-data books.
+    public func withLevels<R>(_ body: (borrowing BookSet) -> R) -> R { body(levels) }
+}
+
+extension InstrumentBooks {
+    /// Every book's state: the L2 books, then whether a venue is hosted and its books.
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        levels.encodeState(into: &encoder)
+        switch venue {
+        case .some(let engine):
+            encoder.write(true)
+            engine.encodeState(into: &encoder)
+        case .none:
+            encoder.write(false)
+        }
+    }
+
+    /// Loads what `encodeState` wrote into fresh books built with the same settings.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        try levels.restoreState(from: &decoder)
+        let hasVenue = try decoder.readBool("venue")
+        guard hasVenue == (venue != nil) else {
+            throw .mismatch(
+                hasVenue ? "snapshot has a hosted venue; this run has no order flow" : "snapshot has no hosted venue")
+        }
+        if hasVenue { try venue?.restoreState(from: &decoder) }
+    }
+
+    /// Adds every book's state to `hasher`.
+    public func combineState(into hasher: inout StateHasher) {
+        levels.combineState(into: &hasher)
+        switch venue {
+        case .some(let engine): hasher.combine(engine.stateHash())
+        case .none: hasher.combine(0 as UInt64)
+        }
+    }
+}
