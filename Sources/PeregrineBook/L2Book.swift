@@ -180,30 +180,15 @@ extension L2Book {
         }
     }
 
-    /// Loads what `encodeState` wrote into this book (same instrument). Version 1 is the ladder
-    /// book's state (before 2026-11-29): its ladder position and counters are read past, and the
-    /// levels it held are loaded.
-    public mutating func restoreState(from decoder: inout SnapshotDecoder, version: UInt16 = 2) throws(SnapshotError) {
+    /// Loads what `encodeState` wrote into this book (same instrument).
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         let stored = try decoder.read(UInt32.self, "instrument")
         guard stored == instrument.rawValue else {
             throw .mismatch("L2 book \(stored) where this engine has \(instrument)")
         }
         clear()
-        let updates: Int
-        let refused: Int
-        if version == 1 {
-            _ = try decoder.read(Int64.self, "ladder size")
-            _ = try decoder.readBool("anchored")
-            _ = try decoder.read(Int64.self, "ladder low edge")
-            updates = Int(try decoder.read(Int64.self, "updates"))
-            for field in ["rejected outside ladder", "re-centrings", "evicted levels"] {
-                _ = try decoder.read(Int64.self, field)
-            }
-            refused = 0
-        } else {
-            updates = Int(try decoder.read(Int64.self, "updates"))
-            refused = Int(try decoder.read(Int64.self, "refused at ceiling"))
-        }
+        let updates = Int(try decoder.read(Int64.self, "updates"))
+        let refused = Int(try decoder.read(Int64.self, "refused at ceiling"))
         defer {
             counters.updates = updates
             counters.refusedAtCeiling = refused
@@ -232,10 +217,10 @@ extension BookSet {
         for index in 0..<count { books[index].encodeState(into: &encoder) }
     }
 
-    public mutating func restoreState(from decoder: inout SnapshotDecoder, version: UInt16 = 2) throws(SnapshotError) {
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         let stored = try decoder.read(Int64.self, "book count")
         guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) L2 books, this engine \(count)") }
         _unknownInstrumentUpdates = Int(try decoder.read(Int64.self, "unknown instrument updates"))
-        for index in 0..<count { try books[index].restoreState(from: &decoder, version: version) }
+        for index in 0..<count { try books[index].restoreState(from: &decoder) }
     }
 }

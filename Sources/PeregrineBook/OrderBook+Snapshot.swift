@@ -44,12 +44,7 @@ extension OrderBook {
     /// Loads what `encodeState` wrote into this book, which must be fresh (no order, no
     /// command yet) and built from the same spec. Throws, leaving the book unusable, on bytes
     /// that do not describe a valid state for this spec.
-    ///
-    /// `legacyBandLow`: for a state written before 2026-11-29, when books had a price band and
-    /// stored the last trade as an index into it, the price of index 0 of that band.
-    public mutating func restoreState(from decoder: inout SnapshotDecoder, legacyBandLow: Int64? = nil)
-        throws(SnapshotError)
-    {
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         guard pool.liveCount == 0, _counters.commands == 0 else { throw .mismatch("book \(instrument) is not fresh") }
         let stored = try decoder.read(UInt32.self, "instrument")
         guard stored == instrument.rawValue else {
@@ -57,15 +52,8 @@ extension OrderBook {
         }
         tradeCount = try decoder.read(UInt64.self, "trade count")
         sequence = try decoder.read(UInt64.self, "priority sequence")
-        if let legacyBandLow {
-            let index = try decoder.read(Int64.self, "last trade index")
-            guard index >= -1, index < 1 << 22 else { throw .invalid(field: "last trade index", value: index) }
-            hasTraded = index >= 0
-            lastTradeTicks = hasTraded ? legacyBandLow &+ index &* tickSize : 0
-        } else {
-            hasTraded = try decoder.readBool("has traded")
-            lastTradeTicks = try decoder.read(Int64.self, "last trade price")
-        }
+        hasTraded = try decoder.readBool("has traded")
+        lastTradeTicks = try decoder.read(Int64.self, "last trade price")
         guard !hasTraded || check(price: lastTradeTicks) == .none else {
             throw .invalid(field: "last trade price", value: lastTradeTicks)
         }
@@ -143,19 +131,12 @@ extension MatchingEngine {
     }
 
     /// Loads what `encodeState` wrote into a fresh engine built from the same specs.
-    /// `legacyBandLows`: for a state written before 2026-11-29, each book's `legacyBandLow`
-    /// (see `OrderBook.restoreState`), in the order the specs were given.
-    public mutating func restoreState(from decoder: inout SnapshotDecoder, legacyBandLows: [Int64]? = nil)
-        throws(SnapshotError)
-    {
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         let stored = try decoder.read(Int64.self, "book count")
         guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) books, this engine \(count)") }
         _unknownInstrumentCommands = Int(try decoder.read(Int64.self, "unknown instrument commands"))
-        if let legacyBandLows, legacyBandLows.count != count {
-            throw .mismatch("\(legacyBandLows.count) legacy price bands for \(count) books")
-        }
         for position in 0..<count {
-            try books[position].restoreState(from: &decoder, legacyBandLow: legacyBandLows?[position])
+            try books[position].restoreState(from: &decoder)
         }
     }
 }

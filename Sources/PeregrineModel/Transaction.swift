@@ -3,15 +3,16 @@
 public enum TransactionOrigin: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIterable {
     /// Seen pending in a mempool or feed.
     case observed = 0
-    /// Created by one of this engine's strategies.
+    /// Created by this engine (a back-run).
     case strategy = 1
 }
 
-/// A transaction as it moves through the hot path: 32 bytes, trivially copyable.
+/// A chain transaction as it moves through the hot path: 32 bytes, trivially copyable. (Orders
+/// for a venue are `OrderCommand`s, never transactions.)
 ///
 /// It is a compact handle, not the signed payload: `id` identifies the full transaction
-/// (the first 8 bytes of its hash for chain transactions, an engine-assigned number for
-/// ours), and the rest is what strategies and the bundle builder decide on.
+/// (the first 8 bytes of its hash for one seen pending, an engine-assigned number for one this
+/// engine created), and the rest is what the mempool analysis and the bundle builder decide on.
 ///
 /// ```
 ///  0       8       16      24   28 29 30   32
