@@ -56,11 +56,7 @@ public struct InstrumentBooks: ~Copyable {
             return
         }
         _unknownInstrumentCommands &+= 1
-        sink.accept(
-            ExecutionReport(
-                kind: .rejected, reason: .unknownInstrument, instrument: instrument, orderID: command.orderID,
-                account: command.account, side: command.side, price: command.price, quantity: command.quantity,
-                leavesQuantity: .zero))
+        sink.accept(.rejection(of: command, instrument: instrument, reason: .unknownInstrument))
     }
 
     /// The best bid and offer of `instrument`'s book; nil when it has none.

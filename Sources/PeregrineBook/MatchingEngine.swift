@@ -67,11 +67,7 @@ public struct MatchingEngine: ~Copyable {
         let position = raw < indexCount ? Int(bookIndex[raw]) : -1
         if position < 0 {
             _unknownInstrumentCommands &+= 1
-            sink.accept(
-                ExecutionReport(
-                    kind: .rejected, reason: .unknownInstrument, instrument: instrument, orderID: command.orderID,
-                    account: command.account, side: command.side, price: command.price, quantity: command.quantity,
-                    leavesQuantity: .zero))
+            sink.accept(.rejection(of: command, instrument: instrument, reason: .unknownInstrument))
             return
         }
         books[position].process(command, sink: &sink)

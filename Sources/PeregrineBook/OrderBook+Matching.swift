@@ -551,11 +551,7 @@ extension OrderBook {
         _ command: OrderCommand, _ reason: ExecutionReason, sink: inout Sink
     ) {
         _counters.rejected &+= 1
-        sink.accept(
-            ExecutionReport(
-                kind: .rejected, reason: reason, instrument: instrument, orderID: command.orderID,
-                account: command.account, side: command.side, price: command.price, quantity: command.quantity,
-                leavesQuantity: .zero))
+        sink.accept(.rejection(of: command, instrument: instrument, reason: reason))
     }
 
     @inlinable

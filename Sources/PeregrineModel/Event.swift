@@ -124,9 +124,10 @@ public struct Event: Hashable, Sendable, BitwiseCopyable {
 }
 
 extension TimerFire {
-    /// `timerID` of a clock tick: time passes for the logic (bundle timeouts) while no other
+    /// `timerID` of a clock tick: time passes for the logic while no other
     /// event arrives. The source sends ticks when it is idle; they are journaled like any event.
     public static let tick: UInt64 = 0
-    /// `timerID` of the end of a session: the logic flushes what it holds (the open bundle).
+    /// `timerID` of the end of a session: the last event a source sends, journaled, so that what a
+    /// strategy does at the end of a session is an input too (issue 17: cancel open orders).
     public static let sessionEnd: UInt64 = 1
 }

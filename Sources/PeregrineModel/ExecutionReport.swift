@@ -160,6 +160,16 @@ public struct ExecutionReport: Hashable, Sendable, BitwiseCopyable, CustomString
         self.isAggressor = isAggressor
     }
 
+    /// The report rejecting `command` on `instrument` for `reason` (nothing rests: leaves 0).
+    @inlinable
+    public static func rejection(of command: OrderCommand, instrument: InstrumentID, reason: ExecutionReason)
+        -> ExecutionReport
+    {
+        ExecutionReport(
+            kind: .rejected, reason: reason, instrument: instrument, orderID: command.orderID, account: command.account,
+            side: command.side, price: command.price, quantity: command.quantity, leavesQuantity: .zero)
+    }
+
     @inlinable public var isFill: Bool { kind == .partiallyFilled || kind == .filled }
 
     public var description: String {
