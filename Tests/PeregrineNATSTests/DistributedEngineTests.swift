@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCodec
 import PeregrineEngine
 import PeregrineJournal
 import PeregrineModel
@@ -135,17 +136,20 @@ struct DistributedEngineTests {
         #expect(Self.line("state hash:", in: replay.output) == Self.line("state hash:", in: text))
     }
 
-    /// Execution reports (without the trade id, a per-engine counter) and signals
-    /// (without the journal sequence and ingress time) published on `prefix.out.*.reports` and
-    /// `prefix.out.*.signals` while `body` runs, by instrument.
+    /// Execution reports (without the trade id, a per-engine counter), signals (without the
+    /// journal sequence and ingress time) and venue orders (without the order id, the
+    /// strategy's counter) published on `prefix.out.*.reports`, `.signals` and `.orders` while
+    /// `body` runs, by instrument.
     static func collectOutputs(url: String, prefix: String, _ body: () throws -> Void) throws -> (
-        reports: [UInt32: [String]], signals: [UInt32: [String]]
+        reports: [UInt32: [String]], signals: [UInt32: [String]], orders: [UInt32: [String]]
     ) {
         let connection = try NATSConnection(NATSConnectionOptions(url: url))
         let reportSubscription = try connection.subscribe(
             "\(prefix).out.*.reports", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
         let signalSubscription = try connection.subscribe(
             "\(prefix).out.*.signals", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+        let orderSubscription = try connection.subscribe(
+            "\(prefix).out.*.orders", pendingMessages: 1 << 20, pendingBytes: 1 << 30)
         try connection.flush()
         try body()
         var reports: [UInt32: [String]] = [:]
@@ -174,14 +178,31 @@ struct DistributedEngineTests {
                 }
             })
         {}
-        return (reports, signals)
+        var orders: [UInt32: [String]] = [:]
+        while try orderSubscription.next(
+            timeoutMilliseconds: 200,
+            { message in
+                var decoder = EventJSONDecoder()
+                for line in Array(message.bytes).split(separator: UInt8(ascii: "\n")) {
+                    let event = Array(line).withUnsafeBufferPointer { try? decoder.decode($0, timestamp: 0) }
+                    guard let event, case .order(let command) = event.payload else {
+                        Issue.record("not an order line: \(String(decoding: line, as: UTF8.self))")
+                        continue
+                    }
+                    orders[event.instrument.rawValue, default: []].append(
+                        "\(command.action) \(command.side) \(command.type) \(command.timeInForce) \(command.price.ticks) "
+                            + "\(command.quantity.lots) \(command.account)")
+                }
+            })
+        {}
+        return (reports, signals, orders)
     }
 
     /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
     /// market split across them (in `format`: frames or json), and returns their reports by
     /// instrument.
     static func shardedRun(url: String, prefix: String, shards: Int, format: String) throws -> (
-        reports: [UInt32: [String]], signals: [UInt32: [String]]
+        reports: [UInt32: [String]], signals: [UInt32: [String]], orders: [UInt32: [String]]
     ) {
         try collectOutputs(url: url, prefix: prefix) {
             let engines = try (0..<shards).map { shard in
@@ -228,6 +249,11 @@ struct DistributedEngineTests {
         #expect(MemoryLayout<Outcome>.stride == 40)
         #expect(single.signals.values.map(\.count).reduce(0, +) > 100)
         #expect(split.signals == single.signals)
+        // The follower's orders are for the market-data instruments 0 to 7, which no engine
+        // hosts: they leave on the orders subject, the same from two shards as from one.
+        #expect(single.orders.values.map(\.count).reduce(0, +) > 50)
+        #expect(single.orders.keys.allSatisfy { $0 < 8 })
+        #expect(split.orders == single.orders)
         // Both shards had work.
         let owners = Set(single.reports.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
         #expect(owners == [0, 1])
