@@ -124,6 +124,7 @@ public struct InstrumentBooks: ~Copyable {
 extension InstrumentBooks {
     /// Every book's state: the L2 books, then whether a venue is hosted and its books.
     public func encodeState(into encoder: inout SnapshotEncoder) {
+        encoder.write(Int64(_unknownInstrumentCommands))
         levels.encodeState(into: &encoder)
         switch venue {
         case .some(let engine):
@@ -136,6 +137,9 @@ extension InstrumentBooks {
 
     /// Loads what `encodeState` wrote into fresh books built with the same settings.
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        let rejected = try decoder.read(Int64.self, "commands without a venue")
+        guard rejected >= 0 else { throw .invalid(field: "commands without a venue", value: rejected) }
+        _unknownInstrumentCommands = Int(rejected)
         try levels.restoreState(from: &decoder)
         let hasVenue = try decoder.readBool("venue")
         guard hasVenue == (venue != nil) else {
@@ -147,6 +151,7 @@ extension InstrumentBooks {
 
     /// Adds every book's state to `hasher`.
     public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(_unknownInstrumentCommands)
         levels.combineState(into: &hasher)
         switch venue {
         case .some(let engine): hasher.combine(engine.stateHash())

@@ -379,11 +379,18 @@ public enum ConfigurationFile {
                         allowed: "unknown top-level key; settings go in sections such as [rings]")
                 }
                 let known = keys.filter { $0.section == sectionName }
-                var sections: [String] = []
-                for key in keys where !sections.contains(key.section) { sections.append(key.section) }
-                for (name, value) in section where known.isEmpty {
+                if known.isEmpty {
+                    var sections: [String] = []
+                    for key in keys where !sections.contains(key.section) { sections.append(key.section) }
+                    var name = sectionName
+                    var shown = "(empty)"
+                    for (key, value) in section {
+                        name = "\(sectionName).\(key)"
+                        shown = "\(value)"
+                        break
+                    }
                     throw .invalidSetting(
-                        name: "\(sectionName).\(name)", value: "\(value)",
+                        name: name, value: shown,
                         allowed: "unknown section [\(sectionName)]; sections: "
                             + sections.map { "[\($0)]" }.joined(separator: ", ")
                             + (sectionName == "bundles"

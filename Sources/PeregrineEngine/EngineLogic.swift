@@ -190,8 +190,8 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
             throw .mismatch(
                 "an engine-logic snapshot of version \(version); this build reads version \(Self.snapshotVersion) "
                     + (version < Self.snapshotVersion
-                        ? "(an older build wrote it: recovery replays the journal instead)"
-                        : "(a newer build wrote it: run that build)"))
+                        ? "(an older build wrote it: use that build, or start a new journal)"
+                        : "(a newer build wrote it: use that build)"))
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
         _processed = Int(try decoder.read(Int64.self, "processed"))

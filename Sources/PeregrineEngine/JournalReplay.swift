@@ -88,6 +88,8 @@ public enum JournalReplay {
             throw .settings(.absent(directory: directory))
         }
         settings.apply(to: &configuration)
+        // Settings a run would have refused (edited by hand, say) are refused here too.
+        try configuration.validate()
         return configuration
     }
 

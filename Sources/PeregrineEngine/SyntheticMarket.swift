@@ -23,7 +23,6 @@ public struct SyntheticMarket: Sendable {
     @usableFromInline var random: SplitMix64
     @usableFromInline var mids: InlineArray<64, Int64>
     @usableFromInline var nextTradeID: UInt64 = 1
-    @usableFromInline var nextTransactionID: UInt64 = 1
     /// Percent of events that are order commands.
     public let orderFlowPercent: Int
     @usableFromInline var nextOrderID: UInt64 = 1
@@ -43,11 +42,12 @@ public struct SyntheticMarket: Sendable {
         self.orderFlowPercent = Swift.min(Swift.max(orderFlowPercent, 0), 100)
     }
 
-    /// The instruments the hosted venue trades, after the `instruments` market-data ones: the
-    /// venue's instrument `instruments + k` takes its prices from market instrument `k`'s mid.
+    /// The instruments the hosted venue trades, right after the `instruments` market-data ones
+    /// (at most `venueInstrumentLimit` of them): the venue's instrument `instruments + k` takes
+    /// its prices from market instrument `k`'s mid.
     public static func hostedInstruments(instruments: Int) -> Range<Int> {
-        let count = Swift.min(Swift.max(instruments, 1), venueInstrumentLimit)
-        return count..<(2 * count)
+        let first = Swift.max(instruments, 1)
+        return first..<(first + Swift.min(first, venueInstrumentLimit))
     }
 
     /// The next event, stamped with `timestamp`.
@@ -97,7 +97,6 @@ public struct SyntheticMarket: Sendable {
                     id: random.next(), instrument: instrument, side: random.next(below: 2) == 0 ? .buy : .sell,
                     price: Price(ticks: mid), quantity: Quantity(lots: 1 &+ Int64(random.next(below: 10_000))),
                     origin: .observed, priorityFee: UInt16(truncatingIfNeeded: random.next(below: 200))))
-            nextTransactionID &+= 1
         }
         let event = Event(
             timestamp: timestamp, instrument: instrument, payload: payload)

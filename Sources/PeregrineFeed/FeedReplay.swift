@@ -368,6 +368,10 @@ extension FeedReplay {
 extension FeedReplay {
     /// Starts reading `path` line by line with `nextChanges` (a `decoder`, for a pipeline source).
     public mutating func open(path: String) throws(FeedError) {
+        guard capturing else {
+            throw FeedError(
+                line: 0, "open(path:) reads for the engine: make the replay with FeedReplay.decoder", file: path)
+        }
         reader = try MappedLines(path: path)
         captured.reserveCapacity(4_096)
     }
@@ -381,6 +385,10 @@ extension FeedReplay {
         guard var lines = reader.take() else { return nil }
         guard let line = lines.next() else {
             reader = consume lines
+            if format.groupsRows, eventID != .min {
+                endMessage(checkpointEvery: 0) { _ in }
+                eventID = .min
+            }
             return nil
         }
         let number = lines.lineNumber
@@ -394,6 +402,7 @@ extension FeedReplay {
                 line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn", file: path)
         case .apply: break
         }
+        if format.groupsRows, eventID != .min, startsNewEvent(line) { endMessage(checkpointEvery: 0) { _ in } }
         do throws(FeedError) {
             if try apply(line) { endMessage(checkpointEvery: 0) { _ in } }
         } catch {

@@ -9,8 +9,8 @@ import PeregrineModel
 /// - reports: a sequence of 64-byte execution reports in their in-memory layout
 ///   (`ExecutionReport`, `@frozen`, little-endian on every platform Peregrine runs on)
 /// - orders: the strategy's orders for venues this engine does not host, as JSON lines in the
-///   event form (`EventJSON`, type `order`; `exchange_ts` is 0): what a gateway places, and
-///   what another engine hosting that venue reads as NATS input as it is
+///   event form (`EventJSON`, type `order`; `exchange_ts` is 0; the instrument is this
+///   engine's id): what a gateway places
 /// - signals: the 40-byte `Outcome` (in-memory layout) of every event on which the
 ///   strategy submitted orders: journal sequence, ingress time, best bid and ask after the
 ///   event, instrument, event kind, orders submitted
@@ -23,7 +23,8 @@ public final class NATSOutputPublisher: OutputSink {
     let ordersSubject: String
     let signalsSubject: String
     var reportBuffer: [UInt8] = []
-    var orderLines = JSONLinesWriter(flushThreshold: .max) { _ in }
+    /// Sent by `flush`, not by the writer (its threshold is never reached).
+    var orderLines: JSONLinesWriter
     var signalBuffer: [UInt8] = []
     public private(set) var messages = 0
     public private(set) var failures = 0
@@ -59,20 +60,15 @@ public final class NATSOutputPublisher: OutputSink {
 
     /// Publishes what the batch collected.
     public func flush() {
-        send(&reportBuffer, reportsSubject)
-        if !orderLines.buffer.isEmpty {
-            do {
-                try orderLines.buffer.withUnsafeBytes { try connection.publish(ordersSubject, $0) }
-                messages += 1
-            } catch {
-                failures += 1
-            }
-            orderLines.clear()
-        }
-        send(&signalBuffer, signalsSubject)
+        send(reportBuffer, reportsSubject)
+        reportBuffer.removeAll(keepingCapacity: true)
+        send(orderLines.buffer, ordersSubject)
+        orderLines.clear()
+        send(signalBuffer, signalsSubject)
+        signalBuffer.removeAll(keepingCapacity: true)
     }
 
-    func send(_ buffer: inout [UInt8], _ subject: String) {
+    func send(_ buffer: [UInt8], _ subject: String) {
         guard !buffer.isEmpty else { return }
         do {
             try buffer.withUnsafeBytes { try connection.publish(subject, $0) }
@@ -80,7 +76,6 @@ public final class NATSOutputPublisher: OutputSink {
         } catch {
             failures += 1
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Sends everything buffered to the server (at shutdown).

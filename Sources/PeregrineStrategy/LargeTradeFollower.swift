@@ -7,14 +7,16 @@ import PeregrineModel
 /// `followQuantity`, unless the book's spread is wider than `maximumSpreadTicks` (a thin book
 /// is not followed).
 ///
-/// Orders are placed for `account`; their ids are this strategy's own counter from 1, so the
-/// same input always yields the same orders.
+/// Orders are placed for `account`; their ids are this strategy's own counter from
+/// `firstOrderID` (2^62 + 1, far from the ids an order flow numbers from 1, because a book
+/// refuses an id it already holds whoever owns it), so the same input always yields the same
+/// orders.
 public struct LargeTradeFollower: Strategy, Sendable {
     public let minimumQuantity: Quantity
     public let followQuantity: Quantity
     public let maximumSpreadTicks: Int64
     public let account: AccountID
-    @usableFromInline var nextOrderID: UInt64 = 1
+    @usableFromInline var nextOrderID: UInt64 = LargeTradeFollower.firstOrderID
 
     public init(
         minimumQuantity: Quantity, followQuantity: Quantity, maximumSpreadTicks: Int64 = 50,
@@ -25,6 +27,9 @@ public struct LargeTradeFollower: Strategy, Sendable {
         self.maximumSpreadTicks = maximumSpreadTicks
         self.account = account
     }
+
+    /// The id of the follower's first order.
+    public static let firstOrderID: UInt64 = (1 << 62) + 1
 
     /// The account the follower trades for unless told otherwise.
     public static let defaultAccount = AccountID(1_000)

@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineCore
 import PeregrineModel
 import Testing
 
@@ -64,5 +65,30 @@ struct InstrumentBooksTests {
         #expect(reports.reports.first?.orderID == OrderID(9) && reports.reports.first?.account == AccountID(4))
         #expect(books.unknownInstrumentCommands == 1 && !books.hasVenue)
         #expect(books.venueCounters == MatchingCounters())
+
+        // The count is state: hashed, and carried through a snapshot.
+        var before = StateHasher()
+        var fresh = try Self.books(hosted: false)
+        fresh.combineState(into: &before)
+        var after = StateHasher()
+        books.combineState(into: &after)
+        #expect(before.value != after.value)
+        var encoder = SnapshotEncoder()
+        books.encodeState(into: &encoder)
+        var decoder = SnapshotDecoder(encoder.bytes)
+        try fresh.restoreState(from: &decoder)
+        #expect(decoder.isAtEnd && fresh.unknownInstrumentCommands == 1)
+        var restored = StateHasher()
+        fresh.combineState(into: &restored)
+        #expect(restored.value == after.value)
+        // A snapshot with a hosted venue does not load into books without one.
+        let hosted = try Self.books(hosted: true)
+        var withVenue = SnapshotEncoder()
+        hosted.encodeState(into: &withVenue)
+        var other = try Self.books(hosted: false)
+        var venueDecoder = SnapshotDecoder(withVenue.bytes)
+        #expect(throws: SnapshotError.mismatch("snapshot has a hosted venue; this run has no order flow")) {
+            try other.restoreState(from: &venueDecoder)
+        }
     }
 }

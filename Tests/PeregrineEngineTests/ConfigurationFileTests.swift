@@ -35,6 +35,12 @@ struct ConfigurationFileTests {
             ("[threads]\nwait = \"nap\"", "invalid threads.wait 'nap': use spin, yield, park"),
             ("[threads]\npin = [0, -1]", "invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"),
             (
+                "[bundles]",
+                "invalid bundles '(empty)': unknown section [bundles]; sections: [source], [rings], [threads], [journal], "
+                    + "[venue], [metrics], [log], [monitor] ([bundles] was removed on 2026-11-29: strategies submit "
+                    + "orders, not bundles)"
+            ),
+            (
                 "[bundles]\nsize = 16",
                 "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [metrics], [log], [monitor] "
                     + "([bundles] was removed on "

@@ -275,6 +275,32 @@ struct PipelinePartsTests {
             sink.outcomes == 50_001 && sink.reports == report.reportsAtSink && sink.orders == report.venueOrdersAtSink)
     }
 
+    /// A strategy that submits 16 orders on every trade fills the 64-slot venue-order ring many
+    /// times a batch: its orders wait in the logic's overflow and reach the sink all, once and in
+    /// order (the sink's order hash, folded as they arrive, equals a replay's).
+    @Test func venueOrdersThatFindTheirRingFullWaitAndArriveInOrder() throws {
+        let store = MemoryJournalStore()
+        let collected = CollectedOutputs()
+        var configuration = configuration()
+        configuration.orderRingSize = 64
+        let strategy = EchoStrategy(perTrade: 16)
+        let events = Self.events(20_000, seed: 21, instrumentOffset: 0)
+        let report = try Pipeline.run(
+            configuration: configuration, source: ScriptedSourcePlan(events: events),
+            journal: MemoryJournalPlan(store: store), outputs: CollectingPlan(collected: collected), strategy: strategy
+        ) { _ in }
+        #expect(report.isLossless, "\(report.problems)")
+        let trades = events.filter { $0.payload.kind == .trade }.count
+        #expect(trades > 1_000)
+        #expect(report.venueOrders == 16 * trades && report.venueOrdersAtSink == report.venueOrders)
+        var offline = try EngineLogic(configuration: configuration, strategy: strategy)
+        var tallied = CollectingSink(collected: nil)
+        for record in store.events { offline.handle(record.event, sequence: record.sequence, outputs: &tallied) }
+        tallied.close()
+        #expect(tallied.tally.orders == 16 * trades)
+        #expect(collected.tally.withLock { $0 } == tallied.tally)
+    }
+
     /// A second run on the same memory journal recovers from it and continues its sequence.
     @Test func aRunRecoversFromItsJournalBackend() throws {
         let store = MemoryJournalStore()
@@ -352,8 +378,9 @@ struct PipelinePartsTests {
 
     /// A recorded file is decoded once: the source sends its level updates and a clear-book
     /// event before each snapshot, and the engine's own book applies them. The second snapshot
-    /// of this Tardis L2 file replaces the first (a bid and an ask only the first book held are
-    /// gone), and the engine's book ends equal to `FeedReplay`'s, level for level.
+    /// of this Tardis L2 file replaces the first (its bid at 98.5 and the ask at 101.0 a delta
+    /// added are gone, its ask at 100.5 is resized), and the engine's book ends equal to
+    /// `FeedReplay`'s, level for level. Rows sharing a local timestamp are one message.
     @Test func aRecordedFileIsDecodedOnceAndTheBookAppliesItsSnapshots() throws {
         let directory = NSTemporaryDirectory() + "peregrine-decoded-once-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -363,6 +390,7 @@ struct PipelinePartsTests {
         exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
         x,BTC,1000,1001,true,bid,100.0,5
         x,BTC,1000,1001,true,bid,99.5,2
+        x,BTC,1000,1001,true,bid,98.5,4
         x,BTC,1000,1001,true,ask,100.5,3
         x,BTC,2000,2001,false,bid,100.0,0
         x,BTC,2000,2001,false,ask,101.0,4
@@ -380,7 +408,8 @@ struct PipelinePartsTests {
         recorded.journalDirectory = directory + "/journal"
         let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
         #expect(run.isLossless, "\(run.problems)")
-        #expect(run.emitted == 8 + 2 + 1)  // the levels, a clear per snapshot, the session end
+        #expect(run.emitted == 9 + 2 + 1)  // the levels, a clear per snapshot, the session end
+        #expect(run.recordedSummary == "read 9 rows (4 messages): gaps 0, out of order 0")
 
         var clears: [UInt64] = []
         _ = try JournalReader.read(directory: directory + "/journal") { _, event in
