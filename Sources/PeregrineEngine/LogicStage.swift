@@ -4,22 +4,55 @@ import PeregrineModel
 import PeregrineStrategy
 import PeregrineSys
 
+/// A ring producer whose items never wait or drop at the push: an item that finds the ring
+/// full waits, in order, in a list reserved at set-up, until `pushWaiting` moves it (the list
+/// grows once if more wait). Allocation-free while the reserve holds.
+@usableFromInline
+struct OverflowingProducer<Element: BitwiseCopyable>: ~Copyable {
+    @usableFromInline var producer: SPSCProducer<Element>
+    /// Items waiting for room, oldest at `start`.
+    @usableFromInline var waiting: [Element]
+    @usableFromInline var start = 0
+
+    init(_ producer: consuming SPSCProducer<Element>, reserve: Int) {
+        self.producer = producer
+        waiting = []
+        waiting.reserveCapacity(reserve)
+    }
+
+    @inlinable var hasWaiting: Bool { start < waiting.count }
+
+    /// Pushes `item`, or queues it behind those already waiting.
+    @inlinable
+    mutating func push(_ item: Element) {
+        if start == waiting.count, producer.tryPush(item) { return }
+        waiting.append(item)
+    }
+
+    /// Moves waiting items to the ring, oldest first, as far as they fit; true when none is
+    /// left waiting.
+    @inlinable
+    mutating func pushWaiting() -> Bool {
+        while start < waiting.count {
+            guard producer.tryPush(waiting[start]) else { return false }
+            start &+= 1
+        }
+        waiting.removeAll(keepingCapacity: true)
+        start = 0
+        return true
+    }
+}
+
 /// The live logic stage's outputs: three rings to the sink. Outcomes always find room (the
 /// stage reserves it before each batch). An execution report or a venue order that finds its
-/// ring full waits, in order, in its overflow list (reserved at set-up); the stage moves it to
-/// the ring after the event, running its "while blocked" action (drain the co-located sink, or
-/// wait for it) until it fits, so nothing is dropped and no closure is kept. Every output is
-/// folded into the output hash as it leaves.
+/// ring full waits, in order (`OverflowingProducer`); the stage moves it to the ring after the
+/// event, running its "while blocked" action (drain the co-located sink, or wait for it) until
+/// it fits, so nothing is dropped and no closure is kept. Every output is folded into the
+/// output hash as it leaves.
 public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var outcomes: SPSCProducer<Outcome>
-    @usableFromInline var orders: SPSCProducer<VenueOrder>
-    @usableFromInline var reports: SPSCProducer<ExecutionReport>
-    /// Reports waiting for room in the report ring, oldest at `overflowStart`.
-    @usableFromInline var overflow: [ExecutionReport]
-    @usableFromInline var overflowStart = 0
-    /// Orders waiting for room in the order ring, oldest at `orderOverflowStart`.
-    @usableFromInline var orderOverflow: [VenueOrder]
-    @usableFromInline var orderOverflowStart = 0
+    @usableFromInline var orders: OverflowingProducer<VenueOrder>
+    @usableFromInline var reports: OverflowingProducer<ExecutionReport>
     public var hasher: OutputHasher
     @usableFromInline var _reportCount = 0
     public var reportCount: Int { _reportCount }
@@ -29,13 +62,9 @@ public struct RingOutputs: ~Copyable, OutputSink {
         reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher
     ) {
         self.outcomes = outcomes
-        self.orders = orders
-        self.reports = reports
+        self.orders = OverflowingProducer(orders, reserve: Self.orderOverflowReserve)
+        self.reports = OverflowingProducer(reports, reserve: Self.overflowReserve)
         self.hasher = hasher
-        overflow = []
-        overflow.reserveCapacity(Self.overflowReserve)
-        orderOverflow = []
-        orderOverflow.reserveCapacity(Self.orderOverflowReserve)
     }
 
     /// Reports one event may leave waiting without an allocation (a sweep through more
@@ -46,26 +75,12 @@ public struct RingOutputs: ~Copyable, OutputSink {
 
     /// Whether reports or orders are waiting for room in their rings.
     @inlinable
-    public var hasWaitingOutputs: Bool { overflowStart < overflow.count || orderOverflowStart < orderOverflow.count }
+    public var hasWaitingOutputs: Bool { reports.hasWaiting || orders.hasWaiting }
 
     /// Moves waiting reports and orders to their rings, oldest first, as far as they fit;
     /// true when none is left waiting.
     @inlinable
-    public mutating func pushWaitingOutputs() -> Bool {
-        while overflowStart < overflow.count {
-            guard reports.tryPush(overflow[overflowStart]) else { return false }
-            overflowStart &+= 1
-        }
-        overflow.removeAll(keepingCapacity: true)
-        overflowStart = 0
-        while orderOverflowStart < orderOverflow.count {
-            guard orders.tryPush(orderOverflow[orderOverflowStart]) else { return false }
-            orderOverflowStart &+= 1
-        }
-        orderOverflow.removeAll(keepingCapacity: true)
-        orderOverflowStart = 0
-        return true
-    }
+    public mutating func pushWaitingOutputs() -> Bool { reports.pushWaiting() && orders.pushWaiting() }
 
     @inlinable
     public mutating func outcome(_ outcome: Outcome) {
@@ -76,16 +91,14 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @inlinable
     public mutating func order(_ order: VenueOrder) {
         hasher.fold(order)
-        if orderOverflowStart == orderOverflow.count, orders.tryPush(order) { return }
-        orderOverflow.append(order)
+        orders.push(order)
     }
 
     @inlinable
     public mutating func accept(_ report: ExecutionReport) {
         hasher.fold(report)
         _reportCount &+= 1
-        if overflowStart == overflow.count, reports.tryPush(report) { return }
-        overflow.append(report)
+        reports.push(report)
     }
 }
 
