@@ -12,7 +12,13 @@ import PeregrineModel
 /// {"type":"timer","instrument":0,"timer_id":0,"deadline":1000}
 /// {"type":"order","instrument":1,"action":"new","order_id":5,"account":2,"side":"sell","order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
 /// {"type":"clear","instrument":1,"exchange_ts":1700000000123456789}
+/// {"type":"chunk","instrument":0,"bytes":"0x02f8b1…"}
+/// {"type":"record","instrument":0,"record":"signed-transaction","length":180,"crc32c":3735928559}
+/// {"type":"chain_head","instrument":0,"block":12775689,"base_fee_wei":30000000000}
 /// ```
+///
+/// A chunk's `bytes` are 0x and up to 80 hex digits (40 bytes; fewer are padded with zeros).
+/// Record types are `signed-transaction`, `traced-transaction` and `pool`.
 ///
 /// `exchange_ts` (when the venue stamped it, ns since the Unix epoch) is optional, 0 when absent. Transactions: `origin` defaults
 /// to `observed`, `priority_fee` to 0. Orders: `action`, `order_id` and `account` are
@@ -82,6 +88,16 @@ public enum EventJSON {
             field("quantity", command.quantity.lots)
         case .clearBook:
             break
+        case .recordChunk(let chunk):
+            writer.raw(",\"bytes\":")
+            chunk.withBytes { writer.hex($0) }
+        case .recordEnd(let end):
+            field("record", word: recordTypeNames[Int(end.type.rawValue) - 1])
+            field("length", end.length)
+            field("crc32c", end.checksum)
+        case .chainHead(let head):
+            field("block", head.blockNumber)
+            field("base_fee_wei", head.baseFeeWei)
         }
         writer.raw("}")
         writer.endLine()
@@ -96,6 +112,9 @@ public enum EventJSON {
         case .timer: return "timer"
         case .order: return "order"
         case .clearBook: return "clear"
+        case .recordChunk: return "chunk"
+        case .recordEnd: return "record"
+        case .chainHead: return "chain_head"
         }
     }
 
@@ -105,6 +124,7 @@ public enum EventJSON {
     static let actionNames: [StaticString] = ["new", "cancel", "replace"]
     static let orderTypeNames: [StaticString] = ["limit", "market", "stop-market", "stop-limit"]
     static let timeInForceNames: [StaticString] = ["GTC", "IOC", "FOK", "post-only"]
+    static let recordTypeNames: [StaticString] = ["signed-transaction", "traced-transaction", "pool"]
 }
 
 /// Decodes lines of the JSON event form (`EventJSON`) into events. Reuses one field table:
@@ -122,7 +142,7 @@ public struct EventJSONDecoder: ~Copyable {
         let instrument = InstrumentID(UInt32(try unsigned("instrument", max: UInt64(UInt32.max), default: nil)))
         let exchangeTimestamp = try unsigned("exchange_ts", max: .max, default: 0)
         guard let type = object.value("type"), type.kind == .string else {
-            throw FeedError(line: 0, "missing \"type\" (level, trade, quote, transaction, timer, order or clear)")
+            throw FeedError(line: 0, "missing \"type\" (\(Self.typeNames))")
         }
         let payload: EventPayload
         if type.bytes.equals("level") {
@@ -164,14 +184,70 @@ public struct EventJSONDecoder: ~Copyable {
         } else if type.bytes.equals("clear") {
             try refuseUnknownKeys([])
             payload = .clearBook
+        } else if type.bytes.equals("chunk") {
+            try refuseUnknownKeys(["bytes"])
+            payload = .recordChunk(try chunk("bytes"))
+        } else if type.bytes.equals("record") {
+            try refuseUnknownKeys(["record", "length", "crc32c"])
+            let recordType = try word("record", EventJSON.recordTypeNames, default: nil)
+            payload = .recordEnd(
+                RecordEnd(
+                    type: RecordType(rawValue: UInt8(recordType + 1)) ?? .signedTransaction,
+                    length: UInt32(try unsigned("length", max: UInt64(UInt32.max), default: nil)),
+                    checksum: UInt32(try unsigned("crc32c", max: UInt64(UInt32.max), default: nil))))
+        } else if type.bytes.equals("chain_head") {
+            try refuseUnknownKeys(["block", "base_fee_wei"])
+            payload = .chainHead(
+                ChainHead(
+                    blockNumber: try unsigned("block", max: .max, default: nil),
+                    baseFeeWei: try unsigned("base_fee_wei", max: .max, default: nil)))
         } else {
             throw FeedError(
                 line: 0,
-                "unknown \"type\" \"\(String(decoding: type.bytes, as: UTF8.self))\" "
-                    + "(use level, trade, quote, transaction, timer, order or clear)")
+                "unknown \"type\" \"\(String(decoding: type.bytes, as: UTF8.self))\" (use \(Self.typeNames))")
         }
         return Event(
             timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: instrument, payload: payload)
+    }
+
+    static let typeNames = "level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head"
+
+    /// A chunk from the string value of `key`: 0x and at most 80 hex digits, an even count.
+    func chunk(_ key: StaticString) throws(FeedError) -> RecordChunk {
+        guard let value = object.value(key), value.kind == .string else {
+            throw FeedError(line: 0, "missing \"\(key)\" (a string of 0x and up to 80 hex digits)")
+        }
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        let text = value.bytes
+        let valid = withUnsafeMutableBytes(of: &words) { storage -> Bool in
+            guard text.count >= 2, text[0] == UInt8(ascii: "0"), text[1] == UInt8(ascii: "x") || text[1] == UInt8(ascii: "X"),
+                text.count % 2 == 0, (text.count - 2) / 2 <= RecordChunk.capacity
+            else { return false }
+            var index = 2
+            while index < text.count {
+                guard let high = Self.hexValue(text[index]), let low = Self.hexValue(text[index + 1]) else {
+                    return false
+                }
+                storage[(index - 2) / 2] = high << 4 | low
+                index += 2
+            }
+            return true
+        }
+        guard valid else {
+            throw FeedError(
+                line: 0,
+                "\"\(key)\" is \(String(decoding: text, as: UTF8.self)): use 0x and an even count of at most 80 hex digits")
+        }
+        return withUnsafeBytes(of: words) { RecordChunk($0) }
+    }
+
+    static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     func orderCommand() throws(FeedError) -> OrderCommand {

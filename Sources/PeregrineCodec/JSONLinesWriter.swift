@@ -32,6 +32,18 @@ public struct JSONLinesWriter {
         buffer.append(UInt8(ascii: "\""))
     }
 
+    /// `bytes` as a quoted lower-case hex string with a `0x` prefix.
+    public mutating func hex(_ bytes: UnsafeRawBufferPointer) {
+        raw("\"0x")
+        for byte in bytes {
+            buffer.append(Self.hexDigits[Int(byte >> 4)])
+            buffer.append(Self.hexDigits[Int(byte & 0x0F)])
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     public mutating func integer<T: BinaryInteger>(_ value: T) {
         if value == 0 {
             buffer.append(UInt8(ascii: "0"))

@@ -2,10 +2,10 @@
 ///
 /// ```
 ///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order,
-///        7 clear book)
-///  1     format version (u8, 3; versions 1 and 2 are read too: they have no clear-book
-///        kind, and version 1's bytes 16-23 held the feed's sequence number, which nothing
-///        used, and decode as exchange timestamp 0)
+///        7 clear book, 8 record chunk, 9 record end, 10 chain head)
+///  1     format version (u8, 4; versions 1 to 3 are read too: version 3 has no kinds 8-10,
+///        versions 1 and 2 no clear-book kind either, and version 1's bytes 16-23 held the
+///        feed's sequence number, which nothing used, and decode as exchange timestamp 0)
 ///  2-3   reserved (0)
 ///  4-7   instrument (u32)
 ///  8-15  timestamp, ns (u64)
@@ -20,14 +20,17 @@
 ///                      account u32 @56, action u8 @60, type u8 @61, time in force u8 @62,
 ///                      side u8 @63 (the whole OrderCommand)
 ///        clear book    none (all zero)
+///        record chunk  40 bytes of the record @24
+///        record end    type u8 @24, length u32 @28, CRC-32C u32 @32
+///        chain head    block number u64 @24, base fee in wei u64 @32
 /// ```
 extension Event {
     /// Size of an encoded event.
     public static let encodedSize = 64
     /// The format version written in byte 1.
-    public static let wireVersion: UInt8 = 3
+    public static let wireVersion: UInt8 = 4
     /// The format versions `init(decoding:)` reads.
-    public static let readableWireVersions: ClosedRange<UInt8> = 1...3
+    public static let readableWireVersions: ClosedRange<UInt8> = 1...4
 
     /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
     /// Throws `.truncated` when `bytes` is shorter than 64.
@@ -75,6 +78,15 @@ extension Event {
             Wire.store(command.side.rawValue, frame, 63)
         case .clearBook:
             break
+        case .recordChunk(let chunk):
+            chunk.withBytes { UnsafeMutableRawBufferPointer(rebasing: frame[24..<64]).copyMemory(from: $0) }
+        case .recordEnd(let end):
+            Wire.store(end.type.rawValue, frame, 24)
+            Wire.store(end.length, frame, 28)
+            Wire.store(end.checksum, frame, 32)
+        case .chainHead(let head):
+            Wire.store(head.blockNumber, frame, 24)
+            Wire.store(head.baseFeeWei, frame, 32)
         }
     }
 
@@ -140,6 +152,28 @@ extension Event {
             guard version >= 3 else { throw .unknownEventKind(kindRaw) }
             try Wire.requireZero(frame, 24..<64, type: "Event")
             payload = .clearBook
+        case .recordChunk:
+            guard version >= 4 else { throw .unknownEventKind(kindRaw) }
+            payload = .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: frame[24..<64])))
+        case .recordEnd:
+            guard version >= 4 else { throw .unknownEventKind(kindRaw) }
+            try Wire.requireZero(frame, 25..<28, type: "Event")
+            try Wire.requireZero(frame, 36..<64, type: "Event")
+            let typeRaw = Wire.load(frame, 24, as: UInt8.self)
+            guard let type = RecordType(rawValue: typeRaw) else {
+                throw .invalidField(type: "RecordEnd", field: "type", value: Int64(typeRaw))
+            }
+            payload = .recordEnd(
+                RecordEnd(
+                    type: type, length: Wire.load(frame, 28, as: UInt32.self),
+                    checksum: Wire.load(frame, 32, as: UInt32.self)))
+        case .chainHead:
+            guard version >= 4 else { throw .unknownEventKind(kindRaw) }
+            try Wire.requireZero(frame, 40..<64, type: "Event")
+            payload = .chainHead(
+                ChainHead(
+                    blockNumber: Wire.load(frame, 24, as: UInt64.self),
+                    baseFeeWei: Wire.load(frame, 32, as: UInt64.self)))
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),

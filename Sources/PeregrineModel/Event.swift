@@ -8,6 +8,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
     case timer = 5
     case order = 6
     case clearBook = 7
+    case recordChunk = 8
+    case recordEnd = 9
+    case chainHead = 10
 }
 
 /// A price level of a level-2 book set to a new total quantity (zero removes the level).
@@ -71,6 +74,89 @@ public struct TimerFire: Hashable, Sendable, BitwiseCopyable {
     }
 }
 
+/// 40 bytes of a record too large for one event (a pending transaction's bytes, a pool): a
+/// record is its chunks in order, then the `RecordEnd` that says what they are, how many bytes
+/// they hold and their checksum. A source writes a record's events in one claim, so they are
+/// consecutive in the journal; the last chunk is padded with zeros.
+@frozen
+public struct RecordChunk: Hashable, Sendable, BitwiseCopyable {
+    /// Bytes in a chunk.
+    public static let capacity = 40
+    /// The 40 bytes, in order (in memory order: little-endian words).
+    public var words: (UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    /// A chunk holding `bytes` (at most 40; the rest is zero).
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        words = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { storage in
+            storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix(Self.capacity)))
+        }
+    }
+
+    /// Calls `body` with the 40 bytes.
+    @inlinable
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: words) { try body($0) }
+    }
+
+    @inlinable
+    public static func == (left: RecordChunk, right: RecordChunk) -> Bool {
+        left.words.0 == right.words.0 && left.words.1 == right.words.1 && left.words.2 == right.words.2
+            && left.words.3 == right.words.3 && left.words.4 == right.words.4
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withBytes { hasher.combine(bytes: $0) }
+    }
+}
+
+/// What the chunks before a `RecordEnd` are.
+@frozen
+public enum RecordType: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable {
+    /// A pending transaction's signed bytes, as the network sent them (EIP-2718).
+    case signedTransaction = 1
+    /// A pending transaction rebuilt from a mined block's traces: its fields and calldata,
+    /// without a signature (`TracedTransaction` in PeregrineMempool).
+    case tracedTransaction = 2
+    /// A constant-product pool and its reserves (`PoolRecord` in PeregrineMempool).
+    case pool = 3
+}
+
+/// The end of a record: the `length` bytes of the chunks just before it (in
+/// `ceil(length / 40)` chunks), whose CRC-32C is `checksum`.
+@frozen
+public struct RecordEnd: Hashable, Sendable, BitwiseCopyable {
+    public var type: RecordType
+    public var length: UInt32
+    public var checksum: UInt32
+
+    @inlinable public init(type: RecordType, length: UInt32, checksum: UInt32) {
+        self.type = type
+        self.length = length
+        self.checksum = checksum
+    }
+
+    /// Chunks a record of `length` bytes takes.
+    @inlinable public static func chunks(forLength length: Int) -> Int {
+        (length + RecordChunk.capacity - 1) / RecordChunk.capacity
+    }
+}
+
+/// A new chain head: the block that was mined last, and the base fee of the next one.
+/// Pending transactions after it are analysed for the next block.
+@frozen
+public struct ChainHead: Hashable, Sendable, BitwiseCopyable {
+    public var blockNumber: UInt64
+    /// Base fee per gas of the next block, in wei.
+    public var baseFeeWei: UInt64
+
+    @inlinable public init(blockNumber: UInt64, baseFeeWei: UInt64) {
+        self.blockNumber = blockNumber
+        self.baseFeeWei = baseFeeWei
+    }
+}
+
 /// What an event carries: one of the market event kinds, stored inline.
 @frozen
 public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
@@ -83,6 +169,9 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
     /// The venue replaced its book of the event's instrument: every level goes; the level
     /// updates that follow with the same exchange time are the snapshot that replaces them.
     case clearBook
+    case recordChunk(RecordChunk)
+    case recordEnd(RecordEnd)
+    case chainHead(ChainHead)
 
     /// The payload's kind.
     @inlinable
@@ -95,6 +184,9 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
         case .timer: return .timer
         case .order: return .order
         case .clearBook: return .clearBook
+        case .recordChunk: return .recordChunk
+        case .recordEnd: return .recordEnd
+        case .chainHead: return .chainHead
         }
     }
 }

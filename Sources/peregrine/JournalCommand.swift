@@ -181,6 +181,9 @@ struct JournalCommand: ParsableCommand {
                     "order \(command.action) \(command.orderID) \(command.account) \(command.side) \(command.type) "
                     + "\(command.timeInForce) \(command.quantity)@\(command.price) stop \(command.stopPrice)"
             case .clearBook: return "clear book"
+            case .recordChunk: return "record chunk"
+            case .recordEnd(let end): return "record \(end.type) \(end.length) bytes crc32c \(end.checksum)"
+            case .chainHead(let head): return "chain head \(head.blockNumber) base fee \(head.baseFeeWei) wei"
             }
         }
     }

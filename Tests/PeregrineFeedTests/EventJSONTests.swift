@@ -63,6 +63,15 @@ struct EventJSONTests {
                         LevelUpdate(side: .buy, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 15)))),
                 Event(timestamp: 9, instrument: InstrumentID(1), payload: .order(order)),
                 Event(timestamp: 9, exchangeTimestamp: 8, instrument: InstrumentID(1), payload: .clearBook),
+                Event(
+                    timestamp: 9, instrument: InstrumentID(0),
+                    payload: .recordChunk(([0x02, 0xF8, 0xB1] as [UInt8]).withUnsafeBytes { RecordChunk($0) })),
+                Event(
+                    timestamp: 9, instrument: InstrumentID(0),
+                    payload: .recordEnd(RecordEnd(type: .signedTransaction, length: 3, checksum: 3_735_928_559))),
+                Event(
+                    timestamp: 9, instrument: InstrumentID(0),
+                    payload: .chainHead(ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000))),
             ]), as: UTF8.self)
         #expect(
             text == """
@@ -70,6 +79,9 @@ struct EventJSONTests {
                 {"type":"order","instrument":1,"exchange_ts":0,"action":"new","order_id":5,"account":2,"side":"sell",\
                 "order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
                 {"type":"clear","instrument":1,"exchange_ts":8}
+                {"type":"chunk","instrument":0,"exchange_ts":0,"bytes":"0x02f8b1\(String(repeating: "00", count: 37))"}
+                {"type":"record","instrument":0,"exchange_ts":0,"record":"signed-transaction","length":3,"crc32c":3735928559}
+                {"type":"chain_head","instrument":0,"exchange_ts":0,"block":12775689,"base_fee_wei":30000000000}
 
                 """)
     }
@@ -116,14 +128,23 @@ struct EventJSONTests {
     @Test func badLinesAreRefusedWithWhatToFix() {
         #expect(
             Self.error(#"{"instrument":1,"price":1}"#)
-                == #"missing "type" (level, trade, quote, transaction, timer, order or clear)"#)
+                == #"missing "type" (level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#)
         #expect(
             Self.error(#"{"type":"lvl","instrument":1}"#)
-                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order or clear)"#)
+                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#)
         #expect(
             Self.error(#"{"type":"clear","instrument":1,"side":"buy"}"#)
                 == #"unknown key(s) "side"; this type takes type, instrument, exchange_ts"#)
         #expect(Self.error(#"{"type":"level","side":"buy","price":1,"quantity":1}"#) == #"missing "instrument""#)
+        #expect(
+            Self.error(#"{"type":"chunk","instrument":0,"bytes":"0x0g"}"#)
+                == #""bytes" is 0x0g: use 0x and an even count of at most 80 hex digits"#)
+        #expect(
+            Self.error(#"{"type":"chunk","instrument":0,"bytes":"0x\#(String(repeating: "00", count: 41))"}"#)
+                == #""bytes" is 0x\#(String(repeating: "00", count: 41)): use 0x and an even count of at most 80 hex digits"#)
+        #expect(
+            Self.error(#"{"type":"record","instrument":0,"record":"block","length":1,"crc32c":0}"#)
+                == #""record" is block: use signed-transaction, traced-transaction, pool"#)
         #expect(
             Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)
                 == #""instrument" is 4294967296: use a whole number from 0 to 4294967295"#)

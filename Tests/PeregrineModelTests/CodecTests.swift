@@ -45,7 +45,7 @@ struct CodecTests {
                 LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 1 && bytes[1] == 3 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(bytes[0] == 1 && bytes[1] == 4 && bytes[2] == 0 && bytes[3] == 0)
         #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(bytes[16] == 9)
@@ -82,8 +82,8 @@ struct CodecTests {
         bytes[1] = 2
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         #expect(
-            ModelError.unsupportedVersion(type: "Event", found: 4, readable: 1...3).description
-                == "Event of format version 4, written by a newer peregrine; this build reads versions 1 to 3. "
+            ModelError.unsupportedVersion(type: "Event", found: 5, readable: 1...4).description
+                == "Event of format version 5, written by a newer peregrine; this build reads versions 1 to 4. "
                 + "Read it with the build that wrote it")
     }
 
@@ -95,7 +95,7 @@ struct CodecTests {
             payload: .clearBook)
         var bytes = [UInt8](repeating: 0xEE, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 7 && bytes[1] == 3 && bytes[24..<64].allSatisfy { $0 == 0 })
+        #expect(bytes[0] == 7 && bytes[1] == 4 && bytes[24..<64].allSatisfy { $0 == 0 })
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         for version: UInt8 in [1, 2] {
             bytes[1] = version
@@ -105,6 +105,46 @@ struct CodecTests {
         bytes[30] = 1
         #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 30", value: 1)) {
             try bytes.withUnsafeBytes { try Event(decoding: $0) }
+        }
+    }
+
+    /// Version 4 adds record chunks (8), record ends (9) and chain heads (10), each at a fixed
+    /// place; version 3 has no such kinds, and a record end's unused bytes must be zero.
+    @Test func recordAndChainHeadEventsAreKindsEightToTenOfVersionFour() throws {
+        let chunkBytes = (0..<40).map { UInt8($0 * 3 + 1) }
+        let events = [
+            Event(timestamp: 1, instrument: InstrumentID(0), payload: .recordChunk(chunkBytes.withUnsafeBytes { RecordChunk($0) })),
+            Event(timestamp: 2, instrument: InstrumentID(0), payload: .recordEnd(RecordEnd(type: .pool, length: 92, checksum: 0xDEAD_BEEF))),
+            Event(timestamp: 3, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000))),
+        ]
+        var expected = [[UInt8]](repeating: [UInt8](repeating: 0, count: 40), count: 3)
+        expected[0] = chunkBytes
+        expected[1][0] = 3
+        expected[1].replaceSubrange(4..<8, with: [92, 0, 0, 0])
+        expected[1].replaceSubrange(8..<12, with: [0xEF, 0xBE, 0xAD, 0xDE])
+        expected[2].replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(12_775_689).littleEndian, Array.init))
+        expected[2].replaceSubrange(8..<16, with: withUnsafeBytes(of: UInt64(30_000_000_000).littleEndian, Array.init))
+        for (index, event) in events.enumerated() {
+            var bytes = [UInt8](repeating: 0xEE, count: 64)
+            try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+            #expect(bytes[0] == UInt8(8 + index) && bytes[1] == 4)
+            #expect(Array(bytes[24..<64]) == expected[index])
+            #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
+            bytes[1] = 3
+            #expect(throws: ModelError.unknownEventKind(UInt8(8 + index))) {
+                try bytes.withUnsafeBytes { try Event(decoding: $0) }
+            }
+        }
+        var end = [UInt8](repeating: 0, count: 64)
+        try end.withUnsafeMutableBytes { try events[1].encode(into: $0) }
+        end[25] = 1
+        #expect(throws: ModelError.invalidField(type: "Event", field: "reserved byte 25", value: 1)) {
+            try end.withUnsafeBytes { try Event(decoding: $0) }
+        }
+        end[25] = 0
+        end[24] = 4
+        #expect(throws: ModelError.invalidField(type: "RecordEnd", field: "type", value: 4)) {
+            try end.withUnsafeBytes { try Event(decoding: $0) }
         }
     }
 
@@ -124,7 +164,7 @@ struct CodecTests {
             return try result.get()
         }
         #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
-        #expect(throws: ModelError.unknownEventKind(8)) { try decode { $0[0] = 8 } }
+        #expect(throws: ModelError.unknownEventKind(11)) { try decode { $0[0] = 11 } }
         #expect(throws: ModelError.invalidField(type: "OrderCommand", field: "action", value: 0)) {
             try decode { bytes in
                 bytes[0] = 6
@@ -139,10 +179,10 @@ struct CodecTests {
                 bytes[62] = 9
             }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 4, readable: 1...3)) {
-            try decode { $0[1] = 4 }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 5, readable: 1...4)) {
+            try decode { $0[1] = 5 }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...3)) {
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...4)) {
             try decode { $0[1] = 0 }
         }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {

@@ -17,7 +17,7 @@ public enum EventGen {
     }
 
     public static let payload = zip(
-        Gen.int(in: 0...6), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
+        Gen.int(in: 0...9), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
     )
     .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
         switch kind {
@@ -28,6 +28,16 @@ public enum EventGen {
         case 3: return .transaction(transaction)
         case 4: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
         case 6: return .clearBook
+        case 7:
+            return withUnsafeBytes(of: (number, price.ticks, quantity.lots, price2.ticks, quantity2.lots)) {
+                .recordChunk(RecordChunk($0))
+            }
+        case 8:
+            return .recordEnd(
+                RecordEnd(
+                    type: RecordType.allCases[Int(number % 3)], length: UInt32(truncatingIfNeeded: number >> 8),
+                    checksum: UInt32(truncatingIfNeeded: number >> 32)))
+        case 9: return .chainHead(ChainHead(blockNumber: number, baseFeeWei: UInt64(bitPattern: price.ticks)))
         default:
             // Order quantities travel as sent (negative ones too): the matching engine rejects them.
             return .order(
