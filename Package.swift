@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineMempoolTests",
             dependencies: [
-                "PeregrineMempool", "PeregrineEVM", "PeregrineCore", "PeregrineTestSupport",
+                "PeregrineMempool", "PeregrineEVM", "PeregrineCore", "PeregrineModel", "PeregrineTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]

@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineEVM
 
 #if canImport(Glibc)
@@ -162,5 +163,32 @@ public struct BloomFilter: ~Copyable {
         }
         if !present { _count &+= 1 }
         return present
+    }
+}
+
+extension BloomFilter {
+    /// Adds every bit and the count to `hasher`. O(size).
+    public func combineState(into hasher: inout StateHasher) {
+        hasher.combine(_count)
+        for index in 0..<(blocks &* 8) { hasher.combine(words[index]) }
+    }
+
+    /// Writes the count and every word (a snapshot: `blocks × 64` bytes).
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        encoder.write(Int64(_count))
+        encoder.write(Int64(blocks))
+        for index in 0..<(blocks &* 8) { encoder.write(words[index]) }
+    }
+
+    /// Loads what `encodeState` wrote, into a filter of the same size.
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        let count = try decoder.read(Int64.self, "Bloom filter count")
+        let blocks = try decoder.read(Int64.self, "Bloom filter blocks")
+        guard blocks == Int64(self.blocks) else {
+            throw .mismatch("a Bloom filter of \(blocks) blocks; these settings make \(self.blocks)")
+        }
+        guard count >= 0 else { throw .invalid(field: "Bloom filter count", value: count) }
+        for index in 0..<(self.blocks &* 8) { words[index] = try decoder.read(UInt64.self, "Bloom filter word") }
+        _count = Int(count)
     }
 }

@@ -39,6 +39,9 @@ public struct BundleBuilder: Sendable {
         open = Bundle(id: firstBundleID)
     }
 
+    /// The id the open bundle will be sealed with.
+    @inlinable public var openBundleID: UInt64 { open.id }
+
     /// Number of transactions in the open bundle.
     @inlinable public var pendingCount: Int { open.count }
 

@@ -1,0 +1,549 @@
+import PeregrineCore
+import PeregrineEVM
+import PeregrineModel
+
+/// The call our back-run makes: `backrun(tokenIn, amountIn, minimumOut, pools)` on the
+/// executor (`BackrunCalldata`), with the pools' addresses, so the sink can sign it without
+/// the analysis' pools.
+@frozen
+public struct BackrunCall: Equatable, Sendable, BitwiseCopyable {
+    public var tokenIn: EVMAddress
+    public var amountIn: UInt128
+    /// The input plus the gas cost: the back-run reverts rather than lose.
+    public var minimumOut: UInt128
+    public var pools: (EVMAddress, EVMAddress, EVMAddress)
+    public var hops: Int
+    public var gasLimit: UInt64
+
+    public init(
+        tokenIn: EVMAddress, amountIn: UInt128, minimumOut: UInt128, pools: (EVMAddress, EVMAddress, EVMAddress),
+        hops: Int, gasLimit: UInt64
+    ) {
+        self.tokenIn = tokenIn
+        self.amountIn = amountIn
+        self.minimumOut = minimumOut
+        self.pools = pools
+        self.hops = hops
+        self.gasLimit = gasLimit
+    }
+
+    /// The address of hop `index`'s pool (0 ..< hops).
+    public func pool(_ index: Int) -> EVMAddress {
+        switch index {
+        case 0: return pools.0
+        case 1: return pools.1
+        default: return pools.2
+        }
+    }
+
+    public static func == (left: BackrunCall, right: BackrunCall) -> Bool {
+        left.tokenIn == right.tokenIn && left.amountIn == right.amountIn && left.minimumOut == right.minimumOut
+            && left.pools.0 == right.pools.0 && left.pools.1 == right.pools.1 && left.pools.2 == right.pools.2
+            && left.hops == right.hops && left.gasLimit == right.gasLimit
+    }
+}
+
+/// One victim and our back-run behind it, in a bundle: what the bundle sink needs to sign our
+/// transaction and send both (the victim's signed bytes travel with it). A fixed-size value
+/// (2.3 KB) that crosses a ring inline.
+@frozen
+public struct BundleLeg: Sendable, BitwiseCopyable {
+    /// Victims larger than this are not analysed (the source refuses them).
+    public static let victimCapacity = RecordAssembler.capacity
+
+    public var bundleID: UInt64
+    /// Our transaction's number (1, 2, … over the run).
+    public var backrunID: UInt64
+    public var victimHash: TransactionHash
+    /// Journal sequence and ingress time (engine ns) of the victim's record.
+    public var sequence: Int64
+    public var arrival: UInt64
+    public var targetBlock: UInt64
+    /// Our fee caps: the victim's, so our transaction is ordered the same and pays the gas
+    /// the profit was net of.
+    public var maxFeePerGas: UInt128
+    public var maxPriorityFeePerGas: UInt128
+    public var call: BackrunCall
+    /// Wei after gas.
+    public var netProfit: Int128
+    /// 0 when the source had no signed bytes (a block's traces): such a bundle cannot be sent.
+    public var victimLength: Int
+    public var victim: InlineArray<2048, UInt8>
+
+    /// An all-zero leg (storage before use).
+    public static var empty: BundleLeg {
+        BundleLeg(
+            bundleID: 0, backrunID: 0, victimHash: TransactionHash(0, 0, 0, 0), sequence: 0, arrival: 0,
+            targetBlock: 0, maxFeePerGas: 0, maxPriorityFeePerGas: 0,
+            call: BackrunCall(
+                tokenIn: .zero, amountIn: 0, minimumOut: 0, pools: (.zero, .zero, .zero), hops: 0, gasLimit: 0),
+            netProfit: 0, victimLength: 0, victim: InlineArray(repeating: 0))
+    }
+
+    /// Calls `body` with the victim's signed bytes (empty when there are none).
+    public func withVictimBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: victim) { try body(UnsafeRawBufferPointer(rebasing: $0[..<victimLength])) }
+    }
+
+    /// Adds every field to `hasher` (the output hash; the state hash of an open bundle).
+    public func combine(into hasher: inout StateHasher) {
+        for value in [bundleID, backrunID, victimHash.words.0, victimHash.words.1, victimHash.words.2] {
+            hasher.combine(value)
+        }
+        hasher.combine(victimHash.words.3)
+        hasher.combine(sequence)
+        hasher.combine(arrival)
+        hasher.combine(targetBlock)
+        combine128(maxFeePerGas, &hasher)
+        combine128(maxPriorityFeePerGas, &hasher)
+        hasher.combine(call.tokenIn.first)
+        hasher.combine(call.tokenIn.second)
+        hasher.combine(call.tokenIn.third)
+        combine128(call.amountIn, &hasher)
+        combine128(call.minimumOut, &hasher)
+        for hop in 0..<3 {
+            let pool = call.pool(hop)
+            hasher.combine(pool.first)
+            hasher.combine(pool.second)
+            hasher.combine(pool.third)
+        }
+        hasher.combine(call.hops)
+        hasher.combine(call.gasLimit)
+        combine128(UInt128(bitPattern: netProfit), &hasher)
+        hasher.combine(victimLength)
+        withVictimBytes { bytes in
+            for byte in bytes { hasher.combine(byte) }
+        }
+    }
+}
+
+extension BundleLeg {
+    /// Writes every field (a snapshot of an open bundle).
+    public func encode(into encoder: inout SnapshotEncoder) {
+        for value in [bundleID, backrunID, victimHash.words.0, victimHash.words.1, victimHash.words.2] {
+            encoder.write(value)
+        }
+        encoder.write(victimHash.words.3)
+        encoder.write(sequence)
+        encoder.write(arrival)
+        encoder.write(targetBlock)
+        encoder.write(maxFeePerGas)
+        encoder.write(maxPriorityFeePerGas)
+        for address in [call.tokenIn, call.pools.0, call.pools.1, call.pools.2] {
+            encoder.write(address.first)
+            encoder.write(address.second)
+            encoder.write(address.third)
+        }
+        encoder.write(call.amountIn)
+        encoder.write(call.minimumOut)
+        encoder.write(Int64(call.hops))
+        encoder.write(call.gasLimit)
+        encoder.write(netProfit)
+        encoder.write(Int64(victimLength))
+        withVictimBytes { bytes in bytes.forEach { encoder.write($0) } }
+    }
+
+    /// Reads what `encode` wrote.
+    public init(decoding decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self = .empty
+        bundleID = try decoder.read(UInt64.self, "bundle id")
+        backrunID = try decoder.read(UInt64.self, "back-run id")
+        victimHash = TransactionHash(
+            try decoder.read(UInt64.self, "victim hash"), try decoder.read(UInt64.self, "victim hash"),
+            try decoder.read(UInt64.self, "victim hash"), try decoder.read(UInt64.self, "victim hash"))
+        sequence = try decoder.read(Int64.self, "victim sequence")
+        arrival = try decoder.read(UInt64.self, "victim arrival")
+        targetBlock = try decoder.read(UInt64.self, "target block")
+        maxFeePerGas = try decoder.read(UInt128.self, "fee cap")
+        maxPriorityFeePerGas = try decoder.read(UInt128.self, "tip cap")
+        func address() throws(SnapshotError) -> EVMAddress {
+            EVMAddress(
+                first: try decoder.read(UInt64.self, "address"), second: try decoder.read(UInt64.self, "address"),
+                third: try decoder.read(UInt32.self, "address"))
+        }
+        call.tokenIn = try address()
+        call.pools = (try address(), try address(), try address())
+        call.amountIn = try decoder.read(UInt128.self, "amount in")
+        call.minimumOut = try decoder.read(UInt128.self, "minimum out")
+        let hops = try decoder.read(Int64.self, "hops")
+        guard (0...3).contains(hops) else { throw .invalid(field: "hops", value: hops) }
+        call.hops = Int(hops)
+        call.gasLimit = try decoder.read(UInt64.self, "gas limit")
+        netProfit = try decoder.read(Int128.self, "net profit")
+        let length = try decoder.read(Int64.self, "victim length")
+        guard (0...Int64(Self.victimCapacity)).contains(length) else {
+            throw .invalid(field: "victim length", value: length)
+        }
+        victimLength = Int(length)
+        for index in 0..<victimLength { victim[index] = try decoder.read(UInt8.self, "victim byte") }
+    }
+}
+
+@inlinable
+func combine128(_ value: UInt128, _ hasher: inout StateHasher) {
+    hasher.combine(UInt64(truncatingIfNeeded: value >> 64))
+    hasher.combine(UInt64(truncatingIfNeeded: value))
+}
+
+/// A bundle sealed: its legs were sent just before it, in order.
+@frozen
+public struct BundleSeal: Equatable, Sendable, BitwiseCopyable {
+    public var bundleID: UInt64
+    public var legs: Int
+    public var targetBlock: UInt64
+    /// Event time of its first victim, and of the event that sealed it (engine ns).
+    public var openedAt: UInt64
+    public var sealedAt: UInt64
+    /// Journal sequence of the event that sealed it.
+    public var sequence: Int64
+
+    public init(bundleID: UInt64, legs: Int, targetBlock: UInt64, openedAt: UInt64, sealedAt: UInt64, sequence: Int64) {
+        self.bundleID = bundleID
+        self.legs = legs
+        self.targetBlock = targetBlock
+        self.openedAt = openedAt
+        self.sealedAt = sealedAt
+        self.sequence = sequence
+    }
+
+    public func combine(into hasher: inout StateHasher) {
+        hasher.combine(bundleID)
+        hasher.combine(legs)
+        hasher.combine(targetBlock)
+        hasher.combine(openedAt)
+        hasher.combine(sealedAt)
+        hasher.combine(sequence)
+    }
+}
+
+/// Where the mempool logic sends sealed bundles: each leg, then the seal.
+public protocol BundleSink: ~Copyable {
+    mutating func bundleLeg(_ leg: borrowing BundleLeg)
+    mutating func bundleSealed(_ seal: BundleSeal)
+}
+
+/// What the mempool logic counted.
+public struct MempoolCounters: Equatable, Sendable {
+    /// Pending transactions analysed, and what became of them.
+    public var transactions = 0
+    public var duplicates = 0
+    public var filtered = 0
+    public var undecodable = 0
+    public var reverts = 0
+    public var noOpportunity = 0
+    public var opportunities = 0
+    /// Records whose chunks did not make them up, or whose bytes did not decode.
+    public var malformedRecords = 0
+    public var pools = 0
+    public var chainHeads = 0
+    public var bundles = 0
+    /// Net profit after gas of every opportunity, wei (saturating).
+    public var profitWei: UInt128 = 0
+
+    public init() {}
+
+    var all: [Int] {
+        [
+            transactions, duplicates, filtered, undecodable, reverts, noOpportunity, opportunities, malformedRecords,
+            pools, chainHeads, bundles,
+        ]
+    }
+}
+
+/// The mempool analysis as a part of the engine's logic: it rebuilds records from their
+/// chunks, keeps the pools (pool records) and the chain head (chain-head events), analyses each
+/// pending transaction (`MempoolAnalyzer`: Bloom de-duplication, rules, decode, simulate,
+/// back-run search), and bundles each victim with our back-run. Bundles seal on event time:
+/// full, or when an event (a clock tick included) comes `bundleTimeoutNanoseconds` after their
+/// first victim, or at the session's end. A pure function of the events, like the rest of the
+/// logic; its whole state is in snapshots and the state hash.
+///
+/// Per event: no allocation, except a pool record for a pool not seen before (the pool index
+/// grows). Single-threaded.
+public struct MempoolLogic: ~Copyable {
+    public let settings: MempoolSettings
+    @usableFromInline var analyzer: MempoolAnalyzer
+    @usableFromInline var assembler: RecordAssembler
+    @usableFromInline var builder: BundleBuilder
+    /// The open bundle's legs (at most 8: 16 transactions).
+    @usableFromInline let legs: UnsafeMutablePointer<BundleLeg>
+    @usableFromInline var legCount = 0
+    @usableFromInline var targetBlock: UInt64 = 1
+    @usableFromInline var baseFeeWei: UInt64 = 0
+    @usableFromInline var nextBackrunID: UInt64 = 1
+    @usableFromInline var _counters = MempoolCounters()
+
+    public var counters: MempoolCounters { _counters }
+    @usableFromInline static let legCapacity = 8
+
+    public init(settings: MempoolSettings) throws(MempoolSettings.Invalid) {
+        try settings.validate()
+        let builder: BundleBuilder
+        do {
+            builder = try BundleBuilder(
+                maxTransactions: settings.bundleSize, timeoutNanoseconds: settings.bundleTimeoutNanoseconds)
+        } catch { throw MempoolSettings.Invalid("\(error)") }
+        let seen: BloomFilter
+        do {
+            seen = try BloomFilter(capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate)
+        } catch { throw MempoolSettings.Invalid("\(error)") }
+        self.settings = settings
+        self.builder = builder
+        analyzer = MempoolAnalyzer(
+            pools: PoolBook(),
+            rules: MempoolRules(minimumGasPrice: UInt128(settings.minimumGasPriceGwei) * 1_000_000_000),
+            search: BackrunSearch(minimumProfit: settings.minimumProfitWei), seen: seen)
+        assembler = RecordAssembler()
+        legs = UnsafeMutablePointer<BundleLeg>.allocate(capacity: Self.legCapacity)
+        legs.initialize(repeating: .empty, count: Self.legCapacity)
+    }
+
+    deinit { legs.deallocate() }
+
+    /// The pools the analysis knows, in the order their records came.
+    public var pools: PoolBook { analyzer.pools }
+
+    /// Handles one event; sends each bundle it seals to `sink`.
+    @inlinable
+    public mutating func handle<Sink: BundleSink & ~Copyable>(_ event: Event, sequence: Int64, sink: inout Sink) {
+        switch event.payload {
+        case .recordChunk(let chunk): assembler.append(chunk)
+        case .recordEnd(let end): finishRecord(end, event: event, sequence: sequence, sink: &sink)
+        case .chainHead(let head):
+            _counters.chainHeads &+= 1
+            // A new block: what is still pending is analysed again, for the block after it.
+            targetBlock = head.blockNumber &+ 1
+            baseFeeWei = head.baseFeeWei
+            analyzer.baseFee = UInt128(head.baseFeeWei)
+            analyzer.seen.removeAll()
+        case .timer(let timer) where timer.timerID == TimerFire.sessionEnd:
+            if let sealed = builder.flush() { emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink) }
+        default: break
+        }
+        if let sealed = builder.poll(now: event.timestamp) {
+            emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
+        }
+    }
+
+    @inlinable
+    mutating func finishRecord<Sink: BundleSink & ~Copyable>(
+        _ end: RecordEnd, event: Event, sequence: Int64, sink: inout Sink
+    ) {
+        guard let record = assembler.finish(end) else {
+            _counters.malformedRecords &+= 1
+            return
+        }
+        switch end.type {
+        case .pool:
+            guard let pool = PoolRecord.decode(record) else {
+                _counters.malformedRecords &+= 1
+                return
+            }
+            _counters.pools &+= 1
+            analyzer.pools.upsert(pool)
+        case .signedTransaction, .tracedTransaction:
+            guard let transaction = PendingRecord.decode(record, type: end.type) else {
+                _counters.malformedRecords &+= 1
+                return
+            }
+            analyse(transaction, record: record, event: event, sequence: sequence, sink: &sink)
+        }
+    }
+
+    @inlinable
+    mutating func analyse<Sink: BundleSink & ~Copyable>(
+        _ transaction: PendingTransaction, record: UnsafeRawBufferPointer, event: Event, sequence: Int64,
+        sink: inout Sink
+    ) {
+        _counters.transactions &+= 1
+        let calldata = UnsafeRawBufferPointer(
+            rebasing: record[transaction.calldataOffset..<(transaction.calldataOffset &+ transaction.calldataLength)])
+        switch analyzer.analyze(transaction, calldata: calldata) {
+        case .duplicate: _counters.duplicates &+= 1
+        case .filtered: _counters.filtered &+= 1
+        case .undecodable: _counters.undecodable &+= 1
+        case .reverts: _counters.reverts &+= 1
+        case .noOpportunity: _counters.noOpportunity &+= 1
+        case .opportunity(_, let opportunity):
+            _counters.opportunities &+= 1
+            let (profit, overflow) = _counters.profitWei.addingReportingOverflow(
+                UInt128(clamping: opportunity.netProfit))
+            _counters.profitWei = overflow ? .max : profit
+            // The victim and our back-run go into the same bundle.
+            if builder.pendingCount &+ 2 > builder.maxTransactions, let sealed = builder.flush() {
+                emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
+            }
+            addLeg(transaction, opportunity: opportunity, record: record, event: event, sequence: sequence)
+            let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
+            let backrunID = nextBackrunID
+            nextBackrunID &+= 1
+            _ = builder.add(handle(transaction.hash.words.0, .observed, tipGwei), now: event.timestamp)
+            if let sealed = builder.add(handle(backrunID, .strategy, tipGwei), now: event.timestamp) {
+                emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
+            }
+        }
+    }
+
+    @inlinable
+    func handle(_ id: UInt64, _ origin: TransactionOrigin, _ tipGwei: UInt16) -> Transaction {
+        Transaction(
+            id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero, origin: origin,
+            priorityFee: tipGwei)
+    }
+
+    /// Writes the open bundle's next leg in place (the victim's bytes copied once).
+    @inlinable
+    mutating func addLeg(
+        _ transaction: PendingTransaction, opportunity: Opportunity, record: UnsafeRawBufferPointer, event: Event,
+        sequence: Int64
+    ) {
+        guard legCount < Self.legCapacity else { return }
+        let cycle = opportunity.cycle
+        var addresses = (EVMAddress.zero, EVMAddress.zero, EVMAddress.zero)
+        let pools = analyzer.pools
+        if cycle.count > 0 { addresses.0 = pools[cycle.pool(0)].address }
+        if cycle.count > 1 { addresses.1 = pools[cycle.pool(1)].address }
+        if cycle.count > 2 { addresses.2 = pools[cycle.pool(2)].address }
+        let search = analyzer.search
+        let estimate = search.gasBase &+ search.gasPerHop &* UInt128(cycle.count)
+        let (minimum, overflow) = opportunity.amountIn.addingReportingOverflow(opportunity.gasCost)
+        let leg = legs + legCount
+        leg.pointee.bundleID = builder.openBundleID
+        leg.pointee.backrunID = nextBackrunID
+        leg.pointee.victimHash = transaction.hash
+        leg.pointee.sequence = sequence
+        leg.pointee.arrival = event.timestamp
+        leg.pointee.targetBlock = targetBlock
+        leg.pointee.maxFeePerGas = transaction.gasPrice
+        leg.pointee.maxPriorityFeePerGas = transaction.maxPriorityFee
+        leg.pointee.call = BackrunCall(
+            tokenIn: cycle.tokenIn(0), amountIn: opportunity.amountIn, minimumOut: overflow ? .max : minimum,
+            pools: addresses, hops: cycle.count,
+            gasLimit: UInt64(clamping: estimate &* Self.gasHeadroomPercent / 100))
+        leg.pointee.netProfit = opportunity.netProfit
+        let length = transaction.rawLength
+        leg.pointee.victimLength = length
+        withUnsafeMutableBytes(of: &leg.pointee.victim) { victim in
+            victim.copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: record[transaction.rawOffset..<(transaction.rawOffset &+ length)]))
+        }
+        legCount &+= 1
+    }
+
+    /// Gas limit of our back-run: the estimate × 125%.
+    @usableFromInline static let gasHeadroomPercent: UInt128 = 125
+
+    @inlinable
+    mutating func emit<Sink: BundleSink & ~Copyable>(_ bundle: Bundle, at now: UInt64, sequence: Int64, sink: inout Sink) {
+        for index in 0..<legCount { sink.bundleLeg(legs[index]) }
+        sink.bundleSealed(
+            BundleSeal(
+                bundleID: bundle.id, legs: legCount, targetBlock: legCount > 0 ? legs[0].targetBlock : targetBlock,
+                openedAt: bundle.openedAt, sealedAt: now, sequence: sequence))
+        _counters.bundles &+= 1
+        legCount = 0
+    }
+
+    // MARK: - State
+
+    /// Adds the whole state to `hasher`: counters, chain head, pools, the Bloom filter, the
+    /// open bundle and its legs, and a record being put together.
+    public func combineState(into hasher: inout StateHasher) {
+        for value in _counters.all { hasher.combine(value) }
+        combine128(_counters.profitWei, &hasher)
+        hasher.combine(targetBlock)
+        hasher.combine(baseFeeWei)
+        hasher.combine(nextBackrunID)
+        hasher.combine(analyzer.pools.pools.count)
+        for pool in analyzer.pools.pools {
+            for address in [pool.address, pool.token0, pool.token1] {
+                hasher.combine(address.first)
+                hasher.combine(address.second)
+                hasher.combine(address.third)
+            }
+            combine128(pool.reserve0, &hasher)
+            combine128(pool.reserve1, &hasher)
+            hasher.combine(pool.venue.rawValue)
+        }
+        analyzer.seen.combineState(into: &hasher)
+        builder.combineState(into: &hasher)
+        hasher.combine(legCount)
+        for index in 0..<legCount { legs[index].combine(into: &hasher) }
+        hasher.combine(assembler.length)
+        assembler.withHeldBytes { bytes in
+            for byte in bytes { hasher.combine(byte) }
+        }
+    }
+
+    /// Writes the whole state (a snapshot's part).
+    public func encodeState(into encoder: inout SnapshotEncoder) {
+        for value in _counters.all { encoder.write(Int64(value)) }
+        encoder.write(_counters.profitWei)
+        encoder.write(targetBlock)
+        encoder.write(baseFeeWei)
+        encoder.write(nextBackrunID)
+        encoder.write(Int64(analyzer.pools.pools.count))
+        for pool in analyzer.pools.pools { PoolRecord.encode(pool).forEach { encoder.write($0) } }
+        analyzer.seen.encodeState(into: &encoder)
+        builder.encodeState(into: &encoder)
+        encoder.write(Int64(legCount))
+        for index in 0..<legCount { legs[index].encode(into: &encoder) }
+        encoder.write(Int64(assembler.length))
+        assembler.withHeldBytes { bytes in
+            encoder.write(Int64(bytes.count))
+            bytes.forEach { encoder.write($0) }
+        }
+    }
+
+    /// Loads what `encodeState` wrote into this fresh logic (made with the same settings).
+    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        var counters = MempoolCounters()
+        func count(_ name: String) throws(SnapshotError) -> Int {
+            let value = try decoder.read(Int64.self, name)
+            guard value >= 0 else { throw .invalid(field: name, value: value) }
+            return Int(value)
+        }
+        counters.transactions = try count("transactions")
+        counters.duplicates = try count("duplicates")
+        counters.filtered = try count("filtered")
+        counters.undecodable = try count("undecodable")
+        counters.reverts = try count("reverts")
+        counters.noOpportunity = try count("no opportunity")
+        counters.opportunities = try count("opportunities")
+        counters.malformedRecords = try count("malformed records")
+        counters.pools = try count("pool records")
+        counters.chainHeads = try count("chain heads")
+        counters.bundles = try count("bundles")
+        counters.profitWei = try decoder.read(UInt128.self, "profit")
+        _counters = counters
+        targetBlock = try decoder.read(UInt64.self, "target block")
+        baseFeeWei = try decoder.read(UInt64.self, "base fee")
+        analyzer.baseFee = UInt128(baseFeeWei)
+        nextBackrunID = try decoder.read(UInt64.self, "next back-run id")
+        let poolCount = try decoder.readCount("pools", minimumItemBytes: PoolRecord.size)
+        var pools = PoolBook()
+        for _ in 0..<poolCount {
+            var bytes = [UInt8](repeating: 0, count: PoolRecord.size)
+            for index in 0..<PoolRecord.size { bytes[index] = try decoder.read(UInt8.self, "pool") }
+            guard let pool = bytes.withUnsafeBytes({ PoolRecord.decode($0) }) else {
+                throw .invalid(field: "pool", value: Int64(pools.pools.count))
+            }
+            pools.upsert(pool)
+        }
+        analyzer.pools = pools
+        try analyzer.seen.restoreState(from: &decoder)
+        try builder.restoreState(from: &decoder)
+        let legs = try decoder.readCount("bundle legs", minimumItemBytes: 200)
+        guard legs <= Self.legCapacity else { throw .invalid(field: "bundle legs", value: Int64(legs)) }
+        for index in 0..<legs { self.legs[index] = try BundleLeg(decoding: &decoder) }
+        legCount = legs
+        let length = try count("record length")
+        let held = try decoder.readCount("record bytes")
+        guard held <= RecordAssembler.capacity, held == Swift.min(length, RecordAssembler.capacity) else {
+            throw .invalid(field: "record bytes", value: Int64(held))
+        }
+        var bytes = [UInt8](repeating: 0, count: held)
+        for index in 0..<held { bytes[index] = try decoder.read(UInt8.self, "record byte") }
+        bytes.withUnsafeBytes { assembler.restore(length: length, held: $0) }
+    }
+}

@@ -1,0 +1,230 @@
+import PeregrineCore
+import PeregrineEVM
+import PeregrineMempool
+import PeregrineModel
+import Testing
+
+/// Collects what the mempool logic sends: each leg and seal, in order.
+struct RecordingBundles: BundleSink {
+    var legs: [BundleLeg] = []
+    var seals: [BundleSeal] = []
+    /// Output hash of everything, in order.
+    var hasher = StateHasher()
+
+    mutating func bundleLeg(_ leg: borrowing BundleLeg) {
+        legs.append(copy leg)
+        leg.combine(into: &hasher)
+    }
+
+    mutating func bundleSealed(_ seal: BundleSeal) {
+        seals.append(seal)
+        seal.combine(into: &hasher)
+    }
+}
+
+/// The events a source writes for a signed synthetic flow: a chain head, its pools, then each
+/// transaction as a record, `gap` ns apart.
+func mempoolEvents(_ flow: SyntheticSwapFlow, gap: UInt64 = 10_000) -> [Event] {
+    var events: [Event] = [
+        Event(timestamp: 1, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 99, baseFeeWei: 7)))
+    ]
+    for pool in flow.pools.pools {
+        PoolRecord.encode(pool).withUnsafeBytes {
+            forEachRecordEvent($0, type: .pool, timestamp: 2) { events.append($0) }
+        }
+    }
+    flow.arena.withUnsafeBytes { arena in
+        for (index, transaction) in flow.transactions.enumerated() {
+            let raw = UnsafeRawBufferPointer(
+                rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+            let calldata = (transaction.calldataOffset - transaction.rawOffset)..<(transaction.calldataOffset - transaction.rawOffset + transaction.calldataLength)
+            PendingRecord.encode(transaction, payload: raw, calldata: calldata).withUnsafeBytes {
+                forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * gap) { events.append($0) }
+            }
+        }
+    }
+    return events
+}
+
+struct MempoolLogicTests {
+    static let flow = SyntheticSwapFlow(count: 600, tokenCount: 16, seed: 11, signed: true)
+
+    @Test func aPendingRecordCarriesTheDecodedFieldsAndTheSignedBytes() throws {
+        let flow = Self.flow
+        try flow.arena.withUnsafeBytes { arena in
+            for transaction in flow.transactions.prefix(50) {
+                let raw = UnsafeRawBufferPointer(
+                    rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                let start = transaction.calldataOffset - transaction.rawOffset
+                let record = PendingRecord.encode(
+                    transaction, payload: raw, calldata: start..<(start + transaction.calldataLength))
+                #expect(record.count == PendingRecord.headerSize + raw.count)
+                let decoded = try #require(record.withUnsafeBytes { PendingRecord.decode($0, type: .signedTransaction) })
+                var expected = transaction
+                expected.rawOffset = PendingRecord.headerSize
+                expected.calldataOffset = PendingRecord.headerSize + start
+                #expect(decoded == expected)
+                #expect(Array(record[decoded.rawOffset..<(decoded.rawOffset + decoded.rawLength)]) == Array(raw))
+                // The decoder agrees with the bytes themselves.
+                let again = try DecodedTransaction(raw: raw).pending
+                #expect(again.hash == decoded.hash && again.value == decoded.value && again.to == decoded.to)
+                let traced = try #require(record.withUnsafeBytes { PendingRecord.decode($0, type: .tracedTransaction) })
+                #expect(traced.rawLength == 0)
+            }
+        }
+        // A calldata range outside the payload is refused.
+        var bad = PendingRecord.encode(flow.transactions[0], payload: UnsafeRawBufferPointer(start: nil, count: 0), calldata: 0..<0)
+        bad[156] = 1
+        #expect(bad.withUnsafeBytes { PendingRecord.decode($0, type: .tracedTransaction) } == nil)
+    }
+
+    @Test func poolRecordsRoundTripAndRefuseImpossibleReserves() throws {
+        for pool in Self.flow.pools.pools {
+            let bytes = PoolRecord.encode(pool)
+            #expect(bytes.count == 93)
+            #expect(bytes.withUnsafeBytes { PoolRecord.decode($0) } == pool)
+        }
+        var pool = Self.flow.pools.pools[0]
+        pool.reserve0 = ConstantProduct.maxReserve + 1
+        #expect(PoolRecord.encode(pool).withUnsafeBytes { PoolRecord.decode($0) } == nil)
+    }
+
+    @Test func theAssemblerChecksLengthChunksAndChecksum() throws {
+        let bytes = (0..<100).map { UInt8($0) }
+        var events: [Event] = []
+        bytes.withUnsafeBytes { forEachRecordEvent($0, type: .pool, timestamp: 5) { events.append($0) } }
+        #expect(events.count == 4)
+        guard case .recordEnd(let end) = events[3].payload else {
+            Issue.record("no record end")
+            return
+        }
+        #expect(end.length == 100 && end.checksum == bytes.withUnsafeBytes { CRC32C.checksum($0) })
+        func assemble(_ chunks: [Event], _ end: RecordEnd) -> [UInt8]? {
+            var assembler = RecordAssembler()
+            for event in chunks { if case .recordChunk(let chunk) = event.payload { assembler.append(chunk) } }
+            return assembler.finish(end).map { Array($0) }
+        }
+        #expect(assemble(Array(events[0..<3]), end) == bytes)
+        #expect(assemble(Array(events[0..<2]), end) == nil)
+        #expect(assemble(Array(events[0..<3]) + [events[0]], end) == nil)
+        var wrong = end
+        wrong.checksum ^= 1
+        #expect(assemble(Array(events[0..<3]), wrong) == nil)
+        // Past the capacity: refused, and the next record starts clean.
+        var assembler = RecordAssembler()
+        for _ in 0..<60 { assembler.append(RecordChunk(UnsafeRawBufferPointer(start: nil, count: 0))) }
+        #expect(assembler.finish(RecordEnd(type: .pool, length: 2_400, checksum: 0)) == nil)
+        #expect(assembler.length == 0)
+    }
+
+    /// The logic finds what the analyzer finds, bundles every opportunity with its victim's
+    /// bytes, and seals on event time.
+    @Test func everyOpportunityIsBundledWithItsVictim() throws {
+        let flow = Self.flow
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        settings.bundleSize = 4
+        settings.bundleTimeoutNanoseconds = 25_000
+        var logic = try MempoolLogic(settings: settings)
+        var sink = RecordingBundles()
+        let events = mempoolEvents(flow)
+        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
+        logic.handle(
+            Event(timestamp: .max / 2, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
+            sequence: Int64(events.count), sink: &sink)
+
+        var analyzer = MempoolAnalyzer(
+            pools: flow.pools, search: BackrunSearch(minimumProfit: 0),
+            seen: try BloomFilter(capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate),
+            baseFee: 7)
+        var victims: [TransactionHash] = []
+        for index in flow.transactions.indices {
+            let transaction = flow.transactions[index]
+            if case .opportunity = flow.withCalldata(of: index, { analyzer.analyze(transaction, calldata: $0) }) {
+                victims.append(transaction.hash)
+            }
+        }
+        let counters = logic.counters
+        #expect(counters.transactions == flow.transactions.count)
+        #expect(counters.pools == flow.pools.pools.count && counters.malformedRecords == 0)
+        #expect(counters.opportunities == victims.count && victims.count > 5)
+        #expect(sink.legs.map(\.victimHash) == victims)
+        #expect(sink.seals.reduce(0) { $0 + $1.legs } == victims.count)
+        #expect(sink.legs.map(\.backrunID) == Array(1...UInt64(victims.count)))
+        #expect(sink.legs.allSatisfy { $0.targetBlock == 100 && $0.call.hops >= 2 })
+        flow.arena.withUnsafeBytes { arena in
+            for leg in sink.legs {
+                guard let transaction = flow.transactions.first(where: { $0.hash == leg.victimHash }) else { continue }
+                let raw = Array(arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                #expect(leg.withVictimBytes { Array($0) } == raw)
+            }
+        }
+        // Legs precede their seal; a bundle holds at most 2 pairs and seals full or on time.
+        var legIndex = 0
+        for seal in sink.seals {
+            #expect((1...2).contains(seal.legs))
+            for leg in sink.legs[legIndex..<(legIndex + seal.legs)] { #expect(leg.bundleID == seal.bundleID) }
+            legIndex += seal.legs
+            #expect(seal.legs == 2 || seal.sealedAt - seal.openedAt >= 25_000 || seal.sealedAt == .max / 2)
+        }
+    }
+
+    /// A snapshot taken anywhere (mid-record, mid-bundle) restores a logic that goes on
+    /// exactly as the one that never stopped: same outputs, same state hash.
+    @Test func aSnapshotAnywhereContinuesIdentically() throws {
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        settings.bundleSize = 6
+        settings.bloomCapacity = 2_000
+        let events = mempoolEvents(Self.flow, gap: 3_000)
+        var whole = try MempoolLogic(settings: settings)
+        var wholeSink = RecordingBundles()
+        for (index, event) in events.enumerated() { whole.handle(event, sequence: Int64(index), sink: &wholeSink) }
+        var wholeHash = StateHasher()
+        whole.combineState(into: &wholeHash)
+
+        for cut in [events.count / 3 + 1, events.count / 2, events.count - 2] {
+            var first = try MempoolLogic(settings: settings)
+            var sink = RecordingBundles()
+            for index in 0..<cut { first.handle(events[index], sequence: Int64(index), sink: &sink) }
+            var encoder = SnapshotEncoder()
+            first.encodeState(into: &encoder)
+            var second = try MempoolLogic(settings: settings)
+            var decoder = SnapshotDecoder(encoder.bytes)
+            try second.restoreState(from: &decoder)
+            #expect(decoder.isAtEnd)
+            var before = StateHasher()
+            first.combineState(into: &before)
+            var after = StateHasher()
+            second.combineState(into: &after)
+            #expect(before.value == after.value)
+            for index in cut..<events.count { second.handle(events[index], sequence: Int64(index), sink: &sink) }
+            var hash = StateHasher()
+            second.combineState(into: &hash)
+            #expect(hash.value == wholeHash.value)
+            #expect(sink.hasher.value == wholeSink.hasher.value)
+            #expect(sink.seals == wholeSink.seals)
+        }
+    }
+
+    @Test func settingsReadTheirOwnTextAndRefuseMistakes() throws {
+        var settings = MempoolSettings()
+        settings.bloomCapacity = 123
+        settings.minimumProfitWei = 5
+        settings.executor = try #require(EVMAddress(hex: "0x00000000000000000000000000000000000e8ec1"))
+        #expect(try MempoolSettings.parse(settings.description) == settings)
+        #expect(
+            settings.description
+                == "bloom=123 min-gas-gwei=0 min-profit-wei=5 bundle-size=2 bundle-timeout-ns=100000 "
+                + "executor=0x00000000000000000000000000000000000e8ec1 chain-id=1 nonce=0")
+        #expect(throws: MempoolSettings.Invalid("missing nonce")) {
+            try MempoolSettings.parse(settings.description.replacingOccurrences(of: " nonce=0", with: ""))
+        }
+        #expect(throws: MempoolSettings.Invalid("bundle-size=17: use 2 to 16")) {
+            try MempoolSettings.parse(settings.description.replacingOccurrences(of: "bundle-size=2", with: "bundle-size=17"))
+        }
+        #expect(throws: MempoolSettings.Invalid("chain-id=x: use a whole number")) {
+            try MempoolSettings.parse(settings.description.replacingOccurrences(of: "chain-id=1", with: "chain-id=x"))
+        }
+    }
+}
