@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "PeregrineEngine",
             dependencies: [
-                "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineMempool",
+                "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineEVM", "PeregrineMempool",
                 "PeregrineStrategy", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -152,7 +152,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineEngineTests",
-            dependencies: ["PeregrineEngine", "PeregrineBench", "PeregrineBook", "PeregrineTestSupport"]
+            dependencies: [
+                "PeregrineEngine", "PeregrineBench", "PeregrineBook", "PeregrineMempool", "PeregrineEVM",
+                "PeregrineTestSupport",
+            ]
         ),
         .testTarget(
             name: "PeregrineControlTests",

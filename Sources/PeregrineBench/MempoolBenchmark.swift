@@ -116,31 +116,32 @@ public struct MempoolBenchmark: Sendable {
     func benchBackrunSigning(flow: SyntheticSwapFlow, clock: CycleClock, print: (String) -> Void) throws {
         var analyzer = MempoolAnalyzer(
             pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.001))
-        var orders: [BackrunOrder] = []
+        var orders: [BundleLeg] = []
         for index in 0..<flow.transactions.count where orders.count < 2_000 {
             let transaction = flow.transactions[index]
             if case .opportunity(_, let opportunity) = flow.withCalldata(
                 of: index, { analyzer.analyze(transaction, calldata: $0) })
             {
-                orders.append(
-                    BackrunOrder(
-                        id: UInt64(orders.count), victimIndex: UInt64(index), opportunity: opportunity, arrival: 0,
-                        targetBlock: 1, maxFeePerGas: transaction.gasPrice,
-                        maxPriorityFeePerGas: transaction.maxPriorityFee))
+                var leg = BundleLeg.empty
+                leg.backrunID = UInt64(orders.count)
+                leg.call = BackrunCall(opportunity, pools: flow.pools, search: BackrunSearch())
+                leg.maxFeePerGas = transaction.gasPrice
+                leg.maxPriorityFeePerGas = transaction.maxPriorityFee
+                orders.append(leg)
             }
         }
         guard !orders.isEmpty else { return }
-        let assembler = BundleAssembler(
-            signer: try EthereumSigner(privateKeyHex: developmentKey),
-            settings: BackrunSettings(executor: EVMAddress(first: 0, second: 0xE, third: 0x8EC0)),
-            search: BackrunSearch(),
-            pools: flow.pools)
+        let assembler = BundleRequestWriter(
+            signer: try EthereumSigner(privateKeyHex: developmentKey), settings: MempoolSettings(), delivery: nil)
         var bytes = 0
         let start = clock.now()
         for order in orders {
             let signed = try assembler.backrun(for: order)
             bytes &+=
-                BundleAssembler.request(id: order.id, transactions: [signed.raw, signed.raw], blockNumber: 1).utf8.count
+                BundleRequestWriter.request(
+                    id: order.backrunID, transactions: [signed.raw, signed.raw], blockNumber: 1
+                )
+                .utf8.count
         }
         let perBundle = Double(clock.now() &- start) / Double(orders.count)
         print(

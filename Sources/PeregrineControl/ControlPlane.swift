@@ -65,6 +65,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_execution_reports_total":
             "Execution reports from the matching engine, at the logic and at the sink.",
         "peregrine_fills_total": "Fill execution reports at the sink (two per trade).",
+        "peregrine_mempool_transactions_total": "Pending transactions the mempool analysis handled.",
+        "peregrine_mempool_opportunities_total": "Profitable back-runs the mempool analysis found.",
+        "peregrine_bundles_total": "Bundles sealed by the logic (stage logic) and received by the sink (stage sink).",
         "peregrine_journal_durable_events_total":
             "One past the last journal sequence durable under the durability policy.",
         "peregrine_journal_written_bytes_total": "Bytes written to the journal by this process.",
@@ -99,6 +102,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.logicReports, "peregrine_execution_reports_total", [("stage", "logic")]),
             (.sinkReports, "peregrine_execution_reports_total", [("stage", "sink")]),
             (.sinkFills, "peregrine_fills_total", []),
+            (.logicTransactions, "peregrine_mempool_transactions_total", []),
+            (.logicOpportunities, "peregrine_mempool_opportunities_total", []),
+            (.logicBundles, "peregrine_bundles_total", [("stage", "logic")]),
+            (.sinkBundles, "peregrine_bundles_total", [("stage", "sink")]),
             (.journalDurable, "peregrine_journal_durable_events_total", []),
             (.journalBytes, "peregrine_journal_written_bytes_total", []),
         ]

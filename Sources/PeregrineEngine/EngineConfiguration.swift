@@ -2,6 +2,7 @@ import Logging
 import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
+import PeregrineMempool
 
 #if canImport(Glibc)
     import Glibc
@@ -81,6 +82,11 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var orderFlowPercent = 0
     /// Orders each venue book can hold at once (resting plus pending stops).
     public var venueOrderCapacity = 65_536
+    /// The mempool analysis (`MempoolLogic`) with its settings, or nil for none: pending
+    /// transactions, pools and chain heads in the events are then only journaled.
+    public var mempool: MempoolSettings? = nil
+    /// Slots in the ring carrying sealed bundles' legs and seals from logic to the sink (2.3 KB each).
+    public static let bundleRingSize = 256
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
     /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.
@@ -186,6 +192,11 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(
                 name: "log-level", value: logLevel,
                 allowed: "use " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let mempool {
+            do { try mempool.validate() } catch {
+                throw .invalidSetting(name: "mempool", value: "\(mempool)", allowed: error.description)
+            }
         }
         if !(0...100).contains(orderFlowPercent) {
             throw .invalidSetting(name: "order-flow", value: "\(orderFlowPercent)", allowed: "use 0 to 100 (percent)")

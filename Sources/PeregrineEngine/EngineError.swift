@@ -91,6 +91,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     case unsupportedFormat(origin: String, found: Int, readable: ClosedRange<Int>)
     /// A setting the format requires is missing.
     case missing(origin: String, name: String)
+    /// A setting is present but cannot be used.
+    case invalid(origin: String, name: String, reason: String)
     /// A journal directory without settings (replay needs them).
     case absent(directory: String)
     /// The journal was written with other logic settings than this run's.
@@ -116,6 +118,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return "\(origin) is settings format \(found); this build reads \(reads): \(which)"
         case .missing(let origin, let name):
             return "\(origin) has no '\(name)'; it was not written by this engine"
+        case .invalid(let origin, let name, let reason):
+            return "\(origin): '\(name)' cannot be used: \(reason)"
         case .absent(let directory):
             return "\(directory) has no \(LogicSettings.fileName): not a journal directory written by peregrine run"
         case .differs(let origin, let difference):

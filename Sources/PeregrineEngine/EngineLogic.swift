@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
@@ -25,6 +26,10 @@ public struct OutputHasher: Sendable {
     public mutating func fold(_ order: VenueOrder) { order.combine(into: &hasher) }
 
     public mutating func fold(_ report: ExecutionReport) { report.combine(into: &hasher) }
+
+    public mutating func fold(_ leg: borrowing BundleLeg) { leg.combine(into: &hasher) }
+
+    public mutating func fold(_ seal: BundleSeal) { seal.combine(into: &hasher) }
 }
 
 /// Collects the orders a strategy submits for one event (at most `Strategy.maxOrdersPerEvent`).
@@ -64,6 +69,8 @@ public struct OrderBatch: OrderSink {
 public struct EngineLogic<S: Strategy>: ~Copyable {
     @usableFromInline var books: InstrumentBooks
     @usableFromInline var strategy: S
+    /// The mempool analysis, when the settings have one.
+    @usableFromInline var mempool: MempoolLogic?
     /// Reused for every event (emptied, not rebuilt): the strategy's orders.
     @usableFromInline var batch = OrderBatch()
     @usableFromInline var _processed = 0
@@ -84,6 +91,13 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     public var bookCounters: BookCounters { books.bookCounters }
     /// The hosted venue's counters (zero without order flow).
     public var venueCounters: MatchingCounters { books.venueCounters }
+    /// The mempool analysis' counters (nil without one).
+    public var mempoolCounters: MempoolCounters? {
+        switch mempool {
+        case .some(let logic): return logic.counters
+        case .none: return nil
+        }
+    }
 
     /// Runs `body` with the books (each instrument's one book).
     public func withBooks<R>(_ body: (borrowing InstrumentBooks) -> R) -> R { body(books) }
@@ -92,8 +106,17 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         let levels: BookSet
         do { levels = try BookSet(count: configuration.instruments) } catch { throw .book(error) }
         let venue = try Self.makeVenue(configuration)
+        let mempool = try Self.makeMempool(configuration)
         books = InstrumentBooks(levels: levels, venue: venue)
         self.strategy = strategy
+        self.mempool = mempool
+    }
+
+    static func makeMempool(_ configuration: EngineConfiguration) throws(EngineError) -> MempoolLogic? {
+        guard let settings = configuration.mempool else { return nil }
+        do { return try MempoolLogic(settings: settings) } catch {
+            throw .invalidSetting(name: "mempool", value: "\(settings)", allowed: error.description)
+        }
     }
 
     /// The hosted venue's books, one per instrument of `configuration.hostedInstruments`.
@@ -124,6 +147,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         case .clearBook: books.clear(event.instrument)
         default: break
         }
+        mempool?.handle(event, sequence: sequence, sink: &outputs)
         batch.count = 0
         batch.refused = 0
         strategy.onEvent(event, books: books, orders: &batch)
@@ -161,12 +185,14 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
+    /// 5 (2026-11-29): the mempool analysis' state follows the strategy's (a flag, then
+    /// `MempoolLogic`'s state); version 4, without it, is read as a logic without one.
     /// 4 (2026-11-29): strategies submit orders (no transaction bundles); each instrument has
     /// one book (the hosted venue's instruments follow the market-data ones). Versions 1 to 3
     /// held a bundle builder and another numbering of the venue's books: they are refused (a
     /// recovery skips such a snapshot and replays the journal, whose settings are refused in
     /// turn if they are of that build).
-    static var snapshotVersion: UInt16 { 4 }
+    static var snapshotVersion: UInt16 { 5 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).
@@ -178,6 +204,12 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         encoder.write(outputHash)
         books.encodeState(into: &encoder)
         strategy.encodeState(into: &encoder)
+        switch mempool {
+        case .some(let logic):
+            encoder.write(true)
+            logic.encodeState(into: &encoder)
+        case .none: encoder.write(false)
+        }
     }
 
     /// Loads what `encodeState` wrote into this fresh logic (built with the same settings);
@@ -186,7 +218,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         let magic = try decoder.read(UInt32.self, "magic")
         guard magic == Self.snapshotMagic else { throw .mismatch("not an engine-logic snapshot") }
         let version = try decoder.read(UInt16.self, "version")
-        guard version == Self.snapshotVersion else {
+        guard version == Self.snapshotVersion || version == 4 else {
             throw .mismatch(
                 "an engine-logic snapshot of version \(version); this build reads version \(Self.snapshotVersion) "
                     + (version < Self.snapshotVersion
@@ -201,6 +233,12 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
         try books.restoreState(from: &decoder)
         try strategy.restoreState(from: &decoder)
+        let hasMempool = version >= 5 ? try decoder.readBool("mempool") : false
+        guard hasMempool == (mempool != nil) else {
+            throw .mismatch(
+                hasMempool ? "it holds a mempool analysis; these settings have none" : "it holds no mempool analysis")
+        }
+        if hasMempool { try mempool?.restoreState(from: &decoder) }
         guard decoder.isAtEnd else {
             throw .invalid(field: "trailing bytes", value: Int64(decoder.bytes.count - decoder.offset))
         }
@@ -218,6 +256,10 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         hasher.combine(_venueOrders)
         books.combineState(into: &hasher)
         strategy.combineState(into: &hasher)
+        switch mempool {
+        case .some(let logic): logic.combineState(into: &hasher)
+        case .none: break
+        }
         return hasher.value
     }
 }
@@ -229,8 +271,11 @@ public struct HashingOutputs: OutputSink {
     public private(set) var orders = 0
     public private(set) var reportCount = 0
     public private(set) var fills = 0
+    public private(set) var bundles = 0
     /// Called with each output when set (for `peregrine replay --print`).
     public var printer: ((String) -> Void)?
+    /// Called with each sealed bundle's legs and seal when set (for `peregrine replay --bundles-out`).
+    public var bundleSink: BundleRequestWriter?
 
     public init(hasher: OutputHasher = OutputHasher()) { self.hasher = hasher }
 
@@ -253,5 +298,21 @@ public struct HashingOutputs: OutputSink {
         if report.isFill { fills += 1 }
         hasher.fold(report)
         printer?("report \(report.instrument) \(report)")
+    }
+
+    public mutating func bundleLeg(_ leg: borrowing BundleLeg) {
+        hasher.fold(leg)
+        bundleSink?.bundleLeg(leg)
+        printer?(
+            "bundle \(leg.bundleID) leg: victim \(leg.victimHash) (event \(leg.sequence)), back-run \(leg.backrunID) "
+                + "net \(leg.netProfit) wei")
+    }
+
+    public mutating func bundleSealed(_ seal: BundleSeal) {
+        bundles += 1
+        hasher.fold(seal)
+        bundleSink?.bundleSealed(seal)
+        printer?(
+            "bundle \(seal.bundleID) sealed: \(seal.legs) legs for block \(seal.targetBlock) (event \(seal.sequence))")
     }
 }

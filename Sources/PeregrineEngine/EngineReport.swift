@@ -1,6 +1,7 @@
 import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
+import PeregrineMempool
 
 /// The final report of a run: what went in, what came out, what was lost (nothing, unless a
 /// drop policy allowed it), and how fast.
@@ -28,6 +29,13 @@ public struct EngineReport: Sendable {
     public var orderLatency: LatencySummary
     /// Per journal batch: oldest event's ingress → released to the logic.
     public var journalLatency: LatencySummary
+    /// Per bundled victim: its record's ingress → its sealed bundle at the sink.
+    public var bundleLatency = LatencySummary(LatencyRecorder.makeHistogram())
+    /// The mempool analysis' counters after the last event (nil without one), and the bundles
+    /// this run sealed and that reached the sink.
+    public var mempool: MempoolCounters? = nil
+    public var bundlesSealed = 0
+    public var bundlesAtSink = 0
     public var bookCounters: BookCounters
     /// The matching engine's counters (all zero without order flow).
     public var venueCounters: MatchingCounters
@@ -78,6 +86,9 @@ public struct EngineReport: Sendable {
         check(
             venueOrders == venueOrdersAtSink,
             "venue orders sent \(grouped(venueOrders)) != at sink \(grouped(venueOrdersAtSink))")
+        check(
+            bundlesSealed == bundlesAtSink,
+            "bundles sealed \(grouped(bundlesSealed)) != at sink \(grouped(bundlesAtSink))")
         check(
             reportsEmitted == reportsAtSink,
             "reports emitted \(grouped(reportsEmitted)) != at sink \(grouped(reportsAtSink))")
@@ -140,6 +151,20 @@ public struct EngineReport: Sendable {
                 "reports           \(grouped(reportsEmitted)) emitted · \(grouped(reportsAtSink)) at sink "
                     + "(\(grouped(fillsAtSink)) fills)")
         }
+        if let mempool {
+            lines.append(
+                "mempool           \(grouped(mempool.transactions)) pending transactions analysed · "
+                    + "\(grouped(mempool.duplicates)) duplicate · \(grouped(mempool.filtered)) by rules · "
+                    + "\(grouped(mempool.undecodable)) not a Router02 swap · \(grouped(mempool.reverts)) would revert · "
+                    + "\(grouped(mempool.malformedRecords)) malformed records")
+            lines.append(
+                "opportunities     \(grouped(mempool.opportunities)) · net profit \(ethText(mempool.profitWei)) ETH after gas · "
+                    + "\(grouped(mempool.pools)) pools, \(grouped(mempool.chainHeads)) chain heads")
+            lines.append(
+                "bundles           \(grouped(bundlesSealed)) sealed (on event time) · \(grouped(bundlesAtSink)) at sink"
+            )
+            lines.append("latency bundle    \(bundleLatency.formatted) (victim's ingress → its bundle at the sink)")
+        }
         lines.append("last sequence     \(lastSequence) (\(grouped(ticks)) idle clock ticks among the events)")
         lines.append("state hash: \(hexHash(stateHash))")
         lines.append("output hash: \(hexHash(outputHash))")
@@ -150,6 +175,13 @@ public struct EngineReport: Sendable {
                 : "lossless          NO: " + problems.joined(separator: "; "))
         return lines.joined(separator: "\n")
     }
+}
+
+/// Wei as ETH with 18 decimals, exactly (no floating point).
+public func ethText(_ wei: UInt128) -> String {
+    let whole = wei / 1_000_000_000_000_000_000
+    let fraction = String(wei % 1_000_000_000_000_000_000)
+    return "\(whole)." + String(repeating: "0", count: 18 - fraction.count) + fraction
 }
 
 /// A 64-bit hash as 16 hexadecimal digits (leading zeros kept, so hashes compare as text).

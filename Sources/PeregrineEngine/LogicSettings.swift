@@ -1,4 +1,5 @@
 import PeregrineJournal
+import PeregrineMempool
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var venueOrderCapacity: Int
     /// The strategy and its parameters (`Strategy.parameters`).
     public var strategy: String
+    /// The mempool analysis' settings (nil: none).
+    public var mempool: MempoolSettings?
 
     public static let fileName = "engine-logic.conf"
 
@@ -26,6 +29,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         instruments = configuration.instruments
         orderFlowPercent = configuration.orderFlowPercent
         venueOrderCapacity = configuration.venueOrderCapacity
+        mempool = configuration.mempool
     }
 
     /// Sets these settings in `configuration`.
@@ -33,6 +37,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         configuration.instruments = instruments
         configuration.orderFlowPercent = orderFlowPercent
         configuration.venueOrderCapacity = venueOrderCapacity
+        configuration.mempool = mempool
     }
 
     var fields: [(String, Int)] {
@@ -41,16 +46,19 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         ]
     }
 
-    /// The format of the settings text. Format 3 (2026-11-29): strategies submit orders and the
+    /// The format of the settings text. Format 4 (2026-11-29) adds the `mempool` line (`off`, or
+    /// `MempoolSettings`' text); format 3, without it, is read as `mempool = off`. Format 3
+    /// (2026-11-29): strategies submit orders and the
     /// hosted venue trades its own instruments; the bundle settings are gone. Formats 1 and 2
     /// (files without a `format` line are format 1) were written by builds whose strategies
     /// emitted transactions into bundles: their journals replay only with such a build, so they
     /// are refused, as is a newer format.
-    public static let format = 3
+    public static let format = 4
+    public static let readableFormats = 3...4
 
     public var description: String {
         "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
-            + "\nstrategy = \(strategy)\n"
+            + "\nstrategy = \(strategy)\nmempool = \(mempool.map { "\($0)" } ?? "off")\n"
     }
 
     /// Reads the settings stored in a journal directory; nil when there are none.
@@ -74,18 +82,21 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String, origin: String) throws(EngineError) -> LogicSettings {
         var values: [String: Int] = [:]
         var strategy: String? = nil
+        var mempool: String? = nil
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
             guard parts.count == 2 else { continue }
             if parts[0] == "strategy" {
                 strategy = String(parts[1])
+            } else if parts[0] == "mempool" {
+                mempool = String(parts[1])
             } else if let value = Int(parts[1]) {
                 values[String(parts[0])] = value
             }
         }
         let format = values["format"] ?? 1
-        guard format == Self.format else {
-            throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.format...Self.format))
+        guard Self.readableFormats.contains(format) else {
+            throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.readableFormats))
         }
         guard let strategy else { throw .settings(.missing(origin: origin, name: "strategy")) }
         var configuration = EngineConfiguration()
@@ -97,6 +108,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             case "instruments": configuration.instruments = value
             case "order-flow": configuration.orderFlowPercent = value
             default: configuration.venueOrderCapacity = value
+            }
+        }
+        if format >= 4 {
+            guard let mempool else { throw .settings(.missing(origin: origin, name: "mempool")) }
+            if mempool != "off" {
+                do { configuration.mempool = try MempoolSettings.parse(mempool) } catch {
+                    throw .settings(.invalid(origin: origin, name: "mempool", reason: error.description))
+                }
             }
         }
         return LogicSettings(configuration, strategy: strategy)
@@ -124,6 +143,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public func difference(from other: LogicSettings) -> String? {
         for ((name, mine), (_, theirs)) in zip(fields, other.fields) where mine != theirs {
             return "\(name) = \(theirs) in the journal, \(mine) in this run"
+        }
+        if mempool != other.mempool {
+            return "mempool = \(other.mempool.map { "\($0)" } ?? "off") in the journal, "
+                + "\(mempool.map { "\($0)" } ?? "off") in this run"
         }
         if strategy != other.strategy {
             return "strategy '\(other.strategy)' in the journal, '\(strategy)' in this run"

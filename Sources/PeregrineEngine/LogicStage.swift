@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineSys
@@ -43,7 +44,14 @@ struct OverflowingProducer<Element: BitwiseCopyable>: ~Copyable {
     }
 }
 
-/// The live logic stage's outputs: three rings to the sink. Outcomes always find room (the
+/// A sealed bundle's leg or its seal, as it crosses the bundle ring (legs first, then the seal).
+@frozen
+public enum BundleOutput: Sendable, BitwiseCopyable {
+    case leg(BundleLeg)
+    case seal(BundleSeal)
+}
+
+/// The live logic stage's outputs: four rings to the sink (outcomes, venue orders, reports, bundles). Outcomes always find room (the
 /// stage reserves it before each batch). An execution report or a venue order that finds its
 /// ring full waits, in order (`OverflowingProducer`); the stage moves it to the ring after the
 /// event, running its "while blocked" action (drain the co-located sink, or wait for it) until
@@ -53,15 +61,18 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var outcomes: SPSCProducer<Outcome>
     @usableFromInline var orders: OverflowingProducer<VenueOrder>
     @usableFromInline var reports: OverflowingProducer<ExecutionReport>
+    @usableFromInline var bundles: OverflowingProducer<BundleOutput>
     public var hasher: OutputHasher
     @usableFromInline var _reportCount = 0
     public var reportCount: Int { _reportCount }
 
     init(
         outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
-        reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher
+        reports: consuming SPSCProducer<ExecutionReport>, bundles: consuming SPSCProducer<BundleOutput>,
+        hasher: OutputHasher
     ) {
         self.outcomes = outcomes
+        self.bundles = OverflowingProducer(bundles, reserve: Self.bundleOverflowReserve)
         self.orders = OverflowingProducer(orders, reserve: Self.orderOverflowReserve)
         self.reports = OverflowingProducer(reports, reserve: Self.overflowReserve)
         self.hasher = hasher
@@ -72,15 +83,19 @@ public struct RingOutputs: ~Copyable, OutputSink {
     public static let overflowReserve = 4_096
     /// Venue orders that may wait without an allocation.
     public static let orderOverflowReserve = 256
+    /// Bundle legs and seals that may wait without an allocation (two full bundles).
+    public static let bundleOverflowReserve = 18
 
     /// Whether reports or orders are waiting for room in their rings.
     @inlinable
-    public var hasWaitingOutputs: Bool { reports.hasWaiting || orders.hasWaiting }
+    public var hasWaitingOutputs: Bool { reports.hasWaiting || orders.hasWaiting || bundles.hasWaiting }
 
     /// Moves waiting reports and orders to their rings, oldest first, as far as they fit;
     /// true when none is left waiting.
     @inlinable
-    public mutating func pushWaitingOutputs() -> Bool { reports.pushWaiting() && orders.pushWaiting() }
+    public mutating func pushWaitingOutputs() -> Bool {
+        reports.pushWaiting() && orders.pushWaiting() && bundles.pushWaiting()
+    }
 
     @inlinable
     public mutating func outcome(_ outcome: Outcome) {
@@ -100,6 +115,18 @@ public struct RingOutputs: ~Copyable, OutputSink {
         _reportCount &+= 1
         reports.push(report)
     }
+
+    @inlinable
+    public mutating func bundleLeg(_ leg: borrowing BundleLeg) {
+        hasher.fold(leg)
+        bundles.push(.leg(copy leg))
+    }
+
+    @inlinable
+    public mutating func bundleSealed(_ seal: BundleSeal) {
+        hasher.fold(seal)
+        bundles.push(.seal(seal))
+    }
 }
 
 /// The logic stage: consumer 1 of the inbound ring (it sees only what the journal stage has
@@ -117,6 +144,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline let ordersBefore: Int
     @usableFromInline let refusedBefore: Int
     @usableFromInline let venueOrdersBefore: Int
+    @usableFromInline let transactionsBefore: Int
+    @usableFromInline let opportunitiesBefore: Int
+    @usableFromInline let bundlesBefore: Int
     @usableFromInline let snapshots: SnapshotTaker?
     @usableFromInline let wiring: Pipeline.Wiring
 
@@ -124,7 +154,8 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     init(
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
         outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
-        reports: consuming SPSCProducer<ExecutionReport>, hasher: OutputHasher, batchLimit: Int,
+        reports: consuming SPSCProducer<ExecutionReport>, bundles: consuming SPSCProducer<BundleOutput>,
+        hasher: OutputHasher, batchLimit: Int,
         snapshots: SnapshotTaker? = nil, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
@@ -134,9 +165,14 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         ordersBefore = logic.orders
         refusedBefore = logic.refusedOrders
         venueOrdersBefore = logic.venueOrders
+        let mempool = logic.mempoolCounters ?? MempoolCounters()
+        transactionsBefore = mempool.transactions
+        opportunitiesBefore = mempool.opportunities
+        bundlesBefore = mempool.bundles
         self.logic = logic
         self.baseSequence = baseSequence
-        self.outputs = RingOutputs(outcomes: outcomes, orders: orders, reports: reports, hasher: hasher)
+        self.outputs = RingOutputs(
+            outcomes: outcomes, orders: orders, reports: reports, bundles: bundles, hasher: hasher)
         self.batchLimit = batchLimit
     }
 
@@ -211,6 +247,11 @@ extension LogicStage: Stage {
         counters.publish(.logicRefusedOrders, refusedOrders)
         counters.publish(.logicVenueOrders, venueOrders)
         counters.publish(.logicReports, reportsEmitted)
+        if let mempool = logic.mempoolCounters {
+            counters.publish(.logicTransactions, mempool.transactions &- transactionsBefore)
+            counters.publish(.logicOpportunities, mempool.opportunities &- opportunitiesBefore)
+            counters.publish(.logicBundles, mempool.bundles &- bundlesBefore)
+        }
     }
 
     public mutating func isDone() -> Bool { wiring.control.journalFinished && isCaughtUp() }
@@ -223,6 +264,7 @@ extension LogicStage: Stage {
         publishCounters()
         results.bookCounters = bookCounters
         results.venueCounters = venueCounters
+        results.mempoolCounters = logic.mempoolCounters
         results.stateHash = stateHash()
         results.outputHash = outputHash
         results.lastSequence = lastSequence

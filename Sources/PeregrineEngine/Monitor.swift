@@ -43,6 +43,7 @@ struct Monitor {
         var endToEndTotal = LatencyRecorder.makeHistogram()
         var orderTotal = LatencyRecorder.makeHistogram()
         var journalTotal = LatencyRecorder.makeHistogram()
+        var bundleTotal = LatencyRecorder.makeHistogram()
         var nextStatus = start &+ intervalNanoseconds
         var previousOut = 0
         var previousIn = 0
@@ -66,6 +67,7 @@ struct Monitor {
                 let journalInterval = wiring.journalLatency.collectInterval(into: &journalTotal) {
                     control.journalFinished
                 }
+                _ = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
                 let snapshot = counters.snapshot()
                 let seconds = Double(now &- previousTime) / 1e9
                 let inCount = snapshot[.sourceEmitted] ?? 0
@@ -102,11 +104,12 @@ struct Monitor {
         let endToEndRest = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
         let orderRest = wiring.orderLatency.collectRemaining(into: &orderTotal)
         let journalRest = wiring.journalLatency.collectRemaining(into: &journalTotal)
+        _ = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
         let snapshot = counters.snapshot()
         observer?.interval(
             pipelineStatus(snapshot, elapsed: elapsed, endToEnd: endToEndRest, order: orderRest, journal: journalRest)
         )
-        let report = EngineReport(
+        var report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
             clock: clock.description, threadPinning: threads.map { ($0.name, $0.pinning) },
             emitted: snapshot[.sourceEmitted] ?? 0, dropped: snapshot[.sourceDropped] ?? 0,
@@ -126,6 +129,10 @@ struct Monitor {
             snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure,
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
+        report.bundleLatency = LatencySummary(bundleTotal)
+        report.mempool = wiring.results.mempoolCounters
+        report.bundlesSealed = snapshot[.logicBundles] ?? 0
+        report.bundlesAtSink = snapshot[.sinkBundles] ?? 0
         return report
     }
 
@@ -164,6 +171,9 @@ struct Monitor {
             + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
             + (wiring.configuration.journalDirectory != nil ? " durable \(value(.journalDurable))" : "")
             + " | drops \(value(.sourceDropped)) | orders \(value(.logicOrders)) (out \(value(.sinkVenueOrders)))"
+            + (wiring.configuration.mempool != nil
+                ? " | pending \(value(.logicTransactions)) · opportunities \(value(.logicOpportunities)) · bundles \(value(.sinkBundles))"
+                : "")
             + (wiring.configuration.orderFlowPercent > 0
                 ? " | reports \(value(.sinkReports)) (fills \(value(.sinkFills)))" : "")
             + " | ring \(LatencySummary.decimal(occupancy))%"

@@ -1,15 +1,17 @@
 import PeregrineBook
+import PeregrineMempool
 import PeregrineModel
 
 /// Where outputs go, in order: from `EngineLogic` to the rings to the sink thread
 /// (`RingOutputs`), or to hashing and counting (`HashingOutputs`, replay and recovery); from
 /// the sink thread on to NATS subjects, files or nowhere (`NoOutputs`). Called through
 /// generics, once per output; implementations on the hot path must not allocate per item.
-public protocol OutputSink: ExecutionReportSink, ~Copyable {
+public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
     /// The result of one input event (every event has one).
     mutating func outcome(_ outcome: Outcome)
     /// An order the strategy submitted for a venue this engine does not host.
     mutating func order(_ order: VenueOrder)
+    // From `BundleSink`: each leg of a sealed bundle, then its seal (the mempool logic).
     /// Reports accepted so far (the logic counts per event from it).
     var reportCount: Int { get }
     /// The end of a batch: send what was buffered.
@@ -40,6 +42,8 @@ public struct NoOutputs: OutputSink, OutputPlan {
     @inlinable public mutating func outcome(_ outcome: Outcome) {}
     @inlinable public mutating func order(_ order: VenueOrder) {}
     @inlinable public mutating func accept(_ report: ExecutionReport) { _reportCount &+= 1 }
+    @inlinable public mutating func bundleLeg(_ leg: borrowing BundleLeg) {}
+    @inlinable public mutating func bundleSealed(_ seal: BundleSeal) {}
 
     public func open() throws(EngineError) -> NoOutputs { NoOutputs() }
     public var description: String { "none" }

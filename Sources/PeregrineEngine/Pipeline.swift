@@ -3,6 +3,7 @@ import Logging
 import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
@@ -180,9 +181,11 @@ public enum Pipeline {
         @usableFromInline let outcomes: SPSCRing<Outcome>
         @usableFromInline let orders: SPSCRing<VenueOrder>
         @usableFromInline let reports: SPSCRing<ExecutionReport>
+        @usableFromInline let bundles: SPSCRing<BundleOutput>
         @usableFromInline let counters = PipelineCounters()
         @usableFromInline let endToEnd = LatencyRecorder(name: "end-to-end")
         @usableFromInline let orderLatency = LatencyRecorder(name: "event-to-order")
+        @usableFromInline let bundleLatency = LatencyRecorder(name: "arrival-to-bundle")
         @usableFromInline let journalLatency = LatencyRecorder(name: "ingress to journal release")
         /// Rejected order commands by `ExecutionReason` raw value (written by the sink).
         @usableFromInline let rejectsByReason = PaddedAtomicCells(count: 256, initialValue: 0)
@@ -205,6 +208,7 @@ public enum Pipeline {
                 outcomes = try SPSCRing(capacity: configuration.outboundRingSize)
                 orders = try SPSCRing(capacity: configuration.orderRingSize)
                 reports = try SPSCRing(capacity: configuration.reportRingSize)
+                bundles = try SPSCRing(capacity: EngineConfiguration.bundleRingSize)
             } catch {
                 throw .core(error)
             }
@@ -255,7 +259,8 @@ public enum Pipeline {
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
                     outcomes: try outcomes.makeProducer(), orders: try orders.makeProducer(),
-                    reports: try reports.makeProducer(), hasher: seed.hasher, batchLimit: configuration.batchLimit,
+                    reports: try reports.makeProducer(), bundles: try bundles.makeProducer(), hasher: seed.hasher,
+                    batchLimit: configuration.batchLimit,
                     snapshots: snapshots, wiring: self)
             } catch {
                 throw .core(error)
@@ -268,8 +273,9 @@ public enum Pipeline {
             do {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), orders: try orders.makeConsumer(),
-                    reports: try reports.makeConsumer(), endToEnd: try endToEnd.makeWriter(),
-                    orderLatency: try orderLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
+                    reports: try reports.makeConsumer(), bundles: try bundles.makeConsumer(),
+                    endToEnd: try endToEnd.makeWriter(), orderLatency: try orderLatency.makeWriter(),
+                    bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
                     downstream: downstream, wiring: self)
             } catch let error as CoreError {
                 throw .core(error)
@@ -296,6 +302,7 @@ public enum Pipeline {
     final class FinalResults: @unchecked Sendable {
         @usableFromInline var bookCounters = BookCounters()
         @usableFromInline var venueCounters = MatchingCounters()
+        @usableFromInline var mempoolCounters: MempoolCounters?
         @usableFromInline var stateHash: UInt64 = 0
         @usableFromInline var outputHash: UInt64 = 0
         @usableFromInline var lastSequence: Int64 = -1

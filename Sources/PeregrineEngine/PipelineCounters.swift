@@ -9,7 +9,9 @@ public final class PipelineCounters: @unchecked Sendable {
         case sourceEmitted, sourceDropped, sourceFullWaits, sourceTicks
         case journalPassed, journalDurable, journalBytes
         case logicProcessed, logicOrders, logicRefusedOrders, logicVenueOrders, logicReports
-        case sinkOutcomes, sinkVenueOrders, sinkReports, sinkFills, sinkSignals
+        /// This run's pending transactions analysed, back-run opportunities and bundles sealed.
+        case logicTransactions, logicOpportunities, logicBundles
+        case sinkOutcomes, sinkVenueOrders, sinkReports, sinkFills, sinkSignals, sinkBundles
     }
 
     @usableFromInline let cells = PaddedAtomicCells(count: Counter.allCases.count, initialValue: 0)

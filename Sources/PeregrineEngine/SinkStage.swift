@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineMempool
 import PeregrineModel
 import Synchronization
 
@@ -14,6 +15,11 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var outcomes: SPSCConsumer<Outcome>
     @usableFromInline var orders: SPSCConsumer<VenueOrder>
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
+    @usableFromInline var bundles: SPSCConsumer<BundleOutput>
+    @usableFromInline var bundleLatency: LatencyWriter
+    @usableFromInline var _bundleCount: Int = 0
+    /// Sealed bundles received (their legs came before each).
+    public var bundleCount: Int { _bundleCount }
     @usableFromInline var _reportCount: Int = 0
     /// Execution reports received from the matching engine.
     public var reportCount: Int { _reportCount }
@@ -41,8 +47,9 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline
     init(
         outcomes: consuming SPSCConsumer<Outcome>, orders: consuming SPSCConsumer<VenueOrder>,
-        reports: consuming SPSCConsumer<ExecutionReport>, endToEnd: consuming LatencyWriter,
-        orderLatency: consuming LatencyWriter, clock: CycleClock,
+        reports: consuming SPSCConsumer<ExecutionReport>, bundles: consuming SPSCConsumer<BundleOutput>,
+        endToEnd: consuming LatencyWriter, orderLatency: consuming LatencyWriter,
+        bundleLatency: consuming LatencyWriter, clock: CycleClock,
         rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
         downstream: consuming Downstream, wiring: Pipeline.Wiring
     ) {
@@ -52,6 +59,8 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         self.outcomes = outcomes
         self.orders = orders
         self.reports = reports
+        self.bundles = bundles
+        self.bundleLatency = bundleLatency
         self.endToEnd = endToEnd
         self.orderLatency = orderLatency
         self.clock = clock
@@ -74,11 +83,13 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         _reportCount &+= readyReports
         let readyOutcomes = outcomes.readableCount()
         let readyOrders = orders.readableCount()
-        if readyOutcomes == 0 && readyOrders == 0 {
+        let readyBundles = bundles.readableCount()
+        if readyOutcomes == 0 && readyOrders == 0 && readyBundles == 0 {
             if readyReports > 0 { downstream.flush() }
             return readyReports
         }
         let now = clock.now()
+        if readyBundles > 0 { drainBundles(readyBundles, now: now) }
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
@@ -95,7 +106,23 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         downstream.flush()
         _outcomeCount &+= readyOutcomes
         _orderCount &+= readyOrders
-        return readyOutcomes &+ readyOrders &+ readyReports
+        return readyOutcomes &+ readyOrders &+ readyReports &+ readyBundles
+    }
+
+    /// Hands bundle legs and seals on; measures each victim's arrival → its bundle here.
+    @inlinable
+    mutating func drainBundles(_ ready: Int, now: UInt64) {
+        for offset in 0..<ready {
+            switch bundles.element(at: offset) {
+            case .leg(let leg):
+                bundleLatency.record(now &- Swift.min(leg.arrival, now))
+                downstream.bundleLeg(leg)
+            case .seal(let seal):
+                _bundleCount &+= 1
+                downstream.bundleSealed(seal)
+            }
+        }
+        bundles.consume(ready)
     }
 
     /// Sends what is still buffered downstream (at shutdown).
@@ -106,6 +133,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     public mutating func serviceCollection() {
         endToEnd.serviceCollection()
         orderLatency.serviceCollection()
+        bundleLatency.serviceCollection()
     }
 }
 
@@ -126,6 +154,7 @@ extension SinkStage: Stage where Downstream: ~Copyable {
         counters.publish(.sinkReports, _reportCount)
         counters.publish(.sinkFills, _fillCount)
         counters.publish(.sinkSignals, _signalCount)
+        counters.publish(.sinkBundles, _bundleCount)
     }
 
     public mutating func isDone() -> Bool { wiring.control.logicFinished }

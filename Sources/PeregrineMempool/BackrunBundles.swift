@@ -1,5 +1,54 @@
 import PeregrineEVM
 
+extension BackrunCall {
+    /// Our gas limit: the search's estimate × 125%.
+    public static let gasHeadroomPercent: UInt128 = 125
+
+    /// The call for `opportunity`, whose cycle runs through `pools`. The minimum out is the
+    /// input plus the gas cost: the back-run reverts (and the bundle is dropped) rather than lose.
+    @inlinable
+    public init(_ opportunity: Opportunity, pools: PoolBook, search: BackrunSearch) {
+        let cycle = opportunity.cycle
+        var addresses = (EVMAddress.zero, EVMAddress.zero, EVMAddress.zero)
+        if cycle.count > 0 { addresses.0 = pools[cycle.pool(0)].address }
+        if cycle.count > 1 { addresses.1 = pools[cycle.pool(1)].address }
+        if cycle.count > 2 { addresses.2 = pools[cycle.pool(2)].address }
+        let estimate = search.gasBase &+ search.gasPerHop &* UInt128(cycle.count)
+        let (minimum, overflow) = opportunity.amountIn.addingReportingOverflow(opportunity.gasCost)
+        self.init(
+            tokenIn: cycle.tokenIn(0), amountIn: opportunity.amountIn, minimumOut: overflow ? .max : minimum,
+            pools: addresses, hops: cycle.count,
+            gasLimit: UInt64(clamping: estimate &* Self.gasHeadroomPercent / 100))
+    }
+}
+
+/// The calldata of a back-run: `backrun(address tokenIn, uint256 amountIn, uint256 minAmountOut,
+/// address[] pools)`. The executor swaps `amountIn` of `tokenIn` through `pools` in order
+/// (each pool's other token is the next input) and reverts unless at least `minAmountOut`
+/// of `tokenIn` comes back.
+public enum BackrunCalldata {
+    public static let signature = "backrun(address,uint256,uint256,address[])"
+    /// The first 4 bytes of Keccak-256 of the signature.
+    public static let selector: [UInt8] = Array(Keccak256.hash(Array(signature.utf8)).bytes.prefix(4))
+
+    /// The ABI encoding of `call`.
+    public static func encode(_ call: BackrunCall) -> [UInt8] {
+        var data = selector
+        func word(_ value: UInt256) { data += value.bigEndianBytes }
+        func word(_ address: EVMAddress) { data += [UInt8](repeating: 0, count: 12) + address.bytes }
+        word(call.tokenIn)
+        word(UInt256(call.amountIn))
+        word(UInt256(call.minimumOut))
+        word(UInt256(4 * 32))  // offset of the pools array
+        word(UInt256(UInt128(call.hops)))
+        for hop in 0..<call.hops { word(call.pool(hop)) }
+        return data
+    }
+}
+
+// The CLI's own mempool run (Sources/peregrine/Mempool.swift) still uses the three types below;
+// they go when `peregrine mempool run` becomes the engine (issue 16, docs/plans/mempool-in-the-pipeline.md).
+
 /// A back-run the analysis found, handed to the bundle sink: what to build and whom it follows.
 /// Trivially copyable (it crosses threads on a ring).
 @frozen
@@ -51,33 +100,6 @@ public struct BackrunSettings: Sendable {
     }
 }
 
-/// The calldata of a back-run: `backrun(address tokenIn, uint256 amountIn, uint256 minAmountOut,
-/// address[] pools)`. The executor swaps `amountIn` of `tokenIn` through `pools` in order
-/// (each pool's other token is the next input) and reverts unless at least `minAmountOut`
-/// of `tokenIn` comes back.
-public enum BackrunCalldata {
-    public static let signature = "backrun(address,uint256,uint256,address[])"
-    /// The first 4 bytes of Keccak-256 of the signature.
-    public static let selector: [UInt8] = Array(Keccak256.hash(Array(signature.utf8)).bytes.prefix(4))
-
-    /// The ABI encoding of the call for `opportunity` over `pools`. The minimum out is the
-    /// input plus the gas cost: the back-run reverts (and the bundle is dropped) rather than lose.
-    public static func encode(_ opportunity: Opportunity, pools: PoolBook) -> [UInt8] {
-        let cycle = opportunity.cycle
-        var data = selector
-        func word(_ value: UInt256) { data += value.bigEndianBytes }
-        func word(_ address: EVMAddress) { data += [UInt8](repeating: 0, count: 12) + address.bytes }
-        word(cycle.tokenIn(0))
-        word(UInt256(opportunity.amountIn))
-        let (minimum, overflow) = opportunity.amountIn.addingReportingOverflow(opportunity.gasCost)
-        word(UInt256(overflow ? .max : minimum))
-        word(UInt256(4 * 32))  // offset of the pools array
-        word(UInt256(UInt128(cycle.count)))
-        for hop in 0..<cycle.count { word(pools[cycle.pool(hop)].address) }
-        return data
-    }
-}
-
 /// Turns sealed bundles into `eth_sendBundle` requests: victims as the source signed them,
 /// each followed by our signed back-run. Runs on the bundle sink thread (signing allocates
 /// and takes about 40 µs).
@@ -102,7 +124,7 @@ public struct BundleAssembler: Sendable {
         let transaction = EIP1559Transaction(
             chainID: settings.chainID, nonce: settings.nonce, maxPriorityFeePerGas: order.maxPriorityFeePerGas,
             maxFeePerGas: order.maxFeePerGas, gasLimit: UInt64(truncatingIfNeeded: limit), to: settings.executor,
-            data: BackrunCalldata.encode(order.opportunity, pools: pools))
+            data: BackrunCalldata.encode(BackrunCall(order.opportunity, pools: pools, search: search)))
         return try signer.sign(transaction)
     }
 

@@ -15,6 +15,7 @@ public struct BackrunCall: Equatable, Sendable, BitwiseCopyable {
     public var hops: Int
     public var gasLimit: UInt64
 
+    @inlinable
     public init(
         tokenIn: EVMAddress, amountIn: UInt128, minimumOut: UInt128, pools: (EVMAddress, EVMAddress, EVMAddress),
         hops: Int, gasLimit: UInt64
@@ -285,7 +286,8 @@ public struct MempoolLogic: ~Copyable {
         } catch { throw MempoolSettings.Invalid("\(error)") }
         let seen: BloomFilter
         do {
-            seen = try BloomFilter(capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate)
+            seen = try BloomFilter(
+                capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate)
         } catch { throw MempoolSettings.Invalid("\(error)") }
         self.settings = settings
         self.builder = builder
@@ -398,15 +400,6 @@ public struct MempoolLogic: ~Copyable {
         sequence: Int64
     ) {
         guard legCount < Self.legCapacity else { return }
-        let cycle = opportunity.cycle
-        var addresses = (EVMAddress.zero, EVMAddress.zero, EVMAddress.zero)
-        let pools = analyzer.pools
-        if cycle.count > 0 { addresses.0 = pools[cycle.pool(0)].address }
-        if cycle.count > 1 { addresses.1 = pools[cycle.pool(1)].address }
-        if cycle.count > 2 { addresses.2 = pools[cycle.pool(2)].address }
-        let search = analyzer.search
-        let estimate = search.gasBase &+ search.gasPerHop &* UInt128(cycle.count)
-        let (minimum, overflow) = opportunity.amountIn.addingReportingOverflow(opportunity.gasCost)
         let leg = legs + legCount
         leg.pointee.bundleID = builder.openBundleID
         leg.pointee.backrunID = nextBackrunID
@@ -416,25 +409,22 @@ public struct MempoolLogic: ~Copyable {
         leg.pointee.targetBlock = targetBlock
         leg.pointee.maxFeePerGas = transaction.gasPrice
         leg.pointee.maxPriorityFeePerGas = transaction.maxPriorityFee
-        leg.pointee.call = BackrunCall(
-            tokenIn: cycle.tokenIn(0), amountIn: opportunity.amountIn, minimumOut: overflow ? .max : minimum,
-            pools: addresses, hops: cycle.count,
-            gasLimit: UInt64(clamping: estimate &* Self.gasHeadroomPercent / 100))
+        leg.pointee.call = BackrunCall(opportunity, pools: analyzer.pools, search: analyzer.search)
         leg.pointee.netProfit = opportunity.netProfit
         let length = transaction.rawLength
         leg.pointee.victimLength = length
         withUnsafeMutableBytes(of: &leg.pointee.victim) { victim in
             victim.copyMemory(
-                from: UnsafeRawBufferPointer(rebasing: record[transaction.rawOffset..<(transaction.rawOffset &+ length)]))
+                from: UnsafeRawBufferPointer(
+                    rebasing: record[transaction.rawOffset..<(transaction.rawOffset &+ length)]))
         }
         legCount &+= 1
     }
 
-    /// Gas limit of our back-run: the estimate × 125%.
-    @usableFromInline static let gasHeadroomPercent: UInt128 = 125
-
     @inlinable
-    mutating func emit<Sink: BundleSink & ~Copyable>(_ bundle: Bundle, at now: UInt64, sequence: Int64, sink: inout Sink) {
+    mutating func emit<Sink: BundleSink & ~Copyable>(
+        _ bundle: Bundle, at now: UInt64, sequence: Int64, sink: inout Sink
+    ) {
         for index in 0..<legCount { sink.bundleLeg(legs[index]) }
         sink.bundleSealed(
             BundleSeal(

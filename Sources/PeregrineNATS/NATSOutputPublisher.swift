@@ -1,5 +1,6 @@
 import PeregrineCodec
 import PeregrineEngine
+import PeregrineMempool
 import PeregrineModel
 
 /// Publishes the engine's outputs on the shard's subjects (`NAME.out.K.reports`,
@@ -51,6 +52,14 @@ public final class NATSOutputPublisher: OutputSink {
         reportCount += 1
         withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
     }
+
+    /// Signs and sends sealed bundles when set (a mempool run); a run without a mempool
+    /// analysis seals none.
+    public var bundleWriter: BundleRequestWriter?
+
+    public func bundleLeg(_ leg: borrowing BundleLeg) { bundleWriter?.bundleLeg(leg) }
+
+    public func bundleSealed(_ seal: BundleSeal) { bundleWriter?.bundleSealed(seal) }
 
     public func order(_ order: VenueOrder) {
         EventJSON.write(

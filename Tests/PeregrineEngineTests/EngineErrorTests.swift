@@ -12,14 +12,14 @@ import Testing
 
     @Test func aSettingsFileOfAnotherFormatIsRefusedNamingBothVersions() throws {
         #expect(
-            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...3))
+            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...4))
         ) { try LogicSettings.parse("format = 9\nstrategy = idle\n", origin: "x.conf") }
-        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...3)).description
+        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...4)).description
         #expect(
             text
-                == "logic settings: x.conf is settings format 9; this build reads format 3: a newer peregrine wrote it; use that build"
+                == "logic settings: x.conf is settings format 9; this build reads formats 3 to 4: a newer peregrine wrote it; use that build"
         )
-        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 2, readable: 3...3))) {
+        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 2, readable: 3...4))) {
             try LogicSettings.parse("format = 2\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
         }
         #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategy"))) {

@@ -4,6 +4,7 @@ import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
@@ -141,6 +142,8 @@ struct OutputTally: Equatable, Sendable {
     var outcomes = 0
     var orders = 0
     var reports = 0
+    var bundles = 0
+    var bundleHash = OutputHasher().value
     var outcomeHash = OutputHasher().value
     var orderHash = OutputHasher().value
     var reportHash = OutputHasher().value
@@ -155,6 +158,7 @@ struct CollectingSink: OutputSink {
     var outcomeHasher = OutputHasher()
     var orderHasher = OutputHasher()
     var reportHasher = OutputHasher()
+    var bundleHasher = OutputHasher()
     var tally = OutputTally()
     var reportCount: Int { tally.reports }
 
@@ -173,7 +177,15 @@ struct CollectingSink: OutputSink {
         reportHasher.fold(report)
     }
 
+    mutating func bundleLeg(_ leg: borrowing BundleLeg) { bundleHasher.fold(leg) }
+
+    mutating func bundleSealed(_ seal: BundleSeal) {
+        tally.bundles += 1
+        bundleHasher.fold(seal)
+    }
+
     mutating func close() {
+        tally.bundleHash = bundleHasher.value
         tally.outcomeHash = outcomeHasher.value
         tally.orderHash = orderHasher.value
         tally.reportHash = reportHasher.value

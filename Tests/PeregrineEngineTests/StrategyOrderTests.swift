@@ -1,6 +1,7 @@
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 import Testing
@@ -38,7 +39,11 @@ struct RecordingOutputs: OutputSink {
     var outcomes: [Outcome] = []
     var orders: [VenueOrder] = []
     var reports: [ExecutionReport] = []
+    var legs: [BundleLeg] = []
+    var seals: [BundleSeal] = []
     var reportCount: Int { reports.count }
+    mutating func bundleLeg(_ leg: borrowing BundleLeg) { legs.append(copy leg) }
+    mutating func bundleSealed(_ seal: BundleSeal) { seals.append(seal) }
     mutating func outcome(_ outcome: Outcome) { outcomes.append(outcome) }
     mutating func order(_ order: VenueOrder) { orders.append(order) }
     mutating func accept(_ report: ExecutionReport) { reports.append(report) }
@@ -138,7 +143,7 @@ struct StrategyOrderTests {
         var fresh = try EngineLogic(configuration: Self.configuration(), strategy: EchoStrategy())
         #expect(
             throws: SnapshotError.mismatch(
-                "an engine-logic snapshot of version 3; this build reads version 4 (an older build wrote it: use "
+                "an engine-logic snapshot of version 3; this build reads version 5 (an older build wrote it: use "
                     + "that build, or start a new journal)")
         ) { _ = try fresh.restoreState(from: &olderDecoder) }
     }

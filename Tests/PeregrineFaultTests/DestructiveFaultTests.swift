@@ -173,12 +173,14 @@ struct DestructiveFaultTests {
         #expect(
             run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
         )
-        try text.replacingOccurrences(of: "format = 3", with: "format = 9").write(
+        try text.replacingOccurrences(of: "format = 4", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
         #expect(
             future.status == 1
-                && future.error.contains("is settings format 9; this build reads format 3: a newer peregrine wrote it"))
+                && future.error.contains(
+                    "is settings format 9; this build reads formats 3 to 4: a newer peregrine wrote it")
+        )
         // Another strategy or other parameters: refused by replay and by a run, naming both.
         try text.replacingOccurrences(of: "min-lots=500", with: "min-lots=400").write(
             toFile: path, atomically: true, encoding: .utf8)
@@ -199,7 +201,7 @@ struct DestructiveFaultTests {
         #expect(old.status == 1, "\(old.output)")
         #expect(
             old.error.contains(
-                "is settings format 1; this build reads format 3: an older peregrine wrote it (before strategies "
+                "is settings format 1; this build reads formats 3 to 4: an older peregrine wrote it (before strategies "
                     + "submitted orders"), "\(old.error)")
     }
 

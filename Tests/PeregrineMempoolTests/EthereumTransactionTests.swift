@@ -177,15 +177,17 @@ struct EthereumTransactionTests {
             victim: victim, cycle: cycle, amountIn: 5_000_000_000_000_000_000,
             amountOut: 5_100_000_000_000_000_000, gasCost: 3_000_000_000_000_000,
             netProfit: 97_000_000_000_000_000)
-        let order = BackrunOrder(
-            id: 1, victimIndex: 0, opportunity: opportunity, arrival: 0, targetBlock: 5, maxFeePerGas: 90_000_000_000,
-            maxPriorityFeePerGas: 3_000_000_000)
+        var leg = BundleLeg.empty
+        leg.call = BackrunCall(opportunity, pools: flow.pools, search: BackrunSearch())
+        leg.maxFeePerGas = 90_000_000_000
+        leg.maxPriorityFeePerGas = 3_000_000_000
         let executor = EVMAddress(hex: "0x00000000000000000000000000000000000e8ec0") ?? .zero
-        let assembler = BundleAssembler(
-            signer: try EthereumSigner(privateKeyHex: Self.key),
-            settings: BackrunSettings(executor: executor, chainID: 1, nonce: 42), search: BackrunSearch(),
-            pools: flow.pools)
-        let signed = try assembler.backrun(for: order)
+        var settings = MempoolSettings()
+        settings.executor = executor
+        settings.nonce = 42
+        let assembler = BundleRequestWriter(
+            signer: try EthereumSigner(privateKeyHex: Self.key), settings: settings, delivery: nil)
+        let signed = try assembler.backrun(for: leg)
         let decoded = try signed.raw.withUnsafeBytes { try DecodedTransaction(raw: $0) }
         #expect(decoded.pending.to == executor)
         #expect(decoded.pending.nonce == 42)
@@ -211,7 +213,7 @@ struct EthereumTransactionTests {
         #expect(word(6) == [UInt8](repeating: 0, count: 12) + flow.pools[sushi].address.bytes)
 
         let victimRaw = Self.bytes(Self.backrunLikeRaw)
-        let line = BundleAssembler.request(id: 9, transactions: [victimRaw, signed.raw], blockNumber: 12_775_691)
+        let line = BundleRequestWriter.request(id: 9, transactions: [victimRaw, signed.raw], blockNumber: 12_775_691)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(json["jsonrpc"] as? String == "2.0")
         #expect(json["id"] as? Int == 9)

@@ -1,0 +1,229 @@
+import PeregrineCore
+import PeregrineEVM
+import PeregrineMempool
+import PeregrineModel
+
+/// Pending transactions made ready at set-up, as records: the synthetic Router02 flow (signed
+/// once, at set-up), or a mined block's Router02 transactions rebuilt from its traces (no
+/// signatures), with the pools they trade on and the chain head they follow. Immutable and
+/// shared with the source thread.
+public final class PendingFeed: Sendable {
+    /// Every transaction's record, back to back, and where each is.
+    let records: [UInt8]
+    let ranges: [Range<Int>]
+    let recordType: RecordType
+    let poolRecords: [[UInt8]]
+    /// The block the first transactions follow, and the next block's base fee.
+    public let headBlock: UInt64
+    public let baseFeeWei: UInt64
+    public let label: String
+    /// Transactions over `RecordAssembler.capacity` bytes, left out (counted in the label).
+    public let tooLarge: Int
+
+    public var transactionCount: Int { ranges.count }
+
+    init(
+        transactions: [PendingTransaction], arena: [UInt8], signed: Bool, pools: PoolBook, headBlock: UInt64,
+        baseFeeWei: UInt64, label: String
+    ) {
+        var records: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        var tooLarge = 0
+        arena.withUnsafeBytes { arena in
+            for transaction in transactions {
+                let payload =
+                    signed
+                    ? transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)
+                    : transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)
+                let calldataStart = transaction.calldataOffset - payload.lowerBound
+                var pending = transaction
+                if !signed { pending.rawLength = 0 }
+                let record = PendingRecord.encode(
+                    pending, payload: UnsafeRawBufferPointer(rebasing: arena[payload]),
+                    calldata: calldataStart..<(calldataStart + transaction.calldataLength))
+                guard record.count <= RecordAssembler.capacity else {
+                    tooLarge += 1
+                    continue
+                }
+                ranges.append(records.count..<(records.count + record.count))
+                records += record
+            }
+        }
+        self.records = records
+        self.ranges = ranges
+        self.tooLarge = tooLarge
+        recordType = signed ? .signedTransaction : .tracedTransaction
+        poolRecords = pools.pools.map(PoolRecord.encode)
+        self.headBlock = headBlock
+        self.baseFeeWei = baseFeeWei
+        self.label =
+            label + (tooLarge > 0 ? " (\(tooLarge) over \(RecordAssembler.capacity) bytes left out)" : "")
+    }
+
+    /// The synthetic flow: `unique` signed Router02 swaps over `tokens` tokens' pools.
+    public static func synthetic(unique: Int, tokens: Int, headBlock: UInt64) -> PendingFeed {
+        let flow = SyntheticSwapFlow(count: unique, tokenCount: tokens, seed: 3, signed: true)
+        return PendingFeed(
+            transactions: flow.transactions, arena: flow.arena, signed: true, pools: flow.pools, headBlock: headBlock,
+            baseFeeWei: 0,
+            label:
+                "synthetic, \(flow.pools.pools.count) pools over \(tokens) tokens, \(flow.transactions.count) signed transactions"
+        )
+    }
+
+    /// A block's Router02 transactions, pending against its pairs' first reserves in the block,
+    /// following its parent (`headBlock` nil: the block's own number − 1).
+    public static func block(_ inspection: BlockInspection, path: String, headBlock: UInt64?) -> PendingFeed {
+        PendingFeed(
+            transactions: inspection.pending, arena: inspection.calldata, signed: false, pools: inspection.pools,
+            headBlock: headBlock ?? UInt64(clamping: inspection.blockNumber - 1), baseFeeWei: 0,
+            label:
+                "block \(inspection.blockNumber) (\(path)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs"
+        )
+    }
+}
+
+/// A `PendingFeed` as events: the chain head, the pools, then each transaction's record when it
+/// is due at `rate` (its timestamp is when it was due, so a source behind schedule does not hide
+/// the delay), repeating the feed `count` transactions long, one block per pass (a new chain
+/// head: what is still pending is analysed again for the next block). A record's events are
+/// written in one claim, so a full ring delays a whole record, never splits it. Clock ticks
+/// while idle. No allocation per step.
+public struct PendingTransactionSource: ~Copyable, EventSource {
+    @usableFromInline let feed: PendingFeed
+    @usableFromInline let count: Int
+    @usableFromInline let intervalNanoseconds: Double
+    @usableFromInline let startTime: UInt64
+    @usableFromInline let tickIntervalNanoseconds: UInt64
+    @usableFromInline let batchLimit: Int
+    @usableFromInline var poolsWritten = 0
+    @usableFromInline var headsWritten = 0
+    @usableFromInline var sent = 0
+    @usableFromInline var lastPublished: UInt64
+    @usableFromInline var _counts = SourceCounts()
+    public var counts: SourceCounts { _counts }
+
+    init(feed: PendingFeed, count: Int, rate: Double, context: SourceContext) {
+        self.feed = feed
+        self.count = count
+        intervalNanoseconds = rate > 0 ? 1e9 / rate : 0
+        startTime = context.startTime
+        lastPublished = context.startTime
+        tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
+        batchLimit = context.configuration.batchLimit
+    }
+
+    public var isExhausted: Bool { sent >= count }
+
+    public var summary: String? {
+        "\(feed.label); \(grouped(sent)) pending transactions sent, \(headsWritten) chain heads, \(poolsWritten) pools"
+    }
+
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        var handled = 0
+        // The chain head, then the pools, before any transaction.
+        if headsWritten == 0 {
+            guard writeHead(feed.headBlock, now: now, into: &writer) else { return 0 }
+            handled &+= 1
+        }
+        while poolsWritten < feed.poolRecords.count, handled < batchLimit {
+            let written = feed.poolRecords[poolsWritten].withUnsafeBytes {
+                write($0, type: .pool, timestamp: now, into: &writer)
+            }
+            guard written > 0 else { return handled }
+            poolsWritten &+= 1
+            handled &+= written
+        }
+        while sent < count, handled < batchLimit, feed.transactionCount > 0 {
+            let due =
+                intervalNanoseconds > 0
+                ? startTime &+ UInt64(Double(sent) * intervalNanoseconds) : now
+            guard due <= now else { break }
+            let index = sent % feed.transactionCount
+            if index == 0 && sent > 0 && headsWritten <= sent / feed.transactionCount {
+                // The next pass is the next block.
+                guard writeHead(feed.headBlock &+ UInt64(headsWritten), now: due, into: &writer) else {
+                    return handled
+                }
+                handled &+= 1
+            }
+            let range = feed.ranges[index]
+            let written = feed.records.withUnsafeBytes {
+                write(UnsafeRawBufferPointer(rebasing: $0[range]), type: feed.recordType, timestamp: due, into: &writer)
+            }
+            guard written > 0 else { return handled }
+            sent &+= 1
+            handled &+= written
+        }
+        if handled == 0, now &- lastPublished >= tickIntervalNanoseconds,
+            SyntheticSource.writeTick(now: now, into: &writer)
+        {
+            _counts.ticks &+= 1
+            _counts.emitted &+= 1
+            lastPublished = now
+            return 1
+        }
+        return handled
+    }
+
+    /// Writes a record's events in one claim; returns how many (0 when the ring is full).
+    @inlinable
+    mutating func write<Writer: EventWriter & ~Copyable>(
+        _ bytes: UnsafeRawBufferPointer, type: RecordType, timestamp: UInt64, into writer: inout Writer
+    ) -> Int {
+        let events = RecordEnd.chunks(forLength: bytes.count) &+ 1
+        guard writer.claim(exactly: events) else {
+            _counts.fullWaits &+= 1
+            return 0
+        }
+        forEachRecordEvent(bytes, type: type, timestamp: timestamp) { writer.write($0) }
+        writer.publish()
+        _counts.emitted &+= events
+        lastPublished = timestamp
+        return events
+    }
+
+    @inlinable
+    mutating func writeHead<Writer: EventWriter & ~Copyable>(_ block: UInt64, now: UInt64, into writer: inout Writer)
+        -> Bool
+    {
+        guard writer.claim(exactly: 1) else {
+            _counts.fullWaits &+= 1
+            return false
+        }
+        writer.write(
+            Event(
+                timestamp: now, instrument: InstrumentID(0),
+                payload: .chainHead(ChainHead(blockNumber: block, baseFeeWei: feed.baseFeeWei))))
+        writer.publish()
+        headsWritten &+= 1
+        _counts.emitted &+= 1
+        lastPublished = now
+        return true
+    }
+}
+
+/// The plan for `PendingTransactionSource`: `count` transactions of `feed` at `rate` per
+/// second (0: as fast as the ring takes them).
+public struct PendingTransactionPlan: SourcePlan {
+    public let feed: PendingFeed
+    public let count: Int
+    public let rate: Double
+
+    public init(feed: PendingFeed, count: Int, rate: Double) {
+        self.feed = feed
+        self.count = count
+        self.rate = rate
+    }
+
+    public func open(_ context: SourceContext) throws(EngineError) -> PendingTransactionSource {
+        PendingTransactionSource(feed: feed, count: count, rate: rate, context: context)
+    }
+
+    public var description: String {
+        "\(feed.label); \(grouped(count)) pending transactions at "
+            + (rate > 0 ? "\(grouped(Int(rate)))/s" : "max rate")
+    }
+
+    public var exhaustedReason: String { "every pending transaction sent" }
+}
