@@ -42,7 +42,7 @@ let package = Package(
             name: "PeregrineNATS",
             dependencies: [
                 "CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
-                "PeregrineStrategy", "PeregrineEngine", "PeregrineEVM",
+                "PeregrineStrategy", "PeregrineEngine", "PeregrineEVM", "PeregrineMempool",
             ]
         ),
         .systemLibrary(
@@ -145,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "PeregrineMempoolTests",
             dependencies: [
-                "PeregrineMempool", "PeregrineEVM", "PeregrineCore", "PeregrineModel", "PeregrineTestSupport",
+                "PeregrineMempool", "PeregrineEVM", "PeregrineCore", "PeregrineModel", "PeregrineEngine",
+                "PeregrineTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]

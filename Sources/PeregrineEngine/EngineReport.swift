@@ -100,6 +100,26 @@ public struct EngineReport: Sendable {
         return problems
     }
 
+    /// What a bundle that left had behind it: its inputs journaled and synced, or what was
+    /// traded away for speed.
+    public var durabilityPoint: String {
+        guard configuration.journalDirectory != nil else {
+            return
+                "traded away: no journal, so the inputs of the bundles sent are not recorded (--journal DIR keeps them)"
+        }
+        switch configuration.durability {
+        case .every:
+            return "held: every bundle left after its inputs were synced to the journal (--durability every)"
+        case .batch(let interval, let events):
+            return "partly traded away: bundles left once their inputs were written to the journal, synced within "
+                + "\(interval) µs or \(events) events; a power cut can lose the inputs of the last bundles sent "
+                + "(--durability every holds it)"
+        case .none:
+            return "traded away: bundles left once their inputs were written to the OS page cache, never synced "
+                + "while running; a power cut can lose the inputs of bundles already sent (--durability none)"
+        }
+    }
+
     /// Events per second through the sink over the run.
     public var sustainedRate: Double { elapsedSeconds > 0 ? Double(outcomesAtSink) / elapsedSeconds : 0 }
 
@@ -159,11 +179,13 @@ public struct EngineReport: Sendable {
                     + "\(grouped(mempool.malformedRecords)) malformed records")
             lines.append(
                 "opportunities     \(grouped(mempool.opportunities)) · net profit \(ethText(mempool.profitWei)) ETH after gas · "
-                    + "\(grouped(mempool.pools)) pools, \(grouped(mempool.chainHeads)) chain heads")
+                    + "\(grouped(mempool.pools)) pools, \(grouped(mempool.chainHeads)) chain head"
+                    + (mempool.chainHeads == 1 ? "" : "s"))
             lines.append(
                 "bundles           \(grouped(bundlesSealed)) sealed (on event time) · \(grouped(bundlesAtSink)) at sink"
             )
             lines.append("latency bundle    \(bundleLatency.formatted) (victim's ingress → its bundle at the sink)")
+            lines.append("durability point  " + durabilityPoint)
         }
         lines.append("last sequence     \(lastSequence) (\(grouped(ticks)) idle clock ticks among the events)")
         lines.append("state hash: \(hexHash(stateHash))")

@@ -1,5 +1,6 @@
 import PeregrineCore
 import PeregrineJournal
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineSys
@@ -108,7 +109,7 @@ public enum JournalReplay {
     public static func recover<S: Strategy>(
         directory: String, configuration: EngineConfiguration, strategy: S, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
-        acceptLoss: Bool = false
+        acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
         try LogicSettings.load(directory: directory)?.checkStrategy(strategy, origin: directory)
@@ -205,6 +206,7 @@ public enum JournalReplay {
             }
         }
         outputs.printer = printer
+        outputs.bundleSink = bundleSink
         var summary = try replay(
             directory: directory, into: &logic, outputs: &outputs, from: from, through: through, printFrom: printFrom,
             repair: repair)

@@ -12,7 +12,8 @@ public final class PendingFeed: Sendable {
     let records: [UInt8]
     let ranges: [Range<Int>]
     let recordType: RecordType
-    let poolRecords: [[UInt8]]
+    /// The pools' records, written before any transaction.
+    public let poolRecords: [[UInt8]]
     /// The block the first transactions follow, and the next block's base fee.
     public let headBlock: UInt64
     public let baseFeeWei: UInt64
@@ -60,6 +61,12 @@ public final class PendingFeed: Sendable {
             label + (tooLarge > 0 ? " (\(tooLarge) over \(RecordAssembler.capacity) bytes left out)" : "")
     }
 
+    /// Only the pools and the chain head (a source whose transactions arrive later: NATS).
+    public static func pools(_ pools: PoolBook, headBlock: UInt64, label: String) -> PendingFeed {
+        PendingFeed(
+            transactions: [], arena: [], signed: true, pools: pools, headBlock: headBlock, baseFeeWei: 0, label: label)
+    }
+
     /// The synthetic flow: `unique` signed Router02 swaps over `tokens` tokens' pools.
     public static func synthetic(unique: Int, tokens: Int, headBlock: UInt64) -> PendingFeed {
         let flow = SyntheticSwapFlow(count: unique, tokenCount: tokens, seed: 3, signed: true)
@@ -96,8 +103,7 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
     @usableFromInline let startTime: UInt64
     @usableFromInline let tickIntervalNanoseconds: UInt64
     @usableFromInline let batchLimit: Int
-    @usableFromInline var poolsWritten = 0
-    @usableFromInline var headsWritten = 0
+    @usableFromInline var preamble = PendingPreamble()
     @usableFromInline var sent = 0
     @usableFromInline var lastPublished: UInt64
     @usableFromInline var _counts = SourceCounts()
@@ -116,23 +122,16 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
     public var isExhausted: Bool { sent >= count }
 
     public var summary: String? {
-        "\(feed.label); \(grouped(sent)) pending transactions sent, \(headsWritten) chain heads, \(poolsWritten) pools"
+        "\(grouped(sent)) pending transactions sent, \(preamble.heads) chain head\(preamble.heads == 1 ? "" : "s"), \(preamble.pools) pools"
     }
 
     public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
         var handled = 0
         // The chain head, then the pools, before any transaction.
-        if headsWritten == 0 {
-            guard writeHead(feed.headBlock, now: now, into: &writer) else { return 0 }
-            handled &+= 1
-        }
-        while poolsWritten < feed.poolRecords.count, handled < batchLimit {
-            let written = feed.poolRecords[poolsWritten].withUnsafeBytes {
-                write($0, type: .pool, timestamp: now, into: &writer)
-            }
-            guard written > 0 else { return handled }
-            poolsWritten &+= 1
-            handled &+= written
+        if !preamble.isDone(feed) {
+            handled = preamble.step(feed, now: now, limit: batchLimit, into: &writer, counts: &_counts)
+            guard preamble.isDone(feed) else { return handled }
+            lastPublished = now
         }
         while sent < count, handled < batchLimit, feed.transactionCount > 0 {
             let due =
@@ -140,20 +139,26 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
                 ? startTime &+ UInt64(Double(sent) * intervalNanoseconds) : now
             guard due <= now else { break }
             let index = sent % feed.transactionCount
-            if index == 0 && sent > 0 && headsWritten <= sent / feed.transactionCount {
+            if index == 0 && sent > 0 && preamble.heads <= sent / feed.transactionCount {
                 // The next pass is the next block.
-                guard writeHead(feed.headBlock &+ UInt64(headsWritten), now: due, into: &writer) else {
-                    return handled
-                }
+                guard
+                    Self.writeHead(
+                        ChainHead(blockNumber: feed.headBlock &+ UInt64(preamble.heads), baseFeeWei: feed.baseFeeWei),
+                        timestamp: due, into: &writer, counts: &_counts)
+                else { return handled }
+                preamble.heads &+= 1
                 handled &+= 1
             }
             let range = feed.ranges[index]
             let written = feed.records.withUnsafeBytes {
-                write(UnsafeRawBufferPointer(rebasing: $0[range]), type: feed.recordType, timestamp: due, into: &writer)
+                Self.writeRecord(
+                    UnsafeRawBufferPointer(rebasing: $0[range]), type: feed.recordType, timestamp: due, into: &writer,
+                    counts: &_counts)
             }
             guard written > 0 else { return handled }
             sent &+= 1
             handled &+= written
+            lastPublished = due
         }
         if handled == 0, now &- lastPublished >= tickIntervalNanoseconds,
             SyntheticSource.writeTick(now: now, into: &writer)
@@ -166,40 +171,74 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
         return handled
     }
 
-    /// Writes a record's events in one claim; returns how many (0 when the ring is full).
+    /// Writes a record's events in one claim; returns how many (0 when the ring is full,
+    /// counted as a full-ring wait).
     @inlinable
-    mutating func write<Writer: EventWriter & ~Copyable>(
-        _ bytes: UnsafeRawBufferPointer, type: RecordType, timestamp: UInt64, into writer: inout Writer
+    public static func writeRecord<Writer: EventWriter & ~Copyable>(
+        _ bytes: UnsafeRawBufferPointer, type: RecordType, timestamp: UInt64, into writer: inout Writer,
+        counts: inout SourceCounts
     ) -> Int {
         let events = RecordEnd.chunks(forLength: bytes.count) &+ 1
         guard writer.claim(exactly: events) else {
-            _counts.fullWaits &+= 1
+            counts.fullWaits &+= 1
             return 0
         }
         forEachRecordEvent(bytes, type: type, timestamp: timestamp) { writer.write($0) }
         writer.publish()
-        _counts.emitted &+= events
-        lastPublished = timestamp
+        counts.emitted &+= events
         return events
     }
 
+    /// Writes a chain head; false when the ring is full.
     @inlinable
-    mutating func writeHead<Writer: EventWriter & ~Copyable>(_ block: UInt64, now: UInt64, into writer: inout Writer)
-        -> Bool
-    {
+    public static func writeHead<Writer: EventWriter & ~Copyable>(
+        _ head: ChainHead, timestamp: UInt64, into writer: inout Writer, counts: inout SourceCounts
+    ) -> Bool {
         guard writer.claim(exactly: 1) else {
-            _counts.fullWaits &+= 1
+            counts.fullWaits &+= 1
             return false
         }
-        writer.write(
-            Event(
-                timestamp: now, instrument: InstrumentID(0),
-                payload: .chainHead(ChainHead(blockNumber: block, baseFeeWei: feed.baseFeeWei))))
+        writer.write(Event(timestamp: timestamp, instrument: InstrumentID(0), payload: .chainHead(head)))
         writer.publish()
-        headsWritten &+= 1
-        _counts.emitted &+= 1
-        lastPublished = now
+        counts.emitted &+= 1
         return true
+    }
+}
+
+/// What a pending-transaction source writes before any transaction: the feed's chain head,
+/// then its pools.
+public struct PendingPreamble: Sendable {
+    /// Chain heads written (the first is the feed's; the synthetic flow adds one per pass).
+    public var heads = 0
+    public var pools = 0
+
+    public init() {}
+
+    public func isDone(_ feed: PendingFeed) -> Bool { heads > 0 && pools == feed.poolRecords.count }
+
+    /// Writes what is left of it, at most `limit` events' worth of records; returns the events written.
+    public mutating func step<Writer: EventWriter & ~Copyable>(
+        _ feed: PendingFeed, now: UInt64, limit: Int, into writer: inout Writer, counts: inout SourceCounts
+    ) -> Int {
+        var handled = 0
+        if heads == 0 {
+            guard
+                PendingTransactionSource.writeHead(
+                    ChainHead(blockNumber: feed.headBlock, baseFeeWei: feed.baseFeeWei), timestamp: now, into: &writer,
+                    counts: &counts)
+            else { return 0 }
+            heads = 1
+            handled = 1
+        }
+        while pools < feed.poolRecords.count, handled < limit {
+            let written = feed.poolRecords[pools].withUnsafeBytes {
+                PendingTransactionSource.writeRecord($0, type: .pool, timestamp: now, into: &writer, counts: &counts)
+            }
+            guard written > 0 else { return handled }
+            pools &+= 1
+            handled &+= written
+        }
+        return handled
     }
 }
 

@@ -64,7 +64,7 @@ public final class BundleRequestWriter {
             }
         }
         requests += 1
-        let request = Self.request(id: UInt64(requests), transactions: transactions, blockNumber: seal.targetBlock)
+        let request = Self.request(id: seal.bundleID, transactions: transactions, blockNumber: seal.targetBlock)
         do { try delivery?.deliver(request) } catch { fail("writing bundle \(seal.bundleID): \(error)") }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Histogram
-import PeregrineCore
+import Foundation
+import Logging
+import PeregrineControl
 import PeregrineEVM
 import PeregrineEngine
 import PeregrineJournal
@@ -21,17 +22,19 @@ struct MempoolCommand: ParsableCommand {
 struct MempoolRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Analyse a stream of pending transactions and report what was found.",
+        abstract: "Run the engine on pending transactions: analyse swaps, find back-runs, send bundles.",
         discussion: """
-            --source synthetic: a deterministic stream of Router02 swaps over Uniswap V2 and Sushiswap pools \
-            (see docs/mempool.md). --source FILE: a block's traces JSON (the shape of \
+            The engine's pipeline with a pending-transaction source: each transaction is journaled (with --journal DIR) \
+            as a record of events before the logic analyses it (de-duplicate, filter, decode, simulate, search for a \
+            back-run); bundles seal on event time and are signed and written as eth_sendBundle requests by the sink, \
+            so `peregrine replay --journal DIR --bundles-out FILE` writes the same requests, byte for byte. \
+            --source synthetic: a deterministic stream of Router02 swaps over Uniswap V2 and Sushiswap pools (see \
+            docs/mempool.md). --source FILE: a block's traces JSON (the shape of \
             ../shared/data/eth_block_*_traces_receipts.json); its Router02 transactions are replayed as pending \
-            against the pairs' reserves at their first getReserves() in the block. Each transaction is \
-            de-duplicated, filtered, decoded, simulated and searched for a back-run; latency is from arrival \
-            (when it is due at --rate) to the end of its analysis. --source nats://HOST:PORT: signed transactions \
-            from the subject --subject, one per message (the bytes, or 0x-hex text), analysed as they arrive \
-            against the pools of --pools, until --count transactions or the message END \
-            (`peregrine mempool publish` sends the synthetic ones).
+            against the pairs' reserves at their first getReserves() in the block. --source nats://HOST:PORT: signed \
+            transactions from the subject --subject, one per message (the bytes, or 0x-hex text), against the pools \
+            of --pools, until --count transactions or the message END (`peregrine mempool publish` sends the \
+            synthetic ones).
             """)
 
     @Option(help: "synthetic, a block traces JSON file, or nats://HOST:PORT.")
@@ -41,16 +44,21 @@ struct MempoolRun: ParsableCommand {
     var subject: String = "peregrine.mempool.pending"
 
     @Option(
-        name: .customLong("journal"),
         help:
-            "NATS source: journal every message as it arrives to this file, for a replay with --source FILE (docs/mempool.md)."
+            "Journal directory: every pending transaction is appended here before the logic acts on it; replay it with `peregrine replay --journal DIR`."
     )
-    var journalPath: String?
+    var journal: String?
+
+    @Option(
+        help:
+            "When journaled transactions count as durable: none (OS page cache), batch (fdatasync every millisecond), every (fdatasync before the logic sees them, so no bundle leaves before its inputs are on disk)."
+    )
+    var durability: String = "batch"
 
     @Option(help: "Pools a NATS source's transactions trade on: synthetic (as --tokens), or a block traces JSON file.")
     var pools: String = "synthetic"
 
-    @Option(help: "Pending transactions per second (0: as fast as they can be analysed).")
+    @Option(help: "Pending transactions per second (0: as fast as the pipeline takes them).")
     var rate: Double = 100_000
 
     @Option(help: "Transactions to analyse (synthetic and NATS sources; a file is replayed once).")
@@ -102,8 +110,17 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Transactions per bundle (victim and back-run pairs are never split): 2 to 16.")
     var bundleSize: Int = 2
 
-    @Option(help: "Microseconds after its first transaction when a bundle that is not full is sealed.")
+    @Option(help: "Microseconds of event time after its first transaction when a bundle that is not full is sealed.")
     var bundleTimeoutUs: Double = 100
+
+    @Option(help: "Stage-to-thread mapping: shared (2 hot threads; signing shares the logic's) or dedicated.")
+    var topology: String = "shared"
+
+    @Option(help: "How idle hot threads wait: spin, yield or park.")
+    var wait: String = "yield"
+
+    @Option(help: "Port of the metrics and health HTTP server (0: off).")
+    var metricsPort: Int = 0
 
     @Option(help: "Seconds between status lines.")
     var statusInterval: Double = 1
@@ -116,12 +133,11 @@ struct MempoolRun: ParsableCommand {
         guard (1...1_000_000).contains(unique) else { throw ValidationError("--unique must be 1 to 1000000") }
         guard (2...100_000).contains(tokens) else { throw ValidationError("--tokens must be 2 to 100000") }
         guard source == "synthetic" || source.hasPrefix("nats://") || FileIO.isRegularFile(source) else {
-            throw ValidationError(
-                "--source \(source): no such file (give synthetic, a block JSON file, a journal or nats://…)")
+            throw ValidationError("--source \(source): no such file (give synthetic, a block JSON file or nats://…)")
         }
         guard (2...Bundle.capacity).contains(bundleSize) else { throw ValidationError("--bundle-size must be 2 to 16") }
-        guard bundleTimeoutUs > 0, bundleTimeoutUs <= 60e6 else {
-            throw ValidationError("--bundle-timeout-us must be above 0 and at most 60000000")
+        guard bundleTimeoutUs >= 0.001, bundleTimeoutUs <= 60e6 else {
+            throw ValidationError("--bundle-timeout-us must be 0.001 to 60000000")
         }
         guard EVMAddress(hex: executor) != nil else {
             throw ValidationError("--executor must be 0x and 40 hex digits")
@@ -129,411 +145,210 @@ struct MempoolRun: ParsableCommand {
         guard EngineConfiguration.statusIntervalRange.contains(statusInterval) else {
             throw ValidationError("--status-interval must be \(EngineConfiguration.statusIntervalAllowed.dropFirst(4))")
         }
-        guard journalPath == nil || source.hasPrefix("nats://") else {
-            throw ValidationError("--journal records a NATS source; other sources are replayable as they are")
-        }
         guard minProfitEth >= 0, minProfitEth <= 1e9 else { throw ValidationError("--min-profit-eth must be 0 to 1e9") }
+        guard ["none", "batch", "every"].contains(durability) else {
+            throw ValidationError("--durability must be none, batch or every")
+        }
+        guard Topology(rawValue: topology) != nil else {
+            throw ValidationError("--topology must be shared or dedicated")
+        }
+        guard ["spin", "yield", "park"].contains(wait) else {
+            throw ValidationError("--wait must be spin, yield or park")
+        }
+        guard (0...65_535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
     }
 
     /// Anvil's and Hardhat's account 0: public knowledge, for trying the pipeline only.
     static let developmentKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+    /// The first bytes of the pending-transaction journal older builds wrote (`--journal FILE`).
+    static let oldJournalMagic = Array("PGMEMPL1".utf8)
+
     func run() throws {
-        let clock = CycleClock.calibrate()
-        let input: PendingInput
-        do { input = try PendingInput(self, clock: clock) } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
+        if source != "synthetic", !source.hasPrefix("nats://"), Self.startsWith(source, Self.oldJournalMagic) {
+            printError(
+                "error: \(source) is a pending-transaction journal written by an older peregrine (PGMEMPL1); pending "
+                    + "transactions are now journaled in the engine's journal. Replay that file with the build that "
+                    + "wrote it, or record the feed again with `peregrine mempool run --source nats://… --journal DIR` "
+                    + "and replay it with `peregrine replay --journal DIR --bundles-out FILE`")
+            throw ExitCode(2)
         }
-        var block = input.block
         let signer: EthereumSigner
-        do {
-            if let signingKeyFile {
-                let text: String
-                do { text = try String(contentsOfFile: signingKeyFile, encoding: .utf8) } catch {
-                    printError(
-                        "error: cannot read the signing key file \(signingKeyFile): \(error.localizedDescription)")
-                    throw ExitCode(2)
-                }
-                signer = try EthereumSigner(privateKeyHex: text)
-            } else {
-                signer = try EthereumSigner(privateKeyHex: Self.developmentKey)
-            }
-        } catch let error as SigningError {
+        do { signer = try Self.signer(keyFile: signingKeyFile) } catch {
             printError("error: \(error)")
             throw ExitCode(2)
         }
-        let search = BackrunSearch(minimumProfit: UInt128(minProfitEth * 1e18))
-        let sink = try MempoolBundleSink(
-            assembler: BundleAssembler(
-                signer: signer,
-                settings: BackrunSettings(executor: EVMAddress(hex: executor) ?? .zero, chainID: chainId, nonce: nonce),
-                search: search, pools: input.pools),
-            output: bundleOutput, clock: clock)
-        let sinkThread: PinnedThread
-        do { sinkThread = try sink.start() } catch {
+        let configuration = makeConfiguration()
+        do { try configuration.validate() } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        let settings = configuration.mempool ?? MempoolSettings()
+        let outputs = BundleRequestOutputs(
+            signer: signer, settings: settings, destination: bundleOutputLabel, delivery: bundleDelivery)
+        StopSignal.installHandlers()
+        let logger = LogSetup.bootstrap(level: configuration.logLevel)
+        let controlPlane =
+            metricsPort > 0
+            ? ControlPlane(port: metricsPort, address: "127.0.0.1", logger: Logger(label: "peregrine.control")) : nil
+        defer { controlPlane?.stop() }
+        let status = { (line: String) in
+            print(line)
+            fflush(nil)
+        }
+        let report: EngineReport
+        do {
+            if source.hasPrefix("nats://") {
+                let pools = try Self.pools(self.pools, tokens: tokens)
+                let feed: NATSPendingFeed
+                do {
+                    feed = try NATSPendingFeed(
+                        url: source, subject: subject,
+                        pools: PendingFeed.pools(
+                            pools, headBlock: (targetBlock ?? 1) &- 1,
+                            label: "\(pools.pools.count) pools (\(self.pools))"))
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(1)
+                }
+                let plan = NATSPendingPlan(feed: feed, count: count)
+                announce(plan.description, signer: signer)  // subscribed: whoever waits for this line may publish
+                report = try run(configuration, source: plan, outputs: outputs, logger: logger, controlPlane, status)
+            } else {
+                let feed: PendingFeed
+                let started = Date()
+                if source == "synthetic" {
+                    feed = PendingFeed.synthetic(
+                        unique: Swift.min(count, unique), tokens: tokens, headBlock: (targetBlock ?? 1) &- 1)
+                } else {
+                    let inspection = try BlockInspection(contentsOf: source)
+                    guard !inspection.pending.isEmpty else {
+                        printError("error: no pending transactions (Router02 calls) in \(source)")
+                        throw ExitCode(1)
+                    }
+                    feed = PendingFeed.block(inspection, path: source, headBlock: targetBlock.map { $0 &- 1 })
+                }
+                let plan = PendingTransactionPlan(
+                    feed: feed, count: source == "synthetic" ? count : feed.transactionCount, rate: rate)
+                announce(
+                    plan.description + " (set up in \(decimal(Date().timeIntervalSince(started), places: 2)) s)",
+                    signer: signer)
+                report = try run(configuration, source: plan, outputs: outputs, logger: logger, controlPlane, status)
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        var bundleProducer = try sink.bundles.makeProducer()
-        var orderProducer = try sink.orders.makeProducer()
-        var builder = try BundleBuilder(
-            maxTransactions: bundleSize,
-            timeoutNanoseconds: CycleClock.saturatingNanoseconds(seconds: bundleTimeoutUs / 1e6))
-        var stalls = 0
-        func ship(_ bundle: Bundle) {
-            while !bundleProducer.tryPush(bundle) {
-                stalls += 1
-                sched_yield()
-            }
+        print(report.formatted)
+        let totals = outputs.totals.value
+        var line =
+            "bundle requests   \(grouped(totals.requests)) "
+            + (bundlesOut == nil ? "built, written nowhere (no --bundles-out)" : "written (\(totals.destination))")
+            + " · \(grouped(totals.backrunsSigned)) back-runs signed"
+        if totals.withoutVictimBytes > 0 {
+            line +=
+                " · \(grouped(totals.withoutVictimBytes)) not sent: the source has no signed bytes for their victims"
         }
+        if totals.failures > 0 {
+            line += " · \(grouped(totals.failures)) failed (first: \(totals.firstFailure ?? ""))"
+        }
+        print(line)
+        if totals.failures > 0 || !report.isLossless { throw ExitCode(1) }
+    }
 
-        StopSignal.installHandlers()
-        var analyzer = MempoolAnalyzer(
-            pools: input.pools, rules: MempoolRules(minimumGasPrice: UInt128(minGasGwei) * 1_000_000_000),
-            search: search,
-            seen: try BloomFilter(capacity: input.bloomCapacity, falsePositiveRate: 0.0001))
-        var latency = Histogram<UInt64>(
-            lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-        var counts = [String: Int]()
-        var profitWei = UInt256.zero
-        let start = clock.now()
-        var nextStatus = start &+ CycleClock.saturatingNanoseconds(seconds: statusInterval)
-        var analysed = 0
-        var backrunID: UInt64 = 0
-        var victimsTooLarge = 0
-        print("mempool: \(input.label); signing as \(signer.address)")
+    func announce(_ source: String, signer: EthereumSigner) {
+        print("mempool: \(source); signing as \(signer.address)")
         if signingKeyFile == nil {
             print("mempool: signing with the public development key: pass --signing-key-file for bundles of your own")
         }
-        fflush(nil)  // a NATS source is subscribed by now: tell whoever waits for this line
-
-        /// Analyses one pending transaction that arrived at `due`; bundles what it opens.
-        func analyse(
-            _ transaction: PendingTransaction, calldata: UnsafeRawBufferPointer, raw: UnsafeRawBufferPointer,
-            victimIndex: UInt64, due: UInt64, replaying: Bool = false
-        ) {
-            // Latency runs from arrival; a replay's arrivals are the journaled ones (for bundling),
-            // its latency from when the record was read.
-            let received = replaying ? clock.now() : due
-            let result = analyzer.analyze(transaction, calldata: calldata)
-            var now = clock.now()
-            latency.record(now &- Swift.min(received, now))
-            analysed += 1
-            switch result {
-            case .opportunity(_, let opportunity):
-                counts["opportunity", default: 0] += 1
-                profitWei = profitWei.addingReportingOverflow(UInt256(UInt128(opportunity.netProfit))).partialValue
-                guard raw.count <= SinkOrder.victimCapacity else {
-                    victimsTooLarge += 1
-                    break
-                }
-                // The victim and our back-run go into the same bundle.
-                if builder.pendingCount + 2 > builder.maxTransactions, let sealed = builder.flush() { ship(sealed) }
-                backrunID &+= 1
-                let order = SinkOrder(
-                    order: BackrunOrder(
-                        id: backrunID, victimIndex: victimIndex, opportunity: opportunity, arrival: received,
-                        targetBlock: block, maxFeePerGas: transaction.gasPrice,
-                        maxPriorityFeePerGas: transaction.maxPriorityFee),
-                    raw: raw)
-                while !orderProducer.tryPush(order) {
-                    stalls += 1
-                    sched_yield()
-                }
-                let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
-                func add(_ id: UInt64, _ origin: TransactionOrigin) {
-                    let handle = Transaction(
-                        id: id, instrument: InstrumentID(0), side: .buy, price: Price(ticks: 0), quantity: .zero,
-                        origin: origin, priorityFee: tipGwei)
-                    // A bundle's timeout runs from its first victim's arrival.
-                    if let sealed = builder.add(handle, now: due) { ship(sealed) }
-                }
-                add(victimIndex, .observed)
-                add(backrunID, .strategy)
-            case .noOpportunity: counts["no opportunity", default: 0] += 1
-            case .reverts: counts["reverts", default: 0] += 1
-            case .duplicate: counts["duplicate", default: 0] += 1
-            case .filtered: counts["filtered", default: 0] += 1
-            case .undecodable: counts["undecodable", default: 0] += 1
-            }
-            now = clock.now()
-            // A replay runs on the journaled arrival times, so bundles seal as they did live.
-            if let sealed = builder.poll(now: replaying ? due : now) { ship(sealed) }
-            printStatus(now: now)
-        }
-        func printStatus(now: UInt64) {
-            guard now >= nextStatus else { return }
-            nextStatus = now &+ CycleClock.saturatingNanoseconds(seconds: statusInterval)
-            let seconds = Double(now &- start) / 1e9
-            print(
-                "[\(decimal(seconds))s] analysed \(analysed) (\(Int(Double(analysed) / seconds))/s) · opportunities \(counts["opportunity"] ?? 0) · p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns"
-            )
-            fflush(nil)
-        }
-
-        // NATS messages and their journal: one signed transaction each (its bytes, or 0x-hex text).
-        var hexScratch: [UInt8] = []
-        var received: UInt64 = 0
-        var journalFailure: String? = nil
-        var journalSummary: String? = nil
-        func receive(_ message: UnsafeRawBufferPointer, arrival: UInt64, replaying: Bool) {
-            received += 1
-            func take(_ raw: UnsafeRawBufferPointer) {
-                do {
-                    let pending = try DecodedTransaction(raw: raw).pending
-                    analyse(
-                        pending,
-                        calldata: UnsafeRawBufferPointer(
-                            rebasing: raw[pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength)]),
-                        raw: raw, victimIndex: received, due: arrival, replaying: replaying)
-                } catch {
-                    counts["malformed", default: 0] += 1
-                    if input.firstMalformed == nil { input.firstMalformed = "message \(received): \(error)" }
-                }
-            }
-            if message.first == UInt8(ascii: "0") || message.first == 0x20 {
-                if decodeHex(message, into: &hexScratch) {
-                    hexScratch.withUnsafeBytes { take($0) }
-                } else {
-                    counts["malformed", default: 0] += 1
-                    if input.firstMalformed == nil { input.firstMalformed = "message \(received): not 0x-hex text" }
-                }
-            } else {
-                take(message)
-            }
-        }
-
-        switch input.feed {
-        case .recorded(let transactions, let arena):
-            let interval = rate > 0 ? 1e9 / rate : 0
-            while analysed < input.expected, StopSignal.received == 0 {
-                let index = analysed % transactions.count
-                if index == 0 && analysed > 0 {
-                    // The next pass is the next block: what is still pending is analysed again for it.
-                    analyzer.seen.removeAll()
-                    block += 1
-                }
-                let transaction = transactions[index]
-                // Arrival: when the transaction is due at --rate (at the maximum rate, now).
-                let due =
-                    rate > 0
-                    ? start &+ CycleClock.saturatingNanoseconds(seconds: Double(analysed) * interval / 1e9)
-                    : clock.now()
-                while clock.now() < due {}
-                arena.withUnsafeBytes { raw in
-                    analyse(
-                        transaction,
-                        calldata: UnsafeRawBufferPointer(
-                            rebasing: raw[
-                                transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)]),
-                        raw: UnsafeRawBufferPointer(
-                            rebasing: raw[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)]),
-                        victimIndex: UInt64(index), due: due)
-                }
-            }
-        case .nats(let subscription):
-            let journal: PendingJournalWriter?
-            do {
-                journal = try journalPath.map { path throws(PendingJournalError) in
-                    try PendingJournalWriter(path: path, bloomCapacity: input.bloomCapacity, firstBlock: block)
-                }
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-            var ended = false
-            while !ended, analysed < input.expected, StopSignal.received == 0 {
-                let got: Bool
-                do {
-                    got = try subscription.next(timeoutMilliseconds: 50) { message in
-                        let arrival = clock.now()
-                        if message.bytes.elementsEqual(NATSInputFeed.endOfInput) {
-                            ended = true
-                            return
-                        }
-                        // Journaled ahead of the analysis, as it arrived.
-                        do {
-                            if try journal?.append(arrival: arrival, message.bytes) == false {
-                                counts["not journaled (too large)", default: 0] += 1
-                            }
-                        } catch {
-                            journalFailure = journalFailure ?? "\(error)"
-                        }
-                        receive(message.bytes, arrival: arrival, replaying: false)
-                    }
-                } catch {
-                    printError("error: \(error)")
-                    break
-                }
-                if !got {
-                    do { try journal?.flush() } catch { journalFailure = journalFailure ?? error.description }
-                    let now = clock.now()
-                    if let sealed = builder.poll(now: now) { ship(sealed) }
-                    printStatus(now: now)
-                }
-            }
-            do { try journal?.close() } catch { journalFailure = journalFailure ?? error.description }
-            if let journal, let journalPath {
-                journalSummary = "\(journal.records) messages (\(journal.bytesWritten) bytes) to \(journalPath)"
-            }
-        case .journal(let journal):
-            journal.bytes.withUnsafeBytes { bytes in
-                for record in journal.records where StopSignal.received == 0 {
-                    receive(
-                        UnsafeRawBufferPointer(rebasing: bytes[record.offset..<(record.offset + record.length)]),
-                        arrival: record.arrival, replaying: true)
-                }
-            }
-        }
-        if let sealed = builder.flush() { ship(sealed) }
-        let seconds = Double(clock.now() &- start) / 1e9
-        sink.finish()
-        sinkThread.join()
-        let bundles = sink.result
-        let decoded = (counts["opportunity"] ?? 0) + (counts["no opportunity"] ?? 0) + (counts["reverts"] ?? 0)
-        print("=== peregrine mempool: final report ===")
-        print("source            \(input.label)")
-        if let journalSummary { print("journal           \(journalSummary)") }
-        if let journalFailure { print("journal failure   \(journalFailure)") }
-        print(
-            "transactions      \(analysed) seen in \(decimal(seconds, places: 2)) s (\(Int(Double(analysed) / Swift.max(seconds, 1e-9)))/s)"
-                + (counts["malformed"].map {
-                    " · \($0) malformed messages refused (first: \(input.firstMalformed ?? ""))"
-                }
-                    ?? "")
-        )
-        print(
-            "filtered          \(counts["duplicate"] ?? 0) duplicate · \(counts["filtered"] ?? 0) by rules · \(counts["undecodable"] ?? 0) not a Router02 swap"
-        )
-        print("decoded swaps     \(decoded) · \(counts["reverts"] ?? 0) would revert")
-        print(
-            "opportunities     \(counts["opportunity"] ?? 0) · net profit \(profitWei) wei after gas"
-                + (victimsTooLarge > 0
-                    ? " · \(victimsTooLarge) not bundled: victim over \(SinkOrder.victimCapacity) bytes" : ""))
-        var bundleLine =
-            "bundles           \(bundles.bundlesSent) sent (\(bundleOutputLabel)) · \(bundles.backrunsSigned) back-runs signed"
-        if bundles.bundlesWithoutVictimBytes > 0 {
-            bundleLine +=
-                " · \(bundles.bundlesWithoutVictimBytes) not sent: the source has no signed bytes for their victims"
-        }
-        if bundles.signingFailures + bundles.writeFailures > 0 {
-            bundleLine += " · \(bundles.signingFailures) signing and \(bundles.writeFailures) write failures"
-        }
-        print(bundleLine)
-        print(
-            "latency           arrival → analysed: p50 \(latency.valueAtPercentile(50)) ns p99 \(latency.valueAtPercentile(99)) ns p99.9 \(latency.valueAtPercentile(99.9)) ns max \(latency.max) ns"
-        )
-        if bundles.bundlesSent > 0 {
-            let toBundle = bundles.latency
-            print(
-                "                  arrival → bundle written: p50 \(toBundle.valueAtPercentile(50)) ns p99 \(toBundle.valueAtPercentile(99)) ns max \(toBundle.max) ns (\(stalls) stalls on full rings)"
-            )
-        }
-        if bundles.signingFailures + bundles.writeFailures > 0 || journalFailure != nil { throw ExitCode(1) }
+        fflush(nil)
     }
 
-    var bundleOutput: BundleOutput {
-        guard let bundlesOut else { return .none }
-        return bundlesOut.hasPrefix("nats://") ? .nats(url: bundlesOut, subject: bundlesSubject) : .file(bundlesOut)
+    func run<Plan: SourcePlan>(
+        _ configuration: EngineConfiguration, source: Plan, outputs: BundleRequestOutputs, logger: Logger,
+        _ controlPlane: ControlPlane?, _ status: (String) -> Void
+    ) throws(EngineError) -> EngineReport {
+        if let directory = configuration.journalDirectory {
+            return try Pipeline.run(
+                configuration: configuration, source: source, journal: FileJournalPlan(directory: directory),
+                outputs: outputs, strategy: Peregrine.strategy, observer: controlPlane, logger: logger, status: status)
+        }
+        return try Pipeline.run(
+            configuration: configuration, source: source, journal: NoJournal(), outputs: outputs,
+            strategy: Peregrine.strategy, observer: controlPlane, logger: logger, status: status)
+    }
+
+    func makeConfiguration() -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 1
+        configuration.durationSeconds = nil
+        configuration.metricsPort = metricsPort
+        configuration.statusIntervalSeconds = statusInterval
+        configuration.topology = Topology(rawValue: topology) ?? .shared
+        switch wait {
+        case "spin": configuration.waitStrategy = .spin
+        case "park": configuration.waitStrategy = .park
+        default: configuration.waitStrategy = .yield
+        }
+        configuration.journalDirectory = journal
+        switch durability {
+        case "none": configuration.durability = .none
+        case "every": configuration.durability = .every
+        default: configuration.durability = .batch(intervalMicroseconds: 1_000, events: 65_536)
+        }
+        var settings = MempoolSettings()
+        // Per block: the distinct transactions one pass can bring.
+        let perBlock = source == "synthetic" ? Swift.min(count, unique) : count
+        settings.bloomCapacity = Swift.min(Swift.max(perBlock, 1_000), 4_000_000)
+        settings.minimumGasPriceGwei = minGasGwei
+        settings.minimumProfitWei = UInt128(minProfitEth * 1e18)
+        settings.bundleSize = bundleSize
+        // validate() bounds it to 0.001 ... 6e7 µs: the conversion cannot trap.
+        settings.bundleTimeoutNanoseconds = UInt64((bundleTimeoutUs * 1_000).rounded())
+        settings.executor = EVMAddress(hex: executor) ?? settings.executor
+        settings.chainID = chainId
+        settings.nonce = nonce
+        configuration.mempool = settings
+        return configuration
+    }
+
+    /// The signer: the key in `keyFile`, or the public development key.
+    static func signer(keyFile: String?) throws(MempoolRunError) -> EthereumSigner {
+        var text = developmentKey
+        if let keyFile {
+            do { text = try String(contentsOfFile: keyFile, encoding: .utf8) } catch {
+                throw MempoolRunError("cannot read the signing key file \(keyFile): \(error.localizedDescription)")
+            }
+        }
+        do { return try EthereumSigner(privateKeyHex: text) } catch {
+            throw MempoolRunError("\(keyFile ?? "the development key"): \(error)")
+        }
+    }
+
+    var bundleDelivery: (@Sendable () throws -> BundleDelivery)? {
+        guard let bundlesOut else { return nil }
+        if bundlesOut.hasPrefix("nats://") {
+            let subject = bundlesSubject
+            return { try NATSBundleDelivery(url: bundlesOut, subject: subject) }
+        }
+        return { try FileBundleDelivery(path: bundlesOut) }
     }
 
     var bundleOutputLabel: String {
-        switch bundleOutput {
-        case .none: return "not written: no --bundles-out"
-        case .file(let path): return path == "-" ? "standard output" : path
-        case .nats(let url, let subject): return "\(subject) at \(url)"
-        }
-    }
-}
-
-/// Where `peregrine mempool run` takes pending transactions from, with the pools they trade on.
-final class PendingInput {
-    enum Feed {
-        /// Transactions in memory (synthetic, or a block's), replayed at --rate, one block per pass.
-        case recorded([PendingTransaction], arena: [UInt8])
-        /// Signed transactions from a NATS subject, as they arrive.
-        case nats(NATSSubscription)
-        /// The messages a NATS run journaled, with their arrival times.
-        case journal(PendingJournal)
+        guard let bundlesOut else { return "nowhere: no --bundles-out" }
+        if bundlesOut.hasPrefix("nats://") { return "\(bundlesSubject) at \(bundlesOut)" }
+        return bundlesOut == "-" ? "standard output" : bundlesOut
     }
 
-    let feed: Feed
-    let pools: PoolBook
-    let label: String
-    /// The first block the bundles target.
-    let block: UInt64
-    /// Transactions to analyse (the run ends there; a NATS source also ends at END).
-    let expected: Int
-    /// Capacity of the de-duplicating Bloom filter (a replay takes the journaled run's).
-    let bloomCapacity: Int
-    var firstMalformed: String?
-    /// Kept open while the subscription is in use.
-    private var connection: NATSConnection?
-
-    struct SourceError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    init(_ options: MempoolRun, clock: CycleClock) throws {
-        let source = options.source
-        if source.hasPrefix("nats://") {
-            pools = try Self.pools(options.pools, tokens: options.tokens)
-            let connection = try NATSConnection(NATSConnectionOptions(url: source, name: "peregrine-mempool"))
-            let subscription = try connection.subscribe(
-                options.subject, pendingMessages: 1 << 20, pendingBytes: 1 << 30)
-            try connection.flush()
-            self.connection = connection
-            feed = .nats(subscription)
-            label =
-                "\(options.subject) at \(source) (signed transactions as sent), \(pools.pools.count) pools (\(options.pools))"
-            block = options.targetBlock ?? 1
-            expected = options.count
-            bloomCapacity = Swift.max(options.count, 1_000)
-        } else if source == "synthetic" {
-            let started = clock.now()
-            let flow = SyntheticSwapFlow(
-                count: Swift.min(options.count, options.unique), tokenCount: options.tokens, seed: 3, signed: true)
-            pools = flow.pools
-            feed = .recorded(flow.transactions, arena: flow.arena)
-            label =
-                "synthetic, \(flow.pools.pools.count) pools over \(options.tokens) tokens, \(flow.transactions.count) signed transactions (signed in \(decimal(Double(clock.now() &- started) / 1e9, places: 2)) s); rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
-            block = options.targetBlock ?? 1
-            expected = options.count
-            bloomCapacity = Swift.max(Swift.min(options.count, flow.transactions.count), 1_000)
-        } else if let journal = try Self.journal(source) {
-            pools = try Self.pools(options.pools, tokens: options.tokens)
-            feed = .journal(journal)
-            label =
-                "journal \(source): \(journal.records.count) messages as they arrived"
-                + (journal.tornBytes > 0 ? " (\(journal.tornBytes) torn bytes at the end ignored)" : "")
-                + ", \(pools.pools.count) pools (\(options.pools))"
-            block = options.targetBlock ?? journal.firstBlock
-            expected = journal.records.count
-            bloomCapacity = journal.bloomCapacity
-        } else {
-            let inspection = try BlockInspection(contentsOf: source)
-            guard !inspection.pending.isEmpty else {
-                throw SourceError(description: "no pending transactions in \(source)")
-            }
-            pools = inspection.pools
-            feed = .recorded(inspection.pending, arena: inspection.calldata)
-            label =
-                "block \(inspection.blockNumber) (\(source)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs; rate \(options.rate > 0 ? "\(Int(options.rate))/s" : "max")"
-            block = options.targetBlock ?? UInt64(inspection.blockNumber) + 1
-            expected = inspection.pending.count
-            bloomCapacity = Swift.max(expected, 1_000)
-        }
-    }
-
-    /// The journal at `path`, or nil when the file is not one (it is then read as block traces).
-    static func journal(_ path: String) throws -> PendingJournal? {
-        guard let file = fopen(path, "rb") else { return nil }
-        var magic = [UInt8](repeating: 0, count: PendingJournalWriter.magic.count)
-        let count = magic.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-        fclose(file)
-        guard count == magic.count, PendingJournal.isJournal(magic) else { return nil }
-        return try PendingJournal(path: path)
+    /// Whether the file at `path` starts with `prefix`.
+    static func startsWith(_ path: String, _ prefix: [UInt8]) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var head = [UInt8](repeating: 0, count: prefix.count)
+        let read = head.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        return read == prefix.count && head == prefix
     }
 
     /// The pools a NATS source's transactions trade on: the synthetic market's, or a block's
@@ -542,6 +357,12 @@ final class PendingInput {
         if name == "synthetic" { return SyntheticSwapFlow(count: 1, tokenCount: tokens, seed: 3).pools }
         return try BlockInspection(contentsOf: name).pools
     }
+}
+
+/// A mistake in `mempool run`'s set-up (exit 2).
+struct MempoolRunError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 struct MempoolInspect: ParsableCommand {
@@ -630,29 +451,8 @@ struct MempoolPublish: ParsableCommand {
     }
 
     func run() throws {
-        let flow = SyntheticSwapFlow(count: Swift.min(count, unique), tokenCount: tokens, seed: 3, signed: true)
-        let connection = try NATSConnection(NATSConnectionOptions(url: nats, name: "peregrine-mempool-publisher"))
-        let clock = CycleClock.calibrate()
-        let start = clock.now()
-        let interval = rate > 0 ? 1e9 / rate : 0
-        try flow.arena.withUnsafeBytes { arena in
-            for index in 0..<count {
-                let transaction = flow.transactions[index % flow.transactions.count]
-                let raw = UnsafeRawBufferPointer(
-                    rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
-                if rate > 0 {
-                    let due = start &+ CycleClock.saturatingNanoseconds(seconds: Double(index) * interval / 1e9)
-                    while clock.now() < due {}
-                }
-                if hex {
-                    try Array(hexString(raw).utf8).withUnsafeBytes { try connection.publish(subject, $0) }
-                } else {
-                    try connection.publish(subject, raw)
-                }
-            }
-        }
-        try NATSInputFeed.endOfInput.withUnsafeBytes { try connection.publish(subject, $0) }
-        try connection.flush()
-        print("published \(count) signed transactions (\(flow.transactions.count) distinct) and END to \(subject)")
+        let distinct = try NATSPendingFeed.publishSynthetic(
+            url: nats, subject: subject, count: count, unique: unique, tokens: tokens, rate: rate, hex: hex)
+        print("published \(count) signed transactions (\(distinct) distinct) and END to \(subject)")
     }
 }

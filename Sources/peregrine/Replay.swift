@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineEngine
+import PeregrineMempool
 import PeregrineNATS
 
 struct Replay: ParsableCommand {
@@ -36,8 +37,18 @@ struct Replay: ParsableCommand {
     )
     var fromSnapshot = false
 
+    @Option(
+        help:
+            "A mempool journal: sign and write its bundles' eth_sendBundle requests here (a file, or - for standard output), as the run did."
+    )
+    var bundlesOut: String?
+
+    @Option(help: "With --bundles-out: the signing key file the run used (default: the public development key).")
+    var signingKeyFile: String?
+
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
+        guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
     }
 
@@ -45,18 +56,48 @@ struct Replay: ParsableCommand {
         if let nats { return try replayStream(url: nats) }
         guard let journal else { return }
         let report: ReplaySummary
+        let configuration: EngineConfiguration
+        do { configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration()) } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        var writer: BundleRequestWriter? = nil
+        if let bundlesOut {
+            guard let settings = configuration.mempool else {
+                printError(
+                    "error: --bundles-out: \(journal) was not written by a mempool run (its settings have no mempool)")
+                throw ExitCode(2)
+            }
+            do {
+                writer = BundleRequestWriter(
+                    signer: try MempoolRun.signer(keyFile: signingKeyFile), settings: settings,
+                    delivery: try FileBundleDelivery(path: bundlesOut))
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
         do {
-            let configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration())
             let recovered = try JournalReplay.recover(
                 directory: journal, configuration: configuration, strategy: Peregrine.strategy,
                 useSnapshot: fromSnapshot, through: to ?? .max, printFrom: from,
-                printer: print ? { Swift.print($0) } : nil, repair: false)
+                printer: print ? { Swift.print($0) } : nil, repair: false, bundleSink: writer)
             report = recovered.summary
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
         Self.printSummary(report, title: journal)
+        if let writer {
+            writer.finish()
+            Swift.print(
+                "bundle requests   \(writer.requests) written (\(writer.label)) · \(writer.backrunsSigned) back-runs signed"
+                    + (writer.withoutVictimBytes > 0
+                        ? " · \(writer.withoutVictimBytes) not sent: the source has no signed bytes for their victims"
+                        : "")
+                    + (writer.failures > 0 ? " · \(writer.failures) failed (first: \(writer.firstFailure ?? ""))" : ""))
+            if writer.failures > 0 { throw ExitCode(1) }
+        }
         if let lost = report.lostRecords {
             printError("error: the replay is incomplete: \(lost)")
             throw ExitCode(1)

@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineEVM
+import PeregrineEngine
 import PeregrineMempool
 import PeregrineTestSupport
 import Testing
@@ -33,15 +34,35 @@ struct MempoolCommandTests {
         let path = Fixtures.path("eth_block_13370850_traces_receipts.json")
         let result = try Self.run(["mempool", "--source", path, "--rate", "0"])
         #expect(result.status == 0, "\(result.error)")
-        #expect(result.output.contains("transactions      15 seen"))
-        #expect(result.output.contains("filtered          0 duplicate · 0 by rules · 0 not a Router02 swap"))
-        #expect(result.output.contains("decoded swaps     15 · 1 would revert"))
+        #expect(
+            result.output.contains(
+                "mempool           15 pending transactions analysed · 0 duplicate · 0 by rules · "
+                    + "0 not a Router02 swap · 1 would revert · 0 malformed records"))
+        #expect(result.output.contains("source read       15 pending transactions sent, 1 chain head, 26 pools"))
+        #expect(result.output.contains("lossless          yes"))
+        // Ten passes over 2,000 transactions: ten blocks, each analysing them all again.
         let synthetic = try Self.run([
             "mempool", "--count", "20000", "--unique", "2000", "--rate", "0", "--status-interval", "100",
         ])
         #expect(synthetic.status == 0)
-        #expect(synthetic.output.contains("transactions      20000 seen"))
-        #expect(synthetic.output.contains("decoded swaps     2000"))
+        #expect(
+            synthetic.output.contains(
+                "mempool           20,000 pending transactions analysed · 0 duplicate · 0 by rules · "
+                    + "0 not a Router02 swap · 0 would revert · 0 malformed records"))
+        #expect(synthetic.output.contains("pools, 10 chain heads"))
+    }
+
+    /// A pending-transaction journal of an older build is refused, saying how to go on.
+    @Test func anOldPendingJournalIsRefused() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(getpid()).pgmp")
+        defer { try? FileManager.default.removeItem(at: path) }
+        try Data("PGMEMPL1".utf8 + [UInt8](repeating: 0, count: 56)).write(to: path)
+        let result = try Self.run(["mempool", "run", "--source", path.path])
+        #expect(result.status == 2)
+        #expect(
+            result.error.hasPrefix(
+                "error: \(path.path) is a pending-transaction journal written by an older peregrine (PGMEMPL1)"))
+        #expect(result.error.contains("peregrine replay --journal DIR --bundles-out FILE"))
     }
 
     /// Bundles from the synthetic stream: one `eth_sendBundle` line per bundle; each holds a
@@ -57,11 +78,13 @@ struct MempoolCommandTests {
         #expect(result.status == 0, "\(result.error)")
         let opportunities = try #require(
             result.output.split(separator: "\n").first { $0.hasPrefix("opportunities") }?.split(separator: " ")
-                .dropFirst().first.flatMap { Int($0) })
+                .dropFirst().first.flatMap { Int($0.replacingOccurrences(of: ",", with: "")) })
         #expect(opportunities > 100)
+        #expect(result.output.contains("bundles           \(grouped(opportunities)) sealed (on event time)"))
         #expect(
             result.output.contains(
-                "bundles           \(opportunities) sent (\(output.path)) · \(opportunities) back-runs signed"))
+                "bundle requests   \(grouped(opportunities)) written (\(output.path)) · \(grouped(opportunities)) back-runs signed"
+            ))
         let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == opportunities)
         let developer = try EthereumSigner(

@@ -1,11 +1,12 @@
 import Foundation
+import PeregrineEngine
 import PeregrineNATS
 import PeregrineTestSupport
 import Testing
 
 /// `peregrine mempool run` with pending transactions from a NATS subject and bundles to one:
 /// the same transactions give the same bundles, byte for byte, as the in-memory synthetic run,
-/// and the run's journal replays to them again.
+/// and the run's journal replays to them again, with the same hashes.
 @Suite(.serialized)
 struct MempoolOverNATSTests {
     /// The EIP-155 example (a legacy transfer, not to the router: filtered), as 0x-hex text.
@@ -26,7 +27,7 @@ struct MempoolOverNATSTests {
         let expected = try String(contentsOf: reference, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(expected.count > 100)
 
-        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("pending-\(getpid()).pgmp")
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("pending-journal-\(getpid())")
         defer { try? FileManager.default.removeItem(at: journal) }
         let pending = "mempool\(getpid()).pending"
         let bundlesSubject = "mempool\(getpid()).bundles"
@@ -67,10 +68,19 @@ struct MempoolOverNATSTests {
         text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         engine.waitUntilExit()
         #expect(engine.terminationStatus == 0, "\(text)")
-        #expect(text.contains("transactions      3001 seen"), "\(text)")
-        #expect(text.contains("· 1 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
-        #expect(text.contains("filtered          0 duplicate · 1 by rules · 0 not a Router02 swap"), "\(text)")
-        #expect(text.contains("bundles           \(expected.count) sent (\(bundlesSubject) at \(url))"), "\(text)")
+        #expect(
+            text.contains(
+                "source read       3,002 messages from \(pending) at \(url): 3,001 pending transactions · "
+                    + "1 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
+        #expect(
+            text.contains(
+                "mempool           3,001 pending transactions analysed · 0 duplicate · 1 by rules · 0 not a Router02 swap"
+            ),
+            "\(text)")
+        #expect(
+            text.contains("bundle requests   \(grouped(expected.count)) written (\(bundlesSubject) at \(url))"),
+            "\(text)")
+        #expect(text.contains("lossless          yes"), "\(text)")
 
         var received: [String] = []
         while try bundles.next(
@@ -79,21 +89,21 @@ struct MempoolOverNATSTests {
         #expect(received.count == expected.count)
         #expect(received == expected)
 
-        // The journal: every message as it arrived (END is not a transaction), replayed to the same report and bundles.
-        #expect(text.contains("journal           3002 messages"), "\(text)")
+        // The journal holds every transaction as it arrived (END and the malformed message are not
+        // transactions); its replay writes the same bundles and ends with the same hashes.
         let replayed = FileManager.default.temporaryDirectory.appendingPathComponent("bundles-replay-\(getpid()).jsonl")
         defer { try? FileManager.default.removeItem(at: replayed) }
         let replay = try PeregrineCLI.run(
-            ["mempool", "run", "--source", journal.path, "--bundles-out", replayed.path] + common)
-        #expect(replay.status == 0, "\(replay.error)")
-        #expect(replay.output.contains("source            journal \(journal.path): 3002 messages as they arrived"))
-        for prefix in ["transactions      3001 seen", "filtered", "decoded swaps", "opportunities"] {
-            let live = text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { $0.split(separator: " in ")[0] }
-            let again = replay.output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
-                $0.split(separator: " in ")[0]
-            }
-            #expect(live != nil && live == again, "\(prefix)")
+            ["replay", "--journal", journal.path, "--bundles-out", replayed.path, "--signing-key-file", "/dev/null"])
+        #expect(replay.status == 2 && replay.error.contains("/dev/null"), "\(replay.error)")
+        let again = try PeregrineCLI.run(["replay", "--journal", journal.path, "--bundles-out", replayed.path])
+        #expect(again.status == 0, "\(again.error)")
+        for prefix in ["state hash:", "output hash:"] {
+            let live = text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+            let replay = again.output.split(separator: "\n").first { $0.hasPrefix(prefix) }
+            #expect(live != nil && live == replay, "\(prefix)")
         }
+        #expect(again.output.contains("bundle requests   \(expected.count) written (\(replayed.path))"))
         #expect(try String(contentsOf: replayed, encoding: .utf8).split(separator: "\n").map(String.init) == expected)
     }
 }

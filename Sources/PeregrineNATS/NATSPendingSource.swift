@@ -1,0 +1,232 @@
+import PeregrineCore
+import PeregrineEVM
+import PeregrineEngine
+import PeregrineMempool
+import PeregrineModel
+
+/// Signed pending transactions from a NATS subject, one per message (the bytes, or their 0x-hex
+/// text), for `peregrine mempool run --source nats://…`; the message `END` ends the input. It
+/// subscribes when made (at set-up, before any thread starts, so nothing published after the
+/// run says it is ready is missed). Core NATS, at most once: the journal holds what arrived.
+public final class NATSPendingFeed: @unchecked Sendable {
+    let connection: NATSConnection
+    let subscription: NATSSubscription
+    public let pools: PendingFeed
+    public let url: String
+    public let subject: String
+
+    /// Connects and subscribes; `pools` are written (with its chain head) before any transaction.
+    public init(url: String, subject: String, pools: PendingFeed) throws(NATSError) {
+        connection = try NATSConnection(NATSConnectionOptions(url: url, name: "peregrine-mempool"))
+        subscription = try connection.subscribe(subject, pendingMessages: 1 << 20, pendingBytes: 1 << 30)
+        try connection.flush()
+        self.pools = pools
+        self.url = url
+        self.subject = subject
+    }
+
+    /// Publishes the synthetic signed transactions (`SyntheticSwapFlow`, seed 3: those of
+    /// `mempool run --source synthetic` with the same `unique` and `tokens`), `count` of them
+    /// in order (repeating the `unique` distinct ones), at `rate` per second (0: as fast as the
+    /// client sends), as bytes or 0x-hex text, then `END`. Returns the distinct count.
+    public static func publishSynthetic(
+        url: String, subject: String, count: Int, unique: Int, tokens: Int, rate: Double, hex: Bool
+    ) throws -> Int {
+        let flow = SyntheticSwapFlow(count: Swift.min(count, unique), tokenCount: tokens, seed: 3, signed: true)
+        let connection = try NATSConnection(NATSConnectionOptions(url: url, name: "peregrine-mempool-publisher"))
+        let clock = CycleClock.calibrate()
+        let start = clock.now()
+        let interval = rate > 0 ? 1e9 / rate : 0
+        try flow.arena.withUnsafeBytes { arena in
+            for index in 0..<count {
+                let transaction = flow.transactions[index % flow.transactions.count]
+                let raw = UnsafeRawBufferPointer(
+                    rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                if rate > 0 {
+                    let due = start &+ CycleClock.saturatingNanoseconds(seconds: Double(index) * interval / 1e9)
+                    while clock.now() < due {}
+                }
+                if hex {
+                    try Array(hexString(raw).utf8).withUnsafeBytes { try connection.publish(subject, $0) }
+                } else {
+                    try connection.publish(subject, raw)
+                }
+            }
+        }
+        try NATSInputFeed.endOfInput.withUnsafeBytes { try connection.publish(subject, $0) }
+        try connection.flush()
+        return flow.transactions.count
+    }
+}
+
+/// A `NATSPendingFeed` as events: the chain head and pools, then each message decoded on this
+/// thread (RLP, Keccak-256; it allocates) into a pending-transaction record stamped with its
+/// arrival, until `count` transactions or `END`. A message that is not a signed transaction is
+/// counted and skipped (the first is named in the summary). Clock ticks while idle.
+public struct NATSPendingSource: ~Copyable, EventSource {
+    let feed: NATSPendingFeed
+    let count: Int
+    let batchLimit: Int
+    let tickIntervalNanoseconds: UInt64
+    var preamble = PendingPreamble()
+    var lastPublished: UInt64
+    var finished = false
+    var received = 0
+    var accepted = 0
+    var malformed = 0
+    var firstMalformed: String?
+    var tooLarge = 0
+    var _failure: String?
+    /// The next record, decoded, waiting for room in the ring.
+    var waiting: [UInt8] = []
+    var hexScratch: [UInt8] = []
+    var _counts = SourceCounts()
+    public var counts: SourceCounts { _counts }
+
+    init(feed: NATSPendingFeed, count: Int, context: SourceContext) {
+        self.feed = feed
+        self.count = count
+        batchLimit = context.configuration.batchLimit
+        tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
+        lastPublished = context.startTime
+    }
+
+    public var isExhausted: Bool { (finished || accepted >= count) && waiting.isEmpty }
+
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        var handled = 0
+        if !preamble.isDone(feed.pools) {
+            handled = preamble.step(feed.pools, now: now, limit: batchLimit, into: &writer, counts: &_counts)
+            guard preamble.isDone(feed.pools) else { return handled }
+            lastPublished = now
+        }
+        while handled < batchLimit {
+            if waiting.isEmpty {
+                guard !finished, accepted < count, receive() else { break }
+            }
+            let written = waiting.withUnsafeBytes {
+                PendingTransactionSource.writeRecord(
+                    $0, type: .signedTransaction, timestamp: now, into: &writer, counts: &_counts)
+            }
+            guard written > 0 else { return handled }
+            waiting.removeAll(keepingCapacity: true)
+            accepted &+= 1
+            handled &+= written
+            lastPublished = now
+        }
+        if handled == 0, !finished, now &- lastPublished >= tickIntervalNanoseconds,
+            SyntheticSource.writeTick(now: now, into: &writer)
+        {
+            _counts.ticks &+= 1
+            _counts.emitted &+= 1
+            lastPublished = now
+            return 1
+        }
+        return handled
+    }
+
+    /// Takes messages until one is a transaction (its record in `waiting`); false when none is there.
+    mutating func receive() -> Bool {
+        while waiting.isEmpty, !finished {
+            var got = false
+            do {
+                got = try feed.subscription.next(timeoutMilliseconds: 0) { message in
+                    if message.bytes.elementsEqual(NATSInputFeed.endOfInput) {
+                        finished = true
+                        return
+                    }
+                    received &+= 1
+                    accept(message.bytes)
+                }
+            } catch {
+                _failure = "\(error)"
+                finished = true
+            }
+            if !got { return false }
+        }
+        return !waiting.isEmpty
+    }
+
+    mutating func accept(_ message: UnsafeRawBufferPointer) {
+        if message.first == UInt8(ascii: "0") || message.first == 0x20 {
+            guard decodeHex(message, into: &hexScratch) else {
+                refuse("not 0x-hex text")
+                return
+            }
+            let scratch = hexScratch
+            scratch.withUnsafeBytes { decode($0) }
+        } else {
+            decode(message)
+        }
+    }
+
+    mutating func decode(_ raw: UnsafeRawBufferPointer) {
+        let pending: PendingTransaction
+        do { pending = try DecodedTransaction(raw: raw).pending } catch {
+            refuse("\(error)")
+            return
+        }
+        let record = PendingRecord.encode(
+            pending, payload: raw,
+            calldata: pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength))
+        guard record.count <= RecordAssembler.capacity else {
+            tooLarge &+= 1
+            return
+        }
+        waiting = record
+    }
+
+    mutating func refuse(_ reason: String) {
+        malformed &+= 1
+        if firstMalformed == nil { firstMalformed = "message \(received): \(reason)" }
+    }
+
+    public var summary: String? {
+        "\(grouped(received)) messages from \(feed.subject) at \(feed.url): \(grouped(accepted)) pending transactions"
+            + (malformed > 0
+                ? " · \(grouped(malformed)) malformed messages refused (first: \(firstMalformed ?? ""))" : "")
+            + (tooLarge > 0 ? " · \(grouped(tooLarge)) over \(RecordAssembler.capacity) bytes left out" : "")
+    }
+
+    public var failure: String? { _failure }
+}
+
+/// The plan for `NATSPendingSource` (its feed is subscribed already).
+public struct NATSPendingPlan: SourcePlan {
+    public let feed: NATSPendingFeed
+    public let count: Int
+
+    public init(feed: NATSPendingFeed, count: Int) {
+        self.feed = feed
+        self.count = count
+    }
+
+    public func open(_ context: SourceContext) throws(EngineError) -> NATSPendingSource {
+        NATSPendingSource(feed: feed, count: count, context: context)
+    }
+
+    public var description: String {
+        "\(feed.subject) at \(feed.url) (signed transactions as sent), \(feed.pools.label)"
+    }
+
+    public var exhaustedReason: String { "END or the transaction count" }
+}
+
+/// `eth_sendBundle` requests as NATS messages, one per bundle, on `subject` (core NATS).
+public final class NATSBundleDelivery: BundleDelivery {
+    let connection: NATSConnection
+    let subject: String
+    public let label: String
+
+    public init(url: String, subject: String) throws(NATSError) {
+        connection = try NATSConnection(NATSConnectionOptions(url: url, name: "peregrine-bundles"))
+        self.subject = subject
+        label = "\(subject) at \(url)"
+    }
+
+    public func deliver(_ request: String) throws {
+        try Array(request.utf8).withUnsafeBytes { try connection.publish(subject, $0) }
+    }
+
+    public func finish() throws { try connection.flush() }
+}
