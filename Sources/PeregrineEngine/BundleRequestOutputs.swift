@@ -8,7 +8,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// `eth_sendBundle` requests to a file, one JSON line each (`-`: standard output, line-buffered).
+/// `eth_sendBundle` requests to a file, one JSON line each (`-`: standard output), line-buffered:
+/// a request has left when `deliver` returns (one `write` per bundle), as a relay would have it.
 public final class FileBundleDelivery: BundleDelivery {
     let file: UnsafeMutablePointer<FILE>
     let closeAtEnd: Bool
@@ -28,6 +29,7 @@ public final class FileBundleDelivery: BundleDelivery {
                     name: "bundles-out", value: path,
                     allowed: "a file that can be written (\(String(cString: strerror(errno))))")
             }
+            setvbuf(file, nil, _IOLBF, 0)
             self.file = file
             label = path
         }

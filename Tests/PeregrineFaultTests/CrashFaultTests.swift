@@ -121,6 +121,65 @@ struct CrashFaultTests {
     }
 }
 
+extension CrashFaultTests {
+    /// SIGKILL during a mempool run under `--durability every`: every bundle that left before
+    /// the kill had all its inputs in the journal (a replay of what the journal kept writes it
+    /// again, at the same place), and a run that recovers from the journal and goes on ends in
+    /// the state and outputs a replay of the whole journal gives.
+    @Test func aKilledMempoolRunSentNoBundleWhoseInputsWereNotDurable() throws {
+        let journal = Faults.scratch("kill-mempool")
+        let sent = journal + "-sent.jsonl"
+        let replayed = journal + "-replayed.jsonl"
+        defer {
+            Faults.remove(journal)
+            Faults.remove(sent)
+            Faults.remove(replayed)
+        }
+        let seed = UInt64(Date().timeIntervalSince1970 * 1_000)
+        print("fault matrix: SIGKILL of a mempool run under durability every, seed \(seed)")
+        var generator = SeededGenerator(seed: seed)
+        let common = [
+            "mempool", "run", "--unique", "3000", "--journal", journal, "--durability", "every", "--min-profit-eth",
+            "0.01", "--wait", "yield", "--status-interval", "0.05",
+        ]
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = common + ["--count", "1000000", "--rate", "20000", "--bundles-out", sent]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func sentLines() -> [String] {
+            let text = (try? String(contentsOfFile: sent, encoding: .utf8)) ?? ""
+            // Only whole lines left (a line is written in one call; a cut one would not count).
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.removeLast()
+            return lines
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while sentLines().count < 40, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        Thread.sleep(forTimeInterval: Double(generator.next() % 300) / 1_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let killed = sentLines()
+        #expect(killed.count >= 40, "seed \(seed): the run sent \(killed.count) bundles before the kill")
+        let kept = try Self.verifiedRecords(journal)
+
+        let replay = try Faults.run(["replay", "--journal", journal, "--bundles-out", replayed])
+        #expect(replay.status == 0, "seed \(seed): \(replay.error)")
+        let again = try String(contentsOfFile: replayed, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(again.count >= killed.count, "seed \(seed): \(killed.count) sent, \(again.count) replayed")
+        #expect(
+            Array(again.prefix(killed.count)) == killed, "seed \(seed): a bundle left before its inputs were durable")
+
+        let recovered = try Faults.run(common + ["--count", "3000", "--rate", "0"])
+        #expect(recovered.status == 0, "seed \(seed): \(recovered.error)")
+        #expect(recovered.output.contains("continuing at sequence \(kept)"), "seed \(seed): \(recovered.output)")
+        try Faults.expectReplayMatches(recovered, journal: journal)
+        #expect(recovered.output.contains("durability point  held: every bundle left after its inputs were synced"))
+    }
+}
+
 /// SplitMix64, for a reproducible schedule of kills from a logged seed.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
