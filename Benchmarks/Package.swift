@@ -44,6 +44,7 @@ let package = Package(
                 .product(name: "PeregrineStrategy", package: "Peregrine"),
                 .product(name: "PeregrineEngine", package: "Peregrine"),
                 .product(name: "PeregrineBench", package: "Peregrine"),
+                .product(name: "PeregrineMempool", package: "Peregrine"),
             ],
             path: "Sources/RuntimeCalls"
         ),

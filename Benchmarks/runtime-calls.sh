@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 objcopy --strip-debug "$(swift build -c release --show-bin-path)/RuntimeCalls" "$work/RuntimeCalls"
 short=${RUNTIME_CALLS_SHORT:-20000}
 long=${RUNTIME_CALLS_LONG:-60000}
-workloads="control-malloc control-retain spsc-push-pop sequenced-claim-publish-poll engine-logic matching journal-append pipeline pipeline-journaled"
+workloads="control-malloc control-retain spsc-push-pop sequenced-claim-publish-poll engine-logic mempool-logic matching journal-append pipeline pipeline-journaled"
 for workload in $workloads; do
     # The pipeline's stage threads are counted, each in its own file; the main thread (thread
     # 1: the monitor, which works per interval of time that valgrind stretches) is left out.

@@ -7,7 +7,7 @@ extension BackrunCall {
     /// The call for `opportunity`, whose cycle runs through `pools`. The minimum out is the
     /// input plus the gas cost: the back-run reverts (and the bundle is dropped) rather than lose.
     @inlinable
-    public init(_ opportunity: Opportunity, pools: PoolBook, search: BackrunSearch) {
+    public init(_ opportunity: Opportunity, pools: borrowing PoolBook, search: BackrunSearch) {
         let cycle = opportunity.cycle
         var addresses = (EVMAddress.zero, EVMAddress.zero, EVMAddress.zero)
         if cycle.count > 0 { addresses.0 = pools[cycle.pool(0)].address }

@@ -145,23 +145,25 @@ public struct BackrunSearch: Sendable {
         touching touched: (Int, Int, Int, Int), touchedCount: Int, pools: PoolBook, victim: TransactionHash,
         gasPrice: UInt128
     ) -> Opportunity? {
-        var best: Opportunity? = nil
-        var evaluated = 0
-        func consider(_ cycle: ArbitrageCycle) {
-            guard evaluated < maxCycles else { return }
-            evaluated &+= 1
+        // The best so far and the cycles evaluated, passed down (not captured: a captured
+        // mutable local would cost a dynamic exclusivity check per call).
+        var state = (best: Opportunity?.none, evaluated: 0)
+        func consider(_ cycle: ArbitrageCycle, _ state: inout (best: Opportunity?, evaluated: Int)) {
+            guard state.evaluated < maxCycles else { return }
+            state.evaluated &+= 1
             let gas = (gasBase &+ gasPerHop &* UInt128(cycle.count)) &* gasPrice
             // Skip the exact search when even the real-valued peak (an upper bound, with a
             // margin for rounding) cannot pay for the gas or beat the best so far.
             let threshold =
-                Swift.max(fastDouble(minimumProfit), fastDouble(UInt128(truncatingIfNeeded: best?.netProfit ?? 0)))
+                Swift.max(
+                    fastDouble(minimumProfit), fastDouble(UInt128(truncatingIfNeeded: state.best?.netProfit ?? 0)))
                 + fastDouble(gas)
             guard let (amountIn, amountOut) = optimum(of: cycle, pools: pools, atLeast: threshold) else { return }
             let net =
                 Int128(truncatingIfNeeded: amountOut) &- Int128(truncatingIfNeeded: amountIn)
                 &- Int128(truncatingIfNeeded: gas)
-            if net > Int128(truncatingIfNeeded: minimumProfit) && net > (best?.netProfit ?? 0) {
-                best = Opportunity(
+            if net > Int128(truncatingIfNeeded: minimumProfit) && net > (state.best?.netProfit ?? 0) {
+                state.best = Opportunity(
                     victim: victim, cycle: cycle, amountIn: amountIn, amountOut: amountOut, gasCost: gas, netProfit: net
                 )
             }
@@ -179,8 +181,8 @@ public struct BackrunSearch: Sendable {
                         var forward = ArbitrageCycle()
                         forward.append(pool: touchedPool, tokenIn: start)
                         forward.append(pool: other, tokenIn: middle)
-                        consider(forward)
-                        consider(forward.reversed())
+                        consider(forward, &state)
+                        consider(forward.reversed(), &state)
                     }
                     other = pools.nextOfSamePair(other)
                 }
@@ -195,8 +197,8 @@ public struct BackrunSearch: Sendable {
                             forward.append(pool: touchedPool, tokenIn: start)
                             forward.append(pool: next, tokenIn: middle)
                             forward.append(pool: closing, tokenIn: third)
-                            consider(forward)
-                            consider(forward.reversed())
+                            consider(forward, &state)
+                            consider(forward.reversed(), &state)
                             closing = pools.nextOfSamePair(closing)
                         }
                     }
@@ -214,15 +216,15 @@ public struct BackrunSearch: Sendable {
                         forward.append(pool: into, tokenIn: start)
                         forward.append(pool: touchedPool, tokenIn: a)
                         forward.append(pool: out, tokenIn: b)
-                        consider(forward)
-                        consider(forward.reversed())
+                        consider(forward, &state)
+                        consider(forward.reversed(), &state)
                         out = pools.nextOfSamePair(out)
                     }
                     into = pools.nextOfSamePair(into)
                 }
             }
         }
-        return best
+        return state.best
     }
 
     /// The profit-maximising input of `cycle` and its output, before gas; nil when no input

@@ -57,6 +57,13 @@ public struct MempoolAnalyzer: ~Copyable {
         self.baseFee = baseFee
     }
 
+    /// The call our back-run makes for `opportunity` (found by this analyzer, on its pools).
+    /// Borrows the pools: no copy, no reference counting (an initialiser would take them owned).
+    @inlinable
+    public func backrunCall(for opportunity: Opportunity) -> BackrunCall {
+        BackrunCall(opportunity, pools: pools, search: search)
+    }
+
     /// Analyses `transaction`, whose calldata is `calldata`.
     public mutating func analyze(_ transaction: PendingTransaction, calldata: UnsafeRawBufferPointer) -> AnalysisResult
     {

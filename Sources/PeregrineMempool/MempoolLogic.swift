@@ -409,7 +409,7 @@ public struct MempoolLogic: ~Copyable {
         leg.pointee.targetBlock = targetBlock
         leg.pointee.maxFeePerGas = transaction.gasPrice
         leg.pointee.maxPriorityFeePerGas = transaction.maxPriorityFee
-        leg.pointee.call = BackrunCall(opportunity, pools: analyzer.pools, search: analyzer.search)
+        leg.pointee.call = analyzer.backrunCall(for: opportunity)
         leg.pointee.netProfit = opportunity.netProfit
         let length = transaction.rawLength
         leg.pointee.victimLength = length

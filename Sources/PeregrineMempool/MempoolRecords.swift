@@ -33,8 +33,10 @@ public enum PendingRecord {
             out.storeBytes(of: transaction.maxPriorityFee.littleEndian, toByteOffset: 120, as: UInt128.self)
             out.storeBytes(of: transaction.gasLimit.littleEndian, toByteOffset: 136, as: UInt64.self)
             out.storeBytes(of: transaction.nonce.littleEndian, toByteOffset: 144, as: UInt64.self)
-            out.storeBytes(of: UInt32(truncatingIfNeeded: calldata.lowerBound).littleEndian, toByteOffset: 152, as: UInt32.self)
-            out.storeBytes(of: UInt32(truncatingIfNeeded: calldata.count).littleEndian, toByteOffset: 156, as: UInt32.self)
+            out.storeBytes(
+                of: UInt32(truncatingIfNeeded: calldata.lowerBound).littleEndian, toByteOffset: 152, as: UInt32.self)
+            out.storeBytes(
+                of: UInt32(truncatingIfNeeded: calldata.count).littleEndian, toByteOffset: 156, as: UInt32.self)
             UnsafeMutableRawBufferPointer(rebasing: out[headerSize...]).copyMemory(from: payload)
         }
         return bytes
@@ -152,7 +154,8 @@ public func forEachRecordEvent(
         Event(
             timestamp: timestamp, instrument: InstrumentID(0),
             payload: .recordEnd(
-                RecordEnd(type: type, length: UInt32(truncatingIfNeeded: bytes.count), checksum: CRC32C.checksum(bytes)))))
+                RecordEnd(type: type, length: UInt32(truncatingIfNeeded: bytes.count), checksum: CRC32C.checksum(bytes))
+            )))
 }
 
 /// Puts a record back together from its chunks, in a buffer allocated once: the chunks'

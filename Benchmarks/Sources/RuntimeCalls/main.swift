@@ -12,6 +12,7 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
 import PeregrineJournal
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 
@@ -87,6 +88,62 @@ func run(_ workload: String, _ count: Int) throws -> Bool {
         for index in 0..<count {
             let sequence = Int64(events.count + index)
             logic.handle(events[index & (events.count - 1)], sequence: sequence, outputs: &outputs)
+        }
+        sink(outputs.hasher.value)
+    case "mempool-logic":
+        // One pending transaction per operation: its record's events (chunks and end) through
+        // the engine's logic with the mempool analysis, bundles and the output hash. A chain head
+        // starts each pass over the 500 signed transactions (none is a duplicate).
+        let flow = SyntheticSwapFlow(count: 500, tokenCount: 256, seed: 3, signed: true)
+        var configuration = EngineConfiguration()
+        configuration.instruments = 1
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 10_000_000_000_000_000
+        settings.bloomCapacity = 1_000
+        configuration.mempool = settings
+        var logic = try EngineLogic(configuration: configuration, strategy: IdleStrategy())
+        var outputs = HashingOutputs()
+        var sequence: Int64 = 0
+        var events: [Event] = []
+        for pool in flow.pools.pools {
+            PoolRecord.encode(pool).withUnsafeBytes {
+                forEachRecordEvent($0, type: .pool, timestamp: 1) { events.append($0) }
+            }
+        }
+        let preamble = events.count
+        var ranges: [Range<Int>] = []
+        flow.arena.withUnsafeBytes { arena in
+            for (index, transaction) in flow.transactions.enumerated() {
+                let raw = UnsafeRawBufferPointer(
+                    rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                let start = transaction.calldataOffset - transaction.rawOffset
+                let first = events.count
+                PendingRecord.encode(transaction, payload: raw, calldata: start..<(start + transaction.calldataLength))
+                    .withUnsafeBytes {
+                        forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * 1_000) {
+                            events.append($0)
+                        }
+                    }
+                ranges.append(first..<events.count)
+            }
+        }
+        let head = Event(
+            timestamp: 5, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 1, baseFeeWei: 0)))
+        for index in 0..<preamble {
+            logic.handle(events[index], sequence: sequence, outputs: &outputs)
+            sequence &+= 1
+        }
+        // Warm up: one whole pass, the same for every count.
+        for pass in 0..<(count + ranges.count) {
+            let index = pass % ranges.count
+            if index == 0 {
+                logic.handle(head, sequence: sequence, outputs: &outputs)
+                sequence &+= 1
+            }
+            for position in ranges[index] {
+                logic.handle(events[position], sequence: sequence, outputs: &outputs)
+                sequence &+= 1
+            }
         }
         sink(outputs.hasher.value)
     case "matching":
