@@ -147,6 +147,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline let transactionsBefore: Int
     @usableFromInline let opportunitiesBefore: Int
     @usableFromInline let bundlesBefore: Int
+    @usableFromInline let hasMempool: Bool
     @usableFromInline let snapshots: SnapshotTaker?
     @usableFromInline let wiring: Pipeline.Wiring
 
@@ -165,7 +166,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         ordersBefore = logic.orders
         refusedBefore = logic.refusedOrders
         venueOrdersBefore = logic.venueOrders
-        let mempool = logic.mempoolCounters ?? MempoolCounters()
+        let counters = logic.mempoolCounters
+        hasMempool = counters != nil
+        let mempool = counters ?? MempoolCounters()
         transactionsBefore = mempool.transactions
         opportunitiesBefore = mempool.opportunities
         bundlesBefore = mempool.bundles
@@ -235,7 +238,10 @@ extension LogicStage: Stage {
     @inlinable
     public mutating func poll(now: UInt64, whileBlocked: () -> Void) -> Int {
         let processed = handleAvailable(whileBlocked: whileBlocked)
-        if processed > 0 { publishCounters() }
+        if processed > 0 {
+            publishCounters()
+            if hasMempool { publishMempoolCounters() }
+        }
         return processed
     }
 
@@ -247,11 +253,17 @@ extension LogicStage: Stage {
         counters.publish(.logicRefusedOrders, refusedOrders)
         counters.publish(.logicVenueOrders, venueOrders)
         counters.publish(.logicReports, reportsEmitted)
-        if let mempool = logic.mempoolCounters {
-            counters.publish(.logicTransactions, mempool.transactions &- transactionsBefore)
-            counters.publish(.logicOpportunities, mempool.opportunities &- opportunitiesBefore)
-            counters.publish(.logicBundles, mempool.bundles &- bundlesBefore)
-        }
+    }
+
+    /// The mempool's counters, published apart from the others (and only with a mempool): a
+    /// call in `publishCounters` would cost it a retain per batch.
+    @usableFromInline @inline(never)
+    func publishMempoolCounters() {
+        guard let mempool = logic.mempoolCounters else { return }
+        let counters = wiring.counters
+        counters.publish(.logicTransactions, mempool.transactions &- transactionsBefore)
+        counters.publish(.logicOpportunities, mempool.opportunities &- opportunitiesBefore)
+        counters.publish(.logicBundles, mempool.bundles &- bundlesBefore)
     }
 
     public mutating func isDone() -> Bool { wiring.control.journalFinished && isCaughtUp() }
@@ -262,6 +274,7 @@ extension LogicStage: Stage {
         results.snapshotsWritten = snapshots?.written ?? 0
         results.snapshotFailure = snapshots?.lastFailure
         publishCounters()
+        if hasMempool { publishMempoolCounters() }
         results.bookCounters = bookCounters
         results.venueCounters = venueCounters
         results.mempoolCounters = logic.mempoolCounters

@@ -274,7 +274,7 @@ public struct MempoolLogic: ~Copyable {
     @usableFromInline var nextBackrunID: UInt64 = 1
     @usableFromInline var _counters = MempoolCounters()
 
-    public var counters: MempoolCounters { _counters }
+    @inlinable public var counters: MempoolCounters { _counters }
     @usableFromInline static let legCapacity = 8
 
     public init(settings: MempoolSettings) throws(MempoolSettings.Invalid) {
