@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineEVM
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
@@ -120,6 +121,51 @@ struct HashCoverageTests {
             order.command = command
             return Self.outputHash { $0.fold(order) }
         }
+    }
+
+    /// A bundle's legs and seals are outputs of the mempool logic: every field reaches the output hash.
+    @Test func everyBundleLegAndSealFieldReachesTheOutputHash() {
+        var base = BundleLeg.empty
+        base.bundleID = 3
+        base.victimLength = 4
+        base.call.hops = 2
+        var legs = Variants(base)
+        legs.vary("bundleID") { $0.bundleID = 4 }
+        legs.vary("backrunID") { $0.backrunID = 9 }
+        legs.vary("victimHash") { $0.victimHash = TransactionHash(0, 0, 0, 1) }
+        legs.vary("sequence") { $0.sequence = 12 }
+        legs.vary("arrival") { $0.arrival = 13 }
+        legs.vary("targetBlock") { $0.targetBlock = 14 }
+        legs.vary("maxFeePerGas") { $0.maxFeePerGas = 1 << 70 }
+        legs.vary("maxPriorityFeePerGas") { $0.maxPriorityFeePerGas = 1 << 66 }
+        legs.vary("call") { $0.call.amountIn = 1 << 80 }
+        legs.vary("netProfit") { $0.netProfit = -(1 << 90) }
+        legs.vary("victimLength") { $0.victimLength = 5 }
+        legs.vary("victim") { $0.victim[3] = 7 }
+        legs.expectEveryFieldHashed { leg in Self.outputHash { $0.fold(leg) } }
+
+        var calls = Variants(base.call)
+        calls.vary("tokenIn") { $0.tokenIn = EVMAddress(first: 0, second: 0, third: 1) }
+        calls.vary("amountIn") { $0.amountIn = 1 << 100 }
+        calls.vary("minimumOut") { $0.minimumOut = 1 << 65 }
+        calls.vary("pools") { $0.pools.2 = EVMAddress(first: 1 << 60, second: 0, third: 0) }
+        calls.vary("hops") { $0.hops = 3 }
+        calls.vary("gasLimit") { $0.gasLimit = 150_000 }
+        calls.expectEveryFieldHashed { call in
+            var leg = base
+            leg.call = call
+            return Self.outputHash { $0.fold(leg) }
+        }
+
+        var seals = Variants(
+            BundleSeal(bundleID: 1, legs: 2, targetBlock: 3, openedAt: 4, sealedAt: 5, sequence: 6))
+        seals.vary("bundleID") { $0.bundleID = 7 }
+        seals.vary("legs") { $0.legs = 1 }
+        seals.vary("targetBlock") { $0.targetBlock = 8 }
+        seals.vary("openedAt") { $0.openedAt = 9 }
+        seals.vary("sealedAt") { $0.sealedAt = 10 }
+        seals.vary("sequence") { $0.sequence = 11 }
+        seals.expectEveryFieldHashed { seal in Self.outputHash { $0.fold(seal) } }
     }
 
     static func l2Hash(_ updates: [LevelUpdate]) throws -> UInt64 {
