@@ -17,7 +17,7 @@ import PeregrineModel
 /// {"type":"chain_head","instrument":0,"block":12775689,"base_fee_wei":30000000000}
 /// ```
 ///
-/// A chunk's `bytes` are 0x and up to 80 hex digits (40 bytes; fewer are padded with zeros).
+/// A chunk's `bytes` are 0x and up to 72 hex digits (36 bytes; fewer are padded with zeros).
 /// Record types are `signed-transaction`, `traced-transaction` and `pool`.
 ///
 /// `exchange_ts` (when the venue stamped it, ns since the Unix epoch) is optional, 0 when absent. Transactions: `origin` defaults
@@ -212,15 +212,16 @@ public struct EventJSONDecoder: ~Copyable {
 
     static let typeNames = "level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head"
 
-    /// A chunk from the string value of `key`: 0x and at most 80 hex digits, an even count.
+    /// A chunk from the string value of `key`: 0x and at most 72 hex digits, an even count.
     func chunk(_ key: StaticString) throws(FeedError) -> RecordChunk {
         guard let value = object.value(key), value.kind == .string else {
-            throw FeedError(line: 0, "missing \"\(key)\" (a string of 0x and up to 80 hex digits)")
+            throw FeedError(line: 0, "missing \"\(key)\" (a string of 0x and up to 72 hex digits)")
         }
-        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0, 0)
         let text = value.bytes
         let valid = withUnsafeMutableBytes(of: &words) { storage -> Bool in
-            guard text.count >= 2, text[0] == UInt8(ascii: "0"), text[1] == UInt8(ascii: "x") || text[1] == UInt8(ascii: "X"),
+            guard text.count >= 2, text[0] == UInt8(ascii: "0"),
+                text[1] == UInt8(ascii: "x") || text[1] == UInt8(ascii: "X"),
                 text.count % 2 == 0, (text.count - 2) / 2 <= RecordChunk.capacity
             else { return false }
             var index = 2
@@ -236,7 +237,8 @@ public struct EventJSONDecoder: ~Copyable {
         guard valid else {
             throw FeedError(
                 line: 0,
-                "\"\(key)\" is \(String(decoding: text, as: UTF8.self)): use 0x and an even count of at most 80 hex digits")
+                "\"\(key)\" is \(String(decoding: text, as: UTF8.self)): use 0x and an even count of at most 72 hex digits"
+            )
         }
         return withUnsafeBytes(of: words) { RecordChunk($0) }
     }

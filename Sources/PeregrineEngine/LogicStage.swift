@@ -21,13 +21,12 @@ struct OverflowingProducer<Element: BitwiseCopyable>: ~Copyable {
         waiting.reserveCapacity(reserve)
     }
 
-    @inlinable var hasWaiting: Bool { start < waiting.count }
-
-    /// Pushes `item`, or queues it behind those already waiting.
+    /// Pushes `item`, or queues it behind those already waiting; returns whether it waits.
     @inlinable
-    mutating func push(_ item: Element) {
-        if start == waiting.count, producer.tryPush(item) { return }
+    mutating func push(_ item: Element) -> Bool {
+        if start == waiting.count, producer.tryPush(item) { return false }
         waiting.append(item)
+        return true
     }
 
     /// Moves waiting items to the ring, oldest first, as far as they fit; true when none is
@@ -63,6 +62,8 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var reports: OverflowingProducer<ExecutionReport>
     @usableFromInline var bundles: OverflowingProducer<BundleOutput>
     public var hasher: OutputHasher
+    /// Whether an output of any kind waits for room (one flag, read once per event).
+    @usableFromInline var _hasWaitingOutputs = false
     @usableFromInline var _reportCount = 0
     public var reportCount: Int { _reportCount }
 
@@ -88,13 +89,14 @@ public struct RingOutputs: ~Copyable, OutputSink {
 
     /// Whether reports or orders are waiting for room in their rings.
     @inlinable
-    public var hasWaitingOutputs: Bool { reports.hasWaiting || orders.hasWaiting || bundles.hasWaiting }
+    public var hasWaitingOutputs: Bool { _hasWaitingOutputs }
 
     /// Moves waiting reports and orders to their rings, oldest first, as far as they fit;
     /// true when none is left waiting.
     @inlinable
     public mutating func pushWaitingOutputs() -> Bool {
-        reports.pushWaiting() && orders.pushWaiting() && bundles.pushWaiting()
+        _hasWaitingOutputs = !(reports.pushWaiting() && orders.pushWaiting() && bundles.pushWaiting())
+        return !_hasWaitingOutputs
     }
 
     @inlinable
@@ -106,26 +108,26 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @inlinable
     public mutating func order(_ order: VenueOrder) {
         hasher.fold(order)
-        orders.push(order)
+        if orders.push(order) { _hasWaitingOutputs = true }
     }
 
     @inlinable
     public mutating func accept(_ report: ExecutionReport) {
         hasher.fold(report)
         _reportCount &+= 1
-        reports.push(report)
+        if reports.push(report) { _hasWaitingOutputs = true }
     }
 
     @inlinable
     public mutating func bundleLeg(_ leg: borrowing BundleLeg) {
         hasher.fold(leg)
-        bundles.push(.leg(copy leg))
+        if bundles.push(.leg(copy leg)) { _hasWaitingOutputs = true }
     }
 
     @inlinable
     public mutating func bundleSealed(_ seal: BundleSeal) {
         hasher.fold(seal)
-        bundles.push(.seal(seal))
+        if bundles.push(.seal(seal)) { _hasWaitingOutputs = true }
     }
 }
 

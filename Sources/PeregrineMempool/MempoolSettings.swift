@@ -24,6 +24,14 @@ public struct MempoolSettings: Equatable, Sendable, CustomStringConvertible {
 
     public static let falsePositiveRate = 0.000_1
 
+    /// Settings of the idle analysis an engine without a mempool holds (and never calls): the
+    /// smallest Bloom filter.
+    public static var idle: MempoolSettings {
+        var settings = MempoolSettings()
+        settings.bloomCapacity = 1
+        return settings
+    }
+
     public init() {}
 
     /// Why settings cannot be used, naming the setting and what to give.

@@ -20,7 +20,7 @@
 ///                      account u32 @56, action u8 @60, type u8 @61, time in force u8 @62,
 ///                      side u8 @63 (the whole OrderCommand)
 ///        clear book    none (all zero)
-///        record chunk  40 bytes of the record @24
+///        record chunk  36 bytes of the record @24 (bytes 60-63 zero)
 ///        record end    type u8 @24, length u32 @28, CRC-32C u32 @32
 ///        chain head    block number u64 @24, base fee in wei u64 @32
 /// ```
@@ -79,7 +79,7 @@ extension Event {
         case .clearBook:
             break
         case .recordChunk(let chunk):
-            chunk.withBytes { UnsafeMutableRawBufferPointer(rebasing: frame[24..<64]).copyMemory(from: $0) }
+            chunk.withBytes { UnsafeMutableRawBufferPointer(rebasing: frame[24..<60]).copyMemory(from: $0) }
         case .recordEnd(let end):
             Wire.store(end.type.rawValue, frame, 24)
             Wire.store(end.length, frame, 28)
@@ -154,7 +154,8 @@ extension Event {
             payload = .clearBook
         case .recordChunk:
             guard version >= 4 else { throw .unknownEventKind(kindRaw) }
-            payload = .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: frame[24..<64])))
+            try Wire.requireZero(frame, 60..<64, type: "Event")
+            payload = .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: frame[24..<60])))
         case .recordEnd:
             guard version >= 4 else { throw .unknownEventKind(kindRaw) }
             try Wire.requireZero(frame, 25..<28, type: "Event")

@@ -79,7 +79,7 @@ struct EventJSONTests {
                 {"type":"order","instrument":1,"exchange_ts":0,"action":"new","order_id":5,"account":2,"side":"sell",\
                 "order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
                 {"type":"clear","instrument":1,"exchange_ts":8}
-                {"type":"chunk","instrument":0,"exchange_ts":0,"bytes":"0x02f8b1\(String(repeating: "00", count: 37))"}
+                {"type":"chunk","instrument":0,"exchange_ts":0,"bytes":"0x02f8b1\(String(repeating: "00", count: 33))"}
                 {"type":"record","instrument":0,"exchange_ts":0,"record":"signed-transaction","length":3,"crc32c":3735928559}
                 {"type":"chain_head","instrument":0,"exchange_ts":0,"block":12775689,"base_fee_wei":30000000000}
 
@@ -128,20 +128,23 @@ struct EventJSONTests {
     @Test func badLinesAreRefusedWithWhatToFix() {
         #expect(
             Self.error(#"{"instrument":1,"price":1}"#)
-                == #"missing "type" (level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#)
+                == #"missing "type" (level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#
+        )
         #expect(
             Self.error(#"{"type":"lvl","instrument":1}"#)
-                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#)
+                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#
+        )
         #expect(
             Self.error(#"{"type":"clear","instrument":1,"side":"buy"}"#)
                 == #"unknown key(s) "side"; this type takes type, instrument, exchange_ts"#)
         #expect(Self.error(#"{"type":"level","side":"buy","price":1,"quantity":1}"#) == #"missing "instrument""#)
         #expect(
             Self.error(#"{"type":"chunk","instrument":0,"bytes":"0x0g"}"#)
-                == #""bytes" is 0x0g: use 0x and an even count of at most 80 hex digits"#)
+                == #""bytes" is 0x0g: use 0x and an even count of at most 72 hex digits"#)
         #expect(
-            Self.error(#"{"type":"chunk","instrument":0,"bytes":"0x\#(String(repeating: "00", count: 41))"}"#)
-                == #""bytes" is 0x\#(String(repeating: "00", count: 41)): use 0x and an even count of at most 80 hex digits"#)
+            Self.error(#"{"type":"chunk","instrument":0,"bytes":"0x\#(String(repeating: "00", count: 37))"}"#)
+                == #""bytes" is 0x\#(String(repeating: "00", count: 37)): use 0x and an even count of at most 72 hex digits"#
+        )
         #expect(
             Self.error(#"{"type":"record","instrument":0,"record":"block","length":1,"crc32c":0}"#)
                 == #""record" is block: use signed-transaction, traced-transaction, pool"#)

@@ -111,14 +111,20 @@ struct CodecTests {
     /// Version 4 adds record chunks (8), record ends (9) and chain heads (10), each at a fixed
     /// place; version 3 has no such kinds, and a record end's unused bytes must be zero.
     @Test func recordAndChainHeadEventsAreKindsEightToTenOfVersionFour() throws {
-        let chunkBytes = (0..<40).map { UInt8($0 * 3 + 1) }
+        let chunkBytes = (0..<36).map { UInt8($0 * 3 + 1) }
         let events = [
-            Event(timestamp: 1, instrument: InstrumentID(0), payload: .recordChunk(chunkBytes.withUnsafeBytes { RecordChunk($0) })),
-            Event(timestamp: 2, instrument: InstrumentID(0), payload: .recordEnd(RecordEnd(type: .pool, length: 92, checksum: 0xDEAD_BEEF))),
-            Event(timestamp: 3, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000))),
+            Event(
+                timestamp: 1, instrument: InstrumentID(0),
+                payload: .recordChunk(chunkBytes.withUnsafeBytes { RecordChunk($0) })),
+            Event(
+                timestamp: 2, instrument: InstrumentID(0),
+                payload: .recordEnd(RecordEnd(type: .pool, length: 92, checksum: 0xDEAD_BEEF))),
+            Event(
+                timestamp: 3, instrument: InstrumentID(0),
+                payload: .chainHead(ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000))),
         ]
         var expected = [[UInt8]](repeating: [UInt8](repeating: 0, count: 40), count: 3)
-        expected[0] = chunkBytes
+        expected[0] = chunkBytes + [0, 0, 0, 0]
         expected[1][0] = 3
         expected[1].replaceSubrange(4..<8, with: [92, 0, 0, 0])
         expected[1].replaceSubrange(8..<12, with: [0xEF, 0xBE, 0xAD, 0xDE])

@@ -10,11 +10,11 @@ struct LayoutTests {
     }
 
     @Test func eventFitsInOneCacheLine() {
-        #expect(MemoryLayout<Event>.size == 64)
+        #expect(MemoryLayout<Event>.size == 60)
         #expect(MemoryLayout<Event>.stride == 64)
         #expect(MemoryLayout<Event>.alignment == 8)
-        #expect(MemoryLayout<EventPayload>.size == 41)
-        #expect(MemoryLayout<RecordChunk>.size == 40)
+        #expect(MemoryLayout<EventPayload>.size == 40)
+        #expect(MemoryLayout<RecordChunk>.size == 36)
         #expect(MemoryLayout<OrderCommand>.size == 40)
         #expect(MemoryLayout<ExecutionReport>.size == 64)
         #expect(MemoryLayout<ExecutionReport>.stride == 64)

@@ -30,7 +30,7 @@ public enum EventGen {
         case 6: return .clearBook
         case 7:
             return withUnsafeBytes(of: (number, price.ticks, quantity.lots, price2.ticks, quantity2.lots)) {
-                .recordChunk(RecordChunk($0))
+                .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: $0[0..<36])))
             }
         case 8:
             return .recordEnd(
