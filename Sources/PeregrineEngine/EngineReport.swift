@@ -29,7 +29,7 @@ public struct EngineReport: Sendable {
     public var orderLatency: LatencySummary
     /// Per journal batch: oldest event's ingress → released to the logic.
     public var journalLatency: LatencySummary
-    /// Per bundled victim: its record's ingress → its sealed bundle at the sink.
+    /// Per bundled victim: its record's ingress → its bundle signed and sent by the sink.
     public var bundleLatency = LatencySummary(LatencyRecorder.makeHistogram())
     /// The mempool analysis' counters after the last event (nil without one), and the bundles
     /// this run sealed and that reached the sink.
@@ -184,7 +184,7 @@ public struct EngineReport: Sendable {
             lines.append(
                 "bundles           \(grouped(bundlesSealed)) sealed (on event time) · \(grouped(bundlesAtSink)) at sink"
             )
-            lines.append("latency bundle    \(bundleLatency.formatted) (victim's ingress → its bundle at the sink)")
+            lines.append("latency bundle    \(bundleLatency.formatted) (victim's ingress → its bundle signed and sent)")
             lines.append("durability point  " + durabilityPoint)
         }
         lines.append("last sequence     \(lastSequence) (\(grouped(ticks)) idle clock ticks among the events)")

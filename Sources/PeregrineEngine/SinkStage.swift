@@ -17,6 +17,9 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
     @usableFromInline var bundles: SPSCConsumer<BundleOutput>
     @usableFromInline var bundleLatency: LatencyWriter
+    /// Arrivals of the legs of the bundle being received (at most 8 legs).
+    @usableFromInline var legArrivals = InlineArray<8, UInt64>(repeating: 0)
+    @usableFromInline var legCount = 0
     @usableFromInline var _bundleCount: Int = 0
     /// Sealed bundles received (their legs came before each).
     public var bundleCount: Int { _bundleCount }
@@ -89,7 +92,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
             return readyReports
         }
         let now = clock.now()
-        if readyBundles > 0 { drainBundles(readyBundles, now: now) }
+        if readyBundles > 0 { drainBundles(readyBundles) }
         for offset in 0..<readyOutcomes {
             let outcome = outcomes.element(at: offset)
             endToEnd.record(now &- outcome.ingressTimestamp)
@@ -109,17 +112,24 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         return readyOutcomes &+ readyOrders &+ readyReports &+ readyBundles
     }
 
-    /// Hands bundle legs and seals on; measures each victim's arrival → its bundle here.
+    /// Hands bundle legs and seals on; measures each victim's ingress → its bundle sent
+    /// downstream (signed and written, for a mempool run's outputs).
     @inlinable
-    mutating func drainBundles(_ ready: Int, now: UInt64) {
+    mutating func drainBundles(_ ready: Int) {
         for offset in 0..<ready {
             switch bundles.element(at: offset) {
             case .leg(let leg):
-                bundleLatency.record(now &- Swift.min(leg.arrival, now))
+                if legCount < 8 {
+                    legArrivals[legCount] = leg.arrival
+                    legCount &+= 1
+                }
                 downstream.bundleLeg(leg)
             case .seal(let seal):
                 _bundleCount &+= 1
                 downstream.bundleSealed(seal)
+                let sent = clock.now()
+                for index in 0..<legCount { bundleLatency.record(sent &- Swift.min(legArrivals[index], sent)) }
+                legCount = 0
             }
         }
         bundles.consume(ready)
