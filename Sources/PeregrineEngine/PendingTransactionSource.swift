@@ -32,16 +32,7 @@ public final class PendingFeed: Sendable {
         var tooLarge = 0
         arena.withUnsafeBytes { arena in
             for transaction in transactions {
-                let payload =
-                    signed
-                    ? transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)
-                    : transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)
-                let calldataStart = transaction.calldataOffset - payload.lowerBound
-                var pending = transaction
-                if !signed { pending.rawLength = 0 }
-                let record = PendingRecord.encode(
-                    pending, payload: UnsafeRawBufferPointer(rebasing: arena[payload]),
-                    calldata: calldataStart..<(calldataStart + transaction.calldataLength))
+                let record = PendingRecord.encode(transaction, arena: arena, signed: signed)
                 guard record.count <= RecordAssembler.capacity else {
                     tooLarge += 1
                     continue
@@ -160,12 +151,11 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
             handled &+= written
             lastPublished = due
         }
-        if handled == 0, now &- lastPublished >= tickIntervalNanoseconds,
-            SyntheticSource.writeTick(now: now, into: &writer)
+        if handled == 0,
+            SyntheticSource.tickIfIdle(
+                now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
+                into: &writer)
         {
-            _counts.ticks &+= 1
-            _counts.emitted &+= 1
-            lastPublished = now
             return 1
         }
         return handled

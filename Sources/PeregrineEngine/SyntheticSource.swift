@@ -76,13 +76,29 @@ public struct SyntheticSource: ~Copyable, EventSource {
             // Exponential gap: -ln(U) × mean, U in (0, 1].
             nextArrival += -Double.log(1 - random.nextUnitInterval()) * meanGapNanoseconds
         }
-        if handled == 0, now &- lastPublished >= tickIntervalNanoseconds, Self.writeTick(now: now, into: &writer) {
-            _counts.ticks &+= 1
-            _counts.emitted &+= 1
-            lastPublished = now
+        if handled == 0,
+            Self.tickIfIdle(
+                now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
+                into: &writer)
+        {
             return 1
         }
         return handled
+    }
+
+    /// Writes a clock tick stamped `now` when nothing was written for `interval` ns since
+    /// `lastPublished` (then moved to `now`) and counts it; returns whether it did. Every
+    /// source calls it when a step wrote nothing, so time passes for the logic while idle.
+    @inlinable
+    public static func tickIfIdle<Writer: EventWriter & ~Copyable>(
+        now: UInt64, lastPublished: inout UInt64, interval: UInt64, counts: inout SourceCounts,
+        into writer: inout Writer
+    ) -> Bool {
+        guard now &- lastPublished >= interval, writeTick(now: now, into: &writer) else { return false }
+        counts.ticks &+= 1
+        counts.emitted &+= 1
+        lastPublished = now
+        return true
     }
 
     /// Writes a clock tick stamped `now`; false when the writer is full.

@@ -42,6 +42,24 @@ public enum PendingRecord {
         return bytes
     }
 
+    /// The record of `transaction`, whose bytes are in `arena` (`rawOffset`, `rawLength` and
+    /// `calldataOffset`, `calldataLength` into it): its signed bytes as the payload when
+    /// `signed`, else its calldata alone (a traced transaction).
+    public static func encode(_ transaction: PendingTransaction, arena: UnsafeRawBufferPointer, signed: Bool)
+        -> [UInt8]
+    {
+        let payload =
+            signed
+            ? transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)
+            : transaction.calldataOffset..<(transaction.calldataOffset + transaction.calldataLength)
+        let calldataStart = transaction.calldataOffset - payload.lowerBound
+        var pending = transaction
+        if !signed { pending.rawLength = 0 }
+        return encode(
+            pending, payload: UnsafeRawBufferPointer(rebasing: arena[payload]),
+            calldata: calldataStart..<(calldataStart + transaction.calldataLength))
+    }
+
     /// The transaction in `record`, with its calldata and signed bytes (`rawOffset`,
     /// `rawLength`; length 0 for a traced one) as offsets into `record`; nil when the calldata
     /// lies outside the payload. Allocation-free.

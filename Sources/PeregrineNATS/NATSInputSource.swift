@@ -144,12 +144,11 @@ public struct NATSInputSource: ~Copyable, EventSource {
         feed.fill(batchLimit)
         let wanted = Swift.min(feed.available, batchLimit)
         if wanted == 0 {
-            if now &- lastPublished >= tickIntervalNanoseconds, !feed.finished,
-                SyntheticSource.writeTick(now: now, into: &writer)
+            if !feed.finished,
+                SyntheticSource.tickIfIdle(
+                    now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
+                    into: &writer)
             {
-                _counts.ticks &+= 1
-                _counts.emitted &+= 1
-                lastPublished = now
                 return 1
             }
             return 0

@@ -114,12 +114,11 @@ public struct NATSPendingSource: ~Copyable, EventSource {
             handled &+= written
             lastPublished = now
         }
-        if handled == 0, !finished, now &- lastPublished >= tickIntervalNanoseconds,
-            SyntheticSource.writeTick(now: now, into: &writer)
+        if handled == 0, !finished,
+            SyntheticSource.tickIfIdle(
+                now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
+                into: &writer)
         {
-            _counts.ticks &+= 1
-            _counts.emitted &+= 1
-            lastPublished = now
             return 1
         }
         return handled

@@ -35,11 +35,10 @@ func mempoolEvents(_ flow: SyntheticSwapFlow, gap: UInt64 = 10_000) -> [Event] {
     }
     flow.arena.withUnsafeBytes { arena in
         for (index, transaction) in flow.transactions.enumerated() {
-            let raw = UnsafeRawBufferPointer(
-                rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
-            let calldata = (transaction.calldataOffset - transaction.rawOffset)..<(transaction.calldataOffset - transaction.rawOffset + transaction.calldataLength)
-            PendingRecord.encode(transaction, payload: raw, calldata: calldata).withUnsafeBytes {
-                forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * gap) { events.append($0) }
+            PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
+                forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * gap) {
+                    events.append($0)
+                }
             }
         }
     }
@@ -59,7 +58,8 @@ struct MempoolLogicTests {
                 let record = PendingRecord.encode(
                     transaction, payload: raw, calldata: start..<(start + transaction.calldataLength))
                 #expect(record.count == PendingRecord.headerSize + raw.count)
-                let decoded = try #require(record.withUnsafeBytes { PendingRecord.decode($0, type: .signedTransaction) })
+                let decoded = try #require(
+                    record.withUnsafeBytes { PendingRecord.decode($0, type: .signedTransaction) })
                 var expected = transaction
                 expected.rawOffset = PendingRecord.headerSize
                 expected.calldataOffset = PendingRecord.headerSize + start
@@ -73,7 +73,8 @@ struct MempoolLogicTests {
             }
         }
         // A calldata range outside the payload is refused.
-        var bad = PendingRecord.encode(flow.transactions[0], payload: UnsafeRawBufferPointer(start: nil, count: 0), calldata: 0..<0)
+        var bad = PendingRecord.encode(
+            flow.transactions[0], payload: UnsafeRawBufferPointer(start: nil, count: 0), calldata: 0..<0)
         bad[156] = 1
         #expect(bad.withUnsafeBytes { PendingRecord.decode($0, type: .tracedTransaction) } == nil)
     }
@@ -130,12 +131,15 @@ struct MempoolLogicTests {
         let events = mempoolEvents(flow)
         for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
         logic.handle(
-            Event(timestamp: .max / 2, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
+            Event(
+                timestamp: .max / 2, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
             sequence: Int64(events.count), sink: &sink)
 
         var analyzer = MempoolAnalyzer(
             pools: flow.pools, search: BackrunSearch(minimumProfit: 0),
-            seen: try BloomFilter(capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate),
+            seen: try BloomFilter(
+                capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate),
             baseFee: 7)
         var victims: [TransactionHash] = []
         for index in flow.transactions.indices {
@@ -221,7 +225,8 @@ struct MempoolLogicTests {
             try MempoolSettings.parse(settings.description.replacingOccurrences(of: " nonce=0", with: ""))
         }
         #expect(throws: MempoolSettings.Invalid("bundle-size=17: use 2 to 16")) {
-            try MempoolSettings.parse(settings.description.replacingOccurrences(of: "bundle-size=2", with: "bundle-size=17"))
+            try MempoolSettings.parse(
+                settings.description.replacingOccurrences(of: "bundle-size=2", with: "bundle-size=17"))
         }
         #expect(throws: MempoolSettings.Invalid("chain-id=x: use a whole number")) {
             try MempoolSettings.parse(settings.description.replacingOccurrences(of: "chain-id=1", with: "chain-id=x"))

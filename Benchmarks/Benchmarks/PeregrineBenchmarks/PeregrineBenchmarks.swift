@@ -543,14 +543,8 @@ let benchmarks: @Sendable () -> Void = {
             var ranges: [Range<Int>] = []
             flow.arena.withUnsafeBytes { arena in
                 for (index, transaction) in flow.transactions.enumerated() {
-                    let raw = UnsafeRawBufferPointer(
-                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
-                    let start = transaction.calldataOffset - transaction.rawOffset
                     let first = events.count
-                    PendingRecord.encode(
-                        transaction, payload: raw, calldata: start..<(start + transaction.calldataLength)
-                    )
-                    .withUnsafeBytes {
+                    PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
                         forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * 1_000) {
                             events.append($0)
                         }
