@@ -127,7 +127,8 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
         while sent < count, handled < batchLimit, feed.transactionCount > 0 {
             let due =
                 intervalNanoseconds > 0
-                ? startTime &+ UInt64(Double(sent) * intervalNanoseconds) : now
+                ? startTime &+ CycleClock.saturatingNanoseconds(seconds: Double(sent) * intervalNanoseconds / 1e9)
+                : now
             guard due <= now else { break }
             let index = sent % feed.transactionCount
             if index == 0 && sent > 0 && preamble.heads <= sent / feed.transactionCount {

@@ -146,6 +146,9 @@ struct MempoolRun: ParsableCommand {
             throw ValidationError("--status-interval must be \(EngineConfiguration.statusIntervalAllowed.dropFirst(4))")
         }
         guard minProfitEth >= 0, minProfitEth <= 1e9 else { throw ValidationError("--min-profit-eth must be 0 to 1e9") }
+        guard targetBlock.map({ $0 >= 1 && $0 < UInt64.max }) ?? true else {
+            throw ValidationError("--target-block must be 1 or more")
+        }
         guard ["none", "batch", "every"].contains(durability) else {
             throw ValidationError("--durability must be none, batch or every")
         }
