@@ -309,8 +309,14 @@ public struct MempoolLogic: ~Copyable {
     @inlinable
     public mutating func handle<Sink: BundleSink & ~Copyable>(_ event: Event, sequence: Int64, sink: inout Sink) {
         switch event.payload {
-        case .recordChunk(let chunk): assembler.append(chunk)
+        case .recordChunk(let chunk):
+            if assembler.append(chunk, index: event.instrument.rawValue) { _counters.malformedRecords &+= 1 }
         case .recordEnd(let end): finishRecord(end, event: event, sequence: sequence, sink: &sink)
+        default:
+            // A record's events are consecutive: any other event cuts an unfinished one short.
+            if assembler.abandon() { _counters.malformedRecords &+= 1 }
+        }
+        switch event.payload {
         case .chainHead(let head):
             _counters.chainHeads &+= 1
             // A new block: what is still pending is analysed again, for the block after it.

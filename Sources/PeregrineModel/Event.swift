@@ -77,7 +77,8 @@ public struct TimerFire: Hashable, Sendable, BitwiseCopyable {
 /// 36 bytes of a record too large for one event (a pending transaction's bytes, a pool): a
 /// record is its chunks in order, then the `RecordEnd` that says what they are, how many bytes
 /// they hold and their checksum. A source writes a record's events in one claim, so they are
-/// consecutive in the journal; the last chunk is padded with zeros. 36 bytes, not 40: the
+/// consecutive in the journal; the last chunk is padded with zeros. A chunk event's
+/// instrument is its index in the record (0 starts one). 36 bytes, not 40: the
 /// bytes after it are where `EventPayload` keeps its case in the spare bits of an
 /// `OrderCommand`'s enums, so the event stays 60 bytes with no tag byte (a 40-byte chunk cost
 /// the whole pipeline a fifth of its events per second, measured).

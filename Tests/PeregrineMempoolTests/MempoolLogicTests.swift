@@ -102,20 +102,60 @@ struct MempoolLogicTests {
         #expect(end.length == 100 && end.checksum == bytes.withUnsafeBytes { CRC32C.checksum($0) })
         func assemble(_ chunks: [Event], _ end: RecordEnd) -> [UInt8]? {
             var assembler = RecordAssembler()
-            for event in chunks { if case .recordChunk(let chunk) = event.payload { assembler.append(chunk) } }
+            for event in chunks {
+                if case .recordChunk(let chunk) = event.payload {
+                    _ = assembler.append(chunk, index: event.instrument.rawValue)
+                }
+            }
             return assembler.finish(end).map { Array($0) }
         }
         #expect(assemble(Array(events[0..<3]), end) == bytes)
         #expect(assemble(Array(events[0..<2]), end) == nil)
         #expect(assemble(Array(events[0..<3]) + [events[0]], end) == nil)
+        #expect(assemble([events[0], events[2], events[1]], end) == nil)  // out of order: spoilt
+        #expect(assemble([events[2], events[0], events[1], events[2]], end) == bytes)  // chunk 0 starts it
         var wrong = end
         wrong.checksum ^= 1
         #expect(assemble(Array(events[0..<3]), wrong) == nil)
         // Past the capacity: refused, and the next record starts clean.
         var assembler = RecordAssembler()
-        for _ in 0..<60 { assembler.append(RecordChunk(UnsafeRawBufferPointer(start: nil, count: 0))) }
+        for index in 0..<60 {
+            _ = assembler.append(RecordChunk(UnsafeRawBufferPointer(start: nil, count: 0)), index: UInt32(index))
+        }
         #expect(assembler.finish(RecordEnd(type: .pool, length: 2_400, checksum: 0)) == nil)
         #expect(assembler.length == 0)
+    }
+
+    /// A record cut short (a run killed between its chunks, then a new run's events) is dropped
+    /// and counted; the records after it are whole.
+    @Test func aRecordCutShortIsDroppedAndTheNextOnesAreWhole() throws {
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        let events = mempoolEvents(Self.flow)
+        // The pools and the first transaction's record but its last chunk and its end.
+        let firstTransaction = try #require(
+            events.indices.first { index in
+                if case .recordEnd(let end) = events[index].payload { return end.type == .signedTransaction }
+                return false
+            })
+        let firstChunk = try #require((0..<firstTransaction).last { events[$0].instrument.rawValue == 0 })
+        for cut in [firstTransaction - 1, firstChunk + 1] {
+            var logic = try MempoolLogic(settings: settings)
+            var sink = RecordingBundles()
+            var sequence: Int64 = 0
+            for event in events[..<cut] {
+                logic.handle(event, sequence: sequence, sink: &sink)
+                sequence += 1
+            }
+            // The restarted source's stream: a chain head, then everything again.
+            for event in events {
+                logic.handle(event, sequence: sequence, sink: &sink)
+                sequence += 1
+            }
+            #expect(logic.counters.malformedRecords == 1, "cut at \(cut)")
+            #expect(logic.counters.transactions == Self.flow.transactions.count)
+            #expect(logic.counters.pools == 2 * Self.flow.pools.pools.count)
+        }
     }
 
     /// The logic finds what the analyzer finds, bundles every opportunity with its victim's
