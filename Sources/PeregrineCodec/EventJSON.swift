@@ -12,7 +12,7 @@ import PeregrineModel
 /// {"type":"timer","instrument":0,"timer_id":0,"deadline":1000}
 /// {"type":"order","instrument":1,"action":"new","order_id":5,"account":2,"side":"sell","order_type":"limit","tif":"GTC","price":101,"stop_price":0,"quantity":4}
 /// {"type":"clear","instrument":1,"exchange_ts":1700000000123456789}
-/// {"type":"chunk","instrument":0,"bytes":"0x02f8b1…"}
+/// {"type":"chunk","instrument":0,"bytes":"0x02f8b1…"}   (instrument: the chunk's index in its record)
 /// {"type":"record","instrument":0,"record":"signed-transaction","length":180,"crc32c":3735928559}
 /// {"type":"chain_head","instrument":0,"block":12775689,"base_fee_wei":30000000000}
 /// ```

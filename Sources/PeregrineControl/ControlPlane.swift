@@ -208,6 +208,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             export.add(status.endToEnd, stage: "end_to_end")
             export.add(status.journalLatency, stage: "journal")
             export.add(status.orderLatency, stage: "order")
+            export.add(status.bundleLatency, stage: "bundle")
         }
         if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
     }

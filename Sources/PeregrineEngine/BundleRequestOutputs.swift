@@ -10,12 +10,13 @@ import Synchronization
 
 /// `eth_sendBundle` requests to a file, one JSON line each (`-`: standard output), line-buffered:
 /// a request has left when `deliver` returns (one `write` per bundle), as a relay would have it.
+/// `append`: a run adds to what an earlier run (one that crashed, say) sent, never erasing it.
 public final class FileBundleDelivery: BundleDelivery {
     let file: UnsafeMutablePointer<FILE>
     let closeAtEnd: Bool
     public let label: String
 
-    public init(path: String) throws(EngineError) {
+    public init(path: String, append: Bool = false) throws(EngineError) {
         if path == "-" {
             guard let file = fdopen(dup(1), "w") else {
                 throw .invalidSetting(name: "bundles-out", value: path, allowed: "standard output cannot be opened")
@@ -24,7 +25,7 @@ public final class FileBundleDelivery: BundleDelivery {
             self.file = file
             label = "standard output"
         } else {
-            guard let file = fopen(path, "w") else {
+            guard let file = fopen(path, append ? "a" : "w") else {
                 throw .invalidSetting(
                     name: "bundles-out", value: path,
                     allowed: "a file that can be written (\(String(cString: strerror(errno))))")

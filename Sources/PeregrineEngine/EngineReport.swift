@@ -172,8 +172,11 @@ public struct EngineReport: Sendable {
                     + "(\(grouped(fillsAtSink)) fills)")
         }
         if let mempool {
+            // The analysis' counters are its state: after a recovery they cover the journal's
+            // whole history; the bundle counts below are this run's.
+            let scope = (recovery?.replayed ?? 0) > 0 ? " (since the journal's start)" : ""
             lines.append(
-                "mempool           \(grouped(mempool.transactions)) pending transactions analysed · "
+                "mempool           \(grouped(mempool.transactions)) pending transactions analysed\(scope) · "
                     + "\(grouped(mempool.duplicates)) duplicate · \(grouped(mempool.filtered)) by rules · "
                     + "\(grouped(mempool.undecodable)) not a Router02 swap · \(grouped(mempool.reverts)) would revert · "
                     + "\(grouped(mempool.malformedRecords)) malformed records")
@@ -182,7 +185,8 @@ public struct EngineReport: Sendable {
                     + "\(grouped(mempool.pools)) pools, \(grouped(mempool.chainHeads)) chain head"
                     + (mempool.chainHeads == 1 ? "" : "s"))
             lines.append(
-                "bundles           \(grouped(bundlesSealed)) sealed (on event time) · \(grouped(bundlesAtSink)) at sink"
+                "bundles           \(grouped(bundlesSealed)) sealed by this run (on event time) · "
+                    + "\(grouped(bundlesAtSink)) at sink"
             )
             lines.append("latency bundle    \(bundleLatency.formatted) (victim's ingress → its bundle signed and sent)")
             lines.append("durability point  " + durabilityPoint)

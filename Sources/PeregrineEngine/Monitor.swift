@@ -67,7 +67,7 @@ struct Monitor {
                 let journalInterval = wiring.journalLatency.collectInterval(into: &journalTotal) {
                     control.journalFinished
                 }
-                _ = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
+                let bundleInterval = wiring.bundleLatency.collectInterval(into: &bundleTotal) { control.sinkFinished }
                 let snapshot = counters.snapshot()
                 let seconds = Double(now &- previousTime) / 1e9
                 let inCount = snapshot[.sourceEmitted] ?? 0
@@ -78,10 +78,11 @@ struct Monitor {
                         inRate: Double(inCount - previousIn) / seconds,
                         outRate: Double(outCount - previousOut) / seconds,
                         latency: interval.map(LatencySummary.init)))
-                observer?.interval(
-                    pipelineStatus(
-                        snapshot, elapsed: Double(now &- start) / 1e9, endToEnd: interval, order: orderInterval,
-                        journal: journalInterval))
+                var intervalStatus = pipelineStatus(
+                    snapshot, elapsed: Double(now &- start) / 1e9, endToEnd: interval, order: orderInterval,
+                    journal: journalInterval)
+                intervalStatus.bundleLatency = bundleInterval
+                observer?.interval(intervalStatus)
                 previousIn = inCount
                 previousOut = outCount
                 previousTime = now
@@ -104,11 +105,12 @@ struct Monitor {
         let endToEndRest = wiring.endToEnd.collectRemaining(into: &endToEndTotal)
         let orderRest = wiring.orderLatency.collectRemaining(into: &orderTotal)
         let journalRest = wiring.journalLatency.collectRemaining(into: &journalTotal)
-        _ = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
+        let bundleRest = wiring.bundleLatency.collectRemaining(into: &bundleTotal)
         let snapshot = counters.snapshot()
-        observer?.interval(
-            pipelineStatus(snapshot, elapsed: elapsed, endToEnd: endToEndRest, order: orderRest, journal: journalRest)
-        )
+        var finalStatus = pipelineStatus(
+            snapshot, elapsed: elapsed, endToEnd: endToEndRest, order: orderRest, journal: journalRest)
+        finalStatus.bundleLatency = bundleRest
+        observer?.interval(finalStatus)
         var report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
             clock: clock.description, threadPinning: threads.map { ($0.name, $0.pinning) },

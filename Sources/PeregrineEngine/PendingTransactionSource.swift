@@ -74,7 +74,8 @@ public final class PendingFeed: Sendable {
     public static func block(_ inspection: BlockInspection, path: String, headBlock: UInt64?) -> PendingFeed {
         PendingFeed(
             transactions: inspection.pending, arena: inspection.calldata, signed: false, pools: inspection.pools,
-            headBlock: headBlock ?? UInt64(clamping: inspection.blockNumber - 1), baseFeeWei: 0,
+            headBlock: headBlock ?? UInt64(clamping: inspection.blockNumber) &- (inspection.blockNumber > 0 ? 1 : 0),
+            baseFeeWei: 0,
             label:
                 "block \(inspection.blockNumber) (\(path)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs"
         )

@@ -25,6 +25,8 @@ public struct PipelineStatus: Sendable {
     public var orderLatency: Histogram<UInt64>?
     /// Journal stage latency of this interval (per batch: oldest ingress → released), ns.
     public var journalLatency: Histogram<UInt64>?
+    /// Mempool runs: each bundled victim's ingress → its bundle signed and sent, ns.
+    public var bundleLatency: Histogram<UInt64>? = nil
     /// Seconds since the pipeline started.
     public var elapsedSeconds: Double
 

@@ -53,10 +53,10 @@ public final class BundleRequestWriter {
             return
         }
         var transactions: [[UInt8]] = []
-        for leg in legs {
+        for (index, leg) in legs.enumerated() {
             transactions.append(leg.withVictimBytes { Array($0) })
             do {
-                transactions.append(try backrun(for: leg).raw)
+                transactions.append(try backrun(for: leg, nonceOffset: UInt64(index)).raw)
                 backrunsSigned += 1
             } catch {
                 fail("signing the back-run of bundle \(seal.bundleID): \(error)")
@@ -78,11 +78,15 @@ public final class BundleRequestWriter {
         if firstFailure == nil { firstFailure = reason }
     }
 
-    /// Our signed back-run for `leg`: an EIP-1559 call of the executor, at the victim's fees.
-    public func backrun(for leg: BundleLeg) throws(SigningError) -> SignedTransaction {
+    /// Our signed back-run for `leg`, the `nonceOffset`-th of its bundle: an EIP-1559 call of the
+    /// executor, at the victim's fees, with nonce `settings.nonce + nonceOffset` (our
+    /// transactions in one bundle take consecutive nonces; every bundle for a block starts at
+    /// the same one, as only one of them can land).
+    public func backrun(for leg: BundleLeg, nonceOffset: UInt64 = 0) throws(SigningError) -> SignedTransaction {
         try signer.sign(
             EIP1559Transaction(
-                chainID: settings.chainID, nonce: settings.nonce, maxPriorityFeePerGas: leg.maxPriorityFeePerGas,
+                chainID: settings.chainID, nonce: settings.nonce &+ nonceOffset,
+                maxPriorityFeePerGas: leg.maxPriorityFeePerGas,
                 maxFeePerGas: leg.maxFeePerGas, gasLimit: leg.call.gasLimit, to: settings.executor,
                 data: BackrunCalldata.encode(leg.call)))
     }

@@ -49,8 +49,8 @@ public struct BackrunCall: Equatable, Sendable, BitwiseCopyable {
 /// (2.3 KB) that crosses a ring inline.
 @frozen
 public struct BundleLeg: Sendable, BitwiseCopyable {
-    /// Victims larger than this are not analysed (the source refuses them).
-    public static let victimCapacity = RecordAssembler.capacity
+    /// Room for a victim's signed bytes: more than a record can hold after its header.
+    public static let victimCapacity = 2_048
 
     public var bundleID: UInt64
     /// Our transaction's number (1, 2, … over the run).
@@ -256,7 +256,7 @@ public struct MempoolCounters: Equatable, Sendable {
 /// pending transaction (`MempoolAnalyzer`: Bloom de-duplication, rules, decode, simulate,
 /// back-run search), and bundles each victim with our back-run. Bundles seal on event time:
 /// full, or when an event (a clock tick included) comes `bundleTimeoutNanoseconds` after their
-/// first victim, or at the session's end. A pure function of the events, like the rest of the
+/// first victim, at a new chain head, or at the session's end. A pure function of the events, like the rest of the
 /// logic; its whole state is in snapshots and the state hash.
 ///
 /// Per event: no allocation, except a pool record for a pool not seen before (the pool index
@@ -319,6 +319,9 @@ public struct MempoolLogic: ~Copyable {
         switch event.payload {
         case .chainHead(let head):
             _counters.chainHeads &+= 1
+            // The open bundle is for the block before this head: sealed now, for that block,
+            // so no bundle mixes two blocks (or holds a victim twice after the Bloom reset).
+            if let sealed = builder.flush() { emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink) }
             // A new block: what is still pending is analysed again, for the block after it.
             targetBlock = head.blockNumber &+ 1
             baseFeeWei = head.baseFeeWei

@@ -186,8 +186,8 @@ public func forEachRecordEvent(
 /// one). A record cut short (a crash between its chunks, then a new run's events) is dropped
 /// by `abandon` or by the next chunk 0. Not thread-safe; allocation-free per chunk.
 public struct RecordAssembler: ~Copyable {
-    /// The largest record, in bytes (a Router02 swap's is 450 to 1,000).
-    public static let capacity = 2_048
+    /// The largest record, in bytes: 57 whole chunks (a Router02 swap's record is 450 to 1,000).
+    public static let capacity = 57 * RecordChunk.capacity
 
     @usableFromInline let buffer: UnsafeMutableRawBufferPointer
     /// Bytes of chunks since the last record's end.

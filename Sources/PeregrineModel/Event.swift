@@ -89,7 +89,7 @@ public struct RecordChunk: Hashable, Sendable, BitwiseCopyable {
     /// The 36 bytes, in order (in memory order: little-endian words).
     public var words: (UInt64, UInt64, UInt64, UInt64, UInt32)
 
-    /// A chunk holding `bytes` (at most 40; the rest is zero).
+    /// A chunk holding `bytes` (at most 36; the rest is zero).
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) {
         words = (0, 0, 0, 0, 0)
@@ -128,7 +128,7 @@ public enum RecordType: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable
 }
 
 /// The end of a record: the `length` bytes of the chunks just before it (in
-/// `ceil(length / 40)` chunks), whose CRC-32C is `checksum`.
+/// `ceil(length / 36)` chunks), whose CRC-32C is `checksum`.
 @frozen
 public struct RecordEnd: Hashable, Sendable, BitwiseCopyable {
     public var type: RecordType

@@ -53,13 +53,11 @@ public final class NATSOutputPublisher: OutputSink {
         withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
     }
 
-    /// Signs and sends sealed bundles when set (a mempool run); a run without a mempool
-    /// analysis seals none.
-    public var bundleWriter: BundleRequestWriter?
+    /// `run --nats` has no mempool analysis, so no bundle reaches these (a mempool run's
+    /// bundles go through `BundleRequestOutputs`).
+    public func bundleLeg(_ leg: borrowing BundleLeg) {}
 
-    public func bundleLeg(_ leg: borrowing BundleLeg) { bundleWriter?.bundleLeg(leg) }
-
-    public func bundleSealed(_ seal: BundleSeal) { bundleWriter?.bundleSealed(seal) }
+    public func bundleSealed(_ seal: BundleSeal) {}
 
     public func order(_ order: VenueOrder) {
         EventJSON.write(

@@ -81,7 +81,7 @@ struct MempoolRun: ParsableCommand {
 
     @Option(
         help:
-            "Where eth_sendBundle requests go: a file or - for standard output (one JSON line each), or nats://HOST:PORT (one message each on --bundles-subject)."
+            "Where eth_sendBundle requests go: a file (appended to) or - for standard output (one JSON line each), or nats://HOST:PORT (one message each on --bundles-subject)."
     )
     var bundlesOut: String?
 
@@ -174,6 +174,13 @@ struct MempoolRun: ParsableCommand {
                     + "transactions are now journaled in the engine's journal. Replay that file with the build that "
                     + "wrote it, or record the feed again with `peregrine mempool run --source nats://… --journal DIR` "
                     + "and replay it with `peregrine replay --journal DIR --bundles-out FILE`")
+            throw ExitCode(2)
+        }
+        if let journal, Self.startsWith(journal, Self.oldJournalMagic) {
+            printError(
+                "error: --journal \(journal) is a pending-transaction journal written by an older peregrine (PGMEMPL1); "
+                    + "this build journals into a directory (--journal DIR). Replay that file with the build that wrote "
+                    + "it, or give a new directory")
             throw ExitCode(2)
         }
         let signer: EthereumSigner
@@ -336,7 +343,7 @@ struct MempoolRun: ParsableCommand {
             let subject = bundlesSubject
             return { try NATSBundleDelivery(url: bundlesOut, subject: subject) }
         }
-        return { try FileBundleDelivery(path: bundlesOut) }
+        return { try FileBundleDelivery(path: bundlesOut, append: true) }
     }
 
     var bundleOutputLabel: String {

@@ -55,6 +55,13 @@ struct Replay: ParsableCommand {
     func run() throws {
         if let nats { return try replayStream(url: nats) }
         guard let journal else { return }
+        if MempoolRun.startsWith(journal, MempoolRun.oldJournalMagic) {
+            printError(
+                "error: \(journal) is a pending-transaction journal written by an older peregrine (PGMEMPL1); replay it "
+                    + "with the build that wrote it (`peregrine mempool run --source FILE`), or record the feed again "
+                    + "with `peregrine mempool run --journal DIR`")
+            throw ExitCode(2)
+        }
         let report: ReplaySummary
         let configuration: EngineConfiguration
         do { configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration()) } catch {

@@ -97,6 +97,23 @@ struct MempoolPipelineTests {
         }
         #expect(targets.reduce(0, +) == result.live.count && targets.allSatisfy { $0 > 0 })
         #expect(run.bundleLatency.count == UInt64(mempool.opportunities))
+        // Our back-runs in one bundle take consecutive nonces from the settings' (0).
+        var checked = 0
+        for line in result.live {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let txs = try #require((json["params"] as? [[String: Any]])?.first?["txs"] as? [String])
+            #expect(txs.count % 2 == 0)
+            for (leg, index) in stride(from: 1, to: txs.count, by: 2).enumerated() {
+                let hex = Array(txs[index].utf8.dropFirst(2))
+                let bytes = stride(from: 0, to: hex.count, by: 2).map {
+                    UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16) ?? 0
+                }
+                let nonce = try bytes.withUnsafeBytes { try DecodedTransaction(raw: $0).pending.nonce }
+                #expect(nonce == UInt64(leg))
+                checked += 1
+            }
+        }
+        #expect(checked == result.totals.backrunsSigned)
     }
 
     /// A mined block's Router02 transactions: the same analysis and hashes on replay; their

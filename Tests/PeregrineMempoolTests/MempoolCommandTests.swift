@@ -80,7 +80,8 @@ struct MempoolCommandTests {
             result.output.split(separator: "\n").first { $0.hasPrefix("opportunities") }?.split(separator: " ")
                 .dropFirst().first.flatMap { Int($0.replacingOccurrences(of: ",", with: "")) })
         #expect(opportunities > 100)
-        #expect(result.output.contains("bundles           \(grouped(opportunities)) sealed (on event time)"))
+        #expect(
+            result.output.contains("bundles           \(grouped(opportunities)) sealed by this run (on event time)"))
         #expect(
             result.output.contains(
                 "bundle requests   \(grouped(opportunities)) written (\(output.path)) · \(grouped(opportunities)) back-runs signed"

@@ -158,6 +158,35 @@ struct MempoolLogicTests {
         }
     }
 
+    /// A new chain head seals the open bundle for the block it was opened for: no bundle mixes
+    /// two blocks, and the victims after the head target the next block.
+    @Test func aChainHeadSealsTheOpenBundle() throws {
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        settings.bundleSize = 16
+        settings.bundleTimeoutNanoseconds = 60_000_000_000
+        var events = mempoolEvents(Self.flow)
+        let middle = events.count / 2 + 5
+        let end = try #require(
+            events[middle...].firstIndex { if case .recordEnd = $0.payload { return true } else { return false } })
+        events.insert(
+            Event(
+                timestamp: events[middle].timestamp, instrument: InstrumentID(0),
+                payload: .chainHead(ChainHead(blockNumber: 100, baseFeeWei: 7))),
+            at: end + 1)
+        var logic = try MempoolLogic(settings: settings)
+        var sink = RecordingBundles()
+        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
+        #expect(sink.seals.count >= 2)
+        var legIndex = 0
+        for seal in sink.seals {
+            let legs = sink.legs[legIndex..<(legIndex + seal.legs)]
+            #expect(legs.allSatisfy { $0.targetBlock == seal.targetBlock && $0.bundleID == seal.bundleID })
+            legIndex += seal.legs
+        }
+        #expect(Set(sink.legs.map(\.targetBlock)) == [100, 101])
+    }
+
     /// The logic finds what the analyzer finds, bundles every opportunity with its victim's
     /// bytes, and seals on event time.
     @Test func everyOpportunityIsBundledWithItsVictim() throws {
