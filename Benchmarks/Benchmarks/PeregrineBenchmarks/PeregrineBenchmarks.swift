@@ -500,65 +500,13 @@ let benchmarks: @Sendable () -> Void = {
         "Engine logic per pending transaction (records, analysis, bundles, output hash)",
         configuration: configuration(.kilo),
         closure: { benchmark in
-            guard var logic = pipeline.logic.take() else { return }
-            var outputs = pipeline.outputs
-            let events = pipeline.events
-            let ranges = pipeline.transactions
-            for _ in benchmark.scaledIterations {
-                let index = pipeline.cursor % ranges.count
-                if index == 0 {
-                    pipeline.sequence &+= 1
-                    logic.handle(pipeline.head, sequence: pipeline.sequence, outputs: &outputs)
-                }
-                pipeline.cursor &+= 1
-                for position in ranges[index] {
-                    pipeline.sequence &+= 1
-                    logic.handle(events[position], sequence: pipeline.sequence, outputs: &outputs)
-                }
-            }
-            pipeline.outputs = outputs
-            pipeline.logic = consume logic
-            blackHole(outputs.hasher.value)
+            guard var workload = pipeline.workload.take() else { return }
+            for _ in benchmark.scaledIterations { workload.handleNextTransaction() }
+            blackHole(workload.outputs.hasher.value)
+            pipeline.workload = consume workload
         },
-        setup: {
-            let flow = SyntheticSwapFlow(count: 2_000, tokenCount: 256, seed: 3, signed: true)
-            var configuration = EngineConfiguration()
-            configuration.instruments = 1
-            var settings = MempoolSettings()
-            settings.minimumProfitWei = 10_000_000_000_000_000
-            settings.bloomCapacity = 2_000
-            configuration.mempool = settings
-            var logic = try EngineLogic(configuration: configuration, strategy: IdleStrategy())
-            var outputs = HashingOutputs()
-            var sequence: Int64 = 0
-            for pool in flow.pools.pools {
-                PoolRecord.encode(pool).withUnsafeBytes {
-                    forEachRecordEvent($0, type: .pool, timestamp: 1) { event in
-                        logic.handle(event, sequence: sequence, outputs: &outputs)
-                        sequence &+= 1
-                    }
-                }
-            }
-            var events: [Event] = []
-            var ranges: [Range<Int>] = []
-            flow.arena.withUnsafeBytes { arena in
-                for (index, transaction) in flow.transactions.enumerated() {
-                    let first = events.count
-                    PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
-                        forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * 1_000) {
-                            events.append($0)
-                        }
-                    }
-                    ranges.append(first..<events.count)
-                }
-            }
-            pipeline.events = events
-            pipeline.transactions = ranges
-            pipeline.sequence = sequence
-            pipeline.outputs = outputs
-            pipeline.logic = consume logic
-        },
-        teardown: { pipeline.logic = nil })
+        setup: { pipeline.workload = try MempoolLogicWorkload(count: 2_000) },
+        teardown: { pipeline.workload = nil })
 
     // Bloom filter: 1M transaction hashes at 1%, looked up with hashes half of which are in it.
     let bloom = BloomBench()
@@ -601,14 +549,7 @@ final class AnalyzerBench: @unchecked Sendable {
 }
 
 final class MempoolLogicBench: @unchecked Sendable {
-    var logic: EngineLogic<IdleStrategy>?
-    var outputs = HashingOutputs()
-    var events: [Event] = []
-    var transactions: [Range<Int>] = []
-    var cursor = 0
-    var sequence: Int64 = 0
-    let head = Event(
-        timestamp: 5, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 1, baseFeeWei: 0)))
+    var workload: MempoolLogicWorkload?
 }
 
 final class BloomBench: @unchecked Sendable {

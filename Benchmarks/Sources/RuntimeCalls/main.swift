@@ -92,56 +92,11 @@ func run(_ workload: String, _ count: Int) throws -> Bool {
         sink(outputs.hasher.value)
     case "mempool-logic":
         // One pending transaction per operation: its record's events (chunks and end) through
-        // the engine's logic with the mempool analysis, bundles and the output hash. A chain head
-        // starts each pass over the 500 signed transactions (none is a duplicate).
-        let flow = SyntheticSwapFlow(count: 500, tokenCount: 256, seed: 3, signed: true)
-        var configuration = EngineConfiguration()
-        configuration.instruments = 1
-        var settings = MempoolSettings()
-        settings.minimumProfitWei = 10_000_000_000_000_000
-        settings.bloomCapacity = 1_000
-        configuration.mempool = settings
-        var logic = try EngineLogic(configuration: configuration, strategy: IdleStrategy())
-        var outputs = HashingOutputs()
-        var sequence: Int64 = 0
-        var events: [Event] = []
-        for pool in flow.pools.pools {
-            PoolRecord.encode(pool).withUnsafeBytes {
-                forEachRecordEvent($0, type: .pool, timestamp: 1) { events.append($0) }
-            }
-        }
-        let preamble = events.count
-        var ranges: [Range<Int>] = []
-        flow.arena.withUnsafeBytes { arena in
-            for (index, transaction) in flow.transactions.enumerated() {
-                let first = events.count
-                PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
-                    forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * 1_000) {
-                        events.append($0)
-                    }
-                }
-                ranges.append(first..<events.count)
-            }
-        }
-        let head = Event(
-            timestamp: 5, instrument: InstrumentID(0), payload: .chainHead(ChainHead(blockNumber: 1, baseFeeWei: 0)))
-        for index in 0..<preamble {
-            logic.handle(events[index], sequence: sequence, outputs: &outputs)
-            sequence &+= 1
-        }
+        // the engine's logic with the mempool analysis, bundles and the output hash.
+        var workload = try MempoolLogicWorkload(count: 500)
         // Warm up: one whole pass, the same for every count.
-        for pass in 0..<(count + ranges.count) {
-            let index = pass % ranges.count
-            if index == 0 {
-                logic.handle(head, sequence: sequence, outputs: &outputs)
-                sequence &+= 1
-            }
-            for position in ranges[index] {
-                logic.handle(events[position], sequence: sequence, outputs: &outputs)
-                sequence &+= 1
-            }
-        }
-        sink(outputs.hasher.value)
+        for _ in 0..<(count + workload.transactions.count) { workload.handleNextTransaction() }
+        sink(workload.outputs.hasher.value)
     case "matching":
         let flow = try OrderFlow(seed: 1, restingOrders: 20_000, levels: 2_000, commands: 200_000)
         guard count <= flow.commands.count else { return false }
