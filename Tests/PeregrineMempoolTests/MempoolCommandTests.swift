@@ -40,6 +40,21 @@ struct MempoolCommandTests {
                     + "0 not a Router02 swap · 1 would revert · 0 malformed records"))
         #expect(result.output.contains("source read       15 pending transactions sent, 1 chain head, 26 pools"))
         #expect(result.output.contains("lossless          yes"))
+        #expect(
+            result.output.contains(
+                "durability point  traded away: no journal, so the inputs of the bundles sent are not recorded"))
+        // Journaled but never synced while running: the report says what was traded away.
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("mempool-none-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: journal) }
+        let unsynced = try Self.run([
+            "mempool", "--source", path, "--rate", "0", "--journal", journal.path, "--durability", "none",
+        ])
+        #expect(unsynced.status == 0, "\(unsynced.error)")
+        #expect(
+            unsynced.output.contains(
+                "durability point  traded away: bundles left once their inputs were written to the OS page cache, "
+                    + "never synced while running; a power cut can lose the inputs of bundles already sent "
+                    + "(--durability none)"))
         // Ten passes over 2,000 transactions: ten blocks, each analysing them all again.
         let synthetic = try Self.run([
             "mempool", "--count", "20000", "--unique", "2000", "--rate", "0", "--status-interval", "100",
