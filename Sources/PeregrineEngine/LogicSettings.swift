@@ -29,7 +29,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         instruments = configuration.instruments
         orderFlowPercent = configuration.orderFlowPercent
         venueOrderCapacity = configuration.venueOrderCapacity
-        mempool = configuration.mempool
+        // With the Bloom filter's size fixed, so a replay anywhere builds the same filter.
+        mempool = configuration.mempool.map { (try? $0.resolved()) ?? $0 }
     }
 
     /// Sets these settings in `configuration`.

@@ -9,12 +9,16 @@ import PeregrineEVM
 public enum BloomFilterError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidCapacity(Int)
     case invalidFalsePositiveRate(Double)
+    case invalidSize(blocks: Int, bitsPerKey: Int)
 
     public var description: String {
         switch self {
         case .invalidCapacity(let value): return "Bloom filter capacity \(value): use 1 to 2^32"
         case .invalidFalsePositiveRate(let value):
             return "Bloom filter false-positive rate \(value): use a rate above 0.000001 and below 0.5"
+        case .invalidSize(let blocks, let bitsPerKey):
+            return
+                "Bloom filter of \(blocks) blocks and \(bitsPerKey) bits per key: use 1 to 8388608 blocks and 1 to 24 bits"
         }
     }
 }
@@ -39,12 +43,22 @@ public struct BloomFilter: ~Copyable {
     public var count: Int { _count }
 
     public init(capacity: Int, falsePositiveRate: Double) throws(BloomFilterError) {
+        let size = try Self.size(capacity: capacity, falsePositiveRate: falsePositiveRate)
+        try self.init(
+            capacity: capacity, falsePositiveRate: falsePositiveRate, blocks: size.blocks, bitsPerKey: size.bitsPerKey)
+    }
+
+    /// The size `init(capacity:falsePositiveRate:)` picks: the smallest number of blocks whose
+    /// expected rate at `capacity` keys is at or below the target, and the best `k` for it.
+    /// Floating point (libm's `log`, `exp`, `pow`): a journal stores the result, so a replay on
+    /// another machine builds the same filter.
+    public static func size(capacity: Int, falsePositiveRate: Double) throws(BloomFilterError) -> (
+        blocks: Int, bitsPerKey: Int
+    ) {
         guard (1...(1 << 32)).contains(capacity) else { throw .invalidCapacity(capacity) }
         guard falsePositiveRate > 0.000_001, falsePositiveRate < 0.5 else {
             throw .invalidFalsePositiveRate(falsePositiveRate)
         }
-        self.capacity = capacity
-        self.falsePositiveRate = falsePositiveRate
         // Start from the classic size and grow until the blocked filter meets the target.
         let classicBits = -Double(capacity) * log(falsePositiveRate) / (log(2) * log(2))
         var blocks = Swift.max(1, Int((classicBits / 512).rounded(.up)))
@@ -54,8 +68,19 @@ public struct BloomFilter: ~Copyable {
             if best.rate <= falsePositiveRate { break }
             blocks += Swift.max(1, blocks / 200)
         }
+        return (blocks, best.k)
+    }
+
+    /// A filter of exactly `blocks` blocks setting `bitsPerKey` bits per key (a size stored
+    /// with a journal); `capacity` and `falsePositiveRate` are what it was sized for.
+    public init(capacity: Int, falsePositiveRate: Double, blocks: Int, bitsPerKey: Int) throws(BloomFilterError) {
+        guard (1...(1 << 23)).contains(blocks), (1...24).contains(bitsPerKey) else {
+            throw .invalidSize(blocks: blocks, bitsPerKey: bitsPerKey)
+        }
+        self.capacity = capacity
+        self.falsePositiveRate = falsePositiveRate
         self.blocks = blocks
-        bitsPerKey = best.k
+        self.bitsPerKey = bitsPerKey
         let raw = UnsafeMutableRawPointer.allocate(byteCount: blocks * 64, alignment: 64)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * 64)
         words = raw.bindMemory(to: UInt64.self, capacity: blocks * 8)

@@ -284,10 +284,12 @@ public struct MempoolLogic: ~Copyable {
             builder = try BundleBuilder(
                 maxTransactions: settings.bundleSize, timeoutNanoseconds: settings.bundleTimeoutNanoseconds)
         } catch { throw MempoolSettings.Invalid("\(error)") }
+        let size = try settings.resolved().bloomSize ?? MempoolSettings.BloomSize(blocks: 1, bitsPerKey: 1)
         let seen: BloomFilter
         do {
             seen = try BloomFilter(
-                capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate)
+                capacity: settings.bloomCapacity, falsePositiveRate: MempoolSettings.falsePositiveRate,
+                blocks: size.blocks, bitsPerKey: size.bitsPerKey)
         } catch { throw MempoolSettings.Invalid("\(error)") }
         self.settings = settings
         self.builder = builder

@@ -290,6 +290,28 @@ struct MempoolLogicTests {
             settings.description
                 == "bloom=123 min-gas-gwei=0 min-profit-wei=5 bundle-size=2 bundle-timeout-ns=100000 "
                 + "executor=0x00000000000000000000000000000000000e8ec1 chain-id=1 nonce=0")
+        // Resolved, the settings carry the Bloom filter's size, and read it back.
+        let resolved = try settings.resolved()
+        let size = try BloomFilter.size(capacity: 123, falsePositiveRate: MempoolSettings.falsePositiveRate)
+        #expect(resolved.bloomSize == MempoolSettings.BloomSize(blocks: size.blocks, bitsPerKey: size.bitsPerKey))
+        #expect(
+            resolved.description.hasPrefix(
+                "bloom=123 bloom-blocks=\(size.blocks) bloom-k=\(size.bitsPerKey) min-gas-gwei=0"))
+        #expect(try MempoolSettings.parse(resolved.description) == resolved)
+        #expect(throws: MempoolSettings.Invalid("bloom-blocks and bloom-k go together")) {
+            try MempoolSettings.parse(
+                resolved.description.replacingOccurrences(of: " bloom-k=\(size.bitsPerKey)", with: ""))
+        }
+        // A stored size is used as it is, whatever this machine would derive.
+        var stored = resolved
+        stored.bloomSize = MempoolSettings.BloomSize(blocks: 7, bitsPerKey: 3)
+        var logic = try MempoolLogic(settings: stored)
+        var encoder = SnapshotEncoder()
+        logic.encodeState(into: &encoder)
+        var other = try MempoolLogic(settings: resolved)
+        var decoder = SnapshotDecoder(encoder.bytes)
+        #expect(throws: SnapshotError.self) { try other.restoreState(from: &decoder) }
+        _ = logic
         #expect(throws: MempoolSettings.Invalid("missing nonce")) {
             try MempoolSettings.parse(settings.description.replacingOccurrences(of: " nonce=0", with: ""))
         }
