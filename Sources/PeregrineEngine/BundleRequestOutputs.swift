@@ -13,7 +13,6 @@ import Synchronization
 /// `append`: a run adds to what an earlier run (one that crashed, say) sent, never erasing it.
 public final class FileBundleDelivery: BundleDelivery {
     let file: UnsafeMutablePointer<FILE>
-    let closeAtEnd: Bool
     public let label: String
 
     public init(path: String, append: Bool = false) throws(EngineError) {
@@ -34,7 +33,6 @@ public final class FileBundleDelivery: BundleDelivery {
             self.file = file
             label = path
         }
-        closeAtEnd = true
     }
 
     public func deliver(_ request: String) throws {
@@ -44,7 +42,7 @@ public final class FileBundleDelivery: BundleDelivery {
     public func finish() throws {
         let flushed = fflush(file) == 0
         let code = errno
-        if closeAtEnd { fclose(file) }
+        fclose(file)  // standard output is a duplicate descriptor: closing it closes only that
         guard flushed else { throw DeliveryError(errno: code) }
     }
 

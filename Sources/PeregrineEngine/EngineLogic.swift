@@ -274,7 +274,6 @@ public struct HashingOutputs: OutputSink {
     public private(set) var orders = 0
     public private(set) var reportCount = 0
     public private(set) var fills = 0
-    public private(set) var bundles = 0
     /// Called with each output when set (for `peregrine replay --print`).
     public var printer: ((String) -> Void)?
     /// Called with each sealed bundle's legs and seal when set (for `peregrine replay --bundles-out`).
@@ -312,7 +311,6 @@ public struct HashingOutputs: OutputSink {
     }
 
     public mutating func bundleSealed(_ seal: BundleSeal) {
-        bundles += 1
         hasher.fold(seal)
         bundleSink?.bundleSealed(seal)
         printer?(

@@ -17,9 +17,9 @@ public final class PendingFeed: Sendable {
     /// The block the first transactions follow, and the next block's base fee.
     public let headBlock: UInt64
     public let baseFeeWei: UInt64
+    /// What it holds, for the report (transactions over `RecordAssembler.capacity` bytes,
+    /// left out, are counted in it).
     public let label: String
-    /// Transactions over `RecordAssembler.capacity` bytes, left out (counted in the label).
-    public let tooLarge: Int
 
     public var transactionCount: Int { ranges.count }
 
@@ -43,7 +43,6 @@ public final class PendingFeed: Sendable {
         }
         self.records = records
         self.ranges = ranges
-        self.tooLarge = tooLarge
         recordType = signed ? .signedTransaction : .tracedTransaction
         poolRecords = pools.pools.map(PoolRecord.encode)
         self.headBlock = headBlock

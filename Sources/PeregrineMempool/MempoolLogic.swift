@@ -284,7 +284,7 @@ public struct MempoolLogic: ~Copyable {
             builder = try BundleBuilder(
                 maxTransactions: settings.bundleSize, timeoutNanoseconds: settings.bundleTimeoutNanoseconds)
         } catch { throw MempoolSettings.Invalid("\(error)") }
-        let size = try settings.resolved().bloomSize ?? MempoolSettings.BloomSize(blocks: 1, bitsPerKey: 1)
+        let size = try settings.bloomFilterSize()
         let seen: BloomFilter
         do {
             seen = try BloomFilter(
@@ -304,9 +304,6 @@ public struct MempoolLogic: ~Copyable {
 
     deinit { legs.deallocate() }
 
-    /// The pools the analysis knows, in the order their records came.
-    public var pools: PoolBook { analyzer.pools }
-
     /// Handles one event; sends each bundle it seals to `sink`.
     @inlinable
     public mutating func handle<Sink: BundleSink & ~Copyable>(_ event: Event, sequence: Int64, sink: inout Sink) {
@@ -314,12 +311,8 @@ public struct MempoolLogic: ~Copyable {
         case .recordChunk(let chunk):
             if assembler.append(chunk, index: event.instrument.rawValue) { _counters.malformedRecords &+= 1 }
         case .recordEnd(let end): finishRecord(end, event: event, sequence: sequence, sink: &sink)
-        default:
-            // A record's events are consecutive: any other event cuts an unfinished one short.
-            if assembler.abandon() { _counters.malformedRecords &+= 1 }
-        }
-        switch event.payload {
         case .chainHead(let head):
+            abandonRecord()
             _counters.chainHeads &+= 1
             // The open bundle is for the block before this head: sealed now, for that block,
             // so no bundle mixes two blocks (or holds a victim twice after the Bloom reset).
@@ -330,12 +323,19 @@ public struct MempoolLogic: ~Copyable {
             analyzer.baseFee = UInt128(head.baseFeeWei)
             analyzer.seen.removeAll()
         case .timer(let timer) where timer.timerID == TimerFire.sessionEnd:
+            abandonRecord()
             if let sealed = builder.flush() { emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink) }
-        default: break
+        default: abandonRecord()
         }
         if let sealed = builder.poll(now: event.timestamp) {
             emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
         }
+    }
+
+    /// A record's events are consecutive: any other event cuts an unfinished one short.
+    @inlinable
+    mutating func abandonRecord() {
+        if assembler.abandon() { _counters.malformedRecords &+= 1 }
     }
 
     @inlinable

@@ -50,13 +50,18 @@ public struct MempoolSettings: Equatable, Sendable, CustomStringConvertible {
 
     /// These settings with the Bloom filter's size fixed (derived from the capacity if not yet).
     public func resolved() throws(Invalid) -> MempoolSettings {
-        guard bloomSize == nil else { return self }
         var settings = self
+        settings.bloomSize = try bloomFilterSize()
+        return settings
+    }
+
+    /// The Bloom filter's size: the stored one, or the one derived from the capacity.
+    public func bloomFilterSize() throws(Invalid) -> BloomSize {
+        if let bloomSize { return bloomSize }
         do {
             let size = try BloomFilter.size(capacity: bloomCapacity, falsePositiveRate: Self.falsePositiveRate)
-            settings.bloomSize = BloomSize(blocks: size.blocks, bitsPerKey: size.bitsPerKey)
+            return BloomSize(blocks: size.blocks, bitsPerKey: size.bitsPerKey)
         } catch { throw Invalid("\(error)") }
-        return settings
     }
 
     /// Why settings cannot be used, naming the setting and what to give.
