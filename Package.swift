@@ -102,7 +102,7 @@ let package = Package(
             name: "peregrine",
             dependencies: [
                 "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
-                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench",
+                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

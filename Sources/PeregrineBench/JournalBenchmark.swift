@@ -27,7 +27,7 @@ public enum JournalBenchmark {
     /// back, and replays the logic over the second journal.
     public static func run<S: Strategy>(
         directory: String, events: Int, batch: Int = 256, syncIntervalMicroseconds: Int = 1_000,
-        strategy: S
+        custom: S.Type
     ) throws(EngineError) -> Result {
         var market = SyntheticMarket(instruments: 4, seed: 7)
         var sample: [Event] = []
@@ -37,9 +37,10 @@ public enum JournalBenchmark {
         func append(_ path: String, syncEvery interval: UInt64?) throws(EngineError) -> (Double, Int, Int) {
             var configuration = EngineConfiguration()
             configuration.journalDirectory = path
+            let settings = try LogicSettings(configuration, custom: custom)
             do throws(JournalError) {
                 var writer = try JournalWriter.open(directory: path, nextSequence: 0)
-                try LogicSettings(configuration, strategy: strategy).storeOrThrowJournal(directory: path)
+                try settings.storeOrThrowJournal(directory: path)
                 let start = pg_monotonic_nanoseconds()
                 var lastSync = start
                 var sequence: Int64 = 0
@@ -87,7 +88,7 @@ public enum JournalBenchmark {
         readStart = pg_monotonic_nanoseconds()
         let configuration = try JournalReplay.configuration(for: directory + "/batch", base: EngineConfiguration())
         let recovered = try JournalReplay.recover(
-            directory: directory + "/batch", configuration: configuration, strategy: strategy,
+            directory: directory + "/batch", configuration: configuration, custom: custom,
             useSnapshot: false,
             repair: false)
         let replaySeconds = Double(pg_monotonic_nanoseconds() - readStart) / 1e9

@@ -27,7 +27,7 @@ public struct MempoolLogicWorkload: ~Copyable {
         settings.minimumProfitWei = 10_000_000_000_000_000
         settings.bloomCapacity = Swift.max(count, 1)
         configuration.mempool = settings
-        logic = try EngineLogic(configuration: configuration, strategy: IdleStrategy())
+        logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var events: [Event] = []
         var ranges: [Range<Int>] = []
         flow.arena.withUnsafeBytes { arena in

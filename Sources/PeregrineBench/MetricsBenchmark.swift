@@ -37,7 +37,7 @@ public enum MetricsBenchmark {
     /// topology) twice each; `roundDone` is called after each round. Throws what the pipeline
     /// throws.
     public static func run<S: Strategy & Sendable>(
-        configuration: EngineConfiguration, rounds: Int, scrapeIntervalSeconds: Double, strategy: S,
+        configuration: EngineConfiguration, rounds: Int, scrapeIntervalSeconds: Double, custom: S.Type,
         roundDone: (Int, Round) -> Void = { _, _ in }
     ) throws(EngineError) -> Result {
         var quiet = Logger(label: "peregrine.bench")
@@ -53,7 +53,7 @@ public enum MetricsBenchmark {
                     let timed = TimedObserver(plane)
                     let scraper = try Scraper(port: port, intervalSeconds: scrapeIntervalSeconds)
                     let report = try Pipeline.run(
-                        configuration: configuration, strategy: strategy, clock: clock, observer: timed,
+                        configuration: configuration, custom: custom, clock: clock, observer: timed,
                         logger: quiet, status: { _ in })
                     result.scrapes += scraper.stop()
                     result.scrapeNanoseconds += scraper.nanoseconds.load(ordering: .relaxed)
@@ -64,7 +64,7 @@ public enum MetricsBenchmark {
                     round.on = report.sustainedRate
                 } else {
                     let report = try Pipeline.run(
-                        configuration: configuration, strategy: strategy, clock: clock, logger: quiet,
+                        configuration: configuration, custom: custom, clock: clock, logger: quiet,
                         status: { _ in })
                     round.off = report.sustainedRate
                 }

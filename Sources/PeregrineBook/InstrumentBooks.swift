@@ -87,6 +87,22 @@ public struct InstrumentBooks: ~Copyable {
         }
     }
 
+    /// Calls `body` with each level of `side` of `instrument`'s book, best first, until it
+    /// returns false. Allocation-free.
+    public func forEachLevel(_ instrument: InstrumentID, _ side: Side, _ body: (BookLevel) -> Bool) {
+        if levels.contains(instrument) {
+            _ = levels.withBook(instrument) { (book: borrowing L2Book) in book.forEachLevel(side, body) }
+            return
+        }
+        switch venue {
+        case .some(let engine):
+            _ = engine.withBook(instrument) { (book: borrowing OrderBook) in
+                book.forEachLevelWhile(side) { body(BookLevel(price: $0.price, quantity: $0.quantity)) }
+            }
+        case .none: return
+        }
+    }
+
     /// The L2 books' counters, summed.
     public var bookCounters: BookCounters { levels.counters }
 

@@ -89,6 +89,21 @@ extension OrderBook {
     }
 
     /// Up to `levels` levels of `side`, best first. Allocates the array.
+    /// Calls `body` with each level of `side`, best first, until it returns false.
+    /// Allocation-free.
+    public func forEachLevelWhile(_ side: Side, _ body: (DepthLevel) -> Bool) {
+        let ladder = resting(side)
+        var cursor = ladder.pointee.store.levels
+        while let location = ladder.pointee.store.next(&cursor) {
+            let level = ladder.pointee.store.value(at: location).pointee
+            let more = body(
+                DepthLevel(
+                    price: Price(ticks: ladder.pointee.store.price(at: location)),
+                    quantity: Quantity(lots: level.quantity), orderCount: Int(level.count)))
+            if !more { return }
+        }
+    }
+
     public func depth(_ side: Side, levels: Int = .max) -> [DepthLevel] {
         var result: [DepthLevel] = []
         forEachLevel(side, limit: levels) { result.append($0) }

@@ -4,8 +4,7 @@
 ///
 /// Allocated once at set-up; lookups, inserts and removals are allocation-free, O(1) expected.
 /// Single-threaded.
-@usableFromInline
-struct OrderIDMap: ~Copyable {
+public struct OrderIDMap: ~Copyable {
     /// One 16-byte entry; `slotPlusOne == 0` marks an empty entry.
     @usableFromInline
     struct Entry: BitwiseCopyable {
@@ -23,7 +22,8 @@ struct OrderIDMap: ~Copyable {
     @usableFromInline let mask: Int
     @usableFromInline let shift: UInt64
 
-    init(minimumCapacity: Int) {
+    /// A table for up to `minimumCapacity` ids (at least twice as many entries).
+    public init(minimumCapacity: Int) {
         var size = 16
         while size < minimumCapacity * 2 { size <<= 1 }
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size * MemoryLayout<Entry>.stride, alignment: 64)
@@ -53,7 +53,7 @@ struct OrderIDMap: ~Copyable {
 
     /// The slot of `key`, or -1.
     @inlinable
-    func find(_ key: UInt64) -> Int32 {
+    public func find(_ key: UInt64) -> Int32 {
         var position = home(key)
         while true {
             let entry = entries[position]
@@ -65,7 +65,7 @@ struct OrderIDMap: ~Copyable {
 
     /// Adds `key` → `slot`; `key` must not be present.
     @inlinable
-    mutating func insert(_ key: UInt64, slot: Int32) {
+    public mutating func insert(_ key: UInt64, slot: Int32) {
         var position = home(key)
         while entries[position].slotPlusOne != 0 { position = (position &+ 1) & mask }
         entries[position] = Entry(key: key, slotPlusOne: UInt32(bitPattern: slot) &+ 1)
@@ -73,7 +73,7 @@ struct OrderIDMap: ~Copyable {
 
     /// Removes `key` if present.
     @inlinable
-    mutating func remove(_ key: UInt64) {
+    public mutating func remove(_ key: UInt64) {
         var position = home(key)
         while true {
             let entry = entries[position]

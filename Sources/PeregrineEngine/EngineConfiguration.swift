@@ -3,6 +3,8 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
 import PeregrineMempool
+import PeregrineModel
+import PeregrineStrategy
 
 #if canImport(Glibc)
     import Glibc
@@ -87,6 +89,18 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var mempool: MempoolSettings? = nil
     /// Slots in the ring carrying sealed bundles' legs and seals from logic to the sink (2.3 KB each).
     public static let bundleRingSize = 256
+    /// The strategies the logic runs (`--strategy`/`--param`, `[[strategy]]`), in order.
+    public var strategies: [StrategySpec] = []
+    /// Reference data for instruments (`[[instrument]]`); every instrument not listed gets
+    /// `InstrumentDefinition.synthetic` (see `resolvedInstruments`).
+    public var instrumentDefinitions: [InstrumentDefinition] = []
+    /// Keep the strategies' open orders at the session's end (a restart that recovers them
+    /// finds them working) instead of cancelling them.
+    public var keepOrdersAtStop = false
+    /// The most open orders of all strategies together.
+    public var strategyOrderCapacity = 4_096
+    /// The most timers the strategies may have scheduled at once.
+    public var timerCapacity = 1_024
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
     /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.
@@ -134,6 +148,22 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// that every instrument has one book; none without order flow.
     public var hostedInstruments: Range<Int> {
         orderFlowPercent > 0 ? SyntheticMarket.hostedInstruments(instruments: instruments) : 0..<0
+    }
+
+    /// Every instrument's reference data: those configured, and for every other market-data
+    /// or hosted instrument the synthetic default (`InstrumentDefinition.synthetic`).
+    public var resolvedInstruments: [InstrumentDefinition] {
+        var byID: [InstrumentID: InstrumentDefinition] = [:]
+        for raw in 0..<instruments {
+            let id = InstrumentID(UInt32(truncatingIfNeeded: raw))
+            byID[id] = .synthetic(id, hosted: false)
+        }
+        for raw in hostedInstruments {
+            let id = InstrumentID(UInt32(truncatingIfNeeded: raw))
+            byID[id] = .synthetic(id, hosted: true)
+        }
+        for definition in instrumentDefinitions { byID[definition.id] = definition }
+        return byID.values.sorted { $0.id < $1.id }
     }
 
     /// Seconds a run may last (0, meaning "until stopped", is allowed too): about ten years.
@@ -235,6 +265,15 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(1...1_000_000).contains(tickIntervalMicroseconds) {
             throw .invalidSetting(
                 name: "tick-interval-us", value: "\(tickIntervalMicroseconds)", allowed: "use 1 to 1000000")
+        }
+        for (name, value) in [("strategy-orders", strategyOrderCapacity), ("timers", timerCapacity)]
+        where !(1...(1 << 20)).contains(value) {
+            throw .invalidSetting(name: name, value: "\(value)", allowed: "use 1 to 1048576")
+        }
+        var definedIDs = Set<InstrumentID>()
+        for definition in instrumentDefinitions where !definedIDs.insert(definition.id).inserted {
+            throw .invalidSetting(
+                name: "instrument", value: "\(definition.id.rawValue)", allowed: "define each instrument id once")
         }
         if let journalDirectory, journalDirectory.isEmpty {
             throw .invalidSetting(name: "journal", value: "", allowed: "give a directory path")

@@ -3,6 +3,7 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineJournal
+import PeregrineStrategy
 
 #if canImport(Glibc)
     import Glibc
@@ -26,6 +27,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case book(BookError)
     /// A recorded source could not be opened.
     case feed(FeedError)
+    /// A strategy's configuration (name, id, instruments, parameters) cannot run.
+    case strategy(StrategyConfigurationError)
     /// A part built outside the engine module (a NATS source, sink or journal) failed; `part`
     /// names it and where it points, `error` is that module's own typed error.
     case part(String, any Error & Sendable)
@@ -42,6 +45,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .core(let error): return "engine set-up failed: \(error)"
         case .book(let error): return "engine set-up failed: \(error)"
         case .feed(let error): return "recorded source: \(error)"
+        case .strategy(let error): return "\(error)"
         case .part(let part, let error): return "\(part): \(error)"
         case .wiring(let reason): return "engine wiring: \(reason)"
         }
@@ -58,6 +62,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case (.core(let a), .core(let b)): return a == b
         case (.book(let a), .book(let b)): return a == b
         case (.feed(let a), .feed(let b)): return a == b
+        case (.strategy(let a), .strategy(let b)): return a == b
         case (.part(let a, let x), .part(let b, let y)): return a == b && "\(x)" == "\(y)"
         case (.wiring(let a), .wiring(let b)): return a == b
         default: return false
@@ -112,7 +117,7 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
                 ? "format \(readable.lowerBound)" : "formats \(readable.lowerBound) to \(readable.upperBound)"
             let which =
                 found < readable.lowerBound
-                ? "an older peregrine wrote it (before strategies submitted orders, format 3, 2026-11-29); "
+                ? "an older peregrine wrote it (before strategies kept orders and positions, format 5, 2026-11-29); "
                     + "replay or recover it with that build, or start a new journal"
                 : "a newer peregrine wrote it; use that build"
             return "\(origin) is settings format \(found); this build reads \(reads): \(which)"

@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineCore
+import PeregrineEVM
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
@@ -32,84 +33,131 @@ public struct OutputHasher: Sendable {
     public mutating func fold(_ seal: BundleSeal) { seal.combine(into: &hasher) }
 }
 
-/// Collects the orders a strategy submits for one event (at most `Strategy.maxOrdersPerEvent`).
-public struct OrderBatch: OrderSink {
-    @usableFromInline var commands: InlineArray<16, OrderCommand>
-    @usableFromInline var instruments: InlineArray<16, InstrumentID>
-    @usableFromInline var count = 0
-    @usableFromInline var refused = 0
+/// Sends a venue's reports to the outputs, and those about the strategies' orders to the
+/// order management as well (state machine, fills, positions; updates queued for delivery).
+@usableFromInline
+struct ReportRouter<Outputs: OutputSink & ~Copyable>: ExecutionReportSink {
+    @usableFromInline let outputs: UnsafeMutablePointer<Outputs>
+    @usableFromInline let trading: UnsafeMutablePointer<TradingState>
 
     @inlinable
-    init() {
-        commands = InlineArray(repeating: .cancel(OrderID(0), account: AccountID(0)))
-        instruments = InlineArray(repeating: InstrumentID(0))
+    init(outputs: UnsafeMutablePointer<Outputs>, trading: UnsafeMutablePointer<TradingState>) {
+        self.outputs = outputs
+        self.trading = trading
     }
 
     @inlinable
-    public mutating func submit(_ command: OrderCommand, instrument: InstrumentID) -> Bool {
-        guard count < 16 else {
-            refused &+= 1
-            return false
-        }
-        commands[count] = command
-        instruments[count] = instrument
-        count &+= 1
-        return true
+    mutating func accept(_ report: ExecutionReport) {
+        outputs.pointee.accept(report)
+        if report.orderID.isStrategyOrder { trading.pointee.apply(report) }
     }
 }
 
 /// The engine's logic: everything the logic thread does with one input event, with no rings,
-/// clocks or threads, so that the live run, `peregrine replay` and recovery run exactly the
-/// same code. A pure function of the journaled events: time is the events' timestamps.
+/// clocks or threads, so that the live run, `peregrine replay`, recovery and backtests run
+/// exactly the same code. A pure function of the journaled events: time is the events'
+/// timestamps.
 ///
-/// Per event: apply the event to its instrument's one book (`InstrumentBooks`: market data to
-/// an L2 book, an order command to the hosted venue's order book); run the strategy; match
-/// each order it submits for a hosted instrument there and then, and send each other one out
-/// as a `VenueOrder`; then one `Outcome`. Allocation-free per event. Single-threaded.
-public struct EngineLogic<S: Strategy>: ~Copyable {
-    @usableFromInline var books: InstrumentBooks
-    @usableFromInline var strategy: S
+/// Per event (see `Strategy` for the order strategies see it in): the strategies' timers that
+/// the event's time reached fire; the event is applied to its instrument's one book
+/// (`InstrumentBooks`: market data to an L2 book, an order command to the hosted venue's order
+/// book, whose reports about the strategies' orders go to the order management); the
+/// strategies trading the instrument get the market-data callback; each command a strategy
+/// sends is matched there and then when the instrument is hosted (its reports are outputs and
+/// update the strategy's orders and positions, which it hears of at once), or sent out as a
+/// `VenueOrder`; then one `Outcome`. At the session end (the source's last event) the
+/// strategies stop and their open orders are cancelled, unless kept for a restart.
+///
+/// `Custom` is the type of strategies from outside the package (`IdleStrategy` for none);
+/// the built-ins need none. Allocation-free per event. Single-threaded.
+public struct EngineLogic<Custom: Strategy>: ~Copyable {
+    /// Behind pointers, allocated once: the strategies read the books and act on their orders
+    /// through a `StrategyContext` while the logic holds them.
+    @usableFromInline let books: UnsafeMutablePointer<InstrumentBooks>
+    @usableFromInline let trading: UnsafeMutablePointer<TradingState>
+    @usableFromInline let strategies: UnsafeMutablePointer<StrategySet<Custom>>
+    @usableFromInline let hasStrategies: Bool
+    @usableFromInline let cancelOrdersAtStop: Bool
     /// The mempool analysis, used only when `hasMempool` (the settings have one). Not an
     /// optional: reaching into an optional noncopyable value moves it out and back (a copy of
     /// its bytes per event); an idle one costs a few kilobytes.
     @usableFromInline var mempool: MempoolLogic
     @usableFromInline let hasMempool: Bool
-    /// Reused for every event (emptied, not rebuilt): the strategy's orders.
-    @usableFromInline var batch = OrderBatch()
     @usableFromInline var _processed = 0
     @usableFromInline var _orders = 0
-    @usableFromInline var _refusedOrders = 0
     @usableFromInline var _venueOrders = 0
     /// The sequence of the last event handled, -1 before the first.
     @usableFromInline var _lastSequence: Int64 = -1
 
     public var processed: Int { _processed }
-    /// Orders the strategy submitted.
+    /// Commands the strategies sent (new orders, cancels, replaces).
     public var orders: Int { _orders }
-    /// Orders refused beyond `Strategy.maxOrdersPerEvent` in one event.
-    public var refusedOrders: Int { _refusedOrders }
-    /// Orders sent out for a venue this engine does not host.
+    /// Commands refused before a venue (see `TradingCounters.refused`).
+    public var refusedOrders: Int { trading.pointee.counters.totalRefused }
+    /// Commands sent out for a venue this engine does not host.
     public var venueOrders: Int { _venueOrders }
     public var lastSequence: Int64 { _lastSequence }
-    public var bookCounters: BookCounters { books.bookCounters }
+    public var bookCounters: BookCounters { books.pointee.bookCounters }
     /// The hosted venue's counters (zero without order flow).
-    public var venueCounters: MatchingCounters { books.venueCounters }
+    public var venueCounters: MatchingCounters { books.pointee.venueCounters }
     /// The mempool analysis' counters (nil without one).
     @inlinable
     public var mempoolCounters: MempoolCounters? { hasMempool ? mempool.counters : nil }
+    /// The order management's counters.
+    public var tradingCounters: TradingCounters { trading.pointee.counters }
 
     /// Runs `body` with the books (each instrument's one book).
-    public func withBooks<R>(_ body: (borrowing InstrumentBooks) -> R) -> R { body(books) }
+    public func withBooks<R>(_ body: (borrowing InstrumentBooks) -> R) -> R { body(books.pointee) }
 
-    public init(configuration: EngineConfiguration, strategy: S) throws(EngineError) {
+    /// Runs `body` with the strategies' orders, positions and timers.
+    public func withTrading<R>(_ body: (borrowing TradingState) -> R) -> R { body(trading.pointee) }
+
+    /// The strategies' descriptions (name and every parameter), in configuration order.
+    public var strategyDescriptions: [String] { strategies.pointee.descriptions }
+
+    public init(configuration: EngineConfiguration, custom: Custom.Type = Custom.self) throws(EngineError) {
         let levels: BookSet
         do { levels = try BookSet(count: configuration.instruments) } catch { throw .book(error) }
         let venue = try Self.makeVenue(configuration)
         let mempool = try Self.makeMempool(configuration)
+        let set = try Self.makeStrategies(configuration)
+        let definitions = configuration.resolvedInstruments
+        var rules = Array(
+            repeating: InstrumentRules.free, count: (definitions.map { Int($0.id.rawValue) }.max() ?? 0) + 1)
+        for definition in definitions { rules[Int(definition.id.rawValue)] = definition.rules }
         hasMempool = configuration.mempool != nil
-        books = InstrumentBooks(levels: levels, venue: venue)
-        self.strategy = strategy
+        hasStrategies = set.count > 0
+        cancelOrdersAtStop = !configuration.keepOrdersAtStop
+        books = .allocate(capacity: 1)
+        books.initialize(to: InstrumentBooks(levels: levels, venue: venue))
+        trading = .allocate(capacity: 1)
+        trading.initialize(
+            to: TradingState(
+                strategies: set.layouts, rules: rules, orderCapacity: configuration.strategyOrderCapacity,
+                timerCapacity: configuration.timerCapacity, venueOrderCapacity: configuration.venueOrderCapacity))
+        strategies = .allocate(capacity: 1)
+        strategies.initialize(to: set)
         self.mempool = mempool
+    }
+
+    deinit {
+        books.deinitialize(count: 1)
+        books.deallocate()
+        trading.deinitialize(count: 1)
+        trading.deallocate()
+        strategies.deinitialize(count: 1)
+        strategies.deallocate()
+    }
+
+    static func makeStrategies(_ configuration: EngineConfiguration) throws(EngineError) -> StrategySet<Custom> {
+        do {
+            return try StrategySet(
+                specs: configuration.strategies,
+                hosted: configuration.hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
+                marketData: (0..<configuration.instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
+        } catch {
+            throw .strategy(error)
+        }
     }
 
     static func makeMempool(_ configuration: EngineConfiguration) throws(EngineError) -> MempoolLogic {
@@ -141,68 +189,160 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         _ event: Event, sequence: Int64, outputs: inout Outputs
     ) {
         let reportsBefore = outputs.reportCount
-        switch event.payload {
-        case .levelUpdate(let update): books.apply(update, to: event.instrument)
-        case .order(let command): books.process(command, instrument: event.instrument, sink: &outputs)
-        case .clearBook: books.clear(event.instrument)
-        default: break
+        let ordersBefore = _orders
+        withUnsafeMutablePointer(to: &outputs) { outputs in
+            handle(event, sequence: sequence, outputs: outputs)
         }
-        if hasMempool { handleMempool(event, sequence: sequence, outputs: &outputs) }
-        batch.count = 0
-        batch.refused = 0
-        strategy.onEvent(event, books: books, orders: &batch)
-        _refusedOrders &+= batch.refused
-        for index in 0..<batch.count {
-            _orders &+= 1
-            route(
-                batch.commands[index], instrument: batch.instruments[index], event: event, sequence: sequence,
-                outputs: &outputs)
-        }
-        let top = books.bestBidOffer(event.instrument)
+        let top = books.pointee.bestBidOffer(event.instrument)
         outputs.outcome(
             Outcome(
                 sequence: sequence, ingressTimestamp: event.timestamp, instrument: event.instrument,
                 kind: event.payload.kind, bestBidTicks: top?.bid?.price.ticks ?? Outcome.noPrice,
                 bestAskTicks: top?.ask?.price.ticks ?? Outcome.noPrice,
-                ordersSubmitted: UInt8(truncatingIfNeeded: batch.count),
+                ordersSubmitted: UInt8(clamping: _orders &- ordersBefore),
                 reportsEmitted: UInt16(clamping: outputs.reportCount &- reportsBefore)))
         _processed &+= 1
         _lastSequence = sequence
     }
 
-    /// The mempool analysis of one event. Never inlined: its code and its 2 KB bundle-leg
-    /// temporaries would otherwise sit in every event's path (measured: 22% fewer events/s
-    /// through the pipeline without a mempool).
-    @inlinable @inline(never)
-    mutating func handleMempool<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: inout Outputs
+    @inlinable
+    mutating func handle<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>
     ) {
-        mempool.handle(event, sequence: sequence, sink: &outputs)
+        if hasStrategies {
+            trading.pointee.beginEvent(time: event.timestamp)
+            if !trading.pointee.started {
+                trading.pointee.setStarted(true)
+                for slot in 0..<strategies.pointee.count { callStrategy(.start, slot: slot, event, sequence, outputs) }
+            }
+            while let (slot, timer) = trading.pointee.nextDueTimer() {
+                callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
+            }
+        }
+        let instrument = event.instrument
+        switch event.payload {
+        case .levelUpdate(let update):
+            books.pointee.apply(update, to: instrument)
+            if hasStrategies { notify(.book(instrument), instrument, event, sequence, outputs) }
+        case .order(let command):
+            var router = ReportRouter(outputs: outputs, trading: trading)
+            books.pointee.process(command, instrument: instrument, sink: &router)
+            if hasStrategies {
+                drain(event, sequence, outputs)
+                notify(.book(instrument), instrument, event, sequence, outputs)
+            }
+        case .clearBook:
+            books.pointee.clear(instrument)
+            if hasStrategies { notify(.book(instrument), instrument, event, sequence, outputs) }
+        case .quote(let quote):
+            if hasStrategies { notify(.quote(quote, instrument), instrument, event, sequence, outputs) }
+        case .trade(let trade):
+            if hasStrategies { notify(.trade(trade, instrument), instrument, event, sequence, outputs) }
+        case .timer(let timer) where timer.timerID == TimerFire.sessionEnd:
+            if hasStrategies { stop(event, sequence, outputs) }
+        default: break
+        }
+        if hasMempool { handleMempool(event, sequence: sequence, outputs: outputs) }
     }
 
-    /// Matches an order for a hosted instrument; sends any other out for its venue.
+    /// Hands `call` to each strategy trading `instrument`, in configuration order.
+    @inlinable
+    mutating func notify<Outputs: OutputSink & ~Copyable>(
+        _ call: StrategyCall, _ instrument: InstrumentID, _ event: Event, _ sequence: Int64,
+        _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let subscribers = trading.pointee.subscribers(of: instrument)
+        for index in subscribers {
+            callStrategy(call, slot: trading.pointee.subscriber(at: index), event, sequence, outputs)
+        }
+    }
+
+    /// Calls one strategy, then routes what it sent and delivers what came back.
+    @inlinable
+    mutating func callStrategy<Outputs: OutputSink & ~Copyable>(
+        _ call: StrategyCall, slot: Int, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        var context = StrategyContext(state: trading, books: books, slot: slot)
+        strategies.pointee.deliver(call, slot: slot, &context)
+        drain(event, sequence, outputs)
+    }
+
+    /// Routes every command waiting and delivers every order update, until neither is left
+    /// (an update may make its strategy send more; each strategy has a per-event limit).
+    @inlinable
+    mutating func drain<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        while true {
+            if let (command, instrument) = trading.pointee.nextCommand() {
+                route(command, instrument: instrument, event: event, sequence: sequence, outputs: outputs)
+                continue
+            }
+            guard let update = trading.pointee.nextUpdate() else { return }
+            guard let slot = trading.pointee.slot(of: update.order.strategy) else { continue }
+            var context = StrategyContext(state: trading, books: books, slot: slot)
+            strategies.pointee.deliver(.order(update), slot: slot, &context)
+        }
+    }
+
+    /// The session ends: every strategy stops, then its open orders are cancelled (unless kept).
+    @inlinable
+    mutating func stop<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        guard trading.pointee.started else { return }
+        for slot in 0..<strategies.pointee.count { callStrategy(.stop, slot: slot, event, sequence, outputs) }
+        if cancelOrdersAtStop {
+            while trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
+        }
+        trading.pointee.setStarted(false)
+    }
+
+    /// The mempool analysis of one event, and the opportunity it found, if any, to every
+    /// strategy. Never inlined: its code and its 2 KB bundle-leg temporaries would otherwise
+    /// sit in every event's path (measured: 22% fewer events/s through the pipeline without a
+    /// mempool).
+    @inlinable @inline(never)
+    mutating func handleMempool<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let found = mempool.counters.opportunities
+        mempool.handle(event, sequence: sequence, sink: &outputs.pointee)
+        guard hasStrategies, mempool.counters.opportunities != found, let opportunity = mempool.lastOpportunity else {
+            return
+        }
+        let summary = MempoolOpportunity(
+            victimHashPrefix: opportunity.victim.words.0, amountIn: opportunity.amountIn,
+            amountOut: opportunity.amountOut, gasCost: opportunity.gasCost, netProfit: opportunity.netProfit)
+        for slot in 0..<strategies.pointee.count {
+            callStrategy(.opportunity(summary), slot: slot, event, sequence, outputs)
+        }
+    }
+
+    /// Matches a command for a hosted instrument; sends any other out for its venue.
     @inlinable
     mutating func route<Outputs: OutputSink & ~Copyable>(
-        _ command: OrderCommand, instrument: InstrumentID, event: Event, sequence: Int64, outputs: inout Outputs
+        _ command: OrderCommand, instrument: InstrumentID, event: Event, sequence: Int64,
+        outputs: UnsafeMutablePointer<Outputs>
     ) {
-        if books.isHosted(instrument) {
-            books.process(command, instrument: instrument, sink: &outputs)
+        _orders &+= 1
+        if books.pointee.isHosted(instrument) {
+            var router = ReportRouter(outputs: outputs, trading: trading)
+            books.pointee.process(command, instrument: instrument, sink: &router)
             return
         }
         _venueOrders &+= 1
-        outputs.order(
+        outputs.pointee.order(
             VenueOrder(command: command, instrument: instrument, sequence: sequence, decidedAt: event.timestamp))
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
-    /// 5 (2026-11-29): the mempool analysis' state follows the strategy's (a flag, then
-    /// `MempoolLogic`'s state); version 4, without it, is read as a logic without one.
-    /// 4 (2026-11-29): strategies submit orders (no transaction bundles); each instrument has
-    /// one book (the hosted venue's instruments follow the market-data ones). Versions 1 to 3
-    /// held a bundle builder and another numbering of the venue's books: they are refused (a
-    /// recovery skips such a snapshot and replays the journal, whose settings are refused in
-    /// turn if they are of that build).
-    static var snapshotVersion: UInt16 { 5 }
+    /// 6 (2026-11-29): the strategies' trading state (orders, positions, timers) and every
+    /// strategy's state follow the books; versions 4 and 5 held one strategy without orders or
+    /// positions and are refused (recovery then replays the journal, whose settings are refused
+    /// in turn if an older build wrote them). 5: the mempool analysis' state. 4: strategies
+    /// submit orders; each instrument has one book.
+    static var snapshotVersion: UInt16 { 6 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).
@@ -210,10 +350,15 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         encoder.write(Self.snapshotMagic)
         encoder.write(Self.snapshotVersion)
         encoder.write(_lastSequence)
-        for value in [_processed, _orders, _refusedOrders, _venueOrders] { encoder.write(Int64(value)) }
+        for value in [_processed, _orders, _venueOrders] { encoder.write(Int64(value)) }
         encoder.write(outputHash)
-        books.encodeState(into: &encoder)
-        strategy.encodeState(into: &encoder)
+        books.pointee.encodeState(into: &encoder)
+        var visitor = EncodingVisitor(encoder)
+        encoder = SnapshotEncoder()
+        // Encoding only reads the fields.
+        try? trading.pointee.visitState(&visitor)
+        try? strategies.pointee.visitState(&visitor)
+        encoder = visitor.encoder
         encoder.write(hasMempool)
         if hasMempool { mempool.encodeState(into: &encoder) }
     }
@@ -224,7 +369,7 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         let magic = try decoder.read(UInt32.self, "magic")
         guard magic == Self.snapshotMagic else { throw .mismatch("not an engine-logic snapshot") }
         let version = try decoder.read(UInt16.self, "version")
-        guard version == Self.snapshotVersion || version == 4 else {
+        guard version == Self.snapshotVersion else {
             throw .mismatch(
                 "an engine-logic snapshot of version \(version); this build reads version \(Self.snapshotVersion) "
                     + (version < Self.snapshotVersion
@@ -232,14 +377,18 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
                         : "(a newer build wrote it: use that build)"))
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
-        _processed = Int(try decoder.read(Int64.self, "processed"))
-        _orders = Int(try decoder.read(Int64.self, "orders"))
-        _refusedOrders = Int(try decoder.read(Int64.self, "refused orders"))
-        _venueOrders = Int(try decoder.read(Int64.self, "venue orders"))
+        let counts = try [0, 1, 2].map { (_: Int) throws(SnapshotError) -> Int64 in
+            try decoder.read(Int64.self, "counter")
+        }
+        guard counts.allSatisfy({ $0 >= 0 }) else { throw .invalid(field: "counter", value: counts.min() ?? -1) }
+        (_processed, _orders, _venueOrders) = (Int(counts[0]), Int(counts[1]), Int(counts[2]))
         let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
-        try books.restoreState(from: &decoder)
-        try strategy.restoreState(from: &decoder)
-        let hasMempool = version >= 5 ? try decoder.readBool("mempool") : false
+        try books.pointee.restoreState(from: &decoder)
+        var visitor = DecodingVisitor(decoder)
+        try trading.pointee.visitState(&visitor)
+        try strategies.pointee.visitState(&visitor)
+        decoder = visitor.decoder
+        let hasMempool = try decoder.readBool("mempool")
         guard hasMempool == self.hasMempool else {
             throw .mismatch(
                 hasMempool ? "it holds a mempool analysis; these settings have none" : "it holds no mempool analysis")
@@ -251,17 +400,20 @@ public struct EngineLogic<S: Strategy>: ~Copyable {
         return hasher
     }
 
-    /// A fingerprint of the whole logic state: every book, the strategy and the counters.
-    /// Equal on every machine for equal states.
+    /// A fingerprint of the whole logic state: every book, the strategies, their orders,
+    /// positions and timers, and the counters. Equal on every machine for equal states.
     public func stateHash() -> UInt64 {
         var hasher = StateHasher()
         hasher.combine(_lastSequence)
         hasher.combine(_processed)
         hasher.combine(_orders)
-        hasher.combine(_refusedOrders)
         hasher.combine(_venueOrders)
-        books.combineState(into: &hasher)
-        strategy.combineState(into: &hasher)
+        books.pointee.combineState(into: &hasher)
+        var visitor = HashingVisitor(hasher)
+        // Hashing only reads the fields.
+        try? trading.pointee.visitState(&visitor)
+        try? strategies.pointee.visitState(&visitor)
+        hasher = visitor.hasher
         if hasMempool { mempool.combineState(into: &hasher) }
         return hasher.value
     }

@@ -11,10 +11,10 @@ public struct FileJournalPlan: JournalPlan {
 
     public init(directory: String) { self.directory = directory }
 
-    public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
+    public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?
     {
-        let settings = LogicSettings(configuration, strategy: strategy)
+        let settings = try LogicSettings(configuration, custom: custom)
         if let stored = try LogicSettings.load(directory: directory) {
             if let difference = settings.difference(from: stored) {
                 throw .settings(.differs(origin: directory, difference: difference))
@@ -24,7 +24,7 @@ public struct FileJournalPlan: JournalPlan {
             try settings.store(directory: directory)
         }
         return try JournalReplay.recover(
-            directory: directory, configuration: configuration, strategy: strategy, useSnapshot: true,
+            directory: directory, configuration: configuration, custom: custom, useSnapshot: true,
             repair: true, acceptLoss: configuration.acceptJournalLoss)
     }
 

@@ -78,7 +78,7 @@ public protocol JournalPlan: Sendable, CustomStringConvertible {
     associatedtype Backend: JournalBackend & ~Copyable
     /// Checks that the journal was written with these logic settings (storing them when it is
     /// new) and rebuilds the logic from it; nil when there is nothing to recover from.
-    func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError) -> Recovered<S>?
+    func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError) -> Recovered<S>?
     func open(_ context: JournalContext) throws(EngineError) -> Backend
     /// Where snapshots of the logic go (nil: none are taken).
     var snapshotDirectory: String? { get }
@@ -97,7 +97,7 @@ public struct NoJournal: JournalPlan, JournalBackend {
     @usableFromInline var appended: Int64 = 0
     public private(set) var appendLimit = 1
 
-    public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
+    public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?
     { nil }
 

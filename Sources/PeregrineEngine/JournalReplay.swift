@@ -107,13 +107,12 @@ public enum JournalReplay {
     /// the replay and is cut off only when `repair`. Corruption, a gap, or a pruned journal with
     /// no usable snapshot throws.
     public static func recover<S: Strategy>(
-        directory: String, configuration: EngineConfiguration, strategy: S, useSnapshot: Bool,
+        directory: String, configuration: EngineConfiguration, custom: S.Type, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
         acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
-        try LogicSettings.load(directory: directory)?.checkStrategy(strategy, origin: directory)
-        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var logic = try EngineLogic(configuration: configuration, custom: custom)
         var outputs = HashingOutputs()
         var from: Int64 = 0
         var used: (sequence: Int64, path: String)? = nil
@@ -183,7 +182,7 @@ public enum JournalReplay {
                     {
                         throw SnapshotError.mismatch(reason)
                     }
-                    var candidate = try EngineLogic(configuration: configuration, strategy: strategy)
+                    var candidate = try EngineLogic(configuration: configuration, custom: custom)
                     var decoder = SnapshotDecoder(contents.payload)
                     let hasher = try candidate.restoreState(from: &decoder)
                     guard candidate.lastSequence == contents.sequence - 1 else {

@@ -1,5 +1,6 @@
 import PeregrineJournal
 import PeregrineMempool
+import PeregrineModel
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -13,22 +14,42 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var instruments: Int
     public var orderFlowPercent: Int
     public var venueOrderCapacity: Int
-    /// The strategy and its parameters (`Strategy.parameters`).
-    public var strategy: String
+    public var strategyOrderCapacity: Int
+    public var timerCapacity: Int
+    public var keepOrdersAtStop: Bool
+    /// Each strategy's name and every parameter as used (`StrategySet.descriptions`).
+    public var strategies: [String]
+    /// The instruments whose reference data was configured (every other one is synthetic).
+    public var instrumentDefinitions: [InstrumentDefinition]
     /// The mempool analysis' settings (nil: none).
     public var mempool: MempoolSettings?
 
     public static let fileName = "engine-logic.conf"
 
-    public init<S: Strategy>(_ configuration: EngineConfiguration, strategy: S) {
-        self.init(configuration, strategy: strategy.parameters)
+    /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
+    /// to resolve their defaults. Throws for a strategy that cannot be built.
+    public init<Custom: Strategy>(_ configuration: EngineConfiguration, custom: Custom.Type) throws(EngineError) {
+        let set: StrategySet<Custom>
+        do {
+            set = try StrategySet(
+                specs: configuration.strategies,
+                hosted: configuration.hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
+                marketData: (0..<configuration.instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
+        } catch {
+            throw .strategy(error)
+        }
+        self.init(configuration, strategies: set.descriptions)
     }
 
-    public init(_ configuration: EngineConfiguration, strategy: String) {
-        self.strategy = strategy
+    init(_ configuration: EngineConfiguration, strategies: [String]) {
+        self.strategies = strategies
         instruments = configuration.instruments
         orderFlowPercent = configuration.orderFlowPercent
         venueOrderCapacity = configuration.venueOrderCapacity
+        strategyOrderCapacity = configuration.strategyOrderCapacity
+        timerCapacity = configuration.timerCapacity
+        keepOrdersAtStop = configuration.keepOrdersAtStop
+        instrumentDefinitions = configuration.instrumentDefinitions.sorted { $0.id < $1.id }
         // With the Bloom filter's size fixed, so a replay anywhere builds the same filter.
         mempool = configuration.mempool.map { (try? $0.resolved()) ?? $0 }
     }
@@ -38,28 +59,40 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         configuration.instruments = instruments
         configuration.orderFlowPercent = orderFlowPercent
         configuration.venueOrderCapacity = venueOrderCapacity
+        configuration.strategyOrderCapacity = strategyOrderCapacity
+        configuration.timerCapacity = timerCapacity
+        configuration.keepOrdersAtStop = keepOrdersAtStop
+        configuration.instrumentDefinitions = instrumentDefinitions
+        configuration.strategies = strategies.map(StrategySpec.init(description:))
         configuration.mempool = mempool
     }
 
     var fields: [(String, Int)] {
         [
             ("instruments", instruments), ("order-flow", orderFlowPercent), ("venue-orders", venueOrderCapacity),
+            ("strategy-orders", strategyOrderCapacity), ("timers", timerCapacity),
+            ("keep-orders", keepOrdersAtStop ? 1 : 0),
         ]
     }
 
-    /// The format of the settings text. Format 4 (2026-11-29) adds the `mempool` line (`off`, or
-    /// `MempoolSettings`' text); format 3, without it, is read as `mempool = off`. Format 3
-    /// (2026-11-29): strategies submit orders and the
-    /// hosted venue trades its own instruments; the bundle settings are gone. Formats 1 and 2
-    /// (files without a `format` line are format 1) were written by builds whose strategies
-    /// emitted transactions into bundles: their journals replay only with such a build, so they
-    /// are refused, as is a newer format.
-    public static let format = 4
-    public static let readableFormats = 3...4
+    /// The format of the settings text. Format 5 (2026-11-29): strategies keep orders,
+    /// positions and timers; any number of them (`strategies = N`, then `strategy.K = …` for K
+    /// from 1), instruments' reference data (`instrument.ID = …`, the synthetic defaults
+    /// otherwise), `strategy-orders`, `timers`, `keep-orders`. Formats 1 to 4 were written by
+    /// builds with one hard-wired strategy that kept no orders: their journals replay only with
+    /// such a build, so they are refused, as is a newer format.
+    public static let format = 5
+    public static let readableFormats = 5...5
 
     public var description: String {
-        "format = \(Self.format)\n" + fields.map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
-            + "\nstrategy = \(strategy)\nmempool = \(mempool.map { "\($0)" } ?? "off")\n"
+        var lines = ["format = \(Self.format)"] + fields.map { "\($0.0) = \($0.1)" }
+        lines.append("strategies = \(strategies.count)")
+        for (index, strategy) in strategies.enumerated() { lines.append("strategy.\(index + 1) = \(strategy)") }
+        for definition in instrumentDefinitions {
+            lines.append("instrument.\(definition.id.rawValue) = \(definition.settingsText)")
+        }
+        lines.append("mempool = \(mempool.map { "\($0)" } ?? "off")")
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Reads the settings stored in a journal directory; nil when there are none.
@@ -81,45 +114,50 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// Reads settings written as `description`, lines or `;`-separated (`origin` names where
     /// they came from in errors).
     public static func parse(_ text: String, origin: String) throws(EngineError) -> LogicSettings {
-        var values: [String: Int] = [:]
-        var strategy: String? = nil
-        var mempool: String? = nil
+        var values: [String: String] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
             guard parts.count == 2 else { continue }
-            if parts[0] == "strategy" {
-                strategy = String(parts[1])
-            } else if parts[0] == "mempool" {
-                mempool = String(parts[1])
-            } else if let value = Int(parts[1]) {
-                values[String(parts[0])] = value
-            }
+            values[parts[0]] = parts[1]
         }
-        let format = values["format"] ?? 1
+        let format = values["format"].flatMap { Int($0) } ?? 1
         guard Self.readableFormats.contains(format) else {
             throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.readableFormats))
         }
-        guard let strategy else { throw .settings(.missing(origin: origin, name: "strategy")) }
+        func number(_ name: String) throws(EngineError) -> Int {
+            guard let text = values[name] else { throw .settings(.missing(origin: origin, name: name)) }
+            guard let value = Int(text) else {
+                throw .settings(.invalid(origin: origin, name: name, reason: "'\(text)' is not a whole number"))
+            }
+            return value
+        }
         var configuration = EngineConfiguration()
-        for (name, _) in LogicSettings(configuration, strategy: "").fields {
-            guard let value = values[name] else {
-                throw .settings(.missing(origin: origin, name: name))
+        configuration.instruments = try number("instruments")
+        configuration.orderFlowPercent = try number("order-flow")
+        configuration.venueOrderCapacity = try number("venue-orders")
+        configuration.strategyOrderCapacity = try number("strategy-orders")
+        configuration.timerCapacity = try number("timers")
+        configuration.keepOrdersAtStop = try number("keep-orders") != 0
+        let count = try number("strategies")
+        var strategies: [String] = []
+        for index in 0..<Swift.max(count, 0) {
+            guard let strategy = values["strategy.\(index + 1)"] else {
+                throw .settings(.missing(origin: origin, name: "strategy.\(index + 1)"))
             }
-            switch name {
-            case "instruments": configuration.instruments = value
-            case "order-flow": configuration.orderFlowPercent = value
-            default: configuration.venueOrderCapacity = value
+            strategies.append(strategy)
+        }
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) where name.hasPrefix("instrument.") {
+            do { configuration.instrumentDefinitions.append(try InstrumentDefinition(settingsText: value)) } catch {
+                throw .settings(.invalid(origin: origin, name: name, reason: error.description))
             }
         }
-        if format >= 4 {
-            guard let mempool else { throw .settings(.missing(origin: origin, name: "mempool")) }
-            if mempool != "off" {
-                do { configuration.mempool = try MempoolSettings.parse(mempool) } catch {
-                    throw .settings(.invalid(origin: origin, name: "mempool", reason: error.description))
-                }
+        guard let mempool = values["mempool"] else { throw .settings(.missing(origin: origin, name: "mempool")) }
+        if mempool != "off" {
+            do { configuration.mempool = try MempoolSettings.parse(mempool) } catch {
+                throw .settings(.invalid(origin: origin, name: "mempool", reason: error.description))
             }
         }
-        return LogicSettings(configuration, strategy: strategy)
+        return LogicSettings(configuration, strategies: strategies)
     }
 
     /// Stores the settings in a journal directory (created if missing).
@@ -133,13 +171,6 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Refuses to replay a journal written by another strategy or with other parameters.
-    public func checkStrategy<S: Strategy>(_ strategy: S, origin: String) throws(EngineError) {
-        guard strategy.parameters == self.strategy else {
-            throw .settings(.otherStrategy(origin: origin, stored: self.strategy, running: strategy.parameters))
-        }
-    }
-
     /// Names the first setting that differs, for refusing a mismatched run.
     public func difference(from other: LogicSettings) -> String? {
         for ((name, mine), (_, theirs)) in zip(fields, other.fields) where mine != theirs {
@@ -149,8 +180,12 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             return "mempool = \(other.mempool.map { "\($0)" } ?? "off") in the journal, "
                 + "\(mempool.map { "\($0)" } ?? "off") in this run"
         }
-        if strategy != other.strategy {
-            return "strategy '\(other.strategy)' in the journal, '\(strategy)' in this run"
+        if strategies != other.strategies {
+            let shown = { (list: [String]) in list.isEmpty ? "none" : list.map { "'\($0)'" }.joined(separator: ", ") }
+            return "strategies \(shown(other.strategies)) in the journal, \(shown(strategies)) in this run"
+        }
+        if instrumentDefinitions != other.instrumentDefinitions {
+            return "other instrument reference data in the journal"
         }
         return nil
     }

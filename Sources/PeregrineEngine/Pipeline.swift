@@ -22,7 +22,7 @@ public enum Pipeline {
     /// configuration is invalid or recovery fails (before any thread starts).
     @inlinable
     public static func run<S: Strategy & Sendable>(
-        configuration: EngineConfiguration, strategy: S, clock: CycleClock = .calibrate(),
+        configuration: EngineConfiguration, custom: S.Type, clock: CycleClock = .calibrate(),
         observer: (any PipelineObserver)? = nil, logger: Logger = Logger(label: "peregrine.engine"),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
@@ -31,22 +31,22 @@ public enum Pipeline {
         case (true, let directory?):
             return try run(
                 configuration: configuration, source: SyntheticSourcePlan(configuration),
-                journal: FileJournalPlan(directory: directory), outputs: NoOutputs(), strategy: strategy,
+                journal: FileJournalPlan(directory: directory), outputs: NoOutputs(), custom: custom,
                 clock: clock, observer: observer, logger: logger, status: status)
         case (true, nil):
             return try run(
                 configuration: configuration, source: SyntheticSourcePlan(configuration), journal: NoJournal(),
-                outputs: NoOutputs(), strategy: strategy, clock: clock, observer: observer, logger: logger,
+                outputs: NoOutputs(), custom: custom, clock: clock, observer: observer, logger: logger,
                 status: status)
         case (false, let directory?):
             return try run(
                 configuration: configuration, source: RecordedSourcesPlan(recorded),
-                journal: FileJournalPlan(directory: directory), outputs: NoOutputs(), strategy: strategy,
+                journal: FileJournalPlan(directory: directory), outputs: NoOutputs(), custom: custom,
                 clock: clock, observer: observer, logger: logger, status: status)
         case (false, nil):
             return try run(
                 configuration: configuration, source: RecordedSourcesPlan(recorded), journal: NoJournal(),
-                outputs: NoOutputs(), strategy: strategy, clock: clock, observer: observer, logger: logger,
+                outputs: NoOutputs(), custom: custom, clock: clock, observer: observer, logger: logger,
                 status: status)
         }
     }
@@ -56,7 +56,7 @@ public enum Pipeline {
     /// thread starts).
     @inlinable
     public static func run<Source: SourcePlan, Journal: JournalPlan, Outputs: OutputPlan, S: Strategy & Sendable>(
-        configuration: EngineConfiguration, source: Source, journal: Journal, outputs: Outputs, strategy: S,
+        configuration: EngineConfiguration, source: Source, journal: Journal, outputs: Outputs, custom: S.Type,
         clock: CycleClock = .calibrate(), observer: (any PipelineObserver)? = nil,
         logger: Logger = Logger(label: "peregrine.engine"), status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
@@ -64,7 +64,7 @@ public enum Pipeline {
         logger.info("recovering from the journal", metadata: ["journal": "\(journal)"])
         let recovered: Recovered<S>?
         do throws(EngineError) {
-            recovered = try journal.recover(configuration: configuration, strategy: strategy)
+            recovered = try journal.recover(configuration: configuration, custom: custom)
         } catch {
             logger.error("recovery failed", metadata: ["journal": "\(journal)", "error": "\(error)"])
             throw error
@@ -78,7 +78,7 @@ public enum Pipeline {
         } else {
             recovery = nil
             seed = LogicSeed(
-                logic: try EngineLogic(configuration: configuration, strategy: strategy), hasher: OutputHasher())
+                logic: try EngineLogic(configuration: configuration, custom: custom), hasher: OutputHasher())
         }
         let wiring = try Wiring(
             configuration: configuration, clock: clock, baseSequence: recovery?.nextSequence ?? 0,

@@ -275,6 +275,10 @@ public struct MempoolLogic: ~Copyable {
     @usableFromInline var _counters = MempoolCounters()
 
     @inlinable public var counters: MempoolCounters { _counters }
+    /// The opportunity found last (valid for the event in which `counters.opportunities` grew;
+    /// not part of the state: strategies hear of it within that event).
+    @usableFromInline var _lastOpportunity: Opportunity?
+    @inlinable public var lastOpportunity: Opportunity? { _lastOpportunity }
     @usableFromInline static let legCapacity = 8
 
     public init(settings: MempoolSettings) throws(MempoolSettings.Invalid) {
@@ -379,6 +383,7 @@ public struct MempoolLogic: ~Copyable {
         case .noOpportunity: _counters.noOpportunity &+= 1
         case .opportunity(_, let opportunity):
             _counters.opportunities &+= 1
+            _lastOpportunity = opportunity
             let (profit, overflow) = _counters.profitWei.addingReportingOverflow(
                 UInt128(clamping: opportunity.netProfit))
             _counters.profitWei = overflow ? .max : profit

@@ -52,6 +52,12 @@ public struct Increment: Equatable, Hashable, Sendable, CustomStringConvertible 
         self.decimals = decimals
     }
 
+    /// A constant increment known to be valid (positive units, 0 to 18 decimals).
+    init(constantUnits units: Int64, decimals: Int) {
+        self.units = units
+        self.decimals = decimals
+    }
+
     private static func times10(_ value: Int64, _ text: String) throws(ModelError) -> Int64 {
         let (result, overflow) = value.multipliedReportingOverflow(by: 10)
         if overflow { throw .invalidIncrement(input: text) }

@@ -12,7 +12,7 @@ public enum DistributedPipeline {
     /// recovery from the stream fails (before any thread starts).
     @inlinable
     public static func run<S: Strategy & Sendable>(
-        configuration: EngineConfiguration, nats: NATSSettings, strategy: S, clock: CycleClock = .calibrate(),
+        configuration: EngineConfiguration, nats: NATSSettings, custom: S.Type, clock: CycleClock = .calibrate(),
         observer: (any PipelineObserver)? = nil, logger: Logger = Logger(label: "peregrine.engine"),
         status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
@@ -21,32 +21,32 @@ public enum DistributedPipeline {
         if nats.consumeInput {
             return try run(
                 configuration: configuration, source: NATSInputPlan(settings: nats), journal: journal, nats: nats,
-                strategy: strategy, clock: clock, observer: observer, logger: logger, status: status)
+                custom: custom, clock: clock, observer: observer, logger: logger, status: status)
         }
         if configuration.recordedSources.isEmpty {
             return try run(
                 configuration: configuration, source: SyntheticSourcePlan(configuration), journal: journal, nats: nats,
-                strategy: strategy, clock: clock, observer: observer, logger: logger, status: status)
+                custom: custom, clock: clock, observer: observer, logger: logger, status: status)
         }
         return try run(
             configuration: configuration, source: RecordedSourcesPlan(configuration.recordedSources), journal: journal,
-            nats: nats, strategy: strategy, clock: clock, observer: observer, logger: logger, status: status)
+            nats: nats, custom: custom, clock: clock, observer: observer, logger: logger, status: status)
     }
 
     @inlinable
     static func run<Source: SourcePlan, S: Strategy & Sendable>(
         configuration: EngineConfiguration, source: Source, journal: JetStreamJournalPlan, nats: NATSSettings,
-        strategy: S, clock: CycleClock, observer: (any PipelineObserver)?, logger: Logger,
+        custom: S.Type, clock: CycleClock, observer: (any PipelineObserver)?, logger: Logger,
         status: (String) -> Void
     ) throws(EngineError) -> EngineReport {
         if nats.publishOutputs {
             return try Pipeline.run(
                 configuration: configuration, source: source, journal: journal,
-                outputs: NATSOutputPlan(settings: nats), strategy: strategy, clock: clock, observer: observer,
+                outputs: NATSOutputPlan(settings: nats), custom: custom, clock: clock, observer: observer,
                 logger: logger, status: status)
         }
         return try Pipeline.run(
-            configuration: configuration, source: source, journal: journal, outputs: NoOutputs(), strategy: strategy,
+            configuration: configuration, source: source, journal: journal, outputs: NoOutputs(), custom: custom,
             clock: clock, observer: observer, logger: logger, status: status)
     }
 }

@@ -15,10 +15,10 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
 
     public init(settings: NATSSettings) { self.settings = settings }
 
-    public func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError)
+    public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?
     {
-        let logicSettings = LogicSettings(configuration, strategy: strategy)
+        let logicSettings = try LogicSettings(configuration, custom: custom)
         let jetStream: JetStream
         do {
             let connection = try NATSConnection(
@@ -42,7 +42,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
             throw .wiring("unexpected \(error)")
         }
         let recovered = try Self.recover(
-            jetStream: jetStream, settings: settings, configuration: configuration, strategy: strategy)
+            jetStream: jetStream, settings: settings, configuration: configuration, custom: custom)
         let writer: JetStreamJournalWriter
         do {
             writer = try JetStreamJournalWriter(
@@ -66,11 +66,11 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     /// in order, with each frame's checksum and continuity checked (a frame missing or out of
     /// place throws). The stream must start at sequence 0 (no snapshots live in the stream).
     public static func recover<S: Strategy>(
-        jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, strategy: S,
+        jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, custom: S.Type,
         printer: ((String) -> Void)? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = JournalReplay.monotonicSeconds()
-        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var logic = try EngineLogic(configuration: configuration, custom: custom)
         var outputs = HashingOutputs()
         outputs.printer = printer
         let summary: JetStreamJournalReader.Summary

@@ -2,60 +2,152 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 
-/// Where a strategy sends the orders it decides on.
-public protocol OrderSink: ~Copyable {
-    /// Accepts `command` for `instrument`; `false` when the per-event limit
-    /// (`Strategy.maxOrdersPerEvent`) was reached (the sink counts it as refused, never silently
-    /// lost).
-    mutating func submit(_ command: OrderCommand, instrument: InstrumentID) -> Bool
+/// A trading strategy hosted by the engine's logic.
+///
+/// The engine calls a strategy on the logic thread, one callback at a time, always with a
+/// `StrategyContext` through which it reads the books, its orders, positions and the event
+/// time, and submits, cancels and replaces orders and schedules timers. Every callback has a
+/// default that does nothing, so a strategy writes only the ones it needs.
+///
+/// Order of calls for one input event: `onStart` (once, before the first event of a session);
+/// the timers that event's time has reached (`onTimer`, earliest first); the event applied to
+/// its instrument's book, then the updates of the strategy's orders that it caused (a flow
+/// order filling a resting one); the market-data callback (`onBook`, `onQuote`, `onTrade`) to
+/// each strategy trading the instrument, in configuration order; then each order it submitted
+/// goes to its venue, and the updates that come back (`onOrderAccepted` … `onOrderReplaced`) are
+/// delivered, which may submit more (at most `TradingState.maxCommandsPerEvent` commands per
+/// strategy per event). At the session's end: `onStop`, then every open order is cancelled
+/// (unless the engine is told to keep them).
+///
+/// Implementations must be deterministic (no wall clock, no randomness not seeded from state,
+/// no unordered iteration reaching a decision) and list every field they keep between events
+/// in `visitState`, which serves state hashes, snapshots and restore: so a replay of the
+/// journal, or a restart from a snapshot, reproduces every decision. The engine holds its
+/// strategies as generic parameters and enum-dispatched built-ins: calls are static and
+/// inlined; a callback must not allocate on its per-event path.
+public protocol Strategy {
+    /// The name `--strategy` and `[[strategy]] name` select it by.
+    static var name: String { get }
+
+    /// Which instruments it trades when its configuration names none.
+    static var defaultInstruments: DefaultInstruments { get }
+
+    /// Builds the strategy from its configuration: read every parameter from
+    /// `configuration.parameters` (unknown keys are refused after `init` returns).
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError)
+
+    mutating func onStart(_ context: inout StrategyContext)
+    mutating func onStop(_ context: inout StrategyContext)
+    /// The instrument's book changed (a level update, a cleared book, an order on a hosted book).
+    mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext)
+    mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext)
+    mutating func onTrade(_ trade: Trade, instrument: InstrumentID, _ context: inout StrategyContext)
+    mutating func onOrderAccepted(_ update: OrderUpdate, _ context: inout StrategyContext)
+    /// A new order, or a cancel or replace of one, was rejected: `update.report.reason` says why
+    /// (`update.order.state` is `rejected` for a new order, its working state otherwise).
+    mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext)
+    /// A fill, partial (`update.order.state == .partiallyFilled`) or final (`.filled`).
+    mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext)
+    mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext)
+    mutating func onOrderReplaced(_ update: OrderUpdate, _ context: inout StrategyContext)
+    mutating func onTimer(_ timer: TimerFired, _ context: inout StrategyContext)
+    /// The mempool analysis found a back-run opportunity (engines running `mempool run`).
+    mutating func onOpportunity(_ opportunity: MempoolOpportunity, _ context: inout StrategyContext)
+
+    /// Visits every field the strategy keeps between events (see `StateVisitor`).
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError)
 }
 
-/// A trading strategy hosted by the logic stage.
-///
-/// The logic stage calls `onEvent` for every input event, after the event has been applied
-/// to its instrument's book, on the logic thread. A strategy owns its state, reads the books
-/// (each instrument's one book: the hosted venue's order book or the L2 book of its market
-/// data) and submits order commands to `orders`: at most `maxOrdersPerEvent` per event. An
-/// order for an instrument the engine hosts is matched there and then (its reports are
-/// outputs); any other is sent out for the venue that trades it (a `VenueOrder`). Strategies
-/// and sinks are generic parameters, so calls are static and inlined. Implementations must be
-/// deterministic (no wall clock, no unordered iteration reaching output) so that a replay
-/// reproduces them.
-public protocol Strategy {
-    mutating func onEvent<Orders: OrderSink & ~Copyable>(
-        _ event: Event, books: borrowing InstrumentBooks, orders: inout Orders)
-
-    /// Adds everything the strategy remembers between events to `hasher`, so that state
-    /// hashes catch a replay that diverges inside the strategy.
-    func combineState(into hasher: inout StateHasher)
-
-    /// Writes everything the strategy remembers between events, for snapshots.
-    func encodeState(into encoder: inout SnapshotEncoder)
-
-    /// Loads what `encodeState` wrote.
-    mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError)
-
-    /// The strategy and every parameter that shapes its decisions, on one line (no `;`): it is
-    /// stored with the journal's logic settings, and recovery and replay refuse a journal
-    /// written with other parameters (which would diverge silently).
-    var parameters: String { get }
+/// The instruments a strategy trades when its configuration names none.
+public enum DefaultInstruments: Sendable {
+    /// Every instrument of the hosted venue, or every market-data instrument without one.
+    case hostedOrMarketData
+    /// Every market-data instrument (trades and quotes print there).
+    case marketData
 }
 
 extension Strategy {
-    /// The most orders one event may produce.
-    public static var maxOrdersPerEvent: Int { 16 }
+    public static var defaultInstruments: DefaultInstruments { .hostedOrMarketData }
+    @inlinable public mutating func onStart(_ context: inout StrategyContext) {}
+    @inlinable public mutating func onStop(_ context: inout StrategyContext) {}
+    @inlinable public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext)
+    {}
+    @inlinable public mutating func onTrade(_ trade: Trade, instrument: InstrumentID, _ context: inout StrategyContext)
+    {}
+    @inlinable public mutating func onOrderAccepted(_ update: OrderUpdate, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onOrderReplaced(_ update: OrderUpdate, _ context: inout StrategyContext) {}
+    @inlinable public mutating func onTimer(_ timer: TimerFired, _ context: inout StrategyContext) {}
+    @inlinable
+    public mutating func onOpportunity(_ opportunity: MempoolOpportunity, _ context: inout StrategyContext) {}
+    @inlinable
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {}
 }
 
-/// A strategy that does nothing: for measuring the engine without strategy work.
-public struct IdleStrategy: Strategy, Sendable {
-    public init() {}
-    @inlinable
-    public mutating func onEvent<Orders: OrderSink & ~Copyable>(
-        _ event: Event, books: borrowing InstrumentBooks, orders: inout Orders
-    ) {}
+/// One callback with its argument: how the engine hands a strategy anything, so that one
+/// `deliver` serves every strategy type (a switch the compiler specialises per type).
+@frozen
+public enum StrategyCall: Sendable {
+    case start
+    case stop
+    case book(InstrumentID)
+    case quote(Quote, InstrumentID)
+    case trade(Trade, InstrumentID)
+    case order(OrderUpdate)
+    case timer(TimerFired)
+    case opportunity(MempoolOpportunity)
 
-    public func combineState(into hasher: inout StateHasher) {}
-    public func encodeState(into encoder: inout SnapshotEncoder) {}
-    public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {}
-    public var parameters: String { "idle" }
+    /// Calls the callback of `strategy` that this call names.
+    @inlinable
+    public func deliver<S: Strategy>(to strategy: inout S, _ context: inout StrategyContext) {
+        switch self {
+        case .start: strategy.onStart(&context)
+        case .stop: strategy.onStop(&context)
+        case .book(let instrument): strategy.onBook(instrument, &context)
+        case .quote(let quote, let instrument): strategy.onQuote(quote, instrument: instrument, &context)
+        case .trade(let trade, let instrument): strategy.onTrade(trade, instrument: instrument, &context)
+        case .order(let update):
+            switch update.report.kind {
+            case .accepted: strategy.onOrderAccepted(update, &context)
+            case .rejected: strategy.onOrderRejected(update, &context)
+            case .partiallyFilled, .filled: strategy.onOrderFilled(update, &context)
+            case .cancelled: strategy.onOrderCancelled(update, &context)
+            case .replaced: strategy.onOrderReplaced(update, &context)
+            case .triggered: break
+            }
+        case .timer(let timer): strategy.onTimer(timer, &context)
+        case .opportunity(let opportunity): strategy.onOpportunity(opportunity, &context)
+        }
+    }
+}
+
+/// A back-run opportunity the mempool analysis found, as strategies see it.
+@frozen
+public struct MempoolOpportunity: Hashable, Sendable, BitwiseCopyable {
+    /// The first 8 bytes of the victim transaction's hash, big-endian.
+    public var victimHashPrefix: UInt64
+    /// Wei in, wei out of the back-run, the gas it costs, and what is left (out − in − gas).
+    public var amountIn: UInt128
+    public var amountOut: UInt128
+    public var gasCost: UInt128
+    public var netProfit: Int128
+
+    @inlinable
+    public init(victimHashPrefix: UInt64, amountIn: UInt128, amountOut: UInt128, gasCost: UInt128, netProfit: Int128) {
+        self.victimHashPrefix = victimHashPrefix
+        self.amountIn = amountIn
+        self.amountOut = amountOut
+        self.gasCost = gasCost
+        self.netProfit = netProfit
+    }
+}
+
+/// A strategy that does nothing: the custom slot's type when no outside strategy is used.
+public struct IdleStrategy: Strategy, Sendable {
+    public static let name = "idle"
+    public init() {}
+    public init(_ configuration: StrategyConfiguration) {}
 }

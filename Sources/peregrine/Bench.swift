@@ -1,6 +1,7 @@
 import ArgumentParser
 import PeregrineBench
 import PeregrineEngine
+import PeregrineStrategy
 
 #if canImport(Glibc)
     import Glibc
@@ -117,7 +118,7 @@ struct BenchJournal: ParsableCommand {
         defer { removeTree(path) }
         let result = try JournalBenchmark.run(
             directory: path, events: events, batch: batch, syncIntervalMicroseconds: syncIntervalUs,
-            strategy: Peregrine.strategy)
+            custom: IdleStrategy.self)
         print("journal benchmark: \(result.events) events of 64 bytes (80-byte records), \(batch) per write, \(path)")
         print("append, durability none:   \(millions(result.appendNone))M events/s")
         print(

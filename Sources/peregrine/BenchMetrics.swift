@@ -2,6 +2,7 @@ import ArgumentParser
 import PeregrineBench
 import PeregrineControl
 import PeregrineEngine
+import PeregrineStrategy
 
 struct BenchMetrics: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +50,7 @@ struct BenchMetrics: ParsableCommand {
         )
         let result = try MetricsBenchmark.run(
             configuration: configuration, rounds: rounds, scrapeIntervalSeconds: scrapeInterval,
-            strategy: Peregrine.strategy
+            custom: IdleStrategy.self
         ) { index, round in
             print(
                 "round \(index + 1): metrics off \(millions(round.off))M events/s · on \(millions(round.on))M events/s · on/off \(decimal(round.ratio, places: 3))"

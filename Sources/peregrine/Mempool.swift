@@ -8,6 +8,7 @@ import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineNATS
+import PeregrineStrategy
 
 #if canImport(Glibc)
     import Glibc
@@ -283,11 +284,11 @@ struct MempoolRun: ParsableCommand {
         if let directory = configuration.journalDirectory {
             return try Pipeline.run(
                 configuration: configuration, source: source, journal: FileJournalPlan(directory: directory),
-                outputs: outputs, strategy: Peregrine.strategy, observer: controlPlane, logger: logger, status: status)
+                outputs: outputs, custom: IdleStrategy.self, observer: controlPlane, logger: logger, status: status)
         }
         return try Pipeline.run(
             configuration: configuration, source: source, journal: NoJournal(), outputs: outputs,
-            strategy: Peregrine.strategy, observer: controlPlane, logger: logger, status: status)
+            custom: IdleStrategy.self, observer: controlPlane, logger: logger, status: status)
     }
 
     func makeConfiguration() -> EngineConfiguration {

@@ -21,10 +21,6 @@ struct Peregrine: ParsableCommand {
             MempoolCommand.self, NATSCommand.self,
         ])
 
-    /// The strategy `run` hosts and `replay` re-runs: they must be the same for a replay to
-    /// reproduce a run.
-    static let strategy = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
-
     /// Exit statuses of every command (README: "Exit status").
     enum Status {
         static let done: Int32 = 0

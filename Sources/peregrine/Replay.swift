@@ -2,6 +2,7 @@ import ArgumentParser
 import PeregrineEngine
 import PeregrineMempool
 import PeregrineNATS
+import PeregrineStrategy
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,7 +87,7 @@ struct Replay: ParsableCommand {
         }
         do {
             let recovered = try JournalReplay.recover(
-                directory: journal, configuration: configuration, strategy: Peregrine.strategy,
+                directory: journal, configuration: configuration, custom: IdleStrategy.self,
                 useSnapshot: fromSnapshot, through: to ?? .max, printFrom: from,
                 printer: print ? { Swift.print($0) } : nil, repair: false, bundleSink: writer)
             report = recovered.summary
@@ -125,11 +126,10 @@ struct Replay: ParsableCommand {
             if let text = state.description {
                 let stored = try LogicSettings.parse(text, origin: "stream \(settings.journalStream)")
                 stored.apply(to: &configuration)
-                try stored.checkStrategy(Peregrine.strategy, origin: "stream \(settings.journalStream)")
             }
             let recovered = try JetStreamJournalPlan.recover(
                 jetStream: jetStream, settings: settings, configuration: configuration,
-                strategy: Peregrine.strategy, printer: print ? { Swift.print($0) } : nil)
+                custom: IdleStrategy.self, printer: print ? { Swift.print($0) } : nil)
             report = recovered.summary
         } catch {
             printError("error: \(error)")

@@ -171,6 +171,8 @@ struct Run: ParsableCommand {
     )
     var natsPrefix: String?
 
+    @OptionGroup var strategyOptions: StrategyOptions
+
     func run() throws {
         let configuration: EngineConfiguration
         let natsSettings: NATSSettings?
@@ -189,7 +191,6 @@ struct Run: ParsableCommand {
         }
         StopSignal.installHandlers()
         let logger = LogSetup.bootstrap(level: configuration.logLevel)
-        let strategy = Peregrine.strategy
         let report: EngineReport
         let controlPlane =
             configuration.metricsPort > 0
@@ -204,11 +205,11 @@ struct Run: ParsableCommand {
             }
             if let natsSettings {
                 report = try DistributedPipeline.run(
-                    configuration: configuration, nats: natsSettings, strategy: strategy,
+                    configuration: configuration, nats: natsSettings, custom: IdleStrategy.self,
                     observer: controlPlane, logger: logger, status: status)
             } else {
                 report = try Pipeline.run(
-                    configuration: configuration, strategy: strategy, observer: controlPlane,
+                    configuration: configuration, custom: IdleStrategy.self, observer: controlPlane,
                     logger: logger, status: status)
             }
         } catch {
@@ -283,6 +284,9 @@ struct Run: ParsableCommand {
         }
         var configuration = try loadConfiguration(file: config, profile: profile, flags: flagSettings)
         if acceptJournalLoss { configuration.acceptJournalLoss = true }
+        let specs = try strategyOptions.specs()
+        if !specs.isEmpty { configuration.strategies = specs }
+        if strategyOptions.keepOrders { configuration.keepOrdersAtStop = true }
         var natsSettings: NATSSettings? = nil
         if let nats {
             let shard = shard ?? "0/1"

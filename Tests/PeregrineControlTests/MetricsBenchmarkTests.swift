@@ -18,7 +18,7 @@ struct MetricsBenchmarkTests {
         configuration.statusIntervalSeconds = 0.05
         var seen: [Int] = []
         let result = try MetricsBenchmark.run(
-            configuration: configuration, rounds: 2, scrapeIntervalSeconds: 0.05, strategy: IdleStrategy()
+            configuration: configuration, rounds: 2, scrapeIntervalSeconds: 0.05, custom: IdleStrategy.self
         ) { index, _ in seen.append(index) }
         #expect(seen == [0, 1])
         #expect(result.rounds.count == 2)

@@ -32,7 +32,8 @@ struct OperationsTests {
             Tools.peregrine.path,
             [
                 "run", "--rate", "50000", "--duration", "20", "--no-journal", "--metrics-port", "\(port)",
-                "--status-interval", "0.5", "--order-flow", "30",
+                "--status-interval", "0.5", "--order-flow", "30", "--strategy", "market-maker", "--strategy",
+                "large-trade-follower",
             ])
         defer { engine.stop() }
         let ready = try Self.await("http://127.0.0.1:\(port)/readyz", status: 200, seconds: 15, while: engine)

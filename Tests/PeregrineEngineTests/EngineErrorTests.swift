@@ -12,18 +12,26 @@ import Testing
 
     @Test func aSettingsFileOfAnotherFormatIsRefusedNamingBothVersions() throws {
         #expect(
-            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...4))
+            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...5))
         ) { try LogicSettings.parse("format = 9\nstrategy = idle\n", origin: "x.conf") }
-        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 3...4)).description
+        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...5)).description
         #expect(
             text
-                == "logic settings: x.conf is settings format 9; this build reads formats 3 to 4: a newer peregrine wrote it; use that build"
+                == "logic settings: x.conf is settings format 9; this build reads format 5: a newer peregrine wrote it; use that build"
         )
-        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 2, readable: 3...4))) {
-            try LogicSettings.parse("format = 2\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
+        // Format 4 was written by a build with one hard-wired strategy: refused, saying why.
+        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...5))) {
+            try LogicSettings.parse("format = 4\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
         }
-        #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategy"))) {
-            try LogicSettings.parse("format = 3\ninstruments = 4\n", origin: "x.conf")
+        #expect(
+            EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...5)).description
+                == "logic settings: x.conf is settings format 4; this build reads format 5: an older peregrine wrote it "
+                + "(before strategies kept orders and positions, format 5, 2026-11-29); replay or recover it with that "
+                + "build, or start a new journal")
+        #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategies"))) {
+            try LogicSettings.parse(
+                "format = 5\ninstruments = 4\norder-flow = 0\nvenue-orders = 64\nstrategy-orders = 8\ntimers = 8\n"
+                    + "keep-orders = 0\n", origin: "x.conf")
         }
     }
 
@@ -32,29 +40,47 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = EngineConfiguration()
         configuration.instruments = 4
-        _ = try FileJournalPlan(directory: directory).recover(configuration: configuration, strategy: IdleStrategy())
+        _ = try FileJournalPlan(directory: directory).recover(configuration: configuration, custom: IdleStrategy.self)
         var other = configuration
         other.instruments = 8
         #expect(
             throws: EngineError.settings(
                 .differs(origin: directory, difference: "instruments = 4 in the journal, 8 in this run"))
-        ) { _ = try FileJournalPlan(directory: directory).recover(configuration: other, strategy: IdleStrategy()) }
-        let follower = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+        ) { _ = try FileJournalPlan(directory: directory).recover(configuration: other, custom: IdleStrategy.self) }
+        var follower = configuration
+        follower.strategies = [StrategySpec(name: "large-trade-follower")]
         #expect(
             throws: EngineError.settings(
                 .differs(
                     origin: directory,
-                    difference: "strategy 'idle' in the journal, '\(follower.parameters)' in this run"))
-        ) { _ = try FileJournalPlan(directory: directory).recover(configuration: configuration, strategy: follower) }
-        // Replay checks the strategy on its own (it takes the other settings from the journal).
+                    difference: "strategies none in the journal, 'large-trade-follower id=1 instruments=0,1,2,3 "
+                        + "account=1001 min-quantity=500 quantity=10 max-spread=50' in this run"))
+        ) { _ = try FileJournalPlan(directory: directory).recover(configuration: follower, custom: IdleStrategy.self) }
+        // Unknown strategies and parameters are refused before anything starts, naming what is allowed.
+        var unknown = configuration
+        unknown.strategies = [StrategySpec(name: "market-taker")]
         #expect(
-            throws: EngineError.settings(
-                .otherStrategy(origin: directory, stored: "idle", running: follower.parameters))
-        ) {
-            _ = try JournalReplay.recover(
-                directory: directory, configuration: configuration, strategy: follower, useSnapshot: false,
-                repair: false)
-        }
+            throws: EngineError.strategy(
+                .unknownStrategy(
+                    name: "market-taker",
+                    allowed: [
+                        "market-maker", "golden-cross", "mean-reversion", "cross-venue-arbitrage",
+                        "large-trade-follower", "idle",
+                    ]))
+        ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
+        unknown.strategies = [StrategySpec(name: "market-maker", parameters: [("spread", "3")])]
+        #expect(
+            throws: EngineError.strategy(
+                .unknownParameter(
+                    strategy: "market-maker", key: "spread",
+                    allowed: ["account", "half-spread", "size", "skew", "max-position", "requote", "post-only"]))
+        ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
+        unknown.strategies = [StrategySpec(name: "golden-cross", parameters: [("fast", "40"), ("slow", "30")])]
+        #expect(
+            throws: EngineError.strategy(
+                .invalidParameter(
+                    strategy: "golden-cross", key: "fast", value: "40", allowed: "an integer from 1 to 30"))
+        ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
     }
 
     @Test func aJournalWithoutItsSettingsIsRefusedAsUnrecoverable() throws {
@@ -72,7 +98,7 @@ import Testing
                 .historyWithoutSettings(directory: directory, segmentsWithRecords: 1, snapshots: 0))
         ) {
             _ = try FileJournalPlan(directory: directory).recover(
-                configuration: EngineConfiguration(), strategy: IdleStrategy())
+                configuration: EngineConfiguration(), custom: IdleStrategy.self)
         }
         #expect(throws: EngineError.settings(.absent(directory: directory))) {
             _ = try JournalReplay.configuration(for: directory, base: EngineConfiguration())

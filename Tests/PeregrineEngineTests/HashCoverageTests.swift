@@ -3,10 +3,10 @@ import PeregrineCore
 import PeregrineEVM
 import PeregrineMempool
 import PeregrineModel
-import PeregrineStrategy
 import Testing
 
 @testable import PeregrineEngine
+@testable import PeregrineStrategy
 
 /// Every field that reaches the state or output hash changes it. Comparing a run with its own
 /// replay cannot show a field left out (both sides leave it out), so each test here builds two
@@ -254,55 +254,63 @@ struct HashCoverageTests {
 /// strategy and the venue, changed one at a time in a logic that has run a little.
 @Suite("Engine state hash coverage")
 struct EngineStateHashCoverageTests {
-    static func logic() throws -> EngineLogic<LargeTradeFollower> {
+    /// A market maker on the hosted instruments (orders, positions) and a follower on the
+    /// market-data ones, after 2,000 events with a timer scheduled.
+    static func logic() throws -> EngineLogic<IdleStrategy> {
         var configuration = EngineConfiguration()
+        configuration.strategies = [StrategySpec(name: "market-maker")] + PipelineTests.follower
         configuration.instruments = 2
         configuration.orderFlowPercent = 30
         configuration.venueOrderCapacity = 1_024
         var market = SyntheticMarket(instruments: 2, seed: 11, orderFlowPercent: 30)
-        var logic = try EngineLogic(configuration: configuration, strategy: PipelineTests.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         for sequence in 0..<2_000 {
             logic.handle(market.next(timestamp: UInt64(sequence) * 5_000), sequence: Int64(sequence), outputs: &outputs)
         }
+        _ = logic.trading.pointee.schedule(at: 50_000_000, tag: 7, slot: 0)
         return logic
     }
 
     @Test func everyPartOfTheEngineStateReachesTheStateHash() throws {
         let base = try Self.logic().stateHash()
-        let changes: [(String, (inout EngineLogic<LargeTradeFollower>) -> Void)] = [
+        let changes: [(String, (inout EngineLogic<IdleStrategy>) -> Void)] = [
             ("last sequence", { $0._lastSequence += 1 }),
             ("processed", { $0._processed += 1 }),
             ("orders", { $0._orders += 1 }),
-            ("refused orders", { $0._refusedOrders += 1 }),
             ("venue orders", { $0._venueOrders += 1 }),
             (
                 "a book level",
                 {
-                    $0.books.apply(
+                    $0.books.pointee.apply(
                         LevelUpdate(side: .buy, price: Price(ticks: 1), quantity: Quantity(lots: 3)),
                         to: InstrumentID(0))
                 }
             ),
+            ("a strategy's order numbering", { $0.trading.pointee.slots[0].nextSequence += 1 }),
             (
-                "the strategy",
-                { logic in
-                    var orders = OrderBatch()
-                    logic.strategy.onEvent(
-                        Event(
-                            timestamp: 1, exchangeTimestamp: 0, instrument: InstrumentID(1),
-                            payload: .trade(
-                                Trade(
-                                    price: Price(ticks: 1_000_000), quantity: Quantity(lots: 10_000), aggressor: .buy,
-                                    tradeID: 1))),
-                        books: logic.books, orders: &orders)
+                "a position",
+                {
+                    $0.trading.pointee.positions[0].apply(
+                        side: .buy, price: Price(ticks: 5), quantity: Quantity(lots: 1), fee: .zero)
                 }
             ),
+            (
+                "an open order",
+                { logic in
+                    let index = Int(logic.trading.pointee.slots[0].head)
+                    #expect(index >= 0)
+                    logic.trading.pointee.orders[index].fees.units += 1
+                }
+            ),
+            ("a timer", { $0.trading.pointee.timers[0].tag += 1 }),
+            ("a trading counter", { $0.trading.pointee._counters.duplicateReports += 1 }),
+            ("the strategy", { $0.strategies.pointee.marketMakers.base[0].bids[0] &+= 1 }),
             (
                 "the venue",
                 { logic in
                     var sink = ExecutionReportCollector()
-                    logic.books.process(
+                    logic.books.pointee.process(
                         .limit(
                             OrderID(77_777), account: AccountID(1), .buy, price: Price(ticks: 1_000_000 - 30_000),
                             quantity: Quantity(lots: 1)),
@@ -326,20 +334,21 @@ struct EngineStateHashCoverageTests {
 struct PinnedHashTests {
     @Test func aFixedSeedRunHasTheseHashes() throws {
         var configuration = EngineConfiguration()
+        configuration.strategies = [StrategySpec(name: "market-maker")] + PipelineTests.follower
         configuration.instruments = 4
         configuration.orderFlowPercent = 30
         configuration.venueOrderCapacity = 4_096
         var market = SyntheticMarket(instruments: 4, seed: 7, orderFlowPercent: 30)
-        var logic = try EngineLogic(configuration: configuration, strategy: PipelineTests.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         for sequence in 0..<20_000 {
             let event = market.next(timestamp: UInt64(sequence) * 5_000)
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "9e20a73afcd2f2cf")
-        #expect(hexHash(outputs.hasher.value) == "0451f8258361d8e3")
-        #expect(outputs.reportCount == 7_774)
+        #expect(hexHash(logic.stateHash()) == "f903f20f4db91b0e")
+        #expect(hexHash(outputs.hasher.value) == "774c3e4393445739")
+        #expect(outputs.reportCount == 8_309)
         #expect(outputs.orders == 67)
     }
 }

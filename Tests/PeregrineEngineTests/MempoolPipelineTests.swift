@@ -51,7 +51,7 @@ struct MempoolPipelineTests {
             delivery: { try FileBundleDelivery(path: livePath) })
         let run = try Pipeline.run(
             configuration: configuration, source: PendingTransactionPlan(feed: feed, count: count, rate: rate),
-            journal: FileJournalPlan(directory: directory + "/journal"), outputs: outputs, strategy: IdleStrategy()
+            journal: FileJournalPlan(directory: directory + "/journal"), outputs: outputs, custom: IdleStrategy.self
         ) { _ in }
 
         let replayPath = directory + "/replay.jsonl"
@@ -59,7 +59,7 @@ struct MempoolPipelineTests {
         // The journal keeps the settings with the Bloom filter's size fixed.
         #expect(stored.mempool == (try configuration.mempool?.resolved()))
         #expect(stored.mempool?.bloomSize != nil)
-        var logic = try EngineLogic(configuration: stored, strategy: IdleStrategy())
+        var logic = try EngineLogic(configuration: stored, custom: IdleStrategy.self)
         var hashing = HashingOutputs()
         let writer = BundleRequestWriter(
             signer: signer, settings: stored.mempool ?? MempoolSettings(),

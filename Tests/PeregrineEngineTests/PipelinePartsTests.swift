@@ -65,10 +65,10 @@ struct MemoryJournalPlan: JournalPlan {
     let store: MemoryJournalStore
     var durableEvery = 3
 
-    func recover<S: Strategy>(configuration: EngineConfiguration, strategy: S) throws(EngineError) -> Recovered<S>? {
+    func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError) -> Recovered<S>? {
         let records = store.events
         if records.isEmpty { return nil }
-        var logic = try EngineLogic(configuration: configuration, strategy: strategy)
+        var logic = try EngineLogic(configuration: configuration, custom: custom)
         var outputs = HashingOutputs()
         for record in records { logic.handle(record.event, sequence: record.sequence, outputs: &outputs) }
         let next = (records.last?.sequence ?? -1) + 1
@@ -202,10 +202,11 @@ struct CollectingPlan: OutputPlan {
 
 @Suite("Pipeline parts", .serialized)
 struct PipelinePartsTests {
-    static let follower = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+    static let follower = [StrategySpec(name: "large-trade-follower")]
 
     func configuration(topology: Topology = .shared) -> EngineConfiguration {
         var configuration = EngineConfiguration()
+        configuration.strategies = Self.follower
         configuration.instruments = 4
         configuration.orderFlowPercent = 30
         configuration.topology = topology
@@ -246,7 +247,7 @@ struct PipelinePartsTests {
             configuration: configuration,
             source: MergedSourcePlan(ScriptedSourcePlan(events: first), ScriptedSourcePlan(events: second, batch: 3)),
             journal: MemoryJournalPlan(store: store), outputs: CollectingPlan(collected: collected),
-            strategy: Self.follower
+            custom: IdleStrategy.self
         ) { _ in }
         #expect(report.isLossless, "\(report.problems)")
         #expect(report.emitted == 50_001 && report.processed == 50_001)
@@ -269,7 +270,7 @@ struct PipelinePartsTests {
         let firstOfSecond = journaled.firstIndex { $0.event.instrument.rawValue >= 2 } ?? 0
         #expect(firstOfSecond < 1_000)
 
-        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         var tallied = CollectingSink(collected: nil)
         for record in journaled {
@@ -278,7 +279,7 @@ struct PipelinePartsTests {
         #expect(logic.stateHash() == report.stateHash && outputs.hasher.value == report.outputHash)
         #expect(outputs.reportCount > 1_000)  // the order flow traded
         // What reached the sink's downstream is every output of a replay, in order per kind.
-        var again = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var again = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         for record in journaled { again.handle(record.event, sequence: record.sequence, outputs: &tallied) }
         tallied.close()
         let sink = collected.tally.withLock { $0 }
@@ -287,7 +288,7 @@ struct PipelinePartsTests {
             sink.outcomes == 50_001 && sink.reports == report.reportsAtSink && sink.orders == report.venueOrdersAtSink)
     }
 
-    /// A strategy that submits 16 orders on every trade fills the 64-slot venue-order ring many
+    /// Strategies that submit 16 orders on every trade fill the 64-slot venue-order ring many
     /// times a batch: its orders wait in the logic's overflow and reach the sink all, once and in
     /// order (the sink's order hash, folded as they arrive, equals a replay's).
     @Test func venueOrdersThatFindTheirRingFullWaitAndArriveInOrder() throws {
@@ -295,21 +296,25 @@ struct PipelinePartsTests {
         let collected = CollectedOutputs()
         var configuration = configuration()
         configuration.orderRingSize = 64
-        let strategy = EchoStrategy(perTrade: 16)
+        configuration.strategies = EchoStrategy.specs(perTrade: 16, instruments: [0, 1, 2, 3])
+        // Orders for outside venues stay pending (no venue answers them here): room for all.
+        configuration.strategyOrderCapacity = 1 << 17
         let events = Self.events(20_000, seed: 21, instrumentOffset: 0)
         let report = try Pipeline.run(
             configuration: configuration, source: ScriptedSourcePlan(events: events),
-            journal: MemoryJournalPlan(store: store), outputs: CollectingPlan(collected: collected), strategy: strategy
+            journal: MemoryJournalPlan(store: store), outputs: CollectingPlan(collected: collected),
+            custom: EchoStrategy.self
         ) { _ in }
         #expect(report.isLossless, "\(report.problems)")
         let trades = events.filter { $0.payload.kind == .trade }.count
         #expect(trades > 1_000)
-        #expect(report.venueOrders == 16 * trades && report.venueOrdersAtSink == report.venueOrders)
-        var offline = try EngineLogic(configuration: configuration, strategy: strategy)
+        // Each order, then at the session's end a cancel for each (no venue answered them).
+        #expect(report.venueOrders == 2 * 16 * trades && report.venueOrdersAtSink == report.venueOrders)
+        var offline = try EngineLogic(configuration: configuration, custom: EchoStrategy.self)
         var tallied = CollectingSink(collected: nil)
         for record in store.events { offline.handle(record.event, sequence: record.sequence, outputs: &tallied) }
         tallied.close()
-        #expect(tallied.tally.orders == 16 * trades)
+        #expect(tallied.tally.orders == 2 * 16 * trades)
         #expect(collected.tally.withLock { $0 } == tallied.tally)
     }
 
@@ -320,18 +325,18 @@ struct PipelinePartsTests {
         let first = try Pipeline.run(
             configuration: configuration,
             source: ScriptedSourcePlan(events: Self.events(5_000, seed: 3, instrumentOffset: 0)),
-            journal: MemoryJournalPlan(store: store), outputs: NoOutputs(), strategy: Self.follower
+            journal: MemoryJournalPlan(store: store), outputs: NoOutputs(), custom: IdleStrategy.self
         ) { _ in }
         let second = try Pipeline.run(
             configuration: configuration,
             source: ScriptedSourcePlan(events: Self.events(4_000, seed: 4, instrumentOffset: 0)),
-            journal: MemoryJournalPlan(store: store), outputs: NoOutputs(), strategy: Self.follower
+            journal: MemoryJournalPlan(store: store), outputs: NoOutputs(), custom: IdleStrategy.self
         ) { _ in }
         #expect(first.isLossless && second.isLossless)
         #expect(second.recovery?.nextSequence == 5_001)
         #expect(first.lastSequence == 5_000 && second.lastSequence == 9_001)
         #expect(store.events.map(\.sequence) == Array(0..<9_002))
-        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         for record in store.events { logic.handle(record.event, sequence: record.sequence, outputs: &outputs) }
         #expect(logic.stateHash() == second.stateHash && outputs.hasher.value == second.outputHash)
@@ -345,8 +350,8 @@ struct PipelinePartsTests {
         var recorded = configuration()
         recorded.instruments = 4
         recorded.recordedSources = [RecordedSourceSpec(format: .bybitOrderBook, paths: [file])]
-        let once = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
-        let twice = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
+        let once = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
+        let twice = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         #expect(once.isLossless && twice.isLossless)
         #expect(once.stateHash == twice.stateHash && once.outputHash == twice.outputHash)
         #expect(once.bookCounters.updates > 1_000)
@@ -359,13 +364,13 @@ struct PipelinePartsTests {
             RecordedSourceSpec(format: .bybitOrderBook, paths: [file], instrument: InstrumentID(2)),
         ]
         merged.journalDirectory = directory
-        let run = try Pipeline.run(configuration: merged, strategy: Self.follower) { _ in }
+        let run = try Pipeline.run(configuration: merged, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless, "\(run.problems)")
         #expect(run.bookCounters.updates == 2 * once.bookCounters.updates)
         #expect(run.emitted == 2 * (once.emitted - 1) + 1)
         #expect(run.sourceDescription.contains("as instrument 1") && run.sourceDescription.contains("as instrument 2"))
         let configuration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
-        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         let replayed = try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: false)
         #expect(replayed.stateHash == run.stateHash && replayed.outputHash == run.outputHash)
@@ -418,7 +423,7 @@ struct PipelinePartsTests {
         recorded.orderFlowPercent = 0
         recorded.recordedSources = [RecordedSourceSpec(format: .tardisL2, paths: [file], tickSize: tick, lotSize: lot)]
         recorded.journalDirectory = directory + "/journal"
-        let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
+        let run = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless, "\(run.problems)")
         #expect(run.emitted == 9 + 2 + 1)  // the levels, a clear per snapshot, the session end
         #expect(run.recordedSummary == "read 9 rows (4 messages): gaps 0, out of order 0")
@@ -432,7 +437,7 @@ struct PipelinePartsTests {
 
         let configuration = try JournalReplay.configuration(
             for: directory + "/journal", base: EngineConfiguration())
-        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         let replayed = try JournalReplay.replay(
             directory: directory + "/journal", into: &logic, outputs: &outputs, repair: false)

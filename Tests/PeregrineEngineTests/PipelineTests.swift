@@ -10,12 +10,13 @@ import Testing
 
 @Suite("Pipeline", .serialized)
 struct PipelineTests {
-    static let follower = LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
+    static let follower = [StrategySpec(name: "large-trade-follower")]
 
     func configuration(events: Int, topology: Topology = .shared, wait: WaitStrategyKind = .yield)
         -> EngineConfiguration
     {
         var configuration = EngineConfiguration()
+        configuration.strategies = Self.follower
         configuration.rate = .unlimited
         configuration.maxEvents = events
         configuration.durationSeconds = 60
@@ -29,7 +30,7 @@ struct PipelineTests {
     }
 
     @Test func everyAcceptedEventLeavesExactlyOnce() throws {
-        let report = try Pipeline.run(configuration: configuration(events: 300_000), strategy: Self.follower) { _ in }
+        let report = try Pipeline.run(configuration: configuration(events: 300_000), custom: IdleStrategy.self) { _ in }
         // 300,000 market events and the session-end marker.
         #expect(report.emitted == 300_001 && report.ticks == 0)
         #expect(report.journaled == 300_001 && report.processed == 300_001 && report.outcomesAtSink == 300_001)
@@ -52,7 +53,7 @@ struct PipelineTests {
         var journaled = configuration(events: 100_000, topology: topology, wait: topology == .shared ? .yield : .park)
         journaled.journalDirectory = directory
         journaled.orderFlowPercent = 20
-        let run = try Pipeline.run(configuration: journaled, strategy: Self.follower) { _ in }
+        let run = try Pipeline.run(configuration: journaled, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless && run.journal.durableSequence == 100_001)
         let replayed = try replay(directory)
         #expect(replayed.replayed == 100_001)
@@ -63,7 +64,7 @@ struct PipelineTests {
         var otherSeed = configuration(events: 100_000)
         otherSeed.seed = 43
         otherSeed.orderFlowPercent = 20
-        let different = try Pipeline.run(configuration: otherSeed, strategy: Self.follower) { _ in }
+        let different = try Pipeline.run(configuration: otherSeed, custom: IdleStrategy.self) { _ in }
         #expect(different.outputHash != run.outputHash && different.stateHash != run.stateHash)
     }
 
@@ -76,15 +77,15 @@ struct PipelineTests {
         journaled.journalDirectory = directory
         journaled.orderFlowPercent = 30
         journaled.snapshotEveryEvents = 25_000
-        let run = try Pipeline.run(configuration: journaled, strategy: Self.follower) { _ in }
+        let run = try Pipeline.run(configuration: journaled, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless && run.snapshotsWritten >= 5)
         let logicConfiguration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
         for through: Int64 in [30_000, 74_999, 100_123, 120_000] {
             let fromSnapshot = try JournalReplay.recover(
-                directory: directory, configuration: logicConfiguration, strategy: Self.follower, useSnapshot: true,
+                directory: directory, configuration: logicConfiguration, custom: IdleStrategy.self, useSnapshot: true,
                 through: through, repair: false)
             let fromStart = try JournalReplay.recover(
-                directory: directory, configuration: logicConfiguration, strategy: Self.follower, useSnapshot: false,
+                directory: directory, configuration: logicConfiguration, custom: IdleStrategy.self, useSnapshot: false,
                 through: through, repair: false)
             #expect(fromSnapshot.summary.snapshot != nil && fromStart.summary.snapshot == nil)
             #expect(fromSnapshot.summary.replayed < fromStart.summary.replayed)
@@ -114,7 +115,7 @@ struct PipelineTests {
         recorded.maxEvents = nil
         recorded.recordedSources = [RecordedSourceSpec(format: .bybitOrderBook, paths: [file])]
         recorded.journalDirectory = directory
-        let run = try Pipeline.run(configuration: recorded, strategy: Self.follower) { _ in }
+        let run = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless)
         // A book level refused at the ceiling would make the run incomplete (exit 1).
         var refused = run
@@ -132,7 +133,7 @@ struct PipelineTests {
 
     func replay(_ directory: String) throws -> ReplaySummary {
         let configuration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
-        var logic = try EngineLogic(configuration: configuration, strategy: Self.follower)
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         return try JournalReplay.replay(directory: directory, into: &logic, outputs: &outputs, repair: false)
     }
@@ -143,7 +144,7 @@ struct PipelineTests {
         paced.maxEvents = nil
         paced.durationSeconds = 1.0
         var lines: [String] = []
-        let report = try Pipeline.run(configuration: paced, strategy: Self.follower) { lines.append($0) }
+        let report = try Pipeline.run(configuration: paced, custom: IdleStrategy.self) { lines.append($0) }
         // Poisson arrivals at 50k/s for 1 s: within ±10% (a 5-sigma band is about ±1%).
         let marketEvents = report.emitted - report.ticks - 1
         #expect(marketEvents > 45_000 && marketEvents < 55_000)
@@ -160,7 +161,7 @@ struct PipelineTests {
         flood.inboundRingSize = 64
         flood.rate = .perSecond(5_000_000)
         flood.burstSize = 64
-        let report = try Pipeline.run(configuration: flood, strategy: Self.follower) { _ in }
+        let report = try Pipeline.run(configuration: flood, custom: IdleStrategy.self) { _ in }
         #expect(report.emitted - report.ticks - 1 + report.dropped == 200_000)
         #expect(report.outcomesAtSink == report.emitted)
         #expect(report.journaled == report.emitted)
@@ -312,7 +313,7 @@ struct VenuePipelineTests {
         configuration.venueOrderCapacity = 4_096
         // A tiny report ring: the logic stage must wait for the sink, never drop.
         configuration.reportRingSize = 64
-        let report = try Pipeline.run(configuration: configuration, strategy: PipelineTests.follower) { _ in }
+        let report = try Pipeline.run(configuration: configuration, custom: IdleStrategy.self) { _ in }
         let (counters, reports, fills) = try offline(events: 200_000, configuration: configuration)
         #expect(report.isLossless)
         #expect(counters.commands > 70_000)

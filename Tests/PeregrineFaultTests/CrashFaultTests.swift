@@ -12,10 +12,11 @@ struct CrashFaultTests {
     @Test func aTornTailAtEveryByteOffsetOfTheLastRecordRecovers() throws {
         let journal = Faults.scratch("torn")
         defer { Faults.remove(journal) }
-        let written = try Faults.run([
-            "run", "--max", "--max-events", "300", "--order-flow", "10", "--snapshot-every", "0", "--journal",
-            journal, "--metrics-port", "0", "--wait", "yield",
-        ])
+        let written = try Faults.run(
+            [
+                "run", "--max", "--max-events", "300", "--order-flow", "10", "--snapshot-every", "0", "--journal",
+                journal, "--metrics-port", "0", "--wait", "yield",
+            ] + Faults.strategies)
         #expect(written.status == 0, "\(written.error)")
         let segment = try #require(try Faults.files(journal, suffix: ".pgj").last)
         let size = try Faults.size(segment)
@@ -84,10 +85,12 @@ struct CrashFaultTests {
         let seed = UInt64(Date().timeIntervalSince1970 * 1_000)
         print("fault matrix: SIGKILL under durability \(durability), seed \(seed)")
         var generator = SeededGenerator(seed: seed)
-        let arguments = [
-            "run", "--rate", "100000", "--durability", durability, "--journal", journal, "--status-interval", "0.05",
-            "--wait", "yield", "--order-flow", "10", "--snapshot-every", "20000", "--metrics-port", "0",
-        ]
+        let arguments =
+            [
+                "run", "--rate", "100000", "--durability", durability, "--journal", journal, "--status-interval",
+                "0.05",
+                "--wait", "yield", "--order-flow", "10", "--snapshot-every", "20000", "--metrics-port", "0",
+            ] + Faults.strategies
         var previous = 0
         for round in 0..<3 {
             let process = Process()

@@ -173,36 +173,40 @@ struct DestructiveFaultTests {
         #expect(
             run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
         )
-        try text.replacingOccurrences(of: "format = 4", with: "format = 9").write(
+        try text.replacingOccurrences(of: "format = 5", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
         #expect(
             future.status == 1
-                && future.error.contains(
-                    "is settings format 9; this build reads formats 3 to 4: a newer peregrine wrote it")
+                && future.error.contains("is settings format 9; this build reads format 5: a newer peregrine wrote it")
         )
-        // Another strategy or other parameters: refused by replay and by a run, naming both.
-        try text.replacingOccurrences(of: "min-lots=500", with: "min-lots=400").write(
+        // Other strategy parameters: a run that would append is refused, naming both.
+        try text.replacingOccurrences(of: "half-spread=2", with: "half-spread=3").write(
             toFile: path, atomically: true, encoding: .utf8)
-        let otherStrategy = try Faults.run(["replay", "--journal", journal])
-        #expect(otherStrategy.status == 1, "\(otherStrategy.output)")
-        #expect(
-            otherStrategy.error.contains(
-                "was written by strategy 'large-trade-follower min-lots=400 follow-lots=10 max-spread-ticks=50 "
-                    + "account=1000'; "
-                    + "this build's is 'large-trade-follower min-lots=500"), "\(otherStrategy.error)")
         let otherRun = try Faults.recover(journal, ["--order-flow", "10"])
-        #expect(otherRun.status == 1 && otherRun.error.contains("strategy 'large-trade-follower min-lots=400"))
-        // Format 1 (no format line) and 2 were written by builds whose strategy emitted
-        // transactions into bundles: refused, saying so.
-        let formatOne = text.split(separator: "\n").filter { !$0.hasPrefix("format") && !$0.hasPrefix("strategy") }
+        #expect(otherRun.status == 1, "\(otherRun.output)")
+        #expect(
+            otherRun.error.contains(
+                "in the journal, 'market-maker id=1 instruments=4,5,6,7 account=1001 half-spread=2 "),
+            "\(otherRun.error)")
+        #expect(otherRun.error.contains("'market-maker id=1 instruments=4,5,6,7 account=1001 half-spread=3 "))
+        // A strategy this build does not have: replay refuses it by name.
+        try text.replacingOccurrences(of: "strategy.1 = market-maker", with: "strategy.1 = market-taker").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let unknown = try Faults.run(["replay", "--journal", journal])
+        #expect(unknown.status == 1, "\(unknown.output)")
+        #expect(
+            unknown.error.contains("unknown strategy 'market-taker': use one of market-maker, "), "\(unknown.error)")
+        // Format 1 (no format line) to 4 were written by builds with one hard-wired strategy that
+        // kept no orders: refused, saying so.
+        let formatOne = text.split(separator: "\n").filter { !$0.hasPrefix("format") }
         try (formatOne.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let old = try Faults.run(["replay", "--journal", journal])
         #expect(old.status == 1, "\(old.output)")
         #expect(
             old.error.contains(
-                "is settings format 1; this build reads formats 3 to 4: an older peregrine wrote it (before strategies "
-                    + "submitted orders"), "\(old.error)")
+                "is settings format 1; this build reads format 5: an older peregrine wrote it (before strategies "
+                    + "kept orders and positions"), "\(old.error)")
     }
 
     @Test func aSegmentOfAnotherFormatVersionIsRefusedByRunAndReplay() throws {
@@ -230,8 +234,8 @@ struct DestructiveFaultTests {
         }
         #expect(chmod(journal, 0o555) == 0)
         let run = try Faults.run(
-            ["run", "--max", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0"],
-            constraints: .init(unprivileged: true))
+            ["run", "--max", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0"]
+                + Faults.strategies, constraints: .init(unprivileged: true))
         #expect(run.status == 1, "\(run.output)")
         #expect(run.error.contains("\(journal)/") && run.error.contains("Permission denied"), "\(run.error)")
         #expect(!run.output.contains("lossless          yes"))
@@ -253,7 +257,7 @@ struct DestructiveFaultTests {
             [
                 "run", "--rate", "50000", "--max-events", "20", "--order-flow", "10", "--journal", journal,
                 "--metrics-port", "0",
-            ],
+            ] + Faults.strategies,
             constraints: .init(fileSizeLimitKiB: 0))
         #expect(second.status == 1)
         #expect(second.error.contains("journal-00000000000000000000.pgj failed: File too large"), "\(second.error)")
@@ -269,11 +273,13 @@ struct DestructiveFaultTests {
             // After the first run, runs shorter than the snapshot interval: each starts a segment
             // at the previous shutdown snapshot's sequence and prunes once, at its own shutdown,
             // keeping that snapshot, whose last record is in the segment before.
-            let run = try Faults.run([
-                "run", "--max", "--max-events", round == 0 ? "30000" : "3000", "--order-flow", "10", "--segment-mb",
-                "1",
-                "--snapshot-every", "5000", "--prune", "--journal", journal, "--metrics-port", "0", "--wait", "yield",
-            ])
+            let run = try Faults.run(
+                [
+                    "run", "--max", "--max-events", round == 0 ? "30000" : "3000", "--order-flow", "10", "--segment-mb",
+                    "1",
+                    "--snapshot-every", "5000", "--prune", "--journal", journal, "--metrics-port", "0", "--wait",
+                    "yield",
+                ] + Faults.strategies)
             #expect(run.status == 0, "round \(round): \(run.error)")
             let verify = try Faults.run(["journal", "verify", journal])
             #expect(verify.status == 0, "round \(round): \(verify.output) \(verify.error)")
@@ -294,7 +300,7 @@ struct DestructiveFaultTests {
             [
                 "run", "--rate", "100000", "--duration", "5", "--order-flow", "10", "--journal", journal,
                 "--metrics-port", "0", "--wait", "yield",
-            ],
+            ] + Faults.strategies,
             constraints: .init(fileSizeLimitKiB: 200))
         #expect(run.status == 1)
         #expect(

@@ -93,14 +93,18 @@ enum Faults {
         try PeregrineCLI.run(arguments, environment: environment, constraints: constraints)
     }
 
+    /// The strategies every journal of these tests is written with: a market maker on the
+    /// hosted instruments (orders, fills, positions), a follower on the market-data ones.
+    static let strategies = ["--strategy", "market-maker", "--strategy", "large-trade-follower"]
+
     /// A short run that recovers from `journal`, appends 20 events (and a session end) and
-    /// stops. Every journal of these tests is written with order flow 10%.
+    /// stops. Every journal of these tests is written with order flow 10% and `strategies`.
     static func recover(_ journal: String, _ extra: [String] = []) throws -> PeregrineCLI.Result {
         try run(
             [
                 "run", "--max", "--max-events", "20", "--order-flow", "10", "--journal", journal, "--metrics-port", "0",
                 "--wait", "yield",
-            ] + extra)
+            ] + strategies + extra)
     }
 
     /// Checks that a run's hashes are those a fresh `peregrine replay` of its journal gives.
@@ -118,10 +122,11 @@ enum Faults {
     /// once per test process; tests work on copies.
     static let base: Result<String, Error> = Result {
         let directory = scratch("base")
-        let run = try Faults.run([
-            "run", "--max", "--max-events", "50000", "--segment-mb", "1", "--snapshot-every", "15000",
-            "--order-flow", "10", "--seed", "3", "--journal", directory, "--metrics-port", "0", "--wait", "yield",
-        ])
+        let run = try Faults.run(
+            [
+                "run", "--max", "--max-events", "50000", "--segment-mb", "1", "--snapshot-every", "15000",
+                "--order-flow", "10", "--seed", "3", "--journal", directory, "--metrics-port", "0", "--wait", "yield",
+            ] + strategies)
         guard run.status == 0 else { throw BaseJournalError(text: run.error + run.output) }
         return directory
     }

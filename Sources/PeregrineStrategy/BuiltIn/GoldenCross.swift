@@ -1,0 +1,100 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// Trend following on two moving averages of the mid: long `quantity` while the fast average is
+/// above the slow one, short `quantity` while it is below.
+///
+/// Exact rules (the reference backtest's, docs/strategies.md): each sample is one mid,
+/// `(bid + ask) ÷ 2`, taken at every change of a two-sided book of the instrument (a quote
+/// event, or a book change); the fast and slow sums cover the last `fast` and `slow` mids;
+/// from the `slow`-th sample on, the target is `+quantity` if `fast_sum × slow > slow_sum ×
+/// fast`, `−quantity` if it is less, and unchanged if equal (it starts at 0): a regime, not a
+/// crossing event. When the target differs from the position and no order of the strategy is
+/// open on the instrument, it sends one market IOC order for the whole difference (a reversal
+/// is one order of twice the quantity); what does not fill is tried again at the next sample.
+///
+/// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (1…10^12
+/// lots, 1).
+public struct GoldenCross: Strategy, Sendable {
+    public static let name = "golden-cross"
+
+    public let fast: Int
+    public let slow: Int
+    public let quantity: Int64
+    public let instruments: [InstrumentID]
+    @usableFromInline var fastSums: [RollingSum]
+    @usableFromInline var slowSums: [RollingSum]
+    /// The target position per instrument, in lots.
+    @usableFromInline var targets: [Int64]
+
+    public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        let parameters = configuration.parameters
+        let slow = try parameters.integer("slow", default: 30, in: 1...Int64(RollingSum.maxPeriod))
+        fast = Int(try parameters.integer("fast", default: Swift.min(10, slow), in: 1...slow))
+        self.slow = Int(slow)
+        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000)
+        instruments = configuration.instruments
+        fastSums = Array(repeating: RollingSum(period: fast), count: instruments.count)
+        slowSums = Array(repeating: RollingSum(period: Int(slow)), count: instruments.count)
+        targets = Array(repeating: 0, count: instruments.count)
+    }
+
+    @inlinable
+    func index(of instrument: InstrumentID) -> Int? {
+        for index in 0..<instruments.count where instruments[index] == instrument { return index }
+        return nil
+    }
+
+    @inlinable
+    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = index(of: instrument), let mid = context.mid(instrument) else { return }
+        sample(mid, index, &context)
+    }
+
+    @inlinable
+    public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = index(of: instrument) else { return }
+        sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
+    }
+
+    /// One sample: the sums move on, the target follows the averages, the position the target.
+    @inlinable
+    mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
+        // Twice the mid keeps it whole; the comparison is the same at any scale.
+        fastSums[index].update(mid.twiceTicks)
+        slowSums[index].update(mid.twiceTicks)
+        guard slowSums[index].isFull else { return }
+        let fastScaled = fastSums[index].sum &* Int128(slow)
+        let slowScaled = slowSums[index].sum &* Int128(fast)
+        if fastScaled > slowScaled {
+            targets[index] = quantity
+        } else if fastScaled < slowScaled {
+            targets[index] = 0 &- quantity
+        }
+        let instrument = instruments[index]
+        let missing = targets[index] &- context.position(instrument).net
+        guard missing != 0, !hasOpenOrder(instrument, context) else { return }
+        _ = context.submitMarket(
+            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
+    }
+
+    @inlinable
+    func hasOpenOrder(_ instrument: InstrumentID, _ context: borrowing StrategyContext) -> Bool {
+        var open = false
+        context.forEachOpenOrder { order in
+            open = order.instrument == instrument
+            return !open
+        }
+        return open
+    }
+
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(instruments.count, "golden cross instruments")
+        for index in 0..<instruments.count {
+            try fastSums[index].visitState(&visitor)
+            try slowSums[index].visitState(&visitor)
+            try visitor.visit(&targets[index], "golden cross target")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// Follows large trades: when a trade of at least `min-quantity` lots prints on one of its
+/// instruments, it sends an immediate-or-cancel limit order on the aggressor's side at the
+/// trade price for `quantity` lots, unless the book's spread is wider than `max-spread` ticks
+/// (a thin book is not followed).
+///
+/// Parameters: `min-quantity` (1…10^15 lots, default 500), `quantity` (1…10^12 lots, 10),
+/// `max-spread` (0…10^9 ticks, 50). It trades the market-data instruments by default (trades
+/// print there).
+public struct LargeTradeFollower: Strategy, Sendable {
+    public static let name = "large-trade-follower"
+    public static let defaultInstruments = DefaultInstruments.marketData
+
+    public let minimumQuantity: Int64
+    public let quantity: Int64
+    public let maximumSpread: Int64
+
+    public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        let parameters = configuration.parameters
+        minimumQuantity = try parameters.integer("min-quantity", default: 500, in: 1...1_000_000_000_000_000)
+        quantity = try parameters.integer("quantity", default: 10, in: 1...1_000_000_000_000)
+        maximumSpread = try parameters.integer("max-spread", default: 50, in: 0...1_000_000_000)
+    }
+
+    @inlinable
+    public mutating func onTrade(_ trade: Trade, instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard trade.quantity.lots >= minimumQuantity else { return }
+        if let spread = context.bestBidOffer(instrument)?.spread, spread > maximumSpread { return }
+        _ = context.submitLimit(
+            instrument, trade.aggressor, price: trade.price, quantity: Quantity(lots: quantity),
+            timeInForce: .immediateOrCancel)
+    }
+}

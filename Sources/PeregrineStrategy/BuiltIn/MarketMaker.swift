@@ -1,0 +1,137 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// Two-sided quotes around the market's mid on each of its instruments.
+///
+/// On every change of an instrument's book (and at start, and after each fill) it works out
+/// where its quotes belong: the market's mid (`StrategyContext.marketMid`: the book without its
+/// own orders) rounded down to the grid for the bid and up for the ask, `half-spread` ticks
+/// further out, then shifted by the inventory skew, `−net × skew ÷ size` ticks (long: both
+/// quotes lower, so it sells sooner and buys later; integer division toward zero). It quotes
+/// `size` lots a side while the fill would keep `|net| ≤ max-position`; a quote that is already
+/// working is replaced only when its price is `requote` ticks or more from where it belongs.
+/// Quotes are post-only unless `post-only=0` (a post-only quote that would take is rejected by
+/// the venue and placed again at the next book change).
+///
+/// Parameters (lots and ticks of the instrument): `half-spread` (1…1,000,000, default 2),
+/// `size` (1…10^12, 10), `skew` (0…1,000,000 ticks per `size` of inventory, 1),
+/// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1).
+public struct MarketMaker: Strategy, Sendable {
+    public static let name = "market-maker"
+
+    public let halfSpread: Int64
+    public let size: Int64
+    public let skew: Int64
+    public let maxPosition: Int64
+    public let requote: Int64
+    public let postOnly: Bool
+    public let instruments: [InstrumentID]
+
+    /// Per instrument: the working bid and ask (raw order ids; 0 for none).
+    @usableFromInline var bids: [UInt64]
+    @usableFromInline var asks: [UInt64]
+
+    public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        let parameters = configuration.parameters
+        halfSpread = try parameters.integer("half-spread", default: 2, in: 1...1_000_000)
+        size = try parameters.integer("size", default: 10, in: 1...1_000_000_000_000)
+        skew = try parameters.integer("skew", default: 1, in: 0...1_000_000)
+        maxPosition = try parameters.integer("max-position", default: 100, in: 0...1_000_000_000_000_000)
+        requote = try parameters.integer("requote", default: 1, in: 1...1_000_000)
+        postOnly = try parameters.integer("post-only", default: 1, in: 0...1) == 1
+        instruments = configuration.instruments
+        bids = Array(repeating: 0, count: instruments.count)
+        asks = Array(repeating: 0, count: instruments.count)
+    }
+
+    @inlinable
+    func index(of instrument: InstrumentID) -> Int? {
+        for index in 0..<instruments.count where instruments[index] == instrument { return index }
+        return nil
+    }
+
+    public mutating func onStart(_ context: inout StrategyContext) {
+        for index in 0..<instruments.count { quote(index, &context) }
+    }
+
+    @inlinable
+    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = index(of: instrument) else { return }
+        quote(index, &context)
+    }
+
+    @inlinable
+    public mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        guard let index = index(of: update.order.instrument) else { return }
+        if !update.order.state.isOpen { forget(update.order.id, at: index) }
+        quote(index, &context)
+    }
+
+    @inlinable
+    public mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        guard let index = index(of: update.order.instrument) else { return }
+        forget(update.order.id, at: index)
+    }
+
+    @inlinable
+    public mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        guard let index = index(of: update.order.instrument), !update.order.state.isOpen else { return }
+        forget(update.order.id, at: index)
+    }
+
+    @inlinable
+    mutating func forget(_ id: OrderID, at index: Int) {
+        if bids[index] == id.rawValue { bids[index] = 0 }
+        if asks[index] == id.rawValue { asks[index] = 0 }
+    }
+
+    /// Puts the instrument's quotes where they belong.
+    @inlinable
+    mutating func quote(_ index: Int, _ context: inout StrategyContext) {
+        let instrument = instruments[index]
+        guard let mid = context.marketMid(instrument) else { return }
+        let net = context.position(instrument).net
+        let shift = (0 &- net.multipliedReportingOverflow(by: skew).partialValue) / size
+        let bid = (mid.twiceTicks >> 1) &- halfSpread &+ shift
+        let ask = ((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift
+        bids[index] = work(
+            bids[index], side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
+        asks[index] = work(
+            asks[index], side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
+            &context)
+    }
+
+    /// Places, moves or withdraws one quote; returns the id now working (0 for none).
+    @inlinable
+    func work(
+        _ working: UInt64, side: Side, price: Int64, wanted: Bool, _ instrument: InstrumentID,
+        _ context: inout StrategyContext
+    ) -> UInt64 {
+        if working != 0, let order = context.order(OrderID(working)) {
+            if !wanted {
+                if order.state != .pendingCancel { context.cancel(order.id) }
+                return working
+            }
+            let busy = order.state == .pendingCancel || order.state == .pendingReplace || order.state == .pendingNew
+            if !busy, (order.price.ticks &- price).magnitude >= UInt64(requote) {
+                context.replace(
+                    order.id, price: Price(ticks: price), quantity: Quantity(lots: order.filled.lots &+ size))
+            }
+            return working
+        }
+        guard wanted else { return 0 }
+        let id = context.submitLimit(
+            instrument, side, price: Price(ticks: price), quantity: Quantity(lots: size),
+            timeInForce: postOnly ? .postOnly : .goodTillCancel)
+        return id?.rawValue ?? 0
+    }
+
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(instruments.count, "market maker instruments")
+        for index in 0..<instruments.count {
+            try visitor.visit(&bids[index], "market maker bid")
+            try visitor.visit(&asks[index], "market maker ask")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// Mean reversion on the z-score of the mid against its rolling mean.
+///
+/// Each sample is one mid taken at every change of a two-sided book (a quote event or a book
+/// change). Once `window` mids are held, the z-score of the newest mid against them
+/// (`RollingSum.zScore`, from exact sums) decides: flat, it goes short `quantity` when z > `entry`
+/// and long when z < −`entry`; long, it closes when z ≥ −`exit`; short, when z ≤ `exit`. Orders
+/// are market IOC for the difference, one at a time per instrument.
+///
+/// Parameters: `window` (2…1,048,576, default 50), `entry` (0.001…1000, 2.0), `exit`
+/// (0…`entry`, 0.5), `quantity` (1…10^12 lots, 1).
+public struct MeanReversion: Strategy, Sendable {
+    public static let name = "mean-reversion"
+
+    public let window: Int
+    /// Thresholds in thousandths.
+    public let entry: Int64
+    public let exit: Int64
+    public let quantity: Int64
+    public let instruments: [InstrumentID]
+    @usableFromInline var windows: [RollingSum]
+
+    public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        let parameters = configuration.parameters
+        window = Int(try parameters.integer("window", default: 50, in: 2...Int64(RollingSum.maxPeriod)))
+        entry = try parameters.fixed("entry", default: "2.0", decimals: 3, in: 1...1_000_000)
+        exit = try parameters.fixed("exit", default: "0.5", decimals: 3, in: 0...entry)
+        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000)
+        instruments = configuration.instruments
+        windows = Array(repeating: RollingSum(period: window), count: instruments.count)
+    }
+
+    @inlinable
+    func index(of instrument: InstrumentID) -> Int? {
+        for index in 0..<instruments.count where instruments[index] == instrument { return index }
+        return nil
+    }
+
+    @inlinable
+    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = index(of: instrument), let mid = context.mid(instrument) else { return }
+        sample(mid, index, &context)
+    }
+
+    @inlinable
+    public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = index(of: instrument) else { return }
+        sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
+    }
+
+    @inlinable
+    mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
+        windows[index].update(mid.twiceTicks)
+        guard windows[index].isFull else { return }
+        let z = windows[index].zScore(of: mid.twiceTicks)
+        let entryLevel = Double(entry) / 1_000
+        let exitLevel = Double(exit) / 1_000
+        let instrument = instruments[index]
+        let net = context.position(instrument).net
+        let target: Int64
+        if net == 0 {
+            target = z > entryLevel ? 0 &- quantity : (z < -entryLevel ? quantity : 0)
+        } else if net > 0 {
+            target = z >= -exitLevel ? 0 : net
+        } else {
+            target = z <= exitLevel ? 0 : net
+        }
+        let missing = target &- net
+        guard missing != 0 else { return }
+        var open = false
+        context.forEachOpenOrder { order in
+            open = order.instrument == instrument
+            return !open
+        }
+        guard !open else { return }
+        _ = context.submitMarket(
+            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
+    }
+
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(instruments.count, "mean reversion instruments")
+        for index in 0..<instruments.count { try windows[index].visitState(&visitor) }
+    }
+}

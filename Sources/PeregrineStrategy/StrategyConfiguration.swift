@@ -1,0 +1,170 @@
+import PeregrineModel
+
+/// One strategy as the user asked for it: `--strategy NAME --param key=value …` or a TOML
+/// `[[strategy]]` table. Resolved into a `StrategyConfiguration` when the engine is built.
+public struct StrategySpec: Equatable, Sendable {
+    public var name: String
+    /// Its number (orders carry it); nil: its position in the list, from 1.
+    public var id: UInt16?
+    /// The instruments it trades; empty: the engine's default (every hosted instrument, or
+    /// every market-data instrument without a hosted venue).
+    public var instruments: [InstrumentID]
+    /// `key=value` pairs in the order given.
+    public var parameters: [(key: String, value: String)]
+
+    public init(
+        name: String, id: UInt16? = nil, instruments: [InstrumentID] = [], parameters: [(String, String)] = []
+    ) {
+        self.name = name
+        self.id = id
+        self.instruments = instruments
+        self.parameters = parameters.map { (key: $0.0, value: $0.1) }
+    }
+
+    /// Reads a strategy's description (`StrategySet.descriptions`: `NAME id=ID instruments=A,B
+    /// key=value …`) back into a spec that builds the same strategy. A malformed word is kept
+    /// as a parameter, so building refuses it by name.
+    public init(description text: String) {
+        let words = text.split(separator: " ").map(String.init)
+        name = words.first ?? ""
+        id = nil
+        instruments = []
+        parameters = []
+        for word in words.dropFirst() {
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = parts.first ?? word
+            let value = parts.count == 2 ? parts[1] : ""
+            if key == "id", let number = UInt16(value) {
+                id = number
+            } else if key == "instruments",
+                case let numbers = value.split(separator: ",").compactMap({ UInt32($0) }),
+                numbers.count == value.split(separator: ",").count
+            {
+                instruments = numbers.map { InstrumentID($0) }
+            } else {
+                parameters.append((key: key, value: value))
+            }
+        }
+    }
+
+    public static func == (lhs: StrategySpec, rhs: StrategySpec) -> Bool {
+        lhs.name == rhs.name && lhs.id == rhs.id && lhs.instruments == rhs.instruments
+            && lhs.parameters.map(\.key) == rhs.parameters.map(\.key)
+            && lhs.parameters.map(\.value) == rhs.parameters.map(\.value)
+    }
+}
+
+/// What a strategy is built from: its id, account, instruments and parameters.
+public struct StrategyConfiguration: Sendable {
+    public let name: String
+    public let id: StrategyID
+    public let account: AccountID
+    public let instruments: [InstrumentID]
+    public let parameters: StrategyParameters
+
+    public init(
+        name: String, id: StrategyID, account: AccountID, instruments: [InstrumentID], parameters: StrategyParameters
+    ) {
+        self.name = name
+        self.id = id
+        self.account = account
+        self.instruments = instruments
+        self.parameters = parameters
+    }
+}
+
+/// A strategy's `key=value` parameters. A strategy reads each one it knows, with its default
+/// and range; the engine then refuses any key nobody read, naming the keys the strategy knows.
+/// The values read (defaults included) form the strategy's canonical description, stored with
+/// the journal's logic settings. Set-up only (a class, so reads are recorded through copies).
+public final class StrategyParameters: @unchecked Sendable {
+    let strategy: String
+    var given: [(key: String, value: String)]
+    /// Every key read, with its value as used, in the order read.
+    public private(set) var resolved: [(key: String, value: String)] = []
+
+    public init(strategy: String, given: [(key: String, value: String)]) {
+        self.strategy = strategy
+        self.given = given
+    }
+
+    func take(_ key: String) -> String? {
+        guard let index = given.firstIndex(where: { $0.key == key }) else { return nil }
+        return given.remove(at: index).value
+    }
+
+    /// An integer in `range` (`default` when not given).
+    public func integer(_ key: String, default value: Int64, in range: ClosedRange<Int64>)
+        throws(StrategyConfigurationError) -> Int64
+    {
+        let text = take(key)
+        let allowed = "an integer from \(range.lowerBound) to \(range.upperBound)"
+        let result: Int64
+        if let text {
+            guard let parsed = Int64(text), range.contains(parsed) else {
+                throw .invalidParameter(strategy: strategy, key: key, value: text, allowed: allowed)
+            }
+            result = parsed
+        } else {
+            guard range.contains(value) else {
+                throw .invalidParameter(strategy: strategy, key: key, value: "\(value)", allowed: allowed)
+            }
+            result = value
+        }
+        resolved.append((key, "\(result)"))
+        return result
+    }
+
+    /// A decimal with at most `decimals` places, in units of 10^-decimals, in `range` (in those
+    /// units); `default` is decimal text. "2.5" with 3 decimals is 2500.
+    public func fixed(_ key: String, default value: String, decimals: Int, in range: ClosedRange<Int64>)
+        throws(StrategyConfigurationError) -> Int64
+    {
+        let text = take(key) ?? value
+        let scale = (try? Increment(units: 1, decimals: decimals)) ?? (try? Increment("1"))
+        let bounds = { (units: Int64) in
+            scale.map { Price(ticks: units).formatted(tickSize: $0) } ?? "\(units)"
+        }
+        let allowed =
+            "a decimal from \(bounds(range.lowerBound)) to \(bounds(range.upperBound)), at most \(decimals) decimals"
+        guard let scale, let units = try? Price(text, tickSize: scale).ticks, range.contains(units) else {
+            throw .invalidParameter(strategy: strategy, key: key, value: text, allowed: allowed)
+        }
+        resolved.append((key, Price(ticks: units).formatted(tickSize: scale)))
+        return units
+    }
+
+    /// Keys given that no read asked for.
+    public var unreadKeys: [String] { given.map(\.key) }
+}
+
+/// A strategy configuration the engine cannot run. Exit status 2: nothing started.
+public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownStrategy(name: String, allowed: [String])
+    case unknownParameter(strategy: String, key: String, allowed: [String])
+    case invalidParameter(strategy: String, key: String, value: String, allowed: String)
+    case duplicateParameter(strategy: String, key: String)
+    case duplicateID(UInt16)
+    case invalidInstruments(strategy: String, reason: String)
+    case invalid(strategy: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownStrategy(let name, let allowed):
+            return "unknown strategy '\(name)': use one of \(allowed.joined(separator: ", "))"
+        case .unknownParameter(let strategy, let key, let allowed):
+            return "strategy \(strategy) has no parameter '\(key)': it takes "
+                + (allowed.isEmpty ? "none" : allowed.joined(separator: ", "))
+        case .invalidParameter(let strategy, let key, let value, let allowed):
+            return "strategy \(strategy): \(key)=\(value) is not allowed: use \(allowed)"
+        case .duplicateParameter(let strategy, let key):
+            return "strategy \(strategy): parameter '\(key)' is given twice"
+        case .duplicateID(let id):
+            return "two strategies have id \(id): give each its own id"
+        case .invalidInstruments(let strategy, let reason):
+            return "strategy \(strategy): \(reason)"
+        case .invalid(let strategy, let reason):
+            return "strategy \(strategy): \(reason)"
+        }
+    }
+}

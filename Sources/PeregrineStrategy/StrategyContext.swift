@@ -1,0 +1,262 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// The mid of a two-sided book: `(bid + ask) ÷ 2`, exactly (it may fall half a tick off the grid).
+@frozen
+public struct MidPrice: Hashable, Sendable, BitwiseCopyable {
+    public var bid: Price
+    public var ask: Price
+    @inlinable public init(bid: Price, ask: Price) {
+        self.bid = bid
+        self.ask = ask
+    }
+    /// bid + ask, in ticks: twice the mid, exact.
+    @inlinable public var twiceTicks: Int64 { bid.ticks &+ ask.ticks }
+    /// The mid rounded down to the tick grid.
+    @inlinable public var floor: Price { Price(ticks: twiceTicks >> 1) }
+    /// Ask − bid, in ticks.
+    @inlinable public var spreadTicks: Int64 { ask.ticks &- bid.ticks }
+}
+
+/// What a strategy sees and does during one callback: read-only books, its own open orders and
+/// positions, the event time, its order entry (`submit…`, `cancel`, `replace`, `cancelAll`) and
+/// its timers. Passed `inout` to every callback and valid only during it (noncopyable, so a
+/// strategy cannot keep it). Every method is allocation-free except `depth`.
+///
+/// Orders are checked against the instrument's reference data (minimum quantity and notional)
+/// and the per-event command limit before they leave: a refused one returns nil (or false) and
+/// `lastRefusal` says why; nothing is sent. An order that leaves is `pendingNew` until its venue
+/// answers (a hosted venue answers within the same event).
+public struct StrategyContext: ~Copyable {
+    @usableFromInline let state: UnsafeMutablePointer<TradingState>
+    @usableFromInline let books: UnsafePointer<InstrumentBooks>
+    /// The strategy's slot in the engine.
+    public let slot: Int
+    /// Why the last refused command was refused (`none` after a command that left).
+    @usableFromInline var _lastRefusal: OrderRefusal = .none
+    public var lastRefusal: OrderRefusal { _lastRefusal }
+
+    /// A context for the strategy in `slot` (the engine makes one per callback).
+    @inlinable
+    public init(state: UnsafeMutablePointer<TradingState>, books: UnsafePointer<InstrumentBooks>, slot: Int) {
+        self.state = state
+        self.books = books
+        self.slot = slot
+    }
+
+    // MARK: Time and identity
+
+    /// Event time, engine ns: the timestamp of the event being handled (journaled, so a replay
+    /// sees the same).
+    @inlinable public var time: UInt64 { state.pointee.time }
+
+    @inlinable public var strategyID: StrategyID { state.pointee.slots[slot].id }
+
+    /// The strategy's instruments: how many, and the `index`-th (configuration order).
+    @inlinable public var instrumentCount: Int { state.pointee.instrumentCount(slot: slot) }
+    @inlinable public func instrument(_ index: Int) -> InstrumentID { state.pointee.instrument(slot: slot, index) }
+
+    /// The instrument's rules from its reference data (minimums and fee rates).
+    @inlinable
+    public func rules(_ instrument: InstrumentID) -> InstrumentRules {
+        let raw = Int(instrument.rawValue)
+        return raw < state.pointee.instrumentLimit ? state.pointee.rules[raw] : .free
+    }
+
+    // MARK: Books
+
+    /// The best bid and offer of `instrument`'s book (the book its orders meet when hosted).
+    @inlinable
+    public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer? { books.pointee.bestBidOffer(instrument) }
+
+    /// The mid of `instrument`'s book when both sides have a level.
+    @inlinable
+    public func mid(_ instrument: InstrumentID) -> MidPrice? {
+        guard let top = books.pointee.bestBidOffer(instrument), let bid = top.bid, let ask = top.ask else {
+            return nil
+        }
+        return MidPrice(bid: bid.price, ask: ask.price)
+    }
+
+    /// The mid of `instrument`'s book without this strategy's own resting orders: the market
+    /// around the strategy (a market maker at the touch must not chase its own quotes). nil when
+    /// a side has nothing else. Allocation-free; O(levels walked × the strategy's open orders).
+    @inlinable
+    public func marketMid(_ instrument: InstrumentID) -> MidPrice? {
+        guard let bid = marketTop(instrument, .buy), let ask = marketTop(instrument, .sell) else { return nil }
+        return MidPrice(bid: bid, ask: ask)
+    }
+
+    /// The best price of `side` with quantity beyond the strategy's own resting orders.
+    @inlinable
+    public func marketTop(_ instrument: InstrumentID, _ side: Side) -> Price? {
+        var found: Price? = nil
+        books.pointee.forEachLevel(instrument, side) { level in
+            var own: Int64 = 0
+            forEachOpenOrder { order in
+                if order.instrument == instrument, order.side == side, order.price == level.price,
+                    order.type == .limit, order.state != .pendingNew
+                {
+                    own &+= order.leaves.lots
+                }
+                return true
+            }
+            if level.quantity.lots > own {
+                found = level.price
+                return false
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Calls `body` with each level of one side of `instrument`'s book, best first, until it
+    /// returns false. Allocation-free.
+    @inlinable
+    public func forEachLevel(_ instrument: InstrumentID, _ side: Side, _ body: (BookLevel) -> Bool) {
+        books.pointee.forEachLevel(instrument, side, body)
+    }
+
+    /// The best `levels` levels of one side, best first. Allocates: for decisions taken rarely.
+    public func depth(_ instrument: InstrumentID, _ side: Side, levels: Int) -> [BookLevel] {
+        books.pointee.depth(instrument, side, levels: levels)
+    }
+
+    // MARK: Own orders and positions
+
+    /// The strategy's open orders.
+    @inlinable public var openOrderCount: Int { state.pointee.openOrderCount(slot: slot) }
+
+    /// Calls `body` with each open order, oldest first, until it returns false.
+    @inlinable
+    public func forEachOpenOrder(_ body: (OwnOrder) -> Bool) { state.pointee.forEachOpenOrder(slot: slot, body) }
+
+    /// The open order `id` if it is this strategy's.
+    @inlinable
+    public func order(_ id: OrderID) -> OwnOrder? {
+        guard let order = state.pointee.openOrder(id), order.strategy == strategyID else { return nil }
+        return order
+    }
+
+    /// The strategy's position in `instrument` (an empty one for an instrument it does not trade).
+    @inlinable
+    public func position(_ instrument: InstrumentID) -> Position {
+        state.pointee.position(slot: slot, instrument: instrument) ?? Position()
+    }
+
+    /// Unrealised P&L of the position in `instrument` marked to its book's mid; nil without a mid.
+    @inlinable
+    public func unrealised(_ instrument: InstrumentID) -> Money? {
+        guard let mid = mid(instrument) else { return nil }
+        return position(instrument).unrealised(bid: mid.bid, ask: mid.ask)
+    }
+
+    // MARK: Order entry
+
+    /// Sends a new order for `instrument` (the command's id and account are the engine's to set).
+    /// Returns its client order id, or nil if refused (`lastRefusal`).
+    @inlinable
+    public mutating func submit(_ order: OrderCommand, instrument: InstrumentID) -> OrderID? {
+        switch state.pointee.submit(order, instrument: instrument, slot: slot) {
+        case .success(let id):
+            _lastRefusal = .none
+            return id
+        case .failure(let error):
+            _lastRefusal = error.refusal
+            return nil
+        }
+    }
+
+    /// A limit order: good till cancelled, or `.immediateOrCancel`, `.fillOrKill`, `.postOnly`.
+    @inlinable
+    public mutating func submitLimit(
+        _ instrument: InstrumentID, _ side: Side, price: Price, quantity: Quantity,
+        timeInForce: TimeInForce = .goodTillCancel
+    ) -> OrderID? {
+        submit(
+            .limit(OrderID(0), account: AccountID(0), side, price: price, quantity: quantity, timeInForce: timeInForce),
+            instrument: instrument)
+    }
+
+    /// A market order: immediate or cancel, or `.fillOrKill`.
+    @inlinable
+    public mutating func submitMarket(
+        _ instrument: InstrumentID, _ side: Side, quantity: Quantity, timeInForce: TimeInForce = .immediateOrCancel
+    ) -> OrderID? {
+        submit(
+            .market(OrderID(0), account: AccountID(0), side, quantity: quantity, timeInForce: timeInForce),
+            instrument: instrument)
+    }
+
+    /// A stop order: a stop-market order, or a stop-limit one when `limit` is given.
+    @inlinable
+    public mutating func submitStop(
+        _ instrument: InstrumentID, _ side: Side, stopPrice: Price, limit: Price? = nil, quantity: Quantity
+    ) -> OrderID? {
+        let command: OrderCommand =
+            if let limit {
+                .stopLimit(
+                    OrderID(0), account: AccountID(0), side, stopPrice: stopPrice, price: limit, quantity: quantity)
+            } else {
+                .stopMarket(OrderID(0), account: AccountID(0), side, stopPrice: stopPrice, quantity: quantity)
+            }
+        return submit(command, instrument: instrument)
+    }
+
+    /// Asks to cancel the strategy's open order `id`; false if refused (`lastRefusal`).
+    @inlinable
+    @discardableResult
+    public mutating func cancel(_ id: OrderID) -> Bool {
+        _lastRefusal = state.pointee.cancel(id, slot: slot)
+        return lastRefusal == .none
+    }
+
+    /// Asks to change the strategy's resting limit order `id` to `price` and a total quantity
+    /// (filled part included); false if refused (`lastRefusal`).
+    @inlinable
+    @discardableResult
+    public mutating func replace(_ id: OrderID, price: Price, quantity: Quantity) -> Bool {
+        _lastRefusal = state.pointee.replace(id, price: price, quantity: quantity, slot: slot)
+        return lastRefusal == .none
+    }
+
+    /// Cancels every open order of the strategy (in `instrument` only, when given) that has no
+    /// cancel in flight; returns how many cancels were sent.
+    @inlinable
+    @discardableResult
+    public mutating func cancelAll(_ instrument: InstrumentID? = nil) -> Int {
+        var sent = 0
+        var index = state.pointee.slots[slot].head
+        while index >= 0 {
+            let order = state.pointee.orders[Int(index)]
+            index = state.pointee.nextInList[Int(index)]
+            if let instrument, order.instrument != instrument { continue }
+            if order.state == .pendingCancel { continue }
+            if cancel(order.id) { sent &+= 1 }
+        }
+        return sent
+    }
+
+    // MARK: Timers
+
+    /// Fires `onTimer` at the first event whose time is at or after `deadline` (engine ns;
+    /// events include the idle clock ticks, so the resolution is the tick interval). Returns
+    /// the timer's id, or nil when the engine's schedule is full.
+    @inlinable
+    public mutating func schedule(at deadline: UInt64, tag: UInt64 = 0) -> UInt64? {
+        state.pointee.schedule(at: deadline, tag: tag, slot: slot)
+    }
+
+    /// Fires `onTimer` `nanoseconds` after the current event time.
+    @inlinable
+    public mutating func schedule(after nanoseconds: UInt64, tag: UInt64 = 0) -> UInt64? {
+        let (deadline, overflow) = time.addingReportingOverflow(nanoseconds)
+        return schedule(at: overflow ? .max : deadline, tag: tag)
+    }
+
+    /// Cancels the strategy's timer `id`; false if it has fired already or is not the strategy's.
+    @inlinable
+    @discardableResult
+    public mutating func cancelTimer(_ id: UInt64) -> Bool { state.pointee.cancelTimer(id, slot: slot) }
+}

@@ -1,0 +1,206 @@
+import PeregrineCore
+import PeregrineModel
+
+/// Strategies of one type, in memory allocated once.
+@usableFromInline
+struct StrategySlots<S: Strategy>: ~Copyable {
+    @usableFromInline let base: UnsafeMutablePointer<S>
+    @usableFromInline let count: Int
+
+    init(_ items: [S]) {
+        count = items.count
+        base = .allocate(capacity: Swift.max(items.count, 1))
+        base.initialize(from: items, count: items.count)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+}
+
+/// The strategies one engine runs, in configuration order: the built-ins and any number of one
+/// outside type `Custom` (from a package that depends on Peregrine; `IdleStrategy` when none).
+///
+/// Dispatch is static: each slot names its type (a small enum) and its place among that
+/// type's strategies, and `deliver` switches on it, so every call is to a concrete type, inlined
+/// and specialised, with no existential and no allocation. Built once at set-up; single-threaded.
+public struct StrategySet<Custom: Strategy>: ~Copyable {
+    @usableFromInline
+    enum Kind: UInt8, BitwiseCopyable {
+        case marketMaker, largeTradeFollower, goldenCross, meanReversion, crossVenueArbitrage, custom
+    }
+
+    @usableFromInline
+    struct Entry: BitwiseCopyable {
+        @usableFromInline var kind: Kind
+        @usableFromInline var index: Int
+    }
+
+    @usableFromInline let entries: UnsafeMutablePointer<Entry>
+    /// How many strategies run.
+    public let count: Int
+    @usableFromInline var marketMakers: StrategySlots<MarketMaker>
+    @usableFromInline var followers: StrategySlots<LargeTradeFollower>
+    @usableFromInline var goldenCrosses: StrategySlots<GoldenCross>
+    @usableFromInline var meanReversions: StrategySlots<MeanReversion>
+    @usableFromInline var arbitrages: StrategySlots<CrossVenueArbitrage>
+    @usableFromInline var customs: StrategySlots<Custom>
+    /// Each strategy's id, account and instruments, in slot order.
+    public let layouts: [StrategyLayout]
+    /// Each strategy's name and every parameter as used (defaults included), in slot order:
+    /// stored with the journal's logic settings.
+    public let descriptions: [String]
+
+    /// The names of the built-in strategies.
+    public static var builtInNames: [String] {
+        [
+            MarketMaker.name, GoldenCross.name, MeanReversion.name, CrossVenueArbitrage.name,
+            LargeTradeFollower.name,
+        ]
+    }
+
+    /// The names `specs` may use: the built-ins and `Custom`'s.
+    public static var names: [String] {
+        Custom.self == IdleStrategy.self ? builtInNames + [IdleStrategy.name] : builtInNames + [Custom.name]
+    }
+
+    /// Builds every strategy of `specs`. `hosted` and `marketData` are the engine's instruments
+    /// (a strategy's instruments must be among them; with none named it takes its default).
+    /// Throws for an unknown name, a repeated id, an unknown instrument, an unknown, repeated
+    /// or out-of-range parameter.
+    public init(specs: [StrategySpec], hosted: [InstrumentID], marketData: [InstrumentID])
+        throws(StrategyConfigurationError)
+    {
+        var entries: [Entry] = []
+        var layouts: [StrategyLayout] = []
+        var descriptions: [String] = []
+        var marketMakers: [MarketMaker] = []
+        var followers: [LargeTradeFollower] = []
+        var goldenCrosses: [GoldenCross] = []
+        var meanReversions: [MeanReversion] = []
+        var arbitrages: [CrossVenueArbitrage] = []
+        var customs: [Custom] = []
+        let known = Set(hosted + marketData)
+        var ids = Set<UInt16>()
+        for (position, spec) in specs.enumerated() {
+            guard Self.names.contains(spec.name) else { throw .unknownStrategy(name: spec.name, allowed: Self.names) }
+            let id = spec.id ?? UInt16(truncatingIfNeeded: position + 1)
+            guard ids.insert(id).inserted else { throw .duplicateID(id) }
+            var seen = Set<String>()
+            for (key, _) in spec.parameters where !seen.insert(key).inserted {
+                throw .duplicateParameter(strategy: spec.name, key: key)
+            }
+            let parameters = StrategyParameters(strategy: spec.name, given: spec.parameters)
+            let account = try parameters.integer("account", default: 1_000 + Int64(id), in: 1...Int64(UInt32.max))
+            let defaults: [InstrumentID]
+            switch Self.defaultInstruments(of: spec.name) {
+            case .hostedOrMarketData: defaults = hosted.isEmpty ? marketData : hosted
+            case .marketData: defaults = marketData
+            }
+            let instruments = spec.instruments.isEmpty ? defaults : spec.instruments
+            guard !instruments.isEmpty else {
+                throw .invalidInstruments(strategy: spec.name, reason: "it has no instruments to trade: name some")
+            }
+            guard Set(instruments).count == instruments.count else {
+                throw .invalidInstruments(strategy: spec.name, reason: "an instrument is named twice")
+            }
+            if let unknown = instruments.first(where: { !known.contains($0) }) {
+                throw .invalidInstruments(
+                    strategy: spec.name,
+                    reason: "instrument \(unknown.rawValue) is not one of this engine's "
+                        + "(market data \(Self.rangeText(marketData)), hosted \(Self.rangeText(hosted)))")
+            }
+            let configuration = StrategyConfiguration(
+                name: spec.name, id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
+                parameters: parameters)
+            switch spec.name {
+            case MarketMaker.name:
+                entries.append(Entry(kind: .marketMaker, index: marketMakers.count))
+                marketMakers.append(try MarketMaker(configuration))
+            case LargeTradeFollower.name:
+                entries.append(Entry(kind: .largeTradeFollower, index: followers.count))
+                followers.append(try LargeTradeFollower(configuration))
+            case GoldenCross.name:
+                entries.append(Entry(kind: .goldenCross, index: goldenCrosses.count))
+                goldenCrosses.append(try GoldenCross(configuration))
+            case MeanReversion.name:
+                entries.append(Entry(kind: .meanReversion, index: meanReversions.count))
+                meanReversions.append(try MeanReversion(configuration))
+            case CrossVenueArbitrage.name:
+                entries.append(Entry(kind: .crossVenueArbitrage, index: arbitrages.count))
+                arbitrages.append(try CrossVenueArbitrage(configuration))
+            default:
+                entries.append(Entry(kind: .custom, index: customs.count))
+                customs.append(try Custom(configuration))
+            }
+            if let unread = parameters.unreadKeys.first {
+                throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
+            }
+            layouts.append(
+                StrategyLayout(id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments))
+            descriptions.append(
+                ([spec.name, "id=\(id)", "instruments=" + instruments.map { "\($0.rawValue)" }.joined(separator: ",")]
+                    + parameters.resolved.map { "\($0.key)=\($0.value)" }).joined(separator: " "))
+        }
+        count = entries.count
+        self.entries = .allocate(capacity: Swift.max(entries.count, 1))
+        self.entries.initialize(from: entries, count: entries.count)
+        self.marketMakers = StrategySlots(marketMakers)
+        self.followers = StrategySlots(followers)
+        self.goldenCrosses = StrategySlots(goldenCrosses)
+        self.meanReversions = StrategySlots(meanReversions)
+        self.arbitrages = StrategySlots(arbitrages)
+        self.customs = StrategySlots(customs)
+        self.layouts = layouts
+        self.descriptions = descriptions
+    }
+
+    deinit { entries.deallocate() }
+
+    static func defaultInstruments(of name: String) -> DefaultInstruments {
+        switch name {
+        case MarketMaker.name: return MarketMaker.defaultInstruments
+        case LargeTradeFollower.name: return LargeTradeFollower.defaultInstruments
+        case GoldenCross.name: return GoldenCross.defaultInstruments
+        case MeanReversion.name: return MeanReversion.defaultInstruments
+        case CrossVenueArbitrage.name: return CrossVenueArbitrage.defaultInstruments
+        default: return Custom.defaultInstruments
+        }
+    }
+
+    static func rangeText(_ instruments: [InstrumentID]) -> String {
+        guard let first = instruments.first, let last = instruments.last else { return "none" }
+        return first == last ? "\(first.rawValue)" : "\(first.rawValue)-\(last.rawValue)"
+    }
+
+    /// Hands `call` to the strategy in `slot`.
+    @inlinable
+    public mutating func deliver(_ call: StrategyCall, slot: Int, _ context: inout StrategyContext) {
+        let entry = entries[slot]
+        switch entry.kind {
+        case .marketMaker: call.deliver(to: &marketMakers.base[entry.index], &context)
+        case .largeTradeFollower: call.deliver(to: &followers.base[entry.index], &context)
+        case .goldenCross: call.deliver(to: &goldenCrosses.base[entry.index], &context)
+        case .meanReversion: call.deliver(to: &meanReversions.base[entry.index], &context)
+        case .crossVenueArbitrage: call.deliver(to: &arbitrages.base[entry.index], &context)
+        case .custom: call.deliver(to: &customs.base[entry.index], &context)
+        }
+    }
+
+    /// Visits every strategy's state, in slot order.
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(count, "strategies")
+        for slot in 0..<count {
+            let entry = entries[slot]
+            switch entry.kind {
+            case .marketMaker: try marketMakers.base[entry.index].visitState(&visitor)
+            case .largeTradeFollower: try followers.base[entry.index].visitState(&visitor)
+            case .goldenCross: try goldenCrosses.base[entry.index].visitState(&visitor)
+            case .meanReversion: try meanReversions.base[entry.index].visitState(&visitor)
+            case .crossVenueArbitrage: try arbitrages.base[entry.index].visitState(&visitor)
+            case .custom: try customs.base[entry.index].visitState(&visitor)
+            }
+        }
+    }
+}

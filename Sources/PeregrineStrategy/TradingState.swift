@@ -1,0 +1,815 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+
+/// Why the engine refused a strategy's command before it reached a venue (`submit` returns
+/// nil, `cancel`/`replace` false; `StrategyContext.lastRefusal` says which).
+@frozen
+public enum OrderRefusal: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIterable, CustomStringConvertible {
+    case none = 0
+    /// The instrument is not one of the strategy's.
+    case notStrategyInstrument = 1
+    /// Quantity not positive or below the instrument's minimum.
+    case belowMinimumQuantity = 2
+    /// Price × quantity below the instrument's minimum notional.
+    case belowMinimumNotional = 3
+    /// The strategy already sent `TradingState.maxCommandsPerEvent` commands for this event.
+    case eventLimit = 4
+    /// The engine's open-order table is full.
+    case tooManyOpenOrders = 5
+    /// A cancel or replace of an order that is not the strategy's open order, or that already
+    /// has a cancel or replace in flight.
+    case notCancellable = 6
+    /// A limit, stop or replace price that is not positive.
+    case invalidPrice = 7
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .notStrategyInstrument: return "not-strategy-instrument"
+        case .belowMinimumQuantity: return "below-minimum-quantity"
+        case .belowMinimumNotional: return "below-minimum-notional"
+        case .eventLimit: return "event-limit"
+        case .tooManyOpenOrders: return "too-many-open-orders"
+        case .notCancellable: return "not-cancellable"
+        case .invalidPrice: return "invalid-price"
+        }
+    }
+}
+
+/// How one strategy sits in the engine: its id, account and instruments (set up once).
+public struct StrategyLayout: Equatable, Sendable {
+    public var id: StrategyID
+    public var account: AccountID
+    public var instruments: [InstrumentID]
+    public init(id: StrategyID, account: AccountID, instruments: [InstrumentID]) {
+        self.id = id
+        self.account = account
+        self.instruments = instruments
+    }
+}
+
+/// Counters of the order management, for reports and metrics.
+public struct TradingCounters: Equatable, Sendable {
+    /// New orders sent, cancels sent, replaces sent.
+    public var submitted = 0
+    public var cancelsSent = 0
+    public var replacesSent = 0
+    /// Commands refused before a venue, by reason (`OrderRefusal.rawValue` index).
+    public var refused: [Int] = Array(repeating: 0, count: OrderRefusal.allCases.count)
+    /// Orders that ended filled, cancelled, rejected.
+    public var filled = 0
+    public var cancelled = 0
+    public var rejected = 0
+    /// Fill reports applied.
+    public var fills = 0
+    /// Reports ignored: duplicates or out of order for the order's state, or for an order the
+    /// engine does not hold (already final).
+    public var duplicateReports = 0
+    public var unknownReports = 0
+    public var timersFired = 0
+    /// Order updates that found the update queue full (never expected: it is sized for the
+    /// worst case; a run with any is reported incomplete).
+    public var lostUpdates = 0
+    public init() {}
+    public var totalRefused: Int { refused.reduce(0, +) }
+}
+
+/// Everything the engine keeps about its strategies' trading, on the logic thread: their
+/// open orders (the order state machine), positions and P&L per strategy and instrument,
+/// timers, the commands they sent during the current callback, and the order updates waiting
+/// to be delivered to them.
+///
+/// Every table is allocated once in `init` (sizes from the settings); nothing allocates
+/// per event. Single-threaded. Deterministic: iteration is in submission order.
+public struct TradingState: ~Copyable {
+    // MARK: Strategies and their instruments
+
+    @usableFromInline struct Slot: BitwiseCopyable {
+        @usableFromInline var id: StrategyID
+        @usableFromInline var account: AccountID
+        @usableFromInline var firstInstrument: Int32
+        @usableFromInline var instrumentCount: Int32
+        @usableFromInline var nextSequence: UInt64
+        /// Commands left for the current event (reset when `eventNumber` moves on).
+        @usableFromInline var commandsLeft: Int32
+        @usableFromInline var budgetEvent: UInt64
+        /// Its open orders, oldest first (order table slots, -1 for none).
+        @usableFromInline var head: Int32
+        @usableFromInline var tail: Int32
+        @usableFromInline var openCount: Int32
+    }
+
+    @usableFromInline let slots: UnsafeMutablePointer<Slot>
+    public let strategyCount: Int
+    /// Every strategy's instruments, one after another; a position per entry.
+    @usableFromInline let instruments: UnsafeMutablePointer<InstrumentID>
+    @usableFromInline let positions: UnsafeMutablePointer<Position>
+    public let positionCount: Int
+    /// Strategies subscribed to each instrument: `subscribed[first[i] ..< first[i+1]]`.
+    @usableFromInline let subscriberStart: UnsafeMutablePointer<Int32>
+    @usableFromInline let subscribers: UnsafeMutablePointer<Int32>
+    @usableFromInline let instrumentLimit: Int
+    @usableFromInline let rules: UnsafeMutablePointer<InstrumentRules>
+
+    // MARK: Orders
+
+    @usableFromInline let orders: UnsafeMutablePointer<OwnOrder>
+    @usableFromInline let nextInList: UnsafeMutablePointer<Int32>
+    @usableFromInline let previousInList: UnsafeMutablePointer<Int32>
+    @usableFromInline var freeHead: Int32
+    @usableFromInline var orderIndex: OrderIDMap
+    public let orderCapacity: Int
+    @usableFromInline var openOrderCount = 0
+
+    // MARK: Commands and updates in flight
+
+    @usableFromInline struct PendingCommand: BitwiseCopyable {
+        @usableFromInline var command: OrderCommand
+        @usableFromInline var instrument: InstrumentID
+        @inlinable init(command: OrderCommand, instrument: InstrumentID) {
+            self.command = command
+            self.instrument = instrument
+        }
+    }
+    @usableFromInline let pending: UnsafeMutablePointer<PendingCommand>
+    @usableFromInline var pendingHead = 0
+    @usableFromInline var pendingCount = 0
+    @usableFromInline static var pendingCapacity: Int { 1_024 }
+
+    @usableFromInline let updates: UnsafeMutablePointer<OrderUpdate>
+    @usableFromInline let updateCapacity: Int
+    @usableFromInline var updateHead = 0
+    @usableFromInline var updateCount = 0
+
+    // MARK: Timers
+
+    @usableFromInline struct TimerEntry: BitwiseCopyable {
+        @usableFromInline var deadline: UInt64
+        @usableFromInline var id: UInt64
+        @usableFromInline var tag: UInt64
+        @usableFromInline var slot: Int32
+        @inlinable init(deadline: UInt64, id: UInt64, tag: UInt64, slot: Int32) {
+            self.deadline = deadline
+            self.id = id
+            self.tag = tag
+            self.slot = slot
+        }
+        /// Earlier deadline first; equal deadlines in the order they were scheduled.
+        @inlinable func isBefore(_ other: TimerEntry) -> Bool {
+            deadline != other.deadline ? deadline < other.deadline : id < other.id
+        }
+    }
+    @usableFromInline let timers: UnsafeMutablePointer<TimerEntry>
+    public let timerCapacity: Int
+    @usableFromInline var timerCount = 0
+    @usableFromInline var nextTimerID: UInt64 = 1
+
+    // MARK: Time and counters
+
+    /// Event time of the event being handled, engine ns.
+    @usableFromInline var _time: UInt64 = 0
+    public var time: UInt64 { _time }
+    @usableFromInline var eventNumber: UInt64 = 0
+    /// Whether the strategies have been started (and not stopped since).
+    @usableFromInline var _started = false
+    public var started: Bool { _started }
+    @usableFromInline var _counters = TradingCounters()
+    public var counters: TradingCounters { _counters }
+
+    /// The most commands (new, cancel, replace) one strategy may send while handling one event:
+    /// a guard against a runaway loop, not a risk limit.
+    public static let maxCommandsPerEvent: Int32 = 64
+
+    /// - Parameters:
+    ///   - strategies: each strategy's id, account and instruments, in slot order.
+    ///   - rules: each instrument's rules, indexed by instrument id (missing ones: `.free`).
+    ///   - orderCapacity: the most open orders of all strategies together.
+    ///   - venueOrderCapacity: the most orders one venue book holds (bounds how many fills one
+    ///     command can make, so the update queue never overflows).
+    public init(
+        strategies: [StrategyLayout], rules: [InstrumentRules], orderCapacity: Int, timerCapacity: Int,
+        venueOrderCapacity: Int
+    ) {
+        strategyCount = strategies.count
+        slots = .allocate(capacity: Swift.max(strategies.count, 1))
+        let flat = strategies.flatMap(\.instruments)
+        positionCount = flat.count
+        instruments = .allocate(capacity: Swift.max(flat.count, 1))
+        instruments.initialize(from: flat, count: flat.count)
+        positions = .allocate(capacity: Swift.max(flat.count, 1))
+        positions.initialize(repeating: Position(), count: flat.count)
+        var first: Int32 = 0
+        for (index, layout) in strategies.enumerated() {
+            (slots + index).initialize(
+                to: Slot(
+                    id: layout.id, account: layout.account, firstInstrument: first,
+                    instrumentCount: Int32(layout.instruments.count), nextSequence: 1, commandsLeft: 0,
+                    budgetEvent: .max, head: -1, tail: -1, openCount: 0))
+            first += Int32(layout.instruments.count)
+        }
+        let limit = Swift.max(Int(flat.map(\.rawValue).max() ?? 0) + 1, rules.count)
+        instrumentLimit = limit
+        self.rules = .allocate(capacity: limit)
+        self.rules.initialize(repeating: .free, count: limit)
+        for (index, rule) in rules.enumerated() { self.rules[index] = rule }
+        // Subscribers per instrument, in slot order.
+        subscriberStart = .allocate(capacity: limit + 1)
+        var lists = Array(repeating: [Int32](), count: limit)
+        for (index, layout) in strategies.enumerated() {
+            for instrument in Set(layout.instruments).sorted() { lists[Int(instrument.rawValue)].append(Int32(index)) }
+        }
+        let total = lists.reduce(0) { $0 + $1.count }
+        subscribers = .allocate(capacity: Swift.max(total, 1))
+        var offset: Int32 = 0
+        for (index, list) in lists.enumerated() {
+            subscriberStart[index] = offset
+            for slot in list {
+                subscribers[Int(offset)] = slot
+                offset += 1
+            }
+        }
+        subscriberStart[limit] = offset
+
+        self.orderCapacity = Swift.max(orderCapacity, 1)
+        orders = .allocate(capacity: self.orderCapacity)
+        orders.initialize(
+            repeating: OwnOrder(
+                id: OrderID(0), instrument: InstrumentID(0), strategy: StrategyID(0),
+                command: .cancel(OrderID(0), account: AccountID(0)), submittedAt: 0, positionIndex: -1),
+            count: self.orderCapacity)
+        nextInList = .allocate(capacity: self.orderCapacity)
+        previousInList = .allocate(capacity: self.orderCapacity)
+        for index in 0..<self.orderCapacity {
+            nextInList[index] = index + 1 < self.orderCapacity ? Int32(index + 1) : -1
+            previousInList[index] = -1
+        }
+        freeHead = 0
+        orderIndex = OrderIDMap(minimumCapacity: self.orderCapacity)
+        pending = .allocate(capacity: Self.pendingCapacity)
+        // One command's reports for the strategies' orders: each open order can be filled and
+        // cancelled, and an aggressive order can take every order resting in a venue book.
+        updateCapacity = strategies.isEmpty ? 1 : 2 * self.orderCapacity + venueOrderCapacity + 64
+        updates = .allocate(capacity: updateCapacity)
+        self.timerCapacity = Swift.max(timerCapacity, 1)
+        timers = .allocate(capacity: self.timerCapacity)
+        timers.initialize(repeating: TimerEntry(deadline: 0, id: 0, tag: 0, slot: 0), count: self.timerCapacity)
+    }
+
+    deinit {
+        slots.deallocate()
+        instruments.deallocate()
+        positions.deallocate()
+        subscriberStart.deallocate()
+        subscribers.deallocate()
+        rules.deallocate()
+        orders.deallocate()
+        nextInList.deallocate()
+        previousInList.deallocate()
+        pending.deallocate()
+        updates.deallocate()
+        timers.deallocate()
+    }
+
+    // MARK: Engine side
+
+    /// Starts an event at `time`: every strategy gets its command budget back.
+    @inlinable
+    public mutating func beginEvent(time: UInt64) {
+        _time = time
+        eventNumber &+= 1
+    }
+
+    /// Marks the strategies started or stopped.
+    public mutating func setStarted(_ started: Bool) { _started = started }
+
+    /// The slots of the strategies trading `instrument`, in slot order.
+    @inlinable
+    public func subscribers(of instrument: InstrumentID) -> Range<Int> {
+        let raw = Int(instrument.rawValue)
+        guard raw < instrumentLimit else { return 0..<0 }
+        return Int(subscriberStart[raw])..<Int(subscriberStart[raw &+ 1])
+    }
+
+    /// The slot at `index` of a `subscribers(of:)` range.
+    @inlinable
+    public func subscriber(at index: Int) -> Int { Int(subscribers[index]) }
+
+    /// The next command a strategy sent, oldest first.
+    @inlinable
+    public mutating func nextCommand() -> (command: OrderCommand, instrument: InstrumentID)? {
+        guard pendingCount > 0 else { return nil }
+        let entry = pending[pendingHead]
+        pendingHead = (pendingHead &+ 1) & (Self.pendingCapacity &- 1)
+        pendingCount &-= 1
+        return (entry.command, entry.instrument)
+    }
+
+    /// The next order update to deliver, oldest first.
+    @inlinable
+    public mutating func nextUpdate() -> OrderUpdate? {
+        guard updateCount > 0 else { return nil }
+        let update = updates[updateHead]
+        updateHead &+= 1
+        if updateHead == updateCapacity { updateHead = 0 }
+        updateCount &-= 1
+        return update
+    }
+
+    /// The slot of the strategy with id `id`.
+    @inlinable
+    public func slot(of id: StrategyID) -> Int? {
+        for index in 0..<strategyCount where slots[index].id == id { return index }
+        return nil
+    }
+
+    /// The next timer due at `time` or before, removed from the schedule, with its strategy's slot.
+    @inlinable
+    public mutating func nextDueTimer() -> (slot: Int, timer: TimerFired)? {
+        guard timerCount > 0, timers[0].deadline <= _time else { return nil }
+        let entry = timers[0]
+        removeTimer(at: 0)
+        _counters.timersFired &+= 1
+        return (Int(entry.slot), TimerFired(id: entry.id, tag: entry.tag, deadline: entry.deadline))
+    }
+
+    /// Applies a venue's report about a strategy's order: the state machine, fill accounting
+    /// and the position; queues the update for the strategy. A report that does not fit the
+    /// order's state (a duplicate, one out of order) or names an order the engine no longer
+    /// holds is counted and ignored.
+    @inlinable
+    public mutating func apply(_ report: ExecutionReport) {
+        let found = orderIndex.find(report.orderID.rawValue)
+        guard found >= 0 else {
+            _counters.unknownReports &+= 1
+            return
+        }
+        let index = Int(found)
+        var order = orders[index]
+        var fee = Money.zero
+        switch report.kind {
+        case .accepted:
+            guard order.state == .pendingNew else { return ignore() }
+            order.state = .accepted
+        case .rejected:
+            switch order.state {
+            case .pendingNew:
+                order.state = .rejected
+                order.leaves = .zero
+            case .pendingCancel, .pendingReplace:
+                order.state = order.workingState
+            default: return ignore()
+            }
+            order.reason = report.reason
+        case .partiallyFilled, .filled:
+            guard order.state.isOpen, report.tradeID > order.lastTradeID || report.tradeID == 0,
+                report.quantity.lots > 0,
+                report.quantity.lots <= order.leaves.lots
+            else { return ignore() }
+            let rule = rules[Int(order.instrument.rawValue) < instrumentLimit ? Int(order.instrument.rawValue) : 0]
+            fee = (report.isAggressor ? rule.takerFee : rule.makerFee).fee(
+                price: report.price, quantity: report.quantity)
+            order.lastTradeID = report.tradeID
+            order.filled.lots &+= report.quantity.lots
+            order.leaves = report.leavesQuantity
+            order.fillCost &+= Int128(report.price.ticks) &* Int128(report.quantity.lots)
+            order.fees += fee
+            if report.kind == .filled || report.leavesQuantity.lots == 0 {
+                order.state = .filled
+            } else if order.state != .pendingCancel && order.state != .pendingReplace {
+                order.state = .partiallyFilled
+            }
+            positions[Int(order.positionIndex)].apply(
+                side: order.side, price: report.price, quantity: report.quantity, fee: fee)
+            _counters.fills &+= 1
+        case .cancelled:
+            guard order.state.isOpen else { return ignore() }
+            order.state = .cancelled
+            order.reason = report.reason
+            order.leaves = .zero
+        case .replaced:
+            guard order.state.isOpen, order.state != .pendingNew else { return ignore() }
+            order.price = report.price
+            order.quantity = report.quantity
+            order.leaves = report.leavesQuantity
+            order.state = order.workingState
+        case .triggered:
+            guard order.state.isOpen else { return ignore() }
+        }
+        orders[index] = order
+        if !order.state.isOpen { finish(index, order) }
+        enqueue(OrderUpdate(order: order, report: report, fee: fee))
+    }
+
+    @inlinable
+    mutating func ignore() { _counters.duplicateReports &+= 1 }
+
+    @inlinable
+    mutating func enqueue(_ update: OrderUpdate) {
+        guard updateCount < updateCapacity else {
+            _counters.lostUpdates &+= 1
+            return
+        }
+        var tail = updateHead &+ updateCount
+        if tail >= updateCapacity { tail &-= updateCapacity }
+        updates[tail] = update
+        updateCount &+= 1
+    }
+
+    /// Takes a final order out of the table and its strategy's list.
+    @inlinable
+    mutating func finish(_ index: Int, _ order: OwnOrder) {
+        switch order.state {
+        case .filled: _counters.filled &+= 1
+        case .cancelled: _counters.cancelled &+= 1
+        default: _counters.rejected &+= 1
+        }
+        orderIndex.remove(order.id.rawValue)
+        let slot = Int(slotIndex(of: order.strategy))
+        let previous = previousInList[index]
+        let next = nextInList[index]
+        if previous >= 0 { nextInList[Int(previous)] = next } else { slots[slot].head = next }
+        if next >= 0 { previousInList[Int(next)] = previous } else { slots[slot].tail = previous }
+        slots[slot].openCount &-= 1
+        openOrderCount &-= 1
+        nextInList[index] = freeHead
+        previousInList[index] = -1
+        freeHead = Int32(index)
+    }
+
+    @inlinable
+    func slotIndex(of strategy: StrategyID) -> Int32 {
+        for index in 0..<strategyCount where slots[index].id == strategy { return Int32(index) }
+        return 0
+    }
+
+    // MARK: Strategy side (through `StrategyContext`)
+
+    /// The position index of `instrument` for the strategy in `slot`, or -1.
+    @inlinable
+    func positionIndex(slot: Int, instrument: InstrumentID) -> Int32 {
+        let entry = slots[slot]
+        var index = entry.firstInstrument
+        let end = entry.firstInstrument &+ entry.instrumentCount
+        while index < end {
+            if instruments[Int(index)] == instrument { return index }
+            index &+= 1
+        }
+        return -1
+    }
+
+    @inlinable
+    mutating func takeBudget(slot: Int) -> Bool {
+        if slots[slot].budgetEvent != eventNumber {
+            slots[slot].budgetEvent = eventNumber
+            slots[slot].commandsLeft = Self.maxCommandsPerEvent
+        }
+        guard slots[slot].commandsLeft > 0, pendingCount < Self.pendingCapacity else { return false }
+        slots[slot].commandsLeft &-= 1
+        return true
+    }
+
+    @inlinable
+    mutating func push(_ command: OrderCommand, instrument: InstrumentID) {
+        var tail = pendingHead &+ pendingCount
+        tail &= Self.pendingCapacity &- 1
+        pending[tail] = PendingCommand(command: command, instrument: instrument)
+        pendingCount &+= 1
+    }
+
+    @inlinable
+    mutating func refuse(_ refusal: OrderRefusal) -> OrderRefusal {
+        _counters.refused[Int(refusal.rawValue)] &+= 1
+        return refusal
+    }
+
+    /// Records a new order for the strategy in `slot` and queues it for its venue; returns its
+    /// id, or the refusal.
+    @inlinable
+    mutating func submit(_ request: OrderCommand, instrument: InstrumentID, slot: Int) -> Result<
+        OrderID, OrderRefusalError
+    > {
+        let position = positionIndex(slot: slot, instrument: instrument)
+        guard position >= 0 else { return .failure(OrderRefusalError(refuse(.notStrategyInstrument))) }
+        let raw = Int(instrument.rawValue)
+        let rule = raw < instrumentLimit ? rules[raw] : .free
+        guard request.quantity.lots > 0, request.quantity.lots >= rule.minimumQuantity.lots else {
+            return .failure(OrderRefusalError(refuse(.belowMinimumQuantity)))
+        }
+        if request.type != .market {
+            let price = request.type == .stopMarket ? request.stopPrice : request.price
+            guard price.ticks > 0, request.type != .stopLimit || request.stopPrice.ticks > 0 else {
+                return .failure(OrderRefusalError(refuse(.invalidPrice)))
+            }
+            if rule.minimumNotional.units > 0,
+                Money(tickLots: Int128(price.ticks) &* Int128(request.quantity.lots)) < rule.minimumNotional
+            {
+                return .failure(OrderRefusalError(refuse(.belowMinimumNotional)))
+            }
+        }
+        guard freeHead >= 0 else { return .failure(OrderRefusalError(refuse(.tooManyOpenOrders))) }
+        guard takeBudget(slot: slot) else { return .failure(OrderRefusalError(refuse(.eventLimit))) }
+        let strategy = slots[slot].id
+        let id = OrderID.strategyOrder(strategy, sequence: slots[slot].nextSequence)
+        slots[slot].nextSequence &+= 1
+        var command = request
+        command.action = .new
+        command.orderID = id
+        command.account = slots[slot].account
+        let index = Int(freeHead)
+        freeHead = nextInList[index]
+        orders[index] = OwnOrder(
+            id: id, instrument: instrument, strategy: strategy, command: command, submittedAt: _time,
+            positionIndex: position)
+        // Append to the strategy's list.
+        let tail = slots[slot].tail
+        previousInList[index] = tail
+        nextInList[index] = -1
+        if tail >= 0 { nextInList[Int(tail)] = Int32(index) } else { slots[slot].head = Int32(index) }
+        slots[slot].tail = Int32(index)
+        slots[slot].openCount &+= 1
+        openOrderCount &+= 1
+        orderIndex.insert(id.rawValue, slot: Int32(index))
+        push(command, instrument: instrument)
+        _counters.submitted &+= 1
+        return .success(id)
+    }
+
+    /// The table index of the strategy's open order `id` that can take a cancel or replace.
+    @inlinable
+    func cancellableIndex(_ id: OrderID, slot: Int) -> Int? {
+        let found = orderIndex.find(id.rawValue)
+        guard found >= 0 else { return nil }
+        let order = orders[Int(found)]
+        guard order.strategy == slots[slot].id else { return nil }
+        switch order.state {
+        case .pendingNew, .accepted, .partiallyFilled: return Int(found)
+        default: return nil
+        }
+    }
+
+    @inlinable
+    mutating func cancel(_ id: OrderID, slot: Int) -> OrderRefusal {
+        guard let index = cancellableIndex(id, slot: slot) else { return refuse(.notCancellable) }
+        guard takeBudget(slot: slot) else { return refuse(.eventLimit) }
+        orders[index].state = .pendingCancel
+        push(.cancel(id, account: slots[slot].account), instrument: orders[index].instrument)
+        _counters.cancelsSent &+= 1
+        return .none
+    }
+
+    @inlinable
+    mutating func replace(_ id: OrderID, price: Price, quantity: Quantity, slot: Int) -> OrderRefusal {
+        guard let index = cancellableIndex(id, slot: slot), orders[index].type == .limit else {
+            return refuse(.notCancellable)
+        }
+        guard price.ticks > 0 else { return refuse(.invalidPrice) }
+        guard quantity.lots > 0 else { return refuse(.belowMinimumQuantity) }
+        guard takeBudget(slot: slot) else { return refuse(.eventLimit) }
+        orders[index].state = .pendingReplace
+        orders[index].pendingPrice = price
+        orders[index].pendingQuantity = quantity
+        push(
+            .replace(id, account: slots[slot].account, price: price, quantity: quantity),
+            instrument: orders[index].instrument)
+        _counters.replacesSent &+= 1
+        return .none
+    }
+
+    /// Calls `body` with each open order of the strategy in `slot`, oldest first, until it
+    /// returns false.
+    @inlinable
+    public func forEachOpenOrder(slot: Int, _ body: (OwnOrder) -> Bool) {
+        var index = slots[slot].head
+        while index >= 0 {
+            let next = nextInList[Int(index)]
+            if !body(orders[Int(index)]) { return }
+            index = next
+        }
+    }
+
+    /// The strategy's order `id` while it is open.
+    @inlinable
+    public func openOrder(_ id: OrderID) -> OwnOrder? {
+        let found = orderIndex.find(id.rawValue)
+        return found >= 0 ? orders[Int(found)] : nil
+    }
+
+    /// The open orders of the strategy in `slot`.
+    @inlinable
+    public func openOrderCount(slot: Int) -> Int { Int(slots[slot].openCount) }
+
+    /// Every open order of every strategy.
+    public var openOrders: Int { openOrderCount }
+
+    /// The position of the strategy in `slot` in `instrument`, or nil when it does not trade it.
+    @inlinable
+    public func position(slot: Int, instrument: InstrumentID) -> Position? {
+        let index = positionIndex(slot: slot, instrument: instrument)
+        return index >= 0 ? positions[Int(index)] : nil
+    }
+
+    /// The strategy in `slot`: its id, account and instruments.
+    public func layout(slot: Int) -> StrategyLayout {
+        let entry = slots[slot]
+        return StrategyLayout(
+            id: entry.id, account: entry.account,
+            instruments: (0..<Int(entry.instrumentCount)).map { instruments[Int(entry.firstInstrument) + $0] })
+    }
+
+    /// The instruments of the strategy in `slot`: how many, and the k-th.
+    @inlinable
+    public func instrumentCount(slot: Int) -> Int { Int(slots[slot].instrumentCount) }
+    @inlinable
+    public func instrument(slot: Int, _ k: Int) -> InstrumentID {
+        instruments[Int(slots[slot].firstInstrument) &+ k]
+    }
+
+    /// Schedules a timer for the strategy in `slot`; nil when the schedule is full.
+    @inlinable
+    mutating func schedule(at deadline: UInt64, tag: UInt64, slot: Int) -> UInt64? {
+        guard timerCount < timerCapacity else { return nil }
+        let id = nextTimerID
+        nextTimerID &+= 1
+        var index = timerCount
+        timerCount &+= 1
+        let entry = TimerEntry(deadline: deadline, id: id, tag: tag, slot: Int32(slot))
+        while index > 0 {
+            let parent = (index &- 1) >> 1
+            guard entry.isBefore(timers[parent]) else { break }
+            timers[index] = timers[parent]
+            index = parent
+        }
+        timers[index] = entry
+        return id
+    }
+
+    /// Cancels the strategy's timer `id`; false if it already fired or is not the strategy's.
+    /// O(timers).
+    @inlinable
+    mutating func cancelTimer(_ id: UInt64, slot: Int) -> Bool {
+        for index in 0..<timerCount where timers[index].id == id && Int(timers[index].slot) == slot {
+            removeTimer(at: index)
+            return true
+        }
+        return false
+    }
+
+    @inlinable
+    mutating func removeTimer(at position: Int) {
+        timerCount &-= 1
+        guard position < timerCount else { return }
+        let moved = timers[timerCount]
+        // Sift the last entry into the hole, up or down.
+        var index = position
+        while index > 0 {
+            let parent = (index &- 1) >> 1
+            guard moved.isBefore(timers[parent]) else { break }
+            timers[index] = timers[parent]
+            index = parent
+        }
+        while true {
+            let left = index &* 2 &+ 1
+            guard left < timerCount else { break }
+            let right = left &+ 1
+            let child = right < timerCount && timers[right].isBefore(timers[left]) ? right : left
+            guard timers[child].isBefore(moved) else { break }
+            timers[index] = timers[child]
+            index = child
+        }
+        timers[index] = moved
+    }
+
+    /// Timers scheduled and not yet fired.
+    public var scheduledTimers: Int { timerCount }
+
+    /// Queues a cancel for open orders of every strategy that have none in flight (at the
+    /// session's end), outside the per-event allowance, as many as the command queue takes;
+    /// returns how many. Call until it returns 0, routing the queue in between.
+    public mutating func cancelOpenOrders() -> Int {
+        var queued = 0
+        for slot in 0..<strategyCount {
+            var index = slots[slot].head
+            while index >= 0, pendingCount < Self.pendingCapacity {
+                let order = orders[Int(index)]
+                if order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot) {
+                    orders[found].state = .pendingCancel
+                    push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
+                    _counters.cancelsSent &+= 1
+                    queued &+= 1
+                }
+                index = nextInList[Int(index)]
+            }
+        }
+        return queued
+    }
+
+    /// Whether commands are waiting to be routed.
+    @inlinable public var hasPendingCommands: Bool { pendingCount > 0 }
+
+    /// Open orders by state, for reports.
+    public func openOrdersByState() -> [OrderState: Int] {
+        var counts: [OrderState: Int] = [:]
+        for slot in 0..<strategyCount {
+            forEachOpenOrder(slot: slot) { order in
+                counts[order.state, default: 0] += 1
+                return true
+            }
+        }
+        return counts
+    }
+}
+
+/// A refusal, as the error of `submit`'s result.
+public struct OrderRefusalError: Error, Hashable, Sendable {
+    public var refusal: OrderRefusal
+    @inlinable public init(_ refusal: OrderRefusal) { self.refusal = refusal }
+}
+
+extension TradingState {
+    /// Every field that carries over between events, for state hashes, snapshots and restore:
+    /// counters, each strategy's order numbering, positions, open orders (in each strategy's
+    /// order) and timers. Not the event time and the per-event command allowances, which each
+    /// event sets afresh. Call between events (no command or update in flight).
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&_started, "trading started")
+        try visitor.visit(&nextTimerID, "next timer id")
+        var counts =
+            [
+                _counters.submitted, _counters.cancelsSent, _counters.replacesSent, _counters.filled,
+                _counters.cancelled,
+                _counters.rejected, _counters.fills, _counters.duplicateReports, _counters.unknownReports,
+                _counters.timersFired, _counters.lostUpdates,
+            ].map { Int64($0) } + _counters.refused.map { Int64($0) }
+        for index in counts.indices { try visitor.visit(&counts[index], "trading counter \(index)") }
+        if visitor.isRestoring {
+            guard counts.allSatisfy({ $0 >= 0 }) else { throw .invalid(field: "trading counter", value: -1) }
+            let values = counts.map { Int($0) }
+            (_counters.submitted, _counters.cancelsSent, _counters.replacesSent) = (values[0], values[1], values[2])
+            (_counters.filled, _counters.cancelled, _counters.rejected) = (values[3], values[4], values[5])
+            (_counters.fills, _counters.duplicateReports, _counters.unknownReports) = (values[6], values[7], values[8])
+            (_counters.timersFired, _counters.lostUpdates) = (values[9], values[10])
+            _counters.refused = Array(values[11...])
+        }
+        try visitor.visitCount(strategyCount, "strategies")
+        for slot in 0..<strategyCount { try visitor.visit(&slots[slot].nextSequence, "strategy order sequence") }
+        try visitor.visitCount(positionCount, "positions")
+        for index in 0..<positionCount { try positions[index].visitState(&visitor) }
+        try visitOrders(&visitor)
+        try visitTimers(&visitor)
+    }
+
+    mutating func visitOrders<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        var count = Int64(openOrderCount)
+        try visitor.visit(&count, "open orders")
+        guard visitor.isRestoring else {
+            for slot in 0..<strategyCount {
+                var index = slots[slot].head
+                while index >= 0 {
+                    try orders[Int(index)].visitState(&visitor)
+                    index = nextInList[Int(index)]
+                }
+            }
+            return
+        }
+        guard count >= 0, count <= Int64(orderCapacity) else { throw .invalid(field: "open orders", value: count) }
+        guard openOrderCount == 0 else { throw .mismatch("orders restored into a table that holds some") }
+        for _ in 0..<Int(count) {
+            let index = Int(freeHead)
+            var order = orders[index]
+            try order.visitState(&visitor)
+            guard let slot = self.slot(of: order.strategy), order.state.isOpen,
+                order.positionIndex >= 0, Int(order.positionIndex) < positionCount,
+                orderIndex.find(order.id.rawValue) < 0
+            else { throw .invalid(field: "open order", value: Int64(bitPattern: order.id.rawValue)) }
+            freeHead = nextInList[index]
+            orders[index] = order
+            let tail = slots[slot].tail
+            previousInList[index] = tail
+            nextInList[index] = -1
+            if tail >= 0 { nextInList[Int(tail)] = Int32(index) } else { slots[slot].head = Int32(index) }
+            slots[slot].tail = Int32(index)
+            slots[slot].openCount &+= 1
+            openOrderCount &+= 1
+            orderIndex.insert(order.id.rawValue, slot: Int32(index))
+        }
+    }
+
+    mutating func visitTimers<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        var count = Int64(timerCount)
+        try visitor.visit(&count, "timers")
+        if visitor.isRestoring {
+            guard count >= 0, count <= Int64(timerCapacity) else { throw .invalid(field: "timers", value: count) }
+            timerCount = Int(count)
+        }
+        for index in 0..<timerCount {
+            try visitor.visit(&timers[index].deadline, "timer deadline")
+            try visitor.visit(&timers[index].id, "timer id")
+            try visitor.visit(&timers[index].tag, "timer tag")
+            try visitor.visit(&timers[index].slot, "timer strategy")
+            guard timers[index].slot >= 0, Int(timers[index].slot) < strategyCount else {
+                throw .invalid(field: "timer strategy", value: Int64(timers[index].slot))
+            }
+        }
+    }
+}
