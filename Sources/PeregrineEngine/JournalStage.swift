@@ -37,6 +37,9 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
     /// (the journal stage's latency; one sample per batch, so its worst event).
     @usableFromInline var latency: LatencyWriter
     @usableFromInline let wiring: Pipeline.Wiring
+    /// The pipeline's control, unretained (`wiring` keeps it alive): read in the idle loop
+    /// without retain and release.
+    @usableFromInline unowned(unsafe) let control: PipelineControl
 
     @usableFromInline
     init(
@@ -44,6 +47,7 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
         coalesceNanoseconds: UInt64 = 0, clock: CycleClock, latency: consuming LatencyWriter, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
+        control = wiring.control
         self.consumer = consumer
         self.backend = backend
         self.baseSequence = baseSequence
@@ -151,8 +155,8 @@ extension JournalStage: Stage where Backend: ~Copyable {
     }
 
     public mutating func isDone() -> Bool {
-        if wiring.control.journalFailed { return true }
-        guard let last = wiring.control.sourceFinalSequence else { return false }
+        if control.journalFailed { return true }
+        guard let last = control.sourceFinalSequence else { return false }
         return sequence >= last
     }
 

@@ -91,24 +91,35 @@ public struct StrategyContext: ~Copyable {
     /// The best price of `side` with quantity beyond the strategy's own resting orders.
     @inlinable
     public func marketTop(_ instrument: InstrumentID, _ side: Side) -> Price? {
+        guard let top = books.pointee.bestBidOffer(instrument), let best = side == .buy ? top.bid : top.ask else {
+            return nil
+        }
+        // Usually the best level holds more than the strategy's own orders there: done.
+        if best.quantity.lots > ownQuantity(instrument, side, at: best.price) { return best.price }
         var found: Price? = nil
         books.pointee.forEachLevel(instrument, side) { level in
-            var own: Int64 = 0
-            forEachOpenOrder { order in
-                if order.instrument == instrument, order.side == side, order.price == level.price,
-                    order.type == .limit, order.state != .pendingNew
-                {
-                    own &+= order.leaves.lots
-                }
-                return true
-            }
-            if level.quantity.lots > own {
+            if level.quantity.lots > ownQuantity(instrument, side, at: level.price) {
                 found = level.price
                 return false
             }
             return true
         }
         return found
+    }
+
+    /// Lots of the strategy's own resting limit orders on `side` of `instrument` at `price`.
+    @inlinable
+    func ownQuantity(_ instrument: InstrumentID, _ side: Side, at price: Price) -> Int64 {
+        var own: Int64 = 0
+        forEachOpenOrder(instrument) { order in
+            if order.side == side, order.price == price, order.type == .limit,
+                order.state != .pendingNew
+            {
+                own &+= order.leaves.lots
+            }
+            return true
+        }
+        return own
     }
 
     /// Calls `body` with each level of one side of `instrument`'s book, best first, until it
@@ -131,6 +142,19 @@ public struct StrategyContext: ~Copyable {
     /// Calls `body` with each open order, oldest first, until it returns false.
     @inlinable
     public func forEachOpenOrder(_ body: (OwnOrder) -> Bool) { state.pointee.forEachOpenOrder(slot: slot, body) }
+
+    /// Calls `body` with each open order in `instrument`, oldest first, until it returns false.
+    @inlinable
+    public func forEachOpenOrder(_ instrument: InstrumentID, _ body: (OwnOrder) -> Bool) {
+        state.pointee.forEachOpenOrder(slot: slot, instrument: instrument, body)
+    }
+
+    /// The net position in `instrument`, in lots (positive long); 0 for an instrument it does
+    /// not trade. Cheaper than `position(_:)`.
+    @inlinable
+    public func netPosition(_ instrument: InstrumentID) -> Int64 {
+        state.pointee.netPosition(slot: slot, instrument: instrument)
+    }
 
     /// The open order `id` if it is this strategy's.
     @inlinable
@@ -227,13 +251,15 @@ public struct StrategyContext: ~Copyable {
     @discardableResult
     public mutating func cancelAll(_ instrument: InstrumentID? = nil) -> Int {
         var sent = 0
-        var index = state.pointee.slots[slot].head
-        while index >= 0 {
-            let order = state.pointee.orders[Int(index)]
-            index = state.pointee.nextInList[Int(index)]
-            if let instrument, order.instrument != instrument { continue }
-            if order.state == .pendingCancel { continue }
-            if cancel(order.id) { sent &+= 1 }
+        let first = Int(state.pointee.slots[slot].firstInstrument)
+        for list in first..<(first &+ state.pointee.instrumentCount(slot: slot)) {
+            if let instrument, state.pointee.instruments[list] != instrument { continue }
+            var index = state.pointee.listHead[list]
+            while index >= 0 {
+                let order = state.pointee.orders[Int(index)]
+                index = state.pointee.nextInList[Int(index)]
+                if order.state != .pendingCancel, cancel(order.id) { sent &+= 1 }
+            }
         }
         return sent
     }

@@ -13,7 +13,7 @@ struct StrategySlots<S: Strategy>: ~Copyable {
         base.initialize(from: items, count: items.count)
     }
 
-    deinit {
+    @inlinable deinit {
         base.deinitialize(count: count)
         base.deallocate()
     }
@@ -40,12 +40,12 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
     @usableFromInline let entries: UnsafeMutablePointer<Entry>
     /// How many strategies run.
     public let count: Int
-    @usableFromInline var marketMakers: StrategySlots<MarketMaker>
-    @usableFromInline var followers: StrategySlots<LargeTradeFollower>
-    @usableFromInline var goldenCrosses: StrategySlots<GoldenCross>
-    @usableFromInline var meanReversions: StrategySlots<MeanReversion>
-    @usableFromInline var arbitrages: StrategySlots<CrossVenueArbitrage>
-    @usableFromInline var customs: StrategySlots<Custom>
+    @usableFromInline let marketMakers: StrategySlots<MarketMaker>
+    @usableFromInline let followers: StrategySlots<LargeTradeFollower>
+    @usableFromInline let goldenCrosses: StrategySlots<GoldenCross>
+    @usableFromInline let meanReversions: StrategySlots<MeanReversion>
+    @usableFromInline let arbitrages: StrategySlots<CrossVenueArbitrage>
+    @usableFromInline let customs: StrategySlots<Custom>
     /// Each strategy's id, account and instruments, in slot order.
     public let layouts: [StrategyLayout]
     /// Each strategy's name and every parameter as used (defaults included), in slot order:

@@ -94,9 +94,6 @@ public struct TradingState: ~Copyable {
         /// Commands left for the current event (reset when `eventNumber` moves on).
         @usableFromInline var commandsLeft: Int32
         @usableFromInline var budgetEvent: UInt64
-        /// Its open orders, oldest first (order table slots, -1 for none).
-        @usableFromInline var head: Int32
-        @usableFromInline var tail: Int32
         @usableFromInline var openCount: Int32
     }
 
@@ -106,6 +103,9 @@ public struct TradingState: ~Copyable {
     @usableFromInline let instruments: UnsafeMutablePointer<InstrumentID>
     @usableFromInline let positions: UnsafeMutablePointer<Position>
     public let positionCount: Int
+    /// Each position's open orders, oldest first (order table slots, -1 for none).
+    @usableFromInline let listHead: UnsafeMutablePointer<Int32>
+    @usableFromInline let listTail: UnsafeMutablePointer<Int32>
     /// Strategies subscribed to each instrument: `subscribed[first[i] ..< first[i+1]]`.
     @usableFromInline let subscriberStart: UnsafeMutablePointer<Int32>
     @usableFromInline let subscribers: UnsafeMutablePointer<Int32>
@@ -199,13 +199,17 @@ public struct TradingState: ~Copyable {
         instruments.initialize(from: flat, count: flat.count)
         positions = .allocate(capacity: Swift.max(flat.count, 1))
         positions.initialize(repeating: Position(), count: flat.count)
+        listHead = .allocate(capacity: Swift.max(flat.count, 1))
+        listHead.initialize(repeating: -1, count: Swift.max(flat.count, 1))
+        listTail = .allocate(capacity: Swift.max(flat.count, 1))
+        listTail.initialize(repeating: -1, count: Swift.max(flat.count, 1))
         var first: Int32 = 0
         for (index, layout) in strategies.enumerated() {
             (slots + index).initialize(
                 to: Slot(
                     id: layout.id, account: layout.account, firstInstrument: first,
                     instrumentCount: Int32(layout.instruments.count), nextSequence: 1, commandsLeft: 0,
-                    budgetEvent: .max, head: -1, tail: -1, openCount: 0))
+                    budgetEvent: .max, openCount: 0))
             first += Int32(layout.instruments.count)
         }
         let limit = Swift.max(Int(flat.map(\.rawValue).max() ?? 0) + 1, rules.count)
@@ -260,6 +264,8 @@ public struct TradingState: ~Copyable {
         slots.deallocate()
         instruments.deallocate()
         positions.deallocate()
+        listHead.deallocate()
+        listTail.deallocate()
         subscriberStart.deallocate()
         subscribers.deallocate()
         rules.deallocate()
@@ -426,10 +432,11 @@ public struct TradingState: ~Copyable {
         }
         orderIndex.remove(order.id.rawValue)
         let slot = Int(slotIndex(of: order.strategy))
+        let list = Int(order.positionIndex)
         let previous = previousInList[index]
         let next = nextInList[index]
-        if previous >= 0 { nextInList[Int(previous)] = next } else { slots[slot].head = next }
-        if next >= 0 { previousInList[Int(next)] = previous } else { slots[slot].tail = previous }
+        if previous >= 0 { nextInList[Int(previous)] = next } else { listHead[list] = next }
+        if next >= 0 { previousInList[Int(next)] = previous } else { listTail[list] = previous }
         slots[slot].openCount &-= 1
         openOrderCount &-= 1
         nextInList[index] = freeHead
@@ -521,18 +528,23 @@ public struct TradingState: ~Copyable {
         orders[index] = OwnOrder(
             id: id, instrument: instrument, strategy: strategy, command: command, submittedAt: _time,
             positionIndex: position)
-        // Append to the strategy's list.
-        let tail = slots[slot].tail
-        previousInList[index] = tail
-        nextInList[index] = -1
-        if tail >= 0 { nextInList[Int(tail)] = Int32(index) } else { slots[slot].head = Int32(index) }
-        slots[slot].tail = Int32(index)
+        link(index, list: Int(position))
         slots[slot].openCount &+= 1
         openOrderCount &+= 1
         orderIndex.insert(id.rawValue, slot: Int32(index))
         push(command, instrument: instrument)
         _counters.submitted &+= 1
         return .success(id)
+    }
+
+    /// Appends order `index` to the open orders of position `list`.
+    @inlinable
+    mutating func link(_ index: Int, list: Int) {
+        let tail = listTail[list]
+        previousInList[index] = tail
+        nextInList[index] = -1
+        if tail >= 0 { nextInList[Int(tail)] = Int32(index) } else { listHead[list] = Int32(index) }
+        listTail[list] = Int32(index)
     }
 
     /// The table index of the strategy's open order `id` that can take a cancel or replace.
@@ -576,16 +588,41 @@ public struct TradingState: ~Copyable {
         return .none
     }
 
-    /// Calls `body` with each open order of the strategy in `slot`, oldest first, until it
-    /// returns false.
+    /// Calls `body` with each open order of the strategy in `slot` (instrument by instrument in
+    /// its configuration order, oldest first), until it returns false.
     @inlinable
     public func forEachOpenOrder(slot: Int, _ body: (OwnOrder) -> Bool) {
-        var index = slots[slot].head
+        let first = Int(slots[slot].firstInstrument)
+        for list in first..<(first &+ Int(slots[slot].instrumentCount)) {
+            guard forEachOpenOrder(list: list, body) else { return }
+        }
+    }
+
+    /// Calls `body` with each open order of the strategy in `slot` in `instrument`, oldest
+    /// first, until it returns false.
+    @inlinable
+    public func forEachOpenOrder(slot: Int, instrument: InstrumentID, _ body: (OwnOrder) -> Bool) {
+        let list = positionIndex(slot: slot, instrument: instrument)
+        if list >= 0 { _ = forEachOpenOrder(list: Int(list), body) }
+    }
+
+    /// Walks one position's open orders; false when `body` stopped it.
+    @inlinable
+    func forEachOpenOrder(list: Int, _ body: (OwnOrder) -> Bool) -> Bool {
+        var index = listHead[list]
         while index >= 0 {
             let next = nextInList[Int(index)]
-            if !body(orders[Int(index)]) { return }
+            if !body(orders[Int(index)]) { return false }
             index = next
         }
+        return true
+    }
+
+    /// The net position in lots of the strategy in `slot` in `instrument` (0 when it does not trade it).
+    @inlinable
+    public func netPosition(slot: Int, instrument: InstrumentID) -> Int64 {
+        let index = positionIndex(slot: slot, instrument: instrument)
+        return index >= 0 ? positions[Int(index)].net : 0
     }
 
     /// The strategy's order `id` while it is open.
@@ -689,16 +726,19 @@ public struct TradingState: ~Copyable {
     public mutating func cancelOpenOrders() -> Int {
         var queued = 0
         for slot in 0..<strategyCount {
-            var index = slots[slot].head
-            while index >= 0, pendingCount < Self.pendingCapacity {
-                let order = orders[Int(index)]
-                if order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot) {
-                    orders[found].state = .pendingCancel
-                    push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
-                    _counters.cancelsSent &+= 1
-                    queued &+= 1
+            let first = Int(slots[slot].firstInstrument)
+            for list in first..<(first + Int(slots[slot].instrumentCount)) {
+                var index = listHead[list]
+                while index >= 0, pendingCount < Self.pendingCapacity {
+                    let order = orders[Int(index)]
+                    if order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot) {
+                        orders[found].state = .pendingCancel
+                        push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
+                        _counters.cancelsSent &+= 1
+                        queued &+= 1
+                    }
+                    index = nextInList[Int(index)]
                 }
-                index = nextInList[Int(index)]
             }
         }
         return queued
@@ -763,8 +803,8 @@ extension TradingState {
         var count = Int64(openOrderCount)
         try visitor.visit(&count, "open orders")
         guard visitor.isRestoring else {
-            for slot in 0..<strategyCount {
-                var index = slots[slot].head
+            for list in 0..<positionCount {
+                var index = listHead[list]
                 while index >= 0 {
                     try orders[Int(index)].visitState(&visitor)
                     index = nextInList[Int(index)]
@@ -784,11 +824,7 @@ extension TradingState {
             else { throw .invalid(field: "open order", value: Int64(bitPattern: order.id.rawValue)) }
             freeHead = nextInList[index]
             orders[index] = order
-            let tail = slots[slot].tail
-            previousInList[index] = tail
-            nextInList[index] = -1
-            if tail >= 0 { nextInList[Int(tail)] = Int32(index) } else { slots[slot].head = Int32(index) }
-            slots[slot].tail = Int32(index)
+            link(index, list: Int(order.positionIndex))
             slots[slot].openCount &+= 1
             openOrderCount &+= 1
             orderIndex.insert(order.id.rawValue, slot: Int32(index))

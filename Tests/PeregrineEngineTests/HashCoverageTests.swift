@@ -298,7 +298,7 @@ struct EngineStateHashCoverageTests {
             (
                 "an open order",
                 { logic in
-                    let index = Int(logic.trading.pointee.slots[0].head)
+                    let index = Int(logic.trading.pointee.listHead[0])
                     #expect(index >= 0)
                     logic.trading.pointee.orders[index].fees.units += 1
                 }
@@ -346,7 +346,7 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "f903f20f4db91b0e")
+        #expect(hexHash(logic.stateHash()) == "63190de0399e05b0")
         #expect(hexHash(outputs.hasher.value) == "774c3e4393445739")
         #expect(outputs.reportCount == 8_309)
         #expect(outputs.orders == 67)

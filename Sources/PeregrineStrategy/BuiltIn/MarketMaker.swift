@@ -91,15 +91,42 @@ public struct MarketMaker: Strategy, Sendable {
     mutating func quote(_ index: Int, _ context: inout StrategyContext) {
         let instrument = instruments[index]
         guard let mid = context.marketMid(instrument) else { return }
-        let net = context.position(instrument).net
+        let net = context.netPosition(instrument)
         let shift = (0 &- net.multipliedReportingOverflow(by: skew).partialValue) / size
         let bid = (mid.twiceTicks >> 1) &- halfSpread &+ shift
         let ask = ((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift
-        bids[index] = work(
+        let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
+        let newBid = quoting.work(
             bids[index], side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
-        asks[index] = work(
+        bids[index] = newBid
+        let newAsk = quoting.work(
             asks[index], side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
             &context)
+        asks[index] = newAsk
+    }
+
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(instruments.count, "market maker instruments")
+        for index in 0..<instruments.count {
+            try visitor.visit(&bids[index], "market maker bid")
+            try visitor.visit(&asks[index], "market maker ask")
+        }
+    }
+}
+
+/// How the market maker works one quote (its parameters, apart from its arrays, so that working
+/// a quote never copies the strategy).
+@usableFromInline
+struct Quoting {
+    @usableFromInline let size: Int64
+    @usableFromInline let requote: Int64
+    @usableFromInline let postOnly: Bool
+
+    @inlinable
+    init(size: Int64, requote: Int64, postOnly: Bool) {
+        self.size = size
+        self.requote = requote
+        self.postOnly = postOnly
     }
 
     /// Places, moves or withdraws one quote; returns the id now working (0 for none).
@@ -127,11 +154,4 @@ public struct MarketMaker: Strategy, Sendable {
         return id?.rawValue ?? 0
     }
 
-    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
-        try visitor.visitCount(instruments.count, "market maker instruments")
-        for index in 0..<instruments.count {
-            try visitor.visit(&bids[index], "market maker bid")
-            try visitor.visit(&asks[index], "market maker ask")
-        }
-    }
 }
