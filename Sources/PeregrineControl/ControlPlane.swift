@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import PeregrineEngine
 import PeregrineModel
+import PeregrineStrategy
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -50,6 +51,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let cpuSeconds: Metrics.FloatingPointCounter
     let cpuPublished = Mutex<Double>(0)
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
+    /// Gauges by name and labels, made on first sight.
+    let gauges = Mutex<[String: Metrics.Gauge]>([:])
 
     /// Help text of every metric, by name.
     static let help: [String: String] = [
@@ -79,6 +82,12 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_ready": "1 when recovery has finished, the sources run and the journal is writable, else 0.",
         "peregrine_process_resident_memory_bytes": "Resident memory of the engine process.",
         "peregrine_process_cpu_seconds_total": "User and system CPU time of the engine process.",
+        "peregrine_position":
+            "Net position of a strategy in an instrument, in the instrument's base units (positive long).",
+        "peregrine_pnl":
+            "P&L of a strategy in an instrument in its quote currency: realised, unrealised (marked to mid), net (after fees).",
+        "peregrine_fees": "Fees a strategy paid in an instrument, in its quote currency (negative: rebates earned).",
+        "peregrine_open_orders": "The strategies' open orders, by state.",
     ]
 
     /// Serves on `address`:`port` (nothing when `port` is 0).
@@ -211,6 +220,33 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             export.add(status.bundleLatency, stage: "bundle")
         }
         if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
+        if let trading = status.trading { publish(trading) }
+    }
+
+    /// Positions, P&L, fees and open orders as gauges labelled by strategy and instrument.
+    func publish(_ trading: TradingSnapshot) {
+        gauges.withLock { gauges in
+            func record(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
+                let key = name + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                let gauge =
+                    gauges[key] ?? Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+                gauges[key] = gauge
+                gauge.record(value)
+            }
+            for line in trading.lines {
+                let labels = [
+                    ("strategy", "\(line.strategyID)"), ("strategy_name", line.strategy), ("instrument", line.symbol),
+                ]
+                record("peregrine_position", labels, line.netValue)
+                record("peregrine_pnl", labels + [("kind", "realised")], line.realisedValue)
+                record("peregrine_pnl", labels + [("kind", "unrealised")], line.unrealisedValue)
+                record("peregrine_pnl", labels + [("kind", "net")], line.netPnLValue)
+                record("peregrine_fees", labels, line.feesValue)
+            }
+            for state in OrderState.allCases where state.isOpen {
+                record("peregrine_open_orders", [("state", "\(state)")], Double(trading.openOrders[state] ?? 0))
+            }
+        }
     }
 
     public func finished(_ report: EngineReport) {

@@ -2,6 +2,7 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineJournal
 import PeregrineMempool
+import PeregrineStrategy
 
 /// The final report of a run: what went in, what came out, what was lost (nothing, unless a
 /// drop policy allowed it), and how fast.
@@ -34,6 +35,8 @@ public struct EngineReport: Sendable {
     /// The mempool analysis' counters after the last event (nil without one), and the bundles
     /// this run sealed and that reached the sink.
     public var mempool: MempoolCounters? = nil
+    /// The strategies' positions, P&L and orders at the end (nil without strategies).
+    public var trading: TradingSnapshot? = nil
     public var bundlesSealed = 0
     public var bundlesAtSink = 0
     public var bookCounters: BookCounters
@@ -124,6 +127,42 @@ public struct EngineReport: Sendable {
     public var sustainedRate: Double { elapsedSeconds > 0 ? Double(outcomesAtSink) / elapsedSeconds : 0 }
 
     /// The report as printed at the end of `peregrine run`.
+    /// The strategies' lines: order management, open orders by state, each position.
+    static func tradingLines(_ trading: TradingSnapshot, strategies: Int) -> [String] {
+        let counters = trading.counters
+        var lines: [String] = []
+        lines.append(
+            "strategy orders   \(grouped(counters.submitted)) new · \(grouped(counters.cancelsSent)) cancels · "
+                + "\(grouped(counters.replacesSent)) replaces · \(grouped(counters.fills)) fills · ended "
+                + "\(grouped(counters.filled)) filled, \(grouped(counters.cancelled)) cancelled, "
+                + "\(grouped(counters.rejected)) rejected")
+        let open = OrderState.allCases.filter { $0.isOpen }.map { "\(grouped(trading.openOrders[$0] ?? 0)) \($0)" }
+        lines.append("open orders       " + open.joined(separator: " · "))
+        var refusals = OrderRefusal.allCases.dropFirst().compactMap { refusal -> String? in
+            let count = counters.refused[Int(refusal.rawValue)]
+            return count > 0 ? "\(grouped(count)) \(refusal)" : nil
+        }
+        if counters.duplicateReports > 0 || counters.unknownReports > 0 {
+            refusals.append(
+                "reports ignored: \(grouped(counters.duplicateReports)) duplicate or out of order, "
+                    + "\(grouped(counters.unknownReports)) for orders no longer held")
+        }
+        if !refusals.isEmpty { lines.append("order refusals    " + refusals.joined(separator: " · ")) }
+        if counters.timersFired > 0 || trading.scheduledTimers > 0 {
+            lines.append(
+                "timers            \(grouped(counters.timersFired)) fired · \(grouped(trading.scheduledTimers)) scheduled"
+            )
+        }
+        for line in trading.lines {
+            lines.append(
+                "position          s\(line.strategyID) \(line.strategy) \(line.symbol): net \(line.net) · avg entry "
+                    + "\(line.averageEntry) · realised \(line.realised) · unrealised \(line.unrealised) · fees "
+                    + "\(line.fees) · net P&L \(line.netPnL) \(line.quoteCurrency) · \(grouped(line.fills)) fills, "
+                    + "volume \(line.volume)")
+        }
+        return lines
+    }
+
     public var formatted: String {
         var lines: [String] = []
         lines.append("=== peregrine run: final report ===")
@@ -148,8 +187,9 @@ public struct EngineReport: Sendable {
         lines.append("drops             \(grouped(dropped)) (full-ring waits \(grouped(fullWaits)))")
         lines.append("sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s")
         lines.append(
-            "orders            \(grouped(orders)) submitted by the strategy · \(grouped(refusedOrders)) refused · "
+            "orders            \(grouped(orders)) sent by the strategies · \(grouped(refusedOrders)) refused · "
                 + "\(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink")
+        if let trading { lines += Self.tradingLines(trading, strategies: configuration.strategies.count) }
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
         lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")

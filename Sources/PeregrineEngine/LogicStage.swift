@@ -150,6 +150,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline let opportunitiesBefore: Int
     @usableFromInline let bundlesBefore: Int
     @usableFromInline let hasMempool: Bool
+    @usableFromInline let hasStrategies: Bool
+    /// When the strategies' positions were last published for the monitor (`poll`'s clock).
+    @usableFromInline var tradingPublishedAt: UInt64 = 0
     @usableFromInline let snapshots: SnapshotTaker?
     @usableFromInline let wiring: Pipeline.Wiring
 
@@ -174,6 +177,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         transactionsBefore = mempool.transactions
         opportunitiesBefore = mempool.opportunities
         bundlesBefore = mempool.bundles
+        hasStrategies = !logic.strategyDescriptions.isEmpty
         self.logic = logic
         self.baseSequence = baseSequence
         self.outputs = RingOutputs(
@@ -243,6 +247,7 @@ extension LogicStage: Stage {
         if processed > 0 {
             publishCounters()
             if hasMempool { publishMempoolCounters() }
+            if hasStrategies, now &- tradingPublishedAt >= Self.tradingPublishInterval { publishTrading(now: now) }
         }
         return processed
     }
@@ -255,6 +260,16 @@ extension LogicStage: Stage {
         counters.publish(.logicRefusedOrders, refusedOrders)
         counters.publish(.logicVenueOrders, venueOrders)
         counters.publish(.logicReports, reportsEmitted)
+    }
+
+    /// Nanoseconds between two publications of the strategies' positions for the monitor.
+    @inlinable static var tradingPublishInterval: UInt64 { 200_000_000 }
+
+    /// The strategies' positions and orders, for the monitor (allocates: a few times a second).
+    @usableFromInline @inline(never)
+    mutating func publishTrading(now: UInt64) {
+        tradingPublishedAt = now
+        wiring.trading.publish(logic.tradingSnapshot(definitions: wiring.definitions))
     }
 
     /// The mempool's counters, published apart from the others (and only with a mempool): a
@@ -280,6 +295,7 @@ extension LogicStage: Stage {
         results.bookCounters = bookCounters
         results.venueCounters = venueCounters
         results.mempoolCounters = logic.mempoolCounters
+        if hasStrategies { results.trading = logic.tradingSnapshot(definitions: wiring.definitions) }
         results.stateHash = stateHash()
         results.outputHash = outputHash
         results.lastSequence = lastSequence

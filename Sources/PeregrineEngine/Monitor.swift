@@ -110,6 +110,7 @@ struct Monitor {
         var finalStatus = pipelineStatus(
             snapshot, elapsed: elapsed, endToEnd: endToEndRest, order: orderRest, journal: journalRest)
         finalStatus.bundleLatency = bundleRest
+        finalStatus.trading = wiring.results.trading
         observer?.interval(finalStatus)
         var report = EngineReport(
             configuration: configuration, stopReason: stopReason, elapsedSeconds: elapsed,
@@ -133,6 +134,7 @@ struct Monitor {
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
         report.bundleLatency = LatencySummary(bundleTotal)
         report.mempool = wiring.results.mempoolCounters
+        report.trading = wiring.results.trading
         report.bundlesSealed = snapshot[.logicBundles] ?? 0
         report.bundlesAtSink = snapshot[.sinkBundles] ?? 0
         return report
@@ -143,12 +145,14 @@ struct Monitor {
         order: LatencyHistogram?, journal: LatencyHistogram?
     ) -> PipelineStatus {
         let inbound = wiring.inbound
-        return PipelineStatus(
+        var status = PipelineStatus(
             counters: snapshot,
             ringOccupancy: Double(inbound.publishedSequence - inbound.consumerSequence(1)) / Double(inbound.capacity),
             journalLagEvents: inbound.publishedSequence - inbound.consumerSequence(0),
             journalWritable: !wiring.control.journalFailed, rejectsByReason: rejectsByReason(),
             endToEnd: endToEnd, orderLatency: order, journalLatency: journal, elapsedSeconds: elapsed)
+        status.trading = wiring.trading.snapshot
+        return status
     }
 
     /// Order commands rejected so far, by reason (only reasons seen).

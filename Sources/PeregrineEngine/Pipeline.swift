@@ -193,6 +193,10 @@ public enum Pipeline {
         @usableFromInline let startTime: UInt64
         @usableFromInline let results = FinalResults()
         @usableFromInline let snapshots: SnapshotTaker?
+        /// The strategies' latest positions and orders, for the monitor.
+        @usableFromInline let trading = TradingBoard()
+        /// Every instrument's reference data (for the units of reports and metrics).
+        @usableFromInline let definitions: [InstrumentDefinition]
 
         @usableFromInline
         init(configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64, snapshotDirectory: String?)
@@ -201,6 +205,7 @@ public enum Pipeline {
             self.configuration = configuration
             self.clock = clock
             self.baseSequence = baseSequence
+            definitions = configuration.strategies.isEmpty ? [] : configuration.resolvedInstruments
             do {
                 inbound = try SequencedRing(
                     capacity: configuration.inboundRingSize,
@@ -303,6 +308,7 @@ public enum Pipeline {
         @usableFromInline var bookCounters = BookCounters()
         @usableFromInline var venueCounters = MatchingCounters()
         @usableFromInline var mempoolCounters: MempoolCounters?
+        @usableFromInline var trading: TradingSnapshot?
         @usableFromInline var stateHash: UInt64 = 0
         @usableFromInline var outputHash: UInt64 = 0
         @usableFromInline var lastSequence: Int64 = -1

@@ -29,6 +29,8 @@ public struct PipelineStatus: Sendable {
     public var bundleLatency: Histogram<UInt64>? = nil
     /// Seconds since the pipeline started.
     public var elapsedSeconds: Double
+    /// The strategies' latest positions, P&L and orders (nil without strategies).
+    public var trading: TradingSnapshot? = nil
 
     public init(
         counters: [PipelineCounters.Counter: Int], ringOccupancy: Double, journalLagEvents: Int, journalWritable: Bool,
