@@ -152,6 +152,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PeregrineStrategyTests",
+            dependencies: [
+                "PeregrineStrategy", "PeregrineModel", "PeregrineCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
             name: "PeregrineEngineTests",
             dependencies: [
                 "PeregrineEngine", "PeregrineBench", "PeregrineBook", "PeregrineMempool", "PeregrineEVM",
