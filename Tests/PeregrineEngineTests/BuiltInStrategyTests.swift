@@ -1,0 +1,156 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+import Testing
+
+/// Each built-in strategy's decisions on scripted data.
+@Suite("Built-in strategies")
+struct BuiltInStrategyTests {
+    static func logic(_ strategies: [StrategySpec], instruments: Int = 1, orderFlow: Int = 0) throws
+        -> EngineLogic<IdleStrategy>
+    {
+        var configuration = EngineConfiguration()
+        configuration.instruments = instruments
+        configuration.orderFlowPercent = orderFlow
+        configuration.venueOrderCapacity = 64
+        configuration.strategies = strategies
+        return try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
+    }
+
+    static func flow(_ id: UInt64, _ side: Side, _ price: Int64, _ lots: Int64, ioc: Bool = false) -> Event {
+        Event(
+            timestamp: id * 1_000, instrument: InstrumentID(1),
+            payload: .order(
+                .limit(
+                    OrderID(id), account: AccountID(side == .buy ? 7 : 8), side, price: Price(ticks: price),
+                    quantity: Quantity(lots: lots), timeInForce: ioc ? .immediateOrCancel : .goodTillCancel)))
+    }
+
+    static func quote(_ instrument: UInt32, bid: Int64, ask: Int64, time: UInt64) -> Event {
+        Event(
+            timestamp: time, instrument: InstrumentID(instrument),
+            payload: .quote(
+                Quote(
+                    bidPrice: Price(ticks: bid), bidQuantity: Quantity(lots: 5), askPrice: Price(ticks: ask),
+                    askQuantity: Quantity(lots: 5))))
+    }
+
+    static func level(_ instrument: UInt32, _ side: Side, _ price: Int64, _ lots: Int64, time: UInt64) -> Event {
+        Event(
+            timestamp: time, instrument: InstrumentID(instrument),
+            payload: .levelUpdate(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots))))
+    }
+
+    /// fast 2, slow 3 on the hosted book's mid (twice the mid: 200, 200, 200, 201, 200, 200):
+    /// equal sums leave the target at 0; 401 × 3 > 601 × 2 makes it +1 (a market buy of 1 at the
+    /// ask, 101); 400 × 3 < 601 × 2 makes it −1 (one market sell of 2 at the bid, 99, where two
+    /// orders of 1 lot rest: two fills).
+    @Test func goldenCrossHoldsTheRegimeOfItsAverages() throws {
+        var logic = try Self.logic(
+            [StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "3"), ("quantity", "1")])],
+            orderFlow: 10)
+        var outputs = RecordingOutputs()
+        let events = [
+            Self.flow(1, .buy, 99, 10), Self.flow(2, .sell, 101, 10), Self.flow(3, .buy, 99, 1),
+            Self.flow(4, .buy, 99, 1), Self.flow(5, .buy, 100, 2), Self.flow(6, .sell, 100, 2, ioc: true),
+            Self.flow(7, .sell, 99, 10, ioc: true),
+        ]
+        for (sequence, event) in events.enumerated() {
+            logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
+            if sequence == 3 { #expect(logic.orders == 0) }
+        }
+        let own = outputs.reports.filter { $0.orderID.isStrategyOrder && $0.isFill }
+        #expect(own.map(\.side) == [.buy, .sell, .sell])
+        #expect(own.map(\.price.ticks) == [101, 99, 99] && own.map(\.quantity.lots) == [1, 1, 1])
+        #expect(own.map(\.kind) == [.filled, .partiallyFilled, .filled])
+        #expect(logic.orders == 2)
+        logic.withTrading { trading in
+            let position = trading.position(slot: 0, instrument: InstrumentID(1)) ?? Position()
+            #expect(position.net == -1 && position.realised == Money(tickLots: -2))
+            #expect(position.averageEntry == Price(ticks: 99))
+        }
+    }
+
+    /// window 3, entry 1.0: mids (twice) 200, 200, 200 have no spread (z 0); 210 has z =
+    /// (3 × 210 − 610) ÷ sqrt(3 × 124,100 − 610²) = 20 ÷ √200 ≈ 1.41 > 1: short 1 (a market
+    /// sell, sent out: instrument 0 is traded elsewhere).
+    @Test func meanReversionSellsAStretchedMid() throws {
+        var logic = try Self.logic(
+            [StrategySpec(name: "mean-reversion", parameters: [("window", "3"), ("entry", "1"), ("quantity", "1")])])
+        var outputs = RecordingOutputs()
+        for (sequence, (bid, ask)) in [(99, 101), (99, 101), (100, 100), (104, 106)].enumerated() {
+            logic.handle(
+                Self.quote(0, bid: Int64(bid), ask: Int64(ask), time: UInt64(sequence)), sequence: Int64(sequence),
+                outputs: &outputs)
+            if sequence == 2 { #expect(outputs.orders.isEmpty) }
+        }
+        #expect(outputs.orders.count == 1)
+        let command = try #require(outputs.orders.first?.command)
+        #expect(command.type == .market && command.side == .sell && command.quantity.lots == 1)
+        #expect(outputs.orders.first?.sequence == 3)
+    }
+
+    /// Instrument 0 bids 100 while instrument 1 offers 99 (3 lots shown): the 1-tick edge on 3
+    /// lots beats both legs' taker fees, so it buys 3 at 99 on instrument 1 and sells 3 at 100 on
+    /// instrument 0, both IOC; with a minimum edge of 1 tick, it does nothing.
+    @Test func crossVenueArbitrageTakesBothSidesWhenTheEdgePays() throws {
+        let book = [
+            Self.level(0, .buy, 100, 5, time: 1), Self.level(0, .sell, 101, 5, time: 2),
+            Self.level(1, .buy, 98, 5, time: 3), Self.level(1, .sell, 99, 3, time: 4),
+        ]
+        for (minimumEdge, expected) in [("0", 2), ("1", 0)] {
+            var logic = try Self.logic(
+                [
+                    StrategySpec(
+                        name: "cross-venue-arbitrage", instruments: [InstrumentID(0), InstrumentID(1)],
+                        parameters: [("quantity", "10"), ("min-edge", minimumEdge)])
+                ], instruments: 2)
+            var outputs = RecordingOutputs()
+            for (sequence, event) in book.enumerated() {
+                logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
+            }
+            #expect(outputs.orders.count == expected)
+            guard expected == 2 else { continue }
+            #expect(outputs.orders.map(\.instrument) == [InstrumentID(1), InstrumentID(0)])
+            #expect(outputs.orders.map(\.command.side) == [.buy, .sell])
+            #expect(outputs.orders.map(\.command.price.ticks) == [99, 100])
+            #expect(
+                outputs.orders.allSatisfy {
+                    $0.command.quantity.lots == 3 && $0.command.timeInForce == .immediateOrCancel
+                })
+        }
+    }
+
+    /// A trade of 600 lots (at least 500) is followed with an IOC buy of 10 at its price; one of
+    /// 400 is not, nor is one in a book whose spread is wider than 50 ticks.
+    @Test func theFollowerFollowsLargeTradesInTightBooks() throws {
+        var logic = try Self.logic([StrategySpec(name: "large-trade-follower")], instruments: 2)
+        var outputs = RecordingOutputs()
+        let events = [
+            Self.level(0, .buy, 990, 5, time: 1), Self.level(0, .sell, 1_010, 5, time: 2),
+            Self.level(1, .buy, 900, 5, time: 3), Self.level(1, .sell, 1_100, 5, time: 4),
+            Event(
+                timestamp: 5, instrument: InstrumentID(0),
+                payload: .trade(
+                    Trade(price: Price(ticks: 1_010), quantity: Quantity(lots: 400), aggressor: .buy, tradeID: 1))),
+            Event(
+                timestamp: 6, instrument: InstrumentID(0),
+                payload: .trade(
+                    Trade(price: Price(ticks: 1_010), quantity: Quantity(lots: 600), aggressor: .buy, tradeID: 2))),
+            Event(
+                timestamp: 7, instrument: InstrumentID(1),
+                payload: .trade(
+                    Trade(price: Price(ticks: 1_100), quantity: Quantity(lots: 900), aggressor: .buy, tradeID: 3))),
+        ]
+        for (sequence, event) in events.enumerated() {
+            logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
+        }
+        #expect(outputs.orders.count == 1)
+        let order = try #require(outputs.orders.first)
+        #expect(order.instrument == InstrumentID(0) && order.sequence == 5)
+        #expect(order.command.side == .buy && order.command.price.ticks == 1_010 && order.command.quantity.lots == 10)
+        #expect(order.command.timeInForce == .immediateOrCancel)
+    }
+}
