@@ -39,11 +39,13 @@ run: build
 	.build/release/peregrine run $(RUN_ARGS)
 
 ## Builds everything (the CLI too: the tests run it) and runs every test, with a
-## nats-server of its own on a loopback port (scripts/with-nats-server.sh; stopped by PID).
+## nats-server of its own on a loopback port (scripts/with-nats-server.sh; stopped by PID),
+## then builds and tests Examples/CustomStrategy (a strategy from outside the package).
 test: test-deps
 	scripts/check-layering.sh
 	$(SWIFT) build --build-tests
 	scripts/with-nats-server.sh $(SWIFT) test
+	cd Examples/CustomStrategy && $(SWIFT) build --build-tests && $(SWIFT) test
 
 ## package-benchmark suites (malloc counts, thresholds) and the C++ SPSC baseline comparison.
 bench: deps

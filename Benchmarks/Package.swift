@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS("26.0")],
     dependencies: [
         .package(name: "Peregrine", path: ".."),
+        .package(name: "CustomStrategy", path: "../Examples/CustomStrategy"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -29,6 +30,7 @@ let package = Package(
                 .product(name: "PeregrineCodec", package: "Peregrine"),
                 .product(name: "PeregrineFeed", package: "Peregrine"),
                 .product(name: "PeregrineBench", package: "Peregrine"),
+                .product(name: "CustomStrategy", package: "CustomStrategy"),
             ],
             path: "Benchmarks/PeregrineBenchmarks",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])],

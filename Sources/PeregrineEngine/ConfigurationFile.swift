@@ -1,5 +1,7 @@
 import PeregrineCore
 import PeregrineFeed
+import PeregrineModel
+import PeregrineStrategy
 import TOMLKit
 
 /// A named starting point for a configuration.
@@ -59,6 +61,10 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
 /// [threads] wait, topology, pin
 /// [journal] enabled, directory, durability, sync_interval_us, sync_events, segment_mb, snapshot_every, prune
 /// [venue]   orders
+/// [trading] orders, timers, keep_orders
+/// [[strategy]]   name, id, instruments, and the strategy's parameters (docs/strategies.md)
+/// [[instrument]] id, symbol, venue, tick_size, lot_size, min_quantity, min_notional,
+///                quote_currency, maker_fee, taker_fee, contract
 /// [metrics] port
 /// [monitor] status_interval
 /// ```
@@ -311,6 +317,20 @@ public enum ConfigurationFile {
         integerKey(
             "venue", "orders", 1...(1 << 23), "use 1 to 8388608", set: { $0.venueOrderCapacity = $1 },
             get: { $0.venueOrderCapacity }),
+        integerKey(
+            "trading", "orders", 1...(1 << 20), "use 1 to 1048576", set: { $0.strategyOrderCapacity = $1 },
+            get: { $0.strategyOrderCapacity }),
+        integerKey(
+            "trading", "timers", 1...(1 << 20), "use 1 to 1048576", set: { $0.timerCapacity = $1 },
+            get: { $0.timerCapacity }),
+        Key(
+            section: "trading", name: "keep_orders", kind: .boolean,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .boolean(let flag) = value else {
+                    throw invalid("trading.keep_orders", value, "use true or false")
+                }
+                configuration.keepOrdersAtStop = flag
+            }, render: { $0.keepOrdersAtStop ? "true" : "false" }),
         Key(
             section: "metrics", name: "address", kind: .text,
             apply: { (configuration, value) throws(EngineError) in
@@ -372,7 +392,27 @@ public enum ConfigurationFile {
         }
         var configuration = chosen?.configuration ?? ConfigurationProfile.defaults
         if let table {
-            for (sectionName, sectionValue) in table where sectionName != "profile" {
+            for (sectionName, sectionValue) in table where sectionName == "strategy" || sectionName == "instrument" {
+                guard let array = sectionValue.array else {
+                    throw .invalidSetting(
+                        name: sectionName, value: "\(sectionValue)",
+                        allowed: "write each as an array table, [[\(sectionName)]]")
+                }
+                for (index, element) in array.enumerated() {
+                    guard let entry = element.table else {
+                        throw .invalidSetting(
+                            name: "\(sectionName)[\(index + 1)]", value: "\(element)",
+                            allowed: "write each as an array table, [[\(sectionName)]]")
+                    }
+                    if sectionName == "strategy" {
+                        configuration.strategies.append(try strategy(entry, index: index + 1))
+                    } else {
+                        configuration.instrumentDefinitions.append(try instrument(entry, index: index + 1))
+                    }
+                }
+            }
+            for (sectionName, sectionValue) in table
+            where sectionName != "profile" && sectionName != "strategy" && sectionName != "instrument" {
                 guard let section = sectionValue.table else {
                     throw .invalidSetting(
                         name: sectionName, value: "\(sectionValue)",
@@ -436,6 +476,126 @@ public enum ConfigurationFile {
             }
         }
         return configuration
+    }
+
+    /// One `[[strategy]]` table: `name`, optional `id` and `instruments`, and the strategy's
+    /// parameters (any other key, an integer, number or string).
+    static func strategy(_ table: TOMLTable, index: Int) throws(EngineError) -> StrategySpec {
+        let origin = "strategy[\(index)]"
+        guard let name = table["name"]?.string else {
+            throw .invalidSetting(
+                name: "\(origin).name", value: table["name"].map { "\($0)" } ?? "(missing)",
+                allowed: "give the strategy's name, e.g. name = \"market-maker\"")
+        }
+        var spec = StrategySpec(name: name)
+        for (key, value) in table where key != "name" {
+            switch key {
+            case "id":
+                guard let id = value.int, (1...65_535).contains(id) else {
+                    throw .invalidSetting(name: "\(origin).id", value: "\(value)", allowed: "use 1 to 65535")
+                }
+                spec.id = UInt16(id)
+            case "instruments":
+                let ids = value.array.map { array in array.map { $0.int } } ?? []
+                guard !ids.isEmpty, ids.allSatisfy({ $0.map { (0...65_535).contains($0) } ?? false }) else {
+                    throw .invalidSetting(
+                        name: "\(origin).instruments", value: "\(value)",
+                        allowed: "use an array of instrument ids, e.g. [8, 9]")
+                }
+                spec.instruments = ids.compactMap { $0.map { InstrumentID(UInt32($0)) } }
+            default:
+                let text: String
+                if let number = value.int {
+                    text = "\(number)"
+                } else if let number = value.double {
+                    text = "\(number)"
+                } else if let string = value.string {
+                    text = string
+                } else if let flag = value.bool {
+                    text = flag ? "1" : "0"
+                } else {
+                    throw .invalidSetting(
+                        name: "\(origin).\(key)", value: "\(value)", allowed: "use an integer, a number or a string")
+                }
+                spec.parameters.append((key: key, value: text))
+            }
+        }
+        // TOML tables do not keep their order: parameters in key order, so a file always gives
+        // the same spec.
+        spec.parameters.sort { $0.key < $1.key }
+        return spec
+    }
+
+    /// One `[[instrument]]` table: reference data (`id`, `symbol`, `venue`, `tick_size`,
+    /// `lot_size`, `min_quantity` and `min_notional` as decimals, `quote_currency`, `maker_fee`
+    /// and `taker_fee` as decimal fractions, `contract = "linear"`).
+    static func instrument(_ table: TOMLTable, index: Int) throws(EngineError) -> InstrumentDefinition {
+        let origin = "instrument[\(index)]"
+        let known = [
+            "id", "symbol", "venue", "tick_size", "lot_size", "min_quantity", "min_notional", "quote_currency",
+            "maker_fee", "taker_fee", "contract",
+        ]
+        for (key, value) in table where !known.contains(key) {
+            throw .invalidSetting(
+                name: "\(origin).\(key)", value: "\(value)",
+                allowed: "unknown key; known: " + known.joined(separator: ", "))
+        }
+        func text(_ key: String, default fallback: String? = nil) throws(EngineError) -> String {
+            if let value = table[key] {
+                if let string = value.string { return string }
+                if let number = value.int { return "\(number)" }
+                throw .invalidSetting(
+                    name: "\(origin).\(key)", value: "\(value)", allowed: "write decimals as strings, e.g. \"0.01\"")
+            }
+            guard let fallback else {
+                throw .invalidSetting(name: "\(origin).\(key)", value: "(missing)", allowed: "it is required")
+            }
+            return fallback
+        }
+        func model<T>(_ key: String, _ body: () throws(ModelError) -> T) throws(EngineError) -> T {
+            do { return try body() } catch {
+                throw .invalidSetting(
+                    name: "\(origin).\(key)", value: table[key].map { "\($0)" } ?? "", allowed: error.description)
+            }
+        }
+        guard let id = table["id"]?.int, (0...65_535).contains(id) else {
+            throw .invalidSetting(
+                name: "\(origin).id", value: table["id"].map { "\($0)" } ?? "(missing)", allowed: "use 0 to 65535")
+        }
+        let contractText = try text("contract", default: "linear")
+        guard let contract = ContractKind(rawValue: contractText) else {
+            throw .invalidSetting(
+                name: "\(origin).contract", value: contractText,
+                allowed: "only linear contracts are supported (P&L in the quote currency); inverse ones are not yet")
+        }
+        let tickText = try text("tick_size")
+        let lotText = try text("lot_size")
+        let tick = try model("tick_size") { () throws(ModelError) in try Increment(tickText) }
+        let lot = try model("lot_size") { () throws(ModelError) in try Increment(lotText) }
+        let minimumText = try text("min_quantity", default: lot.description)
+        let minimum = try model("min_quantity") { () throws(ModelError) in try Quantity(minimumText, lotSize: lot) }
+        // A minimum notional in the quote currency, as money (units of tick × lot × 10^-8),
+        // rounded up to a whole unit.
+        let notionalText = try text("min_notional", default: "0")
+        let notional = try model("min_notional") { () throws(ModelError) -> Money in
+            let decimals = tick.decimals + lot.decimals + 8
+            let parsedDecimals = min(decimals, 18)
+            let value = try Quantity(notionalText, lotSize: try Increment(units: 1, decimals: parsedDecimals)).lots
+            var scaled = Int128(value)
+            for _ in parsedDecimals..<decimals { scaled *= 10 }
+            let divisor = Int128(tick.units) * Int128(lot.units)
+            let (quotient, remainder) = scaled.quotientAndRemainder(dividingBy: divisor)
+            return Money(units: remainder > 0 ? quotient + 1 : quotient)
+        }
+        let makerText = try text("maker_fee", default: "0")
+        let takerText = try text("taker_fee", default: "0")
+        return InstrumentDefinition(
+            id: InstrumentID(UInt32(id)), symbol: try text("symbol"),
+            venue: try text("venue", default: InstrumentDefinition.hostedVenue), tickSize: tick, lotSize: lot,
+            minimumQuantity: minimum, minimumNotional: notional,
+            quoteCurrency: try text("quote_currency", default: "USD"),
+            makerFee: try model("maker_fee") { () throws(ModelError) in try FeeRate(makerText) },
+            takerFee: try model("taker_fee") { () throws(ModelError) in try FeeRate(takerText) }, contract: contract)
     }
 
     /// Applies a value from `origin` (an environment variable or a flag); an error names the
@@ -520,6 +680,26 @@ public enum ConfigurationFile {
                 lines.append("[\(section)]")
             }
             lines.append("\(key.name) = \(value)")
+        }
+        for spec in configuration.strategies {
+            lines += ["", "[[strategy]]", "name = \"\(spec.name)\""]
+            if let id = spec.id { lines.append("id = \(id)") }
+            if !spec.instruments.isEmpty {
+                lines.append(
+                    "instruments = [" + spec.instruments.map { "\($0.rawValue)" }.joined(separator: ", ") + "]")
+            }
+            for parameter in spec.parameters { lines.append("\(parameter.key) = \"\(parameter.value)\"") }
+        }
+        for definition in configuration.instrumentDefinitions {
+            lines += [
+                "", "[[instrument]]", "id = \(definition.id.rawValue)", "symbol = \"\(definition.symbol)\"",
+                "venue = \"\(definition.venue)\"", "tick_size = \"\(definition.tickSize)\"",
+                "lot_size = \"\(definition.lotSize)\"",
+                "min_quantity = \"\(definition.minimumQuantity.formatted(lotSize: definition.lotSize))\"",
+                "min_notional = \"\(definition.minimumNotional.formatted(tickSize: definition.tickSize, lotSize: definition.lotSize) ?? "0")\"",
+                "quote_currency = \"\(definition.quoteCurrency)\"", "maker_fee = \"\(definition.makerFee)\"",
+                "taker_fee = \"\(definition.takerFee)\"", "contract = \"\(definition.contract.rawValue)\"",
+            ]
         }
         return lines.joined(separator: "\n").trimmingLeadingNewlines() + "\n"
     }

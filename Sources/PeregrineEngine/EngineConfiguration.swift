@@ -275,6 +275,29 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(
                 name: "instrument", value: "\(definition.id.rawValue)", allowed: "define each instrument id once")
         }
+        // Orders route by venue: the hosted matching engine trades `hostedInstruments`; every
+        // other instrument's orders leave as venue orders. A definition must agree.
+        let hosted = hostedInstruments
+        for definition in instrumentDefinitions {
+            let raw = Int(definition.id.rawValue)
+            if definition.isHosted, !hosted.contains(raw) {
+                throw .invalidSetting(
+                    name: "instrument \(raw) venue", value: definition.venue,
+                    allowed: hosted.isEmpty
+                        ? "no venue is hosted without order flow (--order-flow); name the outside venue that trades it"
+                        : "the hosted venue trades instruments \(hosted.lowerBound) to \(hosted.upperBound - 1)")
+            }
+            if !definition.isHosted, hosted.contains(raw) {
+                throw .invalidSetting(
+                    name: "instrument \(raw) venue", value: definition.venue,
+                    allowed: "instrument \(raw) is traded by the hosted venue: use venue = \"hosted\"")
+            }
+            if raw >= Swift.max(instruments, hosted.upperBound) {
+                throw .invalidSetting(
+                    name: "instrument", value: "\(raw)",
+                    allowed: "this engine's instruments are 0 to \(Swift.max(instruments, hosted.upperBound) - 1)")
+            }
+        }
         if let journalDirectory, journalDirectory.isEmpty {
             throw .invalidSetting(name: "journal", value: "", allowed: "give a directory path")
         }

@@ -281,7 +281,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             guard let update = trading.pointee.nextUpdate() else { return }
             guard let slot = trading.pointee.slot(of: update.order.strategy) else { continue }
             var context = StrategyContext(state: trading, books: books, slot: slot)
-            strategies.pointee.deliver(.order(update), slot: slot, &context)
+            strategies.pointee.deliver(update, slot: slot, &context)
         }
     }
 

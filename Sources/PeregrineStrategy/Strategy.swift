@@ -87,8 +87,9 @@ extension Strategy {
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {}
 }
 
-/// One callback with its argument: how the engine hands a strategy anything, so that one
-/// `deliver` serves every strategy type (a switch the compiler specialises per type).
+/// One callback with its argument (order updates apart: see `OrderUpdate.deliver`): how the
+/// engine hands a strategy anything, so that one `deliver` serves every strategy type (a
+/// switch the compiler specialises per type). At most 80 bytes, cheap to pass.
 @frozen
 public enum StrategyCall: Sendable {
     case start
@@ -96,7 +97,6 @@ public enum StrategyCall: Sendable {
     case book(InstrumentID)
     case quote(Quote, InstrumentID)
     case trade(Trade, InstrumentID)
-    case order(OrderUpdate)
     case timer(TimerFired)
     case opportunity(MempoolOpportunity)
 
@@ -109,17 +109,23 @@ public enum StrategyCall: Sendable {
         case .book(let instrument): strategy.onBook(instrument, &context)
         case .quote(let quote, let instrument): strategy.onQuote(quote, instrument: instrument, &context)
         case .trade(let trade, let instrument): strategy.onTrade(trade, instrument: instrument, &context)
-        case .order(let update):
-            switch update.report.kind {
-            case .accepted: strategy.onOrderAccepted(update, &context)
-            case .rejected: strategy.onOrderRejected(update, &context)
-            case .partiallyFilled, .filled: strategy.onOrderFilled(update, &context)
-            case .cancelled: strategy.onOrderCancelled(update, &context)
-            case .replaced: strategy.onOrderReplaced(update, &context)
-            case .triggered: break
-            }
         case .timer(let timer): strategy.onTimer(timer, &context)
         case .opportunity(let opportunity): strategy.onOpportunity(opportunity, &context)
+        }
+    }
+}
+
+extension OrderUpdate {
+    /// Calls the callback of `strategy` for this update's kind.
+    @inlinable
+    public func deliver<S: Strategy>(to strategy: inout S, _ context: inout StrategyContext) {
+        switch report.kind {
+        case .accepted: strategy.onOrderAccepted(self, &context)
+        case .rejected: strategy.onOrderRejected(self, &context)
+        case .partiallyFilled, .filled: strategy.onOrderFilled(self, &context)
+        case .cancelled: strategy.onOrderCancelled(self, &context)
+        case .replaced: strategy.onOrderReplaced(self, &context)
+        case .triggered: break
         }
     }
 }

@@ -188,6 +188,20 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         }
     }
 
+    /// Hands an order update to the strategy in `slot`.
+    @inlinable
+    public mutating func deliver(_ update: OrderUpdate, slot: Int, _ context: inout StrategyContext) {
+        let entry = entries[slot]
+        switch entry.kind {
+        case .marketMaker: update.deliver(to: &marketMakers.base[entry.index], &context)
+        case .largeTradeFollower: update.deliver(to: &followers.base[entry.index], &context)
+        case .goldenCross: update.deliver(to: &goldenCrosses.base[entry.index], &context)
+        case .meanReversion: update.deliver(to: &meanReversions.base[entry.index], &context)
+        case .crossVenueArbitrage: update.deliver(to: &arbitrages.base[entry.index], &context)
+        case .custom: update.deliver(to: &customs.base[entry.index], &context)
+        }
+    }
+
     /// Visits every strategy's state, in slot order.
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
         try visitor.visitCount(count, "strategies")

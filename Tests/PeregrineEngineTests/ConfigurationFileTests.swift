@@ -1,5 +1,7 @@
 import Foundation
 import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
 import Testing
 
 @Suite("Configuration files")
@@ -12,6 +14,75 @@ struct ConfigurationFileTests {
         let text = ConfigurationFile.render(resolved, profile: profile)
         let again = try ConfigurationFile.resolve(fileText: text)
         #expect(again == resolved)
+    }
+
+    /// `[[strategy]]` and `[[instrument]]` tables and the `[trading]` section: read, checked,
+    /// written back as TOML that reads to the same configuration; mistakes named.
+    @Test func strategiesAndInstrumentsComeFromArrayTables() throws {
+        let text = """
+            [source]
+            instruments = 2
+            order_flow = 20
+
+            [trading]
+            keep_orders = true
+            orders = 512
+
+            [[strategy]]
+            name = "market-maker"
+            id = 3
+            size = 5
+            half-spread = 4
+
+            [[strategy]]
+            name = "mean-reversion"
+            instruments = [0]
+            entry = 2.5
+
+            [[instrument]]
+            id = 2
+            symbol = "BTC-PERP"
+            tick_size = "0.5"
+            lot_size = "0.001"
+            min_notional = "5"
+            maker_fee = "-0.0001"
+            taker_fee = "0.00055"
+            """
+        let configuration = try ConfigurationFile.resolve(fileText: text)
+        try configuration.validate()
+        #expect(configuration.keepOrdersAtStop && configuration.strategyOrderCapacity == 512)
+        #expect(
+            configuration.strategies == [
+                StrategySpec(name: "market-maker", id: 3, parameters: [("half-spread", "4"), ("size", "5")]),
+                StrategySpec(name: "mean-reversion", instruments: [InstrumentID(0)], parameters: [("entry", "2.5")]),
+            ])
+        let instrument = try #require(configuration.instrumentDefinitions.first)
+        #expect(instrument.symbol == "BTC-PERP" && instrument.isHosted && instrument.tickSize.description == "0.5")
+        #expect(instrument.makerFee.perHundredMillion == -10_000 && instrument.takerFee.perHundredMillion == 55_000)
+        // 5 USD in units of 0.5 × 0.001 × 10^-8: 5 ÷ (5 × 10^-12) = 10^12.
+        #expect(instrument.minimumNotional == Money(units: 1_000_000_000_000))
+        let again = try ConfigurationFile.resolve(fileText: ConfigurationFile.render(configuration, profile: nil))
+        #expect(again == configuration)
+        for (file, message) in [
+            ("[[strategy]]\nid = 2", "invalid strategy[1].name '(missing)': give the strategy's name"),
+            (
+                "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\ncontract = \"inverse\"",
+                "invalid instrument[1].contract 'inverse': only linear contracts are supported"
+            ),
+            (
+                "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nmaker_fee = \"2\"",
+                "invalid instrument[1].maker_fee"
+            ),
+        ] {
+            #expect(throws: EngineError.self) { try ConfigurationFile.resolve(fileText: file) }
+            do { _ = try ConfigurationFile.resolve(fileText: file) } catch {
+                #expect(error.description.hasPrefix(message), "\(error)")
+            }
+        }
+        // An instrument's venue must agree with the routing: instrument 0 has market data only.
+        var wrong = configuration
+        wrong.instrumentDefinitions[0].id = InstrumentID(0)
+        #expect(throws: EngineError.self) { try wrong.validate() }
     }
 
     @Test func profilesDiffer() throws {
@@ -37,12 +108,12 @@ struct ConfigurationFileTests {
             (
                 "[bundles]",
                 "invalid bundles '(empty)': unknown section [bundles]; sections: [source], [rings], [threads], [journal], "
-                    + "[venue], [metrics], [log], [monitor] ([bundles] was removed on 2026-11-29: strategies submit "
+                    + "[venue], [trading], [metrics], [log], [monitor] ([bundles] was removed on 2026-11-29: strategies submit "
                     + "orders, not bundles)"
             ),
             (
                 "[bundles]\nsize = 16",
-                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [metrics], [log], [monitor] "
+                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [trading], [metrics], [log], [monitor] "
                     + "([bundles] was removed on "
                     + "2026-11-29: strategies submit orders, not bundles)"
             ),

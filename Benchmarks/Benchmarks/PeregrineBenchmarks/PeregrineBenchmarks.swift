@@ -3,6 +3,7 @@
 // Threads and rings are created in `setup` (outside the measurement) and stopped in
 // `teardown`. Topology: the measuring thread on CPU 0, helper threads on CPU 1.
 import Benchmark
+import CustomStrategy
 import PeregrineBench
 import PeregrineBook
 import PeregrineCore
@@ -72,8 +73,8 @@ final class FeedBench: @unchecked Sendable {
     init(_ name: String) { path = "/dev/shm/peregrine-bench-\(name)-\(getpid())" }
 }
 
-final class LogicBench: @unchecked Sendable {
-    var logic: EngineLogic<LargeTradeFollower>?
+final class LogicBench<Custom: Strategy>: @unchecked Sendable {
+    var logic: EngineLogic<Custom>?
     var outputs = HashingOutputs()
     var events: [Event] = []
     var sequence: Int64 = 0
@@ -365,29 +366,73 @@ let benchmarks: @Sendable () -> Void = {
 
     // The deterministic logic per event, as replay and recovery run it (each instrument's book,
     // strategy and its orders, output hash).
-    let logicState = LogicBench()
-    Benchmark(
-        "Engine logic per event (replay path: books, strategy, orders, output hash)",
-        configuration: configuration(.mega),
-        closure: { benchmark in
-            guard var logic = logicState.logic.take() else { return }
-            let mask = logicState.events.count - 1
-            for _ in benchmark.scaledIterations {
-                logic.handle(
-                    logicState.events[Int(logicState.sequence) & mask], sequence: logicState.sequence,
-                    outputs: &logicState.outputs)
-                logicState.sequence += 1
-            }
-            logicState.logic = consume logic
-        },
-        setup: {
-            var market = SyntheticMarket(instruments: 4, seed: 3)
-            logicState.events = (0..<65_536).map { market.next(timestamp: UInt64($0) * 1_000) }
-            logicState.logic = try EngineLogic(
-                configuration: EngineConfiguration(),
-                strategy: LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10)))
-        },
-        teardown: { logicState.logic = nil })
+    // The deterministic logic per event, as replay, recovery and backtests run it: `strategies`
+    // on `market`'s events (books, strategies, order management, output hash), warmed up over
+    // the events once first.
+    func logicBenchmark<Custom: Strategy>(
+        _ name: String, custom: Custom.Type, market: SyntheticMarket,
+        configure: @escaping @Sendable (inout EngineConfiguration) -> Void
+    ) {
+        let state = LogicBench<Custom>()
+        Benchmark(
+            name, configuration: configuration(.mega),
+            closure: { benchmark in
+                guard var logic = state.logic.take() else { return }
+                let mask = state.events.count - 1
+                for _ in benchmark.scaledIterations {
+                    logic.handle(
+                        state.events[Int(state.sequence) & mask], sequence: state.sequence, outputs: &state.outputs)
+                    state.sequence += 1
+                }
+                state.logic = consume logic
+            },
+            setup: {
+                var events = market
+                state.events = (0..<65_536).map { events.next(timestamp: UInt64($0) * 1_000) }
+                var engine = EngineConfiguration()
+                configure(&engine)
+                var logic = try EngineLogic(configuration: engine, custom: Custom.self)
+                for event in state.events {
+                    logic.handle(event, sequence: state.sequence, outputs: &state.outputs)
+                    state.sequence += 1
+                }
+                state.logic = consume logic
+            },
+            teardown: { state.logic = nil })
+    }
+    logicBenchmark(
+        "Engine logic per event (replay path: books, strategy, orders, output hash)", custom: IdleStrategy.self,
+        market: SyntheticMarket(instruments: 4, seed: 3)
+    ) { $0.strategies = [StrategySpec(name: "large-trade-follower")] }
+    // The market maker quoting 8 market-data instruments: per market-data event it reads the
+    // book (its market without its own quotes), its position and its quotes and decides.
+    logicBenchmark(
+        "Strategy + order management per market-data event (market maker on 8 instruments)", custom: IdleStrategy.self,
+        market: SyntheticMarket(instruments: 8, seed: 3)
+    ) {
+        $0.instruments = 8
+        $0.strategies = [StrategySpec(name: "market-maker")]
+    }
+    // The market maker trading 8 hosted instruments against the order flow (30% of events):
+    // replaces, fills, positions and P&L on top.
+    logicBenchmark(
+        "Strategy + order management per event (market maker trading 8 hosted instruments, 30% order flow)",
+        custom: IdleStrategy.self, market: SyntheticMarket(instruments: 8, seed: 3, orderFlowPercent: 30)
+    ) {
+        $0.instruments = 8
+        $0.orderFlowPercent = 30
+        $0.strategies = [StrategySpec(name: "market-maker")]
+    }
+    // A strategy from outside the package (Examples/CustomStrategy): specialised like the
+    // built-ins, so no existential and no allocation per event.
+    logicBenchmark(
+        "Custom strategy per event (Examples/CustomStrategy's Breakout, 8 hosted instruments, 30% order flow)",
+        custom: Breakout.self, market: SyntheticMarket(instruments: 8, seed: 3, orderFlowPercent: 30)
+    ) {
+        $0.instruments = 8
+        $0.orderFlowPercent = 30
+        $0.strategies = [StrategySpec(name: Breakout.name)]
+    }
 
     // Market-data loaders: one benchmark run replays a file of exactly as many rows as the
     // run's scaled iterations (1M), so figures are per row, malloc counts included.

@@ -77,11 +77,15 @@ func run(_ workload: String, _ count: Int) throws -> Bool {
         }
         sink(sum)
     case "engine-logic":
-        var market = SyntheticMarket(instruments: 4, seed: 3)
+        // Books, the strategies (a market maker on the hosted instruments, trading against the
+        // order flow: orders, replaces, fills, positions; a follower on the market-data ones),
+        // the order management and the output hash.
+        var market = SyntheticMarket(instruments: 4, seed: 3, orderFlowPercent: 30)
         let events = (0..<65_536).map { market.next(timestamp: UInt64($0) * 1_000) }
-        var logic = try EngineLogic(
-            configuration: EngineConfiguration(),
-            strategy: LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10)))
+        var configuration = EngineConfiguration()
+        configuration.orderFlowPercent = 30
+        configuration.strategies = [StrategySpec(name: "market-maker"), StrategySpec(name: "large-trade-follower")]
+        var logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
         var outputs = HashingOutputs()
         // Warm the books up to their steady size first, the same for every count.
         for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), outputs: &outputs) }
@@ -107,7 +111,9 @@ func run(_ workload: String, _ count: Int) throws -> Bool {
         sink(UInt64(counter.reports))
     case "pipeline", "pipeline-journaled":
         // The whole pipeline on its threads (synthetic source, journal stage, logic, sink),
-        // with the built-in strategy and order flow; callgrind runs the threads one at a time.
+        // with order flow; callgrind runs the threads one at a time. No strategies: their
+        // positions are published for the monitor by time (allocating, a few times a second,
+        // which valgrind's slowness would turn into calls per event); `engine-logic` counts them.
         var configuration = EngineConfiguration()
         configuration.rate = .unlimited
         configuration.maxEvents = count
@@ -123,10 +129,7 @@ func run(_ workload: String, _ count: Int) throws -> Bool {
             configuration.journalDirectory = directory
             configuration.durability = .none
         }
-        let report = try Pipeline.run(
-            configuration: configuration,
-            strategy: LargeTradeFollower(minimumQuantity: Quantity(lots: 500), followQuantity: Quantity(lots: 10))
-        ) { _ in }
+        let report = try Pipeline.run(configuration: configuration, custom: IdleStrategy.self) { _ in }
         guard report.isLossless else { return false }
     case "journal-append":
         let directory = "/dev/shm/peregrine-runtime-calls-\(getpid())"
