@@ -253,7 +253,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         let subscribers = trading.pointee.subscribers(of: instrument)
         for index in subscribers {
-            callStrategy(call, slot: trading.pointee.subscriber(at: index), event, sequence, outputs)
+            let slot = trading.pointee.subscriber(at: index)
+            if strategies.pointee.wants(call, slot: slot) { callStrategy(call, slot: slot, event, sequence, outputs) }
         }
     }
 

@@ -32,6 +32,11 @@ public protocol Strategy {
     /// Which instruments it trades when its configuration names none.
     static var defaultInstruments: DefaultInstruments { get }
 
+    /// The market-data callbacks it implements (default: all). The engine does not call the
+    /// others: a strategy that only follows trades may say `[.trades]` and is not called for
+    /// every book change. Saying less than it implements silences those callbacks.
+    static var marketData: MarketDataInterest { get }
+
     /// Builds the strategy from its configuration: read every parameter from
     /// `configuration.parameters` (unknown keys are refused after `init` returns).
     init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError)
@@ -58,6 +63,19 @@ public protocol Strategy {
     mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError)
 }
 
+/// Which market-data callbacks a strategy wants.
+public struct MarketDataInterest: OptionSet, Sendable, BitwiseCopyable {
+    public let rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// `onBook`.
+    public static let books = MarketDataInterest(rawValue: 1)
+    /// `onQuote`.
+    public static let quotes = MarketDataInterest(rawValue: 2)
+    /// `onTrade`.
+    public static let trades = MarketDataInterest(rawValue: 4)
+    public static let all: MarketDataInterest = [.books, .quotes, .trades]
+}
+
 /// The instruments a strategy trades when its configuration names none.
 public enum DefaultInstruments: Sendable {
     /// Every instrument of the hosted venue, or every market-data instrument without one.
@@ -68,6 +86,7 @@ public enum DefaultInstruments: Sendable {
 
 extension Strategy {
     public static var defaultInstruments: DefaultInstruments { .hostedOrMarketData }
+    public static var marketData: MarketDataInterest { .all }
     @inlinable public mutating func onStart(_ context: inout StrategyContext) {}
     @inlinable public mutating func onStop(_ context: inout StrategyContext) {}
     @inlinable public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {}
@@ -99,6 +118,17 @@ public enum StrategyCall: Sendable {
     case trade(Trade, InstrumentID)
     case timer(TimerFired)
     case opportunity(MempoolOpportunity)
+
+    /// The interest a strategy needs to be given this call (none for calls every strategy gets).
+    @inlinable
+    public var interest: MarketDataInterest {
+        switch self {
+        case .book: return .books
+        case .quote: return .quotes
+        case .trade: return .trades
+        case .start, .stop, .timer, .opportunity: return []
+        }
+    }
 
     /// Calls the callback of `strategy` that this call names.
     @inlinable

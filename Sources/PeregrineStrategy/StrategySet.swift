@@ -35,6 +35,7 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
     struct Entry: BitwiseCopyable {
         @usableFromInline var kind: Kind
         @usableFromInline var index: Int
+        @usableFromInline var interest: MarketDataInterest = .all
     }
 
     @usableFromInline let entries: UnsafeMutablePointer<Entry>
@@ -134,6 +135,7 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
                 entries.append(Entry(kind: .custom, index: customs.count))
                 customs.append(try Custom(configuration))
             }
+            entries[entries.count - 1].interest = Self.interest(of: spec.name)
             if let unread = parameters.unreadKeys.first {
                 throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
             }
@@ -168,6 +170,21 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         default: return Custom.defaultInstruments
         }
     }
+
+    static func interest(of name: String) -> MarketDataInterest {
+        switch name {
+        case MarketMaker.name: return MarketMaker.marketData
+        case LargeTradeFollower.name: return LargeTradeFollower.marketData
+        case GoldenCross.name: return GoldenCross.marketData
+        case MeanReversion.name: return MeanReversion.marketData
+        case CrossVenueArbitrage.name: return CrossVenueArbitrage.marketData
+        default: return Custom.marketData
+        }
+    }
+
+    /// Whether the strategy in `slot` wants `call` (market data it did not ask for is skipped).
+    @inlinable
+    public func wants(_ call: StrategyCall, slot: Int) -> Bool { entries[slot].interest.isSuperset(of: call.interest) }
 
     static func rangeText(_ instruments: [InstrumentID]) -> String {
         guard let first = instruments.first, let last = instruments.last else { return "none" }

@@ -15,6 +15,7 @@ import PeregrineModel
 /// `max-position` (1…10^15 lots, 100).
 public struct CrossVenueArbitrage: Strategy, Sendable {
     public static let name = "cross-venue-arbitrage"
+    public static let marketData: MarketDataInterest = [.books, .quotes]
     public static let defaultInstruments = DefaultInstruments.marketData
 
     public let quantity: Int64

@@ -18,6 +18,7 @@ import PeregrineModel
 /// lots, 1).
 public struct GoldenCross: Strategy, Sendable {
     public static let name = "golden-cross"
+    public static let marketData: MarketDataInterest = [.books, .quotes]
 
     public let fast: Int
     public let slow: Int

@@ -12,6 +12,7 @@ import PeregrineModel
 /// print there).
 public struct LargeTradeFollower: Strategy, Sendable {
     public static let name = "large-trade-follower"
+    public static let marketData: MarketDataInterest = [.trades]
     public static let defaultInstruments = DefaultInstruments.marketData
 
     public let minimumQuantity: Int64

@@ -19,6 +19,7 @@ import PeregrineModel
 /// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1).
 public struct MarketMaker: Strategy, Sendable {
     public static let name = "market-maker"
+    public static let marketData: MarketDataInterest = [.books]
 
     public let halfSpread: Int64
     public let size: Int64

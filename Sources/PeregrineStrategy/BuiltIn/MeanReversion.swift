@@ -14,6 +14,7 @@ import PeregrineModel
 /// (0…`entry`, 0.5), `quantity` (1…10^12 lots, 1).
 public struct MeanReversion: Strategy, Sendable {
     public static let name = "mean-reversion"
+    public static let marketData: MarketDataInterest = [.books, .quotes]
 
     public let window: Int
     /// Thresholds in thousandths.
