@@ -80,6 +80,15 @@ final class LogicBench<Custom: Strategy>: @unchecked Sendable {
     var sequence: Int64 = 0
 }
 
+final class IndicatorBench: @unchecked Sendable {
+    var window = RollingSum(period: 50)
+    var ema = ExponentialMovingAverage(period: 20)
+    var rsi = RelativeStrength(period: 14)
+    var macd = MACD()
+    var values: [Double] = []
+    var cursor = 0
+}
+
 /// Controls for the counters: an object kept by a function the optimiser cannot see into (a
 /// retain per operation) and an array that escapes to a global (a malloc per operation).
 final class ControlBox: @unchecked Sendable { var value = 0 }
@@ -433,6 +442,34 @@ let benchmarks: @Sendable () -> Void = {
         $0.orderFlowPercent = 30
         $0.strategies = [StrategySpec(name: Breakout.name)]
     }
+
+    // Indicators, one value per operation: a rolling sum (mean, deviation, z-score) of 50, an
+    // EMA, an RSI and a MACD, updated incrementally.
+    let indicatorState = IndicatorBench()
+    Benchmark(
+        "Indicators per value (rolling sum 50 with z-score, EMA 20, RSI 14, MACD 12/26/9)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            var total = 0.0
+            for _ in benchmark.scaledIterations {
+                let value = indicatorState.values[indicatorState.cursor & 4_095]
+                indicatorState.cursor &+= 1
+                indicatorState.window.update(Int64(value))
+                indicatorState.ema.update(value)
+                indicatorState.rsi.update(value)
+                indicatorState.macd.update(value)
+                total += indicatorState.window.zScore(of: Int64(value)) + indicatorState.rsi.value
+            }
+            blackHole(total)
+        },
+        setup: {
+            var random = SplitMix64(seed: 1)
+            var price = 100_000.0
+            indicatorState.values = (0..<4_096).map { _ in
+                price += Double(Int64(random.next(below: 21)) - 10)
+                return price
+            }
+        })
 
     // Market-data loaders: one benchmark run replays a file of exactly as many rows as the
     // run's scaled iterations (1M), so figures are per row, malloc counts included.
