@@ -101,6 +101,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var strategyOrderCapacity = 4_096
     /// The most timers the strategies may have scheduled at once.
     public var timerCapacity = 1_024
+    /// Where the sink writes every update of the strategies' orders (`--fills-out`: CSV for a
+    /// `.csv` name, JSON lines otherwise); nil for none.
+    public var fillsOut: String? = nil
     /// Slots in the ring carrying execution reports from logic to the sink.
     public var reportRingSize = 65_536
     /// Port of the control-plane HTTP server (metrics and health); 0 turns it off.

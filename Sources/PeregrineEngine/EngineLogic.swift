@@ -280,6 +280,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                 continue
             }
             guard let update = trading.pointee.nextUpdate() else { return }
+            outputs.pointee.orderUpdate(StrategyOrderEvent(sequence: sequence, time: event.timestamp, update: update))
             guard let slot = trading.pointee.slot(of: update.order.strategy) else { continue }
             var context = StrategyContext(state: trading, books: books, slot: slot)
             strategies.pointee.deliver(update, slot: slot, &context)
@@ -431,6 +432,8 @@ public struct HashingOutputs: OutputSink {
     public var printer: ((String) -> Void)?
     /// Called with each sealed bundle's legs and seal when set (for `peregrine replay --bundles-out`).
     public var bundleSink: BundleRequestWriter?
+    /// Writes each update of the strategies' orders when set (`peregrine replay --fills-out`).
+    public var orderEvents: OrderEventWriter?
 
     public init(hasher: OutputHasher = OutputHasher()) { self.hasher = hasher }
 
@@ -447,6 +450,8 @@ public struct HashingOutputs: OutputSink {
             "order \(order.instrument) \(command.action) \(command.orderID) \(command.side) \(command.quantity)@\(command.price) "
                 + "\(command.type) \(command.timeInForce) (event \(order.sequence))")
     }
+
+    public mutating func orderUpdate(_ event: StrategyOrderEvent) { orderEvents?.write(event) }
 
     public mutating func accept(_ report: ExecutionReport) {
         reportCount += 1

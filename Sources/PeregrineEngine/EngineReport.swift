@@ -37,6 +37,9 @@ public struct EngineReport: Sendable {
     public var mempool: MempoolCounters? = nil
     /// The strategies' positions, P&L and orders at the end (nil without strategies).
     public var trading: TradingSnapshot? = nil
+    /// Lines the orders and fills export wrote, and its failure if any.
+    public var exportLines = 0
+    public var exportFailure: String? = nil
     public var bundlesSealed = 0
     public var bundlesAtSink = 0
     public var bookCounters: BookCounters
@@ -82,6 +85,7 @@ public struct EngineReport: Sendable {
         if let setupError { problems.append("set-up failed (\(setupError)): nothing was run") }
         if let sourceFailure { problems.append("the source stopped early (\(sourceFailure))") }
         if let journalError { problems.append("the journal failed (\(journalError))") }
+        if let exportFailure { problems.append("the orders and fills export failed (\(exportFailure))") }
         func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }
         check(emitted == journaled, "events in \(grouped(emitted)) != journaled \(grouped(journaled))")
         check(journaled == processed, "journaled \(grouped(journaled)) != processed \(grouped(processed))")
@@ -190,6 +194,9 @@ public struct EngineReport: Sendable {
             "orders            \(grouped(orders)) sent by the strategies · \(grouped(refusedOrders)) refused · "
                 + "\(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink")
         if let trading { lines += Self.tradingLines(trading, strategies: configuration.strategies.count) }
+        if let path = configuration.fillsOut {
+            lines.append("orders and fills  \(grouped(exportLines)) updates written to \(path)")
+        }
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
         lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")

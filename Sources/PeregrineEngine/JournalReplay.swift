@@ -109,7 +109,7 @@ public enum JournalReplay {
     public static func recover<S: Strategy>(
         directory: String, configuration: EngineConfiguration, custom: S.Type, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
-        acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil
+        acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil, orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
         var logic = try EngineLogic(configuration: configuration, custom: custom)
@@ -206,6 +206,7 @@ public enum JournalReplay {
         }
         outputs.printer = printer
         outputs.bundleSink = bundleSink
+        outputs.orderEvents = orderEvents
         var summary = try replay(
             directory: directory, into: &logic, outputs: &outputs, from: from, through: through, printFrom: printFrom,
             repair: repair)

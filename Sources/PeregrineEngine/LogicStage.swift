@@ -61,6 +61,9 @@ public struct RingOutputs: ~Copyable, OutputSink {
     @usableFromInline var orders: OverflowingProducer<VenueOrder>
     @usableFromInline var reports: OverflowingProducer<ExecutionReport>
     @usableFromInline var bundles: OverflowingProducer<BundleOutput>
+    /// Updates of the strategies' orders, for the export (only when one is written).
+    @usableFromInline var updates: OverflowingProducer<StrategyOrderEvent>
+    @usableFromInline let exportsUpdates: Bool
     public var hasher: OutputHasher
     /// Whether an output of any kind waits for room (one flag, read once per event).
     @usableFromInline var _hasWaitingOutputs = false
@@ -70,9 +73,11 @@ public struct RingOutputs: ~Copyable, OutputSink {
     init(
         outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
         reports: consuming SPSCProducer<ExecutionReport>, bundles: consuming SPSCProducer<BundleOutput>,
-        hasher: OutputHasher
+        updates: consuming SPSCProducer<StrategyOrderEvent>, exportsUpdates: Bool, hasher: OutputHasher
     ) {
         self.outcomes = outcomes
+        self.updates = OverflowingProducer(updates, reserve: exportsUpdates ? Self.orderOverflowReserve : 0)
+        self.exportsUpdates = exportsUpdates
         self.bundles = OverflowingProducer(bundles, reserve: Self.bundleOverflowReserve)
         self.orders = OverflowingProducer(orders, reserve: Self.orderOverflowReserve)
         self.reports = OverflowingProducer(reports, reserve: Self.overflowReserve)
@@ -95,7 +100,9 @@ public struct RingOutputs: ~Copyable, OutputSink {
     /// true when none is left waiting.
     @inlinable
     public mutating func pushWaitingOutputs() -> Bool {
-        _hasWaitingOutputs = !(reports.pushWaiting() && orders.pushWaiting() && bundles.pushWaiting())
+        _hasWaitingOutputs =
+            !(reports.pushWaiting() && orders.pushWaiting() && bundles.pushWaiting()
+            && updates.pushWaiting())
         return !_hasWaitingOutputs
     }
 
@@ -109,6 +116,12 @@ public struct RingOutputs: ~Copyable, OutputSink {
     public mutating func order(_ order: VenueOrder) {
         hasher.fold(order)
         if orders.push(order) { _hasWaitingOutputs = true }
+    }
+
+    @inlinable
+    public mutating func orderUpdate(_ event: StrategyOrderEvent) {
+        guard exportsUpdates else { return }
+        if updates.push(event) { _hasWaitingOutputs = true }
     }
 
     @inlinable
@@ -161,7 +174,8 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         consumer: consuming SequencedConsumer<Event>, logic: consuming EngineLogic<S>, baseSequence: Int64,
         outcomes: consuming SPSCProducer<Outcome>, orders: consuming SPSCProducer<VenueOrder>,
         reports: consuming SPSCProducer<ExecutionReport>, bundles: consuming SPSCProducer<BundleOutput>,
-        hasher: OutputHasher, batchLimit: Int,
+        updates: consuming SPSCProducer<StrategyOrderEvent>, exportsUpdates: Bool, hasher: OutputHasher,
+        batchLimit: Int,
         snapshots: SnapshotTaker? = nil, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
@@ -181,7 +195,8 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         self.logic = logic
         self.baseSequence = baseSequence
         self.outputs = RingOutputs(
-            outcomes: outcomes, orders: orders, reports: reports, bundles: bundles, hasher: hasher)
+            outcomes: outcomes, orders: orders, reports: reports, bundles: bundles, updates: updates,
+            exportsUpdates: exportsUpdates, hasher: hasher)
         self.batchLimit = batchLimit
     }
 

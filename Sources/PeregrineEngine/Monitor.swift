@@ -135,6 +135,8 @@ struct Monitor {
         report.bundleLatency = LatencySummary(bundleTotal)
         report.mempool = wiring.results.mempoolCounters
         report.trading = wiring.results.trading
+        report.exportLines = wiring.results.exportLines
+        report.exportFailure = wiring.results.exportFailure
         report.bundlesSealed = snapshot[.logicBundles] ?? 0
         report.bundlesAtSink = snapshot[.sinkBundles] ?? 0
         return report

@@ -1,6 +1,7 @@
 import PeregrineBook
 import PeregrineMempool
 import PeregrineModel
+import PeregrineStrategy
 
 /// Where outputs go, in order: from `EngineLogic` to the rings to the sink thread
 /// (`RingOutputs`), or to hashing and counting (`HashingOutputs`, replay and recovery); from
@@ -11,6 +12,9 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
     mutating func outcome(_ outcome: Outcome)
     /// An order the strategy submitted for a venue this engine does not host.
     mutating func order(_ order: VenueOrder)
+    /// An update of a strategy's order, for the orders and fills export (not hashed: it repeats
+    /// what the reports say). Sinks that do not export ignore it.
+    mutating func orderUpdate(_ event: StrategyOrderEvent)
     // From `BundleSink`: each leg of a sealed bundle, then its seal (the mempool logic).
     /// Reports accepted so far (the logic counts per event from it).
     var reportCount: Int { get }
@@ -21,6 +25,7 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
 }
 
 extension OutputSink where Self: ~Copyable {
+    @inlinable public mutating func orderUpdate(_ event: StrategyOrderEvent) {}
     public mutating func flush() {}
     public mutating func close() {}
 }

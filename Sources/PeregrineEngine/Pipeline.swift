@@ -182,6 +182,8 @@ public enum Pipeline {
         @usableFromInline let orders: SPSCRing<VenueOrder>
         @usableFromInline let reports: SPSCRing<ExecutionReport>
         @usableFromInline let bundles: SPSCRing<BundleOutput>
+        /// Updates of the strategies' orders for the export (a small idle ring without one).
+        @usableFromInline let updates: SPSCRing<StrategyOrderEvent>
         @usableFromInline let counters = PipelineCounters()
         @usableFromInline let endToEnd = LatencyRecorder(name: "end-to-end")
         @usableFromInline let orderLatency = LatencyRecorder(name: "event-to-order")
@@ -197,6 +199,8 @@ public enum Pipeline {
         @usableFromInline let trading = TradingBoard()
         /// Every instrument's reference data (for the units of reports and metrics).
         @usableFromInline let definitions: [InstrumentDefinition]
+        /// Each strategy's id and name (for the export), set when the logic is built.
+        @usableFromInline let strategyNames: [(UInt16, String)]
 
         @usableFromInline
         init(configuration: EngineConfiguration, clock: CycleClock, baseSequence: Int64, snapshotDirectory: String?)
@@ -206,6 +210,7 @@ public enum Pipeline {
             self.clock = clock
             self.baseSequence = baseSequence
             definitions = configuration.strategies.isEmpty ? [] : configuration.resolvedInstruments
+            strategyNames = Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name)))
             do {
                 inbound = try SequencedRing(
                     capacity: configuration.inboundRingSize,
@@ -214,6 +219,7 @@ public enum Pipeline {
                 orders = try SPSCRing(capacity: configuration.orderRingSize)
                 reports = try SPSCRing(capacity: configuration.reportRingSize)
                 bundles = try SPSCRing(capacity: EngineConfiguration.bundleRingSize)
+                updates = try SPSCRing(capacity: configuration.fillsOut == nil ? 64 : 4_096)
             } catch {
                 throw .core(error)
             }
@@ -264,8 +270,9 @@ public enum Pipeline {
                 return LogicStage(
                     consumer: try inbound.makeConsumer(1), logic: logic, baseSequence: baseSequence,
                     outcomes: try outcomes.makeProducer(), orders: try orders.makeProducer(),
-                    reports: try reports.makeProducer(), bundles: try bundles.makeProducer(), hasher: seed.hasher,
-                    batchLimit: configuration.batchLimit,
+                    reports: try reports.makeProducer(), bundles: try bundles.makeProducer(),
+                    updates: try updates.makeProducer(), exportsUpdates: configuration.fillsOut != nil,
+                    hasher: seed.hasher, batchLimit: configuration.batchLimit,
                     snapshots: snapshots, wiring: self)
             } catch {
                 throw .core(error)
@@ -275,10 +282,16 @@ public enum Pipeline {
         @inlinable
         func makeSink<Plan: OutputPlan>(_ plan: Plan) throws(EngineError) -> SinkStage<Plan.Sink> {
             let downstream = try plan.open()
+            let export = try configuration.fillsOut.map { (path) throws(EngineError) in
+                try OrderEventWriter(
+                    path: path, definitions: configuration.resolvedInstruments,
+                    strategies: strategyNames)
+            }
             do {
                 return SinkStage(
                     outcomes: try outcomes.makeConsumer(), orders: try orders.makeConsumer(),
                     reports: try reports.makeConsumer(), bundles: try bundles.makeConsumer(),
+                    updates: try updates.makeConsumer(), export: export,
                     endToEnd: try endToEnd.makeWriter(), orderLatency: try orderLatency.makeWriter(),
                     bundleLatency: try bundleLatency.makeWriter(), clock: clock, rejectsByReason: rejectsByReason,
                     downstream: downstream, wiring: self)
@@ -309,6 +322,8 @@ public enum Pipeline {
         @usableFromInline var venueCounters = MatchingCounters()
         @usableFromInline var mempoolCounters: MempoolCounters?
         @usableFromInline var trading: TradingSnapshot?
+        @usableFromInline var exportLines = 0
+        @usableFromInline var exportFailure: String?
         @usableFromInline var stateHash: UInt64 = 0
         @usableFromInline var outputHash: UInt64 = 0
         @usableFromInline var lastSequence: Int64 = -1

@@ -16,6 +16,9 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var orders: SPSCConsumer<VenueOrder>
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
     @usableFromInline var bundles: SPSCConsumer<BundleOutput>
+    @usableFromInline var updates: SPSCConsumer<StrategyOrderEvent>
+    /// The orders and fills export (`--fills-out`), when one is written.
+    @usableFromInline let export: OrderEventWriter?
     @usableFromInline var bundleLatency: LatencyWriter
     /// Arrivals of the legs of the bundle being received (at most 8 legs).
     @usableFromInline var legArrivals = InlineArray<8, UInt64>(repeating: 0)
@@ -51,6 +54,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     init(
         outcomes: consuming SPSCConsumer<Outcome>, orders: consuming SPSCConsumer<VenueOrder>,
         reports: consuming SPSCConsumer<ExecutionReport>, bundles: consuming SPSCConsumer<BundleOutput>,
+        updates: consuming SPSCConsumer<StrategyOrderEvent>, export: OrderEventWriter?,
         endToEnd: consuming LatencyWriter, orderLatency: consuming LatencyWriter,
         bundleLatency: consuming LatencyWriter, clock: CycleClock,
         rejectsByReason: PaddedAtomicCells = PaddedAtomicCells(count: 256, initialValue: 0),
@@ -63,6 +67,8 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         self.orders = orders
         self.reports = reports
         self.bundles = bundles
+        self.updates = updates
+        self.export = export
         self.bundleLatency = bundleLatency
         self.endToEnd = endToEnd
         self.orderLatency = orderLatency
@@ -84,6 +90,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         }
         reports.consume(readyReports)
         _reportCount &+= readyReports
+        if export != nil { drainUpdates() }
         let readyOutcomes = outcomes.readableCount()
         let readyOrders = orders.readableCount()
         let readyBundles = bundles.readableCount()
@@ -135,9 +142,27 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         bundles.consume(ready)
     }
 
+    /// Writes the strategies' order updates to the export (off the hot path: only with one).
+    @usableFromInline @inline(never)
+    mutating func drainUpdates() {
+        let ready = updates.readableCount()
+        guard ready > 0, let export else { return }
+        for offset in 0..<ready { export.write(updates.element(at: offset)) }
+        updates.consume(ready)
+        export.flush()
+    }
+
     /// Sends what is still buffered downstream (at shutdown).
     @usableFromInline
-    mutating func closeOutputs() { downstream.close() }
+    mutating func closeOutputs() {
+        downstream.close()
+        if let export {
+            drainUpdates()
+            export.flush()
+            wiring.results.exportLines = export.lines
+            wiring.results.exportFailure = export.failure
+        }
+    }
 
     @inlinable
     public mutating func serviceCollection() {

@@ -54,6 +54,13 @@ public struct StrategySpec: Equatable, Sendable {
     }
 }
 
+extension Array where Element == StrategySpec {
+    /// Each strategy's id: the one given, or its position in the list from 1.
+    public var resolvedIDs: [UInt16] {
+        enumerated().map { $0.element.id ?? UInt16(truncatingIfNeeded: $0.offset + 1) }
+    }
+}
+
 /// What a strategy is built from: its id, account, instruments and parameters.
 public struct StrategyConfiguration: Sendable {
     public let name: String

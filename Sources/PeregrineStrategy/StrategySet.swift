@@ -84,9 +84,10 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         var customs: [Custom] = []
         let known = Set(hosted + marketData)
         var ids = Set<UInt16>()
+        let resolvedIDs = specs.resolvedIDs
         for (position, spec) in specs.enumerated() {
             guard Self.names.contains(spec.name) else { throw .unknownStrategy(name: spec.name, allowed: Self.names) }
-            let id = spec.id ?? UInt16(truncatingIfNeeded: position + 1)
+            let id = resolvedIDs[position]
             guard ids.insert(id).inserted else { throw .duplicateID(id) }
             var seen = Set<String>()
             for (key, _) in spec.parameters where !seen.insert(key).inserted {

@@ -47,9 +47,16 @@ struct Replay: ParsableCommand {
     @Option(help: "With --bundles-out: the signing key file the run used (default: the public development key).")
     var signingKeyFile: String?
 
+    @Option(
+        help:
+            "Write every update of the strategies' orders (accepted, fills with fees, cancels…) here, as the run's --fills-out did: CSV for a .csv name, JSON lines otherwise."
+    )
+    var fillsOut: String?
+
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
         guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
+        guard fillsOut == nil || nats == nil else { throw ValidationError("--fills-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
     }
 
@@ -85,17 +92,36 @@ struct Replay: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        var export: OrderEventWriter? = nil
+        if let fillsOut {
+            do {
+                export = try OrderEventWriter(
+                    path: fillsOut, definitions: configuration.resolvedInstruments,
+                    strategies: Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name))))
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
         do {
             let recovered = try JournalReplay.recover(
                 directory: journal, configuration: configuration, custom: IdleStrategy.self,
                 useSnapshot: fromSnapshot, through: to ?? .max, printFrom: from,
-                printer: print ? { Swift.print($0) } : nil, repair: false, bundleSink: writer)
+                printer: print ? { Swift.print($0) } : nil, repair: false, bundleSink: writer, orderEvents: export)
             report = recovered.summary
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
         Self.printSummary(report, title: journal)
+        if let export, let fillsOut {
+            export.flush()
+            Swift.print("orders and fills  \(export.lines) updates written to \(fillsOut)")
+            if let failure = export.failure {
+                printError("error: \(failure)")
+                throw ExitCode(1)
+            }
+        }
         if let writer {
             writer.finish()
             Swift.print(

@@ -173,6 +173,12 @@ struct Run: ParsableCommand {
 
     @OptionGroup var strategyOptions: StrategyOptions
 
+    @Option(
+        help:
+            "Write every update of the strategies' orders (accepted, fills with fees, cancels…) here: CSV for a .csv name, JSON lines otherwise. `peregrine replay --fills-out` writes the same from the journal."
+    )
+    var fillsOut: String?
+
     func run() throws {
         let configuration: EngineConfiguration
         let natsSettings: NATSSettings?
@@ -287,6 +293,12 @@ struct Run: ParsableCommand {
         let specs = try strategyOptions.specs()
         if !specs.isEmpty { configuration.strategies = specs }
         if strategyOptions.keepOrders { configuration.keepOrdersAtStop = true }
+        if let fillsOut {
+            guard !fillsOut.isEmpty else {
+                throw .invalidSetting(name: "fills-out", value: fillsOut, allowed: "give a file path")
+            }
+            configuration.fillsOut = fillsOut
+        }
         var natsSettings: NATSSettings? = nil
         if let nats {
             let shard = shard ?? "0/1"

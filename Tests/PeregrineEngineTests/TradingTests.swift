@@ -216,3 +216,47 @@ struct TradingTests {
         #expect(whole.summary.stateHash == run.stateHash && whole.summary.outputHash == run.outputHash)
     }
 }
+
+extension TradingTests {
+    /// `--fills-out`: the live run's sink writes every update of the strategies' orders; a
+    /// replay of the journal writes the same file, byte for byte, in CSV and in JSON lines.
+    @Test(arguments: ["csv", "jsonl"])
+    func theOrdersAndFillsExportOfARunEqualsItsReplays(_ suffix: String) throws {
+        let directory = NSTemporaryDirectory() + "peregrine-export-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = EngineConfiguration()
+        configuration.instruments = 2
+        configuration.orderFlowPercent = 30
+        configuration.rate = .unlimited
+        configuration.maxEvents = 30_000
+        configuration.waitStrategy = .yield
+        configuration.orderRingSize = 64
+        configuration.journalDirectory = directory + "/journal"
+        configuration.fillsOut = directory + "/live.\(suffix)"
+        configuration.strategies = [StrategySpec(name: "market-maker", parameters: [("size", "2")])]
+        let run = try Pipeline.run(configuration: configuration, custom: IdleStrategy.self) { _ in }
+        #expect(run.isLossless, "\(run.problems)")
+        let trading = try #require(run.trading)
+        // Every update: each new order's answer (on the hosted venue every order is answered),
+        // each fill, each replace and cancel.
+        #expect(trading.counters.fills > 20 && trading.counters.submitted > 20)
+        #expect(run.exportLines >= trading.counters.submitted + trading.counters.fills)
+        let stored = try JournalReplay.configuration(for: directory + "/journal", base: EngineConfiguration())
+        let writer = try OrderEventWriter(
+            path: directory + "/replay.\(suffix)", definitions: stored.resolvedInstruments,
+            strategies: Array(zip(stored.strategies.resolvedIDs, stored.strategies.map(\.name))))
+        _ = try JournalReplay.recover(
+            directory: directory + "/journal", configuration: stored, custom: IdleStrategy.self, useSnapshot: false,
+            repair: false, orderEvents: writer)
+        writer.flush()
+        #expect(writer.lines == run.exportLines && writer.failure == nil)
+        let live = try String(contentsOfFile: directory + "/live.\(suffix)", encoding: .utf8)
+        let replayed = try String(contentsOfFile: directory + "/replay.\(suffix)", encoding: .utf8)
+        #expect(live == replayed)
+        let lines = live.split(separator: "\n")
+        #expect(lines.count == run.exportLines + (suffix == "csv" ? 1 : 0))
+        let fills = lines.filter { $0.contains(suffix == "csv" ? ",maker," : "\"liquidity\":\"maker\"") }
+        #expect(!fills.isEmpty)
+    }
+}
