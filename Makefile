@@ -2,7 +2,7 @@
 # Each target installs what it needs when it is missing (the Swift toolchain is assumed).
 
 SWIFT ?= swift
-RUN_ARGS ?= --rate 100000 --duration 10
+RUN_ARGS ?= --rate 100000 --duration 10 --order-flow 30 --strategy market-maker
 
 .PHONY: run test bench build deps test-deps format
 
@@ -34,7 +34,8 @@ test-deps: deps
 build: deps
 	$(SWIFT) build -c release --product peregrine
 
-## Runs the engine's main job on the embedded default: synthetic source at 100k events/s for 10 s.
+## Runs the engine's main job on the embedded default: synthetic source at 100k events/s for 10 s,
+## 30% of it order flow for the hosted venue, where a market maker trades (docs/strategies.md).
 run: build
 	.build/release/peregrine run $(RUN_ARGS)
 

@@ -112,6 +112,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// Runs `body` with the strategies' orders, positions and timers.
     public func withTrading<R>(_ body: (borrowing TradingState) -> R) -> R { body(trading.pointee) }
 
+    /// Copies of the strategies of the outside type `Custom` (allocates: for tests and tools).
+    public var customStrategies: [Custom] { strategies.pointee.customStrategies }
+
     /// The strategies' descriptions (name and every parameter), in configuration order.
     public var strategyDescriptions: [String] { strategies.pointee.descriptions }
 

@@ -206,6 +206,10 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         }
     }
 
+    /// Copies of the strategies of the outside type, in configuration order (allocates: for
+    /// tests and tools).
+    public var customStrategies: [Custom] { (0..<customs.count).map { customs.base[$0] } }
+
     /// Hands an order update to the strategy in `slot`.
     @inlinable
     public mutating func deliver(_ update: OrderUpdate, slot: Int, _ context: inout StrategyContext) {

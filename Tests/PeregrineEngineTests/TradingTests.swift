@@ -2,6 +2,7 @@ import Foundation
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
 import Testing
@@ -258,5 +259,67 @@ extension TradingTests {
         #expect(lines.count == run.exportLines + (suffix == "csv" ? 1 : 0))
         let fills = lines.filter { $0.contains(suffix == "csv" ? ",maker," : "\"liquidity\":\"maker\"") }
         #expect(!fills.isEmpty)
+    }
+}
+
+/// Counts the mempool's opportunities it is told of, and sums their net profit.
+struct OpportunityCounter: Strategy, Sendable {
+    static let name = "opportunity-counter"
+    var seen: Int64 = 0
+    var profit: Int128 = 0
+    init(_ configuration: StrategyConfiguration) {}
+    mutating func onOpportunity(_ opportunity: MempoolOpportunity, _ context: inout StrategyContext) {
+        seen += 1
+        profit += opportunity.netProfit
+    }
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&seen, "seen")
+        try visitor.visit(&profit, "profit")
+    }
+}
+
+extension TradingTests {
+    /// A strategy in a mempool run hears of every back-run opportunity the analysis finds, with
+    /// its profit, within the event that completed the victim's record.
+    @Test func strategiesHearOfEveryMempoolOpportunity() throws {
+        let flow = SyntheticSwapFlow(count: 300, tokenCount: 256, seed: 3, signed: true)
+        var configuration = EngineConfiguration()
+        configuration.instruments = 1
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 10_000_000_000_000_000
+        settings.bloomCapacity = 300
+        configuration.mempool = settings
+        configuration.strategies = [StrategySpec(name: OpportunityCounter.name)]
+        var logic = try EngineLogic(configuration: configuration, custom: OpportunityCounter.self)
+        var outputs = HashingOutputs()
+        var sequence: Int64 = 0
+        func feed(_ event: Event) {
+            logic.handle(event, sequence: sequence, outputs: &outputs)
+            sequence += 1
+        }
+        for pool in flow.pools.pools {
+            PoolRecord.encode(pool).withUnsafeBytes { forEachRecordEvent($0, type: .pool, timestamp: 1) { feed($0) } }
+        }
+        flow.arena.withUnsafeBytes { arena in
+            for (index, transaction) in flow.transactions.enumerated() {
+                PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
+                    forEachRecordEvent($0, type: .signedTransaction, timestamp: 10 + UInt64(index) * 1_000) { feed($0) }
+                }
+            }
+        }
+        let mempoolCounters = logic.mempoolCounters
+        let counters = try #require(mempoolCounters)
+        #expect(counters.opportunities > 10)
+        // The strategy saw exactly what the analysis counted, and its state survives a snapshot.
+        let strategies = logic.customStrategies
+        let strategy = try #require(strategies.first)
+        #expect(strategy.seen == Int64(counters.opportunities) && strategy.profit == Int128(counters.profitWei))
+        var copy = try EngineLogic(configuration: configuration, custom: OpportunityCounter.self)
+        var encoder = SnapshotEncoder()
+        logic.encodeState(outputHash: 0, into: &encoder)
+        var decoder = SnapshotDecoder(encoder.bytes)
+        _ = try copy.restoreState(from: &decoder)
+        let restored = copy.customStrategies
+        #expect(copy.stateHash() == logic.stateHash() && restored.first?.seen == strategy.seen)
     }
 }
