@@ -106,6 +106,32 @@ extension Strategy {
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {}
 }
 
+/// A strategy that decides on each mid of its instruments: a quote event, or any change of a
+/// two-sided book. It implements `sample`; `onBook` and `onQuote` come from here.
+public protocol MidSampling: Strategy {
+    /// Its instruments, in configuration order (`sample` gets the index).
+    var instruments: [InstrumentID] { get }
+    /// One mid of `instruments[index]`.
+    mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext)
+}
+
+extension MidSampling {
+    @inlinable
+    public static var marketData: MarketDataInterest { [.books, .quotes] }
+
+    @inlinable
+    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = instruments.firstIndex(of: instrument), let mid = context.mid(instrument) else { return }
+        sample(mid, index, &context)
+    }
+
+    @inlinable
+    public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard let index = instruments.firstIndex(of: instrument) else { return }
+        sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
+    }
+}
+
 /// One callback with its argument (order updates apart: see `OrderUpdate.deliver`): how the
 /// engine hands a strategy anything, so that one `deliver` serves every strategy type (a
 /// switch the compiler specialises per type). At most 80 bytes, cheap to pass.

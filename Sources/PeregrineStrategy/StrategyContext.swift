@@ -149,6 +149,17 @@ public struct StrategyContext: ~Copyable {
         state.pointee.forEachOpenOrder(slot: slot, instrument: instrument, body)
     }
 
+    /// Whether the strategy has an open order in `instrument`.
+    @inlinable
+    public func hasOpenOrder(_ instrument: InstrumentID) -> Bool {
+        var found = false
+        forEachOpenOrder(instrument) { _ in
+            found = true
+            return false
+        }
+        return found
+    }
+
     /// The net position in `instrument`, in lots (positive long); 0 for an instrument it does
     /// not trade. Cheaper than `position(_:)`.
     @inlinable

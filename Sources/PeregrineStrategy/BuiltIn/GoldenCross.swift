@@ -16,9 +16,8 @@ import PeregrineModel
 ///
 /// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (1…10^12
 /// lots, 1).
-public struct GoldenCross: Strategy, Sendable {
+public struct GoldenCross: MidSampling, Sendable {
     public static let name = "golden-cross"
-    public static let marketData: MarketDataInterest = [.books, .quotes]
 
     public let fast: Int
     public let slow: Int
@@ -41,27 +40,9 @@ public struct GoldenCross: Strategy, Sendable {
         targets = Array(repeating: 0, count: instruments.count)
     }
 
-    @inlinable
-    func index(of instrument: InstrumentID) -> Int? {
-        for index in 0..<instruments.count where instruments[index] == instrument { return index }
-        return nil
-    }
-
-    @inlinable
-    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = index(of: instrument), let mid = context.mid(instrument) else { return }
-        sample(mid, index, &context)
-    }
-
-    @inlinable
-    public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = index(of: instrument) else { return }
-        sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
-    }
-
     /// One sample: the sums move on, the target follows the averages, the position the target.
     @inlinable
-    mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
+    public mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
         // Twice the mid keeps it whole; the comparison is the same at any scale.
         fastSums[index].update(mid.twiceTicks)
         slowSums[index].update(mid.twiceTicks)
@@ -75,19 +56,9 @@ public struct GoldenCross: Strategy, Sendable {
         }
         let instrument = instruments[index]
         let missing = targets[index] &- context.position(instrument).net
-        guard missing != 0, !hasOpenOrder(instrument, context) else { return }
+        guard missing != 0, !context.hasOpenOrder(instrument) else { return }
         _ = context.submitMarket(
             instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
-    }
-
-    @inlinable
-    func hasOpenOrder(_ instrument: InstrumentID, _ context: borrowing StrategyContext) -> Bool {
-        var open = false
-        context.forEachOpenOrder { order in
-            open = order.instrument == instrument
-            return !open
-        }
-        return open
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {

@@ -12,9 +12,8 @@ import PeregrineModel
 ///
 /// Parameters: `window` (2…1,048,576, default 50), `entry` (0.001…1000, 2.0), `exit`
 /// (0…`entry`, 0.5), `quantity` (1…10^12 lots, 1).
-public struct MeanReversion: Strategy, Sendable {
+public struct MeanReversion: MidSampling, Sendable {
     public static let name = "mean-reversion"
-    public static let marketData: MarketDataInterest = [.books, .quotes]
 
     public let window: Int
     /// Thresholds in thousandths.
@@ -35,25 +34,7 @@ public struct MeanReversion: Strategy, Sendable {
     }
 
     @inlinable
-    func index(of instrument: InstrumentID) -> Int? {
-        for index in 0..<instruments.count where instruments[index] == instrument { return index }
-        return nil
-    }
-
-    @inlinable
-    public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = index(of: instrument), let mid = context.mid(instrument) else { return }
-        sample(mid, index, &context)
-    }
-
-    @inlinable
-    public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = index(of: instrument) else { return }
-        sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
-    }
-
-    @inlinable
-    mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
+    public mutating func sample(_ mid: MidPrice, _ index: Int, _ context: inout StrategyContext) {
         windows[index].update(mid.twiceTicks)
         guard windows[index].isFull else { return }
         let z = windows[index].zScore(of: mid.twiceTicks)
@@ -70,13 +51,7 @@ public struct MeanReversion: Strategy, Sendable {
             target = z <= exitLevel ? 0 : net
         }
         let missing = target &- net
-        guard missing != 0 else { return }
-        var open = false
-        context.forEachOpenOrder { order in
-            open = order.instrument == instrument
-            return !open
-        }
-        guard !open else { return }
+        guard missing != 0, !context.hasOpenOrder(instrument) else { return }
         _ = context.submitMarket(
             instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
     }
