@@ -188,6 +188,14 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
     }
 
+    /// `validate()`, then builds the strategies (with `Custom` as the outside type) to refuse an
+    /// unknown name, an unknown, repeated or out-of-range parameter or instrument before
+    /// anything starts.
+    public func validate<Custom: Strategy>(custom: Custom.Type) throws(EngineError) {
+        try validate()
+        _ = try LogicSettings(self, custom: custom)
+    }
+
     public func validate() throws(EngineError) {
         switch rate {
         case .perSecond(let value) where !Self.rateRange.contains(value):

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineEngine
+import PeregrineStrategy
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             do {
                 let resolved = try loadConfiguration(file: file, profile: profile)
-                try resolved.validate()
+                try resolved.validate(custom: IdleStrategy.self)
                 print(
                     ConfigurationFile.render(resolved, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))),
                     terminator: "")
@@ -45,7 +46,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             do {
                 let resolved = try loadConfiguration(file: nil, profile: profile)
-                try resolved.validate()
+                try resolved.validate(custom: IdleStrategy.self)
                 print(
                     ConfigurationFile.render(resolved, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))),
                     terminator: "")

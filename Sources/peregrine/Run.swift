@@ -184,7 +184,7 @@ struct Run: ParsableCommand {
         let natsSettings: NATSSettings?
         do {
             (configuration, natsSettings) = try makeConfiguration()
-            try configuration.validate()
+            try configuration.validate(custom: IdleStrategy.self)
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
