@@ -93,7 +93,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// Commands the strategies sent (new orders, cancels, replaces).
     public var orders: Int { _orders }
     /// Commands refused before a venue (see `TradingCounters.refused`).
-    public var refusedOrders: Int { trading.pointee.counters.totalRefused }
+    public var refusedOrders: Int { trading.pointee.refusedCommands }
     /// Commands sent out for a venue this engine does not host.
     public var venueOrders: Int { _venueOrders }
     public var lastSequence: Int64 { _lastSequence }
@@ -193,8 +193,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         let reportsBefore = outputs.reportCount
         let ordersBefore = _orders
-        withUnsafeMutablePointer(to: &outputs) { outputs in
-            handle(event, sequence: sequence, outputs: outputs)
+        if hasStrategies {
+            withUnsafeMutablePointer(to: &outputs) { outputs in
+                handle(event, sequence: sequence, outputs: outputs)
+            }
+        } else {
+            handleWithoutStrategies(event, sequence: sequence, outputs: &outputs)
         }
         let top = books.pointee.bestBidOffer(event.instrument)
         outputs.outcome(
@@ -208,44 +212,61 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         _lastSequence = sequence
     }
 
+    /// The event with strategies: their timers, its book (reports about their orders to the
+    /// order management), their callbacks and what they send, and the mempool analysis.
     @inlinable
     mutating func handle<Outputs: OutputSink & ~Copyable>(
         _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>
     ) {
-        if hasStrategies {
-            trading.pointee.beginEvent(time: event.timestamp)
-            if !trading.pointee.started {
-                trading.pointee.setStarted(true)
-                for slot in 0..<strategies.pointee.count { callStrategy(.start, slot: slot, event, sequence, outputs) }
-            }
-            while let (slot, timer) = trading.pointee.nextDueTimer() {
-                callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
-            }
+        trading.pointee.beginEvent(time: event.timestamp)
+        if !trading.pointee.started {
+            trading.pointee.setStarted(true)
+            for slot in 0..<strategies.pointee.count { callStrategy(.start, slot: slot, event, sequence, outputs) }
+        }
+        while let (slot, timer) = trading.pointee.nextDueTimer() {
+            callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
         }
         let instrument = event.instrument
         switch event.payload {
         case .levelUpdate(let update):
             books.pointee.apply(update, to: instrument)
-            if hasStrategies { notify(.book(instrument), instrument, event, sequence, outputs) }
+            notify(.book(instrument), instrument, event, sequence, outputs)
         case .order(let command):
             var router = ReportRouter(outputs: outputs, trading: trading)
             books.pointee.process(command, instrument: instrument, sink: &router)
-            if hasStrategies {
-                drain(event, sequence, outputs)
-                notify(.book(instrument), instrument, event, sequence, outputs)
-            }
+            drain(event, sequence, outputs)
+            notify(.book(instrument), instrument, event, sequence, outputs)
         case .clearBook:
             books.pointee.clear(instrument)
-            if hasStrategies { notify(.book(instrument), instrument, event, sequence, outputs) }
-        case .quote(let quote):
-            if hasStrategies { notify(.quote(quote, instrument), instrument, event, sequence, outputs) }
-        case .trade(let trade):
-            if hasStrategies { notify(.trade(trade, instrument), instrument, event, sequence, outputs) }
-        case .timer(let timer) where timer.timerID == TimerFire.sessionEnd:
-            if hasStrategies { stop(event, sequence, outputs) }
+            notify(.book(instrument), instrument, event, sequence, outputs)
+        case .quote(let quote): notify(.quote(quote, instrument), instrument, event, sequence, outputs)
+        case .trade(let trade): notify(.trade(trade, instrument), instrument, event, sequence, outputs)
+        case .timer(let timer) where timer.timerID == TimerFire.sessionEnd: stop(event, sequence, outputs)
         default: break
         }
         if hasMempool { handleMempool(event, sequence: sequence, outputs: outputs) }
+    }
+
+    /// The event without strategies: its book, and the mempool analysis. Reports go straight to
+    /// `outputs` (no order management to tell).
+    @inlinable
+    mutating func handleWithoutStrategies<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, sequence: Int64, outputs: inout Outputs
+    ) {
+        switch event.payload {
+        case .levelUpdate(let update): books.pointee.apply(update, to: event.instrument)
+        case .order(let command): books.pointee.process(command, instrument: event.instrument, sink: &outputs)
+        case .clearBook: books.pointee.clear(event.instrument)
+        default: break
+        }
+        if hasMempool { analyse(event, sequence: sequence, outputs: &outputs) }
+    }
+
+    /// The mempool analysis of one event, without strategies to tell. Never inlined (see
+    /// `handleMempool`).
+    @inlinable @inline(never)
+    mutating func analyse<Outputs: OutputSink & ~Copyable>(_ event: Event, sequence: Int64, outputs: inout Outputs) {
+        mempool.handle(event, sequence: sequence, sink: &outputs)
     }
 
     /// Hands `call` to each strategy trading `instrument`, in configuration order.
@@ -304,7 +325,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     /// The mempool analysis of one event, and the opportunity it found, if any, to every
-    /// strategy. Never inlined: its code and its 2 KB bundle-leg temporaries would otherwise
+    /// strategy (with strategies; `analyse` without). Never inlined: its code and its 2 KB bundle-leg temporaries would otherwise
     /// sit in every event's path (measured: 22% fewer events/s through the pipeline without a
     /// mempool).
     @inlinable @inline(never)
@@ -313,7 +334,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         let found = mempool.counters.opportunities
         mempool.handle(event, sequence: sequence, sink: &outputs.pointee)
-        guard hasStrategies, mempool.counters.opportunities != found, let opportunity = mempool.lastOpportunity else {
+        guard mempool.counters.opportunities != found, let opportunity = mempool.lastOpportunity else {
             return
         }
         let summary = MempoolOpportunity(

@@ -37,7 +37,7 @@ public struct JournalStage<Backend: JournalBackend & ~Copyable>: ~Copyable {
     /// (the journal stage's latency; one sample per batch, so its worst event).
     @usableFromInline var latency: LatencyWriter
     @usableFromInline let wiring: Pipeline.Wiring
-    /// The pipeline's control, unretained (`wiring` keeps it alive): read in the idle loop
+    /// The pipeline's control, unretained (`wiring` keeps it alive): read in idle loops
     /// without retain and release.
     @usableFromInline unowned(unsafe) let control: PipelineControl
 
@@ -137,7 +137,7 @@ extension JournalStage: Stage where Backend: ~Copyable {
     @inlinable
     public mutating func poll(now: UInt64, whileBlocked: () -> Void) -> Int {
         let passed = journal(now: now)
-        if passed == 0, wiring.control.stopRequested { stopping(now: now) }
+        if passed == 0, control.stopRequested { stopping(now: now) }
         serviceCollection()
         wiring.counters.publish(.journalPassed, _passed)
         wiring.counters.publish(.journalDurable, Int(_durableSequence))

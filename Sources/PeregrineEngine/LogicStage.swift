@@ -6,38 +6,54 @@ import PeregrineStrategy
 import PeregrineSys
 
 /// A ring producer whose items never wait or drop at the push: an item that finds the ring
-/// full waits, in order, in a list reserved at set-up, until `pushWaiting` moves it (the list
-/// grows once if more wait). Allocation-free while the reserve holds.
+/// full waits, in order, in a buffer reserved at set-up, until `pushWaiting` moves it (the buffer
+/// doubles if more wait). Allocation-free while the reserve holds; holds no reference (a plain
+/// buffer, not an array), so reaching it through a pointer costs no retain.
 @usableFromInline
 struct OverflowingProducer<Element: BitwiseCopyable>: ~Copyable {
     @usableFromInline var producer: SPSCProducer<Element>
-    /// Items waiting for room, oldest at `start`.
-    @usableFromInline var waiting: [Element]
+    /// Items waiting for room: `waiting[start ..< count]`, oldest first.
+    @usableFromInline var waiting: UnsafeMutablePointer<Element>
+    @usableFromInline var capacity: Int
+    @usableFromInline var count = 0
     @usableFromInline var start = 0
 
     init(_ producer: consuming SPSCProducer<Element>, reserve: Int) {
         self.producer = producer
-        waiting = []
-        waiting.reserveCapacity(reserve)
+        capacity = Swift.max(reserve, 1)
+        waiting = .allocate(capacity: capacity)
     }
+
+    @inlinable deinit { waiting.deallocate() }
 
     /// Pushes `item`, or queues it behind those already waiting; returns whether it waits.
     @inlinable
     mutating func push(_ item: Element) -> Bool {
-        if start == waiting.count, producer.tryPush(item) { return false }
-        waiting.append(item)
+        if start == count, producer.tryPush(item) { return false }
+        if count == capacity { grow() }
+        waiting[count] = item
+        count &+= 1
         return true
+    }
+
+    @usableFromInline @inline(never)
+    mutating func grow() {
+        let larger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        larger.update(from: waiting, count: count)
+        waiting.deallocate()
+        waiting = larger
+        capacity *= 2
     }
 
     /// Moves waiting items to the ring, oldest first, as far as they fit; true when none is
     /// left waiting.
     @inlinable
     mutating func pushWaiting() -> Bool {
-        while start < waiting.count {
+        while start < count {
             guard producer.tryPush(waiting[start]) else { return false }
             start &+= 1
         }
-        waiting.removeAll(keepingCapacity: true)
+        count = 0
         start = 0
         return true
     }
@@ -168,6 +184,9 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline var tradingPublishedAt: UInt64 = 0
     @usableFromInline let snapshots: SnapshotTaker?
     @usableFromInline let wiring: Pipeline.Wiring
+    /// The pipeline's control, unretained (`wiring` keeps it alive): read in idle loops
+    /// without retain and release.
+    @usableFromInline unowned(unsafe) let control: PipelineControl
 
     @usableFromInline
     init(
@@ -179,6 +198,7 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         snapshots: SnapshotTaker? = nil, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
+        control = wiring.control
         self.snapshots = snapshots
         self.consumer = consumer
         processedBefore = logic.processed
@@ -298,7 +318,7 @@ extension LogicStage: Stage {
         counters.publish(.logicBundles, mempool.bundles &- bundlesBefore)
     }
 
-    public mutating func isDone() -> Bool { wiring.control.journalFinished && isCaughtUp() }
+    public mutating func isDone() -> Bool { control.journalFinished && isCaughtUp() }
 
     public mutating func finish() {
         if !wiring.control.journalFailed { finishSnapshots() }

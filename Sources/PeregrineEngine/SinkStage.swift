@@ -17,8 +17,10 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     @usableFromInline var reports: SPSCConsumer<ExecutionReport>
     @usableFromInline var bundles: SPSCConsumer<BundleOutput>
     @usableFromInline var updates: SPSCConsumer<StrategyOrderEvent>
-    /// The orders and fills export (`--fills-out`), when one is written.
+    /// The orders and fills export (`--fills-out`), when one is written, and whether there is
+    /// one (a flag: testing the reference itself would retain it on every drain).
     @usableFromInline let export: OrderEventWriter?
+    @usableFromInline let exports: Bool
     @usableFromInline var bundleLatency: LatencyWriter
     /// Arrivals of the legs of the bundle being received (at most 8 legs).
     @usableFromInline var legArrivals = InlineArray<8, UInt64>(repeating: 0)
@@ -49,6 +51,9 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
     /// Where outputs go on from here.
     @usableFromInline var downstream: Downstream
     @usableFromInline let wiring: Pipeline.Wiring
+    /// The pipeline's control, unretained (`wiring` keeps it alive): read in idle loops
+    /// without retain and release.
+    @usableFromInline unowned(unsafe) let control: PipelineControl
 
     @usableFromInline
     init(
@@ -61,6 +66,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         downstream: consuming Downstream, wiring: Pipeline.Wiring
     ) {
         self.wiring = wiring
+        control = wiring.control
         self.downstream = downstream
         self.rejectsByReason = rejectsByReason
         self.outcomes = outcomes
@@ -69,6 +75,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         self.bundles = bundles
         self.updates = updates
         self.export = export
+        exports = export != nil
         self.bundleLatency = bundleLatency
         self.endToEnd = endToEnd
         self.orderLatency = orderLatency
@@ -90,7 +97,7 @@ public struct SinkStage<Downstream: OutputSink & ~Copyable>: ~Copyable {
         }
         reports.consume(readyReports)
         _reportCount &+= readyReports
-        if export != nil { drainUpdates() }
+        if exports { drainUpdates() }
         let readyOutcomes = outcomes.readableCount()
         let readyOrders = orders.readableCount()
         let readyBundles = bundles.readableCount()
@@ -192,7 +199,7 @@ extension SinkStage: Stage where Downstream: ~Copyable {
         counters.publish(.sinkBundles, _bundleCount)
     }
 
-    public mutating func isDone() -> Bool { wiring.control.logicFinished }
+    public mutating func isDone() -> Bool { control.logicFinished }
 
     public mutating func finish() {
         while drain() > 0 {}

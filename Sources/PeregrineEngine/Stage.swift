@@ -51,6 +51,9 @@ public func runStages<First: Stage & ~Copyable, Second: Stage & ~Copyable, Wait:
     var secondDone = false
     let firstBlocked = first.blockedSignal
     let secondBlocked = second.blockedSignal
+    // Read once: the idle loop then touches no reference count.
+    let firstWake = first.wakeSignal
+    let secondWake = second.wakeSignal
     while true {
         let now = clock.now()
         var worked = 0
@@ -75,6 +78,6 @@ public func runStages<First: Stage & ~Copyable, Second: Stage & ~Copyable, Wait:
             secondDone = true
         }
         if firstDone && secondDone { return }
-        wait.idle(on: firstDone ? second.wakeSignal : first.wakeSignal)
+        wait.idle(on: firstDone ? secondWake : firstWake)
     }
 }

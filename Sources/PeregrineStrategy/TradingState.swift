@@ -71,8 +71,9 @@ public struct TradingCounters: Equatable, Sendable {
     /// Order updates that found the update queue full (never expected: it is sized for the
     /// worst case; a run with any is reported incomplete).
     public var lostUpdates = 0
+    /// Every refusal, whatever the reason.
+    public var totalRefused = 0
     public init() {}
-    public var totalRefused: Int { refused.reduce(0, +) }
 }
 
 /// Everything the engine keeps about its strategies' trading, on the logic thread: their
@@ -487,8 +488,12 @@ public struct TradingState: ~Copyable {
     @inlinable
     mutating func refuse(_ refusal: OrderRefusal) -> OrderRefusal {
         _counters.refused[Int(refusal.rawValue)] &+= 1
+        _counters.totalRefused &+= 1
         return refusal
     }
+
+    /// Commands refused before a venue (read without copying the counters).
+    @inlinable public var refusedCommands: Int { _counters.totalRefused }
 
     /// Records a new order for the strategy in `slot` and queues it for its venue; returns its
     /// id, or the refusal.
@@ -790,6 +795,7 @@ extension TradingState {
             (_counters.fills, _counters.duplicateReports, _counters.unknownReports) = (values[6], values[7], values[8])
             (_counters.timersFired, _counters.lostUpdates) = (values[9], values[10])
             _counters.refused = Array(values[11...])
+            _counters.totalRefused = _counters.refused.reduce(0, +)
         }
         try visitor.visitCount(strategyCount, "strategies")
         for slot in 0..<strategyCount { try visitor.visit(&slots[slot].nextSequence, "strategy order sequence") }
