@@ -80,11 +80,24 @@ final class LogicBench<Custom: Strategy>: @unchecked Sendable {
     var sequence: Int64 = 0
 }
 
-final class IndicatorBench: @unchecked Sendable {
+/// The indicators a strategy keeps per instrument, updated together.
+struct IndicatorSet {
     var window = RollingSum(period: 50)
     var ema = ExponentialMovingAverage(period: 20)
     var rsi = RelativeStrength(period: 14)
     var macd = MACD()
+
+    mutating func update(_ value: Double) -> Double {
+        window.update(Int64(value))
+        ema.update(value)
+        rsi.update(value)
+        macd.update(value)
+        return window.zScore(of: Int64(value)) + rsi.value + macd.histogram + ema.value
+    }
+}
+
+final class IndicatorBench: @unchecked Sendable {
+    var set: IndicatorSet? = IndicatorSet()
     var values: [Double] = []
     var cursor = 0
 }
@@ -450,17 +463,18 @@ let benchmarks: @Sendable () -> Void = {
         "Indicators per value (rolling sum 50 with z-score, EMA 20, RSI 14, MACD 12/26/9)",
         configuration: configuration(.mega),
         closure: { benchmark in
+            guard var set = indicatorState.set.take() else { return }
             var total = 0.0
-            for _ in benchmark.scaledIterations {
-                let value = indicatorState.values[indicatorState.cursor & 4_095]
-                indicatorState.cursor &+= 1
-                indicatorState.window.update(Int64(value))
-                indicatorState.ema.update(value)
-                indicatorState.rsi.update(value)
-                indicatorState.macd.update(value)
-                total += indicatorState.window.zScore(of: Int64(value)) + indicatorState.rsi.value
+            indicatorState.values.withUnsafeBufferPointer { values in
+                var cursor = indicatorState.cursor
+                for _ in benchmark.scaledIterations {
+                    total += set.update(values[cursor & 4_095])
+                    cursor &+= 1
+                }
+                indicatorState.cursor = cursor
             }
             blackHole(total)
+            indicatorState.set = set
         },
         setup: {
             var random = SplitMix64(seed: 1)

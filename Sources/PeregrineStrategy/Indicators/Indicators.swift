@@ -175,7 +175,9 @@ public struct RollingVWAP: Hashable, Sendable {
     }
 
     /// The VWAP in ticks (nil before any quantity).
-    public var value: Double? { quantity == 0 ? nil : Double(notional) / Double(quantity) }
+    public var value: Double? {
+        quantity == 0 ? nil : RollingSum.double(notional) / RollingSum.double(quantity)
+    }
 
     /// The sums recomputed from the ring: equal to `notional` and `quantity` (exact integers).
     public func recomputed() -> (notional: Int128, quantity: Int128) {

@@ -48,8 +48,17 @@ public struct RollingSum: Hashable, Sendable {
     /// The newest value (0 before any).
     @inlinable public var last: Int64 { count == 0 ? 0 : values[next == 0 ? period &- 1 : next &- 1] }
 
+    /// `value` as the nearest double (correctly rounded either way): the hardware conversion
+    /// when it fits in 64 bits, the library's otherwise (the generic 128-bit conversion is
+    /// several times slower).
+    @inlinable
+    public static func double(_ value: Int128) -> Double {
+        if let small = Int64(exactly: value) { return Double(small) }
+        return Double(value)
+    }
+
     /// The mean (sum ÷ count) as a double: the correctly rounded quotient of the exact sum.
-    @inlinable public var mean: Double { count == 0 ? 0 : Double(sum) / Double(count) }
+    @inlinable public var mean: Double { count == 0 ? 0 : Self.double(sum) / Double(count) }
 
     /// n × Σx² − (Σx)²: n² times the population variance, exact (never negative).
     @inlinable public var scaledVariance: Int128 { Int128(count) &* sumOfSquares &- sum &* sum }
@@ -57,7 +66,7 @@ public struct RollingSum: Hashable, Sendable {
     /// The population standard deviation: `sqrt(scaledVariance) ÷ n`, from exact integers (one
     /// conversion, one square root, one division: equal on every IEEE machine).
     @inlinable public var standardDeviation: Double {
-        count == 0 ? 0 : Double(scaledVariance).squareRoot() / Double(count)
+        count == 0 ? 0 : Self.double(scaledVariance).squareRoot() / Double(count)
     }
 
     /// The z-score of `value` against the window: `(n × value − Σx) ÷ sqrt(n Σx² − (Σx)²)`; 0
@@ -66,7 +75,7 @@ public struct RollingSum: Hashable, Sendable {
     public func zScore(of value: Int64) -> Double {
         let variance = scaledVariance
         guard count > 0, variance > 0 else { return 0 }
-        return Double(Int128(count) &* Int128(value) &- sum) / Double(variance).squareRoot()
+        return Self.double(Int128(count) &* Int128(value) &- sum) / Self.double(variance).squareRoot()
     }
 
     /// The sums recomputed from the ring on the SIMD path (8 lanes, each value split in 32-bit
