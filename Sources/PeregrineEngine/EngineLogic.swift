@@ -298,12 +298,21 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     mutating func drain<Outputs: OutputSink & ~Copyable>(
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
-        while true {
-            if let (command, instrument) = trading.pointee.nextCommand() {
-                route(command, instrument: instrument, event: event, sequence: sequence, outputs: outputs)
-                continue
-            }
-            guard let update = trading.pointee.nextUpdate() else { return }
+        // One command at a time, then every update it caused (so the update queue, sized for
+        // one command's reports, never overflows), then the commands those updates sent.
+        deliverUpdates(event, sequence, outputs)
+        while let (command, instrument) = trading.pointee.nextCommand() {
+            route(command, instrument: instrument, event: event, sequence: sequence, outputs: outputs)
+            deliverUpdates(event, sequence, outputs)
+        }
+    }
+
+    /// Delivers every queued order update to its strategy (and the export).
+    @inlinable
+    mutating func deliverUpdates<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        while let update = trading.pointee.nextUpdate() {
             outputs.pointee.orderUpdate(StrategyOrderEvent(sequence: sequence, time: event.timestamp, update: update))
             guard let slot = trading.pointee.slot(of: update.order.strategy) else { continue }
             var context = StrategyContext(state: trading, books: books, slot: slot)
@@ -319,7 +328,11 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         guard trading.pointee.started else { return }
         for slot in 0..<strategies.pointee.count { callStrategy(.stop, slot: slot, event, sequence, outputs) }
         if cancelOrdersAtStop {
-            while trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
+            // Each round queues a cancel for what is open (as many as the command queue takes);
+            // a cancel the venue refuses (an order it no longer holds) leaves the order open, so
+            // the rounds are bounded: enough for every order once, and two more.
+            let rounds = trading.pointee.openOrders / TradingState.pendingCapacity + 2
+            for _ in 0..<rounds where trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
         }
         trading.pointee.setStarted(false)
     }

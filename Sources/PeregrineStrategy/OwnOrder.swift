@@ -105,6 +105,9 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
     /// What a pending replace asked for.
     public var pendingPrice: Price
     public var pendingQuantity: Quantity
+    /// Whether its venue has acknowledged it (accepted, filled or replaced it): a reject that
+    /// comes before is the new order's, one after is a refused cancel or replace.
+    public var acknowledged: Bool
     /// Index of the position its fills go to.
     @usableFromInline var positionIndex: Int32
 
@@ -132,6 +135,7 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
         lastTradeID = 0
         pendingPrice = Price(ticks: 0)
         pendingQuantity = .zero
+        acknowledged = false
         self.positionIndex = positionIndex
     }
 
@@ -172,6 +176,7 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
         try visitor.visit(&lastTradeID, "order last trade")
         try visitor.visit(&pendingPrice.ticks, "order pending price")
         try visitor.visit(&pendingQuantity.lots, "order pending quantity")
+        try visitor.visit(&acknowledged, "order acknowledged")
         try visitor.visit(&positionIndex, "order position")
     }
 }

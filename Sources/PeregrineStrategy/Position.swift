@@ -59,9 +59,9 @@ public struct Position: Hashable, Sendable, BitwiseCopyable {
         }
         let held = net.magnitude
         let closing = Swift.min(UInt64(lots), held)
-        let released =
-            closing == held
-            ? openCost : Self.roundedHalfEven(openCost &* Int128(closing), dividedBy: Int128(held))
+        let (share, shareOverflow) = openCost.multipliedReportingOverflow(by: Int128(closing))
+        if shareOverflow { overflowed = true }
+        let released = closing == held ? openCost : Self.roundedHalfEven(share, dividedBy: Int128(held))
         let exit = Int128(price.ticks) &* Int128(closing)
         // Long: sold `closing` for `exit`, which cost `released`. Short: bought back for `exit`
         // what had brought in `-released`.
@@ -88,7 +88,7 @@ public struct Position: Hashable, Sendable, BitwiseCopyable {
     /// larger, stays inside Int128).
     mutating func check() {
         let limit: UInt128 = 1 << 100
-        if openCost.magnitude > limit || turnover.magnitude > limit || realised.units.magnitude > limit << 27 {
+        if openCost.magnitude > limit || turnover.magnitude > limit || realised.units.magnitude > limit << 26 {
             overflowed = true
         }
     }

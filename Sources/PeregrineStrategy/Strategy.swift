@@ -127,7 +127,9 @@ extension MidSampling {
 
     @inlinable
     public mutating func onQuote(_ quote: Quote, instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = instruments.firstIndex(of: instrument) else { return }
+        // A one-sided quote (a missing side is price 0) has no mid.
+        guard let index = instruments.firstIndex(of: instrument), quote.bidPrice.ticks > 0, quote.askPrice.ticks > 0
+        else { return }
         sample(MidPrice(bid: quote.bidPrice, ask: quote.askPrice), index, &context)
     }
 }

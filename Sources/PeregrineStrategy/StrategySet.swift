@@ -86,7 +86,15 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         var ids = Set<UInt16>()
         let resolvedIDs = specs.resolvedIDs
         for (position, spec) in specs.enumerated() {
-            guard Self.names.contains(spec.name) else { throw .unknownStrategy(name: spec.name, allowed: Self.names) }
+            guard Self.names.contains(spec.name), Self.isWord(spec.name) else {
+                throw .unknownStrategy(name: spec.name, allowed: Self.names)
+            }
+            // Names, keys and values are stored as `name key=value …` in the logic settings.
+            for (key, value) in spec.parameters where !Self.isWord(key) || !Self.isWord(value, isValue: true) {
+                throw .invalidParameter(
+                    strategy: spec.name, key: key, value: value,
+                    allowed: "a key and value without spaces, '=' (in the key) or ';'")
+            }
             let id = resolvedIDs[position]
             guard ids.insert(id).inserted else { throw .duplicateID(id) }
             var seen = Set<String>()
@@ -160,6 +168,13 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
     }
 
     deinit { entries.deallocate() }
+
+    /// Whether `text` stands as one word of a strategy's description (`name key=value …`, one
+    /// line of the logic settings): no whitespace or `;`; a name or key is not empty and holds no
+    /// `=` (a value may, and may be empty).
+    static func isWord(_ text: String, isValue: Bool = false) -> Bool {
+        (isValue || !text.isEmpty) && !text.contains(where: { $0.isWhitespace || $0 == ";" || (!isValue && $0 == "=") })
+    }
 
     static func defaultInstruments(of name: String) -> DefaultInstruments {
         switch name {

@@ -136,7 +136,8 @@ public struct TradingState: ~Copyable {
     @usableFromInline let pending: UnsafeMutablePointer<PendingCommand>
     @usableFromInline var pendingHead = 0
     @usableFromInline var pendingCount = 0
-    @usableFromInline static var pendingCapacity: Int { 1_024 }
+    /// Commands one round of routing holds (a strategy's callbacks, or the session end's cancels).
+    public static var pendingCapacity: Int { 1_024 }
 
     @usableFromInline let updates: UnsafeMutablePointer<OrderUpdate>
     @usableFromInline let updateCapacity: Int
@@ -165,6 +166,8 @@ public struct TradingState: ~Copyable {
     public let timerCapacity: Int
     @usableFromInline var timerCount = 0
     @usableFromInline var nextTimerID: UInt64 = 1
+    @usableFromInline var timersEvent: UInt64 = .max
+    @usableFromInline var timersFiredThisEvent = 0
 
     // MARK: Time and counters
 
@@ -330,10 +333,22 @@ public struct TradingState: ~Copyable {
         return nil
     }
 
-    /// The next timer due at `time` or before, removed from the schedule, with its strategy's slot.
+    /// The most timers that fire in one event: a timer that re-arms itself at or before the
+    /// event's time fires again at the next event, so a loop of them cannot hang the logic.
+    public static let maxTimersPerEvent = 1_024
+
+    /// The next timer due at `time` or before (at most `maxTimersPerEvent` per event), removed
+    /// from the schedule, with its strategy's slot.
     @inlinable
     public mutating func nextDueTimer() -> (slot: Int, timer: TimerFired)? {
-        guard timerCount > 0, timers[0].deadline <= _time else { return nil }
+        if timersEvent != eventNumber {
+            timersEvent = eventNumber
+            timersFiredThisEvent = 0
+        }
+        guard timerCount > 0, timers[0].deadline <= _time, timersFiredThisEvent < Self.maxTimersPerEvent else {
+            return nil
+        }
+        timersFiredThisEvent &+= 1
         let entry = timers[0]
         removeTimer(at: 0)
         _counters.timersFired &+= 1
@@ -356,16 +371,20 @@ public struct TradingState: ~Copyable {
         var fee = Money.zero
         switch report.kind {
         case .accepted:
-            guard order.state == .pendingNew else { return ignore() }
-            order.state = .accepted
+            guard order.state.isOpen, !order.acknowledged else { return ignore() }
+            order.acknowledged = true
+            // A cancel or replace sent before the acceptance stays in flight.
+            if order.state == .pendingNew { order.state = .accepted }
         case .rejected:
-            switch order.state {
-            case .pendingNew:
+            guard order.state.isOpen else { return ignore() }
+            if !order.acknowledged {
+                // The new order itself was refused (whatever was sent after it).
                 order.state = .rejected
                 order.leaves = .zero
-            case .pendingCancel, .pendingReplace:
+            } else if order.state == .pendingCancel || order.state == .pendingReplace {
                 order.state = order.workingState
-            default: return ignore()
+            } else {
+                return ignore()
             }
             order.reason = report.reason
         case .partiallyFilled, .filled:
@@ -373,10 +392,11 @@ public struct TradingState: ~Copyable {
                 report.quantity.lots > 0,
                 report.quantity.lots <= order.leaves.lots
             else { return ignore() }
+            order.acknowledged = true
             let rule = rules[Int(order.instrument.rawValue) < instrumentLimit ? Int(order.instrument.rawValue) : 0]
             fee = (report.isAggressor ? rule.takerFee : rule.makerFee).fee(
                 price: report.price, quantity: report.quantity)
-            order.lastTradeID = report.tradeID
+            if report.tradeID != 0 { order.lastTradeID = report.tradeID }
             order.filled.lots &+= report.quantity.lots
             order.leaves = report.leavesQuantity
             order.fillCost &+= Int128(report.price.ticks) &* Int128(report.quantity.lots)
@@ -395,7 +415,7 @@ public struct TradingState: ~Copyable {
             order.reason = report.reason
             order.leaves = .zero
         case .replaced:
-            guard order.state.isOpen, order.state != .pendingNew else { return ignore() }
+            guard order.state.isOpen, order.acknowledged else { return ignore() }
             order.price = report.price
             order.quantity = report.quantity
             order.leaves = report.leavesQuantity
@@ -581,7 +601,14 @@ public struct TradingState: ~Copyable {
             return refuse(.notCancellable)
         }
         guard price.ticks > 0 else { return refuse(.invalidPrice) }
-        guard quantity.lots > 0 else { return refuse(.belowMinimumQuantity) }
+        let raw = Int(orders[index].instrument.rawValue)
+        let rule = raw < instrumentLimit ? rules[raw] : .free
+        // The new total must leave at least the minimum open, worth at least the minimum notional.
+        let open = quantity.lots &- orders[index].filled.lots
+        guard open > 0, open >= rule.minimumQuantity.lots else { return refuse(.belowMinimumQuantity) }
+        if rule.minimumNotional.units > 0, Money(tickLots: Int128(price.ticks) &* Int128(open)) < rule.minimumNotional {
+            return refuse(.belowMinimumNotional)
+        }
         guard takeBudget(slot: slot) else { return refuse(.eventLimit) }
         orders[index].state = .pendingReplace
         orders[index].pendingPrice = price
@@ -825,7 +852,11 @@ extension TradingState {
             var order = orders[index]
             try order.visitState(&visitor)
             guard let slot = self.slot(of: order.strategy), order.state.isOpen,
-                order.positionIndex >= 0, Int(order.positionIndex) < positionCount,
+                order.id.isStrategyOrder, order.id.strategy == order.strategy,
+                order.id.rawValue & (1 << 40 - 1) < slots[slot].nextSequence,
+                order.positionIndex >= slots[slot].firstInstrument,
+                order.positionIndex < slots[slot].firstInstrument &+ slots[slot].instrumentCount,
+                instruments[Int(order.positionIndex)] == order.instrument,
                 orderIndex.find(order.id.rawValue) < 0
             else { throw .invalid(field: "open order", value: Int64(bitPattern: order.id.rawValue)) }
             freeHead = nextInList[index]
@@ -852,6 +883,8 @@ extension TradingState {
             guard timers[index].slot >= 0, Int(timers[index].slot) < strategyCount else {
                 throw .invalid(field: "timer strategy", value: Int64(timers[index].slot))
             }
+            guard timers[index].id < nextTimerID, index == 0 || !timers[index].isBefore(timers[(index &- 1) >> 1])
+            else { throw .invalid(field: "timer", value: Int64(bitPattern: timers[index].id)) }
         }
     }
 }

@@ -346,9 +346,9 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "63190de0399e05b0")
-        #expect(hexHash(outputs.hasher.value) == "774c3e4393445739")
+        #expect(hexHash(logic.stateHash()) == "33cd7fe2d8ba008a")
+        #expect(hexHash(outputs.hasher.value) == "75993c21a43b5119")
         #expect(outputs.reportCount == 8_309)
-        #expect(outputs.orders == 67)
+        #expect(outputs.orders == 66)
     }
 }

@@ -323,3 +323,48 @@ extension TradingTests {
         #expect(copy.stateHash() == logic.stateHash() && restored.first?.seen == strategy.seen)
     }
 }
+
+extension TradingTests {
+    /// A strategy that submits a post-only buy through the best ask and cancels it in the same
+    /// callback: the venue rejects the new order (it would take), then the cancel (it holds no
+    /// such order). The order ends rejected, not open, and the session end stops.
+    struct SubmitAndCancel: Strategy, Sendable {
+        static let name = "submit-and-cancel"
+        var done = false
+        init(_ configuration: StrategyConfiguration) {}
+        mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+            guard !done, let ask = context.bestBidOffer(instrument)?.ask else { return }
+            done = true
+            if let id = context.submitLimit(
+                instrument, .buy, price: ask.price, quantity: Quantity(lots: 1), timeInForce: .postOnly)
+            {
+                context.cancel(id)
+            }
+        }
+        mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+            try visitor.visit(&done, "done")
+        }
+    }
+
+    @Test func aNewOrderRejectedWithItsCancelInFlightEndsRejected() throws {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 1
+        configuration.orderFlowPercent = 10
+        configuration.venueOrderCapacity = 64
+        configuration.strategies = [StrategySpec(name: SubmitAndCancel.name, instruments: [InstrumentID(1)])]
+        var logic = try EngineLogic(configuration: configuration, custom: SubmitAndCancel.self)
+        var outputs = RecordingOutputs()
+        logic.handle(Self.order(1, 8, .sell, 1_010, 5, 1_000), sequence: 0, outputs: &outputs)
+        let own = outputs.reports.filter { $0.orderID.isStrategyOrder }
+        #expect(own.map(\.kind) == [.rejected, .rejected])
+        #expect(own.map(\.reason) == [.postOnlyWouldTake, .unknownOrderID])
+        #expect(logic.tradingCounters.rejected == 1 && logic.tradingCounters.unknownReports == 1)
+        #expect(logic.withTrading { $0.openOrders } == 0)
+        logic.handle(
+            Event(
+                timestamp: 2_000, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 2_000))), sequence: 1,
+            outputs: &outputs)
+        #expect(logic.processed == 2)
+    }
+}

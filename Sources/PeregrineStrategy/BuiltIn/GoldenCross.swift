@@ -58,7 +58,7 @@ public struct GoldenCross: MidSampling, Sendable {
         let missing = targets[index] &- context.position(instrument).net
         guard missing != 0, !context.hasOpenOrder(instrument) else { return }
         _ = context.submitMarket(
-            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
+            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(clamping: missing.magnitude)))
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {

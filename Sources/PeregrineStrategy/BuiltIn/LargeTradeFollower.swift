@@ -5,7 +5,7 @@ import PeregrineModel
 /// Follows large trades: when a trade of at least `min-quantity` lots prints on one of its
 /// instruments, it sends an immediate-or-cancel limit order on the aggressor's side at the
 /// trade price for `quantity` lots, unless the book's spread is wider than `max-spread` ticks
-/// (a thin book is not followed).
+/// or a side is empty (a thin book is not followed).
 ///
 /// Parameters: `min-quantity` (1…10^15 lots, default 500), `quantity` (1…10^12 lots, 10),
 /// `max-spread` (0…10^9 ticks, 50). It trades the market-data instruments by default (trades
@@ -29,7 +29,8 @@ public struct LargeTradeFollower: Strategy, Sendable {
     @inlinable
     public mutating func onTrade(_ trade: Trade, instrument: InstrumentID, _ context: inout StrategyContext) {
         guard trade.quantity.lots >= minimumQuantity else { return }
-        if let spread = context.bestBidOffer(instrument)?.spread, spread > maximumSpread { return }
+        // A book without both sides is as thin as it gets: not followed.
+        guard let spread = context.bestBidOffer(instrument)?.spread, spread <= maximumSpread else { return }
         _ = context.submitLimit(
             instrument, trade.aggressor, price: trade.price, quantity: Quantity(lots: quantity),
             timeInForce: .immediateOrCancel)

@@ -53,7 +53,7 @@ public struct MeanReversion: MidSampling, Sendable {
         let missing = target &- net
         guard missing != 0, !context.hasOpenOrder(instrument) else { return }
         _ = context.submitMarket(
-            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(missing.magnitude)))
+            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(clamping: missing.magnitude)))
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {

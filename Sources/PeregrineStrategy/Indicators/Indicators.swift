@@ -179,6 +179,25 @@ public struct RollingVWAP: Hashable, Sendable {
         quantity == 0 ? nil : RollingSum.double(notional) / RollingSum.double(quantity)
     }
 
+    /// Every field, for state hashes and snapshots.
+    public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visitCount(period, "vwap period")
+        var position = Int64(next)
+        var held = Int64(count)
+        try visitor.visit(&position, "vwap position")
+        try visitor.visit(&held, "vwap count")
+        guard (0..<Int64(period)).contains(position), (0...Int64(period)).contains(held) else {
+            throw .invalid(field: "vwap position", value: position)
+        }
+        (next, count) = (Int(position), Int(held))
+        for index in 0..<period {
+            try visitor.visit(&notionals[index], "vwap notional")
+            try visitor.visit(&quantities[index], "vwap quantity")
+        }
+        try visitor.visit(&notional, "vwap notional sum")
+        try visitor.visit(&quantity, "vwap quantity sum")
+    }
+
     /// The sums recomputed from the ring: equal to `notional` and `quantity` (exact integers).
     public func recomputed() -> (notional: Int128, quantity: Int128) {
         var total: Int128 = 0
