@@ -154,3 +154,26 @@ struct BuiltInStrategyTests {
         #expect(order.command.timeInForce == .immediateOrCancel)
     }
 }
+
+extension BuiltInStrategyTests {
+    /// A market maker with a strong skew (100 ticks per `size` of inventory) long 10 lots would
+    /// put its ask 98 ticks under the market's best bid; it stops one tick above it instead, so
+    /// the post-only quote rests (replaced, not rejected).
+    @Test func theMarketMakersSkewNeverCrossesTheMarket() throws {
+        var logic = try Self.logic(
+            [StrategySpec(name: "market-maker", parameters: [("skew", "100")])], orderFlow: 10)
+        var outputs = RecordingOutputs()
+        for (sequence, event) in [
+            Self.flow(1, .buy, 1_000, 10), Self.flow(2, .sell, 1_010, 10), Self.flow(3, .sell, 1_003, 10, ioc: true),
+        ].enumerated() {
+            logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
+        }
+        let own = outputs.reports.filter { $0.orderID.isStrategyOrder }
+        // Quotes 1,003 / 1,007; the bid fills; a new bid goes to 903 (1,005 − 2 − 100), and the
+        // ask moves to 1,001 (the market's bid 1,000 + 1), not to 907, 93 ticks under that bid.
+        #expect(own.map(\.kind) == [.accepted, .accepted, .filled, .accepted, .replaced])
+        #expect(own[3].side == .buy && own[3].price.ticks == 903)
+        #expect(own[4].side == .sell && own[4].price.ticks == 1_001)
+        #expect(logic.tradingCounters.rejected == 0)
+    }
+}

@@ -8,7 +8,9 @@ import PeregrineModel
 /// where its quotes belong: the market's mid (`StrategyContext.marketMid`: the book without its
 /// own orders) rounded down to the grid for the bid and up for the ask, `half-spread` ticks
 /// further out, then shifted by the inventory skew, `−net × skew ÷ size` ticks (long: both
-/// quotes lower, so it sells sooner and buys later; integer division toward zero). It quotes
+/// quotes lower, so it sells sooner and buys later; integer division toward zero), but never
+/// through the market: the bid stays below the market's best ask and the ask above its best
+/// bid, so a post-only quote is not refused for taking. It quotes
 /// `size` lots a side while the fill would keep `|net| ≤ max-position`; a quote that is already
 /// working is replaced only when its price is `requote` ticks or more from where it belongs.
 /// Quotes are post-only unless `post-only=0` (a post-only quote that would take is rejected by
@@ -94,8 +96,9 @@ public struct MarketMaker: Strategy, Sendable {
         guard let mid = context.marketMid(instrument) else { return }
         let net = context.netPosition(instrument)
         let shift = (0 &- net.multipliedReportingOverflow(by: skew).partialValue) / size
-        let bid = (mid.twiceTicks >> 1) &- halfSpread &+ shift
-        let ask = ((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift
+        // Skewed, but never through the market: at most one tick inside its other side.
+        let bid = Swift.min((mid.twiceTicks >> 1) &- halfSpread &+ shift, mid.ask.ticks &- 1)
+        let ask = Swift.max(((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         let newBid = quoting.work(
             bids[index], side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
