@@ -188,6 +188,19 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
     }
 
+    /// Builds the strategies of `strategies` on this configuration's instruments (hosted and
+    /// market data), with `Custom` as the outside type.
+    public func makeStrategies<Custom: Strategy>(custom: Custom.Type) throws(EngineError) -> StrategySet<Custom> {
+        do {
+            return try StrategySet(
+                specs: strategies,
+                hosted: hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
+                marketData: (0..<instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
+        } catch {
+            throw .strategy(error)
+        }
+    }
+
     /// `validate()`, then builds the strategies (with `Custom` as the outside type) to refuse an
     /// unknown name, an unknown, repeated or out-of-range parameter or instrument before
     /// anything starts.

@@ -123,7 +123,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         do { levels = try BookSet(count: configuration.instruments) } catch { throw .book(error) }
         let venue = try Self.makeVenue(configuration)
         let mempool = try Self.makeMempool(configuration)
-        let set = try Self.makeStrategies(configuration)
+        let set = try configuration.makeStrategies(custom: custom)
         let definitions = configuration.resolvedInstruments
         var rules = Array(
             repeating: InstrumentRules.free, count: (definitions.map { Int($0.id.rawValue) }.max() ?? 0) + 1)
@@ -150,17 +150,6 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         trading.deallocate()
         strategies.deinitialize(count: 1)
         strategies.deallocate()
-    }
-
-    static func makeStrategies(_ configuration: EngineConfiguration) throws(EngineError) -> StrategySet<Custom> {
-        do {
-            return try StrategySet(
-                specs: configuration.strategies,
-                hosted: configuration.hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
-                marketData: (0..<configuration.instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
-        } catch {
-            throw .strategy(error)
-        }
     }
 
     static func makeMempool(_ configuration: EngineConfiguration) throws(EngineError) -> MempoolLogic {

@@ -29,15 +29,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
     /// to resolve their defaults. Throws for a strategy that cannot be built.
     public init<Custom: Strategy>(_ configuration: EngineConfiguration, custom: Custom.Type) throws(EngineError) {
-        let set: StrategySet<Custom>
-        do {
-            set = try StrategySet(
-                specs: configuration.strategies,
-                hosted: configuration.hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
-                marketData: (0..<configuration.instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
-        } catch {
-            throw .strategy(error)
-        }
+        let set = try configuration.makeStrategies(custom: custom)
         self.init(configuration, strategies: set.descriptions)
     }
 

@@ -94,18 +94,19 @@ public final class OrderEventWriter: @unchecked Sendable {
         let price = { (price: Price) in price.formatted(tickSize: definition.tickSize) }
         let quantity = { (quantity: Quantity) in quantity.formatted(lotSize: definition.lotSize) }
         let fill = report.isFill
+        // (column, value, whether JSON quotes it: text, and decimals kept exact as strings)
         let values: [(String, String, Bool)] = [
             ("sequence", "\(event.sequence)", false), ("time_ns", "\(event.time)", false),
             ("strategy", "\(order.strategy.rawValue)", false),
             ("strategy_name", names[order.strategy.rawValue] ?? "", true), ("order_id", "\(order.id.rawValue)", false),
             ("instrument", definition.symbol, true), ("side", "\(order.side)", true), ("type", "\(order.type)", true),
             ("time_in_force", "\(order.timeInForce)", true), ("event", "\(report.kind)", true),
-            ("state", "\(order.state)", true), ("price", price(report.price), false),
-            ("quantity", quantity(report.quantity), false), ("leaves", quantity(order.leaves), false),
-            ("filled", quantity(order.filled), false),
-            ("average_fill_price", order.averageFillPrice.map(price) ?? "", false),
+            ("state", "\(order.state)", true), ("price", price(report.price), true),
+            ("quantity", quantity(report.quantity), true), ("leaves", quantity(order.leaves), true),
+            ("filled", quantity(order.filled), true),
+            ("average_fill_price", order.averageFillPrice.map(price) ?? "", true),
             ("liquidity", fill ? (report.isAggressor ? "taker" : "maker") : "", true),
-            ("fee", update.fee.formatted(tickSize: definition.tickSize, lotSize: definition.lotSize) ?? "", false),
+            ("fee", update.fee.formatted(tickSize: definition.tickSize, lotSize: definition.lotSize) ?? "", true),
             ("reason", report.reason == .none ? "" : "\(report.reason)", true),
             ("trade_id", fill ? "\(report.tradeID)" : "", false),
         ]
@@ -116,8 +117,7 @@ public final class OrderEventWriter: @unchecked Sendable {
             let fields = values.compactMap { name, value, quoted -> String? in
                 if value.isEmpty { return nil }
                 return "\"\(name)\":"
-                    + (quoted || name == "price" || name == "quantity" || name == "leaves"
-                        || name == "filled" || name == "average_fill_price" || name == "fee" ? "\"\(value)\"" : value)
+                    + (quoted ? "\"\(value)\"" : value)
             }
             put("{" + fields.joined(separator: ",") + "}\n")
         }

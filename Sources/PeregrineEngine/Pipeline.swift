@@ -209,7 +209,9 @@ public enum Pipeline {
             self.configuration = configuration
             self.clock = clock
             self.baseSequence = baseSequence
-            definitions = configuration.strategies.isEmpty ? [] : configuration.resolvedInstruments
+            definitions =
+                configuration.strategies.isEmpty && configuration.fillsOut == nil
+                ? [] : configuration.resolvedInstruments
             strategyNames = Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name)))
             do {
                 inbound = try SequencedRing(
@@ -283,9 +285,7 @@ public enum Pipeline {
         func makeSink<Plan: OutputPlan>(_ plan: Plan) throws(EngineError) -> SinkStage<Plan.Sink> {
             let downstream = try plan.open()
             let export = try configuration.fillsOut.map { (path) throws(EngineError) in
-                try OrderEventWriter(
-                    path: path, definitions: configuration.resolvedInstruments,
-                    strategies: strategyNames)
+                try OrderEventWriter(path: path, definitions: definitions, strategies: strategyNames)
             }
             do {
                 return SinkStage(

@@ -57,7 +57,7 @@ extension EngineLogic {
         for definition in definitions { byID[definition.id] = definition }
         var snapshot = TradingSnapshot()
         let descriptions = strategies.pointee.descriptions
-        trading.pointee.withSnapshotSources { trading in
+        withTrading { trading in
             snapshot.counters = trading.counters
             snapshot.openOrders = trading.openOrdersByState()
             snapshot.scheduledTimers = trading.scheduledTimers
@@ -95,11 +95,6 @@ extension EngineLogic {
         }
         return snapshot
     }
-}
-
-extension TradingState {
-    /// Runs `body` with this state (read-only).
-    func withSnapshotSources<R>(_ body: (borrowing TradingState) -> R) -> R { body(self) }
 }
 
 /// Where the logic thread leaves the latest `TradingSnapshot` for the monitor (behind a lock

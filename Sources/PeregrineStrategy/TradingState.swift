@@ -452,7 +452,7 @@ public struct TradingState: ~Copyable {
         default: _counters.rejected &+= 1
         }
         orderIndex.remove(order.id.rawValue)
-        let slot = Int(slotIndex(of: order.strategy))
+        let slot = self.slot(of: order.strategy) ?? 0
         let list = Int(order.positionIndex)
         let previous = previousInList[index]
         let next = nextInList[index]
@@ -463,12 +463,6 @@ public struct TradingState: ~Copyable {
         nextInList[index] = freeHead
         previousInList[index] = -1
         freeHead = Int32(index)
-    }
-
-    @inlinable
-    func slotIndex(of strategy: StrategyID) -> Int32 {
-        for index in 0..<strategyCount where slots[index].id == strategy { return Int32(index) }
-        return 0
     }
 
     // MARK: Strategy side (through `StrategyContext`)

@@ -48,38 +48,34 @@ public struct MarketMaker: Strategy, Sendable {
         asks = Array(repeating: 0, count: instruments.count)
     }
 
-    @inlinable
-    func index(of instrument: InstrumentID) -> Int? {
-        for index in 0..<instruments.count where instruments[index] == instrument { return index }
-        return nil
-    }
-
     public mutating func onStart(_ context: inout StrategyContext) {
         for index in 0..<instruments.count { quote(index, &context) }
     }
 
     @inlinable
     public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
-        guard let index = index(of: instrument) else { return }
+        guard let index = instruments.firstIndex(of: instrument) else { return }
         quote(index, &context)
     }
 
     @inlinable
     public mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {
-        guard let index = index(of: update.order.instrument) else { return }
+        guard let index = instruments.firstIndex(of: update.order.instrument) else { return }
         if !update.order.state.isOpen { forget(update.order.id, at: index) }
         quote(index, &context)
     }
 
     @inlinable
     public mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext) {
-        guard let index = index(of: update.order.instrument) else { return }
+        guard let index = instruments.firstIndex(of: update.order.instrument) else { return }
         forget(update.order.id, at: index)
     }
 
     @inlinable
     public mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext) {
-        guard let index = index(of: update.order.instrument), !update.order.state.isOpen else { return }
+        guard let index = instruments.firstIndex(of: update.order.instrument), !update.order.state.isOpen else {
+            return
+        }
         forget(update.order.id, at: index)
     }
 
