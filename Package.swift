@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PeregrineCodec", targets: ["PeregrineCodec"]),
         .library(name: "PeregrineEVM", targets: ["PeregrineEVM"]),
         .library(name: "PeregrineMempool", targets: ["PeregrineMempool"]),
+        .library(name: "PeregrineRisk", targets: ["PeregrineRisk"]),
         .library(name: "PeregrineStrategy", targets: ["PeregrineStrategy"]),
         .library(name: "PeregrineJournal", targets: ["PeregrineJournal"]),
         .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
@@ -63,12 +64,14 @@ let package = Package(
         .target(
             name: "PeregrineVenue",
             dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
-        .target(name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook"]),
+        .target(name: "PeregrineRisk", dependencies: ["PeregrineCore", "PeregrineModel"]),
+        .target(
+            name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineRisk"]),
         .target(
             name: "PeregrineEngine",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineEVM", "PeregrineMempool",
-                "PeregrineStrategy", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
+                "PeregrineStrategy", "PeregrineRisk", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +83,7 @@ let package = Package(
         .target(
             name: "PeregrineControl",
             dependencies: [
-                "PeregrineCore", "PeregrineEngine", "PeregrineStrategy",
+                "PeregrineCore", "PeregrineEngine", "PeregrineStrategy", "PeregrineRisk",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -92,7 +95,8 @@ let package = Package(
             name: "PeregrineBench",
             dependencies: [
                 "PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineJournal",
-                "PeregrineStrategy", "PeregrineEVM", "PeregrineMempool", "PeregrineEngine", "PeregrineControl",
+                "PeregrineStrategy", "PeregrineRisk", "PeregrineEVM", "PeregrineMempool", "PeregrineEngine",
+                "PeregrineControl",
                 "PeregrineNATS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -102,7 +106,7 @@ let package = Package(
             name: "peregrine",
             dependencies: [
                 "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
-                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
+                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy", "PeregrineRisk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -154,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineStrategyTests",
             dependencies: [
-                "PeregrineStrategy", "PeregrineModel", "PeregrineCore",
+                "PeregrineStrategy", "PeregrineRisk", "PeregrineModel", "PeregrineCore", "PeregrineBook",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -98,6 +98,9 @@ public enum EventJSON {
         case .chainHead(let head):
             field("block", head.blockNumber)
             field("base_fee_wei", head.baseFeeWei)
+        case .admin(let command):
+            field("action", word: adminActionNames[Int(command.action.rawValue) - 1])
+            field("request_id", command.requestID)
         }
         writer.raw("}")
         writer.endLine()
@@ -115,6 +118,7 @@ public enum EventJSON {
         case .recordChunk: return "chunk"
         case .recordEnd: return "record"
         case .chainHead: return "chain_head"
+        case .admin: return "admin"
         }
     }
 
@@ -125,6 +129,7 @@ public enum EventJSON {
     static let orderTypeNames: [StaticString] = ["limit", "market", "stop-market", "stop-limit"]
     static let timeInForceNames: [StaticString] = ["GTC", "IOC", "FOK", "post-only"]
     static let recordTypeNames: [StaticString] = ["signed-transaction", "traced-transaction", "pool"]
+    static let adminActionNames: [StaticString] = ["kill", "reset"]
 }
 
 /// Decodes lines of the JSON event form (`EventJSON`) into events. Reuses one field table:
@@ -201,6 +206,13 @@ public struct EventJSONDecoder: ~Copyable {
                 ChainHead(
                     blockNumber: try unsigned("block", max: .max, default: nil),
                     baseFeeWei: try unsigned("base_fee_wei", max: .max, default: nil)))
+        } else if type.bytes.equals("admin") {
+            try refuseUnknownKeys(["action", "request_id"])
+            let action = try word("action", EventJSON.adminActionNames, default: nil)
+            payload = .admin(
+                AdminCommand(
+                    AdminAction(rawValue: UInt8(action + 1)) ?? .kill,
+                    requestID: try unsigned("request_id", max: .max, default: 0)))
         } else {
             throw FeedError(
                 line: 0,
@@ -210,7 +222,7 @@ public struct EventJSONDecoder: ~Copyable {
             timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: instrument, payload: payload)
     }
 
-    static let typeNames = "level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head"
+    static let typeNames = "level, trade, quote, transaction, timer, order, clear, chunk, record, chain_head or admin"
 
     /// A chunk from the string value of `key`: 0x and at most 72 hex digits, an even count.
     func chunk(_ key: StaticString) throws(FeedError) -> RecordChunk {

@@ -1,6 +1,7 @@
 import PeregrineCore
 import PeregrineFeed
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import TOMLKit
 
@@ -65,7 +66,11 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
 /// [[strategy]]   name, id, instruments, and the strategy's parameters (docs/strategies.md)
 /// [[instrument]] id, symbol, venue, tick_size, lot_size, min_quantity, min_notional,
 ///                quote_currency, maker_fee, taker_fee, contract
-/// [metrics] port
+/// [[risk]]       strategy, instrument, max_order_quantity, max_order_notional, price_collar_bps,
+///                max_open_orders, max_position, max_gross_exposure, max_daily_loss,
+///                max_orders_per_second, order_burst (docs/risk.md)
+/// [metrics] port, address
+/// [control] admin_token, admin_remote
 /// [monitor] status_interval
 /// ```
 ///
@@ -345,6 +350,20 @@ public enum ConfigurationFile {
         integerKey(
             "metrics", "port", 0...65_535, "use 0 (off) to 65535", set: { $0.metricsPort = $1 }, get: { $0.metricsPort }
         ),
+        Key(
+            section: "control", name: "admin_token", kind: .text,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .text(let text) = value else { throw invalid("control.admin_token", value, "use a string") }
+                configuration.adminToken = text.isEmpty ? nil : text
+            }, render: { _ in nil }),
+        Key(
+            section: "control", name: "admin_remote", kind: .boolean,
+            apply: { (configuration, value) throws(EngineError) in
+                guard case .boolean(let flag) = value else {
+                    throw invalid("control.admin_remote", value, "use true or false")
+                }
+                configuration.adminRemote = flag
+            }, render: { $0.adminRemote ? "true" : "false" }),
         choiceKey(
             "log", "level", ["trace", "debug", "info", "notice", "warning", "error", "critical"],
             set: { $0.logLevel = $1 }, get: { $0.logLevel }),
@@ -392,7 +411,8 @@ public enum ConfigurationFile {
         }
         var configuration = chosen?.configuration ?? ConfigurationProfile.defaults
         if let table {
-            for (sectionName, sectionValue) in table where sectionName == "strategy" || sectionName == "instrument" {
+            for (sectionName, sectionValue) in table
+            where sectionName == "strategy" || sectionName == "instrument" || sectionName == "risk" {
                 guard let array = sectionValue.array else {
                     throw .invalidSetting(
                         name: sectionName, value: "\(sectionValue)",
@@ -406,13 +426,17 @@ public enum ConfigurationFile {
                     }
                     if sectionName == "strategy" {
                         configuration.strategies.append(try strategy(entry, index: index + 1))
+                    } else if sectionName == "risk" {
+                        configuration.risk.append(try riskRule(entry, index: index + 1))
                     } else {
                         configuration.instrumentDefinitions.append(try instrument(entry, index: index + 1))
                     }
                 }
             }
             for (sectionName, sectionValue) in table
-            where sectionName != "profile" && sectionName != "strategy" && sectionName != "instrument" {
+            where sectionName != "profile" && sectionName != "strategy" && sectionName != "instrument"
+                && sectionName != "risk"
+            {
                 guard let section = sectionValue.table else {
                     throw .invalidSetting(
                         name: sectionName, value: "\(sectionValue)",
@@ -524,6 +548,70 @@ public enum ConfigurationFile {
         // the same spec.
         spec.parameters.sort { $0.key < $1.key }
         return spec
+    }
+
+    /// One `[[risk]]` table (`RiskRule`): decimals as strings (or integers), the per-currency
+    /// amounts as a string (every currency) or an inline table by currency.
+    static func riskRule(_ table: TOMLTable, index: Int) throws(EngineError) -> RiskRule {
+        let origin = "risk[\(index)]"
+        var rule = RiskRule()
+        for (key, value) in table {
+            func text() throws(EngineError) -> String {
+                if let string = value.string { return string }
+                if let number = value.int { return "\(number)" }
+                throw .invalidSetting(
+                    name: "\(origin).\(key)", value: "\(value)", allowed: "write decimals as strings, e.g. \"0.5\"")
+            }
+            func integer() throws(EngineError) -> Int {
+                guard let number = value.int else {
+                    throw .invalidSetting(name: "\(origin).\(key)", value: "\(value)", allowed: "use an integer")
+                }
+                return number
+            }
+            func amounts() throws(EngineError) -> [String: String] {
+                if let inline = value.table {
+                    var result: [String: String] = [:]
+                    for (currency, amount) in inline {
+                        guard let text = amount.string ?? amount.int.map({ "\($0)" }) else {
+                            throw .invalidSetting(
+                                name: "\(origin).\(key).\(currency)", value: "\(amount)",
+                                allowed: "write amounts as strings, e.g. \"1000.50\"")
+                        }
+                        result[currency] = text
+                    }
+                    return result
+                }
+                return ["*": try text()]
+            }
+            switch key {
+            case "strategy":
+                guard let id = value.int, (1...65_535).contains(id) else {
+                    throw .invalidSetting(
+                        name: "\(origin).strategy", value: "\(value)", allowed: "use a strategy's id, 1 to 65535")
+                }
+                rule.strategy = UInt16(id)
+            case "instrument": rule.instrument = try text()
+            case "max_order_quantity": rule.maxOrderQuantity = try text()
+            case "max_order_notional": rule.maxOrderNotional = try text()
+            case "price_collar_bps": rule.priceCollarBasisPoints = try text()
+            case "max_open_orders": rule.maxOpenOrders = try integer()
+            case "max_position": rule.maxPosition = try text()
+            case "max_gross_exposure": rule.maxGrossExposure = try amounts()
+            case "max_daily_loss": rule.maxDailyLoss = try amounts()
+            case "max_orders_per_second": rule.maxOrdersPerSecond = try text()
+            case "order_burst": rule.orderBurst = try integer()
+            default:
+                throw .invalidSetting(
+                    name: "\(origin).\(key)", value: "\(value)",
+                    allowed: "unknown key; known: " + RiskRule.keys.joined(separator: ", "))
+            }
+        }
+        if rule.settingsText.split(separator: " ").allSatisfy({ $0.hasPrefix("strategy=") || $0.hasPrefix("instrument=") })
+        {
+            throw .invalidSetting(
+                name: origin, value: rule.settingsText, allowed: "set at least one limit (docs/risk.md lists them)")
+        }
+        return rule
     }
 
     /// One `[[instrument]]` table: reference data (`id`, `symbol`, `venue`, `tick_size`,
@@ -689,6 +777,31 @@ public enum ConfigurationFile {
                     "instruments = [" + spec.instruments.map { "\($0.rawValue)" }.joined(separator: ", ") + "]")
             }
             for parameter in spec.parameters { lines.append("\(parameter.key) = \"\(parameter.value)\"") }
+        }
+        for rule in configuration.risk {
+            lines += ["", "[[risk]]"]
+            if let strategy = rule.strategy { lines.append("strategy = \(strategy)") }
+            if let instrument = rule.instrument { lines.append("instrument = \"\(instrument)\"") }
+            for (key, value) in [
+                ("max_order_quantity", rule.maxOrderQuantity), ("max_order_notional", rule.maxOrderNotional),
+                ("price_collar_bps", rule.priceCollarBasisPoints), ("max_position", rule.maxPosition),
+                ("max_orders_per_second", rule.maxOrdersPerSecond),
+            ] {
+                if let value { lines.append("\(key) = \"\(value)\"") }
+            }
+            if let count = rule.maxOpenOrders { lines.append("max_open_orders = \(count)") }
+            if let burst = rule.orderBurst { lines.append("order_burst = \(burst)") }
+            for (key, amounts) in [("max_gross_exposure", rule.maxGrossExposure), ("max_daily_loss", rule.maxDailyLoss)]
+            where !amounts.isEmpty {
+                if let every = amounts["*"], amounts.count == 1 {
+                    lines.append("\(key) = \"\(every)\"")
+                } else {
+                    lines.append(
+                        "\(key) = { "
+                            + amounts.sorted { $0.key < $1.key }.map { "\($0.key) = \"\($0.value)\"" }.joined(
+                                separator: ", ") + " }")
+                }
+            }
         }
         for definition in configuration.instrumentDefinitions {
             lines += [

@@ -4,6 +4,7 @@ import PeregrineCore
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -97,6 +98,14 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// Keep the strategies' open orders at the session's end (a restart that recovers them
     /// finds them working) instead of cancelling them.
     public var keepOrdersAtStop = false
+    /// Pre-trade risk limits (`[[risk]]` tables), resolved against the strategies and
+    /// instruments by `makeRiskLimits`; none: every check is off (the kill switch still works).
+    public var risk: [RiskRule] = []
+    /// The token `POST /kill` and `POST /reset` on the control plane require (`Authorization:
+    /// Bearer TOKEN`); nil turns those commands off. Never journaled or printed.
+    public var adminToken: String? = nil
+    /// Accept admin commands from any address the control plane listens on, not only loopback.
+    public var adminRemote = false
     /// The most open orders of all strategies together.
     public var strategyOrderCapacity = 4_096
     /// The most timers the strategies may have scheduled at once.
@@ -201,12 +210,29 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
     }
 
-    /// `validate()`, then builds the strategies (with `Custom` as the outside type) to refuse an
-    /// unknown name, an unknown, repeated or out-of-range parameter or instrument before
-    /// anything starts.
+    /// The risk rules resolved for the strategies laid out as `layouts`.
+    public func makeRiskLimits(layouts: [StrategyLayout]) throws(EngineError) -> RiskLimits {
+        do {
+            return try RiskLimits.resolve(
+                rules: risk, instruments: resolvedInstruments,
+                strategies: layouts.map { (id: $0.id.rawValue, instruments: $0.instruments) })
+        } catch {
+            throw .risk(error)
+        }
+    }
+
+    /// `validate()`, then builds the strategies (with `Custom` as the outside type) and resolves
+    /// the risk rules, to refuse an unknown name, an unknown, repeated or out-of-range parameter,
+    /// instrument or limit before anything starts.
     public func validate<Custom: Strategy>(custom: Custom.Type) throws(EngineError) {
         try validate()
         _ = try LogicSettings(self, custom: custom)
+        _ = try makeRiskLimits(layouts: try makeStrategies(custom: custom).layouts)
+        if let adminToken, adminToken.count < 16 || adminToken.contains(where: { $0.isWhitespace }) {
+            throw .invalidSetting(
+                name: "control.admin_token", value: "(\(adminToken.count) characters)",
+                allowed: "use at least 16 characters without spaces (e.g. the output of `openssl rand -hex 16`)")
+        }
     }
 
     public func validate() throws(EngineError) {

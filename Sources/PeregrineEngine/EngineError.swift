@@ -3,6 +3,7 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineJournal
+import PeregrineRisk
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -29,6 +30,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case feed(FeedError)
     /// A strategy's configuration (name, id, instruments, parameters) cannot run.
     case strategy(StrategyConfigurationError)
+    /// A `[[risk]]` rule that cannot be used.
+    case risk(RiskConfigurationError)
     /// A part built outside the engine module (a NATS source, sink or journal) failed; `part`
     /// names it and where it points, `error` is that module's own typed error.
     case part(String, any Error & Sendable)
@@ -46,6 +49,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .book(let error): return "engine set-up failed: \(error)"
         case .feed(let error): return "recorded source: \(error)"
         case .strategy(let error): return "\(error)"
+        case .risk(let error): return "\(error)"
         case .part(let part, let error): return "\(part): \(error)"
         case .wiring(let reason): return "engine wiring: \(reason)"
         }
@@ -63,6 +67,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case (.book(let a), .book(let b)): return a == b
         case (.feed(let a), .feed(let b)): return a == b
         case (.strategy(let a), .strategy(let b)): return a == b
+        case (.risk(let a), .risk(let b)): return a == b
         case (.part(let a, let x), .part(let b, let y)): return a == b && "\(x)" == "\(y)"
         case (.wiring(let a), .wiring(let b)): return a == b
         default: return false

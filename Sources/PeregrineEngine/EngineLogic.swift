@@ -3,6 +3,7 @@ import PeregrineCore
 import PeregrineEVM
 import PeregrineMempool
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 
 /// A running hash of every output, in order: FNV-1a over each field (see
@@ -124,6 +125,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         let venue = try Self.makeVenue(configuration)
         let mempool = try Self.makeMempool(configuration)
         let set = try configuration.makeStrategies(custom: custom)
+        let risk = try configuration.makeRiskLimits(layouts: set.layouts)
         let definitions = configuration.resolvedInstruments
         var rules = Array(
             repeating: InstrumentRules.free, count: (definitions.map { Int($0.id.rawValue) }.max() ?? 0) + 1)
@@ -137,7 +139,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         trading.initialize(
             to: TradingState(
                 strategies: set.layouts, rules: rules, orderCapacity: configuration.strategyOrderCapacity,
-                timerCapacity: configuration.timerCapacity, venueOrderCapacity: configuration.venueOrderCapacity))
+                timerCapacity: configuration.timerCapacity, venueOrderCapacity: configuration.venueOrderCapacity,
+                risk: risk))
         strategies = .allocate(capacity: 1)
         strategies.initialize(to: set)
         self.mempool = mempool
@@ -207,7 +210,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     mutating func handle<Outputs: OutputSink & ~Copyable>(
         _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>
     ) {
-        trading.pointee.beginEvent(time: event.timestamp)
+        trading.pointee.beginEvent(time: event.timestamp, exchangeTime: event.exchangeTimestamp)
         if !trading.pointee.started {
             trading.pointee.setStarted(true)
             for slot in 0..<strategies.pointee.count { callStrategy(.start, slot: slot, event, sequence, outputs) }
@@ -219,21 +222,71 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         switch event.payload {
         case .levelUpdate(let update):
             books.pointee.apply(update, to: instrument)
+            mark(instrument)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .order(let command):
             var router = ReportRouter(outputs: outputs, trading: trading)
             books.pointee.process(command, instrument: instrument, sink: &router)
+            mark(instrument)
             drain(event, sequence, outputs)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .clearBook:
             books.pointee.clear(instrument)
             notify(.book(instrument), instrument, event, sequence, outputs)
-        case .quote(let quote): notify(.quote(quote, instrument), instrument, event, sequence, outputs)
+        case .quote(let quote):
+            if trading.pointee.needsMarks, quote.bidPrice.ticks > 0, quote.askPrice.ticks > 0 {
+                trading.pointee.updateMark(instrument, bid: quote.bidPrice, ask: quote.askPrice)
+            }
+            notify(.quote(quote, instrument), instrument, event, sequence, outputs)
         case .trade(let trade): notify(.trade(trade, instrument), instrument, event, sequence, outputs)
         case .timer(let timer) where timer.timerID == TimerFire.sessionEnd: stop(event, sequence, outputs)
+        case .admin(let command): administer(command, event, sequence, outputs)
         default: break
         }
+        if trading.pointee.hasLossLimits { checkLosses(event, sequence, outputs) }
         if hasMempool { handleMempool(event, sequence: sequence, outputs: outputs) }
+    }
+
+    /// Records the instrument's mid for the risk checks (when they need one).
+    @inlinable
+    mutating func mark(_ instrument: InstrumentID) {
+        guard trading.pointee.needsMarks else { return }
+        let top = books.pointee.bestBidOffer(instrument)
+        trading.pointee.updateMark(instrument, bid: top?.bid?.price, ask: top?.ask?.price)
+    }
+
+    /// An operator's kill or reset (a journaled admin event).
+    @inlinable @inline(never)
+    mutating func administer<Outputs: OutputSink & ~Copyable>(
+        _ command: AdminCommand, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        switch command.action {
+        case .kill:
+            if trading.pointee.tripKillSwitch(.operatorCommand) { cancelOpenOrders(event, sequence, outputs) }
+        case .reset: _ = trading.pointee.resetKillSwitch()
+        }
+    }
+
+    /// Trips the kill switch when a strategy's loss today passed its maximum.
+    @inlinable @inline(never)
+    mutating func checkLosses<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        guard let slot = trading.pointee.nextLossBreach() else { return }
+        let strategy = trading.pointee.layout(slot: slot).id
+        if trading.pointee.tripKillSwitch(.dailyLoss, strategy: strategy) { cancelOpenOrders(event, sequence, outputs) }
+    }
+
+    /// Cancels every open order of every strategy, routing the cancels as it goes. Each round
+    /// queues a cancel for what is open (as many as the command queue takes); a cancel the
+    /// venue refuses (an order it no longer holds) leaves the order open, so the rounds are
+    /// bounded: enough for every order once, and two more.
+    @inlinable
+    mutating func cancelOpenOrders<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let rounds = trading.pointee.openOrders / TradingState.pendingCapacity + 2
+        for _ in 0..<rounds where trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
     }
 
     /// The event without strategies: its book, and the mempool analysis. Reports go straight to
@@ -246,6 +299,14 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         case .levelUpdate(let update): books.pointee.apply(update, to: event.instrument)
         case .order(let command): books.pointee.process(command, instrument: event.instrument, sink: &outputs)
         case .clearBook: books.pointee.clear(event.instrument)
+        case .admin(let command):
+            // No strategy, no order to cancel: the switch's state is all there is.
+            trading.pointee.beginEvent(time: event.timestamp)
+            if command.action == .kill {
+                _ = trading.pointee.tripKillSwitch(.operatorCommand)
+            } else {
+                _ = trading.pointee.resetKillSwitch()
+            }
         default: break
         }
         if hasMempool { analyse(event, sequence: sequence, outputs: &outputs) }
@@ -316,13 +377,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         guard trading.pointee.started else { return }
         for slot in 0..<strategies.pointee.count { callStrategy(.stop, slot: slot, event, sequence, outputs) }
-        if cancelOrdersAtStop {
-            // Each round queues a cancel for what is open (as many as the command queue takes);
-            // a cancel the venue refuses (an order it no longer holds) leaves the order open, so
-            // the rounds are bounded: enough for every order once, and two more.
-            let rounds = trading.pointee.openOrders / TradingState.pendingCapacity + 2
-            for _ in 0..<rounds where trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
-        }
+        if cancelOrdersAtStop { cancelOpenOrders(event, sequence, outputs) }
         trading.pointee.setStarted(false)
     }
 
@@ -357,6 +412,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         if books.pointee.isHosted(instrument) {
             var router = ReportRouter(outputs: outputs, trading: trading)
             books.pointee.process(command, instrument: instrument, sink: &router)
+            mark(instrument)
             return
         }
         _venueOrders &+= 1
@@ -365,12 +421,13 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
-    /// 6 (2026-11-29): the strategies' trading state (orders, positions, timers) and every
+    /// 7 (2026-11-30): the risk state (kill switch, marks, the trading day and its baselines,
+    /// throttles) follows the trading state. 6 (2026-11-29): the strategies' trading state (orders, positions, timers) and every
     /// strategy's state follow the books; versions 4 and 5 held one strategy without orders or
     /// positions and are refused (recovery then replays the journal, whose settings are refused
     /// in turn if an older build wrote them). 5: the mempool analysis' state. 4: strategies
     /// submit orders; each instrument has one book.
-    static var snapshotVersion: UInt16 { 6 }
+    static var snapshotVersion: UInt16 { 7 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).

@@ -1,6 +1,7 @@
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -23,6 +24,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var instrumentDefinitions: [InstrumentDefinition]
     /// The mempool analysis' settings (nil: none).
     public var mempool: MempoolSettings?
+    /// The pre-trade risk rules as configured.
+    public var risk: [RiskRule]
 
     public static let fileName = "engine-logic.conf"
 
@@ -42,6 +45,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         timerCapacity = configuration.timerCapacity
         keepOrdersAtStop = configuration.keepOrdersAtStop
         instrumentDefinitions = configuration.instrumentDefinitions.sorted { $0.id < $1.id }
+        risk = configuration.risk
         // With the Bloom filter's size fixed, so a replay anywhere builds the same filter.
         mempool = configuration.mempool.map { (try? $0.resolved()) ?? $0 }
     }
@@ -57,6 +61,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         configuration.instrumentDefinitions = instrumentDefinitions
         configuration.strategies = strategies.map(StrategySpec.init(description:))
         configuration.mempool = mempool
+        configuration.risk = risk
     }
 
     var fields: [(String, Int)] {
@@ -67,14 +72,16 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         ]
     }
 
-    /// The format of the settings text. Format 5 (2026-11-29): strategies keep orders,
+    /// The format of the settings text. Format 6 (2026-11-30): the pre-trade risk rules
+    /// (`risks = N`, then `risk.K = …`); format 5, the same without them, is read as having
+    /// none. Format 5 (2026-11-29): strategies keep orders,
     /// positions and timers; any number of them (`strategies = N`, then `strategy.K = …` for K
     /// from 1), instruments' reference data (`instrument.ID = …`, the synthetic defaults
     /// otherwise), `strategy-orders`, `timers`, `keep-orders`. Formats 1 to 4 were written by
     /// builds with one hard-wired strategy that kept no orders: their journals replay only with
     /// such a build, so they are refused, as is a newer format.
-    public static let format = 5
-    public static let readableFormats = 5...5
+    public static let format = 6
+    public static let readableFormats = 5...6
 
     public var description: String {
         var lines = ["format = \(Self.format)"] + fields.map { "\($0.0) = \($0.1)" }
@@ -84,6 +91,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             lines.append("instrument.\(definition.id.rawValue) = \(definition.settingsText)")
         }
         lines.append("mempool = \(mempool.map { "\($0)" } ?? "off")")
+        lines.append("risks = \(risk.count)")
+        for (index, rule) in risk.enumerated() { lines.append("risk.\(index + 1) = \(rule.settingsText)") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -149,6 +158,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
                 throw .settings(.invalid(origin: origin, name: "mempool", reason: error.description))
             }
         }
+        for index in 0..<(format >= 6 ? Swift.max(try number("risks"), 0) : 0) {
+            guard let text = values["risk.\(index + 1)"] else {
+                throw .settings(.missing(origin: origin, name: "risk.\(index + 1)"))
+            }
+            do { configuration.risk.append(try RiskRule(settingsText: text)) } catch {
+                throw .settings(.invalid(origin: origin, name: "risk.\(index + 1)", reason: error.description))
+            }
+        }
         return LogicSettings(configuration, strategies: strategies)
     }
 
@@ -178,6 +195,12 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         }
         if instrumentDefinitions != other.instrumentDefinitions {
             return "other instrument reference data in the journal"
+        }
+        if risk != other.risk {
+            return "risk rules "
+                + (other.risk.isEmpty ? "none" : other.risk.map { "'\($0.settingsText)'" }.joined(separator: ", "))
+                + " in the journal, "
+                + (risk.isEmpty ? "none" : risk.map { "'\($0.settingsText)'" }.joined(separator: ", ")) + " in this run"
         }
         return nil
     }

@@ -2,8 +2,9 @@
 ///
 /// ```
 ///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order,
-///        7 clear book, 8 record chunk, 9 record end, 10 chain head)
-///  1     format version (u8, 4; versions 1 to 3 are read too: version 3 has no kinds 8-10,
+///        7 clear book, 8 record chunk, 9 record end, 10 chain head, 11 admin)
+///  1     format version (u8, 5; versions 1 to 4 are read too: version 4 has no kind 11,
+///        version 3 no kinds 8-10,
 ///        versions 1 and 2 no clear-book kind either, and version 1's bytes 16-23 held the
 ///        feed's sequence number, which nothing used, and decode as exchange timestamp 0)
 ///  2-3   reserved (0)
@@ -23,14 +24,15 @@
 ///        record chunk  36 bytes of the record @24 (bytes 60-63 zero)
 ///        record end    type u8 @24, length u32 @28, CRC-32C u32 @32
 ///        chain head    block number u64 @24, base fee in wei u64 @32
+///        admin         action u8 @24 (1 kill, 2 reset), request id u64 @32
 /// ```
 extension Event {
     /// Size of an encoded event.
     public static let encodedSize = 64
     /// The format version written in byte 1.
-    public static let wireVersion: UInt8 = 4
+    public static let wireVersion: UInt8 = 5
     /// The format versions `init(decoding:)` reads.
-    public static let readableWireVersions: ClosedRange<UInt8> = 1...4
+    public static let readableWireVersions: ClosedRange<UInt8> = 1...5
 
     /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
     /// Throws `.truncated` when `bytes` is shorter than 64.
@@ -87,6 +89,9 @@ extension Event {
         case .chainHead(let head):
             Wire.store(head.blockNumber, frame, 24)
             Wire.store(head.baseFeeWei, frame, 32)
+        case .admin(let command):
+            Wire.store(command.action.rawValue, frame, 24)
+            Wire.store(command.requestID, frame, 32)
         }
     }
 
@@ -175,6 +180,15 @@ extension Event {
                 ChainHead(
                     blockNumber: Wire.load(frame, 24, as: UInt64.self),
                     baseFeeWei: Wire.load(frame, 32, as: UInt64.self)))
+        case .admin:
+            guard version >= 5 else { throw .unknownEventKind(kindRaw) }
+            try Wire.requireZero(frame, 25..<32, type: "Event")
+            try Wire.requireZero(frame, 40..<64, type: "Event")
+            let actionRaw = Wire.load(frame, 24, as: UInt8.self)
+            guard let action = AdminAction(rawValue: actionRaw) else {
+                throw .invalidField(type: "AdminCommand", field: "action", value: Int64(actionRaw))
+            }
+            payload = .admin(AdminCommand(action, requestID: Wire.load(frame, 32, as: UInt64.self)))
         }
         self.init(
             timestamp: Wire.load(frame, 8, as: UInt64.self),

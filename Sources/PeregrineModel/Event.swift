@@ -11,6 +11,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
     case recordChunk = 8
     case recordEnd = 9
     case chainHead = 10
+    case admin = 11
 }
 
 /// A price level of a level-2 book set to a new total quantity (zero removes the level).
@@ -161,6 +162,35 @@ public struct ChainHead: Hashable, Sendable, BitwiseCopyable {
     }
 }
 
+/// What an operator asked the engine to do (`POST /kill`, `peregrine kill`): an input like any
+/// other, journaled, so a replay or a recovery does it at the same point of the sequence.
+@frozen
+public enum AdminAction: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable, CustomStringConvertible {
+    /// Trip the kill switch: cancel every open order and refuse new ones until a reset.
+    case kill = 1
+    /// Reset the kill switch: orders are accepted again.
+    case reset = 2
+
+    public var description: String {
+        switch self {
+        case .kill: return "kill"
+        case .reset: return "reset"
+        }
+    }
+}
+
+/// An operator's command and the number the control plane gave its request.
+@frozen
+public struct AdminCommand: Hashable, Sendable, BitwiseCopyable {
+    public var action: AdminAction
+    public var requestID: UInt64
+
+    @inlinable public init(_ action: AdminAction, requestID: UInt64) {
+        self.action = action
+        self.requestID = requestID
+    }
+}
+
 /// What an event carries: one of the market event kinds, stored inline.
 @frozen
 public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
@@ -176,6 +206,7 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
     case recordChunk(RecordChunk)
     case recordEnd(RecordEnd)
     case chainHead(ChainHead)
+    case admin(AdminCommand)
 
     /// The payload's kind. Always inlined: read once per event by the logic (out of line it
     /// was a call per event).
@@ -192,6 +223,7 @@ public enum EventPayload: Hashable, Sendable, BitwiseCopyable {
         case .recordChunk: return .recordChunk
         case .recordEnd: return .recordEnd
         case .chainHead: return .chainHead
+        case .admin: return .admin
         }
     }
 }

@@ -76,8 +76,31 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
     case levelCeiling = 32
     /// A limit price further from the last trade price than the venue's price collar allows.
     case outsidePriceCollar = 33
+    // Pre-trade risk (the engine refused the order before any venue; `isRisk`).
+    /// The kill switch is tripped: no new order or replace until it is reset.
+    case killSwitch = 40
+    /// Quantity above the strategy's maximum order quantity in the instrument.
+    case maxOrderQuantity = 41
+    /// Price × quantity above the maximum order notional (a market order at the mark).
+    case maxOrderNotional = 42
+    /// A price further from the mid than the strategy's collar (basis points).
+    case riskPriceCollar = 43
+    /// The strategy already has its most open orders in the instrument.
+    case maxOpenOrders = 44
+    /// The position, with every open order on the order's side filled, would pass the maximum.
+    case maxPosition = 45
+    /// Σ |position × mid| + open order notional, in the quote currency, would pass the maximum.
+    case maxGrossExposure = 46
+    /// The strategy's order rate is above its throttle (a token bucket on event time).
+    case orderThrottle = 47
 
     @inlinable public var isReject: Bool { rawValue >= 20 }
+
+    /// Whether the engine's pre-trade risk refused the order (not a venue).
+    @inlinable public var isRisk: Bool { rawValue >= 40 }
+
+    /// The pre-trade risk reasons, in code order.
+    public static let riskReasons: [ExecutionReason] = allCases.filter(\.isRisk)
 
     public var description: String {
         switch self {
@@ -101,6 +124,14 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
         case .notReplaceable: return "not-replaceable"
         case .levelCeiling: return "level-ceiling"
         case .outsidePriceCollar: return "outside-price-collar"
+        case .killSwitch: return "kill-switch"
+        case .maxOrderQuantity: return "max-order-quantity"
+        case .maxOrderNotional: return "max-order-notional"
+        case .riskPriceCollar: return "risk-price-collar"
+        case .maxOpenOrders: return "max-open-orders"
+        case .maxPosition: return "max-position"
+        case .maxGrossExposure: return "max-gross-exposure"
+        case .orderThrottle: return "order-throttle"
         }
     }
 }

@@ -1,6 +1,7 @@
 import PeregrineBook
 import PeregrineCore
 import PeregrineModel
+import PeregrineRisk
 
 /// Why the engine refused a strategy's command before it reached a venue (`submit` returns
 /// nil, `cancel`/`replace` false; `StrategyContext.lastRefusal` says which).
@@ -73,7 +74,59 @@ public struct TradingCounters: Equatable, Sendable {
     public var lostUpdates = 0
     /// Every refusal, whatever the reason.
     public var totalRefused = 0
+    /// Orders and replaces the pre-trade risk refused (each answered with a reject update), by
+    /// reason (index `reason.rawValue − 40`: `ExecutionReason.riskReasons` order).
+    public var riskRejected: [Int] = Array(repeating: 0, count: ExecutionReason.riskReasons.count)
     public init() {}
+
+    /// Risk rejects by reason, for reports (reasons with none left out).
+    public var riskRejectsByReason: [(reason: ExecutionReason, count: Int)] {
+        ExecutionReason.riskReasons.enumerated().compactMap { index, reason in
+            riskRejected[index] > 0 ? (reason, riskRejected[index]) : nil
+        }
+    }
+}
+
+/// What a position's open orders add to it if they fill: lots per side, notional, count. Kept
+/// for the pre-trade checks as orders open, fill, change and close (never recomputed per check).
+/// A replace in flight counts at the larger of its old and new quantity and price.
+@frozen
+public struct OpenExposure: Hashable, Sendable, BitwiseCopyable {
+    public var buyLots: Int64 = 0
+    public var sellLots: Int64 = 0
+    /// Σ 2 × price × open lots of orders with a price, ticks × lots.
+    public var twicePricedNotional: Int128 = 0
+    /// Open lots of market orders (valued at the mark).
+    public var unpricedLots: Int64 = 0
+    public var orders: Int32 = 0
+
+    @inlinable public init() {}
+
+    /// What `order` adds while it is open (nothing once it is final).
+    @inlinable
+    public init(_ order: OwnOrder) {
+        guard order.state.isOpen else { return }
+        var lots = order.leaves.lots
+        var price =
+            order.type == .market ? 0 : order.type == .stopMarket ? order.stopPrice.ticks : order.price.ticks
+        if order.state == .pendingReplace {
+            lots = Swift.max(lots, order.pendingQuantity.lots &- order.filled.lots)
+            price = Swift.max(price, order.pendingPrice.ticks)
+        }
+        if order.side == .buy { buyLots = lots } else { sellLots = lots }
+        if price > 0 { twicePricedNotional = Int128(price) &* 2 &* Int128(lots) } else { unpricedLots = lots }
+        orders = 1
+    }
+
+    /// Moves from what `before` added to what `after` adds.
+    @inlinable
+    mutating func replace(_ before: OpenExposure, with after: OpenExposure) {
+        buyLots &+= after.buyLots &- before.buyLots
+        sellLots &+= after.sellLots &- before.sellLots
+        twicePricedNotional &+= after.twicePricedNotional &- before.twicePricedNotional
+        unpricedLots &+= after.unpricedLots &- before.unpricedLots
+        orders &+= after.orders &- before.orders
+    }
 }
 
 /// Everything the engine keeps about its strategies' trading, on the logic thread: their
@@ -169,6 +222,41 @@ public struct TradingState: ~Copyable {
     @usableFromInline var timersEvent: UInt64 = .max
     @usableFromInline var timersFiredThisEvent = 0
 
+    // MARK: Risk
+
+    /// Per position: the strategy's limits there, whether any is on, and its open orders' exposure.
+    @usableFromInline let limits: UnsafeMutablePointer<InstrumentLimits>
+    @usableFromInline let limited: UnsafeMutablePointer<Bool>
+    @usableFromInline let exposures: UnsafeMutablePointer<OpenExposure>
+    /// Per position: its quote currency (index) and currency units per unit of its money.
+    @usableFromInline let positionCurrency: UnsafeMutablePointer<Int32>
+    @usableFromInline let positionFactor: UnsafeMutablePointer<Int128>
+    /// Per strategy: its order-rate throttle.
+    @usableFromInline let throttles: UnsafeMutablePointer<TokenBucket>
+    /// Per strategy and currency: limits (`RiskLimits.off`: none), the day's starting P&L.
+    @usableFromInline let currencyCount: Int
+    @usableFromInline let exposureLimits: UnsafeMutablePointer<Int128>
+    @usableFromInline let lossLimits: UnsafeMutablePointer<Int128>
+    @usableFromInline let dayBaselines: UnsafeMutablePointer<Int128>
+    /// Per strategy: its P&L changed since its loss was last checked.
+    @usableFromInline let lossDirty: UnsafeMutablePointer<Bool>
+    /// Per instrument: twice the last mid in ticks (0: none yet).
+    @usableFromInline let marks: UnsafeMutablePointer<Int64>
+    /// Whether any check needs marks, whether any strategy has a loss limit, an exposure limit.
+    public let needsMarks: Bool
+    public let hasLossLimits: Bool
+    @usableFromInline let hasExposureLimits: Bool
+    /// The currencies (for reports) and the decimals of their units.
+    public let currencies: [String]
+    public let currencyDecimals: [Int]
+    @usableFromInline var _killSwitch = KillSwitch()
+    public var killSwitch: KillSwitch { _killSwitch }
+    /// UTC from the events: the last exchange time seen and the event time it came at.
+    @usableFromInline var utcAnchor: UInt64 = 0
+    @usableFromInline var utcAnchorTime: UInt64 = 0
+    /// The UTC day (days since 1970-01-01) the loss limits count from (-1: none yet).
+    @usableFromInline var tradingDay: Int64 = -1
+
     // MARK: Time and counters
 
     /// Event time of the event being handled, engine ns.
@@ -191,9 +279,11 @@ public struct TradingState: ~Copyable {
     ///   - orderCapacity: the most open orders of all strategies together.
     ///   - venueOrderCapacity: the most orders one venue book holds (bounds how many fills one
     ///     command can make, so the update queue never overflows).
+    ///   - risk: the resolved risk limits, laid out like `strategies` (nil: none; the kill
+    ///     switch works either way).
     public init(
         strategies: [StrategyLayout], rules: [InstrumentRules], orderCapacity: Int, timerCapacity: Int,
-        venueOrderCapacity: Int
+        venueOrderCapacity: Int, risk: RiskLimits? = nil
     ) {
         strategyCount = strategies.count
         slots = .allocate(capacity: Swift.max(strategies.count, 1))
@@ -262,6 +352,51 @@ public struct TradingState: ~Copyable {
         self.timerCapacity = Swift.max(timerCapacity, 1)
         timers = .allocate(capacity: self.timerCapacity)
         timers.initialize(repeating: TimerEntry(deadline: 0, id: 0, tag: 0, slot: 0), count: self.timerCapacity)
+
+        let risk =
+            risk
+            ?? RiskLimits.unlimited(strategies: strategies.map { (id: $0.id.rawValue, instruments: $0.instruments) })
+        let positionSlots = Swift.max(flat.count, 1)
+        limits = .allocate(capacity: positionSlots)
+        limits.initialize(repeating: .none, count: positionSlots)
+        limited = .allocate(capacity: positionSlots)
+        limited.initialize(repeating: false, count: positionSlots)
+        exposures = .allocate(capacity: positionSlots)
+        exposures.initialize(repeating: OpenExposure(), count: positionSlots)
+        positionCurrency = .allocate(capacity: positionSlots)
+        positionCurrency.initialize(repeating: 0, count: positionSlots)
+        positionFactor = .allocate(capacity: positionSlots)
+        positionFactor.initialize(repeating: 0, count: positionSlots)
+        for index in 0..<Swift.min(flat.count, risk.instrumentLimits.count) {
+            limits[index] = risk.instrumentLimits[index]
+            limited[index] = risk.instrumentLimits[index].isActive
+            positionCurrency[index] = risk.positionCurrency[index]
+            positionFactor[index] = risk.positionFactor[index]
+        }
+        throttles = .allocate(capacity: Swift.max(strategies.count, 1))
+        throttles.initialize(repeating: .unlimited, count: Swift.max(strategies.count, 1))
+        for (index, throttle) in risk.throttles.prefix(strategies.count).enumerated() { throttles[index] = throttle }
+        currencyCount = risk.currencies.count
+        currencies = risk.currencies
+        currencyDecimals = risk.currencyDecimals
+        let cells = Swift.max(strategies.count * risk.currencies.count, 1)
+        exposureLimits = .allocate(capacity: cells)
+        exposureLimits.initialize(repeating: RiskLimits.off, count: cells)
+        lossLimits = .allocate(capacity: cells)
+        lossLimits.initialize(repeating: RiskLimits.off, count: cells)
+        for index in 0..<Swift.min(risk.exposureLimits.count, cells) {
+            exposureLimits[index] = risk.exposureLimits[index]
+            lossLimits[index] = risk.lossLimits[index]
+        }
+        dayBaselines = .allocate(capacity: cells)
+        dayBaselines.initialize(repeating: 0, count: cells)
+        lossDirty = .allocate(capacity: Swift.max(strategies.count, 1))
+        lossDirty.initialize(repeating: false, count: Swift.max(strategies.count, 1))
+        marks = .allocate(capacity: limit)
+        marks.initialize(repeating: 0, count: limit)
+        needsMarks = risk.needsMarks
+        hasLossLimits = risk.hasLossLimits
+        hasExposureLimits = risk.exposureLimits.contains { $0 != RiskLimits.off }
     }
 
     deinit {
@@ -279,15 +414,28 @@ public struct TradingState: ~Copyable {
         pending.deallocate()
         updates.deallocate()
         timers.deallocate()
+        limits.deallocate()
+        limited.deallocate()
+        exposures.deallocate()
+        positionCurrency.deallocate()
+        positionFactor.deallocate()
+        throttles.deallocate()
+        exposureLimits.deallocate()
+        lossLimits.deallocate()
+        dayBaselines.deallocate()
+        lossDirty.deallocate()
+        marks.deallocate()
     }
 
     // MARK: Engine side
 
-    /// Starts an event at `time`: every strategy gets its command budget back.
+    /// Starts an event at `time` (`exchangeTime`: its UTC stamp, 0 when it has none): every
+    /// strategy gets its command budget back; with loss limits, a new UTC day starts their count.
     @inlinable
-    public mutating func beginEvent(time: UInt64) {
+    public mutating func beginEvent(time: UInt64, exchangeTime: UInt64 = 0) {
         _time = time
         eventNumber &+= 1
+        if hasLossLimits { advanceDay(exchangeTime: exchangeTime) }
     }
 
     /// Marks the strategies started or stopped.
@@ -368,6 +516,7 @@ public struct TradingState: ~Copyable {
         }
         let index = Int(found)
         var order = orders[index]
+        let before = OpenExposure(order)
         var fee = Money.zero
         switch report.kind {
         case .accepted:
@@ -409,6 +558,7 @@ public struct TradingState: ~Copyable {
             positions[Int(order.positionIndex)].apply(
                 side: order.side, price: report.price, quantity: report.quantity, fee: fee)
             _counters.fills &+= 1
+            if hasLossLimits, let slot = slot(of: order.strategy) { lossDirty[slot] = true }
         case .cancelled:
             guard order.state.isOpen else { return ignore() }
             order.state = .cancelled
@@ -424,6 +574,7 @@ public struct TradingState: ~Copyable {
             guard order.state.isOpen else { return ignore() }
         }
         orders[index] = order
+        exposures[Int(order.positionIndex)].replace(before, with: OpenExposure(order))
         if !order.state.isOpen { finish(index, order) }
         enqueue(OrderUpdate(order: order, report: report, fee: fee))
     }
@@ -542,18 +693,149 @@ public struct TradingState: ~Copyable {
         command.action = .new
         command.orderID = id
         command.account = slots[slot].account
+        let risk = riskCheck(
+            command, priceTicks: Self.checkedPrice(command), totalLots: command.quantity.lots,
+            addedLots: command.quantity.lots, isNew: true, instrument: instrument, position: Int(position), slot: slot)
+        if risk != .none {
+            refuseByRisk(
+                OwnOrder(
+                    id: id, instrument: instrument, strategy: strategy, command: command, submittedAt: _time,
+                    positionIndex: position),
+                report: .rejection(of: command, instrument: instrument, reason: risk))
+            return .success(id)
+        }
         let index = Int(freeHead)
         freeHead = nextInList[index]
         orders[index] = OwnOrder(
             id: id, instrument: instrument, strategy: strategy, command: command, submittedAt: _time,
             positionIndex: position)
         link(index, list: Int(position))
+        exposures[Int(position)].replace(OpenExposure(), with: OpenExposure(orders[index]))
         slots[slot].openCount &+= 1
         openOrderCount &+= 1
         orderIndex.insert(id.rawValue, slot: Int32(index))
         push(command, instrument: instrument)
         _counters.submitted &+= 1
         return .success(id)
+    }
+
+    /// The price the checks see: the limit price, the stop price of a stop-market order, 0 for
+    /// a market order.
+    @inlinable
+    static func checkedPrice(_ command: OrderCommand) -> Int64 {
+        command.type == .market ? 0 : command.type == .stopMarket ? command.stopPrice.ticks : command.price.ticks
+    }
+
+    /// Answers a refused order or replace with a reject update (`order` as the strategy will
+    /// see it), and counts it.
+    @inlinable
+    mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport) {
+        var order = order
+        if order.state == .pendingNew {
+            order.state = .rejected
+            order.reason = report.reason
+            order.leaves = .zero
+            _counters.rejected &+= 1
+        }
+        _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
+        enqueue(OrderUpdate(order: order, report: report, fee: .zero))
+    }
+
+    /// The pre-trade checks of an order (or a replace) for position `position` of the strategy
+    /// in `slot`, in order: kill switch, order quantity, order notional, price collar, open
+    /// orders (new orders only), position, gross exposure, throttle (last, so an order refused
+    /// for another reason takes no token). `.none` when it may go. Allocation-free; O(1) but
+    /// the gross exposure, O(the strategy's instruments).
+    @inlinable
+    mutating func riskCheck(
+        _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
+        instrument: InstrumentID, position: Int, slot: Int
+    ) -> ExecutionReason {
+        if _killSwitch.isTripped { return .killSwitch }
+        if limited[position] {
+            let limit = limits[position]
+            let twiceMark = marks[Int(instrument.rawValue)]
+            guard RiskChecks.orderQuantity(lots: totalLots, limit: limit.maxOrderLots) else { return .maxOrderQuantity }
+            if limit.maxOrderNotional.units != .max {
+                let notional = RiskChecks.twiceNotional(priceTicks: priceTicks, lots: totalLots, twiceMark: twiceMark)
+                guard RiskChecks.orderNotional(twiceNotional: notional, limit: limit.maxOrderNotional) else {
+                    return .maxOrderNotional
+                }
+            }
+            if limit.collarBasisPoints >= 0 {
+                guard
+                    RiskChecks.priceCollar(
+                        priceTicks: priceTicks, twiceMark: twiceMark, basisPoints: limit.collarBasisPoints),
+                    command.type != .stopLimit
+                        || RiskChecks.priceCollar(
+                            priceTicks: command.stopPrice.ticks, twiceMark: twiceMark,
+                            basisPoints: limit.collarBasisPoints)
+                else { return .riskPriceCollar }
+            }
+            if isNew {
+                guard RiskChecks.openOrders(open: exposures[position].orders, limit: limit.maxOpenOrders) else {
+                    return .maxOpenOrders
+                }
+            }
+            if limit.maxPositionLots != .max, addedLots > 0 {
+                let open = command.side == .buy ? exposures[position].buyLots : exposures[position].sellLots
+                guard
+                    RiskChecks.position(
+                        side: command.side, lots: addedLots, net: positions[position].net, openSameSide: open,
+                        limit: limit.maxPositionLots)
+                else { return .maxPosition }
+            }
+        }
+        if hasExposureLimits, addedLots > 0 {
+            let cell = slot &* currencyCount &+ Int(positionCurrency[position])
+            if exposureLimits[cell] != RiskLimits.off {
+                let twiceMark = marks[Int(instrument.rawValue)]
+                guard
+                    let added = RiskChecks.twiceNotional(priceTicks: priceTicks, lots: addedLots, twiceMark: twiceMark)
+                else { return .maxGrossExposure }
+                let total = Self.saturatingAdd(
+                    grossExposure(slot: slot, currency: positionCurrency[position]),
+                    Self.currencyUnits(twiceTickLots: added, factor: positionFactor[position]))
+                guard RiskChecks.grossExposure(total, limit: exposureLimits[cell]) else { return .maxGrossExposure }
+            }
+        }
+        if throttles[slot].isActive, !throttles[slot].take(at: _time) { return .orderThrottle }
+        return .none
+    }
+
+    /// Twice an amount in ticks × lots as currency units (money × factor), saturating.
+    @inlinable
+    static func currencyUnits(twiceTickLots: Int128, factor: Int128) -> Int128 {
+        let (money, first) = twiceTickLots.multipliedReportingOverflow(by: Money.unitsPerTickLot / 2)
+        let (units, second) = money.multipliedReportingOverflow(by: factor)
+        return first || second ? .max : units
+    }
+
+    @inlinable
+    static func saturatingAdd(_ left: Int128, _ right: Int128) -> Int128 {
+        let (sum, overflow) = left.addingReportingOverflow(right)
+        return overflow ? (right > 0 ? .max : .min) : sum
+    }
+
+    /// Gross exposure of the strategy in `slot` in one currency, in its units: Σ over its
+    /// instruments quoted in it of |position| × mark + open order notional (market orders at
+    /// the mark). A position in an instrument with no mark yet counts at its cost.
+    @inlinable
+    public func grossExposure(slot: Int, currency: Int32) -> Int128 {
+        var total: Int128 = 0
+        let first = Int(slots[slot].firstInstrument)
+        for position in first..<(first &+ Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency {
+            let twiceMark = Int128(marks[Int(instruments[position].rawValue)])
+            let held = positions[position]
+            let exposure = exposures[position]
+            let value =
+                twiceMark > 0
+                ? Int128(held.net.magnitude) &* twiceMark : held.openCost.magnitude > UInt128(Int128.max / 4)
+                    ? Int128.max / 4 : Int128(held.openCost.magnitude) &* 2
+            let twice = value &+ exposure.twicePricedNotional &+ Int128(exposure.unpricedLots) &* twiceMark
+            total = Self.saturatingAdd(total, Self.currencyUnits(twiceTickLots: twice, factor: positionFactor[position]))
+        }
+        return total
     }
 
     /// Appends order `index` to the open orders of position `list`.
@@ -604,9 +886,21 @@ public struct TradingState: ~Copyable {
             return refuse(.belowMinimumNotional)
         }
         guard takeBudget(slot: slot) else { return refuse(.eventLimit) }
+        let order = orders[index]
+        var command = OrderCommand.replace(id, account: slots[slot].account, price: price, quantity: quantity)
+        command.side = order.side
+        command.type = order.type
+        let risk = riskCheck(
+            command, priceTicks: price.ticks, totalLots: quantity.lots, addedLots: open &- order.leaves.lots,
+            isNew: false, instrument: order.instrument, position: Int(order.positionIndex), slot: slot)
+        if risk != .none {
+            refuseByRisk(order, report: .rejection(of: command, instrument: order.instrument, reason: risk))
+            return .none
+        }
         orders[index].state = .pendingReplace
         orders[index].pendingPrice = price
         orders[index].pendingQuantity = quantity
+        exposures[Int(order.positionIndex)].replace(OpenExposure(order), with: OpenExposure(orders[index]))
         push(
             .replace(id, account: slots[slot].account, price: price, quantity: quantity),
             instrument: orders[index].instrument)
@@ -786,6 +1080,136 @@ public struct TradingState: ~Copyable {
     }
 }
 
+// MARK: Risk: marks, the day's P&L, the kill switch
+
+extension TradingState {
+    /// Records `instrument`'s mid after its book changed (nothing when a side is empty: the
+    /// last mark stays). The engine calls it only when `needsMarks`.
+    @inlinable
+    public mutating func updateMark(_ instrument: InstrumentID, bid: Price?, ask: Price?) {
+        let raw = Int(instrument.rawValue)
+        guard raw < instrumentLimit, let bid, let ask else { return }
+        let twice = bid.ticks &+ ask.ticks
+        guard twice != marks[raw], twice > 0 else { return }
+        marks[raw] = twice
+        if hasLossLimits {
+            for index in subscribers(of: instrument) { lossDirty[Int(subscribers[index])] = true }
+        }
+    }
+
+    /// Twice the last mid of `instrument` in ticks (0: none yet).
+    @inlinable
+    public func twiceMark(_ instrument: InstrumentID) -> Int64 {
+        let raw = Int(instrument.rawValue)
+        return raw < instrumentLimit ? marks[raw] : 0
+    }
+
+    /// UTC of the event at `_time`: its exchange stamp, or the last one plus the event time
+    /// since; a new UTC day re-bases every strategy's day P&L.
+    @usableFromInline
+    mutating func advanceDay(exchangeTime: UInt64) {
+        if exchangeTime != 0 {
+            utcAnchor = exchangeTime
+            utcAnchorTime = _time
+        }
+        let utc = utcAnchor == 0 ? 0 : utcAnchor &+ (_time > utcAnchorTime ? _time &- utcAnchorTime : 0)
+        let day = Int64(utc / Self.nanosecondsPerDay)
+        guard day != tradingDay else { return }
+        tradingDay = day
+        rebaseDay()
+    }
+
+    @inlinable static var nanosecondsPerDay: UInt64 { 86_400_000_000_000 }
+
+    /// The UTC day (days since 1970-01-01) the loss limits count from; -1 before the first event.
+    public var currentTradingDay: Int64 { tradingDay }
+
+    /// Every strategy's day P&L counts from now.
+    @usableFromInline
+    mutating func rebaseDay() {
+        for slot in 0..<strategyCount {
+            for currency in 0..<currencyCount {
+                dayBaselines[slot &* currencyCount &+ currency] = pnl(slot: slot, currency: Int32(currency))
+            }
+        }
+    }
+
+    /// Net P&L (realised + unrealised at the marks − fees) of the strategy in `slot` in one
+    /// currency, in its units. A position with no mark yet counts no unrealised P&L.
+    public func pnl(slot: Int, currency: Int32) -> Int128 {
+        var total: Int128 = 0
+        let first = Int(slots[slot].firstInstrument)
+        for position in first..<(first + Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency {
+            let held = positions[position]
+            var money = held.realised - held.fees
+            let twiceMark = marks[Int(instruments[position].rawValue)]
+            if twiceMark > 0 {
+                money += held.unrealised(bid: Price(ticks: twiceMark >> 1), ask: Price(ticks: twiceMark &- twiceMark >> 1))
+            }
+            let (units, overflow) = money.units.multipliedReportingOverflow(by: positionFactor[position])
+            total = Self.saturatingAdd(total, overflow ? (money.units < 0 ? .min : .max) : units)
+        }
+        return total
+    }
+
+    /// The loss of the strategy in `slot` since the day began, in one currency's units
+    /// (negative: a gain).
+    public func dayLoss(slot: Int, currency: Int32) -> Int128 {
+        dayBaselines[slot * currencyCount + Int(currency)] &- pnl(slot: slot, currency: currency)
+    }
+
+    /// The first strategy whose P&L changed since it was last looked at and whose loss today
+    /// passed its maximum in some currency (nil when none). Clears what it looked at.
+    public mutating func nextLossBreach() -> Int? {
+        guard hasLossLimits else { return nil }
+        for slot in 0..<strategyCount where lossDirty[slot] {
+            lossDirty[slot] = false
+            for currency in 0..<currencyCount {
+                let limit = lossLimits[slot * currencyCount + currency]
+                if limit != RiskLimits.off, dayLoss(slot: slot, currency: Int32(currency)) > limit { return slot }
+            }
+        }
+        return nil
+    }
+
+    /// Trips the kill switch at the current event time; false when it already was. The engine
+    /// then cancels every open order (`cancelOpenOrders`).
+    public mutating func tripKillSwitch(_ cause: KillCause, strategy: StrategyID = StrategyID(0)) -> Bool {
+        _killSwitch.trip(cause, strategy: strategy.rawValue, at: _time)
+    }
+
+    /// Resets the kill switch; the loss limits count again from the P&L now. False when it was
+    /// not tripped.
+    public mutating func resetKillSwitch() -> Bool {
+        guard _killSwitch.reset() else { return false }
+        if hasLossLimits { rebaseDay() }
+        return true
+    }
+
+    /// The open orders' exposure in position `index` (tests and reports).
+    public func openExposure(slot: Int, instrument: InstrumentID) -> OpenExposure? {
+        let index = positionIndex(slot: slot, instrument: instrument)
+        return index >= 0 ? exposures[Int(index)] : nil
+    }
+
+    /// Risk state that carries over: the kill switch, marks, the day and its baselines, the
+    /// throttles.
+    mutating func visitRisk<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try _killSwitch.visitState(&visitor)
+        try visitor.visitCount(instrumentLimit, "marks")
+        for index in 0..<instrumentLimit { try visitor.visit(&marks[index], "mark") }
+        try visitor.visit(&utcAnchor, "utc anchor")
+        try visitor.visit(&utcAnchorTime, "utc anchor time")
+        try visitor.visit(&tradingDay, "trading day")
+        try visitor.visitCount(strategyCount * currencyCount, "day baselines")
+        for index in 0..<(strategyCount * currencyCount) { try visitor.visit(&dayBaselines[index], "day baseline") }
+        for slot in 0..<strategyCount {
+            try throttles[slot].visitState(&visitor)
+            try visitor.visit(&lossDirty[slot], "loss dirty")
+        }
+    }
+}
+
 /// A refusal, as the error of `submit`'s result.
 public struct OrderRefusalError: Error, Hashable, Sendable {
     public var refusal: OrderRefusal
@@ -806,7 +1230,7 @@ extension TradingState {
                 _counters.cancelled,
                 _counters.rejected, _counters.fills, _counters.duplicateReports, _counters.unknownReports,
                 _counters.timersFired, _counters.lostUpdates,
-            ].map { Int64($0) } + _counters.refused.map { Int64($0) }
+            ].map { Int64($0) } + _counters.refused.map { Int64($0) } + _counters.riskRejected.map { Int64($0) }
         for index in counts.indices { try visitor.visit(&counts[index], "trading counter \(index)") }
         if visitor.isRestoring {
             guard counts.allSatisfy({ $0 >= 0 }) else { throw .invalid(field: "trading counter", value: -1) }
@@ -815,7 +1239,8 @@ extension TradingState {
             (_counters.filled, _counters.cancelled, _counters.rejected) = (values[3], values[4], values[5])
             (_counters.fills, _counters.duplicateReports, _counters.unknownReports) = (values[6], values[7], values[8])
             (_counters.timersFired, _counters.lostUpdates) = (values[9], values[10])
-            _counters.refused = Array(values[11...])
+            _counters.refused = Array(values[11..<(11 + OrderRefusal.allCases.count)])
+            _counters.riskRejected = Array(values[(11 + OrderRefusal.allCases.count)...])
             _counters.totalRefused = _counters.refused.reduce(0, +)
         }
         try visitor.visitCount(strategyCount, "strategies")
@@ -824,6 +1249,7 @@ extension TradingState {
         for index in 0..<positionCount { try positions[index].visitState(&visitor) }
         try visitOrders(&visitor)
         try visitTimers(&visitor)
+        try visitRisk(&visitor)
     }
 
     mutating func visitOrders<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
@@ -856,6 +1282,7 @@ extension TradingState {
             freeHead = nextInList[index]
             orders[index] = order
             link(index, list: Int(order.positionIndex))
+            exposures[Int(order.positionIndex)].replace(OpenExposure(), with: OpenExposure(order))
             slots[slot].openCount &+= 1
             openOrderCount &+= 1
             orderIndex.insert(order.id.rawValue, slot: Int32(index))

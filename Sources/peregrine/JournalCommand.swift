@@ -184,6 +184,7 @@ struct JournalCommand: ParsableCommand {
             case .recordChunk: return "record chunk"
             case .recordEnd(let end): return "record \(end.type) \(end.length) bytes crc32c \(end.checksum)"
             case .chainHead(let head): return "chain head \(head.blockNumber) base fee \(head.baseFeeWei) wei"
+            case .admin(let command): return "admin \(command.action) request \(command.requestID)"
             }
         }
     }
