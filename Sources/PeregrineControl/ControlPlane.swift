@@ -2,8 +2,10 @@ import Dispatch
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import PeregrineEngine
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Prometheus
 import ServiceLifecycle
@@ -20,7 +22,12 @@ import Synchronization
 ///   with the swift-prometheus backend and updated by the monitor once per status interval;
 /// - `/healthz`: 200 while the process is up;
 /// - `/readyz`: 200 `{"ready":true}` once recovery has finished and while the journal is
-///   writable, else 503 with the reason.
+///   writable, else 503 with the reason;
+/// - `/risk`: the kill switch, risk rejects by reason, each strategy's day loss and gross
+///   exposure (JSON);
+/// - `POST /kill`, `POST /reset`: an operator's kill-switch command, which enters the journaled
+///   sequence (`AdminMailbox`). Off unless an admin token is configured; the request must carry
+///   it (`Authorization: Bearer TOKEN`) and come from loopback unless `admin_remote` is set.
 ///
 /// It observes the pipeline (`PipelineObserver`); hot threads never touch it.
 public final class ControlPlane: PipelineObserver, @unchecked Sendable {
@@ -53,6 +60,14 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
     /// Gauges by name and labels, made on first sight.
     let gauges = Mutex<[String: Metrics.Gauge]>([:])
+    /// Risk rejects by reason: the counter and the last count published.
+    let riskRejects = Mutex<[ExecutionReason: (counter: Metrics.Counter, last: Int)]>([:])
+    /// The token admin commands need (nil: they are off), and whether they may come from
+    /// addresses other than loopback.
+    let adminToken: String?
+    let adminRemote: Bool
+    /// Where admin commands go and where the logic's latest trading state is, once a pipeline runs.
+    let attachment = Mutex<(admin: AdminMailbox, trading: TradingBoard)?>(nil)
 
     /// Help text of every metric, by name.
     static let help: [String: String] = [
@@ -88,12 +103,27 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             "P&L of a strategy in an instrument in its quote currency: realised, unrealised (marked to mid), net (after fees).",
         "peregrine_fees": "Fees a strategy paid in an instrument, in its quote currency (negative: rebates earned).",
         "peregrine_open_orders": "The strategies' open orders, by state.",
+        "peregrine_risk_rejects_total": "Orders and replaces the pre-trade risk checks refused, by reason.",
+        "peregrine_kill_switch": "1 while the kill switch is tripped (new orders refused), else 0.",
+        "peregrine_kill_switch_trips": "Times the kill switch tripped since the journal began, by cause.",
+        "peregrine_risk_day_loss":
+            "A strategy's loss since the UTC trading day began (negative: a gain), in the quote currency.",
+        "peregrine_risk_day_loss_limit": "A strategy's maximum loss per trading day, in the quote currency.",
+        "peregrine_risk_gross_exposure":
+            "A strategy's gross exposure: sum of |position x mid| and open order notional, in the quote currency.",
+        "peregrine_risk_gross_exposure_limit": "A strategy's maximum gross exposure, in the quote currency.",
     ]
 
-    /// Serves on `address`:`port` (nothing when `port` is 0).
-    public init(port: Int, address: String = "127.0.0.1", logger: Logger = Logger(label: "peregrine.control")) {
+    /// Serves on `address`:`port` (nothing when `port` is 0). Admin commands (`POST /kill`,
+    /// `/reset`) need `adminToken`; they are taken from loopback only unless `adminRemote`.
+    public init(
+        port: Int, address: String = "127.0.0.1", adminToken: String? = nil, adminRemote: Bool = false,
+        logger: Logger = Logger(label: "peregrine.control")
+    ) {
         self.port = port
         self.address = address
+        self.adminToken = adminToken
+        self.adminRemote = adminRemote
         self.logger = logger
         let factory = DocumentedPrometheusFactory(registry: registry, help: Self.help)
         self.factory = factory
@@ -139,7 +169,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     }
 
     func start() {
-        let router = Router()
+        let router = Router(context: ControlRequestContext.self)
         router.get("metrics") { [self] _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -155,6 +185,20 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             return Response(
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("risk") { [self] _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: riskJSON())))
+        }
+        for action in AdminAction.allCases {
+            router.post("\(action)") { [self] request, context -> Response in
+                let (status, body) = await admin(
+                    action, authorization: request.headers[.authorization], from: context.remoteAddress)
+                return Response(
+                    status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
         }
         // A connection idle for 10 s (a partial request included) is closed, so a client
         // that stalls cannot hold a connection open for ever.
@@ -194,7 +238,103 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         _ = serverDone.wait(timeout: .now() + 2)
     }
 
+    // MARK: Admin commands
+
+    /// Answers an admin command: checks where it comes from and its token, leaves it for the
+    /// source and waits (up to 2 s) until it is in the sequence.
+    func admin(_ action: AdminAction, authorization: String?, from remote: SocketAddress?) async -> (
+        HTTPResponse.Status, String
+    ) {
+        func failure(_ status: HTTPResponse.Status, _ message: String) -> (HTTPResponse.Status, String) {
+            (status, "{\"error\":\(jsonString(message))}\n")
+        }
+        guard let adminToken else {
+            return failure(
+                .forbidden,
+                "admin commands are off: set [control] admin_token in the configuration "
+                    + "(or PEREGRINE_CONTROL_ADMIN_TOKEN) and restart")
+        }
+        guard adminRemote || Self.isLoopback(remote) else {
+            return failure(
+                .forbidden,
+                "admin commands are taken from loopback only; set [control] admin_remote = true to allow other addresses")
+        }
+        guard let authorization, Self.constantTimeEqual(authorization, "Bearer " + adminToken) else {
+            return failure(.unauthorized, "missing or wrong token: send Authorization: Bearer <admin_token>")
+        }
+        guard let admin = attachment.withLock({ $0?.admin }), admin.isOpen else {
+            return failure(.serviceUnavailable, "the engine is not taking commands (starting or stopping)")
+        }
+        var request: UInt64? = nil
+        for _ in 0..<1_000 {
+            request = admin.post(action)
+            if request != nil || !admin.isOpen { break }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        guard let request else {
+            return failure(.serviceUnavailable, "another admin command is still waiting; try again")
+        }
+        for _ in 0..<2_000 where !admin.isSequenced(request) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        guard admin.isSequenced(request) else {
+            return failure(.serviceUnavailable, "the engine did not take the command within 2 s (is it stopping?)")
+        }
+        logger.notice("admin command sequenced", metadata: ["action": "\(action)", "request": "\(request)"])
+        return (.ok, "{\"action\":\"\(action)\",\"request\":\(request),\"sequenced\":true}\n")
+    }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    /// Compares without stopping at the first difference (a token guessed byte by byte learns
+    /// nothing from the time taken).
+    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+        let a = Array(left.utf8)
+        let b = Array(right.utf8)
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+
+    /// What `/risk` answers: the kill switch, risk rejects by reason, and each strategy's day
+    /// loss and gross exposure with their limits (`"published": false` before the logic's first
+    /// figures).
+    public func riskJSON() -> String {
+        guard let trading = attachment.withLock({ $0?.trading.snapshot }) else {
+            return "{\"published\":false}\n"
+        }
+        let kill = trading.killSwitch
+        var fields = [
+            "\"published\":true",
+            "\"kill_switch\":{\"tripped\":\(kill.isTripped),\"cause\":\"\(kill.cause)\",\"strategy\":\(kill.strategy),"
+                + "\"trips\":\(kill.trips),\"resets\":\(kill.resets)}",
+            "\"trading_day\":\(trading.tradingDay)",
+        ]
+        fields.append(
+            "\"rejects\":{"
+                + trading.counters.riskRejectsByReason.map { "\"\($0.reason)\":\($0.count)" }.joined(separator: ",")
+                + "}")
+        fields.append(
+            "\"strategies\":["
+                + trading.risk.map { line in
+                    "{\"strategy\":\(line.strategyID),\"currency\":\(jsonString(line.currency)),"
+                        + "\"day_loss\":\"\(line.dayLoss)\",\"day_loss_limit\":\(line.dayLossLimit.map { "\"\($0)\"" } ?? "null"),"
+                        + "\"gross_exposure\":\"\(line.grossExposure)\","
+                        + "\"gross_exposure_limit\":\(line.grossExposureLimit.map { "\"\($0)\"" } ?? "null")}"
+                }.joined(separator: ",") + "]")
+        return "{" + fields.joined(separator: ",") + "}\n"
+    }
+
     // MARK: PipelineObserver
+
+    public func attach(admin: AdminMailbox, trading: TradingBoard) {
+        attachment.withLock { $0 = (admin, trading) }
+    }
 
     public func recovered(_ summary: ReplaySummary?) {
         setReady(true, "")
@@ -245,6 +385,33 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             }
             for state in OrderState.allCases where state.isOpen {
                 record("peregrine_open_orders", [("state", "\(state)")], Double(trading.openOrders[state] ?? 0))
+            }
+            record("peregrine_kill_switch", [], trading.killSwitch.isTripped ? 1 : 0)
+            record("peregrine_kill_switch_trips", [], Double(trading.killSwitch.trips))
+            for line in trading.risk {
+                let labels = [("strategy", "\(line.strategyID)"), ("currency", line.currency)]
+                record("peregrine_risk_day_loss", labels, line.dayLossValue)
+                record("peregrine_risk_gross_exposure", labels, line.grossExposureValue)
+                if let limit = line.dayLossLimit.flatMap(Double.init) {
+                    record("peregrine_risk_day_loss_limit", labels, limit)
+                }
+                if let limit = line.grossExposureLimit.flatMap(Double.init) {
+                    record("peregrine_risk_gross_exposure_limit", labels, limit)
+                }
+            }
+        }
+        riskRejects.withLock { rejects in
+            for (index, reason) in ExecutionReason.riskReasons.enumerated() {
+                let count = trading.counters.riskRejected[index]
+                let entry =
+                    rejects[reason]
+                    ?? (
+                        Metrics.Counter(
+                            label: "peregrine_risk_rejects_total", dimensions: [("reason", reason.riskLabel)],
+                            factory: factory), 0
+                    )
+                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
+                rejects[reason] = (entry.counter, Swift.max(count, entry.last))
             }
         }
     }
@@ -330,6 +497,20 @@ private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int,
 extension ExecutionReason {
     /// The reason as a Prometheus label value: `order_` and the snake-cased name.
     var metricLabel: String { "order_" + description.replacing("-", with: "_") }
+    /// A risk reason as a Prometheus label value: the snake-cased name.
+    var riskLabel: String { description.replacing("-", with: "_") }
+}
+
+/// A request's context on the control plane: Hummingbird's, plus the peer's address (admin
+/// commands come from loopback only unless configured otherwise).
+struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
 }
 
 /// `text` as a JSON string literal.

@@ -1,5 +1,9 @@
 import PeregrineSys
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A clock that reads the CPU cycle counter (a few ns) and converts cycles to nanoseconds on
 /// the CLOCK_MONOTONIC timeline, calibrated once at start-up.
 ///
@@ -180,5 +184,15 @@ public struct CycleClock: Sendable {
         while now() < deadline {
             pg_cpu_relax()
         }
+    }
+}
+
+/// The wall clock (CLOCK_REALTIME), ns since the Unix epoch: for stamping events with UTC
+/// (a clock tick, a session end, an admin command), never for measuring.
+public enum WallClock {
+    public static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(clamping: now.tv_sec) &* 1_000_000_000 &+ UInt64(clamping: now.tv_nsec)
     }
 }

@@ -152,6 +152,25 @@ public struct EngineReport: Sendable {
                     + "\(grouped(counters.unknownReports)) for orders no longer held")
         }
         if !refusals.isEmpty { lines.append("order refusals    " + refusals.joined(separator: " · ")) }
+        let riskRejects = counters.riskRejectsByReason
+        if !riskRejects.isEmpty {
+            lines.append(
+                "risk rejects      " + riskRejects.map { "\(grouped($0.count)) \($0.reason)" }.joined(separator: " · "))
+        }
+        let kill = trading.killSwitch
+        if kill.trips > 0 {
+            lines.append(
+                "kill switch       "
+                    + (kill.isTripped
+                        ? "TRIPPED (\(kill.cause)\(kill.cause == .dailyLoss ? " of s\(kill.strategy)" : ""))"
+                        : "reset") + " · \(grouped(Int(kill.trips))) trips, \(grouped(Int(kill.resets))) resets")
+        }
+        for line in trading.risk where line.dayLossLimit != nil || line.grossExposureLimit != nil {
+            lines.append(
+                "risk              s\(line.strategyID) \(line.currency): day loss \(line.dayLoss)"
+                    + (line.dayLossLimit.map { " of \($0)" } ?? "") + " · gross exposure \(line.grossExposure)"
+                    + (line.grossExposureLimit.map { " of \($0)" } ?? ""))
+        }
         if counters.timersFired > 0 || trading.scheduledTimers > 0 {
             lines.append(
                 "timers            \(grouped(counters.timersFired)) fired · \(grouped(trading.scheduledTimers)) scheduled"
@@ -193,7 +212,9 @@ public struct EngineReport: Sendable {
         lines.append(
             "orders            \(grouped(orders)) sent by the strategies · \(grouped(refusedOrders)) refused · "
                 + "\(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink")
-        if let trading { lines += Self.tradingLines(trading, strategies: configuration.strategies.count) }
+        if let trading, !configuration.strategies.isEmpty || trading.killSwitch.trips > 0 {
+            lines += Self.tradingLines(trading, strategies: configuration.strategies.count)
+        }
         if let path = configuration.fillsOut {
             lines.append("orders and fills  \(grouped(exportLines)) updates written to \(path)")
         }

@@ -179,7 +179,6 @@ public struct LogicStage<S: Strategy>: ~Copyable {
     @usableFromInline let opportunitiesBefore: Int
     @usableFromInline let bundlesBefore: Int
     @usableFromInline let hasMempool: Bool
-    @usableFromInline let hasStrategies: Bool
     /// When the strategies' positions were last published for the monitor (`poll`'s clock).
     @usableFromInline var tradingPublishedAt: UInt64 = 0
     @usableFromInline let snapshots: SnapshotTaker?
@@ -211,7 +210,6 @@ public struct LogicStage<S: Strategy>: ~Copyable {
         transactionsBefore = mempool.transactions
         opportunitiesBefore = mempool.opportunities
         bundlesBefore = mempool.bundles
-        hasStrategies = !logic.strategyDescriptions.isEmpty
         self.logic = logic
         self.baseSequence = baseSequence
         self.outputs = RingOutputs(
@@ -282,7 +280,7 @@ extension LogicStage: Stage {
         if processed > 0 {
             publishCounters()
             if hasMempool { publishMempoolCounters() }
-            if hasStrategies, now &- tradingPublishedAt >= Self.tradingPublishInterval { publishTrading(now: now) }
+            if now &- tradingPublishedAt >= Self.tradingPublishInterval { publishTrading(now: now) }
         }
         return processed
     }
@@ -330,7 +328,7 @@ extension LogicStage: Stage {
         results.bookCounters = bookCounters
         results.venueCounters = venueCounters
         results.mempoolCounters = logic.mempoolCounters
-        if hasStrategies { results.trading = logic.tradingSnapshot(definitions: wiring.definitions) }
+        results.trading = logic.tradingSnapshot(definitions: wiring.definitions)
         results.stateHash = stateHash()
         results.outputHash = outputHash
         results.lastSequence = lastSequence

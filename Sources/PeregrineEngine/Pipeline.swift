@@ -108,6 +108,7 @@ public enum Pipeline {
                 "durability": "\(configuration.durability)",
                 "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
             ])
+        observer?.attach(admin: wiring.admin, trading: wiring.trading)
         observer?.recovered(recovery)
         let monitor = Monitor(
             wiring: wiring, threads: threads, recovery: recovery, observer: observer,
@@ -197,6 +198,8 @@ public enum Pipeline {
         @usableFromInline let snapshots: SnapshotTaker?
         /// The strategies' latest positions and orders, for the monitor.
         @usableFromInline let trading = TradingBoard()
+        /// Operators' commands waiting for the source thread.
+        @usableFromInline let admin = AdminMailbox()
         /// Every instrument's reference data (for the units of reports and metrics).
         @usableFromInline let definitions: [InstrumentDefinition]
         /// Each strategy's id and name (for the export), set when the logic is built.

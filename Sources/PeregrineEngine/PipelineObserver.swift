@@ -57,4 +57,11 @@ public protocol PipelineObserver: AnyObject, Sendable {
     func interval(_ status: PipelineStatus)
     /// The run is over.
     func finished(_ report: EngineReport)
+    /// Where operators' commands go and where the logic leaves its trading state (before
+    /// `recovered`); by default ignored.
+    func attach(admin: AdminMailbox, trading: TradingBoard)
+}
+
+extension PipelineObserver {
+    public func attach(admin: AdminMailbox, trading: TradingBoard) {}
 }

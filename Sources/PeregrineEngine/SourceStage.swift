@@ -15,10 +15,12 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         self.source = source
         writer = InboundWriter(producer)
         self.wiring = wiring
+        wiring.admin.setOpen(true)
     }
 
     @inlinable
     public mutating func poll(now: UInt64, whileBlocked: () -> Void) -> Int {
+        if wiring.admin.hasPending, !sessionEnded { return sequenceAdminCommand(now: now) }
         if !wiring.control.stopRequested && !source.isExhausted {
             let handled = source.step(now: now, into: &writer)
             publishCounters()
@@ -28,11 +30,32 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         guard writer.claim(exactly: 1) else { return 0 }
         writer.write(
             Event(
-                timestamp: now, instrument: InstrumentID(0),
+                timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
                 payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: now))))
         writer.publish()
         sessionEnded = true
         publishCounters()
+        return 1
+    }
+
+    /// Writes the operator's waiting command as an admin event, stamped with the wall clock
+    /// (its exchange time: UTC for the loss limits' trading day).
+    @usableFromInline @inline(never)
+    mutating func sequenceAdminCommand(now: UInt64) -> Int {
+        guard writer.claim(exactly: 1) else { return 0 }
+        guard let command = wiring.admin.take() else {
+            // Nothing after all (cannot happen: only this thread takes): a clock tick fills the claim.
+            writer.write(
+                Event(timestamp: now, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+            writer.publish()
+            return 1
+        }
+        writer.write(
+            Event(
+                timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
+                payload: .admin(command)))
+        writer.publish()
+        wiring.admin.markSequenced(command.requestID)
         return 1
     }
 
@@ -49,6 +72,7 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
     public mutating func isDone() -> Bool { sessionEnded || wiring.control.journalFailed }
 
     public mutating func finish() {
+        wiring.admin.setOpen(false)
         publishCounters()
         if let summary = source.summary { wiring.results.recordedSummary = summary }
         if let failure = source.failure { wiring.results.sourceFailure = failure }

@@ -101,13 +101,14 @@ public struct SyntheticSource: ~Copyable, EventSource {
         return true
     }
 
-    /// Writes a clock tick stamped `now`; false when the writer is full.
+    /// Writes a clock tick stamped `now`, with the wall clock as its exchange time (so the
+    /// logic knows the UTC day); false when the writer is full.
     @inlinable
     public static func writeTick<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Bool {
         guard writer.claim(exactly: 1) else { return false }
         writer.write(
             Event(
-                timestamp: now, instrument: InstrumentID(0),
+                timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
                 payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
         writer.publish()
         return true

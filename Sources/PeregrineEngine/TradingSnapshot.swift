@@ -1,5 +1,6 @@
 import PeregrineBook
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Synchronization
 
@@ -32,7 +33,25 @@ public struct TradingSnapshot: Sendable, Equatable {
         public var volume: String
     }
 
+    /// One strategy's risk figures in one quote currency.
+    public struct RiskLine: Sendable, Equatable {
+        public var strategyID: UInt16
+        public var currency: String
+        /// Loss since the trading day began (negative: a gain) and gross exposure now, exact text
+        /// and as doubles; the limits when set.
+        public var dayLoss: String
+        public var dayLossValue: Double
+        public var dayLossLimit: String?
+        public var grossExposure: String
+        public var grossExposureValue: Double
+        public var grossExposureLimit: String?
+    }
+
     public var lines: [Line] = []
+    public var risk: [RiskLine] = []
+    public var killSwitch = KillSwitch()
+    /// The UTC day the loss limits count from (days since 1970-01-01; -1: none yet).
+    public var tradingDay: Int64 = -1
     /// Open orders by state (states without any are absent).
     public var openOrders: [OrderState: Int] = [:]
     public var counters = TradingCounters()
@@ -59,6 +78,26 @@ extension EngineLogic {
         let descriptions = strategies.pointee.descriptions
         withTrading { trading in
             snapshot.counters = trading.counters
+            snapshot.killSwitch = trading.killSwitch
+            snapshot.tradingDay = trading.currentTradingDay
+            for slot in 0..<trading.strategyCount {
+                for (index, currency) in trading.currencies.enumerated() {
+                    let layout = trading.layout(slot: slot)
+                    guard layout.instruments.contains(where: { byID[$0]?.quoteCurrency == currency }) else { continue }
+                    let decimals = trading.currencyDecimals[index]
+                    let loss = trading.dayLoss(slot: slot, currency: Int32(index))
+                    let exposure = trading.grossExposure(slot: slot, currency: Int32(index))
+                    let limits = trading.riskLimits(slot: slot, currency: Int32(index))
+                    let text = { (value: Int128) in Money.decimalText(value, decimals: decimals) }
+                    snapshot.risk.append(
+                        TradingSnapshot.RiskLine(
+                            strategyID: layout.id.rawValue, currency: currency, dayLoss: text(loss),
+                            dayLossValue: Double(text(loss)) ?? .nan,
+                            dayLossLimit: limits.loss == RiskLimits.off ? nil : text(limits.loss),
+                            grossExposure: text(exposure), grossExposureValue: Double(text(exposure)) ?? .nan,
+                            grossExposureLimit: limits.exposure == RiskLimits.off ? nil : text(limits.exposure)))
+                }
+            }
             snapshot.openOrders = trading.openOrdersByState()
             snapshot.scheduledTimers = trading.scheduledTimers
             for slot in 0..<trading.strategyCount {

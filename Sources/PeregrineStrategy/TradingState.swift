@@ -1186,6 +1186,13 @@ extension TradingState {
         return true
     }
 
+    /// The gross exposure and daily loss limits of the strategy in `slot` in one currency
+    /// (`RiskLimits.off`: none).
+    public func riskLimits(slot: Int, currency: Int32) -> (exposure: Int128, loss: Int128) {
+        let cell = slot * currencyCount + Int(currency)
+        return (exposureLimits[cell], lossLimits[cell])
+    }
+
     /// The open orders' exposure in position `index` (tests and reports).
     public func openExposure(slot: Int, instrument: InstrumentID) -> OpenExposure? {
         let index = positionIndex(slot: slot, instrument: instrument)

@@ -202,6 +202,7 @@ struct Run: ParsableCommand {
             configuration.metricsPort > 0
             ? ControlPlane(
                 port: configuration.metricsPort, address: configuration.metricsAddress,
+                adminToken: configuration.adminToken, adminRemote: configuration.adminRemote,
                 logger: Logger(label: "peregrine.control")) : nil
         defer { controlPlane?.stop() }
         do {

@@ -1,0 +1,88 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A small HTTP/1.1 client for the control plane (SwiftNIO's codec; `peregrine kill` uses it).
+/// Blocking: for command-line tools, never for a hot thread.
+public enum ControlClient {
+    public struct Response: Sendable, Equatable {
+        public var status: Int
+        public var body: String
+    }
+
+    /// Why a request got no answer.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Sends `method path` to `host:port` and returns the answer; throws when the server cannot
+    /// be reached or does not answer within `timeoutSeconds`.
+    public static func send(
+        _ method: HTTPMethod, host: String, port: Int, path: String, headers: [(String, String)] = [],
+        timeoutSeconds: Int64 = 5
+    ) throws(Failure) -> Response {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let promise = group.next().makePromise(of: Response.self)
+        let channel: Channel
+        do {
+            channel = try ClientBootstrap(group: group)
+                .connectTimeout(.seconds(timeoutSeconds))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+                    }
+                }
+                .connect(host: host, port: port).wait()
+        } catch {
+            promise.fail(error)
+            throw Failure(description: "cannot reach \(host):\(port): \(error)")
+        }
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: "\(host):\(port)")
+        head.headers.add(name: "Content-Length", value: "0")
+        head.headers.add(name: "Connection", value: "close")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let timeout = channel.eventLoop.scheduleTask(in: .seconds(timeoutSeconds)) {
+            promise.fail(Failure(description: "no answer from \(host):\(port) within \(timeoutSeconds) s"))
+        }
+        defer {
+            timeout.cancel()
+            channel.close(promise: nil)
+        }
+        do { return try promise.futureResult.wait() } catch let failure as Failure { throw failure } catch {
+            throw Failure(description: "\(host):\(port): \(error)")
+        }
+    }
+}
+
+/// Collects one response's status and body, then completes the promise.
+final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let promise: EventLoopPromise<ControlClient.Response>
+    var status = 0
+    var body = ByteBuffer()
+
+    init(promise: EventLoopPromise<ControlClient.Response>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): status = Int(head.status.code)
+        case .body(var part): body.writeBuffer(&part)
+        case .end:
+            promise.succeed(ControlClient.Response(status: status, body: String(buffer: body)))
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ControlClient.Failure(description: "the connection closed before an answer"))
+    }
+}

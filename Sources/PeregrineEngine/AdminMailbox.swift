@@ -1,0 +1,55 @@
+import PeregrineModel
+import Synchronization
+
+/// Where the control plane leaves an operator's command (kill, reset) for the source thread,
+/// which writes it into the inbound ring as an admin event: journaled and sequenced like any
+/// input, so the logic, a replay and a recovery all apply it at the same point.
+///
+/// One command waits at a time (a second `post` while one waits returns nil: try again).
+/// Lock-free; the source looks with one relaxed load per step.
+public final class AdminMailbox: Sendable {
+    /// The waiting command: action | request id << 8 (0: none).
+    @usableFromInline let pending = Atomic<UInt64>(0)
+    let nextRequest = Atomic<UInt64>(1)
+    /// The last request the source wrote into the sequence.
+    let sequenced = Atomic<UInt64>(0)
+    /// Whether a source is running and taking commands.
+    let open = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Leaves `action` for the source; its request id, or nil when a command is still waiting
+    /// or no source is taking commands.
+    public func post(_ action: AdminAction) -> UInt64? {
+        guard open.load(ordering: .acquiring) else { return nil }
+        let id = nextRequest.wrappingAdd(1, ordering: .relaxed).oldValue
+        let word = UInt64(action.rawValue) | id << 8
+        return pending.compareExchange(expected: 0, desired: word, ordering: .acquiringAndReleasing).exchanged
+            ? id : nil
+    }
+
+    /// Whether request `id` is in the sequence (journaled or about to be, ahead of the events
+    /// after it).
+    public func isSequenced(_ id: UInt64) -> Bool { sequenced.load(ordering: .acquiring) >= id }
+
+    /// Whether a source is taking commands.
+    public var isOpen: Bool { open.load(ordering: .acquiring) }
+
+    // MARK: Source side
+
+    /// Whether a command waits (one relaxed load).
+    @inlinable var hasPending: Bool { pending.load(ordering: .relaxed) != 0 }
+
+    /// Takes the waiting command (call after `hasPending`, once room for it is claimed).
+    @usableFromInline
+    func take() -> AdminCommand? {
+        let word = pending.exchange(0, ordering: .acquiringAndReleasing)
+        guard word != 0, let action = AdminAction(rawValue: UInt8(truncatingIfNeeded: word)) else { return nil }
+        return AdminCommand(action, requestID: word >> 8)
+    }
+
+    @usableFromInline
+    func markSequenced(_ id: UInt64) { sequenced.store(id, ordering: .releasing) }
+
+    func setOpen(_ value: Bool) { open.store(value, ordering: .releasing) }
+}

@@ -1,0 +1,399 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+import PeregrineRisk
+import PeregrineStrategy
+import Testing
+
+/// The order management with risk limits, driven by hand: orders through a `StrategyContext`
+/// (as a strategy sends them), venue reports applied directly, marks set as the engine would.
+final class RiskHarness {
+    let trading: UnsafeMutablePointer<TradingState>
+    let books: UnsafeMutablePointer<InstrumentBooks>
+    var time: UInt64 = 1_000
+
+    /// Strategy 1 trades instruments 0 and 1 (HOST0: tick 0.01, lot 0.001 in USD; HOST1: tick
+    /// 0.5, lot 0.01 in USD), strategy 2 instrument 2 (in EUR), under `rules`.
+    init(_ rules: [RiskRule]) throws {
+        let definitions = [
+            InstrumentDefinition.synthetic(InstrumentID(0), hosted: true),
+            InstrumentDefinition(
+                id: InstrumentID(1), symbol: "HOST1", venue: "hosted", tickSize: try Increment("0.5"),
+                lotSize: try Increment("0.01")),
+            InstrumentDefinition(
+                id: InstrumentID(2), symbol: "EURX", venue: "hosted", tickSize: try Increment("0.01"),
+                lotSize: try Increment("0.001"), quoteCurrency: "EUR"),
+        ]
+        let layouts = [
+            StrategyLayout(id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)]),
+            StrategyLayout(id: StrategyID(2), account: AccountID(1002), instruments: [InstrumentID(2)]),
+        ]
+        let limits = try RiskLimits.resolve(
+            rules: rules, instruments: definitions,
+            strategies: layouts.map { (id: $0.id.rawValue, instruments: $0.instruments) })
+        trading = .allocate(capacity: 1)
+        trading.initialize(
+            to: TradingState(
+                strategies: layouts, rules: definitions.map(\.rules), orderCapacity: 64, timerCapacity: 8,
+                venueOrderCapacity: 64, risk: limits))
+        books = .allocate(capacity: 1)
+        books.initialize(to: InstrumentBooks(levels: try BookSet(count: 3), venue: nil))
+        trading.pointee.beginEvent(time: time)
+    }
+
+    deinit {
+        trading.deinitialize(count: 1)
+        trading.deallocate()
+        books.deinitialize(count: 1)
+        books.deallocate()
+    }
+
+    /// A new event at `time` ns after the last (UTC `utc` when given).
+    func advance(by nanoseconds: UInt64 = 1_000, utc: UInt64 = 0) {
+        time += nanoseconds
+        trading.pointee.beginEvent(time: time, exchangeTime: utc)
+    }
+
+    func mark(_ instrument: UInt32, _ bid: Int64, _ ask: Int64) {
+        trading.pointee.updateMark(InstrumentID(instrument), bid: Price(ticks: bid), ask: Price(ticks: ask))
+    }
+
+    /// Sends an order as strategy `slot` would; the reason it was refused, or `.none` when it
+    /// left for its venue (then accepted by it, unless `accept` is false).
+    @discardableResult
+    func submit(
+        slot: Int = 0, _ instrument: UInt32, _ side: Side, price: Int64, lots: Int64, type: OrderType = .limit,
+        stop: Int64 = 0, accept: Bool = true
+    ) -> (id: OrderID?, reason: ExecutionReason) {
+        var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: slot)
+        let id: OrderID?
+        switch type {
+        case .market: id = context.submitMarket(InstrumentID(instrument), side, quantity: Quantity(lots: lots))
+        case .stopMarket:
+            id = context.submitStop(
+                InstrumentID(instrument), side, stopPrice: Price(ticks: stop), quantity: Quantity(lots: lots))
+        case .stopLimit:
+            id = context.submitStop(
+                InstrumentID(instrument), side, stopPrice: Price(ticks: stop), limit: Price(ticks: price),
+                quantity: Quantity(lots: lots))
+        case .limit:
+            id = context.submitLimit(InstrumentID(instrument), side, price: Price(ticks: price), quantity: Quantity(lots: lots))
+        }
+        if let update = trading.pointee.nextUpdate(), update.report.kind == .rejected {
+            #expect(update.order.id == id && update.order.state == .rejected)
+            return (id, update.report.reason)
+        }
+        while let (command, routed) = trading.pointee.nextCommand() {
+            if accept {
+                trading.pointee.apply(
+                    ExecutionReport(
+                        kind: .accepted, instrument: routed, orderID: command.orderID, account: command.account,
+                        side: command.side, price: command.price, quantity: command.quantity,
+                        leavesQuantity: command.quantity))
+                _ = trading.pointee.nextUpdate()
+            }
+        }
+        return (id, .none)
+    }
+
+    /// The venue fills `lots` of order `id` at `price` (as the aggressor).
+    func fill(_ id: OrderID?, price: Int64, lots: Int64, tradeID: UInt64) {
+        guard let id, let order = trading.pointee.openOrder(id) else {
+            Issue.record("no open order \(String(describing: id))")
+            return
+        }
+        let leaves = order.leaves.lots - lots
+        trading.pointee.apply(
+            ExecutionReport(
+                kind: leaves == 0 ? .filled : .partiallyFilled, instrument: order.instrument, orderID: id,
+                account: AccountID(1001), side: order.side, price: Price(ticks: price), quantity: Quantity(lots: lots),
+                leavesQuantity: Quantity(lots: leaves), tradeID: tradeID, isAggressor: true))
+        while trading.pointee.nextUpdate() != nil {}
+    }
+
+    /// Cancels every open order of every strategy, the venue confirming each.
+    func cancelEverything() {
+        _ = trading.pointee.cancelOpenOrders()
+        while let (command, instrument) = trading.pointee.nextCommand() {
+            let order = trading.pointee.openOrder(command.orderID)
+            trading.pointee.apply(
+                ExecutionReport(
+                    kind: .cancelled, reason: .requested, instrument: instrument, orderID: command.orderID,
+                    account: command.account, side: order?.side ?? .buy, price: order?.price ?? Price(ticks: 0),
+                    quantity: order?.leaves ?? .zero, leavesQuantity: .zero))
+        }
+        while trading.pointee.nextUpdate() != nil {}
+    }
+
+    func trip(_ cause: KillCause, strategy: UInt16 = 0) -> Bool {
+        trading.pointee.tripKillSwitch(cause, strategy: StrategyID(strategy))
+    }
+    func resetKill() -> Bool { trading.pointee.resetKillSwitch() }
+    func nextBreach() -> Int? { trading.pointee.nextLossBreach() }
+    func dayLoss(slot: Int = 0, currency: Int32 = 0) -> Int128 { trading.pointee.dayLoss(slot: slot, currency: currency) }
+    var day: Int64 { trading.pointee.currentTradingDay }
+    var kill: KillSwitch { trading.pointee.killSwitch }
+    func exposure(slot: Int = 0, _ instrument: UInt32 = 0) -> OpenExposure? {
+        trading.pointee.openExposure(slot: slot, instrument: InstrumentID(instrument))
+    }
+    func gross(slot: Int = 0, currency: Int32) -> Int128 { trading.pointee.grossExposure(slot: slot, currency: currency) }
+    func twiceMark(_ instrument: UInt32) -> Int64 { trading.pointee.twiceMark(InstrumentID(instrument)) }
+    func nextUpdate() -> OrderUpdate? { trading.pointee.nextUpdate() }
+    func nextCommand() -> OrderCommand? { trading.pointee.nextCommand()?.command }
+    var counters: TradingCounters { trading.pointee.counters }
+
+    var rejects: [ExecutionReason: Int] {
+        Dictionary(uniqueKeysWithValues: trading.pointee.counters.riskRejectsByReason.map { ($0.reason, $0.count) })
+    }
+}
+
+@Suite("Pre-trade risk")
+struct RiskTests {
+    @Test func maxOrderQuantityPassesAtTheLimitAndRefusesOneLotMore() throws {
+        let harness = try RiskHarness([RiskRule(instrument: "HOST0", maxOrderQuantity: "0.005")])
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 5).reason == .none)
+        let refused = harness.submit(0, .buy, price: 1_000, lots: 6)
+        #expect(refused.reason == .maxOrderQuantity && refused.id != nil)
+        // Instrument 1 has no limit; strategy 2 neither.
+        #expect(harness.submit(1, .buy, price: 10, lots: 600).reason == .none)
+        #expect(harness.rejects == [.maxOrderQuantity: 1])
+        #expect(harness.counters.rejected == 1)
+    }
+
+    @Test func maxOrderNotionalIsExactAndValuesMarketOrdersAtTheMark() throws {
+        // 10 USD: a tick × lot of HOST0 is 0.01 × 0.001 = 10^-5 USD, so 10^6 ticks × lots.
+        let harness = try RiskHarness([RiskRule(instrument: "HOST0", maxOrderNotional: "10")])
+        #expect(harness.submit(0, .buy, price: 10_000, lots: 100).reason == .none)  // exactly 10.00
+        #expect(harness.submit(0, .buy, price: 10_001, lots: 100).reason == .maxOrderNotional)  // one tick more
+        #expect(harness.submit(0, .buy, price: 10_000, lots: 101).reason == .maxOrderNotional)  // one lot more
+        // A market order: no mark yet, cannot be valued; then at the mid.
+        #expect(harness.submit(0, .sell, price: 0, lots: 10, type: .market).reason == .maxOrderNotional)
+        harness.mark(0, 9_999, 10_001)
+        #expect(harness.submit(0, .sell, price: 0, lots: 100, type: .market).reason == .none)
+        harness.mark(0, 10_000, 10_001)  // mid 10,000.5: 100 lots are 10.0005 USD
+        #expect(harness.submit(0, .sell, price: 0, lots: 100, type: .market).reason == .maxOrderNotional)
+    }
+
+    @Test func priceCollarAgainstTheMidInBasisPoints() throws {
+        let harness = try RiskHarness([RiskRule(instrument: "HOST0", priceCollarBasisPoints: "50")])
+        // No mid, no collar.
+        #expect(harness.submit(0, .buy, price: 1, lots: 1).reason == .none)
+        harness.mark(0, 9_999, 10_001)  // mid 10,000: ±50 ticks
+        #expect(harness.submit(0, .buy, price: 9_950, lots: 1).reason == .none)
+        #expect(harness.submit(0, .buy, price: 9_949, lots: 1).reason == .riskPriceCollar)
+        #expect(harness.submit(0, .sell, price: 10_050, lots: 1).reason == .none)
+        #expect(harness.submit(0, .sell, price: 10_051, lots: 1).reason == .riskPriceCollar)
+        // A stop-limit: both its prices.
+        #expect(harness.submit(0, .buy, price: 10_040, lots: 1, type: .stopLimit, stop: 10_051).reason == .riskPriceCollar)
+        #expect(harness.submit(0, .buy, price: 10_040, lots: 1, type: .stopLimit, stop: 10_050).reason == .none)
+        // A mid half a tick off the grid: 10,000.5 ± 50.0025, so 9,951 passes and 9,950 does not.
+        harness.mark(0, 10_000, 10_001)
+        #expect(harness.submit(0, .buy, price: 9_951, lots: 1).reason == .none)
+        #expect(harness.submit(0, .buy, price: 9_950, lots: 1).reason == .riskPriceCollar)
+    }
+
+    @Test func maxOpenOrdersCountsOrdersStillOpen() throws {
+        let harness = try RiskHarness([RiskRule(strategy: 1, instrument: "HOST0", maxOpenOrders: 2)])
+        let first = harness.submit(0, .buy, price: 1_000, lots: 1)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .none)
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 1).reason == .maxOpenOrders)
+        harness.fill(first.id, price: 1_000, lots: 1, tradeID: 1)  // one closes
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 1).reason == .none)
+        #expect(harness.exposure()?.orders == 2)
+    }
+
+    @Test func maxPositionCountsOpenOrdersOnTheSameSideAsFilled() throws {
+        let harness = try RiskHarness([RiskRule(instrument: "HOST0", maxPosition: "0.010")])  // 10 lots
+        let buy = harness.submit(0, .buy, price: 1_000, lots: 6)
+        #expect(buy.reason == .none)
+        #expect(harness.submit(0, .buy, price: 999, lots: 5).reason == .maxPosition)  // 6 open + 5
+        #expect(harness.submit(0, .buy, price: 999, lots: 4).reason == .none)  // exactly 10
+        // Sells do not count the buys: short 10 is the limit on that side.
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 10).reason == .none)
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 1).reason == .maxPosition)
+        // Filled: long 6, open buys 4 → still 10 on the buy side.
+        harness.fill(buy.id, price: 1_000, lots: 6, tradeID: 1)
+        #expect(harness.submit(0, .buy, price: 999, lots: 1).reason == .maxPosition)
+        // The sell side now has room for 6 more: −(6 − 10 − 6) = 10.
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 6).reason == .none)
+        #expect(harness.submit(0, .sell, price: 1_100, lots: 1).reason == .maxPosition)
+        let exposure = try #require(harness.exposure())
+        #expect(exposure.buyLots == 4 && exposure.sellLots == 16 && exposure.orders == 3)
+    }
+
+    @Test func grossExposureSumsTwoInstrumentsInTheirCurrency() throws {
+        // 20 USD across HOST0 (10^-5 USD per tick × lot) and HOST1 (0.5 × 0.01 = 0.005 USD).
+        let harness = try RiskHarness([RiskRule(strategy: 1, maxGrossExposure: ["USD": "20"])])
+        harness.mark(0, 9_999, 10_001)  // HOST0 mid 100.00 USD
+        harness.mark(1, 199, 201)  // HOST1 mid 100.00 USD (200 ticks of 0.5)
+        // HOST0: buy 0.1 at 100.00 = 10 USD, filled (position 0.1 × mid 100 = 10 USD).
+        let first = harness.submit(0, .buy, price: 10_000, lots: 100)
+        harness.fill(first.id, price: 10_000, lots: 100, tradeID: 1)
+        // HOST1: a sell of 0.09 at 100.00 = 9 USD open → 19 USD.
+        #expect(harness.submit(1, .sell, price: 200, lots: 9).reason == .none)
+        // Currencies in name order: EUR 0, USD 1 (units of 10^-13 USD).
+        #expect(harness.gross(currency: 0) == 0)
+        #expect(harness.gross(currency: 1) == 190_000_000_000_000)
+        // 1 USD more is exactly 20: 0.01 of HOST1 at 100.00.
+        #expect(harness.submit(1, .sell, price: 200, lots: 1).reason == .none)
+        // One more lot of HOST0 (0.1 USD) is beyond.
+        #expect(harness.submit(0, .buy, price: 10_000, lots: 1).reason == .maxGrossExposure)
+        // The mark moves down: the long 0.1 is worth 9.9 USD, so 0.1 USD of room; the short
+        // side's open orders count at their price (10 USD).
+        harness.mark(0, 9_899, 9_901)
+        #expect(harness.submit(0, .buy, price: 9_900, lots: 1).reason == .none)  // 0.099 USD: 19.999
+        #expect(harness.submit(0, .buy, price: 9_900, lots: 1).reason == .maxGrossExposure)
+        // Strategy 2 (EUR) has no limit.
+        #expect(harness.submit(slot: 1, 2, .buy, price: 10_000, lots: 1_000_000).reason == .none)
+    }
+
+    @Test func theThrottleRefillsOnEventTime() throws {
+        // 2 orders per second, a burst of 3.
+        let harness = try RiskHarness([RiskRule(strategy: 1, maxOrdersPerSecond: "2", orderBurst: 3)])
+        for _ in 0..<3 { #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .none) }
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .orderThrottle)
+        // 0.5 s after them one token is back (refill 2/s); one nanosecond less is not enough.
+        harness.advance(by: 499_999_999)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .orderThrottle)
+        harness.advance(by: 1)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .none)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .orderThrottle)
+        // A refused order takes no token: after 0.5 s exactly one passes.
+        harness.advance(by: 500_000_000)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .none)
+        // Strategy 2 is not throttled.
+        for _ in 0..<10 { #expect(harness.submit(slot: 1, 2, .buy, price: 1_000, lots: 1).reason == .none) }
+        #expect(harness.rejects == [.orderThrottle: 3])
+    }
+
+    @Test func theDailyLossStartsAgainAtMidnightUTC() throws {
+        // 1 USD a day. 2026-11-29 23:59:59 UTC, then midnight.
+        let harness = try RiskHarness([RiskRule(strategy: 1, maxDailyLoss: ["*": "1"])])
+        let day: UInt64 = 86_400_000_000_000
+        let beforeMidnight: UInt64 = 20_786 * day + day - 1_000_000_000
+        harness.advance(utc: beforeMidnight)
+        harness.mark(0, 9_999, 10_001)
+        let buy = harness.submit(0, .buy, price: 10_000, lots: 100)  // long 0.1 at 100.00
+        harness.fill(buy.id, price: 10_000, lots: 100, tradeID: 1)
+        #expect(harness.day == 20_786)
+        // Down 0.9 USD (mid 91.00) and the taker fee of 0.004 USD (0.0004 × 10 USD): within the limit.
+        harness.mark(0, 9_099, 9_101)
+        #expect(harness.nextBreach() == nil)
+        #expect(harness.dayLoss(currency: 1) == 9_040_000_000_000)  // 0.904 USD in 10^-13
+        // Exactly 1 USD (mid 90.04) passes.
+        harness.mark(0, 9_003, 9_005)
+        #expect(harness.dayLoss(currency: 1) == 10_000_000_000_000)
+        #expect(harness.nextBreach() == nil)
+        // Midnight: the day starts again from here.
+        harness.advance(by: 1_000_000_000)
+        #expect(harness.day == 20_787)
+        #expect(harness.dayLoss(currency: 1) == 0)
+        // Down exactly 1 USD more since midnight (mid 80.04) passes; a tick lower trips.
+        harness.mark(0, 8_003, 8_005)
+        #expect(harness.nextBreach() == nil)
+        harness.mark(0, 8_002, 8_004)
+        #expect(harness.nextBreach() == 0)
+        // Looked at: not reported again until the P&L moves.
+        #expect(harness.nextBreach() == nil)
+    }
+
+    @Test func aTrippedKillSwitchRefusesOrdersAndReplacesUntilReset() throws {
+        let harness = try RiskHarness([])
+        let resting = harness.submit(0, .buy, price: 1_000, lots: 5)
+        #expect(harness.trip(.operatorCommand))
+        #expect(!harness.trip(.operatorCommand))
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .killSwitch)
+        #expect(harness.submit(slot: 1, 2, .sell, price: 1_000, lots: 1).reason == .killSwitch)
+        // A replace is answered with a reject; the order stays as it was.
+        var context = StrategyContext(state: harness.trading, books: UnsafePointer(harness.books), slot: 0)
+        #expect(context.replace(try #require(resting.id), price: Price(ticks: 1_001), quantity: Quantity(lots: 5)))
+        let update = try #require(harness.nextUpdate())
+        #expect(update.report.kind == .rejected && update.report.reason == .killSwitch)
+        #expect(update.order.state == .accepted && update.order.price.ticks == 1_000)
+        // A cancel still goes.
+        #expect(context.cancel(try #require(resting.id)))
+        #expect(harness.nextCommand()?.action == .cancel)
+        #expect(harness.resetKill())
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .none)
+        #expect(harness.kill.trips == 1 && harness.kill.resets == 1)
+        #expect(harness.rejects == [.killSwitch: 3])
+    }
+
+    @Test func openExposureFollowsEveryOrderChange() throws {
+        let harness = try RiskHarness([])
+        let order = harness.submit(0, .buy, price: 1_000, lots: 10)
+        func exposure() -> OpenExposure { harness.exposure() ?? OpenExposure() }
+        #expect(exposure().buyLots == 10 && exposure().twicePricedNotional == 20_000)
+        harness.fill(order.id, price: 999, lots: 4, tradeID: 1)
+        #expect(exposure().buyLots == 6 && exposure().twicePricedNotional == 12_000)
+        // A replace in flight counts at the larger of old and new.
+        var context = StrategyContext(state: harness.trading, books: UnsafePointer(harness.books), slot: 0)
+        #expect(context.replace(try #require(order.id), price: Price(ticks: 1_002), quantity: Quantity(lots: 14)))
+        #expect(exposure().buyLots == 10 && exposure().twicePricedNotional == 2 * 1_002 * 10)
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .replaced, instrument: InstrumentID(0), orderID: try #require(order.id),
+                account: AccountID(1001), side: .buy, price: Price(ticks: 1_002), quantity: Quantity(lots: 14),
+                leavesQuantity: Quantity(lots: 10)))
+        #expect(harness.nextUpdate()?.report.kind == .replaced)
+        #expect(exposure().buyLots == 10 && exposure().twicePricedNotional == 2 * 1_002 * 10)
+        let market = harness.submit(0, .sell, price: 0, lots: 3, type: .market, accept: false)
+        #expect(market.reason == .none && exposure().sellLots == 3 && exposure().unpricedLots == 3)
+        harness.cancelEverything()
+        #expect(exposure() == OpenExposure())
+    }
+
+    @Test func rulesAreRefusedWithTheKeyAndWhatIsAllowed() throws {
+        func message(_ rule: RiskRule) -> String {
+            do {
+                _ = try RiskHarness([rule])
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        #expect(message(RiskRule(strategy: 9, maxOpenOrders: 1)).hasPrefix("risk[1].strategy = 9: no strategy"))
+        #expect(message(RiskRule(instrument: "BTC", maxOpenOrders: 1)).hasPrefix("risk[1].instrument = \"BTC\""))
+        #expect(message(RiskRule(strategy: 2, instrument: "HOST0", maxOpenOrders: 1)).contains("does not trade it"))
+        #expect(message(RiskRule(instrument: "HOST0", maxOrderQuantity: "0.0005")).contains("max_order_quantity"))
+        #expect(message(RiskRule(instrument: "HOST0", maxDailyLoss: ["*": "1"])).contains("cannot set max_gross_exposure"))
+        #expect(message(RiskRule(maxGrossExposure: ["GBP": "1"])).contains("no instrument is quoted in GBP"))
+        #expect(message(RiskRule(instrument: "HOST0", priceCollarBasisPoints: "1.5")).contains("whole basis points"))
+        #expect(message(RiskRule(maxOrdersPerSecond: "0")).contains("more than 0"))
+        #expect(message(RiskRule(orderBurst: 3)).contains("needs max_orders_per_second"))
+        // Settings text reads back to the same rule.
+        let rule = RiskRule(
+            strategy: 1, maxGrossExposure: ["USD": "10.5"], maxDailyLoss: ["*": "2"], maxOrdersPerSecond: "2.5",
+            orderBurst: 4)
+        #expect(try RiskRule(settingsText: rule.settingsText) == rule)
+    }
+
+    @Test func aRestoredStateKeepsTheSwitchTheThrottleAndTheDay() throws {
+        let rules = [RiskRule(strategy: 1, maxDailyLoss: ["*": "1"], maxOrdersPerSecond: "1", orderBurst: 2)]
+        let harness = try RiskHarness(rules)
+        harness.advance(utc: 20_786 * 86_400_000_000_000)
+        harness.mark(0, 9_999, 10_001)
+        let order = harness.submit(0, .buy, price: 10_000, lots: 10)
+        harness.fill(order.id, price: 10_000, lots: 5, tradeID: 1)
+        #expect(harness.trip(.dailyLoss, strategy: 1))
+        var encoder = EncodingVisitor(SnapshotEncoder())
+        try harness.trading.pointee.visitState(&encoder)
+        let restored = try RiskHarness(rules)
+        var decoder = DecodingVisitor(SnapshotDecoder(encoder.encoder.bytes))
+        try restored.trading.pointee.visitState(&decoder)
+        var hashA = HashingVisitor(StateHasher())
+        var hashB = HashingVisitor(StateHasher())
+        try harness.trading.pointee.visitState(&hashA)
+        try restored.trading.pointee.visitState(&hashB)
+        #expect(hashA.hasher.value == hashB.hasher.value)
+        let kill = restored.kill
+        #expect(kill.isTripped && kill.cause == .dailyLoss && kill.strategy == 1)
+        #expect(restored.day == 20_786)
+        #expect(restored.exposure()?.buyLots == 5)
+        #expect(restored.twiceMark(0) == 20_000)
+        #expect(restored.submit(0, .buy, price: 10_000, lots: 1).reason == .killSwitch)
+        #expect(restored.resetKill())
+        // One token left of the burst of 2 (the first order took one).
+        restored.time = harness.time
+        #expect(restored.submit(0, .buy, price: 10_000, lots: 1).reason == .none)
+        #expect(restored.submit(0, .buy, price: 10_000, lots: 1).reason == .orderThrottle)
+    }
+}
