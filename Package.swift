@@ -176,7 +176,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineControlTests",
-            dependencies: ["PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore"]
+            dependencies: [
+                "PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "PeregrineNATSTests",

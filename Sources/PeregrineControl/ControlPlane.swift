@@ -105,7 +105,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_open_orders": "The strategies' open orders, by state.",
         "peregrine_risk_rejects_total": "Orders and replaces the pre-trade risk checks refused, by reason.",
         "peregrine_kill_switch": "1 while the kill switch is tripped (new orders refused), else 0.",
-        "peregrine_kill_switch_trips": "Times the kill switch tripped since the journal began, by cause.",
+        "peregrine_kill_switch_trips": "Times the kill switch tripped since the journal began.",
         "peregrine_risk_day_loss":
             "A strategy's loss since the UTC trading day began (negative: a gain), in the quote currency.",
         "peregrine_risk_day_loss_limit": "A strategy's maximum loss per trading day, in the quote currency.",

@@ -1,9 +1,11 @@
 import Foundation
-import PeregrineEngine
+import NIOCore
+import PeregrineCore
 import PeregrineModel
 import Testing
 
 @testable import PeregrineControl
+@testable import PeregrineEngine
 
 /// The control plane in-process: exact metric values from known pipeline figures, and the
 /// readiness rules.
@@ -107,5 +109,109 @@ struct ControlPlaneTests {
 
     @Test func reasonsAreEscapedAsJSON() {
         #expect(jsonString("journal error: \"x\\y\"\n\u{1}") == "\"journal error: \\\"x\\\\y\\\"\\n\\u0001\"")
+    }
+}
+
+/// `POST /kill` and `/reset` on a real listening control plane: the token, the loopback rule,
+/// and a command reaching the source side of the mailbox in order.
+@Suite(.serialized)
+struct AdminCommandTests {
+    /// A control plane on a free loopback port, its mailbox open, and a thread standing in for
+    /// the source: it takes each command and marks it sequenced, recording what it took.
+    final class Engine: @unchecked Sendable {
+        let plane: ControlPlane
+        let port: Int
+        let admin = AdminMailbox()
+        let lock = NSLock()
+        var taken: [AdminCommand] = []
+        var running = true
+        var thread: Thread?
+
+        init(token: String?, takes: Bool = true) {
+            port = LoopbackPort.free()
+            plane = ControlPlane(port: port, adminToken: token)
+            plane.attach(admin: admin, trading: TradingBoard())
+            admin.setOpen(true)
+            guard takes else { return }
+            let thread = Thread { [self] in
+                while lock.withLock({ running }) {
+                    if admin.hasPending, let command = admin.take() {
+                        lock.withLock { taken.append(command) }
+                        admin.markSequenced(command.requestID)
+                    }
+                    usleep(200)
+                }
+            }
+            thread.start()
+            self.thread = thread
+            for _ in 0..<100 {
+                if (try? ControlClient.send(.GET, host: "127.0.0.1", port: port, path: "/healthz"))?.status == 200 {
+                    break
+                }
+                usleep(50_000)
+            }
+        }
+
+        func post(_ path: String, token: String?) throws -> ControlClient.Response {
+            try ControlClient.send(
+                .POST, host: "127.0.0.1", port: port, path: path,
+                headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+        }
+
+        func stop() {
+            lock.withLock { running = false }
+            plane.stop()
+        }
+    }
+
+    static let token = "a-token-of-sixteen-or-more"
+
+    @Test func aCommandNeedsTheTokenAndReachesTheSourceInOrder() throws {
+        let engine = Engine(token: Self.token)
+        defer { engine.stop() }
+        let missing = try engine.post("/kill", token: nil)
+        #expect(missing.status == 401 && missing.body.contains("missing or wrong token"))
+        let wrong = try engine.post("/kill", token: "a-token-of-sixteen-or-morf")
+        #expect(wrong.status == 401)
+        #expect(engine.lock.withLock { engine.taken.isEmpty })
+        let kill = try engine.post("/kill", token: Self.token)
+        #expect(kill.status == 200 && kill.body.contains("\"action\":\"kill\"") && kill.body.contains("\"sequenced\":true"))
+        let reset = try engine.post("/reset", token: Self.token)
+        #expect(reset.status == 200 && reset.body.contains("\"action\":\"reset\""))
+        let taken = engine.lock.withLock { engine.taken }
+        #expect(taken.map(\.action) == [.kill, .reset])
+        #expect(taken.map(\.requestID) == [1, 2])
+        // GET on the command's path is not a command.
+        let get = try ControlClient.send(.GET, host: "127.0.0.1", port: engine.port, path: "/kill")
+        #expect(get.status == 404 || get.status == 405)
+        #expect(engine.lock.withLock { engine.taken.count } == 2)
+    }
+
+    @Test func withoutATokenConfiguredCommandsAreOff() throws {
+        let engine = Engine(token: nil)
+        defer { engine.stop() }
+        let answer = try engine.post("/kill", token: Self.token)
+        #expect(answer.status == 403 && answer.body.contains("admin commands are off: set [control] admin_token"))
+        #expect(engine.lock.withLock { engine.taken.isEmpty })
+    }
+
+    @Test func aClosedMailboxAnswersUnavailable() throws {
+        let engine = Engine(token: Self.token)
+        defer { engine.stop() }
+        engine.admin.setOpen(false)
+        let answer = try engine.post("/kill", token: Self.token)
+        #expect(answer.status == 503 && answer.body.contains("not taking commands"))
+    }
+
+    @Test func onlyLoopbackPeersCountAsLocal() throws {
+        #expect(ControlPlane.isLoopback(try SocketAddress(ipAddress: "127.0.0.1", port: 1)))
+        #expect(ControlPlane.isLoopback(try SocketAddress(ipAddress: "127.8.9.1", port: 1)))
+        #expect(ControlPlane.isLoopback(try SocketAddress(ipAddress: "::1", port: 1)))
+        #expect(!ControlPlane.isLoopback(try SocketAddress(ipAddress: "10.0.0.1", port: 1)))
+        #expect(!ControlPlane.isLoopback(try SocketAddress(ipAddress: "::2", port: 1)))
+        #expect(!ControlPlane.isLoopback(nil))
+        #expect(ControlPlane.constantTimeEqual("Bearer abc", "Bearer abc"))
+        #expect(!ControlPlane.constantTimeEqual("Bearer abc", "Bearer abd"))
+        #expect(!ControlPlane.constantTimeEqual("Bearer abc", "Bearer abcd"))
     }
 }

@@ -28,12 +28,25 @@ struct OperationsTests {
 
     @Test func aLiveScrapePassesPromtoolAndCarriesEveryFamily() throws {
         let port = LoopbackPort.free()
+        // Risk limits on the market maker (strategy 1), so the risk families carry values.
+        let config = NSTemporaryDirectory() + "peregrine-scrape-\(UUID().uuidString).toml"
+        try """
+        [[risk]]
+        strategy = 1
+        max_gross_exposure = "1000000"
+        max_daily_loss = "1000000"
+        max_orders_per_second = "100000"
+        [[risk]]
+        instrument = "HOST4"
+        max_position = "0.005"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: config) }
         let engine = try Background(
             Tools.peregrine.path,
             [
-                "run", "--rate", "50000", "--duration", "20", "--no-journal", "--metrics-port", "\(port)",
-                "--status-interval", "0.5", "--order-flow", "30", "--strategy", "market-maker", "--strategy",
-                "large-trade-follower",
+                "run", "--config", config, "--rate", "50000", "--duration", "20", "--no-journal", "--metrics-port",
+                "\(port)", "--status-interval", "0.5", "--order-flow", "30", "--strategy", "market-maker",
+                "--strategy", "large-trade-follower",
             ])
         defer { engine.stop() }
         let ready = try Self.await("http://127.0.0.1:\(port)/readyz", status: 200, seconds: 15, while: engine)
@@ -72,6 +85,12 @@ struct OperationsTests {
         #expect(out > 0 && out <= orders)  // read after the logic count, published before it
         #expect(value("peregrine_orders_total{stage=\"sink\"}") <= orders)
         #expect(value("peregrine_latency_seconds_count{stage=\"order\"}") > 0)
+        // The market maker keeps quoting HOST4 past its 5-lot limit: refused by position.
+        #expect(value("peregrine_risk_rejects_total{reason=\"max_position\"}") > 0)
+        #expect(value("peregrine_risk_rejects_total{reason=\"kill_switch\"}") == 0)
+        #expect(value("peregrine_kill_switch") == 0)
+        #expect(value("peregrine_risk_day_loss_limit{strategy=\"1\",currency=\"USD\"}") == 1_000_000)
+        #expect(value("peregrine_risk_gross_exposure{strategy=\"1\",currency=\"USD\"}") > 0)
         #expect(engine.stop() == 0)
         #expect(engine.standardOutput.contains("lossless          yes"))
     }

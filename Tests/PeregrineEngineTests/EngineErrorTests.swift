@@ -12,20 +12,20 @@ import Testing
 
     @Test func aSettingsFileOfAnotherFormatIsRefusedNamingBothVersions() throws {
         #expect(
-            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...5))
+            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...6))
         ) { try LogicSettings.parse("format = 9\nstrategy = idle\n", origin: "x.conf") }
-        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...5)).description
+        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...6)).description
         #expect(
             text
-                == "logic settings: x.conf is settings format 9; this build reads format 5: a newer peregrine wrote it; use that build"
+                == "logic settings: x.conf is settings format 9; this build reads formats 5 to 6: a newer peregrine wrote it; use that build"
         )
         // Format 4 was written by a build with one hard-wired strategy: refused, saying why.
-        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...5))) {
+        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...6))) {
             try LogicSettings.parse("format = 4\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
         }
         #expect(
-            EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...5)).description
-                == "logic settings: x.conf is settings format 4; this build reads format 5: an older peregrine wrote it "
+            EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...6)).description
+                == "logic settings: x.conf is settings format 4; this build reads formats 5 to 6: an older peregrine wrote it "
                 + "(before strategies kept orders and positions, format 5, 2026-11-29); replay or recover it with that "
                 + "build, or start a new journal")
         #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategies"))) {

@@ -305,6 +305,12 @@ struct EngineStateHashCoverageTests {
             ),
             ("a timer", { $0.trading.pointee.timers[0].tag += 1 }),
             ("a trading counter", { $0.trading.pointee._counters.duplicateReports += 1 }),
+            ("a risk reject counter", { $0.trading.pointee._counters.riskRejected[2] += 1 }),
+            ("the kill switch", { _ = $0.trading.pointee.tripKillSwitch(.operatorCommand) }),
+            ("a mark", { $0.trading.pointee.marks[0] &+= 1 }),
+            ("the trading day", { $0.trading.pointee.tradingDay &+= 1 }),
+            ("the UTC anchor", { $0.trading.pointee.utcAnchor &+= 1 }),
+            ("a throttle", { $0.trading.pointee.throttles[0].updatedAt &+= 1 }),
             ("the strategy", { $0.strategies.pointee.marketMakers.base[0].bids[0] &+= 1 }),
             (
                 "the venue",
@@ -346,7 +352,7 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "33cd7fe2d8ba008a")
+        #expect(hexHash(logic.stateHash()) == "2af46a1713841313")
         #expect(hexHash(outputs.hasher.value) == "75993c21a43b5119")
         #expect(outputs.reportCount == 8_309)
         #expect(outputs.orders == 66)

@@ -128,11 +128,11 @@ struct EventJSONTests {
     @Test func badLinesAreRefusedWithWhatToFix() {
         #expect(
             Self.error(#"{"instrument":1,"price":1}"#)
-                == #"missing "type" (level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#
+                == #"missing "type" (level, trade, quote, transaction, timer, order, clear, chunk, record, chain_head or admin)"#
         )
         #expect(
             Self.error(#"{"type":"lvl","instrument":1}"#)
-                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order, clear, chunk, record or chain_head)"#
+                == #"unknown "type" "lvl" (use level, trade, quote, transaction, timer, order, clear, chunk, record, chain_head or admin)"#
         )
         #expect(
             Self.error(#"{"type":"clear","instrument":1,"side":"buy"}"#)

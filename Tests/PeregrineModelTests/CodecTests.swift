@@ -45,7 +45,7 @@ struct CodecTests {
                 LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 1 && bytes[1] == 4 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(bytes[0] == 1 && bytes[1] == 5 && bytes[2] == 0 && bytes[3] == 0)
         #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(bytes[16] == 9)
@@ -95,7 +95,7 @@ struct CodecTests {
             payload: .clearBook)
         var bytes = [UInt8](repeating: 0xEE, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 7 && bytes[1] == 4 && bytes[24..<64].allSatisfy { $0 == 0 })
+        #expect(bytes[0] == 7 && bytes[1] == 5 && bytes[24..<64].allSatisfy { $0 == 0 })
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         for version: UInt8 in [1, 2] {
             bytes[1] = version
@@ -133,7 +133,7 @@ struct CodecTests {
         for (index, event) in events.enumerated() {
             var bytes = [UInt8](repeating: 0xEE, count: 64)
             try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-            #expect(bytes[0] == UInt8(8 + index) && bytes[1] == 4)
+            #expect(bytes[0] == UInt8(8 + index) && bytes[1] == 5)
             #expect(Array(bytes[24..<64]) == expected[index])
             #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
             bytes[1] = 3
@@ -154,6 +154,32 @@ struct CodecTests {
         }
     }
 
+    /// An operator's command is kind 11 of version 5: action @24, request id @32; version 4
+    /// has no such kind, and an unknown action is refused.
+    @Test func anAdminCommandIsKindElevenOfVersionFive() throws {
+        let event = Event(
+            timestamp: 9, exchangeTimestamp: 1_764_460_800_000_000_000, instrument: InstrumentID(0),
+            payload: .admin(AdminCommand(.kill, requestID: 0x0102_0304)))
+        var bytes = [UInt8](repeating: 0xEE, count: 64)
+        try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
+        var expected = [UInt8](repeating: 0, count: 40)
+        expected[0] = 1
+        expected.replaceSubrange(8..<16, with: [4, 3, 2, 1, 0, 0, 0, 0])
+        #expect(bytes[0] == 11 && bytes[1] == 5 && Array(bytes[24..<64]) == expected)
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
+        bytes[24] = 2
+        #expect(
+            try bytes.withUnsafeBytes { try Event(decoding: $0) }.payload
+                == .admin(AdminCommand(.reset, requestID: 0x0102_0304)))
+        bytes[24] = 3
+        #expect(throws: ModelError.invalidField(type: "AdminCommand", field: "action", value: 3)) {
+            try bytes.withUnsafeBytes { try Event(decoding: $0) }
+        }
+        bytes[24] = 1
+        bytes[1] = 4
+        #expect(throws: ModelError.unknownEventKind(11)) { try bytes.withUnsafeBytes { try Event(decoding: $0) } }
+    }
+
     @Test func malformedBytesAreRejectedWithTheField() throws {
         let event = Event(
             timestamp: 1, instrument: InstrumentID(2),
@@ -170,7 +196,7 @@ struct CodecTests {
             return try result.get()
         }
         #expect(throws: ModelError.unknownEventKind(0)) { try decode { $0[0] = 0 } }
-        #expect(throws: ModelError.unknownEventKind(11)) { try decode { $0[0] = 11 } }
+        #expect(throws: ModelError.unknownEventKind(12)) { try decode { $0[0] = 12 } }
         #expect(throws: ModelError.invalidField(type: "OrderCommand", field: "action", value: 0)) {
             try decode { bytes in
                 bytes[0] = 6
@@ -185,10 +211,10 @@ struct CodecTests {
                 bytes[62] = 9
             }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 5, readable: 1...4)) {
-            try decode { $0[1] = 5 }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 6, readable: 1...5)) {
+            try decode { $0[1] = 6 }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...4)) {
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...5)) {
             try decode { $0[1] = 0 }
         }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {
