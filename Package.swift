@@ -67,7 +67,8 @@ let package = Package(
             dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
         .target(name: "PeregrineRisk", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(
-            name: "PeregrineStrategy", dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineRisk"]),
+            name: "PeregrineStrategy",
+            dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineRisk"]),
         .target(
             name: "PeregrineEngine",
             dependencies: [
@@ -110,7 +111,8 @@ let package = Package(
             name: "peregrine",
             dependencies: [
                 "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
-                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy", "PeregrineRisk",
+                "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
+                "PeregrineRisk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,7 +193,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineFaultTests",
-            dependencies: ["PeregrineTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "PeregrineTestSupport", "PeregrineCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "PeregrineStressTests",

@@ -40,7 +40,8 @@ public struct RiskLimits: Hashable, Sendable {
         return RiskLimits(
             instrumentLimits: Array(repeating: .none, count: positions),
             throttles: Array(repeating: .unlimited, count: strategies.count), currencies: [], currencyDecimals: [],
-            positionCurrency: Array(repeating: 0, count: positions), positionFactor: Array(repeating: 0, count: positions),
+            positionCurrency: Array(repeating: 0, count: positions),
+            positionFactor: Array(repeating: 0, count: positions),
             exposureLimits: [], lossLimits: [])
     }
 
@@ -58,7 +59,8 @@ public struct RiskLimits: Hashable, Sendable {
         var decimalsByCurrency: [String: Int] = [:]
         for definition in definitions {
             let decimals = definition.tickSize.decimals + definition.lotSize.decimals + 8
-            decimalsByCurrency[definition.quoteCurrency] = max(decimalsByCurrency[definition.quoteCurrency] ?? 0, decimals)
+            decimalsByCurrency[definition.quoteCurrency] = max(
+                decimalsByCurrency[definition.quoteCurrency] ?? 0, decimals)
         }
         let currencies = decimalsByCurrency.keys.sorted()
         let currencyDecimals = currencies.map { decimalsByCurrency[$0] ?? 0 }
@@ -70,7 +72,8 @@ public struct RiskLimits: Hashable, Sendable {
         var position = 0
         for strategy in strategies {
             for instrument in strategy.instruments {
-                if let definition = byID[instrument], let currency = currencies.firstIndex(of: definition.quoteCurrency) {
+                if let definition = byID[instrument], let currency = currencies.firstIndex(of: definition.quoteCurrency)
+                {
                     limits.positionCurrency[position] = Int32(currency)
                     limits.positionFactor[position] = try factor(definition, decimals: currencyDecimals[currency])
                 }
@@ -101,7 +104,8 @@ public struct RiskLimits: Hashable, Sendable {
                 if rule.hasStrategyLimits {
                     throw RiskConfigurationError(
                         "\(name) names an instrument, so it cannot set max_gross_exposure, max_daily_loss, "
-                            + "max_orders_per_second or order_burst (limits of a whole strategy): move them to a rule without one")
+                            + "max_orders_per_second or order_burst (limits of a whole strategy): move them to a rule without one"
+                    )
                 }
                 if let strategy = rule.strategy, let layout = strategies.first(where: { $0.id == strategy }),
                     !layout.instruments.contains(found)
@@ -124,7 +128,9 @@ public struct RiskLimits: Hashable, Sendable {
                     let ranked = rules.indices.filter { index in
                         (rules[index].strategy == nil || rules[index].strategy == strategy.id)
                             && (ruleInstruments[index] == nil || ruleInstruments[index] == instrument)
-                    }.sorted { specificity(rules[$0], ruleInstruments[$0]) > specificity(rules[$1], ruleInstruments[$1]) }
+                    }.sorted {
+                        specificity(rules[$0], ruleInstruments[$0]) > specificity(rules[$1], ruleInstruments[$1])
+                    }
                     for index in ranked { if let value = field(rules[index]) { return (value, index) } }
                     return nil
                 }
@@ -175,7 +181,8 @@ public struct RiskLimits: Hashable, Sendable {
                 }
                 limits.throttles[slot] = TokenBucket(milliOrdersPerSecond: Int64(milli), burst: Int64(burst))
             }
-            for (key, path) in [("max_gross_exposure", \RiskRule.maxGrossExposure), ("max_daily_loss", \.maxDailyLoss)] {
+            for (key, path) in [("max_gross_exposure", \RiskRule.maxGrossExposure), ("max_daily_loss", \.maxDailyLoss)]
+            {
                 // Per currency, the most specific rule that sets it.
                 for currency in traded {
                     guard let currencyIndex = currencies.firstIndex(of: currency) else { continue }
@@ -187,11 +194,14 @@ public struct RiskLimits: Hashable, Sendable {
                             throw RiskConfigurationError(
                                 "\(name) = \"\(text)\": strategy \(strategy.id) trades in "
                                     + traded.sorted().joined(separator: " and ")
-                                    + "; give one amount per currency, e.g. { \(traded.sorted().map { "\($0) = \"…\"" }.joined(separator: ", ")) }")
+                                    + "; give one amount per currency, e.g. { \(traded.sorted().map { "\($0) = \"…\"" }.joined(separator: ", ")) }"
+                            )
                         }
                         let value = try currencyUnits(text, decimals: currencyDecimals[currencyIndex], name)
                         let cell = slot * currencies.count + currencyIndex
-                        if key == "max_gross_exposure" { limits.exposureLimits[cell] = value } else {
+                        if key == "max_gross_exposure" {
+                            limits.exposureLimits[cell] = value
+                        } else {
                             limits.lossLimits[cell] = value
                         }
                         break

@@ -12,6 +12,12 @@ public enum PeregrineCLI {
         public var output: String
         public var error: String
 
+        public init(status: Int32, output: String, error: String) {
+            self.status = status
+            self.output = output
+            self.error = error
+        }
+
         /// The value of the report line that starts with `prefix` (e.g. "state hash: ").
         public func line(startingWith prefix: String) -> String? {
             output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }

@@ -1,0 +1,143 @@
+import Foundation
+import PeregrineCore
+import PeregrineTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The kill switch end to end, through the CLI: `peregrine kill` against a running engine (a
+/// wrong token refused), the run's report, a replay of its journal, a restart that is still
+/// killed, and `peregrine kill --reset`. A market maker on the hosted venue, which answers every
+/// cancel (orders for outside venues wait for the NATS gateway's answers).
+@Suite(.serialized)
+struct KillSwitchTests {
+    /// `peregrine run` in the background until SIGINT; its output collected.
+    final class Engine: @unchecked Sendable {
+        let process = Process()
+        let lock = NSLock()
+        var collected = Data()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = PeregrineCLI.binary
+            process.arguments = arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            output.fileHandleForReading.readabilityHandler = { [self] handle in
+                let data = handle.availableData
+                lock.withLock { collected.append(data) }
+            }
+            try process.run()
+        }
+
+        /// Stops it with SIGINT; its exit status and whole output.
+        func interrupt() -> PeregrineCLI.Result {
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            Thread.sleep(forTimeInterval: 0.2)
+            let text = lock.withLock { String(decoding: collected, as: UTF8.self) }
+            return PeregrineCLI.Result(status: process.terminationStatus, output: text, error: "")
+        }
+    }
+
+    static let token = "kill-switch-test-token-0123"
+
+    /// Waits until the engine's control plane answers (a wrong token is refused with 401).
+    static func awaitControlPlane(port: Int, engine: Engine) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, engine.process.isRunning {
+            let probe = try Faults.run(["kill", "--port", "\(port)", "--token", "not-the-token-at-all"])
+            if probe.error.contains("HTTP 401") {
+                #expect(probe.status == 1)
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("the control plane on port \(port) never answered")
+    }
+
+    static func value(_ result: PeregrineCLI.Result, _ prefix: String) -> String {
+        result.output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init) ?? ""
+    }
+
+    /// The first number on the report line starting with `prefix` (e.g. "strategy orders").
+    static func firstNumber(_ result: PeregrineCLI.Result, _ prefix: String) -> Int {
+        let line = value(result, prefix).dropFirst(prefix.count)
+        let digits = line.drop { !$0.isNumber }.prefix { $0.isNumber || $0 == "," }
+        return Int(digits.replacingOccurrences(of: ",", with: "")) ?? -1
+    }
+
+    @Test func killedByTheCLIReplayedAndStillKilledAfterARestartUntilReset() throws {
+        let journal = Faults.scratch("kill-switch")
+        let config = journal + ".toml"
+        defer {
+            Faults.remove(journal)
+            Faults.remove(config)
+        }
+        let port = LoopbackPort.free()
+        try """
+        [control]
+        admin_token = "\(Self.token)"
+        [metrics]
+        port = \(port)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let arguments =
+            [
+                "run", "--config", config, "--journal", journal, "--rate", "20000", "--order-flow", "30",
+                "--status-interval", "0.2", "--wait", "yield", "--strategy", "market-maker",
+            ]
+
+        // 1. Killed while it runs.
+        let first = try Engine(arguments + ["--duration", "0"])
+        try Self.awaitControlPlane(port: port, engine: first)
+        Thread.sleep(forTimeInterval: 0.3)
+        let kill = try Faults.run(["kill", "--config", config])
+        #expect(kill.status == 0, "\(kill.error)")
+        #expect(kill.output == "kill switch tripped: open orders cancelled, new orders refused\n")
+        Thread.sleep(forTimeInterval: 0.3)
+        let killed = first.interrupt()
+        #expect(killed.status == 0, "\(killed.output)")
+        #expect(Self.value(killed, "kill switch").hasPrefix("kill switch       TRIPPED (operator) · 1 trips, 0 resets"))
+        #expect(
+            Self.value(killed, "open orders")
+                == "open orders       0 pending-new · 0 accepted · 0 partially-filled · 0 pending-cancel · 0 pending-replace"
+        )
+        #expect(
+            Self.firstNumber(killed, "risk rejects") > 0 && Self.value(killed, "risk rejects").hasSuffix("kill-switch"))
+        let orders = Self.firstNumber(killed, "strategy orders")
+        #expect(orders > 0)
+        // The journal holds the command: a replay gives the same state and outputs.
+        try Faults.expectReplayMatches(killed, journal: journal)
+
+        // 2. A restart recovers the switch: no new order leaves.
+        let second = try Engine(arguments + ["--duration", "0"])
+        try Self.awaitControlPlane(port: port, engine: second)
+        Thread.sleep(forTimeInterval: 0.5)
+        let restarted = second.interrupt()
+        #expect(restarted.status == 0, "\(restarted.output)")
+        #expect(Self.value(restarted, "kill switch").hasPrefix("kill switch       TRIPPED (operator) · 1 trips"))
+        #expect(Self.firstNumber(restarted, "strategy orders") == orders)
+        #expect(Self.firstNumber(restarted, "risk rejects") > Self.firstNumber(killed, "risk rejects"))
+
+        // 3. Reset: orders leave again.
+        let third = try Engine(arguments + ["--duration", "0"])
+        try Self.awaitControlPlane(port: port, engine: third)
+        let reset = try Faults.run(["kill", "--reset", "--config", config])
+        #expect(reset.status == 0, "\(reset.error)")
+        #expect(reset.output == "kill switch reset: orders are accepted again\n")
+        Thread.sleep(forTimeInterval: 0.5)
+        let resumed = third.interrupt()
+        #expect(resumed.status == 0)
+        #expect(Self.value(resumed, "kill switch") == "kill switch       reset · 1 trips, 1 resets")
+        #expect(Self.firstNumber(resumed, "strategy orders") > orders)
+        try Faults.expectReplayMatches(resumed, journal: journal)
+
+        // 4. No engine: the CLI says it cannot reach it.
+        let nobody = try Faults.run(["kill", "--config", config])
+        #expect(nobody.status == 1 && nobody.error.contains("cannot reach 127.0.0.1:\(port)"), "\(nobody.error)")
+        let noToken = try Faults.run(["kill", "--port", "\(port)"])
+        #expect(noToken.status == 2 && noToken.error.contains("no admin token"))
+    }
+}
