@@ -97,6 +97,8 @@ struct DeployArtefactTests {
         let titles = Set(expressions.map(\.panel))
         for title in [
             "End-to-end latency percentiles", "Throughput by stage", "Drops and rejects", "Inbound ring occupancy",
+            "Kill switch", "Risk rejects by reason", "Net P&L by strategy and instrument", "Positions",
+            "Day loss against its limit", "Gross exposure against its limit",
         ] {
             #expect(titles.contains(title))
         }
