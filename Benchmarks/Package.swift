@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "PeregrineEngine", package: "Peregrine"),
                 .product(name: "PeregrineJournal", package: "Peregrine"),
                 .product(name: "PeregrineStrategy", package: "Peregrine"),
+                .product(name: "PeregrineRisk", package: "Peregrine"),
                 .product(name: "PeregrineCodec", package: "Peregrine"),
                 .product(name: "PeregrineFeed", package: "Peregrine"),
                 .product(name: "PeregrineBench", package: "Peregrine"),

@@ -8,7 +8,11 @@ public struct InstrumentLimits: Hashable, Sendable, BitwiseCopyable {
     /// The most lots one order may have.
     public var maxOrderLots: Int64
     /// The most price × quantity one order may have (a market order valued at the mark).
-    public var maxOrderNotional: Money
+    public var maxOrderNotional: Money {
+        didSet { maxOrderTwiceTickLots = Self.twiceTickLots(maxOrderNotional) }
+    }
+    /// The same limit as twice ticks × lots (⌊units ÷ (10^8 ÷ 2)⌋), so a check is one comparison.
+    public private(set) var maxOrderTwiceTickLots: Int128
     /// How far from the mid a price may be, in basis points (-1: no collar).
     public var collarBasisPoints: Int64
     /// The most open orders at once.
@@ -17,13 +21,13 @@ public struct InstrumentLimits: Hashable, Sendable, BitwiseCopyable {
     /// counted as filled.
     public var maxPositionLots: Int64
 
-    @inlinable
     public init(
         maxOrderLots: Int64 = .max, maxOrderNotional: Money = Money(units: .max), collarBasisPoints: Int64 = -1,
         maxOpenOrders: Int32 = .max, maxPositionLots: Int64 = .max
     ) {
         self.maxOrderLots = maxOrderLots
         self.maxOrderNotional = maxOrderNotional
+        maxOrderTwiceTickLots = Self.twiceTickLots(maxOrderNotional)
         self.collarBasisPoints = collarBasisPoints
         self.maxOpenOrders = maxOpenOrders
         self.maxPositionLots = maxPositionLots
@@ -32,8 +36,12 @@ public struct InstrumentLimits: Hashable, Sendable, BitwiseCopyable {
     /// Every check off.
     public static let none = InstrumentLimits()
 
+    static func twiceTickLots(_ money: Money) -> Int128 {
+        money.units == .max ? .max : money.units / (Money.unitsPerTickLot / 2)
+    }
+
     /// Whether any check is on.
-    @inlinable public var isActive: Bool { self != .none }
+    public var isActive: Bool { self != .none }
 }
 
 /// The pre-trade checks, each a pure function of integers: no allocation, no branches beyond
@@ -45,22 +53,39 @@ public enum RiskChecks {
     public static func orderQuantity(lots: Int64, limit: Int64) -> Bool { lots <= limit }
 
     /// Twice an order's notional, ticks × lots: at its price, or at the mark for a market
-    /// order (nil when it has neither). Saturates instead of wrapping.
+    /// order (nil when it has neither). Exact for any prices and quantities (two 64-bit values
+    /// multiply into 128 bits).
     @inlinable
     public static func twiceNotional(priceTicks: Int64, lots: Int64, twiceMark: Int64) -> Int128? {
-        let price = priceTicks > 0 ? Int128(priceTicks) &* 2 : Int128(twiceMark)
-        guard price > 0 else { return nil }
-        let (product, overflow) = price.multipliedReportingOverflow(by: Int128(lots))
-        return overflow ? .max : product
+        guard priceTicks > 0 || twiceMark > 0 else { return nil }
+        let product = product(priceTicks > 0 ? priceTicks : twiceMark, lots)
+        return priceTicks > 0 ? (product > Int128.max / 2 ? .max : product &* 2) : product
     }
 
-    /// Notional within the maximum (a market order with no mark is refused: it cannot be valued).
+    /// `a × b` exactly, in 128 bits (one multiplication instruction).
     @inlinable
-    public static func orderNotional(twiceNotional: Int128?, limit: Money) -> Bool {
+    public static func product(_ a: Int64, _ b: Int64) -> Int128 {
+        let (high, low) = a.multipliedFullWidth(by: b)
+        return Int128(high) << 64 | Int128(low)
+    }
+
+    /// `a × b` for non-negative values, saturating at `Int128.max`; one 64-bit multiplication
+    /// when both fit in 63 bits.
+    @inlinable
+    public static func saturatingProduct(_ a: Int128, _ b: Int128) -> Int128 {
+        if a >= 0, b >= 0, a <= Int128(Int64.max), b <= Int128(Int64.max) {
+            return product(Int64(truncatingIfNeeded: a), Int64(truncatingIfNeeded: b))
+        }
+        let (value, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? .max : value
+    }
+
+    /// Notional within the maximum, both as twice ticks × lots (`InstrumentLimits
+    /// .maxOrderTwiceTickLots`); a market order with no mark is refused: it cannot be valued.
+    @inlinable
+    public static func orderNotional(twiceNotional: Int128?, limitTwiceTickLots: Int128) -> Bool {
         guard let twiceNotional else { return false }
-        // notional × 10^8 ≤ limit, i.e. twice × (10^8 / 2) ≤ limit.
-        let (units, overflow) = twiceNotional.multipliedReportingOverflow(by: Money.unitsPerTickLot / 2)
-        return !overflow && units <= limit.units
+        return twiceNotional <= limitTwiceTickLots
     }
 
     /// A price within `basisPoints` of the mid: |price − mid| × 10,000 ≤ mid × bp, exactly

@@ -15,9 +15,9 @@ public struct TokenBucket: Hashable, Sendable, BitwiseCopyable {
     public var tokens: Int128
     public var updatedAt: UInt64
 
-    /// A full bucket.
+    /// A full bucket; the rate is clamped to 0 ... 1,000,000 orders per second.
     public init(milliOrdersPerSecond: Int64, burst: Int64) {
-        milliRate = max(milliOrdersPerSecond, 0)
+        milliRate = min(max(milliOrdersPerSecond, 0), 1_000_000_000)
         self.burst = max(burst, 1)
         tokens = Int128(self.burst) &* Self.unitsPerOrder
         updatedAt = 0
@@ -35,9 +35,14 @@ public struct TokenBucket: Hashable, Sendable, BitwiseCopyable {
         guard milliRate > 0 else { return true }
         let full = Int128(burst) &* Self.unitsPerOrder
         if now > updatedAt {
-            let elapsed = Int128(now &- updatedAt)
-            let (refill, overflow) = elapsed.multipliedReportingOverflow(by: Int128(milliRate))
-            tokens = overflow || refill >= full &- tokens ? full : tokens &+ refill
+            let elapsed = now &- updatedAt
+            // Under 2^32 ns (4 s) the refill fits 64 bits (the rate is below 2^30).
+            let refill: Int128 =
+                elapsed < 1 << 32
+                ? Int128(elapsed &* UInt64(milliRate))
+                : (Int128(elapsed).multipliedReportingOverflow(by: Int128(milliRate)).overflow
+                    ? .max : Int128(elapsed) &* Int128(milliRate))
+            tokens = refill >= full &- tokens ? full : tokens &+ refill
             updatedAt = now
         }
         guard tokens >= Self.unitsPerOrder else { return false }

@@ -231,6 +231,8 @@ public struct TradingState: ~Copyable {
     /// Per position: its quote currency (index) and currency units per unit of its money.
     @usableFromInline let positionCurrency: UnsafeMutablePointer<Int32>
     @usableFromInline let positionFactor: UnsafeMutablePointer<Int128>
+    /// Per position: currency units per *two* ticks × lots (`factor × 10^8 ÷ 2`), saturated.
+    @usableFromInline let twiceTickLotFactor: UnsafeMutablePointer<Int128>
     /// Per strategy: its order-rate throttle.
     @usableFromInline let throttles: UnsafeMutablePointer<TokenBucket>
     /// Per strategy and currency: limits (`RiskLimits.off`: none), the day's starting P&L.
@@ -367,11 +369,16 @@ public struct TradingState: ~Copyable {
         positionCurrency.initialize(repeating: 0, count: positionSlots)
         positionFactor = .allocate(capacity: positionSlots)
         positionFactor.initialize(repeating: 0, count: positionSlots)
+        twiceTickLotFactor = .allocate(capacity: positionSlots)
+        twiceTickLotFactor.initialize(repeating: 0, count: positionSlots)
         for index in 0..<Swift.min(flat.count, risk.instrumentLimits.count) {
             limits[index] = risk.instrumentLimits[index]
             limited[index] = risk.instrumentLimits[index].isActive
             positionCurrency[index] = risk.positionCurrency[index]
             positionFactor[index] = risk.positionFactor[index]
+            let (twice, overflow) = risk.positionFactor[index].multipliedReportingOverflow(
+                by: Money.unitsPerTickLot / 2)
+            twiceTickLotFactor[index] = overflow ? .max : twice
         }
         throttles = .allocate(capacity: Swift.max(strategies.count, 1))
         throttles.initialize(repeating: .unlimited, count: Swift.max(strategies.count, 1))
@@ -419,6 +426,7 @@ public struct TradingState: ~Copyable {
         exposures.deallocate()
         positionCurrency.deallocate()
         positionFactor.deallocate()
+        twiceTickLotFactor.deallocate()
         throttles.deallocate()
         exposureLimits.deallocate()
         lossLimits.deallocate()
@@ -719,6 +727,19 @@ public struct TradingState: ~Copyable {
         return .success(id)
     }
 
+    /// The pre-trade checks `submit` runs on a new order `command` for `instrument` from the
+    /// strategy in `slot`, as it would run them now (a pass takes a throttle token, as the
+    /// order would): `.none` when it may go, else the reason it would be refused. For tools and
+    /// benchmarks; strategies just submit. Allocation-free.
+    @inlinable
+    public mutating func preTradeCheck(_ command: OrderCommand, instrument: InstrumentID, slot: Int) -> ExecutionReason {
+        let position = positionIndex(slot: slot, instrument: instrument)
+        guard position >= 0 else { return .unknownInstrument }
+        return riskCheck(
+            command, priceTicks: Self.checkedPrice(command), totalLots: command.quantity.lots,
+            addedLots: command.quantity.lots, isNew: true, instrument: instrument, position: Int(position), slot: slot)
+    }
+
     /// The price the checks see: the limit price, the stop price of a stop-market order, 0 for
     /// a market order.
     @inlinable
@@ -758,7 +779,8 @@ public struct TradingState: ~Copyable {
             guard RiskChecks.orderQuantity(lots: totalLots, limit: limit.maxOrderLots) else { return .maxOrderQuantity }
             if limit.maxOrderNotional.units != .max {
                 let notional = RiskChecks.twiceNotional(priceTicks: priceTicks, lots: totalLots, twiceMark: twiceMark)
-                guard RiskChecks.orderNotional(twiceNotional: notional, limit: limit.maxOrderNotional) else {
+                guard RiskChecks.orderNotional(twiceNotional: notional, limitTwiceTickLots: limit.maxOrderTwiceTickLots)
+                else {
                     return .maxOrderNotional
                 }
             }
@@ -795,7 +817,7 @@ public struct TradingState: ~Copyable {
                 else { return .maxGrossExposure }
                 let total = Self.saturatingAdd(
                     grossExposure(slot: slot, currency: positionCurrency[position]),
-                    Self.currencyUnits(twiceTickLots: added, factor: positionFactor[position]))
+                    Self.currencyUnits(twiceTickLots: added, factor: twiceTickLotFactor[position]))
                 guard RiskChecks.grossExposure(total, limit: exposureLimits[cell]) else { return .maxGrossExposure }
             }
         }
@@ -803,12 +825,11 @@ public struct TradingState: ~Copyable {
         return .none
     }
 
-    /// Twice an amount in ticks × lots as currency units (money × factor), saturating.
+    /// Twice an amount in ticks × lots as currency units (× the position's
+    /// `twiceTickLotFactor`), saturating.
     @inlinable
     static func currencyUnits(twiceTickLots: Int128, factor: Int128) -> Int128 {
-        let (money, first) = twiceTickLots.multipliedReportingOverflow(by: Money.unitsPerTickLot / 2)
-        let (units, second) = money.multipliedReportingOverflow(by: factor)
-        return first || second ? .max : units
+        RiskChecks.saturatingProduct(twiceTickLots, factor)
     }
 
     @inlinable
@@ -825,15 +846,19 @@ public struct TradingState: ~Copyable {
         var total: Int128 = 0
         let first = Int(slots[slot].firstInstrument)
         for position in first..<(first &+ Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency {
-            let twiceMark = Int128(marks[Int(instruments[position].rawValue)])
             let held = positions[position]
             let exposure = exposures[position]
+            let mark = marks[Int(instruments[position].rawValue)]
             let value =
-                twiceMark > 0
-                ? Int128(held.net.magnitude) &* twiceMark : held.openCost.magnitude > UInt128(Int128.max / 4)
+                mark > 0
+                ? RiskChecks.product(Int64(clamping: held.net.magnitude), mark)
+                : held.openCost.magnitude > UInt128(Int128.max / 4)
                     ? Int128.max / 4 : Int128(held.openCost.magnitude) &* 2
-            let twice = value &+ exposure.twicePricedNotional &+ Int128(exposure.unpricedLots) &* twiceMark
-            total = Self.saturatingAdd(total, Self.currencyUnits(twiceTickLots: twice, factor: positionFactor[position]))
+            let twice = Self.saturatingAdd(
+                Self.saturatingAdd(value, exposure.twicePricedNotional),
+                RiskChecks.product(exposure.unpricedLots, mark))
+            total = Self.saturatingAdd(
+                total, Self.currencyUnits(twiceTickLots: twice, factor: twiceTickLotFactor[position]))
         }
         return total
     }

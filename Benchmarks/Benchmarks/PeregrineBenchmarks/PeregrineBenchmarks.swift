@@ -13,6 +13,7 @@ import PeregrineFeed
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import PeregrineSys
 import Synchronization
@@ -93,6 +94,81 @@ struct IndicatorSet {
         rsi.update(value)
         macd.update(value)
         return window.zScore(of: Int64(value)) + rsi.value + macd.histogram + ema.value
+    }
+}
+
+/// One strategy's order management with risk limits, behind a pointer (it is noncopyable), a
+/// position and resting orders in two instruments, and orders to check.
+final class RiskBench: @unchecked Sendable {
+    var trading: UnsafeMutablePointer<TradingState>?
+    var orders: [(OrderCommand, InstrumentID)] = []
+    var time: UInt64 = 1_000_000
+
+    /// Strategy 1 on HOST0 and HOST1 (both USD, tick 0.01, lot 0.001), long 0.5 of HOST0 and a
+    /// resting bid and ask in each, under `rules`; orders around the mid within every limit.
+    func setUp(_ rules: [RiskRule]) throws {
+        let definitions = (0..<2).map { InstrumentDefinition.synthetic(InstrumentID(UInt32($0)), hosted: true) }
+        let layout = StrategyLayout(id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)])
+        let limits = try RiskLimits.resolve(
+            rules: rules, instruments: definitions, strategies: [(id: 1, instruments: layout.instruments)])
+        let trading = UnsafeMutablePointer<TradingState>.allocate(capacity: 1)
+        trading.initialize(
+            to: TradingState(
+                strategies: [layout], rules: definitions.map(\.rules), orderCapacity: 64, timerCapacity: 8,
+                venueOrderCapacity: 64, risk: limits))
+        trading.pointee.beginEvent(time: time)
+        for instrument in 0..<2 {
+            let id = InstrumentID(UInt32(instrument))
+            trading.pointee.updateMark(id, bid: Price(ticks: 9_999), ask: Price(ticks: 10_001))
+        }
+        // Resting orders, as the strategy sends them, accepted; the first bid half filled.
+        let books = UnsafeMutablePointer<InstrumentBooks>.allocate(capacity: 1)
+        books.initialize(to: InstrumentBooks(levels: try BookSet(count: 2), venue: nil))
+        defer {
+            books.deinitialize(count: 1)
+            books.deallocate()
+        }
+        var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: 0)
+        for (instrument, side, price) in [(0, Side.buy, 9_990), (0, .sell, 10_010), (1, .buy, 9_990), (1, .sell, 10_010)] {
+            _ = context.submitLimit(
+                InstrumentID(UInt32(instrument)), side, price: Price(ticks: Int64(price)), quantity: Quantity(lots: 500))
+        }
+        var first = true
+        while let (command, instrument) = trading.pointee.nextCommand() {
+            trading.pointee.apply(
+                ExecutionReport(
+                    kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
+                    side: command.side, price: command.price, quantity: command.quantity,
+                    leavesQuantity: command.quantity))
+            if first {
+                trading.pointee.apply(
+                    ExecutionReport(
+                        kind: .partiallyFilled, instrument: instrument, orderID: command.orderID,
+                        account: command.account, side: command.side, price: command.price,
+                        quantity: Quantity(lots: 250), leavesQuantity: Quantity(lots: 250), tradeID: 1))
+                first = false
+            }
+        }
+        while trading.pointee.nextUpdate() != nil {}
+        precondition(trading.pointee.openOrders == 4, "the benchmark's resting orders must pass the limits")
+        var random = SplitMix64(seed: 5)
+        orders = (0..<4_096).map { _ in
+            let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+            let offset = Int64(random.next(below: 40)) - 20
+            return (
+                .limit(
+                    OrderID(0), account: AccountID(0), side, price: Price(ticks: 10_000 + offset),
+                    quantity: Quantity(lots: 1 + Int64(random.next(below: 9)))),
+                InstrumentID(UInt32(random.next(below: 2)))
+            )
+        }
+        self.trading = trading
+    }
+
+    func tearDown() {
+        trading?.deinitialize(count: 1)
+        trading?.deallocate()
+        trading = nil
     }
 }
 
@@ -455,6 +531,46 @@ let benchmarks: @Sendable () -> Void = {
         $0.orderFlowPercent = 30
         $0.strategies = [StrategySpec(name: Breakout.name)]
     }
+
+    // Pre-trade risk, one order per operation, checked as `submit` checks it (event time moves
+    // 1 µs per order, so the throttle refills). One check: the position limit only. All checks:
+    // quantity, notional, collar, open orders, position, gross exposure over both instruments,
+    // throttle (and the kill switch, always).
+    func riskBenchmark(_ name: String, rules: [RiskRule]) {
+        let state = RiskBench()
+        Benchmark(
+            name, configuration: configuration(.mega),
+            closure: { benchmark in
+                guard let trading = state.trading else { return }
+                var passed = 0
+                state.orders.withUnsafeBufferPointer { orders in
+                    var time = state.time
+                    for index in benchmark.scaledIterations {
+                        time &+= 1_000
+                        trading.pointee.beginEvent(time: time)
+                        let (command, instrument) = orders[index & 4_095]
+                        if trading.pointee.preTradeCheck(command, instrument: instrument, slot: 0) == .none {
+                            passed &+= 1
+                        }
+                    }
+                    state.time = time
+                }
+                blackHole(passed)
+            },
+            setup: { try state.setUp(rules) }, teardown: { state.tearDown() })
+    }
+    riskBenchmark(
+        "Risk: one pre-trade check per order (max position)",
+        rules: [RiskRule(strategy: 1, instrument: "HOST0", maxPosition: "100"), RiskRule(strategy: 1, instrument: "HOST1", maxPosition: "100")])
+    riskBenchmark(
+        "Risk: all pre-trade checks per order (quantity, notional, collar, open orders, position, gross exposure over 2 instruments, throttle)",
+        rules: [
+            RiskRule(
+                strategy: 1, maxOrderQuantity: "1", maxOrderNotional: "1000", priceCollarBasisPoints: "100",
+                maxOpenOrders: 1_000, maxPosition: "100"),
+            RiskRule(
+                strategy: 1, maxGrossExposure: ["USD": "1000000"], maxOrdersPerSecond: "1000000", orderBurst: 1_000_000),
+        ])
 
     // Indicators, one value per operation: a rolling sum (mean, deviation, z-score) of 50, an
     // EMA, an RSI and a MACD, updated incrementally.
