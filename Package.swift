@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "PeregrineControl",
             dependencies: [
-                "PeregrineCore", "PeregrineEngine", "PeregrineStrategy", "PeregrineRisk",
+                "PeregrineCore", "PeregrineModel", "PeregrineEngine", "PeregrineStrategy", "PeregrineRisk",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -114,7 +114,6 @@ let package = Package(
                 "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
                 "PeregrineRisk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

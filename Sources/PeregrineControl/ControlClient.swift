@@ -1,6 +1,11 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PeregrineModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A small HTTP/1.1 client for the control plane (SwiftNIO's codec; `peregrine kill` uses it).
 /// Blocking: for command-line tools, never for a hot thread.
@@ -55,6 +60,31 @@ public enum ControlClient {
         do { return try promise.futureResult.wait() } catch let failure as Failure { throw failure } catch {
             throw Failure(description: "\(host):\(port): \(error)")
         }
+    }
+}
+
+extension ControlClient {
+    /// Sends an operator's kill or reset to the engine at `host:port` with its admin token, then
+    /// waits (up to `confirmSeconds`) until `GET /risk` shows it applied; returns that answer.
+    /// Throws when the engine cannot be reached, refuses (the message has its HTTP status and
+    /// reason) or does not confirm in time.
+    public static func killSwitch(
+        _ action: AdminAction, host: String, port: Int, token: String, confirmSeconds: Int = 5
+    ) throws(Failure) -> String {
+        let answer = try send(
+            .POST, host: host, port: port, path: "/\(action)", headers: [("Authorization", "Bearer \(token)")])
+        guard answer.status == 200 else {
+            throw Failure(description: "the engine refused \(action) (HTTP \(answer.status)): \(answer.body)")
+        }
+        let wanted = "\"tripped\":\(action == .kill)"
+        for _ in 0..<(confirmSeconds * 10) {
+            let risk = try send(.GET, host: host, port: port, path: "/risk")
+            if risk.status == 200, risk.body.contains(wanted) { return risk.body }
+            usleep(100_000)
+        }
+        throw Failure(
+            description:
+                "\(action) was journaled but the engine did not show it applied within \(confirmSeconds) s (GET /risk)")
     }
 }
 

@@ -1,11 +1,6 @@
 import ArgumentParser
-import NIOHTTP1
 import PeregrineControl
 import PeregrineEngine
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `peregrine kill`: trips (or resets) a running engine's kill switch through its control plane.
 struct Kill: ParsableCommand {
@@ -47,40 +42,30 @@ struct Kill: ParsableCommand {
         let address = host ?? (configuration.metricsAddress == "0.0.0.0" ? "127.0.0.1" : configuration.metricsAddress)
         let port = port ?? configuration.metricsPort
         guard (1...65_535).contains(port) else {
-            printError("error: the control plane is off (port 0); give --port or run the engine with [metrics] port set")
+            printError(
+                "error: the control plane is off (port 0); give --port or run the engine with [metrics] port set")
             throw ExitCode(2)
         }
         guard let token = token ?? configuration.adminToken else {
             printError(
-                "error: no admin token: give --token, or --config with [control] admin_token, or set PEREGRINE_CONTROL_ADMIN_TOKEN")
+                "error: no admin token: give --token, or --config with [control] admin_token, or set PEREGRINE_CONTROL_ADMIN_TOKEN"
+            )
             throw ExitCode(2)
         }
-        let action = reset ? "reset" : "kill"
         do {
-            let answer = try ControlClient.send(
-                .POST, host: address, port: port, path: "/\(action)", headers: [("Authorization", "Bearer \(token)")])
-            guard answer.status == 200 else {
-                printError("error: the engine refused \(action) (HTTP \(answer.status)): \(answer.body)")
-                throw ExitCode(1)
+            let risk = try ControlClient.killSwitch(reset ? .reset : .kill, host: address, port: port, token: token)
+            if json {
+                print(risk, terminator: "")
+            } else {
+                print(
+                    reset
+                        ? "kill switch reset: orders are accepted again"
+                        : "kill switch tripped: open orders cancelled, new orders refused")
             }
-            // Wait until the logic has applied it.
-            let wanted = "\"tripped\":\(!reset)"
-            for _ in 0..<50 {
-                let risk = try ControlClient.send(.GET, host: address, port: port, path: "/risk")
-                if risk.status == 200, risk.body.contains(wanted) {
-                    if json {
-                        print(risk.body, terminator: "")
-                    } else {
-                        print(reset ? "kill switch reset: orders are accepted again" : "kill switch tripped: open orders cancelled, new orders refused")
-                    }
-                    return
-                }
-                usleep(100_000)
-            }
-            printError("error: \(action) was journaled but the engine did not show it applied within 5 s (GET /risk)")
-            throw ExitCode(1)
-        } catch let failure as ControlClient.Failure {
-            printError("error: \(failure) — is the engine running with its control plane on (\(address):\(port))?")
+        } catch {
+            let hint =
+                error.description.hasPrefix("cannot reach") ? " — is the engine running with its control plane on?" : ""
+            printError("error: \(error)\(hint)")
             throw ExitCode(1)
         }
     }

@@ -25,7 +25,8 @@ final class RiskHarness {
                 lotSize: try Increment("0.001"), quoteCurrency: "EUR"),
         ]
         let layouts = [
-            StrategyLayout(id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)]),
+            StrategyLayout(
+                id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)]),
             StrategyLayout(id: StrategyID(2), account: AccountID(1002), instruments: [InstrumentID(2)]),
         ]
         let limits = try RiskLimits.resolve(
@@ -77,7 +78,8 @@ final class RiskHarness {
                 InstrumentID(instrument), side, stopPrice: Price(ticks: stop), limit: Price(ticks: price),
                 quantity: Quantity(lots: lots))
         case .limit:
-            id = context.submitLimit(InstrumentID(instrument), side, price: Price(ticks: price), quantity: Quantity(lots: lots))
+            id = context.submitLimit(
+                InstrumentID(instrument), side, price: Price(ticks: price), quantity: Quantity(lots: lots))
         }
         if let update = trading.pointee.nextUpdate(), update.report.kind == .rejected {
             #expect(update.order.id == id && update.order.state == .rejected)
@@ -130,13 +132,17 @@ final class RiskHarness {
     }
     func resetKill() -> Bool { trading.pointee.resetKillSwitch() }
     func nextBreach() -> Int? { trading.pointee.nextLossBreach() }
-    func dayLoss(slot: Int = 0, currency: Int32 = 0) -> Int128 { trading.pointee.dayLoss(slot: slot, currency: currency) }
+    func dayLoss(slot: Int = 0, currency: Int32 = 0) -> Int128 {
+        trading.pointee.dayLoss(slot: slot, currency: currency)
+    }
     var day: Int64 { trading.pointee.currentTradingDay }
     var kill: KillSwitch { trading.pointee.killSwitch }
     func exposure(slot: Int = 0, _ instrument: UInt32 = 0) -> OpenExposure? {
         trading.pointee.openExposure(slot: slot, instrument: InstrumentID(instrument))
     }
-    func gross(slot: Int = 0, currency: Int32) -> Int128 { trading.pointee.grossExposure(slot: slot, currency: currency) }
+    func gross(slot: Int = 0, currency: Int32) -> Int128 {
+        trading.pointee.grossExposure(slot: slot, currency: currency)
+    }
     func twiceMark(_ instrument: UInt32) -> Int64 { trading.pointee.twiceMark(InstrumentID(instrument)) }
     func nextUpdate() -> OrderUpdate? { trading.pointee.nextUpdate() }
     func nextCommand() -> OrderCommand? { trading.pointee.nextCommand()?.command }
@@ -184,7 +190,8 @@ struct RiskTests {
         #expect(harness.submit(0, .sell, price: 10_050, lots: 1).reason == .none)
         #expect(harness.submit(0, .sell, price: 10_051, lots: 1).reason == .riskPriceCollar)
         // A stop-limit: both its prices.
-        #expect(harness.submit(0, .buy, price: 10_040, lots: 1, type: .stopLimit, stop: 10_051).reason == .riskPriceCollar)
+        #expect(
+            harness.submit(0, .buy, price: 10_040, lots: 1, type: .stopLimit, stop: 10_051).reason == .riskPriceCollar)
         #expect(harness.submit(0, .buy, price: 10_040, lots: 1, type: .stopLimit, stop: 10_050).reason == .none)
         // A mid half a tick off the grid: 10,000.5 ± 50.0025, so 9,951 passes and 9,950 does not.
         harness.mark(0, 10_000, 10_001)
@@ -354,7 +361,8 @@ struct RiskTests {
         #expect(message(RiskRule(instrument: "BTC", maxOpenOrders: 1)).hasPrefix("risk[1].instrument = \"BTC\""))
         #expect(message(RiskRule(strategy: 2, instrument: "HOST0", maxOpenOrders: 1)).contains("does not trade it"))
         #expect(message(RiskRule(instrument: "HOST0", maxOrderQuantity: "0.0005")).contains("max_order_quantity"))
-        #expect(message(RiskRule(instrument: "HOST0", maxDailyLoss: ["*": "1"])).contains("cannot set max_gross_exposure"))
+        #expect(
+            message(RiskRule(instrument: "HOST0", maxDailyLoss: ["*": "1"])).contains("cannot set max_gross_exposure"))
         #expect(message(RiskRule(maxGrossExposure: ["GBP": "1"])).contains("no instrument is quoted in GBP"))
         #expect(message(RiskRule(instrument: "HOST0", priceCollarBasisPoints: "1.5")).contains("whole basis points"))
         #expect(message(RiskRule(maxOrdersPerSecond: "0")).contains("more than 0"))
