@@ -581,6 +581,16 @@ public struct TradingState: ~Copyable {
         case .triggered:
             guard order.state.isOpen else { return ignore() }
         }
+        // Killed: an order that became working only now (a new order a venue accepted late,
+        // a replace it answered) is cancelled like the others were when the switch tripped.
+        if _killSwitch.isTripped, order.state == .accepted || order.state == .partiallyFilled,
+            before.orders > 0, report.kind == .accepted || report.kind == .replaced,
+            pendingCount < Self.pendingCapacity, let slot = slot(of: order.strategy)
+        {
+            order.state = .pendingCancel
+            push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
+            _counters.cancelsSent &+= 1
+        }
         orders[index] = order
         exposures[Int(order.positionIndex)].replace(before, with: OpenExposure(order))
         if !order.state.isOpen { finish(index, order) }

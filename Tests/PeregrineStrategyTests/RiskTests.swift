@@ -326,6 +326,45 @@ struct RiskTests {
         #expect(harness.rejects == [.killSwitch: 3])
     }
 
+    @Test func anOrderAVenueAcceptsAfterTheTripIsCancelledAtOnce() throws {
+        let harness = try RiskHarness([])
+        let late = harness.submit(0, .buy, price: 1_000, lots: 5, accept: false)
+        #expect(late.reason == .none)
+        #expect(harness.trip(.operatorCommand))
+        // The engine cancels what it can when the switch trips; this one the venue has not
+        // acknowledged yet (a cancel is sent for it too)...
+        #expect(harness.trading.pointee.cancelOpenOrders() == 1)
+        #expect(harness.nextCommand()?.action == .cancel)
+        // ...and the venue refuses that cancel (it had not seen the order), then accepts the order.
+        let id = try #require(late.id)
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .rejected, reason: .unknownOrderID, instrument: InstrumentID(0), orderID: id,
+                account: AccountID(1001), side: .buy, price: Price(ticks: 1_000), quantity: Quantity(lots: 5),
+                leavesQuantity: .zero))
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .accepted, instrument: InstrumentID(0), orderID: id, account: AccountID(1001), side: .buy,
+                price: Price(ticks: 1_000), quantity: Quantity(lots: 5), leavesQuantity: Quantity(lots: 5)))
+        // The refused cancel of a not-yet-acknowledged order reads as the new order's reject: it
+        // ends rejected, and the later acceptance names an order no longer held.
+        #expect(harness.counters.rejected == 1 && harness.counters.unknownReports == 1)
+        // An order acknowledged after the trip, with no cancel of it refused, is cancelled at once.
+        while harness.nextUpdate() != nil {}
+        #expect(harness.resetKill())
+        let second = harness.submit(0, .buy, price: 1_000, lots: 5, accept: false)
+        #expect(harness.trip(.operatorCommand))
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .accepted, instrument: InstrumentID(0), orderID: try #require(second.id),
+                account: AccountID(1001), side: .buy, price: Price(ticks: 1_000), quantity: Quantity(lots: 5),
+                leavesQuantity: Quantity(lots: 5)))
+        let cancel = try #require(harness.nextCommand())
+        #expect(cancel.action == .cancel && cancel.orderID == second.id)
+        let update = try #require(harness.nextUpdate())
+        #expect(update.report.kind == .accepted && update.order.state == .pendingCancel)
+    }
+
     @Test func openExposureFollowsEveryOrderChange() throws {
         let harness = try RiskHarness([])
         let order = harness.submit(0, .buy, price: 1_000, lots: 10)
