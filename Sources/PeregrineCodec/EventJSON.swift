@@ -128,7 +128,9 @@ public enum EventJSON {
     static let actionNames: [StaticString] = ["new", "cancel", "replace"]
     static let orderTypeNames: [StaticString] = ["limit", "market", "stop-market", "stop-limit"]
     static let timeInForceNames: [StaticString] = ["GTC", "IOC", "FOK", "post-only"]
-    static let recordTypeNames: [StaticString] = ["signed-transaction", "traced-transaction", "pool"]
+    static let recordTypeNames: [StaticString] = [
+        "signed-transaction", "traced-transaction", "pool", "execution-report",
+    ]
     static let adminActionNames: [StaticString] = ["kill", "reset"]
 }
 

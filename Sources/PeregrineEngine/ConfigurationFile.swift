@@ -62,7 +62,7 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
 /// [threads] wait, topology, pin
 /// [journal] enabled, directory, durability, sync_interval_us, sync_events, segment_mb, snapshot_every, prune
 /// [venue]   orders
-/// [trading] orders, timers, keep_orders
+/// [trading] orders, timers, keep_orders, ack_timeout_ms
 /// [[strategy]]   name, id, instruments, and the strategy's parameters (docs/strategies.md)
 /// [[instrument]] id, symbol, venue, tick_size, lot_size, min_quantity, min_notional,
 ///                quote_currency, maker_fee, taker_fee, contract
@@ -328,6 +328,9 @@ public enum ConfigurationFile {
         integerKey(
             "trading", "timers", 1...(1 << 20), "use 1 to 1048576", set: { $0.timerCapacity = $1 },
             get: { $0.timerCapacity }),
+        integerKey(
+            "trading", "ack_timeout_ms", 0...3_600_000, "use 0 (no timeout) to 3600000 ms",
+            set: { $0.ackTimeoutMilliseconds = $1 }, get: { $0.ackTimeoutMilliseconds }),
         Key(
             section: "trading", name: "keep_orders", kind: .boolean,
             apply: { (configuration, value) throws(EngineError) in

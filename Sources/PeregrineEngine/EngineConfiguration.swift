@@ -106,6 +106,9 @@ public struct EngineConfiguration: Equatable, Sendable {
     public var adminToken: String? = nil
     /// Accept admin commands from any address the control plane listens on, not only loopback.
     public var adminRemote = false
+    /// How long an outside venue has to answer a new order (event time, ms) before the engine
+    /// cancels it and tells its strategy (`no-answer`); 0: no timeout.
+    public var ackTimeoutMilliseconds = 5_000
     /// The most open orders of all strategies together.
     public var strategyOrderCapacity = 4_096
     /// The most timers the strategies may have scheduled at once.
@@ -207,6 +210,15 @@ public struct EngineConfiguration: Equatable, Sendable {
                 marketData: (0..<instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
         } catch {
             throw .strategy(error)
+        }
+    }
+
+    /// Whether a strategy trades an instrument this engine does not host (its orders then leave
+    /// as venue orders, and an outside venue answers them).
+    public func tradesOutsideVenues<Custom: Strategy>(custom: Custom.Type) throws(EngineError) -> Bool {
+        let hosted = hostedInstruments
+        return try makeStrategies(custom: custom).layouts.contains { layout in
+            layout.instruments.contains { !hosted.contains(Int($0.rawValue)) }
         }
     }
 
@@ -315,6 +327,11 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(1...1_000_000).contains(tickIntervalMicroseconds) {
             throw .invalidSetting(
                 name: "tick-interval-us", value: "\(tickIntervalMicroseconds)", allowed: "use 1 to 1000000")
+        }
+        if !(0...3_600_000).contains(ackTimeoutMilliseconds) {
+            throw .invalidSetting(
+                name: "trading.ack_timeout_ms", value: "\(ackTimeoutMilliseconds)",
+                allowed: "use 0 (no timeout) to 3600000 ms")
         }
         for (name, value) in [("strategy-orders", strategyOrderCapacity), ("timers", timerCapacity)]
         where !(1...(1 << 20)).contains(value) {

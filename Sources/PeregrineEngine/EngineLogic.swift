@@ -84,6 +84,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// its bytes per event); an idle one costs a few kilobytes.
     @usableFromInline var mempool: MempoolLogic
     @usableFromInline let hasMempool: Bool
+    /// Outside venues' execution reports arrive as records (`RecordType.executionReport`).
+    @usableFromInline var venueRecords = RecordAssembler()
+    @usableFromInline var _venueReports = 0
+    @usableFromInline var _malformedVenueReports = 0
+    /// How long an outside venue has to answer a new order, event-time ns.
+    @usableFromInline let ackTimeout: UInt64
     @usableFromInline var _processed = 0
     @usableFromInline var _orders = 0
     @usableFromInline var _venueOrders = 0
@@ -97,6 +103,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     public var refusedOrders: Int { trading.pointee.refusedCommands }
     /// Commands sent out for a venue this engine does not host.
     public var venueOrders: Int { _venueOrders }
+    /// Execution reports from outside venues applied, and report records that did not decode.
+    public var venueReports: Int { _venueReports }
+    public var malformedVenueReports: Int { _malformedVenueReports }
     public var lastSequence: Int64 { _lastSequence }
     public var bookCounters: BookCounters { books.pointee.bookCounters }
     /// The hosted venue's counters (zero without order flow).
@@ -133,6 +142,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         hasMempool = configuration.mempool != nil
         hasStrategies = set.count > 0
         cancelOrdersAtStop = !configuration.keepOrdersAtStop
+        ackTimeout = UInt64(configuration.ackTimeoutMilliseconds) &* 1_000_000
         books = .allocate(capacity: 1)
         books.initialize(to: InstrumentBooks(levels: levels, venue: venue))
         trading = .allocate(capacity: 1)
@@ -218,6 +228,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         while let (slot, timer) = trading.pointee.nextDueTimer() {
             callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
         }
+        if trading.pointee.hasDueAnswers, trading.pointee.timeOutUnansweredOrders() > 0 {
+            drain(event, sequence, outputs)
+        }
+        if venueRecords.length > 0, event.payload.kind != .recordChunk, event.payload.kind != .recordEnd {
+            if venueRecords.abandon() { _malformedVenueReports &+= 1 }
+        }
         let instrument = event.instrument
         switch event.payload {
         case .levelUpdate(let update):
@@ -241,6 +257,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         case .trade(let trade): notify(.trade(trade, instrument), instrument, event, sequence, outputs)
         case .timer(let timer) where timer.timerID == TimerFire.sessionEnd: stop(event, sequence, outputs)
         case .admin(let command): administer(command, event, sequence, outputs)
+        case .recordChunk(let chunk): _ = venueRecords.append(chunk, index: instrument.rawValue)
+        case .recordEnd(let end): finishVenueRecord(end, event, sequence, outputs)
         default: break
         }
         if trading.pointee.hasLossLimits { checkLosses(event, sequence, outputs) }
@@ -265,6 +283,29 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             if trading.pointee.tripKillSwitch(.operatorCommand) { cancelOpenOrders(event, sequence, outputs) }
         case .reset: _ = trading.pointee.resetKillSwitch()
         }
+    }
+
+    /// A record's end: an outside venue's execution report is applied to the strategies' orders
+    /// (state, fills, positions) and delivered; other records (the mempool's) are not the
+    /// trading's.
+    @inlinable @inline(never)
+    mutating func finishVenueRecord<Outputs: OutputSink & ~Copyable>(
+        _ end: RecordEnd, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let report: ExecutionReport?
+        if let record = venueRecords.finish(end) {
+            report = end.type == .executionReport ? try? ExecutionReport(decoding: record) : nil
+            if end.type != .executionReport { return }
+        } else {
+            report = nil
+        }
+        guard let report else {
+            if end.type == .executionReport { _malformedVenueReports &+= 1 }
+            return
+        }
+        _venueReports &+= 1
+        trading.pointee.apply(report)
+        drain(event, sequence, outputs)
     }
 
     /// Trips the kill switch when a strategy's loss today passed its maximum.
@@ -416,6 +457,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             return
         }
         _venueOrders &+= 1
+        if command.action == .new, ackTimeout > 0 {
+            trading.pointee.expectAnswer(to: command.orderID, by: event.timestamp &+ ackTimeout)
+        }
         outputs.pointee.order(
             VenueOrder(command: command, instrument: instrument, sequence: sequence, decidedAt: event.timestamp))
     }
@@ -435,7 +479,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         encoder.write(Self.snapshotMagic)
         encoder.write(Self.snapshotVersion)
         encoder.write(_lastSequence)
-        for value in [_processed, _orders, _venueOrders] { encoder.write(Int64(value)) }
+        for value in [_processed, _orders, _venueOrders, _venueReports, _malformedVenueReports] {
+            encoder.write(Int64(value))
+        }
         encoder.write(outputHash)
         books.pointee.encodeState(into: &encoder)
         var visitor = EncodingVisitor(encoder)
@@ -444,6 +490,11 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         try? trading.pointee.visitState(&visitor)
         try? strategies.pointee.visitState(&visitor)
         encoder = visitor.encoder
+        encoder.write(Int64(venueRecords.length))
+        venueRecords.withHeldBytes { bytes in
+            encoder.write(Int64(bytes.count))
+            bytes.forEach { encoder.write($0) }
+        }
         encoder.write(hasMempool)
         if hasMempool { mempool.encodeState(into: &encoder) }
     }
@@ -462,17 +513,26 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                         : "(a newer build wrote it: use that build)"))
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
-        let counts = try [0, 1, 2].map { (_: Int) throws(SnapshotError) -> Int64 in
+        let counts = try [0, 1, 2, 3, 4].map { (_: Int) throws(SnapshotError) -> Int64 in
             try decoder.read(Int64.self, "counter")
         }
         guard counts.allSatisfy({ $0 >= 0 }) else { throw .invalid(field: "counter", value: counts.min() ?? -1) }
         (_processed, _orders, _venueOrders) = (Int(counts[0]), Int(counts[1]), Int(counts[2]))
+        (_venueReports, _malformedVenueReports) = (Int(counts[3]), Int(counts[4]))
         let hasher = OutputHasher(resumingAt: try decoder.read(UInt64.self, "output hash"))
         try books.pointee.restoreState(from: &decoder)
         var visitor = DecodingVisitor(decoder)
         try trading.pointee.visitState(&visitor)
         try strategies.pointee.visitState(&visitor)
         decoder = visitor.decoder
+        let length = try decoder.read(Int64.self, "venue record length")
+        let held = try decoder.readCount("venue record bytes")
+        guard length >= 0, length <= Int64(RecordAssembler.spoiltLength), held <= RecordAssembler.capacity,
+            held == Swift.min(Int(length), RecordAssembler.capacity)
+        else { throw .invalid(field: "venue record bytes", value: Int64(held)) }
+        var bytes = [UInt8](repeating: 0, count: held)
+        for index in 0..<held { bytes[index] = try decoder.read(UInt8.self, "venue record byte") }
+        bytes.withUnsafeBytes { venueRecords.restore(length: Int(length), held: $0) }
         let hasMempool = try decoder.readBool("mempool")
         guard hasMempool == self.hasMempool else {
             throw .mismatch(
@@ -493,6 +553,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         hasher.combine(_processed)
         hasher.combine(_orders)
         hasher.combine(_venueOrders)
+        hasher.combine(_venueReports)
+        hasher.combine(_malformedVenueReports)
+        hasher.combine(venueRecords.length)
+        venueRecords.withHeldBytes { bytes in
+            for byte in bytes { hasher.combine(byte) }
+        }
         books.pointee.combineState(into: &hasher)
         var visitor = HashingVisitor(hasher)
         // Hashing only reads the fields.

@@ -18,6 +18,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var strategyOrderCapacity: Int
     public var timerCapacity: Int
     public var keepOrdersAtStop: Bool
+    public var ackTimeoutMilliseconds: Int
     /// Each strategy's name and every parameter as used (`StrategySet.descriptions`).
     public var strategies: [String]
     /// The instruments whose reference data was configured (every other one is synthetic).
@@ -44,6 +45,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         strategyOrderCapacity = configuration.strategyOrderCapacity
         timerCapacity = configuration.timerCapacity
         keepOrdersAtStop = configuration.keepOrdersAtStop
+        ackTimeoutMilliseconds = configuration.ackTimeoutMilliseconds
         instrumentDefinitions = configuration.instrumentDefinitions.sorted { $0.id < $1.id }
         risk = configuration.risk
         // With the Bloom filter's size fixed, so a replay anywhere builds the same filter.
@@ -58,6 +60,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         configuration.strategyOrderCapacity = strategyOrderCapacity
         configuration.timerCapacity = timerCapacity
         configuration.keepOrdersAtStop = keepOrdersAtStop
+        configuration.ackTimeoutMilliseconds = ackTimeoutMilliseconds
         configuration.instrumentDefinitions = instrumentDefinitions
         configuration.strategies = strategies.map(StrategySpec.init(description:))
         configuration.mempool = mempool
@@ -68,12 +71,12 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         [
             ("instruments", instruments), ("order-flow", orderFlowPercent), ("venue-orders", venueOrderCapacity),
             ("strategy-orders", strategyOrderCapacity), ("timers", timerCapacity),
-            ("keep-orders", keepOrdersAtStop ? 1 : 0),
+            ("keep-orders", keepOrdersAtStop ? 1 : 0), ("ack-timeout-ms", ackTimeoutMilliseconds),
         ]
     }
 
     /// The format of the settings text. Format 6 (2026-11-30): the pre-trade risk rules
-    /// (`risks = N`, then `risk.K = …`); format 5, the same without them, is read as having
+    /// (`risks = N`, then `risk.K = …`) and `ack-timeout-ms`; format 5, the same without them, is read as having
     /// none. Format 5 (2026-11-29): strategies keep orders,
     /// positions and timers; any number of them (`strategies = N`, then `strategy.K = …` for K
     /// from 1), instruments' reference data (`instrument.ID = …`, the synthetic defaults
@@ -139,6 +142,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         configuration.strategyOrderCapacity = try number("strategy-orders")
         configuration.timerCapacity = try number("timers")
         configuration.keepOrdersAtStop = try number("keep-orders") != 0
+        // Format 5 had no acknowledgement timeout: none was applied.
+        configuration.ackTimeoutMilliseconds = format >= 6 ? try number("ack-timeout-ms") : 0
         let count = try number("strategies")
         var strategies: [String] = []
         for index in 0..<Swift.max(count, 0) {

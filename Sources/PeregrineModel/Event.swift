@@ -126,6 +126,9 @@ public enum RecordType: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable
     case tracedTransaction = 2
     /// A constant-product pool and its reserves (`PoolRecord` in PeregrineMempool).
     case pool = 3
+    /// An outside venue's execution report about one of the strategies' orders, as a gateway
+    /// sent it back (`ExecutionReport`'s 64-byte wire form).
+    case executionReport = 4
 }
 
 /// The end of a record: the `length` bytes of the chunks just before it (in

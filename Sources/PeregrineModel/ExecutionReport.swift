@@ -76,6 +76,9 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
     case levelCeiling = 32
     /// A limit price further from the last trade price than the venue's price collar allows.
     case outsidePriceCollar = 33
+    /// The venue did not answer a new order within the acknowledgement timeout; the engine sent
+    /// a cancel for it (the order stays open until the venue answers that).
+    case noAnswer = 34
     // Pre-trade risk (the engine refused the order before any venue; `isRisk`).
     /// The kill switch is tripped: no new order or replace until it is reset.
     case killSwitch = 40
@@ -124,6 +127,7 @@ public enum ExecutionReason: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIte
         case .notReplaceable: return "not-replaceable"
         case .levelCeiling: return "level-ceiling"
         case .outsidePriceCollar: return "outside-price-collar"
+        case .noAnswer: return "no-answer"
         case .killSwitch: return "kill-switch"
         case .maxOrderQuantity: return "max-order-quantity"
         case .maxOrderNotional: return "max-order-notional"

@@ -33,10 +33,29 @@ public enum DistributedPipeline {
             nats: nats, custom: custom, clock: clock, observer: observer, logger: logger, status: status)
     }
 
+    /// With strategies that trade instruments of outside venues, the venues' reports on
+    /// `NAME.in.K.reports` join the source.
     @inlinable
     static func run<Source: SourcePlan, S: Strategy & Sendable>(
         configuration: EngineConfiguration, source: Source, journal: JetStreamJournalPlan, nats: NATSSettings,
         custom: S.Type, clock: CycleClock, observer: (any PipelineObserver)?, logger: Logger,
+        status: (String) -> Void
+    ) throws(EngineError) -> EngineReport {
+        if try configuration.tradesOutsideVenues(custom: custom) {
+            return try run(
+                configuration: configuration, reportingSource: SourceWithVenueReportsPlan(source, settings: nats),
+                journal: journal, nats: nats, custom: custom, clock: clock, observer: observer, logger: logger,
+                status: status)
+        }
+        return try run(
+            configuration: configuration, reportingSource: source, journal: journal, nats: nats, custom: custom,
+            clock: clock, observer: observer, logger: logger, status: status)
+    }
+
+    @inlinable
+    static func run<Source: SourcePlan, S: Strategy & Sendable>(
+        configuration: EngineConfiguration, reportingSource source: Source, journal: JetStreamJournalPlan,
+        nats: NATSSettings, custom: S.Type, clock: CycleClock, observer: (any PipelineObserver)?, logger: Logger,
         status: (String) -> Void
     ) throws(EngineError) -> EngineReport {
         if nats.publishOutputs {

@@ -61,6 +61,8 @@ public struct NATSSettings: Equatable, Sendable {
     public var inputSubject: String { Self.inputSubject(prefix: subjectPrefix, shard: shard) }
     public var reportsSubject: String { "\(subjectPrefix).out.\(shard).reports" }
     public var ordersSubject: String { "\(subjectPrefix).out.\(shard).orders" }
+    /// Where outside venues (gateways, `peregrine venue`) answer the orders sent on `ordersSubject`.
+    public var venueReportsSubject: String { "\(subjectPrefix).in.\(shard).reports" }
     public var signalsSubject: String { "\(subjectPrefix).out.\(shard).signals" }
 
     public static func inputSubject(prefix: String = "peregrine", shard: Int) -> String { "\(prefix).in.\(shard)" }

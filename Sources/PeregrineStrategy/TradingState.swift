@@ -74,6 +74,8 @@ public struct TradingCounters: Equatable, Sendable {
     public var lostUpdates = 0
     /// Every refusal, whatever the reason.
     public var totalRefused = 0
+    /// New orders an outside venue did not answer within the acknowledgement timeout.
+    public var ackTimeouts = 0
     /// Orders and replaces the pre-trade risk refused (each answered with a reject update), by
     /// reason (index `reason.rawValue − 40`: `ExecutionReason.riskReasons` order).
     public var riskRejected: [Int] = Array(repeating: 0, count: ExecutionReason.riskReasons.count)
@@ -259,6 +261,14 @@ public struct TradingState: ~Copyable {
     /// The UTC day (days since 1970-01-01) the loss limits count from (-1: none yet).
     @usableFromInline var tradingDay: Int64 = -1
 
+    // MARK: Orders waiting for an outside venue's answer
+
+    /// New orders sent to outside venues, oldest first: the event time by which the venue must
+    /// have answered and the order's id (a ring of `orderCapacity`: deadlines only grow).
+    @usableFromInline let ackDeadlines: UnsafeMutablePointer<(deadline: UInt64, id: UInt64)>
+    @usableFromInline var ackHead = 0
+    @usableFromInline var ackCount = 0
+
     // MARK: Time and counters
 
     /// Event time of the event being handled, engine ns.
@@ -399,6 +409,8 @@ public struct TradingState: ~Copyable {
         dayBaselines.initialize(repeating: 0, count: cells)
         lossDirty = .allocate(capacity: Swift.max(strategies.count, 1))
         lossDirty.initialize(repeating: false, count: Swift.max(strategies.count, 1))
+        ackDeadlines = .allocate(capacity: self.orderCapacity)
+        ackDeadlines.initialize(repeating: (0, 0), count: self.orderCapacity)
         marks = .allocate(capacity: limit)
         marks.initialize(repeating: 0, count: limit)
         needsMarks = risk.needsMarks
@@ -433,6 +445,7 @@ public struct TradingState: ~Copyable {
         dayBaselines.deallocate()
         lossDirty.deallocate()
         marks.deallocate()
+        ackDeadlines.deallocate()
     }
 
     // MARK: Engine side
@@ -1115,6 +1128,73 @@ public struct TradingState: ~Copyable {
     }
 }
 
+// MARK: Outside venues: acknowledgement timeouts
+
+extension TradingState {
+    /// Expects an answer to new order `id` (just sent to an outside venue) by event time
+    /// `deadline`. Deadlines must not decrease (the engine adds a constant timeout to event time).
+    @inlinable
+    public mutating func expectAnswer(to id: OrderID, by deadline: UInt64) {
+        guard ackCount < orderCapacity else { return }
+        var tail = ackHead &+ ackCount
+        if tail >= orderCapacity { tail &-= orderCapacity }
+        ackDeadlines[tail] = (deadline, id.rawValue)
+        ackCount &+= 1
+    }
+
+    /// Whether some order's answer is due at the current event time.
+    @inlinable public var hasDueAnswers: Bool { ackCount > 0 && ackDeadlines[ackHead].deadline <= _time }
+
+    /// Handles the orders whose answer was due by now: each one its venue has still not
+    /// acknowledged gets a cancel (queued) and a `noAnswer` reject update for its strategy; it
+    /// stays open until the venue answers the cancel. Returns how many timed out.
+    public mutating func timeOutUnansweredOrders() -> Int {
+        var timedOut = 0
+        while ackCount > 0, ackDeadlines[ackHead].deadline <= _time, pendingCount < Self.pendingCapacity {
+            let id = ackDeadlines[ackHead].id
+            ackHead &+= 1
+            if ackHead == orderCapacity { ackHead = 0 }
+            ackCount &-= 1
+            let found = orderIndex.find(id)
+            guard found >= 0 else { continue }
+            let index = Int(found)
+            let order = orders[index]
+            guard order.state == .pendingNew, !order.acknowledged, let slot = slot(of: order.strategy) else {
+                continue
+            }
+            orders[index].state = .pendingCancel
+            push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
+            _counters.cancelsSent &+= 1
+            _counters.ackTimeouts &+= 1
+            timedOut &+= 1
+            var command = OrderCommand.limit(
+                order.id, account: slots[slot].account, order.side, price: order.price, quantity: order.quantity)
+            command.type = order.type
+            enqueue(
+                OrderUpdate(
+                    order: orders[index],
+                    report: .rejection(of: command, instrument: order.instrument, reason: .noAnswer), fee: .zero))
+        }
+        return timedOut
+    }
+
+    mutating func visitAckDeadlines<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        var count = Int64(ackCount)
+        try visitor.visit(&count, "answers expected")
+        if visitor.isRestoring {
+            guard count >= 0, count <= Int64(orderCapacity) else { throw .invalid(field: "answers expected", value: count) }
+            ackHead = 0
+            ackCount = Int(count)
+        }
+        for offset in 0..<ackCount {
+            var index = ackHead &+ offset
+            if index >= orderCapacity { index &-= orderCapacity }
+            try visitor.visit(&ackDeadlines[index].deadline, "answer deadline")
+            try visitor.visit(&ackDeadlines[index].id, "answer order")
+        }
+    }
+}
+
 // MARK: Risk: marks, the day's P&L, the kill switch
 
 extension TradingState {
@@ -1271,7 +1351,7 @@ extension TradingState {
                 _counters.submitted, _counters.cancelsSent, _counters.replacesSent, _counters.filled,
                 _counters.cancelled,
                 _counters.rejected, _counters.fills, _counters.duplicateReports, _counters.unknownReports,
-                _counters.timersFired, _counters.lostUpdates,
+                _counters.timersFired, _counters.lostUpdates, _counters.ackTimeouts,
             ].map { Int64($0) } + _counters.refused.map { Int64($0) } + _counters.riskRejected.map { Int64($0) }
         for index in counts.indices { try visitor.visit(&counts[index], "trading counter \(index)") }
         if visitor.isRestoring {
@@ -1280,9 +1360,9 @@ extension TradingState {
             (_counters.submitted, _counters.cancelsSent, _counters.replacesSent) = (values[0], values[1], values[2])
             (_counters.filled, _counters.cancelled, _counters.rejected) = (values[3], values[4], values[5])
             (_counters.fills, _counters.duplicateReports, _counters.unknownReports) = (values[6], values[7], values[8])
-            (_counters.timersFired, _counters.lostUpdates) = (values[9], values[10])
-            _counters.refused = Array(values[11..<(11 + OrderRefusal.allCases.count)])
-            _counters.riskRejected = Array(values[(11 + OrderRefusal.allCases.count)...])
+            (_counters.timersFired, _counters.lostUpdates, _counters.ackTimeouts) = (values[9], values[10], values[11])
+            _counters.refused = Array(values[12..<(12 + OrderRefusal.allCases.count)])
+            _counters.riskRejected = Array(values[(12 + OrderRefusal.allCases.count)...])
             _counters.totalRefused = _counters.refused.reduce(0, +)
         }
         try visitor.visitCount(strategyCount, "strategies")
@@ -1292,6 +1372,7 @@ extension TradingState {
         try visitOrders(&visitor)
         try visitTimers(&visitor)
         try visitRisk(&visitor)
+        try visitAckDeadlines(&visitor)
     }
 
     mutating func visitOrders<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {

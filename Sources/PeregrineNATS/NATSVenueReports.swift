@@ -1,0 +1,149 @@
+import PeregrineCore
+import PeregrineEngine
+import PeregrineModel
+
+/// Execution reports from outside venues, on the shard's subject `NAME.in.K.reports`: what a
+/// gateway (or `peregrine venue`) answers about the orders the engine sent on
+/// `NAME.out.K.orders`. A message holds any number of 64-byte reports (`ExecutionReport`'s wire
+/// form). Each report enters the journaled sequence as a record (two chunk events and its end,
+/// consecutive), so the logic, a replay and a recovery apply it at the same point. A message
+/// whose length is not a whole number of reports, or a report that does not decode, is counted
+/// and skipped (the first reason is kept for the report). Owned by the source thread.
+public final class NATSVenueReportsFeed {
+    let subscription: NATSSubscription
+    let connection: NATSConnection
+    var pending = PendingBuffer<ExecutionReport>(capacity: 1_024)
+    public private(set) var received = 0
+    public private(set) var rejected = 0
+    public private(set) var firstRejection: String?
+
+    public init(settings: NATSSettings) throws(NATSError) {
+        connection = try NATSConnection(
+            NATSConnectionOptions(url: settings.url, name: "peregrine-venue-reports-\(settings.shard)"))
+        subscription = try connection.subscribe(
+            settings.venueReportsSubject, pendingMessages: 65_536, pendingBytes: 256 << 20)
+        try connection.flush()
+    }
+
+    /// Reports ready: at least `wanted` unless nothing more has arrived.
+    @usableFromInline
+    func fill(_ wanted: Int) {
+        pending.compact()
+        while pending.count < wanted {
+            let received = (try? subscription.next(timeoutMilliseconds: 0) { accept($0.bytes) }) ?? false
+            if !received { return }
+        }
+    }
+
+    func accept(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count % ExecutionReport.encodedSize == 0, !bytes.isEmpty else {
+            reject("a message of \(bytes.count) bytes is not a whole number of 64-byte reports")
+            return
+        }
+        for offset in stride(from: 0, to: bytes.count, by: ExecutionReport.encodedSize) {
+            do {
+                pending.append(
+                    try ExecutionReport(
+                        decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + ExecutionReport.encodedSize)])))
+                received += 1
+            } catch {
+                reject("report \(received + rejected + 1): \(error)")
+            }
+        }
+    }
+
+    func reject(_ reason: String) {
+        rejected += 1
+        if firstRejection == nil { firstRejection = reason }
+    }
+
+    @usableFromInline var available: Int { pending.count }
+    @usableFromInline func take() -> ExecutionReport { pending.take() }
+}
+
+/// A source plus the venues' reports: each step steps the source, then writes the reports that
+/// arrived as records (whole records only: a claim cut short is filled with clock ticks, so a
+/// record's events stay consecutive). Exhausted when the source is: the reports follow the
+/// session, they do not keep it alive.
+public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyable, EventSource {
+    @usableFromInline var primary: Primary
+    @usableFromInline let feed: NATSVenueReportsFeed
+    @usableFromInline var written = 0
+    @usableFromInline var _counts = SourceCounts()
+
+    /// Events per report: two chunks (64 bytes) and the end.
+    @inlinable static var eventsPerReport: Int { 3 }
+
+    public init(_ primary: consuming Primary, feed: NATSVenueReportsFeed) {
+        self.primary = primary
+        self.feed = feed
+    }
+
+    @inlinable
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        var handled = primary.isExhausted ? 0 : primary.step(now: now, into: &writer)
+        feed.fill(256)
+        let reports = feed.available
+        guard reports > 0 else { return handled }
+        let claimed = writer.claim(upTo: reports &* Self.eventsPerReport)
+        guard claimed > 0 else {
+            _counts.fullWaits &+= 1
+            return handled
+        }
+        let whole = claimed / Self.eventsPerReport
+        for _ in 0..<whole { Self.writeRecord(feed.take(), now: now, into: &writer) }
+        for _ in 0..<(claimed &- whole &* Self.eventsPerReport) {
+            writer.write(
+                Event(timestamp: now, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+        }
+        writer.publish()
+        written &+= whole
+        _counts.emitted &+= claimed
+        handled &+= claimed
+        return handled
+    }
+
+    @inlinable
+    static func writeRecord<Writer: EventWriter & ~Copyable>(
+        _ report: ExecutionReport, now: UInt64, into writer: inout Writer
+    ) {
+        let (first, second, end) = report.recordEvents(timestamp: now)
+        writer.write(first)
+        writer.write(second)
+        writer.write(end)
+    }
+
+    @inlinable public var isExhausted: Bool { primary.isExhausted }
+    public var counts: SourceCounts { primary.counts + _counts }
+
+    public var summary: String? {
+        let reports =
+            "\(feed.received) venue reports from NATS"
+            + (feed.rejected > 0 ? ", \(feed.rejected) refused (first: \(feed.firstRejection ?? ""))" : "")
+        return primary.summary.map { $0 + "; " + reports } ?? reports
+    }
+
+    public var failure: String? { primary.failure }
+}
+
+/// The plan for `SourceWithVenueReports`.
+public struct SourceWithVenueReportsPlan<Primary: SourcePlan>: SourcePlan {
+    public var primary: Primary
+    public var settings: NATSSettings
+
+    public init(_ primary: Primary, settings: NATSSettings) {
+        self.primary = primary
+        self.settings = settings
+    }
+
+    public func open(_ context: SourceContext) throws(EngineError) -> SourceWithVenueReports<Primary.Source> {
+        let feed: NATSVenueReportsFeed
+        do { feed = try NATSVenueReportsFeed(settings: settings) } catch {
+            throw .part("NATS venue reports \(settings.url)", error)
+        }
+        return SourceWithVenueReports(try primary.open(context), feed: feed)
+    }
+
+    public var description: String { primary.description + " + venue reports on \(settings.venueReportsSubject)" }
+    public var exhaustedReason: String { primary.exhaustedReason }
+}
