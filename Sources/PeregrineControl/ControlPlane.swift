@@ -60,6 +60,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
     /// Gauges by name and labels, made on first sight.
     let gauges = Mutex<[String: Metrics.Gauge]>([:])
+    /// Venue reports (applied, malformed) and answer timeouts: the counter and the last count published.
+    let venueCounters = Mutex<[String: (counter: Metrics.Counter, last: Int)]>([:])
     /// Risk rejects by reason: the counter and the last count published.
     let riskRejects = Mutex<[ExecutionReason: (counter: Metrics.Counter, last: Int)]>([:])
     /// The token admin commands need (nil: they are off), and whether they may come from
@@ -104,6 +106,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_fees": "Fees a strategy paid in an instrument, in its quote currency (negative: rebates earned).",
         "peregrine_open_orders": "The strategies' open orders, by state.",
         "peregrine_risk_rejects_total": "Orders and replaces the pre-trade risk checks refused, by reason.",
+        "peregrine_venue_reports_total":
+            "Execution reports from outside venues (NAME.in.K.reports): applied, or malformed (refused).",
+        "peregrine_venue_answer_timeouts_total":
+            "New orders an outside venue did not answer within the acknowledgement timeout (cancelled).",
         "peregrine_kill_switch": "1 while the kill switch is tripped (new orders refused), else 0.",
         "peregrine_kill_switch_trips": "Times the kill switch tripped since the journal began.",
         "peregrine_risk_day_loss":
@@ -257,7 +263,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         guard adminRemote || Self.isLoopback(remote) else {
             return failure(
                 .forbidden,
-                "admin commands are taken from loopback only; set [control] admin_remote = true to allow other addresses")
+                "admin commands are taken from loopback only; set [control] admin_remote = true to allow other addresses"
+            )
         }
         guard let authorization, Self.constantTimeEqual(authorization, "Bearer " + adminToken) else {
             return failure(.unauthorized, "missing or wrong token: send Authorization: Bearer <admin_token>")
@@ -398,6 +405,21 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 if let limit = line.grossExposureLimit.flatMap(Double.init) {
                     record("peregrine_risk_gross_exposure_limit", labels, limit)
                 }
+            }
+        }
+        venueCounters.withLock { counters in
+            for (key, label, dimensions, count) in [
+                ("applied", "peregrine_venue_reports_total", [("result", "applied")], trading.venueReports),
+                (
+                    "malformed", "peregrine_venue_reports_total", [("result", "malformed")],
+                    trading.malformedVenueReports
+                ),
+                ("timeouts", "peregrine_venue_answer_timeouts_total", [], trading.counters.ackTimeouts),
+            ] {
+                let entry =
+                    counters[key] ?? (Metrics.Counter(label: label, dimensions: dimensions, factory: factory), 0)
+                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
+                counters[key] = (entry.counter, Swift.max(count, entry.last))
             }
         }
         riskRejects.withLock { rejects in

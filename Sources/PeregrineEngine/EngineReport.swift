@@ -152,6 +152,11 @@ public struct EngineReport: Sendable {
                     + "\(grouped(counters.unknownReports)) for orders no longer held")
         }
         if !refusals.isEmpty { lines.append("order refusals    " + refusals.joined(separator: " · ")) }
+        if trading.venueReports > 0 || trading.malformedVenueReports > 0 || counters.ackTimeouts > 0 {
+            lines.append(
+                "venue reports     \(grouped(trading.venueReports)) applied · \(grouped(trading.malformedVenueReports)) "
+                    + "malformed · \(grouped(counters.ackTimeouts)) orders unanswered in time (cancelled)")
+        }
         let riskRejects = counters.riskRejectsByReason
         if !riskRejects.isEmpty {
             lines.append(

@@ -52,6 +52,9 @@ public struct TradingSnapshot: Sendable, Equatable {
     public var killSwitch = KillSwitch()
     /// The UTC day the loss limits count from (days since 1970-01-01; -1: none yet).
     public var tradingDay: Int64 = -1
+    /// Outside venues' execution reports applied, and report records that did not decode.
+    public var venueReports = 0
+    public var malformedVenueReports = 0
     /// Open orders by state (states without any are absent).
     public var openOrders: [OrderState: Int] = [:]
     public var counters = TradingCounters()
@@ -75,6 +78,8 @@ extension EngineLogic {
         var byID: [InstrumentID: InstrumentDefinition] = [:]
         for definition in definitions { byID[definition.id] = definition }
         var snapshot = TradingSnapshot()
+        snapshot.venueReports = _venueReports
+        snapshot.malformedVenueReports = _malformedVenueReports
         let descriptions = strategies.pointee.descriptions
         withTrading { trading in
             snapshot.counters = trading.counters

@@ -50,7 +50,11 @@ public final class NATSOutputPublisher: OutputSink {
 
     public func accept(_ report: ExecutionReport) {
         reportCount += 1
-        withUnsafeBytes(of: report) { reportBuffer.append(contentsOf: $0) }
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { bytes in
+            try? report.encode(into: bytes)
+            reportBuffer.append(contentsOf: bytes)
+        }
     }
 
     /// `run --nats` has no mempool analysis, so no bundle reaches these (a mempool run's

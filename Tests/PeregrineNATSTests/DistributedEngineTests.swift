@@ -158,7 +158,13 @@ struct DistributedEngineTests {
             timeoutMilliseconds: 500,
             { message in
                 for offset in stride(from: 0, to: message.bytes.count, by: 64) {
-                    let report = message.bytes.loadUnaligned(fromByteOffset: offset, as: ExecutionReport.self)
+                    guard
+                        let report = try? ExecutionReport(
+                            decoding: UnsafeRawBufferPointer(rebasing: message.bytes[offset..<(offset + 64)]))
+                    else {
+                        Issue.record("a report that does not decode at byte \(offset)")
+                        continue
+                    }
                     reports[report.instrument.rawValue, default: []].append(
                         "\(report.kind) \(report.reason) \(report.orderID) \(report.contraOrderID) \(report.price.ticks) "
                             + "\(report.quantity.lots) \(report.leavesQuantity.lots) \(report.side) \(report.isAggressor) "

@@ -1,0 +1,125 @@
+import Foundation
+import PeregrineCodec
+import PeregrineModel
+import PeregrineNATS
+import PeregrineTestSupport
+import Testing
+
+/// The engine against a gateway over a real nats-server: its orders for an outside venue
+/// leave on `NAME.out.K.orders`; a gateway (here a small one in the test) answers on
+/// `NAME.in.K.reports`; the answers enter the journaled sequence, move the strategy's
+/// positions, and a replay of the stream reproduces the run.
+@Suite(.serialized)
+struct GatewayTests {
+    /// Answers every new order with an acceptance and a fill of all of it at its limit price,
+    /// and every cancel with a cancellation, until stopped; counts what it answered.
+    final class Gateway: @unchecked Sendable {
+        let connection: NATSConnection
+        let subscription: NATSSubscription
+        let reportsSubject: String
+        let lock = NSLock()
+        var running = true
+        var answered = 0
+        var malformedSent = false
+        var thread: Thread?
+
+        init(url: String, shard: Int) throws {
+            connection = try NATSConnection(NATSConnectionOptions(url: url))
+            subscription = try connection.subscribe("peregrine.out.\(shard).orders")
+            reportsSubject = "peregrine.in.\(shard).reports"
+            try connection.flush()
+            let thread = Thread { [self] in
+                var decoder = EventJSONDecoder()
+                var trade: UInt64 = 0
+                while lock.withLock({ running }) {
+                    _ = try? subscription.next(timeoutMilliseconds: 20) { message in
+                        var out: [UInt8] = []
+                        for line in Array(message.bytes).split(separator: UInt8(ascii: "\n")) {
+                            guard
+                                let event = Array(line).withUnsafeBufferPointer({
+                                    try? decoder.decode($0, timestamp: 0)
+                                }),
+                                case .order(let command) = event.payload
+                            else { continue }
+                            var reports: [ExecutionReport] = []
+                            func report(_ kind: ExecutionKind, quantity: Int64, leaves: Int64, trade: UInt64 = 0) {
+                                reports.append(
+                                    ExecutionReport(
+                                        kind: kind, reason: kind == .cancelled ? .requested : .none,
+                                        instrument: event.instrument, orderID: command.orderID,
+                                        account: command.account, side: command.side, price: command.price,
+                                        quantity: Quantity(lots: quantity), leavesQuantity: Quantity(lots: leaves),
+                                        tradeID: trade, isAggressor: true))
+                            }
+                            switch command.action {
+                            case .new:
+                                trade += 1
+                                report(.accepted, quantity: command.quantity.lots, leaves: command.quantity.lots)
+                                report(.filled, quantity: command.quantity.lots, leaves: 0, trade: trade)
+                            case .cancel: report(.cancelled, quantity: 0, leaves: 0)
+                            case .replace: continue
+                            }
+                            for item in reports {
+                                var bytes = [UInt8](repeating: 0, count: 64)
+                                bytes.withUnsafeMutableBytes { try? item.encode(into: $0) }
+                                out += bytes
+                            }
+                            lock.withLock { answered += reports.count }
+                        }
+                        guard !out.isEmpty else { return }
+                        try? out.withUnsafeBytes { try connection.publish(reportsSubject, $0) }
+                        // Once, a message that is not whole reports: refused and counted.
+                        if !lock.withLock({ malformedSent }) {
+                            try? [UInt8](repeating: 1, count: 10).withUnsafeBytes {
+                                try connection.publish(reportsSubject, $0)
+                            }
+                            lock.withLock { malformedSent = true }
+                        }
+                    }
+                }
+            }
+            thread.start()
+            self.thread = thread
+        }
+
+        func stop() { lock.withLock { running = false } }
+    }
+
+    static func line(_ prefix: String, in output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
+    @Test func aGatewaysAnswersMoveThePositionsAndReplayTheSame() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let index = Int(getpid() % 500) + 500
+        let gateway = try Gateway(url: url, shard: index)
+        defer { gateway.stop() }
+        let run = try PeregrineCLI.run([
+            "run", "--nats", url, "--shard", "\(index)/1000", "--metrics-port", "0", "--rate", "20000", "--duration",
+            "2", "--strategy", "large-trade-follower", "--param", "min-quantity=100",
+        ])
+        gateway.stop()
+        #expect(run.status == 0, "\(run.output)\(run.error)")
+        let answered = gateway.lock.withLock { gateway.answered }
+        #expect(answered > 10, "the gateway answered \(answered) reports")
+        // Every report the gateway sent before the session end was journaled and applied.
+        let reports = try #require(Self.line("venue reports", in: run.output), "\(run.output)")
+        let applied =
+            Int(reports.split(separator: " ").dropFirst(2).first?.replacingOccurrences(of: ",", with: "") ?? "") ?? -1
+        #expect(applied > 10 && applied <= answered, "\(reports)")
+        #expect(
+            run.output.contains("venue reports from NATS, 1 refused (first: a message of 10 bytes"), "\(run.output)")
+        let fills = run.output.split(separator: "\n").filter { $0.hasPrefix("position") }.compactMap { line in
+            line.split(separator: "·").first { $0.contains("fills") }.flatMap {
+                Int($0.split(separator: " ").first { Int($0) != nil } ?? "")
+            }
+        }
+        #expect(fills.reduce(0, +) > 5, "\(run.output)")
+        let replay = try PeregrineCLI.run(["replay", "--nats", url, "--shard", "\(index)/1000"])
+        #expect(replay.status == 0, "\(replay.error)")
+        #expect(replay.stateHash == run.stateHash && replay.outputHash == run.outputHash)
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        try jetStream.deleteStream("PEREGRINE_JOURNAL_\(index)")
+    }
+}
