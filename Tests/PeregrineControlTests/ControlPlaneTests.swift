@@ -132,6 +132,13 @@ struct AdminCommandTests {
             plane = ControlPlane(port: port, adminToken: token)
             plane.attach(admin: admin, trading: TradingBoard())
             admin.setOpen(true)
+            // Serving before any request (up to 60 s on a loaded machine).
+            for _ in 0..<600 {
+                if (try? ControlClient.send(.GET, host: "127.0.0.1", port: port, path: "/healthz"))?.status == 200 {
+                    break
+                }
+                usleep(100_000)
+            }
             guard takes else { return }
             let thread = Thread { [self] in
                 while lock.withLock({ running }) {
@@ -144,12 +151,6 @@ struct AdminCommandTests {
             }
             thread.start()
             self.thread = thread
-            for _ in 0..<100 {
-                if (try? ControlClient.send(.GET, host: "127.0.0.1", port: port, path: "/healthz"))?.status == 200 {
-                    break
-                }
-                usleep(50_000)
-            }
         }
 
         func post(_ path: String, token: String?) throws -> ControlClient.Response {

@@ -147,7 +147,7 @@ struct EventJSONTests {
         )
         #expect(
             Self.error(#"{"type":"record","instrument":0,"record":"block","length":1,"crc32c":0}"#)
-                == #""record" is block: use signed-transaction, traced-transaction, pool"#)
+                == #""record" is block: use signed-transaction, traced-transaction, pool, execution-report"#)
         #expect(
             Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)
                 == #""instrument" is 4294967296: use a whole number from 0 to 4294967295"#)
