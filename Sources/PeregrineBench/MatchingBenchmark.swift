@@ -166,7 +166,7 @@ public enum CommandKind: Int, CaseIterable, Sendable {
     @inlinable
     public init(_ command: OrderCommand) {
         switch command.action {
-        case .cancel: self = .cancel
+        case .cancel, .status: self = .cancel
         case .replace: self = .replace
         case .new:
             let immediate =

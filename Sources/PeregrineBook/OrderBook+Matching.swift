@@ -50,7 +50,26 @@ extension OrderBook {
         case .new: submit(command, sink: &sink)
         case .cancel: cancel(command, sink: &sink)
         case .replace: replace(command, sink: &sink)
+        case .status: status(command, sink: &sink)
         }
+    }
+
+    /// Answers a status request: the order as held (a `status` report with its price, total
+    /// quantity and leaves), or `status` with reason `unknownOrderID`. Changes nothing.
+    @inlinable
+    mutating func status<Sink: ExecutionReportSink & ~Copyable>(_ command: OrderCommand, sink: inout Sink) {
+        let slot = ids.find(command.orderID.rawValue)
+        guard slot >= 0, pool.slots[Int(slot)].account == command.account.rawValue else {
+            report(
+                .status, reason: .unknownOrderID, orderID: command.orderID.rawValue, account: command.account.rawValue,
+                side: command.side, price: 0, quantity: 0, leaves: 0, sink: &sink)
+            return
+        }
+        let order = pool.slots + Int(slot)
+        report(
+            .status, orderID: order.pointee.orderID, account: order.pointee.account, side: order.pointee.side,
+            price: reportedPrice(order), quantity: order.pointee.leaves &+ order.pointee.filled,
+            leaves: order.pointee.leaves, sink: &sink)
     }
 
     // MARK: New orders

@@ -125,11 +125,11 @@ public enum EventJSON {
     static func sideName(_ side: Side) -> StaticString { side == .buy ? "buy" : "sell" }
 
     /// Names by raw value − 1 (the enums start at 1).
-    static let actionNames: [StaticString] = ["new", "cancel", "replace"]
+    static let actionNames: [StaticString] = ["new", "cancel", "replace", "status"]
     static let orderTypeNames: [StaticString] = ["limit", "market", "stop-market", "stop-limit"]
     static let timeInForceNames: [StaticString] = ["GTC", "IOC", "FOK", "post-only"]
     static let recordTypeNames: [StaticString] = [
-        "signed-transaction", "traced-transaction", "pool", "execution-report",
+        "signed-transaction", "traced-transaction", "pool", "execution-report", "venue-hello",
     ]
     static let adminActionNames: [StaticString] = ["kill", "reset"]
 }

@@ -90,6 +90,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     @usableFromInline var _malformedVenueReports = 0
     /// How long an outside venue has to answer a new order, event-time ns.
     @usableFromInline let ackTimeout: UInt64
+    /// The venue of each instrument with reference data (for reconciling with one venue).
+    let venueNames: [InstrumentID: String]
     @usableFromInline var _processed = 0
     @usableFromInline var _orders = 0
     @usableFromInline var _venueOrders = 0
@@ -143,6 +145,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         hasStrategies = set.count > 0
         cancelOrdersAtStop = !configuration.keepOrdersAtStop
         ackTimeout = UInt64(configuration.ackTimeoutMilliseconds) &* 1_000_000
+        venueNames = Dictionary(uniqueKeysWithValues: definitions.map { ($0.id, $0.venue) })
         books = .allocate(capacity: 1)
         books.initialize(to: InstrumentBooks(levels: levels, venue: venue))
         trading = .allocate(capacity: 1)
@@ -294,6 +297,10 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         let report: ExecutionReport?
         if let record = venueRecords.finish(end) {
+            if end.type == .venueHello {
+                reconcile(venue: String(decoding: record, as: UTF8.self), event, sequence, outputs)
+                return
+            }
             report = end.type == .executionReport ? try? ExecutionReport(decoding: record) : nil
             if end.type != .executionReport { return }
         } else {
@@ -306,6 +313,28 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         _venueReports &+= 1
         trading.pointee.apply(report)
         drain(event, sequence, outputs)
+    }
+
+    /// An outside venue (re)started: a status request for every open order in its instruments
+    /// (every outside instrument when `venue` is empty), routed at once.
+    @usableFromInline
+    mutating func reconcile<Outputs: OutputSink & ~Copyable>(
+        venue: String, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let books = books
+        let names = venueNames
+        // A full command queue is routed and the rest asked for in the next rounds. (Answers
+        // do not change which orders are open before the round's commands are routed: a status
+        // request goes out; its answer comes back as a later event.)
+        var asked = 0
+        while true {
+            let queued = trading.pointee.requestStatus(skipping: asked) { instrument in
+                !books.pointee.isHosted(instrument) && (venue.isEmpty || names[instrument] == venue)
+            }
+            drain(event, sequence, outputs)
+            asked &+= queued
+            if queued < TradingState.pendingCapacity { break }
+        }
     }
 
     /// Trips the kill switch when a strategy's loss today passed its maximum.

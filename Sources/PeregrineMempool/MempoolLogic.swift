@@ -364,7 +364,7 @@ public struct MempoolLogic: ~Copyable {
                 return
             }
             analyse(transaction, record: record, event: event, sequence: sequence, sink: &sink)
-        case .executionReport: break  // the engine's, not the mempool's
+        case .executionReport, .venueHello: break  // the engine's, not the mempool's
         }
     }
 

@@ -129,6 +129,10 @@ public enum RecordType: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable
     /// An outside venue's execution report about one of the strategies' orders, as a gateway
     /// sent it back (`ExecutionReport`'s 64-byte wire form).
     case executionReport = 4
+    /// An outside venue (re)started and asks the engine to reconcile: the record is its name
+    /// (UTF-8; empty: every outside venue). The engine sends a status request for each open
+    /// order it has there.
+    case venueHello = 5
 }
 
 /// The end of a record: the `length` bytes of the chunks just before it (in

@@ -15,6 +15,9 @@ public enum ExecutionKind: UInt8, Hashable, Sendable, BitwiseCopyable, CaseItera
     case replaced = 6
     /// A stop order's trigger price was reached; it now enters the book as a live order.
     case triggered = 7
+    /// The answer to a status request: the order as the venue holds it (price, total quantity,
+    /// leaves), or with reason `unknownOrderID` when it holds no such order.
+    case status = 8
 
     public var description: String {
         switch self {
@@ -25,6 +28,7 @@ public enum ExecutionKind: UInt8, Hashable, Sendable, BitwiseCopyable, CaseItera
         case .cancelled: return "cancelled"
         case .replaced: return "replaced"
         case .triggered: return "triggered"
+        case .status: return "status"
         }
     }
 }

@@ -7,12 +7,16 @@ public enum OrderAction: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIterabl
     case cancel = 2
     /// Change a resting limit order's price and/or total quantity, keeping its id.
     case replace = 3
+    /// Ask for an order's state (reconciliation with an outside venue): answered by a `status`
+    /// report; changes nothing.
+    case status = 4
 
     public var description: String {
         switch self {
         case .new: return "new"
         case .cancel: return "cancel"
         case .replace: return "replace"
+        case .status: return "status"
         }
     }
 }
@@ -156,6 +160,14 @@ public struct OrderCommand: Hashable, Sendable, BitwiseCopyable {
     public static func cancel(_ orderID: OrderID, account: AccountID) -> OrderCommand {
         OrderCommand(
             action: .cancel, orderID: orderID, account: account, side: .buy, type: .limit,
+            timeInForce: .goodTillCancel, price: Price(ticks: 0), stopPrice: Price(ticks: 0), quantity: .zero)
+    }
+
+    /// Asks for the state of order `orderID` (a `status` report answers).
+    @inlinable
+    public static func status(_ orderID: OrderID, account: AccountID) -> OrderCommand {
+        OrderCommand(
+            action: .status, orderID: orderID, account: account, side: .buy, type: .limit,
             timeInForce: .goodTillCancel, price: Price(ticks: 0), stopPrice: Price(ticks: 0), quantity: .zero)
     }
 

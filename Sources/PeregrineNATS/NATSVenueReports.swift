@@ -2,17 +2,24 @@ import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
 
-/// Execution reports from outside venues, on the shard's subject `NAME.in.K.reports`: what a
-/// gateway (or `peregrine venue`) answers about the orders the engine sent on
-/// `NAME.out.K.orders`. A message holds any number of 64-byte reports (`ExecutionReport`'s wire
-/// form). Each report enters the journaled sequence as a record (two chunk events and its end,
+/// What outside venues send on the shard's subject `NAME.in.K.reports`: execution reports
+/// about the orders the engine sent on `NAME.out.K.orders` — a message of any number of 64-byte
+/// reports (`ExecutionReport`'s wire form) — or `HELLO <venue>` when a venue (re)starts, which
+/// makes the engine re-query its open orders there (`RecordType.venueHello`). Each report enters the journaled sequence as a record (two chunk events and its end,
 /// consecutive), so the logic, a replay and a recovery apply it at the same point. A message
 /// whose length is not a whole number of reports, or a report that does not decode, is counted
 /// and skipped (the first reason is kept for the report). Owned by the source thread.
 public final class NATSVenueReportsFeed {
     let subscription: NATSSubscription
     let connection: NATSConnection
-    var pending = PendingBuffer<ExecutionReport>(capacity: 1_024)
+    /// A report, or a venue's hello (its name).
+    @usableFromInline enum Message {
+        case report(ExecutionReport)
+        case hello(String)
+    }
+    static let helloPrefix = Array("HELLO".utf8)
+    var pending = PendingBuffer<Message>(capacity: 1_024)
+    public private(set) var hellos = 0
     public private(set) var received = 0
     public private(set) var rejected = 0
     public private(set) var firstRejection: String?
@@ -36,6 +43,16 @@ public final class NATSVenueReportsFeed {
     }
 
     func accept(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.starts(with: Self.helloPrefix) {
+            let name = String(decoding: bytes.dropFirst(Self.helloPrefix.count), as: UTF8.self).trimmingPrefix(" ")
+            guard name.utf8.count <= 64 else {
+                reject("a hello naming a venue of more than 64 bytes")
+                return
+            }
+            pending.append(.hello(String(name)))
+            hellos += 1
+            return
+        }
         guard bytes.count % ExecutionReport.encodedSize == 0, !bytes.isEmpty else {
             reject("a message of \(bytes.count) bytes is not a whole number of 64-byte reports")
             return
@@ -43,8 +60,10 @@ public final class NATSVenueReportsFeed {
         for offset in stride(from: 0, to: bytes.count, by: ExecutionReport.encodedSize) {
             do {
                 pending.append(
-                    try ExecutionReport(
-                        decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + ExecutionReport.encodedSize)])))
+                    .report(
+                        try ExecutionReport(
+                            decoding: UnsafeRawBufferPointer(
+                                rebasing: bytes[offset..<(offset + ExecutionReport.encodedSize)]))))
                 received += 1
             } catch {
                 reject("report \(received + rejected + 1): \(error)")
@@ -58,7 +77,7 @@ public final class NATSVenueReportsFeed {
     }
 
     @usableFromInline var available: Int { pending.count }
-    @usableFromInline func take() -> ExecutionReport { pending.take() }
+    @usableFromInline func take() -> Message { pending.take() }
 }
 
 /// A source plus the venues' reports: each step steps the source, then writes the reports that
@@ -91,7 +110,12 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
             return handled
         }
         let whole = claimed / Self.eventsPerReport
-        for _ in 0..<whole { Self.writeRecord(feed.take(), now: now, into: &writer) }
+        for _ in 0..<whole {
+            switch feed.take() {
+            case .report(let report): Self.writeRecord(report, now: now, into: &writer)
+            case .hello(let venue): Self.writeHello(venue, now: now, into: &writer)
+            }
+        }
         for _ in 0..<(claimed &- whole &* Self.eventsPerReport) {
             writer.write(
                 Event(timestamp: now, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
@@ -113,12 +137,44 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
         writer.write(end)
     }
 
+    /// A venue's hello in the same three events as a report: clock ticks for the chunks a short
+    /// name does not need, then its chunks and the end (with its real length).
+    @usableFromInline
+    static func writeHello<Writer: EventWriter & ~Copyable>(_ venue: String, now: UInt64, into writer: inout Writer) {
+        let name = Array(venue.utf8.prefix(2 * RecordChunk.capacity))
+        let chunks = RecordEnd.chunks(forLength: name.count)
+        let padded = name + [UInt8](repeating: 0, count: chunks * RecordChunk.capacity - name.count)
+        for _ in chunks..<2 {
+            writer.write(
+                Event(
+                    timestamp: now, instrument: InstrumentID(0),
+                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+        }
+        padded.withUnsafeBytes { record in
+            for index in 0..<chunks {
+                let start = index * RecordChunk.capacity
+                writer.write(
+                    Event(
+                        timestamp: now, instrument: InstrumentID(UInt32(index)),
+                        payload: .recordChunk(
+                            RecordChunk(UnsafeRawBufferPointer(rebasing: record[start..<(start + RecordChunk.capacity)])))))
+            }
+            writer.write(
+                Event(
+                    timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
+                    payload: .recordEnd(
+                        RecordEnd(
+                            type: .venueHello, length: UInt32(name.count),
+                            checksum: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[..<name.count]))))))
+        }
+    }
+
     @inlinable public var isExhausted: Bool { primary.isExhausted }
     public var counts: SourceCounts { primary.counts + _counts }
 
     public var summary: String? {
         let reports =
-            "\(feed.received) venue reports from NATS"
+            "\(feed.received) venue reports and \(feed.hellos) hellos from NATS"
             + (feed.rejected > 0 ? ", \(feed.rejected) refused (first: \(feed.firstRejection ?? ""))" : "")
         return primary.summary.map { $0 + "; " + reports } ?? reports
     }

@@ -184,6 +184,9 @@ extension OrderUpdate {
         case .cancelled: strategy.onOrderCancelled(self, &context)
         case .replaced: strategy.onOrderReplaced(self, &context)
         case .triggered: break
+        // Reconciliation: an order its venue no longer holds ends cancelled (reason
+        // `unknown-order-id`); one it confirms needs no callback.
+        case .status: if !order.state.isOpen { strategy.onOrderCancelled(self, &context) }
         }
     }
 }

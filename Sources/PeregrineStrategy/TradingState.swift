@@ -76,6 +76,11 @@ public struct TradingCounters: Equatable, Sendable {
     public var totalRefused = 0
     /// New orders an outside venue did not answer within the acknowledgement timeout.
     public var ackTimeouts = 0
+    /// Reconciliation with an outside venue: status requests sent, open orders the venue no
+    /// longer held (closed as cancelled), and orders whose open quantity there differed.
+    public var statusRequests = 0
+    public var reconciledClosed = 0
+    public var reconciliationMismatches = 0
     /// Orders and replaces the pre-trade risk refused (each answered with a reject update), by
     /// reason (index `reason.rawValue − 40`: `ExecutionReason.riskReasons` order).
     public var riskRejected: [Int] = Array(repeating: 0, count: ExecutionReason.riskReasons.count)
@@ -593,6 +598,24 @@ public struct TradingState: ~Copyable {
             order.state = order.workingState
         case .triggered:
             guard order.state.isOpen else { return ignore() }
+        case .status:
+            guard order.state.isOpen else { return ignore() }
+            if report.reason == .unknownOrderID {
+                // The venue holds no such order (lost on the way, or gone while we could not
+                // hear): it is closed here too.
+                order.state = .cancelled
+                order.reason = .unknownOrderID
+                order.leaves = .zero
+                _counters.reconciledClosed &+= 1
+            } else if report.leavesQuantity != order.leaves && order.state != .pendingReplace {
+                // It filled (or changed) where we could not hear: the fills are unknown, so the
+                // order is left as it is and counted.
+                _counters.reconciliationMismatches &+= 1
+                return
+            } else {
+                order.acknowledged = true
+                if order.state == .pendingNew { order.state = .accepted }
+            }
         }
         // Killed: an order that became working only now (a new order a venue accepted late,
         // a replace it answered) is cancelled like the others were when the switch tripped.
@@ -1112,6 +1135,30 @@ public struct TradingState: ~Copyable {
         return queued
     }
 
+    /// Queues a status request for the open orders in the instruments `isVenueInstrument`
+    /// accepts (an outside venue restarted: reconciliation), after skipping the first `skip` of
+    /// them (asked for in an earlier round), as many as the command queue takes; returns how
+    /// many. Their answers (`status` reports) confirm, close or flag each one.
+    public mutating func requestStatus(skipping skip: Int = 0, where isVenueInstrument: (InstrumentID) -> Bool) -> Int {
+        var queued = 0
+        var skipped = 0
+        for list in 0..<positionCount where isVenueInstrument(instruments[list]) {
+            var index = listHead[list]
+            while index >= 0, pendingCount < Self.pendingCapacity {
+                let order = orders[Int(index)]
+                if skipped < skip {
+                    skipped &+= 1
+                } else if let slot = slot(of: order.strategy) {
+                    push(.status(order.id, account: slots[slot].account), instrument: order.instrument)
+                    queued &+= 1
+                }
+                index = nextInList[Int(index)]
+            }
+        }
+        _counters.statusRequests &+= queued
+        return queued
+    }
+
     /// Whether commands are waiting to be routed.
     @inlinable public var hasPendingCommands: Bool { pendingCount > 0 }
 
@@ -1351,7 +1398,8 @@ extension TradingState {
                 _counters.submitted, _counters.cancelsSent, _counters.replacesSent, _counters.filled,
                 _counters.cancelled,
                 _counters.rejected, _counters.fills, _counters.duplicateReports, _counters.unknownReports,
-                _counters.timersFired, _counters.lostUpdates, _counters.ackTimeouts,
+                _counters.timersFired, _counters.lostUpdates, _counters.ackTimeouts, _counters.statusRequests,
+                _counters.reconciledClosed, _counters.reconciliationMismatches,
             ].map { Int64($0) } + _counters.refused.map { Int64($0) } + _counters.riskRejected.map { Int64($0) }
         for index in counts.indices { try visitor.visit(&counts[index], "trading counter \(index)") }
         if visitor.isRestoring {
@@ -1361,8 +1409,10 @@ extension TradingState {
             (_counters.filled, _counters.cancelled, _counters.rejected) = (values[3], values[4], values[5])
             (_counters.fills, _counters.duplicateReports, _counters.unknownReports) = (values[6], values[7], values[8])
             (_counters.timersFired, _counters.lostUpdates, _counters.ackTimeouts) = (values[9], values[10], values[11])
-            _counters.refused = Array(values[12..<(12 + OrderRefusal.allCases.count)])
-            _counters.riskRejected = Array(values[(12 + OrderRefusal.allCases.count)...])
+            (_counters.statusRequests, _counters.reconciledClosed) = (values[12], values[13])
+            _counters.reconciliationMismatches = values[14]
+            _counters.refused = Array(values[15..<(15 + OrderRefusal.allCases.count)])
+            _counters.riskRejected = Array(values[(15 + OrderRefusal.allCases.count)...])
             _counters.totalRefused = _counters.refused.reduce(0, +)
         }
         try visitor.visitCount(strategyCount, "strategies")

@@ -382,6 +382,9 @@ struct ReportWriter: ExecutionReportSink {
             output.raw(",\"price\":")
             Self.price(report.price, tickSize, &output)
             output.raw("}")
+        case .status:
+            // `peregrine match` takes no status requests; a report of this kind is not written.
+            return
         }
         output.endLine()
     }
