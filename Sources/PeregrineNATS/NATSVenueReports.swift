@@ -118,7 +118,9 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
         }
         for _ in 0..<(claimed &- whole &* Self.eventsPerReport) {
             writer.write(
-                Event(timestamp: now, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+                Event(
+                    timestamp: now, instrument: InstrumentID(0),
+                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
         }
         writer.publish()
         written &+= whole
@@ -157,7 +159,8 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
                     Event(
                         timestamp: now, instrument: InstrumentID(UInt32(index)),
                         payload: .recordChunk(
-                            RecordChunk(UnsafeRawBufferPointer(rebasing: record[start..<(start + RecordChunk.capacity)])))))
+                            RecordChunk(
+                                UnsafeRawBufferPointer(rebasing: record[start..<(start + RecordChunk.capacity)])))))
             }
             writer.write(
                 Event(

@@ -23,7 +23,9 @@ public struct VenueSettings: Sendable {
     /// The engine's instruments this venue trades: 0 ..< instruments.
     public var instruments: Int
 
-    public init(url: String, shard: Int = 0, enginePrefix: String = "peregrine", venueName: String = "", instruments: Int) {
+    public init(
+        url: String, shard: Int = 0, enginePrefix: String = "peregrine", venueName: String = "", instruments: Int
+    ) {
         self.url = url
         self.shard = shard
         self.enginePrefix = enginePrefix
@@ -60,7 +62,8 @@ public final class VenueOrderFeed {
     public private(set) var firstRefusal: String?
 
     public init(settings: VenueSettings) throws(NATSError) {
-        connection = try NATSConnection(NATSConnectionOptions(url: settings.url, name: "peregrine-venue-\(settings.shard)"))
+        connection = try NATSConnection(
+            NATSConnectionOptions(url: settings.url, name: "peregrine-venue-\(settings.shard)"))
         orders = try connection.subscribe(settings.ordersSubject, pendingMessages: 65_536, pendingBytes: 256 << 20)
         flow = try connection.subscribe(settings.flowSubject, pendingMessages: 65_536, pendingBytes: 256 << 20)
         try connection.flush()
@@ -98,7 +101,9 @@ public final class VenueOrderFeed {
             do {
                 var event = try decoder.decode(line, timestamp: 0)
                 guard case .order = event.payload, event.instrument.rawValue < offset else {
-                    refuse("not an order for instruments 0 to \(offset - 1): \(String(decoding: line.prefix(120), as: UTF8.self))")
+                    refuse(
+                        "not an order for instruments 0 to \(offset - 1): \(String(decoding: line.prefix(120), as: UTF8.self))"
+                    )
                     continue
                 }
                 event.instrument = InstrumentID(event.instrument.rawValue + offset)

@@ -25,7 +25,9 @@ struct Venue: ParsableCommand {
     @Option(help: "The engine's subject prefix (its --nats-prefix).")
     var natsPrefix: String = "peregrine"
 
-    @Option(help: "This venue's name in its hello (the engine re-queries orders in instruments of that venue; default: all).")
+    @Option(
+        help:
+            "This venue's name in its hello (the engine re-queries orders in instruments of that venue; default: all).")
     var venueName: String = ""
 
     @Option(help: "The engine's instruments this venue trades: 0 to N-1.")
@@ -77,7 +79,8 @@ struct Venue: ParsableCommand {
         let logger = LogSetup.bootstrap(level: base.logLevel)
         let controlPlane =
             base.metricsPort > 0
-            ? ControlPlane(port: base.metricsPort, address: base.metricsAddress, logger: Logger(label: "peregrine.control"))
+            ? ControlPlane(
+                port: base.metricsPort, address: base.metricsAddress, logger: Logger(label: "peregrine.control"))
             : nil
         defer { controlPlane?.stop() }
         let report: EngineReport

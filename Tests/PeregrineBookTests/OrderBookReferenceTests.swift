@@ -182,9 +182,13 @@ struct CommandGenerator {
             return .limit(
                 OrderID(newID), account: account(), side, price: Price(ticks: price()),
                 quantity: Quantity(lots: quantity()), timeInForce: timeInForce)
-        case 45..<70:
+        case 45..<67:
             let (id, owner) = liveID(live)
             return .cancel(OrderID(id), account: AccountID(owner))
+        case 67..<70:
+            // A status request (reconciliation): for a live order, or one that is not.
+            let (id, owner) = liveID(live)
+            return .status(OrderID(roll(4) == 0 ? newID : id), account: AccountID(owner))
         case 70..<82:
             let (id, owner) = liveID(live)
             let total = roll(10) == 0 ? 0 : quantity()

@@ -69,6 +69,18 @@ struct ReferenceOrderBook {
         case .new: submit(command)
         case .cancel: cancel(command)
         case .replace: replace(command)
+        case .status:
+            if let order = (bids + asks + buyStops + sellStops).first(where: {
+                $0.id == command.orderID.rawValue && $0.account == command.account.rawValue
+            }) {
+                emit(.status, order, price: shownPrice(order), quantity: order.leaves + order.filled)
+            } else {
+                reports.append(
+                    ExecutionReport(
+                        kind: .status, reason: .unknownOrderID, instrument: instrument, orderID: command.orderID,
+                        account: command.account, side: command.side, price: Price(ticks: 0), quantity: .zero,
+                        leavesQuantity: .zero))
+            }
         }
         return reports
     }

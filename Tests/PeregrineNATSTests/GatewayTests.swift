@@ -57,7 +57,7 @@ struct GatewayTests {
                                 report(.accepted, quantity: command.quantity.lots, leaves: command.quantity.lots)
                                 report(.filled, quantity: command.quantity.lots, leaves: 0, trade: trade)
                             case .cancel: report(.cancelled, quantity: 0, leaves: 0)
-                            case .replace: continue
+                            case .replace, .status: continue
                             }
                             for item in reports {
                                 var bytes = [UInt8](repeating: 0, count: 64)
