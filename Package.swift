@@ -179,7 +179,7 @@ let package = Package(
             name: "PeregrineControlTests",
             dependencies: [
                 "PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore",
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

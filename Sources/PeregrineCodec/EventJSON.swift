@@ -370,3 +370,54 @@ extension UnsafeBufferPointer where Element == UInt8 {
         return value
     }
 }
+
+// MARK: Execution reports as JSON lines (what a gateway may send on NAME.in.K.reports)
+
+extension EventJSONDecoder {
+    /// An execution report line: `{"type":"report","instrument":I,"kind":K,"order_id":N,
+    /// "side":"buy"|"sell","price":P,"quantity":Q,"leaves":L}` plus, optionally, `"reason"`
+    /// (an `ExecutionReason` name, default none), `"trade_id"`, `"aggressor"` (true/false),
+    /// `"account"`, `"contra_order_id"`, `"contra_account"`. Kinds: accepted, rejected,
+    /// partially-filled, filled, cancelled, replaced, triggered, status. Throws naming the field
+    /// that is missing, unknown or out of range. Allocates only to read the reason's name.
+    public mutating func decodeReport(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> ExecutionReport {
+        try object.parse(line)
+        guard let type = object.value("type"), type.kind == .string, type.bytes.equals("report") else {
+            throw FeedError(line: 0, "not a report: \"type\" must be \"report\"")
+        }
+        try refuseUnknownKeys([
+            "kind", "order_id", "side", "price", "quantity", "leaves", "reason", "trade_id", "aggressor", "account",
+            "contra_order_id", "contra_account",
+        ])
+        let kind = try word(
+            "kind",
+            ["accepted", "rejected", "partially-filled", "filled", "cancelled", "replaced", "triggered", "status"],
+            default: nil)
+        var reason = ExecutionReason.none
+        if let value = object.value("reason") {
+            let text = String(decoding: value.bytes, as: UTF8.self)
+            guard value.kind == .string, let found = ExecutionReason.allCases.first(where: { $0.description == text })
+            else {
+                throw FeedError(
+                    line: 0,
+                    "\"reason\" is \(text): use " + ExecutionReason.allCases.map(\.description).joined(separator: ", "))
+            }
+            reason = found
+        }
+        var aggressor = false
+        if let value = object.value("aggressor") {
+            guard value.kind == .bool else { throw FeedError(line: 0, "\"aggressor\" must be true or false") }
+            aggressor = value.bytes.equals("true")
+        }
+        return ExecutionReport(
+            kind: ExecutionKind(rawValue: UInt8(kind + 1)) ?? .accepted, reason: reason,
+            instrument: InstrumentID(UInt32(try unsigned("instrument", max: UInt64(UInt32.max), default: nil))),
+            orderID: OrderID(try unsigned("order_id", max: .max, default: nil)),
+            account: AccountID(UInt32(try unsigned("account", max: UInt64(UInt32.max), default: 0))),
+            side: try side("side"), price: try price("price"), quantity: try quantity("quantity"),
+            leavesQuantity: try quantity("leaves"), tradeID: try unsigned("trade_id", max: .max, default: 0),
+            contraOrderID: OrderID(try unsigned("contra_order_id", max: .max, default: 0)),
+            contraAccount: AccountID(UInt32(try unsigned("contra_account", max: UInt64(UInt32.max), default: 0))),
+            isAggressor: aggressor)
+    }
+}

@@ -1,3 +1,4 @@
+import PeregrineCodec
 import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
@@ -19,6 +20,7 @@ public final class NATSVenueReportsFeed {
     }
     static let helloPrefix = Array("HELLO".utf8)
     var pending = PendingBuffer<Message>(capacity: 1_024)
+    var decoder = EventJSONDecoder()
     public private(set) var hellos = 0
     public private(set) var received = 0
     public private(set) var rejected = 0
@@ -53,6 +55,10 @@ public final class NATSVenueReportsFeed {
             hellos += 1
             return
         }
+        if bytes.first == UInt8(ascii: "{") {
+            acceptJSONLines(bytes.assumingMemoryBound(to: UInt8.self))
+            return
+        }
         guard bytes.count % ExecutionReport.encodedSize == 0, !bytes.isEmpty else {
             reject("a message of \(bytes.count) bytes is not a whole number of 64-byte reports")
             return
@@ -67,6 +73,24 @@ public final class NATSVenueReportsFeed {
                 received += 1
             } catch {
                 reject("report \(received + rejected + 1): \(error)")
+            }
+        }
+    }
+
+    /// Reports as JSON lines (`EventJSONDecoder.decodeReport`), one per line.
+    func acceptJSONLines(_ text: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        while start < text.count {
+            let end = text[start...].firstIndex(of: UInt8(ascii: "\n")) ?? text.count
+            var line = UnsafeBufferPointer(rebasing: text[start..<end])
+            if line.last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+            start = end + 1
+            if line.isEmpty { continue }
+            do {
+                pending.append(.report(try decoder.decodeReport(line)))
+                received += 1
+            } catch {
+                reject("\(String(decoding: line.prefix(200), as: UTF8.self)): \(error.message)")
             }
         }
     }

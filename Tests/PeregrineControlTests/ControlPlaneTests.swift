@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 import PeregrineCore
 import PeregrineModel
 import Testing
@@ -119,26 +120,42 @@ struct AdminCommandTests {
     /// A control plane on a free loopback port, its mailbox open, and a thread standing in for
     /// the source: it takes each command and marks it sequenced, recording what it took.
     final class Engine: @unchecked Sendable {
-        let plane: ControlPlane
-        let port: Int
+        var plane: ControlPlane
+        var port: Int
         let admin = AdminMailbox()
         let lock = NSLock()
         var taken: [AdminCommand] = []
         var running = true
         var thread: Thread?
 
+        /// A request with a timeout long enough for a machine busy with other tests.
+        static func send(_ method: HTTPMethod, port: Int, _ path: String, headers: [(String, String)] = []) throws
+            -> ControlClient.Response
+        {
+            try ControlClient.send(
+                method, host: "127.0.0.1", port: port, path: path, headers: headers, timeoutSeconds: 60)
+        }
+
         init(token: String?, takes: Bool = true) {
+            // A free port can be taken by another test before the server binds it: then
+            // another port (up to five tries, each waiting up to 30 s for the server).
             port = LoopbackPort.free()
             plane = ControlPlane(port: port, adminToken: token)
+            for attempt in 0..<5 {
+                if attempt > 0 {
+                    plane.stop()
+                    port = LoopbackPort.free()
+                    plane = ControlPlane(port: port, adminToken: token)
+                }
+                var up = false
+                for _ in 0..<300 where !up {
+                    up = (try? Self.send(.GET, port: port, "/healthz"))?.status == 200
+                    if !up { usleep(100_000) }
+                }
+                if up { break }
+            }
             plane.attach(admin: admin, trading: TradingBoard())
             admin.setOpen(true)
-            // Serving before any request (up to 60 s on a loaded machine).
-            for _ in 0..<600 {
-                if (try? ControlClient.send(.GET, host: "127.0.0.1", port: port, path: "/healthz"))?.status == 200 {
-                    break
-                }
-                usleep(100_000)
-            }
             guard takes else { return }
             let thread = Thread { [self] in
                 while lock.withLock({ running }) {
@@ -154,9 +171,7 @@ struct AdminCommandTests {
         }
 
         func post(_ path: String, token: String?) throws -> ControlClient.Response {
-            try ControlClient.send(
-                .POST, host: "127.0.0.1", port: port, path: path,
-                headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+            try Self.send(.POST, port: port, path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
         }
 
         func stop() {
@@ -183,7 +198,7 @@ struct AdminCommandTests {
         #expect(taken.map(\.action) == [.kill, .reset])
         #expect(taken.map(\.requestID) == [1, 2])
         // GET on the command's path is not a command.
-        let get = try ControlClient.send(.GET, host: "127.0.0.1", port: engine.port, path: "/kill")
+        let get = try Engine.send(.GET, port: engine.port, "/kill")
         #expect(get.status == 404 || get.status == 405)
         #expect(engine.lock.withLock { engine.taken.count } == 2)
     }

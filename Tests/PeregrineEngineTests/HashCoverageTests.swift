@@ -352,7 +352,7 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        #expect(hexHash(logic.stateHash()) == "052c830486e90af7")
+        #expect(hexHash(logic.stateHash()) == "f6094da3894778f2")
         #expect(hexHash(outputs.hasher.value) == "75993c21a43b5119")
         #expect(outputs.reportCount == 8_309)
         #expect(outputs.orders == 66)

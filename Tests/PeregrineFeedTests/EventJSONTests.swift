@@ -147,7 +147,7 @@ struct EventJSONTests {
         )
         #expect(
             Self.error(#"{"type":"record","instrument":0,"record":"block","length":1,"crc32c":0}"#)
-                == #""record" is block: use signed-transaction, traced-transaction, pool, execution-report"#)
+                == #""record" is block: use signed-transaction, traced-transaction, pool, execution-report, venue-hello"#)
         #expect(
             Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)
                 == #""instrument" is 4294967296: use a whole number from 0 to 4294967295"#)
@@ -267,5 +267,50 @@ struct JournalInspectJSONTests {
                 })
         // Order commands are among them, not only market data.
         #expect(decoded.contains { $0.payload.kind == .order })
+    }
+
+    static func report(_ line: String) throws(FeedError) -> ExecutionReport {
+        var decoder = EventJSONDecoder()
+        let bytes = Array(line.utf8)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(FeedError) in try decoder.decodeReport(buffer) }
+    }
+
+    @Test func aGatewaysReportLineDecodesToTheReportItsBytesCarry() throws {
+        let full = try Self.report(
+            #"{"type":"report","instrument":3,"kind":"partially-filled","order_id":4611686018427387905,"side":"sell","price":995,"quantity":5,"leaves":3,"trade_id":12,"aggressor":true,"account":1001,"contra_order_id":6,"contra_account":7}"#
+        )
+        #expect(
+            full
+                == ExecutionReport(
+                    kind: .partiallyFilled, instrument: InstrumentID(3), orderID: OrderID(4_611_686_018_427_387_905),
+                    account: AccountID(1001), side: .sell, price: Price(ticks: 995), quantity: Quantity(lots: 5),
+                    leavesQuantity: Quantity(lots: 3), tradeID: 12, contraOrderID: OrderID(6),
+                    contraAccount: AccountID(7), isAggressor: true))
+        let status = try Self.report(
+            #"{"type":"report","instrument":0,"kind":"status","reason":"unknown-order-id","order_id":9,"side":"buy","price":0,"quantity":0,"leaves":0}"#
+        )
+        #expect(status.kind == .status && status.reason == .unknownOrderID && !status.isAggressor && status.tradeID == 0)
+        func error(_ line: String) -> String {
+            do {
+                _ = try Self.report(line)
+                return "decoded"
+            } catch { return error.message }
+        }
+        #expect(error(#"{"type":"order","instrument":0}"#) == #"not a report: "type" must be "report""#)
+        #expect(
+            error(#"{"type":"report","instrument":0,"kind":"done","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0}"#)
+                .hasPrefix(#""kind" is done: use accepted, rejected"#))
+        #expect(
+            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"reason":"lost"}"#)
+                .hasPrefix(#""reason" is lost: use none, requested"#))
+        #expect(
+            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":-1,"leaves":0}"#)
+                == #""quantity" is -1: quantities are not negative"#)
+        #expect(
+            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1}"#)
+                == #"missing "leaves""#)
+        #expect(
+            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"aggressor":1}"#)
+                == #""aggressor" must be true or false"#)
     }
 }

@@ -148,8 +148,8 @@ struct CodecTests {
             try end.withUnsafeBytes { try Event(decoding: $0) }
         }
         end[25] = 0
-        end[24] = 5
-        #expect(throws: ModelError.invalidField(type: "RecordEnd", field: "type", value: 5)) {
+        end[24] = 6
+        #expect(throws: ModelError.invalidField(type: "RecordEnd", field: "type", value: 6)) {
             try end.withUnsafeBytes { try Event(decoding: $0) }
         }
     }
