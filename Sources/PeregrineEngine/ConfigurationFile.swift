@@ -609,8 +609,9 @@ public enum ConfigurationFile {
                     allowed: "unknown key; known: " + RiskRule.keys.joined(separator: ", "))
             }
         }
-        if rule.settingsText.split(separator: " ").allSatisfy({ $0.hasPrefix("strategy=") || $0.hasPrefix("instrument=") })
-        {
+        if rule.settingsText.split(separator: " ").allSatisfy({
+            $0.hasPrefix("strategy=") || $0.hasPrefix("instrument=")
+        }) {
             throw .invalidSetting(
                 name: origin, value: rule.settingsText, allowed: "set at least one limit (docs/risk.md lists them)")
         }
@@ -794,7 +795,9 @@ public enum ConfigurationFile {
             }
             if let count = rule.maxOpenOrders { lines.append("max_open_orders = \(count)") }
             if let burst = rule.orderBurst { lines.append("order_burst = \(burst)") }
-            for (key, amounts) in [("max_gross_exposure", rule.maxGrossExposure), ("max_daily_loss", rule.maxDailyLoss)]
+            for (key, amounts) in [
+                ("max_gross_exposure", rule.maxGrossExposure), ("max_daily_loss", rule.maxDailyLoss),
+            ]
             where !amounts.isEmpty {
                 if let every = amounts["*"], amounts.count == 1 {
                     lines.append("\(key) = \"\(every)\"")

@@ -46,7 +46,9 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         guard let command = wiring.admin.take() else {
             // Nothing after all (cannot happen: only this thread takes): a clock tick fills the claim.
             writer.write(
-                Event(timestamp: now, instrument: InstrumentID(0), payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+                Event(
+                    timestamp: now, instrument: InstrumentID(0),
+                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
             writer.publish()
             return 1
         }

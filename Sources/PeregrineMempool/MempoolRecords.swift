@@ -178,4 +178,3 @@ public func forEachRecordEvent(
                 RecordEnd(type: type, length: UInt32(truncatingIfNeeded: bytes.count), checksum: CRC32C.checksum(bytes))
             )))
 }
-

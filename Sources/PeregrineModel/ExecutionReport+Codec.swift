@@ -70,7 +70,8 @@ extension ExecutionReport {
             orderID: OrderID(Wire.load(bytes, 8, as: UInt64.self)),
             account: AccountID(Wire.load(bytes, 56, as: UInt32.self)), side: side,
             price: Price(ticks: Wire.load(bytes, 24, as: Int64.self)),
-            quantity: try Wire.quantity(Wire.load(bytes, 32, as: Int64.self), type: "ExecutionReport", field: "quantity"),
+            quantity: try Wire.quantity(
+                Wire.load(bytes, 32, as: Int64.self), type: "ExecutionReport", field: "quantity"),
             leavesQuantity: try Wire.quantity(
                 Wire.load(bytes, 40, as: Int64.self), type: "ExecutionReport", field: "leavesQuantity"),
             tradeID: Wire.load(bytes, 48, as: UInt64.self),
@@ -86,7 +87,9 @@ extension ExecutionReport {
     /// they are consecutive. Allocation-free.
     @inlinable
     public func recordEvents(timestamp: UInt64, exchangeTimestamp: UInt64 = 0) -> (Event, Event, Event) {
-        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
         return withUnsafeMutableBytes(of: &words) { buffer in
             try? encode(into: buffer)
             let record = UnsafeRawBufferPointer(buffer)

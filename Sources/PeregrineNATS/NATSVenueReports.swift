@@ -22,6 +22,11 @@ public final class NATSVenueReportsFeed {
     var pending = PendingBuffer<Message>(capacity: 1_024)
     var decoder = EventJSONDecoder()
     public private(set) var hellos = 0
+    /// Reconnects of the reports connection seen so far: after one, reports may have been
+    /// lost while it was down, so the engine re-queries every outside order (as for a hello
+    /// with no venue name).
+    var reconnectsSeen = 0
+    public private(set) var reconnects = 0
     public private(set) var received = 0
     public private(set) var rejected = 0
     public private(set) var firstRejection: String?
@@ -38,6 +43,12 @@ public final class NATSVenueReportsFeed {
     @usableFromInline
     func fill(_ wanted: Int) {
         pending.compact()
+        let reconnected = connection.events.reconnects.load(ordering: .relaxed)
+        if reconnected != reconnectsSeen {
+            reconnectsSeen = reconnected
+            reconnects += 1
+            pending.append(.hello(""))
+        }
         while pending.count < wanted {
             let received = (try? subscription.next(timeoutMilliseconds: 0) { accept($0.bytes) }) ?? false
             if !received { return }
@@ -202,6 +213,7 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
     public var summary: String? {
         let reports =
             "\(feed.received) venue reports and \(feed.hellos) hellos from NATS"
+            + (feed.reconnects > 0 ? " (\(feed.reconnects) reconnects: open orders re-queried)" : "")
             + (feed.rejected > 0 ? ", \(feed.rejected) refused (first: \(feed.firstRejection ?? ""))" : "")
         return primary.summary.map { $0 + "; " + reports } ?? reports
     }

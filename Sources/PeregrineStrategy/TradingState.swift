@@ -778,7 +778,8 @@ public struct TradingState: ~Copyable {
     /// order would): `.none` when it may go, else the reason it would be refused. For tools and
     /// benchmarks; strategies just submit. Allocation-free.
     @inlinable
-    public mutating func preTradeCheck(_ command: OrderCommand, instrument: InstrumentID, slot: Int) -> ExecutionReason {
+    public mutating func preTradeCheck(_ command: OrderCommand, instrument: InstrumentID, slot: Int) -> ExecutionReason
+    {
         let position = positionIndex(slot: slot, instrument: instrument)
         guard position >= 0 else { return .unknownInstrument }
         return riskCheck(
@@ -891,7 +892,8 @@ public struct TradingState: ~Copyable {
     public func grossExposure(slot: Int, currency: Int32) -> Int128 {
         var total: Int128 = 0
         let first = Int(slots[slot].firstInstrument)
-        for position in first..<(first &+ Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency {
+        for position in first..<(first &+ Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency
+        {
             let held = positions[position]
             let exposure = exposures[position]
             let mark = marks[Int(instruments[position].rawValue)]
@@ -1229,7 +1231,9 @@ extension TradingState {
         var count = Int64(ackCount)
         try visitor.visit(&count, "answers expected")
         if visitor.isRestoring {
-            guard count >= 0, count <= Int64(orderCapacity) else { throw .invalid(field: "answers expected", value: count) }
+            guard count >= 0, count <= Int64(orderCapacity) else {
+                throw .invalid(field: "answers expected", value: count)
+            }
             ackHead = 0
             ackCount = Int(count)
         }
@@ -1301,12 +1305,14 @@ extension TradingState {
     public func pnl(slot: Int, currency: Int32) -> Int128 {
         var total: Int128 = 0
         let first = Int(slots[slot].firstInstrument)
-        for position in first..<(first + Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency {
+        for position in first..<(first + Int(slots[slot].instrumentCount)) where positionCurrency[position] == currency
+        {
             let held = positions[position]
             var money = held.realised - held.fees
             let twiceMark = marks[Int(instruments[position].rawValue)]
             if twiceMark > 0 {
-                money += held.unrealised(bid: Price(ticks: twiceMark >> 1), ask: Price(ticks: twiceMark &- twiceMark >> 1))
+                money += held.unrealised(
+                    bid: Price(ticks: twiceMark >> 1), ask: Price(ticks: twiceMark &- twiceMark >> 1))
             }
             let (units, overflow) = money.units.multipliedReportingOverflow(by: positionFactor[position])
             total = Self.saturatingAdd(total, overflow ? (money.units < 0 ? .min : .max) : units)

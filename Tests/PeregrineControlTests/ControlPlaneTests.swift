@@ -191,7 +191,8 @@ struct AdminCommandTests {
         #expect(wrong.status == 401)
         #expect(engine.lock.withLock { engine.taken.isEmpty })
         let kill = try engine.post("/kill", token: Self.token)
-        #expect(kill.status == 200 && kill.body.contains("\"action\":\"kill\"") && kill.body.contains("\"sequenced\":true"))
+        #expect(
+            kill.status == 200 && kill.body.contains("\"action\":\"kill\"") && kill.body.contains("\"sequenced\":true"))
         let reset = try engine.post("/reset", token: Self.token)
         #expect(reset.status == 200 && reset.body.contains("\"action\":\"reset\""))
         let taken = engine.lock.withLock { engine.taken }

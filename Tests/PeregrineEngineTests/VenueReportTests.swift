@@ -32,13 +32,15 @@ struct VenueReportTests {
     ) -> ExecutionReport {
         ExecutionReport(
             kind: kind, reason: reason, instrument: InstrumentID(0), orderID: order, account: AccountID(1001),
-            side: side, price: Price(ticks: price), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
+            side: side, price: Price(ticks: price), quantity: Quantity(lots: lots),
+            leavesQuantity: Quantity(lots: leaves),
             tradeID: trade, isAggressor: true)
     }
 
     /// Feeds `events` from `sequence` on.
     static func feed(
-        _ events: [Event], _ logic: inout EngineLogic<DipBuyer>, _ outputs: inout RecordingOutputs, _ sequence: inout Int64
+        _ events: [Event], _ logic: inout EngineLogic<DipBuyer>, _ outputs: inout RecordingOutputs,
+        _ sequence: inout Int64
     ) {
         for event in events {
             logic.handle(event, sequence: sequence, outputs: &outputs)
@@ -62,7 +64,8 @@ struct VenueReportTests {
         // The venue accepts it and fills 4, then 6.
         Self.feed(
             Self.records(Self.report(.accepted, buy, .buy, price: 0, lots: 10, leaves: 10), 2_000)
-                + Self.records(Self.report(.partiallyFilled, buy, .buy, price: 1_000, lots: 4, leaves: 6, trade: 7), 3_000)
+                + Self.records(
+                    Self.report(.partiallyFilled, buy, .buy, price: 1_000, lots: 4, leaves: 6, trade: 7), 3_000)
                 + Self.records(Self.report(.filled, buy, .buy, price: 1_001, lots: 6, leaves: 0, trade: 8), 4_000),
             &logic, &outputs, &sequence)
         #expect(logic.venueReports == 3 && logic.malformedVenueReports == 0)
@@ -89,7 +92,8 @@ struct VenueReportTests {
         #expect(logic.withTrading { $0.openOrder(bid)?.state } == .pendingCancel)
         // The venue never had it: the cancel is refused, and the order ends rejected.
         Self.feed(
-            Self.records(Self.report(.rejected, bid, .buy, price: 990, lots: 1, leaves: 0, reason: .unknownOrderID), 7_000_000),
+            Self.records(
+                Self.report(.rejected, bid, .buy, price: 990, lots: 1, leaves: 0, reason: .unknownOrderID), 7_000_000),
             &logic, &outputs, &sequence)
         #expect(logic.withTrading { $0.openOrder(bid) } == nil)
         #expect(logic.withTrading { $0.counters.rejected } == 1)

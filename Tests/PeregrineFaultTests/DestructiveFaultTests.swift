@@ -178,7 +178,8 @@ struct DestructiveFaultTests {
         let future = try Faults.run(["replay", "--journal", journal])
         #expect(
             future.status == 1
-                && future.error.contains("is settings format 9; this build reads formats 5 to 6: a newer peregrine wrote it")
+                && future.error.contains(
+                    "is settings format 9; this build reads formats 5 to 6: a newer peregrine wrote it")
         )
         // Other strategy parameters: a run that would append is refused, naming both.
         try text.replacingOccurrences(of: "half-spread=2", with: "half-spread=3").write(

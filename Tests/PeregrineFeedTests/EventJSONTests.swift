@@ -147,7 +147,8 @@ struct EventJSONTests {
         )
         #expect(
             Self.error(#"{"type":"record","instrument":0,"record":"block","length":1,"crc32c":0}"#)
-                == #""record" is block: use signed-transaction, traced-transaction, pool, execution-report, venue-hello"#)
+                == #""record" is block: use signed-transaction, traced-transaction, pool, execution-report, venue-hello"#
+        )
         #expect(
             Self.error(#"{"type":"level","instrument":4294967296,"side":"buy","price":1,"quantity":1}"#)
                 == #""instrument" is 4294967296: use a whole number from 0 to 4294967295"#)
@@ -289,7 +290,8 @@ struct JournalInspectJSONTests {
         let status = try Self.report(
             #"{"type":"report","instrument":0,"kind":"status","reason":"unknown-order-id","order_id":9,"side":"buy","price":0,"quantity":0,"leaves":0}"#
         )
-        #expect(status.kind == .status && status.reason == .unknownOrderID && !status.isAggressor && status.tradeID == 0)
+        #expect(
+            status.kind == .status && status.reason == .unknownOrderID && !status.isAggressor && status.tradeID == 0)
         func error(_ line: String) -> String {
             do {
                 _ = try Self.report(line)
@@ -298,19 +300,27 @@ struct JournalInspectJSONTests {
         }
         #expect(error(#"{"type":"order","instrument":0}"#) == #"not a report: "type" must be "report""#)
         #expect(
-            error(#"{"type":"report","instrument":0,"kind":"done","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0}"#)
-                .hasPrefix(#""kind" is done: use accepted, rejected"#))
+            error(
+                #"{"type":"report","instrument":0,"kind":"done","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0}"#
+            )
+            .hasPrefix(#""kind" is done: use accepted, rejected"#))
         #expect(
-            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"reason":"lost"}"#)
-                .hasPrefix(#""reason" is lost: use none, requested"#))
+            error(
+                #"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"reason":"lost"}"#
+            )
+            .hasPrefix(#""reason" is lost: use none, requested"#))
         #expect(
-            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":-1,"leaves":0}"#)
+            error(
+                #"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":-1,"leaves":0}"#
+            )
                 == #""quantity" is -1: quantities are not negative"#)
         #expect(
             error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1}"#)
                 == #"missing "leaves""#)
         #expect(
-            error(#"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"aggressor":1}"#)
+            error(
+                #"{"type":"report","instrument":0,"kind":"filled","order_id":1,"side":"buy","price":1,"quantity":1,"leaves":0,"aggressor":1}"#
+            )
                 == #""aggressor" must be true or false"#)
     }
 }

@@ -119,7 +119,8 @@ struct GatewayTests {
             Int(reports.split(separator: " ").dropFirst(2).first?.replacingOccurrences(of: ",", with: "") ?? "") ?? -1
         #expect(applied > 10 && applied <= answered, "\(reports)")
         #expect(
-            run.output.contains("venue reports and 0 hellos from NATS, 1 refused (first: a message of 10 bytes"), "\(run.output)")
+            run.output.contains("venue reports and 0 hellos from NATS, 1 refused (first: a message of 10 bytes"),
+            "\(run.output)")
         let fills = run.output.split(separator: "\n").filter { $0.hasPrefix("position") }.compactMap { line in
             line.split(separator: "·").first { $0.contains("fills") }.flatMap {
                 Int($0.split(separator: " ").first { Int($0) != nil } ?? "")

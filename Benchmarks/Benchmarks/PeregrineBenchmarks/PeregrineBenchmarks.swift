@@ -108,7 +108,8 @@ final class RiskBench: @unchecked Sendable {
     /// resting bid and ask in each, under `rules`; orders around the mid within every limit.
     func setUp(_ rules: [RiskRule]) throws {
         let definitions = (0..<2).map { InstrumentDefinition.synthetic(InstrumentID(UInt32($0)), hosted: true) }
-        let layout = StrategyLayout(id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)])
+        let layout = StrategyLayout(
+            id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0), InstrumentID(1)])
         let limits = try RiskLimits.resolve(
             rules: rules, instruments: definitions, strategies: [(id: 1, instruments: layout.instruments)])
         let trading = UnsafeMutablePointer<TradingState>.allocate(capacity: 1)
@@ -129,9 +130,12 @@ final class RiskBench: @unchecked Sendable {
             books.deallocate()
         }
         var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: 0)
-        for (instrument, side, price) in [(0, Side.buy, 9_990), (0, .sell, 10_010), (1, .buy, 9_990), (1, .sell, 10_010)] {
+        for (instrument, side, price) in [
+            (0, Side.buy, 9_990), (0, .sell, 10_010), (1, .buy, 9_990), (1, .sell, 10_010),
+        ] {
             _ = context.submitLimit(
-                InstrumentID(UInt32(instrument)), side, price: Price(ticks: Int64(price)), quantity: Quantity(lots: 500))
+                InstrumentID(UInt32(instrument)), side, price: Price(ticks: Int64(price)), quantity: Quantity(lots: 500)
+            )
         }
         var first = true
         while let (command, instrument) = trading.pointee.nextCommand() {
@@ -561,7 +565,10 @@ let benchmarks: @Sendable () -> Void = {
     }
     riskBenchmark(
         "Risk: one pre-trade check per order (max position)",
-        rules: [RiskRule(strategy: 1, instrument: "HOST0", maxPosition: "100"), RiskRule(strategy: 1, instrument: "HOST1", maxPosition: "100")])
+        rules: [
+            RiskRule(strategy: 1, instrument: "HOST0", maxPosition: "100"),
+            RiskRule(strategy: 1, instrument: "HOST1", maxPosition: "100"),
+        ])
     riskBenchmark(
         "Risk: all pre-trade checks per order (quantity, notional, collar, open orders, position, gross exposure over 2 instruments, throttle)",
         rules: [
