@@ -48,7 +48,6 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// Counters by pipeline counter, and the last value published.
     let counters: [(PipelineCounters.Counter, Metrics.Counter)]
     let last = Mutex<[PipelineCounters.Counter: Int]>([:])
-    let rejects = Mutex<[ExecutionReason: (counter: Metrics.Counter, last: Int)]>([:])
     let factory: DocumentedPrometheusFactory
     let ringOccupancy: Metrics.Gauge
     let journalLag: Metrics.Gauge
@@ -60,10 +59,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
     /// Gauges by name and labels, made on first sight.
     let gauges = Mutex<[String: Metrics.Gauge]>([:])
-    /// Venue reports (applied, malformed) and answer timeouts: the counter and the last count published.
-    let venueCounters = Mutex<[String: (counter: Metrics.Counter, last: Int)]>([:])
-    /// Risk rejects by reason: the counter and the last count published.
-    let riskRejects = Mutex<[ExecutionReason: (counter: Metrics.Counter, last: Int)]>([:])
+    /// Counters of running totals the engine keeps (rejects, risk rejects, venue reports), by
+    /// name and labels: the counter and the last total published.
+    let totals = Mutex<[String: (counter: Metrics.Counter, last: Int)]>([:])
     /// The token admin commands need (nil: they are off), and whether they may come from
     /// addresses other than loopback.
     let adminToken: String?
@@ -407,34 +405,29 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 }
             }
         }
-        venueCounters.withLock { counters in
-            for (key, label, dimensions, count) in [
-                ("applied", "peregrine_venue_reports_total", [("result", "applied")], trading.venueReports),
-                (
-                    "malformed", "peregrine_venue_reports_total", [("result", "malformed")],
-                    trading.malformedVenueReports
-                ),
-                ("timeouts", "peregrine_venue_answer_timeouts_total", [], trading.counters.ackTimeouts),
-            ] {
-                let entry =
-                    counters[key] ?? (Metrics.Counter(label: label, dimensions: dimensions, factory: factory), 0)
-                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
-                counters[key] = (entry.counter, Swift.max(count, entry.last))
-            }
+        for (label, dimensions, count) in [
+            ("peregrine_venue_reports_total", [("result", "applied")], trading.venueReports),
+            ("peregrine_venue_reports_total", [("result", "malformed")], trading.malformedVenueReports),
+            ("peregrine_venue_answer_timeouts_total", [], trading.counters.ackTimeouts),
+        ] {
+            advance(label, dimensions, to: count)
         }
-        riskRejects.withLock { rejects in
-            for (index, reason) in ExecutionReason.riskReasons.enumerated() {
-                let count = trading.counters.riskRejected[index]
-                let entry =
-                    rejects[reason]
-                    ?? (
-                        Metrics.Counter(
-                            label: "peregrine_risk_rejects_total", dimensions: [("reason", reason.riskLabel)],
-                            factory: factory), 0
-                    )
-                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
-                rejects[reason] = (entry.counter, Swift.max(count, entry.last))
-            }
+        for (index, reason) in ExecutionReason.riskReasons.enumerated() {
+            advance(
+                "peregrine_risk_rejects_total", [("reason", reason.riskLabel)], to: trading.counters.riskRejected[index]
+            )
+        }
+    }
+
+    /// Moves the counter `label{dimensions}` up to `count`, a running total the engine keeps
+    /// (made on first sight; a total that went down, after a restart, is not counted again).
+    func advance(_ label: String, _ dimensions: [(String, String)], to count: Int) {
+        let key = label + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        totals.withLock { totals in
+            let entry =
+                totals[key] ?? (Metrics.Counter(label: label, dimensions: dimensions, factory: factory), 0)
+            if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
+            totals[key] = (entry.counter, Swift.max(count, entry.last))
         }
     }
 
@@ -469,18 +462,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     }
 
     func publishRejects(_ counts: [ExecutionReason: Int]) {
-        rejects.withLock { rejects in
-            for (reason, count) in counts {
-                let entry =
-                    rejects[reason]
-                    ?? (
-                        Metrics.Counter(
-                            label: "peregrine_rejects_total", dimensions: [("reason", reason.metricLabel)],
-                            factory: factory), 0
-                    )
-                if count > entry.last { entry.counter.increment(by: Int64(count - entry.last)) }
-                rejects[reason] = (entry.counter, count)
-            }
+        for (reason, count) in counts {
+            advance("peregrine_rejects_total", [("reason", reason.metricLabel)], to: count)
         }
     }
 

@@ -17,7 +17,7 @@ import PeregrineModel
 /// The client holds at most 65,536 messages (256 MiB) for a slow engine; beyond that the
 /// server drops them and the client counts them as a slow-consumer error. Owned by the source
 /// thread.
-public final class NATSInputFeed {
+public final class NATSInputFeed: BufferedEventFeed {
     public static let endOfInput: [UInt8] = Array("END".utf8)
 
     let subscription: NATSSubscription
@@ -117,36 +117,47 @@ public final class NATSInputFeed {
 
     @usableFromInline
     func take() -> Event { pending.take() }
+
+    @usableFromInline var hasEnded: Bool { finished }
 }
 
-/// The shard's input subject as a source: events as they arrive, as many as fit (at most a
-/// batch), stamped with their ingress time; their instrument, payload and source sequence are
-/// kept. Sends idle clock ticks like the synthetic market when nothing arrives.
-public struct NATSInputSource: ~Copyable, EventSource {
-    @usableFromInline let feed: NATSInputFeed
+/// A feed whose events wait in a buffer until the source writes them.
+@usableFromInline
+protocol BufferedEventFeed: AnyObject {
+    /// Takes what arrived, until at least `wanted` wait (or nothing more has).
+    func fill(_ wanted: Int)
+    var available: Int { get }
+    func take() -> Event
+    /// Whether the feed has ended (no tick is sent for a finished feed).
+    var hasEnded: Bool { get }
+}
+
+/// How a buffered feed is stepped into the inbound ring: as many waiting events as fit (at most
+/// a batch), each stamped with its ingress time, or an idle clock tick like the synthetic
+/// market's when nothing waits.
+@usableFromInline
+struct BufferedFeedStepper {
     @usableFromInline let batchLimit: Int
     @usableFromInline let tickIntervalNanoseconds: UInt64
     @usableFromInline var lastPublished: UInt64
-    @usableFromInline var _counts = SourceCounts()
-    public var counts: SourceCounts { _counts }
+    @usableFromInline var counts = SourceCounts()
 
-    public init(settings: NATSSettings, context: SourceContext) throws(EngineError) {
-        do { feed = try NATSInputFeed(settings: settings) } catch { throw .part("NATS input \(settings.url)", error) }
+    init(_ context: SourceContext) {
         batchLimit = context.configuration.batchLimit
         tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
         lastPublished = context.startTime
     }
 
-    @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
-
     @inlinable
-    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+    mutating func step<Feed: BufferedEventFeed, Writer: EventWriter & ~Copyable>(
+        _ feed: Feed, now: UInt64, into writer: inout Writer
+    ) -> Int {
         feed.fill(batchLimit)
         let wanted = Swift.min(feed.available, batchLimit)
         if wanted == 0 {
-            if !feed.finished,
+            if !feed.hasEnded,
                 SyntheticSource.tickIfIdle(
-                    now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
+                    now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &counts,
                     into: &writer)
             {
                 return 1
@@ -155,7 +166,7 @@ public struct NATSInputSource: ~Copyable, EventSource {
         }
         let count = writer.claim(upTo: wanted)
         if count == 0 {
-            _counts.fullWaits &+= 1
+            counts.fullWaits &+= 1
             return 0
         }
         for _ in 0..<count {
@@ -164,9 +175,30 @@ public struct NATSInputSource: ~Copyable, EventSource {
             writer.write(event)
         }
         writer.publish()
-        _counts.emitted &+= count
+        counts.emitted &+= count
         lastPublished = now
         return count
+    }
+}
+
+/// The shard's input subject as a source: events as they arrive, as many as fit (at most a
+/// batch), stamped with their ingress time; their instrument, payload and source sequence are
+/// kept. Sends idle clock ticks like the synthetic market when nothing arrives.
+public struct NATSInputSource: ~Copyable, EventSource {
+    @usableFromInline let feed: NATSInputFeed
+    @usableFromInline var stepper: BufferedFeedStepper
+    public var counts: SourceCounts { stepper.counts }
+
+    public init(settings: NATSSettings, context: SourceContext) throws(EngineError) {
+        do { feed = try NATSInputFeed(settings: settings) } catch { throw .part("NATS input \(settings.url)", error) }
+        stepper = BufferedFeedStepper(context)
+    }
+
+    @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
+
+    @inlinable
+    public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
+        stepper.step(feed, now: now, into: &writer)
     }
 
     public var summary: String? {

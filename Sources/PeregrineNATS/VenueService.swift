@@ -50,7 +50,7 @@ public struct VenueSettings: Sendable {
 }
 
 /// The venue's input: the engine's orders and the flow, mapped to the venue's hosted ids.
-public final class VenueOrderFeed {
+public final class VenueOrderFeed: BufferedEventFeed {
     let connection: NATSConnection
     let orders: NATSSubscription
     let flow: NATSSubscription
@@ -122,49 +122,26 @@ public final class VenueOrderFeed {
 
     @usableFromInline var available: Int { pending.count }
     @usableFromInline func take() -> Event { pending.take() }
+    /// A venue runs until stopped.
+    @usableFromInline var hasEnded: Bool { false }
 }
 
 /// The venue's input as a source (ticks while idle, like the synthetic market).
 public struct VenueOrderSource: ~Copyable, EventSource {
     @usableFromInline let feed: VenueOrderFeed
-    @usableFromInline let batchLimit: Int
-    @usableFromInline let tickIntervalNanoseconds: UInt64
-    @usableFromInline var lastPublished: UInt64
-    @usableFromInline var _counts = SourceCounts()
-    public var counts: SourceCounts { _counts }
+    @usableFromInline var stepper: BufferedFeedStepper
+    public var counts: SourceCounts { stepper.counts }
 
     init(feed: VenueOrderFeed, context: SourceContext) {
         self.feed = feed
-        batchLimit = context.configuration.batchLimit
-        tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
-        lastPublished = context.startTime
+        stepper = BufferedFeedStepper(context)
     }
 
     @inlinable public var isExhausted: Bool { false }
 
     @inlinable
     public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
-        feed.fill(batchLimit)
-        let wanted = Swift.min(feed.available, batchLimit)
-        if wanted == 0 {
-            return SyntheticSource.tickIfIdle(
-                now: now, lastPublished: &lastPublished, interval: tickIntervalNanoseconds, counts: &_counts,
-                into: &writer) ? 1 : 0
-        }
-        let count = writer.claim(upTo: wanted)
-        guard count > 0 else {
-            _counts.fullWaits &+= 1
-            return 0
-        }
-        for _ in 0..<count {
-            var event = feed.take()
-            event.timestamp = now
-            writer.write(event)
-        }
-        writer.publish()
-        _counts.emitted &+= count
-        lastPublished = now
-        return count
+        stepper.step(feed, now: now, into: &writer)
     }
 
     public var summary: String? {
