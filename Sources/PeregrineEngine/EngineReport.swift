@@ -157,6 +157,12 @@ public struct EngineReport: Sendable {
                 "venue reports     \(grouped(trading.venueReports)) applied · \(grouped(trading.malformedVenueReports)) "
                     + "malformed · \(grouped(counters.ackTimeouts)) orders unanswered in time (cancelled)")
         }
+        if counters.statusRequests > 0 {
+            lines.append(
+                "reconciliation    \(grouped(counters.statusRequests)) status requests · \(grouped(counters.reconciledClosed)) "
+                    + "orders the venue no longer held (closed) · \(grouped(counters.reconciliationMismatches)) mismatched"
+            )
+        }
         let riskRejects = counters.riskRejectsByReason
         if !riskRejects.isEmpty {
             lines.append(

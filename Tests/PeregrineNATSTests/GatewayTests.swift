@@ -134,3 +134,114 @@ struct GatewayTests {
         try jetStream.deleteStream("PEREGRINE_JOURNAL_\(index)")
     }
 }
+
+extension GatewayTests {
+    /// A gateway that keeps the orders it accepted and answers new orders (accepted), replaces
+    /// (replaced), cancels (cancelled) and status requests (the order as held, or unknown).
+    final class BookKeepingGateway: @unchecked Sendable {
+        let connection: NATSConnection
+        let subscription: NATSSubscription
+        let lock = NSLock()
+        var running = true
+        var statusAnswers = 0
+        var held: [UInt64: (price: Int64, quantity: Int64)] = [:]
+
+        init(url: String) throws {
+            connection = try NATSConnection(NATSConnectionOptions(url: url))
+            subscription = try connection.subscribe("peregrine.out.0.orders")
+            try connection.flush()
+            Thread { [self] in
+                var decoder = EventJSONDecoder()
+                while lock.withLock({ running }) {
+                    _ = try? subscription.next(timeoutMilliseconds: 20) { message in
+                        var out: [UInt8] = []
+                        for line in Array(message.bytes).split(separator: UInt8(ascii: "\n")) {
+                            guard
+                                let event = Array(line).withUnsafeBufferPointer({
+                                    try? decoder.decode($0, timestamp: 0)
+                                }),
+                                case .order(let command) = event.payload
+                            else { continue }
+                            let id = command.orderID.rawValue
+                            var report = ExecutionReport(
+                                kind: .accepted, instrument: event.instrument, orderID: command.orderID,
+                                account: command.account, side: command.side, price: command.price,
+                                quantity: command.quantity, leavesQuantity: command.quantity)
+                            lock.withLock {
+                                switch command.action {
+                                case .new: held[id] = (command.price.ticks, command.quantity.lots)
+                                case .replace:
+                                    report.kind = held[id] == nil ? .rejected : .replaced
+                                    report.reason = held[id] == nil ? .unknownOrderID : .none
+                                    if held[id] != nil { held[id] = (command.price.ticks, command.quantity.lots) }
+                                case .cancel:
+                                    report.kind = held.removeValue(forKey: id) == nil ? .rejected : .cancelled
+                                    report.reason = report.kind == .rejected ? .unknownOrderID : .requested
+                                    report.leavesQuantity = .zero
+                                case .status:
+                                    statusAnswers += 1
+                                    report.kind = .status
+                                    if let order = held[id] {
+                                        report.price = Price(ticks: order.price)
+                                        report.quantity = Quantity(lots: order.quantity)
+                                        report.leavesQuantity = Quantity(lots: order.quantity)
+                                    } else {
+                                        report.reason = .unknownOrderID
+                                        report.quantity = .zero
+                                        report.leavesQuantity = .zero
+                                    }
+                                }
+                            }
+                            var bytes = [UInt8](repeating: 0, count: 64)
+                            bytes.withUnsafeMutableBytes { try? report.encode(into: $0) }
+                            out += bytes
+                        }
+                        guard !out.isEmpty else { return }
+                        try? out.withUnsafeBytes { try connection.publish("peregrine.in.0.reports", $0) }
+                    }
+                }
+            }.start()
+        }
+
+        func stop() { lock.withLock { running = false } }
+    }
+
+    /// nats-server restarted under a market maker quoting an outside venue: the engine's reports
+    /// connection comes back, and the engine re-queries every order it has open there; the
+    /// gateway confirms those it holds and the engine closes those it does not (sent while the
+    /// server was down).
+    @Test func aReconnectReQueriesTheOpenOrders() throws {
+        let server = try NATSServerProcess(name: "gateway-reconnect")
+        let gateway = try BookKeepingGateway(url: server.url)
+        defer { gateway.stop() }
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = [
+            "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "20000", "--duration", "6",
+            "--strategy", "market-maker",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(2_000_000)
+        server.stop()
+        usleep(1_500_000)
+        try server.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        gateway.stop()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("hellos from NATS (1 reconnects: open orders re-queried)"), "\(text)")
+        let reconciliation = try #require(Self.line("reconciliation", in: text), "\(text)")
+        let requests =
+            reconciliation.split(separator: " ").compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }.first
+            ?? 0
+        #expect(requests > 0 && gateway.lock.withLock { gateway.statusAnswers } > 0, "\(reconciliation)")
+        #expect(reconciliation.hasSuffix("· 0 mismatched"), "\(reconciliation)")
+        let replay = try PeregrineCLI.run(["replay", "--nats", server.url, "--shard", "0/1"])
+        #expect(
+            replay.stateHash == Self.line("state hash:", in: text).map { String($0.dropFirst("state hash: ".count)) })
+    }
+}
