@@ -78,7 +78,10 @@ struct PipelineTests {
         journaled.orderFlowPercent = 30
         journaled.snapshotEveryEvents = 25_000
         let run = try Pipeline.run(configuration: journaled, custom: IdleStrategy.self) { _ in }
-        #expect(run.isLossless && run.snapshotsWritten >= 5)
+        // The first periodic snapshot (at 25,000) and the final one are always written; the
+        // ones between depend on how long each write takes (a due snapshot waits for the one in
+        // flight), so their number is not pinned.
+        #expect(run.isLossless && run.snapshotsWritten >= 2)
         let logicConfiguration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
         for through: Int64 in [30_000, 74_999, 100_123, 120_000] {
             let fromSnapshot = try JournalReplay.recover(
