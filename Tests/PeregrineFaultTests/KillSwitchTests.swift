@@ -58,6 +58,36 @@ struct KillSwitchTests {
         Issue.record("the control plane on port \(port) never answered")
     }
 
+    /// GET `path` on the engine's control plane (curl), "" when it does not answer.
+    static func get(port: Int, _ path: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Waits (up to 60 s) until `condition` holds for GET `path`.
+    static func await(port: Int, _ path: String, _ what: String, _ condition: (String) -> Bool) {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if condition(get(port: port, path)) { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    /// The kill-switch rejects `/risk` shows (-1 when none are listed).
+    static func killRejects(_ risk: String) -> Int {
+        guard let range = risk.range(of: "\"kill-switch\":") else { return -1 }
+        return Int(risk[range.upperBound...].prefix { $0.isNumber }) ?? -1
+    }
+
     static func value(_ result: PeregrineCLI.Result, _ prefix: String) -> String {
         result.output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init) ?? ""
     }
@@ -96,7 +126,8 @@ struct KillSwitchTests {
         let kill = try Faults.run(["kill", "--config", config])
         #expect(kill.status == 0, "\(kill.error)")
         #expect(kill.output == "kill switch tripped: open orders cancelled, new orders refused\n")
-        Thread.sleep(forTimeInterval: 0.3)
+        // The market maker keeps trying: its orders are refused.
+        Self.await(port: port, "/risk", "refused orders") { Self.killRejects($0) > 0 }
         let killed = first.interrupt()
         #expect(killed.status == 0, "\(killed.output)")
         #expect(Self.value(killed, "kill switch").hasPrefix("kill switch       TRIPPED (operator) · 1 trips, 0 resets"))
@@ -114,7 +145,8 @@ struct KillSwitchTests {
         // 2. A restart recovers the switch: no new order leaves.
         let second = try Engine(arguments + ["--duration", "0"])
         try Self.awaitControlPlane(port: port, engine: second)
-        Thread.sleep(forTimeInterval: 0.5)
+        let before = Self.firstNumber(killed, "risk rejects")
+        Self.await(port: port, "/risk", "refusals after the restart") { Self.killRejects($0) > before }
         let restarted = second.interrupt()
         #expect(restarted.status == 0, "\(restarted.output)")
         #expect(Self.value(restarted, "kill switch").hasPrefix("kill switch       TRIPPED (operator) · 1 trips"))
@@ -127,7 +159,12 @@ struct KillSwitchTests {
         let reset = try Faults.run(["kill", "--reset", "--config", config])
         #expect(reset.status == 0, "\(reset.error)")
         #expect(reset.output == "kill switch reset: orders are accepted again\n")
-        Thread.sleep(forTimeInterval: 0.5)
+        // Quotes rest again.
+        Self.await(port: port, "/metrics", "resting quotes") { metrics in
+            metrics.split(separator: "\n").contains {
+                $0.hasPrefix("peregrine_open_orders{state=\"accepted\"} ") && !$0.hasSuffix(" 0.0")
+            }
+        }
         let resumed = third.interrupt()
         #expect(resumed.status == 0)
         #expect(Self.value(resumed, "kill switch") == "kill switch       reset · 1 trips, 1 resets")
