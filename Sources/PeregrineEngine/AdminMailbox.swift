@@ -11,8 +11,6 @@ public final class AdminMailbox: Sendable {
     /// The waiting command: action | request id << 8 (0: none).
     @usableFromInline let pending = Atomic<UInt64>(0)
     let nextRequest = Atomic<UInt64>(1)
-    /// The last request the source wrote into the sequence.
-    let sequenced = Atomic<UInt64>(0)
     /// Whether a source is running and taking commands.
     let open = Atomic<Bool>(false)
 
@@ -28,9 +26,13 @@ public final class AdminMailbox: Sendable {
             ? id : nil
     }
 
-    /// Whether request `id` is in the sequence (journaled or about to be, ahead of the events
-    /// after it).
-    public func isSequenced(_ id: UInt64) -> Bool { sequenced.load(ordering: .acquiring) >= id }
+    /// Whether request `id` (posted) has been taken by the source: it is in the sequence
+    /// (the source claims its ring slot before it takes a command). Ids are unique, so a
+    /// waiting command that is not this one means this one was taken.
+    public func isSequenced(_ id: UInt64) -> Bool {
+        let waiting = pending.load(ordering: .acquiring)
+        return waiting == 0 || waiting >> 8 != id
+    }
 
     /// Whether a source is taking commands.
     public var isOpen: Bool { open.load(ordering: .acquiring) }
@@ -47,9 +49,6 @@ public final class AdminMailbox: Sendable {
         guard word != 0, let action = AdminAction(rawValue: UInt8(truncatingIfNeeded: word)) else { return nil }
         return AdminCommand(action, requestID: word >> 8)
     }
-
-    @usableFromInline
-    func markSequenced(_ id: UInt64) { sequenced.store(id, ordering: .releasing) }
 
     func setOpen(_ value: Bool) { open.store(value, ordering: .releasing) }
 }

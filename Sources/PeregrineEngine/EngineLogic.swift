@@ -310,6 +310,13 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             if end.type == .executionReport { _malformedVenueReports &+= 1 }
             return
         }
+        // A venue answers for its own instruments only: a report naming a hosted instrument, or
+        // one other than its order's, is refused.
+        let order = trading.pointee.openOrder(report.orderID)
+        guard !books.pointee.isHosted(report.instrument), order == nil || order?.instrument == report.instrument else {
+            _malformedVenueReports &+= 1
+            return
+        }
         _venueReports &+= 1
         trading.pointee.apply(report)
         drain(event, sequence, outputs)

@@ -57,7 +57,6 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
                 timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
                 payload: .admin(command)))
         writer.publish()
-        wiring.admin.markSequenced(command.requestID)
         return 1
     }
 

@@ -35,6 +35,19 @@ public final class NATSInputFeed: BufferedEventFeed {
     var jsonDecoder = EventJSONDecoder()
     /// Events received for instruments another shard owns.
     public private(set) var foreignEvents = 0
+    /// Admin commands and outside venues' records refused on the input subject: they come only
+    /// through the control plane (with its token) and `NAME.in.K.reports`.
+    public private(set) var privilegedRefused = 0
+
+    /// Whether `event` may only come from the engine's own paths: an operator's command, or the
+    /// end of a venue report or hello record (its chunks alone are then dropped as cut short).
+    static func isPrivileged(_ event: Event) -> Bool {
+        switch event.payload {
+        case .admin: return true
+        case .recordEnd(let end): return end.type == .executionReport || end.type == .venueHello
+        default: return false
+        }
+    }
 
     public init(settings: NATSSettings) throws(NATSError) {
         connection = try NATSConnection(
@@ -76,7 +89,9 @@ public final class NATSInputFeed: BufferedEventFeed {
             let header = try JournalFrame.header(of: bytes, streamSequence: UInt64(framesReceived))
             framesReceived += 1
             try JournalFrame.forEachEvent(in: bytes, header: header) { event, _ in
-                if NATSSettings.shard(of: event.instrument, count: shardCount) == shard {
+                if Self.isPrivileged(event) {
+                    privilegedRefused += 1
+                } else if NATSSettings.shard(of: event.instrument, count: shardCount) == shard {
                     pending.append(event)
                 } else {
                     foreignEvents += 1
@@ -99,7 +114,9 @@ public final class NATSInputFeed: BufferedEventFeed {
             jsonLinesReceived += 1
             do {
                 let event = try jsonDecoder.decode(line, timestamp: 0)
-                if NATSSettings.shard(of: event.instrument, count: shardCount) == shard {
+                if Self.isPrivileged(event) {
+                    privilegedRefused += 1
+                } else if NATSSettings.shard(of: event.instrument, count: shardCount) == shard {
                     pending.append(event)
                 } else {
                     foreignEvents += 1
@@ -204,6 +221,8 @@ public struct NATSInputSource: ~Copyable, EventSource {
     public var summary: String? {
         "\(feed.framesReceived) frames and \(feed.jsonLinesReceived) JSON lines from NATS, "
             + "\(feed.foreignEvents) events of other shards skipped"
+            + (feed.privilegedRefused > 0
+                ? ", \(feed.privilegedRefused) admin commands or venue records refused (not this subject's)" : "")
             + (feed.jsonLinesRejected > 0
                 ? ", \(feed.jsonLinesRejected) JSON lines refused (first: \(feed.firstRejection ?? ""))" : "")
             + (feed.failure.map { "; stopped: \($0)" } ?? "")

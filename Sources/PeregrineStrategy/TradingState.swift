@@ -543,6 +543,7 @@ public struct TradingState: ~Copyable {
         let index = Int(found)
         var order = orders[index]
         let before = OpenExposure(order)
+        let previousState = order.state
         var fee = Money.zero
         switch report.kind {
         case .accepted:
@@ -619,8 +620,10 @@ public struct TradingState: ~Copyable {
         }
         // Killed: an order that became working only now (a new order a venue accepted late,
         // a replace it answered) is cancelled like the others were when the switch tripped.
+        // (A refused cancel is not sent again: a venue that keeps refusing it would loop.)
         if _killSwitch.isTripped, order.state == .accepted || order.state == .partiallyFilled,
-            before.orders > 0, report.kind == .accepted || report.kind == .replaced,
+            report.kind == .accepted || report.kind == .replaced || report.kind == .status
+                || (report.kind == .rejected && previousState == .pendingReplace),
             pendingCount < Self.pendingCapacity, let slot = slot(of: order.strategy)
         {
             order.state = .pendingCancel
@@ -817,7 +820,7 @@ public struct TradingState: ~Copyable {
     @inlinable
     mutating func riskCheck(
         _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
-        instrument: InstrumentID, position: Int, slot: Int
+        instrument: InstrumentID, position: Int, slot: Int, replacing: OwnOrder? = nil
     ) -> ExecutionReason {
         if _killSwitch.isTripped { return .killSwitch }
         if limited[position] {
@@ -855,17 +858,33 @@ public struct TradingState: ~Copyable {
                 else { return .maxPosition }
             }
         }
-        if hasExposureLimits, addedLots > 0 {
+        if hasExposureLimits {
             let cell = slot &* currencyCount &+ Int(positionCurrency[position])
             if exposureLimits[cell] != RiskLimits.off {
                 let twiceMark = marks[Int(instrument.rawValue)]
-                guard
-                    let added = RiskChecks.twiceNotional(priceTicks: priceTicks, lots: addedLots, twiceMark: twiceMark)
-                else { return .maxGrossExposure }
-                let total = Self.saturatingAdd(
-                    grossExposure(slot: slot, currency: positionCurrency[position]),
-                    Self.currencyUnits(twiceTickLots: added, factor: twiceTickLotFactor[position]))
-                guard RiskChecks.grossExposure(total, limit: exposureLimits[cell]) else { return .maxGrossExposure }
+                // A new order adds its notional; a replace what its new quantity and price add
+                // over its current ones (a price raised at the same quantity adds too).
+                let added: Int128
+                if let order = replacing {
+                    let open = RiskChecks.product(
+                        Swift.max(totalLots &- order.filled.lots, 0), Swift.max(priceTicks, 0))
+                    let current = RiskChecks.product(order.leaves.lots, Swift.max(order.price.ticks, 0))
+                    added = (open &- current) &* 2
+                } else {
+                    guard
+                        let notional = RiskChecks.twiceNotional(
+                            priceTicks: priceTicks, lots: addedLots, twiceMark: twiceMark)
+                    else { return .maxGrossExposure }
+                    added = notional
+                }
+                if added > 0 {
+                    let total = Self.saturatingAdd(
+                        grossExposure(slot: slot, currency: positionCurrency[position]),
+                        Self.currencyUnits(twiceTickLots: added, factor: twiceTickLotFactor[position]))
+                    guard RiskChecks.grossExposure(total, limit: exposureLimits[cell]) else {
+                        return .maxGrossExposure
+                    }
+                }
             }
         }
         if throttles[slot].isActive, !throttles[slot].take(at: _time) { return .orderThrottle }
@@ -965,7 +984,8 @@ public struct TradingState: ~Copyable {
         command.type = order.type
         let risk = riskCheck(
             command, priceTicks: price.ticks, totalLots: quantity.lots, addedLots: open &- order.leaves.lots,
-            isNew: false, instrument: order.instrument, position: Int(order.positionIndex), slot: slot)
+            isNew: false, instrument: order.instrument, position: Int(order.positionIndex), slot: slot,
+            replacing: order)
         if risk != .none {
             refuseByRisk(order, report: .rejection(of: command, instrument: order.instrument, reason: risk))
             return .none
@@ -1184,6 +1204,7 @@ extension TradingState {
     /// `deadline`. Deadlines must not decrease (the engine adds a constant timeout to event time).
     @inlinable
     public mutating func expectAnswer(to id: OrderID, by deadline: UInt64) {
+        if ackCount == orderCapacity { compactAckDeadlines() }
         guard ackCount < orderCapacity else { return }
         var tail = ackHead &+ ackCount
         if tail >= orderCapacity { tail &-= orderCapacity }
@@ -1191,15 +1212,34 @@ extension TradingState {
         ackCount &+= 1
     }
 
+    /// Drops the entries of orders already answered or closed (the ring is full: rare, O(capacity)).
+    @usableFromInline
+    mutating func compactAckDeadlines() {
+        var kept = 0
+        for offset in 0..<ackCount {
+            var index = ackHead &+ offset
+            if index >= orderCapacity { index &-= orderCapacity }
+            let entry = ackDeadlines[index]
+            let found = orderIndex.find(entry.id)
+            guard found >= 0, !orders[Int(found)].acknowledged else { continue }
+            var target = ackHead &+ kept
+            if target >= orderCapacity { target &-= orderCapacity }
+            ackDeadlines[target] = entry
+            kept &+= 1
+        }
+        ackCount = kept
+    }
+
     /// Whether some order's answer is due at the current event time.
-    @inlinable public var hasDueAnswers: Bool { ackCount > 0 && ackDeadlines[ackHead].deadline <= _time }
+    /// (An answer that arrives at the deadline itself is in time.)
+    @inlinable public var hasDueAnswers: Bool { ackCount > 0 && ackDeadlines[ackHead].deadline < _time }
 
     /// Handles the orders whose answer was due by now: each one its venue has still not
     /// acknowledged gets a cancel (queued) and a `noAnswer` reject update for its strategy; it
     /// stays open until the venue answers the cancel. Returns how many timed out.
     public mutating func timeOutUnansweredOrders() -> Int {
         var timedOut = 0
-        while ackCount > 0, ackDeadlines[ackHead].deadline <= _time, pendingCount < Self.pendingCapacity {
+        while ackCount > 0, ackDeadlines[ackHead].deadline < _time, pendingCount < Self.pendingCapacity {
             let id = ackDeadlines[ackHead].id
             ackHead &+= 1
             if ackHead == orderCapacity { ackHead = 0 }
@@ -1208,9 +1248,10 @@ extension TradingState {
             guard found >= 0 else { continue }
             let index = Int(found)
             let order = orders[index]
-            guard order.state == .pendingNew, !order.acknowledged, let slot = slot(of: order.strategy) else {
-                continue
-            }
+            // Unacknowledged (a replace may be in flight on it too) and not already being cancelled.
+            guard order.state.isOpen, order.state != .pendingCancel, !order.acknowledged,
+                let slot = slot(of: order.strategy)
+            else { continue }
             orders[index].state = .pendingCancel
             push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
             _counters.cancelsSent &+= 1
@@ -1279,8 +1320,10 @@ extension TradingState {
             utcAnchorTime = _time
         }
         let utc = utcAnchor == 0 ? 0 : utcAnchor &+ (_time > utcAnchorTime ? _time &- utcAnchorTime : 0)
+        // Only forward: an event stamped earlier (recorded data between wall-clock ticks) does
+        // not start an older day again.
         let day = Int64(utc / Self.nanosecondsPerDay)
-        guard day != tradingDay else { return }
+        guard day > tradingDay else { return }
         tradingDay = day
         rebaseDay()
     }

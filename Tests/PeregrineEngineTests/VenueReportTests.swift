@@ -83,10 +83,17 @@ struct VenueReportTests {
         Self.feed([Self.level(.buy, 990, 5, 6_000)], &logic, &outputs, &sequence)
         let bid = OrderID.strategyOrder(StrategyID(1), sequence: 2)
         #expect(outputs.orders.last?.command.orderID == bid && outputs.orders.last?.command.action == .new)
-        // 1 ms later (event time) it is cancelled and the buyer hears `no-answer`.
-        Self.feed([Self.level(.buy, 989, 5, 6_000 + 999_999)], &logic, &outputs, &sequence)
+        // A report naming another instrument than its order's is refused.
+        var elsewhere = Self.report(.accepted, bid, .buy, price: 990, lots: 1, leaves: 1)
+        elsewhere.instrument = InstrumentID(5)
+        Self.feed(Self.records(elsewhere, 6_500), &logic, &outputs, &sequence)
+        #expect(logic.malformedVenueReports == 1 && logic.venueReports == 4)
+        #expect(logic.withTrading { $0.openOrder(bid)?.state } == .pendingNew)
+        // At its deadline (1 ms of event time) an answer is still in time; just after it, the
+        // order is cancelled and the buyer hears `no-answer`.
+        Self.feed([Self.level(.buy, 989, 5, 6_000 + 1_000_000)], &logic, &outputs, &sequence)
         #expect(outputs.orders.last?.command.action == .new)
-        Self.feed([Self.level(.buy, 988, 5, 6_000 + 1_000_000)], &logic, &outputs, &sequence)
+        Self.feed([Self.level(.buy, 988, 5, 6_000 + 1_000_001)], &logic, &outputs, &sequence)
         #expect(outputs.orders.last?.command.orderID == bid && outputs.orders.last?.command.action == .cancel)
         #expect(logic.withTrading { $0.counters.ackTimeouts } == 1)
         #expect(logic.withTrading { $0.openOrder(bid)?.state } == .pendingCancel)

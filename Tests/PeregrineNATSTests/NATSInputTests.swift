@@ -3,6 +3,7 @@ import PeregrineCodec
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineModel
+import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
 
@@ -69,5 +70,46 @@ struct NATSInputTests {
         #expect(jsonFeed.jsonLinesRejected == 1)
         #expect(jsonFeed.firstRejection == #"{"type":"trade","instrument":1,"price":5}: missing "quantity""#)
         #expect(jsonFeed.foreignEvents == events.count - owned.count)
+    }
+
+    /// An operator's command or a venue's report record on the input subject is refused: they
+    /// come only through the control plane (with its token) and `NAME.in.K.reports`.
+    @Test func adminCommandsAndVenueRecordsAreRefusedOnTheInput() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let settings = NATSSettings(url: url, shard: 0, shardCount: 1, subjectPrefix: "privileged\(getpid())")
+        let publisher = try NATSConnection(NATSConnectionOptions(url: url))
+        let feed = try NATSInputFeed(settings: settings)
+        let report = ExecutionReport(
+            kind: .filled, instrument: InstrumentID(0), orderID: .strategyOrder(StrategyID(1), sequence: 1),
+            account: AccountID(1001), side: .buy, price: Price(ticks: 1), quantity: Quantity(lots: 1),
+            leavesQuantity: .zero, tradeID: 1)
+        let (first, second, end) = report.recordEvents(timestamp: 0)
+        let trade = Event(
+            timestamp: 0, instrument: InstrumentID(0),
+            payload: .trade(Trade(price: Price(ticks: 5), quantity: Quantity(lots: 1), aggressor: .buy, tradeID: 1)))
+        let frame = JournalFrame.encode(
+            [
+                Event(timestamp: 0, instrument: InstrumentID(0), payload: .admin(AdminCommand(.reset, requestID: 1))),
+                trade,
+            ],
+            frameIndex: 0, firstSequence: 0)
+        try frame.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        var messages: [[UInt8]] = []
+        var writer = JSONLinesWriter(flushThreshold: 1 << 20) { messages.append($0) }
+        for event in [
+            first, second, end,
+            Event(timestamp: 0, instrument: InstrumentID(0), payload: .admin(AdminCommand(.kill, requestID: 2))),
+        ] {
+            EventJSON.write(event, to: &writer)
+        }
+        writer.finish()
+        for message in messages { try message.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) } }
+        try NATSInputFeed.endOfInput.withUnsafeBytes { try publisher.publish(settings.inputSubject, $0) }
+        try publisher.flush()
+        let received = Self.received(feed)
+        // The trade and the report's two chunks pass (the logic drops chunks without their end).
+        #expect(received.map(\.payload.kind) == [.trade, .recordChunk, .recordChunk])
+        #expect(feed.privilegedRefused == 3)
     }
 }

@@ -145,6 +145,12 @@ final class RiskHarness {
     }
     func twiceMark(_ instrument: UInt32) -> Int64 { trading.pointee.twiceMark(InstrumentID(instrument)) }
     func nextUpdate() -> OrderUpdate? { trading.pointee.nextUpdate() }
+    func order(_ id: OrderID) -> OwnOrder? { trading.pointee.openOrder(id) }
+    func replace(_ id: OrderID, price: Int64, lots: Int64) -> Bool {
+        var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: 0)
+        return context.replace(id, price: Price(ticks: price), quantity: Quantity(lots: lots))
+    }
+    func cancelAllOpen() -> Int { trading.pointee.cancelOpenOrders() }
     func nextCommand() -> OrderCommand? { trading.pointee.nextCommand()?.command }
     var counters: TradingCounters { trading.pointee.counters }
 
@@ -252,6 +258,16 @@ struct RiskTests {
         #expect(harness.submit(0, .buy, price: 9_900, lots: 1).reason == .maxGrossExposure)
         // Strategy 2 (EUR) has no limit.
         #expect(harness.submit(slot: 1, 2, .buy, price: 10_000, lots: 1_000_000).reason == .none)
+        // A replace that raises the price at the same quantity adds notional: the HOST1 offer
+        // of 9 at 100.00 repriced to 100.50 adds 0.045 USD, beyond the room left.
+        let offer = try #require(harness.order(OrderID.strategyOrder(StrategyID(1), sequence: 2)))
+        #expect(offer.quantity.lots == 9 && offer.price.ticks == 200)
+        #expect(harness.replace(offer.id, price: 201, lots: 9))
+        let refused = try #require(harness.nextUpdate())
+        #expect(refused.report.kind == .rejected && refused.report.reason == .maxGrossExposure)
+        // Lowering it takes room back: passes.
+        #expect(harness.replace(offer.id, price: 199, lots: 9))
+        #expect(harness.nextCommand()?.action == .replace)
     }
 
     @Test func theThrottleRefillsOnEventTime() throws {
@@ -295,6 +311,10 @@ struct RiskTests {
         harness.advance(by: 1_000_000_000)
         #expect(harness.day == 20_787)
         #expect(harness.dayLoss(currency: 1) == 0)
+        // An event stamped the day before (recorded data among wall-clock ticks) does not start
+        // that day again.
+        harness.advance(by: 1, utc: beforeMidnight)
+        #expect(harness.day == 20_787)
         // Down exactly 1 USD more since midnight (mid 80.04) passes; a tick lower trips.
         harness.mark(0, 8_003, 8_005)
         #expect(harness.nextBreach() == nil)
@@ -363,6 +383,25 @@ struct RiskTests {
         #expect(cancel.action == .cancel && cancel.orderID == second.id)
         let update = try #require(harness.nextUpdate())
         #expect(update.report.kind == .accepted && update.order.state == .pendingCancel)
+    }
+
+    @Test func aReplaceInFlightWhenTheSwitchTripsIsCancelledOnceItIsAnswered() throws {
+        let harness = try RiskHarness([])
+        let order = try #require(harness.submit(0, .buy, price: 1_000, lots: 5).id)  // accepted
+        #expect(harness.replace(order, price: 1_001, lots: 5))
+        #expect(harness.nextCommand()?.action == .replace)
+        #expect(harness.trip(.operatorCommand))
+        // The trip's cancels skip an order with a replace in flight...
+        #expect(harness.cancelAllOpen() == 0)
+        // ...and the venue refuses the replace: the order works again, so it is cancelled now.
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .rejected, reason: .postOnlyWouldTake, instrument: InstrumentID(0), orderID: order,
+                account: AccountID(1001), side: .buy, price: Price(ticks: 1_001), quantity: Quantity(lots: 5),
+                leavesQuantity: .zero))
+        let cancel = try #require(harness.nextCommand())
+        #expect(cancel.action == .cancel && cancel.orderID == order)
+        #expect(harness.order(order)?.state == .pendingCancel)
     }
 
     @Test func openExposureFollowsEveryOrderChange() throws {
