@@ -295,25 +295,20 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     mutating func finishVenueRecord<Outputs: OutputSink & ~Copyable>(
         _ end: RecordEnd, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
-        let report: ExecutionReport?
-        if let record = venueRecords.finish(end) {
-            if end.type == .venueHello {
-                reconcile(venue: String(decoding: record, as: UTF8.self), event, sequence, outputs)
-                return
-            }
-            report = end.type == .executionReport ? try? ExecutionReport(decoding: record) : nil
-            if end.type != .executionReport { return }
-        } else {
-            report = nil
-        }
-        guard let report else {
-            if end.type == .executionReport { _malformedVenueReports &+= 1 }
+        let record = venueRecords.finish(end)
+        switch end.type {
+        case .venueHello:
+            if let record { reconcile(venue: String(decoding: record, as: UTF8.self), event, sequence, outputs) }
             return
+        case .executionReport: break
+        default: return
         }
         // A venue answers for its own instruments only: a report naming a hosted instrument, or
-        // one other than its order's, is refused.
-        let order = trading.pointee.openOrder(report.orderID)
-        guard !books.pointee.isHosted(report.instrument), order == nil || order?.instrument == report.instrument else {
+        // one other than its order's, is refused, as is one that does not decode.
+        guard let record, let report = try? ExecutionReport(decoding: record),
+            !books.pointee.isHosted(report.instrument),
+            trading.pointee.openOrder(report.orderID).map({ $0.instrument == report.instrument }) ?? true
+        else {
             _malformedVenueReports &+= 1
             return
         }

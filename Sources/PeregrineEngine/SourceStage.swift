@@ -45,10 +45,7 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         guard writer.claim(exactly: 1) else { return 0 }
         guard let command = wiring.admin.take() else {
             // Nothing after all (cannot happen: only this thread takes): a clock tick fills the claim.
-            writer.write(
-                Event(
-                    timestamp: now, instrument: InstrumentID(0),
-                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+            writer.write(.clockTick(at: now))
             writer.publish()
             return 1
         }

@@ -106,10 +106,7 @@ public struct SyntheticSource: ~Copyable, EventSource {
     @inlinable
     public static func writeTick<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Bool {
         guard writer.claim(exactly: 1) else { return false }
-        writer.write(
-            Event(
-                timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
-                payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
+        writer.write(.clockTick(at: now, exchangeTimestamp: WallClock.nanoseconds()))
         writer.publish()
         return true
     }

@@ -152,29 +152,3 @@ public enum PoolRecord {
         return pool
     }
 }
-
-/// Turns `bytes` into the events of one record: its chunks (each with its index in the record
-/// as the event's instrument: 0 starts a record), then its end, each stamped with `timestamp`.
-/// The caller writes them in one claim (`RecordEnd.chunks(forLength:) + 1` slots).
-@inlinable
-public func forEachRecordEvent(
-    _ bytes: UnsafeRawBufferPointer, type: RecordType, timestamp: UInt64, _ body: (Event) -> Void
-) {
-    var offset = 0
-    var index: UInt32 = 0
-    while offset < bytes.count {
-        let end = Swift.min(offset &+ RecordChunk.capacity, bytes.count)
-        body(
-            Event(
-                timestamp: timestamp, instrument: InstrumentID(index),
-                payload: .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: bytes[offset..<end])))))
-        offset = end
-        index &+= 1
-    }
-    body(
-        Event(
-            timestamp: timestamp, instrument: InstrumentID(0),
-            payload: .recordEnd(
-                RecordEnd(type: type, length: UInt32(truncatingIfNeeded: bytes.count), checksum: CRC32C.checksum(bytes))
-            )))
-}

@@ -267,3 +267,13 @@ extension TimerFire {
     /// strategy does at the end of a session is an input too (issue 17: cancel open orders).
     public static let sessionEnd: UInt64 = 1
 }
+
+extension Event {
+    /// A clock tick at engine time `now` (`exchangeTimestamp`: the wall clock, or 0).
+    @inlinable
+    public static func clockTick(at now: UInt64, exchangeTimestamp: UInt64 = 0) -> Event {
+        Event(
+            timestamp: now, exchangeTimestamp: exchangeTimestamp, instrument: InstrumentID(0),
+            payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now)))
+    }
+}

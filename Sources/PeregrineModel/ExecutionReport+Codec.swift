@@ -81,32 +81,17 @@ extension ExecutionReport {
 }
 
 extension ExecutionReport {
-    /// Events a report travels in through the journal: its 64 bytes as two record chunks (the
-    /// chunk index as their instrument), then the record's end (the report's instrument, its
-    /// length and CRC-32C), all stamped `timestamp`. A source writes the three in one claim, so
-    /// they are consecutive. Allocation-free.
+    /// The events a report travels in through the journal (`forEachRecordEvent`: its 64 bytes
+    /// as two chunks, then the end with the report's instrument), all stamped `timestamp`. A
+    /// source writes the three in one claim, so they are consecutive. Allocation-free.
     @inlinable
-    public func recordEvents(timestamp: UInt64, exchangeTimestamp: UInt64 = 0) -> (Event, Event, Event) {
-        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
-            0, 0, 0, 0, 0, 0, 0, 0, 0
-        )
-        return withUnsafeMutableBytes(of: &words) { buffer in
+    public func forEachRecordEvent(timestamp: UInt64, _ body: (Event) -> Void) {
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { buffer in
             try? encode(into: buffer)
-            let record = UnsafeRawBufferPointer(buffer)
-            let size = RecordChunk.capacity
-            func chunk(_ index: Int) -> Event {
-                Event(
-                    timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: InstrumentID(UInt32(index)),
-                    payload: .recordChunk(
-                        RecordChunk(UnsafeRawBufferPointer(rebasing: record[(index * size)..<((index + 1) * size)]))))
-            }
-            let end = Event(
-                timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: instrument,
-                payload: .recordEnd(
-                    RecordEnd(
-                        type: .executionReport, length: UInt32(Self.encodedSize),
-                        checksum: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[..<Self.encodedSize])))))
-            return (chunk(0), chunk(1), end)
+            PeregrineModel.forEachRecordEvent(
+                UnsafeRawBufferPointer(buffer), type: .executionReport, timestamp: timestamp,
+                endInstrument: instrument, body)
         }
     }
 }

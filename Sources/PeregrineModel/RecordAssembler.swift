@@ -83,3 +83,31 @@ public struct RecordAssembler: ~Copyable {
         UnsafeMutableRawBufferPointer(rebasing: buffer[..<held.count]).copyMemory(from: held)
     }
 }
+
+/// Turns `bytes` into the events of one record: its chunks (each with its index in the record
+/// as the event's instrument: 0 starts a record), then its end (with `endInstrument`), each
+/// stamped with `timestamp` and `exchangeTimestamp`. The caller writes them in one claim
+/// (`RecordEnd.chunks(forLength:) + 1` slots).
+@inlinable
+public func forEachRecordEvent(
+    _ bytes: UnsafeRawBufferPointer, type: RecordType, timestamp: UInt64, exchangeTimestamp: UInt64 = 0,
+    endInstrument: InstrumentID = InstrumentID(0), _ body: (Event) -> Void
+) {
+    var offset = 0
+    var index: UInt32 = 0
+    while offset < bytes.count {
+        let end = Swift.min(offset &+ RecordChunk.capacity, bytes.count)
+        body(
+            Event(
+                timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: InstrumentID(index),
+                payload: .recordChunk(RecordChunk(UnsafeRawBufferPointer(rebasing: bytes[offset..<end])))))
+        offset = end
+        index &+= 1
+    }
+    body(
+        Event(
+            timestamp: timestamp, exchangeTimestamp: exchangeTimestamp, instrument: endInstrument,
+            payload: .recordEnd(
+                RecordEnd(type: type, length: UInt32(truncatingIfNeeded: bytes.count), checksum: CRC32C.checksum(bytes))
+            )))
+}

@@ -151,12 +151,7 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
             case .hello(let venue): Self.writeHello(venue, now: now, into: &writer)
             }
         }
-        for _ in 0..<(claimed &- whole &* Self.eventsPerReport) {
-            writer.write(
-                Event(
-                    timestamp: now, instrument: InstrumentID(0),
-                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
-        }
+        for _ in 0..<(claimed &- whole &* Self.eventsPerReport) { writer.write(.clockTick(at: now)) }
         writer.publish()
         written &+= whole
         _counts.emitted &+= claimed
@@ -168,10 +163,7 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
     static func writeRecord<Writer: EventWriter & ~Copyable>(
         _ report: ExecutionReport, now: UInt64, into writer: inout Writer
     ) {
-        let (first, second, end) = report.recordEvents(timestamp: now)
-        writer.write(first)
-        writer.write(second)
-        writer.write(end)
+        report.forEachRecordEvent(timestamp: now) { writer.write($0) }
     }
 
     /// A venue's hello in the same three events as a report: clock ticks for the chunks a short
@@ -179,31 +171,11 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
     @usableFromInline
     static func writeHello<Writer: EventWriter & ~Copyable>(_ venue: String, now: UInt64, into writer: inout Writer) {
         let name = Array(venue.utf8.prefix(2 * RecordChunk.capacity))
-        let chunks = RecordEnd.chunks(forLength: name.count)
-        let padded = name + [UInt8](repeating: 0, count: chunks * RecordChunk.capacity - name.count)
-        for _ in chunks..<2 {
-            writer.write(
-                Event(
-                    timestamp: now, instrument: InstrumentID(0),
-                    payload: .timer(TimerFire(timerID: TimerFire.tick, deadline: now))))
-        }
-        padded.withUnsafeBytes { record in
-            for index in 0..<chunks {
-                let start = index * RecordChunk.capacity
-                writer.write(
-                    Event(
-                        timestamp: now, instrument: InstrumentID(UInt32(index)),
-                        payload: .recordChunk(
-                            RecordChunk(
-                                UnsafeRawBufferPointer(rebasing: record[start..<(start + RecordChunk.capacity)])))))
-            }
-            writer.write(
-                Event(
-                    timestamp: now, exchangeTimestamp: WallClock.nanoseconds(), instrument: InstrumentID(0),
-                    payload: .recordEnd(
-                        RecordEnd(
-                            type: .venueHello, length: UInt32(name.count),
-                            checksum: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[..<name.count]))))))
+        for _ in RecordEnd.chunks(forLength: name.count)..<2 { writer.write(.clockTick(at: now)) }
+        name.withUnsafeBytes { record in
+            forEachRecordEvent(
+                record, type: .venueHello, timestamp: now, exchangeTimestamp: WallClock.nanoseconds()
+            ) { writer.write($0) }
         }
     }
 

@@ -49,8 +49,9 @@ struct VenueReportTests {
     }
 
     static func records(_ report: ExecutionReport, _ time: UInt64) -> [Event] {
-        let (first, second, end) = report.recordEvents(timestamp: time)
-        return [first, second, end]
+        var events: [Event] = []
+        report.forEachRecordEvent(timestamp: time) { events.append($0) }
+        return events
     }
 
     @Test func reportsDriveOrdersAndAnUnansweredOrderIsCancelled() throws {

@@ -84,7 +84,9 @@ struct NATSInputTests {
             kind: .filled, instrument: InstrumentID(0), orderID: .strategyOrder(StrategyID(1), sequence: 1),
             account: AccountID(1001), side: .buy, price: Price(ticks: 1), quantity: Quantity(lots: 1),
             leavesQuantity: .zero, tradeID: 1)
-        let (first, second, end) = report.recordEvents(timestamp: 0)
+        var record: [Event] = []
+        report.forEachRecordEvent(timestamp: 0) { record.append($0) }
+        let (first, second, end) = (record[0], record[1], record[2])
         let trade = Event(
             timestamp: 0, instrument: InstrumentID(0),
             payload: .trade(Trade(price: Price(ticks: 5), quantity: Quantity(lots: 1), aggressor: .buy, tradeID: 1)))
