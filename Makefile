@@ -10,8 +10,8 @@ TOOLS_VENV := .build/tools-venv
 
 # The engine links C libraries from Debian, found by pkg-config: libsecp256k1 (signing
 # back-runs) and the NATS C client (distributed mode). nats-server for the tests and for
-# trying distributed mode. g++ only for `make bench`.
-SYSTEM_LIBS := libsecp256k1-dev libnats-dev nats-server pkg-config
+# trying distributed mode. zlib reads gzip-compressed market data. g++ only for `make bench`.
+SYSTEM_LIBS := libsecp256k1-dev libnats-dev zlib1g-dev nats-server pkg-config
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain is required (swift not on PATH)"; exit 1; }

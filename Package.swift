@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "PeregrineFeed", targets: ["PeregrineFeed"]),
         .library(name: "PeregrineVenue", targets: ["PeregrineVenue"]),
         .library(name: "PeregrineEngine", targets: ["PeregrineEngine"]),
+        .library(name: "PeregrineBacktest", targets: ["PeregrineBacktest"]),
         .library(name: "PeregrineControl", targets: ["PeregrineControl"]),
         .library(name: "PeregrineNATS", targets: ["PeregrineNATS"]),
         .library(name: "PeregrineBench", targets: ["PeregrineBench"]),
@@ -39,6 +40,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "PeregrineSys"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         .target(
             name: "PeregrineNATS",
@@ -61,7 +63,9 @@ let package = Package(
         .target(name: "PeregrineJournal", dependencies: ["PeregrineCore", "PeregrineModel"]),
         .target(
             name: "PeregrineFeed",
-            dependencies: ["PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
+            dependencies: [
+                "CZlib", "PeregrineSys", "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec",
+            ]),
         .target(
             name: "PeregrineVenue",
             dependencies: ["PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineCodec"]),
@@ -81,6 +85,15 @@ let package = Package(
             // Lets the pipeline's part protocols name noncopyable runtime types (a source, a
             // journal backend) as associated types; conformers in other modules need nothing.
             swiftSettings: [.enableExperimentalFeature("SuppressedAssociatedTypes")]
+        ),
+        .target(
+            name: "PeregrineBacktest",
+            dependencies: [
+                "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineFeed", "PeregrineCodec",
+                "PeregrineStrategy", "PeregrineRisk", "PeregrineEngine", "PeregrineJournal",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
         ),
         .target(
             name: "PeregrineControl",
@@ -112,7 +125,7 @@ let package = Package(
             dependencies: [
                 "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
                 "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
-                "PeregrineRisk",
+                "PeregrineRisk", "PeregrineBacktest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -387,7 +387,8 @@ public enum ConfigurationFile {
     ]
 
     /// The configuration a profile, a file's text and environment variables give, in that
-    /// order of precedence (later wins). The file may name a profile (`profile = "hft"`);
+    /// order of precedence (later wins). A `[backtest]` section is `peregrine backtest`'s own
+    /// (`BacktestConfigurationFile`) and is skipped here. The file may name a profile (`profile = "hft"`);
     /// `profile` overrides it. Throws on a bad file, key, type or value.
     public static func resolve(
         profile: ConfigurationProfile? = nil, fileText: String? = nil, environment: [String: String] = [:],
@@ -438,7 +439,7 @@ public enum ConfigurationFile {
             }
             for (sectionName, sectionValue) in table
             where sectionName != "profile" && sectionName != "strategy" && sectionName != "instrument"
-                && sectionName != "risk"
+                && sectionName != "risk" && sectionName != "backtest"
             {
                 guard let section = sectionValue.table else {
                     throw .invalidSetting(

@@ -207,7 +207,8 @@ public struct EngineConfiguration: Equatable, Sendable {
             return try StrategySet(
                 specs: strategies,
                 hosted: hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
-                marketData: (0..<instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) })
+                marketData: (0..<instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
+                lotSizes: Dictionary(uniqueKeysWithValues: resolvedInstruments.map { ($0.id, $0.lotSize) }))
         } catch {
             throw .strategy(error)
         }

@@ -317,6 +317,55 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         drain(event, sequence, outputs)
     }
 
+    /// Delivers an outside venue's execution report that arrives at engine time `time` (the
+    /// backtest's simulated venue, after its response latency): the strategies' timers due by
+    /// then fire, the report is applied to its order (state, fills, position) and delivered, and
+    /// what the strategy sends in answer is routed. A report naming a hosted instrument, or an
+    /// instrument other than its order's, is counted as malformed and ignored. Allocation-free.
+    @inlinable
+    public mutating func handleVenueReport<Outputs: OutputSink & ~Copyable>(
+        _ report: ExecutionReport, time: UInt64, exchangeTime: UInt64, sequence: Int64, outputs: inout Outputs
+    ) {
+        let event = Event.clockTick(at: time, exchangeTimestamp: exchangeTime)
+        withUnsafeMutablePointer(to: &outputs) { outputs in
+            trading.pointee.beginEvent(time: time, exchangeTime: exchangeTime)
+            while let (slot, timer) = trading.pointee.nextDueTimer() {
+                callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
+            }
+            guard !books.pointee.isHosted(report.instrument),
+                trading.pointee.openOrder(report.orderID).map({ $0.instrument == report.instrument }) ?? true
+            else {
+                _malformedVenueReports &+= 1
+                return
+            }
+            _venueReports &+= 1
+            trading.pointee.apply(report)
+            drain(event, sequence, outputs)
+            if trading.pointee.hasLossLimits { checkLosses(event, sequence, outputs) }
+        }
+    }
+
+    /// Applies a market-data event to its instrument's book without telling any strategy (a
+    /// backtest's warm-up before its start time): level updates and clear-book events change
+    /// the book; every other event is ignored.
+    public mutating func warmUp(_ event: Event) {
+        switch event.payload {
+        case .levelUpdate(let update):
+            books.pointee.apply(update, to: event.instrument)
+            mark(event.instrument)
+        case .clearBook: books.pointee.clear(event.instrument)
+        case .quote(let quote):
+            if trading.pointee.needsMarks, quote.bidPrice.ticks > 0, quote.askPrice.ticks > 0 {
+                trading.pointee.updateMark(event.instrument, bid: quote.bidPrice, ask: quote.askPrice)
+            }
+        default: break
+        }
+    }
+
+    /// The earliest deadline of a strategy timer not yet fired (engine ns), or nil when none is
+    /// set: a backtest moves time there when no input comes sooner.
+    public var nextTimerDeadline: UInt64? { trading.pointee.nextTimerDeadline }
+
     /// An outside venue (re)started: a status request for every open order in its instruments
     /// (every outside instrument when `venue` is empty), routed at once.
     @usableFromInline

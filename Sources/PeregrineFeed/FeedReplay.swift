@@ -94,6 +94,9 @@ public struct FeedReplay: ~Copyable {
     /// When the venue stamped the row last applied, in nanoseconds since the Unix epoch (0 when
     /// the format has no such time): what `nextChanges` returns is stamped with it.
     public internal(set) var rowExchangeTimestamp: UInt64 = 0
+    /// When the recorder received that row, ns since the Unix epoch: the format's receive time
+    /// (Tardis `local_timestamp`), or the exchange time for formats without one.
+    public internal(set) var rowLocalTimestamp: UInt64 = 0
     var reader: MappedLines?
     /// Fields per CSV row, from the header (`checkHeader`).
     var expectedFields = 0
@@ -298,6 +301,14 @@ public struct FeedReplay: ~Copyable {
     mutating func noteExchangeTime(_ value: Int64, unitNanoseconds: Int64) {
         let (nanoseconds, overflow) = value.multipliedReportingOverflow(by: unitNanoseconds)
         rowExchangeTimestamp = overflow || nanoseconds < 0 ? 0 : UInt64(nanoseconds)
+        rowLocalTimestamp = rowExchangeTimestamp
+    }
+
+    /// Records a Tardis row's `local_timestamp` (µs, field 3) as its receive time.
+    mutating func noteTardisLocalTime(_ line: UnsafeBufferPointer<UInt8>) {
+        guard let micros = CSVRow(line)[3].integerValue else { return }
+        let (nanoseconds, overflow) = micros.multipliedReportingOverflow(by: 1_000)
+        rowLocalTimestamp = overflow || nanoseconds < 0 ? rowExchangeTimestamp : UInt64(nanoseconds)
     }
 
     /// The side a field names, spelt `bid` / `ask` by the format.
@@ -376,12 +387,21 @@ extension FeedReplay {
         captured.reserveCapacity(4_096)
     }
 
+    /// Fraction of the file opened with `open` read so far.
+    public var progress: Double {
+        switch reader {
+        case .some(let lines): return lines.progress
+        case .none: return 1
+        }
+    }
+
     /// Reads the next line of the file opened with `open` and returns the engine events its
     /// changes make (possibly none, for a header); nil at the end of the file. The returned
     /// buffer is reused by the next call.
     public mutating func nextChanges() throws(FeedError) -> [EventPayload]? {
         captured.removeAll(keepingCapacity: true)
         rowExchangeTimestamp = 0
+        rowLocalTimestamp = 0
         guard var lines = reader.take() else { return nil }
         guard let line = lines.next() else {
             reader = consume lines

@@ -24,8 +24,11 @@ public struct MappedLines: ~Copyable {
         byteCount = count
     }
 
+    /// Maps `path` (a `.gz` file: its inflated bytes, see `GzipInflate`).
     static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd =
+            GzipInflate.isGzip(path)
+            ? try GzipInflate.inflateToTemporaryFile(path) : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()

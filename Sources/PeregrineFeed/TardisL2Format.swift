@@ -26,6 +26,7 @@ extension FeedReplay {
         }
         statistics.rows += 1
         noteExchangeTime(exchange, unitNanoseconds: 1_000)
+        noteTardisLocalTime(line)
         let isSnapshot = row[4].equals("true")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }

@@ -34,6 +34,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)
+        noteTardisLocalTime(line)
         return true
     }
 

@@ -67,15 +67,25 @@ public struct StrategyConfiguration: Sendable {
     public let id: StrategyID
     public let account: AccountID
     public let instruments: [InstrumentID]
+    /// Each instrument's lot size, in `instruments` order (what `StrategyParameters.lots`
+    /// converts decimal quantities with).
+    public let lotSizes: [Increment]
     public let parameters: StrategyParameters
 
+    /// `lotSizes` defaults to the synthetic instruments' 0.001 for every instrument.
     public init(
-        name: String, id: StrategyID, account: AccountID, instruments: [InstrumentID], parameters: StrategyParameters
+        name: String, id: StrategyID, account: AccountID, instruments: [InstrumentID], lotSizes: [Increment]? = nil,
+        parameters: StrategyParameters
     ) {
         self.name = name
         self.id = id
         self.account = account
         self.instruments = instruments
+        self.lotSizes =
+            lotSizes
+            ?? Array(
+                repeating: InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).lotSize,
+                count: instruments.count)
         self.parameters = parameters
     }
 }
@@ -139,6 +149,27 @@ public final class StrategyParameters: @unchecked Sendable {
         }
         resolved.append((key, Price(ticks: units).formatted(tickSize: scale)))
         return units
+    }
+
+    /// A quantity as a decimal in the instruments' units (`"0.5"` BTC), converted to lots of
+    /// each of `lotSizes`: it must be positive, a whole number of every instrument's lots, and
+    /// at most 10^12 lots. The default is one lot of the first instrument.
+    public func lots(_ key: String, lotSizes: [Increment]) throws(StrategyConfigurationError) -> [Int64] {
+        let first = lotSizes.first ?? InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).lotSize
+        let text = take(key) ?? Quantity(lots: 1).formatted(lotSize: first)
+        var result: [Int64] = []
+        for lotSize in lotSizes {
+            guard let quantity = try? Quantity(text, lotSize: lotSize), (1...1_000_000_000_000).contains(quantity.lots)
+            else {
+                throw .invalidParameter(
+                    strategy: strategy, key: key, value: text,
+                    allowed: "a positive quantity in the instrument's units on its lot grid of \(lotSize) "
+                        + "(at most 10^12 lots)")
+            }
+            result.append(quantity.lots)
+        }
+        resolved.append((key, text))
+        return result
     }
 
     /// Keys given that no read asked for.

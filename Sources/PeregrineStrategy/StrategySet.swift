@@ -69,10 +69,12 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
     /// Builds every strategy of `specs`. `hosted` and `marketData` are the engine's instruments
     /// (a strategy's instruments must be among them; with none named it takes its default).
     /// Throws for an unknown name, a repeated id, an unknown instrument, an unknown, repeated
-    /// or out-of-range parameter.
-    public init(specs: [StrategySpec], hosted: [InstrumentID], marketData: [InstrumentID])
-        throws(StrategyConfigurationError)
-    {
+    /// or out-of-range parameter. `lotSizes` gives instruments' lot sizes (the synthetic
+    /// 0.001 for one not given): quantity parameters in the instruments' units convert with them.
+    public init(
+        specs: [StrategySpec], hosted: [InstrumentID], marketData: [InstrumentID],
+        lotSizes: [InstrumentID: Increment] = [:]
+    ) throws(StrategyConfigurationError) {
         var entries: [Entry] = []
         var layouts: [StrategyLayout] = []
         var descriptions: [String] = []
@@ -123,7 +125,9 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
             }
             let configuration = StrategyConfiguration(
                 name: spec.name, id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
-                parameters: parameters)
+                lotSizes: instruments.map {
+                    lotSizes[$0] ?? InstrumentDefinition.synthetic($0, hosted: false).lotSize
+                }, parameters: parameters)
             switch spec.name {
             case MarketMaker.name:
                 entries.append(Entry(kind: .marketMaker, index: marketMakers.count))

@@ -529,6 +529,10 @@ public struct TradingState: ~Copyable {
         return (Int(entry.slot), TimerFired(id: entry.id, tag: entry.tag, deadline: entry.deadline))
     }
 
+    /// The earliest timer deadline (engine ns), nil when no timer is set.
+    @inlinable
+    public var nextTimerDeadline: UInt64? { timerCount > 0 ? timers[0].deadline : nil }
+
     /// Applies a venue's report about a strategy's order: the state machine, fill accounting
     /// and the position; queues the update for the strategy. A report that does not fit the
     /// order's state (a duplicate, one out of order) or names an order the engine no longer

@@ -49,7 +49,7 @@ struct BuiltInStrategyTests {
     /// orders of 1 lot rest: two fills).
     @Test func goldenCrossHoldsTheRegimeOfItsAverages() throws {
         var logic = try Self.logic(
-            [StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "3"), ("quantity", "1")])],
+            [StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "3"), ("quantity", "0.001")])],
             orderFlow: 10)
         var outputs = RecordingOutputs()
         let events = [
@@ -78,7 +78,7 @@ struct BuiltInStrategyTests {
     /// sell, sent out: instrument 0 is traded elsewhere).
     @Test func meanReversionSellsAStretchedMid() throws {
         var logic = try Self.logic(
-            [StrategySpec(name: "mean-reversion", parameters: [("window", "3"), ("entry", "1"), ("quantity", "1")])])
+            [StrategySpec(name: "mean-reversion", parameters: [("window", "3"), ("entry", "1"), ("quantity", "0.001")])])
         var outputs = RecordingOutputs()
         for (sequence, (bid, ask)) in [(99, 101), (99, 101), (100, 100), (104, 106)].enumerated() {
             logic.handle(

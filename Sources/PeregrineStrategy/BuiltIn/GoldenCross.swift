@@ -14,14 +14,15 @@ import PeregrineModel
 /// open on the instrument, it sends one market IOC order for the whole difference (a reversal
 /// is one order of twice the quantity); what does not fill is tried again at the next sample.
 ///
-/// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (1…10^12
-/// lots, 1).
+/// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (a decimal
+/// in the instrument's units on its lot grid, up to 10^12 lots; default one lot).
 public struct GoldenCross: MidSampling, Sendable {
     public static let name = "golden-cross"
 
     public let fast: Int
     public let slow: Int
-    public let quantity: Int64
+    /// The quantity per instrument, in lots (the `quantity` parameter is in the instruments' units).
+    public let quantities: [Int64]
     public let instruments: [InstrumentID]
     @usableFromInline var fastSums: [RollingSum]
     @usableFromInline var slowSums: [RollingSum]
@@ -33,8 +34,8 @@ public struct GoldenCross: MidSampling, Sendable {
         let slow = try parameters.integer("slow", default: 30, in: 1...Int64(RollingSum.maxPeriod))
         fast = Int(try parameters.integer("fast", default: Swift.min(10, slow), in: 1...slow))
         self.slow = Int(slow)
-        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000)
         instruments = configuration.instruments
+        quantities = try parameters.lots("quantity", lotSizes: configuration.lotSizes)
         fastSums = Array(repeating: RollingSum(period: fast), count: instruments.count)
         slowSums = Array(repeating: RollingSum(period: Int(slow)), count: instruments.count)
         targets = Array(repeating: 0, count: instruments.count)
@@ -50,9 +51,9 @@ public struct GoldenCross: MidSampling, Sendable {
         let fastScaled = fastSums[index].sum &* Int128(slow)
         let slowScaled = slowSums[index].sum &* Int128(fast)
         if fastScaled > slowScaled {
-            targets[index] = quantity
+            targets[index] = quantities[index]
         } else if fastScaled < slowScaled {
-            targets[index] = 0 &- quantity
+            targets[index] = 0 &- quantities[index]
         }
         let instrument = instruments[index]
         let missing = targets[index] &- context.position(instrument).net

@@ -11,7 +11,8 @@ import PeregrineModel
 /// are market IOC for the difference, one at a time per instrument.
 ///
 /// Parameters: `window` (2…1,048,576, default 50), `entry` (0.001…1000, 2.0), `exit`
-/// (0…`entry`, 0.5), `quantity` (1…10^12 lots, 1).
+/// (0…`entry`, 0.5), `quantity` (a decimal in the instrument's units on its lot grid, up to
+/// 10^12 lots; default one lot).
 public struct MeanReversion: MidSampling, Sendable {
     public static let name = "mean-reversion"
 
@@ -19,7 +20,8 @@ public struct MeanReversion: MidSampling, Sendable {
     /// Thresholds in thousandths.
     public let entry: Int64
     public let exit: Int64
-    public let quantity: Int64
+    /// The quantity per instrument, in lots (the `quantity` parameter is in the instruments' units).
+    public let quantities: [Int64]
     public let instruments: [InstrumentID]
     @usableFromInline var windows: [RollingSum]
 
@@ -28,8 +30,8 @@ public struct MeanReversion: MidSampling, Sendable {
         window = Int(try parameters.integer("window", default: 50, in: 2...Int64(RollingSum.maxPeriod)))
         entry = try parameters.fixed("entry", default: "2.0", decimals: 3, in: 1...1_000_000)
         exit = try parameters.fixed("exit", default: "0.5", decimals: 3, in: 0...entry)
-        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000)
         instruments = configuration.instruments
+        quantities = try parameters.lots("quantity", lotSizes: configuration.lotSizes)
         windows = Array(repeating: RollingSum(period: window), count: instruments.count)
     }
 
@@ -44,6 +46,7 @@ public struct MeanReversion: MidSampling, Sendable {
         let net = context.position(instrument).net
         let target: Int64
         if net == 0 {
+            let quantity = quantities[index]
             target = z > entryLevel ? 0 &- quantity : (z < -entryLevel ? quantity : 0)
         } else if net > 0 {
             target = z >= -exitLevel ? 0 : net

@@ -1,0 +1,305 @@
+import Crypto
+import PeregrineBook
+import PeregrineCodec
+import PeregrineEngine
+import PeregrineFeed
+import PeregrineMempool
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An input file as the report names it.
+public struct InputFile: Hashable, Sendable {
+    public var path: String
+    public var format: String
+    public var sha256: String
+}
+
+/// A file the backtest reads, resolved: its instrument and grids.
+struct PlannedFile: Sendable {
+    var path: String
+    var format: FeedFormat?
+    var instrument: InstrumentID
+    var tickSize: Increment
+    var lotSize: Increment
+    /// A converted file's instrument ids mapped to the backtest's.
+    var instrumentMap: [InstrumentID]
+}
+
+/// A backtest resolved from its settings: the instruments (numbered from 0 in the order the
+/// data names them), the files and the engine configuration. Building it reads the files' first
+/// lines (symbols) and scans their grids; it refuses what cannot run (exit 2).
+public struct BacktestPlan: Sendable {
+    public let settings: BacktestSettings
+    public let instruments: [InstrumentDefinition]
+    public let inputs: [InputFile]
+    public let configuration: EngineConfiguration
+    let files: [PlannedFile]
+
+    public init(_ settings: BacktestSettings) throws(BacktestError) {
+        self.settings = settings
+        guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
+        guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
+        var symbols: [String] = []
+        var textFiles: [String: [(FeedFormat, String)]] = [:]
+        var convertedDefinitions: [String: InstrumentDefinition] = [:]
+        var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String])] = []
+        for spec in settings.data {
+            for path in spec.paths {
+                guard access(path, R_OK) == 0 else {
+                    throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
+                }
+                if let format = spec.format {
+                    let symbol = spec.symbol ?? Self.symbol(in: path, format: format)
+                    if !symbols.contains(symbol) { symbols.append(symbol) }
+                    textFiles[symbol, default: []].append((format, path))
+                    pending.append((path, format, symbol, []))
+                } else {
+                    let reader: EventFileReader
+                    do { reader = try EventFileReader(path: path) } catch {
+                        throw .usage("--data \(spec.text): \(error)")
+                    }
+                    let names = reader.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
+                    for definition in reader.metadata.instruments {
+                        if !symbols.contains(definition.symbol) { symbols.append(definition.symbol) }
+                        if let known = convertedDefinitions[definition.symbol],
+                            known.tickSize != definition.tickSize || known.lotSize != definition.lotSize
+                        {
+                            throw .usage(
+                                "--data \(spec.text): \(definition.symbol) is on another grid than in an earlier "
+                                    + "converted file; convert them together")
+                        }
+                        convertedDefinitions[definition.symbol] = definition
+                    }
+                    pending.append((path, nil, nil, names))
+                }
+            }
+        }
+        var definitions: [InstrumentDefinition] = []
+        for (index, symbol) in symbols.enumerated() {
+            let id = InstrumentID(UInt32(index))
+            if var given = settings.instruments.first(where: { $0.symbol == symbol }) {
+                given.id = id
+                given.venue = Self.venue
+                definitions.append(given)
+                continue
+            }
+            var tick: Increment
+            var lot: Increment
+            if let converted = convertedDefinitions[symbol] {
+                tick = settings.tickSize ?? converted.tickSize
+                lot = settings.lotSize ?? converted.lotSize
+            } else {
+                (tick, lot) = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
+            }
+            if let converted = convertedDefinitions[symbol], textFiles[symbol] != nil,
+                converted.tickSize != tick || converted.lotSize != lot
+            {
+                throw .usage(
+                    "\(symbol): converted and text inputs are on different grids; pass --tick-size and --lot-size")
+            }
+            let maker: FeeRate
+            let taker: FeeRate
+            do {
+                maker = try FeeRate(basisPoints: settings.makerFeeBasisPoints)
+                taker = try FeeRate(basisPoints: settings.takerFeeBasisPoints)
+            } catch {
+                throw .usage(
+                    "fees in basis points must be decimals with at most 4 decimals, from -10000 to 10000 "
+                        + "(maker \(settings.makerFeeBasisPoints), taker \(settings.takerFeeBasisPoints))")
+            }
+            definitions.append(
+                InstrumentDefinition(
+                    id: id, symbol: symbol, venue: Self.venue, tickSize: tick, lotSize: lot,
+                    minimumQuantity: Quantity(lots: 1), minimumNotional: .zero,
+                    quoteCurrency: Self.quoteCurrency(of: symbol), makerFee: maker, takerFee: taker, contract: .linear))
+        }
+        instruments = definitions
+        let bySymbol = Dictionary(uniqueKeysWithValues: definitions.map { ($0.symbol, $0) })
+        var files: [PlannedFile] = []
+        var inputs: [InputFile] = []
+        for entry in pending {
+            if let format = entry.format, let symbol = entry.symbol, let definition = bySymbol[symbol] {
+                files.append(
+                    PlannedFile(
+                        path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
+                        lotSize: definition.lotSize, instrumentMap: []))
+                inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: ""))
+            } else {
+                let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
+                files.append(
+                    PlannedFile(
+                        path: entry.path, format: nil, instrument: InstrumentID(0), tickSize: definitions[0].tickSize,
+                        lotSize: definitions[0].lotSize, instrumentMap: map))
+                inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
+            }
+        }
+        for index in inputs.indices { inputs[index].sha256 = try Self.sha256(of: inputs[index].path) }
+        self.files = files
+        self.inputs = inputs
+        var configuration = EngineConfiguration()
+        configuration.instruments = definitions.count
+        configuration.orderFlowPercent = 0
+        configuration.instrumentDefinitions = definitions
+        configuration.strategies = settings.strategies
+        configuration.risk = settings.risk
+        // The simulated venue always answers.
+        configuration.ackTimeoutMilliseconds = 0
+        do { try configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
+        self.configuration = configuration
+    }
+
+    /// The venue name of the backtest's instruments.
+    public static let venue = "backtest"
+
+    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
+    static func symbol(in path: String, format: FeedFormat) -> String {
+        if var lines = try? MappedLines(path: path) {
+            var number = 0
+            while let line = lines.next(), number < 3 {
+                number += 1
+                let text = String(decoding: line, as: UTF8.self)
+                switch format {
+                case .tardisQuotes, .tardisTrades, .tardisL2, .tardisSnapshot:
+                    let fields = text.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
+                    if number > 1, fields.count >= 2, !fields[1].isEmpty { return String(fields[1]) }
+                case .binanceDepth:
+                    let fields = text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+                    if number > 1, let first = fields.first, !first.isEmpty { return String(first) }
+                case .bybitOrderBook:
+                    if let range = text.range(of: "\"s\":\"") {
+                        let rest = text[range.upperBound...]
+                        if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
+                    }
+                case .truefxQuotes, .l3JSONLines: break
+                }
+            }
+        }
+        var name = path.split(separator: "/").last.map(String.init) ?? path
+        if let dot = name.firstIndex(of: ".") { name = String(name[..<dot]) }
+        return name.isEmpty ? "INSTRUMENT" : name
+    }
+
+    /// The finest price and size grids of an instrument's files (or the given ones).
+    static func grids(of files: [(FeedFormat, String)], settings: BacktestSettings) throws(BacktestError)
+        -> (Increment, Increment)
+    {
+        if let tick = settings.tickSize, let lot = settings.lotSize { return (tick, lot) }
+        var tick: Increment?
+        var lot: Increment?
+        for (format, path) in files {
+            let detected: (price: Increment, size: Increment)
+            do { detected = try FeedReplay.detectScale(format: format, paths: [path]) } catch {
+                throw .data("\(error)")
+            }
+            if tick.map({ detected.price.decimals > $0.decimals }) ?? true { tick = detected.price }
+            if lot.map({ detected.size.decimals > $0.decimals }) ?? true { lot = detected.size }
+        }
+        guard let tick = settings.tickSize ?? tick, let lot = settings.lotSize ?? lot else {
+            throw .usage("no data files for an instrument")
+        }
+        return (tick, lot)
+    }
+
+    /// The quote currency a symbol ends in (`BTCUSDT` → USDT, `USDJPY` → JPY), else `QUOTE`.
+    static func quoteCurrency(of symbol: String) -> String {
+        let upper = symbol.uppercased()
+        for currency in ["USDT", "USDC", "BUSD", "FDUSD", "USD", "EUR", "GBP", "JPY", "BTC", "ETH"]
+        where upper.hasSuffix(currency) && upper.count > currency.count {
+            return currency
+        }
+        return "QUOTE"
+    }
+
+    /// The file's SHA-256, hex (streamed through a memory map).
+    static func sha256(of path: String) throws(BacktestError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let count = read(fd, chunk.baseAddress, chunk.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .data("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+        }
+        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The merged market data, opened.
+    func openData() throws(BacktestError) -> MarketDataStream {
+        do {
+            return try MarketDataStream(
+                streams: files.map { (file) throws(FeedError) in
+                    try DataFileStream(
+                        path: file.path, format: file.format, instrument: file.instrument,
+                        priceIncrement: file.tickSize, sizeIncrement: file.lotSize, instrumentMap: file.instrumentMap)
+                })
+        } catch {
+            throw .data("\(error)")
+        }
+    }
+}
+
+/// Where a backtest writes its CSVs as it runs.
+public struct BacktestOutputFiles: Sendable {
+    public var fillsCSV: String?
+    public var equityCSV: String?
+    public init(fillsCSV: String? = nil, equityCSV: String? = nil) {
+        self.fillsCSV = fillsCSV
+        self.equityCSV = equityCSV
+    }
+}
+
+/// Ties between the backtest's queues go to what was queued first.
+final class QueueClock {
+    var next: UInt64 = 0
+    func take() -> UInt64 {
+        next &+= 1
+        return next
+    }
+}
+
+/// The simulated venue's reports on their way to the strategies (after the response latency).
+struct ReportQueue: ExecutionReportSink {
+    var queue = TimedQueue<ExecutionReport>()
+    var sentAt: UInt64 = 0
+    let latency: OrderLatency
+    let clock: QueueClock
+
+    mutating func accept(_ report: ExecutionReport) {
+        queue.push(report, at: sentAt &+ latency.response(at: sentAt), order: clock.take())
+    }
+}
+
+/// What the engine logic sends out during a backtest: orders for the simulated venue (after the
+/// entry latency) and the strategies' order updates for the recorder.
+struct BacktestOutputs: OutputSink {
+    var orders = TimedQueue<VenueOrder>()
+    var now: UInt64 = 0
+    let latency: OrderLatency
+    let clock: QueueClock
+    let recorder: BacktestRecorder
+    let names: [UInt16: String]
+    var reports = 0
+    var reportCount: Int { reports }
+
+    mutating func outcome(_ outcome: Outcome) {}
+    mutating func order(_ order: VenueOrder) {
+        orders.push(order, at: now &+ latency.entry(at: now), order: clock.take())
+    }
+    mutating func orderUpdate(_ event: StrategyOrderEvent) {
+        recorder.record(event, strategyName: names[event.update.order.strategy.rawValue] ?? "")
+    }
+    mutating func accept(_ report: ExecutionReport) { reports &+= 1 }
+    mutating func bundleLeg(_ leg: borrowing BundleLeg) {}
+    mutating func bundleSealed(_ seal: BundleSeal) {}
+}

@@ -1,0 +1,102 @@
+import PeregrineModel
+
+/// A series over time kept at a bounded size for plotting: points fall into at most `capacity`
+/// buckets of equal time width, each keeping its first time, minimum, maximum and last value;
+/// when a point falls beyond the last bucket, the width doubles and pairs of buckets merge. So
+/// a long series is down-sampled by min/max per bucket (a pixel column) and memory stays constant.
+struct DownSampledSeries {
+    struct Bucket {
+        var time: UInt64
+        var minimum: Double
+        var maximum: Double
+        var last: Double
+    }
+
+    let capacity: Int
+    var origin: UInt64?
+    var width: UInt64 = 1_000_000
+    var buckets: [Bucket] = []
+
+    init(capacity: Int = 1_200) { self.capacity = capacity }
+
+    mutating func add(time: UInt64, _ value: Double) {
+        guard value.isFinite else { return }
+        if origin == nil { origin = time }
+        let start = origin ?? time
+        let offset = time >= start ? time - start : 0
+        var index = Int(offset / width)
+        while index >= capacity {
+            merge()
+            index = Int(offset / width)
+        }
+        if let lastIndex = buckets.indices.last, bucketIndex(buckets[lastIndex].time) == index {
+            buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
+            buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
+            buckets[lastIndex].last = value
+        } else {
+            buckets.append(Bucket(time: time, minimum: value, maximum: value, last: value))
+        }
+    }
+
+    func bucketIndex(_ time: UInt64) -> Int {
+        let start = origin ?? time
+        return Int((time >= start ? time - start : 0) / width)
+    }
+
+    mutating func merge() {
+        let (doubled, overflow) = width.multipliedReportingOverflow(by: 2)
+        width = overflow ? UInt64.max : doubled
+        var merged: [Bucket] = []
+        merged.reserveCapacity(buckets.count / 2 + 1)
+        for bucket in buckets {
+            if let last = merged.last, bucketIndex(last.time) == bucketIndex(bucket.time) {
+                merged[merged.count - 1].minimum = Swift.min(last.minimum, bucket.minimum)
+                merged[merged.count - 1].maximum = Swift.max(last.maximum, bucket.maximum)
+                merged[merged.count - 1].last = bucket.last
+            } else {
+                merged.append(bucket)
+            }
+        }
+        buckets = merged
+    }
+}
+
+/// The plotted series of a backtest: each instrument's bid, ask and fills, position; equity and
+/// drawdown. Bounded memory (see `DownSampledSeries`).
+final class BacktestCharts {
+    var bids: [DownSampledSeries]
+    var asks: [DownSampledSeries]
+    var buys: [DownSampledSeries]
+    var sells: [DownSampledSeries]
+    var positions: [DownSampledSeries]
+    var equity = DownSampledSeries()
+    var drawdown = DownSampledSeries()
+
+    init(instruments: Int) {
+        bids = Array(repeating: DownSampledSeries(), count: instruments)
+        asks = Array(repeating: DownSampledSeries(), count: instruments)
+        buys = Array(repeating: DownSampledSeries(capacity: 600), count: instruments)
+        sells = Array(repeating: DownSampledSeries(capacity: 600), count: instruments)
+        positions = Array(repeating: DownSampledSeries(), count: instruments)
+    }
+
+    func price(_ index: Int, time: UInt64, bid: Int64, ask: Int64) {
+        bids[index].add(time: time, Double(bid))
+        asks[index].add(time: time, Double(ask))
+    }
+
+    func fill(_ index: Int, time: UInt64, side: Side, price: Int64) {
+        if side == .buy {
+            buys[index].add(time: time, Double(price))
+        } else {
+            sells[index].add(time: time, Double(price))
+        }
+    }
+
+    func position(_ index: Int, time: UInt64, lots: Int64) { positions[index].add(time: time, Double(lots)) }
+
+    func equity(time: UInt64, equity value: Double, drawdown loss: Double) {
+        equity.add(time: time, value)
+        drawdown.add(time: time, -loss)
+    }
+}

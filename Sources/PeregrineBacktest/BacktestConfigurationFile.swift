@@ -1,0 +1,130 @@
+import PeregrineEngine
+import PeregrineModel
+import TOMLKit
+
+/// A backtest described in TOML: a `[backtest]` section with the flags' settings, and the
+/// engine's `[[strategy]]`, `[[instrument]]` and `[[risk]]` tables (docs/backtesting.md).
+///
+/// ```toml
+/// [backtest]
+/// data = ["tardis-quotes:quotes.csv.gz", "tardis-trades:trades.csv.gz"]
+/// from = "2020-02-22T00:00:00Z"
+/// order_latency_us = 500          # or "latency.csv"
+/// queue_model = "power:2"
+/// taker_fee_bps = "4"
+/// ```
+public enum BacktestConfigurationFile {
+    /// The keys `[backtest]` takes.
+    public static let keys = [
+        "data", "from", "to", "feed_latency", "order_latency", "response_latency", "queue_model", "maker_fee_bps",
+        "taker_fee_bps", "tick_size", "lot_size", "capital", "equity_interval_ms",
+    ]
+
+    /// Reads `text` into `settings` (strategies, instruments and risk rules through the engine's
+    /// configuration file reader). Throws a usage error naming the key.
+    public static func apply(_ text: String, to settings: inout BacktestSettings) throws(BacktestError) {
+        let configuration: EngineConfiguration
+        do { configuration = try ConfigurationFile.resolve(fileText: text) } catch { throw .usage("\(error)") }
+        settings.strategies += configuration.strategies
+        settings.instruments += configuration.instrumentDefinitions
+        settings.risk += configuration.risk
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch {
+            throw .usage("the configuration file is not valid TOML: \(error)")
+        }
+        guard let section = table["backtest"] else { return }
+        guard let backtest = section.table else { throw .usage("backtest: write it as a section, [backtest]") }
+        for (key, value) in backtest {
+            guard keys.contains(key) else {
+                throw .usage("backtest.\(key): unknown key; known: \(keys.joined(separator: ", "))")
+            }
+            let textValue = value.string ?? value.int.map { "\($0)" } ?? value.double.map { "\($0)" }
+            switch key {
+            case "data":
+                guard let array = value.array else {
+                    throw .usage("backtest.data: write a list of FORMAT:FILE strings")
+                }
+                for element in array {
+                    guard let spec = element.string else {
+                        throw .usage("backtest.data: \(element) is not a FORMAT:FILE string")
+                    }
+                    settings.data.append(try DataSpec(spec))
+                }
+            default:
+                guard let textValue else { throw .usage("backtest.\(key): \(value) is not a string or number") }
+                try BacktestOption.apply(key, textValue, to: &settings, origin: "backtest.\(key)")
+            }
+        }
+    }
+}
+
+/// One backtest setting given as text (a flag or a `[backtest]` key).
+public enum BacktestOption {
+    /// Applies `key` (the TOML key; flags use the same names with dashes) with `value`.
+    public static func apply(_ key: String, _ value: String, to settings: inout BacktestSettings, origin: String)
+        throws(BacktestError)
+    {
+        switch key {
+        case "from", "to":
+            guard let time = UTCTime.parse(value) else {
+                throw .usage("\(origin) \(value): write a UTC time such as 2020-02-22T00:10:00Z, or ns since the epoch")
+            }
+            if key == "from" { settings.from = time } else { settings.to = time }
+        case "feed_latency":
+            if value == "local" {
+                settings.feedLatency = .local
+            } else if let micros = microseconds(value) {
+                settings.feedLatency = micros == 0 ? .none : .constant(nanoseconds: micros)
+            } else {
+                throw .usage("\(origin) \(value): use local (each row's receive time) or a latency in µs")
+            }
+        case "order_latency", "response_latency":
+            if let micros = microseconds(value) {
+                var entry: UInt64 = 0
+                var response: UInt64 = 0
+                if case .constant(let oldEntry, let oldResponse) = settings.orderLatency {
+                    entry = oldEntry
+                    response = oldResponse
+                } else if case .measured = settings.orderLatency {
+                    throw .usage("\(origin) \(value): a latency file already gives both latencies")
+                }
+                if key == "order_latency" { entry = micros } else { response = micros }
+                settings.orderLatency =
+                    entry == 0 && response == 0 ? .none : .constant(entry: entry, response: response)
+            } else {
+                do { settings.orderLatency = .measured(try LatencyTable(path: value)) } catch {
+                    throw .usage("\(origin): \(error)")
+                }
+            }
+        case "queue_model":
+            guard let model = QueueModel(value) else {
+                throw .usage("\(origin) \(value): use risk-averse, power:N (N > 0) or log")
+            }
+            settings.queueModel = model
+        case "maker_fee_bps": settings.makerFeeBasisPoints = value
+        case "taker_fee_bps": settings.takerFeeBasisPoints = value
+        case "tick_size", "lot_size":
+            guard let increment = try? Increment(value) else {
+                throw .usage("\(origin) \(value): use a positive decimal such as 0.01")
+            }
+            if key == "tick_size" { settings.tickSize = increment } else { settings.lotSize = increment }
+        case "capital":
+            guard let amount = ExactAmount(value), amount.value > 0 else {
+                throw .usage("\(origin) \(value): use a positive decimal amount of the quote currency")
+            }
+            settings.capital = value
+        case "equity_interval_ms":
+            guard let milliseconds = UInt64(value), (1...86_400_000).contains(milliseconds) else {
+                throw .usage("\(origin) \(value): use 1 to 86400000 ms")
+            }
+            settings.equityInterval = milliseconds * 1_000_000
+        default: throw .usage("\(origin): unknown setting")
+        }
+    }
+
+    /// A latency in µs (an integer) as ns; nil if `text` is not one.
+    static func microseconds(_ text: String) -> UInt64? {
+        guard let micros = UInt64(text), micros <= 3_600_000_000 else { return nil }
+        return micros * 1_000
+    }
+}

@@ -1,0 +1,221 @@
+import PeregrineBook
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One instrument's fills, position and cash, exactly.
+struct InstrumentTally {
+    var fills = 0
+    var volume: Int128 = 0
+    /// Σ price × quantity, ticks × lots.
+    var turnover: Int128 = 0
+    /// Σ −signed quantity × price, ticks × lots.
+    var cash: Int128 = 0
+    var fees = Money.zero
+    var position: Int64 = 0
+    var maxPosition: Int64 = 0
+    /// Exact cost of the open position (ticks × lots, signed), for each closing fill's result.
+    var openCost: Int128 = 0
+    /// Twice the last two-sided mid, in ticks (nil before one).
+    var lastTwiceMid: Int64?
+
+    /// Cash + position × mid − fees, as money (10^-8 tick × lot).
+    var netPnL: Money {
+        let marked = Int128(position) &* Int128(lastTwiceMid ?? 0) &* (Money.unitsPerTickLot / 2)
+        return Money(units: cash &* Money.unitsPerTickLot &+ marked) - fees
+    }
+}
+
+/// What the backtest measures as it runs: every fill, the equity over time, time in the
+/// market; it writes the fills and equity CSVs as it goes (constant memory but for the equity
+/// samples, one double per interval).
+final class BacktestRecorder {
+    let instruments: [InstrumentDefinition]
+    let capital: ExactAmount
+    let interval: UInt64
+    var tallies: [InstrumentTally]
+    var wins = 0
+    var closingFills = 0
+    /// Lots sent in new orders that reached the venue, per instrument.
+    var sentLots: [Int128]
+    var equity: [Double] = []
+    var nextSample: UInt64?
+    var firstTime: UInt64?
+    var lastTime: UInt64 = 0
+    var timeInMarket: UInt64 = 0
+    var peak = -Double.infinity
+    var maxDrawdown = 0.0
+    var maxDrawdownPercent = 0.0
+    let fills: UnsafeMutablePointer<FILE>?
+    let equityFile: UnsafeMutablePointer<FILE>?
+    let charts: BacktestCharts
+    var writeFailure: String?
+
+    init(
+        instruments: [InstrumentDefinition], capital: ExactAmount, interval: UInt64, fillsPath: String?,
+        equityPath: String?
+    ) throws(BacktestError) {
+        self.instruments = instruments
+        self.capital = capital
+        self.interval = interval
+        tallies = Array(repeating: InstrumentTally(), count: instruments.count)
+        sentLots = Array(repeating: 0, count: instruments.count)
+        charts = BacktestCharts(instruments: instruments.count)
+        fills = try Self.open(fillsPath, name: "--fills-csv")
+        equityFile = try Self.open(equityPath, name: "--equity-csv")
+        put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
+        put(
+            equityFile,
+            "time,equity,net_pnl,drawdown" + instruments.map { ",position_\($0.symbol)" }.joined() + "\n")
+    }
+
+    deinit {
+        if let fills { fclose(fills) }
+        if let equityFile { fclose(equityFile) }
+    }
+
+    static func open(_ path: String?, name: String) throws(BacktestError) -> UnsafeMutablePointer<FILE>? {
+        guard let path else { return nil }
+        guard let file = fopen(path, "w") else {
+            throw .usage("\(name) \(path): cannot be written: \(String(cString: strerror(errno)))")
+        }
+        setvbuf(file, nil, _IOFBF, 1 << 16)
+        return file
+    }
+
+    func put(_ file: UnsafeMutablePointer<FILE>?, _ text: String) {
+        guard let file else { return }
+        if fputs(text, file) < 0, writeFailure == nil { writeFailure = String(cString: strerror(errno)) }
+    }
+
+    /// Flushes the CSVs; a write that failed is an error.
+    func close() throws(BacktestError) {
+        for file in [fills, equityFile] {
+            if let file, fflush(file) != 0, writeFailure == nil { writeFailure = String(cString: strerror(errno)) }
+        }
+        if let writeFailure { throw .output("cannot write the CSV output: \(writeFailure)") }
+    }
+
+    // MARK: During the run
+
+    /// A market-data event at exchange time `time` is about to apply: equity samples due
+    /// before it are taken, and time in the market counted.
+    func advance(to time: UInt64) {
+        if firstTime == nil {
+            firstTime = time
+            nextSample = time
+            lastTime = time
+        }
+        if tallies.contains(where: { $0.position != 0 }), time > lastTime { timeInMarket &+= time &- lastTime }
+        lastTime = Swift.max(lastTime, time)
+        while let due = nextSample, due <= time {
+            sample(at: due)
+            let (next, overflow) = due.addingReportingOverflow(interval)
+            nextSample = overflow ? nil : next
+        }
+    }
+
+    /// The venue's book of `instrument` after an event: its mid, when two-sided.
+    func mark(_ index: Int, _ top: BestBidOffer) {
+        guard let bid = top.bid, let ask = top.ask else { return }
+        tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
+        charts.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
+    }
+
+    /// The equity now, exact: capital + Σ (cash + position × mid − fees).
+    var exactEquity: ExactAmount {
+        var total = capital
+        for (index, definition) in instruments.enumerated() {
+            total =
+                total + ExactAmount(tallies[index].netPnL, tickSize: definition.tickSize, lotSize: definition.lotSize)
+        }
+        return total
+    }
+
+    func sample(at time: UInt64) {
+        let exact = exactEquity
+        let value = exact.double
+        equity.append(value)
+        peak = Swift.max(peak, value)
+        let drawdown = peak - value
+        maxDrawdown = Swift.max(maxDrawdown, drawdown)
+        if peak > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown / peak * 100) }
+        charts.equity(time: time, equity: value, drawdown: drawdown)
+        for (index, tally) in tallies.enumerated() {
+            charts.position(index, time: time, lots: tally.position)
+        }
+        guard equityFile != nil else { return }
+        var line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
+        line += Self.decimal(drawdown)
+        for (index, definition) in instruments.enumerated() {
+            line += "," + ExactAmount(lots: Int128(tallies[index].position), lotSize: definition.lotSize).description
+        }
+        put(equityFile, line + "\n")
+    }
+
+    /// A new order reached the venue.
+    func sent(_ command: OrderCommand, instrument: InstrumentID) {
+        let index = Int(instrument.rawValue)
+        guard command.action == .new, index < sentLots.count else { return }
+        sentLots[index] &+= Int128(command.quantity.lots)
+    }
+
+    /// An update of a strategy's order: fills are counted.
+    func record(_ event: StrategyOrderEvent, strategyName: String) {
+        let report = event.update.report
+        guard report.isFill else { return }
+        let index = Int(report.instrument.rawValue)
+        guard index < tallies.count else { return }
+        let lots = report.quantity.lots
+        let signed = report.side == .buy ? lots : 0 &- lots
+        let notional = Int128(report.price.ticks) &* Int128(lots)
+        var tally = tallies[index]
+        tally.fills &+= 1
+        tally.volume &+= Int128(lots)
+        tally.turnover &+= notional
+        tally.cash &-= Int128(signed) &* Int128(report.price.ticks)
+        tally.fees += event.update.fee
+        // The result of a fill that reduces the position, at its average cost.
+        if tally.position != 0, (tally.position > 0) != (signed > 0) {
+            let held = Int128(tally.position.magnitude)
+            let reduced = Swift.min(Int128(lots), held)
+            let released = tally.openCost &* reduced / held
+            let exit = Int128(report.price.ticks) &* reduced
+            let result = tally.position > 0 ? exit &- released : (0 &- released) &- exit
+            closingFills &+= 1
+            if result > 0 { wins &+= 1 }
+            tally.openCost &-= released
+            if Int128(lots) > held {
+                // It crossed zero: the rest opens at its price.
+                tally.openCost = Int128(signed > 0 ? 1 : -1) &* (Int128(lots) &- held) &* Int128(report.price.ticks)
+            }
+        } else {
+            tally.openCost &+= Int128(signed) &* Int128(report.price.ticks)
+        }
+        tally.position &+= signed
+        tally.maxPosition = Swift.max(tally.maxPosition, Int64(clamping: tally.position.magnitude))
+        tallies[index] = tally
+        charts.fill(index, time: event.time, side: report.side, price: report.price.ticks)
+        guard fills != nil else { return }
+        let definition = instruments[index]
+        let line =
+            UTCTime.text(event.time) + "," + definition.symbol + "," + (report.side == .buy ? "buy" : "sell") + ","
+            + report.price.formatted(tickSize: definition.tickSize) + ","
+            + report.quantity.formatted(lotSize: definition.lotSize) + ","
+            + (report.isAggressor ? "taker" : "maker") + ","
+            + ExactAmount(event.update.fee, tickSize: definition.tickSize, lotSize: definition.lotSize).description
+            + "," + ExactAmount(lots: Int128(tally.position), lotSize: definition.lotSize).description + ","
+            + "\(report.orderID.rawValue)," + strategyName + "\n"
+        put(fills, line)
+    }
+
+    /// A double as short, deterministic text.
+    static func decimal(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,402 @@
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One instrument's results: exact decimals in its units and quote currency.
+public struct InstrumentResult: Sendable {
+    public var definition: InstrumentDefinition
+    public var trades: Int
+    public var volume: ExactAmount
+    public var turnover: ExactAmount
+    public var position: ExactAmount
+    public var maxPosition: ExactAmount
+    public var realised: ExactAmount
+    public var unrealised: ExactAmount
+    public var fees: ExactAmount
+    public var netPnL: ExactAmount
+    /// The last two-sided mid at the venue (nil if the book never had two sides).
+    public var lastMid: ExactAmount?
+    /// Lots sent in new orders and lots filled.
+    public var sent: ExactAmount
+}
+
+/// A finished backtest: the summary, each instrument's figures and where they came from.
+/// Everything but `timing` depends only on the inputs and settings, so two runs give
+/// byte-identical JSON outside it.
+public struct BacktestResult {
+    public let instruments: [InstrumentResult]
+    public let events: Int
+    public let warmUpEvents: Int
+    public let skippedQuotes: Int
+    public let capital: ExactAmount
+    public let equitySamples: [Double]
+    public let maxDrawdown: Double
+    public let maxDrawdownPercent: Double
+    public let winRate: Double
+    public let closingFills: Int
+    public let fillRatio: Double
+    public let meanTimeInQueueMilliseconds: Double
+    public let timeInMarket: Double
+    public let firstTime: UInt64
+    public let lastTime: UInt64
+    public let venue: SimulatedVenueCounters
+    public let strategies: [String]
+    public let inputs: [InputFile]
+    public let settings: BacktestSettings
+    public let elapsedSeconds: Double
+    let charts: BacktestCharts
+
+    init<Custom: Strategy>(
+        plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
+        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], elapsedSeconds: Double,
+        custom: Custom.Type
+    ) {
+        var results: [InstrumentResult] = []
+        var sentTotal: Int128 = 0
+        var filledTotal: Int128 = 0
+        for (index, definition) in plan.instruments.enumerated() {
+            let tally = recorder.tallies[index]
+            let tick = definition.tickSize
+            let lot = definition.lotSize
+            let net = tally.netPnL
+            let realisedMoney = index < realised.count ? realised[index] : .zero
+            let gross = net + tally.fees
+            results.append(
+                InstrumentResult(
+                    definition: definition, trades: tally.fills, volume: ExactAmount(lots: tally.volume, lotSize: lot),
+                    turnover: ExactAmount(Money(tickLots: tally.turnover), tickSize: tick, lotSize: lot),
+                    position: ExactAmount(lots: Int128(tally.position), lotSize: lot),
+                    maxPosition: ExactAmount(lots: Int128(tally.maxPosition), lotSize: lot),
+                    realised: ExactAmount(realisedMoney, tickSize: tick, lotSize: lot),
+                    unrealised: ExactAmount(gross - realisedMoney, tickSize: tick, lotSize: lot),
+                    fees: ExactAmount(tally.fees, tickSize: tick, lotSize: lot),
+                    netPnL: ExactAmount(net, tickSize: tick, lotSize: lot),
+                    lastMid: tally.lastTwiceMid.map {
+                        ExactAmount(value: Int128($0) &* Int128(tick.units) &* 5, decimals: tick.decimals + 1)
+                    },
+                    sent: ExactAmount(lots: recorder.sentLots[index], lotSize: lot)))
+            sentTotal &+= recorder.sentLots[index]
+            filledTotal &+= tally.volume
+        }
+        instruments = results
+        self.events = events
+        self.warmUpEvents = warmUpEvents
+        self.skippedQuotes = skippedQuotes
+        capital = recorder.capital
+        equitySamples = recorder.equity
+        maxDrawdown = recorder.maxDrawdown
+        maxDrawdownPercent = recorder.maxDrawdownPercent
+        closingFills = recorder.closingFills
+        winRate = recorder.closingFills > 0 ? Double(recorder.wins) / Double(recorder.closingFills) : 0
+        fillRatio = sentTotal > 0 ? Double(filledTotal) / Double(sentTotal) : 0
+        meanTimeInQueueMilliseconds =
+            venue.passiveFills > 0 ? Double(venue.queueTimeTotal) / Double(venue.passiveFills) / 1e6 : 0
+        firstTime = recorder.firstTime ?? 0
+        lastTime = recorder.lastTime
+        let span = lastTime > firstTime ? lastTime - firstTime : 0
+        timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
+        self.venue = venue
+        self.strategies = strategies
+        inputs = plan.inputs
+        settings = plan.settings
+        self.elapsedSeconds = elapsedSeconds
+        charts = recorder.charts
+    }
+
+    /// The instruments' common quote currency, nil when they differ.
+    public var currency: String? {
+        let currencies = Set(instruments.map(\.definition.quoteCurrency))
+        return currencies.count == 1 ? currencies.first : nil
+    }
+
+    func total(_ field: (InstrumentResult) -> ExactAmount) -> ExactAmount? {
+        guard currency != nil else { return nil }
+        return instruments.reduce(ExactAmount()) { $0 + field($1) }
+    }
+
+    public var trades: Int { instruments.reduce(0) { $0 + $1.trades } }
+    public var netPnL: ExactAmount? { total(\.netPnL) }
+    public var fees: ExactAmount? { total(\.fees) }
+
+    /// Per-interval returns of the sampled equity.
+    var returns: [Double] {
+        guard equitySamples.count > 1 else { return [] }
+        var result: [Double] = []
+        result.reserveCapacity(equitySamples.count - 1)
+        for index in 1..<equitySamples.count where equitySamples[index - 1] > 0 {
+            result.append(equitySamples[index] / equitySamples[index - 1] - 1)
+        }
+        return result
+    }
+
+    /// √(intervals per 365-day year).
+    var annualisation: Double { (365 * 86_400e9 / Double(Swift.max(settings.equityInterval, 1))).squareRoot() }
+
+    /// mean(r) ÷ sample standard deviation(r) × √(intervals per year); 0 without spread.
+    public var sharpe: Double {
+        let values = returns
+        guard values.count > 1 else { return 0 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        return variance > 0 ? mean / variance.squareRoot() * annualisation : 0
+    }
+
+    /// mean(r) ÷ √(Σ min(r, 0)² ÷ n) × √(intervals per year); 0 without a losing interval.
+    public var sortino: Double {
+        let values = returns
+        guard !values.isEmpty else { return 0 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let downside = values.reduce(0) { $0 + Swift.min($1, 0) * Swift.min($1, 0) } / Double(values.count)
+        return downside > 0 ? mean / downside.squareRoot() * annualisation : 0
+    }
+
+    // MARK: JSON
+
+    /// The JSON report (keys in a fixed order; `timing` last, the only part that varies).
+    public var json: String {
+        var out = JSONText()
+        out.open()
+        out.field("report", string: "peregrine-backtest")
+        out.field("format_version", integer: 1)
+        out.field("events", integer: events)
+        out.field("trades", integer: trades)
+        let single = instruments.count == 1 ? instruments.first : nil
+        out.field("volume", amount: single?.volume)
+        out.field("turnover", amount: total(\.turnover))
+        out.field("position", amount: single?.position)
+        out.field("max_position", amount: single?.maxPosition)
+        out.field("realised_pnl", amount: total(\.realised))
+        out.field("unrealised_pnl", amount: total(\.unrealised))
+        out.field("fees", amount: fees)
+        out.field("net_pnl", amount: netPnL)
+        out.field("currency", string: currency)
+        out.field("capital", amount: capital)
+        out.field("return", number: netPnL.map { capital.double != 0 ? $0.double / capital.double : 0 } ?? 0)
+        out.field("sharpe", number: sharpe)
+        out.field("sortino", number: sortino)
+        out.field("max_drawdown", number: maxDrawdown)
+        out.field("max_drawdown_pct", number: maxDrawdownPercent)
+        out.field("win_rate", number: winRate)
+        out.field("closing_fills", integer: closingFills)
+        out.field("fill_ratio", number: fillRatio)
+        out.field("mean_time_in_queue_ms", number: meanTimeInQueueMilliseconds)
+        out.field("time_in_market", number: timeInMarket)
+        out.field("orders_sent", integer: venue.newOrders)
+        out.field("orders_rejected", integer: venue.rejected)
+        out.field("fills_aggressive", integer: venue.aggressiveFills)
+        out.field("fills_passive", integer: venue.passiveFills)
+        out.field("first_event", string: events > 0 ? UTCTime.text(firstTime) : nil)
+        out.field("last_event", string: events > 0 ? UTCTime.text(lastTime) : nil)
+        out.field("equity_samples", integer: equitySamples.count)
+        out.field("warm_up_events", integer: warmUpEvents)
+        out.field("skipped_quote_rows", integer: skippedQuotes)
+        out.key("instruments")
+        out.openArray()
+        for instrument in instruments {
+            let definition = instrument.definition
+            out.open()
+            out.field("symbol", string: definition.symbol)
+            out.field("quote_currency", string: definition.quoteCurrency)
+            out.field("tick_size", string: definition.tickSize.description)
+            out.field("lot_size", string: definition.lotSize.description)
+            out.field("maker_fee", string: definition.makerFee.description)
+            out.field("taker_fee", string: definition.takerFee.description)
+            out.field("trades", integer: instrument.trades)
+            out.field("volume", amount: instrument.volume)
+            out.field("sent", amount: instrument.sent)
+            out.field("turnover", amount: instrument.turnover)
+            out.field("position", amount: instrument.position)
+            out.field("max_position", amount: instrument.maxPosition)
+            out.field("realised_pnl", amount: instrument.realised)
+            out.field("unrealised_pnl", amount: instrument.unrealised)
+            out.field("fees", amount: instrument.fees)
+            out.field("net_pnl", amount: instrument.netPnL)
+            out.field("last_mid", amount: instrument.lastMid)
+            out.close()
+        }
+        out.closeArray()
+        out.key("settings")
+        out.open()
+        out.field("feed_latency", string: settings.feedLatency.description)
+        out.field("order_latency", string: settings.orderLatency.description)
+        out.field("queue_model", string: settings.queueModel.description)
+        out.field("from", string: settings.from.map(UTCTime.text))
+        out.field("to", string: settings.to.map(UTCTime.text))
+        out.field("equity_interval_ms", number: Double(settings.equityInterval) / 1e6)
+        out.field("risk_rules", integer: settings.risk.count)
+        out.close()
+        out.key("provenance")
+        out.open()
+        out.field("peregrine_version", string: Provenance.version)
+        out.field("commit", string: Provenance.commit)
+        out.key("inputs")
+        out.openArray()
+        for input in inputs {
+            out.open()
+            out.field("path", string: input.path)
+            out.field("format", string: input.format)
+            out.field("sha256", string: input.sha256)
+            out.close()
+        }
+        out.closeArray()
+        out.key("strategies")
+        out.openArray()
+        for description in strategies {
+            let words = description.split(separator: " ").map(String.init)
+            out.open()
+            out.field("name", string: words.first ?? "")
+            out.key("parameters")
+            out.open()
+            for word in words.dropFirst() {
+                let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+                out.field(parts[0], string: parts.count == 2 ? parts[1] : "")
+            }
+            out.close()
+            out.close()
+        }
+        out.closeArray()
+        out.close()
+        out.key("timing")
+        out.open()
+        out.field("elapsed_seconds", number: elapsedSeconds)
+        out.field("events_per_second", number: elapsedSeconds > 0 ? Double(events) / elapsedSeconds : 0)
+        out.close()
+        out.close()
+        return out.text + "\n"
+    }
+}
+
+/// Which build produced a report.
+public enum Provenance {
+    public static let version = "0.19.0"
+
+    /// The git commit of the checkout the running binary was built in (found from the
+    /// executable's path), or "unknown".
+    public static let commit: String = {
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "unknown" }
+        var directory = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for _ in 0..<6 {
+            guard let slash = directory.lastIndex(of: "/") else { break }
+            directory = String(directory[..<slash])
+            if let head = read(directory + "/.git/HEAD") {
+                let text = head.trimmingSpaces
+                guard text.hasPrefix("ref: ") else { return text }
+                let reference = String(text.dropFirst(5))
+                if let value = read(directory + "/.git/" + reference) { return value.trimmingSpaces }
+                if let packed = read(directory + "/.git/packed-refs") {
+                    for line in packed.split(separator: "\n") where line.hasSuffix(" " + reference) {
+                        return String(line.prefix(while: { $0 != " " }))
+                    }
+                }
+                return "unknown"
+            }
+        }
+        return "unknown"
+    }()
+
+    /// The whole file as text, nil when it cannot be read.
+    public static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+    }
+}
+
+/// Builds JSON text with keys in the order written.
+struct JSONText {
+    var text = ""
+    var needsComma = [false]
+    var indent = 0
+
+    mutating func separator() {
+        if needsComma[needsComma.count - 1] { text += "," }
+        needsComma[needsComma.count - 1] = true
+        text += "\n" + String(repeating: "  ", count: indent)
+    }
+
+    mutating func open() {
+        if !text.isEmpty, !text.hasSuffix(": ") { separator() }
+        text += "{"
+        needsComma.append(false)
+        indent += 1
+    }
+
+    mutating func close() {
+        indent -= 1
+        needsComma.removeLast()
+        text += "\n" + String(repeating: "  ", count: indent) + "}"
+    }
+
+    mutating func openArray() {
+        text += "["
+        needsComma.append(false)
+        indent += 1
+    }
+
+    mutating func closeArray() {
+        indent -= 1
+        needsComma.removeLast()
+        text += "\n" + String(repeating: "  ", count: indent) + "]"
+    }
+
+    mutating func key(_ name: String) {
+        separator()
+        text += Self.quoted(name) + ": "
+    }
+
+    mutating func field(_ name: String, string: String?) {
+        key(name)
+        text += string.map(Self.quoted) ?? "null"
+    }
+
+    mutating func field(_ name: String, integer: Int) {
+        key(name)
+        text += "\(integer)"
+    }
+
+    mutating func field(_ name: String, amount: ExactAmount?) {
+        field(name, string: amount?.description)
+    }
+
+    mutating func field(_ name: String, number: Double) {
+        key(name)
+        text += number.isFinite ? "\(number)" : "null"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}

@@ -1,0 +1,193 @@
+import PeregrineBook
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Backtest {
+    /// Runs the plan with the built-in strategies.
+    public static func run(
+        _ plan: BacktestPlan, outputs: BacktestOutputFiles = BacktestOutputFiles(),
+        progress: ((Double) -> Void)? = nil
+    ) throws(BacktestError) -> BacktestResult {
+        try run(plan, custom: IdleStrategy.self, outputs: outputs, progress: progress)
+    }
+}
+
+/// Runs backtests: the engine's own logic (strategies, order management, risk) against the
+/// simulated venue, on the recorded data's time.
+///
+/// The run is a discrete-event simulation on exchange time with four queues: the recorded
+/// events (merged by exchange time), their delivery to the strategies (after the feed
+/// latency), orders on their way to the venue (after the entry latency) and reports on their
+/// way back (after the response latency). The earliest item goes first; at equal times,
+/// whatever is already in flight goes before the next recorded event, in the order it was
+/// queued (so without latency an order meets the book of the event that caused it, before the
+/// next one applies). A strategy timer due before the next item fires at its deadline. At the
+/// end the session ends as in live runs: strategies stop and their open orders are cancelled.
+public enum Backtest {
+    public static func run<Custom: Strategy>(
+        _ plan: BacktestPlan, custom: Custom.Type, outputs files: BacktestOutputFiles = BacktestOutputFiles(),
+        progress: ((Double) -> Void)? = nil
+    ) throws(BacktestError) -> BacktestResult {
+        let started = ContinuousClock.now
+        let settings = plan.settings
+        guard let capital = ExactAmount(settings.capital) else {
+            throw .usage("--capital \(settings.capital) is not a decimal amount")
+        }
+        var logic: EngineLogic<Custom>
+        do { logic = try EngineLogic(configuration: plan.configuration, custom: custom) } catch {
+            throw .usage("\(error)")
+        }
+        var venue: SimulatedVenue
+        do { venue = try SimulatedVenue(instruments: plan.instruments.count, queueModel: settings.queueModel) } catch {
+            throw .usage("\(error)")
+        }
+        let recorder = try BacktestRecorder(
+            instruments: plan.instruments, capital: capital, interval: settings.equityInterval,
+            fillsPath: files.fillsCSV, equityPath: files.equityCSV)
+        let data = try plan.openData()
+        let clock = QueueClock()
+        let ids = plan.configuration.strategies.resolvedIDs
+        var names: [UInt16: String] = [:]
+        for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
+        var outputs = BacktestOutputs(
+            latency: settings.orderLatency, clock: clock, recorder: recorder, names: names)
+        var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
+        var deliveries = TimedQueue<Event>()
+        var sequence: Int64 = 0
+        var events = 0
+        var warmUp = 0
+        var logicTime: UInt64 = 0
+        var lastTime: UInt64 = 0
+        var pending = data.next()
+        var sessionEnded = false
+
+        func deliver(_ event: Event, at time: UInt64) {
+            var event = event
+            event.timestamp = time
+            outputs.now = time
+            logicTime = time
+            logic.handle(event, sequence: sequence, outputs: &outputs)
+            sequence &+= 1
+        }
+
+        while true {
+            // The earliest item in flight.
+            var inFlight: (time: UInt64, order: UInt64, queue: Int)? = nil
+            for (queue, head) in [deliveries.first, outputs.orders.first, reports.queue.first].enumerated() {
+                guard let head else { continue }
+                if let best = inFlight, (best.time, best.order) <= (head.time, head.order) { continue }
+                inFlight = (head.time, head.order, queue)
+            }
+            var next = pending
+            if let candidate = next, let to = settings.to, candidate.time >= to { next = nil }
+            let nextTime =
+                inFlight.map { item in next.map { Swift.min(item.time, $0.time) } ?? item.time }
+                ?? next?.time
+            // A timer due before anything else fires at its deadline.
+            if let deadline = logic.nextTimerDeadline, deadline > logicTime, nextTime.map({ deadline < $0 }) ?? false {
+                outputs.now = deadline
+                logicTime = deadline
+                logic.handle(
+                    Event.clockTick(at: deadline, exchangeTimestamp: deadline), sequence: sequence, outputs: &outputs)
+                sequence &+= 1
+                continue
+            }
+            if let item = inFlight, next.map({ item.time <= $0.time }) ?? true {
+                lastTime = Swift.max(lastTime, item.time)
+                switch item.queue {
+                case 0:
+                    if let entry = deliveries.pop() { deliver(entry.element, at: entry.time) }
+                case 1:
+                    if let entry = outputs.orders.pop() {
+                        recorder.sent(entry.element.command, instrument: entry.element.instrument)
+                        reports.sentAt = entry.time
+                        venue.process(
+                            entry.element.command, instrument: entry.element.instrument, time: entry.time,
+                            sink: &reports)
+                    }
+                default:
+                    if let entry = reports.queue.pop() {
+                        outputs.now = entry.time
+                        logicTime = Swift.max(logicTime, entry.time)
+                        logic.handleVenueReport(
+                            entry.element, time: entry.time, exchangeTime: entry.time, sequence: sequence,
+                            outputs: &outputs)
+                        sequence &+= 1
+                    }
+                }
+                continue
+            }
+            if let item = next {
+                pending = data.next()
+                let time = item.time
+                let event = item.event
+                if let from = settings.from, time < from {
+                    reports.sentAt = time
+                    venue.apply(event, time: time, sink: &reports)
+                    logic.warmUp(event)
+                    warmUp &+= 1
+                    continue
+                }
+                recorder.advance(to: time)
+                lastTime = Swift.max(lastTime, time)
+                reports.sentAt = time
+                venue.apply(event, time: time, sink: &reports)
+                let index = Int(event.instrument.rawValue)
+                if index < plan.instruments.count { recorder.mark(index, venue.bestBidOffer(event.instrument)) }
+                events &+= 1
+                if events & 0xFFFF == 0, let progress { progress(data.progress) }
+                var delivery = time
+                switch settings.feedLatency {
+                case .none: break
+                case .local: delivery = Swift.max(event.timestamp, time)
+                case .constant(let nanoseconds): delivery = time &+ nanoseconds
+                }
+                if delivery == time, deliveries.isEmpty {
+                    deliver(event, at: time)
+                } else {
+                    deliveries.push(event, at: delivery, order: clock.take())
+                }
+                continue
+            }
+            guard !sessionEnded else { break }
+            // The end of the data: the session ends; what that sends is handled, then the run ends.
+            sessionEnded = true
+            let end = Swift.max(lastTime, logicTime)
+            deliver(
+                Event(
+                    timestamp: end, exchangeTimestamp: end, instrument: InstrumentID(0),
+                    payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: end))), at: end)
+        }
+        if let failure = data.failure {
+            try? recorder.close()
+            for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { unlink(path) }
+            throw .data("\(failure)")
+        }
+        progress?(1)
+        recorder.sample(at: Swift.max(lastTime, recorder.lastTime))
+        try recorder.close()
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return BacktestResult(
+            plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
+            skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
+            realised: realised(logic, plan), elapsedSeconds: seconds, custom: Custom.self)
+    }
+
+    /// Each instrument's realised P&L over every strategy (money units).
+    static func realised<Custom: Strategy>(_ logic: borrowing EngineLogic<Custom>, _ plan: BacktestPlan) -> [Money] {
+        let count = logic.strategyDescriptions.count
+        return plan.instruments.map { definition in
+            logic.withTrading { trading in
+                (0..<count).reduce(Money.zero) { sum, slot in
+                    sum + (trading.position(slot: slot, instrument: definition.id)?.realised ?? .zero)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import PeregrineModel
+import PeregrineRisk
+import PeregrineStrategy
+
+/// Why a backtest could not run (`usage`: exit 2, nothing started) or did not finish (`data`,
+/// `output`: exit 1, no report claims success).
+public enum BacktestError: Error, Equatable, Sendable, CustomStringConvertible {
+    case usage(String)
+    case data(String)
+    case output(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let message), .data(let message), .output(let message): return message
+        }
+    }
+
+    public var isUsage: Bool {
+        if case .usage = self { return true }
+        return false
+    }
+}
+
+/// The delay before a strategy sees a recorded event: none, each row's receive time (`local`),
+/// or a constant.
+public enum FeedLatency: Hashable, Sendable, CustomStringConvertible {
+    case none
+    case local
+    case constant(nanoseconds: UInt64)
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .local: return "local"
+        case .constant(let nanoseconds): return "\(nanoseconds / 1_000) µs"
+        }
+    }
+}
+
+/// Everything a backtest needs besides its strategies' code.
+public struct BacktestSettings: Sendable {
+    public var data: [DataSpec] = []
+    public var strategies: [StrategySpec] = []
+    /// Reference data by symbol (`[[instrument]]`); an instrument without one takes the data's
+    /// grids, one lot as its minimum, the fees below and a quote currency from its symbol.
+    public var instruments: [InstrumentDefinition] = []
+    /// Grids for every instrument without reference data (nil: detected from its files).
+    public var tickSize: Increment?
+    public var lotSize: Increment?
+    /// Fees in basis points for instruments without reference data (at most 4 decimals).
+    public var makerFeeBasisPoints = "0"
+    public var takerFeeBasisPoints = "0"
+    /// Exchange-time window, ns since the epoch: events before `from` only build the books,
+    /// the run ends at `to`.
+    public var from: UInt64?
+    public var to: UInt64?
+    public var feedLatency = FeedLatency.none
+    public var orderLatency = OrderLatency.none
+    public var queueModel = QueueModel.riskAverse
+    /// Capital in the quote currency, for returns.
+    public var capital = "100000"
+    /// How often equity is sampled (exchange time, ns).
+    public var equityInterval: UInt64 = 1_000_000_000
+    /// Pre-trade risk rules, as in live runs.
+    public var risk: [RiskRule] = []
+
+    public init() {}
+}

@@ -1,0 +1,51 @@
+import PeregrineCodec
+import PeregrineModel
+import PeregrineStrategy
+
+/// `peregrine data convert`: recorded files, merged as a backtest reads them, into one
+/// converted event file (`EventFileFormat`) with the instruments' reference data and the
+/// sources' SHA-256 in its metadata.
+public enum DataConversion {
+    /// Converts `data` (grids from the files, or `tickSize`/`lotSize`) into `output`; returns
+    /// the events written. A bad row stops it naming the file and line, and the output is removed.
+    public static func convert(
+        _ data: [DataSpec], tickSize: Increment? = nil, lotSize: Increment? = nil, output: String,
+        progress: ((Double) -> Void)? = nil
+    ) throws(BacktestError) -> (events: UInt64, instruments: [InstrumentDefinition]) {
+        var settings = BacktestSettings()
+        settings.data = data
+        settings.tickSize = tickSize
+        settings.lotSize = lotSize
+        settings.strategies = [StrategySpec(name: "golden-cross")]
+        let plan = try BacktestPlan(settings)
+        let metadata = EventFileMetadata(
+            instruments: plan.instruments, sources: plan.inputs.map { ($0.format, $0.sha256, $0.path) })
+        let writer: EventFileWriter
+        do { writer = try EventFileWriter(path: output, metadata: metadata) } catch { throw .output("\(error)") }
+        let stream = try plan.openData()
+        var count: UInt64 = 0
+        do throws(FeedError) {
+            while let item = stream.next() {
+                try writer.append(item.event)
+                count &+= 1
+                if count & 0xFFFF == 0 { progress?(stream.progress) }
+            }
+            if let failure = stream.failure { throw failure }
+            try writer.finish(metadata: metadata)
+        } catch {
+            unlink(output)
+            return try fail(error)
+        }
+        progress?(1)
+        return (count, plan.instruments)
+    }
+
+    static func fail(_ error: FeedError) throws(BacktestError) -> (events: UInt64, instruments: [InstrumentDefinition])
+    {
+        throw .data("\(error)")
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,0 +1,267 @@
+import PeregrineCodec
+import PeregrineCore
+import PeregrineJournal
+import PeregrineModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Recorded market data converted once (`peregrine data convert`) into Peregrine's binary event
+/// format, so that a strategy is backtested many times without parsing text again. Version 1;
+/// integers little-endian:
+///
+/// ```
+/// header (64 bytes)
+///   0  magic "PGEVENTS"
+///   8  format version           u16 (1)
+///  10  header size              u16 (64)
+///  12  record size              u16 (80)
+///  14  reserved                 u16 (0)
+///  16  metadata length          u32   bytes of UTF-8 text after the header
+///  20  reserved                 u32 (0)
+///  24  record count             u64
+///  32  reserved                 28 bytes (0)
+///  60  CRC-32C of bytes 0..<60  u32
+/// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0)
+///           and "source <format> <sha256> <path>" (the files it came from), then zero padding
+///           to a multiple of 16 bytes
+/// records: the journal's 80-byte record (docs/journal.md): payload length (64), CRC-32C of
+///          bytes 8..<80, the record's index, then the event's 64-byte wire encoding, with
+///          `exchangeTimestamp` the venue's time and `timestamp` the recorder's receive time
+/// ```
+///
+/// Records are in the merged order the backtest reads text inputs in, so a backtest of the
+/// converted file gives the same results as one of its sources. Another version is refused.
+public enum EventFileFormat {
+    public static let magic: [UInt8] = Array("PGEVENTS".utf8)
+    public static let version: UInt16 = 1
+    public static let headerSize = 64
+    public static let recordSize = JournalFormat.recordSize
+}
+
+/// What a converted file says about itself.
+public struct EventFileMetadata: Equatable, Sendable {
+    public var instruments: [InstrumentDefinition]
+    public var sources: [(format: String, sha256: String, path: String)]
+
+    public init(instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)]) {
+        self.instruments = instruments
+        self.sources = sources
+    }
+
+    public static func == (lhs: EventFileMetadata, rhs: EventFileMetadata) -> Bool {
+        lhs.instruments == rhs.instruments && lhs.sources.map(\.path) == rhs.sources.map(\.path)
+            && lhs.sources.map(\.sha256) == rhs.sources.map(\.sha256)
+            && lhs.sources.map(\.format) == rhs.sources.map(\.format)
+    }
+
+    var text: String {
+        var lines = instruments.map { "instrument \($0.settingsText)" }
+        lines += sources.map { "source \($0.format) \($0.sha256) \($0.path)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    init(text: String, path: String) throws(FeedError) {
+        instruments = []
+        sources = []
+        for (number, line) in text.split(separator: "\n").enumerated() {
+            if line.hasPrefix("instrument ") {
+                do { instruments.append(try InstrumentDefinition(settingsText: String(line.dropFirst(11)))) } catch {
+                    throw FeedError(line: 0, "metadata line \(number + 1) is not an instrument: \(error)", file: path)
+                }
+            } else if line.hasPrefix("source ") {
+                let words = line.dropFirst(7).split(separator: " ", maxSplits: 2).map(String.init)
+                guard words.count == 3 else {
+                    throw FeedError(line: 0, "metadata line \(number + 1) is not a source: '\(line)'", file: path)
+                }
+                sources.append((words[0], words[1], words[2]))
+            } else if !line.allSatisfy({ $0 == "\0" }) {
+                throw FeedError(line: 0, "metadata line \(number + 1) is unknown: '\(line)'", file: path)
+            }
+        }
+    }
+}
+
+/// Writes a converted file: the header (its record count filled in by `finish`), the metadata,
+/// then one record per `append`. Buffered; not thread-safe.
+public final class EventFileWriter {
+    public let path: String
+    let file: UnsafeMutablePointer<FILE>
+    public private(set) var count: UInt64 = 0
+    let record = UnsafeMutableRawBufferPointer.allocate(byteCount: EventFileFormat.recordSize, alignment: 16)
+
+    public init(path: String, metadata: EventFileMetadata) throws(FeedError) {
+        guard let file = fopen(path, "w") else {
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        setvbuf(file, nil, _IOFBF, 1 << 20)
+        self.path = path
+        self.file = file
+        var text = Array(metadata.text.utf8)
+        while text.count % 16 != 0 { text.append(0) }
+        try put(Self.header(metadataLength: text.count, count: 0))
+        try put(text)
+    }
+
+    deinit {
+        fclose(file)
+        record.deallocate()
+    }
+
+    static func header(metadataLength: Int, count: UInt64) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: EventFileFormat.headerSize)
+        header.withUnsafeMutableBytes { bytes in
+            for (index, byte) in EventFileFormat.magic.enumerated() { bytes[index] = byte }
+            bytes.storeBytes(of: EventFileFormat.version.littleEndian, toByteOffset: 8, as: UInt16.self)
+            bytes.storeBytes(of: UInt16(EventFileFormat.headerSize).littleEndian, toByteOffset: 10, as: UInt16.self)
+            bytes.storeBytes(of: UInt16(EventFileFormat.recordSize).littleEndian, toByteOffset: 12, as: UInt16.self)
+            bytes.storeBytes(
+                of: UInt32(truncatingIfNeeded: metadataLength).littleEndian, toByteOffset: 16, as: UInt32.self)
+            bytes.storeBytes(of: count.littleEndian, toByteOffset: 24, as: UInt64.self)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
+            bytes.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
+        }
+        return header
+    }
+
+    func put(_ bytes: [UInt8]) throws(FeedError) {
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard written == bytes.count else {
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Appends one event.
+    public func append(_ event: Event) throws(FeedError) {
+        record.storeBytes(of: UInt32(Event.encodedSize).littleEndian, toByteOffset: 0, as: UInt32.self)
+        record.storeBytes(of: Int64(bitPattern: count).littleEndian, toByteOffset: 8, as: Int64.self)
+        do {
+            try event.encode(into: UnsafeMutableRawBufferPointer(rebasing: record[16..<EventFileFormat.recordSize]))
+        } catch {
+            throw FeedError(line: 0, "cannot encode an event for \(path): \(error)")
+        }
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8..<EventFileFormat.recordSize]))
+        record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        guard fwrite(record.baseAddress, 1, record.count, file) == record.count else {
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        count &+= 1
+    }
+
+    /// Writes the record count into the header and flushes the file.
+    public func finish(metadata: EventFileMetadata) throws(FeedError) {
+        var text = Array(metadata.text.utf8)
+        while text.count % 16 != 0 { text.append(0) }
+        guard fflush(file) == 0, fseek(file, 0, SEEK_SET) == 0 else {
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        try put(Self.header(metadataLength: text.count, count: count))
+        guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Reads a converted file through a read-only memory map, record by record: each record's
+/// checksum is verified; a bad one stops the read naming the record.
+public struct EventFileReader: ~Copyable {
+    public let path: String
+    public let metadata: EventFileMetadata
+    let base: UnsafeRawPointer?
+    let byteCount: Int
+    let recordsStart: Int
+    public let count: UInt64
+    var index: UInt64 = 0
+
+    public init(path: String) throws(FeedError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FeedError(line: 0, "cannot open \(path): not a regular file")
+        }
+        let size = Int(info.st_size)
+        guard size >= EventFileFormat.headerSize else {
+            throw FeedError(line: 0, "not a converted event file (\(size) bytes, shorter than its header)", file: path)
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw FeedError(line: 0, "cannot map \(path): \(String(cString: strerror(errno)))")
+        }
+        _ = madvise(address, size, MADV_SEQUENTIAL)
+        let bytes = UnsafeRawBufferPointer(start: address, count: size)
+        let header = try Self.checkHeader(bytes, path: path)
+        let end = EventFileFormat.headerSize + header.metadataLength
+        guard end <= size,
+            UInt64(size - end) / UInt64(EventFileFormat.recordSize) >= header.count
+        else {
+            munmap(address, size)
+            throw FeedError(
+                line: 0, "truncated: its header promises \(header.count) records; convert the source again",
+                file: path)
+        }
+        let text = String(decoding: bytes[EventFileFormat.headerSize..<end], as: UTF8.self)
+        do { metadata = try EventFileMetadata(text: text, path: path) } catch {
+            munmap(address, size)
+            throw error
+        }
+        self.path = path
+        base = UnsafeRawPointer(address)
+        byteCount = size
+        recordsStart = end
+        count = header.count
+    }
+
+    static func checkHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws(FeedError)
+        -> (metadataLength: Int, count: UInt64)
+    {
+        guard Array(bytes[0..<8]) == EventFileFormat.magic else {
+            throw FeedError(
+                line: 0, "not a converted event file (no PGEVENTS magic): make one with peregrine data convert",
+                file: path)
+        }
+        let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        guard version == EventFileFormat.version else {
+            throw FeedError(
+                line: 0,
+                "event file format version \(version) is not supported (this build reads version "
+                    + "\(EventFileFormat.version)): convert the source again with this build",
+                file: path)
+        }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60])) == stored else {
+            throw FeedError(line: 0, "the header's checksum does not match: the file is damaged", file: path)
+        }
+        let recordSize = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self))
+        guard recordSize == EventFileFormat.recordSize else {
+            throw FeedError(line: 0, "records of \(recordSize) bytes are not supported", file: path)
+        }
+        let length = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        let count = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        return (Int(length), count)
+    }
+
+    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) } }
+
+    public var progress: Double { count == 0 ? 1 : Double(index) / Double(count) }
+
+    /// The next event, nil after the last; a damaged record throws, naming its index.
+    public mutating func next() throws(FeedError) -> Event? {
+        guard index < count, let base else { return nil }
+        let offset = recordsStart + Int(truncatingIfNeeded: index) * EventFileFormat.recordSize
+        let record = UnsafeRawBufferPointer(start: base + offset, count: EventFileFormat.recordSize)
+        let stored = UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let number = index
+        index &+= 1
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8..<EventFileFormat.recordSize])) == stored
+        else {
+            throw FeedError(line: 0, "record \(number) fails its checksum: the file is damaged", file: path)
+        }
+        do {
+            return try Event(decoding: UnsafeRawBufferPointer(rebasing: record[16..<EventFileFormat.recordSize]))
+        } catch {
+            throw FeedError(line: 0, "record \(number) does not decode: \(error)", file: path)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import PeregrineModel
+
+/// An exact decimal amount: `value × 10^-decimals`, 128-bit. Sums rescale to the finer of two
+/// scales; an amount past 128 bits is flagged, never wrapped silently.
+public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
+    public private(set) var value: Int128
+    public private(set) var decimals: Int
+    public private(set) var overflowed = false
+
+    public init(value: Int128 = 0, decimals: Int = 0) {
+        self.value = value
+        self.decimals = decimals
+    }
+
+    /// Parses a decimal such as `"100000"` or `"-2.5"` (at most 18 decimals).
+    public init?(_ text: String) {
+        var digits = text
+        let negative = digits.hasPrefix("-")
+        if negative { digits.removeFirst() }
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first, !whole.isEmpty || parts.count == 2,
+            (whole + (parts.count == 2 ? parts[1] : "")).allSatisfy({ $0.isASCII && $0.isNumber }),
+            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 18),
+            let number = Int128(whole.isEmpty ? "0" : String(whole) + (parts.count == 2 ? String(parts[1]) : ""))
+        else { return nil }
+        value = negative ? 0 - number : number
+        decimals = parts.count == 2 ? parts[1].count : 0
+    }
+
+    /// An instrument's money (units of 10^-8 tick × lot) in its quote currency.
+    public init(_ money: Money, tickSize: Increment, lotSize: Increment) {
+        let (scaled, first) = money.units.multipliedReportingOverflow(by: Int128(tickSize.units))
+        let (result, second) = scaled.multipliedReportingOverflow(by: Int128(lotSize.units))
+        value = result
+        decimals = tickSize.decimals + lotSize.decimals + 8
+        overflowed = first || second
+    }
+
+    /// `lots` of an instrument in its base units.
+    public init(lots: Int128, lotSize: Increment) {
+        let (result, overflow) = lots.multipliedReportingOverflow(by: Int128(lotSize.units))
+        value = result
+        decimals = lotSize.decimals
+        overflowed = overflow
+    }
+
+    func rescaled(to target: Int) -> ExactAmount {
+        var copy = self
+        while copy.decimals < target {
+            let (next, overflow) = copy.value.multipliedReportingOverflow(by: 10)
+            copy.value = next
+            copy.overflowed = copy.overflowed || overflow
+            copy.decimals += 1
+        }
+        return copy
+    }
+
+    public static func + (lhs: ExactAmount, rhs: ExactAmount) -> ExactAmount {
+        let scale = Swift.max(lhs.decimals, rhs.decimals)
+        let left = lhs.rescaled(to: scale)
+        let right = rhs.rescaled(to: scale)
+        let (sum, overflow) = left.value.addingReportingOverflow(right.value)
+        var result = ExactAmount(value: sum, decimals: scale)
+        result.overflowed = left.overflowed || right.overflowed || overflow
+        return result
+    }
+
+    public static prefix func - (amount: ExactAmount) -> ExactAmount {
+        var copy = amount
+        copy.value = 0 &- amount.value
+        return copy
+    }
+
+    public static func - (lhs: ExactAmount, rhs: ExactAmount) -> ExactAmount { lhs + (-rhs) }
+
+    /// The nearest double (for ratios and plots; the figures stay exact).
+    public var double: Double {
+        var result = Double(value)
+        for _ in 0..<decimals { result /= 10 }
+        return result
+    }
+
+    /// Exact decimal text, trailing fraction zeros dropped ("overflow" past 128 bits).
+    public var description: String {
+        overflowed ? "overflow" : Money.decimalText(value, decimals: decimals)
+    }
+}

@@ -1,0 +1,105 @@
+import PeregrineCodec
+import PeregrineFeed
+
+/// How long an order takes to reach the venue (entry) and its reports to come back (response).
+///
+/// `none` is instant; `constant` is fixed; `measured` interpolates a CSV of
+/// `timestamp,entry_us,response_us` rows (timestamp in µs since the epoch, rising) linearly in
+/// time, holding the first and last rows' values outside them, the way hftbacktest's
+/// `IntpOrderLatency` does. Latencies are never negative. An order meets the book as it is at
+/// `sent + entry`; its reports reach the strategy `response` after the venue sent them. Orders
+/// (and reports) keep their order: one never overtakes another.
+public enum OrderLatency: Hashable, Sendable, CustomStringConvertible {
+    case none
+    case constant(entry: UInt64, response: UInt64)
+    case measured(LatencyTable)
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .constant(let entry, let response): return "entry \(entry / 1_000) µs, response \(response / 1_000) µs"
+        case .measured(let table): return "measured (\(table.path), \(table.times.count) rows)"
+        }
+    }
+
+    /// The entry latency of an order sent at `time` (ns).
+    public func entry(at time: UInt64) -> UInt64 {
+        switch self {
+        case .none: return 0
+        case .constant(let entry, _): return entry
+        case .measured(let table): return table.value(at: time, column: \.entries)
+        }
+    }
+
+    /// The response latency of a report the venue sent at `time` (ns).
+    public func response(at time: UInt64) -> UInt64 {
+        switch self {
+        case .none: return 0
+        case .constant(_, let response): return response
+        case .measured(let table): return table.value(at: time, column: \.responses)
+        }
+    }
+}
+
+/// Latencies measured over time: rows of time (ns) with entry and response latencies (ns).
+public struct LatencyTable: Hashable, Sendable {
+    public let path: String
+    public let times: [UInt64]
+    public let entries: [UInt64]
+    public let responses: [UInt64]
+
+    /// Reads `timestamp,entry_us,response_us` rows (a header line is allowed); a bad row
+    /// throws naming its line.
+    public init(path: String) throws(FeedError) {
+        var lines = try MappedLines(path: path)
+        var times: [UInt64] = []
+        var entries: [UInt64] = []
+        var responses: [UInt64] = []
+        while let line = lines.next() {
+            let text = String(decoding: line, as: UTF8.self)
+            if text.isEmpty || (lines.lineNumber == 1 && text.hasPrefix("timestamp")) { continue }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == 3, let time = UInt64(fields[0]), let entry = Double(fields[1]),
+                let response = Double(fields[2]), entry.isFinite, response.isFinite, entry >= 0, response >= 0,
+                entry < 1e12, response < 1e12
+            else {
+                throw FeedError(
+                    line: lines.lineNumber,
+                    "'\(text)' is not timestamp,entry_us,response_us (µs since the epoch, then two latencies in µs ≥ 0)",
+                    file: path)
+            }
+            let (nanoseconds, overflow) = time.multipliedReportingOverflow(by: 1_000)
+            guard !overflow, times.last.map({ nanoseconds >= $0 }) ?? true else {
+                throw FeedError(line: lines.lineNumber, "timestamp \(time) goes back in time or overflows", file: path)
+            }
+            times.append(nanoseconds)
+            entries.append(UInt64((entry * 1_000).rounded()))
+            responses.append(UInt64((response * 1_000).rounded()))
+        }
+        guard !times.isEmpty else { throw FeedError(line: 0, "no latency rows", file: path) }
+        self.path = path
+        self.times = times
+        self.entries = entries
+        self.responses = responses
+    }
+
+    /// The value of `column` at `time`, interpolated between the rows around it.
+    public func value(at time: UInt64, column: KeyPath<LatencyTable, [UInt64]>) -> UInt64 {
+        let values = self[keyPath: column]
+        guard let first = times.first, let last = times.last else { return 0 }
+        if time <= first { return values[0] }
+        if time >= last { return values[values.count - 1] }
+        var low = 0
+        var high = times.count - 1
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if times[middle] <= time { low = middle } else { high = middle }
+        }
+        let span = times[high] - times[low]
+        guard span > 0 else { return values[high] }
+        let fraction = Double(time - times[low]) / Double(span)
+        let start = Double(values[low])
+        let interpolated = start + (Double(values[high]) - start) * fraction
+        return interpolated.isFinite && interpolated > 0 ? UInt64(interpolated.rounded()) : 0
+    }
+}

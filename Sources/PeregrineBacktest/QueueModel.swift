@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How a resting order's place in the queue at its price moves while it waits, given only what
+/// the recorded book shows: the quantity displayed ahead of it when it joined, then trades at
+/// its price and changes of the displayed size.
+///
+/// Every model lets trades at the order's price advance it by their quantity. They differ on a
+/// *decrease* of the displayed size (a cancellation somewhere in the queue):
+/// - `riskAverse` (the default): a decrease never advances the order; the quantity ahead is only
+///   capped at what is displayed. The order fills last, as if every cancellation came from behind it.
+/// - `power(n)` and `log`: the deterministic probability models hftbacktest documents
+///   (`ProbQueueModel` with `PowerProbQueueFunc` / `LogProbQueueFunc`). With `front` ahead and
+///   `back = previous − front` behind, a decrease of `d` (less what traded at the price since the
+///   last change, already counted) advances the order by `(1 − p) × d`, where `p = f(back) ÷
+///   (f(back) + f(front))` is the share of the decrease assumed to come from behind it, and
+///   `f(x) = x^n` (`power`) or `ln(1 + x)` (`log`); any of the decrease beyond `back` comes from
+///   ahead. The result is capped at the new displayed size.
+///
+/// Quantities are in lots, as doubles (the probability models give fractions of a lot);
+/// every step is IEEE arithmetic, so a run repeats exactly on the same platform.
+public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
+    case riskAverse
+    case power(exponent: Double)
+    case log
+
+    /// Parses `risk-averse`, `power:N` (N > 0, e.g. `power:2`) or `log`.
+    public init?(_ text: String) {
+        if text == "risk-averse" {
+            self = .riskAverse
+        } else if text == "log" {
+            self = .log
+        } else if text.hasPrefix("power:"), let exponent = Double(text.dropFirst(6)), exponent.isFinite,
+            exponent > 0
+        {
+            self = .power(exponent: exponent)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .riskAverse: return "risk-averse"
+        case .power(let exponent): return "power:\(exponent)"
+        case .log: return "log"
+        }
+    }
+
+    /// The share of a decrease assumed to come from behind the order.
+
+    func probabilityBehind(front: Double, back: Double) -> Double {
+        let weightBack: Double
+        let weightFront: Double
+        switch self {
+        case .riskAverse: return 1
+        case .power(let exponent):
+            weightBack = pow(Swift.max(back, 0), exponent)
+            weightFront = pow(Swift.max(front, 0), exponent)
+        case .log:
+            weightBack = log1p(Swift.max(back, 0))
+            weightFront = log1p(Swift.max(front, 0))
+        }
+        let total = weightBack + weightFront
+        guard total > 0, total.isFinite else { return 1 }
+        return weightBack / total
+    }
+
+    /// The quantity ahead after the displayed size at the order's price went from `previous`
+    /// to `new` lots, with `traded` lots traded at the price since the last change (already
+    /// taken off `front`).
+
+    public func ahead(front: Double, previous: Double, new: Double, traded: Double) -> Double {
+        let decrease = previous - new - traded
+        guard case .riskAverse = self else {
+            if decrease <= 0 { return Swift.min(front, new) }
+            let back = previous - front
+            let share = probabilityBehind(front: front, back: back)
+            let estimate = front - (1 - share) * decrease + Swift.min(back - share * decrease, 0)
+            return Swift.min(estimate, new)
+        }
+        return Swift.min(front, new)
+    }
+}

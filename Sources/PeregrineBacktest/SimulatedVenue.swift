@@ -1,0 +1,617 @@
+import PeregrineBook
+import PeregrineModel
+
+/// One of the strategies' orders resting at the simulated venue, with its estimated place in
+/// the queue at its price.
+
+struct RestingOrder: Sendable {
+    var orderID: OrderID
+    var account: AccountID
+    var instrument: InstrumentID
+    var side: Side
+    var timeInForce: TimeInForce
+    var price: Int64
+    var quantity: Int64
+    var leaves: Int64
+    /// Lots displayed ahead of it (a fraction under the probability models).
+    var ahead: Double
+    /// Lots traded at its price since the displayed size last changed (the probability models
+    /// take them off the next decrease: they are already counted).
+    var traded: Double
+    /// When it joined the queue, venue ns.
+    var joinedAt: UInt64
+}
+
+/// Liquidity the strategies took at a level, not available again until the feed changes it.
+
+struct ConsumedLevel: Sendable {
+    var instrument: InstrumentID
+    var side: Side
+    var price: Int64
+    var lots: Int64
+}
+
+/// The best bid and offer of a quotes-only instrument: its one-level book.
+
+struct QuoteLevels: Sendable {
+    var bid: BookLevel?
+    var ask: BookLevel?
+    /// Whether quotes drive this instrument's book (it has no level data).
+    var active = false
+}
+
+/// What the simulated venue did.
+public struct SimulatedVenueCounters: Equatable, Sendable {
+    /// Commands that reached it, new orders among them.
+    public var commands = 0
+    public var newOrders = 0
+    public var rejected = 0
+    public var fills = 0
+    public var aggressiveFills = 0
+    public var passiveFills = 0
+    /// Σ (fill time − time the order joined its queue) over passive fills, ns, and their count.
+    public var queueTimeTotal: UInt64 = 0
+    public var cancelled = 0
+}
+
+/// The backtest's exchange: a venue per instrument driven by the recorded market data, where
+/// the strategies' orders meet the book as the data shows it when they arrive.
+///
+/// - **Aggressive orders** (market orders, limits that cross) fill against the recorded depth,
+///   walking the levels best first (at most `maxWalkLevels`); what they take is remembered as
+///   consumed at that level until the feed next changes it (a level update at that price, a
+///   cleared book, a new quote), so recorded liquidity is never filled twice.
+/// - **Passive orders** join the queue behind the displayed quantity at their price. A trade at
+///   that price (by the other side) takes off the queue ahead first; what trades beyond it fills
+///   the order. A trade through the price (a sell below a resting buy, a buy above a resting
+///   sell), or the other side's best moving through it, fills the order entirely. Size
+///   decreases move it per the `QueueModel`.
+/// - **Quotes-only data** is a one-level book: each quote replaces the best bid and offer.
+/// - Reports are those of the hosted matching engine (accepted, fills, cancels with reasons);
+///   validation refuses a zero or negative quantity, a price outside 1…2^62 ticks, a post-only
+///   order that would take, a duplicate or unknown order id, and stop orders (unsupported here).
+///
+/// Single-threaded; allocation-free per event once its arrays have grown to the most orders
+/// resting at once.
+public struct SimulatedVenue: ~Copyable {
+    var books: BookSet
+    var quotes: [QuoteLevels]
+    var consumed: [ConsumedLevel] = []
+    var resting: [RestingOrder] = []
+    /// Resting orders per instrument (skips the checks where none rest).
+    var restingCount: [Int]
+    let scratch: UnsafeMutableBufferPointer<BookLevel>
+    public let queueModel: QueueModel
+    var nextTradeID: UInt64 = 1
+    public internal(set) var counters = SimulatedVenueCounters()
+
+    /// The deepest an aggressive order walks the book.
+    public static let maxWalkLevels = 1_024
+    static let maxTicks: Int64 = 1 << 62
+
+    public init(instruments: Int, queueModel: QueueModel) throws(BookError) {
+        books = try BookSet(count: Swift.max(instruments, 1))
+        quotes = Array(repeating: QuoteLevels(), count: Swift.max(instruments, 1))
+        restingCount = Array(repeating: 0, count: Swift.max(instruments, 1))
+        scratch = .allocate(capacity: Self.maxWalkLevels)
+        self.queueModel = queueModel
+        resting.reserveCapacity(64)
+        consumed.reserveCapacity(64)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The best bid and offer at the venue now.
+    public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer {
+        let index = Int(instrument.rawValue)
+        guard index < quotes.count else { return BestBidOffer(bid: nil, ask: nil) }
+        if quotes[index].active { return BestBidOffer(bid: quotes[index].bid, ask: quotes[index].ask) }
+        return books.bestBidOffer(instrument) ?? BestBidOffer(bid: nil, ask: nil)
+    }
+
+    // MARK: Market data
+
+    /// Applies a recorded event at venue time `time`: the book changes, queues move, and
+    /// resting orders the market reached fill (their reports go to `sink`).
+
+    public mutating func apply<Sink: ExecutionReportSink & ~Copyable>(_ event: Event, time: UInt64, sink: inout Sink) {
+        let instrument = event.instrument
+        let index = Int(instrument.rawValue)
+        guard index < quotes.count else { return }
+        switch event.payload {
+        case .levelUpdate(let update):
+            let previous = restingCount[index] > 0 ? quantity(instrument, update.side, update.price.ticks) : 0
+            _ = books.apply(update, to: instrument)
+            quotes[index].active = false
+            if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
+            if restingCount[index] > 0 {
+                requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
+                fillThrough(instrument, time: time, sink: &sink)
+            }
+        case .clearBook:
+            books.clear(instrument)
+            if !consumed.isEmpty { release(instrument) }
+        case .quote(let quote):
+            guard !books.hasLevels(instrument) else { return }
+            let old = quotes[index]
+            quotes[index] = QuoteLevels(
+                bid: quote.bidPrice.ticks > 0 ? BookLevel(price: quote.bidPrice, quantity: quote.bidQuantity) : nil,
+                ask: quote.askPrice.ticks > 0 ? BookLevel(price: quote.askPrice, quantity: quote.askQuantity) : nil,
+                active: true)
+            if !consumed.isEmpty { release(instrument) }
+            if restingCount[index] > 0 {
+                requeueAtQuote(instrument, old: old)
+                fillThrough(instrument, time: time, sink: &sink)
+            }
+        case .trade(let trade):
+            if restingCount[index] > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
+        default: break
+        }
+    }
+
+    /// The displayed quantity at a level now.
+
+    func quantity(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
+        let index = Int(instrument.rawValue)
+        if quotes[index].active {
+            let level = side == .buy ? quotes[index].bid : quotes[index].ask
+            return level.map { $0.price.ticks == price ? $0.quantity.lots : 0 } ?? 0
+        }
+        return books.withBook(instrument) { $0.quantity(at: Price(ticks: price), side: side).lots } ?? 0
+    }
+
+    /// Forgets what was taken at one level (or every level of the instrument).
+
+    mutating func release(_ instrument: InstrumentID, side: Side? = nil, price: Int64 = 0) {
+        var index = 0
+        while index < consumed.count {
+            let entry = consumed[index]
+            if entry.instrument == instrument, side == nil || (entry.side == side && entry.price == price) {
+                consumed.swapAt(index, consumed.count - 1)
+                consumed.removeLast()
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    /// Lots already taken at a level since the feed last changed it.
+
+    func consumedLots(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
+        for entry in consumed where entry.instrument == instrument && entry.side == side && entry.price == price {
+            return entry.lots
+        }
+        return 0
+    }
+
+    mutating func consume(_ instrument: InstrumentID, _ side: Side, _ price: Int64, lots: Int64) {
+        for index in consumed.indices
+        where consumed[index].instrument == instrument && consumed[index].side == side
+            && consumed[index].price == price
+        {
+            consumed[index].lots &+= lots
+            return
+        }
+        consumed.append(ConsumedLevel(instrument: instrument, side: side, price: price, lots: lots))
+    }
+
+    /// The displayed size at a resting order's level changed from `previous` to `new` lots.
+
+    mutating func requeue(_ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64) {
+        for index in resting.indices
+        where resting[index].instrument == instrument && resting[index].side == side && resting[index].price == price {
+            resting[index].ahead = queueModel.ahead(
+                front: resting[index].ahead, previous: Double(previous), new: Double(new),
+                traded: resting[index].traded)
+            resting[index].traded = 0
+        }
+    }
+
+    /// A new quote: the level at each resting order's price, where the quote shows it (its
+    /// price is the best, or better than the best: nothing displayed there).
+
+    mutating func requeueAtQuote(_ instrument: InstrumentID, old: QuoteLevels) {
+        let new = quotes[Int(instrument.rawValue)]
+        for index in resting.indices where resting[index].instrument == instrument {
+            let order = resting[index]
+            let buy = order.side == .buy
+            guard let after = Self.displayed(buy ? new.bid : new.ask, at: order.price, side: order.side) else {
+                continue
+            }
+            let before = Self.displayed(buy ? old.bid : old.ask, at: order.price, side: order.side) ?? after
+            resting[index].ahead = queueModel.ahead(
+                front: order.ahead, previous: Double(before), new: Double(after), traded: order.traded)
+            resting[index].traded = 0
+        }
+    }
+
+    /// What a one-level book displays at `price` on `side`: the level's size at its price, 0
+    /// when the price is better than the best (or no level), nil when the level is hidden
+    /// behind a better best.
+
+    static func displayed(_ level: BookLevel?, at price: Int64, side: Side) -> Int64? {
+        guard let level else { return 0 }
+        if level.price.ticks == price { return level.quantity.lots }
+        let better = side == .buy ? price > level.price.ticks : price < level.price.ticks
+        return better ? 0 : nil
+    }
+
+    /// Fills entirely every resting order of `instrument` the other side's best has moved
+    /// through.
+
+    mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
+        _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        let top = bestBidOffer(instrument)
+        var index = 0
+        while index < resting.count {
+            let order = resting[index]
+            if order.instrument == instrument,
+                order.side == .buy
+                    ? (top.ask.map { $0.price.ticks < order.price } ?? false)
+                    : (top.bid.map { $0.price.ticks > order.price } ?? false)
+            {
+                if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
+            }
+            index += 1
+        }
+    }
+
+    /// A recorded trade: resting orders at its price on the side it hit move up the queue and
+    /// fill by what traded beyond the queue ahead; those it traded through fill entirely.
+
+    mutating func fillOnTrade<Sink: ExecutionReportSink & ~Copyable>(
+        _ instrument: InstrumentID, _ trade: Trade, time: UInt64, sink: inout Sink
+    ) {
+        var index = 0
+        while index < resting.count {
+            let order = resting[index]
+            guard order.instrument == instrument else {
+                index += 1
+                continue
+            }
+            let through = order.side == .buy ? trade.price.ticks < order.price : trade.price.ticks > order.price
+            if through {
+                if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
+            } else if trade.price.ticks == order.price, trade.aggressor != order.side {
+                let lots = Double(trade.quantity.lots)
+                resting[index].ahead -= lots
+                resting[index].traded += lots
+                if resting[index].ahead < 0 {
+                    let beyond = Self.wholeLots(-resting[index].ahead)
+                    resting[index].ahead = 0
+                    if beyond > 0,
+                        fillResting(at: index, lots: Swift.min(beyond, order.leaves), time: time, sink: &sink)
+                    {
+                        continue
+                    }
+                }
+            }
+            index += 1
+        }
+    }
+
+    /// `value` rounded down to whole lots, in 0…2^62 (never traps).
+
+    static func wholeLots(_ value: Double) -> Int64 {
+        guard value.isFinite, value > 0 else { return 0 }
+        if value >= 4.6e18 { return maxTicks }
+        return Int64(value.rounded(.down))
+    }
+
+    /// Fills `lots` of the resting order at `index` at its price (maker); true when that filled
+    /// it and it left the array (the next order is now at `index`).
+
+    mutating func fillResting<Sink: ExecutionReportSink & ~Copyable>(
+        at index: Int, lots: Int64, time: UInt64, sink: inout Sink
+    ) -> Bool {
+        let order = resting[index]
+        let leaves = order.leaves &- lots
+        counters.fills &+= 1
+        counters.passiveFills &+= 1
+        counters.queueTimeTotal &+= time >= order.joinedAt ? time &- order.joinedAt : 0
+        sink.accept(
+            ExecutionReport(
+                kind: leaves == 0 ? .filled : .partiallyFilled, instrument: order.instrument, orderID: order.orderID,
+                account: order.account, side: order.side, price: Price(ticks: order.price),
+                quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves), tradeID: takeTradeID()))
+        if leaves == 0 {
+            remove(at: index)
+            return true
+        }
+        resting[index].leaves = leaves
+        return false
+    }
+
+    mutating func takeTradeID() -> UInt64 {
+        defer { nextTradeID &+= 1 }
+        return nextTradeID
+    }
+
+    mutating func remove(at index: Int) {
+        restingCount[Int(resting[index].instrument.rawValue)] &-= 1
+        resting.remove(at: index)
+    }
+
+    // MARK: Orders
+
+    /// Handles a strategy's command arriving at venue time `time`, sending every report it
+    /// causes to `sink`, in order.
+
+    public mutating func process<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        counters.commands &+= 1
+        guard Int(instrument.rawValue) < quotes.count else {
+            reject(command, instrument, .unknownInstrument, sink: &sink)
+            return
+        }
+        switch command.action {
+        case .new: enter(command, instrument, time: time, sink: &sink)
+        case .cancel: cancel(command, instrument, sink: &sink)
+        case .replace: replace(command, instrument, time: time, sink: &sink)
+        case .status: status(command, instrument, sink: &sink)
+        }
+    }
+
+    mutating func reject<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, _ reason: ExecutionReason, sink: inout Sink
+    ) {
+        counters.rejected &+= 1
+        sink.accept(.rejection(of: command, instrument: instrument, reason: reason))
+    }
+
+    func index(of orderID: OrderID) -> Int? { resting.firstIndex { $0.orderID == orderID } }
+
+    /// The first rule a new order breaks, or `.none`.
+
+    func validate(_ command: OrderCommand, _ instrument: InstrumentID) -> ExecutionReason {
+        guard command.quantity.lots > 0, command.quantity.lots <= Self.maxTicks else { return .invalidQuantity }
+        switch command.type {
+        case .limit:
+            guard command.price.ticks > 0, command.price.ticks <= Self.maxTicks else { return .priceOutOfRange }
+            if command.timeInForce == .postOnly, crosses(instrument, command.side, command.price.ticks) {
+                return .postOnlyWouldTake
+            }
+        case .market:
+            if command.timeInForce == .postOnly { return .unsupportedOrder }
+        case .stopMarket, .stopLimit: return .unsupportedOrder
+        }
+        if index(of: command.orderID) != nil { return .duplicateOrderID }
+        return .none
+    }
+
+    /// Whether an order at `price` on `side` would take liquidity now.
+
+    func crosses(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Bool {
+        let top = bestBidOffer(instrument)
+        return side == .buy
+            ? (top.ask.map { $0.price.ticks <= price } ?? false)
+            : (top.bid.map { $0.price.ticks >= price } ?? false)
+    }
+
+    mutating func enter<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        counters.newOrders &+= 1
+        let reason = validate(command, instrument)
+        guard reason == .none else {
+            reject(command, instrument, reason, sink: &sink)
+            return
+        }
+        let quantity = command.quantity.lots
+        sink.accept(
+            ExecutionReport(
+                kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
+                side: command.side, price: command.price, quantity: command.quantity,
+                leavesQuantity: command.quantity))
+        let limit: Int64? = command.type == .market ? nil : command.price.ticks
+        if command.timeInForce == .fillOrKill, available(instrument, command.side, limit: limit) < quantity {
+            cancelRemainder(command, instrument, leaves: quantity, reason: .fillOrKill, sink: &sink)
+            return
+        }
+        let leaves = take(command, instrument, limit: limit, leaves: quantity, sink: &sink)
+        guard leaves > 0 else { return }
+        guard command.type == .limit, command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly
+        else {
+            cancelRemainder(command, instrument, leaves: leaves, reason: .unfilledRemainder, sink: &sink)
+            return
+        }
+        rest(command, instrument, price: command.price.ticks, quantity: quantity, leaves: leaves, time: time)
+    }
+
+    mutating func cancelRemainder<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, leaves: Int64, reason: ExecutionReason,
+        sink: inout Sink
+    ) {
+        counters.cancelled &+= 1
+        sink.accept(
+            ExecutionReport(
+                kind: .cancelled, reason: reason, instrument: instrument, orderID: command.orderID,
+                account: command.account, side: command.side, price: command.price,
+                quantity: Quantity(lots: leaves), leavesQuantity: .zero))
+    }
+
+    mutating func rest(
+        _ command: OrderCommand, _ instrument: InstrumentID, price: Int64, quantity: Int64, leaves: Int64,
+        time: UInt64
+    ) {
+        resting.append(
+            RestingOrder(
+                orderID: command.orderID, account: command.account, instrument: instrument, side: command.side,
+                timeInForce: command.timeInForce, price: price, quantity: quantity, leaves: leaves,
+                ahead: Double(self.quantity(instrument, command.side, price)), traded: 0, joinedAt: time))
+        restingCount[Int(instrument.rawValue)] &+= 1
+    }
+
+    /// Copies up to `maxWalkLevels` levels of the side an order on `side` takes from into the
+    /// scratch buffer, best first; returns how many.
+
+    func oppositeLevels(_ instrument: InstrumentID, _ side: Side) -> Int {
+        let index = Int(instrument.rawValue)
+        if quotes[index].active {
+            guard let level = side == .buy ? quotes[index].ask : quotes[index].bid else { return 0 }
+            scratch[0] = level
+            return 1
+        }
+        let scratch = scratch
+        return books.withBook(instrument) { $0.depth(side == .buy ? .sell : .buy, into: scratch) } ?? 0
+    }
+
+    /// Lots an order could take now, up to its limit.
+
+    func available(_ instrument: InstrumentID, _ side: Side, limit: Int64?) -> Int64 {
+        let count = oppositeLevels(instrument, side)
+        var total: Int64 = 0
+        for level in scratch[0..<count] {
+            if let limit, side == .buy ? level.price.ticks > limit : level.price.ticks < limit { break }
+            let free = level.quantity.lots &- consumedLots(instrument, side.opposite, level.price.ticks)
+            if free > 0 { total &+= free }
+        }
+        return total
+    }
+
+    /// Takes liquidity for an order, best level first, up to its limit and `leaves`: a fill
+    /// report per level; returns what is left.
+
+    mutating func take<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, limit: Int64?, leaves start: Int64, sink: inout Sink
+    ) -> Int64 {
+        let count = oppositeLevels(instrument, command.side)
+        var leaves = start
+        var level = 0
+        while leaves > 0, level < count {
+            let price = scratch[level].price.ticks
+            let displayed = scratch[level].quantity.lots
+            level += 1
+            if let limit, command.side == .buy ? price > limit : price < limit { break }
+            let free = displayed &- consumedLots(instrument, command.side.opposite, price)
+            guard free > 0 else { continue }
+            let lots = Swift.min(free, leaves)
+            leaves &-= lots
+            consume(instrument, command.side.opposite, price, lots: lots)
+            counters.fills &+= 1
+            counters.aggressiveFills &+= 1
+            sink.accept(
+                ExecutionReport(
+                    kind: leaves == 0 ? .filled : .partiallyFilled, instrument: instrument,
+                    orderID: command.orderID, account: command.account, side: command.side,
+                    price: Price(ticks: price), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
+                    tradeID: takeTradeID(), isAggressor: true))
+        }
+        return leaves
+    }
+
+    mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
+    ) {
+        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
+            reject(command, instrument, .unknownOrderID, sink: &sink)
+            return
+        }
+        let order = resting[index]
+        guard order.account == command.account else {
+            reject(command, instrument, .notOrderOwner, sink: &sink)
+            return
+        }
+        remove(at: index)
+        counters.cancelled &+= 1
+        sink.accept(
+            ExecutionReport(
+                kind: .cancelled, reason: .requested, instrument: instrument, orderID: order.orderID,
+                account: order.account, side: order.side, price: Price(ticks: order.price),
+                quantity: Quantity(lots: order.leaves), leavesQuantity: .zero))
+    }
+
+    mutating func status<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
+    ) {
+        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
+            sink.accept(
+                ExecutionReport(
+                    kind: .status, reason: .unknownOrderID, instrument: instrument, orderID: command.orderID,
+                    account: command.account, side: command.side, price: command.price, quantity: command.quantity,
+                    leavesQuantity: .zero))
+            return
+        }
+        let order = resting[index]
+        sink.accept(
+            ExecutionReport(
+                kind: .status, instrument: instrument, orderID: order.orderID, account: order.account,
+                side: order.side, price: Price(ticks: order.price), quantity: Quantity(lots: order.quantity),
+                leavesQuantity: Quantity(lots: order.leaves)))
+    }
+
+    /// A replace: the same price and no more open quantity keeps the order's place; anything
+    /// else takes what crosses and rests the rest at the back of the new level's queue.
+
+    mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
+            reject(command, instrument, .unknownOrderID, sink: &sink)
+            return
+        }
+        let order = resting[index]
+        guard order.account == command.account else {
+            reject(command, instrument, .notOrderOwner, sink: &sink)
+            return
+        }
+        let total = command.quantity.lots
+        guard total > 0, total <= Self.maxTicks else {
+            reject(command, instrument, .invalidQuantity, sink: &sink)
+            return
+        }
+        let filled = order.quantity &- order.leaves
+        if total <= filled {
+            remove(at: index)
+            counters.cancelled &+= 1
+            sink.accept(
+                ExecutionReport(
+                    kind: .cancelled, reason: .replacedBelowFilled, instrument: instrument, orderID: order.orderID,
+                    account: order.account, side: order.side, price: Price(ticks: order.price),
+                    quantity: Quantity(lots: order.leaves), leavesQuantity: .zero))
+            return
+        }
+        let price = command.price.ticks
+        guard price > 0, price <= Self.maxTicks else {
+            reject(command, instrument, .priceOutOfRange, sink: &sink)
+            return
+        }
+        let leaves = total &- filled
+        if price == order.price, leaves <= order.leaves {
+            resting[index].quantity = total
+            resting[index].leaves = leaves
+            sink.accept(
+                ExecutionReport(
+                    kind: .replaced, instrument: instrument, orderID: order.orderID, account: order.account,
+                    side: order.side, price: command.price, quantity: command.quantity,
+                    leavesQuantity: Quantity(lots: leaves)))
+            return
+        }
+        if order.timeInForce == .postOnly, crosses(instrument, order.side, price) {
+            reject(command, instrument, .postOnlyWouldTake, sink: &sink)
+            return
+        }
+        remove(at: index)
+        sink.accept(
+            ExecutionReport(
+                kind: .replaced, instrument: instrument, orderID: order.orderID, account: order.account,
+                side: order.side, price: command.price, quantity: command.quantity,
+                leavesQuantity: Quantity(lots: leaves)))
+        var taker = command
+        taker.side = order.side
+        let left = take(taker, instrument, limit: price, leaves: leaves, sink: &sink)
+        guard left > 0 else { return }
+        rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
+        resting[resting.count - 1].timeInForce = order.timeInForce
+    }
+}
+
+extension BookSet {
+    /// Whether the instrument's book holds any level.
+
+    func hasLevels(_ instrument: InstrumentID) -> Bool {
+        withBook(instrument) { $0.levelCount(.buy) > 0 || $0.levelCount(.sell) > 0 } ?? false
+    }
+}

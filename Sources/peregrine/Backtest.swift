@@ -1,0 +1,220 @@
+import ArgumentParser
+import PeregrineBacktest
+import PeregrineEngine
+import PeregrineModel
+import PeregrineStrategy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `peregrine backtest`: a strategy on recorded market data against the simulated venue.
+struct BacktestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Backtest strategies on recorded market data against a simulated venue (docs/backtesting.md).",
+        discussion: """
+            Prints a summary; --report-json writes every figure (byte-identical across runs outside "timing"). \
+            Exit status: 0 done; 1 bad data (FILE:LINE named; no report is written) or an output that could not \
+            be written; 2 a usage or configuration error.
+            """)
+
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Market data (repeatable): FORMAT[@SYMBOL]:FILE[,FILE…], a format of `feed replay` or `events` (a converted file); .gz files are read directly.",
+            valueName: "format:file"))
+    var data: [String] = []
+
+    @OptionGroup var strategy: StrategyOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "A TOML file: [backtest] settings, [[strategy]], [[instrument]], [[risk]].", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Start (exchange time, UTC): earlier events only build the books.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("End (exchange time, UTC), exclusive.", valueName: "time"))
+    var to: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Feed latency: local (each row's receive time) or µs (default: none).", valueName: "local|µs"))
+    var feedLatency: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Order entry latency in µs, or a CSV of timestamp,entry_us,response_us.", valueName: "µs|file"))
+    var orderLatency: String?
+
+    @Option(help: ArgumentHelp("Response latency in µs (venue → strategy).", valueName: "µs"))
+    var responseLatency: String?
+
+    @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
+    var queueModel: String?
+
+    @Option(help: ArgumentHelp("Maker fee in basis points for instruments without reference data.", valueName: "bps"))
+    var makerFeeBps: String?
+
+    @Option(help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
+    var takerFeeBps: String?
+
+    @Option(help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))
+    var tickSize: String?
+
+    @Option(help: ArgumentHelp("Quantity grid for every instrument without reference data.", valueName: "decimal"))
+    var lotSize: String?
+
+    @Option(help: ArgumentHelp("Capital in the quote currency (for returns; default 100000).", valueName: "amount"))
+    var capital: String?
+
+    @Option(help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
+    var equityIntervalMs: String?
+
+    @Option(help: ArgumentHelp("Write the JSON report here.", valueName: "file"))
+    var reportJson: String?
+
+    @Option(help: ArgumentHelp("Write every fill here (CSV).", valueName: "file"))
+    var fillsCsv: String?
+
+    @Option(help: ArgumentHelp("Write the sampled equity here (CSV).", valueName: "file"))
+    var equityCsv: String?
+
+    @Option(help: ArgumentHelp("Write a self-contained HTML report with plots here.", valueName: "file"))
+    var reportHtml: String?
+
+    @Flag(help: "Print the JSON report on standard output instead of the summary.")
+    var json = false
+
+    func settings() throws(BacktestError) -> BacktestSettings {
+        var settings = BacktestSettings()
+        if let config {
+            guard let text = Provenance.read(config) else {
+                throw .usage("--config \(config): cannot read: \(String(cString: strerror(errno)))")
+            }
+            try BacktestConfigurationFile.apply(text, to: &settings)
+        }
+        for text in data { settings.data.append(try DataSpec(text)) }
+        do { settings.strategies += try strategy.specs() } catch { throw .usage("\(error)") }
+        let options: [(String, String?)] = [
+            ("from", from), ("to", to), ("feed_latency", feedLatency), ("order_latency", orderLatency),
+            ("response_latency", responseLatency), ("queue_model", queueModel), ("maker_fee_bps", makerFeeBps),
+            ("taker_fee_bps", takerFeeBps), ("tick_size", tickSize), ("lot_size", lotSize), ("capital", capital),
+            ("equity_interval_ms", equityIntervalMs),
+        ]
+        for (key, value) in options {
+            guard let value else { continue }
+            try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
+        }
+        return settings
+    }
+
+    func run() throws {
+        let plan: BacktestPlan
+        do { plan = try BacktestPlan(try settings()) } catch { fail(error) }
+        let terminal = isatty(2) != 0
+        let started = ContinuousClock.now
+        let result: BacktestResult
+        do {
+            result = try Backtest.run(
+                plan, outputs: BacktestOutputFiles(fillsCSV: fillsCsv, equityCSV: equityCsv),
+                progress: terminal ? { Self.showProgress($0, since: started) } : nil)
+        } catch {
+            if terminal { printError("") }
+            fail(error)
+        }
+        if terminal { printError("") }
+        let report = result.json
+        do {
+            if let reportJson { try Self.write(report, to: reportJson, flag: "--report-json") }
+            if let reportHtml {
+                try Self.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
+            }
+        } catch {
+            fail(error)
+        }
+        if json {
+            print(report, terminator: "")
+        } else {
+            print(Self.summary(result))
+        }
+    }
+
+    func fail(_ error: BacktestError) -> Never {
+        printError("error: \(error)")
+        Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
+    }
+
+    static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
+        guard let file = fopen(path, "w") else {
+            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
+        }
+        let ok = fputs(text, file) >= 0
+        guard fclose(file) == 0, ok else { throw .output("\(flag) \(path): the write failed") }
+    }
+
+    static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {
+        let clamped = Swift.min(Swift.max(fraction, 0), 1)
+        let filled = Int(clamped * 30)
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let remaining = clamped > 0.001 ? seconds * (1 - clamped) / clamped : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+        printError(
+            "\u{1B}[1A\r[\(bar)] \(Int(clamped * 100))% · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s"
+        )
+    }
+
+    /// A summary for people: the figures in the instruments' units and quote currency.
+    static func summary(_ result: BacktestResult) -> String {
+        var lines = ["=== peregrine backtest ==="]
+        func row(_ name: String, _ value: String) {
+            lines.append(name.padding(toLength: 18, withPad: " ", startingAt: 0) + value)
+        }
+        let currency = result.currency ?? "(mixed currencies)"
+        row("events", "\(result.events)" + (result.warmUpEvents > 0 ? " (+\(result.warmUpEvents) before --from)" : ""))
+        row("strategies", result.strategies.joined(separator: "; "))
+        for instrument in result.instruments {
+            let definition = instrument.definition
+            row(
+                "instrument",
+                "\(definition.symbol): \(instrument.trades) fills, volume \(instrument.volume), position "
+                    + "\(instrument.position), realised \(instrument.realised), unrealised \(instrument.unrealised), "
+                    + "fees \(instrument.fees), net P&L \(instrument.netPnL) \(definition.quoteCurrency)")
+        }
+        row("net P&L", (result.netPnL?.description ?? "-") + " \(currency) on capital \(result.capital)")
+        row("return", "\(format(100 * (result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12), 4))%")
+        row("sharpe · sortino", "\(format(result.sharpe, 3)) · \(format(result.sortino, 3))")
+        row(
+            "max drawdown",
+            "\(format(result.maxDrawdown, 2)) \(currency) (\(format(result.maxDrawdownPercent, 3))%)")
+        row(
+            "orders",
+            "\(result.venue.newOrders) sent · fill ratio \(format(result.fillRatio * 100, 1))% · "
+                + "\(result.venue.aggressiveFills) taker, \(result.venue.passiveFills) maker fills · win rate "
+                + "\(format(result.winRate * 100, 1))% of \(result.closingFills) closing fills")
+        row(
+            "time",
+            "in market \(format(result.timeInMarket * 100, 1))% · mean time in queue "
+                + "\(format(result.meanTimeInQueueMilliseconds, 3)) ms")
+        row(
+            "speed",
+            "\(format(result.elapsedSeconds, 3)) s, "
+                + "\(format(Double(result.events) / Swift.max(result.elapsedSeconds, 1e-9) / 1e6, 2))M events/s")
+        return lines.joined(separator: "\n")
+    }
+
+    static func format(_ value: Double, _ decimals: Int) -> String {
+        guard value.isFinite else { return "-" }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return "\(rounded)"
+    }
+}
+
+extension String {
+    var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
+}
