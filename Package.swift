@@ -204,6 +204,12 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PeregrineBacktestTests",
+            dependencies: [
+                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineTestSupport",
+            ]
+        ),
+        .testTarget(
             name: "PeregrineFaultTests",
             dependencies: [
                 "PeregrineTestSupport", "PeregrineCore",
