@@ -206,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "PeregrineBacktestTests",
             dependencies: [
-                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineTestSupport",
+                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec",
+                "PeregrineTestSupport",
             ]
         ),
         .testTarget(

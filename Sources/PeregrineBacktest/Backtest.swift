@@ -46,6 +46,7 @@ public struct BacktestPlan: Sendable {
         var symbols: [String] = []
         var textFiles: [String: [(FeedFormat, String)]] = [:]
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
+        var convertedQuoteBooks = Set<String>()
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String])] = []
         for spec in settings.data {
             for path in spec.paths {
@@ -74,6 +75,7 @@ public struct BacktestPlan: Sendable {
                         }
                         convertedDefinitions[definition.symbol] = definition
                     }
+                    convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
                     pending.append((path, nil, nil, names))
                 }
             }
@@ -146,8 +148,17 @@ public struct BacktestPlan: Sendable {
         configuration.instrumentDefinitions = definitions
         configuration.strategies = settings.strategies
         configuration.risk = settings.risk
-        // The simulated venue always answers.
-        configuration.ackTimeoutMilliseconds = 0
+        // An instrument with quotes and no level data (trades aside): each quote is its
+        // one-level book.
+        configuration.quoteBooks = definitions.filter { definition in
+            if convertedDefinitions[definition.symbol] != nil, !convertedQuoteBooks.contains(definition.symbol) {
+                return false
+            }
+            let formats = (textFiles[definition.symbol] ?? []).map(\.0)
+            let levelData = formats.contains { $0 != .tardisQuotes && $0 != .truefxQuotes && $0 != .tardisTrades }
+            let quotes = formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
+            return !levelData && (quotes || convertedQuoteBooks.contains(definition.symbol))
+        }.map(\.id)
         do { try configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
         self.configuration = configuration
     }

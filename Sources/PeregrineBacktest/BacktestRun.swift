@@ -43,7 +43,11 @@ public enum Backtest {
             throw .usage("\(error)")
         }
         var venue: SimulatedVenue
-        do { venue = try SimulatedVenue(instruments: plan.instruments.count, queueModel: settings.queueModel) } catch {
+        do {
+            venue = try SimulatedVenue(
+                instruments: plan.instruments.count, queueModel: settings.queueModel,
+                quoteBooks: plan.configuration.quoteBooks)
+        } catch {
             throw .usage("\(error)")
         }
         let recorder = try BacktestRecorder(

@@ -23,8 +23,9 @@ import PeregrineModel
 ///  24  record count             u64
 ///  32  reserved                 28 bytes (0)
 ///  60  CRC-32C of bytes 0..<60  u32
-/// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0)
-///           and "source <format> <sha256> <path>" (the files it came from), then zero padding
+/// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0),
+///           "source <format> <sha256> <path>" (the files it came from) and "quote-book <symbol>"
+///           (an instrument with quotes-only data), then zero padding
 ///           to a multiple of 16 bytes
 /// records: the journal's 80-byte record (docs/journal.md): payload length (64), CRC-32C of
 ///          bytes 8..<80, the record's index, then the event's 64-byte wire encoding, with
@@ -44,14 +45,21 @@ public enum EventFileFormat {
 public struct EventFileMetadata: Equatable, Sendable {
     public var instruments: [InstrumentDefinition]
     public var sources: [(format: String, sha256: String, path: String)]
+    /// The symbols whose data is quotes only (their quotes are their one-level books).
+    public var quoteBooks: [String]
 
-    public init(instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)]) {
+    public init(
+        instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)],
+        quoteBooks: [String] = []
+    ) {
         self.instruments = instruments
         self.sources = sources
+        self.quoteBooks = quoteBooks
     }
 
     public static func == (lhs: EventFileMetadata, rhs: EventFileMetadata) -> Bool {
-        lhs.instruments == rhs.instruments && lhs.sources.map(\.path) == rhs.sources.map(\.path)
+        lhs.instruments == rhs.instruments && lhs.quoteBooks == rhs.quoteBooks
+            && lhs.sources.map(\.path) == rhs.sources.map(\.path)
             && lhs.sources.map(\.sha256) == rhs.sources.map(\.sha256)
             && lhs.sources.map(\.format) == rhs.sources.map(\.format)
     }
@@ -59,12 +67,14 @@ public struct EventFileMetadata: Equatable, Sendable {
     var text: String {
         var lines = instruments.map { "instrument \($0.settingsText)" }
         lines += sources.map { "source \($0.format) \($0.sha256) \($0.path)" }
+        lines += quoteBooks.map { "quote-book \($0)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
     init(text: String, path: String) throws(FeedError) {
         instruments = []
         sources = []
+        quoteBooks = []
         for (number, line) in text.split(separator: "\n").enumerated() {
             if line.hasPrefix("instrument ") {
                 do { instruments.append(try InstrumentDefinition(settingsText: String(line.dropFirst(11)))) } catch {
@@ -76,6 +86,8 @@ public struct EventFileMetadata: Equatable, Sendable {
                     throw FeedError(line: 0, "metadata line \(number + 1) is not a source: '\(line)'", file: path)
                 }
                 sources.append((words[0], words[1], words[2]))
+            } else if line.hasPrefix("quote-book ") {
+                quoteBooks.append(String(line.dropFirst(11)))
             } else if !line.allSatisfy({ $0 == "\0" }) {
                 throw FeedError(line: 0, "metadata line \(number + 1) is unknown: '\(line)'", file: path)
             }

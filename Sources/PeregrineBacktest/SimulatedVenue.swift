@@ -36,7 +36,7 @@ struct ConsumedLevel: Sendable {
 struct QuoteLevels: Sendable {
     var bid: BookLevel?
     var ask: BookLevel?
-    /// Whether quotes drive this instrument's book (it has no level data).
+    /// Whether quotes drive this instrument's book (quotes-only data).
     var active = false
 }
 
@@ -89,9 +89,14 @@ public struct SimulatedVenue: ~Copyable {
     public static let maxWalkLevels = 1_024
     static let maxTicks: Int64 = 1 << 62
 
-    public init(instruments: Int, queueModel: QueueModel) throws(BookError) {
+    /// A venue for instruments `0 ..< instruments`; those of `quoteBooks` have quotes-only
+    /// data (each quote is their one-level book; other instruments ignore quotes).
+    public init(instruments: Int, queueModel: QueueModel, quoteBooks: [InstrumentID] = []) throws(BookError) {
         books = try BookSet(count: Swift.max(instruments, 1))
         quotes = Array(repeating: QuoteLevels(), count: Swift.max(instruments, 1))
+        for instrument in quoteBooks where Int(instrument.rawValue) < quotes.count {
+            quotes[Int(instrument.rawValue)].active = true
+        }
         restingCount = Array(repeating: 0, count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
@@ -122,7 +127,6 @@ public struct SimulatedVenue: ~Copyable {
         case .levelUpdate(let update):
             let previous = restingCount[index] > 0 ? quantity(instrument, update.side, update.price.ticks) : 0
             _ = books.apply(update, to: instrument)
-            quotes[index].active = false
             if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
             if restingCount[index] > 0 {
                 requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
@@ -132,7 +136,7 @@ public struct SimulatedVenue: ~Copyable {
             books.clear(instrument)
             if !consumed.isEmpty { release(instrument) }
         case .quote(let quote):
-            guard !books.hasLevels(instrument) else { return }
+            guard quotes[index].active else { return }
             let old = quotes[index]
             quotes[index] = QuoteLevels(
                 bid: quote.bidPrice.ticks > 0 ? BookLevel(price: quote.bidPrice, quantity: quote.bidQuantity) : nil,
@@ -331,6 +335,11 @@ public struct SimulatedVenue: ~Copyable {
     mutating func remove(at index: Int) {
         restingCount[Int(resting[index].instrument.rawValue)] &-= 1
         resting.remove(at: index)
+    }
+
+    /// The lots estimated ahead of a resting order (nil when none rests with that id).
+    public func queueAhead(of orderID: OrderID) -> Double? {
+        index(of: orderID).map { resting[$0].ahead }
     }
 
     // MARK: Orders
@@ -605,13 +614,5 @@ public struct SimulatedVenue: ~Copyable {
         guard left > 0 else { return }
         rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
         resting[resting.count - 1].timeInForce = order.timeInForce
-    }
-}
-
-extension BookSet {
-    /// Whether the instrument's book holds any level.
-
-    func hasLevels(_ instrument: InstrumentID) -> Bool {
-        withBook(instrument) { $0.levelCount(.buy) > 0 || $0.levelCount(.sell) > 0 } ?? false
     }
 }

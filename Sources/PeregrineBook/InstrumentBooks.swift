@@ -18,10 +18,46 @@ public struct InstrumentBooks: ~Copyable {
     /// The books of the instruments traded here (none without a hosted venue).
     @usableFromInline var venue: MatchingEngine?
     @usableFromInline var _unknownInstrumentCommands = 0
+    /// Per market-data instrument: whether its book is its quotes (quotes-only data, a
+    /// one-level book; see `applyQuote`).
+    @usableFromInline let quoteBooks: [Bool]
 
-    public init(levels: consuming BookSet, venue: consuming MatchingEngine?) {
+    /// `quoteBooks` names the market-data instruments whose book is their quotes.
+    public init(levels: consuming BookSet, venue: consuming MatchingEngine?, quoteBooks: [InstrumentID] = []) {
+        var flags = Array(repeating: false, count: levels.count)
+        for instrument in quoteBooks where Int(instrument.rawValue) < flags.count {
+            flags[Int(instrument.rawValue)] = true
+        }
+        self.quoteBooks = flags
         self.levels = levels
         self.venue = venue
+    }
+
+    /// Whether `instrument`'s book is its quotes.
+    @inlinable
+    public func isQuoteBook(_ instrument: InstrumentID) -> Bool {
+        let index = Int(instrument.rawValue)
+        return index < quoteBooks.count && quoteBooks[index]
+    }
+
+    /// Makes a quote `instrument`'s one-level book: the previous best levels go, the quote's
+    /// bid and ask (a side with price 0, or size 0, is empty) take their place. For instruments
+    /// of `quoteBooks` only.
+    @inlinable
+    public mutating func applyQuote(_ quote: Quote, to instrument: InstrumentID) {
+        let top = levels.bestBidOffer(instrument)
+        if let bid = top?.bid, bid.price != quote.bidPrice {
+            levels.apply(LevelUpdate(side: .buy, price: bid.price, quantity: .zero), to: instrument)
+        }
+        if let ask = top?.ask, ask.price != quote.askPrice {
+            levels.apply(LevelUpdate(side: .sell, price: ask.price, quantity: .zero), to: instrument)
+        }
+        if quote.bidPrice.ticks > 0 {
+            levels.apply(LevelUpdate(side: .buy, price: quote.bidPrice, quantity: quote.bidQuantity), to: instrument)
+        }
+        if quote.askPrice.ticks > 0 {
+            levels.apply(LevelUpdate(side: .sell, price: quote.askPrice, quantity: quote.askQuantity), to: instrument)
+        }
     }
 
     /// Whether a hosted venue trades `instrument` (its book is an order book).

@@ -98,6 +98,10 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// Keep the strategies' open orders at the session's end (a restart that recovers them
     /// finds them working) instead of cancelling them.
     public var keepOrdersAtStop = false
+    /// Market-data instruments whose book is their quotes (quotes-only data: each quote is a
+    /// one-level book the strategies read). The backtest sets it; live runs leave it empty
+    /// (it is not part of the journal's logic settings).
+    public var quoteBooks: [InstrumentID] = []
     /// Pre-trade risk limits (`[[risk]]` tables), resolved against the strategies and
     /// instruments by `makeRiskLimits`; none: every check is off (the kill switch still works).
     public var risk: [RiskRule] = []

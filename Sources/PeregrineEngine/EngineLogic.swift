@@ -147,7 +147,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         ackTimeout = UInt64(configuration.ackTimeoutMilliseconds) &* 1_000_000
         venueNames = Dictionary(uniqueKeysWithValues: definitions.map { ($0.id, $0.venue) })
         books = .allocate(capacity: 1)
-        books.initialize(to: InstrumentBooks(levels: levels, venue: venue))
+        books.initialize(to: InstrumentBooks(levels: levels, venue: venue, quoteBooks: configuration.quoteBooks))
         trading = .allocate(capacity: 1)
         trading.initialize(
             to: TradingState(
@@ -253,6 +253,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             books.pointee.clear(instrument)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .quote(let quote):
+            if books.pointee.isQuoteBook(instrument) {
+                books.pointee.applyQuote(quote, to: instrument)
+                mark(instrument)
+                notifyQuoteBook(quote, instrument, event, sequence, outputs)
+                break
+            }
             if trading.pointee.needsMarks, quote.bidPrice.ticks > 0, quote.askPrice.ticks > 0 {
                 trading.pointee.updateMark(instrument, bid: quote.bidPrice, ask: quote.askPrice)
             }
@@ -354,6 +360,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             books.pointee.apply(update, to: event.instrument)
             mark(event.instrument)
         case .clearBook: books.pointee.clear(event.instrument)
+        case .quote(let quote) where books.pointee.isQuoteBook(event.instrument):
+            books.pointee.applyQuote(quote, to: event.instrument)
+            mark(event.instrument)
         case .quote(let quote):
             if trading.pointee.needsMarks, quote.bidPrice.ticks > 0, quote.askPrice.ticks > 0 {
                 trading.pointee.updateMark(event.instrument, bid: quote.bidPrice, ask: quote.askPrice)
@@ -450,6 +459,24 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         for index in subscribers {
             let slot = trading.pointee.subscriber(at: index)
             if strategies.pointee.wants(call, slot: slot) { callStrategy(call, slot: slot, event, sequence, outputs) }
+        }
+    }
+
+    /// A quote that is its instrument's book: `onQuote` for each strategy that wants quotes,
+    /// `onBook` for each that wants only books (one call each, in configuration order).
+    @inlinable
+    mutating func notifyQuoteBook<Outputs: OutputSink & ~Copyable>(
+        _ quote: Quote, _ instrument: InstrumentID, _ event: Event, _ sequence: Int64,
+        _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        let subscribers = trading.pointee.subscribers(of: instrument)
+        for index in subscribers {
+            let slot = trading.pointee.subscriber(at: index)
+            if strategies.pointee.wants(.quote(quote, instrument), slot: slot) {
+                callStrategy(.quote(quote, instrument), slot: slot, event, sequence, outputs)
+            } else if strategies.pointee.wants(.book(instrument), slot: slot) {
+                callStrategy(.book(instrument), slot: slot, event, sequence, outputs)
+            }
         }
     }
 

@@ -1,0 +1,243 @@
+import Foundation
+import PeregrineBacktest
+import PeregrineCodec
+import PeregrineModel
+import PeregrineStrategy
+import PeregrineTestSupport
+import Testing
+
+/// Whole backtests on scripted and recorded files: latency, determinism, converted files,
+/// gzip, the time window and bad data.
+@Suite struct BacktestRunTests {
+    static let quotes = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
+    static let trades = "tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv"
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-backtest-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Quotes 1 ms apart whose mid rises by 1 each row (ask = 101 + row, bid = 99 + row), so a
+    /// golden cross of 1 over 2 buys after the second row; `local` adds receive-time offsets (µs).
+    static func risingQuotes(in directory: URL, local: [Int] = []) throws -> String {
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for row in 0..<8 {
+            let time = 1_000 * (row + 1)
+            let received = time + (row < local.count ? local[row] : 0)
+            lines.append("test,TEST,\(time),\(received),5,\(101 + row),\(99 + row),5")
+        }
+        let path = directory.appendingPathComponent("rising.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func goldenCross(_ data: [String], configure: (inout BacktestSettings) -> Void = { _ in }) throws
+        -> BacktestResult
+    {
+        var settings = BacktestSettings()
+        settings.data = try data.map { try DataSpec($0) }
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        ]
+        configure(&settings)
+        return try Backtest.run(try BacktestPlan(settings))
+    }
+
+    static func turnover(_ result: BacktestResult) -> String { result.instruments[0].turnover.description }
+
+    @Test func anOrderSentAtTMeetsTheBookOfTPlusItsLatency() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.risingQuotes(in: directory)
+        // Decided after the row at 2 ms: without latency it takes that row's ask (102).
+        #expect(Self.turnover(try Self.goldenCross(["tardis-quotes:" + path])) == "102")
+        // 1.5 ms later it meets the row of 3 ms (ask 103); 2.5 ms later, the row of 4 ms.
+        let later = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.orderLatency = .constant(entry: 1_500_000, response: 0)
+        }
+        #expect(Self.turnover(later) == "103")
+        let evenLater = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.orderLatency = .constant(entry: 2_500_000, response: 0)
+        }
+        #expect(Self.turnover(evenLater) == "104")
+        // Exactly 1 ms later it arrives with the row of 3 ms: in-flight items go first, so it
+        // still meets the book of 2 ms.
+        let tied = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.orderLatency = .constant(entry: 1_000_000, response: 0)
+        }
+        #expect(Self.turnover(tied) == "102")
+        // With a response latency, the position is still 0 when the next rows arrive, but the
+        // order is open: one order only.
+        let slowReports = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.orderLatency = .constant(entry: 0, response: 3_000_000)
+        }
+        #expect(slowReports.venue.newOrders == 1)
+        #expect(Self.turnover(slowReports) == "102")
+    }
+
+    @Test func feedLatencyDelaysWhatTheStrategySeesButNotTheVenue() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The row of 2 ms is received at 3.1 ms: the order then meets the book of 3 ms.
+        let path = try Self.risingQuotes(in: directory, local: [0, 1_100, 1_100, 1_100, 1_100, 1_100, 1_100, 1_100])
+        let local = try Self.goldenCross(["tardis-quotes:" + path]) { $0.feedLatency = .local }
+        #expect(Self.turnover(local) == "103")
+        let constant = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.feedLatency = .constant(nanoseconds: 2_200_000)
+        }
+        #expect(Self.turnover(constant) == "104")
+    }
+
+    @Test func measuredLatencyIsInterpolated() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("latency.csv").path
+        try "timestamp,entry_us,response_us\n1000,1500,0\n3000,3500,0\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let table = try LatencyTable(path: file)
+        #expect(table.value(at: 2_000_000, column: \.entries) == 2_500_000)
+        #expect(table.value(at: 500_000, column: \.entries) == 1_500_000)
+        #expect(table.value(at: 9_000_000, column: \.entries) == 3_500_000)
+        // Sent at 2 ms with 2.5 ms of latency: the book of 4 ms.
+        let path = try Self.risingQuotes(in: directory)
+        let measured = try Self.goldenCross(["tardis-quotes:" + path]) { $0.orderLatency = .measured(table) }
+        #expect(Self.turnover(measured) == "104")
+        try "timestamp,entry_us,response_us\n1000,-5,0\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: FeedError.self) { try LatencyTable(path: file) }
+    }
+
+    /// The JSON without its `timing` object.
+    static func withoutTiming(_ json: String) -> String {
+        json.components(separatedBy: "\"timing\"").first ?? json
+    }
+
+    /// A market maker on the recorded quotes and trades (passive fills through the queue).
+    static func marketMaker(_ data: [String], directory: URL, name: String) throws -> (String, String, String) {
+        var settings = BacktestSettings()
+        settings.data = try data.map { try DataSpec($0) }
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
+        ]
+        settings.makerFeeBasisPoints = "-0.25"
+        settings.takerFeeBasisPoints = "4"
+        let fills = directory.appendingPathComponent("\(name)-fills.csv").path
+        let equity = directory.appendingPathComponent("\(name)-equity.csv").path
+        let result = try Backtest.run(
+            try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills, equityCSV: equity))
+        return (
+            result.json, try String(contentsOfFile: fills, encoding: .utf8),
+            try String(contentsOfFile: equity, encoding: .utf8)
+        )
+    }
+
+    @Test func twoRunsAreByteIdenticalOutsideTiming() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)]
+        let first = try Self.marketMaker(data, directory: directory, name: "first")
+        let second = try Self.marketMaker(data, directory: directory, name: "second")
+        #expect(Self.withoutTiming(first.0) == Self.withoutTiming(second.0))
+        #expect(first.1 == second.1)
+        #expect(first.2 == second.2)
+        // It traded, passively and aggressively, so the comparison means something.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(first.0.utf8)) as? [String: Any])
+        #expect((json["fills_passive"] as? Int ?? 0) > 0)
+        #expect(first.1.split(separator: "\n").count == (json["trades"] as? Int ?? 0) + 1)
+        #expect(first.2.split(separator: "\n").count == (json["equity_samples"] as? Int ?? 0) + 1)
+    }
+
+    @Test func aConvertedFileGivesTheSameResultsAsItsTextSources() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sources = ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)]
+        let converted = directory.appendingPathComponent("btc.pgev").path
+        let (events, instruments) = try DataConversion.convert(try sources.map { try DataSpec($0) }, output: converted)
+        #expect(events == 19_998)
+        #expect(instruments.map(\.symbol) == ["BTCUSDT"])
+        let text = try Self.marketMaker(sources, directory: directory, name: "text")
+        let binary = try Self.marketMaker(["events:" + converted], directory: directory, name: "binary")
+        // Everything but the inputs' provenance and the timing.
+        let strip = { (json: String) in
+            Self.withoutTiming(json).components(separatedBy: "\"provenance\"").first ?? json
+        }
+        #expect(strip(text.0) == strip(binary.0))
+        #expect(text.1 == binary.1)
+        #expect(text.2 == binary.2)
+        // A converted file of another format version is refused.
+        let handle = try #require(FileHandle(forUpdatingAtPath: converted))
+        try handle.seek(toOffset: 8)
+        handle.write(Data([2, 0]))
+        try handle.close()
+        #expect(throws: FeedError.self) { _ = try EventFileReader(path: converted) }
+    }
+
+    @Test func gzipInputsAreReadDirectly() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("quotes.csv")
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy.path)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-k", copy.path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)
+        let plain = try Self.goldenCross(["tardis-quotes:" + copy.path])
+        let compressed = try Self.goldenCross(["tardis-quotes:" + copy.path + ".gz"])
+        #expect(
+            Self.withoutTiming(plain.json).components(separatedBy: "\"provenance\"").first
+                == Self.withoutTiming(compressed.json).components(separatedBy: "\"provenance\"").first)
+        #expect(plain.trades > 0)
+    }
+
+    @Test func theTimeWindowWarmsUpBeforeFromAndStopsAtTo() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.risingQuotes(in: directory)
+        // Epoch + 3 ms to epoch + 6 ms: rows of 3, 4 and 5 ms.
+        let window = try Self.goldenCross(["tardis-quotes:" + path]) {
+            $0.from = 3_000_000
+            $0.to = 6_000_000
+        }
+        #expect(window.events == 3)
+        #expect(window.warmUpEvents == 2)
+        // The first decision needs two samples in the window: after the row of 4 ms, at its ask.
+        #expect(Self.turnover(window) == "104")
+    }
+
+    @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8).split(separator: "\n")
+            .map(String.init)
+        lines[499] = lines[499].replacingOccurrences(of: ",9", with: ",9x", options: [], range: nil)
+        let bad = directory.appendingPathComponent("bad.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json").path
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let result = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:" + bad, "--strategy", "golden-cross", "--param", "fast=2",
+            "--param", "slow=5", "--param", "quantity=0.001", "--tick-size", "0.01", "--lot-size", "0.001",
+            "--report-json", report, "--fills-csv", fills,
+        ])
+        #expect(result.status == 1)
+        #expect(result.error.contains("\(bad) line 500:"))
+        #expect(!FileManager.default.fileExists(atPath: report))
+        #expect(!FileManager.default.fileExists(atPath: fills))
+        // A usage error: exit 2, nothing started.
+        let usage = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:/nonexistent.csv", "--strategy", "golden-cross",
+        ])
+        #expect(usage.status == 2)
+        #expect(usage.error.contains("/nonexistent.csv"))
+        // The same file whole runs and writes its report.
+        let good = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:" + Fixtures.path(Self.quotes), "--strategy", "golden-cross",
+            "--param", "quantity=0.001", "--report-json", report,
+        ])
+        #expect(good.status == 0)
+        #expect(FileManager.default.fileExists(atPath: report))
+    }
+}

@@ -1,0 +1,185 @@
+import PeregrineBacktest
+import PeregrineBook
+import PeregrineModel
+import Testing
+
+/// The simulated venue on scripted books: queue position under each model, fills by what
+/// trades beyond the queue, trade-throughs, consumed liquidity.
+@Suite struct SimulatedVenueTests {
+    static let instrument = InstrumentID(0)
+    static let account = AccountID(7)
+
+    static func level(_ side: Side, _ price: Int64, _ lots: Int64) -> Event {
+        Event(
+            timestamp: 0, instrument: instrument,
+            payload: .levelUpdate(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots))))
+    }
+
+    static func trade(_ price: Int64, _ lots: Int64, aggressor: Side) -> Event {
+        Event(
+            timestamp: 0, instrument: instrument,
+            payload: .trade(
+                Trade(price: Price(ticks: price), quantity: Quantity(lots: lots), aggressor: aggressor, tradeID: 1)))
+    }
+
+    static func buy(_ id: UInt64, _ price: Int64, _ lots: Int64) -> OrderCommand {
+        .limit(
+            OrderID(id), account: account, .buy, price: Price(ticks: price), quantity: Quantity(lots: lots),
+            timeInForce: .goodTillCancel)
+    }
+
+    /// A venue with bids 100 × `ahead` and asks 101 × 50, and a resting buy of `lots` at 100.
+    static func venue(model: QueueModel, ahead: Int64, lots: Int64 = 2, reports: inout ExecutionReportCollector)
+        throws -> SimulatedVenue
+    {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: model)
+        venue.apply(level(.buy, 100, ahead), time: 1, sink: &reports)
+        venue.apply(level(.sell, 101, 50), time: 1, sink: &reports)
+        venue.process(buy(1, 100, lots), instrument: instrument, time: 2, sink: &reports)
+        #expect(reports.reports.map(\.kind) == [.accepted])
+        #expect(venue.queueAhead(of: OrderID(1)) == Double(ahead))
+        return venue
+    }
+
+    static func fills(_ reports: ExecutionReportCollector) -> [Int64] {
+        reports.reports.filter(\.isFill).map(\.quantity.lots)
+    }
+
+    @Test func anOrderBehindFiveLotsFillsOnlyAfterFiveLotsTrade() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: .riskAverse, ahead: 5, reports: &reports)
+        venue.apply(Self.trade(100, 3, aggressor: .sell), time: 3, sink: &reports)
+        #expect(Self.fills(reports) == [])
+        #expect(venue.queueAhead(of: OrderID(1)) == 2)
+        // A buy-initiated trade at the bid's price did not hit the bids.
+        venue.apply(Self.trade(100, 4, aggressor: .buy), time: 3, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 2)
+        venue.apply(Self.trade(100, 2, aggressor: .sell), time: 4, sink: &reports)
+        #expect(Self.fills(reports) == [])
+        #expect(venue.queueAhead(of: OrderID(1)) == 0)
+        venue.apply(Self.trade(100, 1, aggressor: .sell), time: 5, sink: &reports)
+        #expect(Self.fills(reports) == [1])
+        venue.apply(Self.trade(100, 3, aggressor: .sell), time: 6, sink: &reports)
+        #expect(Self.fills(reports) == [1, 1])
+        #expect(reports.reports.last?.kind == .filled)
+        #expect(reports.reports.last?.isAggressor == false)
+        #expect(reports.reports.last?.price == Price(ticks: 100))
+        #expect(venue.queueAhead(of: OrderID(1)) == nil)
+    }
+
+    @Test func sizeDecreasesDoNotAdvanceItUnderRiskAverse() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: .riskAverse, ahead: 5, reports: &reports)
+        // 5 more lots join behind it, then 3 leave: under risk-averse they left from behind.
+        venue.apply(Self.level(.buy, 100, 10), time: 3, sink: &reports)
+        venue.apply(Self.level(.buy, 100, 7), time: 4, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 5)
+        venue.apply(Self.trade(100, 4, aggressor: .sell), time: 5, sink: &reports)
+        #expect(Self.fills(reports) == [])
+        venue.apply(Self.trade(100, 2, aggressor: .sell), time: 6, sink: &reports)
+        #expect(Self.fills(reports) == [1])
+        // The displayed size falling below what is ahead caps it.
+        var cappedReports = ExecutionReportCollector()
+        var capped = try Self.venue(model: .riskAverse, ahead: 5, reports: &cappedReports)
+        capped.apply(Self.level(.buy, 100, 3), time: 3, sink: &cappedReports)
+        #expect(capped.queueAhead(of: OrderID(1)) == 3)
+    }
+
+    /// front 2, back 8 (10 displayed), then a decrease of 4 to 6.
+    static func advanced(_ model: QueueModel) throws -> Double? {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: model, ahead: 2, reports: &reports)
+        venue.apply(Self.level(.buy, 100, 10), time: 3, sink: &reports)
+        venue.apply(Self.level(.buy, 100, 6), time: 4, sink: &reports)
+        return venue.queueAhead(of: OrderID(1))
+    }
+
+    @Test func powerAndLogModelsGiveTheirDocumentedAdvance() throws {
+        // p = f(back) ÷ (f(back) + f(front)); ahead = front − (1 − p) × decrease + min(back − p × decrease, 0).
+        let power = 64.0 / (64.0 + 4.0)
+        #expect(try Self.advanced(.power(exponent: 2)) == 2 - (1 - power) * 4)
+        // log: ln(1 + 8) ÷ (ln(1 + 8) + ln(1 + 2)) = 2/3 exactly in theory; the same doubles here.
+        let log = log1p(8.0) / (log1p(8.0) + log1p(2.0))
+        #expect(try Self.advanced(.log) == 2 - (1 - log) * 4)
+        #expect(abs((try Self.advanced(.log) ?? 0) - 2.0 / 3.0) < 1e-12)
+        #expect(try Self.advanced(.riskAverse) == 2)
+        // A decrease larger than what is behind takes the rest from ahead.
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: .power(exponent: 1), ahead: 2, reports: &reports)
+        venue.apply(Self.level(.buy, 100, 4), time: 3, sink: &reports)
+        venue.apply(Self.level(.buy, 100, 1), time: 4, sink: &reports)
+        // front 2, back 2, decrease 3: p = 0.5 → 2 − 1.5 + min(2 − 1.5, 0) = 0.5, capped at 1.
+        #expect(venue.queueAhead(of: OrderID(1)) == 0.5)
+    }
+
+    @Test func tradesAtThePriceAreNotCountedTwiceByTheProbabilityModels() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: .power(exponent: 2), ahead: 2, reports: &reports)
+        venue.apply(Self.level(.buy, 100, 10), time: 3, sink: &reports)
+        venue.apply(Self.trade(100, 1, aggressor: .sell), time: 4, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 1)
+        // The book then shows the traded lot gone: no further advance for it.
+        venue.apply(Self.level(.buy, 100, 9), time: 5, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 1)
+    }
+
+    @Test func aTradeThroughOrTheAskMovingThroughFillsEntirely() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &reports)
+        venue.apply(Self.trade(99, 1, aggressor: .sell), time: 3, sink: &reports)
+        #expect(Self.fills(reports) == [3])
+        var movedReports = ExecutionReportCollector()
+        var moved = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &movedReports)
+        moved.apply(Self.level(.sell, 100, 0), time: 3, sink: &movedReports)
+        #expect(Self.fills(movedReports) == [])
+        moved.apply(Self.level(.sell, 99, 4), time: 3, sink: &movedReports)
+        #expect(Self.fills(movedReports) == [3])
+        #expect(movedReports.reports.last?.price == Price(ticks: 100))
+    }
+
+    @Test func takenLiquidityIsNotFilledTwiceUntilTheLevelChanges() throws {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        venue.apply(Self.level(.sell, 101, 3), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 102, 5), time: 1, sink: &reports)
+        let market = { (id: UInt64, lots: Int64) in
+            OrderCommand.market(OrderID(id), account: Self.account, .buy, quantity: Quantity(lots: lots))
+        }
+        venue.process(market(1, 4), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[101, 3], [102, 1]])
+        reports.reports.removeAll()
+        venue.process(market(2, 6), instrument: Self.instrument, time: 2, sink: &reports)
+        // 101 is used up, 4 left at 102; the rest is cancelled.
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[102, 4]])
+        #expect(reports.reports.last?.kind == .cancelled)
+        #expect(reports.reports.last?.reason == .unfilledRemainder)
+        #expect(reports.reports.last?.quantity.lots == 2)
+        reports.reports.removeAll()
+        // The feed restates 101: it is available again.
+        venue.apply(Self.level(.sell, 101, 3), time: 3, sink: &reports)
+        venue.process(market(3, 1), instrument: Self.instrument, time: 3, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[101, 1]])
+    }
+
+    @Test func validatesLikeTheLiveVenue() throws {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        venue.apply(Self.level(.sell, 101, 3), time: 1, sink: &reports)
+        venue.process(Self.buy(1, 100, 0), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.buy(2, 0, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        let postOnly = OrderCommand.limit(
+            OrderID(3), account: Self.account, .buy, price: Price(ticks: 101), quantity: Quantity(lots: 1),
+            timeInForce: .postOnly)
+        venue.process(postOnly, instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(.cancel(OrderID(9), account: Self.account), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.buy(4, 99, 1), instrument: InstrumentID(5), time: 2, sink: &reports)
+        #expect(
+            reports.reports.map(\.reason) == [
+                .invalidQuantity, .priceOutOfRange, .postOnlyWouldTake, .unknownOrderID, .unknownInstrument,
+            ])
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
