@@ -20,11 +20,13 @@ deps:
 			$(SYSTEM_LIBS); }
 
 # The operations tests drive real tools: curl, promtool and prometheus (Debian `prometheus`),
-# and kubernetes-validate (PyPI, in a virtual environment under .build).
+# and kubernetes-validate (PyPI, in a virtual environment under .build); the backtest's HTML
+# report is rendered by headless Chromium (Debian `chromium`), gzip inputs made with gzip.
 test-deps: deps
-	@command -v curl >/dev/null && command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	@command -v curl >/dev/null && command -v promtool >/dev/null && command -v prometheus >/dev/null \
+		&& command -v chromium >/dev/null && command -v gzip >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			curl prometheus ca-certificates; }
+			curl prometheus ca-certificates chromium fonts-dejavu-core gzip; }
 	@test -x $(TOOLS_VENV)/bin/kubernetes-validate || { \
 		{ command -v python3 >/dev/null && python3 -m venv $(TOOLS_VENV); } || { \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

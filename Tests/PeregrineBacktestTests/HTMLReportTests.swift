@@ -1,0 +1,102 @@
+import Foundation
+import PeregrineBacktest
+import PeregrineStrategy
+import PeregrineTestSupport
+import Testing
+
+/// The HTML report rendered by headless Chromium (Debian `chromium`; `make test` installs it):
+/// no console errors, and every plot area has drawn data in it.
+@Suite struct HTMLReportTests {
+    static var repository: URL { Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent() }
+
+    static func chromium() throws -> String {
+        for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        throw ReportTestError.missing(
+            "headless Chromium is not installed: run `make test`, which installs Debian chromium")
+    }
+
+    enum ReportTestError: Error { case missing(String) }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    @Test func everyPlotHasDrawnContentAndTheConsoleIsClean() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-html-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = BacktestSettings()
+        settings.data = [
+            try DataSpec("tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")),
+            try DataSpec("tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")),
+        ]
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
+        ]
+        let result = try Backtest.run(try BacktestPlan(settings))
+        let html = BacktestHTMLReport.render(result)
+        #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(!html.contains("https://"))
+        #expect(!html.contains("<script"))
+        let page = directory.appendingPathComponent("report.html")
+        try html.write(to: page, atomically: true, encoding: .utf8)
+        let titles = BacktestHTMLReport.plotTitles(result)
+        let height = BacktestHTMLReport.headerHeight + titles.count * BacktestHTMLReport.rowHeight + 100
+        let png = directory.appendingPathComponent("report.png").path
+        let (status, _, log) = try Self.run(
+            try Self.chromium(),
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
+                "--v=0", "--window-size=\(BacktestHTMLReport.width),\(height)", "--screenshot=\(png)",
+                page.absoluteString,
+            ])
+        #expect(status == 0)
+        let consoleLines = log.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
+        #expect(consoleLines.isEmpty, "console: \(consoleLines)")
+        #expect(FileManager.default.fileExists(atPath: png))
+        // Each plot area, inside its axes (1 pixel in from the frame).
+        let margins = BacktestHTMLReport.margins
+        var regions: [String] = []
+        for index in titles.indices {
+            let top =
+                BacktestHTMLReport.headerHeight + index * BacktestHTMLReport.rowHeight + BacktestHTMLReport.titleHeight
+            let plotBottom = BacktestHTMLReport.rowHeight - BacktestHTMLReport.titleHeight - margins.bottom
+            regions.append(
+                "\(margins.left + 1),\(top + margins.top + 1),\(BacktestHTMLReport.width - margins.right - 1),"
+                    + "\(top + plotBottom - 1)")
+        }
+        let script = Self.repository.appendingPathComponent("scripts/png-regions.py").path
+        let (checked, output, problems) = try Self.run("/usr/bin/env", ["python3", script, png] + regions)
+        #expect(checked == 0, "\(problems)")
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == titles.count)
+        for (title, line) in zip(titles, lines) {
+            let fields = Dictionary(
+                uniqueKeysWithValues: line.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
+                    let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                    return parts.count == 2 ? (parts[0], parts[1]) : nil
+                })
+            // Drawn data: coloured pixels, not only the greys of the frame, grid and labels.
+            #expect((Int(fields["saturated"] ?? "") ?? 0) >= 200, "\(title): \(line)")
+            #expect((Int(fields["colours"] ?? "") ?? 0) >= 3, "\(title): \(line)")
+        }
+    }
+}
