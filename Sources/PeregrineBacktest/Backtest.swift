@@ -272,7 +272,7 @@ public struct BacktestOutputFiles: Sendable {
 
 /// Ties between the backtest's queues go to what was queued first.
 final class QueueClock {
-    var next: UInt64 = 0
+    @exclusivity(unchecked) var next: UInt64 = 0
     func take() -> UInt64 {
         next &+= 1
         return next

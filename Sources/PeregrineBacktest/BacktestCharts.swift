@@ -64,13 +64,13 @@ struct DownSampledSeries {
 /// The plotted series of a backtest: each instrument's bid, ask and fills, position; equity and
 /// drawdown. Bounded memory (see `DownSampledSeries`).
 final class BacktestCharts {
-    var bids: [DownSampledSeries]
-    var asks: [DownSampledSeries]
-    var buys: [DownSampledSeries]
-    var sells: [DownSampledSeries]
-    var positions: [DownSampledSeries]
-    var equity = DownSampledSeries()
-    var drawdown = DownSampledSeries()
+    @exclusivity(unchecked) var bids: [DownSampledSeries]
+    @exclusivity(unchecked) var asks: [DownSampledSeries]
+    @exclusivity(unchecked) var buys: [DownSampledSeries]
+    @exclusivity(unchecked) var sells: [DownSampledSeries]
+    @exclusivity(unchecked) var positions: [DownSampledSeries]
+    @exclusivity(unchecked) var equity = DownSampledSeries()
+    @exclusivity(unchecked) var drawdown = DownSampledSeries()
 
     init(instruments: Int) {
         bids = Array(repeating: DownSampledSeries(), count: instruments)

@@ -37,19 +37,19 @@ final class BacktestRecorder {
     let instruments: [InstrumentDefinition]
     let capital: ExactAmount
     let interval: UInt64
-    var tallies: [InstrumentTally]
-    var wins = 0
-    var closingFills = 0
+    @exclusivity(unchecked) var tallies: [InstrumentTally]
+    @exclusivity(unchecked) var wins = 0
+    @exclusivity(unchecked) var closingFills = 0
     /// Lots sent in new orders that reached the venue, per instrument.
-    var sentLots: [Int128]
-    var equity: [Double] = []
-    var nextSample: UInt64?
-    var firstTime: UInt64?
-    var lastTime: UInt64 = 0
-    var timeInMarket: UInt64 = 0
-    var peak = -Double.infinity
-    var maxDrawdown = 0.0
-    var maxDrawdownPercent = 0.0
+    @exclusivity(unchecked) var sentLots: [Int128]
+    @exclusivity(unchecked) var equity: [Double] = []
+    @exclusivity(unchecked) var nextSample: UInt64?
+    @exclusivity(unchecked) var firstTime: UInt64?
+    @exclusivity(unchecked) var lastTime: UInt64 = 0
+    @exclusivity(unchecked) var timeInMarket: UInt64 = 0
+    @exclusivity(unchecked) var peak = -Double.infinity
+    @exclusivity(unchecked) var maxDrawdown = 0.0
+    @exclusivity(unchecked) var maxDrawdownPercent = 0.0
     let fills: UnsafeMutablePointer<FILE>?
     let equityFile: UnsafeMutablePointer<FILE>?
     let charts: BacktestCharts
@@ -64,6 +64,7 @@ final class BacktestRecorder {
         self.interval = interval
         tallies = Array(repeating: InstrumentTally(), count: instruments.count)
         sentLots = Array(repeating: 0, count: instruments.count)
+        lastTop = Array(repeating: (0, 0), count: instruments.count)
         charts = BacktestCharts(instruments: instruments.count)
         fills = try Self.open(fillsPath, name: "--fills-csv")
         equityFile = try Self.open(equityPath, name: "--equity-csv")
@@ -119,12 +120,34 @@ final class BacktestRecorder {
         }
     }
 
-    /// The venue's book of `instrument` after an event: its mid, when two-sided.
+    /// The venue's book of `instrument` after an event: its mid, when two-sided (plotted when
+    /// the touch moved).
     func mark(_ index: Int, _ top: BestBidOffer) {
-        guard let bid = top.bid, let ask = top.ask else { return }
+        guard let bid = top.bid, let ask = top.ask else {
+            // One-sided: any update may make it two-sided again.
+            lastTop[index] = (0, 0)
+            return
+        }
+        let prices = (bid.price.ticks, ask.price.ticks)
+        guard prices != lastTop[index] else { return }
+        lastTop[index] = prices
         tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
         charts.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
     }
+
+    /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
+    /// the book cannot), a quote, a cleared book.
+    func mayMoveTop(_ index: Int, _ event: Event) -> Bool {
+        guard case .levelUpdate(let update) = event.payload else {
+            if case .trade = event.payload { return false }
+            return true
+        }
+        let (bid, ask) = lastTop[index]
+        return update.side == .buy ? update.price.ticks >= bid : (ask == 0 || update.price.ticks <= ask)
+    }
+
+    /// The touch last plotted per instrument.
+    @exclusivity(unchecked) var lastTop: [(Int64, Int64)]
 
     /// The equity now, exact: capital + Σ (cash + position × mid − fees).
     var exactEquity: ExactAmount {

@@ -26,7 +26,9 @@ extension Backtest {
 /// way back (after the response latency). The earliest item goes first; at equal times,
 /// whatever is already in flight goes before the next recorded event, in the order it was
 /// queued (so without latency an order meets the book of the event that caused it, before the
-/// next one applies). A strategy timer due before the next item fires at its deadline. At the
+/// next one applies). The book changes of one message (consecutive level updates and clear-book
+/// events of one instrument with the same exchange and receive times) reach the strategies as
+/// one: the books take every change, the strategies are called after the last. A strategy timer due before the next item fires at its deadline. At the
 /// end the session ends as in live runs: strategies stop and their open orders are cancelled.
 public enum Backtest {
     public static func run<Custom: Strategy>(
@@ -61,7 +63,7 @@ public enum Backtest {
         var outputs = BacktestOutputs(
             latency: settings.orderLatency, clock: clock, recorder: recorder, names: names)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
-        var deliveries = TimedQueue<Event>()
+        var deliveries = TimedQueue<(event: Event, notify: Bool)>()
         var sequence: Int64 = 0
         var events = 0
         var warmUp = 0
@@ -70,23 +72,30 @@ public enum Backtest {
         var pending = data.next()
         var sessionEnded = false
 
-        func deliver(_ event: Event, at time: UInt64) {
+        func deliver(_ event: Event, at time: UInt64, notify: Bool = true) {
             var event = event
             event.timestamp = time
             outputs.now = time
             logicTime = time
-            logic.handle(event, sequence: sequence, outputs: &outputs)
+            if notify {
+                logic.handle(event, sequence: sequence, outputs: &outputs)
+            } else {
+                logic.warmUp(event)
+            }
             sequence &+= 1
         }
 
         while true {
             // The earliest item in flight.
             var inFlight: (time: UInt64, order: UInt64, queue: Int)? = nil
-            for (queue, head) in [deliveries.first, outputs.orders.first, reports.queue.first].enumerated() {
-                guard let head else { continue }
-                if let best = inFlight, (best.time, best.order) <= (head.time, head.order) { continue }
+            func consider(_ head: (time: UInt64, order: UInt64)?, _ queue: Int) {
+                guard let head else { return }
+                if let best = inFlight, (best.time, best.order) <= (head.time, head.order) { return }
                 inFlight = (head.time, head.order, queue)
             }
+            consider(deliveries.first, 0)
+            consider(outputs.orders.first, 1)
+            consider(reports.queue.first, 2)
             var next = pending
             if let candidate = next, let to = settings.to, candidate.time >= to { next = nil }
             let nextTime =
@@ -105,7 +114,9 @@ public enum Backtest {
                 lastTime = Swift.max(lastTime, item.time)
                 switch item.queue {
                 case 0:
-                    if let entry = deliveries.pop() { deliver(entry.element, at: entry.time) }
+                    if let entry = deliveries.pop() {
+                        deliver(entry.element.event, at: entry.time, notify: entry.element.notify)
+                    }
                 case 1:
                     if let entry = outputs.orders.pop() {
                         recorder.sent(entry.element.command, instrument: entry.element.instrument)
@@ -142,7 +153,9 @@ public enum Backtest {
                 reports.sentAt = time
                 venue.apply(event, time: time, sink: &reports)
                 let index = Int(event.instrument.rawValue)
-                if index < plan.instruments.count { recorder.mark(index, venue.bestBidOffer(event.instrument)) }
+                if index < plan.instruments.count, recorder.mayMoveTop(index, event) {
+                    recorder.mark(index, venue.bestBidOffer(event.instrument))
+                }
                 events &+= 1
                 if events & 0xFFFF == 0, let progress { progress(data.progress) }
                 var delivery = time
@@ -151,10 +164,13 @@ public enum Backtest {
                 case .local: delivery = Swift.max(event.timestamp, time)
                 case .constant(let nanoseconds): delivery = time &+ nanoseconds
                 }
+                // The book changes of one message (one instrument, the same times) reach the
+                // strategies as one: they see the book after its last change, never mid-message.
+                let notify = !Self.continuesMessage(event, pending?.event)
                 if delivery == time, deliveries.isEmpty {
-                    deliver(event, at: time)
+                    deliver(event, at: time, notify: notify)
                 } else {
-                    deliveries.push(event, at: delivery, order: clock.take())
+                    deliveries.push((event, notify), at: delivery, order: clock.take())
                 }
                 continue
             }
@@ -181,6 +197,20 @@ public enum Backtest {
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
             realised: realised(logic, plan), elapsedSeconds: seconds, custom: Custom.self)
+    }
+
+    /// Whether `next` is a further book change of the message `event` belongs to: both level
+    /// updates or clear-book events of one instrument with the same exchange and receive times.
+    static func continuesMessage(_ event: Event, _ next: Event?) -> Bool {
+        guard let next, next.instrument == event.instrument, next.exchangeTimestamp == event.exchangeTimestamp,
+            next.timestamp == event.timestamp
+        else { return false }
+        switch (event.payload, next.payload) {
+        case (.levelUpdate, .levelUpdate), (.levelUpdate, .clearBook), (.clearBook, .levelUpdate),
+            (.clearBook, .clearBook):
+            return true
+        default: return false
+        }
     }
 
     /// Each instrument's realised P&L over every strategy (money units).

@@ -66,14 +66,14 @@ final class DataFileStream {
     var replay: FeedReplay?
     var converted: EventFileReader?
     /// The current row's events and the next one to hand out.
-    var payloads: [EventPayload] = []
-    var next = 0
-    var exchangeTime: UInt64 = 0
-    var localTime: UInt64 = 0
-    var time: UInt64 = 0
+    @exclusivity(unchecked) var payloads: [EventPayload] = []
+    @exclusivity(unchecked) var next = 0
+    @exclusivity(unchecked) var exchangeTime: UInt64 = 0
+    @exclusivity(unchecked) var localTime: UInt64 = 0
+    @exclusivity(unchecked) var time: UInt64 = 0
     /// Instrument ids of a converted file, mapped to the backtest's.
     let instrumentMap: [InstrumentID]
-    var finished = false
+    @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     var skippedQuotes = 0
 
@@ -101,9 +101,9 @@ final class DataFileStream {
 
     /// Loads the next row that has events; false at the end of the file.
     func advance() throws(FeedError) -> Bool {
+        if converted != nil { return try advanceConverted() }
         payloads.removeAll(keepingCapacity: true)
         next = 0
-        if converted != nil { return try advanceConverted() }
         while !finished {
             guard var decoder = replay.take() else { return false }
             let changes: [EventPayload]?
@@ -138,6 +138,9 @@ final class DataFileStream {
         return false
     }
 
+    /// The current event of a converted file (one event per record: no payload array).
+    @exclusivity(unchecked) var convertedEvent: Event?
+
     func advanceConverted() throws(FeedError) -> Bool {
         guard !finished, var reader = converted.take() else { return false }
         let event: Event?
@@ -152,29 +155,29 @@ final class DataFileStream {
             finished = true
             return false
         }
-        payloads.append(event.payload)
-        exchangeTime = event.exchangeTimestamp
-        localTime = event.timestamp
-        time = Swift.max(time, event.exchangeTimestamp)
+        var mapped = event
         let raw = Int(event.instrument.rawValue)
-        convertedInstrument = raw < instrumentMap.count ? instrumentMap[raw] : event.instrument
+        mapped.instrument = raw < instrumentMap.count ? instrumentMap[raw] : event.instrument
+        convertedEvent = mapped
+        time = Swift.max(time, event.exchangeTimestamp)
         return true
     }
 
-    var convertedInstrument = InstrumentID(0)
-
     /// The next event of the current row.
     func take() -> MarketDataEvent {
+        if let event = convertedEvent {
+            convertedEvent = nil
+            return MarketDataEvent(event: event, time: time)
+        }
         let payload = payloads[next]
         next += 1
         return MarketDataEvent(
             event: Event(
-                timestamp: localTime, exchangeTimestamp: exchangeTime,
-                instrument: converted != nil ? convertedInstrument : instrument, payload: payload),
+                timestamp: localTime, exchangeTimestamp: exchangeTime, instrument: instrument, payload: payload),
             time: time)
     }
 
-    var hasEvent: Bool { next < payloads.count }
+    var hasEvent: Bool { convertedEvent != nil || next < payloads.count }
 }
 
 /// Every input file merged into one stream by exchange time; ties go to the file given first,
@@ -184,27 +187,40 @@ public final class MarketDataStream {
     let streams: [DataFileStream]
     /// A bad row stops the stream: this names the file, line and value.
     public private(set) var failure: FeedError?
+    /// The only stream, when there is one (no merge needed).
+    let single: DataFileStream?
 
     init(streams: [DataFileStream]) throws(FeedError) {
+        single = streams.count == 1 ? streams[0] : nil
         self.streams = streams
         for stream in streams { _ = try stream.advance() }
     }
 
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
     func next() -> MarketDataEvent? {
+        if let single { return nextOf(single) }
         var best: DataFileStream? = nil
         for stream in streams where stream.hasEvent {
             if let chosen = best, chosen.time <= stream.time { continue }
             best = stream
         }
         guard let best else { return nil }
+        return nextOf(best)
+    }
+
+    /// The next event of `best`, loading its next row when this one is done.
+    func nextOf(_ best: DataFileStream) -> MarketDataEvent? {
+        guard best.hasEvent else { return nil }
         let event = best.take()
         if !best.hasEvent {
             do throws(FeedError) {
                 _ = try best.advance()
             } catch {
                 failure = FeedError(line: error.line, error.message, file: error.file ?? best.path)
-                for stream in streams { stream.payloads.removeAll() }
+                for stream in streams {
+                    stream.payloads.removeAll()
+                    stream.convertedEvent = nil
+                }
             }
         }
         return event

@@ -51,7 +51,6 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The share of a decrease assumed to come from behind the order.
-
     func probabilityBehind(front: Double, back: Double) -> Double {
         let weightBack: Double
         let weightFront: Double
@@ -72,7 +71,6 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
     /// The quantity ahead after the displayed size at the order's price went from `previous`
     /// to `new` lots, with `traded` lots traded at the price since the last change (already
     /// taken off `front`).
-
     public func ahead(front: Double, previous: Double, new: Double, traded: Double) -> Double {
         let decrease = previous - new - traded
         guard case .riskAverse = self else {

@@ -3,7 +3,6 @@ import PeregrineModel
 
 /// One of the strategies' orders resting at the simulated venue, with its estimated place in
 /// the queue at its price.
-
 struct RestingOrder: Sendable {
     var orderID: OrderID
     var account: AccountID
@@ -23,7 +22,6 @@ struct RestingOrder: Sendable {
 }
 
 /// Liquidity the strategies took at a level, not available again until the feed changes it.
-
 struct ConsumedLevel: Sendable {
     var instrument: InstrumentID
     var side: Side
@@ -32,7 +30,6 @@ struct ConsumedLevel: Sendable {
 }
 
 /// The best bid and offer of a quotes-only instrument: its one-level book.
-
 struct QuoteLevels: Sendable {
     var bid: BookLevel?
     var ask: BookLevel?
@@ -118,20 +115,25 @@ public struct SimulatedVenue: ~Copyable {
 
     /// Applies a recorded event at venue time `time`: the book changes, queues move, and
     /// resting orders the market reached fill (their reports go to `sink`).
-
     public mutating func apply<Sink: ExecutionReportSink & ~Copyable>(_ event: Event, time: UInt64, sink: inout Sink) {
         let instrument = event.instrument
         let index = Int(instrument.rawValue)
         guard index < quotes.count else { return }
         switch event.payload {
         case .levelUpdate(let update):
-            let previous = restingCount[index] > 0 ? quantity(instrument, update.side, update.price.ticks) : 0
+            guard restingCount[index] > 0 else {
+                _ = books.apply(update, to: instrument)
+                if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
+                return
+            }
+            let (queued, through) = affected(instrument, update)
+            let previous = queued ? quantity(instrument, update.side, update.price.ticks) : 0
             _ = books.apply(update, to: instrument)
             if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
-            if restingCount[index] > 0 {
+            if queued {
                 requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
-                fillThrough(instrument, time: time, sink: &sink)
             }
+            if through { fillThrough(instrument, time: time, sink: &sink) }
         case .clearBook:
             books.clear(instrument)
             if !consumed.isEmpty { release(instrument) }
@@ -154,7 +156,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// The displayed quantity at a level now.
-
     func quantity(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
         let index = Int(instrument.rawValue)
         if quotes[index].active {
@@ -165,7 +166,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Forgets what was taken at one level (or every level of the instrument).
-
     mutating func release(_ instrument: InstrumentID, side: Side? = nil, price: Int64 = 0) {
         var index = 0
         while index < consumed.count {
@@ -180,7 +180,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Lots already taken at a level since the feed last changed it.
-
     func consumedLots(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
         for entry in consumed where entry.instrument == instrument && entry.side == side && entry.price == price {
             return entry.lots
@@ -200,7 +199,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// The displayed size at a resting order's level changed from `previous` to `new` lots.
-
     mutating func requeue(_ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64) {
         for index in resting.indices
         where resting[index].instrument == instrument && resting[index].side == side && resting[index].price == price {
@@ -213,7 +211,6 @@ public struct SimulatedVenue: ~Copyable {
 
     /// A new quote: the level at each resting order's price, where the quote shows it (its
     /// price is the best, or better than the best: nothing displayed there).
-
     mutating func requeueAtQuote(_ instrument: InstrumentID, old: QuoteLevels) {
         let new = quotes[Int(instrument.rawValue)]
         for index in resting.indices where resting[index].instrument == instrument {
@@ -232,7 +229,6 @@ public struct SimulatedVenue: ~Copyable {
     /// What a one-level book displays at `price` on `side`: the level's size at its price, 0
     /// when the price is better than the best (or no level), nil when the level is hidden
     /// behind a better best.
-
     static func displayed(_ level: BookLevel?, at price: Int64, side: Side) -> Int64? {
         guard let level else { return 0 }
         if level.price.ticks == price { return level.quantity.lots }
@@ -240,9 +236,25 @@ public struct SimulatedVenue: ~Copyable {
         return better ? 0 : nil
     }
 
+    /// What a level update means for the resting orders: whether one rests at its level (its
+    /// queue moves), and whether it could have moved the other side's best through one (a level
+    /// added or changed beyond one's price; removing a level never does).
+    func affected(_ instrument: InstrumentID, _ update: LevelUpdate) -> (queued: Bool, through: Bool) {
+        var queued = false
+        var through = false
+        let price = update.price.ticks
+        for order in resting where order.instrument == instrument {
+            if order.side == update.side {
+                if order.price == price { queued = true }
+            } else if update.quantity.lots > 0, order.side == .buy ? price < order.price : price > order.price {
+                through = true
+            }
+        }
+        return (queued, through)
+    }
+
     /// Fills entirely every resting order of `instrument` the other side's best has moved
     /// through.
-
     mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
@@ -263,7 +275,6 @@ public struct SimulatedVenue: ~Copyable {
 
     /// A recorded trade: resting orders at its price on the side it hit move up the queue and
     /// fill by what traded beyond the queue ahead; those it traded through fill entirely.
-
     mutating func fillOnTrade<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, _ trade: Trade, time: UInt64, sink: inout Sink
     ) {
@@ -296,7 +307,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// `value` rounded down to whole lots, in 0…2^62 (never traps).
-
     static func wholeLots(_ value: Double) -> Int64 {
         guard value.isFinite, value > 0 else { return 0 }
         if value >= 4.6e18 { return maxTicks }
@@ -305,7 +315,6 @@ public struct SimulatedVenue: ~Copyable {
 
     /// Fills `lots` of the resting order at `index` at its price (maker); true when that filled
     /// it and it left the array (the next order is now at `index`).
-
     mutating func fillResting<Sink: ExecutionReportSink & ~Copyable>(
         at index: Int, lots: Int64, time: UInt64, sink: inout Sink
     ) -> Bool {
@@ -346,7 +355,6 @@ public struct SimulatedVenue: ~Copyable {
 
     /// Handles a strategy's command arriving at venue time `time`, sending every report it
     /// causes to `sink`, in order.
-
     public mutating func process<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
@@ -373,7 +381,6 @@ public struct SimulatedVenue: ~Copyable {
     func index(of orderID: OrderID) -> Int? { resting.firstIndex { $0.orderID == orderID } }
 
     /// The first rule a new order breaks, or `.none`.
-
     func validate(_ command: OrderCommand, _ instrument: InstrumentID) -> ExecutionReason {
         guard command.quantity.lots > 0, command.quantity.lots <= Self.maxTicks else { return .invalidQuantity }
         switch command.type {
@@ -391,7 +398,6 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Whether an order at `price` on `side` would take liquidity now.
-
     func crosses(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Bool {
         let top = bestBidOffer(instrument)
         return side == .buy
@@ -453,46 +459,67 @@ public struct SimulatedVenue: ~Copyable {
         restingCount[Int(instrument.rawValue)] &+= 1
     }
 
-    /// Copies up to `maxWalkLevels` levels of the side an order on `side` takes from into the
-    /// scratch buffer, best first; returns how many.
-
-    func oppositeLevels(_ instrument: InstrumentID, _ side: Side) -> Int {
+    /// Copies up to `count` (at most `maxWalkLevels`) levels of the side an order on `side`
+    /// takes from into the scratch buffer, best first; returns how many.
+    func oppositeLevels(_ instrument: InstrumentID, _ side: Side, count: Int) -> Int {
         let index = Int(instrument.rawValue)
         if quotes[index].active {
             guard let level = side == .buy ? quotes[index].ask : quotes[index].bid else { return 0 }
             scratch[0] = level
             return 1
         }
-        let scratch = scratch
-        return books.withBook(instrument) { $0.depth(side == .buy ? .sell : .buy, into: scratch) } ?? 0
+        let window = UnsafeMutableBufferPointer(rebasing: scratch[0..<Swift.min(count, Self.maxWalkLevels)])
+        return books.withBook(instrument) { $0.depth(side == .buy ? .sell : .buy, into: window) } ?? 0
+    }
+
+    /// Calls `body` with the levels an order on `side` may take, best first, until it returns
+    /// false: a few levels are copied first, more only when the walk goes deeper (up to
+    /// `maxWalkLevels`).
+    func walkOpposite(_ instrument: InstrumentID, _ side: Side, _ body: (BookLevel) -> Bool) {
+        var wanted = 8
+        var copied = oppositeLevels(instrument, side, count: wanted)
+        var level = 0
+        while level < copied {
+            guard body(scratch[level]) else { return }
+            level += 1
+            if level == copied, copied == wanted, wanted < Self.maxWalkLevels {
+                wanted = Swift.min(wanted * 8, Self.maxWalkLevels)
+                copied = oppositeLevels(instrument, side, count: wanted)
+            }
+        }
     }
 
     /// Lots an order could take now, up to its limit.
-
     func available(_ instrument: InstrumentID, _ side: Side, limit: Int64?) -> Int64 {
-        let count = oppositeLevels(instrument, side)
         var total: Int64 = 0
-        for level in scratch[0..<count] {
-            if let limit, side == .buy ? level.price.ticks > limit : level.price.ticks < limit { break }
+        walkOpposite(instrument, side) { level in
+            if let limit, side == .buy ? level.price.ticks > limit : level.price.ticks < limit { return false }
             let free = level.quantity.lots &- consumedLots(instrument, side.opposite, level.price.ticks)
             if free > 0 { total &+= free }
+            return true
         }
         return total
     }
 
     /// Takes liquidity for an order, best level first, up to its limit and `leaves`: a fill
     /// report per level; returns what is left.
-
     mutating func take<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, limit: Int64?, leaves start: Int64, sink: inout Sink
     ) -> Int64 {
-        let count = oppositeLevels(instrument, command.side)
+        if let limit, !crosses(instrument, command.side, limit) { return start }
+        var wanted = 8
+        var copied = oppositeLevels(instrument, command.side, count: wanted)
         var leaves = start
         var level = 0
-        while leaves > 0, level < count {
+        while leaves > 0, level < copied {
             let price = scratch[level].price.ticks
             let displayed = scratch[level].quantity.lots
             level += 1
+            if level == copied, copied == wanted, wanted < Self.maxWalkLevels {
+                // Deeper than copied so far: copy more (the levels already taken stay in place).
+                wanted = Swift.min(wanted * 8, Self.maxWalkLevels)
+                copied = oppositeLevels(instrument, command.side, count: wanted)
+            }
             if let limit, command.side == .buy ? price > limit : price < limit { break }
             let free = displayed &- consumedLots(instrument, command.side.opposite, price)
             guard free > 0 else { continue }
@@ -553,7 +580,6 @@ public struct SimulatedVenue: ~Copyable {
 
     /// A replace: the same price and no more open quantity keeps the order's place; anything
     /// else takes what crosses and rests the rest at the back of the new level's queue.
-
     mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {

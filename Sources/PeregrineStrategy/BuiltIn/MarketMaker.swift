@@ -16,7 +16,8 @@ import PeregrineModel
 /// Quotes are post-only unless `post-only=0` (a post-only quote that would take is rejected by
 /// the venue and placed again at the next book change).
 ///
-/// Parameters (lots and ticks of the instrument): `half-spread` (1…1,000,000, default 2),
+/// Parameters (lots and ticks of the instrument): `half-spread` (0…1,000,000, default 2; 0 quotes
+/// at the touch when the spread is one tick),
 /// `size` (1…10^12, 10), `skew` (0…1,000,000 ticks per `size` of inventory, 1),
 /// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1).
 public struct MarketMaker: Strategy, Sendable {
@@ -37,7 +38,7 @@ public struct MarketMaker: Strategy, Sendable {
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
-        halfSpread = try parameters.integer("half-spread", default: 2, in: 1...1_000_000)
+        halfSpread = try parameters.integer("half-spread", default: 2, in: 0...1_000_000)
         size = try parameters.integer("size", default: 10, in: 1...1_000_000_000_000)
         skew = try parameters.integer("skew", default: 1, in: 0...1_000_000)
         maxPosition = try parameters.integer("max-position", default: 100, in: 0...1_000_000_000_000_000)
