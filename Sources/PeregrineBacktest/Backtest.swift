@@ -1,11 +1,13 @@
 import Crypto
 import PeregrineBook
 import PeregrineCodec
+import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -35,7 +37,10 @@ struct PlannedFile: Sendable {
 public struct BacktestPlan: Sendable {
     public let settings: BacktestSettings
     public let instruments: [InstrumentDefinition]
+    /// The input files; their SHA-256 are computed on a thread of their own while the backtest
+    /// runs (`hashedInputs()` waits for them).
     public let inputs: [InputFile]
+    let hashes: InputHashes
     public let configuration: EngineConfiguration
     let files: [PlannedFile]
 
@@ -139,7 +144,7 @@ public struct BacktestPlan: Sendable {
                 inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
             }
         }
-        for index in inputs.indices { inputs[index].sha256 = try Self.sha256(of: inputs[index].path) }
+        hashes = try InputHashes(paths: inputs.map(\.path))
         self.files = files
         self.inputs = inputs
         var configuration = EngineConfiguration()
@@ -225,7 +230,18 @@ public struct BacktestPlan: Sendable {
         return "QUOTE"
     }
 
-    /// The file's SHA-256, hex (streamed through a memory map).
+    /// The inputs with their SHA-256 (waits for the hashing thread). A file that could not be
+    /// read throws.
+    public func hashedInputs() throws(BacktestError) -> [InputFile] {
+        let digests = try hashes.wait()
+        return zip(inputs, digests).map { input, digest in
+            var hashed = input
+            hashed.sha256 = digest
+            return hashed
+        }
+    }
+
+    /// The file's SHA-256, hex (read in 1 MiB chunks).
     static func sha256(of path: String) throws(BacktestError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
@@ -258,6 +274,47 @@ public struct BacktestPlan: Sendable {
             throw .data("\(error)")
         }
     }
+}
+
+/// The inputs' SHA-256, computed on a thread (`pg-backtest-hash`) while the backtest runs.
+final class InputHashes: Sendable {
+    /// Filled once by the thread.
+    final class Slot: Sendable {
+        let digests = Mutex<[Result<String, BacktestError>]?>(nil)
+    }
+
+    let slot = Slot()
+    let thread: PinnedThread
+
+    init(paths: [String]) throws(BacktestError) {
+        let slot = slot
+        do {
+            thread = try PinnedThread.start(name: "pg-backtest-hash") {
+                let digests = paths.map { path in
+                    Result { () throws(BacktestError) -> String in try BacktestPlan.sha256(of: path) }
+                }
+                slot.digests.withLock { $0 = digests }
+            }
+        } catch {
+            throw .usage("cannot start the hashing thread: \(error)")
+        }
+    }
+
+    /// The digests, in the paths' order.
+    func wait() throws(BacktestError) -> [String] {
+        thread.join()
+        let digests = slot.digests.withLock { $0 } ?? []
+        var hex: [String] = []
+        for digest in digests {
+            switch digest {
+            case .success(let value): hex.append(value)
+            case .failure(let error): throw error
+            }
+        }
+        return hex
+    }
+
+    deinit { thread.join() }
 }
 
 /// Where a backtest writes its CSVs as it runs.

@@ -52,7 +52,7 @@ public struct BacktestResult {
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
         warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], elapsedSeconds: Double,
-        custom: Custom.Type
+        inputs: [InputFile], custom: Custom.Type
     ) {
         var results: [InstrumentResult] = []
         var sentTotal: Int128 = 0
@@ -100,7 +100,7 @@ public struct BacktestResult {
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
-        inputs = plan.inputs
+        self.inputs = inputs
         settings = plan.settings
         self.elapsedSeconds = elapsedSeconds
         charts = recorder.charts

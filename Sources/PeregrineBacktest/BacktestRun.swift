@@ -55,7 +55,7 @@ public enum Backtest {
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, capital: capital, interval: settings.equityInterval,
             fillsPath: files.fillsCSV, equityPath: files.equityCSV)
-        let data = try plan.openData()
+        let data = try MarketDataThread(try plan.openData())
         let clock = QueueClock()
         let ids = plan.configuration.strategies.resolvedIDs
         var names: [UInt16: String] = [:]
@@ -196,7 +196,8 @@ public enum Backtest {
         return BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
-            realised: realised(logic, plan), elapsedSeconds: seconds, custom: Custom.self)
+            realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
+            custom: Custom.self)
     }
 
     /// Whether `next` is a further book change of the message `event` belongs to: both level

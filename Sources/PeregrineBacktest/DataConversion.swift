@@ -18,8 +18,9 @@ public enum DataConversion {
         settings.lotSize = lotSize
         settings.strategies = [StrategySpec(name: "golden-cross")]
         let plan = try BacktestPlan(settings)
+        let inputs = try plan.hashedInputs()
         let metadata = EventFileMetadata(
-            instruments: plan.instruments, sources: plan.inputs.map { ($0.format, $0.sha256, $0.path) },
+            instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol })
         let writer: EventFileWriter
         do { writer = try EventFileWriter(path: output, metadata: metadata) } catch { throw .output("\(error)") }

@@ -63,7 +63,8 @@ final class DataFileStream {
     let path: String
     let format: FeedFormat?
     let instrument: InstrumentID
-    var replay: FeedReplay?
+    /// The decoder of a recorded file (an idle one for a converted file): mutated in place.
+    var replay: FeedReplay
     var converted: EventFileReader?
     /// The current row's events and the next one to hand out.
     @exclusivity(unchecked) var payloads: [EventPayload] = []
@@ -85,51 +86,42 @@ final class DataFileStream {
         self.format = format
         self.instrument = instrument
         self.instrumentMap = instrumentMap
-        if let format {
-            var decoder = try FeedReplay.decoder(
-                format: format, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
+        var decoder = try FeedReplay.decoder(
+            format: format ?? .tardisQuotes, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
+        if format != nil {
             try decoder.open(path: path)
-            replay = consume decoder
         } else {
             converted = try EventFileReader(path: path)
         }
+        replay = decoder
         payloads.reserveCapacity(64)
     }
 
     /// Fraction of the file read.
-    var progress: Double { converted?.progress ?? replay?.progress ?? 1 }
+    var progress: Double { converted?.progress ?? replay.progress }
 
     /// Loads the next row that has events; false at the end of the file.
     func advance() throws(FeedError) -> Bool {
         if converted != nil { return try advanceConverted() }
-        payloads.removeAll(keepingCapacity: true)
+        // Drop the previous row's events first: the decoder then reuses its buffer in place.
+        payloads = []
         next = 0
         while !finished {
-            guard var decoder = replay.take() else { return false }
-            let changes: [EventPayload]?
-            do throws(FeedError) {
-                changes = try decoder.nextChanges()
-            } catch {
-                replay = consume decoder
-                throw error
-            }
-            guard let changes else {
-                replay = consume decoder
+            guard let changes = try replay.nextChanges() else {
                 finished = true
                 return false
             }
-            let exchange = decoder.rowExchangeTimestamp
-            let local = decoder.rowLocalTimestamp
-            replay = consume decoder
-            for payload in changes {
-                // A quote row with an empty price on either side is skipped entirely.
-                if case .quote(let quote) = payload, quote.bidPrice.ticks <= 0 || quote.askPrice.ticks <= 0 {
-                    skippedQuotes += 1
-                    continue
-                }
-                payloads.append(payload)
+            let exchange = replay.rowExchangeTimestamp
+            let local = replay.rowLocalTimestamp
+            // A quote row with an empty price on either side is skipped entirely.
+            if changes.count == 1, case .quote(let quote) = changes[0],
+                quote.bidPrice.ticks <= 0 || quote.askPrice.ticks <= 0
+            {
+                skippedQuotes += 1
+                continue
             }
-            guard !payloads.isEmpty else { continue }
+            guard !changes.isEmpty else { continue }
+            payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
             time = Swift.max(time, exchange)

@@ -304,9 +304,10 @@ public struct FeedReplay: ~Copyable {
         rowLocalTimestamp = rowExchangeTimestamp
     }
 
-    /// Records a Tardis row's `local_timestamp` (µs, field 3) as its receive time.
-    mutating func noteTardisLocalTime(_ line: UnsafeBufferPointer<UInt8>) {
-        guard let micros = CSVRow(line)[3].integerValue else { return }
+    /// Records a Tardis row's `local_timestamp` (µs) as its receive time (a decoder only: a
+    /// replay has no use for it).
+    mutating func noteTardisLocalTime(_ micros: @autoclosure () -> Int64?) {
+        guard capturing, let micros = micros() else { return }
         let (nanoseconds, overflow) = micros.multipliedReportingOverflow(by: 1_000)
         rowLocalTimestamp = overflow || nanoseconds < 0 ? rowExchangeTimestamp : UInt64(nanoseconds)
     }

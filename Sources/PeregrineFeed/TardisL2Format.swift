@@ -26,7 +26,7 @@ extension FeedReplay {
         }
         statistics.rows += 1
         noteExchangeTime(exchange, unitNanoseconds: 1_000)
-        noteTardisLocalTime(line)
+        noteTardisLocalTime(local)
         let isSnapshot = row[4].equals("true")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }

@@ -12,7 +12,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(line)
+        noteTardisLocalTime(row[3].integerValue)
         quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
         quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
         captureQuote()

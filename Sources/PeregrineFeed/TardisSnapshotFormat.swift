@@ -34,7 +34,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(line)
+        noteTardisLocalTime(CSVRow(line)[3].integerValue)
         return true
     }
 

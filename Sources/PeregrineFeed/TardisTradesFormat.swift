@@ -11,7 +11,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(line)
+        noteTardisLocalTime(row[3].integerValue)
         let tradePrice = try price(row[6])
         let tradeSize = try size(row[7])
         statistics.trades += 1

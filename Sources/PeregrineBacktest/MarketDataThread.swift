@@ -1,0 +1,121 @@
+import PeregrineCodec
+import PeregrineCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The merged market data decoded on a thread of its own (`pg-backtest-data`) and handed to the
+/// backtest through a lock-free ring: parsing text (or checking and decoding a converted file)
+/// runs on the second core while the simulation runs on the first. The order is the merge's
+/// (one producer, one consumer), so results do not depend on it.
+final class MarketDataThread: @unchecked Sendable {
+    let ring: SPSCRing<MarketDataEvent>
+    var consumer: SPSCConsumer<MarketDataEvent>
+    let thread: PinnedThread
+    let shared = Shared()
+
+    /// What the decoding thread tells the backtest.
+    final class Shared: Sendable {
+        let done = Atomic<Bool>(false)
+        /// Set by the backtest when it stops reading (its time window ended): the thread stops.
+        let stop = Atomic<Bool>(false)
+        let failure = Mutex<FeedError?>(nil)
+        let skipped = Atomic<Int>(0)
+        let progressBits = Atomic<UInt64>(0)
+    }
+    /// Events popped from the ring but not handed out yet (a batch).
+    var batch: [MarketDataEvent] = []
+    var position = 0
+
+    /// A box moving the (single-owner) stream to the decoding thread.
+    struct Handoff: @unchecked Sendable { let stream: MarketDataStream }
+
+    init(_ stream: MarketDataStream) throws(BacktestError) {
+        do {
+            ring = try SPSCRing<MarketDataEvent>(capacity: 1 << 14)
+            consumer = try ring.makeConsumer()
+        } catch {
+            throw .usage("cannot make the market-data ring: \(error)")
+        }
+        batch.reserveCapacity(1 << 10)
+        let handoff = Handoff(stream: stream)
+        let ring = ring
+        let shared = shared
+        do {
+            thread = try PinnedThread.start(name: "pg-backtest-data") {
+                Self.produce(handoff.stream, ring: ring, shared: shared)
+            }
+        } catch {
+            throw .usage("cannot start the market-data thread: \(error)")
+        }
+    }
+
+    deinit {
+        shared.stop.store(true, ordering: .releasing)
+        thread.join()
+    }
+
+    static func produce(_ stream: MarketDataStream, ring: SPSCRing<MarketDataEvent>, shared: Shared) {
+        defer { shared.done.store(true, ordering: .releasing) }
+        guard var producer = try? ring.makeProducer() else {
+            shared.failure.withLock { $0 = FeedError(line: 0, "cannot attach to the market-data ring") }
+            return
+        }
+        // Events go over in batches of up to 256: one release store per batch.
+        let batch = UnsafeMutableBufferPointer<MarketDataEvent>.allocate(capacity: 256)
+        defer { batch.deallocate() }
+        var count = 0
+        var pending = 0
+        func flush() -> Bool {
+            var sent = 0
+            while sent < pending {
+                sent += producer.tryPush(contentsOf: UnsafeBufferPointer(rebasing: batch[sent..<pending]))
+                if sent < pending {
+                    if shared.stop.load(ordering: .acquiring) { return false }
+                    sched_yield()
+                }
+            }
+            pending = 0
+            return true
+        }
+        while let event = stream.next() {
+            batch[pending] = event
+            pending &+= 1
+            if pending == batch.count, !flush() { return }
+            count &+= 1
+            if count & 0xFFFF == 0 { shared.progressBits.store(stream.progress.bitPattern, ordering: .relaxed) }
+        }
+        guard flush() else { return }
+        shared.progressBits.store(Double(1).bitPattern, ordering: .relaxed)
+        shared.skipped.store(stream.skippedQuotes, ordering: .relaxed)
+        if let error = stream.failure { shared.failure.withLock { $0 = error } }
+    }
+
+    /// The next event, nil at the end (or at a bad row: see `failure`). Waits (yielding) while
+    /// the decoding thread is behind.
+    func next() -> MarketDataEvent? {
+        if position < batch.count {
+            defer { position &+= 1 }
+            return batch[position]
+        }
+        while true {
+            batch.removeAll(keepingCapacity: true)
+            position = 0
+            let finished = shared.done.load(ordering: .acquiring)
+            consumer.drain(limit: 1 << 10) { batch.append($0) }
+            if !batch.isEmpty {
+                position = 1
+                return batch[0]
+            }
+            if finished { return nil }
+            sched_yield()
+        }
+    }
+
+    /// A bad row that stopped the decoding, once it has stopped.
+    var failure: FeedError? { shared.failure.withLock { $0 } }
+    var skippedQuotes: Int { shared.skipped.load(ordering: .relaxed) }
+    var progress: Double { Double(bitPattern: shared.progressBits.load(ordering: .relaxed)) }
+}
