@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The backtest benchmark, side by side in one sitting (docs/backtesting.md, "Speed"):
+#   1. Peregrine and hftbacktest run the same simple market maker (quotes at the touch, a fixed
+#      size, an inventory limit; requoted after every book message) on the same Tardis L2 +
+#      trades files, each converted once into its own binary format; RUNS rounds alternate them.
+#   2. `peregrine backtest` straight from the CSVs against `peregrine feed replay` of the same L2
+#      file (whole commands, wall clock), alternated.
+#   3. Peak anonymous memory (RssAnon, polled from /proc) of a converted-file backtest.
+# Figures are medians with the range. Installs hftbacktest from PyPI into a virtual environment
+# (Python 3.12 from pyenv when present). Generates the data with the peers' Tardis L2 generator.
+#
+#   Benchmarks/backtest/run.sh                 # 2M L2 rows, 5 rounds
+#   ROWS=10000000 RUNS=5 Benchmarks/backtest/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROWS=${ROWS:-2000000}
+RUNS=${RUNS:-5}
+WORK=${WORK:-.build/backtest-bench}
+PEERS=${PEERS:-../shared/peers/python}
+PYTHON=${PYTHON:-$(command -v python3.12 || ls ~/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || command -v python3)}
+mkdir -p "$WORK"
+
+swift build -c release --product peregrine >/dev/null
+P=.build/release/peregrine
+L2="$WORK/l2_${ROWS}.csv"
+TRADES="$WORK/trades_${ROWS}.csv"
+EVENTS="$WORK/mm_${ROWS}.pgev"
+[ -f "$L2" ] || python3 "$PEERS/gen_tardis_l2.py" "$L2" "$ROWS" >/dev/null
+[ -f "$TRADES" ] || python3 Benchmarks/backtest/gen_trades.py "$L2" "$TRADES"
+[ -f "$EVENTS" ] || "$P" data convert --data "tardis-l2:$L2" --data "tardis-trades:$TRADES" -o "$EVENTS"
+if [ ! -x "$WORK/venv/bin/python" ]; then
+    "$PYTHON" -m venv "$WORK/venv"
+    "$WORK/venv/bin/pip" install -q hftbacktest==2.4.4
+fi
+
+MM=(--strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0)
+median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f (range %.3f–%.3f)", m, v[1], v[NR]}'; }
+ours=(); theirs=(); csv=(); replay=()
+for round in $(seq 1 "$RUNS"); do
+    if (( round % 2 )); then order="peregrine hftbacktest"; else order="hftbacktest peregrine"; fi
+    for which in $order; do
+        if [ "$which" = peregrine ]; then
+            rate=$("$P" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["timing"]["events_per_second"]/1e6)')
+            ours+=("$rate")
+        else
+            rate=$("$WORK/venv/bin/python" Benchmarks/backtest/bench_hbt_mm.py "$L2" "$TRADES" --runs 1 | awk '/^JSON/{print substr($0,6)}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["median_events_per_second"]/1e6)')
+            theirs+=("$rate")
+        fi
+    done
+    start=$(date +%s.%N); "$P" backtest --data "tardis-l2:$L2" "${MM[@]}" >/dev/null; end=$(date +%s.%N)
+    csv+=("$(echo "$end - $start" | bc)")
+    start=$(date +%s.%N); "$P" feed replay --format tardis-l2 "$L2" >/dev/null 2>&1; end=$(date +%s.%N)
+    replay+=("$(echo "$end - $start" | bc)")
+    echo "round $round: peregrine ${ours[-1]}M ev/s · hftbacktest ${theirs[-1]}M ev/s · backtest from CSV ${csv[-1]} s · feed replay ${replay[-1]} s" >&2
+done
+"$P" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null & pid=$!
+peak=0
+while kill -0 "$pid" 2>/dev/null; do
+    value=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    if [ -n "$value" ] && [ "$value" -gt "$peak" ]; then peak=$value; fi
+    sleep 0.02
+done
+events=$("$P" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
+echo "== backtest benchmark: $events events ($ROWS L2 rows + trades), $RUNS rounds alternated =="
+echo "peregrine (converted file, market maker):   $(printf '%s\n' "${ours[@]}" | median) M events/s"
+echo "hftbacktest 2.4.4 (npz, same market maker): $(printf '%s\n' "${theirs[@]}" | median) M events/s"
+echo "backtest from CSV:                           $(printf '%s\n' "${csv[@]}" | median) s"
+echo "feed replay of the same L2 file:             $(printf '%s\n' "${replay[@]}" | median) s"
+echo "peak RssAnon (converted-file backtest):      $((peak / 1024)) MB"
