@@ -17,7 +17,12 @@ ROWS=${ROWS:-2000000}
 RUNS=${RUNS:-5}
 WORK=${WORK:-.build/backtest-bench}
 PEERS=${PEERS:-../shared/peers/python}
-PYTHON=${PYTHON:-$(command -v python3.12 || ls ~/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || command -v python3)}
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=$(ls ~/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || true)
+    if [ -z "$PYTHON" ]; then
+        if python3.12 --version >/dev/null 2>&1; then PYTHON=python3.12; else PYTHON=python3; fi
+    fi
+fi
 mkdir -p "$WORK"
 
 swift build -c release --product peregrine >/dev/null
