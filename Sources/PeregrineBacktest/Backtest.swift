@@ -276,7 +276,8 @@ public struct BacktestPlan: Sendable {
     }
 }
 
-/// The inputs' SHA-256, computed on a thread (`pg-backtest-hash`) while the backtest runs.
+/// The inputs' SHA-256, computed on a thread (`pg-backtest-hash`, at the lowest priority) while
+/// the backtest runs.
 final class InputHashes: Sendable {
     /// Filled once by the thread.
     final class Slot: Sendable {
@@ -290,6 +291,9 @@ final class InputHashes: Sendable {
         let slot = slot
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
+                // The lowest priority: it uses what the backtest's two threads leave (on Linux
+                // the nice value is per thread).
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
                 let digests = paths.map { path in
                     Result { () throws(BacktestError) -> String in try BacktestPlan.sha256(of: path) }
                 }

@@ -111,7 +111,7 @@ final class BacktestRecorder {
             nextSample = time
             lastTime = time
         }
-        if tallies.contains(where: { $0.position != 0 }), time > lastTime { timeInMarket &+= time &- lastTime }
+        if openPositions > 0, time > lastTime { timeInMarket &+= time &- lastTime }
         lastTime = Swift.max(lastTime, time)
         while let due = nextSample, due <= time {
             sample(at: due)
@@ -145,6 +145,9 @@ final class BacktestRecorder {
         let (bid, ask) = lastTop[index]
         return update.side == .buy ? update.price.ticks >= bid : (ask == 0 || update.price.ticks <= ask)
     }
+
+    /// Instruments with a position now.
+    @exclusivity(unchecked) var openPositions = 0
 
     /// The touch last plotted per instrument.
     @exclusivity(unchecked) var lastTop: [(Int64, Int64)]
@@ -219,7 +222,9 @@ final class BacktestRecorder {
         } else {
             tally.openCost &+= Int128(signed) &* Int128(report.price.ticks)
         }
+        let wasOpen = tally.position != 0
         tally.position &+= signed
+        if wasOpen != (tally.position != 0) { openPositions += tally.position != 0 ? 1 : -1 }
         tally.maxPosition = Swift.max(tally.maxPosition, Int64(clamping: tally.position.magnitude))
         tallies[index] = tally
         charts.fill(index, time: event.time, side: report.side, price: report.price.ticks)
