@@ -31,6 +31,7 @@ let package = Package(
                 .product(name: "PeregrineCodec", package: "Peregrine"),
                 .product(name: "PeregrineFeed", package: "Peregrine"),
                 .product(name: "PeregrineBench", package: "Peregrine"),
+                .product(name: "PeregrineBacktest", package: "Peregrine"),
                 .product(name: "CustomStrategy", package: "CustomStrategy"),
             ],
             path: "Benchmarks/PeregrineBenchmarks",

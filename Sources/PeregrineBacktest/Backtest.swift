@@ -85,6 +85,7 @@ public struct BacktestPlan: Sendable {
                 }
             }
         }
+        guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         var definitions: [InstrumentDefinition] = []
         for (index, symbol) in symbols.enumerated() {
             let id = InstrumentID(UInt32(index))
@@ -144,7 +145,6 @@ public struct BacktestPlan: Sendable {
                 inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
             }
         }
-        hashes = try InputHashes(paths: inputs.map(\.path))
         self.files = files
         self.inputs = inputs
         var configuration = EngineConfiguration()
@@ -153,6 +153,8 @@ public struct BacktestPlan: Sendable {
         configuration.instrumentDefinitions = definitions
         configuration.strategies = settings.strategies
         configuration.risk = settings.risk
+        // The simulated venue always answers: no acknowledgement timeout, whatever the latency.
+        configuration.ackTimeoutMilliseconds = 0
         // An instrument with quotes and no level data (trades aside): each quote is its
         // one-level book.
         configuration.quoteBooks = definitions.filter { definition in
@@ -166,6 +168,8 @@ public struct BacktestPlan: Sendable {
         }.map(\.id)
         do { try configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
         self.configuration = configuration
+        // Hashing starts once everything is known to run (a usage error does not wait for it).
+        hashes = try InputHashes(paths: inputs.map(\.path))
     }
 
     /// The venue name of the backtest's instruments.
@@ -173,21 +177,20 @@ public struct BacktestPlan: Sendable {
 
     /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
     static func symbol(in path: String, format: FeedFormat) -> String {
-        if var lines = try? MappedLines(path: path) {
-            var number = 0
-            while let line = lines.next(), number < 3 {
-                number += 1
-                let text = String(decoding: line, as: UTF8.self)
+        if let text = readTextPrefix(path: path) {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3)
+            for (index, line) in lines.enumerated() {
+                let number = index + 1
                 switch format {
                 case .tardisQuotes, .tardisTrades, .tardisL2, .tardisSnapshot:
-                    let fields = text.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
-                    if number > 1, fields.count >= 2, !fields[1].isEmpty { return String(fields[1]) }
+                    let fields = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
+                    if number > 1, fields.count >= 3, !fields[1].isEmpty { return String(fields[1]) }
                 case .binanceDepth:
-                    let fields = text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-                    if number > 1, let first = fields.first, !first.isEmpty { return String(first) }
+                    let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+                    if number > 1, fields.count >= 2, let first = fields.first, !first.isEmpty { return String(first) }
                 case .bybitOrderBook:
-                    if let range = text.range(of: "\"s\":\"") {
-                        let rest = text[range.upperBound...]
+                    if let range = line.range(of: "\"s\":\"") {
+                        let rest = line[range.upperBound...]
                         if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
                     }
                 case .truefxQuotes, .l3JSONLines: break
@@ -304,10 +307,12 @@ final class InputHashes: Sendable {
         }
     }
 
-    /// The digests, in the paths' order.
+    /// The digests, in the paths' order (waits for the thread; safe to call again).
     func wait() throws(BacktestError) -> [String] {
         thread.join()
-        let digests = slot.digests.withLock { $0 } ?? []
+        guard let digests = slot.digests.withLock({ $0 }) else {
+            throw .output("the inputs' SHA-256 were not computed (the hashing thread ended early)")
+        }
         var hex: [String] = []
         for digest in digests {
             switch digest {

@@ -52,10 +52,16 @@ public enum Backtest {
         } catch {
             throw .usage("\(error)")
         }
+        // The data opens first: a file that cannot be read leaves no CSV behind.
+        let data = try MarketDataThread(try plan.openData(), until: settings.to)
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, capital: capital, interval: settings.equityInterval,
             fillsPath: files.fillsCSV, equityPath: files.equityCSV)
-        let data = try MarketDataThread(try plan.openData())
+        // Any failure from here on removes the CSVs: no output claims a finished run.
+        var finished = false
+        defer {
+            if !finished { for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { unlink(path) } }
+        }
         let clock = QueueClock()
         let ids = plan.configuration.strategies.resolvedIDs
         var names: [UInt16: String] = [:]
@@ -183,9 +189,9 @@ public enum Backtest {
                     timestamp: end, exchangeTimestamp: end, instrument: InstrumentID(0),
                     payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: end))), at: end)
         }
+        data.finish()
         if let failure = data.failure {
             try? recorder.close()
-            for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { unlink(path) }
             throw .data("\(failure)")
         }
         progress?(1)
@@ -193,11 +199,13 @@ public enum Backtest {
         try recorder.close()
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return BacktestResult(
+        let result = BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
             realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
             custom: Custom.self)
+        finished = true
+        return result
     }
 
     /// Whether `next` is a further book change of the message `event` belongs to: both level

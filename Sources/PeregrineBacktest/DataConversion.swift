@@ -22,9 +22,19 @@ public enum DataConversion {
         let metadata = EventFileMetadata(
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol })
+        // Written under a temporary name and renamed when complete: an interrupted or failed
+        // conversion leaves no file that reads as a (short) success.
+        let partial = output + ".partial"
+        let stream: MarketDataStream
         let writer: EventFileWriter
-        do { writer = try EventFileWriter(path: output, metadata: metadata) } catch { throw .output("\(error)") }
-        let stream = try plan.openData()
+        do {
+            stream = try plan.openData()
+            writer = try EventFileWriter(path: partial, metadata: metadata)
+        } catch let error as BacktestError {
+            throw error
+        } catch {
+            throw .output("\(error)")
+        }
         var count: UInt64 = 0
         do throws(FeedError) {
             while let item = stream.next() {
@@ -33,10 +43,16 @@ public enum DataConversion {
                 if count & 0xFFFF == 0 { progress?(stream.progress) }
             }
             if let failure = stream.failure { throw failure }
-            try writer.finish(metadata: metadata)
+            var finished = metadata
+            finished.skippedQuoteRows = stream.skippedQuotes
+            try writer.finish(metadata: finished)
         } catch {
-            unlink(output)
+            unlink(partial)
             return try fail(error)
+        }
+        guard rename(partial, output) == 0 else {
+            unlink(partial)
+            throw .output("cannot rename \(partial) to \(output): \(String(cString: strerror(errno)))")
         }
         progress?(1)
         return (count, plan.instruments)

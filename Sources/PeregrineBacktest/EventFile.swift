@@ -24,8 +24,9 @@ import PeregrineModel
 ///  32  reserved                 28 bytes (0)
 ///  60  CRC-32C of bytes 0..<60  u32
 /// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0),
-///           "source <format> <sha256> <path>" (the files it came from) and "quote-book <symbol>"
-///           (an instrument with quotes-only data), then zero padding
+///           "source <format> <sha256> <path>" (the files it came from), "quote-book <symbol>"
+///           (an instrument with quotes-only data) and "skipped-quote-rows <20 digits>", then zero
+///           padding
 ///           to a multiple of 16 bytes
 /// records: the journal's 80-byte record (docs/journal.md): payload length (64), CRC-32C of
 ///          bytes 8..<80, the record's index, then the event's 64-byte wire encoding, with
@@ -47,6 +48,9 @@ public struct EventFileMetadata: Equatable, Sendable {
     public var sources: [(format: String, sha256: String, path: String)]
     /// The symbols whose data is quotes only (their quotes are their one-level books).
     public var quoteBooks: [String]
+    /// Quote rows of the sources skipped for an empty price (fixed width in the file: the
+    /// count is known only at the end).
+    public var skippedQuoteRows = 0
 
     public init(
         instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)],
@@ -68,6 +72,8 @@ public struct EventFileMetadata: Equatable, Sendable {
         var lines = instruments.map { "instrument \($0.settingsText)" }
         lines += sources.map { "source \($0.format) \($0.sha256) \($0.path)" }
         lines += quoteBooks.map { "quote-book \($0)" }
+        let count = String(Swift.max(skippedQuoteRows, 0))
+        lines.append("skipped-quote-rows " + String(repeating: "0", count: Swift.max(0, 20 - count.count)) + count)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -86,6 +92,8 @@ public struct EventFileMetadata: Equatable, Sendable {
                     throw FeedError(line: 0, "metadata line \(number + 1) is not a source: '\(line)'", file: path)
                 }
                 sources.append((words[0], words[1], words[2]))
+            } else if line.hasPrefix("skipped-quote-rows ") {
+                skippedQuoteRows = Int(line.dropFirst(19)) ?? 0
             } else if line.hasPrefix("quote-book ") {
                 quoteBooks.append(String(line.dropFirst(11)))
             } else if !line.allSatisfy({ $0 == "\0" }) {
@@ -161,7 +169,8 @@ public final class EventFileWriter {
         count &+= 1
     }
 
-    /// Writes the record count into the header and flushes the file.
+    /// Writes the record count into the header and the final metadata (the same length: only
+    /// the fixed-width counts change), then flushes and syncs the file.
     public func finish(metadata: EventFileMetadata) throws(FeedError) {
         var text = Array(metadata.text.utf8)
         while text.count % 16 != 0 { text.append(0) }
@@ -169,6 +178,7 @@ public final class EventFileWriter {
             throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         try put(Self.header(metadataLength: text.count, count: count))
+        try put(text)
         guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
             throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
         }

@@ -91,7 +91,9 @@ final class DataFileStream {
         if format != nil {
             try decoder.open(path: path)
         } else {
-            converted = try EventFileReader(path: path)
+            let reader = try EventFileReader(path: path)
+            skippedQuotes = reader.metadata.skippedQuoteRows
+            converted = consume reader
         }
         replay = decoder
         payloads.reserveCapacity(64)

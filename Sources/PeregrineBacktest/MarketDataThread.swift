@@ -32,7 +32,9 @@ final class MarketDataThread: @unchecked Sendable {
     /// A box moving the (single-owner) stream to the decoding thread.
     struct Handoff: @unchecked Sendable { let stream: MarketDataStream }
 
-    init(_ stream: MarketDataStream) throws(BacktestError) {
+    /// Starts decoding `stream`; the thread stops before the first event at or after `until`
+    /// (exchange time), so what it counted does not depend on how far ahead it ran.
+    init(_ stream: MarketDataStream, until: UInt64? = nil) throws(BacktestError) {
         do {
             ring = try SPSCRing<MarketDataEvent>(capacity: 1 << 14)
             consumer = try ring.makeConsumer()
@@ -45,7 +47,7 @@ final class MarketDataThread: @unchecked Sendable {
         let shared = shared
         do {
             thread = try PinnedThread.start(name: "pg-backtest-data") {
-                Self.produce(handoff.stream, ring: ring, shared: shared)
+                Self.produce(handoff.stream, until: until, ring: ring, shared: shared)
             }
         } catch {
             throw .usage("cannot start the market-data thread: \(error)")
@@ -57,7 +59,7 @@ final class MarketDataThread: @unchecked Sendable {
         thread.join()
     }
 
-    static func produce(_ stream: MarketDataStream, ring: SPSCRing<MarketDataEvent>, shared: Shared) {
+    static func produce(_ stream: MarketDataStream, until: UInt64?, ring: SPSCRing<MarketDataEvent>, shared: Shared) {
         defer { shared.done.store(true, ordering: .releasing) }
         guard var producer = try? ring.makeProducer() else {
             shared.failure.withLock { $0 = FeedError(line: 0, "cannot attach to the market-data ring") }
@@ -81,6 +83,7 @@ final class MarketDataThread: @unchecked Sendable {
             return true
         }
         while let event = stream.next() {
+            if let until, event.time >= until { break }
             batch[pending] = event
             pending &+= 1
             if pending == batch.count, !flush() { return }
@@ -112,6 +115,17 @@ final class MarketDataThread: @unchecked Sendable {
             if finished { return nil }
             sched_yield()
         }
+    }
+
+    /// Waits for the decoding thread to reach the end of the data or `until` (draining what it
+    /// still sends); call before reading `failure` and `skippedQuotes`.
+    func finish() {
+        while !shared.done.load(ordering: .acquiring) {
+            // It may be waiting for room in the ring: make some.
+            consumer.drain { _ in }
+            sched_yield()
+        }
+        thread.join()
     }
 
     /// A bad row that stopped the decoding, once it has stopped.

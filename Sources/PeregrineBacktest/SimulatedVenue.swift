@@ -264,8 +264,8 @@ public struct SimulatedVenue: ~Copyable {
             let order = resting[index]
             if order.instrument == instrument,
                 order.side == .buy
-                    ? (top.ask.map { $0.price.ticks < order.price } ?? false)
-                    : (top.bid.map { $0.price.ticks > order.price } ?? false)
+                    ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks < order.price } ?? false)
+                    : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks > order.price } ?? false)
             {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             }
@@ -278,6 +278,9 @@ public struct SimulatedVenue: ~Copyable {
     mutating func fillOnTrade<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, _ trade: Trade, time: UInt64, sink: inout Sink
     ) {
+        // What traded beyond the queues fills our orders at the price in the order they joined,
+        // once: two of them never both fill from the same lots.
+        var left = trade.quantity.lots
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -293,13 +296,11 @@ public struct SimulatedVenue: ~Copyable {
                 resting[index].ahead -= lots
                 resting[index].traded += lots
                 if resting[index].ahead < 0 {
-                    let beyond = Self.wholeLots(-resting[index].ahead)
+                    let beyond = Swift.min(Self.wholeLots(-resting[index].ahead), left)
                     resting[index].ahead = 0
-                    if beyond > 0,
-                        fillResting(at: index, lots: Swift.min(beyond, order.leaves), time: time, sink: &sink)
-                    {
-                        continue
-                    }
+                    let filled = Swift.min(beyond, order.leaves)
+                    left &-= filled
+                    if filled > 0, fillResting(at: index, lots: filled, time: time, sink: &sink) { continue }
                 }
             }
             index += 1

@@ -46,7 +46,11 @@ public enum UTCTime {
             }
         }
         let days = daysFromCivil(year: year, month: month, day: day)
-        return UInt64(days * 86_400) * 1_000_000_000 + UInt64(nanos)
+        guard days >= 0 else { return nil }
+        let (seconds, first) = UInt64(days).multipliedReportingOverflow(by: 86_400)
+        let (base, second) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, third) = base.addingReportingOverflow(UInt64(nanos))
+        return first || second || third ? nil : total
     }
 
     /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).

@@ -40,7 +40,16 @@ enum GzipInflate {
                 close(fd)
                 throw FeedError(line: 0, "\(path) is not a valid gzip file: \(message)")
             }
-            if read == 0 { break }
+            if read == 0 {
+                // The end, or a stream cut short (zlib: "unexpected end of file").
+                var code: Int32 = 0
+                let message = gzerror(input, &code).map { String(cString: $0) } ?? ""
+                if code != Z_OK {
+                    close(fd)
+                    throw FeedError(line: 0, "\(path) is not a complete gzip file: \(message)")
+                }
+                break
+            }
             var written = 0
             while written < Int(read) {
                 let result = write(fd, chunk + written, Int(read) - written)
@@ -55,4 +64,24 @@ enum GzipInflate {
         }
         return fd
     }
+}
+
+/// The first `maxBytes` bytes of a file as text (inflated when it is a `.gz`), nil when it cannot
+/// be read: for looking at a file's first lines without reading it all.
+public func readTextPrefix(path: String, maxBytes: Int = 1 << 16) -> String? {
+    guard maxBytes > 0 else { return "" }
+    var buffer = [UInt8](repeating: 0, count: maxBytes)
+    var count = 0
+    if GzipInflate.isGzip(path) {
+        guard let input = gzopen(path, "rb") else { return nil }
+        defer { gzclose(input) }
+        let read = buffer.withUnsafeMutableBytes { gzread(input, $0.baseAddress, UInt32(maxBytes)) }
+        guard read >= 0 else { return nil }
+        count = Int(read)
+    } else {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, maxBytes, file) }
+    }
+    return String(decoding: buffer[0..<count], as: UTF8.self)
 }

@@ -13,8 +13,13 @@ extension FeedReplay {
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)
         noteTardisLocalTime(row[3].integerValue)
-        quoteAsk = row[5].isEmpty ? nil : BookLevel(price: try price(row[5]), quantity: try size(row[4]))
-        quoteBid = row[6].isEmpty ? nil : BookLevel(price: try price(row[6]), quantity: try size(row[7]))
+        // An empty price is a missing side; an empty size with a price is nothing displayed.
+        quoteAsk =
+            row[5].isEmpty
+            ? nil : BookLevel(price: try price(row[5]), quantity: row[4].isEmpty ? .zero : try size(row[4]))
+        quoteBid =
+            row[6].isEmpty
+            ? nil : BookLevel(price: try price(row[6]), quantity: row[7].isEmpty ? .zero : try size(row[7]))
         captureQuote()
         return true
     }

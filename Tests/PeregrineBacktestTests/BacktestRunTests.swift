@@ -192,6 +192,36 @@ import Testing
         #expect(plain.trades > 0)
     }
 
+    @Test func timesParseAndOutOfRangeOnesAreRefused() {
+        #expect(UTCTime.parse("2020-02-22T00:00:01.096Z") == 1_582_329_601_096_000_000)
+        #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
+        #expect(UTCTime.text(1_582_329_601_096_000_000) == "2020-02-22T00:00:01.096000000Z")
+        #expect(UTCTime.parse("2600-01-01") == nil)
+        #expect(UTCTime.parse("2020-13-01") == nil)
+    }
+
+    @Test func aTruncatedGzipFileIsAnErrorAndAFailedConversionLeavesNothing() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("quotes.csv")
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy.path)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = [copy.path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: copy.path + ".gz"))
+        let cut = directory.appendingPathComponent("cut.csv.gz")
+        try compressed.prefix(compressed.count / 2).write(to: cut)
+        #expect(throws: BacktestError.self) { _ = try Self.goldenCross(["tardis-quotes:" + cut.path]) }
+        let output = directory.appendingPathComponent("cut.pgev").path
+        #expect(throws: BacktestError.self) {
+            _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + cut.path)], output: output)
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+    }
+
     @Test func theTimeWindowWarmsUpBeforeFromAndStopsAtTo() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

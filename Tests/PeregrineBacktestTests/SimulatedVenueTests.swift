@@ -161,6 +161,23 @@ import Testing
         #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[101, 1]])
     }
 
+    @Test func twoOrdersAtOnePriceShareATradeInTheOrderTheyJoined() throws {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        venue.apply(Self.level(.sell, 101, 3), time: 1, sink: &reports)
+        for id in [UInt64(1), 2] {
+            venue.process(
+                .limit(OrderID(id), account: Self.account, .buy, price: Price(ticks: 100), quantity: Quantity(lots: 5)),
+                instrument: Self.instrument, time: 2, sink: &reports)
+        }
+        venue.apply(Self.trade(100, 7, aggressor: .sell), time: 3, sink: &reports)
+        // 7 lots traded: 5 fill the first order, the other 2 the second; never 10.
+        #expect(
+            reports.reports.filter(\.isFill).map { [Int64($0.orderID.rawValue), $0.quantity.lots] } == [
+                [1, 5], [2, 2],
+            ])
+    }
+
     @Test func validatesLikeTheLiveVenue() throws {
         var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
         var reports = ExecutionReportCollector()

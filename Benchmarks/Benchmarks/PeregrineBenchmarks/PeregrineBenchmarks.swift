@@ -4,6 +4,7 @@
 // `teardown`. Topology: the measuring thread on CPU 0, helper threads on CPU 1.
 import Benchmark
 import CustomStrategy
+import PeregrineBacktest
 import PeregrineBench
 import PeregrineBook
 import PeregrineCore
@@ -32,6 +33,20 @@ func configuration(_ scale: BenchmarkScalingFactor) -> Benchmark.Configuration {
     .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .retainCount], scalingFactor: scale,
         maxDuration: .seconds(3), maxIterations: 200, thresholds: zeroMalloc)
+}
+
+/// The backtest venue benchmark's state.
+final class BacktestVenueBench: @unchecked Sendable {
+    var venue: SimulatedVenue?
+    var events: [Event] = []
+}
+
+nonisolated(unsafe) let backtestVenue = BacktestVenueBench()
+
+/// Counts reports without keeping them.
+struct CountingReportSink: ExecutionReportSink {
+    var count = 0
+    mutating func accept(_ report: ExecutionReport) { count &+= 1 }
 }
 
 /// State shared by a benchmark's setup, body and teardown.
@@ -354,6 +369,69 @@ let benchmarks: @Sendable () -> Void = {
     l2Benchmark(
         "L2 book level update on a 1e-8 grid (levels far apart, near the touch)", touch: 6_000_000_000_000,
         spacing: 12_345_678)
+
+    // The backtest's simulated venue on a recorded book, two of the strategy's orders resting at
+    // the touch: every level update moves their queues and is checked for a fill-through; every
+    // 64th event is a trade at the bid (the queue advances, the order fills now and then).
+    Benchmark(
+        "Backtest simulated venue per event (level updates near the touch, 2 resting orders)",
+        configuration: configuration(.mega),
+        closure: { benchmark in
+            guard var venue = backtestVenue.venue.take() else { return }
+            var sink = CountingReportSink()
+            let events = backtestVenue.events
+            let mask = events.count - 1
+            events.withUnsafeBufferPointer { buffer in
+                for index in benchmark.scaledIterations {
+                    venue.apply(buffer[index & mask], time: UInt64(index), sink: &sink)
+                }
+            }
+            blackHole(sink.count)
+            backtestVenue.venue = consume venue
+        },
+        setup: {
+            var venue = try SimulatedVenue(instruments: 1, queueModel: .power(exponent: 2))
+            var sink = CountingReportSink()
+            let instrument = InstrumentID(0)
+            for distance in Int64(0)..<40 {
+                for (side, price) in [(Side.buy, 100_000 - distance), (Side.sell, 100_001 + distance)] {
+                    venue.apply(
+                        Event(
+                            timestamp: 0, instrument: instrument,
+                            payload: .levelUpdate(
+                                LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: 500)))),
+                        time: 0, sink: &sink)
+                }
+            }
+            for (id, side, price) in [(UInt64(1), Side.buy, Int64(100_000)), (2, .sell, 100_001)] {
+                venue.process(
+                    .limit(
+                        OrderID(id), account: AccountID(1), side, price: Price(ticks: price),
+                        quantity: Quantity(lots: 1_000_000_000)),
+                    instrument: instrument, time: 0, sink: &sink)
+            }
+            var random = SplitMix64(seed: 7)
+            backtestVenue.events = (0..<65_536).map { index in
+                if index % 64 == 63 {
+                    return Event(
+                        timestamp: 0, instrument: instrument,
+                        payload: .trade(
+                            Trade(
+                                price: Price(ticks: 100_000), quantity: Quantity(lots: 50), aggressor: .sell,
+                                tradeID: UInt64(index))))
+                }
+                let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+                let distance = Int64(random.next(below: 40))
+                return Event(
+                    timestamp: 0, instrument: instrument,
+                    payload: .levelUpdate(
+                        LevelUpdate(
+                            side: side, price: Price(ticks: side == .buy ? 100_000 - distance : 100_001 + distance),
+                            quantity: Quantity(lots: 1 + Int64(random.next(below: 1_000))))))
+            }
+            backtestVenue.venue = consume venue
+        },
+        teardown: { backtestVenue.venue = nil })
 
     Benchmark(
         "Bundle builder add (seals every 16th)", configuration: configuration(.mega),
