@@ -539,18 +539,27 @@ public struct SimulatedVenue: ~Copyable {
         return leaves
     }
 
+    /// The resting order a cancel or replace names, or nil after rejecting it (no such order in
+    /// the instrument: `unknown-order-id`; another account's: `not-order-owner`).
+    mutating func owned<Sink: ExecutionReportSink & ~Copyable>(
+        _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
+    ) -> Int? {
+        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
+            reject(command, instrument, .unknownOrderID, sink: &sink)
+            return nil
+        }
+        guard resting[index].account == command.account else {
+            reject(command, instrument, .notOrderOwner, sink: &sink)
+            return nil
+        }
+        return index
+    }
+
     mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
-        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
-            reject(command, instrument, .unknownOrderID, sink: &sink)
-            return
-        }
+        guard let index = owned(command, instrument, sink: &sink) else { return }
         let order = resting[index]
-        guard order.account == command.account else {
-            reject(command, instrument, .notOrderOwner, sink: &sink)
-            return
-        }
         remove(at: index)
         counters.cancelled &+= 1
         sink.accept(
@@ -584,15 +593,8 @@ public struct SimulatedVenue: ~Copyable {
     mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
-        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
-            reject(command, instrument, .unknownOrderID, sink: &sink)
-            return
-        }
+        guard let index = owned(command, instrument, sink: &sink) else { return }
         let order = resting[index]
-        guard order.account == command.account else {
-            reject(command, instrument, .notOrderOwner, sink: &sink)
-            return
-        }
         let total = command.quantity.lots
         guard total > 0, total <= Self.maxTicks else {
             reject(command, instrument, .invalidQuantity, sink: &sink)

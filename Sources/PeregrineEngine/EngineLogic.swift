@@ -309,10 +309,21 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         case .executionReport: break
         default: return
         }
-        // A venue answers for its own instruments only: a report naming a hosted instrument, or
-        // one other than its order's, is refused, as is one that does not decode.
-        guard let record, let report = try? ExecutionReport(decoding: record),
-            !books.pointee.isHosted(report.instrument),
+        guard let record, let report = try? ExecutionReport(decoding: record) else {
+            _malformedVenueReports &+= 1
+            return
+        }
+        applyVenueReport(report, event, sequence, outputs)
+    }
+
+    /// An outside venue's report applied to its order and delivered. A venue answers for its own
+    /// instruments only: a report naming a hosted instrument, or one other than its order's, is
+    /// refused (counted as malformed).
+    @inlinable
+    mutating func applyVenueReport<Outputs: OutputSink & ~Copyable>(
+        _ report: ExecutionReport, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        guard !books.pointee.isHosted(report.instrument),
             trading.pointee.openOrder(report.orderID).map({ $0.instrument == report.instrument }) ?? true
         else {
             _malformedVenueReports &+= 1
@@ -338,15 +349,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             while let (slot, timer) = trading.pointee.nextDueTimer() {
                 callStrategy(.timer(timer), slot: slot, event, sequence, outputs)
             }
-            guard !books.pointee.isHosted(report.instrument),
-                trading.pointee.openOrder(report.orderID).map({ $0.instrument == report.instrument }) ?? true
-            else {
-                _malformedVenueReports &+= 1
-                return
-            }
-            _venueReports &+= 1
-            trading.pointee.apply(report)
-            drain(event, sequence, outputs)
+            applyVenueReport(report, event, sequence, outputs)
             if trading.pointee.hasLossLimits { checkLosses(event, sequence, outputs) }
         }
     }
