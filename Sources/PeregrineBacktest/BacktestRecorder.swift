@@ -113,9 +113,13 @@ final class BacktestRecorder {
         }
         if openPositions > 0, time > lastTime { timeInMarket &+= time &- lastTime }
         lastTime = Swift.max(lastTime, time)
-        while let due = nextSample, due <= time {
-            sample(at: due)
-            let (next, overflow) = due.addingReportingOverflow(interval)
+        // One sample per interval that has events: a gap in the data (a weekend, files far
+        // apart in time) adds one sample, at the last boundary before the event, not one per
+        // empty interval (memory stays bounded by the events).
+        if let due = nextSample, due <= time {
+            let boundary = time &- (time &- due) % interval
+            sample(at: boundary)
+            let (next, overflow) = boundary.addingReportingOverflow(interval)
             nextSample = overflow ? nil : next
         }
     }

@@ -192,6 +192,58 @@ import Testing
         #expect(plain.trades > 0)
     }
 
+    @Test func severalInstrumentsBySymbolWithReferenceDataFromTOML() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rising = try Self.risingQuotes(in: directory)
+        let config = directory.appendingPathComponent("backtest.toml").path
+        try """
+        [backtest]
+        data = ["tardis-quotes@AAA:\(rising)", "tardis-quotes@BBB:\(Fixtures.path(Self.quotes))"]
+        capital = "1000"
+
+        [[strategy]]
+        name = "golden-cross"
+        fast = 1
+        slow = 2
+        quantity = "1"
+
+        [[instrument]]
+        id = 0
+        symbol = "AAA"
+        tick_size = "0.5"
+        lot_size = "1"
+        quote_currency = "USD"
+        taker_fee = "0.001"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        try BacktestConfigurationFile.apply(try String(contentsOfFile: config, encoding: .utf8), to: &settings)
+        #expect(settings.data.map(\.symbol) == ["AAA", "BBB"])
+        #expect(settings.capital == "1000")
+        let plan = try BacktestPlan(settings)
+        #expect(plan.instruments.map(\.symbol) == ["AAA", "BBB"])
+        #expect(plan.instruments[0].tickSize.description == "0.5")
+        #expect(plan.instruments[1].lotSize.description == "0.001")
+        let result = try Backtest.run(plan)
+        // AAA: one buy of 1 at 102 with a taker fee of 0.1%; BBB trades in its own currency.
+        #expect(result.instruments[0].turnover.description == "102")
+        #expect(result.instruments[0].fees.description == "0.102")
+        #expect(result.instruments[1].trades > 0)
+        // Two currencies: no total.
+        #expect(result.currency == nil)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
+        #expect(json["net_pnl"] is NSNull)
+        #expect((json["instruments"] as? [Any])?.count == 2)
+        // An unknown [backtest] key is refused by name.
+        var bad = BacktestSettings()
+        #expect(
+            throws: BacktestError.usage(
+                "backtest.latency: unknown key; known: " + BacktestConfigurationFile.keys.joined(separator: ", "))
+        ) {
+            try BacktestConfigurationFile.apply("[backtest]\nlatency = 5\n", to: &bad)
+        }
+    }
+
     @Test func timesParseAndOutOfRangeOnesAreRefused() {
         #expect(UTCTime.parse("2020-02-22T00:00:01.096Z") == 1_582_329_601_096_000_000)
         #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
