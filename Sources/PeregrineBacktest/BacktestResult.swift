@@ -299,8 +299,8 @@ public enum Provenance {
         return "unknown"
     }()
 
-    /// The whole file as text, nil when it cannot be read.
-    public static func read(_ path: String) -> String? {
+    /// A small file's text (git's HEAD and refs), nil when it cannot be read.
+    static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []

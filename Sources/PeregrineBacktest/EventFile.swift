@@ -1,5 +1,6 @@
 import PeregrineCodec
 import PeregrineCore
+import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
 
@@ -197,23 +198,18 @@ public struct EventFileReader: ~Copyable {
     var index: UInt64 = 0
 
     public init(path: String) throws(FeedError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FeedError(line: 0, "cannot open \(path): not a regular file")
-        }
-        let size = Int(info.st_size)
-        guard size >= EventFileFormat.headerSize else {
+        let (mapped, size) = try MappedLines.map(path)
+        guard let mapped, size >= EventFileFormat.headerSize else {
+            if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
             throw FeedError(line: 0, "not a converted event file (\(size) bytes, shorter than its header)", file: path)
         }
-        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
-            throw FeedError(line: 0, "cannot map \(path): \(String(cString: strerror(errno)))")
-        }
-        _ = madvise(address, size, MADV_SEQUENTIAL)
+        let address = UnsafeMutableRawPointer(mutating: mapped)
         let bytes = UnsafeRawBufferPointer(start: address, count: size)
-        let header = try Self.checkHeader(bytes, path: path)
+        let header: (metadataLength: Int, count: UInt64)
+        do { header = try Self.checkHeader(bytes, path: path) } catch {
+            munmap(address, size)
+            throw error
+        }
         let end = EventFileFormat.headerSize + header.metadataLength
         guard end <= size,
             UInt64(size - end) / UInt64(EventFileFormat.recordSize) >= header.count

@@ -555,18 +555,25 @@ public struct SimulatedVenue: ~Copyable {
         return index
     }
 
+    /// Reports a resting order (already removed) cancelled for `reason`.
+    mutating func cancelled<Sink: ExecutionReportSink & ~Copyable>(
+        _ order: RestingOrder, reason: ExecutionReason, sink: inout Sink
+    ) {
+        counters.cancelled &+= 1
+        sink.accept(
+            ExecutionReport(
+                kind: .cancelled, reason: reason, instrument: order.instrument, orderID: order.orderID,
+                account: order.account, side: order.side, price: Price(ticks: order.price),
+                quantity: Quantity(lots: order.leaves), leavesQuantity: .zero))
+    }
+
     mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
         guard let index = owned(command, instrument, sink: &sink) else { return }
         let order = resting[index]
         remove(at: index)
-        counters.cancelled &+= 1
-        sink.accept(
-            ExecutionReport(
-                kind: .cancelled, reason: .requested, instrument: instrument, orderID: order.orderID,
-                account: order.account, side: order.side, price: Price(ticks: order.price),
-                quantity: Quantity(lots: order.leaves), leavesQuantity: .zero))
+        cancelled(order, reason: .requested, sink: &sink)
     }
 
     mutating func status<Sink: ExecutionReportSink & ~Copyable>(
@@ -603,12 +610,7 @@ public struct SimulatedVenue: ~Copyable {
         let filled = order.quantity &- order.leaves
         if total <= filled {
             remove(at: index)
-            counters.cancelled &+= 1
-            sink.accept(
-                ExecutionReport(
-                    kind: .cancelled, reason: .replacedBelowFilled, instrument: instrument, orderID: order.orderID,
-                    account: order.account, side: order.side, price: Price(ticks: order.price),
-                    quantity: Quantity(lots: order.leaves), leavesQuantity: .zero))
+            cancelled(order, reason: .replacedBelowFilled, sink: &sink)
             return
         }
         let price = command.price.ticks

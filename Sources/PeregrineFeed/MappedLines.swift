@@ -24,8 +24,9 @@ public struct MappedLines: ~Copyable {
         byteCount = count
     }
 
-    /// Maps `path` (a `.gz` file: its inflated bytes, see `GzipInflate`).
-    static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
+    /// Maps `path` read-only (a `.gz` file: its inflated bytes, see `GzipInflate`): its base
+    /// (nil when empty) and size. The caller unmaps it (`munmap`).
+    public static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
         let fd =
             GzipInflate.isGzip(path)
             ? try GzipInflate.inflateToTemporaryFile(path) : open(path, O_RDONLY | O_CLOEXEC)

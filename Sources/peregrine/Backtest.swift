@@ -91,9 +91,8 @@ struct BacktestCommand: ParsableCommand {
     func settings() throws(BacktestError) -> BacktestSettings {
         var settings = BacktestSettings()
         if let config {
-            guard let text = Provenance.read(config) else {
-                throw .usage("--config \(config): cannot read: \(String(cString: strerror(errno)))")
-            }
+            let text: String
+            do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
             try BacktestConfigurationFile.apply(text, to: &settings)
         }
         for text in data { settings.data.append(try DataSpec(text)) }
