@@ -27,6 +27,8 @@ struct PlannedFile: Sendable {
     var instrument: InstrumentID
     var tickSize: Increment
     var lotSize: Increment
+    /// A converted file, mapped once and shared by every run of the plan.
+    var converted: EventFile?
     /// A converted file's instrument ids mapped to the backtest's.
     var instrumentMap: [InstrumentID]
 }
@@ -52,7 +54,7 @@ public struct BacktestPlan: Sendable {
         var textFiles: [String: [(FeedFormat, String)]] = [:]
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
         var convertedQuoteBooks = Set<String>()
-        var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String])] = []
+        var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
         for spec in settings.data {
             for path in spec.paths {
                 guard access(path, R_OK) == 0 else {
@@ -62,10 +64,10 @@ public struct BacktestPlan: Sendable {
                     let symbol = spec.symbol ?? Self.symbol(in: path, format: format)
                     if !symbols.contains(symbol) { symbols.append(symbol) }
                     textFiles[symbol, default: []].append((format, path))
-                    pending.append((path, format, symbol, []))
+                    pending.append((path, format, symbol, [], nil))
                 } else {
-                    let reader: EventFileReader
-                    do { reader = try EventFileReader(path: path) } catch {
+                    let reader: EventFile
+                    do { reader = try EventFile(path: path) } catch {
                         throw .usage("--data \(spec.text): \(error)")
                     }
                     let names = reader.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
@@ -81,7 +83,7 @@ public struct BacktestPlan: Sendable {
                         convertedDefinitions[definition.symbol] = definition
                     }
                     convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
-                    pending.append((path, nil, nil, names))
+                    pending.append((path, nil, nil, names, reader))
                 }
             }
         }
@@ -134,14 +136,14 @@ public struct BacktestPlan: Sendable {
                 files.append(
                     PlannedFile(
                         path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
-                        lotSize: definition.lotSize, instrumentMap: []))
+                        lotSize: definition.lotSize, converted: nil, instrumentMap: []))
                 inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: ""))
             } else {
                 let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
                 files.append(
                     PlannedFile(
                         path: entry.path, format: nil, instrument: InstrumentID(0), tickSize: definitions[0].tickSize,
-                        lotSize: definitions[0].lotSize, instrumentMap: map))
+                        lotSize: definitions[0].lotSize, converted: entry.converted, instrumentMap: map))
                 inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
             }
         }
@@ -271,7 +273,8 @@ public struct BacktestPlan: Sendable {
                 streams: files.map { (file) throws(FeedError) in
                     try DataFileStream(
                         path: file.path, format: file.format, instrument: file.instrument,
-                        priceIncrement: file.tickSize, sizeIncrement: file.lotSize, instrumentMap: file.instrumentMap)
+                        priceIncrement: file.tickSize, sizeIncrement: file.lotSize, converted: file.converted,
+                        instrumentMap: file.instrumentMap)
                 })
         } catch {
             throw .data("\(error)")

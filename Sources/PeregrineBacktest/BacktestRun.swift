@@ -36,6 +36,22 @@ public enum Backtest {
         progress: ((Double) -> Void)? = nil
     ) throws(BacktestError) -> BacktestResult {
         let started = ContinuousClock.now
+        // The data opens first: a file that cannot be read leaves no CSV behind. Converted
+        // files are read on this thread (checking and decoding a record costs less than handing
+        // it to another thread); text is parsed on a second one unless the plan says otherwise.
+        let stream = try plan.openData()
+        if plan.settings.parseOnSecondThread, plan.files.contains(where: { $0.format != nil }) {
+            return try simulate(
+                plan, custom: custom, data: try MarketDataThread(stream, until: plan.settings.to), outputs: files,
+                progress: progress, started: started)
+        }
+        return try simulate(plan, custom: custom, data: stream, outputs: files, progress: progress, started: started)
+    }
+
+    static func simulate<Custom: Strategy, Data: MarketDataSource>(
+        _ plan: BacktestPlan, custom: Custom.Type, data: Data, outputs files: BacktestOutputFiles,
+        progress: ((Double) -> Void)?, started: ContinuousClock.Instant
+    ) throws(BacktestError) -> BacktestResult {
         let settings = plan.settings
         guard let capital = ExactAmount(settings.capital) else {
             throw .usage("--capital \(settings.capital) is not a decimal amount")
@@ -52,8 +68,6 @@ public enum Backtest {
         } catch {
             throw .usage("\(error)")
         }
-        // The data opens first: a file that cannot be read leaves no CSV behind.
-        let data = try MarketDataThread(try plan.openData(), until: settings.to)
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, capital: capital, interval: settings.equityInterval,
             fillsPath: files.fillsCSV, equityPath: files.equityCSV)

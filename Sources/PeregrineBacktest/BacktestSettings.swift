@@ -63,6 +63,10 @@ public struct BacktestSettings: Sendable {
     public var equityInterval: UInt64 = 1_000_000_000
     /// Pre-trade risk rules, as in live runs.
     public var risk: [RiskRule] = []
+    /// Whether text inputs are parsed on a second thread (`pg-backtest-data`) while the
+    /// simulation runs; off for sweep jobs, which take one core each. Converted files are always
+    /// read on the backtest's own thread. Results do not depend on it.
+    public var parseOnSecondThread = true
 
     public init() {}
 }

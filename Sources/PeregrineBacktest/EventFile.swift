@@ -186,16 +186,16 @@ public final class EventFileWriter {
     }
 }
 
-/// Reads a converted file through a read-only memory map, record by record: each record's
-/// checksum is verified; a bad one stops the read naming the record.
-public struct EventFileReader: ~Copyable {
+/// A converted file, memory-mapped read-only once: any number of readers, on any threads, read
+/// its `records` by index. Unmapped when the last reference goes.
+public final class EventFile: @unchecked Sendable {
     public let path: String
     public let metadata: EventFileMetadata
-    let base: UnsafeRawPointer?
-    let byteCount: Int
-    let recordsStart: Int
+    /// The first record.
+    let first: UnsafeRawPointer
     public let count: UInt64
-    var index: UInt64 = 0
+    let mapping: UnsafeMutableRawPointer
+    let byteCount: Int
 
     public init(path: String) throws(FeedError) {
         let (mapped, size) = try MappedLines.map(path)
@@ -225,9 +225,9 @@ public struct EventFileReader: ~Copyable {
             throw error
         }
         self.path = path
-        base = UnsafeRawPointer(address)
+        mapping = address
         byteCount = size
-        recordsStart = end
+        first = UnsafeRawPointer(address + end)
         count = header.count
     }
 
@@ -260,26 +260,41 @@ public struct EventFileReader: ~Copyable {
         return (Int(length), count)
     }
 
-    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) } }
+    deinit { munmap(mapping, byteCount) }
 
-    public var progress: Double { count == 0 ? 1 : Double(index) / Double(count) }
+    /// The records (valid while this file is referenced).
+    var records: EventFileRecords { EventFileRecords(start: first, count: count) }
+}
 
-    /// The next event, nil after the last; a damaged record throws, naming its index.
-    public mutating func next() throws(FeedError) -> Event? {
-        guard index < count, let base else { return nil }
-        let offset = recordsStart + Int(truncatingIfNeeded: index) * EventFileFormat.recordSize
-        let record = UnsafeRawBufferPointer(start: base + offset, count: EventFileFormat.recordSize)
+/// The records of a mapped converted file: a plain pointer and count, so that reading them
+/// costs no reference counting. Valid only while their `EventFile` is referenced.
+struct EventFileRecords: BitwiseCopyable {
+    let start: UnsafeRawPointer
+    let count: UInt64
+
+    /// The event of record `index` (`index < count`), its checksum verified; a damaged record
+    /// throws (`named(path:)` makes the message). No allocation, no reference counting.
+    func event(at index: UInt64) throws(RecordError) -> Event {
+        guard index < count else { throw RecordError(index: index, problem: "is past the end") }
+        let record = UnsafeRawBufferPointer(
+            start: start + Int(truncatingIfNeeded: index) &* EventFileFormat.recordSize,
+            count: EventFileFormat.recordSize)
         let stored = UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        let number = index
-        index &+= 1
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8..<EventFileFormat.recordSize])) == stored
         else {
-            throw FeedError(line: 0, "record \(number) fails its checksum: the file is damaged", file: path)
+            throw RecordError(index: index, problem: "fails its checksum: the file is damaged")
         }
         do {
             return try Event(decoding: UnsafeRawBufferPointer(rebasing: record[16..<EventFileFormat.recordSize]))
         } catch {
-            throw FeedError(line: 0, "record \(number) does not decode: \(error)", file: path)
+            throw RecordError(index: index, problem: "does not decode: \(error)")
         }
+    }
+
+    /// A record that cannot be read.
+    struct RecordError: Error {
+        let index: UInt64
+        let problem: String
+        func named(path: String) -> FeedError { FeedError(line: 0, "record \(index) \(problem)", file: path) }
     }
 }

@@ -65,7 +65,11 @@ final class DataFileStream {
     let instrument: InstrumentID
     /// The decoder of a recorded file (an idle one for a converted file): mutated in place.
     var replay: FeedReplay
-    var converted: EventFileReader?
+    /// A converted file (shared with every other reader of it), its records and the next one
+    /// to read.
+    let converted: EventFile?
+    let records: EventFileRecords?
+    @exclusivity(unchecked) var record: UInt64 = 0
     /// The current row's events and the next one to hand out.
     @exclusivity(unchecked) var payloads: [EventPayload] = []
     @exclusivity(unchecked) var next = 0
@@ -76,11 +80,11 @@ final class DataFileStream {
     let instrumentMap: [InstrumentID]
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
-    var skippedQuotes = 0
+    @exclusivity(unchecked) var skippedQuotes = 0
 
     init(
         path: String, format: FeedFormat?, instrument: InstrumentID, priceIncrement: Increment,
-        sizeIncrement: Increment, instrumentMap: [InstrumentID] = []
+        sizeIncrement: Increment, converted: EventFile? = nil, instrumentMap: [InstrumentID] = []
     ) throws(FeedError) {
         self.path = path
         self.format = format
@@ -90,21 +94,28 @@ final class DataFileStream {
             format: format ?? .tardisQuotes, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
         if format != nil {
             try decoder.open(path: path)
+            self.converted = nil
+            records = nil
         } else {
-            let reader = try EventFileReader(path: path)
-            skippedQuotes = reader.metadata.skippedQuoteRows
-            converted = consume reader
+            let file: EventFile
+            if let converted { file = converted } else { file = try EventFile(path: path) }
+            skippedQuotes = file.metadata.skippedQuoteRows
+            self.converted = file
+            records = file.records
         }
         replay = decoder
         payloads.reserveCapacity(64)
     }
 
     /// Fraction of the file read.
-    var progress: Double { converted?.progress ?? replay.progress }
+    var progress: Double {
+        if let records { return records.count == 0 ? 1 : Double(record) / Double(records.count) }
+        return replay.progress
+    }
 
     /// Loads the next row that has events; false at the end of the file.
     func advance() throws(FeedError) -> Bool {
-        if converted != nil { return try advanceConverted() }
+        if let records { return try advance(records) }
         // Drop the previous row's events first: the decoder then reuses its buffer in place.
         payloads = []
         next = 0
@@ -135,24 +146,19 @@ final class DataFileStream {
     /// The current event of a converted file (one event per record: no payload array).
     @exclusivity(unchecked) var convertedEvent: Event?
 
-    func advanceConverted() throws(FeedError) -> Bool {
-        guard !finished, var reader = converted.take() else { return false }
-        let event: Event?
-        do throws(FeedError) {
-            event = try reader.next()
-        } catch {
-            converted = consume reader
-            throw error
-        }
-        converted = consume reader
-        guard let event else {
+    func advance(_ records: EventFileRecords) throws(FeedError) -> Bool {
+        guard record < records.count else {
             finished = true
             return false
         }
-        var mapped = event
+        var event: Event
+        do throws(EventFileRecords.RecordError) { event = try records.event(at: record) } catch {
+            throw error.named(path: path)
+        }
+        record &+= 1
         let raw = Int(event.instrument.rawValue)
-        mapped.instrument = raw < instrumentMap.count ? instrumentMap[raw] : event.instrument
-        convertedEvent = mapped
+        if raw < instrumentMap.count { event.instrument = instrumentMap[raw] }
+        convertedEvent = event
         time = Swift.max(time, event.exchangeTimestamp)
         return true
     }
@@ -177,22 +183,26 @@ final class DataFileStream {
 /// Every input file merged into one stream by exchange time; ties go to the file given first,
 /// then to the earlier line. Each file streams (a memory map, or a gzip file inflated to a
 /// temporary file): memory does not grow with the data.
-public final class MarketDataStream {
+public final class MarketDataStream: MarketDataSource {
     let streams: [DataFileStream]
     /// A bad row stops the stream: this names the file, line and value.
     public private(set) var failure: FeedError?
-    /// The only stream, when there is one (no merge needed).
-    let single: DataFileStream?
+    /// The first stream, the only one when `merging` is false (kept alive by `streams`;
+    /// unmanaged so reading it costs no reference counting).
+    let first: Unmanaged<DataFileStream>
+    let merging: Bool
 
     init(streams: [DataFileStream]) throws(FeedError) {
-        single = streams.count == 1 ? streams[0] : nil
+        guard let first = streams.first else { throw FeedError(line: 0, "no data files") }
+        self.first = Unmanaged.passUnretained(first)
+        merging = streams.count > 1
         self.streams = streams
         for stream in streams { _ = try stream.advance() }
     }
 
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
     func next() -> MarketDataEvent? {
-        if let single { return nextOf(single) }
+        if !merging { return first._withUnsafeGuaranteedRef { nextOf($0) } }
         var best: DataFileStream? = nil
         for stream in streams where stream.hasEvent {
             if let chosen = best, chosen.time <= stream.time { continue }
@@ -220,6 +230,9 @@ public final class MarketDataStream {
         return event
     }
 
+    /// Nothing to wait for: the stream is read on the caller's thread.
+    func finish() {}
+
     /// Fraction of the input read (by the files' bytes).
     public var progress: Double {
         streams.isEmpty ? 1 : streams.reduce(0) { $0 + $1.progress } / Double(streams.count)
@@ -227,4 +240,16 @@ public final class MarketDataStream {
 
     /// Quote rows skipped for an empty price on a side.
     public var skippedQuotes: Int { streams.reduce(0) { $0 + $1.skippedQuotes } }
+}
+
+/// The merged market data as the backtest reads it: on its own thread (`MarketDataStream`) or
+/// decoded ahead on another (`MarketDataThread`).
+protocol MarketDataSource: AnyObject {
+    /// The next event, nil at the end (or at a bad row: see `failure`).
+    func next() -> MarketDataEvent?
+    /// Stops the reading (waits for a decoding thread); call before `failure` and `skippedQuotes`.
+    func finish()
+    var failure: FeedError? { get }
+    var skippedQuotes: Int { get }
+    var progress: Double { get }
 }

@@ -10,7 +10,7 @@ import Synchronization
 /// backtest through a lock-free ring: parsing text (or checking and decoding a converted file)
 /// runs on the second core while the simulation runs on the first. The order is the merge's
 /// (one producer, one consumer), so results do not depend on it.
-final class MarketDataThread: @unchecked Sendable {
+final class MarketDataThread: MarketDataSource, @unchecked Sendable {
     let ring: SPSCRing<MarketDataEvent>
     var consumer: SPSCConsumer<MarketDataEvent>
     let thread: PinnedThread

@@ -113,7 +113,9 @@ import Testing
     }
 
     /// A market maker on the recorded quotes and trades (passive fills through the queue).
-    static func marketMaker(_ data: [String], directory: URL, name: String) throws -> (String, String, String) {
+    static func marketMaker(
+        _ data: [String], directory: URL, name: String, configure: (inout BacktestSettings) -> Void = { _ in }
+    ) throws -> (String, String, String) {
         var settings = BacktestSettings()
         settings.data = try data.map { try DataSpec($0) }
         settings.strategies = [
@@ -122,6 +124,7 @@ import Testing
         ]
         settings.makerFeeBasisPoints = "-0.25"
         settings.takerFeeBasisPoints = "4"
+        configure(&settings)
         let fills = directory.appendingPathComponent("\(name)-fills.csv").path
         let equity = directory.appendingPathComponent("\(name)-equity.csv").path
         let result = try Backtest.run(
@@ -137,7 +140,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)]
         let first = try Self.marketMaker(data, directory: directory, name: "first")
-        let second = try Self.marketMaker(data, directory: directory, name: "second")
+        // The second parses on the backtest's own thread (as sweep jobs do): the same results.
+        let second = try Self.marketMaker(data, directory: directory, name: "second") {
+            $0.parseOnSecondThread = false
+        }
         #expect(Self.withoutTiming(first.0) == Self.withoutTiming(second.0))
         #expect(first.1 == second.1)
         #expect(first.2 == second.2)
@@ -165,12 +171,25 @@ import Testing
         #expect(strip(text.0) == strip(binary.0))
         #expect(text.1 == binary.1)
         #expect(text.2 == binary.2)
+        // A damaged record stops the backtest naming the file and the record; no CSV is left.
+        let damaged = directory.appendingPathComponent("damaged.pgev").path
+        try FileManager.default.copyItem(atPath: converted, toPath: damaged)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: damaged))
+        let metadataLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16
+        let damage = try #require(FileHandle(forUpdatingAtPath: damaged))
+        try damage.seek(toOffset: UInt64(64 + metadataLength + 7 * 80 + 30))
+        damage.write(Data([0xFF]))
+        try damage.close()
+        #expect(
+            throws: BacktestError.data("\(damaged): record 7 fails its checksum: the file is damaged"),
+            performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         // A converted file of another format version is refused.
         let handle = try #require(FileHandle(forUpdatingAtPath: converted))
         try handle.seek(toOffset: 8)
         handle.write(Data([2, 0]))
         try handle.close()
-        #expect(throws: FeedError.self) { _ = try EventFileReader(path: converted) }
+        #expect(throws: FeedError.self) { _ = try EventFile(path: converted) }
     }
 
     @Test func gzipInputsAreReadDirectly() throws {
