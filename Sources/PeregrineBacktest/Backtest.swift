@@ -37,14 +37,14 @@ struct PlannedFile: Sendable {
 /// data names them), the files and the engine configuration. Building it reads the files' first
 /// lines (symbols) and scans their grids; it refuses what cannot run (exit 2).
 public struct BacktestPlan: Sendable {
-    public let settings: BacktestSettings
+    public internal(set) var settings: BacktestSettings
     public let instruments: [InstrumentDefinition]
     /// The input files; their SHA-256 are computed on a thread of their own while the backtest
     /// runs (`hashedInputs()` waits for them).
     public let inputs: [InputFile]
     let hashes: InputHashes
-    public let configuration: EngineConfiguration
-    let files: [PlannedFile]
+    public internal(set) var configuration: EngineConfiguration
+    var files: [PlannedFile]
 
     public init(_ settings: BacktestSettings) throws(BacktestError) {
         self.settings = settings
@@ -264,6 +264,61 @@ public struct BacktestPlan: Sendable {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
         return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The same data with other strategies (a sweep's job): the files stay mapped once and the
+    /// inputs are hashed once. Refuses strategies the engine would refuse (exit 2).
+    public func with(strategies: [StrategySpec]) throws(BacktestError) -> BacktestPlan {
+        var plan = self
+        plan.settings.strategies = strategies
+        plan.configuration.strategies = strategies
+        do { try plan.configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
+        return plan
+    }
+
+    /// The plan with its text inputs converted once into a memory-mapped event file (an
+    /// unlinked temporary file) that every run reads on its own thread: what a sweep's jobs
+    /// share. Events from `to` on are not kept. Results are the same as from the text (the
+    /// report still names the original inputs).
+    public func sharingData() throws(BacktestError) -> BacktestPlan {
+        var plan = self
+        plan.settings.parseOnSecondThread = false
+        guard files.contains(where: { $0.format != nil }) else { return plan }
+        let stream = try openData()
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array((directory + "/peregrine-sweep-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
+        guard descriptor >= 0 else {
+            throw .output("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Mapped, the file needs no name: it goes when the last run ends.
+        defer { unlink(path) }
+        let metadata = EventFileMetadata(
+            instruments: instruments, sources: [],
+            quoteBooks: configuration.quoteBooks.map { instruments[Int($0.rawValue)].symbol })
+        let file: EventFile
+        do throws(FeedError) {
+            let writer = try EventFileWriter(path: path, metadata: metadata)
+            while let item = stream.next() {
+                if let to = settings.to, item.time >= to { break }
+                try writer.append(item.event)
+            }
+            if let failure = stream.failure { throw failure }
+            var finished = metadata
+            finished.skippedQuoteRows = stream.skippedQuotes
+            try writer.finish(metadata: finished)
+            file = try EventFile(path: path)
+        } catch {
+            throw .data("\(error)")
+        }
+        plan.files = [
+            PlannedFile(
+                path: path, format: nil, instrument: InstrumentID(0), tickSize: instruments[0].tickSize,
+                lotSize: instruments[0].lotSize, converted: file, instrumentMap: instruments.map(\.id))
+        ]
+        return plan
     }
 
     /// The merged market data, opened.

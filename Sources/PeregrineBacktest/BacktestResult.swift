@@ -159,6 +159,13 @@ public struct BacktestResult {
     public var json: String {
         var out = JSONText()
         out.open()
+        writeFields(into: &out)
+        out.close()
+        return out.text + "\n"
+    }
+
+    /// The report's fields, into an object `out` has open.
+    func writeFields(into out: inout JSONText) {
         out.field("report", string: "peregrine-backtest")
         out.field("format_version", integer: 1)
         out.field("events", integer: events)
@@ -264,8 +271,6 @@ public struct BacktestResult {
         out.field("elapsed_seconds", number: elapsedSeconds)
         out.field("events_per_second", number: elapsedSeconds > 0 ? Double(events) / elapsedSeconds : 0)
         out.close()
-        out.close()
-        return out.text + "\n"
     }
 }
 
@@ -320,20 +325,26 @@ extension String {
     }
 }
 
-/// Builds JSON text with keys in the order written.
+/// Builds JSON text with keys in the order written: indented, or `compact` on one line (JSON
+/// lines).
 struct JSONText {
     var text = ""
+    var compact = false
     var needsComma = [false]
     var indent = 0
+    var afterKey = false
+
+    init(compact: Bool = false) { self.compact = compact }
 
     mutating func separator() {
         if needsComma[needsComma.count - 1] { text += "," }
         needsComma[needsComma.count - 1] = true
-        text += "\n" + String(repeating: "  ", count: indent)
+        if !compact { text += "\n" + String(repeating: "  ", count: indent) }
     }
 
     mutating func open() {
-        if !text.isEmpty, !text.hasSuffix(": ") { separator() }
+        if !text.isEmpty, !afterKey { separator() }
+        afterKey = false
         text += "{"
         needsComma.append(false)
         indent += 1
@@ -342,10 +353,12 @@ struct JSONText {
     mutating func close() {
         indent -= 1
         needsComma.removeLast()
-        text += "\n" + String(repeating: "  ", count: indent) + "}"
+        if !compact { text += "\n" + String(repeating: "  ", count: indent) }
+        text += "}"
     }
 
     mutating func openArray() {
+        afterKey = false
         text += "["
         needsComma.append(false)
         indent += 1
@@ -354,21 +367,25 @@ struct JSONText {
     mutating func closeArray() {
         indent -= 1
         needsComma.removeLast()
-        text += "\n" + String(repeating: "  ", count: indent) + "]"
+        if !compact { text += "\n" + String(repeating: "  ", count: indent) }
+        text += "]"
     }
 
     mutating func key(_ name: String) {
         separator()
-        text += Self.quoted(name) + ": "
+        text += Self.quoted(name) + (compact ? ":" : ": ")
+        afterKey = true
     }
 
     mutating func field(_ name: String, string: String?) {
         key(name)
+        afterKey = false
         text += string.map(Self.quoted) ?? "null"
     }
 
     mutating func field(_ name: String, integer: Int) {
         key(name)
+        afterKey = false
         text += "\(integer)"
     }
 
@@ -378,6 +395,7 @@ struct JSONText {
 
     mutating func field(_ name: String, number: Double) {
         key(name)
+        afterKey = false
         text += number.isFinite ? "\(number)" : "null"
     }
 

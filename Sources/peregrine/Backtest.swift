@@ -19,59 +19,7 @@ struct BacktestCommand: ParsableCommand {
             be written; 2 a usage or configuration error.
             """)
 
-    @Option(
-        name: .customLong("data"),
-        help: ArgumentHelp(
-            "Market data (repeatable): FORMAT[@SYMBOL]:FILE[,FILE…], a format of `feed replay` or `events` (a converted file); .gz files are read directly.",
-            valueName: "format:file"))
-    var data: [String] = []
-
-    @OptionGroup var strategy: StrategyOptions
-
-    @Option(
-        help: ArgumentHelp(
-            "A TOML file: [backtest] settings, [[strategy]], [[instrument]], [[risk]].", valueName: "file"))
-    var config: String?
-
-    @Option(help: ArgumentHelp("Start (exchange time, UTC): earlier events only build the books.", valueName: "time"))
-    var from: String?
-
-    @Option(help: ArgumentHelp("End (exchange time, UTC), exclusive.", valueName: "time"))
-    var to: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Feed latency: local (each row's receive time) or µs (default: none).", valueName: "local|µs"))
-    var feedLatency: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Order entry latency in µs, or a CSV of timestamp,entry_us,response_us.", valueName: "µs|file"))
-    var orderLatency: String?
-
-    @Option(help: ArgumentHelp("Response latency in µs (venue → strategy).", valueName: "µs"))
-    var responseLatency: String?
-
-    @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
-    var queueModel: String?
-
-    @Option(help: ArgumentHelp("Maker fee in basis points for instruments without reference data.", valueName: "bps"))
-    var makerFeeBps: String?
-
-    @Option(help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
-    var takerFeeBps: String?
-
-    @Option(help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))
-    var tickSize: String?
-
-    @Option(help: ArgumentHelp("Quantity grid for every instrument without reference data.", valueName: "decimal"))
-    var lotSize: String?
-
-    @Option(help: ArgumentHelp("Capital in the quote currency (for returns; default 100000).", valueName: "amount"))
-    var capital: String?
-
-    @Option(help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
-    var equityIntervalMs: String?
+    @OptionGroup var options: BacktestOptions
 
     @Option(help: ArgumentHelp("Write the JSON report here.", valueName: "file"))
     var reportJson: String?
@@ -88,31 +36,9 @@ struct BacktestCommand: ParsableCommand {
     @Flag(help: "Print the JSON report on standard output instead of the summary.")
     var json = false
 
-    func settings() throws(BacktestError) -> BacktestSettings {
-        var settings = BacktestSettings()
-        if let config {
-            let text: String
-            do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
-            try BacktestConfigurationFile.apply(text, to: &settings)
-        }
-        for text in data { settings.data.append(try DataSpec(text)) }
-        do { settings.strategies += try strategy.specs() } catch { throw .usage("\(error)") }
-        let options: [(String, String?)] = [
-            ("from", from), ("to", to), ("feed_latency", feedLatency), ("order_latency", orderLatency),
-            ("response_latency", responseLatency), ("queue_model", queueModel), ("maker_fee_bps", makerFeeBps),
-            ("taker_fee_bps", takerFeeBps), ("tick_size", tickSize), ("lot_size", lotSize), ("capital", capital),
-            ("equity_interval_ms", equityIntervalMs),
-        ]
-        for (key, value) in options {
-            guard let value else { continue }
-            try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
-        }
-        return settings
-    }
-
     func run() throws {
         let plan: BacktestPlan
-        do { plan = try BacktestPlan(try settings()) } catch { fail(error) }
+        do { plan = try BacktestPlan(try options.settings()) } catch { fail(error) }
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         let result: BacktestResult
@@ -211,6 +137,85 @@ struct BacktestCommand: ParsableCommand {
         for _ in 0..<decimals { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
         return "\(rounded)"
+    }
+}
+
+/// The flags `backtest` and `sweep` share: the data, the strategies and the simulation settings.
+struct BacktestOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp(
+            "Market data (repeatable): FORMAT[@SYMBOL]:FILE[,FILE…], a format of `feed replay` or `events` (a converted file); .gz files are read directly.",
+            valueName: "format:file"))
+    var data: [String] = []
+
+    @OptionGroup var strategy: StrategyOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "A TOML file: [backtest] settings, [[strategy]], [[instrument]], [[risk]].", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Start (exchange time, UTC): earlier events only build the books.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("End (exchange time, UTC), exclusive.", valueName: "time"))
+    var to: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Feed latency: local (each row's receive time) or µs (default: none).", valueName: "local|µs"))
+    var feedLatency: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Order entry latency in µs, or a CSV of timestamp,entry_us,response_us.", valueName: "µs|file"))
+    var orderLatency: String?
+
+    @Option(help: ArgumentHelp("Response latency in µs (venue → strategy).", valueName: "µs"))
+    var responseLatency: String?
+
+    @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
+    var queueModel: String?
+
+    @Option(help: ArgumentHelp("Maker fee in basis points for instruments without reference data.", valueName: "bps"))
+    var makerFeeBps: String?
+
+    @Option(help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
+    var takerFeeBps: String?
+
+    @Option(help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))
+    var tickSize: String?
+
+    @Option(help: ArgumentHelp("Quantity grid for every instrument without reference data.", valueName: "decimal"))
+    var lotSize: String?
+
+    @Option(help: ArgumentHelp("Capital in the quote currency (for returns; default 100000).", valueName: "amount"))
+    var capital: String?
+
+    @Option(help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
+    var equityIntervalMs: String?
+
+    func settings() throws(BacktestError) -> BacktestSettings {
+        var settings = BacktestSettings()
+        if let config {
+            let text: String
+            do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
+            try BacktestConfigurationFile.apply(text, to: &settings)
+        }
+        for text in data { settings.data.append(try DataSpec(text)) }
+        do { settings.strategies += try strategy.specs() } catch { throw .usage("\(error)") }
+        let options: [(String, String?)] = [
+            ("from", from), ("to", to), ("feed_latency", feedLatency), ("order_latency", orderLatency),
+            ("response_latency", responseLatency), ("queue_model", queueModel), ("maker_fee_bps", makerFeeBps),
+            ("taker_fee_bps", takerFeeBps), ("tick_size", tickSize), ("lot_size", lotSize), ("capital", capital),
+            ("equity_interval_ms", equityIntervalMs),
+        ]
+        for (key, value) in options {
+            guard let value else { continue }
+            try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
+        }
+        return settings
     }
 }
 

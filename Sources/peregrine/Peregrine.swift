@@ -18,7 +18,8 @@ struct Peregrine: ParsableCommand {
             """,
         subcommands: [
             Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
-            MempoolCommand.self, NATSCommand.self, Kill.self, Venue.self, BacktestCommand.self, DataCommand.self,
+            MempoolCommand.self, NATSCommand.self, Kill.self, Venue.self, BacktestCommand.self, SweepCommand.self,
+            DataCommand.self,
         ])
 
     /// Exit statuses of every command (README: "Exit status").

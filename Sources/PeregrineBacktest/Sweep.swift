@@ -1,0 +1,324 @@
+import Foundation
+import PeregrineCore
+import PeregrineStrategy
+import Synchronization
+
+/// One result of a sweep as it is kept in the output: its job, its swept values, its scalar
+/// figures (as text) and its line in the output's format.
+public struct SweepRow: Sendable {
+    public var job: String
+    public var parameters: [(name: String, value: String)]
+    /// The report's top-level scalar fields (and `timing`'s), as text; null is absent.
+    public var fields: [String: String]
+    /// The row as written: a JSON line (no newline) or a CSV line.
+    public var line: String
+
+    /// The row of a finished job: `{"job", "params", every field of the backtest's report}`.
+    public init(job: SweepJob, result: BacktestResult, csvColumns: [String]?) {
+        var out = JSONText(compact: true)
+        out.open()
+        out.field("job", string: job.hash)
+        out.key("params")
+        out.open()
+        for (name, value) in job.parameters { out.field(name, string: value) }
+        out.close()
+        result.writeFields(into: &out)
+        out.close()
+        let object = (try? JSONSerialization.jsonObject(with: Data(out.text.utf8)) as? [String: Any]) ?? [:]
+        self.init(
+            job: job.hash, object: object, jsonLine: out.text, names: job.parameters.map(\.name), csvColumns: csvColumns
+        )
+    }
+
+    /// Reads a JSON line back; nil when it is not a sweep row.
+    public init?(jsonLine: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any],
+            let job = object["job"] as? String, let params = object["params"] as? [String: Any]
+        else { return nil }
+        self.init(job: job, object: object, jsonLine: jsonLine, names: params.keys.sorted(), csvColumns: nil)
+    }
+
+    init(job: String, object: [String: Any], jsonLine: String, names: [String], csvColumns: [String]?) {
+        self.job = job
+        let params = object["params"] as? [String: Any] ?? [:]
+        parameters = names.map { ($0, Self.text(params[$0]) ?? "") }
+        var fields: [String: String] = [:]
+        for (key, value) in object where key != "params" {
+            if let text = Self.text(value) { fields[key] = text }
+        }
+        if let timing = object["timing"] as? [String: Any] {
+            for (key, value) in timing { if let text = Self.text(value) { fields[key] = text } }
+        }
+        self.fields = fields
+        if let csvColumns {
+            let values = parameters
+            line = csvColumns.map { column in
+                if let index = names.firstIndex(of: column), column != "job" { return values[index].value }
+                return Self.csvField(fields[column] ?? "")
+            }.joined(separator: ",")
+        } else {
+            line = jsonLine
+        }
+    }
+
+    /// Reads a CSV line back under `header`; nil when it has another number of fields or no job.
+    init?(csvLine: String, header: [String], parameterNames: [String]) {
+        let values = csvLine.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard values.count == header.count, let jobColumn = header.firstIndex(of: "job"), !values[jobColumn].isEmpty
+        else { return nil }
+        job = values[jobColumn]
+        var fields: [String: String] = [:]
+        for (column, value) in zip(header, values) where !value.isEmpty { fields[column] = value }
+        parameters = parameterNames.map { ($0, fields[$0] ?? "") }
+        self.fields = fields
+        line = csvLine
+    }
+
+    static func text(_ value: Any?) -> String? {
+        switch value {
+        case let string as String: return string
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
+    }
+
+    /// CSV fields never need quoting here (no commas, quotes or newlines in figures); anything
+    /// else is dropped rather than misread.
+    static func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "" : text
+    }
+
+    /// The value of `metric`, nil when absent or not a number.
+    public func value(of metric: String) -> Double? { fields[metric].flatMap(Double.init) }
+}
+
+/// How a sweep's results are ranked: by one of the report's numeric figures, best first (the
+/// highest, or the lowest for drawdowns, fees and rejects); ties and missing values go by job order.
+public struct SweepRanking: Sendable, Equatable {
+    public let metric: String
+
+    public static let metrics = [
+        "sharpe", "sortino", "net_pnl", "return", "realised_pnl", "unrealised_pnl", "max_drawdown", "max_drawdown_pct",
+        "win_rate", "fill_ratio", "trades", "volume", "turnover", "fees", "position", "max_position", "closing_fills",
+        "mean_time_in_queue_ms", "time_in_market", "orders_sent", "orders_rejected", "fills_aggressive",
+        "fills_passive", "events",
+    ]
+    static let lowerIsBetter: Set<String> = ["max_drawdown", "max_drawdown_pct", "fees", "orders_rejected"]
+
+    public init(_ metric: String) throws(BacktestError) {
+        guard Self.metrics.contains(metric) else {
+            throw .usage("--rank-by \(metric): use one of \(Self.metrics.joined(separator: ", "))")
+        }
+        self.metric = metric
+    }
+
+    public var ascending: Bool { Self.lowerIsBetter.contains(metric) }
+
+    /// `rows` best first; `order` gives each job's place in the sweep (rows of other sweeps last).
+    public func ranked(_ rows: [SweepRow], order: [String: Int]) -> [SweepRow] {
+        rows.enumerated().sorted { left, right in
+            let (a, b) = (left.element.value(of: metric), right.element.value(of: metric))
+            switch (a, b) {
+            case (let x?, let y?) where x != y: return ascending ? x < y : x > y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default:
+                let (i, j) = (order[left.element.job] ?? Int.max, order[right.element.job] ?? Int.max)
+                return i != j ? i < j : left.offset < right.offset
+            }
+        }.map(\.element)
+    }
+}
+
+/// A sweep's output file: JSON lines, or CSV when its name ends in `.csv`. Finished results are
+/// appended (and flushed) as they come, so a sweep stopped at any point, even by SIGKILL, is
+/// resumed from it; at the end the file is rewritten ranked (through a temporary file and a
+/// rename).
+public final class SweepOutput {
+    public let path: String
+    public let isCSV: Bool
+    /// The CSV columns: job, the swept parameters, then the report's scalar fields.
+    let columns: [String]?
+    let parameterNames: [String]
+    /// The rows found in the file when it was opened, in file order.
+    public private(set) var existing: [SweepRow] = []
+    let file: UnsafeMutablePointer<FILE>
+
+    /// The report's top-level scalar fields and `timing`'s, in report order (the CSV columns).
+    public static let reportFields = [
+        "report", "format_version", "events", "trades", "volume", "turnover", "position", "max_position",
+        "realised_pnl", "unrealised_pnl", "fees", "net_pnl", "currency", "capital", "return", "sharpe", "sortino",
+        "max_drawdown", "max_drawdown_pct", "win_rate", "closing_fills", "fill_ratio", "mean_time_in_queue_ms",
+        "time_in_market", "orders_sent", "orders_rejected", "fills_aggressive", "fills_passive", "first_event",
+        "last_event", "equity_samples", "warm_up_events", "skipped_quote_rows", "elapsed_seconds", "events_per_second",
+    ]
+
+    /// Opens (or creates) `path`, reading the rows already there. A last line cut short (a
+    /// sweep killed mid-write) is dropped; any other line that is not a row is an error naming
+    /// it (exit 2), as is a CSV written for other parameters.
+    public init(path: String, parameterNames: [String]) throws(BacktestError) {
+        self.path = path
+        self.parameterNames = parameterNames
+        isCSV = path.hasSuffix(".csv")
+        let header = ["job"] + parameterNames + Self.reportFields
+        columns = isCSV ? header : nil
+        var keep = 0
+        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+            let text = String(decoding: data, as: UTF8.self)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            // After the last newline: nothing, or a line cut short by a killed sweep (dropped).
+            lines.removeLast()
+            keep = lines.reduce(0) { $0 + $1.utf8.count + 1 }
+            for (offset, line) in lines.enumerated() {
+                let number = offset + 1
+                if isCSV {
+                    if number == 1 {
+                        guard line == header.joined(separator: ",") else {
+                            throw .usage(
+                                "--out \(path): its columns are not this sweep's (line 1: '\(line.prefix(120))'); "
+                                    + "choose another file")
+                        }
+                        continue
+                    }
+                    guard let row = SweepRow(csvLine: line, header: header, parameterNames: parameterNames) else {
+                        throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
+                    }
+                    existing.append(row)
+                } else {
+                    guard let row = SweepRow(jsonLine: line) else {
+                        throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
+                    }
+                    existing.append(row)
+                }
+            }
+        }
+        guard let file = fopen(path, keep > 0 ? "r+" : "w") else {
+            throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
+        }
+        // Drop a torn last line, then append after the complete ones.
+        guard ftruncate(fileno(file), off_t(keep)) == 0, fseek(file, 0, SEEK_END) == 0 else {
+            fclose(file)
+            throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
+        }
+        self.file = file
+        if isCSV, keep == 0 { try append(header.joined(separator: ",")) }
+    }
+
+    deinit { fclose(file) }
+
+    /// Appends a line and flushes it to the kernel (it survives the process being killed).
+    public func append(_ line: String) throws(BacktestError) {
+        guard fputs(line + "\n", file) >= 0, fflush(file) == 0 else {
+            throw .output("--out \(path): the write failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Rewrites the file with `rows` in this order.
+    public func rewrite(_ rows: [SweepRow]) throws(BacktestError) {
+        var text = columns.map { $0.joined(separator: ",") + "\n" } ?? ""
+        for row in rows { text += row.line + "\n" }
+        let partial = path + ".partial"
+        guard let out = fopen(partial, "w") else {
+            throw .output("--out \(path): cannot write \(partial): \(String(cString: strerror(errno)))")
+        }
+        let written = fputs(text, out) >= 0
+        guard fflush(out) == 0, fsync(fileno(out)) == 0, fclose(out) == 0, written, rename(partial, path) == 0 else {
+            unlink(partial)
+            throw .output("--out \(path): the ranked rewrite failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// `peregrine sweep` on one machine: the jobs run on `threads` threads (`pg-sweep-N`), one
+/// backtest per thread at a time, each on the data the plan maps once; results are appended to
+/// the output as they finish. A job already in the output (by its hash) is not run again.
+public enum Sweep {
+    /// What a sweep did.
+    public struct Outcome: Sendable {
+        /// Every row (resumed and new, and rows of other sweeps found in the output), ranked.
+        public var rows: [SweepRow]
+        public var ran: Int
+        public var resumed: Int
+        public var failed: [(job: SweepJob, error: BacktestError)]
+    }
+
+    /// What the sweep's threads share: the next job to take and the results they finished.
+    final class SharedProgress: Sendable {
+        let next = Atomic<Int>(0)
+        let finished = Mutex<[(Int, Result<SweepRow, BacktestError>)]>([])
+    }
+
+    /// Runs the jobs of `plan` not already in `output`; `progress` gets (jobs done, jobs to
+    /// run) on the calling thread.
+    public static func run(
+        _ plan: SweepPlan, threads: Int, output: SweepOutput?, ranking: SweepRanking,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws(BacktestError) -> Outcome {
+        let existing = output?.existing ?? []
+        let done = Set(existing.map(\.job))
+        var seen = Set<String>()
+        let pending = plan.jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
+        let resumed = plan.jobs.count - plan.jobs.filter { !done.contains($0.hash) }.count
+        let columns = output?.columns
+        let shared = SharedProgress()
+        let base = plan.base
+        let jobs = pending
+        var workers: [PinnedThread] = []
+        for number in 0..<Swift.max(1, Swift.min(threads, pending.count)) {
+            do {
+                workers.append(
+                    try PinnedThread.start(name: "pg-sweep-\(number)") {
+                        while true {
+                            let index = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                            guard index < jobs.count else { return }
+                            let job = jobs[index]
+                            let outcome = Result { () throws(BacktestError) -> SweepRow in
+                                let result = try Backtest.run(try base.with(strategies: job.strategies))
+                                return SweepRow(job: job, result: result, csvColumns: columns)
+                            }
+                            shared.finished.withLock { $0.append((index, outcome)) }
+                        }
+                    })
+            } catch {
+                shared.next.store(Int.max / 2, ordering: .relaxed)
+                for worker in workers { worker.join() }
+                throw .usage("cannot start a sweep thread: \(error)")
+            }
+        }
+        var rows = existing
+        var failed: [(job: SweepJob, error: BacktestError)] = []
+        var count = 0
+        var writeError: BacktestError?
+        progress?(0, pending.count)
+        while count < pending.count {
+            let batch = shared.finished.withLock { items in
+                defer { items.removeAll() }
+                return items
+            }
+            if batch.isEmpty {
+                usleep(10_000)
+                continue
+            }
+            for (index, outcome) in batch {
+                count += 1
+                switch outcome {
+                case .success(let row):
+                    rows.append(row)
+                    if writeError == nil, let output {
+                        do { try output.append(row.line) } catch { writeError = error }
+                    }
+                case .failure(let error):
+                    failed.append((pending[index], error))
+                }
+            }
+            progress?(count, pending.count)
+        }
+        for worker in workers { worker.join() }
+        if let writeError { throw writeError }
+        let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
+        let ranked = ranking.ranked(rows, order: order)
+        try output?.rewrite(ranked)
+        failed.sort { $0.job.index < $1.job.index }
+        return Outcome(rows: ranked, ran: pending.count - failed.count, resumed: resumed, failed: failed)
+    }
+}

@@ -1,0 +1,132 @@
+/// A sweep's results as one self-contained HTML page (no script, no network): for a
+/// two-parameter sweep a heatmap of the ranking metric (first parameter across, second down),
+/// then the ranking table. The layout is fixed so that a test can find the heatmap.
+public enum SweepHTMLReport {
+    public static let width = 1_200
+    public static let headerHeight = 90
+    /// The heatmap's plot area (inside its axes), in page pixels.
+    public static let heatmap = (left: 140, top: headerHeight + 40, width: 900, height: 480)
+    /// The most rows the ranking table shows.
+    public static let tableRows = 200
+
+    public static func render(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking) -> String {
+        let escape = BacktestHTMLReport.escape
+        var html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>Peregrine sweep</title>
+            <style>
+            body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
+            header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
+            h1{font-size:18px;margin:0 0 8px}
+            svg{display:block}
+            table{border-collapse:collapse;margin:12px 20px}
+            td,th{border:1px solid #dde;padding:3px 8px;text-align:right}
+            </style></head><body>
+            <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
+            <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div></header>
+
+            """
+        if plan.dimensions.count == 2 { html += heatmapSVG(plan, outcome.rows, ranking: ranking) }
+        html += "<table><tr><th>rank</th>"
+        for dimension in plan.dimensions { html += "<th>\(escape(dimension.name))</th>" }
+        let figures =
+            [ranking.metric]
+            + ["net_pnl", "sharpe", "max_drawdown", "trades", "return"].filter { $0 != ranking.metric }
+        for figure in figures { html += "<th>\(escape(figure))</th>" }
+        html += "</tr>\n"
+        for (rank, row) in outcome.rows.prefix(tableRows).enumerated() {
+            html += "<tr><td>\(rank + 1)</td>"
+            for dimension in plan.dimensions {
+                let value = row.parameters.first { $0.name == dimension.name }?.value ?? ""
+                html += "<td>\(escape(value))</td>"
+            }
+            for figure in figures { html += "<td>\(escape(row.fields[figure] ?? "-"))</td>" }
+            html += "</tr>\n"
+        }
+        html += "</table>\n</body></html>\n"
+        return html
+    }
+
+    /// One cell per combination, coloured from red (worst) through yellow to green (best); a
+    /// combination without a result is grey.
+    static func heatmapSVG(_ plan: SweepPlan, _ rows: [SweepRow], ranking: SweepRanking) -> String {
+        let escape = BacktestHTMLReport.escape
+        let across = plan.dimensions[0]
+        let down = plan.dimensions[1]
+        var values: [String: Double] = [:]
+        for row in rows {
+            guard let x = row.parameters.first(where: { $0.name == across.name })?.value,
+                let y = row.parameters.first(where: { $0.name == down.name })?.value,
+                let value = row.value(of: ranking.metric), value.isFinite
+            else { continue }
+            values[x + "\u{1F}" + y] = value
+        }
+        let low = values.values.min() ?? 0
+        let high = values.values.max() ?? 0
+        let frame = heatmap
+        let height = frame.height + 120
+        let cellWidth = Double(frame.width) / Double(across.values.count)
+        let cellHeight = Double(frame.height) / Double(down.values.count)
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\">"
+        let top = frame.top - headerHeight
+        svg +=
+            "<text x=\"20\" y=\"24\" font-size=\"14\" font-weight=\"bold\">\(escape(ranking.metric)) by \(escape(across.name)) (across) and \(escape(down.name)) (down)</text>"
+        for (column, x) in across.values.enumerated() {
+            for (line, y) in down.values.enumerated() {
+                let left = Double(frame.left) + Double(column) * cellWidth
+                let upper = Double(top) + Double(line) * cellHeight
+                let colour =
+                    values[x + "\u{1F}" + y].map { colourFor($0, low: low, high: high, ascending: ranking.ascending) }
+                    ?? "#bbbbbb"
+                svg +=
+                    "<rect x=\"\(fixed(left))\" y=\"\(fixed(upper))\" width=\"\(fixed(cellWidth + 0.5))\" height=\"\(fixed(cellHeight + 0.5))\" fill=\"\(colour)\"/>"
+            }
+        }
+        svg +=
+            "<rect x=\"\(frame.left)\" y=\"\(top)\" width=\"\(frame.width)\" height=\"\(frame.height)\" fill=\"none\" stroke=\"#556\"/>"
+        // Labels: at most about 20 per axis.
+        let everyX = Swift.max(1, across.values.count / 20)
+        for (column, x) in across.values.enumerated() where column % everyX == 0 {
+            let centre = Double(frame.left) + (Double(column) + 0.5) * cellWidth
+            svg +=
+                "<text x=\"\(fixed(centre))\" y=\"\(top + frame.height + 16)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#556\">\(escape(x))</text>"
+        }
+        let everyY = Swift.max(1, down.values.count / 20)
+        for (line, y) in down.values.enumerated() where line % everyY == 0 {
+            let centre = Double(top) + (Double(line) + 0.5) * cellHeight
+            svg +=
+                "<text x=\"\(frame.left - 8)\" y=\"\(fixed(centre + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(escape(y))</text>"
+        }
+        svg +=
+            "<text x=\"\(frame.left + frame.width / 2)\" y=\"\(top + frame.height + 36)\" text-anchor=\"middle\" font-size=\"12\">\(escape(across.name))</text>"
+        svg +=
+            "<text x=\"20\" y=\"\(top + frame.height / 2)\" font-size=\"12\">\(escape(down.name))</text>"
+        // The scale.
+        let scaleLeft = frame.left + frame.width + 30
+        for step in 0..<50 {
+            let value = high - (high - low) * Double(step) / 49
+            svg +=
+                "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colourFor(value, low: low, high: high, ascending: ranking.ascending))\"/>"
+        }
+        svg +=
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(BacktestHTMLReport.fixed(high, 4)))</text>"
+        svg +=
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(BacktestHTMLReport.fixed(low, 4)))</text>"
+        return svg + "</svg>\n"
+    }
+
+    /// Red (worst) → yellow → green (best).
+    static func colourFor(_ value: Double, low: Double, high: Double, ascending: Bool) -> String {
+        var share = high > low ? (value - low) / (high - low) : 0.5
+        if !share.isFinite { share = 0.5 }
+        share = Swift.min(Swift.max(share, 0), 1)
+        if ascending { share = 1 - share }
+        let red = share < 0.5 ? 215 : Int(215 - (share - 0.5) * 2 * 175)
+        let green = share < 0.5 ? Int(48 + share * 2 * 150) : Int(198 - (share - 0.5) * 2 * 40)
+        let blue = 48
+        return "rgb(\(red),\(green),\(blue))"
+    }
+
+    static func fixed(_ value: Double) -> String { BacktestHTMLReport.fixed(value, 1) }
+}

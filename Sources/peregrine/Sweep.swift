@@ -1,0 +1,130 @@
+import ArgumentParser
+import PeregrineBacktest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `peregrine sweep`: one backtest per combination of parameter values, in parallel.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Backtest every combination of strategy parameters, in parallel (docs/backtesting.md, \"Sweeps\").",
+        discussion: """
+            Give parameters lists (--param slow=100,200,400) or ranges (--param fast=10:50:10, ends included); \
+            the other flags are the backtest's. Each job's result equals that backtest run alone. Results are \
+            appended to --out as they finish and a job already there is not run again (resume a stopped sweep \
+            with the same command); at the end --out is rewritten ranked. Exit status: 0 every job done; 1 a job \
+            failed (listed) or an output could not be written; 2 a usage or configuration error.
+            """)
+
+    @OptionGroup var options: BacktestOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Draw N combinations at random (without repetition) instead of the whole grid.", valueName: "n"))
+    var samples: Int?
+
+    @Option(help: ArgumentHelp("Seed of --samples (default 1).", valueName: "n"))
+    var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("Backtests run at once (default: the number of cores).", valueName: "n"))
+    var jobs: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Results: JSON lines, or CSV when FILE ends in .csv; resumed when it exists.", valueName: "file"))
+    var out: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The ranking figure: sharpe (default), net_pnl, max_drawdown, … (docs/backtesting.md).", valueName: "figure"
+        ))
+    var rankBy = "sharpe"
+
+    @Option(
+        help: ArgumentHelp(
+            "Write an HTML page with the ranking (and a heatmap for two parameters) here.", valueName: "file"))
+    var reportHtml: String?
+
+    @Option(help: ArgumentHelp("Print the ten best (default 10; 0: none).", valueName: "n"))
+    var top = 10
+
+    func run() throws {
+        let plan: SweepPlan
+        let ranking: SweepRanking
+        let output: SweepOutput?
+        do {
+            ranking = try SweepRanking(rankBy)
+            if let jobs, jobs < 1 { throw BacktestError.usage("--jobs must be at least 1") }
+            plan = try SweepPlan(try options.settings(), samples: samples, seed: seed)
+            output = try out.map { (path) throws(BacktestError) in
+                try SweepOutput(path: path, parameterNames: plan.dimensions.map(\.name))
+            }
+        } catch let error as BacktestError {
+            fail(error)
+        }
+        let threads = jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let terminal = isatty(2) != 0
+        let started = ContinuousClock.now
+        if terminal { printError("") }
+        let outcome: Sweep.Outcome
+        do {
+            outcome = try Sweep.run(
+                plan, threads: threads, output: output, ranking: ranking,
+                progress: terminal ? { done, total in Self.showProgress(done, total, since: started) } : nil)
+        } catch {
+            fail(error)
+        }
+        do {
+            if let reportHtml {
+                try BacktestCommand.write(
+                    SweepHTMLReport.render(plan, outcome, ranking: ranking), to: reportHtml, flag: "--report-html")
+            }
+        } catch {
+            fail(error)
+        }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(
+            "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
+                + "\(outcome.failed.count) failed · \(BacktestCommand.format(seconds, 3)) s · ranked by \(ranking.metric)"
+        )
+        if top > 0 {
+            for (rank, row) in outcome.rows.prefix(top).enumerated() {
+                let values = row.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                let figures = [ranking.metric, "net_pnl", "max_drawdown", "trades"].reduce(into: [String]()) {
+                    list, name in
+                    if !list.contains(where: { $0.hasPrefix(name + " ") }) {
+                        list.append("\(name) \(row.fields[name] ?? "-")")
+                    }
+                }
+                print("\(rank + 1). \(values) · " + figures.joined(separator: " · "))
+            }
+        }
+        guard outcome.failed.isEmpty else {
+            for (job, error) in outcome.failed {
+                printError(
+                    "failed: \(job.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)")
+            }
+            Glibc.exit(Peregrine.Status.failed)
+        }
+    }
+
+    func fail(_ error: BacktestError) -> Never {
+        printError("error: \(error)")
+        Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
+    }
+
+    static func showProgress(_ done: Int, _ total: Int, since start: ContinuousClock.Instant) {
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let filled = Int(Swift.min(Swift.max(fraction, 0), 1) * 30)
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let remaining = done > 0 ? seconds * Double(total - done) / Double(done) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+        printError(
+            "\u{1B}[1A\r[\(bar)] \(done)/\(total) jobs · \(Int(seconds)) s elapsed · ETA \(remaining.isFinite ? Int(Swift.min(remaining, 1e9).rounded()) : 0) s"
+        )
+    }
+}
