@@ -169,7 +169,7 @@ public struct SweepPlan: Sendable {
 
     /// `count` distinct numbers below `total` (all of them, in order, when there are no more),
     /// drawn with SplitMix64 from `seed`: the same on every machine.
-    static func draw(_ count: Int, of total: UInt64, seed: UInt64) -> [UInt64] {
+    public static func draw(_ count: Int, of total: UInt64, seed: UInt64) -> [UInt64] {
         if UInt64(count) >= total { return Array(0..<total) }
         var state = seed
         func next() -> UInt64 {

@@ -1,0 +1,184 @@
+import Foundation
+import PeregrineBacktest
+import PeregrineStrategy
+import PeregrineTestSupport
+import Testing
+
+/// Parameter sweeps: the values ranges name, random draws, every row equal to its backtest run
+/// alone, resuming after SIGKILL, and the HTML page with its heatmap.
+@Suite struct SweepTests {
+    static let quotes = "tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")
+    static let trades = "tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-sweep-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func settings(fast: String, slow: String) throws -> BacktestSettings {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec(quotes), try DataSpec(trades)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", fast), ("slow", slow), ("quantity", "0.01")])
+        ]
+        settings.takerFeeBasisPoints = "4"
+        return settings
+    }
+
+    static func object(_ json: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
+    @Test func rangesAndListsNameTheirValues() throws {
+        #expect(try SweepDimension.values(of: "10:50:10", origin: "t") == ["10", "20", "30", "40", "50"])
+        #expect(try SweepDimension.values(of: "0.1:0.3", origin: "t") == ["0.1", "0.2", "0.3"])
+        #expect(try SweepDimension.values(of: "1:2:0.5", origin: "t") == ["1", "1.5", "2"])
+        #expect(try SweepDimension.values(of: "1:10:4", origin: "t") == ["1", "5", "9"])
+        #expect(try SweepDimension.values(of: "100,200,400", origin: "t") == ["100", "200", "400"])
+        for bad in ["5:1", "1:2:0", "1:2:-1", "a:b", "1,,2", "1,2:3", "1:2:3:4"] {
+            #expect(throws: BacktestError.self) { _ = try SweepDimension.values(of: bad, origin: "t") }
+        }
+    }
+
+    @Test func randomSamplesAreDistinctAndTheSameForASeed() throws {
+        let first = SweepPlan.draw(20, of: 1_000, seed: 7)
+        #expect(first == SweepPlan.draw(20, of: 1_000, seed: 7))
+        #expect(first != SweepPlan.draw(20, of: 1_000, seed: 8))
+        #expect(Set(first).count == 20)
+        #expect(first.allSatisfy { $0 < 1_000 })
+        #expect(SweepPlan.draw(10, of: 4, seed: 1) == [0, 1, 2, 3])
+        let plan = try SweepPlan(try Self.settings(fast: "1:20", slow: "30:60:10"), samples: 6, seed: 3)
+        #expect(plan.jobs.count == 6)
+        #expect(Set(plan.jobs.map(\.hash)).count == 6)
+        for job in plan.jobs {
+            let fast = try #require(Int(job.parameters[0].value))
+            let slow = try #require(Int(job.parameters[1].value))
+            #expect((1...20).contains(fast) && [30, 40, 50, 60].contains(slow))
+        }
+    }
+
+    /// A 4 × 4 grid on two threads: each row is the backtest with those parameters run alone
+    /// (from the text files, on its own), field for field outside `timing`.
+    @Test func everyRowEqualsTheBacktestRunAlone() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = try SweepPlan(try Self.settings(fast: "2:8:2", slow: "10,20,40,80"))
+        #expect(plan.jobs.count == 16)
+        #expect(plan.dimensions.map(\.name) == ["fast", "slow"])
+        let path = directory.appendingPathComponent("sweep.jsonl").path
+        let outcome = try Sweep.run(
+            plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]),
+            ranking: try SweepRanking("net_pnl"))
+        #expect(outcome.ran == 16 && outcome.resumed == 0 && outcome.failed.isEmpty)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 16)
+        // Ranked: net P&L never rises down the file.
+        let pnl = try lines.map { try #require(Double(try Self.object($0)["net_pnl"] as? String ?? "")) }
+        #expect(pnl == pnl.sorted(by: >))
+        var trades = Set<Int>()
+        for line in lines {
+            var row = try Self.object(line)
+            let params = try #require(row["params"] as? [String: String])
+            let fast = try #require(params["fast"])
+            let slow = try #require(params["slow"])
+            let alone = try Backtest.run(try BacktestPlan(try Self.settings(fast: fast, slow: slow)))
+            var expected = try Self.object(alone.json)
+            for key in ["job", "params", "timing"] { row[key] = nil }
+            expected["timing"] = nil
+            #expect(NSDictionary(dictionary: row).isEqual(to: expected), "fast=\(fast) slow=\(slow)")
+            trades.insert(alone.trades)
+        }
+        // The parameters matter: the jobs did not all trade alike.
+        #expect(trades.count > 4)
+    }
+
+    /// A sweep killed (SIGKILL) part-way is resumed by the same command: the finished jobs are
+    /// not run again and every job is in the result once.
+    @Test func aSweepKilledPartWayResumesWithoutRerunningFinishedJobs() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("sweep.jsonl").path
+        let arguments = [
+            "sweep", "--data", Self.quotes, "--data", Self.trades, "--strategy", "market-maker", "--param",
+            "half-spread=0:5", "--param", "size=1:8", "--param", "max-position=40", "--jobs", "1", "--out", out,
+            "--top", "0",
+        ]
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func completeLines() -> Int {
+            guard let data = FileManager.default.contents(atPath: out) else { return 0 }
+            return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        }
+        while completeLines() < 3, process.isRunning { usleep(2_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let finished = completeLines()
+        #expect(finished >= 3 && finished < 48)
+        let resumed = try PeregrineCLI.run(arguments)
+        #expect(resumed.status == 0, "\(resumed.error)")
+        let summary = try #require(resumed.line(startingWith: "=== peregrine sweep ==="))
+        #expect(summary.contains("48 jobs: \(48 - finished) run, \(finished) already done, 0 failed"), "\(summary)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 48)
+        let jobs = try lines.map { try #require(try Self.object(String($0))["job"] as? String) }
+        #expect(Set(jobs).count == 48)
+        // Run again: nothing left to do.
+        let again = try PeregrineCLI.run(arguments)
+        #expect(again.line(startingWith: "=== peregrine sweep ===")?.contains("0 run, 48 already done") == true)
+    }
+
+    @Test func aBadOutputLineIsRefusedNamingIt() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("sweep.jsonl").path
+        try "{\"job\":\"a\",\"params\":{}}\nnot json\n".write(toFile: out, atomically: true, encoding: .utf8)
+        #expect(
+            throws: BacktestError.usage("--out \(out) line 2: not a sweep result: 'not json'"),
+            performing: { _ = try SweepOutput(path: out, parameterNames: ["fast"]) })
+    }
+
+    @Test func theHTMLPageHasANonBlankHeatmap() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = try SweepPlan(try Self.settings(fast: "2:8:2", slow: "10,20,40,80"))
+        let ranking = try SweepRanking("net_pnl")
+        let outcome = try Sweep.run(plan, threads: 2, output: nil, ranking: ranking)
+        let html = SweepHTMLReport.render(plan, outcome, ranking: ranking)
+        #expect(!html.contains("<script") && !html.contains("https://"))
+        let page = directory.appendingPathComponent("sweep.html")
+        try html.write(to: page, atomically: true, encoding: .utf8)
+        let png = directory.appendingPathComponent("sweep.png").path
+        let frame = SweepHTMLReport.heatmap
+        let (status, _, log) = try HTMLReportTests.run(
+            try HTMLReportTests.chromium(),
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
+                "--v=0", "--window-size=\(SweepHTMLReport.width),\(frame.top + frame.height + 200)",
+                "--screenshot=\(png)", page.absoluteString,
+            ])
+        #expect(status == 0)
+        let consoleLines = log.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
+        #expect(consoleLines.isEmpty, "console: \(consoleLines)")
+        let region =
+            "\(frame.left + 2),\(frame.top + 2),\(frame.left + frame.width - 2),\(frame.top + frame.height - 2)"
+        let script = HTMLReportTests.repository.appendingPathComponent("scripts/png-regions.py").path
+        let (checked, output, problems) = try HTMLReportTests.run("/usr/bin/env", ["python3", script, png, region])
+        #expect(checked == 0, "\(problems)")
+        let fields = Dictionary(
+            uniqueKeysWithValues: output.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
+                let parts = field.split(separator: "=", maxSplits: 1).map {
+                    $0.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            })
+        // Coloured cells over the whole area, in several colours (16 results, not one).
+        #expect((Int(fields["saturated"] ?? "") ?? 0) >= frame.width * frame.height / 2, "\(output)")
+        #expect((Int(fields["colours"] ?? "") ?? 0) >= 8, "\(output)")
+    }
+}
