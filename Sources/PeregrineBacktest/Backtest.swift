@@ -291,16 +291,16 @@ public struct BacktestPlan: Sendable {
         guard descriptor >= 0 else {
             throw .output("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
-        close(descriptor)
+        defer { close(descriptor) }
         let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // Mapped, the file needs no name: it goes when the last run ends.
-        defer { unlink(path) }
-        let metadata = EventFileMetadata(
-            instruments: instruments, sources: [],
-            quoteBooks: configuration.quoteBooks.map { instruments[Int($0.rawValue)].symbol })
+        // Unlinked at once: the file lives while it is open or mapped, and a killed process
+        // leaves nothing behind.
+        unlink(path)
+        // The runs take their instruments and quote books from the plan, not from the file.
+        let metadata = EventFileMetadata(instruments: [], sources: [])
         let file: EventFile
         do throws(FeedError) {
-            let writer = try EventFileWriter(path: path, metadata: metadata)
+            let writer = try EventFileWriter(descriptor: descriptor, path: path, metadata: metadata)
             while let item = stream.next() {
                 if let to = settings.to, item.time >= to { break }
                 try writer.append(item.event)
@@ -309,7 +309,7 @@ public struct BacktestPlan: Sendable {
             var finished = metadata
             finished.skippedQuoteRows = stream.skippedQuotes
             try writer.finish(metadata: finished)
-            file = try EventFile(path: path)
+            file = try EventFile(descriptor: descriptor, path: path)
         } catch {
             throw .data("\(error)")
         }

@@ -112,10 +112,26 @@ public final class EventFileWriter {
     public private(set) var count: UInt64 = 0
     let record = UnsafeMutableRawBufferPointer.allocate(byteCount: EventFileFormat.recordSize, alignment: 16)
 
-    public init(path: String, metadata: EventFileMetadata) throws(FeedError) {
+    public convenience init(path: String, metadata: EventFileMetadata) throws(FeedError) {
         guard let file = fopen(path, "w") else {
             throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        try self.init(file: file, path: path, metadata: metadata)
+    }
+
+    /// Writes into the open file `descriptor` (a copy of it is taken; `path` names it in
+    /// messages and may be unlinked).
+    public convenience init(descriptor: Int32, path: String, metadata: EventFileMetadata) throws(FeedError) {
+        let copy = dup(descriptor)
+        guard copy >= 0, let file = fdopen(copy, "w") else {
+            if copy >= 0 { close(copy) }
+            throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        try self.init(file: file, path: path, metadata: metadata)
+    }
+
+    /// Takes `file` (closed when done, also when this throws).
+    init(file: UnsafeMutablePointer<FILE>, path: String, metadata: EventFileMetadata) throws(FeedError) {
         setvbuf(file, nil, _IOFBF, 1 << 20)
         self.path = path
         self.file = file
@@ -197,8 +213,18 @@ public final class EventFile: @unchecked Sendable {
     let mapping: UnsafeMutableRawPointer
     let byteCount: Int
 
-    public init(path: String) throws(FeedError) {
+    public convenience init(path: String) throws(FeedError) {
         let (mapped, size) = try MappedLines.map(path)
+        try self.init(mapped: mapped, size: size, path: path)
+    }
+
+    /// Maps the open file `descriptor` (`path` names it in messages; it may be unlinked).
+    public convenience init(descriptor: Int32, path: String) throws(FeedError) {
+        let (mapped, size) = try MappedLines.map(descriptor: descriptor, name: path)
+        try self.init(mapped: mapped, size: size, path: path)
+    }
+
+    init(mapped: UnsafeRawPointer?, size: Int, path: String) throws(FeedError) {
         guard let mapped, size >= EventFileFormat.headerSize else {
             if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
             throw FeedError(line: 0, "not a converted event file (\(size) bytes, shorter than its header)", file: path)

@@ -14,7 +14,7 @@ public struct SweepRow: Sendable {
     public var line: String
 
     /// The row of a finished job: `{"job", "params", every field of the backtest's report}`.
-    public init(job: SweepJob, result: BacktestResult, csvColumns: [String]?) {
+    public init(job: SweepJob, result: BacktestResult, csvColumns: [String]?) throws(BacktestError) {
         var out = JSONText(compact: true)
         out.open()
         out.field("job", string: job.hash)
@@ -24,7 +24,9 @@ public struct SweepRow: Sendable {
         out.close()
         result.writeFields(into: &out)
         out.close()
-        let object = (try? JSONSerialization.jsonObject(with: Data(out.text.utf8)) as? [String: Any]) ?? [:]
+        guard let object = try? JSONSerialization.jsonObject(with: Data(out.text.utf8)) as? [String: Any] else {
+            throw .output("the result of job \(job.hash) is not valid JSON: \(out.text.prefix(200))")
+        }
         self.init(
             job: job.hash, object: object, jsonLine: out.text, names: job.parameters.map(\.name), csvColumns: csvColumns
         )
@@ -53,7 +55,9 @@ public struct SweepRow: Sendable {
         if let csvColumns {
             let values = parameters
             line = csvColumns.map { column in
-                if let index = names.firstIndex(of: column), column != "job" { return values[index].value }
+                if let index = names.firstIndex(of: column), column != "job" {
+                    return Self.csvField(values[index].value)
+                }
                 return Self.csvField(fields[column] ?? "")
             }.joined(separator: ",")
         } else {
@@ -162,46 +166,90 @@ public final class SweepOutput {
         isCSV = path.hasSuffix(".csv")
         let header = ["job"] + parameterNames + Self.reportFields
         columns = isCSV ? header : nil
-        var keep = 0
-        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-            let text = String(decoding: data, as: UTF8.self)
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .usage("--out \(path): cannot be opened: \(String(cString: strerror(errno)))")
+        }
+        // One sweep at a time writes a file.
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw .usage("--out \(path): another sweep is writing it")
+        }
+        var bytes: [UInt8] = []
+        do throws(BacktestError) {
+            bytes = try Self.readAll(descriptor, path: path)
+            var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
             // After the last newline: nothing, or a line cut short by a killed sweep (dropped).
-            lines.removeLast()
-            keep = lines.reduce(0) { $0 + $1.utf8.count + 1 }
-            for (offset, line) in lines.enumerated() {
-                let number = offset + 1
-                if isCSV {
-                    if number == 1 {
-                        guard line == header.joined(separator: ",") else {
-                            throw .usage(
-                                "--out \(path): its columns are not this sweep's (line 1: '\(line.prefix(120))'); "
-                                    + "choose another file")
-                        }
-                        continue
-                    }
-                    guard let row = SweepRow(csvLine: line, header: header, parameterNames: parameterNames) else {
-                        throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
-                    }
-                    existing.append(row)
-                } else {
-                    guard let row = SweepRow(jsonLine: line) else {
-                        throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
-                    }
-                    existing.append(row)
-                }
+            let tail = lines.removeLast()
+            if !tail.isEmpty, !Self.isTornRow(Array(tail), afterLines: lines.count, header: header, csv: isCSV) {
+                throw .usage(
+                    "--out \(path): its last line is not a sweep result ('\(String(decoding: tail.prefix(80), as: UTF8.self))'); "
+                        + "choose another file")
             }
+            for (offset, raw) in lines.enumerated() {
+                let number = offset + 1
+                let line = String(decoding: raw, as: UTF8.self)
+                if isCSV, number == 1 {
+                    guard line == header.joined(separator: ",") else {
+                        throw .usage(
+                            "--out \(path): its columns are not this sweep's (line 1: '\(line.prefix(120))'); "
+                                + "choose another file")
+                    }
+                    continue
+                }
+                let row =
+                    isCSV
+                    ? SweepRow(csvLine: line, header: header, parameterNames: parameterNames) : SweepRow(jsonLine: line)
+                guard let row else {
+                    throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
+                }
+                existing.append(row)
+            }
+            let keep = bytes.count - tail.count
+            guard ftruncate(descriptor, off_t(keep)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
+                throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            close(descriptor)
+            throw error
         }
-        guard let file = fopen(path, keep > 0 ? "r+" : "w") else {
-            throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
-        }
-        // Drop a torn last line, then append after the complete ones.
-        guard ftruncate(fileno(file), off_t(keep)) == 0, fseek(file, 0, SEEK_END) == 0 else {
-            fclose(file)
+        guard let file = fdopen(descriptor, "a") else {
+            close(descriptor)
             throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         self.file = file
-        if isCSV, keep == 0 { try append(header.joined(separator: ",")) }
+        if isCSV, existing.isEmpty, !bytes.starts(with: Array((header.joined(separator: ",") + "\n").utf8)) {
+            try append(header.joined(separator: ","))
+        }
+    }
+
+    /// Whether `tail` (bytes after the last newline) is the start of a row or header a killed
+    /// sweep did not finish writing.
+    static func isTornRow(_ tail: [UInt8], afterLines: Int, header: [String], csv: Bool) -> Bool {
+        if csv {
+            let headerBytes = Array(header.joined(separator: ",").utf8)
+            if afterLines == 0 { return headerBytes.starts(with: tail) }
+            let hex = tail.prefix(64)
+            return hex.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+                && (tail.count <= 64 || tail[64] == UInt8(ascii: ","))
+        }
+        let start = Array("{\"job\":\"".utf8)
+        return tail.count <= start.count ? start.starts(with: tail) : tail.starts(with: start)
+    }
+
+    /// The whole file behind `descriptor`.
+    static func readAll(_ descriptor: Int32, path: String) throws(BacktestError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .output("--out \(path): cannot be read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
     }
 
     deinit { fclose(file) }
@@ -235,8 +283,10 @@ public final class SweepOutput {
 public enum Sweep {
     /// What a sweep did.
     public struct Outcome: Sendable {
-        /// Every row (resumed and new, and rows of other sweeps found in the output), ranked.
+        /// This sweep's rows (resumed and new), ranked.
         public var rows: [SweepRow]
+        /// Rows of other sweeps found in the output (kept there, ranked after this sweep's).
+        public var otherRows: [SweepRow]
         public var ran: Int
         public var resumed: Int
         public var failed: [(job: SweepJob, error: BacktestError)]
@@ -246,10 +296,33 @@ public enum Sweep {
     final class SharedProgress: Sendable {
         let next = Atomic<Int>(0)
         let finished = Mutex<[(Int, Result<SweepRow, BacktestError>)]>([])
+
+        let stopped = Atomic<Bool>(false)
+
+        /// The next job to run, nil when there is none left or the sweep stopped.
+        func take(below count: Int) -> Int? {
+            guard !stopped.load(ordering: .relaxed) else { return nil }
+            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            return index < count ? index : nil
+        }
+
+        /// No job is taken after this.
+        func stop() { stopped.store(true, ordering: .relaxed) }
+
+        /// How many jobs were taken, of `count` (each taken job finishes).
+        func taken(of count: Int) -> Int { Swift.min(next.load(ordering: .relaxed), count) }
     }
 
-    /// Runs the jobs of `plan` not already in `output`; `progress` gets (jobs done, jobs to
-    /// run) on the calling thread.
+    /// The threads a sweep uses by default: the CPUs this process may run on.
+    public static var defaultThreads: Int { Swift.max(1, PinnedThread.availableCPUCount) }
+
+    /// The most threads a sweep takes (each runs a whole backtest).
+    public static let maximumThreads = 256
+
+    /// Runs the jobs of `plan` not already in `output` (text inputs are converted once for them,
+    /// `BacktestPlan.sharingData`); `progress` gets (jobs done, jobs to run) on the calling
+    /// thread. A job that fails is listed in the outcome; an output that cannot be written
+    /// stops the sweep (throws, what finished is in the file).
     public static func run(
         _ plan: SweepPlan, threads: Int, output: SweepOutput?, ranking: SweepRanking,
         progress: ((Int, Int) -> Void)? = nil
@@ -258,39 +331,40 @@ public enum Sweep {
         let done = Set(existing.map(\.job))
         var seen = Set<String>()
         let pending = plan.jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
-        let resumed = plan.jobs.count - plan.jobs.filter { !done.contains($0.hash) }.count
+        let resumed = plan.jobs.filter { done.contains($0.hash) }.count
         let columns = output?.columns
         let shared = SharedProgress()
-        let base = plan.base
+        let base = pending.isEmpty ? plan.base : try plan.base.sharingData()
         let jobs = pending
         var workers: [PinnedThread] = []
-        for number in 0..<Swift.max(1, Swift.min(threads, pending.count)) {
+        var startFailure: BacktestError?
+        for number in 0..<Swift.max(1, Swift.min(threads, maximumThreads, pending.count)) where !pending.isEmpty {
             do {
                 workers.append(
                     try PinnedThread.start(name: "pg-sweep-\(number)") {
                         while true {
-                            let index = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
-                            guard index < jobs.count else { return }
+                            guard let index = shared.take(below: jobs.count) else { return }
                             let job = jobs[index]
                             let outcome = Result { () throws(BacktestError) -> SweepRow in
                                 let result = try Backtest.run(try base.with(strategies: job.strategies))
-                                return SweepRow(job: job, result: result, csvColumns: columns)
+                                return try SweepRow(job: job, result: result, csvColumns: columns)
                             }
                             shared.finished.withLock { $0.append((index, outcome)) }
                         }
                     })
             } catch {
-                shared.next.store(Int.max / 2, ordering: .relaxed)
-                for worker in workers { worker.join() }
-                throw .usage("cannot start a sweep thread: \(error)")
+                startFailure = .output("cannot start sweep thread \(number): \(error)")
+                break
             }
         }
+        if workers.isEmpty, let startFailure { throw startFailure }
         var rows = existing
         var failed: [(job: SweepJob, error: BacktestError)] = []
         var count = 0
         var writeError: BacktestError?
         progress?(0, pending.count)
-        while count < pending.count {
+        // Jobs not taken when the sweep stops early (an output error) never finish.
+        while count < pending.count, writeError == nil || count < shared.taken(of: pending.count) {
             let batch = shared.finished.withLock { items in
                 defer { items.removeAll() }
                 return items
@@ -305,7 +379,10 @@ public enum Sweep {
                 case .success(let row):
                     rows.append(row)
                     if writeError == nil, let output {
-                        do { try output.append(row.line) } catch { writeError = error }
+                        do { try output.append(row.line) } catch {
+                            writeError = error
+                            shared.stop()
+                        }
                     }
                 case .failure(let error):
                     failed.append((pending[index], error))
@@ -316,9 +393,11 @@ public enum Sweep {
         for worker in workers { worker.join() }
         if let writeError { throw writeError }
         let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
-        let ranked = ranking.ranked(rows, order: order)
-        try output?.rewrite(ranked)
+        let ranked = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
+        let others = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
+        try output?.rewrite(ranked + others)
         failed.sort { $0.job.index < $1.job.index }
-        return Outcome(rows: ranked, ran: pending.count - failed.count, resumed: resumed, failed: failed)
+        return Outcome(
+            rows: ranked, otherRows: others, ran: pending.count - failed.count, resumed: resumed, failed: failed)
     }
 }

@@ -33,29 +33,30 @@ public struct SweepDimension: Equatable, Sendable {
         else {
             throw .usage("\(origin): a range is START:STOP or START:STOP:STEP with decimal numbers ('\(text)')")
         }
-        let decimals = Swift.max(
-            start.decimals, stop.decimals, parts.count == 3 ? ExactAmount(parts[2])?.decimals ?? 0 : 0)
-        var step = ExactAmount(value: 1, decimals: decimals)
+        var step: ExactAmount? = nil
         if parts.count == 3 {
             guard let given = ExactAmount(parts[2]), given.value > 0 else {
                 throw .usage("\(origin): the step of '\(text)' must be a decimal above 0")
             }
             step = given
         }
-        let first = start.rescaled(to: decimals).value
-        let last = stop.rescaled(to: decimals).value
-        let increment = step.rescaled(to: decimals).value
-        guard first <= last else { throw .usage("\(origin): the range '\(text)' runs backwards") }
-        guard (last - first) / increment < Int128(maximumValues) else {
+        let decimals = Swift.max(start.decimals, stop.decimals, step?.decimals ?? 0)
+        let first = start.rescaled(to: decimals)
+        let last = stop.rescaled(to: decimals)
+        let increment = (step ?? ExactAmount(value: 1, decimals: decimals)).rescaled(to: decimals)
+        guard !first.overflowed, !last.overflowed, !increment.overflowed else {
+            throw .usage("\(origin): the numbers of '\(text)' are too large")
+        }
+        guard first.value <= last.value else { throw .usage("\(origin): the range '\(text)' runs backwards") }
+        let (span, overflow) = last.value.subtractingReportingOverflow(first.value)
+        guard !overflow, span / increment.value < Int128(maximumValues) else {
             throw .usage("\(origin): '\(text)' has more than \(maximumValues) values")
         }
-        var values: [String] = []
-        var value = first
-        while value <= last {
-            values.append(ExactAmount(value: value, decimals: decimals).description)
-            value += increment
+        // Every value lies in [first, last]: no step overflows.
+        let count = Int(span / increment.value) + 1
+        return (0..<count).map {
+            ExactAmount(value: first.value + Int128($0) * increment.value, decimals: decimals).description
         }
-        return values
     }
 }
 
@@ -79,7 +80,7 @@ public struct SweepJob: Sendable, Equatable {
 
 /// A sweep resolved: the shared data plan, the swept dimensions and the jobs.
 public struct SweepPlan: Sendable {
-    /// The data every job reads (mapped once), with the first job's strategies.
+    /// The data every job reads, with the first job's strategies.
     public let base: BacktestPlan
     public let dimensions: [SweepDimension]
     public let jobs: [SweepJob]
@@ -88,15 +89,18 @@ public struct SweepPlan: Sendable {
     public static let maximumJobs = 1_000_000
 
     /// Resolves `settings` (whose strategies' parameters may be lists or ranges): every
-    /// combination (a grid), or `samples` of them drawn without repetition with `seed`.
-    /// `shareData` converts text inputs once for every job (`BacktestPlan.sharingData`).
-    public init(_ settings: BacktestSettings, samples: Int? = nil, seed: UInt64 = 0, shareData: Bool = true)
-        throws(BacktestError)
-    {
+    /// combination (a grid), or `samples` of them drawn without repetition with `seed`. Every
+    /// job's strategies are checked here: a value the engine refuses is a usage error.
+    public init(_ settings: BacktestSettings, samples: Int? = nil, seed: UInt64 = 0) throws(BacktestError) {
         var dimensions: [SweepDimension] = []
+        let names = settings.strategies.map(\.name)
         for (index, spec) in settings.strategies.enumerated() {
             for (key, value) in spec.parameters where SweepDimension.isSwept(value) {
-                let name = settings.strategies.count > 1 ? "\(spec.name).\(key)" : key
+                var prefix = ""
+                if names.count > 1 {
+                    prefix = names.filter { $0 == spec.name }.count > 1 ? "\(spec.name)#\(index + 1)." : "\(spec.name)."
+                }
+                let name = prefix + key
                 guard !dimensions.contains(where: { $0.name == name }) else {
                     throw .usage("--param \(key) is swept twice for \(spec.name): give each parameter once")
                 }
@@ -108,37 +112,33 @@ public struct SweepPlan: Sendable {
             throw .usage(
                 "nothing to sweep: give a parameter a list (--param slow=100,200) or a range (--param fast=10:50:10)")
         }
-        var total: UInt64 = 1
-        for dimension in dimensions {
-            let (product, overflow) = total.multipliedReportingOverflow(by: UInt64(dimension.values.count))
-            total = overflow ? UInt64.max : product
-        }
-        let combinations: [UInt64]
+        let sizes = dimensions.map(\.values.count)
+        let total = Self.product(sizes)
+        let combinations: [[Int]]
         if let samples {
-            guard samples > 0 else { throw .usage("--samples must be at least 1") }
-            guard samples <= Self.maximumJobs else { throw .usage("--samples must be at most \(Self.maximumJobs)") }
-            combinations = Self.draw(samples, of: total, seed: seed)
-        } else {
-            guard total <= UInt64(Self.maximumJobs) else {
-                throw .usage(
-                    "the grid has \(total == .max ? "too many" : String(total)) combinations (at most \(Self.maximumJobs)): "
-                        + "narrow it, or draw some with --samples N --seed S")
+            guard (1...Self.maximumJobs).contains(samples) else {
+                throw .usage("--samples must be from 1 to \(Self.maximumJobs)")
             }
-            combinations = Array(0..<total)
+            combinations = Self.draw(samples, sizes: sizes, seed: seed)
+        } else {
+            guard total <= Self.maximumJobs else {
+                throw .usage(
+                    "the grid has \(total == .max ? "too many" : String(total)) combinations (at most "
+                        + "\(Self.maximumJobs)): narrow it, or draw some with --samples N --seed S")
+            }
+            combinations = (0..<total).map { Self.indices(of: $0, sizes: sizes) }
         }
-        let planned = try BacktestPlan(Self.settings(settings, dimensions, combination: combinations[0]))
-        let base = shareData ? try planned.sharingData() : planned
+        let base = try BacktestPlan(Self.settings(settings, dimensions, combination: combinations[0]))
         let identity = try JobIdentity(base)
         var jobs: [SweepJob] = []
         jobs.reserveCapacity(combinations.count)
         for (index, combination) in combinations.enumerated() {
             let job = Self.settings(settings, dimensions, combination: combination)
-            var parameters: [(name: String, value: String)] = []
-            var rest = combination
-            for dimension in dimensions.reversed() {
-                let count = UInt64(dimension.values.count)
-                parameters.insert((dimension.name, dimension.values[Int(rest % count)]), at: 0)
-                rest /= count
+            let parameters = zip(dimensions, combination).map { dimension, value in
+                (name: dimension.name, value: dimension.values[value])
+            }
+            do { _ = try base.with(strategies: job.strategies) } catch {
+                throw .usage("\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)")
             }
             jobs.append(
                 SweepJob(
@@ -150,16 +150,34 @@ public struct SweepPlan: Sendable {
         self.jobs = jobs
     }
 
-    /// The settings of one combination (numbered in grid order, the last dimension fastest).
-    static func settings(_ settings: BacktestSettings, _ dimensions: [SweepDimension], combination: UInt64)
+    /// The product of `sizes`, `Int.max` when it overflows.
+    static func product(_ sizes: [Int]) -> Int {
+        var total = 1
+        for size in sizes {
+            let (product, overflow) = total.multipliedReportingOverflow(by: size)
+            total = overflow ? Int.max : product
+        }
+        return total
+    }
+
+    /// The value indices of grid combination `number` (the last dimension varies fastest).
+    static func indices(of number: Int, sizes: [Int]) -> [Int] {
+        var rest = number
+        var indices = [Int](repeating: 0, count: sizes.count)
+        for position in sizes.indices.reversed() {
+            indices[position] = rest % sizes[position]
+            rest /= sizes[position]
+        }
+        return indices
+    }
+
+    /// The settings of one combination (a value index per dimension).
+    static func settings(_ settings: BacktestSettings, _ dimensions: [SweepDimension], combination: [Int])
         -> BacktestSettings
     {
         var result = settings
-        var rest = combination
-        for dimension in dimensions.reversed() {
-            let count = UInt64(dimension.values.count)
-            let value = dimension.values[Int(rest % count)]
-            rest /= count
+        for (dimension, index) in zip(dimensions, combination) {
+            let value = dimension.values[index]
             var spec = result.strategies[dimension.strategy]
             spec.parameters = spec.parameters.map { ($0.key, $0.key == dimension.key ? value : $0.value) }
             result.strategies[dimension.strategy] = spec
@@ -167,79 +185,79 @@ public struct SweepPlan: Sendable {
         return result
     }
 
-    /// `count` distinct numbers below `total` (all of them, in order, when there are no more),
-    /// drawn with SplitMix64 from `seed`: the same on every machine.
-    public static func draw(_ count: Int, of total: UInt64, seed: UInt64) -> [UInt64] {
-        if UInt64(count) >= total { return Array(0..<total) }
+    /// `count` distinct combinations of dimensions of `sizes` values, each value index drawn
+    /// uniformly with SplitMix64 from `seed` (the same on every machine); every combination, in
+    /// grid order, when there are no more than `count`.
+    public static func draw(_ count: Int, sizes: [Int], seed: UInt64) -> [[Int]] {
+        let total = product(sizes)
+        if count >= total { return (0..<total).map { indices(of: $0, sizes: sizes) } }
         var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+        func below(_ bound: Int) -> Int {
+            // Uniform below `bound`: values past its last whole multiple are drawn again.
+            let range = UInt64(bound)
+            let limit = UInt64.max - UInt64.max % range
+            while true {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                if z < limit { return Int(z % range) }
+            }
         }
-        // Uniform below `total`: reject the top values that would bias the remainder.
-        let limit = UInt64.max - UInt64.max % total
-        var chosen = Set<UInt64>()
-        var order: [UInt64] = []
+        var chosen = Set<[Int]>()
+        var order: [[Int]] = []
         while order.count < count {
-            let value = next()
-            guard value < limit else { continue }
-            if chosen.insert(value % total).inserted { order.append(value % total) }
+            let combination = sizes.map { below($0) }
+            if chosen.insert(combination).inserted { order.append(combination) }
         }
         return order
     }
 }
 
 /// What a job's result depends on besides its strategies, as text; a job's identity is the
-/// SHA-256 of this text and its strategies.
+/// SHA-256 of this text and its strategies. Every item is length-prefixed (`N:text;`), so two
+/// different jobs never give the same text.
 struct JobIdentity {
     let text: String
 
+    static func item(_ text: String) -> String { "\(text.utf8.count):\(text);" }
+
     init(_ plan: BacktestPlan) throws(BacktestError) {
         let settings = plan.settings
-        var lines = ["peregrine-backtest-job 1"]
-        let inputs = try plan.hashedInputs()
-        var index = 0
-        for spec in settings.data {
-            for _ in spec.paths where index < inputs.count {
-                lines.append("input \(inputs[index].format) \(spec.symbol ?? "-") \(inputs[index].sha256)")
-                index += 1
-            }
-        }
-        lines += settings.instruments.map { "instrument \($0.settingsText)" }
-        lines.append(
-            "tick-size \(settings.tickSize?.description ?? "-") lot-size \(settings.lotSize?.description ?? "-")")
-        lines.append("fees-bps maker \(settings.makerFeeBasisPoints) taker \(settings.takerFeeBasisPoints)")
-        lines.append("window \(settings.from.map(String.init) ?? "-") \(settings.to.map(String.init) ?? "-")")
-        lines.append("feed-latency \(settings.feedLatency)")
+        var text = Self.item("peregrine-backtest-job 1") + Self.item(Provenance.version) + Self.item(Provenance.commit)
+        for input in try plan.hashedInputs() { text += Self.item("input \(input.format) \(input.sha256)") }
+        // The instruments as resolved (symbols, ids, grids, fees, currencies) and the quote books.
+        text += plan.instruments.map { Self.item("instrument \($0.settingsText)") }.joined()
+        text += Self.item(
+            "quote-books " + plan.configuration.quoteBooks.map { String($0.rawValue) }.joined(separator: ","))
+        text += Self.item("window \(settings.from.map(String.init) ?? "-") \(settings.to.map(String.init) ?? "-")")
+        text += Self.item("feed-latency \(settings.feedLatency)")
         switch settings.orderLatency {
         case .measured(let table):
             var hasher = SHA256()
             for column in [table.times, table.entries, table.responses] {
                 for value in column { withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) } }
             }
-            lines.append("order-latency measured \(Self.hex(hasher.finalize()))")
+            text += Self.item("order-latency measured \(Self.hex(hasher.finalize()))")
         default:
-            lines.append("order-latency \(settings.orderLatency)")
+            text += Self.item("order-latency \(settings.orderLatency)")
         }
-        lines.append("queue-model \(settings.queueModel)")
-        lines.append("capital \(settings.capital) equity-interval \(settings.equityInterval)")
-        lines += settings.risk.map { "risk \($0.settingsText)" }
-        text = lines.joined(separator: "\n") + "\n"
+        text += Self.item("queue-model \(settings.queueModel)")
+        text += Self.item("capital \(settings.capital)") + Self.item("equity-interval \(settings.equityInterval)")
+        text += settings.risk.map { Self.item("risk \($0.settingsText)") }.joined()
+        self.text = text
     }
 
     /// The identity of a job with `strategies`, hex.
     func hash(strategies: [StrategySpec]) -> String {
-        var lines = text
+        var full = text
         for spec in strategies {
-            lines += "strategy \(spec.name) id=\(spec.id.map(String.init) ?? "-") instruments="
-            lines += spec.instruments.map { String($0.rawValue) }.joined(separator: ",")
-            for (key, value) in spec.parameters { lines += " \(key)=\(value)" }
-            lines += "\n"
+            full += Self.item("strategy") + Self.item(spec.name) + Self.item(spec.id.map(String.init) ?? "-")
+            full += Self.item(spec.instruments.map { String($0.rawValue) }.joined(separator: ","))
+            for (key, value) in spec.parameters { full += Self.item(key) + Self.item(value) }
         }
-        return Self.hex(SHA256.hash(data: Array(lines.utf8)))
+        return Self.hex(SHA256.hash(data: Array(full.utf8)))
     }
 
     static func hex<Digest: Sequence>(_ digest: Digest) -> String where Digest.Element == UInt8 {

@@ -32,6 +32,12 @@ public struct MappedLines: ~Copyable {
             ? try GzipInflate.inflateToTemporaryFile(path) : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        return try map(descriptor: fd, name: path)
+    }
+
+    /// Maps the open file `fd` read-only (`name` for messages); as `map(_:)`. The descriptor
+    /// stays open (the caller's).
+    public static func map(descriptor fd: Int32, name path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FeedError(line: 0, "cannot stat \(path)") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {

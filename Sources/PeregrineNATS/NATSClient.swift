@@ -239,6 +239,20 @@ public final class NATSSubscription: @unchecked Sendable {
         return count
     }
 
+    /// Fetches one message of a pull consumer that acknowledges explicitly, waiting up to
+    /// `timeoutMilliseconds`; nil on timeout. The message is the caller's until acknowledged.
+    public func fetchOne(timeoutMilliseconds: Int64) throws(NATSError) -> NATSOwnedMessage? {
+        var list = natsMsgList()
+        var code = jsErrCode(rawValue: 0)
+        let status = natsSubscription_Fetch(&list, handle, 1, timeoutMilliseconds, &code)
+        if status == NATS_TIMEOUT { return nil }
+        guard status == NATS_OK else { throw NATSError("fetch from a pull consumer", status, code: code) }
+        defer { natsMsgList_Destroy(&list) }
+        guard list.Count > 0, let messages = list.Msgs, let message = messages[0] else { return nil }
+        messages[0] = nil  // now ours: the list no longer destroys it
+        return NATSOwnedMessage(handle: message)
+    }
+
     static func view(_ message: OpaquePointer, withSequence: Bool) -> NATSMessage {
         let length = Int(natsMsg_GetDataLength(message))
         let bytes = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
@@ -255,15 +269,64 @@ public final class NATSSubscription: @unchecked Sendable {
     }
 }
 
+/// A JetStream message held until it is acknowledged (`ack`), given back for redelivery
+/// (`nak`), or kept from redelivery while its work goes on (`inProgress`, which restarts the
+/// consumer's ack wait). `inProgress` may be called from another thread than the others.
+public final class NATSOwnedMessage: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    init(handle: OpaquePointer) { self.handle = handle }
+
+    deinit { natsMsg_Destroy(handle) }
+
+    /// The payload (valid while this message lives).
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: natsMsg_GetData(handle), count: Int(natsMsg_GetDataLength(handle)))
+    }
+
+    /// How many times the server has delivered it (1 the first time).
+    public var deliveries: UInt64 {
+        var meta: UnsafeMutablePointer<jsMsgMetaData>? = nil
+        guard natsMsg_GetMetaData(&meta, handle) == NATS_OK, let meta else { return 0 }
+        defer { jsMsgMetaData_Destroy(meta) }
+        return meta.pointee.NumDelivered
+    }
+
+    /// Acknowledges it and waits for the server to confirm (the message is then gone).
+    public func ack() throws(NATSError) {
+        var code = jsErrCode(rawValue: 0)
+        let status = natsMsg_AckSync(handle, nil, &code)
+        guard status == NATS_OK else { throw NATSError("acknowledge a message", status, code: code) }
+    }
+
+    public func inProgress() throws(NATSError) {
+        let status = natsMsg_InProgress(handle, nil)
+        guard status == NATS_OK else { throw NATSError("extend a message's ack wait", status) }
+    }
+
+    public func nak() throws(NATSError) {
+        let status = natsMsg_Nak(handle, nil)
+        guard status == NATS_OK else { throw NATSError("give a message back", status) }
+    }
+}
+
 /// Where a stream keeps its messages.
 public enum StreamStorage: String, Sendable, CaseIterable {
     case file
     case memory
 }
 
+/// When a stream lets go of its messages: by its limits (age, bytes), or once a consumer has
+/// acknowledged them (a work queue: each message goes to one consumer).
+public enum StreamRetention: String, Sendable {
+    case limits
+    case workQueue
+}
+
 /// A JetStream stream's configuration (what the engine's `[nats]` section sets).
 public struct StreamSettings: Equatable, Sendable {
     public var name: String
+    public var retention = StreamRetention.limits
     public var subjects: [String]
     public var replicas: Int
     public var storage: StreamStorage
@@ -415,6 +478,7 @@ public final class JetStream: @unchecked Sendable {
             config.MaxAge = settings.maxAgeSeconds * 1_000_000_000
             config.MaxBytes = settings.maxBytes > 0 ? settings.maxBytes : -1
             config.Duplicates = settings.duplicateWindowSeconds * 1_000_000_000
+            config.Retention = settings.retention == .workQueue ? js_WorkQueuePolicy : js_LimitsPolicy
             var status = js_AddStream(&info, handle, &config, nil, &code)
             if status != NATS_OK && code == JSStreamNameExistErr {
                 code = jsErrCode(rawValue: 0)
@@ -563,6 +627,33 @@ public final class JetStream: @unchecked Sendable {
             NATSMessage(
                 bytes: UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length), subject: nil,
                 streamSequence: sequence))
+    }
+
+    /// The durable pull consumer `durable` on a work-queue stream, shared by every process that
+    /// names it (each message goes to one of them), acknowledging explicitly: a message not
+    /// acknowledged within `ackWaitMilliseconds` (its process died) is delivered again.
+    public func workQueueConsumer(stream: String, subject: String, durable: String, ackWaitMilliseconds: Int64)
+        throws(NATSError) -> NATSSubscription
+    {
+        var options = jsSubOptions()
+        jsSubOptions_Init(&options)
+        var subscription: OpaquePointer? = nil
+        let (status, code) = withCStrings([stream, durable]) { strings in
+            options.Stream = strings[0]
+            options.Config.Durable = strings[1]
+            options.Config.DeliverPolicy = js_DeliverAll
+            options.Config.AckPolicy = js_AckExplicit
+            options.Config.AckWait = ackWaitMilliseconds * 1_000_000
+            options.Config.MaxAckPending = 10_000
+            return retryingWhileSettling {
+                var code = jsErrCode(rawValue: 0)
+                return (js_PullSubscribe(&subscription, handle, subject, strings[1], nil, &options, &code), code)
+            }
+        }
+        guard status == NATS_OK, let subscription else {
+            throw NATSError("create the work-queue consumer \(durable) on \(stream)", status, code: code)
+        }
+        return NATSSubscription(handle: subscription, connection: connection)
     }
 
     /// An ephemeral pull consumer on `stream` from stream sequence `startSequence`, without acks

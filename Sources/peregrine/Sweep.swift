@@ -56,7 +56,10 @@ struct SweepCommand: ParsableCommand {
         let output: SweepOutput?
         do {
             ranking = try SweepRanking(rankBy)
-            if let jobs, jobs < 1 { throw BacktestError.usage("--jobs must be at least 1") }
+            if let jobs, !(1...Sweep.maximumThreads).contains(jobs) {
+                throw BacktestError.usage("--jobs must be from 1 to \(Sweep.maximumThreads)")
+            }
+            if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
             plan = try SweepPlan(try options.settings(), samples: samples, seed: seed)
             output = try out.map { (path) throws(BacktestError) in
                 try SweepOutput(path: path, parameterNames: plan.dimensions.map(\.name))
@@ -64,7 +67,7 @@ struct SweepCommand: ParsableCommand {
         } catch let error as BacktestError {
             fail(error)
         }
-        let threads = jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let threads = jobs ?? Sweep.defaultThreads
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         if terminal { printError("") }

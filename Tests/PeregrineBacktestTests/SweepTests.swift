@@ -7,7 +7,8 @@ import Testing
 /// Parameter sweeps: the values ranges name, random draws, every row equal to its backtest run
 /// alone, resuming after SIGKILL, and the HTML page with its heatmap.
 @Suite struct SweepTests {
-    static let quotes = "tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")
+    static let quotesFile = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
+    static let quotes = "tardis-quotes:" + Fixtures.path(quotesFile)
     static let trades = "tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")
 
     static func temporaryDirectory() throws -> URL {
@@ -36,18 +37,31 @@ import Testing
         #expect(try SweepDimension.values(of: "1:2:0.5", origin: "t") == ["1", "1.5", "2"])
         #expect(try SweepDimension.values(of: "1:10:4", origin: "t") == ["1", "5", "9"])
         #expect(try SweepDimension.values(of: "100,200,400", origin: "t") == ["100", "200", "400"])
-        for bad in ["5:1", "1:2:0", "1:2:-1", "a:b", "1,,2", "1,2:3", "1:2:3:4"] {
-            #expect(throws: BacktestError.self) { _ = try SweepDimension.values(of: bad, origin: "t") }
+        let huge = "170141183460469231731687303715884105727"
+        for bad in [
+            "5:1", "1:2:0", "1:2:-1", "a:b", "1,,2", "1,2:3", "1:2:3:4", "-\(huge):\(huge)",
+            "0.1:1\(huge)", "0:2000000",
+        ] {
+            #expect(throws: BacktestError.self, "\(bad)") { _ = try SweepDimension.values(of: bad, origin: "t") }
         }
+        // The largest number is one value, not an overflow.
+        #expect(try SweepDimension.values(of: "\(huge):\(huge)", origin: "t") == [huge])
     }
 
     @Test func randomSamplesAreDistinctAndTheSameForASeed() throws {
-        let first = SweepPlan.draw(20, of: 1_000, seed: 7)
-        #expect(first == SweepPlan.draw(20, of: 1_000, seed: 7))
-        #expect(first != SweepPlan.draw(20, of: 1_000, seed: 8))
+        let first = SweepPlan.draw(20, sizes: [10, 100], seed: 7)
+        #expect(first == SweepPlan.draw(20, sizes: [10, 100], seed: 7))
+        #expect(first != SweepPlan.draw(20, sizes: [10, 100], seed: 8))
         #expect(Set(first).count == 20)
-        #expect(first.allSatisfy { $0 < 1_000 })
-        #expect(SweepPlan.draw(10, of: 4, seed: 1) == [0, 1, 2, 3])
+        #expect(first.allSatisfy { $0.count == 2 && (0..<10).contains($0[0]) && (0..<100).contains($0[1]) })
+        #expect(SweepPlan.draw(10, sizes: [2, 2], seed: 1) == [[0, 0], [0, 1], [1, 0], [1, 1]])
+        // Each dimension is drawn on its own: with 5 dimensions of 100,001 values (a space past
+        // 2^64), every dimension's draws still spread over its whole range.
+        let wide = SweepPlan.draw(400, sizes: [Int](repeating: 100_001, count: 5), seed: 11)
+        for dimension in 0..<5 {
+            let values = wide.map { $0[dimension] }
+            #expect(values.contains { $0 < 25_000 } && values.contains { $0 > 75_000 })
+        }
         let plan = try SweepPlan(try Self.settings(fast: "1:20", slow: "30:60:10"), samples: 6, seed: 3)
         #expect(plan.jobs.count == 6)
         #expect(Set(plan.jobs.map(\.hash)).count == 6)
@@ -61,9 +75,54 @@ import Testing
     /// A 4 × 4 grid on two threads: each row is the backtest with those parameters run alone
     /// (from the text files, on its own), field for field outside `timing`.
     @Test func everyRowEqualsTheBacktestRunAlone() throws {
+        try Self.checkRowsEqualTheBacktestsAlone(data: [Self.quotes, Self.trades])
+    }
+
+    /// The same with a gzip input that has quote rows with an empty price (skipped) and a
+    /// `--from`/`--to` window cutting the data mid-file.
+    @Test func everyRowEqualsTheBacktestRunAloneWithAWindowGzipAndSkippedRows() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let plan = try SweepPlan(try Self.settings(fast: "2:8:2", slow: "10,20,40,80"))
+        let source = try String(contentsOfFile: Fixtures.path(Self.quotesFile), encoding: .utf8)
+        var lines = source.split(separator: "\n").map(String.init)
+        for index in stride(from: 40, to: lines.count, by: 97) {
+            var fields = lines[index].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[6] = ""  // the bid price
+            lines[index] = fields.joined(separator: ",")
+        }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = [path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)
+        let times = lines.dropFirst().compactMap { Int($0.split(separator: ",")[2]) }
+        let from = times[times.count / 4] * 1_000
+        let to = times[times.count * 3 / 4] * 1_000
+        let skipped = try Self.checkRowsEqualTheBacktestsAlone(data: ["tardis-quotes:" + path + ".gz", Self.trades]) {
+            $0.from = UInt64(from)
+            $0.to = UInt64(to)
+        }
+        #expect(skipped > 0)
+    }
+
+    /// Runs a 4 × 4 golden-cross grid and checks each row against the backtest run alone; the
+    /// skipped quote rows it reported.
+    @discardableResult
+    static func checkRowsEqualTheBacktestsAlone(
+        data: [String], configure: (inout BacktestSettings) -> Void = { _ in }
+    ) throws -> Int {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func settings(fast: String, slow: String) throws -> BacktestSettings {
+            var settings = try Self.settings(fast: fast, slow: slow)
+            settings.data = try data.map { try DataSpec($0) }
+            configure(&settings)
+            return settings
+        }
+        let plan = try SweepPlan(try settings(fast: "2:8:2", slow: "10,20,40,80"))
         #expect(plan.jobs.count == 16)
         #expect(plan.dimensions.map(\.name) == ["fast", "slow"])
         let path = directory.appendingPathComponent("sweep.jsonl").path
@@ -77,20 +136,61 @@ import Testing
         let pnl = try lines.map { try #require(Double(try Self.object($0)["net_pnl"] as? String ?? "")) }
         #expect(pnl == pnl.sorted(by: >))
         var trades = Set<Int>()
+        var skipped = 0
         for line in lines {
             var row = try Self.object(line)
             let params = try #require(row["params"] as? [String: String])
             let fast = try #require(params["fast"])
             let slow = try #require(params["slow"])
-            let alone = try Backtest.run(try BacktestPlan(try Self.settings(fast: fast, slow: slow)))
+            let alone = try Backtest.run(try BacktestPlan(try settings(fast: fast, slow: slow)))
             var expected = try Self.object(alone.json)
             for key in ["job", "params", "timing"] { row[key] = nil }
             expected["timing"] = nil
             #expect(NSDictionary(dictionary: row).isEqual(to: expected), "fast=\(fast) slow=\(slow)")
             trades.insert(alone.trades)
+            skipped = alone.skippedQuotes
         }
         // The parameters matter: the jobs did not all trade alike.
         #expect(trades.count > 4)
+        return skipped
+    }
+
+    /// A CSV output cut after five rows, mid-row, is resumed: the five are kept, the others run.
+    @Test func aCSVOutputCutShortIsResumed() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = try SweepPlan(try Self.settings(fast: "2:8:2", slow: "10,20,40,80"))
+        let path = directory.appendingPathComponent("sweep.csv").path
+        let ranking = try SweepRanking("sharpe")
+        _ = try Sweep.run(
+            plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
+        let full = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = full.split(separator: "\n").map(String.init)
+        #expect(lines.count == 17)
+        #expect(lines[0].hasPrefix("job,fast,slow,report,format_version,events,trades,"))
+        let cut = lines.prefix(6).joined(separator: "\n") + "\n" + lines[6].prefix(90)
+        try cut.write(toFile: path, atomically: true, encoding: .utf8)
+        let output = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
+        #expect(output.existing.count == 5)
+        let resumed = try Sweep.run(plan, threads: 2, output: output, ranking: ranking)
+        #expect(resumed.resumed == 5 && resumed.ran == 11)
+        let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(again.count == 17)
+        // The same rows, timing aside (the last two columns).
+        let strip = { (line: String) in
+            line.split(separator: ",", omittingEmptySubsequences: false).dropLast(2).joined(separator: ",")
+        }
+        #expect(Set(again.map(strip)) == Set(lines.map(strip)))
+    }
+
+    /// A file whose last line is not the start of a result is refused, and left as it was.
+    @Test func anOutputEndingInSomethingElseIsRefusedAndKept() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("notes.jsonl").path
+        try "{\"a\":1}".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: BacktestError.self) { _ = try SweepOutput(path: path, parameterNames: ["fast"]) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}")
     }
 
     /// A sweep killed (SIGKILL) part-way is resumed by the same command: the finished jobs are
