@@ -46,7 +46,7 @@ let package = Package(
             name: "PeregrineNATS",
             dependencies: [
                 "CNATS", "PeregrineCore", "PeregrineModel", "PeregrineJournal", "PeregrineCodec", "PeregrineFeed",
-                "PeregrineStrategy", "PeregrineEngine", "PeregrineEVM", "PeregrineMempool",
+                "PeregrineStrategy", "PeregrineEngine", "PeregrineEVM", "PeregrineMempool", "PeregrineBacktest",
             ]
         ),
         .systemLibrary(

@@ -32,12 +32,15 @@ public struct SweepRow: Sendable {
         )
     }
 
-    /// Reads a JSON line back; nil when it is not a sweep row.
-    public init?(jsonLine: String) {
+    /// Reads a JSON line back (its parameters in the order of `parameterNames`, else by name;
+    /// the row written as CSV with `csvColumns`); nil when it is not a sweep row.
+    public init?(jsonLine: String, parameterNames: [String]? = nil, csvColumns: [String]? = nil) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any],
             let job = object["job"] as? String, let params = object["params"] as? [String: Any]
         else { return nil }
-        self.init(job: job, object: object, jsonLine: jsonLine, names: params.keys.sorted(), csvColumns: nil)
+        self.init(
+            job: job, object: object, jsonLine: jsonLine, names: parameterNames ?? params.keys.sorted(),
+            csvColumns: csvColumns)
     }
 
     init(job: String, object: [String: Any], jsonLine: String, names: [String], csvColumns: [String]?) {
@@ -142,7 +145,7 @@ public final class SweepOutput {
     public let path: String
     public let isCSV: Bool
     /// The CSV columns: job, the swept parameters, then the report's scalar fields.
-    let columns: [String]?
+    public let columns: [String]?
     let parameterNames: [String]
     /// The rows found in the file when it was opened, in file order.
     public private(set) var existing: [SweepRow] = []
@@ -290,6 +293,17 @@ public enum Sweep {
         public var ran: Int
         public var resumed: Int
         public var failed: [(job: SweepJob, error: BacktestError)]
+
+        public init(
+            rows: [SweepRow], otherRows: [SweepRow], ran: Int, resumed: Int,
+            failed: [(job: SweepJob, error: BacktestError)]
+        ) {
+            self.rows = rows
+            self.otherRows = otherRows
+            self.ran = ran
+            self.resumed = resumed
+            self.failed = failed
+        }
     }
 
     /// What the sweep's threads share: the next job to take and the results they finished.

@@ -629,29 +629,72 @@ public final class JetStream: @unchecked Sendable {
                 streamSequence: sequence))
     }
 
-    /// The durable pull consumer `durable` on a work-queue stream, shared by every process that
-    /// names it (each message goes to one of them), acknowledging explicitly: a message not
-    /// acknowledged within `ackWaitMilliseconds` (its process died) is delivered again.
-    public func workQueueConsumer(stream: String, subject: String, durable: String, ackWaitMilliseconds: Int64)
-        throws(NATSError) -> NATSSubscription
+    /// Creates the durable consumer `durable` of a work-queue stream, or updates it, so that a
+    /// message not acknowledged within `ackWaitMilliseconds` (its process died) is delivered
+    /// again. Each message goes to one of the processes pulling from it (`workQueueConsumer`).
+    public func addOrUpdateWorkQueueConsumer(
+        stream: String, subject: String, durable: String, ackWaitMilliseconds: Int64
+    ) throws(NATSError) {
+        var config = jsConsumerConfig()
+        jsConsumerConfig_Init(&config)
+        var info: UnsafeMutablePointer<jsConsumerInfo>? = nil
+        let (status, code) = withCStrings([durable, subject]) { strings in
+            config.Durable = strings[0]
+            config.FilterSubject = strings[1]
+            config.DeliverPolicy = js_DeliverAll
+            config.AckPolicy = js_AckExplicit
+            config.AckWait = ackWaitMilliseconds * 1_000_000
+            config.MaxAckPending = 10_000
+            return retryingWhileSettling {
+                var code = jsErrCode(rawValue: 0)
+                var status = js_UpdateConsumer(&info, handle, stream, &config, nil, &code)
+                if status != NATS_OK, status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr {
+                    code = jsErrCode(rawValue: 0)
+                    status = js_AddConsumer(&info, handle, stream, &config, nil, &code)
+                }
+                return (status, code)
+            }
+        }
+        if let info { jsConsumerInfo_Destroy(info) }
+        guard status == NATS_OK else {
+            throw NATSError("add or update the consumer \(durable) of \(stream)", status, code: code)
+        }
+    }
+
+    /// Whether `stream` has the consumer `durable`.
+    public func consumerExists(stream: String, durable: String) throws(NATSError) -> Bool {
+        var info: UnsafeMutablePointer<jsConsumerInfo>? = nil
+        let (status, code) = retryingWhileSettling {
+            var code = jsErrCode(rawValue: 0)
+            return (js_GetConsumerInfo(&info, handle, stream, durable, nil, &code), code)
+        }
+        if let info { jsConsumerInfo_Destroy(info) }
+        if status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr { return false }
+        guard status == NATS_OK else {
+            throw NATSError("read the consumer \(durable) of \(stream)", status, code: code)
+        }
+        return true
+    }
+
+    /// Pulls from the durable consumer `durable` of a work-queue stream (made first with
+    /// `addOrUpdateWorkQueueConsumer`), shared by every process that names it: each message goes
+    /// to one of them, which acknowledges it explicitly.
+    public func workQueueConsumer(stream: String, subject: String, durable: String) throws(NATSError)
+        -> NATSSubscription
     {
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         var subscription: OpaquePointer? = nil
         let (status, code) = withCStrings([stream, durable]) { strings in
             options.Stream = strings[0]
-            options.Config.Durable = strings[1]
-            options.Config.DeliverPolicy = js_DeliverAll
-            options.Config.AckPolicy = js_AckExplicit
-            options.Config.AckWait = ackWaitMilliseconds * 1_000_000
-            options.Config.MaxAckPending = 10_000
+            options.Consumer = strings[1]
             return retryingWhileSettling {
                 var code = jsErrCode(rawValue: 0)
                 return (js_PullSubscribe(&subscription, handle, subject, strings[1], nil, &options, &code), code)
             }
         }
         guard status == NATS_OK, let subscription else {
-            throw NATSError("create the work-queue consumer \(durable) on \(stream)", status, code: code)
+            throw NATSError("pull from the work-queue consumer \(durable) of \(stream)", status, code: code)
         }
         return NATSSubscription(handle: subscription, connection: connection)
     }

@@ -19,6 +19,7 @@ struct Peregrine: ParsableCommand {
         subcommands: [
             Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
             MempoolCommand.self, NATSCommand.self, Kill.self, Venue.self, BacktestCommand.self, SweepCommand.self,
+            WorkerCommand.self,
             DataCommand.self,
         ])
 

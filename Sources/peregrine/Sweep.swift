@@ -1,5 +1,7 @@
 import ArgumentParser
 import PeregrineBacktest
+import PeregrineEngine
+import PeregrineNATS
 
 #if canImport(Glibc)
     import Glibc
@@ -50,6 +52,14 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Print the ten best (default 10; 0: none).", valueName: "n"))
     var top = 10
 
+    @OptionGroup var queue: SweepQueueOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "With --nats: give up (exit 1, listing the jobs without a result) when no result came for this long (default: wait).",
+            valueName: "seconds"))
+    var idleTimeout: Int = 0
+
     func run() throws {
         let plan: SweepPlan
         let ranking: SweepRanking
@@ -72,11 +82,17 @@ struct SweepCommand: ParsableCommand {
         let started = ContinuousClock.now
         if terminal { printError("") }
         let outcome: Sweep.Outcome
+        let progress: ((Int, Int) -> Void)? =
+            terminal ? { done, total in Self.showProgress(done, total, since: started) } : nil
         do {
-            outcome = try Sweep.run(
-                plan, threads: threads, output: output, ranking: ranking,
-                progress: terminal ? { done, total in Self.showProgress(done, total, since: started) } : nil)
-        } catch {
+            if let url = queue.nats {
+                if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
+                outcome = try queue.queue(url).run(
+                    plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress)
+            } else {
+                outcome = try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
+            }
+        } catch let error as BacktestError {
             fail(error)
         }
         do {
@@ -129,5 +145,77 @@ struct SweepCommand: ParsableCommand {
         printError(
             "\u{1B}[1A\r[\(bar)] \(done)/\(total) jobs · \(Int(seconds)) s elapsed · ETA \(remaining.isFinite ? Int(Swift.min(remaining, 1e9).rounded()) : 0) s"
         )
+    }
+}
+
+/// Where a sweep's jobs go across machines (`sweep --nats`, `worker`).
+struct SweepQueueOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Run the jobs on `peregrine worker`s through NATS JetStream at this URL (docs/backtesting.md, \"Sweeps across machines\").",
+            valueName: "url"))
+    var nats: String?
+
+    @Option(
+        help: ArgumentHelp("Streams PREFIX_JOBS and PREFIX_RESULTS (default PEREGRINE_SWEEP).", valueName: "prefix"))
+    var queuePrefix = "PEREGRINE_SWEEP"
+
+    @Option(
+        help: ArgumentHelp(
+            "A job without word from its worker for this long is delivered again (default 30; set it on the first worker).",
+            valueName: "seconds"))
+    var ackWait = 30
+
+    func queue(_ url: String) throws(BacktestError) -> SweepQueue {
+        guard (1...86_400).contains(ackWait) else { throw .usage("--ack-wait must be from 1 to 86400 s") }
+        guard !queuePrefix.isEmpty, queuePrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw .usage("--queue-prefix \(queuePrefix): use letters, digits and _")
+        }
+        var queue = SweepQueue(url: url)
+        queue.prefix = queuePrefix
+        queue.ackWaitMilliseconds = Int64(ackWait) * 1_000
+        return queue
+    }
+}
+
+/// `peregrine worker`: runs sweep jobs from NATS JetStream until stopped.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run sweep jobs from NATS JetStream (`peregrine sweep --nats`) until SIGINT or SIGTERM.",
+        discussion: """
+            Input files are found by the path the sweep gave and checked by SHA-256: a worker whose copy differs \
+            reports the job as failed. Exit status: 0 stopped by a signal; 1 NATS failed; 2 a usage error.
+            """)
+
+    @OptionGroup var queue: SweepQueueOptions
+
+    @Option(help: ArgumentHelp("This worker's name in logs and failures (default: host-pid).", valueName: "name"))
+    var name: String?
+
+    func run() throws {
+        guard let url = queue.nats else {
+            printError("error: name the NATS server: --nats nats://HOST:PORT")
+            Glibc.exit(Peregrine.Status.usage)
+        }
+        let sweepQueue: SweepQueue
+        do { sweepQueue = try queue.queue(url) } catch {
+            printError("error: \(error)")
+            Glibc.exit(Peregrine.Status.usage)
+        }
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let worker = name ?? "\(hostName)-\(getpid())"
+        StopSignal.installHandlers()
+        printError("worker \(worker): waiting for jobs on \(url)")
+        do {
+            let jobs = try sweepQueue.work(
+                name: worker, shouldStop: { StopSignal.received != 0 }, log: { printError("worker \(worker): \($0)") })
+            printError("worker \(worker): stopped by \(StopSignal.receivedName ?? "request") after \(jobs) jobs")
+        } catch {
+            printError("error: \(error)")
+            Glibc.exit(Peregrine.Status.failed)
+        }
     }
 }

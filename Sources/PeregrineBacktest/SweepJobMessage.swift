@@ -1,0 +1,213 @@
+import Foundation
+import PeregrineModel
+import PeregrineRisk
+import PeregrineStrategy
+
+/// A sweep's job as it travels to a worker on another machine (`peregrine worker`): everything
+/// the backtest needs, as JSON. Version 1:
+///
+/// ```
+/// {"format": "peregrine-sweep-job", "version": 1, "job": HASH, "index": N,
+///  "params": [[NAME, VALUE], …], "data": [FORMAT[@SYMBOL]:FILE, …],
+///  "inputs": [{"path", "format", "sha256"}, …], "settings": [[KEY, VALUE], …] (BacktestOption
+///  keys), "instruments": [settings text, …], "risk": [settings text, …],
+///  "strategies": [{"name", "id", "instruments": [ids], "parameters": [[KEY, VALUE], …]}, …]}
+/// ```
+///
+/// Files are found by path; the worker checks each file's SHA-256 against `inputs` and the job's
+/// identity against `job` before running it. Another version is refused.
+public struct SweepJobMessage: Sendable {
+    public static let format = "peregrine-sweep-job"
+    public static let version = 1
+
+    public var job: String
+    public var index: Int
+    public var parameters: [(name: String, value: String)]
+    public var settings: BacktestSettings
+    public var inputs: [InputFile]
+
+    /// The message of `job` of `plan`.
+    public init(_ job: SweepJob, of plan: SweepPlan) throws(BacktestError) {
+        self.job = job.hash
+        index = job.index
+        parameters = job.parameters
+        settings = plan.base.settings
+        settings.strategies = job.strategies
+        inputs = try plan.base.hashedInputs()
+    }
+
+    /// The JSON text.
+    public var json: String {
+        var object: [String: Any] = [
+            "format": Self.format, "version": Self.version, "job": job, "index": index,
+            "params": parameters.map { [$0.name, $0.value] },
+            "data": settings.data.map(\.text),
+            "inputs": inputs.map { ["path": $0.path, "format": $0.format, "sha256": $0.sha256] },
+            "settings": Self.options(of: settings).map { [$0.0, $0.1] },
+            "instruments": settings.instruments.map(\.settingsText),
+            "risk": settings.risk.map(\.settingsText),
+        ]
+        object["strategies"] = settings.strategies.map { spec -> [String: Any] in
+            var entry: [String: Any] = [
+                "name": spec.name, "instruments": spec.instruments.map { Int($0.rawValue) },
+                "parameters": spec.parameters.map { [$0.key, $0.value] },
+            ]
+            if let id = spec.id { entry["id"] = Int(id) }
+            return entry
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Reads a message; a message that is not a job of this version throws, saying why.
+    public init(json bytes: some Collection<UInt8>) throws(BacktestError) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw .data("a sweep job message that is not a JSON object")
+        }
+        guard object["format"] as? String == Self.format else { throw .data("not a sweep job message (no format)") }
+        guard let version = object["version"] as? Int, version == Self.version else {
+            throw .data(
+                "sweep job message version \(object["version"] ?? "none") is not supported (this build reads "
+                    + "\(Self.version)): run workers of the sweep's build")
+        }
+        guard let job = object["job"] as? String, let index = object["index"] as? Int,
+            let params = object["params"] as? [[String]], params.allSatisfy({ $0.count == 2 }),
+            let data = object["data"] as? [String],
+            let inputs = object["inputs"] as? [[String: String]], let options = object["settings"] as? [[String]],
+            let instruments = object["instruments"] as? [String], let risk = object["risk"] as? [String],
+            let strategies = object["strategies"] as? [[String: Any]]
+        else { throw .data("a sweep job message with a missing or mistyped field") }
+        self.job = job
+        self.index = index
+        parameters = params.map { ($0[0], $0[1]) }
+        self.inputs = inputs.map {
+            InputFile(path: $0["path"] ?? "", format: $0["format"] ?? "", sha256: $0["sha256"] ?? "")
+        }
+        var settings = BacktestSettings()
+        settings.data = try data.map { (text) throws(BacktestError) in try DataSpec(text) }
+        for option in options {
+            guard option.count == 2 else { throw .data("a sweep job message with a bad setting: \(option)") }
+            try BacktestOption.apply(option[0], option[1], to: &settings, origin: "job setting \(option[0])")
+        }
+        for text in instruments {
+            do { settings.instruments.append(try InstrumentDefinition(settingsText: text)) } catch {
+                throw .data("a sweep job message with a bad instrument: \(error)")
+            }
+        }
+        for text in risk {
+            do { settings.risk.append(try RiskRule(settingsText: text)) } catch {
+                throw .data("a sweep job message with a bad risk rule: \(error)")
+            }
+        }
+        for entry in strategies {
+            guard let name = entry["name"] as? String, let ids = entry["instruments"] as? [Int],
+                let pairs = entry["parameters"] as? [[String]], pairs.allSatisfy({ $0.count == 2 }),
+                ids.allSatisfy({ (0...Int(UInt32.max)).contains($0) })
+            else { throw .data("a sweep job message with a bad strategy") }
+            var id: UInt16? = nil
+            if let number = entry["id"] as? Int {
+                guard let value = UInt16(exactly: number) else {
+                    throw .data("a sweep job message with a bad strategy id")
+                }
+                id = value
+            }
+            settings.strategies.append(
+                StrategySpec(
+                    name: name, id: id, instruments: ids.map { InstrumentID(UInt32($0)) },
+                    parameters: pairs.map { ($0[0], $0[1]) }))
+        }
+        self.settings = settings
+    }
+
+    /// `settings` as `BacktestOption` keys and values (what `apply` reads back).
+    static func options(of settings: BacktestSettings) -> [(String, String)] {
+        var options: [(String, String)] = []
+        if let from = settings.from { options.append(("from", String(from))) }
+        if let to = settings.to { options.append(("to", String(to))) }
+        switch settings.feedLatency {
+        case .none: break
+        case .local: options.append(("feed_latency", "local"))
+        case .constant(let nanoseconds): options.append(("feed_latency", String(nanoseconds / 1_000)))
+        }
+        switch settings.orderLatency {
+        case .none: break
+        case .constant(let entry, let response):
+            options.append(("order_latency", String(entry / 1_000)))
+            options.append(("response_latency", String(response / 1_000)))
+        case .measured(let table): options.append(("order_latency", table.path))
+        }
+        options.append(("queue_model", settings.queueModel.description))
+        options.append(("maker_fee_bps", settings.makerFeeBasisPoints))
+        options.append(("taker_fee_bps", settings.takerFeeBasisPoints))
+        if let tick = settings.tickSize { options.append(("tick_size", tick.description)) }
+        if let lot = settings.lotSize { options.append(("lot_size", lot.description)) }
+        options.append(("capital", settings.capital))
+        options.append(("equity_interval_ms", String(settings.equityInterval / 1_000_000)))
+        return options
+    }
+}
+
+/// What a worker does with one job: checks that its files are the sweep's (by SHA-256) and that
+/// it computes the same job identity, runs the backtest and gives the result as the sweep's
+/// JSON line — or, when it cannot, a line `{"job", "error", "worker"}`. The plan of the last
+/// data is kept, so a worker's jobs on the same data hash and convert the files once.
+public final class SweepJobRunner {
+    public let worker: String
+    var cached: (key: String, plan: BacktestPlan, identity: JobIdentity)?
+
+    public init(worker: String) { self.worker = worker }
+
+    /// The result line of the job in `bytes` (its hash too, when the message could be read).
+    public func run(_ bytes: some Collection<UInt8>) -> (job: String?, line: String) {
+        let message: SweepJobMessage
+        do { message = try SweepJobMessage(json: bytes) } catch { return (nil, failure(job: nil, "\(error)")) }
+        do throws(BacktestError) {
+            return (message.job, try run(message))
+        } catch {
+            return (message.job, failure(job: message.job, "\(error)"))
+        }
+    }
+
+    func run(_ message: SweepJobMessage) throws(BacktestError) -> String {
+        var dataSettings = message.settings
+        dataSettings.strategies = []
+        let key =
+            SweepJobMessage.options(of: dataSettings).map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
+            + dataSettings.data.map(\.text).joined(separator: "\n")
+            + dataSettings.instruments.map(\.settingsText).joined()
+            + dataSettings.risk.map(\.settingsText).joined()
+        if cached?.key != key {
+            cached = nil
+            let plan = try BacktestPlan(message.settings)
+            let local = try plan.hashedInputs()
+            guard local.count == message.inputs.count else {
+                throw .data("the job names \(message.inputs.count) input files, this worker found \(local.count)")
+            }
+            for (mine, theirs) in zip(local, message.inputs)
+            where mine.sha256 != theirs.sha256 || mine.path != theirs.path {
+                throw .data(
+                    "\(mine.path) on worker \(worker) is not the sweep's copy (SHA-256 \(mine.sha256) here, "
+                        + "\(theirs.sha256) there): give every worker the same file at the same path "
+                        + "(docs/backtesting.md, \"Sweeps across machines\")")
+            }
+            cached = (key, try plan.sharingData(), try JobIdentity(plan))
+        }
+        guard let (_, plan, identity) = cached else { throw .data("no plan") }
+        let job = SweepJob(
+            index: message.index, parameters: message.parameters, strategies: message.settings.strategies,
+            hash: identity.hash(strategies: message.settings.strategies))
+        guard job.hash == message.job else {
+            throw .data(
+                "worker \(worker) gives this job the identity \(job.hash), the sweep \(message.job): run workers of "
+                    + "the sweep's build (\(Provenance.version), commit \(Provenance.commit))")
+        }
+        let result = try Backtest.run(try plan.with(strategies: job.strategies))
+        return try SweepRow(job: job, result: result, csvColumns: nil).line
+    }
+
+    func failure(job: String?, _ message: String) -> String {
+        let object: [String: Any] = ["job": job ?? "", "error": message, "worker": worker]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
