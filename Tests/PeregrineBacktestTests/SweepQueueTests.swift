@@ -1,0 +1,139 @@
+import Foundation
+import PeregrineBacktest
+import PeregrineStrategy
+import PeregrineTestSupport
+import Testing
+
+/// Sweeps across machines: the job message, a worker's checks, and a sweep over a real
+/// nats-server with two workers, one killed mid-job.
+@Suite struct SweepQueueTests {
+    static func object(_ json: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
+    static func withoutTiming(_ line: String) throws -> NSDictionary {
+        var object = try object(line)
+        object["timing"] = nil
+        return NSDictionary(dictionary: object)
+    }
+
+    /// A job read back from its message runs to the sweep's own row; a worker whose copy of a
+    /// file differs refuses the job, naming the file.
+    @Test func aWorkerRunsTheJobOfAMessageAndRefusesAnotherCopyOfTheData() throws {
+        var settings = try SweepTests.settings(fast: "2,4", slow: "10,20")
+        settings.orderLatency = .constant(entry: 250_000, response: 100_000)
+        settings.feedLatency = .local
+        settings.to = 1_582_340_000_000_000_000
+        let plan = try SweepPlan(settings)
+        let job = plan.jobs[3]
+        let message = try SweepJobMessage(job, of: plan)
+        let decoded = try SweepJobMessage(json: Array(message.json.utf8))
+        #expect(decoded.job == job.hash)
+        #expect(decoded.parameters.map(\.value) == ["4", "20"])
+        #expect(decoded.settings.strategies == job.strategies)
+        #expect(decoded.settings.to == settings.to)
+        let runner = SweepJobRunner(worker: "test")
+        let (hash, line) = runner.run(Array(message.json.utf8))
+        #expect(hash == job.hash)
+        let local = try Sweep.run(plan, threads: 1, output: nil, ranking: try SweepRanking("sharpe"))
+        let row = try #require(local.rows.first { $0.job == job.hash })
+        #expect(try Self.withoutTiming(line) == (try Self.withoutTiming(row.line)))
+        // Another copy of the quotes (its SHA-256 in the message differs).
+        var object = try Self.object(message.json)
+        var inputs = try #require(object["inputs"] as? [[String: String]])
+        inputs[0]["sha256"] = String(repeating: "0", count: 64)
+        object["inputs"] = inputs
+        let altered = try JSONSerialization.data(withJSONObject: object)
+        let (_, refusal) = SweepJobRunner(worker: "other").run(Array(altered))
+        let error = try #require(try Self.object(refusal)["error"] as? String)
+        #expect(error.contains("quotes_2020-02-22.csv on worker other is not the sweep's copy"), "\(error)")
+        // A message of another version is refused.
+        object["version"] = 2
+        let (_, version) = runner.run(Array(try JSONSerialization.data(withJSONObject: object)))
+        #expect((try Self.object(version)["error"] as? String)?.contains("version 2 is not supported") == true)
+    }
+
+    /// Two workers on a real nats-server, one SIGKILLed while it runs a job: the sweep still
+    /// gets every job's result exactly once, each equal to the local sweep's.
+    @Test func aSweepWithAWorkerKilledMidJobGivesTheLocalResultsOnce() throws {
+        let directory = try SweepTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Long jobs (about half a second each in a debug build): the fixture's quotes 10 times over.
+        let source = try String(contentsOfFile: Fixtures.path(SweepTests.quotesFile), encoding: .utf8)
+        let rows = source.split(separator: "\n").map(String.init)
+        var lines = [rows[0]]
+        let first = try #require(Int(rows[1].split(separator: ",")[2]))
+        let last = try #require(Int(rows[rows.count - 1].split(separator: ",")[2]))
+        for copy in 0..<10 {
+            let shift = copy * (last - first + 1_000)
+            for row in rows.dropFirst() {
+                var fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                for column in [2, 3] { fields[column] = String((Int(fields[column]) ?? 0) + shift) }
+                lines.append(fields.joined(separator: ","))
+            }
+        }
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: quotes, atomically: true, encoding: .utf8)
+        let server = try NATSServerProcess(name: "sweep")
+        try server.start()
+        defer { server.stop() }
+        func worker(_ name: String) throws -> (Process, String) {
+            let log = directory.appendingPathComponent("\(name).log").path
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let process = Process()
+            process.executableURL = PeregrineCLI.binary
+            process.arguments = ["worker", "--nats", server.url, "--name", name, "--ack-wait", "2"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try process.run()
+            return (process, log)
+        }
+        let arguments = [
+            "sweep", "--data", "tardis-quotes:" + quotes, "--strategy", "golden-cross", "--param", "fast=2,4",
+            "--param", "slow=10,20,40,80", "--param", "quantity=0.01", "--taker-fee-bps", "4",
+        ]
+        let out = directory.appendingPathComponent("nats.jsonl").path
+        let sweep = Process()
+        sweep.executableURL = PeregrineCLI.binary
+        sweep.arguments = arguments + ["--nats", server.url, "--ack-wait", "2", "--out", out, "--idle-timeout", "120"]
+        sweep.standardOutput = FileHandle.nullDevice
+        sweep.standardError = FileHandle.nullDevice
+        try sweep.run()
+        let (victim, victimLog) = try worker("victim")
+        // Kill the first worker once it has started a job.
+        while victim.isRunning,
+            !(try String(contentsOfFile: victimLog, encoding: .utf8)).contains("job started")
+        {
+            usleep(5_000)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal)
+        let (survivor, survivorLog) = try worker("survivor")
+        defer {
+            survivor.terminate()
+            survivor.waitUntilExit()
+        }
+        sweep.waitUntilExit()
+        #expect(sweep.terminationStatus == 0)
+        // The killed worker's job was delivered again, to the survivor.
+        #expect(try String(contentsOfFile: survivorLog, encoding: .utf8).contains("(delivery 2)"))
+        let local = directory.appendingPathComponent("local.jsonl").path
+        let alone = try PeregrineCLI.run(arguments + ["--out", local, "--top", "0"])
+        #expect(alone.status == 0, "\(alone.error)")
+        func table(_ path: String) throws -> [String: NSDictionary] {
+            var byJob: [String: NSDictionary] = [:]
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                let row = try Self.withoutTiming(String(line))
+                let job = try #require(row["job"] as? String)
+                #expect(byJob[job] == nil, "job \(job) twice")
+                byJob[job] = row
+            }
+            return byJob
+        }
+        let overNATS = try table(out)
+        let expected = try table(local)
+        #expect(overNATS.count == 8 && expected.count == 8)
+        #expect(overNATS == expected)
+    }
+}
