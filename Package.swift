@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineBacktestTests",
             dependencies: [
-                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec",
+                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec", "PeregrineRisk",
                 "PeregrineTestSupport",
             ]
         ),

@@ -11,7 +11,8 @@ import PeregrineStrategy
 ///  "params": [[NAME, VALUE], …], "data": [FORMAT[@SYMBOL]:FILE, …],
 ///  "inputs": [{"path", "format", "sha256"}, …], "settings": [[KEY, VALUE], …] (BacktestOption
 ///  keys), "instruments": [settings text, …], "risk": [settings text, …],
-///  "strategies": [{"name", "id", "instruments": [ids], "parameters": [[KEY, VALUE], …]}, …]}
+///  "strategies": [{"name", "id", "instruments": [ids], "parameters": [[KEY, VALUE], …]}, …],
+///  "build": "VERSION commit COMMIT"}
 /// ```
 ///
 /// Files are found by path; the worker checks each file's SHA-256 against `inputs` and the job's
@@ -25,6 +26,8 @@ public struct SweepJobMessage: Sendable {
     public var parameters: [(name: String, value: String)]
     public var settings: BacktestSettings
     public var inputs: [InputFile]
+    /// The sweep's build (`version commit …`), for messages.
+    public var build = "\(Provenance.version) commit \(Provenance.commit)"
 
     /// The message of `job` of `plan`.
     public init(_ job: SweepJob, of plan: SweepPlan) throws(BacktestError) {
@@ -45,7 +48,7 @@ public struct SweepJobMessage: Sendable {
             "inputs": inputs.map { ["path": $0.path, "format": $0.format, "sha256": $0.sha256] },
             "settings": Self.options(of: settings).map { [$0.0, $0.1] },
             "instruments": settings.instruments.map(\.settingsText),
-            "risk": settings.risk.map(\.settingsText),
+            "risk": settings.risk.map(\.settingsText), "build": build,
         ]
         object["strategies"] = settings.strategies.map { spec -> [String: Any] in
             var entry: [String: Any] = [
@@ -117,6 +120,7 @@ public struct SweepJobMessage: Sendable {
                     parameters: pairs.map { ($0[0], $0[1]) }))
         }
         self.settings = settings
+        build = object["build"] as? String ?? "unknown"
     }
 
     /// `settings` as `BacktestOption` keys and values (what `apply` reads back).
@@ -147,36 +151,59 @@ public struct SweepJobMessage: Sendable {
     }
 }
 
+/// What became of a job on a worker.
+public enum SweepJobOutcome: Sendable, Equatable {
+    /// It ran: its row (the sweep's JSON line).
+    case result(job: String, line: String)
+    /// It failed on its own account (bad data, an output error): final.
+    case failed(job: String, line: String)
+    /// This worker cannot run it (its copy of a file, its build, the message's version): another
+    /// worker may. `job` is nil when the message does not even name one.
+    case refused(job: String?, reason: String)
+}
+
 /// What a worker does with one job: checks that its files are the sweep's (by SHA-256) and that
-/// it computes the same job identity, runs the backtest and gives the result as the sweep's
-/// JSON line — or, when it cannot, a line `{"job", "error", "worker"}`. The plan of the last
-/// data is kept, so a worker's jobs on the same data hash and convert the files once.
+/// it computes the same job identity, then runs the backtest. The plan of the last data is
+/// kept, so a worker's jobs on the same data hash and convert the files once.
 public final class SweepJobRunner {
     public let worker: String
     var cached: (key: String, plan: BacktestPlan, identity: JobIdentity)?
 
     public init(worker: String) { self.worker = worker }
 
-    /// The result line of the job in `bytes` (its hash too, when the message could be read).
-    public func run(_ bytes: some Collection<UInt8>) -> (job: String?, line: String) {
+    /// Runs the job of message `bytes`.
+    public func run(_ bytes: some Collection<UInt8>) -> SweepJobOutcome {
         let message: SweepJobMessage
-        do { message = try SweepJobMessage(json: bytes) } catch { return (nil, failure(job: nil, "\(error)")) }
+        do { message = try SweepJobMessage(json: bytes) } catch {
+            return .refused(job: Self.jobName(bytes), reason: "worker \(worker): \(error)")
+        }
+        let job: SweepJob
+        let plan: BacktestPlan
+        do throws(BacktestError) { (job, plan) = try prepare(message) } catch {
+            return .refused(job: message.job, reason: "worker \(worker): \(error)")
+        }
         do throws(BacktestError) {
-            return (message.job, try run(message))
+            let result = try Backtest.run(try plan.with(strategies: job.strategies))
+            return .result(job: job.hash, line: try SweepRow(job: job, result: result, csvColumns: nil).line)
         } catch {
-            return (message.job, failure(job: message.job, "\(error)"))
+            return .failed(job: job.hash, line: failure(job: job.hash, "\(error)"))
         }
     }
 
-    func run(_ message: SweepJobMessage) throws(BacktestError) -> String {
+    /// The job's name in a message that cannot be read as a job (nil when it has none).
+    public static func jobName(_ bytes: some Collection<UInt8>) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["job"] as? String
+    }
+
+    /// The plan of the message's data (checked: the same files, the same job identity).
+    func prepare(_ message: SweepJobMessage) throws(BacktestError) -> (SweepJob, BacktestPlan) {
         var dataSettings = message.settings
         dataSettings.strategies = []
-        let key =
-            SweepJobMessage.options(of: dataSettings).map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
-            + dataSettings.data.map(\.text).joined(separator: "\n")
-            + dataSettings.instruments.map(\.settingsText).joined()
-            + dataSettings.risk.map(\.settingsText).joined()
-        if cached?.key != key {
+        var key = SweepJobMessage.options(of: dataSettings).map { "\($0.0)=\($0.1)" }
+        key += dataSettings.data.map(\.text) + dataSettings.instruments.map(\.settingsText)
+        key += dataSettings.risk.map(\.settingsText) + message.inputs.map { "\($0.path) \($0.format) \($0.sha256)" }
+        let joined = key.joined(separator: "\n")
+        if cached?.key != joined {
             cached = nil
             let plan = try BacktestPlan(message.settings)
             let local = try plan.hashedInputs()
@@ -190,7 +217,7 @@ public final class SweepJobRunner {
                         + "\(theirs.sha256) there): give every worker the same file at the same path "
                         + "(docs/backtesting.md, \"Sweeps across machines\")")
             }
-            cached = (key, try plan.sharingData(), try JobIdentity(plan))
+            cached = (joined, try plan.sharingData(), try JobIdentity(plan))
         }
         guard let (_, plan, identity) = cached else { throw .data("no plan") }
         let job = SweepJob(
@@ -198,14 +225,15 @@ public final class SweepJobRunner {
             hash: identity.hash(strategies: message.settings.strategies))
         guard job.hash == message.job else {
             throw .data(
-                "worker \(worker) gives this job the identity \(job.hash), the sweep \(message.job): run workers of "
-                    + "the sweep's build (\(Provenance.version), commit \(Provenance.commit))")
+                "this worker gives the job another identity than the sweep: run workers of the sweep's build "
+                    + "(the sweep's: \(message.build); this worker's: \(Provenance.version) commit \(Provenance.commit))"
+            )
         }
-        let result = try Backtest.run(try plan.with(strategies: job.strategies))
-        return try SweepRow(job: job, result: result, csvColumns: nil).line
+        return (job, plan)
     }
 
-    func failure(job: String?, _ message: String) -> String {
+    /// A failure line: `{"error", "job", "worker"}`.
+    public func failure(job: String?, _ message: String) -> String {
         let object: [String: Any] = ["job": job ?? "", "error": message, "worker": worker]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -304,8 +304,9 @@ public final class NATSOwnedMessage: @unchecked Sendable {
         guard status == NATS_OK else { throw NATSError("extend a message's ack wait", status) }
     }
 
-    public func nak() throws(NATSError) {
-        let status = natsMsg_Nak(handle, nil)
+    /// Gives it back, to be delivered again (to any consumer) after `delayMilliseconds`.
+    public func nak(delayMilliseconds: Int64) throws(NATSError) {
+        let status = natsMsg_NakWithDelay(handle, delayMilliseconds * 1_000_000, nil)
         guard status == NATS_OK else { throw NATSError("give a message back", status) }
     }
 }
@@ -631,9 +632,10 @@ public final class JetStream: @unchecked Sendable {
 
     /// Creates the durable consumer `durable` of a work-queue stream, or updates it, so that a
     /// message not acknowledged within `ackWaitMilliseconds` (its process died) is delivered
-    /// again. Each message goes to one of the processes pulling from it (`workQueueConsumer`).
+    /// again, at most `maxDeliveries` times. Each message goes to one of the processes pulling
+    /// from it (`workQueueConsumer`).
     public func addOrUpdateWorkQueueConsumer(
-        stream: String, subject: String, durable: String, ackWaitMilliseconds: Int64
+        stream: String, subject: String, durable: String, ackWaitMilliseconds: Int64, maxDeliveries: Int
     ) throws(NATSError) {
         var config = jsConsumerConfig()
         jsConsumerConfig_Init(&config)
@@ -644,6 +646,7 @@ public final class JetStream: @unchecked Sendable {
             config.DeliverPolicy = js_DeliverAll
             config.AckPolicy = js_AckExplicit
             config.AckWait = ackWaitMilliseconds * 1_000_000
+            config.MaxDeliver = Int64(maxDeliveries)
             config.MaxAckPending = 10_000
             return retryingWhileSettling {
                 var code = jsErrCode(rawValue: 0)
@@ -661,18 +664,32 @@ public final class JetStream: @unchecked Sendable {
         }
     }
 
-    /// Whether `stream` has the consumer `durable`.
-    public func consumerExists(stream: String, durable: String) throws(NATSError) -> Bool {
+    /// The ack wait (ms) and most deliveries of `stream`'s consumer `durable`; nil when there is
+    /// no such consumer.
+    public func consumerLimits(stream: String, durable: String) throws(NATSError)
+        -> (ackWaitMilliseconds: Int64, maxDeliveries: Int64)?
+    {
         var info: UnsafeMutablePointer<jsConsumerInfo>? = nil
         let (status, code) = retryingWhileSettling {
             var code = jsErrCode(rawValue: 0)
             return (js_GetConsumerInfo(&info, handle, stream, durable, nil, &code), code)
         }
-        if let info { jsConsumerInfo_Destroy(info) }
-        if status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr { return false }
-        guard status == NATS_OK else {
+        defer { if let info { jsConsumerInfo_Destroy(info) } }
+        if status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr { return nil }
+        guard status == NATS_OK, let config = info?.pointee.Config else {
             throw NATSError("read the consumer \(durable) of \(stream)", status, code: code)
         }
+        return (config.pointee.AckWait / 1_000_000, config.pointee.MaxDeliver)
+    }
+
+    /// Whether `stream` holds a message on `subject` (its last one).
+    public func hasMessage(stream: String, subject: String) throws(NATSError) -> Bool {
+        var message: OpaquePointer? = nil
+        var code = jsErrCode(rawValue: 0)
+        let status = js_GetLastMsg(&message, handle, stream, subject, nil, &code)
+        if let message { natsMsg_Destroy(message) }
+        if status == NATS_NOT_FOUND || code == JSNoMessageFoundErr { return false }
+        guard status == NATS_OK else { throw NATSError("read the last message on \(subject)", status, code: code) }
         return true
     }
 

@@ -22,27 +22,59 @@ public struct SweepQueue: Sendable {
 
     public init(url: String) { self.url = url }
 
+    /// How many times a job is delivered at most: its last delivery is answered with a failure
+    /// (its workers died or refused it) instead of being run.
+    public static let maxDeliveries = 10
+
     var jobsStream: String { prefix + "_JOBS" }
     var resultsStream: String { prefix + "_RESULTS" }
-    var jobsSubject: String { prefix.lowercased().replacingOccurrences(of: "_", with: ".") + ".jobs" }
-    var resultsSubject: String { prefix.lowercased().replacingOccurrences(of: "_", with: ".") + ".results" }
+    var subjectPrefix: String { prefix.lowercased().replacingOccurrences(of: "_", with: ".") }
+    var jobsSubject: String { subjectPrefix + ".jobs.>" }
+    func jobSubject(_ hash: String) -> String { subjectPrefix + ".jobs." + hash }
+    var resultsSubject: String { subjectPrefix + ".results" }
     var durable: String { prefix.lowercased().replacingOccurrences(of: "_", with: "-") + "-workers" }
 
-    /// Connects and makes sure both streams exist (and, for the sweep, the workers' consumer
-    /// with its ack wait).
-    func open(name: String, consumer: Bool = false) throws(NATSError) -> (NATSConnection, JetStream) {
+    /// Connects and makes the streams that do not exist yet (streams an operator set up are
+    /// left as they are); the sweep also sets the workers' consumer (its ack wait).
+    func open(name: String, consumer: Bool = false) throws(NATSError) -> JetStream {
         let connection = try NATSConnection(NATSConnectionOptions(url: url, name: name))
         let jetStream = try connection.jetStream()
-        var jobs = StreamSettings(name: jobsStream, subjects: [jobsSubject], duplicateWindowSeconds: 3_600)
-        jobs.retention = .workQueue
-        try jetStream.addOrUpdateStream(jobs)
-        try jetStream.addOrUpdateStream(
-            StreamSettings(name: resultsStream, subjects: [resultsSubject], duplicateWindowSeconds: 3_600))
-        if consumer {
-            try jetStream.addOrUpdateWorkQueueConsumer(
-                stream: jobsStream, subject: jobsSubject, durable: durable, ackWaitMilliseconds: ackWaitMilliseconds)
+        if try jetStream.streamState(jobsStream) == nil {
+            var jobs = StreamSettings(name: jobsStream, subjects: [jobsSubject], duplicateWindowSeconds: 3_600)
+            jobs.retention = .workQueue
+            try jetStream.addOrUpdateStream(jobs)
         }
-        return (connection, jetStream)
+        if try jetStream.streamState(resultsStream) == nil {
+            try jetStream.addOrUpdateStream(
+                StreamSettings(name: resultsStream, subjects: [resultsSubject], duplicateWindowSeconds: 3_600))
+        }
+        let existing = try jetStream.consumerLimits(stream: jobsStream, durable: durable)
+        if consumer || existing == nil {
+            try jetStream.addOrUpdateWorkQueueConsumer(
+                stream: jobsStream, subject: jobsSubject, durable: durable, ackWaitMilliseconds: ackWaitMilliseconds,
+                maxDeliveries: Self.maxDeliveries)
+        }
+        return jetStream
+    }
+
+    /// Publishes, trying again (three times, a second apart) when the server does not answer;
+    /// whether the server already had a message with this id.
+    static func publish(_ jetStream: JetStream, _ subject: String, _ text: String, id: String) throws(NATSError) -> Bool
+    {
+        var attempt = 0
+        while true {
+            do throws(NATSError) {
+                let bytes = Array(text.utf8)
+                let ack = bytes.withUnsafeBytes { raw in
+                    Result { () throws(NATSError) -> PublishAck in try jetStream.publish(subject, raw, messageID: id) }
+                }
+                return try ack.get().duplicate
+            } catch {
+                attempt += 1
+                if attempt >= 3 { throw error }
+                sleep(1)
+            }
+        }
     }
 
     // MARK: The sweep
@@ -55,26 +87,35 @@ public struct SweepQueue: Sendable {
         _ plan: SweepPlan, output: SweepOutput?, ranking: SweepRanking, idleSeconds: Int = 0,
         progress: ((Int, Int) -> Void)? = nil
     ) throws(BacktestError) -> Sweep.Outcome {
+        // A message must read back as itself on a worker (settings that cannot travel are
+        // refused here, not on every worker).
+        if let first = plan.jobs.first {
+            let message = try SweepJobMessage(first, of: plan)
+            let text = message.json
+            guard (try? SweepJobMessage(json: Array(text.utf8)).json) == text else {
+                throw .usage(
+                    "these settings cannot be sent to workers (an instrument or risk rule whose text has spaces "
+                        + "or empty values?): run the sweep without --nats")
+            }
+        }
         let jetStream: JetStream
-        let results: NATSSubscription
         let lastResult: UInt64
         do {
-            (_, jetStream) = try open(name: "peregrine-sweep", consumer: true)
+            jetStream = try open(name: "peregrine-sweep", consumer: true)
             lastResult = try jetStream.streamState(resultsStream)?.lastSequence ?? 0
-            results = try jetStream.pullSubscription(stream: resultsStream, subject: resultsSubject, startSequence: 1)
         } catch {
             throw .output("NATS \(url): \(error)")
         }
         let existing = output?.existing ?? []
         var done = Set(existing.map(\.job))
         let byHash = Dictionary(plan.jobs.map { ($0.hash, $0) }, uniquingKeysWith: { first, _ in first })
+        let names = plan.dimensions.map(\.name)
         var rows = existing
         var failed: [(job: SweepJob, error: BacktestError)] = []
+        var failedBefore = Set<String>()
         var collected = 0
         var succeeded = 0
         var resumed = plan.jobs.filter { done.contains($0.hash) }.count
-        var sequence: UInt64 = 0
-        let names = plan.dimensions.map(\.name)
         /// Takes one result message: a row of this sweep not seen yet is kept (and written).
         func take(_ bytes: UnsafeRawBufferPointer, fromEarlierRun: Bool) throws(BacktestError) {
             let line = String(decoding: bytes, as: UTF8.self)
@@ -82,10 +123,15 @@ public struct SweepQueue: Sendable {
                 let hash = object["job"] as? String, let job = byHash[hash], !done.contains(hash)
             else { return }
             if let error = object["error"] as? String {
-                // A failure of an earlier run is run again; a failure now is reported.
-                guard !fromEarlierRun else { return }
+                // A failure of an earlier run is run again; a failure now is final.
+                if fromEarlierRun {
+                    failedBefore.insert(hash)
+                    return
+                }
                 done.insert(hash)
-                failed.append((job, .data(error)))
+                let worker = object["worker"] as? String
+                failed.append(
+                    (job, .data(worker.map { error.hasPrefix("worker ") ? error : "worker \($0): \(error)" } ?? error)))
                 collected += 1
                 return
             }
@@ -100,62 +146,80 @@ public struct SweepQueue: Sendable {
             }
             try output?.append(row.line)
         }
-        // Results of earlier runs of this sweep (a sweep stopped and started again).
-        while sequence < lastResult {
-            var batchError: BacktestError?
-            let count: Int
-            do {
-                count = try results.fetch(batch: 512, timeoutMilliseconds: 2_000) { message in
-                    sequence = Swift.max(sequence, message.streamSequence)
-                    if batchError == nil {
-                        do throws(BacktestError) { try take(message.bytes, fromEarlierRun: true) } catch {
-                            batchError = error
+        /// Reads results from `start` until `until` (or, without it, what one fetch brings).
+        func read(_ subscription: NATSSubscription, until: UInt64?, earlier: Bool) throws(BacktestError) -> Int {
+            var sequence: UInt64 = 0
+            var total = 0
+            while true {
+                var batchError: BacktestError?
+                let count: Int
+                do {
+                    count = try subscription.fetch(batch: 512, timeoutMilliseconds: until == nil ? 1_000 : 2_000) {
+                        message in
+                        sequence = Swift.max(sequence, message.streamSequence)
+                        if batchError == nil {
+                            do throws(BacktestError) { try take(message.bytes, fromEarlierRun: earlier) } catch {
+                                batchError = error
+                            }
                         }
                     }
+                } catch {
+                    throw .output("NATS \(url): reading \(resultsStream): \(error)")
                 }
+                if let batchError { throw batchError }
+                total += count
+                guard let until, count > 0, sequence < until else { return total }
+            }
+        }
+        // Results of earlier runs of this sweep (a sweep stopped and started again).
+        if lastResult > 0 {
+            let earlier: NATSSubscription
+            do {
+                earlier = try jetStream.pullSubscription(
+                    stream: resultsStream, subject: resultsSubject, startSequence: 1)
             } catch {
                 throw .output("NATS \(url): reading \(resultsStream): \(error)")
             }
-            if let batchError { throw batchError }
-            if count == 0 { break }
+            _ = try read(earlier, until: lastResult, earlier: true)
         }
-        // Queue what is left.
+        // Queue what is left: the job hash is the message id (queued once); a job still queued
+        // from an earlier run is not queued again; one that failed before is queued anew.
         var seen = Set<String>()
         let pending = plan.jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
+        let attempt = String(
+            UInt64(clamping: ContinuousClock.now.duration(to: .now).components.seconds) &+ UInt64(getpid()))
+        let nonce = "\(time(nil))-\(getpid())-\(attempt)"
         for job in pending {
             let text = try SweepJobMessage(job, of: plan).json
             do {
-                _ = try Array(text.utf8).withUnsafeBytes { bytes throws(NATSError) in
-                    try jetStream.publish(jobsSubject, bytes, messageID: job.hash)
+                let subject = jobSubject(job.hash)
+                let duplicate = try Self.publish(jetStream, subject, text, id: job.hash)
+                let queued = duplicate ? try jetStream.hasMessage(stream: jobsStream, subject: subject) : true
+                if duplicate, failedBefore.contains(job.hash) || !queued {
+                    _ = try Self.publish(jetStream, subject, text, id: job.hash + "-" + nonce)
                 }
             } catch {
                 throw .output("NATS \(url): queueing job \(job.hash): \(error)")
             }
         }
-        progress?(0, pending.count)
+        let results: NATSSubscription
+        do {
+            results = try jetStream.pullSubscription(
+                stream: resultsStream, subject: resultsSubject, startSequence: lastResult + 1)
+        } catch {
+            throw .output("NATS \(url): reading \(resultsStream): \(error)")
+        }
+        progress?(collected, pending.count)
         let clock = ContinuousClock()
         var lastNews = clock.now
         while collected < pending.count {
-            var batchError: BacktestError?
             let before = collected
-            do {
-                _ = try results.fetch(batch: 256, timeoutMilliseconds: 1_000) { message in
-                    if batchError == nil {
-                        do throws(BacktestError) { try take(message.bytes, fromEarlierRun: false) } catch {
-                            batchError = error
-                        }
-                    }
-                }
-            } catch {
-                throw .output("NATS \(url): reading \(resultsStream): \(error)")
-            }
-            if let batchError { throw batchError }
+            _ = try read(results, until: nil, earlier: false)
             if collected > before {
                 lastNews = clock.now
                 progress?(collected, pending.count)
             } else if idleSeconds > 0, clock.now - lastNews > .seconds(idleSeconds) {
-                let missing = pending.filter { !done.contains($0.hash) }
-                for job in missing {
+                for job in pending where !done.contains(job.hash) {
                     failed.append(
                         (job, .data("no result within \(idleSeconds) s of the last one (are workers running?)")))
                 }
@@ -167,27 +231,22 @@ public struct SweepQueue: Sendable {
         let others = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
         try output?.rewrite(ranked + others)
         failed.sort { $0.job.index < $1.job.index }
-        return Sweep.Outcome(
-            rows: ranked, otherRows: others, ran: succeeded, resumed: resumed, failed: failed)
+        return Sweep.Outcome(rows: ranked, otherRows: others, ran: succeeded, resumed: resumed, failed: failed)
     }
 
     // MARK: The worker
 
     /// Pulls jobs and runs them, one at a time, until `shouldStop` says so (checked between
-    /// jobs and at least every second while idle); `log` gets a line per job. Returns the jobs
-    /// run. While a job runs a thread confirms it every third of the ack wait, so only a worker
+    /// jobs and at least every second while idle); `log` gets lines about each job. Returns the
+    /// jobs run. A job this worker cannot run (its copy of a file differs, another build) is
+    /// given back for another worker, and answered with a failure at its last delivery. While a
+    /// job runs a thread confirms it every third of the consumer's ack wait, so only a worker
     /// that died (or hangs its whole process) has its job delivered again.
     public func work(name: String, shouldStop: () -> Bool, log: (String) -> Void) throws(BacktestError) -> Int {
         let jetStream: JetStream
         let consumer: NATSSubscription
         do {
-            (_, jetStream) = try open(name: "peregrine-worker-\(name)")
-            // The consumer is the sweep's (its ack wait); made here when no sweep ran yet.
-            if try jetStream.consumerExists(stream: jobsStream, durable: durable) == false {
-                try jetStream.addOrUpdateWorkQueueConsumer(
-                    stream: jobsStream, subject: jobsSubject, durable: durable, ackWaitMilliseconds: ackWaitMilliseconds
-                )
-            }
+            jetStream = try open(name: "peregrine-worker-\(name)")
             consumer = try jetStream.workQueueConsumer(stream: jobsStream, subject: jobsSubject, durable: durable)
         } catch {
             throw .output("NATS \(url): \(error)")
@@ -196,48 +255,75 @@ public struct SweepQueue: Sendable {
         var jobs = 0
         while !shouldStop() {
             let message: NATSOwnedMessage?
-            do { message = try consumer.fetchOne(timeoutMilliseconds: 1_000) } catch {
+            let limits: (ackWaitMilliseconds: Int64, maxDeliveries: Int64)?
+            do {
+                message = try consumer.fetchOne(timeoutMilliseconds: 1_000)
+                limits = message == nil ? nil : try jetStream.consumerLimits(stream: jobsStream, durable: durable)
+            } catch {
                 throw .output("NATS \(url): fetching a job: \(error)")
             }
             guard let message else { continue }
+            let ackWait = limits?.ackWaitMilliseconds ?? ackWaitMilliseconds
+            let lastDelivery = UInt64(clamping: limits?.maxDeliveries ?? Int64(Self.maxDeliveries))
+            let delivery = message.deliveries
             let started = ContinuousClock.now
-            let keepAlive = KeepAlive(message: message, every: ackWaitMilliseconds / 3)
-            log("job started (delivery \(message.deliveries))")
-            let (job, line) = runner.run(message.bytes)
-            keepAlive.stop()
-            do {
-                _ = try Array(line.utf8).withUnsafeBytes { bytes throws(NATSError) in
-                    try jetStream.publish(resultsSubject, bytes, messageID: job.map { "result-" + $0 })
+            do throws(NATSError) {
+                if delivery >= lastDelivery {
+                    // Its workers died running it, or refused it, every time before.
+                    let job = SweepJobRunner.jobName(message.bytes)
+                    log("job \(job ?? "(unnamed)") delivered \(delivery) times: answered as failed")
+                    _ = try Self.publish(
+                        jetStream, resultsSubject,
+                        runner.failure(
+                            job: job,
+                            "delivered \(delivery) times: its workers died running it or refused it (see their logs)"),
+                        id: "failure-\(job ?? "")-\(name)-\(delivery)")
+                    try message.ack()
+                    continue
                 }
-                try message.ack()
+                log("job started (delivery \(delivery))")
+                let keepAlive = KeepAlive(message: message, every: .milliseconds(Swift.max(ackWait / 3, 10)))
+                let outcome = runner.run(message.bytes)
+                keepAlive.stop()
+                switch outcome {
+                case .result(let job, let line):
+                    _ = try Self.publish(jetStream, resultsSubject, line, id: "result-" + job)
+                    try message.ack()
+                    jobs += 1
+                    log("job \(job) done in \(ContinuousClock.now - started)")
+                case .failed(let job, let line):
+                    _ = try Self.publish(jetStream, resultsSubject, line, id: "failure-\(job)-\(name)-\(delivery)")
+                    try message.ack()
+                    jobs += 1
+                    log("job \(job) failed: \(line)")
+                case .refused(let job, let reason):
+                    log("job \(job ?? "(unnamed)") refused, given back for another worker: \(reason)")
+                    try message.nak(delayMilliseconds: 5_000)
+                }
             } catch {
-                throw .output("NATS \(url): publishing the result of job \(job ?? "?"): \(error)")
+                throw .output("NATS \(url): answering a job: \(error)")
             }
-            jobs += 1
-            let elapsed = ContinuousClock.now - started
-            let failedText = line.hasPrefix("{\"error\"") ? " failed: \(line)" : ""
-            log("job \(job ?? "(unreadable)") done in \(elapsed)\(failedText)")
         }
         return jobs
     }
 
-    /// Confirms a job's message every `every` ms on a thread of its own until stopped.
+    /// Confirms a job's message every `every` on a thread of its own until stopped.
     final class KeepAlive: Sendable {
         final class Flag: Sendable { let stopped = Atomic<Bool>(false) }
         let flag = Flag()
         let thread: PinnedThread?
 
-        init(message: NATSOwnedMessage, every milliseconds: Int64) {
+        init(message: NATSOwnedMessage, every interval: Duration) {
             let flag = flag
-            let pause = UInt32(clamping: Swift.max(milliseconds, 10) * 1_000)
             thread = try? PinnedThread.start(name: "pg-worker-alive") {
+                let clock = ContinuousClock()
+                var next = clock.now + interval
                 while !flag.stopped.load(ordering: .acquiring) {
-                    var slept: UInt32 = 0
-                    while slept < pause, !flag.stopped.load(ordering: .acquiring) {
-                        usleep(10_000)
-                        slept += 10_000
+                    usleep(10_000)
+                    if clock.now >= next, !flag.stopped.load(ordering: .acquiring) {
+                        try? message.inProgress()
+                        next = clock.now + interval
                     }
-                    if !flag.stopped.load(ordering: .acquiring) { try? message.inProgress() }
                 }
             }
         }

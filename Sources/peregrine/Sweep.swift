@@ -162,14 +162,17 @@ struct SweepQueueOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "A job without word from its worker for this long is delivered again (default 30; set it on the first worker).",
+            "A job without word from its worker for this long is delivered again (default 30). The sweep sets it on the workers' queue; a worker uses it only when it makes the queue.",
             valueName: "seconds"))
     var ackWait = 30
 
     func queue(_ url: String) throws(BacktestError) -> SweepQueue {
         guard (1...86_400).contains(ackWait) else { throw .usage("--ack-wait must be from 1 to 86400 s") }
-        guard !queuePrefix.isEmpty, queuePrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-            throw .usage("--queue-prefix \(queuePrefix): use letters, digits and _")
+        guard let first = queuePrefix.first, first.isASCII, first.isLetter, queuePrefix.last != "_",
+            !queuePrefix.contains("__"),
+            queuePrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else {
+            throw .usage("--queue-prefix \(queuePrefix): use ASCII letters, digits and single _ inside, from a letter")
         }
         var queue = SweepQueue(url: url)
         queue.prefix = queuePrefix

@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineBacktest
+import PeregrineRisk
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
@@ -33,7 +34,10 @@ import Testing
         #expect(decoded.settings.strategies == job.strategies)
         #expect(decoded.settings.to == settings.to)
         let runner = SweepJobRunner(worker: "test")
-        let (hash, line) = runner.run(Array(message.json.utf8))
+        guard case .result(let hash, let line) = runner.run(Array(message.json.utf8)) else {
+            Issue.record("the job did not run")
+            return
+        }
         #expect(hash == job.hash)
         let local = try Sweep.run(plan, threads: 1, output: nil, ranking: try SweepRanking("sharpe"))
         let row = try #require(local.rows.first { $0.job == job.hash })
@@ -44,13 +48,60 @@ import Testing
         inputs[0]["sha256"] = String(repeating: "0", count: 64)
         object["inputs"] = inputs
         let altered = try JSONSerialization.data(withJSONObject: object)
-        let (_, refusal) = SweepJobRunner(worker: "other").run(Array(altered))
-        let error = try #require(try Self.object(refusal)["error"] as? String)
-        #expect(error.contains("quotes_2020-02-22.csv on worker other is not the sweep's copy"), "\(error)")
-        // A message of another version is refused.
+        guard case .refused(let refusedJob, let reason) = SweepJobRunner(worker: "other").run(Array(altered)) else {
+            Issue.record("another copy of the data was not refused")
+            return
+        }
+        #expect(refusedJob == job.hash)
+        #expect(reason.contains("quotes_2020-02-22.csv on worker other is not the sweep's copy"), "\(reason)")
+        // A message of another version is refused, naming its job.
         object["version"] = 2
-        let (_, version) = runner.run(Array(try JSONSerialization.data(withJSONObject: object)))
-        #expect((try Self.object(version)["error"] as? String)?.contains("version 2 is not supported") == true)
+        guard
+            case .refused(let versionJob, let versionReason) = runner.run(
+                Array(try JSONSerialization.data(withJSONObject: object)))
+        else {
+            Issue.record("another version was not refused")
+            return
+        }
+        #expect(versionJob == job.hash)
+        #expect(versionReason.contains("version 2 is not supported"), "\(versionReason)")
+    }
+
+    /// Every setting survives the message: it reads back as the same text.
+    @Test func everySettingTravelsInTheMessage() throws {
+        let directory = try SweepTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let latency = directory.appendingPathComponent("latency.csv").path
+        try "timestamp,entry_us,response_us\n1582329600000000,300,120\n1582340000000000,500,90\n".write(
+            toFile: latency, atomically: true, encoding: .utf8)
+        var settings = try SweepTests.settings(fast: "2,3", slow: "10")
+        for (key, value) in [
+            ("from", "2020-02-22T00:05:00Z"), ("to", "1582340000000000000"), ("feed_latency", "125"),
+            ("order_latency", latency), ("queue_model", "power:2.5"), ("maker_fee_bps", "-0.25"),
+            ("taker_fee_bps", "4.5"), ("capital", "25000.5"), ("equity_interval_ms", "250"),
+        ] {
+            try BacktestOption.apply(key, value, to: &settings, origin: key)
+        }
+        settings.risk = [try RiskRule(settingsText: "strategy=7 max_position=0.5 max_orders_per_second=20")]
+        settings.strategies[0].id = 7
+        let plan = try SweepPlan(settings)
+        let message = try SweepJobMessage(plan.jobs[1], of: plan)
+        let decoded = try SweepJobMessage(json: Array(message.json.utf8))
+        #expect(decoded.json == message.json)
+        #expect(decoded.settings.from == settings.from && decoded.settings.to == settings.to)
+        #expect(decoded.settings.feedLatency == .constant(nanoseconds: 125_000))
+        #expect(decoded.settings.orderLatency == settings.orderLatency)
+        #expect(decoded.settings.queueModel == settings.queueModel)
+        #expect(decoded.settings.equityInterval == 250_000_000)
+        #expect(decoded.settings.capital == "25000.5")
+        #expect(decoded.settings.risk.map(\.settingsText) == settings.risk.map(\.settingsText))
+        #expect(decoded.settings.strategies == plan.jobs[1].strategies)
+        // And the job runs on a worker to the identity the sweep gave it.
+        guard case .result(let hash, _) = SweepJobRunner(worker: "w").run(Array(message.json.utf8)) else {
+            Issue.record("the job did not run")
+            return
+        }
+        #expect(hash == plan.jobs[1].hash)
     }
 
     /// Two workers on a real nats-server, one SIGKILLed while it runs a job: the sweep still
@@ -135,5 +186,13 @@ import Testing
         let expected = try table(local)
         #expect(overNATS.count == 8 && expected.count == 8)
         #expect(overNATS == expected)
+        // Run again into another file: every result comes from the results stream, nothing is
+        // queued or run again.
+        let again = directory.appendingPathComponent("again.jsonl").path
+        let rerun = try PeregrineCLI.run(
+            arguments + ["--nats", server.url, "--out", again, "--top", "0", "--idle-timeout", "30"])
+        #expect(rerun.status == 0, "\(rerun.error)")
+        #expect(rerun.line(startingWith: "=== peregrine sweep ===")?.contains("8 jobs: 0 run, 8 already done") == true)
+        #expect(try table(again) == expected)
     }
 }

@@ -58,6 +58,17 @@ struct KillSwitchTests {
         Issue.record("the control plane on port \(port) never answered")
     }
 
+    /// Runs an admin command, again while the engine answers that it is still starting (its
+    /// control plane answers before recovery has finished; under load that can take a while).
+    static func command(_ arguments: [String]) throws -> PeregrineCLI.Result {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            let result = try Faults.run(arguments)
+            guard result.error.contains("not taking commands (starting"), Date() < deadline else { return result }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
     /// GET `path` on the engine's control plane (curl), "" when it does not answer.
     static func get(port: Int, _ path: String) -> String {
         let process = Process()
@@ -123,7 +134,7 @@ struct KillSwitchTests {
         let first = try Engine(arguments + ["--duration", "0"])
         try Self.awaitControlPlane(port: port, engine: first)
         Thread.sleep(forTimeInterval: 0.3)
-        let kill = try Faults.run(["kill", "--config", config])
+        let kill = try Self.command(["kill", "--config", config])
         #expect(kill.status == 0, "\(kill.error)")
         #expect(kill.output == "kill switch tripped: open orders cancelled, new orders refused\n")
         // The market maker keeps trying: its orders are refused.
@@ -156,7 +167,7 @@ struct KillSwitchTests {
         // 3. Reset: orders leave again.
         let third = try Engine(arguments + ["--duration", "0"])
         try Self.awaitControlPlane(port: port, engine: third)
-        let reset = try Faults.run(["kill", "--reset", "--config", config])
+        let reset = try Self.command(["kill", "--reset", "--config", config])
         #expect(reset.status == 0, "\(reset.error)")
         #expect(reset.output == "kill switch reset: orders are accepted again\n")
         // Quotes rest again.
