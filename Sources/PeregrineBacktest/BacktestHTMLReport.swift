@@ -23,26 +23,38 @@ public enum BacktestHTMLReport {
         ]
     }
 
-    public static func render(_ result: BacktestResult) -> String {
-        var html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>Peregrine backtest</title>
-            <style>
-            body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
-            header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
-            h1{font-size:18px;margin:0 0 8px}
-            .figures{display:grid;grid-template-columns:repeat(6,1fr);gap:4px 14px}
-            .figures div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-            .figures b{display:block;font-size:11px;color:#667;font-weight:normal}
-            section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
-            section.plot h2{height:\(titleHeight)px;line-height:\(titleHeight)px;margin:0;padding-left:20px;font-size:14px}
-            svg{display:block}
-            table{border-collapse:collapse;margin:12px 20px}
-            td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
-            </style></head><body>
-            <header><h1>Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
+    /// A page's start up to `<body>`: the shared look, then `style`.
+    static func head(title: String, width: Int, headerHeight: Int, style: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
+        header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
+        h1{font-size:18px;margin:0 0 8px}
+        svg{display:block}
+        table{border-collapse:collapse;margin:12px 20px}
+        \(style)
+        </style></head><body>
 
-            """
+        """
+    }
+
+    public static func render(_ result: BacktestResult) -> String {
+        var html =
+            head(
+                title: "Peregrine backtest", width: width, headerHeight: headerHeight,
+                style: """
+                        .figures{display:grid;grid-template-columns:repeat(6,1fr);gap:4px 14px}
+                    .figures div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+                    .figures b{display:block;font-size:11px;color:#667;font-weight:normal}
+                    section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
+                    section.plot h2{height:\(titleHeight)px;line-height:\(titleHeight)px;margin:0;padding-left:20px;font-size:14px}
+                    td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
+                    """) + """
+                <header><h1>Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
+
+                """
         let currency = result.currency ?? ""
         let figures: [(String, String)] = [
             ("net P&L", "\(result.netPnL?.description ?? "-") \(currency)"),

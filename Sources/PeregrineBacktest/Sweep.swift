@@ -294,15 +294,19 @@ public enum Sweep {
         public var resumed: Int
         public var failed: [(job: SweepJob, error: BacktestError)]
 
+        /// The outcome of `plan` with `rows` (this sweep's and any other's) ranked, written
+        /// ranked to `output`.
         public init(
-            rows: [SweepRow], otherRows: [SweepRow], ran: Int, resumed: Int,
+            ranking: SweepRanking, plan: SweepPlan, rows: [SweepRow], output: SweepOutput?, ran: Int, resumed: Int,
             failed: [(job: SweepJob, error: BacktestError)]
-        ) {
-            self.rows = rows
-            self.otherRows = otherRows
+        ) throws(BacktestError) {
+            let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
+            self.rows = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
+            otherRows = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
+            try output?.rewrite(self.rows + otherRows)
             self.ran = ran
             self.resumed = resumed
-            self.failed = failed
+            self.failed = failed.sorted { $0.job.index < $1.job.index }
         }
     }
 
@@ -406,12 +410,8 @@ public enum Sweep {
         }
         for worker in workers { worker.join() }
         if let writeError { throw writeError }
-        let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
-        let ranked = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
-        let others = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
-        try output?.rewrite(ranked + others)
-        failed.sort { $0.job.index < $1.job.index }
-        return Outcome(
-            rows: ranked, otherRows: others, ran: pending.count - failed.count, resumed: resumed, failed: failed)
+        return try Outcome(
+            ranking: ranking, plan: plan, rows: rows, output: output, ran: pending.count - failed.count,
+            resumed: resumed, failed: failed)
     }
 }

@@ -11,21 +11,15 @@ public enum SweepHTMLReport {
 
     public static func render(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking) -> String {
         let escape = BacktestHTMLReport.escape
-        var html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>Peregrine sweep</title>
-            <style>
-            body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
-            header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
-            h1{font-size:18px;margin:0 0 8px}
-            svg{display:block}
-            table{border-collapse:collapse;margin:12px 20px}
-            td,th{border:1px solid #dde;padding:3px 8px;text-align:right}
-            </style></head><body>
-            <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
-            <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div></header>
+        var html =
+            BacktestHTMLReport.head(
+                title: "Peregrine sweep", width: width, headerHeight: headerHeight,
+                style: "td,th{border:1px solid #dde;padding:3px 8px;text-align:right}")
+                + """
+                <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
+                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div></header>
 
-            """
+                """
         if plan.dimensions.count == 2 { html += heatmapSVG(plan, outcome.rows, ranking: ranking) }
         html += "<table><tr><th>rank</th>"
         for dimension in plan.dimensions { html += "<th>\(escape(dimension.name))</th>" }

@@ -226,12 +226,8 @@ public struct SweepQueue: Sendable {
                 break
             }
         }
-        let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
-        let ranked = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
-        let others = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
-        try output?.rewrite(ranked + others)
-        failed.sort { $0.job.index < $1.job.index }
-        return Sweep.Outcome(rows: ranked, otherRows: others, ran: succeeded, resumed: resumed, failed: failed)
+        return try Sweep.Outcome(
+            ranking: ranking, plan: plan, rows: rows, output: output, ran: succeeded, resumed: resumed, failed: failed)
     }
 
     // MARK: The worker
