@@ -238,7 +238,11 @@ public struct SweepQueue: Sendable {
     /// given back for another worker, and answered with a failure at its last delivery. While a
     /// job runs a thread confirms it every third of the consumer's ack wait, so only a worker
     /// that died (or hangs its whole process) has its job delivered again.
-    public func work(name: String, shouldStop: () -> Bool, log: (String) -> Void) throws(BacktestError) -> Int {
+    /// With `idleSeconds` above 0 it also stops when no job came for that long (a batch of
+    /// workers that ends with its sweep).
+    public func work(name: String, idleSeconds: Int = 0, shouldStop: () -> Bool, log: (String) -> Void)
+        throws(BacktestError) -> Int
+    {
         let jetStream: JetStream
         let consumer: NATSSubscription
         do {
@@ -249,7 +253,13 @@ public struct SweepQueue: Sendable {
         }
         let runner = SweepJobRunner(worker: name)
         var jobs = 0
+        let clock = ContinuousClock()
+        var lastJob = clock.now
         while !shouldStop() {
+            if idleSeconds > 0, clock.now - lastJob > .seconds(idleSeconds) {
+                log("no job for \(idleSeconds) s: stopping")
+                break
+            }
             let message: NATSOwnedMessage?
             let limits: (ackWaitMilliseconds: Int64, maxDeliveries: Int64)?
             do {
@@ -259,6 +269,7 @@ public struct SweepQueue: Sendable {
                 throw .output("NATS \(url): fetching a job: \(error)")
             }
             guard let message else { continue }
+            defer { lastJob = clock.now }
             let ackWait = limits?.ackWaitMilliseconds ?? ackWaitMilliseconds
             let lastDelivery = UInt64(clamping: limits?.maxDeliveries ?? Int64(Self.maxDeliveries))
             let delivery = message.deliveries

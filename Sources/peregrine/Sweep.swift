@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PeregrineBacktest
 import PeregrineEngine
 import PeregrineNATS
@@ -51,6 +52,9 @@ struct SweepCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Print the ten best (default 10; 0: none).", valueName: "n"))
     var top = 10
+
+    @Flag(help: "Print a JSON summary on standard output (counts, failures, the --top best rows) instead of the table.")
+    var json = false
 
     @OptionGroup var queue: SweepQueueOptions
 
@@ -105,6 +109,48 @@ struct SweepCommand: ParsableCommand {
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if json {
+            print(Self.summaryJSON(plan, outcome, ranking: ranking, top: top, seconds: seconds))
+        } else {
+            printTable(plan, outcome, ranking: ranking, seconds: seconds)
+        }
+        guard outcome.failed.isEmpty else {
+            for (job, error) in outcome.failed {
+                printError(
+                    "failed: \(job.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)")
+            }
+            Glibc.exit(Peregrine.Status.failed)
+        }
+    }
+
+    /// The summary for scripts: counts, failures and the best rows (each as its JSON line's
+    /// object, or its figures for a CSV output).
+    static func summaryJSON(
+        _ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, top: Int, seconds: Double
+    ) -> String {
+        func params(_ pairs: [(name: String, value: String)]) -> [String: String] {
+            Dictionary(pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        }
+        let best = outcome.rows.prefix(top).map { row -> Any in
+            if let object = try? JSONSerialization.jsonObject(with: Data(row.line.utf8)) as? [String: Any] {
+                return object
+            }
+            var object: [String: Any] = row.fields
+            object["params"] = params(row.parameters)
+            return object
+        }
+        let failed = outcome.failed.map { failure -> [String: Any] in
+            ["job": failure.job.hash, "params": params(failure.job.parameters), "error": "\(failure.error)"]
+        }
+        let object: [String: Any] = [
+            "jobs": plan.jobs.count, "ran": outcome.ran, "already_done": outcome.resumed, "failed": failed,
+            "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func printTable(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) {
         print(
             "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
                 + "\(outcome.failed.count) failed · \(BacktestCommand.format(seconds, 3)) s · ranked by \(ranking.metric)"
@@ -120,13 +166,6 @@ struct SweepCommand: ParsableCommand {
                 }
                 print("\(rank + 1). \(values) · " + figures.joined(separator: " · "))
             }
-        }
-        guard outcome.failed.isEmpty else {
-            for (job, error) in outcome.failed {
-                printError(
-                    "failed: \(job.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)")
-            }
-            Glibc.exit(Peregrine.Status.failed)
         }
     }
 
@@ -188,7 +227,8 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Run sweep jobs from NATS JetStream (`peregrine sweep --nats`) until SIGINT or SIGTERM.",
         discussion: """
             Input files are found by the path the sweep gave and checked by SHA-256: a worker whose copy differs \
-            reports the job as failed. Exit status: 0 stopped by a signal; 1 NATS failed; 2 a usage error.
+            gives the job back for another worker. Exit status: 0 stopped by a signal or --idle-exit; 1 NATS failed; 2 a \
+            usage error.
             """)
 
     @OptionGroup var queue: SweepQueueOptions
@@ -196,13 +236,21 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("This worker's name in logs and failures (default: host-pid).", valueName: "name"))
     var name: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Stop (exit 0) when no job came for this long (default: run until a signal).", valueName: "seconds"))
+    var idleExit = 0
+
     func run() throws {
         guard let url = queue.nats else {
             printError("error: name the NATS server: --nats nats://HOST:PORT")
             Glibc.exit(Peregrine.Status.usage)
         }
         let sweepQueue: SweepQueue
-        do { sweepQueue = try queue.queue(url) } catch {
+        do {
+            guard idleExit >= 0 else { throw BacktestError.usage("--idle-exit must be 0 or more") }
+            sweepQueue = try queue.queue(url)
+        } catch {
             printError("error: \(error)")
             Glibc.exit(Peregrine.Status.usage)
         }
@@ -214,8 +262,11 @@ struct WorkerCommand: ParsableCommand {
         printError("worker \(worker): waiting for jobs on \(url)")
         do {
             let jobs = try sweepQueue.work(
-                name: worker, shouldStop: { StopSignal.received != 0 }, log: { printError("worker \(worker): \($0)") })
-            printError("worker \(worker): stopped by \(StopSignal.receivedName ?? "request") after \(jobs) jobs")
+                name: worker, idleSeconds: idleExit, shouldStop: { StopSignal.received != 0 },
+                log: { printError("worker \(worker): \($0)") })
+            printError(
+                "worker \(worker): stopped \(StopSignal.receivedName.map { "by \($0)" } ?? "(idle)") after \(jobs) jobs"
+            )
         } catch {
             printError("error: \(error)")
             Glibc.exit(Peregrine.Status.failed)

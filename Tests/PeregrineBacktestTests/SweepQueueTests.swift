@@ -128,12 +128,14 @@ import Testing
         let server = try NATSServerProcess(name: "sweep")
         try server.start()
         defer { server.stop() }
-        func worker(_ name: String) throws -> (Process, String) {
+        func worker(_ name: String, idleExit: Int = 0) throws -> (Process, String) {
             let log = directory.appendingPathComponent("\(name).log").path
             FileManager.default.createFile(atPath: log, contents: nil)
             let process = Process()
             process.executableURL = PeregrineCLI.binary
-            process.arguments = ["worker", "--nats", server.url, "--name", name, "--ack-wait", "2"]
+            process.arguments = [
+                "worker", "--nats", server.url, "--name", name, "--ack-wait", "2", "--idle-exit", String(idleExit),
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             try process.run()
@@ -160,13 +162,17 @@ import Testing
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         #expect(victim.terminationReason == .uncaughtSignal)
-        let (survivor, survivorLog) = try worker("survivor")
+        // The survivor stops by itself once the queue has been empty for 3 s.
+        let (survivor, survivorLog) = try worker("survivor", idleExit: 3)
         defer {
-            survivor.terminate()
+            if survivor.isRunning { survivor.terminate() }
             survivor.waitUntilExit()
         }
         sweep.waitUntilExit()
         #expect(sweep.terminationStatus == 0)
+        survivor.waitUntilExit()
+        #expect(survivor.terminationStatus == 0)
+        #expect(try String(contentsOfFile: survivorLog, encoding: .utf8).contains("no job for 3 s: stopping"))
         // The killed worker's job was delivered again, to the survivor.
         #expect(try String(contentsOfFile: survivorLog, encoding: .utf8).contains("(delivery 2)"))
         let local = directory.appendingPathComponent("local.jsonl").path

@@ -228,9 +228,16 @@ import Testing
         #expect(lines.count == 48)
         let jobs = try lines.map { try #require(try Self.object(String($0))["job"] as? String) }
         #expect(Set(jobs).count == 48)
-        // Run again: nothing left to do.
-        let again = try PeregrineCLI.run(arguments)
-        #expect(again.line(startingWith: "=== peregrine sweep ===")?.contains("0 run, 48 already done") == true)
+        // Run again: nothing left to do (the JSON summary for scripts says so).
+        let again = try PeregrineCLI.run(Array(arguments.dropLast(2)) + ["--top", "2", "--json"])
+        #expect(again.status == 0, "\(again.error)")
+        let summary2 = try Self.object(again.output)
+        #expect(summary2["jobs"] as? Int == 48 && summary2["ran"] as? Int == 0)
+        #expect(summary2["already_done"] as? Int == 48)
+        #expect((summary2["failed"] as? [Any])?.isEmpty == true)
+        let best = try #require(summary2["best"] as? [[String: Any]])
+        #expect(best.count == 2)
+        #expect(best.allSatisfy { ($0["params"] as? [String: String])?.keys.sorted() == ["half-spread", "size"] })
     }
 
     @Test func aBadOutputLineIsRefusedNamingIt() throws {
