@@ -56,10 +56,15 @@ public struct BacktestPlan: Sendable {
         var convertedQuoteBooks = Set<String>()
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
         for spec in settings.data {
+            for path in spec.paths where access(path, R_OK) != 0 {
+                throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        // Hashing starts now, on the core the grid scan below leaves idle; a usage error found
+        // later stops it (it does not wait for it).
+        let hashes = try InputHashes(paths: settings.data.flatMap(\.paths))
+        for spec in settings.data {
             for path in spec.paths {
-                guard access(path, R_OK) == 0 else {
-                    throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
-                }
                 if let format = spec.format {
                     let symbol = spec.symbol ?? Self.symbol(in: path, format: format)
                     if !symbols.contains(symbol) { symbols.append(symbol) }
@@ -170,8 +175,7 @@ public struct BacktestPlan: Sendable {
         }.map(\.id)
         do { try configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
         self.configuration = configuration
-        // Hashing starts once everything is known to run (a usage error does not wait for it).
-        hashes = try InputHashes(paths: inputs.map(\.path))
+        self.hashes = hashes
     }
 
     /// The venue name of the backtest's instruments.
@@ -246,8 +250,8 @@ public struct BacktestPlan: Sendable {
         }
     }
 
-    /// The file's SHA-256, hex (read in 1 MiB chunks).
-    static func sha256(of path: String) throws(BacktestError) -> String {
+    /// The file's SHA-256, hex (read in 1 MiB chunks); nil when `cancelled` turned true.
+    static func sha256(of path: String, cancelled: () -> Bool = { false }) throws(BacktestError) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -261,6 +265,7 @@ public struct BacktestPlan: Sendable {
                 throw .data("cannot read \(path): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
+            if cancelled() { return nil }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
         return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
@@ -338,11 +343,13 @@ public struct BacktestPlan: Sendable {
 }
 
 /// The inputs' SHA-256, computed on a thread (`pg-backtest-hash`, at the lowest priority) while
-/// the backtest runs.
+/// the plan is made and the backtest runs; stopped when the plan goes unused.
 final class InputHashes: Sendable {
     /// Filled once by the thread.
     final class Slot: Sendable {
         let digests = Mutex<[Result<String, BacktestError>]?>(nil)
+        /// Set when nobody can read the digests any more: the thread stops.
+        let cancelled = Atomic<Bool>(false)
     }
 
     let slot = Slot()
@@ -355,8 +362,20 @@ final class InputHashes: Sendable {
                 // The lowest priority: it uses what the backtest's two threads leave (on Linux
                 // the nice value is per thread).
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
-                let digests = paths.map { path in
-                    Result { () throws(BacktestError) -> String in try BacktestPlan.sha256(of: path) }
+                var digests: [Result<String, BacktestError>] = []
+                for path in paths {
+                    do throws(BacktestError) {
+                        guard
+                            let digest = try BacktestPlan.sha256(
+                                of: path,
+                                cancelled: {
+                                    slot.cancelled.load(ordering: .relaxed)
+                                })
+                        else { return }
+                        digests.append(.success(digest))
+                    } catch {
+                        digests.append(.failure(error))
+                    }
                 }
                 slot.digests.withLock { $0 = digests }
             }
@@ -381,7 +400,10 @@ final class InputHashes: Sendable {
         return hex
     }
 
-    deinit { thread.join() }
+    deinit {
+        slot.cancelled.store(true, ordering: .relaxed)
+        thread.join()
+    }
 }
 
 /// Where a backtest writes its CSVs as it runs.
