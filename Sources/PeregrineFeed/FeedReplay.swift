@@ -162,9 +162,14 @@ public struct FeedReplay: ~Copyable {
         var lines = try MappedLines(path: path)
         while let line = lines.next() {
             if lines.lineNumber & 0xF_FFFF == 0 { progress(lines.progress) }
-            switch try admit(line, number: lines.lineNumber, terminated: lines.lastLineTerminated, path: path) {
+            let admission: Admission
+            do { admission = try admit(line, number: lines.lineNumber, terminated: lines.lastLineTerminated) } catch {
+                throw FeedError(line: error.line, error.message, file: path)
+            }
+            switch admission {
             case .skip: continue
-            case .torn: break
+            case .torn:
+                tornTail?.path = path
             case .apply:
                 if format.groupsRows, eventID != .min, startsNewEvent(line) {
                     endMessage(checkpointEvery: checkpointEvery, checkpoint)
@@ -191,19 +196,21 @@ public struct FeedReplay: ~Copyable {
     /// What to do with a line before any of it is applied: the header is checked and
     /// skipped, a line of the wrong shape throws, and a last line without a line break that is
     /// not a complete record is recorded as the torn tail.
-    mutating func admit(_ line: UnsafeBufferPointer<UInt8>, number: Int, terminated: Bool, path: String)
+    /// Whether `line` is applied, skipped or a torn last line. Errors and `tornTail` name no file:
+    /// the caller adds its path (read only then: no reference counting per line).
+    mutating func admit(_ line: UnsafeBufferPointer<UInt8>, number: Int, terminated: Bool)
         throws(FeedError) -> Admission
     {
         if number == 1, format.header != nil || format == .tardisSnapshot {
-            do { try checkHeader(line) } catch { throw FeedError(line: 1, error.message, file: path) }
+            do { try checkHeader(line) } catch { throw FeedError(line: 1, error.message) }
             return .skip
         }
         if line.isEmpty { return .skip }
         do throws(FeedError) {
             if terminated { try checkShape(line) } else { try validateRecord(line) }
         } catch {
-            guard !terminated else { throw FeedError(line: number, error.message, file: path) }
-            tornTail = FeedTornTail(path: path, line: number, bytes: line.count, reason: error.message)
+            guard !terminated else { throw FeedError(line: number, error.message) }
+            tornTail = FeedTornTail(path: "", line: number, bytes: line.count, reason: error.message)
             return .torn
         }
         return .apply
@@ -400,35 +407,44 @@ extension FeedReplay {
     /// changes make (possibly none, for a header); nil at the end of the file. The returned
     /// buffer is reused by the next call.
     public mutating func nextChanges() throws(FeedError) -> [EventPayload]? {
+        try nextRow() ? captured : nil
+    }
+
+    /// Reads the next line of the file opened with `open` into `captured`; false at the end.
+    mutating func nextRow() throws(FeedError) -> Bool {
         captured.removeAll(keepingCapacity: true)
         rowExchangeTimestamp = 0
         rowLocalTimestamp = 0
-        guard var lines = reader.take() else { return nil }
-        guard let line = lines.next() else {
-            reader = consume lines
+        // The reader is used in place (moving it out and back costs a copy per line).
+        guard let line = reader?.next() else {
             if format.groupsRows, eventID != .min {
                 endMessage(checkpointEvery: 0) { _ in }
                 eventID = .min
             }
-            return nil
+            return false
         }
-        let number = lines.lineNumber
-        let path = lines.path
-        let terminated = lines.lastLineTerminated
-        reader = consume lines
-        switch try admit(line, number: number, terminated: terminated, path: path) {
-        case .skip: return captured
+        let number = reader?.lineNumber ?? 0
+        let terminated = reader?.lastLineTerminated ?? true
+        // The path is read only for an error: no reference counting per line.
+        let admission: Admission
+        do { admission = try admit(line, number: number, terminated: terminated) } catch {
+            throw FeedError(line: error.line, error.message, file: reader?.path)
+        }
+        switch admission {
+        case .skip: return true
         case .torn:
+            tornTail?.path = reader?.path ?? ""
             throw FeedError(
-                line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn", file: path)
+                line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn",
+                file: reader?.path)
         case .apply: break
         }
         if format.groupsRows, eventID != .min, startsNewEvent(line) { endMessage(checkpointEvery: 0) { _ in } }
         do throws(FeedError) {
             if try apply(line) { endMessage(checkpointEvery: 0) { _ in } }
         } catch {
-            throw FeedError(line: number, error.message, file: path)
+            throw FeedError(line: number, error.message, file: reader?.path)
         }
-        return captured
+        return true
     }
 }
