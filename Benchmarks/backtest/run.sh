@@ -40,7 +40,7 @@ fi
 
 MM=(--strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0)
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f (range %.3f–%.3f)", m, v[1], v[NR]}'; }
-ours=(); theirs=(); csv=(); replay=()
+ours=(); theirs=(); csv=(); replay=(); csvRatio=()
 for round in $(seq 1 "$RUNS"); do
     if (( round % 2 )); then order="peregrine hftbacktest"; else order="hftbacktest peregrine"; fi
     for which in $order; do
@@ -56,6 +56,7 @@ for round in $(seq 1 "$RUNS"); do
     csv+=("$(echo "$end - $start" | bc)")
     start=$(date +%s.%N); "$P" feed replay --format tardis-l2 "$L2" >/dev/null 2>&1; end=$(date +%s.%N)
     replay+=("$(echo "$end - $start" | bc)")
+    csvRatio+=("$(echo "${csv[-1]} / ${replay[-1]}" | bc -l)")
     echo "round $round: peregrine ${ours[-1]}M ev/s · hftbacktest ${theirs[-1]}M ev/s · backtest from CSV ${csv[-1]} s · feed replay ${replay[-1]} s" >&2
 done
 "$P" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null & pid=$!
@@ -71,4 +72,5 @@ echo "peregrine (converted file, market maker):   $(printf '%s\n' "${ours[@]}" |
 echo "hftbacktest 2.4.4 (npz, same market maker): $(printf '%s\n' "${theirs[@]}" | median) M events/s"
 echo "backtest from CSV:                           $(printf '%s\n' "${csv[@]}" | median) s"
 echo "feed replay of the same L2 file:             $(printf '%s\n' "${replay[@]}" | median) s"
+echo "backtest from CSV ÷ feed replay, per round:   $(printf '%s\n' "${csvRatio[@]}" | median)"
 echo "peak RssAnon (converted-file backtest):      $((peak / 1024)) MB"
