@@ -13,8 +13,9 @@ import Synchronization
 /// acknowledging) is dropped by the server's duplicate window and by the collector, by hash.
 public struct SweepQueue: Sendable {
     public var url: String
-    /// Streams, subjects and consumer: `PREFIX_JOBS` on `prefix.jobs`, `PREFIX_RESULTS` on
-    /// `prefix.results`, consumer `prefix-workers` (prefix lower-cased in subjects).
+    /// Streams, subjects and consumer: `PREFIX_JOBS` on `prefix.jobs.>` (one subject per job),
+    /// `PREFIX_RESULTS` on `prefix.results`, consumer `prefix-workers` (prefix lower-cased, `_`
+    /// as `.` or `-`).
     public var prefix = "PEREGRINE_SWEEP"
     /// How long a job may go without its worker's word before it is delivered again: workers
     /// confirm every third of it while a job runs.
