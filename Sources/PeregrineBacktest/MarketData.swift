@@ -147,9 +147,17 @@ final class DataFileStream {
     @exclusivity(unchecked) var convertedEvent: Event?
 
     func advance(_ records: EventFileRecords) throws(FeedError) -> Bool {
+        guard let next = try read(records) else { return false }
+        convertedEvent = next.event
+        return true
+    }
+
+    /// The next record of a converted file as the backtest's event (its instrument mapped, its
+    /// merge time); nil at the end.
+    func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {
         guard record < records.count else {
             finished = true
-            return false
+            return nil
         }
         var event: Event
         do throws(EventFileRecords.RecordError) { event = try records.event(at: record) } catch {
@@ -158,9 +166,8 @@ final class DataFileStream {
         record &+= 1
         let raw = Int(event.instrument.rawValue)
         if raw < instrumentMap.count { event.instrument = instrumentMap[raw] }
-        convertedEvent = event
         time = Swift.max(time, event.exchangeTimestamp)
-        return true
+        return MarketDataEvent(event: event, time: time)
     }
 
     /// The next event of the current row.
@@ -191,17 +198,30 @@ public final class MarketDataStream: MarketDataSource {
     /// unmanaged so reading it costs no reference counting).
     let first: Unmanaged<DataFileStream>
     let merging: Bool
+    /// The records of the only file when it is a converted one: read one by one, nothing staged.
+    let direct: EventFileRecords?
 
     init(streams: [DataFileStream]) throws(FeedError) {
         guard let first = streams.first else { throw FeedError(line: 0, "no data files") }
         self.first = Unmanaged.passUnretained(first)
         merging = streams.count > 1
         self.streams = streams
+        direct = merging ? nil : first.records
+        guard direct == nil else { return }
         for stream in streams { _ = try stream.advance() }
     }
 
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
     func next() -> MarketDataEvent? {
+        if let direct {
+            return first._withUnsafeGuaranteedRef { (file) -> MarketDataEvent? in
+                guard failure == nil else { return nil }
+                do throws(FeedError) { return try file.read(direct) } catch {
+                    failure = error
+                    return nil
+                }
+            }
+        }
         if !merging { return first._withUnsafeGuaranteedRef { nextOf($0) } }
         var best: DataFileStream? = nil
         for stream in streams where stream.hasEvent {
