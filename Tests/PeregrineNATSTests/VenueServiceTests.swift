@@ -125,13 +125,33 @@ struct VenueServiceTests {
     final class EngineRun: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         var report: Result<EngineReport, any Error>?
+        /// The open orders of the latest status (a tenth of a second apart), by state.
+        let observer = OpenOrders()
+
+        final class OpenOrders: PipelineObserver, @unchecked Sendable {
+            let lock = NSLock()
+            var byState: [OrderState: Int]?
+            func recovered(_ summary: ReplaySummary?) {}
+            func finished(_ report: EngineReport) {}
+            func interval(_ status: PipelineStatus) {
+                guard let trading = status.trading else { return }
+                lock.lock()
+                byState = trading.openOrders
+                lock.unlock()
+            }
+            var latest: [OrderState: Int]? {
+                lock.lock()
+                defer { lock.unlock() }
+                return byState
+            }
+        }
 
         init(url: String, index: Int, hosted: Bool) {
             var configuration = EngineConfiguration()
             configuration.instruments = 1
             configuration.orderFlowPercent = hosted ? 1 : 0  // hosted: instrument 1 is the engine's own venue
             configuration.metricsPort = 0
-            configuration.statusIntervalSeconds = 60
+            configuration.statusIntervalSeconds = 0.1
             configuration.strategies = [
                 StrategySpec(name: ScriptedTrader.name, instruments: [InstrumentID(hosted ? 1 : 0)])
             ]
@@ -146,10 +166,23 @@ struct VenueServiceTests {
                 do {
                     report = .success(
                         try DistributedPipeline.run(
-                            configuration: settings, nats: nats, custom: ScriptedTrader.self, status: { _ in }))
+                            configuration: settings, nats: nats, custom: ScriptedTrader.self,
+                            observer: observer, status: { _ in }))
                 } catch { report = .failure(error) }
                 done.signal()
             }.start()
+        }
+
+        /// Waits (up to 60 s) until the engine's status shows `count` open orders: what it was sent
+        /// has been applied (so an END sent after the last one cannot overtake it).
+        func awaitOpenOrders(_ count: Int) {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if let open = observer.latest, open.values.reduce(0, +) == count { return }
+                usleep(20_000)
+            }
+            Issue.record(
+                "the engine's status never showed \(count) open orders (last: \(String(describing: observer.latest)))")
         }
 
         func wait() throws -> EngineReport {
@@ -235,6 +268,7 @@ struct VenueServiceTests {
         venueReports.await("the venue's offer") { listener in
             listener.reports.contains { $0.orderID.isStrategyOrder && $0.side == .sell && $0.kind == .accepted }
         }
+        outside.awaitOpenOrders(1)
         // The venue dies with the offer resting and comes back from its journal: it says hello,
         // the engine asks for its open offer, and the venue confirms it.
         kill(venue.processIdentifier, SIGKILL)
@@ -247,6 +281,8 @@ struct VenueServiceTests {
         venueReports.await("the venue's cancel") { listener in
             listener.reports.contains { $0.orderID.isStrategyOrder && $0.kind == .cancelled }
         }
+        // The engine takes the cancel on another subscription than END: END goes once it has.
+        outside.awaitOpenOrders(0)
         try Self.publish(connection, engineInput, ["END"])
         let outsideReport = try outside.wait()
         venueReports.stop()
