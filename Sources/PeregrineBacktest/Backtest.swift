@@ -268,7 +268,7 @@ public struct BacktestPlan: Sendable {
             if cancelled() { return nil }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
-        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return JobIdentity.hex(hasher.finalize())
     }
 
     /// The same data with other strategies (a sweep's job): the files stay mapped once and the

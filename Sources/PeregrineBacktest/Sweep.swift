@@ -347,9 +347,7 @@ public enum Sweep {
     ) throws(BacktestError) -> Outcome {
         let existing = output?.existing ?? []
         let done = Set(existing.map(\.job))
-        var seen = Set<String>()
-        let pending = plan.jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
-        let resumed = plan.jobs.filter { done.contains($0.hash) }.count
+        let (pending, resumed) = plan.pending(excluding: done)
         let columns = output?.columns
         let shared = SharedProgress()
         let base = pending.isEmpty ? plan.base : try plan.base.sharingData()

@@ -150,6 +150,14 @@ public struct SweepPlan: Sendable {
         self.jobs = jobs
     }
 
+    /// The jobs whose hash is not in `done`, each hash once, in sweep order; and how many jobs
+    /// `done` holds.
+    public func pending(excluding done: Set<String>) -> (jobs: [SweepJob], done: Int) {
+        var seen = Set<String>()
+        let pending = jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
+        return (pending, jobs.count(where: { done.contains($0.hash) }))
+    }
+
     /// The product of `sizes`, `Int.max` when it overflows.
     static func product(_ sizes: [Int]) -> Int {
         var total = 1

@@ -116,7 +116,7 @@ public struct SweepQueue: Sendable {
         var failedBefore = Set<String>()
         var collected = 0
         var succeeded = 0
-        var resumed = plan.jobs.filter { done.contains($0.hash) }.count
+        var resumed = plan.pending(excluding: done).done
         /// Takes one result message: a row of this sweep not seen yet is kept (and written).
         func take(_ bytes: UnsafeRawBufferPointer, fromEarlierRun: Bool) throws(BacktestError) {
             let line = String(decoding: bytes, as: UTF8.self)
@@ -185,8 +185,7 @@ public struct SweepQueue: Sendable {
         }
         // Queue what is left: the job hash is the message id (queued once); a job still queued
         // from an earlier run is not queued again; one that failed before is queued anew.
-        var seen = Set<String>()
-        let pending = plan.jobs.filter { !done.contains($0.hash) && seen.insert($0.hash).inserted }
+        let pending = plan.pending(excluding: done).jobs
         let attempt = String(
             UInt64(clamping: ContinuousClock.now.duration(to: .now).components.seconds) &+ UInt64(getpid()))
         let nonce = "\(time(nil))-\(getpid())-\(attempt)"

@@ -81,15 +81,8 @@ struct BacktestCommand: ParsableCommand {
     }
 
     static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {
-        let clamped = Swift.min(Swift.max(fraction, 0), 1)
-        let filled = Int(clamped * 30)
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let remaining = clamped > 0.001 ? seconds * (1 - clamped) / clamped : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-        printError(
-            "\u{1B}[1A\r[\(bar)] \(Int(clamped * 100))% · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s"
-        )
+        let percent = fraction.isFinite ? Int(Swift.min(Swift.max(fraction, 0), 1) * 100) : 0
+        ProgressBar.show(fraction, label: "\(percent)%", since: start)
     }
 
     /// A summary for people: the figures in the instruments' units and quote currency.

@@ -57,8 +57,7 @@ struct DataCommand: ParsableCommand {
                     specs, tickSize: tick, lotSize: lot, output: output,
                     progress: terminal ? { BacktestCommand.showProgress($0, since: started) } : nil)
                 if terminal { printError("") }
-                let elapsed = ContinuousClock.now - started
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = (ContinuousClock.now - started).seconds
                 print(
                     "converted \(events) events of "
                         + instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(

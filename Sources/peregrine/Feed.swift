@@ -151,8 +151,7 @@ struct FeedReplayCommand: ParsableCommand {
             if let torn = replay.tornTail {
                 printError((allowTornTail ? "warning: " : "error: ") + "\(torn); not applied")
             }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - start).seconds
             let stats = replay.statistics
             printError(
                 "replayed \(stats.messages) messages (\(stats.rows) rows) from \(files.count) file(s) in "

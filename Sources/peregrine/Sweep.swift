@@ -107,8 +107,7 @@ struct SweepCommand: ParsableCommand {
         } catch {
             fail(error)
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         if json {
             print(Self.summaryJSON(plan, outcome, ranking: ranking, top: top, seconds: seconds))
         } else {
@@ -175,15 +174,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     static func showProgress(_ done: Int, _ total: Int, since start: ContinuousClock.Instant) {
-        let fraction = total > 0 ? Double(done) / Double(total) : 1
-        let filled = Int(Swift.min(Swift.max(fraction, 0), 1) * 30)
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let remaining = done > 0 ? seconds * Double(total - done) / Double(done) : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-        printError(
-            "\u{1B}[1A\r[\(bar)] \(done)/\(total) jobs · \(Int(seconds)) s elapsed · ETA \(remaining.isFinite ? Int(Swift.min(remaining, 1e9).rounded()) : 0) s"
-        )
+        ProgressBar.show(total > 0 ? Double(done) / Double(total) : 1, label: "\(done)/\(total) jobs", since: start)
     }
 }
 

@@ -44,6 +44,16 @@ import Testing
         return try Backtest.run(try BacktestPlan(settings))
     }
 
+    /// Runs `/bin/gzip arguments`; its exit status.
+    static func gzip(_ arguments: [String]) throws -> Int32 {
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = arguments
+        try gzip.run()
+        gzip.waitUntilExit()
+        return gzip.terminationStatus
+    }
+
     static func turnover(_ result: BacktestResult) -> String { result.instruments[0].turnover.description }
 
     @Test func anOrderSentAtTMeetsTheBookOfTPlusItsLatency() throws {
@@ -197,12 +207,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let copy = directory.appendingPathComponent("quotes.csv")
         try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy.path)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-k", copy.path]
-        try gzip.run()
-        gzip.waitUntilExit()
-        #expect(gzip.terminationStatus == 0)
+        #expect(try Self.gzip(["-k", copy.path]) == 0)
         let plain = try Self.goldenCross(["tardis-quotes:" + copy.path])
         let compressed = try Self.goldenCross(["tardis-quotes:" + copy.path + ".gz"])
         #expect(
@@ -276,11 +281,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let copy = directory.appendingPathComponent("quotes.csv")
         try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy.path)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = [copy.path]
-        try gzip.run()
-        gzip.waitUntilExit()
+        _ = try Self.gzip([copy.path])
         let compressed = try Data(contentsOf: URL(fileURLWithPath: copy.path + ".gz"))
         let cut = directory.appendingPathComponent("cut.csv.gz")
         try compressed.prefix(compressed.count / 2).write(to: cut)

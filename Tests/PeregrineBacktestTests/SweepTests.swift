@@ -92,12 +92,7 @@ import Testing
         }
         let path = directory.appendingPathComponent("quotes.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = [path]
-        try gzip.run()
-        gzip.waitUntilExit()
-        #expect(gzip.terminationStatus == 0)
+        #expect(try BacktestRunTests.gzip([path]) == 0)
         let times = lines.dropFirst().compactMap { Int($0.split(separator: ",")[2]) }
         let from = times[times.count / 4] * 1_000
         let to = times[times.count * 3 / 4] * 1_000

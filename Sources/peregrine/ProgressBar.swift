@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The progress bar long commands draw on a terminal (stderr): `[###   ] LABEL · N s elapsed ·
+/// ETA M s`, redrawn in place.
+enum ProgressBar {
+    /// Draws `fraction` (0…1) done since `start`; `label` says how much (`37%`, `5/16 jobs`).
+    static func show(_ fraction: Double, label: String, since start: ContinuousClock.Instant) {
+        let clamped = fraction.isFinite ? Swift.min(Swift.max(fraction, 0), 1) : 0
+        let filled = Int(clamped * 30)
+        let seconds = (ContinuousClock.now - start).seconds
+        let remaining = clamped > 0.001 ? Swift.min(seconds * (1 - clamped) / clamped, 1e9) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+        printError(
+            "\u{1B}[1A\r[\(bar)] \(label) · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s")
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
