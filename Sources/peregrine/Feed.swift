@@ -145,7 +145,7 @@ struct FeedReplayCommand: ParsableCommand {
                 guard terminal else { return }
                 let filled = Int(fraction * 30)
                 let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-                printError("\u{1B}[1A\r[\(bar)] \(Int(fraction * 100))% \(path)")
+                ProgressBar.draw("[\(bar)] \(Int(fraction * 100))% \(path)")
             }
             show(replay.currentCheckpoint)
             if let torn = replay.tornTail {

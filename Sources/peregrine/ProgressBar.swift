@@ -3,7 +3,8 @@
 #endif
 
 /// The progress bar long commands draw on a terminal (stderr): `[###   ] LABEL · N s elapsed ·
-/// ETA M s`, redrawn in place.
+/// ETA M s`, redrawn in place (the cursor goes up a line and back to its start: the control
+/// codes are written as they are, not escaped as `printError` escapes them).
 enum ProgressBar {
     /// Draws `fraction` (0…1) done since `start`; `label` says how much (`37%`, `5/16 jobs`).
     static func show(_ fraction: Double, label: String, since start: ContinuousClock.Instant) {
@@ -12,8 +13,18 @@ enum ProgressBar {
         let seconds = (ContinuousClock.now - start).seconds
         let remaining = clamped > 0.001 ? Swift.min(seconds * (1 - clamped) / clamped, 1e9) : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-        printError(
-            "\u{1B}[1A\r[\(bar)] \(label) · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s")
+        draw("[\(bar)] \(label) · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s")
+    }
+
+    /// Writes `line` over the line above (the previous drawing), then a newline.
+    static func draw(_ line: String) {
+        var text = "\u{1B}[1A\r\u{1B}[2K"
+        for scalar in line.unicodeScalars {
+            // The line's own text stays printable (a path from the command line, say).
+            text += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        text += "\n"
+        Array(text.utf8).withUnsafeBytes { writeFully(2, $0) }
     }
 }
 
