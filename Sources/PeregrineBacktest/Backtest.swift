@@ -60,9 +60,18 @@ public struct BacktestPlan: Sendable {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
         }
+        // Converted files are mapped first: they are hashed through their mapping, so the
+        // hashing thread also maps their pages for the backtest (which then takes no page
+        // faults of its own reading them).
+        var mapped: [String: EventFile] = [:]
+        for spec in settings.data where spec.format == nil {
+            for path in spec.paths where mapped[path] == nil {
+                do { mapped[path] = try EventFile(path: path) } catch { throw .usage("--data \(spec.text): \(error)") }
+            }
+        }
         // Hashing starts now, on the core the grid scan below leaves idle; a usage error found
         // later stops it (it does not wait for it).
-        let hashes = try InputHashes(paths: settings.data.flatMap(\.paths))
+        let hashes = try InputHashes(paths: settings.data.flatMap(\.paths), mapped: mapped)
         for spec in settings.data {
             for path in spec.paths {
                 if let format = spec.format {
@@ -71,10 +80,7 @@ public struct BacktestPlan: Sendable {
                     textFiles[symbol, default: []].append((format, path))
                     pending.append((path, format, symbol, [], nil))
                 } else {
-                    let reader: EventFile
-                    do { reader = try EventFile(path: path) } catch {
-                        throw .usage("--data \(spec.text): \(error)")
-                    }
+                    guard let reader = mapped[path] else { continue }
                     let names = reader.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
                     for definition in reader.metadata.instruments {
                         if !symbols.contains(definition.symbol) { symbols.append(definition.symbol) }
@@ -251,11 +257,24 @@ public struct BacktestPlan: Sendable {
     }
 
     /// The file's SHA-256, hex (read in 1 MiB chunks); nil when `cancelled` turned true.
-    static func sha256(of path: String, cancelled: () -> Bool = { false }) throws(BacktestError) -> String? {
+    static func sha256(of path: String, mapped: EventFile? = nil, cancelled: () -> Bool = { false })
+        throws(BacktestError) -> String?
+    {
+        var hasher = SHA256()
+        if let mapped {
+            let bytes = UnsafeRawBufferPointer(start: mapped.mapping, count: mapped.byteCount)
+            var offset = 0
+            while offset < bytes.count {
+                if cancelled() { return nil }
+                let end = Swift.min(offset &+ (1 << 20), bytes.count)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                offset = end
+            }
+            return JobIdentity.hex(hasher.finalize())
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var hasher = SHA256()
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
         while true {
@@ -355,7 +374,8 @@ final class InputHashes: Sendable {
     let slot = Slot()
     let thread: PinnedThread
 
-    init(paths: [String]) throws(BacktestError) {
+    /// Hashes `paths` in order; those in `mapped` are read through their mapping.
+    init(paths: [String], mapped: [String: EventFile] = [:]) throws(BacktestError) {
         let slot = slot
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
@@ -367,7 +387,7 @@ final class InputHashes: Sendable {
                     do throws(BacktestError) {
                         guard
                             let digest = try BacktestPlan.sha256(
-                                of: path,
+                                of: path, mapped: mapped[path],
                                 cancelled: {
                                     slot.cancelled.load(ordering: .relaxed)
                                 })
@@ -445,7 +465,6 @@ struct BacktestOutputs: OutputSink {
     let latency: OrderLatency
     let clock: QueueClock
     let recorder: BacktestRecorder
-    let names: [UInt16: String]
     var reports = 0
     var reportCount: Int { reports }
 
@@ -454,7 +473,7 @@ struct BacktestOutputs: OutputSink {
         orders.push(order, at: now &+ latency.entry(at: now), order: clock.take())
     }
     mutating func orderUpdate(_ event: StrategyOrderEvent) {
-        recorder.record(event, strategyName: names[event.update.order.strategy.rawValue] ?? "")
+        recorder.record(event)
     }
     mutating func accept(_ report: ExecutionReport) { reports &+= 1 }
     mutating func bundleLeg(_ leg: borrowing BundleLeg) {}

@@ -35,6 +35,8 @@ struct InstrumentTally {
 /// samples, one double per interval).
 final class BacktestRecorder {
     let instruments: [InstrumentDefinition]
+    /// The strategies' names by id, for the fills CSV.
+    let strategyNames: [UInt16: String]
     let capital: ExactAmount
     let interval: UInt64
     @exclusivity(unchecked) var tallies: [InstrumentTally]
@@ -56,10 +58,11 @@ final class BacktestRecorder {
     var writeFailure: String?
 
     init(
-        instruments: [InstrumentDefinition], capital: ExactAmount, interval: UInt64, fillsPath: String?,
-        equityPath: String?
+        instruments: [InstrumentDefinition], strategyNames: [UInt16: String], capital: ExactAmount,
+        interval: UInt64, fillsPath: String?, equityPath: String?
     ) throws(BacktestError) {
         self.instruments = instruments
+        self.strategyNames = strategyNames
         self.capital = capital
         self.interval = interval
         tallies = Array(repeating: InstrumentTally(), count: instruments.count)
@@ -195,7 +198,7 @@ final class BacktestRecorder {
     }
 
     /// An update of a strategy's order: fills are counted.
-    func record(_ event: StrategyOrderEvent, strategyName: String) {
+    func record(_ event: StrategyOrderEvent) {
         let report = event.update.report
         guard report.isFill else { return }
         let index = Int(report.instrument.rawValue)
@@ -241,7 +244,7 @@ final class BacktestRecorder {
             + (report.isAggressor ? "taker" : "maker") + ","
             + ExactAmount(event.update.fee, tickSize: definition.tickSize, lotSize: definition.lotSize).description
             + "," + ExactAmount(lots: Int128(tally.position), lotSize: definition.lotSize).description + ","
-            + "\(report.orderID.rawValue)," + strategyName + "\n"
+            + "\(report.orderID.rawValue)," + (strategyNames[event.update.order.strategy.rawValue] ?? "") + "\n"
         put(fills, line)
     }
 

@@ -68,20 +68,19 @@ public enum Backtest {
         } catch {
             throw .usage("\(error)")
         }
+        let ids = plan.configuration.strategies.resolvedIDs
+        var names: [UInt16: String] = [:]
+        for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
         let recorder = try BacktestRecorder(
-            instruments: plan.instruments, capital: capital, interval: settings.equityInterval,
-            fillsPath: files.fillsCSV, equityPath: files.equityCSV)
+            instruments: plan.instruments, strategyNames: names, capital: capital,
+            interval: settings.equityInterval, fillsPath: files.fillsCSV, equityPath: files.equityCSV)
         // Any failure from here on removes the CSVs: no output claims a finished run.
         var finished = false
         defer {
             if !finished { for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { unlink(path) } }
         }
         let clock = QueueClock()
-        let ids = plan.configuration.strategies.resolvedIDs
-        var names: [UInt16: String] = [:]
-        for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
-        var outputs = BacktestOutputs(
-            latency: settings.orderLatency, clock: clock, recorder: recorder, names: names)
+        var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
         var deliveries = TimedQueue<(event: Event, notify: Bool)>()
         var sequence: Int64 = 0

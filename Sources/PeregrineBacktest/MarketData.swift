@@ -70,6 +70,8 @@ final class DataFileStream {
     let converted: EventFile?
     let records: EventFileRecords?
     @exclusivity(unchecked) var record: UInt64 = 0
+    /// The end of the records from `record` whose checksums have been checked.
+    @exclusivity(unchecked) var verifiedEnd: UInt64 = 0
     /// The current row's events and the next one to hand out.
     @exclusivity(unchecked) var payloads: [EventPayload] = []
     @exclusivity(unchecked) var next = 0
@@ -154,10 +156,15 @@ final class DataFileStream {
 
     /// The next record of a converted file as the backtest's event (its instrument mapped, its
     /// merge time); nil at the end.
+    @inline(__always)
     func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {
         guard record < records.count else {
             finished = true
             return nil
+        }
+        if record >= verifiedEnd {
+            verifiedEnd = records.verified(from: record)
+            guard verifiedEnd > record else { throw EventFileRecords.damaged(record).named(path: path) }
         }
         var event: Event
         do throws(EventFileRecords.RecordError) { event = try records.event(at: record) } catch {
@@ -193,7 +200,7 @@ final class DataFileStream {
 public final class MarketDataStream: MarketDataSource {
     let streams: [DataFileStream]
     /// A bad row stops the stream: this names the file, line and value.
-    public private(set) var failure: FeedError?
+    @exclusivity(unchecked) public private(set) var failure: FeedError?
     /// The first stream, the only one when `merging` is false (kept alive by `streams`;
     /// unmanaged so reading it costs no reference counting).
     let first: Unmanaged<DataFileStream>
@@ -212,6 +219,9 @@ public final class MarketDataStream: MarketDataSource {
     }
 
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
+    /// Inlined into the backtest's loop for a single converted file (the event is then decoded
+    /// where it is used, not returned through memory).
+    @inline(__always)
     func next() -> MarketDataEvent? {
         if let direct {
             return first._withUnsafeGuaranteedRef { (file) -> MarketDataEvent? in
@@ -222,6 +232,12 @@ public final class MarketDataStream: MarketDataSource {
                 }
             }
         }
+        return nextMerged()
+    }
+
+    /// `next()` of text files, or of several files.
+    @inline(never)
+    func nextMerged() -> MarketDataEvent? {
         if !merging { return first._withUnsafeGuaranteedRef { nextOf($0) } }
         var best: DataFileStream? = nil
         for stream in streams where stream.hasEvent {

@@ -1,6 +1,7 @@
 /// A first-in first-out queue of items due at a time, each with the sequence number it was
-/// queued with (ties between queues go to the item queued first). Grows by doubling; no
-/// allocation once it has reached its working size.
+/// queued with (ties between queues go to the item queued first). Its capacity is a power of
+/// two (an index wraps with a mask, not a division); it grows by doubling; no allocation once
+/// it has reached its working size.
 struct TimedQueue<Element> {
     struct Entry {
         var time: UInt64
@@ -15,7 +16,9 @@ struct TimedQueue<Element> {
     private(set) var latest: UInt64 = 0
 
     init(capacity: Int = 64) {
-        buffer = Array(repeating: nil, count: Swift.max(capacity, 2))
+        var size = 2
+        while size < capacity { size &<<= 1 }
+        buffer = Array(repeating: nil, count: size)
     }
 
     var isEmpty: Bool { count == 0 }
@@ -30,7 +33,7 @@ struct TimedQueue<Element> {
     mutating func push(_ element: Element, at time: UInt64, order: UInt64) {
         if count == buffer.count { grow() }
         latest = Swift.max(latest, time)
-        buffer[(head + count) % buffer.count] = Entry(time: latest, order: order, element: element)
+        buffer[(head &+ count) & (buffer.count &- 1)] = Entry(time: latest, order: order, element: element)
         count += 1
     }
 
@@ -38,14 +41,14 @@ struct TimedQueue<Element> {
         guard count > 0 else { return nil }
         let entry = buffer[head]
         buffer[head] = nil
-        head = (head + 1) % buffer.count
+        head = (head &+ 1) & (buffer.count &- 1)
         count -= 1
         return entry
     }
 
     mutating func grow() {
         var larger: [Entry?] = Array(repeating: nil, count: buffer.count * 2)
-        for index in 0..<count { larger[index] = buffer[(head + index) % buffer.count] }
+        for index in 0..<count { larger[index] = buffer[(head &+ index) & (buffer.count &- 1)] }
         buffer = larger
         head = 0
     }

@@ -11,6 +11,15 @@ public enum CRC32C {
         return pg_crc32c(crc, base, bytes.count)
     }
 
+    /// Checks `count` records of `size` bytes laid end to end from `records`, each storing
+    /// (little-endian, at byte 4) the CRC-32C of its bytes `8..<size`: the index of the first
+    /// record that does not match, `count` when all do. Three records at a time with the CPU
+    /// instruction (about three times the throughput of checking them one by one).
+    @inlinable
+    public static func firstMismatch(records: UnsafeRawPointer, size: Int, count: Int) -> Int {
+        pg_crc32c_first_mismatch(records, size, count)
+    }
+
     /// The same, always with the table (for tests and for measuring against the instruction).
     public static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress else { return crc }

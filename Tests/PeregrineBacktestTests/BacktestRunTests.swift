@@ -182,18 +182,21 @@ import Testing
         #expect(text.1 == binary.1)
         #expect(text.2 == binary.2)
         // A damaged record stops the backtest naming the file and the record; no CSV is left.
-        let damaged = directory.appendingPathComponent("damaged.pgev").path
-        try FileManager.default.copyItem(atPath: converted, toPath: damaged)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: damaged))
-        let metadataLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16
-        let damage = try #require(FileHandle(forUpdatingAtPath: damaged))
-        try damage.seek(toOffset: UInt64(64 + metadataLength + 7 * 80 + 30))
-        damage.write(Data([0xFF]))
-        try damage.close()
-        #expect(
-            throws: BacktestError.data("\(damaged): record 7 fails its checksum: the file is damaged"),
-            performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
-        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
+        // Records are checked in windows: one damaged in the first, and one far into the file.
+        for record in [7, 12_345] {
+            let damaged = directory.appendingPathComponent("damaged-\(record).pgev").path
+            try FileManager.default.copyItem(atPath: converted, toPath: damaged)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: damaged))
+            let metadataLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16
+            let damage = try #require(FileHandle(forUpdatingAtPath: damaged))
+            try damage.seek(toOffset: UInt64(64 + metadataLength + record * 80 + 30))
+            damage.write(Data([0xFF]))
+            try damage.close()
+            #expect(
+                throws: BacktestError.data("\(damaged): record \(record) fails its checksum: the file is damaged"),
+                performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
+        }
         // A converted file of another format version is refused.
         let handle = try #require(FileHandle(forUpdatingAtPath: converted))
         try handle.seek(toOffset: 8)

@@ -119,4 +119,45 @@ struct CRC32CTests {
             #expect(split == whole)
         }
     }
+
+    /// Records laid end to end, each with the CRC-32C of its bytes 8..<size at byte 4: the first
+    /// damaged one is found wherever it is (the three-at-a-time path and the tail), for record
+    /// sizes the instruction path takes (80) and one it does not (21).
+    @Test func firstMismatchFindsTheFirstDamagedRecord() {
+        var random = SplitMix64(seed: 11)
+        for size in [80, 21] {
+            for count in [0, 1, 2, 3, 4, 5, 6, 7, 97] {
+                var records = (0..<(size * count)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                records.withUnsafeMutableBytes { all in
+                    for index in 0..<count {
+                        let record = UnsafeMutableRawBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)])
+                        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8...]))
+                        record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+                    }
+                }
+                func firstMismatch() -> Int {
+                    records.withUnsafeBytes { all in
+                        guard let base = all.baseAddress else { return 0 }
+                        return CRC32C.firstMismatch(records: base, size: size, count: count)
+                    }
+                }
+                #expect(firstMismatch() == count, "size \(size), count \(count)")
+                for damaged in Set([0, count / 2, count - 1]) where damaged >= 0 && damaged < count {
+                    // A flipped bit in the checked bytes, then in the stored checksum.
+                    for offset in [8 + Int(random.next() % UInt64(size - 8)), 5] {
+                        records[damaged * size + offset] ^= 0x10
+                        #expect(firstMismatch() == damaged, "size \(size), count \(count), record \(damaged)")
+                        // A later damaged record does not hide the first.
+                        if damaged + 1 < count {
+                            records[(damaged + 1) * size + 9] ^= 1
+                            #expect(firstMismatch() == damaged)
+                            records[(damaged + 1) * size + 9] ^= 1
+                        }
+                        records[damaged * size + offset] ^= 0x10
+                    }
+                }
+                #expect(firstMismatch() == count)
+            }
+        }
+    }
 }

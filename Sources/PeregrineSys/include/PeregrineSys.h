@@ -83,6 +83,11 @@ uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length);
 /// The same with the table only (for tests and for measuring the hardware path against it).
 uint32_t pg_crc32c_software(uint32_t crc, const void *bytes, size_t length);
 
+/// Checks `count` records of `size` bytes laid end to end, each storing (little-endian, at
+/// byte 4) the CRC-32C of its bytes 8..<size. Returns the index of the first record whose
+/// checksum does not match, `count` when all match (0 when `size` < 8).
+size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count);
+
 /// 1 when `pg_crc32c` uses the crc32 instruction.
 int pg_crc32c_is_hardware(void);
 
