@@ -112,9 +112,12 @@ public enum Backtest {
                 if let best = inFlight, (best.time, best.order) <= (head.time, head.order) { return }
                 inFlight = (head.time, head.order, queue)
             }
-            consider(deliveries.first, 0)
-            consider(outputs.orders.first, 1)
-            consider(reports.queue.first, 2)
+            // Most of the time nothing is in flight: the next recorded event goes.
+            if !(deliveries.isEmpty && outputs.orders.isEmpty && reports.queue.isEmpty) {
+                consider(deliveries.first, 0)
+                consider(outputs.orders.first, 1)
+                consider(reports.queue.first, 2)
+            }
             var next = pending
             if let candidate = next, let to = settings.to, candidate.time >= to { next = nil }
             let nextTime =

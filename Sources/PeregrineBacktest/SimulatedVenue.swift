@@ -240,17 +240,20 @@ public struct SimulatedVenue: ~Copyable {
     /// queue moves), and whether it could have moved the other side's best through one (a level
     /// added or changed beyond one's price; removing a level never does).
     func affected(_ instrument: InstrumentID, _ update: LevelUpdate) -> (queued: Bool, through: Bool) {
-        var queued = false
-        var through = false
+        // Without branches on the sides and prices (they follow the data, so a branch would be
+        // mispredicted about half the time).
+        var queued: UInt8 = 0
+        var through: UInt8 = 0
         let price = update.price.ticks
+        let live: UInt8 = update.quantity.lots > 0 ? 1 : 0
         for order in resting where order.instrument == instrument {
-            if order.side == update.side {
-                if order.price == price { queued = true }
-            } else if update.quantity.lots > 0, order.side == .buy ? price < order.price : price > order.price {
-                through = true
-            }
+            let same: UInt8 = order.side == update.side ? 1 : 0
+            let atPrice: UInt8 = order.price == price ? 1 : 0
+            let crossing: UInt8 = (order.side == .buy ? price < order.price : price > order.price) ? 1 : 0
+            queued |= same & atPrice
+            through |= (same ^ 1) & live & crossing
         }
-        return (queued, through)
+        return (queued != 0, through != 0)
     }
 
     /// Fills entirely every resting order of `instrument` the other side's best has moved
