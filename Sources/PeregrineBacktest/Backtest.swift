@@ -468,6 +468,8 @@ struct BacktestOutputs: OutputSink {
     var reports = 0
     var reportCount: Int { reports }
 
+    /// The backtest keeps no outcomes (the logic does not compute them).
+    static var takesOutcomes: Bool { false }
     mutating func outcome(_ outcome: Outcome) {}
     mutating func order(_ order: VenueOrder) {
         orders.push(order, at: now &+ latency.entry(at: now), order: clock.take())

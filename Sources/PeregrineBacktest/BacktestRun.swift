@@ -91,8 +91,8 @@ public enum Backtest {
         var pending = data.next()
         var sessionEnded = false
 
-        func deliver(_ event: Event, at time: UInt64, notify: Bool = true) {
-            var event = event
+        /// Hands `event` to the logic at `time` (its timestamp becomes the delivery time).
+        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true) {
             event.timestamp = time
             outputs.now = time
             logicTime = time
@@ -118,11 +118,12 @@ public enum Backtest {
                 consider(outputs.orders.first, 1)
                 consider(reports.queue.first, 2)
             }
-            var next = pending
-            if let candidate = next, let to = settings.to, candidate.time >= to { next = nil }
+            // The next recorded event's time, nil at the end of the data or from `to` on (only
+            // its time is read here: the event itself is not copied until it goes).
+            var recordedTime = pending?.time
+            if let time = recordedTime, let to = settings.to, time >= to { recordedTime = nil }
             let nextTime =
-                inFlight.map { item in next.map { Swift.min(item.time, $0.time) } ?? item.time }
-                ?? next?.time
+                inFlight.map { item in recordedTime.map { Swift.min(item.time, $0) } ?? item.time } ?? recordedTime
             // A timer due before anything else fires at its deadline.
             if let deadline = logic.nextTimerDeadline, deadline > logicTime, nextTime.map({ deadline < $0 }) ?? false {
                 outputs.now = deadline
@@ -132,12 +133,12 @@ public enum Backtest {
                 sequence &+= 1
                 continue
             }
-            if let item = inFlight, next.map({ item.time <= $0.time }) ?? true {
+            if let item = inFlight, recordedTime.map({ item.time <= $0 }) ?? true {
                 lastTime = Swift.max(lastTime, item.time)
                 switch item.queue {
                 case 0:
-                    if let entry = deliveries.pop() {
-                        deliver(entry.element.event, at: entry.time, notify: entry.element.notify)
+                    if var entry = deliveries.pop() {
+                        deliver(&entry.element.event, at: entry.time, notify: entry.element.notify)
                     }
                 case 1:
                     if let entry = outputs.orders.pop() {
@@ -159,40 +160,39 @@ public enum Backtest {
                 }
                 continue
             }
-            if let item = next {
+            if recordedTime != nil, var item = pending {
                 pending = data.next()
                 let time = item.time
-                let event = item.event
                 if let from = settings.from, time < from {
                     reports.sentAt = time
-                    venue.apply(event, time: time, sink: &reports)
-                    logic.warmUp(event)
+                    venue.apply(item.event, time: time, sink: &reports)
+                    logic.warmUp(item.event)
                     warmUp &+= 1
                     continue
                 }
                 recorder.advance(to: time)
                 lastTime = Swift.max(lastTime, time)
                 reports.sentAt = time
-                venue.apply(event, time: time, sink: &reports)
-                let index = Int(event.instrument.rawValue)
-                if index < plan.instruments.count, recorder.mayMoveTop(index, event) {
-                    recorder.mark(index, venue.bestBidOffer(event.instrument))
+                venue.apply(item.event, time: time, sink: &reports)
+                let index = Int(item.event.instrument.rawValue)
+                if index < plan.instruments.count, recorder.mayMoveTop(index, item.event) {
+                    recorder.mark(index, venue.bestBidOffer(item.event.instrument))
                 }
                 events &+= 1
                 if events & 0xFFFF == 0, let progress { progress(data.progress) }
                 var delivery = time
                 switch settings.feedLatency {
                 case .none: break
-                case .local: delivery = Swift.max(event.timestamp, time)
+                case .local: delivery = Swift.max(item.event.timestamp, time)
                 case .constant(let nanoseconds): delivery = time &+ nanoseconds
                 }
                 // The book changes of one message (one instrument, the same times) reach the
                 // strategies as one: they see the book after its last change, never mid-message.
-                let notify = !Self.continuesMessage(event, pending?.event)
+                let notify = !Self.continuesMessage(item.event, pending?.event)
                 if delivery == time, deliveries.isEmpty {
-                    deliver(event, at: time, notify: notify)
+                    deliver(&item.event, at: time, notify: notify)
                 } else {
-                    deliveries.push((event, notify), at: delivery, order: clock.take())
+                    deliveries.push((item.event, notify), at: delivery, order: clock.take())
                 }
                 continue
             }
@@ -200,10 +200,10 @@ public enum Backtest {
             // The end of the data: the session ends; what that sends is handled, then the run ends.
             sessionEnded = true
             let end = Swift.max(lastTime, logicTime)
-            deliver(
-                Event(
-                    timestamp: end, exchangeTimestamp: end, instrument: InstrumentID(0),
-                    payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: end))), at: end)
+            var sessionEnd = Event(
+                timestamp: end, exchangeTimestamp: end, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: end)))
+            deliver(&sessionEnd, at: end)
         }
         data.finish()
         if let failure = data.failure {
@@ -226,6 +226,7 @@ public enum Backtest {
 
     /// Whether `next` is a further book change of the message `event` belongs to: both level
     /// updates or clear-book events of one instrument with the same exchange and receive times.
+    @inline(__always)
     static func continuesMessage(_ event: Event, _ next: Event?) -> Bool {
         guard let next, next.instrument == event.instrument, next.exchangeTimestamp == event.exchangeTimestamp,
             next.timestamp == event.timestamp

@@ -205,6 +205,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         } else {
             handleWithoutStrategies(event, sequence: sequence, outputs: &outputs)
         }
+        _processed &+= 1
+        _lastSequence = sequence
+        guard Outputs.takesOutcomes else { return }
         let top = books.pointee.bestBidOffer(event.instrument)
         outputs.outcome(
             Outcome(
@@ -213,8 +216,6 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                 bestAskTicks: top?.ask?.price.ticks ?? Outcome.noPrice,
                 ordersSubmitted: UInt8(clamping: _orders &- ordersBefore),
                 reportsEmitted: UInt16(clamping: outputs.reportCount &- reportsBefore)))
-        _processed &+= 1
-        _lastSequence = sequence
     }
 
     /// The event with strategies: their timers, its book (reports about their orders to the

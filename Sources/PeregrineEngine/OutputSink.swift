@@ -8,8 +8,11 @@ import PeregrineStrategy
 /// the sink thread on to NATS subjects, files or nowhere (`NoOutputs`). Called through
 /// generics, once per output; implementations on the hot path must not allocate per item.
 public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
-    /// The result of one input event (every event has one).
+    /// The result of one input event (every event has one), when `takesOutcomes`.
     mutating func outcome(_ outcome: Outcome)
+    /// Whether the sink takes outcomes (true but for the backtest's, which does not: the logic
+    /// then does not compute them).
+    static var takesOutcomes: Bool { get }
     /// An order the strategy submitted for a venue this engine does not host.
     mutating func order(_ order: VenueOrder)
     /// An update of a strategy's order, for the orders and fills export (not hashed: it repeats
@@ -25,6 +28,7 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
 }
 
 extension OutputSink where Self: ~Copyable {
+    @inlinable public static var takesOutcomes: Bool { true }
     @inlinable public mutating func orderUpdate(_ event: StrategyOrderEvent) {}
     public mutating func flush() {}
     public mutating func close() {}
