@@ -60,14 +60,19 @@ public enum Backtest {
         do { logic = try EngineLogic(configuration: plan.configuration, custom: custom) } catch {
             throw .usage("\(error)")
         }
+        // Without feed latency the logic sees each event right after the venue: they share
+        // one book per instrument, which the venue updates (each level update is applied once).
+        // The logic outlives every use of the venue's books (both live to the end of the loop).
+        let sharing = settings.feedLatency == .none && settings.shareBooks
         var venue: SimulatedVenue
         do {
             venue = try SimulatedVenue(
                 instruments: plan.instruments.count, queueModel: settings.queueModel,
-                quoteBooks: plan.configuration.quoteBooks)
+                quoteBooks: plan.configuration.quoteBooks, sharing: sharing ? logic.sharedMarketDataBooks : nil)
         } catch {
             throw .usage("\(error)")
         }
+        logic.appliesMarketData = !(sharing && venue.sharesBooks)
         let ids = plan.configuration.strategies.resolvedIDs
         var names: [UInt16: String] = [:]
         for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }

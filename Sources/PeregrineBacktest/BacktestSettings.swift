@@ -67,6 +67,10 @@ public struct BacktestSettings: Sendable {
     /// simulation runs; off for sweep jobs, which take one core each. Converted files are always
     /// read on the backtest's own thread. Results do not depend on it.
     public var parseOnSecondThread = true
+    /// Whether, without feed latency, the simulated venue and the strategies' logic share one
+    /// book per instrument (each level update applied once) instead of keeping two. Results do
+    /// not depend on it (a test runs both ways).
+    public var shareBooks = true
 
     public init() {}
 }

@@ -71,7 +71,12 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.
 public struct SimulatedVenue: ~Copyable {
-    var books: BookSet
+    /// The recorded books it matches against: its own, or the logic's (`sharing`).
+    let books: SharedBooks
+    /// Its own books, when it does not share the logic's.
+    let ownBooks: BookSet?
+    /// Whether it matches against the logic's books rather than its own.
+    public let sharesBooks: Bool
     var quotes: [QuoteLevels]
     var consumed: [ConsumedLevel] = []
     var resting: [RestingOrder] = []
@@ -88,8 +93,24 @@ public struct SimulatedVenue: ~Copyable {
 
     /// A venue for instruments `0 ..< instruments`; those of `quoteBooks` have quotes-only
     /// data (each quote is their one-level book; other instruments ignore quotes).
-    public init(instruments: Int, queueModel: QueueModel, quoteBooks: [InstrumentID] = []) throws(BookError) {
-        books = try BookSet(count: Swift.max(instruments, 1))
+    ///
+    /// With `sharing` (the logic's market-data books, `EngineLogic.sharedMarketDataBooks`) the
+    /// venue applies every level update and clear-book event to those books and the logic
+    /// applies none (`appliesMarketData` false): right only when the logic sees each event
+    /// right after the venue, in the same order (no feed latency), and while the logic lives.
+    public init(
+        instruments: Int, queueModel: QueueModel, quoteBooks: [InstrumentID] = [], sharing: SharedBooks? = nil
+    ) throws(BookError) {
+        if let sharing, sharing.count >= Swift.max(instruments, 1) {
+            books = sharing
+            ownBooks = nil
+            sharesBooks = true
+        } else {
+            let own = try BookSet(count: Swift.max(instruments, 1))
+            books = own.shared
+            ownBooks = .some(own)
+            sharesBooks = false
+        }
         quotes = Array(repeating: QuoteLevels(), count: Swift.max(instruments, 1))
         for instrument in quoteBooks where Int(instrument.rawValue) < quotes.count {
             quotes[Int(instrument.rawValue)].active = true
@@ -122,13 +143,13 @@ public struct SimulatedVenue: ~Copyable {
         switch event.payload {
         case .levelUpdate(let update):
             guard restingCount[index] > 0 else {
-                _ = books.apply(update, to: instrument)
+                books.apply(update, to: instrument)
                 if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
                 return
             }
             let (queued, through) = affected(instrument, update)
             let previous = queued ? quantity(instrument, update.side, update.price.ticks) : 0
-            _ = books.apply(update, to: instrument)
+            books.apply(update, to: instrument)
             if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
             if queued {
                 requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)

@@ -33,6 +33,9 @@ public struct InstrumentBooks: ~Copyable {
         self.venue = venue
     }
 
+    /// The market-data books, for a second user (see `SharedBooks`).
+    public var sharedLevels: SharedBooks { levels.shared }
+
     /// Whether `instrument`'s book is its quotes.
     @inlinable
     public func isQuoteBook(_ instrument: InstrumentID) -> Bool {

@@ -160,7 +160,7 @@ extension BookSet {
     public func combineState(into hasher: inout StateHasher) {
         hasher.combine(count)
         hasher.combine(unknownInstrumentUpdates)
-        for index in 0..<count { books[index].combineState(into: &hasher) }
+        for index in 0..<count { shared.books[index].combineState(into: &hasher) }
     }
 }
 
@@ -214,13 +214,13 @@ extension BookSet {
     public func encodeState(into encoder: inout SnapshotEncoder) {
         encoder.write(Int64(count))
         encoder.write(Int64(unknownInstrumentUpdates))
-        for index in 0..<count { books[index].encodeState(into: &encoder) }
+        for index in 0..<count { shared.books[index].encodeState(into: &encoder) }
     }
 
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         let stored = try decoder.read(Int64.self, "book count")
         guard stored == Int64(count) else { throw .mismatch("snapshot has \(stored) L2 books, this engine \(count)") }
         _unknownInstrumentUpdates = Int(try decoder.read(Int64.self, "unknown instrument updates"))
-        for index in 0..<count { try books[index].restoreState(from: &decoder) }
+        for index in 0..<count { try shared.books[index].restoreState(from: &decoder) }
     }
 }

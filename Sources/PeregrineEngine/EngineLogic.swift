@@ -97,6 +97,14 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     @usableFromInline var _venueOrders = 0
     /// The sequence of the last event handled, -1 before the first.
     @usableFromInline var _lastSequence: Int64 = -1
+    /// Whether the logic applies level updates and clear-book events to its market-data books
+    /// (true). False when the other user of those books (`sharedMarketDataBooks`: a backtest's
+    /// simulated venue without feed latency) applies each one before the logic sees it.
+    public var appliesMarketData = true
+
+    /// The market-data books, for a user that applies the market data itself (then set
+    /// `appliesMarketData` to false): valid while this logic lives, on its thread.
+    public var sharedMarketDataBooks: SharedBooks { books.pointee.sharedLevels }
 
     public var processed: Int { _processed }
     /// Commands the strategies sent (new orders, cancels, replaces).
@@ -241,7 +249,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         let instrument = event.instrument
         switch event.payload {
         case .levelUpdate(let update):
-            books.pointee.apply(update, to: instrument)
+            if appliesMarketData { books.pointee.apply(update, to: instrument) }
             mark(instrument)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .order(let command):
@@ -251,7 +259,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             drain(event, sequence, outputs)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .clearBook:
-            books.pointee.clear(instrument)
+            if appliesMarketData { books.pointee.clear(instrument) }
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .quote(let quote):
             if books.pointee.isQuoteBook(instrument) {
@@ -361,9 +369,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     public mutating func warmUp(_ event: Event) {
         switch event.payload {
         case .levelUpdate(let update):
-            books.pointee.apply(update, to: event.instrument)
+            if appliesMarketData { books.pointee.apply(update, to: event.instrument) }
             mark(event.instrument)
-        case .clearBook: books.pointee.clear(event.instrument)
+        case .clearBook: if appliesMarketData { books.pointee.clear(event.instrument) }
         case .quote(let quote) where books.pointee.isQuoteBook(event.instrument):
             books.pointee.applyQuote(quote, to: event.instrument)
             mark(event.instrument)
@@ -430,9 +438,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         _ event: Event, sequence: Int64, outputs: inout Outputs
     ) {
         switch event.payload {
-        case .levelUpdate(let update): books.pointee.apply(update, to: event.instrument)
+        case .levelUpdate(let update): if appliesMarketData { books.pointee.apply(update, to: event.instrument) }
         case .order(let command): books.pointee.process(command, instrument: event.instrument, sink: &outputs)
-        case .clearBook: books.pointee.clear(event.instrument)
+        case .clearBook: if appliesMarketData { books.pointee.clear(event.instrument) }
         case .admin(let command):
             // No strategy, no order to cancel: the switch's state is all there is.
             trading.pointee.beginEvent(time: event.timestamp)
