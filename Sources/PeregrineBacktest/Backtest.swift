@@ -60,9 +60,9 @@ public struct BacktestPlan: Sendable {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
         }
-        // Converted files are mapped first: they are hashed through their mapping, so the
-        // hashing thread also maps their pages for the backtest (which then takes no page
-        // faults of its own reading them).
+        // Converted files are mapped first: they are hashed through their mapping (unless
+        // compressed: the digest is the file's own bytes), so the hashing thread, which reads
+        // faster than the backtest, also maps their pages for it.
         var mapped: [String: EventFile] = [:]
         for spec in settings.data where spec.format == nil {
             for path in spec.paths where mapped[path] == nil {
@@ -71,7 +71,8 @@ public struct BacktestPlan: Sendable {
         }
         // Hashing starts now, on the core the grid scan below leaves idle; a usage error found
         // later stops it (it does not wait for it).
-        let hashes = try InputHashes(paths: settings.data.flatMap(\.paths), mapped: mapped)
+        let hashes = try InputHashes(
+            paths: settings.data.flatMap(\.paths), mapped: mapped.filter { !MappedLines.inflates($0.key) })
         for spec in settings.data {
             for path in spec.paths {
                 if let format = spec.format {
@@ -472,7 +473,23 @@ struct BacktestOutputs: OutputSink {
     static var takesOutcomes: Bool { false }
     mutating func outcome(_ outcome: Outcome) {}
     mutating func order(_ order: VenueOrder) {
+        if deferring {
+            deferred.append(order)
+            return
+        }
         orders.push(order, at: now &+ latency.entry(at: now), order: clock.take())
+    }
+
+    /// While set, orders are held back (`sendDeferred` queues them): what the logic sends
+    /// before an event is queued after the reports the venue makes applying that event, as it
+    /// is when the logic sees the event after the venue.
+    var deferring = false
+    var deferred: [VenueOrder] = []
+
+    /// Queues the orders held back, in the order they were sent.
+    mutating func sendDeferred() {
+        for order in deferred { orders.push(order, at: now &+ latency.entry(at: now), order: clock.take()) }
+        deferred.removeAll(keepingCapacity: true)
     }
     mutating func orderUpdate(_ event: StrategyOrderEvent) {
         recorder.record(event)

@@ -96,13 +96,14 @@ public enum Backtest {
         var pending = data.next()
         var sessionEnded = false
 
-        /// Hands `event` to the logic at `time` (its timestamp becomes the delivery time).
-        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true) {
+        /// Hands `event` to the logic at `time` (its timestamp becomes the delivery time);
+        /// `begun`: `logic.beginEvent` has run for it.
+        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true, begun: Bool = false) {
             event.timestamp = time
             outputs.now = time
             logicTime = time
             if notify {
-                logic.handle(event, sequence: sequence, outputs: &outputs)
+                logic.handle(event, sequence: sequence, outputs: &outputs, begun: begun)
             } else {
                 logic.warmUp(event)
             }
@@ -177,8 +178,25 @@ public enum Backtest {
                 }
                 recorder.advance(to: time)
                 lastTime = Swift.max(lastTime, time)
+                // The book changes of one message (one instrument, the same times) reach the
+                // strategies as one: they see the book after its last change, never mid-message.
+                let notify = !Self.continuesMessage(item.event, pending?.event)
+                // With shared books the venue applies the event to the strategies' books: what
+                // the logic does before an event (the start, timers due, overdue answers) runs
+                // first, so it sees the books without the event, as with books of their own; what
+                // it sends is queued after the venue's reports, as then.
+                let begun = sharing && notify
+                if begun {
+                    item.event.timestamp = time
+                    outputs.now = time
+                    logicTime = time
+                    outputs.deferring = true
+                    logic.beginEvent(item.event, sequence: sequence, outputs: &outputs)
+                    outputs.deferring = false
+                }
                 reports.sentAt = time
                 venue.apply(item.event, time: time, sink: &reports)
+                if begun { outputs.sendDeferred() }
                 let index = Int(item.event.instrument.rawValue)
                 if index < plan.instruments.count, recorder.mayMoveTop(index, item.event) {
                     recorder.mark(index, venue.bestBidOffer(item.event.instrument))
@@ -191,11 +209,8 @@ public enum Backtest {
                 case .local: delivery = Swift.max(item.event.timestamp, time)
                 case .constant(let nanoseconds): delivery = time &+ nanoseconds
                 }
-                // The book changes of one message (one instrument, the same times) reach the
-                // strategies as one: they see the book after its last change, never mid-message.
-                let notify = !Self.continuesMessage(item.event, pending?.event)
                 if delivery == time, deliveries.isEmpty {
-                    deliver(&item.event, at: time, notify: notify)
+                    deliver(&item.event, at: time, notify: notify, begun: begun)
                 } else {
                     deliveries.push((item.event, notify), at: delivery, order: clock.take())
                 }

@@ -14,10 +14,13 @@ public enum CRC32C {
     /// Checks `count` records of `size` bytes laid end to end from `records`, each storing
     /// (little-endian, at byte 4) the CRC-32C of its bytes `8..<size`: the index of the first
     /// record that does not match, `count` when all do. Three records at a time with the CPU
-    /// instruction (about three times the throughput of checking them one by one).
+    /// instruction (about three times the throughput of checking them one by one). 0 when
+    /// `count` ≤ 0 or `size` < 8 (no checksum to check).
     @inlinable
     public static func firstMismatch(records: UnsafeRawPointer, size: Int, count: Int) -> Int {
-        pg_crc32c_first_mismatch(records, size, count)
+        guard count > 0 else { return 0 }
+        guard size >= 8 else { return 0 }
+        return pg_crc32c_first_mismatch(records, size, count)
     }
 
     /// The same, always with the table (for tests and for measuring against the instruction).

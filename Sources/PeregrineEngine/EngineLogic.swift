@@ -200,15 +200,17 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     /// Handles the event with journal sequence `sequence`, sending outputs to `outputs`.
+    /// `begun`: `beginEvent` has run for this event already (then the outcome does not count
+    /// what it sent).
     @inlinable
     public mutating func handle<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: inout Outputs
+        _ event: Event, sequence: Int64, outputs: inout Outputs, begun: Bool = false
     ) {
         let reportsBefore = outputs.reportCount
         let ordersBefore = _orders
         if hasStrategies {
             withUnsafeMutablePointer(to: &outputs) { outputs in
-                handle(event, sequence: sequence, outputs: outputs)
+                handle(event, sequence: sequence, outputs: outputs, begun: begun)
             }
         } else {
             handleWithoutStrategies(event, sequence: sequence, outputs: &outputs)
@@ -226,11 +228,23 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                 reportsEmitted: UInt16(clamping: outputs.reportCount &- reportsBefore)))
     }
 
-    /// The event with strategies: their timers, its book (reports about their orders to the
-    /// order management), their callbacks and what they send, and the mempool analysis.
+    /// What the logic does for an event before the event itself, with strategies: the
+    /// session's start (every strategy's `onStart`, on the first event), the strategies' timers
+    /// the event's time reached, orders whose answer is overdue. Their callbacks see the books
+    /// without the event. A backtest whose simulated venue applies the market data to these
+    /// books (`appliesMarketData` false) runs this before the venue applies the event, then
+    /// `handle(_:sequence:outputs:begun:)` with `begun` true.
     @inlinable
-    mutating func handle<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>
+    public mutating func beginEvent<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, sequence: Int64, outputs: inout Outputs
+    ) {
+        guard hasStrategies else { return }
+        withUnsafeMutablePointer(to: &outputs) { outputs in begin(event, sequence, outputs) }
+    }
+
+    @inlinable
+    mutating func begin<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
         trading.pointee.beginEvent(time: event.timestamp, exchangeTime: event.exchangeTimestamp)
         if !trading.pointee.started {
@@ -243,6 +257,16 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         if trading.pointee.hasDueAnswers, trading.pointee.timeOutUnansweredOrders() > 0 {
             drain(event, sequence, outputs)
         }
+    }
+
+    /// The event with strategies: what comes before it (`begin`, unless `begun`), its book
+    /// (reports about their orders to the order management), their callbacks and what they
+    /// send, and the mempool analysis.
+    @inlinable
+    mutating func handle<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>, begun: Bool = false
+    ) {
+        if !begun { begin(event, sequence, outputs) }
         if venueRecords.length > 0, event.payload.kind != .recordChunk, event.payload.kind != .recordEnd {
             if venueRecords.abandon() { _malformedVenueReports &+= 1 }
         }

@@ -24,6 +24,9 @@ public struct MappedLines: ~Copyable {
         byteCount = count
     }
 
+    /// Whether `map` gives `path`'s inflated bytes rather than the file's own (a `.gz` file).
+    public static func inflates(_ path: String) -> Bool { GzipInflate.isGzip(path) }
+
     /// Maps `path` read-only (a `.gz` file: its inflated bytes, see `GzipInflate`): its base
     /// (nil when empty) and size. The caller unmaps it (`munmap`).
     public static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {

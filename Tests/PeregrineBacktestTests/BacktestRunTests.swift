@@ -56,6 +56,27 @@ import Testing
 
     static func turnover(_ result: BacktestResult) -> String { result.instruments[0].turnover.description }
 
+    /// The SHA-256 of a file as `sha256sum` prints it.
+    static func sha256sum(_ path: String) throws -> String {
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        tool.arguments = [path]
+        let output = Pipe()
+        tool.standardOutput = output
+        try tool.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        tool.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    /// The `sha256` of each input in a report's provenance.
+    static func inputDigests(_ json: String) throws -> [String] {
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let provenance = try #require(report["provenance"] as? [String: Any])
+        let inputs = try #require(provenance["inputs"] as? [[String: Any]])
+        return inputs.compactMap { $0["sha256"] as? String }
+    }
+
     @Test func anOrderSentAtTMeetsTheBookOfTPlusItsLatency() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -181,6 +202,14 @@ import Testing
         #expect(strip(text.0) == strip(binary.0))
         #expect(text.1 == binary.1)
         #expect(text.2 == binary.2)
+        // A converted file is hashed through its mapping: the digest is the file's. Compressed,
+        // it is read inflated, with the same results, and its digest is the compressed file's.
+        #expect(try Self.inputDigests(binary.0) == [try Self.sha256sum(converted)])
+        #expect(try Self.gzip(["-k", converted]) == 0)
+        let compressed = try Self.marketMaker(["events:" + converted + ".gz"], directory: directory, name: "gz")
+        #expect(strip(compressed.0) == strip(binary.0))
+        #expect(compressed.1 == binary.1)
+        #expect(try Self.inputDigests(compressed.0) == [try Self.sha256sum(converted + ".gz")])
         // A damaged record stops the backtest naming the file and the record; no CSV is left.
         // Records are checked in windows: one damaged in the first, and one far into the file.
         for record in [7, 12_345] {

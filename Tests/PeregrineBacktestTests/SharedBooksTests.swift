@@ -13,14 +13,18 @@ import Testing
     /// A Tardis incremental L2 file and a trades file (SplitMix64, seed 5): a mid that walks a
     /// tick at a time, updates on the first ten levels of each side (a tenth of them delete a
     /// level), a snapshot every 2,000 rows, rows sharing a receive time now and then, and trades
-    /// at the touch.
-    static func syntheticData(in directory: URL, rows: Int = 20_000) throws -> (l2: String, trades: String) {
+    /// at the touch. `moves`: the times (µs) of the messages that move the mid (they change
+    /// both the best bid and the best ask).
+    static func syntheticData(in directory: URL, rows: Int = 20_000) throws -> (
+        l2: String, trades: String, moves: [Int]
+    ) {
         var random = SplitMix64(seed: 5)
         func below(_ bound: UInt64) -> Int { Int(random.next() % bound) }
         var l2 = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
         var trades = ["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"]
         var mid = 100_000  // ticks of 0.1
         var time = 1_667_260_800_000_000  // µs
+        var moves: [Int] = []
         func price(_ ticks: Int) -> String { "\(ticks / 10).\(ticks % 10)" }
         func amount() -> String { "\(1 + below(40)).\(below(1000))" }
         func snapshot() {
@@ -37,7 +41,13 @@ import Testing
                 snapshot()
                 continue
             }
-            switch below(20) {
+            let kind = below(20)
+            if kind < 2 {
+                // A move gets a time of its own: its two rows are one message.
+                time += 1
+                moves.append(time)
+            }
+            switch kind {
             case 0:
                 // The mid moves up: the best ask goes, a new best bid appears.
                 l2.append("test,SYN,\(time),\(time + 300),false,ask,\(price(mid + 1)),0")
@@ -64,12 +74,13 @@ import Testing
         let tradesPath = directory.appendingPathComponent("trades.csv").path
         try (l2.joined(separator: "\n") + "\n").write(toFile: l2Path, atomically: true, encoding: .utf8)
         try (trades.joined(separator: "\n") + "\n").write(toFile: tradesPath, atomically: true, encoding: .utf8)
-        return (l2Path, tradesPath)
+        return (l2Path, tradesPath, moves)
     }
 
     /// A market maker at the touch and a golden cross that takes, on the synthetic data.
     static func run(
-        _ data: (l2: String, trades: String), directory: URL, name: String, share: Bool, from: UInt64? = nil
+        _ data: (l2: String, trades: String, moves: [Int]), directory: URL, name: String, share: Bool,
+        from: UInt64? = nil
     ) throws -> (json: String, report: [String: Any], fills: String, equity: String) {
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades)]
@@ -97,8 +108,12 @@ import Testing
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try Self.syntheticData(in: directory)
-        // The whole file, then from a third of the way in (the first third only builds books).
-        for from in [nil, UInt64(1_667_260_800_000_000 + 6_000_000) * 1_000] as [UInt64?] {
+        // The whole file; then from a third of the way in (the first third only builds the
+        // books) at a message that moves the mid: the strategies start on that event, and
+        // their start must see the books without it (as with books of their own), though the
+        // venue has applied the message's first row and applies its last before the logic.
+        let third = try #require(data.moves.first { $0 >= 1_667_260_800_000_000 + 6_000_000 })
+        for from in [nil, UInt64(third) * 1_000] as [UInt64?] {
             let shared = try Self.run(data, directory: directory, name: "shared", share: true, from: from)
             let separate = try Self.run(data, directory: directory, name: "separate", share: false, from: from)
             #expect(shared.json == separate.json)
