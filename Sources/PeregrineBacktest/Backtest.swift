@@ -46,7 +46,14 @@ public struct BacktestPlan: Sendable {
     public internal(set) var configuration: EngineConfiguration
     var files: [PlannedFile]
 
+    /// A plan for the built-in strategies.
     public init(_ settings: BacktestSettings) throws(BacktestError) {
+        try self.init(settings, custom: IdleStrategy.self)
+    }
+
+    /// A plan whose strategies may also be of the outside type `Custom` (run it with
+    /// `Backtest.run(_:custom:)` and the same type).
+    public init<Custom: Strategy>(_ settings: BacktestSettings, custom: Custom.Type) throws(BacktestError) {
         self.settings = settings
         guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
@@ -180,7 +187,7 @@ public struct BacktestPlan: Sendable {
             let quotes = formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
             return !levelData && (quotes || convertedQuoteBooks.contains(definition.symbol))
         }.map(\.id)
-        do { try configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
+        do { try configuration.validate(custom: custom) } catch { throw .usage("\(error)") }
         self.configuration = configuration
         self.hashes = hashes
     }

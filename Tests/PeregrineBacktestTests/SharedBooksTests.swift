@@ -1,8 +1,43 @@
 import Foundation
 import PeregrineBacktest
 import PeregrineCore
+import PeregrineModel
 import PeregrineStrategy
 import Testing
+
+/// A strategy from outside the package that trades from timers: each book change sets a timer
+/// due at once (`after: 0`, at the event's time), which fires as the next event is handled,
+/// before that event; the timer takes one lot at the touch (an IOC limit, sides alternating).
+/// What it pays shows which book its timers saw.
+struct TimerTaker: Strategy, Sendable {
+    static let name = "timer-taker"
+    static let marketData: MarketDataInterest = [.books]
+    let instrument: InstrumentID
+    var buy = true
+    var timerSet = false
+
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        instrument = configuration.instruments.first ?? InstrumentID(0)
+    }
+
+    mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard !timerSet else { return }
+        timerSet = context.schedule(after: 0) != nil
+    }
+
+    mutating func onTimer(_ timer: TimerFired, _ context: inout StrategyContext) {
+        timerSet = false
+        guard let price = context.marketTop(instrument, buy ? .sell : .buy) else { return }
+        _ = context.submitLimit(
+            instrument, buy ? .buy : .sell, price: price, quantity: Quantity(lots: 1), timeInForce: .immediateOrCancel)
+        buy.toggle()
+    }
+
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&buy, "buy")
+        try visitor.visit(&timerSet, "timer set")
+    }
+}
 
 /// Without feed latency the simulated venue and the strategies' logic share one book per
 /// instrument (the venue applies each level update; the logic applies none). The results must be
@@ -126,5 +161,29 @@ import Testing
             #expect((json["fills_aggressive"] as? Int ?? 0) > 5)
             #expect(((json["warm_up_events"] as? Int ?? 0) > 1_000) == (from != nil))
         }
+    }
+
+    /// A strategy from outside the package (a plan and a run for its type) whose timers fire
+    /// before each event: the same results with shared books as with books of their own.
+    @Test func timersBeforeAnEventSeeTheBooksWithoutIt() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try Self.syntheticData(in: directory, rows: 4_000)
+        var results: [String] = []
+        for share in [true, false] {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("tardis-l2:" + data.l2)]
+            settings.strategies = [StrategySpec(name: "timer-taker", parameters: [])]
+            settings.shareBooks = share
+            let fills = directory.appendingPathComponent("timer-\(share)-fills.csv").path
+            let result = try Backtest.run(
+                try BacktestPlan(settings, custom: TimerTaker.self), custom: TimerTaker.self,
+                outputs: BacktestOutputFiles(fillsCSV: fills))
+            // It traded at most of the events (the comparison means something).
+            #expect(result.trades > 1_000)
+            results.append(
+                BacktestRunTests.withoutTiming(result.json) + (try String(contentsOfFile: fills, encoding: .utf8)))
+        }
+        #expect(results[0] == results[1])
     }
 }
