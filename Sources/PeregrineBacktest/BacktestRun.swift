@@ -185,7 +185,9 @@ public enum Backtest {
                 // the logic does before an event (the start, timers due, overdue answers) runs
                 // first, so it sees the books without the event, as with books of their own; what
                 // it sends is queued after the venue's reports, as then.
-                let begun = sharing && notify
+                // (Shared books mean no feed latency: the event is delivered right after the
+                // venue, never queued, and its timestamp becomes `time` as `deliver` makes it.)
+                let begun = sharing && notify && deliveries.isEmpty
                 if begun {
                     item.event.timestamp = time
                     outputs.now = time

@@ -172,15 +172,23 @@ struct TimerTaker: Strategy, Sendable {
         var results: [String] = []
         for share in [true, false] {
             var settings = BacktestSettings()
-            settings.data = [try DataSpec("tardis-l2:" + data.l2)]
-            settings.strategies = [StrategySpec(name: "timer-taker", parameters: [])]
+            settings.data = [try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades)]
+            // With the market maker's resting orders, the venue's reports of an event (fills)
+            // and the timers' orders before it are queued in the same step.
+            settings.strategies = [
+                StrategySpec(name: "timer-taker", parameters: []),
+                StrategySpec(
+                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "10"), ("max-position", "200")]),
+            ]
             settings.shareBooks = share
             let fills = directory.appendingPathComponent("timer-\(share)-fills.csv").path
             let result = try Backtest.run(
                 try BacktestPlan(settings, custom: TimerTaker.self), custom: TimerTaker.self,
                 outputs: BacktestOutputFiles(fillsCSV: fills))
-            // It traded at most of the events (the comparison means something).
+            // Both traded (the comparison means something): the timers' IOCs and the maker's
+            // passive fills.
             #expect(result.trades > 1_000)
+            #expect(result.venue.passiveFills > 20)
             results.append(
                 BacktestRunTests.withoutTiming(result.json) + (try String(contentsOfFile: fills, encoding: .utf8)))
         }
