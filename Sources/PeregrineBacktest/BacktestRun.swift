@@ -187,7 +187,8 @@ public enum Backtest {
                 // it sends is queued after the venue's reports, as then.
                 // (Shared books mean no feed latency: the event is delivered right after the
                 // venue, never queued, and its timestamp becomes `time` as `deliver` makes it.)
-                let begun = sharing && notify && deliveries.isEmpty
+                // Only when it has something to do (the start, a timer due, an overdue answer).
+                let begun = sharing && notify && deliveries.isEmpty && logic.hasWorkBeforeEvent(at: time)
                 if begun {
                     item.event.timestamp = time
                     outputs.now = time

@@ -242,6 +242,17 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         withUnsafeMutablePointer(to: &outputs) { outputs in begin(event, sequence, outputs) }
     }
 
+    /// Whether `beginEvent` would call a strategy for an event at `time`: the session has not
+    /// started, a timer is due, or an order's answer is overdue. When false it would only count
+    /// the event, which `handle` does as well.
+    @inlinable
+    public func hasWorkBeforeEvent(at time: UInt64) -> Bool {
+        guard hasStrategies else { return false }
+        if !trading.pointee.started { return true }
+        if let deadline = trading.pointee.nextTimerDeadline, deadline <= time { return true }
+        return trading.pointee.hasAnswersDue(at: time)
+    }
+
     @inlinable
     mutating func begin<Outputs: OutputSink & ~Copyable>(
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>

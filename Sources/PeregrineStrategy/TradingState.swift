@@ -1236,7 +1236,12 @@ extension TradingState {
 
     /// Whether some order's answer is due at the current event time.
     /// (An answer that arrives at the deadline itself is in time.)
-    @inlinable public var hasDueAnswers: Bool { ackCount > 0 && ackDeadlines[ackHead].deadline < _time }
+    @inlinable public var hasDueAnswers: Bool { hasAnswersDue(at: _time) }
+
+    /// Whether an order's answer is overdue at engine time `time`.
+    @inlinable public func hasAnswersDue(at time: UInt64) -> Bool {
+        ackCount > 0 && ackDeadlines[ackHead].deadline < time
+    }
 
     /// Handles the orders whose answer was due by now: each one its venue has still not
     /// acknowledged gets a cancel (queued) and a `noAnswer` reject update for its strategy; it
