@@ -480,10 +480,11 @@ struct BacktestOutputs: OutputSink {
     static var takesOutcomes: Bool { false }
     mutating func outcome(_ outcome: Outcome) {}
     mutating func order(_ order: VenueOrder) {
-        if deferring {
-            deferred.append(order)
-            return
-        }
+        if deferring { deferred.append(order) } else { queue(order) }
+    }
+
+    /// Puts `order` on its way to the venue (due after the entry latency).
+    mutating func queue(_ order: VenueOrder) {
         orders.push(order, at: now &+ latency.entry(at: now), order: clock.take())
     }
 
@@ -495,7 +496,7 @@ struct BacktestOutputs: OutputSink {
 
     /// Queues the orders held back, in the order they were sent.
     mutating func sendDeferred() {
-        for order in deferred { orders.push(order, at: now &+ latency.entry(at: now), order: clock.take()) }
+        for order in deferred { queue(order) }
         deferred.removeAll(keepingCapacity: true)
     }
     mutating func orderUpdate(_ event: StrategyOrderEvent) {

@@ -96,12 +96,16 @@ public enum Backtest {
         var pending = data.next()
         var sessionEnded = false
 
-        /// Hands `event` to the logic at `time` (its timestamp becomes the delivery time);
-        /// `begun`: `logic.beginEvent` has run for it.
-        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true, begun: Bool = false) {
+        /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
+        func arrive(_ event: inout Event, at time: UInt64) {
             event.timestamp = time
             outputs.now = time
             logicTime = time
+        }
+
+        /// Hands `event` to the logic at `time`; `begun`: `logic.beginEvent` has run for it.
+        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true, begun: Bool = false) {
+            arrive(&event, at: time)
             if notify {
                 logic.handle(event, sequence: sequence, outputs: &outputs, begun: begun)
             } else {
@@ -181,18 +185,14 @@ public enum Backtest {
                 // The book changes of one message (one instrument, the same times) reach the
                 // strategies as one: they see the book after its last change, never mid-message.
                 let notify = !Self.continuesMessage(item.event, pending?.event)
-                // With shared books the venue applies the event to the strategies' books: what
-                // the logic does before an event (the start, timers due, overdue answers) runs
-                // first, so it sees the books without the event, as with books of their own; what
-                // it sends is queued after the venue's reports, as then.
-                // (Shared books mean no feed latency: the event is delivered right after the
-                // venue, never queued, and its timestamp becomes `time` as `deliver` makes it.)
-                // Only when it has something to do (the start, a timer due, an overdue answer).
+                // With shared books the venue applies the event to the strategies' books, so what
+                // the logic has to do before the event (the start, timers due, overdue answers)
+                // runs first and sees the books without it, as with books of their own; what it
+                // sends is queued after the venue's reports, as then. (Shared books mean no feed
+                // latency: the event is delivered at `time`, right after the venue.)
                 let begun = sharing && notify && deliveries.isEmpty && logic.hasWorkBeforeEvent(at: time)
                 if begun {
-                    item.event.timestamp = time
-                    outputs.now = time
-                    logicTime = time
+                    arrive(&item.event, at: time)
                     outputs.deferring = true
                     logic.beginEvent(item.event, sequence: sequence, outputs: &outputs)
                     outputs.deferring = false

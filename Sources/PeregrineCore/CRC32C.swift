@@ -18,8 +18,7 @@ public enum CRC32C {
     /// `count` ≤ 0 or `size` < 8 (no checksum to check).
     @inlinable
     public static func firstMismatch(records: UnsafeRawPointer, size: Int, count: Int) -> Int {
-        guard count > 0 else { return 0 }
-        guard size >= 8 else { return 0 }
+        guard count > 0, size >= 8 else { return 0 }
         return pg_crc32c_first_mismatch(records, size, count)
     }
 
