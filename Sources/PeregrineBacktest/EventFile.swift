@@ -40,7 +40,7 @@ public enum EventFileFormat {
     public static let magic: [UInt8] = Array("PGEVENTS".utf8)
     public static let version: UInt16 = 1
     public static let headerSize = 64
-    public static let recordSize = JournalFormat.recordSize
+    @inlinable public static var recordSize: Int { JournalFormat.recordSize }
 }
 
 /// What a converted file says about itself.

@@ -21,6 +21,29 @@ struct RestingOrder: Sendable {
     var joinedAt: UInt64
 }
 
+/// Where one instrument's resting orders are: how many, and the lowest and highest price of
+/// each side (empty sides hold `Int64.max` … `Int64.min`). A level update outside these prices
+/// concerns none of them, which `SimulatedVenue.affected` sees without reading the orders.
+struct RestingBounds: Sendable {
+    var count = 0
+    var lowestBuy = Int64.max
+    var highestBuy = Int64.min
+    var lowestSell = Int64.max
+    var highestSell = Int64.min
+
+    /// Widens the bounds for one more order at `price` on `side`.
+    mutating func add(_ side: Side, _ price: Int64) {
+        count &+= 1
+        if side == .buy {
+            lowestBuy = Swift.min(lowestBuy, price)
+            highestBuy = Swift.max(highestBuy, price)
+        } else {
+            lowestSell = Swift.min(lowestSell, price)
+            highestSell = Swift.max(highestSell, price)
+        }
+    }
+}
+
 /// Liquidity the strategies took at a level, not available again until the feed changes it.
 struct ConsumedLevel: Sendable {
     var instrument: InstrumentID
@@ -80,8 +103,8 @@ public struct SimulatedVenue: ~Copyable {
     var quotes: [QuoteLevels]
     var consumed: [ConsumedLevel] = []
     var resting: [RestingOrder] = []
-    /// Resting orders per instrument (skips the checks where none rest).
-    var restingCount: [Int]
+    /// Where each instrument's orders rest (skips the checks where none rest, or none is near).
+    var restingBounds: [RestingBounds]
     let scratch: UnsafeMutableBufferPointer<BookLevel>
     public let queueModel: QueueModel
     var nextTradeID: UInt64 = 1
@@ -115,7 +138,7 @@ public struct SimulatedVenue: ~Copyable {
         for instrument in quoteBooks where Int(instrument.rawValue) < quotes.count {
             quotes[Int(instrument.rawValue)].active = true
         }
-        restingCount = Array(repeating: 0, count: Swift.max(instruments, 1))
+        restingBounds = Array(repeating: RestingBounds(), count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
         resting.reserveCapacity(64)
@@ -142,7 +165,7 @@ public struct SimulatedVenue: ~Copyable {
         guard index < quotes.count else { return }
         switch event.payload {
         case .levelUpdate(let update):
-            guard restingCount[index] > 0 else {
+            guard restingBounds[index].count > 0 else {
                 books.apply(update, to: instrument)
                 if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
                 return
@@ -166,12 +189,12 @@ public struct SimulatedVenue: ~Copyable {
                 ask: quote.askPrice.ticks > 0 ? BookLevel(price: quote.askPrice, quantity: quote.askQuantity) : nil,
                 active: true)
             if !consumed.isEmpty { release(instrument) }
-            if restingCount[index] > 0 {
+            if restingBounds[index].count > 0 {
                 requeueAtQuote(instrument, old: old)
                 fillThrough(instrument, time: time, sink: &sink)
             }
         case .trade(let trade):
-            if restingCount[index] > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
+            if restingBounds[index].count > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
         default: break
         }
     }
@@ -261,20 +284,21 @@ public struct SimulatedVenue: ~Copyable {
     /// queue moves), and whether it could have moved the other side's best through one (a level
     /// added or changed beyond one's price; removing a level never does).
     func affected(_ instrument: InstrumentID, _ update: LevelUpdate) -> (queued: Bool, through: Bool) {
-        // Without branches on the sides and prices (they follow the data, so a branch would be
-        // mispredicted about half the time).
-        var queued: UInt8 = 0
-        var through: UInt8 = 0
+        // The bounds answer `through` exactly (a buy above an ask, a sell below a bid) and rule
+        // out most updates for `queued`; only one inside a side's range reads the orders.
+        let bounds = restingBounds[Int(instrument.rawValue)]
         let price = update.price.ticks
-        let live: UInt8 = update.quantity.lots > 0 ? 1 : 0
-        for order in resting where order.instrument == instrument {
-            let same: UInt8 = order.side == update.side ? 1 : 0
-            let atPrice: UInt8 = order.price == price ? 1 : 0
-            let crossing: UInt8 = (order.side == .buy ? price < order.price : price > order.price) ? 1 : 0
-            queued |= same & atPrice
-            through |= (same ^ 1) & live & crossing
+        let buy = update.side == .buy
+        let through = update.quantity.lots > 0 && (buy ? price > bounds.lowestSell : price < bounds.highestBuy)
+        guard
+            buy
+                ? bounds.lowestBuy <= price && price <= bounds.highestBuy
+                : bounds.lowestSell <= price && price <= bounds.highestSell
+        else { return (false, through) }
+        for order in resting where order.instrument == instrument && order.side == update.side && order.price == price {
+            return (true, through)
         }
-        return (queued != 0, through != 0)
+        return (false, through)
     }
 
     /// Fills entirely every resting order of `instrument` the other side's best has moved
@@ -367,8 +391,11 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     mutating func remove(at index: Int) {
-        restingCount[Int(resting[index].instrument.rawValue)] &-= 1
+        let instrument = resting[index].instrument
         resting.remove(at: index)
+        var bounds = RestingBounds()
+        for order in resting where order.instrument == instrument { bounds.add(order.side, order.price) }
+        restingBounds[Int(instrument.rawValue)] = bounds
     }
 
     /// The lots estimated ahead of a resting order (nil when none rests with that id).
@@ -481,7 +508,7 @@ public struct SimulatedVenue: ~Copyable {
                 orderID: command.orderID, account: command.account, instrument: instrument, side: command.side,
                 timeInForce: command.timeInForce, price: price, quantity: quantity, leaves: leaves,
                 ahead: Double(self.quantity(instrument, command.side, price)), traded: 0, joinedAt: time))
-        restingCount[Int(instrument.rawValue)] &+= 1
+        restingBounds[Int(instrument.rawValue)].add(command.side, price)
     }
 
     /// Copies up to `count` (at most `maxWalkLevels`) levels of the side an order on `side`

@@ -34,9 +34,9 @@ public enum JournalFormat {
     public static let magic: [UInt8] = Array("PGJOURNL".utf8)
     public static let version: UInt16 = 1
     public static let headerSize = 64
-    public static let recordHeaderSize = 16
-    public static let payloadSize = Event.encodedSize
-    public static let recordSize = recordHeaderSize + payloadSize
+    @inlinable public static var recordHeaderSize: Int { 16 }
+    @inlinable public static var payloadSize: Int { Event.encodedSize }
+    @inlinable public static var recordSize: Int { recordHeaderSize + payloadSize }
     public static let segmentPrefix = "journal-"
     public static let segmentSuffix = ".pgj"
 

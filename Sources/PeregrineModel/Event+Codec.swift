@@ -28,7 +28,7 @@
 /// ```
 extension Event {
     /// Size of an encoded event.
-    public static let encodedSize = 64
+    @inlinable public static var encodedSize: Int { 64 }
     /// The format version written in byte 1.
     public static let wireVersion: UInt8 = 5
     /// The format versions `init(decoding:)` reads.

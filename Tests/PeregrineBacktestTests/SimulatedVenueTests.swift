@@ -1,7 +1,9 @@
-import PeregrineBacktest
 import PeregrineBook
+import PeregrineCore
 import PeregrineModel
 import Testing
+
+@testable import PeregrineBacktest
 
 /// The simulated venue on scripted books: queue position under each model, fills by what
 /// trades beyond the queue, trade-throughs, consumed liquidity.
@@ -9,7 +11,7 @@ import Testing
     static let instrument = InstrumentID(0)
     static let account = AccountID(7)
 
-    static func level(_ side: Side, _ price: Int64, _ lots: Int64) -> Event {
+    static func level(_ side: Side, _ price: Int64, _ lots: Int64, _ instrument: InstrumentID = instrument) -> Event {
         Event(
             timestamp: 0, instrument: instrument,
             payload: .levelUpdate(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots))))
@@ -176,6 +178,82 @@ import Testing
             reports.reports.filter(\.isFill).map { [Int64($0.orderID.rawValue), $0.quantity.lots] } == [
                 [1, 5], [2, 2],
             ])
+    }
+
+    /// What a level update means for the resting orders, read from every order (what the
+    /// venue's per-instrument bounds must answer the same).
+    static func scanned(_ venue: borrowing SimulatedVenue, _ instrument: InstrumentID, _ update: LevelUpdate) -> (
+        queued: Bool, through: Bool
+    ) {
+        var queued = false
+        var through = false
+        for order in venue.resting where order.instrument == instrument {
+            if order.side == update.side {
+                queued = queued || order.price == update.price.ticks
+            } else if update.quantity.lots > 0 {
+                through =
+                    through
+                    || (order.side == .buy ? update.price.ticks < order.price : update.price.ticks > order.price)
+            }
+        }
+        return (queued, through)
+    }
+
+    @Test func restingBoundsAnswerLikeReadingEveryOrder() throws {
+        var venue = try SimulatedVenue(instruments: 2, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        var random = SplitMix64(seed: 19)
+        for instrument in [InstrumentID(0), InstrumentID(1)] {
+            for price in Int64(90)...99 { venue.apply(Self.level(.buy, price, 5, instrument), time: 1, sink: &reports) }
+            for price in Int64(101)...110 {
+                venue.apply(Self.level(.sell, price, 5, instrument), time: 1, sink: &reports)
+            }
+        }
+        var nextID: UInt64 = 1
+        var checked = (queued: 0, through: 0, updates: 0)
+        for step in 0..<100_000 {
+            let instrument = InstrumentID(UInt32(random.next() % 2))
+            let roll = random.next() % 100
+            // At most about 40 orders rest: beyond that, an order is cancelled instead.
+            if roll < 30, venue.resting.count < 40 {
+                let side: Side = random.next() % 2 == 0 ? .buy : .sell
+                let price = side == .buy ? 85 + Int64(random.next() % 16) : 100 + Int64(random.next() % 16)
+                let command = OrderCommand.limit(
+                    OrderID(nextID), account: Self.account, side, price: Price(ticks: price),
+                    quantity: Quantity(lots: 1 + Int64(random.next() % 3)), timeInForce: .goodTillCancel)
+                nextID += 1
+                venue.process(command, instrument: instrument, time: UInt64(step), sink: &reports)
+            } else if roll < 45 || venue.resting.count >= 40, !venue.resting.isEmpty {
+                let order = venue.resting[Int(random.next() % UInt64(venue.resting.count))]
+                venue.process(
+                    .cancel(order.orderID, account: Self.account), instrument: order.instrument, time: UInt64(step),
+                    sink: &reports)
+            } else {
+                let side: Side = random.next() % 2 == 0 ? .buy : .sell
+                let update = LevelUpdate(
+                    side: side, price: Price(ticks: (side == .buy ? 80 : 92) + Int64(random.next() % 29)),
+                    quantity: Quantity(lots: Int64(random.next() % 8)))
+                let expected = Self.scanned(venue, instrument, update)
+                let answer = venue.affected(instrument, update)
+                #expect(answer == expected, "step \(step): \(update) on \(instrument)")
+                if answer != expected { return }
+                checked.updates += 1
+                if expected.queued { checked.queued += 1 }
+                if expected.through { checked.through += 1 }
+                venue.apply(
+                    Event(timestamp: 0, instrument: instrument, payload: .levelUpdate(update)), time: UInt64(step),
+                    sink: &reports)
+            }
+            for index in 0..<2 {
+                let resting = venue.resting.filter { $0.instrument == InstrumentID(UInt32(index)) }.count
+                #expect(venue.restingBounds[index].count == resting)
+            }
+            reports.reports.removeAll(keepingCapacity: true)
+        }
+        // Both answers were exercised, many times over.
+        #expect(checked.updates > 50_000)
+        #expect(checked.queued > 1_000)
+        #expect(checked.through > 1_000)
     }
 
     @Test func validatesLikeTheLiveVenue() throws {
