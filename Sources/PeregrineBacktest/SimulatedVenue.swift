@@ -148,6 +148,7 @@ public struct SimulatedVenue: ~Copyable {
     deinit { scratch.deallocate() }
 
     /// The best bid and offer at the venue now.
+    @inline(__always)
     public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer {
         let index = Int(instrument.rawValue)
         guard index < quotes.count else { return BestBidOffer(bid: nil, ask: nil) }
@@ -165,12 +166,13 @@ public struct SimulatedVenue: ~Copyable {
         guard index < quotes.count else { return }
         switch event.payload {
         case .levelUpdate(let update):
-            guard restingBounds[index].count > 0 else {
+            let bounds = restingBounds[index]
+            guard bounds.count > 0 else {
                 books.apply(update, to: instrument)
                 if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
                 return
             }
-            let (queued, through) = affected(instrument, update)
+            let (queued, through) = affected(instrument, update, bounds)
             let previous = queued ? quantity(instrument, update.side, update.price.ticks) : 0
             books.apply(update, to: instrument)
             if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
@@ -200,6 +202,7 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// The displayed quantity at a level now.
+    @inline(__always)
     func quantity(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
         let index = Int(instrument.rawValue)
         if quotes[index].active {
@@ -283,10 +286,13 @@ public struct SimulatedVenue: ~Copyable {
     /// What a level update means for the resting orders: whether one rests at its level (its
     /// queue moves), and whether it could have moved the other side's best through one (a level
     /// added or changed beyond one's price; removing a level never does).
-    func affected(_ instrument: InstrumentID, _ update: LevelUpdate) -> (queued: Bool, through: Bool) {
+    /// (`bounds`: the instrument's `restingBounds`.)
+    @inline(__always)
+    func affected(
+        _ instrument: InstrumentID, _ update: LevelUpdate, _ bounds: RestingBounds
+    ) -> (queued: Bool, through: Bool) {
         // The bounds answer `through` exactly (a buy above an ask, a sell below a bid) and rule
         // out most updates for `queued`; only one inside a side's range reads the orders.
-        let bounds = restingBounds[Int(instrument.rawValue)]
         let price = update.price.ticks
         let buy = update.side == .buy
         let through = update.quantity.lots > 0 && (buy ? price > bounds.lowestSell : price < bounds.highestBuy)
@@ -430,9 +436,11 @@ public struct SimulatedVenue: ~Copyable {
         sink.accept(.rejection(of: command, instrument: instrument, reason: reason))
     }
 
+    @inline(__always)
     func index(of orderID: OrderID) -> Int? { resting.firstIndex { $0.orderID == orderID } }
 
     /// The first rule a new order breaks, or `.none`.
+    @inline(__always)
     func validate(_ command: OrderCommand, _ instrument: InstrumentID) -> ExecutionReason {
         guard command.quantity.lots > 0, command.quantity.lots <= Self.maxTicks else { return .invalidQuantity }
         switch command.type {
@@ -450,6 +458,7 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Whether an order at `price` on `side` would take liquidity now.
+    @inline(__always)
     func crosses(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Bool {
         let top = bestBidOffer(instrument)
         return side == .buy

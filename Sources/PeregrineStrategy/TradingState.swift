@@ -680,7 +680,7 @@ public struct TradingState: ~Copyable {
     // MARK: Strategy side (through `StrategyContext`)
 
     /// The position index of `instrument` for the strategy in `slot`, or -1.
-    @inlinable
+    @inlinable @inline(__always)
     func positionIndex(slot: Int, instrument: InstrumentID) -> Int32 {
         let entry = slots[slot]
         var index = entry.firstInstrument
@@ -911,7 +911,7 @@ public struct TradingState: ~Copyable {
     /// Gross exposure of the strategy in `slot` in one currency, in its units: Σ over its
     /// instruments quoted in it of |position| × mark + open order notional (market orders at
     /// the mark). A position in an instrument with no mark yet counts at its cost.
-    @inlinable
+    @inlinable @inline(__always)
     public func grossExposure(slot: Int, currency: Int32) -> Int128 {
         var total: Int128 = 0
         let first = Int(slots[slot].firstInstrument)
@@ -945,7 +945,7 @@ public struct TradingState: ~Copyable {
     }
 
     /// The table index of the strategy's open order `id` that can take a cancel or replace.
-    @inlinable
+    @inlinable @inline(__always)
     func cancellableIndex(_ id: OrderID, slot: Int) -> Int? {
         let found = orderIndex.find(id.rawValue)
         guard found >= 0 else { return nil }
@@ -1036,14 +1036,14 @@ public struct TradingState: ~Copyable {
     }
 
     /// The net position in lots of the strategy in `slot` in `instrument` (0 when it does not trade it).
-    @inlinable
+    @inlinable @inline(__always)
     public func netPosition(slot: Int, instrument: InstrumentID) -> Int64 {
         let index = positionIndex(slot: slot, instrument: instrument)
         return index >= 0 ? positions[Int(index)].net : 0
     }
 
     /// The strategy's order `id` while it is open.
-    @inlinable
+    @inlinable @inline(__always)
     public func openOrder(_ id: OrderID) -> OwnOrder? {
         let found = orderIndex.find(id.rawValue)
         return found >= 0 ? orders[Int(found)] : nil
@@ -1057,7 +1057,7 @@ public struct TradingState: ~Copyable {
     public var openOrders: Int { openOrderCount }
 
     /// The position of the strategy in `slot` in `instrument`, or nil when it does not trade it.
-    @inlinable
+    @inlinable @inline(__always)
     public func position(slot: Int, instrument: InstrumentID) -> Position? {
         let index = positionIndex(slot: slot, instrument: instrument)
         return index >= 0 ? positions[Int(index)] : nil

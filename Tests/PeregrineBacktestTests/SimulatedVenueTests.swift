@@ -234,7 +234,7 @@ import Testing
                     side: side, price: Price(ticks: (side == .buy ? 80 : 92) + Int64(random.next() % 29)),
                     quantity: Quantity(lots: Int64(random.next() % 8)))
                 let expected = Self.scanned(venue, instrument, update)
-                let answer = venue.affected(instrument, update)
+                let answer = venue.affected(instrument, update, venue.restingBounds[Int(instrument.rawValue)])
                 #expect(answer == expected, "step \(step): \(update) on \(instrument)")
                 if answer != expected { return }
                 checked.updates += 1
