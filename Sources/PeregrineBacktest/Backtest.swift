@@ -499,8 +499,11 @@ struct BacktestOutputs: OutputSink {
         for order in deferred { queue(order) }
         deferred.removeAll(keepingCapacity: true)
     }
+    /// Fills go to the recorder (the other updates change none of its figures); inlined, so
+    /// the update is not copied into an event for the others.
+    @inline(__always)
     mutating func orderUpdate(_ event: StrategyOrderEvent) {
-        recorder.record(event)
+        if event.update.report.isFill { recorder.record(event) }
     }
     mutating func accept(_ report: ExecutionReport) { reports &+= 1 }
     mutating func bundleLeg(_ leg: borrowing BundleLeg) {}
