@@ -81,8 +81,7 @@ struct BacktestCommand: ParsableCommand {
     }
 
     static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {
-        let percent = fraction.isFinite ? Int(Swift.min(Swift.max(fraction, 0), 1) * 100) : 0
-        ProgressBar.show(fraction, label: "\(percent)%", since: start)
+        ProgressBar.show(fraction, label: "\(Int(ProgressBar.clamp(fraction) * 100))%", since: start)
     }
 
     /// A summary for people: the figures in the instruments' units and quote currency.

@@ -143,9 +143,7 @@ struct FeedReplayCommand: ParsableCommand {
             try replay.replay(paths: files, checkpointEvery: checkpointEvery, checkpoint: { show($0) }) {
                 path, fraction in
                 guard terminal else { return }
-                let filled = Int(fraction * 30)
-                let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-                ProgressBar.draw("[\(bar)] \(Int(fraction * 100))% \(path)")
+                ProgressBar.draw("\(ProgressBar.bar(fraction)) \(Int(ProgressBar.clamp(fraction) * 100))% \(path)")
             }
             show(replay.currentCheckpoint)
             if let torn = replay.tornTail {

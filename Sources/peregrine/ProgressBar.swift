@@ -8,12 +8,19 @@
 enum ProgressBar {
     /// Draws `fraction` (0…1) done since `start`; `label` says how much (`37%`, `5/16 jobs`).
     static func show(_ fraction: Double, label: String, since start: ContinuousClock.Instant) {
-        let clamped = fraction.isFinite ? Swift.min(Swift.max(fraction, 0), 1) : 0
-        let filled = Int(clamped * 30)
+        let clamped = clamp(fraction)
         let seconds = (ContinuousClock.now - start).seconds
         let remaining = clamped > 0.001 ? Swift.min(seconds * (1 - clamped) / clamped, 1e9) : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-        draw("[\(bar)] \(label) · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s")
+        draw("\(bar(clamped)) \(label) · \(Int(seconds)) s elapsed · ETA \(Int(remaining.rounded())) s")
+    }
+
+    /// `fraction` within 0…1 (0 when it is not a number).
+    static func clamp(_ fraction: Double) -> Double { fraction.isFinite ? Swift.min(Swift.max(fraction, 0), 1) : 0 }
+
+    /// The bar itself, 30 characters between brackets, `#` for the part done.
+    static func bar(_ fraction: Double) -> String {
+        let filled = Int(clamp(fraction) * 30)
+        return "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "]"
     }
 
     /// Writes `line` over the line above (the previous drawing), then a newline.
