@@ -264,7 +264,9 @@ public struct BacktestPlan: Sendable {
         }
     }
 
-    /// The file's SHA-256, hex (read in 1 MiB chunks); nil when `cancelled` turned true.
+    /// The file's SHA-256, hex (read in 1 MiB chunks); nil when `cancelled` turned true. A
+    /// `mapped` file is read through its mapping, and its records' checksums are checked on the
+    /// way (`EventFile.verifyAhead(through:)`).
     static func sha256(of path: String, mapped: EventFile? = nil, cancelled: () -> Bool = { false })
         throws(BacktestError) -> String?
     {
@@ -272,10 +274,14 @@ public struct BacktestPlan: Sendable {
         if let mapped {
             let bytes = UnsafeRawBufferPointer(start: mapped.mapping, count: mapped.byteCount)
             var offset = 0
+            var verifying = true
             while offset < bytes.count {
                 if cancelled() { return nil }
                 let end = Swift.min(offset &+ (1 << 20), bytes.count)
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                // The records of the chunk just read have their checksums checked too (while
+                // in the cache), ahead of the backtest, which then need not check them.
+                if verifying { verifying = mapped.verifyAhead(through: end) }
                 offset = end
             }
             return JobIdentity.hex(hasher.finalize())

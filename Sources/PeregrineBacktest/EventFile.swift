@@ -3,6 +3,7 @@ import PeregrineCore
 import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -290,6 +291,36 @@ public final class EventFile: @unchecked Sendable {
 
     /// The records (valid while this file is referenced).
     var records: EventFileRecords { EventFileRecords(start: first, count: count) }
+
+    /// How many records, from the first, are known to match their checksums: checked ahead by
+    /// the thread that hashes the file as it reads it (`verifyAhead(through:)`), so that the
+    /// backtest reading the records checks only those it reaches first. Only grows.
+    let verifiedAhead = Atomic<UInt64>(0)
+    /// Set once `verifyAhead` found a record that does not match: it checks no further (the
+    /// reader finds that record itself and names it).
+    let damageFound = Atomic<Bool>(false)
+
+    /// Checks the records that lie wholly within the file's first `end` bytes and are not known
+    /// to match yet, and advances `verifiedAhead` past those that match. Call from one thread
+    /// at a time, with growing `end`. False once a record does not match. No allocation.
+    func verifyAhead(through end: Int) -> Bool {
+        guard !damageFound.load(ordering: .relaxed) else { return false }
+        let recordsStart = first - UnsafeRawPointer(mapping)
+        guard end > recordsStart else { return true }
+        let whole = UInt64(truncatingIfNeeded: (end &- recordsStart) / EventFileFormat.recordSize)
+        let upTo = Swift.min(whole, count)
+        let from = verifiedAhead.load(ordering: .relaxed)
+        guard upTo > from else { return true }
+        let checked = CRC32C.firstMismatch(
+            records: first + Int(truncatingIfNeeded: from) &* EventFileFormat.recordSize,
+            size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: upTo &- from))
+        verifiedAhead.store(from &+ UInt64(truncatingIfNeeded: checked), ordering: .releasing)
+        if from &+ UInt64(truncatingIfNeeded: checked) < upTo {
+            damageFound.store(true, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
 }
 
 /// The records of a mapped converted file: a plain pointer and count, so that reading them

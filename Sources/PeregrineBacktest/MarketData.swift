@@ -163,7 +163,9 @@ final class DataFileStream {
             return nil
         }
         if record >= verifiedEnd {
-            verifiedEnd = records.verified(from: record)
+            // Records the hashing thread has checked ahead, else a window checked here.
+            verifiedEnd = converted?.verifiedAhead.load(ordering: .acquiring) ?? 0
+            if verifiedEnd <= record { verifiedEnd = records.verified(from: record) }
             guard verifiedEnd > record else { throw EventFileRecords.damaged(record).named(path: path) }
         }
         var event: Event

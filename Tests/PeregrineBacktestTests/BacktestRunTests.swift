@@ -1,10 +1,11 @@
 import Foundation
-import PeregrineBacktest
 import PeregrineCodec
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
+
+@testable import PeregrineBacktest
 
 /// Whole backtests on scripted and recorded files: latency, determinism, converted files,
 /// gzip, the time window and bad data.
@@ -232,6 +233,56 @@ import Testing
         handle.write(Data([2, 0]))
         try handle.close()
         #expect(throws: FeedError.self) { _ = try EventFile(path: converted) }
+    }
+
+    @Test func checksumsCheckedAheadStopAtTheFirstDamagedRecord() throws {
+        // The hashing thread checks a converted file's checksums ahead of the backtest; the
+        // backtest checks only what it reaches first. Checked ahead or not, a damaged record
+        // is found and named the same.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("btc.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let whole = try EventFile(path: converted)
+        #expect(whole.count == 9_999)
+        // In chunks, as the hashing thread reads: only whole records count.
+        let recordsStart = whole.first - UnsafeRawPointer(whole.mapping)
+        #expect(whole.verifyAhead(through: recordsStart + 80 * 100 + 79))
+        #expect(whole.verifiedAhead.load(ordering: .relaxed) == 100)
+        #expect(whole.verifyAhead(through: whole.byteCount))
+        #expect(whole.verifiedAhead.load(ordering: .relaxed) == 9_999)
+        for record in [0, 5_000, 9_998] {
+            let damaged = directory.appendingPathComponent("damaged-\(record).pgev").path
+            try? FileManager.default.removeItem(atPath: damaged)
+            try FileManager.default.copyItem(atPath: converted, toPath: damaged)
+            let damage = try #require(FileHandle(forUpdatingAtPath: damaged))
+            try damage.seek(toOffset: UInt64(recordsStart + record * 80 + 30))
+            damage.write(Data([0xFF]))
+            try damage.close()
+            for checkedAhead in [false, true] {
+                let file = try EventFile(path: damaged)
+                if checkedAhead {
+                    #expect(!file.verifyAhead(through: file.byteCount))
+                    #expect(file.verifiedAhead.load(ordering: .relaxed) == UInt64(record))
+                    // It stops there.
+                    #expect(!file.verifyAhead(through: file.byteCount))
+                    #expect(file.verifiedAhead.load(ordering: .relaxed) == UInt64(record))
+                }
+                let stream = try DataFileStream(
+                    path: damaged, format: nil, instrument: InstrumentID(0),
+                    priceIncrement: whole.metadata.instruments[0].tickSize,
+                    sizeIncrement: whole.metadata.instruments[0].lotSize, converted: file)
+                let records = try #require(stream.records)
+                var read = 0
+                #expect(
+                    throws: FeedError(
+                        line: 0, "record \(record) fails its checksum: the file is damaged", file: damaged)
+                ) {
+                    while try stream.read(records) != nil { read += 1 }
+                }
+                #expect(read == record)
+            }
+        }
     }
 
     @Test func gzipInputsAreReadDirectly() throws {
