@@ -19,11 +19,21 @@ struct DownSampledSeries {
 
     init(capacity: Int = 1_200) { self.capacity = capacity }
 
+    /// The offsets from `origin` that fall into the last bucket (empty when not known): a
+    /// point there is added without a division.
+    var lastRange: Range<UInt64> = 0..<0
+
     mutating func add(time: UInt64, _ value: Double) {
         guard value.isFinite else { return }
         if origin == nil { origin = time }
         let start = origin ?? time
         let offset = time >= start ? time - start : 0
+        if lastRange.contains(offset), let lastIndex = buckets.indices.last {
+            buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
+            buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
+            buckets[lastIndex].last = value
+            return
+        }
         var index = Int(offset / width)
         while index >= capacity {
             merge()
@@ -36,6 +46,9 @@ struct DownSampledSeries {
         } else {
             buckets.append(Bucket(time: time, minimum: value, maximum: value, last: value))
         }
+        let (low, overflow) = UInt64(truncatingIfNeeded: index).multipliedReportingOverflow(by: width)
+        let (high, beyond) = low.addingReportingOverflow(width)
+        lastRange = overflow ? 0..<0 : low..<(beyond ? UInt64.max : high)
     }
 
     func bucketIndex(_ time: UInt64) -> Int {
@@ -46,6 +59,7 @@ struct DownSampledSeries {
     mutating func merge() {
         let (doubled, overflow) = width.multipliedReportingOverflow(by: 2)
         width = overflow ? UInt64.max : doubled
+        lastRange = 0..<0
         var merged: [Bucket] = []
         merged.reserveCapacity(buckets.count / 2 + 1)
         for bucket in buckets {
