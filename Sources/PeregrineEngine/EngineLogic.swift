@@ -401,6 +401,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// Applies a market-data event to its instrument's book without telling any strategy (a
     /// backtest's warm-up before its start time): level updates and clear-book events change
     /// the book; every other event is ignored.
+    @inlinable
     public mutating func warmUp(_ event: Event) {
         switch event.payload {
         case .levelUpdate(let update):

@@ -84,6 +84,13 @@ public struct StrategyContext: ~Copyable {
     /// a side has nothing else. Allocation-free; O(levels walked × the strategy's open orders).
     @inlinable
     public func marketMid(_ instrument: InstrumentID) -> MidPrice? {
+        // An outside venue's book is the market's alone: its touch, read once.
+        if !books.pointee.isHosted(instrument) {
+            guard let top = books.pointee.bestBidOffer(instrument), let bid = top.bid, let ask = top.ask else {
+                return nil
+            }
+            return MidPrice(bid: bid.price, ask: ask.price)
+        }
         guard let bid = marketTop(instrument, .buy), let ask = marketTop(instrument, .sell) else { return nil }
         return MidPrice(bid: bid, ask: ask)
     }
