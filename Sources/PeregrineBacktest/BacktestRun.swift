@@ -114,7 +114,70 @@ public enum Backtest {
             sequence &+= 1
         }
 
+        /// The recorded event `item` goes (`pending` is the one after it): to the venue, then
+        /// to the logic (now, or after the feed latency).
+        func record(_ item: MarketDataEvent) {
+            let time = item.time
+            if let from = settings.from, time < from {
+                reports.sentAt = time
+                venue.apply(item.event, time: time, sink: &reports)
+                logic.warmUp(item.event)
+                warmUp &+= 1
+                return
+            }
+            recorder.advance(to: time)
+            lastTime = Swift.max(lastTime, time)
+            // The book changes of one message (one instrument, the same times) reach the
+            // strategies as one: they see the book after its last change, never mid-message.
+            let notify = !Self.continuesMessage(item.event, pending?.event)
+            // With shared books the venue applies the event to the strategies' books, so what
+            // the logic has to do before the event (the start, timers due, overdue answers)
+            // runs first and sees the books without it, as with books of their own; what it
+            // sends is queued after the venue's reports, as then. (Shared books mean no feed
+            // latency: the event is delivered at `time`, right after the venue.)
+            let begun = sharing && notify && deliveries.isEmpty && logic.hasWorkBeforeEvent(at: time)
+            if begun {
+                var event = item.event
+                arrive(&event, at: time)
+                outputs.deferring = true
+                logic.beginEvent(event, sequence: sequence, outputs: &outputs)
+                outputs.deferring = false
+            }
+            reports.sentAt = time
+            venue.apply(item.event, time: time, sink: &reports)
+            if begun { outputs.sendDeferred() }
+            let index = Int(item.event.instrument.rawValue)
+            if index < plan.instruments.count, recorder.mayMoveTop(index, item.event) {
+                recorder.mark(index, venue.bestBidOffer(item.event.instrument))
+            }
+            events &+= 1
+            if events & 0xFFFF == 0, let progress { progress(data.progress) }
+            var delivery = time
+            switch settings.feedLatency {
+            case .none: break
+            case .local: delivery = Swift.max(item.event.timestamp, time)
+            case .constant(let nanoseconds): delivery = time &+ nanoseconds
+            }
+            var event = item.event
+            if delivery == time, deliveries.isEmpty {
+                deliver(&event, at: time, notify: notify, begun: begun)
+            } else {
+                deliveries.push((event, notify), at: delivery, order: clock.take())
+            }
+        }
+
+        // Recorded events from `until` on are not run.
+        let until = settings.to ?? UInt64.max
         while true {
+            // Most of the time nothing is in flight and no timer is due: the next recorded
+            // event goes at once.
+            if let item = pending, item.time < until, deliveries.isEmpty, outputs.orders.isEmpty,
+                reports.queue.isEmpty, !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: item.time)
+            {
+                pending = data.next()
+                record(item)
+                continue
+            }
             // The earliest item in flight.
             var inFlight: (time: UInt64, order: UInt64, queue: Int)? = nil
             func consider(_ head: (time: UInt64, order: UInt64)?, _ queue: Int) {
@@ -122,20 +185,17 @@ public enum Backtest {
                 if let best = inFlight, (best.time, best.order) <= (head.time, head.order) { return }
                 inFlight = (head.time, head.order, queue)
             }
-            // Most of the time nothing is in flight: the next recorded event goes.
-            if !(deliveries.isEmpty && outputs.orders.isEmpty && reports.queue.isEmpty) {
-                consider(deliveries.first, 0)
-                consider(outputs.orders.first, 1)
-                consider(reports.queue.first, 2)
-            }
-            // The next recorded event's time, nil at the end of the data or from `to` on (only
-            // its time is read here: the event itself is not copied until it goes).
-            var recordedTime = pending?.time
-            if let time = recordedTime, let to = settings.to, time >= to { recordedTime = nil }
+            consider(deliveries.first, 0)
+            consider(outputs.orders.first, 1)
+            consider(reports.queue.first, 2)
+            // The next recorded event's time, nil at the end of the data or from `to` on.
+            let recordedTime = pending.flatMap { $0.time < until ? $0.time : nil }
             let nextTime =
                 inFlight.map { item in recordedTime.map { Swift.min(item.time, $0) } ?? item.time } ?? recordedTime
             // A timer due before anything else fires at its deadline.
-            if let deadline = logic.nextTimerDeadline, deadline > logicTime, nextTime.map({ deadline < $0 }) ?? false {
+            if let deadline = logic.nextTimerDeadline, let nextTime,
+                Self.timerDue(deadline, after: logicTime, before: nextTime)
+            {
                 outputs.now = deadline
                 logicTime = deadline
                 logic.handle(
@@ -170,53 +230,9 @@ public enum Backtest {
                 }
                 continue
             }
-            if recordedTime != nil, var item = pending {
+            if recordedTime != nil, let item = pending {
                 pending = data.next()
-                let time = item.time
-                if let from = settings.from, time < from {
-                    reports.sentAt = time
-                    venue.apply(item.event, time: time, sink: &reports)
-                    logic.warmUp(item.event)
-                    warmUp &+= 1
-                    continue
-                }
-                recorder.advance(to: time)
-                lastTime = Swift.max(lastTime, time)
-                // The book changes of one message (one instrument, the same times) reach the
-                // strategies as one: they see the book after its last change, never mid-message.
-                let notify = !Self.continuesMessage(item.event, pending?.event)
-                // With shared books the venue applies the event to the strategies' books, so what
-                // the logic has to do before the event (the start, timers due, overdue answers)
-                // runs first and sees the books without it, as with books of their own; what it
-                // sends is queued after the venue's reports, as then. (Shared books mean no feed
-                // latency: the event is delivered at `time`, right after the venue.)
-                let begun = sharing && notify && deliveries.isEmpty && logic.hasWorkBeforeEvent(at: time)
-                if begun {
-                    arrive(&item.event, at: time)
-                    outputs.deferring = true
-                    logic.beginEvent(item.event, sequence: sequence, outputs: &outputs)
-                    outputs.deferring = false
-                }
-                reports.sentAt = time
-                venue.apply(item.event, time: time, sink: &reports)
-                if begun { outputs.sendDeferred() }
-                let index = Int(item.event.instrument.rawValue)
-                if index < plan.instruments.count, recorder.mayMoveTop(index, item.event) {
-                    recorder.mark(index, venue.bestBidOffer(item.event.instrument))
-                }
-                events &+= 1
-                if events & 0xFFFF == 0, let progress { progress(data.progress) }
-                var delivery = time
-                switch settings.feedLatency {
-                case .none: break
-                case .local: delivery = Swift.max(item.event.timestamp, time)
-                case .constant(let nanoseconds): delivery = time &+ nanoseconds
-                }
-                if delivery == time, deliveries.isEmpty {
-                    deliver(&item.event, at: time, notify: notify, begun: begun)
-                } else {
-                    deliveries.push((item.event, notify), at: delivery, order: clock.take())
-                }
+                record(item)
                 continue
             }
             guard !sessionEnded else { break }
@@ -245,6 +261,14 @@ public enum Backtest {
             custom: Custom.self)
         finished = true
         return result
+    }
+
+    /// Whether a strategy timer with `deadline` fires before an item at `time`: it is after
+    /// the logic's time `now` and before `time`.
+    @inline(__always)
+    static func timerDue(_ deadline: UInt64?, after now: UInt64, before time: UInt64) -> Bool {
+        guard let deadline else { return false }
+        return deadline > now && deadline < time
     }
 
     /// Whether `next` is a further book change of the message `event` belongs to: both level

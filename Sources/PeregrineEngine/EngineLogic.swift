@@ -245,7 +245,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// Whether `beginEvent` would call a strategy for an event at `time`: the session has not
     /// started, a timer is due, or an order's answer is overdue. When false it would only count
     /// the event, which `handle` does as well.
-    @inlinable
+    @inlinable @inline(__always)
     public func hasWorkBeforeEvent(at time: UInt64) -> Bool {
         guard hasStrategies else { return false }
         if !trading.pointee.started { return true }
@@ -401,7 +401,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// Applies a market-data event to its instrument's book without telling any strategy (a
     /// backtest's warm-up before its start time): level updates and clear-book events change
     /// the book; every other event is ignored.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func warmUp(_ event: Event) {
         switch event.payload {
         case .levelUpdate(let update):
@@ -421,6 +421,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
 
     /// The earliest deadline of a strategy timer not yet fired (engine ns), or nil when none is
     /// set: a backtest moves time there when no input comes sooner.
+    @inlinable
     public var nextTimerDeadline: UInt64? { trading.pointee.nextTimerDeadline }
 
     /// An outside venue (re)started: a status request for every open order in its instruments
