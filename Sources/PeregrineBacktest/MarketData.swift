@@ -80,6 +80,8 @@ final class DataFileStream {
     @exclusivity(unchecked) var time: UInt64 = 0
     /// Instrument ids of a converted file, mapped to the backtest's.
     let instrumentMap: [InstrumentID]
+    /// Whether `instrumentMap` changes any id (not when the file's ids are the backtest's).
+    let remapsInstruments: Bool
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
@@ -92,6 +94,7 @@ final class DataFileStream {
         self.format = format
         self.instrument = instrument
         self.instrumentMap = instrumentMap
+        remapsInstruments = instrumentMap.enumerated().contains { $0.offset != Int($0.element.rawValue) }
         var decoder = try FeedReplay.decoder(
             format: format ?? .tardisQuotes, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
         if format != nil {
@@ -173,8 +176,10 @@ final class DataFileStream {
             throw error.named(path: path)
         }
         record &+= 1
-        let raw = Int(event.instrument.rawValue)
-        if raw < instrumentMap.count { event.instrument = instrumentMap[raw] }
+        if remapsInstruments {
+            let raw = Int(event.instrument.rawValue)
+            if raw < instrumentMap.count { event.instrument = instrumentMap[raw] }
+        }
         time = Swift.max(time, event.exchangeTimestamp)
         return MarketDataEvent(event: event, time: time)
     }

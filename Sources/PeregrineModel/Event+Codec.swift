@@ -97,8 +97,9 @@ extension Event {
 
     /// Reads an event from the first 64 bytes of `bytes`, without allocating. Rejects
     /// truncated input, an unknown kind or version, non-zero reserved bytes, an invalid side
-    /// or origin, and negative quantities.
-    @inlinable
+    /// or origin, and negative quantities. Inlined: market data decodes where it is read; the
+    /// other kinds take the general decoder.
+    @inlinable @inline(__always)
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ModelError) {
         guard bytes.count >= Self.encodedSize else {
             throw .truncated(type: "Event", needed: Self.encodedSize, available: bytes.count)
@@ -112,7 +113,7 @@ extension Event {
     }
 
     /// The general decoder of a 64-byte frame: every kind and version, naming what is wrong.
-    @inlinable
+    @inlinable @inline(never)
     static func decodeAnyKind(_ frame: UnsafeRawBufferPointer) throws(ModelError) -> Event {
         let kindRaw = Wire.load(frame, 0, as: UInt8.self)
         guard let kind = EventKind(rawValue: kindRaw) else { throw .unknownEventKind(kindRaw) }

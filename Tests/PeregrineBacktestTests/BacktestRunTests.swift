@@ -285,6 +285,28 @@ import Testing
         }
     }
 
+    @Test func aConvertedFilesInstrumentsAreMappedToTheBacktests() throws {
+        // The converted file's instrument 0 (BBB) is the backtest's instrument 1, after the
+        // text file's AAA: its events reach BBB's book, as from its text source.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rising = try Self.risingQuotes(in: directory)
+        let converted = directory.appendingPathComponent("bbb.pgev").path
+        let source = "tardis-quotes@BBB:" + Fixtures.path(Self.quotes)
+        _ = try DataConversion.convert([try DataSpec(source)], output: converted)
+        let text = try Self.goldenCross(["tardis-quotes@AAA:" + rising, source])
+        let mixed = try Self.goldenCross(["tardis-quotes@AAA:" + rising, "events:" + converted])
+        #expect(mixed.instruments.map(\.definition.symbol) == ["AAA", "BBB"])
+        let figures = { (result: BacktestResult) in
+            result.instruments.map {
+                "\($0.trades) \($0.volume) \($0.turnover) \($0.position) \($0.fees) \($0.netPnL)"
+            }
+        }
+        #expect(figures(mixed) == figures(text))
+        #expect(mixed.instruments[0].trades == 1)
+        #expect(mixed.instruments[1].trades > 100)
+    }
+
     @Test func gzipInputsAreReadDirectly() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
