@@ -93,7 +93,13 @@ public enum Backtest {
         var warmUp = 0
         var logicTime: UInt64 = 0
         var lastTime: UInt64 = 0
-        var pending = data.next()
+        // The recorded event going now and the one after it (`pending`, when `hasPending`):
+        // two slots read into in place and swapped, so that events are not copied around.
+        let slots = UnsafeMutablePointer<MarketDataEvent>.allocate(capacity: 2)
+        defer { slots.deallocate() }
+        var current = slots
+        var pending = slots + 1
+        var hasPending = data.next(into: pending)
         var sessionEnded = false
 
         /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
@@ -114,9 +120,12 @@ public enum Backtest {
             sequence &+= 1
         }
 
-        /// The recorded event `item` goes (`pending` is the one after it): to the venue, then
-        /// to the logic (now, or after the feed latency).
-        func record(_ item: MarketDataEvent) {
+        /// The next recorded event goes (to `current`, and `pending` is read): to the venue,
+        /// then to the logic (now, or after the feed latency).
+        func recordNext() {
+            swap(&current, &pending)
+            hasPending = data.next(into: pending)
+            let item = current.pointee
             let time = item.time
             if let from = settings.from, time < from {
                 reports.sentAt = time
@@ -129,7 +138,8 @@ public enum Backtest {
             lastTime = Swift.max(lastTime, time)
             // The book changes of one message (one instrument, the same times) reach the
             // strategies as one: they see the book after its last change, never mid-message.
-            let notify = !Self.continuesMessage(item.event, pending?.event)
+            let notify: Bool
+            notify = !hasPending || !Self.continuesMessage(item.event, pending.pointee.event)
             // With shared books the venue applies the event to the strategies' books, so what
             // the logic has to do before the event (the start, timers due, overdue answers)
             // runs first and sees the books without it, as with books of their own; what it
@@ -171,11 +181,11 @@ public enum Backtest {
         while true {
             // Most of the time nothing is in flight and no timer is due: the next recorded
             // event goes at once.
-            if let item = pending, item.time < until, deliveries.isEmpty, outputs.orders.isEmpty,
-                reports.queue.isEmpty, !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: item.time)
+            if hasPending, pending.pointee.time < until, deliveries.isEmpty, outputs.orders.isEmpty,
+                reports.queue.isEmpty,
+                !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time)
             {
-                pending = data.next()
-                record(item)
+                recordNext()
                 continue
             }
             // The earliest item in flight.
@@ -189,7 +199,7 @@ public enum Backtest {
             consider(outputs.orders.first, 1)
             consider(reports.queue.first, 2)
             // The next recorded event's time, nil at the end of the data or from `to` on.
-            let recordedTime = pending.flatMap { $0.time < until ? $0.time : nil }
+            let recordedTime = hasPending && pending.pointee.time < until ? pending.pointee.time : nil
             let nextTime =
                 inFlight.map { item in recordedTime.map { Swift.min(item.time, $0) } ?? item.time } ?? recordedTime
             // A timer due before anything else fires at its deadline.
@@ -230,9 +240,8 @@ public enum Backtest {
                 }
                 continue
             }
-            if recordedTime != nil, let item = pending {
-                pending = data.next()
-                record(item)
+            if recordedTime != nil {
+                recordNext()
                 continue
             }
             guard !sessionEnded else { break }
@@ -274,14 +283,16 @@ public enum Backtest {
     /// Whether `next` is a further book change of the message `event` belongs to: both level
     /// updates or clear-book events of one instrument with the same exchange and receive times.
     @inline(__always)
-    static func continuesMessage(_ event: Event, _ next: Event?) -> Bool {
-        guard let next, next.instrument == event.instrument, next.exchangeTimestamp == event.exchangeTimestamp,
-            next.timestamp == event.timestamp
-        else { return false }
-        switch (event.payload, next.payload) {
-        case (.levelUpdate, .levelUpdate), (.levelUpdate, .clearBook), (.clearBook, .levelUpdate),
-            (.clearBook, .clearBook):
-            return true
+    static func continuesMessage(_ event: Event, _ next: Event) -> Bool {
+        next.instrument == event.instrument && next.exchangeTimestamp == event.exchangeTimestamp
+            && next.timestamp == event.timestamp && isBookChange(event.payload) && isBookChange(next.payload)
+    }
+
+    /// A level update or a clear-book event.
+    @inline(__always)
+    static func isBookChange(_ payload: EventPayload) -> Bool {
+        switch payload {
+        case .levelUpdate, .clearBook: return true
         default: return false
         }
     }

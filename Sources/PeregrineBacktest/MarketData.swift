@@ -157,13 +157,16 @@ final class DataFileStream {
         return true
     }
 
-    /// The next record of a converted file as the backtest's event (its instrument mapped, its
-    /// merge time); nil at the end.
+    /// Reads the next record of a converted file into `slot` as the backtest's event (its
+    /// instrument mapped, its merge time), checking its checksum unless the hashing thread has;
+    /// false at the end. No allocation.
     @inline(__always)
-    func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {
+    func read(_ records: EventFileRecords, into slot: UnsafeMutablePointer<MarketDataEvent>) throws(FeedError)
+        -> Bool
+    {
         guard record < records.count else {
             finished = true
-            return nil
+            return false
         }
         if record >= verifiedEnd {
             // Records the hashing thread has checked ahead, else a window checked here.
@@ -171,17 +174,28 @@ final class DataFileStream {
             if verifiedEnd <= record { verifiedEnd = records.verified(from: record) }
             guard verifiedEnd > record else { throw EventFileRecords.damaged(record).named(path: path) }
         }
-        var event: Event
-        do throws(EventFileRecords.RecordError) { event = try records.event(at: record) } catch {
+        do throws(EventFileRecords.RecordError) { slot.pointee.event = try records.event(at: record) } catch {
             throw error.named(path: path)
         }
         record &+= 1
         if remapsInstruments {
-            let raw = Int(event.instrument.rawValue)
-            if raw < instrumentMap.count { event.instrument = instrumentMap[raw] }
+            let raw = Int(slot.pointee.event.instrument.rawValue)
+            if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
         }
-        time = Swift.max(time, event.exchangeTimestamp)
-        return MarketDataEvent(event: event, time: time)
+        time = Swift.max(time, slot.pointee.event.exchangeTimestamp)
+        slot.pointee.time = time
+        return true
+    }
+
+    /// The next record of a converted file as the backtest's event (its instrument mapped, its
+    /// merge time); nil at the end.
+    @inline(__always)
+    func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {
+        var event = MarketDataEvent(event: .clockTick(at: 0, exchangeTimestamp: 0), time: 0)
+        let read = try withUnsafeMutablePointer(to: &event) { (slot) throws(FeedError) in
+            try self.read(records, into: slot)
+        }
+        return read ? event : nil
     }
 
     /// The next event of the current row.
@@ -225,9 +239,25 @@ public final class MarketDataStream: MarketDataSource {
         for stream in streams { _ = try stream.advance() }
     }
 
+    /// Reads the next event into `slot`; false at the end of every file (or at a bad row: see
+    /// `failure`). A single converted file's record is decoded straight into the slot.
+    @inline(__always)
+    func next(into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool {
+        if let direct {
+            return first._withUnsafeGuaranteedRef { (file) -> Bool in
+                guard failure == nil else { return false }
+                do throws(FeedError) { return try file.read(direct, into: slot) } catch {
+                    failure = error
+                    return false
+                }
+            }
+        }
+        guard let event = nextMerged() else { return false }
+        slot.pointee = event
+        return true
+    }
+
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
-    /// Inlined into the backtest's loop for a single converted file (the event is then decoded
-    /// where it is used, not returned through memory).
     @inline(__always)
     func next() -> MarketDataEvent? {
         if let direct {
@@ -288,8 +318,8 @@ public final class MarketDataStream: MarketDataSource {
 /// The merged market data as the backtest reads it: on its own thread (`MarketDataStream`) or
 /// decoded ahead on another (`MarketDataThread`).
 protocol MarketDataSource: AnyObject {
-    /// The next event, nil at the end (or at a bad row: see `failure`).
-    func next() -> MarketDataEvent?
+    /// Reads the next event into `slot`; false at the end (or at a bad row: see `failure`).
+    func next(into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool
     /// Stops the reading (waits for a decoding thread); call before `failure` and `skippedQuotes`.
     func finish()
     var failure: FeedError? { get }

@@ -96,6 +96,13 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         if let error = stream.failure { shared.failure.withLock { $0 = error } }
     }
 
+    /// Reads the next event into `slot`; false at the end (or at a bad row: see `failure`).
+    func next(into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool {
+        guard let event = next() else { return false }
+        slot.pointee = event
+        return true
+    }
+
     /// The next event, nil at the end (or at a bad row: see `failure`). Waits (yielding) while
     /// the decoding thread is behind.
     func next() -> MarketDataEvent? {

@@ -319,7 +319,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     /// Records the instrument's mid for the risk checks (when they need one).
-    @inlinable
+    @inlinable @inline(__always)
     mutating func mark(_ instrument: InstrumentID) {
         guard trading.pointee.needsMarks else { return }
         let top = books.pointee.bestBidOffer(instrument)

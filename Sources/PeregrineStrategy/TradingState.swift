@@ -110,7 +110,7 @@ public struct OpenExposure: Hashable, Sendable, BitwiseCopyable {
     @inlinable public init() {}
 
     /// What `order` adds while it is open (nothing once it is final).
-    @inlinable
+    @inlinable @inline(__always)
     public init(_ order: OwnOrder) {
         guard order.state.isOpen else { return }
         var lots = order.leaves.lots
