@@ -64,7 +64,7 @@ final class DataFileStream {
     let format: FeedFormat?
     let instrument: InstrumentID
     /// The decoder of a recorded file (an idle one for a converted file): mutated in place.
-    var replay: FeedReplay
+    @exclusivity(unchecked) var replay: FeedReplay
     /// A converted file (shared with every other reader of it), its records and the next one
     /// to read.
     let converted: EventFile?

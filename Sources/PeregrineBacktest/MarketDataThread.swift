@@ -12,7 +12,7 @@ import Synchronization
 /// (one producer, one consumer), so results do not depend on it.
 final class MarketDataThread: MarketDataSource, @unchecked Sendable {
     let ring: SPSCRing<MarketDataEvent>
-    var consumer: SPSCConsumer<MarketDataEvent>
+    @exclusivity(unchecked) var consumer: SPSCConsumer<MarketDataEvent>
     let thread: PinnedThread
     let shared = Shared()
 
@@ -26,8 +26,14 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         let progressBits = Atomic<UInt64>(0)
     }
     /// Events popped from the ring but not handed out yet (a batch).
-    var batch: [MarketDataEvent] = []
-    var position = 0
+    @exclusivity(unchecked) var batch: [MarketDataEvent] = []
+    @exclusivity(unchecked) var position = 0
+
+    /// Events handed over at once (a quarter of the ring).
+    static let batchSize = 1 << 12
+    /// The longest the backtest sleeps waiting for a batch (a wake-up can be missed in a narrow
+    /// race: see `WakeSignal`).
+    static let parkNanoseconds: UInt64 = 200_000
 
     /// A box moving the (single-owner) stream to the decoding thread.
     struct Handoff: @unchecked Sendable { let stream: MarketDataStream }
@@ -41,7 +47,7 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         } catch {
             throw .usage("cannot make the market-data ring: \(error)")
         }
-        batch.reserveCapacity(1 << 10)
+        batch.reserveCapacity(Self.batchSize)
         let handoff = Handoff(stream: stream)
         let ring = ring
         let shared = shared
@@ -65,8 +71,9 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
             shared.failure.withLock { $0 = FeedError(line: 0, "cannot attach to the market-data ring") }
             return
         }
-        // Events go over in batches of up to 256: one release store per batch.
-        let batch = UnsafeMutableBufferPointer<MarketDataEvent>.allocate(capacity: 256)
+        // Events go over in batches: one release store, and at most one wake-up of the
+        // backtest, per batch.
+        let batch = UnsafeMutableBufferPointer<MarketDataEvent>.allocate(capacity: Self.batchSize)
         defer { batch.deallocate() }
         var count = 0
         var pending = 0
@@ -103,7 +110,7 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         return true
     }
 
-    /// The next event, nil at the end (or at a bad row: see `failure`). Waits (yielding) while
+    /// The next event, nil at the end (or at a bad row: see `failure`). Waits (`wait`) while
     /// the decoding thread is behind.
     func next() -> MarketDataEvent? {
         if position < batch.count {
@@ -114,13 +121,15 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
             position = 0
             let finished = shared.done.load(ordering: .acquiring)
-            consumer.drain(limit: 1 << 10) { batch.append($0) }
+            consumer.drain(limit: Self.batchSize) { batch.append($0) }
             if !batch.isEmpty {
                 position = 1
                 return batch[0]
             }
             if finished { return nil }
-            sched_yield()
+            // The decoding thread is behind (parsing is slower than simulating): sleep until it
+            // publishes its next batch, leaving the core to the hashing thread.
+            consumer.wakeSignal.park(timeoutNanoseconds: Self.parkNanoseconds)
         }
     }
 
