@@ -40,7 +40,7 @@ fi
 
 MM=(--strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0)
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f (range %.3f–%.3f)", m, v[1], v[NR]}'; }
-ours=(); theirs=(); csv=(); replay=(); csvRatio=()
+ours=(); theirs=(); peerRatio=(); csv=(); replay=(); csvRatio=()
 for round in $(seq 1 "$RUNS"); do
     if (( round % 2 )); then order="peregrine hftbacktest"; else order="hftbacktest peregrine"; fi
     for which in $order; do
@@ -52,6 +52,7 @@ for round in $(seq 1 "$RUNS"); do
             theirs+=("$rate")
         fi
     done
+    peerRatio+=("$(echo "${ours[-1]} / ${theirs[-1]}" | bc -l)")
     start=$(date +%s.%N); "$P" backtest --data "tardis-l2:$L2" "${MM[@]}" >/dev/null; end=$(date +%s.%N)
     csv+=("$(echo "$end - $start" | bc)")
     start=$(date +%s.%N); "$P" feed replay --format tardis-l2 "$L2" >/dev/null 2>&1; end=$(date +%s.%N)
@@ -70,6 +71,7 @@ events=$("$P" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'i
 echo "== backtest benchmark: $events events ($ROWS L2 rows + trades), $RUNS rounds alternated =="
 echo "peregrine (converted file, market maker):   $(printf '%s\n' "${ours[@]}" | median) M events/s"
 echo "hftbacktest 2.4.4 (npz, same market maker): $(printf '%s\n' "${theirs[@]}" | median) M events/s"
+echo "peregrine ÷ hftbacktest, per round:          $(printf '%s\n' "${peerRatio[@]}" | median)"
 echo "backtest from CSV:                           $(printf '%s\n' "${csv[@]}" | median) s"
 echo "feed replay of the same L2 file:             $(printf '%s\n' "${replay[@]}" | median) s"
 echo "backtest from CSV ÷ feed replay, per round:   $(printf '%s\n' "${csvRatio[@]}" | median)"
