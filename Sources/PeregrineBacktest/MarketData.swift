@@ -289,18 +289,59 @@ public final class MarketDataStream: MarketDataSource {
     func nextOf(_ best: DataFileStream) -> MarketDataEvent? {
         guard best.hasEvent else { return nil }
         let event = best.take()
-        if !best.hasEvent {
-            do throws(FeedError) {
-                _ = try best.advance()
-            } catch {
-                failure = FeedError(line: error.line, error.message, file: error.file ?? best.path)
-                for stream in streams {
-                    stream.payloads.removeAll()
-                    stream.convertedEvent = nil
-                }
+        if !best.hasEvent { advance(best) }
+        return event
+    }
+
+    /// Loads `file`'s next row; a bad one stops every file (`failure` names it).
+    func advance(_ file: DataFileStream) {
+        do throws(FeedError) {
+            _ = try file.advance()
+        } catch {
+            failure = FeedError(line: error.line, error.message, file: error.file ?? file.path)
+            for stream in streams {
+                stream.payloads.removeAll()
+                stream.convertedEvent = nil
             }
         }
-        return event
+    }
+
+    /// Writes the next events to `buffer` from its start, stopping before the first at or
+    /// after exchange time `until`; returns how many. Fewer than the buffer holds only at the
+    /// end of the data, at `until` or at a bad row (`failure`). A single text file's rows are
+    /// copied straight out of its decoder, not event by event through the merge.
+    func fill(_ buffer: UnsafeMutableBufferPointer<MarketDataEvent>, until: UInt64) -> Int {
+        var count = 0
+        guard !merging, direct == nil else {
+            while count < buffer.count, let event = next(), event.time < until {
+                buffer[count] = event
+                count &+= 1
+            }
+            return count
+        }
+        return first._withUnsafeGuaranteedRef { (file) -> Int in
+            while count < buffer.count, file.next < file.payloads.count, file.time < until {
+                let time = file.time
+                let local = file.localTime
+                let exchange = file.exchangeTime
+                let instrument = file.instrument
+                file.payloads.withUnsafeBufferPointer { row in
+                    var index = file.next
+                    while index < row.count, count < buffer.count {
+                        buffer[count] = MarketDataEvent(
+                            event: Event(
+                                timestamp: local, exchangeTimestamp: exchange, instrument: instrument,
+                                payload: row[index]),
+                            time: time)
+                        index &+= 1
+                        count &+= 1
+                    }
+                    file.next = index
+                }
+                if file.next == file.payloads.count { advance(file) }
+            }
+            return count
+        }
     }
 
     /// Nothing to wait for: the stream is read on the caller's thread.

@@ -75,7 +75,6 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         // backtest, per batch.
         let batch = UnsafeMutableBufferPointer<MarketDataEvent>.allocate(capacity: Self.batchSize)
         defer { batch.deallocate() }
-        var count = 0
         var pending = 0
         func flush() -> Bool {
             var sent = 0
@@ -89,15 +88,13 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
             pending = 0
             return true
         }
-        while let event = stream.next() {
-            if let until, event.time >= until { break }
-            batch[pending] = event
-            pending &+= 1
-            if pending == batch.count, !flush() { return }
-            count &+= 1
-            if count & 0xFFFF == 0 { shared.progressBits.store(stream.progress.bitPattern, ordering: .relaxed) }
+        while true {
+            pending = stream.fill(batch, until: until ?? .max)
+            let full = pending == batch.count
+            guard flush() else { return }
+            shared.progressBits.store(stream.progress.bitPattern, ordering: .relaxed)
+            if !full { break }
         }
-        guard flush() else { return }
         shared.progressBits.store(Double(1).bitPattern, ordering: .relaxed)
         shared.skipped.store(stream.skippedQuotes, ordering: .relaxed)
         if let error = stream.failure { shared.failure.withLock { $0 = error } }
