@@ -176,12 +176,16 @@ public enum Backtest {
             }
         }
 
-        // Recorded events from `until` on are not run.
-        let until = settings.to ?? UInt64.max
+        /// Whether a recorded event at `time` runs: before `--to`, when given.
+        let end = settings.to
+        func beforeEnd(_ time: UInt64) -> Bool {
+            guard let end else { return true }
+            return time < end
+        }
         while true {
             // Most of the time nothing is in flight and no timer is due: the next recorded
             // event goes at once.
-            if hasPending, pending.pointee.time < until, deliveries.isEmpty, outputs.orders.isEmpty,
+            if hasPending, beforeEnd(pending.pointee.time), deliveries.isEmpty, outputs.orders.isEmpty,
                 reports.queue.isEmpty,
                 !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time)
             {
@@ -199,7 +203,7 @@ public enum Backtest {
             consider(outputs.orders.first, 1)
             consider(reports.queue.first, 2)
             // The next recorded event's time, nil at the end of the data or from `to` on.
-            let recordedTime = hasPending && pending.pointee.time < until ? pending.pointee.time : nil
+            let recordedTime = hasPending && beforeEnd(pending.pointee.time) ? pending.pointee.time : nil
             let nextTime =
                 inFlight.map { item in recordedTime.map { Swift.min(item.time, $0) } ?? item.time } ?? recordedTime
             // A timer due before anything else fires at its deadline.

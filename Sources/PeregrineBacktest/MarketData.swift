@@ -307,21 +307,27 @@ public final class MarketDataStream: MarketDataSource {
     }
 
     /// Writes the next events to `buffer` from its start, stopping before the first at or
-    /// after exchange time `until`; returns how many. Fewer than the buffer holds only at the
-    /// end of the data, at `until` or at a bad row (`failure`). A single text file's rows are
-    /// copied straight out of its decoder, not event by event through the merge.
-    func fill(_ buffer: UnsafeMutableBufferPointer<MarketDataEvent>, until: UInt64) -> Int {
+    /// after exchange time `until` (which is read and dropped, as `next()` would); returns how
+    /// many. Fewer than the buffer holds only at the end of the data, at `until` or at a bad
+    /// row (`failure`). A single text file's rows are copied straight out of its decoder, not
+    /// event by event through the merge.
+    func fill(_ buffer: UnsafeMutableBufferPointer<MarketDataEvent>, until: UInt64?) -> Int {
         var count = 0
         guard !merging, direct == nil else {
-            while count < buffer.count, let event = next(), event.time < until {
+            while count < buffer.count, let event = next() {
+                if let until, event.time >= until { break }
                 buffer[count] = event
                 count &+= 1
             }
             return count
         }
         return first._withUnsafeGuaranteedRef { (file) -> Int in
-            while count < buffer.count, file.next < file.payloads.count, file.time < until {
+            while count < buffer.count, file.next < file.payloads.count {
                 let time = file.time
+                if let until, time >= until {
+                    _ = nextOf(file)
+                    break
+                }
                 let local = file.localTime
                 let exchange = file.exchangeTime
                 let instrument = file.instrument

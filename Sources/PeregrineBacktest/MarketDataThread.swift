@@ -89,7 +89,7 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
             return true
         }
         while true {
-            pending = stream.fill(batch, until: until ?? .max)
+            pending = stream.fill(batch, until: until)
             let full = pending == batch.count
             guard flush() else { return }
             shared.progressBits.store(stream.progress.bitPattern, ordering: .relaxed)
@@ -107,8 +107,8 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         return true
     }
 
-    /// The next event, nil at the end (or at a bad row: see `failure`). Waits (`wait`) while
-    /// the decoding thread is behind.
+    /// The next event, nil at the end (or at a bad row: see `failure`). Sleeps on the ring's
+    /// wake signal (at most `parkNanoseconds` at a time) while the decoding thread is behind.
     func next() -> MarketDataEvent? {
         if position < batch.count {
             defer { position &+= 1 }

@@ -307,6 +307,31 @@ import Testing
         #expect(mixed.instruments[1].trades > 100)
     }
 
+    @Test func anEventAtTheLastRepresentableTimeStillRuns() throws {
+        // Without --to every event runs, even one stamped with the largest time a converted
+        // file can hold (no sentinel stands for "no end").
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("quotes.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let metadata = try EventFile(path: converted).metadata
+        let edge = directory.appendingPathComponent("edge.pgev").path
+        let writer = try EventFileWriter(path: edge, metadata: metadata)
+        let quote = Quote(
+            bidPrice: Price(ticks: 99), bidQuantity: Quantity(lots: 5), askPrice: Price(ticks: 101),
+            askQuantity: Quantity(lots: 5))
+        for time in [UInt64(1_000), 2_000, .max] {
+            try writer.append(
+                Event(timestamp: time, exchangeTimestamp: time, instrument: InstrumentID(0), payload: .quote(quote)))
+        }
+        try writer.finish(metadata: metadata)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("events:" + edge)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        let result = try Backtest.run(try BacktestPlan(settings))
+        #expect(result.events == 3)
+    }
+
     @Test func gzipInputsAreReadDirectly() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -412,6 +437,23 @@ import Testing
         #expect(window.warmUpEvents == 2)
         // The first decision needs two samples in the window: after the row of 4 ms, at its ask.
         #expect(Self.turnover(window) == "104")
+        // The reading stops at the first event from `to` on, whichever thread parses: the row
+        // after it (7 ms, without a bid) is counted as skipped either way.
+        let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let gap = directory.appendingPathComponent("gap.csv").path
+        try
+            (rows.map { $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",,5") : $0 }
+            .joined(separator: "\n") + "\n").write(toFile: gap, atomically: true, encoding: .utf8)
+        for secondThread in [true, false] {
+            let result = try Self.goldenCross(["tardis-quotes:" + gap]) {
+                $0.from = 3_000_000
+                $0.to = 6_000_000
+                $0.parseOnSecondThread = secondThread
+            }
+            #expect(result.events == 3)
+            #expect(result.skippedQuotes == 1)
+            #expect(Self.turnover(result) == "104")
+        }
     }
 
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
