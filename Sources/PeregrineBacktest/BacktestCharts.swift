@@ -28,10 +28,8 @@ struct DownSampledSeries {
         if origin == nil { origin = time }
         let start = origin ?? time
         let offset = time >= start ? time - start : 0
-        if lastRange.contains(offset), let lastIndex = buckets.indices.last {
-            buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
-            buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
-            buckets[lastIndex].last = value
+        if lastRange.contains(offset), !buckets.isEmpty {
+            extendLast(value)
             return
         }
         var index = Int(offset / width)
@@ -39,16 +37,22 @@ struct DownSampledSeries {
             merge()
             index = Int(offset / width)
         }
-        if let lastIndex = buckets.indices.last, bucketIndex(buckets[lastIndex].time) == index {
-            buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
-            buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
-            buckets[lastIndex].last = value
+        if let last = buckets.last, bucketIndex(last.time) == index {
+            extendLast(value)
         } else {
             buckets.append(Bucket(time: time, minimum: value, maximum: value, last: value))
         }
         let (low, overflow) = UInt64(truncatingIfNeeded: index).multipliedReportingOverflow(by: width)
         let (high, beyond) = low.addingReportingOverflow(width)
         lastRange = overflow ? 0..<0 : low..<(beyond ? UInt64.max : high)
+    }
+
+    /// Adds `value` to the last bucket (there is one).
+    mutating func extendLast(_ value: Double) {
+        let lastIndex = buckets.count &- 1
+        buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
+        buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
+        buckets[lastIndex].last = value
     }
 
     func bucketIndex(_ time: UInt64) -> Int {

@@ -111,29 +111,24 @@ final class BacktestRecorder {
     /// time.
     @inline(__always)
     func advance(to time: UInt64) {
-        if time >= slowFrom {
-            advanceToSample(time)
-            return
-        }
+        if time >= slowFrom { takeSamples(before: time) }
         if openPositions > 0, time > lastTime { timeInMarket &+= time &- lastTime }
         lastTime = Swift.max(lastTime, time)
     }
 
-    /// From this time on `advance` takes `advanceToSample`: the first event, or a sample due.
+    /// From this time on `advance` calls `takeSamples`: the first event, or a sample due.
     @exclusivity(unchecked) var slowFrom: UInt64 = 0
 
+    /// The first event starts the clock; then one sample per interval that has events: a gap
+    /// in the data (a weekend, files far apart in time) adds one sample, at the last boundary
+    /// before the event, not one per empty interval (memory stays bounded by the events).
     @inline(never)
-    func advanceToSample(_ time: UInt64) {
+    func takeSamples(before time: UInt64) {
         if firstTime == nil {
             firstTime = time
             nextSample = time
             lastTime = time
         }
-        if openPositions > 0, time > lastTime { timeInMarket &+= time &- lastTime }
-        lastTime = Swift.max(lastTime, time)
-        // One sample per interval that has events: a gap in the data (a weekend, files far
-        // apart in time) adds one sample, at the last boundary before the event, not one per
-        // empty interval (memory stays bounded by the events).
         if let due = nextSample, due <= time {
             let boundary = time &- (time &- due) % interval
             sample(at: boundary)

@@ -138,8 +138,7 @@ public enum Backtest {
             lastTime = Swift.max(lastTime, time)
             // The book changes of one message (one instrument, the same times) reach the
             // strategies as one: they see the book after its last change, never mid-message.
-            let notify: Bool
-            notify = !hasPending || !Self.continuesMessage(item.event, pending.pointee.event)
+            let notify = !hasPending || !Self.continuesMessage(item.event, pending.pointee.event)
             // With shared books the venue applies the event to the strategies' books, so what
             // the logic has to do before the event (the start, timers due, overdue answers)
             // runs first and sees the books without it, as with books of their own; what it

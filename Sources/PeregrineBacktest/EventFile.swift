@@ -296,15 +296,12 @@ public final class EventFile: @unchecked Sendable {
     /// the thread that hashes the file as it reads it (`verifyAhead(through:)`), so that the
     /// backtest reading the records checks only those it reaches first. Only grows.
     let verifiedAhead = Atomic<UInt64>(0)
-    /// Set once `verifyAhead` found a record that does not match: it checks no further (the
-    /// reader finds that record itself and names it).
-    let damageFound = Atomic<Bool>(false)
 
     /// Checks the records that lie wholly within the file's first `end` bytes and are not known
     /// to match yet, and advances `verifiedAhead` past those that match. Call from one thread
-    /// at a time, with growing `end`. False once a record does not match. No allocation.
+    /// at a time, with growing `end`. False when a record does not match (it stays the first
+    /// not known to match: the reader finds it and names it). No allocation.
     func verifyAhead(through end: Int) -> Bool {
-        guard !damageFound.load(ordering: .relaxed) else { return false }
         let recordsStart = first - UnsafeRawPointer(mapping)
         guard end > recordsStart else { return true }
         let whole = UInt64(truncatingIfNeeded: (end &- recordsStart) / EventFileFormat.recordSize)
@@ -314,12 +311,9 @@ public final class EventFile: @unchecked Sendable {
         let checked = CRC32C.firstMismatch(
             records: first + Int(truncatingIfNeeded: from) &* EventFileFormat.recordSize,
             size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: upTo &- from))
-        verifiedAhead.store(from &+ UInt64(truncatingIfNeeded: checked), ordering: .releasing)
-        if from &+ UInt64(truncatingIfNeeded: checked) < upTo {
-            damageFound.store(true, ordering: .relaxed)
-            return false
-        }
-        return true
+        let matched = from &+ UInt64(truncatingIfNeeded: checked)
+        verifiedAhead.store(matched, ordering: .releasing)
+        return matched == upTo
     }
 }
 

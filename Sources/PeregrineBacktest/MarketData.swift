@@ -56,6 +56,9 @@ public struct MarketDataEvent: Sendable, BitwiseCopyable {
     /// The exchange time the merge orders by, ns: never earlier than the file's previous row
     /// (a row stamped earlier, or unstamped, counts as at the previous row's time).
     public var time: UInt64
+
+    /// A value to read an event into.
+    static var placeholder: MarketDataEvent { MarketDataEvent(event: .clockTick(at: 0, exchangeTimestamp: 0), time: 0) }
 }
 
 /// A recorded or converted file read row by row into events for one backtest instrument.
@@ -189,13 +192,9 @@ final class DataFileStream {
 
     /// The next record of a converted file as the backtest's event (its instrument mapped, its
     /// merge time); nil at the end.
-    @inline(__always)
     func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {
-        var event = MarketDataEvent(event: .clockTick(at: 0, exchangeTimestamp: 0), time: 0)
-        let read = try withUnsafeMutablePointer(to: &event) { (slot) throws(FeedError) in
-            try self.read(records, into: slot)
-        }
-        return read ? event : nil
+        var event = MarketDataEvent.placeholder
+        return try read(records, into: &event) ? event : nil
     }
 
     /// The next event of the current row.
@@ -258,18 +257,9 @@ public final class MarketDataStream: MarketDataSource {
     }
 
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
-    @inline(__always)
     func next() -> MarketDataEvent? {
-        if let direct {
-            return first._withUnsafeGuaranteedRef { (file) -> MarketDataEvent? in
-                guard failure == nil else { return nil }
-                do throws(FeedError) { return try file.read(direct) } catch {
-                    failure = error
-                    return nil
-                }
-            }
-        }
-        return nextMerged()
+        var event = MarketDataEvent.placeholder
+        return next(into: &event) ? event : nil
     }
 
     /// `next()` of text files, or of several files.

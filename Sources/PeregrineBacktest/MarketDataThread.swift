@@ -101,18 +101,13 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
     }
 
     /// Reads the next event into `slot`; false at the end (or at a bad row: see `failure`).
+    /// Sleeps on the ring's wake signal (at most `parkNanoseconds` at a time) while the
+    /// decoding thread is behind.
     func next(into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool {
-        guard let event = next() else { return false }
-        slot.pointee = event
-        return true
-    }
-
-    /// The next event, nil at the end (or at a bad row: see `failure`). Sleeps on the ring's
-    /// wake signal (at most `parkNanoseconds` at a time) while the decoding thread is behind.
-    func next() -> MarketDataEvent? {
         if position < batch.count {
-            defer { position &+= 1 }
-            return batch[position]
+            slot.pointee = batch[position]
+            position &+= 1
+            return true
         }
         while true {
             batch.removeAll(keepingCapacity: true)
@@ -120,10 +115,11 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
             let finished = shared.done.load(ordering: .acquiring)
             consumer.drain(limit: Self.batchSize) { batch.append($0) }
             if !batch.isEmpty {
+                slot.pointee = batch[0]
                 position = 1
-                return batch[0]
+                return true
             }
-            if finished { return nil }
+            if finished { return false }
             // The decoding thread is behind (parsing is slower than simulating): sleep until it
             // publishes its next batch, leaving the core to the hashing thread.
             consumer.wakeSignal.park(timeoutNanoseconds: Self.parkNanoseconds)
