@@ -50,6 +50,10 @@ public enum MetricsBenchmark {
                 if withMetrics {
                     let port = LoopbackPort.free()
                     let plane = ControlPlane(port: port, logger: quiet)
+                    guard plane.awaitListening(timeoutSeconds: 30) else {
+                        plane.stop()
+                        throw .wiring("the metrics server could not listen on 127.0.0.1:\(port) (taken?); run again")
+                    }
                     let timed = TimedObserver(plane)
                     let scraper = try Scraper(port: port, intervalSeconds: scrapeIntervalSeconds)
                     let report = try Pipeline.run(

@@ -44,6 +44,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     var serverTask: Task<Void, Never>?
     var serviceGroup: ServiceGroup?
     let serverDone = DispatchSemaphore(value: 0)
+    /// Whether the server listens: nil while it starts, true once it accepts connections,
+    /// false when it failed (e.g. the port is taken) or stopped.
+    let listening = Mutex<Bool?>(nil)
 
     /// Counters by pipeline counter, and the last value published.
     let counters: [(PipelineCounters.Counter, Metrics.Counter)]
@@ -209,13 +212,14 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
-            configuration: .init(address: .hostname(address, port: port)), logger: logger)
+            configuration: .init(address: .hostname(address, port: port)),
+            onServerRunning: { [self] _ in listening.withLock { $0 = true } }, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         serviceGroup = group
         let logger = logger
         let done = serverDone
-        serverTask = Task {
+        serverTask = Task { [self] in
             do {
                 try await group.run()
             } catch {
@@ -224,8 +228,21 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                     "metrics and health server failed; the engine runs on without it",
                     metadata: ["address": "\(address):\(port)", "error": "\(error)"])
             }
+            listening.withLock { $0 = false }
             done.signal()
         }
+    }
+
+    /// Waits until the server listens on `port` (true) or has failed or stopped (false), up
+    /// to `timeoutSeconds`; false at once when there is no server (`port` 0). Blocks the caller.
+    public func awaitListening(timeoutSeconds: Double) -> Bool {
+        guard port > 0 else { return false }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, min(timeoutSeconds, 86_400)) * 1e9)
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            if let state = listening.withLock({ $0 }) { return state }
+            usleep(10_000)
+        }
+        return false
     }
 
     /// What `/readyz` answers: ready or not, and the JSON body (with the reason when not).

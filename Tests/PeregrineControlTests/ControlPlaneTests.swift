@@ -137,22 +137,15 @@ struct AdminCommandTests {
         }
 
         init(token: String?, takes: Bool = true) {
-            // A free port can be taken by another test before the server binds it: then
-            // another port (up to five tries, each waiting up to 30 s for the server).
+            // A free port can be taken by another test's server before this one binds it:
+            // then another port (up to five tries). Only this plane's own listening counts
+            // (another server on the port would answer /healthz too).
             port = LoopbackPort.free()
             plane = ControlPlane(port: port, adminToken: token)
-            for attempt in 0..<5 {
-                if attempt > 0 {
-                    plane.stop()
-                    port = LoopbackPort.free()
-                    plane = ControlPlane(port: port, adminToken: token)
-                }
-                var up = false
-                for _ in 0..<300 where !up {
-                    up = (try? Self.send(.GET, port: port, "/healthz"))?.status == 200
-                    if !up { usleep(100_000) }
-                }
-                if up { break }
+            for _ in 1..<5 where !plane.awaitListening(timeoutSeconds: 30) {
+                plane.stop()
+                port = LoopbackPort.free()
+                plane = ControlPlane(port: port, adminToken: token)
             }
             plane.attach(admin: admin, trading: TradingBoard())
             admin.setOpen(true)
@@ -201,6 +194,18 @@ struct AdminCommandTests {
         let get = try Engine.send(.GET, port: engine.port, "/kill")
         #expect(get.status == 404 || get.status == 405)
         #expect(engine.lock.withLock { engine.taken.count } == 2)
+    }
+
+    @Test func aPlaneWhosePortIsTakenSaysItDoesNotListen() throws {
+        let engine = Engine(token: nil, takes: false)
+        defer { engine.stop() }
+        #expect(engine.plane.awaitListening(timeoutSeconds: 60))
+        let second = ControlPlane(port: engine.port)
+        defer { second.stop() }
+        #expect(!second.awaitListening(timeoutSeconds: 60))
+        #expect(!ControlPlane(port: 0).awaitListening(timeoutSeconds: 60))
+        engine.plane.stop()
+        #expect(!engine.plane.awaitListening(timeoutSeconds: 60))
     }
 
     @Test func withoutATokenConfiguredCommandsAreOff() throws {
