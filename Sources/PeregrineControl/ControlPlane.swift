@@ -16,7 +16,7 @@ import Synchronization
 #endif
 
 /// The control plane: an HTTP server on 127.0.0.1 or the configured address (Hummingbird, on its own event-loop
-/// threads, never a hot thread) serving
+/// threads and the `pg-control` thread, never a hot thread or Swift's shared pool) serving
 ///
 /// - `/metrics`: the engine's metrics in the Prometheus text format, made through swift-metrics
 ///   with the swift-prometheus backend and updated by the monitor once per status interval;
@@ -219,7 +219,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         serviceGroup = group
         let logger = logger
         let done = serverDone
-        serverTask = Task { [self] in
+        // On the control thread: the server starts and answers whatever the shared pool is doing.
+        serverTask = Task(executorPreference: ControlExecutor.shared) { [self] in
             do {
                 try await group.run()
             } catch {
@@ -255,7 +256,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     public func stop() {
         guard let group = serviceGroup else { return }
         serviceGroup = nil
-        Task { await group.triggerGracefulShutdown() }
+        Task(executorPreference: ControlExecutor.shared) { await group.triggerGracefulShutdown() }
         _ = serverDone.wait(timeout: .now() + 2)
     }
 

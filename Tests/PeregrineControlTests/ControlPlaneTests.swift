@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import PeregrineCore
 import PeregrineModel
+import Synchronization
 import Testing
 
 @testable import PeregrineControl
@@ -94,8 +95,7 @@ struct ControlPlaneTests {
         #expect(lint.output.isEmpty && lint.error.isEmpty, "promtool: \(lint.output)\(lint.error)")
     }
 
-    /// (The HTTP side is in `OperationsTests`: this process's tests block the cooperative
-    /// threads the server's handlers run on.)
+    /// (The HTTP side, against the engine's process, is in `OperationsTests`.)
     @Test func readinessWaitsForRecoveryAndDropsWhenTheJournalFails() throws {
         let plane = ControlPlane(port: 0)
         #expect(plane.readiness() == (false, "{\"ready\":false,\"reason\":\"recovering the journal\"}\n"))
@@ -142,10 +142,13 @@ struct AdminCommandTests {
             // (another server on the port would answer /healthz too).
             port = LoopbackPort.free()
             plane = ControlPlane(port: port, adminToken: token)
-            for _ in 1..<5 where !plane.awaitListening(timeoutSeconds: 30) {
+            for _ in 1..<5 where !plane.awaitListening(timeoutSeconds: 60) {
                 plane.stop()
                 port = LoopbackPort.free()
                 plane = ControlPlane(port: port, adminToken: token)
+            }
+            if !plane.awaitListening(timeoutSeconds: 60) {
+                Issue.record("no control plane could listen (last tried 127.0.0.1:\(port))")
             }
             plane.attach(admin: admin, trading: TradingBoard())
             admin.setOpen(true)
@@ -204,8 +207,35 @@ struct AdminCommandTests {
         defer { second.stop() }
         #expect(!second.awaitListening(timeoutSeconds: 60))
         #expect(!ControlPlane(port: 0).awaitListening(timeoutSeconds: 60))
-        engine.plane.stop()
-        #expect(!engine.plane.awaitListening(timeoutSeconds: 60))
+    }
+
+    /// The plane's server runs on a thread of its own: it starts and answers while every thread
+    /// of Swift's shared pool is blocked (as a test runner's synchronous tests block them).
+    @Test func aPlaneListensAndAnswersWhileTheSharedPoolIsBlocked() throws {
+        final class Blockers: Sendable {
+            let released = Atomic<Bool>(false)
+            let started = Atomic<Int>(0)
+        }
+        let blockers = Blockers()
+        let threads = ProcessInfo.processInfo.activeProcessorCount + 1
+        for _ in 0..<threads {
+            Task.detached {
+                blockers.started.add(1, ordering: .relaxed)
+                while !blockers.released.load(ordering: .acquiring) { usleep(1_000) }
+            }
+        }
+        defer { blockers.released.store(true, ordering: .releasing) }
+        // Every thread the pool has is taken (it does not grow: the last blockers wait). When
+        // this test runs on one of its threads, one blocker fewer starts.
+        let cores = threads - 1
+        while blockers.started.load(ordering: .relaxed) < cores - 1 { usleep(1_000) }
+        for _ in 0..<1_000 where blockers.started.load(ordering: .relaxed) < cores { usleep(1_000) }
+        let plane = ControlPlane(port: LoopbackPort.free())
+        defer { plane.stop() }
+        #expect(plane.awaitListening(timeoutSeconds: 20))
+        let health = try ControlClient.send(
+            .GET, host: "127.0.0.1", port: plane.port, path: "/healthz", timeoutSeconds: 20)
+        #expect(health.status == 200 && health.body == "{\"status\":\"up\"}\n")
     }
 
     @Test func withoutATokenConfiguredCommandsAreOff() throws {
