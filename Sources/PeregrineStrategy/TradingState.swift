@@ -545,99 +545,100 @@ public struct TradingState: ~Copyable {
             return
         }
         let index = Int(found)
-        var order = orders[index]
-        let before = OpenExposure(order)
-        let previousState = order.state
+        // The order is changed where it lies (copying it in and out cost more than the rest).
+        let order = orders + index
+        let before = OpenExposure(order.pointee)
+        let previousState = order.pointee.state
         var fee = Money.zero
         switch report.kind {
         case .accepted:
-            guard order.state.isOpen, !order.acknowledged else { return ignore() }
-            order.acknowledged = true
+            guard order.pointee.state.isOpen, !order.pointee.acknowledged else { return ignore() }
+            order.pointee.acknowledged = true
             // A cancel or replace sent before the acceptance stays in flight.
-            if order.state == .pendingNew { order.state = .accepted }
+            if order.pointee.state == .pendingNew { order.pointee.state = .accepted }
         case .rejected:
-            guard order.state.isOpen else { return ignore() }
-            if !order.acknowledged {
+            guard order.pointee.state.isOpen else { return ignore() }
+            if !order.pointee.acknowledged {
                 // The new order itself was refused (whatever was sent after it).
-                order.state = .rejected
-                order.leaves = .zero
-            } else if order.state == .pendingCancel || order.state == .pendingReplace {
-                order.state = order.workingState
+                order.pointee.state = .rejected
+                order.pointee.leaves = .zero
+            } else if order.pointee.state == .pendingCancel || order.pointee.state == .pendingReplace {
+                order.pointee.state = order.pointee.workingState
             } else {
                 return ignore()
             }
-            order.reason = report.reason
+            order.pointee.reason = report.reason
         case .partiallyFilled, .filled:
-            guard order.state.isOpen, report.tradeID > order.lastTradeID || report.tradeID == 0,
+            guard order.pointee.state.isOpen, report.tradeID > order.pointee.lastTradeID || report.tradeID == 0,
                 report.quantity.lots > 0,
-                report.quantity.lots <= order.leaves.lots
+                report.quantity.lots <= order.pointee.leaves.lots
             else { return ignore() }
-            order.acknowledged = true
-            let rule = rules[Int(order.instrument.rawValue) < instrumentLimit ? Int(order.instrument.rawValue) : 0]
+            order.pointee.acknowledged = true
+            let rule = rules[
+                Int(order.pointee.instrument.rawValue) < instrumentLimit ? Int(order.pointee.instrument.rawValue) : 0]
             fee = (report.isAggressor ? rule.takerFee : rule.makerFee).fee(
                 price: report.price, quantity: report.quantity)
-            if report.tradeID != 0 { order.lastTradeID = report.tradeID }
-            order.filled.lots &+= report.quantity.lots
-            order.leaves = report.leavesQuantity
-            order.fillCost &+= Int128(report.price.ticks) &* Int128(report.quantity.lots)
-            order.fees += fee
+            if report.tradeID != 0 { order.pointee.lastTradeID = report.tradeID }
+            order.pointee.filled.lots &+= report.quantity.lots
+            order.pointee.leaves = report.leavesQuantity
+            order.pointee.fillCost &+= Int128(report.price.ticks) &* Int128(report.quantity.lots)
+            order.pointee.fees += fee
             if report.kind == .filled || report.leavesQuantity.lots == 0 {
-                order.state = .filled
-            } else if order.state != .pendingCancel && order.state != .pendingReplace {
-                order.state = .partiallyFilled
+                order.pointee.state = .filled
+            } else if order.pointee.state != .pendingCancel && order.pointee.state != .pendingReplace {
+                order.pointee.state = .partiallyFilled
             }
-            positions[Int(order.positionIndex)].apply(
-                side: order.side, price: report.price, quantity: report.quantity, fee: fee)
+            positions[Int(order.pointee.positionIndex)].apply(
+                side: order.pointee.side, price: report.price, quantity: report.quantity, fee: fee)
             _counters.fills &+= 1
-            if hasLossLimits, let slot = slot(of: order.strategy) { lossDirty[slot] = true }
+            if hasLossLimits, let slot = slot(of: order.pointee.strategy) { lossDirty[slot] = true }
         case .cancelled:
-            guard order.state.isOpen else { return ignore() }
-            order.state = .cancelled
-            order.reason = report.reason
-            order.leaves = .zero
+            guard order.pointee.state.isOpen else { return ignore() }
+            order.pointee.state = .cancelled
+            order.pointee.reason = report.reason
+            order.pointee.leaves = .zero
         case .replaced:
-            guard order.state.isOpen, order.acknowledged else { return ignore() }
-            order.price = report.price
-            order.quantity = report.quantity
-            order.leaves = report.leavesQuantity
-            order.state = order.workingState
+            guard order.pointee.state.isOpen, order.pointee.acknowledged else { return ignore() }
+            order.pointee.price = report.price
+            order.pointee.quantity = report.quantity
+            order.pointee.leaves = report.leavesQuantity
+            order.pointee.state = order.pointee.workingState
         case .triggered:
-            guard order.state.isOpen else { return ignore() }
+            guard order.pointee.state.isOpen else { return ignore() }
         case .status:
-            guard order.state.isOpen else { return ignore() }
+            guard order.pointee.state.isOpen else { return ignore() }
             if report.reason == .unknownOrderID {
                 // The venue holds no such order (lost on the way, or gone while we could not
                 // hear): it is closed here too.
-                order.state = .cancelled
-                order.reason = .unknownOrderID
-                order.leaves = .zero
+                order.pointee.state = .cancelled
+                order.pointee.reason = .unknownOrderID
+                order.pointee.leaves = .zero
                 _counters.reconciledClosed &+= 1
-            } else if report.leavesQuantity != order.leaves && order.state != .pendingReplace {
+            } else if report.leavesQuantity != order.pointee.leaves && order.pointee.state != .pendingReplace {
                 // It filled (or changed) where we could not hear: the fills are unknown, so the
                 // order is left as it is and counted.
                 _counters.reconciliationMismatches &+= 1
                 return
             } else {
-                order.acknowledged = true
-                if order.state == .pendingNew { order.state = .accepted }
+                order.pointee.acknowledged = true
+                if order.pointee.state == .pendingNew { order.pointee.state = .accepted }
             }
         }
         // Killed: an order that became working only now (a new order a venue accepted late,
         // a replace it answered) is cancelled like the others were when the switch tripped.
         // (A refused cancel is not sent again: a venue that keeps refusing it would loop.)
-        if _killSwitch.isTripped, order.state == .accepted || order.state == .partiallyFilled,
+        if _killSwitch.isTripped, order.pointee.state == .accepted || order.pointee.state == .partiallyFilled,
             report.kind == .accepted || report.kind == .replaced || report.kind == .status
                 || (report.kind == .rejected && previousState == .pendingReplace),
-            pendingCount < Self.pendingCapacity, let slot = slot(of: order.strategy)
+            pendingCount < Self.pendingCapacity, let slot = slot(of: order.pointee.strategy)
         {
-            order.state = .pendingCancel
-            push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
+            order.pointee.state = .pendingCancel
+            push(.cancel(order.pointee.id, account: slots[slot].account), instrument: order.pointee.instrument)
             _counters.cancelsSent &+= 1
         }
-        orders[index] = order
-        exposures[Int(order.positionIndex)].replace(before, with: OpenExposure(order))
-        if !order.state.isOpen { finish(index, order) }
-        enqueue(OrderUpdate(order: order, report: report, fee: fee))
+        exposures[Int(order.pointee.positionIndex)].replace(before, with: OpenExposure(order.pointee))
+        if !order.pointee.state.isOpen { finish(index, order.pointee) }
+        enqueue(order, report, fee: fee)
     }
 
     @inlinable
@@ -645,13 +646,22 @@ public struct TradingState: ~Copyable {
 
     @inlinable
     mutating func enqueue(_ update: OrderUpdate) {
+        withUnsafePointer(to: update.order) { enqueue($0, update.report, fee: update.fee) }
+    }
+
+    /// Queues the update of `order` (as it is now) by `report`, written in its queue slot.
+    @inlinable @inline(__always)
+    mutating func enqueue(_ order: UnsafePointer<OwnOrder>, _ report: ExecutionReport, fee: Money) {
         guard updateCount < updateCapacity else {
             _counters.lostUpdates &+= 1
             return
         }
         var tail = updateHead &+ updateCount
         if tail >= updateCapacity { tail &-= updateCapacity }
-        updates[tail] = update
+        let slot = updates + tail
+        withUnsafeMutablePointer(to: &slot.pointee.order) { $0.update(from: order, count: 1) }
+        slot.pointee.report = report
+        slot.pointee.fee = fee
         updateCount &+= 1
     }
 
