@@ -293,8 +293,8 @@ public final class EventFile: @unchecked Sendable {
     var records: EventFileRecords { EventFileRecords(start: first, count: count) }
 
     /// How many records, from the first, are known to match their checksums: checked ahead by
-    /// the thread that hashes the file as it reads it (`verifyAhead(through:)`), so that the
-    /// backtest reading the records checks only those it reaches first. Only grows.
+    /// the thread that hashes the file, before it hashes it (`verifyAhead(through:)`), so that
+    /// the backtest reading the records checks only those it reaches first. Only grows.
     let verifiedAhead = Atomic<UInt64>(0)
 
     /// Checks the records that lie wholly within the file's first `end` bytes and are not known
