@@ -205,6 +205,21 @@ struct DistributedEngineTests {
         return (reports, signals, orders)
     }
 
+    /// The arguments of a sharded run's engine for `shard` of `shards`.
+    static func shardArguments(url: String, prefix: String, shard: Int, shards: Int) -> [String] {
+        [
+            "run", "--nats", url, "--shard", "\(shard)/\(shards)", "--nats-input", "--nats-prefix", prefix,
+            "--order-flow", "30", "--instruments", "8", "--metrics-port", "0", "--duration", "0",
+            "--strategy", "large-trade-follower", "--keep-orders",
+        ]
+    }
+
+    /// No acknowledgement timeout (`[trading] ack_timeout_ms = 0`): no venue answers the
+    /// follower's orders, and with the default (5 s of event time, which for NATS input is the
+    /// ingress wall clock) an engine whose input takes longer than that cancels its oldest
+    /// orders, adding cancels and signals that depend on how fast the input came, not on it.
+    static let shardEnvironment = ["PEREGRINE_TRADING_ACK_TIMEOUT_MS": "0"]
+
     /// Runs engines for `shards` shards with input from NATS, publishes the same synthetic
     /// market split across them (in `format`: frames or json), and returns their reports by
     /// instrument.
@@ -215,11 +230,8 @@ struct DistributedEngineTests {
             let engines = try (0..<shards).map { shard in
                 let process = Process()
                 process.executableURL = binary
-                process.arguments = [
-                    "run", "--nats", url, "--shard", "\(shard)/\(shards)", "--nats-input", "--nats-prefix", prefix,
-                    "--order-flow", "30", "--instruments", "8", "--metrics-port", "0", "--duration", "0",
-                    "--strategy", "large-trade-follower", "--keep-orders",
-                ]
+                process.arguments = shardArguments(url: url, prefix: prefix, shard: shard, shards: shards)
+                process.environment = ProcessInfo.processInfo.environment.merging(shardEnvironment) { $1 }
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
@@ -263,6 +275,9 @@ struct DistributedEngineTests {
         // of its own, which a single engine and two shards cannot have in common.)
         #expect(single.orders.values.map(\.count).reduce(0, +) > 50)
         #expect(single.orders.keys.allSatisfy { $0 < 8 })
+        // Only new orders: none was cancelled for want of an answer (see `shardEnvironment`).
+        #expect(single.orders.values.joined().allSatisfy { $0.hasPrefix("new ") })
+        #expect(split.orders.values.joined().allSatisfy { $0.hasPrefix("new ") })
         #expect(split.orders == single.orders)
         // Both shards had work.
         let owners = Set(single.reports.keys.map { NATSSettings.shard(of: InstrumentID($0), count: 2) })
@@ -271,5 +286,18 @@ struct DistributedEngineTests {
         for name in ["ONE\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_0", "TWO\(getpid())_JOURNAL_1"] {
             try jetStream.deleteStream(name)
         }
+    }
+
+    /// The sharded runs' engines resolve no acknowledgement timeout (and keep their orders), so
+    /// what they publish depends on their input only, not on how long it took to arrive.
+    @Test func shardedRunEnginesHaveNoAckTimeout() throws {
+        let result = try PeregrineCLI.run(
+            Self.shardArguments(url: "nats://127.0.0.1:4222", prefix: "check", shard: 1, shards: 2)
+                + ["--validate-only"],
+            environment: Self.shardEnvironment)
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasPrefix("ack_timeout_ms") } == ["ack_timeout_ms = 0"])
+        #expect(lines.filter { $0.hasPrefix("keep_orders") } == ["keep_orders = true"])
     }
 }
