@@ -659,7 +659,7 @@ public struct TradingState: ~Copyable {
         var tail = updateHead &+ updateCount
         if tail >= updateCapacity { tail &-= updateCapacity }
         let slot = updates + tail
-        withUnsafeMutablePointer(to: &slot.pointee.order) { $0.update(from: order, count: 1) }
+        slot.pointee.order = order.pointee
         slot.pointee.report = report
         slot.pointee.fee = fee
         updateCount &+= 1
