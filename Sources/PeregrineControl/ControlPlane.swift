@@ -220,6 +220,11 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         let logger = logger
         let done = serverDone
         // On the control thread: the server starts and answers whatever the shared pool is doing.
+        if ControlExecutor.shared == nil {
+            logger.warning(
+                "no control thread could be started: the metrics and health server runs on Swift's shared pool and stalls while that is busy"
+            )
+        }
         serverTask = Task(executorPreference: ControlExecutor.shared) { [self] in
             do {
                 try await group.run()
@@ -243,7 +248,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             if let state = listening.withLock({ $0 }) { return state }
             usleep(10_000)
         }
-        return false
+        return listening.withLock { $0 } ?? false
     }
 
     /// What `/readyz` answers: ready or not, and the JSON body (with the reason when not).

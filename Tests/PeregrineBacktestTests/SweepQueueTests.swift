@@ -126,7 +126,6 @@ import Testing
         let quotes = directory.appendingPathComponent("quotes.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: quotes, atomically: true, encoding: .utf8)
         let server = try NATSServerProcess(name: "sweep")
-        try server.start()
         defer { server.stop() }
         func worker(_ name: String, idleExit: Int = 0) throws -> (Process, String) {
             let log = directory.appendingPathComponent("\(name).log").path

@@ -55,8 +55,10 @@ public final class NATSServerProcess: @unchecked Sendable {
         try start()
     }
 
-    /// Starts (again) on the same port and store directory.
+    /// Starts (again, after `stop()`) on the same port and store directory; nothing when it
+    /// runs already (a second server would fail to bind, and the first would be left running).
     public func start() throws {
+        if let process, process.isRunning { return }
         guard let binary = Self.binary else { throw StartError.notInstalled }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
