@@ -574,8 +574,8 @@ public struct TradingState: ~Copyable {
                 report.quantity.lots <= order.pointee.leaves.lots
             else { return ignore() }
             order.pointee.acknowledged = true
-            let rule = rules[
-                Int(order.pointee.instrument.rawValue) < instrumentLimit ? Int(order.pointee.instrument.rawValue) : 0]
+            let instrument = Int(order.pointee.instrument.rawValue)
+            let rule = rules[instrument < instrumentLimit ? instrument : 0]
             fee = (report.isAggressor ? rule.takerFee : rule.makerFee).fee(
                 price: report.price, quantity: report.quantity)
             if report.tradeID != 0 { order.pointee.lastTradeID = report.tradeID }
@@ -638,30 +638,25 @@ public struct TradingState: ~Copyable {
         }
         exposures[Int(order.pointee.positionIndex)].replace(before, with: OpenExposure(order.pointee))
         if !order.pointee.state.isOpen { finish(index, order.pointee) }
-        enqueue(order, report, fee: fee)
+        enqueue(order.pointee, report, fee: fee)
     }
 
     @inlinable
     mutating func ignore() { _counters.duplicateReports &+= 1 }
 
-    @inlinable
-    mutating func enqueue(_ update: OrderUpdate) {
-        withUnsafePointer(to: update.order) { enqueue($0, update.report, fee: update.fee) }
-    }
-
-    /// Queues the update of `order` (as it is now) by `report`, written in its queue slot.
+    /// Queues the update of `order` (as it is now) by `report`, written field by field into
+    /// its queue slot (building the update first copied the order once more).
     @inlinable @inline(__always)
-    mutating func enqueue(_ order: UnsafePointer<OwnOrder>, _ report: ExecutionReport, fee: Money) {
+    mutating func enqueue(_ order: OwnOrder, _ report: ExecutionReport, fee: Money) {
         guard updateCount < updateCapacity else {
             _counters.lostUpdates &+= 1
             return
         }
         var tail = updateHead &+ updateCount
         if tail >= updateCapacity { tail &-= updateCapacity }
-        let slot = updates + tail
-        slot.pointee.order = order.pointee
-        slot.pointee.report = report
-        slot.pointee.fee = fee
+        updates[tail].order = order
+        updates[tail].report = report
+        updates[tail].fee = fee
         updateCount &+= 1
     }
 
@@ -823,7 +818,7 @@ public struct TradingState: ~Copyable {
             _counters.rejected &+= 1
         }
         _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
-        enqueue(OrderUpdate(order: order, report: report, fee: .zero))
+        enqueue(order, report, fee: .zero)
     }
 
     /// The pre-trade checks of an order (or a replace) for position `position` of the strategy
@@ -1280,9 +1275,7 @@ extension TradingState {
                 order.id, account: slots[slot].account, order.side, price: order.price, quantity: order.quantity)
             command.type = order.type
             enqueue(
-                OrderUpdate(
-                    order: orders[index],
-                    report: .rejection(of: command, instrument: order.instrument, reason: .noAnswer), fee: .zero))
+                orders[index], .rejection(of: command, instrument: order.instrument, reason: .noAnswer), fee: .zero)
         }
         return timedOut
     }
