@@ -99,7 +99,7 @@ public enum Backtest {
         defer { slots.deallocate() }
         var current = slots
         var pending = slots + 1
-        var hasPending = data.next(into: pending)
+        var hasPending = Self.read(data, into: pending)
         var sessionEnded = false
 
         /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
@@ -124,7 +124,7 @@ public enum Backtest {
         /// then to the logic (now, or after the feed latency).
         func recordNext() {
             swap(&current, &pending)
-            hasPending = data.next(into: pending)
+            hasPending = Self.read(data, into: pending)
             let item = current.pointee
             let time = item.time
             if let from = settings.from, time < from {
@@ -273,6 +273,15 @@ public enum Backtest {
             custom: Custom.self)
         finished = true
         return result
+    }
+
+    /// `data.next(into:)`, called directly (and inlined) for the reader of this thread: the
+    /// cast is resolved when `simulate` is specialised, while the protocol call through `Data`
+    /// stayed an indirect call through the witness table.
+    @inline(__always)
+    static func read<Data: MarketDataSource>(_ data: Data, into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool {
+        if let stream = data as? MarketDataStream { return stream.next(into: slot) }
+        return data.next(into: slot)
     }
 
     /// Whether a strategy timer with `deadline` fires before an item at `time`: it is after
