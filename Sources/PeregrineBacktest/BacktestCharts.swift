@@ -15,21 +15,33 @@ struct DownSampledSeries {
     let capacity: Int
     var origin: UInt64?
     var width: UInt64 = 1_000_000
-    var buckets: [Bucket] = []
+    /// Every bucket but the last, oldest first.
+    var closed: [Bucket] = []
+    /// The last bucket (the one points are added to), kept out of the array so that adding
+    /// to it touches no array.
+    var open = Bucket(time: 0, minimum: 0, maximum: 0, last: 0)
+    var hasOpen = false
+    /// The offsets from `origin` that fall into the open bucket (empty when not known): a
+    /// point there is added without a division.
+    var openRange: Range<UInt64> = 0..<0
 
     init(capacity: Int = 1_200) { self.capacity = capacity }
 
-    /// The offsets from `origin` that fall into the last bucket (empty when not known): a
-    /// point there is added without a division.
-    var lastRange: Range<UInt64> = 0..<0
+    /// The buckets, oldest first (at most `capacity`).
+    var buckets: [Bucket] { hasOpen ? closed + [open] : closed }
 
     mutating func add(time: UInt64, _ value: Double) {
         guard value.isFinite else { return }
-        if origin == nil { origin = time }
-        let start = origin ?? time
-        let offset = time >= start ? time - start : 0
-        if lastRange.contains(offset), !buckets.isEmpty {
-            extendLast(value)
+        let start: UInt64
+        if let origin {
+            start = origin
+        } else {
+            origin = time
+            start = time
+        }
+        let offset = time >= start ? time &- start : 0
+        if openRange.contains(offset) {
+            extendOpen(value)
             return
         }
         var index = Int(offset / width)
@@ -37,22 +49,24 @@ struct DownSampledSeries {
             merge()
             index = Int(offset / width)
         }
-        if let last = buckets.last, bucketIndex(last.time) == index {
-            extendLast(value)
+        if hasOpen, bucketIndex(open.time) == index {
+            extendOpen(value)
         } else {
-            buckets.append(Bucket(time: time, minimum: value, maximum: value, last: value))
+            if hasOpen { closed.append(open) }
+            open = Bucket(time: time, minimum: value, maximum: value, last: value)
+            hasOpen = true
         }
         let (low, overflow) = UInt64(truncatingIfNeeded: index).multipliedReportingOverflow(by: width)
         let (high, beyond) = low.addingReportingOverflow(width)
-        lastRange = overflow ? 0..<0 : low..<(beyond ? UInt64.max : high)
+        openRange = overflow ? 0..<0 : low..<(beyond ? UInt64.max : high)
     }
 
-    /// Adds `value` to the last bucket (there is one).
-    mutating func extendLast(_ value: Double) {
-        let lastIndex = buckets.count &- 1
-        buckets[lastIndex].minimum = Swift.min(buckets[lastIndex].minimum, value)
-        buckets[lastIndex].maximum = Swift.max(buckets[lastIndex].maximum, value)
-        buckets[lastIndex].last = value
+    /// Adds `value` to the open bucket (there is one).
+    @inline(__always)
+    mutating func extendOpen(_ value: Double) {
+        open.minimum = Swift.min(open.minimum, value)
+        open.maximum = Swift.max(open.maximum, value)
+        open.last = value
     }
 
     func bucketIndex(_ time: UInt64) -> Int {
@@ -60,12 +74,13 @@ struct DownSampledSeries {
         return Int((time >= start ? time - start : 0) / width)
     }
 
+    /// Doubles the width: pairs of buckets merge (the last of them stays open).
     mutating func merge() {
         let (doubled, overflow) = width.multipliedReportingOverflow(by: 2)
         width = overflow ? UInt64.max : doubled
-        lastRange = 0..<0
+        openRange = 0..<0
         var merged: [Bucket] = []
-        merged.reserveCapacity(buckets.count / 2 + 1)
+        merged.reserveCapacity(closed.count / 2 + 2)
         for bucket in buckets {
             if let last = merged.last, bucketIndex(last.time) == bucketIndex(bucket.time) {
                 merged[merged.count - 1].minimum = Swift.min(last.minimum, bucket.minimum)
@@ -75,7 +90,11 @@ struct DownSampledSeries {
                 merged.append(bucket)
             }
         }
-        buckets = merged
+        if let last = merged.popLast() {
+            open = last
+            hasOpen = true
+        }
+        closed = merged
     }
 }
 

@@ -52,7 +52,7 @@ import Testing
             var series = DownSampledSeries(capacity: capacity)
             var plain = PlainSeries(capacity: capacity)
             var time = random.next() % 1_000_000_000
-            for _ in 0..<20_000 {
+            for step in 0..<20_000 {
                 // Mostly small steps (many points per bucket), some large jumps, some points
                 // at the same time, a few earlier than the previous one.
                 switch random.next() % 100 {
@@ -64,6 +64,11 @@ import Testing
                 let value = Double(Int64(random.next() % 2_000) - 1_000) / 8
                 series.add(time: time, value)
                 plain.add(time: time, value)
+                // Midway too: the last bucket (kept apart from the others) and merges.
+                if step % 997 == 0 {
+                    #expect(series.buckets.map(\.time) == plain.buckets.map(\.time))
+                    #expect(series.buckets.map(\.last) == plain.buckets.map(\.last))
+                }
             }
             #expect(series.width == plain.width)
             #expect(series.buckets.count == plain.buckets.count)

@@ -97,13 +97,15 @@ public struct MarketMaker: Strategy, Sendable {
         let bid = Swift.min((mid.twiceTicks >> 1) &- halfSpread &+ shift, mid.ask.ticks &- 1)
         let ask = Swift.max(((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
+        // The arrays are written only when a quote changes (a write checks their uniqueness).
+        let working = (bid: bids[index], ask: asks[index])
         let newBid = quoting.work(
-            bids[index], side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
-        bids[index] = newBid
+            working.bid, side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
+        if newBid != working.bid { bids[index] = newBid }
         let newAsk = quoting.work(
-            asks[index], side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
+            working.ask, side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
             &context)
-        asks[index] = newAsk
+        if newAsk != working.ask { asks[index] = newAsk }
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
