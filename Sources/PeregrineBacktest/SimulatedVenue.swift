@@ -397,11 +397,21 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     mutating func remove(at index: Int) {
-        let instrument = resting[index].instrument
-        resting.remove(at: index)
+        let removed = resting.remove(at: index)
+        let instrument = Int(removed.instrument.rawValue)
+        let old = restingBounds[instrument]
+        // The bounds change only when the order was the last or on one of them.
+        let onBound =
+            removed.side == .buy
+            ? removed.price == old.lowestBuy || removed.price == old.highestBuy
+            : removed.price == old.lowestSell || removed.price == old.highestSell
+        guard old.count == 1 || onBound else {
+            restingBounds[instrument].count &-= 1
+            return
+        }
         var bounds = RestingBounds()
-        for order in resting where order.instrument == instrument { bounds.add(order.side, order.price) }
-        restingBounds[Int(instrument.rawValue)] = bounds
+        for order in resting where order.instrument == removed.instrument { bounds.add(order.side, order.price) }
+        restingBounds[instrument] = bounds
     }
 
     /// The lots estimated ahead of a resting order (nil when none rests with that id).
@@ -701,7 +711,9 @@ public struct SimulatedVenue: ~Copyable {
                 leavesQuantity: Quantity(lots: leaves)))
         var taker = command
         taker.side = order.side
-        let left = take(taker, instrument, limit: price, leaves: leaves, sink: &sink)
+        // A post-only order here does not cross (checked above): nothing to take.
+        let left =
+            order.timeInForce == .postOnly ? leaves : take(taker, instrument, limit: price, leaves: leaves, sink: &sink)
         guard left > 0 else { return }
         rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
         resting[resting.count - 1].timeInForce = order.timeInForce

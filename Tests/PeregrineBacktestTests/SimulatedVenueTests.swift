@@ -210,7 +210,7 @@ import Testing
             }
         }
         var nextID: UInt64 = 1
-        var checked = (queued: 0, through: 0, updates: 0)
+        var checked = (queued: 0, through: 0, updates: 0, replaces: 0)
         for step in 0..<100_000 {
             let instrument = InstrumentID(UInt32(random.next() % 2))
             let roll = random.next() % 100
@@ -228,6 +228,16 @@ import Testing
                 venue.process(
                     .cancel(order.orderID, account: Self.account), instrument: order.instrument, time: UInt64(step),
                     sink: &reports)
+            } else if roll < 55, !venue.resting.isEmpty {
+                // A replace to another price on the order's side (it may take, and rests at the back).
+                let order = venue.resting[Int(random.next() % UInt64(venue.resting.count))]
+                let price = order.side == .buy ? 85 + Int64(random.next() % 16) : 100 + Int64(random.next() % 16)
+                venue.process(
+                    .replace(
+                        order.orderID, account: Self.account, price: Price(ticks: price),
+                        quantity: Quantity(lots: order.quantity)),
+                    instrument: order.instrument, time: UInt64(step), sink: &reports)
+                checked.replaces += 1
             } else {
                 let side: Side = random.next() % 2 == 0 ? .buy : .sell
                 let update = LevelUpdate(
@@ -245,13 +255,27 @@ import Testing
                     sink: &reports)
             }
             for index in 0..<2 {
-                let resting = venue.resting.filter { $0.instrument == InstrumentID(UInt32(index)) }.count
-                #expect(venue.restingBounds[index].count == resting)
+                // The bounds are exact: those of the orders resting now.
+                var bounds = RestingBounds()
+                for order in venue.resting where order.instrument == InstrumentID(UInt32(index)) {
+                    bounds.add(order.side, order.price)
+                }
+                let kept = venue.restingBounds[index]
+                #expect(
+                    [
+                        kept.count, Int(kept.lowestBuy), Int(kept.highestBuy), Int(kept.lowestSell),
+                        Int(kept.highestSell),
+                    ]
+                        == [
+                            bounds.count, Int(bounds.lowestBuy), Int(bounds.highestBuy), Int(bounds.lowestSell),
+                            Int(bounds.highestSell),
+                        ], "step \(step)")
             }
             reports.reports.removeAll(keepingCapacity: true)
         }
         // Both answers were exercised, many times over.
-        #expect(checked.updates > 50_000)
+        #expect(checked.updates > 40_000)
+        #expect(checked.replaces > 5_000)
         #expect(checked.queued > 1_000)
         #expect(checked.through > 1_000)
     }
