@@ -468,7 +468,7 @@ final class QueueClock {
 
 /// The simulated venue's reports on their way to the strategies (after the response latency).
 struct ReportQueue: ExecutionReportSink {
-    var queue = TimedQueue<ExecutionReport>()
+    let queue = TimedQueue<ExecutionReport>()
     var sentAt: UInt64 = 0
     let latency: OrderLatency
     let clock: QueueClock
@@ -481,7 +481,7 @@ struct ReportQueue: ExecutionReportSink {
 /// What the engine logic sends out during a backtest: orders for the simulated venue (after the
 /// entry latency) and the strategies' order updates for the recorder.
 struct BacktestOutputs: OutputSink {
-    var orders = TimedQueue<VenueOrder>()
+    let orders = TimedQueue<VenueOrder>()
     var now: UInt64 = 0
     let latency: OrderLatency
     let clock: QueueClock

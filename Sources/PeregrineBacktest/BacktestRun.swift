@@ -87,7 +87,7 @@ public enum Backtest {
         let clock = QueueClock()
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
-        var deliveries = TimedQueue<(event: Event, notify: Bool)>()
+        let deliveries = TimedQueue<(event: Event, notify: Bool)>()
         var sequence: Int64 = 0
         var events = 0
         var warmUp = 0
