@@ -39,7 +39,8 @@ final class BacktestRecorder {
     let strategyNames: [UInt16: String]
     let capital: ExactAmount
     let interval: UInt64
-    @exclusivity(unchecked) var tallies: [InstrumentTally]
+    /// Per instrument (plain buffers: the per-event writes check no array uniqueness).
+    let tallies: UnsafeMutableBufferPointer<InstrumentTally>
     @exclusivity(unchecked) var wins = 0
     @exclusivity(unchecked) var closingFills = 0
     /// Lots sent in new orders that reached the venue, per instrument.
@@ -65,12 +66,15 @@ final class BacktestRecorder {
         self.strategyNames = strategyNames
         self.capital = capital
         self.interval = interval
-        tallies = Array(repeating: InstrumentTally(), count: instruments.count)
         sentLots = Array(repeating: 0, count: instruments.count)
-        lastTop = Array(repeating: (0, 0), count: instruments.count)
         charts = BacktestCharts(instruments: instruments.count)
         fills = try Self.open(fillsPath, name: "--fills-csv")
         equityFile = try Self.open(equityPath, name: "--equity-csv")
+        // Allocated last: nothing after them throws (the deinitialiser frees them).
+        tallies = .allocate(capacity: instruments.count)
+        tallies.initialize(repeating: InstrumentTally())
+        lastTop = .allocate(capacity: instruments.count)
+        lastTop.initialize(repeating: (0, 0))
         put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
         put(
             equityFile,
@@ -80,6 +84,8 @@ final class BacktestRecorder {
     deinit {
         if let fills { fclose(fills) }
         if let equityFile { fclose(equityFile) }
+        tallies.deallocate()
+        lastTop.deallocate()
     }
 
     static func open(_ path: String?, name: String) throws(BacktestError) -> UnsafeMutablePointer<FILE>? {
@@ -168,7 +174,7 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var openPositions = 0
 
     /// The touch last plotted per instrument.
-    @exclusivity(unchecked) var lastTop: [(Int64, Int64)]
+    let lastTop: UnsafeMutableBufferPointer<(Int64, Int64)>
 
     /// The equity now, exact: capital + Σ (cash + position × mid − fees).
     var exactEquity: ExactAmount {

@@ -496,7 +496,10 @@ public struct SimulatedVenue: ~Copyable {
             cancelRemainder(command, instrument, leaves: quantity, reason: .fillOrKill, sink: &sink)
             return
         }
-        let leaves = take(command, instrument, limit: limit, leaves: quantity, sink: &sink)
+        // A post-only order does not cross (`validate` checked): nothing to take.
+        let leaves =
+            command.timeInForce == .postOnly
+            ? quantity : take(command, instrument, limit: limit, leaves: quantity, sink: &sink)
         guard leaves > 0 else { return }
         guard command.type == .limit, command.timeInForce == .goodTillCancel || command.timeInForce == .postOnly
         else {
