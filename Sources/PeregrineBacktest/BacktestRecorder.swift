@@ -117,6 +117,8 @@ final class BacktestRecorder {
     /// time.
     @inline(__always)
     func advance(to time: UInt64) {
+        // Most events come at the time of the one before, with no sample due: nothing to do.
+        guard time > lastTime || time >= slowFrom else { return }
         if time >= slowFrom { takeSamples(before: time) }
         if openPositions > 0, time > lastTime { timeInMarket &+= time &- lastTime }
         lastTime = Swift.max(lastTime, time)

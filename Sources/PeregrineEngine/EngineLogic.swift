@@ -367,14 +367,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     mutating func applyVenueReport<Outputs: OutputSink & ~Copyable>(
         _ report: ExecutionReport, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
-        guard !books.pointee.isHosted(report.instrument),
-            trading.pointee.openOrder(report.orderID).map({ $0.instrument == report.instrument }) ?? true
+        guard !books.pointee.isHosted(report.instrument), trading.pointee.apply(report, refusingOtherInstrument: true)
         else {
             _malformedVenueReports &+= 1
             return
         }
         _venueReports &+= 1
-        trading.pointee.apply(report)
         drain(event, sequence, outputs)
     }
 

@@ -536,15 +536,19 @@ public struct TradingState: ~Copyable {
     /// Applies a venue's report about a strategy's order: the state machine, fill accounting
     /// and the position; queues the update for the strategy. A report that does not fit the
     /// order's state (a duplicate, one out of order) or names an order the engine no longer
-    /// holds is counted and ignored.
+    /// holds is counted and ignored. With `refusingOtherInstrument`, a report that names another
+    /// instrument than its open order's is not applied and the answer is false (the caller
+    /// counts it as malformed); otherwise true.
     @inlinable
-    public mutating func apply(_ report: ExecutionReport) {
+    @discardableResult
+    public mutating func apply(_ report: ExecutionReport, refusingOtherInstrument: Bool = false) -> Bool {
         let found = orderIndex.find(report.orderID.rawValue)
         guard found >= 0 else {
             _counters.unknownReports &+= 1
-            return
+            return true
         }
         let index = Int(found)
+        if refusingOtherInstrument, orders[index].instrument != report.instrument { return false }
         // The order is changed where it lies (copying it in and out cost more than the rest).
         let order = orders + index
         let before = OpenExposure(order.pointee)
@@ -618,7 +622,7 @@ public struct TradingState: ~Copyable {
                 // It filled (or changed) where we could not hear: the fills are unknown, so the
                 // order is left as it is and counted.
                 _counters.reconciliationMismatches &+= 1
-                return
+                return true
             } else {
                 order.pointee.acknowledged = true
                 if order.pointee.state == .pendingNew { order.pointee.state = .accepted }
@@ -639,10 +643,15 @@ public struct TradingState: ~Copyable {
         exposures[Int(order.pointee.positionIndex)].replace(before, with: OpenExposure(order.pointee))
         if !order.pointee.state.isOpen { finish(index, order.pointee) }
         enqueue(order.pointee, report, fee: fee)
+        return true
     }
 
+    /// Counts a report that does not fit its order's state (applied, in `apply`'s terms).
     @inlinable
-    mutating func ignore() { _counters.duplicateReports &+= 1 }
+    mutating func ignore() -> Bool {
+        _counters.duplicateReports &+= 1
+        return true
+    }
 
     /// Queues the update of `order` (as it is now) by `report`, written field by field into
     /// its queue slot (building the update first copied the order once more).
