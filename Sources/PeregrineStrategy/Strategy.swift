@@ -67,13 +67,14 @@ public protocol Strategy {
 public struct MarketDataInterest: OptionSet, Sendable, BitwiseCopyable {
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
-    /// `onBook`.
-    public static let books = MarketDataInterest(rawValue: 1)
+    /// `onBook`. (Computed constants: a stored static is reached through its lazy
+    /// initialiser on every read.)
+    @inlinable public static var books: MarketDataInterest { MarketDataInterest(rawValue: 1) }
     /// `onQuote`.
-    public static let quotes = MarketDataInterest(rawValue: 2)
+    @inlinable public static var quotes: MarketDataInterest { MarketDataInterest(rawValue: 2) }
     /// `onTrade`.
-    public static let trades = MarketDataInterest(rawValue: 4)
-    public static let all: MarketDataInterest = [.books, .quotes, .trades]
+    @inlinable public static var trades: MarketDataInterest { MarketDataInterest(rawValue: 4) }
+    @inlinable public static var all: MarketDataInterest { MarketDataInterest(rawValue: 7) }
 }
 
 /// The instruments a strategy trades when its configuration names none.
