@@ -101,20 +101,33 @@ struct DownSampledSeries {
 /// The plotted series of a backtest: each instrument's bid, ask and fills, position; equity and
 /// drawdown. Bounded memory (see `DownSampledSeries`).
 final class BacktestCharts {
-    @exclusivity(unchecked) var bids: [DownSampledSeries]
-    @exclusivity(unchecked) var asks: [DownSampledSeries]
-    @exclusivity(unchecked) var buys: [DownSampledSeries]
-    @exclusivity(unchecked) var sells: [DownSampledSeries]
-    @exclusivity(unchecked) var positions: [DownSampledSeries]
+    /// Per instrument (plain buffers: adding a point checks no array uniqueness).
+    let bids: UnsafeMutableBufferPointer<DownSampledSeries>
+    let asks: UnsafeMutableBufferPointer<DownSampledSeries>
+    let buys: UnsafeMutableBufferPointer<DownSampledSeries>
+    let sells: UnsafeMutableBufferPointer<DownSampledSeries>
+    let positions: UnsafeMutableBufferPointer<DownSampledSeries>
     @exclusivity(unchecked) var equity = DownSampledSeries()
     @exclusivity(unchecked) var drawdown = DownSampledSeries()
 
     init(instruments: Int) {
-        bids = Array(repeating: DownSampledSeries(), count: instruments)
-        asks = Array(repeating: DownSampledSeries(), count: instruments)
-        buys = Array(repeating: DownSampledSeries(capacity: 600), count: instruments)
-        sells = Array(repeating: DownSampledSeries(capacity: 600), count: instruments)
-        positions = Array(repeating: DownSampledSeries(), count: instruments)
+        func series(capacity: Int) -> UnsafeMutableBufferPointer<DownSampledSeries> {
+            let buffer = UnsafeMutableBufferPointer<DownSampledSeries>.allocate(capacity: instruments)
+            buffer.initialize(repeating: DownSampledSeries(capacity: capacity))
+            return buffer
+        }
+        bids = series(capacity: 1_200)
+        asks = series(capacity: 1_200)
+        buys = series(capacity: 600)
+        sells = series(capacity: 600)
+        positions = series(capacity: 1_200)
+    }
+
+    deinit {
+        for buffer in [bids, asks, buys, sells, positions] {
+            _ = buffer.deinitialize()
+            buffer.deallocate()
+        }
     }
 
     func price(_ index: Int, time: UInt64, bid: Int64, ask: Int64) {
