@@ -539,16 +539,27 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
 
     /// Routes every command waiting and delivers every order update, until neither is left
     /// (an update may make its strategy send more; each strategy has a per-event limit).
-    @inlinable
+    /// Inlined: most of the time neither waits, and the check costs less than a call.
+    @inlinable @inline(__always)
     mutating func drain<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
+        guard trading.pointee.hasUpdates || trading.pointee.hasCommands else { return }
+        drainQueued(event, sequence, outputs)
+    }
+
+    /// `drain` when something waits.
+    @inlinable
+    mutating func drainQueued<Outputs: OutputSink & ~Copyable>(
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
         // One command at a time, then every update it caused (so the update queue, sized for
         // one command's reports, never overflows), then the commands those updates sent.
-        deliverUpdates(event, sequence, outputs)
+        // (Checked here: most of the time there is none, and the call costs more than the check.)
+        if trading.pointee.hasUpdates { deliverUpdates(event, sequence, outputs) }
         while let (command, instrument) = trading.pointee.nextCommand() {
             route(command, instrument: instrument, event: event, sequence: sequence, outputs: outputs)
-            deliverUpdates(event, sequence, outputs)
+            if trading.pointee.hasUpdates { deliverUpdates(event, sequence, outputs) }
         }
     }
 

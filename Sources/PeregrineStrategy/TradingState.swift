@@ -489,6 +489,12 @@ public struct TradingState: ~Copyable {
         return (entry.command, entry.instrument)
     }
 
+    /// Whether an order update waits to be delivered.
+    @inlinable public var hasUpdates: Bool { updateCount > 0 }
+
+    /// Whether a command a strategy sent waits to be routed.
+    @inlinable public var hasCommands: Bool { pendingCount > 0 }
+
     /// The next order update to deliver, oldest first.
     @inlinable
     public mutating func nextUpdate() -> OrderUpdate? {
