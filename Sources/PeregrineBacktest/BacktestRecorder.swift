@@ -84,7 +84,9 @@ final class BacktestRecorder {
     deinit {
         if let fills { fclose(fills) }
         if let equityFile { fclose(equityFile) }
+        _ = tallies.deinitialize()
         tallies.deallocate()
+        _ = lastTop.deinitialize()
         lastTop.deallocate()
     }
 

@@ -11,16 +11,21 @@ public enum LoopbackPort {
     /// Ports this process has handed out.
     private static let given = Mutex<Set<Int>>([])
 
-    /// A TCP port free on 127.0.0.1 right now, and never handed out before by this process
-    /// (for tests and benchmarks that start servers: two of them running at once never get
-    /// the same port; another process may still take it before it is bound again).
-    /// Thread-safe.
+    /// A TCP port free on 127.0.0.1 right now, and not handed out before by this process (for
+    /// tests and benchmarks that start servers: two of them running at once do not get the
+    /// same port; another process may still take it before it is bound again). Only when 256
+    /// ports the kernel offers in a row were all handed out already (thousands of servers in
+    /// one process) is one of them given again. Thread-safe. Stops the process when no socket
+    /// can be bound at all (out of file descriptors): a test must not talk to port 0.
     public static func free() -> Int {
+        var port = 0
         for _ in 0..<256 {
-            let port = ephemeral()
+            port = ephemeral()
             if port > 0, given.withLock({ $0.insert(port).inserted }) { return port }
         }
-        return ephemeral()
+        if port == 0 { port = ephemeral() }
+        precondition(port > 0, "no TCP port can be bound on 127.0.0.1 (out of file descriptors?)")
+        return port
     }
 
     /// A port the kernel picks for a socket bound to 127.0.0.1:0 (0 when it cannot).

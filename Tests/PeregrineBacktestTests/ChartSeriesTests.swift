@@ -68,6 +68,8 @@ import Testing
                 if step % 997 == 0 {
                     #expect(series.buckets.map(\.time) == plain.buckets.map(\.time))
                     #expect(series.buckets.map(\.last) == plain.buckets.map(\.last))
+                    #expect(series.buckets.map(\.minimum) == plain.buckets.map(\.minimum))
+                    #expect(series.buckets.map(\.maximum) == plain.buckets.map(\.maximum))
                 }
             }
             #expect(series.width == plain.width)

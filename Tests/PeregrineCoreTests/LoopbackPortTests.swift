@@ -28,7 +28,9 @@ import Testing
 
     @Test func aPortHandedOutCanBeBound() {
         let port = LoopbackPort.free()
+        #expect(port > 0)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(descriptor >= 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
