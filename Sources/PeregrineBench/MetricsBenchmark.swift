@@ -49,6 +49,9 @@ public enum MetricsBenchmark {
             for withMetrics in index % 2 == 0 ? [false, true] : [true, false] {
                 if withMetrics {
                     let port = LoopbackPort.free()
+                    guard port > 0 else {
+                        throw .wiring("no TCP port can be bound on 127.0.0.1 (out of file descriptors?)")
+                    }
                     let plane = ControlPlane(port: port, logger: quiet)
                     guard plane.awaitListening(timeoutSeconds: 30) else {
                         plane.stop()
