@@ -253,11 +253,24 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         return trading.pointee.hasAnswersDue(at: time)
     }
 
-    @inlinable
+    /// Inlined: most events find the session started, no timer due and no answer overdue
+    /// (checked here; `beginWork` does the rest).
+    @inlinable @inline(__always)
     mutating func begin<Outputs: OutputSink & ~Copyable>(
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
         trading.pointee.beginEvent(time: event.timestamp, exchangeTime: event.exchangeTimestamp)
+        guard !trading.pointee.started || trading.pointee.hasTimerDue || trading.pointee.hasDueAnswers else {
+            return
+        }
+        beginWork(event, sequence, outputs)
+    }
+
+    /// What `begin` does when the session starts, a timer is due or an answer is overdue.
+    @inlinable
+    mutating func beginWork<Outputs: OutputSink & ~Copyable>(
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+    ) {
         if !trading.pointee.started {
             trading.pointee.setStarted(true)
             for slot in 0..<strategies.pointee.count { callStrategy(.start, slot: slot, event, sequence, outputs) }
