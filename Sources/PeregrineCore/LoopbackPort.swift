@@ -21,7 +21,8 @@ public enum LoopbackPort {
         var port = 0
         for _ in 0..<256 {
             let offered = ephemeral()
-            if offered > 0 { port = offered } else { continue }
+            guard offered > 0 else { continue }
+            port = offered
             if given.withLock({ $0.insert(offered).inserted }) { return offered }
         }
         return port

@@ -253,16 +253,14 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         return trading.pointee.hasAnswersDue(at: time)
     }
 
-    /// Inlined: most events find the session started, no timer due and no answer overdue
-    /// (checked here; `beginWork` does the rest).
+    /// Inlined: most events find nothing to do before them (`hasWorkBeforeEvent`); `beginWork`
+    /// does the rest.
     @inlinable @inline(__always)
     mutating func begin<Outputs: OutputSink & ~Copyable>(
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
         trading.pointee.beginEvent(time: event.timestamp, exchangeTime: event.exchangeTimestamp)
-        guard !trading.pointee.started || trading.pointee.hasTimerDue || trading.pointee.hasDueAnswers else {
-            return
-        }
+        guard hasWorkBeforeEvent(at: event.timestamp) else { return }
         beginWork(event, sequence, outputs)
     }
 

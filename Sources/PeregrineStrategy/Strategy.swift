@@ -74,7 +74,9 @@ public struct MarketDataInterest: OptionSet, Sendable, BitwiseCopyable {
     @inlinable public static var quotes: MarketDataInterest { MarketDataInterest(rawValue: 2) }
     /// `onTrade`.
     @inlinable public static var trades: MarketDataInterest { MarketDataInterest(rawValue: 4) }
-    @inlinable public static var all: MarketDataInterest { MarketDataInterest(rawValue: 7) }
+    @inlinable public static var all: MarketDataInterest {
+        MarketDataInterest(rawValue: books.rawValue | quotes.rawValue | trades.rawValue)
+    }
 }
 
 /// The instruments a strategy trades when its configuration names none.

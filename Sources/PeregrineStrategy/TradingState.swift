@@ -539,10 +539,6 @@ public struct TradingState: ~Copyable {
     @inlinable
     public var nextTimerDeadline: UInt64? { timerCount > 0 ? timers[0].deadline : nil }
 
-    /// Whether a timer is due at the current event's time (`nextDueTimer` would return one,
-    /// unless this event already fired the most it may).
-    @inlinable public var hasTimerDue: Bool { timerCount > 0 && timers[0].deadline <= _time }
-
     /// Applies a venue's report about a strategy's order: the state machine, fill accounting
     /// and the position; queues the update for the strategy. A report that does not fit the
     /// order's state (a duplicate, one out of order) or names an order the engine no longer
@@ -558,9 +554,9 @@ public struct TradingState: ~Copyable {
             return true
         }
         let index = Int(found)
-        if refusingOtherInstrument, orders[index].instrument != report.instrument { return false }
         // The order is changed where it lies (copying it in and out cost more than the rest).
         let order = orders + index
+        if refusingOtherInstrument, order.pointee.instrument != report.instrument { return false }
         let before = OpenExposure(order.pointee)
         let previousState = order.pointee.state
         var fee = Money.zero
