@@ -101,6 +101,8 @@ public enum Backtest {
         var pending = slots + 1
         var hasPending = Self.read(data, into: pending)
         var sessionEnded = false
+        /// Whether a change of the message going now may have moved the touch.
+        var topMayHaveMoved = false
 
         /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
         func arrive(_ event: inout Event, at time: UInt64) {
@@ -155,9 +157,15 @@ public enum Backtest {
             reports.sentAt = time
             venue.apply(item.event, time: time, sink: &reports)
             if begun { outputs.sendDeferred() }
+            // The recorder sees the touch at the end of a message that may have moved it (one
+            // of its changes at or inside the touch it saw last).
             let index = Int(item.event.instrument.rawValue)
-            if index < plan.instruments.count, recorder.mayMoveTop(index, item.event) {
-                recorder.mark(index, venue.bestBidOffer(item.event.instrument))
+            if index < plan.instruments.count {
+                topMayHaveMoved = topMayHaveMoved || recorder.mayMoveTop(index, item.event)
+                if notify, topMayHaveMoved {
+                    recorder.mark(index, venue.bestBidOffer(item.event.instrument))
+                    topMayHaveMoved = false
+                }
             }
             events &+= 1
             if events & 0xFFFF == 0, let progress { progress(data.progress) }
