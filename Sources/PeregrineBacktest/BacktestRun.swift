@@ -140,7 +140,7 @@ public enum Backtest {
             lastTime = Swift.max(lastTime, time)
             // The book changes of one message (one instrument, the same times) reach the
             // strategies as one: they see the book after its last change, never mid-message.
-            let notify = !hasPending || !Self.continuesMessage(item.event, pending.pointee.event)
+            let notify = !hasPending || !Self.continuesMessage(item.event, pending)
             // With shared books the venue applies the event to the strategies' books, so what
             // the logic has to do before the event (the start, timers due, overdue answers)
             // runs first and sees the books without it, as with books of their own; what it
@@ -303,9 +303,14 @@ public enum Backtest {
     /// Whether `next` is a further book change of the message `event` belongs to: both level
     /// updates or clear-book events of one instrument with the same exchange and receive times.
     @inline(__always)
-    static func continuesMessage(_ event: Event, _ next: Event) -> Bool {
-        next.instrument == event.instrument && next.exchangeTimestamp == event.exchangeTimestamp
-            && next.timestamp == event.timestamp && isBookChange(event.payload) && isBookChange(next.payload)
+    static func continuesMessage(_ event: Event, _ next: UnsafePointer<MarketDataEvent>) -> Bool {
+        // Field by field where `next` lies: it was just written there field by field, and
+        // copying it whole first read it back in wider loads than it was written with, which
+        // cannot be forwarded from the stores still in flight (a stall on every event).
+        next.pointee.event.instrument == event.instrument
+            && next.pointee.event.exchangeTimestamp == event.exchangeTimestamp
+            && next.pointee.event.timestamp == event.timestamp && isBookChange(event.payload)
+            && isBookChange(next.pointee.event.payload)
     }
 
     /// A level update or a clear-book event.
