@@ -9,6 +9,7 @@ import PeregrineStrategy
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure parts of the engine on this machine.",
         subcommands: [
             BenchMatching.self, BenchJournal.self, BenchJetStream.self, BenchMetrics.self, BenchMempool.self,

@@ -14,6 +14,7 @@ struct ConfigCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate FILE (with the environment) and print the resolved configuration; exit 2 if invalid.")
 
         @Argument(help: "The TOML configuration file.")
@@ -38,6 +39,7 @@ struct ConfigCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print the configuration a profile (and the environment) resolves to, as TOML.")
 
         @Option(help: "hft, analytics or memory_constrained (default: the engine's defaults).")

@@ -14,6 +14,7 @@ struct DataCommand: ParsableCommand {
     /// `peregrine data convert`: text files into the binary event format a backtest maps.
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "convert",
             abstract:
                 "Convert recorded files into Peregrine's binary event format, for backtesting many times without parsing text again (docs/backtesting.md).",
             discussion: "Exit status: 0 converted; 1 bad data (FILE:LINE named; nothing is left behind); 2 usage.")

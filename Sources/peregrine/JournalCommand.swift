@@ -12,6 +12,7 @@ struct JournalCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check a journal directory; exit 1 on any problem.",
             discussion: """
                 Checks every record's checksum and the sequence continuity, that no segment is missing (a journal \
@@ -118,7 +119,8 @@ struct JournalCommand: ParsableCommand {
     }
 
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print records, one per line.")
+        static let configuration = CommandConfiguration(
+            commandName: "inspect", abstract: "Print records, one per line.")
 
         @Argument(help: "The journal directory.")
         var directory: String
@@ -190,7 +192,8 @@ struct JournalCommand: ParsableCommand {
     }
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Counts and sizes: records, kinds, segments, bytes.")
+        static let configuration = CommandConfiguration(
+            commandName: "stats", abstract: "Counts and sizes: records, kinds, segments, bytes.")
 
         @Argument(help: "The journal directory.")
         var directory: String

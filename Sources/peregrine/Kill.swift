@@ -5,6 +5,7 @@ import PeregrineEngine
 /// `peregrine kill`: trips (or resets) a running engine's kill switch through its control plane.
 struct Kill: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "kill",
         abstract: "Trip (or with --reset, reset) a running engine's kill switch.",
         discussion: """
             Sends POST /kill (or /reset) to the engine's control plane with its admin token, then waits until the \

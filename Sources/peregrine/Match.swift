@@ -11,6 +11,7 @@ import PeregrineVenue
 
 struct Match: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "match",
         abstract: "Run a JSON-lines order flow through one instrument's matching engine; print JSON-lines reports.",
         discussion: """
             Each input line is one command: {"op":"new","id":N,"side":"buy"|"sell","type":"limit"|"market"|\

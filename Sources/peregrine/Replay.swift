@@ -6,6 +6,7 @@ import PeregrineStrategy
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Re-run the logic over a journal and print its outputs and hashes.",
         discussion: """
             Reads DIR's segments in order (every record's checksum and sequence checked), runs the same logic as \

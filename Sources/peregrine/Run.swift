@@ -13,6 +13,7 @@ import PeregrineStrategy
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the engine's pipeline on the synthetic source.",
         discussion: """
             source → inbound ring → journal → logic (one book per instrument, the hosted venue, the strategy) → outbound rings → sink.

@@ -7,6 +7,7 @@ import PeregrineNATS
 /// `peregrine venue`: a simulated exchange behind an engine's gateway subjects on NATS.
 struct Venue: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "venue",
         abstract: "Run a simulated exchange that answers an engine's orders over NATS.",
         discussion: """
             Takes the engine's orders from NAME.out.K.orders and other participants' orders from NAME.venue.K.flow \
