@@ -270,6 +270,11 @@ public enum Backtest {
             throw .data("\(failure)")
         }
         progress?(1)
+        // A message the data (or `--to`) cut before its last change: its touch, as it was left.
+        let lastIndex = Int(current.pointee.event.instrument.rawValue)
+        if topMayHaveMoved, events > 0, lastIndex < plan.instruments.count {
+            recorder.mark(lastIndex, venue.bestBidOffer(current.pointee.event.instrument))
+        }
         recorder.sample(at: Swift.max(lastTime, recorder.lastTime))
         try recorder.close()
         let elapsed = ContinuousClock.now - started

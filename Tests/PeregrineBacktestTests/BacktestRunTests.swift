@@ -426,6 +426,36 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
     }
 
+    /// The recorder marks the touch a book message leaves, never one seen between two of its
+    /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
+    /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
+    /// between the two deletions. From the text and from a converted file alike.
+    @Test func theLastMidIsTheTouchAMessageLeaves() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("l2.csv").path
+        let rows = [
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+            "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",
+            "test,TEST,1000,1000,false,ask,101,5", "test,TEST,2000,2000,false,bid,100,0",
+            "test,TEST,2000,2000,false,bid,99,0",
+        ]
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("l2.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
+        for data in ["tardis-l2:" + path, "events:" + converted] {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [
+                StrategySpec(
+                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
+            ]
+            let result = try Backtest.run(try BacktestPlan(settings))
+            #expect(result.events == 5)
+            #expect(result.instruments[0].lastMid?.description == "100.5", "\(data)")
+        }
+    }
+
     @Test func theTimeWindowWarmsUpBeforeFromAndStopsAtTo() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
