@@ -284,10 +284,12 @@ public struct BacktestPlan: Sendable {
                 guard mapped.verifyAhead(through: end) else { break }
                 offset = end
             }
+            // Then the digest, behind the backtests reading the file.
             offset = 0
             while offset < bytes.count {
                 if cancelled() { return nil }
                 let end = Swift.min(offset &+ (1 << 20), bytes.count)
+                guard mapped.waitForReaders(past: end, cancelled: cancelled) else { return nil }
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
                 offset = end
             }
@@ -394,10 +396,13 @@ final class InputHashes: Sendable {
 
     let slot = Slot()
     let thread: PinnedThread
+    /// The files hashed through their mapping (behind their readers).
+    let mapped: [EventFile]
 
     /// Hashes `paths` in order; those in `mapped` are read through their mapping.
     init(paths: [String], mapped: [String: EventFile] = [:]) throws(BacktestError) {
         let slot = slot
+        self.mapped = Array(mapped.values)
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
                 // The lowest priority: it uses what the backtest's two threads leave (on Linux
@@ -427,6 +432,8 @@ final class InputHashes: Sendable {
 
     /// The digests, in the paths' order (waits for the thread; safe to call again).
     func wait() throws(BacktestError) -> [String] {
+        // Wanted now: the hashing no longer waits for the files' readers.
+        for file in mapped { file.readersDone() }
         thread.join()
         guard let digests = slot.digests.withLock({ $0 }) else {
             throw .output("the inputs' SHA-256 were not computed (the hashing thread ended early)")

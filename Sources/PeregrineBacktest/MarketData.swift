@@ -169,11 +169,15 @@ final class DataFileStream {
     {
         guard record < records.count else {
             finished = true
+            converted?.readersDone()
             return false
         }
         if record >= verifiedEnd {
-            // Records the hashing thread has checked ahead, else a window checked here.
-            verifiedEnd = converted?.verifiedAhead.load(ordering: .acquiring) ?? 0
+            // Records the hashing thread has checked ahead (it is told how far this reader has
+            // got every `readerStride` records), else a window checked here.
+            converted?.reached(record)
+            verifiedEnd = Swift.min(
+                converted?.verifiedAhead.load(ordering: .acquiring) ?? 0, record &+ EventFile.readerStride)
             if verifiedEnd <= record { verifiedEnd = records.verified(from: record) }
             guard verifiedEnd > record else { throw EventFileRecords.damaged(record).named(path: path) }
         }
@@ -340,8 +344,11 @@ public final class MarketDataStream: MarketDataSource {
         }
     }
 
-    /// Nothing to wait for: the stream is read on the caller's thread.
-    func finish() {}
+    /// The reading is over (the stream is read on the caller's thread): the converted files'
+    /// hashing need not wait for it.
+    func finish() {
+        for stream in streams { stream.converted?.readersDone() }
+    }
 
     /// Fraction of the input read (by the files' bytes).
     public var progress: Double {

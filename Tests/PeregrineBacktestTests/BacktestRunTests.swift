@@ -263,7 +263,9 @@ import Testing
                 let file = try EventFile(path: damaged)
                 if checkedAhead {
                     // As the hashing thread does: the checksums first, up to the damaged record,
-                    // then the digest of the whole file, damaged or not.
+                    // then the digest of the whole file, damaged or not (no backtest reads it
+                    // here: nothing to hash behind).
+                    file.readersDone()
                     #expect(try BacktestPlan.sha256(of: damaged, mapped: file) == (try Self.sha256sum(damaged)))
                     #expect(file.verifiedAhead.load(ordering: .relaxed) == UInt64(record))
                     // It stops there.
@@ -285,6 +287,57 @@ import Testing
                 #expect(read == record)
             }
         }
+    }
+
+    @Test func theDigestIsTakenBehindTheReaders() throws {
+        // The hashing thread hashes a converted file behind the backtests reading it: a reader
+        // says how far it has got every `readerStride` records, and when it is done.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("btc.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let file = try EventFile(path: converted)
+        let recordsStart = file.first - UnsafeRawPointer(file.mapping)
+        let stride = Int(EventFile.readerStride)
+        #expect(file.count == 9_999 && stride < 9_999)
+        #expect(file.verifyAhead(through: file.byteCount))
+        #expect(file.readThrough.load(ordering: .relaxed) == 0)
+        let stream = try DataFileStream(
+            path: converted, format: nil, instrument: InstrumentID(0),
+            priceIncrement: file.metadata.instruments[0].tickSize, sizeIncrement: file.metadata.instruments[0].lotSize,
+            converted: file)
+        let records = try #require(stream.records)
+        _ = try #require(try stream.read(records))
+        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart)
+        for _ in 0..<stride { _ = try #require(try stream.read(records)) }
+        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart + stride * 80)
+        // Waiting for what the reader has passed returns at once; a cancelled wait says so.
+        #expect(file.waitForReaders(past: recordsStart + stride * 80, cancelled: { false }))
+        #expect(!file.waitForReaders(past: file.byteCount, cancelled: { true }))
+        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart + stride * 80)
+        // At the end of the records nothing is held back any more.
+        while try stream.read(records) != nil {}
+        #expect(file.readThrough.load(ordering: .relaxed) == Int.max)
+        #expect(try BacktestPlan.sha256(of: converted, mapped: file) == (try Self.sha256sum(converted)))
+
+        // A reader that stops without saying so holds the hashing back only until it has not
+        // moved for a while.
+        let stalled = try EventFile(path: converted)
+        stalled.reached(10)
+        #expect(stalled.waitForReaders(past: stalled.byteCount, cancelled: { false }))
+        #expect(stalled.readThrough.load(ordering: .relaxed) == Int.max)
+        // The stream's end of reading (the backtest's loop is over, `--to` may have cut it).
+        let cut = try EventFile(path: converted)
+        let plan = try MarketDataStream(streams: [
+            try DataFileStream(
+                path: converted, format: nil, instrument: InstrumentID(0),
+                priceIncrement: file.metadata.instruments[0].tickSize,
+                sizeIncrement: file.metadata.instruments[0].lotSize, converted: cut)
+        ])
+        _ = try #require(plan.next())
+        #expect(cut.readThrough.load(ordering: .relaxed) == recordsStart)
+        plan.finish()
+        #expect(cut.readThrough.load(ordering: .relaxed) == Int.max)
     }
 
     @Test func aConvertedFilesInstrumentsAreMappedToTheBacktests() throws {
