@@ -520,10 +520,10 @@ struct BacktestOutputs: OutputSink {
         deferred.removeAll(keepingCapacity: true)
     }
     /// Fills go to the recorder (the other updates change none of its figures); inlined, so
-    /// the update is not copied into an event for the others.
+    /// the update is copied into an event for fills alone.
     @inline(__always)
-    mutating func orderUpdate(_ event: StrategyOrderEvent) {
-        if event.update.report.isFill { recorder.record(event) }
+    mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {
+        if update.report.isFill { recorder.record(StrategyOrderEvent(sequence: sequence, time: time, update: update)) }
     }
     mutating func accept(_ report: ExecutionReport) { reports &+= 1 }
     mutating func bundleLeg(_ leg: borrowing BundleLeg) {}

@@ -580,7 +580,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
         while let update = trading.pointee.nextUpdate() {
-            outputs.pointee.orderUpdate(StrategyOrderEvent(sequence: sequence, time: event.timestamp, update: update))
+            outputs.pointee.orderUpdate(sequence: sequence, time: event.timestamp, update)
             guard let slot = trading.pointee.slot(of: update.order.strategy) else { continue }
             var context = StrategyContext(state: trading, books: books, slot: slot)
             strategies.pointee.deliver(update, slot: slot, &context)
@@ -776,7 +776,9 @@ public struct HashingOutputs: OutputSink {
                 + "\(command.type) \(command.timeInForce) (event \(order.sequence))")
     }
 
-    public mutating func orderUpdate(_ event: StrategyOrderEvent) { orderEvents?.write(event) }
+    public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {
+        orderEvents?.write(StrategyOrderEvent(sequence: sequence, time: time, update: update))
+    }
 
     public mutating func accept(_ report: ExecutionReport) {
         reportCount += 1

@@ -135,9 +135,11 @@ public struct RingOutputs: ~Copyable, OutputSink {
     }
 
     @inlinable
-    public mutating func orderUpdate(_ event: StrategyOrderEvent) {
+    public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {
         guard exportsUpdates else { return }
-        if updates.push(event) { _hasWaitingOutputs = true }
+        if updates.push(StrategyOrderEvent(sequence: sequence, time: time, update: update)) {
+            _hasWaitingOutputs = true
+        }
     }
 
     @inlinable

@@ -16,8 +16,11 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
     /// An order the strategy submitted for a venue this engine does not host.
     mutating func order(_ order: VenueOrder)
     /// An update of a strategy's order, for the orders and fills export (not hashed: it repeats
-    /// what the reports say). Sinks that do not export ignore it.
-    mutating func orderUpdate(_ event: StrategyOrderEvent)
+    /// what the reports say), caused by the input event `sequence` at `time`. Sinks that do not
+    /// export ignore it. (The parts, not a `StrategyOrderEvent`: a sink that wants only some
+    /// updates builds the event for those alone, rather than the caller copying every update
+    /// into one.)
+    mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate)
     // From `BundleSink`: each leg of a sealed bundle, then its seal (the mempool logic).
     /// Reports accepted so far (the logic counts per event from it).
     var reportCount: Int { get }
@@ -29,7 +32,7 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
 
 extension OutputSink where Self: ~Copyable {
     @inlinable public static var takesOutcomes: Bool { true }
-    @inlinable public mutating func orderUpdate(_ event: StrategyOrderEvent) {}
+    @inlinable public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {}
     public mutating func flush() {}
     public mutating func close() {}
 }
