@@ -135,7 +135,8 @@ public struct FeedReplay: ~Copyable {
         }
         // One book: a dense window of 2^20 ticks (8 MB a side) holds a coarse grid's whole day; a
         // fine grid's levels go to the sorted stores. The order-level mirror has its own, and a
-        // decoder uses none.
+        // decoder uses none. Only an order-level format fills the mirror: the others' is the
+        // smallest (a 2 MB order table for nothing cost every backtest about a millisecond).
         let orderLevel = format == .l3JSONLines
         let made = try Self.makeBook(
             windowSize: orderLevel || capturing ? 64 : 1 << 20, maxLevelsPerSide: maxLevelsPerSide)
@@ -144,7 +145,9 @@ public struct FeedReplay: ~Copyable {
         self.priceIncrement = priceIncrement
         self.sizeIncrement = sizeIncrement
         book = made
-        mirror = OrderLevelMirror(windowSize: orderLevel ? 1 << 16 : 64, maxLevelsPerSide: maxLevelsPerSide)
+        mirror = OrderLevelMirror(
+            windowSize: orderLevel ? 1 << 16 : 64, maxLevelsPerSide: maxLevelsPerSide,
+            orderCapacity: orderLevel ? 1 << 16 : 16)
     }
 
     static func makeBook(windowSize: Int, maxLevelsPerSide: Int) throws(FeedError) -> L2Book {

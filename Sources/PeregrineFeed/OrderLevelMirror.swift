@@ -17,11 +17,13 @@ struct OrderLevelMirror: ~Copyable {
 
     var bids: LevelStore<Level, BucketWindow>
     var asks: LevelStore<Level, BucketWindow>
-    var orders = OrderTable()
+    var orders: OrderTable
     private(set) var bidOrders = 0
     private(set) var askOrders = 0
 
-    init(windowSize: Int, maxLevelsPerSide: Int) {
+    /// `orderCapacity`: the live orders held before the order table first grows.
+    init(windowSize: Int, maxLevelsPerSide: Int, orderCapacity: Int) {
+        orders = OrderTable(capacity: orderCapacity)
         bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
         asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
     }
@@ -152,7 +154,7 @@ struct OrderTable: ~Copyable {
     /// How many times the table has doubled.
     private(set) var growths = 0
 
-    init(capacity: Int = 1 << 16) {
+    init(capacity: Int) {
         var size = 16
         while size < capacity { size <<= 1 }
         entries = Self.allocate(size)
