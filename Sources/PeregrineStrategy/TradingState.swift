@@ -827,8 +827,9 @@ public struct TradingState: ~Copyable {
     }
 
     /// Answers a refused order or replace with a reject update (`order` as the strategy will
-    /// see it), and counts it.
-    @inlinable
+    /// see it), and counts it. (Never inlined: rare, and its code would sit in the middle of
+    /// every order's path.)
+    @inlinable @inline(never)
     mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport) {
         var order = order
         if order.state == .pendingNew {
@@ -846,12 +847,28 @@ public struct TradingState: ~Copyable {
     /// orders (new orders only), position, gross exposure, throttle (last, so an order refused
     /// for another reason takes no token). `.none` when it may go. Allocation-free; O(1) but
     /// the gross exposure, O(the strategy's instruments).
-    @inlinable
+    ///
+    /// Inlined is only the test whether any check applies (most orders of a backtest or of an
+    /// unlimited strategy meet none): the checks themselves are a separate function, so that
+    /// their code does not spread every order's path over more cache lines.
+    @inlinable @inline(__always)
     mutating func riskCheck(
         _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
         instrument: InstrumentID, position: Int, slot: Int, replacing: OwnOrder? = nil
     ) -> ExecutionReason {
         if _killSwitch.isTripped { return .killSwitch }
+        guard limited[position] || hasExposureLimits || throttles[slot].isActive else { return .none }
+        return limitChecks(
+            command, priceTicks: priceTicks, totalLots: totalLots, addedLots: addedLots, isNew: isNew,
+            instrument: instrument, position: position, slot: slot, replacing: replacing)
+    }
+
+    /// `riskCheck` past the kill switch, when a limit, an exposure limit or a throttle applies.
+    @inlinable @inline(never)
+    mutating func limitChecks(
+        _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
+        instrument: InstrumentID, position: Int, slot: Int, replacing: OwnOrder?
+    ) -> ExecutionReason {
         if limited[position] {
             let limit = limits[position]
             let twiceMark = marks[Int(instrument.rawValue)]
