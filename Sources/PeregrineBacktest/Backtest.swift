@@ -265,36 +265,16 @@ public struct BacktestPlan: Sendable {
     }
 
     /// The file's SHA-256, hex (read in 1 MiB chunks); nil when `cancelled` turned true. A
-    /// `mapped` file is read through its mapping, and its records' checksums are checked first
-    /// (`EventFile.verifyAhead(through:)`).
+    /// `mapped` file is read through its mapping, its records' checksums checked first
+    /// (`checkAhead`), its digest taken behind its readers (`sha256(behindReadersOf:)`).
     static func sha256(of path: String, mapped: EventFile? = nil, cancelled: () -> Bool = { false })
         throws(BacktestError) -> String?
     {
-        var hasher = SHA256()
         if let mapped {
-            let bytes = UnsafeRawBufferPointer(start: mapped.mapping, count: mapped.byteCount)
-            // The records' checksums first, over the whole file: several times faster than
-            // SHA-256, so they are checked (and their pages mapped) before the backtest reaches
-            // them, and it need not check them itself. It stops at the first damaged record
-            // (the backtest finds it and names it).
-            var offset = 0
-            while offset < bytes.count {
-                if cancelled() { return nil }
-                let end = Swift.min(offset &+ (1 << 20), bytes.count)
-                guard mapped.verifyAhead(through: end) else { break }
-                offset = end
-            }
-            // Then the digest, behind the backtests reading the file.
-            offset = 0
-            while offset < bytes.count {
-                if cancelled() { return nil }
-                let end = Swift.min(offset &+ (1 << 20), bytes.count)
-                guard mapped.waitForReaders(past: end, cancelled: cancelled) else { return nil }
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                offset = end
-            }
-            return JobIdentity.hex(hasher.finalize())
+            guard checkAhead(mapped, cancelled: cancelled) else { return nil }
+            return sha256(behindReadersOf: [mapped], cancelled: cancelled)?.first
         }
+        var hasher = SHA256()
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -311,6 +291,62 @@ public struct BacktestPlan: Sendable {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
         return JobIdentity.hex(hasher.finalize())
+    }
+
+    /// Checks a converted file's records' checksums over the whole file, 1 MiB at a time
+    /// (`EventFile.verifyAhead(through:)`): several times faster than SHA-256, so they are
+    /// checked (and their pages mapped) before the backtest reaches them, and it need not check
+    /// them itself. Stops at the first damaged record (the backtest finds it and names it).
+    /// False when `cancelled` turned true.
+    static func checkAhead(_ file: EventFile, cancelled: () -> Bool) -> Bool {
+        var offset = 0
+        while offset < file.byteCount {
+            if cancelled() { return false }
+            let end = Swift.min(offset &+ (1 << 20), file.byteCount)
+            guard file.verifyAhead(through: end) else { return true }
+            offset = end
+        }
+        return true
+    }
+
+    /// The SHA-256 of each converted file, hex, in order, taken 1 MiB at a time behind the
+    /// backtests reading them (whichever file's readers have moved on: they are read merged),
+    /// so that the hashing does not read on the other core what a backtest is about to read
+    /// (`EventFile.readThrough`). A file whose readers have not moved for 250 ms is hashed
+    /// without waiting (a reader that stopped without saying so holds nothing back). Nil when
+    /// `cancelled` turned true.
+    static func sha256(behindReadersOf files: [EventFile], cancelled: () -> Bool) -> [String]? {
+        var hashers = files.map { _ in SHA256() }
+        var offsets = files.map { _ in 0 }
+        var seen = files.map { $0.readThrough.load(ordering: .relaxed) }
+        var movedAt = files.map { _ in ContinuousClock.now }
+        while true {
+            if cancelled() { return nil }
+            var waiting = false
+            for (index, file) in files.enumerated() where offsets[index] < file.byteCount {
+                let end = Swift.min(offsets[index] &+ (1 << 20), file.byteCount)
+                let read = file.readThrough.load(ordering: .relaxed)
+                if read < end {
+                    if read != seen[index] {
+                        seen[index] = read
+                        movedAt[index] = .now
+                    } else if ContinuousClock.now - movedAt[index] > .milliseconds(250) {
+                        file.readersDone()
+                    }
+                    waiting = true
+                    continue
+                }
+                let bytes = UnsafeRawBufferPointer(start: file.mapping + offsets[index], count: end &- offsets[index])
+                hashers[index].update(bufferPointer: bytes)
+                offsets[index] = end
+            }
+            if !waiting {
+                guard zip(files, offsets).contains(where: { $1 < $0.byteCount }) else { break }
+                continue
+            }
+            usleep(500)
+        }
+        return hashers.map { JobIdentity.hex($0.finalize()) }
     }
 
     /// The same data with other strategies (a sweep's job): the files stay mapped once and the
@@ -352,6 +388,7 @@ public struct BacktestPlan: Sendable {
                 if let to = settings.to, item.time >= to { break }
                 try writer.append(item.event)
             }
+            stream.finish()
             if let failure = stream.failure { throw failure }
             var finished = metadata
             finished.skippedQuoteRows = stream.skippedQuotes
@@ -408,26 +445,41 @@ final class InputHashes: Sendable {
                 // The lowest priority: it uses what the backtest's two threads leave (on Linux
                 // the nice value is per thread).
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
-                var digests: [Result<String, BacktestError>] = []
-                for path in paths {
+                let cancelled = { slot.cancelled.load(ordering: .relaxed) }
+                // The checksums of every converted file first (ahead of the backtest), then the
+                // text files, then the converted files' digests, behind their readers.
+                let files = Self.unique(paths.compactMap { mapped[$0] })
+                for file in files { guard BacktestPlan.checkAhead(file, cancelled: cancelled) else { return } }
+                var digests: [String: Result<String, BacktestError>] = [:]
+                for path in paths where mapped[path] == nil && digests[path] == nil {
                     do throws(BacktestError) {
-                        guard
-                            let digest = try BacktestPlan.sha256(
-                                of: path, mapped: mapped[path],
-                                cancelled: {
-                                    slot.cancelled.load(ordering: .relaxed)
-                                })
-                        else { return }
-                        digests.append(.success(digest))
+                        guard let digest = try BacktestPlan.sha256(of: path, cancelled: cancelled) else { return }
+                        digests[path] = .success(digest)
                     } catch {
-                        digests.append(.failure(error))
+                        digests[path] = .failure(error)
                     }
                 }
-                slot.digests.withLock { $0 = digests }
+                guard let mappedDigests = BacktestPlan.sha256(behindReadersOf: files, cancelled: cancelled) else {
+                    return
+                }
+                for (file, digest) in zip(files, mappedDigests) {
+                    for path in paths where mapped[path] === file { digests[path] = .success(digest) }
+                }
+                let ordered = paths.map {
+                    digests[$0] ?? .failure(.output("the SHA-256 of \($0) was not computed"))
+                }
+                slot.digests.withLock { $0 = ordered }
             }
         } catch {
             throw .usage("cannot start the hashing thread: \(error)")
         }
+    }
+
+    /// `files` without repeats, in order (one file may be given twice).
+    static func unique(_ files: [EventFile]) -> [EventFile] {
+        var kept: [EventFile] = []
+        for file in files where !kept.contains(where: { $0 === file }) { kept.append(file) }
+        return kept
     }
 
     /// The digests, in the paths' order (waits for the thread; safe to call again).

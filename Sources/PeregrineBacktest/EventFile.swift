@@ -299,7 +299,7 @@ public final class EventFile: @unchecked Sendable {
 
     /// How far the backtests reading the records have got, in bytes from the file's start
     /// (`Int.max` once one has finished, or the digest is wanted now). The hashing thread
-    /// hashes behind them (`waitForReaders(past:cancelled:)`): reading ahead of them on the other
+    /// hashes behind them (`BacktestPlan.sha256(behindReadersOf:cancelled:)`): reading ahead of them on the other
     /// core what they were about to read slowed them down (1.08× faster without it, median of 15
     /// alternated rounds), while the checksums' pass ahead, done long before, does not.
     let readThrough = Atomic<Int>(0)
@@ -317,30 +317,6 @@ public final class EventFile: @unchecked Sendable {
     /// No reader will hold the hashing back any more: one has finished, or the digest is
     /// wanted now.
     func readersDone() { readThrough.store(Int.max, ordering: .relaxed) }
-
-    /// Waits until the readers have got past byte `end` (or are done, or have not moved for
-    /// 100 ms: a reader that stopped without saying so holds nothing back). False when
-    /// `cancelled` turned true.
-    func waitForReaders(past end: Int, cancelled: () -> Bool) -> Bool {
-        var last = readThrough.load(ordering: .relaxed)
-        var idle = 0
-        while last < end {
-            if cancelled() { return false }
-            usleep(200)
-            let now = readThrough.load(ordering: .relaxed)
-            if now != last {
-                last = now
-                idle = 0
-            } else {
-                idle &+= 1
-                if idle >= 500 {
-                    readersDone()
-                    return true
-                }
-            }
-        }
-        return true
-    }
 
     /// Checks the records that lie wholly within the file's first `end` bytes and are not known
     /// to match yet, and advances `verifiedAhead` past those that match. Call from one thread

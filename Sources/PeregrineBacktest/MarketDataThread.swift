@@ -66,7 +66,11 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
     }
 
     static func produce(_ stream: MarketDataStream, until: UInt64?, ring: SPSCRing<MarketDataEvent>, shared: Shared) {
-        defer { shared.done.store(true, ordering: .releasing) }
+        defer {
+            // The reading is over (also when `until` cut it): the hashing need not wait for it.
+            stream.finish()
+            shared.done.store(true, ordering: .releasing)
+        }
         guard var producer = try? ring.makeProducer() else {
             shared.failure.withLock { $0 = FeedError(line: 0, "cannot attach to the market-data ring") }
             return

@@ -299,6 +299,7 @@ import Testing
         let file = try EventFile(path: converted)
         let recordsStart = file.first - UnsafeRawPointer(file.mapping)
         let stride = Int(EventFile.readerStride)
+        let size = EventFileFormat.recordSize
         #expect(file.count == 9_999 && stride < 9_999)
         #expect(file.verifyAhead(through: file.byteCount))
         #expect(file.readThrough.load(ordering: .relaxed) == 0)
@@ -310,21 +311,29 @@ import Testing
         _ = try #require(try stream.read(records))
         #expect(file.readThrough.load(ordering: .relaxed) == recordsStart)
         for _ in 0..<stride { _ = try #require(try stream.read(records)) }
-        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart + stride * 80)
-        // Waiting for what the reader has passed returns at once; a cancelled wait says so.
-        #expect(file.waitForReaders(past: recordsStart + stride * 80, cancelled: { false }))
-        #expect(!file.waitForReaders(past: file.byteCount, cancelled: { true }))
-        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart + stride * 80)
+        #expect(file.readThrough.load(ordering: .relaxed) == recordsStart + stride * size)
+        // A cancelled hashing says so.
+        #expect(BacktestPlan.sha256(behindReadersOf: [file], cancelled: { true }) == nil)
         // At the end of the records nothing is held back any more.
         while try stream.read(records) != nil {}
         #expect(file.readThrough.load(ordering: .relaxed) == Int.max)
-        #expect(try BacktestPlan.sha256(of: converted, mapped: file) == (try Self.sha256sum(converted)))
+        let digest = try Self.sha256sum(converted)
+        #expect(try BacktestPlan.sha256(of: converted, mapped: file) == digest)
 
-        // A reader that stops without saying so holds the hashing back only until it has not
-        // moved for a while.
+        // Several files are hashed together, each behind its own readers, the digests in their
+        // order. A reader that stops without saying so holds its file back only until it has
+        // not moved for a while.
+        let other = directory.appendingPathComponent("rising.pgev").path
+        _ = try DataConversion.convert(
+            [try DataSpec("tardis-quotes:" + (try Self.risingQuotes(in: directory)))], output: other)
+        let done = try EventFile(path: other)
+        done.readersDone()
         let stalled = try EventFile(path: converted)
         stalled.reached(10)
-        #expect(stalled.waitForReaders(past: stalled.byteCount, cancelled: { false }))
+        #expect(
+            BacktestPlan.sha256(behindReadersOf: [stalled, done], cancelled: { false }) == [
+                digest, try Self.sha256sum(other),
+            ])
         #expect(stalled.readThrough.load(ordering: .relaxed) == Int.max)
         // The stream's end of reading (the backtest's loop is over, `--to` may have cut it).
         let cut = try EventFile(path: converted)
