@@ -448,10 +448,14 @@ final class InputHashes: Sendable {
                 let cancelled = { slot.cancelled.load(ordering: .relaxed) }
                 // The checksums of every converted file first (ahead of the backtest), then the
                 // text files, then the converted files' digests, behind their readers.
-                let files = Self.unique(paths.compactMap { mapped[$0] })
+                // (A path given twice is hashed once.)
+                var unique: [String] = []
+                for path in paths where !unique.contains(path) { unique.append(path) }
+                let mappedPaths = unique.filter { mapped[$0] != nil }
+                let files = mappedPaths.compactMap { mapped[$0] }
                 for file in files { guard BacktestPlan.checkAhead(file, cancelled: cancelled) else { return } }
                 var digests: [String: Result<String, BacktestError>] = [:]
-                for path in paths where mapped[path] == nil && digests[path] == nil {
+                for path in unique where mapped[path] == nil {
                     do throws(BacktestError) {
                         guard let digest = try BacktestPlan.sha256(of: path, cancelled: cancelled) else { return }
                         digests[path] = .success(digest)
@@ -462,9 +466,7 @@ final class InputHashes: Sendable {
                 guard let mappedDigests = BacktestPlan.sha256(behindReadersOf: files, cancelled: cancelled) else {
                     return
                 }
-                for (file, digest) in zip(files, mappedDigests) {
-                    for path in paths where mapped[path] === file { digests[path] = .success(digest) }
-                }
+                for (path, digest) in zip(mappedPaths, mappedDigests) { digests[path] = .success(digest) }
                 let ordered = paths.map {
                     digests[$0] ?? .failure(.output("the SHA-256 of \($0) was not computed"))
                 }
@@ -473,13 +475,6 @@ final class InputHashes: Sendable {
         } catch {
             throw .usage("cannot start the hashing thread: \(error)")
         }
-    }
-
-    /// `files` without repeats, in order (one file may be given twice).
-    static func unique(_ files: [EventFile]) -> [EventFile] {
-        var kept: [EventFile] = []
-        for file in files where !kept.contains(where: { $0 === file }) { kept.append(file) }
-        return kept
     }
 
     /// The digests, in the paths' order (waits for the thread; safe to call again).

@@ -299,9 +299,9 @@ public final class EventFile: @unchecked Sendable {
 
     /// How far the backtests reading the records have got, in bytes from the file's start
     /// (`Int.max` once one has finished, or the digest is wanted now). The hashing thread
-    /// hashes behind them (`BacktestPlan.sha256(behindReadersOf:cancelled:)`): reading ahead of them on the other
-    /// core what they were about to read slowed them down (1.08× faster without it, median of 15
-    /// alternated rounds), while the checksums' pass ahead, done long before, does not.
+    /// hashes behind them (`BacktestPlan.sha256(behindReadersOf:cancelled:)`): its reading
+    /// ahead of them on the other core slowed them down in slow sittings (docs/backtesting.md,
+    /// "Speed and memory"), while they need the checksums' pass ahead.
     let readThrough = Atomic<Int>(0)
 
     /// A reader has got to record `index` (cheap: called every `readerStride` records).

@@ -19,6 +19,21 @@ import Testing
         return url
     }
 
+    /// The quotes fixture converted into `directory` (btc.pgev); its path.
+    static func convertedQuotes(in directory: URL) throws -> String {
+        let converted = directory.appendingPathComponent("btc.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(quotes))], output: converted)
+        return converted
+    }
+
+    /// A reader of the converted file `file` (lying at `path`) as the backtest's instrument 0.
+    static func reader(_ file: EventFile, path: String) throws -> DataFileStream {
+        try DataFileStream(
+            path: path, format: nil, instrument: InstrumentID(0),
+            priceIncrement: file.metadata.instruments[0].tickSize, sizeIncrement: file.metadata.instruments[0].lotSize,
+            converted: file)
+    }
+
     /// Quotes 1 ms apart whose mid rises by 1 each row (ask = 101 + row, bid = 99 + row), so a
     /// golden cross of 1 over 2 buys after the second row; `local` adds receive-time offsets (µs).
     static func risingQuotes(in directory: URL, local: [Int] = []) throws -> String {
@@ -241,8 +256,7 @@ import Testing
         // is found and named the same.
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let converted = directory.appendingPathComponent("btc.pgev").path
-        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let converted = try Self.convertedQuotes(in: directory)
         let whole = try EventFile(path: converted)
         #expect(whole.count == 9_999)
         // In chunks, as the hashing thread reads: only whole records count.
@@ -272,10 +286,7 @@ import Testing
                     #expect(!file.verifyAhead(through: file.byteCount))
                     #expect(file.verifiedAhead.load(ordering: .relaxed) == UInt64(record))
                 }
-                let stream = try DataFileStream(
-                    path: damaged, format: nil, instrument: InstrumentID(0),
-                    priceIncrement: whole.metadata.instruments[0].tickSize,
-                    sizeIncrement: whole.metadata.instruments[0].lotSize, converted: file)
+                let stream = try Self.reader(file, path: damaged)
                 let records = try #require(stream.records)
                 var read = 0
                 #expect(
@@ -294,8 +305,7 @@ import Testing
         // says how far it has got every `readerStride` records, and when it is done.
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let converted = directory.appendingPathComponent("btc.pgev").path
-        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let converted = try Self.convertedQuotes(in: directory)
         let file = try EventFile(path: converted)
         let recordsStart = file.first - UnsafeRawPointer(file.mapping)
         let stride = Int(EventFile.readerStride)
@@ -303,10 +313,7 @@ import Testing
         #expect(file.count == 9_999 && stride < 9_999)
         #expect(file.verifyAhead(through: file.byteCount))
         #expect(file.readThrough.load(ordering: .relaxed) == 0)
-        let stream = try DataFileStream(
-            path: converted, format: nil, instrument: InstrumentID(0),
-            priceIncrement: file.metadata.instruments[0].tickSize, sizeIncrement: file.metadata.instruments[0].lotSize,
-            converted: file)
+        let stream = try Self.reader(file, path: converted)
         let records = try #require(stream.records)
         _ = try #require(try stream.read(records))
         #expect(file.readThrough.load(ordering: .relaxed) == recordsStart)
@@ -337,12 +344,7 @@ import Testing
         #expect(stalled.readThrough.load(ordering: .relaxed) == Int.max)
         // The stream's end of reading (the backtest's loop is over, `--to` may have cut it).
         let cut = try EventFile(path: converted)
-        let plan = try MarketDataStream(streams: [
-            try DataFileStream(
-                path: converted, format: nil, instrument: InstrumentID(0),
-                priceIncrement: file.metadata.instruments[0].tickSize,
-                sizeIncrement: file.metadata.instruments[0].lotSize, converted: cut)
-        ])
+        let plan = try MarketDataStream(streams: [try Self.reader(cut, path: converted)])
         _ = try #require(plan.next())
         #expect(cut.readThrough.load(ordering: .relaxed) == recordsStart)
         plan.finish()
