@@ -79,7 +79,8 @@ public struct BacktestPlan: Sendable {
         // Hashing starts now, on the core the grid scan below leaves idle; a usage error found
         // later stops it (it does not wait for it).
         let hashes = try InputHashes(
-            paths: settings.data.flatMap(\.paths), mapped: mapped.filter { !MappedLines.inflates($0.key) })
+            paths: settings.data.flatMap(\.paths), mapped: mapped.filter { !MappedLines.inflates($0.key) },
+            cache: settings.digestCache)
         for spec in settings.data {
             for path in spec.paths {
                 if let format = spec.format {
@@ -436,10 +437,12 @@ final class InputHashes: Sendable {
     /// The files hashed through their mapping (behind their readers).
     let mapped: [EventFile]
 
-    /// Hashes `paths` in order; those in `mapped` are read through their mapping.
-    init(paths: [String], mapped: [String: EventFile] = [:]) throws(BacktestError) {
+    /// Hashes `paths` in order; those in `mapped` are read through their mapping, or their
+    /// digest taken from `cache` (and stored there when hashed).
+    init(paths: [String], mapped: [String: EventFile] = [:], cache: DigestCache? = nil) throws(BacktestError) {
         let slot = slot
         self.mapped = Array(mapped.values)
+        let startedAt = DigestCache.realTimeNow()
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
                 // The lowest priority: it uses what the backtest's two threads leave (on Linux
@@ -463,10 +466,25 @@ final class InputHashes: Sendable {
                         digests[path] = .failure(error)
                     }
                 }
-                guard let mappedDigests = BacktestPlan.sha256(behindReadersOf: files, cancelled: cancelled) else {
-                    return
+                // Converted files hashed before (the same identity) are not hashed again.
+                var hashed: [String] = []
+                for path in mappedPaths {
+                    if let identity = mapped[path]?.identity, let digest = cache?.digest(for: identity) {
+                        digests[path] = .success(digest)
+                    } else {
+                        hashed.append(path)
+                    }
                 }
-                for (path, digest) in zip(mappedPaths, mappedDigests) { digests[path] = .success(digest) }
+                guard
+                    let hashedDigests = BacktestPlan.sha256(
+                        behindReadersOf: hashed.compactMap { mapped[$0] }, cancelled: cancelled)
+                else { return }
+                for (path, digest) in zip(hashed, hashedDigests) {
+                    digests[path] = .success(digest)
+                    if let cache, let identity = mapped[path]?.identity {
+                        cache.store(digest, for: identity, path: path, startedAt: startedAt)
+                    }
+                }
                 let ordered = paths.map {
                     digests[$0] ?? .failure(.output("the SHA-256 of \($0) was not computed"))
                 }

@@ -214,18 +214,34 @@ public final class EventFile: @unchecked Sendable {
     let mapping: UnsafeMutableRawPointer
     let byteCount: Int
 
+    /// The identity of the file as it was mapped (`DigestCache`); nil for a compressed or
+    /// unlinked file.
+    let identity: FileIdentity?
+
     public convenience init(path: String) throws(FeedError) {
-        let (mapped, size) = try MappedLines.map(path)
-        try self.init(mapped: mapped, size: size, path: path)
+        if MappedLines.inflates(path) {
+            let (mapped, size) = try MappedLines.map(path)
+            try self.init(mapped: mapped, size: size, path: path, identity: nil)
+            return
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        try self.init(descriptor: descriptor, path: path)
     }
 
     /// Maps the open file `descriptor` (`path` names it in messages; it may be unlinked).
     public convenience init(descriptor: Int32, path: String) throws(FeedError) {
+        let identity = FileIdentity(descriptor: descriptor)
         let (mapped, size) = try MappedLines.map(descriptor: descriptor, name: path)
-        try self.init(mapped: mapped, size: size, path: path)
+        // A file that grew between the two looks is not identified.
+        try self.init(
+            mapped: mapped, size: size, path: path, identity: identity?.size == Int64(size) ? identity : nil)
     }
 
-    init(mapped: UnsafeRawPointer?, size: Int, path: String) throws(FeedError) {
+    init(mapped: UnsafeRawPointer?, size: Int, path: String, identity: FileIdentity?) throws(FeedError) {
         guard let mapped, size >= EventFileFormat.headerSize else {
             if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
             throw FeedError(line: 0, "not a converted event file (\(size) bytes, shorter than its header)", file: path)
@@ -252,6 +268,7 @@ public final class EventFile: @unchecked Sendable {
             throw error
         }
         self.path = path
+        self.identity = identity
         mapping = address
         byteCount = size
         first = UnsafeRawPointer(address + end)

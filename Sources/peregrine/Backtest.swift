@@ -188,6 +188,12 @@ struct BacktestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
     var equityIntervalMs: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Hash converted files on every run: by default a converted file's SHA-256 is kept in $XDG_CACHE_HOME/peregrine/sha256 (or ~/.cache/…) by its device, inode, size and times, and not computed again."
+        ))
+    var noDigestCache = false
+
     func settings() throws(BacktestError) -> BacktestSettings {
         var settings = BacktestSettings()
         if let config {
@@ -207,6 +213,7 @@ struct BacktestOptions: ParsableArguments {
             guard let value else { continue }
             try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
         }
+        settings.digestCache = noDigestCache ? nil : DigestCache.defaultDirectory().map { DigestCache(directory: $0) }
         return settings
     }
 }

@@ -351,6 +351,81 @@ import Testing
         #expect(cut.readThrough.load(ordering: .relaxed) == Int.max)
     }
 
+    @Test func aConvertedFilesDigestIsKeptByItsIdentity() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = try Self.convertedQuotes(in: directory)
+        let digest = try Self.sha256sum(converted)
+        let cache = DigestCache(directory: directory.appendingPathComponent("cache/sha256").path, settle: .zero)
+        func hashed(_ cache: DigestCache?) throws -> String {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("events:" + converted)]
+            settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+            settings.digestCache = cache
+            return try #require(try BacktestPlan(settings).hashedInputs().first?.sha256)
+        }
+        // Hashed on the first run, and kept under the file's device and inode.
+        let identity = try #require(FileIdentity(path: converted))
+        #expect(try hashed(cache) == digest)
+        let entry = cache.directory + "/\(identity.device)-\(identity.inode)"
+        let stored = "peregrine-sha256-cache 1\n\(identity.device) \(identity.inode) \(identity.size) "
+        #expect(
+            try String(contentsOfFile: entry, encoding: .utf8) == stored
+                + "\(identity.modified) \(identity.changed) \(digest)\n")
+        #expect(cache.digest(for: identity) == digest)
+        // The next run takes the digest from the cache without hashing: an entry made to hold
+        // another digest shows it.
+        let planted = String(repeating: "a", count: 64)
+        try DigestCache.entryText(identity, digest: planted).write(toFile: entry, atomically: true, encoding: .utf8)
+        #expect(try hashed(cache) == planted)
+        #expect(try hashed(nil) == digest)
+        // An entry of another format version, or for other times, is not used (and is replaced).
+        try DigestCache.entryText(identity, digest: planted).replacingOccurrences(of: "cache 1", with: "cache 2")
+            .write(toFile: entry, atomically: true, encoding: .utf8)
+        #expect(try hashed(cache) == digest)
+        #expect(cache.digest(for: identity) == digest)
+        var older = identity
+        older.modified -= 1
+        try DigestCache.entryText(older, digest: planted).write(toFile: entry, atomically: true, encoding: .utf8)
+        #expect(try hashed(cache) == digest)
+        // A file changed in place (its times move) is hashed again: its new digest, stored.
+        try DigestCache.entryText(identity, digest: planted).write(toFile: entry, atomically: true, encoding: .utf8)
+        let handle = try #require(FileHandle(forUpdatingAtPath: converted))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0]))
+        try handle.close()
+        let changed = try Self.sha256sum(converted)
+        #expect(changed != digest)
+        let newIdentity = try #require(FileIdentity(path: converted))
+        #expect(newIdentity != identity && newIdentity.inode == identity.inode)
+        #expect(try hashed(cache) == changed)
+        #expect(cache.digest(for: newIdentity) == changed)
+        #expect(cache.digest(for: identity) == nil)
+        // A file changed less than `settle` before hashing began is not stored (a change within
+        // the same tick of the file system's clock would not move its times).
+        let waiting = DigestCache(directory: directory.appendingPathComponent("other").path, settle: .seconds(3_600))
+        #expect(try hashed(waiting) == changed)
+        #expect(waiting.digest(for: newIdentity) == nil)
+        #expect(!FileManager.default.fileExists(atPath: waiting.directory))
+        // The command takes the digests from $XDG_CACHE_HOME/peregrine/sha256, unless told not
+        // to (a planted entry shows which).
+        let home = directory.appendingPathComponent("xdg").path
+        let keeper = DigestCache(directory: home + "/peregrine/sha256")
+        #expect(DigestCache.makeDirectories(keeper.directory))
+        try DigestCache.entryText(newIdentity, digest: planted).write(
+            toFile: keeper.entryPath(newIdentity), atomically: true, encoding: .utf8)
+        for (flags, expected) in [([String](), planted), (["--no-digest-cache"], changed)] {
+            let result = try PeregrineCLI.run(
+                ["backtest", "--data", "events:" + converted, "--strategy", "idle", "--json"] + flags,
+                environment: ["XDG_CACHE_HOME": home])
+            #expect(result.status == 0)
+            let report = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+            let provenance = report?["provenance"] as? [String: Any]
+            let inputs = provenance?["inputs"] as? [[String: Any]]
+            #expect(inputs?.first?["sha256"] as? String == expected)
+        }
+    }
+
     @Test func aConvertedFilesInstrumentsAreMappedToTheBacktests() throws {
         // The converted file's instrument 0 (BBB) is the backtest's instrument 1, after the
         // text file's AAA: its events reach BBB's book, as from its text source.

@@ -129,7 +129,7 @@ import Testing
         defer { server.stop() }
         func worker(_ name: String, idleExit: Int = 0) throws -> (Process, String) {
             let log = directory.appendingPathComponent("\(name).log").path
-            FileManager.default.createFile(atPath: log, contents: nil)
+            #expect(FileManager.default.createFile(atPath: log, contents: nil))
             let process = Process()
             process.executableURL = PeregrineCLI.binary
             process.arguments = [
