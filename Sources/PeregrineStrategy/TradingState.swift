@@ -652,7 +652,7 @@ public struct TradingState: ~Copyable {
             _counters.cancelsSent &+= 1
         }
         exposures[Int(order.pointee.positionIndex)].replace(before, with: OpenExposure(order.pointee))
-        if !order.pointee.state.isOpen { finish(index, order.pointee) }
+        if !order.pointee.state.isOpen { finish(index) }
         enqueue(order.pointee, report, fee: fee)
         return true
     }
@@ -682,15 +682,17 @@ public struct TradingState: ~Copyable {
 
     /// Takes a final order out of the table and its strategy's list.
     @inlinable
-    mutating func finish(_ index: Int, _ order: OwnOrder) {
-        switch order.state {
+    mutating func finish(_ index: Int) {
+        // Read where it lies (a copy of the order just written would wait for those writes).
+        let order = orders + index
+        switch order.pointee.state {
         case .filled: _counters.filled &+= 1
         case .cancelled: _counters.cancelled &+= 1
         default: _counters.rejected &+= 1
         }
-        orderIndex.remove(order.id.rawValue)
-        let slot = self.slot(of: order.strategy) ?? 0
-        let list = Int(order.positionIndex)
+        orderIndex.remove(order.pointee.id.rawValue)
+        let slot = self.slot(of: order.pointee.strategy) ?? 0
+        let list = Int(order.pointee.positionIndex)
         let previous = previousInList[index]
         let next = nextInList[index]
         if previous >= 0 { nextInList[Int(previous)] = next } else { listHead[list] = next }
@@ -842,6 +844,19 @@ public struct TradingState: ~Copyable {
         enqueue(order, report, fee: .zero)
     }
 
+    /// What the risk checks need of an order being replaced (its fields, not the whole order).
+    @usableFromInline
+    struct ReplacedOrder {
+        @usableFromInline var filledLots: Int64
+        @usableFromInline var leavesLots: Int64
+        @usableFromInline var priceTicks: Int64
+        @inlinable init(filledLots: Int64, leavesLots: Int64, priceTicks: Int64) {
+            self.filledLots = filledLots
+            self.leavesLots = leavesLots
+            self.priceTicks = priceTicks
+        }
+    }
+
     /// The pre-trade checks of an order (or a replace) for position `position` of the strategy
     /// in `slot`, in order: kill switch, order quantity, order notional, price collar, open
     /// orders (new orders only), position, gross exposure, throttle (last, so an order refused
@@ -854,7 +869,7 @@ public struct TradingState: ~Copyable {
     @inlinable @inline(__always)
     mutating func riskCheck(
         _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
-        instrument: InstrumentID, position: Int, slot: Int, replacing: OwnOrder? = nil
+        instrument: InstrumentID, position: Int, slot: Int, replacing: ReplacedOrder? = nil
     ) -> ExecutionReason {
         if _killSwitch.isTripped { return .killSwitch }
         guard limited[position] || hasExposureLimits || throttles[slot].isActive else { return .none }
@@ -867,7 +882,7 @@ public struct TradingState: ~Copyable {
     @inlinable @inline(never)
     mutating func limitChecks(
         _ command: OrderCommand, priceTicks: Int64, totalLots: Int64, addedLots: Int64, isNew: Bool,
-        instrument: InstrumentID, position: Int, slot: Int, replacing: OwnOrder?
+        instrument: InstrumentID, position: Int, slot: Int, replacing: ReplacedOrder?
     ) -> ExecutionReason {
         if limited[position] {
             let limit = limits[position]
@@ -913,8 +928,8 @@ public struct TradingState: ~Copyable {
                 let added: Int128
                 if let order = replacing {
                     let open = RiskChecks.product(
-                        Swift.max(totalLots &- order.filled.lots, 0), Swift.max(priceTicks, 0))
-                    let current = RiskChecks.product(order.leaves.lots, Swift.max(order.price.ticks, 0))
+                        Swift.max(totalLots &- order.filledLots, 0), Swift.max(priceTicks, 0))
+                    let current = RiskChecks.product(order.leavesLots, Swift.max(order.priceTicks, 0))
                     added = (open &- current) &* 2
                 } else {
                     guard
@@ -1024,25 +1039,30 @@ public struct TradingState: ~Copyable {
             return refuse(.belowMinimumNotional)
         }
         guard takeBudget(slot: slot) else { return refuse(.eventLimit) }
-        let order = orders[index]
+        // The order's fields are read where it lies: copying it whole, right after it was
+        // written, waits for those writes (a copy's wide loads cannot take them in flight).
+        let order = orders + index
+        let instrument = order.pointee.instrument
+        let position = Int(order.pointee.positionIndex)
         var command = OrderCommand.replace(id, account: slots[slot].account, price: price, quantity: quantity)
-        command.side = order.side
-        command.type = order.type
+        command.side = order.pointee.side
+        command.type = order.pointee.type
         let risk = riskCheck(
-            command, priceTicks: price.ticks, totalLots: quantity.lots, addedLots: open &- order.leaves.lots,
-            isNew: false, instrument: order.instrument, position: Int(order.positionIndex), slot: slot,
-            replacing: order)
+            command, priceTicks: price.ticks, totalLots: quantity.lots, addedLots: open &- order.pointee.leaves.lots,
+            isNew: false, instrument: instrument, position: position, slot: slot,
+            replacing: ReplacedOrder(
+                filledLots: order.pointee.filled.lots, leavesLots: order.pointee.leaves.lots,
+                priceTicks: order.pointee.price.ticks))
         if risk != .none {
-            refuseByRisk(order, report: .rejection(of: command, instrument: order.instrument, reason: risk))
+            refuseByRisk(order.pointee, report: .rejection(of: command, instrument: instrument, reason: risk))
             return .none
         }
-        orders[index].state = .pendingReplace
-        orders[index].pendingPrice = price
-        orders[index].pendingQuantity = quantity
-        exposures[Int(order.positionIndex)].replace(OpenExposure(order), with: OpenExposure(orders[index]))
-        push(
-            .replace(id, account: slots[slot].account, price: price, quantity: quantity),
-            instrument: orders[index].instrument)
+        let before = OpenExposure(order.pointee)
+        order.pointee.state = .pendingReplace
+        order.pointee.pendingPrice = price
+        order.pointee.pendingQuantity = quantity
+        exposures[position].replace(before, with: OpenExposure(order.pointee))
+        push(.replace(id, account: slots[slot].account, price: price, quantity: quantity), instrument: instrument)
         _counters.replacesSent &+= 1
         return .none
     }
