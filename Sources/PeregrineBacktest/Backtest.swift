@@ -428,20 +428,24 @@ final class InputHashes: Sendable {
     /// Filled once by the thread.
     final class Slot: Sendable {
         let digests = Mutex<[Result<String, BacktestError>]?>(nil)
+        /// The paths whose digest came from the cache (confirmed by `wait`).
+        let cached = Mutex<Set<String>>([])
         /// Set when nobody can read the digests any more: the thread stops.
         let cancelled = Atomic<Bool>(false)
     }
 
     let slot = Slot()
     let thread: PinnedThread
-    /// The files hashed through their mapping (behind their readers).
-    let mapped: [EventFile]
+    /// The files hashed through their mapping (behind their readers), by path.
+    let mapped: [String: EventFile]
+    let paths: [String]
 
     /// Hashes `paths` in order; those in `mapped` are read through their mapping, or their
     /// digest taken from `cache` (and stored there when hashed).
     init(paths: [String], mapped: [String: EventFile] = [:], cache: DigestCache? = nil) throws(BacktestError) {
         let slot = slot
-        self.mapped = Array(mapped.values)
+        self.mapped = mapped
+        self.paths = paths
         let startedAt = DigestCache.realTimeNow()
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
@@ -471,6 +475,7 @@ final class InputHashes: Sendable {
                 for path in mappedPaths {
                     if let identity = mapped[path]?.identity, let digest = cache?.digest(for: identity) {
                         digests[path] = .success(digest)
+                        slot.cached.withLock { _ = $0.insert(path) }
                     } else {
                         hashed.append(path)
                     }
@@ -498,10 +503,21 @@ final class InputHashes: Sendable {
     /// The digests, in the paths' order (waits for the thread; safe to call again).
     func wait() throws(BacktestError) -> [String] {
         // Wanted now: the hashing no longer waits for the files' readers.
-        for file in mapped { file.readersDone() }
+        for file in mapped.values { file.readersDone() }
         thread.join()
-        guard let digests = slot.digests.withLock({ $0 }) else {
+        guard var digests = slot.digests.withLock({ $0 }) else {
             throw .output("the inputs' SHA-256 were not computed (the hashing thread ended early)")
+        }
+        // A digest from the cache holds for the bytes read only if the file still has the
+        // identity it had when mapped (written meanwhile, its times moved): otherwise the
+        // mapping is hashed now.
+        for path in slot.cached.withLock({ $0 }) {
+            guard let file = mapped[path], FileIdentity(path: path) != file.identity,
+                let digest = BacktestPlan.sha256(behindReadersOf: [file], cancelled: { false })?.first
+            else { continue }
+            slot.cached.withLock { _ = $0.remove(path) }
+            for (index, named) in paths.enumerated() where named == path { digests[index] = .success(digest) }
+            slot.digests.withLock { $0 = digests }
         }
         var hex: [String] = []
         for digest in digests {

@@ -51,9 +51,12 @@ struct FileIdentity: Equatable, Sendable {
 /// An entry is stored only when the file's identity was the same before and after hashing and
 /// its last change was `settle` or more before hashing began (a change in the same tick of the
 /// file system's clock would not move its times). An entry of another format version, or that
-/// cannot be parsed, is not used (the file is hashed, and the entry replaced). Failing to read or
-/// write the directory only means hashing again: it never fails a backtest. Thread-safe: entries
-/// are replaced by renaming a complete file into place.
+/// cannot be parsed, is not used (the file is hashed, and the entry replaced). Only a directory
+/// owned by the user and writable by no one else is used, and only entries that are regular
+/// files owned by the user (not followed through a symbolic link). Failing to read or write the
+/// directory only means hashing again: it never fails a backtest. Thread-safe: entries are
+/// replaced by renaming a complete file into place. A digest taken from here is confirmed after
+/// the run (`InputHashes.wait`): a file whose identity moved meanwhile is hashed.
 public struct DigestCache: Sendable {
     /// The first line of an entry: its format and version.
     static let header = "peregrine-sha256-cache 1"
@@ -89,11 +92,27 @@ public struct DigestCache: Sendable {
             + "\(digest)\n"
     }
 
+    /// Whether `info` is the user's own and writable by no one else.
+    static func isOwn(_ info: stat) -> Bool {
+        info.st_uid == geteuid() && info.st_mode & 0o022 == 0
+    }
+
+    /// Whether the directory exists, is the user's own and writable by no one else (entries in
+    /// a directory others can write to could be planted).
+    func isTrusted() -> Bool {
+        var info = stat()
+        return lstat(directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && Self.isOwn(info)
+    }
+
     /// The digest stored for `identity`, or nil.
     func digest(for identity: FileIdentity) -> String? {
-        let fd = open(entryPath(identity), O_RDONLY | O_CLOEXEC)
+        guard isTrusted() else { return nil }
+        // Not through a symbolic link, and without blocking on anything but a regular file.
+        let fd = open(entryPath(identity), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Self.isOwn(info) else { return nil }
         var bytes = [UInt8](repeating: 0, count: 512)
         let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0, count < bytes.count else { return nil }
@@ -111,11 +130,12 @@ public struct DigestCache: Sendable {
     /// last changed `settle` before. True when stored.
     @discardableResult
     func store(_ digest: String, for identity: FileIdentity, path: String, startedAt: Int64) -> Bool {
-        let (settleNanoseconds, overflow) = settle.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (seconds, overflow) = settle.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let settleNanoseconds = seconds &+ settle.components.attoseconds / 1_000_000_000
         guard !overflow, FileIdentity(path: path) == identity,
             Swift.max(identity.modified, identity.changed) <= startedAt &- settleNanoseconds
         else { return false }
-        guard Self.makeDirectories(directory) else { return false }
+        guard Self.makeDirectories(directory), isTrusted() else { return false }
         let path = entryPath(identity)
         var template = Array((path + ".XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }

@@ -401,6 +401,8 @@ import Testing
         #expect(try hashed(cache) == changed)
         #expect(cache.digest(for: newIdentity) == changed)
         #expect(cache.digest(for: identity) == nil)
+        // An identity that no longer holds is not stored.
+        #expect(!cache.store(planted, for: identity, path: converted, startedAt: .max))
         // A file changed less than `settle` before hashing began is not stored (a change within
         // the same tick of the file system's clock would not move its times).
         let waiting = DigestCache(directory: directory.appendingPathComponent("other").path, settle: .seconds(3_600))
@@ -424,6 +426,55 @@ import Testing
             let inputs = provenance?["inputs"] as? [[String: Any]]
             #expect(inputs?.first?["sha256"] as? String == expected)
         }
+        // A digest from the cache is confirmed after the run: the file written after it was
+        // mapped gets the digest of the mapped bytes (the file as it was: `changed`).
+        try DigestCache.entryText(newIdentity, digest: planted).write(
+            toFile: entry, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("events:" + converted)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        settings.digestCache = cache
+        let plan = try BacktestPlan(settings)
+        let appender = try #require(FileHandle(forUpdatingAtPath: converted))
+        try appender.seekToEnd()
+        try appender.write(contentsOf: Data([1]))
+        try appender.close()
+        #expect(try plan.hashedInputs().first?.sha256 == changed)
+        #expect(try Self.sha256sum(converted) != changed)
+    }
+
+    @Test func theDigestCacheTrustsOnlyTheUsersOwnEntries() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = try Self.convertedQuotes(in: directory)
+        let identity = try #require(FileIdentity(path: converted))
+        let cache = DigestCache(directory: directory.appendingPathComponent("cache").path, settle: .zero)
+        #expect(DigestCache.makeDirectories(cache.directory))
+        let planted = String(repeating: "b", count: 64)
+        let text = DigestCache.entryText(identity, digest: planted)
+        try text.write(toFile: cache.entryPath(identity), atomically: true, encoding: .utf8)
+        #expect(cache.digest(for: identity) == planted)
+        // Not in a directory others can write to.
+        #expect(chmod(cache.directory, 0o775) == 0)
+        #expect(cache.digest(for: identity) == nil)
+        #expect(!cache.store(planted, for: identity, path: converted, startedAt: .max))
+        #expect(chmod(cache.directory, 0o700) == 0)
+        // Not through a symbolic link, and a FIFO neither blocks nor counts.
+        let elsewhere = directory.appendingPathComponent("elsewhere").path
+        try text.write(toFile: elsewhere, atomically: true, encoding: .utf8)
+        #expect(unlink(cache.entryPath(identity)) == 0)
+        #expect(symlink(elsewhere, cache.entryPath(identity)) == 0)
+        #expect(cache.digest(for: identity) == nil)
+        #expect(unlink(cache.entryPath(identity)) == 0)
+        #expect(mkfifo(cache.entryPath(identity), 0o600) == 0)
+        #expect(cache.digest(for: identity) == nil)
+        // A file no longer linked anywhere has no identity (nothing can name it again).
+        let descriptor = open(converted, O_RDONLY)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(FileIdentity(descriptor: descriptor) == identity)
+        #expect(unlink(converted) == 0)
+        #expect(FileIdentity(descriptor: descriptor) == nil)
     }
 
     @Test func aConvertedFilesInstrumentsAreMappedToTheBacktests() throws {
