@@ -446,7 +446,7 @@ final class InputHashes: Sendable {
         let slot = slot
         self.mapped = mapped
         self.paths = paths
-        let startedAt = DigestCache.realTimeNow()
+        let startedAt = Int64(clamping: WallClock.nanoseconds())
         do {
             thread = try PinnedThread.start(name: "pg-backtest-hash") {
                 // The lowest priority: it uses what the backtest's two threads leave (on Linux

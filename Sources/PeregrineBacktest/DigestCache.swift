@@ -1,3 +1,5 @@
+import PeregrineJournal
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -135,7 +137,7 @@ public struct DigestCache: Sendable {
         guard !overflow, FileIdentity(path: path) == identity,
             Swift.max(identity.modified, identity.changed) <= startedAt &- settleNanoseconds
         else { return false }
-        guard Self.makeDirectories(directory), isTrusted() else { return false }
+        guard (try? FileIO.makeDirectory(directory)) != nil, isTrusted() else { return false }
         let path = entryPath(identity)
         var template = Array((path + ".XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
@@ -149,24 +151,5 @@ public struct DigestCache: Sendable {
             return false
         }
         return true
-    }
-
-    /// `mkdir -p directory` (mode 0700 for what it creates); false when it is not a directory
-    /// after.
-    static func makeDirectories(_ directory: String) -> Bool {
-        var prefix = directory.hasPrefix("/") ? "" : "."
-        for part in directory.split(separator: "/") {
-            prefix += "/" + part
-            if mkdir(prefix, 0o700) != 0, errno != EEXIST { return false }
-        }
-        var info = stat()
-        return stat(directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    /// Now on the real-time clock (the file system's), ns since the epoch.
-    static func realTimeNow() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
     }
 }

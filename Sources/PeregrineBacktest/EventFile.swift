@@ -234,11 +234,10 @@ public final class EventFile: @unchecked Sendable {
 
     /// Maps the open file `descriptor` (`path` names it in messages; it may be unlinked).
     public convenience init(descriptor: Int32, path: String) throws(FeedError) {
+        // (A file written between the two looks is found by `InputHashes.wait`: its identity moved.)
         let identity = FileIdentity(descriptor: descriptor)
         let (mapped, size) = try MappedLines.map(descriptor: descriptor, name: path)
-        // A file that grew between the two looks is not identified.
-        try self.init(
-            mapped: mapped, size: size, path: path, identity: identity?.size == Int64(size) ? identity : nil)
+        try self.init(mapped: mapped, size: size, path: path, identity: identity)
     }
 
     init(mapped: UnsafeRawPointer?, size: Int, path: String, identity: FileIdentity?) throws(FeedError) {

@@ -413,7 +413,7 @@ import Testing
         // to (a planted entry shows which).
         let home = directory.appendingPathComponent("xdg").path
         let keeper = DigestCache(directory: home + "/peregrine/sha256")
-        #expect(DigestCache.makeDirectories(keeper.directory))
+        try FileManager.default.createDirectory(atPath: keeper.directory, withIntermediateDirectories: true)
         try DigestCache.entryText(newIdentity, digest: planted).write(
             toFile: keeper.entryPath(newIdentity), atomically: true, encoding: .utf8)
         for (flags, expected) in [([String](), planted), (["--no-digest-cache"], changed)] {
@@ -449,7 +449,7 @@ import Testing
         let converted = try Self.convertedQuotes(in: directory)
         let identity = try #require(FileIdentity(path: converted))
         let cache = DigestCache(directory: directory.appendingPathComponent("cache").path, settle: .zero)
-        #expect(DigestCache.makeDirectories(cache.directory))
+        try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true)
         let planted = String(repeating: "b", count: 64)
         let text = DigestCache.entryText(identity, digest: planted)
         try text.write(toFile: cache.entryPath(identity), atomically: true, encoding: .utf8)
