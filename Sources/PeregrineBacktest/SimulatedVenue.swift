@@ -32,6 +32,7 @@ struct RestingBounds: Sendable {
     var highestSell = Int64.min
 
     /// Widens the bounds for one more order at `price` on `side`.
+    @inline(__always)
     mutating func add(_ side: Side, _ price: Int64) {
         count &+= 1
         if side == .buy {

@@ -41,6 +41,7 @@ final class TimedQueue<Element> {
     }
 
     /// Queues `element` due at `time` (or at the latest time queued, if later).
+    @inline(__always)
     func push(_ element: Element, at time: UInt64, order: UInt64) {
         if count == capacity { grow() }
         latest = Swift.max(latest, time)

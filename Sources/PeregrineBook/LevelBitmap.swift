@@ -52,7 +52,7 @@ struct LevelBitmap {
     }
 
     /// The highest set index at or below `index`, or -1.
-    @inlinable
+    @inlinable @inline(__always)
     func highest(atOrBelow index: Int) -> Int {
         if index < 0 { return -1 }
         let word = index &>> 6

@@ -171,7 +171,7 @@ public struct StrategyContext: ~Copyable {
 
     /// The net position in `instrument`, in lots (positive long); 0 for an instrument it does
     /// not trade. Cheaper than `position(_:)`.
-    @inlinable
+    @inlinable @inline(__always)
     public func netPosition(_ instrument: InstrumentID) -> Int64 {
         state.pointee.netPosition(slot: slot, instrument: instrument)
     }

@@ -126,7 +126,7 @@ public struct OpenExposure: Hashable, Sendable, BitwiseCopyable {
     }
 
     /// Moves from what `before` added to what `after` adds.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func replace(_ before: OpenExposure, with after: OpenExposure) {
         buyLots &+= after.buyLots &- before.buyLots
         sellLots &+= after.sellLots &- before.sellLots
