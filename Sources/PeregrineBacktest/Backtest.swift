@@ -539,9 +539,14 @@ final class InputHashes: Sendable {
 public struct BacktestOutputFiles: Sendable {
     public var fillsCSV: String?
     public var equityCSV: String?
-    public init(fillsCSV: String? = nil, equityCSV: String? = nil) {
+    /// Whether the run keeps the series the HTML report plots (`BacktestHTMLReport`: prices,
+    /// fills, equity, drawdown, positions). Without them a run does less work per book change
+    /// and fill, and its result cannot be drawn; every other figure is the same.
+    public var charts: Bool
+    public init(fillsCSV: String? = nil, equityCSV: String? = nil, charts: Bool = true) {
         self.fillsCSV = fillsCSV
         self.equityCSV = equityCSV
+        self.charts = charts
     }
 }
 

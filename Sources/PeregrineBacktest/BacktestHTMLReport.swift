@@ -40,7 +40,11 @@ public enum BacktestHTMLReport {
         """
     }
 
-    public static func render(_ result: BacktestResult) -> String {
+    /// The report of `result`, which must have kept its charts (`BacktestOutputFiles.charts`).
+    public static func render(_ result: BacktestResult) throws(BacktestError) -> String {
+        guard let charts = result.charts else {
+            throw .usage("the backtest kept no charts to draw: run it with BacktestOutputFiles(charts: true)")
+        }
         var html =
             head(
                 title: "Peregrine backtest", width: width, headerHeight: headerHeight,
@@ -78,14 +82,14 @@ public enum BacktestHTMLReport {
         let titles = plotTitles(result)
         var plots: [String] = []
         for (index, instrument) in result.instruments.enumerated() {
-            plots.append(priceChart(result, index, instrument.definition))
+            plots.append(priceChart(charts, index, instrument.definition))
         }
-        plots.append(lineChart([series(result.charts.equity)], colours: ["#2456c8"], fill: false))
-        plots.append(lineChart([series(result.charts.drawdown)], colours: ["#c83a24"], fill: true))
+        plots.append(lineChart([series(charts.equity)], colours: ["#2456c8"], fill: false))
+        plots.append(lineChart([series(charts.drawdown)], colours: ["#c83a24"], fill: true))
         plots.append(
             lineChart(
                 result.instruments.indices.map { index in
-                    series(result.charts.positions[index]).map {
+                    series(charts.positions[index]).map {
                         $0.scaled(by: result.instruments[index].definition.lotSize)
                     }
                 }, colours: palette, fill: false,
@@ -244,17 +248,17 @@ public enum BacktestHTMLReport {
         return svg(body)
     }
 
-    static func priceChart(_ result: BacktestResult, _ index: Int, _ definition: InstrumentDefinition) -> String {
+    static func priceChart(_ charts: BacktestCharts, _ index: Int, _ definition: InstrumentDefinition) -> String {
         let tick = Double(definition.tickSize.units) / pow10(definition.tickSize.decimals)
         let toPrice = { (points: Points) in
             Points(
                 times: points.times, minimums: points.minimums.map { $0 * tick },
                 maximums: points.maximums.map { $0 * tick })
         }
-        let bids = series(result.charts.bids[index]).map(toPrice)
-        let asks = series(result.charts.asks[index]).map(toPrice)
-        let buys = series(result.charts.buys[index]).map(toPrice)
-        let sells = series(result.charts.sells[index]).map(toPrice)
+        let bids = series(charts.bids[index]).map(toPrice)
+        let asks = series(charts.asks[index]).map(toPrice)
+        let buys = series(charts.buys[index]).map(toPrice)
+        let sells = series(charts.sells[index]).map(toPrice)
         let frame = Frame([bids, asks, buys, sells].compactMap { $0 })
         var body = axes(frame) { fixed($0, definition.tickSize.decimals) }
         if let bids {

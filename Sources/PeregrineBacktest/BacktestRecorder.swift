@@ -55,19 +55,20 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
     let fills: UnsafeMutablePointer<FILE>?
     let equityFile: UnsafeMutablePointer<FILE>?
-    let charts: BacktestCharts
+    /// The series the HTML report plots; nil when the run keeps none.
+    let charts: BacktestCharts?
     var writeFailure: String?
 
     init(
         instruments: [InstrumentDefinition], strategyNames: [UInt16: String], capital: ExactAmount,
-        interval: UInt64, fillsPath: String?, equityPath: String?
+        interval: UInt64, fillsPath: String?, equityPath: String?, charts: Bool
     ) throws(BacktestError) {
         self.instruments = instruments
         self.strategyNames = strategyNames
         self.capital = capital
         self.interval = interval
         sentLots = Array(repeating: 0, count: instruments.count)
-        charts = BacktestCharts(instruments: instruments.count)
+        self.charts = charts ? BacktestCharts(instruments: instruments.count) : nil
         fills = try Self.open(fillsPath, name: "--fills-csv")
         equityFile = try Self.open(equityPath, name: "--equity-csv")
         // Allocated last: nothing after them throws (the deinitialiser frees them).
@@ -160,7 +161,7 @@ final class BacktestRecorder {
         guard prices != lastTop[index] else { return }
         lastTop[index] = prices
         tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
-        charts.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
+        charts?.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
     }
 
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
@@ -198,9 +199,11 @@ final class BacktestRecorder {
         let drawdown = peak - value
         maxDrawdown = Swift.max(maxDrawdown, drawdown)
         if peak > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown / peak * 100) }
-        charts.equity(time: time, equity: value, drawdown: drawdown)
-        for (index, tally) in tallies.enumerated() {
-            charts.position(index, time: time, lots: tally.position)
+        if let charts {
+            charts.equity(time: time, equity: value, drawdown: drawdown)
+            for (index, tally) in tallies.enumerated() {
+                charts.position(index, time: time, lots: tally.position)
+            }
         }
         guard equityFile != nil else { return }
         var line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
@@ -255,7 +258,7 @@ final class BacktestRecorder {
         if wasOpen != (tally.position != 0) { openPositions += tally.position != 0 ? 1 : -1 }
         tally.maxPosition = Swift.max(tally.maxPosition, Int64(clamping: tally.position.magnitude))
         tallies[index] = tally
-        charts.fill(index, time: event.time, side: report.side, price: report.price.ticks)
+        charts?.fill(index, time: event.time, side: report.side, price: report.price.ticks)
         guard fills != nil else { return }
         let definition = instruments[index]
         let line =

@@ -47,7 +47,8 @@ public struct BacktestResult {
     public let inputs: [InputFile]
     public let settings: BacktestSettings
     public let elapsedSeconds: Double
-    let charts: BacktestCharts
+    /// The series the HTML report plots (nil: the run kept none, `BacktestOutputFiles.charts`).
+    let charts: BacktestCharts?
 
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,

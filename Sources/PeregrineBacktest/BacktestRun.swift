@@ -78,7 +78,8 @@ public enum Backtest {
         for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, strategyNames: names, capital: capital,
-            interval: settings.equityInterval, fillsPath: files.fillsCSV, equityPath: files.equityCSV)
+            interval: settings.equityInterval, fillsPath: files.fillsCSV, equityPath: files.equityCSV,
+            charts: files.charts)
         // Any failure from here on removes the CSVs: no output claims a finished run.
         var finished = false
         defer {

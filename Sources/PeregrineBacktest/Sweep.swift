@@ -362,7 +362,9 @@ public enum Sweep {
                             guard let index = shared.take(below: jobs.count) else { return }
                             let job = jobs[index]
                             let outcome = Result { () throws(BacktestError) -> SweepRow in
-                                let result = try Backtest.run(try base.with(strategies: job.strategies))
+                                let result = try Backtest.run(
+                                    try base.with(strategies: job.strategies),
+                                    outputs: BacktestOutputFiles(charts: false))
                                 return try SweepRow(job: job, result: result, csvColumns: columns)
                             }
                             shared.finished.withLock { $0.append((index, outcome)) }

@@ -183,7 +183,8 @@ public final class SweepJobRunner {
             return .refused(job: message.job, reason: "worker \(worker): \(error)")
         }
         do throws(BacktestError) {
-            let result = try Backtest.run(try plan.with(strategies: job.strategies))
+            let result = try Backtest.run(
+                try plan.with(strategies: job.strategies), outputs: BacktestOutputFiles(charts: false))
             return .result(job: job.hash, line: try SweepRow(job: job, result: result, csvColumns: nil).line)
         } catch {
             return .failed(job: job.hash, line: failure(job: job.hash, "\(error)"))

@@ -44,7 +44,8 @@ struct BacktestCommand: ParsableCommand {
         let result: BacktestResult
         do {
             result = try Backtest.run(
-                plan, outputs: BacktestOutputFiles(fillsCSV: fillsCsv, equityCSV: equityCsv),
+                plan,
+                outputs: BacktestOutputFiles(fillsCSV: fillsCsv, equityCSV: equityCsv, charts: reportHtml != nil),
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }

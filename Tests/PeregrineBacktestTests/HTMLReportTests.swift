@@ -52,7 +52,7 @@ import Testing
                 name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
         ]
         let result = try Backtest.run(try BacktestPlan(settings))
-        let html = BacktestHTMLReport.render(result)
+        let html = try BacktestHTMLReport.render(result)
         #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(!html.contains("https://"))
         #expect(!html.contains("<script"))
@@ -98,5 +98,44 @@ import Testing
             #expect((Int(fields["saturated"] ?? "") ?? 0) >= 200, "\(title): \(line)")
             #expect((Int(fields["colours"] ?? "") ?? 0) >= 3, "\(title): \(line)")
         }
+    }
+
+    /// A run that keeps no charts (what `peregrine backtest` does without `--report-html`, and
+    /// every run of a sweep) reports the same figures, fills and equity, and is refused drawing.
+    @Test func aRunWithoutChartsHasTheSameResultsAndIsNotDrawn() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-charts-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = BacktestSettings()
+        settings.data = [
+            try DataSpec("tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")),
+            try DataSpec("tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")),
+        ]
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
+        ]
+        let plan = try BacktestPlan(settings)
+        func outputs(_ name: String, charts: Bool) -> BacktestOutputFiles {
+            BacktestOutputFiles(
+                fillsCSV: directory.appendingPathComponent("\(name)-fills.csv").path,
+                equityCSV: directory.appendingPathComponent("\(name)-equity.csv").path, charts: charts)
+        }
+        let drawn = try Backtest.run(plan, outputs: outputs("drawn", charts: true))
+        let plain = try Backtest.run(plan, outputs: outputs("plain", charts: false))
+        #expect(drawn.trades > 0)
+        #expect(BacktestRunTests.withoutTiming(plain.json) == BacktestRunTests.withoutTiming(drawn.json))
+        for file in ["fills", "equity"] {
+            let kept = try String(
+                contentsOfFile: directory.appendingPathComponent("drawn-\(file).csv").path, encoding: .utf8)
+            let plainText = try String(
+                contentsOfFile: directory.appendingPathComponent("plain-\(file).csv").path, encoding: .utf8)
+            #expect(plainText == kept, "\(file)")
+        }
+        #expect(try BacktestHTMLReport.render(drawn).contains("<svg"))
+        #expect(
+            throws: BacktestError.usage(
+                "the backtest kept no charts to draw: run it with BacktestOutputFiles(charts: true)")
+        ) { try BacktestHTMLReport.render(plain) }
     }
 }
