@@ -20,6 +20,20 @@ import Testing
 
     enum ReportTestError: Error { case missing(String) }
 
+    /// A market maker on the fixture's quotes and trades (it trades: every plot has data).
+    static func marketMakerPlan() throws -> BacktestPlan {
+        var settings = BacktestSettings()
+        settings.data = [
+            try DataSpec("tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")),
+            try DataSpec("tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")),
+        ]
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
+        ]
+        return try BacktestPlan(settings)
+    }
+
     static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -42,16 +56,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-html-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var settings = BacktestSettings()
-        settings.data = [
-            try DataSpec("tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")),
-            try DataSpec("tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")),
-        ]
-        settings.strategies = [
-            StrategySpec(
-                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
-        ]
-        let result = try Backtest.run(try BacktestPlan(settings))
+        let result = try Backtest.run(try Self.marketMakerPlan())
         let html = try BacktestHTMLReport.render(result)
         #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(!html.contains("https://"))
@@ -106,16 +111,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-charts-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var settings = BacktestSettings()
-        settings.data = [
-            try DataSpec("tardis-quotes:" + Fixtures.path("tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv")),
-            try DataSpec("tardis-trades:" + Fixtures.path("tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv")),
-        ]
-        settings.strategies = [
-            StrategySpec(
-                name: "market-maker", parameters: [("half-spread", "1"), ("size", "5"), ("max-position", "50")])
-        ]
-        let plan = try BacktestPlan(settings)
+        let plan = try Self.marketMakerPlan()
         func outputs(_ name: String, charts: Bool) -> BacktestOutputFiles {
             BacktestOutputFiles(
                 fillsCSV: directory.appendingPathComponent("\(name)-fills.csv").path,
