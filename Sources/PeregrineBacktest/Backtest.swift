@@ -535,7 +535,7 @@ final class InputHashes: Sendable {
     }
 }
 
-/// Where a backtest writes its CSVs as it runs.
+/// What a backtest writes as it runs (its CSVs) and keeps for drawing (the chart series).
 public struct BacktestOutputFiles: Sendable {
     public var fillsCSV: String?
     public var equityCSV: String?

@@ -149,8 +149,8 @@ final class BacktestRecorder {
         slowFrom = nextSample ?? UInt64.max
     }
 
-    /// The venue's book of `instrument` after an event: its mid, when two-sided (plotted when
-    /// the touch moved).
+    /// The venue's book of `instrument` after an event: its mid, when two-sided (the equity's
+    /// mark; plotted when the touch moved and the run keeps charts).
     func mark(_ index: Int, _ top: BestBidOffer) {
         guard let bid = top.bid, let ask = top.ask else {
             // One-sided: any update may make it two-sided again.
@@ -178,7 +178,7 @@ final class BacktestRecorder {
     /// Instruments with a position now.
     @exclusivity(unchecked) var openPositions = 0
 
-    /// The touch last plotted per instrument.
+    /// The touch last marked per instrument (two-sided; (0, 0) after a one-sided one).
     let lastTop: UnsafeMutableBufferPointer<(Int64, Int64)>
 
     /// The equity now, exact: capital + Σ (cash + position × mid − fees).
