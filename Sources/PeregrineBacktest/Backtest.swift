@@ -4,6 +4,7 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
+import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
@@ -370,13 +371,10 @@ public struct BacktestPlan: Sendable {
         guard files.contains(where: { $0.format != nil }) else { return plan }
         let stream = try openData()
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array((directory + "/peregrine-sweep-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard descriptor >= 0 else {
+        guard let (descriptor, path) = FileIO.makeUniqueFile(prefix: directory + "/peregrine-sweep-") else {
             throw .output("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
-        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Unlinked at once: the file lives while it is open or mapped, and a killed process
         // leaves nothing behind.
         unlink(path)
@@ -517,8 +515,8 @@ final class InputHashes: Sendable {
             else { continue }
             slot.cached.withLock { _ = $0.remove(path) }
             for (index, named) in paths.enumerated() where named == path { digests[index] = .success(digest) }
-            slot.digests.withLock { $0 = digests }
         }
+        slot.digests.withLock { $0 = digests }
         var hex: [String] = []
         for digest in digests {
             switch digest {

@@ -139,10 +139,7 @@ public struct DigestCache: Sendable {
         else { return false }
         guard (try? FileIO.makeDirectory(directory)) != nil, isTrusted() else { return false }
         let path = entryPath(identity)
-        var template = Array((path + ".XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard fd >= 0 else { return false }
-        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let (fd, temporary) = FileIO.makeUniqueFile(prefix: path + ".") else { return false }
         let text = Array(Self.entryText(identity, digest: digest).utf8)
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let closed = close(fd) == 0
