@@ -371,7 +371,7 @@ public struct BacktestPlan: Sendable {
         guard files.contains(where: { $0.format != nil }) else { return plan }
         let stream = try openData()
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        guard let (descriptor, path) = FileIO.makeUniqueFile(prefix: directory + "/peregrine-sweep-") else {
+        guard let (descriptor, path) = UniqueFile.create(prefix: directory + "/peregrine-sweep-") else {
             throw .output("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }

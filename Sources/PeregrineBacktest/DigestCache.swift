@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineJournal
 
 #if canImport(Glibc)
@@ -139,7 +140,7 @@ public struct DigestCache: Sendable {
         else { return false }
         guard (try? FileIO.makeDirectory(directory)) != nil, isTrusted() else { return false }
         let path = entryPath(identity)
-        guard let (fd, temporary) = FileIO.makeUniqueFile(prefix: path + ".") else { return false }
+        guard let (fd, temporary) = UniqueFile.create(prefix: path + ".") else { return false }
         let text = Array(Self.entryText(identity, digest: digest).utf8)
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let closed = close(fd) == 0

@@ -515,7 +515,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
 private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int, _ resident: inout Int) -> Int {
     var buffer = [CChar](repeating: 0, count: 128)
     guard fgets(&buffer, 128, file) != nil else { return 0 }
-    let fields = String(cString: buffer).split(separator: " ")
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let fields = text.split(separator: " ")
     guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return 0 }
     size = first
     resident = second

@@ -1,5 +1,6 @@
 import CZlib
 import PeregrineCodec
+import PeregrineCore
 
 #if canImport(Glibc)
     import Glibc
@@ -22,14 +23,12 @@ enum GzipInflate {
         defer { gzclose(input) }
         gzbuffer(input, 1 << 20)
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array((directory + "/peregrine-gunzip-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard fd >= 0 else {
+        guard let (fd, temporary) = UniqueFile.create(prefix: directory + "/peregrine-gunzip-") else {
             throw FeedError(
                 line: 0,
                 "cannot inflate \(path): no temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
-        template.withUnsafeBufferPointer { buffer in _ = buffer.baseAddress.map { unlink($0) } }
+        unlink(temporary)
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
         while true {

@@ -21,15 +21,6 @@ public enum FileIO {
         }
     }
 
-    /// Creates a new file named `prefix` and six characters that make it unique (`mkstemp`,
-    /// mode 0600): its descriptor and path, or nil with `errno` set.
-    public static func makeUniqueFile(prefix: String) -> (descriptor: Int32, path: String)? {
-        var template = Array((prefix + "XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard descriptor >= 0 else { return nil }
-        return (descriptor, String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-
     /// Opens for appending, creating the file when `create`.
     static func openForAppend(_ path: String, create: Bool) throws(JournalError) -> Int32 {
         let flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0)

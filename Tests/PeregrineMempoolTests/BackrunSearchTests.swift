@@ -49,6 +49,7 @@ struct BackrunSearchTests {
                 touching: (uni, 0, 0, 0), touchedCount: 1, pools: pools, victim: TransactionHash(1, 2, 3, 4),
                 gasPrice: 0))
         #expect(best.cycle.count == 2)
+        #expect(Set([best.cycle.pool(0), best.cycle.pool(1)]) == [uni, sushi])
         let brute = Self.bruteForce(search, best.cycle, pools, limit: Swift.min(r1, r2))
         #expect(best.amountIn == brute.amountIn)
         #expect(best.netProfit == brute.profit)

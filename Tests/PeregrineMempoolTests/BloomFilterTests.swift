@@ -47,9 +47,11 @@ struct BloomFilterTests {
         let containsAfterReset = filter.contains(key)
         let insertedAgain = filter.insert(key)
         #expect(countAfterReset == 0 && !containsAfterReset && !insertedAgain)
-        #expect(throws: BloomFilterError.invalidCapacity(0)) { try BloomFilter(capacity: 0, falsePositiveRate: 0.01) }
+        #expect(throws: BloomFilterError.invalidCapacity(0)) {
+            _ = try BloomFilter(capacity: 0, falsePositiveRate: 0.01)
+        }
         #expect(throws: BloomFilterError.invalidFalsePositiveRate(0.7)) {
-            try BloomFilter(capacity: 10, falsePositiveRate: 0.7)
+            _ = try BloomFilter(capacity: 10, falsePositiveRate: 0.7)
         }
         let hash = "0x3804cb7e012f6fa0eb39f67421805481775733c54616da9288c9c6e0623bf37c"
         #expect(TransactionHash(hex: hash)?.description == hash)

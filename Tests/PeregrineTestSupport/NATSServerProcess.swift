@@ -21,11 +21,13 @@ public final class NATSServerProcess: @unchecked Sendable {
     public enum StartError: Error, CustomStringConvertible {
         case notInstalled
         case notReady(String)
+        case cannotCreateLog(String)
         public var description: String {
             switch self {
             case .notInstalled:
                 return "nats-server is not installed (make test installs it: apt-get install nats-server)"
             case .notReady(let log): return "nats-server did not start listening: \(log)"
+            case .cannotCreateLog(let path): return "cannot create the nats-server log \(path)"
             }
         }
     }
@@ -64,7 +66,9 @@ public final class NATSServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         let log = storeDirectory.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw StartError.cannotCreateLog(log.path)
+        }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
