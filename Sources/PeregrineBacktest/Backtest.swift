@@ -109,87 +109,123 @@ public struct BacktestPlan: Sendable {
             }
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
+        // An instrument without reference data takes its grids from its files: the finest
+        // price and size they write. A strategy's quantity finer than that lot (a file whose
+        // sizes happen to be coarser than the instrument's real lot) refines the lot to it,
+        // rather than being refused: the data's sizes stay on the finer grid, exactly.
+        var refinedLot: Increment? = nil
+        var scannedGrids: [String: (Increment, Increment)] = [:]
         var definitions: [InstrumentDefinition] = []
-        for (index, symbol) in symbols.enumerated() {
-            let id = InstrumentID(UInt32(index))
-            if var given = settings.instruments.first(where: { $0.symbol == symbol }) {
-                given.id = id
-                given.venue = Self.venue
-                definitions.append(given)
-                continue
-            }
-            var tick: Increment
-            var lot: Increment
-            if let converted = convertedDefinitions[symbol] {
-                tick = settings.tickSize ?? converted.tickSize
-                lot = settings.lotSize ?? converted.lotSize
-            } else {
-                (tick, lot) = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
-            }
-            if let converted = convertedDefinitions[symbol], textFiles[symbol] != nil,
-                converted.tickSize != tick || converted.lotSize != lot
-            {
-                throw .usage(
-                    "\(symbol): converted and text inputs are on different grids; pass --tick-size and --lot-size")
-            }
-            let maker: FeeRate
-            let taker: FeeRate
-            do {
-                maker = try FeeRate(basisPoints: settings.makerFeeBasisPoints)
-                taker = try FeeRate(basisPoints: settings.takerFeeBasisPoints)
-            } catch {
-                throw .usage(
-                    "fees in basis points must be decimals with at most 4 decimals, from -10000 to 10000 "
-                        + "(maker \(settings.makerFeeBasisPoints), taker \(settings.takerFeeBasisPoints))")
-            }
-            definitions.append(
-                InstrumentDefinition(
-                    id: id, symbol: symbol, venue: Self.venue, tickSize: tick, lotSize: lot,
-                    minimumQuantity: Quantity(lots: 1), minimumNotional: .zero,
-                    quoteCurrency: Self.quoteCurrency(of: symbol), makerFee: maker, takerFee: taker, contract: .linear))
-        }
-        instruments = definitions
-        let bySymbol = Dictionary(uniqueKeysWithValues: definitions.map { ($0.symbol, $0) })
         var files: [PlannedFile] = []
         var inputs: [InputFile] = []
-        for entry in pending {
-            if let format = entry.format, let symbol = entry.symbol, let definition = bySymbol[symbol] {
-                files.append(
-                    PlannedFile(
-                        path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
-                        lotSize: definition.lotSize, converted: nil, instrumentMap: []))
-                inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: ""))
-            } else {
-                let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
-                files.append(
-                    PlannedFile(
-                        path: entry.path, format: nil, instrument: InstrumentID(0), tickSize: definitions[0].tickSize,
-                        lotSize: definitions[0].lotSize, converted: entry.converted, instrumentMap: map))
-                inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
+        var configuration = EngineConfiguration()
+        while true {
+            definitions = []
+            for (index, symbol) in symbols.enumerated() {
+                let id = InstrumentID(UInt32(index))
+                if var given = settings.instruments.first(where: { $0.symbol == symbol }) {
+                    given.id = id
+                    given.venue = Self.venue
+                    definitions.append(given)
+                    continue
+                }
+                var tick: Increment
+                var lot: Increment
+                if let converted = convertedDefinitions[symbol] {
+                    tick = settings.tickSize ?? converted.tickSize
+                    lot = settings.lotSize ?? converted.lotSize
+                } else {
+                    if let known = scannedGrids[symbol] {
+                        (tick, lot) = known
+                    } else {
+                        (tick, lot) = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
+                        scannedGrids[symbol] = (tick, lot)
+                    }
+                    if settings.lotSize == nil, let refinedLot, refinedLot.decimals > lot.decimals { lot = refinedLot }
+                }
+                if let converted = convertedDefinitions[symbol], textFiles[symbol] != nil,
+                    converted.tickSize != tick || converted.lotSize != lot
+                {
+                    throw .usage(
+                        "\(symbol): converted and text inputs are on different grids; pass --tick-size and --lot-size")
+                }
+                let maker: FeeRate
+                let taker: FeeRate
+                do {
+                    maker = try FeeRate(basisPoints: settings.makerFeeBasisPoints)
+                    taker = try FeeRate(basisPoints: settings.takerFeeBasisPoints)
+                } catch {
+                    throw .usage(
+                        "fees in basis points must be decimals with at most 4 decimals, from -10000 to 10000 "
+                            + "(maker \(settings.makerFeeBasisPoints), taker \(settings.takerFeeBasisPoints))")
+                }
+                definitions.append(
+                    InstrumentDefinition(
+                        id: id, symbol: symbol, venue: Self.venue, tickSize: tick, lotSize: lot,
+                        minimumQuantity: Quantity(lots: 1), minimumNotional: .zero,
+                        quoteCurrency: Self.quoteCurrency(of: symbol), makerFee: maker, takerFee: taker,
+                        contract: .linear))
+            }
+            let bySymbol = Dictionary(uniqueKeysWithValues: definitions.map { ($0.symbol, $0) })
+            files = []
+            inputs = []
+            for entry in pending {
+                if let format = entry.format, let symbol = entry.symbol, let definition = bySymbol[symbol] {
+                    files.append(
+                        PlannedFile(
+                            path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
+                            lotSize: definition.lotSize, converted: nil, instrumentMap: []))
+                    inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: ""))
+                } else {
+                    let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
+                    files.append(
+                        PlannedFile(
+                            path: entry.path, format: nil, instrument: InstrumentID(0),
+                            tickSize: definitions[0].tickSize,
+                            lotSize: definitions[0].lotSize, converted: entry.converted, instrumentMap: map))
+                    inputs.append(InputFile(path: entry.path, format: DataSpec.convertedFormat, sha256: ""))
+                }
+            }
+            configuration = EngineConfiguration()
+            configuration.instruments = definitions.count
+            configuration.orderFlowPercent = 0
+            configuration.instrumentDefinitions = definitions
+            configuration.strategies = settings.strategies
+            configuration.risk = settings.risk
+            // The simulated venue always answers: no acknowledgement timeout, whatever the latency.
+            configuration.ackTimeoutMilliseconds = 0
+            // An instrument with quotes and no level data (trades aside): each quote is its
+            // one-level book.
+            configuration.quoteBooks = definitions.filter { definition in
+                if convertedDefinitions[definition.symbol] != nil, !convertedQuoteBooks.contains(definition.symbol) {
+                    return false
+                }
+                let formats = (textFiles[definition.symbol] ?? []).map(\.0)
+                let levelData = formats.contains { $0 != .tardisQuotes && $0 != .truefxQuotes && $0 != .tardisTrades }
+                let quotes = formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
+                return !levelData && (quotes || convertedQuoteBooks.contains(definition.symbol))
+            }.map(\.id)
+            do {
+                try configuration.validate(custom: custom)
+                break
+            } catch {
+                if case .strategy(.quantityFinerThanLot(_, _, _, let decimals, _)) = error,
+                    settings.lotSize == nil,
+                    symbols.contains(where: { symbol in
+                        convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
+                    }),
+                    refinedLot.map({ decimals > $0.decimals }) ?? true,
+                    let finer = try? Increment(units: 1, decimals: decimals)
+                {
+                    refinedLot = finer
+                    continue
+                }
+                throw .usage("\(error)")
             }
         }
+        instruments = definitions
         self.files = files
         self.inputs = inputs
-        var configuration = EngineConfiguration()
-        configuration.instruments = definitions.count
-        configuration.orderFlowPercent = 0
-        configuration.instrumentDefinitions = definitions
-        configuration.strategies = settings.strategies
-        configuration.risk = settings.risk
-        // The simulated venue always answers: no acknowledgement timeout, whatever the latency.
-        configuration.ackTimeoutMilliseconds = 0
-        // An instrument with quotes and no level data (trades aside): each quote is its
-        // one-level book.
-        configuration.quoteBooks = definitions.filter { definition in
-            if convertedDefinitions[definition.symbol] != nil, !convertedQuoteBooks.contains(definition.symbol) {
-                return false
-            }
-            let formats = (textFiles[definition.symbol] ?? []).map(\.0)
-            let levelData = formats.contains { $0 != .tardisQuotes && $0 != .truefxQuotes && $0 != .tardisTrades }
-            let quotes = formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
-            return !levelData && (quotes || convertedQuoteBooks.contains(definition.symbol))
-        }.map(\.id)
-        do { try configuration.validate(custom: custom) } catch { throw .usage("\(error)") }
         self.configuration = configuration
         self.hashes = hashes
     }

@@ -161,6 +161,10 @@ public final class StrategyParameters: @unchecked Sendable {
         for lotSize in lotSizes {
             guard let quantity = try? Quantity(text, lotSize: lotSize), (1...1_000_000_000_000).contains(quantity.lots)
             else {
+                if let finer = try? Increment(text), finer.decimals > lotSize.decimals {
+                    throw .quantityFinerThanLot(
+                        strategy: strategy, key: key, value: text, decimals: finer.decimals, lotSize: lotSize)
+                }
                 throw .invalidParameter(
                     strategy: strategy, key: key, value: text,
                     allowed: "a positive quantity in the instrument's units on its lot grid of \(lotSize) "
@@ -185,6 +189,8 @@ public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomString
     case duplicateID(UInt16)
     case invalidInstruments(strategy: String, reason: String)
     case invalid(strategy: String, reason: String)
+    /// A positive quantity with more decimals (`decimals`) than the instrument's lot grid.
+    case quantityFinerThanLot(strategy: String, key: String, value: String, decimals: Int, lotSize: Increment)
 
     public var description: String {
         switch self {
@@ -203,6 +209,9 @@ public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomString
             return "strategy \(strategy): \(reason)"
         case .invalid(let strategy, let reason):
             return "strategy \(strategy): \(reason)"
+        case .quantityFinerThanLot(let strategy, let key, let value, _, let lotSize):
+            return "strategy \(strategy): \(key)=\(value) is not allowed: use a positive quantity in the "
+                + "instrument's units on its lot grid of \(lotSize) (at most 10^12 lots)"
         }
     }
 }

@@ -131,11 +131,36 @@ import Testing
         return (negative ? -value : value) * 2
     }
 
-    @Test func refusesAQuantityOffTheLotGridAndFeesWithTooManyDecimals() throws {
+    /// A quantity finer than every size in the data refines the lot taken from the data (the
+    /// fixture's sizes have 3 decimals), and the results still follow the rules exactly.
+    @Test func aQuantityFinerThanTheDataRefinesTheLotTakenFromIt() throws {
+        let expected = try Self.plain(fast: 4, slow: 9, quantity: "0.0005", feeBps: "3.5")
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "4"), ("slow", "9"), ("quantity", "0.0005")])
+        ]
+        settings.takerFeeBasisPoints = "3.5"
+        let plan = try BacktestPlan(settings)
+        #expect(plan.instruments.map(\.lotSize) == [try Increment("0.0001")])
+        #expect(plan.instruments.map(\.tickSize) == [try Increment("0.01")])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(try Backtest.run(plan).json.utf8)) as? [String: Any])
+        #expect(json["trades"] as? Int == expected.trades)
+        #expect(Self.scaled(json["volume"] as? String ?? "") == expected.volume)
+        #expect(Self.scaled(json["position"] as? String ?? "") == expected.position)
+        #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees)
+        #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL)
+        #expect(expected.trades > 0)
+    }
+
+    @Test func refusesAQuantityOffAGivenLotGridAndFeesWithTooManyDecimals() throws {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]
+        settings.lotSize = try Increment("0.001")
         settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0005")])]
         #expect(throws: BacktestError.self) { try BacktestPlan(settings) }
+        settings.lotSize = nil
         settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.001")])]
         settings.takerFeeBasisPoints = "2.00001"
         #expect(throws: BacktestError.self) { try BacktestPlan(settings) }
