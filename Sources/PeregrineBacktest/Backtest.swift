@@ -224,6 +224,16 @@ public struct BacktestPlan: Sendable {
             }
         }
         instruments = definitions
+        // A refined lot is kept as the instrument's reference data, so that a sweep's jobs (and
+        // its workers, which build the plan from these settings) run on the same grid.
+        if let refinedLot {
+            for definition in definitions
+            where definition.lotSize == refinedLot && convertedDefinitions[definition.symbol] == nil
+                && !settings.instruments.contains(where: { $0.symbol == definition.symbol })
+            {
+                self.settings.instruments.append(definition)
+            }
+        }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration
@@ -390,10 +400,16 @@ public struct BacktestPlan: Sendable {
     /// The same data with other strategies (a sweep's job): the files stay mapped once and the
     /// inputs are hashed once. Refuses strategies the engine would refuse (exit 2).
     public func with(strategies: [StrategySpec]) throws(BacktestError) -> BacktestPlan {
+        do { return try checked(strategies: strategies) } catch { throw .usage("\(error)") }
+    }
+
+    /// `with(strategies:)`, with the engine's own error (a sweep tells a quantity finer than
+    /// the lot from the rest).
+    func checked(strategies: [StrategySpec]) throws(EngineError) -> BacktestPlan {
         var plan = self
         plan.settings.strategies = strategies
         plan.configuration.strategies = strategies
-        do { try plan.configuration.validate(custom: IdleStrategy.self) } catch { throw .usage("\(error)") }
+        try plan.configuration.validate(custom: IdleStrategy.self)
         return plan
     }
 

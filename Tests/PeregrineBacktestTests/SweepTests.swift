@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineBacktest
+import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
@@ -69,6 +70,31 @@ import Testing
             let fast = try #require(Int(job.parameters[0].value))
             let slow = try #require(Int(job.parameters[1].value))
             #expect((1...20).contains(fast) && [30, 40, 50, 60].contains(slow))
+        }
+    }
+
+    /// A quantity finer than the lot the data gives (its sizes have 3 decimals) refines the lot
+    /// for every job, whichever job comes first; each job's figures equal its run alone.
+    @Test func aQuantityFinerThanTheDataRefinesTheLotForEveryJob() throws {
+        for values in ["0.01,0.0005", "0.0005,0.01"] {
+            var settings = try Self.settings(fast: "3", slow: "10")
+            settings.strategies[0].parameters = [("fast", "3"), ("slow", "10"), ("quantity", values)]
+            let plan = try SweepPlan(settings)
+            #expect(plan.jobs.count == 2)
+            #expect(plan.base.instruments.map(\.lotSize) == [try Increment("0.0001")])
+            for job in plan.jobs {
+                let inSweep = try Self.object(try Backtest.run(try plan.base.with(strategies: job.strategies)).json)
+                var alone = settings
+                alone.strategies = job.strategies
+                let single = try Self.object(try Backtest.run(try BacktestPlan(alone)).json)
+                #expect(inSweep["trades"] as? Int == single["trades"] as? Int)
+                #expect((single["trades"] as? Int ?? 0) > 0)
+                for field in ["volume", "position", "fees", "net_pnl"] {
+                    let a = try #require(Decimal(string: inSweep[field] as? String ?? ""))
+                    let b = try #require(Decimal(string: single[field] as? String ?? ""))
+                    #expect(a == b, "\(values) \(job.parameters) \(field)")
+                }
+            }
         }
     }
 
