@@ -16,6 +16,7 @@ extension FeedReplay {
         guard let exchange = row[1].integerValue else {
             throw FeedError(line: 0, "timestamp '\(row.text(1))' is not an integer")
         }
+        try noteSymbol(row[0])
         statistics.rows += 1
         noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
         if lastUpdate != eventID {

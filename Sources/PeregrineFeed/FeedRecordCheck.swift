@@ -96,6 +96,39 @@ extension FeedReplay {
         }
     }
 
+    /// Checks that a row names the file's symbol (the first row's): one book is kept per file,
+    /// so a second symbol would mix two instruments' prices in it. No allocation after the
+    /// first row.
+    @inline(__always)
+    mutating func noteSymbol(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        // Read in place (binding the array would retain it on every row).
+        let same =
+            symbol?.withUnsafeBufferPointer { known in
+                guard known.count == field.count else { return false }
+                var index = 0
+                while index < known.count {
+                    if known[index] != field[index] { return false }
+                    index &+= 1
+                }
+                return true
+            } ?? false
+        if !same { try firstOrAnotherSymbol(field) }
+    }
+
+    @inline(never)
+    mutating func firstOrAnotherSymbol(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        guard let symbol else {
+            symbol = Array(field)
+            return
+        }
+        throw FeedError(
+            line: 0,
+            "symbol '\(String(decoding: field, as: UTF8.self))' is not the file's "
+                + "'\(String(decoding: symbol, as: UTF8.self))' (its first row's): a file holds one instrument; "
+                + "split it by its symbol column (e.g. awk -F, 'NR == 1 {h = $0; next} "
+                + "!($2 in s) {s[$2]; print h > $2 \".csv\"} {print > $2 \".csv\"}' FILE)")
+    }
+
     /// A row whose field count is not the header's.
     func fieldsMismatch(_ fields: Int) -> FeedError {
         FeedError(

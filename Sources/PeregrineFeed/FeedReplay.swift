@@ -100,6 +100,9 @@ public struct FeedReplay: ~Copyable {
     var reader: MappedLines?
     /// Fields per CSV row, from the header (`checkHeader`).
     var expectedFields = 0
+    /// The symbol every row of the file names (formats with a symbol column): set by the
+    /// first row (`noteSymbol`).
+    var symbol: [UInt8]? = nil
     /// A torn last line found by `replay`: reported, not applied.
     public private(set) var tornTail: FeedTornTail?
 

@@ -24,6 +24,7 @@ extension FeedReplay {
         guard let exchange = row[2].integerValue else {
             throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
         }
+        try noteSymbol(row[1])
         statistics.rows += 1
         noteExchangeTime(exchange, unitNanoseconds: 1_000)
         noteTardisLocalTime(local)

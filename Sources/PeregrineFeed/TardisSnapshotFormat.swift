@@ -11,12 +11,16 @@ extension FeedReplay {
         var index = 0
         var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
         var timestamp: Int64? = nil
+        var symbolField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         while let field = cursor.next() {
-            if index == 2 {
+            if index == 1 {
+                symbolField = field
+            } else if index == 2 {
                 guard let value = field.integerValue else {
                     if field.equals("timestamp") { return false }
                     throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
                 }
+                try noteSymbol(symbolField)
                 timestamp = value
                 clearBook()
             } else if index >= 4 {

@@ -8,6 +8,7 @@ extension FeedReplay {
     mutating func applyTardisTrade(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
         guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
+        try noteSymbol(row[1])
         statistics.rows += 1
         noteTimestamp(timestamp)
         noteExchangeTime(timestamp, unitNanoseconds: 1_000)

@@ -678,6 +678,42 @@ import Testing
         }
     }
 
+    /// A file whose rows name a second symbol is refused at its first such row (one book is
+    /// kept per file: the two instruments' prices would be mixed), by the backtest and by
+    /// `feed replay` alike.
+    @Test func aFileWithASecondSymbolStopsAtItsFirstRow() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8).split(separator: "\n")
+            .map(String.init)
+        for index in [299, 700] {
+            lines[index] = lines[index].replacingOccurrences(of: ",BTCUSDT,", with: ",ETHUSDT,")
+        }
+        let mixed = directory.appendingPathComponent("mixed.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: mixed, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json").path
+        let backtest = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:" + mixed, "--strategy", "golden-cross", "--param",
+            "quantity=0.001", "--report-json", report,
+        ])
+        #expect(backtest.status == 1)
+        #expect(backtest.error.contains("\(mixed) line 300: symbol 'ETHUSDT' is not the file's 'BTCUSDT'"))
+        #expect(!FileManager.default.fileExists(atPath: report))
+        let replay = try PeregrineCLI.run([
+            "feed", "replay", "--format", "tardis-quotes", "--tick-size", "0.01", "--lot-size", "0.001", mixed,
+        ])
+        #expect(replay.status == 1)
+        #expect(replay.error.contains("line 300: symbol 'ETHUSDT'"))
+        // Every row with the one symbol: the same file runs.
+        lines[299] = lines[299].replacingOccurrences(of: ",ETHUSDT,", with: ",BTCUSDT,")
+        lines[700] = lines[700].replacingOccurrences(of: ",ETHUSDT,", with: ",BTCUSDT,")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: mixed, atomically: true, encoding: .utf8)
+        let same = try PeregrineCLI.run([
+            "feed", "replay", "--format", "tardis-quotes", "--tick-size", "0.01", "--lot-size", "0.001", mixed,
+        ])
+        #expect(same.status == 0)
+    }
+
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
