@@ -210,6 +210,10 @@ struct BacktestOptions: ParsableArguments {
             ("taker_fee_bps", takerFeeBps), ("tick_size", tickSize), ("lot_size", lotSize), ("capital", capital),
             ("equity_interval_ms", equityIntervalMs),
         ]
+        // Flags win over the file: a latency flag replaces a latency file the file named.
+        if orderLatency != nil || responseLatency != nil, case .measured = settings.orderLatency {
+            settings.orderLatency = .none
+        }
         for (key, value) in options {
             guard let value else { continue }
             try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)

@@ -154,6 +154,38 @@ import Testing
         #expect(throws: FeedError.self) { try LatencyTable(path: file) }
     }
 
+    /// A latency flag wins over a latency file the `[backtest]` section names (flags win).
+    @Test func aLatencyFlagReplacesTheConfigurationsLatencyFile() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let latency = directory.appendingPathComponent("latency.csv").path
+        try "timestamp,entry_us,response_us\n1000,2500,0\n".write(toFile: latency, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("backtest.toml").path
+        try """
+        [backtest]
+        data = ["tardis-quotes:\(try Self.risingQuotes(in: directory))"]
+        order_latency = "\(latency)"
+
+        [[strategy]]
+        name = "golden-cross"
+        fast = 1
+        slow = 2
+        quantity = "1"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json").path
+        func turnover(_ flags: [String]) throws -> String? {
+            let run = try PeregrineCLI.run(["backtest", "--config", config, "--report-json", report] + flags)
+            #expect(run.status == 0, "\(flags): \(run.error)")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report)))
+            return (json as? [String: Any])?["turnover"] as? String
+        }
+        // The file's 2.5 ms: the book of 4 ms (ask 104); the flag's none: this row's ask (102);
+        // the flag's 1.5 ms: the book of 3 ms (103).
+        #expect(try turnover([]) == "104")
+        #expect(try turnover(["--order-latency", "0"]) == "102")
+        #expect(try turnover(["--order-latency", "1500"]) == "103")
+    }
+
     /// The JSON without its `timing` object.
     static func withoutTiming(_ json: String) -> String {
         json.components(separatedBy: "\"timing\"").first ?? json
