@@ -49,6 +49,9 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
+            // No report of an earlier run is left where this one's would be (the CSVs are
+            // removed by the run itself).
+            for path in [reportJson, reportHtml].compactMap({ $0 }) { unlink(path) }
             fail(error)
         }
         if terminal { printError("") }
@@ -73,12 +76,20 @@ struct BacktestCommand: ParsableCommand {
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
     }
 
+    /// Writes `text` to a temporary file beside `path`, then renames it into place: a failed
+    /// write (a full disk) leaves no partial report, and removes any earlier one.
     static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        guard let file = fopen(path, "w") else {
+        let temporary = path + ".tmp"
+        guard let file = fopen(temporary, "w") else {
             throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         let ok = fputs(text, file) >= 0
-        guard fclose(file) == 0, ok else { throw .output("\(flag) \(path): the write failed") }
+        guard fclose(file) == 0, ok, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            unlink(path)
+            throw .output("\(flag) \(path): the write failed: \(reason)")
+        }
     }
 
     static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {

@@ -756,6 +756,9 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.json").path
         let fills = directory.appendingPathComponent("fills.csv").path
+        // A report and fills of an earlier run at the same paths do not survive a failed one.
+        try "{}".write(toFile: report, atomically: true, encoding: .utf8)
+        try "time\n".write(toFile: fills, atomically: true, encoding: .utf8)
         let result = try PeregrineCLI.run([
             "backtest", "--data", "tardis-quotes:" + bad, "--strategy", "golden-cross", "--param", "fast=2",
             "--param", "slow=5", "--param", "quantity=0.001", "--tick-size", "0.01", "--lot-size", "0.001",
