@@ -17,12 +17,26 @@ extension FeedReplay {
         // An empty price is a missing side; an empty size with a price is nothing displayed.
         quoteAsk =
             row[5].isEmpty
-            ? nil : BookLevel(price: try price(row[5]), quantity: row[4].isEmpty ? .zero : try size(row[4]))
+            ? nil
+            : BookLevel(price: try quotePrice(row[5], "ask_price"), quantity: row[4].isEmpty ? .zero : try size(row[4]))
         quoteBid =
             row[6].isEmpty
-            ? nil : BookLevel(price: try price(row[6]), quantity: row[7].isEmpty ? .zero : try size(row[7]))
+            ? nil
+            : BookLevel(price: try quotePrice(row[6], "bid_price"), quantity: row[7].isEmpty ? .zero : try size(row[7]))
         captureQuote()
         return true
+    }
+
+    /// A quote's price: positive (a missing side is an empty field, not a zero).
+    func quotePrice(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) throws(FeedError) -> Price {
+        let value = try price(bytes)
+        guard value.ticks > 0 else {
+            throw FeedError(
+                line: 0,
+                "\(name) '\(String(decoding: bytes, as: UTF8.self))' is not positive (a missing side is an empty field)"
+            )
+        }
+        return value
     }
 
     static func noteTardisQuoteGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {

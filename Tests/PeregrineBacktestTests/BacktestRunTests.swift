@@ -746,6 +746,29 @@ import Testing
         #expect(same.status == 0)
     }
 
+    /// A quote price of zero or below is bad data (a missing side is an empty field), not a
+    /// missing side: the run stops at its line.
+    @Test func aQuotePriceOfZeroOrBelowIsBadData() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rising = try String(contentsOfFile: try Self.risingQuotes(in: directory), encoding: .utf8)
+        for (field, value) in [(5, "0"), (6, "-1")] {
+            var lines = rising.split(separator: "\n").map(String.init)
+            var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[field] = value
+            lines[3] = fields.joined(separator: ",")
+            let path = directory.appendingPathComponent("quotes.csv").path
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try PeregrineCLI.run([
+                "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
+                "--param", "slow=2", "--param", "quantity=1",
+            ])
+            #expect(run.status == 1)
+            let name = field == 5 ? "ask_price" : "bid_price"
+            #expect(run.error.contains("\(path) line 4: \(name) '\(value)' is not positive"))
+        }
+    }
+
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
