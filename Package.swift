@@ -86,11 +86,13 @@ let package = Package(
             // journal backend) as associated types; conformers in other modules need nothing.
             swiftSettings: [.enableExperimentalFeature("SuppressedAssociatedTypes")]
         ),
+        .target(name: "PeregrineBuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(
             name: "PeregrineBacktest",
             dependencies: [
                 "PeregrineCore", "PeregrineModel", "PeregrineBook", "PeregrineFeed", "PeregrineCodec",
-                "PeregrineStrategy", "PeregrineRisk", "PeregrineEngine", "PeregrineJournal",
+                "PeregrineStrategy", "PeregrineRisk", "PeregrineEngine", "PeregrineJournal", "PeregrineBuildInfo",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -206,7 +208,8 @@ let package = Package(
         .testTarget(
             name: "PeregrineBacktestTests",
             dependencies: [
-                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec", "PeregrineRisk",
+                "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec",
+                "PeregrineRisk",
                 "PeregrineTestSupport",
             ]
         ),

@@ -1,3 +1,4 @@
+import PeregrineBuildInfo
 import PeregrineModel
 import PeregrineStrategy
 
@@ -279,51 +280,9 @@ public struct BacktestResult {
 public enum Provenance {
     public static let version = "0.19.0"
 
-    /// The git commit of the checkout the running binary was built in (found from the
-    /// executable's path), or "unknown".
-    public static let commit: String = {
-        var buffer = [CChar](repeating: 0, count: 4_096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return "unknown" }
-        var directory = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for _ in 0..<6 {
-            guard let slash = directory.lastIndex(of: "/") else { break }
-            directory = String(directory[..<slash])
-            if let head = read(directory + "/.git/HEAD") {
-                let text = head.trimmingSpaces
-                guard text.hasPrefix("ref: ") else { return text }
-                let reference = String(text.dropFirst(5))
-                if let value = read(directory + "/.git/" + reference) { return value.trimmingSpaces }
-                if let packed = read(directory + "/.git/packed-refs") {
-                    for line in packed.split(separator: "\n") where line.hasSuffix(" " + reference) {
-                        return String(line.prefix(while: { $0 != " " }))
-                    }
-                }
-                return "unknown"
-            }
-        }
-        return "unknown"
-    }()
-
-    /// A small file's text (git's HEAD and refs), nil when it cannot be read.
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4_096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        String(drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
-    }
+    /// The git commit the binary was built from (`-dirty` when tracked files differed from it;
+    /// `unknown` when it was not built in a git checkout).
+    public static let commit = BuildInfo.commit
 }
 
 /// Builds JSON text with keys in the order written: indented, or `compact` on one line (JSON

@@ -186,6 +186,37 @@ import Testing
         #expect(try turnover(["--order-latency", "1500"]) == "103")
     }
 
+    /// The report names the commit the binary was built from, recorded at build time: here,
+    /// this checkout's (with `-dirty` when its tracked files differ from it).
+    @Test func theReportNamesTheCommitOfTheBuild() throws {
+        let root = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent().path
+        func git(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            process.arguments = ["-C", root] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let head = try git(["rev-parse", "--verify", "HEAD"])
+        var expected = "unknown"
+        if head.status == 0 {
+            expected = head.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if try git(["diff", "--quiet", "HEAD", "--"]).status != 0 { expected += "-dirty" }
+        }
+        #expect(Provenance.commit == expected)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let report = try JSONSerialization.jsonObject(
+            with: Data(try Self.goldenCross(["tardis-quotes:" + (try Self.risingQuotes(in: directory))]).json.utf8))
+        let provenance = (report as? [String: Any])?["provenance"] as? [String: Any]
+        #expect(provenance?["commit"] as? String == expected)
+    }
+
     /// The JSON without its `timing` object.
     static func withoutTiming(_ json: String) -> String {
         json.components(separatedBy: "\"timing\"").first ?? json
