@@ -209,7 +209,7 @@ let package = Package(
             name: "PeregrineBacktestTests",
             dependencies: [
                 "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec",
-                "PeregrineRisk",
+                "PeregrineRisk", "PeregrineBuildInfo",
                 "PeregrineTestSupport",
             ]
         ),

@@ -46,6 +46,8 @@ public struct BacktestPlan: Sendable {
     let hashes: InputHashes
     public internal(set) var configuration: EngineConfiguration
     var files: [PlannedFile]
+    /// What the plan chose that the user did not give (a refined lot), for people.
+    public private(set) var notes: [String] = []
 
     /// A plan for the built-in strategies.
     public init(_ settings: BacktestSettings) throws(BacktestError) {
@@ -55,6 +57,17 @@ public struct BacktestPlan: Sendable {
     /// A plan whose strategies may also be of the outside type `Custom` (run it with
     /// `Backtest.run(_:custom:)` and the same type).
     public init<Custom: Strategy>(_ settings: BacktestSettings, custom: Custom.Type) throws(BacktestError) {
+        try self.init(settings, custom: custom, refiningLots: true)
+    }
+
+    /// The most decimals a lot is refined to (sizes up to 9.2 × 10^8 units still fit in lots).
+    static let maximumRefinedLotDecimals = 10
+
+    /// `refiningLots`: whether a quantity finer than the lot found in the data may refine it
+    /// (not for a sweep's jobs).
+    init<Custom: Strategy>(_ settings: BacktestSettings, custom: Custom.Type, refiningLots: Bool)
+        throws(BacktestError)
+    {
         self.settings = settings
         guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
@@ -110,9 +123,12 @@ public struct BacktestPlan: Sendable {
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         // An instrument without reference data takes its grids from its files: the finest
-        // price and size they write. A strategy's quantity finer than that lot (a file whose
-        // sizes happen to be coarser than the instrument's real lot) refines the lot to it,
-        // rather than being refused: the data's sizes stay on the finer grid, exactly.
+        // price and size they write. In a run of one strategy on one such instrument (the
+        // reference backtest's shape), a quantity finer than that lot (a file whose sizes
+        // happen to be coarser than the instrument's real lot) refines the lot to it rather
+        // than being refused: the data's sizes stay exact on the finer grid, and no other
+        // strategy's lots change meaning. Sweeps do not refine (every job must run on the
+        // grid it would run on alone).
         var refinedLot: Increment? = nil
         var scannedGrids: [String: (Increment, Increment)] = [:]
         var definitions: [InstrumentDefinition] = []
@@ -209,31 +225,27 @@ public struct BacktestPlan: Sendable {
                 try configuration.validate(custom: custom)
                 break
             } catch {
-                if case .strategy(.quantityFinerThanLot(_, _, _, let decimals, _)) = error,
-                    settings.lotSize == nil,
-                    symbols.contains(where: { symbol in
-                        convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
-                    }),
-                    refinedLot.map({ decimals > $0.decimals }) ?? true,
+                if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
+                    error,
+                    refiningLots, refinedLot == nil, settings.lotSize == nil, settings.strategies.count == 1,
+                    symbols.count == 1, let symbol = symbols.first, convertedDefinitions[symbol] == nil,
+                    !settings.instruments.contains(where: { $0.symbol == symbol }),
+                    decimals <= Self.maximumRefinedLotDecimals,
                     let finer = try? Increment(units: 1, decimals: decimals)
                 {
                     refinedLot = finer
+                    notes.append(
+                        "\(symbol): lot \(lot) (the finest size in its data) refined to \(finer) for \(strategy) "
+                            + "\(key)=\(value); pass --lot-size to choose the grid")
                     continue
+                }
+                if !refiningLots, case .strategy(.quantityFinerThanLot) = error {
+                    throw .usage("\(error) (a sweep keeps the lot found in the data: pass --lot-size for a finer one)")
                 }
                 throw .usage("\(error)")
             }
         }
         instruments = definitions
-        // A refined lot is kept as the instrument's reference data, so that a sweep's jobs (and
-        // its workers, which build the plan from these settings) run on the same grid.
-        if let refinedLot {
-            for definition in definitions
-            where definition.lotSize == refinedLot && convertedDefinitions[definition.symbol] == nil
-                && !settings.instruments.contains(where: { $0.symbol == definition.symbol })
-            {
-                self.settings.instruments.append(definition)
-            }
-        }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration
@@ -586,6 +598,25 @@ final class InputHashes: Sendable {
 }
 
 /// What a backtest writes as it runs (its CSVs) and keeps for drawing (the chart series).
+extension BacktestPlan {
+    /// Refuses an output path that is one of the plan's input files (the same file, by device
+    /// and inode, whatever the path): writing it would destroy the data being read.
+    public func checkOutputs(_ outputs: [(flag: String, path: String?)]) throws(BacktestError) {
+        var inputFiles: [(dev_t, ino_t)] = []
+        for input in settings.data.flatMap(\.paths) {
+            var status = stat()
+            if stat(input, &status) == 0 { inputFiles.append((status.st_dev, status.st_ino)) }
+        }
+        for case (let flag, let path?) in outputs {
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }
+            if inputFiles.contains(where: { $0.0 == status.st_dev && $0.1 == status.st_ino }) {
+                throw .usage("\(flag) \(path) is one of the backtest's input files: write it elsewhere")
+            }
+        }
+    }
+}
+
 public struct BacktestOutputFiles: Sendable {
     public var fillsCSV: String?
     public var equityCSV: String?

@@ -76,6 +76,7 @@ public enum Backtest {
         let ids = plan.configuration.strategies.resolvedIDs
         var names: [UInt16: String] = [:]
         for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
+        try plan.checkOutputs([("fills CSV", files.fillsCSV), ("equity CSV", files.equityCSV)])
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, strategyNames: names, capital: capital,
             interval: settings.equityInterval, fillsPath: files.fillsCSV, equityPath: files.equityCSV,

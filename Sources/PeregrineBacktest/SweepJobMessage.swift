@@ -206,7 +206,7 @@ public final class SweepJobRunner {
         let joined = key.joined(separator: "\n")
         if cached?.key != joined {
             cached = nil
-            let plan = try BacktestPlan(message.settings)
+            let plan = try BacktestPlan(message.settings, custom: IdleStrategy.self, refiningLots: false)
             let local = try plan.hashedInputs()
             guard local.count == message.inputs.count else {
                 throw .data("the job names \(message.inputs.count) input files, this worker found \(local.count)")

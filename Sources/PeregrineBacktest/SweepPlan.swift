@@ -128,30 +128,11 @@ public struct SweepPlan: Sendable {
             }
             combinations = (0..<total).map { Self.indices(of: $0, sizes: sizes) }
         }
-        // Every job runs on the same instruments. A job whose quantity is finer than the lot
-        // the data gives makes the plan again from that job, which refines the lot for all (as
-        // it would for the job alone); the lots only get finer, so this ends.
-        var base = try BacktestPlan(Self.settings(settings, dimensions, combination: combinations[0]))
-        var checked = 0
-        while checked < combinations.count {
-            let job = Self.settings(settings, dimensions, combination: combinations[checked])
-            do {
-                _ = try base.checked(strategies: job.strategies)
-            } catch {
-                if case .strategy(.quantityFinerThanLot) = error, let finer = try? BacktestPlan(job),
-                    finer.instruments.map(\.lotSize) != base.instruments.map(\.lotSize)
-                {
-                    base = finer
-                    checked = 0
-                    continue
-                }
-                let parameters = zip(dimensions, combinations[checked]).map { dimension, value in
-                    "\(dimension.name)=\(dimension.values[value])"
-                }
-                throw .usage("\(parameters.joined(separator: " ")): \(error)")
-            }
-            checked += 1
-        }
+        // Every job runs on the grid it would run on alone: a sweep does not refine a lot found
+        // in the data to fit a quantity (that would change the other jobs' grid).
+        let base = try BacktestPlan(
+            Self.settings(settings, dimensions, combination: combinations[0]), custom: IdleStrategy.self,
+            refiningLots: false)
         let identity = try JobIdentity(base)
         var jobs: [SweepJob] = []
         jobs.reserveCapacity(combinations.count)
@@ -159,6 +140,13 @@ public struct SweepPlan: Sendable {
             let job = Self.settings(settings, dimensions, combination: combination)
             let parameters = zip(dimensions, combination).map { dimension, value in
                 (name: dimension.name, value: dimension.values[value])
+            }
+            do { _ = try base.checked(strategies: job.strategies) } catch {
+                var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
+                if case .strategy(.quantityFinerThanLot) = error {
+                    message += " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"
+                }
+                throw .usage(message)
             }
             jobs.append(
                 SweepJob(

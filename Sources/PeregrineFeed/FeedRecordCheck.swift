@@ -121,12 +121,12 @@ extension FeedReplay {
             symbol = Array(field)
             return
         }
+        let column = format == .binanceDepth ? 1 : 2
         throw FeedError(
             line: 0,
-            "symbol '\(String(decoding: field, as: UTF8.self))' is not the file's "
-                + "'\(String(decoding: symbol, as: UTF8.self))' (its first row's): a file holds one instrument; "
-                + "split it by its symbol column (e.g. awk -F, 'NR == 1 {h = $0; next} "
-                + "!($2 in s) {s[$2]; print h > $2 \".csv\"} {print > $2 \".csv\"}' FILE)")
+            "symbol '\(String(decoding: field, as: UTF8.self))' is not '\(String(decoding: symbol, as: UTF8.self))', "
+                + "the symbol of the first row read: a replay is one instrument's; split the file into one file "
+                + "per symbol (its column \(column))")
     }
 
     /// A row whose field count is not the header's.

@@ -39,6 +39,15 @@ struct BacktestCommand: ParsableCommand {
     func run() throws {
         let plan: BacktestPlan
         do { plan = try BacktestPlan(try options.settings()) } catch { fail(error) }
+        for note in plan.notes { printError("note: \(note)") }
+        do {
+            try plan.checkOutputs([
+                ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
+                ("--equity-csv", equityCsv),
+            ])
+        } catch {
+            fail(error)
+        }
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         let result: BacktestResult
@@ -49,9 +58,6 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
-            // No report of an earlier run is left where this one's would be (the CSVs are
-            // removed by the run itself).
-            for path in [reportJson, reportHtml].compactMap({ $0 }) { unlink(path) }
             fail(error)
         }
         if terminal { printError("") }
@@ -76,18 +82,17 @@ struct BacktestCommand: ParsableCommand {
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
     }
 
-    /// Writes `text` to a temporary file beside `path`, then renames it into place: a failed
-    /// write (a full disk) leaves no partial report, and removes any earlier one.
+    /// Writes `text` to `path` (a file, or a pipe such as /dev/stdout). A write that fails
+    /// part-way removes what it left of a regular file: no partial report stays behind.
     static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        let temporary = path + ".tmp"
-        guard let file = fopen(temporary, "w") else {
+        guard let file = fopen(path, "w") else {
             throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         let ok = fputs(text, file) >= 0
-        guard fclose(file) == 0, ok, rename(temporary, path) == 0 else {
+        guard fclose(file) == 0, ok else {
             let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            unlink(path)
+            var status = stat()
+            if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { unlink(path) }
             throw .output("\(flag) \(path): the write failed: \(reason)")
         }
     }
@@ -221,13 +226,24 @@ struct BacktestOptions: ParsableArguments {
             ("taker_fee_bps", takerFeeBps), ("tick_size", tickSize), ("lot_size", lotSize), ("capital", capital),
             ("equity_interval_ms", equityIntervalMs),
         ]
-        // Flags win over the file: a latency flag replaces a latency file the file named.
+        // Flags win over the file: latency flags replace a latency file the file named (both
+        // constants, or a file of their own: one constant would leave the other latency unsaid).
+        var replacedFile = false
         if orderLatency != nil || responseLatency != nil, case .measured = settings.orderLatency {
             settings.orderLatency = .none
+            replacedFile = true
         }
         for (key, value) in options {
             guard let value else { continue }
             try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
+        }
+        if replacedFile, orderLatency == nil || responseLatency == nil {
+            if case .measured = settings.orderLatency {
+            } else {
+                throw .usage(
+                    "the configuration's latency file gives both latencies: give both --order-latency and "
+                        + "--response-latency to replace it, or a latency file")
+            }
         }
         settings.digestCache = noDigestCache ? nil : DigestCache.defaultDirectory().map { DigestCache(directory: $0) }
         return settings

@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineBuildInfo
 import PeregrineCodec
 import PeregrineModel
 import PeregrineStrategy
@@ -182,39 +183,42 @@ import Testing
         // The file's 2.5 ms: the book of 4 ms (ask 104); the flag's none: this row's ask (102);
         // the flag's 1.5 ms: the book of 3 ms (103).
         #expect(try turnover([]) == "104")
-        #expect(try turnover(["--order-latency", "0"]) == "102")
-        #expect(try turnover(["--order-latency", "1500"]) == "103")
+        #expect(try turnover(["--order-latency", "0", "--response-latency", "0"]) == "102")
+        #expect(try turnover(["--order-latency", "1500", "--response-latency", "0"]) == "103")
+        // One constant alone would leave the other latency unsaid: refused (exit 2).
+        let one = try PeregrineCLI.run(["backtest", "--config", config, "--order-latency", "0"])
+        #expect(one.status == 2)
+        #expect(one.error.contains("give both --order-latency and --response-latency"))
     }
 
-    /// The report names the commit the binary was built from, recorded at build time: here,
-    /// this checkout's (with `-dirty` when its tracked files differ from it).
+    /// The report names the commit the binary was built from, recorded at build time: a full
+    /// commit id of this repository (with `-dirty` when its sources differed from it), or
+    /// `unknown` outside a checkout.
     @Test func theReportNamesTheCommitOfTheBuild() throws {
+        let commit = Provenance.commit
+        let id = commit.hasSuffix("-dirty") ? String(commit.dropLast(6)) : commit
+        #expect(commit == BuildInfo.commit)
         let root = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent().path
-        func git(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-            process.arguments = ["-C", root] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let insideCheckout = FileManager.default.fileExists(atPath: root + "/.git")
+        if insideCheckout {
+            #expect(id.count == 40 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase }, "\(commit)")
+            // The commit exists in this repository.
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            git.arguments = ["git", "-C", root, "cat-file", "-e", id + "^{commit}"]
+            git.standardError = FileHandle.nullDevice
+            try git.run()
+            git.waitUntilExit()
+            #expect(git.terminationStatus == 0, "\(id) is not a commit of \(root)")
+        } else {
+            #expect(commit == "unknown")
         }
-        let head = try git(["rev-parse", "--verify", "HEAD"])
-        var expected = "unknown"
-        if head.status == 0 {
-            expected = head.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            if try git(["diff", "--quiet", "HEAD", "--"]).status != 0 { expected += "-dirty" }
-        }
-        #expect(Provenance.commit == expected)
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let report = try JSONSerialization.jsonObject(
             with: Data(try Self.goldenCross(["tardis-quotes:" + (try Self.risingQuotes(in: directory))]).json.utf8))
         let provenance = (report as? [String: Any])?["provenance"] as? [String: Any]
-        #expect(provenance?["commit"] as? String == expected)
+        #expect(provenance?["commit"] as? String == commit)
     }
 
     /// The JSON without its `timing` object.
@@ -760,7 +764,9 @@ import Testing
             "quantity=0.001", "--report-json", report,
         ])
         #expect(backtest.status == 1)
-        #expect(backtest.error.contains("\(mixed) line 300: symbol 'ETHUSDT' is not the file's 'BTCUSDT'"))
+        #expect(
+            backtest.error.contains(
+                "\(mixed) line 300: symbol 'ETHUSDT' is not 'BTCUSDT', the symbol of the first row read"))
         #expect(!FileManager.default.fileExists(atPath: report))
         let replay = try PeregrineCLI.run([
             "feed", "replay", "--format", "tardis-quotes", "--tick-size", "0.01", "--lot-size", "0.001", mixed,
@@ -800,6 +806,26 @@ import Testing
         }
     }
 
+    /// An output path that is one of the inputs is refused before anything is written (exit
+    /// 2), whichever path names it; the input is left as it was.
+    @Test func anOutputThatIsAnInputIsRefused() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.risingQuotes(in: directory)
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let link = directory.appendingPathComponent("link.csv").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        for (flag, output) in [("--report-json", path), ("--fills-csv", link), ("--equity-csv", path)] {
+            let run = try PeregrineCLI.run([
+                "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
+                "--param", "slow=2", "--param", "quantity=1", flag, output,
+            ])
+            #expect(run.status == 2, "\(flag)")
+            #expect(run.error.contains("\(flag) \(output) is one of the backtest's input files"))
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
+        }
+    }
+
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -810,8 +836,7 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.json").path
         let fills = directory.appendingPathComponent("fills.csv").path
-        // A report and fills of an earlier run at the same paths do not survive a failed one.
-        try "{}".write(toFile: report, atomically: true, encoding: .utf8)
+        // Fills of an earlier run at the same path do not survive a failed one.
         try "time\n".write(toFile: fills, atomically: true, encoding: .utf8)
         let result = try PeregrineCLI.run([
             "backtest", "--data", "tardis-quotes:" + bad, "--strategy", "golden-cross", "--param", "fast=2",

@@ -144,6 +144,11 @@ import Testing
         let plan = try BacktestPlan(settings)
         #expect(plan.instruments.map(\.lotSize) == [try Increment("0.0001")])
         #expect(plan.instruments.map(\.tickSize) == [try Increment("0.01")])
+        #expect(
+            plan.notes == [
+                "BTCUSDT: lot 0.001 (the finest size in its data) refined to 0.0001 for golden-cross "
+                    + "quantity=0.0005; pass --lot-size to choose the grid"
+            ])
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(try Backtest.run(plan).json.utf8)) as? [String: Any])
         #expect(json["trades"] as? Int == expected.trades)
@@ -152,6 +157,25 @@ import Testing
         #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees)
         #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL)
         #expect(expected.trades > 0)
+    }
+
+    /// The lot is refined only for one strategy on one instrument: with a second strategy
+    /// (whose lots would change meaning) or a second instrument, or beyond 10 decimals, the
+    /// quantity is refused as before.
+    @Test func theLotIsRefinedOnlyForOneStrategyOnOneInstrument() throws {
+        let golden = StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0005")])
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]
+        settings.strategies = [golden, StrategySpec(name: "market-maker", parameters: [("size", "10")])]
+        #expect(throws: BacktestError.self) { try BacktestPlan(settings) }
+        settings.strategies = [golden]
+        settings.data.append(try DataSpec("tardis-quotes@OTHER:" + Fixtures.path(Self.quotes)))
+        #expect(throws: BacktestError.self) { try BacktestPlan(settings) }
+        settings.data.removeLast()
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.00000000001")])]
+        #expect(throws: BacktestError.self) { try BacktestPlan(settings) }
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0000000001")])]
+        #expect(try BacktestPlan(settings).instruments.map(\.lotSize) == [try Increment("0.0000000001")])
     }
 
     @Test func refusesAQuantityOffAGivenLotGridAndFeesWithTooManyDecimals() throws {
