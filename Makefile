@@ -57,4 +57,4 @@ bench: deps
 
 format:
 	@# Style: .swift-format (4 spaces, 120 columns).
-	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Benchmarks Benchmarks/Sources
+	$(SWIFT) format --in-place --recursive Sources Tests Plugins Benchmarks/Benchmarks Benchmarks/Sources

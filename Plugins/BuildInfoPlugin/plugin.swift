@@ -4,8 +4,8 @@ import PackagePlugin
 /// Records the git commit the package is built from, before every build, as `buildCommit` in a
 /// generated `GitCommit.swift`: the commit of the build, not of whatever checkout the binary
 /// later runs in. The commit gets a `-dirty` suffix when the package's manifest or sources
-/// differ from it, and is `unknown` outside a git checkout of the package (or without git). The file is rewritten only when its text
-/// changes, so an unchanged commit recompiles nothing.
+/// differ from it, and is `unknown` outside a git checkout of the package (or without git).
+/// The file is rewritten only when its text changes, so an unchanged commit recompiles nothing.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -22,9 +22,8 @@ struct BuildInfoPlugin: BuildToolPlugin {
             commit=unknown
             if g ls-files --error-unmatch Package.swift >/dev/null 2>&1; then
                 commit=$(g rev-parse --verify HEAD 2>/dev/null) || commit=unknown
-                if [ "$commit" != unknown ] &&
-                    [ -n "$(g status --porcelain --untracked-files=normal -- Package.swift Sources Plugins 2>/dev/null)" ]
-                then
+                changed=$(g status --porcelain --untracked-files=normal -- Package.swift Sources Plugins 2>/dev/null)
+                if [ "$commit" != unknown ] && [ -n "$changed" ]; then
                     commit="$commit-dirty"
                 fi
             fi

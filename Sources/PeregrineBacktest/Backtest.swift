@@ -48,6 +48,16 @@ public struct BacktestPlan: Sendable {
     var files: [PlannedFile]
     /// What the plan chose that the user did not give (a refined lot), for people.
     public private(set) var notes: [String] = []
+    /// Whether every instrument's lot was found in text data (none given by `--lot-size`, an
+    /// `[[instrument]]` or a converted file): what a finer `--lot-size` can change.
+    var lotsFoundInData = false
+
+    /// Every file the plan reads: its data and a measured latency table.
+    public var inputPaths: [String] {
+        var paths = settings.data.flatMap(\.paths)
+        if case .measured(let table) = settings.orderLatency { paths.append(table.path) }
+        return paths
+    }
 
     /// A plan for the built-in strategies.
     public init(_ settings: BacktestSettings) throws(BacktestError) {
@@ -130,6 +140,7 @@ public struct BacktestPlan: Sendable {
         // strategy's lots change meaning. Sweeps do not refine (every job must run on the
         // grid it would run on alone).
         var refinedLot: Increment? = nil
+        var dataLot: Increment? = nil
         var scannedGrids: [String: (Increment, Increment)] = [:]
         var definitions: [InstrumentDefinition] = []
         var files: [PlannedFile] = []
@@ -148,8 +159,20 @@ public struct BacktestPlan: Sendable {
                 var tick: Increment
                 var lot: Increment
                 if let converted = convertedDefinitions[symbol] {
-                    tick = settings.tickSize ?? converted.tickSize
-                    lot = settings.lotSize ?? converted.lotSize
+                    // A converted file's records are counted in its own ticks and lots: another
+                    // grid would read them as other prices and sizes.
+                    for (flag, given, own) in [
+                        ("--tick-size", settings.tickSize, converted.tickSize),
+                        ("--lot-size", settings.lotSize, converted.lotSize),
+                    ] {
+                        if let given, given != own {
+                            throw .usage(
+                                "\(flag) \(given): \(symbol)'s converted data is on a grid of \(own), fixed when it "
+                                    + "was converted; convert it again with \(flag) \(given)")
+                        }
+                    }
+                    tick = converted.tickSize
+                    lot = converted.lotSize
                 } else {
                     if let known = scannedGrids[symbol] {
                         (tick, lot) = known
@@ -226,26 +249,54 @@ public struct BacktestPlan: Sendable {
                 break
             } catch {
                 if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
-                    error,
-                    refiningLots, refinedLot == nil, settings.lotSize == nil, settings.strategies.count == 1,
-                    symbols.count == 1, let symbol = symbols.first, convertedDefinitions[symbol] == nil,
-                    !settings.instruments.contains(where: { $0.symbol == symbol }),
-                    decimals <= Self.maximumRefinedLotDecimals,
-                    let finer = try? Increment(units: 1, decimals: decimals)
+                    error
                 {
-                    refinedLot = finer
-                    notes.append(
-                        "\(symbol): lot \(lot) (the finest size in its data) refined to \(finer) for \(strategy) "
-                            + "\(key)=\(value); pass --lot-size to choose the grid")
-                    continue
-                }
-                if !refiningLots, case .strategy(.quantityFinerThanLot) = error {
-                    throw .usage("\(error) (a sweep keeps the lot found in the data: pass --lot-size for a finer one)")
+                    // Only lots found in text data can be chosen finer (not --lot-size, an
+                    // [[instrument]] or a converted file's).
+                    let fromText =
+                        settings.lotSize == nil
+                        && symbols.allSatisfy { symbol in
+                            convertedDefinitions[symbol] == nil
+                                && !settings.instruments.contains { $0.symbol == symbol }
+                        }
+                    if refiningLots, fromText, settings.strategies.count == 1, symbols.count == 1,
+                        let symbol = symbols.first, decimals <= Self.maximumRefinedLotDecimals,
+                        refinedLot.map({ decimals > $0.decimals }) ?? true,
+                        let finer = try? Increment(units: 1, decimals: decimals)
+                    {
+                        let found = dataLot ?? lot
+                        dataLot = found
+                        refinedLot = finer
+                        notes = [
+                            "\(symbol): lot \(found) (the finest size in its data) refined to \(finer) for "
+                                + "\(strategy) \(key)=\(value); pass --lot-size to choose the grid"
+                        ]
+                        continue
+                    }
+                    if fromText {
+                        let reason =
+                            !refiningLots
+                            ? "a sweep keeps the lot found in the data"
+                            : decimals > Self.maximumRefinedLotDecimals
+                                ? "a lot found in the data is refined to at most \(Self.maximumRefinedLotDecimals) decimals"
+                                : "a lot found in the data is refined only for one strategy on one instrument"
+                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)")
+                    }
+                    if !convertedDefinitions.isEmpty, settings.lotSize == nil {
+                        throw .usage(
+                            "\(error) (a converted file's lot is fixed when it is converted: convert it again with "
+                                + "--lot-size)")
+                    }
                 }
                 throw .usage("\(error)")
             }
         }
         instruments = definitions
+        lotsFoundInData =
+            settings.lotSize == nil
+            && symbols.allSatisfy { symbol in
+                convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
+            }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration
@@ -412,6 +463,11 @@ public struct BacktestPlan: Sendable {
     /// The same data with other strategies (a sweep's job): the files stay mapped once and the
     /// inputs are hashed once. Refuses strategies the engine would refuse (exit 2).
     public func with(strategies: [StrategySpec]) throws(BacktestError) -> BacktestPlan {
+        // A lot refined for this plan's strategy is not the grid other strategies would get.
+        guard notes.isEmpty || strategies == settings.strategies else {
+            throw .usage(
+                "this plan's lot was refined for its strategy's quantity: make a plan for the other strategies")
+        }
         do { return try checked(strategies: strategies) } catch { throw .usage("\(error)") }
     }
 
@@ -598,25 +654,6 @@ final class InputHashes: Sendable {
 }
 
 /// What a backtest writes as it runs (its CSVs) and keeps for drawing (the chart series).
-extension BacktestPlan {
-    /// Refuses an output path that is one of the plan's input files (the same file, by device
-    /// and inode, whatever the path): writing it would destroy the data being read.
-    public func checkOutputs(_ outputs: [(flag: String, path: String?)]) throws(BacktestError) {
-        var inputFiles: [(dev_t, ino_t)] = []
-        for input in settings.data.flatMap(\.paths) {
-            var status = stat()
-            if stat(input, &status) == 0 { inputFiles.append((status.st_dev, status.st_ino)) }
-        }
-        for case (let flag, let path?) in outputs {
-            var status = stat()
-            guard stat(path, &status) == 0 else { continue }
-            if inputFiles.contains(where: { $0.0 == status.st_dev && $0.1 == status.st_ino }) {
-                throw .usage("\(flag) \(path) is one of the backtest's input files: write it elsewhere")
-            }
-        }
-    }
-}
-
 public struct BacktestOutputFiles: Sendable {
     public var fillsCSV: String?
     public var equityCSV: String?

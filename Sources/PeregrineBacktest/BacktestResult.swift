@@ -280,8 +280,8 @@ public struct BacktestResult {
 public enum Provenance {
     public static let version = "0.19.0"
 
-    /// The git commit the binary was built from (`-dirty` when tracked files differed from it;
-    /// `unknown` when it was not built in a git checkout).
+    /// The git commit the binary was built from (`-dirty` when `Package.swift`, `Sources` or
+    /// `Plugins` differed from it; `unknown` without git or a checkout tracking the package).
     public static let commit = BuildInfo.commit
 }
 

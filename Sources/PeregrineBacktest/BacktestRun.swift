@@ -76,15 +76,19 @@ public enum Backtest {
         let ids = plan.configuration.strategies.resolvedIDs
         var names: [UInt16: String] = [:]
         for (index, spec) in plan.configuration.strategies.enumerated() { names[ids[index]] = spec.name }
-        try plan.checkOutputs([("fills CSV", files.fillsCSV), ("equity CSV", files.equityCSV)])
+        try OutputFile.check(
+            [("fills CSV", files.fillsCSV), ("equity CSV", files.equityCSV)], inputs: plan.inputPaths)
         let recorder = try BacktestRecorder(
             instruments: plan.instruments, strategyNames: names, capital: capital,
             interval: settings.equityInterval, fillsPath: files.fillsCSV, equityPath: files.equityCSV,
             charts: files.charts)
-        // Any failure from here on removes the CSVs: no output claims a finished run.
+        // Any failure from here on removes the CSVs (regular files only: not a device, a pipe
+        // or a link's name): no output claims a finished run.
         var finished = false
         defer {
-            if !finished { for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { unlink(path) } }
+            if !finished {
+                for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { OutputFile.removeRegularFile(path) }
+            }
         }
         let clock = QueueClock()
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)

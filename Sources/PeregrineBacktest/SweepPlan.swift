@@ -130,9 +130,18 @@ public struct SweepPlan: Sendable {
         }
         // Every job runs on the grid it would run on alone: a sweep does not refine a lot found
         // in the data to fit a quantity (that would change the other jobs' grid).
-        let base = try BacktestPlan(
-            Self.settings(settings, dimensions, combination: combinations[0]), custom: IdleStrategy.self,
-            refiningLots: false)
+        let first = combinations[0]
+        let base: BacktestPlan
+        do {
+            base = try BacktestPlan(
+                Self.settings(settings, dimensions, combination: first), custom: IdleStrategy.self, refiningLots: false)
+        } catch {
+            // The first job's strategies are checked here: a strategy's refusal names the job's
+            // parameters, as for the other jobs.
+            guard case .usage(let message) = error, message.hasPrefix("strategy ") else { throw error }
+            let parameters = zip(dimensions, first).map { "\($0.name)=\($0.values[$1])" }
+            throw .usage("\(parameters.joined(separator: " ")): \(message)")
+        }
         let identity = try JobIdentity(base)
         var jobs: [SweepJob] = []
         jobs.reserveCapacity(combinations.count)
@@ -143,7 +152,7 @@ public struct SweepPlan: Sendable {
             }
             do { _ = try base.checked(strategies: job.strategies) } catch {
                 var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
-                if case .strategy(.quantityFinerThanLot) = error {
+                if case .strategy(.quantityFinerThanLot) = error, base.lotsFoundInData {
                     message += " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"
                 }
                 throw .usage(message)

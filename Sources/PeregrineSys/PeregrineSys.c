@@ -3,6 +3,8 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -434,5 +436,17 @@ int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column) {
     return json_shape_scalar(bytes, length, position, (int)in_string, depth, column);
 #else
     return json_shape_scalar(bytes, length, position, 0, 0, column);
+#endif
+}
+
+int pg_make_unique_file(char *template_path) {
+#if defined(__linux__)
+    return mkostemp(template_path, O_CLOEXEC);
+#else
+    int fd = mkstemp(template_path);
+    if (fd >= 0) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    return fd;
 #endif
 }

@@ -41,10 +41,11 @@ struct BacktestCommand: ParsableCommand {
         do { plan = try BacktestPlan(try options.settings()) } catch { fail(error) }
         for note in plan.notes { printError("note: \(note)") }
         do {
-            try plan.checkOutputs([
-                ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
-                ("--equity-csv", equityCsv),
-            ])
+            try OutputFile.check(
+                [
+                    ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
+                    ("--equity-csv", equityCsv),
+                ], inputs: plan.inputPaths + [options.config].compactMap { $0 })
         } catch {
             fail(error)
         }
@@ -63,9 +64,9 @@ struct BacktestCommand: ParsableCommand {
         if terminal { printError("") }
         let report = result.json
         do {
-            if let reportJson { try Self.write(report, to: reportJson, flag: "--report-json") }
+            if let reportJson { try OutputFile.write(report, to: reportJson, flag: "--report-json") }
             if let reportHtml {
-                try Self.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
+                try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
             }
         } catch {
             fail(error)
@@ -80,21 +81,6 @@ struct BacktestCommand: ParsableCommand {
     func fail(_ error: BacktestError) -> Never {
         printError("error: \(error)")
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
-    }
-
-    /// Writes `text` to `path` (a file, or a pipe such as /dev/stdout). A write that fails
-    /// part-way removes what it left of a regular file: no partial report stays behind.
-    static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        guard let file = fopen(path, "w") else {
-            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
-        }
-        let ok = fputs(text, file) >= 0
-        guard fclose(file) == 0, ok else {
-            let reason = String(cString: strerror(errno))
-            var status = stat()
-            if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { unlink(path) }
-            throw .output("\(flag) \(path): the write failed: \(reason)")
-        }
     }
 
     static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {

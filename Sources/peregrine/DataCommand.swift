@@ -52,6 +52,7 @@ struct DataCommand: ParsableCommand {
                     }
                     lot = value
                 }
+                try OutputFile.check([("--output", output)], inputs: specs.flatMap(\.paths))
                 let terminal = isatty(2) != 0
                 let started = ContinuousClock.now
                 let (events, instruments) = try DataConversion.convert(

@@ -75,6 +75,9 @@ struct SweepCommand: ParsableCommand {
             }
             if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
             plan = try SweepPlan(try options.settings(), samples: samples, seed: seed)
+            try OutputFile.check(
+                [("--out", out), ("--report-html", reportHtml)],
+                inputs: plan.base.inputPaths + [options.config].compactMap { $0 })
             output = try out.map { (path) throws(BacktestError) in
                 try SweepOutput(path: path, parameterNames: plan.dimensions.map(\.name))
             }
@@ -101,7 +104,7 @@ struct SweepCommand: ParsableCommand {
         }
         do {
             if let reportHtml {
-                try BacktestCommand.write(
+                try OutputFile.write(
                     SweepHTMLReport.render(plan, outcome, ranking: ranking), to: reportHtml, flag: "--report-html")
             }
         } catch {

@@ -178,6 +178,78 @@ import Testing
         #expect(try BacktestPlan(settings).instruments.map(\.lotSize) == [try Increment("0.0000000001")])
     }
 
+    /// Each refusal says what would allow the quantity; a refined plan is not reused for other
+    /// strategies.
+    @Test func aRefusedQuantitySaysWhatWouldAllowIt() throws {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]
+        func refusal() -> String {
+            do {
+                _ = try BacktestPlan(settings)
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0005")]),
+            StrategySpec(name: "golden-cross", parameters: [("quantity", "0.001")]),
+        ]
+        #expect(
+            refusal().hasSuffix(
+                "(a lot found in the data is refined only for one strategy on one instrument: pass --lot-size for a finer one)"
+            ))
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.00000000001")])]
+        #expect(
+            refusal().hasSuffix(
+                "(a lot found in the data is refined to at most 10 decimals: pass --lot-size for a finer one)"))
+        settings.lotSize = try Increment("0.001")
+        #expect(refusal().hasSuffix("at most 10^12 lots)"))
+        settings.lotSize = nil
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0005")])]
+        let refined = try BacktestPlan(settings)
+        #expect(throws: BacktestError.self) {
+            _ = try refined.with(strategies: [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.001")])])
+        }
+        #expect(try refined.with(strategies: settings.strategies).instruments == refined.instruments)
+    }
+
+    /// A converted file's records are counted on its own grid: another tick or lot is refused
+    /// (it would read them as other prices and sizes), with the way to get one.
+    @Test func aConvertedFilesGridCannotBeChangedByFlags() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-grid-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("q.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("events:" + converted)]
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.01")])]
+        #expect(try BacktestPlan(settings).instruments.map(\.lotSize) == [try Increment("0.001")])
+        settings.lotSize = try Increment("0.001")
+        #expect(try BacktestPlan(settings).instruments.map(\.lotSize) == [try Increment("0.001")])
+        for (tick, lot) in [(nil, "0.0001"), ("0.001", nil)] as [(String?, String?)] {
+            settings.tickSize = try tick.map { try Increment($0) }
+            settings.lotSize = try lot.map { try Increment($0) }
+            do {
+                _ = try BacktestPlan(settings)
+                Issue.record("\(tick ?? "") \(lot ?? ""): accepted")
+            } catch {
+                #expect("\(error)".contains("converted data is on a grid of"))
+                #expect("\(error)".contains("convert it again with"))
+            }
+        }
+        settings.tickSize = nil
+        settings.lotSize = nil
+        settings.strategies = [StrategySpec(name: "golden-cross", parameters: [("quantity", "0.0005")])]
+        do {
+            _ = try BacktestPlan(settings)
+            Issue.record("a quantity off a converted file's lot was accepted")
+        } catch {
+            #expect(
+                "\(error)".hasSuffix(
+                    "(a converted file's lot is fixed when it is converted: convert it again with --lot-size)"))
+        }
+    }
+
     @Test func refusesAQuantityOffAGivenLotGridAndFeesWithTooManyDecimals() throws {
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]

@@ -57,6 +57,10 @@ uint64_t pg_monotonic_nanoseconds(void);
 /// the kernel gave (EINVAL for a CPU that does not exist, EPERM when refused).
 int pg_pin_current_thread(const int32_t *cpus, int32_t count);
 
+/// Replaces the trailing XXXXXX of `template_path` and creates that file (mode 0600), closed
+/// on exec from the start (mkostemp): its descriptor, or -1 with errno set.
+int pg_make_unique_file(char *template_path);
+
 /// The CPU the calling thread is running on, or -1 when unknown.
 int32_t pg_current_cpu(void);
 
