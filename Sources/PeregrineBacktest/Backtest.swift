@@ -51,6 +51,8 @@ public struct BacktestPlan: Sendable {
     /// Whether every instrument's lot was found in text data (none given by `--lot-size`, an
     /// `[[instrument]]` or a converted file): what a finer `--lot-size` can change.
     var lotsFoundInData = false
+    /// Whether every instrument comes from converted files (their lots fixed at conversion).
+    var lotsFromConvertedFiles = false
 
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] {
@@ -151,6 +153,14 @@ public struct BacktestPlan: Sendable {
             for (index, symbol) in symbols.enumerated() {
                 let id = InstrumentID(UInt32(index))
                 if var given = settings.instruments.first(where: { $0.symbol == symbol }) {
+                    if let converted = convertedDefinitions[symbol],
+                        converted.tickSize != given.tickSize || converted.lotSize != given.lotSize
+                    {
+                        throw .usage(
+                            "[[instrument]] \(symbol): tick \(given.tickSize) and lot \(given.lotSize) are not its "
+                                + "converted data's \(converted.tickSize) and \(converted.lotSize), fixed when it "
+                                + "was converted; convert it again with --tick-size and --lot-size")
+                    }
                     given.id = id
                     given.venue = Self.venue
                     definitions.append(given)
@@ -181,12 +191,6 @@ public struct BacktestPlan: Sendable {
                         scannedGrids[symbol] = (tick, lot)
                     }
                     if settings.lotSize == nil, let refinedLot, refinedLot.decimals > lot.decimals { lot = refinedLot }
-                }
-                if let converted = convertedDefinitions[symbol], textFiles[symbol] != nil,
-                    converted.tickSize != tick || converted.lotSize != lot
-                {
-                    throw .usage(
-                        "\(symbol): converted and text inputs are on different grids; pass --tick-size and --lot-size")
                 }
                 let maker: FeeRate
                 let taker: FeeRate
@@ -282,10 +286,8 @@ public struct BacktestPlan: Sendable {
                                 : "a lot found in the data is refined only for one strategy on one instrument"
                         throw .usage("\(error) (\(reason): pass --lot-size for a finer one)")
                     }
-                    if !convertedDefinitions.isEmpty, settings.lotSize == nil {
-                        throw .usage(
-                            "\(error) (a converted file's lot is fixed when it is converted: convert it again with "
-                                + "--lot-size)")
+                    if settings.lotSize == nil, symbols.allSatisfy({ convertedDefinitions[$0] != nil }) {
+                        throw .usage("\(error) (\(Self.convertedLotHint))")
                     }
                 }
                 throw .usage("\(error)")
@@ -297,11 +299,16 @@ public struct BacktestPlan: Sendable {
             && symbols.allSatisfy { symbol in
                 convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
             }
+        lotsFromConvertedFiles = settings.lotSize == nil && symbols.allSatisfy { convertedDefinitions[$0] != nil }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration
         self.hashes = hashes
     }
+
+    /// What to do about a quantity off a converted file's lot.
+    static let convertedLotHint =
+        "a converted file's lot is fixed when it is converted: convert it again with --lot-size"
 
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"

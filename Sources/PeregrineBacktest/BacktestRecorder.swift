@@ -53,8 +53,8 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var peak = -Double.infinity
     @exclusivity(unchecked) var maxDrawdown = 0.0
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
-    let fills: UnsafeMutablePointer<FILE>?
-    let equityFile: UnsafeMutablePointer<FILE>?
+    var fills: UnsafeMutablePointer<FILE>?
+    var equityFile: UnsafeMutablePointer<FILE>?
     /// The series the HTML report plots; nil when the run keeps none.
     let charts: BacktestCharts?
     var writeFailure: String?
@@ -103,6 +103,14 @@ final class BacktestRecorder {
     func put(_ file: UnsafeMutablePointer<FILE>?, _ text: String) {
         guard let file else { return }
         if fputs(text, file) < 0, writeFailure == nil { writeFailure = String(cString: strerror(errno)) }
+    }
+
+    /// Closes the CSVs without checking them (a run that failed: they are discarded).
+    func closeFiles() {
+        if let fills { fclose(fills) }
+        if let equityFile { fclose(equityFile) }
+        fills = nil
+        equityFile = nil
     }
 
     /// Flushes the CSVs; a write that failed is an error.

@@ -87,7 +87,9 @@ public enum Backtest {
         var finished = false
         defer {
             if !finished {
-                for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { OutputFile.removeRegularFile(path) }
+                // Closed first, so that no buffered row is written after the truncation.
+                recorder.closeFiles()
+                for path in [files.fillsCSV, files.equityCSV].compactMap({ $0 }) { OutputFile.discard(path) }
             }
         }
         let clock = QueueClock()

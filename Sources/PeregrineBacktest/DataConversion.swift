@@ -16,7 +16,9 @@ public enum DataConversion {
         settings.data = data
         settings.tickSize = tickSize
         settings.lotSize = lotSize
-        settings.strategies = [StrategySpec(name: "golden-cross")]
+        // A plan needs a strategy; one on the first instrument only, so that its default
+        // quantity (one lot there) is never checked against another instrument's lot.
+        settings.strategies = [StrategySpec(name: "golden-cross", instruments: [InstrumentID(0)])]
         let plan = try BacktestPlan(settings)
         let inputs = try plan.hashedInputs()
         let metadata = EventFileMetadata(

@@ -35,18 +35,30 @@ public enum OutputFile {
         guard let file = fopen(path, "w") else {
             throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
-        let ok = fputs(text, file) >= 0 && fflush(file) == 0
-        let reason = String(cString: strerror(errno))
-        if !ok {
-            var status = stat()
-            if fstat(fileno(file), &status) == 0, status.st_mode & S_IFMT == S_IFREG {
-                _ = ftruncate(fileno(file), 0)
-            }
+        var failure: Int32 = 0
+        if fputs(text, file) < 0 || fflush(file) != 0 { failure = errno }
+        if failure != 0 { emptyRegularFile(fileno(file)) }
+        if fclose(file) != 0, failure == 0 {
+            failure = errno
+            discard(path)
         }
-        guard fclose(file) == 0, ok else {
+        guard failure == 0 else {
             removeRegularFile(path)
-            throw .output("\(flag) \(path): the write failed: \(reason)")
+            throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
+    }
+
+    /// Empties what `path` leads to, if that is a regular file, then removes `path` if it is
+    /// one itself: an output abandoned after a failure, through a link or not.
+    public static func discard(_ path: String) {
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { _ = truncate(path, 0) }
+        removeRegularFile(path)
+    }
+
+    static func emptyRegularFile(_ descriptor: Int32) {
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG { _ = ftruncate(descriptor, 0) }
     }
 
     /// Removes `path` if it names a regular file itself (not a link, a device or a pipe).

@@ -152,8 +152,12 @@ public struct SweepPlan: Sendable {
             }
             do { _ = try base.checked(strategies: job.strategies) } catch {
                 var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
-                if case .strategy(.quantityFinerThanLot) = error, base.lotsFoundInData {
-                    message += " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"
+                if case .strategy(.quantityFinerThanLot) = error {
+                    if base.lotsFoundInData {
+                        message += " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"
+                    } else if base.lotsFromConvertedFiles {
+                        message += " (\(BacktestPlan.convertedLotHint))"
+                    }
                 }
                 throw .usage(message)
             }

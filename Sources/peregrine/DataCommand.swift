@@ -52,7 +52,8 @@ struct DataCommand: ParsableCommand {
                     }
                     lot = value
                 }
-                try OutputFile.check([("--output", output)], inputs: specs.flatMap(\.paths))
+                // (The output may be an input: it is written under another name and renamed.)
+                try OutputFile.check([("--output", output)], inputs: [])
                 let terminal = isatty(2) != 0
                 let started = ContinuousClock.now
                 let (events, instruments) = try DataConversion.convert(

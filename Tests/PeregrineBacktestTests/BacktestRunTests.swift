@@ -223,6 +223,31 @@ import Testing
         #expect(provenance?["commit"] as? String == commit)
     }
 
+    /// Instruments on different lots convert together in either order (the conversion's plan
+    /// checks no quantity against another instrument's lot).
+    @Test func instrumentsOnDifferentLotsConvertInEitherOrder() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var files: [String] = []
+        for (symbol, ask, bid) in [("FINE", "0.125", "0.25"), ("COARSE", "1.5", "2.5")] {
+            var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+            for row in 0..<4 {
+                lines.append("x,\(symbol),\(1000 + row),\(1000 + row),\(ask),\(101 + row),\(99 + row),\(bid)")
+            }
+            let path = directory.appendingPathComponent("\(symbol).csv").path
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            files.append("tardis-quotes:" + path)
+        }
+        for order in [files, files.reversed()] {
+            let output = directory.appendingPathComponent("out.pgev").path
+            let (events, instruments) = try DataConversion.convert(try order.map { try DataSpec($0) }, output: output)
+            #expect(events == 8)
+            #expect(
+                Dictionary(uniqueKeysWithValues: instruments.map { ($0.symbol, $0.lotSize.description) })
+                    == ["FINE": "0.001", "COARSE": "0.1"])
+        }
+    }
+
     /// The JSON without its `timing` object.
     static func withoutTiming(_ json: String) -> String {
         json.components(separatedBy: "\"timing\"").first ?? json
@@ -837,10 +862,9 @@ import Testing
             #expect(run.error.contains("\(flag) \(output) \(reason)"), "\(run.error)")
             #expect(try inputs.map { try String(contentsOfFile: $0, encoding: .utf8) } == before)
         }
-        let convert = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + path, "-o", link])
+        let convert = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + path, "-o", directory.path])
         #expect(convert.status == 2)
-        #expect(convert.error.contains("--output \(link) is one of the input files"))
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == before[0])
+        #expect(convert.error.contains("--output \(directory.path) is a directory"))
     }
 
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
@@ -853,14 +877,21 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.json").path
         let fills = directory.appendingPathComponent("fills.csv").path
-        // Fills of an earlier run at the same path do not survive a failed one.
+        // Fills of an earlier run at the same path do not survive a failed one; an equity CSV
+        // written through a link is emptied (the link stays).
         try "time\n".write(toFile: fills, atomically: true, encoding: .utf8)
+        let equityTarget = directory.appendingPathComponent("equity-target.csv").path
+        let equity = directory.appendingPathComponent("equity.csv").path
+        try "time\n".write(toFile: equityTarget, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: equity, withDestinationPath: equityTarget)
         let result = try PeregrineCLI.run([
             "backtest", "--data", "tardis-quotes:" + bad, "--strategy", "golden-cross", "--param", "fast=2",
             "--param", "slow=5", "--param", "quantity=0.001", "--tick-size", "0.01", "--lot-size", "0.001",
-            "--report-json", report, "--fills-csv", fills,
+            "--report-json", report, "--fills-csv", fills, "--equity-csv", equity,
         ])
         #expect(result.status == 1)
+        #expect(try String(contentsOfFile: equityTarget, encoding: .utf8) == "")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: equity)) == equityTarget)
         #expect(result.error.contains("\(bad) line 500:"))
         #expect(!FileManager.default.fileExists(atPath: report))
         #expect(!FileManager.default.fileExists(atPath: fills))
