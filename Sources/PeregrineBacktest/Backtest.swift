@@ -4,7 +4,6 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineEngine
 import PeregrineFeed
-import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
@@ -141,6 +140,14 @@ public struct BacktestPlan: Sendable {
         // than being refused: the data's sizes stay exact on the finer grid, and no other
         // strategy's lots change meaning. Sweeps do not refine (every job must run on the
         // grid it would run on alone).
+        // Only lots found in text data can be chosen finer (not --lot-size, an [[instrument]]
+        // or a converted file's).
+        lotsFoundInData =
+            settings.lotSize == nil
+            && symbols.allSatisfy { symbol in
+                convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
+            }
+        lotsFromConvertedFiles = settings.lotSize == nil && symbols.allSatisfy { convertedDefinitions[$0] != nil }
         var refinedLot: Increment? = nil
         var dataLot: Increment? = nil
         var scannedGrids: [String: (Increment, Increment)] = [:]
@@ -255,15 +262,7 @@ public struct BacktestPlan: Sendable {
                 if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
                     error
                 {
-                    // Only lots found in text data can be chosen finer (not --lot-size, an
-                    // [[instrument]] or a converted file's).
-                    let fromText =
-                        settings.lotSize == nil
-                        && symbols.allSatisfy { symbol in
-                            convertedDefinitions[symbol] == nil
-                                && !settings.instruments.contains { $0.symbol == symbol }
-                        }
-                    if refiningLots, fromText, settings.strategies.count == 1, symbols.count == 1,
+                    if refiningLots, lotsFoundInData, settings.strategies.count == 1, symbols.count == 1,
                         let symbol = symbols.first, decimals <= Self.maximumRefinedLotDecimals,
                         refinedLot.map({ decimals > $0.decimals }) ?? true,
                         let finer = try? Increment(units: 1, decimals: decimals)
@@ -277,16 +276,16 @@ public struct BacktestPlan: Sendable {
                         ]
                         continue
                     }
-                    if fromText {
+                    if lotsFoundInData {
                         let reason =
                             !refiningLots
-                            ? "a sweep keeps the lot found in the data"
+                            ? Self.sweepLotReason
                             : decimals > Self.maximumRefinedLotDecimals
                                 ? "a lot found in the data is refined to at most \(Self.maximumRefinedLotDecimals) decimals"
                                 : "a lot found in the data is refined only for one strategy on one instrument"
                         throw .usage("\(error) (\(reason): pass --lot-size for a finer one)")
                     }
-                    if settings.lotSize == nil, symbols.allSatisfy({ convertedDefinitions[$0] != nil }) {
+                    if lotsFromConvertedFiles {
                         throw .usage("\(error) (\(Self.convertedLotHint))")
                     }
                 }
@@ -294,17 +293,14 @@ public struct BacktestPlan: Sendable {
             }
         }
         instruments = definitions
-        lotsFoundInData =
-            settings.lotSize == nil
-            && symbols.allSatisfy { symbol in
-                convertedDefinitions[symbol] == nil && !settings.instruments.contains { $0.symbol == symbol }
-            }
-        lotsFromConvertedFiles = settings.lotSize == nil && symbols.allSatisfy { convertedDefinitions[$0] != nil }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration
         self.hashes = hashes
     }
+
+    /// Why a sweep refuses a quantity finer than a lot found in the data.
+    static let sweepLotReason = "a sweep keeps the lot found in the data"
 
     /// What to do about a quantity off a converted file's lot.
     static let convertedLotHint =

@@ -53,8 +53,8 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var peak = -Double.infinity
     @exclusivity(unchecked) var maxDrawdown = 0.0
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
-    var fills: UnsafeMutablePointer<FILE>?
-    var equityFile: UnsafeMutablePointer<FILE>?
+    @exclusivity(unchecked) var fills: UnsafeMutablePointer<FILE>?
+    @exclusivity(unchecked) var equityFile: UnsafeMutablePointer<FILE>?
     /// The series the HTML report plots; nil when the run keeps none.
     let charts: BacktestCharts?
     var writeFailure: String?

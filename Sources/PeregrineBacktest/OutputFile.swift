@@ -37,13 +37,9 @@ public enum OutputFile {
         }
         var failure: Int32 = 0
         if fputs(text, file) < 0 || fflush(file) != 0 { failure = errno }
-        if failure != 0 { emptyRegularFile(fileno(file)) }
-        if fclose(file) != 0, failure == 0 {
-            failure = errno
-            discard(path)
-        }
+        if fclose(file) != 0, failure == 0 { failure = errno }
         guard failure == 0 else {
-            removeRegularFile(path)
+            discard(path)
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
     }
@@ -54,11 +50,6 @@ public enum OutputFile {
         var status = stat()
         if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { _ = truncate(path, 0) }
         removeRegularFile(path)
-    }
-
-    static func emptyRegularFile(_ descriptor: Int32) {
-        var status = stat()
-        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG { _ = ftruncate(descriptor, 0) }
     }
 
     /// Removes `path` if it names a regular file itself (not a link, a device or a pipe).

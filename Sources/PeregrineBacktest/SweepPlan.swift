@@ -154,7 +154,7 @@ public struct SweepPlan: Sendable {
                 var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
                 if case .strategy(.quantityFinerThanLot) = error {
                     if base.lotsFoundInData {
-                        message += " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"
+                        message += " (\(BacktestPlan.sweepLotReason): pass --lot-size for a finer one)"
                     } else if base.lotsFromConvertedFiles {
                         message += " (\(BacktestPlan.convertedLotHint))"
                     }

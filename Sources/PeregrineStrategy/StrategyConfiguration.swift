@@ -166,9 +166,8 @@ public final class StrategyParameters: @unchecked Sendable {
                         strategy: strategy, key: key, value: text, decimals: finer.decimals, lotSize: lotSize)
                 }
                 throw .invalidParameter(
-                    strategy: strategy, key: key, value: text,
-                    allowed: "a positive quantity in the instrument's units on its lot grid of \(lotSize) "
-                        + "(at most 10^12 lots)")
+                    strategy: strategy, key: key, value: text, allowed: StrategyConfigurationError.quantityRule(lotSize)
+                )
             }
             result.append(quantity.lots)
         }
@@ -210,8 +209,15 @@ public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomString
         case .invalid(let strategy, let reason):
             return "strategy \(strategy): \(reason)"
         case .quantityFinerThanLot(let strategy, let key, let value, _, let lotSize):
-            return "strategy \(strategy): \(key)=\(value) is not allowed: use a positive quantity in the "
-                + "instrument's units on its lot grid of \(lotSize) (at most 10^12 lots)"
+            return Self.invalidParameter(
+                strategy: strategy, key: key, value: value, allowed: Self.quantityRule(lotSize)
+            )
+            .description
         }
+    }
+
+    /// What a quantity parameter must be on `lotSize`.
+    static func quantityRule(_ lotSize: Increment) -> String {
+        "a positive quantity in the instrument's units on its lot grid of \(lotSize) (at most 10^12 lots)"
     }
 }
