@@ -43,7 +43,8 @@ final class BacktestRecorder {
     let tallies: UnsafeMutableBufferPointer<InstrumentTally>
     @exclusivity(unchecked) var wins = 0
     @exclusivity(unchecked) var closingFills = 0
-    /// Lots sent in new orders that reached the venue, per instrument.
+    /// Lots offered the venue, per instrument: new orders' quantities and what accepted
+    /// replaces added to their orders' totals.
     @exclusivity(unchecked) var sentLots: [Int128]
     @exclusivity(unchecked) var equity: [Double] = []
     @exclusivity(unchecked) var nextSample: UInt64?
@@ -222,11 +223,12 @@ final class BacktestRecorder {
         put(equityFile, line + "\n")
     }
 
-    /// A new order reached the venue.
-    func sent(_ command: OrderCommand, instrument: InstrumentID) {
+    /// A command offered the venue `lots` (`SimulatedVenue.process`).
+    @inline(__always)
+    func offered(_ lots: Int64, instrument: InstrumentID) {
         let index = Int(instrument.rawValue)
-        guard command.action == .new, index < sentLots.count else { return }
-        sentLots[index] &+= Int128(command.quantity.lots)
+        guard lots > 0, index < sentLots.count else { return }
+        sentLots[index] &+= Int128(lots)
     }
 
     /// An update of a strategy's order: fills are counted.

@@ -20,7 +20,8 @@ public struct InstrumentResult: Sendable {
     public var netPnL: ExactAmount
     /// The last two-sided mid at the venue (nil if the book never had two sides).
     public var lastMid: ExactAmount?
-    /// Lots sent in new orders and lots filled.
+    /// Quantity offered the venue: new orders', and what accepted replaces added to their
+    /// orders' totals (`SimulatedVenue.process`).
     public var sent: ExactAmount
 }
 

@@ -241,11 +241,11 @@ public enum Backtest {
                     }
                 case 1:
                     if let entry = outputs.orders.pop() {
-                        recorder.sent(entry.element.command, instrument: entry.element.instrument)
                         reports.sentAt = entry.time
-                        venue.process(
+                        let lots = venue.process(
                             entry.element.command, instrument: entry.element.instrument, time: entry.time,
                             sink: &reports)
+                        recorder.offered(lots, instrument: entry.element.instrument)
                     }
                 default:
                     if let entry = reports.queue.pop() {

@@ -423,20 +423,30 @@ public struct SimulatedVenue: ~Copyable {
     // MARK: Orders
 
     /// Handles a strategy's command arriving at venue time `time`, sending every report it
-    /// causes to `sink`, in order.
+    /// causes to `sink`, in order. Returns the lots it offers the venue: a new order's quantity
+    /// (accepted or not), or what a replace the venue accepts adds to its order's total; 0 for
+    /// anything else. So no order can fill more than was offered for it.
+    @discardableResult
     public mutating func process<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, instrument: InstrumentID, time: UInt64, sink: inout Sink
-    ) {
+    ) -> Int64 {
         counters.commands &+= 1
         guard Int(instrument.rawValue) < quotes.count else {
             reject(command, instrument, .unknownInstrument, sink: &sink)
-            return
+            return 0
         }
         switch command.action {
-        case .new: enter(command, instrument, time: time, sink: &sink)
-        case .cancel: cancel(command, instrument, sink: &sink)
-        case .replace: replace(command, instrument, time: time, sink: &sink)
-        case .status: status(command, instrument, sink: &sink)
+        case .new:
+            enter(command, instrument, time: time, sink: &sink)
+            let lots = command.quantity.lots
+            return lots > 0 && lots <= Self.maxTicks ? lots : 0
+        case .cancel:
+            cancel(command, instrument, sink: &sink)
+            return 0
+        case .replace: return replace(command, instrument, time: time, sink: &sink)
+        case .status:
+            status(command, instrument, sink: &sink)
+            return 0
         }
     }
 
@@ -670,27 +680,28 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// A replace: the same price and no more open quantity keeps the order's place; anything
-    /// else takes what crosses and rests the rest at the back of the new level's queue.
+    /// else takes what crosses and rests the rest at the back of the new level's queue. Returns
+    /// what an accepted replace adds to the order's total (0 when it lowers or keeps it).
     mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
-    ) {
-        guard let index = owned(command, instrument, sink: &sink) else { return }
+    ) -> Int64 {
+        guard let index = owned(command, instrument, sink: &sink) else { return 0 }
         let order = resting[index]
         let total = command.quantity.lots
         guard total > 0, total <= Self.maxTicks else {
             reject(command, instrument, .invalidQuantity, sink: &sink)
-            return
+            return 0
         }
         let filled = order.quantity &- order.leaves
         if total <= filled {
             remove(at: index)
             cancelled(order, reason: .replacedBelowFilled, sink: &sink)
-            return
+            return 0
         }
         let price = command.price.ticks
         guard price > 0, price <= Self.maxTicks else {
             reject(command, instrument, .priceOutOfRange, sink: &sink)
-            return
+            return 0
         }
         let leaves = total &- filled
         if price == order.price, leaves <= order.leaves {
@@ -701,11 +712,11 @@ public struct SimulatedVenue: ~Copyable {
                     kind: .replaced, instrument: instrument, orderID: order.orderID, account: order.account,
                     side: order.side, price: command.price, quantity: command.quantity,
                     leavesQuantity: Quantity(lots: leaves)))
-            return
+            return 0
         }
         if order.timeInForce == .postOnly, crosses(instrument, order.side, price) {
             reject(command, instrument, .postOnlyWouldTake, sink: &sink)
-            return
+            return 0
         }
         remove(at: index)
         sink.accept(
@@ -718,8 +729,10 @@ public struct SimulatedVenue: ~Copyable {
         // A post-only order here does not cross (checked above): nothing to take.
         let left =
             order.timeInForce == .postOnly ? leaves : take(taker, instrument, limit: price, leaves: leaves, sink: &sink)
-        guard left > 0 else { return }
-        rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
-        resting[resting.count - 1].timeInForce = order.timeInForce
+        if left > 0 {
+            rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
+            resting[resting.count - 1].timeInForce = order.timeInForce
+        }
+        return Swift.max(total &- order.quantity, 0)
     }
 }

@@ -69,6 +69,40 @@ import Testing
         #expect(venue.queueAhead(of: OrderID(1)) == nil)
     }
 
+    /// What each command offers the venue (the fill ratio's denominator): a new order its
+    /// quantity, an accepted replace only what it adds to its order's total, so an order
+    /// replaced back up to its size after a fill never fills more than was offered for it.
+    @Test func aCommandOffersTheVenueOnlyWhatItAdds() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        venue.apply(Self.level(.buy, 100, 0), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 101, 50), time: 1, sink: &reports)
+        var offered: [Int64] = []
+        func send(_ command: OrderCommand) {
+            offered.append(venue.process(command, instrument: Self.instrument, time: 2, sink: &reports))
+        }
+        send(Self.buy(1, 100, 10))
+        venue.apply(Self.trade(100, 4, aggressor: .sell), time: 3, sink: &reports)
+        #expect(Self.fills(reports) == [4])
+        // Filled 4 of 10: a replace to 4 + 10 at another price adds 4 to the order's total.
+        send(.replace(OrderID(1), account: Self.account, price: Price(ticks: 99), quantity: Quantity(lots: 14)))
+        // Down to 12 at the same price keeps its place and adds nothing.
+        send(.replace(OrderID(1), account: Self.account, price: Price(ticks: 99), quantity: Quantity(lots: 12)))
+        // Up to 20 at the same price: back of the queue, 8 more offered.
+        send(.replace(OrderID(1), account: Self.account, price: Price(ticks: 99), quantity: Quantity(lots: 20)))
+        // Refused (unknown order), a cancel, and a new order the venue rejects (post-only that
+        // would take) each offer what they say: nothing, nothing, its quantity.
+        send(.replace(OrderID(9), account: Self.account, price: Price(ticks: 99), quantity: Quantity(lots: 50)))
+        send(.cancel(OrderID(1), account: Self.account))
+        send(
+            .limit(
+                OrderID(2), account: Self.account, .buy, price: Price(ticks: 101), quantity: Quantity(lots: 3),
+                timeInForce: .postOnly))
+        #expect(offered == [10, 4, 0, 8, 0, 0, 3])
+        #expect(reports.reports.filter { $0.kind == .replaced }.map(\.quantity.lots) == [14, 12, 20])
+        #expect(reports.reports.filter { $0.kind == .rejected }.map(\.reason) == [.unknownOrderID, .postOnlyWouldTake])
+    }
+
     @Test func sizeDecreasesDoNotAdvanceItUnderRiskAverse() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .riskAverse, ahead: 5, reports: &reports)
