@@ -65,7 +65,7 @@ public enum BacktestHTMLReport {
             ("fees", "\(result.fees?.description ?? "-") \(currency)"),
             ("return", percent((result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12))),
             ("Sharpe", fixed(result.sharpe, 3)), ("Sortino", fixed(result.sortino, 3)),
-            ("max drawdown", "\(fixed(result.maxDrawdown, 2)) (\(fixed(result.maxDrawdownPercent, 3))%)"),
+            ("max drawdown", "\(result.maxDrawdown) (\(fixed(result.maxDrawdownPercent, 3))%)"),
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
             ("time in market", percent(result.timeInMarket)),

@@ -51,8 +51,9 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var firstTime: UInt64?
     @exclusivity(unchecked) var lastTime: UInt64 = 0
     @exclusivity(unchecked) var timeInMarket: UInt64 = 0
-    @exclusivity(unchecked) var peak = -Double.infinity
-    @exclusivity(unchecked) var maxDrawdown = 0.0
+    /// The highest equity sampled, and the largest fall from it, exactly.
+    @exclusivity(unchecked) var peak: ExactAmount?
+    @exclusivity(unchecked) var maxDrawdown = ExactAmount()
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
     @exclusivity(unchecked) var fills: UnsafeMutablePointer<FILE>?
     @exclusivity(unchecked) var equityFile: UnsafeMutablePointer<FILE>?
@@ -124,9 +125,10 @@ final class BacktestRecorder {
 
     // MARK: During the run
 
-    /// A market-data event at exchange time `time` is about to apply: equity samples due
-    /// before it are taken, and time in the market counted. Inlined: most events only count
-    /// time.
+    /// A market-data event, or an order, report or delayed event in flight, at exchange time
+    /// `time` is about to apply: equity samples due before it are taken, and time in the market
+    /// counted up to it (so a fill that lands between events opens or closes the position at
+    /// its own time). Inlined: most events only count time.
     @inline(__always)
     func advance(to time: UInt64) {
         // Most events come at the time of the one before, with no sample due: nothing to do.
@@ -204,19 +206,20 @@ final class BacktestRecorder {
         let exact = exactEquity
         let value = exact.double
         equity.append(value)
-        peak = Swift.max(peak, value)
-        let drawdown = peak - value
-        maxDrawdown = Swift.max(maxDrawdown, drawdown)
-        if peak > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown / peak * 100) }
+        if peak.map({ (exact - $0).value > 0 }) ?? true { peak = exact }
+        let drawdown = peak.map { $0 - exact } ?? ExactAmount()
+        if (drawdown - maxDrawdown).value > 0 { maxDrawdown = drawdown }
+        let peakValue = peak?.double ?? 0
+        if peakValue > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown.double / peakValue * 100) }
         if let charts {
-            charts.equity(time: time, equity: value, drawdown: drawdown)
+            charts.equity(time: time, equity: value, drawdown: drawdown.double)
             for (index, tally) in tallies.enumerated() {
                 charts.position(index, time: time, lots: tally.position)
             }
         }
         guard equityFile != nil else { return }
         var line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
-        line += Self.decimal(drawdown)
+        line += drawdown.description
         for (index, definition) in instruments.enumerated() {
             line += "," + ExactAmount(lots: Int128(tallies[index].position), lotSize: definition.lotSize).description
         }
@@ -280,11 +283,5 @@ final class BacktestRecorder {
             + "," + ExactAmount(lots: Int128(tally.position), lotSize: definition.lotSize).description + ","
             + "\(report.orderID.rawValue)," + (strategyNames[event.update.order.strategy.rawValue] ?? "") + "\n"
         put(fills, line)
-    }
-
-    /// A double as short, deterministic text.
-    static func decimal(_ value: Double) -> String {
-        guard value.isFinite else { return "0" }
-        return "\(value)"
     }
 }

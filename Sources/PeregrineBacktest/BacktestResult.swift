@@ -29,13 +29,17 @@ public struct InstrumentResult: Sendable {
 /// Everything but `timing` depends only on the inputs and settings, so two runs give
 /// byte-identical JSON outside it.
 public struct BacktestResult {
+    /// The JSON report's `format_version`: 2 since `max_drawdown` became an exact decimal
+    /// string, like the other money figures (a number in 1).
+    public static let formatVersion = 2
+
     public let instruments: [InstrumentResult]
     public let events: Int
     public let warmUpEvents: Int
     public let skippedQuotes: Int
     public let capital: ExactAmount
     public let equitySamples: [Double]
-    public let maxDrawdown: Double
+    public let maxDrawdown: ExactAmount
     public let maxDrawdownPercent: Double
     public let winRate: Double
     public let closingFills: Int
@@ -170,7 +174,7 @@ public struct BacktestResult {
     /// The report's fields, into an object `out` has open.
     func writeFields(into out: inout JSONText) {
         out.field("report", string: "peregrine-backtest")
-        out.field("format_version", integer: 1)
+        out.field("format_version", integer: Self.formatVersion)
         out.field("events", integer: events)
         out.field("trades", integer: trades)
         let single = instruments.count == 1 ? instruments.first : nil
@@ -187,7 +191,7 @@ public struct BacktestResult {
         out.field("return", number: netPnL.map { capital.double != 0 ? $0.double / capital.double : 0 } ?? 0)
         out.field("sharpe", number: sharpe)
         out.field("sortino", number: sortino)
-        out.field("max_drawdown", number: maxDrawdown)
+        out.field("max_drawdown", amount: maxDrawdown)
         out.field("max_drawdown_pct", number: maxDrawdownPercent)
         out.field("win_rate", number: winRate)
         out.field("closing_fills", integer: closingFills)

@@ -234,6 +234,9 @@ public enum Backtest {
             }
             if let item = inFlight, recordedTime.map({ item.time <= $0 }) ?? true {
                 lastTime = Swift.max(lastTime, item.time)
+                // Equity samples due before it are taken, and time in the market counted up to
+                // it, before it changes anything (a fill after a latency lands between events).
+                recorder.advance(to: item.time)
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {

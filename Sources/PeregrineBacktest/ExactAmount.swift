@@ -73,12 +73,28 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
 
     public static func - (lhs: ExactAmount, rhs: ExactAmount) -> ExactAmount { lhs + (-rhs) }
 
-    /// The nearest double (for ratios and plots; the figures stay exact).
+    /// The nearest double (for ratios and plots; the figures stay exact), so that the same
+    /// amount gives the same double on any tick and lot size. Exact digits of at most 53 bits
+    /// over an exact power of ten round once, in the division; other amounts go through their
+    /// text, which `Double(_:)` rounds correctly.
     public var double: Double {
-        var result = Double(value)
-        for _ in 0..<decimals { result /= 10 }
-        return result
+        var digits = value
+        var scale = decimals
+        while scale > 0, digits % 10 == 0 {
+            digits /= 10
+            scale -= 1
+        }
+        if digits.magnitude <= 1 << 53, scale < Self.exactPowersOfTen.count {
+            return Double(digits) / Self.exactPowersOfTen[scale]
+        }
+        return Double(Money.decimalText(value, decimals: decimals)) ?? .nan
     }
+
+    /// 10^0 ... 10^22, each exactly a double.
+    static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1e19, 1e20, 1e21, 1e22,
+    ]
 
     /// Exact decimal text, trailing fraction zeros dropped ("overflow" past 128 bits).
     public var description: String {

@@ -109,7 +109,7 @@ struct BacktestCommand: ParsableCommand {
         row("sharpe · sortino", "\(format(result.sharpe, 3)) · \(format(result.sortino, 3))")
         row(
             "max drawdown",
-            "\(format(result.maxDrawdown, 2)) \(currency) (\(format(result.maxDrawdownPercent, 3))%)")
+            "\(result.maxDrawdown) \(currency) (\(format(result.maxDrawdownPercent, 3))%)")
         row(
             "orders",
             "\(result.venue.newOrders) sent · fill ratio \(format(result.fillRatio * 100, 1))% · "

@@ -155,6 +155,46 @@ import Testing
         #expect(throws: FeedError.self) { try LatencyTable(path: file) }
     }
 
+    /// A fill that reaches the strategy between two events, after a response latency, counts
+    /// from its own time: the equity sampled at a boundary before it does not hold it, and the
+    /// time in the market starts with it, not with the event before.
+    @Test func aFillBetweenEventsCountsFromItsOwnTime() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Rows at 1, 2, 10 and 11 ms, the mid rising: the golden cross buys 1 after the row of
+        // 2 ms (at its ask, 102); the fill reaches it 7.5 ms later, at 9.5 ms.
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for (row, time) in [1_000, 2_000, 10_000, 11_000].enumerated() {
+            lines.append("test,TEST,\(time),\(time),5,\(101 + row),\(99 + row),5")
+        }
+        let path = directory.appendingPathComponent("gap.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let equity = directory.appendingPathComponent("equity.csv").path
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + path)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        ]
+        settings.orderLatency = .constant(entry: 0, response: 7_500_000)
+        settings.equityInterval = 4_000_000
+        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+        #expect(result.trades == 1)
+        #expect(Self.turnover(result) == "102")
+        // Open from 9.5 ms to the last event at 11 ms, of the 10 ms from the first event.
+        #expect(result.timeInMarket == 0.15)
+        // Samples at 1 ms, at 9 ms (the boundary before the fill: no position yet; the next
+        // event, at 10 ms, has no boundary before it), and at the end, marked at the mid 103.
+        let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        #expect(
+            rows.dropFirst().map { [$0[0], $0[1], $0[4]] } == [
+                ["1970-01-01T00:00:00.001000000Z", "100000", "0"],
+                ["1970-01-01T00:00:00.009000000Z", "100000", "0"],
+                ["1970-01-01T00:00:00.011000000Z", "100001", "1"],
+            ])
+    }
+
     /// A latency flag wins over a latency file the `[backtest]` section names (flags win).
     @Test func aLatencyFlagReplacesTheConfigurationsLatencyFile() throws {
         let directory = try Self.temporaryDirectory()
@@ -274,6 +314,35 @@ import Testing
             result.json, try String(contentsOfFile: fills, encoding: .utf8),
             try String(contentsOfFile: equity, encoding: .utf8)
         )
+    }
+
+    /// The drawdown is exact: each equity row's drawdown is its running peak minus its equity,
+    /// and the report's `max_drawdown` (a decimal string) the largest of them, as decimals.
+    @Test func theDrawdownIsExact() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (json, _, equity) = try Self.marketMaker(
+            ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)],
+            directory: directory, name: "drawdown"
+        ) { $0.equityInterval = 100_000_000 }
+        var peak: Decimal?
+        var largest = Decimal(0)
+        var rows = 0
+        for line in equity.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",").map(String.init)
+            let value = try #require(Decimal(string: fields[1]))
+            peak = peak.map { Swift.max($0, value) } ?? value
+            let drawdown = try #require(peak) - value
+            #expect(Decimal(string: fields[3]) == drawdown, "row \(rows + 1): \(line)")
+            largest = Swift.max(largest, drawdown)
+            rows += 1
+        }
+        #expect(rows > 1_000)
+        #expect(largest > 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let reported = try #require(report["max_drawdown"] as? String)
+        #expect(Decimal(string: reported) == largest)
+        #expect(report["format_version"] as? Int == 2)
     }
 
     @Test func twoRunsAreByteIdenticalOutsideTiming() throws {

@@ -1,0 +1,33 @@
+import PeregrineCore
+import Testing
+
+@testable import PeregrineBacktest
+
+/// Exact amounts as doubles (ratios, drawdown %, plots): the nearest double, whatever the scale.
+@Suite struct ExactAmountTests {
+    /// Against `Double(String)`, which rounds decimal text correctly: amounts of 1 to 38 digits
+    /// with 0 to 20 decimals, and the same amounts at a finer scale (another tick or lot size).
+    @Test func aDoubleIsTheNearestWhateverTheScale() {
+        var random = SplitMix64(seed: 19)
+        var differing = 0
+        for _ in 0..<100_000 {
+            let digits = 1 + Int(random.next() % 38)
+            var value: Int128 = 0
+            for _ in 0..<digits { value = value &* 10 &+ Int128(random.next() % 10) }
+            if random.next() % 2 == 0 { value = 0 - value }
+            let decimals = Int(random.next() % 21)
+            let amount = ExactAmount(value: value, decimals: decimals)
+            let nearest = Double(amount.description)
+            if amount.double != nearest { differing += 1 }
+            if digits <= 30 {
+                let finer = ExactAmount(value: value * 10_000_000, decimals: decimals + 7)
+                if finer.double != amount.double { differing += 1 }
+            }
+        }
+        #expect(differing == 0)
+        // An equity figure of 15 decimals, which dividing by ten 15 times rounded to 99999.98110811596.
+        let equity = ExactAmount(value: 99_999_981_108_115_930_000, decimals: 15)
+        #expect(equity.double == 99999.98110811593)
+        #expect(ExactAmount(value: 0, decimals: 12).double == 0)
+    }
+}
