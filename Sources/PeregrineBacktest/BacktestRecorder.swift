@@ -18,8 +18,6 @@ struct InstrumentTally {
     var fees = Money.zero
     var position: Int64 = 0
     var maxPosition: Int64 = 0
-    /// Exact cost of the open position (ticks × lots, signed), for each closing fill's result.
-    var openCost: Int128 = 0
     /// Twice the last two-sided mid, in ticks (nil before one).
     var lastTwiceMid: Int64?
 
@@ -41,6 +39,12 @@ final class BacktestRecorder {
     let interval: UInt64
     /// Per instrument (plain buffers: the per-event writes check no array uniqueness).
     let tallies: UnsafeMutableBufferPointer<InstrumentTally>
+    /// Each strategy's position in each instrument (at `slot × instruments + instrument`),
+    /// from the fills it was told of, applied as the strategy's own `Position` applies them:
+    /// the realised P&L and each closing fill's result, on the strategy's average cost.
+    let positions: UnsafeMutableBufferPointer<Position>
+    /// The strategies' slots in `positions`, by id.
+    let strategySlots: [UInt16: Int]
     @exclusivity(unchecked) var wins = 0
     @exclusivity(unchecked) var closingFills = 0
     /// Lots offered the venue, per instrument: new orders' quantities and what accepted
@@ -76,6 +80,10 @@ final class BacktestRecorder {
         // Allocated last: nothing after them throws (the deinitialiser frees them).
         tallies = .allocate(capacity: instruments.count)
         tallies.initialize(repeating: InstrumentTally())
+        strategySlots = Dictionary(
+            uniqueKeysWithValues: strategyNames.keys.sorted().enumerated().map { ($0.element, $0.offset) })
+        positions = .allocate(capacity: Swift.max(strategySlots.count &* instruments.count, 1))
+        positions.initialize(repeating: Position())
         lastTop = .allocate(capacity: instruments.count)
         lastTop.initialize(repeating: (0, 0))
         put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
@@ -89,6 +97,8 @@ final class BacktestRecorder {
         if let equityFile { fclose(equityFile) }
         _ = tallies.deinitialize()
         tallies.deallocate()
+        _ = positions.deinitialize()
+        positions.deallocate()
         _ = lastTop.deinitialize()
         lastTop.deallocate()
     }
@@ -226,6 +236,11 @@ final class BacktestRecorder {
         put(equityFile, line + "\n")
     }
 
+    /// The realised P&L in instrument `index`, over every strategy.
+    func realised(_ index: Int) -> Money {
+        (0..<strategySlots.count).reduce(Money.zero) { $0 + positions[$1 &* instruments.count &+ index].realised }
+    }
+
     /// A command offered the venue `lots` (`SimulatedVenue.process`).
     @inline(__always)
     func offered(_ lots: Int64, instrument: InstrumentID) {
@@ -249,22 +264,17 @@ final class BacktestRecorder {
         tally.turnover &+= notional
         tally.cash &-= Int128(signed) &* Int128(report.price.ticks)
         tally.fees += event.update.fee
-        // The result of a fill that reduces the position, at its average cost.
-        if tally.position != 0, (tally.position > 0) != (signed > 0) {
-            let held = Int128(tally.position.magnitude)
-            let reduced = Swift.min(Int128(lots), held)
-            let released = tally.openCost &* reduced / held
-            let exit = Int128(report.price.ticks) &* reduced
-            let result = tally.position > 0 ? exit &- released : (0 &- released) &- exit
-            closingFills &+= 1
-            if result > 0 { wins &+= 1 }
-            tally.openCost &-= released
-            if Int128(lots) > held {
-                // It crossed zero: the rest opens at its price.
-                tally.openCost = Int128(signed > 0 ? 1 : -1) &* (Int128(lots) &- held) &* Int128(report.price.ticks)
+        // A fill that reduces its strategy's position closes, and wins when it realises a gain
+        // at the strategy's average cost.
+        if let slot = strategySlots[event.update.order.strategy.rawValue] {
+            let at = slot &* instruments.count &+ index
+            let before = positions[at]
+            positions[at].apply(
+                side: report.side, price: report.price, quantity: report.quantity, fee: event.update.fee)
+            if before.net != 0, (before.net > 0) != (signed > 0) {
+                closingFills &+= 1
+                if positions[at].realised > before.realised { wins &+= 1 }
             }
-        } else {
-            tally.openCost &+= Int128(signed) &* Int128(report.price.ticks)
         }
         let wasOpen = tally.position != 0
         tally.position &+= signed

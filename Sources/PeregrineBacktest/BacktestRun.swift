@@ -293,7 +293,7 @@ public enum Backtest {
         let result = BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
-            realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
+            elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
             custom: Custom.self)
         finished = true
         return result
@@ -335,18 +335,6 @@ public enum Backtest {
         switch payload {
         case .levelUpdate, .clearBook: return true
         default: return false
-        }
-    }
-
-    /// Each instrument's realised P&L over every strategy (money units).
-    static func realised<Custom: Strategy>(_ logic: borrowing EngineLogic<Custom>, _ plan: BacktestPlan) -> [Money] {
-        let count = logic.strategyDescriptions.count
-        return plan.instruments.map { definition in
-            logic.withTrading { trading in
-                (0..<count).reduce(Money.zero) { sum, slot in
-                    sum + (trading.position(slot: slot, instrument: definition.id)?.realised ?? .zero)
-                }
-            }
         }
     }
 }

@@ -345,6 +345,62 @@ import Testing
         #expect(report["format_version"] as? Int == 2)
     }
 
+    /// With two strategies on one instrument, a fill closes when it reduces its own strategy's
+    /// position (not the instrument's net one) and wins when it gains on that strategy's average
+    /// cost, the basis of `realised_pnl`: counted here from the fills CSV, in decimals.
+    @Test func closingFillsAreCountedOnEachStrategysOwnPosition() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.002")]),
+            StrategySpec(
+                name: "mean-reversion",
+                parameters: [("window", "30"), ("entry", "1.5"), ("exit", "0.2"), ("quantity", "0.003")]),
+        ]
+        settings.takerFeeBasisPoints = "2.5"
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills))
+        var books: [String: (net: Decimal, cost: Decimal)] = [:]
+        var (closing, wins, netOfAll) = (0, 0, Decimal(0))
+        var byStrategy: Set<String> = []
+        for line in try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let field = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let (buy, price, quantity) = (
+                field[2] == "buy", try #require(Decimal(string: field[3])), try #require(Decimal(string: field[4]))
+            )
+            byStrategy.insert(field[9])
+            var (net, cost) = books[field[9]] ?? (0, 0)
+            let signed = buy ? quantity : -quantity
+            netOfAll += signed
+            if net != 0, (net > 0) != buy {
+                closing += 1
+                let held = net > 0 ? net : -net
+                let reduced = Swift.min(quantity, held)
+                let released = cost * reduced / held
+                let gain = net > 0 ? price * reduced - released : -released - price * reduced
+                if gain > 0 { wins += 1 }
+                cost -= released
+                net += net > 0 ? -reduced : reduced
+                let rest = quantity - reduced
+                if rest > 0 {
+                    net += buy ? rest : -rest
+                    cost += (buy ? rest : -rest) * price
+                }
+            } else {
+                net += signed
+                cost += signed * price
+            }
+            books[field[9]] = (net, cost)
+        }
+        #expect(byStrategy == ["golden-cross", "mean-reversion"])
+        #expect(closing > 100)
+        #expect(result.closingFills == closing)
+        #expect(result.winRate == Double(wins) / Double(closing))
+        #expect(Decimal(string: result.instruments[0].position.description) == netOfAll)
+    }
+
     @Test func twoRunsAreByteIdenticalOutsideTiming() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
