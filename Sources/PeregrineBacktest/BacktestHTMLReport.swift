@@ -169,7 +169,8 @@ public enum BacktestHTMLReport {
     static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return "-" }
         let scale = pow10(decimals)
-        let rounded = (value * scale).rounded() / scale
+        // A small negative figure rounds to 0, not to "-0.0".
+        let rounded = (value * scale).rounded() / scale + 0
         var text = "\(rounded)"
         if text.hasSuffix(".0"), decimals == 0 { text.removeLast(2) }
         return text

@@ -130,7 +130,8 @@ struct BacktestCommand: ParsableCommand {
         guard value.isFinite else { return "-" }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
+        // A small negative figure rounds to 0, not to "-0.0".
+        let rounded = (value * scale).rounded() / scale + 0
         return "\(rounded)"
     }
 }

@@ -3,7 +3,8 @@ import Testing
 
 @testable import PeregrineBacktest
 
-/// Exact amounts as doubles (ratios, drawdown %, plots): the nearest double, whatever the scale.
+/// Exact amounts as doubles (ratios, drawdown %, plots): the nearest double, whatever the scale;
+/// and figures rounded for people.
 @Suite struct ExactAmountTests {
     /// Against `Double(String)`, which rounds decimal text correctly: amounts of 1 to 38 digits
     /// with 0 to 20 decimals, and the same amounts at a finer scale (another tick or lot size).
@@ -29,5 +30,12 @@ import Testing
         let equity = ExactAmount(value: 99_999_981_108_115_930_000, decimals: 15)
         #expect(equity.double == 99999.98110811593)
         #expect(ExactAmount(value: 0, decimals: 12).double == 0)
+    }
+
+    /// A figure rounded for people: a small loss shows as 0, not "-0.0".
+    @Test func aSmallNegativeFigureRoundsToZero() {
+        #expect(BacktestHTMLReport.fixed(-0.0000055, 4) == "0.0")
+        #expect(BacktestHTMLReport.fixed(-0.00055, 3) == "-0.001")
+        #expect(BacktestHTMLReport.percent(-0.00000001) == "0.0%")
     }
 }
