@@ -68,7 +68,8 @@ public enum Backtest {
         do {
             venue = try SimulatedVenue(
                 instruments: plan.instruments.count, queueModel: settings.queueModel,
-                quoteBooks: plan.configuration.quoteBooks, sharing: sharing ? logic.sharedMarketDataBooks : nil)
+                quoteBooks: plan.configuration.quoteBooks, lotSizes: plan.instruments.map(\.lotSize),
+                sharing: sharing ? logic.sharedMarketDataBooks : nil)
         } catch {
             throw .usage("\(error)")
         }

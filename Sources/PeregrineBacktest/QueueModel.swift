@@ -17,8 +17,9 @@
 ///   `back = previous − front` behind, a decrease of `d` (less what traded at the price since the
 ///   last change, already counted) advances the order by `(1 − p) × d`, where `p = f(back) ÷
 ///   (f(back) + f(front))` is the share of the decrease assumed to come from behind it, and
-///   `f(x) = x^n` (`power`) or `ln(1 + x)` (`log`); any of the decrease beyond `back` comes from
-///   ahead. The result is capped at the new displayed size.
+///   `f(x) = x^n` (`power`) or `ln(1 + x)` (`log`, with `x` in the instrument's base units, as
+///   hftbacktest's quantities are, so that it does not depend on the lot grid); any of the
+///   decrease beyond `back` comes from ahead. The result is capped at the new displayed size.
 ///
 /// Quantities are in lots, as doubles (the probability models give fractions of a lot);
 /// every step is IEEE arithmetic, so a run repeats exactly on the same platform.
@@ -50,8 +51,10 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The share of a decrease assumed to come from behind the order.
-    func probabilityBehind(front: Double, back: Double) -> Double {
+    /// The share of a decrease assumed to come from behind the order; `unit` is a lot in base
+    /// units (the `log` model weighs quantities in them, as hftbacktest, whose quantities are
+    /// the asset's; `power` is the same at any scale).
+    func probabilityBehind(front: Double, back: Double, unit: Double = 1) -> Double {
         let weightBack: Double
         let weightFront: Double
         switch self {
@@ -60,8 +63,8 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
             weightBack = pow(Swift.max(back, 0), exponent)
             weightFront = pow(Swift.max(front, 0), exponent)
         case .log:
-            weightBack = log1p(Swift.max(back, 0))
-            weightFront = log1p(Swift.max(front, 0))
+            weightBack = log1p(Swift.max(back, 0) * unit)
+            weightFront = log1p(Swift.max(front, 0) * unit)
         }
         let total = weightBack + weightFront
         guard total > 0, total.isFinite else { return 1 }
@@ -70,13 +73,13 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
 
     /// The quantity ahead after the displayed size at the order's price went from `previous`
     /// to `new` lots, with `traded` lots traded at the price since the last change (already
-    /// taken off `front`).
-    public func ahead(front: Double, previous: Double, new: Double, traded: Double) -> Double {
+    /// taken off `front`); `unit`: a lot in base units.
+    public func ahead(front: Double, previous: Double, new: Double, traded: Double, unit: Double = 1) -> Double {
         let decrease = previous - new - traded
         guard case .riskAverse = self else {
             if decrease <= 0 { return Swift.min(front, new) }
             let back = previous - front
-            let share = probabilityBehind(front: front, back: back)
+            let share = probabilityBehind(front: front, back: back, unit: unit)
             let estimate = front - (1 - share) * decrease + Swift.min(back - share * decrease, 0)
             return Swift.min(estimate, new)
         }

@@ -19,6 +19,9 @@ struct RestingOrder: Sendable {
     var traded: Double
     /// When it joined the queue, venue ns.
     var joinedAt: UInt64
+    /// The size displayed at its level before a cleared book (a snapshot follows), until the
+    /// snapshot shows its level again or ends; -1 otherwise.
+    var sizeBeforeClear: Double = -1
 }
 
 /// Where one instrument's resting orders are: how many, and the lowest and highest price of
@@ -102,6 +105,12 @@ public struct SimulatedVenue: ~Copyable {
     /// Whether it matches against the logic's books rather than its own.
     public let sharesBooks: Bool
     var quotes: [QuoteLevels]
+    /// Per instrument, a lot in base units (the `log` queue model weighs quantities in them).
+    let lotUnits: [Double]
+    /// Per instrument, the venue time of a cleared book being rebuilt by a snapshot while
+    /// orders rest (nil otherwise); `rebuilding` is set while any is.
+    var clearedAt: [UInt64?]
+    var rebuilding = false
     var consumed: [ConsumedLevel] = []
     var resting: [RestingOrder] = []
     /// Where each instrument's orders rest (skips the checks where none rest, or none is near).
@@ -116,14 +125,17 @@ public struct SimulatedVenue: ~Copyable {
     static let maxTicks: Int64 = 1 << 62
 
     /// A venue for instruments `0 ..< instruments`; those of `quoteBooks` have quotes-only
-    /// data (each quote is their one-level book; other instruments ignore quotes).
+    /// data (each quote is their one-level book; other instruments ignore quotes). `lotSizes`
+    /// (by instrument; a lot of 1 where missing) put the `log` queue model's quantities in base
+    /// units.
     ///
     /// With `sharing` (the logic's market-data books, `EngineLogic.sharedMarketDataBooks`) the
     /// venue applies every level update and clear-book event to those books and the logic
     /// applies none (`appliesMarketData` false): right only when the logic sees each event
     /// right after the venue, in the same order (no feed latency), and while the logic lives.
     public init(
-        instruments: Int, queueModel: QueueModel, quoteBooks: [InstrumentID] = [], sharing: SharedBooks? = nil
+        instruments: Int, queueModel: QueueModel, quoteBooks: [InstrumentID] = [], lotSizes: [Increment] = [],
+        sharing: SharedBooks? = nil
     ) throws(BookError) {
         if let sharing, sharing.count >= Swift.max(instruments, 1) {
             books = sharing
@@ -140,6 +152,11 @@ public struct SimulatedVenue: ~Copyable {
             quotes[Int(instrument.rawValue)].active = true
         }
         restingBounds = Array(repeating: RestingBounds(), count: Swift.max(instruments, 1))
+        lotUnits = (0..<Swift.max(instruments, 1)).map { index in
+            index < lotSizes.count
+                ? ExactAmount(value: Int128(lotSizes[index].units), decimals: lotSizes[index].decimals).double : 1
+        }
+        clearedAt = Array(repeating: nil, count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
         resting.reserveCapacity(64)
@@ -165,6 +182,9 @@ public struct SimulatedVenue: ~Copyable {
         let instrument = event.instrument
         let index = Int(instrument.rawValue)
         guard index < quotes.count else { return }
+        if rebuilding, let cleared = clearedAt[index], !Self.rebuilds(event, at: time, clearedAt: cleared) {
+            finishRebuild(instrument)
+        }
         switch event.payload {
         case .levelUpdate(let update):
             let bounds = restingBounds[index]
@@ -182,6 +202,7 @@ public struct SimulatedVenue: ~Copyable {
             }
             if through { fillThrough(instrument, time: time, sink: &sink) }
         case .clearBook:
+            if restingBounds[index].count > 0, !quotes[index].active { startRebuild(instrument, at: time) }
             books.clear(instrument)
             if !consumed.isEmpty { release(instrument) }
         case .quote(let quote):
@@ -246,15 +267,60 @@ public struct SimulatedVenue: ~Copyable {
         consumed.append(ConsumedLevel(instrument: instrument, side: side, price: price, lots: lots))
     }
 
-    /// The displayed size at a resting order's level changed from `previous` to `new` lots.
+    /// The displayed size at a resting order's level changed from `previous` to `new` lots
+    /// (from what it was before a cleared book, for a snapshot rebuilding it).
     mutating func requeue(_ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64) {
+        let unit = lotUnits[Int(instrument.rawValue)]
         for index in resting.indices
         where resting[index].instrument == instrument && resting[index].side == side && resting[index].price == price {
+            let beforeClear = resting[index].sizeBeforeClear
             resting[index].ahead = queueModel.ahead(
-                front: resting[index].ahead, previous: Double(previous), new: Double(new),
-                traded: resting[index].traded)
+                front: resting[index].ahead, previous: beforeClear >= 0 ? beforeClear : Double(previous),
+                new: Double(new), traded: resting[index].traded, unit: unit)
             resting[index].traded = 0
+            resting[index].sizeBeforeClear = -1
         }
+    }
+
+    /// A cleared book while orders rest: a snapshot rebuilds it, level by level, at the same
+    /// time. Each resting order keeps the size its level displayed before, so that its queue
+    /// moves by what the snapshot shows there, as an update from that size would move it.
+    mutating func startRebuild(_ instrument: InstrumentID, at time: UInt64) {
+        for index in resting.indices where resting[index].instrument == instrument && resting[index].sizeBeforeClear < 0
+        {
+            let order = resting[index]
+            resting[index].sizeBeforeClear = Double(quantity(instrument, order.side, order.price))
+        }
+        clearedAt[Int(instrument.rawValue)] = time
+        rebuilding = true
+    }
+
+    /// Whether `event` at `time` is part of the snapshot that rebuilds a book cleared at
+    /// `clearedAt`: a level update or clear at the same time.
+    @inline(__always)
+    static func rebuilds(_ event: Event, at time: UInt64, clearedAt: UInt64) -> Bool {
+        guard time == clearedAt else { return false }
+        switch event.payload {
+        case .levelUpdate, .clearBook: return true
+        default: return false
+        }
+    }
+
+    /// The snapshot is over: an order whose level it did not show moves as if that level had
+    /// been removed.
+    mutating func finishRebuild(_ instrument: InstrumentID) {
+        let unit = lotUnits[Int(instrument.rawValue)]
+        for index in resting.indices
+        where resting[index].instrument == instrument && resting[index].sizeBeforeClear >= 0 {
+            let order = resting[index]
+            resting[index].ahead = queueModel.ahead(
+                front: order.ahead, previous: order.sizeBeforeClear,
+                new: Double(quantity(instrument, order.side, order.price)), traded: order.traded, unit: unit)
+            resting[index].traded = 0
+            resting[index].sizeBeforeClear = -1
+        }
+        clearedAt[Int(instrument.rawValue)] = nil
+        rebuilding = clearedAt.contains { $0 != nil }
     }
 
     /// A new quote: the level at each resting order's price, where the quote shows it (its
@@ -269,7 +335,8 @@ public struct SimulatedVenue: ~Copyable {
             }
             let before = Self.displayed(buy ? old.bid : old.ask, at: order.price, side: order.side) ?? after
             resting[index].ahead = queueModel.ahead(
-                front: order.ahead, previous: Double(before), new: Double(after), traded: order.traded)
+                front: order.ahead, previous: Double(before), new: Double(after), traded: order.traded,
+                unit: lotUnits[Int(instrument.rawValue)])
             resting[index].traded = 0
         }
     }
@@ -313,7 +380,12 @@ public struct SimulatedVenue: ~Copyable {
     mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
-        let top = bestBidOffer(instrument)
+        // Liquidity the strategies took is gone for them: a level they emptied is not a best
+        // that moved through an order (a taking order's rest lies beyond it).
+        let top =
+            consumed.isEmpty
+            ? bestBidOffer(instrument)
+            : BestBidOffer(bid: bestAvailable(instrument, to: .sell), ask: bestAvailable(instrument, to: .buy))
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -328,14 +400,29 @@ public struct SimulatedVenue: ~Copyable {
         }
     }
 
+    /// The best level an order on `side` could take from with lots not taken yet.
+    func bestAvailable(_ instrument: InstrumentID, to side: Side) -> BookLevel? {
+        var found: BookLevel?
+        walkOpposite(instrument, side) { level in
+            guard level.quantity.lots <= consumedLots(instrument, side.opposite, level.price.ticks) else {
+                found = level
+                return false
+            }
+            return true
+        }
+        return found
+    }
+
     /// A recorded trade: resting orders at its price on the side it hit move up the queue and
-    /// fill by what traded beyond the queue ahead; those it traded through fill entirely.
+    /// fill by what traded beyond the queue ahead; those whose price the other side traded
+    /// through (a sell below a resting buy, a buy above a resting sell) fill entirely.
     mutating func fillOnTrade<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, _ trade: Trade, time: UInt64, sink: inout Sink
     ) {
-        // What traded beyond the queues fills our orders at the price in the order they joined,
-        // once: two of them never both fill from the same lots.
-        var left = trade.quantity.lots
+        // What traded beyond the queue fills our orders at the price in the order they joined,
+        // once: two of them never both fill from the same lots (a later one stands behind what
+        // an earlier one took of this trade).
+        var taken: Int64 = 0
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -343,7 +430,9 @@ public struct SimulatedVenue: ~Copyable {
                 index += 1
                 continue
             }
-            let through = order.side == .buy ? trade.price.ticks < order.price : trade.price.ticks > order.price
+            let through =
+                trade.aggressor != order.side
+                && (order.side == .buy ? trade.price.ticks < order.price : trade.price.ticks > order.price)
             if through {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             } else if trade.price.ticks == order.price, trade.aggressor != order.side {
@@ -351,10 +440,10 @@ public struct SimulatedVenue: ~Copyable {
                 resting[index].ahead -= lots
                 resting[index].traded += lots
                 if resting[index].ahead < 0 {
-                    let beyond = Swift.min(Self.wholeLots(-resting[index].ahead), left)
+                    let beyond = Self.wholeLots(-resting[index].ahead)
                     resting[index].ahead = 0
-                    let filled = Swift.min(beyond, order.leaves)
-                    left &-= filled
+                    let filled = Swift.min(Swift.max(beyond &- taken, 0), order.leaves)
+                    taken &+= filled
                     if filled > 0, fillResting(at: index, lots: filled, time: time, sink: &sink) { continue }
                 }
             }
@@ -362,11 +451,12 @@ public struct SimulatedVenue: ~Copyable {
         }
     }
 
-    /// `value` rounded down to whole lots, in 0…2^62 (never traps).
+    /// `value` rounded down to whole lots, in 0…2^62 (never traps); within 10^-9 of a lot
+    /// below a whole one counts as it (the probability models' doubles: 1 − 2^-52 is 1 lot).
     static func wholeLots(_ value: Double) -> Int64 {
         guard value.isFinite, value > 0 else { return 0 }
         if value >= 4.6e18 { return maxTicks }
-        return Int64(value.rounded(.down))
+        return Int64((value + 1e-9).rounded(.down))
     }
 
     /// Fills `lots` of the resting order at `index` at its price (maker); true when that filled

@@ -162,6 +162,9 @@ import Testing
     @Test func aTradeThroughOrTheAskMovingThroughFillsEntirely() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &reports)
+        // A buy below the resting buy is not the other side trading through it.
+        venue.apply(Self.trade(99, 1, aggressor: .buy), time: 3, sink: &reports)
+        #expect(Self.fills(reports) == [])
         venue.apply(Self.trade(99, 1, aggressor: .sell), time: 3, sink: &reports)
         #expect(Self.fills(reports) == [3])
         var movedReports = ExecutionReportCollector()
@@ -212,6 +215,115 @@ import Testing
             reports.reports.filter(\.isFill).map { [Int64($0.orderID.rawValue), $0.quantity.lots] } == [
                 [1, 5], [2, 2],
             ])
+    }
+
+    /// Two orders behind a displayed queue: what trades beyond the queue fills the first to
+    /// join, then the second; the same lots never fill both.
+    @Test func twoOrdersBehindAQueueShareWhatTradedBeyondIt() throws {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        venue.apply(Self.level(.buy, 100, 10), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 101, 10), time: 1, sink: &reports)
+        for id in [UInt64(1), 2] {
+            venue.process(Self.buy(id, 100, 3), instrument: Self.instrument, time: 2, sink: &reports)
+        }
+        func filled() -> [[Int64]] {
+            defer { reports.reports.removeAll() }
+            return reports.reports.filter(\.isFill).map { [Int64($0.orderID.rawValue), $0.quantity.lots] }
+        }
+        _ = filled()
+        venue.apply(Self.trade(100, 12, aggressor: .sell), time: 3, sink: &reports)
+        #expect(filled() == [[1, 2]])
+        venue.apply(Self.trade(100, 1, aggressor: .sell), time: 4, sink: &reports)
+        #expect(filled() == [[1, 1]])
+        venue.apply(Self.trade(100, 2, aggressor: .sell), time: 5, sink: &reports)
+        #expect(filled() == [[2, 2]])
+    }
+
+    /// A queue estimate a hair above a whole lot (the probability models' doubles) does not
+    /// lose that lot.
+    @Test func aLotWithinRoundingOfWholeIsWhole() {
+        #expect(SimulatedVenue.wholeLots(1 - 0x1p-52) == 1)
+        #expect(SimulatedVenue.wholeLots(2.9999999) == 2)
+        #expect(SimulatedVenue.wholeLots(0.5) == 0)
+        #expect(SimulatedVenue.wholeLots(-3) == 0)
+        #expect(SimulatedVenue.wholeLots(.nan) == 0)
+    }
+
+    /// The log model weighs quantities in base units, as hftbacktest does: the same book on a
+    /// lot of 0.001 and on one of 0.0001 (ten times the lots) gives the same estimate.
+    @Test func theLogModelDoesNotDependOnTheLotGrid() throws {
+        func ahead(lot: String, scale: Int64) throws -> Double? {
+            var venue = try SimulatedVenue(instruments: 1, queueModel: .log, lotSizes: [try Increment(lot)])
+            var reports = ExecutionReportCollector()
+            venue.apply(Self.level(.buy, 100, 2 * scale), time: 1, sink: &reports)
+            venue.apply(Self.level(.sell, 101, 50 * scale), time: 1, sink: &reports)
+            venue.process(Self.buy(1, 100, scale), instrument: Self.instrument, time: 2, sink: &reports)
+            venue.apply(Self.level(.buy, 100, 10 * scale), time: 3, sink: &reports)
+            venue.apply(Self.level(.buy, 100, 6 * scale), time: 4, sink: &reports)
+            return venue.queueAhead(of: OrderID(1)).map { $0 / Double(scale) }
+        }
+        // front 2, back 8 lots of 0.001, a decrease of 4: p = ln(1 + 0.008) ÷ (ln(1 + 0.008) + ln(1 + 0.002)).
+        let share = log1p(0.008) / (log1p(0.008) + log1p(0.002))
+        let coarse = try #require(try ahead(lot: "0.001", scale: 1))
+        #expect(abs(coarse - (2 - (1 - share) * 4)) < 1e-12)
+        let fine = try #require(try ahead(lot: "0.0001", scale: 10))
+        #expect(abs(fine - coarse) < 1e-12)
+        // In lots, as before, it would be ln 9 ÷ (ln 9 + ln 3) = 2/3: not what base units give.
+        #expect(abs(coarse - 2.0 / 3.0) > 0.1)
+    }
+
+    /// A snapshot in mid-stream (a cleared book, then its levels at the same time) moves a
+    /// resting order's queue as the change of its level would: a level it does not show is
+    /// gone (the order is at the front), a smaller one caps it, a larger one leaves it.
+    @Test func aSnapshotMovesTheQueueByWhatItShows() throws {
+        func afterSnapshot(_ size: Int64?, model: QueueModel = .riskAverse) throws -> (Double?, [Int64]) {
+            var reports = ExecutionReportCollector()
+            var venue = try Self.venue(model: model, ahead: 10, lots: 3, reports: &reports)
+            let clear = Event(timestamp: 0, instrument: Self.instrument, payload: .clearBook)
+            venue.apply(clear, time: 5, sink: &reports)
+            venue.apply(Self.level(.buy, 99, 5), time: 5, sink: &reports)
+            if let size { venue.apply(Self.level(.buy, 100, size), time: 5, sink: &reports) }
+            venue.apply(Self.level(.sell, 101, 10), time: 5, sink: &reports)
+            // The snapshot is over at the first event after it.
+            venue.apply(Self.trade(100, 2, aggressor: .sell), time: 6, sink: &reports)
+            return (venue.queueAhead(of: OrderID(1)), Self.fills(reports))
+        }
+        let gone = try afterSnapshot(nil)
+        #expect(gone.1 == [2])
+        #expect(gone.0 == 0)
+        let smaller = try afterSnapshot(4)
+        #expect(smaller.1 == [])
+        #expect(smaller.0 == 2)
+        let larger = try afterSnapshot(12)
+        #expect(larger.1 == [])
+        #expect(larger.0 == 8)
+        // power:1, front 10 of 10 (nothing behind): the decrease to 4 comes from ahead.
+        let modelled = try afterSnapshot(4, model: .power(exponent: 1))
+        #expect(modelled.0 == 2)
+    }
+
+    /// A taking order's rest lies beyond the levels it emptied: those are not a best that has
+    /// moved through it when something else makes the venue look.
+    @Test func levelsTakenAreNotABestMovingThroughARest() throws {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        var reports = ExecutionReportCollector()
+        venue.apply(Self.level(.buy, 95, 10), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 99, 1), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 100, 2), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 110, 10), time: 1, sink: &reports)
+        // A sell resting at 110, and a buy of 5 at 102 that takes 1 at 99 and 2 at 100 and rests 2.
+        venue.process(
+            .limit(
+                OrderID(1), account: Self.account, .sell, price: Price(ticks: 110), quantity: Quantity(lots: 4),
+                timeInForce: .goodTillCancel), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.buy(2, 102, 5), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[99, 1], [100, 2]])
+        reports.reports.removeAll()
+        // A bid above the resting sell fills the sell; the buy's rest stays.
+        venue.apply(Self.level(.buy, 111, 1), time: 3, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [Int64($0.orderID.rawValue), $0.quantity.lots] } == [[1, 4]])
+        #expect(venue.queueAhead(of: OrderID(2)) == 0)
     }
 
     /// What a level update means for the resting orders, read from every order (what the
