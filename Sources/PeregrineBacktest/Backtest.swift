@@ -82,6 +82,22 @@ public struct BacktestPlan: Sendable {
         self.settings = settings
         guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
+        if let from = settings.from, let to = settings.to, from >= to {
+            throw .usage("--from \(UTCTime.text(from)) is not before --to \(UTCTime.text(to)): nothing would run")
+        }
+        // A file named twice would be read twice: every event doubled.
+        var named: [String: String] = [:]
+        for spec in settings.data {
+            for path in spec.paths {
+                var status = stat()
+                let identity = stat(path, &status) == 0 ? "\(status.st_dev):\(status.st_ino)" : path
+                if let earlier = named[identity] {
+                    let again = earlier == path ? "is given twice" : "is the same file as \(earlier)"
+                    throw .usage("--data \(spec.text): \(path) \(again) (it would be read twice): name each file once")
+                }
+                named[identity] = path
+            }
+        }
         var symbols: [String] = []
         var textFiles: [String: [(FeedFormat, String)]] = [:]
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
@@ -98,7 +114,8 @@ public struct BacktestPlan: Sendable {
         var mapped: [String: EventFile] = [:]
         for spec in settings.data where spec.format == nil {
             for path in spec.paths where mapped[path] == nil {
-                do { mapped[path] = try EventFile(path: path) } catch { throw .usage("--data \(spec.text): \(error)") }
+                // What it holds (a damaged or cut file, another version) is bad data: exit 1.
+                do { mapped[path] = try EventFile(path: path) } catch { throw .data("--data \(spec.text): \(error)") }
             }
         }
         // Hashing starts now, on the core the grid scan below leaves idle; a usage error found

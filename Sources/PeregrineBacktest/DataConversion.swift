@@ -25,8 +25,10 @@ public enum DataConversion {
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol })
         // Written under a temporary name and renamed when complete: an interrupted or failed
-        // conversion leaves no file that reads as a (short) success.
-        let partial = output + ".partial"
+        // conversion leaves no file that reads as a (short) success. (Over the file a link
+        // leads to; never over a device or a pipe.)
+        let target = try OutputFile.renameTarget(output, flag: "--output")
+        let partial = target + ".partial"
         let stream: MarketDataStream
         let writer: EventFileWriter
         do {
@@ -52,9 +54,9 @@ public enum DataConversion {
             unlink(partial)
             return try fail(error)
         }
-        guard rename(partial, output) == 0 else {
+        guard rename(partial, target) == 0 else {
             unlink(partial)
-            throw .output("cannot rename \(partial) to \(output): \(String(cString: strerror(errno)))")
+            throw .output("cannot write \(output) (renaming \(partial)): \(String(cString: strerror(errno)))")
         }
         progress?(1)
         return (count, plan.instruments)

@@ -10,18 +10,18 @@ import Synchronization
 #endif
 
 /// Recorded market data converted once (`peregrine data convert`) into Peregrine's binary event
-/// format, so that a strategy is backtested many times without parsing text again. Version 1;
+/// format, so that a strategy is backtested many times without parsing text again. Version 2;
 /// integers little-endian:
 ///
 /// ```
 /// header (64 bytes)
 ///   0  magic "PGEVENTS"
-///   8  format version           u16 (1)
+///   8  format version           u16 (2)
 ///  10  header size              u16 (64)
 ///  12  record size              u16 (80)
 ///  14  reserved                 u16 (0)
 ///  16  metadata length          u32   bytes of UTF-8 text after the header
-///  20  reserved                 u32 (0)
+///  20  CRC-32C of the metadata   u32   (its padded bytes)
 ///  24  record count             u64
 ///  32  reserved                 28 bytes (0)
 ///  60  CRC-32C of bytes 0..<60  u32
@@ -36,10 +36,11 @@ import Synchronization
 /// ```
 ///
 /// Records are in the merged order the backtest reads text inputs in, so a backtest of the
-/// converted file gives the same results as one of its sources. Another version is refused.
+/// converted file gives the same results as one of its sources. The file ends with its last
+/// record. Another version is refused (version 1 had no metadata checksum).
 public enum EventFileFormat {
     public static let magic: [UInt8] = Array("PGEVENTS".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     public static let headerSize = 64
     @inlinable public static var recordSize: Int { JournalFormat.recordSize }
 }
@@ -138,7 +139,7 @@ public final class EventFileWriter {
         self.file = file
         var text = Array(metadata.text.utf8)
         while text.count % 16 != 0 { text.append(0) }
-        try put(Self.header(metadataLength: text.count, count: 0))
+        try put(Self.header(metadata: text, count: 0))
         try put(text)
     }
 
@@ -147,7 +148,8 @@ public final class EventFileWriter {
         record.deallocate()
     }
 
-    static func header(metadataLength: Int, count: UInt64) -> [UInt8] {
+    /// The header for `metadata` (its padded bytes) and `count` records.
+    static func header(metadata: [UInt8], count: UInt64) -> [UInt8] {
         var header = [UInt8](repeating: 0, count: EventFileFormat.headerSize)
         header.withUnsafeMutableBytes { bytes in
             for (index, byte) in EventFileFormat.magic.enumerated() { bytes[index] = byte }
@@ -155,7 +157,9 @@ public final class EventFileWriter {
             bytes.storeBytes(of: UInt16(EventFileFormat.headerSize).littleEndian, toByteOffset: 10, as: UInt16.self)
             bytes.storeBytes(of: UInt16(EventFileFormat.recordSize).littleEndian, toByteOffset: 12, as: UInt16.self)
             bytes.storeBytes(
-                of: UInt32(truncatingIfNeeded: metadataLength).littleEndian, toByteOffset: 16, as: UInt32.self)
+                of: UInt32(truncatingIfNeeded: metadata.count).littleEndian, toByteOffset: 16, as: UInt32.self)
+            let metadataCRC = metadata.withUnsafeBytes { CRC32C.checksum($0) }
+            bytes.storeBytes(of: metadataCRC.littleEndian, toByteOffset: 20, as: UInt32.self)
             bytes.storeBytes(of: count.littleEndian, toByteOffset: 24, as: UInt64.self)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
             bytes.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
@@ -195,7 +199,7 @@ public final class EventFileWriter {
         guard fflush(file) == 0, fseek(file, 0, SEEK_SET) == 0 else {
             throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        try put(Self.header(metadataLength: text.count, count: count))
+        try put(Self.header(metadata: text, count: count))
         try put(text)
         guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
             throw FeedError(line: 0, "cannot write \(path): \(String(cString: strerror(errno)))")
@@ -247,19 +251,33 @@ public final class EventFile: @unchecked Sendable {
         }
         let address = UnsafeMutableRawPointer(mutating: mapped)
         let bytes = UnsafeRawBufferPointer(start: address, count: size)
-        let header: (metadataLength: Int, count: UInt64)
+        let header: (metadataLength: Int, metadataCRC: UInt32, count: UInt64)
         do { header = try Self.checkHeader(bytes, path: path) } catch {
             munmap(address, size)
             throw error
         }
         let end = EventFileFormat.headerSize + header.metadataLength
-        guard end <= size,
-            UInt64(size - end) / UInt64(EventFileFormat.recordSize) >= header.count
-        else {
+        let records = UInt64(size &- end) / UInt64(EventFileFormat.recordSize)
+        guard end <= size, records >= header.count else {
             munmap(address, size)
             throw FeedError(
                 line: 0, "truncated: its header promises \(header.count) records; convert the source again",
                 file: path)
+        }
+        let extra = UInt64(size &- end) &- header.count &* UInt64(EventFileFormat.recordSize)
+        guard extra == 0 else {
+            munmap(address, size)
+            throw FeedError(
+                line: 0, "\(extra) bytes after its last record: the file is damaged; convert the source again",
+                file: path)
+        }
+        guard
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[EventFileFormat.headerSize..<end]))
+                == header.metadataCRC
+        else {
+            munmap(address, size)
+            throw FeedError(
+                line: 0, "its metadata fails its checksum: the file is damaged; convert the source again", file: path)
         }
         let text = String(decoding: bytes[EventFileFormat.headerSize..<end], as: UTF8.self)
         do { metadata = try EventFileMetadata(text: text, path: path) } catch {
@@ -275,7 +293,7 @@ public final class EventFile: @unchecked Sendable {
     }
 
     static func checkHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws(FeedError)
-        -> (metadataLength: Int, count: UInt64)
+        -> (metadataLength: Int, metadataCRC: UInt32, count: UInt64)
     {
         guard Array(bytes[0..<8]) == EventFileFormat.magic else {
             throw FeedError(
@@ -299,8 +317,9 @@ public final class EventFile: @unchecked Sendable {
             throw FeedError(line: 0, "records of \(recordSize) bytes are not supported", file: path)
         }
         let length = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        let metadataCRC = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
         let count = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-        return (Int(length), count)
+        return (Int(length), metadataCRC, count)
     }
 
     deinit { munmap(mapping, byteCount) }

@@ -9,6 +9,8 @@ public enum OutputFile {
     /// Refuses (usage error, nothing written) an output that is a directory or the same file
     /// (by device and inode, whatever the path) as one of `inputs`: writing it would destroy
     /// what is being read. Outputs that do not exist yet pass.
+    /// Also refuses two outputs that are the same file (one would be lost) and an output whose
+    /// directory does not exist (found before the run, not after it).
     public static func check(_ outputs: [(flag: String, path: String?)], inputs: [String]) throws(BacktestError) {
         guard outputs.contains(where: { $0.path != nil }) else { return }
         var inputFiles: [(dev_t, ino_t)] = []
@@ -16,16 +18,75 @@ public enum OutputFile {
             var status = stat()
             if stat(input, &status) == 0 { inputFiles.append((status.st_dev, status.st_ino)) }
         }
+        var seen: [(flag: String, path: String, identity: String)] = []
         for case (let flag, let path?) in outputs {
             var status = stat()
-            guard stat(path, &status) == 0 else { continue }
-            if status.st_mode & S_IFMT == S_IFDIR {
-                throw .usage("\(flag) \(path) is a directory: name a file")
+            let identity: String
+            if stat(path, &status) == 0 {
+                if status.st_mode & S_IFMT == S_IFDIR {
+                    throw .usage("\(flag) \(path) is a directory: name a file")
+                }
+                if inputFiles.contains(where: { $0.0 == status.st_dev && $0.1 == status.st_ino }) {
+                    throw .usage("\(flag) \(path) is one of the input files: write it elsewhere")
+                }
+                identity = "\(status.st_dev):\(status.st_ino)"
+            } else {
+                let directory = Self.directory(of: path)
+                guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                    throw .usage("\(flag) \(path): its directory \(directory) does not exist")
+                }
+                identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: path)
             }
-            if inputFiles.contains(where: { $0.0 == status.st_dev && $0.1 == status.st_ino }) {
-                throw .usage("\(flag) \(path) is one of the input files: write it elsewhere")
+            if let other = seen.first(where: { $0.identity == identity }) {
+                throw .usage(
+                    "\(flag) \(path) is the same file as \(other.flag) \(other.path): give each output its own file")
             }
+            seen.append((flag, path, identity))
         }
+    }
+
+    /// Whether `path` is the file standard output writes to (/dev/stdout, or the file or pipe
+    /// it is redirected to): what is written there must be all that is printed there.
+    public static func isStandardOutput(_ path: String) -> Bool {
+        var file = stat()
+        var output = stat()
+        return stat(path, &file) == 0 && fstat(1, &output) == 0 && file.st_dev == output.st_dev
+            && file.st_ino == output.st_ino
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// The file to replace for an output written under another name and renamed over it
+    /// (`data convert`, a sweep's ranked rewrite): `path`, or the file a link at `path` leads
+    /// to (renaming over the link would replace the link, not its file). Refuses (usage error)
+    /// a path that is, or leads to, anything but a regular file (a device, a pipe such as
+    /// /dev/stdout, a directory: a rename would replace it) and a link that leads nowhere.
+    public static func renameTarget(_ path: String, flag: String) throws(BacktestError) -> String {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return path }
+        var target = path
+        if status.st_mode & S_IFMT == S_IFLNK {
+            guard let resolved = realpath(path, nil) else {
+                throw .usage("\(flag) \(path) is a link to nothing: name a file")
+            }
+            target = String(cString: resolved)
+            free(resolved)
+            guard stat(target, &status) == 0 else { throw .usage("\(flag) \(path) is a link to nothing: name a file") }
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw .usage(
+                "\(flag) \(path) is not a regular file (a device, a pipe or a directory): it is written under "
+                    + "another name and renamed over it, so name a file")
+        }
+        return target
     }
 
     /// Writes `text` to `path` (a file, a link to one, or a pipe such as /dev/stdout). A write

@@ -143,6 +143,9 @@ public struct SweepRanking: Sendable, Equatable {
 /// rename).
 public final class SweepOutput {
     public let path: String
+    /// The file `path` names or leads to (a link's file): what is read, appended to and
+    /// replaced by the ranked rewrite.
+    let target: String
     public let isCSV: Bool
     /// The CSV columns: job, the swept parameters, then the report's scalar fields.
     public let columns: [String]?
@@ -165,11 +168,13 @@ public final class SweepOutput {
     /// it (exit 2), as is a CSV written for other parameters.
     public init(path: String, parameterNames: [String]) throws(BacktestError) {
         self.path = path
+        // Rewritten ranked at the end through a rename: a regular file (or a link to one) only.
+        target = try OutputFile.renameTarget(path, flag: "--out")
         self.parameterNames = parameterNames
         isCSV = path.hasSuffix(".csv")
         let header = ["job"] + parameterNames + Self.reportFields
         columns = isCSV ? header : nil
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw .usage("--out \(path): cannot be opened: \(String(cString: strerror(errno)))")
         }
@@ -205,6 +210,15 @@ public final class SweepOutput {
                     ? SweepRow(csvLine: line, header: header, parameterNames: parameterNames) : SweepRow(jsonLine: line)
                 guard let row else {
                     throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
+                }
+                // A result of another report (or of another format version) is not this
+                // build's: it would be taken as a job done, its figures ranked with these.
+                let version = "\(BacktestResult.formatVersion)"
+                guard row.fields["report"] == "peregrine-backtest", row.fields["format_version"] == version else {
+                    throw .usage(
+                        "--out \(path) line \(number): a result of report '\(row.fields["report"] ?? "?")' format "
+                            + "\(row.fields["format_version"] ?? "?") (this build writes peregrine-backtest format "
+                            + "\(version)): choose another file")
                 }
                 existing.append(row)
             }
@@ -268,12 +282,12 @@ public final class SweepOutput {
     public func rewrite(_ rows: [SweepRow]) throws(BacktestError) {
         var text = columns.map { $0.joined(separator: ",") + "\n" } ?? ""
         for row in rows { text += row.line + "\n" }
-        let partial = path + ".partial"
+        let partial = target + ".partial"
         guard let out = fopen(partial, "w") else {
-            throw .output("--out \(path): cannot write \(partial): \(String(cString: strerror(errno)))")
+            throw .output("--out \(path): cannot write (through \(partial)): \(String(cString: strerror(errno)))")
         }
         let written = fputs(text, out) >= 0
-        guard fflush(out) == 0, fsync(fileno(out)) == 0, fclose(out) == 0, written, rename(partial, path) == 0 else {
+        guard fflush(out) == 0, fsync(fileno(out)) == 0, fclose(out) == 0, written, rename(partial, target) == 0 else {
             unlink(partial)
             throw .output("--out \(path): the ranked rewrite failed: \(String(cString: strerror(errno)))")
         }

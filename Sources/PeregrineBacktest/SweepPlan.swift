@@ -26,6 +26,10 @@ public struct SweepDimension: Equatable, Sendable {
             guard values.allSatisfy({ !$0.isEmpty && !$0.contains(":") }) else {
                 throw .usage("\(origin): a list is VALUE,VALUE,… without empty items or ranges ('\(text)')")
             }
+            var seen = Set<String>()
+            for value in values where !seen.insert(value).inserted {
+                throw .usage("\(origin): \(value) is in the list twice (the same job would run twice)")
+            }
             return values
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

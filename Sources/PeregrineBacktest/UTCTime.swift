@@ -18,14 +18,29 @@ public enum UTCTime {
 
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (UTC, optional `Z`), or an
     /// integer of ns since the epoch (the codec's UTC reader, `utcNanoseconds`, does the work).
+    /// Strict: a day or a time that does not exist (February 30, 24:00, second 60) or anything
+    /// after the time is refused (nil).
     public static func parse(_ text: String) -> UInt64? {
         if let value = UInt64(text) { return value }
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text
         if body.count == 10 { body += "T00:00" }
         if body.count == 16 { body += ":00" }
-        var bytes = Array(body.utf8)
-        let nanoseconds = bytes.withUnsafeMutableBufferPointer { UnsafeBufferPointer($0).utcNanoseconds }
-        return nanoseconds.flatMap { $0 >= 0 ? UInt64($0) : nil }
+        let characters = Array(body.utf8)
+        // YYYY-MM-DDTHH:MM:SS, then at most a point and 1...9 digits.
+        guard characters.count >= 19 else { return nil }
+        if characters.count > 19 {
+            guard characters[19] == UInt8(ascii: "."), (21...29).contains(characters.count),
+                characters[20...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else { return nil }
+        }
+        var bytes = characters
+        guard
+            let nanoseconds = bytes.withUnsafeMutableBufferPointer({ UnsafeBufferPointer($0).utcNanoseconds }),
+            nanoseconds >= 0
+        else { return nil }
+        // The fields name the time they give (no day or second rolled over into the next).
+        guard Array(self.text(UInt64(nanoseconds)).utf8.prefix(19)) == Array(characters.prefix(19)) else { return nil }
+        return UInt64(nanoseconds)
     }
 
     /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).

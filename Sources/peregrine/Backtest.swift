@@ -71,7 +71,14 @@ struct BacktestCommand: ParsableCommand {
         } catch {
             fail(error)
         }
-        if json {
+        // A report written to standard output (--report-json /dev/stdout, or the file it is
+        // redirected to) is all that goes there: the summary goes to standard error instead.
+        let reportOnStandardOutput = [reportJson, reportHtml, fillsCsv, equityCsv].contains {
+            $0.map(OutputFile.isStandardOutput) ?? false
+        }
+        if reportOnStandardOutput {
+            if !json { printError(Self.summary(result)) }
+        } else if json {
             print(report, terminator: "")
         } else {
             print(Self.summary(result))

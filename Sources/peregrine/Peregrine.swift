@@ -3,7 +3,7 @@ import PeregrineModel
 import PeregrineStrategy
 
 #if canImport(Glibc)
-    import Glibc
+    @preconcurrency import Glibc
 #endif
 
 @main
@@ -43,6 +43,12 @@ struct Peregrine: ParsableCommand {
             try command.run()
         } catch {
             finish(with: error)
+        }
+        // The work is done only if what it printed reached standard output (a full disk, a
+        // device that refuses writes): not exit 0 with the report lost.
+        if fflush(stdout) != 0 || ferror(stdout) != 0 {
+            printError("error: standard output could not be written: \(String(cString: strerror(errno)))")
+            Glibc.exit(Status.failed)
         }
         Glibc.exit(Status.done)
     }

@@ -174,6 +174,12 @@ struct Run: ParsableCommand {
 
     @OptionGroup var strategyOptions: StrategyOptions
 
+    @Flag(
+        help:
+            "Keep the strategies' open orders at the end of the run (a restart recovers them) instead of cancelling them."
+    )
+    var keepOrders = false
+
     @Option(
         help:
             "Write every update of the strategies' orders (accepted, fills with fees, cancels…) here: CSV for a .csv name, JSON lines otherwise. `peregrine replay --fills-out` writes the same from the journal."
@@ -294,7 +300,7 @@ struct Run: ParsableCommand {
         if acceptJournalLoss { configuration.acceptJournalLoss = true }
         let specs = try strategyOptions.specs()
         if !specs.isEmpty { configuration.strategies = specs }
-        if strategyOptions.keepOrders { configuration.keepOrdersAtStop = true }
+        if keepOrders { configuration.keepOrdersAtStop = true }
         if let fillsOut {
             guard !fillsOut.isEmpty else {
                 throw .invalidSetting(name: "fills-out", value: fillsOut, allowed: "give a file path")

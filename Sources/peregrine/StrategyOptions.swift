@@ -22,12 +22,6 @@ struct StrategyOptions: ParsableArguments {
             valueName: "key=value"))
     var parameters: [String] = []
 
-    @Flag(
-        help:
-            "Keep the strategies' open orders at the end of the run (a restart recovers them) instead of cancelling them."
-    )
-    var keepOrders = false
-
     /// The specs, pairing each `--param` with the `--strategy` before it on `arguments` (the
     /// process's command line).
     func specs(arguments: [String] = CommandLine.arguments) throws(EngineError) -> [StrategySpec] {

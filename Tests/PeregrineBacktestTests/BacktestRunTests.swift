@@ -1,6 +1,7 @@
 import Foundation
 import PeregrineBuildInfo
 import PeregrineCodec
+import PeregrineCore
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
@@ -461,10 +462,11 @@ import Testing
                 performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         }
-        // A converted file of another format version is refused.
+        // A converted file of another format version is refused (version 1 had no metadata
+        // checksum).
         let handle = try #require(FileHandle(forUpdatingAtPath: converted))
         try handle.seek(toOffset: 8)
-        handle.write(Data([2, 0]))
+        handle.write(Data([1, 0]))
         try handle.close()
         #expect(throws: FeedError.self) { _ = try EventFile(path: converted) }
     }
@@ -609,9 +611,17 @@ import Testing
         #expect(try hashed(cache) == digest)
         // A file changed in place (its times move) is hashed again: its new digest, stored.
         try DigestCache.entryText(identity, digest: planted).write(toFile: entry, atomically: true, encoding: .utf8)
+        // (The index its last record carries, which no reader checks, with the record's
+        // checksum made again: still a valid file.)
         let handle = try #require(FileHandle(forUpdatingAtPath: converted))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data([0]))
+        let record = try handle.seekToEnd() - 80
+        try handle.seek(toOffset: record)
+        var bytes = [UInt8](try #require(try handle.read(upToCount: 80)))
+        bytes[15] ^= 0x40
+        let crc = bytes[8...].withUnsafeBytes { CRC32C.checksum($0) }
+        withUnsafeBytes(of: crc.littleEndian) { for (offset, byte) in $0.enumerated() { bytes[4 + offset] = byte } }
+        try handle.seek(toOffset: record)
+        try handle.write(contentsOf: Data(bytes))
         try handle.close()
         let changed = try Self.sha256sum(converted)
         #expect(changed != digest)

@@ -1,0 +1,187 @@
+import Foundation
+import PeregrineTestSupport
+import Testing
+
+@testable import PeregrineBacktest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The backtest commands' handling of their files and arguments, found by an audit: damaged
+/// converted files, outputs that a rename would replace, standard output, outputs checked
+/// before the run, strict times, files named twice, and a sweep's repeated values and rows of
+/// another report.
+@Suite struct BacktestCLITests {
+    static let quotes = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
+    static let golden = [
+        "--strategy", "golden-cross", "--param", "fast=5", "--param", "slow=20", "--param", "quantity=0.001",
+    ]
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static var data: [String] { ["--data", "tardis-quotes:" + Fixtures.path(quotes)] }
+
+    /// Runs `peregrine arguments` with standard output going to `output` (a path); its status
+    /// and standard error.
+    static func run(_ arguments: [String], standardOutput output: String) throws -> (status: Int32, error: String) {
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = arguments
+        guard let handle = FileHandle(forWritingAtPath: output) else { throw CocoaError(.fileNoSuchFile) }
+        process.standardOutput = handle
+        let error = Pipe()
+        process.standardError = error
+        try process.run()
+        let text = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: text, as: UTF8.self))
+    }
+
+    @Test func aDamagedConvertedFileIsBadData() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pristine = directory.appendingPathComponent("pristine.pgev").path
+        #expect(try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", pristine]).status == 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: pristine))
+        let file = directory.appendingPathComponent("q.pgev").path
+        // The metadata (an instrument's reference data: its grid, its symbol) is checksummed;
+        // bytes after the last record, or a record missing, are damage too. Each is exit 1.
+        var metadata = bytes
+        metadata[64 + 11] ^= 0x01
+        var extra = bytes
+        extra.append(Data(repeating: 0, count: 80))
+        for (damaged, message) in [
+            (metadata, "its metadata fails its checksum"), (extra, "80 bytes after its last record"),
+            (bytes.prefix(bytes.count - 80), "truncated: its header promises 9999 records"),
+        ] {
+            try damaged.write(to: URL(fileURLWithPath: file))
+            let run = try PeregrineCLI.run(["backtest", "--data", "events:" + file] + Self.golden)
+            #expect(run.status == 1, "\(message): \(run.error)")
+            #expect(run.error.contains(message), "\(run.error)")
+        }
+    }
+
+    @Test func outputsReplacedByARenameFollowLinksAndRefuseDevices() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        for arguments in [
+            ["data", "convert"] + Self.data + ["-o", fifo],
+            ["sweep"] + Self.data + Self.golden.dropLast(4) + ["--param", "slow=20,30", "--out", fifo],
+        ] {
+            let run = try PeregrineCLI.run(arguments)
+            #expect(run.status == 2, "\(run.error)")
+            #expect(run.error.contains("\(fifo) is not a regular file"), "\(run.error)")
+            var status = stat()
+            #expect(lstat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+        }
+        // Through a link, the file it leads to is replaced; the link stays.
+        let target = directory.appendingPathComponent("target.pgev").path
+        let link = directory.appendingPathComponent("link.pgev").path
+        #expect(FileManager.default.createFile(atPath: target, contents: Data()))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", link]).status == 0)
+        #expect(try EventFile(path: target).count == 9_999)
+        let results = directory.appendingPathComponent("results.jsonl").path
+        let resultsLink = directory.appendingPathComponent("results-link.jsonl").path
+        #expect(FileManager.default.createFile(atPath: results, contents: Data()))
+        try FileManager.default.createSymbolicLink(atPath: resultsLink, withDestinationPath: results)
+        let sweep = try PeregrineCLI.run(
+            ["sweep"] + Self.data + [
+                "--strategy", "golden-cross", "--param", "fast=5", "--param", "slow=20,30",
+                "--param", "quantity=0.001", "--out", resultsLink,
+            ])
+        #expect(sweep.status == 0, "\(sweep.error)")
+        for path in [link, resultsLink] {
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path).isEmpty == false)
+        }
+        #expect(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count == 2)
+        // A path that does not exist yet is written as it is; a link to nothing is refused.
+        let absent = directory.appendingPathComponent("absent.pgev").path
+        #expect(try OutputFile.renameTarget(absent, flag: "--out") == absent)
+        let dangling = directory.appendingPathComponent("dangling").path
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "/nonexistent/x")
+        #expect(throws: BacktestError.usage("--out \(dangling) is a link to nothing: name a file")) {
+            _ = try OutputFile.renameTarget(dangling, flag: "--out")
+        }
+    }
+
+    @Test func standardOutputCarriesOnlyTheReportAndItsFailureIsOne() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out.json").path
+        for extra in [
+            ["--report-json", "/dev/stdout"], ["--report-json", "/dev/stdout", "--json"], ["--report-json", out],
+        ] {
+            #expect(FileManager.default.createFile(atPath: out, contents: Data()))
+            let run = try Self.run(["backtest"] + Self.data + Self.golden + extra, standardOutput: out)
+            #expect(run.status == 0, "\(run.error)")
+            let report = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: out)))
+            #expect((report as? [String: Any])?["trades"] as? Int == 409, "\(extra)")
+            // The summary went to standard error instead.
+            #expect(run.error.contains("=== peregrine backtest ===") == !extra.contains("--json"), "\(extra)")
+        }
+        let full = try Self.run(["backtest"] + Self.data + Self.golden + ["--json"], standardOutput: "/dev/full")
+        #expect(full.status == 1)
+        #expect(full.error.contains("standard output could not be written"), "\(full.error)")
+    }
+
+    @Test func outputsAreCheckedBeforeTheRun() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let report = directory.appendingPathComponent("r.json").path
+        let same = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + [
+                "--report-json", report, "--fills-csv", directory.path + "/./r.json",
+            ])
+        #expect(same.status == 2)
+        #expect(same.error.contains("is the same file as --report-json \(report)"), "\(same.error)")
+        let missing = directory.appendingPathComponent("no/r.html").path
+        let run = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--report-html", missing])
+        #expect(run.status == 2)
+        #expect(run.error.contains("its directory \(directory.path)/no does not exist"), "\(run.error)")
+        #expect(!FileManager.default.fileExists(atPath: report))
+    }
+
+    @Test func timesAndFilesAreReadStrictly() throws {
+        for time in ["2020-02-30T00:00:00Z", "2020-02-22T00:01:60Z", "2020-02-22T00:01:00ZZ", "2020-02-22T24:00:00Z"] {
+            #expect(UTCTime.parse(time) == nil, "\(time)")
+        }
+        #expect(UTCTime.parse("2020-02-22T00:01:00.5Z") == 1_582_329_660_500_000_000)
+        #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
+        #expect(UTCTime.parse("2020-02-29T23:59:59Z") == 1_583_020_799_000_000_000)
+        let backwards = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--from", "2020-02-22T00:05:00Z", "--to", "2020-02-22T00:01:00Z"])
+        #expect(backwards.status == 2)
+        #expect(backwards.error.contains("is not before --to"), "\(backwards.error)")
+        let twice = try PeregrineCLI.run(["backtest"] + Self.data + Self.data + Self.golden)
+        #expect(twice.status == 2)
+        #expect(twice.error.contains("is given twice (it would be read twice)"), "\(twice.error)")
+    }
+
+    @Test func aSweepRefusesARepeatedValueAndResultsOfAnotherReport() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("results.jsonl").path
+        let arguments =
+            ["sweep"] + Self.data + [
+                "--strategy", "golden-cross", "--param", "fast=5", "--param", "slow=20,20,30", "--param",
+                "quantity=0.001", "--out", out,
+            ]
+        let repeated = try PeregrineCLI.run(arguments)
+        #expect(repeated.status == 2)
+        #expect(repeated.error.contains("20 is in the list twice"), "\(repeated.error)")
+        try
+            "{\"job\":\"abc\",\"params\":{\"slow\":\"20\"},\"report\":\"peregrine-backtest\",\"format_version\":1,\"sharpe\":1e9}\n"
+            .write(toFile: out, atomically: false, encoding: .utf8)
+        let older = try PeregrineCLI.run(arguments.map { $0 == "slow=20,20,30" ? "slow=20,30" : $0 })
+        #expect(older.status == 2)
+        #expect(older.error.contains("line 1: a result of report 'peregrine-backtest' format 1"), "\(older.error)")
+    }
+}
