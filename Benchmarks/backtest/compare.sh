@@ -8,7 +8,8 @@
 #
 # On this 2-vCPU VM one run moves by 10–40% with the placement and the neighbours, and a ratio's
 # median over 11–15 rounds still moved by ±5% between sittings: 41 rounds (about 20 seconds) is
-# the least to tell a 3% change. Needs the converted file `run.sh` makes (ROWS as there).
+# the least to tell a 3% change. Needs the converted file `run.sh` makes (ROWS as there); a build
+# from before the converted-file format's version 2 reads its own file: OLD_EVENTS=FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
@@ -17,15 +18,18 @@ NEW=$2
 ROUNDS=${ROUNDS:-41}
 ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.pgev"
+EVENTS="$WORK/mm_${ROWS}.v2.pgev"  # converted-file format version 2
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
+OLD_EVENTS=${OLD_EVENTS:-$EVENTS}
 for binary in "$OLD" "$NEW"; do
     [ -x "$binary" ] || { echo "error: $binary is not an executable" >&2; exit 2; }
 done
 MM=(--strategy market-maker --param half-spread=0 --param size=10 --param "max-position=${MAX_POSITION:-1000}"
     --param skew=0)
 rate() {
-    "$1" backtest --data "events:$EVENTS" "${MM[@]}" --json |
+    local events=$EVENTS
+    [ "$1" = "$OLD" ] && events=$OLD_EVENTS
+    "$1" backtest --data "events:$events" "${MM[@]}" --json |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["timing"]["events_per_second"] / 1e6)'
 }
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f (%.3f–%.3f)", m, v[1], v[NR]}'; }
