@@ -39,12 +39,14 @@ final class BacktestRecorder {
     let interval: UInt64
     /// Per instrument (plain buffers: the per-event writes check no array uniqueness).
     let tallies: UnsafeMutableBufferPointer<InstrumentTally>
-    /// Each strategy's position in each instrument (at `slot × instruments + instrument`),
-    /// from the fills it was told of, applied as the strategy's own `Position` applies them:
-    /// the realised P&L and each closing fill's result, on the strategy's average cost.
-    let positions: UnsafeMutableBufferPointer<Position>
-    /// The strategies' slots in `positions`, by id.
-    let strategySlots: [UInt16: Int]
+    /// Each strategy's net position and its open cost in each instrument (at `slot ×
+    /// instruments + instrument`), from the fills it was told of, released as its `Position`
+    /// releases it: each closing fill's result on the strategy's average cost, the basis of
+    /// its realised P&L.
+    let costs: UnsafeMutableBufferPointer<(net: Int64, openCost: Int128)>
+    /// The strategies' ids, in the order of their slots in `costs` (a few: found by a scan,
+    /// cheaper than hashing).
+    let strategyIDs: [UInt16]
     @exclusivity(unchecked) var wins = 0
     @exclusivity(unchecked) var closingFills = 0
     /// Lots offered the venue, per instrument: new orders' quantities and what accepted
@@ -80,10 +82,9 @@ final class BacktestRecorder {
         // Allocated last: nothing after them throws (the deinitialiser frees them).
         tallies = .allocate(capacity: instruments.count)
         tallies.initialize(repeating: InstrumentTally())
-        strategySlots = Dictionary(
-            uniqueKeysWithValues: strategyNames.keys.sorted().enumerated().map { ($0.element, $0.offset) })
-        positions = .allocate(capacity: Swift.max(strategySlots.count &* instruments.count, 1))
-        positions.initialize(repeating: Position())
+        strategyIDs = strategyNames.keys.sorted()
+        costs = .allocate(capacity: Swift.max(strategyIDs.count &* instruments.count, 1))
+        costs.initialize(repeating: (0, 0))
         lastTop = .allocate(capacity: instruments.count)
         lastTop.initialize(repeating: (0, 0))
         put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
@@ -97,8 +98,8 @@ final class BacktestRecorder {
         if let equityFile { fclose(equityFile) }
         _ = tallies.deinitialize()
         tallies.deallocate()
-        _ = positions.deinitialize()
-        positions.deallocate()
+        _ = costs.deinitialize()
+        costs.deallocate()
         _ = lastTop.deinitialize()
         lastTop.deallocate()
     }
@@ -236,11 +237,6 @@ final class BacktestRecorder {
         put(equityFile, line + "\n")
     }
 
-    /// The realised P&L in instrument `index`, over every strategy.
-    func realised(_ index: Int) -> Money {
-        (0..<strategySlots.count).reduce(Money.zero) { $0 + positions[$1 &* instruments.count &+ index].realised }
-    }
-
     /// A command offered the venue `lots` (`SimulatedVenue.process`).
     @inline(__always)
     func offered(_ lots: Int64, instrument: InstrumentID) {
@@ -266,15 +262,32 @@ final class BacktestRecorder {
         tally.fees += event.update.fee
         // A fill that reduces its strategy's position closes, and wins when it realises a gain
         // at the strategy's average cost.
-        if let slot = strategySlots[event.update.order.strategy.rawValue] {
+        if let slot = strategyIDs.firstIndex(of: event.update.order.strategy.rawValue) {
             let at = slot &* instruments.count &+ index
-            let before = positions[at]
-            positions[at].apply(
-                side: report.side, price: report.price, quantity: report.quantity, fee: event.update.fee)
-            if before.net != 0, (before.net > 0) != (signed > 0) {
+            var (net, cost) = costs[at]
+            let price = Int128(report.price.ticks)
+            if net != 0, (net > 0) != (signed > 0) {
+                // As `Position.apply`: the open cost released in proportion, rounded half-even.
+                let held = net.magnitude
+                let closing = Swift.min(UInt64(lots), held)
+                let released =
+                    closing == held ? cost : Position.roundedHalfEven(cost &* Int128(closing), dividedBy: Int128(held))
+                let exit = price &* Int128(closing)
+                let gain = net > 0 ? exit &- released : (0 &- released) &- exit
                 closingFills &+= 1
-                if positions[at].realised > before.realised { wins &+= 1 }
+                if gain > 0 { wins &+= 1 }
+                cost &-= released
+                net &+= net > 0 ? 0 &- Int64(closing) : Int64(closing)
+                let rest = Int64(UInt64(lots) &- closing)
+                if rest > 0 {
+                    net &+= signed > 0 ? rest : 0 &- rest
+                    cost &+= Int128(signed > 0 ? rest : 0 &- rest) &* price
+                }
+            } else {
+                net &+= signed
+                cost &+= Int128(signed) &* price
             }
+            costs[at] = (net, cost)
         }
         let wasOpen = tally.position != 0
         tally.position &+= signed

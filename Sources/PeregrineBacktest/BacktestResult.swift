@@ -58,7 +58,7 @@ public struct BacktestResult {
 
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
-        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], elapsedSeconds: Double,
+        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], elapsedSeconds: Double,
         inputs: [InputFile], custom: Custom.Type
     ) {
         var results: [InstrumentResult] = []
@@ -69,7 +69,7 @@ public struct BacktestResult {
             let tick = definition.tickSize
             let lot = definition.lotSize
             let net = tally.netPnL
-            let realisedMoney = recorder.realised(index)
+            let realisedMoney = index < realised.count ? realised[index] : .zero
             let gross = net + tally.fees
             results.append(
                 InstrumentResult(

@@ -235,9 +235,6 @@ public enum Backtest {
             }
             if let item = inFlight, recordedTime.map({ item.time <= $0 }) ?? true {
                 lastTime = Swift.max(lastTime, item.time)
-                // Equity samples due before it are taken, and time in the market counted up to
-                // it, before it changes anything (a fill after a latency lands between events).
-                recorder.advance(to: item.time)
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {
@@ -253,6 +250,10 @@ public enum Backtest {
                     }
                 default:
                     if let entry = reports.queue.pop() {
+                        // Equity samples due before it are taken, and time in the market counted
+                        // up to it, before a fill in it changes the position (after a response
+                        // latency it lands between events).
+                        recorder.advance(to: entry.time)
                         outputs.now = entry.time
                         logicTime = Swift.max(logicTime, entry.time)
                         logic.handleVenueReport(
@@ -294,7 +295,7 @@ public enum Backtest {
         let result = BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
-            elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
+            realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
             custom: Custom.self)
         finished = true
         return result
@@ -336,6 +337,19 @@ public enum Backtest {
         switch payload {
         case .levelUpdate, .clearBook: return true
         default: return false
+        }
+    }
+
+    /// Each instrument's realised P&L over every strategy (money units), from the strategies'
+    /// own positions.
+    static func realised<Custom: Strategy>(_ logic: borrowing EngineLogic<Custom>, _ plan: BacktestPlan) -> [Money] {
+        let count = logic.strategyDescriptions.count
+        return plan.instruments.map { definition in
+            logic.withTrading { trading in
+                (0..<count).reduce(Money.zero) { sum, slot in
+                    sum + (trading.position(slot: slot, instrument: definition.id)?.realised ?? .zero)
+                }
+            }
         }
     }
 }

@@ -19,9 +19,14 @@ struct RestingOrder: Sendable {
     var traded: Double
     /// When it joined the queue, venue ns.
     var joinedAt: UInt64
-    /// The size displayed at its level before a cleared book (a snapshot follows), until the
-    /// snapshot shows its level again or ends; -1 otherwise.
-    var sizeBeforeClear: Double = -1
+}
+
+/// The size a resting order's level displayed before its book was cleared (a snapshot
+/// follows), until the snapshot shows the level again or ends.
+struct SizeBeforeClear: Sendable {
+    var orderID: OrderID
+    var instrument: InstrumentID
+    var size: Double
 }
 
 /// Where one instrument's resting orders are: how many, and the lowest and highest price of
@@ -108,9 +113,12 @@ public struct SimulatedVenue: ~Copyable {
     /// Per instrument, a lot in base units (the `log` queue model weighs quantities in them).
     let lotUnits: [Double]
     /// Per instrument, the venue time of a cleared book being rebuilt by a snapshot while
-    /// orders rest (nil otherwise); `rebuilding` is set while any is.
+    /// orders rest (nil otherwise); `rebuilding` is set while any is, and `sizesBeforeClear`
+    /// holds the resting orders' levels as they were (kept apart: rare, and the resting
+    /// orders are scanned on every update).
     var clearedAt: [UInt64?]
     var rebuilding = false
+    var sizesBeforeClear: [SizeBeforeClear] = []
     var consumed: [ConsumedLevel] = []
     var resting: [RestingOrder] = []
     /// Where each instrument's orders rest (skips the checks where none rest, or none is near).
@@ -273,12 +281,15 @@ public struct SimulatedVenue: ~Copyable {
         let unit = lotUnits[Int(instrument.rawValue)]
         for index in resting.indices
         where resting[index].instrument == instrument && resting[index].side == side && resting[index].price == price {
-            let beforeClear = resting[index].sizeBeforeClear
+            var from = Double(previous)
+            if rebuilding, let entry = sizesBeforeClear.firstIndex(where: { $0.orderID == resting[index].orderID }) {
+                from = sizesBeforeClear[entry].size
+                sizesBeforeClear.remove(at: entry)
+            }
             resting[index].ahead = queueModel.ahead(
-                front: resting[index].ahead, previous: beforeClear >= 0 ? beforeClear : Double(previous),
-                new: Double(new), traded: resting[index].traded, unit: unit)
+                front: resting[index].ahead, previous: from, new: Double(new), traded: resting[index].traded,
+                unit: unit)
             resting[index].traded = 0
-            resting[index].sizeBeforeClear = -1
         }
     }
 
@@ -286,10 +297,12 @@ public struct SimulatedVenue: ~Copyable {
     /// time. Each resting order keeps the size its level displayed before, so that its queue
     /// moves by what the snapshot shows there, as an update from that size would move it.
     mutating func startRebuild(_ instrument: InstrumentID, at time: UInt64) {
-        for index in resting.indices where resting[index].instrument == instrument && resting[index].sizeBeforeClear < 0
-        {
-            let order = resting[index]
-            resting[index].sizeBeforeClear = Double(quantity(instrument, order.side, order.price))
+        for order in resting
+        where order.instrument == instrument && !sizesBeforeClear.contains(where: { $0.orderID == order.orderID }) {
+            sizesBeforeClear.append(
+                SizeBeforeClear(
+                    orderID: order.orderID, instrument: instrument,
+                    size: Double(quantity(instrument, order.side, order.price))))
         }
         clearedAt[Int(instrument.rawValue)] = time
         rebuilding = true
@@ -310,15 +323,16 @@ public struct SimulatedVenue: ~Copyable {
     /// been removed.
     mutating func finishRebuild(_ instrument: InstrumentID) {
         let unit = lotUnits[Int(instrument.rawValue)]
-        for index in resting.indices
-        where resting[index].instrument == instrument && resting[index].sizeBeforeClear >= 0 {
+        for entry in sizesBeforeClear where entry.instrument == instrument {
+            // (An order filled or cancelled during the snapshot is gone.)
+            guard let index = index(of: entry.orderID) else { continue }
             let order = resting[index]
             resting[index].ahead = queueModel.ahead(
-                front: order.ahead, previous: order.sizeBeforeClear,
-                new: Double(quantity(instrument, order.side, order.price)), traded: order.traded, unit: unit)
+                front: order.ahead, previous: entry.size, new: Double(quantity(instrument, order.side, order.price)),
+                traded: order.traded, unit: unit)
             resting[index].traded = 0
-            resting[index].sizeBeforeClear = -1
         }
+        sizesBeforeClear.removeAll { $0.instrument == instrument }
         clearedAt[Int(instrument.rawValue)] = nil
         rebuilding = clearedAt.contains { $0 != nil }
     }
