@@ -282,13 +282,17 @@ struct JobIdentity {
         self.text = text
     }
 
-    /// The identity of a job with `strategies`, hex.
+    /// The identity of a job with `strategies`, hex. Parameters count by value, not by how
+    /// they were written: in key order (each key is given once), a decimal as its exact value
+    /// (`0.010` is `0.01`), so a sweep resumed with them written otherwise runs nothing twice.
     func hash(strategies: [StrategySpec]) -> String {
         var full = text
         for spec in strategies {
             full += Self.item("strategy") + Self.item(spec.name) + Self.item(spec.id.map(String.init) ?? "-")
             full += Self.item(spec.instruments.map { String($0.rawValue) }.joined(separator: ","))
-            for (key, value) in spec.parameters { full += Self.item(key) + Self.item(value) }
+            for (key, value) in spec.parameters.sorted(by: { $0.key < $1.key }) {
+                full += Self.item(key) + Self.item(ExactAmount(value)?.description ?? value)
+            }
         }
         return Self.hex(SHA256.hash(data: Array(full.utf8)))
     }

@@ -16,16 +16,18 @@ public enum UTCTime {
             + nanos + "Z"
     }
 
-    /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (UTC, optional `Z`), or an
-    /// integer of ns since the epoch (the codec's UTC reader, `utcNanoseconds`, does the work).
-    /// Strict: a day or a time that does not exist (February 30, 24:00, second 60) or anything
-    /// after the time is refused (nil).
+    /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (UTC, optional `Z`; a space may
+    /// stand for the `T`), or an integer of ns since the epoch (the codec's UTC reader,
+    /// `utcNanoseconds`, does the work). Strict: a day or a time that does not exist (February
+    /// 30, 24:00, second 60) or anything after the time is refused (nil).
     public static func parse(_ text: String) -> UInt64? {
         if let value = UInt64(text) { return value }
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text
         if body.count == 10 { body += "T00:00" }
         if body.count == 16 { body += ":00" }
-        let characters = Array(body.utf8)
+        var characters = Array(body.utf8)
+        // RFC 3339 allows a space between the date and the time.
+        if characters.count > 10, characters[10] == UInt8(ascii: " ") { characters[10] = UInt8(ascii: "T") }
         // YYYY-MM-DDTHH:MM:SS, then at most a point and 1...9 digits.
         guard characters.count >= 19 else { return nil }
         if characters.count > 19 {

@@ -155,6 +155,7 @@ import Testing
         }
         #expect(UTCTime.parse("2020-02-22T00:01:00.5Z") == 1_582_329_660_500_000_000)
         #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
+        #expect(UTCTime.parse("2020-02-22 00:01:00.5") == 1_582_329_660_500_000_000)
         #expect(UTCTime.parse("2020-02-29T23:59:59Z") == 1_583_020_799_000_000_000)
         let backwards = try PeregrineCLI.run(
             ["backtest"] + Self.data + Self.golden + ["--from", "2020-02-22T00:05:00Z", "--to", "2020-02-22T00:01:00Z"])

@@ -49,6 +49,20 @@ import Testing
         #expect(try SweepDimension.values(of: "\(huge):\(huge)", origin: "t") == [huge])
     }
 
+    /// A job is the same job however its parameters are written: in another order, or a
+    /// decimal with other trailing zeros (a resumed sweep runs nothing twice).
+    @Test func aJobsIdentityIsItsParametersValues() throws {
+        var written = try Self.settings(fast: "5,10", slow: "30")
+        written.strategies[0].parameters = [("quantity", "0.0100"), ("slow", "30"), ("fast", "5,10")]
+        let plain = try SweepPlan(try Self.settings(fast: "5,10", slow: "30"))
+        let other = try SweepPlan(written)
+        #expect(plain.jobs.map(\.hash) == other.jobs.map(\.hash))
+        #expect(Set(plain.jobs.map(\.hash)).count == 2)
+        // A different value is a different job.
+        let different = try SweepPlan(try Self.settings(fast: "5,10", slow: "31"))
+        #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
+    }
+
     @Test func randomSamplesAreDistinctAndTheSameForASeed() throws {
         let first = SweepPlan.draw(20, sizes: [10, 100], seed: 7)
         #expect(first == SweepPlan.draw(20, sizes: [10, 100], seed: 7))
