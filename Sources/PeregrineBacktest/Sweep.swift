@@ -97,6 +97,23 @@ public struct SweepRow: Sendable {
 
     /// The value of `metric`, nil when absent or not a number.
     public func value(of metric: String) -> Double? { fields[metric].flatMap(Double.init) }
+
+    /// `figure` for people: a ratio (a double) to 4 decimals, a money figure (exact) with its
+    /// currency, anything else as the report has it; "-" when absent.
+    public func displayed(_ figure: String) -> String {
+        guard let text = fields[figure] else { return "-" }
+        if Self.ratios.contains(figure), let value = Double(text) { return BacktestHTMLReport.fixed(value, 4) }
+        if Self.money.contains(figure), let currency = fields["currency"] { return text + " " + currency }
+        return text
+    }
+
+    static let ratios: Set<String> = [
+        "return", "sharpe", "sortino", "max_drawdown_pct", "win_rate", "fill_ratio", "mean_time_in_queue_ms",
+        "time_in_market", "elapsed_seconds", "events_per_second",
+    ]
+    static let money: Set<String> = [
+        "net_pnl", "realised_pnl", "unrealised_pnl", "fees", "max_drawdown", "turnover", "capital",
+    ]
 }
 
 /// How a sweep's results are ranked: by one of the report's numeric figures, best first (the

@@ -34,7 +34,7 @@ public enum SweepHTMLReport {
                 let value = row.parameters.first { $0.name == dimension.name }?.value ?? ""
                 html += "<td>\(escape(value))</td>"
             }
-            for figure in figures { html += "<td>\(escape(row.fields[figure] ?? "-"))</td>" }
+            for figure in figures { html += "<td>\(escape(row.displayed(figure)))</td>" }
             html += "</tr>\n"
         }
         html += "</table>\n</body></html>\n"

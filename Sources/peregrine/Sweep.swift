@@ -163,7 +163,7 @@ struct SweepCommand: ParsableCommand {
                 let figures = [ranking.metric, "net_pnl", "max_drawdown", "trades"].reduce(into: [String]()) {
                     list, name in
                     if !list.contains(where: { $0.hasPrefix(name + " ") }) {
-                        list.append("\(name) \(row.fields[name] ?? "-")")
+                        list.append("\(name) \(row.displayed(name))")
                     }
                 }
                 print("\(rank + 1). \(values) · " + figures.joined(separator: " · "))

@@ -63,6 +63,20 @@ import Testing
         #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
     }
 
+    /// The sweep's table and page show ratios rounded and money with its currency.
+    @Test func figuresAreShownForPeople() throws {
+        let row = try #require(
+            SweepRow(
+                jsonLine:
+                    #"{"job":"a","params":{},"sharpe":112.14704584429724,"return":0.00033664550000000006,"net_pnl":"33.66455","currency":"USDT","trades":76042}"#
+            ))
+        #expect(row.displayed("sharpe") == "112.147")
+        #expect(row.displayed("return") == "0.0003")
+        #expect(row.displayed("net_pnl") == "33.66455 USDT")
+        #expect(row.displayed("trades") == "76042")
+        #expect(row.displayed("sortino") == "-")
+    }
+
     @Test func randomSamplesAreDistinctAndTheSameForASeed() throws {
         let first = SweepPlan.draw(20, sizes: [10, 100], seed: 7)
         #expect(first == SweepPlan.draw(20, sizes: [10, 100], seed: 7))
