@@ -113,7 +113,7 @@ public struct BacktestPlan: Sendable {
         // faster than the backtest, also maps their pages for it.
         var mapped: [String: EventFile] = [:]
         for spec in settings.data where spec.format == nil {
-            for path in spec.paths where mapped[path] == nil {
+            for path in spec.paths {
                 // What it holds (a damaged or cut file, another version) is bad data: exit 1.
                 do { mapped[path] = try EventFile(path: path) } catch { throw .data("--data \(spec.text): \(error)") }
             }

@@ -269,7 +269,7 @@ final class BacktestRecorder {
             if net != 0, (net > 0) != (signed > 0) {
                 // As `Position.apply`: the open cost released in proportion, rounded half-even.
                 let held = net.magnitude
-                let closing = Swift.min(UInt64(lots), held)
+                let closing = Swift.min(lots.magnitude, held)
                 let released =
                     closing == held ? cost : Position.roundedHalfEven(cost &* Int128(closing), dividedBy: Int128(held))
                 let exit = price &* Int128(closing)
@@ -278,7 +278,7 @@ final class BacktestRecorder {
                 if gain > 0 { wins &+= 1 }
                 cost &-= released
                 net &+= net > 0 ? 0 &- Int64(closing) : Int64(closing)
-                let rest = Int64(UInt64(lots) &- closing)
+                let rest = Int64(lots.magnitude &- closing)
                 if rest > 0 {
                     net &+= signed > 0 ? rest : 0 &- rest
                     cost &+= Int128(signed > 0 ? rest : 0 &- rest) &* price

@@ -257,8 +257,7 @@ public final class EventFile: @unchecked Sendable {
             throw error
         }
         let end = EventFileFormat.headerSize + header.metadataLength
-        let records = UInt64(size &- end) / UInt64(EventFileFormat.recordSize)
-        guard end <= size, records >= header.count else {
+        guard end <= size, UInt64(size - end) / UInt64(EventFileFormat.recordSize) >= header.count else {
             munmap(address, size)
             throw FeedError(
                 line: 0, "truncated: its header promises \(header.count) records; convert the source again",

@@ -37,7 +37,8 @@ public enum OutputFile {
                 }
                 identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: path)
             }
-            if let other = seen.first(where: { $0.identity == identity }) {
+            // (/dev/null may take several outputs: nothing is kept.)
+            if let other = seen.first(where: { $0.identity == identity }), !Self.isNullDevice(path) {
                 throw .usage(
                     "\(flag) \(path) is the same file as \(other.flag) \(other.path): give each output its own file")
             }
@@ -52,6 +53,13 @@ public enum OutputFile {
         var output = stat()
         return stat(path, &file) == 0 && fstat(1, &output) == 0 && file.st_dev == output.st_dev
             && file.st_ino == output.st_ino
+    }
+
+    static func isNullDevice(_ path: String) -> Bool {
+        var file = stat()
+        var null = stat()
+        return stat(path, &file) == 0 && stat("/dev/null", &null) == 0 && file.st_mode & S_IFMT == S_IFCHR
+            && file.st_rdev == null.st_rdev
     }
 
     static func directory(of path: String) -> String {

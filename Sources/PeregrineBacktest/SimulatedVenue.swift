@@ -503,6 +503,9 @@ public struct SimulatedVenue: ~Copyable {
 
     mutating func remove(at index: Int) {
         let removed = resting.remove(at: index)
+        // Its level before a cleared book no longer concerns it (a replace rests it again, at
+        // its new level, under the same id).
+        if rebuilding { sizesBeforeClear.removeAll { $0.orderID == removed.orderID } }
         let instrument = Int(removed.instrument.rawValue)
         let old = restingBounds[instrument]
         // The bounds change only when the order was the last or on one of them.

@@ -26,8 +26,9 @@ public struct SweepDimension: Equatable, Sendable {
             guard values.allSatisfy({ !$0.isEmpty && !$0.contains(":") }) else {
                 throw .usage("\(origin): a list is VALUE,VALUE,… without empty items or ranges ('\(text)')")
             }
+            // (Decimals by value, as a job's identity counts them: 20 and 20.0 are one value.)
             var seen = Set<String>()
-            for value in values where !seen.insert(value).inserted {
+            for value in values where !seen.insert(ExactAmount(value)?.description ?? value).inserted {
                 throw .usage("\(origin): \(value) is in the list twice (the same job would run twice)")
             }
             return values

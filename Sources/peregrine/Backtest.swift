@@ -49,6 +49,13 @@ struct BacktestCommand: ParsableCommand {
         } catch {
             fail(error)
         }
+        // --json prints the report on standard output: no other output may write there.
+        let outputs = [("--report-html", reportHtml), ("--fills-csv", fillsCsv), ("--equity-csv", equityCsv)]
+        if json, let (flag, path) = outputs.first(where: { $0.1.map(OutputFile.isStandardOutput) ?? false }),
+            let path
+        {
+            fail(.usage("--json prints the report on standard output, where \(flag) \(path) writes: drop one"))
+        }
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         let result: BacktestResult
@@ -71,7 +78,7 @@ struct BacktestCommand: ParsableCommand {
         } catch {
             fail(error)
         }
-        // A report written to standard output (--report-json /dev/stdout, or the file it is
+        // An output written to standard output (--report-json /dev/stdout, or the file it is
         // redirected to) is all that goes there: the summary goes to standard error instead.
         let reportOnStandardOutput = [reportJson, reportHtml, fillsCsv, equityCsv].contains {
             $0.map(OutputFile.isStandardOutput) ?? false

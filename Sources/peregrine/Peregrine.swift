@@ -46,8 +46,10 @@ struct Peregrine: ParsableCommand {
         }
         // The work is done only if what it printed reached standard output (a full disk, a
         // device that refuses writes): not exit 0 with the report lost.
-        if fflush(stdout) != 0 || ferror(stdout) != 0 {
-            printError("error: standard output could not be written: \(String(cString: strerror(errno)))")
+        let flushed = fflush(stdout) == 0
+        let reason = flushed ? "a write to it failed" : String(cString: strerror(errno))
+        if !flushed || ferror(stdout) != 0 {
+            printError("error: standard output could not be written: \(reason)")
             Glibc.exit(Status.failed)
         }
         Glibc.exit(Status.done)

@@ -58,6 +58,7 @@ import Testing
         for (damaged, message) in [
             (metadata, "its metadata fails its checksum"), (extra, "80 bytes after its last record"),
             (bytes.prefix(bytes.count - 80), "truncated: its header promises 9999 records"),
+            (bytes.prefix(100), "truncated: its header promises 9999 records"),
         ] {
             try damaged.write(to: URL(fileURLWithPath: file))
             let run = try PeregrineCLI.run(["backtest", "--data", "events:" + file] + Self.golden)
@@ -127,6 +128,15 @@ import Testing
             // The summary went to standard error instead.
             #expect(run.error.contains("=== peregrine backtest ===") == !extra.contains("--json"), "\(extra)")
         }
+        // --json with another output on standard output is refused; /dev/null takes several.
+        let clash = try Self.run(
+            ["backtest"] + Self.data + Self.golden + ["--json", "--fills-csv", "/dev/stdout"], standardOutput: out)
+        #expect(clash.status == 2)
+        #expect(
+            clash.error.contains("--json prints the report on standard output, where --fills-csv"), "\(clash.error)")
+        let discarded = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--fills-csv", "/dev/null", "--equity-csv", "/dev/null"])
+        #expect(discarded.status == 0, "\(discarded.error)")
         let full = try Self.run(["backtest"] + Self.data + Self.golden + ["--json"], standardOutput: "/dev/full")
         #expect(full.status == 1)
         #expect(full.error.contains("standard output could not be written"), "\(full.error)")
@@ -178,6 +188,7 @@ import Testing
         let repeated = try PeregrineCLI.run(arguments)
         #expect(repeated.status == 2)
         #expect(repeated.error.contains("20 is in the list twice"), "\(repeated.error)")
+        #expect(throws: BacktestError.self) { _ = try SweepDimension.values(of: "0.01,0.010", origin: "t") }
         try
             "{\"job\":\"abc\",\"params\":{\"slow\":\"20\"},\"report\":\"peregrine-backtest\",\"format_version\":1,\"sharpe\":1e9}\n"
             .write(toFile: out, atomically: false, encoding: .utf8)

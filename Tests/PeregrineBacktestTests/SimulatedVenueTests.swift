@@ -303,6 +303,29 @@ import Testing
         #expect(modelled.0 == 2)
     }
 
+    /// An order replaced while a snapshot is still rebuilding its book rests at its new level
+    /// as any new order does: the size its old level showed before the snapshot is dropped.
+    @Test func anOrderReplacedDuringASnapshotKeepsItsNewPlace() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .power(exponent: 1))
+        venue.apply(Self.level(.buy, 100, 30), time: 1, sink: &reports)
+        venue.apply(Self.level(.buy, 99, 5), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 101, 10), time: 1, sink: &reports)
+        venue.process(Self.buy(1, 100, 2), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 30)
+        // A snapshot without 100; before it ends, the order moves to 99 (5 displayed there).
+        venue.apply(Event(timestamp: 0, instrument: Self.instrument, payload: .clearBook), time: 5, sink: &reports)
+        venue.apply(Self.level(.buy, 99, 5), time: 5, sink: &reports)
+        venue.apply(Self.level(.sell, 101, 10), time: 5, sink: &reports)
+        venue.process(
+            .replace(OrderID(1), account: Self.account, price: Price(ticks: 99), quantity: Quantity(lots: 2)),
+            instrument: Self.instrument, time: 5, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 5)
+        // The snapshot ends at the next event: the order stays behind the 5 lots at 99.
+        venue.apply(Self.trade(101, 1, aggressor: .buy), time: 6, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 5)
+    }
+
     /// A taking order's rest lies beyond the levels it emptied: those are not a best that has
     /// moved through it when something else makes the venue look.
     @Test func levelsTakenAreNotABestMovingThroughARest() throws {
