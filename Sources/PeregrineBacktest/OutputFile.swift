@@ -47,12 +47,13 @@ public enum OutputFile {
     }
 
     /// Whether `path` is the file standard output writes to (/dev/stdout, or the file or pipe
-    /// it is redirected to): what is written there must be all that is printed there.
+    /// it is redirected to): what is written there must be all that is printed there. Never
+    /// /dev/null, where nothing is kept.
     public static func isStandardOutput(_ path: String) -> Bool {
         var file = stat()
         var output = stat()
         return stat(path, &file) == 0 && fstat(1, &output) == 0 && file.st_dev == output.st_dev
-            && file.st_ino == output.st_ino
+            && file.st_ino == output.st_ino && !isNullDevice(path)
     }
 
     static func isNullDevice(_ path: String) -> Bool {
@@ -78,6 +79,10 @@ public enum OutputFile {
     /// a path that is, or leads to, anything but a regular file (a device, a pipe such as
     /// /dev/stdout, a directory: a rename would replace it) and a link that leads nowhere.
     public static func renameTarget(_ path: String, flag: String) throws(BacktestError) -> String {
+        if isStandardOutput(path) {
+            throw .usage(
+                "\(flag) \(path) is standard output: it is written under another name and renamed, so name a file")
+        }
         var status = stat()
         guard lstat(path, &status) == 0 else { return path }
         var target = path

@@ -19,6 +19,12 @@ public struct SweepDimension: Equatable, Sendable {
     /// Whether a parameter value names several values.
     public static func isSwept(_ value: String) -> Bool { value.contains(",") || value.contains(":") }
 
+    /// A parameter value as a job's identity counts it: a decimal by its exact value (`+20`,
+    /// `20.0` and `20` are one), any other text as it is.
+    static func canonical(_ value: String) -> String {
+        ExactAmount(value.hasPrefix("+") ? String(value.dropFirst()) : value)?.description ?? value
+    }
+
     /// The values `text` names; `origin` says where it was written, for errors.
     public static func values(of text: String, origin: String) throws(BacktestError) -> [String] {
         if text.contains(",") {
@@ -28,7 +34,7 @@ public struct SweepDimension: Equatable, Sendable {
             }
             // (Decimals by value, as a job's identity counts them: 20 and 20.0 are one value.)
             var seen = Set<String>()
-            for value in values where !seen.insert(ExactAmount(value)?.description ?? value).inserted {
+            for value in values where !seen.insert(canonical(value)).inserted {
                 throw .usage("\(origin): \(value) is in the list twice (the same job would run twice)")
             }
             return values
@@ -292,7 +298,7 @@ struct JobIdentity {
             full += Self.item("strategy") + Self.item(spec.name) + Self.item(spec.id.map(String.init) ?? "-")
             full += Self.item(spec.instruments.map { String($0.rawValue) }.joined(separator: ","))
             for (key, value) in spec.parameters.sorted(by: { $0.key < $1.key }) {
-                full += Self.item(key) + Self.item(ExactAmount(value)?.description ?? value)
+                full += Self.item(key) + Self.item(SweepDimension.canonical(value))
             }
         }
         return Self.hex(SHA256.hash(data: Array(full.utf8)))

@@ -78,6 +78,10 @@ struct SweepCommand: ParsableCommand {
             try OutputFile.check(
                 [("--out", out), ("--report-html", reportHtml)],
                 inputs: plan.base.inputPaths + [options.config].compactMap { $0 })
+            if json, let reportHtml, OutputFile.isStandardOutput(reportHtml) {
+                throw BacktestError.usage(
+                    "--json prints the summary on standard output, where --report-html \(reportHtml) writes: drop one")
+            }
             output = try out.map { (path) throws(BacktestError) in
                 try SweepOutput(path: path, parameterNames: plan.dimensions.map(\.name))
             }
@@ -113,8 +117,11 @@ struct SweepCommand: ParsableCommand {
         let seconds = (ContinuousClock.now - started).seconds
         if json {
             print(Self.summaryJSON(plan, outcome, ranking: ranking, top: top, seconds: seconds))
+        } else if let reportHtml, OutputFile.isStandardOutput(reportHtml) {
+            // The page is all that goes to standard output; the table goes to standard error.
+            printError(tableText(plan, outcome, ranking: ranking, seconds: seconds))
         } else {
-            printTable(plan, outcome, ranking: ranking, seconds: seconds)
+            print(tableText(plan, outcome, ranking: ranking, seconds: seconds))
         }
         guard outcome.failed.isEmpty else {
             for (job, error) in outcome.failed {
@@ -152,11 +159,12 @@ struct SweepCommand: ParsableCommand {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func printTable(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) {
-        print(
+    /// The summary table for people.
+    func tableText(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) -> String {
+        var lines = [
             "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
                 + "\(outcome.failed.count) failed · \(BacktestCommand.format(seconds, 3)) s · ranked by \(ranking.metric)"
-        )
+        ]
         if top > 0 {
             for (rank, row) in outcome.rows.prefix(top).enumerated() {
                 let values = row.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
@@ -166,9 +174,10 @@ struct SweepCommand: ParsableCommand {
                         list.append("\(name) \(row.displayed(name))")
                     }
                 }
-                print("\(rank + 1). \(values) · " + figures.joined(separator: " · "))
+                lines.append("\(rank + 1). \(values) · " + figures.joined(separator: " · "))
             }
         }
+        return lines.joined(separator: "\n")
     }
 
     func fail(_ error: BacktestError) -> Never {

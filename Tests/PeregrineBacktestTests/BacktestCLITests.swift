@@ -134,9 +134,25 @@ import Testing
         #expect(clash.status == 2)
         #expect(
             clash.error.contains("--json prints the report on standard output, where --fills-csv"), "\(clash.error)")
-        let discarded = try PeregrineCLI.run(
-            ["backtest"] + Self.data + Self.golden + ["--fills-csv", "/dev/null", "--equity-csv", "/dev/null"])
+        let discarded = try Self.run(
+            ["backtest"] + Self.data + Self.golden + [
+                "--json", "--fills-csv", "/dev/null", "--equity-csv", "/dev/null",
+            ],
+            standardOutput: "/dev/null")
         #expect(discarded.status == 0, "\(discarded.error)")
+        // A sweep's page on standard output is all that goes there; a file renamed into place
+        // cannot be standard output.
+        let page = try Self.run(
+            ["sweep"] + Self.data + [
+                "--strategy", "golden-cross", "--param", "fast=5", "--param", "slow=20,30", "--param", "quantity=0.001",
+                "--report-html", "/dev/stdout",
+            ], standardOutput: out)
+        #expect(page.status == 0, "\(page.error)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).hasPrefix("<!doctype html>"))
+        #expect(page.error.contains("=== peregrine sweep ==="))
+        let converted = try Self.run(["data", "convert"] + Self.data + ["-o", "/dev/stdout"], standardOutput: out)
+        #expect(converted.status == 2)
+        #expect(converted.error.contains("--output /dev/stdout is standard output"), "\(converted.error)")
         let full = try Self.run(["backtest"] + Self.data + Self.golden + ["--json"], standardOutput: "/dev/full")
         #expect(full.status == 1)
         #expect(full.error.contains("standard output could not be written"), "\(full.error)")
@@ -189,6 +205,7 @@ import Testing
         #expect(repeated.status == 2)
         #expect(repeated.error.contains("20 is in the list twice"), "\(repeated.error)")
         #expect(throws: BacktestError.self) { _ = try SweepDimension.values(of: "0.01,0.010", origin: "t") }
+        #expect(throws: BacktestError.self) { _ = try SweepDimension.values(of: "20,+20", origin: "t") }
         try
             "{\"job\":\"abc\",\"params\":{\"slow\":\"20\"},\"report\":\"peregrine-backtest\",\"format_version\":1,\"sharpe\":1e9}\n"
             .write(toFile: out, atomically: false, encoding: .utf8)
