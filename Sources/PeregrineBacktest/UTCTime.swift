@@ -20,8 +20,10 @@ public enum UTCTime {
     /// stand for the `T`), or an integer of ns since the epoch (the codec's UTC reader,
     /// `utcNanoseconds`, does the work). Strict: a day or a time that does not exist (February
     /// 30, 24:00, second 60) or anything after the time is refused (nil).
+    /// An integer below 10^16 ns (before 1970-04-27) is refused: it is seconds, milliseconds
+    /// or microseconds written by mistake (`1582329660` would be 1.58 s after the epoch).
     public static func parse(_ text: String) -> UInt64? {
-        if let value = UInt64(text) { return value }
+        if let value = UInt64(text) { return value >= smallestInteger ? value : nil }
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text
         if body.count == 10 { body += "T00:00" }
         if body.count == 16 { body += ":00" }
@@ -44,6 +46,9 @@ public enum UTCTime {
         guard Array(self.text(UInt64(nanoseconds)).utf8.prefix(19)) == Array(characters.prefix(19)) else { return nil }
         return UInt64(nanoseconds)
     }
+
+    /// The smallest time written as an integer of ns: 10^16 (1970-04-27).
+    public static let smallestInteger: UInt64 = 10_000_000_000_000_000
 
     /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
     static func civil(days: Int64) -> (Int64, Int64, Int64) {

@@ -180,6 +180,10 @@ import Testing
             #expect(UTCTime.parse(time) == nil, "\(time)")
         }
         #expect(UTCTime.parse("2020-02-22T00:01:00.5Z") == 1_582_329_660_500_000_000)
+        // Seconds (or ms, µs) written as an integer are not taken for ns in 1970.
+        #expect(UTCTime.parse("1582329660") == nil)
+        #expect(UTCTime.parse("1582329660000000") == nil)
+        #expect(UTCTime.parse("1582329660000000000") == 1_582_329_660_000_000_000)
         #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
         #expect(UTCTime.parse("2020-02-22 00:01:00.5") == 1_582_329_660_500_000_000)
         #expect(UTCTime.parse("2020-02-29T23:59:59Z") == 1_583_020_799_000_000_000)
