@@ -126,8 +126,10 @@ public struct SweepJobMessage: Sendable {
     /// `settings` as `BacktestOption` keys and values (what `apply` reads back).
     static func options(of settings: BacktestSettings) -> [(String, String)] {
         var options: [(String, String)] = []
-        if let from = settings.from { options.append(("from", String(from))) }
-        if let to = settings.to { options.append(("to", String(to))) }
+        // As UTC text with nine fraction digits: it reads back exactly, early 1970 too (an
+        // integer below 10^16 ns is refused as a likely mistake).
+        if let from = settings.from { options.append(("from", UTCTime.text(from))) }
+        if let to = settings.to { options.append(("to", UTCTime.text(to))) }
         switch settings.feedLatency {
         case .none: break
         case .local: options.append(("feed_latency", "local"))

@@ -89,6 +89,12 @@ import Testing
         let decoded = try SweepJobMessage(json: Array(message.json.utf8))
         #expect(decoded.json == message.json)
         #expect(decoded.settings.from == settings.from && decoded.settings.to == settings.to)
+        // An early-1970 time (synthetic data) travels too: as UTC text, not as a small integer.
+        var early = settings
+        early.from = 3_000_000
+        let earlyPlan = try SweepPlan(early)
+        let earlyMessage = try SweepJobMessage(earlyPlan.jobs[0], of: earlyPlan)
+        #expect(try SweepJobMessage(json: Array(earlyMessage.json.utf8)).settings.from == 3_000_000)
         #expect(decoded.settings.feedLatency == .constant(nanoseconds: 125_000))
         #expect(decoded.settings.orderLatency == settings.orderLatency)
         #expect(decoded.settings.queueModel == settings.queueModel)
