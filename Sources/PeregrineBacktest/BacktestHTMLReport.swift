@@ -166,7 +166,9 @@ public enum BacktestHTMLReport {
 
     static func number(_ value: Double) -> String { fixed(value, 1) }
 
-    static func fixed(_ value: Double, _ decimals: Int) -> String {
+    /// `value` rounded to `decimals` for people ("-" when not finite; a small loss is 0, not
+    /// -0.0): the HTML reports', the sweep's table and the commands' summaries.
+    public static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return "-" }
         let scale = pow10(decimals)
         // A small negative figure rounds to 0, not to "-0.0".

@@ -40,9 +40,9 @@ final class BacktestRecorder {
     /// Per instrument (plain buffers: the per-event writes check no array uniqueness).
     let tallies: UnsafeMutableBufferPointer<InstrumentTally>
     /// Each strategy's net position and its open cost in each instrument (at `slot ×
-    /// instruments + instrument`), from the fills it was told of, released as its `Position`
-    /// releases it: each closing fill's result on the strategy's average cost, the basis of
-    /// its realised P&L.
+    /// instruments + instrument`), from the fills it was told of, through `Position.afterFill`
+    /// as the strategy's own position: each closing fill's result on the strategy's average
+    /// cost, the basis of its realised P&L.
     let costs: UnsafeMutableBufferPointer<(net: Int64, openCost: Int128)>
     /// The strategies' ids, in the order of their slots in `costs` (a few: found by a scan,
     /// cheaper than hashing).
@@ -264,30 +264,13 @@ final class BacktestRecorder {
         // at the strategy's average cost.
         if let slot = strategyIDs.firstIndex(of: event.update.order.strategy.rawValue) {
             let at = slot &* instruments.count &+ index
-            var (net, cost) = costs[at]
-            let price = Int128(report.price.ticks)
-            if net != 0, (net > 0) != (signed > 0) {
-                // As `Position.apply`: the open cost released in proportion, rounded half-even.
-                let held = net.magnitude
-                let closing = Swift.min(lots.magnitude, held)
-                let released =
-                    closing == held ? cost : Position.roundedHalfEven(cost &* Int128(closing), dividedBy: Int128(held))
-                let exit = price &* Int128(closing)
-                let gain = net > 0 ? exit &- released : (0 &- released) &- exit
+            let after = Position.afterFill(
+                net: costs[at].net, openCost: costs[at].openCost, signed: signed, price: report.price.ticks)
+            if let gain = after.realised {
                 closingFills &+= 1
                 if gain > 0 { wins &+= 1 }
-                cost &-= released
-                net &+= net > 0 ? 0 &- Int64(closing) : Int64(closing)
-                let rest = Int64(lots.magnitude &- closing)
-                if rest > 0 {
-                    net &+= signed > 0 ? rest : 0 &- rest
-                    cost &+= Int128(signed > 0 ? rest : 0 &- rest) &* price
-                }
-            } else {
-                net &+= signed
-                cost &+= Int128(signed) &* price
             }
-            costs[at] = (net, cost)
+            costs[at] = (after.net, after.openCost)
         }
         let wasOpen = tally.position != 0
         tally.position &+= signed

@@ -53,35 +53,48 @@ public struct Position: Hashable, Sendable, BitwiseCopyable {
         turnover &+= notional
         if side == .buy { bought &+= Int128(lots) } else { sold &+= Int128(lots) }
         fees += fee
-        if net == 0 || (net > 0) == (signed > 0) {
-            open(signed: signed, notional: notional)
-            return
-        }
-        let held = net.magnitude
-        let closing = Swift.min(UInt64(lots), held)
-        let (share, shareOverflow) = openCost.multipliedReportingOverflow(by: Int128(closing))
-        if shareOverflow { overflowed = true }
-        let released = closing == held ? openCost : Self.roundedHalfEven(share, dividedBy: Int128(held))
-        let exit = Int128(price.ticks) &* Int128(closing)
-        // Long: sold `closing` for `exit`, which cost `released`. Short: bought back for `exit`
-        // what had brought in `-released`.
-        let gain = net > 0 ? exit &- released : (0 &- released) &- exit
-        realised += Money(tickLots: gain)
-        openCost &-= released
-        net &+= net > 0 ? 0 &- Int64(closing) : Int64(closing)
-        let rest = UInt64(lots) &- closing
-        if rest > 0 {
-            open(signed: side == .buy ? Int64(rest) : 0 &- Int64(rest), notional: Int128(price.ticks) &* Int128(rest))
-        }
+        let after = Self.afterFill(net: net, openCost: openCost, signed: signed, price: price.ticks)
+        net = after.net
+        openCost = after.openCost
+        if let gain = after.realised { realised += Money(tickLots: gain) }
+        if after.overflowed { overflowed = true }
         check()
     }
 
-    mutating func open(signed: Int64, notional: Int128) {
-        let (sum, overflow) = net.addingReportingOverflow(signed)
-        if overflow { overflowed = true }
-        net = sum
-        openCost &+= signed > 0 ? notional : 0 &- notional
-        check()
+    /// What a fill of `signed` lots (bought: positive) at `price` ticks does to a position of
+    /// `net` lots whose open cost is `openCost`, at average cost as `apply` documents: the net
+    /// position and open cost after it, what it realised when it reduced the position (ticks ×
+    /// lots; nil when it only added), and whether a step left the exact range. Pure; the one
+    /// place this arithmetic lives (the backtest's closing fills use it too).
+    @inlinable
+    public static func afterFill(net: Int64, openCost: Int128, signed: Int64, price: Int64)
+        -> (net: Int64, openCost: Int128, realised: Int128?, overflowed: Bool)
+    {
+        if net == 0 || (net > 0) == (signed > 0) {
+            let (sum, overflow) = net.addingReportingOverflow(signed)
+            return (sum, openCost &+ Int128(signed) &* Int128(price), nil, overflow)
+        }
+        let held = net.magnitude
+        let closing = Swift.min(signed.magnitude, held)
+        let (share, shareOverflow) = openCost.multipliedReportingOverflow(by: Int128(closing))
+        let released = closing == held ? openCost : roundedHalfEven(share, dividedBy: Int128(held))
+        let exit = Int128(price) &* Int128(closing)
+        // Long: sold `closing` for `exit`, which cost `released`. Short: bought back for `exit`
+        // what had brought in `-released`.
+        let gain = net > 0 ? exit &- released : (0 &- released) &- exit
+        var after = net &+ (net > 0 ? 0 &- Int64(truncatingIfNeeded: closing) : Int64(truncatingIfNeeded: closing))
+        var cost = openCost &- released
+        var overflowed = shareOverflow
+        let rest = signed.magnitude &- closing
+        if rest > 0 {
+            // It crossed zero: the rest opens at its price.
+            let opened = signed > 0 ? Int64(truncatingIfNeeded: rest) : 0 &- Int64(truncatingIfNeeded: rest)
+            let (sum, overflow) = after.addingReportingOverflow(opened)
+            after = sum
+            overflowed = overflowed || overflow
+            cost &+= Int128(opened) &* Int128(price)
+        }
+        return (after, cost, gain, overflowed)
     }
 
     /// Flags sums beyond 2^100 ticks × lots (far past any real market; money, 10^8 times

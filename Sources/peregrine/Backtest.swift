@@ -49,11 +49,13 @@ struct BacktestCommand: ParsableCommand {
         } catch {
             fail(error)
         }
-        // --json prints the report on standard output: no other output may write there.
-        let outputs = [("--report-html", reportHtml), ("--fills-csv", fillsCsv), ("--equity-csv", equityCsv)]
-        if json, let (flag, path) = outputs.first(where: { $0.1.map(OutputFile.isStandardOutput) ?? false }),
-            let path
-        {
+        // An output on standard output (/dev/stdout, or the file it is redirected to) is all
+        // that goes there; --json prints the report there, so no other output may.
+        let onStandardOutput = [
+            ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
+            ("--equity-csv", equityCsv),
+        ].first { $0.1.map(OutputFile.isStandardOutput) ?? false }
+        if json, let (flag, path) = onStandardOutput, flag != "--report-json", let path {
             fail(.usage("--json prints the report on standard output, where \(flag) \(path) writes: drop one"))
         }
         let terminal = isatty(2) != 0
@@ -78,12 +80,8 @@ struct BacktestCommand: ParsableCommand {
         } catch {
             fail(error)
         }
-        // An output written to standard output (--report-json /dev/stdout, or the file it is
-        // redirected to) is all that goes there: the summary goes to standard error instead.
-        let reportOnStandardOutput = [reportJson, reportHtml, fillsCsv, equityCsv].contains {
-            $0.map(OutputFile.isStandardOutput) ?? false
-        }
-        if reportOnStandardOutput {
+        // With an output on standard output the summary goes to standard error.
+        if onStandardOutput != nil {
             if !json { printError(Self.summary(result)) }
         } else if json {
             print(report, terminator: "")
@@ -103,6 +101,7 @@ struct BacktestCommand: ParsableCommand {
 
     /// A summary for people: the figures in the instruments' units and quote currency.
     static func summary(_ result: BacktestResult) -> String {
+        let fixed = BacktestHTMLReport.fixed
         var lines = ["=== peregrine backtest ==="]
         func row(_ name: String, _ value: String) {
             lines.append(name.padding(toLength: 18, withPad: " ", startingAt: 0) + value)
@@ -119,35 +118,33 @@ struct BacktestCommand: ParsableCommand {
                     + "fees \(instrument.fees), net P&L \(instrument.netPnL) \(definition.quoteCurrency)")
         }
         row("net P&L", (result.netPnL?.description ?? "-") + " \(currency) on capital \(result.capital)")
-        row("return", "\(format(100 * (result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12), 4))%")
-        row("sharpe · sortino", "\(format(result.sharpe, 3)) · \(format(result.sortino, 3))")
+        row(
+            "return",
+            "\(fixed(100 * (result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12), 4))%"
+        )
+        row(
+            "sharpe · sortino",
+            "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3))")
         row(
             "max drawdown",
-            "\(result.maxDrawdown) \(currency) (\(format(result.maxDrawdownPercent, 3))%)")
+            "\(result.maxDrawdown) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)")
         row(
             "orders",
-            "\(result.venue.newOrders) sent · fill ratio \(format(result.fillRatio * 100, 1))% · "
+            "\(result.venue.newOrders) sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "
                 + "\(result.venue.aggressiveFills) taker, \(result.venue.passiveFills) maker fills · win rate "
-                + "\(format(result.winRate * 100, 1))% of \(result.closingFills) closing fills")
+                + "\(fixed(result.winRate * 100, 1))% of \(result.closingFills) closing fills")
         row(
             "time",
-            "in market \(format(result.timeInMarket * 100, 1))% · mean time in queue "
-                + "\(format(result.meanTimeInQueueMilliseconds, 3)) ms")
+            "in market \(fixed(result.timeInMarket * 100, 1))% · mean time in queue "
+                + "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms")
         row(
             "speed",
-            "\(format(result.elapsedSeconds, 3)) s, "
-                + "\(format(Double(result.events) / Swift.max(result.elapsedSeconds, 1e-9) / 1e6, 2))M events/s")
+            "\(fixed(result.elapsedSeconds, 3)) s, "
+                + "\(fixed(Double(result.events) / Swift.max(result.elapsedSeconds, 1e-9) / 1e6, 2))M events/s"
+        )
         return lines.joined(separator: "\n")
     }
 
-    static func format(_ value: Double, _ decimals: Int) -> String {
-        guard value.isFinite else { return "-" }
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        // A small negative figure rounds to 0, not to "-0.0".
-        let rounded = (value * scale).rounded() / scale + 0
-        return "\(rounded)"
-    }
 }
 
 /// The flags `backtest` and `sweep` share: the data, the strategies and the simulation settings.
@@ -239,8 +236,7 @@ struct BacktestOptions: ParsableArguments {
             try BacktestOption.apply(key, value, to: &settings, origin: "--" + key.replacingUnderscores)
         }
         if replacedFile, orderLatency == nil || responseLatency == nil {
-            if case .measured = settings.orderLatency {
-            } else {
+            guard case .measured = settings.orderLatency else {
                 throw .usage(
                     "the configuration's latency file gives both latencies: give both --order-latency and "
                         + "--response-latency to replace it, or a latency file")

@@ -65,7 +65,7 @@ struct DataCommand: ParsableCommand {
                     "converted \(events) events of "
                         + instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
                             separator: ", ")
-                        + " into \(output) in \(BacktestCommand.format(seconds, 3)) s")
+                        + " into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
             } catch let error as BacktestError {
                 printError("error: \(error)")
                 Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)

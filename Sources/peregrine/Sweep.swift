@@ -163,7 +163,7 @@ struct SweepCommand: ParsableCommand {
     func tableText(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) -> String {
         var lines = [
             "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
-                + "\(outcome.failed.count) failed · \(BacktestCommand.format(seconds, 3)) s · ranked by \(ranking.metric)"
+                + "\(outcome.failed.count) failed · \(BacktestHTMLReport.fixed(seconds, 3)) s · ranked by \(ranking.metric)"
         ]
         if top > 0 {
             for (rank, row) in outcome.rows.prefix(top).enumerated() {
