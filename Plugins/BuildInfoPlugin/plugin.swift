@@ -1,16 +1,22 @@
 import Foundation
 import PackagePlugin
 
-/// Records the git commit the package is built from, before every build, as `buildCommit` in a
-/// generated `GitCommit.swift`: the commit of the build, not of whatever checkout the binary
-/// later runs in. The commit gets a `-dirty` suffix when the package's manifest or sources
-/// differ from it, and is `unknown` outside a git checkout of the package (or without git).
-/// The file is rewritten only when its text changes, so an unchanged commit recompiles nothing.
+/// Records the git commit the package is built from as `buildCommit` in a generated
+/// `GitCommit.swift`: the commit of the build, not of whatever checkout the binary later runs
+/// in. The commit gets a `-dirty` suffix when the package's manifest or sources differ from it,
+/// and is `unknown` outside a git checkout of the package (or without git).
+///
+/// A build command, not a prebuild command: SwiftPM runs a prebuild command only when it plans
+/// the build again (a changed manifest, a file added), so an incremental build after a commit
+/// or an edit kept the commit of an older build (swift-package-manager#5476). This command's
+/// inputs are the package's manifest and source files and the checkout's `HEAD`, index and
+/// reflog, so it runs again whenever one of them changes. The file is rewritten only when its
+/// text changes, so an unchanged commit recompiles nothing.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let directory = context.pluginWorkDirectoryURL.appending(path: "generated")
-        let output = directory.appending(path: "GitCommit.swift")
+        let output = context.pluginWorkDirectoryURL.appending(path: "generated").appending(path: "GitCommit.swift")
+        let package = context.package.directoryURL
         // git runs with safe.directory='*' (a checkout owned by another user, as in a container,
         // is still read), trusts only a checkout that tracks this package's Package.swift (not
         // an outer repository the sources were unpacked into), and takes no index lock (a
@@ -31,12 +37,44 @@ struct BuildInfoPlugin: BuildToolPlugin {
             printf '/// Written by the BuildInfo plugin at build time.\\nlet buildCommit = "%s"\\n' "$commit" > "$2.new"
             if cmp -s "$2.new" "$2"; then rm -f "$2.new"; else mv "$2.new" "$2"; fi
             """
+        var inputs = [package.appending(path: "Package.swift")]
+        for module in context.package.targets.compactMap(\.sourceModule) {
+            inputs += module.sourceFiles.map(\.url)
+        }
+        inputs += Self.checkoutFiles(above: package)
         return [
-            .prebuildCommand(
+            .buildCommand(
                 displayName: "Recording the git commit of the build",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: ["-c", script, "sh", context.package.directoryURL.path, output.path],
-                outputFilesDirectory: directory)
+                arguments: ["-c", script, "sh", package.path, output.path],
+                inputFiles: inputs.filter { FileManager.default.fileExists(atPath: $0.path) },
+                outputFiles: [output])
         ]
+    }
+
+    /// The files of the git checkout holding `directory` that a commit, a checkout, a reset or
+    /// staging changes: `HEAD`, the index and the reflog of `HEAD` (none outside a checkout).
+    static func checkoutFiles(above directory: URL) -> [URL] {
+        var current = directory.standardizedFileURL
+        while true {
+            let dotGit = current.appending(path: ".git")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dotGit.path, isDirectory: &isDirectory) {
+                var gitDirectory = dotGit
+                // A worktree's or submodule's `.git` is a file naming its git directory.
+                if !isDirectory.boolValue {
+                    guard let text = try? String(contentsOf: dotGit, encoding: .utf8),
+                        let line = text.split(separator: "\n").first, line.hasPrefix("gitdir: ")
+                    else { return [] }
+                    let path = String(line.dropFirst("gitdir: ".count))
+                    gitDirectory =
+                        path.hasPrefix("/") ? URL(fileURLWithPath: path) : current.appending(path: path)
+                }
+                return ["HEAD", "index", "logs/HEAD"].map { gitDirectory.appending(path: $0) }
+            }
+            let parent = current.deletingLastPathComponent()
+            if parent.path == current.path { return [] }
+            current = parent
+        }
     }
 }
