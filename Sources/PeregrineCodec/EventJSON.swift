@@ -155,19 +155,21 @@ public struct EventJSONDecoder: ~Copyable {
         if type.bytes.equals("level") {
             try refuseUnknownKeys(["side", "price", "quantity"])
             payload = .levelUpdate(
-                LevelUpdate(side: try side("side"), price: try price("price"), quantity: try quantity("quantity")))
+                LevelUpdate(side: try side("side"), price: try marketPrice("price"), quantity: try quantity("quantity"))
+            )
         } else if type.bytes.equals("trade") {
             try refuseUnknownKeys(["price", "quantity", "aggressor", "trade_id"])
             payload = .trade(
                 Trade(
-                    price: try price("price"), quantity: try quantity("quantity"), aggressor: try side("aggressor"),
+                    price: try marketPrice("price"), quantity: try quantity("quantity"),
+                    aggressor: try side("aggressor"),
                     tradeID: try unsigned("trade_id", max: .max, default: nil)))
         } else if type.bytes.equals("quote") {
             try refuseUnknownKeys(["bid_price", "bid_quantity", "ask_price", "ask_quantity"])
             payload = .quote(
                 Quote(
-                    bidPrice: try price("bid_price"), bidQuantity: try quantity("bid_quantity"),
-                    askPrice: try price("ask_price"), askQuantity: try quantity("ask_quantity")))
+                    bidPrice: try marketPrice("bid_price"), bidQuantity: try quantity("bid_quantity"),
+                    askPrice: try marketPrice("ask_price"), askQuantity: try quantity("ask_quantity")))
         } else if type.bytes.equals("transaction") {
             try refuseUnknownKeys(["id", "side", "price", "quantity", "origin", "priority_fee"])
             let origin = try word("origin", ["observed", "strategy"], default: 0)
@@ -328,6 +330,15 @@ public struct EventJSONDecoder: ~Copyable {
     }
 
     func price(_ key: StaticString) throws(FeedError) -> Price { Price(ticks: try signed(key, what: "ticks")) }
+
+    /// A market data price: within ±`Price.maxTicks`, as the binary decoder requires.
+    func marketPrice(_ key: StaticString) throws(FeedError) -> Price {
+        let ticks = try signed(key, what: "ticks")
+        guard Price.inRange(ticks) else {
+            throw FeedError(line: 0, "\"\(key)\" is \(ticks): a price holds at most 2^62 − 1 ticks either side of zero")
+        }
+        return Price(ticks: ticks)
+    }
 
     func quantity(_ key: StaticString) throws(FeedError) -> Quantity {
         let lots = try signed(key, what: "lots")

@@ -97,7 +97,7 @@ extension Event {
 
     /// Reads an event from the first 64 bytes of `bytes`, without allocating. Rejects
     /// truncated input, an unknown kind or version, non-zero reserved bytes, an invalid side
-    /// or origin, and negative quantities. Inlined: market data decodes where it is read; the
+    /// or origin, negative quantities, and market data prices beyond ±`Price.maxTicks`. Inlined: market data decodes where it is read; the
     /// other kinds take the general decoder.
     @inlinable @inline(__always)
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ModelError) {
@@ -133,14 +133,14 @@ extension Event {
             payload = .levelUpdate(
                 LevelUpdate(
                     side: try Wire.side(Wire.load(frame, 40, as: UInt8.self), type: "LevelUpdate", field: "side"),
-                    price: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    price: try Wire.price(Wire.load(frame, 24, as: Int64.self), type: "LevelUpdate", field: "price"),
                     quantity: try Wire.quantity(
                         Wire.load(frame, 32, as: Int64.self), type: "LevelUpdate", field: "quantity")))
         case .trade:
             try Wire.requireZero(frame, 49..<64, type: "Event")
             payload = .trade(
                 Trade(
-                    price: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    price: try Wire.price(Wire.load(frame, 24, as: Int64.self), type: "Trade", field: "price"),
                     quantity: try Wire.quantity(Wire.load(frame, 32, as: Int64.self), type: "Trade", field: "quantity"),
                     aggressor: try Wire.side(Wire.load(frame, 48, as: UInt8.self), type: "Trade", field: "aggressor"),
                     tradeID: Wire.load(frame, 40, as: UInt64.self)))
@@ -148,10 +148,10 @@ extension Event {
             try Wire.requireZero(frame, 56..<64, type: "Event")
             payload = .quote(
                 Quote(
-                    bidPrice: Price(ticks: Wire.load(frame, 24, as: Int64.self)),
+                    bidPrice: try Wire.price(Wire.load(frame, 24, as: Int64.self), type: "Quote", field: "bidPrice"),
                     bidQuantity: try Wire.quantity(
                         Wire.load(frame, 32, as: Int64.self), type: "Quote", field: "bidQuantity"),
-                    askPrice: Price(ticks: Wire.load(frame, 40, as: Int64.self)),
+                    askPrice: try Wire.price(Wire.load(frame, 40, as: Int64.self), type: "Quote", field: "askPrice"),
                     askQuantity: try Wire.quantity(
                         Wire.load(frame, 48, as: Int64.self), type: "Quote", field: "askQuantity")))
         case .transaction:
@@ -227,20 +227,22 @@ extension Event {
         let payload: EventPayload
         switch head {
         case UInt32(EventKind.levelUpdate.rawValue) | version:
-            // Side 0 or 1 in byte 40, bytes 41-63 zero, a quantity ≥ 0.
-            guard c <= 1, d == 0, e == 0, b >= 0 else { return nil }
+            // Side 0 or 1 in byte 40, bytes 41-63 zero, a quantity ≥ 0, a price within range.
+            guard c <= 1, d == 0, e == 0, b >= 0, Price.inRange(a) else { return nil }
             payload = .levelUpdate(
                 LevelUpdate(side: c == 0 ? .buy : .sell, price: Price(ticks: a), quantity: Quantity(lots: b)))
         case UInt32(EventKind.trade.rawValue) | version:
             // The aggressor 0 or 1 in byte 48, bytes 49-63 zero.
-            guard d <= 1, e == 0, b >= 0 else { return nil }
+            guard d <= 1, e == 0, b >= 0, Price.inRange(a) else { return nil }
             payload = .trade(
                 Trade(
                     price: Price(ticks: a), quantity: Quantity(lots: b), aggressor: d == 0 ? .buy : .sell,
                     tradeID: c))
         case UInt32(EventKind.quote.rawValue) | version:
             let askQuantity = Int64(bitPattern: d)
-            guard e == 0, b >= 0, askQuantity >= 0 else { return nil }
+            guard e == 0, b >= 0, askQuantity >= 0, Price.inRange(a), Price.inRange(Int64(bitPattern: c)) else {
+                return nil
+            }
             payload = .quote(
                 Quote(
                     bidPrice: Price(ticks: a), bidQuantity: Quantity(lots: b),

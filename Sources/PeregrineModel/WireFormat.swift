@@ -41,6 +41,12 @@ enum Wire {
     }
 
     @inlinable
+    static func price(_ ticks: Int64, type: String, field: String) throws(ModelError) -> Price {
+        guard Price.inRange(ticks) else { throw .invalidField(type: type, field: field, value: ticks) }
+        return Price(ticks: ticks)
+    }
+
+    @inlinable
     static func quantity(_ lots: Int64, type: String, field: String) throws(ModelError) -> Quantity {
         guard lots >= 0 else { throw .invalidField(type: type, field: field, value: lots) }
         return Quantity(lots: lots)

@@ -968,6 +968,38 @@ import Testing
         }
     }
 
+    /// A price whose sum with another would overflow on the file's grid (here 18 decimals, from
+    /// one row's trailing zeros) stops the run at its line naming the tick size, where the mid
+    /// wrapped round and the run exited 0 with the opposite regime; a coarser `--tick-size`
+    /// runs it, with the position the rules give.
+    @Test func aPriceBeyondTheRangeOfItsGridIsBadData() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try """
+        exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount
+        x,B,1,2,1,4.7,4.7,1
+        x,B,2,3,1,4.600000000000000000,4.600000000000000000,1
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let arguments = [
+            "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
+            "--param", "slow=2", "--param", "quantity=1", "--json",
+        ]
+        let run = try PeregrineCLI.run(arguments)
+        #expect(run.status == 1)
+        #expect(
+            run.error.contains(
+                "\(path) line 2: '4.7' is beyond the price range at tick size 0.000000000000000001"), "\(run.error)")
+        #expect(run.output.isEmpty)
+        let coarser = try PeregrineCLI.run(arguments + ["--tick-size", "0.1"])
+        #expect(coarser.status == 0, "\(coarser.error)")
+        let report = try JSONSerialization.jsonObject(with: Data(coarser.output.utf8)) as? [String: Any]
+        // Falling mid after the second row: short one.
+        #expect(report?["position"] as? String == "-1")
+        #expect(report?["trades"] as? Int == 1)
+    }
+
     /// An output path that is one of the inputs (the data, the latency file, the configuration;
     /// whichever path names it) or a directory is refused before anything is written (exit
     /// 2); the input is left as it was. `data convert` refuses its own input too.

@@ -230,6 +230,10 @@ struct CodecTests {
         #expect(throws: ModelError.invalidField(type: "Trade", field: "quantity", value: -1)) {
             try decode { bytes in for index in 32..<40 { bytes[index] = 0xFF } }
         }
+        // A price beyond 2^62 − 1 ticks (the sum of two would overflow).
+        #expect(throws: ModelError.invalidField(type: "Trade", field: "price", value: (1 << 62) + 5)) {
+            try decode { $0[31] = 0x40 }
+        }
         #expect(try decode { _ in } == event)
     }
 

@@ -48,15 +48,27 @@ struct PriceTests {
         }
     }
 
-    @Test func overflowIsRejected() {
+    @Test func overflowIsRejected() throws {
         #expect(throws: ModelError.overflow(input: "92233720368547758.08")) {
             try Price("92233720368547758.08", tickSize: cent)
         }
         #expect(throws: ModelError.overflow(input: "99999999999999999999")) {
             try Price("99999999999999999999", tickSize: cent)
         }
-        // The largest value that fits.
-        #expect(throws: Never.self) { try Price("92233720368547758.07", tickSize: cent) }
+        // Within 64 bits but beyond the price range (2^62 − 1 ticks either side of zero).
+        #expect(throws: ModelError.priceOutOfRange(input: "92233720368547758.07", tickSize: "0.01")) {
+            try Price("92233720368547758.07", tickSize: cent)
+        }
+        #expect(throws: ModelError.priceOutOfRange(input: "46116860184273879.04", tickSize: "0.01")) {
+            try Price("46116860184273879.04", tickSize: cent)
+        }
+        #expect(throws: ModelError.priceOutOfRange(input: "-46116860184273879.04", tickSize: "0.01")) {
+            try Price("-46116860184273879.04", tickSize: cent)
+        }
+        // The largest prices either side: twice either is still exact.
+        #expect(try Price("46116860184273879.03", tickSize: cent).ticks == Price.maxTicks)
+        #expect(try Price("-46116860184273879.03", tickSize: cent).ticks == -Price.maxTicks)
+        #expect(Price.maxTicks.multipliedReportingOverflow(by: 2).overflow == false)
     }
 
     @Test func quantitiesMustNotBeNegative() throws {

@@ -5,6 +5,8 @@ import PropertyBased
 public enum EventGen {
     public static let side = Gen.bool.map { $0 ? Side.buy : Side.sell }
     public static let ticks = Gen.int64(in: Int64.min...Int64.max).map { Price(ticks: $0) }
+    /// Market data prices: within ±`Price.maxTicks` (beyond it they are refused).
+    public static let marketTicks = Gen.int64(in: -Price.maxTicks...Price.maxTicks).map { Price(ticks: $0) }
     public static let lots = Gen.int64(in: 0...Int64.max).map { Quantity(lots: $0) }
 
     public static let transaction = zip(
@@ -17,14 +19,16 @@ public enum EventGen {
     }
 
     public static let payload = zip(
-        Gen.int(in: 0...9), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction
+        Gen.int(in: 0...9), ticks, lots, ticks, lots, side, Gen.uint64(in: 0...UInt64.max), transaction,
+        zip(marketTicks, marketTicks)
     )
-    .map { kind, price, quantity, price2, quantity2, side, number, transaction -> EventPayload in
+    .map { kind, price, quantity, price2, quantity2, side, number, transaction, market -> EventPayload in
         switch kind {
-        case 0: return .levelUpdate(LevelUpdate(side: side, price: price, quantity: quantity))
-        case 1: return .trade(Trade(price: price, quantity: quantity, aggressor: side, tradeID: number))
+        case 0: return .levelUpdate(LevelUpdate(side: side, price: market.0, quantity: quantity))
+        case 1: return .trade(Trade(price: market.0, quantity: quantity, aggressor: side, tradeID: number))
         case 2:
-            return .quote(Quote(bidPrice: price, bidQuantity: quantity, askPrice: price2, askQuantity: quantity2))
+            return .quote(
+                Quote(bidPrice: market.0, bidQuantity: quantity, askPrice: market.1, askQuantity: quantity2))
         case 3: return .transaction(transaction)
         case 4: return .timer(TimerFire(timerID: number, deadline: UInt64(bitPattern: price.ticks)))
         case 6: return .clearBook
