@@ -18,7 +18,7 @@ extension FeedReplay {
         }
         try noteSymbol(row[0])
         statistics.rows += 1
-        noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
+        try noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
         if lastUpdate != eventID {
             let isSnapshot = row[5].equals("snap")
             if isSnapshot, !inSnapshot { clearBook() }

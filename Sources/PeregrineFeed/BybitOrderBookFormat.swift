@@ -9,7 +9,7 @@ extension FeedReplay {
         let message = BybitMessage(line)
         guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
         statistics.rows += 1
-        if let timestamp = message.timestamp { noteExchangeTime(timestamp, unitNanoseconds: 1_000_000) }
+        if let timestamp = message.timestamp { try noteExchangeTime(timestamp, unitNanoseconds: 1_000_000) }
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = pairs.next() {

@@ -309,20 +309,42 @@ public struct FeedReplay: ~Copyable {
         lastTimestamp = max(lastTimestamp, timestamp)
     }
 
-    /// Records the row's exchange time, given in `unitNanoseconds` units since the Unix epoch
-    /// (a time before 1970 or past 2554 is recorded as 0: unknown).
-    mutating func noteExchangeTime(_ value: Int64, unitNanoseconds: Int64) {
-        let (nanoseconds, overflow) = value.multipliedReportingOverflow(by: unitNanoseconds)
-        rowExchangeTimestamp = overflow || nanoseconds < 0 ? 0 : UInt64(nanoseconds)
+    /// Records the row's exchange time, given in `unitNanoseconds` units since the Unix epoch.
+    /// A time before 1970 or past 2262 (beyond 64-bit nanoseconds) is bad data.
+    mutating func noteExchangeTime(_ value: Int64, unitNanoseconds: Int64) throws(FeedError) {
+        rowExchangeTimestamp = try Self.nanoseconds(value, unit: unitNanoseconds, field: "timestamp")
         rowLocalTimestamp = rowExchangeTimestamp
     }
 
-    /// Records a Tardis row's `local_timestamp` (µs) as its receive time (a decoder only: a
-    /// replay has no use for it).
-    mutating func noteTardisLocalTime(_ micros: @autoclosure () -> Int64?) {
-        guard capturing, let micros = micros() else { return }
-        let (nanoseconds, overflow) = micros.multipliedReportingOverflow(by: 1_000)
-        rowLocalTimestamp = overflow || nanoseconds < 0 ? rowExchangeTimestamp : UInt64(nanoseconds)
+    /// Records a Tardis row's `local_timestamp` (µs, field 3) as its receive time; one that is
+    /// not an integer, or is before 1970 or past 2262, is bad data (a replay checks it too).
+    mutating func noteTardisLocalTime(_ row: borrowing CSVRow) throws(FeedError) {
+        guard let micros = row[3].integerValue else {
+            throw FeedError(line: 0, "local_timestamp '\(row.text(3))' is not an integer")
+        }
+        try noteTardisLocalTime(micros)
+    }
+
+    /// Records a Tardis `local_timestamp` (µs) read already.
+    mutating func noteTardisLocalTime(_ micros: Int64) throws(FeedError) {
+        let nanoseconds = try Self.nanoseconds(micros, unit: 1_000, field: "local_timestamp")
+        if capturing { rowLocalTimestamp = nanoseconds }
+    }
+
+    /// `value` units of `unit` ns since 1970 as nanoseconds; an error naming `field` when it is
+    /// negative or beyond 64-bit nanoseconds.
+    @inline(__always)
+    static func nanoseconds(_ value: Int64, unit: Int64, field: String) throws(FeedError) -> UInt64 {
+        let (nanoseconds, overflow) = value.multipliedReportingOverflow(by: unit)
+        guard !overflow, nanoseconds >= 0 else { throw timeOutOfRange(value, unit: unit, field: field) }
+        return UInt64(nanoseconds)
+    }
+
+    @inline(never)
+    static func timeOutOfRange(_ value: Int64, unit: Int64, field: String) -> FeedError {
+        let name = unit == 1 ? "ns" : unit == 1_000 ? "µs" : unit == 1_000_000 ? "ms" : "×\(unit) ns"
+        return FeedError(
+            line: 0, "\(field) \(value) (\(name) since 1970-01-01) is out of range: a time from 1970 to 2262")
     }
 
     /// The side a field names, spelt `bid` / `ask` by the format.

@@ -26,8 +26,8 @@ extension FeedReplay {
         }
         try noteSymbol(row[1])
         statistics.rows += 1
-        noteExchangeTime(exchange, unitNanoseconds: 1_000)
-        noteTardisLocalTime(local)
+        try noteExchangeTime(exchange, unitNanoseconds: 1_000)
+        try noteTardisLocalTime(local)
         let isSnapshot = row[4].equals("true")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }

@@ -12,8 +12,8 @@ extension FeedReplay {
         try noteSymbol(row[1])
         statistics.rows += 1
         noteTimestamp(timestamp)
-        noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(row[3].integerValue)
+        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
+        try noteTardisLocalTime(row)
         // An empty price is a missing side; an empty size with a price is nothing displayed.
         quoteAsk =
             row[5].isEmpty

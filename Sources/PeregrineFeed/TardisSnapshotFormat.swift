@@ -37,8 +37,8 @@ extension FeedReplay {
         guard let timestamp else { throw FeedError(line: 0, "expected a timestamp in field 3") }
         statistics.rows += 1
         noteTimestamp(timestamp)
-        noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(CSVRow(line)[3].integerValue)
+        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
+        try noteTardisLocalTime(CSVRow(line))
         return true
     }
 

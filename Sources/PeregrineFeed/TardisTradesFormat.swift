@@ -11,8 +11,8 @@ extension FeedReplay {
         try noteSymbol(row[1])
         statistics.rows += 1
         noteTimestamp(timestamp)
-        noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        noteTardisLocalTime(row[3].integerValue)
+        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
+        try noteTardisLocalTime(row)
         let tradePrice = try price(row[6])
         let tradeSize = try size(row[7])
         statistics.trades += 1

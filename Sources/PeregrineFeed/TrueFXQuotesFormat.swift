@@ -14,7 +14,7 @@ extension FeedReplay {
                 line: 0, "timestamp '\(row.text(0))' is not a UTC time YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]")
         }
         statistics.rows += 1
-        noteExchangeTime(exchange, unitNanoseconds: 1)
+        try noteExchangeTime(exchange, unitNanoseconds: 1)
         quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
         quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
         captureQuote()
