@@ -19,7 +19,8 @@ public enum BacktestHTMLReport {
     /// The plot titles, in page order.
     public static func plotTitles(_ result: BacktestResult) -> [String] {
         result.instruments.map { "\($0.definition.symbol): bid, ask and fills" } + [
-            "Equity (\(result.currency ?? "mixed"))", "Drawdown", "Position", "Distribution of P&L per equity interval",
+            result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)", "Drawdown",
+            "Position", "Distribution of P&L per equity interval",
         ]
     }
 
@@ -63,9 +64,9 @@ public enum BacktestHTMLReport {
         let figures: [(String, String)] = [
             ("net P&L", "\(result.netPnL?.description ?? "-") \(currency)"),
             ("fees", "\(result.fees?.description ?? "-") \(currency)"),
-            ("return", percent((result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12))),
+            ("return", result.returnOnCapital.map(percent) ?? "-"),
             ("Sharpe", fixed(result.sharpe, 3)), ("Sortino", fixed(result.sortino, 3)),
-            ("max drawdown", "\(result.maxDrawdown) (\(fixed(result.maxDrawdownPercent, 3))%)"),
+            ("max drawdown", result.maxDrawdown.map { "\($0) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-"),
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
             ("time in market", percent(result.timeInMarket)),
@@ -178,12 +179,19 @@ public enum BacktestHTMLReport {
         return text
     }
 
-    static func percent(_ value: Double) -> String { fixed(value * 100, 3) + "%" }
+    /// A fraction as a percentage for people, to 3 decimals ("-" when not finite).
+    public static func percent(_ value: Double) -> String { value.isFinite ? fixed(value * 100, 3) + "%" : "-" }
 
     /// Axes, grid and labels around the plot area.
     static func axes(
-        _ frame: Frame, xFormat: (Double) -> String = timeLabel, yFormat: (Double) -> String
+        _ frame: Frame, xFormat: ((Double) -> String)? = nil, yFormat: (Double) -> String
     ) -> String {
+        // Times: of day, or with the date when the plot spans a day or more.
+        let spansDays = frame.maxX - frame.minX >= 86_400e9
+        let label = { (time: Double) -> String in
+            if let xFormat { return xFormat(time) }
+            return spansDays ? dateLabel(time) : timeLabel(time)
+        }
         var svg = ""
         let left = Double(margins.left)
         let right = Double(width - margins.right)
@@ -201,7 +209,7 @@ public enum BacktestHTMLReport {
             let x = frame.x(time)
             let anchor = step == 0 ? "start" : (step == 4 ? "end" : "middle")
             svg +=
-                "<text x=\"\(number(x))\" y=\"\(number(bottom + 18))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#556\">\(escape(xFormat(time)))</text>"
+                "<text x=\"\(number(x))\" y=\"\(number(bottom + 18))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#556\">\(escape(label(time)))</text>"
         }
         return svg
     }
@@ -209,6 +217,11 @@ public enum BacktestHTMLReport {
     /// A time axis label: the UTC time of day to the millisecond.
     static func timeLabel(_ time: Double) -> String {
         time >= 0 && time < 1.8e19 ? String(UTCTime.text(UInt64(time)).dropFirst(11).prefix(12)) : ""
+    }
+
+    /// A time axis label for a plot of a day or more: the UTC date and the time to the minute.
+    static func dateLabel(_ time: Double) -> String {
+        time >= 0 && time < 1.8e19 ? String(UTCTime.text(UInt64(time)).prefix(16).map { $0 == "T" ? " " : $0 }) : ""
     }
 
     static func svg(_ body: String) -> String {
@@ -229,8 +242,17 @@ public enum BacktestHTMLReport {
         return path
     }
 
+    /// A plot without data (no equity over several quote currencies, one sample): a note, not
+    /// empty axes.
+    static var nothingToPlot: String {
+        svg(
+            "<text x=\"\(width / 2)\" y=\"\(plotHeight / 2)\" text-anchor=\"middle\" font-size=\"13\" "
+                + "fill=\"#556\">nothing to plot</text>")
+    }
+
     static func lineChart(_ all: [Points?], colours: [String], fill: Bool, decimals: Int = 2) -> String {
         let present = all.compactMap { $0 }
+        guard !present.isEmpty else { return nothingToPlot }
         let frame = Frame(present)
         var body = axes(frame) { fixed($0, decimals) }
         let zero = frame.y(0)
@@ -288,6 +310,7 @@ public enum BacktestHTMLReport {
     static func histogram(_ equity: [Double]) -> String {
         var changes: [Double] = []
         for index in equity.indices.dropFirst() { changes.append(equity[index] - equity[index - 1]) }
+        guard !changes.isEmpty else { return nothingToPlot }
         let low = changes.min() ?? 0
         let high = changes.max() ?? 0
         let bins = 40
@@ -299,7 +322,9 @@ public enum BacktestHTMLReport {
             counts[bin] += 1
         }
         var frame = Frame([Points(times: [low, low + span], minimums: [0], maximums: [Double(counts.max() ?? 0)])])
+        // Counts: the axis runs to a multiple of 4, so that its quarter lines are whole counts.
         frame.minY = 0
+        frame.maxY = Double((Swift.max(counts.max() ?? 0, 1) + 3) / 4 * 4)
         var body = axes(frame, xFormat: { fixed($0, 4) }) { fixed($0, 0) }
         let barWidth = (frame.x(low + span) - frame.x(low)) / Double(bins)
         for (bin, count) in counts.enumerated() where count > 0 {

@@ -52,7 +52,12 @@ final class BacktestRecorder {
     /// Lots offered the venue, per instrument: new orders' quantities and what accepted
     /// replaces added to their orders' totals.
     @exclusivity(unchecked) var sentLots: [Int128]
+    /// The equity at each sample (one quote currency only: equity in several is no sum).
     @exclusivity(unchecked) var equity: [Double] = []
+    /// Samples taken (rows of the equity CSV).
+    @exclusivity(unchecked) var samples = 0
+    /// Whether the instruments share one quote currency (else no equity, drawdown or returns).
+    let oneCurrency: Bool
     @exclusivity(unchecked) var nextSample: UInt64?
     @exclusivity(unchecked) var firstTime: UInt64?
     @exclusivity(unchecked) var lastTime: UInt64 = 0
@@ -65,18 +70,25 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var equityFile: UnsafeMutablePointer<FILE>?
     /// The series the HTML report plots; nil when the run keeps none.
     let charts: BacktestCharts?
+    /// The first failed write of a CSV, naming its flag and path.
     var writeFailure: String?
+    /// Each CSV's flag and path, for messages.
+    let fillsLabel: String
+    let equityLabel: String
 
     init(
         instruments: [InstrumentDefinition], strategyNames: [UInt16: String], capital: ExactAmount,
         interval: UInt64, fillsPath: String?, equityPath: String?, charts: Bool
     ) throws(BacktestError) {
         self.instruments = instruments
+        oneCurrency = Set(instruments.map(\.quoteCurrency)).count <= 1
         self.strategyNames = strategyNames
         self.capital = capital
         self.interval = interval
         sentLots = Array(repeating: 0, count: instruments.count)
         self.charts = charts ? BacktestCharts(instruments: instruments.count) : nil
+        fillsLabel = "--fills-csv \(fillsPath ?? "")"
+        equityLabel = "--equity-csv \(equityPath ?? "")"
         fills = try Self.open(fillsPath, name: "--fills-csv")
         equityFile = try Self.open(equityPath, name: "--equity-csv")
         // Allocated last: nothing after them throws (the deinitialiser frees them).
@@ -115,7 +127,7 @@ final class BacktestRecorder {
 
     func put(_ file: UnsafeMutablePointer<FILE>?, _ text: String) {
         guard let file else { return }
-        if fputs(text, file) < 0, writeFailure == nil { writeFailure = String(cString: strerror(errno)) }
+        if fputs(text, file) < 0, writeFailure == nil { writeFailure = failure(of: file) }
     }
 
     /// Closes the CSVs without checking them (a run that failed: they are discarded).
@@ -129,9 +141,14 @@ final class BacktestRecorder {
     /// Flushes the CSVs; a write that failed is an error.
     func close() throws(BacktestError) {
         for file in [fills, equityFile] {
-            if let file, fflush(file) != 0, writeFailure == nil { writeFailure = String(cString: strerror(errno)) }
+            if let file, fflush(file) != 0, writeFailure == nil { writeFailure = failure(of: file) }
         }
-        if let writeFailure { throw .output("cannot write the CSV output: \(writeFailure)") }
+        if let writeFailure { throw .output(writeFailure) }
+    }
+
+    /// What failed writing `file` (from `errno`).
+    func failure(of file: UnsafeMutablePointer<FILE>) -> String {
+        "\(file == fills ? fillsLabel : equityLabel): the write failed: \(String(cString: strerror(errno)))"
     }
 
     // MARK: During the run
@@ -214,6 +231,16 @@ final class BacktestRecorder {
     }
 
     func sample(at time: UInt64) {
+        samples &+= 1
+        guard oneCurrency else {
+            // Positions only: the equity columns stay empty.
+            if let charts {
+                for (index, tally) in tallies.enumerated() { charts.position(index, time: time, lots: tally.position) }
+            }
+            guard equityFile != nil else { return }
+            put(equityFile, UTCTime.text(time) + ",,," + positionColumns + "\n")
+            return
+        }
         let exact = exactEquity
         let value = exact.double
         equity.append(value)
@@ -229,12 +256,17 @@ final class BacktestRecorder {
             }
         }
         guard equityFile != nil else { return }
-        var line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
-        line += drawdown.description
+        let line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
+        put(equityFile, line + drawdown.description + positionColumns + "\n")
+    }
+
+    /// Each instrument's position in base units, each after a comma (the equity CSV's last columns).
+    var positionColumns: String {
+        var text = ""
         for (index, definition) in instruments.enumerated() {
-            line += "," + ExactAmount(lots: Int128(tallies[index].position), lotSize: definition.lotSize).description
+            text += "," + ExactAmount(lots: Int128(tallies[index].position), lotSize: definition.lotSize).description
         }
-        put(equityFile, line + "\n")
+        return text
     }
 
     /// A command offered the venue `lots` (`SimulatedVenue.process`).

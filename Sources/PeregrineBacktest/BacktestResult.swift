@@ -39,8 +39,11 @@ public struct BacktestResult {
     public let skippedQuotes: Int
     public let capital: ExactAmount
     public let equitySamples: [Double]
-    public let maxDrawdown: ExactAmount
+    /// Nil (NaN for the percentage) with several quote currencies, as the other totals.
+    public let maxDrawdown: ExactAmount?
     public let maxDrawdownPercent: Double
+    /// Equity samples taken (rows of the equity CSV).
+    public let sampleCount: Int
     public let winRate: Double
     public let closingFills: Int
     public let fillRatio: Double
@@ -94,8 +97,9 @@ public struct BacktestResult {
         self.skippedQuotes = skippedQuotes
         capital = recorder.capital
         equitySamples = recorder.equity
-        maxDrawdown = recorder.maxDrawdown
-        maxDrawdownPercent = recorder.maxDrawdownPercent
+        maxDrawdown = recorder.oneCurrency ? recorder.maxDrawdown : nil
+        maxDrawdownPercent = recorder.oneCurrency ? recorder.maxDrawdownPercent : .nan
+        sampleCount = recorder.samples
         closingFills = recorder.closingFills
         winRate = recorder.closingFills > 0 ? Double(recorder.wins) / Double(recorder.closingFills) : 0
         fillRatio = sentTotal > 0 ? Double(filledTotal) / Double(sentTotal) : 0
@@ -142,8 +146,13 @@ public struct BacktestResult {
     /// √(intervals per 365-day year).
     var annualisation: Double { (365 * 86_400e9 / Double(Swift.max(settings.equityInterval, 1))).squareRoot() }
 
-    /// mean(r) ÷ sample standard deviation(r) × √(intervals per year); 0 without spread.
+    /// Net P&L ÷ capital; nil with several quote currencies.
+    public var returnOnCapital: Double? { netPnL.map { capital.double != 0 ? $0.double / capital.double : 0 } }
+
+    /// mean(r) ÷ sample standard deviation(r) × √(intervals per year); 0 without spread; NaN
+    /// (null in the report) with several quote currencies.
     public var sharpe: Double {
+        guard currency != nil else { return .nan }
         let values = returns
         guard values.count > 1 else { return 0 }
         let mean = values.reduce(0, +) / Double(values.count)
@@ -151,8 +160,10 @@ public struct BacktestResult {
         return variance > 0 ? mean / variance.squareRoot() * annualisation : 0
     }
 
-    /// mean(r) ÷ √(Σ min(r, 0)² ÷ n) × √(intervals per year); 0 without a losing interval.
+    /// mean(r) ÷ √(Σ min(r, 0)² ÷ n) × √(intervals per year); 0 without a losing interval; NaN
+    /// (null in the report) with several quote currencies.
     public var sortino: Double {
+        guard currency != nil else { return .nan }
         let values = returns
         guard !values.isEmpty else { return 0 }
         let mean = values.reduce(0, +) / Double(values.count)
@@ -188,7 +199,7 @@ public struct BacktestResult {
         out.field("net_pnl", amount: netPnL)
         out.field("currency", string: currency)
         out.field("capital", amount: capital)
-        out.field("return", number: netPnL.map { capital.double != 0 ? $0.double / capital.double : 0 } ?? 0)
+        out.field("return", number: returnOnCapital ?? .nan)
         out.field("sharpe", number: sharpe)
         out.field("sortino", number: sortino)
         out.field("max_drawdown", amount: maxDrawdown)
@@ -204,7 +215,7 @@ public struct BacktestResult {
         out.field("fills_passive", integer: venue.passiveFills)
         out.field("first_event", string: events > 0 ? UTCTime.text(firstTime) : nil)
         out.field("last_event", string: events > 0 ? UTCTime.text(lastTime) : nil)
-        out.field("equity_samples", integer: equitySamples.count)
+        out.field("equity_samples", integer: sampleCount)
         out.field("warm_up_events", integer: warmUpEvents)
         out.field("skipped_quote_rows", integer: skippedQuotes)
         out.key("instruments")

@@ -102,7 +102,12 @@ public struct SweepRow: Sendable {
     /// currency, anything else as the report has it; "-" when absent.
     public func displayed(_ figure: String) -> String {
         guard let text = fields[figure] else { return "-" }
-        if Self.ratios.contains(figure), let value = Double(text) { return BacktestHTMLReport.fixed(value, 4) }
+        if Self.ratios.contains(figure), let value = Double(text) {
+            // To 4 decimals; one too small for them to 3 significant digits (a return of
+            // 2.36e-06 is not 0).
+            return value != 0 && Swift.abs(value) < 0.0005
+                ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
+        }
         if Self.money.contains(figure), let currency = fields["currency"] { return text + " " + currency }
         return text
     }

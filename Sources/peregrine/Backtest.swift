@@ -120,14 +120,14 @@ struct BacktestCommand: ParsableCommand {
         row("net P&L", (result.netPnL?.description ?? "-") + " \(currency) on capital \(result.capital)")
         row(
             "return",
-            "\(fixed(100 * (result.netPnL?.double ?? 0) / Swift.max(result.capital.double, 1e-12), 4))%"
+            result.returnOnCapital.map(BacktestHTMLReport.percent) ?? "-"
         )
         row(
             "sharpe · sortino",
             "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3))")
         row(
             "max drawdown",
-            "\(result.maxDrawdown) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)")
+            result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-")
         row(
             "orders",
             "\(result.venue.newOrders) sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "

@@ -968,6 +968,84 @@ import Testing
         }
     }
 
+    /// Instruments of several quote currencies have no total equity: the report's return,
+    /// Sharpe, Sortino and drawdowns are null like its money totals, and the equity CSV leaves
+    /// its equity columns empty (they had summed USDT and JPY).
+    @Test func severalQuoteCurrenciesHaveNoTotalEquity() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.risingQuotes(in: directory)
+        let yen = directory.appendingPathComponent("yen.csv").path
+        try FileManager.default.copyItem(atPath: path, toPath: yen)
+        let equity = directory.appendingPathComponent("equity.csv").path
+        func run(_ data: [String]) throws -> (report: [String: Any], equity: [String]) {
+            let run = try PeregrineCLI.run(
+                ["backtest"] + data.flatMap { ["--data", $0] } + [
+                    "--strategy", "golden-cross", "--param", "fast=1", "--param", "slow=2", "--param", "quantity=1",
+                    "--param", "instruments=0", "--equity-csv", equity, "--equity-interval-ms", "1", "--json",
+                ])
+            #expect(run.status == 0, "\(run.error)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+            let lines = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").map(String.init)
+            return (report, lines)
+        }
+        let mixed = try run(["tardis-quotes@AAAUSDT:" + path, "tardis-quotes@BBBJPY:" + yen])
+        for field in ["net_pnl", "currency", "return", "sharpe", "sortino", "max_drawdown", "max_drawdown_pct"] {
+            #expect(mixed.report[field] is NSNull, "\(field): \(String(describing: mixed.report[field]))")
+        }
+        #expect(mixed.equity.first == "time,equity,net_pnl,drawdown,position_AAAUSDT,position_BBBJPY")
+        #expect(mixed.equity.count > 2)
+        #expect(
+            mixed.equity.dropFirst().allSatisfy {
+                $0.split(separator: ",", omittingEmptySubsequences: false)[1...3].allSatisfy(\.isEmpty)
+            })
+        #expect(mixed.report["equity_samples"] as? Int == mixed.equity.count - 1)
+        // One currency: the same run has them all.
+        let same = try run(["tardis-quotes@AAAUSDT:" + path, "tardis-quotes@BBBUSDT:" + yen])
+        #expect(same.report["currency"] as? String == "USDT")
+        for field in ["net_pnl", "max_drawdown"] { #expect(same.report[field] is String, "\(field)") }
+        for field in ["return", "sharpe", "sortino", "max_drawdown_pct"] {
+            #expect(same.report[field] is NSNumber, "\(field)")
+        }
+        #expect(
+            same.equity.dropFirst().allSatisfy {
+                !$0.split(separator: ",", omittingEmptySubsequences: false)[1].isEmpty
+            })
+    }
+
+    /// An exchange or receive time that is not a time from 1970 to 2262 (negative, beyond
+    /// 64-bit nanoseconds) or a receive time that is not an integer is bad data, in a backtest
+    /// and in a replay: it had been taken as 1970 (or as the exchange time) and the run exited 0.
+    @Test func aTimeOutOfRangeOrNotAnIntegerIsBadData() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rising = try String(contentsOfFile: try Self.risingQuotes(in: directory), encoding: .utf8)
+        let cases: [(field: Int, value: String, message: String)] = [
+            (2, "-5", "timestamp -5 (µs since 1970-01-01) is out of range: a time from 1970 to 2262"),
+            (2, "9999999999999999", "timestamp 9999999999999999 (µs since 1970-01-01) is out of range"),
+            (3, "abc", "local_timestamp 'abc' is not an integer"),
+            (3, "", "local_timestamp '' is not an integer"),
+            (3, "-1", "local_timestamp -1 (µs since 1970-01-01) is out of range"),
+        ]
+        for (field, value, message) in cases {
+            var lines = rising.split(separator: "\n").map(String.init)
+            var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[field] = value
+            lines[3] = fields.joined(separator: ",")
+            let path = directory.appendingPathComponent("quotes.csv").path
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try PeregrineCLI.run([
+                "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
+                "--param", "slow=2", "--param", "quantity=1", "--feed-latency", "local",
+            ])
+            #expect(run.status == 1, "\(value)")
+            #expect(run.error.contains("\(path) line 4: \(message)"), "\(run.error)")
+            let replay = try PeregrineCLI.run(["feed", "replay", "--format", "tardis-quotes", path])
+            #expect(replay.status == 1, "\(value)")
+            #expect(replay.error.contains("line 4: \(message)"), "\(replay.error)")
+        }
+    }
+
     /// A price whose sum with another would overflow on the file's grid (here 18 decimals, from
     /// one row's trailing zeros) stops the run at its line naming the tick size, where the mid
     /// wrapped round and the run exited 0 with the opposite regime; a coarser `--tick-size`

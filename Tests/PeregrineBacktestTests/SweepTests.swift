@@ -71,7 +71,11 @@ import Testing
                     #"{"job":"a","params":{},"sharpe":112.14704584429724,"return":0.00033664550000000006,"net_pnl":"33.66455","currency":"USDT","trades":76042}"#
             ))
         #expect(row.displayed("sharpe") == "112.147")
-        #expect(row.displayed("return") == "0.0003")
+        // Below 0.0005, 3 significant digits: 4 decimals would keep one, or none (2.36e-06 was "0.0").
+        #expect(row.displayed("return") == "0.000337")
+        let tiny = try #require(SweepRow(jsonLine: #"{"job":"b","params":{},"return":2.3577e-06,"win_rate":0.5}"#))
+        #expect(tiny.displayed("return") == "2.36e-06")
+        #expect(tiny.displayed("win_rate") == "0.5")
         #expect(row.displayed("net_pnl") == "33.66455 USDT")
         #expect(row.displayed("trades") == "76042")
         #expect(row.displayed("sortino") == "-")
