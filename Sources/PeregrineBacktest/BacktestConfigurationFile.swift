@@ -2,6 +2,10 @@ import PeregrineEngine
 import PeregrineModel
 import TOMLKit
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A backtest described in TOML: a `[backtest]` section with the flags' settings, and the
 /// engine's `[[strategy]]`, `[[instrument]]` and `[[risk]]` tables (docs/backtesting.md).
 ///
@@ -78,7 +82,9 @@ public enum BacktestOption {
             } else if let micros = microseconds(value) {
                 settings.feedLatency = micros == 0 ? .none : .constant(nanoseconds: micros)
             } else {
-                throw .usage("\(origin) \(value): use local (each row's receive time) or a latency in µs")
+                throw .usage(
+                    "\(origin) \(value): use local (each row's receive time) or a whole number of µs from 0 to 3600000000"
+                )
             }
         case "order_latency", "response_latency":
             if let micros = microseconds(value) {
@@ -93,6 +99,11 @@ public enum BacktestOption {
                 if key == "order_latency" { entry = micros } else { response = micros }
                 settings.orderLatency =
                     entry == 0 && response == 0 ? .none : .constant(entry: entry, response: response)
+            } else if value.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }),
+                access(value, F_OK) != 0
+            {
+                // A number that is not a latency (not a file either): say what a latency is.
+                throw .usage("\(origin) \(value): use a whole number of µs from 0 to 3600000000, or a latency CSV file")
             } else {
                 do { settings.orderLatency = .measured(try LatencyTable(path: value)) } catch {
                     throw .usage("\(origin): \(error)")

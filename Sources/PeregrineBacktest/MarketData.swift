@@ -38,6 +38,11 @@ public struct DataSpec: Hashable, Sendable {
                     + (FeedFormat.allCases.map(\.rawValue) + [Self.convertedFormat]).joined(separator: ", "))
         }
         symbol = head.count == 2 && !head[1].isEmpty ? String(head[1]) : nil
+        if format == nil, symbol != nil {
+            throw .usage(
+                "--data \(text): a converted file names its instruments (from its data convert); "
+                    + "drop the @SYMBOL, or give the symbol when converting")
+        }
         paths = text[text.index(after: colon)...].split(separator: ",").map(String.init)
         guard !paths.isEmpty else { throw .usage("--data \(text): name at least one file after the ':'") }
     }

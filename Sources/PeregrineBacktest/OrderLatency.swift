@@ -59,9 +59,8 @@ public struct LatencyTable: Hashable, Sendable {
             let text = String(decoding: line, as: UTF8.self)
             if text.isEmpty || (lines.lineNumber == 1 && text.hasPrefix("timestamp")) { continue }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == 3, let time = UInt64(fields[0]), let entry = Double(fields[1]),
-                let response = Double(fields[2]), entry.isFinite, response.isFinite, entry >= 0, response >= 0,
-                entry < 1e12, response < 1e12
+            guard fields.count == 3, let time = UInt64(fields[0]), let entry = Self.micros(fields[1]),
+                let response = Self.micros(fields[2])
             else {
                 throw FeedError(
                     line: lines.lineNumber,
@@ -81,6 +80,17 @@ public struct LatencyTable: Hashable, Sendable {
         self.times = times
         self.entries = entries
         self.responses = responses
+    }
+
+    /// A latency field: a decimal number of µs (an exponent allowed, as `1e-05`), 0 or more and
+    /// below 10^12; nil for anything else (hexadecimal, `nan`, `inf`, a sign other than an
+    /// exponent's).
+    static func micros(_ field: Substring) -> Double? {
+        guard let first = field.first, first.isASCII, first.isNumber || first == ".",
+            field.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }), let value = Double(field),
+            value.isFinite, value >= 0, value < 1e12
+        else { return nil }
+        return value
     }
 
     /// The value of `column` at `time`, interpolated between the rows around it.

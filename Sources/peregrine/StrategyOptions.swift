@@ -11,7 +11,7 @@ struct StrategyOptions: ParsableArguments {
         name: .customLong("strategy"),
         help: ArgumentHelp(
             "Run a strategy (repeatable): "
-                + StrategySet<IdleStrategy>.builtInNames.joined(separator: ", ")
+                + StrategySet<IdleStrategy>.names.joined(separator: ", ")
                 + ". Its --param options follow it.", valueName: "name"))
     var names: [String] = []
 

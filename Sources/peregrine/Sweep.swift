@@ -28,7 +28,7 @@ struct SweepCommand: ParsableCommand {
             "Draw N combinations at random (without repetition) instead of the whole grid.", valueName: "n"))
     var samples: Int?
 
-    @Option(help: ArgumentHelp("Seed of --samples (default 1).", valueName: "n"))
+    @Option(help: ArgumentHelp("Seed of --samples.", valueName: "n"))
     var seed: UInt64 = 1
 
     @Option(help: ArgumentHelp("Backtests run at once (default: the number of cores).", valueName: "n"))
@@ -50,7 +50,7 @@ struct SweepCommand: ParsableCommand {
             "Write an HTML page with the ranking (and a heatmap for two parameters) here.", valueName: "file"))
     var reportHtml: String?
 
-    @Option(help: ArgumentHelp("Print the ten best (default 10; 0: none).", valueName: "n"))
+    @Option(help: ArgumentHelp("Print the N best (0: none).", valueName: "n"))
     var top = 10
 
     @Flag(help: "Print a JSON summary on standard output (counts, failures, the --top best rows) instead of the table.")
@@ -60,7 +60,7 @@ struct SweepCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "With --nats: give up (exit 1, listing the jobs without a result) when no result came for this long (default: wait).",
+            "With --nats: give up (exit 1, listing the jobs without a result) when no result came for this long (0: wait).",
             valueName: "seconds"))
     var idleTimeout: Int = 0
 
@@ -199,12 +199,12 @@ struct SweepQueueOptions: ParsableArguments {
     var nats: String?
 
     @Option(
-        help: ArgumentHelp("Streams PREFIX_JOBS and PREFIX_RESULTS (default PEREGRINE_SWEEP).", valueName: "prefix"))
+        help: ArgumentHelp("Streams PREFIX_JOBS and PREFIX_RESULTS.", valueName: "prefix"))
     var queuePrefix = "PEREGRINE_SWEEP"
 
     @Option(
         help: ArgumentHelp(
-            "A job without word from its worker for this long is delivered again (default 30). The sweep sets it on the workers' queue; a worker uses it only when it makes the queue.",
+            "A job without word from its worker for this long is delivered again. The sweep sets it on the workers' queue; a worker uses it only when it makes the queue.",
             valueName: "seconds"))
     var ackWait = 30
 

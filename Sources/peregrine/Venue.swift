@@ -20,7 +20,7 @@ struct Venue: ParsableCommand {
     @Option(help: "NATS server URL(s), comma-separated.")
     var nats: String
 
-    @Option(help: "The engine's shard, K/N as its run was given (default 0/1).")
+    @Option(help: "The engine's shard, K/N as its run was given.")
     var shard: String = "0/1"
 
     @Option(help: "The engine's subject prefix (its --nats-prefix).")
