@@ -196,6 +196,37 @@ import Testing
         #expect(twice.error.contains("is given twice (it would be read twice)"), "\(twice.error)")
     }
 
+    /// A latency that is a number but not whole µs up to an hour is refused as such (it was
+    /// opened as a file), and so is a latency file's hexadecimal value (`0x10` was 16 µs); a
+    /// converted file takes no @SYMBOL (it was ignored). All before the run: exit 2.
+    @Test func latenciesAndSymbolsAreReadStrictly() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for (flag, value) in [
+            ("--order-latency", "1.5"), ("--order-latency", "3600000001"), ("--response-latency", "0.5"),
+            ("--feed-latency", "2.5"),
+        ] {
+            let run = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + [flag, value])
+            #expect(run.status == 2, "\(flag) \(value)")
+            #expect(run.error.contains("\(flag) \(value): "), "\(run.error)")
+            #expect(run.error.contains("a whole number of µs from 0 to 3600000000"), "\(run.error)")
+        }
+        let latency = directory.appendingPathComponent("latency.csv").path
+        for (value, accepted) in [("0x10", false), ("nan", false), ("1e-05", true), ("12.5", true)] {
+            try "timestamp,entry_us,response_us\n1582329600000000,\(value),5\n".write(
+                toFile: latency, atomically: true, encoding: .utf8)
+            let run = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--order-latency", latency])
+            #expect(run.status == (accepted ? 0 : 2), "\(value): \(run.error)")
+            if !accepted { #expect(run.error.contains("\(latency) line 2: '1582329600000000,\(value),5'")) }
+        }
+        let converted = directory.appendingPathComponent("q.pgev").path
+        let convert = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", converted])
+        #expect(convert.status == 0, "\(convert.error)")
+        let named = try PeregrineCLI.run(["backtest", "--data", "events@OTHER:" + converted] + Self.golden)
+        #expect(named.status == 2)
+        #expect(named.error.contains("a converted file names its instruments"), "\(named.error)")
+    }
+
     @Test func aSweepRefusesARepeatedValueAndResultsOfAnotherReport() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
