@@ -102,14 +102,15 @@ public struct SweepRow: Sendable {
     /// currency, anything else as the report has it; "-" when absent.
     public func displayed(_ figure: String) -> String {
         guard let text = fields[figure] else { return "-" }
-        if Self.ratios.contains(figure), let value = Double(text) {
-            // To 4 decimals; one too small for them to 3 significant digits (a return of
-            // 2.36e-06 is not 0).
-            return value != 0 && Swift.abs(value) < 0.0005
-                ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
-        }
+        if Self.ratios.contains(figure), let value = Double(text) { return Self.text(value) }
         if Self.money.contains(figure), let currency = fields["currency"] { return text + " " + currency }
         return text
+    }
+
+    /// A number for people: to 4 decimals, or to 3 significant digits when too small for them
+    /// (a return of 2.36e-06 is not 0.0).
+    static func text(_ value: Double) -> String {
+        value != 0 && Swift.abs(value) < 0.0005 ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
     }
 
     static let ratios: Set<String> = [

@@ -104,9 +104,9 @@ public enum SweepHTMLReport {
                 "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colourFor(value, low: low, high: high, ascending: ranking.ascending))\"/>"
         }
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(BacktestHTMLReport.fixed(high, 4)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(high)))</text>"
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(BacktestHTMLReport.fixed(low, 4)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(low)))</text>"
         return svg + "</svg>\n"
     }
 
