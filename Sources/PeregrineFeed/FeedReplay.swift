@@ -273,8 +273,21 @@ public struct FeedReplay: ~Copyable {
 
     // MARK: Formats
 
+    /// A market data price on the file's grid, within ±`Price.maxTicks`.
     func price(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Price {
-        do { return try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw FeedError(line: 0, "\(error)") }
+        let price: Price
+        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw FeedError(line: 0, "\(error)") }
+        guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes) }
+        return price
+    }
+
+    @inline(never)
+    func priceOutOfRange(_ bytes: UnsafeBufferPointer<UInt8>) -> FeedError {
+        FeedError(
+            line: 0,
+            "'\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(priceIncrement): "
+                + "a price holds at most 2^62 − 1 ticks either side of zero, so that the sum of two prices is exact; "
+                + "use a coarser tick size")
     }
 
     func size(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Quantity {

@@ -10,8 +10,6 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case notOnIncrement(input: String, increment: String)
     /// A value whose fixed-point representation does not fit in 64 bits.
     case overflow(input: String)
-    /// A price beyond ±`Price.maxTicks` ticks of its tick size.
-    case priceOutOfRange(input: String, tickSize: String)
     /// A negative value where only zero or more is allowed (quantities).
     case negative(input: String)
     /// A tick or lot size that is zero, negative or has more than 18 decimals.
@@ -35,10 +33,6 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(input)' is not a multiple of the increment \(increment)"
         case .overflow(let input):
             return "'\(input)' is too large to represent in 64-bit fixed point at this increment"
-        case .priceOutOfRange(let input, let tickSize):
-            return
-                "'\(input)' is beyond the price range at tick size \(tickSize): a price holds at most 2^62 − 1 ticks "
-                + "either side of zero, so that the sum of two prices is exact; use a coarser tick size"
         case .negative(let input):
             return "'\(input)' is negative; quantities must be zero or more"
         case .invalidIncrement(let input):

@@ -1,41 +1,30 @@
 /// A price as a whole number of ticks (fixed point, one `Int64`). May be negative (spreads,
-/// some futures). Arithmetic on prices from outside goes through the checked initialisers,
-/// which keep a price within ±`maxTicks`.
+/// some futures). Arithmetic on prices from outside goes through the checked initialisers;
+/// market data keeps within ±`maxTicks`.
 @frozen
 public struct Price: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStringConvertible {
     public var ticks: Int64
 
-    /// The most ticks a price from outside may hold either side of zero: 2^62 − 1, so that
-    /// the sum or difference of two prices (twice a mid, a spread) is exact in an `Int64`.
-    /// The parsers and the event decoders refuse a price beyond it.
+    /// The most ticks a market data price may hold either side of zero: 2^62 − 1, so that the
+    /// sum or difference of two (twice a mid, a spread, a crossed quote's too) is exact in an
+    /// `Int64`. The feed parsers and the event decoders refuse a price beyond it (the venues
+    /// take orders at 1…2^62 ticks, `InstrumentSpec.maxPrice`: a bid below an ask sums below 2^63).
     public static let maxTicks: Int64 = (1 << 62) - 1
 
     @inlinable public init(ticks: Int64) { self.ticks = ticks }
 
     /// Parses decimal text at `tickSize`: `"20377.00"` at 0.01 is 2_037_700 ticks.
-    /// Throws for garbage, too many decimals, a value off the tick grid, or beyond `maxTicks`.
+    /// Throws for garbage, too many decimals, a value off the tick grid, or overflow.
     public init(_ text: String, tickSize: Increment) throws(ModelError) {
         ticks = try FixedPointDecimal.withUTF8(text) { (bytes) throws(ModelError) in
-            try Self.parse(bytes, tickSize: tickSize)
+            try FixedPointDecimal.parse(bytes, increment: tickSize, allowNegative: true)
         }
     }
 
     /// Parses UTF-8 decimal bytes at `tickSize` without allocating (except to report an error).
     @inlinable
     public init(utf8 bytes: UnsafeBufferPointer<UInt8>, tickSize: Increment) throws(ModelError) {
-        ticks = try Self.parse(bytes, tickSize: tickSize)
-    }
-
-    @inlinable
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, tickSize: Increment) throws(ModelError) -> Int64 {
-        let ticks = try FixedPointDecimal.parse(bytes, increment: tickSize, allowNegative: true)
-        guard Self.inRange(ticks) else { throw outOfRange(bytes, tickSize) }
-        return ticks
-    }
-
-    @usableFromInline @inline(never)
-    static func outOfRange(_ bytes: UnsafeBufferPointer<UInt8>, _ tickSize: Increment) -> ModelError {
-        .priceOutOfRange(input: FixedPointDecimal.text(bytes), tickSize: tickSize.description)
+        ticks = try FixedPointDecimal.parse(bytes, increment: tickSize, allowNegative: true)
     }
 
     /// Whether `ticks` is within ±`maxTicks`.

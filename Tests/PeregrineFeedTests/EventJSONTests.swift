@@ -171,6 +171,20 @@ struct EventJSONTests {
             Self.error(#"{"type":"timer","instrument":0,"timer_id":0,"deadline":99999999999999999999}"#)
                 == #""deadline" is 99999999999999999999: use a whole number from 0 to 18446744073709551615"#)
         #expect(Self.error(#"{"type":"level","instrument":1"#) == "unterminated object at column 31")
+        // A market data price beyond 2^62 − 1 ticks either side (the sum of two would overflow).
+        #expect(
+            Self.error(
+                #"{"type":"quote","instrument":1,"bid_price":1,"bid_quantity":1,"ask_price":4611686018427387904,"ask_quantity":1}"#
+            )
+                == #""ask_price" is 4611686018427387904: a price holds at most 2^62 − 1 ticks either side of zero"#)
+        #expect(
+            Self.error(
+                #"{"type":"trade","instrument":1,"price":-4611686018427387904,"quantity":1,"aggressor":"buy","trade_id":1}"#
+            )
+                == #""price" is -4611686018427387904: a price holds at most 2^62 − 1 ticks either side of zero"#)
+        #expect(
+            (try? Self.decode(
+                #"{"type":"level","instrument":1,"side":"buy","price":4611686018427387903,"quantity":1}"#)) != nil)
     }
 
     /// Fuzz: valid lines with bytes overwritten and cut short decode or throw `FeedError`,
