@@ -16,12 +16,14 @@ struct BybitMessage {
         return nil
     }
 
-    /// The message's `ts` (milliseconds since the Unix epoch), if it has one before the data.
-    var timestamp: Int64? {
-        guard let start = line.find("\"ts\":") else { return nil }
+    /// The value of the message's `ts` (milliseconds since the Unix epoch) as written, up to the
+    /// next `,` or `}`; nil without one.
+    var timestampField: UnsafeBufferPointer<UInt8>? {
+        guard var start = line.find("\"ts\":") else { return nil }
+        while start < line.count, line[start] == 0x20 { start += 1 }
         var end = start
-        while end < line.count, line[end] >= UInt8(ascii: "0"), line[end] <= UInt8(ascii: "9") { end += 1 }
-        return UnsafeBufferPointer(rebasing: line[start..<end]).integerValue
+        while end < line.count, line[end] != UInt8(ascii: ","), line[end] != UInt8(ascii: "}") { end += 1 }
+        return UnsafeBufferPointer(rebasing: line[start..<end])
     }
 
     /// The update id, searched from `from` (where the pairs ended: it follows them) and then

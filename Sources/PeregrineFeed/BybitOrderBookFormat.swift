@@ -9,7 +9,14 @@ extension FeedReplay {
         let message = BybitMessage(line)
         guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
         statistics.rows += 1
-        if let timestamp = message.timestamp { try noteExchangeTime(timestamp, unitNanoseconds: 1_000_000) }
+        // A message's `ts` must be an integer of ms in range (one without has no time: 0).
+        if let field = message.timestampField {
+            guard let timestamp = field.integerValue else {
+                throw FeedError(
+                    line: 0, "\"ts\" \(String(decoding: field, as: UTF8.self)) is not an integer (ms since 1970)")
+            }
+            try noteExchangeTime(timestamp, unitNanoseconds: 1_000_000)
+        }
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = pairs.next() {

@@ -12,6 +12,7 @@ extension FeedReplay {
         var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
         var timestamp: Int64? = nil
         var symbolField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var localField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         while let field = cursor.next() {
             if index == 1 {
                 symbolField = field
@@ -23,6 +24,8 @@ extension FeedReplay {
                 try noteSymbol(symbolField)
                 timestamp = value
                 clearBook()
+            } else if index == 3 {
+                localField = field
             } else if index >= 4 {
                 // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
                 if (index - 4) % 2 == 0 {
@@ -38,7 +41,11 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        try noteTardisLocalTime(CSVRow(line))
+        guard let local = localField.integerValue else {
+            throw FeedError(
+                line: 0, "local_timestamp '\(String(decoding: localField, as: UTF8.self))' is not an integer")
+        }
+        try noteTardisLocalTime(local)
         return true
     }
 
