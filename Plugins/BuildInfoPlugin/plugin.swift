@@ -37,10 +37,11 @@ struct BuildInfoPlugin: BuildToolPlugin {
             printf '/// Written by the BuildInfo plugin at build time.\\nlet buildCommit = "%s"\\n' "$commit" > "$2.new"
             if cmp -s "$2.new" "$2"; then rm -f "$2.new"; else mv "$2.new" "$2"; fi
             """
+        // What the dirty check reads (Package.swift, every file under Sources and Plugins),
+        // and what a commit, a checkout or a reset changes in the checkout.
         var inputs = [package.appending(path: "Package.swift")]
-        for module in context.package.targets.compactMap(\.sourceModule) {
-            inputs += module.sourceFiles.map(\.url)
-        }
+        inputs += Self.files(under: package.appending(path: "Sources"))
+        inputs += Self.files(under: package.appending(path: "Plugins"))
         inputs += Self.checkoutFiles(above: package)
         return [
             .buildCommand(
@@ -52,8 +53,22 @@ struct BuildInfoPlugin: BuildToolPlugin {
         ]
     }
 
+    /// Every regular file under `directory` (none when it does not exist).
+    static func files(under directory: URL) -> [URL] {
+        guard
+            let walk = FileManager.default.enumerator(
+                at: directory, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        return walk.compactMap { item in
+            guard let url = item as? URL, (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true
+            else { return nil }
+            return url
+        }
+    }
+
     /// The files of the git checkout holding `directory` that a commit, a checkout, a reset or
-    /// staging changes: `HEAD`, the index and the reflog of `HEAD` (none outside a checkout).
+    /// staging changes: `HEAD`, the index, the reflog of `HEAD`, the branch's ref and the packed
+    /// refs (none outside a checkout).
     static func checkoutFiles(above directory: URL) -> [URL] {
         var current = directory.standardizedFileURL
         while true {
@@ -70,7 +85,13 @@ struct BuildInfoPlugin: BuildToolPlugin {
                     gitDirectory =
                         path.hasPrefix("/") ? URL(fileURLWithPath: path) : current.appending(path: path)
                 }
-                return ["HEAD", "index", "logs/HEAD"].map { gitDirectory.appending(path: $0) }
+                var names = ["HEAD", "index", "logs/HEAD", "packed-refs"]
+                if let head = try? String(contentsOf: gitDirectory.appending(path: "HEAD"), encoding: .utf8),
+                    head.hasPrefix("ref: ")
+                {
+                    names.append(String(head.dropFirst("ref: ".count)).trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                return names.map { gitDirectory.appending(path: $0) }
             }
             let parent = current.deletingLastPathComponent()
             if parent.path == current.path { return [] }
