@@ -81,7 +81,7 @@ final class BacktestRecorder {
         interval: UInt64, fillsPath: String?, equityPath: String?, charts: Bool
     ) throws(BacktestError) {
         self.instruments = instruments
-        oneCurrency = Set(instruments.map(\.quoteCurrency)).count <= 1
+        oneCurrency = BacktestResult.commonCurrency(instruments) != nil
         self.strategyNames = strategyNames
         self.capital = capital
         self.interval = interval

@@ -30,8 +30,10 @@ public struct InstrumentResult: Sendable {
 /// byte-identical JSON outside it.
 public struct BacktestResult {
     /// The JSON report's `format_version`: 2 since `max_drawdown` became an exact decimal
-    /// string, like the other money figures (a number in 1).
-    public static let formatVersion = 2
+    /// string, like the other money figures (a number in 1); 3 since `return`, `sharpe`,
+    /// `sortino`, `max_drawdown` and `max_drawdown_pct` are null with several quote currencies
+    /// (2 summed them).
+    public static let formatVersion = 3
 
     public let instruments: [InstrumentResult]
     public let events: Int
@@ -118,8 +120,12 @@ public struct BacktestResult {
     }
 
     /// The instruments' common quote currency, nil when they differ.
-    public var currency: String? {
-        let currencies = Set(instruments.map(\.definition.quoteCurrency))
+    public var currency: String? { Self.commonCurrency(instruments.map(\.definition)) }
+
+    /// The quote currency every one of `instruments` has, nil when they differ (or there are
+    /// none): the one rule for whether money figures add up (the recorder's equity too).
+    static func commonCurrency(_ instruments: [InstrumentDefinition]) -> String? {
+        let currencies = Set(instruments.map(\.quoteCurrency))
         return currencies.count == 1 ? currencies.first : nil
     }
 

@@ -343,7 +343,7 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let reported = try #require(report["max_drawdown"] as? String)
         #expect(Decimal(string: reported) == largest)
-        #expect(report["format_version"] as? Int == 2)
+        #expect(report["format_version"] as? Int == 3)
     }
 
     /// With two strategies on one instrument, a fill closes when it reduces its own strategy's

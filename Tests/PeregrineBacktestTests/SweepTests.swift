@@ -292,7 +292,7 @@ import Testing
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("sweep.jsonl").path
-        try "{\"job\":\"a\",\"params\":{},\"report\":\"peregrine-backtest\",\"format_version\":2}\nnot json\n".write(
+        try "{\"job\":\"a\",\"params\":{},\"report\":\"peregrine-backtest\",\"format_version\":3}\nnot json\n".write(
             toFile: out, atomically: true, encoding: .utf8)
         #expect(
             throws: BacktestError.usage("--out \(out) line 2: not a sweep result: 'not json'"),
