@@ -1044,6 +1044,21 @@ import Testing
             #expect(replay.status == 1, "\(value)")
             #expect(replay.error.contains("line 4: \(message)"), "\(replay.error)")
         }
+        // A Bybit message's ts (ms): read whole, not up to its first non-digit.
+        let bybit = directory.appendingPathComponent("bybit.jsonl").path
+        for (ts, message) in [
+            ("-5", "timestamp -5 (ms since 1970-01-01) is out of range"),
+            ("\"1733011200691\"", "\"ts\" \"1733011200691\" is not an integer (ms since 1970)"),
+        ] {
+            try """
+            {"topic":"orderbook.50.XRPUSDT","type":"snapshot","ts":1733011200691,"data":{"s":"XRPUSDT","b":[["1.5","2"]],"a":[["1.6","3"]],"u":1}}
+            {"topic":"orderbook.50.XRPUSDT","type":"delta","ts":\(ts),"data":{"s":"XRPUSDT","b":[["1.4","2"]],"a":[],"u":2}}
+
+            """.write(toFile: bybit, atomically: true, encoding: .utf8)
+            let replay = try PeregrineCLI.run(["feed", "replay", "--format", "bybit-ob", bybit])
+            #expect(replay.status == 1, "\(ts)")
+            #expect(replay.error.contains("line 2: \(message)"), "\(replay.error)")
+        }
     }
 
     /// A price whose sum with another would overflow on the file's grid (here 18 decimals, from
