@@ -50,6 +50,18 @@ import Testing
         return path
     }
 
+    /// `quotes.csv` in `directory`: `text` (a quotes file) with field `field` of its fourth line
+    /// (the third row) set to `value`; its path.
+    static func quotes(_ text: String, in directory: URL, settingField field: Int, to value: String) throws -> String {
+        var lines = text.split(separator: "\n").map(String.init)
+        var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[field] = value
+        lines[3] = fields.joined(separator: ",")
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func goldenCross(_ data: [String], configure: (inout BacktestSettings) -> Void = { _ in }) throws
         -> BacktestResult
     {
@@ -952,12 +964,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let rising = try String(contentsOfFile: try Self.risingQuotes(in: directory), encoding: .utf8)
         for (field, value) in [(5, "0"), (6, "-1")] {
-            var lines = rising.split(separator: "\n").map(String.init)
-            var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            fields[field] = value
-            lines[3] = fields.joined(separator: ",")
-            let path = directory.appendingPathComponent("quotes.csv").path
-            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.quotes(rising, in: directory, settingField: field, to: value)
             let run = try PeregrineCLI.run([
                 "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
                 "--param", "slow=2", "--param", "quantity=1",
@@ -1028,12 +1035,7 @@ import Testing
             (3, "-1", "local_timestamp -1 (µs since 1970-01-01) is out of range"),
         ]
         for (field, value, message) in cases {
-            var lines = rising.split(separator: "\n").map(String.init)
-            var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            fields[field] = value
-            lines[3] = fields.joined(separator: ",")
-            let path = directory.appendingPathComponent("quotes.csv").path
-            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.quotes(rising, in: directory, settingField: field, to: value)
             let run = try PeregrineCLI.run([
                 "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param", "fast=1",
                 "--param", "slow=2", "--param", "quantity=1", "--feed-latency", "local",
