@@ -9,9 +9,10 @@ import PackagePlugin
 /// A build command, not a prebuild command: SwiftPM runs a prebuild command only when it plans
 /// the build again (a changed manifest, a file added), so an incremental build after a commit
 /// or an edit kept the commit of an older build (swift-package-manager#5476). This command's
-/// inputs are the package's manifest and source files and the checkout's `HEAD`, index and
-/// reflog, so it runs again whenever one of them changes. The file is rewritten only when its
-/// text changes, so an unchanged commit recompiles nothing.
+/// inputs are `Package.swift`, every file under `Sources` and `Plugins`, and the checkout's
+/// `HEAD`, index, reflog, branch ref and packed refs, so it runs again whenever one of them
+/// changes (a file added or removed makes SwiftPM plan again, which re-reads the list). The
+/// file is rewritten only when its text changes, so an unchanged commit recompiles nothing.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -85,13 +86,22 @@ struct BuildInfoPlugin: BuildToolPlugin {
                     gitDirectory =
                         path.hasPrefix("/") ? URL(fileURLWithPath: path) : current.appending(path: path)
                 }
-                var names = ["HEAD", "index", "logs/HEAD", "packed-refs"]
+                // A linked worktree keeps its HEAD, index and reflog; the refs are in the
+                // repository's common directory (named by its `commondir` file).
+                var common = gitDirectory
+                if let text = try? String(contentsOf: gitDirectory.appending(path: "commondir"), encoding: .utf8) {
+                    let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    common = path.hasPrefix("/") ? URL(fileURLWithPath: path) : gitDirectory.appending(path: path)
+                }
+                var files = ["HEAD", "index", "logs/HEAD"].map { gitDirectory.appending(path: $0) }
+                files.append(common.appending(path: "packed-refs"))
                 if let head = try? String(contentsOf: gitDirectory.appending(path: "HEAD"), encoding: .utf8),
                     head.hasPrefix("ref: ")
                 {
-                    names.append(String(head.dropFirst("ref: ".count)).trimmingCharacters(in: .whitespacesAndNewlines))
+                    let ref = String(head.dropFirst("ref: ".count)).trimmingCharacters(in: .whitespacesAndNewlines)
+                    files.append(common.appending(path: ref))
                 }
-                return names.map { gitDirectory.appending(path: $0) }
+                return files
             }
             let parent = current.deletingLastPathComponent()
             if parent.path == current.path { return [] }

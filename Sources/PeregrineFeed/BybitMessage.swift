@@ -17,12 +17,16 @@ struct BybitMessage {
     }
 
     /// The value of the message's `ts` (milliseconds since the Unix epoch) as written, up to the
-    /// next `,` or `}`; nil without one.
+    /// next `,` or `}`, spaces around it (and around its colon) left out; nil without one.
     var timestampField: UnsafeBufferPointer<UInt8>? {
-        guard var start = line.find("\"ts\":") else { return nil }
+        guard var start = line.find("\"ts\"") else { return nil }
+        while start < line.count, line[start] == 0x20 { start += 1 }
+        guard start < line.count, line[start] == UInt8(ascii: ":") else { return nil }
+        start += 1
         while start < line.count, line[start] == 0x20 { start += 1 }
         var end = start
         while end < line.count, line[end] != UInt8(ascii: ","), line[end] != UInt8(ascii: "}") { end += 1 }
+        while end > start, line[end - 1] == 0x20 { end -= 1 }
         return UnsafeBufferPointer(rebasing: line[start..<end])
     }
 

@@ -1061,6 +1061,18 @@ import Testing
             #expect(replay.status == 1, "\(ts)")
             #expect(replay.error.contains("line 2: \(message)"), "\(replay.error)")
         }
+        // Spaces around a ts are JSON: its time is read, not dropped.
+        try """
+        {"topic":"orderbook.50.XRPUSDT","type":"snapshot","ts" : 1733011200691 ,"data":{"s":"XRPUSDT","b":[["1.5","2"]],"a":[["1.6","3"]],"u":1}}
+
+        """.write(toFile: bybit, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("bybit.pgev").path
+        let convert = try PeregrineCLI.run(["data", "convert", "--data", "bybit-ob:" + bybit, "-o", converted])
+        #expect(convert.status == 0, "\(convert.error)")
+        let run = try PeregrineCLI.run(
+            ["backtest", "--data", "events:" + converted, "--strategy", "idle", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        #expect(report?["first_event"] as? String == "2024-12-01T00:00:00.691000000Z", "\(run.error)")
     }
 
     /// A price whose sum with another would overflow on the file's grid (here 18 decimals, from
