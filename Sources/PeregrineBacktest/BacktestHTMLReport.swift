@@ -322,9 +322,11 @@ public enum BacktestHTMLReport {
             counts[bin] += 1
         }
         var frame = Frame([Points(times: [low, low + span], minimums: [0], maximums: [Double(counts.max() ?? 0)])])
-        // Counts: the axis runs to a multiple of 4, so that its quarter lines are whole counts.
+        // Counts: the axis runs a tenth above the tallest bar (room for the label at its top
+        // right) to a multiple of 4, so that its quarter lines are whole counts.
+        let tallest = Swift.max(counts.max() ?? 0, 1)
         frame.minY = 0
-        frame.maxY = Double((Swift.max(counts.max() ?? 0, 1) + 3) / 4 * 4)
+        frame.maxY = Double((tallest + tallest / 10 + 4) / 4 * 4)
         var body = axes(frame, xFormat: { fixed($0, 4) }) { fixed($0, 0) }
         let barWidth = (frame.x(low + span) - frame.x(low)) / Double(bins)
         for (bin, count) in counts.enumerated() where count > 0 {
