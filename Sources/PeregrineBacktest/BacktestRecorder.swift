@@ -232,15 +232,18 @@ final class BacktestRecorder {
 
     func sample(at time: UInt64) {
         samples &+= 1
-        guard oneCurrency else {
-            // Positions only: the equity columns stay empty.
-            if let charts {
-                for (index, tally) in tallies.enumerated() { charts.position(index, time: time, lots: tally.position) }
-            }
-            guard equityFile != nil else { return }
-            put(equityFile, UTCTime.text(time) + ",,," + positionColumns + "\n")
-            return
+        // Several quote currencies have no total equity: positions only, the equity columns empty.
+        let equityColumns = oneCurrency ? sampleEquity(at: time) : ",,,"
+        if let charts {
+            for (index, tally) in tallies.enumerated() { charts.position(index, time: time, lots: tally.position) }
         }
+        guard equityFile != nil else { return }
+        put(equityFile, UTCTime.text(time) + equityColumns + positionColumns + "\n")
+    }
+
+    /// The equity's sample at `time` (its peak, drawdown and chart); its equity CSV columns
+    /// (equity, net P&L, drawdown), each after a comma, when that CSV is written.
+    func sampleEquity(at time: UInt64) -> String {
         let exact = exactEquity
         let value = exact.double
         equity.append(value)
@@ -249,15 +252,9 @@ final class BacktestRecorder {
         if (drawdown - maxDrawdown).value > 0 { maxDrawdown = drawdown }
         let peakValue = peak?.double ?? 0
         if peakValue > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown.double / peakValue * 100) }
-        if let charts {
-            charts.equity(time: time, equity: value, drawdown: drawdown.double)
-            for (index, tally) in tallies.enumerated() {
-                charts.position(index, time: time, lots: tally.position)
-            }
-        }
-        guard equityFile != nil else { return }
-        let line = UTCTime.text(time) + "," + exact.description + "," + (exact - capital).description + ","
-        put(equityFile, line + drawdown.description + positionColumns + "\n")
+        charts?.equity(time: time, equity: value, drawdown: drawdown.double)
+        guard equityFile != nil else { return "" }
+        return "," + exact.description + "," + (exact - capital).description + "," + drawdown.description
     }
 
     /// Each instrument's position in base units, each after a comma (the equity CSV's last columns).

@@ -335,7 +335,7 @@ public struct EventJSONDecoder: ~Copyable {
     func marketPrice(_ key: StaticString) throws(FeedError) -> Price {
         let ticks = try signed(key, what: "ticks")
         guard Price.inRange(ticks) else {
-            throw FeedError(line: 0, "\"\(key)\" is \(ticks): a price holds at most 2^62 − 1 ticks either side of zero")
+            throw FeedError(line: 0, "\"\(key)\" is \(ticks): \(Price.rangeRule)")
         }
         return Price(ticks: ticks)
     }

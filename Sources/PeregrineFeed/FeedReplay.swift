@@ -286,7 +286,7 @@ public struct FeedReplay: ~Copyable {
         FeedError(
             line: 0,
             "'\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(priceIncrement): "
-                + "a price holds at most 2^62 − 1 ticks either side of zero, so that the sum of two prices is exact; "
+                + "\(Price.rangeRule), so that the sum of two prices is exact; "
                 + "use a coarser tick size")
     }
 
@@ -329,11 +329,11 @@ public struct FeedReplay: ~Copyable {
         rowLocalTimestamp = rowExchangeTimestamp
     }
 
-    /// Records a Tardis row's `local_timestamp` (µs, field 3) as its receive time; one that is
+    /// Records a Tardis row's `local_timestamp` field (µs) as its receive time; one that is
     /// not an integer, or is before 1970 or past 2262, is bad data (a replay checks it too).
-    mutating func noteTardisLocalTime(_ row: borrowing CSVRow) throws(FeedError) {
-        guard let micros = row[3].integerValue else {
-            throw FeedError(line: 0, "local_timestamp '\(row.text(3))' is not an integer")
+    mutating func noteTardisLocalTime(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        guard let micros = field.integerValue else {
+            throw FeedError(line: 0, "local_timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
         }
         try noteTardisLocalTime(micros)
     }

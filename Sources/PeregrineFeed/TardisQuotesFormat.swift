@@ -13,7 +13,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        try noteTardisLocalTime(row)
+        try noteTardisLocalTime(row[3])
         // An empty price is a missing side; an empty size with a price is nothing displayed.
         quoteAsk =
             row[5].isEmpty

@@ -41,11 +41,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        guard let local = localField.integerValue else {
-            throw FeedError(
-                line: 0, "local_timestamp '\(String(decoding: localField, as: UTF8.self))' is not an integer")
-        }
-        try noteTardisLocalTime(local)
+        try noteTardisLocalTime(localField)
         return true
     }
 

@@ -12,7 +12,7 @@ extension FeedReplay {
         statistics.rows += 1
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        try noteTardisLocalTime(row)
+        try noteTardisLocalTime(row[3])
         let tradePrice = try price(row[6])
         let tradeSize = try size(row[7])
         statistics.trades += 1

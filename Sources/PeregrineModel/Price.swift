@@ -11,6 +11,9 @@ public struct Price: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStri
     /// take orders at 1…2^62 ticks, `InstrumentSpec.maxPrice`: a bid below an ask sums below 2^63).
     public static let maxTicks: Int64 = (1 << 62) - 1
 
+    /// `maxTicks` for people, in error messages.
+    public static let rangeRule = "a price holds at most 2^62 − 1 ticks either side of zero"
+
     @inlinable public init(ticks: Int64) { self.ticks = ticks }
 
     /// Parses decimal text at `tickSize`: `"20377.00"` at 0.01 is 2_037_700 ticks.
