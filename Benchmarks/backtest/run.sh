@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The backtest benchmark, side by side in one sitting (docs/backtesting.md, "Speed"):
+# The backtest benchmark, side by side in one sitting (docs/backtesting.md, "Speed and memory"):
 #   1. Peregrine and hftbacktest run the same simple market maker (quotes at the touch, a fixed
 #      size, an inventory limit; requoted after every book message) on the same Tardis L2 +
 #      trades files, each converted once into its own binary format; RUNS rounds alternate them.

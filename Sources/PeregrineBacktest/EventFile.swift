@@ -334,8 +334,8 @@ public final class EventFile: @unchecked Sendable {
     /// How far the backtests reading the records have got, in bytes from the file's start
     /// (`Int.max` once one has finished, or the digest is wanted now). The hashing thread
     /// hashes behind them (`BacktestPlan.sha256(behindReadersOf:cancelled:)`): its reading
-    /// ahead of them on the other core slowed them down in slow sittings (docs/backtesting.md,
-    /// "Speed and memory"), while they need the checksums' pass ahead.
+    /// ahead of them on the other core slowed them down in slow sittings
+    /// (docs/backtesting-speed-log.md), while they need the checksums' pass ahead.
     let readThrough = Atomic<Int>(0)
 
     /// A reader has got to record `index` (cheap: called every `readerStride` records).
