@@ -107,6 +107,12 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths where access(path, R_OK) != 0 {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
+            // A converted file named as text would be parsed as garbage (its binary header quoted).
+            for path in spec.paths where spec.format != nil && Self.isConverted(path) {
+                throw .usage(
+                    "--data \(spec.text): \(path) is a converted event file (peregrine data convert): pass it as "
+                        + "events:\(path)")
+            }
         }
         // Converted files are mapped first: they are hashed through their mapping (unless
         // compressed: the digest is the file's own bytes), so the hashing thread, which reads
@@ -327,6 +333,13 @@ public struct BacktestPlan: Sendable {
     public static let venue = "backtest"
 
     /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
+    /// Whether `path` starts as a converted event file does (`EventFileFormat.magic`; read
+    /// through gzip too).
+    static func isConverted(_ path: String) -> Bool {
+        readTextPrefix(path: path, maxBytes: EventFileFormat.magic.count).map { Array($0.utf8) }
+            == EventFileFormat.magic
+    }
+
     static func symbol(in path: String, format: FeedFormat) -> String {
         if let text = readTextPrefix(path: path) {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3)

@@ -98,14 +98,15 @@ struct DownSampledSeries {
     }
 }
 
-/// The plotted series of a backtest: each instrument's bid, ask and fills, position; equity and
-/// drawdown. Bounded memory (see `DownSampledSeries`).
+/// The plotted series of a backtest: each instrument's bid, ask, market trades, fills and
+/// position (after each fill); equity and drawdown. Bounded memory (see `DownSampledSeries`).
 final class BacktestCharts {
     /// Per instrument (plain buffers: adding a point checks no array uniqueness).
     let bids: UnsafeMutableBufferPointer<DownSampledSeries>
     let asks: UnsafeMutableBufferPointer<DownSampledSeries>
     let buys: UnsafeMutableBufferPointer<DownSampledSeries>
     let sells: UnsafeMutableBufferPointer<DownSampledSeries>
+    let trades: UnsafeMutableBufferPointer<DownSampledSeries>
     let positions: UnsafeMutableBufferPointer<DownSampledSeries>
     @exclusivity(unchecked) var equity = DownSampledSeries()
     @exclusivity(unchecked) var drawdown = DownSampledSeries()
@@ -120,11 +121,12 @@ final class BacktestCharts {
         asks = series(capacity: 1_200)
         buys = series(capacity: 600)
         sells = series(capacity: 600)
+        trades = series(capacity: 1_200)
         positions = series(capacity: 1_200)
     }
 
     deinit {
-        for buffer in [bids, asks, buys, sells, positions] {
+        for buffer in [bids, asks, buys, sells, trades, positions] {
             _ = buffer.deinitialize()
             buffer.deallocate()
         }
@@ -142,6 +144,8 @@ final class BacktestCharts {
             sells[index].add(time: time, Double(price))
         }
     }
+
+    func trade(_ index: Int, time: UInt64, price: Int64) { trades[index].add(time: time, Double(price)) }
 
     func position(_ index: Int, time: UInt64, lots: Int64) { positions[index].add(time: time, Double(lots)) }
 

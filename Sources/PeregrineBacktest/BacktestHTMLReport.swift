@@ -14,13 +14,16 @@ public enum BacktestHTMLReport {
     public static let rowHeight = 300
     public static let titleHeight = 28
     /// The plot area inside each SVG: margins left, right, top, bottom.
-    public static let margins = (left: 80, right: 20, top: 12, bottom: 32)
+    public static let margins = (left: 100, right: 20, top: 12, bottom: 32)
 
     /// The plot titles, in page order.
     public static func plotTitles(_ result: BacktestResult) -> [String] {
         result.instruments.map { "\($0.definition.symbol): bid, ask and fills" } + [
-            result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)", "Drawdown",
-            "Position", "Distribution of P&L per equity interval",
+            result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)",
+            result.currency.map { "Drawdown (\($0), below the equity's peak)" } ?? "Drawdown",
+            "Position (each instrument's base units, after each fill)",
+            result.currency.map { "Distribution of the equity's change per sampling interval (\($0))" }
+                ?? "Distribution of the equity's change per sampling interval",
         ]
     }
 
@@ -70,10 +73,14 @@ public enum BacktestHTMLReport {
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
             ("time in market", percent(result.timeInMarket)),
-            ("mean time in queue", "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms"),
+            (
+                "mean time in queue",
+                result.venue.passiveFills > 0
+                    ? "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms" : "- (no maker fills)"
+            ),
             ("events", "\(result.events)"),
-            ("from", result.events > 0 ? UTCTime.text(result.firstTime) : "-"),
-            ("to", result.events > 0 ? UTCTime.text(result.lastTime) : "-"),
+            ("from (UTC)", result.events > 0 ? shortTime(result.firstTime) : "-"),
+            ("to (UTC)", result.events > 0 ? shortTime(result.lastTime) : "-"),
             ("capital", "\(result.capital) \(currency)"),
             ("queue model", result.settings.queueModel.description),
             ("latency", "feed \(result.settings.feedLatency); orders \(result.settings.orderLatency)"),
@@ -81,20 +88,26 @@ public enum BacktestHTMLReport {
         for (name, value) in figures { html += "<div><b>\(escape(name))</b>\(escape(value))</div>\n" }
         html += "</div></header>\n"
         let titles = plotTitles(result)
+        let positions = result.instruments.indices.map { index in
+            series(charts.positions[index]).map { $0.scaled(by: unit(result.instruments[index].definition.lotSize)) }
+        }
+        let equity = series(charts.equity)
+        let drawdown = series(charts.drawdown)
+        var timed = positions + [equity, drawdown]
+        for index in result.instruments.indices {
+            timed += [charts.bids, charts.asks, charts.buys, charts.sells, charts.trades].map { series($0[index]) }
+        }
+        let xRange = timeRange(result, timed.compactMap { $0 })
         var plots: [String] = []
         for (index, instrument) in result.instruments.enumerated() {
-            plots.append(priceChart(charts, index, instrument.definition))
+            plots.append(priceChart(charts, index, instrument.definition, xRange: xRange))
         }
-        plots.append(lineChart([series(charts.equity)], colours: ["#2456c8"], fill: false))
-        plots.append(lineChart([series(charts.drawdown)], colours: ["#c83a24"], fill: true))
+        plots.append(timeChart([equity], xRange: xRange, colours: ["#2456c8"]))
+        plots.append(timeChart([drawdown], xRange: xRange, colours: ["#c83a24"], fill: true))
         plots.append(
-            lineChart(
-                result.instruments.indices.map { index in
-                    series(charts.positions[index]).map {
-                        $0.scaled(by: result.instruments[index].definition.lotSize)
-                    }
-                }, colours: palette, fill: false,
-                decimals: result.instruments.map(\.definition.lotSize.decimals).max() ?? 2))
+            timeChart(
+                positions, xRange: xRange, colours: palette, steps: true, initial: 0,
+                names: result.instruments.map(\.definition.symbol)))
         plots.append(histogram(result.equitySamples))
         for (title, plot) in zip(titles, plots) {
             html += "<section class=\"plot\"><h2>\(escape(title))</h2>\(plot)</section>\n"
@@ -102,6 +115,11 @@ public enum BacktestHTMLReport {
         html += detailsTable(result)
         html += "</body></html>\n"
         return html
+    }
+
+    /// A time in the header: `2020-02-22 00:00:01.096` (UTC, to the millisecond).
+    static func shortTime(_ time: UInt64) -> String {
+        String(UTCTime.text(time).prefix(23).map { $0 == "T" ? " " : $0 })
     }
 
     static let palette = ["#2456c8", "#c83a24", "#2a9d4b", "#a45ac8", "#d48a1a", "#1aa3b8"]
@@ -112,10 +130,13 @@ public enum BacktestHTMLReport {
         var times: [Double]
         var minimums: [Double]
         var maximums: [Double]
+        var lasts: [Double]
 
-        func scaled(by lotSize: Increment) -> Points {
-            let unit = Double(lotSize.units) / pow10(lotSize.decimals)
-            return Points(times: times, minimums: minimums.map { $0 * unit }, maximums: maximums.map { $0 * unit })
+        /// Every value times `factor` (ticks to prices, lots to base units).
+        func scaled(by factor: Double) -> Points {
+            Points(
+                times: times, minimums: minimums.map { $0 * factor }, maximums: maximums.map { $0 * factor },
+                lasts: lasts.map { $0 * factor })
         }
     }
 
@@ -125,11 +146,34 @@ public enum BacktestHTMLReport {
         return value
     }
 
+    /// One step of `increment` as a number (a tick's price, a lot's quantity).
+    static func unit(_ increment: Increment) -> Double { Double(increment.units) / pow10(increment.decimals) }
+
     static func series(_ series: DownSampledSeries) -> Points? {
-        guard !series.buckets.isEmpty else { return nil }
+        let buckets = series.buckets
+        guard !buckets.isEmpty else { return nil }
         return Points(
-            times: series.buckets.map { Double($0.time) }, minimums: series.buckets.map(\.minimum),
-            maximums: series.buckets.map(\.maximum))
+            times: buckets.map { Double($0.time) }, minimums: buckets.map(\.minimum),
+            maximums: buckets.map(\.maximum), lasts: buckets.map(\.last))
+    }
+
+    /// The time every plot over time spans, so that they line up: the run's first to last
+    /// event, and any point beyond them (a report landing after the last event); at least a
+    /// millisecond, centred on a run of one moment.
+    static func timeRange(_ result: BacktestResult, _ points: [Points]) -> ClosedRange<Double> {
+        var low = result.events > 0 ? Double(result.firstTime) : Double.infinity
+        var high = result.events > 0 ? Double(result.lastTime) : -Double.infinity
+        for series in points {
+            if let first = series.times.first { low = Swift.min(low, first) }
+            if let last = series.times.last { high = Swift.max(high, last) }
+        }
+        guard low.isFinite, high.isFinite else { return 0...1e6 }
+        if high - low < 1e6 {
+            let middle = (low + high) / 2
+            low = Swift.max(middle - 5e5, 0)
+            high = low + 1e6
+        }
+        return low...high
     }
 
     /// Maps data to the plot area.
@@ -139,9 +183,11 @@ public enum BacktestHTMLReport {
         var minY: Double
         var maxY: Double
 
-        init(_ points: [Points]) {
-            minX = points.compactMap { $0.times.first }.min() ?? 0
-            maxX = points.compactMap { $0.times.last }.max() ?? 1
+        /// Around `points` (over `xRange` when given), with a twentieth of the values' range
+        /// above and below them.
+        init(_ points: [Points], xRange: ClosedRange<Double>? = nil) {
+            minX = xRange?.lowerBound ?? points.compactMap { $0.times.first }.min() ?? 0
+            maxX = xRange?.upperBound ?? points.compactMap { $0.times.last }.max() ?? 1
             minY = points.compactMap { $0.minimums.min() }.min() ?? 0
             maxY = points.compactMap { $0.maximums.max() }.max() ?? 1
             if maxX <= minX { maxX = minX + 1 }
@@ -179,49 +225,162 @@ public enum BacktestHTMLReport {
         return text
     }
 
+    /// `value` with exactly `decimals` digits after the point, never in exponent form (axis
+    /// labels: 0.00005, 100000.00010); `fixed` for values too large to scale exactly.
+    static func decimal(_ value: Double, _ decimals: Int) -> String {
+        guard let scaled = Int64(exactly: (value * pow10(decimals)).rounded()), scaled.magnitude < 1 << 53 else {
+            return fixed(value, decimals)
+        }
+        var digits = String(scaled.magnitude)
+        guard decimals > 0 else { return (scaled < 0 ? "-" : "") + digits }
+        if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
+        digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
+        return (scaled < 0 ? "-" : "") + digits
+    }
+
     /// A fraction as a percentage for people, to 3 decimals ("-" when not finite).
     public static func percent(_ value: Double) -> String { value.isFinite ? fixed(value * 100, 3) + "%" : "-" }
 
-    /// Axes, grid and labels around the plot area.
-    static func axes(
-        _ frame: Frame, xFormat: ((Double) -> String)? = nil, yFormat: (Double) -> String
-    ) -> String {
-        // Times: of day, or with the date when the plot spans a day or more.
-        let spansDays = frame.maxX - frame.minX >= 86_400e9
-        let label = { (time: Double) -> String in
-            if let xFormat { return xFormat(time) }
-            return spansDays ? dateLabel(time) : timeLabel(time)
+    /// Marks on a value axis: the multiples of a round step (1, 2 or 5 × 10^k) between `low`
+    /// and `high`, three to seven of them, each labelled with the decimals the step needs (so
+    /// that no two read alike).
+    static func valueTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
+        let span = high - low
+        guard span > 0, span.isFinite, low.isFinite else { return low.isFinite ? [(low, fixed(low, 2))] : [] }
+        let raw = span / 6
+        var magnitude = 1.0
+        var exponent = 0
+        while magnitude * 10 <= raw, exponent < 300 {
+            magnitude *= 10
+            exponent += 1
         }
-        var svg = ""
+        while magnitude > raw, exponent > -300 {
+            magnitude /= 10
+            exponent -= 1
+        }
+        let multiple = [1.0, 2, 5, 10].first { $0 * magnitude >= raw } ?? 10
+        if multiple == 10 { exponent += 1 }
+        let step = multiple * magnitude
+        let decimals = Swift.min(Swift.max(0, -exponent), 15)
+        var ticks: [(Double, String)] = []
+        var index = (low / step).rounded(.up)
+        while index * step <= high, ticks.count < 12 {
+            let value = index * step
+            ticks.append((value, decimal(value, decimals)))
+            index += 1
+        }
+        return ticks
+    }
+
+    /// Marks on a time axis: the multiples of a round step (1 ms to a year, UTC) giving at most
+    /// six, labelled to the step's precision. The first label and any on another day than the
+    /// one before carry the date.
+    static func timeTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
+        let millisecond: UInt64 = 1_000_000
+        let second = 1_000 * millisecond
+        let minute = 60 * second
+        let hour = 60 * minute
+        let day = 24 * hour
+        let steps =
+            [1, 2, 5, 10, 20, 50, 100, 200, 500].map { $0 * millisecond } + [1, 2, 5, 10, 15, 30].map { $0 * second }
+            + [1, 2, 5, 10, 15, 30].map { $0 * minute } + [1, 2, 3, 6, 12].map { $0 * hour }
+            + [1, 2, 7, 14, 30, 91, 365].map { $0 * day }
+        guard low >= 0, high < 9e18, high >= low else { return [] }
+        let step = steps.first { (high - low) / Double($0) <= 6 } ?? 365 * day
+        let start = UInt64(low)
+        var time = (start / step + (start % step == 0 ? 0 : 1)) * step
+        var ticks: [(Double, String)] = []
+        var previousDay: UInt64? = nil
+        while Double(time) <= high, ticks.count < 8 {
+            let text = UTCTime.text(time)
+            let date = time / day
+            let clock =
+                step >= day
+                ? "" : String(text.dropFirst(11).prefix(step < second ? 12 : (step < minute ? 8 : 5)))
+            let label =
+                step >= day
+                ? String(text.prefix(10))
+                : (previousDay == nil
+                    ? String(text.prefix(10)) + " " + clock
+                    : (previousDay == date ? clock : String(text.dropFirst(5).prefix(5)) + " " + clock))
+            ticks.append((Double(time), label))
+            previousDay = date
+            time &+= step
+        }
+        return ticks
+    }
+
+    /// The frame, grid and labelled marks around the plot area.
+    static func axes(_ frame: Frame, xTicks: [(Double, String)], yTicks: [(Double, String)]) -> String {
         let left = Double(margins.left)
         let right = Double(width - margins.right)
         let top = Double(margins.top)
         let bottom = Double(plotHeight - margins.bottom)
-        svg +=
+        var svg =
             "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(right - left)\" height=\"\(bottom - top)\" fill=\"#f7f8fb\" stroke=\"#c9cdd8\"/>"
-        for step in 0...4 {
-            let value = frame.minY + (frame.maxY - frame.minY) * Double(step) / 4
+        for (value, label) in yTicks {
             let y = frame.y(value)
             svg += "<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(number(y))\" y2=\"\(number(y))\" stroke=\"#e3e6ee\"/>"
             svg +=
-                "<text x=\"\(left - 6)\" y=\"\(number(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(escape(yFormat(value)))</text>"
-            let time = frame.minX + (frame.maxX - frame.minX) * Double(step) / 4
-            let x = frame.x(time)
-            let anchor = step == 0 ? "start" : (step == 4 ? "end" : "middle")
+                "<text x=\"\(left - 6)\" y=\"\(number(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(escape(label))</text>"
+        }
+        for (value, label) in xTicks {
+            let x = frame.x(value)
             svg +=
-                "<text x=\"\(number(x))\" y=\"\(number(bottom + 18))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#556\">\(escape(label(time)))</text>"
+                "<line x1=\"\(number(x))\" x2=\"\(number(x))\" y1=\"\(bottom)\" y2=\"\(bottom + 4)\" stroke=\"#8a90a0\"/>"
+            // Kept inside the page: a label near an end is anchored at that end.
+            let half = Double(label.count) * 3.2
+            let anchor = x - half < 4 ? "start" : (x + half > Double(width) - 4 ? "end" : "middle")
+            svg +=
+                "<text x=\"\(number(x))\" y=\"\(number(bottom + 18))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#556\">\(escape(label))</text>"
         }
         return svg
     }
 
-    /// A time axis label: the UTC time of day to the millisecond.
-    static func timeLabel(_ time: Double) -> String {
-        time >= 0 && time < 1.8e19 ? String(UTCTime.text(UInt64(time)).dropFirst(11).prefix(12)) : ""
+    /// How a legend shows a series.
+    enum Swatch {
+        case line, buyMarker, sellMarker, dot
     }
 
-    /// A time axis label for a plot of a day or more: the UTC date and the time to the minute.
-    static func dateLabel(_ time: Double) -> String {
-        time >= 0 && time < 1.8e19 ? String(UTCTime.text(UInt64(time)).prefix(16).map { $0 == "T" ? " " : $0 }) : ""
+    /// A legend across the top left of the plot area: a swatch and a name per series.
+    static func legend(_ items: [(name: String, colour: String, swatch: Swatch)]) -> String {
+        guard !items.isEmpty else { return "" }
+        let widths = items.map { 26 + Double($0.name.count) * 6.2 + 12 }
+        var x = Double(margins.left) + 6
+        let y = Double(margins.top) + 6
+        var svg =
+            "<rect x=\"\(number(x - 2))\" y=\"\(number(y))\" width=\"\(number(widths.reduce(0, +)))\" height=\"18\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#dde\"/>"
+        for (item, itemWidth) in zip(items, widths) {
+            let middle = y + 9
+            switch item.swatch {
+            case .line:
+                svg +=
+                    "<line x1=\"\(number(x + 4))\" x2=\"\(number(x + 20))\" y1=\"\(number(middle))\" y2=\"\(number(middle))\" stroke=\"\(item.colour)\" stroke-width=\"2\"/>"
+            case .buyMarker, .sellMarker:
+                svg += marker(x: x + 12, y: middle, up: item.swatch == .buyMarker, colour: item.colour)
+            case .dot:
+                svg +=
+                    "<circle cx=\"\(number(x + 12))\" cy=\"\(number(middle))\" r=\"2.5\" fill=\"\(item.colour)\"/>"
+            }
+            svg +=
+                "<text x=\"\(number(x + 24))\" y=\"\(number(middle + 4))\" font-size=\"11\" fill=\"#1d2330\">\(escape(item.name))</text>"
+            x += itemWidth
+        }
+        return svg
+    }
+
+    /// A fill's triangle: pointing up for a buy, down for a sell, its tip by the price.
+    static func marker(x: Double, y: Double, up: Bool, colour: String) -> String {
+        let tip = up ? y - 5 : y + 5
+        let base = up ? y + 3 : y - 3
+        return
+            "<path d=\"M\(number(x)) \(number(tip))L\(number(x - 4)) \(number(base))L\(number(x + 4)) \(number(base))Z\" fill=\"\(colour)\"/>"
+    }
+
+    /// A note across the middle of the plot area.
+    static func note(_ text: String) -> String {
+        "<text x=\"\(width / 2)\" y=\"\(plotHeight / 2)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#556\">"
+            + escape(text) + "</text>"
     }
 
     static func svg(_ body: String) -> String {
@@ -229,7 +388,8 @@ public enum BacktestHTMLReport {
             + body + "</svg>"
     }
 
-    /// One path through each bucket's minimum and maximum (a band where a pixel holds many).
+    /// A line through each bucket's minimum and maximum (a band where a pixel holds many): a
+    /// sampled series (equity, drawdown).
     static func path(_ points: Points, _ frame: Frame) -> String {
         var path = ""
         for index in points.times.indices {
@@ -242,68 +402,121 @@ public enum BacktestHTMLReport {
         return path
     }
 
-    /// A plot without data (no equity over several quote currencies, one sample): a note, not
-    /// empty axes.
-    static var nothingToPlot: String {
-        svg(
-            "<text x=\"\(width / 2)\" y=\"\(plotHeight / 2)\" text-anchor=\"middle\" font-size=\"13\" "
-                + "fill=\"#556\">nothing to plot</text>")
+    /// Steps: each value holds until the next change (a touch, a position), through each
+    /// bucket's minimum and maximum at its time to its last value, and on to the frame's end;
+    /// from `initial` at the frame's start when given (a position starts flat).
+    static func stepPath(_ points: Points, _ frame: Frame, initial: Double? = nil) -> String {
+        var path = ""
+        if let initial, let first = points.times.first, first > frame.minX {
+            path = "M\(number(frame.x(frame.minX))) \(number(frame.y(initial)))"
+        }
+        for index in points.times.indices {
+            let x = number(frame.x(points.times[index]))
+            let maximum = number(frame.y(points.maximums[index]))
+            path += path.isEmpty ? "M\(x) \(maximum)" : "H\(x)V\(maximum)"
+            path += "V\(number(frame.y(points.minimums[index])))V\(number(frame.y(points.lasts[index])))"
+        }
+        return path + "H\(number(frame.x(frame.maxX)))"
     }
 
-    static func lineChart(_ all: [Points?], colours: [String], fill: Bool, decimals: Int = 2) -> String {
+    /// Dots at a short series' points (one or two, which a line may not show: a book that was
+    /// two-sided for one moment at the run's end).
+    static func dots(_ points: Points, _ frame: Frame, colour: String) -> String {
+        guard points.times.count <= 2 else { return "" }
+        return points.times.indices.map { index in
+            "<circle cx=\"\(number(frame.x(points.times[index])))\" cy=\"\(number(frame.y(points.lasts[index])))\" r=\"3\" fill=\"\(colour)\"/>"
+        }.joined()
+    }
+
+    /// A plot without data (no equity over several quote currencies, one sample): a note, not
+    /// empty axes.
+    static var nothingToPlot: String { svg(note("nothing to plot")) }
+
+    /// Series over time, on the run's time axis: sampled (lines) or changing at events (steps
+    /// from `initial`); filled down to zero when `fill`; a legend when `names` are given.
+    static func timeChart(
+        _ all: [Points?], xRange: ClosedRange<Double>, colours: [String], fill: Bool = false,
+        steps: Bool = false, initial: Double? = nil, names: [String] = []
+    ) -> String {
         let present = all.compactMap { $0 }
         guard !present.isEmpty else { return nothingToPlot }
-        let frame = Frame(present)
-        var body = axes(frame) { fixed($0, decimals) }
+        var frame = Frame(present, xRange: xRange)
+        if let initial {
+            frame.minY = Swift.min(frame.minY, initial)
+            frame.maxY = Swift.max(frame.maxY, initial)
+        }
+        var body = axes(
+            frame, xTicks: timeTicks(frame.minX, frame.maxX), yTicks: valueTicks(frame.minY, frame.maxY))
         let zero = frame.y(0)
         if zero >= Double(margins.top), zero <= Double(plotHeight - margins.bottom) {
             body +=
                 "<line x1=\"\(margins.left)\" x2=\"\(width - margins.right)\" y1=\"\(number(zero))\" y2=\"\(number(zero))\" stroke=\"#8a90a0\" stroke-dasharray=\"4 3\"/>"
         }
+        var items: [(name: String, colour: String, swatch: Swatch)] = []
         for (index, points) in all.enumerated() {
             guard let points else { continue }
             let colour = colours[index % colours.count]
-            let line = path(points, frame)
+            let line = steps ? stepPath(points, frame, initial: initial) : path(points, frame)
             if fill, let first = points.times.first, let last = points.times.last {
                 body +=
                     "<path d=\"\(line)L\(number(frame.x(last))) \(number(zero))L\(number(frame.x(first))) \(number(zero))Z\" fill=\"\(colour)\" fill-opacity=\"0.25\" stroke=\"none\"/>"
             }
             body += "<path d=\"\(line)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.4\"/>"
+            body += dots(points, frame, colour: colour)
+            if index < names.count { items.append((names[index], colour, .line)) }
         }
-        return svg(body)
+        return svg(body + legend(items))
     }
 
-    static func priceChart(_ charts: BacktestCharts, _ index: Int, _ definition: InstrumentDefinition) -> String {
-        let tick = Double(definition.tickSize.units) / pow10(definition.tickSize.decimals)
-        let toPrice = { (points: Points) in
-            Points(
-                times: points.times, minimums: points.minimums.map { $0 * tick },
-                maximums: points.maximums.map { $0 * tick })
+    /// An instrument's bid and ask (steps: the touch holds until it moves), the market's trades
+    /// (grey), and the strategies' fills (triangles), on the run's time axis.
+    static func priceChart(
+        _ charts: BacktestCharts, _ index: Int, _ definition: InstrumentDefinition, xRange: ClosedRange<Double>
+    ) -> String {
+        let tick = unit(definition.tickSize)
+        let bids = series(charts.bids[index])?.scaled(by: tick)
+        let asks = series(charts.asks[index])?.scaled(by: tick)
+        let buys = series(charts.buys[index])?.scaled(by: tick)
+        let sells = series(charts.sells[index])?.scaled(by: tick)
+        let trades = series(charts.trades[index])?.scaled(by: tick)
+        let all = [bids, asks, buys, sells, trades].compactMap { $0 }
+        guard !all.isEmpty else {
+            return svg(note("no prices: \(definition.symbol) has no two-sided book and no trades"))
         }
-        let bids = series(charts.bids[index]).map(toPrice)
-        let asks = series(charts.asks[index]).map(toPrice)
-        let buys = series(charts.buys[index]).map(toPrice)
-        let sells = series(charts.sells[index]).map(toPrice)
-        let frame = Frame([bids, asks, buys, sells].compactMap { $0 })
-        var body = axes(frame) { fixed($0, definition.tickSize.decimals) }
+        let frame = Frame(all, xRange: xRange)
+        var body = axes(
+            frame, xTicks: timeTicks(frame.minX, frame.maxX), yTicks: valueTicks(frame.minY, frame.maxY))
+        var items: [(name: String, colour: String, swatch: Swatch)] = []
+        if let trades {
+            for bucket in trades.times.indices {
+                let x = frame.x(trades.times[bucket])
+                let high = frame.y(trades.maximums[bucket])
+                let low = frame.y(trades.minimums[bucket])
+                body +=
+                    "<rect x=\"\(number(x - 1))\" y=\"\(number(high - 1))\" width=\"2\" height=\"\(number(low - high + 2))\" fill=\"#8a90a0\" fill-opacity=\"0.7\"/>"
+            }
+            items.append(("market trades", "#8a90a0", .dot))
+        }
         if let bids {
-            body += "<path d=\"\(path(bids, frame))\" fill=\"none\" stroke=\"#2a9d4b\" stroke-width=\"1.1\"/>"
+            body += "<path d=\"\(stepPath(bids, frame))\" fill=\"none\" stroke=\"#2a9d4b\" stroke-width=\"1.1\"/>"
+            body += dots(bids, frame, colour: "#2a9d4b")
+            items.append(("bid", "#2a9d4b", .line))
         }
         if let asks {
-            body += "<path d=\"\(path(asks, frame))\" fill=\"none\" stroke=\"#c83a24\" stroke-width=\"1.1\"/>"
+            body += "<path d=\"\(stepPath(asks, frame))\" fill=\"none\" stroke=\"#c83a24\" stroke-width=\"1.1\"/>"
+            body += dots(asks, frame, colour: "#c83a24")
+            items.append(("ask", "#c83a24", .line))
         }
         for (points, colour, up) in [(buys, "#1c6b34", true), (sells, "#8f2012", false)] {
             guard let points else { continue }
-            for marker in points.times.indices {
-                let x = frame.x(points.times[marker])
-                let y = frame.y(points.maximums[marker])
-                let tip = up ? y - 5 : y + 5
-                let base = up ? y + 3 : y - 3
-                body +=
-                    "<path d=\"M\(number(x)) \(number(tip))L\(number(x - 4)) \(number(base))L\(number(x + 4)) \(number(base))Z\" fill=\"\(colour)\"/>"
+            for fill in points.times.indices {
+                body += marker(
+                    x: frame.x(points.times[fill]), y: frame.y(points.maximums[fill]), up: up, colour: colour)
             }
+            items.append((up ? "buy fill" : "sell fill", colour, up ? .buyMarker : .sellMarker))
         }
-        return svg(body)
+        if bids == nil, asks == nil { body += note("no two-sided book: the market's trades only") }
+        return svg(body + legend(items))
     }
 
     /// A histogram of the equity's change per sampling interval (40 bins).
@@ -321,13 +534,15 @@ public enum BacktestHTMLReport {
             let bin = position.isFinite ? Swift.min(Swift.max(Int(position.rounded(.down)), 0), bins - 1) : 0
             counts[bin] += 1
         }
-        var frame = Frame([Points(times: [low, low + span], minimums: [0], maximums: [Double(counts.max() ?? 0)])])
+        let edges = [low, low + span]
+        var frame = Frame([Points(times: edges, minimums: [0], maximums: [Double(counts.max() ?? 0)], lasts: [0])])
         // Counts: the axis runs a tenth above the tallest bar (room for the label at its top
-        // right) to a multiple of 4, so that its quarter lines are whole counts.
+        // right), to a whole number of marks.
         let tallest = Swift.max(counts.max() ?? 0, 1)
         frame.minY = 0
-        frame.maxY = Double((tallest + tallest / 10 + 4) / 4 * 4)
-        var body = axes(frame, xFormat: { fixed($0, 4) }) { fixed($0, 0) }
+        frame.maxY = Double(tallest + tallest / 10 + 1)
+        let counted = valueTicks(0, frame.maxY).filter { $0.0 == $0.0.rounded() }
+        var body = axes(frame, xTicks: valueTicks(low, low + span), yTicks: counted)
         let barWidth = (frame.x(low + span) - frame.x(low)) / Double(bins)
         for (bin, count) in counts.enumerated() where count > 0 {
             let x = frame.x(low + span * Double(bin) / Double(bins))
@@ -336,7 +551,7 @@ public enum BacktestHTMLReport {
                 "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(Swift.max(barWidth - 1, 1)))\" height=\"\(number(frame.y(0) - y))\" fill=\"#2456c8\"/>"
         }
         body +=
-            "<text x=\"\(width - margins.right)\" y=\"\(margins.top + 14)\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(changes.count) intervals</text>"
+            "<text x=\"\(width - margins.right - 6)\" y=\"\(margins.top + 16)\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(changes.count) intervals</text>"
         return svg(body)
     }
 

@@ -20,6 +20,12 @@ struct InstrumentTally {
     var maxPosition: Int64 = 0
     /// Twice the last two-sided mid, in ticks (nil before one).
     var lastTwiceMid: Int64?
+    /// When the two-sided touch first and last moved, and when the market first and last
+    /// traded (exchange time, ns; 0 before any), for `BacktestResult.warnings`.
+    var firstTouch: UInt64 = 0
+    var lastTouch: UInt64 = 0
+    var firstTrade: UInt64 = 0
+    var lastTrade: UInt64 = 0
 
     /// Cash + position × mid − fees, as money (10^-8 tick × lot).
     var netPnL: Money {
@@ -200,14 +206,22 @@ final class BacktestRecorder {
         guard prices != lastTop[index] else { return }
         lastTop[index] = prices
         tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
+        if tallies[index].firstTouch == 0 { tallies[index].firstTouch = lastTime }
+        tallies[index].lastTouch = lastTime
         charts?.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
     }
 
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
-    /// the book cannot), a quote, a cleared book.
+    /// the book cannot), a quote, a cleared book. (A trade is noted: its time, and its price
+    /// for the charts.)
     func mayMoveTop(_ index: Int, _ event: Event) -> Bool {
         guard case .levelUpdate(let update) = event.payload else {
-            if case .trade = event.payload { return false }
+            if case .trade(let trade) = event.payload {
+                if tallies[index].firstTrade == 0 { tallies[index].firstTrade = lastTime }
+                tallies[index].lastTrade = lastTime
+                if let charts, trade.price.ticks > 0 { charts.trade(index, time: lastTime, price: trade.price.ticks) }
+                return false
+            }
             return true
         }
         let (bid, ask) = lastTop[index]
@@ -234,9 +248,6 @@ final class BacktestRecorder {
         samples &+= 1
         // Several quote currencies have no total equity: positions only, the equity columns empty.
         let equityColumns = oneCurrency ? sampleEquity(at: time) : ",,,"
-        if let charts {
-            for (index, tally) in tallies.enumerated() { charts.position(index, time: time, lots: tally.position) }
-        }
         guard equityFile != nil else { return }
         put(equityFile, UTCTime.text(time) + equityColumns + positionColumns + "\n")
     }
@@ -306,7 +317,10 @@ final class BacktestRecorder {
         if wasOpen != (tally.position != 0) { openPositions += tally.position != 0 ? 1 : -1 }
         tally.maxPosition = Swift.max(tally.maxPosition, Int64(clamping: tally.position.magnitude))
         tallies[index] = tally
-        charts?.fill(index, time: event.time, side: report.side, price: report.price.ticks)
+        if let charts {
+            charts.fill(index, time: event.time, side: report.side, price: report.price.ticks)
+            charts.position(index, time: event.time, lots: tally.position)
+        }
         guard fills != nil else { return }
         let definition = instruments[index]
         let line =

@@ -60,6 +60,11 @@ public struct BacktestResult {
     public let elapsedSeconds: Double
     /// The series the HTML report plots (nil: the run kept none, `BacktestOutputFiles.charts`).
     let charts: BacktestCharts?
+    /// What in the data may make the results mean less than they seem, for people (standard
+    /// error; not in the JSON report): nothing simulated after `--from`, an instrument whose
+    /// trades go on long after its book stopped moving (or begin long before it), instruments
+    /// with no time in common.
+    public let warnings: [String]
 
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
@@ -109,6 +114,9 @@ public struct BacktestResult {
             venue.passiveFills > 0 ? Double(venue.queueTimeTotal) / Double(venue.passiveFills) / 1e6 : 0
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
+        warnings = Self.warnings(
+            instruments: plan.instruments, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents,
+            span: lastTime > firstTime ? lastTime - firstTime : 0)
         let span = lastTime > firstTime ? lastTime - firstTime : 0
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
@@ -398,5 +406,55 @@ struct JSONText {
             }
         }
         return result + "\""
+    }
+}
+
+extension BacktestResult {
+    /// A gap between an instrument's book and its trades worth a warning: over a minute and
+    /// over a twentieth of the run.
+    static func noteworthy(_ gap: UInt64, span: UInt64) -> Bool { gap > 60_000_000_000 && gap > span / 20 }
+
+    static func warnings(
+        instruments: [InstrumentDefinition], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
+        span: UInt64
+    ) -> [String] {
+        if events == 0 {
+            return [
+                warmUpEvents > 0
+                    ? "no event at or after --from (the data's \(warmUpEvents) events all came before it): nothing was simulated"
+                    : "no events to simulate"
+            ]
+        }
+        var warnings: [String] = []
+        let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
+        for (definition, tally) in zip(instruments, tallies) where tally.firstTouch > 0 && tally.firstTrade > 0 {
+            if tally.lastTrade > tally.lastTouch, noteworthy(tally.lastTrade - tally.lastTouch, span: span) {
+                warnings.append(
+                    "\(definition.symbol): its book's touch last moved at \(time(tally.lastTouch)) UTC, but its trades "
+                        + "go on to \(time(tally.lastTrade)): orders after that met a book that no longer changed "
+                        + "(does the book data cover the trades' time?)")
+            }
+            if tally.firstTouch > tally.firstTrade, noteworthy(tally.firstTouch - tally.firstTrade, span: span) {
+                warnings.append(
+                    "\(definition.symbol): its trades begin at \(time(tally.firstTrade)) UTC, its book only at "
+                        + "\(time(tally.firstTouch)): orders before that met no book (does the book data cover the "
+                        + "trades' time?)")
+            }
+        }
+        // Each instrument's time with data (its touch moving, its trades).
+        let spans = zip(instruments, tallies).compactMap { definition, tally -> (String, UInt64, UInt64)? in
+            let starts = [tally.firstTouch, tally.firstTrade].filter { $0 > 0 }
+            let ends = [tally.lastTouch, tally.lastTrade].filter { $0 > 0 }
+            guard let start = starts.min(), let end = ends.max() else { return nil }
+            return (definition.symbol, start, end)
+        }
+        for (index, one) in spans.enumerated() {
+            for other in spans[(index + 1)...] where one.2 < other.1 || other.2 < one.1 {
+                warnings.append(
+                    "\(one.0) (\(time(one.1))–\(time(one.2)) UTC) and \(other.0) (\(time(other.1))–\(time(other.2))) "
+                        + "have no time in common: no moment of the run has both markets")
+            }
+        }
+        return warnings
     }
 }

@@ -3,7 +3,7 @@
 /// then the ranking table. The layout is fixed so that a test can find the heatmap.
 public enum SweepHTMLReport {
     public static let width = 1_200
-    public static let headerHeight = 90
+    public static let headerHeight = 130
     /// The heatmap's plot area (inside its axes), in page pixels.
     public static let heatmap = (left: 140, top: headerHeight + 40, width: 900, height: 480)
     /// The most rows the ranking table shows.
@@ -17,7 +17,10 @@ public enum SweepHTMLReport {
                 style: "td,th{border:1px solid #dde;padding:3px 8px;text-align:right}")
                 + """
                 <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
-                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div></header>
+                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>
+                <div>\(escape(strategiesText(plan)))</div>
+                <div>data: \(escape(plan.base.settings.data.map(\.text).joined(separator: " ")))</div>
+                <div>Peregrine \(escape(Provenance.version)) (\(escape(Provenance.commit)))</div></header>
 
                 """
         if plan.dimensions.count == 2 { html += heatmapSVG(plan, outcome.rows, ranking: ranking) }
@@ -39,6 +42,27 @@ public enum SweepHTMLReport {
         }
         html += "</table>\n</body></html>\n"
         return html
+    }
+
+    /// Each strategy with its parameters (a swept one as its values) and the fees: what every
+    /// job shares and what it varies.
+    static func strategiesText(_ plan: SweepPlan) -> String {
+        let strategies = plan.base.settings.strategies.enumerated().map { index, strategy in
+            ([strategy.name]
+                + strategy.parameters.map { parameter in
+                    guard let swept = plan.dimensions.first(where: { $0.strategy == index && $0.key == parameter.key })
+                    else { return "\(parameter.key)=\(parameter.value)" }
+                    let values = swept.values
+                    guard values.count > 8, let first = values.first, let last = values.last else {
+                        return "\(parameter.key)=\(values.joined(separator: ","))"
+                    }
+                    return "\(parameter.key)=\(first)…\(last) (\(values.count) values)"
+                }).joined(separator: " ")
+        }
+        let settings = plan.base.settings
+        return strategies.joined(separator: "; ")
+            + " · fees (bps, instruments without reference data): maker \(settings.makerFeeBasisPoints), taker "
+            + settings.takerFeeBasisPoints
     }
 
     /// One cell per combination, coloured from red (worst) through yellow to green (best); a
@@ -75,6 +99,11 @@ public enum SweepHTMLReport {
                     ?? "#bbbbbb"
                 svg +=
                     "<rect x=\"\(fixed(left))\" y=\"\(fixed(upper))\" width=\"\(fixed(cellWidth + 0.5))\" height=\"\(fixed(cellHeight + 0.5))\" fill=\"\(colour)\"/>"
+                // The value itself, where the cell has room for it.
+                if let value = values[x + "\u{1F}" + y], cellWidth >= 56, cellHeight >= 16 {
+                    svg +=
+                        "<text x=\"\(fixed(left + cellWidth / 2))\" y=\"\(fixed(upper + cellHeight / 2 + 4))\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1d2330\">\(escape(SweepRow.text(value)))</text>"
+                }
             }
         }
         svg +=

@@ -110,12 +110,17 @@ public final class StrategyParameters: @unchecked Sendable {
         return given.remove(at: index).value
     }
 
-    /// An integer in `range` (`default` when not given).
-    public func integer(_ key: String, default value: Int64, in range: ClosedRange<Int64>)
-        throws(StrategyConfigurationError) -> Int64
-    {
+    /// An integer in `range` (`default` when not given); a value refused says what it counts
+    /// (`unit`) and any further rule (`note`).
+    public func integer(
+        _ key: String, default value: Int64, in range: ClosedRange<Int64>, counting unit: IntegerUnit? = nil,
+        note: String? = nil
+    ) throws(StrategyConfigurationError) -> Int64 {
         let text = take(key)
-        let allowed = "an integer from \(range.lowerBound) to \(range.upperBound)"
+        let bounds = "from \(range.lowerBound) to \(range.upperBound)"
+        let allowed =
+            (unit.map { "a whole number of \($0.rawValue) \(bounds) (\($0.meaning))" } ?? "an integer \(bounds)")
+            + (note.map { " (\($0))" } ?? "")
         let result: Int64
         if let text {
             guard let parsed = Int64(text), range.contains(parsed) else {
@@ -219,5 +224,18 @@ public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomString
     /// What a quantity parameter must be on `lotSize`.
     static func quantityRule(_ lotSize: Increment) -> String {
         "a positive quantity in the instrument's units on its lot grid of \(lotSize) (at most 10^12 lots)"
+    }
+}
+
+/// What an integer parameter counts, for the message that refuses a value.
+public enum IntegerUnit: String, Sendable {
+    case lots, ticks
+
+    /// What one of them is.
+    public var meaning: String {
+        switch self {
+        case .lots: return "a lot is the instrument's lot size: 10 lots of 0.001 BTC are 0.01 BTC"
+        case .ticks: return "a tick is the instrument's price step"
+        }
     }
 }

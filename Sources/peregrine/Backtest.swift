@@ -71,6 +71,7 @@ struct BacktestCommand: ParsableCommand {
             fail(error)
         }
         if terminal { printError("") }
+        for warning in result.warnings { printError("warning: \(warning)") }
         let report = result.json
         do {
             if let reportJson { try OutputFile.write(report, to: reportJson, flag: "--report-json") }
@@ -136,7 +137,8 @@ struct BacktestCommand: ParsableCommand {
         row(
             "time",
             "in market \(fixed(result.timeInMarket * 100, 1))% · mean time in queue "
-                + "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms")
+                + (result.venue.passiveFills > 0
+                    ? "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms" : "- (no maker fills)"))
         row(
             "speed",
             "\(fixed(result.elapsedSeconds, 3)) s, "
@@ -185,10 +187,17 @@ struct BacktestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
     var queueModel: String?
 
-    @Option(help: ArgumentHelp("Maker fee in basis points for instruments without reference data.", valueName: "bps"))
+    // Read whatever follows: a maker rebate is a negative fee (`--maker-fee-bps -0.5`).
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Maker fee in basis points for instruments without reference data (negative: a rebate).",
+            valueName: "bps"))
     var makerFeeBps: String?
 
-    @Option(help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
     var takerFeeBps: String?
 
     @Option(help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))

@@ -225,6 +225,20 @@ import Testing
         let named = try PeregrineCLI.run(["backtest", "--data", "events@OTHER:" + converted] + Self.golden)
         #expect(named.status == 2)
         #expect(named.error.contains("a converted file names its instruments"), "\(named.error)")
+        // A converted file named as text: the way to pass it, not its binary header quoted.
+        let asText = try PeregrineCLI.run(["backtest", "--data", "tardis-quotes:" + converted] + Self.golden)
+        #expect(asText.status == 2)
+        #expect(
+            asText.error.contains(
+                "--data tardis-quotes:\(converted): \(converted) is a converted event file (peregrine data convert): "
+                    + "pass it as events:\(converted)"), "\(asText.error)")
+        #expect(!asText.error.contains("PGEVENTS"))
+        // A negative fee (a maker's rebate) follows its flag as a value.
+        let rebate = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--maker-fee-bps", "-0.5", "--taker-fee-bps", "-1", "--json"])
+        #expect(rebate.status == 0, "\(rebate.error)")
+        #expect(rebate.output.contains("\"maker_fee\": \"-0.00005\""), "\(rebate.output)")
+        #expect(rebate.output.contains("\"taker_fee\": \"-0.0001\""), "\(rebate.output)")
     }
 
     @Test func aSweepRefusesARepeatedValueAndResultsOfAnotherReport() throws {

@@ -975,6 +975,40 @@ import Testing
         }
     }
 
+    /// What in the data makes the results mean less than they seem is said (standard error,
+    /// not the report): a book that stops moving while its trades go on (the fixture's quotes
+    /// end at 00:03:47, its trades at 02:05:47), nothing after `--from`, two markets with no
+    /// time in common. Data without these says nothing.
+    @Test func theDataItselfIsWarnedAbout() throws {
+        func warnings(_ data: [String], from: String? = nil) throws -> [String] {
+            var settings = BacktestSettings()
+            settings.data = try data.map { try DataSpec($0) }
+            settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+            settings.from = from.flatMap(UTCTime.parse)
+            return try Backtest.run(try BacktestPlan(settings)).warnings
+        }
+        let quotes = "tardis-quotes:" + Fixtures.path(Self.quotes)
+        let trades = "tardis-trades:" + Fixtures.path(Self.trades)
+        #expect(try warnings([quotes]) == [])
+        #expect(
+            try warnings([quotes, trades]) == [
+                "BTCUSDT: its book's touch last moved at 2020-02-22 00:03:47.061 UTC, but its trades go on to "
+                    + "2020-02-22 02:05:47.728: orders after that met a book that no longer changed (does the book "
+                    + "data cover the trades' time?)"
+            ])
+        #expect(
+            try warnings([quotes], from: "2021-01-01") == [
+                "no event at or after --from (the data's 9999 events all came before it): nothing was simulated"
+            ])
+        let bitmex = "tardis-trades:" + Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
+        #expect(
+            try warnings([quotes, bitmex]) == [
+                "BTCUSDT (2020-02-22 00:00:01.096–2020-02-22 00:03:47.061 UTC) and XBTUSD (2020-03-01 "
+                    + "00:00:03.145–2020-03-01 00:00:03.276) have no time in common: no moment of the run has both "
+                    + "markets"
+            ])
+    }
+
     /// Instruments of several quote currencies have no total equity: the report's return,
     /// Sharpe, Sortino and drawdowns are null like its money totals, and the equity CSV leaves
     /// its equity columns empty (they had summed USDT and JPY).

@@ -81,4 +81,59 @@ import Testing
             #expect(series.buckets.map(\.last) == plain.buckets.map(\.last))
         }
     }
+
+    /// Axis marks fall on round values and no two read alike, however small the range (an
+    /// equity of 100,000 moving by 0.0005 had five marks reading "100000.0").
+    @Test func valueMarksAreRoundAndReadDistinctly() {
+        #expect(
+            BacktestHTMLReport.valueTicks(99_999.999_55, 100_000.000_05).map(\.1) == [
+                "99999.9996", "99999.9997", "99999.9998", "99999.9999", "100000.0000",
+            ])
+        #expect(BacktestHTMLReport.valueTicks(-1.05, 0.05).map(\.1) == ["-1.0", "-0.8", "-0.6", "-0.4", "-0.2", "0.0"])
+        #expect(BacktestHTMLReport.valueTicks(9_651, 9_712).map(\.1) == ["9660", "9680", "9700"])
+        #expect(BacktestHTMLReport.valueTicks(0, 33).map(\.1) == ["0", "10", "20", "30"])
+        #expect(BacktestHTMLReport.decimal(-0.00005, 5) == "-0.00005")
+        #expect(BacktestHTMLReport.decimal(0.5, 2) == "0.50")
+        #expect(BacktestHTMLReport.decimal(100_000.0001, 4) == "100000.0001")
+        #expect(BacktestHTMLReport.decimal(7, 0) == "7")
+    }
+
+    /// Time marks fall on round times of day (UTC) at a step that gives at most six; the first
+    /// carries the date, and so does the first of a new day.
+    @Test func timeMarksAreRoundTimesWithTheirDate() {
+        let start = Double(UTCTime.parse("2020-02-22T00:00:01.096") ?? 0)
+        let end = Double(UTCTime.parse("2020-02-22T02:05:47.728") ?? 0)
+        #expect(BacktestHTMLReport.timeTicks(start, end).map(\.1) == ["2020-02-22 00:30", "01:00", "01:30", "02:00"])
+        let moment = Double(UTCTime.parse("2020-02-22T00:00:01.0965") ?? 0)
+        #expect(
+            BacktestHTMLReport.timeTicks(moment, moment + 3.2e6).map(\.1) == [
+                "2020-02-22 00:00:01.097", "00:00:01.098", "00:00:01.099",
+            ])
+        let evening = Double(UTCTime.parse("2020-02-22T23:31") ?? 0)
+        #expect(
+            BacktestHTMLReport.timeTicks(evening, evening + 3_600e9).map(\.1) == [
+                "2020-02-22 23:40", "23:50", "02-23 00:00", "00:10", "00:20", "00:30",
+            ])
+        let week = Double(UTCTime.parse("2020-02-22T00:00:01") ?? 0)
+        #expect(
+            BacktestHTMLReport.timeTicks(week, week + 8 * 86_400e9).map(\.1) == [
+                "2020-02-24", "2020-02-26", "2020-02-28", "2020-03-01",
+            ])
+    }
+
+    /// A touch or a position is drawn in steps: each value holds until the next change, and the
+    /// last one to the plot's end (not a slope between changes).
+    @Test func stepsHoldEachValueUntilTheNext() {
+        let points = BacktestHTMLReport.Points(times: [10, 20], minimums: [1, 2], maximums: [1, 3], lasts: [1, 2])
+        var frame = BacktestHTMLReport.Frame([points], xRange: 0...30)
+        frame.minY = 0
+        frame.maxY = 4
+        // x: 100 + t × 36 (1,080 pixels for 30); y: 12 + (4 − v) × 57 (228 pixels for 4).
+        #expect(
+            BacktestHTMLReport.stepPath(points, frame, initial: 0)
+                == "M100.0 240.0H460.0V183.0V183.0V183.0H820.0V69.0V126.0V126.0H1180.0")
+        #expect(
+            BacktestHTMLReport.stepPath(points, frame)
+                == "M460.0 183.0V183.0V183.0H820.0V69.0V126.0V126.0H1180.0")
+    }
 }

@@ -79,7 +79,8 @@ import Testing
         #expect(
             throws: EngineError.strategy(
                 .invalidParameter(
-                    strategy: "golden-cross", key: "fast", value: "40", allowed: "an integer from 1 to 30"))
+                    strategy: "golden-cross", key: "fast", value: "40",
+                    allowed: "an integer from 1 to 30 (at most slow)"))
         ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
     }
 

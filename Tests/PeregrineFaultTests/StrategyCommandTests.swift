@@ -50,7 +50,12 @@ struct StrategyCommandTests {
             ),
             (
                 ["--strategy", "golden-cross", "--param", "fast=40"],
-                "error: strategy golden-cross: fast=40 is not allowed: use an integer from 1 to 30"
+                "error: strategy golden-cross: fast=40 is not allowed: use an integer from 1 to 30 (at most slow)"
+            ),
+            (
+                ["--strategy", "market-maker", "--param", "size=0.01"],
+                "error: strategy market-maker: size=0.01 is not allowed: use a whole number of lots from 1 to "
+                    + "1000000000000 (a lot is the instrument's lot size: 10 lots of 0.001 BTC are 0.01 BTC)"
             ),
             (["--param", "size=1"], "error: invalid param 'size=1': give --strategy NAME before its --param options"),
             (

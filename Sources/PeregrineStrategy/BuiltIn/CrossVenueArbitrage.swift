@@ -26,9 +26,10 @@ public struct CrossVenueArbitrage: Strategy, Sendable {
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
-        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000)
-        minimumEdge = try parameters.integer("min-edge", default: 0, in: 0...1_000_000_000)
-        maxPosition = try parameters.integer("max-position", default: 100, in: 1...1_000_000_000_000_000)
+        quantity = try parameters.integer("quantity", default: 1, in: 1...1_000_000_000_000, counting: .lots)
+        minimumEdge = try parameters.integer("min-edge", default: 0, in: 0...1_000_000_000, counting: .ticks)
+        maxPosition = try parameters.integer(
+            "max-position", default: 100, in: 1...1_000_000_000_000_000, counting: .lots)
         guard configuration.instruments.count == 2 else {
             throw .invalidInstruments(
                 strategy: Self.name,

@@ -21,9 +21,10 @@ public struct LargeTradeFollower: Strategy, Sendable {
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
-        minimumQuantity = try parameters.integer("min-quantity", default: 500, in: 1...1_000_000_000_000_000)
-        quantity = try parameters.integer("quantity", default: 10, in: 1...1_000_000_000_000)
-        maximumSpread = try parameters.integer("max-spread", default: 50, in: 0...1_000_000_000)
+        minimumQuantity = try parameters.integer(
+            "min-quantity", default: 500, in: 1...1_000_000_000_000_000, counting: .lots)
+        quantity = try parameters.integer("quantity", default: 10, in: 1...1_000_000_000_000, counting: .lots)
+        maximumSpread = try parameters.integer("max-spread", default: 50, in: 0...1_000_000_000, counting: .ticks)
     }
 
     @inlinable

@@ -38,11 +38,12 @@ public struct MarketMaker: Strategy, Sendable {
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
-        halfSpread = try parameters.integer("half-spread", default: 2, in: 0...1_000_000)
-        size = try parameters.integer("size", default: 10, in: 1...1_000_000_000_000)
-        skew = try parameters.integer("skew", default: 1, in: 0...1_000_000)
-        maxPosition = try parameters.integer("max-position", default: 100, in: 0...1_000_000_000_000_000)
-        requote = try parameters.integer("requote", default: 1, in: 1...1_000_000)
+        halfSpread = try parameters.integer("half-spread", default: 2, in: 0...1_000_000, counting: .ticks)
+        size = try parameters.integer("size", default: 10, in: 1...1_000_000_000_000, counting: .lots)
+        skew = try parameters.integer("skew", default: 1, in: 0...1_000_000, counting: .ticks)
+        maxPosition = try parameters.integer(
+            "max-position", default: 100, in: 0...1_000_000_000_000_000, counting: .lots)
+        requote = try parameters.integer("requote", default: 1, in: 1...1_000_000, counting: .ticks)
         postOnly = try parameters.integer("post-only", default: 1, in: 0...1) == 1
         instruments = configuration.instruments
         bids = Array(repeating: 0, count: instruments.count)
