@@ -123,9 +123,13 @@ struct BacktestCommand: ParsableCommand {
             "return",
             result.returnOnCapital.map(BacktestHTMLReport.percent) ?? "-"
         )
+        // How many returns the ratios rest on: a few seconds annualised give ratios in the
+        // thousands.
+        let interval = Double(result.settings.equityInterval) / 1e9
         row(
             "sharpe · sortino",
-            "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3))")
+            "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3)) (annualised from "
+                + "\(Swift.max(result.sampleCount - 1, 0)) returns of \(fixed(interval, 3)) s)")
         row(
             "max drawdown",
             result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-")
