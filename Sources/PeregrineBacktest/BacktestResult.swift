@@ -114,9 +114,16 @@ public struct BacktestResult {
             venue.passiveFills > 0 ? Double(venue.queueTimeTotal) / Double(venue.passiveFills) / 1e6 : 0
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
-        warnings = Self.warnings(
-            instruments: plan.instruments, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents,
-            span: lastTime > firstTime ? lastTime - firstTime : 0)
+        // Sizes TrueFX does not carry: nothing fills against its quotes.
+        let sizeless = plan.files.filter { $0.format == .truefxQuotes }.map {
+            "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
+                + "that only read prices)"
+        }
+        warnings =
+            sizeless
+            + Self.warnings(
+                instruments: plan.instruments, tallies: Array(recorder.tallies), events: events,
+                warmUpEvents: warmUpEvents, span: lastTime > firstTime ? lastTime - firstTime : 0)
         let span = lastTime > firstTime ? lastTime - firstTime : 0
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue

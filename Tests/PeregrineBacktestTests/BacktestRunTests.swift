@@ -978,7 +978,7 @@ import Testing
     /// What in the data makes the results mean less than they seem is said (standard error,
     /// not the report): a book that stops moving while its trades go on (the fixture's quotes
     /// end at 00:03:47, its trades at 02:05:47), nothing after `--from`, two markets with no
-    /// time in common. Data without these says nothing.
+    /// time in common, quotes without sizes. Data without these says nothing.
     @Test func theDataItselfIsWarnedAbout() throws {
         func warnings(_ data: [String], from: String? = nil) throws -> [String] {
             var settings = BacktestSettings()
@@ -999,6 +999,12 @@ import Testing
         #expect(
             try warnings([quotes], from: "2021-01-01") == [
                 "no event at or after --from (the data's 9999 events all came before it): nothing was simulated"
+            ])
+        let truefx = Fixtures.path("truefx_USDJPY_quotes_2013-01-01.csv")
+        #expect(
+            try warnings(["truefx-quotes@USDJPY:" + truefx]) == [
+                "\(truefx): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
+                    + "that only read prices)"
             ])
         let bitmex = "tardis-trades:" + Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         #expect(
