@@ -72,6 +72,10 @@ def market_maker(hbt, qty, max_pos):
         r = hbt.wait_next_feed(False, 1_000_000_000_000)
         if r == 1:
             break
+        if r != 2 and r != 0:
+            # An error (hftbacktest returns it, and going on loops forever: its PartialFill
+            # exchange stops with 14, InvalidOrderStatus, when a queue fill uses up an order).
+            return feeds, -r
         if r != 2:
             continue
         feeds += 1
@@ -121,6 +125,8 @@ def main():
         t0 = time.perf_counter()
         feeds, orders = market_maker(hbt, a.size, a.max_position)
         seconds = time.perf_counter() - t0
+        if orders < 0:
+            sys.exit(f"hftbacktest stopped with error code {-orders} after {feeds} feeds")
         state = hbt.state_values(0)
         runs.append({"seconds": seconds, "events_per_second": len(data) / seconds, "feeds": feeds,
                      "orders": orders, "fills": int(state.num_trades), "position": float(state.position)})

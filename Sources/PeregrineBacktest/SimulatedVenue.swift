@@ -93,8 +93,9 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// - **Passive orders** join the queue behind the displayed quantity at their price. A trade at
 ///   that price (by the other side) takes off the queue ahead first; what trades beyond it fills
 ///   the order. A trade through the price (a sell below a resting buy, a buy above a resting
-///   sell), or the other side's best moving through it, fills the order entirely. Size
-///   decreases move it per the `QueueModel`.
+///   sell), or the other side's best reaching it (an ask at or below a resting buy, a bid at or
+///   above a resting sell: the level in between was taken, the order with it), fills the order
+///   entirely, as hftbacktest's exchanges do. Size decreases move it per the `QueueModel`.
 /// - **Quotes-only data** is a one-level book: each quote replaces the best bid and offer.
 /// - Reports are those of the hosted matching engine (accepted, fills, cancels with reasons);
 ///   validation refuses a zero or negative quantity, a price outside 1…2^62 ticks, a post-only
@@ -366,18 +367,19 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// What a level update means for the resting orders: whether one rests at its level (its
-    /// queue moves), and whether it could have moved the other side's best through one (a level
-    /// added or changed beyond one's price; removing a level never does).
+    /// queue moves), and whether it could have moved the other side's best to or through one (a
+    /// level added or changed at or beyond one's price; removing a level never does).
     /// (`bounds`: the instrument's `restingBounds`.)
     @inline(__always)
     func affected(
         _ instrument: InstrumentID, _ update: LevelUpdate, _ bounds: RestingBounds
     ) -> (queued: Bool, through: Bool) {
-        // The bounds answer `through` exactly (a buy above an ask, a sell below a bid) and rule
-        // out most updates for `queued`; only one inside a side's range reads the orders.
+        // The bounds answer `through` exactly (a bid at or above a resting sell, an ask at or
+        // below a resting buy) and rule out most updates for `queued`; only one inside a side's
+        // range reads the orders.
         let price = update.price.ticks
         let buy = update.side == .buy
-        let through = update.quantity.lots > 0 && (buy ? price > bounds.lowestSell : price < bounds.highestBuy)
+        let through = update.quantity.lots > 0 && (buy ? price >= bounds.lowestSell : price <= bounds.highestBuy)
         guard
             buy
                 ? bounds.lowestBuy <= price && price <= bounds.highestBuy
@@ -389,8 +391,8 @@ public struct SimulatedVenue: ~Copyable {
         return (false, through)
     }
 
-    /// Fills entirely every resting order of `instrument` the other side's best has moved
-    /// through.
+    /// Fills entirely every resting order of `instrument` the other side's best has reached or
+    /// moved through.
     mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
@@ -405,8 +407,8 @@ public struct SimulatedVenue: ~Copyable {
             let order = resting[index]
             if order.instrument == instrument,
                 order.side == .buy
-                    ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks < order.price } ?? false)
-                    : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks > order.price } ?? false)
+                    ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks <= order.price } ?? false)
+                    : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks >= order.price } ?? false)
             {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             }

@@ -159,7 +159,7 @@ import Testing
         #expect(venue.queueAhead(of: OrderID(1)) == 1)
     }
 
-    @Test func aTradeThroughOrTheAskMovingThroughFillsEntirely() throws {
+    @Test func aTradeThroughOrTheAskReachingTheOrderFillsEntirely() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &reports)
         // A buy below the resting buy is not the other side trading through it.
@@ -174,6 +174,15 @@ import Testing
         moved.apply(Self.level(.sell, 99, 4), time: 3, sink: &movedReports)
         #expect(Self.fills(movedReports) == [3])
         #expect(movedReports.reports.last?.price == Price(ticks: 100))
+        // The ask reaching the buy's price is enough (the bids at 100 were taken, the order with
+        // them), as in hftbacktest; an ask above it is not.
+        var reachedReports = ExecutionReportCollector()
+        var reached = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &reachedReports)
+        reached.apply(Self.level(.sell, 101, 7), time: 3, sink: &reachedReports)
+        #expect(Self.fills(reachedReports) == [])
+        reached.apply(Self.level(.sell, 100, 4), time: 3, sink: &reachedReports)
+        #expect(Self.fills(reachedReports) == [3])
+        #expect(reachedReports.reports.last?.price == Price(ticks: 100))
     }
 
     @Test func takenLiquidityIsNotFilledTwiceUntilTheLevelChanges() throws {
@@ -362,7 +371,7 @@ import Testing
             } else if update.quantity.lots > 0 {
                 through =
                     through
-                    || (order.side == .buy ? update.price.ticks < order.price : update.price.ticks > order.price)
+                    || (order.side == .buy ? update.price.ticks <= order.price : update.price.ticks >= order.price)
             }
         }
         return (queued, through)
