@@ -167,22 +167,18 @@ import Testing
         #expect(Self.fills(reports) == [])
         venue.apply(Self.trade(99, 1, aggressor: .sell), time: 3, sink: &reports)
         #expect(Self.fills(reports) == [3])
-        var movedReports = ExecutionReportCollector()
-        var moved = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &movedReports)
-        moved.apply(Self.level(.sell, 100, 0), time: 3, sink: &movedReports)
-        #expect(Self.fills(movedReports) == [])
-        moved.apply(Self.level(.sell, 99, 4), time: 3, sink: &movedReports)
-        #expect(Self.fills(movedReports) == [3])
-        #expect(movedReports.reports.last?.price == Price(ticks: 100))
-        // The ask reaching the buy's price is enough (the bids at 100 were taken, the order with
-        // them), as in hftbacktest; an ask above it is not.
-        var reachedReports = ExecutionReportCollector()
-        var reached = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &reachedReports)
-        reached.apply(Self.level(.sell, 101, 7), time: 3, sink: &reachedReports)
-        #expect(Self.fills(reachedReports) == [])
-        reached.apply(Self.level(.sell, 100, 4), time: 3, sink: &reachedReports)
-        #expect(Self.fills(reachedReports) == [3])
-        #expect(reachedReports.reports.last?.price == Price(ticks: 100))
+        // The ask moving through the buy's price, or reaching it (the bids at 100 were taken,
+        // the order with them, as in hftbacktest), fills it whole; removing a level, or an ask
+        // above it, does not.
+        for (first, second) in [((Int64(100), Int64(0)), (Int64(99), Int64(4))), ((101, 7), (100, 4))] {
+            var movedReports = ExecutionReportCollector()
+            var moved = try Self.venue(model: .riskAverse, ahead: 5, lots: 3, reports: &movedReports)
+            moved.apply(Self.level(.sell, first.0, first.1), time: 3, sink: &movedReports)
+            #expect(Self.fills(movedReports) == [], "\(first)")
+            moved.apply(Self.level(.sell, second.0, second.1), time: 3, sink: &movedReports)
+            #expect(Self.fills(movedReports) == [3], "\(second)")
+            #expect(movedReports.reports.last?.price == Price(ticks: 100))
+        }
     }
 
     @Test func takenLiquidityIsNotFilledTwiceUntilTheLevelChanges() throws {
