@@ -266,6 +266,8 @@ public enum BacktestHTMLReport {
         var index = (low / step).rounded(.up)
         while index * step <= high, ticks.count < 12 {
             let value = index * step
+            // A step below the values' precision would repeat a value: one mark is enough.
+            if let last = ticks.last, value <= last.0 { break }
             ticks.append((value, decimal(value, decimals)))
             index += 1
         }
