@@ -73,11 +73,7 @@ public enum BacktestHTMLReport {
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
             ("time in market", percent(result.timeInMarket)),
-            (
-                "mean time in queue",
-                result.venue.passiveFills > 0
-                    ? "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms" : "- (no maker fills)"
-            ),
+            ("mean time in queue", result.meanTimeInQueueText),
             ("events", "\(result.events)"),
             ("from (UTC)", result.events > 0 ? shortTime(result.firstTime) : "-"),
             ("to (UTC)", result.events > 0 ? shortTime(result.lastTime) : "-"),
@@ -99,16 +95,21 @@ public enum BacktestHTMLReport {
         }
         let xRange = timeRange(result, timed.compactMap { $0 })
         var plots: [String] = []
-        for (index, instrument) in result.instruments.enumerated() {
-            plots.append(priceChart(charts, index, instrument.definition, xRange: xRange))
+        if result.events == 0 {
+            // Nothing was simulated (all data before --from): no time to plot.
+            plots = Array(repeating: nothingToPlot, count: result.instruments.count + 4)
+        } else {
+            for (index, instrument) in result.instruments.enumerated() {
+                plots.append(priceChart(charts, index, instrument.definition, xRange: xRange))
+            }
+            plots.append(timeChart([equity], xRange: xRange, colours: ["#2456c8"]))
+            plots.append(timeChart([drawdown], xRange: xRange, colours: ["#c83a24"], fill: true))
+            plots.append(
+                timeChart(
+                    positions, xRange: xRange, colours: palette, steps: true, initial: 0,
+                    names: result.instruments.map(\.definition.symbol)))
+            plots.append(histogram(result.equitySamples))
         }
-        plots.append(timeChart([equity], xRange: xRange, colours: ["#2456c8"]))
-        plots.append(timeChart([drawdown], xRange: xRange, colours: ["#c83a24"], fill: true))
-        plots.append(
-            timeChart(
-                positions, xRange: xRange, colours: palette, steps: true, initial: 0,
-                names: result.instruments.map(\.definition.symbol)))
-        plots.append(histogram(result.equitySamples))
         for (title, plot) in zip(titles, plots) {
             html += "<section class=\"plot\"><h2>\(escape(title))</h2>\(plot)</section>\n"
         }
@@ -242,7 +243,7 @@ public enum BacktestHTMLReport {
     public static func percent(_ value: Double) -> String { value.isFinite ? fixed(value * 100, 3) + "%" : "-" }
 
     /// Marks on a value axis: the multiples of a round step (1, 2 or 5 × 10^k) between `low`
-    /// and `high`, three to seven of them, each labelled with the decimals the step needs (so
+    /// and `high`, two to seven of them, each labelled with the decimals the step needs (so
     /// that no two read alike).
     static func valueTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
         let span = high - low
@@ -274,8 +275,8 @@ public enum BacktestHTMLReport {
         return ticks
     }
 
-    /// Marks on a time axis: the multiples of a round step (1 ms to a year, UTC) giving at most
-    /// six, labelled to the step's precision. The first label and any on another day than the
+    /// Marks on a time axis: the multiples of a round step (1 ms to a year, UTC), at most six
+    /// steps apart in all (seven marks), labelled to the step's precision. The first label and any on another day than the
     /// one before carry the date.
     static func timeTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
         let millisecond: UInt64 = 1_000_000
@@ -350,9 +351,16 @@ public enum BacktestHTMLReport {
         let widths = items.map { 26 + Double($0.name.count) * 6.2 + 12 }
         var x = Double(margins.left) + 6
         let y = Double(margins.top) + 6
-        var svg =
-            "<rect x=\"\(number(x - 2))\" y=\"\(number(y))\" width=\"\(number(widths.reduce(0, +)))\" height=\"18\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#dde\"/>"
-        for (item, itemWidth) in zip(items, widths) {
+        var svg = ""
+        // As many as fit across the plot (an ellipsis for the rest).
+        let room = Double(width - margins.right) - x - 24
+        var fitting = 0
+        var used = 0.0
+        while fitting < widths.count, used + widths[fitting] <= room {
+            used += widths[fitting]
+            fitting += 1
+        }
+        for (item, itemWidth) in zip(items.prefix(fitting), widths) {
             let middle = y + 9
             switch item.swatch {
             case .line:
@@ -368,7 +376,15 @@ public enum BacktestHTMLReport {
                 "<text x=\"\(number(x + 24))\" y=\"\(number(middle + 4))\" font-size=\"11\" fill=\"#1d2330\">\(escape(item.name))</text>"
             x += itemWidth
         }
-        return svg
+        if fitting < items.count {
+            svg +=
+                "<text x=\"\(number(x + 4))\" y=\"\(number(y + 13))\" font-size=\"11\" fill=\"#1d2330\">… \(items.count - fitting) more</text>"
+            x += 70
+        }
+        let start = Double(margins.left) + 6
+        return
+            "<rect x=\"\(number(start - 2))\" y=\"\(number(y))\" width=\"\(number(x - start + 2))\" height=\"18\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#dde\"/>"
+            + svg
     }
 
     /// A fill's triangle: pointing up for a buy, down for a sell, its tip by the price.
@@ -443,6 +459,8 @@ public enum BacktestHTMLReport {
         let present = all.compactMap { $0 }
         guard !present.isEmpty else { return nothingToPlot }
         var frame = Frame(present, xRange: xRange)
+        // Room above the values for the legend.
+        if !names.isEmpty { frame.maxY += (frame.maxY - frame.minY) * 0.12 }
         if let initial {
             frame.minY = Swift.min(frame.minY, initial)
             frame.maxY = Swift.max(frame.maxY, initial)
@@ -485,7 +503,9 @@ public enum BacktestHTMLReport {
         guard !all.isEmpty else {
             return svg(note("no prices: \(definition.symbol) has no two-sided book and no trades"))
         }
-        let frame = Frame(all, xRange: xRange)
+        var frame = Frame(all, xRange: xRange)
+        // Room above the prices for the legend.
+        frame.maxY += (frame.maxY - frame.minY) * 0.12
         var body = axes(
             frame, xTicks: timeTicks(frame.minX, frame.maxX), yTicks: valueTicks(frame.minY, frame.maxY))
         var items: [(name: String, colour: String, swatch: Swatch)] = []
@@ -543,7 +563,7 @@ public enum BacktestHTMLReport {
         let tallest = Swift.max(counts.max() ?? 0, 1)
         frame.minY = 0
         frame.maxY = Double(tallest + tallest / 10 + 1)
-        let counted = valueTicks(0, frame.maxY).filter { $0.0 == $0.0.rounded() }
+        let counted = valueTicks(0, frame.maxY).filter { $0.0 == $0.0.rounded() }.map { ($0.0, decimal($0.0, 0)) }
         var body = axes(frame, xTicks: valueTicks(low, low + span), yTicks: counted)
         let barWidth = (frame.x(low + span) - frame.x(low)) / Double(bins)
         for (bin, count) in counts.enumerated() where count > 0 {

@@ -20,10 +20,11 @@ struct InstrumentTally {
     var maxPosition: Int64 = 0
     /// Twice the last two-sided mid, in ticks (nil before one).
     var lastTwiceMid: Int64?
-    /// When the two-sided touch first and last moved, and when the market first and last
-    /// traded (exchange time, ns; 0 before any), for `BacktestResult.warnings`.
+    /// When the book was first two-sided, when it last changed (any level, quote or clear),
+    /// and when the market first and last traded (exchange time, ns; 0 before any), for
+    /// `BacktestResult.warnings`.
     var firstTouch: UInt64 = 0
-    var lastTouch: UInt64 = 0
+    var lastBook: UInt64 = 0
     var firstTrade: UInt64 = 0
     var lastTrade: UInt64 = 0
 
@@ -207,13 +208,12 @@ final class BacktestRecorder {
         lastTop[index] = prices
         tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
         if tallies[index].firstTouch == 0 { tallies[index].firstTouch = lastTime }
-        tallies[index].lastTouch = lastTime
         charts?.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
     }
 
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
-    /// the book cannot), a quote, a cleared book. (A trade is noted: its time, and its price
-    /// for the charts.)
+    /// the book cannot), a quote, a cleared book. (Notes the time of a book change, and a
+    /// trade's time and its price for the charts.)
     func mayMoveTop(_ index: Int, _ event: Event) -> Bool {
         guard case .levelUpdate(let update) = event.payload else {
             if case .trade(let trade) = event.payload {
@@ -222,8 +222,10 @@ final class BacktestRecorder {
                 if let charts, trade.price.ticks > 0 { charts.trade(index, time: lastTime, price: trade.price.ticks) }
                 return false
             }
+            tallies[index].lastBook = lastTime
             return true
         }
+        tallies[index].lastBook = lastTime
         let (bid, ask) = lastTop[index]
         return update.side == .buy ? update.price.ticks >= bid : (ask == 0 || update.price.ticks <= ask)
     }

@@ -50,6 +50,11 @@ public struct BacktestResult {
     public let closingFills: Int
     public let fillRatio: Double
     public let meanTimeInQueueMilliseconds: Double
+    /// The mean time in queue for people: "14.203 ms", or "- (no maker fills)".
+    public var meanTimeInQueueText: String {
+        venue.passiveFills > 0
+            ? "\(BacktestHTMLReport.fixed(meanTimeInQueueMilliseconds, 3)) ms" : "- (no maker fills)"
+    }
     public let timeInMarket: Double
     public let firstTime: UInt64
     public let lastTime: UInt64
@@ -114,6 +119,7 @@ public struct BacktestResult {
             venue.passiveFills > 0 ? Double(venue.queueTimeTotal) / Double(venue.passiveFills) / 1e6 : 0
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
+        let span = lastTime > firstTime ? lastTime - firstTime : 0
         // Sizes TrueFX does not carry: nothing fills against its quotes.
         let sizeless = plan.files.filter { $0.format == .truefxQuotes }.map {
             "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
@@ -123,8 +129,7 @@ public struct BacktestResult {
             sizeless
             + Self.warnings(
                 instruments: plan.instruments, tallies: Array(recorder.tallies), events: events,
-                warmUpEvents: warmUpEvents, span: lastTime > firstTime ? lastTime - firstTime : 0)
-        let span = lastTime > firstTime ? lastTime - firstTime : 0
+                warmUpEvents: warmUpEvents, span: span, window: (plan.settings.from, plan.settings.to))
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -152,6 +157,9 @@ public struct BacktestResult {
     public var trades: Int { instruments.reduce(0) { $0 + $1.trades } }
     public var netPnL: ExactAmount? { total(\.netPnL) }
     public var fees: ExactAmount? { total(\.fees) }
+
+    /// How many per-interval returns the Sharpe and Sortino ratios rest on.
+    public var returnCount: Int { returns.count }
 
     /// Per-interval returns of the sampled equity.
     var returns: [Double] {
@@ -423,43 +431,51 @@ extension BacktestResult {
 
     static func warnings(
         instruments: [InstrumentDefinition], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
-        span: UInt64
+        span: UInt64, window: (from: UInt64?, to: UInt64?)
     ) -> [String] {
         if events == 0 {
+            let range =
+                window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
             return [
-                warmUpEvents > 0
-                    ? "no event at or after --from (the data's \(warmUpEvents) events all came before it): nothing was simulated"
+                warmUpEvents > 0 || window.to != nil
+                    ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
                     : "no events to simulate"
             ]
         }
         var warnings: [String] = []
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
-        for (definition, tally) in zip(instruments, tallies) where tally.firstTouch > 0 && tally.firstTrade > 0 {
-            if tally.lastTrade > tally.lastTouch, noteworthy(tally.lastTrade - tally.lastTouch, span: span) {
+        for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
+            guard tally.firstTouch > 0 else {
                 warnings.append(
-                    "\(definition.symbol): its book's touch last moved at \(time(tally.lastTouch)) UTC, but its trades "
-                        + "go on to \(time(tally.lastTrade)): orders after that met a book that no longer changed "
-                        + "(does the book data cover the trades' time?)")
+                    "\(definition.symbol): trades but never a two-sided book: strategies that quote from the book "
+                        + "send nothing, and orders fill only against the trades")
+                continue
+            }
+            if tally.lastTrade > tally.lastBook, noteworthy(tally.lastTrade - tally.lastBook, span: span) {
+                warnings.append(
+                    "\(definition.symbol): its book last changed at \(time(tally.lastBook)) UTC, but its trades go on "
+                        + "to \(time(tally.lastTrade)) UTC: orders after that met a book that no longer changed (does "
+                        + "the book data cover the trades' time?)")
             }
             if tally.firstTouch > tally.firstTrade, noteworthy(tally.firstTouch - tally.firstTrade, span: span) {
                 warnings.append(
                     "\(definition.symbol): its trades begin at \(time(tally.firstTrade)) UTC, its book only at "
-                        + "\(time(tally.firstTouch)): orders before that met no book (does the book data cover the "
+                        + "\(time(tally.firstTouch)) UTC: orders before that met no book (does the book data cover the "
                         + "trades' time?)")
             }
         }
-        // Each instrument's time with data (its touch moving, its trades).
+        // Each instrument's time with data (its book, its trades).
         let spans = zip(instruments, tallies).compactMap { definition, tally -> (String, UInt64, UInt64)? in
             let starts = [tally.firstTouch, tally.firstTrade].filter { $0 > 0 }
-            let ends = [tally.lastTouch, tally.lastTrade].filter { $0 > 0 }
+            let ends = [tally.lastBook, tally.lastTrade].filter { $0 > 0 }
             guard let start = starts.min(), let end = ends.max() else { return nil }
             return (definition.symbol, start, end)
         }
         for (index, one) in spans.enumerated() {
             for other in spans[(index + 1)...] where one.2 < other.1 || other.2 < one.1 {
                 warnings.append(
-                    "\(one.0) (\(time(one.1))–\(time(one.2)) UTC) and \(other.0) (\(time(other.1))–\(time(other.2))) "
-                        + "have no time in common: no moment of the run has both markets")
+                    "\(one.0) (\(time(one.1))–\(time(one.2)) UTC) and \(other.0) (\(time(other.1))–\(time(other.2)) "
+                        + "UTC) have no time in common: no moment of the run has both markets")
             }
         }
         return warnings

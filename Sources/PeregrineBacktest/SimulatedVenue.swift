@@ -9,6 +9,10 @@ struct RestingOrder: Sendable {
     var instrument: InstrumentID
     var side: Side
     var timeInForce: TimeInForce
+    /// It crossed when it came (or was replaced) and rests over what it took: the recorded
+    /// levels at its price are ones it emptied, so the other side's best reaching its price is
+    /// not a fill for it; only moving through it is (`SimulatedVenue.fillThrough`).
+    var restsOverTaken: Bool
     var price: Int64
     var quantity: Int64
     var leaves: Int64
@@ -405,10 +409,13 @@ public struct SimulatedVenue: ~Copyable {
         var index = 0
         while index < resting.count {
             let order = resting[index]
+            // Reaching its price is enough, but for an order resting over what it took (there
+            // the other side's best must move through it).
+            let reach: Int64 = order.restsOverTaken ? 1 : 0
             if order.instrument == instrument,
                 order.side == .buy
-                    ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks <= order.price } ?? false)
-                    : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks >= order.price } ?? false)
+                    ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks &+ reach <= order.price } ?? false)
+                    : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks &- reach >= order.price } ?? false)
             {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             }
@@ -645,11 +652,17 @@ public struct SimulatedVenue: ~Copyable {
         _ command: OrderCommand, _ instrument: InstrumentID, price: Int64, quantity: Int64, leaves: Int64,
         time: UInt64
     ) {
+        // The recorded other side at or beyond its price: what it took (or found taken) there.
+        let top = bestBidOffer(instrument)
+        let overTaken =
+            command.side == .buy
+            ? (top.ask.map { $0.price.ticks <= price } ?? false) : (top.bid.map { $0.price.ticks >= price } ?? false)
         resting.append(
             RestingOrder(
                 orderID: command.orderID, account: command.account, instrument: instrument, side: command.side,
-                timeInForce: command.timeInForce, price: price, quantity: quantity, leaves: leaves,
-                ahead: Double(self.quantity(instrument, command.side, price)), traded: 0, joinedAt: time))
+                timeInForce: command.timeInForce, restsOverTaken: overTaken, price: price, quantity: quantity,
+                leaves: leaves, ahead: Double(self.quantity(instrument, command.side, price)), traded: 0,
+                joinedAt: time))
         restingBounds[Int(instrument.rawValue)].add(command.side, price)
     }
 

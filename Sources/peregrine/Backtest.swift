@@ -126,10 +126,12 @@ struct BacktestCommand: ParsableCommand {
         // How many returns the ratios rest on: a few seconds annualised give ratios in the
         // thousands.
         let interval = Double(result.settings.equityInterval) / 1e9
+        let ratios = "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3))"
         row(
             "sharpe · sortino",
-            "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3)) (annualised from "
-                + "\(Swift.max(result.sampleCount - 1, 0)) returns of \(fixed(interval, 3)) s)")
+            result.sharpe.isFinite
+                ? ratios + " (annualised from \(result.returnCount) returns, sampled every \(fixed(interval, 3)) s "
+                    + "where the data has events)" : ratios)
         row(
             "max drawdown",
             result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-")
@@ -141,8 +143,7 @@ struct BacktestCommand: ParsableCommand {
         row(
             "time",
             "in market \(fixed(result.timeInMarket * 100, 1))% · mean time in queue "
-                + (result.venue.passiveFills > 0
-                    ? "\(fixed(result.meanTimeInQueueMilliseconds, 3)) ms" : "- (no maker fills)"))
+                + result.meanTimeInQueueText)
         row(
             "speed",
             "\(fixed(result.elapsedSeconds, 3)) s, "

@@ -980,11 +980,12 @@ import Testing
     /// end at 00:03:47, its trades at 02:05:47), nothing after `--from`, two markets with no
     /// time in common, quotes without sizes. Data without these says nothing.
     @Test func theDataItselfIsWarnedAbout() throws {
-        func warnings(_ data: [String], from: String? = nil) throws -> [String] {
+        func warnings(_ data: [String], from: String? = nil, to: String? = nil) throws -> [String] {
             var settings = BacktestSettings()
             settings.data = try data.map { try DataSpec($0) }
             settings.strategies = [StrategySpec(name: "idle", parameters: [])]
             settings.from = from.flatMap(UTCTime.parse)
+            settings.to = to.flatMap(UTCTime.parse)
             return try Backtest.run(try BacktestPlan(settings)).warnings
         }
         let quotes = "tardis-quotes:" + Fixtures.path(Self.quotes)
@@ -992,13 +993,17 @@ import Testing
         #expect(try warnings([quotes]) == [])
         #expect(
             try warnings([quotes, trades]) == [
-                "BTCUSDT: its book's touch last moved at 2020-02-22 00:03:47.061 UTC, but its trades go on to "
-                    + "2020-02-22 02:05:47.728: orders after that met a book that no longer changed (does the book "
-                    + "data cover the trades' time?)"
+                "BTCUSDT: its book last changed at 2020-02-22 00:03:47.061 UTC, but its trades go on to "
+                    + "2020-02-22 02:05:47.728 UTC: orders after that met a book that no longer changed (does the "
+                    + "book data cover the trades' time?)"
             ])
         #expect(
             try warnings([quotes], from: "2021-01-01") == [
-                "no event at or after --from (the data's 9999 events all came before it): nothing was simulated"
+                "no event at or after --from: nothing was simulated (9999 events before --from built the books)"
+            ])
+        #expect(
+            try warnings([quotes], from: "2020-02-22T00:01", to: "2020-02-22T00:01:00.001") == [
+                "no event from --from to --to: nothing was simulated (1907 events before --from built the books)"
             ])
         let truefx = Fixtures.path("truefx_USDJPY_quotes_2013-01-01.csv")
         #expect(
@@ -1009,10 +1014,30 @@ import Testing
         let bitmex = "tardis-trades:" + Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         #expect(
             try warnings([quotes, bitmex]) == [
+                "XBTUSD: trades but never a two-sided book: strategies that quote from the book send nothing, and "
+                    + "orders fill only against the trades",
                 "BTCUSDT (2020-02-22 00:00:01.096–2020-02-22 00:03:47.061 UTC) and XBTUSD (2020-03-01 "
-                    + "00:00:03.145–2020-03-01 00:00:03.276) have no time in common: no moment of the run has both "
-                    + "markets"
+                    + "00:00:03.145–2020-03-01 00:00:03.276 UTC) have no time in common: no moment of the run has "
+                    + "both markets",
             ])
+        // A book whose prices stay while its sizes change (every 10 s for 20 minutes, with trades
+        // throughout) is a book that changes: no warning.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-still-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var book = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+        var prints = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+        for step in 0..<120 {
+            let micros = 1_600_000_000_000_000 + step * 10_000_000
+            book += "binance,USDCUSDT,\(micros),\(micros),false,bid,0.9999,\(100 + step)\n"
+            book += "binance,USDCUSDT,\(micros),\(micros),false,ask,1.0000,\(200 + step)\n"
+            prints += "binance,USDCUSDT,\(micros + 5_000_000),\(micros + 5_000_000),\(step),buy,1.0000,1\n"
+        }
+        let still = directory.appendingPathComponent("still.csv").path
+        let stillTrades = directory.appendingPathComponent("still-trades.csv").path
+        try book.write(toFile: still, atomically: true, encoding: .utf8)
+        try prints.write(toFile: stillTrades, atomically: true, encoding: .utf8)
+        #expect(try warnings(["tardis-l2:" + still, "tardis-trades:" + stillTrades]) == [])
     }
 
     /// Instruments of several quote currencies have no total equity: the report's return,

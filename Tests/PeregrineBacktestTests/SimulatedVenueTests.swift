@@ -181,6 +181,57 @@ import Testing
         }
     }
 
+    /// A limit that crossed rests over the level it took: the feed changing that level (it
+    /// does not know the order took it) is not the other side's best reaching the order, so it
+    /// does not fill the rest; moving through it does. On L2 data and on quotes alike (a
+    /// quote restates its levels). A sell that never took is filled by a bid reaching it.
+    @Test func anOrderRestingOverWhatItTookIsNotFilledByThatLevel() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        venue.apply(Self.level(.buy, 99, 5), time: 1, sink: &reports)
+        venue.apply(Self.level(.sell, 100, 2), time: 1, sink: &reports)
+        venue.process(Self.buy(1, 100, 10), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[100, 2]])
+        reports.reports.removeAll()
+        // The ask at 100 shrinks (its 2 lots were what the order took): no fill of the 8 left.
+        venue.apply(Self.level(.sell, 100, 1), time: 3, sink: &reports)
+        #expect(Self.fills(reports) == [])
+        // An ask at 99 moves through the buy at 100: the rest fills entirely at its price.
+        venue.apply(Self.level(.sell, 99, 1), time: 4, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[100, 8]])
+        // A resting sell that took nothing: a bid reaching its price fills it.
+        reports.reports.removeAll()
+        venue.apply(Self.level(.sell, 99, 0), time: 5, sink: &reports)
+        venue.apply(Self.level(.sell, 105, 3), time: 5, sink: &reports)
+        venue.process(
+            .limit(
+                OrderID(2), account: Self.account, .sell, price: Price(ticks: 104), quantity: Quantity(lots: 4),
+                timeInForce: .postOnly), instrument: Self.instrument, time: 6, sink: &reports)
+        venue.apply(Self.level(.buy, 103, 2), time: 7, sink: &reports)
+        #expect(Self.fills(reports) == [])
+        venue.apply(Self.level(.buy, 104, 2), time: 8, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[104, 4]])
+
+        // Quotes: a quote that restates the ask the order took (the bid moved) fills nothing.
+        var quoteReports = ExecutionReportCollector()
+        var quoted = try SimulatedVenue(instruments: 1, queueModel: .riskAverse, quoteBooks: [Self.instrument])
+        func quote(_ bid: Int64, _ ask: Int64) -> Event {
+            Event(
+                timestamp: 0, instrument: Self.instrument,
+                payload: .quote(
+                    Quote(
+                        bidPrice: Price(ticks: bid), bidQuantity: Quantity(lots: 5), askPrice: Price(ticks: ask),
+                        askQuantity: Quantity(lots: 1))))
+        }
+        quoted.apply(quote(99, 100), time: 1, sink: &quoteReports)
+        quoted.process(Self.buy(1, 100, 10), instrument: Self.instrument, time: 2, sink: &quoteReports)
+        #expect(Self.fills(quoteReports) == [1])
+        quoted.apply(quote(98, 100), time: 3, sink: &quoteReports)
+        #expect(Self.fills(quoteReports) == [1])
+        quoted.apply(quote(98, 99), time: 4, sink: &quoteReports)
+        #expect(Self.fills(quoteReports) == [1, 9])
+    }
+
     @Test func takenLiquidityIsNotFilledTwiceUntilTheLevelChanges() throws {
         var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
         var reports = ExecutionReportCollector()
