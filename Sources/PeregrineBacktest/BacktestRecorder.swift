@@ -20,8 +20,8 @@ struct InstrumentTally {
     var maxPosition: Int64 = 0
     /// Twice the last two-sided mid, in ticks (nil before one).
     var lastTwiceMid: Int64?
-    /// When the book was first two-sided, when it last changed (any level, quote or clear),
-    /// and when the market first and last traded (exchange time, ns; 0 before any), for
+    /// When the book was first two-sided, when its touch last changed (price or size; a quote,
+    /// a clear), and when the market first and last traded (exchange time, ns; 0 before any), for
     /// `BacktestResult.warnings`.
     var firstTouch: UInt64 = 0
     var lastBook: UInt64 = 0
@@ -198,6 +198,7 @@ final class BacktestRecorder {
     /// The venue's book of `instrument` after an event: its mid, when two-sided (the equity's
     /// mark; plotted when the touch moved and the run keeps charts).
     func mark(_ index: Int, _ top: BestBidOffer) {
+        tallies[index].lastBook = lastTime
         guard let bid = top.bid, let ask = top.ask else {
             // One-sided: any update may make it two-sided again.
             lastTop[index] = (0, 0)
@@ -212,8 +213,8 @@ final class BacktestRecorder {
     }
 
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
-    /// the book cannot), a quote, a cleared book. (Notes the time of a book change, and a
-    /// trade's time and its price for the charts.)
+    /// the book cannot), a quote, a cleared book. (Notes a trade's time, and its price for the
+    /// charts.)
     func mayMoveTop(_ index: Int, _ event: Event) -> Bool {
         guard case .levelUpdate(let update) = event.payload else {
             if case .trade(let trade) = event.payload {
@@ -222,10 +223,8 @@ final class BacktestRecorder {
                 if let charts, trade.price.ticks > 0 { charts.trade(index, time: lastTime, price: trade.price.ticks) }
                 return false
             }
-            tallies[index].lastBook = lastTime
             return true
         }
-        tallies[index].lastBook = lastTime
         let (bid, ask) = lastTop[index]
         return update.side == .buy ? update.price.ticks >= bid : (ask == 0 || update.price.ticks <= ask)
     }

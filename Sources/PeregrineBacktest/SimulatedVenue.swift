@@ -633,7 +633,9 @@ public struct SimulatedVenue: ~Copyable {
             cancelRemainder(command, instrument, leaves: leaves, reason: .unfilledRemainder, sink: &sink)
             return
         }
-        rest(command, instrument, price: command.price.ticks, quantity: quantity, leaves: leaves, time: time)
+        rest(
+            command, instrument, price: command.price.ticks, quantity: quantity, leaves: leaves, time: time,
+            mayHaveCrossed: command.timeInForce != .postOnly)
     }
 
     mutating func cancelRemainder<Sink: ExecutionReportSink & ~Copyable>(
@@ -648,15 +650,21 @@ public struct SimulatedVenue: ~Copyable {
                 quantity: Quantity(lots: leaves), leavesQuantity: .zero))
     }
 
+    /// Rests an order; `mayHaveCrossed`: it was not post-only (it may have taken, or found
+    /// taken, the recorded levels at its price).
     mutating func rest(
         _ command: OrderCommand, _ instrument: InstrumentID, price: Int64, quantity: Int64, leaves: Int64,
-        time: UInt64
+        time: UInt64, mayHaveCrossed: Bool
     ) {
         // The recorded other side at or beyond its price: what it took (or found taken) there.
-        let top = bestBidOffer(instrument)
-        let overTaken =
-            command.side == .buy
-            ? (top.ask.map { $0.price.ticks <= price } ?? false) : (top.bid.map { $0.price.ticks >= price } ?? false)
+        var overTaken = false
+        if mayHaveCrossed {
+            let top = bestBidOffer(instrument)
+            overTaken =
+                command.side == .buy
+                ? (top.ask.map { $0.price.ticks <= price } ?? false)
+                : (top.bid.map { $0.price.ticks >= price } ?? false)
+        }
         resting.append(
             RestingOrder(
                 orderID: command.orderID, account: command.account, instrument: instrument, side: command.side,
@@ -852,7 +860,9 @@ public struct SimulatedVenue: ~Copyable {
         let left =
             order.timeInForce == .postOnly ? leaves : take(taker, instrument, limit: price, leaves: leaves, sink: &sink)
         if left > 0 {
-            rest(taker, instrument, price: price, quantity: total, leaves: left, time: time)
+            rest(
+                taker, instrument, price: price, quantity: total, leaves: left, time: time,
+                mayHaveCrossed: order.timeInForce != .postOnly)
             resting[resting.count - 1].timeInForce = order.timeInForce
         }
         return Swift.max(total &- order.quantity, 0)
