@@ -332,14 +332,14 @@ public struct BacktestPlan: Sendable {
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"
 
-    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
     /// Whether `path` starts as a converted event file does (`EventFileFormat.magic`; read
-    /// through gzip too).
-    static func isConverted(_ path: String) -> Bool {
+    /// through gzip too): a file to pass as `events:`, never to a text format's parser.
+    public static func isConverted(_ path: String) -> Bool {
         readTextPrefix(path: path, maxBytes: EventFileFormat.magic.count).map { Array($0.utf8) }
             == EventFileFormat.magic
     }
 
+    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
     static func symbol(in path: String, format: FeedFormat) -> String {
         if let text = readTextPrefix(path: path) {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3)

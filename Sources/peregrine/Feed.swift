@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineBacktest
 import PeregrineBook
 import PeregrineCodec
 import PeregrineEngine
@@ -81,6 +82,12 @@ struct FeedReplayCommand: ParsableCommand {
             printError(
                 "error: cannot open \(file): "
                     + (FileIO.exists(file) ? "not a regular file" : "No such file or directory"))
+            throw ExitCode(2)
+        }
+        for file in files where BacktestPlan.isConverted(file) {
+            printError(
+                "error: \(file) is a converted event file (peregrine data convert), not \(format) text: "
+                    + "backtest it with --data events:\(file)")
             throw ExitCode(2)
         }
         var givenTick: Increment? = nil

@@ -233,6 +233,12 @@ import Testing
                 "--data tardis-quotes:\(converted): \(converted) is a converted event file (peregrine data convert): "
                     + "pass it as events:\(converted)"), "\(asText.error)")
         #expect(!asText.error.contains("PGEVENTS"))
+        let replayed = try PeregrineCLI.run(["feed", "replay", "--format", "tardis-quotes", converted])
+        #expect(replayed.status == 2)
+        #expect(
+            replayed.error.contains(
+                "error: \(converted) is a converted event file (peregrine data convert), not tardis-quotes text: "
+                    + "backtest it with --data events:\(converted)"), "\(replayed.error)")
         // A negative fee (a maker's rebate) follows its flag as a value.
         let rebate = try PeregrineCLI.run(
             ["backtest"] + Self.data + Self.golden + ["--maker-fee-bps", "-0.5", "--taker-fee-bps", "-1", "--json"])
