@@ -30,6 +30,14 @@ import Testing
             timeInForce: .goodTillCancel)
     }
 
+    static func sell(
+        _ id: UInt64, _ price: Int64, _ lots: Int64, timeInForce: TimeInForce = .goodTillCancel
+    ) -> OrderCommand {
+        .limit(
+            OrderID(id), account: account, .sell, price: Price(ticks: price), quantity: Quantity(lots: lots),
+            timeInForce: timeInForce)
+    }
+
     /// A venue with bids 100 × `ahead` and asks 101 × 50, and a resting buy of `lots` at 100.
     static func venue(model: QueueModel, ahead: Int64, lots: Int64 = 2, reports: inout ExecutionReportCollector)
         throws -> SimulatedVenue
@@ -204,9 +212,7 @@ import Testing
         venue.apply(Self.level(.sell, 99, 0), time: 5, sink: &reports)
         venue.apply(Self.level(.sell, 105, 3), time: 5, sink: &reports)
         venue.process(
-            .limit(
-                OrderID(2), account: Self.account, .sell, price: Price(ticks: 104), quantity: Quantity(lots: 4),
-                timeInForce: .postOnly), instrument: Self.instrument, time: 6, sink: &reports)
+            Self.sell(2, 104, 4, timeInForce: .postOnly), instrument: Self.instrument, time: 6, sink: &reports)
         venue.apply(Self.level(.buy, 103, 2), time: 7, sink: &reports)
         #expect(Self.fills(reports) == [])
         venue.apply(Self.level(.buy, 104, 2), time: 8, sink: &reports)
@@ -392,10 +398,7 @@ import Testing
         venue.apply(Self.level(.sell, 100, 2), time: 1, sink: &reports)
         venue.apply(Self.level(.sell, 110, 10), time: 1, sink: &reports)
         // A sell resting at 110, and a buy of 5 at 102 that takes 1 at 99 and 2 at 100 and rests 2.
-        venue.process(
-            .limit(
-                OrderID(1), account: Self.account, .sell, price: Price(ticks: 110), quantity: Quantity(lots: 4),
-                timeInForce: .goodTillCancel), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.sell(1, 110, 4), instrument: Self.instrument, time: 2, sink: &reports)
         venue.process(Self.buy(2, 102, 5), instrument: Self.instrument, time: 2, sink: &reports)
         #expect(reports.reports.filter(\.isFill).map { [$0.price.ticks, $0.quantity.lots] } == [[99, 1], [100, 2]])
         reports.reports.removeAll()
