@@ -108,7 +108,7 @@ public struct BacktestPlan: Sendable {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
             // A converted file named as text would be parsed as garbage (its binary header quoted).
-            for path in spec.paths where spec.format != nil && Self.isConverted(path) {
+            for path in spec.paths where spec.format != nil && EventFileFormat.isConverted(path) {
                 throw .usage(
                     "--data \(spec.text): \(path) is a converted event file (peregrine data convert): pass it as "
                         + "events:\(path)")
@@ -331,13 +331,6 @@ public struct BacktestPlan: Sendable {
 
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"
-
-    /// Whether `path` starts as a converted event file does (`EventFileFormat.magic`; read
-    /// through gzip too): a file to pass as `events:`, never to a text format's parser.
-    public static func isConverted(_ path: String) -> Bool {
-        readTextPrefix(path: path, maxBytes: EventFileFormat.magic.count).map { Array($0.utf8) }
-            == EventFileFormat.magic
-    }
 
     /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
     static func symbol(in path: String, format: FeedFormat) -> String {

@@ -1,3 +1,4 @@
+import PeregrineEngine
 import PeregrineModel
 
 /// The self-contained HTML report of a backtest: the key figures, then one plot per row — each
@@ -226,19 +227,6 @@ public enum BacktestHTMLReport {
         return text
     }
 
-    /// `value` with exactly `decimals` digits after the point, never in exponent form (axis
-    /// labels: 0.00005, 100000.00010); `fixed` for values too large to scale exactly.
-    static func decimal(_ value: Double, _ decimals: Int) -> String {
-        guard let scaled = Int64(exactly: (value * pow10(decimals)).rounded()), scaled.magnitude < 1 << 53 else {
-            return fixed(value, decimals)
-        }
-        var digits = String(scaled.magnitude)
-        guard decimals > 0 else { return (scaled < 0 ? "-" : "") + digits }
-        if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
-        digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
-        return (scaled < 0 ? "-" : "") + digits
-    }
-
     /// A fraction as a percentage for people, to 3 decimals ("-" when not finite).
     public static func percent(_ value: Double) -> String { value.isFinite ? fixed(value * 100, 3) + "%" : "-" }
 
@@ -262,22 +250,23 @@ public enum BacktestHTMLReport {
         let multiple = [1.0, 2, 5, 10].first { $0 * magnitude >= raw } ?? 10
         if multiple == 10 { exponent += 1 }
         let step = multiple * magnitude
-        let decimals = Swift.min(Swift.max(0, -exponent), 15)
+        // (At most 9: the shared `decimal`'s limit, past any grid's finest step here.)
+        let decimals = Swift.min(Swift.max(0, -exponent), 9)
         var ticks: [(Double, String)] = []
         var index = (low / step).rounded(.up)
         while index * step <= high, ticks.count < 12 {
             let value = index * step
             // A step below the values' precision would repeat a value: one mark is enough.
             if let last = ticks.last, value <= last.0 { break }
-            ticks.append((value, decimal(value, decimals)))
+            ticks.append((value, decimal(value, places: decimals)))
             index += 1
         }
         return ticks
     }
 
     /// Marks on a time axis: the multiples of a round step (1 ms to a year, UTC), at most six
-    /// steps apart in all (seven marks), labelled to the step's precision. The first label and any on another day than the
-    /// one before carry the date.
+    /// steps apart in all (seven marks), labelled to the step's precision. The first label and
+    /// any on another day than the one before carry the date.
     static func timeTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
         let millisecond: UInt64 = 1_000_000
         let second = 1_000 * millisecond
@@ -563,7 +552,9 @@ public enum BacktestHTMLReport {
         let tallest = Swift.max(counts.max() ?? 0, 1)
         frame.minY = 0
         frame.maxY = Double(tallest + tallest / 10 + 1)
-        let counted = valueTicks(0, frame.maxY).filter { $0.0 == $0.0.rounded() }.map { ($0.0, decimal($0.0, 0)) }
+        let counted = valueTicks(0, frame.maxY).filter { $0.0 == $0.0.rounded() }.map {
+            ($0.0, decimal($0.0, places: 0))
+        }
         var body = axes(frame, xTicks: valueTicks(low, low + span), yTicks: counted)
         let barWidth = (frame.x(low + span) - frame.x(low)) / Double(bins)
         for (bin, count) in counts.enumerated() where count > 0 {

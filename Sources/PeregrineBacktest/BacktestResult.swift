@@ -66,9 +66,10 @@ public struct BacktestResult {
     /// The series the HTML report plots (nil: the run kept none, `BacktestOutputFiles.charts`).
     let charts: BacktestCharts?
     /// What in the data may make the results mean less than they seem, for people (standard
-    /// error; not in the JSON report): nothing simulated after `--from`, an instrument whose
-    /// trades go on long after its book stopped moving (or begin long before it), instruments
-    /// with no time in common.
+    /// error; not in the JSON report): TrueFX quotes (no sizes), nothing simulated in the
+    /// window, an instrument whose trades go on long after its book's touch last changed (or
+    /// begin long before it was two-sided), trades without a two-sided book, instruments with no
+    /// time in common.
     public let warnings: [String]
 
     init<Custom: Strategy>(
@@ -120,16 +121,8 @@ public struct BacktestResult {
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
         let span = lastTime > firstTime ? lastTime - firstTime : 0
-        // Sizes TrueFX does not carry: nothing fills against its quotes.
-        let sizeless = plan.files.filter { $0.format == .truefxQuotes }.map {
-            "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
-                + "that only read prices)"
-        }
-        warnings =
-            sizeless
-            + Self.warnings(
-                instruments: plan.instruments, tallies: Array(recorder.tallies), events: events,
-                warmUpEvents: warmUpEvents, span: span, window: (plan.settings.from, plan.settings.to))
+        warnings = Self.warnings(
+            plan: plan, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents, span: span)
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -430,19 +423,24 @@ extension BacktestResult {
     static func noteworthy(_ gap: UInt64, span: UInt64) -> Bool { gap > 60_000_000_000 && gap > span / 20 }
 
     static func warnings(
-        instruments: [InstrumentDefinition], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
-        span: UInt64, window: (from: UInt64?, to: UInt64?)
+        plan: BacktestPlan, tallies: [InstrumentTally], events: Int, warmUpEvents: Int, span: UInt64
     ) -> [String] {
+        // Sizes TrueFX does not carry: nothing fills against its quotes.
+        var warnings = plan.files.filter { $0.format == .truefxQuotes }.map {
+            "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
+                + "that only read prices)"
+        }
+        let window = (from: plan.settings.from, to: plan.settings.to)
         if events == 0 {
             let range =
                 window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
-            return [
+            return warnings + [
                 warmUpEvents > 0 || window.to != nil
                     ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
                     : "no events to simulate"
             ]
         }
-        var warnings: [String] = []
+        let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
             guard tally.firstTouch > 0 else {

@@ -40,6 +40,12 @@ import Synchronization
 /// record. Another version is refused (version 1 had no metadata checksum).
 public enum EventFileFormat {
     public static let magic: [UInt8] = Array("PGEVENTS".utf8)
+
+    /// Whether `path` starts as a converted event file does (`magic`; read through gzip too):
+    /// a file to pass as `events:`, never to a text format's parser.
+    public static func isConverted(_ path: String) -> Bool {
+        readTextPrefix(path: path, maxBytes: magic.count).map { Array($0.utf8) } == magic
+    }
     public static let version: UInt16 = 2
     public static let headerSize = 64
     @inlinable public static var recordSize: Int { JournalFormat.recordSize }

@@ -84,7 +84,7 @@ struct FeedReplayCommand: ParsableCommand {
                     + (FileIO.exists(file) ? "not a regular file" : "No such file or directory"))
             throw ExitCode(2)
         }
-        for file in files where BacktestPlan.isConverted(file) {
+        for file in files where EventFileFormat.isConverted(file) {
             printError(
                 "error: \(file) is a converted event file (peregrine data convert), not \(format) text: "
                     + "backtest it with --data events:\(file)")

@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineEngine
 import Testing
 
 @testable import PeregrineBacktest
@@ -92,10 +93,10 @@ import Testing
         #expect(BacktestHTMLReport.valueTicks(-1.05, 0.05).map(\.1) == ["-1.0", "-0.8", "-0.6", "-0.4", "-0.2", "0.0"])
         #expect(BacktestHTMLReport.valueTicks(9_651, 9_712).map(\.1) == ["9660", "9680", "9700"])
         #expect(BacktestHTMLReport.valueTicks(0, 33).map(\.1) == ["0", "10", "20", "30"])
-        #expect(BacktestHTMLReport.decimal(-0.00005, 5) == "-0.00005")
-        #expect(BacktestHTMLReport.decimal(0.5, 2) == "0.50")
-        #expect(BacktestHTMLReport.decimal(100_000.0001, 4) == "100000.0001")
-        #expect(BacktestHTMLReport.decimal(7, 0) == "7")
+        #expect(decimal(-0.00005, places: 5) == "-0.00005")
+        #expect(decimal(0.5, places: 2) == "0.50")
+        #expect(decimal(100_000.0001, places: 4) == "100000.0001")
+        #expect(decimal(7, places: 0) == "7")
     }
 
     /// Time marks fall on round times of day (UTC) at a step that gives at most six; the first
