@@ -47,6 +47,10 @@ public struct BacktestPlan: Sendable {
     var files: [PlannedFile]
     /// What the plan chose that the user did not give (a refined lot), for people.
     public private(set) var notes: [String] = []
+    /// What in the data's instruments makes the results mean less than they seem: an inverse
+    /// or quanto contract taken as linear (`InverseContracts`). Each run's
+    /// `BacktestResult.warnings` begins with them.
+    public private(set) var warnings: [String] = []
     /// Whether every instrument's lot was found in text data (none given by `--lot-size`, an
     /// `[[instrument]]` or a converted file): what a finer `--lot-size` can change.
     var lotsFoundInData = false
@@ -132,7 +136,13 @@ public struct BacktestPlan: Sendable {
         for spec in settings.data {
             for path in spec.paths {
                 if let format = spec.format {
-                    let symbol = spec.symbol ?? Self.symbol(in: path, format: format)
+                    let names = Self.names(in: path, format: format)
+                    if let exchange = names.exchange,
+                        InverseContracts.settledInCoin(exchange: exchange, symbol: names.symbol)
+                    {
+                        warnings.append(InverseContracts.warning(exchange: exchange, symbol: names.symbol, path: path))
+                    }
+                    let symbol = spec.symbol ?? names.symbol
                     if !symbols.contains(symbol) { symbols.append(symbol) }
                     textFiles[symbol, default: []].append((format, path))
                     pending.append((path, format, symbol, [], nil))
@@ -332,8 +342,10 @@ public struct BacktestPlan: Sendable {
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"
 
-    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name.
-    static func symbol(in path: String, format: FeedFormat) -> String {
+    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name;
+    /// and the exchange it is from (Tardis's exchange column; Binance and Bybit for their own
+    /// formats), nil when the format does not say.
+    static func names(in path: String, format: FeedFormat) -> (symbol: String, exchange: String?) {
         if let text = readTextPrefix(path: path) {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3)
             for (index, line) in lines.enumerated() {
@@ -341,14 +353,18 @@ public struct BacktestPlan: Sendable {
                 switch format {
                 case .tardisQuotes, .tardisTrades, .tardisL2, .tardisSnapshot:
                     let fields = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
-                    if number > 1, fields.count >= 3, !fields[1].isEmpty { return String(fields[1]) }
+                    if number > 1, fields.count >= 3, !fields[1].isEmpty {
+                        return (String(fields[1]), fields[0].isEmpty ? nil : String(fields[0]))
+                    }
                 case .binanceDepth:
                     let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-                    if number > 1, fields.count >= 2, let first = fields.first, !first.isEmpty { return String(first) }
+                    if number > 1, fields.count >= 2, let first = fields.first, !first.isEmpty {
+                        return (String(first), "binance")
+                    }
                 case .bybitOrderBook:
                     if let range = line.range(of: "\"s\":\"") {
                         let rest = line[range.upperBound...]
-                        if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
+                        if let end = rest.firstIndex(of: "\"") { return (String(rest[..<end]), "bybit") }
                     }
                 case .truefxQuotes, .l3JSONLines: break
                 }
@@ -356,7 +372,7 @@ public struct BacktestPlan: Sendable {
         }
         var name = path.split(separator: "/").last.map(String.init) ?? path
         if let dot = name.firstIndex(of: ".") { name = String(name[..<dot]) }
-        return name.isEmpty ? "INSTRUMENT" : name
+        return (name.isEmpty ? "INSTRUMENT" : name, nil)
     }
 
     /// The finest price and size grids of an instrument's files (or the given ones).

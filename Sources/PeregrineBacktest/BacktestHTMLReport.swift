@@ -60,6 +60,9 @@ public enum BacktestHTMLReport {
                     section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
                     section.plot h2{height:\(titleHeight)px;line-height:\(titleHeight)px;margin:0;padding-left:20px;font-size:14px}
                     td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
+                    .warn{margin:8px 0 0;color:#a4420a;font-weight:bold}
+                    section.warnings{margin:12px 20px;color:#a4420a}
+                    section.warnings h2{font-size:14px;margin:0}
                     """) + """
                 <header><h1>Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
 
@@ -83,7 +86,14 @@ public enum BacktestHTMLReport {
             ("latency", "feed \(result.settings.feedLatency); orders \(result.settings.orderLatency)"),
         ]
         for (name, value) in figures { html += "<div><b>\(escape(name))</b>\(escape(value))</div>\n" }
-        html += "</div></header>\n"
+        html += "</div>"
+        // Warnings about the data: named in the header, listed after the plots (which keep
+        // their places).
+        if !result.warnings.isEmpty {
+            let count = result.warnings.count == 1 ? "A warning" : "\(result.warnings.count) warnings"
+            html += "<p class=\"warn\">\(count) about the data: see the end of the report</p>"
+        }
+        html += "</header>\n"
         let titles = plotTitles(result)
         let positions = result.instruments.indices.map { index in
             series(charts.positions[index]).map { $0.scaled(by: unit(result.instruments[index].definition.lotSize)) }
@@ -115,6 +125,11 @@ public enum BacktestHTMLReport {
             html += "<section class=\"plot\"><h2>\(escape(title))</h2>\(plot)</section>\n"
         }
         html += detailsTable(result)
+        if !result.warnings.isEmpty {
+            html += "<section class=\"warnings\"><h2>Warnings about the data</h2><ul>\n"
+            for warning in result.warnings { html += "<li>\(escape(warning))</li>\n" }
+            html += "</ul></section>\n"
+        }
         html += "</body></html>\n"
         return html
     }

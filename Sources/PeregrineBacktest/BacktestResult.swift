@@ -65,11 +65,12 @@ public struct BacktestResult {
     public let elapsedSeconds: Double
     /// The series the HTML report plots (nil: the run kept none, `BacktestOutputFiles.charts`).
     let charts: BacktestCharts?
-    /// What in the data may make the results mean less than they seem, for people (standard
-    /// error; not in the JSON report): TrueFX quotes (no sizes), nothing simulated in the
-    /// window, an instrument whose trades go on long after its book's touch last changed (or
-    /// begin long before it was two-sided), trades without a two-sided book, instruments with no
-    /// time in common.
+    /// What in the data may make the results mean less than they seem (on standard error, in
+    /// the JSON report and the HTML report): an inverse or quanto contract taken as linear
+    /// (`BacktestPlan.warnings`), TrueFX quotes (no sizes), nothing simulated in the window, an
+    /// instrument whose trades go on long after its book's touch last changed (or begin long
+    /// before it was two-sided), trades without a two-sided book, instruments with no time in
+    /// common.
     public let warnings: [String]
 
     init<Custom: Strategy>(
@@ -240,6 +241,7 @@ public struct BacktestResult {
         out.field("equity_samples", integer: sampleCount)
         out.field("warm_up_events", integer: warmUpEvents)
         out.field("skipped_quote_rows", integer: skippedQuotes)
+        out.field("warnings", strings: warnings)
         out.key("instruments")
         out.openArray()
         for instrument in instruments {
@@ -387,6 +389,22 @@ struct JSONText {
         text += "\(integer)"
     }
 
+    /// An array of strings (`[]` when empty).
+    mutating func field(_ name: String, strings: [String]) {
+        key(name)
+        guard !strings.isEmpty else {
+            afterKey = false
+            text += "[]"
+            return
+        }
+        openArray()
+        for string in strings {
+            separator()
+            text += Self.quoted(string)
+        }
+        closeArray()
+    }
+
     mutating func field(_ name: String, amount: ExactAmount?) {
         field(name, string: amount?.description)
     }
@@ -426,7 +444,8 @@ extension BacktestResult {
         plan: BacktestPlan, tallies: [InstrumentTally], events: Int, warmUpEvents: Int, span: UInt64
     ) -> [String] {
         // Sizes TrueFX does not carry: nothing fills against its quotes.
-        var warnings = plan.files.filter { $0.format == .truefxQuotes }.map {
+        var warnings = plan.warnings
+        warnings += plan.files.filter { $0.format == .truefxQuotes }.map {
             "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
                 + "that only read prices)"
         }

@@ -6,12 +6,22 @@ import PeregrineStrategy
 /// converted event file (`EventFileFormat`) with the instruments' reference data and the
 /// sources' SHA-256 in its metadata.
 public enum DataConversion {
+    /// What a conversion wrote.
+    public struct Outcome: Sendable {
+        public var events: UInt64
+        public var instruments: [InstrumentDefinition]
+        /// What in the data's instruments makes a backtest of them mean less than it seems
+        /// (`BacktestPlan.warnings`): said when converting, as the converted file does not
+        /// keep the exchange it is from.
+        public var warnings: [String]
+    }
+
     /// Converts `data` (grids from the files, or `tickSize`/`lotSize`) into `output`; returns
     /// the events written. A bad row stops it naming the file and line, and the output is removed.
     public static func convert(
         _ data: [DataSpec], tickSize: Increment? = nil, lotSize: Increment? = nil, output: String,
         progress: ((Double) -> Void)? = nil
-    ) throws(BacktestError) -> (events: UInt64, instruments: [InstrumentDefinition]) {
+    ) throws(BacktestError) -> Outcome {
         var settings = BacktestSettings()
         settings.data = data
         settings.tickSize = tickSize
@@ -59,13 +69,10 @@ public enum DataConversion {
             throw .output("cannot write \(output) (renaming \(partial)): \(String(cString: strerror(errno)))")
         }
         progress?(1)
-        return (count, plan.instruments)
+        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings)
     }
 
-    static func fail(_ error: FeedError) throws(BacktestError) -> (events: UInt64, instruments: [InstrumentDefinition])
-    {
-        throw .data("\(error)")
-    }
+    static func fail(_ error: FeedError) throws(BacktestError) -> Outcome { throw .data("\(error)") }
 }
 
 #if canImport(Glibc)

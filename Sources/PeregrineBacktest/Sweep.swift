@@ -12,6 +12,9 @@ public struct SweepRow: Sendable {
     public var fields: [String: String]
     /// The row as written: a JSON line (no newline) or a CSV line.
     public var line: String
+    /// The report's warnings about the data (`BacktestResult.warnings`; none read back from a
+    /// CSV line, which does not keep them).
+    public var warnings: [String] = []
 
     /// The row of a finished job: `{"job", "params", every field of the backtest's report}`.
     public init(job: SweepJob, result: BacktestResult, csvColumns: [String]?) throws(BacktestError) {
@@ -55,6 +58,7 @@ public struct SweepRow: Sendable {
             for (key, value) in timing { if let text = Self.text(value) { fields[key] = text } }
         }
         self.fields = fields
+        warnings = object["warnings"] as? [String] ?? []
         if let csvColumns {
             let values = parameters
             line = csvColumns.map { column in
@@ -98,17 +102,24 @@ public struct SweepRow: Sendable {
     /// The value of `metric`, nil when absent or not a number.
     public func value(of metric: String) -> Double? { fields[metric].flatMap(Double.init) }
 
-    /// `figure` for people: a ratio (a double) to 4 decimals, a money figure (exact) with its
-    /// currency, anything else as the report has it; "-" when absent.
+    /// `figure` for people: a ratio (a double) to 4 decimals, as a percentage where the
+    /// backtest's summary shows one (a return of 0.0123 is "1.23%"), a money figure (exact) with
+    /// its currency, anything else as the report has it; "-" when absent.
     public func displayed(_ figure: String) -> String {
         guard let text = fields[figure] else { return "-" }
-        if Self.ratios.contains(figure), let value = Double(text) { return Self.text(value) }
+        if Self.ratios.contains(figure), let value = Double(text) { return Self.text(value, of: figure) }
         if Self.money.contains(figure), let currency = fields["currency"] { return text + " " + currency }
         return text
     }
 
-    /// A number for people: to 4 decimals, or to 3 significant digits when too small for them
-    /// (a return of 2.36e-06 is not 0.0).
+    /// A ratio for people: to 4 decimals, or to 3 significant digits when too small for them
+    /// (a return of 2.36e-06 is not 0.0); a fraction (`fractions`) as a percentage, and
+    /// `max_drawdown_pct` (a percentage already) with its sign.
+    static func text(_ value: Double, of figure: String) -> String {
+        if fractions.contains(figure) { return text(value * 100) + "%" }
+        return figure == "max_drawdown_pct" ? text(value) + "%" : text(value)
+    }
+
     static func text(_ value: Double) -> String {
         value != 0 && Swift.abs(value) < 0.0005 ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
     }
@@ -117,6 +128,8 @@ public struct SweepRow: Sendable {
         "return", "sharpe", "sortino", "max_drawdown_pct", "win_rate", "fill_ratio", "mean_time_in_queue_ms",
         "time_in_market", "elapsed_seconds", "events_per_second",
     ]
+    /// The ratios the report gives as fractions of 1, which people read as percentages.
+    static let fractions: Set<String> = ["return", "win_rate", "fill_ratio", "time_in_market"]
     static let money: Set<String> = [
         "net_pnl", "realised_pnl", "unrealised_pnl", "fees", "max_drawdown", "turnover", "capital",
     ]
@@ -330,6 +343,12 @@ public enum Sweep {
         public var ran: Int
         public var resumed: Int
         public var failed: [(job: SweepJob, error: BacktestError)]
+        /// The warnings about the data of this sweep's rows, each once, in the order the rows
+        /// are ranked (they come from the data and the window, so jobs mostly share them).
+        public var warnings: [String] {
+            var seen = Set<String>()
+            return rows.flatMap(\.warnings).filter { seen.insert($0).inserted }
+        }
 
         /// The outcome of `plan` with `rows` (this sweep's and any other's) ranked, written
         /// ranked to `output`.

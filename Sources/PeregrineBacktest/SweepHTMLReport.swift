@@ -101,7 +101,7 @@ public enum SweepHTMLReport {
                     "<rect x=\"\(fixed(left))\" y=\"\(fixed(upper))\" width=\"\(fixed(cellWidth + 0.5))\" height=\"\(fixed(cellHeight + 0.5))\" fill=\"\(colour)\"/>"
                 // The value itself, where the cell has room for it.
                 if let value = values[x + "\u{1F}" + y], cellHeight >= 16 {
-                    let text = SweepRow.text(value)
+                    let text = SweepRow.text(value, of: ranking.metric)
                     if cellWidth >= Double(text.count) * 6.5 + 6 {
                         svg +=
                             "<text x=\"\(fixed(left + cellWidth / 2))\" y=\"\(fixed(upper + cellHeight / 2 + 4))\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1d2330\">\(escape(text))</text>"

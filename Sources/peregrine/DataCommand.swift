@@ -56,14 +56,15 @@ struct DataCommand: ParsableCommand {
                 try OutputFile.check([("--output", output)], inputs: [])
                 let terminal = isatty(2) != 0
                 let started = ContinuousClock.now
-                let (events, instruments) = try DataConversion.convert(
+                let outcome = try DataConversion.convert(
                     specs, tickSize: tick, lotSize: lot, output: output,
                     progress: terminal ? { BacktestCommand.showProgress($0, since: started) } : nil)
                 if terminal { printError("") }
+                for warning in outcome.warnings { printError("warning: \(warning)") }
                 let seconds = (ContinuousClock.now - started).seconds
                 print(
-                    "converted \(events) events of "
-                        + instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
+                    "converted \(outcome.events) events of "
+                        + outcome.instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
                             separator: ", ")
                         + " into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
             } catch let error as BacktestError {

@@ -106,6 +106,7 @@ struct SweepCommand: ParsableCommand {
         } catch let error as BacktestError {
             fail(error)
         }
+        for warning in outcome.warnings { printError("warning: \(warning)") }
         do {
             if let reportHtml {
                 try OutputFile.write(
@@ -153,7 +154,7 @@ struct SweepCommand: ParsableCommand {
         }
         let object: [String: Any] = [
             "jobs": plan.jobs.count, "ran": outcome.ran, "already_done": outcome.resumed, "failed": failed,
-            "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best,
+            "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best, "warnings": outcome.warnings,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -293,7 +293,8 @@ import Testing
         }
         for order in [files, files.reversed()] {
             let output = directory.appendingPathComponent("out.pgev").path
-            let (events, instruments) = try DataConversion.convert(try order.map { try DataSpec($0) }, output: output)
+            let converted = try DataConversion.convert(try order.map { try DataSpec($0) }, output: output)
+            let (events, instruments) = (converted.events, converted.instruments)
             #expect(events == 8)
             #expect(
                 Dictionary(uniqueKeysWithValues: instruments.map { ($0.symbol, $0.lotSize.description) })
@@ -438,7 +439,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let sources = ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)]
         let converted = directory.appendingPathComponent("btc.pgev").path
-        let (events, instruments) = try DataConversion.convert(try sources.map { try DataSpec($0) }, output: converted)
+        let outcome = try DataConversion.convert(try sources.map { try DataSpec($0) }, output: converted)
+        let (events, instruments) = (outcome.events, outcome.instruments)
         #expect(events == 19_998)
         #expect(instruments.map(\.symbol) == ["BTCUSDT"])
         let text = try Self.marketMaker(sources, directory: directory, name: "text")
@@ -976,9 +978,10 @@ import Testing
     }
 
     /// What in the data makes the results mean less than they seem is said (standard error,
-    /// not the report): a book that stops moving while its trades go on (the fixture's quotes
-    /// end at 00:03:47, its trades at 02:05:47), nothing after `--from`, two markets with no
-    /// time in common, quotes without sizes. Data without these says nothing.
+    /// the JSON report and the HTML report): a book that stops moving while its trades go on
+    /// (the fixture's quotes end at 00:03:47, its trades at 02:05:47), nothing after `--from`,
+    /// two markets with no time in common, quotes without sizes, an inverse contract taken as
+    /// linear. Data without these says nothing.
     @Test func theDataItselfIsWarnedAbout() throws {
         func warnings(_ data: [String], from: String? = nil, to: String? = nil) throws -> [String] {
             var settings = BacktestSettings()
@@ -1011,9 +1014,13 @@ import Testing
                 "\(truefx): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
                     + "that only read prices)"
             ])
-        let bitmex = "tardis-trades:" + Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
+        let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
+        let bitmex = "tardis-trades:" + bitmexFile
         #expect(
             try warnings([quotes, bitmex]) == [
+                "\(bitmexFile): XBTUSD on bitmex is an inverse or quanto contract (settled in a coin, not in its quote "
+                    + "currency), which this backtest takes as linear: its volume, P&L and fees are quantity × price "
+                    + "in the quote currency, not the contract's (its prices and the fills' times are as recorded)",
                 "XBTUSD: trades but never a two-sided book: strategies that quote from the book send nothing, and "
                     + "orders fill only against the trades",
                 "BTCUSDT (2020-02-22 00:00:01.096–2020-02-22 00:03:47.061 UTC) and XBTUSD (2020-03-01 "
@@ -1038,6 +1045,52 @@ import Testing
         try book.write(toFile: still, atomically: true, encoding: .utf8)
         try prints.write(toFile: stillTrades, atomically: true, encoding: .utf8)
         #expect(try warnings(["tardis-l2:" + still, "tardis-trades:" + stillTrades]) == [])
+        // In the reports, as on standard error.
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec(quotes), try DataSpec(bitmex)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        let result = try Backtest.run(
+            try BacktestPlan(settings), outputs: BacktestOutputFiles(charts: true))
+        #expect(result.warnings.count == 3)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
+        #expect(report["warnings"] as? [String] == result.warnings)
+        let html = try BacktestHTMLReport.render(result)
+        #expect(html.contains("3 warnings about the data: see the end of the report"))
+        for warning in result.warnings { #expect(html.contains("<li>\(BacktestHTMLReport.escape(warning))</li>")) }
+        // A run without any has an empty list, and nothing in the page.
+        settings.data = [try DataSpec(quotes)]
+        let quiet = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(charts: true))
+        #expect(quiet.json.contains("\"warnings\": [],"))
+        #expect(!(try BacktestHTMLReport.render(quiet)).contains("about the data"))
+        // Converting the inverse contract's file says it too (the converted file does not keep
+        // the exchange, so its backtests cannot).
+        let converted = directory.appendingPathComponent("xbt.pgev").path
+        let conversion = try DataConversion.convert([try DataSpec(bitmex)], output: converted)
+        #expect(conversion.warnings == [result.warnings[0]])
+        #expect(try warnings(["events:" + converted]).allSatisfy { !$0.contains("inverse") })
+    }
+
+    /// Which recorded instruments are inverse or quanto contracts, by exchange and symbol.
+    @Test func inverseContractsAreKnownByExchangeAndSymbol() {
+        let inverse = [
+            ("bitmex", "XBTUSD"), ("bitmex", "ETHUSD"), ("bitmex", "XBTZ20"), ("deribit", "BTC-PERPETUAL"),
+            ("deribit", "ETH-25DEC20"), ("binance-delivery", "BTCUSD_PERP"), ("binance", "BTCUSD_201225"),
+            ("bybit", "BTCUSD"), ("bybit", "BTCUSDZ20"), ("phemex", "BTCUSD"), ("okex-swap", "BTC-USD-SWAP"),
+            ("okex-futures", "BTC-USD-201225"), ("huobi-dm-swap", "BTC-USD"), ("cryptofacilities", "PI_XBTUSD"),
+            ("gate-io-futures", "BTC_USD"),
+        ]
+        let linear = [
+            ("bitmex", "XBTUSDT"), ("bitmex", "XBT_USDT"), ("deribit", "BTC_USDC-PERPETUAL"),
+            ("binance-futures", "BTCUSDT"), ("binance", "BTCUSDT"), ("bybit", "BTCUSDT"), ("bybit", "BTCPERP"),
+            ("okex-swap", "BTC-USDT-SWAP"), ("huobi-dm-linear-swap", "BTC-USDT"), ("cryptofacilities", "PF_XBTUSD"),
+            ("gate-io-futures", "BTC_USDT"), ("coinbase", "BTC-USD"), ("kraken", "XBT/USD"),
+        ]
+        for (exchange, symbol) in inverse {
+            #expect(InverseContracts.settledInCoin(exchange: exchange, symbol: symbol), "\(exchange) \(symbol)")
+        }
+        for (exchange, symbol) in linear {
+            #expect(!InverseContracts.settledInCoin(exchange: exchange, symbol: symbol), "\(exchange) \(symbol)")
+        }
     }
 
     /// Instruments of several quote currencies have no total equity: the report's return,
