@@ -107,6 +107,9 @@ public struct BacktestPlan: Sendable {
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
         var convertedQuoteBooks = Set<String>()
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
+        // Instruments of the text data that are not linear contracts, each once with its files.
+        var notLinear:
+            [(kind: InverseContracts.Kind, exchange: String, symbol: String, name: String, files: [String])] = []
         for spec in settings.data {
             for path in spec.paths where access(path, R_OK) != 0 {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
@@ -137,12 +140,18 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths {
                 if let format = spec.format {
                     let names = Self.names(in: path, format: format)
-                    if let exchange = names.exchange,
-                        InverseContracts.settledInCoin(exchange: exchange, symbol: names.symbol)
-                    {
-                        warnings.append(InverseContracts.warning(exchange: exchange, symbol: names.symbol, path: path))
-                    }
                     let symbol = spec.symbol ?? names.symbol
+                    if let exchange = names.exchange,
+                        let kind = InverseContracts.kind(exchange: exchange, symbol: names.symbol)
+                    {
+                        if let index = notLinear.firstIndex(where: {
+                            $0.exchange == exchange && $0.symbol == names.symbol && $0.name == symbol
+                        }) {
+                            notLinear[index].files.append(path)
+                        } else {
+                            notLinear.append((kind, exchange, names.symbol, symbol, [path]))
+                        }
+                    }
                     if !symbols.contains(symbol) { symbols.append(symbol) }
                     textFiles[symbol, default: []].append((format, path))
                     pending.append((path, format, symbol, [], nil))
@@ -166,6 +175,9 @@ public struct BacktestPlan: Sendable {
             }
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
+        warnings = notLinear.map {
+            InverseContracts.warning($0.kind, exchange: $0.exchange, symbol: $0.symbol, name: $0.name, files: $0.files)
+        }
         // An instrument without reference data takes its grids from its files: the finest
         // price and size they write. In a run of one strategy on one such instrument (the
         // reference backtest's shape), a quantity finer than that lot (a file whose sizes

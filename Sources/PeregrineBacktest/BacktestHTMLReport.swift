@@ -39,6 +39,9 @@ public enum BacktestHTMLReport {
         h1{font-size:18px;margin:0 0 8px}
         svg{display:block}
         table{border-collapse:collapse;margin:12px 20px}
+        .warn{color:#a4420a;font-weight:bold}
+        section.warnings{margin:12px 20px;color:#a4420a}
+        section.warnings h2{font-size:14px;margin:0}
         \(style)
         </style></head><body>
 
@@ -60,9 +63,7 @@ public enum BacktestHTMLReport {
                     section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
                     section.plot h2{height:\(titleHeight)px;line-height:\(titleHeight)px;margin:0;padding-left:20px;font-size:14px}
                     td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
-                    .warn{margin:8px 0 0;color:#a4420a;font-weight:bold}
-                    section.warnings{margin:12px 20px;color:#a4420a}
-                    section.warnings h2{font-size:14px;margin:0}
+                    .warn{margin:8px 0 0}
                     """) + """
                 <header><h1>Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
 
@@ -89,10 +90,7 @@ public enum BacktestHTMLReport {
         html += "</div>"
         // Warnings about the data: named in the header, listed after the plots (which keep
         // their places).
-        if !result.warnings.isEmpty {
-            let count = result.warnings.count == 1 ? "A warning" : "\(result.warnings.count) warnings"
-            html += "<p class=\"warn\">\(count) about the data: see the end of the report</p>"
-        }
+        if !result.warnings.isEmpty { html += "<p class=\"warn\">\(warningsNote(result.warnings.count))</p>" }
         html += "</header>\n"
         let titles = plotTitles(result)
         let positions = result.instruments.indices.map { index in
@@ -125,13 +123,22 @@ public enum BacktestHTMLReport {
             html += "<section class=\"plot\"><h2>\(escape(title))</h2>\(plot)</section>\n"
         }
         html += detailsTable(result)
-        if !result.warnings.isEmpty {
-            html += "<section class=\"warnings\"><h2>Warnings about the data</h2><ul>\n"
-            for warning in result.warnings { html += "<li>\(escape(warning))</li>\n" }
-            html += "</ul></section>\n"
-        }
+        html += warningsSection(result.warnings)
         html += "</body></html>\n"
         return html
+    }
+
+    /// The header's words for `count` (> 0) warnings listed at the end of the page.
+    static func warningsNote(_ count: Int) -> String {
+        "\(count == 1 ? "A warning" : "\(count) warnings") about the data: see the end of the page"
+    }
+
+    /// The warnings about the data at the end of a page (nothing without any); the header
+    /// names them in an element of class `warn`.
+    static func warningsSection(_ warnings: [String]) -> String {
+        guard !warnings.isEmpty else { return "" }
+        return "<section class=\"warnings\"><h2>Warnings about the data</h2><ul>\n"
+            + warnings.map { "<li>\(escape($0))</li>\n" }.joined() + "</ul></section>\n"
     }
 
     /// A time in the header: `2020-02-22 00:00:01.096` (UTC, to the millisecond).

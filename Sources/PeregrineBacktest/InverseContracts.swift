@@ -1,58 +1,86 @@
-/// Recorded instruments that are not linear contracts: inverse ones (sized in USD contracts,
-/// settled in the coin: BitMEX XBTUSD, Deribit BTC-PERPETUAL, Binance COIN-M, Bybit and Phemex
-/// BTCUSD, OKX and Huobi coin-margined swaps and futures, Kraken Futures PI_/FI_) and BitMEX's
-/// quanto ones (settled in XBT). The backtest takes every instrument as linear (P&L = quantity
-/// × price in the quote currency), so for these its volume, P&L and fees are not in the
-/// contract's units: the plan warns (`BacktestPlan.warnings`). Known by the exchange's name
-/// (Tardis's, or the format's own exchange) and the symbol's conventions; an instrument not
-/// recognised here is taken as linear without a word.
+/// Recorded instruments that are not linear contracts, known by their exchange (Tardis's
+/// exchange id, or the format's own exchange) and the symbol's conventions: inverse ones (sized
+/// in USD contracts, settled in the coin) and BitMEX's quanto ones (settled in XBT at a fixed
+/// multiplier). The backtest takes every instrument as linear (P&L = quantity × price in the
+/// quote currency), so for these its quantities, volume, P&L and fees are not the contract's:
+/// the plan warns (`BacktestPlan.warnings`). An instrument not recognised here is taken as
+/// linear without a word; options and spot pairs are never flagged.
 enum InverseContracts {
-    /// Whether `symbol` on `exchange` is settled in a coin rather than in its quote currency.
-    static func settledInCoin(exchange: String, symbol: String) -> Bool {
-        let symbol = symbol.uppercased()
-        func endsInUSD(after separator: String) -> Bool { symbol.hasSuffix(separator + "USD") }
-        /// `USD` not followed by `T` or `C` (USDT, USDC are linear).
-        var namesUSDAlone: Bool {
-            var rest = Substring(symbol)
-            while let range = rest.range(of: "USD") {
-                let next = rest[range.upperBound...].first
-                if next != "T" && next != "C" { return true }
-                rest = rest[range.upperBound...]
-            }
-            return false
-        }
+    enum Kind: Equatable {
+        case inverse
+        case quanto
+    }
+
+    /// What `symbol` on `exchange` is, when it is not linear in its quote currency.
+    static func kind(exchange: String, symbol: String) -> Kind? {
+        let upper = symbol.uppercased()
+        // Options (BTC-25DEC20-20000-C) are priced in their coin, not inverse; none is flagged.
+        if upper.hasSuffix("-C") || upper.hasSuffix("-P") { return nil }
         switch exchange.lowercased() {
         case "bitmex":
-            // Everything but the USDT/USDC contracts and the spot pairs (XBT_USDT) settles in XBT.
-            return !symbol.contains("USDT") && !symbol.contains("USDC") && !symbol.contains("_")
+            // Spot pairs (XBT_USDT) and the USDT/USDC contracts are linear; so are the futures
+            // priced and settled in XBT (ETHH21, ADAZ20).
+            guard !upper.contains("_"), !upper.contains("USDT"), !upper.contains("USDC") else { return nil }
+            if upper.hasPrefix("XBT") { return .inverse }  // XBTUSD, XBTZ20, XBTEUR
+            return endsInUSDContract(upper) ? .quanto : nil  // ETHUSD, SOLUSD, ETHUSDH21
         case "deribit":
-            // Coin-settled but for the USDC/USDT-settled instruments (BTC_USDC-PERPETUAL).
-            return !symbol.contains("_USDC") && !symbol.contains("_USDT")
+            // Futures and perpetuals settle in their coin (BTC-PERPETUAL, ETH-25DEC20) but for
+            // the USDC/USDT ones (BTC_USDC-PERPETUAL); spot pairs (ETH_BTC) have no "-".
+            return upper.contains("-") && !upper.contains("_USDC") && !upper.contains("_USDT") ? .inverse : nil
         case "binance-delivery":
-            return true
+            return .inverse
         case "binance", "binance-futures":
             // COIN-M symbols in Binance's own files: BTCUSD_PERP, BTCUSD_201225.
-            return symbol.contains("USD_")
-        case "bybit", "phemex":
-            // BTCUSD, BTCUSDZ20 (inverse), not BTCUSDT or BTCPERP (USDC).
-            return namesUSDAlone
+            return upper.contains("USD_") ? .inverse : nil
+        case "bybit":
+            // BTCUSD and its futures BTCUSDZ20 (not BTCUSDT, USDEUSDT or BTCPERP).
+            return endsInUSDContract(upper) ? .inverse : nil
+        case "phemex":
+            // BTCUSD and the c…USD contracts (cETHUSD); ETHUSD, uBTCUSD and the like settle in USD.
+            return upper == "BTCUSD" || (symbol.hasPrefix("c") && upper.hasSuffix("USD")) ? .inverse : nil
         case "okex-swap", "okex-futures", "okx-swap", "okx-futures":
-            return symbol.contains("-USD-")
+            return upper.contains("-USD-") ? .inverse : nil
         case "huobi-dm", "huobi-dm-swap":
-            return true
+            return .inverse
         case "cryptofacilities", "kraken-futures":
-            return symbol.hasPrefix("PI_") || symbol.hasPrefix("FI_")
+            return upper.hasPrefix("PI_") || upper.hasPrefix("FI_") ? .inverse : nil
         case "gate-io-futures":
-            return endsInUSD(after: "_")
+            return upper.hasSuffix("_USD") ? .inverse : nil
+        case "kucoin-futures":
+            return upper.hasSuffix("USDM") ? .inverse : nil  // XBTUSDM, ETHUSDM
+        case "bitget-futures":
+            return upper.contains("_DMCBL") ? .inverse : nil  // BTCUSD_DMCBL
         default:
-            return false
+            return nil
         }
     }
 
-    /// The warning for such an instrument.
-    static func warning(exchange: String, symbol: String, path: String) -> String {
-        "\(path): \(symbol) on \(exchange) is an inverse or quanto contract (settled in a coin, not in its quote "
-            + "currency), which this backtest takes as linear: its volume, P&L and fees are quantity × price in the "
-            + "quote currency, not the contract's (its prices and the fills' times are as recorded)"
+    /// `…USD`, or a future on it: `USD` and a month code with a two-digit year (BTCUSDZ20).
+    static func endsInUSDContract(_ symbol: String) -> Bool {
+        if symbol.hasSuffix("USD") { return true }
+        let characters = Array(symbol)
+        guard characters.count >= 6 else { return false }
+        let tail = characters.suffix(6)
+        let start = tail.startIndex
+        return String(tail.prefix(3)) == "USD" && "FGHJKMNQUVXZ".contains(tail[start + 3])
+            && tail[start + 4].isASCII && tail[start + 4].isNumber && tail[start + 5].isASCII
+            && tail[start + 5].isNumber
+    }
+
+    /// The warning for such an instrument, as the backtest names it (`name`), from `files`.
+    static func warning(_ kind: Kind, exchange: String, symbol: String, name: String, files: [String]) -> String {
+        let source =
+            (name == symbol ? symbol : "\(name) (\(symbol))") + " on \(exchange)"
+            + " (\(files[0])" + (files.count > 1 ? " and \(files.count - 1) more" : "") + ")"
+        let what =
+            kind == .inverse
+            ? "an inverse contract: its sizes count contracts of a fixed value in the quote currency (USD) and it "
+                + "settles in its coin"
+            : "a quanto contract: it settles in XBT at a fixed multiplier, not in its quote currency"
+        return
+            "\(source) is \(what). Peregrine's backtests take every contract as linear, so its sizes are read as base "
+            + "units and its volume, P&L and fees as quantity × price in the quote currency, which is not what the "
+            + "contract pays (NautilusTrader's is_inverse, hftbacktest's inverse asset); its prices and times are "
+            + "read as recorded"
     }
 }

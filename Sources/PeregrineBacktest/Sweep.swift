@@ -112,16 +112,17 @@ public struct SweepRow: Sendable {
         return text
     }
 
-    /// A ratio for people: to 4 decimals, or to 3 significant digits when too small for them
-    /// (a return of 2.36e-06 is not 0.0); a fraction (`fractions`) as a percentage, and
+    /// A ratio for people (`text(_:)`); a fraction (`fractions`) as a percentage, and
     /// `max_drawdown_pct` (a percentage already) with its sign.
     static func text(_ value: Double, of figure: String) -> String {
         if fractions.contains(figure) { return text(value * 100) + "%" }
         return figure == "max_drawdown_pct" ? text(value) + "%" : text(value)
     }
 
+    /// To 4 decimals, or to 3 significant digits when 4 decimals would show fewer (below
+    /// 0.01: returns of -5.77e-06 and -6.34e-06 are not both -0.0006%).
     static func text(_ value: Double) -> String {
-        value != 0 && Swift.abs(value) < 0.0005 ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
+        value != 0 && Swift.abs(value) < 0.01 ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
     }
 
     static let ratios: Set<String> = [

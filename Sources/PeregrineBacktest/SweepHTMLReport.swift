@@ -3,7 +3,7 @@
 /// then the ranking table. The layout is fixed so that a test can find the heatmap.
 public enum SweepHTMLReport {
     public static let width = 1_200
-    public static let headerHeight = 130
+    public static let headerHeight = 150
     /// The heatmap's plot area (inside its axes), in page pixels.
     public static let heatmap = (left: 140, top: headerHeight + 40, width: 900, height: 480)
     /// The most rows the ranking table shows.
@@ -11,15 +11,20 @@ public enum SweepHTMLReport {
 
     public static func render(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking) -> String {
         let escape = BacktestHTMLReport.escape
+        // (Cut to the page's width in the header; whole in its tooltip.)
+        let dataText = plan.base.settings.data.map(\.text).joined(separator: " ")
         var html =
             BacktestHTMLReport.head(
                 title: "Peregrine sweep", width: width, headerHeight: headerHeight,
-                style: "td,th{border:1px solid #dde;padding:3px 8px;text-align:right}")
+                style: """
+                    td,th{border:1px solid #dde;padding:3px 8px;text-align:right}
+                    header div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+                    """)
                 + """
                 <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
-                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>
+                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
                 <div>\(escape(strategiesText(plan)))</div>
-                <div>data: \(escape(plan.base.settings.data.map(\.text).joined(separator: " ")))</div>
+                <div title="\(escape(dataText))">data: \(escape(dataText))</div>
                 <div>Peregrine \(escape(Provenance.version)) (\(escape(Provenance.commit)))</div></header>
 
                 """
@@ -40,8 +45,16 @@ public enum SweepHTMLReport {
             for figure in figures { html += "<td>\(escape(row.displayed(figure)))</td>" }
             html += "</tr>\n"
         }
-        html += "</table>\n</body></html>\n"
+        html += "</table>\n"
+        html += BacktestHTMLReport.warningsSection(outcome.warnings)
+        html += "</body></html>\n"
         return html
+    }
+
+    /// The header's line naming the warnings about the data, listed at the end of the page.
+    static func warningsLine(_ outcome: Sweep.Outcome) -> String {
+        outcome.warnings.isEmpty
+            ? "" : "<div class=\"warn\">\(BacktestHTMLReport.warningsNote(outcome.warnings.count))</div>"
     }
 
     /// Each strategy with its parameters (a swept one as its values) and the fees: what every
@@ -136,9 +149,9 @@ public enum SweepHTMLReport {
                 "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colourFor(value, low: low, high: high, ascending: ranking.ascending))\"/>"
         }
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(high)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(high, of: ranking.metric)))</text>"
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(low)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(low, of: ranking.metric)))</text>"
         return svg + "</svg>\n"
     }
 

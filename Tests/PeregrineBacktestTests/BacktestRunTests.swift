@@ -1018,9 +1018,11 @@ import Testing
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
             try warnings([quotes, bitmex]) == [
-                "\(bitmexFile): XBTUSD on bitmex is an inverse or quanto contract (settled in a coin, not in its quote "
-                    + "currency), which this backtest takes as linear: its volume, P&L and fees are quantity × price "
-                    + "in the quote currency, not the contract's (its prices and the fills' times are as recorded)",
+                "XBTUSD on bitmex (\(bitmexFile)) is an inverse contract: its sizes count contracts of a fixed value "
+                    + "in the quote currency (USD) and it settles in its coin. Peregrine's backtests take every "
+                    + "contract as linear, so its sizes are read as base units and its volume, P&L and fees as "
+                    + "quantity × price in the quote currency, which is not what the contract pays (NautilusTrader's "
+                    + "is_inverse, hftbacktest's inverse asset); its prices and times are read as recorded",
                 "XBTUSD: trades but never a two-sided book: strategies that quote from the book send nothing, and "
                     + "orders fill only against the trades",
                 "BTCUSDT (2020-02-22 00:00:01.096–2020-02-22 00:03:47.061 UTC) and XBTUSD (2020-03-01 "
@@ -1055,7 +1057,7 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
         #expect(report["warnings"] as? [String] == result.warnings)
         let html = try BacktestHTMLReport.render(result)
-        #expect(html.contains("3 warnings about the data: see the end of the report"))
+        #expect(html.contains("3 warnings about the data: see the end of the page"))
         for warning in result.warnings { #expect(html.contains("<li>\(BacktestHTMLReport.escape(warning))</li>")) }
         // A run without any has an empty list, and nothing in the page.
         settings.data = [try DataSpec(quotes)]
@@ -1067,29 +1069,45 @@ import Testing
         let converted = directory.appendingPathComponent("xbt.pgev").path
         let conversion = try DataConversion.convert([try DataSpec(bitmex)], output: converted)
         #expect(conversion.warnings == [result.warnings[0]])
+        // One warning for an instrument's files, naming it as the backtest does.
+        let secondDay = directory.appendingPathComponent("xbt-day2.csv").path
+        try FileManager.default.copyItem(atPath: bitmexFile, toPath: secondDay)
+        let named = try warnings(["tardis-trades@MINE:\(bitmexFile),\(secondDay)"])
+        #expect(named.filter { $0.contains("inverse") }.count == 1)
+        #expect(
+            named.first?.hasPrefix("MINE (XBTUSD) on bitmex (\(bitmexFile) and 1 more) is an inverse contract") == true)
         #expect(try warnings(["events:" + converted]).allSatisfy { !$0.contains("inverse") })
     }
 
-    /// Which recorded instruments are inverse or quanto contracts, by exchange and symbol.
+    /// Which recorded instruments are inverse or quanto contracts, by exchange and symbol
+    /// (linear ones, options and spot pairs are not flagged).
     @Test func inverseContractsAreKnownByExchangeAndSymbol() {
         let inverse = [
-            ("bitmex", "XBTUSD"), ("bitmex", "ETHUSD"), ("bitmex", "XBTZ20"), ("deribit", "BTC-PERPETUAL"),
+            ("bitmex", "XBTUSD"), ("bitmex", "XBTZ20"), ("bitmex", "XBTEUR"), ("deribit", "BTC-PERPETUAL"),
             ("deribit", "ETH-25DEC20"), ("binance-delivery", "BTCUSD_PERP"), ("binance", "BTCUSD_201225"),
-            ("bybit", "BTCUSD"), ("bybit", "BTCUSDZ20"), ("phemex", "BTCUSD"), ("okex-swap", "BTC-USD-SWAP"),
-            ("okex-futures", "BTC-USD-201225"), ("huobi-dm-swap", "BTC-USD"), ("cryptofacilities", "PI_XBTUSD"),
-            ("gate-io-futures", "BTC_USD"),
+            ("bybit", "BTCUSD"), ("bybit", "BTCUSDZ20"), ("phemex", "BTCUSD"), ("phemex", "cETHUSD"),
+            ("okex-swap", "BTC-USD-SWAP"), ("okex-futures", "BTC-USD-201225"), ("huobi-dm-swap", "BTC-USD"),
+            ("cryptofacilities", "PI_XBTUSD"), ("gate-io-futures", "BTC_USD"), ("kucoin-futures", "XBTUSDM"),
+            ("bitget-futures", "BTCUSD_DMCBL"),
         ]
+        let quanto = [("bitmex", "ETHUSD"), ("bitmex", "SOLUSD"), ("bitmex", "ETHUSDH21")]
         let linear = [
-            ("bitmex", "XBTUSDT"), ("bitmex", "XBT_USDT"), ("deribit", "BTC_USDC-PERPETUAL"),
+            ("bitmex", "XBTUSDT"), ("bitmex", "XBT_USDT"), ("bitmex", "ETHH21"), ("bitmex", "ADAZ20"),
+            ("deribit", "BTC_USDC-PERPETUAL"), ("deribit", "ETH_BTC"), ("deribit", "BTC-25DEC20-20000-C"),
             ("binance-futures", "BTCUSDT"), ("binance", "BTCUSDT"), ("bybit", "BTCUSDT"), ("bybit", "BTCPERP"),
-            ("okex-swap", "BTC-USDT-SWAP"), ("huobi-dm-linear-swap", "BTC-USDT"), ("cryptofacilities", "PF_XBTUSD"),
-            ("gate-io-futures", "BTC_USDT"), ("coinbase", "BTC-USD"), ("kraken", "XBT/USD"),
+            ("bybit", "USDEUSDT"), ("phemex", "ETHUSD"), ("phemex", "uBTCUSD"), ("okex-swap", "BTC-USDT-SWAP"),
+            ("okex-options", "BTC-USD-201225-10000-C"), ("huobi-dm-linear-swap", "BTC-USDT"),
+            ("cryptofacilities", "PF_XBTUSD"), ("gate-io-futures", "BTC_USDT"), ("coinbase", "BTC-USD"),
+            ("kraken", "XBT/USD"), ("kucoin-futures", "XBTUSDTM"), ("bitget-futures", "BTCUSDT_UMCBL"),
         ]
         for (exchange, symbol) in inverse {
-            #expect(InverseContracts.settledInCoin(exchange: exchange, symbol: symbol), "\(exchange) \(symbol)")
+            #expect(InverseContracts.kind(exchange: exchange, symbol: symbol) == .inverse, "\(exchange) \(symbol)")
+        }
+        for (exchange, symbol) in quanto {
+            #expect(InverseContracts.kind(exchange: exchange, symbol: symbol) == .quanto, "\(exchange) \(symbol)")
         }
         for (exchange, symbol) in linear {
-            #expect(!InverseContracts.settledInCoin(exchange: exchange, symbol: symbol), "\(exchange) \(symbol)")
+            #expect(InverseContracts.kind(exchange: exchange, symbol: symbol) == nil, "\(exchange) \(symbol)")
         }
     }
 

@@ -85,6 +85,10 @@ import Testing
         #expect(tiny.displayed("time_in_market") == "100.0%")
         #expect(tiny.displayed("max_drawdown_pct") == "1.5%")
         #expect(tiny.displayed("sharpe") == "0.000123")
+        // Two small returns stay apart (4 decimals of their percentages read -0.0006% twice).
+        let close = try #require(SweepRow(jsonLine: #"{"job":"c","params":{},"return":-5.77e-06,"sortino":0.0045}"#))
+        #expect(close.displayed("return") == "-0.000577%")
+        #expect(close.displayed("sortino") == "0.0045")
         #expect(row.displayed("net_pnl") == "33.66455 USDT")
         #expect(row.displayed("trades") == "76042")
         #expect(row.displayed("sortino") == "-")
