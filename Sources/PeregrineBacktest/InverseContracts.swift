@@ -24,9 +24,10 @@ enum InverseContracts {
             if upper.hasPrefix("XBT") { return .inverse }  // XBTUSD, XBTZ20, XBTEUR
             return endsInUSDContract(upper) ? .quanto : nil  // ETHUSD, SOLUSD, ETHUSDH21
         case "deribit":
-            // Futures and perpetuals settle in their coin (BTC-PERPETUAL, ETH-25DEC20) but for
-            // the USDC/USDT ones (BTC_USDC-PERPETUAL); spot pairs (ETH_BTC) have no "-".
-            return upper.contains("-") && !upper.contains("_USDC") && !upper.contains("_USDT") ? .inverse : nil
+            // Futures and perpetuals (BTC-PERPETUAL, ETH-25DEC20: two parts) settle in their coin;
+            // not the USDC/USDT ones (BTC_USDC-PERPETUAL), spot pairs (ETH_BTC), options and
+            // combos (BTC-CS-16FEB24-48000_50000, BTC-FS-29MAR24_PERP).
+            return !upper.contains("_") && upper.split(separator: "-").count == 2 ? .inverse : nil
         case "binance-delivery":
             return .inverse
         case "binance", "binance-futures":
@@ -36,8 +37,9 @@ enum InverseContracts {
             // BTCUSD and its futures BTCUSDZ20 (not BTCUSDT, USDEUSDT or BTCPERP).
             return endsInUSDContract(upper) ? .inverse : nil
         case "phemex":
-            // BTCUSD and the c…USD contracts (cETHUSD); ETHUSD, uBTCUSD and the like settle in USD.
-            return upper == "BTCUSD" || (symbol.hasPrefix("c") && upper.hasSuffix("USD")) ? .inverse : nil
+            // BTCUSD and cETHUSD (CETHUSD in Tardis's upper case); ETHUSD, uBTCUSD, COMPUSD and
+            // the like settle in USD.
+            return upper == "BTCUSD" || upper == "CETHUSD" ? .inverse : nil
         case "okex-swap", "okex-futures", "okx-swap", "okx-futures":
             return upper.contains("-USD-") ? .inverse : nil
         case "huobi-dm", "huobi-dm-swap":
@@ -74,8 +76,8 @@ enum InverseContracts {
             + " (\(files[0])" + (files.count > 1 ? " and \(files.count - 1) more" : "") + ")"
         let what =
             kind == .inverse
-            ? "an inverse contract: its sizes count contracts of a fixed value in the quote currency (USD) and it "
-                + "settles in its coin"
+            ? "an inverse contract: its sizes count contracts of a fixed value in its quote currency and it settles "
+                + "in its coin"
             : "a quanto contract: it settles in XBT at a fixed multiplier, not in its quote currency"
         return
             "\(source) is \(what). Peregrine's backtests take every contract as linear, so its sizes are read as base "

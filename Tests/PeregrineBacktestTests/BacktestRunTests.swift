@@ -1019,7 +1019,7 @@ import Testing
         #expect(
             try warnings([quotes, bitmex]) == [
                 "XBTUSD on bitmex (\(bitmexFile)) is an inverse contract: its sizes count contracts of a fixed value "
-                    + "in the quote currency (USD) and it settles in its coin. Peregrine's backtests take every "
+                    + "in its quote currency and it settles in its coin. Peregrine's backtests take every "
                     + "contract as linear, so its sizes are read as base units and its volume, P&L and fees as "
                     + "quantity × price in the quote currency, which is not what the contract pays (NautilusTrader's "
                     + "is_inverse, hftbacktest's inverse asset); its prices and times are read as recorded",
@@ -1085,7 +1085,7 @@ import Testing
         let inverse = [
             ("bitmex", "XBTUSD"), ("bitmex", "XBTZ20"), ("bitmex", "XBTEUR"), ("deribit", "BTC-PERPETUAL"),
             ("deribit", "ETH-25DEC20"), ("binance-delivery", "BTCUSD_PERP"), ("binance", "BTCUSD_201225"),
-            ("bybit", "BTCUSD"), ("bybit", "BTCUSDZ20"), ("phemex", "BTCUSD"), ("phemex", "cETHUSD"),
+            ("bybit", "BTCUSD"), ("bybit", "BTCUSDZ20"), ("phemex", "BTCUSD"), ("phemex", "CETHUSD"),
             ("okex-swap", "BTC-USD-SWAP"), ("okex-futures", "BTC-USD-201225"), ("huobi-dm-swap", "BTC-USD"),
             ("cryptofacilities", "PI_XBTUSD"), ("gate-io-futures", "BTC_USD"), ("kucoin-futures", "XBTUSDM"),
             ("bitget-futures", "BTCUSD_DMCBL"),
@@ -1094,8 +1094,10 @@ import Testing
         let linear = [
             ("bitmex", "XBTUSDT"), ("bitmex", "XBT_USDT"), ("bitmex", "ETHH21"), ("bitmex", "ADAZ20"),
             ("deribit", "BTC_USDC-PERPETUAL"), ("deribit", "ETH_BTC"), ("deribit", "BTC-25DEC20-20000-C"),
+            ("deribit", "BTC-CS-16FEB24-48000_50000"), ("deribit", "BTC-FS-29MAR24_PERP"),
             ("binance-futures", "BTCUSDT"), ("binance", "BTCUSDT"), ("bybit", "BTCUSDT"), ("bybit", "BTCPERP"),
-            ("bybit", "USDEUSDT"), ("phemex", "ETHUSD"), ("phemex", "uBTCUSD"), ("okex-swap", "BTC-USDT-SWAP"),
+            ("bybit", "USDEUSDT"), ("phemex", "ETHUSD"), ("phemex", "UBTCUSD"), ("phemex", "COMPUSD"),
+            ("okex-swap", "BTC-USDT-SWAP"),
             ("okex-options", "BTC-USD-201225-10000-C"), ("huobi-dm-linear-swap", "BTC-USDT"),
             ("cryptofacilities", "PF_XBTUSD"), ("gate-io-futures", "BTC_USDT"), ("coinbase", "BTC-USD"),
             ("kraken", "XBT/USD"), ("kucoin-futures", "XBTUSDTM"), ("bitget-futures", "BTCUSDT_UMCBL"),
