@@ -60,13 +60,10 @@ enum InverseContracts {
     /// `…USD`, or a future on it: `USD` and a month code with a two-digit year (BTCUSDZ20).
     static func endsInUSDContract(_ symbol: String) -> Bool {
         if symbol.hasSuffix("USD") { return true }
-        let characters = Array(symbol)
-        guard characters.count >= 6 else { return false }
-        let tail = characters.suffix(6)
-        let start = tail.startIndex
-        return String(tail.prefix(3)) == "USD" && "FGHJKMNQUVXZ".contains(tail[start + 3])
-            && tail[start + 4].isASCII && tail[start + 4].isNumber && tail[start + 5].isASCII
-            && tail[start + 5].isNumber
+        let tail = symbol.suffix(6)
+        return tail.count == 6 && tail.hasPrefix("USD")
+            && tail.dropFirst(3).first.map { "FGHJKMNQUVXZ".contains($0) } == true
+            && tail.dropFirst(4).allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// The warning for such an instrument, as the backtest names it (`name`), from `files`.
