@@ -8,8 +8,8 @@
 #
 # On this 2-vCPU VM one run moves by 10–40% with the placement and the neighbours, and a ratio's
 # median over 11–15 rounds still moved by ±5% between sittings: 41 rounds (about 20 seconds) is
-# the least to tell a 3% change. Needs the converted file `run.sh` makes (ROWS as there); a build
-# from before the converted-file format's version 2 reads its own file: OLD_EVENTS=FILE.
+# the least to tell a 3% change. Needs the converted file `run.sh` makes (ROWS as there); an older
+# build that does not read the converted-file format's version 3 reads its own file: OLD_EVENTS=FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
@@ -18,7 +18,7 @@ NEW=$2
 ROUNDS=${ROUNDS:-41}
 ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v2.pgev"  # converted-file format version 2
+EVENTS="$WORK/mm_${ROWS}.v3.pgev"  # converted-file format version 3
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 OLD_EVENTS=${OLD_EVENTS:-$EVENTS}
 for binary in "$OLD" "$NEW"; do

@@ -51,6 +51,9 @@ public struct BacktestPlan: Sendable {
     /// or quanto contract taken as linear (`InverseContracts`). Each run's
     /// `BacktestResult.warnings` begins with them.
     public private(set) var warnings: [String] = []
+    /// The exchange and symbol each instrument's data was recorded under, where the data names
+    /// them (kept in converted files, whose backtests then warn as their sources' do).
+    var recorded: [RecordedName] = []
     /// Whether every instrument's lot was found in text data (none given by `--lot-size`, an
     /// `[[instrument]]` or a converted file): what a finer `--lot-size` can change.
     var lotsFoundInData = false
@@ -110,6 +113,19 @@ public struct BacktestPlan: Sendable {
         // Instruments of the text data that are not linear contracts, each once with its files.
         var notLinear:
             [(kind: InverseContracts.Kind, exchange: String, symbol: String, name: String, files: [String])] = []
+        var recorded: [RecordedName] = []
+        /// Notes that `path` holds data recorded as `name` says.
+        func note(_ name: RecordedName, in path: String) {
+            if !recorded.contains(name) { recorded.append(name) }
+            guard let kind = InverseContracts.kind(exchange: name.exchange, symbol: name.symbol) else { return }
+            if let index = notLinear.firstIndex(where: {
+                $0.exchange == name.exchange && $0.symbol == name.symbol && $0.name == name.name
+            }) {
+                notLinear[index].files.append(path)
+            } else {
+                notLinear.append((kind, name.exchange, name.symbol, name.name, [path]))
+            }
+        }
         for spec in settings.data {
             for path in spec.paths where access(path, R_OK) != 0 {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
@@ -141,16 +157,8 @@ public struct BacktestPlan: Sendable {
                 if let format = spec.format {
                     let names = Self.names(in: path, format: format)
                     let symbol = spec.symbol ?? names.symbol
-                    if let exchange = names.exchange,
-                        let kind = InverseContracts.kind(exchange: exchange, symbol: names.symbol)
-                    {
-                        if let index = notLinear.firstIndex(where: {
-                            $0.exchange == exchange && $0.symbol == names.symbol && $0.name == symbol
-                        }) {
-                            notLinear[index].files.append(path)
-                        } else {
-                            notLinear.append((kind, exchange, names.symbol, symbol, [path]))
-                        }
+                    if let exchange = names.exchange {
+                        note(RecordedName(exchange: exchange, symbol: names.symbol, name: symbol), in: path)
                     }
                     if !symbols.contains(symbol) { symbols.append(symbol) }
                     textFiles[symbol, default: []].append((format, path))
@@ -170,11 +178,13 @@ public struct BacktestPlan: Sendable {
                         convertedDefinitions[definition.symbol] = definition
                     }
                     convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
+                    for name in reader.metadata.recorded { note(name, in: path) }
                     pending.append((path, nil, nil, names, reader))
                 }
             }
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
+        self.recorded = recorded
         warnings = notLinear.map {
             InverseContracts.warning($0.kind, exchange: $0.exchange, symbol: $0.symbol, name: $0.name, files: $0.files)
         }

@@ -11,8 +11,8 @@ public enum DataConversion {
         public var events: UInt64
         public var instruments: [InstrumentDefinition]
         /// What in the data's instruments makes a backtest of them mean less than it seems
-        /// (`BacktestPlan.warnings`): said when converting, as the converted file does not
-        /// keep the exchange it is from.
+        /// (`BacktestPlan.warnings`): said when converting too (the converted file keeps the
+        /// exchanges it was recorded on, and its backtests say it again).
         public var warnings: [String]
     }
 
@@ -31,9 +31,10 @@ public enum DataConversion {
         settings.strategies = [StrategySpec(name: "golden-cross", instruments: [InstrumentID(0)])]
         let plan = try BacktestPlan(settings)
         let inputs = try plan.hashedInputs()
-        let metadata = EventFileMetadata(
+        var metadata = EventFileMetadata(
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol })
+        metadata.recorded = plan.recorded
         // Written under a temporary name and renamed when complete: an interrupted or failed
         // conversion leaves no file that reads as a (short) success. (Over the file a link
         // leads to; never over a device or a pipe.)

@@ -10,13 +10,13 @@ import Synchronization
 #endif
 
 /// Recorded market data converted once (`peregrine data convert`) into Peregrine's binary event
-/// format, so that a strategy is backtested many times without parsing text again. Version 2;
+/// format, so that a strategy is backtested many times without parsing text again. Version 3;
 /// integers little-endian:
 ///
 /// ```
 /// header (64 bytes)
 ///   0  magic "PGEVENTS"
-///   8  format version           u16 (2)
+///   8  format version           u16 (3)
 ///  10  header size              u16 (64)
 ///  12  record size              u16 (80)
 ///  14  reserved                 u16 (0)
@@ -27,9 +27,10 @@ import Synchronization
 ///  60  CRC-32C of bytes 0..<60  u32
 /// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0),
 ///           "source <format> <sha256> <path>" (the files it came from), "quote-book <symbol>"
-///           (an instrument with quotes-only data) and "skipped-quote-rows <20 digits>", then zero
-///           padding
-///           to a multiple of 16 bytes
+///           (an instrument with quotes-only data), "recorded <exchange> <symbol> <instrument>"
+///           (the exchange and symbol an instrument's data was recorded under, where the format
+///           names them) and "skipped-quote-rows <20 digits>", then zero padding to a multiple
+///           of 16 bytes
 /// records: the journal's 80-byte record (docs/journal.md): payload length (64), CRC-32C of
 ///          bytes 8..<80, the record's index, then the event's 64-byte wire encoding, with
 ///          `exchangeTimestamp` the venue's time and `timestamp` the recorder's receive time
@@ -37,7 +38,8 @@ import Synchronization
 ///
 /// Records are in the merged order the backtest reads text inputs in, so a backtest of the
 /// converted file gives the same results as one of its sources. The file ends with its last
-/// record. Another version is refused (version 1 had no metadata checksum).
+/// record. Version 2 (without "recorded" lines) is read too; another version is refused
+/// (version 1 had no metadata checksum).
 public enum EventFileFormat {
     public static let magic: [UInt8] = Array("PGEVENTS".utf8)
 
@@ -46,7 +48,9 @@ public enum EventFileFormat {
     public static func isConverted(_ path: String) -> Bool {
         readTextPrefix(path: path, maxBytes: magic.count).map { Array($0.utf8) } == magic
     }
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
+    /// The versions this build reads.
+    public static let readableVersions: ClosedRange<UInt16> = 2...3
     public static let headerSize = 64
     @inlinable public static var recordSize: Int { JournalFormat.recordSize }
 }
@@ -60,6 +64,10 @@ public struct EventFileMetadata: Equatable, Sendable {
     /// Quote rows of the sources skipped for an empty price (fixed width in the file: the
     /// count is known only at the end).
     public var skippedQuoteRows = 0
+    /// The exchange and symbol each instrument (by its backtest name) was recorded under, where
+    /// its format names them (Tardis's exchange column): what tells an inverse contract
+    /// (`InverseContracts`) in backtests of the converted file.
+    public var recorded: [RecordedName] = []
 
     public init(
         instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)],
@@ -71,7 +79,7 @@ public struct EventFileMetadata: Equatable, Sendable {
     }
 
     public static func == (lhs: EventFileMetadata, rhs: EventFileMetadata) -> Bool {
-        lhs.instruments == rhs.instruments && lhs.quoteBooks == rhs.quoteBooks
+        lhs.instruments == rhs.instruments && lhs.quoteBooks == rhs.quoteBooks && lhs.recorded == rhs.recorded
             && lhs.sources.map(\.path) == rhs.sources.map(\.path)
             && lhs.sources.map(\.sha256) == rhs.sources.map(\.sha256)
             && lhs.sources.map(\.format) == rhs.sources.map(\.format)
@@ -81,6 +89,7 @@ public struct EventFileMetadata: Equatable, Sendable {
         var lines = instruments.map { "instrument \($0.settingsText)" }
         lines += sources.map { "source \($0.format) \($0.sha256) \($0.path)" }
         lines += quoteBooks.map { "quote-book \($0)" }
+        lines += recorded.map { "recorded \($0.exchange) \($0.symbol) \($0.name)" }
         let count = String(Swift.max(skippedQuoteRows, 0))
         lines.append("skipped-quote-rows " + String(repeating: "0", count: Swift.max(0, 20 - count.count)) + count)
         return lines.joined(separator: "\n") + "\n"
@@ -105,10 +114,31 @@ public struct EventFileMetadata: Equatable, Sendable {
                 skippedQuoteRows = Int(line.dropFirst(19)) ?? 0
             } else if line.hasPrefix("quote-book ") {
                 quoteBooks.append(String(line.dropFirst(11)))
+            } else if line.hasPrefix("recorded ") {
+                let words = line.dropFirst(9).split(separator: " ", maxSplits: 2).map(String.init)
+                guard words.count == 3 else {
+                    throw FeedError(
+                        line: 0, "metadata line \(number + 1) is not a recorded name: '\(line)'", file: path)
+                }
+                recorded.append(RecordedName(exchange: words[0], symbol: words[1], name: words[2]))
             } else if !line.allSatisfy({ $0 == "\0" }) {
                 throw FeedError(line: 0, "metadata line \(number + 1) is unknown: '\(line)'", file: path)
             }
         }
+    }
+}
+
+/// An instrument's data as recorded: the exchange and the symbol its files name, and the
+/// instrument the backtest makes of it (the same symbol, or the name `--data FORMAT@NAME` gave).
+public struct RecordedName: Equatable, Sendable {
+    public var exchange: String
+    public var symbol: String
+    public var name: String
+
+    public init(exchange: String, symbol: String, name: String) {
+        self.exchange = exchange
+        self.symbol = symbol
+        self.name = name
     }
 }
 
@@ -306,11 +336,12 @@ public final class EventFile: @unchecked Sendable {
                 file: path)
         }
         let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-        guard version == EventFileFormat.version else {
+        guard EventFileFormat.readableVersions.contains(version) else {
             throw FeedError(
                 line: 0,
-                "event file format version \(version) is not supported (this build reads version "
-                    + "\(EventFileFormat.version)): convert the source again with this build",
+                "event file format version \(version) is not supported (this build reads versions "
+                    + "\(EventFileFormat.readableVersions.lowerBound) to \(EventFileFormat.readableVersions.upperBound)): "
+                    + "convert the source again with this build",
                 file: path)
         }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))

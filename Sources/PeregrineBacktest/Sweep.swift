@@ -344,11 +344,15 @@ public enum Sweep {
         public var ran: Int
         public var resumed: Int
         public var failed: [(job: SweepJob, error: BacktestError)]
-        /// The warnings about the data of this sweep's rows, each once, in the order the rows
-        /// are ranked (they come from the data and the window, so jobs mostly share them).
+        /// The plan's warnings about the data's instruments (`BacktestPlan.warnings`: every
+        /// job's begin with them, and a CSV row read back does not keep them).
+        public var planWarnings: [String]
+        /// The warnings about the data, each once: the plan's, then those of this sweep's rows
+        /// in the order the rows are ranked (they come from the data and the window, so jobs
+        /// mostly share them).
         public var warnings: [String] {
             var seen = Set<String>()
-            return rows.flatMap(\.warnings).filter { seen.insert($0).inserted }
+            return (planWarnings + rows.flatMap(\.warnings)).filter { seen.insert($0).inserted }
         }
 
         /// The outcome of `plan` with `rows` (this sweep's and any other's) ranked, written
@@ -361,6 +365,7 @@ public enum Sweep {
             self.rows = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
             otherRows = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
             try output?.rewrite(self.rows + otherRows)
+            planWarnings = plan.base.warnings
             self.ran = ran
             self.resumed = resumed
             self.failed = failed.sorted { $0.job.index < $1.job.index }

@@ -478,11 +478,29 @@ import Testing
         }
         // A converted file of another format version is refused (version 1 had no metadata
         // checksum).
-        let handle = try #require(FileHandle(forUpdatingAtPath: converted))
-        try handle.seek(toOffset: 8)
-        handle.write(Data([1, 0]))
-        try handle.close()
-        #expect(throws: FeedError.self) { _ = try EventFile(path: converted) }
+        // Version 2 (the same layout, without "recorded" lines) is read; 1 and 4 are not.
+        func setVersion(_ version: UInt8) throws {
+            let handle = try #require(FileHandle(forUpdatingAtPath: converted))
+            var header = [UInt8](try #require(try handle.read(upToCount: 60)))
+            header[8] = version
+            header[9] = 0
+            let checksum = header.withUnsafeBytes { CRC32C.checksum($0) }
+            try handle.seek(toOffset: 0)
+            handle.write(Data(header))
+            handle.write(withUnsafeBytes(of: checksum.littleEndian) { Data($0) })
+            try handle.close()
+        }
+        try setVersion(2)
+        #expect(try EventFile(path: converted).count == 19_998)
+        for version: UInt8 in [1, 4] {
+            try setVersion(version)
+            #expect(
+                throws: FeedError(
+                    line: 0,
+                    "event file format version \(version) is not supported (this build reads versions 2 to 3): "
+                        + "convert the source again with this build", file: converted),
+                performing: { _ = try EventFile(path: converted) })
+        }
     }
 
     @Test func checksumsCheckedAheadStopAtTheFirstDamagedRecord() throws {
@@ -1064,11 +1082,23 @@ import Testing
         let quiet = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(charts: true))
         #expect(quiet.json.contains("\"warnings\": [],"))
         #expect(!(try BacktestHTMLReport.render(quiet)).contains("about the data"))
-        // Converting the inverse contract's file says it too (the converted file does not keep
-        // the exchange, so its backtests cannot).
+        // Converting the inverse contract's file says it too, and the converted file keeps the
+        // exchange, so that its backtests say it again, naming the converted file.
         let converted = directory.appendingPathComponent("xbt.pgev").path
         let conversion = try DataConversion.convert([try DataSpec(bitmex)], output: converted)
         #expect(conversion.warnings == [result.warnings[0]])
+        #expect(
+            try EventFile(path: converted).metadata.recorded == [
+                RecordedName(exchange: "bitmex", symbol: "XBTUSD", name: "XBTUSD")
+            ])
+        let fromConverted = try warnings(["events:" + converted])
+        #expect(fromConverted.count == 2)
+        #expect(
+            fromConverted
+                == (try warnings([bitmex])).map {
+                    $0.replacingOccurrences(of: "(\(bitmexFile))", with: "(\(converted))")
+                })
+        #expect(fromConverted.first?.hasPrefix("XBTUSD on bitmex (\(converted)) is an inverse contract") == true)
         // One warning for an instrument's files, naming it as the backtest does.
         let secondDay = directory.appendingPathComponent("xbt-day2.csv").path
         try FileManager.default.copyItem(atPath: bitmexFile, toPath: secondDay)
@@ -1076,7 +1106,11 @@ import Testing
         #expect(named.filter { $0.contains("inverse") }.count == 1)
         #expect(
             named.first?.hasPrefix("MINE (XBTUSD) on bitmex (\(bitmexFile) and 1 more) is an inverse contract") == true)
-        #expect(try warnings(["events:" + converted]).allSatisfy { !$0.contains("inverse") })
+        // A converted file of linear data names its exchange too, without a warning.
+        let linear = directory.appendingPathComponent("linear.pgev").path
+        _ = try DataConversion.convert([try DataSpec(quotes)], output: linear)
+        #expect(try EventFile(path: linear).metadata.recorded.map(\.exchange) == ["binance-futures"])
+        #expect(try warnings(["events:" + linear]).allSatisfy { !$0.contains("inverse") })
     }
 
     /// Which recorded instruments are inverse or quanto contracts, by exchange and symbol

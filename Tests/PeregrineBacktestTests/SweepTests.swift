@@ -248,6 +248,31 @@ import Testing
         #expect(Set(again.map(strip)) == Set(lines.map(strip)))
     }
 
+    /// A CSV row does not keep its warnings, but the plan's (an inverse contract in the data)
+    /// are the sweep's all the same: also when every row is resumed from the file.
+    @Test func aResumedCSVSweepStillWarnsAboutTheData() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = try Self.settings(fast: "2,4", slow: "10")
+        let bitmex = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
+        settings.data.append(try DataSpec("tardis-trades:" + bitmex))
+        settings.lotSize = try Increment("0.001")
+        let plan = try SweepPlan(settings)
+        #expect(plan.base.warnings.count == 1)
+        let inverse = try #require(plan.base.warnings.first)
+        #expect(inverse.hasPrefix("XBTUSD on bitmex (\(bitmex)) is an inverse contract"))
+        let path = directory.appendingPathComponent("sweep.csv").path
+        let ranking = try SweepRanking("sharpe")
+        let first = try Sweep.run(
+            plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
+        #expect(first.ran == 2 && first.warnings.first == inverse)
+        let resumed = try Sweep.run(
+            plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
+        #expect(resumed.ran == 0 && resumed.resumed == 2)
+        #expect(resumed.rows.allSatisfy { $0.warnings.isEmpty })
+        #expect(resumed.warnings == [inverse])
+    }
+
     /// A file whose last line is not the start of a result is refused, and left as it was.
     @Test func anOutputEndingInSomethingElseIsRefusedAndKept() throws {
         let directory = try Self.temporaryDirectory()
