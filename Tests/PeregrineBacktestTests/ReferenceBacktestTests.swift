@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineBacktest
+import PeregrineCore
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
@@ -42,7 +43,9 @@ import Testing
     /// The rules, plainly: every row with both prices is a sample; after the slow-th, the
     /// target follows the sums; one order for the difference fills at this row's touch up to
     /// its size.
-    static func plain(fast: Int, slow: Int, quantity: String, feeBps: String) throws -> Expected {
+    static func plain(
+        fast: Int, slow: Int, quantity: String, feeBps: String, rows: [[String: String]]? = nil
+    ) throws -> Expected {
         let q = scaled(quantity)
         let bps = scaled(feeBps)
         var mids: [Int128] = []  // twice the mid × 10^8
@@ -51,7 +54,7 @@ import Testing
         var cash: Int128 = 0  // × 10^16 (price and quantity each × 10^8)
         var fees: Int128 = 0  // × 10^24 (price, quantity and bps each × 10^8)
         var lastTwiceMid: Int128 = 0
-        for row in try Fixtures.csvRows(quotes) {
+        for row in try rows ?? Fixtures.csvRows(quotes) {
             guard let bidText = row["bid_price"], let askText = row["ask_price"], !bidText.isEmpty, !askText.isEmpty
             else { continue }
             let bid = scaled(bidText)
@@ -87,9 +90,11 @@ import Testing
         return expected
     }
 
-    static func backtest(fast: Int, slow: Int, quantity: String, feeBps: String) throws -> BacktestResult {
+    static func backtest(
+        fast: Int, slow: Int, quantity: String, feeBps: String, path: String = Fixtures.path(quotes)
+    ) throws -> BacktestResult {
         var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-quotes:" + Fixtures.path(quotes))]
+        settings.data = [try DataSpec("tardis-quotes:" + path)]
         settings.strategies = [
             StrategySpec(
                 name: "golden-cross", parameters: [("fast", "\(fast)"), ("slow", "\(slow)"), ("quantity", quantity)])
@@ -115,6 +120,86 @@ import Testing
         #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees)
         #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL)
         #expect(json["events"] as? Int == 9_999)
+    }
+
+    /// The same on generated quotes (a seeded random walk): prices with 0 to 4 decimals, sizes
+    /// with 0 to 6, sizes of 0, rows with an empty price on a side, and random parameters and
+    /// fees, so that the rules are checked beyond the fixture's grid and its calm market.
+    @Test func matchesThePlainImplementationOnGeneratedQuotes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-ref-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = SplitMix64(seed: 19)
+        var traded = 0
+        for case_ in 0..<24 {
+            let priceDecimals = Int.random(in: 0...4, using: &random)
+            let sizeDecimals = Int.random(in: 0...6, using: &random)
+            let text = Self.generatedQuotes(
+                rows: Int.random(in: 50...1_500, using: &random), priceDecimals: priceDecimals,
+                sizeDecimals: sizeDecimals, random: &random)
+            let path = directory.appendingPathComponent("quotes-\(case_).csv").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let fast = Int.random(in: 1...20, using: &random)
+            let slow = Int.random(in: fast...60, using: &random)
+            let quantity = Self.decimal(Int64.random(in: 1...300, using: &random), decimals: sizeDecimals)
+            let fee = ["0", "2.5", "0.12", "7", "10.75"][Int.random(in: 0...4, using: &random)]
+            let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let header = lines[0].map(String.init)
+            let rows = lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.map(String.init))) }
+            let expected = try Self.plain(fast: fast, slow: slow, quantity: quantity, feeBps: fee, rows: rows)
+            let result = try Self.backtest(fast: fast, slow: slow, quantity: quantity, feeBps: fee, path: path)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
+            let named = "case \(case_): fast=\(fast) slow=\(slow) quantity=\(quantity) fee=\(fee)"
+            #expect(json["trades"] as? Int == expected.trades, "\(named)")
+            #expect(Self.scaled(json["volume"] as? String ?? "") == expected.volume, "\(named)")
+            #expect(Self.scaled(json["position"] as? String ?? "") == expected.position, "\(named)")
+            #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees, "\(named)")
+            #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL, "\(named)")
+            traded += expected.trades
+        }
+        // The cases trade (the rules are exercised, not only the empty run).
+        #expect(traded > 1_000)
+    }
+
+    /// A Tardis quotes file of `rows` rows: a random walk of the mid in ticks of
+    /// 10^-`priceDecimals`, a spread of 1 to 4 ticks, sizes in lots of 10^-`sizeDecimals`
+    /// (a third of them 0 or small), and about 2% of the rows without a bid or an ask price.
+    static func generatedQuotes(
+        rows: Int, priceDecimals: Int, sizeDecimals: Int, random: inout SplitMix64
+    ) -> String {
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        var mid = Int64.random(in: 10_000...1_000_000, using: &random)
+        var time: Int64 = 1_600_000_000_000_000
+        func size() -> String {
+            let lots: Int64
+            switch Int.random(in: 0...2, using: &random) {
+            case 0: lots = 0
+            case 1: lots = Int64.random(in: 1...50, using: &random)
+            default: lots = Int64.random(in: 1...5_000, using: &random)
+            }
+            return decimal(lots, decimals: sizeDecimals)
+        }
+        for _ in 0..<rows {
+            mid = Swift.max(mid &+ Int64.random(in: -5...5, using: &random), 10)
+            let spread = Int64.random(in: 1...4, using: &random)
+            time += Int64.random(in: 0...3_000, using: &random)
+            let bid = Int.random(in: 0..<50, using: &random) == 0 ? "" : decimal(mid - spread, decimals: priceDecimals)
+            let ask = Int.random(in: 0..<50, using: &random) == 0 ? "" : decimal(mid + spread, decimals: priceDecimals)
+            lines.append("binance-futures,ETHUSDT,\(time),\(time + 500),\(size()),\(ask),\(bid),\(size())")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `units` × 10^-`decimals` as a decimal without trailing zeros (`units` > 0).
+    static func decimal(_ units: Int64, decimals: Int) -> String {
+        guard decimals > 0 else { return "\(units)" }
+        var scale: Int64 = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let whole = units / scale
+        var fraction = String(units % scale)
+        fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
     /// A decimal with up to 20 places × 2 × 10^20.
