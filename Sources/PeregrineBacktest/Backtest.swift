@@ -110,20 +110,20 @@ public struct BacktestPlan: Sendable {
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
         var convertedQuoteBooks = Set<String>()
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
-        // Instruments of the text data that are not linear contracts, each once with its files.
-        var notLinear:
-            [(kind: InverseContracts.Kind, exchange: String, symbol: String, name: String, files: [String])] = []
+        // Instruments of the data (text or converted) that are not linear contracts, each once
+        // with its files.
+        var notLinear: [(kind: InverseContracts.Kind, name: RecordedName, files: [String])] = []
         var recorded: [RecordedName] = []
-        /// Notes that `path` holds data recorded as `name` says.
+        /// Notes that `path` holds data recorded as `name` says. (A name a metadata line could
+        /// not keep, an exchange or symbol empty or with a space, is not recorded.)
         func note(_ name: RecordedName, in path: String) {
+            guard name.isRecordable else { return }
             if !recorded.contains(name) { recorded.append(name) }
             guard let kind = InverseContracts.kind(exchange: name.exchange, symbol: name.symbol) else { return }
-            if let index = notLinear.firstIndex(where: {
-                $0.exchange == name.exchange && $0.symbol == name.symbol && $0.name == name.name
-            }) {
+            if let index = notLinear.firstIndex(where: { $0.name == name }) {
                 notLinear[index].files.append(path)
             } else {
-                notLinear.append((kind, name.exchange, name.symbol, name.name, [path]))
+                notLinear.append((kind, name, [path]))
             }
         }
         for spec in settings.data {
@@ -186,7 +186,8 @@ public struct BacktestPlan: Sendable {
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         self.recorded = recorded
         warnings = notLinear.map {
-            InverseContracts.warning($0.kind, exchange: $0.exchange, symbol: $0.symbol, name: $0.name, files: $0.files)
+            InverseContracts.warning(
+                $0.kind, exchange: $0.name.exchange, symbol: $0.name.symbol, name: $0.name.name, files: $0.files)
         }
         // An instrument without reference data takes its grids from its files: the finest
         // price and size they write. In a run of one strategy on one such instrument (the

@@ -31,10 +31,10 @@ public enum DataConversion {
         settings.strategies = [StrategySpec(name: "golden-cross", instruments: [InstrumentID(0)])]
         let plan = try BacktestPlan(settings)
         let inputs = try plan.hashedInputs()
-        var metadata = EventFileMetadata(
+        let metadata = EventFileMetadata(
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
-            quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol })
-        metadata.recorded = plan.recorded
+            quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol },
+            recorded: plan.recorded)
         // Written under a temporary name and renamed when complete: an interrupted or failed
         // conversion leaves no file that reads as a (short) success. (Over the file a link
         // leads to; never over a device or a pipe.)

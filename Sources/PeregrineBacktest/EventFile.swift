@@ -71,11 +71,12 @@ public struct EventFileMetadata: Equatable, Sendable {
 
     public init(
         instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)],
-        quoteBooks: [String] = []
+        quoteBooks: [String] = [], recorded: [RecordedName] = []
     ) {
         self.instruments = instruments
         self.sources = sources
         self.quoteBooks = quoteBooks
+        self.recorded = recorded
     }
 
     public static func == (lhs: EventFileMetadata, rhs: EventFileMetadata) -> Bool {
@@ -139,6 +140,13 @@ public struct RecordedName: Equatable, Sendable {
         self.exchange = exchange
         self.symbol = symbol
         self.name = name
+    }
+
+    /// Whether a metadata line keeps it as it is: an exchange and a symbol, neither empty nor
+    /// with a space (the name, last on the line, may have spaces).
+    var isRecordable: Bool {
+        !exchange.isEmpty && !symbol.isEmpty && !exchange.contains(where: \.isWhitespace)
+            && !symbol.contains(where: \.isWhitespace) && !name.isEmpty && !name.contains(where: \.isNewline)
     }
 }
 
@@ -336,12 +344,16 @@ public final class EventFile: @unchecked Sendable {
                 file: path)
         }
         let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-        guard EventFileFormat.readableVersions.contains(version) else {
+        let readable = EventFileFormat.readableVersions
+        guard readable.contains(version) else {
+            let remedy =
+                version > readable.upperBound
+                ? "it was written by a newer build: read it with that one, or convert the source again with this one"
+                : "convert the source again with this build"
             throw FeedError(
                 line: 0,
                 "event file format version \(version) is not supported (this build reads versions "
-                    + "\(EventFileFormat.readableVersions.lowerBound) to \(EventFileFormat.readableVersions.upperBound)): "
-                    + "convert the source again with this build",
+                    + "\(readable.lowerBound) to \(readable.upperBound)): \(remedy)",
                 file: path)
         }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))

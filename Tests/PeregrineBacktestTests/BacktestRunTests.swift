@@ -476,30 +476,45 @@ import Testing
                 performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         }
-        // A converted file of another format version is refused (version 1 had no metadata
-        // checksum).
-        // Version 2 (the same layout, without "recorded" lines) is read; 1 and 4 are not.
-        func setVersion(_ version: UInt8) throws {
-            let handle = try #require(FileHandle(forUpdatingAtPath: converted))
-            var header = [UInt8](try #require(try handle.read(upToCount: 60)))
+        // Version 2 (the same layout, without "recorded" lines) is read, with the same results;
+        // another version is refused (version 1 had no metadata checksum), saying what to do.
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: converted)))
+        let metadataLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16
+        var metadata = Array(bytes[64..<(64 + metadataLength)])
+        let line = Array("recorded binance-futures BTCUSDT BTCUSDT\n".utf8)
+        let at = try #require(
+            (0...(metadata.count - line.count)).first { Array(metadata[$0..<($0 + line.count)]) == line })
+        // Gone, and the padding at the end as long (the header keeps its length).
+        metadata.removeSubrange(at..<(at + line.count))
+        metadata += [UInt8](repeating: 0, count: line.count)
+        func rewrite(version: UInt8, metadata: [UInt8]) throws {
+            var header = Array(bytes[0..<64])
             header[8] = version
             header[9] = 0
-            let checksum = header.withUnsafeBytes { CRC32C.checksum($0) }
-            try handle.seek(toOffset: 0)
-            handle.write(Data(header))
-            handle.write(withUnsafeBytes(of: checksum.littleEndian) { Data($0) })
-            try handle.close()
+            withUnsafeBytes(of: metadata.withUnsafeBytes { CRC32C.checksum($0) }.littleEndian) {
+                header.replaceSubrange(20..<24, with: $0)
+            }
+            withUnsafeBytes(
+                of: header.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
+                    .littleEndian
+            ) { header.replaceSubrange(60..<64, with: $0) }
+            try Data(header + metadata + bytes[(64 + metadataLength)...]).write(to: URL(fileURLWithPath: converted))
         }
-        try setVersion(2)
-        #expect(try EventFile(path: converted).count == 19_998)
-        for version: UInt8 in [1, 4] {
-            try setVersion(version)
+        try rewrite(version: 2, metadata: metadata)
+        #expect(try EventFile(path: converted).metadata.recorded == [])
+        let older = try Self.marketMaker(["events:" + converted], directory: directory, name: "v2")
+        #expect(strip(older.0) == strip(binary.0))
+        #expect(older.1 == binary.1)
+        for (version, remedy) in [
+            (1, "convert the source again with this build"),
+            (4, "it was written by a newer build: read it with that one, or convert the source again with this one"),
+        ] {
+            try rewrite(version: UInt8(version), metadata: metadata)
             #expect(
                 throws: FeedError(
                     line: 0,
-                    "event file format version \(version) is not supported (this build reads versions 2 to 3): "
-                        + "convert the source again with this build", file: converted),
-                performing: { _ = try EventFile(path: converted) })
+                    "event file format version \(version) is not supported (this build reads versions 2 to 3): \(remedy)",
+                    file: converted), performing: { _ = try EventFile(path: converted) })
         }
     }
 
@@ -1091,6 +1106,13 @@ import Testing
             try EventFile(path: converted).metadata.recorded == [
                 RecordedName(exchange: "bitmex", symbol: "XBTUSD", name: "XBTUSD")
             ])
+        // Converted again, it keeps them.
+        let again = directory.appendingPathComponent("xbt-again.pgev").path
+        _ = try DataConversion.convert([try DataSpec("events:" + converted)], output: again)
+        #expect(try EventFile(path: again).metadata.recorded == (try EventFile(path: converted).metadata.recorded))
+        #expect(
+            try warnings(["events:" + again]).first?.hasPrefix("XBTUSD on bitmex (\(again)) is an inverse contract")
+                == true)
         let fromConverted = try warnings(["events:" + converted])
         #expect(fromConverted.count == 2)
         #expect(
@@ -1106,6 +1128,26 @@ import Testing
         #expect(named.filter { $0.contains("inverse") }.count == 1)
         #expect(
             named.first?.hasPrefix("MINE (XBTUSD) on bitmex (\(bitmexFile) and 1 more) is an inverse contract") == true)
+        // Under another name, both are kept (the name last on the line, spaces and all), and the
+        // warning names the instrument as the backtest does.
+        let mine = directory.appendingPathComponent("mine.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-trades@MINE:" + bitmexFile)], output: mine)
+        #expect(
+            try EventFile(path: mine).metadata.recorded == [
+                RecordedName(exchange: "bitmex", symbol: "XBTUSD", name: "MINE")
+            ])
+        #expect(
+            try warnings(["events:" + mine]).first?.hasPrefix(
+                "MINE (XBTUSD) on bitmex (\(mine)) is an inverse contract")
+                == true)
+        var spaced = EventFileMetadata(instruments: [], sources: [])
+        spaced.recorded = [RecordedName(exchange: "bitmex", symbol: "XBTUSD", name: "my xbt")]
+        #expect(try EventFileMetadata(text: spaced.text, path: "t").recorded == spaced.recorded)
+        // A name a metadata line could not keep as it is is not recorded.
+        #expect(RecordedName(exchange: "bybit", symbol: "", name: "X").isRecordable == false)
+        #expect(RecordedName(exchange: "bybit", symbol: "BTC USD", name: "X").isRecordable == false)
+        #expect(RecordedName(exchange: "my venue", symbol: "BTCUSD", name: "X").isRecordable == false)
+        #expect(RecordedName(exchange: "bybit", symbol: "BTCUSD", name: "my btc").isRecordable)
         // A converted file of linear data names its exchange too, without a warning.
         let linear = directory.appendingPathComponent("linear.pgev").path
         _ = try DataConversion.convert([try DataSpec(quotes)], output: linear)

@@ -265,7 +265,8 @@ import Testing
         let ranking = try SweepRanking("sharpe")
         let first = try Sweep.run(
             plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
-        #expect(first.ran == 2 && first.warnings.first == inverse)
+        #expect(first.ran == 2)
+        #expect(first.warnings.first == inverse)
         let resumed = try Sweep.run(
             plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
         #expect(resumed.ran == 0 && resumed.resumed == 2)
