@@ -246,14 +246,14 @@ public final class SweepOutput {
                     isCSV
                     ? SweepRow(csvLine: line, header: header, parameterNames: parameterNames) : SweepRow(jsonLine: line)
                 guard let row else {
-                    throw .usage("--out \(path) line \(number): not a sweep result: '\(line.prefix(120))'")
+                    throw .usage("--out \(path):\(number): not a sweep result: '\(line.prefix(120))'")
                 }
                 // A result of another report (or of another format version) is not this
                 // build's: it would be taken as a job done, its figures ranked with these.
                 let version = "\(BacktestResult.formatVersion)"
                 guard row.fields["report"] == "peregrine-backtest", row.fields["format_version"] == version else {
                     throw .usage(
-                        "--out \(path) line \(number): a result of report '\(row.fields["report"] ?? "?")' format "
+                        "--out \(path):\(number): a result of report '\(row.fields["report"] ?? "?")' format "
                             + "\(row.fields["format_version"] ?? "?") (this build writes peregrine-backtest format "
                             + "\(version)): choose another file")
                 }

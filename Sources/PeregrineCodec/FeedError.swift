@@ -1,5 +1,6 @@
 /// A line of an input file that cannot be used, with its 1-based line number (0 when the
-/// problem is not on one line), the file when known, and what is wrong with it.
+/// problem is not on one line), the file when known, and what is wrong with it. Described as
+/// `FILE:LINE: message`, as compilers name a place in a file (terminals and editors open it).
 public struct FeedError: Error, Equatable, Sendable, CustomStringConvertible {
     public var line: Int
     public var message: String
@@ -13,7 +14,7 @@ public struct FeedError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch (file, line) {
-        case (let file?, 1...): return "\(file) line \(line): \(message)"
+        case (let file?, 1...): return "\(file):\(line): \(message)"
         case (let file?, _): return "\(file): \(message)"
         case (nil, 1...): return "line \(line): \(message)"
         default: return message

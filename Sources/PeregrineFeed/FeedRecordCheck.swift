@@ -11,7 +11,7 @@ public struct FeedTornTail: Equatable, Sendable, CustomStringConvertible {
     public var reason: String
 
     public var description: String {
-        "\(path) line \(line): torn last line (\(bytes) bytes, no line break): \(reason)"
+        "\(path):\(line): torn last line (\(bytes) bytes, no line break): \(reason)"
     }
 }
 

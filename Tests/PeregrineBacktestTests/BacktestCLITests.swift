@@ -217,7 +217,7 @@ import Testing
                 toFile: latency, atomically: true, encoding: .utf8)
             let run = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--order-latency", latency])
             #expect(run.status == (accepted ? 0 : 2), "\(value): \(run.error)")
-            if !accepted { #expect(run.error.contains("\(latency) line 2: '1582329600000000,\(value),5'")) }
+            if !accepted { #expect(run.error.contains("\(latency):2: '1582329600000000,\(value),5'")) }
         }
         let converted = directory.appendingPathComponent("q.pgev").path
         let convert = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", converted])
@@ -266,6 +266,6 @@ import Testing
             .write(toFile: out, atomically: false, encoding: .utf8)
         let older = try PeregrineCLI.run(arguments.map { $0 == "slow=20,20,30" ? "slow=20,30" : $0 })
         #expect(older.status == 2)
-        #expect(older.error.contains("line 1: a result of report 'peregrine-backtest' format 1"), "\(older.error)")
+        #expect(older.error.contains(":1: a result of report 'peregrine-backtest' format 1"), "\(older.error)")
     }
 }

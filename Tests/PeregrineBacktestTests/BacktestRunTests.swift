@@ -975,13 +975,13 @@ import Testing
         #expect(backtest.status == 1)
         #expect(
             backtest.error.contains(
-                "\(mixed) line 300: symbol 'ETHUSDT' is not 'BTCUSDT', the symbol of the first row read"))
+                "\(mixed):300: symbol 'ETHUSDT' is not 'BTCUSDT', the symbol of the first row read"))
         #expect(!FileManager.default.fileExists(atPath: report))
         let replay = try PeregrineCLI.run([
             "feed", "replay", "--format", "tardis-quotes", "--tick-size", "0.01", "--lot-size", "0.001", mixed,
         ])
         #expect(replay.status == 1)
-        #expect(replay.error.contains("line 300: symbol 'ETHUSDT'"))
+        #expect(replay.error.contains(":300: symbol 'ETHUSDT'"))
         // Every row with the one symbol: the same file runs.
         lines[299] = lines[299].replacingOccurrences(of: ",ETHUSDT,", with: ",BTCUSDT,")
         lines[700] = lines[700].replacingOccurrences(of: ",ETHUSDT,", with: ",BTCUSDT,")
@@ -1006,7 +1006,7 @@ import Testing
             ])
             #expect(run.status == 1)
             let name = field == 5 ? "ask_price" : "bid_price"
-            #expect(run.error.contains("\(path) line 4: \(name) '\(value)' is not positive"))
+            #expect(run.error.contains("\(path):4: \(name) '\(value)' is not positive"))
         }
     }
 
@@ -1255,10 +1255,10 @@ import Testing
                 "--param", "slow=2", "--param", "quantity=1", "--feed-latency", "local",
             ])
             #expect(run.status == 1, "\(value)")
-            #expect(run.error.contains("\(path) line 4: \(message)"), "\(run.error)")
+            #expect(run.error.contains("\(path):4: \(message)"), "\(run.error)")
             let replay = try PeregrineCLI.run(["feed", "replay", "--format", "tardis-quotes", path])
             #expect(replay.status == 1, "\(value)")
-            #expect(replay.error.contains("line 4: \(message)"), "\(replay.error)")
+            #expect(replay.error.contains(":4: \(message)"), "\(replay.error)")
         }
         // A Bybit message's ts (ms): read whole, not up to its first non-digit.
         let bybit = directory.appendingPathComponent("bybit.jsonl").path
@@ -1273,7 +1273,7 @@ import Testing
             """.write(toFile: bybit, atomically: true, encoding: .utf8)
             let replay = try PeregrineCLI.run(["feed", "replay", "--format", "bybit-ob", bybit])
             #expect(replay.status == 1, "\(ts)")
-            #expect(replay.error.contains("line 2: \(message)"), "\(replay.error)")
+            #expect(replay.error.contains(":2: \(message)"), "\(replay.error)")
         }
         // Spaces around a ts are JSON: its time is read, not dropped.
         try """
@@ -1311,7 +1311,7 @@ import Testing
         #expect(run.status == 1)
         #expect(
             run.error.contains(
-                "\(path) line 2: '4.7' is beyond the price range at tick size 0.000000000000000001"), "\(run.error)")
+                "\(path):2: '4.7' is beyond the price range at tick size 0.000000000000000001"), "\(run.error)")
         #expect(run.output.isEmpty)
         let coarser = try PeregrineCLI.run(arguments + ["--tick-size", "0.1"])
         #expect(coarser.status == 0, "\(coarser.error)")
@@ -1380,7 +1380,7 @@ import Testing
         #expect(result.status == 1)
         #expect(try String(contentsOfFile: equityTarget, encoding: .utf8) == "")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: equity)) == equityTarget)
-        #expect(result.error.contains("\(bad) line 500:"))
+        #expect(result.error.contains("\(bad):500:"))
         #expect(!FileManager.default.fileExists(atPath: report))
         #expect(!FileManager.default.fileExists(atPath: fills))
         // A usage error: exit 2, nothing started.

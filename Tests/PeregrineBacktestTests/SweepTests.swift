@@ -338,7 +338,7 @@ import Testing
         try "{\"job\":\"a\",\"params\":{},\"report\":\"peregrine-backtest\",\"format_version\":3}\nnot json\n".write(
             toFile: out, atomically: true, encoding: .utf8)
         #expect(
-            throws: BacktestError.usage("--out \(out) line 2: not a sweep result: 'not json'"),
+            throws: BacktestError.usage("--out \(out):2: not a sweep result: 'not json'"),
             performing: { _ = try SweepOutput(path: out, parameterNames: ["fast"]) })
     }
 

@@ -69,7 +69,7 @@ struct ExitCodeTests {
             status: 1, says: "torn last line"),
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", "--tick-size", "0.1", file("badGrid")],
-            status: 1, says: "grid.csv line 1202: '100.25' has more than 1 decimal places"),
+            status: 1, says: "grid.csv:1202: '100.25' has more than 1 decimal places"),
         Row(arguments: ["mempool", "--source", file("missing")], status: 2, says: "no such file"),
         Row(arguments: ["mempool", "--status-interval", "inf"], status: 2, says: "--status-interval must be"),
         Row(arguments: ["mempool", "--rate", "1e-300"], status: 2, says: "--rate must be 0"),
@@ -137,7 +137,7 @@ struct ExitCodeTests {
             says: "invalid --tick-size '1e-30'"),
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", file("tooFine")], status: 1,
-            says: "fine.csv line 2: price '100.1234567890123456789' has 19 decimals; at most 18"),
+            says: "fine.csv:2: price '100.1234567890123456789' has 19 decimals; at most 18"),
         // bench
         Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
     ]

@@ -93,7 +93,7 @@ struct TornInputTests {
         #expect(refused.status == 1, "\(format): \(refused.error)")
         #expect(
             refused.error.contains(
-                "\(torn) line \(lines.count + 1): torn last line (\(cut.utf8.count) bytes, no line break): "),
+                "\(torn):\(lines.count + 1): torn last line (\(cut.utf8.count) bytes, no line break): "),
             "\(format): \(refused.error)")
         #expect(refused.output == reference.output, "\(format): the torn line was applied")
         let accepted = try Self.replay(format, torn, flags + ["--allow-torn-tail"])
@@ -115,7 +115,7 @@ struct TornInputTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let result = try Self.replay(format, bad)
         #expect(result.status == 1, "\(format): \(result.output)")
-        #expect(result.error.contains("\(bad) line \(row + 1): "), "\(format): \(result.error)")
+        #expect(result.error.contains("\(bad):\(row + 1): "), "\(format): \(result.error)")
     }
 
     /// A file of one format read as another is refused at its first line, not replayed as
@@ -129,7 +129,7 @@ struct TornInputTests {
         ] {
             let result = try Self.replay(format, path)
             #expect(result.status == 1, "\(format) on \(path)")
-            #expect(result.error.contains("\(path) line 1: "), "\(format): \(result.error)")
+            #expect(result.error.contains("\(path):1: "), "\(format): \(result.error)")
         }
     }
 }
