@@ -359,6 +359,80 @@ import Testing
         #expect(report["format_version"] as? Int == 3)
     }
 
+    /// The report's figures follow their documented definitions, recomputed here from the
+    /// fills and equity CSVs: the fill totals and net P&L exactly (decimals), the return, the
+    /// Sharpe and Sortino ratios (from the sampled equity's returns, annualised by the sampling
+    /// interval) and the drawdown's percentage as doubles, to a millionth (the CSVs' decimals
+    /// are the exact values the doubles were taken from).
+    @Test func theSummaryFollowsItsDefinitions() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let interval: UInt64 = 250_000_000
+        let (json, fills, equity) = try Self.marketMaker(
+            ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)],
+            directory: directory, name: "summary"
+        ) { $0.equityInterval = interval }
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        func decimal(_ key: String) throws -> Decimal { try #require(Decimal(string: report[key] as? String ?? "")) }
+        func close(_ value: Double?, _ expected: Double, _ what: String) {
+            #expect(
+                value.map { abs($0 - expected) <= 1e-6 * Swift.max(abs(expected), 1e-12) } == true,
+                "\(what): \(String(describing: value)) against \(expected)")
+        }
+        // The fills: count, volume, turnover, fees, final and largest position, net P&L at the
+        // last mid.
+        var (trades, volume, turnover, fees, cash) = (0, Decimal(0), Decimal(0), Decimal(0), Decimal(0))
+        var (position, largest) = (Decimal(0), Decimal(0))
+        for line in fills.split(separator: "\n").dropFirst() {
+            let field = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let price = try #require(Decimal(string: field[3]))
+            let quantity = try #require(Decimal(string: field[4]))
+            trades += 1
+            volume += quantity
+            turnover += price * quantity
+            fees += try #require(Decimal(string: field[6]))
+            let signed = field[2] == "buy" ? quantity : -quantity
+            cash -= signed * price
+            position += signed
+            #expect(Decimal(string: field[7]) == position, "\(line)")
+            largest = Swift.max(largest, abs(position))
+        }
+        #expect(trades > 100)
+        #expect(report["trades"] as? Int == trades)
+        #expect(try decimal("volume") == volume)
+        #expect(try decimal("turnover") == turnover)
+        #expect(try decimal("fees") == fees)
+        #expect(try decimal("position") == position)
+        #expect(try decimal("max_position") == largest)
+        let instrument = try #require((report["instruments"] as? [[String: Any]])?.first)
+        let lastMid = try #require(Decimal(string: instrument["last_mid"] as? String ?? ""))
+        let net = cash + position * lastMid - fees
+        #expect(try decimal("net_pnl") == net)
+        #expect(try decimal("realised_pnl") + decimal("unrealised_pnl") - fees == net)
+        close(report["return"] as? Double, NSDecimalNumber(decimal: net).doubleValue / 100_000, "return")
+        // The equity samples: returns between consecutive ones.
+        var samples: [Double] = []
+        var (peak, percent) = (Decimal?.none, 0.0)
+        for line in equity.split(separator: "\n").dropFirst() {
+            let value = try #require(Decimal(string: String(line.split(separator: ",")[1])))
+            samples.append(NSDecimalNumber(decimal: value).doubleValue)
+            peak = peak.map { Swift.max($0, value) } ?? value
+            let top = NSDecimalNumber(decimal: try #require(peak)).doubleValue
+            percent = Swift.max(percent, NSDecimalNumber(decimal: try #require(peak) - value).doubleValue / top * 100)
+        }
+        let returns = zip(samples, samples.dropFirst()).map { $1 / $0 - 1 }
+        #expect(returns.count > 100)
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let deviation = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)).squareRoot()
+        let downside = (returns.reduce(0) { $0 + Swift.min($1, 0) * Swift.min($1, 0) } / Double(returns.count))
+            .squareRoot()
+        let perYear = (365 * 86_400 * 1e9 / Double(interval)).squareRoot()
+        close(report["sharpe"] as? Double, mean / deviation * perYear, "sharpe")
+        close(report["sortino"] as? Double, mean / downside * perYear, "sortino")
+        close(report["max_drawdown_pct"] as? Double, percent, "max_drawdown_pct")
+        #expect(percent > 0)
+    }
+
     /// With two strategies on one instrument, a fill closes when it reduces its own strategy's
     /// position (not the instrument's net one) and wins when it gains on that strategy's average
     /// cost, the basis of `realised_pnl`: counted here from the fills CSV, in decimals.
@@ -812,6 +886,39 @@ import Testing
             Self.withoutTiming(plain.json).components(separatedBy: "\"provenance\"").first
                 == Self.withoutTiming(compressed.json).components(separatedBy: "\"provenance\"").first)
         #expect(plain.trades > 0)
+    }
+
+    /// Several files merge into one stream by exchange time; at equal times the file given
+    /// first goes first, and within a file rows keep their line order (also when their
+    /// timestamps go back, counted at the time of the row before).
+    @Test func filesMergeByExchangeTimeWithTiesByFileThenLine() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+        func trades(_ symbol: String, _ micros: [Int]) throws -> String {
+            let path = directory.appendingPathComponent("\(symbol).csv").path
+            let body = micros.enumerated().map { "binance,\(symbol),\($1),\($1),\($0 + 1),buy,100,1\n" }.joined()
+            try (header + body).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        // AAA at 10, 20, 20, 15 (back in time: merged at 20), 40; BBB at 5, 20, 30, 40.
+        let aaa = try trades("AAA", [10, 20, 20, 15, 40])
+        let bbb = try trades("BBB", [5, 20, 30, 40])
+        /// The merged rows, each as its symbol and its row in its file.
+        func merged(_ files: [String]) throws -> [String] {
+            let output = directory.appendingPathComponent("merged.pgev").path
+            _ = try DataConversion.convert(try files.map { try DataSpec("tardis-trades:" + $0) }, output: output)
+            let file = try EventFile(path: output)
+            let symbols = file.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
+            var rows: [String: Int] = [:]
+            return try (0..<file.count).map { index in
+                let symbol = symbols[Int(try file.records.event(at: index).instrument.rawValue)]
+                rows[symbol, default: 0] += 1
+                return "\(symbol)\(rows[symbol] ?? 0)"
+            }
+        }
+        #expect(try merged([aaa, bbb]) == ["BBB1", "AAA1", "AAA2", "AAA3", "AAA4", "BBB2", "BBB3", "AAA5", "BBB4"])
+        #expect(try merged([bbb, aaa]) == ["BBB1", "AAA1", "BBB2", "AAA2", "AAA3", "AAA4", "BBB3", "BBB4", "AAA5"])
     }
 
     @Test func severalInstrumentsBySymbolWithReferenceDataFromTOML() throws {
@@ -1381,6 +1488,7 @@ import Testing
         #expect(try String(contentsOfFile: equityTarget, encoding: .utf8) == "")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: equity)) == equityTarget)
         #expect(result.error.contains("\(bad):500:"))
+        #expect(result.output.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: report))
         #expect(!FileManager.default.fileExists(atPath: fills))
         // A usage error: exit 2, nothing started.
