@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Checks regions of a PNG for drawn content (used by the HTML report test).
 
-usage: png-regions.py FILE.png X0,Y0,X1,Y1 [...]
+usage: png-regions.py FILE.png [--count RRGGBB ...] X0,Y0,X1,Y1 [...]
 For each rectangle prints: distinct colours, the share of pixels that differ from the
-rectangle's most common colour, and the count of saturated pixels (max − min channel > 60:
-drawn data, not the greys of backgrounds, grid lines and labels). Reads 8-bit RGB/RGBA, non-interlaced PNGs (what Chromium writes)
+rectangle's most common colour, the count of saturated pixels (max − min channel > 60:
+drawn data, not the greys of backgrounds, grid lines and labels), and for each --count colour
+the pixels of exactly that colour (as RRGGBB=N). Reads 8-bit RGB/RGBA, non-interlaced PNGs (what Chromium writes)
 with the standard library only.
 """
 import struct
@@ -56,7 +57,11 @@ def read_png(path):
 
 def main():
     width, height, channels, rows = read_png(sys.argv[1])
-    for spec in sys.argv[2:]:
+    arguments, wanted = sys.argv[2:], []
+    while len(arguments) >= 2 and arguments[0] == "--count":
+        wanted.append(arguments[1].lower())
+        arguments = arguments[2:]
+    for spec in arguments:
         x0, y0, x1, y1 = (int(v) for v in spec.split(","))
         counts, saturated = {}, 0
         for y in range(max(y0, 0), min(y1, height)):
@@ -68,7 +73,8 @@ def main():
                     saturated += 1
         total = sum(counts.values()) or 1
         common = max(counts.values()) if counts else 0
-        print(f"{spec} colours={len(counts)} other={(total - common) / total:.4f} saturated={saturated}")
+        exact = "".join(f" {colour}={counts.get(bytes.fromhex(colour), 0)}" for colour in wanted)
+        print(f"{spec} colours={len(counts)} other={(total - common) / total:.4f} saturated={saturated}{exact}")
 
 
 main()

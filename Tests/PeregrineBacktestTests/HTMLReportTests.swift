@@ -92,7 +92,8 @@ import Testing
                     + "\(top + plotBottom - 1)")
         }
         let script = Self.repository.appendingPathComponent("scripts/png-regions.py").path
-        let (checked, output, problems) = try Self.run("/usr/bin/env", ["python3", script, png] + regions)
+        let (checked, output, problems) = try Self.run(
+            "/usr/bin/env", ["python3", script, png, "--count", "1c6b34", "--count", "8f2012"] + regions)
         #expect(checked == 0, "\(problems)")
         let lines = output.split(separator: "\n")
         #expect(lines.count == titles.count)
@@ -105,7 +106,14 @@ import Testing
             // Drawn data: coloured pixels, not only the greys of the frame, grid and labels.
             #expect((Int(fields["saturated"] ?? "") ?? 0) >= 200, "\(title): \(line)")
             #expect((Int(fields["colours"] ?? "") ?? 0) >= 3, "\(title): \(line)")
+            // The price plot's fill markers (buy and sell triangles, about 20 pixels of their own
+            // colour each, one of each in the legend) are drawn: five legends' worth of each.
+            let markers = [fields["1c6b34"], fields["8f2012"]].map { Int($0 ?? "") ?? 0 }
+            if title.hasSuffix("bid, ask and fills") {
+                #expect(markers.allSatisfy { $0 >= 100 }, "\(title): \(line)")
+            }
         }
+        #expect(result.instruments.first.map { $0.trades > 20 } == true)
     }
 
     /// A run that keeps no charts (what `peregrine backtest` does without `--report-html`, and
