@@ -1,11 +1,18 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// The progress bar long commands draw on a terminal (stderr): `[###   ] LABEL · N s elapsed ·
-/// ETA M s`, redrawn in place (the cursor goes up a line and back to its start: the control
-/// codes are written as they are, not escaped as `printError` escapes them).
+/// ETA M s`, redrawn in place (from the second drawing on, the cursor goes up a line and back
+/// to its start: the control codes are written as they are, not escaped as `printError`
+/// escapes them). The first drawing starts on the line the cursor is on, so the line above it
+/// (the command the user typed) stays.
 enum ProgressBar {
+    /// Whether a bar has been drawn (the next drawing replaces it).
+    static let drawn = Atomic<Bool>(false)
+
     /// Draws `fraction` (0…1) done since `start`; `label` says how much (`37%`, `5/16 jobs`).
     static func show(_ fraction: Double, label: String, since start: ContinuousClock.Instant) {
         let clamped = clamp(fraction)
@@ -23,9 +30,11 @@ enum ProgressBar {
         return "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "]"
     }
 
-    /// Writes `line` over the line above (the previous drawing), then a newline.
+    /// Writes `line` over the previous drawing (on the cursor's line the first time), then a
+    /// newline.
     static func draw(_ line: String) {
-        var text = "\u{1B}[1A\r\u{1B}[2K"
+        let again = drawn.exchange(true, ordering: .relaxed)
+        var text = again ? "\u{1B}[1A\r\u{1B}[2K" : ""
         for scalar in line.unicodeScalars {
             // The line's own text stays printable (a path from the command line, say).
             text += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)

@@ -42,6 +42,45 @@ import Testing
         return (process.terminationStatus, String(decoding: text, as: UTF8.self))
     }
 
+    /// On a terminal (a pseudo-terminal from `script`), the backtest draws a progress bar with an
+    /// ETA on standard error, every 65,536 events and at the end: the first drawing on the
+    /// cursor's line (the command above it stays), each later one over the one before; without
+    /// a terminal it draws none.
+    @Test func aProgressBarWithAnETAOnATerminal() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var text = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        for row in 0..<140_000 {
+            let time = 1_600_000_000_000_000 + row * 1_000
+            text += "test,TEST,\(time),\(time),1,\(101 + row % 7),\(99 + row % 7),1\n"
+        }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let command = "\(PeregrineCLI.binary.path) backtest --data tardis-quotes:\(path) --strategy idle"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let screen = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(screen)")
+        // Three drawings (at 65,536 and 131,072 events, and at the end), each a line.
+        let drawings = screen.components(separatedBy: "\r\n").filter { $0.contains(" s elapsed · ETA ") }
+        #expect(drawings.count == 3, "\(drawings)")
+        let up = "\u{1B}[1A\r\u{1B}[2K"
+        #expect(drawings.first?.hasPrefix("[#############") == true, "\(drawings)")
+        #expect(drawings.dropFirst().allSatisfy { $0.hasPrefix(up + "[") }, "\(drawings)")
+        #expect(drawings.last?.hasPrefix(up + "[" + String(repeating: "#", count: 30) + "] 100% · ") == true)
+        #expect(drawings.last?.hasSuffix("ETA 0 s") == true, "\(drawings)")
+        #expect(screen.contains("events            140000"))
+        // Not on a terminal: no bar.
+        let piped = try PeregrineCLI.run(["backtest", "--data", "tardis-quotes:" + path, "--strategy", "idle"])
+        #expect(piped.status == 0)
+        #expect(!piped.error.contains("ETA"))
+    }
+
     @Test func aDamagedConvertedFileIsBadData() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -188,24 +188,33 @@ import Testing
         settings.strategies = [
             StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
         ]
-        settings.orderLatency = .constant(entry: 0, response: 7_500_000)
         settings.equityInterval = 4_000_000
-        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
-        #expect(result.trades == 1)
-        #expect(Self.turnover(result) == "102")
-        // Open from 9.5 ms to the last event at 11 ms, of the 10 ms from the first event.
-        #expect(result.timeInMarket == 0.15)
-        // Samples at 1 ms, at 9 ms (the boundary before the fill: no position yet; the next
-        // event, at 10 ms, has no boundary before it), and at the end, marked at the mid 103.
-        let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").map {
-            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        // The response latency as a constant, and measured: a file whose response column
+        // interpolates to 7.5 ms at 2 ms (5 ms at 1 ms, 10 ms at 3 ms; no entry latency).
+        let file = directory.appendingPathComponent("latency.csv").path
+        try "timestamp,entry_us,response_us\n1000,0,5000\n3000,0,10000\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let table = try LatencyTable(path: file)
+        #expect(table.value(at: 2_000_000, column: \.responses) == 7_500_000)
+        for latency in [OrderLatency.constant(entry: 0, response: 7_500_000), .measured(table)] {
+            settings.orderLatency = latency
+            let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+            #expect(result.trades == 1)
+            #expect(Self.turnover(result) == "102")
+            // Open from 9.5 ms to the last event at 11 ms, of the 10 ms from the first event.
+            #expect(result.timeInMarket == 0.15, "\(latency)")
+            // Samples at 1 ms, at 9 ms (the boundary before the fill: no position yet; the next
+            // event, at 10 ms, has no boundary before it), and at the end, marked at the mid 103.
+            let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            }
+            #expect(
+                rows.dropFirst().map { [$0[0], $0[1], $0[4]] } == [
+                    ["1970-01-01T00:00:00.001000000Z", "100000", "0"],
+                    ["1970-01-01T00:00:00.009000000Z", "100000", "0"],
+                    ["1970-01-01T00:00:00.011000000Z", "100001", "1"],
+                ], "\(latency)")
         }
-        #expect(
-            rows.dropFirst().map { [$0[0], $0[1], $0[4]] } == [
-                ["1970-01-01T00:00:00.001000000Z", "100000", "0"],
-                ["1970-01-01T00:00:00.009000000Z", "100000", "0"],
-                ["1970-01-01T00:00:00.011000000Z", "100001", "1"],
-            ])
     }
 
     /// A latency flag wins over a latency file the `[backtest]` section names (flags win).
@@ -238,6 +247,13 @@ import Testing
         #expect(try turnover([]) == "104")
         #expect(try turnover(["--order-latency", "0", "--response-latency", "0"]) == "102")
         #expect(try turnover(["--order-latency", "1500", "--response-latency", "0"]) == "103")
+        // A feed latency of 2.2 ms on top of no order latency: the strategy sees the row of 2 ms
+        // at 4.2 ms, and its order meets the book of 4 ms (104); `local` here is the exchange
+        // time (the rows are received when stamped): the row's own ask (102).
+        #expect(
+            try turnover(["--order-latency", "0", "--response-latency", "0", "--feed-latency", "2200"]) == "104")
+        #expect(
+            try turnover(["--order-latency", "0", "--response-latency", "0", "--feed-latency", "local"]) == "102")
         // One constant alone would leave the other latency unsaid: refused (exit 2).
         let one = try PeregrineCLI.run(["backtest", "--config", config, "--order-latency", "0"])
         #expect(one.status == 2)
