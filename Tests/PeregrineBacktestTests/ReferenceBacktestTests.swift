@@ -114,6 +114,8 @@ import Testing
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
         #expect(json["trades"] as? Int == expected.trades)
+        // An integer in the text (JSONSerialization would read 286.0 as an Int too).
+        #expect(result.json.contains("\n  \"trades\": \(expected.trades),\n"))
         #expect(Self.scaled(json["volume"] as? String ?? "") == expected.volume)
         #expect(Self.scaled(json["position"] as? String ?? "") == expected.position)
         // Fees and net P&L have up to 2 + 3 + 8 decimals here: compare exactly at 2 × 10^20.
