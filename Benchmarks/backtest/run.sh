@@ -6,7 +6,8 @@
 #   2. `peregrine backtest` straight from the CSVs against `peregrine feed replay` of the same L2
 #      file (whole commands, wall clock), alternated.
 #   3. Peak anonymous memory (RssAnon, polled from /proc every 10 ms) of a backtest of the converted
-#      file and of one from the CSVs (ROWS=10000000 for the issue's 10M-event target).
+#      file and of one from the L2 and trades CSVs (the timed CSV run of 2 reads the L2 file
+#      alone, as `feed replay` does); ROWS=10000000 for the issue's 10M-event target.
 # Figures are medians with the range. Installs hftbacktest from PyPI into a virtual environment
 # (Python 3.12 from pyenv when present). Generates the data with the peers' Tardis L2 generator.
 #

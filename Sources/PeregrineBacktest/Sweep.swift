@@ -237,7 +237,7 @@ public final class SweepOutput {
                 if isCSV, number == 1 {
                     guard line == header.joined(separator: ",") else {
                         throw .usage(
-                            "--out \(path): its columns are not this sweep's (line 1: '\(line.prefix(120))'); "
+                            "--out \(path):1: its columns are not this sweep's: '\(line.prefix(120))'; "
                                 + "choose another file")
                     }
                     continue

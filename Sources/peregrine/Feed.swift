@@ -124,6 +124,7 @@ struct FeedReplayCommand: ParsableCommand {
                     + (orderLevel ? ",bid_orders,ask_orders" : ""))
             let priceGrid = detected.price
             let sizeGrid = detected.size
+            let stdoutIsTerminal = isatty(1) != 0
             func show(_ checkpoint: FeedCheckpoint) {
                 var fields: [String] = ["\(checkpoint.message)"]
                 for level in [checkpoint.bid, checkpoint.ask] {
@@ -145,6 +146,8 @@ struct FeedReplayCommand: ParsableCommand {
                     fields.append("\(checkpoint.askOrders)")
                 }
                 print(fields.joined(separator: ","))
+                // On the terminal the bar is on: the bar's next drawing goes below this line.
+                if stdoutIsTerminal { ProgressBar.wrotePastIt() }
             }
             let terminal = isatty(2) != 0
             try replay.replay(paths: files, checkpointEvery: checkpointEvery, checkpoint: { show($0) }) {

@@ -13,6 +13,10 @@ enum ProgressBar {
     /// Whether a bar has been drawn (the next drawing replaces it).
     static let drawn = Atomic<Bool>(false)
 
+    /// Something else was written on the terminal after the bar: the next drawing starts on the
+    /// cursor's line, below it, instead of over it.
+    static func wrotePastIt() { drawn.store(false, ordering: .relaxed) }
+
     /// Draws `fraction` (0…1) done since `start`; `label` says how much (`37%`, `5/16 jobs`).
     static func show(_ fraction: Double, label: String, since start: ContinuousClock.Instant) {
         let clamped = clamp(fraction)

@@ -91,7 +91,6 @@ struct SweepCommand: ParsableCommand {
         let threads = jobs ?? Sweep.defaultThreads
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
-        if terminal { printError("") }
         let outcome: Sweep.Outcome
         let progress: ((Int, Int) -> Void)? =
             terminal ? { done, total in Self.showProgress(done, total, since: started) } : nil

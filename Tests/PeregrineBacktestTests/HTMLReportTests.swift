@@ -97,6 +97,7 @@ import Testing
         #expect(checked == 0, "\(problems)")
         let lines = output.split(separator: "\n")
         #expect(lines.count == titles.count)
+        var pricePlots = 0
         for (title, line) in zip(titles, lines) {
             let fields = Dictionary(
                 uniqueKeysWithValues: line.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
@@ -110,9 +111,11 @@ import Testing
             // colour each, one of each in the legend) are drawn: five legends' worth of each.
             let markers = [fields["1c6b34"], fields["8f2012"]].map { Int($0 ?? "") ?? 0 }
             if title.hasSuffix("bid, ask and fills") {
+                pricePlots += 1
                 #expect(markers.allSatisfy { $0 >= 100 }, "\(title): \(line)")
             }
         }
+        #expect(pricePlots == 1)
         #expect(result.instruments.first.map { $0.trades > 20 } == true)
     }
 
