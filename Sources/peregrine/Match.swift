@@ -99,12 +99,15 @@ struct Match: ParsableCommand {
         }
         var malformed = 0
         func handle(_ bytes: UnsafeBufferPointer<UInt8>, _ number: Int) throws {
-            do {
+            do throws(FeedError) {
                 try session.process(line: bytes, number: number, output: &output)
             } catch {
                 malformed += 1
                 output.finish()
-                printError("\(error)")
+                // A file's line is named FILE:N, standard input's line N.
+                var named = error
+                if commands != "-" { named.file = commands }
+                printError("\(named)")
                 if strict { throw ExitCode(1) }
             }
         }

@@ -243,13 +243,13 @@ struct CommandLineTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let lenient = try run(["match", "--commands", path])
         #expect(lenient.status == 1)
-        #expect(lenient.error.contains("line 2: "))
+        #expect(lenient.error.contains("\(path):2: "))
         #expect(lenient.output.contains("{\"type\":\"fill\",\"taker\":3,\"maker\":1,\"price\":100,\"qty\":2"))
         #expect(
             lenient.output.hasSuffix("{\"type\":\"book\",\"bids\":[],\"asks\":[[100,3,1]],\"resting\":{\"1\":3}}\n"))
         let strict = try run(["match", "--commands", path, "--strict"])
         #expect(strict.status == 1)
-        #expect(strict.error.contains("line 2: "))
+        #expect(strict.error.contains("\(path):2: "))
         #expect(!strict.output.contains("fill"))
     }
 

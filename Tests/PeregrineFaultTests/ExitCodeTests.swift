@@ -124,7 +124,9 @@ struct ExitCodeTests {
         Row(
             arguments: ["feed", "replay", "--format", "bybit-ob", file("commands"), "--max-levels-per-side", "0"],
             status: 2, says: "--max-levels-per-side must be at least 1"),
-        Row(arguments: ["match", "--commands", file("malformed"), "--strict"], status: 1, says: "line 1: "),
+        Row(
+            arguments: ["match", "--commands", file("malformed"), "--strict"], status: 1,
+            says: "\(file("malformed")):1: "),
         Row(arguments: ["match", "--commands", file("malformed")], status: 1, says: "1 malformed line(s) skipped"),
         Row(arguments: ["match", "--commands", file("commands")], status: 0, says: ""),
         // feed
