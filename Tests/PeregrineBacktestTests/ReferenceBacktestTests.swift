@@ -38,6 +38,8 @@ import Testing
         /// × 2 × 10^20 (doubled: the mid may be half a tick).
         var fees: Int128 = 0
         var netPnL: Int128 = 0
+        /// The quantity of every order sent (each row's order for what is missing), × 10^8.
+        var sent: Int128 = 0
     }
 
     /// The rules, plainly: every row with both prices is a sample; after the slow-th, the
@@ -73,6 +75,7 @@ import Testing
             }
             let missing = target - expected.position
             guard missing != 0 else { continue }
+            expected.sent += Int128(missing.magnitude)
             let price = missing > 0 ? ask : bid
             let fill = min(missing.magnitude, (missing > 0 ? askSize : bidSize).magnitude)
             guard fill > 0 else { continue }
@@ -157,6 +160,11 @@ import Testing
             #expect(Self.scaled(json["position"] as? String ?? "") == expected.position, "\(named)")
             #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees, "\(named)")
             #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL, "\(named)")
+            // Every row's order is sent whole, what it does not fill cancelled: filled ÷ sent.
+            let instrument = try #require((json["instruments"] as? [[String: Any]])?.first)
+            #expect(Self.scaled(instrument["sent"] as? String ?? "") == expected.sent, "\(named)")
+            let ratio = expected.sent > 0 ? Double(expected.volume) / Double(expected.sent) : 0
+            #expect((json["fill_ratio"] as? Double).map { abs($0 - ratio) <= 1e-12 } == true, "\(named)")
             traded += expected.trades
         }
         // The cases trade (the rules are exercised, not only the empty run).
