@@ -75,6 +75,10 @@ import Testing
         #expect(reports.reports.last?.isAggressor == false)
         #expect(reports.reports.last?.price == Price(ticks: 100))
         #expect(venue.queueAhead(of: OrderID(1)) == nil)
+        // Time in the queue (the report's mean_time_in_queue_ms): each part of the fill from
+        // when the order joined, at 2: 3 + 4 ns over 2 passive fills.
+        #expect(venue.counters.passiveFills == 2)
+        #expect(venue.counters.queueTimeTotal == 7)
     }
 
     /// What each command offers the venue (the fill ratio's denominator): a new order its
