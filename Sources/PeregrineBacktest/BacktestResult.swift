@@ -443,8 +443,8 @@ extension BacktestResult {
     static func warnings(
         plan: BacktestPlan, tallies: [InstrumentTally], events: Int, warmUpEvents: Int, span: UInt64
     ) -> [String] {
-        // Sizes TrueFX does not carry: nothing fills against its quotes.
         var warnings = plan.warnings
+        // Sizes TrueFX does not carry: nothing fills against its quotes.
         warnings += plan.files.filter { $0.format == .truefxQuotes }.map {
             "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
                 + "that only read prices)"

@@ -146,7 +146,7 @@ import Testing
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let fast = Int.random(in: 1...20, using: &random)
             let slow = Int.random(in: fast...60, using: &random)
-            let quantity = Self.decimal(Int64.random(in: 1...300, using: &random), decimals: sizeDecimals)
+            let quantity = Money.decimalText(Int128(Int64.random(in: 1...300, using: &random)), decimals: sizeDecimals)
             let fee = ["0", "2.5", "0.12", "7", "10.75"][Int.random(in: 0...4, using: &random)]
             let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
             let header = lines[0].map(String.init)
@@ -187,29 +187,21 @@ import Testing
             case 1: lots = Int64.random(in: 1...50, using: &random)
             default: lots = Int64.random(in: 1...5_000, using: &random)
             }
-            return decimal(lots, decimals: sizeDecimals)
+            return Money.decimalText(Int128(lots), decimals: sizeDecimals)
         }
         for _ in 0..<rows {
             mid = Swift.max(mid &+ Int64.random(in: -5...5, using: &random), 10)
             let spread = Int64.random(in: 1...4, using: &random)
             time += Int64.random(in: 0...3_000, using: &random)
-            let bid = Int.random(in: 0..<50, using: &random) == 0 ? "" : decimal(mid - spread, decimals: priceDecimals)
-            let ask = Int.random(in: 0..<50, using: &random) == 0 ? "" : decimal(mid + spread, decimals: priceDecimals)
+            let bid =
+                Int.random(in: 0..<50, using: &random) == 0
+                ? "" : Money.decimalText(Int128(mid - spread), decimals: priceDecimals)
+            let ask =
+                Int.random(in: 0..<50, using: &random) == 0
+                ? "" : Money.decimalText(Int128(mid + spread), decimals: priceDecimals)
             lines.append("binance-futures,ETHUSDT,\(time),\(time + 500),\(size()),\(ask),\(bid),\(size())")
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// `units` × 10^-`decimals` as a decimal without trailing zeros (`units` > 0).
-    static func decimal(_ units: Int64, decimals: Int) -> String {
-        guard decimals > 0 else { return "\(units)" }
-        var scale: Int64 = 1
-        for _ in 0..<decimals { scale *= 10 }
-        let whole = units / scale
-        var fraction = String(units % scale)
-        fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
     /// A decimal with up to 20 places × 2 × 10^20.
