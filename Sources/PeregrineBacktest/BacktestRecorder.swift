@@ -225,6 +225,12 @@ final class BacktestRecorder {
             }
             return true
         }
+        return mayMoveTop(index, update)
+    }
+
+    /// Whether a level update may have moved the touch: at or inside it.
+    @inline(__always)
+    func mayMoveTop(_ index: Int, _ update: LevelUpdate) -> Bool {
         let (bid, ask) = lastTop[index]
         return update.side == .buy ? update.price.ticks >= bid : (ask == 0 || update.price.ticks <= ask)
     }

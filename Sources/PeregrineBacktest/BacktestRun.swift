@@ -112,6 +112,21 @@ public enum Backtest {
         var sessionEnded = false
         /// Whether a change of the message going now may have moved the touch.
         var topMayHaveMoved = false
+        /// The event just recorded (after `from`, with shared books) is not its message's last:
+        /// `pending` continues the message.
+        var messageGoesOn = false
+        /// The only input, a converted file whose instrument ids are the backtest's, when the
+        /// changes in the middle of a message may go straight from its records: the venue
+        /// shares its books with the logic, which has nothing to do for a level update it is
+        /// not told of.
+        let straightFile: (file: DataFileStream, records: EventFileRecords)? =
+            if sharing, venue.sharesBooks, !logic.warmsUpLevelUpdates, let stream = data as? MarketDataStream,
+                let records = stream.direct, !stream.first.takeUnretainedValue().remapsInstruments
+            {
+                (stream.first.takeUnretainedValue(), records)
+            } else {
+                nil
+            }
 
         /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
         func arrive(_ event: inout Event, at time: UInt64) {
@@ -143,6 +158,7 @@ public enum Backtest {
                 venue.apply(item.event, time: time, sink: &reports)
                 logic.warmUp(item.event)
                 warmUp &+= 1
+                messageGoesOn = false
                 return
             }
             recorder.advance(to: time)
@@ -150,6 +166,7 @@ public enum Backtest {
             // The book changes of one message (one instrument, the same times) reach the
             // strategies as one: they see the book after its last change, never mid-message.
             let notify = !hasPending || !Self.continuesMessage(item.event, pending)
+            messageGoesOn = !notify
             // With shared books the venue applies the event to the strategies' books, so what
             // the logic has to do before the event (the start, timers due, overdue answers)
             // runs first and sees the books without it, as with books of their own; what it
@@ -206,6 +223,35 @@ public enum Backtest {
                 !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time)
             {
                 recordNext()
+                // The changes in the middle of the message (neither its first nor its last) go
+                // straight from the file's records: at the message's time, with nothing in
+                // flight (shared books: no feed latency), nothing is due before them and the
+                // strategies are not told of them. Each goes to the venue and the recorder as
+                // `recordNext` sends it; `pending` keeps the first change not sent.
+                if messageGoesOn, let straight = straightFile, pending.pointee.time == current.pointee.time,
+                    case .levelUpdate(var update) = pending.pointee.event.payload
+                {
+                    let instrument = pending.pointee.event.instrument
+                    let index = Int(instrument.rawValue)
+                    let time = pending.pointee.time
+                    let timestamp = pending.pointee.event.timestamp
+                    let exchangeTimestamp = pending.pointee.event.exchangeTimestamp
+                    var taken = false
+                    while index < plan.instruments.count, reports.queue.isEmpty, !venue.rebuilding,
+                        let next = straight.file.takeLevelUpdate(
+                            straight.records, instrument: instrument.rawValue, timestamp: timestamp,
+                            exchangeTimestamp: exchangeTimestamp)
+                    {
+                        venue.apply(update, to: instrument, time: time, sink: &reports)
+                        topMayHaveMoved = topMayHaveMoved || recorder.mayMoveTop(index, update)
+                        events &+= 1
+                        if events & 0xFFFF == 0, let progress { progress(data.progress) }
+                        sequence &+= 1
+                        update = next
+                        taken = true
+                    }
+                    if taken { pending.pointee.event.payload = .levelUpdate(update) }
+                }
                 continue
             }
             // The earliest item in flight.

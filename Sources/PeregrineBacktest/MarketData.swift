@@ -199,6 +199,27 @@ final class DataFileStream {
         return true
     }
 
+    /// The next record of a converted file when it is a level update of the message at
+    /// `instrument` (the file's id), `timestamp` and `exchangeTimestamp` whose checksum is known
+    /// to match: its update, the record taken (the merge time stays: the exchange time is the
+    /// message's). Nil otherwise, nothing taken: `read(_:into:)` reads the record as usual,
+    /// checking and naming what is wrong. No allocation.
+    @inline(__always)
+    func takeLevelUpdate(
+        _ records: EventFileRecords, instrument: UInt32, timestamp: UInt64, exchangeTimestamp: UInt64
+    ) -> LevelUpdate? {
+        guard record < verifiedEnd, record < records.count else { return nil }
+        let frame = UnsafeRawBufferPointer(
+            start: records.start + Int(truncatingIfNeeded: record) &* EventFileFormat.recordSize + 16,
+            count: EventFileFormat.recordSize - 16)
+        guard
+            let update = Event.levelUpdate(
+                in: frame, instrument: instrument, timestamp: timestamp, exchangeTimestamp: exchangeTimestamp)
+        else { return nil }
+        record &+= 1
+        return update
+    }
+
     /// The next record of a converted file as the backtest's event (its instrument mapped, its
     /// merge time); nil at the end.
     func read(_ records: EventFileRecords) throws(FeedError) -> MarketDataEvent? {

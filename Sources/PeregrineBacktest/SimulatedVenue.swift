@@ -199,21 +199,7 @@ public struct SimulatedVenue: ~Copyable {
             finishRebuild(instrument)
         }
         switch event.payload {
-        case .levelUpdate(let update):
-            let bounds = restingBounds[index]
-            guard bounds.count > 0 else {
-                books.apply(update, to: instrument)
-                if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
-                return
-            }
-            let (queued, through) = affected(instrument, update, bounds)
-            let previous = queued ? quantity(instrument, update.side, update.price.ticks) : 0
-            books.apply(update, to: instrument)
-            if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
-            if queued {
-                requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
-            }
-            if through { fillThrough(instrument, time: time, sink: &sink) }
+        case .levelUpdate(let update): apply(update, to: instrument, time: time, sink: &sink)
         case .clearBook:
             if restingBounds[index].count > 0, !quotes[index].active { startRebuild(instrument, at: time) }
             books.clear(instrument)
@@ -234,6 +220,29 @@ public struct SimulatedVenue: ~Copyable {
             if restingBounds[index].count > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
         default: break
         }
+    }
+
+    /// Applies a recorded level update of a known instrument (`instrument.rawValue <
+    /// instruments`) at venue time `time`, as `apply(_:time:sink:)` does, when no book is being
+    /// rebuilt (`rebuilding` false, or the update within its snapshot).
+    @inline(__always)
+    public mutating func apply<Sink: ExecutionReportSink & ~Copyable>(
+        _ update: LevelUpdate, to instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        let bounds = restingBounds[Int(instrument.rawValue)]
+        guard bounds.count > 0 else {
+            books.apply(update, to: instrument)
+            if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
+            return
+        }
+        let (queued, through) = affected(instrument, update, bounds)
+        let previous = queued ? quantity(instrument, update.side, update.price.ticks) : 0
+        books.apply(update, to: instrument)
+        if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
+        if queued {
+            requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
+        }
+        if through { fillThrough(instrument, time: time, sink: &sink) }
     }
 
     /// The displayed quantity at a level now.

@@ -428,6 +428,11 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         }
     }
 
+    /// Whether `warmUp` does anything with a level update: it applies market data to the books,
+    /// or the risk checks mark positions to the market. When false a backtest may skip the call.
+    @inlinable
+    public var warmsUpLevelUpdates: Bool { appliesMarketData || trading.pointee.needsMarks }
+
     /// The earliest deadline of a strategy timer not yet fired (engine ns), or nil when none is
     /// set: a backtest moves time there when no input comes sooner.
     @inlinable

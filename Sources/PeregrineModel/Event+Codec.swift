@@ -280,4 +280,26 @@ extension Event {
             stopPrice: Price(ticks: Wire.load(frame, 40, as: Int64.self)),
             quantity: Quantity(lots: Wire.load(frame, 48, as: Int64.self)))
     }
+
+    /// The level update a 64-byte frame holds when it is one of the current version at exactly
+    /// `instrument` (raw id), `timestamp` and `exchangeTimestamp`, with what
+    /// `decodeMarketData` checks for a level update; nil for anything else (the general path then
+    /// decodes it). A backtest reads the changes of one message this way, without an `Event`.
+    @inlinable @inline(__always)
+    public static func levelUpdate(
+        in frame: UnsafeRawBufferPointer, instrument: UInt32, timestamp: UInt64, exchangeTimestamp: UInt64
+    ) -> LevelUpdate? {
+        guard frame.count >= encodedSize else { return nil }
+        let a = Wire.load(frame, 24, as: Int64.self)
+        let b = Wire.load(frame, 32, as: Int64.self)
+        let c = Wire.load(frame, 40, as: UInt64.self)
+        guard
+            Wire.load(frame, 0, as: UInt32.self) == UInt32(EventKind.levelUpdate.rawValue) | UInt32(wireVersion) &<< 8,
+            Wire.load(frame, 4, as: UInt32.self) == instrument, Wire.load(frame, 8, as: UInt64.self) == timestamp,
+            Wire.load(frame, 16, as: UInt64.self) == exchangeTimestamp, c <= 1,
+            Wire.load(frame, 48, as: UInt64.self) | Wire.load(frame, 56, as: UInt64.self) == 0, b >= 0,
+            Price.inRange(a)
+        else { return nil }
+        return LevelUpdate(side: c == 0 ? .buy : .sell, price: Price(ticks: a), quantity: Quantity(lots: b))
+    }
 }

@@ -1045,6 +1045,37 @@ import Testing
         }
     }
 
+    /// A change in the middle of a message that alone moves the touch is marked: the last
+    /// message changes a deeper bid, raises the best bid (100 to 101), then changes a deeper ask,
+    /// so the last mid is (101 + 102) / 2. A converted file's middle changes go straight from its
+    /// records (`changesInTheMiddleOfAMessageGoStraightFromAConvertedFile`); the text's do not.
+    @Test func aChangeInTheMiddleOfAMessageMovesTheLastMid() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("l2.csv").path
+        let rows = [
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+            "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",
+            "test,TEST,1000,1000,false,ask,102,5", "test,TEST,1000,1000,false,ask,103,5",
+            "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,bid,101,2",
+            "test,TEST,2000,2000,false,ask,104,1",
+        ]
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("l2.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
+        for data in ["tardis-l2:" + path, "events:" + converted] {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [
+                StrategySpec(
+                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
+            ]
+            let result = try Backtest.run(try BacktestPlan(settings))
+            #expect(result.events == 7)
+            #expect(result.instruments[0].lastMid?.description == "101.5", "\(data)")
+        }
+    }
+
     @Test func theTimeWindowWarmsUpBeforeFromAndStopsAtTo() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -39,6 +39,36 @@ struct TimerTaker: Strategy, Sendable {
     }
 }
 
+/// A strategy from outside the package that shows which book it saw when its bid filled: it
+/// bids 1 lot at 100 from the start; when that fills, it buys 1 lot at the best ask it sees then
+/// (an IOC), so the price it pays is that ask.
+struct FillEcho: Strategy, Sendable {
+    static let name = "fill-echo"
+    static let marketData: MarketDataInterest = [.books]
+    let instrument: InstrumentID
+    var echoed = false
+
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        instrument = configuration.instruments.first ?? InstrumentID(0)
+    }
+
+    mutating func onStart(_ context: inout StrategyContext) {
+        _ = context.submitLimit(
+            instrument, .buy, price: Price(ticks: 100), quantity: Quantity(lots: 1), timeInForce: .goodTillCancel)
+    }
+
+    mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        guard !echoed, update.order.side == .buy, let ask = context.marketTop(instrument, .sell) else { return }
+        echoed = true
+        _ = context.submitLimit(
+            instrument, .buy, price: ask, quantity: Quantity(lots: 1), timeInForce: .immediateOrCancel)
+    }
+
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&echoed, "echoed")
+    }
+}
+
 /// Without feed latency the simulated venue and the strategies' logic share one book per
 /// instrument (the venue applies each level update; the logic applies none). The results must be
 /// those of two separate books, byte for byte, on L2 data with snapshots (clear-book events),
@@ -113,12 +143,15 @@ struct TimerTaker: Strategy, Sendable {
     }
 
     /// A market maker at the touch and a golden cross that takes, on the synthetic data.
+    /// `sources`: `--data` values instead of the two files.
     static func run(
         _ data: (l2: String, trades: String, moves: [Int]), directory: URL, name: String, share: Bool,
-        from: UInt64? = nil
+        from: UInt64? = nil, sources: [String]? = nil
     ) throws -> (json: String, report: [String: Any], fills: String, equity: String) {
         var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades)]
+        settings.data = try (sources ?? ["tardis-l2:" + data.l2, "tardis-trades@SYN:" + data.trades]).map {
+            try DataSpec($0)
+        }
         settings.strategies = [
             StrategySpec(
                 name: "market-maker", parameters: [("half-spread", "0"), ("size", "10"), ("max-position", "200")]),
@@ -160,6 +193,99 @@ struct TimerTaker: Strategy, Sendable {
             #expect((json["fills_passive"] as? Int ?? 0) > 50)
             #expect((json["fills_aggressive"] as? Int ?? 0) > 5)
             #expect(((json["warm_up_events"] as? Int ?? 0) > 1_000) == (from != nil))
+        }
+    }
+
+    /// A converted file's level updates in the middle of a message (neither its first nor its
+    /// last) go to the venue straight from its records when the books are shared: the results
+    /// must be those of the general path (separate books) and of the text sources, byte for byte
+    /// but the inputs' provenance, with resting orders filled by those updates mid-message.
+    @Test func changesInTheMiddleOfAMessageGoStraightFromAConvertedFile() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try Self.syntheticData(in: directory)
+        let converted = directory.appendingPathComponent("syn.pgev").path
+        _ = try DataConversion.convert(
+            [try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades)],
+            output: converted)
+        let strip = { (json: String) in json.components(separatedBy: "\"provenance\"").first ?? json }
+        let third = try #require(data.moves.first { $0 >= 1_667_260_800_000_000 + 6_000_000 })
+        for from in [nil, UInt64(third) * 1_000] as [UInt64?] {
+            let straight = try Self.run(
+                data, directory: directory, name: "straight", share: true, from: from, sources: ["events:" + converted])
+            let general = try Self.run(
+                data, directory: directory, name: "general", share: false, from: from, sources: ["events:" + converted])
+            let text = try Self.run(data, directory: directory, name: "text", share: true, from: from)
+            for other in [general, text] {
+                #expect(strip(straight.json) == strip(other.json))
+                #expect(straight.fills == other.fills)
+                #expect(straight.equity == other.equity)
+            }
+            #expect((straight.report["fills_passive"] as? Int ?? 0) > 50)
+            #expect(
+                (straight.report["events"] as? Int ?? 0) + (straight.report["warm_up_events"] as? Int ?? 0) > 20_000)
+        }
+        // A damaged record in the middle of a message far into the file (its price changed,
+        // still a valid level update) stops the backtest naming it: it is never taken unchecked.
+        // The third change of a message (a snapshot's): the second is read as `pending`, the
+        // third is the first the straight path takes.
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: converted)))
+        let records = 64 + (Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16)
+        func head(_ index: Int) -> ArraySlice<UInt8> {
+            let frame = records + index * 80 + 16
+            return bytes[frame..<(frame + 1)] + bytes[(frame + 4)..<(frame + 24)]
+        }
+        let count = (bytes.count - records) / 80
+        let middle = try #require(
+            (12_000..<(count - 1)).first {
+                bytes[records + $0 * 80 + 16] == 1 && head($0 - 2) == head($0) && head($0 - 1) == head($0)
+                    && head($0) == head($0 + 1)
+            })
+        var damaged = bytes
+        damaged[records + middle * 80 + 16 + 24] ^= 1
+        let damagedPath = directory.appendingPathComponent("damaged.pgev").path
+        try Data(damaged).write(to: URL(fileURLWithPath: damagedPath))
+        // (A market maker that never trades: no report in flight sends a change the general way.)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("events:" + damagedPath)]
+        settings.strategies = [
+            StrategySpec(name: "market-maker", parameters: [("half-spread", "0"), ("max-position", "0")])
+        ]
+        #expect(
+            throws: BacktestError.data("\(damagedPath): record \(middle) fails its checksum: the file is damaged"),
+            performing: { _ = try Backtest.run(try BacktestPlan(settings)) })
+    }
+
+    /// A fill from a change in the middle of a message reaches the strategy before the message's
+    /// next change, from a converted file as from the text: the ask of 100 that reaches the
+    /// strategy's bid of 100 is gone at the message's next change (the best ask is 103 again),
+    /// and the strategy's IOC at the ask it saw buys at 100.
+    @Test func aFillInTheMiddleOfAMessageReachesTheStrategyBeforeItsNextChange() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("l2.csv").path
+        let rows = [
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+            "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
+            "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,ask,100,4",
+            "test,TEST,2000,2000,false,ask,100,0", "test,TEST,2000,2000,false,bid,97,1",
+        ]
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("l2.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
+        for data in ["tardis-l2:" + path, "events:" + converted] {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [StrategySpec(name: "fill-echo", parameters: [])]
+            let fills = directory.appendingPathComponent("echo-fills.csv").path
+            let result = try Backtest.run(
+                try BacktestPlan(settings, custom: FillEcho.self), custom: FillEcho.self,
+                outputs: BacktestOutputFiles(fillsCSV: fills))
+            let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+            #expect(
+                rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,100,1"],
+                "\(data)")
+            #expect(result.trades == 2)
         }
     }
 

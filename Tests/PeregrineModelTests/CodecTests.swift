@@ -253,6 +253,7 @@ struct CodecTests {
     /// word by word (`decodeMarketData`): it must accept exactly the frames the general decoder
     /// accepts for them, and give the same events. Frames are mostly zero with random bytes
     /// (reserved bytes set, sides 0-255, negative quantities) so both sides of every check occur.
+    /// The same for one message's level updates (`levelUpdate(in:instrument:timestamp:…)`).
     @Test func theMarketDataFastPathAgreesWithTheGeneralDecoder() {
         // A small generator of its own (SplitMix64): 200,000 frames in a plain loop.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -264,6 +265,7 @@ struct CodecTests {
             return z ^ (z >> 31)
         }
         var fast = 0
+        var levels = 0
         var bytes = [UInt8](repeating: 0, count: 64)
         for _ in 0..<200_000 {
             // One frame in four all zero but its head; the others with a random byte in every
@@ -285,10 +287,34 @@ struct CodecTests {
                     Issue.record("the fast path refused a valid frame: \(bytes)")
                 }
                 #expect((try? Event(decoding: frame)) == general, "\(bytes)")
+                // One message's level update (`levelUpdate(in:…)`): the general decoder's at the
+                // frame's own instrument and times, nothing at another or for any other event.
+                let instrument = Wire.load(frame, 4, as: UInt32.self)
+                let timestamp = Wire.load(frame, 8, as: UInt64.self)
+                let exchangeTimestamp = Wire.load(frame, 16, as: UInt64.self)
+                let update = Event.levelUpdate(
+                    in: frame, instrument: instrument, timestamp: timestamp, exchangeTimestamp: exchangeTimestamp)
+                if let general, case .levelUpdate(let expected) = general.payload, bytes[1] == Event.wireVersion {
+                    levels += 1
+                    #expect(update == expected, "\(bytes)")
+                    for other in [
+                        (instrument &+ 1, timestamp, exchangeTimestamp),
+                        (instrument, timestamp &+ 1, exchangeTimestamp),
+                        (instrument, timestamp, exchangeTimestamp &- 1),
+                    ] {
+                        #expect(
+                            Event.levelUpdate(
+                                in: frame, instrument: other.0, timestamp: other.1, exchangeTimestamp: other.2)
+                                == nil, "\(bytes)")
+                    }
+                } else {
+                    #expect(update == nil, "\(bytes)")
+                }
             }
         }
-        // The frames reach the fast path often enough to mean something.
+        // The frames reach the fast paths often enough to mean something.
         #expect(fast > 40_000)
+        #expect(levels > 10_000)
     }
 
     @Test func encodingIntoAShortBufferIsAnError() {
