@@ -118,12 +118,13 @@ public enum Backtest {
         /// The only input, a converted file whose instrument ids are the backtest's, when the
         /// changes in the middle of a message may go straight from its records: the venue
         /// shares its books with the logic, which has nothing to do for a level update it is
-        /// not told of.
-        let straightFile: (file: DataFileStream, records: EventFileRecords)? =
+        /// not told of. (Unmanaged: `data` keeps the file's stream, and taking a reference to it
+        /// on every message cost an atomic increment and decrement.)
+        let straightFile: (stream: Unmanaged<DataFileStream>, records: EventFileRecords)? =
             if sharing, venue.sharesBooks, !logic.warmsUpLevelUpdates, let stream = data as? MarketDataStream,
                 let records = stream.direct, !stream.first.takeUnretainedValue().remapsInstruments
             {
-                (stream.first.takeUnretainedValue(), records)
+                (stream.first, records)
             } else {
                 nil
             }
@@ -238,9 +239,11 @@ public enum Backtest {
                     let exchangeTimestamp = pending.pointee.event.exchangeTimestamp
                     var taken = false
                     while index < plan.instruments.count, reports.queue.isEmpty, !venue.rebuilding,
-                        let next = straight.file.takeLevelUpdate(
-                            straight.records, instrument: instrument.rawValue, timestamp: timestamp,
-                            exchangeTimestamp: exchangeTimestamp)
+                        let next = straight.stream._withUnsafeGuaranteedRef({
+                            $0.takeLevelUpdate(
+                                straight.records, instrument: instrument.rawValue, timestamp: timestamp,
+                                exchangeTimestamp: exchangeTimestamp)
+                        })
                     {
                         venue.apply(update, to: instrument, time: time, sink: &reports)
                         topMayHaveMoved = topMayHaveMoved || recorder.mayMoveTop(index, update)
