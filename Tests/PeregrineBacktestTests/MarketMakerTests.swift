@@ -1,0 +1,148 @@
+import Foundation
+import PeregrineBacktest
+import PeregrineCore
+import PeregrineModel
+import PeregrineStrategy
+import Testing
+
+/// The market maker's rules as its documentation states them (`MarketMaker`), written plainly:
+/// an independent implementation to check the built-in one against.
+struct PlainMarketMaker: Strategy, Sendable {
+    static let name = "plain-market-maker"
+    static let marketData: MarketDataInterest = [.books]
+    let halfSpread: Int64
+    let size: Int64
+    let skew: Int64
+    let maxPosition: Int64
+    let requote: Int64
+    let postOnly: Bool
+    let instrument: InstrumentID
+    var bid: UInt64 = 0
+    var ask: UInt64 = 0
+
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        let parameters = configuration.parameters
+        halfSpread = try parameters.integer("half-spread", default: 2, in: 0...1_000_000)
+        size = try parameters.integer("size", default: 10, in: 1...1_000_000)
+        skew = try parameters.integer("skew", default: 1, in: 0...1_000_000)
+        maxPosition = try parameters.integer("max-position", default: 100, in: 0...1_000_000)
+        requote = try parameters.integer("requote", default: 1, in: 1...1_000_000)
+        postOnly = try parameters.integer("post-only", default: 1, in: 0...1) == 1
+        instrument = configuration.instruments.first ?? InstrumentID(0)
+    }
+
+    mutating func onStart(_ context: inout StrategyContext) { quote(&context) }
+    mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) { quote(&context) }
+
+    mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        if !update.order.state.isOpen { forget(update.order.id) }
+        quote(&context)
+    }
+
+    mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        forget(update.order.id)
+    }
+
+    mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext) {
+        if !update.order.state.isOpen { forget(update.order.id) }
+    }
+
+    mutating func forget(_ id: OrderID) {
+        if bid == id.rawValue { bid = 0 }
+        if ask == id.rawValue { ask = 0 }
+    }
+
+    mutating func quote(_ context: inout StrategyContext) {
+        guard let mid = context.marketMid(instrument) else { return }
+        let net = context.netPosition(instrument)
+        let shift = skew == 0 ? 0 : (0 - net * skew) / size
+        let bidPrice = min(mid.twiceTicks / 2 - halfSpread + shift, mid.ask.ticks - 1)
+        let askPrice = max((mid.twiceTicks + 1) / 2 + halfSpread + shift, mid.bid.ticks + 1)
+        bid = work(bid, .buy, bidPrice, wanted: net + size <= maxPosition && bidPrice > 0, &context)
+        ask = work(ask, .sell, askPrice, wanted: net - size >= -maxPosition && askPrice > 0, &context)
+    }
+
+    func work(_ working: UInt64, _ side: Side, _ price: Int64, wanted: Bool, _ context: inout StrategyContext)
+        -> UInt64
+    {
+        if working != 0, let order = context.order(OrderID(working)) {
+            if !wanted {
+                if order.state != .pendingCancel { _ = context.cancel(order.id) }
+                return working
+            }
+            let busy = [.pendingCancel, .pendingReplace, .pendingNew].contains(order.state)
+            if !busy, abs(order.price.ticks - price) >= requote {
+                _ = context.replace(
+                    order.id, price: Price(ticks: price), quantity: Quantity(lots: order.filled.lots + size))
+            }
+            return working
+        }
+        guard wanted else { return 0 }
+        return context.submitLimit(
+            instrument, side, price: Price(ticks: price), quantity: Quantity(lots: size),
+            timeInForce: postOnly ? .postOnly : .goodTillCancel)?.rawValue ?? 0
+    }
+
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&bid, "bid")
+        try visitor.visit(&ask, "ask")
+    }
+}
+
+@Suite struct MarketMakerTests {
+    /// The built-in market maker and the plain one send the same orders and get the same fills,
+    /// on the synthetic L2 and trades data, with parameters and latencies that leave orders busy
+    /// (in flight), refused (post-only quotes the book moved into), replaced and skewed.
+    @Test func theBuiltInMarketMakerFollowsItsDocumentedRules() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try SharedBooksTests.syntheticData(in: directory, rows: 12_000)
+        let cases: [([(String, String)], OrderLatency)] = [
+            ([("half-spread", "0"), ("size", "10"), ("max-position", "200"), ("skew", "0")], .none),
+            ([("half-spread", "1"), ("size", "7"), ("max-position", "60"), ("skew", "3"), ("requote", "2")], .none),
+            (
+                [("half-spread", "0"), ("size", "10"), ("max-position", "100")],
+                .constant(entry: 400_000, response: 300_000)
+            ),
+            (
+                [("half-spread", "0"), ("size", "5"), ("max-position", "40"), ("post-only", "0"), ("requote", "3")],
+                .constant(entry: 1_500_000, response: 0)
+            ),
+        ]
+        for (parameters, latency) in cases {
+            var outcomes: [(report: [String: Any], fills: [String])] = []
+            for name in ["market-maker", "plain-market-maker"] {
+                var settings = BacktestSettings()
+                settings.data = [
+                    try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades),
+                ]
+                settings.strategies = [StrategySpec(name: name, parameters: parameters)]
+                settings.orderLatency = latency
+                let fills = directory.appendingPathComponent("\(name)-fills.csv").path
+                let result = try Backtest.run(
+                    try BacktestPlan(settings, custom: PlainMarketMaker.self), custom: PlainMarketMaker.self,
+                    outputs: BacktestOutputFiles(fillsCSV: fills))
+                let report = try #require(
+                    try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
+                // Every column but the strategy's name.
+                let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").map {
+                    $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
+                }
+                outcomes.append((report, rows))
+            }
+            let (builtIn, plain) = (outcomes[0], outcomes[1])
+            #expect(builtIn.fills == plain.fills, "\(parameters)")
+            for key in ["trades", "orders_sent", "orders_rejected", "fills_passive", "fills_aggressive"] {
+                #expect(builtIn.report[key] as? Int == plain.report[key] as? Int, "\(key) \(parameters)")
+            }
+            for key in ["net_pnl", "position", "volume"] {
+                #expect(builtIn.report[key] as? String == plain.report[key] as? String, "\(key) \(parameters)")
+            }
+            // The comparison means something: it traded, orders were sent again and again, and
+            // the venue refused some (post-only quotes the book had moved into).
+            #expect((builtIn.report["trades"] as? Int ?? 0) > 30, "\(parameters)")
+            #expect((builtIn.report["orders_sent"] as? Int ?? 0) > 60, "\(parameters)")
+            #expect((builtIn.report["orders_rejected"] as? Int ?? 0) > 20, "\(parameters)")
+        }
+    }
+}
