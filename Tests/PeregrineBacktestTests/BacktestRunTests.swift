@@ -1015,24 +1015,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
     }
 
-    /// The recorder marks the touch a book message leaves, never one seen between two of its
-    /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
-    /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
-    /// between the two deletions. From the text and from a converted file alike.
-    @Test func theLastMidIsTheTouchAMessageLeaves() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// `rows` of a Tardis L2 file (after its header) written to `directory`, and converted:
+    /// the `--data` values of the text and of the converted file.
+    static func l2TextAndConverted(_ rows: [String], in directory: URL) throws -> [String] {
         let path = directory.appendingPathComponent("l2.csv").path
-        let rows = [
-            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
-            "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",
-            "test,TEST,1000,1000,false,ask,101,5", "test,TEST,2000,2000,false,bid,100,0",
-            "test,TEST,2000,2000,false,bid,99,0",
-        ]
-        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        try (([header] + rows).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let converted = directory.appendingPathComponent("l2.pgev").path
         _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
-        for data in ["tardis-l2:" + path, "events:" + converted] {
+        return ["tardis-l2:" + path, "events:" + converted]
+    }
+
+    /// The events and the last mid of a market maker that never trades, on `rows` of a Tardis
+    /// L2 file, from the text and from the converted file.
+    static func lastMids(_ rows: [String]) throws -> [(events: Int, lastMid: String?)] {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try l2TextAndConverted(rows, in: directory).map { data in
             var settings = BacktestSettings()
             settings.data = [try DataSpec(data)]
             settings.strategies = [
@@ -1040,9 +1039,22 @@ import Testing
                     name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
             ]
             let result = try Backtest.run(try BacktestPlan(settings))
-            #expect(result.events == 5)
-            #expect(result.instruments[0].lastMid?.description == "100.5", "\(data)")
+            return (result.events, result.instruments[0].lastMid?.description)
         }
+    }
+
+    /// The recorder marks the touch a book message leaves, never one seen between two of its
+    /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
+    /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
+    /// between the two deletions. From the text and from a converted file alike.
+    @Test func theLastMidIsTheTouchAMessageLeaves() throws {
+        let outcomes = try Self.lastMids([
+            "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",
+            "test,TEST,1000,1000,false,ask,101,5", "test,TEST,2000,2000,false,bid,100,0",
+            "test,TEST,2000,2000,false,bid,99,0",
+        ])
+        #expect(outcomes.map(\.events) == [5, 5])
+        #expect(outcomes.map(\.lastMid) == ["100.5", "100.5"])
     }
 
     /// A change in the middle of a message that alone moves the touch is marked: the last
@@ -1050,30 +1062,14 @@ import Testing
     /// so the last mid is (101 + 102) / 2. A converted file's middle changes go straight from its
     /// records (`changesInTheMiddleOfAMessageGoStraightFromAConvertedFile`); the text's do not.
     @Test func aChangeInTheMiddleOfAMessageMovesTheLastMid() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("l2.csv").path
-        let rows = [
-            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+        let outcomes = try Self.lastMids([
             "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",
             "test,TEST,1000,1000,false,ask,102,5", "test,TEST,1000,1000,false,ask,103,5",
             "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,bid,101,2",
             "test,TEST,2000,2000,false,ask,104,1",
-        ]
-        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let converted = directory.appendingPathComponent("l2.pgev").path
-        _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
-        for data in ["tardis-l2:" + path, "events:" + converted] {
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec(data)]
-            settings.strategies = [
-                StrategySpec(
-                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
-            ]
-            let result = try Backtest.run(try BacktestPlan(settings))
-            #expect(result.events == 7)
-            #expect(result.instruments[0].lastMid?.description == "101.5", "\(data)")
-        }
+        ])
+        #expect(outcomes.map(\.events) == [7, 7])
+        #expect(outcomes.map(\.lastMid) == ["101.5", "101.5"])
     }
 
     @Test func theTimeWindowWarmsUpBeforeFromAndStopsAtTo() throws {

@@ -263,17 +263,13 @@ struct FillEcho: Strategy, Sendable {
     @Test func aFillInTheMiddleOfAMessageReachesTheStrategyBeforeItsNextChange() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("l2.csv").path
-        let rows = [
-            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
-            "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
-            "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,ask,100,4",
-            "test,TEST,2000,2000,false,ask,100,0", "test,TEST,2000,2000,false,bid,97,1",
-        ]
-        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let converted = directory.appendingPathComponent("l2.pgev").path
-        _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
-        for data in ["tardis-l2:" + path, "events:" + converted] {
+        let sources = try BacktestRunTests.l2TextAndConverted(
+            [
+                "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
+                "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,ask,100,4",
+                "test,TEST,2000,2000,false,ask,100,0", "test,TEST,2000,2000,false,bid,97,1",
+            ], in: directory)
+        for data in sources {
             var settings = BacktestSettings()
             settings.data = [try DataSpec(data)]
             settings.strategies = [StrategySpec(name: "fill-echo", parameters: [])]
