@@ -59,6 +59,9 @@ public struct BacktestResult {
     public let firstTime: UInt64
     public let lastTime: UInt64
     public let venue: SimulatedVenueCounters
+    /// How many changes in the middle of a message went to the venue straight from a converted
+    /// file's records (`Backtest.sendMessageMiddle`): a diagnostic, in no report.
+    var straightChanges = 0
     public let strategies: [String]
     public let inputs: [InputFile]
     public let settings: BacktestSettings

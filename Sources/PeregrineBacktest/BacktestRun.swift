@@ -115,6 +115,7 @@ public enum Backtest {
         /// The event just recorded (after `from`, with shared books) is not its message's last:
         /// `pending` continues the message.
         var messageGoesOn = false
+        var straightChanges = 0
         /// The only input, a converted file whose instrument ids are the backtest's, when the
         /// changes in the middle of a message may go straight from its records: the venue
         /// shares its books with the logic, which has nothing to do for a level update it is
@@ -228,7 +229,8 @@ public enum Backtest {
                 // straight from the file's records: at the message's time, with nothing in
                 // flight (shared books: no feed latency), nothing is due before them and the
                 // strategies are not told of them. Each goes to the venue and the recorder as
-                // `recordNext` sends it; `pending` keeps the first change not sent.
+                // `recordNext` sends it; `pending` keeps the first change not sent. (Progress is
+                // reported after the batch when it crossed a multiple of 65,536 events.)
                 if messageGoesOn, let straight = straightFile, pending.pointee.time == current.pointee.time,
                     case .levelUpdate(var update) = pending.pointee.event.payload
                 {
@@ -243,6 +245,7 @@ public enum Backtest {
                             topMayHaveMoved: &topMayHaveMoved)
                         if sent > 0 {
                             pending.pointee.event.payload = .levelUpdate(update)
+                            straightChanges &+= sent
                             let before = events
                             events &+= sent
                             sequence &+= Int64(sent)
@@ -336,11 +339,12 @@ public enum Backtest {
         try recorder.close()
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let result = BacktestResult(
+        var result = BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
             realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
             custom: Custom.self)
+        result.straightChanges = straightChanges
         finished = true
         return result
     }

@@ -226,7 +226,7 @@ public struct SimulatedVenue: ~Copyable {
     /// instruments`) at venue time `time`, as `apply(_:time:sink:)` does, when no book is being
     /// rebuilt (`rebuilding` false, or the update within its snapshot).
     @inline(__always)
-    public mutating func apply<Sink: ExecutionReportSink & ~Copyable>(
+    mutating func apply<Sink: ExecutionReportSink & ~Copyable>(
         _ update: LevelUpdate, to instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
         let bounds = restingBounds[Int(instrument.rawValue)]

@@ -1,9 +1,10 @@
 import Foundation
-import PeregrineBacktest
 import PeregrineCore
 import PeregrineModel
 import PeregrineStrategy
 import Testing
+
+@testable import PeregrineBacktest
 
 /// A strategy from outside the package that trades from timers: each book change sets a timer
 /// due at once (`after: 0`, at the event's time), which fires as the next event is handled,
@@ -80,7 +81,7 @@ struct FillEcho: Strategy, Sendable {
     /// level), a snapshot every 2,000 rows, rows sharing a receive time now and then, and trades
     /// at the touch. `moves`: the times (µs) of the messages that move the mid (they change
     /// both the best bid and the best ask).
-    static func syntheticData(in directory: URL, rows: Int = 20_000) throws -> (
+    static func syntheticData(in directory: URL, rows: Int = 20_000, sharedTimeOneIn: UInt64 = 8) throws -> (
         l2: String, trades: String, moves: [Int]
     ) {
         var random = SplitMix64(seed: 5)
@@ -100,8 +101,9 @@ struct FillEcho: Strategy, Sendable {
         }
         snapshot()
         for row in 0..<rows {
-            // Most rows are a message of their own; one in eight shares the previous time.
-            if below(8) != 0 { time += 1 + below(2_000) }
+            // Most rows are a message of their own; one in eight (`sharedTimeOneIn`) shares the
+            // previous time.
+            if below(sharedTimeOneIn) != 0 { time += 1 + below(2_000) }
             if row % 2_000 == 1_999 {
                 snapshot()
                 continue
@@ -147,7 +149,7 @@ struct FillEcho: Strategy, Sendable {
     static func run(
         _ data: (l2: String, trades: String, moves: [Int]), directory: URL, name: String, share: Bool,
         from: UInt64? = nil, sources: [String]? = nil
-    ) throws -> (json: String, report: [String: Any], fills: String, equity: String) {
+    ) throws -> (json: String, report: [String: Any], fills: String, equity: String, straight: Int) {
         var settings = BacktestSettings()
         settings.data = try (sources ?? ["tardis-l2:" + data.l2, "tardis-trades@SYN:" + data.trades]).map {
             try DataSpec($0)
@@ -168,7 +170,7 @@ struct FillEcho: Strategy, Sendable {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
         return (
             BacktestRunTests.withoutTiming(result.json), report, try String(contentsOfFile: fills, encoding: .utf8),
-            try String(contentsOfFile: equity, encoding: .utf8)
+            try String(contentsOfFile: equity, encoding: .utf8), result.straightChanges
         )
     }
 
@@ -199,11 +201,13 @@ struct FillEcho: Strategy, Sendable {
     /// A converted file's level updates in the middle of a message (neither its first nor its
     /// last) go to the venue straight from its records when the books are shared: the results
     /// must be those of the general path (separate books) and of the text sources, byte for byte
-    /// but the inputs' provenance, with resting orders filled by those updates mid-message.
+    /// but the inputs' provenance. Half the rows share their time with the row before, so most
+    /// messages have changes in their middle, near the touch where the market maker's orders
+    /// rest (a loop that went on past a fill mid-message fails here).
     @Test func changesInTheMiddleOfAMessageGoStraightFromAConvertedFile() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let data = try Self.syntheticData(in: directory)
+        let data = try Self.syntheticData(in: directory, sharedTimeOneIn: 2)
         let converted = directory.appendingPathComponent("syn.pgev").path
         _ = try DataConversion.convert(
             [try DataSpec("tardis-l2:" + data.l2), try DataSpec("tardis-trades@SYN:" + data.trades)],
@@ -224,6 +228,10 @@ struct FillEcho: Strategy, Sendable {
             #expect((straight.report["fills_passive"] as? Int ?? 0) > 50)
             #expect(
                 (straight.report["events"] as? Int ?? 0) + (straight.report["warm_up_events"] as? Int ?? 0) > 20_000)
+            // The straight path ran, on the converted file with shared books only.
+            #expect(straight.straight > 1_500)
+            #expect(general.straight == 0)
+            #expect(text.straight == 0)
         }
         // A damaged record in the middle of a message far into the file (its price changed,
         // still a valid level update) stops the backtest naming it: it is never taken unchecked.
