@@ -185,10 +185,7 @@ public struct BacktestPlan: Sendable {
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         self.recorded = recorded
-        warnings = notLinear.map {
-            InverseContracts.warning(
-                $0.kind, exchange: $0.name.exchange, symbol: $0.name.symbol, name: $0.name.name, files: $0.files)
-        }
+        warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) }
         // An instrument without reference data takes its grids from its files: the finest
         // price and size they write. In a run of one strategy on one such instrument (the
         // reference backtest's shape), a quantity finer than that lot (a file whose sizes

@@ -112,8 +112,8 @@ public enum Backtest {
         var sessionEnded = false
         /// Whether a change of the message going now may have moved the touch.
         var topMayHaveMoved = false
-        /// The event just recorded (after `from`, with shared books) is not its message's last:
-        /// `pending` continues the message.
+        /// The event just recorded (after `from`) is not its message's last: `pending`
+        /// continues the message.
         var messageGoesOn = false
         var straightChanges = 0
         /// The only input, a converted file whose instrument ids are the backtest's, when the

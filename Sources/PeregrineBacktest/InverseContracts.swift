@@ -67,7 +67,8 @@ enum InverseContracts {
     }
 
     /// The warning for such an instrument, as the backtest names it (`name`), from `files`.
-    static func warning(_ kind: Kind, exchange: String, symbol: String, name: String, files: [String]) -> String {
+    static func warning(_ kind: Kind, _ recorded: RecordedName, files: [String]) -> String {
+        let (exchange, symbol, name) = (recorded.exchange, recorded.symbol, recorded.name)
         let source =
             (name == symbol ? symbol : "\(name) (\(symbol))") + " on \(exchange)"
             + " (\(files[0])" + (files.count > 1 ? " and \(files.count - 1) more" : "") + ")"

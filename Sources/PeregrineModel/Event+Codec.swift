@@ -227,10 +227,8 @@ extension Event {
         let payload: EventPayload
         switch head {
         case UInt32(EventKind.levelUpdate.rawValue) | version:
-            // Side 0 or 1 in byte 40, bytes 41-63 zero, a quantity ≥ 0, a price within range.
-            guard c <= 1, d == 0, e == 0, b >= 0, Price.inRange(a) else { return nil }
-            payload = .levelUpdate(
-                LevelUpdate(side: c == 0 ? .buy : .sell, price: Price(ticks: a), quantity: Quantity(lots: b)))
+            guard let update = levelUpdate(price: a, quantity: b, side: c, rest: d | e) else { return nil }
+            payload = .levelUpdate(update)
         case UInt32(EventKind.trade.rawValue) | version:
             // The aggressor 0 or 1 in byte 48, bytes 49-63 zero.
             guard d <= 1, e == 0, b >= 0, Price.inRange(a) else { return nil }
@@ -289,17 +287,23 @@ extension Event {
     public static func levelUpdate(
         in frame: UnsafeRawBufferPointer, instrument: UInt32, timestamp: UInt64, exchangeTimestamp: UInt64
     ) -> LevelUpdate? {
-        guard frame.count >= encodedSize else { return nil }
-        let a = Wire.load(frame, 24, as: Int64.self)
-        let b = Wire.load(frame, 32, as: Int64.self)
-        let c = Wire.load(frame, 40, as: UInt64.self)
-        guard
+        guard frame.count >= encodedSize,
             Wire.load(frame, 0, as: UInt32.self) == UInt32(EventKind.levelUpdate.rawValue) | UInt32(wireVersion) &<< 8,
             Wire.load(frame, 4, as: UInt32.self) == instrument, Wire.load(frame, 8, as: UInt64.self) == timestamp,
-            Wire.load(frame, 16, as: UInt64.self) == exchangeTimestamp, c <= 1,
-            Wire.load(frame, 48, as: UInt64.self) | Wire.load(frame, 56, as: UInt64.self) == 0, b >= 0,
-            Price.inRange(a)
+            Wire.load(frame, 16, as: UInt64.self) == exchangeTimestamp
         else { return nil }
-        return LevelUpdate(side: c == 0 ? .buy : .sell, price: Price(ticks: a), quantity: Quantity(lots: b))
+        return levelUpdate(
+            price: Wire.load(frame, 24, as: Int64.self), quantity: Wire.load(frame, 32, as: Int64.self),
+            side: Wire.load(frame, 40, as: UInt64.self),
+            rest: Wire.load(frame, 48, as: UInt64.self) | Wire.load(frame, 56, as: UInt64.self))
+    }
+
+    /// A level update's payload words as the current version checks them: the side 0 or 1 in
+    /// byte 40, bytes 41-63 zero (`rest`: bytes 48-63), a quantity ≥ 0, a price within range.
+    @inlinable @inline(__always)
+    static func levelUpdate(price: Int64, quantity: Int64, side: UInt64, rest: UInt64) -> LevelUpdate? {
+        guard side <= 1, rest == 0, quantity >= 0, Price.inRange(price) else { return nil }
+        return LevelUpdate(
+            side: side == 0 ? .buy : .sell, price: Price(ticks: price), quantity: Quantity(lots: quantity))
     }
 }
