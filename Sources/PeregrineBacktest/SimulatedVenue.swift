@@ -187,6 +187,15 @@ public struct SimulatedVenue: ~Copyable {
         return books.bestBidOffer(instrument) ?? BestBidOffer(bid: nil, ask: nil)
     }
 
+    /// The best level of `side` at the venue now.
+    @inline(__always)
+    func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? {
+        let index = Int(instrument.rawValue)
+        guard index < quotes.count else { return nil }
+        if quotes[index].active { return side == .buy ? quotes[index].bid : quotes[index].ask }
+        return books.best(instrument, side)
+    }
+
     // MARK: Market data
 
     /// Applies a recorded event at venue time `time`: the book changes, queues move, and
@@ -606,10 +615,8 @@ public struct SimulatedVenue: ~Copyable {
     /// Whether an order at `price` on `side` would take liquidity now.
     @inline(__always)
     func crosses(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Bool {
-        let top = bestBidOffer(instrument)
-        return side == .buy
-            ? (top.ask.map { $0.price.ticks <= price } ?? false)
-            : (top.bid.map { $0.price.ticks >= price } ?? false)
+        guard let other = best(instrument, side == .buy ? .sell : .buy) else { return false }
+        return side == .buy ? other.price.ticks <= price : other.price.ticks >= price
     }
 
     mutating func enter<Sink: ExecutionReportSink & ~Copyable>(
@@ -667,13 +674,7 @@ public struct SimulatedVenue: ~Copyable {
     ) {
         // The recorded other side at or beyond its price: what it took (or found taken) there.
         var overTaken = false
-        if mayHaveCrossed {
-            let top = bestBidOffer(instrument)
-            overTaken =
-                command.side == .buy
-                ? (top.ask.map { $0.price.ticks <= price } ?? false)
-                : (top.bid.map { $0.price.ticks >= price } ?? false)
-        }
+        if mayHaveCrossed { overTaken = crosses(instrument, command.side, price) }
         resting.append(
             RestingOrder(
                 orderID: command.orderID, account: command.account, instrument: instrument, side: command.side,

@@ -65,6 +65,10 @@ public struct BookSet: ~Copyable {
     @inlinable
     public func bestBidOffer(_ instrument: InstrumentID) -> BestBidOffer? { shared.bestBidOffer(instrument) }
 
+    /// The best level of `side` of `instrument`'s book; nil when it has none (or no book here).
+    @inlinable
+    public func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? { shared.best(instrument, side) }
+
     /// Sum of every book's counters.
     public var counters: BookCounters {
         var total = BookCounters()
@@ -129,5 +133,13 @@ public struct SharedBooks: BitwiseCopyable {
         let index = Int(instrument.rawValue)
         guard index < count else { return nil }
         return books[index].bestBidOffer
+    }
+
+    /// The best level of `side` of `instrument`'s book; nil when it has none (or no book here).
+    @inlinable
+    public func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? {
+        let index = Int(instrument.rawValue)
+        guard index < count else { return nil }
+        return books[index].best(side)
     }
 }

@@ -108,6 +108,18 @@ public struct InstrumentBooks: ~Copyable {
         }
     }
 
+    /// The best level of `side` of `instrument`'s book; nil when it has none.
+    @inlinable
+    public func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? {
+        if levels.contains(instrument) { return levels.best(instrument, side) }
+        switch venue {
+        case .some(let engine):
+            let top = engine.bestBidOffer(instrument)
+            return side == .buy ? top?.bid : top?.ask
+        case .none: return nil
+        }
+    }
+
     /// The best `count` levels of `side` of `instrument`'s book, best first (allocates).
     public func depth(_ instrument: InstrumentID, _ side: Side, levels count: Int) -> [BookLevel] {
         if levels.contains(instrument) {

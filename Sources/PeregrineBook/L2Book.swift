@@ -97,6 +97,10 @@ public struct L2Book: ~Copyable {
     @inlinable @inline(__always)
     public var bestBidOffer: BestBidOffer { BestBidOffer(bid: bestBid, ask: bestAsk) }
 
+    /// The best level of `side`, if any (half of `bestBidOffer`'s work).
+    @inlinable @inline(__always)
+    public func best(_ side: Side) -> BookLevel? { side == .buy ? bestBid : bestAsk }
+
     /// Ask minus bid in ticks, when both sides exist.
     public var spread: Int64? { bestBidOffer.spread }
 

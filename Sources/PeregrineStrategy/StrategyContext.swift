@@ -99,9 +99,7 @@ public struct StrategyContext: ~Copyable {
     /// only a hosted book holds: an outside venue's L2 book is the market's alone).
     @inlinable
     public func marketTop(_ instrument: InstrumentID, _ side: Side) -> Price? {
-        guard let top = books.pointee.bestBidOffer(instrument), let best = side == .buy ? top.bid : top.ask else {
-            return nil
-        }
+        guard let best = books.pointee.best(instrument, side) else { return nil }
         guard books.pointee.isHosted(instrument) else { return best.price }
         // Usually the best level holds more than the strategy's own orders there: done.
         if best.quantity.lots > ownQuantity(instrument, side, at: best.price) { return best.price }

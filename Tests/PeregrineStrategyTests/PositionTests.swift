@@ -44,6 +44,40 @@ struct PositionTests {
         #expect(Position.roundedHalfEven(-7, dividedBy: -2) == 4 && Position.roundedHalfEven(8, dividedBy: 3) == 3)
     }
 
+    /// The 64-bit way (both operands fit) and the 128-bit way give the same quotient: against a
+    /// plain half-even rounding of the exact fraction, on operands of every size, ties included.
+    @Test func roundingHalfEvenAgreesAtEveryWidth() {
+        var random = SplitMix64(seed: 23)
+        /// Rounds n / d (d > 0) half-even from floor division, the other way round from the code.
+        func reference(_ n: Int128, _ d: Int128) -> Int128 {
+            var floor = n / d
+            if n % d != 0, n < 0 { floor -= 1 }
+            let rest = n - floor * d  // 0 ≤ rest < d
+            if rest * 2 > d || (rest * 2 == d && floor & 1 != 0) { return floor + 1 }
+            return floor
+        }
+        var wrong = 0
+        var ties = 0
+        for _ in 0..<200_000 {
+            let bits = [8, 32, 62, 63, 90][Int(random.next(below: 5))]
+            let magnitude = Int128(random.next()) << 64 | Int128(random.next())
+            var numerator = magnitude & ((Int128(1) << bits) - 1)
+            if random.next(below: 2) == 0 { numerator = 0 - numerator }
+            let divisor = Int128(1 + random.next(below: [3, 1_000, 1 << 40][Int(random.next(below: 3))]))
+            // A tie now and then: numerator = (2k + 1) × divisor / 2 with an even divisor.
+            if random.next(below: 8) == 0, divisor % 2 == 0 {
+                numerator = (numerator / divisor) * divisor + divisor / 2
+            }
+            if Position.roundedHalfEven(numerator, dividedBy: divisor) != reference(numerator, divisor) { wrong += 1 }
+            if Position.roundedHalfEven(numerator, dividedBy: 0 - divisor) != reference(0 - numerator, divisor) {
+                wrong += 1
+            }
+            if (numerator * 2) % divisor == 0, ((numerator * 2) / divisor) % 2 != 0 { ties += 1 }
+        }
+        #expect(wrong == 0)
+        #expect(ties > 1_000)  // the ties were reached
+    }
+
     /// For any sequence of fills: realised + unrealised equals the cash flow plus the position
     /// marked at the same price (Σ −signed quantity × price + net × mark), fees apart; a flat
     /// position has no cost left and has realised exactly its cash flow.
