@@ -31,7 +31,8 @@ MM=(--strategy market-maker --param half-spread=0 --param size=10 --param "max-p
 "$scratch/peregrine" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null  # the file's pages in the cache
 perf record -q -e cpu-clock -F 20000 -g -o "$scratch/perf.data" -- bash -c \
     'for _ in $(seq "$1"); do "$2" backtest --data "events:$3" "${@:4}" >/dev/null; done' _ \
-    "$RUNS" "$scratch/peregrine" "$EVENTS" "${MM[@]}" 2>/dev/null
+    "$RUNS" "$scratch/peregrine" "$EVENTS" "${MM[@]}" \
+    || { echo "error: perf record failed (as root, or with /proc/sys/kernel/perf_event_paranoid at 2 or less)" >&2; exit 1; }
 perf script -i "$scratch/perf.data" -F comm,ip,sym 2>/dev/null >"$scratch/samples.txt"
 python3 - "$scratch/samples.txt" "$TOP" <<'EOF'
 import collections, subprocess, sys

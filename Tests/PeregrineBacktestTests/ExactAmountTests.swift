@@ -26,6 +26,17 @@ import Testing
             }
         }
         #expect(differing == 0)
+        // The edges of the 64-bit way (digits that fit in Int64): around 2^53, the least and
+        // largest Int64, and powers of ten at and past the exact ones (10^22).
+        for value: Int128 in [
+            1 << 53, (1 << 53) + 1, (1 << 53) - 1, 0 - (1 << 53) - 1, Int128(Int64.max), Int128(Int64.min),
+            Int128(Int64.max) + 1, 123_000, -9_007_199_254_740_993_000,
+        ] {
+            for decimals in [0, 1, 3, 15, 22, 23, 30] {
+                let amount = ExactAmount(value: value, decimals: decimals)
+                #expect(amount.double == Double(amount.description), "\(value) × 10^-\(decimals)")
+            }
+        }
         // An equity figure of 15 decimals, which dividing by ten 15 times rounded to 99999.98110811596.
         let equity = ExactAmount(value: 99_999_981_108_115_930_000, decimals: 15)
         #expect(equity.double == 99999.98110811593)

@@ -76,6 +76,17 @@ struct PositionTests {
         }
         #expect(wrong == 0)
         #expect(ties > 1_000)  // the ties were reached
+        // The edges of 64 bits: the least Int64 (a tie over 2), the largest operands, and the
+        // first numerator and divisor past 64 bits.
+        let min = Int128(Int64.min)
+        let max = Int128(Int64.max)
+        for (numerator, divisor) in [
+            (min, 2), (min, 3), (min, max), (max, max), (min + 1, max), (max, 2), (max + 1, 2), (min - 1, 2),
+            (max, max + 1), (min, max + 2), (1, max + 1), (max * 5 + 3, max + 1),
+        ] as [(Int128, Int128)] {
+            #expect(Position.roundedHalfEven(numerator, dividedBy: divisor) == reference(numerator, divisor))
+            #expect(Position.roundedHalfEven(numerator, dividedBy: 0 - divisor) == reference(0 - numerator, divisor))
+        }
     }
 
     /// For any sequence of fills: realised + unrealised equals the cash flow plus the position
