@@ -80,22 +80,16 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
     public var double: Double {
         // The same steps in 64 bits when the digits fit (as an equity sample's nearly always
         // do): 128-bit division and conversion cost thousands of instructions a sample.
-        if let small = Int64(exactly: value) { return Self.double(small, decimals: decimals) ?? textDouble }
-        var digits = value
-        var scale = decimals
-        while scale > 0, digits % 10 == 0 {
-            digits /= 10
-            scale -= 1
-        }
-        if digits.magnitude <= 1 << 53, scale < Self.exactPowersOfTen.count {
-            return Double(digits) / Self.exactPowersOfTen[scale]
-        }
-        return textDouble
+        let exact =
+            if let small = Int64(exactly: value) { Self.double(small, decimals: decimals) } else {
+                Self.double(value, decimals: decimals)
+            }
+        return exact ?? Double(Money.decimalText(value, decimals: decimals)) ?? .nan
     }
 
     /// `digits × 10^-decimals` rounded once, when the digits without trailing zeros have at
     /// most 53 bits and the power of ten is exact; nil otherwise.
-    static func double(_ digits: Int64, decimals: Int) -> Double? {
+    static func double<Digits: FixedWidthInteger & SignedInteger>(_ digits: Digits, decimals: Int) -> Double? {
         var digits = digits
         var scale = decimals
         while scale > 0, digits % 10 == 0 {
@@ -105,9 +99,6 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
         guard digits.magnitude <= 1 << 53, scale < exactPowersOfTen.count else { return nil }
         return Double(digits) / exactPowersOfTen[scale]
     }
-
-    /// The double `Double(_:)` reads from the exact text (correctly rounded).
-    var textDouble: Double { Double(Money.decimalText(value, decimals: decimals)) ?? .nan }
 
     /// 10^0 ... 10^22, each exactly a double.
     static let exactPowersOfTen: [Double] = [

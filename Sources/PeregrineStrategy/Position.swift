@@ -134,13 +134,16 @@ public struct Position: Hashable, Sendable, BitwiseCopyable {
         // In 64 bits when both fit (a position's cost share nearly always does): a 128-bit
         // division is a library call tens of times slower. (A positive divisor: no overflow.)
         if denominator > 0, let small = Int64(exactly: numerator), let divisor = Int64(exactly: denominator) {
-            let (quotient, remainder) = small.quotientAndRemainder(dividingBy: divisor)
-            let twice = remainder.magnitude &* 2
-            guard twice > divisor.magnitude || (twice == divisor.magnitude && quotient & 1 != 0) else {
-                return Int128(quotient)
-            }
-            return small < 0 ? Int128(quotient) &- 1 : Int128(quotient) &+ 1
+            return Int128(halfEven(small, divisor))
         }
+        return halfEven(numerator, denominator)
+    }
+
+    /// `roundedHalfEven` at one width (`denominator` not 0).
+    @inlinable @inline(__always) @usableFromInline
+    static func halfEven<Integer: FixedWidthInteger & SignedInteger>(
+        _ numerator: Integer, _ denominator: Integer
+    ) -> Integer {
         let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
         // Compare 2|r| with |d| (truncating division: the remainder has the numerator's sign).
         let twice = remainder.magnitude &* 2
