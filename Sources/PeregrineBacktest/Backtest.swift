@@ -367,7 +367,9 @@ public struct BacktestPlan: Sendable {
     /// formats), nil when the format does not say.
     static func names(in path: String, format: FeedFormat) -> (symbol: String, exchange: String?) {
         if let text = readTextPrefix(path: path) {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3)
+            // (By line ends of either kind: "\r\n" is one Character, which a split at "\n"
+            // does not split.)
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).prefix(3)
             for (index, line) in lines.enumerated() {
                 let number = index + 1
                 switch format {

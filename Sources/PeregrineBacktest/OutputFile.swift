@@ -118,11 +118,16 @@ public enum OutputFile {
         }
     }
 
+    /// Whether `path` is, or leads to, a regular file.
+    public static func isRegularFile(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+    }
+
     /// Empties what `path` leads to, if that is a regular file, then removes `path` if it is
     /// one itself: an output abandoned after a failure, through a link or not.
     public static func discard(_ path: String) {
-        var status = stat()
-        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { _ = truncate(path, 0) }
+        if isRegularFile(path) { _ = truncate(path, 0) }
         removeRegularFile(path)
     }
 

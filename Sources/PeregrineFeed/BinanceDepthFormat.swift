@@ -29,7 +29,7 @@ extension FeedReplay {
             lastSequence = lastUpdate
         }
         let side = try Self.side(row[4], bid: "b", ask: "a")
-        try applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        try applyLevel(LevelUpdate(side: side, price: try price(row[6], "price"), quantity: try size(row[7], "qty")))
         return false
     }
 }

@@ -20,7 +20,10 @@ extension FeedReplay {
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = pairs.next() {
-            try applyLevel(LevelUpdate(side: pairs.side, price: try price(priceBytes), quantity: try size(sizeBytes)))
+            try applyLevel(
+                LevelUpdate(
+                    side: pairs.side, price: try price(priceBytes, "a level's price"),
+                    quantity: try size(sizeBytes, "a level's size")))
         }
         if let update = message.updateID(searchingFrom: pairs.position) {
             if kind == .delta, lastSequence >= 0, update != lastSequence &+ 1 { statistics.gaps += 1 }

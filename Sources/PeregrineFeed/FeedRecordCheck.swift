@@ -151,8 +151,8 @@ extension FeedReplay {
                 throw FeedError(line: 0, "update ids are not integers")
             }
             _ = try Self.side(row[4], bid: "b", ask: "a")
-            _ = try price(row[6])
-            _ = try size(row[7])
+            _ = try price(row[6], "price")
+            _ = try size(row[7], "qty")
         case .tardisQuotes, .tardisTrades, .tardisL2:
             let row = CSVRow(line)
             guard row[2].integerValue != nil, row[3].integerValue != nil else {
@@ -160,22 +160,28 @@ extension FeedReplay {
             }
             switch format {
             case .tardisQuotes:
-                for field in [4, 5, 6, 7] where !row[field].isEmpty {
-                    if field == 5 || field == 6 { _ = try price(row[field]) } else { _ = try size(row[field]) }
+                for (field, column): (Int, StaticString) in [
+                    (4, "ask_amount"), (5, "ask_price"), (6, "bid_price"), (7, "bid_amount"),
+                ] where !row[field].isEmpty {
+                    if field == 5 || field == 6 {
+                        _ = try price(row[field], column)
+                    } else {
+                        _ = try size(row[field], column)
+                    }
                 }
             case .tardisTrades:
                 _ = try Self.side(row[5], bid: "buy", ask: "sell")
-                _ = try price(row[6])
-                _ = try size(row[7])
+                _ = try price(row[6], "price")
+                _ = try size(row[7], "amount")
             default:
                 _ = try Self.side(row[5], bid: "bid", ask: "ask")
-                _ = try price(row[6])
-                _ = try size(row[7])
+                _ = try price(row[6], "price")
+                _ = try size(row[7], "amount")
             }
         case .truefxQuotes:
             let row = CSVRow(line)
-            _ = try price(row[1])
-            _ = try price(row[2])
+            _ = try price(row[1], "bid")
+            _ = try price(row[2], "ask")
         case .tardisSnapshot:
             var cursor = CSVCursor(line)
             var index = 0
@@ -184,7 +190,11 @@ extension FeedReplay {
                     throw FeedError(line: 0, "timestamps are not integers")
                 }
                 if index >= 4, !field.isEmpty {
-                    if (index - 4) % 2 == 0 { _ = try price(field) } else { _ = try size(field) }
+                    if (index - 4) % 2 == 0 {
+                        _ = try price(field, "a level's price")
+                    } else {
+                        _ = try size(field, "a level's amount")
+                    }
                 }
                 index += 1
             }
@@ -193,8 +203,8 @@ extension FeedReplay {
             guard message.type != nil else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
             var pairs = BybitPairs(line)
             while let (priceBytes, sizeBytes) = pairs.next() {
-                _ = try price(priceBytes)
-                _ = try size(sizeBytes)
+                _ = try price(priceBytes, "a level's price")
+                _ = try size(sizeBytes, "a level's size")
             }
         case .l3JSONLines:
             try scanner.parse(line)
@@ -208,8 +218,8 @@ extension FeedReplay {
                 guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
                     throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
                 }
-                _ = try price(priceValue.bytes)
-                _ = try size(sizeValue.bytes)
+                _ = try price(priceValue.bytes, "price")
+                _ = try size(sizeValue.bytes, "size")
             }
         }
     }

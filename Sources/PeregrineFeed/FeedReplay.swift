@@ -274,24 +274,30 @@ public struct FeedReplay: ~Copyable {
     // MARK: Formats
 
     /// A market data price on the file's grid, within ±`Price.maxTicks`.
-    func price(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Price {
+    /// The price in `bytes`, read from the field `column` (named in the error).
+    func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Price {
         let price: Price
-        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw FeedError(line: 0, "\(error)") }
-        guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes) }
+        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch {
+            throw FeedError(line: 0, "\(column) \(error)")
+        }
+        guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column) }
         return price
     }
 
     @inline(never)
-    func priceOutOfRange(_ bytes: UnsafeBufferPointer<UInt8>) -> FeedError {
+    func priceOutOfRange(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) -> FeedError {
         FeedError(
             line: 0,
-            "'\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(priceIncrement): "
+            "\(column) '\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(priceIncrement): "
                 + "\(Price.rangeRule), so that the sum of two prices is exact; "
                 + "use a coarser tick size")
     }
 
-    func size(_ bytes: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Quantity {
-        do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw FeedError(line: 0, "\(error)") }
+    /// The size in `bytes`, read from the field `column` (named in the error).
+    func size(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Quantity {
+        do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch {
+            throw FeedError(line: 0, "\(column) \(error)")
+        }
     }
 
     /// Applies one line; true when it ends a message.

@@ -41,8 +41,8 @@ extension FeedReplay {
         guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {
             throw FeedError(line: 0, "an add or update needs \"price\" and \"size\"")
         }
-        let newPrice = try price(priceValue.bytes).ticks
-        let newLots = try size(sizeValue.bytes).lots
+        let newPrice = try price(priceValue.bytes, "price").ticks
+        let newLots = try size(sizeValue.bytes, "size").lots
         let isAdd = op.bytes.equals("add")
         // The order leaves its old level first (so a move out of a lone level frees it), then
         // joins the new one; a refusal (ceiling, overflow) puts it back and changes nothing.

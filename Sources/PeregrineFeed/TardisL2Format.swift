@@ -36,7 +36,7 @@ extension FeedReplay {
             eventID = local
         }
         let side = try Self.side(row[5], bid: "bid", ask: "ask")
-        try applyLevel(LevelUpdate(side: side, price: try price(row[6]), quantity: try size(row[7])))
+        try applyLevel(LevelUpdate(side: side, price: try price(row[6], "price"), quantity: try size(row[7], "amount")))
         return false
     }
 }

@@ -18,18 +18,22 @@ extension FeedReplay {
         quoteAsk =
             row[5].isEmpty
             ? nil
-            : BookLevel(price: try quotePrice(row[5], "ask_price"), quantity: row[4].isEmpty ? .zero : try size(row[4]))
+            : BookLevel(
+                price: try quotePrice(row[5], "ask_price"),
+                quantity: row[4].isEmpty ? .zero : try size(row[4], "ask_amount"))
         quoteBid =
             row[6].isEmpty
             ? nil
-            : BookLevel(price: try quotePrice(row[6], "bid_price"), quantity: row[7].isEmpty ? .zero : try size(row[7]))
+            : BookLevel(
+                price: try quotePrice(row[6], "bid_price"),
+                quantity: row[7].isEmpty ? .zero : try size(row[7], "bid_amount"))
         captureQuote()
         return true
     }
 
     /// A quote's price: positive (a missing side is an empty field, not a zero).
-    func quotePrice(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) throws(FeedError) -> Price {
-        let value = try price(bytes)
+    func quotePrice(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) throws(FeedError) -> Price {
+        let value = try price(bytes, name)
         guard value.ticks > 0 else {
             throw FeedError(
                 line: 0,

@@ -32,7 +32,10 @@ extension FeedReplay {
                     pendingPrice = field
                 } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    try applyLevel(LevelUpdate(side: side, price: try price(priceBytes), quantity: try size(field)))
+                    try applyLevel(
+                        LevelUpdate(
+                            side: side, price: try price(priceBytes, "a level's price"),
+                            quantity: try size(field, "a level's amount")))
                 }
             }
             index += 1

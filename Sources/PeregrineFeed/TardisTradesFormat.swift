@@ -13,8 +13,8 @@ extension FeedReplay {
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
         try noteTardisLocalTime(row[3])
-        let tradePrice = try price(row[6])
-        let tradeSize = try size(row[7])
+        let tradePrice = try price(row[6], "price")
+        let tradeSize = try size(row[7], "amount")
         statistics.trades += 1
         statistics.tradedSize &+= tradeSize.lots
         if capturing {

@@ -15,8 +15,8 @@ extension FeedReplay {
         }
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1)
-        quoteBid = BookLevel(price: try price(row[1]), quantity: .zero)
-        quoteAsk = BookLevel(price: try price(row[2]), quantity: .zero)
+        quoteBid = BookLevel(price: try price(row[1], "bid"), quantity: .zero)
+        quoteAsk = BookLevel(price: try price(row[2], "ask"), quantity: .zero)
         captureQuote()
         return true
     }

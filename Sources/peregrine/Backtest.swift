@@ -68,7 +68,7 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
-            fail(error)
+            fail(error, discarding: [reportJson, reportHtml])
         }
         if terminal { printError("") }
         for warning in result.warnings { printError("warning: \(warning)") }
@@ -79,7 +79,7 @@ struct BacktestCommand: ParsableCommand {
                 try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
             }
         } catch {
-            fail(error)
+            fail(error, discarding: [reportJson, reportHtml])
         }
         // With an output on standard output the summary goes to standard error.
         if onStandardOutput != nil {
@@ -91,8 +91,17 @@ struct BacktestCommand: ParsableCommand {
         }
     }
 
-    func fail(_ error: BacktestError) -> Never {
+    /// Exits for `error`. A run that failed (exit 1, not a usage error) removes the `reports`
+    /// it names that are regular files: a report an earlier run left there would pass for this
+    /// one's. (Only paths checked as outputs: never an input.)
+    func fail(_ error: BacktestError, discarding reports: [String?] = []) -> Never {
         printError("error: \(error)")
+        if !error.isUsage {
+            for case let path? in reports where OutputFile.isRegularFile(path) {
+                OutputFile.discard(path)
+                printError("note: removed \(path): the run failed, so no report stays there to claim it succeeded")
+            }
+        }
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
     }
 

@@ -1142,6 +1142,38 @@ import Testing
         #expect(same.status == 0)
     }
 
+    /// The instrument is named by the file's first data row whatever its line ends: with
+    /// "\r\n" (one Character in Swift, which a split at "\n" does not split) the symbol and its
+    /// quote currency were lost for the file's name. The figures are the same either way.
+    @Test func theSymbolIsReadWhateverTheLineEnds() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8).split(separator: "\n")
+            .prefix(400)
+        var results: [BacktestResult] = []
+        for (name, end) in [("lf", "\n"), ("crlf", "\r\n")] {
+            let path = directory.appendingPathComponent("quotes-\(name).csv").path
+            try (lines.joined(separator: end) + end).write(toFile: path, atomically: true, encoding: .utf8)
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("tardis-quotes:" + path)]
+            settings.strategies = [
+                StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "5"), ("quantity", "0.001")])
+            ]
+            let plan = try BacktestPlan(settings)
+            #expect(plan.instruments.map(\.symbol) == ["BTCUSDT"], "\(name)")
+            #expect(plan.instruments.map(\.quoteCurrency) == ["USDT"], "\(name)")
+            results.append(try Backtest.run(plan))
+        }
+        func figures(_ result: BacktestResult) -> [String] {
+            let instrument = result.instruments[0]
+            return [instrument.volume, instrument.position, instrument.fees, instrument.netPnL].map(\.description)
+                + ["\(result.trades)", "\(result.events)"]
+        }
+        #expect(results[0].trades > 0)
+        #expect(results[0].events == 399)
+        #expect(figures(results[1]) == figures(results[0]))
+    }
+
     /// A quote price of zero or below is bad data (a missing side is an empty field), not a
     /// missing side: the run stops at its line.
     @Test func aQuotePriceOfZeroOrBelowIsBadData() throws {
@@ -1461,7 +1493,8 @@ import Testing
         #expect(run.status == 1)
         #expect(
             run.error.contains(
-                "\(path):2: '4.7' is beyond the price range at tick size 0.000000000000000001"), "\(run.error)")
+                "\(path):2: ask_price '4.7' is beyond the price range at tick size 0.000000000000000001"),
+            "\(run.error)")
         #expect(run.output.isEmpty)
         let coarser = try PeregrineCLI.run(arguments + ["--tick-size", "0.1"])
         #expect(coarser.status == 0, "\(coarser.error)")
@@ -1514,10 +1547,14 @@ import Testing
         let bad = directory.appendingPathComponent("bad.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.json").path
+        let page = directory.appendingPathComponent("report.html").path
         let fills = directory.appendingPathComponent("fills.csv").path
-        // Fills of an earlier run at the same path do not survive a failed one; an equity CSV
-        // written through a link is emptied (the link stays).
+        // Reports and fills of an earlier run at the same paths do not survive a failed one (a
+        // report left there would pass for this run's); an equity CSV written through a link
+        // is emptied (the link stays).
         try "time\n".write(toFile: fills, atomically: true, encoding: .utf8)
+        try #"{"trades": 7}"#.write(toFile: report, atomically: true, encoding: .utf8)
+        try "<html></html>".write(toFile: page, atomically: true, encoding: .utf8)
         let equityTarget = directory.appendingPathComponent("equity-target.csv").path
         let equity = directory.appendingPathComponent("equity.csv").path
         try "time\n".write(toFile: equityTarget, atomically: true, encoding: .utf8)
@@ -1525,21 +1562,27 @@ import Testing
         let result = try PeregrineCLI.run([
             "backtest", "--data", "tardis-quotes:" + bad, "--strategy", "golden-cross", "--param", "fast=2",
             "--param", "slow=5", "--param", "quantity=0.001", "--tick-size", "0.01", "--lot-size", "0.001",
-            "--report-json", report, "--fills-csv", fills, "--equity-csv", equity,
+            "--report-json", report, "--report-html", page, "--fills-csv", fills, "--equity-csv", equity,
         ])
         #expect(result.status == 1)
         #expect(try String(contentsOfFile: equityTarget, encoding: .utf8) == "")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: equity)) == equityTarget)
-        #expect(result.error.contains("\(bad):500:"))
+        // The line, the column and the value.
+        #expect(result.error.contains("\(bad):500: ask_price '9x684.68' is not a decimal number"), "\(result.error)")
+        #expect(result.error.contains("note: removed \(report): the run failed"), "\(result.error)")
         #expect(result.output.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: report))
+        #expect(!FileManager.default.fileExists(atPath: page))
         #expect(!FileManager.default.fileExists(atPath: fills))
-        // A usage error: exit 2, nothing started.
+        // A usage error: exit 2, nothing started (and nothing removed).
+        try #"{"trades": 7}"#.write(toFile: report, atomically: true, encoding: .utf8)
         let usage = try PeregrineCLI.run([
-            "backtest", "--data", "tardis-quotes:/nonexistent.csv", "--strategy", "golden-cross",
+            "backtest", "--data", "tardis-quotes:/nonexistent.csv", "--strategy", "golden-cross", "--report-json",
+            report,
         ])
         #expect(usage.status == 2)
         #expect(usage.error.contains("/nonexistent.csv"))
+        #expect(try String(contentsOfFile: report, encoding: .utf8) == #"{"trades": 7}"#)
         // The same file whole runs and writes its report.
         let good = try PeregrineCLI.run([
             "backtest", "--data", "tardis-quotes:" + Fixtures.path(Self.quotes), "--strategy", "golden-cross",

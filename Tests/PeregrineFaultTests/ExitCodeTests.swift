@@ -69,7 +69,7 @@ struct ExitCodeTests {
             status: 1, says: "torn last line"),
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", "--tick-size", "0.1", file("badGrid")],
-            status: 1, says: "grid.csv:1202: '100.25' has more than 1 decimal places"),
+            status: 1, says: "grid.csv:1202: price '100.25' has more than 1 decimal places"),
         Row(arguments: ["mempool", "--source", file("missing")], status: 2, says: "no such file"),
         Row(arguments: ["mempool", "--status-interval", "inf"], status: 2, says: "--status-interval must be"),
         Row(arguments: ["mempool", "--rate", "1e-300"], status: 2, says: "--rate must be 0"),

@@ -175,7 +175,8 @@ struct FeedFormatTests {
         var coarse = try FeedReplay(format: .tardisL2, priceIncrement: try Increment("1"), sizeIncrement: grids.size)
         #expect(
             throws: FeedError(
-                line: 2, "'60940.35136398' has more than 0 decimal places, the most this increment allows", file: second
+                line: 2, "price '60940.35136398' has more than 0 decimal places, the most this increment allows",
+                file: second
             )
         ) {
             try coarse.replay(paths: [first, second])
