@@ -273,13 +273,12 @@ public struct FeedReplay: ~Copyable {
 
     // MARK: Formats
 
-    /// A market data price on the file's grid, within ±`Price.maxTicks`.
-    /// The price in `bytes`, read from the field `column` (named in the error).
+    /// A market data price on the file's grid, within ±`Price.maxTicks`, read from the field
+    /// `column` (named in the error).
+    @inline(__always)
     func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Price {
         let price: Price
-        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch {
-            throw FeedError(line: 0, "\(column) \(error)")
-        }
+        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw Self.named(error, column) }
         guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column) }
         return price
     }
@@ -294,10 +293,15 @@ public struct FeedReplay: ~Copyable {
     }
 
     /// The size in `bytes`, read from the field `column` (named in the error).
+    @inline(__always)
     func size(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Quantity {
-        do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch {
-            throw FeedError(line: 0, "\(column) \(error)")
-        }
+        do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw Self.named(error, column) }
+    }
+
+    /// A value's error, naming its column (out of line: the parsers' paths stay short).
+    @inline(never)
+    static func named(_ error: ModelError, _ column: StaticString) -> FeedError {
+        FeedError(line: 0, "\(column) \(error)")
     }
 
     /// Applies one line; true when it ends a message.
