@@ -61,11 +61,7 @@ public struct BacktestPlan: Sendable {
     var lotsFromConvertedFiles = false
 
     /// Every file the plan reads: its data and a measured latency table.
-    public var inputPaths: [String] {
-        var paths = settings.data.flatMap(\.paths)
-        if case .measured(let table) = settings.orderLatency { paths.append(table.path) }
-        return paths
-    }
+    public var inputPaths: [String] { settings.inputPaths }
 
     /// A plan for the built-in strategies.
     public init(_ settings: BacktestSettings) throws(BacktestError) {

@@ -76,4 +76,11 @@ public struct BacktestSettings: Sendable {
     public var digestCache: DigestCache?
 
     public init() {}
+
+    /// Every file a backtest of these settings reads: the data and a measured latency table.
+    public var inputPaths: [String] {
+        var paths = data.flatMap(\.paths)
+        if case .measured(let table) = orderLatency { paths.append(table.path) }
+        return paths
+    }
 }

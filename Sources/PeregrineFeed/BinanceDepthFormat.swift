@@ -20,7 +20,7 @@ extension FeedReplay {
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
         if lastUpdate != eventID {
-            let isSnapshot = row[5].equals("snap")
+            let isSnapshot = try Self.flag(row[5], "update_type", true: "snap", false: "set")
             if isSnapshot, !inSnapshot { clearBook() }
             if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
             if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }

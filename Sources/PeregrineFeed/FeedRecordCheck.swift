@@ -151,6 +151,7 @@ extension FeedReplay {
                 throw FeedError(line: 0, "update ids are not integers")
             }
             _ = try Self.side(row[4], bid: "b", ask: "a")
+            _ = try Self.flag(row[5], "update_type", true: "snap", false: "set")
             _ = try price(row[6], "price")
             _ = try size(row[7], "qty")
         case .tardisQuotes, .tardisTrades, .tardisL2:
@@ -170,10 +171,11 @@ extension FeedReplay {
                     }
                 }
             case .tardisTrades:
-                _ = try Self.side(row[5], bid: "buy", ask: "sell")
+                _ = try Self.aggressor(row[5])
                 _ = try price(row[6], "price")
                 _ = try size(row[7], "amount")
             default:
+                _ = try Self.flag(row[4], "is_snapshot", true: "true", false: "false")
                 _ = try Self.side(row[5], bid: "bid", ask: "ask")
                 _ = try price(row[6], "price")
                 _ = try size(row[7], "amount")

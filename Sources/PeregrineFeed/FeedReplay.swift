@@ -273,14 +273,23 @@ public struct FeedReplay: ~Copyable {
 
     // MARK: Formats
 
-    /// A market data price on the file's grid, within ±`Price.maxTicks`, read from the field
-    /// `column` (named in the error).
+    /// A market data price on the file's grid, above zero (as every order's price at the
+    /// venues; a price of zero or below would be traded against) and within `Price.maxTicks`,
+    /// read from the field `column` (named in the error).
     @inline(__always)
     func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Price {
         let price: Price
         do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw Self.named(error, column) }
         guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column) }
+        guard price.ticks > 0 else { throw Self.notPositive(bytes, column) }
         return price
+    }
+
+    @inline(never)
+    static func notPositive(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: String = "")
+        -> FeedError
+    {
+        FeedError(line: 0, "\(column) '\(String(decoding: bytes, as: UTF8.self))' is not positive\(hint)")
     }
 
     @inline(never)
@@ -377,6 +386,28 @@ public struct FeedReplay: ~Copyable {
         if field.equals(bid) { return .buy }
         if field.equals(ask) { return .sell }
         throw FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not \(bid) or \(ask)")
+    }
+
+    /// A field of two values: true for `true`, false for `false`; anything else is bad data
+    /// (a snapshot read as an update, or the reverse, would change the book silently).
+    @inline(__always)
+    static func flag(
+        _ field: UnsafeBufferPointer<UInt8>, _ column: StaticString, true yes: StaticString, false no: StaticString
+    )
+        throws(FeedError) -> Bool
+    {
+        if field.equals(no) { return false }
+        if field.equals(yes) { return true }
+        throw neither(field, column, yes, no)
+    }
+
+    @inline(never)
+    static func neither(
+        _ field: UnsafeBufferPointer<UInt8>, _ column: StaticString, _ yes: StaticString, _ no: StaticString
+    )
+        -> FeedError
+    {
+        FeedError(line: 0, "\(column) '\(String(decoding: field, as: UTF8.self))' is not \(yes) or \(no)")
     }
 
     /// Applies a level update to the mirror, or captures it (a decoder).

@@ -28,7 +28,7 @@ extension FeedReplay {
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1_000)
         try noteTardisLocalTime(local)
-        let isSnapshot = row[4].equals("true")
+        let isSnapshot = try Self.flag(row[4], "is_snapshot", true: "true", false: "false")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }
             if local < eventID { statistics.outOfOrder += 1 }

@@ -33,14 +33,10 @@ extension FeedReplay {
 
     /// A quote's price: positive (a missing side is an empty field, not a zero).
     func quotePrice(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) throws(FeedError) -> Price {
-        let value = try price(bytes, name)
-        guard value.ticks > 0 else {
-            throw FeedError(
-                line: 0,
-                "\(name) '\(String(decoding: bytes, as: UTF8.self))' is not positive (a missing side is an empty field)"
-            )
+        do { return try price(bytes, name) } catch {
+            guard let value = try? Price(utf8: bytes, tickSize: priceIncrement), value.ticks <= 0 else { throw error }
+            throw Self.notPositive(bytes, name, hint: " (a missing side is an empty field)")
         }
-        return value
     }
 
     static func noteTardisQuoteGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {

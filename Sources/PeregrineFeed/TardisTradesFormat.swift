@@ -13,6 +13,7 @@ extension FeedReplay {
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
         try noteTardisLocalTime(row[3])
+        let aggressor = try Self.aggressor(row[5])
         let tradePrice = try price(row[6], "price")
         let tradeSize = try size(row[7], "amount")
         statistics.trades += 1
@@ -21,9 +22,23 @@ extension FeedReplay {
             captured.append(
                 .trade(
                     Trade(
-                        price: tradePrice, quantity: tradeSize, aggressor: row[5].equals("sell") ? .sell : .buy,
+                        price: tradePrice, quantity: tradeSize, aggressor: aggressor,
                         tradeID: UInt64(statistics.trades))))
         }
         return true
+    }
+
+    /// A trade's aggressor side: `buy`, `sell`, or `unknown` (where the venue does not say),
+    /// taken as a buy: the event model has no unknown side. Anything else is bad data.
+    @inline(__always)
+    static func aggressor(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Side {
+        if field.equals("sell") { return .sell }
+        if field.equals("buy") || field.equals("unknown") { return .buy }
+        throw notATradeSide(field)
+    }
+
+    @inline(never)
+    static func notATradeSide(_ field: UnsafeBufferPointer<UInt8>) -> FeedError {
+        FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not buy, sell or unknown")
     }
 }

@@ -37,18 +37,22 @@ struct BacktestCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        let settings: BacktestSettings
+        do { settings = try options.settings() } catch { fail(error) }
+        let outputs = [
+            ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
+            ("--equity-csv", equityCsv),
+        ]
+        let inputs = settings.inputPaths + [options.config].compactMap { $0 }
         let plan: BacktestPlan
-        do { plan = try BacktestPlan(try options.settings()) } catch { fail(error) }
-        for note in plan.notes { printError("note: \(note)") }
-        do {
-            try OutputFile.check(
-                [
-                    ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
-                    ("--equity-csv", equityCsv),
-                ], inputs: plan.inputPaths + [options.config].compactMap { $0 })
-        } catch {
-            fail(error)
+        do { plan = try BacktestPlan(settings) } catch {
+            // Bad data found making the plan fails the run as bad data found later does: the
+            // reports named go (once they are known to be outputs, none of them an input).
+            let checked = (try? OutputFile.check(outputs, inputs: inputs)) != nil
+            fail(error, discarding: checked ? outputs.map(\.1) : [])
         }
+        for note in plan.notes { printError("note: \(note)") }
+        do { try OutputFile.check(outputs, inputs: inputs) } catch { fail(error) }
         // An output on standard output (/dev/stdout, or the file it is redirected to) is all
         // that goes there; --json prints the report there, so no other output may.
         let onStandardOutput = [
@@ -68,7 +72,7 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
-            fail(error, discarding: [reportJson, reportHtml])
+            fail(error, discarding: outputs.map(\.1))
         }
         if terminal { printError("") }
         for warning in result.warnings { printError("warning: \(warning)") }
@@ -79,7 +83,7 @@ struct BacktestCommand: ParsableCommand {
                 try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
             }
         } catch {
-            fail(error, discarding: [reportJson, reportHtml])
+            fail(error, discarding: outputs.map(\.1))
         }
         // With an output on standard output the summary goes to standard error.
         if onStandardOutput != nil {
@@ -91,15 +95,15 @@ struct BacktestCommand: ParsableCommand {
         }
     }
 
-    /// Exits for `error`. A run that failed (exit 1, not a usage error) removes the `reports`
-    /// it names that are regular files: a report an earlier run left there would pass for this
-    /// one's. (Only paths checked as outputs: never an input.)
-    func fail(_ error: BacktestError, discarding reports: [String?] = []) -> Never {
+    /// Exits for `error`. A run that failed (exit 1, not a usage error) removes the `outputs`
+    /// it names that are regular files (reports, CSVs): one an earlier run left there would
+    /// pass for this run's. (Only paths checked as outputs: never an input.)
+    func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
         printError("error: \(error)")
         if !error.isUsage {
-            for case let path? in reports where OutputFile.isRegularFile(path) {
+            for case let path? in outputs where OutputFile.isRegularFile(path) {
                 OutputFile.discard(path)
-                printError("note: removed \(path): the run failed, so no report stays there to claim it succeeded")
+                printError("note: removed \(path): the run failed, so nothing there passes for its output")
             }
         }
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)

@@ -98,16 +98,28 @@ import Testing
         metadata[64 + 11] ^= 0x01
         var extra = bytes
         extra.append(Data(repeating: 0, count: 80))
+        // Found while the plan is made, before the run: a report an earlier run left is removed
+        // all the same (it would pass for this run's).
+        let report = directory.appendingPathComponent("report.json").path
         for (damaged, message) in [
             (metadata, "its metadata fails its checksum"), (extra, "80 bytes after its last record"),
             (bytes.prefix(bytes.count - 80), "truncated: its header promises 9999 records"),
             (bytes.prefix(100), "truncated: its header promises 9999 records"),
         ] {
             try damaged.write(to: URL(fileURLWithPath: file))
-            let run = try PeregrineCLI.run(["backtest", "--data", "events:" + file] + Self.golden)
+            try #"{"trades": 7}"#.write(toFile: report, atomically: true, encoding: .utf8)
+            let run = try PeregrineCLI.run(
+                ["backtest", "--data", "events:" + file, "--report-json", report] + Self.golden)
             #expect(run.status == 1, "\(message): \(run.error)")
             #expect(run.error.contains(message), "\(run.error)")
+            #expect(!FileManager.default.fileExists(atPath: report), "\(message)")
         }
+        // An output that is one of the inputs is refused (exit 2) and left as it was, even
+        // when the plan fails first.
+        try bytes.prefix(100).write(to: URL(fileURLWithPath: file))
+        let clash = try PeregrineCLI.run(["backtest", "--data", "events:" + file, "--report-json", file] + Self.golden)
+        #expect(clash.status == 1, "\(clash.error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == bytes.prefix(100))
     }
 
     @Test func outputsReplacedByARenameFollowLinksAndRefuseDevices() throws {

@@ -30,6 +30,79 @@ struct FeedFormatTests {
         price.map { Decimal(string: $0.formatted(tickSize: grid))! }
     }
 
+    /// A value no venue could show stops the replay at its line, naming its column and value:
+    /// a price of zero or below (as no order's price can be: one at -5 in a book made a
+    /// market maker's P&L +1,025 where it was -0.13), a trade side other than `buy`, `sell` or
+    /// `unknown` (`SELL` had been read as a buy), a snapshot flag other than its two values
+    /// (`True` had been read as an update, a snapshot never clearing the book). The same rows
+    /// with good values replay.
+    @Test func valuesNoVenueShowsStopAtTheirLineAndColumn() throws {
+        let l2 = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        let trades = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+        let binance = "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu"
+        let snapshot =
+            "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount"
+        func bybit(_ bid: String) -> String {
+            #"{"topic":"orderbook.1.X","type":"delta","ts":1733011200693,"data":{"s":"X","b":[[""#
+                + bid + #"","5"]],"a":[]},"u":"# + "2}"
+        }
+        let bybitFirst =
+            #"{"topic":"orderbook.1.X","type":"snapshot","ts":1733011200691,"data":{"s":"X","b":[["1.95","5"]],"a":[["1.96","5"]]},"u":1}"#
+        let cases: [(FeedFormat, [String], good: String, bad: String, says: String)] = [
+            (
+                .tardisL2, [l2, "x,B,1000,1001,false,bid,100.5,1"], "x,B,1002,1003,false,ask,100.6,2",
+                "x,B,1002,1003,false,ask,-5,2", "price '-5' is not positive"
+            ),
+            (
+                .tardisL2, [l2, "x,B,1000,1001,false,bid,100.5,1"], "x,B,1002,1003,true,ask,100.6,2",
+                "x,B,1002,1003,True,ask,100.6,2", "is_snapshot 'True' is not true or false"
+            ),
+            (
+                .tardisTrades, [trades, "x,B,1000,1001,7,buy,100.5,1"], "x,B,1002,1003,8,unknown,100.5,1",
+                "x,B,1002,1003,8,SELL,100.5,1", "side 'SELL' is not buy, sell or unknown"
+            ),
+            (
+                .tardisTrades, [trades, "x,B,1000,1001,7,buy,100.5,1"], "x,B,1002,1003,8,sell,100.4,1",
+                "x,B,1002,1003,8,sell,0,1", "price '0' is not positive"
+            ),
+            (
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199940,21,30,a,set,100.6,1,20",
+                "B,1667347199940,21,30,a,upd,100.6,1,20", "update_type 'upd' is not snap or set"
+            ),
+            (
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199940,21,30,a,set,100.6,1,20",
+                "B,1667347199940,21,30,a,set,-100.6,1,20", "price '-100.6' is not positive"
+            ),
+            (
+                .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
+                "x,B,1002,1003,100.7,1,-3,1", "a level's price '-3' is not positive"
+            ),
+            (
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), bybit("-1.95"),
+                "a level's price '-1.95' is not positive"
+            ),
+            (
+                .truefxQuotes, ["timestamp,bid,ask", "2013-01-01 22:00:00.295000+00:00,86.655,86.728"],
+                "2013-01-01 22:00:01.000000+00:00,86.656,86.728", "2013-01-01 22:00:01.000000+00:00,0,86.728",
+                "bid '0' is not positive"
+            ),
+        ]
+        for (format, lines, good, bad, says) in cases {
+            let goodFile = try write(lines + [good])
+            let badFile = try write(lines + [bad])
+            defer { for file in [goodFile, badFile] { try? FileManager.default.removeItem(atPath: file) } }
+            #expect(throws: Never.self, "\(format) \(good)") { _ = try replay(format, goodFile) }
+            do {
+                _ = try replay(format, badFile)
+                Issue.record("\(format): \(bad) was read")
+            } catch {
+                #expect("\(error)".contains("\(badFile):\(lines.count + 1): \(says)"), "\(error)")
+            }
+        }
+    }
+
     @Test func tardisIncrementalL2GroupsRowsByLocalTimestamp() throws {
         var random = SplitMix64(seed: 4)
         var lines = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
