@@ -1,3 +1,4 @@
+import PeregrineCodec
 import PeregrineModel
 
 /// The fields of a Bybit `orderbook` websocket message that a mirror book needs, read in
@@ -7,6 +8,14 @@ struct BybitMessage {
     let line: UnsafeBufferPointer<UInt8>
 
     init(_ line: UnsafeBufferPointer<UInt8>) { self.line = line }
+
+    /// A line without `"type":"snapshot"` or `"type":"delta"`.
+    static var noType: FeedError {
+        FeedError(
+            line: 0,
+            #"no "type":"snapshot" or "type":"delta" (messages are read as Bybit sends them: compact JSON, "#
+                + "no spaces between keys and values)")
+    }
 
     var type: Kind? {
         guard let start = line.find("\"type\":\"") else { return nil }
@@ -40,7 +49,9 @@ struct BybitMessage {
     }
 }
 
-/// The `[price, size]` string pairs of a Bybit message's `"b"` then `"a"` arrays, in order.
+/// The `[price, size]` string pairs of a Bybit message's `"b"` then `"a"` arrays, in order. An
+/// array holds nothing else: anything but a pair of quoted strings before its `]` is bad data
+/// (a level written `[1.95,5]` had ended its side's array, the rest of the side dropped).
 struct BybitPairs {
     let line: UnsafeBufferPointer<UInt8>
     var position: Int
@@ -54,7 +65,7 @@ struct BybitPairs {
         end = line.count
     }
 
-    mutating func next() -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)? {
+    mutating func next() throws(FeedError) -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)? {
         while true {
             while position < line.count, line[position] == UInt8(ascii: ",") || line[position] == 0x20 { position += 1 }
             if position < line.count, line[position] == UInt8(ascii: "["),
@@ -66,7 +77,8 @@ struct BybitPairs {
                 position = size.end + 1
                 return (price.bytes, size.bytes)
             }
-            // The end of this array: move to the asks, or stop.
+            // The end of this array (none found: position at the end): move to the asks, or stop.
+            if position < line.count, line[position] != UInt8(ascii: "]") { throw notAPair() }
             if !doneBids {
                 doneBids = true
                 side = .sell
@@ -76,6 +88,15 @@ struct BybitPairs {
             }
             return nil
         }
+    }
+
+    @inline(never)
+    func notAPair() -> FeedError {
+        let shown = UnsafeBufferPointer(rebasing: line[position..<Swift.min(position + 24, line.count)])
+        return FeedError(
+            line: 0,
+            "\"\(side == .buy ? "b" : "a")\" at column \(position + 1) holds '\(String(decoding: shown, as: UTF8.self))', "
+                + "not a level [\"price\",\"size\"] of two quoted strings")
     }
 
     /// The quoted string starting at `start` and the index just after its closing quote.

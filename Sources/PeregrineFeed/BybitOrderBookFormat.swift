@@ -7,7 +7,7 @@ import PeregrineModel
 extension FeedReplay {
     mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let message = BybitMessage(line)
-        guard let kind = message.type else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+        guard let kind = message.type else { throw BybitMessage.noType }
         statistics.rows += 1
         // A message's `ts` must be an integer of ms in range (one without has no time: 0).
         if let field = message.timestampField {
@@ -19,7 +19,7 @@ extension FeedReplay {
         }
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
-        while let (priceBytes, sizeBytes) = pairs.next() {
+        while let (priceBytes, sizeBytes) = try pairs.next() {
             try applyLevel(
                 LevelUpdate(
                     side: pairs.side, price: try price(priceBytes, "a level's price"),
@@ -34,7 +34,8 @@ extension FeedReplay {
 
     static func noteBybitGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
         var pairs = BybitPairs(line)
-        while let (price, size) = pairs.next() {
+        // (A line the replay will refuse adds nothing to the grids.)
+        while let (price, size) = try? pairs.next() {
             grids.price.note(price, line: number)
             grids.size.note(size, line: number)
         }

@@ -202,9 +202,9 @@ extension FeedReplay {
             }
         case .bybitOrderBook:
             let message = BybitMessage(line)
-            guard message.type != nil else { throw FeedError(line: 0, "no \"type\" (snapshot or delta)") }
+            guard message.type != nil else { throw BybitMessage.noType }
             var pairs = BybitPairs(line)
-            while let (priceBytes, sizeBytes) = pairs.next() {
+            while let (priceBytes, sizeBytes) = try pairs.next() {
                 _ = try price(priceBytes, "a level's price")
                 _ = try size(sizeBytes, "a level's size")
             }

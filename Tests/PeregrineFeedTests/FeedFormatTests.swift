@@ -48,6 +48,11 @@ struct FeedFormatTests {
         }
         let bybitFirst =
             #"{"topic":"orderbook.1.X","type":"snapshot","ts":1733011200691,"data":{"s":"X","b":[["1.95","5"]],"a":[["1.96","5"]]},"u":1}"#
+        // A Bybit level written with a number, not a quoted string, had ended its side's array
+        // (the rest of the side dropped without a word).
+        let numeric = bybit("1.93").replacingOccurrences(of: #"["1.93""#, with: "[1.93")
+        let column = try #require(numeric.range(of: "[1.93")).lowerBound.utf16Offset(in: numeric) + 1
+        let shown = String(decoding: numeric.utf8.dropFirst(column - 1).prefix(24), as: UTF8.self)
         let cases: [(FeedFormat, [String], good: String, bad: String, says: String)] = [
             (
                 .tardisL2, [l2, "x,B,1000,1001,false,bid,100.5,1"], "x,B,1002,1003,false,ask,100.6,2",
@@ -82,6 +87,10 @@ struct FeedFormatTests {
             (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), bybit("-1.95"),
                 "a level's price '-1.95' is not positive"
+            ),
+            (
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), numeric,
+                #""b" at column \#(column) holds '\#(shown)', not a level"#
             ),
             (
                 .truefxQuotes, ["timestamp,bid,ask", "2013-01-01 22:00:00.295000+00:00,86.655,86.728"],
