@@ -182,6 +182,19 @@ public struct BacktestPlan: Sendable {
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         self.recorded = recorded
         warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) }
+        // Sizes TrueFX does not carry: nothing fills against its quotes, read as text or from a
+        // file converted from them (its sources say).
+        for spec in settings.data {
+            for path in spec.paths
+            where spec.format == .truefxQuotes
+                || mapped[path]?.metadata.sources.contains(where: { $0.format == FeedFormat.truefxQuotes.rawValue })
+                    == true
+            {
+                warnings.append(
+                    "\(path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
+                        + "that only read prices)")
+            }
+        }
         // An instrument without reference data takes its grids from its files: the finest
         // price and size they write. In a run of one strategy on one such instrument (the
         // reference backtest's shape), a quantity finer than that lot (a file whose sizes

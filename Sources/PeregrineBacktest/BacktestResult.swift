@@ -447,11 +447,6 @@ extension BacktestResult {
         plan: BacktestPlan, tallies: [InstrumentTally], events: Int, warmUpEvents: Int, span: UInt64
     ) -> [String] {
         var warnings = plan.warnings
-        // Sizes TrueFX does not carry: nothing fills against its quotes.
-        warnings += plan.files.filter { $0.format == .truefxQuotes }.map {
-            "\($0.path): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
-                + "that only read prices)"
-        }
         let window = (from: plan.settings.from, to: plan.settings.to)
         if events == 0 {
             let range =

@@ -1229,6 +1229,17 @@ import Testing
                 "\(truefx): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
                     + "that only read prices)"
             ])
+        // A file converted from them says so too (its sources name their format), and so does
+        // the conversion.
+        let conversions = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: conversions) }
+        let convertedTrueFX = conversions.appendingPathComponent("truefx.pgev").path
+        let trueFXConversion = try DataConversion.convert(
+            [try DataSpec("truefx-quotes@USDJPY:" + truefx)], output: convertedTrueFX)
+        let sizeless =
+            "TrueFX quotes carry no sizes, so no order fills against them (use them for strategies that only read prices)"
+        #expect(trueFXConversion.warnings == ["\(truefx): " + sizeless])
+        #expect(try warnings(["events:" + convertedTrueFX]) == ["\(convertedTrueFX): " + sizeless])
         let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
