@@ -110,6 +110,7 @@ public struct BacktestPlan: Sendable {
         // with its files.
         var notLinear: [(kind: InverseContracts.Kind, name: RecordedName, files: [String])] = []
         var recorded: [RecordedName] = []
+        var unnamed: [String] = []
         /// Notes that `path` holds data recorded as `name` says. (A name a metadata line could
         /// not keep, an exchange or symbol empty or with a space, is not recorded.)
         func note(_ name: RecordedName, in path: String) {
@@ -153,6 +154,17 @@ public struct BacktestPlan: Sendable {
                 if let format = spec.format {
                     let names = Self.names(in: path, format: format)
                     let symbol = spec.symbol ?? names.symbol
+                    // A file whose rows name their symbol but whose first rows name none (empty,
+                    // a header alone) is its own instrument, named after the file: said, since
+                    // with other data the report's totals then mix two markets.
+                    if spec.symbol == nil, !names.fromData, format != .truefxQuotes, format != .l3JSONLines,
+                        settings.data.flatMap(\.paths).count > 1
+                    {
+                        unnamed.append(
+                            "\(path): no row names a symbol (is it empty?), so it is an instrument of its own named "
+                                + "\(symbol) after the file; give it as \(format.rawValue)@SYMBOL:\(path) to join its market, "
+                                + "or leave it out")
+                    }
                     if let exchange = names.exchange {
                         note(RecordedName(exchange: exchange, symbol: names.symbol, name: symbol), in: path)
                     }
@@ -181,7 +193,7 @@ public struct BacktestPlan: Sendable {
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         self.recorded = recorded
-        warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) }
+        warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) } + unnamed
         // Sizes TrueFX does not carry: nothing fills against its quotes, read as text or from a
         // file converted from them (its sources say).
         for spec in settings.data {
@@ -371,10 +383,10 @@ public struct BacktestPlan: Sendable {
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"
 
-    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name;
-    /// and the exchange it is from (Tardis's exchange column; Binance and Bybit for their own
-    /// formats), nil when the format does not say.
-    static func names(in path: String, format: FeedFormat) -> (symbol: String, exchange: String?) {
+    /// The symbol a file names in its first data row (Tardis, Binance, Bybit), else its name
+    /// (`fromData` false); and the exchange it is from (Tardis's exchange column; Binance and
+    /// Bybit for their own formats), nil when the format does not say.
+    static func names(in path: String, format: FeedFormat) -> (symbol: String, exchange: String?, fromData: Bool) {
         if let text = readTextPrefix(path: path) {
             // (By line ends of either kind: "\r\n" is one Character, which a split at "\n"
             // does not split.)
@@ -385,17 +397,17 @@ public struct BacktestPlan: Sendable {
                 case .tardisQuotes, .tardisTrades, .tardisL2, .tardisSnapshot:
                     let fields = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
                     if number > 1, fields.count >= 3, !fields[1].isEmpty {
-                        return (String(fields[1]), fields[0].isEmpty ? nil : String(fields[0]))
+                        return (String(fields[1]), fields[0].isEmpty ? nil : String(fields[0]), true)
                     }
                 case .binanceDepth:
                     let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
                     if number > 1, fields.count >= 2, let first = fields.first, !first.isEmpty {
-                        return (String(first), "binance")
+                        return (String(first), "binance", true)
                     }
                 case .bybitOrderBook:
                     if let range = line.range(of: "\"s\":\"") {
                         let rest = line[range.upperBound...]
-                        if let end = rest.firstIndex(of: "\"") { return (String(rest[..<end]), "bybit") }
+                        if let end = rest.firstIndex(of: "\"") { return (String(rest[..<end]), "bybit", true) }
                     }
                 case .truefxQuotes, .l3JSONLines: break
                 }
@@ -403,7 +415,7 @@ public struct BacktestPlan: Sendable {
         }
         var name = path.split(separator: "/").last.map(String.init) ?? path
         if let dot = name.firstIndex(of: ".") { name = String(name[..<dot]) }
-        return (name.isEmpty ? "INSTRUMENT" : name, nil)
+        return (name.isEmpty ? "INSTRUMENT" : name, nil, false)
     }
 
     /// The finest price and size grids of an instrument's files (or the given ones).

@@ -1240,6 +1240,18 @@ import Testing
             "TrueFX quotes carry no sizes, so no order fills against them (use them for strategies that only read prices)"
         #expect(trueFXConversion.warnings == ["\(truefx): " + sizeless])
         #expect(try warnings(["events:" + convertedTrueFX]) == ["\(convertedTrueFX): " + sizeless])
+        // A trades file with a header alone next to quotes: no row names its symbol, so it is an
+        // instrument of its own named after the file (the report's totals then mix two
+        // markets); named with @SYMBOL, it joins the quotes' and nothing is said.
+        let headerOnly = conversions.appendingPathComponent("trades-empty.csv").path
+        try "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n".write(
+            toFile: headerOnly, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings([quotes, "tardis-trades:" + headerOnly]).first
+                == "\(headerOnly): no row names a symbol (is it empty?), so it is an instrument of its own named "
+                + "trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) to join its market, or "
+                + "leave it out")
+        #expect(try warnings([quotes, "tardis-trades@BTCUSDT:" + headerOnly]).isEmpty)
         let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
