@@ -110,6 +110,14 @@ struct FeedFormatTests {
                 #expect("\(error)".contains("\(badFile):\(lines.count + 1): \(says)"), "\(error)")
             }
         }
+        // A byte-order mark before the header (a spreadsheet's export) is named, not shown as a
+        // header that looks like the expected one.
+        let marked = try write(["\u{FEFF}" + l2, "x,B,1000,1001,false,bid,100.5,1"])
+        defer { try? FileManager.default.removeItem(atPath: marked) }
+        #expect(throws: FeedError.self) { _ = try replay(.tardisL2, marked) }
+        do { _ = try replay(.tardisL2, marked) } catch {
+            #expect("\(error)".contains("\(marked):1: the file begins with a UTF-8 byte-order mark"), "\(error)")
+        }
     }
 
     @Test func tardisIncrementalL2GroupsRowsByLocalTimestamp() throws {
