@@ -457,7 +457,7 @@ struct EventFileRecords: BitwiseCopyable {
     }
 
     static func damaged(_ index: UInt64) -> RecordError {
-        RecordError(index: index, problem: "fails its checksum: the file is damaged")
+        RecordError(index: index, problem: "fails its checksum (or its length word): the file is damaged")
     }
 
     /// A record that cannot be read.

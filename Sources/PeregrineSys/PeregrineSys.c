@@ -186,7 +186,7 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
 
 #if defined(__x86_64__)
 /// The first of three consecutive records of `size` bytes (size - 8 a multiple of 8) whose
-/// stored checksum does not match: 0, 1, 2, or 3 when all three match.
+/// stored checksum (or payload length) does not match: 0, 1, 2, or 3 when all three match.
 __attribute__((target("sse4.2")))
 static size_t crc32c_sse42_three(const uint8_t *first, size_t size) {
     const uint8_t *a = first + 8, *b = first + size + 8, *c = first + 2 * size + 8;
@@ -200,13 +200,17 @@ static size_t crc32c_sse42_three(const uint8_t *first, size_t size) {
         cb = __builtin_ia32_crc32di(cb, wb);
         cc = __builtin_ia32_crc32di(cc, wc);
     }
-    uint32_t sa, sb, sc;
+    uint32_t sa, sb, sc, la, lb, lc;
     memcpy(&sa, first + 4, 4);
     memcpy(&sb, first + size + 4, 4);
     memcpy(&sc, first + 2 * size + 4, 4);
-    if ((uint32_t)~ca != le32toh(sa)) return 0;
-    if ((uint32_t)~cb != le32toh(sb)) return 1;
-    if ((uint32_t)~cc != le32toh(sc)) return 2;
+    memcpy(&la, first, 4);
+    memcpy(&lb, first + size, 4);
+    memcpy(&lc, first + 2 * size, 4);
+    const uint32_t length = (uint32_t)(size - 16);
+    if ((uint32_t)~ca != le32toh(sa) || le32toh(la) != length) return 0;
+    if ((uint32_t)~cb != le32toh(sb) || le32toh(lb) != length) return 1;
+    if ((uint32_t)~cc != le32toh(sc) || le32toh(lc) != length) return 2;
     return 3;
 }
 #endif
@@ -219,15 +223,16 @@ uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length) {
     return pg_crc32c_software(crc, bytes, length);
 }
 
-/// Checks records of `size` bytes laid end to end: each stores, little-endian at byte 4, the
-/// CRC-32C of its bytes 8..<size. Returns the index of the first record whose checksum does
-/// not match, or `count` when all do. With the crc32 instruction three records are checked at
+/// Checks records of `size` bytes laid end to end (a 16-byte header, then the payload): each
+/// stores, little-endian, its payload's length (`size` - 16) at byte 0 and the CRC-32C of its
+/// bytes 8..<size at byte 4 (the length lies outside the checksum). Returns the index of the
+/// first record whose length or checksum does not match, or `count` when all do. With the crc32 instruction three records are checked at
 /// once (their chains are independent, so the instruction's latency overlaps).
 size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count) {
     pthread_once(&crc32c_once, crc32c_init);
     const uint8_t *base = records;
     size_t index = 0;
-    if (size < 8) return 0;
+    if (size < 16) return 0;
 #if defined(__x86_64__)
     if (crc32c_hardware && (size - 8) % 8 == 0) {
         for (; index + 3 <= count; index += 3) {
@@ -238,8 +243,10 @@ size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count) 
 #endif
     for (; index < count; index++) {
         const uint8_t *record = base + index * size;
-        uint32_t stored;
+        uint32_t stored, length;
         memcpy(&stored, record + 4, 4);
+        memcpy(&length, record, 4);
+        if (le32toh(length) != (uint32_t)(size - 16)) return index;
         if (pg_crc32c(0, record + 8, size - 8) != le32toh(stored)) return index;
     }
     return count;

@@ -562,7 +562,8 @@ import Testing
             damage.write(Data([0xFF]))
             try damage.close()
             #expect(
-                throws: BacktestError.data("\(damaged): record \(record) fails its checksum: the file is damaged"),
+                throws: BacktestError.data(
+                    "\(damaged): record \(record) fails its checksum (or its length word): the file is damaged"),
                 performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         }
@@ -649,7 +650,8 @@ import Testing
                 var read = 0
                 #expect(
                     throws: FeedError(
-                        line: 0, "record \(record) fails its checksum: the file is damaged", file: damaged)
+                        line: 0, "record \(record) fails its checksum (or its length word): the file is damaged",
+                        file: damaged)
                 ) {
                     while try stream.read(records) != nil { read += 1 }
                 }

@@ -120,9 +120,11 @@ struct CRC32CTests {
         }
     }
 
-    /// Records laid end to end, each with the CRC-32C of its bytes 8..<size at byte 4: the first
-    /// damaged one is found wherever it is (the three-at-a-time path and the tail), for record
-    /// sizes the instruction path takes (80) and one it does not (21).
+    /// Records laid end to end, each with its payload's length (size − 16) at byte 0 and the
+    /// CRC-32C of its bytes 8..<size at byte 4: the first damaged one (in the checked bytes, the
+    /// checksum or the length, which lies outside it) is found wherever it is (the
+    /// three-at-a-time path and the tail), for record sizes the instruction path takes (80) and
+    /// one it does not (21).
     @Test func firstMismatchFindsTheFirstDamagedRecord() {
         var random = SplitMix64(seed: 11)
         for size in [80, 21] {
@@ -133,6 +135,7 @@ struct CRC32CTests {
                         let record = UnsafeMutableRawBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)])
                         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8...]))
                         record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+                        record.storeBytes(of: UInt32(size - 16).littleEndian, toByteOffset: 0, as: UInt32.self)
                     }
                 }
                 func firstMismatch() -> Int {
@@ -143,8 +146,9 @@ struct CRC32CTests {
                 }
                 #expect(firstMismatch() == count, "size \(size), count \(count)")
                 for damaged in Set([0, count / 2, count - 1]) where damaged >= 0 && damaged < count {
-                    // A flipped bit in the checked bytes, then in the stored checksum.
-                    for offset in [8 + Int(random.next() % UInt64(size - 8)), 5] {
+                    // A flipped bit in the checked bytes, then in the stored checksum, then in the
+                    // length.
+                    for offset in [8 + Int(random.next() % UInt64(size - 8)), 5, 1] {
                         records[damaged * size + offset] ^= 0x10
                         #expect(firstMismatch() == damaged, "size \(size), count \(count), record \(damaged)")
                         // A later damaged record does not hide the first.
