@@ -12,8 +12,19 @@ import PeregrineCore
 /// memory); the disk holds the inflated bytes until the map is closed. Concatenated gzip members
 /// are read in turn.
 enum GzipInflate {
-    /// Whether `path` names a gzip file (by its `.gz` suffix).
-    static func isGzip(_ path: String) -> Bool { path.hasSuffix(".gz") }
+    /// Whether `path` is a gzip file: a regular file beginning with gzip's magic bytes (1F 8B),
+    /// whatever its name (a `.csv` that is compressed had been read as text, its bytes quoted in
+    /// the error); anything else that cannot be read first, by its `.gz` suffix.
+    static func isGzip(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return path.hasSuffix(".gz") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return path.hasSuffix(".gz") }
+        defer { close(fd) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let count = withUnsafeMutableBytes(of: &magic) { read(fd, $0.baseAddress, 2) }
+        return count == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
 
     /// Inflates `path` into an unlinked temporary file and returns its open descriptor.
     static func inflateToTemporaryFile(_ path: String) throws(FeedError) -> Int32 {

@@ -30,7 +30,10 @@ extension FeedReplay {
                 // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
                 if (index - 4) % 2 == 0 {
                     pendingPrice = field
-                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty, !field.isEmpty {
+                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty || !field.isEmpty {
+                    // A level is both fields or neither (a side with fewer levels): one alone
+                    // is bad data, not a level to leave out.
+                    guard !priceBytes.isEmpty, !field.isEmpty else { throw Self.halfLevel(priceBytes, field) }
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
                     try applyLevel(
                         LevelUpdate(
@@ -62,5 +65,14 @@ extension FeedReplay {
             }
             index += 1
         }
+    }
+
+    @inline(never)
+    static func halfLevel(_ price: UnsafeBufferPointer<UInt8>, _ amount: UnsafeBufferPointer<UInt8>) -> FeedError {
+        price.isEmpty
+            ? FeedError(
+                line: 0, "a level's price is empty where its amount is '\(String(decoding: amount, as: UTF8.self))'")
+            : FeedError(
+                line: 0, "a level's amount is empty where its price is '\(String(decoding: price, as: UTF8.self))'")
     }
 }

@@ -85,6 +85,11 @@ struct FeedFormatTests {
                 "x,B,1002,1003,100.7,1,-3,1", "a level's price '-3' is not positive"
             ),
             (
+                // A level with its price and no amount had been left out without a word.
+                .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
+                "x,B,1002,1003,100.7,,100.5,1", "a level's amount is empty where its price is '100.7'"
+            ),
+            (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), bybit("-1.95"),
                 "a level's price '-1.95' is not positive"
             ),
