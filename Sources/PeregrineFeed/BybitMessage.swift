@@ -25,6 +25,14 @@ struct BybitMessage {
         return nil
     }
 
+    /// The message's symbol (`"s":"XRPUSDT"` in its data), as written; nil without one.
+    var symbol: UnsafeBufferPointer<UInt8>? {
+        guard let start = line.find("\"s\":\"") else { return nil }
+        var end = start
+        while end < line.count, line[end] != UInt8(ascii: "\"") { end += 1 }
+        return UnsafeBufferPointer(rebasing: line[start..<end])
+    }
+
     /// The value of the message's `ts` (milliseconds since the Unix epoch) as written, up to the
     /// next `,` or `}`, spaces around it (and around its colon) left out; nil without one.
     var timestampField: UnsafeBufferPointer<UInt8>? {

@@ -8,6 +8,8 @@ extension FeedReplay {
     mutating func applyBybit(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let message = BybitMessage(line)
         guard let kind = message.type else { throw BybitMessage.noType }
+        // One instrument per file, as for Tardis and Binance rows.
+        if let symbol = message.symbol { try noteSymbol(symbol) }
         statistics.rows += 1
         // A message's `ts` must be an integer of ms in range (one without has no time: 0).
         if let field = message.timestampField {

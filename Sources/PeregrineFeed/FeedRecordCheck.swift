@@ -121,12 +121,12 @@ extension FeedReplay {
             symbol = Array(field)
             return
         }
-        let column = format == .binanceDepth ? 1 : 2
+        let place = format == .bybitOrderBook ? "its \"s\"" : "its column \(format == .binanceDepth ? 1 : 2)"
         throw FeedError(
             line: 0,
             "symbol '\(String(decoding: field, as: UTF8.self))' is not '\(String(decoding: symbol, as: UTF8.self))', "
                 + "the symbol of the first row read: a replay is one instrument's; split the file into one file "
-                + "per symbol (its column \(column))")
+                + "per symbol (\(place))")
     }
 
     /// A row whose field count is not the header's.

@@ -94,6 +94,12 @@ struct FeedFormatTests {
                 "a level's price '-1.95' is not positive"
             ),
             (
+                // A message of another symbol had been merged into the book.
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: #""s":"X""#, with: #""s":"Y""#),
+                "symbol 'Y' is not 'X', the symbol of the first row read"
+            ),
+            (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), numeric,
                 #""b" at column \#(column) holds '\#(shown)', not a level"#
             ),
