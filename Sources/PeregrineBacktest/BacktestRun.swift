@@ -96,7 +96,7 @@ public enum Backtest {
         let clock = QueueClock()
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
-        let deliveries = TimedQueue<(event: Event, notify: Bool)>()
+        let deliveries = TimedQueue<(event: Event, notify: Bool, begun: Bool, applied: Bool)>()
         var sequence: Int64 = 0
         var events = 0
         var warmUp = 0
@@ -137,12 +137,15 @@ public enum Backtest {
             logicTime = time
         }
 
-        /// Hands `event` to the logic at `time`; `begun`: `logic.beginEvent` has run for it.
-        func deliver(_ event: inout Event, at time: UInt64, notify: Bool = true, begun: Bool = false) {
+        /// Hands `event` to the logic at `time`; `begun`: `logic.beginEvent` has run for it;
+        /// `applied`: `logic.warmUp` has applied it to the logic's books.
+        func deliver(
+            _ event: inout Event, at time: UInt64, notify: Bool = true, begun: Bool = false, applied: Bool = false
+        ) {
             arrive(&event, at: time)
             if notify {
-                logic.handle(event, sequence: sequence, outputs: &outputs, begun: begun)
-            } else {
+                logic.handle(event, sequence: sequence, outputs: &outputs, begun: begun, applied: applied)
+            } else if !applied {
                 logic.warmUp(event)
             }
             sequence &+= 1
@@ -204,10 +207,18 @@ public enum Backtest {
             case .constant(let nanoseconds): delivery = time &+ nanoseconds
             }
             var event = item.event
-            if delivery == time, deliveries.isEmpty {
+            if delivery == time, deliveries.isEmpty, reports.queue.isEmpty {
                 deliver(&event, at: time, notify: notify, begun: begun)
+            } else if delivery == time, deliveries.isEmpty {
+                // The reports the venue made applying the event (fills of resting orders it
+                // reached) go to the strategies before its callbacks for the event, and after
+                // the event is in their books: the order of live runs (docs/strategies.md). The
+                // book callback then knows its order filled (it had sent a replace of the filled
+                // order, refused by the venue).
+                logic.warmUp(event)
+                deliveries.push((event, notify, begun, true), at: delivery, order: clock.take())
             } else {
-                deliveries.push((event, notify), at: delivery, order: clock.take())
+                deliveries.push((event, notify, begun, false), at: delivery, order: clock.take())
             }
         }
 
@@ -285,7 +296,9 @@ public enum Backtest {
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {
-                        deliver(&entry.element.event, at: entry.time, notify: entry.element.notify)
+                        deliver(
+                            &entry.element.event, at: entry.time, notify: entry.element.notify,
+                            begun: entry.element.begun, applied: entry.element.applied)
                     }
                 case 1:
                     if let entry = outputs.orders.pop() {

@@ -201,16 +201,18 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
 
     /// Handles the event with journal sequence `sequence`, sending outputs to `outputs`.
     /// `begun`: `beginEvent` has run for this event already (then the outcome does not count
-    /// what it sent).
+    /// what it sent). `applied`: `warmUp` has applied the event to the books already (a
+    /// backtest delivering the venue's reports the event caused first): only the callbacks
+    /// remain.
     @inlinable
     public mutating func handle<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: inout Outputs, begun: Bool = false
+        _ event: Event, sequence: Int64, outputs: inout Outputs, begun: Bool = false, applied: Bool = false
     ) {
         let reportsBefore = outputs.reportCount
         let ordersBefore = _orders
         if hasStrategies {
             withUnsafeMutablePointer(to: &outputs) { outputs in
-                handle(event, sequence: sequence, outputs: outputs, begun: begun)
+                handle(event, sequence: sequence, outputs: outputs, begun: begun, applied: applied)
             }
         } else {
             handleWithoutStrategies(event, sequence: sequence, outputs: &outputs)
@@ -282,11 +284,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     /// The event with strategies: what comes before it (`begin`, unless `begun`), its book
-    /// (reports about their orders to the order management), their callbacks and what they
-    /// send, and the mempool analysis.
+    /// (unless `applied`; reports about their orders to the order management), their
+    /// callbacks and what they send, and the mempool analysis.
     @inlinable
     mutating func handle<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>, begun: Bool = false
+        _ event: Event, sequence: Int64, outputs: UnsafeMutablePointer<Outputs>, begun: Bool = false,
+        applied: Bool = false
     ) {
         if !begun { begin(event, sequence, outputs) }
         if venueRecords.length > 0, event.payload.kind != .recordChunk, event.payload.kind != .recordEnd {
@@ -295,7 +298,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         let instrument = event.instrument
         switch event.payload {
         case .levelUpdate(let update):
-            if appliesMarketData { books.pointee.apply(update, to: instrument) }
+            if appliesMarketData, !applied { books.pointee.apply(update, to: instrument) }
             mark(instrument)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .order(let command):
@@ -305,11 +308,11 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
             drain(event, sequence, outputs)
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .clearBook:
-            if appliesMarketData { books.pointee.clear(instrument) }
+            if appliesMarketData, !applied { books.pointee.clear(instrument) }
             notify(.book(instrument), instrument, event, sequence, outputs)
         case .quote(let quote):
             if books.pointee.isQuoteBook(instrument) {
-                books.pointee.applyQuote(quote, to: instrument)
+                if !applied { books.pointee.applyQuote(quote, to: instrument) }
                 mark(instrument)
                 notifyQuoteBook(quote, instrument, event, sequence, outputs)
                 break

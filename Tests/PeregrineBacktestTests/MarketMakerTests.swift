@@ -139,10 +139,18 @@ struct PlainMarketMaker: Strategy, Sendable {
                 #expect(builtIn.report[key] as? String == plain.report[key] as? String, "\(key) \(parameters)")
             }
             // The comparison means something: it traded, orders were sent again and again, and
-            // the venue refused some (post-only quotes the book had moved into).
+            // with latency the venue refused some (post-only quotes the book had moved into
+            // while they were on their way). Without latency none: the fills an event causes
+            // reach the strategy before its book callback for the event, which therefore never
+            // replaces an order that has filled (it had, 20 times and more a run, each refused).
             #expect((builtIn.report["trades"] as? Int ?? 0) > 30, "\(parameters)")
             #expect((builtIn.report["orders_sent"] as? Int ?? 0) > 60, "\(parameters)")
-            #expect((builtIn.report["orders_rejected"] as? Int ?? 0) > 20, "\(parameters)")
+            let rejected = builtIn.report["orders_rejected"] as? Int ?? 0
+            if case .none = latency {
+                #expect(rejected == 0, "\(parameters)")
+            } else if !parameters.contains(where: { $0 == ("post-only", "0") }) {
+                #expect(rejected > 20, "\(parameters)")
+            }
         }
     }
 }
