@@ -18,8 +18,10 @@
 ///   last change, already counted) advances the order by `(1 − p) × d`, where `p = f(back) ÷
 ///   (f(back) + f(front))` is the share of the decrease assumed to come from behind it, and
 ///   `f(x) = x^n` (`power`) or `ln(1 + x)` (`log`, with `x` in the instrument's base units, as
-///   hftbacktest's quantities are, so that it does not depend on the lot grid); any of the
-///   decrease beyond `back` comes from ahead. The result is capped at the new displayed size.
+///   hftbacktest's quantities are, so that it does not depend on the lot grid); the part
+///   assumed to come from behind (`p × d`) beyond `back` comes from ahead too:
+///   `front − (1 − p) × d + min(back − p × d, 0)`. The result is capped at the new displayed
+///   size.
 ///
 /// Quantities are in lots, as doubles (the probability models give fractions of a lot);
 /// every step is IEEE arithmetic, so a run repeats exactly on the same platform.
