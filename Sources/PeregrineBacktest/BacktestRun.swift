@@ -214,9 +214,18 @@ public enum Backtest {
                 // reached) go to the strategies before its callbacks for the event, and after
                 // the event is in their books: the order of live runs (docs/strategies.md). The
                 // book callback then knows its order filled (it had sent a replace of the filled
-                // order, refused by the venue).
+                // order, refused by the venue). What the logic has to do before the event (timers
+                // due, overdue answers) runs first, on the books without it, as with shared
+                // books (`begun` above); what it sends follows the venue's reports.
+                var done = begun
+                if !done, notify, logic.hasWorkBeforeEvent(at: time) {
+                    var early = event
+                    arrive(&early, at: time)
+                    logic.beginEvent(early, sequence: sequence, outputs: &outputs)
+                    done = true
+                }
                 logic.warmUp(event)
-                deliveries.push((event, notify, begun, true), at: delivery, order: clock.take())
+                deliveries.push((event, notify, done, true), at: delivery, order: clock.take())
             } else {
                 deliveries.push((event, notify, begun, false), at: delivery, order: clock.take())
             }

@@ -56,6 +56,20 @@ public enum OutputFile {
             && file.st_ino == output.st_ino && !isNullDevice(path)
     }
 
+    /// Whether `path` is the file standard error writes to (as `isStandardOutput`).
+    public static func isStandardError(_ path: String) -> Bool {
+        var file = stat()
+        var error = stat()
+        return stat(path, &file) == 0 && fstat(2, &error) == 0 && file.st_dev == error.st_dev
+            && file.st_ino == error.st_ino && !isNullDevice(path)
+    }
+
+    /// Whether `path` is a symbolic link.
+    public static func isLink(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFLNK
+    }
+
     static func isNullDevice(_ path: String) -> Bool {
         var file = stat()
         var null = stat()

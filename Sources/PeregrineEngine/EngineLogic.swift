@@ -215,7 +215,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                 handle(event, sequence: sequence, outputs: outputs, begun: begun, applied: applied)
             }
         } else {
-            handleWithoutStrategies(event, sequence: sequence, outputs: &outputs)
+            handleWithoutStrategies(event, sequence: sequence, outputs: &outputs, applied: applied)
         }
         _processed &+= 1
         _lastSequence = sequence
@@ -489,12 +489,13 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// `outputs` (no order management to tell).
     @inlinable
     mutating func handleWithoutStrategies<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, sequence: Int64, outputs: inout Outputs
+        _ event: Event, sequence: Int64, outputs: inout Outputs, applied: Bool = false
     ) {
         switch event.payload {
-        case .levelUpdate(let update): if appliesMarketData { books.pointee.apply(update, to: event.instrument) }
+        case .levelUpdate(let update):
+            if appliesMarketData, !applied { books.pointee.apply(update, to: event.instrument) }
         case .order(let command): books.pointee.process(command, instrument: event.instrument, sink: &outputs)
-        case .clearBook: if appliesMarketData { books.pointee.clear(event.instrument) }
+        case .clearBook: if appliesMarketData, !applied { books.pointee.clear(event.instrument) }
         case .admin(let command):
             // No strategy, no order to cancel: the switch's state is all there is.
             trading.pointee.beginEvent(time: event.timestamp)

@@ -19,8 +19,9 @@ extension FeedReplay {
         try noteSymbol(row[0])
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1_000_000)
+        // Read on every row (a message's first row decides whether it is a snapshot).
+        let isSnapshot = try Self.flag(row[5], "update_type", true: "snap", false: "set")
         if lastUpdate != eventID {
-            let isSnapshot = try Self.flag(row[5], "update_type", true: "snap", false: "set")
             if isSnapshot, !inSnapshot { clearBook() }
             if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
             if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }

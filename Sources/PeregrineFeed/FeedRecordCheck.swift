@@ -187,15 +187,19 @@ extension FeedReplay {
         case .tardisSnapshot:
             var cursor = CSVCursor(line)
             var index = 0
+            var levelPrice = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
             while let field = cursor.next() {
                 if index == 2 || index == 3, field.integerValue == nil {
                     throw FeedError(line: 0, "timestamps are not integers")
                 }
-                if index >= 4, !field.isEmpty {
+                if index >= 4 {
+                    // As `applyTardisSnapshot` reads them: a level is both fields or neither.
                     if (index - 4) % 2 == 0 {
-                        _ = try price(field, "a level's price")
+                        levelPrice = field
+                        if !field.isEmpty { _ = try price(field, "a level's price") }
                     } else {
-                        _ = try size(field, "a level's amount")
+                        if levelPrice.isEmpty != field.isEmpty { throw Self.halfLevel(levelPrice, field) }
+                        if !field.isEmpty { _ = try size(field, "a level's amount") }
                     }
                 }
                 index += 1

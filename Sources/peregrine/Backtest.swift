@@ -43,16 +43,14 @@ struct BacktestCommand: ParsableCommand {
             ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
             ("--equity-csv", equityCsv),
         ]
-        let inputs = settings.inputPaths + [options.config].compactMap { $0 }
-        let plan: BacktestPlan
-        do { plan = try BacktestPlan(settings) } catch {
-            // Bad data found making the plan fails the run as bad data found later does: the
-            // reports named go (once they are known to be outputs, none of them an input).
-            let checked = (try? OutputFile.check(outputs, inputs: inputs)) != nil
-            fail(error, discarding: checked ? outputs.map(\.1) : [])
+        // Outputs first (a usage error: nothing started): then bad data found making the plan
+        // fails the run as bad data found later does, the outputs named removed.
+        do { try OutputFile.check(outputs, inputs: settings.inputPaths + [options.config].compactMap { $0 }) } catch {
+            fail(error)
         }
+        let plan: BacktestPlan
+        do { plan = try BacktestPlan(settings) } catch { fail(error, discarding: outputs.map(\.1)) }
         for note in plan.notes { printError("note: \(note)") }
-        do { try OutputFile.check(outputs, inputs: inputs) } catch { fail(error) }
         // An output on standard output (/dev/stdout, or the file it is redirected to) is all
         // that goes there; --json prints the report there, so no other output may.
         let onStandardOutput = [
@@ -95,17 +93,27 @@ struct BacktestCommand: ParsableCommand {
         }
     }
 
-    /// Exits for `error`. A run that failed (exit 1, not a usage error) removes the `outputs`
-    /// it names that are regular files (reports, CSVs): one an earlier run left there would
-    /// pass for this run's. (Only paths checked as outputs: never an input.)
+    /// Exits for `error`. A run that failed (exit 1, not a usage error) first removes the
+    /// `outputs` it names that are regular files (reports, CSVs; through a link, the file is
+    /// emptied): one an earlier run left there would pass for this run's. Never standard output
+    /// or standard error redirected to a file (the message goes there), never a path not
+    /// checked as an output (it could be an input).
     func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
-        printError("error: \(error)")
+        var notes: [String] = []
         if !error.isUsage {
-            for case let path? in outputs where OutputFile.isRegularFile(path) {
+            for case let path? in outputs
+            where OutputFile.isRegularFile(path) && !OutputFile.isStandardOutput(path)
+                && !OutputFile.isStandardError(path)
+            {
+                let link = OutputFile.isLink(path)
                 OutputFile.discard(path)
-                printError("note: removed \(path): the run failed, so nothing there passes for its output")
+                notes.append(
+                    "note: \(link ? "emptied" : "removed") \(path): the run failed, so nothing there passes for its output"
+                )
             }
         }
+        printError("error: \(error)")
+        for note in notes { printError(note) }
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
     }
 

@@ -114,12 +114,25 @@ import Testing
             #expect(run.error.contains(message), "\(run.error)")
             #expect(!FileManager.default.fileExists(atPath: report), "\(message)")
         }
-        // An output that is one of the inputs is refused (exit 2) and left as it was, even
-        // when the plan fails first.
+        // An output that is one of the inputs is refused (exit 2: the outputs are checked before
+        // the plan reads the data) and left as it was.
         try bytes.prefix(100).write(to: URL(fileURLWithPath: file))
         let clash = try PeregrineCLI.run(["backtest", "--data", "events:" + file, "--report-json", file] + Self.golden)
-        #expect(clash.status == 1, "\(clash.error)")
+        #expect(clash.status == 2, "\(clash.error)")
+        #expect(clash.error.contains("--report-json \(file) is one of the input files"), "\(clash.error)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == bytes.prefix(100))
+        // The message survives standard error redirected to an output: that file is not removed.
+        let logged = directory.appendingPathComponent("run.log").path
+        FileManager.default.createFile(atPath: logged, contents: nil)
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = ["backtest", "--data", "events:" + file, "--report-json", "/dev/stderr"] + Self.golden
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logged))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(try String(contentsOfFile: logged, encoding: .utf8).contains("truncated: its header promises"))
     }
 
     @Test func outputsReplacedByARenameFollowLinksAndRefuseDevices() throws {

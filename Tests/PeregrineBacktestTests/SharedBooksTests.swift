@@ -70,6 +70,37 @@ struct FillEcho: Strategy, Sendable {
     }
 }
 
+/// A strategy from outside the package that shows which book its timer saw: it bids 1 lot at
+/// 100 from its first book, and its timer at 4 ms buys what the best ask shows then (an IOC
+/// at that ask's price and size), so its fills tell the ask it saw.
+struct TimerAtFill: Strategy, Sendable {
+    static let name = "timer-at-fill"
+    static let marketData: MarketDataInterest = [.books]
+    let instrument: InstrumentID
+    var started = false
+
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        instrument = configuration.instruments.first ?? InstrumentID(0)
+    }
+
+    mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard !started else { return }
+        started = true
+        _ = context.submitLimit(instrument, .buy, price: Price(ticks: 100), quantity: Quantity(lots: 1))
+        _ = context.schedule(at: 4_000_000)
+    }
+
+    mutating func onTimer(_ timer: TimerFired, _ context: inout StrategyContext) {
+        guard let ask = context.bestBidOffer(instrument)?.ask else { return }
+        _ = context.submitLimit(
+            instrument, .buy, price: ask.price, quantity: ask.quantity, timeInForce: .immediateOrCancel)
+    }
+
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&started, "started")
+    }
+}
+
 /// Without feed latency the simulated venue and the strategies' logic share one book per
 /// instrument (the venue applies each level update; the logic applies none). The results must be
 /// those of two separate books, byte for byte, on L2 data with snapshots (clear-book events),
@@ -291,6 +322,38 @@ struct FillEcho: Strategy, Sendable {
                 rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,100,1"],
                 "\(data)")
             #expect(result.trades == 2)
+        }
+    }
+
+    /// A timer due at the time of an event that fills a resting order sees the books without
+    /// the event, with shared books and with books of their own, from the text and from the
+    /// converted file: the ask of 100×4 at 4 ms reaches the strategy's bid of 100 (a fill), and
+    /// the timer, due then, saw the ask of 103×5 (its IOC takes the 4 at 100 and 1 at 103). With
+    /// books of their own the fill's report had gone first and fired the timer on the book with
+    /// the event (an IOC for 4 at 100).
+    @Test func aTimerDueWithAFillSeesTheBooksWithoutTheEvent() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sources = try BacktestRunTests.l2TextAndConverted(
+            [
+                "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
+                "test,TEST,4000,4000,false,ask,100,4", "test,TEST,6000,6000,false,bid,98,1",
+            ], in: directory)
+        for data in sources {
+            for share in [true, false] {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec(data)]
+                settings.strategies = [StrategySpec(name: "timer-at-fill", parameters: [])]
+                settings.shareBooks = share
+                let fills = directory.appendingPathComponent("timer-at-fill.csv").path
+                _ = try Backtest.run(
+                    try BacktestPlan(settings, custom: TimerAtFill.self), custom: TimerAtFill.self,
+                    outputs: BacktestOutputFiles(fillsCSV: fills))
+                let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+                #expect(
+                    rows.map { $0.split(separator: ",")[2...5].joined(separator: ",") }
+                        == ["buy,100,1,maker", "buy,100,4,taker", "buy,103,1,taker"], "\(data), shared \(share)")
+            }
         }
     }
 

@@ -71,6 +71,12 @@ struct FeedFormatTests {
                 "x,B,1002,1003,8,sell,0,1", "price '0' is not positive"
             ),
             (
+                // The flag is read on every row of a message, not its first alone.
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199939,10,20,a,set,100.6,1,9", "B,1667347199939,10,20,a,upd,100.6,1,9",
+                "update_type 'upd' is not snap or set"
+            ),
+            (
                 .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
                 "B,1667347199940,21,30,a,set,100.6,1,20",
                 "B,1667347199940,21,30,a,upd,100.6,1,20", "update_type 'upd' is not snap or set"
@@ -128,6 +134,24 @@ struct FeedFormatTests {
         #expect(throws: FeedError.self) { _ = try replay(.tardisL2, marked) }
         do { _ = try replay(.tardisL2, marked) } catch {
             #expect("\(error)".contains("\(marked):1: the file begins with a UTF-8 byte-order mark"), "\(error)")
+        }
+        // A last line without a line break is read the same way: whole and good, it is applied
+        // (an `unknown` trade had been taken for a torn line); bad, it is the file's torn tail,
+        // never applied.
+        // (A whole last line naming another symbol is an error, as anywhere: not a torn one.)
+        for (format, lines, good, bad, says) in cases where !says.hasPrefix("symbol") {
+            for (last, torn) in [(good, false), (bad, true)] {
+                let file = NSTemporaryDirectory() + "peregrine-format-\(UUID().uuidString)"
+                try (lines + [last]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                let scale = try FeedReplay.detectScale(format: format, paths: [file])
+                var replay = try FeedReplay(format: format, priceIncrement: scale.price, sizeIncrement: scale.size)
+                try replay.replay(path: file, checkpointEvery: 1) { _ in }
+                #expect((replay.tornTail != nil) == torn, "\(format) \(last): \(String(describing: replay.tornTail))")
+                #expect(
+                    replay.statistics.rows == lines.count - (format == .bybitOrderBook ? 0 : 1) + (torn ? 0 : 1),
+                    "\(format) \(last)")
+            }
         }
     }
 
