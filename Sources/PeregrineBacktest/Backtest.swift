@@ -111,6 +111,7 @@ public struct BacktestPlan: Sendable {
         var notLinear: [(kind: InverseContracts.Kind, name: RecordedName, files: [String])] = []
         var recorded: [RecordedName] = []
         var unnamed: [String] = []
+        let severalFiles = settings.data.flatMap(\.paths).count > 1
         /// Notes that `path` holds data recorded as `name` says. (A name a metadata line could
         /// not keep, an exchange or symbol empty or with a space, is not recorded.)
         func note(_ name: RecordedName, in path: String) {
@@ -158,7 +159,7 @@ public struct BacktestPlan: Sendable {
                     // a header alone) is its own instrument, named after the file: said, since
                     // with other data the report's totals then mix two markets.
                     if spec.symbol == nil, !names.fromData, format != .truefxQuotes, format != .l3JSONLines,
-                        settings.data.flatMap(\.paths).count > 1
+                        severalFiles
                     {
                         unnamed.append(
                             "\(path): no row names a symbol (is it empty?), so it is an instrument of its own named "

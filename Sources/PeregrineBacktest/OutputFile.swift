@@ -49,19 +49,17 @@ public enum OutputFile {
     /// Whether `path` is the file standard output writes to (/dev/stdout, or the file or pipe
     /// it is redirected to): what is written there must be all that is printed there. Never
     /// /dev/null, where nothing is kept.
-    public static func isStandardOutput(_ path: String) -> Bool {
-        var file = stat()
-        var output = stat()
-        return stat(path, &file) == 0 && fstat(1, &output) == 0 && file.st_dev == output.st_dev
-            && file.st_ino == output.st_ino && !isNullDevice(path)
-    }
+    public static func isStandardOutput(_ path: String) -> Bool { isOpen(path, as: 1) }
 
     /// Whether `path` is the file standard error writes to (as `isStandardOutput`).
-    public static func isStandardError(_ path: String) -> Bool {
+    public static func isStandardError(_ path: String) -> Bool { isOpen(path, as: 2) }
+
+    /// Whether `path` is the file open as `descriptor` (by device and inode), not /dev/null.
+    static func isOpen(_ path: String, as descriptor: Int32) -> Bool {
         var file = stat()
-        var error = stat()
-        return stat(path, &file) == 0 && fstat(2, &error) == 0 && file.st_dev == error.st_dev
-            && file.st_ino == error.st_ino && !isNullDevice(path)
+        var open = stat()
+        return stat(path, &file) == 0 && fstat(descriptor, &open) == 0 && file.st_dev == open.st_dev
+            && file.st_ino == open.st_ino && !isNullDevice(path)
     }
 
     /// Whether `path` is a symbolic link.

@@ -283,18 +283,20 @@ public struct FeedReplay: ~Copyable {
 
     /// A market data price on the file's grid, above zero (as every order's price at the
     /// venues; a price of zero or below would be traded against) and within `Price.maxTicks`,
-    /// read from the field `column` (named in the error).
+    /// read from the field `column` (named in the error, with `hint` when not positive).
     @inline(__always)
-    func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) throws(FeedError) -> Price {
+    func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: StaticString = "")
+        throws(FeedError) -> Price
+    {
         let price: Price
         do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw Self.named(error, column) }
         guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column) }
-        guard price.ticks > 0 else { throw Self.notPositive(bytes, column) }
+        guard price.ticks > 0 else { throw Self.notPositive(bytes, column, hint: hint) }
         return price
     }
 
     @inline(never)
-    static func notPositive(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: String = "")
+    static func notPositive(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: StaticString)
         -> FeedError
     {
         FeedError(line: 0, "\(column) '\(String(decoding: bytes, as: UTF8.self))' is not positive\(hint)")

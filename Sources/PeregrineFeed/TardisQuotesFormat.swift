@@ -19,25 +19,20 @@ extension FeedReplay {
             row[5].isEmpty
             ? nil
             : BookLevel(
-                price: try quotePrice(row[5], "ask_price"),
+                price: try price(row[5], "ask_price", hint: Self.missingSide),
                 quantity: row[4].isEmpty ? .zero : try size(row[4], "ask_amount"))
         quoteBid =
             row[6].isEmpty
             ? nil
             : BookLevel(
-                price: try quotePrice(row[6], "bid_price"),
+                price: try price(row[6], "bid_price", hint: Self.missingSide),
                 quantity: row[7].isEmpty ? .zero : try size(row[7], "bid_amount"))
         captureQuote()
         return true
     }
 
-    /// A quote's price: positive (a missing side is an empty field, not a zero).
-    func quotePrice(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) throws(FeedError) -> Price {
-        do { return try price(bytes, name) } catch {
-            guard let value = try? Price(utf8: bytes, tickSize: priceIncrement), value.ticks <= 0 else { throw error }
-            throw Self.notPositive(bytes, name, hint: " (a missing side is an empty field)")
-        }
-    }
+    /// What a quote's price of zero or below may have meant.
+    static var missingSide: StaticString { " (a missing side is an empty field)" }
 
     static func noteTardisQuoteGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
         let row = CSVRow(line)

@@ -53,10 +53,7 @@ struct BacktestCommand: ParsableCommand {
         for note in plan.notes { printError("note: \(note)") }
         // An output on standard output (/dev/stdout, or the file it is redirected to) is all
         // that goes there; --json prints the report there, so no other output may.
-        let onStandardOutput = [
-            ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
-            ("--equity-csv", equityCsv),
-        ].first { $0.1.map(OutputFile.isStandardOutput) ?? false }
+        let onStandardOutput = outputs.first { $0.1.map(OutputFile.isStandardOutput) ?? false }
         if json, let (flag, path) = onStandardOutput, flag != "--report-json", let path {
             fail(.usage("--json prints the report on standard output, where \(flag) \(path) writes: drop one"))
         }

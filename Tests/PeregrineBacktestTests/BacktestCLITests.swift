@@ -123,7 +123,7 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == bytes.prefix(100))
         // The message survives standard error redirected to an output: that file is not removed.
         let logged = directory.appendingPathComponent("run.log").path
-        FileManager.default.createFile(atPath: logged, contents: nil)
+        _ = FileManager.default.createFile(atPath: logged, contents: nil)
         let process = Process()
         process.executableURL = PeregrineCLI.binary
         process.arguments = ["backtest", "--data", "events:" + file, "--report-json", "/dev/stderr"] + Self.golden
