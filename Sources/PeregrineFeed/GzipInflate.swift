@@ -10,7 +10,7 @@ import PeregrineCore
 /// into an unlinked temporary file (in `$TMPDIR`, else `/tmp`) that `MappedLines` then maps like
 /// any other. Memory stays constant (the pages are the file's, not the process's anonymous
 /// memory); the disk holds the inflated bytes until the map is closed. Concatenated gzip members
-/// are read in turn.
+/// are read in turn; bytes after the last one are an error.
 enum GzipInflate {
     /// Whether `path` is a gzip file: a regular file beginning with gzip's magic bytes (1F 8B),
     /// whatever its name (a `.csv` that is compressed had been read as text, its bytes quoted in
@@ -26,13 +26,13 @@ enum GzipInflate {
         return count == 2 && magic.0 == 0x1F && magic.1 == 0x8B
     }
 
-    /// Inflates `path` into an unlinked temporary file and returns its open descriptor.
+    /// Inflates `path` into an unlinked temporary file and returns its open descriptor. Every
+    /// gzip member is read in turn; anything else after the last one (bytes that are not a
+    /// member, a member cut short) is an error naming its byte offset, never data dropped in
+    /// silence (zlib's `gzread` ignores such trailing bytes).
     static func inflateToTemporaryFile(_ path: String) throws(FeedError) -> Int32 {
-        guard let input = gzopen(path, "rb") else {
-            throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { gzclose(input) }
-        gzbuffer(input, 1 << 20)
+        var input = try CompressedInput(path)
+        defer { input.close() }
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         guard let (fd, temporary) = UniqueFile.create(prefix: directory + "/peregrine-gunzip-") else {
             throw FeedError(
@@ -40,39 +40,134 @@ enum GzipInflate {
                 "cannot inflate \(path): no temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
         unlink(temporary)
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { chunk.deallocate() }
-        while true {
-            let read = gzread(input, chunk, 1 << 20)
-            if read < 0 {
-                var code: Int32 = 0
-                let message = gzerror(input, &code).map { String(cString: $0) } ?? "unknown error"
-                close(fd)
-                throw FeedError(line: 0, "\(path) is not a valid gzip file: \(message)")
-            }
-            if read == 0 {
-                // The end, or a stream cut short (zlib: "unexpected end of file").
-                var code: Int32 = 0
-                let message = gzerror(input, &code).map { String(cString: $0) } ?? ""
-                if code != Z_OK {
-                    close(fd)
-                    throw FeedError(line: 0, "\(path) is not a complete gzip file: \(message)")
-                }
-                break
-            }
-            var written = 0
-            while written < Int(read) {
-                let result = write(fd, chunk + written, Int(read) - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    let reason = String(cString: strerror(errno))
-                    close(fd)
-                    throw FeedError(line: 0, "cannot inflate \(path) into \(directory): \(reason)")
-                }
-                written += result
-            }
+        do {
+            try inflate(&input, into: fd, path: path, directory: directory)
+        } catch {
+            Glibc.close(fd)
+            throw error
         }
         return fd
+    }
+
+    /// Inflates every member of `input` into `fd`.
+    private static func inflate(
+        _ input: inout CompressedInput, into fd: Int32, path: String, directory: String
+    ) throws(FeedError) {
+        let capacity = CompressedInput.capacity
+        let output = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { output.deallocate() }
+        var stream = z_stream()
+        guard pg_inflate_init_gzip(&stream) == Z_OK else {
+            throw FeedError(line: 0, "cannot inflate \(path): zlib could not start (out of memory?)")
+        }
+        defer { inflateEnd(&stream) }
+        var members = 0
+        while try input.available(atLeast: 2) > 0 {
+            // A member starts here: gzip's magic bytes, or bytes that are not gzip at all.
+            guard input.available >= 2, input.byte(0) == 0x1F, input.byte(1) == 0x8B else {
+                if members == 0 {
+                    throw FeedError(line: 0, "\(path) is not a gzip file (it does not begin with 1F 8B)")
+                }
+                throw FeedError(
+                    line: 0,
+                    "\(path) has bytes after its last gzip member, from byte \(input.offset), that are not gzip "
+                        + "data: cut them off, or inflate and compress the file again")
+            }
+            inflateReset(&stream)
+            while true {
+                if input.available == 0, try input.available(atLeast: 1) == 0 {
+                    throw FeedError(
+                        line: 0,
+                        "\(path) is not a complete gzip file: it ends inside a compressed member, at byte "
+                            + "\(input.offset)")
+                }
+                let offered = input.available
+                stream.next_in = input.next
+                stream.avail_in = UInt32(truncatingIfNeeded: offered)
+                stream.next_out = output
+                stream.avail_out = UInt32(truncatingIfNeeded: capacity)
+                let result = CZlib.inflate(&stream, Z_NO_FLUSH)
+                input.consume(offered - Int(stream.avail_in))
+                try write(output, count: capacity - Int(stream.avail_out), to: fd, path: path, directory: directory)
+                if result == Z_STREAM_END { break }
+                guard result == Z_OK || (result == Z_BUF_ERROR && input.available == 0) else {
+                    let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(result)"
+                    throw FeedError(line: 0, "\(path) is not a valid gzip file: \(message), at byte \(input.offset)")
+                }
+            }
+            members += 1
+        }
+        if members == 0 { throw FeedError(line: 0, "\(path) is empty, not a gzip file") }
+    }
+
+    /// Writes `count` bytes of `bytes` to `fd`.
+    private static func write(
+        _ bytes: UnsafePointer<UInt8>, count: Int, to fd: Int32, path: String, directory: String
+    ) throws(FeedError) {
+        var written = 0
+        while written < count {
+            let result = Glibc.write(fd, bytes + written, count - written)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FeedError(
+                    line: 0, "cannot inflate \(path) into \(directory): \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+    }
+}
+
+/// A compressed file read in 1 MiB chunks (a regular file or a pipe): the bytes read and not
+/// yet consumed, and their offset in the file.
+private struct CompressedInput {
+    static let capacity = 1 << 20
+    let path: String
+    let fd: Int32
+    let buffer: UnsafeMutablePointer<UInt8>
+    var start = 0
+    var end = 0
+    /// Bytes of the file before `buffer`.
+    var before = 0
+    var atEnd = false
+
+    init(_ path: String) throws(FeedError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        self.path = path
+        self.fd = fd
+        buffer = .allocate(capacity: Self.capacity)
+    }
+
+    func close() {
+        Glibc.close(fd)
+        buffer.deallocate()
+    }
+
+    var available: Int { end - start }
+    var next: UnsafeMutablePointer<UInt8> { buffer + start }
+    /// The offset in the file of the next byte not consumed.
+    var offset: Int { before + start }
+    func byte(_ index: Int) -> UInt8 { buffer[start + index] }
+    mutating func consume(_ count: Int) { start += count }
+
+    /// Reads until `count` bytes are available or the file ends; the bytes available.
+    mutating func available(atLeast count: Int) throws(FeedError) -> Int {
+        while available < count, !atEnd {
+            if start > 0 {
+                memmove(buffer, buffer + start, available)
+                before += start
+                end -= start
+                start = 0
+            }
+            let result = read(fd, buffer + end, Self.capacity - end)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FeedError(line: 0, "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if result == 0 { atEnd = true }
+            end += result
+        }
+        return available
     }
 }
 

@@ -1024,6 +1024,58 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
     }
 
+    /// Gzip members are read in turn (`cat a.gz b.gz` is a and b); bytes after the last member
+    /// that are not one are an error naming their offset (zlib's `gzread` ignores them, and a
+    /// damaged second member had been dropped in silence), in a backtest and in a replay.
+    @Test func gzipMembersAreReadInTurnAndBytesAfterTheLastAreAnError() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let first = directory.appendingPathComponent("first.csv").path
+        let second = directory.appendingPathComponent("second.csv").path
+        let whole = directory.appendingPathComponent("whole.csv").path
+        try (lines[0..<600].joined(separator: "\n") + "\n").write(toFile: first, atomically: true, encoding: .utf8)
+        try (lines[600..<1200].joined(separator: "\n") + "\n").write(toFile: second, atomically: true, encoding: .utf8)
+        try (lines[0..<1200].joined(separator: "\n") + "\n").write(toFile: whole, atomically: true, encoding: .utf8)
+        #expect(try Self.gzip([first, second]) == 0)
+        let members = [
+            try Data(contentsOf: URL(fileURLWithPath: first + ".gz")),
+            try Data(contentsOf: URL(fileURLWithPath: second + ".gz")),
+        ]
+        let concatenated = directory.appendingPathComponent("concatenated.csv.gz").path
+        try (members[0] + members[1]).write(to: URL(fileURLWithPath: concatenated))
+        let plain = try Self.goldenCross(["tardis-quotes:" + whole])
+        let compressed = try Self.goldenCross(["tardis-quotes:" + concatenated])
+        #expect(compressed.events == 1199)
+        #expect(
+            Self.withoutTiming(plain.json).components(separatedBy: "\"provenance\"").first
+                == Self.withoutTiming(compressed.json).components(separatedBy: "\"provenance\"").first)
+        // A member followed by text, and by the first bytes of a member cut short.
+        for (name, tail, message) in [
+            ("garbage", Data("garbage\n".utf8), "has bytes after its last gzip member, from byte \(members[0].count),"),
+            (
+                "cut", members[1].prefix(40),
+                "is not a complete gzip file: it ends inside a compressed member, at byte \(members[0].count + 40)"
+            ),
+        ] {
+            let path = directory.appendingPathComponent(name + ".csv.gz").path
+            try (members[0] + tail).write(to: URL(fileURLWithPath: path))
+            let report = directory.appendingPathComponent(name + ".json").path
+            let backtest = try PeregrineCLI.run([
+                "backtest", "--data", "tardis-quotes:" + path, "--strategy", "golden-cross", "--param",
+                "quantity=0.001", "--report-json", report,
+            ])
+            #expect(backtest.status == 1)
+            #expect(backtest.error.contains("\(path) \(message)"), "\(backtest.error)")
+            #expect(!FileManager.default.fileExists(atPath: report))
+            let replay = try PeregrineCLI.run([
+                "feed", "replay", "--format", "tardis-quotes", "--tick-size", "0.01", "--lot-size", "0.001", path,
+            ])
+            #expect(replay.status == 1)
+            #expect(replay.error.contains("\(path) \(message)"), "\(replay.error)")
+        }
+    }
     /// `rows` of a Tardis L2 file (after its header) written to `directory`, and converted:
     /// the `--data` values of the text and of the converted file.
     static func l2TextAndConverted(_ rows: [String], in directory: URL) throws -> [String] {
