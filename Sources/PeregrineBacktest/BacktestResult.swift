@@ -73,13 +73,13 @@ public struct BacktestResult {
     /// (`BacktestPlan.warnings`), TrueFX quotes (no sizes), nothing simulated in the window, an
     /// instrument whose trades go on long after its book's touch last changed (or begin long
     /// before it was two-sided), trades without a two-sided book, instruments with no time in
-    /// common.
+    /// common, rows stamped before a row above them (`TimeStepBacks`).
     public let warnings: [String]
 
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
-        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], elapsedSeconds: Double,
-        inputs: [InputFile], custom: Custom.Type
+        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], stepBacks: [String],
+        elapsedSeconds: Double, inputs: [InputFile], custom: Custom.Type
     ) {
         var results: [InstrumentResult] = []
         var sentTotal: Int128 = 0
@@ -125,8 +125,10 @@ public struct BacktestResult {
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
         let span = lastTime > firstTime ? lastTime - firstTime : 0
-        warnings = Self.warnings(
-            plan: plan, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents, span: span)
+        warnings =
+            Self.warnings(
+                plan: plan, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents, span: span)
+            + stepBacks
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -494,5 +496,46 @@ extension BacktestResult {
             }
         }
         return warnings
+    }
+}
+
+/// A file's rows stamped before a row above them (in their exchange time): rows out of time
+/// order, or a time in another unit (milliseconds in a file of microseconds). Such a row is
+/// merged at the latest time above it (a file's time never goes back), which may be far from its
+/// own; the backtest and `data convert` warn of them (`warning`). No allocation.
+struct TimeStepBacks {
+    /// How many rows stepped back.
+    private(set) var count = 0
+    /// The largest step back (ns).
+    private(set) var largest: UInt64 = 0
+    /// The first row that stepped back (its line, or a converted file's record index), its
+    /// time, and the time it stepped back from.
+    private(set) var first: (place: Int, time: UInt64, after: UInt64)? = nil
+
+    /// Notes a row at `place` stamped `time`, before `latest`, the latest time above it.
+    mutating func note(_ time: UInt64, before latest: UInt64, at place: Int) {
+        count &+= 1
+        largest = Swift.max(largest, latest &- time)
+        if first == nil { first = (place, time, latest) }
+    }
+
+    /// The warning for `file` (`converted`: a converted file, its places record indices), nil
+    /// when no row stepped back.
+    func warning(file: String, converted: Bool) -> String? {
+        guard let first else { return nil }
+        let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
+        let place = converted ? "\(file): record \(first.place)" : "\(file):\(first.place)"
+        let rows = count == 1 ? "1 \(converted ? "event" : "row") is" : "\(count) \(converted ? "events" : "rows") are"
+        return "\(place): \(rows) stamped before one above, by up to \(Self.duration(largest)) (the first at "
+            + "\(time(first.time)) UTC, after \(time(first.after)) UTC); each ran at the latest time above it: are "
+            + "the rows in time order, and every time in the file's unit?"
+    }
+
+    /// `nanoseconds` in the largest unit that keeps it readable (ms, s or days).
+    static func duration(_ nanoseconds: UInt64) -> String {
+        let seconds = Double(nanoseconds) / 1e9
+        if seconds >= 86_400 { return BacktestHTMLReport.fixed(seconds / 86_400, 1) + " days" }
+        if seconds >= 1 { return BacktestHTMLReport.fixed(seconds, 3) + " s" }
+        return BacktestHTMLReport.fixed(seconds * 1_000, 3) + " ms"
     }
 }

@@ -364,8 +364,8 @@ public enum Backtest {
         var result = BacktestResult(
             plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
-            realised: realised(logic, plan), elapsedSeconds: seconds, inputs: try plan.hashedInputs(),
-            custom: Custom.self)
+            realised: realised(logic, plan), stepBacks: data.stepBackWarnings, elapsedSeconds: seconds,
+            inputs: try plan.hashedInputs(), custom: Custom.self)
         result.straightChanges = straightChanges
         finished = true
         return result

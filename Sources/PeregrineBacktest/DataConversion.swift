@@ -70,7 +70,7 @@ public enum DataConversion {
             throw .output("cannot write \(output) (renaming \(partial)): \(String(cString: strerror(errno)))")
         }
         progress?(1)
-        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings)
+        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings)
     }
 
     static func fail(_ error: FeedError) throws(BacktestError) -> Outcome { throw .data("\(error)") }

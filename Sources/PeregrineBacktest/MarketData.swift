@@ -93,6 +93,8 @@ final class DataFileStream {
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
+    /// Rows stamped before a row above them (merged at the latest time above).
+    @exclusivity(unchecked) var stepBacks = TimeStepBacks()
 
     init(
         path: String, format: FeedFormat?, instrument: InstrumentID, priceIncrement: Increment,
@@ -150,6 +152,7 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
+            if exchange < time { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
             time = Swift.max(time, exchange)
             return true
         }
@@ -194,9 +197,17 @@ final class DataFileStream {
             let raw = Int(slot.pointee.event.instrument.rawValue)
             if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
         }
-        time = Swift.max(time, slot.pointee.event.exchangeTimestamp)
+        let exchange = slot.pointee.event.exchangeTimestamp
+        if exchange < time { noteStepBack(exchange) }
+        time = Swift.max(time, exchange)
         slot.pointee.time = time
         return true
+    }
+
+    /// Notes the record just read, stamped `exchange`, as stepping back (out of line: it is rare).
+    @inline(never)
+    func noteStepBack(_ exchange: UInt64) {
+        stepBacks.note(exchange, before: time, at: Int(truncatingIfNeeded: record &- 1))
     }
 
     /// The next record of a converted file when it is a level update of the message at
@@ -383,6 +394,10 @@ public final class MarketDataStream: MarketDataSource {
 
     /// Quote rows skipped for an empty price on a side.
     public var skippedQuotes: Int { streams.reduce(0) { $0 + $1.skippedQuotes } }
+    /// A warning for each file with rows stamped before a row above them (`TimeStepBacks`).
+    public var stepBackWarnings: [String] {
+        streams.compactMap { $0.stepBacks.warning(file: $0.path, converted: $0.records != nil) }
+    }
 }
 
 /// The merged market data as the backtest reads it: on its own thread (`MarketDataStream`) or
@@ -394,5 +409,7 @@ protocol MarketDataSource: AnyObject {
     func finish()
     var failure: FeedError? { get }
     var skippedQuotes: Int { get }
+    /// A warning for each file with rows stamped before a row above them; after `finish`.
+    var stepBackWarnings: [String] { get }
     var progress: Double { get }
 }

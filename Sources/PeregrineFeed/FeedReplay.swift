@@ -98,6 +98,8 @@ public struct FeedReplay: ~Copyable {
     /// (Tardis `local_timestamp`), or the exchange time for formats without one.
     public internal(set) var rowLocalTimestamp: UInt64 = 0
     var reader: MappedLines?
+    /// The line of the file read last (1 for the first), 0 before any.
+    public var lineNumber: Int { mutating get { reader?.lineNumber ?? 0 } }
     /// Fields per CSV row, from the header (`checkHeader`).
     var expectedFields = 0
     /// The symbol every row of the file names (formats with a symbol column): set by the

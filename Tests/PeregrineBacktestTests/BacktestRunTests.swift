@@ -1253,6 +1253,56 @@ import Testing
         }
     }
 
+    /// Rows stamped before a row above them (a time in milliseconds in a file of microseconds,
+    /// a row out of order) run at the latest time above them, and are warned about with their
+    /// count, the largest step back and the first's line: from the text file (read on the
+    /// decoding thread), from the file converted from it (its record index) and by the
+    /// conversion itself. The fixture, in time order, says nothing (above).
+    @Test func rowsStampedBeforeARowAboveThemAreWarnedAbout() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8)
+            .split(separator: "\n").prefix(301).map(String.init)
+        func setTime(_ line: Int, _ time: (Int) -> Int) -> Int {
+            var fields = lines[line].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let before = Int(fields[2]) ?? 0
+            fields[2] = String(time(before))
+            lines[line] = fields.joined(separator: ",")
+            return before
+        }
+        // Line 101 in milliseconds; line 201 two milliseconds before line 200.
+        let above = Int(lines[99].split(separator: ",")[2]) ?? 0
+        let written = setTime(100) { $0 / 1_000 } / 1_000  // read as microseconds
+        let previous = Int(lines[199].split(separator: ",")[2]) ?? 0
+        _ = setTime(200) { _ in previous - 2_000 }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let days = BacktestHTMLReport.fixed(Double(above - written) / 86_400_000_000, 1)
+        let first =
+            "(the first at \(BacktestHTMLReport.shortTime(UInt64(written) * 1_000)) UTC, after "
+            + "\(BacktestHTMLReport.shortTime(UInt64(above) * 1_000)) UTC); each ran at the latest time above it: are "
+            + "the rows in time order, and every time in the file's unit?"
+        let text = try Self.goldenCross(["tardis-quotes:" + path])
+        #expect(text.warnings == ["\(path):101: 2 rows are stamped before one above, by up to \(days) days " + first])
+        #expect(text.events == 300)
+        let converted = directory.appendingPathComponent("quotes.pgev").path
+        let conversion = try DataConversion.convert([try DataSpec("tardis-quotes:" + path)], output: converted)
+        #expect(conversion.warnings == text.warnings)
+        let fromConverted = try Self.goldenCross(["events:" + converted])
+        #expect(
+            fromConverted.warnings == [
+                "\(converted): record 99: 2 events are stamped before one above, by up to \(days) days " + first
+            ])
+        #expect(fromConverted.trades == text.trades)
+        #expect(Self.turnover(fromConverted) == Self.turnover(text))
+        // Only the row out of order: a step of 2 ms.
+        _ = setTime(100) { _ in above }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(
+            try Self.goldenCross(["tardis-quotes:" + path]).warnings.first?.hasPrefix(
+                "\(path):201: 1 row is stamped before one above, by up to 2.0 ms (the first at ") == true)
+    }
+
     /// What in the data makes the results mean less than they seem is said (standard error,
     /// the JSON report and the HTML report): a book that stops moving while its trades go on
     /// (the fixture's quotes end at 00:03:47, its trades at 02:05:47), nothing after `--from`,
