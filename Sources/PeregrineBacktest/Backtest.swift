@@ -31,6 +31,9 @@ struct PlannedFile: Sendable {
     var converted: EventFile?
     /// A converted file's instrument ids mapped to the backtest's.
     var instrumentMap: [InstrumentID]
+    /// Whether its rows stamped before a row above them are warned about (not for a sweep's
+    /// shared file, whose text sources were: `BacktestPlan.sharingData`).
+    var warnsOfStepBacks = true
 }
 
 /// A backtest resolved from its settings: the instruments (numbered from 0 in the order the
@@ -595,6 +598,9 @@ public struct BacktestPlan: Sendable {
             }
             stream.finish()
             if let failure = stream.failure { throw failure }
+            // Said of the text files, by line; the shared file (a temporary name, its own
+            // record numbers) says nothing.
+            plan.warnings += stream.stepBackWarnings
             var finished = metadata
             finished.skippedQuoteRows = stream.skippedQuotes
             try writer.finish(metadata: finished)
@@ -605,7 +611,8 @@ public struct BacktestPlan: Sendable {
         plan.files = [
             PlannedFile(
                 path: path, format: nil, instrument: InstrumentID(0), tickSize: instruments[0].tickSize,
-                lotSize: instruments[0].lotSize, converted: file, instrumentMap: instruments.map(\.id))
+                lotSize: instruments[0].lotSize, converted: file, instrumentMap: instruments.map(\.id),
+                warnsOfStepBacks: false)
         ]
         return plan
     }
@@ -615,10 +622,12 @@ public struct BacktestPlan: Sendable {
         do {
             return try MarketDataStream(
                 streams: files.map { (file) throws(FeedError) in
-                    try DataFileStream(
+                    let stream = try DataFileStream(
                         path: file.path, format: file.format, instrument: file.instrument,
                         priceIncrement: file.tickSize, sizeIncrement: file.lotSize, converted: file.converted,
                         instrumentMap: file.instrumentMap)
+                    stream.warnsOfStepBacks = file.warnsOfStepBacks
+                    return stream
                 })
         } catch {
             throw .data("\(error)")

@@ -125,10 +125,9 @@ public struct BacktestResult {
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
         let span = lastTime > firstTime ? lastTime - firstTime : 0
-        warnings =
-            Self.warnings(
-                plan: plan, tallies: Array(recorder.tallies), events: events, warmUpEvents: warmUpEvents, span: span)
-            + stepBacks
+        warnings = Self.warnings(
+            plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
+            warmUpEvents: warmUpEvents, span: span)
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -446,9 +445,12 @@ extension BacktestResult {
     static func noteworthy(_ gap: UInt64, span: UInt64) -> Bool { gap > 60_000_000_000 && gap > span / 20 }
 
     static func warnings(
-        plan: BacktestPlan, tallies: [InstrumentTally], events: Int, warmUpEvents: Int, span: UInt64
+        plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
+        span: UInt64
     ) -> [String] {
-        var warnings = plan.warnings
+        // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
+        // files: the same order either way).
+        var warnings = plan.warnings + stepBacks
         let window = (from: plan.settings.from, to: plan.settings.to)
         if events == 0 {
             let range =
@@ -520,15 +522,15 @@ struct TimeStepBacks {
     }
 
     /// The warning for `file` (`converted`: a converted file, its places record indices), nil
-    /// when no row stepped back.
+    /// when no row stepped back. (With `--to`, a row read just after the window is counted.)
     func warning(file: String, converted: Bool) -> String? {
         guard let first else { return nil }
-        let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
         let place = converted ? "\(file): record \(first.place)" : "\(file):\(first.place)"
         let rows = count == 1 ? "1 \(converted ? "event" : "row") is" : "\(count) \(converted ? "events" : "rows") are"
         return "\(place): \(rows) stamped before one above, by up to \(Self.duration(largest)) (the first at "
-            + "\(time(first.time)) UTC, after \(time(first.after)) UTC); each ran at the latest time above it: are "
-            + "the rows in time order, and every time in the file's unit?"
+            + "\(UTCTime.text(first.time)), after \(UTCTime.text(first.after))); each counts as at the latest time "
+            + "above it. Small steps are usually exchange times out of order in data sorted by receive time; "
+            + "large ones, rows out of order or a time in another unit (milliseconds in a file of microseconds)"
     }
 
     /// `nanoseconds` in the largest unit that keeps it readable (ms, s or days).

@@ -93,8 +93,11 @@ final class DataFileStream {
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
-    /// Rows stamped before a row above them (merged at the latest time above).
+    /// Rows stamped before a row above them (merged at the latest time above); unstamped rows
+    /// (time 0) are not counted.
     @exclusivity(unchecked) var stepBacks = TimeStepBacks()
+    /// Whether `stepBacks` is warned about (`PlannedFile.warnsOfStepBacks`).
+    var warnsOfStepBacks = true
 
     init(
         path: String, format: FeedFormat?, instrument: InstrumentID, priceIncrement: Increment,
@@ -152,7 +155,7 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
-            if exchange < time { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
+            if exchange < time, exchange != 0 { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
             time = Swift.max(time, exchange)
             return true
         }
@@ -198,7 +201,7 @@ final class DataFileStream {
             if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
         }
         let exchange = slot.pointee.event.exchangeTimestamp
-        if exchange < time { noteStepBack(exchange) }
+        if exchange < time, exchange != 0 { noteStepBack(exchange) }
         time = Swift.max(time, exchange)
         slot.pointee.time = time
         return true
@@ -396,7 +399,9 @@ public final class MarketDataStream: MarketDataSource {
     public var skippedQuotes: Int { streams.reduce(0) { $0 + $1.skippedQuotes } }
     /// A warning for each file with rows stamped before a row above them (`TimeStepBacks`).
     public var stepBackWarnings: [String] {
-        streams.compactMap { $0.stepBacks.warning(file: $0.path, converted: $0.records != nil) }
+        streams.filter(\.warnsOfStepBacks).compactMap {
+            $0.stepBacks.warning(file: $0.path, converted: $0.records != nil)
+        }
     }
 }
 

@@ -73,13 +73,14 @@ enum GzipInflate {
                     "\(path) has bytes after its last gzip member, from byte \(input.offset), that are not gzip "
                         + "data: cut them off, or inflate and compress the file again")
             }
+            let memberStart = input.offset
             inflateReset(&stream)
             while true {
                 if input.available == 0, try input.available(atLeast: 1) == 0 {
                     throw FeedError(
                         line: 0,
-                        "\(path) is not a complete gzip file: it ends inside a compressed member, at byte "
-                            + "\(input.offset)")
+                        "\(path) is not a complete gzip file: \(Self.member(from: memberStart)) is cut short at "
+                            + "byte \(input.offset): copy or download it again")
                 }
                 let offered = input.available
                 stream.next_in = input.next
@@ -92,12 +93,20 @@ enum GzipInflate {
                 if result == Z_STREAM_END { break }
                 guard result == Z_OK || (result == Z_BUF_ERROR && input.available == 0) else {
                     let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(result)"
-                    throw FeedError(line: 0, "\(path) is not a valid gzip file: \(message), at byte \(input.offset)")
+                    throw FeedError(
+                        line: 0,
+                        "\(path) is not a valid gzip file: \(Self.member(from: memberStart)) is damaged (zlib: "
+                            + "\(message), near byte \(input.offset)): copy or download it again")
                 }
             }
             members += 1
         }
         if members == 0 { throw FeedError(line: 0, "\(path) is empty, not a gzip file") }
+    }
+
+    /// The member that begins at byte `start`, in words ("it" for the first).
+    private static func member(from start: Int) -> String {
+        start == 0 ? "it" : "its gzip member from byte \(start) (the members before are whole)"
     }
 
     /// Writes `count` bytes of `bytes` to `fd`.

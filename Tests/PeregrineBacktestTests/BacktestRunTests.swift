@@ -1056,7 +1056,7 @@ import Testing
             ("garbage", Data("garbage\n".utf8), "has bytes after its last gzip member, from byte \(members[0].count),"),
             (
                 "cut", members[1].prefix(40),
-                "is not a complete gzip file: it ends inside a compressed member, at byte \(members[0].count + 40)"
+                "is not a complete gzip file: its gzip member from byte \(members[0].count) (the members before are whole) is cut short at byte \(members[0].count + 40): copy or download it again"
             ),
         ] {
             let path = directory.appendingPathComponent(name + ".csv.gz").path
@@ -1279,9 +1279,10 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let days = BacktestHTMLReport.fixed(Double(above - written) / 86_400_000_000, 1)
         let first =
-            "(the first at \(BacktestHTMLReport.shortTime(UInt64(written) * 1_000)) UTC, after "
-            + "\(BacktestHTMLReport.shortTime(UInt64(above) * 1_000)) UTC); each ran at the latest time above it: are "
-            + "the rows in time order, and every time in the file's unit?"
+            "(the first at \(UTCTime.text(UInt64(written) * 1_000)), after \(UTCTime.text(UInt64(above) * 1_000))); "
+            + "each counts as at the latest time above it. Small steps are usually exchange times out of order in "
+            + "data sorted by receive time; large ones, rows out of order or a time in another unit (milliseconds "
+            + "in a file of microseconds)"
         let text = try Self.goldenCross(["tardis-quotes:" + path])
         #expect(text.warnings == ["\(path):101: 2 rows are stamped before one above, by up to \(days) days " + first])
         #expect(text.events == 300)
@@ -1301,6 +1302,25 @@ import Testing
         #expect(
             try Self.goldenCross(["tardis-quotes:" + path]).warnings.first?.hasPrefix(
                 "\(path):201: 1 row is stamped before one above, by up to 2.0 ms (the first at ") == true)
+    }
+
+    /// A Bybit message without `ts` has no exchange time (0): it is not a step back in time.
+    @Test func anUnstampedMessageIsNotAStepBack() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = try String(
+            contentsOfFile: Fixtures.path("bybit_XRPUSDT_orderbook500_2024-12-01.jsonl"), encoding: .utf8
+        ).split(whereSeparator: \.isNewline).map(String.init)
+        let stamp = try #require(lines[3].range(of: "\"ts\":1733011200890,"))
+        lines[3].removeSubrange(stamp)
+        let path = directory.appendingPathComponent("bybit.jsonl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("bybit-ob:" + path)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        let result = try Backtest.run(try BacktestPlan(settings))
+        #expect(result.events > 100)
+        #expect(result.warnings == [])
     }
 
     /// What in the data makes the results mean less than they seem is said (standard error,

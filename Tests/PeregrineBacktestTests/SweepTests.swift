@@ -173,6 +173,25 @@ import Testing
         #expect(skipped > 0)
     }
 
+    /// With rows stamped before a row above them: the sweep and each of its rows warn as the
+    /// backtest alone does, naming the text file's line (not the sweep's shared temporary file
+    /// and its record), and in the same order as the other warnings.
+    @Test func everyRowEqualsTheBacktestRunAloneWithRowsStampedBack() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = try String(contentsOfFile: Fixtures.path(Self.quotesFile), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        var fields = lines[100].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[2] = String((Int(lines[99].split(separator: ",")[2]) ?? 0) - 3_000)
+        lines[100] = fields.joined(separator: ",")
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let warnings = try Self.checkRowsEqualTheBacktestsAlone(data: ["tardis-quotes:" + path, Self.trades]).warnings
+        #expect(warnings.count == 2)
+        #expect(warnings.first?.hasPrefix("\(path):101: 1 row is stamped before one above, by up to 3.0 ms") == true)
+        #expect(warnings.last?.hasPrefix("BTCUSDT: its book last changed at") == true)
+    }
+
     /// Runs a 4 × 4 golden-cross grid and checks each row against the backtest run alone (its
     /// warnings too); the skipped quote rows and the warnings it reported.
     static func checkRowsEqualTheBacktestsAlone(
