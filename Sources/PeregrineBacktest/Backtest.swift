@@ -627,6 +627,7 @@ public struct BacktestPlan: Sendable {
                         priceIncrement: file.tickSize, sizeIncrement: file.lotSize, converted: file.converted,
                         instrumentMap: file.instrumentMap)
                     stream.warnsOfStepBacks = file.warnsOfStepBacks
+                    stream.stepBacksBefore = settings.to ?? .max
                     return stream
                 })
         } catch {

@@ -522,7 +522,7 @@ struct TimeStepBacks {
     }
 
     /// The warning for `file` (`converted`: a converted file, its places record indices), nil
-    /// when no row stepped back. (With `--to`, a row read just after the window is counted.)
+    /// when no row stepped back.
     func warning(file: String, converted: Bool) -> String? {
         guard let first else { return nil }
         let place = converted ? "\(file): record \(first.place)" : "\(file):\(first.place)"

@@ -98,6 +98,9 @@ final class DataFileStream {
     @exclusivity(unchecked) var stepBacks = TimeStepBacks()
     /// Whether `stepBacks` is warned about (`PlannedFile.warnsOfStepBacks`).
     var warnsOfStepBacks = true
+    /// `--to`: a row stamped back runs at the latest time above it, so from there on it does not
+    /// run and is not counted (whether read ahead or not: text and converted files count alike).
+    var stepBacksBefore = UInt64.max
 
     init(
         path: String, format: FeedFormat?, instrument: InstrumentID, priceIncrement: Increment,
@@ -155,7 +158,9 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
-            if exchange < time, exchange != 0 { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
+            if exchange < time, exchange != 0, time < stepBacksBefore {
+                stepBacks.note(exchange, before: time, at: replay.lineNumber)
+            }
             time = Swift.max(time, exchange)
             return true
         }
@@ -201,7 +206,7 @@ final class DataFileStream {
             if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
         }
         let exchange = slot.pointee.event.exchangeTimestamp
-        if exchange < time, exchange != 0 { noteStepBack(exchange) }
+        if exchange < time, exchange != 0, time < stepBacksBefore { noteStepBack(exchange) }
         time = Swift.max(time, exchange)
         slot.pointee.time = time
         return true

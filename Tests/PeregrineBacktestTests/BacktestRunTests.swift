@@ -1304,6 +1304,38 @@ import Testing
                 "\(path):201: 1 row is stamped before one above, by up to 2.0 ms (the first at ") == true)
     }
 
+    /// With `--to`, only the rows that run are counted (a row stamped back runs at the latest
+    /// time above it): the same from the text file, read ahead a row, and from the converted file.
+    @Test func rowsStampedBackAfterToAreNotCounted() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = 1_582_329_600_000_000
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for offset in [1_000, 2_000, 3_000, 2_500, 2_600, 4_000, 3_500, 5_000] {
+            lines.append("binance-futures,BTCUSDT,\(base + offset),\(base + offset + 100_000),1.5,9682,9681.9,0.5")
+        }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("quotes.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + path)], output: converted)
+        // (--to at microsecond offset, events run, rows stamped back among them, the first's line)
+        for (to, events, stepBacks, line) in [(3_000, 2, 0, 0), (3_001, 5, 2, 5), (5_000, 7, 3, 5), (9_000, 8, 3, 5)] {
+            for data in ["tardis-quotes:" + path, "events:" + converted] {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec(data)]
+                settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+                settings.to = UInt64(base + to) * 1_000
+                let result = try Backtest.run(try BacktestPlan(settings))
+                #expect(result.events == events, "--to +\(to) µs, \(data)")
+                let place = data.hasPrefix("events:") ? "\(converted): record \(line - 2)" : "\(path):\(line)"
+                let noun = data.hasPrefix("events:") ? "events are" : "rows are"
+                #expect(
+                    result.warnings.map { $0.components(separatedBy: " stamped").first ?? "" }
+                        == (stepBacks == 0 ? [] : ["\(place): \(stepBacks) \(noun)"]), "--to +\(to) µs, \(data)")
+            }
+        }
+    }
+
     /// A Bybit message without `ts` has no exchange time (0): it is not a step back in time.
     @Test func anUnstampedMessageIsNotAStepBack() throws {
         let directory = try Self.temporaryDirectory()
