@@ -38,7 +38,7 @@ struct BacktestCommand: ParsableCommand {
 
     func run() throws {
         let settings: BacktestSettings
-        do { settings = try options.settings() } catch { fail(error) }
+        do { settings = try options.settings() } catch { Self.fail(error) }
         let outputs = [
             ("--report-json", reportJson), ("--report-html", reportHtml), ("--fills-csv", fillsCsv),
             ("--equity-csv", equityCsv),
@@ -46,16 +46,16 @@ struct BacktestCommand: ParsableCommand {
         // Outputs first (a usage error: nothing started): then bad data found making the plan
         // fails the run as bad data found later does, the outputs named removed.
         do { try OutputFile.check(outputs, inputs: settings.inputPaths + [options.config].compactMap { $0 }) } catch {
-            fail(error)
+            Self.fail(error)
         }
         let plan: BacktestPlan
-        do { plan = try BacktestPlan(settings) } catch { fail(error, discarding: outputs.map(\.1)) }
+        do { plan = try BacktestPlan(settings) } catch { Self.fail(error, discarding: outputs.map(\.1)) }
         for note in plan.notes { printError("note: \(note)") }
         // An output on standard output (/dev/stdout, or the file it is redirected to) is all
         // that goes there; --json prints the report there, so no other output may.
         let onStandardOutput = outputs.first { $0.1.map(OutputFile.isStandardOutput) ?? false }
         if json, let (flag, path) = onStandardOutput, flag != "--report-json", let path {
-            fail(.usage("--json prints the report on standard output, where \(flag) \(path) writes: drop one"))
+            Self.fail(.usage("--json prints the report on standard output, where \(flag) \(path) writes: drop one"))
         }
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
@@ -67,7 +67,7 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
-            fail(error, discarding: outputs.map(\.1))
+            Self.fail(error, discarding: outputs.map(\.1))
         }
         if terminal { printError("") }
         for warning in result.warnings { printError("warning: \(warning)") }
@@ -78,7 +78,7 @@ struct BacktestCommand: ParsableCommand {
                 try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
             }
         } catch {
-            fail(error, discarding: outputs.map(\.1))
+            Self.fail(error, discarding: outputs.map(\.1))
         }
         // With an output on standard output the summary goes to standard error.
         if onStandardOutput != nil {
@@ -95,7 +95,7 @@ struct BacktestCommand: ParsableCommand {
     /// emptied): one an earlier run left there would pass for this run's. Never standard output
     /// or standard error redirected to a file (the message goes there), never a path not
     /// checked as an output (it could be an input).
-    func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
+    static func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
         var notes: [String] = []
         if !error.isUsage {
             for case let path? in outputs

@@ -65,29 +65,30 @@ struct SweepCommand: ParsableCommand {
     var idleTimeout: Int = 0
 
     func run() throws {
-        let plan: SweepPlan
+        let settings: BacktestSettings
         let ranking: SweepRanking
-        let output: SweepOutput?
         do {
             ranking = try SweepRanking(rankBy)
             if let jobs, !(1...Sweep.maximumThreads).contains(jobs) {
                 throw BacktestError.usage("--jobs must be from 1 to \(Sweep.maximumThreads)")
             }
             if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
-            plan = try SweepPlan(try options.settings(), samples: samples, seed: seed)
+            settings = try options.settings()
+            // Outputs first (a usage error: nothing started): then bad data found making the
+            // plan fails the sweep as bad data found later does.
             try OutputFile.check(
                 [("--out", out), ("--report-html", reportHtml)],
-                inputs: plan.base.inputPaths + [options.config].compactMap { $0 })
+                inputs: settings.inputPaths + [options.config].compactMap { $0 })
             if json, let reportHtml, OutputFile.isStandardOutput(reportHtml) {
                 throw BacktestError.usage(
                     "--json prints the summary on standard output, where --report-html \(reportHtml) writes: drop one")
             }
-            output = try out.map { (path) throws(BacktestError) in
-                try SweepOutput(path: path, parameterNames: plan.dimensions.map(\.name))
-            }
         } catch let error as BacktestError {
             fail(error)
         }
+        // A failed sweep removes the page an earlier one left (--out is kept: a run again
+        // resumes from it).
+        let (plan, output) = prepare(settings)
         let threads = jobs ?? Sweep.defaultThreads
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
@@ -103,7 +104,8 @@ struct SweepCommand: ParsableCommand {
                 outcome = try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
             }
         } catch let error as BacktestError {
-            fail(error)
+            // A page an earlier sweep left would pass for this one's.
+            fail(error, discarding: [reportHtml])
         }
         for warning in outcome.warnings { printError("warning: \(warning)") }
         do {
@@ -112,7 +114,7 @@ struct SweepCommand: ParsableCommand {
                     SweepHTMLReport.render(plan, outcome, ranking: ranking), to: reportHtml, flag: "--report-html")
             }
         } catch {
-            fail(error)
+            fail(error, discarding: [reportHtml])
         }
         let seconds = (ContinuousClock.now - started).seconds
         if json {
@@ -180,9 +182,23 @@ struct SweepCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    func fail(_ error: BacktestError) -> Never {
-        printError("error: \(error)")
-        Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
+    /// The plan of the sweep and its `--out` file (read for the jobs already done), or the exit
+    /// for what stops them (bad data found making the plan removes `--report-html`).
+    func prepare(_ settings: BacktestSettings) -> (SweepPlan, SweepOutput?) {
+        do throws(BacktestError) {
+            let plan = try SweepPlan(settings, samples: samples, seed: seed)
+            let names = plan.dimensions.map(\.name)
+            return (
+                plan, try out.map { (path) throws(BacktestError) in try SweepOutput(path: path, parameterNames: names) }
+            )
+        } catch {
+            fail(error, discarding: [reportHtml])
+        }
+    }
+
+    /// Exits for `error`, removing `outputs` as a failed backtest does (`BacktestCommand.fail`).
+    func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
+        BacktestCommand.fail(error, discarding: outputs)
     }
 
     static func showProgress(_ done: Int, _ total: Int, since start: ContinuousClock.Instant) {

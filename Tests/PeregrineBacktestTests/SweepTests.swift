@@ -303,6 +303,41 @@ import Testing
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}")
     }
 
+    /// A sweep stopped by bad data (a cut gzip file) removes the HTML page an earlier sweep left
+    /// there (it would pass for this one's; exit 1, a note says so) and keeps its `--out` file (a
+    /// run again resumes from it); a usage error (exit 2, nothing started) removes nothing.
+    @Test func aFailedSweepRemovesAnEarlierPageAndKeepsItsResults() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("quotes.csv").path
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotesFile), toPath: copy)
+        #expect(try BacktestRunTests.gzip([copy]) == 0)
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: copy + ".gz"))
+        let cut = directory.appendingPathComponent("cut.csv.gz").path
+        try compressed.prefix(compressed.count / 2).write(to: URL(fileURLWithPath: cut))
+        let page = directory.appendingPathComponent("sweep.html").path
+        let out = directory.appendingPathComponent("sweep.jsonl").path
+        try "stale".write(toFile: page, atomically: true, encoding: .utf8)
+        try "".write(toFile: out, atomically: true, encoding: .utf8)
+        let arguments = [
+            "sweep", "--data", "tardis-quotes:" + cut, "--strategy", "golden-cross", "--param", "fast=2,3", "--param",
+            "slow=5", "--param", "quantity=0.001", "--out", out, "--report-html", page,
+        ]
+        let usage = try PeregrineCLI.run(
+            arguments.map {
+                $0 == "slow=5" ? "slow=x" : ($0 == "tardis-quotes:" + cut ? "tardis-quotes:" + copy + ".gz" : $0)
+            })
+        #expect(usage.status == 2)
+        #expect(usage.error.contains("slow=x is not allowed"), "\(usage.error)")
+        #expect(FileManager.default.fileExists(atPath: page))
+        let failed = try PeregrineCLI.run(arguments)
+        #expect(failed.status == 1)
+        #expect(failed.error.contains("\(cut) is not a complete gzip file"), "\(failed.error)")
+        #expect(failed.error.contains("note: removed \(page): the run failed"), "\(failed.error)")
+        #expect(!FileManager.default.fileExists(atPath: page))
+        #expect(FileManager.default.fileExists(atPath: out))
+    }
+
     /// A sweep killed (SIGKILL) part-way is resumed by the same command: the finished jobs are
     /// not run again and every job is in the result once.
     @Test func aSweepKilledPartWayResumesWithoutRerunningFinishedJobs() throws {
