@@ -131,6 +131,10 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths where access(path, R_OK) != 0 {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
+            // Files are mapped (a pipe, a device or a directory cannot be), as `feed replay` says.
+            for path in spec.paths where !OutputFile.isRegularFile(path) {
+                throw .usage("--data \(spec.text): \(path) is not a regular file (a pipe, a device or a directory)")
+            }
             // A converted file named as text would be parsed as garbage (its binary header quoted).
             for path in spec.paths where spec.format != nil && EventFileFormat.isConverted(path) {
                 throw .usage(

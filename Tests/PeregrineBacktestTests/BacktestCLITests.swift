@@ -262,6 +262,15 @@ import Testing
         let twice = try PeregrineCLI.run(["backtest"] + Self.data + Self.data + Self.golden)
         #expect(twice.status == 2)
         #expect(twice.error.contains("is given twice (it would be read twice)"), "\(twice.error)")
+        // Data that is not a regular file (a directory, a device: it cannot be mapped) is a usage
+        // error before anything runs, as for `feed replay` (it was bad data, exit 1).
+        for path in [NSTemporaryDirectory(), "/dev/zero"] {
+            for (command, rest) in [(["backtest"], Self.golden), (["data", "convert"], ["-o", "never.pgev"])] {
+                let run = try PeregrineCLI.run(command + ["--data", "tardis-quotes:" + path] + rest)
+                #expect(run.status == 2, "\(command) \(path): \(run.error)")
+                #expect(run.error.contains("\(path) is not a regular file (a pipe, a device or a directory)"))
+            }
+        }
     }
 
     /// A latency that is a number but not whole µs up to an hour is refused as such (it was
