@@ -131,7 +131,8 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths where access(path, R_OK) != 0 {
                 throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            // Files are mapped (a pipe, a device or a directory cannot be), as `feed replay` says.
+            // Every input is read several times (names, grids, digests, the run): a pipe, a device or
+            // a directory cannot be (as `feed replay` says).
             for path in spec.paths where !OutputFile.isRegularFile(path) {
                 throw .usage("--data \(spec.text): \(path) is not a regular file (a pipe, a device or a directory)")
             }

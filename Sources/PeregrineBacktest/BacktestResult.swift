@@ -514,9 +514,10 @@ struct TimeStepBacks {
     /// time, and the time it stepped back from.
     private(set) var first: (place: Int, time: UInt64, after: UInt64)? = nil
 
-    /// Notes a row at `place` stamped `time`, before `latest`, the latest time above it.
-    mutating func note(_ time: UInt64, before latest: UInt64, at place: Int) {
-        count &+= 1
+    /// Notes `rows` rows from `place` on stamped `time`, before `latest`, the latest time above
+    /// them.
+    mutating func note(_ time: UInt64, before latest: UInt64, at place: Int, rows: Int = 1) {
+        count &+= rows
         largest = Swift.max(largest, latest &- time)
         if first == nil { first = (place, time, latest) }
     }

@@ -400,6 +400,9 @@ public enum Backtest {
             sent &+= 1
         }
         topMayHaveMoved = moved
+        if sent > 0 {
+            stream._withUnsafeGuaranteedRef { $0.noteMessageMiddle(exchangeTimestamp, records: sent) }
+        }
         return sent
     }
 

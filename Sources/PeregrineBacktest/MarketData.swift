@@ -212,10 +212,20 @@ final class DataFileStream {
         return true
     }
 
-    /// Notes the record just read, stamped `exchange`, as stepping back (out of line: it is rare).
+    /// Notes the `records` just read, stamped `exchange`, as stepping back (out of line: it is
+    /// rare).
     @inline(never)
-    func noteStepBack(_ exchange: UInt64) {
-        stepBacks.note(exchange, before: time, at: Int(truncatingIfNeeded: record &- 1))
+    func noteStepBack(_ exchange: UInt64, records: Int = 1) {
+        stepBacks.note(
+            exchange, before: time, at: Int(truncatingIfNeeded: record &- UInt64(truncatingIfNeeded: records)),
+            rows: records)
+    }
+
+    /// Notes `records` level updates of a message, stamped `exchange`, just taken straight
+    /// (`takeLevelUpdate`) as stepping back when their message did: as `read` counts records.
+    @inline(__always)
+    func noteMessageMiddle(_ exchange: UInt64, records: Int) {
+        if exchange < time, exchange != 0, time < stepBacksBefore { noteStepBack(exchange, records: records) }
     }
 
     /// The next record of a converted file when it is a level update of the message at

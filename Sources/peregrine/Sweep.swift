@@ -65,48 +65,16 @@ struct SweepCommand: ParsableCommand {
     var idleTimeout: Int = 0
 
     func run() throws {
-        let settings: BacktestSettings
-        let ranking: SweepRanking
-        do {
-            ranking = try SweepRanking(rankBy)
-            if let jobs, !(1...Sweep.maximumThreads).contains(jobs) {
-                throw BacktestError.usage("--jobs must be from 1 to \(Sweep.maximumThreads)")
-            }
-            if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
-            settings = try options.settings()
-            // Outputs first (a usage error: nothing started): then bad data found making the
-            // plan fails the sweep as bad data found later does.
-            try OutputFile.check(
-                [("--out", out), ("--report-html", reportHtml)],
-                inputs: settings.inputPaths + [options.config].compactMap { $0 })
-            if json, let reportHtml, OutputFile.isStandardOutput(reportHtml) {
-                throw BacktestError.usage(
-                    "--json prints the summary on standard output, where --report-html \(reportHtml) writes: drop one")
-            }
-        } catch let error as BacktestError {
-            fail(error)
-        }
-        // A failed sweep removes the page an earlier one left (--out is kept: a run again
-        // resumes from it).
+        let (settings, ranking, nats) = checkOptions()
+        // A sweep that fails without writing its page removes the one an earlier sweep left
+        // (--out is kept: a run again resumes from it).
         let (plan, output) = prepare(settings)
         let threads = jobs ?? Sweep.defaultThreads
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
-        let outcome: Sweep.Outcome
         let progress: ((Int, Int) -> Void)? =
             terminal ? { done, total in Self.showProgress(done, total, since: started) } : nil
-        do {
-            if let url = queue.nats {
-                if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
-                outcome = try queue.queue(url).run(
-                    plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress)
-            } else {
-                outcome = try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
-            }
-        } catch let error as BacktestError {
-            // A page an earlier sweep left would pass for this one's.
-            fail(error, discarding: [reportHtml])
-        }
+        let outcome = runJobs(plan, output: output, ranking: ranking, on: nats, threads: threads, progress: progress)
         for warning in outcome.warnings { printError("warning: \(warning)") }
         do {
             if let reportHtml {
@@ -180,6 +148,50 @@ struct SweepCommand: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The settings, the ranking and the NATS queue (with `--nats`), every option checked
+    /// before the data is read; or the exit for a usage error (nothing started, nothing removed).
+    func checkOptions() -> (BacktestSettings, SweepRanking, SweepQueue?) {
+        do throws(BacktestError) {
+            let ranking = try SweepRanking(rankBy)
+            if let jobs, !(1...Sweep.maximumThreads).contains(jobs) {
+                throw BacktestError.usage("--jobs must be from 1 to \(Sweep.maximumThreads)")
+            }
+            if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
+            if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
+            let nats = try queue.nats.map { (url) throws(BacktestError) in try queue.queue(url) }
+            let settings = try options.settings()
+            // Outputs first: then bad data found making the plan fails the sweep as bad data
+            // found later does.
+            try OutputFile.check(
+                [("--out", out), ("--report-html", reportHtml)],
+                inputs: settings.inputPaths + [options.config].compactMap { $0 })
+            if json, let reportHtml, OutputFile.isStandardOutput(reportHtml) {
+                throw BacktestError.usage(
+                    "--json prints the summary on standard output, where --report-html \(reportHtml) writes: drop one")
+            }
+            return (settings, ranking, nats)
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Runs the jobs (on `threads` here, or on the workers of `nats`); or the exit for what
+    /// stops them, removing the page an earlier sweep left (it would pass for this one's).
+    func runJobs(
+        _ plan: SweepPlan, output: SweepOutput?, ranking: SweepRanking, on nats: SweepQueue?, threads: Int,
+        progress: ((Int, Int) -> Void)?
+    ) -> Sweep.Outcome {
+        do throws(BacktestError) {
+            if let nats {
+                return try nats.run(
+                    plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress)
+            }
+            return try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
+        } catch {
+            fail(error, discarding: [reportHtml])
+        }
     }
 
     /// The plan of the sweep and its `--out` file (read for the jobs already done), or the exit

@@ -1336,6 +1336,38 @@ import Testing
         }
     }
 
+    /// A book message of several changes stamped back is counted change by change, from the
+    /// text file and from the converted file, whose middle changes go straight from its records.
+    @Test func aMessageStampedBackIsCountedChangeByChange() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try Self.l2TextAndConverted(
+            [
+                "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,ask,101,5",
+                "test,TEST,3000,3000,false,bid,99,5", "test,TEST,2000,2000,false,bid,98,5",
+                "test,TEST,2000,2000,false,bid,97,5", "test,TEST,2000,2000,false,bid,96,5",
+                "test,TEST,2000,2000,false,ask,102,5", "test,TEST,4000,4000,false,bid,100,6",
+            ], in: directory)
+        var straight = 0
+        for (spec, place) in zip(data, [data[0].dropFirst(10) + ":5", data[1].dropFirst(7) + ": record 3"]) {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(spec)]
+            settings.strategies = [
+                StrategySpec(
+                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
+            ]
+            let result = try Backtest.run(try BacktestPlan(settings))
+            #expect(result.events == 8)
+            #expect(
+                result.warnings.map { $0.components(separatedBy: ", by up to").first ?? "" } == [
+                    "\(place): 4 \(spec.hasPrefix("events:") ? "events" : "rows") are stamped before one above"
+                ])
+            straight += result.straightChanges
+        }
+        // The converted file's middle changes went straight.
+        #expect(straight == 2)
+    }
+
     /// A Bybit message without `ts` has no exchange time (0): it is not a step back in time.
     @Test func anUnstampedMessageIsNotAStepBack() throws {
         let directory = try Self.temporaryDirectory()

@@ -335,7 +335,13 @@ import Testing
         #expect(failed.error.contains("\(cut) is not a complete gzip file"), "\(failed.error)")
         #expect(failed.error.contains("note: removed \(page): the run failed"), "\(failed.error)")
         #expect(!FileManager.default.fileExists(atPath: page))
-        #expect(FileManager.default.fileExists(atPath: out))
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "")
+        // A bad NATS option is a usage error found before the data is read (it removes nothing).
+        try "stale".write(toFile: page, atomically: true, encoding: .utf8)
+        let nats = try PeregrineCLI.run(arguments + ["--nats", "nats://127.0.0.1:1", "--ack-wait", "0"])
+        #expect(nats.status == 2)
+        #expect(nats.error.contains("--ack-wait must be from 1 to 86400 s"), "\(nats.error)")
+        #expect(FileManager.default.fileExists(atPath: page))
     }
 
     /// A sweep killed (SIGKILL) part-way is resumed by the same command: the finished jobs are
