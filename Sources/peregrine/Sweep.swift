@@ -150,8 +150,10 @@ struct SweepCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// The settings, the ranking and the NATS queue (with `--nats`), every option checked
-    /// before the data is read; or the exit for a usage error (nothing started, nothing removed).
+    /// The settings, the ranking and the NATS queue (with `--nats`), the sweep's own options and
+    /// outputs checked before the data is read (the strategies' parameters are checked with the
+    /// data's instruments, by the plan); or the exit for a usage error (nothing started, nothing
+    /// removed).
     func checkOptions() -> (BacktestSettings, SweepRanking, SweepQueue?) {
         do throws(BacktestError) {
             let ranking = try SweepRanking(rankBy)
