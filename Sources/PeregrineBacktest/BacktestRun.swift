@@ -400,8 +400,11 @@ public enum Backtest {
             sent &+= 1
         }
         topMayHaveMoved = moved
+        // The records taken straight step back when their message did: counted as `read` counts.
         if sent > 0 {
-            stream._withUnsafeGuaranteedRef { $0.noteMessageMiddle(exchangeTimestamp, records: sent) }
+            stream._withUnsafeGuaranteedRef {
+                if $0.stepsBack(exchangeTimestamp) { $0.noteStepBack(exchangeTimestamp, records: sent) }
+            }
         }
         return sent
     }

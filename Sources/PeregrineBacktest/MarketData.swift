@@ -158,9 +158,7 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
-            if exchange < time, exchange != 0, time < stepBacksBefore {
-                stepBacks.note(exchange, before: time, at: replay.lineNumber)
-            }
+            if stepsBack(exchange) { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
             time = Swift.max(time, exchange)
             return true
         }
@@ -206,11 +204,16 @@ final class DataFileStream {
             if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
         }
         let exchange = slot.pointee.event.exchangeTimestamp
-        if exchange < time, exchange != 0, time < stepBacksBefore { noteStepBack(exchange) }
+        if stepsBack(exchange) { noteStepBack(exchange) }
         time = Swift.max(time, exchange)
         slot.pointee.time = time
         return true
     }
+
+    /// Whether a row (or a message's records) stamped `exchange` steps back and runs: stamped
+    /// (not 0), before the latest time above it, which is before `--to`.
+    @inline(__always)
+    func stepsBack(_ exchange: UInt64) -> Bool { exchange < time && exchange != 0 && time < stepBacksBefore }
 
     /// Notes the `records` just read, stamped `exchange`, as stepping back (out of line: it is
     /// rare).
@@ -219,13 +222,6 @@ final class DataFileStream {
         stepBacks.note(
             exchange, before: time, at: Int(truncatingIfNeeded: record &- UInt64(truncatingIfNeeded: records)),
             rows: records)
-    }
-
-    /// Notes `records` level updates of a message, stamped `exchange`, just taken straight
-    /// (`takeLevelUpdate`) as stepping back when their message did: as `read` counts records.
-    @inline(__always)
-    func noteMessageMiddle(_ exchange: UInt64, records: Int) {
-        if exchange < time, exchange != 0, time < stepBacksBefore { noteStepBack(exchange, records: records) }
     }
 
     /// The next record of a converted file when it is a level update of the message at
@@ -271,6 +267,48 @@ final class DataFileStream {
     }
 
     var hasEvent: Bool { convertedEvent != nil || next < payloads.count }
+}
+
+/// A file's rows stamped before a row above them (in their exchange time): rows out of time
+/// order, or a time in another unit (milliseconds in a file of microseconds). Such a row is
+/// merged at the latest time above it (a file's time never goes back), which may be far from its
+/// own; the backtest and `data convert` warn of them (`warning`). No allocation.
+struct TimeStepBacks {
+    /// How many rows stepped back.
+    private(set) var count = 0
+    /// The largest step back (ns).
+    private(set) var largest: UInt64 = 0
+    /// The first row that stepped back (its line, or a converted file's record index), its
+    /// time, and the time it stepped back from.
+    private(set) var first: (place: Int, time: UInt64, after: UInt64)? = nil
+
+    /// Notes `rows` rows from `place` on stamped `time`, before `latest`, the latest time above
+    /// them.
+    mutating func note(_ time: UInt64, before latest: UInt64, at place: Int, rows: Int = 1) {
+        count &+= rows
+        largest = Swift.max(largest, latest &- time)
+        if first == nil { first = (place, time, latest) }
+    }
+
+    /// The warning for `file` (`converted`: a converted file, its places record indices), nil
+    /// when no row stepped back.
+    func warning(file: String, converted: Bool) -> String? {
+        guard let first else { return nil }
+        let place = converted ? "\(file): record \(first.place)" : "\(file):\(first.place)"
+        let rows = count == 1 ? "1 \(converted ? "event" : "row") is" : "\(count) \(converted ? "events" : "rows") are"
+        return "\(place): \(rows) stamped before one above, by up to \(Self.duration(largest)) (the first at "
+            + "\(UTCTime.text(first.time)), after \(UTCTime.text(first.after))); each counts as at the latest time "
+            + "above it. Small steps are usually exchange times out of order in data sorted by receive time; "
+            + "large ones, rows out of order or a time in another unit (milliseconds in a file of microseconds)"
+    }
+
+    /// `nanoseconds` in the largest unit that keeps it readable (ms, s or days).
+    static func duration(_ nanoseconds: UInt64) -> String {
+        let seconds = Double(nanoseconds) / 1e9
+        if seconds >= 86_400 { return BacktestHTMLReport.fixed(seconds / 86_400, 1) + " days" }
+        if seconds >= 1 { return BacktestHTMLReport.fixed(seconds, 3) + " s" }
+        return BacktestHTMLReport.fixed(seconds * 1_000, 3) + " ms"
+    }
 }
 
 /// Every input file merged into one stream by exchange time; ties go to the file given first,

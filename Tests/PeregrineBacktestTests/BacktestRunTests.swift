@@ -1093,15 +1093,21 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         return try l2TextAndConverted(rows, in: directory).map { data in
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec(data)]
-            settings.strategies = [
-                StrategySpec(
-                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
-            ]
-            let result = try Backtest.run(try BacktestPlan(settings))
+            let result = try neverTrading(data)
             return (result.events, result.instruments[0].lastMid?.description)
         }
+    }
+
+    /// A backtest of `data` (a `--data` value) with a market maker that never trades (it
+    /// quotes from the books, so a converted file's middle changes go straight from its records).
+    static func neverTrading(_ data: String) throws -> BacktestResult {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec(data)]
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
+        ]
+        return try Backtest.run(try BacktestPlan(settings))
     }
 
     /// The recorder marks the touch a book message leaves, never one seen between two of its
@@ -1350,13 +1356,7 @@ import Testing
             ], in: directory)
         var straight = 0
         for (spec, place) in zip(data, [data[0].dropFirst(10) + ":5", data[1].dropFirst(7) + ": record 3"]) {
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec(spec)]
-            settings.strategies = [
-                StrategySpec(
-                    name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("max-position", "0")])
-            ]
-            let result = try Backtest.run(try BacktestPlan(settings))
+            let result = try Self.neverTrading(spec)
             #expect(result.events == 8)
             #expect(
                 result.warnings.map { $0.components(separatedBy: ", by up to").first ?? "" } == [
