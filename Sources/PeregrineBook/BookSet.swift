@@ -69,6 +69,13 @@ public struct BookSet: ~Copyable {
     @inlinable
     public func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? { shared.best(instrument, side) }
 
+    /// The best bid and ask prices of `instrument`'s book when both sides have a level (and it
+    /// has a book here).
+    @inlinable
+    public func touchPrices(_ instrument: InstrumentID) -> (bid: Price, ask: Price)? {
+        shared.touchPrices(instrument)
+    }
+
     /// Sum of every book's counters.
     public var counters: BookCounters {
         var total = BookCounters()
@@ -141,5 +148,14 @@ public struct SharedBooks: BitwiseCopyable {
         let index = Int(instrument.rawValue)
         guard index < count else { return nil }
         return books[index].best(side)
+    }
+
+    /// The best bid and ask prices of `instrument`'s book when both sides have a level (and it
+    /// has a book here).
+    @inlinable
+    public func touchPrices(_ instrument: InstrumentID) -> (bid: Price, ask: Price)? {
+        let index = Int(instrument.rawValue)
+        guard index < count else { return nil }
+        return books[index].touchPrices
     }
 }

@@ -108,6 +108,14 @@ public struct InstrumentBooks: ~Copyable {
         }
     }
 
+    /// The best bid and ask prices of `instrument`'s book when both sides have a level.
+    @inlinable
+    public func touchPrices(_ instrument: InstrumentID) -> (bid: Price, ask: Price)? {
+        if levels.contains(instrument) { return levels.touchPrices(instrument) }
+        guard let top = bestBidOffer(instrument), let bid = top.bid, let ask = top.ask else { return nil }
+        return (bid.price, ask.price)
+    }
+
     /// The best level of `side` of `instrument`'s book; nil when it has none.
     @inlinable
     public func best(_ instrument: InstrumentID, _ side: Side) -> BookLevel? {

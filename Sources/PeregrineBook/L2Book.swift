@@ -97,6 +97,14 @@ public struct L2Book: ~Copyable {
     @inlinable @inline(__always)
     public var bestBidOffer: BestBidOffer { BestBidOffer(bid: bestBid, ask: bestAsk) }
 
+    /// The best bid and ask prices when both sides have a level: `bestBidOffer`'s prices
+    /// without its quantities (what a mid needs). O(1), no allocation.
+    @inlinable @inline(__always)
+    public var touchPrices: (bid: Price, ask: Price)? {
+        guard let bid = bids.bestPrice, let ask = asks.bestPrice else { return nil }
+        return (Price(ticks: bid), Price(ticks: ask))
+    }
+
     /// The best level of `side`, if any (half of `bestBidOffer`'s work).
     @inlinable @inline(__always)
     public func best(_ side: Side) -> BookLevel? { side == .buy ? bestBid : bestAsk }

@@ -73,10 +73,8 @@ public struct StrategyContext: ~Copyable {
     /// The mid of `instrument`'s book when both sides have a level.
     @inlinable
     public func mid(_ instrument: InstrumentID) -> MidPrice? {
-        guard let top = books.pointee.bestBidOffer(instrument), let bid = top.bid, let ask = top.ask else {
-            return nil
-        }
-        return MidPrice(bid: bid.price, ask: ask.price)
+        guard let touch = books.pointee.touchPrices(instrument) else { return nil }
+        return MidPrice(bid: touch.bid, ask: touch.ask)
     }
 
     /// The mid of `instrument`'s book without this strategy's own resting orders: the market
@@ -86,10 +84,8 @@ public struct StrategyContext: ~Copyable {
     public func marketMid(_ instrument: InstrumentID) -> MidPrice? {
         // An outside venue's book is the market's alone: its touch, read once.
         if !books.pointee.isHosted(instrument) {
-            guard let top = books.pointee.bestBidOffer(instrument), let bid = top.bid, let ask = top.ask else {
-                return nil
-            }
-            return MidPrice(bid: bid.price, ask: ask.price)
+            guard let touch = books.pointee.touchPrices(instrument) else { return nil }
+            return MidPrice(bid: touch.bid, ask: touch.ask)
         }
         guard let bid = marketTop(instrument, .buy), let ask = marketTop(instrument, .sell) else { return nil }
         return MidPrice(bid: bid, ask: ask)
