@@ -99,11 +99,22 @@ public enum BacktestOption {
                 if key == "order_latency" { entry = micros } else { response = micros }
                 settings.orderLatency =
                     entry == 0 && response == 0 ? .none : .constant(entry: entry, response: response)
+            } else if key == "response_latency" {
+                // A file gives both latencies: it goes to order_latency alone.
+                throw .usage(
+                    "\(origin) \(value): use a whole number of µs from 0 to 3600000000 (a latency CSV file gives "
+                        + "both latencies: name it with \(origin.hasPrefix("--") ? "--order-latency" : "backtest.order_latency"))"
+                )
             } else if value.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }),
                 access(value, F_OK) != 0
             {
                 // A number that is not a latency (not a file either): say what a latency is.
                 throw .usage("\(origin) \(value): use a whole number of µs from 0 to 3600000000, or a latency CSV file")
+            } else if case .constant = settings.orderLatency {
+                // (Flags replace a configuration's latencies before they are applied.)
+                throw .usage(
+                    "\(origin) \(value): a latency file gives both latencies, and a response latency was given too: "
+                        + "give the file alone, or both latencies as numbers")
             } else {
                 do { settings.orderLatency = .measured(try LatencyTable(path: value)) } catch {
                     throw .usage("\(origin): \(error)")

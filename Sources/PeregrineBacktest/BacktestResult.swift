@@ -127,7 +127,7 @@ public struct BacktestResult {
         let span = lastTime > firstTime ? lastTime - firstTime : 0
         warnings = Self.warnings(
             plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
-            warmUpEvents: warmUpEvents, span: span)
+            warmUpEvents: warmUpEvents, first: firstTime, last: lastTime)
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -238,6 +238,10 @@ public struct BacktestResult {
         out.field("time_in_market", number: timeInMarket)
         out.field("orders_sent", integer: venue.newOrders)
         out.field("orders_rejected", integer: venue.rejected)
+        out.key("rejections")
+        out.open()
+        for (reason, count) in venue.rejections { out.field(reason.description, integer: count) }
+        out.close()
         out.field("fills_aggressive", integer: venue.aggressiveFills)
         out.field("fills_passive", integer: venue.passiveFills)
         out.field("first_event", string: events > 0 ? UTCTime.text(firstTime) : nil)
@@ -446,8 +450,9 @@ extension BacktestResult {
 
     static func warnings(
         plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
-        span: UInt64
+        first: UInt64, last: UInt64
     ) -> [String] {
+        let span = last > first ? last - first : 0
         // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
         // files: the same order either way).
         var warnings = plan.warnings + stepBacks
@@ -463,6 +468,17 @@ extension BacktestResult {
         }
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
+        // A latency file for another time (its timestamps in ms, say) holds one row for the
+        // whole run: said, since nothing else shows it. (A file of one row is a constant.)
+        if case .measured(let table) = plan.settings.orderLatency, table.times.count > 1, let start = table.times.first,
+            let end = table.times.last, last < start || first > end
+        {
+            let held = last < start ? "first" : "last"
+            warnings.append(
+                "--order-latency \(table.path): its rows cover \(time(start))–\(time(end)) UTC and the data "
+                    + "\(time(first))–\(time(last)) UTC, no time in common: every order took its \(held) row's "
+                    + "latencies (are its timestamps µs since the epoch?)")
+        }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
             guard tally.firstTouch > 0 else {
                 warnings.append(

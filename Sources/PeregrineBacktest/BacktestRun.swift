@@ -96,7 +96,12 @@ public enum Backtest {
         let clock = QueueClock()
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
-        let deliveries = TimedQueue<(event: Event, notify: Bool, begun: Bool, applied: Bool)>()
+        let deliveries = EarliestFirstQueue<(event: Event, notify: Bool, begun: Bool, applied: Bool)>()
+        /// With `--feed-latency local`, each feed's latest delivery time: an instrument's book
+        /// changes are one feed and its trades another (as recorded, in files of their own), so
+        /// each is delivered in its own order at its receive times, and a row received late
+        /// holds back only the rows of its own feed (`feed(of:)`).
+        var feedDeliveredAt = [UInt64](repeating: 0, count: plan.instruments.count &* 2 &+ 2)
         var sequence: Int64 = 0
         var events = 0
         var warmUp = 0
@@ -203,7 +208,10 @@ public enum Backtest {
             var delivery = time
             switch settings.feedLatency {
             case .none: break
-            case .local: delivery = Swift.max(item.event.timestamp, time)
+            case .local:
+                let feed = Self.feed(of: item.event, instruments: plan.instruments.count)
+                delivery = Swift.max(item.event.timestamp, time, feedDeliveredAt[feed])
+                feedDeliveredAt[feed] = delivery
             case .constant(let nanoseconds): delivery = time &+ nanoseconds
             }
             var event = item.event
@@ -416,6 +424,15 @@ public enum Backtest {
     static func read<Data: MarketDataSource>(_ data: Data, into slot: UnsafeMutablePointer<MarketDataEvent>) -> Bool {
         if let stream = data as? MarketDataStream { return stream.next(into: slot) }
         return data.next(into: slot)
+    }
+
+    /// The feed `event` came by, for `--feed-latency local`: its instrument's book changes, or
+    /// its trades (`instruments` is the number of instruments; another instrument's events share
+    /// the last pair).
+    static func feed(of event: Event, instruments: Int) -> Int {
+        let instrument = Swift.min(Int(event.instrument.rawValue), instruments)
+        if case .trade = event.payload { return instrument &* 2 &+ 1 }
+        return instrument &* 2
     }
 
     /// Whether a strategy timer with `deadline` fires before an item at `time`: it is after

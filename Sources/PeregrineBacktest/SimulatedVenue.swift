@@ -79,12 +79,23 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
     public var commands = 0
     public var newOrders = 0
     public var rejected = 0
+    /// The rejections by reason (`ExecutionReason.rawValue`; counted once allocated, no
+    /// allocation per rejection).
+    public var rejectedByReason = [Int](repeating: 0, count: 64)
     public var fills = 0
     public var aggressiveFills = 0
     public var passiveFills = 0
     /// Σ (fill time − time the order joined its queue) over passive fills, ns, and their count.
     public var queueTimeTotal: UInt64 = 0
     public var cancelled = 0
+
+    /// The reasons rejections were for, each with its count, in the reasons' order.
+    public var rejections: [(reason: ExecutionReason, count: Int)] {
+        rejectedByReason.indices.compactMap { raw in
+            guard rejectedByReason[raw] > 0, let reason = ExecutionReason(rawValue: UInt8(raw)) else { return nil }
+            return (reason, rejectedByReason[raw])
+        }
+    }
 }
 
 /// The backtest's exchange: a venue per instrument driven by the recorded market data, where
@@ -122,6 +133,10 @@ public struct SimulatedVenue: ~Copyable {
     /// holds the resting orders' levels as they were (kept apart: rare, and the resting
     /// orders are scanned on every update).
     var clearedAt: [UInt64?]
+    /// Per instrument, while its book is rebuilt: the worst bid and ask its snapshot has shown
+    /// (`Int64.max` and `Int64.min` before any). A level beyond them is one the snapshot did
+    /// not reach (a snapshot of the top N levels), not one it shows gone.
+    var snapshotReach: [(bid: Int64, ask: Int64)]
     var rebuilding = false
     var sizesBeforeClear: [SizeBeforeClear] = []
     var consumed: [ConsumedLevel] = []
@@ -170,6 +185,7 @@ public struct SimulatedVenue: ~Copyable {
                 ? ExactAmount(value: Int128(lotSizes[index].units), decimals: lotSizes[index].decimals).double : 1
         }
         clearedAt = Array(repeating: nil, count: Swift.max(instruments, 1))
+        snapshotReach = Array(repeating: (Int64.max, Int64.min), count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
         resting.reserveCapacity(64)
@@ -208,7 +224,15 @@ public struct SimulatedVenue: ~Copyable {
             finishRebuild(instrument)
         }
         switch event.payload {
-        case .levelUpdate(let update): apply(update, to: instrument, time: time, sink: &sink)
+        case .levelUpdate(let update):
+            if rebuilding, clearedAt[index] != nil, update.quantity.lots > 0 {
+                if update.side == .buy {
+                    snapshotReach[index].bid = Swift.min(snapshotReach[index].bid, update.price.ticks)
+                } else {
+                    snapshotReach[index].ask = Swift.max(snapshotReach[index].ask, update.price.ticks)
+                }
+            }
+            apply(update, to: instrument, time: time, sink: &sink)
         case .clearBook:
             if restingBounds[index].count > 0, !quotes[index].active { startRebuild(instrument, at: time) }
             books.clear(instrument)
@@ -328,6 +352,7 @@ public struct SimulatedVenue: ~Copyable {
                     size: Double(quantity(instrument, order.side, order.price))))
         }
         clearedAt[Int(instrument.rawValue)] = time
+        snapshotReach[Int(instrument.rawValue)] = (Int64.max, Int64.min)
         rebuilding = true
     }
 
@@ -343,16 +368,21 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// The snapshot is over: an order whose level it did not show moves as if that level had
-    /// been removed.
+    /// been removed, unless the level lies beyond the snapshot's worst level on its side (or the
+    /// side showed none): a snapshot of the top N levels did not reach it, and the order keeps
+    /// its place.
     mutating func finishRebuild(_ instrument: InstrumentID) {
         let unit = lotUnits[Int(instrument.rawValue)]
+        let reach = snapshotReach[Int(instrument.rawValue)]
         for entry in sizesBeforeClear where entry.instrument == instrument {
             // (An order filled or cancelled during the snapshot is gone.)
             guard let index = index(of: entry.orderID) else { continue }
             let order = resting[index]
+            let shown = quantity(instrument, order.side, order.price)
+            let beyondReach = order.side == .buy ? order.price < reach.bid : order.price > reach.ask
+            if shown == 0, beyondReach { continue }
             resting[index].ahead = queueModel.ahead(
-                front: order.ahead, previous: entry.size, new: Double(quantity(instrument, order.side, order.price)),
-                traded: order.traded, unit: unit)
+                front: order.ahead, previous: entry.size, new: Double(shown), traded: order.traded, unit: unit)
             resting[index].traded = 0
         }
         sizesBeforeClear.removeAll { $0.instrument == instrument }
@@ -588,6 +618,8 @@ public struct SimulatedVenue: ~Copyable {
         _ command: OrderCommand, _ instrument: InstrumentID, _ reason: ExecutionReason, sink: inout Sink
     ) {
         counters.rejected &+= 1
+        let raw = Int(reason.rawValue)
+        if raw < counters.rejectedByReason.count { counters.rejectedByReason[raw] &+= 1 }
         sink.accept(.rejection(of: command, instrument: instrument, reason: reason))
     }
 

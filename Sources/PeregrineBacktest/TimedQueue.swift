@@ -69,3 +69,82 @@ final class TimedQueue<Element> {
         head = 0
     }
 }
+
+/// A queue of items due at a time, taken earliest first (at equal times, in the order they
+/// were queued: by their sequence number), whatever order they were queued in: a binary heap.
+/// Items queued in time order come out in that order, as from a `TimedQueue`. Its capacity
+/// grows by doubling; no allocation once it has reached its working size. O(log n) a push or
+/// a pop. Single-threaded.
+final class EarliestFirstQueue<Element> {
+    typealias Entry = TimedQueue<Element>.Entry
+
+    /// `capacity` slots, the first `count` initialised, in heap order.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Entry>
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
+
+    init(capacity: Int = 64) {
+        self.capacity = Swift.max(capacity, 2)
+        slots = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The first item's time and queueing order.
+    var first: (time: UInt64, order: UInt64)? {
+        guard count > 0 else { return nil }
+        return (slots[0].time, slots[0].order)
+    }
+
+    /// Whether `a` goes before `b`.
+    @inline(__always)
+    private static func precedes(_ a: UnsafeMutablePointer<Entry>, _ b: UnsafeMutablePointer<Entry>) -> Bool {
+        a.pointee.time < b.pointee.time || (a.pointee.time == b.pointee.time && a.pointee.order < b.pointee.order)
+    }
+
+    /// Queues `element` due at `time`.
+    func push(_ element: Element, at time: UInt64, order: UInt64) {
+        if count == capacity { grow() }
+        (slots + count).initialize(to: Entry(time: time, order: order, element: element))
+        var child = count
+        count &+= 1
+        while child > 0 {
+            let parent = (child &- 1) >> 1
+            guard Self.precedes(slots + child, slots + parent) else { break }
+            swap(&slots[child], &slots[parent])
+            child = parent
+        }
+    }
+
+    /// Takes the earliest item.
+    func pop() -> Entry? {
+        guard count > 0 else { return nil }
+        count &-= 1
+        if count > 0 { swap(&slots[0], &slots[count]) }
+        let entry = (slots + count).move()
+        var parent = 0
+        while true {
+            let left = 2 &* parent &+ 1
+            guard left < count else { break }
+            let right = left &+ 1
+            let earlier = right < count && Self.precedes(slots + right, slots + left) ? right : left
+            guard Self.precedes(slots + earlier, slots + parent) else { break }
+            swap(&slots[parent], &slots[earlier])
+            parent = earlier
+        }
+        return entry
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity &* 2)
+        larger.moveInitialize(from: slots, count: count)
+        slots.deallocate()
+        slots = larger
+        capacity &*= 2
+    }
+}

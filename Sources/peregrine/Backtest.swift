@@ -48,8 +48,13 @@ struct BacktestCommand: ParsableCommand {
         do { try OutputFile.check(outputs, inputs: settings.inputPaths + [options.config].compactMap { $0 }) } catch {
             Self.fail(error)
         }
+        // The outputs an earlier run left: the run removes its CSVs itself when it fails, and
+        // each of these is named then (`fail`).
+        let earlier = Set(outputs.compactMap(\.1).filter(OutputFile.isRegularFile))
         let plan: BacktestPlan
-        do { plan = try BacktestPlan(settings) } catch { Self.fail(error, discarding: outputs.map(\.1)) }
+        do { plan = try BacktestPlan(settings) } catch {
+            Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
+        }
         for note in plan.notes { printError("note: \(note)") }
         // An output on standard output (/dev/stdout, or the file it is redirected to) is all
         // that goes there; --json prints the report there, so no other output may.
@@ -67,7 +72,7 @@ struct BacktestCommand: ParsableCommand {
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil)
         } catch {
             if terminal { printError("") }
-            Self.fail(error, discarding: outputs.map(\.1))
+            Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
         if terminal { printError("") }
         for warning in result.warnings { printError("warning: \(warning)") }
@@ -78,7 +83,7 @@ struct BacktestCommand: ParsableCommand {
                 try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
             }
         } catch {
-            Self.fail(error, discarding: outputs.map(\.1))
+            Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
         // With an output on standard output the summary goes to standard error.
         if onStandardOutput != nil {
@@ -94,19 +99,23 @@ struct BacktestCommand: ParsableCommand {
     /// `outputs` it names that are regular files (reports, CSVs; through a link, the file is
     /// emptied): one an earlier run left there would pass for this run's. Never standard output
     /// or standard error redirected to a file (the message goes there), never a path not
-    /// checked as an output (it could be an input).
-    static func fail(_ error: BacktestError, discarding outputs: [String?] = []) -> Never {
+    /// checked as an output (it could be an input). `earlier`: the outputs that were regular
+    /// files before the run (one the run removed itself, a CSV, is named too).
+    static func fail(_ error: BacktestError, discarding outputs: [String?] = [], earlier: Set<String> = [])
+        -> Never
+    {
         var notes: [String] = []
         if !error.isUsage {
-            for case let path? in outputs
-            where OutputFile.isRegularFile(path) && !OutputFile.isStandardOutput(path)
-                && !OutputFile.isStandardError(path)
+            for case let path? in outputs where !OutputFile.isStandardOutput(path) && !OutputFile.isStandardError(path)
             {
-                let link = OutputFile.isLink(path)
-                OutputFile.discard(path)
-                notes.append(
-                    "note: \(link ? "emptied" : "removed") \(path): the run failed, so nothing there passes for its output"
-                )
+                let note = "the run failed, so nothing there passes for its output"
+                if OutputFile.isRegularFile(path) {
+                    let link = OutputFile.isLink(path)
+                    OutputFile.discard(path)
+                    notes.append("note: \(link ? "emptied" : "removed") \(path): \(note)")
+                } else if earlier.contains(path) {
+                    notes.append("note: removed \(path): \(note)")
+                }
             }
         }
         printError("error: \(error)")
@@ -158,6 +167,12 @@ struct BacktestCommand: ParsableCommand {
             "\(result.venue.newOrders) sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "
                 + "\(result.venue.aggressiveFills) taker, \(result.venue.passiveFills) maker fills · win rate "
                 + "\(fixed(result.winRate * 100, 1))% of \(result.closingFills) closing fills")
+        if result.venue.rejected > 0 {
+            row(
+                "rejected",
+                result.venue.rejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+                    + " (commands the venue refused)")
+        }
         row(
             "time",
             "in market \(fixed(result.timeInMarket * 100, 1))% · mean time in queue "
@@ -262,6 +277,10 @@ struct BacktestOptions: ParsableArguments {
         if orderLatency != nil || responseLatency != nil, case .measured = settings.orderLatency {
             settings.orderLatency = .none
             replacedFile = true
+        }
+        // A latency file as a flag gives both latencies: it replaces the configuration's numbers.
+        if let orderLatency, UInt64(orderLatency) == nil, case .constant = settings.orderLatency {
+            settings.orderLatency = .none
         }
         for (key, value) in options {
             guard let value else { continue }

@@ -296,6 +296,51 @@ import Testing
             #expect(run.status == (accepted ? 0 : 2), "\(value): \(run.error)")
             if !accepted { #expect(run.error.contains("\(latency):2: '1582329600000000,\(value),5'")) }
         }
+        // The file gives both latencies: not as --response-latency (it had been taken, and an
+        // --order-latency beside it dropped), nor beside a response latency.
+        let asResponse = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--order-latency", "10", "--response-latency", latency])
+        #expect(asResponse.status == 2)
+        #expect(
+            asResponse.error.contains(
+                "--response-latency \(latency): use a whole number of µs from 0 to 3600000000 (a latency CSV file "
+                    + "gives both latencies: name it with --order-latency)"), "\(asResponse.error)")
+        let withResponse = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--order-latency", latency, "--response-latency", "50"])
+        #expect(withResponse.status == 2)
+        #expect(withResponse.error.contains("a latency file already gives both latencies"), "\(withResponse.error)")
+        let config = directory.appendingPathComponent("backtest.toml").path
+        try "[backtest]\nresponse_latency = 50\norder_latency = \"\(latency)\"\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        // (Either key may be read first: either way, refused.)
+        let inConfig = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--config", config])
+        #expect(inConfig.status == 2)
+        #expect(
+            inConfig.error.contains(
+                "backtest.order_latency \(latency): a latency file gives both latencies, and a response latency was "
+                    + "given too")
+                || inConfig.error.contains("backtest.response_latency 50: a latency file already gives both latencies"),
+            "\(inConfig.error)")
+        // A file as a flag replaces the configuration's numbers.
+        try "[backtest]\norder_latency = 500\nresponse_latency = 50\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let replaced = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--config", config, "--order-latency", latency, "--json"])
+        #expect(replaced.status == 0, "\(replaced.error)")
+        #expect(replaced.output.contains("\"order_latency\": \"measured (\(latency), 1 rows)\""), "\(replaced.output)")
+        // Rows whose times the data never reaches (ms for µs): warned about.
+        try "timestamp,entry_us,response_us\n1582329600000,100,5\n1582329700000,200,5\n".write(
+            toFile: latency, atomically: true, encoding: .utf8)
+        let elsewhen = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--order-latency", latency, "--json"])
+        #expect(elsewhen.status == 0, "\(elsewhen.error)")
+        #expect(
+            elsewhen.output.contains(
+                "--order-latency \(latency): its rows cover 1970-01-19 07:32:09.600–1970-01-19 07:32:09.700 UTC and "
+                    + "the data 2020-02-22 "), "\(elsewhen.output)")
+        #expect(
+            elsewhen.output.contains("no time in common: every order took its last row's latencies"),
+            "\(elsewhen.output)")
         let converted = directory.appendingPathComponent("q.pgev").path
         let convert = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", converted])
         #expect(convert.status == 0, "\(convert.error)")

@@ -150,6 +150,52 @@ import Testing
         #expect(Self.turnover(constant) == "104")
     }
 
+    /// With `--feed-latency local`, a book's changes and its trades are two feeds: a trade
+    /// received late holds back no book change received before it (it had: one queue for both).
+    @Test func aRowReceivedLateHoldsBackOnlyItsOwnFeed() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The book: bid 100 x10, ask 101 x5 at 1 ms; at 3 ms (received at 3.1 ms) the ask
+        // goes to 200, a spread of 100 ticks.
+        let book = directory.appendingPathComponent("book.csv").path
+        try """
+        exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+        test,TEST,1000,1000,true,bid,100,10
+        test,TEST,1000,1000,true,ask,101,5
+        test,TEST,3000,3100,false,ask,101,0
+        test,TEST,3000,3100,false,ask,200,5
+
+        """.write(toFile: book, atomically: true, encoding: .utf8)
+        /// A buy of 3 at 101 at 2 ms, received at `received` µs; the strategy follows it (an
+        /// IOC buy of 4 at 101) unless the spread it sees is over 10 ticks.
+        func follow(received: Int) throws -> BacktestResult {
+            let trades = directory.appendingPathComponent("trades.csv").path
+            try """
+            exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+            test,TEST,2000,\(received),1,buy,101,3
+
+            """.write(toFile: trades, atomically: true, encoding: .utf8)
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("tardis-l2:" + book), try DataSpec("tardis-trades:" + trades)]
+            settings.strategies = [
+                StrategySpec(
+                    name: "large-trade-follower",
+                    parameters: [("min-quantity", "1"), ("quantity", "4"), ("max-spread", "10")])
+            ]
+            settings.feedLatency = .local
+            return try Backtest.run(try BacktestPlan(settings))
+        }
+        // Received at 4 ms, after the wide book (received at 3.1 ms): not followed.
+        let late = try follow(received: 4_000)
+        #expect(late.venue.newOrders == 0)
+        #expect(late.trades == 0)
+        // Received at 2.5 ms, before it: followed, and the order meets the venue's book of
+        // 2.5 ms (the ask of 101 still there): 4 at 101.
+        let early = try follow(received: 2_500)
+        #expect(early.venue.newOrders == 1)
+        #expect(Self.turnover(early) == "404")
+    }
+
     @Test func measuredLatencyIsInterpolated() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -1788,6 +1834,11 @@ import Testing
         // The line, the column and the value.
         #expect(result.error.contains("\(bad):500: ask_price '9x684.68' is not a decimal number"), "\(result.error)")
         #expect(result.error.contains("note: removed \(report): the run failed"), "\(result.error)")
+        #expect(result.error.contains("note: removed \(page): the run failed"), "\(result.error)")
+        // The CSVs, which the run had begun and removed itself, are named too (they had not
+        // been): the fills an earlier run left are gone; the equity CSV's target emptied.
+        #expect(result.error.contains("note: removed \(fills): the run failed"), "\(result.error)")
+        #expect(result.error.contains("note: emptied \(equity): the run failed"), "\(result.error)")
         #expect(result.output.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: report))
         #expect(!FileManager.default.fileExists(atPath: page))

@@ -369,6 +369,34 @@ import Testing
         #expect(modelled.0 == 2)
     }
 
+    /// A snapshot of the top levels that does not reach a resting order's level (its worst
+    /// level on that side is better, or it shows none there) says nothing of that level: the
+    /// order keeps its place. (It had gone to the front, as if its level were gone.)
+    @Test func aSnapshotThatDoesNotReachTheOrdersLevelLeavesItsPlace() throws {
+        func afterSnapshot(bids: [Int64]) throws -> (Double?, [Int64]) {
+            var reports = ExecutionReportCollector()
+            var venue = try Self.venue(model: .riskAverse, ahead: 10, lots: 3, reports: &reports)
+            venue.apply(Event(timestamp: 0, instrument: Self.instrument, payload: .clearBook), time: 5, sink: &reports)
+            for price in bids { venue.apply(Self.level(.buy, price, 5), time: 5, sink: &reports) }
+            venue.apply(Self.level(.sell, 104, 10), time: 5, sink: &reports)
+            venue.apply(Self.level(.sell, 105, 10), time: 5, sink: &reports)
+            // The snapshot is over at the first event after it: 2 sold at the order's price.
+            venue.apply(Self.trade(100, 2, aggressor: .sell), time: 6, sink: &reports)
+            return (venue.queueAhead(of: OrderID(1)), Self.fills(reports))
+        }
+        // Bids 103 and 102 shown: 100 lies beyond them. The trade takes 2 of the 10 ahead.
+        let beyond = try afterSnapshot(bids: [103, 102])
+        #expect(beyond.1 == [])
+        #expect(beyond.0 == 8)
+        let noBids = try afterSnapshot(bids: [])
+        #expect(noBids.1 == [])
+        #expect(noBids.0 == 8)
+        // Bids down to 99 shown, none at 100: the level is gone, the order at the front.
+        let within = try afterSnapshot(bids: [103, 99])
+        #expect(within.1 == [2])
+        #expect(within.0 == 0)
+    }
+
     /// An order replaced while a snapshot is still rebuilding its book rests at its new level
     /// as any new order does: the size its old level showed before the snapshot is dropped.
     @Test func anOrderReplacedDuringASnapshotKeepsItsNewPlace() throws {
@@ -532,6 +560,13 @@ import Testing
         #expect(
             reports.reports.map(\.reason) == [
                 .invalidQuantity, .priceOutOfRange, .postOnlyWouldTake, .unknownOrderID, .unknownInstrument,
+            ])
+        // Counted by reason for the report, in the reasons' order.
+        #expect(venue.counters.rejected == 5)
+        #expect(
+            venue.counters.rejections.map { "\($0.count) \($0.reason)" } == [
+                "1 unknown-instrument", "1 invalid-quantity", "1 price-out-of-range", "1 unknown-order-id",
+                "1 post-only-would-take",
             ])
     }
 }
