@@ -86,7 +86,10 @@ public enum BacktestHTMLReport {
             ("queue model", result.settings.queueModel.description),
             ("latency", "feed \(result.settings.feedLatency); orders \(result.settings.orderLatency)"),
         ]
-        for (name, value) in figures { html += "<div><b>\(escape(name))</b>\(escape(value))</div>\n" }
+        // (A value cut by the ellipsis shows whole on hover.)
+        for (name, value) in figures {
+            html += "<div title=\"\(escape(value))\"><b>\(escape(name))</b>\(escape(value))</div>\n"
+        }
         html += "</div>"
         // Warnings about the data: named in the header, listed after the plots (which keep
         // their places).

@@ -1,5 +1,6 @@
 import PeregrineBuildInfo
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 
 #if canImport(Glibc)
@@ -23,6 +24,40 @@ public struct InstrumentResult: Sendable {
     /// Quantity offered the venue: new orders', and what accepted replaces added to their
     /// orders' totals (`SimulatedVenue.process`).
     public var sent: ExactAmount
+}
+
+/// What the engine refused before orders left it, and its kill switch, as the run left them:
+/// the pre-trade risk's rejects by reason (`[[risk]]` rules, the kill switch's own), the
+/// commands refused by reason (below an instrument's minimum, not the strategy's instrument,
+/// too many open orders, …) and the kill switch.
+public struct EngineRefusals: Sendable {
+    public var riskRejections: [(reason: ExecutionReason, count: Int)] = []
+    public var refusals: [(reason: OrderRefusal, count: Int)] = []
+    public var killSwitch = KillSwitch()
+
+    public init() {}
+
+    /// `trading`'s, at the end of a run.
+    init(_ trading: borrowing TradingState) {
+        riskRejections = trading.counters.riskRejectsByReason
+        let refused = trading.counters.refused
+        refusals = OrderRefusal.allCases.compactMap { reason in
+            let index = Int(reason.rawValue)
+            guard reason != .none, index < refused.count, refused[index] > 0 else { return nil }
+            return (reason, refused[index])
+        }
+        killSwitch = trading.killSwitch
+    }
+
+    /// When the kill switch tripped and why, for people ("2020-02-22T00:10:00.000000000Z
+    /// (daily-loss of s1)"); nil when it never did.
+    public var killSwitchTrip: String? {
+        guard killSwitch.trips > 0 else { return nil }
+        let cause =
+            killSwitch.cause == .dailyLoss
+            ? "\(killSwitch.cause) of s\(killSwitch.strategy)" : killSwitch.cause.description
+        return "\(UTCTime.text(killSwitch.trippedAt)) (\(cause))"
+    }
 }
 
 /// A finished backtest: the summary, each instrument's figures and where they came from.
@@ -59,6 +94,8 @@ public struct BacktestResult {
     public let firstTime: UInt64
     public let lastTime: UInt64
     public let venue: SimulatedVenueCounters
+    /// What the engine refused before the venue, and its kill switch.
+    public let refusals: EngineRefusals
     /// How many changes in the middle of a message went to the venue straight from a converted
     /// file's records (`Backtest.sendMessageMiddle`): a diagnostic, in no report.
     var straightChanges = 0
@@ -77,9 +114,9 @@ public struct BacktestResult {
     public let warnings: [String]
 
     init<Custom: Strategy>(
-        plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, events: Int,
-        warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money], stepBacks: [String],
-        elapsedSeconds: Double, inputs: [InputFile], custom: Custom.Type
+        plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, refusals: EngineRefusals,
+        events: Int, warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money],
+        stepBacks: [String], elapsedSeconds: Double, inputs: [InputFile], custom: Custom.Type
     ) {
         var results: [InstrumentResult] = []
         var sentTotal: Int128 = 0
@@ -127,7 +164,8 @@ public struct BacktestResult {
         let span = lastTime > firstTime ? lastTime - firstTime : 0
         warnings = Self.warnings(
             plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
-            warmUpEvents: warmUpEvents, first: firstTime, last: lastTime)
+            warmUpEvents: warmUpEvents, first: firstTime, last: lastTime, killSwitchTrip: refusals.killSwitchTrip)
+        self.refusals = refusals
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
         self.strategies = strategies
@@ -238,10 +276,21 @@ public struct BacktestResult {
         out.field("time_in_market", number: timeInMarket)
         out.field("orders_sent", integer: venue.newOrders)
         out.field("orders_rejected", integer: venue.rejected)
-        out.key("rejections")
-        out.open()
-        for (reason, count) in venue.rejections { out.field(reason.description, integer: count) }
-        out.close()
+        out.field("rejections", counts: venue.rejections.map { ($0.reason.description, $0.count) })
+        out.field("risk_rejections", counts: refusals.riskRejections.map { ($0.reason.description, $0.count) })
+        out.field("refusals", counts: refusals.refusals.map { ($0.reason.description, $0.count) })
+        let kill = refusals.killSwitch
+        if kill.trips > 0 {
+            out.key("kill_switch")
+            out.open()
+            out.field("cause", string: kill.cause.description)
+            out.field("strategy", integer: kill.cause == .dailyLoss ? Int(kill.strategy) : 0)
+            out.field("tripped_at", string: UTCTime.text(kill.trippedAt))
+            out.field("trips", integer: Int(kill.trips))
+            out.close()
+        } else {
+            out.field("kill_switch", string: nil)
+        }
         out.field("fills_aggressive", integer: venue.aggressiveFills)
         out.field("fills_passive", integer: venue.passiveFills)
         out.field("first_event", string: events > 0 ? UTCTime.text(firstTime) : nil)
@@ -397,6 +446,19 @@ struct JSONText {
         text += "\(integer)"
     }
 
+    /// An object of counts by name, in the order given (`{}` when empty).
+    mutating func field(_ name: String, counts: [(String, Int)]) {
+        key(name)
+        guard !counts.isEmpty else {
+            afterKey = false
+            text += "{}"
+            return
+        }
+        open()
+        for (key, count) in counts { field(key, integer: count) }
+        close()
+    }
+
     /// An array of strings (`[]` when empty).
     mutating func field(_ name: String, strings: [String]) {
         key(name)
@@ -450,12 +512,18 @@ extension BacktestResult {
 
     static func warnings(
         plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
-        first: UInt64, last: UInt64
+        first: UInt64, last: UInt64, killSwitchTrip: String? = nil
     ) -> [String] {
         let span = last > first ? last - first : 0
         // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
         // files: the same order either way).
         var warnings = plan.warnings + stepBacks
+        // A tripped kill switch stops the trading for the rest of the run: said first.
+        if let killSwitchTrip {
+            warnings.append(
+                "the kill switch tripped at \(killSwitchTrip): every open order was cancelled, and no order was "
+                    + "sent after it")
+        }
         let window = (from: plan.settings.from, to: plan.settings.to)
         if events == 0 {
             let range =

@@ -370,7 +370,8 @@ public enum Backtest {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var result = BacktestResult(
-            plan: plan, recorder: recorder, venue: venue.counters, events: events, warmUpEvents: warmUp,
+            plan: plan, recorder: recorder, venue: venue.counters,
+            refusals: logic.withTrading { EngineRefusals($0) }, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
             realised: realised(logic, plan), stepBacks: data.stepBackWarnings, elapsedSeconds: seconds,
             inputs: try plan.hashedInputs(), custom: Custom.self)

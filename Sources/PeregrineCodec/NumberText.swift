@@ -51,8 +51,15 @@ extension UnsafeBufferPointer where Element == UInt8 {
             self[10] == UInt8(ascii: " ") || self[10] == UInt8(ascii: "T"), self[13] == UInt8(ascii: ":"),
             self[16] == UInt8(ascii: ":"), let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
             let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
-            year >= 1970, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            year >= 1970, (1...12).contains(month), day >= 1, hour < 24, minute < 60,
+            second < 60 || (second == 60 && hour == 23 && minute == 59)
         else { return nil }
+        // A day the month has (February 29 in leap years only); a leap second only at 23:59:60
+        // (it counts as the next day's first second).
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays: Int64 =
+            month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
+        guard day <= monthDays else { return nil }
         var index = 19
         var fraction: Int64 = 0
         if index < count, self[index] == UInt8(ascii: ".") {

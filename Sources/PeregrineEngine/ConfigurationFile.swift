@@ -563,8 +563,11 @@ public enum ConfigurationFile {
             func text() throws(EngineError) -> String {
                 if let string = value.string { return string }
                 if let number = value.int { return "\(number)" }
-                throw .invalidSetting(
-                    name: "\(origin).\(key)", value: "\(value)", allowed: "write decimals as strings, e.g. \"0.5\"")
+                // (Basis points of a collar are whole: no decimal to write as a string.)
+                let allowed =
+                    key == "price_collar_bps"
+                    ? "use whole basis points, 0 to 1000000" : "write decimals as strings, e.g. \"0.5\""
+                throw .invalidSetting(name: "\(origin).\(key)", value: "\(value)", allowed: allowed)
             }
             func integer() throws(EngineError) -> Int {
                 guard let number = value.int else {

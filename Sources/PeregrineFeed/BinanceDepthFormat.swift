@@ -3,8 +3,8 @@ import PeregrineCodec
 import PeregrineModel
 
 /// Binance (USDⓈ-M) depth CSV: `symbol,timestamp,first_update_id,last_update_id,side,update_type,
-/// price,qty,pu`; rows sharing a last_update_id are one message, `snap` rows rebuild the book,
-/// and `pu` chains each message to the one before (a break is a gap).
+/// price,qty,pu`; rows sharing a last_update_id are one message, each `snap` message replaces
+/// the book, and `pu` chains each message to the one before (a break is a gap).
 extension FeedReplay {
     mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
@@ -22,10 +22,12 @@ extension FeedReplay {
         // Read on every row (a message's first row decides whether it is a snapshot).
         let isSnapshot = try Self.flag(row[5], "update_type", true: "snap", false: "set")
         if lastUpdate != eventID {
-            if isSnapshot, !inSnapshot { clearBook() }
+            // Each snapshot (its rows share a last_update_id) is a whole book: it replaces the
+            // book, a snapshot before it included. (Tardis snapshot rows in a run are one
+            // snapshot, as Tardis documents: `applyTardisL2`.)
+            if isSnapshot { clearBook() }
             if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
             if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
-            inSnapshot = isSnapshot
             eventID = lastUpdate
             lastSequence = lastUpdate
         }

@@ -66,6 +66,8 @@ struct BybitPairs {
     var end: Int
     var side: Side = .buy
     var doneBids = false
+    /// The index in its side's array of the pair `next` returned last.
+    var level = -1
 
     init(_ line: UnsafeBufferPointer<UInt8>) {
         self.line = line
@@ -83,6 +85,7 @@ struct BybitPairs {
                 size.end < line.count, line[size.end] == UInt8(ascii: "]")
             {
                 position = size.end + 1
+                level += 1
                 return (price.bytes, size.bytes)
             }
             // The end of this array (none found: position at the end): move to the asks, or stop.
@@ -90,12 +93,25 @@ struct BybitPairs {
             if !doneBids {
                 doneBids = true
                 side = .sell
+                level = -1
                 // The asks follow the bids: search on from here, then (rarely) from the start.
                 position = line.find("\"a\":[", from: position) ?? line.find("\"a\":[") ?? line.count
                 continue
             }
             return nil
         }
+    }
+
+    /// `error` about the pair `next` returned last, naming it where it says "a level's"
+    /// (`b[3] price '0' is not positive`).
+    @inline(never)
+    func naming(_ error: FeedError) -> FeedError {
+        var named = error
+        let generic = "a level's "
+        if named.message.hasPrefix(generic) {
+            named.message = "\(side == .buy ? "b" : "a")[\(level)] " + named.message.dropFirst(generic.count)
+        }
+        return named
     }
 
     @inline(never)

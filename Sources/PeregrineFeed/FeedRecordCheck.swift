@@ -196,10 +196,16 @@ extension FeedReplay {
                     // As `applyTardisSnapshot` reads them: a level is both fields or neither.
                     if (index - 4) % 2 == 0 {
                         levelPrice = field
-                        if !field.isEmpty { _ = try price(field, "a level's price") }
                     } else {
-                        if levelPrice.isEmpty != field.isEmpty { throw Self.halfLevel(levelPrice, field) }
-                        if !field.isEmpty { _ = try size(field, "a level's amount") }
+                        if levelPrice.isEmpty != field.isEmpty { throw Self.halfLevel(levelPrice, field, at: index) }
+                        if !field.isEmpty {
+                            do throws(FeedError) {
+                                _ = try price(levelPrice, "a level's price")
+                                _ = try size(field, "a level's amount")
+                            } catch {
+                                throw Self.namingColumn(error, at: index)
+                            }
+                        }
                     }
                 }
                 index += 1
@@ -209,8 +215,12 @@ extension FeedReplay {
             guard message.type != nil else { throw BybitMessage.noType }
             var pairs = BybitPairs(line)
             while let (priceBytes, sizeBytes) = try pairs.next() {
-                _ = try price(priceBytes, "a level's price")
-                _ = try size(sizeBytes, "a level's size")
+                do throws(FeedError) {
+                    _ = try price(priceBytes, "a level's price")
+                    _ = try size(sizeBytes, "a level's size")
+                } catch {
+                    throw pairs.naming(error)
+                }
             }
         case .l3JSONLines:
             try scanner.parse(line)

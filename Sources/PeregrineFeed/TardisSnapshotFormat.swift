@@ -33,12 +33,19 @@ extension FeedReplay {
                 } else if let priceBytes = pendingPrice, !priceBytes.isEmpty || !field.isEmpty {
                     // A level is both fields or neither (a side with fewer levels): one alone
                     // is bad data, not a level to leave out.
-                    guard !priceBytes.isEmpty, !field.isEmpty else { throw Self.halfLevel(priceBytes, field) }
+                    guard !priceBytes.isEmpty, !field.isEmpty else {
+                        throw Self.halfLevel(priceBytes, field, at: index)
+                    }
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    try applyLevel(
-                        LevelUpdate(
-                            side: side, price: try price(priceBytes, "a level's price"),
-                            quantity: try size(field, "a level's amount")))
+                    let levelPrice: Price
+                    let levelAmount: Quantity
+                    do throws(FeedError) {
+                        levelPrice = try price(priceBytes, "a level's price")
+                        levelAmount = try size(field, "a level's amount")
+                    } catch {
+                        throw Self.namingColumn(error, at: index)
+                    }
+                    try applyLevel(LevelUpdate(side: side, price: levelPrice, quantity: levelAmount))
                 }
             }
             index += 1
@@ -67,12 +74,36 @@ extension FeedReplay {
         }
     }
 
+    /// The column of the level field at `index` (from 0; levels from field 4): `asks[0].price`,
+    /// `asks[0].amount`, `bids[0].price`, `bids[0].amount`, `asks[1].price`, …
+    static func snapshotColumn(_ index: Int) -> String {
+        let offset = index - 4
+        return "\(offset % 4 < 2 ? "asks" : "bids")[\(offset / 4)].\(offset % 2 == 0 ? "price" : "amount")"
+    }
+
+    /// `error` about the level whose amount is field `index`, naming its column.
     @inline(never)
-    static func halfLevel(_ price: UnsafeBufferPointer<UInt8>, _ amount: UnsafeBufferPointer<UInt8>) -> FeedError {
+    static func namingColumn(_ error: FeedError, at index: Int) -> FeedError {
+        var named = error
+        for (generic, field) in [("a level's price", index - 1), ("a level's amount", index)]
+        where named.message.hasPrefix(generic) {
+            named.message = snapshotColumn(field) + named.message.dropFirst(generic.count)
+        }
+        return named
+    }
+
+    @inline(never)
+    static func halfLevel(_ price: UnsafeBufferPointer<UInt8>, _ amount: UnsafeBufferPointer<UInt8>, at index: Int)
+        -> FeedError
+    {
         price.isEmpty
             ? FeedError(
-                line: 0, "a level's price is empty where its amount is '\(String(decoding: amount, as: UTF8.self))'")
+                line: 0,
+                "\(snapshotColumn(index - 1)) is empty where \(snapshotColumn(index)) is '\(String(decoding: amount, as: UTF8.self))'"
+            )
             : FeedError(
-                line: 0, "a level's amount is empty where its price is '\(String(decoding: price, as: UTF8.self))'")
+                line: 0,
+                "\(snapshotColumn(index)) is empty where \(snapshotColumn(index - 1)) is '\(String(decoding: price, as: UTF8.self))'"
+            )
     }
 }

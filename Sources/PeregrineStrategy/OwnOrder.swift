@@ -139,6 +139,12 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
         self.positionIndex = positionIndex
     }
 
+    /// Whether it can rest on the venue's book: not a market, immediate-or-cancel or
+    /// fill-or-kill order, which the venue ends itself (a cancel would find nothing there).
+    @inlinable public var canRest: Bool {
+        type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill
+    }
+
     /// The average price of its fills, rounded half-even to the tick grid; nil before a fill.
     @inlinable
     public var averageFillPrice: Price? {

@@ -55,9 +55,17 @@ public struct StrategySpec: Equatable, Sendable {
 }
 
 extension Array where Element == StrategySpec {
-    /// Each strategy's id: the one given, or its position in the list from 1.
+    /// Each strategy's id: the one given, or its position in the list from 1, or when another
+    /// strategy was given that id, the next one after it that none was given (nor took).
     public var resolvedIDs: [UInt16] {
-        enumerated().map { $0.element.id ?? UInt16(truncatingIfNeeded: $0.offset + 1) }
+        var taken = Set(compactMap(\.id))
+        return enumerated().map { position, spec in
+            if let id = spec.id { return id }
+            var id = UInt16(truncatingIfNeeded: position + 1)
+            while taken.contains(id) || id == 0 { id &+= 1 }
+            taken.insert(id)
+            return id
+        }
     }
 }
 

@@ -642,7 +642,8 @@ public struct TradingState: ~Copyable {
         // Killed: an order that became working only now (a new order a venue accepted late,
         // a replace it answered) is cancelled like the others were when the switch tripped.
         // (A refused cancel is not sent again: a venue that keeps refusing it would loop.)
-        if _killSwitch.isTripped, order.pointee.state == .accepted || order.pointee.state == .partiallyFilled,
+        if _killSwitch.isTripped, order.pointee.canRest,
+            order.pointee.state == .accepted || order.pointee.state == .partiallyFilled,
             report.kind == .accepted || report.kind == .replaced || report.kind == .status
                 || (report.kind == .rejected && previousState == .pendingReplace),
             pendingCount < Self.pendingCapacity, let slot = slot(of: order.pointee.strategy)
@@ -1199,8 +1200,9 @@ public struct TradingState: ~Copyable {
     /// Timers scheduled and not yet fired.
     public var scheduledTimers: Int { timerCount }
 
-    /// Queues a cancel for open orders of every strategy that have none in flight (at the
-    /// session's end), outside the per-event allowance, as many as the command queue takes;
+    /// Queues a cancel for open orders of every strategy that have none in flight and can rest
+    /// (`OwnOrder.canRest`: the venue ends the others itself) (at the session's end, or the kill
+    /// switch's trip), outside the per-event allowance, as many as the command queue takes;
     /// returns how many. Call until it returns 0, routing the queue in between.
     public mutating func cancelOpenOrders() -> Int {
         var queued = 0
@@ -1210,7 +1212,8 @@ public struct TradingState: ~Copyable {
                 var index = listHead[list]
                 while index >= 0, pendingCount < Self.pendingCapacity {
                     let order = orders[Int(index)]
-                    if order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot) {
+                    if order.canRest, order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot)
+                    {
                         orders[found].state = .pendingCancel
                         push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
                         _counters.cancelsSent &+= 1

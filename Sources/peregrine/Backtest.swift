@@ -173,6 +173,17 @@ struct BacktestCommand: ParsableCommand {
                 result.venue.rejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
                     + " (commands the venue refused)")
         }
+        let refusals = result.refusals
+        if !refusals.riskRejections.isEmpty {
+            row("risk rejects", refusals.riskRejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · "))
+        }
+        if !refusals.refusals.isEmpty {
+            row(
+                "refused",
+                refusals.refusals.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+                    + " (commands refused before the venue)")
+        }
+        if let trip = refusals.killSwitchTrip { row("kill switch", "tripped at \(trip)") }
         row(
             "time",
             "in market \(fixed(result.timeInMarket * 100, 1))% · mean time in queue "

@@ -3,6 +3,7 @@ import PeregrineBuildInfo
 import PeregrineCodec
 import PeregrineCore
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
@@ -194,6 +195,53 @@ import Testing
         let early = try follow(received: 2_500)
         #expect(early.venue.newOrders == 1)
         #expect(Self.turnover(early) == "404")
+    }
+
+    /// What the engine refuses before the venue is reported: the pre-trade risk's rejects by
+    /// reason, and a kill switch that tripped (a warning too). They had been in no output.
+    @Test func riskRejectsAndTheKillSwitchAreReported() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Mids 100, 102, 104, 105, 101, 100 (1 ms apart): a golden cross of 1 over 2 buys 2
+        // after the second row (1 at 103, all its ask shows), the other after the third (at
+        // 105), then wants to sell 4 after the fifth and the sixth.
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for (row, mid) in [100, 102, 104, 105, 101, 100].enumerated() {
+            let time = 1_000 * (row + 1)
+            lines.append("test,TEST,\(time),\(time),\(row == 1 ? 1 : 5),\(mid + 1),\(mid - 1),5")
+        }
+        let path = directory.appendingPathComponent("turn.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        func run(_ rule: RiskRule) throws -> BacktestResult {
+            try Self.goldenCross(["tardis-quotes:" + path]) {
+                $0.strategies = [
+                    StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "2")])
+                ]
+                $0.risk = [rule]
+            }
+        }
+        let limited = try run(RiskRule(maxOrderQuantity: "3"))
+        #expect(limited.trades == 2)
+        #expect(limited.refusals.riskRejections.map { "\($0.count) \($0.reason)" } == ["2 max-order-quantity"])
+        #expect(limited.refusals.killSwitchTrip == nil)
+        #expect(limited.json.contains("\"risk_rejections\": {\n    \"max-order-quantity\": 2\n  }"), "\(limited.json)")
+        #expect(limited.json.contains(#""kill_switch": null"#))
+        // Bought 1 at 103 with the mid at 102: a loss of 1, over the day's 0.5. The switch trips
+        // at that row; the orders after it are refused by it (the buys of the missing 1 after
+        // the third and fourth rows, the sells after the fifth and sixth).
+        let killed = try run(RiskRule(maxDailyLoss: ["*": "0.5"]))
+        #expect(killed.trades == 1)
+        #expect(killed.refusals.killSwitchTrip == "1970-01-01T00:00:00.002000000Z (daily-loss of s1)")
+        #expect(killed.refusals.riskRejections.map { "\($0.count) \($0.reason)" } == ["4 kill-switch"])
+        #expect(
+            killed.warnings.contains(
+                "the kill switch tripped at 1970-01-01T00:00:00.002000000Z (daily-loss of s1): every open order "
+                    + "was cancelled, and no order was sent after it"), "\(killed.warnings)")
+        #expect(killed.json.contains(#""cause": "daily-loss""#), "\(killed.json)")
+        // The IOC that filled in part is not cancelled when the switch trips (it never rests:
+        // the venue cancelled its rest): no venue reject for an order it no longer had.
+        #expect(killed.venue.rejected == 0)
+        #expect(killed.venue.cancelled == 1)
     }
 
     @Test func measuredLatencyIsInterpolated() throws {

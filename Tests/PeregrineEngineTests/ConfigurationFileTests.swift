@@ -85,6 +85,18 @@ struct ConfigurationFileTests {
         #expect(throws: EngineError.self) { try wrong.validate() }
     }
 
+    /// A strategy without an id takes its position, or the next id after it no other has: a
+    /// default id no longer collides with one given (`id = 2` in a file and a second strategy
+    /// on the command line had been refused as two strategies with id 2).
+    @Test func aStrategyWithoutAnIdTakesTheNextFreeOne() {
+        let specs = [
+            StrategySpec(name: "a", id: 2), StrategySpec(name: "b"), StrategySpec(name: "c"),
+            StrategySpec(name: "d", id: 4), StrategySpec(name: "e"),
+        ]
+        #expect(specs.resolvedIDs == [2, 3, 5, 4, 6])
+        #expect([StrategySpec(name: "a"), StrategySpec(name: "b")].resolvedIDs == [1, 2])
+    }
+
     @Test func profilesDiffer() throws {
         let hft = try ConfigurationFile.resolve(profile: .hft)
         let analytics = try ConfigurationFile.resolve(profile: .analytics)

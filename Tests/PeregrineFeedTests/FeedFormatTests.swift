@@ -30,6 +30,23 @@ struct FeedFormatTests {
         price.map { Decimal(string: $0.formatted(tickSize: grid))! }
     }
 
+    /// Each Binance snapshot (its rows share a last_update_id) replaces the book, one right
+    /// after another included: the levels of the first had survived the second.
+    @Test func eachBinanceSnapshotReplacesTheBook() throws {
+        let file = try write([
+            "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu",
+            "B,1000,10,10,b,snap,100.0,1,-1", "B,1000,10,10,a,snap,101.0,2,-1", "B,1000,10,10,b,snap,99.5,3,-1",
+            "B,3000,20,20,b,snap,99.0,5,-1", "B,3000,20,20,a,snap,102.0,5,-1",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (checkpoints, statistics, grid) = try replay(.binanceDepth, file)
+        let last = try #require(checkpoints.last)
+        #expect(statistics.messages == 2)
+        #expect(last.bidLevels == 1 && last.askLevels == 1)
+        #expect(decimal(last.bid?.price, grid) == Decimal(string: "99"))
+        #expect(decimal(last.ask?.price, grid) == Decimal(string: "102"))
+    }
+
     /// A value no venue could show stops the replay at its line, naming its column and value:
     /// a price of zero or below (as no order's price can be: one at -5 in a book made a
     /// market maker's P&L +1,025 where it was -0.13), a trade side other than `buy`, `sell` or
@@ -88,16 +105,16 @@ struct FeedFormatTests {
             ),
             (
                 .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
-                "x,B,1002,1003,100.7,1,-3,1", "a level's price '-3' is not positive"
+                "x,B,1002,1003,100.7,1,-3,1", "bids[0].price '-3' is not positive"
             ),
             (
                 // A level with its price and no amount had been left out without a word.
                 .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
-                "x,B,1002,1003,100.7,,100.5,1", "a level's amount is empty where its price is '100.7'"
+                "x,B,1002,1003,100.7,,100.5,1", "asks[0].amount is empty where asks[0].price is '100.7'"
             ),
             (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), bybit("-1.95"),
-                "a level's price '-1.95' is not positive"
+                "b[0] price '-1.95' is not positive"
             ),
             (
                 // A message of another symbol had been merged into the book.

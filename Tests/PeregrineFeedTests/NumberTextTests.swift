@@ -26,4 +26,20 @@ struct NumberTextTests {
             #expect(Self.utc(text) == nil, "\(text)")
         }
     }
+
+    /// A day the month does not have, or a second 60 that is not a leap second, is refused (they
+    /// had rolled over: February 30 read as March 2).
+    @Test func daysAndSecondsThatDoNotExistAreRefused() {
+        for text in [
+            "2013-02-30 22:00:04", "2013-02-29 00:00:00", "2100-02-29 00:00:00", "2013-04-31 00:00:00",
+            "2013-01-01 22:00:60", "2013-01-00 00:00:00",
+        ] {
+            #expect(Self.utc(text) == nil, "\(text)")
+        }
+        #expect(Self.utc("2012-02-29 00:00:00") == 1_330_473_600_000_000_000)
+        #expect(Self.utc("2000-02-29 00:00:00") == 951_782_400_000_000_000)
+        #expect(Self.utc("2013-12-31 00:00:00") == 1_388_448_000_000_000_000)
+        // The leap second at the end of 2016 counts as the next day's first.
+        #expect(Self.utc("2016-12-31 23:59:60") == 1_483_228_800_000_000_000)
+    }
 }

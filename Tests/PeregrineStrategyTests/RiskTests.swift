@@ -424,7 +424,16 @@ struct RiskTests {
         #expect(exposure().buyLots == 10 && exposure().twicePricedNotional == 2 * 1_002 * 10)
         let market = harness.submit(0, .sell, price: 0, lots: 3, type: .market, accept: false)
         #expect(market.reason == .none && exposure().sellLots == 3 && exposure().unpricedLots == 3)
+        // The resting buy is cancelled; the market order never rests (no cancel is sent for
+        // it): it counts until the venue ends it.
         harness.cancelEverything()
+        #expect(exposure().buyLots == 0 && exposure().twicePricedNotional == 0)
+        #expect(exposure().sellLots == 3 && exposure().unpricedLots == 3 && exposure().orders == 1)
+        harness.trading.pointee.apply(
+            ExecutionReport(
+                kind: .cancelled, reason: .unfilledRemainder, instrument: InstrumentID(0),
+                orderID: try #require(market.id), account: AccountID(1001), side: .sell, price: Price(ticks: 0),
+                quantity: Quantity(lots: 3), leavesQuantity: .zero))
         #expect(exposure() == OpenExposure())
     }
 
