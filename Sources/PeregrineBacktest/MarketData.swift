@@ -199,10 +199,17 @@ final class DataFileStream {
             throw error.named(path: path)
         }
         record &+= 1
-        if remapsInstruments {
-            let raw = Int(slot.pointee.event.instrument.rawValue)
-            if raw < instrumentMap.count { slot.pointee.event.instrument = instrumentMap[raw] }
+        let raw = Int(slot.pointee.event.instrument.rawValue)
+        // An instrument the file does not list: a record no conversion writes (its checksum
+        // holds, so the file was made so): refused, not ignored.
+        if raw >= instrumentMap.count, !instrumentMap.isEmpty {
+            throw EventFileRecords.RecordError(
+                index: record &- 1,
+                problem: "names instrument \(raw), which is not among the file's \(instrumentMap.count) instruments: "
+                    + "the file is damaged (convert it again)"
+            ).named(path: path)
         }
+        if remapsInstruments { slot.pointee.event.instrument = instrumentMap[raw] }
         let exchange = slot.pointee.event.exchangeTimestamp
         if stepsBack(exchange) { noteStepBack(exchange) }
         time = Swift.max(time, exchange)

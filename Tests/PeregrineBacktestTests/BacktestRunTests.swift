@@ -986,6 +986,39 @@ import Testing
         #expect(result.events == 3)
     }
 
+    /// A record naming an instrument its file does not list (only a crafted file has one: its
+    /// checksum holds) is refused, naming the record: it had been counted and ignored.
+    @Test func aRecordOfAnInstrumentTheFileDoesNotListIsRefused() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("quotes.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + Fixtures.path(Self.quotes))], output: converted)
+        let metadata = try EventFile(path: converted).metadata
+        #expect(metadata.instruments.count == 1)
+        let crafted = directory.appendingPathComponent("crafted.pgev").path
+        let writer = try EventFileWriter(path: crafted, metadata: metadata)
+        let quote = Quote(
+            bidPrice: Price(ticks: 99), bidQuantity: Quantity(lots: 5), askPrice: Price(ticks: 101),
+            askQuantity: Quantity(lots: 5))
+        for (time, instrument) in [(UInt64(1_000_000), UInt32(0)), (2_000_000, 7), (3_000_000, 0)] {
+            try writer.append(
+                Event(
+                    timestamp: time, exchangeTimestamp: time, instrument: InstrumentID(instrument),
+                    payload: .quote(quote)))
+        }
+        try writer.finish(metadata: metadata)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("events:" + crafted)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        #expect {
+            _ = try Backtest.run(try BacktestPlan(settings))
+        } throws: { error in
+            "\(error)".contains(
+                "\(crafted): record 1 names instrument 7, which is not among the file's 1 instruments: the file is "
+                    + "damaged (convert it again)")
+        }
+    }
+
     @Test func gzipInputsAreReadDirectly() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
