@@ -90,6 +90,8 @@ final class DataFileStream {
     let instrumentMap: [InstrumentID]
     /// Whether `instrumentMap` changes any id (not when the file's ids are the backtest's).
     let remapsInstruments: Bool
+    /// The file's instrument ids are below it (`instrumentMap`'s count; no limit without a map).
+    let instrumentLimit: Int
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
@@ -111,6 +113,7 @@ final class DataFileStream {
         self.instrument = instrument
         self.instrumentMap = instrumentMap
         remapsInstruments = instrumentMap.enumerated().contains { $0.offset != Int($0.element.rawValue) }
+        instrumentLimit = instrumentMap.isEmpty ? Int.max : instrumentMap.count
         var decoder = try FeedReplay.decoder(
             format: format ?? .tardisQuotes, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
         if format != nil {
@@ -202,19 +205,23 @@ final class DataFileStream {
         let raw = Int(slot.pointee.event.instrument.rawValue)
         // An instrument the file does not list: a record no conversion writes (its checksum
         // holds, so the file was made so): refused, not ignored.
-        if raw >= instrumentMap.count, !instrumentMap.isEmpty {
-            throw EventFileRecords.RecordError(
-                index: record &- 1,
-                problem: "names instrument \(raw), which is not among the file's \(instrumentMap.count) instruments: "
-                    + "the file is damaged (convert it again)"
-            ).named(path: path)
-        }
+        if raw >= instrumentLimit { throw unlistedInstrument(raw) }
         if remapsInstruments { slot.pointee.event.instrument = instrumentMap[raw] }
         let exchange = slot.pointee.event.exchangeTimestamp
         if stepsBack(exchange) { noteStepBack(exchange) }
         time = Swift.max(time, exchange)
         slot.pointee.time = time
         return true
+    }
+
+    /// The record just read names instrument `raw`, which the file does not list.
+    @inline(never)
+    func unlistedInstrument(_ raw: Int) -> FeedError {
+        EventFileRecords.RecordError(
+            index: record &- 1,
+            problem: "names instrument \(raw), which is not among the file's \(instrumentMap.count) instruments: "
+                + "the file is damaged (convert it again)"
+        ).named(path: path)
     }
 
     /// Whether a row (or a message's records) stamped `exchange` steps back and runs: stamped

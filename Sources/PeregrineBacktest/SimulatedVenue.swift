@@ -225,13 +225,7 @@ public struct SimulatedVenue: ~Copyable {
         }
         switch event.payload {
         case .levelUpdate(let update):
-            if rebuilding, clearedAt[index] != nil, update.quantity.lots > 0 {
-                if update.side == .buy {
-                    snapshotReach[index].bid = Swift.min(snapshotReach[index].bid, update.price.ticks)
-                } else {
-                    snapshotReach[index].ask = Swift.max(snapshotReach[index].ask, update.price.ticks)
-                }
-            }
+            if rebuilding { noteSnapshotLevel(update, index) }
             apply(update, to: instrument, time: time, sink: &sink)
         case .clearBook:
             if restingBounds[index].count > 0, !quotes[index].active { startRebuild(instrument, at: time) }
@@ -364,6 +358,18 @@ public struct SimulatedVenue: ~Copyable {
         switch event.payload {
         case .levelUpdate, .clearBook: return true
         default: return false
+        }
+    }
+
+    /// Widens the reach of the snapshot rebuilding instrument `index`'s book (if one is) by a
+    /// level it shows (out of line: rare).
+    @inline(never)
+    mutating func noteSnapshotLevel(_ update: LevelUpdate, _ index: Int) {
+        guard clearedAt[index] != nil, update.quantity.lots > 0 else { return }
+        if update.side == .buy {
+            snapshotReach[index].bid = Swift.min(snapshotReach[index].bid, update.price.ticks)
+        } else {
+            snapshotReach[index].ask = Swift.max(snapshotReach[index].ask, update.price.ticks)
         }
     }
 
