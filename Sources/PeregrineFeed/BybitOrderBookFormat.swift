@@ -22,15 +22,8 @@ extension FeedReplay {
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
         while let (priceBytes, sizeBytes) = try pairs.next() {
-            let levelPrice: Price
-            let levelSize: Quantity
-            do throws(FeedError) {
-                levelPrice = try price(priceBytes, "a level's price")
-                levelSize = try size(sizeBytes, "a level's size")
-            } catch {
-                throw pairs.naming(error)
-            }
-            try applyLevel(LevelUpdate(side: pairs.side, price: levelPrice, quantity: levelSize))
+            let found = pairs
+            try applyLevel(try level(pairs.side, price: priceBytes, size: sizeBytes) { found.naming($0) })
         }
         if let update = message.updateID(searchingFrom: pairs.position) {
             if kind == .delta, lastSequence >= 0, update != lastSequence &+ 1 { statistics.gaps += 1 }

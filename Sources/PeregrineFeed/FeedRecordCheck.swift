@@ -199,12 +199,8 @@ extension FeedReplay {
                     } else {
                         if levelPrice.isEmpty != field.isEmpty { throw Self.halfLevel(levelPrice, field, at: index) }
                         if !field.isEmpty {
-                            do throws(FeedError) {
-                                _ = try price(levelPrice, "a level's price")
-                                _ = try size(field, "a level's amount")
-                            } catch {
-                                throw Self.namingColumn(error, at: index)
-                            }
+                            let at = index
+                            _ = try level(.buy, price: levelPrice, size: field) { Self.namingColumn($0, at: at) }
                         }
                     }
                 }
@@ -215,12 +211,8 @@ extension FeedReplay {
             guard message.type != nil else { throw BybitMessage.noType }
             var pairs = BybitPairs(line)
             while let (priceBytes, sizeBytes) = try pairs.next() {
-                do throws(FeedError) {
-                    _ = try price(priceBytes, "a level's price")
-                    _ = try size(sizeBytes, "a level's size")
-                } catch {
-                    throw pairs.naming(error)
-                }
+                let found = pairs
+                _ = try level(pairs.side, price: priceBytes, size: sizeBytes) { found.naming($0) }
             }
         case .l3JSONLines:
             try scanner.parse(line)

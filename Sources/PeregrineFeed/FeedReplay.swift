@@ -319,6 +319,23 @@ public struct FeedReplay: ~Copyable {
         do { return try Quantity(utf8: bytes, lotSize: sizeIncrement) } catch { throw Self.named(error, column) }
     }
 
+    /// A level of `side` read from its price and size fields of a snapshot or message that
+    /// names its levels' columns by position: an error about either ("a level's price …") goes
+    /// through `naming`, which names the field.
+    @inline(__always)
+    func level(
+        _ side: Side, price priceBytes: UnsafeBufferPointer<UInt8>, size sizeBytes: UnsafeBufferPointer<UInt8>,
+        naming: (FeedError) -> FeedError
+    ) throws(FeedError) -> LevelUpdate {
+        do throws(FeedError) {
+            return LevelUpdate(
+                side: side, price: try price(priceBytes, "a level's price"),
+                quantity: try size(sizeBytes, "a level's size"))
+        } catch {
+            throw naming(error)
+        }
+    }
+
     /// A value's error, naming its column (out of line: the parsers' paths stay short).
     @inline(never)
     static func named(_ error: ModelError, _ column: StaticString) -> FeedError {

@@ -37,15 +37,8 @@ extension FeedReplay {
                         throw Self.halfLevel(priceBytes, field, at: index)
                     }
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    let levelPrice: Price
-                    let levelAmount: Quantity
-                    do throws(FeedError) {
-                        levelPrice = try price(priceBytes, "a level's price")
-                        levelAmount = try size(field, "a level's amount")
-                    } catch {
-                        throw Self.namingColumn(error, at: index)
-                    }
-                    try applyLevel(LevelUpdate(side: side, price: levelPrice, quantity: levelAmount))
+                    let at = index
+                    try applyLevel(try level(side, price: priceBytes, size: field) { Self.namingColumn($0, at: at) })
                 }
             }
             index += 1
@@ -85,7 +78,7 @@ extension FeedReplay {
     @inline(never)
     static func namingColumn(_ error: FeedError, at index: Int) -> FeedError {
         var named = error
-        for (generic, field) in [("a level's price", index - 1), ("a level's amount", index)]
+        for (generic, field) in [("a level's price", index - 1), ("a level's size", index)]
         where named.message.hasPrefix(generic) {
             named.message = snapshotColumn(field) + named.message.dropFirst(generic.count)
         }
