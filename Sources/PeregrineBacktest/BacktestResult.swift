@@ -521,8 +521,8 @@ extension BacktestResult {
         // A tripped kill switch stops the trading for the rest of the run: said first.
         if let killSwitchTrip {
             warnings.append(
-                "the kill switch tripped at \(killSwitchTrip): every open order was cancelled, and no order was "
-                    + "sent after it")
+                "the kill switch tripped at \(killSwitchTrip): the open orders that could rest were cancelled (market "
+                    + "and immediate-or-cancel ones already sent still met the book), and no order was sent after it")
         }
         let window = (from: plan.settings.from, to: plan.settings.to)
         if events == 0 {

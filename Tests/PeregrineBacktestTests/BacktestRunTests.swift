@@ -235,8 +235,9 @@ import Testing
         #expect(killed.refusals.riskRejections.map { "\($0.count) \($0.reason)" } == ["4 kill-switch"])
         #expect(
             killed.warnings.contains(
-                "the kill switch tripped at 1970-01-01T00:00:00.002000000Z (daily-loss of s1): every open order "
-                    + "was cancelled, and no order was sent after it"), "\(killed.warnings)")
+                "the kill switch tripped at 1970-01-01T00:00:00.002000000Z (daily-loss of s1): the open orders "
+                    + "that could rest were cancelled (market and immediate-or-cancel ones already sent still met "
+                    + "the book), and no order was sent after it"), "\(killed.warnings)")
         #expect(killed.json.contains(#""cause": "daily-loss""#), "\(killed.json)")
         // The IOC that filled in part is not cancelled when the switch trips (it never rests:
         // the venue cancelled its rest): no venue reject for an order it no longer had.
