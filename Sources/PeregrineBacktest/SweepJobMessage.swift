@@ -181,8 +181,11 @@ public final class SweepJobRunner {
         }
         let job: SweepJob
         let plan: BacktestPlan
-        do throws(BacktestError) { (job, plan) = try prepare(message) } catch {
-            return .refused(job: message.job, reason: "worker \(worker): \(error)")
+        do throws(PreparationError) { (job, plan) = try prepare(message) } catch {
+            switch error {
+            case .refused(let reason): return .refused(job: message.job, reason: "worker \(worker): \(reason)")
+            case .failed(let reason): return .failed(job: message.job, line: failure(job: message.job, "\(reason)"))
+            }
         }
         do throws(BacktestError) {
             let result = try Backtest.run(
@@ -198,8 +201,23 @@ public final class SweepJobRunner {
         (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["job"] as? String
     }
 
+    /// Why a job could not be prepared: this worker cannot run it (another copy of a file,
+    /// another build: another worker may), or it fails anywhere (bad data in the sweep's own
+    /// copy of the files: final).
+    enum PreparationError: Error {
+        case refused(BacktestError)
+        case failed(BacktestError)
+    }
+
+    /// Whether every input file here is the sweep's copy (its SHA-256, computed now).
+    func holdsTheSweepsCopies(_ inputs: [InputFile]) -> Bool {
+        inputs.allSatisfy { input in
+            ((try? BacktestPlan.sha256(of: input.path)) ?? nil) == input.sha256
+        }
+    }
+
     /// The plan of the message's data (checked: the same files, the same job identity).
-    func prepare(_ message: SweepJobMessage) throws(BacktestError) -> (SweepJob, BacktestPlan) {
+    func prepare(_ message: SweepJobMessage) throws(PreparationError) -> (SweepJob, BacktestPlan) {
         var dataSettings = message.settings
         dataSettings.strategies = []
         var key = SweepJobMessage.options(of: dataSettings).map { "\($0.0)=\($0.1)" }
@@ -208,29 +226,47 @@ public final class SweepJobRunner {
         let joined = key.joined(separator: "\n")
         if cached?.key != joined {
             cached = nil
-            let plan = try BacktestPlan(message.settings, custom: IdleStrategy.self, refiningLots: false)
-            let local = try plan.hashedInputs()
+            let plan: BacktestPlan
+            let local: [InputFile]
+            do throws(BacktestError) {
+                plan = try BacktestPlan(message.settings, custom: IdleStrategy.self, refiningLots: false)
+                local = try plan.hashedInputs()
+            } catch {
+                // Bad data in the sweep's own copy of the files fails on every worker: final.
+                // (With another copy here, another worker may run it.)
+                if case .data = error, holdsTheSweepsCopies(message.inputs) { throw .failed(error) }
+                throw .refused(error)
+            }
             guard local.count == message.inputs.count else {
-                throw .data("the job names \(message.inputs.count) input files, this worker found \(local.count)")
+                throw .refused(
+                    .data("the job names \(message.inputs.count) input files, this worker found \(local.count)"))
             }
             for (mine, theirs) in zip(local, message.inputs)
             where mine.sha256 != theirs.sha256 || mine.path != theirs.path {
-                throw .data(
-                    "\(mine.path) on worker \(worker) is not the sweep's copy (SHA-256 \(mine.sha256) here, "
-                        + "\(theirs.sha256) there): give every worker the same file at the same path "
-                        + "(docs/backtesting.md, \"Sweeps across machines\")")
+                throw .refused(
+                    .data(
+                        "\(mine.path) on worker \(worker) is not the sweep's copy (SHA-256 \(mine.sha256) here, "
+                            + "\(theirs.sha256) there): give every worker the same file at the same path "
+                            + "(docs/backtesting.md, \"Sweeps across machines\")"))
             }
-            cached = (joined, try plan.sharingData(), try JobIdentity(plan))
+            // The sweep's copies: bad data found reading them whole is final.
+            do throws(BacktestError) {
+                cached = (joined, try plan.sharingData(), try JobIdentity(plan))
+            } catch {
+                if case .data = error { throw .failed(error) }
+                throw .refused(error)
+            }
         }
-        guard let (_, plan, identity) = cached else { throw .data("no plan") }
+        guard let (_, plan, identity) = cached else { throw .refused(.data("no plan")) }
         let job = SweepJob(
             index: message.index, parameters: message.parameters, strategies: message.settings.strategies,
             hash: identity.hash(strategies: message.settings.strategies))
         guard job.hash == message.job else {
-            throw .data(
-                "this worker gives the job another identity than the sweep: run workers of the sweep's build "
-                    + "(the sweep's: \(message.build); this worker's: \(Provenance.version) commit \(Provenance.commit))"
-            )
+            throw .refused(
+                .data(
+                    "this worker gives the job another identity than the sweep: run workers of the sweep's build "
+                        + "(the sweep's: \(message.build); this worker's: \(Provenance.version) commit \(Provenance.commit))"
+                ))
         }
         return (job, plan)
     }

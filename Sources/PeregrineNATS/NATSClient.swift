@@ -306,7 +306,9 @@ public final class NATSOwnedMessage: @unchecked Sendable {
 
     /// Gives it back, to be delivered again (to any consumer) after `delayMilliseconds`.
     public func nak(delayMilliseconds: Int64) throws(NATSError) {
-        let status = natsMsg_NakWithDelay(handle, delayMilliseconds * 1_000_000, nil)
+        // (The client takes milliseconds and writes the server's nanoseconds itself: 5 s had been
+        // sent as 5,000,000 s, so a job given back was never delivered again.)
+        let status = natsMsg_NakWithDelay(handle, delayMilliseconds, nil)
         guard status == NATS_OK else { throw NATSError("give a message back", status) }
     }
 }

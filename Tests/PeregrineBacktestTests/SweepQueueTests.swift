@@ -67,6 +67,43 @@ import Testing
         #expect(versionReason.contains("version 2 is not supported"), "\(versionReason)")
     }
 
+    /// Bad data in the sweep's own copy of a file fails the job on the worker for good (every
+    /// worker would find it): it had been given back for another worker, again and again.
+    @Test func badDataInTheSweepsCopyFailsTheJob() throws {
+        let directory = try SweepTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        let source = try String(contentsOfFile: Fixtures.path(SweepTests.quotesFile), encoding: .utf8)
+        try source.write(toFile: quotes, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + quotes)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "2,4"), ("slow", "10"), ("quantity", "0.01")])
+        ]
+        let plan = try SweepPlan(settings)
+        let message = try SweepJobMessage(plan.jobs[0], of: plan)
+        // The file becomes bad at its line 50, and the message names that copy (its SHA-256).
+        var lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields = lines[49].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[6] = "0"
+        lines[49] = fields.joined(separator: ",")
+        try lines.joined(separator: "\n").write(toFile: quotes, atomically: true, encoding: .utf8)
+        var object = try Self.object(message.json)
+        var inputs = try #require(object["inputs"] as? [[String: String]])
+        inputs[0]["sha256"] = try BacktestRunTests.sha256sum(quotes)
+        object["inputs"] = inputs
+        let named = try JSONSerialization.data(withJSONObject: object)
+        guard case .failed(let job, let line) = SweepJobRunner(worker: "w").run(Array(named)) else {
+            Issue.record("bad data in the sweep's copy did not fail the job")
+            return
+        }
+        #expect(job == plan.jobs[0].hash)
+        let failure = try Self.object(line)
+        #expect(
+            (failure["error"] as? String)?.contains("\(quotes):50: bid_price '0' is not positive") == true, "\(line)")
+        #expect(failure["worker"] as? String == "w")
+    }
+
     /// Every setting survives the message: it reads back as the same text.
     @Test func everySettingTravelsInTheMessage() throws {
         let directory = try SweepTests.temporaryDirectory()
@@ -112,6 +149,74 @@ import Testing
 
     /// Two workers on a real nats-server, one SIGKILLed while it runs a job: the sweep still
     /// gets every job's result exactly once, each equal to the local sweep's.
+    /// A job a worker gives back (its copy of the data differs) reaches another worker a few
+    /// seconds later: the delay had been sent as 5,000,000 s (the client takes milliseconds),
+    /// so the job never came back and the sweep waited in vain.
+    @Test func aJobGivenBackByAWorkerReachesAnother() throws {
+        let directory = try SweepTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = try String(contentsOfFile: Fixtures.path(SweepTests.quotesFile), encoding: .utf8)
+        var altered = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields = altered[10].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[7] = fields[7] == "1" ? "2" : "1"
+        altered[10] = fields.joined(separator: ",")
+        let sweepSide = directory.appendingPathComponent("a")
+        let otherSide = directory.appendingPathComponent("b")
+        for (folder, text) in [(sweepSide, source), (otherSide, altered.joined(separator: "\n"))] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try text.write(toFile: folder.appendingPathComponent("quotes.csv").path, atomically: true, encoding: .utf8)
+        }
+        let server = try NATSServerProcess(name: "giveback")
+        defer { server.stop() }
+        func start(_ arguments: [String], in folder: URL, log: String) throws -> Process {
+            let path = directory.appendingPathComponent(log).path
+            #expect(FileManager.default.createFile(atPath: path, contents: nil))
+            let process = Process()
+            process.executableURL = PeregrineCLI.binary
+            process.arguments = arguments
+            process.currentDirectoryURL = folder
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try process.run()
+            return process
+        }
+        let sweep = try start(
+            [
+                "sweep", "--data", "tardis-quotes:quotes.csv", "--strategy", "golden-cross", "--param", "fast=2,4",
+                "--param", "slow=10", "--param", "quantity=0.01", "--nats", server.url, "--ack-wait", "2", "--out",
+                "out.jsonl", "--idle-timeout", "60",
+            ], in: sweepSide, log: "sweep.log")
+        // The worker with the other copy refuses a job, then stops.
+        let other = try start(
+            ["worker", "--nats", server.url, "--name", "other", "--ack-wait", "2"], in: otherSide, log: "other.log")
+        let otherLog = directory.appendingPathComponent("other.log").path
+        while other.isRunning, !(try String(contentsOfFile: otherLog, encoding: .utf8)).contains("given back") {
+            usleep(5_000)
+        }
+        kill(other.processIdentifier, SIGKILL)
+        other.waitUntilExit()
+        #expect(try String(contentsOfFile: otherLog, encoding: .utf8).contains("is not the sweep's copy"))
+        // The worker with the sweep's copy runs both jobs, the one given back among them.
+        let right = try start(
+            ["worker", "--nats", server.url, "--name", "right", "--ack-wait", "2", "--idle-exit", "3"], in: sweepSide,
+            log: "right.log")
+        defer {
+            if right.isRunning { right.terminate() }
+            right.waitUntilExit()
+        }
+        sweep.waitUntilExit()
+        #expect(
+            sweep.terminationStatus == 0,
+            "\((try? String(contentsOfFile: directory.appendingPathComponent("sweep.log").path, encoding: .utf8)) ?? "")"
+        )
+        right.waitUntilExit()
+        let rightLog = try String(contentsOfFile: directory.appendingPathComponent("right.log").path, encoding: .utf8)
+        #expect(rightLog.contains("(delivery 2)"), "\(rightLog)")
+        let rows = try String(contentsOfFile: sweepSide.appendingPathComponent("out.jsonl").path, encoding: .utf8)
+            .split(separator: "\n")
+        #expect(rows.count == 2)
+    }
+
     @Test func aSweepWithAWorkerKilledMidJobGivesTheLocalResultsOnce() throws {
         let directory = try SweepTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
