@@ -389,5 +389,16 @@ import Testing
         let older = try PeregrineCLI.run(arguments.map { $0 == "slow=20,20,30" ? "slow=20,30" : $0 })
         #expect(older.status == 2)
         #expect(older.error.contains(":1: a result of report 'peregrine-backtest' format 1"), "\(older.error)")
+        // A NATS URL that is not one is a usage error, before anything runs (it had been exit 1
+        // from the connection, an empty --out left behind).
+        let fresh = directory.appendingPathComponent("fresh.jsonl").path
+        for url in ["not a url", "nats://127.0.0.1:99999", "http://127.0.0.1:4222", "nats://"] {
+            let bad = try PeregrineCLI.run(
+                arguments.map { $0 == out ? fresh : ($0 == "slow=20,20,30" ? "slow=20,30" : $0) } + ["--nats", url])
+            #expect(bad.status == 2, "\(url): \(bad.error)")
+            #expect(
+                bad.error.contains("--nats \(url): give a server URL such as nats://127.0.0.1:4222"), "\(bad.error)")
+            #expect(!FileManager.default.fileExists(atPath: fresh))
+        }
     }
 }
