@@ -94,6 +94,13 @@ public enum SweepHTMLReport {
         }
         let low = values.values.min() ?? 0
         let high = values.values.max() ?? 0
+        // A money figure's currency, when every row has the same one: in the title and on the
+        // scale (the cells keep to their numbers, for room).
+        let currencies = Set(rows.compactMap { $0.fields["currency"] })
+        let unit = SweepRow.money.contains(ranking.metric) && currencies.count == 1 ? currencies.first : nil
+        let scaleText = { (value: Double) in
+            SweepRow.text(value, of: ranking.metric) + (unit.map { " " + $0 } ?? "")
+        }
         let frame = heatmap
         let height = frame.height + 120
         let cellWidth = Double(frame.width) / Double(across.values.count)
@@ -102,7 +109,7 @@ public enum SweepHTMLReport {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\">"
         let top = frame.top - headerHeight
         svg +=
-            "<text x=\"20\" y=\"24\" font-size=\"14\" font-weight=\"bold\">\(escape(ranking.metric)) by \(escape(across.name)) (across) and \(escape(down.name)) (down)</text>"
+            "<text x=\"20\" y=\"24\" font-size=\"14\" font-weight=\"bold\">\(escape(ranking.metric))\(escape(unit.map { " (\($0))" } ?? "")) by \(escape(across.name)) (across) and \(escape(down.name)) (down)</text>"
         for (column, x) in across.values.enumerated() {
             for (line, y) in down.values.enumerated() {
                 let left = Double(frame.left) + Double(column) * cellWidth
@@ -141,17 +148,21 @@ public enum SweepHTMLReport {
             "<text x=\"\(frame.left + frame.width / 2)\" y=\"\(top + frame.height + 36)\" text-anchor=\"middle\" font-size=\"12\">\(escape(across.name))</text>"
         svg +=
             "<text x=\"20\" y=\"\(top + frame.height / 2)\" font-size=\"12\">\(escape(down.name))</text>"
-        // The scale.
+        // The scale (none when no cell has a value: every one grey).
         let scaleLeft = frame.left + frame.width + 30
+        guard !values.isEmpty else {
+            return svg
+                + "<text x=\"\(scaleLeft)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">no values</text></svg>\n"
+        }
         for step in 0..<50 {
             let value = high - (high - low) * Double(step) / 49
             svg +=
                 "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colourFor(value, low: low, high: high, ascending: ranking.ascending))\"/>"
         }
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(high, of: ranking.metric)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(scaleText(high)))</text>"
         svg +=
-            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(SweepRow.text(low, of: ranking.metric)))</text>"
+            "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(scaleText(low)))</text>"
         return svg + "</svg>\n"
     }
 

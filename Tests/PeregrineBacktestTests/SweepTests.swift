@@ -410,6 +410,9 @@ import Testing
         let outcome = try Sweep.run(plan, threads: 2, output: nil, ranking: ranking)
         let html = SweepHTMLReport.render(plan, outcome, ranking: ranking)
         #expect(!html.contains("<script") && !html.contains("https://"))
+        // Money names its currency: in the heatmap's title and on its scale.
+        #expect(html.contains("net_pnl (USDT) by fast (across) and slow (down)"), "\(html)")
+        #expect(html.components(separatedBy: " USDT</text>").count - 1 == 2, "\(html)")
         let page = directory.appendingPathComponent("sweep.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
         let png = directory.appendingPathComponent("sweep.png").path
