@@ -140,7 +140,7 @@ public struct Position: Hashable, Sendable, BitwiseCopyable {
     }
 
     /// `roundedHalfEven` at one width (`denominator` not 0).
-    @inlinable @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func halfEven<Integer: FixedWidthInteger & SignedInteger>(
         _ numerator: Integer, _ denominator: Integer
     ) -> Integer {
