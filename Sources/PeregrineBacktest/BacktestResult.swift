@@ -40,12 +40,7 @@ public struct EngineRefusals: Sendable {
     /// `trading`'s, at the end of a run.
     init(_ trading: borrowing TradingState) {
         riskRejections = trading.counters.riskRejectsByReason
-        let refused = trading.counters.refused
-        refusals = OrderRefusal.allCases.compactMap { reason in
-            let index = Int(reason.rawValue)
-            guard reason != .none, index < refused.count, refused[index] > 0 else { return nil }
-            return (reason, refused[index])
-        }
+        refusals = trading.counters.refusedByReason
         killSwitch = trading.killSwitch
     }
 

@@ -92,6 +92,15 @@ public struct TradingCounters: Equatable, Sendable {
             riskRejected[index] > 0 ? (reason, riskRejected[index]) : nil
         }
     }
+
+    /// Commands refused before a venue by reason, for reports (reasons with none left out).
+    public var refusedByReason: [(reason: OrderRefusal, count: Int)] {
+        OrderRefusal.allCases.compactMap { reason in
+            let index = Int(reason.rawValue)
+            guard reason != .none, index < refused.count, refused[index] > 0 else { return nil }
+            return (reason, refused[index])
+        }
+    }
 }
 
 /// What a position's open orders add to it if they fill: lots per side, notional, count. Kept

@@ -123,6 +123,11 @@ struct BacktestCommand: ParsableCommand {
         Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
     }
 
+    /// Counts by reason for a summary line: "2 max-order-quantity · 1 kill-switch".
+    static func counted(_ counts: [(Int, String)]) -> String {
+        counts.map { "\($0.0) \($0.1)" }.joined(separator: " · ")
+    }
+
     static func showProgress(_ fraction: Double, since start: ContinuousClock.Instant) {
         ProgressBar.show(fraction, label: "\(Int(ProgressBar.clamp(fraction) * 100))%", since: start)
     }
@@ -170,17 +175,17 @@ struct BacktestCommand: ParsableCommand {
         if result.venue.rejected > 0 {
             row(
                 "rejected",
-                result.venue.rejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+                Self.counted(result.venue.rejections.map { ($0.count, "\($0.reason)") })
                     + " (commands the venue refused)")
         }
         let refusals = result.refusals
         if !refusals.riskRejections.isEmpty {
-            row("risk rejects", refusals.riskRejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · "))
+            row("risk rejects", Self.counted(refusals.riskRejections.map { ($0.count, "\($0.reason)") }))
         }
         if !refusals.refusals.isEmpty {
             row(
                 "refused",
-                refusals.refusals.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+                Self.counted(refusals.refusals.map { ($0.count, "\($0.reason)") })
                     + " (commands refused before the venue)")
         }
         if let trip = refusals.killSwitchTrip { row("kill switch", "tripped at \(trip)") }
