@@ -108,6 +108,9 @@ public struct BacktestPlan: Sendable {
         var textFiles: [String: [(FeedFormat, String)]] = [:]
         var convertedDefinitions: [String: InstrumentDefinition] = [:]
         var convertedQuoteBooks = Set<String>()
+        /// Per symbol, the converted files holding it that are not quote books there (each with
+        /// the symbol's id in the file): they hold its book changes, or no quotes of it.
+        var convertedOthers: [String: [(file: EventFile, id: UInt32)]] = [:]
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
         // Instruments of the data (text or converted) that are not linear contracts, each once
         // with its files.
@@ -195,6 +198,10 @@ public struct BacktestPlan: Sendable {
                         convertedDefinitions[definition.symbol] = definition
                     }
                     convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
+                    for definition in reader.metadata.instruments
+                    where !reader.metadata.quoteBooks.contains(definition.symbol) {
+                        convertedOthers[definition.symbol, default: []].append((reader, definition.id.rawValue))
+                    }
                     for name in reader.metadata.recorded { note(name, in: path) }
                     pending.append((path, nil, nil, names, reader))
                 }
@@ -203,6 +210,41 @@ public struct BacktestPlan: Sendable {
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
         self.recorded = recorded
         warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) } + unnamed
+        // One symbol recorded on several exchanges is one instrument, one book, unless named apart.
+        for name in Set(recorded.map(\.name)).sorted() {
+            let exchanges = recorded.filter { $0.name == name }.map(\.exchange)
+            guard exchanges.count > 1 else { continue }
+            warnings.append(
+                "\(name): rows of \(exchanges.joined(separator: " and ")) make one instrument, one book: give "
+                    + "each exchange's files as FORMAT@NAME:FILE to keep their markets apart")
+        }
+        // Reference data for an instrument the data does not name (a misspelt symbol) would
+        // leave the data's instrument on the grids found in its files, without its fees.
+        for given in settings.instruments where !symbols.contains(given.symbol) {
+            warnings.append(
+                "[[instrument]] \(given.symbol) names no instrument of the data (\(symbols.joined(separator: ", "))), "
+                    + "so its reference data is not used: check its symbol")
+        }
+        // Order-level rows without time (`l3-jsonl`): each is stamped with its line number, so
+        // a file of them runs alone, each row a message of its own (read as text or from a file
+        // converted from one: its sources say).
+        let unstamped = settings.data.flatMap { spec in
+            spec.paths.filter { path in
+                spec.format == .l3JSONLines
+                    || mapped[path]?.metadata.sources.contains { $0.format == FeedFormat.l3JSONLines.rawValue } == true
+            }
+        }
+        if let path = unstamped.first {
+            if severalFiles {
+                throw .usage(
+                    "--data \(path): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
+                        + "with other inputs by exchange time: backtest the file alone")
+            }
+            warnings.append(
+                "\(path): l3-jsonl rows carry no time, so each is stamped with its line number as nanoseconds since "
+                    + "the epoch: every row is a message of its own, in file order, and figures over time (Sharpe "
+                    + "and Sortino, time in market, time in queue, latencies) mean nothing")
+        }
         // Sizes TrueFX does not carry: nothing fills against its quotes, read as text or from a
         // file converted from them (its sources say).
         for spec in settings.data {
@@ -327,16 +369,19 @@ public struct BacktestPlan: Sendable {
             configuration.risk = settings.risk
             // The simulated venue always answers: no acknowledgement timeout, whatever the latency.
             configuration.ackTimeoutMilliseconds = 0
-            // An instrument with quotes and no level data (trades aside): each quote is its
-            // one-level book.
+            // An instrument with quotes and no level data in any input (trades aside): each
+            // quote is its one-level book. A converted file that is not a quote book of the
+            // symbol holds its book changes or no quotes of it: read to tell, when it matters.
             configuration.quoteBooks = definitions.filter { definition in
-                if convertedDefinitions[definition.symbol] != nil, !convertedQuoteBooks.contains(definition.symbol) {
-                    return false
-                }
                 let formats = (textFiles[definition.symbol] ?? []).map(\.0)
                 let levelData = formats.contains { $0 != .tardisQuotes && $0 != .truefxQuotes && $0 != .tardisTrades }
-                let quotes = formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
-                return !levelData && (quotes || convertedQuoteBooks.contains(definition.symbol))
+                let quotes =
+                    formats.contains { $0 == .tardisQuotes || $0 == .truefxQuotes }
+                    || convertedQuoteBooks.contains(definition.symbol)
+                guard quotes, !levelData else { return false }
+                return !(convertedOthers[definition.symbol] ?? []).contains {
+                    $0.file.hasBookChanges(instrument: $0.id)
+                }
             }.map(\.id)
             do {
                 try configuration.validate(custom: custom)
@@ -803,6 +848,8 @@ struct BacktestOutputs: OutputSink {
 
     /// The backtest keeps no outcomes (the logic does not compute them).
     static var takesOutcomes: Bool { false }
+    /// Of the order updates, the recorder keeps fills alone (`orderUpdate`).
+    static var orderUpdates: OrderUpdateInterest { .fills }
     mutating func outcome(_ outcome: Outcome) {}
     mutating func order(_ order: VenueOrder) {
         if deferring { deferred.append(order) } else { queue(order) }

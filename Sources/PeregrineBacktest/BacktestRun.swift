@@ -135,6 +135,15 @@ public enum Backtest {
                 nil
             }
 
+        /// Whether the touch of the books built before `from` went to the recorder.
+        var warmBooksMarked = settings.from == nil
+        func markWarmBooks() {
+            for index in plan.instruments.indices {
+                let top = venue.bestBidOffer(InstrumentID(UInt32(truncatingIfNeeded: index)))
+                if top.bid != nil || top.ask != nil { recorder.mark(index, top) }
+            }
+        }
+
         /// Sets the logic's time to `time`, the delivery time of `event` (its timestamp).
         func arrive(_ event: inout Event, at time: UInt64) {
             event.timestamp = time
@@ -172,6 +181,12 @@ public enum Backtest {
                 return
             }
             recorder.advance(to: time)
+            if !warmBooksMarked {
+                // The books the events before `from` built: their touch is where the recorder
+                // starts (the last mid an open position is marked at, until the book moves).
+                warmBooksMarked = true
+                if warmUp > 0 { markWarmBooks() }
+            }
             lastTime = Swift.max(lastTime, time)
             // The book changes of one message (one instrument, the same times) reach the
             // strategies as one: they see the book after its last change, never mid-message.

@@ -148,8 +148,11 @@ final class DataFileStream {
                 finished = true
                 return false
             }
-            let exchange = replay.rowExchangeTimestamp
-            let local = replay.rowLocalTimestamp
+            // Order-level rows carry no time: each is stamped with its line number (a message
+            // of its own, in file order; `BacktestPlan` runs such a file alone).
+            let exchange =
+                format == .l3JSONLines ? UInt64(truncatingIfNeeded: replay.lineNumber) : replay.rowExchangeTimestamp
+            let local = format == .l3JSONLines ? exchange : replay.rowLocalTimestamp
             // A quote row with an empty price on either side is skipped entirely.
             if changes.count == 1, case .quote(let quote) = changes[0],
                 quote.bidPrice.ticks <= 0 || quote.askPrice.ticks <= 0

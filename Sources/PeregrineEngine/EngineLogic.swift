@@ -50,7 +50,7 @@ struct ReportRouter<Outputs: OutputSink & ~Copyable>: ExecutionReportSink {
     @inlinable
     mutating func accept(_ report: ExecutionReport) {
         outputs.pointee.accept(report)
-        if report.orderID.isStrategyOrder { trading.pointee.apply(report) }
+        if report.orderID.isStrategyOrder { trading.pointee.apply(report, exporting: Outputs.orderUpdates) }
     }
 }
 
@@ -381,7 +381,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     mutating func applyVenueReport<Outputs: OutputSink & ~Copyable>(
         _ report: ExecutionReport, _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
     ) {
-        guard !books.pointee.isHosted(report.instrument), trading.pointee.apply(report, refusingOtherInstrument: true)
+        guard !books.pointee.isHosted(report.instrument),
+            trading.pointee.apply(report, refusingOtherInstrument: true, exporting: Outputs.orderUpdates)
         else {
             _malformedVenueReports &+= 1
             return

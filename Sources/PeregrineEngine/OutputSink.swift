@@ -21,6 +21,9 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
     /// updates builds the event for those alone, rather than the caller copying every update
     /// into one.)
     mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate)
+    /// The updates `orderUpdate` exports (default: all). The logic queues an update that neither
+    /// its strategy (`Strategy.orderUpdates`) nor the sink takes for no one.
+    static var orderUpdates: OrderUpdateInterest { get }
     // From `BundleSink`: each leg of a sealed bundle, then its seal (the mempool logic).
     /// Reports accepted so far (the logic counts per event from it).
     var reportCount: Int { get }
@@ -32,6 +35,7 @@ public protocol OutputSink: ExecutionReportSink, BundleSink, ~Copyable {
 
 extension OutputSink where Self: ~Copyable {
     @inlinable public static var takesOutcomes: Bool { true }
+    @inlinable public static var orderUpdates: OrderUpdateInterest { .all }
     @inlinable public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {}
     public mutating func flush() {}
     public mutating func close() {}

@@ -37,6 +37,13 @@ public protocol Strategy {
     /// every book change. Saying less than it implements silences those callbacks.
     static var marketData: MarketDataInterest { get }
 
+    /// The order-update callbacks it implements (default: all). The engine does not call the
+    /// others, and does not queue an update no one takes (the backtest keeps only fills): a
+    /// market maker that follows fills, cancels and rejects says `[.fills, .cancelled,
+    /// .rejected]` and its orders' acceptances and replaces cost nothing more than their
+    /// bookkeeping. Saying less than it implements silences those callbacks.
+    static var orderUpdates: OrderUpdateInterest { get }
+
     /// Builds the strategy from its configuration: read every parameter from
     /// `configuration.parameters` (unknown keys are refused after `init` returns).
     init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError)
@@ -79,6 +86,45 @@ public struct MarketDataInterest: OptionSet, Sendable, BitwiseCopyable {
     }
 }
 
+/// Which order-update callbacks a strategy wants (`Strategy.orderUpdates`), and which updates
+/// an output exports (`OutputSink.orderUpdates`).
+public struct OrderUpdateInterest: OptionSet, Sendable, BitwiseCopyable {
+    public let rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// `onOrderAccepted`.
+    @inlinable public static var accepted: OrderUpdateInterest { OrderUpdateInterest(rawValue: 1) }
+    /// `onOrderRejected`.
+    @inlinable public static var rejected: OrderUpdateInterest { OrderUpdateInterest(rawValue: 2) }
+    /// `onOrderFilled` (partial and final fills).
+    @inlinable public static var fills: OrderUpdateInterest { OrderUpdateInterest(rawValue: 4) }
+    /// `onOrderCancelled` (also for an order its venue no longer holds, found by reconciliation).
+    @inlinable public static var cancelled: OrderUpdateInterest { OrderUpdateInterest(rawValue: 8) }
+    /// `onOrderReplaced`.
+    @inlinable public static var replaced: OrderUpdateInterest { OrderUpdateInterest(rawValue: 16) }
+    /// Updates no callback takes (a stop order triggered, a venue's status confirming an
+    /// order): for exports.
+    @inlinable public static var uncalled: OrderUpdateInterest { OrderUpdateInterest(rawValue: 32) }
+    @inlinable public static var all: OrderUpdateInterest { OrderUpdateInterest(rawValue: 63) }
+
+    /// The interest an update needs: of a report of `kind` leaving its order open or not.
+    @inlinable @inline(__always)
+    public init(_ kind: ExecutionKind, open: Bool) {
+        switch kind {
+        case .accepted: self = .accepted
+        case .rejected: self = .rejected
+        case .partiallyFilled, .filled: self = .fills
+        case .cancelled: self = .cancelled
+        case .replaced: self = .replaced
+        case .triggered: self = .uncalled
+        case .status: self = open ? .uncalled : .cancelled
+        }
+    }
+
+    /// Whether an update needing `needed` (one kind's interest) is wanted.
+    @inlinable @inline(__always)
+    public func wants(_ needed: OrderUpdateInterest) -> Bool { rawValue & needed.rawValue != 0 }
+}
+
 /// The instruments a strategy trades when its configuration names none.
 public enum DefaultInstruments: Sendable {
     /// Every instrument of the hosted venue, or every market-data instrument without one.
@@ -90,6 +136,7 @@ public enum DefaultInstruments: Sendable {
 extension Strategy {
     public static var defaultInstruments: DefaultInstruments { .hostedOrMarketData }
     public static var marketData: MarketDataInterest { .all }
+    @inlinable public static var orderUpdates: OrderUpdateInterest { .all }
     @inlinable public mutating func onStart(_ context: inout StrategyContext) {}
     @inlinable public mutating func onStop(_ context: inout StrategyContext) {}
     @inlinable public mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {}
@@ -177,9 +224,10 @@ public enum StrategyCall: Sendable {
 }
 
 extension OrderUpdate {
-    /// Calls the callback of `strategy` for this update's kind.
+    /// Calls the callback of `strategy` for this update's kind, if `S.orderUpdates` has it.
     @inlinable
     public func deliver<S: Strategy>(to strategy: inout S, _ context: inout StrategyContext) {
+        guard S.orderUpdates.wants(OrderUpdateInterest(report.kind, open: order.state.isOpen)) else { return }
         switch report.kind {
         case .accepted: strategy.onOrderAccepted(self, &context)
         case .rejected: strategy.onOrderRejected(self, &context)

@@ -153,7 +153,9 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
                 throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
             }
             layouts.append(
-                StrategyLayout(id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments))
+                StrategyLayout(
+                    id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
+                    orderUpdates: Self.orderUpdates(of: spec.name)))
             descriptions.append(
                 ([spec.name, "id=\(id)", "instruments=" + instruments.map { "\($0.rawValue)" }.joined(separator: ",")]
                     + parameters.resolved.map { "\($0.key)=\($0.value)" }).joined(separator: " "))
@@ -199,6 +201,17 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         case MeanReversion.name: return MeanReversion.marketData
         case CrossVenueArbitrage.name: return CrossVenueArbitrage.marketData
         default: return Custom.marketData
+        }
+    }
+
+    static func orderUpdates(of name: String) -> OrderUpdateInterest {
+        switch name {
+        case MarketMaker.name: return MarketMaker.orderUpdates
+        case LargeTradeFollower.name: return LargeTradeFollower.orderUpdates
+        case GoldenCross.name: return GoldenCross.orderUpdates
+        case MeanReversion.name: return MeanReversion.orderUpdates
+        case CrossVenueArbitrage.name: return CrossVenueArbitrage.orderUpdates
+        default: return Custom.orderUpdates
         }
     }
 

@@ -38,16 +38,24 @@ public enum OrderRefusal: UInt8, Hashable, Sendable, BitwiseCopyable, CaseIterab
     }
 }
 
-/// How one strategy sits in the engine: its id, account and instruments (set up once).
+/// How one strategy sits in the engine: its id, account and instruments, and the order updates
+/// it takes (set up once).
 public struct StrategyLayout: Equatable, Sendable {
     public var id: StrategyID
     public var account: AccountID
     public var instruments: [InstrumentID]
-    public init(id: StrategyID, account: AccountID, instruments: [InstrumentID]) {
+    /// Its type's `Strategy.orderUpdates`: updates of its orders it has no callback for are not
+    /// queued unless an output exports them.
+    public var orderUpdates: OrderUpdateInterest
+    public init(
+        id: StrategyID, account: AccountID, instruments: [InstrumentID], orderUpdates: OrderUpdateInterest = .all
+    ) {
         self.id = id
         self.account = account
         self.instruments = instruments
+        self.orderUpdates = orderUpdates
     }
+
 }
 
 /// Counters of the order management, for reports and metrics.
@@ -212,6 +220,8 @@ public struct TradingState: ~Copyable {
     @usableFromInline let updateCapacity: Int
     @usableFromInline var updateHead = 0
     @usableFromInline var updateCount = 0
+    /// Per position: the order updates its strategy takes (`StrategyLayout.orderUpdates`).
+    @usableFromInline let updateInterest: UnsafeMutablePointer<OrderUpdateInterest>
 
     // MARK: Timers
 
@@ -323,6 +333,10 @@ public struct TradingState: ~Copyable {
         listHead.initialize(repeating: -1, count: Swift.max(flat.count, 1))
         listTail = .allocate(capacity: Swift.max(flat.count, 1))
         listTail.initialize(repeating: -1, count: Swift.max(flat.count, 1))
+        updateInterest = .allocate(capacity: Swift.max(flat.count, 1))
+        updateInterest.initialize(
+            from: strategies.flatMap { layout in layout.instruments.map { _ in layout.orderUpdates } },
+            count: flat.count)
         var first: Int32 = 0
         for (index, layout) in strategies.enumerated() {
             (slots + index).initialize(
@@ -438,6 +452,7 @@ public struct TradingState: ~Copyable {
         positions.deallocate()
         listHead.deallocate()
         listTail.deallocate()
+        updateInterest.deallocate()
         subscriberStart.deallocate()
         subscribers.deallocate()
         rules.deallocate()
@@ -554,14 +569,17 @@ public struct TradingState: ~Copyable {
     public var nextTimerDeadline: UInt64? { timerCount > 0 ? timers[0].deadline : nil }
 
     /// Applies a venue's report about a strategy's order: the state machine, fill accounting
-    /// and the position; queues the update for the strategy. A report that does not fit the
-    /// order's state (a duplicate, one out of order) or names an order the engine no longer
-    /// holds is counted and ignored. With `refusingOtherInstrument`, a report that names another
-    /// instrument than its open order's is not applied and the answer is false (the caller
-    /// counts it as malformed); otherwise true.
+    /// and the position; queues the update for the strategy when it takes that kind of update
+    /// (`Strategy.orderUpdates`) or `exporting` includes it (what the outputs export). A report
+    /// that does not fit the order's state (a duplicate, one out of order) or names an order the
+    /// engine no longer holds is counted and ignored. With `refusingOtherInstrument`, a report
+    /// that names another instrument than its open order's is not applied and the answer is
+    /// false (the caller counts it as malformed); otherwise true.
     @inlinable
     @discardableResult
-    public mutating func apply(_ report: ExecutionReport, refusingOtherInstrument: Bool = false) -> Bool {
+    public mutating func apply(
+        _ report: ExecutionReport, refusingOtherInstrument: Bool = false, exporting: OrderUpdateInterest = .all
+    ) -> Bool {
         let found = orderIndex.find(report.orderID.rawValue)
         guard found >= 0 else {
             _counters.unknownReports &+= 1
@@ -661,9 +679,13 @@ public struct TradingState: ~Copyable {
             push(.cancel(order.pointee.id, account: slots[slot].account), instrument: order.pointee.instrument)
             _counters.cancelsSent &+= 1
         }
-        exposures[Int(order.pointee.positionIndex)].replace(before, with: OpenExposure(order.pointee))
-        if !order.pointee.state.isOpen { finish(index) }
-        enqueue(order.pointee, report, fee: fee)
+        let position = Int(order.pointee.positionIndex)
+        exposures[position].replace(before, with: OpenExposure(order.pointee))
+        let open = order.pointee.state.isOpen
+        if !open { finish(index) }
+        if updateInterest[position].union(exporting).wants(OrderUpdateInterest(report.kind, open: open)) {
+            enqueue(order.pointee, report, fee: fee)
+        }
         return true
     }
 

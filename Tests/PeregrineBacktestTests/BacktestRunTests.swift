@@ -1943,3 +1943,185 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: report))
     }
 }
+
+/// Inputs combined: quotes and trades of one instrument from text and converted files, a book
+/// built before `--from`, reference data that names no instrument of the data.
+@Suite struct CombinedInputsTests {
+    static func write(_ text: String, _ name: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func convert(_ specs: [String], _ name: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        _ = try DataConversion.convert(try specs.map { try DataSpec($0) }, output: path)
+        return path
+    }
+
+    static func run(_ data: [String], _ strategy: StrategySpec, from: UInt64? = nil) throws -> BacktestResult {
+        var settings = BacktestSettings()
+        settings.data = try data.map { try DataSpec($0) }
+        settings.strategies = [strategy]
+        settings.from = from
+        return try Backtest.run(try BacktestPlan(settings))
+    }
+
+    static let follower = StrategySpec(
+        name: "large-trade-follower", parameters: [("min-quantity", "1"), ("quantity", "1")])
+    static let header = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+    static let tradesHeader = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+
+    /// Quotes in text and trades converted alone: the instrument is quotes only (a one-level
+    /// book from each quote), as with both in text. The trades' file was read to tell.
+    @Test func quotesAndConvertedTradesMakeAQuoteBook() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(
+            Self.header + "test,TEST,1000,1000,10,101,100,10\ntest,TEST,2000,2000,10,106,104,10\n", "q.csv",
+            in: directory)
+        let trades = try Self.write(Self.tradesHeader + "test,TEST,2000,2000,1,buy,101,5\n", "t.csv", in: directory)
+        let convertedTrades = try Self.convert(["tardis-trades:" + trades], "t.pgev", in: directory)
+        let text = try Self.run(["tardis-trades:" + trades, "tardis-quotes:" + quotes], Self.follower)
+        // The trade (2 ms) goes before the quote of 2 ms (file order): bought 1 at the ask of 101.
+        #expect(text.trades == 1)
+        #expect(BacktestRunTests.turnover(text) == "101")
+        #expect(text.instruments[0].lastMid?.description == "105")
+        for data in [
+            ["events:" + convertedTrades, "tardis-quotes:" + quotes],
+            ["tardis-quotes:" + quotes, "events:" + convertedTrades],
+        ] {
+            let mixed = try Self.run(data, Self.follower)
+            #expect(mixed.trades == (data[0].hasPrefix("events") ? 1 : 0), "\(data)")
+            #expect(mixed.instruments[0].lastMid?.description == "105", "\(data)")
+        }
+        // The quotes first at 2 ms: the trade meets the book of 104 / 106.
+        let quotesFirst = try Self.run(["tardis-quotes:" + quotes, "tardis-trades:" + trades], Self.follower)
+        let mixedQuotesFirst = try Self.run(["tardis-quotes:" + quotes, "events:" + convertedTrades], Self.follower)
+        #expect(BacktestRunTests.turnover(mixedQuotesFirst) == BacktestRunTests.turnover(quotesFirst))
+        #expect(mixedQuotesFirst.trades == quotesFirst.trades)
+    }
+
+    /// L2 and quotes of one instrument converted apart: the L2 data keeps the book a level
+    /// book (its quotes do not replace it), as when the two are read or converted together.
+    @Test func levelDataConvertedApartFromQuotesKeepsTheLevelBook() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let l2 = try Self.write(
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+                + "test,TEST,1000,1000,true,bid,100,5\ntest,TEST,1000,1000,true,ask,102,5\n"
+                + "test,TEST,3000,3000,false,ask,101,5\n", "l2.csv", in: directory)
+        let quotes = try Self.write(
+            Self.header + "test,TEST,2000,2000,10,110,108,10\ntest,TEST,4000,4000,10,90,88,10\n", "q.csv",
+            in: directory)
+        let cross = StrategySpec(
+            name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        let text = try Self.run(["tardis-l2:" + l2, "tardis-quotes:" + quotes], cross)
+        let together = try Self.convert(["tardis-l2:" + l2, "tardis-quotes:" + quotes], "both.pgev", in: directory)
+        let l2Apart = try Self.convert(["tardis-l2:" + l2], "l2.pgev", in: directory)
+        let quotesApart = try Self.convert(["tardis-quotes:" + quotes], "q.pgev", in: directory)
+        let apart = try Self.run(["events:" + l2Apart, "events:" + quotesApart], cross)
+        let joined = try Self.run(["events:" + together], cross)
+        for result in [apart, joined] {
+            #expect(result.trades == text.trades)
+            #expect(BacktestRunTests.turnover(result) == BacktestRunTests.turnover(text))
+            #expect(result.instruments[0].netPnL == text.instruments[0].netPnL)
+            #expect(result.instruments[0].lastMid == text.instruments[0].lastMid)
+        }
+        // The level book's last touch: bid 100, ask 101.
+        #expect(text.instruments[0].lastMid?.description == "100.5")
+    }
+
+    /// A book built by events before `--from` alone: an open position is marked at its mid,
+    /// and no warning says the book was never two-sided.
+    @Test func aBookBuiltBeforeFromMarksThePosition() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(Self.header + "test,TEST,1000,1000,5,102,100,5\n", "q.csv", in: directory)
+        let trades = try Self.write(Self.tradesHeader + "test,TEST,9000,9000,1,buy,102,3\n", "t.csv", in: directory)
+        let data = ["tardis-quotes:" + quotes, "tardis-trades:" + trades]
+        let whole = try Self.run(data, Self.follower)
+        let window = try Self.run(data, Self.follower, from: 5_000_000)
+        #expect(window.warmUpEvents == 1)
+        #expect(window.events == 1)
+        for result in [whole, window] {
+            #expect(result.trades == 1)
+            #expect(result.instruments[0].lastMid?.description == "101")
+            // Bought 1 at 102, marked at 101.
+            #expect(result.instruments[0].netPnL.description == "-1")
+            #expect(!result.warnings.contains { $0.contains("never a two-sided book") }, "\(result.warnings)")
+        }
+    }
+
+    @Test func referenceDataForNoInstrumentOfTheDataIsWarnedAbout() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(Self.header + "test,TEST,1000,1000,5,102,100,5\n", "q.csv", in: directory)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + quotes)]
+        settings.strategies = [Self.follower]
+        settings.instruments = [
+            InstrumentDefinition(
+                id: InstrumentID(0), symbol: "TE-ST", venue: "backtest", tickSize: try Increment("1"),
+                lotSize: try Increment("1"))
+        ]
+        let result = try Backtest.run(try BacktestPlan(settings))
+        #expect(
+            result.warnings.contains(
+                "[[instrument]] TE-ST names no instrument of the data (TEST), so its reference data is not used: "
+                    + "check its symbol"), "\(result.warnings)")
+    }
+}
+
+extension CombinedInputsTests {
+    /// Order-level rows carry no time: each is stamped with its line number and is a message of
+    /// its own (the strategy sees every change); such a file cannot be merged with another.
+    @Test func orderLevelRowsRunAloneEachAMessageOfItsOwn() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let orders = try Self.write(
+            """
+            {"seq":1,"op":"add","order_id":1,"side":"bid","price":"100","size":"5"}
+            {"seq":2,"op":"add","order_id":2,"side":"ask","price":"102","size":"5"}
+            {"seq":3,"op":"add","order_id":3,"side":"ask","price":"101","size":"2"}
+            {"seq":4,"op":"delete","order_id":3,"side":"ask","price":"101","size":"2"}
+
+            """, "orders.jsonl", in: directory)
+        let cross = StrategySpec(
+            name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        let result = try Self.run(["l3-jsonl@TEST:" + orders], cross)
+        // Mids 101 (row 2), 100.5 (row 3): below the slow mean, sell 1 at the bid of 100; 101
+        // (row 4): above it, buy 2 at the ask of 102.
+        #expect(result.events == 4)
+        #expect(result.trades == 2)
+        #expect(BacktestRunTests.turnover(result) == "304")
+        #expect(result.instruments[0].position.description == "1")
+        #expect(result.firstTime == 1 && result.lastTime == 4)
+        #expect(
+            result.warnings.contains { $0.hasPrefix(orders + ": l3-jsonl rows carry no time") }, "\(result.warnings)")
+        let trades = try Self.write(Self.tradesHeader + "test,TEST,2000,2000,1,buy,101,5\n", "t.csv", in: directory)
+        #expect(
+            throws: BacktestError.usage(
+                "--data \(orders): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
+                    + "with other inputs by exchange time: backtest the file alone")
+        ) { try Self.run(["l3-jsonl@TEST:" + orders, "tardis-trades:" + trades], cross) }
+    }
+}
+
+extension CombinedInputsTests {
+    @Test func oneSymbolFromTwoExchangesIsWarnedAbout() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spot = try Self.write(Self.tradesHeader + "binance,BTCUSDT,1000,1000,1,buy,101,5\n", "s.csv", in: directory)
+        let futures = try Self.write(
+            Self.tradesHeader + "binance-futures,BTCUSDT,2000,2000,1,buy,102,5\n", "f.csv", in: directory)
+        let together = try Self.run(["tardis-trades:" + spot, "tardis-trades:" + futures], Self.follower)
+        #expect(
+            together.warnings.contains(
+                "BTCUSDT: rows of binance and binance-futures make one instrument, one book: give each exchange's "
+                    + "files as FORMAT@NAME:FILE to keep their markets apart"), "\(together.warnings)")
+        let apart = try Self.run(["tardis-trades@SPOT:" + spot, "tardis-trades:" + futures], Self.follower)
+        #expect(!apart.warnings.contains { $0.contains("make one instrument") }, "\(apart.warnings)")
+        #expect(apart.instruments.map(\.definition.symbol) == ["SPOT", "BTCUSDT"])
+    }
+}

@@ -16,6 +16,8 @@ import PeregrineModel
 public struct CrossVenueArbitrage: Strategy, Sendable {
     public static let name = "cross-venue-arbitrage"
     public static let marketData: MarketDataInterest = [.books, .quotes]
+    /// (No order callback: it reads its orders' state when it decides.)
+    @inlinable public static var orderUpdates: OrderUpdateInterest { [] }
     public static let defaultInstruments = DefaultInstruments.marketData
 
     public let quantity: Int64

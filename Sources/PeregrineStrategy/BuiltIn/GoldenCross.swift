@@ -18,6 +18,8 @@ import PeregrineModel
 /// in the instrument's units on its lot grid, up to 10^12 lots; default one lot).
 public struct GoldenCross: MidSampling, Sendable {
     public static let name = "golden-cross"
+    /// (No order callback: it reads its position and open orders at each sample.)
+    @inlinable public static var orderUpdates: OrderUpdateInterest { [] }
 
     public let fast: Int
     public let slow: Int

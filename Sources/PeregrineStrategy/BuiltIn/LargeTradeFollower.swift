@@ -13,6 +13,8 @@ import PeregrineModel
 public struct LargeTradeFollower: Strategy, Sendable {
     public static let name = "large-trade-follower"
     public static let marketData: MarketDataInterest = [.trades]
+    /// (No order callback: it reads its orders' state when it decides.)
+    @inlinable public static var orderUpdates: OrderUpdateInterest { [] }
     public static let defaultInstruments = DefaultInstruments.marketData
 
     public let minimumQuantity: Int64

@@ -23,6 +23,7 @@ import PeregrineModel
 public struct MarketMaker: Strategy, Sendable {
     public static let name = "market-maker"
     public static let marketData: MarketDataInterest = [.books]
+    @inlinable public static var orderUpdates: OrderUpdateInterest { [.fills, .cancelled, .rejected] }
 
     public let halfSpread: Int64
     public let size: Int64

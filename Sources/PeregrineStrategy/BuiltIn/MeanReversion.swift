@@ -15,6 +15,8 @@ import PeregrineModel
 /// 10^12 lots; default one lot).
 public struct MeanReversion: MidSampling, Sendable {
     public static let name = "mean-reversion"
+    /// (No order callback: it reads its position and open orders at each sample.)
+    @inlinable public static var orderUpdates: OrderUpdateInterest { [] }
 
     public let window: Int
     /// Thresholds in thousandths.

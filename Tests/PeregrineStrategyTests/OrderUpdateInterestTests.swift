@@ -1,0 +1,158 @@
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+import PeregrineStrategy
+import Testing
+
+/// `Strategy.orderUpdates` and the outputs' `exporting`: which order updates the trading state
+/// queues, and which callbacks a strategy is given.
+@Suite struct OrderUpdateInterestTests {
+    /// A strategy that takes fills and cancels alone, and counts every order callback.
+    struct FillsAndCancels: Strategy {
+        static let name = "fills-and-cancels"
+        static var orderUpdates: OrderUpdateInterest { [.fills, .cancelled] }
+        var calls: [String] = []
+        init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {}
+        mutating func onOrderAccepted(_ update: OrderUpdate, _ context: inout StrategyContext) {
+            calls.append("accepted")
+        }
+        mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext) {
+            calls.append("rejected")
+        }
+        mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+            calls.append("filled \(update.report.quantity.lots)")
+        }
+        mutating func onOrderCancelled(_ update: OrderUpdate, _ context: inout StrategyContext) {
+            calls.append("cancelled")
+        }
+        mutating func onOrderReplaced(_ update: OrderUpdate, _ context: inout StrategyContext) {
+            calls.append("replaced")
+        }
+    }
+
+    /// Trading state for one strategy on instrument 0 that takes `interest`.
+    final class Harness {
+        let trading: UnsafeMutablePointer<TradingState>
+        let books: UnsafeMutablePointer<InstrumentBooks>
+
+        init(_ interest: OrderUpdateInterest) throws {
+            trading = .allocate(capacity: 1)
+            trading.initialize(
+                to: TradingState(
+                    strategies: [
+                        StrategyLayout(
+                            id: StrategyID(1), account: AccountID(1001), instruments: [InstrumentID(0)],
+                            orderUpdates: interest)
+                    ],
+                    rules: [InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).rules], orderCapacity: 16,
+                    timerCapacity: 4, venueOrderCapacity: 16))
+            books = .allocate(capacity: 1)
+            books.initialize(to: InstrumentBooks(levels: try BookSet(count: 1), venue: nil))
+            trading.pointee.beginEvent(time: 1_000)
+        }
+
+        deinit {
+            trading.deinitialize(count: 1)
+            trading.deallocate()
+            books.deinitialize(count: 1)
+            books.deallocate()
+        }
+
+        /// A buy of `lots` at 100 ticks, sent (its command taken off the queue).
+        func submit(lots: Int64) -> OrderID? {
+            var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: 0)
+            let id = context.submitLimit(
+                InstrumentID(0), .buy, price: Price(ticks: 100), quantity: Quantity(lots: lots))
+            while trading.pointee.nextCommand() != nil {}
+            return id
+        }
+
+        /// Applies a report of `kind` for order `id`, exporting `exporting`; the kinds of the
+        /// updates it queued.
+        func apply(
+            _ kind: ExecutionKind, _ id: OrderID, lots: Int64 = 0, leaves: Int64, tradeID: UInt64 = 0,
+            exporting: OrderUpdateInterest
+        ) -> [ExecutionKind] {
+            trading.pointee.apply(
+                ExecutionReport(
+                    kind: kind, instrument: InstrumentID(0), orderID: id, account: AccountID(1001), side: .buy,
+                    price: Price(ticks: 100), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
+                    tradeID: tradeID),
+                exporting: exporting)
+            var kinds: [ExecutionKind] = []
+            while let update = trading.pointee.nextUpdate() { kinds.append(update.report.kind) }
+            return kinds
+        }
+    }
+
+    @Test func updatesNoOneTakesAreNotQueuedButStillApplied() throws {
+        let harness = try Harness([.fills, .cancelled])
+        let id = try #require(harness.submit(lots: 10))
+        // The acceptance is applied (the order is working) and queued for no one.
+        #expect(harness.apply(.accepted, id, leaves: 10, exporting: .fills).isEmpty)
+        #expect(harness.trading.pointee.openOrder(id)?.state == .accepted)
+        #expect(harness.trading.pointee.openOrder(id)?.acknowledged == true)
+        #expect(
+            harness.apply(.partiallyFilled, id, lots: 4, leaves: 6, tradeID: 1, exporting: .fills) == [.partiallyFilled]
+        )
+        #expect(harness.trading.pointee.position(slot: 0, instrument: InstrumentID(0))?.net == 4)
+        // A cancel: the strategy takes it, the outputs do not.
+        #expect(harness.apply(.cancelled, id, leaves: 0, exporting: .fills) == [.cancelled])
+        #expect(harness.trading.pointee.openOrder(id) == nil)
+    }
+
+    @Test func whatTheOutputsExportIsQueuedEvenWhenTheStrategyTakesNone() throws {
+        let harness = try Harness([])
+        let id = try #require(harness.submit(lots: 10))
+        #expect(harness.apply(.accepted, id, leaves: 10, exporting: .all) == [.accepted])
+        #expect(harness.apply(.replaced, id, lots: 10, leaves: 10, exporting: .fills).isEmpty)
+        #expect(harness.apply(.filled, id, lots: 10, leaves: 0, tradeID: 7, exporting: .fills) == [.filled])
+        #expect(harness.trading.pointee.counters.filled == 1)
+    }
+
+    @Test func aStrategyIsCalledOnlyForTheUpdatesItTakes() throws {
+        let harness = try Harness(.all)
+        let id = try #require(harness.submit(lots: 10))
+        var strategy = try FillsAndCancels(
+            StrategyConfiguration(
+                name: FillsAndCancels.name, id: StrategyID(1), account: AccountID(1001),
+                instruments: [InstrumentID(0)],
+                parameters: StrategyParameters(strategy: FillsAndCancels.name, given: [])))
+        // Queued for the outputs (`.all`), and given to the strategy only when it takes them.
+        for (kind, lots, leaves, trade) in [
+            (ExecutionKind.accepted, Int64(0), Int64(10), UInt64(0)), (.partiallyFilled, 3, 7, 1),
+            (.replaced, 7, 7, 0), (.cancelled, 0, 0, 0),
+        ] {
+            harness.trading.pointee.apply(
+                ExecutionReport(
+                    kind: kind, instrument: InstrumentID(0), orderID: id, account: AccountID(1001), side: .buy,
+                    price: Price(ticks: 100), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
+                    tradeID: trade))
+            while let update = harness.trading.pointee.nextUpdate() {
+                var context = StrategyContext(
+                    state: harness.trading, books: UnsafePointer(harness.books), slot: 0)
+                update.deliver(to: &strategy, &context)
+            }
+        }
+        #expect(strategy.calls == ["filled 3", "cancelled"])
+    }
+
+    @Test func eachReportKindNeedsOneInterest() {
+        #expect(OrderUpdateInterest(.accepted, open: true) == .accepted)
+        #expect(OrderUpdateInterest(.rejected, open: false) == .rejected)
+        #expect(OrderUpdateInterest(.partiallyFilled, open: true) == .fills)
+        #expect(OrderUpdateInterest(.filled, open: false) == .fills)
+        #expect(OrderUpdateInterest(.cancelled, open: false) == .cancelled)
+        #expect(OrderUpdateInterest(.replaced, open: true) == .replaced)
+        #expect(OrderUpdateInterest(.triggered, open: true) == .uncalled)
+        // Reconciliation: an order its venue no longer holds is delivered as cancelled.
+        #expect(OrderUpdateInterest(.status, open: false) == .cancelled)
+        #expect(OrderUpdateInterest(.status, open: true) == .uncalled)
+        let fillsAndCancels: OrderUpdateInterest = [.fills, .cancelled]
+        #expect(fillsAndCancels.wants(.cancelled))
+        #expect(!fillsAndCancels.wants(.accepted))
+        #expect(!OrderUpdateInterest([]).wants(.fills))
+        #expect(
+            ExecutionKind.allCases.allSatisfy { OrderUpdateInterest.all.wants(OrderUpdateInterest($0, open: true)) })
+    }
+}
