@@ -58,7 +58,7 @@ struct Match: ParsableCommand {
     @Option(help: "Orders the book can hold at once (resting plus pending stops).")
     var maxOrders: Int = 1 << 18
 
-    @Flag(help: "Stop at the first malformed line with exit status 2.")
+    @Flag(help: "Stop at the first malformed line with exit status 1.")
     var strict = false
 
     func run() throws {
