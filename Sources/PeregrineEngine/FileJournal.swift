@@ -58,9 +58,10 @@ public struct FileJournalPlan: JournalPlan {
             throw .journal(error)
         }
         var syncer: BackgroundSyncer? = nil
-        if case .batch(let interval, _) = configuration.durability {
+        if case .batch(let interval, let events) = configuration.durability {
             do {
-                syncer = try BackgroundSyncer(intervalMicroseconds: interval, startSequence: context.nextSequence)
+                syncer = try BackgroundSyncer(
+                    intervalMicroseconds: interval, events: events, startSequence: context.nextSequence)
             } catch { throw .core(error) }
         }
         return FileJournal(

@@ -347,3 +347,37 @@ struct JournalTests {
         #expect(writer.committedSequence == 6)
     }
 }
+
+/// The `batch` policy's syncer: every interval that saw a commit, and as soon as its event
+/// bound is reached (with an interval of an hour, only the bound can make it sync).
+@Suite struct BackgroundSyncerTests {
+    @Test func theEventBoundSyncsBeforeTheInterval() throws {
+        let directory = temporaryDirectory("syncer")
+        defer { cleanUp(directory) }
+        let path = directory + "/segment"
+        let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let syncer = try BackgroundSyncer(intervalMicroseconds: 3_600_000_000, events: 100, startSequence: 1)
+        // 99 events committed: under the bound, and the hour is not up: nothing is synced.
+        syncer.committed(through: 100, descriptor: fd, segmentChanged: true)
+        usleep(50_000)
+        #expect(syncer.syncs == 0)
+        #expect(syncer.syncedSequence == 1)
+        // The 100th: the syncer wakes and syncs everything committed.
+        syncer.committed(through: 101, descriptor: fd, segmentChanged: false)
+        var waited = 0
+        while syncer.syncedSequence < 101, waited < 30_000 {
+            usleep(1_000)
+            waited += 1
+        }
+        #expect(syncer.syncedSequence == 101)
+        #expect(syncer.syncs == 1)
+        #expect(syncer.lastFailure == nil)
+        // Stopping syncs what is left at once (no wait for the interval).
+        syncer.committed(through: 150, descriptor: fd, segmentChanged: false)
+        syncer.stop()
+        #expect(syncer.syncedSequence == 150)
+        #expect(syncer.syncs == 2)
+    }
+}
