@@ -2,8 +2,9 @@
     import Glibc
 #endif
 
-/// The system calls the journal makes, each turning a failure into a `JournalError` that
-/// names the call and the file. The only file here that talks to libc.
+/// Most of the system calls the journal makes, each turning a failure into a `JournalError`
+/// that names the call and the file (`BackgroundSyncer` makes its own `fdatasync`; the writer,
+/// the reader and the syncer close their descriptors).
 public enum FileIO {
     static func check(_ result: Int32, _ operation: String, _ path: String) throws(JournalError) {
         if result < 0 { throw .io(operation: operation, path: path, errno: errno) }
