@@ -106,7 +106,7 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
             let parameters = StrategyParameters(strategy: spec.name, given: spec.parameters)
             let account = try parameters.integer("account", default: 1_000 + Int64(id), in: 1...Int64(UInt32.max))
             let defaults: [InstrumentID]
-            switch Self.defaultInstruments(of: spec.name) {
+            switch Self.type(named: spec.name).defaultInstruments {
             case .hostedOrMarketData: defaults = hosted.isEmpty ? marketData : hosted
             case .marketData: defaults = marketData
             }
@@ -148,14 +148,14 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
                 entries.append(Entry(kind: .custom, index: customs.count))
                 customs.append(try Custom(configuration))
             }
-            entries[entries.count - 1].interest = Self.interest(of: spec.name)
+            entries[entries.count - 1].interest = Self.type(named: spec.name).marketData
             if let unread = parameters.unreadKeys.first {
                 throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
             }
             layouts.append(
                 StrategyLayout(
                     id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
-                    orderUpdates: Self.orderUpdates(of: spec.name)))
+                    orderUpdates: Self.type(named: spec.name).orderUpdates))
             descriptions.append(
                 ([spec.name, "id=\(id)", "instruments=" + instruments.map { "\($0.rawValue)" }.joined(separator: ",")]
                     + parameters.resolved.map { "\($0.key)=\($0.value)" }).joined(separator: " "))
@@ -182,36 +182,16 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
         (isValue || !text.isEmpty) && !text.contains(where: { $0.isWhitespace || $0 == ";" || (!isValue && $0 == "=") })
     }
 
-    static func defaultInstruments(of name: String) -> DefaultInstruments {
+    /// The strategy type `name` selects (the built-ins, else `Custom`): what it declares
+    /// (set-up only).
+    static func type(named name: String) -> any Strategy.Type {
         switch name {
-        case MarketMaker.name: return MarketMaker.defaultInstruments
-        case LargeTradeFollower.name: return LargeTradeFollower.defaultInstruments
-        case GoldenCross.name: return GoldenCross.defaultInstruments
-        case MeanReversion.name: return MeanReversion.defaultInstruments
-        case CrossVenueArbitrage.name: return CrossVenueArbitrage.defaultInstruments
-        default: return Custom.defaultInstruments
-        }
-    }
-
-    static func interest(of name: String) -> MarketDataInterest {
-        switch name {
-        case MarketMaker.name: return MarketMaker.marketData
-        case LargeTradeFollower.name: return LargeTradeFollower.marketData
-        case GoldenCross.name: return GoldenCross.marketData
-        case MeanReversion.name: return MeanReversion.marketData
-        case CrossVenueArbitrage.name: return CrossVenueArbitrage.marketData
-        default: return Custom.marketData
-        }
-    }
-
-    static func orderUpdates(of name: String) -> OrderUpdateInterest {
-        switch name {
-        case MarketMaker.name: return MarketMaker.orderUpdates
-        case LargeTradeFollower.name: return LargeTradeFollower.orderUpdates
-        case GoldenCross.name: return GoldenCross.orderUpdates
-        case MeanReversion.name: return MeanReversion.orderUpdates
-        case CrossVenueArbitrage.name: return CrossVenueArbitrage.orderUpdates
-        default: return Custom.orderUpdates
+        case MarketMaker.name: return MarketMaker.self
+        case LargeTradeFollower.name: return LargeTradeFollower.self
+        case GoldenCross.name: return GoldenCross.self
+        case MeanReversion.name: return MeanReversion.self
+        case CrossVenueArbitrage.name: return CrossVenueArbitrage.self
+        default: return Custom.self
         }
     }
 
