@@ -220,12 +220,13 @@ public struct BacktestResult {
         return variance > 0 ? mean / variance.squareRoot() * annualisation : 0
     }
 
-    /// mean(r) ÷ √(Σ min(r, 0)² ÷ n) × √(intervals per year); 0 without a losing interval; NaN
-    /// (null in the report) with several quote currencies.
+    /// mean(r) ÷ √(Σ min(r, 0)² ÷ n) × √(intervals per year); 0 with fewer than two returns (as
+    /// the Sharpe ratio: one return gives ±√(intervals per year) whatever it is) or without a
+    /// losing interval; NaN (null in the report) with several quote currencies.
     public var sortino: Double {
         guard currency != nil else { return .nan }
         let values = returns
-        guard !values.isEmpty else { return 0 }
+        guard values.count > 1 else { return 0 }
         let mean = values.reduce(0, +) / Double(values.count)
         let downside = values.reduce(0) { $0 + Swift.min($1, 0) * Swift.min($1, 0) } / Double(values.count)
         return downside > 0 ? mean / downside.squareRoot() * annualisation : 0

@@ -162,7 +162,8 @@ struct BacktestCommand: ParsableCommand {
         row(
             "sharpe · sortino",
             result.sharpe.isFinite
-                ? ratios + " (annualised from \(result.returnCount) returns, sampled every \(fixed(interval, 3)) s "
+                ? ratios
+                    + " (annualised from \(result.returnCount) return\(result.returnCount == 1 ? "" : "s"), sampled every \(fixed(interval, 3)) s "
                     + "where the data has events)" : ratios)
         row(
             "max drawdown",

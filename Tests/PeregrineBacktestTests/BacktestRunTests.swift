@@ -2125,3 +2125,22 @@ extension CombinedInputsTests {
         #expect(apart.instruments.map(\.definition.symbol) == ["SPOT", "BTCUSDT"])
     }
 }
+
+extension CombinedInputsTests {
+    /// One return: no ratio (a losing one would give −√(intervals per year) whatever its size).
+    @Test func oneReturnGivesNoRatio() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(
+            Self.header + "test,TEST,1000,1000,100,8000.5,8000,200\ntest,TEST,2000,2000,100,8001.5,8001,200\n"
+                + "test,TEST,3000,3000,100,8003.5,8003,200\ntest,TEST,4000,4000,100,7990.5,7990,200\n", "q.csv",
+            in: directory)
+        let result = try Self.run(
+            ["tardis-quotes:" + quotes],
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")]))
+        #expect(result.trades == 2)
+        #expect(result.returnCount == 1)
+        #expect(result.sharpe == 0)
+        #expect(result.sortino == 0)
+    }
+}
