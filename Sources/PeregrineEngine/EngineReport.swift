@@ -87,6 +87,8 @@ public struct EngineReport: Sendable {
         if let journalError { problems.append("the journal failed (\(journalError))") }
         if let exportFailure { problems.append("the orders and fills export failed (\(exportFailure))") }
         func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }
+        // Shed at the source (`--on-full drop`): never journaled, so never counted below.
+        check(dropped == 0, "\(grouped(dropped)) events dropped at the source on a full ring (--on-full drop)")
         check(emitted == journaled, "events in \(grouped(emitted)) != journaled \(grouped(journaled))")
         check(journaled == processed, "journaled \(grouped(journaled)) != processed \(grouped(processed))")
         check(processed == outcomesAtSink, "processed \(grouped(processed)) != out \(grouped(outcomesAtSink))")

@@ -2,18 +2,38 @@ import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy
+import Synchronization
 
 /// The embedded journal: segment files in a directory, with the logic settings beside them
 /// (`engine-logic.conf`) and snapshots. Durable means written for the `none` and `batch`
 /// policies (a background thread syncs for `batch`) and synced for `every`.
 public struct FileJournalPlan: JournalPlan {
     public var directory: String
+    /// The directory's writer lock (`JournalDirectoryLock`), taken by `recover` (or `open`) and
+    /// held while any copy of the plan lives: a second run on the directory is refused.
+    let lock = LockHolder()
 
     public init(directory: String) { self.directory = directory }
+
+    /// Holds a plan's lock once taken (copies of the plan share it).
+    final class LockHolder: Sendable {
+        let held = Mutex<JournalDirectoryLock?>(nil)
+
+        func take(_ directory: String) throws(EngineError) {
+            do {
+                try held.withLock { (lock) throws(JournalError) in
+                    if lock == nil { lock = try JournalDirectoryLock(directory: directory) }
+                }
+            } catch {
+                throw .journal(error)
+            }
+        }
+    }
 
     public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?
     {
+        try lock.take(directory)
         let settings = try LogicSettings(configuration, custom: custom)
         if let stored = try LogicSettings.load(directory: directory) {
             if let difference = settings.difference(from: stored) {
@@ -48,6 +68,7 @@ public struct FileJournalPlan: JournalPlan {
     }
 
     public func open(_ context: JournalContext) throws(EngineError) -> FileJournal {
+        try lock.take(directory)
         let configuration = context.configuration
         let writer: JournalWriter
         do {

@@ -28,6 +28,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidSetting(name: String, value: String, allowed: String)
     /// The replicated journal (JetStream) failed; the text says how.
     case replicated(String)
+    /// Another process writes the journal directory (it holds its lock).
+    case inUse(directory: String)
 
     /// The kinds of versioned file the journal directory holds.
     public enum FileKind: String, Sendable {
@@ -83,6 +85,9 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid \(name) '\(value)': \(allowed)"
         case .replicated(let text):
             return "journal stream: \(text)"
+        case .inUse(let directory):
+            return "\(directory) is in use: another process writes this journal (it holds "
+                + "\(directory)/\(JournalDirectoryLock.fileName)); stop it, or give this run another journal directory"
         }
     }
 }

@@ -35,6 +35,46 @@ import Testing
         }
     }
 
+    /// One writer per journal directory: a second plan (another run) is refused while the first
+    /// lives, and takes the directory once it is gone.
+    @Test func aJournalInUseIsRefused() throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = EngineConfiguration()
+        configuration.instruments = 4
+        var first: FileJournalPlan? = FileJournalPlan(directory: directory)
+        _ = try first?.recover(configuration: configuration, custom: IdleStrategy.self)
+        #expect(throws: EngineError.journal(.inUse(directory: directory))) {
+            _ = try FileJournalPlan(directory: directory).recover(
+                configuration: configuration, custom: IdleStrategy.self)
+        }
+        #expect(
+            JournalError.inUse(directory: "j").description
+                == "j is in use: another process writes this journal (it holds j/journal.lock); stop it, or give this "
+                + "run another journal directory")
+        // A copy of the plan shares its lock.
+        let copy = try #require(first)
+        _ = try copy.recover(configuration: configuration, custom: IdleStrategy.self)
+        first = nil
+        #expect(throws: EngineError.journal(.inUse(directory: directory))) {
+            _ = try FileJournalPlan(directory: directory).recover(
+                configuration: configuration, custom: IdleStrategy.self)
+        }
+        _ = copy
+    }
+
+    @Test func theLockIsFreedWithThePlan() throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = EngineConfiguration()
+        configuration.instruments = 4
+        do {
+            let plan = FileJournalPlan(directory: directory)
+            _ = try plan.recover(configuration: configuration, custom: IdleStrategy.self)
+        }
+        _ = try FileJournalPlan(directory: directory).recover(configuration: configuration, custom: IdleStrategy.self)
+    }
+
     @Test func recoveringWithOtherSettingsOrAnotherStrategyIsRefused() throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -168,6 +168,11 @@ struct PipelineTests {
         #expect(report.emitted - report.ticks - 1 + report.dropped == 200_000)
         #expect(report.outcomesAtSink == report.emitted)
         #expect(report.journaled == report.emitted)
+        // What was dropped was lost: the run is not lossless, and says why.
+        #expect(report.isLossless == (report.dropped == 0))
+        #expect(
+            report.problems.contains { $0.hasSuffix("events dropped at the source on a full ring (--on-full drop)") }
+                == (report.dropped > 0), "\(report.problems)")
     }
 
     @Test func invalidSettingsAreRefusedWithTheirName() {
