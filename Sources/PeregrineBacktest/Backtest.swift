@@ -623,11 +623,20 @@ public struct BacktestPlan: Sendable {
     /// The plan with its text inputs converted once into a memory-mapped event file (an
     /// unlinked temporary file) that every run reads on its own thread: what a sweep's jobs
     /// share. Events from `to` on are not kept. Results are the same as from the text (the
-    /// report still names the original inputs).
+    /// report still names the original inputs). Converted inputs alone are read through once
+    /// instead: either way, bad data stops the sweep here with one error, before any job runs.
     public func sharingData() throws(BacktestError) -> BacktestPlan {
         var plan = self
         plan.settings.parseOnSecondThread = false
-        guard files.contains(where: { $0.format != nil }) else { return plan }
+        guard files.contains(where: { $0.format != nil }) else {
+            let stream = try openData()
+            while let item = stream.next() {
+                if let to = settings.to, item.time >= to { break }
+            }
+            stream.finish()
+            if let failure = stream.failure { throw .data("\(failure)") }
+            return plan
+        }
         let stream = try openData()
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         guard let (descriptor, path) = UniqueFile.create(prefix: directory + "/peregrine-sweep-") else {

@@ -85,6 +85,35 @@ public struct SweepRow: Sendable {
         line = csvLine
     }
 
+    /// The row with `parameters` (its job's in this sweep: a row resumed from an output written
+    /// with other texts of the same values, `0.010` for `0.01`, or before a parameter fixed then
+    /// was swept) in its fields and in its line, a JSON line's `params` object or a CSV line's
+    /// columns under `csvColumns`.
+    func with(parameters: [(name: String, value: String)], csvColumns: [String]?) -> SweepRow {
+        var row = self
+        row.parameters = parameters
+        if let csvColumns {
+            var values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard values.count == csvColumns.count else { return row }
+            for (name, value) in parameters {
+                if let index = csvColumns.firstIndex(of: name), name != "job" { values[index] = Self.csvField(value) }
+            }
+            row.line = values.joined(separator: ",")
+        } else if let start = line.range(of: #""params":{"#),
+            let end = line[start.upperBound...].firstIndex(of: "}")
+        {
+            // The params object holds parameter texts alone (no brace in them): replaced whole.
+            var out = JSONText(compact: true)
+            out.open()
+            for (name, value) in parameters { out.field(name, string: value) }
+            out.close()
+            row.line =
+                String(line[..<start.lowerBound]) + #""params":"# + out.text
+                + String(line[line.index(after: end)...])
+        }
+        return row
+    }
+
     static func text(_ value: Any?) -> String? {
         switch value {
         case let string as String: return string
@@ -362,7 +391,17 @@ public enum Sweep {
             failed: [(job: SweepJob, error: BacktestError)]
         ) throws(BacktestError) {
             let order = Dictionary(plan.jobs.map { ($0.hash, $0.index) }, uniquingKeysWith: { first, _ in first })
-            self.rows = ranking.ranked(rows.filter { order[$0.job] != nil }, order: order)
+            // This sweep's rows show its jobs' parameters, however an earlier sweep wrote them.
+            let jobs = Dictionary(plan.jobs.map { ($0.hash, $0) }, uniquingKeysWith: { first, _ in first })
+            var seen = Set<String>()
+            let own = rows.compactMap { row in
+                // Each job once (an output joined from two files may hold one twice).
+                jobs[row.job].flatMap {
+                    seen.insert(row.job).inserted
+                        ? row.with(parameters: $0.parameters, csvColumns: output?.columns) : nil
+                }
+            }
+            self.rows = ranking.ranked(own, order: order)
             otherRows = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
             try output?.rewrite(self.rows + otherRows)
             planWarnings = plan.base.warnings

@@ -444,3 +444,94 @@ import Testing
         #expect((Int(fields["colours"] ?? "") ?? 0) >= 8, "\(output)")
     }
 }
+
+extension SweepTests {
+    static func settings(fast: String, quantity: String) throws -> BacktestSettings {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec(quotes)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", fast), ("slow", "50"), ("quantity", quantity)])
+        ]
+        return settings
+    }
+
+    /// A resumed row shows this sweep's parameters (in its outcome and in the output), whatever
+    /// texts of the same values the earlier sweep wrote, and when a parameter fixed then is
+    /// swept now; a job written twice is one row.
+    @Test func resumedRowsShowThisSweepsParameters() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ranking = try SweepRanking("net_pnl")
+        for csv in [false, true] {
+            let path = directory.appendingPathComponent(csv ? "texts.csv" : "texts.jsonl").path
+            let written = try SweepPlan(try Self.settings(fast: "5,10", quantity: "0.010,0.020"))
+            _ = try Sweep.run(
+                written, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "quantity"]),
+                ranking: ranking)
+            let plan = try SweepPlan(try Self.settings(fast: "5,10", quantity: "0.01,0.02"))
+            let resumed = try Sweep.run(
+                plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "quantity"]),
+                ranking: ranking)
+            #expect(resumed.ran == 0 && resumed.resumed == 4)
+            #expect(
+                Set(resumed.rows.map { $0.parameters.map(\.value).joined(separator: " ") })
+                    == ["5 0.01", "5 0.02", "10 0.01", "10 0.02"])
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            if csv {
+                #expect(lines.dropFirst().allSatisfy { $0.contains(",0.01,") || $0.contains(",0.02,") }, "\(lines)")
+            } else {
+                #expect(lines.allSatisfy { $0.contains(#""quantity":"0.01""#) || $0.contains(#""quantity":"0.02""#) })
+            }
+        }
+        // Fixed, then swept (JSON lines: a CSV output refuses other columns).
+        let path = directory.appendingPathComponent("fixed.jsonl").path
+        _ = try Sweep.run(
+            try SweepPlan(try Self.settings(fast: "5,10", quantity: "0.01")), threads: 2,
+            output: try SweepOutput(path: path, parameterNames: ["fast"]), ranking: ranking)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        // A job written twice (two outputs joined).
+        text += text.split(separator: "\n")[0] + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let swept = try Sweep.run(
+            try SweepPlan(try Self.settings(fast: "5,10", quantity: "0.01,0.02")), threads: 2,
+            output: try SweepOutput(path: path, parameterNames: ["fast", "quantity"]), ranking: ranking)
+        #expect(swept.ran == 2 && swept.resumed == 2)
+        #expect(swept.rows.count == 4)
+        #expect(
+            Set(swept.rows.map { $0.parameters.map(\.value).joined(separator: " ") })
+                == ["5 0.01", "5 0.02", "10 0.01", "10 0.02"])
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.allSatisfy { $0.contains(#""quantity":"#) })
+    }
+
+    /// A damaged converted input stops the sweep with one error before any job runs.
+    @Test func aDamagedConvertedInputStopsTheSweepOnce() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("day.pgev").path
+        _ = try DataConversion.convert([try DataSpec(Self.quotes)], output: converted)
+        let handle = try #require(FileHandle(forUpdatingAtPath: converted))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data([0xff, 0xfe]))
+        try handle.close()
+        var settings = try Self.settings(fast: "5,10", quantity: "0.01")
+        settings.data = [try DataSpec("events:" + converted)]
+        let path = directory.appendingPathComponent("out.jsonl").path
+        do {
+            _ = try Sweep.run(
+                try SweepPlan(settings), threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast"]),
+                ranking: try SweepRanking("net_pnl"))
+            Issue.record("the sweep ran on a damaged file")
+        } catch {
+            guard case .data(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(message.hasPrefix(converted + ": record "), "\(message)")
+            #expect(message.contains("fails its checksum"), "\(message)")
+        }
+        #expect((try? String(contentsOfFile: path, encoding: .utf8)) ?? "" == "")
+    }
+}
