@@ -263,6 +263,8 @@ public final class SweepOutput {
             for (offset, raw) in lines.enumerated() {
                 let number = offset + 1
                 let line = String(decoding: raw, as: UTF8.self)
+                // A blank line (a file edited by hand) holds no result; the rewrite drops it.
+                if line.allSatisfy(\.isWhitespace), !(isCSV && number == 1) { continue }
                 if isCSV, number == 1 {
                     guard line == header.joined(separator: ",") else {
                         throw .usage(

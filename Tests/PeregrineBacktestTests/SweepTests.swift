@@ -303,6 +303,26 @@ import Testing
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}")
     }
 
+    /// Blank lines (a file edited by hand) hold no result and stop nothing.
+    @Test func blankLinesInAnOutputAreSkipped() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("edited.jsonl").path
+        let ranking = try SweepRanking("net_pnl")
+        let plan = try SweepPlan(try Self.settings(fast: "5,10", quantity: "0.01"))
+        _ = try Sweep.run(
+            plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast"]), ranking: ranking)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try (lines[0] + "\n\n" + lines[1] + "\n \n").write(toFile: path, atomically: true, encoding: .utf8)
+        let output = try SweepOutput(path: path, parameterNames: ["fast"])
+        #expect(output.existing.count == 2)
+        let resumed = try Sweep.run(plan, threads: 1, output: output, ranking: ranking)
+        #expect(resumed.ran == 0 && resumed.resumed == 2)
+        #expect(
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+                .count == 3)
+    }
+
     /// A sweep stopped by bad data (a cut gzip file) removes the HTML page an earlier sweep left
     /// there (it would pass for this one's; exit 1, a note says so) and keeps its `--out` file (a
     /// run again resumes from it); a usage error (exit 2, nothing started) removes nothing.
