@@ -65,8 +65,9 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corruptRecord(let path, let offset, let reason):
             return
                 "\(path): corrupt record at byte \(offset): \(reason). Valid records follow it, so this is not a torn "
-                + "write; restore the segment from a replica or backup, or move it and everything after it away to "
-                + "recover up to the record before"
+                + "write; restore the segment from a replica or backup, or keep the records before it: "
+                + "`truncate -s \(offset) \(path)`, move every later segment away, and run with --accept-journal-loss "
+                + "(snapshots past the cut are set aside)"
         case .sequenceGap(let path, let offset, let expected, let found):
             return
                 "\(path): expected sequence \(expected) at byte \(offset), found \(found); a segment is missing or foreign"
