@@ -109,6 +109,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     case differs(origin: String, difference: String)
     /// The journal was written by another strategy or with other parameters.
     case otherStrategy(origin: String, stored: String, running: String)
+    /// The settings were changed after they were written (their checksum does not match).
+    case edited(origin: String)
 
     public var description: String {
         switch self {
@@ -140,6 +142,10 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return
                 "\(origin) was written by strategy '\(stored)'; this build's is '\(running)'. Replaying it with "
                 + "another strategy would not reproduce it: run the same strategy and parameters"
+        case .edited(let origin):
+            return "\(origin) was changed after the journal was written (its checksum does not match its settings): "
+                + "a journal replays only with the settings it was written with; restore them, or move the journal "
+                + "away and start a new one"
         }
     }
 }

@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
@@ -96,7 +97,19 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         lines.append("mempool = \(mempool.map { "\($0)" } ?? "off")")
         lines.append("risks = \(risk.count)")
         for (index, rule) in risk.enumerated() { lines.append("risk.\(index + 1) = \(rule.settingsText)") }
+        lines.append("checksum = \(Self.checksum(of: lines.map { $0[...] }))")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The `checksum` entry's value: CRC-32C of the other entries (trimmed, joined by newlines),
+    /// 8 hex digits. It tells a settings file changed by hand from the one the journal was
+    /// written with (a build before 2026-12-02 wrote none: such a file is taken as it is; older
+    /// builds ignore the entry).
+    static func checksum(of entries: [Substring]) -> String {
+        let text = entries.map { $0.trimmingCharacters(in: " \t\r") }.filter { !$0.isEmpty }.joined(separator: "\n")
+        let crc = Array(text.utf8).withUnsafeBytes { CRC32C.checksum($0) }
+        let hex = String(crc, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     /// Reads the settings stored in a journal directory; nil when there are none.
@@ -119,11 +132,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// they came from in errors).
     public static func parse(_ text: String, origin: String) throws(EngineError) -> LogicSettings {
         var values: [String: String] = [:]
+        var entries: [Substring] = []
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \n") }
             guard parts.count == 2 else { continue }
             values[parts[0]] = parts[1]
+            if parts[0] != "checksum" { entries.append(line) }
         }
+        if let stored = values["checksum"], stored != checksum(of: entries) { throw .settings(.edited(origin: origin)) }
         let format = values["format"].flatMap { Int($0) } ?? 1
         guard Self.readableFormats.contains(format) else {
             throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.readableFormats))

@@ -87,8 +87,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .replicated(let text):
             return "journal stream: \(text)"
         case .inUse(let directory):
-            return "\(directory) is in use: another process writes this journal (it holds "
-                + "\(directory)/\(JournalDirectoryLock.fileName)); stop it, or give this run another journal directory"
+            return "\(directory) is in use: another process writes this journal (it holds the directory's lock); "
+                + "stop it, or give this run another journal directory"
         }
     }
 }

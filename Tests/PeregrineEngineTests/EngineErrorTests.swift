@@ -50,8 +50,8 @@ import Testing
         }
         #expect(
             JournalError.inUse(directory: "j").description
-                == "j is in use: another process writes this journal (it holds j/journal.lock); stop it, or give this "
-                + "run another journal directory")
+                == "j is in use: another process writes this journal (it holds the directory's lock); stop it, or "
+                + "give this run another journal directory")
         // A copy of the plan shares its lock.
         let copy = try #require(first)
         _ = try copy.recover(configuration: configuration, custom: IdleStrategy.self)
@@ -61,6 +61,31 @@ import Testing
                 configuration: configuration, custom: IdleStrategy.self)
         }
         _ = copy
+    }
+
+    /// The settings carry a checksum of their entries: read back as written (lines, or `; `
+    /// as a JetStream stream's description holds them), refused when changed by hand.
+    @Test func settingsChangedByHandAreRefused() throws {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 4
+        configuration.strategies = [StrategySpec(name: "market-maker", parameters: [("half-spread", "2")])]
+        let settings = try LogicSettings(configuration, custom: IdleStrategy.self)
+        let text = settings.description
+        let lines = text.split(separator: "\n")
+        #expect(lines.last?.hasPrefix("checksum = ") == true && lines.last?.count == 19, "\(text)")
+        #expect(try LogicSettings.parse(text, origin: "f").difference(from: settings) == nil)
+        #expect(try LogicSettings.parse(lines.joined(separator: "; "), origin: "s").difference(from: settings) == nil)
+        #expect(throws: EngineError.settings(.edited(origin: "f"))) {
+            try LogicSettings.parse(text.replacingOccurrences(of: "half-spread=2", with: "half-spread=3"), origin: "f")
+        }
+        #expect(throws: EngineError.settings(.edited(origin: "f"))) {
+            try LogicSettings.parse(
+                text.replacingOccurrences(of: "instruments = 4", with: "instruments = 5"), origin: "f")
+        }
+        // Without its checksum (a file of a build before 2026-12-02): taken as it is.
+        let unchecked = lines.dropLast().joined(separator: "\n").replacingOccurrences(
+            of: "half-spread=2", with: "half-spread=3")
+        #expect(try LogicSettings.parse(unchecked, origin: "f").difference(from: settings) != nil)
     }
 
     @Test func theLockIsFreedWithThePlan() throws {

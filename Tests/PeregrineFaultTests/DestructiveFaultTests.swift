@@ -165,7 +165,22 @@ struct DestructiveFaultTests {
         let journal = try Faults.baseCopy("altered")
         defer { Faults.remove(journal) }
         let path = journal + "/engine-logic.conf"
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let written = try String(contentsOfFile: path, encoding: .utf8)
+        // Changed by hand: its checksum tells, and the run and replay refuse it.
+        try written.replacingOccurrences(of: "order-flow = 10", with: "order-flow = 20").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let edited = try Faults.recover(journal, ["--order-flow", "20"])
+        #expect(edited.status == 1, "\(edited.output)")
+        #expect(
+            edited.error.contains(
+                "\(path) was changed after the journal was written (its checksum does not match its settings)"),
+            "\(edited.error)")
+        let editedReplay = try Faults.run(["replay", "--journal", journal])
+        #expect(editedReplay.status == 1 && editedReplay.error.contains("was changed after the journal was written"))
+        // A file without a checksum (written before 2026-12-02) is taken as it is: its settings
+        // are compared with the run's.
+        let text = written.split(separator: "\n").filter { !$0.hasPrefix("checksum = ") }.joined(separator: "\n") + "\n"
+        #expect(text != written)
         try text.replacingOccurrences(of: "order-flow = 10", with: "order-flow = 20").write(
             toFile: path, atomically: true, encoding: .utf8)
         let run = try Faults.recover(journal, ["--order-flow", "10"])
