@@ -134,14 +134,15 @@ public struct EngineReport: Sendable {
 
     /// The report as printed at the end of `peregrine run`.
     /// The strategies' lines: order management, open orders by state, each position.
-    static func tradingLines(_ trading: TradingSnapshot, strategies: Int) -> [String] {
+    /// `scope` follows the counts of the logic's state (the whole journal's after a recovery).
+    static func tradingLines(_ trading: TradingSnapshot, strategies: Int, scope: String = "") -> [String] {
         let counters = trading.counters
         var lines: [String] = []
         lines.append(
             "strategy orders   \(grouped(counters.submitted)) new · \(grouped(counters.cancelsSent)) cancels · "
                 + "\(grouped(counters.replacesSent)) replaces · \(grouped(counters.fills)) fills · ended "
                 + "\(grouped(counters.filled)) filled, \(grouped(counters.cancelled)) cancelled, "
-                + "\(grouped(counters.rejected)) rejected")
+                + "\(grouped(counters.rejected)) rejected" + scope)
         let open = OrderState.allCases.filter { $0.isOpen }.map { "\(grouped(trading.openOrders[$0] ?? 0)) \($0)" }
         lines.append("open orders       " + open.joined(separator: " · "))
         var refusals = OrderRefusal.allCases.dropFirst().compactMap { refusal -> String? in
@@ -157,7 +158,7 @@ public struct EngineReport: Sendable {
         if trading.venueReports > 0 || trading.malformedVenueReports > 0 || counters.ackTimeouts > 0 {
             lines.append(
                 "venue reports     \(grouped(trading.venueReports)) applied · \(grouped(trading.malformedVenueReports)) "
-                    + "malformed · \(grouped(counters.ackTimeouts)) orders unanswered in time (cancelled)")
+                    + "malformed · \(grouped(counters.ackTimeouts)) orders unanswered in time (cancelled)" + scope)
         }
         if counters.statusRequests > 0 {
             lines.append(
@@ -168,7 +169,8 @@ public struct EngineReport: Sendable {
         let riskRejects = counters.riskRejectsByReason
         if !riskRejects.isEmpty {
             lines.append(
-                "risk rejects      " + riskRejects.map { "\(grouped($0.count)) \($0.reason)" }.joined(separator: " · "))
+                "risk rejects      " + riskRejects.map { "\(grouped($0.count)) \($0.reason)" }.joined(separator: " · ")
+                    + scope)
         }
         let kill = trading.killSwitch
         if kill.trips > 0 {
@@ -222,11 +224,15 @@ public struct EngineReport: Sendable {
         )
         lines.append("drops             \(grouped(dropped)) (full-ring waits \(grouped(fullWaits)))")
         lines.append("sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s")
+        // The logic's counters are its state: after a recovery they cover the journal's whole
+        // history, where the lines above count this run.
+        let scope = (recovery?.nextSequence ?? 0) > 0 ? " (since the journal began)" : ""
         lines.append(
-            "orders            \(grouped(orders)) sent by the strategies · \(grouped(refusedOrders)) refused · "
-                + "\(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink")
+            "orders            \(grouped(orders)) sent by the strategies · \(grouped(refusedOrders)) refused before a "
+                + "venue · \(grouped(venueOrders)) sent out for other venues · \(grouped(venueOrdersAtSink)) at sink"
+                + (scope.isEmpty ? "" : " (this run)"))
         if let trading, !configuration.strategies.isEmpty || trading.killSwitch.trips > 0 {
-            lines += Self.tradingLines(trading, strategies: configuration.strategies.count)
+            lines += Self.tradingLines(trading, strategies: configuration.strategies.count, scope: scope)
         }
         if let path = configuration.fillsOut {
             lines.append("orders and fills  \(grouped(exportLines)) updates written to \(path)")
@@ -236,7 +242,7 @@ public struct EngineReport: Sendable {
         lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")
         lines.append(
             "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.refusedAtCeiling) refused at the "
-                + "ceiling of \(grouped(L2Book.defaultMaxLevelsPerSide)) levels a side"
+                + "ceiling of \(grouped(L2Book.defaultMaxLevelsPerSide)) levels a side" + scope
         )
         if configuration.orderFlowPercent > 0 {
             let venue = venueCounters
@@ -245,17 +251,16 @@ public struct EngineReport: Sendable {
                     + "\(grouped(venue.commands)) order commands · "
                     + "\(grouped(venue.accepted)) accepted · \(grouped(venue.rejected)) rejected · "
                     + "\(grouped(venue.trades)) trades (\(grouped(Int(venue.volume))) lots) · \(grouped(venue.cancelled)) cancelled"
-            )
+                    + scope)
         }
         if configuration.orderFlowPercent > 0 || reportsEmitted > 0 {
             lines.append(
                 "reports           \(grouped(reportsEmitted)) emitted · \(grouped(reportsAtSink)) at sink "
-                    + "(\(grouped(fillsAtSink)) fills)")
+                    + "(\(grouped(fillsAtSink)) fills)" + (scope.isEmpty ? "" : " (this run)"))
         }
         if let mempool {
             // The analysis' counters are its state: after a recovery they cover the journal's
             // whole history; the bundle counts below are this run's.
-            let scope = (recovery?.replayed ?? 0) > 0 ? " (since the journal's start)" : ""
             lines.append(
                 "mempool           \(grouped(mempool.transactions)) pending transactions analysed\(scope) · "
                     + "\(grouped(mempool.duplicates)) duplicate · \(grouped(mempool.filtered)) by rules · "

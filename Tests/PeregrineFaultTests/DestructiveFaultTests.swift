@@ -126,6 +126,13 @@ struct DestructiveFaultTests {
         let next = try Faults.recover(journal)
         #expect(next.status == 0, "\(next.error)")
         try Faults.expectReplayMatches(next, journal: journal)
+        // The report says which counts are this run's and which the recovered logic's.
+        let report = next.output.split(separator: "\n")
+        #expect(report.contains { $0.hasPrefix("orders            ") && $0.hasSuffix(" (this run)") }, "\(next.output)")
+        #expect(
+            report.contains { $0.hasPrefix("strategy orders   ") && $0.hasSuffix(" (since the journal began)") },
+            "\(next.output)")
+        #expect(report.contains { $0.hasPrefix("books             ") && $0.hasSuffix(" (since the journal began)") })
         // A replay from the newest snapshot never picks the stale one.
         let fromSnapshot = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
         #expect(fromSnapshot.stateHash == next.stateHash && fromSnapshot.outputHash == next.outputHash)
