@@ -110,23 +110,31 @@ struct SweepCommand: ParsableCommand {
         func params(_ pairs: [(name: String, value: String)]) -> [String: String] {
             Dictionary(pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         }
-        let best = outcome.rows.prefix(top).map { row -> Any in
-            if let object = try? JSONSerialization.jsonObject(with: Data(row.line.utf8)) as? [String: Any] {
+        // The best rows go in as their JSON lines were written (numbers as the report writes
+        // them, keys in its order); CSV rows, which have none, as objects of their figures.
+        let rows = outcome.rows.prefix(top)
+        let raw = rows.allSatisfy { $0.line.hasPrefix("{") }
+        let best: [Any] =
+            raw
+            ? []
+            : rows.map { row in
+                var object: [String: Any] = row.fields
+                object["params"] = params(row.parameters)
                 return object
             }
-            var object: [String: Any] = row.fields
-            object["params"] = params(row.parameters)
-            return object
-        }
         let failed = outcome.failed.map { failure -> [String: Any] in
             ["job": failure.job.hash, "params": params(failure.job.parameters), "error": "\(failure.error)"]
         }
         let object: [String: Any] = [
             "jobs": plan.jobs.count, "ran": outcome.ran, "already_done": outcome.resumed, "failed": failed,
-            "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best, "warnings": outcome.warnings,
+            "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best,
+            "warnings": outcome.warnings,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        let text = String(decoding: data, as: UTF8.self)
+        // The top-level key is the first "best" (sorted keys: after "already_done" only).
+        guard raw, let empty = text.range(of: #""best":[]"#) else { return text }
+        return text.replacingCharacters(in: empty, with: #""best":["# + rows.map(\.line).joined(separator: ",") + "]")
     }
 
     /// The summary table for people.

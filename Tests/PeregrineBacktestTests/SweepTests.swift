@@ -409,6 +409,10 @@ import Testing
         let best = try #require(summary2["best"] as? [[String: Any]])
         #expect(best.count == 2)
         #expect(best.allSatisfy { ($0["params"] as? [String: String])?.keys.sorted() == ["half-spread", "size"] })
+        // Each best row is its line in the output, as written.
+        let ranked = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").prefix(2)
+        #expect(
+            again.output.contains("\"best\":[" + ranked.joined(separator: ",") + "]"), "\(again.output.prefix(300))")
     }
 
     @Test func aBadOutputLineIsRefusedNamingIt() throws {
