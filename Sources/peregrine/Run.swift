@@ -57,7 +57,10 @@ struct Run: ParsableCommand {
     @Option(help: "Events per Poisson arrival (bursts).")
     var burst: Int?
 
-    @Option(help: "What the source does when the inbound ring is full: block or drop (counted; a run that dropped is not lossless: exit 1).")
+    @Option(
+        help:
+            "What the source does when the inbound ring is full: block or drop (counted; a run that dropped is not lossless: exit 1)."
+    )
     var onFull: String?
 
     @Option(help: "How idle hot threads wait: spin, yield or park.")
