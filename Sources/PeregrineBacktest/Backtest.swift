@@ -215,8 +215,8 @@ public struct BacktestPlan: Sendable {
             let exchanges = recorded.filter { $0.name == name }.map(\.exchange)
             guard exchanges.count > 1 else { continue }
             warnings.append(
-                "\(name): rows of \(exchanges.joined(separator: " and ")) make one instrument, one book: give "
-                    + "each exchange's files as FORMAT@NAME:FILE to keep their markets apart")
+                "\(name): rows of \(exchanges.joined(separator: " and ")) make one instrument, one book; to keep "
+                    + "their markets apart, give each exchange's files a name of its own (FORMAT@NAME:FILE)")
         }
         // Reference data for an instrument the data does not name (a misspelt symbol) would
         // leave the data's instrument on the grids found in its files, without its fees.

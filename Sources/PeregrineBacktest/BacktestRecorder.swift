@@ -212,6 +212,14 @@ final class BacktestRecorder {
         charts?.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)
     }
 
+    /// The book `mark` just took was last changed at `time`, before the run's first event (a
+    /// book built before `--from`): its figures say so.
+    func backdate(_ index: Int, bookAt time: UInt64) {
+        guard time > 0 else { return }
+        tallies[index].lastBook = time
+        if tallies[index].firstTouch > time { tallies[index].firstTouch = time }
+    }
+
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in
     /// the book cannot), a quote, a cleared book. (Notes a trade's time, and its price for the
     /// charts.)

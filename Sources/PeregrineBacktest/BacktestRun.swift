@@ -135,12 +135,16 @@ public enum Backtest {
                 nil
             }
 
-        /// Whether the touch of the books built before `from` went to the recorder.
+        /// Whether the touch of the books built before `from` went to the recorder, and when
+        /// each instrument's book last changed before it.
         var warmBooksMarked = settings.from == nil
+        var warmBookTimes = [UInt64](repeating: 0, count: settings.from == nil ? 0 : plan.instruments.count)
         func markWarmBooks() {
             for index in plan.instruments.indices {
                 let top = venue.bestBidOffer(InstrumentID(UInt32(truncatingIfNeeded: index)))
-                if top.bid != nil || top.ask != nil { recorder.mark(index, top) }
+                guard top.bid != nil || top.ask != nil else { continue }
+                recorder.mark(index, top)
+                recorder.backdate(index, bookAt: warmBookTimes[index])
             }
         }
 
@@ -177,6 +181,8 @@ public enum Backtest {
                 venue.apply(item.event, time: time, sink: &reports)
                 logic.warmUp(item.event)
                 warmUp &+= 1
+                let index = Int(item.event.instrument.rawValue)
+                if index < warmBookTimes.count, Self.movesBook(item.event.payload) { warmBookTimes[index] = time }
                 messageGoesOn = false
                 return
             }
@@ -470,6 +476,12 @@ public enum Backtest {
             && next.pointee.event.exchangeTimestamp == event.exchangeTimestamp
             && next.pointee.event.timestamp == event.timestamp && isBookChange(event.payload)
             && isBookChange(next.pointee.event.payload)
+    }
+
+    /// A level update, a clear-book event or a quote (a quotes-only instrument's book).
+    static func movesBook(_ payload: EventPayload) -> Bool {
+        if case .quote = payload { return true }
+        return isBookChange(payload)
     }
 
     /// A level update or a clear-book event.

@@ -404,7 +404,8 @@ public enum Sweep {
                 }
             }
             self.rows = ranking.ranked(own, order: order)
-            otherRows = ranking.ranked(rows.filter { order[$0.job] == nil }, order: [:])
+            otherRows = ranking.ranked(
+                rows.filter { order[$0.job] == nil && seen.insert($0.job).inserted }, order: [:])
             try output?.rewrite(self.rows + otherRows)
             planWarnings = plan.base.warnings
             self.ran = ran

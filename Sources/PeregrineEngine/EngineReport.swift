@@ -196,7 +196,7 @@ public struct EngineReport: Sendable {
                 "position          s\(line.strategyID) \(line.strategy) \(line.symbol): net \(line.net) · avg entry "
                     + "\(line.averageEntry) · realised \(line.realised) · unrealised \(line.unrealised) · fees "
                     + "\(line.fees) · net P&L \(line.netPnL) \(line.quoteCurrency) · \(grouped(line.fills)) fills, "
-                    + "volume \(line.volume)")
+                    + "volume \(line.volume)" + scope)
         }
         return lines
     }

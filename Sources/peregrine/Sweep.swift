@@ -102,8 +102,8 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// The summary for scripts: counts, failures and the best rows (each as its JSON line's
-    /// object, or its figures for a CSV output).
+    /// The summary for scripts: counts, failures and the best rows (each its JSON line as
+    /// written, or for a CSV output an object of its figures as text, with "job" and "params").
     static func summaryJSON(
         _ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, top: Int, seconds: Double
     ) -> String {
@@ -118,7 +118,9 @@ struct SweepCommand: ParsableCommand {
             raw
             ? []
             : rows.map { row in
-                var object: [String: Any] = row.fields
+                // A CSV row's figures, as text (its parameters under "params" alone).
+                let names = Set(row.parameters.map(\.name))
+                var object: [String: Any] = row.fields.filter { !names.contains($0.key) }
                 object["params"] = params(row.parameters)
                 return object
             }

@@ -2118,8 +2118,8 @@ extension CombinedInputsTests {
         let together = try Self.run(["tardis-trades:" + spot, "tardis-trades:" + futures], Self.follower)
         #expect(
             together.warnings.contains(
-                "BTCUSDT: rows of binance and binance-futures make one instrument, one book: give each exchange's "
-                    + "files as FORMAT@NAME:FILE to keep their markets apart"), "\(together.warnings)")
+                "BTCUSDT: rows of binance and binance-futures make one instrument, one book; to keep their markets "
+                    + "apart, give each exchange's files a name of its own (FORMAT@NAME:FILE)"), "\(together.warnings)")
         let apart = try Self.run(["tardis-trades@SPOT:" + spot, "tardis-trades:" + futures], Self.follower)
         #expect(!apart.warnings.contains { $0.contains("make one instrument") }, "\(apart.warnings)")
         #expect(apart.instruments.map(\.definition.symbol) == ["SPOT", "BTCUSDT"])
@@ -2142,5 +2142,27 @@ extension CombinedInputsTests {
         #expect(result.returnCount == 1)
         #expect(result.sharpe == 0)
         #expect(result.sortino == 0)
+    }
+}
+
+extension CombinedInputsTests {
+    /// A book built before `--from` last changed when it was built: the warning about trades
+    /// going on after the book stopped names that time.
+    @Test func aBookBuiltBeforeFromLastChangedWhenItWasBuilt() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(
+            Self.header + "test,TEST,1582329601000000,1582329601000000,5,102,100,5\n", "q.csv", in: directory)
+        let trades = try Self.write(
+            Self.tradesHeader + "test,TEST,1582329609000000,1582329609000000,1,buy,102,3\n"
+                + "test,TEST,1582329700000000,1582329700000000,2,buy,102,3\n", "t.csv", in: directory)
+        let result = try Self.run(
+            ["tardis-quotes:" + quotes, "tardis-trades:" + trades], Self.follower, from: 1_582_329_605_000_000_000)
+        #expect(result.warmUpEvents == 1 && result.trades == 2)
+        #expect(
+            result.warnings.contains(
+                "TEST: its book last changed at 2020-02-22 00:00:01.000 UTC, but its trades go on to 2020-02-22 "
+                    + "00:01:40.000 UTC: orders after that met a book that no longer changed (does the book data "
+                    + "cover the trades' time?)"), "\(result.warnings)")
     }
 }

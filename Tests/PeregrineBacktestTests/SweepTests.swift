@@ -559,3 +559,51 @@ extension SweepTests {
         #expect((try? String(contentsOfFile: path, encoding: .utf8)) ?? "" == "")
     }
 }
+
+extension SweepTests {
+    /// Rows of another sweep found twice in `--out` (two outputs joined) are kept once too.
+    @Test func anotherSweepsRowsWrittenTwiceAreKeptOnce() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("joined.jsonl").path
+        let ranking = try SweepRanking("net_pnl")
+        _ = try Sweep.run(
+            try SweepPlan(try Self.settings(fast: "2,4", quantity: "0.01")), threads: 2,
+            output: try SweepOutput(path: path, parameterNames: ["fast"]), ranking: ranking)
+        let once = try String(contentsOfFile: path, encoding: .utf8)
+        try (once + once).write(toFile: path, atomically: true, encoding: .utf8)
+        let other = try Sweep.run(
+            try SweepPlan(try Self.settings(fast: "6,8", quantity: "0.01")), threads: 2,
+            output: try SweepOutput(path: path, parameterNames: ["fast"]), ranking: ranking)
+        #expect(other.rows.count == 2 && other.otherRows.count == 2)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(Set(lines.map { try? Self.object(String($0))["job"] as? String }).count == 4)
+    }
+
+    /// With a CSV output, `--json`'s best rows are the rows' figures with their parameters
+    /// under "params" alone, resumed and new alike.
+    @Test func theBestRowsOfACSVSweepHaveOneShape() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("sweep.csv").path
+        let base = [
+            "sweep", "--data", Self.quotes, "--strategy", "golden-cross", "--param", "slow=20", "--out", out, "--json",
+        ]
+        let first = try PeregrineCLI.run(base + ["--param", "fast=2,4", "--param", "quantity=0.010,0.020"])
+        #expect(first.status == 0, "\(first.error)")
+        let second = try PeregrineCLI.run(base + ["--param", "fast=2,4,6", "--param", "quantity=0.01,0.02"])
+        #expect(second.status == 0, "\(second.error)")
+        let summary = try Self.object(second.output)
+        #expect(summary["ran"] as? Int == 2 && summary["already_done"] as? Int == 4)
+        let best = try #require(summary["best"] as? [[String: Any]])
+        #expect(best.count == 6)
+        for row in best {
+            #expect(row["fast"] == nil && row["quantity"] == nil, "\(row.keys.sorted())")
+            let quantity = (row["params"] as? [String: String])?["quantity"]
+            #expect(quantity == "0.01" || quantity == "0.02", "\(row)")
+            #expect(row["job"] is String && row["net_pnl"] is String)
+        }
+        #expect(Set(best.map { $0.keys.count }).count == 1)
+    }
+}
