@@ -240,7 +240,9 @@ public final class SweepOutput {
         isCSV = path.hasSuffix(".csv")
         let header = ["job"] + parameterNames + Self.reportFields
         columns = isCSV ? header : nil
-        let descriptor = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var descriptor = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        created = descriptor >= 0
+        if !created { descriptor = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         guard descriptor >= 0 else {
             throw .usage("--out \(path): cannot be opened: \(String(cString: strerror(errno)))")
         }
@@ -344,6 +346,18 @@ public final class SweepOutput {
         guard fputs(line + "\n", file) >= 0, fflush(file) == 0 else {
             throw .output("--out \(path): the write failed: \(String(cString: strerror(errno)))")
         }
+        if columns == nil || line != columns?.joined(separator: ",") { holdsRows = true }
+    }
+
+    /// Whether this sweep created the file, and whether a row went into it.
+    let created: Bool
+    private(set) var holdsRows = false
+
+    /// Removes the file when this sweep created it and wrote no row to it (a sweep stopped
+    /// before its first job leaves no empty output behind).
+    public func discardIfUnused() {
+        guard created, !holdsRows else { return }
+        unlink(target)
     }
 
     /// Rewrites the file with `rows` in this order.

@@ -202,6 +202,7 @@ struct SweepCommand: ParsableCommand {
             }
             return try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
         } catch {
+            output?.discardIfUnused()
             fail(error, discarding: [reportHtml])
         }
     }

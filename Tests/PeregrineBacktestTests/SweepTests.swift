@@ -557,6 +557,15 @@ extension SweepTests {
             #expect(message.contains("fails its checksum"), "\(message)")
         }
         #expect((try? String(contentsOfFile: path, encoding: .utf8)) ?? "" == "")
+        // From the command line: exit 1, one error, and no empty output left where none was.
+        let cli = directory.appendingPathComponent("cli.jsonl").path
+        let run = try PeregrineCLI.run([
+            "sweep", "--data", "events:" + converted, "--strategy", "golden-cross", "--param", "fast=5,10",
+            "--param", "slow=50", "--out", cli,
+        ])
+        #expect(run.status == 1, "\(run.error)")
+        #expect(run.error.components(separatedBy: "fails its checksum").count == 2, "\(run.error)")
+        #expect(!FileManager.default.fileExists(atPath: cli))
     }
 }
 
