@@ -101,18 +101,42 @@ extension FeedReplay {
     /// first row.
     @inline(__always)
     mutating func noteSymbol(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
-        // Read in place (binding the array would retain it on every row).
-        let same =
-            symbol?.withUnsafeBufferPointer { known in
-                guard known.count == field.count else { return false }
-                var index = 0
-                while index < known.count {
-                    if known[index] != field[index] { return false }
-                    index &+= 1
-                }
-                return true
-            } ?? false
-        if !same { try firstOrAnotherSymbol(field) }
+        if !Self.same(symbol, field) { try firstOrAnotherSymbol(field) }
+    }
+
+    /// Checks that a Tardis row names the file's exchange (the first row's): a symbol listed on
+    /// two exchanges (binance and binance-futures) is two markets, which one book would mix.
+    @inline(__always)
+    mutating func noteExchange(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        if !Self.same(exchange, field) { try firstOrAnotherExchange(field) }
+    }
+
+    /// Whether `field` holds the bytes of `known` (read in place: binding the array would
+    /// retain it on every row).
+    @inline(__always)
+    static func same(_ known: [UInt8]?, _ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        known?.withUnsafeBufferPointer { known in
+            guard known.count == field.count else { return false }
+            var index = 0
+            while index < known.count {
+                if known[index] != field[index] { return false }
+                index &+= 1
+            }
+            return true
+        } ?? false
+    }
+
+    @inline(never)
+    mutating func firstOrAnotherExchange(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        guard let exchange else {
+            exchange = Array(field)
+            return
+        }
+        throw FeedError(
+            line: 0,
+            "exchange '\(String(decoding: field, as: UTF8.self))' is not '\(String(decoding: exchange, as: UTF8.self))', "
+                + "the exchange of the first row read: a replay is one market's; split the file into one file per "
+                + "exchange (its column 1)")
     }
 
     @inline(never)

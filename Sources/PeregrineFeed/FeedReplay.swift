@@ -105,6 +105,9 @@ public struct FeedReplay: ~Copyable {
     /// The symbol every row of the file names (formats with a symbol column): set by the
     /// first row (`noteSymbol`).
     var symbol: [UInt8]? = nil
+    /// The exchange every row names (Tardis formats' first column): set by the first row
+    /// (`noteExchange`).
+    var exchange: [UInt8]? = nil
     /// A torn last line found by `replay`: reported, not applied.
     public private(set) var tornTail: FeedTornTail?
 

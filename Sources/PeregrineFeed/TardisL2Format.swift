@@ -25,6 +25,7 @@ extension FeedReplay {
             throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
         }
         try noteSymbol(row[1])
+        try noteExchange(row[0])
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1_000)
         try noteTardisLocalTime(local)

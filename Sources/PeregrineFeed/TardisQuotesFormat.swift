@@ -10,6 +10,7 @@ extension FeedReplay {
         let row = CSVRow(line)
         guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
         try noteSymbol(row[1])
+        try noteExchange(row[0])
         statistics.rows += 1
         noteTimestamp(timestamp)
         try noteExchangeTime(timestamp, unitNanoseconds: 1_000)

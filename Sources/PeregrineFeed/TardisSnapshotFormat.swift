@@ -12,9 +12,12 @@ extension FeedReplay {
         var pendingPrice: UnsafeBufferPointer<UInt8>? = nil
         var timestamp: Int64? = nil
         var symbolField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var exchangeField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         var localField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         while let field = cursor.next() {
-            if index == 1 {
+            if index == 0 {
+                exchangeField = field
+            } else if index == 1 {
                 symbolField = field
             } else if index == 2 {
                 guard let value = field.integerValue else {
@@ -22,6 +25,7 @@ extension FeedReplay {
                     throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
                 }
                 try noteSymbol(symbolField)
+                try noteExchange(exchangeField)
                 timestamp = value
                 clearBook()
             } else if index == 3 {

@@ -80,6 +80,11 @@ struct FeedFormatTests {
                 "x,B,1002,1003,True,ask,100.6,2", "is_snapshot 'True' is not true or false"
             ),
             (
+                .tardisL2, [l2, "x,B,1000,1001,false,bid,100.5,1"], "x,B,1002,1003,false,ask,100.6,2",
+                "x-futures,B,1002,1003,false,ask,100.6,2",
+                "exchange 'x-futures' is not 'x', the exchange of the first row read: a replay is one market's"
+            ),
+            (
                 .tardisTrades, [trades, "x,B,1000,1001,7,buy,100.5,1"], "x,B,1002,1003,8,unknown,100.5,1",
                 "x,B,1002,1003,8,SELL,100.5,1", "side 'SELL' is not buy, sell or unknown"
             ),
@@ -123,6 +128,11 @@ struct FeedFormatTests {
                 "symbol 'Y' is not 'X', the symbol of the first row read"
             ),
             (
+                // A row of another exchange (binance-futures after binance) had been merged too.
+                .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
+                "y,B,1002,1003,100.7,1,100.5,1", "exchange 'y' is not 'x', the exchange of the first row read"
+            ),
+            (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), numeric,
                 #""b" at column \#(column) holds '\#(shown)', not a level"#
             ),
@@ -155,8 +165,9 @@ struct FeedFormatTests {
         // A last line without a line break is read the same way: whole and good, it is applied
         // (an `unknown` trade had been taken for a torn line); bad, it is the file's torn tail,
         // never applied.
-        // (A whole last line naming another symbol is an error, as anywhere: not a torn one.)
-        for (format, lines, good, bad, says) in cases where !says.hasPrefix("symbol") {
+        // (A whole last line naming another symbol or exchange is an error, as anywhere: not a
+        // torn one.)
+        for (format, lines, good, bad, says) in cases where !says.hasPrefix("symbol") && !says.hasPrefix("exchange") {
             for (last, torn) in [(good, false), (bad, true)] {
                 let file = NSTemporaryDirectory() + "peregrine-format-\(UUID().uuidString)"
                 try (lines + [last]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)

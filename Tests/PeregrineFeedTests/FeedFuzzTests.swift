@@ -133,11 +133,13 @@ import Testing
                     "\(format): line \(index + 1) \(shown) gave \(statistics.rows) rows, not \(undamaged.rows)")
             case .failure(let error):
                 stopped += 1
-                // The first row names the file's symbol: a damaged one is found at the next row,
-                // which says so.
+                // The first row names the file's symbol (and a Tardis file's exchange): a damaged
+                // one is found at the next row, which says so.
                 // (The first row is the first line after a header, the first line without one.)
                 let symbolOfFirstRow =
-                    index <= 1 && error.line == index + 2 && error.message.contains("the symbol of the first row read")
+                    index <= 1 && error.line == index + 2
+                    && (error.message.contains("the symbol of the first row read")
+                        || error.message.contains("the exchange of the first row read"))
                 #expect(
                     error.line == index + 1 || symbolOfFirstRow,
                     "\(format): line \(index + 1) \(shown) stopped at \(error)")
