@@ -97,6 +97,11 @@ public struct FileJournalPlan: JournalPlan {
         let journal = report.journal
         var lines: [String] = []
         lines.append("journal           \(directory), durability \(configuration.durability)")
+        if lock.held.withLock({ $0?.isHeld == false }) {
+            lines.append(
+                "journal lock      not held: this file system cannot lock the directory, so nothing stops a second "
+                    + "run from writing this journal at the same time")
+        }
         lines.append(
             "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
                 + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "

@@ -7,9 +7,12 @@
 /// so that a second run on the same directory is refused rather than write a segment of its own
 /// beside the first's (which would leave the journal unreadable). Released when the lock is
 /// deinitialised, or by the kernel when the process ends, however it ends. Readers (`replay`,
-/// `journal verify`) take no lock. Thread-safe (immutable).
+/// `journal verify`) take no lock. A file system that cannot lock a directory (some network
+/// file systems) leaves the run without this guard (`isHeld` false). Thread-safe (immutable).
 public final class JournalDirectoryLock: Sendable {
     let descriptor: Int32
+    /// Whether the lock is held (false where the file system cannot lock a directory).
+    public let isHeld: Bool
 
     /// Takes the lock of `directory`; throws `JournalError.inUse` when another holds it.
     public init(directory: String) throws(JournalError) {
@@ -18,9 +21,13 @@ public final class JournalDirectoryLock: Sendable {
         guard descriptor >= 0 else { throw .io(operation: "open", path: directory, errno: errno) }
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            close(descriptor)
-            if code == EWOULDBLOCK { throw .inUse(directory: directory) }
-            throw .io(operation: "flock", path: directory, errno: code)
+            if code == EWOULDBLOCK {
+                close(descriptor)
+                throw .inUse(directory: directory)
+            }
+            isHeld = false
+        } else {
+            isHeld = true
         }
         self.descriptor = descriptor
     }
