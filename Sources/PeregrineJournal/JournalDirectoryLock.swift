@@ -19,17 +19,31 @@ public final class JournalDirectoryLock: Sendable {
         try FileIO.makeDirectory(directory)
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .io(operation: "open", path: directory, errno: errno) }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            if code == EWOULDBLOCK {
-                close(descriptor)
-                throw .inUse(directory: directory)
-            }
-            isHeld = false
-        } else {
+        switch Self.lock(descriptor) {
+        case 0:
             isHeld = true
+        case EWOULDBLOCK:
+            close(descriptor)
+            throw .inUse(directory: directory)
+        default:
+            isHeld = false
         }
         self.descriptor = descriptor
+    }
+
+    /// `flock`s `descriptor`: 0, or the error. A lock held by another is tried again for up to
+    /// 0.2 s: a process forked at the moment its holder let go (by another thread of that
+    /// process) holds the descriptor until it runs its program, a few microseconds, while a
+    /// run writing the journal holds it for as long as it runs.
+    static func lock(_ descriptor: Int32) -> Int32 {
+        var tries = 0
+        while true {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return 0 }
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR, tries < 200 else { return code }
+            tries += 1
+            usleep(1_000)
+        }
     }
 
     deinit { close(descriptor) }
