@@ -19,8 +19,12 @@ import PeregrineModel
 /// 28  CRC-32C          u32  over bytes 0..<28 and the events
 /// 32  events           count × the 64-byte Event wire encoding
 /// ```
-/// The message id (`Nats-Msg-Id`) is the first sequence in decimal, so a frame published
-/// again (after a lost ack or a reconnect) is dropped by the server's duplicate window.
+/// The message id (`Nats-Msg-Id`) is the first sequence in decimal and the writer's
+/// incarnation (a random number per writer), so a frame one writer publishes again (after a
+/// lost ack or a reconnect) is dropped by the server's duplicate window, while another
+/// writer's frame of the same first sequence is not taken for it: it meets the expected last
+/// sequence and is refused (an engine started at the same moment as another on an empty
+/// stream had been answered "duplicate", and acted on events no journal held).
 public enum JournalFrame {
     public static let magic: UInt32 = 0x464A_4750  // "PGJF" little-endian
     public static let version: UInt16 = 1
@@ -174,6 +178,8 @@ public final class JetStreamJournalWriter {
     public let subject: String
     public let window: Int
     public let maxEventsPerFrame: Int
+    /// This writer's part of each frame's message id (`JournalFrame`).
+    public let incarnation = UInt64.random(in: 1...UInt64.max)
     let ackSlots: PublishAckSlots
     let buffer: UnsafeMutableRawPointer
     let frameBytes: Int
@@ -278,7 +284,7 @@ public final class JetStreamJournalWriter {
         do {
             try jetStream.publishAsync(
                 subject, UnsafeRawBufferPointer(start: buffer + slot * frameBytes, count: length),
-                messageID: String(slotFirst[slot]), tag: frameIndex,
+                messageID: "\(slotFirst[slot])-\(incarnation)", tag: frameIndex,
                 expectedLastSequence: firstStreamSequence + (frameIndex - firstFrameIndex) - 1)
             framesPublished += 1
             bytesPublished += length

@@ -583,14 +583,14 @@ public final class JetStream: @unchecked Sendable {
     /// Publishes without waiting; the ack lands in `ackSlots` under `tag`. `messageID` as in
     /// `publish`. The bytes are copied.
     ///
-    /// `expectedLastSequence` (when above 0) makes the server store the message only if the
-    /// stream's last sequence is that one, and refuse it otherwise (JetStream error 10071): a
-    /// publisher that pipelines can then never store a message after a gap. The server checks
-    /// the message id first, so a message published again after its ack was lost is still
-    /// acknowledged as a duplicate.
+    /// `expectedLastSequence` (when given; 0 for an empty stream) makes the server store the
+    /// message only if the stream's last sequence is that one, and refuse it otherwise
+    /// (JetStream error 10071): a publisher that pipelines can then never store a message after
+    /// a gap, nor after another publisher's. The server checks the message id first, so a
+    /// message published again after its ack was lost is still acknowledged as a duplicate.
     public func publishAsync(
         _ subject: String, _ bytes: UnsafeRawBufferPointer, messageID: String, tag: UInt64,
-        expectedLastSequence: UInt64 = 0
+        expectedLastSequence: UInt64? = nil
     ) throws(NATSError) {
         guard let asyncContext else {
             throw NATSError(operation: "publish asynchronously", status: "enableAsyncPublish was not called")
@@ -599,12 +599,16 @@ public final class JetStream: @unchecked Sendable {
         var status = natsMsg_Create(&message, subject, nil, bytes.baseAddress, Int32(bytes.count))
         guard status == NATS_OK, let created = message else { throw NATSError("create a message", status) }
         status = natsMsgHeader_Set(created, tagHeader, String(tag))
+        // The header itself, not the option: the client leaves out an expected 0 (an empty
+        // stream), which the server checks when the header is there.
+        if status == NATS_OK, let expectedLastSequence {
+            status = natsMsgHeader_Set(created, "Nats-Expected-Last-Sequence", String(expectedLastSequence))
+        }
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
         // Without it a publish whose ack never comes (sent just before the server went away)
         // would stay pending forever; with it the ack handler reports a timeout.
         options.MaxWait = asyncAckWaitMilliseconds
-        options.ExpectLastSeq = expectedLastSequence
         if status == NATS_OK {
             status = messageID.withCString { id in
                 options.MsgId = id

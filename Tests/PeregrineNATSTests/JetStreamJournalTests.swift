@@ -89,6 +89,33 @@ struct JetStreamJournalTests {
         #expect(fromMiddle == Array(123_457..<250_000))
     }
 
+    /// Two writers started on an empty stream at the same moment: the second's first frame
+    /// (the same first sequence as the first's) is not taken for a duplicate of it; it meets
+    /// the expected last sequence and is refused, so nothing of it counts as durable.
+    @Test func anotherWritersFrameIsNotTakenForADuplicate() throws {
+        let (url, server) = try Self.server()
+        defer { _ = server }
+        let connection = try NATSConnection(NATSConnectionOptions(url: url))
+        let jetStream = try connection.jetStream()
+        let settings = Self.stream("TWO\(getpid())")
+        try jetStream.deleteStream(settings.name)
+        defer { try? jetStream.deleteStream(settings.name) }
+        let first = try JetStreamJournalWriter(
+            jetStream: jetStream, settings: settings, subject: settings.subjects[0], maxEventsPerFrame: 10)
+        // (Another engine: a connection of its own.)
+        let otherJetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        let second = try JetStreamJournalWriter(
+            jetStream: otherJetStream, settings: settings, subject: settings.subjects[0], maxEventsPerFrame: 10)
+        #expect(first.incarnation != second.incarnation)
+        let events = Self.events(10)
+        for (index, event) in events.enumerated() { _ = try first.append(event, sequence: Int64(index)) }
+        #expect(first.drain(timeoutMilliseconds: 5_000))
+        for (index, event) in events.enumerated() { _ = try second.append(event, sequence: Int64(index)) }
+        #expect(!second.drain(timeoutMilliseconds: 1_000))
+        #expect(second.durableSequence == 0)
+        #expect(try jetStream.streamState(settings.name)?.messages == 1)
+    }
+
     /// A frame published again with the same message id is dropped by the server.
     @Test func republishedFrameIsDeduplicated() throws {
         let (url, server) = try Self.server()
@@ -104,12 +131,14 @@ struct JetStreamJournalTests {
         for (index, event) in events.enumerated() { _ = try writer.append(event, sequence: Int64(index)) }
         #expect(writer.drain(timeoutMilliseconds: 5_000))
         #expect(try jetStream.streamState(settings.name)?.messages == 3)
-        // Frame 1 (sequences 10-19), byte for byte, with its message id "10".
+        // Frame 1 (sequences 10-19), byte for byte, with its message id "10-<the writer's incarnation>".
         var frame: [UInt8] = []
         _ = try jetStream.message(stream: settings.name, sequence: 2) { frame = Array($0.bytes) }
         let header = try frame.withUnsafeBytes { try JournalFrame.header(of: $0, streamSequence: 2) }
         #expect(header == JournalFrame.Header(frameIndex: 1, firstSequence: 10, count: 10))
-        let again = try frame.withUnsafeBytes { try jetStream.publish(settings.subjects[0], $0, messageID: "10") }
+        let again = try frame.withUnsafeBytes {
+            try jetStream.publish(settings.subjects[0], $0, messageID: "10-\(writer.incarnation)")
+        }
         #expect(again.duplicate)
         #expect(again.streamSequence == 2)
         #expect(try jetStream.streamState(settings.name)?.messages == 3)
