@@ -48,7 +48,8 @@ struct NATSPublish: ParsableCommand {
     @Option(help: "Events per frame (1 to 1023).")
     var frameEvents: Int = 256
 
-    @Option(help: "Subject prefix.")
+    @Option(
+        help: "Subject prefix, as the engine's --nats-prefix (letters, digits, - and _; read in lower case, as it is).")
     var prefix: String = "peregrine"
 
     @Option(help: "Wire format: frames (binary, docs/nats.md) or json (one event per line).")
@@ -59,6 +60,9 @@ struct NATSPublish: ParsableCommand {
         guard (1...1_000_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1000000000") }
         guard (1...JournalFrame.maxEvents).contains(frameEvents) else {
             throw ValidationError("--frame-events must be 1 to \(JournalFrame.maxEvents)")
+        }
+        guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--prefix \(prefix): use letters, digits, - and _")
         }
     }
 
@@ -75,7 +79,7 @@ struct NATSPublish: ParsableCommand {
             JSONLinesWriter(flushThreshold: 60_000) { bytes in
                 do {
                     try bytes.withUnsafeBytes {
-                        try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+                        try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
                     }
                 } catch {
                     publishFailure = publishFailure ?? error
@@ -92,7 +96,7 @@ struct NATSPublish: ParsableCommand {
             let first = firstIndex[shard]
             let frame = JournalFrame.encode(buffers[shard][...], frameIndex: frames[shard], firstSequence: first)
             try frame.withUnsafeBytes {
-                try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+                try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
             }
             frames[shard] += 1
             buffers[shard].removeAll(keepingCapacity: true)
@@ -113,14 +117,14 @@ struct NATSPublish: ParsableCommand {
         for shard in 0..<shards {
             try send(shard)
             try NATSInputFeed.endOfInput.withUnsafeBytes {
-                try connection.publish(NATSSettings.inputSubject(prefix: prefix, shard: shard), $0)
+                try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
             }
         }
         try connection.flush()
         print(
             "published \(events) events to \(shards) shard(s): "
                 + perShard.enumerated().map {
-                    "\(prefix).in.\($0.offset) \($0.element) events"
+                    "\(prefix.lowercased()).in.\($0.offset) \($0.element) events"
                         + (format == .frames ? " in \(frames[$0.offset]) frames" : " as JSON lines")
                 }
                 .joined(separator: " · "))
