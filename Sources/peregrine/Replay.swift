@@ -24,6 +24,9 @@ struct Replay: ParsableCommand {
     @Option(help: "With --nats: the shard whose stream to replay (K/N, as the run was given).")
     var shard: String = "0/1"
 
+    @Option(help: "With --nats: the prefix the run was given (--nats-prefix; its streams are NAME_JOURNAL_K).")
+    var natsPrefix: String?
+
     @Option(help: "Print outputs (execution reports and venue orders) from this sequence on (needs --print).")
     var from: Int64 = 0
 
@@ -59,6 +62,12 @@ struct Replay: ParsableCommand {
         guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
         guard fillsOut == nil || nats == nil else { throw ValidationError("--fills-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
+        if let natsPrefix {
+            guard nats != nil else { throw ValidationError("--nats-prefix replays a --nats stream") }
+            guard !natsPrefix.isEmpty,
+                natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+            else { throw ValidationError("--nats-prefix \(natsPrefix): use letters, digits, - and _") }
+        }
     }
 
     func run() throws {
@@ -144,7 +153,11 @@ struct Replay: ParsableCommand {
         let report: ReplaySummary
         do {
             guard let (index, count) = NATSSettings.parseShard(shard) else { throw ExitCode(2) }
-            let settings = NATSSettings(url: url, shard: index, shardCount: count)
+            var settings = NATSSettings(url: url, shard: index, shardCount: count)
+            if let natsPrefix {
+                settings.subjectPrefix = natsPrefix.lowercased()
+                settings.streamPrefix = natsPrefix.uppercased()
+            }
             let jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
