@@ -94,6 +94,19 @@ public struct NATSSettings: Equatable, Sendable {
 
     /// Refuses settings out of range, and a configuration that also names a journal directory
     /// or recorded files while input comes from NATS.
+    /// Whether `url` names NATS servers: each of a comma-separated list nats:// or tls://, a
+    /// host, and a port from 1 to 65535 when one is given (checked before anything starts, so a
+    /// mistyped port is a usage error, not a failed connection).
+    public static func isServerURL(_ url: String) -> Bool {
+        url.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { server in
+            let scheme = server.hasPrefix("nats://") ? 7 : server.hasPrefix("tls://") ? 6 : 0
+            let address = server.dropFirst(scheme).split(separator: "@").last ?? ""
+            let port = address.split(separator: ":", omittingEmptySubsequences: false).dropFirst().first
+            return scheme > 0 && !address.isEmpty && !server.contains(where: \.isWhitespace)
+                && (port.map { Int($0).map { (1...65_535).contains($0) } ?? false } ?? true)
+        }
+    }
+
     public func validate(with configuration: EngineConfiguration) throws(EngineError) {
         if let directory = configuration.journalDirectory {
             throw .invalidSetting(
@@ -104,7 +117,7 @@ public struct NATSSettings: Equatable, Sendable {
             throw .invalidSetting(
                 name: "source", value: "nats and a recorded file", allowed: "take input from one source")
         }
-        guard url.hasPrefix("nats://") || url.hasPrefix("tls://") else {
+        guard Self.isServerURL(url) else {
             throw .invalidSetting(name: "nats", value: url, allowed: "a server URL such as nats://127.0.0.1:4222")
         }
         guard (1...5).contains(replicas) else {

@@ -61,6 +61,9 @@ struct NATSPublish: ParsableCommand {
         guard (1...JournalFrame.maxEvents).contains(frameEvents) else {
             throw ValidationError("--frame-events must be 1 to \(JournalFrame.maxEvents)")
         }
+        guard NATSSettings.isServerURL(nats) else {
+            throw ValidationError("--nats \(nats): give a server URL such as nats://127.0.0.1:4222")
+        }
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ValidationError("--prefix \(prefix): use letters, digits, - and _")
         }

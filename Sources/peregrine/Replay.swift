@@ -62,6 +62,9 @@ struct Replay: ParsableCommand {
         guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
         guard fillsOut == nil || nats == nil else { throw ValidationError("--fills-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
+        if let nats, !NATSSettings.isServerURL(nats) {
+            throw ValidationError("--nats \(nats): give a server URL such as nats://127.0.0.1:4222")
+        }
         if let natsPrefix {
             guard nats != nil else { throw ValidationError("--nats-prefix replays a --nats stream") }
             guard !natsPrefix.isEmpty,

@@ -257,15 +257,8 @@ struct SweepQueueOptions: ParsableArguments {
         else {
             throw .usage("--queue-prefix \(queuePrefix): use ASCII letters, digits and single _ inside, from a letter")
         }
-        // Each server URL (a list is comma-separated) is nats:// or tls://, a host, and a port
-        // from 1 to 65535 when one is given (the run's [nats] url is read the same way).
-        for server in url.split(separator: ",", omittingEmptySubsequences: false) {
-            let scheme = server.hasPrefix("nats://") ? 7 : server.hasPrefix("tls://") ? 6 : 0
-            let address = server.dropFirst(scheme).split(separator: "@").last ?? ""
-            let port = address.split(separator: ":", omittingEmptySubsequences: false).dropFirst().first
-            guard scheme > 0, !address.isEmpty, !server.contains(where: \.isWhitespace),
-                port.map({ Int($0).map { (1...65_535).contains($0) } ?? false }) ?? true
-            else { throw .usage("--nats \(url): give a server URL such as nats://127.0.0.1:4222") }
+        guard NATSSettings.isServerURL(url) else {
+            throw .usage("--nats \(url): give a server URL such as nats://127.0.0.1:4222")
         }
         var queue = SweepQueue(url: url)
         queue.prefix = queuePrefix

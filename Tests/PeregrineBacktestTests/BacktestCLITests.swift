@@ -400,5 +400,14 @@ import Testing
                 bad.error.contains("--nats \(url): give a server URL such as nats://127.0.0.1:4222"), "\(bad.error)")
             #expect(!FileManager.default.fileExists(atPath: fresh))
         }
+        // The same reading for the engine, replay and the publisher: a usage error, exit 2.
+        for command in [
+            ["run", "--duration", "1", "--metrics-port", "0", "--nats"], ["replay", "--nats"],
+            ["nats", "publish", "--nats"],
+        ] {
+            let bad = try PeregrineCLI.run(command + ["nats://127.0.0.1:notaport"])
+            #expect(bad.status == 2, "\(command): \(bad.error)")
+            #expect(bad.error.contains("nats://127.0.0.1:notaport"), "\(bad.error)")
+        }
     }
 }

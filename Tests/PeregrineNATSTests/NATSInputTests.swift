@@ -13,6 +13,15 @@ import Testing
 /// events, other shards' instruments are skipped, a bad JSON line is refused and counted.
 @Suite(.serialized)
 struct NATSInputTests {
+    /// A server URL as every command reads it: each of a list nats:// or tls://, a host, and a
+    /// port from 1 to 65535 when one is given.
+    @Test func serverURLsAreReadAlike() {
+        #expect(NATSSettings.isServerURL("nats://127.0.0.1:4222,tls://user:pass@host.example:4443,nats://host"))
+        for bad in ["nats://127.0.0.1:4222,", "nats://127.0.0.1:notaport", "http://h:4222", "nats://", "nats://h:0"] {
+            #expect(!NATSSettings.isServerURL(bad), "\(bad)")
+        }
+    }
+
     static func received(_ feed: NATSInputFeed) -> [Event] {
         var events: [Event] = []
         for _ in 0..<200 where !feed.finished {
