@@ -84,10 +84,13 @@ public protocol JournalPlan: Sendable, CustomStringConvertible {
     var snapshotDirectory: String? { get }
     /// The report's lines about this journal.
     func reportLines(_ report: EngineReport) -> [String]
+    /// When an event counts as durable with this journal (the start log says it).
+    func durability(_ configuration: EngineConfiguration) -> String
 }
 
 extension JournalPlan {
     public var snapshotDirectory: String? { nil }
+    public func durability(_ configuration: EngineConfiguration) -> String { "\(configuration.durability)" }
 }
 
 /// No journal (`--no-journal`): every event is passed on as it comes; nothing is durable and
@@ -100,6 +103,8 @@ public struct NoJournal: JournalPlan, JournalBackend {
     public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?
     { nil }
+
+    public func durability(_ configuration: EngineConfiguration) -> String { "none (no journal)" }
 
     public func open(_ context: JournalContext) throws(EngineError) -> NoJournal {
         var journal = NoJournal()

@@ -105,7 +105,7 @@ public enum Pipeline {
             metadata: [
                 "topology": "\(configuration.topology)", "wait": "\(configuration.waitStrategy)",
                 "source": "\(source)", "journal": "\(journal)", "outputs": "\(outputs)",
-                "durability": "\(configuration.durability)",
+                "durability": "\(journal.durability(configuration))",
                 "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
             ])
         observer?.attach(admin: wiring.admin, trading: wiring.trading)
