@@ -421,14 +421,12 @@ public final class EventFile: @unchecked Sendable {
     }
 }
 
-/// The records of a mapped converted file: a plain pointer and count, so that reading them
-/// costs no reference counting. Valid only while their `EventFile` is referenced.
 extension EventFile {
     /// Whether a record holds a book change (a level update or a cleared book) of the file's
     /// instrument `instrument`: read until the first (every record, when there is none). A
     /// record that does not decode is passed over (the backtest stops on it). No allocation.
     func hasBookChanges(instrument: UInt32) -> Bool {
-        let records = EventFileRecords(start: first, count: count)
+        let records = self.records
         var index: UInt64 = 0
         while index < count {
             if let event = try? records.event(at: index), event.instrument.rawValue == instrument {
@@ -443,6 +441,8 @@ extension EventFile {
     }
 }
 
+/// The records of a mapped converted file: a plain pointer and count, so that reading them
+/// costs no reference counting. Valid only while their `EventFile` is referenced.
 struct EventFileRecords: BitwiseCopyable {
     let start: UnsafeRawPointer
     let count: UInt64

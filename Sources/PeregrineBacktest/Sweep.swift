@@ -346,7 +346,7 @@ public final class SweepOutput {
         guard fputs(line + "\n", file) >= 0, fflush(file) == 0 else {
             throw .output("--out \(path): the write failed: \(String(cString: strerror(errno)))")
         }
-        if columns == nil || line != columns?.joined(separator: ",") { holdsRows = true }
+        if line != columns?.joined(separator: ",") { holdsRows = true }
     }
 
     /// Whether this sweep created the file, and whether a row went into it.

@@ -9,17 +9,17 @@ import PeregrineStrategy
 /// stream; the writer it leaves is handed to the journal thread. A class because recovery and
 /// the journal thread share that writer (one after the other, never at once).
 public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
-    /// The durability point of a JetStream journal: an event is durable once the frame holding
-    /// it is acknowledged (stored by the stream's replicas); no `fdatasync` policy applies.
-    public func durability(_ configuration: EngineConfiguration) -> String {
-        "acknowledged by JetStream (the frame holding an event stored by the stream)"
-    }
-
     public let settings: NATSSettings
     /// Made by `recover`, taken by `open`.
     var writer: JetStreamJournalWriter?
 
     public init(settings: NATSSettings) { self.settings = settings }
+
+    /// The durability point of a JetStream journal: an event is durable once the frame holding
+    /// it is acknowledged (stored by the stream's replicas); no `fdatasync` policy applies.
+    public func durability(_ configuration: EngineConfiguration) -> String {
+        "acknowledged by JetStream (the frame holding an event stored by the stream)"
+    }
 
     public func recover<S: Strategy>(configuration: EngineConfiguration, custom: S.Type) throws(EngineError)
         -> Recovered<S>?

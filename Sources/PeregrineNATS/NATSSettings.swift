@@ -92,8 +92,6 @@ public struct NATSSettings: Equatable, Sendable {
         return Int((mixed >> 32) % UInt64(Swift.max(1, count)))
     }
 
-    /// Refuses settings out of range, and a configuration that also names a journal directory
-    /// or recorded files while input comes from NATS.
     /// Whether `url` names NATS servers: each of a comma-separated list nats:// or tls://, a
     /// host, and a port from 1 to 65535 when one is given (checked before anything starts, so a
     /// mistyped port is a usage error, not a failed connection).
@@ -107,6 +105,20 @@ public struct NATSSettings: Equatable, Sendable {
         }
     }
 
+    /// Whether `name` can prefix subjects and streams (`--nats-prefix`): letters, digits, - and _.
+    public static func isPrefix(_ name: String) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+    }
+
+    /// Subjects and streams under `name` (`isPrefix`): subjects in lower case, streams in
+    /// upper case, whatever case it is given in.
+    public mutating func usePrefix(_ name: String) {
+        subjectPrefix = name.lowercased()
+        streamPrefix = name.uppercased()
+    }
+
+    /// Refuses settings out of range, and a configuration that also names a journal directory
+    /// or recorded files while input comes from NATS.
     public func validate(with configuration: EngineConfiguration) throws(EngineError) {
         if let directory = configuration.journalDirectory {
             throw .invalidSetting(

@@ -106,7 +106,8 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
             let parameters = StrategyParameters(strategy: spec.name, given: spec.parameters)
             let account = try parameters.integer("account", default: 1_000 + Int64(id), in: 1...Int64(UInt32.max))
             let defaults: [InstrumentID]
-            switch Self.type(named: spec.name).defaultInstruments {
+            let type = Self.type(named: spec.name)
+            switch type.defaultInstruments {
             case .hostedOrMarketData: defaults = hosted.isEmpty ? marketData : hosted
             case .marketData: defaults = marketData
             }
@@ -148,14 +149,14 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
                 entries.append(Entry(kind: .custom, index: customs.count))
                 customs.append(try Custom(configuration))
             }
-            entries[entries.count - 1].interest = Self.type(named: spec.name).marketData
+            entries[entries.count - 1].interest = type.marketData
             if let unread = parameters.unreadKeys.first {
                 throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
             }
             layouts.append(
                 StrategyLayout(
                     id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
-                    orderUpdates: Self.type(named: spec.name).orderUpdates))
+                    orderUpdates: type.orderUpdates))
             descriptions.append(
                 ([spec.name, "id=\(id)", "instruments=" + instruments.map { "\($0.rawValue)" }.joined(separator: ",")]
                     + parameters.resolved.map { "\($0.key)=\($0.value)" }).joined(separator: " "))

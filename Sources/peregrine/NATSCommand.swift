@@ -64,12 +64,14 @@ struct NATSPublish: ParsableCommand {
         guard NATSSettings.isServerURL(nats) else {
             throw ValidationError("--nats \(nats): give a server URL such as nats://127.0.0.1:4222")
         }
-        guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard NATSSettings.isPrefix(prefix) else {
             throw ValidationError("--prefix \(prefix): use letters, digits, - and _")
         }
     }
 
     func run() throws {
+        // As the engine reads its --nats-prefix (`NATSSettings.usePrefix`).
+        let subjectPrefix = prefix.lowercased()
         let connection = try NATSConnection(NATSConnectionOptions(url: nats, name: "peregrine-publisher"))
         var market = SyntheticMarket(instruments: instruments, seed: seed, orderFlowPercent: orderFlow)
         var buffers = [[Event]](repeating: [], count: shards)
@@ -82,7 +84,7 @@ struct NATSPublish: ParsableCommand {
             JSONLinesWriter(flushThreshold: 60_000) { bytes in
                 do {
                     try bytes.withUnsafeBytes {
-                        try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
+                        try connection.publish(NATSSettings.inputSubject(prefix: subjectPrefix, shard: shard), $0)
                     }
                 } catch {
                     publishFailure = publishFailure ?? error
@@ -99,7 +101,7 @@ struct NATSPublish: ParsableCommand {
             let first = firstIndex[shard]
             let frame = JournalFrame.encode(buffers[shard][...], frameIndex: frames[shard], firstSequence: first)
             try frame.withUnsafeBytes {
-                try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
+                try connection.publish(NATSSettings.inputSubject(prefix: subjectPrefix, shard: shard), $0)
             }
             frames[shard] += 1
             buffers[shard].removeAll(keepingCapacity: true)
@@ -120,14 +122,14 @@ struct NATSPublish: ParsableCommand {
         for shard in 0..<shards {
             try send(shard)
             try NATSInputFeed.endOfInput.withUnsafeBytes {
-                try connection.publish(NATSSettings.inputSubject(prefix: prefix.lowercased(), shard: shard), $0)
+                try connection.publish(NATSSettings.inputSubject(prefix: subjectPrefix, shard: shard), $0)
             }
         }
         try connection.flush()
         print(
             "published \(events) events to \(shards) shard(s): "
                 + perShard.enumerated().map {
-                    "\(prefix.lowercased()).in.\($0.offset) \($0.element) events"
+                    "\(subjectPrefix).in.\($0.offset) \($0.element) events"
                         + (format == .frames ? " in \(frames[$0.offset]) frames" : " as JSON lines")
                 }
                 .joined(separator: " · "))

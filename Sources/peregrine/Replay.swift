@@ -67,9 +67,9 @@ struct Replay: ParsableCommand {
         }
         if let natsPrefix {
             guard nats != nil else { throw ValidationError("--nats-prefix replays a --nats stream") }
-            guard !natsPrefix.isEmpty,
-                natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
-            else { throw ValidationError("--nats-prefix \(natsPrefix): use letters, digits, - and _") }
+            guard NATSSettings.isPrefix(natsPrefix) else {
+                throw ValidationError("--nats-prefix \(natsPrefix): use letters, digits, - and _")
+            }
         }
     }
 
@@ -157,10 +157,7 @@ struct Replay: ParsableCommand {
         do {
             guard let (index, count) = NATSSettings.parseShard(shard) else { throw ExitCode(2) }
             var settings = NATSSettings(url: url, shard: index, shardCount: count)
-            if let natsPrefix {
-                settings.subjectPrefix = natsPrefix.lowercased()
-                settings.streamPrefix = natsPrefix.uppercased()
-            }
+            if let natsPrefix { settings.usePrefix(natsPrefix) }
             let jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))

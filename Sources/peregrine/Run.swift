@@ -329,14 +329,11 @@ struct Run: ParsableCommand {
             if let natsFrameEvents { settings.frameEvents = natsFrameEvents }
             if natsInput { settings.consumeInput = true }
             if let natsPrefix {
-                guard !natsPrefix.isEmpty,
-                    natsPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
-                else {
+                guard NATSSettings.isPrefix(natsPrefix) else {
                     throw .invalidSetting(
                         name: "nats-prefix", value: natsPrefix, allowed: "use letters, digits, - and _")
                 }
-                settings.subjectPrefix = natsPrefix.lowercased()
-                settings.streamPrefix = natsPrefix.uppercased()
+                settings.usePrefix(natsPrefix)
             }
             if journal == nil { configuration.journalDirectory = nil }  // the stream is the journal
             try settings.validate(with: configuration)
