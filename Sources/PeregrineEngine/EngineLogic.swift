@@ -780,10 +780,21 @@ public struct HashingOutputs: OutputSink {
     public mutating func order(_ order: VenueOrder) {
         orders += 1
         hasher.fold(order)
-        let command = order.command
-        printer?(
-            "order \(order.instrument) \(command.action) \(command.orderID) \(command.side) \(command.quantity)@\(command.price) "
-                + "\(command.type) \(command.timeInForce) (event \(order.sequence))")
+        printer?("order \(order.instrument) \(Self.describe(order.command)) (event \(order.sequence))")
+    }
+
+    /// A command as `--print` shows it: the fields its action uses (a replace carries no side,
+    /// type or time in force of its own; a cancel or status request only the order's id).
+    static func describe(_ command: OrderCommand) -> String {
+        switch command.action {
+        case .new:
+            let limit = command.type == .limit || command.type == .stopLimit ? "@\(command.price)" : ""
+            let stop = command.type.isStop ? " stop \(command.stopPrice)" : ""
+            return "new \(command.orderID) \(command.side) \(command.quantity)\(limit) \(command.type)\(stop) "
+                + "\(command.timeInForce)"
+        case .replace: return "replace \(command.orderID) to \(command.quantity)@\(command.price)"
+        case .cancel, .status: return "\(command.action) \(command.orderID)"
+        }
     }
 
     public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {

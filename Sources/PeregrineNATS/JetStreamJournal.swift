@@ -74,16 +74,17 @@ public enum JournalFrame {
         return bytes
     }
 
-    /// Decodes events `first ..< header.count` of a frame checked by `header(of:streamSequence:)`
+    /// Decodes events `first ..< count` (`header.count` when nil) of a frame checked by `header(of:streamSequence:)`
     /// and hands each to `body` with its sequence (a tight loop without captured state, so no
     /// exclusivity checks per event).
     @inline(__always)
     public static func forEachEvent(
-        in bytes: UnsafeRawBufferPointer, header: Header, from first: Int = 0,
+        in bytes: UnsafeRawBufferPointer, header: Header, from first: Int = 0, count: Int? = nil,
         _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
     ) throws(JetStreamJournalError) {
         var index = first
-        while index < header.count {
+        let end = Swift.min(count ?? header.count, header.count)
+        while index < end {
             let offset = headerSize &+ index &* Event.encodedSize
             let sequence = header.firstSequence &+ Int64(index)
             let event: Event
@@ -401,11 +402,12 @@ public enum JetStreamJournalReader {
         return low
     }
 
-    /// Calls `body` with every event from journal `sequence` to the end of the stream as it
-    /// was when the read began, in order, with its journal sequence.
+    /// Calls `body` with every event from journal `sequence` to `through` (or the end of the
+    /// stream as it was when the read began, if that comes first), in order, with its journal
+    /// sequence.
     @discardableResult
     public static func read(
-        jetStream: JetStream, stream: String, subject: String, from sequence: Int64 = 0,
+        jetStream: JetStream, stream: String, subject: String, from sequence: Int64 = 0, through: Int64 = .max,
         fetchBatch: Int = 64, _ body: (Event, Int64) throws(JetStreamJournalError) -> Void
     ) throws(JetStreamJournalError) -> Summary {
         var summary = Summary()
@@ -423,14 +425,15 @@ public enum JetStreamJournalReader {
         summary.firstSequence = sequence
         summary.nextSequence = sequence
         var idleFetches = 0
-        while streamSequence <= state.lastSequence {
+        var reachedEnd = false
+        while streamSequence <= state.lastSequence && !reachedEnd {
             var failure: JetStreamJournalError? = nil
             let fetched: Int
             do {
                 fetched = try subscription.fetch(
                     batch: fetchBatch, timeoutMilliseconds: 2_000
                 ) { message throws(NATSError) in
-                    guard failure == nil, message.streamSequence <= state.lastSequence else { return }
+                    guard failure == nil, !reachedEnd, message.streamSequence <= state.lastSequence else { return }
                     streamSequence = message.streamSequence + 1
                     do throws(JetStreamJournalError) {
                         let header = try JournalFrame.header(of: message.bytes, streamSequence: message.streamSequence)
@@ -447,11 +450,16 @@ public enum JetStreamJournalReader {
                         expectedFrame = header.frameIndex + 1
                         summary.frames += 1
                         let skip = Swift.max(0, Int(Swift.min(sequence - header.firstSequence, Int64(header.count))))
-                        try JournalFrame.forEachEvent(in: message.bytes, header: header, from: skip, body)
-                        if skip < header.count {
+                        // Events of this frame up to `through`: all of them unless it ends here.
+                        let last = header.firstSequence + Int64(header.count) - 1
+                        let count =
+                            last <= through ? header.count : Swift.max(0, Int(through - header.firstSequence + 1))
+                        if last >= through { reachedEnd = true }
+                        try JournalFrame.forEachEvent(in: message.bytes, header: header, from: skip, count: count, body)
+                        if skip < count {
                             if summary.events == 0 { summary.firstSequence = header.firstSequence + Int64(skip) }
-                            summary.events += header.count - skip
-                            summary.nextSequence = header.firstSequence + Int64(header.count)
+                            summary.events += count - skip
+                            summary.nextSequence = header.firstSequence + Int64(count)
                         }
                     } catch {
                         failure = error

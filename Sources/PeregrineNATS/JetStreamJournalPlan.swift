@@ -33,7 +33,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
             if let state = try jetStream.streamState(settings.journalStream), state.messages > 0,
                 let text = state.description
             {
-                let stored = try LogicSettings.parse(text, origin: "stream \(settings.journalStream)")
+                let stored = try settings.storedLogic(description: text)
                 if let difference = logicSettings.difference(from: stored) {
                     throw EngineError.settings(
                         .differs(origin: "stream \(settings.journalStream)", difference: difference))
@@ -68,17 +68,20 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         return recovered
     }
 
-    /// Rebuilds the logic from a JetStream journal stream: every event from the stream's first,
-    /// in order, with each frame's checksum and continuity checked (a frame missing or out of
-    /// place throws). The stream must start at sequence 0 (no snapshots live in the stream).
+    /// Rebuilds the logic from a JetStream journal stream: every event from the stream's first
+    /// through `through`, in order, with each frame's checksum and continuity checked (a frame
+    /// missing or out of place throws). The stream must start at sequence 0 (no snapshots live
+    /// in the stream). Outputs from `printFrom` on go to `printer`; order updates to
+    /// `orderEvents`.
     public static func recover<S: Strategy>(
         jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, custom: S.Type,
-        printer: ((String) -> Void)? = nil
+        through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil,
+        orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = JournalReplay.monotonicSeconds()
         var logic = try EngineLogic(configuration: configuration, custom: custom)
         var outputs = HashingOutputs()
-        outputs.printer = printer
+        outputs.orderEvents = orderEvents
         let summary: JetStreamJournalReader.Summary
         do {
             let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)
@@ -86,8 +89,10 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                 throw JetStreamJournalError.discontinuity(streamSequence: 1, expected: 0, found: tail.firstSequence)
             }
             summary = try JetStreamJournalReader.read(
-                jetStream: jetStream, stream: settings.journalStream, subject: settings.journalSubject
+                jetStream: jetStream, stream: settings.journalStream, subject: settings.journalSubject,
+                through: through
             ) { event, sequence in
+                outputs.printer = sequence >= printFrom ? printer : nil
                 logic.handle(event, sequence: sequence, outputs: &outputs)
             }
         } catch {

@@ -67,13 +67,39 @@ public struct NATSSettings: Equatable, Sendable {
 
     public static func inputSubject(prefix: String = "peregrine", shard: Int) -> String { "\(prefix).in.\(shard)" }
 
-    /// The journal stream's configuration; its description holds the logic settings it was
-    /// written with (as `engine-logic.conf` does beside a file journal).
+    /// The journal stream's configuration; its description holds the number of shards and the
+    /// logic settings it was written with (as `engine-logic.conf` does beside a file journal).
     public func journalStreamSettings(logic: LogicSettings) -> StreamSettings {
         StreamSettings(
             name: journalStream, subjects: [journalSubject], replicas: replicas, storage: storage,
             maxAgeSeconds: maxAgeSeconds, maxBytes: maxBytes,
-            description: logic.description.split(separator: "\n").joined(separator: "; "))
+            description: "\(Self.shardsEntry) = \(shardCount); "
+                + logic.description.split(separator: "\n").joined(separator: "; "))
+    }
+
+    static let shardsEntry = "shards"
+
+    /// The logic settings a journal stream's description holds. Throws when they cannot be read,
+    /// and when the stream was written by one of another number of shards than this engine's
+    /// (its events are another partition of the instruments). A stream written before the
+    /// number of shards was recorded is read without that check.
+    public func storedLogic(description: String) throws(EngineError) -> LogicSettings {
+        let origin = "stream \(journalStream)"
+        var logic = Substring(description)
+        let prefix = "\(Self.shardsEntry) = "
+        if logic.hasPrefix(prefix) {
+            let entry = logic.prefix { $0 != ";" }
+            logic = logic.dropFirst(entry.count).drop { $0 == ";" || $0 == " " }
+            let stored = entry.dropFirst(prefix.count)
+            guard Int(stored) == shardCount else {
+                throw .settings(
+                    .differs(
+                        origin: origin,
+                        difference:
+                            "\(Self.shardsEntry) = \(stored) in the journal, \(shardCount) in this run (--shard K/N)"))
+            }
+        }
+        return try LogicSettings.parse(String(logic), origin: origin)
     }
 
     /// Parses `K/N` (0 ≤ K < N ≤ 1024).

@@ -60,7 +60,6 @@ struct Replay: ParsableCommand {
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
         guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
-        guard fillsOut == nil || nats == nil else { throw ValidationError("--fills-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
         if let nats, !NATSSettings.isServerURL(nats) {
             throw ValidationError("--nats \(nats): give a server URL such as nats://127.0.0.1:4222")
@@ -105,17 +104,7 @@ struct Replay: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        var export: OrderEventWriter? = nil
-        if let fillsOut {
-            do {
-                export = try OrderEventWriter(
-                    path: fillsOut, definitions: configuration.resolvedInstruments,
-                    strategies: Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name))))
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(2)
-            }
-        }
+        let export = try orderEventWriter(configuration)
         do {
             let recovered = try JournalReplay.recover(
                 directory: journal, configuration: configuration, custom: IdleStrategy.self,
@@ -127,14 +116,7 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         Self.printSummary(report, title: journal)
-        if let export, let fillsOut {
-            export.flush()
-            Swift.print("orders and fills  \(export.lines) updates written to \(fillsOut)")
-            if let failure = export.failure {
-                printError("error: \(failure)")
-                throw ExitCode(1)
-            }
-        }
+        try finish(export)
         if let writer {
             writer.finish()
             Swift.print(
@@ -153,29 +135,61 @@ struct Replay: ParsableCommand {
 
     /// Replays shard K's journal stream with the logic settings stored in the stream.
     func replayStream(url: String) throws {
-        let report: ReplaySummary
+        guard let (index, count) = NATSSettings.parseShard(shard) else { throw ExitCode(2) }
+        var settings = NATSSettings(url: url, shard: index, shardCount: count)
+        if let natsPrefix { settings.usePrefix(natsPrefix) }
+        let jetStream: JetStream
+        var configuration = EngineConfiguration()
         do {
-            guard let (index, count) = NATSSettings.parseShard(shard) else { throw ExitCode(2) }
-            var settings = NATSSettings(url: url, shard: index, shardCount: count)
-            if let natsPrefix { settings.usePrefix(natsPrefix) }
-            let jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
+            jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
             }
-            var configuration = EngineConfiguration()
-            if let text = state.description {
-                let stored = try LogicSettings.parse(text, origin: "stream \(settings.journalStream)")
-                stored.apply(to: &configuration)
-            }
+            if let text = state.description { try settings.storedLogic(description: text).apply(to: &configuration) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let export = try orderEventWriter(configuration)
+        let report: ReplaySummary
+        do {
             let recovered = try JetStreamJournalPlan.recover(
-                jetStream: jetStream, settings: settings, configuration: configuration,
-                custom: IdleStrategy.self, printer: print ? { Swift.print($0) } : nil)
+                jetStream: jetStream, settings: settings, configuration: configuration, custom: IdleStrategy.self,
+                through: to ?? .max, printFrom: from, printer: print ? { Swift.print($0) } : nil,
+                orderEvents: export)
             report = recovered.summary
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
         Self.printSummary(report, title: report.directory)
+        try finish(export)
+    }
+
+    /// The `--fills-out` file's writer, for the strategies and instruments of `configuration`
+    /// (the journal's); nil without the option. An unwritable path is a usage error.
+    func orderEventWriter(_ configuration: EngineConfiguration) throws -> OrderEventWriter? {
+        guard let fillsOut else { return nil }
+        do {
+            return try OrderEventWriter(
+                path: fillsOut, definitions: configuration.resolvedInstruments,
+                strategies: Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name))))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Writes out the `--fills-out` file and says how many updates it holds; exit 1 when it
+    /// could not be written whole.
+    func finish(_ export: OrderEventWriter?) throws {
+        guard let export, let fillsOut else { return }
+        export.flush()
+        Swift.print("orders and fills  \(export.lines) updates written to \(fillsOut)")
+        if let failure = export.failure {
+            printError("error: \(failure)")
+            throw ExitCode(1)
+        }
     }
 
     static func printSummary(_ report: ReplaySummary, title: String) {

@@ -78,7 +78,10 @@ struct BuiltInStrategyTests {
     /// sell, sent out: instrument 0 is traded elsewhere).
     @Test func meanReversionSellsAStretchedMid() throws {
         var logic = try Self.logic(
-            [StrategySpec(name: "mean-reversion", parameters: [("window", "3"), ("entry", "1"), ("quantity", "0.001")])])
+            [
+                StrategySpec(
+                    name: "mean-reversion", parameters: [("window", "3"), ("entry", "1"), ("quantity", "0.001")])
+            ])
         var outputs = RecordingOutputs()
         for (sequence, (bid, ask)) in [(99, 101), (99, 101), (100, 100), (104, 106)].enumerated() {
             logic.handle(

@@ -464,3 +464,36 @@ struct PipelinePartsTests {
         #expect(RecordedSourceSpec.parse("bybit-ob:a.jsonl")?.instrument == InstrumentID(0))
     }
 }
+
+/// `replay --print`'s venue order lines: each action shows the fields it carries (a replace or
+/// cancel command holds a placeholder side, type and time in force, which must not be shown).
+@Suite struct PrintedOrderTests {
+    static func printed(_ command: OrderCommand) -> [String] {
+        let lines = Mutex<[String]>([])
+        var outputs = HashingOutputs()
+        outputs.printer = { line in lines.withLock { $0.append(line) } }
+        outputs.order(VenueOrder(command: command, instrument: InstrumentID(3), sequence: 42, decidedAt: 0))
+        return lines.withLock { $0 }
+    }
+
+    @Test func eachActionShowsItsOwnFields() {
+        let account = AccountID(1)
+        #expect(
+            Self.printed(
+                .limit(OrderID(7), account: account, .sell, price: Price(ticks: 105), quantity: Quantity(lots: 4)))
+                == ["order #3 new o7 sell 4l@105t limit GTC (event 42)"])
+        #expect(
+            Self.printed(.market(OrderID(8), account: account, .buy, quantity: Quantity(lots: 2)))
+                == ["order #3 new o8 buy 2l market IOC (event 42)"])
+        #expect(
+            Self.printed(
+                .stopLimit(
+                    OrderID(9), account: account, .sell, stopPrice: Price(ticks: 90), price: Price(ticks: 89),
+                    quantity: Quantity(lots: 1)))
+                == ["order #3 new o9 sell 1l@89t stop-limit stop 90t GTC (event 42)"])
+        #expect(
+            Self.printed(.replace(OrderID(7), account: account, price: Price(ticks: 104), quantity: Quantity(lots: 3)))
+                == ["order #3 replace o7 to 3l@104t (event 42)"])
+        #expect(Self.printed(.cancel(OrderID(7), account: account)) == ["order #3 cancel o7 (event 42)"])
+    }
+}

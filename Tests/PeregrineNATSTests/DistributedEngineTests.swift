@@ -18,19 +18,18 @@ struct DistributedEngineTests {
         try PeregrineCLI.run(arguments)
     }
 
-    static let strategy = [StrategySpec(name: "large-trade-follower")]
-
     static func line(_ prefix: String, in output: String) -> String? {
         output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
     }
 
     /// The same 300,000 events (market data and 30% order flow) journaled to a directory and
-    /// to a stream: recovery from each gives the same state hash, output hash and counts.
+    /// to a stream: recovery from each gives the same state hash, output hash and counts, in
+    /// whole and up to a sequence, with the same order updates of the market maker.
     @Test func streamRecoveryEqualsFileJournalRecovery() throws {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
         var configuration = EngineConfiguration()
-        configuration.strategies = Self.strategy
+        configuration.strategies = [StrategySpec(name: "market-maker")]
         configuration.instruments = 8
         configuration.orderFlowPercent = 30
         var market = SyntheticMarket(instruments: 8, seed: 5, orderFlowPercent: 30)
@@ -69,6 +68,99 @@ struct DistributedEngineTests {
         #expect(fromStream.summary.reports == fromFile.summary.reports)
         #expect(fromStream.summary.fills == fromFile.summary.fills)
         #expect(fromStream.summary.reports > 10_000)  // the order flow did trade
+
+        // Up to a sequence inside a frame, with the strategy's order updates written out: the
+        // same state and the same file as the directory's replay to that sequence.
+        func partial(_ name: String, _ recover: (OrderEventWriter) throws -> ReplaySummary) throws -> (
+            ReplaySummary, String
+        ) {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(name)-\(getpid()).jsonl")
+                .path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let writer = try OrderEventWriter(
+                path: path, definitions: configuration.resolvedInstruments,
+                strategies: Array(zip(configuration.strategies.resolvedIDs, configuration.strategies.map(\.name))))
+            let summary = try recover(writer)
+            writer.flush()
+            return (summary, try String(contentsOfFile: path, encoding: .utf8))
+        }
+        let (fileHalf, fileUpdates) = try partial("file") { writer in
+            try JournalReplay.recover(
+                directory: directory, configuration: configuration, custom: IdleStrategy.self, useSnapshot: false,
+                through: 150_000, repair: false, orderEvents: writer
+            ).summary
+        }
+        let (streamHalf, streamUpdates) = try partial("stream") { writer in
+            try JetStreamJournalPlan.recover(
+                jetStream: jetStream, settings: nats, configuration: configuration, custom: IdleStrategy.self,
+                through: 150_000, orderEvents: writer
+            ).summary
+        }
+        #expect(streamHalf.replayed == 150_001 && streamHalf.nextSequence == 150_001)
+        #expect(streamHalf.stateHash == fileHalf.stateHash && streamHalf.outputHash == fileHalf.outputHash)
+        #expect(streamHalf.stateHash != fromStream.summary.stateHash)
+        #expect(streamUpdates == fileUpdates)
+        #expect(streamUpdates.split(separator: "\n").count > 100)  // the strategy traded before 150,000
+    }
+
+    /// A stream written by shard K of N is refused by an engine that is shard K of another
+    /// count (its events are another partition of the instruments), by `run` and `replay`.
+    @Test func aStreamOfAnotherShardCountIsRefused() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let index = Int(getpid() % 500) + 1
+        let common = ["--nats", url, "--metrics-port", "0", "--rate", "20000", "--duration", "1"]
+        let first = try Self.run(["run", "--shard", "\(index)/1000"] + common)
+        #expect(first.status == 0)
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        defer { try? jetStream.deleteStream("PEREGRINE_JOURNAL_\(index)") }
+        let expected = "shards = 1000 in the journal, 999 in this run"
+        let run = try Self.run(["run", "--shard", "\(index)/999"] + common)
+        #expect(run.status == 1)
+        #expect(run.error.contains(expected), "\(run.error)")
+        let replay = try Self.run(["replay", "--nats", url, "--shard", "\(index)/999"])
+        #expect(replay.status == 1)
+        #expect(replay.error.contains(expected), "\(replay.error)")
+        let same = try Self.run(["replay", "--nats", url, "--shard", "\(index)/1000"])
+        #expect(same.status == 0)
+        #expect(Self.line("state hash:", in: same.output) == Self.line("state hash:", in: first.output))
+    }
+
+    /// `replay --nats` takes `--to` and writes `--fills-out` as a directory's replay does: the
+    /// strategy's order updates of two runs, the second recovering from the stream.
+    @Test func replayOfAStreamTakesItsRangeAndWritesTheOrderUpdates() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let index = Int(getpid() % 500) + 501
+        let temporary = FileManager.default.temporaryDirectory.path + "/pg-nats-fills-\(getpid())"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let common = [
+            "--nats", url, "--shard", "\(index)/1000", "--metrics-port", "0", "--order-flow", "20", "--rate", "50000",
+            "--duration", "1", "--strategy", "market-maker",
+        ]
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        defer { try? jetStream.deleteStream("PEREGRINE_JOURNAL_\(index)") }
+        let first = try Self.run(["run"] + common + ["--fills-out", "\(temporary)/first.jsonl"])
+        let second = try Self.run(["run"] + common + ["--fills-out", "\(temporary)/second.jsonl"])
+        #expect(first.status == 0 && second.status == 0, "\(first.error) \(second.error)")
+        let replay = try Self.run([
+            "replay", "--nats", url, "--shard", "\(index)/1000", "--fills-out", "\(temporary)/replay.jsonl",
+        ])
+        #expect(replay.status == 0, "\(replay.error)")
+        #expect(Self.line("state hash:", in: replay.output) == Self.line("state hash:", in: second.output))
+        let runs =
+            try String(contentsOfFile: "\(temporary)/first.jsonl", encoding: .utf8)
+            + String(contentsOfFile: "\(temporary)/second.jsonl", encoding: .utf8)
+        let replayed = try String(contentsOfFile: "\(temporary)/replay.jsonl", encoding: .utf8)
+        #expect(replayed.split(separator: "\n").count > 100)
+        #expect(replayed == runs)
+
+        let partial = try Self.run(["replay", "--nats", url, "--shard", "\(index)/1000", "--to", "2500"])
+        #expect(partial.status == 0, "\(partial.error)")
+        #expect(Self.line("last sequence", in: partial.output) == "last sequence     2500")
+        #expect(Self.line("records", in: partial.output)?.hasPrefix("records           2501 in") == true)
+        #expect(Self.line("state hash:", in: partial.output) != Self.line("state hash:", in: replay.output))
     }
 
     /// `peregrine run --nats` twice (the second recovers and continues), then
