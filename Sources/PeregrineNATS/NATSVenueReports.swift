@@ -6,7 +6,9 @@ import PeregrineModel
 /// What outside venues send on the shard's subject `NAME.in.K.reports`: execution reports
 /// about the orders the engine sent on `NAME.out.K.orders` — a message of any number of 64-byte
 /// reports (`ExecutionReport`'s wire form) — or `HELLO <venue>` when a venue (re)starts, which
-/// makes the engine re-query its open orders there (`RecordType.venueHello`). Each report enters the journaled sequence as a record (two chunk events and its end,
+/// makes the engine re-query its open orders there (`RecordType.venueHello`); the engine does
+/// the same for every outside venue when it restarts from its journal and when its connection
+/// comes back. Each report enters the journaled sequence as a record (two chunk events and its end,
 /// consecutive), so the logic, a replay and a recovery apply it at the same point. A message
 /// whose length is not a whole number of reports, or a report that does not decode, is counted
 /// and skipped (the first reason is kept for the report). Owned by the source thread.
@@ -27,6 +29,9 @@ public final class NATSVenueReportsFeed {
     /// with no venue name).
     var reconnectsSeen = 0
     public private(set) var reconnects = 0
+    /// Whether the engine re-queried its open orders as it started, after recovering from its
+    /// journal: reports sent while it was down were lost (core NATS keeps nothing).
+    public private(set) var queriedAtRestart = false
     public private(set) var received = 0
     public private(set) var rejected = 0
     public private(set) var firstRejection: String?
@@ -37,6 +42,13 @@ public final class NATSVenueReportsFeed {
         subscription = try connection.subscribe(
             settings.venueReportsSubject, pendingMessages: 65_536, pendingBytes: 256 << 20)
         try connection.flush()
+    }
+
+    /// A hello with no venue name first, so the engine re-queries every order it holds open
+    /// at an outside venue (called when the run continues a journal).
+    func queryOpenOrders() {
+        pending.append(.hello(""))
+        queriedAtRestart = true
     }
 
     /// Reports ready: at least `wanted` unless nothing more has arrived.
@@ -185,6 +197,7 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
     public var summary: String? {
         let reports =
             "\(feed.received) venue reports and \(feed.hellos) hellos from NATS"
+            + (feed.queriedAtRestart ? " (open orders re-queried at the restart)" : "")
             + (feed.reconnects > 0 ? " (\(feed.reconnects) reconnects: open orders re-queried)" : "")
             + (feed.rejected > 0 ? ", \(feed.rejected) refused (first: \(feed.firstRejection ?? ""))" : "")
         return primary.summary.map { $0 + "; " + reports } ?? reports
@@ -208,6 +221,7 @@ public struct SourceWithVenueReportsPlan<Primary: SourcePlan>: SourcePlan {
         do { feed = try NATSVenueReportsFeed(settings: settings) } catch {
             throw .part("NATS venue reports \(settings.url)", error)
         }
+        if context.startSequence > 0 { feed.queryOpenOrders() }
         return SourceWithVenueReports(try primary.open(context), feed: feed)
     }
 

@@ -244,4 +244,32 @@ extension GatewayTests {
         #expect(
             replay.stateHash == Self.line("state hash:", in: text).map { String($0.dropFirst("state hash: ".count)) })
     }
+    /// The engine stopped with its market maker's quotes left at an outside venue
+    /// (`--keep-orders`) and started again from its journal: it re-queries every order it
+    /// recovered open there before anything else, and the gateway, which held them all the
+    /// while, confirms each one.
+    @Test func aRestartReQueriesTheOpenOrders() throws {
+        let server = try NATSServerProcess(name: "gateway-restart")
+        let gateway = try BookKeepingGateway(url: server.url)
+        defer { gateway.stop() }
+        let common = [
+            "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "20000", "--duration", "2",
+            "--strategy", "market-maker", "--keep-orders",
+        ]
+        let first = try PeregrineCLI.run(common)
+        #expect(first.status == 0, "\(first.output) \(first.error)")
+        #expect(!first.output.contains("re-queried at the restart"), "\(first.output)")
+        let second = try PeregrineCLI.run(common)
+        #expect(second.status == 0, "\(second.output) \(second.error)")
+        #expect(second.output.contains("(open orders re-queried at the restart)"), "\(second.output)")
+        let reconciliation = try #require(Self.line("reconciliation", in: second.output), "\(second.output)")
+        let requests =
+            reconciliation.split(separator: " ").compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }.first
+            ?? 0
+        #expect(requests > 0, "\(reconciliation)")
+        #expect(reconciliation.contains("· 0 orders the venue no longer held"), "\(reconciliation)")
+        #expect(reconciliation.hasSuffix("· 0 mismatched"), "\(reconciliation)")
+        let replay = try PeregrineCLI.run(["replay", "--nats", server.url, "--shard", "0/1"])
+        #expect(replay.stateHash == second.stateHash, "\(replay.output)")
+    }
 }
