@@ -765,12 +765,21 @@ public struct HashingOutputs: OutputSink {
     public private(set) var fills = 0
     /// Called with each output when set (for `peregrine replay --print`).
     public var printer: ((String) -> Void)?
+    /// The instruments' reference data, for `printer`'s lines: symbols, and prices and
+    /// quantities in the instrument's units (an instrument without it: its id, ticks and lots).
+    public var instruments: [InstrumentID: InstrumentDefinition] = [:]
     /// Called with each sealed bundle's legs and seal when set (for `peregrine replay --bundles-out`).
     public var bundleSink: BundleRequestWriter?
     /// Writes each update of the strategies' orders when set (`peregrine replay --fills-out`).
     public var orderEvents: OrderEventWriter?
 
     public init(hasher: OutputHasher = OutputHasher()) { self.hasher = hasher }
+
+    /// Prints each output to `printer` (nil: none), in the units of `instruments`.
+    public mutating func print(to printer: ((String) -> Void)?, instruments: [InstrumentDefinition]) {
+        self.printer = printer
+        self.instruments = printer == nil ? [:] : Dictionary(instruments.map { ($0.id, $0) }) { first, _ in first }
+    }
 
     public mutating func outcome(_ outcome: Outcome) {
         outcomes += 1
@@ -780,21 +789,53 @@ public struct HashingOutputs: OutputSink {
     public mutating func order(_ order: VenueOrder) {
         orders += 1
         hasher.fold(order)
-        printer?("order \(order.instrument) \(Self.describe(order.command)) (event \(order.sequence))")
+        guard let printer else { return }
+        let units = Units(instruments[order.instrument])
+        printer(
+            "order \(units.name(order.instrument)) \(Self.describe(order.command, units)) (event \(order.sequence))")
+    }
+
+    /// Prices, quantities and names as `--print` shows them: in the instrument's units when its
+    /// reference data is known, otherwise ticks (`t`), lots (`l`) and the id (`#N`).
+    struct Units {
+        let definition: InstrumentDefinition?
+
+        init(_ definition: InstrumentDefinition?) { self.definition = definition }
+
+        func name(_ instrument: InstrumentID) -> String { definition?.symbol ?? "\(instrument)" }
+        func price(_ price: Price) -> String { definition.map { price.formatted(tickSize: $0.tickSize) } ?? "\(price)" }
+        func quantity(_ quantity: Quantity) -> String {
+            definition.map { quantity.formatted(lotSize: $0.lotSize) } ?? "\(quantity)"
+        }
     }
 
     /// A command as `--print` shows it: the fields its action uses (a replace carries no side,
     /// type or time in force of its own; a cancel or status request only the order's id).
-    static func describe(_ command: OrderCommand) -> String {
+    static func describe(_ command: OrderCommand, _ units: Units) -> String {
         switch command.action {
         case .new:
-            let limit = command.type == .limit || command.type == .stopLimit ? "@\(command.price)" : ""
-            let stop = command.type.isStop ? " stop \(command.stopPrice)" : ""
-            return "new \(command.orderID) \(command.side) \(command.quantity)\(limit) \(command.type)\(stop) "
-                + "\(command.timeInForce)"
-        case .replace: return "replace \(command.orderID) to \(command.quantity)@\(command.price)"
+            let limit = command.type == .limit || command.type == .stopLimit ? "@\(units.price(command.price))" : ""
+            let stop = command.type.isStop ? " stop \(units.price(command.stopPrice))" : ""
+            return "new \(command.orderID) \(command.side) \(units.quantity(command.quantity))\(limit) \(command.type)"
+                + "\(stop) \(command.timeInForce)"
+        case .replace:
+            return "replace \(command.orderID) to \(units.quantity(command.quantity))@\(units.price(command.price))"
         case .cancel, .status: return "\(command.action) \(command.orderID)"
         }
+    }
+
+    /// An execution report as `--print` shows it.
+    static func describe(_ report: ExecutionReport, _ units: Units) -> String {
+        var text =
+            "\(report.kind) \(report.orderID) \(report.account) \(report.side) \(units.quantity(report.quantity))"
+            + "@\(units.price(report.price)) leaves \(units.quantity(report.leavesQuantity))"
+        if report.reason != .none { text += " reason \(report.reason)" }
+        if report.isFill {
+            text +=
+                " trade \(report.tradeID) vs \(report.contraOrderID) \(report.contraAccount)"
+                + (report.isAggressor ? " aggressor" : "")
+        }
+        return text
     }
 
     public mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {
@@ -805,7 +846,9 @@ public struct HashingOutputs: OutputSink {
         reportCount += 1
         if report.isFill { fills += 1 }
         hasher.fold(report)
-        printer?("report \(report.instrument) \(report)")
+        guard let printer else { return }
+        let units = Units(instruments[report.instrument])
+        printer("report \(units.name(report.instrument)) \(Self.describe(report, units))")
     }
 
     public mutating func bundleLeg(_ leg: borrowing BundleLeg) {

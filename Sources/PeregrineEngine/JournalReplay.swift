@@ -204,7 +204,7 @@ public enum JournalReplay {
                 throw .recovery(.prunedWithoutSnapshot(directory: directory, start: journalStart, skipped: skipped))
             }
         }
-        outputs.printer = printer
+        outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         outputs.bundleSink = bundleSink
         outputs.orderEvents = orderEvents
         var summary = try replay(

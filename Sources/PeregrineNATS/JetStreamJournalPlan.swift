@@ -82,6 +82,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         var logic = try EngineLogic(configuration: configuration, custom: custom)
         var outputs = HashingOutputs()
         outputs.orderEvents = orderEvents
+        outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         let summary: JetStreamJournalReader.Summary
         do {
             let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)

@@ -468,10 +468,10 @@ struct PipelinePartsTests {
 /// `replay --print`'s venue order lines: each action shows the fields it carries (a replace or
 /// cancel command holds a placeholder side, type and time in force, which must not be shown).
 @Suite struct PrintedOrderTests {
-    static func printed(_ command: OrderCommand) -> [String] {
+    static func printed(_ command: OrderCommand, instruments: [InstrumentDefinition] = []) -> [String] {
         let lines = Mutex<[String]>([])
         var outputs = HashingOutputs()
-        outputs.printer = { line in lines.withLock { $0.append(line) } }
+        outputs.print(to: { line in lines.withLock { $0.append(line) } }, instruments: instruments)
         outputs.order(VenueOrder(command: command, instrument: InstrumentID(3), sequence: 42, decidedAt: 0))
         return lines.withLock { $0 }
     }
@@ -495,5 +495,33 @@ struct PipelinePartsTests {
             Self.printed(.replace(OrderID(7), account: account, price: Price(ticks: 104), quantity: Quantity(lots: 3)))
                 == ["order #3 replace o7 to 3l@104t (event 42)"])
         #expect(Self.printed(.cancel(OrderID(7), account: account)) == ["order #3 cancel o7 (event 42)"])
+    }
+
+    /// With the instrument's reference data: its symbol, prices at its tick and quantities at
+    /// its lot, for orders and reports alike.
+    @Test func anInstrumentWithReferenceDataIsShownInItsUnits() {
+        var definition = InstrumentDefinition.synthetic(InstrumentID(3), hosted: false)  // tick 0.01, lot 0.001
+        definition.symbol = "BTCUSDT"
+        let account = AccountID(1)
+        #expect(
+            Self.printed(
+                .limit(
+                    OrderID(7), account: account, .sell, price: Price(ticks: 1_000_025), quantity: Quantity(lots: 4)),
+                instruments: [definition]) == ["order BTCUSDT new o7 sell 0.004@10000.25 limit GTC (event 42)"])
+        #expect(
+            Self.printed(
+                .replace(OrderID(7), account: account, price: Price(ticks: 999_900), quantity: Quantity(lots: 1_500)),
+                instruments: [definition]) == ["order BTCUSDT replace o7 to 1.500@9999.00 (event 42)"])
+        let lines = Mutex<[String]>([])
+        var outputs = HashingOutputs()
+        outputs.print(to: { line in lines.withLock { $0.append(line) } }, instruments: [definition])
+        outputs.accept(
+            ExecutionReport(
+                kind: .partiallyFilled, instrument: InstrumentID(3), orderID: OrderID(7), account: account, side: .sell,
+                price: Price(ticks: 1_000_025), quantity: Quantity(lots: 2), leavesQuantity: Quantity(lots: 2)))
+        let line = lines.withLock { $0 }.first ?? ""
+        #expect(
+            line.hasPrefix("report BTCUSDT partially-filled o7 a1 sell 0.002@10000.25 leaves 0.002 trade "), "\(line)")
+        #expect(outputs.fills == 1)
     }
 }
