@@ -1415,25 +1415,30 @@ extension TradingState {
     }
 
     /// UTC of the event at `_time`: its exchange stamp, or the last one plus the event time
-    /// since; a new UTC day re-bases every strategy's day P&L.
+    /// since; a new UTC day re-bases every strategy's day P&L. Until the first UTC stamp the
+    /// day is not known: the losses from the start count toward the day that stamp names
+    /// (the first day is not started again when it becomes known).
     @usableFromInline
     mutating func advanceDay(exchangeTime: UInt64) {
         if exchangeTime != 0 {
             utcAnchor = exchangeTime
             utcAnchorTime = _time
         }
-        let utc = utcAnchor == 0 ? 0 : utcAnchor &+ (_time > utcAnchorTime ? _time &- utcAnchorTime : 0)
+        guard utcAnchor != 0 else { return }
+        let utc = utcAnchor &+ (_time > utcAnchorTime ? _time &- utcAnchorTime : 0)
         // Only forward: an event stamped earlier (recorded data between wall-clock ticks) does
         // not start an older day again.
         let day = Int64(utc / Self.nanosecondsPerDay)
         guard day > tradingDay else { return }
+        let first = tradingDay < 0
         tradingDay = day
-        rebaseDay()
+        if !first { rebaseDay() }
     }
 
     @inlinable static var nanosecondsPerDay: UInt64 { 86_400_000_000_000 }
 
-    /// The UTC day (days since 1970-01-01) the loss limits count from; -1 before the first event.
+    /// The UTC day (days since 1970-01-01) the loss limits count from; -1 before the first
+    /// event with a UTC stamp.
     public var currentTradingDay: Int64 { tradingDay }
 
     /// Every strategy's day P&L counts from now.

@@ -324,6 +324,33 @@ struct RiskTests {
         #expect(harness.nextBreach() == nil)
     }
 
+    /// Events without a UTC stamp before the first one that has it (a synthetic or recorded
+    /// source's first events, before the first wall-clock tick): the loss made then counts
+    /// toward the day the first stamp names, which does not start the count again.
+    @Test func aLossBeforeTheFirstUTCStampCountsTowardItsDay() throws {
+        let harness = try RiskHarness([RiskRule(strategy: 1, maxDailyLoss: ["*": "1"])])
+        harness.advance()
+        #expect(harness.day == -1)
+        harness.mark(0, 9_999, 10_001)
+        let buy = harness.submit(0, .buy, price: 10_000, lots: 100)  // long 0.1 at 100.00
+        harness.fill(buy.id, price: 10_000, lots: 100, tradeID: 1)
+        harness.mark(0, 9_099, 9_101)  // down 0.9 USD and the fee of 0.004 USD
+        harness.advance()
+        #expect(harness.day == -1)
+        #expect(harness.dayLoss(currency: 1) == 9_040_000_000_000)
+        let day: UInt64 = 86_400_000_000_000
+        harness.advance(utc: 20_786 * day + 5_000_000_000)
+        #expect(harness.day == 20_786)
+        #expect(harness.dayLoss(currency: 1) == 9_040_000_000_000)
+        // 0.1 USD more (mid 90.00) is beyond the limit, counted from the start.
+        harness.mark(0, 8_999, 9_001)
+        #expect(harness.nextBreach() == 0)
+        // The next day starts the count again.
+        harness.advance(by: day)
+        #expect(harness.day == 20_787)
+        #expect(harness.dayLoss(currency: 1) == 0)
+    }
+
     @Test func aTrippedKillSwitchRefusesOrdersAndReplacesUntilReset() throws {
         let harness = try RiskHarness([])
         let resting = harness.submit(0, .buy, price: 1_000, lots: 5)
