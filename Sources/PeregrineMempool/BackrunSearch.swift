@@ -237,14 +237,12 @@ public struct BackrunSearch: Sendable {
         // The Möbius coefficients of the chain, normalised so B stays 1.
         var a = 1.0
         var c = 0.0
-        var firstReserveIn = 0.0
         for hop in 0..<cycle.count {
             guard let (reserveIn, reserveOut) = pools[cycle.pool(hop)].reserves(from: cycle.tokenIn(hop)),
                 reserveIn > 0, reserveOut > 0
             else { return nil }
             let rIn = fastDouble(reserveIn)
             let rOut = fastDouble(reserveOut)
-            if hop == 0 { firstReserveIn = rIn }
             // A' = 997·rOut·A, B' = 1000·rIn·B, C' = 1000·rIn·C + 997·A; then divide by B'.
             let scale = 1000 * rIn
             (a, c) = (997 * rOut * a / scale, c + 997 * a / scale)
@@ -255,7 +253,8 @@ public struct BackrunSearch: Sendable {
         // f(x*) − x* = (√A − 1)² / C; rounding costs at most one unit per hop.
         let realProfit = (a.squareRoot() - 1) * (a.squareRoot() - 1) / c
         guard realProfit * (1 + 1e-9) + 1 >= atLeast else { return nil }
-        let center = fastUInt128(Swift.min(peak.rounded(), firstReserveIn))
+        // An input may exceed the first pool's reserve (a drained pool); only uint112 bounds it.
+        let center = fastUInt128(Swift.min(peak.rounded(), fastDouble(ConstantProduct.maxReserve)))
         // The integer profit (one rounding per hop) is within `count` of the real one, so the
         // integer optimum lies where the real profit is within count + 1 of its peak:
         // |x − x*| ≤ √(2(count + 1)/|f''(x*)|), with f''(x*) = −2C/√A (B = 1).

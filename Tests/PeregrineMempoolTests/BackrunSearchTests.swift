@@ -85,6 +85,25 @@ struct BackrunSearchTests {
         #expect(best.amountOut == UInt128(Int128(best.amountIn) + brute.profit))
     }
 
+    /// A drained first pool (a victim's swap emptied its WETH side): the best input is larger
+    /// than that pool's WETH reserve, and the search still finds it.
+    @Test func theOptimumMayExceedTheFirstPoolsReserve() throws {
+        var pools = PoolBook()
+        let drained = pools.upsert(Self.pool(Self.weth, 1_000, Self.tokenA, 1_000_000, .uniswapV2, 1))
+        pools.upsert(Self.pool(Self.weth, 1_000_000, Self.tokenA, 1_000_000, .sushiswap, 2))
+        let best = try #require(
+            BackrunSearch(gasBase: 0, gasPerHop: 0, exhaustive: true).best(
+                touching: (drained, 0, 0, 0), touchedCount: 1, pools: pools, victim: TransactionHash(2, 2, 2, 2),
+                gasPrice: 0))
+        #expect(best.cycle.pool(0) == drained && best.cycle.tokenIn(0) == Self.weth)
+        let brute = Self.bruteForce(Self.search, best.cycle, pools, limit: 200_000)
+        #expect(brute.amountIn > 1_000)
+        #expect(best.amountIn == brute.amountIn)
+        #expect(best.netProfit == brute.profit)
+    }
+
+    static let search = BackrunSearch(gasBase: 0, gasPerHop: 0, exhaustive: true)
+
     @Test func gasAndBalancedPoolsLeaveNothing() throws {
         var pools = PoolBook()
         let uni = pools.upsert(Self.pool(Self.weth, 100_000, Self.tokenA, 300_000, .uniswapV2, 1))
