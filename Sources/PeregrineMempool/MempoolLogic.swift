@@ -269,6 +269,13 @@ public struct MempoolLogic: ~Copyable {
     /// The open bundle's legs (at most 8: 16 transactions).
     @usableFromInline let legs: UnsafeMutablePointer<BundleLeg>
     @usableFromInline var legCount = 0
+    /// The pools (indices) the open bundle's legs swap through: each victim's path and each
+    /// back-run's cycle. A leg that would share one goes into a new bundle, since every leg is
+    /// analysed on the pools as they are without the bundle's other legs, and a shared pool
+    /// would not be as analysed when the bundle runs (a back-run reverting).
+    @usableFromInline let openPools: UnsafeMutablePointer<Int>
+    @usableFromInline var openPoolCount = 0
+    @usableFromInline static let poolsPerLeg = 7
     @usableFromInline var targetBlock: UInt64 = 1
     @usableFromInline var baseFeeWei: UInt64 = 0
     @usableFromInline var nextBackrunID: UInt64 = 1
@@ -304,9 +311,14 @@ public struct MempoolLogic: ~Copyable {
         assembler = RecordAssembler()
         legs = UnsafeMutablePointer<BundleLeg>.allocate(capacity: Self.legCapacity)
         legs.initialize(repeating: .empty, count: Self.legCapacity)
+        openPools = UnsafeMutablePointer<Int>.allocate(capacity: Self.legCapacity * Self.poolsPerLeg)
+        openPools.initialize(repeating: 0, count: Self.legCapacity * Self.poolsPerLeg)
     }
 
-    deinit { legs.deallocate() }
+    deinit {
+        legs.deallocate()
+        openPools.deallocate()
+    }
 
     /// Handles one event; sends each bundle it seals to `sink`.
     @inlinable
@@ -382,15 +394,37 @@ public struct MempoolLogic: ~Copyable {
         case .undecodable: _counters.undecodable &+= 1
         case .reverts: _counters.reverts &+= 1
         case .noOpportunity: _counters.noOpportunity &+= 1
-        case .opportunity(_, let opportunity):
+        case .opportunity(let intent, let opportunity):
             _counters.opportunities &+= 1
             _lastOpportunity = opportunity
             let (profit, overflow) = _counters.profitWei.addingReportingOverflow(
                 UInt128(clamping: opportunity.netProfit))
             _counters.profitWei = overflow ? .max : profit
-            // The victim and our back-run go into the same bundle.
-            if builder.pendingCount &+ 2 > builder.maxTransactions, let sealed = builder.flush() {
+            // The victim and our back-run go into the same bundle: the open one unless it is
+            // full or one of its legs swaps through a pool this leg does.
+            var legPools = (0, 0, 0, 0, 0, 0, 0)
+            var legPoolCount = 0
+            var shared = false
+            withUnsafeMutableBytes(of: &legPools) { raw in
+                let pools = raw.bindMemory(to: Int.self)
+                func note(_ index: Int) {
+                    for open in 0..<openPoolCount where openPools[open] == index { shared = true }
+                    pools[legPoolCount] = index
+                    legPoolCount &+= 1
+                }
+                for hop in 0..<Swift.min(intent.path.hops, 4) {
+                    if let index = analyzer.pools.index(intent.path[hop], intent.path[hop &+ 1]) { note(index) }
+                }
+                for hop in 0..<Swift.min(opportunity.cycle.count, 3) { note(opportunity.cycle.pool(hop)) }
+            }
+            if builder.pendingCount &+ 2 > builder.maxTransactions || shared, let sealed = builder.flush() {
                 emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
+            }
+            withUnsafeBytes(of: legPools) { raw in
+                for index in raw.bindMemory(to: Int.self).prefix(legPoolCount) {
+                    openPools[openPoolCount] = index
+                    openPoolCount &+= 1
+                }
             }
             addLeg(transaction, opportunity: opportunity, record: record, event: event, sequence: sequence)
             let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
@@ -449,6 +483,7 @@ public struct MempoolLogic: ~Copyable {
                 openedAt: bundle.openedAt, sealedAt: now, sequence: sequence))
         _counters.bundles &+= 1
         legCount = 0
+        openPoolCount = 0
     }
 
     // MARK: - State
@@ -476,6 +511,8 @@ public struct MempoolLogic: ~Copyable {
         builder.combineState(into: &hasher)
         hasher.combine(legCount)
         for index in 0..<legCount { legs[index].combine(into: &hasher) }
+        hasher.combine(openPoolCount)
+        for index in 0..<openPoolCount { hasher.combine(openPools[index]) }
         hasher.combine(assembler.length)
         assembler.withHeldBytes { bytes in
             for byte in bytes { hasher.combine(byte) }
@@ -495,6 +532,8 @@ public struct MempoolLogic: ~Copyable {
         builder.encodeState(into: &encoder)
         encoder.write(Int64(legCount))
         for index in 0..<legCount { legs[index].encode(into: &encoder) }
+        encoder.write(Int64(openPoolCount))
+        for index in 0..<openPoolCount { encoder.write(Int64(openPools[index])) }
         encoder.write(Int64(assembler.length))
         assembler.withHeldBytes { bytes in
             encoder.write(Int64(bytes.count))
@@ -544,6 +583,18 @@ public struct MempoolLogic: ~Copyable {
         guard legs <= Self.legCapacity else { throw .invalid(field: "bundle legs", value: Int64(legs)) }
         for index in 0..<legs { self.legs[index] = try BundleLeg(decoding: &decoder) }
         legCount = legs
+        let openPools = try decoder.readCount("bundle pools", minimumItemBytes: 8)
+        guard openPools <= legs * Self.poolsPerLeg else {
+            throw .invalid(field: "bundle pools", value: Int64(openPools))
+        }
+        for index in 0..<openPools {
+            let pool = try decoder.read(Int64.self, "bundle pool")
+            guard pool >= 0, pool < Int64(analyzer.pools.pools.count) else {
+                throw .invalid(field: "bundle pool", value: pool)
+            }
+            self.openPools[index] = Int(pool)
+        }
+        openPoolCount = openPools
         let length = try count("record length")
         let held = try decoder.readCount("record bytes")
         guard held <= RecordAssembler.capacity, held == Swift.min(length, RecordAssembler.capacity) else {

@@ -232,14 +232,90 @@ struct MempoolLogicTests {
                 #expect(leg.withVictimBytes { Array($0) } == raw)
             }
         }
-        // Legs precede their seal; a bundle holds at most 2 pairs and seals full or on time.
+        // Legs precede their seal; a bundle holds at most 2 pairs and seals full, on time, or
+        // for the next leg, which shares a pool with it.
         var legIndex = 0
         for seal in sink.seals {
             #expect((1...2).contains(seal.legs))
-            for leg in sink.legs[legIndex..<(legIndex + seal.legs)] { #expect(leg.bundleID == seal.bundleID) }
+            let legs = sink.legs[legIndex..<(legIndex + seal.legs)]
+            for leg in legs { #expect(leg.bundleID == seal.bundleID) }
             legIndex += seal.legs
-            #expect(seal.legs == 2 || seal.sealedAt - seal.openedAt >= 25_000 || seal.sealedAt == .max / 2)
+            let next = legIndex < sink.legs.count ? sink.legs[legIndex] : nil
+            let sharedWithNext =
+                try next.map { next in
+                    try !legs.reduce(into: Set<EVMAddress>()) { $0.formUnion(try Self.pools(of: $1, flow)) }
+                        .isDisjoint(with: Self.pools(of: next, flow))
+                } ?? false
+            #expect(
+                seal.legs == 2 || seal.sealedAt - seal.openedAt >= 25_000 || seal.sealedAt == .max / 2
+                    || sharedWithNext)
         }
+    }
+
+    /// The pools `leg` swaps through: its victim's path and its back-run's cycle.
+    static func pools(of leg: BundleLeg, _ flow: SyntheticSwapFlow) throws -> Set<EVMAddress> {
+        let index = try #require(flow.transactions.firstIndex { $0.hash == leg.victimHash })
+        let intent = try flow.withCalldata(of: index) {
+            try RouterDecoder.decode($0, value: flow.transactions[index].value)
+        }
+        var pools = Set((0..<leg.call.hops).map { leg.call.pool($0) })
+        for hop in 0..<intent.path.hops {
+            pools.insert(flow.pools[try #require(flow.pools.index(intent.path[hop], intent.path[hop + 1]))].address)
+        }
+        return pools
+    }
+
+    /// Large bundles of a flow over few tokens, run as a builder runs them: from the pools as
+    /// they were, each victim then its back-run, in order. No two legs of a bundle share a
+    /// pool, so every victim goes through and every back-run gets back its `minimumOut`.
+    @Test func aBundleRunsAsAnalysed() throws {
+        let flow = SyntheticSwapFlow(count: 1_500, tokenCount: 6, seed: 5, signed: true)
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        settings.bundleSize = 16
+        settings.bundleTimeoutNanoseconds = 60_000_000_000
+        var logic = try MempoolLogic(settings: settings)
+        var sink = RecordingBundles()
+        let events = mempoolEvents(flow)
+        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
+        logic.handle(
+            Event(
+                timestamp: .max / 2, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
+            sequence: Int64(events.count), sink: &sink)
+        #expect(sink.legs.count > 20)
+        #expect(sink.seals.contains { $0.legs > 1 })
+        // Sealed early for a shared pool: the flow has more legs than full bundles need.
+        #expect(sink.seals.count > (sink.legs.count + 7) / 8)
+        let byHash = Dictionary(flow.transactions.indices.map { (flow.transactions[$0].hash, $0) }) { a, _ in a }
+        var legIndex = 0
+        var backruns = 0
+        for seal in sink.seals {
+            var pools = flow.pools
+            for leg in sink.legs[legIndex..<(legIndex + seal.legs)] {
+                let index = try #require(byHash[leg.victimHash])
+                let transaction = flow.transactions[index]
+                let intent = try flow.withCalldata(of: index) {
+                    try RouterDecoder.decode($0, value: transaction.value)
+                }
+                #expect(throws: Never.self) { _ = try SwapSimulator.simulate(intent, pools: &pools, commit: true) }
+                var token = leg.call.tokenIn
+                var amount = leg.call.amountIn
+                for hop in 0..<leg.call.hops {
+                    let pool = try #require(pools.pools.firstIndex { $0.address == leg.call.pool(hop) })
+                    let (reserveIn, reserveOut) = try #require(pools[pool].reserves(from: token))
+                    let out = try ConstantProduct.amountOut(in: amount, reserveIn: reserveIn, reserveOut: reserveOut)
+                    try pools[pool].apply(tokenIn: token, amountIn: amount, amountOut: out)
+                    token = pools[pool].other(than: token)
+                    amount = out
+                }
+                #expect(token == leg.call.tokenIn)
+                #expect(amount >= leg.call.minimumOut, "back-run \(leg.backrunID) in bundle \(seal.bundleID)")
+                backruns += 1
+            }
+            legIndex += seal.legs
+        }
+        #expect(backruns == sink.legs.count)
     }
 
     /// A snapshot taken anywhere (mid-record, mid-bundle) restores a logic that goes on
