@@ -64,6 +64,51 @@ public struct BlockInspection: Sendable {
     static let transferSelector = "0xa9059cbb"
     static let transferFromSelector = "0x23b872dd"
 
+    /// Uniswap V2's factory and its pairs' init code hash (`UniswapV2Library.pairFor`), and
+    /// SushiSwap's: a pool at the address either would create for its tokens is that venue's.
+    public static let uniswapV2Factory = EVMAddress(hex: "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f") ?? .zero
+    public static let uniswapV2InitCode =
+        TransactionHash(hex: "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f")
+        ?? TransactionHash(0, 0, 0, 0)
+    public static let sushiswapFactory = EVMAddress(hex: "0xC0AEe478e3658e2610c5F7A4A2E1777cE9e4f2Ac") ?? .zero
+    public static let sushiswapInitCode =
+        TransactionHash(hex: "0xe18a34eb0e04b04f7a0ac29a6e80748dca96319b42c54d679cb821dca90c6303")
+        ?? TransactionHash(0, 0, 0, 0)
+
+    /// The address `factory` creates the pair of `pair`'s tokens at (CREATE2 with the salt
+    /// keccak256(token0 ‖ token1), as `UniswapV2Library.pairFor` computes it).
+    public static func pairAddress(factory: EVMAddress, initCodeHash: TransactionHash, _ pair: TokenPair) -> EVMAddress
+    {
+        func bytes(_ address: EVMAddress) -> [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: address.first >> (56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: address.second >> (56 - 8 * $0)) }
+                + (0..<4).map { UInt8(truncatingIfNeeded: address.third >> (24 - 8 * $0)) }
+        }
+        func bytes(_ word: TransactionHash) -> [UInt8] {
+            [word.words.0, word.words.1, word.words.2, word.words.3].flatMap { value in
+                (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+            }
+        }
+        let salt = Keccak256.hash(bytes(pair.token0) + bytes(pair.token1))
+        let digest = bytes(Keccak256.hash([0xff] + bytes(factory) + bytes(salt) + bytes(initCodeHash)))
+        // The address is the digest's last 20 bytes.
+        func load(_ range: Range<Int>) -> UInt64 { range.reduce(0) { $0 << 8 | UInt64(digest[$1]) } }
+        return EVMAddress(first: load(12..<20), second: load(20..<28), third: UInt32(truncatingIfNeeded: load(28..<32)))
+    }
+
+    /// The venue of the pool at `address` trading `pair`: Uniswap V2 or SushiSwap when it is
+    /// where their factory puts the pair, otherwise another fork, numbered from 2 in the order
+    /// met (`others`: the forks' pools of this pair seen before).
+    static func venue(of address: EVMAddress, _ pair: TokenPair, others: Int) -> Venue {
+        if address == pairAddress(factory: uniswapV2Factory, initCodeHash: uniswapV2InitCode, pair) {
+            return .uniswapV2
+        }
+        if address == pairAddress(factory: sushiswapFactory, initCodeHash: sushiswapInitCode, pair) {
+            return .sushiswap
+        }
+        return Venue(rawValue: UInt8(clamping: 2 + others))
+    }
+
     struct Trace {
         var hash: String
         var position: Int
@@ -140,6 +185,8 @@ public struct BlockInspection: Sendable {
         }
         // Each swapped pair's reserves at its first getReserves() in the block, with its tokens.
         var seenPools = Set<EVMAddress>()
+        // Each pool is its own: a pair traded on Uniswap V2 and on forks has a pool on each.
+        var forks: [TokenPair: Int] = [:]
         for trace in traces where trace.selector == Self.reservesSelector && trace.output.count >= 64 {
             guard !seenPools.contains(trace.to), let swap = swaps.first(where: { $0.pool == trace.to }) else {
                 continue
@@ -149,9 +196,12 @@ public struct BlockInspection: Sendable {
             let reserve1 = trace.output.withUnsafeBytes { UInt256(bigEndianWordAt: 32, of: $0) }
             let pair = TokenPair(swap.tokenIn, swap.tokenOut)
             guard let r0 = reserve0.uint128, let r1 = reserve1.uint128 else { continue }
+            let venue = Self.venue(of: trace.to, pair, others: forks[pair, default: 0])
+            if venue.rawValue >= 2 { forks[pair, default: 0] += 1 }
             pools.upsert(
                 ConstantProductPool(
-                    address: trace.to, token0: pair.token0, token1: pair.token1, reserve0: r0, reserve1: r1))
+                    address: trace.to, token0: pair.token0, token1: pair.token1, reserve0: r0, reserve1: r1,
+                    venue: venue))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineEVM
 import PeregrineMempool
 import PeregrineTestSupport
 import Testing
@@ -53,6 +54,33 @@ struct BlockInspectionTests {
             }
             #expect(matches.count >= 1, "\(row["tx_hash"] ?? "") \(row["pair"] ?? "")")
         }
+    }
+
+    /// The CREATE2 address of a pair, checked against the well-known USDC/WETH pairs of both
+    /// factories; in block 12775690 USDC/WETH traded on Uniswap V2 and on another fork, and
+    /// each pool keeps its own reserves (they had been one pool).
+    @Test func eachPoolOfAPairIsItsOwnVenue() throws {
+        let usdc = try #require(EVMAddress(hex: "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"))
+        let weth = try #require(EVMAddress(hex: "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"))
+        let pair = TokenPair(usdc, weth)
+        #expect(
+            BlockInspection.pairAddress(
+                factory: BlockInspection.uniswapV2Factory, initCodeHash: BlockInspection.uniswapV2InitCode, pair
+            ).description == "0xb4e16d0168e52d35cacd2c6185b44281ec28c9dc")
+        #expect(
+            BlockInspection.pairAddress(
+                factory: BlockInspection.sushiswapFactory, initCodeHash: BlockInspection.sushiswapInitCode, pair
+            ).description == "0x397ff1542f962076d0bfe58ea045ffa2d347aca0")
+        let block = try BlockInspection(contentsOf: Self.path("eth_block_12775690_traces_receipts.json"))
+        let pools = block.pools.pools.filter { TokenPair($0.token0, $0.token1) == pair }
+        #expect(
+            pools.map(\.address.description).sorted() == [
+                "0x20e95253e54490d8d30ea41574b24f741ee70201", "0xb4e16d0168e52d35cacd2c6185b44281ec28c9dc",
+            ])
+        #expect(
+            pools.first { $0.venue == .uniswapV2 }?.address.description == "0xb4e16d0168e52d35cacd2c6185b44281ec28c9dc")
+        #expect(pools.first { $0.venue != .uniswapV2 }?.venue.rawValue == 2)
+        #expect(Set(block.pools.pools.map(\.address)).count == block.pools.pools.count)
     }
 
     @Test func malformedFilesAreRefused() {
