@@ -350,6 +350,27 @@ public struct DecodedTransaction: Equatable, Sendable {
             calldataOffset: baseOffset + data.lowerBound, calldataLength: data.count)
     }
 
+    /// secp256k1's group order n, and n / 2 (EIP-2: a valid `s` is at most that).
+    static let curveOrder =
+        UInt256(hex: "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141") ?? UInt256(0)
+    static let halfCurveOrder =
+        UInt256(hex: "0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0") ?? UInt256(0)
+
+    /// Why no node would take this transaction for chain `chainID`, without recovering its
+    /// signer: another chain (a legacy transaction without a chain id is taken), a y-parity
+    /// other than 0 or 1, `r` or `s` outside 1 … n − 1, `s` above n / 2 (EIP-2), or a tip above
+    /// the fee cap. Nil when none of these.
+    public func problem(chainID expected: UInt64) -> String? {
+        if chainID != 0 && chainID != expected { return "chain id \(chainID), not \(expected) (--chain-id)" }
+        if yParity > 1 { return "y-parity \(yParity), not 0 or 1" }
+        if r == UInt256(0) || !(r < Self.curveOrder) { return "signature r \(r) outside 1 … n − 1" }
+        if s == UInt256(0) || Self.halfCurveOrder < s { return "signature s \(s) outside 1 … n / 2 (EIP-2)" }
+        if pending.maxPriorityFee > pending.gasPrice {
+            return "tip \(pending.maxPriorityFee) wei above the fee cap \(pending.gasPrice) wei"
+        }
+        return nil
+    }
+
     /// The hash that was signed, rebuilt from the signed fields of `raw` (the bytes this was decoded from).
     public func signingHash(raw: UnsafeRawBufferPointer) -> TransactionHash {
         let fields = Array(raw[signedFields])

@@ -143,7 +143,8 @@ public struct SyntheticSwapFlow: Sendable {
                 let sender = Int(random.next() % UInt64(senders.count))
                 let unsigned = EIP1559Transaction(
                     chainID: 1, nonce: nonces[sender],
-                    maxPriorityFeePerGas: UInt128(random.next() % 3 + 1) * 1_000_000_000,
+                    // The tip never above the fee cap (a node refuses such a transaction).
+                    maxPriorityFeePerGas: Swift.min(UInt128(random.next() % 3 + 1) * 1_000_000_000, gasPrice),
                     maxFeePerGas: gasPrice, gasLimit: 300_000, to: uniswapV2Router02,
                     value: RouterEncoder.value(of: intent),
                     data: calldata)

@@ -61,13 +61,17 @@ public final class NATSPendingFeed: @unchecked Sendable {
 
 /// A `NATSPendingFeed` as events: the chain head and pools, then each message decoded on this
 /// thread (RLP, Keccak-256; it allocates) into a pending-transaction record stamped with its
-/// arrival, until `count` transactions or `END`. A message that is not a signed transaction is
-/// counted and skipped (the first is named in the summary). Clock ticks while idle.
+/// arrival, until `count` transactions or `END`. A message that is not a signed transaction,
+/// or one no node would take (`DecodedTransaction.problem`: another chain, a signature out of
+/// range, a tip above the fee cap), is counted and skipped (the first is named in the
+/// summary). Clock ticks while idle.
 public struct NATSPendingSource: ~Copyable, EventSource {
     let feed: NATSPendingFeed
     let count: Int
     let batchLimit: Int
     let tickIntervalNanoseconds: UInt64
+    /// The chain the transactions must be for (`--chain-id`).
+    let chainID: UInt64
     var preamble = PendingPreamble()
     var lastPublished: UInt64
     var finished = false
@@ -87,6 +91,7 @@ public struct NATSPendingSource: ~Copyable, EventSource {
         self.feed = feed
         self.count = count
         batchLimit = context.configuration.batchLimit
+        chainID = context.configuration.mempool?.chainID ?? 1
         tickIntervalNanoseconds = UInt64(context.configuration.tickIntervalMicroseconds) * 1_000
         lastPublished = context.startTime
     }
@@ -160,11 +165,17 @@ public struct NATSPendingSource: ~Copyable, EventSource {
     }
 
     mutating func decode(_ raw: UnsafeRawBufferPointer) {
-        let pending: PendingTransaction
-        do { pending = try DecodedTransaction(raw: raw).pending } catch {
+        let decoded: DecodedTransaction
+        do { decoded = try DecodedTransaction(raw: raw) } catch {
             refuse("\(error)")
             return
         }
+        // A transaction no node would take never lands: bundling it would waste the bundle.
+        if let problem = decoded.problem(chainID: chainID) {
+            refuse(problem)
+            return
+        }
+        let pending = decoded.pending
         let record = PendingRecord.encode(
             pending, payload: raw,
             calldata: pending.calldataOffset..<(pending.calldataOffset + pending.calldataLength))

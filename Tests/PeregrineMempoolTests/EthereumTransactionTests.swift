@@ -108,6 +108,40 @@ struct EthereumTransactionTests {
         #expect(try legacy.withUnsafeBytes { try signer.recoverSender(of: old, raw: $0) } == Self.keyAddress)
     }
 
+    /// What no node would take, named without recovering the signer: another chain, a
+    /// y-parity other than 0 or 1, r or s outside their range, a high s (EIP-2), a tip above
+    /// the fee cap.
+    @Test func aTransactionNoNodeWouldTakeIsNamed() throws {
+        func problem(_ transaction: EIP1559Transaction, yParity: UInt8, r: UInt256, s: UInt256, chain: UInt64 = 1)
+            throws -> String?
+        {
+            try transaction.encoded(yParity: yParity, r: r, s: s).withUnsafeBytes {
+                try DecodedTransaction(raw: $0).problem(chainID: chain)
+            }
+        }
+        let n = try #require(UInt256(hex: "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"))
+        let halfN = try #require(UInt256(hex: "0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0"))
+        let one = UInt256(1)
+        let signed = Self.bytes(Self.backrunLikeRaw)
+        #expect(try signed.withUnsafeBytes { try DecodedTransaction(raw: $0).problem(chainID: 1) } == nil)
+        #expect(
+            try signed.withUnsafeBytes { try DecodedTransaction(raw: $0).problem(chainID: 5) }
+                == "chain id 1, not 5 (--chain-id)")
+        let tx = Self.backrunLike
+        #expect(try problem(tx, yParity: 1, r: one, s: halfN) == nil)  // the edges are valid
+        #expect(try problem(tx, yParity: 7, r: one, s: one) == "y-parity 7, not 0 or 1")
+        #expect(try problem(tx, yParity: 0, r: UInt256(0), s: one) == "signature r 0 outside 1 … n − 1")
+        #expect(try problem(tx, yParity: 0, r: n, s: one)?.hasPrefix("signature r ") == true)
+        #expect(try problem(tx, yParity: 0, r: one, s: UInt256(0)) == "signature s 0 outside 1 … n / 2 (EIP-2)")
+        let highS = UInt256(high: halfN.high, low: halfN.low + 1)
+        #expect(try problem(tx, yParity: 0, r: one, s: highS)?.hasSuffix("outside 1 … n / 2 (EIP-2)") == true)
+        var tipAboveCap = tx
+        tipAboveCap.maxPriorityFeePerGas = tx.maxFeePerGas + 1
+        #expect(
+            try problem(tipAboveCap, yParity: 0, r: one, s: one)
+                == "tip 100000000001 wei above the fee cap 100000000000 wei")
+    }
+
     @Test func refusesMalformedBytesWithTypedErrors() throws {
         let raw = Self.bytes(Self.backrunLikeRaw)
         func decode(_ bytes: [UInt8]) -> RawTransactionError? {

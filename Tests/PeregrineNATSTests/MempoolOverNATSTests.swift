@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineEVM
 import PeregrineEngine
 import PeregrineNATS
 import PeregrineTestSupport
@@ -59,6 +60,14 @@ struct MempoolOverNATSTests {
         // Not hex, then a legacy transfer as hex text, then the synthetic stream as bytes.
         try Array("0xzz".utf8).withUnsafeBytes { try connection.publish(pending, $0) }
         try Array(Self.legacyTransferHex.utf8).withUnsafeBytes { try connection.publish(pending, $0) }
+        // A swap signed for another chain (5, not --chain-id 1): no node would take it.
+        let otherChain = try EthereumSigner(
+            privateKeyHex: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        ).sign(
+            EIP1559Transaction(
+                chainID: 5, nonce: 0, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 50_000_000_000,
+                gasLimit: 300_000, to: uniswapV2Router02, data: [0x7f, 0xf3, 0x6a, 0xb5]))
+        try otherChain.raw.withUnsafeBytes { try connection.publish(pending, $0) }
         try connection.flush()
         let publish = try PeregrineCLI.run([
             "mempool", "publish", "--nats", url, "--subject", pending, "--count", "3000", "--unique", "3000",
@@ -70,8 +79,8 @@ struct MempoolOverNATSTests {
         #expect(engine.terminationStatus == 0, "\(text)")
         #expect(
             text.contains(
-                "source read       3,002 messages from \(pending) at \(url): 3,001 pending transactions · "
-                    + "1 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
+                "source read       3,003 messages from \(pending) at \(url): 3,001 pending transactions · "
+                    + "2 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
         #expect(
             text.contains(
                 "mempool           3,001 pending transactions analysed · 0 duplicate · 1 by rules · 0 not a Router02 swap"
