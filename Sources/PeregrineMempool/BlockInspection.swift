@@ -45,7 +45,7 @@ public enum BlockInspectionError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .unreadable(let text): return "cannot read the block file: \(text)"
-        case .malformed(let text): return "not a block traces file: \(text)"
+        case .malformed(let text): return "bad block traces file: \(text)"
         }
     }
 }
@@ -122,12 +122,17 @@ public struct BlockInspection: Sendable {
         var output: [UInt8]
     }
 
+    /// Reads the block file at `path`; an error names the file, and the trace or receipt and
+    /// the field at fault.
     public init(contentsOf path: String) throws(BlockInspectionError) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable("\(path): \(error.localizedDescription)")
         }
-        try self.init(json: data)
+        do { try self.init(json: data) } catch {
+            if case .malformed(let text) = error { throw .malformed("\(path): \(text)") }
+            throw error
+        }
     }
 
     public init(json data: Data) throws(BlockInspectionError) {
@@ -138,7 +143,10 @@ public struct BlockInspection: Sendable {
         guard let block = object as? [String: Any], let rawTraces = block["traces"] as? [[String: Any]] else {
             throw .malformed("no \"traces\" array")
         }
-        blockNumber = block["block_number"] as? Int ?? 0
+        guard let number = block["block_number"] as? Int, number >= 0 else {
+            throw .malformed("\"block_number\" is \(Self.shown(block["block_number"])), not a block number")
+        }
+        blockNumber = number
         var traces: [Trace] = []
         traces.reserveCapacity(rawTraces.count)
         for (index, raw) in rawTraces.enumerated() {
@@ -147,16 +155,29 @@ public struct BlockInspection: Sendable {
             guard let hash = raw["transaction_hash"] as? String, let position = raw["transaction_position"] as? Int,
                 let address = raw["trace_address"] as? [Int]
             else { throw .malformed("trace \(index) lacks transaction_hash, transaction_position or trace_address") }
-            let input = action["input"] as? String ?? "0x"
+            func bad(_ field: String, _ value: Any?, _ what: String) -> BlockInspectionError {
+                .malformed("trace \(index) (transaction \(hash)): \(field) is \(Self.shown(value)), not \(what)")
+            }
+            guard let from = (action["from"] as? String).flatMap({ EVMAddress(hex: $0) }) else {
+                throw bad("action.from", action["from"], "an address")
+            }
+            guard let to = (action["to"] as? String).flatMap({ EVMAddress(hex: $0) }) else {
+                throw bad("action.to", action["to"], "an address")
+            }
+            let inputText = action["input"] as? String ?? "0x"
+            guard let input = Self.bytes(hex: inputText) else { throw bad("action.input", inputText, "0x-hex bytes") }
+            guard let value = UInt256(hex: action["value"] as? String ?? "0x0") else {
+                throw bad("action.value", action["value"], "a 0x-hex amount")
+            }
+            let outputText = (raw["result"] as? [String: Any])?["output"] as? String ?? "0x"
+            guard let output = Self.bytes(hex: outputText) else {
+                throw bad("result.output", outputText, "0x-hex bytes")
+            }
             traces.append(
                 Trace(
-                    hash: hash, position: position, address: address,
-                    from: EVMAddress(hex: action["from"] as? String ?? "") ?? .zero,
-                    to: EVMAddress(hex: action["to"] as? String ?? "") ?? .zero, input: Self.bytes(hex: input),
-                    selector: String(input.prefix(10)).lowercased(),
-                    failed: !(raw["error"] is NSNull || raw["error"] == nil),
-                    value: UInt256(hex: action["value"] as? String ?? "0x0") ?? .zero,
-                    output: Self.bytes(hex: (raw["result"] as? [String: Any])?["output"] as? String ?? "0x")))
+                    hash: hash, position: position, address: address, from: from, to: to, input: input,
+                    selector: String(inputText.prefix(10)).lowercased(),
+                    failed: !(raw["error"] is NSNull || raw["error"] == nil), value: value, output: output))
         }
         traces.sort { lhs, rhs in
             lhs.position != rhs.position
@@ -165,12 +186,16 @@ public struct BlockInspection: Sendable {
         swaps = Self.findSwaps(traces)
         var gasPrices: [String: UInt128] = [:]
         for receipt in block["receipts"] as? [[String: Any]] ?? [] {
-            guard let hash = receipt["transaction_hash"] as? String else { continue }
-            let price = receipt["effective_gas_price"]
+            guard let hash = receipt["transaction_hash"] as? String, let price = receipt["effective_gas_price"] else {
+                continue
+            }
             if let number = price as? NSNumber, let value = UInt256(decimal: number.stringValue)?.uint128 {
                 gasPrices[hash] = value
             } else if let text = price as? String, let value = (UInt256(hex: text) ?? UInt256(decimal: text))?.uint128 {
                 gasPrices[hash] = value
+            } else if !(price is NSNull) {
+                throw .malformed(
+                    "the receipt of \(hash): effective_gas_price is \(Self.shown(price)), not a wei amount")
             }
         }
         // The block's transactions to Router02, in order, as pending transactions.
@@ -212,17 +237,27 @@ public struct BlockInspection: Sendable {
     /// The swapped pairs with their reserves at their first `getReserves()` in the block.
     public private(set) var pools = PoolBook()
 
-    static func bytes(hex: String) -> [UInt8] {
+    /// `0x` and an even number of hex digits as bytes; nil otherwise.
+    static func bytes(hex: String) -> [UInt8]? {
+        guard hex.hasPrefix("0x") || hex.hasPrefix("0X") else { return nil }
         let digits = Array(hex.utf8.dropFirst(2))
+        guard digits.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(digits.count / 2)
         var index = 0
         while index + 1 < digits.count {
-            guard let high = hexNibble(digits[index]), let low = hexNibble(digits[index + 1]) else { return [] }
+            guard let high = hexNibble(digits[index]), let low = hexNibble(digits[index + 1]) else { return nil }
             bytes.append(high << 4 | low)
             index += 2
         }
         return bytes
+    }
+
+    /// A JSON value as an error shows it: strings quoted, at most 80 characters.
+    static func shown(_ value: Any?) -> String {
+        guard let value, !(value is NSNull) else { return "missing" }
+        let text = value is String ? "'\(value)'" : "\(value)"
+        return text.count > 80 ? String(text.prefix(77)) + "…" : text
     }
 
     static func word(_ bytes: [UInt8], _ index: Int) -> UInt256? {

@@ -83,6 +83,60 @@ struct BlockInspectionTests {
         #expect(Set(block.pools.pools.map(\.address)).count == block.pools.pools.count)
     }
 
+    /// A field that does not read is an error naming the trace (or receipt), the field and its
+    /// value; it had been read as zero or as no bytes, and the run went on with exit 0.
+    @Test func aFieldThatDoesNotReadIsNamed() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.path("eth_block_12775690_traces_receipts.json")))
+        let original = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let traces = try #require(original["traces"] as? [[String: Any]])
+        let call = try #require(traces.firstIndex { ($0["type"] as? String) == "call" })
+        let hash = try #require(traces[call]["transaction_hash"] as? String)
+        func refusal(_ change: (inout [String: Any]) -> Void) throws -> String? {
+            var block = original
+            change(&block)
+            do {
+                _ = try BlockInspection(json: try JSONSerialization.data(withJSONObject: block))
+                return nil
+            } catch { return "\(error)" }
+        }
+        func changeCall(_ body: @escaping (inout [String: Any]) -> Void) -> (inout [String: Any]) -> Void {
+            { block in
+                var all = block["traces"] as? [[String: Any]] ?? []
+                body(&all[call])
+                block["traces"] = all
+            }
+        }
+        func setAction(_ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
+            changeCall { trace in
+                var action = trace["action"] as? [String: Any] ?? [:]
+                action[key] = value
+                trace["action"] = action
+            }
+        }
+        #expect(
+            try refusal { $0["block_number"] = "abc" }
+                == "bad block traces file: \"block_number\" is 'abc', not a block number")
+        let prefix = "bad block traces file: trace \(call) (transaction \(hash)): "
+        #expect(try refusal(setAction("input", "0xzz")) == prefix + "action.input is '0xzz', not 0x-hex bytes")
+        #expect(
+            try refusal(setAction("value", "0xnothex")) == prefix + "action.value is '0xnothex', not a 0x-hex amount")
+        #expect(try refusal(setAction("from", "0x12")) == prefix + "action.from is '0x12', not an address")
+        #expect(
+            try refusal(changeCall { $0["result"] = ["output": "0xzz"] })
+                == prefix + "result.output is '0xzz', not 0x-hex bytes")
+        let receiptHash = try #require(
+            (original["receipts"] as? [[String: Any]])?.first?["transaction_hash"] as? String)
+        #expect(
+            try refusal { block in
+                var receipts = block["receipts"] as? [[String: Any]] ?? []
+                receipts[0]["effective_gas_price"] = "garbage"
+                block["receipts"] = receipts
+            }
+                == "bad block traces file: the receipt of \(receiptHash): effective_gas_price is 'garbage', not a wei amount"
+        )
+        #expect(try refusal { _ in } == nil)
+    }
+
     @Test func malformedFilesAreRefused() {
         #expect(throws: BlockInspectionError.malformed("no \"traces\" array")) {
             try BlockInspection(json: Data("{\"block_number\": 1}".utf8))
