@@ -77,8 +77,11 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Least gas price in gwei for a transaction to be analysed.")
     var minGasGwei: UInt64 = 0
 
-    @Option(help: "Least net profit after gas, in ETH, for a back-run to be bundled.")
-    var minProfitEth: Double = 0.1
+    @Option(
+        help:
+            "Least net profit after gas, in ETH (a decimal, up to 18 places, to 1000000000), for a back-run to be bundled."
+    )
+    var minProfitEth: String = "0.1"
 
     @Option(
         help:
@@ -146,9 +149,32 @@ struct MempoolRun: ParsableCommand {
         guard EngineConfiguration.statusIntervalRange.contains(statusInterval) else {
             throw ValidationError("--status-interval must be \(EngineConfiguration.statusIntervalAllowed.dropFirst(4))")
         }
-        guard minProfitEth >= 0, minProfitEth <= 1e9 else { throw ValidationError("--min-profit-eth must be 0 to 1e9") }
-        guard targetBlock.map({ $0 >= 1 && $0 < UInt64.max }) ?? true else {
-            throw ValidationError("--target-block must be 1 or more")
+        guard let wei = Self.wei(eth: minProfitEth), wei <= 1_000_000_000 * Self.weiPerEth else {
+            throw ValidationError(
+                "--min-profit-eth \(minProfitEth): give ETH as a decimal of at most 18 places, 0 to 1000000000")
+        }
+        _ = wei
+        // Block numbers and nonces count up from these (one block per synthetic pass, one nonce
+        // per back-run of a bundle): far below where they would wrap.
+        guard targetBlock.map({ $0 >= 1 && $0 <= 1 << 62 }) ?? true else {
+            throw ValidationError("--target-block must be 1 to 4611686018427387904 (2^62)")
+        }
+        guard nonce <= 1 << 62 else { throw ValidationError("--nonce must be 0 to 4611686018427387904 (2^62)") }
+        guard pools == "synthetic" || FileIO.isRegularFile(pools) else {
+            throw ValidationError("--pools \(pools): no such file (give synthetic or a block JSON file)")
+        }
+        guard pools == "synthetic" || source.hasPrefix("nats://") else {
+            throw ValidationError(
+                "--pools is for a NATS source (a block file or the synthetic source has its own pools)")
+        }
+        if let bundlesOut, bundlesOut != "-", !bundlesOut.hasPrefix("nats://") {
+            guard !FileIO.isDirectory(bundlesOut) else {
+                throw ValidationError("--bundles-out \(bundlesOut) is a directory: give a file")
+            }
+            let parent = (bundlesOut as NSString).deletingLastPathComponent
+            guard FileIO.isDirectory(parent.isEmpty ? "." : parent) else {
+                throw ValidationError("--bundles-out \(bundlesOut): no directory \(parent)")
+            }
         }
         guard ["none", "batch", "every"].contains(durability) else {
             throw ValidationError("--durability must be none, batch or every")
@@ -160,6 +186,22 @@ struct MempoolRun: ParsableCommand {
             throw ValidationError("--wait must be spin, yield or park")
         }
         guard (0...65_535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+    }
+
+    static let weiPerEth: UInt128 = 1_000_000_000_000_000_000
+
+    /// `text` ETH in wei, exactly: digits with at most 18 after a point; nil otherwise (a sign,
+    /// an exponent, more places than wei has, or more than 10^20 ETH).
+    static func wei(eth text: String) -> UInt128? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = parts[0]
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard !(whole.isEmpty && fraction.isEmpty), whole.count <= 20, fraction.count <= 18,
+            (whole + fraction).allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
+        let places = String(fraction) + String(repeating: "0", count: 18 - fraction.count)
+        guard let units = UInt128(whole.isEmpty ? "0" : String(whole)), let small = UInt128(places) else { return nil }
+        return units * weiPerEth + small
     }
 
     /// Anvil's and Hardhat's account 0: public knowledge, for trying the pipeline only.
@@ -204,7 +246,7 @@ struct MempoolRun: ParsableCommand {
             ? ControlPlane(port: metricsPort, address: "127.0.0.1", logger: Logger(label: "peregrine.control")) : nil
         defer { controlPlane?.stop() }
         let status = { (line: String) in
-            print(line)
+            say(line)
             fflush(nil)
         }
         let report: EngineReport
@@ -252,7 +294,7 @@ struct MempoolRun: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        print(report.formatted)
+        say(report.formatted)
         let totals = outputs.totals.value
         var line =
             "bundle requests   \(grouped(totals.requests)) "
@@ -265,16 +307,22 @@ struct MempoolRun: ParsableCommand {
         if totals.failures > 0 {
             line += " · \(grouped(totals.failures)) failed (first: \(totals.firstFailure ?? ""))"
         }
-        print(line)
+        say(line)
         if totals.failures > 0 || !report.isLossless { throw ExitCode(1) }
     }
 
     func announce(_ source: String, signer: EthereumSigner) {
-        print("mempool: \(source); signing as \(signer.address)")
+        say("mempool: \(source); signing as \(signer.address)")
         if signingKeyFile == nil {
-            print("mempool: signing with the public development key: pass --signing-key-file for bundles of your own")
+            say("mempool: signing with the public development key: pass --signing-key-file for bundles of your own")
         }
         fflush(nil)
+    }
+
+    /// Prints a line for people: on standard error when the bundles go to standard output
+    /// (`--bundles-out -`), so that standard output holds only their JSON lines.
+    func say(_ line: String) {
+        if bundlesOut == "-" { printError(line) } else { print(line) }
     }
 
     func run<Plan: SourcePlan>(
@@ -314,7 +362,7 @@ struct MempoolRun: ParsableCommand {
         let perBlock = source == "synthetic" ? Swift.min(count, unique) : count
         settings.bloomCapacity = Swift.min(Swift.max(perBlock, 1_000), 4_000_000)
         settings.minimumGasPriceGwei = minGasGwei
-        settings.minimumProfitWei = UInt128(minProfitEth * 1e18)
+        settings.minimumProfitWei = Self.wei(eth: minProfitEth) ?? settings.minimumProfitWei
         settings.bundleSize = bundleSize
         // validate() bounds it to 0.001 ... 6e7 µs: the conversion cannot trap.
         settings.bundleTimeoutNanoseconds = UInt64((bundleTimeoutUs * 1_000).rounded())

@@ -68,6 +68,42 @@ struct MempoolCommandTests {
     }
 
     /// A pending-transaction journal of an older build is refused, saying how to go on.
+    /// Set-up mistakes are usage errors (exit 2) before anything runs, naming the option.
+    @Test func setUpMistakesAreRefusedBeforeAnythingRuns() throws {
+        let base = ["mempool", "run", "--count", "10", "--unique", "10", "--rate", "0"]
+        for (arguments, message) in [
+            (["--bundles-out", NSTemporaryDirectory()], "is a directory: give a file"),
+            (["--bundles-out", "/nonexistent-directory/bundles.jsonl"], "no directory /nonexistent-directory"),
+            (["--pools", "/nonexistent.json"], "--pools /nonexistent.json: no such file"),
+            (["--pools", Fixtures.path("eth_block_13370850_traces_receipts.json")], "--pools is for a NATS source"),
+            (["--nonce", "18446744073709551615"], "--nonce must be 0 to 4611686018427387904"),
+            (["--target-block", "18446744073709551614"], "--target-block must be 1 to 4611686018427387904"),
+            (["--min-profit-eth", "1e-19"], "--min-profit-eth 1e-19: give ETH as a decimal of at most 18 places"),
+            (["--min-profit-eth", "0.0000000000000000001"], "give ETH as a decimal of at most 18 places"),
+        ] {
+            let result = try Self.run(base + arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.error.contains(message), "\(arguments): \(result.error)")
+            #expect(result.output.isEmpty, "\(arguments)")
+        }
+    }
+
+    /// `--bundles-out -`: standard output holds the bundles' JSON lines and nothing else.
+    @Test func bundlesOnStandardOutputAreAloneThere() throws {
+        let result = try Self.run([
+            "mempool", "run", "--count", "40", "--unique", "20", "--rate", "0", "--min-profit-eth", "0",
+            "--bundles-out", "-",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count > 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["method"] as? String == "eth_sendBundle")
+        }
+        #expect(result.error.contains("bundle requests   \(lines.count) written (standard output)"), "\(result.error)")
+    }
+
     @Test func anOldPendingJournalIsRefused() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(getpid()).pgmp")
         defer { try? FileManager.default.removeItem(at: path) }
