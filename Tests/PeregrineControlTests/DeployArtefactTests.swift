@@ -126,12 +126,59 @@ struct DeployArtefactTests {
         #expect(lines.contains("EXPOSE 9464"))
         #expect(lines.contains("ENTRYPOINT [\"/usr/local/bin/peregrine\"]"))
         #expect(lines.contains("USER 10001:10001"))
-        // Files it copies exist.
+        // Files it copies exist, and with them every directory the package's manifest needs.
+        var copied: Set<String> = []
         for line in lines where line.hasPrefix("COPY ") && !line.contains("--from") {
-            let source = line.split(separator: " ")[1]
+            let source = String(line.split(separator: " ")[1])
+            copied.insert(source)
             #expect(
-                FileManager.default.fileExists(atPath: Tools.repository.appendingPathComponent(String(source)).path),
+                FileManager.default.fileExists(atPath: Tools.repository.appendingPathComponent(source).path),
                 "\(source)")
+        }
+        #expect(copied.isSuperset(of: ["Package.swift", "Plugins", "Sources", "Tests"]), "\(copied)")
+    }
+
+    /// The image's stages install what the package needs: the build stage every Debian package
+    /// Package.swift's system-library targets name, and the runtime stage the package of every
+    /// shared library the binary links that is not the Swift runtime (linked in statically there).
+    @Test func theContainerfileInstallsTheLibrariesTheBinaryNeeds() throws {
+        let text = try String(contentsOf: Self.deploy.appendingPathComponent("Containerfile"), encoding: .utf8)
+        let stages = text.components(separatedBy: "\nFROM ").dropFirst()  // the comments before the first
+        #expect(stages.count == 2)
+        let (build, runtime) = (stages.first ?? "", stages.last ?? "")
+        let manifest = try String(
+            contentsOf: Tools.repository.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let providers = manifest.matches(of: /\.apt\(\["([^"]+)"\]\)/).map { String($0.output.1) }
+        #expect(providers.count >= 3, "\(providers)")
+        for package in providers { #expect(build.contains(" \(package)"), "the build stage lacks \(package)") }
+
+        func run(_ tool: String, _ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [tool] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let swiftRuntime =
+            /^(libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|libc\.|libm\.|ld-linux|linux-vdso)/
+        let libraries = try run("ldd", [Tools.peregrine.path]).split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            guard fields.count >= 3, fields[1] == "=>", !String(fields[0]).contains(swiftRuntime) else { return nil }
+            return String(fields[2])
+        }
+        #expect(libraries.contains { $0.contains("libnats") } && libraries.contains { $0.contains("libsecp256k1") })
+        for library in libraries {
+            // `dpkg -S PATH` answers "package:arch: PATH" (the library may sit under /lib or /usr/lib).
+            let resolved = try run("readlink", ["-f", library]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let owner = try run("dpkg", ["-S", library]) + run("dpkg", ["-S", resolved])
+            let package = owner.split(separator: "\n").first.map { String($0.prefix { $0 != ":" }) } ?? ""
+            #expect(!package.isEmpty, "no Debian package holds \(library)")
+            #expect(runtime.contains(" \(package)"), "the runtime stage lacks \(package) (\(library))")
         }
     }
 }
