@@ -96,7 +96,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             "Fill of the inbound ring (published, not yet processed by the logic), 0 to 1.",
         "peregrine_journal_lag_events": "Events published on the inbound ring and not yet journaled.",
         "peregrine_throughput_events_per_second":
-            "Events received by the sink per second over the last status interval.",
+            "Events received by the sink per second over the last status interval, idle clock ticks included (a quiet source sends one each tick interval).",
         "peregrine_ready": "1 when recovery has finished, the sources run and the journal is writable, else 0.",
         "peregrine_process_resident_memory_bytes": "Resident memory of the engine process.",
         "peregrine_process_cpu_seconds_total": "User and system CPU time of the engine process.",

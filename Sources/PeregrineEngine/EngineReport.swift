@@ -223,7 +223,13 @@ public struct EngineReport: Sendable {
             "events            in \(grouped(emitted)) · journaled \(grouped(journaled)) · processed \(grouped(processed)) · out \(grouped(outcomesAtSink))"
         )
         lines.append("drops             \(grouped(dropped)) (full-ring waits \(grouped(fullWaits)))")
-        lines.append("sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s")
+        var rate = "sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s"
+        if ticks > 0, elapsedSeconds > 0 {
+            // Idle clock ticks are events too; at a low input rate they are most of them.
+            let inputs = Double(Swift.max(0, outcomesAtSink - ticks)) / elapsedSeconds
+            rate += " (\(grouped(Int(inputs.rounded()))) events/s without the idle clock ticks)"
+        }
+        lines.append(rate)
         // The logic's counters are its state: after a recovery they cover the journal's whole
         // history, where the lines above count this run.
         let scope = (recovery?.nextSequence ?? 0) > 0 ? " (since the journal began)" : ""
