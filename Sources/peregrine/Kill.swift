@@ -1,6 +1,7 @@
 import ArgumentParser
 import PeregrineControl
 import PeregrineEngine
+import PeregrineStrategy
 
 /// `peregrine kill`: trips (or resets) a running engine's kill switch through its control plane.
 struct Kill: ParsableCommand {
@@ -36,8 +37,16 @@ struct Kill: ParsableCommand {
 
     func run() throws {
         let configuration: EngineConfiguration
-        do { configuration = try loadConfiguration(file: config, profile: nil) } catch {
+        do {
+            configuration = try loadConfiguration(file: config, profile: nil)
+            // The same checks as `run` and `config check` (an admin token too short, say).
+            try configuration.validate(custom: IdleStrategy.self)
+        } catch {
             printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        if let port, !(1...65_535).contains(port) {
+            printError("error: invalid --port '\(port)': use 1 to 65535")
             throw ExitCode(2)
         }
         let address = host ?? (configuration.metricsAddress == "0.0.0.0" ? "127.0.0.1" : configuration.metricsAddress)

@@ -187,5 +187,14 @@ struct KillSwitchTests {
         #expect(nobody.status == 1 && nobody.error.contains("cannot reach 127.0.0.1:\(port)"), "\(nobody.error)")
         let noToken = try Faults.run(["kill", "--port", "\(port)"])
         #expect(noToken.status == 2 && noToken.error.contains("no admin token"))
+        // A configuration `run` would refuse, or a port out of range: usage errors, nothing sent.
+        let shortToken = NSTemporaryDirectory() + "kill-short-token-\(getpid()).toml"
+        try "[control]\nadmin_token = \"short\"\n[metrics]\nport = \(port)\n".write(
+            toFile: shortToken, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: shortToken) }
+        let refused = try Faults.run(["kill", "--config", shortToken])
+        #expect(refused.status == 2 && refused.error.contains("invalid control.admin_token"), "\(refused.error)")
+        let badPort = try Faults.run(["kill", "--port", "99999", "--token", "abcdefghijklmnop0123"])
+        #expect(badPort.status == 2 && badPort.error.contains("invalid --port '99999': use 1 to 65535"))
     }
 }
