@@ -446,6 +446,11 @@ public enum ConfigurationFile {
                         name: sectionName, value: "\(sectionValue)",
                         allowed: "unknown top-level key; settings go in sections such as [rings]")
                 }
+                if sectionName == "source", section["max"]?.bool == true, let rate = section["rate"] {
+                    throw .invalidSetting(
+                        name: "source.rate", value: "\(rate)",
+                        allowed: "give either source.rate or source.max, not both")
+                }
                 let known = keys.filter { $0.section == sectionName }
                 if known.isEmpty {
                     var sections: [String] = []
@@ -489,6 +494,11 @@ public enum ConfigurationFile {
                     allowed: "unknown setting; known in [\(section)]: "
                         + keys.filter { $0.section == section }.map(\.name).joined(separator: ", "))
             }
+        }
+        if let rate = environment["PEREGRINE_SOURCE_RATE"], environment["PEREGRINE_SOURCE_MAX"] == "true" {
+            throw .invalidSetting(
+                name: "PEREGRINE_SOURCE_RATE", value: rate,
+                allowed: "give either PEREGRINE_SOURCE_RATE or PEREGRINE_SOURCE_MAX, not both")
         }
         for key in keys {
             let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"

@@ -258,6 +258,12 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(name: "rate", value: "\(value)", allowed: "use 1 to 1000000000 events/s, or --max")
         default: break
         }
+        if rate == .unlimited, fullRingPolicy == .drop {
+            throw .invalidSetting(
+                name: "on-full", value: "drop",
+                allowed: "with --max (source.max) the source sends only as fast as the ring takes events and never "
+                    + "drops: use block, or give a --rate")
+        }
         if let durationSeconds, !Self.durationRange.contains(durationSeconds) {
             throw .invalidSetting(name: "duration", value: "\(durationSeconds)", allowed: Self.durationAllowed)
         }

@@ -97,6 +97,29 @@ struct ConfigurationFileTests {
         #expect([StrategySpec(name: "a"), StrategySpec(name: "b")].resolvedIDs == [1, 2])
     }
 
+    /// `max` and `rate` in one layer (the file, or the environment) are refused, as the two
+    /// flags are; across layers the later one wins.
+    @Test func maxAndRateTogetherAreRefused() throws {
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "source.rate", value: "5", allowed: "give either source.rate or source.max, not both")
+        ) {
+            try ConfigurationFile.resolve(fileText: "[source]\nmax = true\nrate = 5\n")
+        }
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "PEREGRINE_SOURCE_RATE", value: "5",
+                allowed: "give either PEREGRINE_SOURCE_RATE or PEREGRINE_SOURCE_MAX, not both")
+        ) {
+            try ConfigurationFile.resolve(environment: ["PEREGRINE_SOURCE_RATE": "5", "PEREGRINE_SOURCE_MAX": "true"])
+        }
+        let later = try ConfigurationFile.resolve(
+            fileText: "[source]\nrate = 5\n", environment: ["PEREGRINE_SOURCE_MAX": "true"])
+        #expect(later.rate == .unlimited)
+        let notMax = try ConfigurationFile.resolve(fileText: "[source]\nmax = false\nrate = 5\n")
+        #expect(notMax.rate == .perSecond(5))
+    }
+
     @Test func profilesDiffer() throws {
         let hft = try ConfigurationFile.resolve(profile: .hft)
         let analytics = try ConfigurationFile.resolve(profile: .analytics)

@@ -177,6 +177,18 @@ struct PipelineTests {
 
     @Test func invalidSettingsAreRefusedWithTheirName() {
         var bad = EngineConfiguration()
+        // --max never drops (it waits for the ring), so --on-full drop with it is refused.
+        bad.rate = .unlimited
+        bad.fullRingPolicy = .drop
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "on-full", value: "drop",
+                allowed: "with --max (source.max) the source sends only as fast as the ring takes events and never "
+                    + "drops: use block, or give a --rate")
+        ) {
+            try bad.validate()
+        }
+        bad = EngineConfiguration()
         bad.inboundRingSize = 1_000
         #expect(
             throws: EngineError.invalidSetting(
