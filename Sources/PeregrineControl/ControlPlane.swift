@@ -78,7 +78,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             "Events that left each stage: source published, journal released, logic processed, sink received.",
         "peregrine_drops_total": "Events dropped, by reason.",
         "peregrine_rejects_total":
-            "Inputs refused, by reason (strategy orders over the per-event limit, order commands by venue reject reason).",
+            "Inputs refused, by reason (orders_per_event: strategy commands refused before a venue, every reason together, the risk checks' included; order_<reason>: order commands by venue reject reason).",
         "peregrine_orders_total":
             "Orders the strategy submitted (stage logic), sent out for venues this engine does not host (stage venue_out), and received by the sink (stage sink).",
         "peregrine_signals_total":

@@ -777,8 +777,9 @@ public struct TradingState: ~Copyable {
         return refusal
     }
 
-    /// Commands refused before a venue (read without copying the counters).
-    @inlinable public var refusedCommands: Int { _counters.totalRefused }
+    /// Commands refused before a venue (read without copying the counters): those refused
+    /// outright (`OrderRefusal`) and those the risk checks rejected.
+    @inlinable public var refusedCommands: Int { _counters.totalRefused &+ _counters.riskRejected.reduce(0, &+) }
 
     /// Records a new order for the strategy in `slot` and queues it for its venue; returns its
     /// id, or the refusal.
@@ -867,10 +868,11 @@ public struct TradingState: ~Copyable {
     mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport) {
         var order = order
         if order.state == .pendingNew {
+            // A new order never held: counted with the risk rejects, not among the orders
+            // submitted or ended (new = filled + cancelled + rejected + open holds).
             order.state = .rejected
             order.reason = report.reason
             order.leaves = .zero
-            _counters.rejected &+= 1
         }
         _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
         enqueue(order, report, fee: .zero)

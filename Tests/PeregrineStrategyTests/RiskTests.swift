@@ -169,7 +169,9 @@ struct RiskTests {
         // Instrument 1 has no limit; strategy 2 neither.
         #expect(harness.submit(1, .buy, price: 10, lots: 600).reason == .none)
         #expect(harness.rejects == [.maxOrderQuantity: 1])
-        #expect(harness.counters.rejected == 1)
+        // Counted as a risk reject and refused before a venue, not among the orders submitted.
+        #expect(harness.counters.submitted == 2 && harness.counters.rejected == 0)
+        #expect(harness.trading.pointee.refusedCommands == 1)
     }
 
     @Test func maxOrderNotionalIsExactAndValuesMarketOrdersAtTheMark() throws {
@@ -287,6 +289,9 @@ struct RiskTests {
         // Strategy 2 is not throttled.
         for _ in 0..<10 { #expect(harness.submit(slot: 1, 2, .buy, price: 1_000, lots: 1).reason == .none) }
         #expect(harness.rejects == [.orderThrottle: 3])
+        // The 3 refused orders count as refused before a venue, not among those submitted.
+        #expect(harness.counters.submitted == 15 && harness.counters.rejected == 0)
+        #expect(harness.trading.pointee.refusedCommands == 3)
     }
 
     @Test func theDailyLossStartsAgainAtMidnightUTC() throws {
