@@ -48,6 +48,22 @@ func mempoolEvents(_ flow: SyntheticSwapFlow, gap: UInt64 = 10_000) -> [Event] {
 struct MempoolLogicTests {
     static let flow = SyntheticSwapFlow(count: 600, tokenCount: 16, seed: 11, signed: true)
 
+    /// The logic run over `flow`'s events to the session's end: its counters, and what it sent.
+    static func bundles(of flow: SyntheticSwapFlow, _ settings: MempoolSettings) throws -> (
+        MempoolCounters, RecordingBundles
+    ) {
+        var logic = try MempoolLogic(settings: settings)
+        var sink = RecordingBundles()
+        let events = mempoolEvents(flow)
+        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
+        logic.handle(
+            Event(
+                timestamp: .max / 2, instrument: InstrumentID(0),
+                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
+            sequence: Int64(events.count), sink: &sink)
+        return (logic.counters, sink)
+    }
+
     @Test func aPendingRecordCarriesTheDecodedFieldsAndTheSignedBytes() throws {
         let flow = Self.flow
         try flow.arena.withUnsafeBytes { arena in
@@ -195,15 +211,7 @@ struct MempoolLogicTests {
         settings.minimumProfitWei = 0
         settings.bundleSize = 4
         settings.bundleTimeoutNanoseconds = 25_000
-        var logic = try MempoolLogic(settings: settings)
-        var sink = RecordingBundles()
-        let events = mempoolEvents(flow)
-        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
-        logic.handle(
-            Event(
-                timestamp: .max / 2, instrument: InstrumentID(0),
-                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
-            sequence: Int64(events.count), sink: &sink)
+        let (counters, sink) = try Self.bundles(of: flow, settings)
 
         var analyzer = MempoolAnalyzer(
             pools: flow.pools, search: BackrunSearch(minimumProfit: 0),
@@ -217,7 +225,6 @@ struct MempoolLogicTests {
                 victims.append(transaction.hash)
             }
         }
-        let counters = logic.counters
         #expect(counters.transactions == flow.transactions.count)
         #expect(counters.pools == flow.pools.pools.count && counters.malformedRecords == 0)
         #expect(counters.opportunities == victims.count && victims.count > 5)
@@ -274,15 +281,7 @@ struct MempoolLogicTests {
         settings.minimumProfitWei = 0
         settings.bundleSize = 16
         settings.bundleTimeoutNanoseconds = 60_000_000_000
-        var logic = try MempoolLogic(settings: settings)
-        var sink = RecordingBundles()
-        let events = mempoolEvents(flow)
-        for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
-        logic.handle(
-            Event(
-                timestamp: .max / 2, instrument: InstrumentID(0),
-                payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))),
-            sequence: Int64(events.count), sink: &sink)
+        let (_, sink) = try Self.bundles(of: flow, settings)
         #expect(sink.legs.count > 20)
         #expect(sink.seals.contains { $0.legs > 1 })
         // Sealed early for a shared pool: the flow has more legs than full bundles need.
