@@ -177,23 +177,33 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
 
     func start() {
         let router = Router(context: ControlRequestContext.self)
-        router.get("metrics") { [self] _, _ -> Response in
+        /// GET `path` answers `answer()`; HEAD the same status and headers without the body
+        /// (monitors and load balancers probe with HEAD).
+        func serve(_ path: String, _ answer: @escaping @Sendable () -> Response) {
+            router.get(RouterPath(path)) { _, _ -> Response in answer() }
+            router.head(RouterPath(path)) { _, _ -> Response in
+                var response = answer()
+                response.body = ResponseBody()
+                return response
+            }
+        }
+        serve("metrics") { [self] in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metricsText())))
         }
-        router.get("healthz") { _, _ -> Response in
+        serve("healthz") {
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"up\"}\n")))
         }
-        router.get("readyz") { [self] _, _ -> Response in
+        serve("readyz") { [self] in
             let (ready, body) = readiness()
             return Response(
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        router.get("risk") { [self] _, _ -> Response in
+        serve("risk") { [self] in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: riskJSON())))
@@ -287,7 +297,11 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 "admin commands are taken from loopback only; set [control] admin_remote = true to allow other addresses"
             )
         }
-        guard let authorization, Self.constantTimeEqual(authorization, "Bearer " + adminToken) else {
+        // The scheme's name is case-insensitive (RFC 9110); the token is compared as sent.
+        guard let authorization, authorization.count > 7,
+            authorization.prefix(7).lowercased() == "bearer ",
+            Self.constantTimeEqual(String(authorization.dropFirst(7)), adminToken)
+        else {
             return failure(.unauthorized, "missing or wrong token: send Authorization: Bearer <admin_token>")
         }
         guard let admin = attachment.withLock({ $0?.admin }), admin.isOpen else {

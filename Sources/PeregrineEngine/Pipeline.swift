@@ -61,7 +61,9 @@ public enum Pipeline {
         logger: Logger = Logger(label: "peregrine.engine"), status: (String) -> Void = { print($0) }
     ) throws(EngineError) -> EngineReport {
         try configuration.validate()
-        logger.info("recovering from the journal", metadata: ["journal": "\(journal)"])
+        if Journal.self != NoJournal.self {
+            logger.info("recovering from the journal", metadata: ["journal": "\(journal)"])
+        }
         let recovered: Recovered<S>?
         do throws(EngineError) {
             recovered = try journal.recover(configuration: configuration, custom: custom)

@@ -215,6 +215,15 @@ struct Run: ParsableCommand {
                 adminToken: configuration.adminToken, adminRemote: configuration.adminRemote,
                 logger: Logger(label: "peregrine.control")) : nil
         defer { controlPlane?.stop() }
+        // With an admin token the operator counts on reaching the kill switch: an engine whose
+        // control plane cannot listen (its port taken) does not start without it.
+        if let controlPlane, configuration.adminToken != nil, !controlPlane.awaitListening(timeoutSeconds: 10) {
+            printError(
+                "error: the control plane cannot listen on \(configuration.metricsAddress):\(configuration.metricsPort) "
+                    + "(is the port taken?), and [control] admin_token is set: the kill switch would be out of reach. "
+                    + "Free the port or give another with --metrics-port; nothing was started")
+            throw ExitCode(1)
+        }
         do {
             let status = { (line: String) in
                 print(line)

@@ -197,6 +197,27 @@ struct AdminCommandTests {
         let get = try Engine.send(.GET, port: engine.port, "/kill")
         #expect(get.status == 404 || get.status == 405)
         #expect(engine.lock.withLock { engine.taken.count } == 2)
+        // The scheme's name is case-insensitive; another scheme is not a token.
+        let lower = try Engine.send(
+            .POST, port: engine.port, "/kill", headers: [("Authorization", "bearer \(Self.token)")])
+        #expect(lower.status == 200, "\(lower.body)")
+        let basic = try Engine.send(
+            .POST, port: engine.port, "/kill", headers: [("Authorization", "Basic \(Self.token)")])
+        #expect(basic.status == 401)
+        #expect(engine.lock.withLock { engine.taken.count } == 3)
+    }
+
+    /// HEAD on each GET endpoint answers the GET's status without a body.
+    @Test func headAnswersAsGetWithoutABody() throws {
+        let engine = Engine(token: nil, takes: false)
+        defer { engine.stop() }
+        for path in ["/healthz", "/metrics", "/risk"] {
+            let head = try Engine.send(.HEAD, port: engine.port, path)
+            #expect(head.status == 200 && head.body.isEmpty, "\(path)")
+        }
+        let ready = try Engine.send(.GET, port: engine.port, "/readyz")
+        let head = try Engine.send(.HEAD, port: engine.port, "/readyz")
+        #expect(head.status == ready.status && head.body.isEmpty)
     }
 
     @Test func aPlaneWhosePortIsTakenSaysItDoesNotListen() throws {
