@@ -421,7 +421,9 @@ public struct MempoolLogic: ~Copyable {
                 emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
             }
             withUnsafeBytes(of: legPools) { raw in
-                for index in raw.bindMemory(to: Int.self).prefix(legPoolCount) {
+                // At most 8 legs of 7 pools are open (a bundle holds 16 transactions).
+                for index in raw.bindMemory(to: Int.self).prefix(legPoolCount)
+                where openPoolCount < Self.legCapacity &* Self.poolsPerLeg {
                     openPools[openPoolCount] = index
                     openPoolCount &+= 1
                 }
