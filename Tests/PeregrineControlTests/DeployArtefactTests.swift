@@ -34,15 +34,15 @@ struct DeployArtefactTests {
             .sorted()
         #expect(
             files == [
-                "configmap.yaml", "deployment.yaml", "hpa.yaml", "pdb.yaml", "prometheus-adapter-rules.yaml",
-                "service.yaml",
+                "configmap.yaml", "hpa.yaml", "pdb.yaml", "prometheus-adapter-rules.yaml", "service.yaml",
+                "statefulset.yaml",
             ])
         let result = try Tools.run(
             "kubernetes-validate", ["--strict"] + files.map { directory.appendingPathComponent($0).path })
         #expect(result.status == 0, "\(result.output)\(result.error)")
         let log = result.output + result.error
         for kind in [
-            "deployment/peregrine", "service/peregrine-metrics", "horizontalpodautoscaler/peregrine",
+            "statefulset/peregrine", "service/peregrine-metrics", "horizontalpodautoscaler/peregrine",
             "poddisruptionbudget/peregrine", "configmap/peregrine-config",
         ] {
             #expect(log.contains("passed for resource \(kind)"), "\(log)")
