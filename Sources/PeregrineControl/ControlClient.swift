@@ -13,6 +13,8 @@ public enum ControlClient {
     public struct Response: Sendable, Equatable {
         public var status: Int
         public var body: String
+        /// The response's headers, by lower-case name (the last value of a repeated one).
+        public var headers: [String: String] = [:]
     }
 
     /// Why a request got no answer.
@@ -93,16 +95,19 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     let promise: EventLoopPromise<ControlClient.Response>
     var status = 0
+    var headers: [String: String] = [:]
     var body = ByteBuffer()
 
     init(promise: EventLoopPromise<ControlClient.Response>) { self.promise = promise }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): status = Int(head.status.code)
+        case .head(let head):
+            status = Int(head.status.code)
+            for (name, value) in head.headers { headers[name.lowercased()] = value }
         case .body(var part): body.writeBuffer(&part)
         case .end:
-            promise.succeed(ControlClient.Response(status: status, body: String(buffer: body)))
+            promise.succeed(ControlClient.Response(status: status, body: String(buffer: body), headers: headers))
             context.close(promise: nil)
         }
     }

@@ -181,11 +181,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         /// (monitors and load balancers probe with HEAD).
         func serve(_ path: String, _ answer: @escaping @Sendable () -> Response) {
             router.get(RouterPath(path)) { _, _ -> Response in answer() }
-            router.head(RouterPath(path)) { _, _ -> Response in
-                var response = answer()
-                response.body = ResponseBody()
-                return response
-            }
+            // The GET's headers, Content-Length included, and no body (RFC 9110).
+            router.head(RouterPath(path)) { _, _ -> Response in answer().createHeadResponse() }
         }
         serve("metrics") { [self] in
             Response(
@@ -239,9 +236,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             do {
                 try await group.run()
             } catch {
-                // The engine runs on without its control plane (e.g. the port is taken).
+                // The port taken, say: `peregrine run` goes on without it unless an admin token
+                // is set (then it stops before starting: the kill switch would be out of reach).
                 logger.warning(
-                    "metrics and health server failed; the engine runs on without it",
+                    "metrics and health server failed",
                     metadata: ["address": "\(address):\(port)", "error": "\(error)"])
             }
             listening.withLock { $0 = false }

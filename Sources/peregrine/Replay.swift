@@ -59,6 +59,10 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
+        guard from == 0 || print else { throw ValidationError("--from says where --print starts: give --print too") }
+        guard !(print && bundlesOut == "-") else {
+            throw ValidationError("--print and --bundles-out - would both write standard output: give a file")
+        }
         guard bundlesOut == nil || nats == nil else { throw ValidationError("--bundles-out replays a --journal DIR") }
         if nats != nil, NATSSettings.parseShard(shard) == nil { throw ValidationError("--shard must be K/N") }
         if let nats, !NATSSettings.isServerURL(nats) {
@@ -115,11 +119,11 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        Self.printSummary(report, title: journal)
+        summarize(report, title: journal)
         try finish(export)
         if let writer {
             writer.finish()
-            Swift.print(
+            say(
                 "bundle requests   \(writer.requests) written (\(writer.label)) · \(writer.backrunsSigned) back-runs signed"
                     + (writer.withoutVictimBytes > 0
                         ? " · \(writer.withoutVictimBytes) not sent: the source has no signed bytes for their victims"
@@ -162,7 +166,7 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        Self.printSummary(report, title: report.directory)
+        summarize(report, title: report.directory)
         try finish(export)
     }
 
@@ -185,31 +189,49 @@ struct Replay: ParsableCommand {
     func finish(_ export: OrderEventWriter?) throws {
         guard let export, let fillsOut else { return }
         export.flush()
-        Swift.print("orders and fills  \(export.lines) updates written to \(fillsOut)")
+        say("orders and fills  \(export.lines) updates written to \(fillsOut)")
         if let failure = export.failure {
             printError("error: \(failure)")
             throw ExitCode(1)
         }
     }
 
-    static func printSummary(_ report: ReplaySummary, title: String) {
-        Swift.print("=== peregrine replay: \(title) ===")
-        if let snapshot = report.snapshot {
-            Swift.print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))")
+    /// Prints a line for people: on standard error when the bundles go to standard output
+    /// (`--bundles-out -`), so that standard output holds only their JSON lines.
+    func say(_ line: String) {
+        if bundlesOut == "-" { printError(line) } else { Swift.print(line) }
+    }
+
+    /// The summary, then a warning when `--to` is past the journal's end (the hashes are the
+    /// end's, not `--to`'s).
+    func summarize(_ report: ReplaySummary, title: String) {
+        Self.printSummary(report, title: title, to: say)
+        if let to, report.nextSequence - 1 < to {
+            printError(
+                "warning: --to \(to) is past the journal's last sequence \(report.nextSequence - 1): the hashes are those "
+                    + "after it")
         }
-        for skipped in report.skippedSnapshots { Swift.print("skipped snapshot  \(skipped)") }
-        Swift.print(
+    }
+
+    static func printSummary(_ report: ReplaySummary, title: String, to say: (String) -> Void) {
+        let print = say
+        print("=== peregrine replay: \(title) ===")
+        if let snapshot = report.snapshot {
+            print("snapshot          \(snapshot.path) (from sequence \(snapshot.sequence))")
+        }
+        for skipped in report.skippedSnapshots { print("skipped snapshot  \(skipped)") }
+        print(
             "records           \(report.records) in \(report.segments) segment(s) or frame(s); replayed \(report.replayed) "
                 + "in \(decimal(report.seconds * 1_000)) ms (\(decimal(report.recordsPerSecond / 1e6))M events/s)")
-        Swift.print(
+        print(
             "outputs           \(report.outcomes) outcomes · \(report.orders) venue orders · \(report.reports) reports "
                 + "(\(report.fills) fills)")
         if let torn = report.tornTail {
-            Swift.print("torn tail         \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path): \(torn.reason)")
+            print("torn tail         \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path): \(torn.reason)")
         }
-        Swift.print("last sequence     \(report.nextSequence - 1)")
-        Swift.print("state hash: \(hexHash(report.stateHash))")
-        Swift.print("output hash: \(hexHash(report.outputHash))")
+        print("last sequence     \(report.nextSequence - 1)")
+        print("state hash: \(hexHash(report.stateHash))")
+        print("output hash: \(hexHash(report.outputHash))")
     }
 
 }

@@ -104,6 +104,33 @@ struct MempoolCommandTests {
         #expect(result.error.contains("bundle requests   \(lines.count) written (standard output)"), "\(result.error)")
     }
 
+    /// `replay --bundles-out -` as well: the bundles' JSON lines alone on standard output, the
+    /// summary on standard error; `--to` past the end is said; `--from` needs `--print`.
+    @Test func aReplaysBundlesOnStandardOutputAreAloneThere() throws {
+        let journal = NSTemporaryDirectory() + "replay-stdout-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        let run = try Self.run([
+            "mempool", "run", "--count", "40", "--unique", "20", "--rate", "0", "--min-profit-eth", "0",
+            "--journal", journal,
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        let replay = try Self.run(["replay", "--journal", journal, "--bundles-out", "-", "--to", "99999999"])
+        #expect(replay.status == 0, "\(replay.error)")
+        let lines = replay.output.split(separator: "\n")
+        #expect(lines.count > 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["method"] as? String == "eth_sendBundle")
+        }
+        #expect(
+            replay.error.contains("state hash: ") && replay.error.contains("bundle requests   \(lines.count) written"))
+        #expect(replay.error.contains("warning: --to 99999999 is past the journal's last sequence"))
+        let from = try Self.run(["replay", "--journal", journal, "--from", "5"])
+        #expect(from.status == 2 && from.error.contains("--from says where --print starts"))
+        let both = try Self.run(["replay", "--journal", journal, "--print", "--bundles-out", "-"])
+        #expect(both.status == 2 && both.error.contains("would both write standard output"))
+    }
+
     @Test func anOldPendingJournalIsRefused() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(getpid()).pgmp")
         defer { try? FileManager.default.removeItem(at: path) }
