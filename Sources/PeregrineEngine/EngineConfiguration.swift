@@ -391,6 +391,13 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
         }
+        // A recorded file feeds one instrument's book: one the run has.
+        for source in recordedSources where Int(source.instrument.rawValue) >= instruments {
+            throw .invalidSetting(
+                name: "source", value: "\(source.format.rawValue)@\(source.instrument.rawValue)",
+                allowed: "instrument \(source.instrument.rawValue) has no book in this run: its market-data instruments "
+                    + "are 0 to \(instruments - 1) (--instruments \(instruments))")
+        }
         for path in recordedSources.flatMap(\.paths) where !FileIO.isRegularFile(path) {
             throw .invalidSetting(
                 name: "source", value: path,

@@ -177,6 +177,16 @@ struct PipelineTests {
 
     @Test func invalidSettingsAreRefusedWithTheirName() {
         var bad = EngineConfiguration()
+        // A recorded file for an instrument the run has no book of would be dropped whole.
+        bad.recordedSources = [RecordedSourceSpec(format: .tardisL2, paths: ["l2.csv"], instrument: InstrumentID(9))]
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "source", value: "tardis-l2@9",
+                allowed: "instrument 9 has no book in this run: its market-data instruments are 0 to 3 (--instruments 4)")
+        ) {
+            try bad.validate()
+        }
+        bad = EngineConfiguration()
         // --max never drops (it waits for the ring), so --on-full drop with it is refused.
         bad.rate = .unlimited
         bad.fullRingPolicy = .drop
