@@ -395,7 +395,8 @@ public struct EngineConfiguration: Equatable, Sendable {
         for source in recordedSources where Int(source.instrument.rawValue) >= instruments {
             throw .invalidSetting(
                 name: "source", value: "\(source.format.rawValue)@\(source.instrument.rawValue)",
-                allowed: "instrument \(source.instrument.rawValue) has no book in this run: its market-data instruments "
+                allowed:
+                    "instrument \(source.instrument.rawValue) has no book in this run: its market-data instruments "
                     + "are 0 to \(instruments - 1) (--instruments \(instruments))")
         }
         for path in recordedSources.flatMap(\.paths) where !FileIO.isRegularFile(path) {

@@ -791,28 +791,14 @@ public struct HashingOutputs: OutputSink {
         orders += 1
         hasher.fold(order)
         guard let printer else { return }
-        let units = Units(instruments[order.instrument])
+        let units = InstrumentUnits(instruments[order.instrument])
         printer(
             "order \(units.name(order.instrument)) \(Self.describe(order.command, units)) (event \(order.sequence))")
     }
 
-    /// Prices, quantities and names as `--print` shows them: in the instrument's units when its
-    /// reference data is known, otherwise ticks (`t`), lots (`l`) and the id (`#N`).
-    struct Units {
-        let definition: InstrumentDefinition?
-
-        init(_ definition: InstrumentDefinition?) { self.definition = definition }
-
-        func name(_ instrument: InstrumentID) -> String { definition?.symbol ?? "\(instrument)" }
-        func price(_ price: Price) -> String { definition.map { price.formatted(tickSize: $0.tickSize) } ?? "\(price)" }
-        func quantity(_ quantity: Quantity) -> String {
-            definition.map { quantity.formatted(lotSize: $0.lotSize) } ?? "\(quantity)"
-        }
-    }
-
     /// A command as `--print` shows it: the fields its action uses (a replace carries no side,
     /// type or time in force of its own; a cancel or status request only the order's id).
-    static func describe(_ command: OrderCommand, _ units: Units) -> String {
+    static func describe(_ command: OrderCommand, _ units: InstrumentUnits) -> String {
         switch command.action {
         case .new:
             let limit = command.type == .limit || command.type == .stopLimit ? "@\(units.price(command.price))" : ""
@@ -826,7 +812,7 @@ public struct HashingOutputs: OutputSink {
     }
 
     /// An execution report as `--print` shows it.
-    static func describe(_ report: ExecutionReport, _ units: Units) -> String {
+    static func describe(_ report: ExecutionReport, _ units: InstrumentUnits) -> String {
         var text =
             "\(report.kind) \(report.orderID) \(report.account) \(report.side) \(units.quantity(report.quantity))"
             + "@\(units.price(report.price)) leaves \(units.quantity(report.leavesQuantity))"
@@ -848,7 +834,7 @@ public struct HashingOutputs: OutputSink {
         if report.isFill { fills += 1 }
         hasher.fold(report)
         guard let printer else { return }
-        let units = Units(instruments[report.instrument])
+        let units = InstrumentUnits(instruments[report.instrument])
         printer("report \(units.name(report.instrument)) \(Self.describe(report, units))")
     }
 

@@ -1,3 +1,5 @@
+import PeregrineModel
+
 /// Number formatting shared by the reports (engine, benchmarks, CLI). Total: a value too large
 /// or not finite is shown as Swift prints it, never trapped on.
 
@@ -22,4 +24,21 @@ public func percent(_ fraction: Double) -> String { decimal(fraction * 100) + "%
 /// Nanoseconds, switching to microseconds from 10 µs.
 public func nanoseconds(_ value: UInt64) -> String {
     value < 10_000 ? "\(value) ns" : decimal(Double(value) / 1_000) + " µs"
+}
+
+/// Prices, quantities and names as tools show them (`replay --print`, `journal inspect`): in
+/// the instrument's units when its reference data is known, otherwise ticks (`t`), lots (`l`)
+/// and the id (`#N`).
+public struct InstrumentUnits: Sendable {
+    public let definition: InstrumentDefinition?
+
+    public init(_ definition: InstrumentDefinition?) { self.definition = definition }
+
+    public func name(_ instrument: InstrumentID) -> String { definition?.symbol ?? "\(instrument)" }
+    public func price(_ price: Price) -> String {
+        definition.map { price.formatted(tickSize: $0.tickSize) } ?? "\(price)"
+    }
+    public func quantity(_ quantity: Quantity) -> String {
+        definition.map { quantity.formatted(lotSize: $0.lotSize) } ?? "\(quantity)"
+    }
 }

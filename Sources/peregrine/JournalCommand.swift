@@ -149,14 +149,23 @@ struct JournalCommand: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
+            // The instruments' reference data from the journal's settings, for its units (ticks
+            // and lots without it).
+            let definitions =
+                ((try? JournalReplay.configuration(for: directory, base: EngineConfiguration()))?.resolvedInstruments
+                ?? []).reduce(into: [InstrumentID: InstrumentDefinition]()) { $0[$1.id] = $1 }
             var writer = JSONLinesWriter { print(String(decoding: $0, as: UTF8.self), terminator: "") }
             defer { writer.finish() }
+            let scan: JournalScan
             do {
-                _ = try JournalReader.read(directory: directory, from: from) { sequence, event in
+                scan = try JournalReader.read(directory: directory, from: from) { sequence, event in
                     if json {
                         EventJSON.write(event, to: &writer)
                     } else {
-                        print("\(sequence) t=\(event.timestamp) \(event.instrument) \(describe(event.payload))")
+                        let units = InstrumentUnits(definitions[event.instrument])
+                        print(
+                            "\(sequence) t=\(event.timestamp) \(units.name(event.instrument)) \(describe(event.payload, units))"
+                        )
                     }
                     printed += 1
                     return printed < limit
@@ -165,23 +174,31 @@ struct JournalCommand: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
+            if printed == 0 {
+                printError("error: no records from sequence \(from): the journal's last is \(scan.nextSequence - 1)")
+                throw ExitCode(1)
+            }
         }
 
-        func describe(_ payload: EventPayload) -> String {
+        func describe(_ payload: EventPayload, _ units: InstrumentUnits) -> String {
+            func at(_ quantity: Quantity, _ price: Price) -> String {
+                "\(units.quantity(quantity))@\(units.price(price))"
+            }
             switch payload {
-            case .levelUpdate(let update): return "level \(update.side) \(update.quantity)@\(update.price)"
+            case .levelUpdate(let update): return "level \(update.side) \(at(update.quantity, update.price))"
             case .trade(let trade):
-                return "trade \(trade.aggressor) \(trade.quantity)@\(trade.price) id \(trade.tradeID)"
+                return "trade \(trade.aggressor) \(at(trade.quantity, trade.price)) id \(trade.tradeID)"
             case .quote(let quote):
-                return "quote \(quote.bidQuantity)@\(quote.bidPrice) / \(quote.askQuantity)@\(quote.askPrice)"
+                return "quote \(at(quote.bidQuantity, quote.bidPrice)) / \(at(quote.askQuantity, quote.askPrice))"
             case .transaction(let transaction):
-                return "transaction \(transaction.id) \(transaction.side) \(transaction.quantity)@\(transaction.price)"
+                return
+                    "transaction \(transaction.id) \(transaction.side) \(at(transaction.quantity, transaction.price))"
             case .timer(let timer):
                 return timer.timerID == TimerFire.sessionEnd ? "timer session-end" : "timer \(timer.timerID)"
             case .order(let command):
                 return
                     "order \(command.action) \(command.orderID) \(command.account) \(command.side) \(command.type) "
-                    + "\(command.timeInForce) \(command.quantity)@\(command.price) stop \(command.stopPrice)"
+                    + "\(command.timeInForce) \(at(command.quantity, command.price)) stop \(units.price(command.stopPrice))"
             case .clearBook: return "clear book"
             case .recordChunk: return "record chunk"
             case .recordEnd(let end): return "record \(end.type) \(end.length) bytes crc32c \(end.checksum)"

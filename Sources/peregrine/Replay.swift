@@ -60,6 +60,7 @@ struct Replay: ParsableCommand {
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
         guard from == 0 || print else { throw ValidationError("--from says where --print starts: give --print too") }
+        if let to, from > to { throw ValidationError("--from \(from) is after --to \(to): nothing would print") }
         guard !(print && bundlesOut == "-") else {
             throw ValidationError("--print and --bundles-out - would both write standard output: give a file")
         }
@@ -88,7 +89,11 @@ struct Replay: ParsableCommand {
         }
         let report: ReplaySummary
         let configuration: EngineConfiguration
-        do { configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration()) } catch {
+        do {
+            // As `journal verify`: a directory without a segment holds nothing to replay.
+            try requireJournalDirectory(journal)
+            configuration = try JournalReplay.configuration(for: journal, base: EngineConfiguration())
+        } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }

@@ -182,7 +182,8 @@ struct PipelineTests {
         #expect(
             throws: EngineError.invalidSetting(
                 name: "source", value: "tardis-l2@9",
-                allowed: "instrument 9 has no book in this run: its market-data instruments are 0 to 3 (--instruments 4)")
+                allowed:
+                    "instrument 9 has no book in this run: its market-data instruments are 0 to 3 (--instruments 4)")
         ) {
             try bad.validate()
         }

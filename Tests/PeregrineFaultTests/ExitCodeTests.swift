@@ -91,7 +91,9 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--validate-only"], status: 0, says: ""),
         // replay and journal
         Row(arguments: ["replay"], status: 2, says: "give --journal DIR or --nats URL"),
-        Row(arguments: ["replay", "--journal", file("missing")], status: 1, says: "no engine-logic.conf"),
+        Row(
+            arguments: ["replay", "--journal", file("missing")], status: 1, says: "is not a journal: no such directory"),
+        Row(arguments: ["replay", "--journal", file("dir")], status: 1, says: "no journal segments"),
         Row(arguments: ["journal", "verify", file("missing")], status: 1, says: "is not a journal: no such directory"),
         Row(arguments: ["journal", "verify", file("dir")], status: 1, says: "no journal segments"),
         Row(arguments: ["journal", "stats", file("missing")], status: 1, says: "is not a journal"),
