@@ -120,6 +120,14 @@ public struct FlatJSONObject: ~Copyable {
                     throw fail("unexpected '\(Character(Unicode.Scalar(first)))'")
                 }
                 guard count < Self.maxFields else { throw fail("more than \(Self.maxFields) fields") }
+                // A key given twice is refused (which one counts would be a guess).
+                for index in 0..<count
+                where bytes[Int(fields[index].keyStart)..<Int(fields[index].keyEnd)].elementsEqual(
+                    bytes[keyStart..<keyEnd])
+                {
+                    let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self)
+                    throw fail("the key \"\(key)\" is given twice")
+                }
                 fields[count] = field
                 count += 1
                 skipSpace()

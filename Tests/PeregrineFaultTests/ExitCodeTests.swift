@@ -32,6 +32,10 @@ struct ExitCodeTests {
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
             "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
+            "twiceKeyed": write(
+                "twice.jsonl",
+                "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":1,\"type\":\"limit\",\"type\":\"market\"}\n"
+            ),
             "tooFine": write(
                 "fine.csv",
                 "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nx,BTC,1,1,1,buy,100.1234567890123456789,1\n"
@@ -130,6 +134,9 @@ struct ExitCodeTests {
             arguments: ["match", "--commands", file("malformed"), "--strict"], status: 1,
             says: "\(file("malformed")):1: "),
         Row(arguments: ["match", "--commands", file("malformed")], status: 1, says: "1 malformed line(s) skipped"),
+        Row(
+            arguments: ["match", "--commands", file("twiceKeyed"), "--strict"], status: 1,
+            says: "the key \"type\" is given twice"),
         Row(arguments: ["match", "--commands", file("commands")], status: 0, says: ""),
         // feed
         Row(
