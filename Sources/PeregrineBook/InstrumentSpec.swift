@@ -38,7 +38,7 @@ public struct InstrumentSpec: Equatable, Sendable {
 
     public init(
         instrument: InstrumentID, tickSize: Int64 = 1, lotSize: Int64 = 1, orderCapacity: Int,
-        maxOrderQuantity: Quantity = Quantity(lots: 1_000_000_000_000),
+        maxOrderQuantity: Quantity = Quantity(lots: InstrumentSpec.defaultMaxOrderLots),
         selfTradePolicy: SelfTradePolicy = SelfTradePolicy(), windowTicks: Int = InstrumentSpec.defaultWindowTicks,
         maxLevelsPerSide: Int = InstrumentSpec.defaultMaxLevelsPerSide, priceCollarBasisPoints: Int64? = nil,
         stopInMarket: StopInMarketPolicy = .reject
@@ -58,6 +58,8 @@ public struct InstrumentSpec: Equatable, Sendable {
     /// The highest price an order may have, in ticks (2^62: sums and collar arithmetic on
     /// prices stay clear of overflow).
     @inlinable public static var maxPrice: Int64 { 1 << 62 }
+    /// The largest order by default: 10^12 lots (whatever the lot size).
+    public static let defaultMaxOrderLots: Int64 = 1_000_000_000_000
     /// The most orders a book may hold.
     public static let maxOrderCapacity = 1 << 23
     /// The dense window per side: 65,536 ticks (1.5 MB a book).

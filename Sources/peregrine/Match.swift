@@ -55,7 +55,7 @@ struct Match: ParsableCommand {
     @Option(help: .hidden)
     var bandLevels: Int?
 
-    @Option(help: "Orders the book can hold at once (resting plus pending stops).")
+    @Option(help: "Orders the book can hold at once (resting plus pending stops): 1 to 4611686.")
     var maxOrders: Int = 1 << 18
 
     @Flag(help: "Stop at the first malformed line with exit status 1.")
@@ -83,8 +83,12 @@ struct Match: ParsableCommand {
             printError("error: invalid stop-in-market '\(stopInMarket)': use reject or trigger")
             throw ExitCode(2)
         }
-        guard (1...InstrumentSpec.maxOrderCapacity).contains(maxOrders) else {
-            printError("error: invalid max-orders '\(maxOrders)': use 1 to \(InstrumentSpec.maxOrderCapacity)")
+        // The book's totals (an order of up to 10^12 lots times the orders it holds) stay
+        // below 2^62: that bounds the orders as well as the book's own ceiling does.
+        let mostOrders = Swift.min(
+            InstrumentSpec.maxOrderCapacity, Int((Int64.max / 2 - 1) / InstrumentSpec.defaultMaxOrderLots))
+        guard (1...mostOrders).contains(maxOrders) else {
+            printError("error: invalid max-orders '\(maxOrders)': use 1 to \(mostOrders)")
             throw ExitCode(2)
         }
         options.maxLevelsPerSide = maxLevelsPerSide

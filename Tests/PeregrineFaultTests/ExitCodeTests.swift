@@ -116,8 +116,8 @@ struct ExitCodeTests {
             arguments: ["feed", "replay", "--format", "bybit-ob", file("commands"), "--checkpoint-every=-1"], status: 2,
             says: "--checkpoint-every must be 0"),
         Row(
-            arguments: ["match", "--commands", file("commands"), "--max-orders", "8388608"], status: 2,
-            says: "invalid options"),
+            arguments: ["match", "--commands", file("commands"), "--max-orders", "4611687"], status: 2,
+            says: "invalid max-orders '4611687': use 1 to 4611686"),
         Row(
             arguments: ["match", "--commands", file("commands"), "--stop-in-market", "maybe"], status: 2,
             says: "invalid stop-in-market 'maybe': use reject or trigger"),
