@@ -155,12 +155,15 @@ struct FeedReplayCommand: ParsableCommand {
                 guard terminal else { return }
                 ProgressBar.draw("\(ProgressBar.bar(fraction)) \(Int(ProgressBar.clamp(fraction) * 100))% \(path)")
             }
-            show(replay.currentCheckpoint)
+            // The final checkpoint, unless the last periodic one was it already.
+            let stats = replay.statistics
+            if checkpointEvery == 0 || stats.messages == 0 || stats.messages % checkpointEvery != 0 {
+                show(replay.currentCheckpoint)
+            }
             if let torn = replay.tornTail {
                 printError((allowTornTail ? "warning: " : "error: ") + "\(torn); not applied")
             }
             let seconds = (ContinuousClock.now - start).seconds
-            let stats = replay.statistics
             printError(
                 "replayed \(stats.messages) messages (\(stats.rows) rows) from \(files.count) file(s) in "
                     + "\(decimal(seconds * 1_000)) ms (\(millions(Double(stats.rows) / max(seconds, 1e-9)))M rows/s); "

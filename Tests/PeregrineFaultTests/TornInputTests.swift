@@ -102,6 +102,9 @@ struct TornInputTests {
         let complete = try Self.replay(format, unterminated, flags)
         let full = try Self.replay(format, whole, flags)
         #expect(complete.status == 0 && complete.output == full.output, "\(format): \(complete.error)")
+        // One checkpoint a message, each once (the final one is not printed again).
+        let numbers = full.output.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").first }
+        #expect(numbers.map(String.init) == (1...numbers.count).map(String.init), "\(format): \(numbers)")
     }
 
     @Test(arguments: formats)
