@@ -26,8 +26,12 @@ extension FeedReplay {
             // book, a snapshot before it included. (Tardis snapshot rows in a run are one
             // snapshot, as Tardis documents: `applyTardisL2`.)
             if isSnapshot { clearBook() }
-            if !isSnapshot, lastSequence >= 0, previous != lastSequence { statistics.gaps += 1 }
-            if lastSequence >= 0, lastUpdate < lastSequence { statistics.outOfOrder += 1 }
+            // An event whose update id or timestamp goes back is out of order (counted once, and
+            // not also as a gap); one whose `pu` is not the previous id is a gap.
+            let sequenceWentBack = lastSequence >= 0 && lastUpdate < lastSequence
+            if !isSnapshot, lastSequence >= 0, previous != lastSequence, !sequenceWentBack { statistics.gaps += 1 }
+            if sequenceWentBack || exchange < lastTimestamp { statistics.outOfOrder += 1 }
+            lastTimestamp = Swift.max(lastTimestamp, exchange)
             eventID = lastUpdate
             lastSequence = lastUpdate
         }

@@ -12,12 +12,15 @@ extension FeedReplay {
         if let symbol = message.symbol { try noteSymbol(symbol) }
         statistics.rows += 1
         // A message's `ts` must be an integer of ms in range (one without has no time: 0).
+        var timeWentBack = false
         if let field = message.timestampField {
             guard let timestamp = field.integerValue else {
                 throw FeedError(
                     line: 0, "\"ts\" \(String(decoding: field, as: UTF8.self)) is not an integer (ms since 1970)")
             }
             try noteExchangeTime(timestamp, unitNanoseconds: 1_000_000)
+            timeWentBack = timestamp < lastTimestamp
+            lastTimestamp = Swift.max(lastTimestamp, timestamp)
         }
         if kind == .snapshot { clearBook() }
         var pairs = BybitPairs(line)
@@ -25,10 +28,15 @@ extension FeedReplay {
             let found = pairs
             try applyLevel(try level(pairs.side, price: priceBytes, size: sizeBytes) { found.naming($0) })
         }
+        // A message whose `u` or `ts` goes back is out of order (counted once); a delta whose `u`
+        // skips ahead is a gap.
+        var sequenceWentBack = false
         if let update = message.updateID(searchingFrom: pairs.position) {
-            if kind == .delta, lastSequence >= 0, update != lastSequence &+ 1 { statistics.gaps += 1 }
+            sequenceWentBack = kind == .delta && lastSequence >= 0 && update <= lastSequence
+            if kind == .delta, lastSequence >= 0, update > lastSequence &+ 1 { statistics.gaps += 1 }
             lastSequence = update
         }
+        if timeWentBack || sequenceWentBack { statistics.outOfOrder += 1 }
         return true
     }
 

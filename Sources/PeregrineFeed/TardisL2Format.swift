@@ -32,7 +32,8 @@ extension FeedReplay {
         let isSnapshot = try Self.flag(row[4], "is_snapshot", true: "true", false: "false")
         if local != eventID {
             if isSnapshot, !inSnapshot { clearBook() }
-            if local < eventID { statistics.outOfOrder += 1 }
+            // Against every file read so far (`eventID` starts again with each file).
+            noteTimestamp(local)
             inSnapshot = isSnapshot
             eventID = local
         }

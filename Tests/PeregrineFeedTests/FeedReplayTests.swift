@@ -117,6 +117,53 @@ struct FeedReplayTests {
         #expect(replay.statistics.crossed == 0)
     }
 
+    /// Messages going back (a sequence or a timestamp) are counted as out of order once each,
+    /// and not also as gaps; a sequence skipping ahead is a gap; a second file's timestamps are
+    /// checked against the first's.
+    @Test func outOfOrderMessagesAreCountedInEveryFormat() throws {
+        let directory = NSTemporaryDirectory() + "feed-order-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func statistics(_ format: FeedFormat, _ files: [String]) throws -> FeedStatistics {
+            let paths = try files.enumerated().map { index, text in
+                let path = directory + "/\(format.rawValue)-\(index)"
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                return path
+            }
+            var replay = try FeedReplay(
+                format: format, priceIncrement: try Increment("0.1"), sizeIncrement: try Increment("1"))
+            try replay.replay(paths: paths)
+            return replay.statistics
+        }
+        func bybit(_ type: String, ts: Int, u: Int) -> String {
+            #"{"topic":"orderbook.1.X","type":"\#(type)","ts":\#(ts),"data":{"s":"X","b":[["100.0","1"]],"a":[["101.0","1"]],"u":\#(u)}}"#
+        }
+        // u 1, 2, 3, then 2 (back), then 5 (a gap after 3), then ts back with u 6.
+        let bybitLines = [
+            bybit("snapshot", ts: 1_000, u: 1), bybit("delta", ts: 1_001, u: 2), bybit("delta", ts: 1_002, u: 3),
+            bybit("delta", ts: 1_003, u: 2), bybit("delta", ts: 1_004, u: 5), bybit("delta", ts: 999, u: 6),
+        ]
+        let bybitCounts = try statistics(.bybitOrderBook, [bybitLines.joined(separator: "\n") + "\n"])
+        #expect(bybitCounts.outOfOrder == 2 && bybitCounts.gaps == 1, "\(bybitCounts)")
+
+        let header = "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu\n"
+        let binance =
+            header + "X,1000,1,10,b,snap,100.0,1,0\nX,1000,1,10,a,snap,101.0,1,0\n"
+            + "X,1001,11,20,b,set,100.0,2,10\n"  // follows on
+            + "X,999,21,30,b,set,100.0,3,20\n"  // time back
+            + "X,1002,31,25,b,set,100.0,4,30\n"  // id back (not also a gap)
+            + "X,1003,41,50,b,set,100.0,5,40\n"  // pu 40 is not 25: a gap
+        let binanceCounts = try statistics(.binanceDepth, [binance])
+        #expect(binanceCounts.outOfOrder == 2 && binanceCounts.gaps == 1, "\(binanceCounts)")
+
+        let tardisHeader = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+        let first =
+            tardisHeader + "x,X,100,200,true,bid,100.0,1\nx,X,100,200,true,ask,101.0,1\nx,X,110,210,false,bid,100.0,2\n"
+        let second = tardisHeader + "x,X,120,205,false,bid,100.0,3\nx,X,130,230,false,bid,100.0,4\n"
+        let tardisCounts = try statistics(.tardisL2, [first, second])
+        #expect(tardisCounts.outOfOrder == 1, "\(tardisCounts)")
+    }
+
     @Test func tardisQuotesAndTrades() throws {
         let quotes = "tardis_binance-futures_BTCUSDT_quotes_2020-02-22.csv"
         let rows = try Fixtures.csvRows(quotes)
