@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeregrineCoreTests",
-            dependencies: ["PeregrineCore", "PeregrineSys"]
+            dependencies: ["PeregrineCore", "PeregrineSys", "PeregrineTestSupport"]
         ),
         .testTarget(
             name: "PeregrineModelTests",

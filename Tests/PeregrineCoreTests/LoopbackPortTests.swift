@@ -1,4 +1,5 @@
 import PeregrineCore
+import PeregrineTestSupport
 import Synchronization
 import Testing
 
@@ -29,18 +30,8 @@ import Testing
     @Test func aPortHandedOutCanBeBound() {
         let port = LoopbackPort.free()
         #expect(port > 0)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(descriptor >= 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(bound == 0)
+        let held = HeldPort(port: port)
+        defer { held.close() }
+        #expect(held.isHeld)
     }
 }

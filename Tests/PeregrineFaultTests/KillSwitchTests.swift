@@ -201,20 +201,10 @@ struct KillSwitchTests {
     /// With an admin token set, an engine whose control-plane port is taken does not start
     /// (its kill switch would be out of reach); without one it runs on.
     @Test func aTakenControlPortStopsAnEngineWithAnAdminToken() throws {
-        let port = LoopbackPort.free()
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(listener >= 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(bound == 0 && listen(listener, 1) == 0)
+        let held = HeldPort(port: LoopbackPort.free())
+        defer { held.close() }
+        #expect(held.isHeld)
+        let port = held.port
         let config = NSTemporaryDirectory() + "taken-port-\(getpid()).toml"
         try "[control]\nadmin_token = \"abcdefghijklmnop0123\"\n".write(
             toFile: config, atomically: true, encoding: .utf8)

@@ -89,18 +89,24 @@ struct MempoolCommandTests {
     }
 
     /// `--bundles-out -`: standard output holds the bundles' JSON lines and nothing else.
+    /// The lines of `output`, checked to be `eth_sendBundle` requests and more than two.
+    static func bundleRequests(_ output: String) throws -> [Substring] {
+        let lines = output.split(separator: "\n")
+        #expect(lines.count > 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["method"] as? String == "eth_sendBundle", "\(line)")
+        }
+        return lines
+    }
+
     @Test func bundlesOnStandardOutputAreAloneThere() throws {
         let result = try Self.run([
             "mempool", "run", "--count", "40", "--unique", "20", "--rate", "0", "--min-profit-eth", "0",
             "--bundles-out", "-",
         ])
         #expect(result.status == 0, "\(result.error)")
-        let lines = result.output.split(separator: "\n")
-        #expect(lines.count > 2)
-        for line in lines {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            #expect(object?["method"] as? String == "eth_sendBundle")
-        }
+        let lines = try Self.bundleRequests(result.output)
         #expect(result.error.contains("bundle requests   \(lines.count) written (standard output)"), "\(result.error)")
     }
 
@@ -116,12 +122,7 @@ struct MempoolCommandTests {
         #expect(run.status == 0, "\(run.error)")
         let replay = try Self.run(["replay", "--journal", journal, "--bundles-out", "-", "--to", "99999999"])
         #expect(replay.status == 0, "\(replay.error)")
-        let lines = replay.output.split(separator: "\n")
-        #expect(lines.count > 2)
-        for line in lines {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            #expect(object?["method"] as? String == "eth_sendBundle")
-        }
+        let lines = try Self.bundleRequests(replay.output)
         #expect(
             replay.error.contains("state hash: ") && replay.error.contains("bundle requests   \(lines.count) written"))
         #expect(replay.error.contains("warning: --to 99999999 is past the journal's last sequence"))
