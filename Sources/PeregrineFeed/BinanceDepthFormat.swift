@@ -28,8 +28,16 @@ extension FeedReplay {
             if isSnapshot { clearBook() }
             // An event whose update id or timestamp goes back is out of order (counted once, and
             // not also as a gap); one whose `pu` is not the previous id is a gap.
+            // An update follows on when its `pu` is the last id; the first after a snapshot also
+            // when it spans the snapshot's id (first_update_id ≤ id + 1 and last_update_id ≥ id,
+            // Binance's rule: its `pu` is older than the snapshot).
             let sequenceWentBack = lastSequence >= 0 && lastUpdate < lastSequence
-            if !isSnapshot, lastSequence >= 0, previous != lastSequence, !sequenceWentBack { statistics.gaps += 1 }
+            let spansSnapshot =
+                inSnapshot && (row[2].integerValue.map { $0 <= lastSequence &+ 1 } ?? false)
+                && lastUpdate >= lastSequence
+            let followsOn = previous == lastSequence || spansSnapshot
+            if !isSnapshot, lastSequence >= 0, !followsOn, !sequenceWentBack { statistics.gaps += 1 }
+            inSnapshot = isSnapshot
             if sequenceWentBack || exchange < lastTimestamp { statistics.outOfOrder += 1 }
             lastTimestamp = Swift.max(lastTimestamp, exchange)
             eventID = lastUpdate

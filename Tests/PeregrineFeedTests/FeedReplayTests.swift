@@ -155,6 +155,15 @@ struct FeedReplayTests {
             + "X,1003,41,50,b,set,100.0,5,40\n"  // pu 40 is not 25: a gap
         let binanceCounts = try statistics(.binanceDepth, [binance])
         #expect(binanceCounts.outOfOrder == 2 && binanceCounts.gaps == 1, "\(binanceCounts)")
+        // The first update after a snapshot follows on when it spans the snapshot's id, whatever
+        // its `pu` (Binance's rule); one that starts after it is a gap.
+        let spanning =
+            header + "X,1000,1,10,b,snap,100.0,1,0\nX,1000,1,10,a,snap,101.0,1,0\n"
+            + "X,1001,8,12,b,set,100.0,2,7\nX,1002,13,15,b,set,100.0,3,12\n"
+        #expect(try statistics(.binanceDepth, [spanning]).gaps == 0)
+        let late =
+            header + "X,1000,1,10,b,snap,100.0,1,0\nX,1000,1,10,a,snap,101.0,1,0\n" + "X,1001,12,14,b,set,100.0,2,11\n"
+        #expect(try statistics(.binanceDepth, [late]).gaps == 1)
 
         let tardisHeader = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
         let first =
