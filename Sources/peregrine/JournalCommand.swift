@@ -52,7 +52,12 @@ struct JournalCommand: ParsableCommand {
                 for snapshot in try SnapshotStore.list(directory: directory) {
                     do {
                         let contents = try SnapshotStore.read(path: snapshot.path)
-                        if let reason = try SnapshotStore.mismatch(
+                        if contents.sequence > 0, contents.sequence - 1 < scan.firstSequence {
+                            // Older than what pruning kept: recovery passes it by (not a problem).
+                            print(
+                                "snapshot \(snapshot.path): older than the journal's first record \(scan.firstSequence) "
+                                    + "(pruned before it): recovery does not use it")
+                        } else if let reason = try SnapshotStore.mismatch(
                             contents, segments: scan.segments, journalEnd: scan.nextSequence)
                         {
                             printError(
