@@ -6,12 +6,15 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(field: String, value: Int64)
     /// Settings that differ from those the snapshot was taken with.
     case mismatch(String)
+    /// Not a snapshot of this kind, or of another format version.
+    case otherFormat(String)
 
     public var description: String {
         switch self {
         case .truncated(let reading, let offset): return "snapshot ends at byte \(offset) while reading \(reading)"
         case .invalid(let field, let value): return "snapshot holds an impossible \(field) (\(value))"
         case .mismatch(let reason): return "snapshot does not fit this engine: \(reason)"
+        case .otherFormat(let reason): return "snapshot of another format: \(reason)"
         }
     }
 }

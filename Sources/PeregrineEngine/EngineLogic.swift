@@ -690,10 +690,10 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// returns the output hash to continue from.
     public mutating func restoreState(from decoder: inout SnapshotDecoder) throws(SnapshotError) -> OutputHasher {
         let magic = try decoder.read(UInt32.self, "magic")
-        guard magic == Self.snapshotMagic else { throw .mismatch("not an engine-logic snapshot") }
+        guard magic == Self.snapshotMagic else { throw .otherFormat("not an engine-logic snapshot") }
         let version = try decoder.read(UInt16.self, "version")
         guard version == Self.snapshotVersion else {
-            throw .mismatch(
+            throw .otherFormat(
                 "an engine-logic snapshot of version \(version); this build reads version \(Self.snapshotVersion) "
                     + (version < Self.snapshotVersion
                         ? "(an older build wrote it: use that build, or start a new journal)"

@@ -184,7 +184,19 @@ public enum JournalReplay {
                     }
                     var candidate = try EngineLogic(configuration: configuration, custom: custom)
                     var decoder = SnapshotDecoder(contents.payload)
-                    let hasher = try candidate.restoreState(from: &decoder)
+                    let hasher: OutputHasher
+                    do { hasher = try candidate.restoreState(from: &decoder) } catch {
+                        // The journal's own snapshot does not fit the settings beside it: they
+                        // were changed (a file without its checksum line, from an earlier
+                        // build). Replaying with them would give another history.
+                        if case .mismatch(let reason) = error {
+                            throw EngineError.settings(
+                                .differs(
+                                    origin: "\(directory)/\(LogicSettings.fileName)",
+                                    difference: "the snapshot \(snapshot.path) does not fit them: \(reason)"))
+                        }
+                        throw error
+                    }
                     guard candidate.lastSequence == contents.sequence - 1 else {
                         throw SnapshotError.mismatch(
                             "it covers up to \(candidate.lastSequence), its name says \(contents.sequence - 1)")
@@ -196,6 +208,8 @@ public enum JournalReplay {
                     break
                 } catch let error as JournalError {
                     skipped.append("\(error)")  // names the file
+                } catch let error as EngineError {
+                    throw error
                 } catch {
                     skipped.append("\(snapshot.path): \(error)")
                 }

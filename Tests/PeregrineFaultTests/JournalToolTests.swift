@@ -54,4 +54,31 @@ struct JournalToolTests {
         ])
         #expect(restart.status == 0, "\(restart.error)")
     }
+
+    /// A settings file without its checksum line (as earlier builds wrote it) changed by hand:
+    /// the journal's snapshots do not fit it, and `run` and `replay --from-snapshot` refuse it
+    /// (they had skipped the snapshots and replayed another history with exit 0).
+    @Test func snapshotsThatDoNotFitTheSettingsRefuseThem() throws {
+        let journal = Faults.scratch("misfit")
+        defer { Faults.remove(journal) }
+        let run = try Faults.run([
+            "run", "--journal", journal, "--snapshot-every", "10000", "--duration", "1", "--rate", "20000",
+            "--metrics-port", "0",
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        let settings = journal + "/engine-logic.conf"
+        let text = try String(contentsOfFile: settings, encoding: .utf8)
+        #expect(text.contains("instruments = 4\n"))
+        let edited = text.split(separator: "\n").filter { !$0.hasPrefix("checksum") }.joined(separator: "\n")
+            .replacingOccurrences(of: "instruments = 4", with: "instruments = 2")
+        try (edited + "\n").write(toFile: settings, atomically: true, encoding: .utf8)
+        let expected = "does not fit them: snapshot has 4 L2 books, this engine 2"
+        let replay = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
+        #expect(replay.status == 1 && replay.error.contains(expected), "\(replay.error)")
+        // A run with the edited settings (so they agree with the file) meets the snapshots.
+        let again = try Faults.run([
+            "run", "--journal", journal, "--duration", "1", "--metrics-port", "0", "--instruments", "2",
+        ])
+        #expect(again.status == 1 && again.error.contains(expected), "\(again.error)")
+    }
 }
