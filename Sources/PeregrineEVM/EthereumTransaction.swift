@@ -77,8 +77,9 @@ extension EVMAddress {
         return out
     }
 
-    /// The address in the last 20 of 32 bytes (a public key's Keccak-256 digest).
-    init(lastTwentyBytesOf hash: TransactionHash) {
+    /// The address in the last 20 of 32 bytes (a public key's Keccak-256 digest, a CREATE2
+    /// address's).
+    public init(lastTwentyBytesOf hash: TransactionHash) {
         first = hash.words.1 << 32 | hash.words.2 >> 32
         second = hash.words.2 << 32 | hash.words.3 >> 32
         third = UInt32(truncatingIfNeeded: hash.words.3)

@@ -779,7 +779,7 @@ public struct HashingOutputs: OutputSink {
     /// Prints each output to `printer` (nil: none), in the units of `instruments`.
     public mutating func print(to printer: ((String) -> Void)?, instruments: [InstrumentDefinition]) {
         self.printer = printer
-        self.instruments = printer == nil ? [:] : Dictionary(instruments.map { ($0.id, $0) }) { first, _ in first }
+        self.instruments = printer == nil ? [:] : InstrumentUnits.byID(instruments)
     }
 
     public mutating func outcome(_ outcome: Outcome) {

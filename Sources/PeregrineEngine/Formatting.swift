@@ -34,6 +34,11 @@ public struct InstrumentUnits: Sendable {
 
     public init(_ definition: InstrumentDefinition?) { self.definition = definition }
 
+    /// `definitions` by id, to look each event's instrument up in (the first of an id kept).
+    public static func byID(_ definitions: [InstrumentDefinition]) -> [InstrumentID: InstrumentDefinition] {
+        Dictionary(definitions.map { ($0.id, $0) }) { first, _ in first }
+    }
+
     public func name(_ instrument: InstrumentID) -> String { definition?.symbol ?? "\(instrument)" }
     public func price(_ price: Price) -> String {
         definition.map { price.formatted(tickSize: $0.tickSize) } ?? "\(price)"

@@ -79,21 +79,9 @@ public struct BlockInspection: Sendable {
     /// keccak256(token0 ‖ token1), as `UniswapV2Library.pairFor` computes it).
     public static func pairAddress(factory: EVMAddress, initCodeHash: TransactionHash, _ pair: TokenPair) -> EVMAddress
     {
-        func bytes(_ address: EVMAddress) -> [UInt8] {
-            (0..<8).map { UInt8(truncatingIfNeeded: address.first >> (56 - 8 * $0)) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: address.second >> (56 - 8 * $0)) }
-                + (0..<4).map { UInt8(truncatingIfNeeded: address.third >> (24 - 8 * $0)) }
-        }
-        func bytes(_ word: TransactionHash) -> [UInt8] {
-            [word.words.0, word.words.1, word.words.2, word.words.3].flatMap { value in
-                (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
-            }
-        }
-        let salt = Keccak256.hash(bytes(pair.token0) + bytes(pair.token1))
-        let digest = bytes(Keccak256.hash([0xff] + bytes(factory) + bytes(salt) + bytes(initCodeHash)))
-        // The address is the digest's last 20 bytes.
-        func load(_ range: Range<Int>) -> UInt64 { range.reduce(0) { $0 << 8 | UInt64(digest[$1]) } }
-        return EVMAddress(first: load(12..<20), second: load(20..<28), third: UInt32(truncatingIfNeeded: load(28..<32)))
+        let salt = Keccak256.hash(pair.token0.bytes + pair.token1.bytes)
+        return EVMAddress(
+            lastTwentyBytesOf: Keccak256.hash([0xff] + factory.bytes + salt.bytes + initCodeHash.bytes))
     }
 
     /// The venue of the pool at `address` trading `pair`: Uniswap V2 or SushiSwap when it is

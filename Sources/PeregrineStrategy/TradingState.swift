@@ -82,6 +82,8 @@ public struct TradingCounters: Equatable, Sendable {
     public var lostUpdates = 0
     /// Every refusal, whatever the reason.
     public var totalRefused = 0
+    /// Every risk reject, whatever the reason (`riskRejected` summed, kept as it grows).
+    public var totalRiskRejected = 0
     /// New orders an outside venue did not answer within the acknowledgement timeout.
     public var ackTimeouts = 0
     /// Reconciliation with an outside venue: status requests sent, open orders the venue no
@@ -779,7 +781,7 @@ public struct TradingState: ~Copyable {
 
     /// Commands refused before a venue (read without copying the counters): those refused
     /// outright (`OrderRefusal`) and those the risk checks rejected.
-    @inlinable public var refusedCommands: Int { _counters.totalRefused &+ _counters.riskRejected.reduce(0, &+) }
+    @inlinable public var refusedCommands: Int { _counters.totalRefused &+ _counters.totalRiskRejected }
 
     /// Records a new order for the strategy in `slot` and queues it for its venue; returns its
     /// id, or the refusal.
@@ -875,6 +877,7 @@ public struct TradingState: ~Copyable {
             order.leaves = .zero
         }
         _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
+        _counters.totalRiskRejected &+= 1
         enqueue(order, report, fee: .zero)
     }
 
@@ -1573,6 +1576,7 @@ extension TradingState {
             _counters.refused = Array(values[15..<(15 + OrderRefusal.allCases.count)])
             _counters.riskRejected = Array(values[(15 + OrderRefusal.allCases.count)...])
             _counters.totalRefused = _counters.refused.reduce(0, +)
+            _counters.totalRiskRejected = _counters.riskRejected.reduce(0, +)
         }
         try visitor.visitCount(strategyCount, "strategies")
         for slot in 0..<strategyCount { try visitor.visit(&slots[slot].nextSequence, "strategy order sequence") }

@@ -156,9 +156,9 @@ struct JournalCommand: ParsableCommand {
             }
             // The instruments' reference data from the journal's settings, for its units (ticks
             // and lots without it).
-            let definitions =
-                ((try? JournalReplay.configuration(for: directory, base: EngineConfiguration()))?.resolvedInstruments
-                ?? []).reduce(into: [InstrumentID: InstrumentDefinition]()) { $0[$1.id] = $1 }
+            let definitions = InstrumentUnits.byID(
+                (try? JournalReplay.configuration(for: directory, base: EngineConfiguration()))?.resolvedInstruments
+                    ?? [])
             var writer = JSONLinesWriter { print(String(decoding: $0, as: UTF8.self), terminator: "") }
             defer { writer.finish() }
             let scan: JournalScan

@@ -153,7 +153,6 @@ struct MempoolRun: ParsableCommand {
             throw ValidationError(
                 "--min-profit-eth \(minProfitEth): give ETH as a decimal of at most 18 places, 0 to 1000000000")
         }
-        _ = wei
         // Block numbers and nonces count up from these (one block per synthetic pass, one nonce
         // per back-run of a bundle): far below where they would wrap.
         guard targetBlock.map({ $0 >= 1 && $0 <= 1 << 62 }) ?? true else {
@@ -319,11 +318,7 @@ struct MempoolRun: ParsableCommand {
         fflush(nil)
     }
 
-    /// Prints a line for people: on standard error when the bundles go to standard output
-    /// (`--bundles-out -`), so that standard output holds only their JSON lines.
-    func say(_ line: String) {
-        if bundlesOut == "-" { printError(line) } else { print(line) }
-    }
+    func say(_ line: String) { printForPeople(line, bundlesOut: bundlesOut) }
 
     func run<Plan: SourcePlan>(
         _ configuration: EngineConfiguration, source: Plan, outputs: BundleRequestOutputs, logger: Logger,

@@ -201,11 +201,7 @@ struct Replay: ParsableCommand {
         }
     }
 
-    /// Prints a line for people: on standard error when the bundles go to standard output
-    /// (`--bundles-out -`), so that standard output holds only their JSON lines.
-    func say(_ line: String) {
-        if bundlesOut == "-" { printError(line) } else { Swift.print(line) }
-    }
+    func say(_ line: String) { printForPeople(line, bundlesOut: bundlesOut) }
 
     /// The summary, then a warning when `--to` is past the journal's end (the hashes are the
     /// end's, not `--to`'s).

@@ -420,6 +420,12 @@ func processEnvironment() -> [String: String] {
     return values
 }
 
+/// Prints a line for people: on standard error when the bundles go to standard output
+/// (`--bundles-out -`), so that standard output holds only their JSON lines.
+func printForPeople(_ line: String, bundlesOut: String?) {
+    if bundlesOut == "-" { printError(line) } else { print(line) }
+}
+
 /// Writes `message` and a newline to standard error, whole: a NUL or other control character
 /// in it (from bad input) is shown escaped, so it neither cuts the line nor runs it into the next.
 func printError(_ message: String) {
