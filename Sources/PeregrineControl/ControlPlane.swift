@@ -112,7 +112,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_venue_answer_timeouts_total":
             "New orders an outside venue did not answer within the acknowledgement timeout (cancelled).",
         "peregrine_kill_switch": "1 while the kill switch is tripped (new orders refused), else 0.",
-        "peregrine_kill_switch_trips": "Times the kill switch tripped since the journal began.",
+        "peregrine_kill_switch_trips_total": "Times the kill switch tripped since the journal began.",
+        "peregrine_kill_switch_resets_total":
+            "Times an operator reset the tripped kill switch since the journal began.",
         "peregrine_risk_day_loss":
             "A strategy's loss since the UTC trading day began (negative: a gain), in the quote currency.",
         "peregrine_risk_day_loss_limit": "A strategy's maximum loss per trading day, in the quote currency.",
@@ -427,7 +429,6 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 record("peregrine_open_orders", [("state", "\(state)")], Double(trading.openOrders[state] ?? 0))
             }
             record("peregrine_kill_switch", [], trading.killSwitch.isTripped ? 1 : 0)
-            record("peregrine_kill_switch_trips", [], Double(trading.killSwitch.trips))
             for line in trading.risk {
                 let labels = [("strategy", "\(line.strategyID)"), ("currency", line.currency)]
                 record("peregrine_risk_day_loss", labels, line.dayLossValue)
@@ -444,6 +445,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             ("peregrine_venue_reports_total", [("result", "applied")], trading.venueReports),
             ("peregrine_venue_reports_total", [("result", "malformed")], trading.malformedVenueReports),
             ("peregrine_venue_answer_timeouts_total", [], trading.counters.ackTimeouts),
+            // Counters, so that a trip and its reset between two scrapes still show.
+            ("peregrine_kill_switch_trips_total", [], Int(clamping: trading.killSwitch.trips)),
+            ("peregrine_kill_switch_resets_total", [], Int(clamping: trading.killSwitch.resets)),
         ] {
             advance(label, dimensions, to: count)
         }

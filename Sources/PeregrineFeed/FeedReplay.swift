@@ -345,17 +345,24 @@ public struct FeedReplay: ~Copyable {
         FeedError(line: 0, "\(column) \(error)")
     }
 
-    /// Applies one line; true when it ends a message.
+    /// Applies one line; true when it ends a message. A line that throws is not counted among
+    /// the rows read (the formats count a row before its last checks).
     mutating func apply(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
-        switch format {
-        case .binanceDepth: return try applyBinance(line)
-        case .bybitOrderBook: return try applyBybit(line)
-        case .tardisQuotes: return try applyTardisQuote(line)
-        case .tardisTrades: return try applyTardisTrade(line)
-        case .truefxQuotes: return try applyTrueFXQuote(line)
-        case .tardisL2: return try applyTardisL2(line)
-        case .tardisSnapshot: return try applyTardisSnapshot(line)
-        case .l3JSONLines: return try applyOrderLevel(line)
+        let rows = statistics.rows
+        do throws(FeedError) {
+            switch format {
+            case .binanceDepth: return try applyBinance(line)
+            case .bybitOrderBook: return try applyBybit(line)
+            case .tardisQuotes: return try applyTardisQuote(line)
+            case .tardisTrades: return try applyTardisTrade(line)
+            case .truefxQuotes: return try applyTrueFXQuote(line)
+            case .tardisL2: return try applyTardisL2(line)
+            case .tardisSnapshot: return try applyTardisSnapshot(line)
+            case .l3JSONLines: return try applyOrderLevel(line)
+            }
+        } catch {
+            statistics.rows = rows
+            throw error
         }
     }
 

@@ -176,6 +176,13 @@ struct KillSwitchTests {
                 $0.hasPrefix("peregrine_open_orders{state=\"accepted\"} ") && !$0.hasSuffix(" 0.0")
             }
         }
+        // The trip and the reset are counters: seen by Prometheus even when both fall between
+        // two scrapes (the state gauge alone would show nothing of them).
+        Self.await(port: port, "/metrics", "the switch's counters") { metrics in
+            let lines = Set(metrics.split(separator: "\n").map(String.init))
+            return lines.contains("peregrine_kill_switch_trips_total 1")
+                && lines.contains("peregrine_kill_switch_resets_total 1") && lines.contains("peregrine_kill_switch 0.0")
+        }
         let resumed = third.interrupt()
         #expect(resumed.status == 0)
         #expect(Self.value(resumed, "kill switch") == "kill switch       reset · 1 trips, 1 resets")

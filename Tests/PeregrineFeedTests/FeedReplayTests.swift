@@ -218,12 +218,21 @@ struct FeedReplayTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         var replay = try FeedReplay(
             format: .tardisQuotes, priceIncrement: try Increment("0.01"), sizeIncrement: try Increment("0.1"))
-        #expect(throws: FeedError.self) { try replay.replay(path: file) }
         do {
             try replay.replay(path: file)
+            Issue.record("line 3 was accepted")
         } catch {
             #expect(error.line == 3)
             #expect(error.message.contains("100.255"))
         }
+        // The line that stopped it is not counted as read (`run --source` reports this count).
+        #expect(replay.statistics.rows == 1 && replay.statistics.messages == 1)
+        var decoder = try FeedReplay.decoder(
+            format: .tardisQuotes, priceIncrement: try Increment("0.01"), sizeIncrement: try Increment("0.1"))
+        try decoder.open(path: file)
+        #expect(try decoder.nextChanges()?.isEmpty == true)  // the header
+        #expect(try decoder.nextChanges()?.count == 1)
+        #expect(throws: FeedError.self) { _ = try decoder.nextChanges() }
+        #expect(decoder.statistics.rows == 1)
     }
 }
