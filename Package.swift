@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
-                "PeregrineNATS", "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineModel",
+                "PeregrineNATS", "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineMempool", "PeregrineModel",
                 "PeregrineJournal",
                 "PeregrineStrategy", "PeregrineCore", "PeregrineTestSupport",
             ]

@@ -69,12 +69,13 @@ public final class PendingFeed: Sendable {
     }
 
     /// A block's Router02 transactions, pending against its pairs' first reserves in the block,
-    /// following its parent (`headBlock` nil: the block's own number − 1).
+    /// following its parent (`headBlock` nil: the block's own number − 1), with the block's base
+    /// fee as the next block's.
     public static func block(_ inspection: BlockInspection, path: String, headBlock: UInt64?) -> PendingFeed {
         PendingFeed(
             transactions: inspection.pending, arena: inspection.calldata, signed: false, pools: inspection.pools,
             headBlock: headBlock ?? UInt64(clamping: inspection.blockNumber) &- (inspection.blockNumber > 0 ? 1 : 0),
-            baseFeeWei: 0,
+            baseFeeWei: inspection.baseFeePerGas,
             label:
                 "block \(inspection.blockNumber) (\(path)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs"
         )

@@ -56,6 +56,9 @@ public enum BlockInspectionError: Error, Equatable, Sendable, CustomStringConver
 /// Offline tool code: it uses Foundation's JSON parser and allocates freely.
 public struct BlockInspection: Sendable {
     public var blockNumber: Int
+    /// The block's base fee per gas (`base_fee_per_gas`), wei; 0 before London (EIP-1559) or
+    /// when the file does not give it.
+    public var baseFeePerGas: UInt64 = 0
     public var swaps: [MinedSwap]
 
     static let swapSelector = "0x022c0d9f"
@@ -135,6 +138,19 @@ public struct BlockInspection: Sendable {
             throw .malformed("\"block_number\" is \(Self.shown(block["block_number"])), not a block number")
         }
         blockNumber = number
+        switch block["base_fee_per_gas"] {
+        case nil, is NSNull: baseFeePerGas = 0
+        case let number as NSNumber:
+            guard let fee = UInt64(number.stringValue) else {
+                throw .malformed("\"base_fee_per_gas\" is \(Self.shown(number)), not a wei amount")
+            }
+            baseFeePerGas = fee
+        case let text as String:
+            guard let fee = (UInt256(hex: text) ?? UInt256(decimal: text))?.uint128.flatMap({ UInt64(exactly: $0) })
+            else { throw .malformed("\"base_fee_per_gas\" is \(Self.shown(text)), not a wei amount") }
+            baseFeePerGas = fee
+        case let other: throw .malformed("\"base_fee_per_gas\" is \(Self.shown(other)), not a wei amount")
+        }
         var traces: [Trace] = []
         traces.reserveCapacity(rawTraces.count)
         for (index, raw) in rawTraces.enumerated() {

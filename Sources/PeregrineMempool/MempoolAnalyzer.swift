@@ -5,7 +5,8 @@ import PeregrineEVM
 public enum AnalysisResult: Equatable, Sendable {
     /// Seen before (by the Bloom filter; rarely a false positive).
     case duplicate
-    /// Refused by a rule: not to an allowed router, below the minimum value or gas price.
+    /// Refused by a rule: not to an allowed router, below the minimum value or gas price, or a
+    /// fee cap below the next block's base fee (it cannot be mined there).
     case filtered
     /// Not a Router02 swap the decoder accepts.
     case undecodable(SwapDecodeError)
@@ -43,7 +44,8 @@ public struct MempoolAnalyzer: ~Copyable {
     public var rules: MempoolRules
     public var search: BackrunSearch
     public var seen: BloomFilter
-    /// Base fee of the next block, wei (gas cost of our back-run at the victim's tip).
+    /// Base fee of the next block, wei: our back-run pays it and the victim's tip (at most its
+    /// fee cap), and a victim whose fee cap is below it is filtered.
     public var baseFee: UInt128
 
     public init(
@@ -67,6 +69,9 @@ public struct MempoolAnalyzer: ~Copyable {
     /// Analyses `transaction`, whose calldata is `calldata`.
     public mutating func analyze(_ transaction: PendingTransaction, calldata: UnsafeRawBufferPointer) -> AnalysisResult
     {
+        // Not mined in the next block, so nothing to back-run there; not marked as seen, so a
+        // lower base fee later lets it in.
+        if transaction.gasPrice < baseFee { return .filtered }
         if seen.insert(transaction.hash) { return .duplicate }
         var allowed = false
         for router in rules.routers where router == transaction.to { allowed = true }

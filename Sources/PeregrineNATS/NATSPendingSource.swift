@@ -5,7 +5,9 @@ import PeregrineMempool
 import PeregrineModel
 
 /// Signed pending transactions from a NATS subject, one per message (the bytes, or their 0x-hex
-/// text), for `peregrine mempool run --source nats://…`; the message `END` ends the input. It
+/// text), for `peregrine mempool run --source nats://…`; the message `HEAD BLOCK BASEFEE` is a
+/// new chain head (the block just mined and the next block's base fee per gas in wei), and the
+/// message `END` ends the input. It
 /// subscribes when made (at set-up, before any thread starts, so nothing published after the
 /// run says it is ready is missed). Core NATS, at most once: the journal holds what arrived.
 public final class NATSPendingFeed: @unchecked Sendable {
@@ -61,7 +63,8 @@ public final class NATSPendingFeed: @unchecked Sendable {
 
 /// A `NATSPendingFeed` as events: the chain head and pools, then each message decoded on this
 /// thread (RLP, Keccak-256; it allocates) into a pending-transaction record stamped with its
-/// arrival, until `count` transactions or `END`. A message that is not a signed transaction,
+/// arrival, or a chain head (`HEAD BLOCK BASEFEE`), in the order sent, until `count`
+/// transactions or `END`. A message that is not a signed transaction,
 /// or one no node would take (`DecodedTransaction.problem`: another chain, a signature out of
 /// range, a tip above the fee cap), is counted and skipped (the first is named in the
 /// summary). Clock ticks while idle.
@@ -80,9 +83,11 @@ public struct NATSPendingSource: ~Copyable, EventSource {
     var malformed = 0
     var firstMalformed: String?
     var tooLarge = 0
+    var heads = 0
     var _failure: String?
-    /// The next record, decoded, waiting for room in the ring.
+    /// The next record, decoded, waiting for room in the ring; or the next chain head.
     var waiting: [UInt8] = []
+    var waitingHead: ChainHead?
     var hexScratch: [UInt8] = []
     var _counts = SourceCounts()
     public var counts: SourceCounts { _counts }
@@ -96,7 +101,7 @@ public struct NATSPendingSource: ~Copyable, EventSource {
         lastPublished = context.startTime
     }
 
-    public var isExhausted: Bool { (finished || accepted >= count) && waiting.isEmpty }
+    public var isExhausted: Bool { (finished || accepted >= count) && waiting.isEmpty && waitingHead == nil }
 
     public mutating func step<Writer: EventWriter & ~Copyable>(now: UInt64, into writer: inout Writer) -> Int {
         var handled = 0
@@ -106,8 +111,18 @@ public struct NATSPendingSource: ~Copyable, EventSource {
             lastPublished = now
         }
         while handled < batchLimit {
-            if waiting.isEmpty {
+            if waiting.isEmpty, waitingHead == nil {
                 guard !finished, accepted < count, receive() else { break }
+            }
+            if let head = waitingHead {
+                guard PendingTransactionSource.writeHead(head, timestamp: now, into: &writer, counts: &_counts) else {
+                    return handled
+                }
+                waitingHead = nil
+                heads &+= 1
+                handled &+= 1
+                lastPublished = now
+                continue
             }
             let written = waiting.withUnsafeBytes {
                 PendingTransactionSource.writeRecord(
@@ -129,9 +144,10 @@ public struct NATSPendingSource: ~Copyable, EventSource {
         return handled
     }
 
-    /// Takes messages until one is a transaction (its record in `waiting`); false when none is there.
+    /// Takes messages until one is a transaction (its record in `waiting`) or a chain head
+    /// (`waitingHead`); false when none is there.
     mutating func receive() -> Bool {
-        while waiting.isEmpty, !finished {
+        while waiting.isEmpty, waitingHead == nil, !finished {
             var got = false
             do {
                 got = try feed.subscription.next(timeoutMilliseconds: 0) { message in
@@ -148,10 +164,32 @@ public struct NATSPendingSource: ~Copyable, EventSource {
             }
             if !got { return false }
         }
-        return !waiting.isEmpty
+        return !waiting.isEmpty || waitingHead != nil
     }
 
+    /// Whether `message` is a chain head, `HEAD BLOCK BASEFEE` (decimal integers: the block
+    /// just mined, the next block's base fee per gas in wei): true when it starts with `HEAD`,
+    /// and then it is in `waitingHead`, or refused (counted) when it is not one.
+    mutating func takeChainHead(_ message: UnsafeRawBufferPointer) -> Bool {
+        guard message.starts(with: Self.headPrefix) else { return false }
+        let text = String(decoding: message, as: UTF8.self)
+        let fields = text.split(separator: " ", omittingEmptySubsequences: false)
+        if fields.count == 3, fields[1].allSatisfy(\.isASCII), fields[2].allSatisfy(\.isASCII),
+            let block = UInt64(fields[1]), block <= 1 << 62, let baseFee = UInt64(fields[2])
+        {
+            waitingHead = ChainHead(blockNumber: block, baseFeeWei: baseFee)
+        } else {
+            refuse(
+                "'\(text.prefix(80))' is not HEAD BLOCK BASEFEE (two decimal integers: the block up to 2^62, the "
+                    + "base fee in wei)")
+        }
+        return true
+    }
+
+    static let headPrefix = Array("HEAD ".utf8)
+
     mutating func accept(_ message: UnsafeRawBufferPointer) {
+        if takeChainHead(message) { return }
         if message.first == UInt8(ascii: "0") || message.first == 0x20 {
             guard decodeHex(message, into: &hexScratch) else {
                 refuse("not 0x-hex text")
@@ -196,6 +234,7 @@ public struct NATSPendingSource: ~Copyable, EventSource {
             + (malformed > 0
                 ? " · \(grouped(malformed)) malformed messages refused (first: \(firstMalformed ?? ""))" : "")
             + (tooLarge > 0 ? " · \(grouped(tooLarge)) over \(RecordAssembler.capacity) bytes left out" : "")
+            + (heads > 0 ? " · \(grouped(heads)) chain heads" : "")
     }
 
     public var failure: String? { _failure }

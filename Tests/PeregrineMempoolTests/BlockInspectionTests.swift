@@ -134,7 +134,23 @@ struct BlockInspectionTests {
             }
                 == "bad block traces file: the receipt of \(receiptHash): effective_gas_price is 'garbage', not a wei amount"
         )
+        #expect(
+            try refusal { $0["base_fee_per_gas"] = "lots" }
+                == "bad block traces file: \"base_fee_per_gas\" is 'lots', not a wei amount")
+        #expect(
+            try refusal { $0["base_fee_per_gas"] = -1 }
+                == "bad block traces file: \"base_fee_per_gas\" is -1, not a wei amount")
+        #expect(try refusal { $0["base_fee_per_gas"] = NSNull() } == nil)
         #expect(try refusal { _ in } == nil)
+    }
+
+    /// The block's base fee (London, EIP-1559) is read: the next block's for its transactions
+    /// replayed as pending.
+    @Test func theBaseFeeIsRead() throws {
+        let london = try BlockInspection(contentsOf: Fixtures.path("eth_block_13370850_traces_receipts.json"))
+        #expect(london.baseFeePerGas == 82_225_759_220)
+        let before = try BlockInspection(contentsOf: Fixtures.path("eth_block_12775690_traces_receipts.json"))
+        #expect(before.baseFeePerGas == 0)
     }
 
     @Test func malformedFilesAreRefused() {

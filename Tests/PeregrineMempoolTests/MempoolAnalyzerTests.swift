@@ -62,4 +62,53 @@ struct MempoolAnalyzerTests {
         let result = [UInt8](repeating: 0xAB, count: 40).withUnsafeBytes { analyzer.analyze(garbage, calldata: $0) }
         #expect(result == .undecodable(.unknownSelector(0xABAB_ABAB)))
     }
+
+    /// With a base fee, a back-run pays it and the victim's tip (at most the fee cap), and a
+    /// victim whose fee cap is below it is filtered without being marked as seen.
+    @Test func theBaseFeePricesTheBackrunAndFiltersVictimsBelowIt() throws {
+        let flow = SyntheticSwapFlow(count: 3_000, tokenCount: 32, seed: 5, signed: true)
+        let baseFee: UInt128 = 20_000_000_000
+        var free = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.0001))
+        var priced = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.0001), baseFee: baseFee)
+        var filtered = 0
+        var compared = 0
+        for index in 0..<flow.transactions.count {
+            let transaction = flow.transactions[index]
+            let withoutFee = flow.withCalldata(of: index) { free.analyze(transaction, calldata: $0) }
+            let withFee = flow.withCalldata(of: index) { priced.analyze(transaction, calldata: $0) }
+            if transaction.gasPrice < baseFee {
+                #expect(withFee == .filtered)
+                filtered += 1
+                continue
+            }
+            let search = BackrunSearch()
+            let price = Swift.min(transaction.gasPrice, baseFee + transaction.maxPriorityFee)
+            switch (withoutFee, withFee) {
+            case (.opportunity(_, let cheap), .opportunity(_, let dear)):
+                let gas = { (opportunity: Opportunity, price: UInt128) in
+                    (search.gasBase + search.gasPerHop * UInt128(opportunity.cycle.count)) * price
+                }
+                #expect(cheap.gasCost == gas(cheap, transaction.maxPriorityFee))
+                #expect(dear.gasCost == gas(dear, price))
+                #expect(dear.netProfit == Int128(dear.amountOut) - Int128(dear.amountIn) - Int128(dear.gasCost))
+                #expect(dear.netProfit <= cheap.netProfit)
+                compared += 1
+            case (.noOpportunity, .opportunity): Issue.record("transaction \(index): dearer gas found a profit")
+            default: break
+            }
+        }
+        // Fee caps are 1 to 200 gwei, uniformly: about a tenth below 20.
+        #expect(filtered > 150 && filtered < 450, "\(filtered)")
+        #expect(compared > 5, "\(compared)")
+        // Filtered, not seen: with the base fee lowered it is analysed.
+        let index = try #require(flow.transactions.indices.first { flow.transactions[$0].gasPrice < baseFee })
+        var again = MempoolAnalyzer(
+            pools: flow.pools, seen: try BloomFilter(capacity: 1_000, falsePositiveRate: 0.001), baseFee: baseFee)
+        #expect(flow.withCalldata(of: index) { again.analyze(flow.transactions[index], calldata: $0) } == .filtered)
+        again.baseFee = 0
+        #expect(flow.withCalldata(of: index) { again.analyze(flow.transactions[index], calldata: $0) } != .filtered)
+        #expect(flow.withCalldata(of: index) { again.analyze(flow.transactions[index], calldata: $0) } == .duplicate)
+    }
 }

@@ -55,6 +55,9 @@ struct MempoolCommandTests {
                 "durability point  traded away: bundles left once their inputs were written to the OS page cache, "
                     + "never synced while running; a power cut can lose the inputs of bundles already sent "
                     + "(--durability none)"))
+        // The head the block's transactions follow carries the block's base fee.
+        let inspect = try Self.run(["journal", "inspect", journal.path])
+        #expect(inspect.output.contains("chain head 13370849 base fee 82225759220 wei"), "\(inspect.output)")
         // Ten passes over 2,000 transactions: ten blocks, each analysing them all again.
         let synthetic = try Self.run([
             "mempool", "--count", "20000", "--unique", "2000", "--rate", "0", "--status-interval", "100",

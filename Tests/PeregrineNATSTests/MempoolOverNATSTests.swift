@@ -1,6 +1,7 @@
 import Foundation
 import PeregrineEVM
 import PeregrineEngine
+import PeregrineMempool
 import PeregrineNATS
 import PeregrineTestSupport
 import Testing
@@ -114,5 +115,76 @@ struct MempoolOverNATSTests {
         }
         #expect(again.output.contains("bundle requests   \(expected.count) written (\(replayed.path))"))
         #expect(try String(contentsOf: replayed, encoding: .utf8).split(separator: "\n").map(String.init) == expected)
+    }
+
+    /// `HEAD BLOCK BASEFEE` messages are chain heads, in order with the transactions: the base
+    /// fee filters victims whose fee cap is below it and prices the back-runs, the bundles target
+    /// the block after the head, and the journal holds the head (its replay agrees).
+    @Test func chainHeadsFromNATSCarryTheBaseFee() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nats-heads-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let pending = "heads\(getpid()).pending"
+        let common = ["--unique", "3000", "--status-interval", "100", "--min-profit-eth", "0.01"]
+        func run(_ name: String, heads: [String]) throws -> (output: String, bundles: [String]) {
+            let bundles = scratch.appendingPathComponent("\(name).jsonl")
+            let engine = Process()
+            engine.executableURL = PeregrineCLI.binary
+            engine.arguments =
+                [
+                    "mempool", "run", "--source", url, "--subject", pending, "--count", "100000", "--bundles-out",
+                    bundles.path, "--journal", scratch.appendingPathComponent(name).path,
+                ] + common
+            let output = Pipe()
+            engine.standardOutput = output
+            engine.standardError = FileHandle.nullDevice
+            try engine.run()
+            var text = ""
+            let deadline = Date().addingTimeInterval(60)
+            while !text.contains("\n"), Date() < deadline {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            let connection = try NATSConnection(NATSConnectionOptions(url: url))
+            for head in heads { try Array(head.utf8).withUnsafeBytes { try connection.publish(pending, $0) } }
+            try connection.flush()
+            let publish = try PeregrineCLI.run([
+                "mempool", "publish", "--nats", url, "--subject", pending, "--count", "3000", "--unique", "3000",
+            ])
+            #expect(publish.status == 0, "\(publish.error)")
+            text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            engine.waitUntilExit()
+            #expect(engine.terminationStatus == 0, "\(text)")
+            let lines = try String(contentsOf: bundles, encoding: .utf8).split(separator: "\n").map(String.init)
+            return (text, lines)
+        }
+        let free = try run("free", heads: [])
+        let priced = try run("priced", heads: ["HEAD 7 x", "HEAD 20000000 20000000000"])
+        // Fee caps under 20 gwei are filtered: counted from the transactions themselves.
+        let flow = SyntheticSwapFlow(count: 3_000, tokenCount: 256, seed: 3, signed: true)
+        let below = flow.transactions.filter { $0.gasPrice < 20_000_000_000 }.count
+        #expect(below > 100)
+        #expect(free.output.contains("· 0 by rules ·"), "\(free.output)")
+        #expect(priced.output.contains("· \(grouped(below)) by rules ·"), "\(priced.output)")
+        #expect(
+            priced.output.contains(
+                "source read       3,002 messages from \(pending) at \(url): 3,000 pending transactions · 1 malformed "
+                    + "messages refused (first: message 1: 'HEAD 7 x' is not HEAD BLOCK BASEFEE"), "\(priced.output)")
+        #expect(priced.output.contains("· 1 chain heads"), "\(priced.output)")
+        // Dearer gas: fewer bundles, each for the block after the head (0x1312d01 = 20,000,001).
+        #expect(free.bundles.count > priced.bundles.count && !priced.bundles.isEmpty)
+        #expect(priced.bundles.allSatisfy { $0.contains("\"blockNumber\":\"0x1312d01\"") }, "\(priced.bundles[0])")
+        #expect(!free.bundles.contains { $0.contains("\"blockNumber\":\"0x1312d01\"") })
+        // The journal holds the head: its replay writes the same bundles.
+        let replayed = scratch.appendingPathComponent("replayed.jsonl")
+        let again = try PeregrineCLI.run([
+            "replay", "--journal", scratch.appendingPathComponent("priced").path, "--bundles-out", replayed.path,
+        ])
+        #expect(again.status == 0, "\(again.error)")
+        #expect(
+            try String(contentsOf: replayed, encoding: .utf8).split(separator: "\n").map(String.init) == priced.bundles)
     }
 }
