@@ -1,6 +1,8 @@
 import Logging
 import PeregrineBook
+import PeregrineCodec
 import PeregrineCore
+import PeregrineFeed
 import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
@@ -403,6 +405,25 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(
                 name: "source", value: path,
                 allowed: FileIO.exists(path) ? "not a regular file" : "no such file; give a recorded market-data file")
+        }
+        // The files are read on their instrument's grid: one recorded on a finer grid would
+        // be misread (or stop at its first finer value), so it is refused before anything runs.
+        let definitions = resolvedInstruments
+        for source in recordedSources {
+            guard let definition = definitions.first(where: { $0.id == source.instrument }) else { continue }
+            let problem: FeedError?
+            do {
+                problem = try FeedReplay.offGrid(
+                    format: source.format, paths: source.paths, price: definition.tickSize, size: definition.lotSize)
+            } catch { problem = error }
+            guard let problem else { continue }
+            let id = source.instrument.rawValue
+            throw .invalidSetting(
+                name: "source", value: source.text,
+                allowed:
+                    "\(problem): instrument \(id) (\(definition.symbol)) has tick \(definition.tickSize) and lot "
+                    + "\(definition.lotSize); give its grid as recorded with an [[instrument]] table (id = \(id), "
+                    + "tick_size, lot_size) in --config")
         }
     }
 }

@@ -2,24 +2,17 @@ import PeregrineCodec
 import PeregrineFeed
 import PeregrineModel
 
-/// Which recorded files `peregrine run --source FORMAT:FILE,...` replays, and on what grids
-/// (detected from the first file when nil).
+/// Which recorded files `peregrine run --source FORMAT:FILE,...` replays, for which
+/// instrument: they are read on that instrument's grid (its tick and lot in the configuration).
 public struct RecordedSourceSpec: Equatable, Sendable {
     public var format: FeedFormat
     public var paths: [String]
-    public var tickSize: Increment?
-    public var lotSize: Increment?
     /// The instrument the events are for (0 unless given).
     public var instrument: InstrumentID
 
-    public init(
-        format: FeedFormat, paths: [String], tickSize: Increment? = nil, lotSize: Increment? = nil,
-        instrument: InstrumentID = InstrumentID(0)
-    ) {
+    public init(format: FeedFormat, paths: [String], instrument: InstrumentID = InstrumentID(0)) {
         self.format = format
         self.paths = paths
-        self.tickSize = tickSize
-        self.lotSize = lotSize
         self.instrument = instrument
     }
 
@@ -56,8 +49,10 @@ public struct RecordedSource: EventSource {
     @usableFromInline var _counts = SourceCounts()
     public var counts: SourceCounts { _counts }
 
-    public init(spec: RecordedSourceSpec, batchLimit: Int) throws(FeedError) {
-        feed = try RecordedFeed(spec: spec)
+    public init(spec: RecordedSourceSpec, grid: (price: Increment, size: Increment), batchLimit: Int)
+        throws(FeedError)
+    {
+        feed = try RecordedFeed(spec: spec, grid: grid)
         instrument = spec.instrument
         self.batchLimit = batchLimit
     }
@@ -99,8 +94,17 @@ public struct RecordedSource: EventSource {
 }
 
 extension RecordedSourceSpec: SourcePlan {
+    /// Opens the files to be read on their instrument's grid (the configuration's definition
+    /// of it).
     public func open(_ context: SourceContext) throws(EngineError) -> RecordedSource {
-        do { return try RecordedSource(spec: self, batchLimit: context.configuration.batchLimit) } catch {
+        guard let definition = context.configuration.resolvedInstruments.first(where: { $0.id == instrument }) else {
+            throw .invalidSetting(name: "source", value: text, allowed: "name an instrument of this run")
+        }
+        do {
+            return try RecordedSource(
+                spec: self, grid: (definition.tickSize, definition.lotSize),
+                batchLimit: context.configuration.batchLimit)
+        } catch {
             throw .feed(error)
         }
     }
@@ -130,17 +134,10 @@ public final class RecordedFeed {
     @usableFromInline var finished = false
     public private(set) var failure: FeedError?
 
-    public init(spec: RecordedSourceSpec) throws(FeedError) {
+    /// The files of `spec`, read on `grid` (its instrument's tick and lot).
+    public init(spec: RecordedSourceSpec, grid: (price: Increment, size: Increment)) throws(FeedError) {
         guard let first = spec.paths.first else { throw FeedError(line: 0, "no file given") }
-        var scale: (price: Increment, size: Increment)
-        if let tick = spec.tickSize, let lot = spec.lotSize {
-            scale = (tick, lot)
-        } else {
-            scale = try FeedReplay.detectScale(format: spec.format, paths: spec.paths)
-            if let tick = spec.tickSize { scale.price = tick }
-            if let lot = spec.lotSize { scale.size = lot }
-        }
-        replay = try FeedReplay.decoder(format: spec.format, priceIncrement: scale.price, sizeIncrement: scale.size)
+        replay = try FeedReplay.decoder(format: spec.format, priceIncrement: grid.price, sizeIncrement: grid.size)
         paths = spec.paths
         try replay.open(path: first)
     }

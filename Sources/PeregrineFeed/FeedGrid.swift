@@ -72,6 +72,39 @@ extension FeedReplay {
     public static func detectScale(format: FeedFormat, paths: [String]) throws(FeedError)
         -> (price: Increment, size: Increment)
     {
+        let grids = try witnesses(format: format, paths: paths)
+        return (try grids.price.increment(named: "price"), try grids.size.increment(named: "size"))
+    }
+
+    /// The first error reading `paths` on an instrument's grids (`price`, `size`) would give at
+    /// the files' finest price and finest size (the values with the most decimals): nil when
+    /// both are on the grids. A file recorded on a finer grid than the instrument's fails here,
+    /// before anything runs; a value off the grid with fewer decimals (a tick of 0.5, a price of
+    /// 100.3) stops the replay at its line.
+    public static func offGrid(format: FeedFormat, paths: [String], price: Increment, size: Increment)
+        throws(FeedError) -> FeedError?
+    {
+        let grids = try witnesses(format: format, paths: paths)
+        for (witness, increment, name) in [(grids.price, price, "price"), (grids.size, size, "size")]
+        where witness.decimals > increment.decimals {
+            let value = Array(witness.value.utf8)
+            let onGrid = value.withUnsafeBufferPointer { bytes in
+                name == "price"
+                    ? (try? Price(utf8: bytes, tickSize: increment)) != nil
+                    : (try? Quantity(utf8: bytes, lotSize: increment)) != nil
+            }
+            if !onGrid {
+                return FeedError(
+                    line: witness.line,
+                    "\(name) '\(witness.value)' is finer than the instrument's \(name == "price" ? "tick" : "lot") "
+                        + "\(increment)", file: witness.path)
+            }
+        }
+        return nil
+    }
+
+    /// The most decimals of any price and any size of `paths`, with where they are.
+    static func witnesses(format: FeedFormat, paths: [String]) throws(FeedError) -> FeedGrids {
         var grids = FeedGrids()
         var object = FlatJSONObject()
         for path in paths {
@@ -92,6 +125,6 @@ extension FeedReplay {
             if grids.price.decimals != before.0 { grids.price.path = path }
             if grids.size.decimals != before.1 { grids.size.path = path }
         }
-        return (try grids.price.increment(named: "price"), try grids.size.increment(named: "size"))
+        return grids
     }
 }

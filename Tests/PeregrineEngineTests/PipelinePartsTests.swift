@@ -350,6 +350,12 @@ struct PipelinePartsTests {
         var recorded = configuration()
         recorded.instruments = 4
         recorded.recordedSources = [RecordedSourceSpec(format: .bybitOrderBook, paths: [file])]
+        // Three instruments on the file's grid (tick 0.0001, lot 1).
+        recorded.instrumentDefinitions = try (0..<3).map { id in
+            InstrumentDefinition(
+                id: InstrumentID(UInt32(id)), symbol: "XRP\(id)", venue: "bybit", tickSize: try Increment("0.0001"),
+                lotSize: try Increment("1"))
+        }
         let once = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         let twice = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         #expect(once.isLossless && twice.isLossless)
@@ -421,7 +427,10 @@ struct PipelinePartsTests {
         var recorded = configuration()
         recorded.instruments = 1
         recorded.orderFlowPercent = 0
-        recorded.recordedSources = [RecordedSourceSpec(format: .tardisL2, paths: [file], tickSize: tick, lotSize: lot)]
+        recorded.recordedSources = [RecordedSourceSpec(format: .tardisL2, paths: [file])]
+        recorded.instrumentDefinitions = [
+            InstrumentDefinition(id: InstrumentID(0), symbol: "BTC", venue: "x", tickSize: tick, lotSize: lot)
+        ]
         recorded.journalDirectory = directory + "/journal"
         let run = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless, "\(run.problems)")

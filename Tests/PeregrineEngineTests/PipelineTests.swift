@@ -3,6 +3,7 @@ import PeregrineBench
 import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
+import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
@@ -118,7 +119,28 @@ struct PipelineTests {
         recorded.maxEvents = nil
         recorded.recordedSources = [RecordedSourceSpec(format: .bybitOrderBook, paths: [file])]
         recorded.journalDirectory = directory
+        // On the default grid (tick 0.01) its prices (1.9531) would be misread: refused.
+        #expect(throws: EngineError.self) { try recorded.validate() }
+        do { try recorded.validate() } catch {
+            #expect(
+                "\(error)".contains(
+                    "\(file):1: price '1.9531' is finer than the instrument's tick 0.01: instrument 0 (SYN0) has tick "
+                        + "0.01 and lot 0.001; give its grid as recorded"), "\(error)")
+        }
+        recorded.instrumentDefinitions = [
+            InstrumentDefinition(
+                id: InstrumentID(0), symbol: "XRPUSDT", venue: "bybit", tickSize: try Increment("0.0001"),
+                lotSize: try Increment("1"))
+        ]
+        try recorded.validate()
         let run = try Pipeline.run(configuration: recorded, custom: IdleStrategy.self) { _ in }
+        // Read on the instrument's grid: the first bid level, 1.9531 × 6203, is 19531 ticks × 6203 lots.
+        var first: LevelUpdate?
+        _ = try JournalReader.read(directory: directory) { _, event in
+            if first == nil, case .levelUpdate(let update) = event.payload { first = update }
+            return true
+        }
+        #expect(first == LevelUpdate(side: .buy, price: Price(ticks: 19_531), quantity: Quantity(lots: 6_203)))
         #expect(run.isLossless)
         // A book level refused at the ceiling would make the run incomplete (exit 1).
         var refused = run
