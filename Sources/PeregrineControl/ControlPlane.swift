@@ -40,7 +40,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let logger: Logger
     let registry = PrometheusCollectorRegistry()
     let state = Mutex<(ready: Bool, reason: String)>((false, "recovering the journal"))
-    let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "order"]))
+    let latency = Mutex(LatencyExport(stages: ["end_to_end", "journal", "order", "bundle"]))
     var serverTask: Task<Void, Never>?
     var serviceGroup: ServiceGroup?
     let serverDone = DispatchSemaphore(value: 0)
@@ -62,6 +62,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     let previous = Mutex<(time: Double, out: Int)>((0, 0))
     /// Gauges by name and labels, made on first sight.
     let gauges = Mutex<[String: Metrics.Gauge]>([:])
+    /// Whether the run has a journal (recovery said so).
+    let journaled = Mutex(false)
     /// Counters of running totals the engine keeps (rejects, risk rejects, venue reports), by
     /// name and labels: the counter and the last total published.
     let totals = Mutex<[String: (counter: Metrics.Counter, last: Int)]>([:])
@@ -89,8 +91,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_mempool_transactions_total": "Pending transactions the mempool analysis handled.",
         "peregrine_mempool_opportunities_total": "Profitable back-runs the mempool analysis found.",
         "peregrine_bundles_total": "Bundles sealed by the logic (stage logic) and received by the sink (stage sink).",
-        "peregrine_journal_durable_events_total":
-            "One past the last journal sequence durable under the durability policy.",
+        "peregrine_journal_durable_sequence":
+            "One past the last journal sequence durable under the durability policy (absent without a journal).",
         "peregrine_journal_written_bytes_total": "Bytes written to the journal by this process.",
         "peregrine_ring_occupancy_ratio":
             "Fill of the inbound ring (published, not yet processed by the logic), 0 to 1.",
@@ -154,7 +156,6 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.logicOpportunities, "peregrine_mempool_opportunities_total", []),
             (.logicBundles, "peregrine_bundles_total", [("stage", "logic")]),
             (.sinkBundles, "peregrine_bundles_total", [("stage", "sink")]),
-            (.journalDurable, "peregrine_journal_durable_events_total", []),
             (.journalBytes, "peregrine_journal_written_bytes_total", []),
         ]
         counters = names.map { ($0.0, Metrics.Counter(label: $0.1, dimensions: $0.2, factory: factory)) }
@@ -211,9 +212,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             router.post("\(action)") { [self] request, context -> Response in
                 let (status, body) = await admin(
                     action, authorization: request.headers[.authorization], from: context.remoteAddress)
-                return Response(
-                    status: status, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: body)))
+                var headers: HTTPFields = [.contentType: "application/json"]
+                // A 401 names the scheme it wants (RFC 9110 §11.6.1).
+                if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"peregrine\"" }
+                return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
             }
         }
         // A connection idle for 10 s (a partial request included) is closed, so a client
@@ -379,6 +381,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     }
 
     public func recovered(_ summary: ReplaySummary?) {
+        journaled.withLock { $0 = summary != nil }
         setReady(true, "")
     }
 
@@ -387,6 +390,17 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         publishRejects(status.rejectsByReason)
         ringOccupancy.record(status.ringOccupancy)
         journalLag.record(status.journalLagEvents)
+        // A position in the journal (it starts where recovery left it), not a count of this
+        // process's events; nothing is durable without a journal.
+        if journaled.withLock({ $0 }), let durable = status.counters[.journalDurable] {
+            gauges.withLock { gauges in
+                let gauge =
+                    gauges["peregrine_journal_durable_sequence"]
+                    ?? Metrics.Gauge(label: "peregrine_journal_durable_sequence", factory: factory)
+                gauges["peregrine_journal_durable_sequence"] = gauge
+                gauge.record(durable)
+            }
+        }
         let out = status.counters[.sinkOutcomes] ?? 0
         let rate = previous.withLock { previous -> Double in
             let seconds = status.elapsedSeconds - previous.time

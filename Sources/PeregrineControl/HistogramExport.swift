@@ -6,13 +6,15 @@ import PeregrineEngine
 /// swift-prometheus histograms take one observation per call, and the engine records up to
 /// tens of millions a second; adding each HdrHistogram interval bucket by bucket here costs
 /// the monitor O(distinct values) instead. Buckets are seconds (the Prometheus base unit)
-/// at microsecond resolution: 1 µs … 100 ms. Not thread-safe: the owner locks.
+/// at microsecond resolution: 1 µs … 10 s (a tail under load reaches past 100 ms). Not
+/// thread-safe: the owner locks.
 struct LatencyExport {
     static let name = "peregrine_latency_seconds"
     /// Upper bounds, nanoseconds.
     static let boundsNanoseconds: [UInt64] = [
         1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
-        1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000, 50_000_000, 100_000_000,
+        1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000, 50_000_000, 100_000_000, 200_000_000,
+        500_000_000, 1_000_000_000, 2_000_000_000, 5_000_000_000, 10_000_000_000,
     ]
 
     struct Series {
@@ -51,7 +53,8 @@ struct LatencyExport {
     func text() -> String {
         var out = "# HELP \(Self.name) Latency by stage: end_to_end is ingress to sink per event, journal is"
         out += " ingress of a batch's oldest event to its release to the logic, order is the ingress of the event a"
-        out += " strategy decided on to its order for another venue at the sink.\n"
+        out += " strategy decided on to its order for another venue at the sink, bundle (mempool run) is a victim's"
+        out += " ingress to its bundle signed and sent.\n"
         out += "# TYPE \(Self.name) histogram\n"
         for stage in stages {
             guard let current = series[stage] else { continue }

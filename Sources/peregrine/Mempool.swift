@@ -31,7 +31,7 @@ struct MempoolRun: ParsableCommand {
             so `peregrine replay --journal DIR --bundles-out FILE` writes the same requests, byte for byte. \
             --source synthetic: a deterministic stream of Router02 swaps over Uniswap V2 and Sushiswap pools (see \
             docs/mempool.md). --source FILE: a block's traces JSON (the shape of \
-            ../shared/data/eth_block_*_traces_receipts.json); its Router02 transactions are replayed as pending \
+            Tests/Fixtures/eth_block_*_traces_receipts.json); its Router02 transactions are replayed as pending \
             against the pairs' reserves at their first getReserves() in the block. --source nats://HOST:PORT: signed \
             transactions from the subject --subject, one per message (the bytes, or 0x-hex text), against the pools \
             of --pools, until --count transactions or the message END (`peregrine mempool publish` sends the \
@@ -424,7 +424,7 @@ struct MempoolInspect: ParsableCommand {
         commandName: "inspect",
         abstract: "List the Uniswap V2 sandwiches and cyclic arbitrages in a mined block's traces.")
 
-    @Option(help: "A block traces JSON file (the shape of ../shared/data/eth_block_*_traces_receipts.json).")
+    @Option(help: "A block traces JSON file (the shape of Tests/Fixtures/eth_block_*_traces_receipts.json).")
     var block: String
 
     func run() throws {

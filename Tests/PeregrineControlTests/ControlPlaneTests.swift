@@ -15,16 +15,21 @@ import Testing
 struct ControlPlaneTests {
     static func status(
         counters: [PipelineCounters.Counter: Int], elapsed: Double, endToEnd: [UInt64] = [],
-        rejects: [ExecutionReason: Int] = [:], journalWritable: Bool = true, orderLatency: [UInt64] = []
+        rejects: [ExecutionReason: Int] = [:], journalWritable: Bool = true, orderLatency: [UInt64] = [],
+        bundleLatency: [UInt64] = []
     ) -> PipelineStatus {
         var histogram = LatencyRecorder.makeHistogram()
         for value in endToEnd { histogram.record(value) }
         var orders = LatencyRecorder.makeHistogram()
         for value in orderLatency { orders.record(value) }
-        return PipelineStatus(
+        var bundles = LatencyRecorder.makeHistogram()
+        for value in bundleLatency { bundles.record(value) }
+        var status = PipelineStatus(
             counters: counters, ringOccupancy: 0.25, journalLagEvents: 7, journalWritable: journalWritable,
             rejectsByReason: rejects, endToEnd: endToEnd.isEmpty ? nil : histogram,
             orderLatency: orderLatency.isEmpty ? nil : orders, journalLatency: nil, elapsedSeconds: elapsed)
+        status.bundleLatency = bundleLatency.isEmpty ? nil : bundles
+        return status
     }
 
     /// The value of one sample line (`name{labels} value`) in an exposition.
@@ -54,7 +59,7 @@ struct ControlPlaneTests {
                     .logicRefusedOrders: 2, .logicVenueOrders: 21, .sinkVenueOrders: 20,
                 ],
                 elapsed: 2, endToEnd: [15_000], rejects: [.unknownOrderID: 9, .postOnlyWouldTake: 1],
-                orderLatency: [800, 3_000]))
+                orderLatency: [800, 3_000], bundleLatency: [40_000, 300_000_000]))
         let text = plane.metricsText()
         #expect(Self.sample(text, "peregrine_events_total{stage=\"source\"}") == 3_000)
         #expect(Self.sample(text, "peregrine_events_total{stage=\"journal\"}") == 2_990)
@@ -90,6 +95,11 @@ struct ControlPlaneTests {
         #expect(Self.sample(text, "peregrine_rejects_total{reason=\"orders_per_event\"}") == 2)
         #expect(Self.sample(text, "peregrine_latency_seconds_count{stage=\"order\"}") == 2)
         #expect(Self.sample(text, "peregrine_latency_seconds_bucket{stage=\"order\",le=\"1e-06\"}") == 1)
+        // A mempool run's victim → bundle latency, with a tail past 100 ms.
+        #expect(Self.sample(text, "peregrine_latency_seconds_count{stage=\"bundle\"}") == 2)
+        #expect(Self.sample(text, "peregrine_latency_seconds_bucket{stage=\"bundle\",le=\"5e-05\"}") == 1)
+        #expect(Self.sample(text, "peregrine_latency_seconds_bucket{stage=\"bundle\",le=\"0.2\"}") == 1)
+        #expect(Self.sample(text, "peregrine_latency_seconds_bucket{stage=\"bundle\",le=\"0.5\"}") == 2)
         let lint = try Tools.run("promtool", ["check", "metrics"], input: text)
         #expect(lint.status == 0, "promtool: \(lint.output)\(lint.error)")
         #expect(lint.output.isEmpty && lint.error.isEmpty, "promtool: \(lint.output)\(lint.error)")
@@ -182,8 +192,9 @@ struct AdminCommandTests {
         defer { engine.stop() }
         let missing = try engine.post("/kill", token: nil)
         #expect(missing.status == 401 && missing.body.contains("missing or wrong token"))
+        #expect(missing.headers["www-authenticate"] == "Bearer realm=\"peregrine\"")
         let wrong = try engine.post("/kill", token: "a-token-of-sixteen-or-morf")
-        #expect(wrong.status == 401)
+        #expect(wrong.status == 401 && wrong.headers["www-authenticate"] == "Bearer realm=\"peregrine\"")
         #expect(engine.lock.withLock { engine.taken.isEmpty })
         let kill = try engine.post("/kill", token: Self.token)
         #expect(

@@ -180,8 +180,12 @@ struct KillSwitchTests {
         // two scrapes (the state gauge alone would show nothing of them).
         Self.await(port: port, "/metrics", "the switch's counters") { metrics in
             let lines = Set(metrics.split(separator: "\n").map(String.init))
+            // (With a journal, its durable position is published: past what the first runs wrote.)
+            let durable = lines.first { $0.hasPrefix("peregrine_journal_durable_sequence ") }
+                .flatMap { Double($0.dropFirst("peregrine_journal_durable_sequence ".count)) }
             return lines.contains("peregrine_kill_switch_trips_total 1")
                 && lines.contains("peregrine_kill_switch_resets_total 1") && lines.contains("peregrine_kill_switch 0.0")
+                && (durable ?? 0) > 1_000
         }
         let resumed = third.interrupt()
         #expect(resumed.status == 0)
