@@ -25,6 +25,7 @@ public enum ConfigurationProfile: String, CaseIterable, Sendable {
     public var configuration: EngineConfiguration {
         var configuration = EngineConfiguration()
         configuration.journalDirectory = "./data"
+        configuration.profile = self
         switch self {
         case .hft:
             configuration.waitStrategy = .spin
@@ -772,7 +773,7 @@ public enum ConfigurationFile {
 
     /// The configuration as a TOML file that `resolve` reads back to the same settings.
     public static func render(_ configuration: EngineConfiguration, profile: ConfigurationProfile?) -> String {
-        var lines = profile.map { ["profile = \"\($0.rawValue)\""] } ?? []
+        var lines = (profile ?? configuration.profile).map { ["profile = \"\($0.rawValue)\""] } ?? []
         var section = ""
         for key in keys {
             guard let value = key.render(configuration) else { continue }

@@ -135,6 +135,8 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// Recorded market data to replay instead of the synthetic market (as fast as the
     /// pipeline accepts it; `rate` is ignored). Several are merged into one sequence.
     public var recordedSources: [RecordedSourceSpec] = []
+    /// The profile it was resolved from (`profile` in its file or `--profile`), for printing.
+    public var profile: ConfigurationProfile?
     /// Where the journal lives; nil runs without one (nothing is durable, and the report
     /// says so).
     public var journalDirectory: String? = nil

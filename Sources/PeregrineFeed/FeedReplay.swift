@@ -498,7 +498,7 @@ extension FeedReplay {
             if let torn = tornTail, index < paths.count - 1 {
                 throw FeedError(
                     line: torn.line,
-                    "torn last line (\(torn.bytes) bytes) in a file that is not the last: \(torn.reason)",
+                    "torn last line (\(torn.bytes) bytes, no line break) in a file that is not the last: \(torn.reason)",
                     file: torn.path)
             }
         }
@@ -556,7 +556,8 @@ extension FeedReplay {
         case .torn:
             tornTail?.path = reader?.path ?? ""
             throw FeedError(
-                line: number, tornTail.map { "torn last line (\($0.bytes) bytes): \($0.reason)" } ?? "torn",
+                line: number,
+                tornTail.map { "torn last line (\($0.bytes) bytes, no line break): \($0.reason)" } ?? "torn",
                 file: reader?.path)
         case .apply: break
         }

@@ -116,7 +116,12 @@ struct BenchJournal: ParsableCommand {
 
     func run() throws {
         let path = directory + "/run-\(getpid())"
-        defer { removeTree(path) }
+        // A directory this run made goes too (rmdir: only while empty).
+        let made = access(directory, F_OK) != 0
+        defer {
+            removeTree(path)
+            if made { rmdir(directory) }
+        }
         let result = try JournalBenchmark.run(
             directory: path, events: events, batch: batch, syncIntervalMicroseconds: syncIntervalUs,
             custom: IdleStrategy.self)

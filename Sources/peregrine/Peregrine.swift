@@ -59,6 +59,15 @@ struct Peregrine: ParsableCommand {
         let code = exitCode(for: error)
         let message = fullMessage(for: error)
         if code == .success {
+            // `peregrine` or a group (`peregrine journal`) without its subcommand gets the help,
+            // as asked-for help does, but on standard error and as a usage error: nothing ran.
+            let asked = CommandLine.arguments.dropFirst().contains {
+                ["-h", "--help", "help", "--version"].contains($0)
+            }
+            if !asked {
+                printError(message)
+                Glibc.exit(Status.usage)
+            }
             if !message.isEmpty { print(message) }
             Glibc.exit(Status.done)
         }

@@ -151,6 +151,12 @@ struct ExitCodeTests {
             says: "fine.csv:2: price '100.1234567890123456789' has 19 decimals; at most 18"),
         // bench
         Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
+        // No command, or a group without its subcommand: the help on standard error, nothing ran.
+        Row(arguments: [], status: 2, says: "USAGE: peregrine <subcommand>"),
+        Row(arguments: ["journal"], status: 2, says: "USAGE: peregrine journal <subcommand>"),
+        Row(arguments: ["--help"], status: 0, says: ""),
+        Row(arguments: ["journal", "--help"], status: 0, says: ""),
+        Row(arguments: ["help", "run"], status: 0, says: ""),
     ]
 
     @Test(arguments: rows)
