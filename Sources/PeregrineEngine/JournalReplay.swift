@@ -136,6 +136,11 @@ public enum JournalReplay {
             throw .journal(error)
         }
         let journalStart = segments.first?.firstSequence ?? 0
+        // Replayed from the first record, the snapshots go unused: the newest is still restored
+        // to check that the settings beside the journal are the ones it was written with.
+        if !useSnapshot, journalStart == 0 {
+            try checkSnapshotFits(snapshots, directory: directory, configuration: configuration, custom: custom)
+        }
         var beyondEnd: [(sequence: Int64, path: String)] = []
         for snapshot in snapshots where snapshot.sequence > end.nextSequence { beyondEnd.append(snapshot) }
         if !beyondEnd.isEmpty {
@@ -264,6 +269,38 @@ public enum JournalReplay {
             seconds: monotonicSeconds() - start, snapshot: nil, stateHash: logic.stateHash(),
             outputHash: outputs.hasher.value, outcomes: outputs.outcomes, orders: outputs.orders,
             reports: outputs.reportCount, fills: outputs.fills)
+    }
+
+    /// Throws when the newest readable snapshot of `directory` (of `snapshots`, newest first;
+    /// all of them when nil) does not restore into an engine of `configuration`: the settings
+    /// beside the journal were changed (by hand, in a file without its checksum line) and a
+    /// replay with them would give another history. Snapshots of another format version, or
+    /// unreadable ones, are passed by, as recovery passes them by.
+    public static func checkSnapshotFits<S: Strategy>(
+        _ snapshots: [(sequence: Int64, path: String)]? = nil, directory: String, configuration: EngineConfiguration,
+        custom: S.Type
+    ) throws(EngineError) {
+        let listed: [(sequence: Int64, path: String)]
+        if let snapshots {
+            listed = snapshots
+        } else {
+            do { listed = try SnapshotStore.list(directory: directory) } catch { throw .journal(error) }
+        }
+        for snapshot in listed {
+            guard let contents = try? SnapshotStore.read(path: snapshot.path) else { continue }
+            var candidate = try EngineLogic(configuration: configuration, custom: custom)
+            var decoder = SnapshotDecoder(contents.payload)
+            do {
+                _ = try candidate.restoreState(from: &decoder)
+                return
+            } catch {
+                guard case .mismatch(let reason) = error else { continue }
+                throw .settings(
+                    .differs(
+                        origin: "\(directory)/\(LogicSettings.fileName)",
+                        difference: "the snapshot \(snapshot.path) does not fit them: \(reason)"))
+            }
+        }
     }
 
     public static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }

@@ -4,6 +4,7 @@ import PeregrineEngine
 import PeregrineFeed
 import PeregrineJournal
 import PeregrineModel
+import PeregrineStrategy
 
 struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,13 @@ struct JournalCommand: ParsableCommand {
                             "error: \(directory)/\(LogicSettings.fileName) is missing: the logic settings of this journal "
                                 + "are unknown, so `peregrine run` and `peregrine replay` refuse it")
                         problems += 1
+                    } else {
+                        // Settings changed by hand in a file without its checksum line: the
+                        // newest snapshot no longer fits them, and run and replay refuse them.
+                        let configuration = try JournalReplay.configuration(
+                            for: directory, base: EngineConfiguration())
+                        try JournalReplay.checkSnapshotFits(
+                            directory: directory, configuration: configuration, custom: IdleStrategy.self)
                     }
                 } catch {
                     printError("error: \(error)")

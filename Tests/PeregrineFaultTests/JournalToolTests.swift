@@ -75,6 +75,11 @@ struct JournalToolTests {
         let expected = "does not fit them: snapshot has 4 L2 books, this engine 2"
         let replay = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
         #expect(replay.status == 1 && replay.error.contains(expected), "\(replay.error)")
+        // From the first record too (the snapshots unused), and `journal verify` says so.
+        let fromStart = try Faults.run(["replay", "--journal", journal])
+        #expect(fromStart.status == 1 && fromStart.error.contains(expected), "\(fromStart.error)")
+        let verify = try Faults.run(["journal", "verify", journal])
+        #expect(verify.status == 1 && verify.error.contains(expected), "\(verify.error)")
         // A run with the edited settings (so they agree with the file) meets the snapshots.
         let again = try Faults.run([
             "run", "--journal", journal, "--duration", "1", "--metrics-port", "0", "--instruments", "2",
