@@ -424,8 +424,8 @@ public struct EngineConfiguration: Equatable, Sendable {
                 name: "source", value: source.text,
                 allowed:
                     "\(problem): instrument \(id) (\(definition.symbol)) has tick \(definition.tickSize) and lot "
-                    + "\(definition.lotSize); give its grid as recorded with an [[instrument]] table (id = \(id), "
-                    + "tick_size, lot_size) in --config")
+                    + "\(definition.lotSize); give its grid as recorded with an [[instrument]] table in --config "
+                    + "(id = \(id), symbol, venue = the exchange's name, tick_size, lot_size)")
         }
     }
 }

@@ -138,19 +138,7 @@ public struct BlockInspection: Sendable {
             throw .malformed("\"block_number\" is \(Self.shown(block["block_number"])), not a block number")
         }
         blockNumber = number
-        switch block["base_fee_per_gas"] {
-        case nil, is NSNull: baseFeePerGas = 0
-        case let number as NSNumber:
-            guard let fee = UInt64(number.stringValue) else {
-                throw .malformed("\"base_fee_per_gas\" is \(Self.shown(number)), not a wei amount")
-            }
-            baseFeePerGas = fee
-        case let text as String:
-            guard let fee = (UInt256(hex: text) ?? UInt256(decimal: text))?.uint128.flatMap({ UInt64(exactly: $0) })
-            else { throw .malformed("\"base_fee_per_gas\" is \(Self.shown(text)), not a wei amount") }
-            baseFeePerGas = fee
-        case let other: throw .malformed("\"base_fee_per_gas\" is \(Self.shown(other)), not a wei amount")
-        }
+        baseFeePerGas = try Self.baseFee(block["base_fee_per_gas"], block: number)
         var traces: [Trace] = []
         traces.reserveCapacity(rawTraces.count)
         for (index, raw) in rawTraces.enumerated() {
@@ -258,6 +246,38 @@ public struct BlockInspection: Sendable {
     }
 
     /// A JSON value as an error shows it: strings quoted, at most 80 characters.
+    /// Mainnet's London block, from which every block has a base fee (EIP-1559).
+    public static let londonBlock = 12_965_000
+
+    /// The base fee of block `block` from its `base_fee_per_gas` (a JSON integer, or decimal or
+    /// 0x-hex text, below 2^64): absent or null only before London.
+    static func baseFee(_ value: Any?, block: Int) throws(BlockInspectionError) -> UInt64 {
+        func refused(_ shown: String) -> BlockInspectionError {
+            .malformed("\"base_fee_per_gas\" is \(shown), not a wei amount (an integer below 2^64)")
+        }
+        switch value {
+        case nil, is NSNull:
+            guard block < londonBlock else {
+                throw .malformed(
+                    "\"base_fee_per_gas\" is missing: block \(block) is from London (\(londonBlock)) on, "
+                        + "so it has one (give 0 for a chain without it)")
+            }
+            return 0
+        case let number as NSNumber:
+            // JSON true and false arrive as NSNumbers of type char; an integer past 2^64 as a
+            // decimal number whose text is rounded, so it is not quoted.
+            guard String(cString: number.objCType) != "c" else { throw refused("\(number.boolValue)") }
+            if number is NSDecimalNumber { throw refused("a number beyond 2^64") }
+            guard let fee = UInt64(number.stringValue) else { throw refused(Self.shown(number)) }
+            return fee
+        case let text as String:
+            guard let fee = (UInt256(hex: text) ?? UInt256(decimal: text))?.uint128.flatMap({ UInt64(exactly: $0) })
+            else { throw refused(Self.shown(text)) }
+            return fee
+        case let other: throw refused(Self.shown(other))
+        }
+    }
+
     static func shown(_ value: Any?) -> String {
         guard let value, !(value is NSNull) else { return "missing" }
         let text = value is String ? "'\(value)'" : "\(value)"

@@ -172,16 +172,22 @@ public struct NATSPendingSource: ~Copyable, EventSource {
     /// and then it is in `waitingHead`, or refused (counted) when it is not one.
     mutating func takeChainHead(_ message: UnsafeRawBufferPointer) -> Bool {
         guard message.starts(with: Self.headPrefix) else { return false }
-        let text = String(decoding: message, as: UTF8.self)
+        // A line break or spaces after it are not part of it (as after a hex transaction).
+        var text = Substring(String(decoding: message, as: UTF8.self))
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
         let fields = text.split(separator: " ", omittingEmptySubsequences: false)
-        if fields.count == 3, fields[1].allSatisfy(\.isASCII), fields[2].allSatisfy(\.isASCII),
-            let block = UInt64(fields[1]), block <= 1 << 62, let baseFee = UInt64(fields[2])
+        func digits(_ field: Substring) -> Bool { !field.isEmpty && field.allSatisfy { ("0"..."9").contains($0) } }
+        if fields.count == 3, digits(fields[1]), digits(fields[2]), let block = UInt64(fields[1]), block <= 1 << 62,
+            let baseFee = UInt64(fields[2])
         {
             waitingHead = ChainHead(blockNumber: block, baseFeeWei: baseFee)
         } else {
+            let shown = text.prefix(80).unicodeScalars.map {
+                $0.properties.isWhitespace && $0 != " " ? "\\u{\(String($0.value, radix: 16))}" : String($0)
+            }.joined()
             refuse(
-                "'\(text.prefix(80))' is not HEAD BLOCK BASEFEE (two decimal integers: the block up to 2^62, the "
-                    + "base fee in wei)")
+                "'\(shown)' is not HEAD BLOCK BASEFEE (two decimal integers: the block, up to 2^62, and the base "
+                    + "fee in wei, below 2^64)")
         }
         return true
     }

@@ -125,7 +125,8 @@ struct PipelineTests {
             #expect(
                 "\(error)".contains(
                     "\(file):1: price '1.9531' is finer than the instrument's tick 0.01: instrument 0 (SYN0) has tick "
-                        + "0.01 and lot 0.001; give its grid as recorded"), "\(error)")
+                        + "0.01 and lot 0.001; give its grid as recorded with an [[instrument]] table in --config "
+                        + "(id = 0, symbol, venue = the exchange's name, tick_size, lot_size)"), "\(error)")
         }
         recorded.instrumentDefinitions = [
             InstrumentDefinition(

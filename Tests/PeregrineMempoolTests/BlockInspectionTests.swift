@@ -136,11 +136,24 @@ struct BlockInspectionTests {
         )
         #expect(
             try refusal { $0["base_fee_per_gas"] = "lots" }
-                == "bad block traces file: \"base_fee_per_gas\" is 'lots', not a wei amount")
+                == "bad block traces file: \"base_fee_per_gas\" is 'lots', not a wei amount (an integer below 2^64)")
         #expect(
             try refusal { $0["base_fee_per_gas"] = -1 }
-                == "bad block traces file: \"base_fee_per_gas\" is -1, not a wei amount")
+                == "bad block traces file: \"base_fee_per_gas\" is -1, not a wei amount (an integer below 2^64)")
+        #expect(
+            try refusal { $0["base_fee_per_gas"] = true }
+                == "bad block traces file: \"base_fee_per_gas\" is true, not a wei amount (an integer below 2^64)")
+        // A block from London on has a base fee; this one, before it, needs none.
+        #expect(
+            try refusal {
+                $0["base_fee_per_gas"] = NSNull()
+                $0["block_number"] = 13_370_850
+            }
+                == "bad block traces file: \"base_fee_per_gas\" is missing: block 13370850 is from London (12965000) "
+                + "on, so it has one (give 0 for a chain without it)")
         #expect(try refusal { $0["base_fee_per_gas"] = NSNull() } == nil)
+        #expect(try refusal { $0.removeValue(forKey: "base_fee_per_gas") } == nil)
+        #expect(try refusal { $0["base_fee_per_gas"] = "0x1324f8d3f4" } == nil)
         #expect(try refusal { _ in } == nil)
     }
 

@@ -162,7 +162,8 @@ struct MempoolOverNATSTests {
             return (text, lines)
         }
         let free = try run("free", heads: [])
-        let priced = try run("priced", heads: ["HEAD 7 x", "HEAD 20000000 20000000000"])
+        // Refused: a field not a number, a sign. Taken: a head with a line break after it.
+        let priced = try run("priced", heads: ["HEAD 7 x", "HEAD 8 +5", "HEAD 20000000 20000000000\n"])
         // Fee caps under 20 gwei are filtered: counted from the transactions themselves.
         let flow = SyntheticSwapFlow(count: 3_000, tokenCount: 256, seed: 3, signed: true)
         let below = flow.transactions.filter { $0.gasPrice < 20_000_000_000 }.count
@@ -171,7 +172,7 @@ struct MempoolOverNATSTests {
         #expect(priced.output.contains("· \(grouped(below)) by rules ·"), "\(priced.output)")
         #expect(
             priced.output.contains(
-                "source read       3,002 messages from \(pending) at \(url): 3,000 pending transactions · 1 malformed "
+                "source read       3,003 messages from \(pending) at \(url): 3,000 pending transactions · 2 malformed "
                     + "messages refused (first: message 1: 'HEAD 7 x' is not HEAD BLOCK BASEFEE"), "\(priced.output)")
         #expect(priced.output.contains("· 1 chain heads"), "\(priced.output)")
         // Dearer gas: fewer bundles, each for the block after the head (0x1312d01 = 20,000,001).
