@@ -15,6 +15,26 @@ struct MempoolOverNATSTests {
     static let legacyTransferHex =
         "0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
 
+    /// Starts the CLI with `arguments` and waits for its first line of output, printed once the
+    /// engine has subscribed (up to 60 s): the process, its output and that line.
+    static func start(_ arguments: [String]) throws -> (Process, Pipe, String) {
+        let engine = Process()
+        engine.executableURL = PeregrineCLI.binary
+        engine.arguments = arguments
+        let output = Pipe()
+        engine.standardOutput = output
+        engine.standardError = FileHandle.nullDevice
+        try engine.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains("\n"), Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        return (engine, output, text)
+    }
+
     @Test func bundlesFromANATSFeedEqualTheSyntheticRun() throws {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
@@ -37,25 +57,12 @@ struct MempoolOverNATSTests {
         let bundles = try connection.subscribe(bundlesSubject, pendingMessages: 1 << 16, pendingBytes: 1 << 28)
         try connection.flush()
 
-        let engine = Process()
-        engine.executableURL = PeregrineCLI.binary
-        engine.arguments =
+        let (engine, output, firstLine) = try Self.start(
             [
                 "mempool", "run", "--source", url, "--subject", pending, "--count", "100000", "--bundles-out", url,
                 "--bundles-subject", bundlesSubject, "--journal", journal.path,
-            ] + common
-        let output = Pipe()
-        engine.standardOutput = output
-        engine.standardError = FileHandle.nullDevice
-        try engine.run()
-        // The first line is printed once the engine has subscribed.
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !text.contains("\n"), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+            ] + common)
+        var text = firstLine
         #expect(text.hasPrefix("mempool: \(pending) at \(url)"))
 
         // Not hex, then a legacy transfer as hex text, then the synthetic stream as bytes.
@@ -130,24 +137,12 @@ struct MempoolOverNATSTests {
         let common = ["--unique", "3000", "--status-interval", "100", "--min-profit-eth", "0.01"]
         func run(_ name: String, heads: [String]) throws -> (output: String, bundles: [String]) {
             let bundles = scratch.appendingPathComponent("\(name).jsonl")
-            let engine = Process()
-            engine.executableURL = PeregrineCLI.binary
-            engine.arguments =
+            let (engine, output, firstLine) = try Self.start(
                 [
                     "mempool", "run", "--source", url, "--subject", pending, "--count", "100000", "--bundles-out",
                     bundles.path, "--journal", scratch.appendingPathComponent(name).path,
-                ] + common
-            let output = Pipe()
-            engine.standardOutput = output
-            engine.standardError = FileHandle.nullDevice
-            try engine.run()
-            var text = ""
-            let deadline = Date().addingTimeInterval(60)
-            while !text.contains("\n"), Date() < deadline {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-            }
+                ] + common)
+            var text = firstLine
             let connection = try NATSConnection(NATSConnectionOptions(url: url))
             for head in heads { try Array(head.utf8).withUnsafeBytes { try connection.publish(pending, $0) } }
             try connection.flush()
