@@ -79,6 +79,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_events_total":
             "Events that left each stage: source published, journal released, logic processed, sink received.",
         "peregrine_drops_total": "Events dropped, by reason.",
+        "peregrine_idle_ticks_total":
+            "Clock ticks the source sent while it had no input (among peregrine_events_total: subtract them for input events).",
         "peregrine_rejects_total":
             "Inputs refused, by reason (orders_per_event: strategy commands refused before a venue, every reason together, the risk checks' included; order_<reason>: order commands by venue reject reason).",
         "peregrine_orders_total":
@@ -144,6 +146,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.logicProcessed, "peregrine_events_total", [("stage", "logic")]),
             (.sinkOutcomes, "peregrine_events_total", [("stage", "sink")]),
             (.sourceDropped, "peregrine_drops_total", [("reason", "ring_full")]),
+            (.sourceTicks, "peregrine_idle_ticks_total", []),
             (.logicRefusedOrders, "peregrine_rejects_total", [("reason", "orders_per_event")]),
             (.logicOrders, "peregrine_orders_total", [("stage", "logic")]),
             (.logicVenueOrders, "peregrine_orders_total", [("stage", "venue_out")]),

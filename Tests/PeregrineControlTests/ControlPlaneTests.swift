@@ -55,7 +55,7 @@ struct ControlPlaneTests {
             Self.status(
                 counters: [
                     .sourceEmitted: 3_000, .journalPassed: 2_990, .logicProcessed: 2_980, .sinkOutcomes: 2_970,
-                    .sourceDropped: 3, .journalBytes: 239_200, .sinkSignals: 20, .logicOrders: 25,
+                    .sourceDropped: 3, .sourceTicks: 40, .journalBytes: 239_200, .sinkSignals: 20, .logicOrders: 25,
                     .logicRefusedOrders: 2, .logicVenueOrders: 21, .sinkVenueOrders: 20,
                 ],
                 elapsed: 2, endToEnd: [15_000], rejects: [.unknownOrderID: 9, .postOnlyWouldTake: 1],
@@ -66,6 +66,7 @@ struct ControlPlaneTests {
         #expect(Self.sample(text, "peregrine_events_total{stage=\"logic\"}") == 2_980)
         #expect(Self.sample(text, "peregrine_events_total{stage=\"sink\"}") == 2_970)
         #expect(Self.sample(text, "peregrine_drops_total{reason=\"ring_full\"}") == 3)
+        #expect(Self.sample(text, "peregrine_idle_ticks_total") == 40)
         #expect(Self.sample(text, "peregrine_journal_written_bytes_total") == 239_200)
         #expect(Self.sample(text, "peregrine_signals_total") == 20)
         #expect(Self.sample(text, "peregrine_rejects_total{reason=\"order_unknown_order_id\"}") == 9)
