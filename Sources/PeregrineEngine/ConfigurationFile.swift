@@ -788,9 +788,9 @@ public enum ConfigurationFile {
             }
             lines.append("\(key.name) = \(value)")
         }
-        for spec in configuration.strategies {
-            lines += ["", "[[strategy]]", "name = \"\(spec.name)\""]
-            if let id = spec.id { lines.append("id = \(id)") }
+        // Each strategy with the id it runs as (given, or the one its position gave it).
+        for (spec, id) in zip(configuration.strategies, configuration.strategies.resolvedIDs) {
+            lines += ["", "[[strategy]]", "name = \"\(spec.name)\"", "id = \(id)"]
             if !spec.instruments.isEmpty {
                 lines.append(
                     "instruments = [" + spec.instruments.map { "\($0.rawValue)" }.joined(separator: ", ") + "]")

@@ -61,8 +61,13 @@ struct ConfigurationFileTests {
         #expect(instrument.makerFee.perHundredMillion == -10_000 && instrument.takerFee.perHundredMillion == 55_000)
         // 5 USD in units of 0.5 × 0.001 × 10^-8: 5 ÷ (5 × 10^-12) = 10^12.
         #expect(instrument.minimumNotional == Money(units: 1_000_000_000_000))
+        // Printed and read back, the same, each strategy with the id it runs as written out
+        // (the second took 2, the next after its position that no other strategy has).
         let again = try ConfigurationFile.resolve(fileText: ConfigurationFile.render(configuration, profile: nil))
-        #expect(again == configuration)
+        var explicit = configuration
+        explicit.strategies[1].id = 2
+        #expect(again == explicit)
+        #expect(again.strategies.resolvedIDs == configuration.strategies.resolvedIDs)
         for (file, message) in [
             ("[[strategy]]\nid = 2", "invalid strategy[1].name '(missing)': give the strategy's name"),
             (
