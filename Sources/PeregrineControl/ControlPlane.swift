@@ -221,6 +221,22 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
             }
         }
+        // Another method on a known path is 405 with the methods it takes (RFC 9110 §15.5.6),
+        // not 404: the path exists.
+        let others: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options]
+        func refuseOthers(_ path: String, allowed: [HTTPRequest.Method]) {
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for method in others where !allowed.contains(method) {
+                router.on(RouterPath(path), method: method) { _, _ -> Response in
+                    Response(
+                        status: .methodNotAllowed, headers: [.allow: allow, .contentType: "application/json"],
+                        body: .init(
+                            byteBuffer: ByteBuffer(string: "{\"error\":\"\(path) takes \(allow)\"}\n")))
+                }
+            }
+        }
+        for path in ["metrics", "healthz", "readyz", "risk"] { refuseOthers(path, allowed: [.get, .head]) }
+        for action in AdminAction.allCases { refuseOthers("\(action)", allowed: [.post]) }
         // A connection idle for 10 s (a partial request included) is closed, so a client
         // that stalls cannot hold a connection open for ever.
         let app = Application(

@@ -206,8 +206,14 @@ struct AdminCommandTests {
         #expect(taken.map(\.action) == [.kill, .reset])
         #expect(taken.map(\.requestID) == [1, 2])
         // GET on the command's path is not a command.
+        // Another method on a known path is 405 naming the one it takes; an unknown path 404.
         let get = try Engine.send(.GET, port: engine.port, "/kill")
-        #expect(get.status == 404 || get.status == 405)
+        #expect(get.status == 405 && get.headers["allow"] == "POST", "\(get)")
+        let delete = try Engine.send(.DELETE, port: engine.port, "/risk")
+        #expect(delete.status == 405 && delete.headers["allow"] == "GET, HEAD", "\(delete)")
+        let post = try Engine.send(.POST, port: engine.port, "/metrics")
+        #expect(post.status == 405 && post.headers["allow"] == "GET, HEAD", "\(post)")
+        #expect(try Engine.send(.GET, port: engine.port, "/nothing").status == 404)
         #expect(engine.lock.withLock { engine.taken.count } == 2)
         // The scheme's name is case-insensitive; another scheme is not a token.
         let lower = try Engine.send(
