@@ -244,7 +244,7 @@ public enum RawTransactionError: Error, Equatable, Sendable, CustomStringConvert
 /// A signed transaction decoded from its bytes: the pending-transaction fields, the signature,
 /// and where its parts lie in the bytes (the calldata is a slice of them; nothing is copied).
 public struct DecodedTransaction: Equatable, Sendable {
-    /// `from` is zero: recovering the sender costs an ECDSA recovery (`EthereumSigner.recoverSender`).
+    /// `from` is zero: recovering the sender costs an ECDSA recovery (`SenderRecovery`).
     public var pending: PendingTransaction
     /// 0 for a legacy transaction without EIP-155 replay protection.
     public var chainID: UInt64

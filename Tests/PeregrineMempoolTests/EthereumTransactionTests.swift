@@ -106,6 +106,27 @@ struct EthereumTransactionTests {
         #expect(old.pending.calldataLength == 0)
         #expect(old.pending.hash.description == "0x33469b22e9f636356c4160a87eb19df52b7412e8eac32a4a55ffe88ea8350788")
         #expect(try legacy.withUnsafeBytes { try signer.recoverSender(of: old, raw: $0) } == Self.keyAddress)
+        // The same without a key of its own.
+        let recovery = try SenderRecovery()
+        #expect(try raw.withUnsafeBytes { try recovery.sender(of: decoded, raw: $0) } == Self.keyAddress)
+        #expect(try legacy.withUnsafeBytes { try recovery.sender(of: old, raw: $0) } == Self.keyAddress)
+    }
+
+    /// A signature within its ranges whose r is no point's x on the curve recovers no key: such
+    /// a transaction is refused, as a node refuses it. About half of all r are such.
+    @Test func aSignatureThatRecoversNoKeyIsRefused() throws {
+        let recovery = try SenderRecovery()
+        let unrecoverable = try #require(
+            (1...64).lazy.map { UInt256(UInt128($0)) }.compactMap { r -> [UInt8]? in
+                let raw = Self.backrunLike.encoded(yParity: 0, r: r, s: UInt256(1))
+                guard let decoded = try? raw.withUnsafeBytes({ try DecodedTransaction(raw: $0) }) else { return nil }
+                return (try? raw.withUnsafeBytes { try recovery.sender(of: decoded, raw: $0) }) == nil ? raw : nil
+            }.first)
+        let decoded = try unrecoverable.withUnsafeBytes { try DecodedTransaction(raw: $0) }
+        #expect(decoded.problem(chainID: 1) == nil)  // nothing else wrong with it
+        #expect(throws: SigningError.invalidSignature) {
+            try unrecoverable.withUnsafeBytes { try recovery.sender(of: decoded, raw: $0) }
+        }
     }
 
     /// What no node would take, named without recovering the signer: another chain, a

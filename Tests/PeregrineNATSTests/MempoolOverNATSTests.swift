@@ -76,6 +76,17 @@ struct MempoolOverNATSTests {
                 chainID: 5, nonce: 0, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 50_000_000_000,
                 gasLimit: 300_000, to: uniswapV2Router02, data: [0x7f, 0xf3, 0x6a, 0xb5]))
         try otherChain.raw.withUnsafeBytes { try connection.publish(pending, $0) }
+        // A swap whose signature (within its ranges) recovers no key: no node would take it.
+        let recovery = try SenderRecovery()
+        let swap = EIP1559Transaction(
+            chainID: 1, nonce: 0, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 50_000_000_000,
+            gasLimit: 300_000, to: uniswapV2Router02, data: [0x7f, 0xf3, 0x6a, 0xb5])
+        let unrecoverable = try #require(
+            (1...64).lazy.map { swap.encoded(yParity: 0, r: UInt256(UInt128($0)), s: UInt256(1)) }.first { raw in
+                guard let decoded = try? raw.withUnsafeBytes({ try DecodedTransaction(raw: $0) }) else { return false }
+                return (try? raw.withUnsafeBytes { try recovery.sender(of: decoded, raw: $0) }) == nil
+            })
+        try unrecoverable.withUnsafeBytes { try connection.publish(pending, $0) }
         try connection.flush()
         let publish = try PeregrineCLI.run([
             "mempool", "publish", "--nats", url, "--subject", pending, "--count", "3000", "--unique", "3000",
@@ -87,8 +98,8 @@ struct MempoolOverNATSTests {
         #expect(engine.terminationStatus == 0, "\(text)")
         #expect(
             text.contains(
-                "source read       3,003 messages from \(pending) at \(url): 3,001 pending transactions · "
-                    + "2 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
+                "source read       3,004 messages from \(pending) at \(url): 3,001 pending transactions · "
+                    + "3 malformed messages refused (first: message 1: not 0x-hex text)"), "\(text)")
         #expect(
             text.contains(
                 "mempool           3,001 pending transactions analysed · 0 duplicate · 1 by rules · 0 not a Router02 swap"
