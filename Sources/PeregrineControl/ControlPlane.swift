@@ -178,6 +178,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// The whole exposition: the registry's metrics, then the latency histograms.
     public func metricsText() -> String {
         publishProcess()
+        // The strategies' state as the logic last left it (every 200 ms), not as the last status
+        // interval saw it: there from the run's first moments, and as fresh as `/risk`.
+        if let snapshot = attachment.withLock({ $0?.trading.snapshot }) { publish(snapshot) }
         return registry.emitToString() + latency.withLock { $0.text() }
     }
 
