@@ -480,10 +480,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// bounded: enough for every order once, and two more.
     @inlinable
     mutating func cancelOpenOrders<Outputs: OutputSink & ~Copyable>(
-        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>
+        _ event: Event, _ sequence: Int64, _ outputs: UnsafeMutablePointer<Outputs>, includingReplaces: Bool = false
     ) {
         let rounds = trading.pointee.openOrders / TradingState.pendingCapacity + 2
-        for _ in 0..<rounds where trading.pointee.cancelOpenOrders() > 0 { drain(event, sequence, outputs) }
+        for _ in 0..<rounds where trading.pointee.cancelOpenOrders(includingReplaces: includingReplaces) > 0 {
+            drain(event, sequence, outputs)
+        }
     }
 
     /// The event without strategies: its book, and the mempool analysis. Reports go straight to
@@ -604,7 +606,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     ) {
         guard trading.pointee.started else { return }
         for slot in 0..<strategies.pointee.count { callStrategy(.stop, slot: slot, event, sequence, outputs) }
-        if cancelOrdersAtStop { cancelOpenOrders(event, sequence, outputs) }
+        // No answer is heard after this: orders with a replace in flight are cancelled too.
+        if cancelOrdersAtStop { cancelOpenOrders(event, sequence, outputs, includingReplaces: true) }
         trading.pointee.setStarted(false)
     }
 

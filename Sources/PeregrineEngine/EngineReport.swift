@@ -72,6 +72,8 @@ public struct EngineReport: Sendable {
     public var setupError: String? = nil
     /// Why a recorded source stopped before the end of its files, if it did.
     public var sourceFailure: String? = nil
+    /// What the source knows it lost of its input, if anything (`EventSource.losses`).
+    public var sourceLosses: String? = nil
 
     /// Every accepted event reached the sink exactly once, so did every venue order and
     /// execution report, every book level was held, and nothing failed (set-up, source, journal):
@@ -84,6 +86,7 @@ public struct EngineReport: Sendable {
         var problems: [String] = []
         if let setupError { problems.append("set-up failed (\(setupError)): nothing was run") }
         if let sourceFailure { problems.append("the source stopped early (\(sourceFailure))") }
+        if let sourceLosses { problems.append("input was lost: \(sourceLosses)") }
         if let journalError { problems.append("the journal failed (\(journalError))") }
         if let exportFailure { problems.append("the orders and fills export failed (\(exportFailure))") }
         func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }

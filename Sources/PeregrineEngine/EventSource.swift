@@ -96,11 +96,15 @@ public protocol EventSource: ~Copyable {
     var summary: String? { get }
     /// Why the source stopped before its end, if it did (the run is then not complete).
     var failure: String? { get }
+    /// What the source knows it lost of its input without stopping (messages a transport
+    /// dropped, events no engine takes), if anything: the run is then not lossless.
+    var losses: String? { get }
 }
 
 extension EventSource where Self: ~Copyable {
     public var summary: String? { nil }
     public var failure: String? { nil }
+    public var losses: String? { nil }
 }
 
 /// What a source needs to know when it opens.
@@ -162,6 +166,13 @@ public struct MergedSources<First: EventSource & ~Copyable, Second: EventSource 
     }
 
     public var failure: String? { first.failure ?? second.failure }
+
+    public var losses: String? {
+        switch (first.losses, second.losses) {
+        case (let one?, let two?): return one + "; " + two
+        case (let one, let two): return one ?? two
+        }
+    }
 }
 
 /// The plan for `MergedSources`.

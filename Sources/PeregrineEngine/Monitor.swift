@@ -132,6 +132,7 @@ struct Monitor {
             snapshotsWritten: wiring.results.snapshotsWritten,
             snapshotFailure: wiring.results.snapshotFailure,
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
+        report.sourceLosses = wiring.results.sourceLosses
         report.bundleLatency = LatencySummary(bundleTotal)
         report.mempool = wiring.results.mempoolCounters
         report.trading = wiring.results.trading

@@ -339,6 +339,7 @@ public enum Pipeline {
         @usableFromInline var snapshotFailure: String?
         @usableFromInline var recordedSummary: String?
         @usableFromInline var sourceFailure: String?
+        @usableFromInline var sourceLosses: String?
 
         @usableFromInline init() {}
     }

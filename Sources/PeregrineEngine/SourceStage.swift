@@ -74,6 +74,7 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         publishCounters()
         if let summary = source.summary { wiring.results.recordedSummary = summary }
         if let failure = source.failure { wiring.results.sourceFailure = failure }
+        if let losses = source.losses { wiring.results.sourceLosses = losses }
         wiring.control.sourceFinished(lastSequence: writer.publishedSequence)
     }
 
@@ -105,6 +106,11 @@ public struct SourceGroup<Source: EventSource>: EventSource {
     }
 
     public var failure: String? { sources.lazy.compactMap(\.failure).first }
+
+    public var losses: String? {
+        let lines = sources.compactMap(\.losses)
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
 }
 
 /// The configuration's recorded files, one source per spec, merged in turn.

@@ -208,6 +208,14 @@ public final class NATSSubscription: @unchecked Sendable {
         natsSubscription_Destroy(handle)
     }
 
+    /// Messages the client dropped for this subscription (its pending limits reached: a slow
+    /// consumer). Core NATS does not send them again.
+    public var dropped: Int64 {
+        var count: Int64 = 0
+        _ = natsSubscription_GetDropped(handle, &count)
+        return count
+    }
+
     /// Calls `body` with the next message, waiting up to `timeoutMilliseconds`; false on timeout.
     public func next(timeoutMilliseconds: Int64, _ body: (NATSMessage) -> Void) throws(NATSError) -> Bool {
         var message: OpaquePointer? = nil

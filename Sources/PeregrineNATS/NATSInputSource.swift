@@ -227,6 +227,32 @@ public struct NATSInputSource: ~Copyable, EventSource {
                 ? ", \(feed.jsonLinesRejected) JSON lines refused (first: \(feed.firstRejection ?? ""))" : "")
             + (feed.failure.map { "; stopped: \($0)" } ?? "")
     }
+
+    public var failure: String? { feed.failure }
+
+    /// Core NATS sends each message at most once: what went while the connection was down, what
+    /// the client dropped as a slow consumer, and events for another shard (a publisher that
+    /// splits the instruments otherwise) are lost to this engine, which says so.
+    public var losses: String? {
+        var lines: [String] = []
+        let disconnects = feed.connection.events.disconnects.load(ordering: .relaxed)
+        if disconnects > 0 {
+            lines.append(
+                "the input connection to NATS dropped \(disconnects) time(s): what was published meanwhile is gone "
+                    + "(core NATS does not send it again)")
+        }
+        let dropped = feed.subscription.dropped
+        if dropped > 0 {
+            lines.append("the NATS client dropped \(dropped) input messages it could not hold (a slow consumer)")
+        }
+        if feed.foreignEvents > 0 {
+            lines.append(
+                "\(feed.foreignEvents) input events are for instruments another shard owns: the publisher splits "
+                    + "the instruments into another number of shards than this engine's --shard \(feed.shard)/"
+                    + "\(feed.shardCount), and no engine takes them")
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
 }
 
 /// The plan for `NATSInputSource`.

@@ -204,6 +204,8 @@ public struct SourceWithVenueReports<Primary: EventSource & ~Copyable>: ~Copyabl
     }
 
     public var failure: String? { primary.failure }
+
+    public var losses: String? { primary.losses }
 }
 
 /// The plan for `SourceWithVenueReports`.

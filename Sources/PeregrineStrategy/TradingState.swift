@@ -658,7 +658,13 @@ public struct TradingState: ~Copyable {
                 order.pointee.reason = .unknownOrderID
                 order.pointee.leaves = .zero
                 _counters.reconciledClosed &+= 1
-            } else if report.leavesQuantity != order.pointee.leaves && order.pointee.state != .pendingReplace {
+            } else if order.pointee.state == .pendingReplace {
+                // The venue answers in the order it was sent: a replace it had taken would
+                // have been answered before this status. The replace was lost (the venue was
+                // down): the order works as it was.
+                order.pointee.acknowledged = true
+                order.pointee.state = order.pointee.workingState
+            } else if report.leavesQuantity != order.pointee.leaves {
                 // It filled (or changed) where we could not hear: the fills are unknown, so the
                 // order is left as it is and counted.
                 _counters.reconciliationMismatches &+= 1
@@ -1239,8 +1245,11 @@ public struct TradingState: ~Copyable {
     /// Queues a cancel for open orders of every strategy that have none in flight and can rest
     /// (`OwnOrder.canRest`: the venue ends the others itself) (at the session's end, or the kill
     /// switch's trip), outside the per-event allowance, as many as the command queue takes;
-    /// returns how many. Call until it returns 0, routing the queue in between.
-    public mutating func cancelOpenOrders() -> Int {
+    /// returns how many. Call until it returns 0, routing the queue in between. With
+    /// `includingReplaces` (the session's end, after which no answer is heard) an order with a
+    /// replace in flight is cancelled too: the venue takes the cancel after the replace;
+    /// otherwise it is cancelled once the replace is answered (the kill switch's trip).
+    public mutating func cancelOpenOrders(includingReplaces: Bool = false) -> Int {
         var queued = 0
         for slot in 0..<strategyCount {
             let first = Int(slots[slot].firstInstrument)
@@ -1248,7 +1257,11 @@ public struct TradingState: ~Copyable {
                 var index = listHead[list]
                 while index >= 0, pendingCount < Self.pendingCapacity {
                     let order = orders[Int(index)]
-                    if order.canRest, order.state != .pendingCancel, let found = cancellableIndex(order.id, slot: slot)
+                    let replacing =
+                        includingReplaces && order.state == .pendingReplace
+                        && order.strategy == slots[slot].id
+                    if order.canRest, order.state != .pendingCancel,
+                        let found = replacing ? Int(index) : cancellableIndex(order.id, slot: slot)
                     {
                         orders[found].state = .pendingCancel
                         push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)

@@ -344,6 +344,36 @@ struct DistributedEngineTests {
         }
     }
 
+    /// A publisher that splits the instruments into another number of shards than the engine
+    /// sends it events another shard owns: no engine takes them, and the run says so (not
+    /// lossless, exit 1).
+    @Test func inputForAnotherShardCountIsReportedLost() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let prefix = "mis\(getpid())"
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2)
+        process.environment = ProcessInfo.processInfo.environment.merging(Self.shardEnvironment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(6_000_000)  // subscribed by then
+        let publish = try Self.run([
+            "nats", "publish", "--nats", url, "--shards", "3", "--prefix", prefix, "--events", "20000",
+            "--instruments", "8",
+        ])
+        #expect(publish.status == 0, "\(publish.error)")
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("input events are for instruments another shard owns"), "\(text)")
+        #expect(text.contains("another number of shards than this engine's --shard 0/2"), "\(text)")
+        #expect(!text.contains("lossless          yes"), "\(text)")
+        try NATSConnection(NATSConnectionOptions(url: url)).jetStream().deleteStream("MIS\(getpid())_JOURNAL_0")
+    }
+
     /// Two shards split the input by instrument; the union of their execution reports equals
     /// a single engine's, instrument by instrument, in order. The single engine is fed frames,
     /// the shards JSON lines: both wire formats carry the same events.

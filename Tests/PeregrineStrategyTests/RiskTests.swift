@@ -436,6 +436,47 @@ struct RiskTests {
         #expect(harness.order(order)?.state == .pendingCancel)
     }
 
+    /// At the session's end no answer is heard: an order with a replace in flight is cancelled
+    /// too (the venue takes the cancel after the replace), where the trip's cancels wait for it.
+    @Test func theSessionEndCancelsAnOrderWithAReplaceInFlight() throws {
+        let harness = try RiskHarness([])
+        let order = try #require(harness.submit(0, .buy, price: 1_000, lots: 5).id)
+        #expect(harness.replace(order, price: 1_001, lots: 5))
+        #expect(harness.nextCommand()?.action == .replace)
+        #expect(harness.cancelAllOpen() == 0)
+        #expect(harness.trading.pointee.cancelOpenOrders(includingReplaces: true) == 1)
+        let cancel = try #require(harness.nextCommand())
+        #expect(cancel.action == .cancel && cancel.orderID == order)
+        #expect(harness.order(order)?.state == .pendingCancel)
+        #expect(harness.trading.pointee.cancelOpenOrders(includingReplaces: true) == 0)  // once
+    }
+
+    /// A status answer while a replace is in flight means the venue never took the replace (it
+    /// answers in the order it was sent): the order works as it was, and a tripped switch then
+    /// cancels it. It had stayed pending-replace for ever, its strategy unable to move it.
+    @Test func aStatusAnswerResolvesALostReplace() throws {
+        let harness = try RiskHarness([])
+        let order = try #require(harness.submit(0, .buy, price: 1_000, lots: 5).id)
+        #expect(harness.replace(order, price: 1_001, lots: 5))
+        #expect(harness.nextCommand()?.action == .replace)
+        #expect(harness.order(order)?.state == .pendingReplace)
+        let status = ExecutionReport(
+            kind: .status, instrument: InstrumentID(0), orderID: order, account: AccountID(1001), side: .buy,
+            price: Price(ticks: 1_000), quantity: Quantity(lots: 5), leavesQuantity: Quantity(lots: 5))
+        harness.trading.pointee.apply(status)
+        #expect(harness.order(order)?.state == .accepted)
+        #expect(harness.order(order)?.price.ticks == 1_000)
+        #expect(harness.replace(order, price: 1_002, lots: 5))  // the strategy can move it again
+        #expect(harness.nextCommand()?.action == .replace)
+        // Lost again while the switch is tripped: the status answer cancels it.
+        #expect(harness.trip(.operatorCommand))
+        #expect(harness.cancelAllOpen() == 0)
+        harness.trading.pointee.apply(status)
+        let cancel = try #require(harness.nextCommand())
+        #expect(cancel.action == .cancel && cancel.orderID == order)
+        #expect(harness.order(order)?.state == .pendingCancel)
+    }
+
     @Test func openExposureFollowsEveryOrderChange() throws {
         let harness = try RiskHarness([])
         let order = harness.submit(0, .buy, price: 1_000, lots: 10)
