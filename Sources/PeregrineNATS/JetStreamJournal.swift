@@ -207,6 +207,9 @@ public final class JetStreamJournalWriter {
     public private(set) var bytesPublished = 0
     /// The last publish failure, for reports.
     public private(set) var lastFailure: String?
+    /// Set when the stream refuses frames in a way publishing again cannot mend (it is gone,
+    /// or full under a limit set outside the engine): the journal cannot be written.
+    public private(set) var permanentFailure: String?
 
     /// Opens (creating or updating) the stream and finds where the journal ends.
     public init(
@@ -316,7 +319,10 @@ public final class JetStreamJournalWriter {
             } else if state == nil {
                 behindPending = true
             } else if connected && !behindPending {
-                if !slotNeedsPublish[slot] { lastFailure = ackSlots.lastFailureText }
+                if !slotNeedsPublish[slot] {
+                    lastFailure = ackSlots.lastFailureText
+                    notePermanent()
+                }
                 ackSlots.cells.store(slot, -1, ordering: .releasing)
                 republishes += 1
                 slotNeedsPublish[slot] = !publish(slot: slot, frameIndex: frame)
@@ -324,6 +330,20 @@ public final class JetStreamJournalWriter {
             frame += 1
         }
         return durableSequence
+    }
+
+    /// The stream refused five publishes in a row (nothing stored between) in a way publishing
+    /// again cannot mend: it does not answer (deleted), or it is full under a limit set outside
+    /// the engine (`max_bytes` or `max_msgs` with `discard: new`). The first refusal is named
+    /// (the frames after it fail on the expected last sequence).
+    func notePermanent() {
+        guard permanentFailure == nil, let failure = ackSlots.unmendedRefusal(after: 5) else { return }
+        permanentFailure =
+            failure.lowercased().contains("no responders")
+            ? "stream \(settings.name) does not answer (\(failure)): it was deleted, or its server lost JetStream; "
+                + "the journal cannot be written"
+            : "stream \(settings.name) refuses new frames (\(failure)): a limit set outside the engine (max_bytes "
+                + "or max_msgs with discard new) is reached; raise or remove it"
     }
 
     /// Publishes the open frame and waits (up to `timeoutMilliseconds`) until everything

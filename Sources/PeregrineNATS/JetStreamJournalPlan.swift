@@ -166,7 +166,11 @@ public struct JetStreamJournal: ~Copyable, JournalBackend {
     }
 
     @inlinable
-    public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 { writer.pollAcks() }
+    public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 {
+        let durable = writer.pollAcks()
+        if let failure = writer.permanentFailure { throw .replicated(failure) }
+        return durable
+    }
 
     /// After a stop: when JetStream has acknowledged nothing new for the shutdown limit while
     /// events wait (the server is away), gives up with an error naming what is not durable.

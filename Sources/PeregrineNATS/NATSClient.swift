@@ -390,6 +390,24 @@ public final class PublishAckSlots: Sendable {
     let cells: PaddedAtomicCells
     /// The last failure's status text (for reports), set by the callback.
     let lastFailure = Mutex<String>("")
+    /// Refusals publishing again cannot mend (the stream gone, or full), in a row since a
+    /// publish was last stored, and the first one's text.
+    let refusalsInARow = Atomic<Int>(0)
+    let firstRefusal = Mutex<String>("")
+
+    /// Whether `failure` is one publishing again cannot mend: no stream answers (deleted), or
+    /// it is full under a limit with `discard: new`.
+    static func cannotBeMended(_ failure: String) -> Bool {
+        let text = failure.lowercased()
+        return text.contains("no responders") || text.contains("maximum bytes") || text.contains("maximum messages")
+            || text.contains("insufficient resources")
+    }
+
+    /// The first refusal publishing again cannot mend, once `count` of them came in a row with
+    /// nothing stored between: nil before.
+    public func unmendedRefusal(after count: Int) -> String? {
+        refusalsInARow.load(ordering: .acquiring) >= count ? firstRefusal.withLock { $0 } : nil
+    }
 
     public init(slots: Int) {
         self.slots = slots
@@ -426,12 +444,19 @@ private func onPublishAck(
         let tag = UInt64(String(cString: value))
     else { return }
     if ack != nil {
+        slots.refusalsInARow.store(0, ordering: .relaxed)
         slots.record(tag: tag, stored: true)
     } else {
         if let failure {
             let text = String(cString: natsStatus_GetText(failure.pointee.Err))
             let detail = failure.pointee.ErrText.map { String(cString: $0) } ?? ""
-            slots.lastFailure.withLock { $0 = detail.isEmpty ? text : "\(text): \(detail)" }
+            let shown = detail.isEmpty || detail == text ? text : "\(text): \(detail)"
+            slots.lastFailure.withLock { $0 = shown }
+            if PublishAckSlots.cannotBeMended(shown) {
+                if slots.refusalsInARow.add(1, ordering: .relaxed).oldValue == 0 {
+                    slots.firstRefusal.withLock { $0 = shown }
+                }
+            }
         }
         slots.record(tag: tag, stored: false)
     }

@@ -344,6 +344,34 @@ struct DistributedEngineTests {
         }
     }
 
+    /// A journal stream deleted under a running engine (no responders): the engine stops with
+    /// exit 1 naming the stream, instead of publishing again for ever while ready.
+    @Test func aDeletedJournalStreamStopsTheEngine() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let prefix = "gone\(getpid())"
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = [
+            "run", "--nats", url, "--nats-prefix", prefix, "--rate", "20000", "--duration", "0", "--metrics-port", "0",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        let stream = "GONE\(getpid())_JOURNAL_0"
+        // Written to for a while first.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? jetStream.streamState(stream))??.messages ?? 0 < 10 { usleep(100_000) }
+        try jetStream.deleteStream(stream)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("stream \(stream) does not answer (No responders available for request)"), "\(text)")
+        #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
+    }
+
     /// A publisher that splits the instruments into another number of shards than the engine
     /// sends it events another shard owns: no engine takes them, and the run says so (not
     /// lossless, exit 1).
