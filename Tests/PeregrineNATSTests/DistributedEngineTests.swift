@@ -344,21 +344,29 @@ struct DistributedEngineTests {
         }
     }
 
+    /// Starts the CLI with `arguments` (and `environment` over this process's), its standard
+    /// output on the returned pipe.
+    static func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, output)
+    }
+
     /// A journal stream deleted under a running engine (no responders): the engine stops with
     /// exit 1 naming the stream, instead of publishing again for ever while ready.
     @Test func aDeletedJournalStreamStopsTheEngine() throws {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
         let prefix = "gone\(getpid())"
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = [
+        let (process, output) = try Self.launch([
             "run", "--nats", url, "--nats-prefix", prefix, "--rate", "20000", "--duration", "0", "--metrics-port", "0",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        ])
         let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
         let stream = "GONE\(getpid())_JOURNAL_0"
         // Written to for a while first.
@@ -379,14 +387,8 @@ struct DistributedEngineTests {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
         let prefix = "mis\(getpid())"
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2)
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.shardEnvironment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, output) = try Self.launch(
+            Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2), environment: Self.shardEnvironment)
         usleep(6_000_000)  // subscribed by then
         let publish = try Self.run([
             "nats", "publish", "--nats", url, "--shards", "3", "--prefix", prefix, "--events", "20000",
