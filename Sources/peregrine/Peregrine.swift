@@ -71,7 +71,10 @@ struct Peregrine: ParsableCommand {
             if !message.isEmpty { print(message) }
             Glibc.exit(Status.done)
         }
-        if !message.isEmpty { printError(message) }
+        // One spelling for every error (argument-parser's own begin with "Error:").
+        if !message.isEmpty {
+            printError(message.hasPrefix("Error: ") ? "error: " + message.dropFirst("Error: ".count) : message)
+        }
         if code == .validationFailure { Glibc.exit(Status.usage) }
         Glibc.exit(code.rawValue == Status.usage ? Status.usage : (code.rawValue == 0 ? Status.done : Status.failed))
     }

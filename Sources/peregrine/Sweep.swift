@@ -306,7 +306,7 @@ struct WorkerCommand: ParsableCommand {
         let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let worker = name ?? "\(hostName)-\(getpid())"
         StopSignal.installHandlers()
-        printError("worker \(worker): waiting for jobs on \(url)")
+        printError("worker \(worker): connecting to \(url) for jobs")
         do {
             let jobs = try sweepQueue.work(
                 name: worker, idleSeconds: idleExit, shouldStop: { StopSignal.received != 0 },
