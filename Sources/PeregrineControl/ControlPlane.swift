@@ -415,13 +415,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         // A position in the journal (it starts where recovery left it), not a count of this
         // process's events; nothing is durable without a journal.
         if journaled.withLock({ $0 }), let durable = status.counters[.journalDurable] {
-            gauges.withLock { gauges in
-                let gauge =
-                    gauges["peregrine_journal_durable_sequence"]
-                    ?? Metrics.Gauge(label: "peregrine_journal_durable_sequence", factory: factory)
-                gauges["peregrine_journal_durable_sequence"] = gauge
-                gauge.record(durable)
-            }
+            gauges.withLock { record("peregrine_journal_durable_sequence", [], Double(durable), in: &$0) }
         }
         let out = status.counters[.sinkOutcomes] ?? 0
         let rate = previous.withLock { previous -> Double in
@@ -438,18 +432,14 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             export.add(status.bundleLatency, stage: "bundle")
         }
         if !status.journalWritable { setReady(false, "the journal stopped accepting writes") }
-        if let trading = status.trading { publish(trading) }
+        // (The trading state is published at each scrape, from the logic's board: `metricsText`.)
     }
 
     /// Positions, P&L, fees and open orders as gauges labelled by strategy and instrument.
     func publish(_ trading: TradingSnapshot) {
         gauges.withLock { gauges in
             func record(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
-                let key = name + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-                let gauge =
-                    gauges[key] ?? Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
-                gauges[key] = gauge
-                gauge.record(value)
+                self.record(name, dimensions, value, in: &gauges)
             }
             for line in trading.lines {
                 let labels = [
@@ -492,6 +482,16 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 "peregrine_risk_rejects_total", [("reason", reason.riskLabel)], to: trading.counters.riskRejected[index]
             )
         }
+    }
+
+    /// Sets the gauge `name{dimensions}` of `gauges` (made on first sight) to `value`.
+    func record(
+        _ name: String, _ dimensions: [(String, String)], _ value: Double, in gauges: inout [String: Metrics.Gauge]
+    ) {
+        let key = name + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let gauge = gauges[key] ?? Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+        gauges[key] = gauge
+        gauge.record(value)
     }
 
     /// Moves the counter `label{dimensions}` up to `count`, a running total the engine keeps

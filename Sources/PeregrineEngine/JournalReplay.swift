@@ -195,10 +195,7 @@ public enum JournalReplay {
                         // were changed (a file without its checksum line, from an earlier
                         // build). Replaying with them would give another history.
                         if case .mismatch(let reason) = error {
-                            throw EngineError.settings(
-                                .differs(
-                                    origin: "\(directory)/\(LogicSettings.fileName)",
-                                    difference: "the snapshot \(snapshot.path) does not fit them: \(reason)"))
+                            throw misfit(snapshot.path, reason, directory: directory)
                         }
                         throw error
                     }
@@ -295,12 +292,17 @@ public enum JournalReplay {
                 return
             } catch {
                 guard case .mismatch(let reason) = error else { continue }
-                throw .settings(
-                    .differs(
-                        origin: "\(directory)/\(LogicSettings.fileName)",
-                        difference: "the snapshot \(snapshot.path) does not fit them: \(reason)"))
+                throw misfit(snapshot.path, reason, directory: directory)
             }
         }
+    }
+
+    /// The settings beside the journal in `directory` do not fit its snapshot at `path`.
+    static func misfit(_ path: String, _ reason: String, directory: String) -> EngineError {
+        .settings(
+            .differs(
+                origin: "\(directory)/\(LogicSettings.fileName)",
+                difference: "the snapshot \(path) does not fit them: \(reason)"))
     }
 
     public static func monotonicSeconds() -> Double { Double(pg_monotonic_nanoseconds()) / 1e9 }

@@ -330,7 +330,10 @@ extension LogicStage: Stage {
         results.bookCounters = bookCounters
         results.venueCounters = venueCounters
         results.mempoolCounters = logic.mempoolCounters
-        results.trading = logic.tradingSnapshot(definitions: wiring.definitions)
+        let trading = logic.tradingSnapshot(definitions: wiring.definitions)
+        results.trading = trading
+        // The board holds the final state too (`/metrics` and `/risk` read it after the end).
+        wiring.trading.publish(trading)
         results.stateHash = stateHash()
         results.outputHash = outputHash
         results.lastSequence = lastSequence
