@@ -127,7 +127,7 @@ let package = Package(
             dependencies: [
                 "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineVenue", "PeregrineControl",
                 "PeregrineEVM", "PeregrineMempool", "PeregrineNATS", "PeregrineBench", "PeregrineStrategy",
-                "PeregrineRisk", "PeregrineBacktest",
+                "PeregrineRisk", "PeregrineBacktest", "PeregrineBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -194,7 +194,7 @@ let package = Package(
             name: "PeregrineControlTests",
             dependencies: [
                 "PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                "PeregrineStrategy", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "PeregrineFaultTests",
             dependencies: [
-                "PeregrineTestSupport", "PeregrineCore",
+                "PeregrineTestSupport", "PeregrineCore", "PeregrineBuildInfo",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -27,11 +27,36 @@ struct InstrumentTally {
     var lastBook: UInt64 = 0
     var firstTrade: UInt64 = 0
     var lastTrade: UInt64 = 0
+    /// Set when a sum left the 128 bits it is exact in (money is 10^-8 tick × lot: on a fine
+    /// tick and lot grid, large notionals pass them): the figures are then not reported.
+    var overflowed = false
 
-    /// Cash + position × mid − fees, as money (10^-8 tick × lot).
-    var netPnL: Money {
-        let marked = Int128(position) &* Int128(lastTwiceMid ?? 0) &* (Money.unitsPerTickLot / 2)
-        return Money(units: cash &* Money.unitsPerTickLot &+ marked) - fees
+    /// Cash + position × mid − fees, as money (10^-8 tick × lot); nil past 128 bits.
+    var netPnL: Money? {
+        let (mark, first) = Int128(position).multipliedReportingOverflow(by: Int128(lastTwiceMid ?? 0))
+        let (marked, second) = mark.multipliedReportingOverflow(by: Money.unitsPerTickLot / 2)
+        let (flow, third) = cash.multipliedReportingOverflow(by: Money.unitsPerTickLot)
+        let (gross, fourth) = flow.addingReportingOverflow(marked)
+        let (net, fifth) = gross.subtractingReportingOverflow(fees.units)
+        guard !(overflowed || first || second || third || fourth || fifth) else { return nil }
+        return Money(units: net)
+    }
+
+    /// Adds a fill of `signed` lots (bought: positive) at `price` ticks with `fee`: its volume,
+    /// turnover, cash and fee, each sum checked.
+    mutating func add(signed: Int64, price: Int64, fee: Money) {
+        let lots = Int128(signed.magnitude)
+        let (notional, first) = Int128(price).multipliedReportingOverflow(by: lots)
+        let (turnover, second) = self.turnover.addingReportingOverflow(notional)
+        let (cash, third) =
+            signed > 0 ? self.cash.subtractingReportingOverflow(notional) : self.cash.addingReportingOverflow(notional)
+        let (fees, fourth) = self.fees.units.addingReportingOverflow(fee.units)
+        fills &+= 1
+        volume &+= lots
+        self.turnover = turnover
+        self.cash = cash
+        self.fees = Money(units: fees)
+        if first || second || third || fourth { overflowed = true }
     }
 }
 
@@ -249,14 +274,21 @@ final class BacktestRecorder {
     /// The touch last marked per instrument (two-sided; (0, 0) after a one-sided one).
     let lastTop: UnsafeMutableBufferPointer<(Int64, Int64)>
 
-    /// The equity now, exact: capital + Σ (cash + position × mid − fees).
+    /// The equity now, exact: capital + Σ (cash + position × mid − fees). (Past 128 bits an
+    /// instrument counts nothing: the run then fails, `overflowedInstrument`.)
     var exactEquity: ExactAmount {
         var total = capital
         for (index, definition) in instruments.enumerated() {
-            total =
-                total + ExactAmount(tallies[index].netPnL, tickSize: definition.tickSize, lotSize: definition.lotSize)
+            guard let net = tallies[index].netPnL else { continue }
+            total = total + ExactAmount(net, tickSize: definition.tickSize, lotSize: definition.lotSize)
         }
         return total
+    }
+
+    /// The first instrument whose figures left the 128 bits they are exact in, if any.
+    var overflowedInstrument: InstrumentDefinition? {
+        for (index, definition) in instruments.enumerated() where tallies[index].netPnL == nil { return definition }
+        return nil
     }
 
     func sample(at time: UInt64) {
@@ -308,13 +340,8 @@ final class BacktestRecorder {
         guard index < tallies.count else { return }
         let lots = report.quantity.lots
         let signed = report.side == .buy ? lots : 0 &- lots
-        let notional = Int128(report.price.ticks) &* Int128(lots)
         var tally = tallies[index]
-        tally.fills &+= 1
-        tally.volume &+= Int128(lots)
-        tally.turnover &+= notional
-        tally.cash &-= Int128(signed) &* Int128(report.price.ticks)
-        tally.fees += event.update.fee
+        tally.add(signed: signed, price: report.price.ticks, fee: event.update.fee)
         // A fill that reduces its strategy's position closes, and wins when it realises a gain
         // at the strategy's average cost.
         if let slot = strategyIDs.firstIndex(of: event.update.order.strategy.rawValue) {

@@ -120,13 +120,14 @@ public struct BacktestResult {
             let tally = recorder.tallies[index]
             let tick = definition.tickSize
             let lot = definition.lotSize
-            let net = tally.netPnL
+            // (`Backtest.simulate` refuses a run whose figures left 128 bits before it gets here.)
+            let net = tally.netPnL ?? .zero
             let realisedMoney = index < realised.count ? realised[index] : .zero
             let gross = net + tally.fees
             results.append(
                 InstrumentResult(
                     definition: definition, trades: tally.fills, volume: ExactAmount(lots: tally.volume, lotSize: lot),
-                    turnover: ExactAmount(Money(tickLots: tally.turnover), tickSize: tick, lotSize: lot),
+                    turnover: ExactAmount(tickLots: tally.turnover, tickSize: tick, lotSize: lot),
                     position: ExactAmount(lots: Int128(tally.position), lotSize: lot),
                     maxPosition: ExactAmount(lots: Int128(tally.maxPosition), lotSize: lot),
                     realised: ExactAmount(realisedMoney, tickSize: tick, lotSize: lot),
@@ -371,7 +372,7 @@ public struct BacktestResult {
 
 /// Which build produced a report.
 public enum Provenance {
-    public static let version = "0.19.0"
+    public static let version = BuildInfo.version
 
     /// The git commit the binary was built from (`-dirty` when `Package.swift`, `Sources` or
     /// `Plugins` differed from it; `unknown` without git or a checkout tracking the package).

@@ -380,6 +380,10 @@ public enum Backtest {
             try? recorder.close()
             throw .data("\(failure)")
         }
+        if let definition = recorder.overflowedInstrument ?? Self.overflowedPosition(logic, plan) {
+            try? recorder.close()
+            throw .data(Self.overflowMessage(definition))
+        }
         progress?(1)
         // A message the data (or `--to`) cut before its last change: its touch, as it was left.
         let lastIndex = Int(current.pointee.event.instrument.rawValue)
@@ -491,6 +495,28 @@ public enum Backtest {
         case .levelUpdate, .clearBook: return true
         default: return false
         }
+    }
+
+    /// The first instrument in which a strategy's position left the 128 bits its figures are
+    /// exact in, if any.
+    static func overflowedPosition<Custom: Strategy>(_ logic: borrowing EngineLogic<Custom>, _ plan: BacktestPlan)
+        -> InstrumentDefinition?
+    {
+        let count = logic.strategyDescriptions.count
+        return plan.instruments.first { definition in
+            logic.withTrading { trading in
+                (0..<count).contains { trading.position(slot: $0, instrument: definition.id)?.overflowed ?? false }
+            }
+        }
+    }
+
+    /// Why a run whose money figures in `definition` left 128 bits has no report, and what to do.
+    static func overflowMessage(_ definition: InstrumentDefinition) -> String {
+        let unit = definition.tickSize.decimals + definition.lotSize.decimals + 8
+        return "\(definition.symbol)'s money figures passed the 128 bits they are exact in: prices on a grid of "
+            + "\(definition.tickSize) times quantities on a grid of \(definition.lotSize) count money in units of "
+            + "10^-\(unit) \(definition.quoteCurrency), about 1.7e\(38 - unit) at most. Read the data on a coarser grid "
+            + "(--tick-size and --lot-size, or the [[instrument]]'s tick_size and lot_size) or trade smaller quantities"
     }
 
     /// Each instrument's realised P&L over every strategy (money units), from the strategies'

@@ -36,6 +36,15 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
         overflowed = first || second
     }
 
+    /// An amount of ticks × lots of an instrument (a notional) in its quote currency.
+    public init(tickLots: Int128, tickSize: Increment, lotSize: Increment) {
+        let (scaled, first) = tickLots.multipliedReportingOverflow(by: Int128(tickSize.units))
+        let (result, second) = scaled.multipliedReportingOverflow(by: Int128(lotSize.units))
+        value = result
+        decimals = tickSize.decimals + lotSize.decimals
+        overflowed = first || second
+    }
+
     /// `lots` of an instrument in its base units.
     public init(lots: Int128, lotSize: Increment) {
         let (result, overflow) = lots.multipliedReportingOverflow(by: Int128(lotSize.units))

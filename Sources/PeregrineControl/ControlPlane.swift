@@ -71,8 +71,9 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// addresses other than loopback.
     let adminToken: String?
     let adminRemote: Bool
-    /// Where admin commands go and where the logic's latest trading state is, once a pipeline runs.
-    let attachment = Mutex<(admin: AdminMailbox, trading: TradingBoard)?>(nil)
+    /// Where admin commands go, where the logic's latest trading state is, and the pipeline's
+    /// counters, once a pipeline runs.
+    let attachment = Mutex<(admin: AdminMailbox, trading: TradingBoard, counters: PipelineCounters)?>(nil)
 
     /// Help text of every metric, by name.
     static let help: [String: String] = [
@@ -82,7 +83,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         "peregrine_idle_ticks_total":
             "Clock ticks the source sent while it had no input (among peregrine_events_total: subtract them for input events).",
         "peregrine_rejects_total":
-            "Inputs refused, by reason (orders_per_event: strategy commands refused before a venue, every reason together, the risk checks' included; order_<reason>: order commands by venue reject reason).",
+            "Inputs refused, by reason (strategy_<reason>: strategy commands the engine refused before a venue, by reason, the risk checks' apart (peregrine_risk_rejects_total); order_<reason>: order commands by venue reject reason).",
         "peregrine_orders_total":
             "Orders the strategy submitted (stage logic), sent out for venues this engine does not host (stage venue_out), and received by the sink (stage sink).",
         "peregrine_signals_total":
@@ -147,7 +148,6 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             (.sinkOutcomes, "peregrine_events_total", [("stage", "sink")]),
             (.sourceDropped, "peregrine_drops_total", [("reason", "ring_full")]),
             (.sourceTicks, "peregrine_idle_ticks_total", []),
-            (.logicRefusedOrders, "peregrine_rejects_total", [("reason", "orders_per_event")]),
             (.logicOrders, "peregrine_orders_total", [("stage", "logic")]),
             (.logicVenueOrders, "peregrine_orders_total", [("stage", "venue_out")]),
             (.sinkVenueOrders, "peregrine_orders_total", [("stage", "sink")]),
@@ -178,9 +178,13 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// The whole exposition: the registry's metrics, then the latency histograms.
     public func metricsText() -> String {
         publishProcess()
-        // The strategies' state as the logic last left it (every 200 ms), not as the last status
-        // interval saw it: there from the run's first moments, and as fresh as `/risk`.
-        if let snapshot = attachment.withLock({ $0?.trading.snapshot }) { publish(snapshot) }
+        // The strategies' state as the logic last left it (every 200 ms), and the pipeline's
+        // counters as its threads last published them, not as the last status interval saw
+        // them: there from the run's first moments, and as fresh as `/risk`.
+        if let (trading, counters) = attachment.withLock({ $0.map { ($0.trading, $0.counters) } }) {
+            if let snapshot = trading.snapshot { publish(snapshot) }
+            publish(counters.snapshot())
+        }
         return registry.emitToString() + latency.withLock { $0.text() }
     }
 
@@ -398,8 +402,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
 
     // MARK: PipelineObserver
 
-    public func attach(admin: AdminMailbox, trading: TradingBoard) {
-        attachment.withLock { $0 = (admin, trading) }
+    public func attach(admin: AdminMailbox, trading: TradingBoard, counters: PipelineCounters) {
+        attachment.withLock { $0 = (admin, trading, counters) }
     }
 
     public func recovered(_ summary: ReplaySummary?) {
@@ -482,6 +486,11 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
                 "peregrine_risk_rejects_total", [("reason", reason.riskLabel)], to: trading.counters.riskRejected[index]
             )
         }
+        for reason in OrderRefusal.allCases where reason != .none {
+            let index = Int(reason.rawValue)
+            let count = index < trading.counters.refused.count ? trading.counters.refused[index] : 0
+            advance("peregrine_rejects_total", [("reason", reason.metricLabel)], to: count)
+        }
     }
 
     /// Sets the gauge `name{dimensions}` of `gauges` (made on first sight) to `value`.
@@ -525,13 +534,17 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         ready.record(isReady ? 1 : 0)
     }
 
+    /// Moves each counter up to its total in `snapshot` (taken at a scrape or a status
+    /// interval, in either order: a total below the one published already is not counted).
     func publish(_ snapshot: [PipelineCounters.Counter: Int]) {
         last.withLock { last in
             for (counter, metric) in counters {
                 let value = snapshot[counter] ?? 0
-                let delta = value - (last[counter] ?? 0)
-                if delta > 0 { metric.increment(by: Int64(delta)) }
-                last[counter] = value
+                let published = last[counter] ?? 0
+                if value > published {
+                    metric.increment(by: Int64(value - published))
+                    last[counter] = value
+                }
             }
         }
     }
@@ -580,6 +593,11 @@ extension ExecutionReason {
     var metricLabel: String { "order_" + description.replacing("-", with: "_") }
     /// A risk reason as a Prometheus label value: the snake-cased name.
     var riskLabel: String { description.replacing("-", with: "_") }
+}
+
+extension OrderRefusal {
+    /// The reason as a Prometheus label value: `strategy_` and the snake-cased name.
+    var metricLabel: String { "strategy_" + description.replacing("-", with: "_") }
 }
 
 /// A request's context on the control plane: Hummingbird's, plus the peer's address (admin

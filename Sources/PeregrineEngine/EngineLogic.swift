@@ -654,6 +654,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
+    /// 9 (2026-12-02): each open bundle leg's victim sender and nonce, and how many of the
+    /// open bundle's pools are each leg's (a replaced victim's leg leaves the bundle).
     /// 8 (2026-12-02): the pools the mempool's open bundle swaps through follow its legs.
     /// 7 (2026-11-30): the risk state (kill switch, marks, the trading day and its baselines,
     /// throttles) follows the trading state. 6 (2026-11-29): the strategies' trading state (orders, positions, timers) and every
@@ -661,7 +663,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     /// positions and are refused (recovery then replays the journal, whose settings are refused
     /// in turn if an older build wrote them). 5: the mempool analysis' state. 4: strategies
     /// submit orders; each instrument has one book.
-    static var snapshotVersion: UInt16 { 8 }
+    static var snapshotVersion: UInt16 { 9 }
 
     /// Writes the whole logic state and the output hash so far (a snapshot's payload).
     /// Call between events. O(state).

@@ -274,7 +274,8 @@ public struct EngineReport: Sendable {
                 "mempool           \(grouped(mempool.transactions)) pending transactions analysed\(scope) · "
                     + "\(grouped(mempool.duplicates)) duplicate · \(grouped(mempool.filtered)) by rules · "
                     + "\(grouped(mempool.undecodable)) not a Router02 swap · \(grouped(mempool.reverts)) would revert · "
-                    + "\(grouped(mempool.malformedRecords)) malformed records")
+                    + "\(grouped(mempool.malformedRecords)) malformed records · "
+                    + "\(grouped(mempool.replacedVictims)) victims replaced before their bundle sealed")
             lines.append(
                 "opportunities     \(grouped(mempool.opportunities)) · net profit \(ethText(mempool.profitWei)) ETH after gas · "
                     + "\(grouped(mempool.pools)) pools, \(grouped(mempool.chainHeads)) chain head"

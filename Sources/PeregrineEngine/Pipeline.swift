@@ -110,7 +110,7 @@ public enum Pipeline {
                 "durability": "\(journal.durability(configuration))",
                 "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
             ])
-        observer?.attach(admin: wiring.admin, trading: wiring.trading)
+        observer?.attach(admin: wiring.admin, trading: wiring.trading, counters: wiring.counters)
         observer?.recovered(recovery)
         let monitor = Monitor(
             wiring: wiring, threads: threads, recovery: recovery, observer: observer,

@@ -57,11 +57,11 @@ public protocol PipelineObserver: AnyObject, Sendable {
     func interval(_ status: PipelineStatus)
     /// The run is over.
     func finished(_ report: EngineReport)
-    /// Where operators' commands go and where the logic leaves its trading state (before
-    /// `recovered`); by default ignored.
-    func attach(admin: AdminMailbox, trading: TradingBoard)
+    /// Where operators' commands go, where the logic leaves its trading state, and the
+    /// pipeline's counters, readable at any time (before `recovered`); by default ignored.
+    func attach(admin: AdminMailbox, trading: TradingBoard, counters: PipelineCounters)
 }
 
 extension PipelineObserver {
-    public func attach(admin: AdminMailbox, trading: TradingBoard) {}
+    public func attach(admin: AdminMailbox, trading: TradingBoard, counters: PipelineCounters) {}
 }

@@ -60,6 +60,13 @@ public struct BundleBuilder: Sendable {
         return nil
     }
 
+    /// Takes the transaction with `id` and `origin` out of the open bundle (which keeps its id
+    /// and deadline); `false` when it holds none.
+    @inlinable
+    public mutating func remove(id: UInt64, origin: TransactionOrigin) -> Bool {
+        open.remove(id: id, origin: origin)
+    }
+
     /// Whether the open bundle has timed out at `now` (then `poll` seals it).
     @inlinable @inline(__always)
     func isDue(now: UInt64) -> Bool { !open.isEmpty && now &- open.openedAt >= timeoutNanoseconds }

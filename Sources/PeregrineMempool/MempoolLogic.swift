@@ -56,6 +56,10 @@ public struct BundleLeg: Sendable, BitwiseCopyable {
     /// Our transaction's number (1, 2, … over the run).
     public var backrunID: UInt64
     public var victimHash: TransactionHash
+    /// The victim's sender (zero when the source did not know it) and nonce: a transaction of
+    /// the same sender and nonce replaces it.
+    public var from: EVMAddress
+    public var nonce: UInt64
     /// Journal sequence and ingress time (engine ns) of the victim's record.
     public var sequence: Int64
     public var arrival: UInt64
@@ -74,7 +78,8 @@ public struct BundleLeg: Sendable, BitwiseCopyable {
     /// An all-zero leg (storage before use).
     public static var empty: BundleLeg {
         BundleLeg(
-            bundleID: 0, backrunID: 0, victimHash: TransactionHash(0, 0, 0, 0), sequence: 0, arrival: 0,
+            bundleID: 0, backrunID: 0, victimHash: TransactionHash(0, 0, 0, 0), from: .zero, nonce: 0, sequence: 0,
+            arrival: 0,
             targetBlock: 0, maxFeePerGas: 0, maxPriorityFeePerGas: 0,
             call: BackrunCall(
                 tokenIn: .zero, amountIn: 0, minimumOut: 0, pools: (.zero, .zero, .zero), hops: 0, gasLimit: 0),
@@ -92,6 +97,10 @@ public struct BundleLeg: Sendable, BitwiseCopyable {
             hasher.combine(value)
         }
         hasher.combine(victimHash.words.3)
+        hasher.combine(from.first)
+        hasher.combine(from.second)
+        hasher.combine(from.third)
+        hasher.combine(nonce)
         hasher.combine(sequence)
         hasher.combine(arrival)
         hasher.combine(targetBlock)
@@ -125,6 +134,10 @@ extension BundleLeg {
             encoder.write(value)
         }
         encoder.write(victimHash.words.3)
+        encoder.write(from.first)
+        encoder.write(from.second)
+        encoder.write(from.third)
+        encoder.write(nonce)
         encoder.write(sequence)
         encoder.write(arrival)
         encoder.write(targetBlock)
@@ -152,6 +165,11 @@ extension BundleLeg {
         victimHash = TransactionHash(
             try decoder.read(UInt64.self, "victim hash"), try decoder.read(UInt64.self, "victim hash"),
             try decoder.read(UInt64.self, "victim hash"), try decoder.read(UInt64.self, "victim hash"))
+        from = EVMAddress(
+            first: try decoder.read(UInt64.self, "victim sender"),
+            second: try decoder.read(UInt64.self, "victim sender"),
+            third: try decoder.read(UInt32.self, "victim sender"))
+        nonce = try decoder.read(UInt64.self, "victim nonce")
         sequence = try decoder.read(Int64.self, "victim sequence")
         arrival = try decoder.read(UInt64.self, "victim arrival")
         targetBlock = try decoder.read(UInt64.self, "target block")
@@ -238,6 +256,9 @@ public struct MempoolCounters: Equatable, Sendable {
     public var pools = 0
     public var chainHeads = 0
     public var bundles = 0
+    /// Open legs taken out of their bundle because their victim was replaced (the same sender
+    /// and nonce, fees bumped as the network requires).
+    public var replacedVictims = 0
     /// Net profit after gas of every opportunity, wei (saturating).
     public var profitWei: UInt128 = 0
 
@@ -246,7 +267,7 @@ public struct MempoolCounters: Equatable, Sendable {
     var all: [Int] {
         [
             transactions, duplicates, filtered, undecodable, reverts, noOpportunity, opportunities, malformedRecords,
-            pools, chainHeads, bundles,
+            pools, chainHeads, bundles, replacedVictims,
         ]
     }
 }
@@ -275,6 +296,8 @@ public struct MempoolLogic: ~Copyable {
     /// would not be as analysed when the bundle runs (a back-run reverting).
     @usableFromInline let openPools: UnsafeMutablePointer<Int>
     @usableFromInline var openPoolCount = 0
+    /// Per open leg, how many of `openPools` are its own (each leg's follow the legs' before it).
+    @usableFromInline let legPoolCounts: UnsafeMutablePointer<Int>
     @usableFromInline static let poolsPerLeg = 7
     @usableFromInline var targetBlock: UInt64 = 1
     @usableFromInline var baseFeeWei: UInt64 = 0
@@ -313,11 +336,14 @@ public struct MempoolLogic: ~Copyable {
         legs.initialize(repeating: .empty, count: Self.legCapacity)
         openPools = UnsafeMutablePointer<Int>.allocate(capacity: Self.legCapacity * Self.poolsPerLeg)
         openPools.initialize(repeating: 0, count: Self.legCapacity * Self.poolsPerLeg)
+        legPoolCounts = UnsafeMutablePointer<Int>.allocate(capacity: Self.legCapacity)
+        legPoolCounts.initialize(repeating: 0, count: Self.legCapacity)
     }
 
     deinit {
         legs.deallocate()
         openPools.deallocate()
+        legPoolCounts.deallocate()
     }
 
     /// Handles one event; sends each bundle it seals to `sink`.
@@ -386,6 +412,7 @@ public struct MempoolLogic: ~Copyable {
         sink: inout Sink
     ) {
         _counters.transactions &+= 1
+        if legCount > 0, transaction.from != .zero { withdrawReplaced(by: transaction) }
         let calldata = UnsafeRawBufferPointer(
             rebasing: record[transaction.calldataOffset..<(transaction.calldataOffset &+ transaction.calldataLength)])
         switch analyzer.analyze(transaction, calldata: calldata) {
@@ -420,13 +447,15 @@ public struct MempoolLogic: ~Copyable {
             if builder.pendingCount &+ 2 > builder.maxTransactions || shared, let sealed = builder.flush() {
                 emit(sealed, at: event.timestamp, sequence: sequence, sink: &sink)
             }
-            withUnsafeBytes(of: legPools) { raw in
-                // At most 8 legs of 7 pools are open (a bundle holds 16 transactions).
-                for index in raw.bindMemory(to: Int.self).prefix(legPoolCount)
-                where openPoolCount < Self.legCapacity &* Self.poolsPerLeg {
-                    openPools[openPoolCount] = index
-                    openPoolCount &+= 1
+            // At most 8 legs of 7 pools are open (a bundle holds 16 transactions).
+            if legCount < Self.legCapacity {
+                withUnsafeBytes(of: legPools) { raw in
+                    for index in raw.bindMemory(to: Int.self).prefix(legPoolCount) {
+                        openPools[openPoolCount] = index
+                        openPoolCount &+= 1
+                    }
                 }
+                legPoolCounts[legCount] = legPoolCount
             }
             addLeg(transaction, opportunity: opportunity, record: record, event: event, sequence: sequence)
             let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
@@ -446,6 +475,49 @@ public struct MempoolLogic: ~Copyable {
             priorityFee: tipGwei)
     }
 
+    /// A pending transaction of an open leg's victim's sender and nonce, with both fee caps
+    /// raised as the network requires of a replacement (above the victim's and by 10% or more:
+    /// geth's and the other clients' price bump), replaces the victim, which will not be mined:
+    /// the leg (the victim and our back-run) leaves the open bundle, which keeps its id and
+    /// deadline, and its pools are free for the legs that follow. A lower bid is refused by the
+    /// network, so the victim stays. O(legs), no allocation.
+    @inlinable
+    mutating func withdrawReplaced(by transaction: PendingTransaction) {
+        var index = 0
+        var poolStart = 0
+        while index < legCount {
+            let leg = legs + index
+            guard leg.pointee.from == transaction.from, leg.pointee.nonce == transaction.nonce,
+                leg.pointee.victimHash != transaction.hash,
+                Self.bumps(transaction.gasPrice, over: leg.pointee.maxFeePerGas),
+                Self.bumps(transaction.maxPriorityFee, over: leg.pointee.maxPriorityFeePerGas)
+            else {
+                poolStart &+= legPoolCounts[index]
+                index &+= 1
+                continue
+            }
+            _ = builder.remove(id: leg.pointee.victimHash.words.0, origin: .observed)
+            _ = builder.remove(id: leg.pointee.backrunID, origin: .strategy)
+            let pools = legPoolCounts[index]
+            for pool in poolStart..<(openPoolCount &- pools) { openPools[pool] = openPools[pool &+ pools] }
+            openPoolCount &-= pools
+            for later in index..<(legCount &- 1) {
+                legs[later] = legs[later &+ 1]
+                legPoolCounts[later] = legPoolCounts[later &+ 1]
+            }
+            legCount &-= 1
+            _counters.replacedVictims &+= 1
+        }
+    }
+
+    /// Whether `offered` is a fee the network takes to replace a transaction that offered
+    /// `current`: higher, and at least 110% of it (rounded down, as geth computes it).
+    @inlinable
+    static func bumps(_ offered: UInt128, over current: UInt128) -> Bool {
+        let (scaled, overflow) = current.multipliedReportingOverflow(by: 110)
+        return !overflow && offered > current && offered >= scaled / 100
+    }
+
     /// Writes the open bundle's next leg in place (the victim's bytes copied once).
     @inlinable
     mutating func addLeg(
@@ -457,6 +529,8 @@ public struct MempoolLogic: ~Copyable {
         leg.pointee.bundleID = builder.openBundleID
         leg.pointee.backrunID = nextBackrunID
         leg.pointee.victimHash = transaction.hash
+        leg.pointee.from = transaction.from
+        leg.pointee.nonce = transaction.nonce
         leg.pointee.sequence = sequence
         leg.pointee.arrival = event.timestamp
         leg.pointee.targetBlock = targetBlock
@@ -515,6 +589,7 @@ public struct MempoolLogic: ~Copyable {
         for index in 0..<legCount { legs[index].combine(into: &hasher) }
         hasher.combine(openPoolCount)
         for index in 0..<openPoolCount { hasher.combine(openPools[index]) }
+        for index in 0..<legCount { hasher.combine(legPoolCounts[index]) }
         hasher.combine(assembler.length)
         assembler.withHeldBytes { bytes in
             for byte in bytes { hasher.combine(byte) }
@@ -536,6 +611,7 @@ public struct MempoolLogic: ~Copyable {
         for index in 0..<legCount { legs[index].encode(into: &encoder) }
         encoder.write(Int64(openPoolCount))
         for index in 0..<openPoolCount { encoder.write(Int64(openPools[index])) }
+        for index in 0..<legCount { encoder.write(Int64(legPoolCounts[index])) }
         encoder.write(Int64(assembler.length))
         assembler.withHeldBytes { bytes in
             encoder.write(Int64(bytes.count))
@@ -562,6 +638,7 @@ public struct MempoolLogic: ~Copyable {
         counters.pools = try count("pool records")
         counters.chainHeads = try count("chain heads")
         counters.bundles = try count("bundles")
+        counters.replacedVictims = try count("replaced victims")
         counters.profitWei = try decoder.read(UInt128.self, "profit")
         _counters = counters
         targetBlock = try decoder.read(UInt64.self, "target block")
@@ -597,6 +674,16 @@ public struct MempoolLogic: ~Copyable {
             self.openPools[index] = Int(pool)
         }
         openPoolCount = openPools
+        var counted = 0
+        for index in 0..<legs {
+            let pools = try decoder.read(Int64.self, "leg pools")
+            guard (0...Int64(Self.poolsPerLeg)).contains(pools) else {
+                throw .invalid(field: "leg pools", value: pools)
+            }
+            legPoolCounts[index] = Int(pools)
+            counted &+= Int(pools)
+        }
+        guard counted == openPools else { throw .invalid(field: "leg pools", value: Int64(counted)) }
         let length = try count("record length")
         let held = try decoder.readCount("record bytes")
         guard held <= RecordAssembler.capacity, held == Swift.min(length, RecordAssembler.capacity) else {

@@ -37,6 +37,22 @@ public struct Bundle: Sendable, BitwiseCopyable {
         return true
     }
 
+    /// Removes the first transaction with `id` and `origin`, keeping the others in order;
+    /// `false` (and no change) when there is none. O(count), no allocation.
+    @inlinable
+    public mutating func remove(id: UInt64, origin: TransactionOrigin) -> Bool {
+        var index = 0
+        while index < count, storage[index].id != id || storage[index].origin != origin { index &+= 1 }
+        guard index < count else { return false }
+        while index &+ 1 < count {
+            storage[index] = storage[index &+ 1]
+            index &+= 1
+        }
+        storage[index] = Transaction.empty
+        storedCount &-= 1
+        return true
+    }
+
     /// The transaction at `index`, or `nil` outside `0 ..< count`.
     @inlinable
     public func transaction(at index: Int) -> Transaction? {

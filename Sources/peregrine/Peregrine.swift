@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineBuildInfo
 import PeregrineModel
 import PeregrineStrategy
 
@@ -16,6 +17,7 @@ struct Peregrine: ParsableCommand {
             journal or network failure, a torn input, a run that was not lossless); 2 usage or configuration error \
             (nothing was started).
             """,
+        version: "peregrine \(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [
             Run.self, Replay.self, JournalCommand.self, Match.self, FeedCommand.self, ConfigCommand.self, Bench.self,
             MempoolCommand.self, NATSCommand.self, Kill.self, Venue.self, BacktestCommand.self, SweepCommand.self,

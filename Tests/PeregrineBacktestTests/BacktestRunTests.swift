@@ -1884,6 +1884,50 @@ import Testing
         #expect(convert.error.contains("--output \(directory.path) is a directory"))
     }
 
+    /// Money is exact in 128 bits of 10^-(tick decimals + lot decimals + 8): prices on an
+    /// 18-decimal grid and sizes on an 8-decimal one pass them at about 17,000 USDT. Such a run
+    /// fails, naming the instrument and what to do, and writes no report (its P&L had wrapped
+    /// past 2^128 to a wrong figure, with exit 0); on a coarser grid the same trades are exact.
+    @Test func moneyPastItsExactRangeFailsTheRunAndNamesTheGrid() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let header = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        let tail =
+            "binance-futures,BTCUSDT,1582329601098000,1582329601098005,10000,4.5,4.4,10000\n"
+            + "binance-futures,BTCUSDT,1582329601099000,1582329601099005,10000,1.1,1,10000\n"
+        let fine = directory.appendingPathComponent("fine.csv").path
+        try
+            (header
+            + "binance-futures,BTCUSDT,1582329601097000,1582329601097005,10000.00000001,4.000000000000000001,4,10000\n"
+            + tail).write(toFile: fine, atomically: true, encoding: .utf8)
+        let coarse = directory.appendingPathComponent("coarse.csv").path
+        try (header + "binance-futures,BTCUSDT,1582329601097000,1582329601097005,10000,4,4,10000\n" + tail).write(
+            toFile: coarse, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json").path
+        func backtest(_ file: String) throws -> PeregrineCLI.Result {
+            try PeregrineCLI.run([
+                "backtest", "--data", "tardis-quotes:" + file, "--strategy", "golden-cross", "--param", "fast=1",
+                "--param", "slow=2", "--param", "quantity=10000", "--taker-fee-bps", "2.5", "--report-json", report,
+            ])
+        }
+        let failed = try backtest(fine)
+        #expect(failed.status == 1)
+        #expect(
+            failed.error.contains(
+                "BTCUSDT's money figures passed the 128 bits they are exact in: prices on a grid of "
+                    + "0.000000000000000001 times quantities on a grid of 0.00000001 count money in units of "
+                    + "10^-34 USDT, about 1.7e4 at most"), "\(failed.error)")
+        #expect(!FileManager.default.fileExists(atPath: report))
+        // Bought 10,000 at 4.5, sold 10,000 at 1: −35,000, and 2.5 bps of 55,000 in fees.
+        let exact = try backtest(coarse)
+        #expect(exact.status == 0, "\(exact.error)")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(json["trades"] as? Int == 2)
+        #expect(json["fees"] as? String == "13.75")
+        #expect(json["net_pnl"] as? String == "-35013.75")
+    }
+
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

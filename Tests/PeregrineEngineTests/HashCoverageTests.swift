@@ -133,6 +133,8 @@ struct HashCoverageTests {
         legs.vary("bundleID") { $0.bundleID = 4 }
         legs.vary("backrunID") { $0.backrunID = 9 }
         legs.vary("victimHash") { $0.victimHash = TransactionHash(0, 0, 0, 1) }
+        legs.vary("from") { $0.from = EVMAddress(first: 0, second: 0, third: 1) }
+        legs.vary("nonce") { $0.nonce = 11 }
         legs.vary("sequence") { $0.sequence = 12 }
         legs.vary("arrival") { $0.arrival = 13 }
         legs.vary("targetBlock") { $0.targetBlock = 14 }

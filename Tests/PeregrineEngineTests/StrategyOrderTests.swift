@@ -180,7 +180,7 @@ struct StrategyOrderTests {
         var fresh = try EngineLogic(configuration: Self.configuration(), custom: EchoStrategy.self)
         #expect(
             throws: SnapshotError.otherFormat(
-                "an engine-logic snapshot of version 3; this build reads version 8 (an older build wrote it: use "
+                "an engine-logic snapshot of version 3; this build reads version 9 (an older build wrote it: use "
                     + "that build, or start a new journal)")
         ) { _ = try fresh.restoreState(from: &olderDecoder) }
     }

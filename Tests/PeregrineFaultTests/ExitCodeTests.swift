@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineBuildInfo
 import PeregrineTestSupport
 import Testing
 
@@ -158,6 +159,13 @@ struct ExitCodeTests {
         Row(arguments: ["journal", "--help"], status: 0, says: ""),
         Row(arguments: ["help", "run"], status: 0, says: ""),
     ]
+
+    /// `--version` names the release and the commit, on standard output, and exits 0.
+    @Test func versionNamesTheReleaseAndCommit() throws {
+        let result = try Faults.run(["--version"])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        #expect(result.output == "peregrine \(BuildInfo.version) (commit \(BuildInfo.commit))\n")
+    }
 
     @Test(arguments: rows)
     func everyErrorClassHasItsStatusAndSaysWhy(row: Row) throws {

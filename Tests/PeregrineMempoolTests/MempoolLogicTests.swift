@@ -317,6 +317,145 @@ struct MempoolLogicTests {
         #expect(backruns == sink.legs.count)
     }
 
+    /// `transaction`'s record events at `timestamp`: its fields and signed bytes (in `arena`).
+    static func recordEvents(_ transaction: PendingTransaction, arena: [UInt8], at timestamp: UInt64) -> [Event] {
+        var events: [Event] = []
+        arena.withUnsafeBytes { arena in
+            PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
+                forEachRecordEvent($0, type: .signedTransaction, timestamp: timestamp) { events.append($0) }
+            }
+        }
+        return events
+    }
+
+    /// A transaction of `victim`'s sender and nonce, signed with the sender's synthetic key, at
+    /// the fee caps given (a plain transfer: no swap to analyse), in an arena of its own.
+    static func replacement(of victim: PendingTransaction, feeCap: UInt128, tip: UInt128) throws -> (
+        PendingTransaction, [UInt8]
+    ) {
+        let signer = try #require(
+            (0..<256).lazy.compactMap { index in
+                try? EthereumSigner(privateKey: Keccak256.hash(Array("peregrine synthetic sender \(index)".utf8)).bytes)
+            }.first { $0.address == victim.from })
+        let signed = try signer.sign(
+            EIP1559Transaction(
+                chainID: 1, nonce: victim.nonce, maxPriorityFeePerGas: tip, maxFeePerGas: feeCap, gasLimit: 21_000,
+                to: EVMAddress(first: 0xBEEF, second: 1, third: 2), value: UInt256(1), data: []))
+        var decoded = try signed.raw.withUnsafeBytes { try DecodedTransaction(raw: $0) }
+        decoded.pending.from = signer.address
+        decoded.pending.rawOffset = 0
+        decoded.pending.rawLength = signed.raw.count
+        return (decoded.pending, signed.raw)
+    }
+
+    /// A victim replaced while its bundle is open (the same sender and nonce, both fee caps
+    /// bumped by 10% or more) leaves the bundle with our back-run, and frees its pools: a later
+    /// victim on one of them joins the same bundle instead of sealing it. A replacement bid
+    /// below the network's price bump, or a resend of the victim itself, changes nothing.
+    @Test func aReplacedVictimLeavesTheOpenBundleAndFreesItsPools() throws {
+        let flow = Self.flow
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        settings.bundleSize = 16
+        settings.bundleTimeoutNanoseconds = 60_000_000_000
+        // The flow's chain head and pools, without its transactions.
+        let poolEvents = mempoolEvents(flow).filter {
+            switch $0.payload {
+            case .recordEnd(let end): end.type == .pool
+            default: false
+            }
+        }
+        #expect(poolEvents.count == flow.pools.pools.count)
+        var head = mempoolEvents(flow)
+        let lastPool = try #require(
+            head.lastIndex { if case .recordEnd(let end) = $0.payload { end.type == .pool } else { false } })
+        head.removeSubrange((lastPool + 1)...)
+        /// The logic over the head, `transactions` and the session's end; with `restoringAfter`,
+        /// a snapshot taken after that many transactions and restored into a new logic.
+        func run(_ transactions: [(PendingTransaction, [UInt8])], restoringAfter: Int? = nil) throws -> (
+            MempoolCounters, RecordingBundles
+        ) {
+            var logic = try MempoolLogic(settings: settings)
+            var sink = RecordingBundles()
+            var events = head
+            var cut = events.count
+            for (index, (transaction, arena)) in transactions.enumerated() {
+                events += Self.recordEvents(transaction, arena: arena, at: 100 + UInt64(index))
+                if index + 1 == restoringAfter { cut = events.count }
+            }
+            events.append(
+                Event(
+                    timestamp: 1_000, instrument: InstrumentID(0),
+                    payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: 0))))
+            for (index, event) in events.enumerated() {
+                if restoringAfter != nil, index == cut {
+                    var encoder = SnapshotEncoder()
+                    logic.encodeState(into: &encoder)
+                    var decoder = SnapshotDecoder(encoder.bytes)
+                    var restored = try MempoolLogic(settings: settings)
+                    try restored.restoreState(from: &decoder)
+                    #expect(decoder.isAtEnd)
+                    logic = restored
+                }
+                logic.handle(event, sequence: Int64(index), sink: &sink)
+            }
+            return (logic.counters, sink)
+        }
+        let arena = flow.arena
+        func victim(_ index: Int) -> (PendingTransaction, [UInt8]) { (flow.transactions[index], arena) }
+        // Two victims whose legs share a pool: the second seals the first's bundle.
+        var opportunities: [Int] = []
+        for index in flow.transactions.indices {
+            let (counters, _) = try run([victim(index)])
+            if counters.opportunities == 1 { opportunities.append(index) }
+            if opportunities.count == 12 { break }
+        }
+        var pair: (Int, Int)? = nil
+        search: for first in opportunities {
+            for second in opportunities
+            where second > first && flow.transactions[second].from != flow.transactions[first].from {
+                let (_, sink) = try run([victim(first), victim(second)])
+                if sink.seals.count == 2 {
+                    pair = (first, second)
+                    break search
+                }
+            }
+        }
+        let (first, second) = try #require(pair)
+        let victimTransaction = flow.transactions[first]
+        let cap = victimTransaction.gasPrice
+        let tip = victimTransaction.maxPriorityFee
+        let bumped = try Self.replacement(of: victimTransaction, feeCap: cap * 110 / 100, tip: tip * 110 / 100)
+
+        let (replaced, withReplacement) = try run([victim(first), bumped, victim(second)])
+        #expect(replaced.replacedVictims == 1 && replaced.opportunities == 2)
+        #expect(withReplacement.seals.map(\.bundleID) == [1] && withReplacement.seals.map(\.legs) == [1])
+        #expect(withReplacement.legs.map(\.victimHash) == [flow.transactions[second].hash])
+        #expect(withReplacement.legs.map(\.backrunID) == [2])
+
+        // The same across a snapshot of the open bundle, before and after the replacement.
+        for restoringAfter in [1, 2] {
+            let (counters, sink) = try run([victim(first), bumped, victim(second)], restoringAfter: restoringAfter)
+            #expect(counters == replaced && sink.hasher.value == withReplacement.hasher.value)
+        }
+
+        // Replaced with nothing after it: the bundle is empty, and nothing is sealed.
+        let (alone, nothing) = try run([victim(first), bumped])
+        #expect(alone.replacedVictims == 1 && nothing.seals.isEmpty && nothing.legs.isEmpty)
+
+        // Below the price bump (one wei short on either cap), or the victim itself again: it stays.
+        for (shortCap, shortTip) in [(cap * 110 / 100 - 1, tip * 110 / 100), (cap * 110 / 100, tip * 110 / 100 - 1)] {
+            let underpriced = try Self.replacement(of: victimTransaction, feeCap: shortCap, tip: shortTip)
+            let (kept, sink) = try run([victim(first), underpriced, victim(second)])
+            #expect(kept.replacedVictims == 0 && sink.seals.map(\.legs) == [1, 1])
+            #expect(sink.legs.map(\.victimHash) == [victimTransaction.hash, flow.transactions[second].hash])
+        }
+        let (again, sink) = try run([victim(first), victim(first)])
+        #expect(
+            again.replacedVictims == 0 && again.duplicates == 1
+                && sink.legs.map(\.victimHash) == [victimTransaction.hash])
+    }
+
     /// A snapshot taken anywhere (mid-record, mid-bundle) restores a logic that goes on
     /// exactly as the one that never stopped: same outputs, same state hash.
     @Test func aSnapshotAnywhereContinuesIdentically() throws {
