@@ -171,19 +171,30 @@ public enum SnapshotStore {
         return nil
     }
 
-    /// Keeps the newest `keep` snapshots and deletes the others, then deletes every journal
-    /// segment whose records all come before the oldest snapshot kept. Returns the files
-    /// deleted.
+    /// Keeps the newest `keep` snapshots that read whole (their checksums hold and their
+    /// header's sequence is their name's) and deletes the snapshots older than those, then
+    /// deletes every journal segment whose records all come before the oldest snapshot kept.
+    /// A damaged snapshot is no fallback: it does not count toward `keep` (one newer than the
+    /// oldest kept stays, for recovery to skip and name). Nothing is deleted while fewer than
+    /// `keep` read whole. Returns the files deleted.
     @discardableResult
     public static func prune(directory: String, keep: Int) throws(JournalError) -> [String] {
         let snapshots = try list(directory: directory)
-        guard keep >= 1, snapshots.count >= keep else { return [] }
+        var whole = 0
+        guard keep >= 1,
+            let lastKept = snapshots.firstIndex(where: { snapshot in
+                if let contents = try? read(path: snapshot.path), contents.sequence == snapshot.sequence {
+                    whole += 1
+                }
+                return whole == keep
+            })
+        else { return [] }
         var deleted: [String] = []
-        for old in snapshots.dropFirst(keep) {
+        for old in snapshots[(lastKept + 1)...] {
             try FileIO.remove(old.path)
             deleted.append(old.path)
         }
-        let oldestKept = snapshots[keep - 1].sequence
+        let oldestKept = snapshots[lastKept].sequence
         let segments = try JournalReader.segments(in: directory)
         // A segment goes when every record in it comes before the oldest kept snapshot's last
         // record (`oldestKept - 1`): that record stays, so the snapshot still matches the journal.

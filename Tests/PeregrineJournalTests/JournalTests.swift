@@ -324,6 +324,43 @@ struct JournalTests {
         #expect(throws: JournalError.self) { _ = try readAll(directory) }
     }
 
+    /// Pruning keeps the newest snapshots that read whole: a damaged newest snapshot is no
+    /// fallback, so the snapshot before it stays, and the segments it needs; the damaged one is
+    /// left for recovery to skip. With fewer whole snapshots than it keeps, nothing goes.
+    @Test func pruningKeepsTheNewestWholeSnapshots() throws {
+        let directory = temporaryDirectory("prune-damaged")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        for sequence: Int64 in [80, 160, 222] {
+            try SnapshotStore.write(directory: directory, sequence: sequence, payload: [1, 2, 3])
+        }
+        let newest = directory + "/" + SnapshotStore.fileName(sequence: 222)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: newest)))
+        bytes[bytes.count - 1] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: newest))
+        // Segments start at 0, 74, 148, 222, 296. Two whole snapshots kept (160 and 80): 80
+        // needs record 79, so only the segment from 0 goes.
+        #expect(
+            try SnapshotStore.prune(directory: directory, keep: 2) == [
+                directory + "/" + JournalFormat.segmentName(firstSequence: 0)
+            ])
+        // One whole snapshot kept (160, which needs record 159): 80's snapshot goes, and the
+        // segment from 74.
+        #expect(
+            try SnapshotStore.prune(directory: directory, keep: 1) == [
+                directory + "/" + SnapshotStore.fileName(sequence: 80),
+                directory + "/" + JournalFormat.segmentName(firstSequence: 74),
+            ])
+        #expect(try PruneMarker.load(directory: directory) == 148)
+        #expect(FileManager.default.fileExists(atPath: newest))
+        // A snapshot whose header says another sequence than its name is no fallback either.
+        try FileManager.default.moveItem(
+            atPath: directory + "/" + SnapshotStore.fileName(sequence: 160),
+            toPath: directory + "/" + SnapshotStore.fileName(sequence: 170))
+        #expect(try SnapshotStore.prune(directory: directory, keep: 1).isEmpty)
+        #expect(try readAll(directory).0.firstSequence == 148)
+    }
+
     @Test func aSegmentWithABadHeaderIsRefused() throws {
         let directory = temporaryDirectory("header")
         defer { cleanUp(directory) }
