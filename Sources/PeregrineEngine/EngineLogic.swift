@@ -90,6 +90,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     @usableFromInline var _malformedVenueReports = 0
     /// How long an outside venue has to answer a new order, event-time ns.
     @usableFromInline let ackTimeout: UInt64
+    /// CRC-32C of the logic settings (`LogicSettings`) as this build writes them: snapshots
+    /// record it, so one restored under settings changed since is refused.
+    let settingsChecksum: UInt32
     /// The venue of each instrument with reference data (for reconciling with one venue).
     let venueNames: [InstrumentID: String]
     @usableFromInline var _processed = 0
@@ -153,6 +156,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         hasStrategies = set.count > 0
         cancelOrdersAtStop = !configuration.keepOrdersAtStop
         ackTimeout = UInt64(configuration.ackTimeoutMilliseconds) &* 1_000_000
+        settingsChecksum = Array(LogicSettings(configuration, strategies: set.descriptions).description.utf8)
+            .withUnsafeBytes { CRC32C.checksum($0) }
         venueNames = Dictionary(uniqueKeysWithValues: definitions.map { ($0.id, $0.venue) })
         books = .allocate(capacity: 1)
         books.initialize(to: InstrumentBooks(levels: levels, venue: venue, quoteBooks: configuration.quoteBooks))
@@ -654,8 +659,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     }
 
     static var snapshotMagic: UInt32 { 0x4C45_4750 }  // "PGEL"
-    /// 9 (2026-12-02): each open bundle leg's victim sender and nonce, and how many of the
-    /// open bundle's pools are each leg's (a replaced victim's leg leaves the bundle).
+    /// 9 (2026-12-02): the checksum of the logic settings it was taken under; each open bundle
+    /// leg's victim sender and nonce, and how many of the open bundle's pools are each leg's (a
+    /// replaced victim's leg leaves the bundle).
     /// 8 (2026-12-02): the pools the mempool's open bundle swaps through follow its legs.
     /// 7 (2026-11-30): the risk state (kill switch, marks, the trading day and its baselines,
     /// throttles) follows the trading state. 6 (2026-11-29): the strategies' trading state (orders, positions, timers) and every
@@ -670,6 +676,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     public func encodeState(outputHash: UInt64, into encoder: inout SnapshotEncoder) {
         encoder.write(Self.snapshotMagic)
         encoder.write(Self.snapshotVersion)
+        encoder.write(settingsChecksum)
         encoder.write(_lastSequence)
         for value in [_processed, _orders, _venueOrders, _venueReports, _malformedVenueReports] {
             encoder.write(Int64(value))
@@ -703,6 +710,12 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
                     + (version < Self.snapshotVersion
                         ? "(an older build wrote it: use that build, or start a new journal)"
                         : "(a newer build wrote it: use that build)"))
+        }
+        let settings = try decoder.read(UInt32.self, "settings checksum")
+        guard settings == settingsChecksum else {
+            throw .mismatch(
+                "it was taken under other logic settings (their checksum \(String(settings, radix: 16)), these "
+                    + "\(String(settingsChecksum, radix: 16))): they were changed after it")
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
         let counts = try [0, 1, 2, 3, 4].map { (_: Int) throws(SnapshotError) -> Int64 in

@@ -56,9 +56,12 @@ struct JournalToolTests {
     }
 
     /// A settings file without its checksum line (as earlier builds wrote it) changed by hand:
-    /// the journal's snapshots do not fit it, and `run` and `replay --from-snapshot` refuse it
-    /// (they had skipped the snapshots and replayed another history with exit 0).
-    @Test func snapshotsThatDoNotFitTheSettingsRefuseThem() throws {
+    /// the journal's snapshots were taken under other settings, and `run`, `replay` (from a
+    /// snapshot or the first record) and `journal verify` refuse them, whatever the change: the
+    /// shape of the state (instruments) or only what the logic does with it (the order flow's
+    /// share). They had replayed another history with exit 0.
+    @Test(arguments: [("instruments = 4", "instruments = 2"), ("order-flow = 0", "order-flow = 5")])
+    func snapshotsThatDoNotFitTheSettingsRefuseThem(change: (from: String, to: String)) throws {
         let journal = Faults.scratch("misfit")
         defer { Faults.remove(journal) }
         let run = try Faults.run([
@@ -68,11 +71,11 @@ struct JournalToolTests {
         #expect(run.status == 0, "\(run.error)")
         let settings = journal + "/engine-logic.conf"
         let text = try String(contentsOfFile: settings, encoding: .utf8)
-        #expect(text.contains("instruments = 4\n"))
+        #expect(text.contains(change.from + "\n"))
         let edited = text.split(separator: "\n").filter { !$0.hasPrefix("checksum") }.joined(separator: "\n")
-            .replacingOccurrences(of: "instruments = 4", with: "instruments = 2")
+            .replacingOccurrences(of: change.from, with: change.to)
         try (edited + "\n").write(toFile: settings, atomically: true, encoding: .utf8)
-        let expected = "does not fit them: snapshot has 4 L2 books, this engine 2"
+        let expected = "does not fit them: it was taken under other logic settings (their checksum "
         let replay = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
         #expect(replay.status == 1 && replay.error.contains(expected), "\(replay.error)")
         // From the first record too (the snapshots unused), and `journal verify` says so.
@@ -81,8 +84,9 @@ struct JournalToolTests {
         let verify = try Faults.run(["journal", "verify", journal])
         #expect(verify.status == 1 && verify.error.contains(expected), "\(verify.error)")
         // A run with the edited settings (so they agree with the file) meets the snapshots.
+        let flag = change.to.split(separator: " ")
         let again = try Faults.run([
-            "run", "--journal", journal, "--duration", "1", "--metrics-port", "0", "--instruments", "2",
+            "run", "--journal", journal, "--duration", "1", "--metrics-port", "0", "--\(flag[0])", String(flag[2]),
         ])
         #expect(again.status == 1 && again.error.contains(expected), "\(again.error)")
     }
