@@ -111,6 +111,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     case otherStrategy(origin: String, stored: String, running: String)
     /// The settings were changed after they were written (their checksum does not match).
     case edited(origin: String)
+    /// The file holds no settings (empty, or something else written over it).
+    case damaged(origin: String)
 
     public var description: String {
         switch self {
@@ -142,6 +144,10 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return
                 "\(origin) was written by strategy '\(stored)'; this build's is '\(running)'. Replaying it with "
                 + "another strategy would not reproduce it: run the same strategy and parameters"
+        case .damaged(let origin):
+            return "\(origin) holds no logic settings (it is empty, or something else was written over it): the "
+                + "journal cannot be read without the settings it was written with; restore the file from a backup, "
+                + "or move the journal away and start a new one"
         case .edited(let origin):
             return "\(origin) was changed after the journal was written (its checksum does not match its settings): "
                 + "a journal replays only with the settings it was written with; restore them, or move the journal "

@@ -125,6 +125,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         var capacity = 0
         defer { free(line) }
         while getline(&line, &capacity, file) > 0, let line { text += String(cString: line) }
+        // (A directory opens, and its first read fails.)
+        if ferror(file) != 0 { throw .settings(.unreadable(path: path, errno: errno)) }
         return try parse(text, origin: path)
     }
 
@@ -140,6 +142,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
             if parts[0] != "checksum" { entries.append(line) }
         }
         if let stored = values["checksum"], stored != checksum(of: entries) { throw .settings(.edited(origin: origin)) }
+        // Every format holds the instruments' count; format 1 had no format line.
+        guard values["format"] != nil || values["instruments"] != nil else {
+            throw .settings(.damaged(origin: origin))
+        }
         let format = values["format"].flatMap { Int($0) } ?? 1
         guard Self.readableFormats.contains(format) else {
             throw .settings(.unsupportedFormat(origin: origin, found: format, readable: Self.readableFormats))

@@ -230,6 +230,22 @@ struct DestructiveFaultTests {
             old.error.contains(
                 "is settings format 1; this build reads formats 5 to 6: an older peregrine wrote it (before strategies "
                     + "kept orders and positions"), "\(old.error)")
+        // Emptied, or something else written over it: damaged, not an older build's; a directory
+        // in its place cannot be read.
+        for damage in ["", "hello world\n"] {
+            try damage.write(toFile: path, atomically: true, encoding: .utf8)
+            let damaged = try Faults.run(["replay", "--journal", journal])
+            #expect(damaged.status == 1, "\(damaged.output)")
+            #expect(
+                damaged.error.contains(
+                    "\(path) holds no logic settings (it is empty, or something else was written over it)"),
+                "\(damaged.error)")
+        }
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let directory = try Faults.run(["replay", "--journal", journal])
+        #expect(directory.status == 1, "\(directory.output)")
+        #expect(directory.error.contains("cannot read \(path): Is a directory"), "\(directory.error)")
     }
 
     @Test func aSegmentOfAnotherFormatVersionIsRefusedByRunAndReplay() throws {
