@@ -57,27 +57,46 @@ struct JournalCommand: ParsableCommand {
                     printError("error: \(error)")
                     problems += 1
                 }
+                // Each snapshot as recovery takes it (`JournalReplay.recover`): by its name, one
+                // beyond the journal's end proves durable records lost; one within it is used
+                // only if it reads whole, says its name's sequence and follows the journal's record.
+                let skips = "recovery skips it (an older snapshot or the first record is used instead)"
                 for snapshot in try SnapshotStore.list(directory: directory) {
+                    if snapshot.sequence > scan.nextSequence {
+                        printError(
+                            "error: snapshot \(snapshot.path) is beyond the journal's end: records up to "
+                                + "\(snapshot.sequence - 1) were durable when it was written, the journal ends at "
+                                + "\(scan.nextSequence - 1); `peregrine run` refuses to start unless "
+                                + "--accept-journal-loss (which sets the snapshot aside), and `peregrine replay` is "
+                                + "incomplete")
+                        problems += 1
+                        continue
+                    }
+                    if snapshot.sequence > 0, snapshot.sequence - 1 < scan.firstSequence {
+                        // Older than what pruning kept: recovery passes it by (not a problem).
+                        print(
+                            "snapshot \(snapshot.path): older than the journal's first record \(scan.firstSequence) "
+                                + "(pruned before it): recovery does not use it")
+                        continue
+                    }
                     do {
                         let contents = try SnapshotStore.read(path: snapshot.path)
-                        if contents.sequence > 0, contents.sequence - 1 < scan.firstSequence {
-                            // Older than what pruning kept: recovery passes it by (not a problem).
-                            print(
-                                "snapshot \(snapshot.path): older than the journal's first record \(scan.firstSequence) "
-                                    + "(pruned before it): recovery does not use it")
+                        if contents.sequence != snapshot.sequence {
+                            printError(
+                                "error: snapshot \(snapshot.path): its header says sequence \(contents.sequence), its "
+                                    + "name \(snapshot.sequence); \(skips)")
+                            problems += 1
                         } else if let reason = try SnapshotStore.mismatch(
                             contents, segments: scan.segments, journalEnd: scan.nextSequence)
                         {
                             printError(
-                                "error: snapshot \(snapshot.path) does not match the journal: \(reason); "
-                                    + "`peregrine run` refuses to start unless --accept-journal-loss")
+                                "error: snapshot \(snapshot.path) does not match the journal: \(reason); \(skips)")
                             problems += 1
                         } else {
                             print("snapshot \(snapshot.path): ok (records before \(contents.sequence))")
                         }
                     } catch {
-                        printError(
-                            "error: \(error) (recovery skips this snapshot and replays the journal instead)")
+                        printError("error: \(error); \(skips)")
                         problems += 1
                     }
                 }

@@ -40,6 +40,52 @@ struct DestructiveFaultTests {
         #expect(verify.output.hasPrefix("ok: 50001 records, sequences 0...50000, 4 segment(s)"))
     }
 
+    /// `journal verify` judges each snapshot as recovery takes it: one named beyond the
+    /// journal's end (a copy, or bytes that are no snapshot at all) proves durable records lost,
+    /// and run refuses it; one within the journal whose header says another sequence than its
+    /// name is skipped, and run goes on. (Verify had called the first ok, the second ok, and
+    /// the third one recovery skips.)
+    @Test func verifyJudgesEverySnapshotAsRecoveryDoes() throws {
+        let journal = try Faults.baseCopy("verify-snapshots")
+        defer { Faults.remove(journal) }
+        let snapshots = try Self.snapshots(journal).sorted()
+        let older = try #require(snapshots.first)
+        func name(_ sequence: Int) -> String { journal + "/snapshot-" + String(format: "%020d", sequence) + ".pgs" }
+        // Within the journal (50,001 records), named after a later sequence than its header's.
+        let renamed = name(Faults.sequence(inName: older) + 1_000)
+        try FileManager.default.moveItem(atPath: older, toPath: renamed)
+        let skipped = try Faults.run(["journal", "verify", journal])
+        #expect(skipped.status == 1)
+        #expect(
+            skipped.error.contains(
+                "snapshot \(renamed): its header says sequence \(Faults.sequence(inName: older)), its name "
+                    + "\(Faults.sequence(inName: renamed)); recovery skips it"), "\(skipped.error)")
+        let goesOn = try Faults.recover(journal)
+        #expect(goesOn.status == 0, "\(goesOn.error)")
+        try FileManager.default.removeItem(atPath: renamed)
+        // Beyond the end: a copy of a snapshot, or bytes that are none.
+        for content in ["copy", "noise"] {
+            let journal = try Faults.baseCopy("verify-beyond-\(content)")
+            defer { Faults.remove(journal) }
+            let beyond = journal + "/snapshot-" + String(format: "%020d", 99_999) + ".pgs"
+            if content == "copy" {
+                try FileManager.default.copyItem(
+                    atPath: try #require(try Self.snapshots(journal).sorted().last), toPath: beyond)
+            } else {
+                try Data((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 37) }).write(to: URL(fileURLWithPath: beyond))
+            }
+            let verify = try Faults.run(["journal", "verify", journal])
+            #expect(verify.status == 1)
+            #expect(
+                verify.error.contains(
+                    "snapshot \(beyond) is beyond the journal's end: records up to 99998 were durable when it was "
+                        + "written, the journal ends at 50000; `peregrine run` refuses to start unless "
+                        + "--accept-journal-loss"), "\(content): \(verify.error)")
+            let run = try Faults.recover(journal)
+            #expect(run.status == 1 && run.error.contains("records 50001...99998 were durable"), "\(run.error)")
+        }
+    }
+
     @Test func aFlippedByteMidSegmentIsRefusedWithFileAndOffset() throws {
         let journal = try Faults.baseCopy("flip")
         defer { Faults.remove(journal) }
