@@ -105,7 +105,7 @@ public struct FileJournalPlan: JournalPlan {
         lines.append(
             "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.batches)) batches · "
                 + "\(grouped(journal.syncs)) syncs · \(journal.segmentsCreated) segment(s) started · "
-                + "durable through sequence \(journal.durableSequence - 1)")
+                + JournalFormat.durableText(next: journal.durableSequence))
         lines.append(
             "snapshots         \(report.snapshotsWritten) written"
                 + (configuration.snapshotEveryEvents > 0

@@ -146,8 +146,8 @@ public enum JournalReplay {
         if !beyondEnd.isEmpty {
             let newest = beyondEnd[0]
             let loss =
-                "\(newest.path) covers records up to \(newest.sequence - 1), but the journal ends at "
-                + "\(end.nextSequence - 1): "
+                "\(newest.path) covers records up to \(newest.sequence - 1), but "
+                + JournalFormat.endText(next: end.nextSequence) + ": "
                 + (newest.sequence - 1 == end.nextSequence
                     ? "record \(end.nextSequence) was durable when the snapshot was taken and is missing"
                     : "records \(end.nextSequence)...\(newest.sequence - 1) were durable when the snapshot was taken "

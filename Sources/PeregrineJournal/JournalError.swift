@@ -64,7 +64,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "\(versions). \(remedy)"
         case .corruptRecord(let path, let offset, let reason):
             return
-                "\(path): corrupt record at byte \(offset): \(reason). Valid records follow it, so this is not a torn "
+                "\(path): corrupt record at byte \(offset): \(reason). It is not the journal's last record (more "
+                + "than a record's bytes, not all zeros, follow it, or a newer segment does), so this is not a torn "
                 + "write; restore the segment from a replica or backup, or keep the records before it: "
                 + "`truncate -s \(offset) \(path)`, move every later segment away, and run with --accept-journal-loss "
                 + "(snapshots past the cut are set aside)"

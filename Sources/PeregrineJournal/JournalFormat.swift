@@ -142,3 +142,17 @@ public enum JournalFormat {
         try Event(decoding: UnsafeRawBufferPointer(rebasing: bytes[recordHeaderSize..<recordSize]))
     }
 }
+
+extension JournalFormat {
+    /// For messages: "durable through sequence N" for the last durable record before `next`,
+    /// or "nothing durable yet" (never a sequence of -1).
+    public static func durableText(next: Int64) -> String {
+        next > 0 ? "durable through sequence \(next - 1)" : "nothing durable yet"
+    }
+
+    /// For messages: "the journal ends at N" for its last record before `next`, or "the journal
+    /// holds no record".
+    public static func endText(next: Int64) -> String {
+        next > 0 ? "the journal ends at \(next - 1)" : "the journal holds no record"
+    }
+}

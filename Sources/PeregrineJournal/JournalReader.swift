@@ -44,6 +44,7 @@ public enum JournalReader {
         for name in try FileIO.listDirectory(directory) {
             guard let first = JournalFormat.firstSequence(ofSegmentNamed: name) else { continue }
             let path = directory + "/" + name
+            if FileIO.isDirectory(path) { throw .badHeader(path: path, reason: "a directory, not a segment file") }
             // The header and the length it was read from, together: a writer may be creating this
             // segment right now (a snapshot thread lists segments while the journal rolls).
             let (header, mappedBytes) = try FileIO.withMappedFile(path) { bytes in
@@ -53,7 +54,7 @@ public enum JournalReader {
             case .invalid(let reason):
                 // A header cut short by a crash (or not yet written) right after the segment was created.
                 if mappedBytes < JournalFormat.headerSize {
-                    segments.append(JournalSegment(path: path, firstSequence: first, byteCount: 0))
+                    segments.append(JournalSegment(path: path, firstSequence: first, byteCount: mappedBytes))
                     continue
                 }
                 throw .badHeader(path: path, reason: reason)
@@ -207,12 +208,17 @@ public enum JournalReader {
         guard segment.firstSequence > expected else {
             return .sequenceGap(path: segment.path, offset: 0, expected: expected, found: segment.firstSequence)
         }
-        let holder =
-            previous.map { "\($0.path) ends early, or a segment after it is missing" } ?? "a segment is missing"
+        // Named by the segment that ends early (no file holds the missing records).
+        guard let previous else {
+            return .missingRecords(
+                path: directory, first: expected, last: segment.firstSequence - 1,
+                reason: "\(segment.path) starts at \(segment.firstSequence): a segment is missing")
+        }
         return .missingRecords(
-            path: directory + "/" + JournalFormat.segmentName(firstSequence: expected), first: expected,
-            last: segment.firstSequence - 1,
-            reason: "\(segment.path) starts at \(segment.firstSequence): \(holder)")
+            path: previous.path, first: expected, last: segment.firstSequence - 1,
+            reason: "it ends at record \(expected - 1) and the next segment, \(segment.path), starts at "
+                + "\(segment.firstSequence): it was truncated, or the segment after it ("
+                + "\(JournalFormat.segmentName(firstSequence: expected))) is missing")
     }
 
     /// The stored checksum of record `sequence` (a valid record with that sequence), or nil

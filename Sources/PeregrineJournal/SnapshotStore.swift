@@ -158,7 +158,7 @@ public enum SnapshotStore {
         _ contents: Contents, segments: [JournalSegment], journalEnd: Int64
     ) throws(JournalError) -> String? {
         if contents.sequence > journalEnd {
-            return "it covers records up to \(contents.sequence - 1), but the journal ends at \(journalEnd - 1)"
+            return "it covers records up to \(contents.sequence - 1), but " + JournalFormat.endText(next: journalEnd)
         }
         guard contents.sequence > 0 else { return nil }
         guard let checksum = try JournalReader.storedChecksum(ofRecord: contents.sequence - 1, segments: segments)

@@ -126,7 +126,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                 + "\(settings.storage)); durable = acknowledged by JetStream",
             "journal writes    \(grouped(journal.bytesWritten)) bytes in \(grouped(journal.frames)) frames · "
                 + "\(grouped(journal.republishes)) republished · connection lost \(journal.disconnects) time(s), "
-                + "back \(journal.reconnects) · durable through sequence \(journal.durableSequence - 1)",
+                + "back \(journal.reconnects) · " + JournalFormat.durableText(next: journal.durableSequence),
         ]
         if let recovery = report.recovery {
             lines.append(

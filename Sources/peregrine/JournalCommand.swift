@@ -65,8 +65,9 @@ struct JournalCommand: ParsableCommand {
                     if snapshot.sequence > scan.nextSequence {
                         printError(
                             "error: snapshot \(snapshot.path) is beyond the journal's end: records up to "
-                                + "\(snapshot.sequence - 1) were durable when it was written, the journal ends at "
-                                + "\(scan.nextSequence - 1); `peregrine run` refuses to start unless "
+                                + "\(snapshot.sequence - 1) were durable when it was written, "
+                                + JournalFormat.endText(next: scan.nextSequence)
+                                + "; `peregrine run` refuses to start unless "
                                 + "--accept-journal-loss (which sets the snapshot aside), and `peregrine replay` is "
                                 + "incomplete")
                         problems += 1

@@ -174,8 +174,9 @@ struct JournalTests {
         try FileManager.default.removeItem(atPath: segments[1].path)
         #expect(
             throws: JournalError.missingRecords(
-                path: segments[1].path, first: 74, last: 147,
-                reason: "\(segments[2].path) starts at 148: \(segments[0].path) ends early, or a segment after it is "
+                path: segments[0].path, first: 74, last: 147,
+                reason: "it ends at record 73 and the next segment, \(segments[2].path), starts at 148: it was "
+                    + "truncated, or the segment after it (\((segments[1].path as NSString).lastPathComponent)) is "
                     + "missing")
         ) {
             _ = try readAll(directory)
@@ -201,11 +202,29 @@ struct JournalTests {
         #expect(truncate(segments[1].path, off_t(cut)) == 0)
         #expect(
             throws: JournalError.missingRecords(
-                path: directory + "/" + JournalFormat.segmentName(firstSequence: 138), first: 138, last: 147,
-                reason: "\(segments[2].path) starts at 148: \(segments[1].path) ends early, or a segment after it is "
+                path: segments[1].path, first: 138, last: 147,
+                reason: "it ends at record 137 and the next segment, \(segments[2].path), starts at 148: it was "
+                    + "truncated, or the segment after it (\(JournalFormat.segmentName(firstSequence: 138))) is "
                     + "missing")
         ) { _ = try readAll(directory) }
         #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory, from: .max) }
+    }
+
+    /// A newest segment whose header was cut short (a crash right after it was created) is a
+    /// torn tail of all its bytes: named with their count, and removed by repair.
+    @Test func aNewestSegmentWithItsHeaderCutShortIsATornTailOfItsBytes() throws {
+        let directory = temporaryDirectory("short-header")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        let newest = try #require(try JournalReader.segments(in: directory).last)
+        #expect(truncate(newest.path, 30) == 0)
+        let scan = try JournalReader.read(directory: directory)
+        let torn = try #require(scan.tornTail)
+        #expect(torn.path == newest.path && torn.offset == 0 && torn.bytes == 30)
+        #expect(torn.reason == "segment header cut short")
+        #expect(scan.nextSequence == newest.firstSequence)
+        #expect(try JournalReader.repair(scan) == 30)
+        #expect(!FileManager.default.fileExists(atPath: newest.path))
     }
 
     @Test func aSnapshotIsTiedToTheRecordBeforeIt() throws {
