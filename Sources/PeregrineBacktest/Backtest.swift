@@ -481,7 +481,10 @@ public struct BacktestPlan: Sendable {
         var lot: Increment?
         for (format, path) in files {
             let detected: (price: Increment, size: Increment)
-            do { detected = try FeedReplay.detectScale(format: format, paths: [path]) } catch {
+            do {
+                detected = try FeedReplay.detectScale(
+                    format: format, paths: [path], price: settings.tickSize, size: settings.lotSize)
+            } catch {
                 throw .data("\(error)")
             }
             if tick.map({ detected.price.decimals > $0.decimals }) ?? true { tick = detected.price }

@@ -20,10 +20,16 @@ struct GridWitness {
     /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
     func increment(named name: String) throws(FeedError) -> Increment {
         do { return try Increment(units: 1, decimals: decimals) } catch {
+            // Past the 18th decimal only zeros: the value lies on a coarser grid, if one is given.
+            let fraction = value.split(separator: ".", maxSplits: 1).dropFirst().first ?? ""
+            let onCoarserGrid = fraction.dropFirst(18).allSatisfy { $0 == "0" }
             throw FeedError(
                 line: line,
-                "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported (give --tick-size or "
-                    + "--lot-size to read the file on a coarser grid)", file: path)
+                "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported"
+                    + (onCoarserGrid
+                        ? " (give --tick-size or --lot-size to read the file on a coarser grid)"
+                        : ": no grid holds it exactly"),
+                file: path)
         }
     }
 }
@@ -68,12 +74,15 @@ extension FeedReplay {
     /// The price and size grids of `paths`: the most decimals in any price and any size field of
     /// every line of every file (so integer and 8-decimal prices mixed anywhere load exactly).
     /// Streams each file through a memory map; lines of the wrong shape are skipped here and
-    /// reported by the replay.
-    public static func detectScale(format: FeedFormat, paths: [String]) throws(FeedError)
-        -> (price: Increment, size: Increment)
-    {
+    /// reported by the replay. A grid given (`price`, `size`) is taken as it is: values finer
+    /// than 18 decimals are then named by the replay, at their line, only if off that grid.
+    public static func detectScale(
+        format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil
+    ) throws(FeedError) -> (price: Increment, size: Increment) {
         let grids = try witnesses(format: format, paths: paths)
-        return (try grids.price.increment(named: "price"), try grids.size.increment(named: "size"))
+        let price = if let givenPrice { givenPrice } else { try grids.price.increment(named: "price") }
+        let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
+        return (price, size)
     }
 
     /// The first error reading `paths` on an instrument's grids (`price`, `size`) would give at

@@ -111,9 +111,8 @@ struct FeedReplayCommand: ParsableCommand {
             if let givenTick, let givenLot {
                 detected = (givenTick, givenLot)
             } else {
-                detected = try FeedReplay.detectScale(format: feedFormat, paths: files)
-                if let givenTick { detected.price = givenTick }
-                if let givenLot { detected.size = givenLot }
+                detected = try FeedReplay.detectScale(
+                    format: feedFormat, paths: files, price: givenTick, size: givenLot)
             }
             var replay = try FeedReplay(
                 format: feedFormat, priceIncrement: detected.price, sizeIncrement: detected.size,

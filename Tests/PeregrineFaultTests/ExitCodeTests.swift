@@ -41,6 +41,10 @@ struct ExitCodeTests {
                 "fine.csv",
                 "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nx,BTC,1,1,1,buy,100.1234567890123456789,1\n"
             ),
+            "zerosPastEighteen": write(
+                "zeros.csv",
+                "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nx,BTC,1,1,1,buy,100.5000000000000000000,1\n"
+            ),
             "tornBybit": write(
                 "torn.jsonl",
                 "{\"type\":\"snapshot\",\"data\":{\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1}}\n{\"type\":\"delta\",\"data\":{\"b\":[[\"1.4"
@@ -149,7 +153,18 @@ struct ExitCodeTests {
             says: "invalid --tick-size '1e-30'"),
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", file("tooFine")], status: 1,
-            says: "fine.csv:2: price '100.1234567890123456789' has 19 decimals; at most 18"),
+            says:
+                "fine.csv:2: price '100.1234567890123456789' has 19 decimals; at most 18 are supported: no grid holds "
+                + "it exactly"),
+        Row(
+            arguments: ["feed", "replay", "--format", "tardis-trades", file("zerosPastEighteen")], status: 1,
+            says: "zeros.csv:2: price '100.5000000000000000000' has 19 decimals; at most 18 are supported (give "
+                + "--tick-size or --lot-size to read the file on a coarser grid)"),
+        Row(
+            arguments: [
+                "feed", "replay", "--format", "tardis-trades", "--tick-size", "0.1", file("zerosPastEighteen"),
+            ],
+            status: 0, says: ""),
         // bench
         Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
         // No command, or a group without its subcommand: the help on standard error, nothing ran.
