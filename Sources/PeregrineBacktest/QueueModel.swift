@@ -21,7 +21,8 @@
 ///   hftbacktest's quantities are, so that it does not depend on the lot grid); the part
 ///   assumed to come from behind (`p × d`) beyond `back` comes from ahead too:
 ///   `front − (1 − p) × d + min(back − p × d, 0)`. The result is capped at the new displayed
-///   size.
+///   size and floored at 0 (hftbacktest's is not: a decrease larger than the estimate allows
+///   would leave the order "ahead of the front", filled by more than a trade printed).
 ///
 /// Quantities are in lots, as doubles (the probability models give fractions of a lot);
 /// every step is IEEE arithmetic, so a run repeats exactly on the same platform.
@@ -83,7 +84,9 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
             let back = previous - front
             let share = probabilityBehind(front: front, back: back, unit: unit)
             let estimate = front - (1 - share) * decrease + Swift.min(back - share * decrease, 0)
-            return Swift.min(estimate, new)
+            // Never below nothing ahead: a negative estimate (hftbacktest's has no floor) would
+            // fill the order by more than a trade printed.
+            return Swift.max(Swift.min(estimate, new), 0)
         }
         return Swift.min(front, new)
     }

@@ -160,6 +160,24 @@ import Testing
         #expect(venue.queueAhead(of: OrderID(1)) == 0.5)
     }
 
+    /// A decrease larger than the model lets come from behind would put the order "ahead of the
+    /// front" (hftbacktest's estimate has no floor): the quantity ahead stops at 0, and a trade
+    /// fills the order by no more than it printed. Front 100, back 20, the level falls to 1:
+    /// power 2 estimates 100 − (1 − p) × 119 + min(20 − p × 119, 0) = −14.4; front 1, back 29,
+    /// the level falls to 2: power 0.5 −3.4, log −3.7.
+    @Test(arguments: [
+        (QueueModel.power(exponent: 2), 100 as Int64, 120 as Int64), (.power(exponent: 0.5), 1, 30), (.log, 1, 30),
+    ])
+    func nothingLessThanNothingIsAhead(model: QueueModel, ahead: Int64, joined: Int64) throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(model: model, ahead: ahead, lots: 50, reports: &reports)
+        venue.apply(Self.level(.buy, 100, joined), time: 3, sink: &reports)
+        venue.apply(Self.level(.buy, 100, ahead == 1 ? 2 : 1), time: 4, sink: &reports)
+        #expect(venue.queueAhead(of: OrderID(1)) == 0)
+        venue.apply(Self.trade(100, 1, aggressor: .sell), time: 5, sink: &reports)
+        #expect(Self.fills(reports) == [1])
+    }
+
     @Test func tradesAtThePriceAreNotCountedTwiceByTheProbabilityModels() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .power(exponent: 2), ahead: 2, reports: &reports)
