@@ -10,14 +10,20 @@ public enum FileIO {
         if result < 0 { throw .io(operation: operation, path: path, errno: errno) }
     }
 
-    /// Creates `path` and any missing parents.
+    /// Creates `path` and any missing parents, each one's entry synced in its parent (so a
+    /// journal directory made just before a crash is still there).
     public static func makeDirectory(_ path: String) throws(JournalError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
+        var parent = prefix.isEmpty ? "." : prefix
         for component in path.split(separator: "/") {
             prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o755) == 0 {
+                // The new directory's entry is durable only once its parent is synced.
+                try syncDirectory(parent)
+            } else if errno != EEXIST {
                 throw .io(operation: "mkdir", path: prefix, errno: errno)
             }
+            parent = prefix
             prefix += "/"
         }
     }
