@@ -56,8 +56,8 @@ public struct BundleLeg: Sendable, BitwiseCopyable {
     /// Our transaction's number (1, 2, … over the run).
     public var backrunID: UInt64
     public var victimHash: TransactionHash
-    /// The victim's sender (zero when the source did not know it) and nonce: a transaction of
-    /// the same sender and nonce replaces it.
+    /// The victim's sender and nonce, when it came signed (zero otherwise: a traced
+    /// transaction's nonce is unknown): a transaction of the same sender and nonce replaces it.
     public var from: EVMAddress
     public var nonce: UInt64
     /// Journal sequence and ingress time (engine ns) of the victim's record.
@@ -401,18 +401,22 @@ public struct MempoolLogic: ~Copyable {
                 _counters.malformedRecords &+= 1
                 return
             }
-            analyse(transaction, record: record, event: event, sequence: sequence, sink: &sink)
+            // A traced transaction (a mined block's) has no nonce: it replaces nothing, and
+            // nothing replaces it.
+            analyse(
+                transaction, signed: end.type == .signedTransaction, record: record, event: event, sequence: sequence,
+                sink: &sink)
         case .executionReport, .venueHello: break  // the engine's, not the mempool's
         }
     }
 
     @inlinable
     mutating func analyse<Sink: BundleSink & ~Copyable>(
-        _ transaction: PendingTransaction, record: UnsafeRawBufferPointer, event: Event, sequence: Int64,
+        _ transaction: PendingTransaction, signed: Bool, record: UnsafeRawBufferPointer, event: Event, sequence: Int64,
         sink: inout Sink
     ) {
         _counters.transactions &+= 1
-        if legCount > 0, transaction.from != .zero { withdrawReplaced(by: transaction) }
+        if signed, legCount > 0, transaction.from != .zero { withdrawReplaced(by: transaction) }
         let calldata = UnsafeRawBufferPointer(
             rebasing: record[transaction.calldataOffset..<(transaction.calldataOffset &+ transaction.calldataLength)])
         switch analyzer.analyze(transaction, calldata: calldata) {
@@ -457,7 +461,8 @@ public struct MempoolLogic: ~Copyable {
                 }
                 legPoolCounts[legCount] = legPoolCount
             }
-            addLeg(transaction, opportunity: opportunity, record: record, event: event, sequence: sequence)
+            addLeg(
+                transaction, signed: signed, opportunity: opportunity, record: record, event: event, sequence: sequence)
             let tipGwei = UInt16(clamping: transaction.maxPriorityFee / 1_000_000_000)
             let backrunID = nextBackrunID
             nextBackrunID &+= 1
@@ -521,16 +526,17 @@ public struct MempoolLogic: ~Copyable {
     /// Writes the open bundle's next leg in place (the victim's bytes copied once).
     @inlinable
     mutating func addLeg(
-        _ transaction: PendingTransaction, opportunity: Opportunity, record: UnsafeRawBufferPointer, event: Event,
-        sequence: Int64
+        _ transaction: PendingTransaction, signed: Bool, opportunity: Opportunity, record: UnsafeRawBufferPointer,
+        event: Event, sequence: Int64
     ) {
         guard legCount < Self.legCapacity else { return }
         let leg = legs + legCount
         leg.pointee.bundleID = builder.openBundleID
         leg.pointee.backrunID = nextBackrunID
         leg.pointee.victimHash = transaction.hash
-        leg.pointee.from = transaction.from
-        leg.pointee.nonce = transaction.nonce
+        // Without signed bytes the nonce is unknown: no sender, so no replacement matches.
+        leg.pointee.from = signed ? transaction.from : .zero
+        leg.pointee.nonce = signed ? transaction.nonce : 0
         leg.pointee.sequence = sequence
         leg.pointee.arrival = event.timestamp
         leg.pointee.targetBlock = targetBlock

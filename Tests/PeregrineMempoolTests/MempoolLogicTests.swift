@@ -318,11 +318,16 @@ struct MempoolLogicTests {
     }
 
     /// `transaction`'s record events at `timestamp`: its fields and signed bytes (in `arena`).
-    static func recordEvents(_ transaction: PendingTransaction, arena: [UInt8], at timestamp: UInt64) -> [Event] {
+    /// (`signed` false: as a mined block's traced transaction, without its bytes or nonce.)
+    static func recordEvents(
+        _ transaction: PendingTransaction, arena: [UInt8], at timestamp: UInt64, signed: Bool = true
+    ) -> [Event] {
         var events: [Event] = []
         arena.withUnsafeBytes { arena in
-            PendingRecord.encode(transaction, arena: arena, signed: true).withUnsafeBytes {
-                forEachRecordEvent($0, type: .signedTransaction, timestamp: timestamp) { events.append($0) }
+            PendingRecord.encode(transaction, arena: arena, signed: signed).withUnsafeBytes {
+                forEachRecordEvent($0, type: signed ? .signedTransaction : .tracedTransaction, timestamp: timestamp) {
+                    events.append($0)
+                }
             }
         }
         return events
@@ -372,15 +377,15 @@ struct MempoolLogicTests {
         head.removeSubrange((lastPool + 1)...)
         /// The logic over the head, `transactions` and the session's end; with `restoringAfter`,
         /// a snapshot taken after that many transactions and restored into a new logic.
-        func run(_ transactions: [(PendingTransaction, [UInt8])], restoringAfter: Int? = nil) throws -> (
-            MempoolCounters, RecordingBundles
-        ) {
+        func run(
+            _ transactions: [(PendingTransaction, [UInt8])], restoringAfter: Int? = nil, signed: Bool = true
+        ) throws -> (MempoolCounters, RecordingBundles) {
             var logic = try MempoolLogic(settings: settings)
             var sink = RecordingBundles()
             var events = head
             var cut = events.count
             for (index, (transaction, arena)) in transactions.enumerated() {
-                events += Self.recordEvents(transaction, arena: arena, at: 100 + UInt64(index))
+                events += Self.recordEvents(transaction, arena: arena, at: 100 + UInt64(index), signed: signed)
                 if index + 1 == restoringAfter { cut = events.count }
             }
             events.append(
@@ -450,6 +455,10 @@ struct MempoolLogicTests {
             #expect(kept.replacedVictims == 0 && sink.seals.map(\.legs) == [1, 1])
             #expect(sink.legs.map(\.victimHash) == [victimTransaction.hash, flow.transactions[second].hash])
         }
+        // Traced transactions (a mined block's) carry no nonce: one never replaces another.
+        let (traced, tracedSink) = try run([victim(first), bumped], signed: false)
+        #expect(traced.replacedVictims == 0 && tracedSink.legs.map(\.victimHash) == [victimTransaction.hash])
+        #expect(tracedSink.legs.map(\.from) == [.zero])
         let (again, sink) = try run([victim(first), victim(first)])
         #expect(
             again.replacedVictims == 0 && again.duplicates == 1
