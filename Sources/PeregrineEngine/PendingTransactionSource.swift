@@ -57,9 +57,10 @@ public final class PendingFeed: Sendable {
             transactions: [], arena: [], signed: true, pools: pools, headBlock: headBlock, baseFeeWei: 0, label: label)
     }
 
-    /// The synthetic flow: `unique` signed Router02 swaps over `tokens` tokens' pools.
-    public static func synthetic(unique: Int, tokens: Int, headBlock: UInt64) -> PendingFeed {
-        let flow = SyntheticSwapFlow(count: unique, tokenCount: tokens, seed: 3, signed: true)
+    /// The synthetic flow: `unique` Router02 swaps over `tokens` tokens' pools, signed for
+    /// `chainID` (the chain our back-runs are signed for: a bundle is one chain's).
+    public static func synthetic(unique: Int, tokens: Int, headBlock: UInt64, chainID: UInt64 = 1) -> PendingFeed {
+        let flow = SyntheticSwapFlow(count: unique, tokenCount: tokens, seed: 3, signed: true, chainID: chainID)
         return PendingFeed(
             transactions: flow.transactions, arena: flow.arena, signed: true, pools: flow.pools, headBlock: headBlock,
             baseFeeWei: 0,

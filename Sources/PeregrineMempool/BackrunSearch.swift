@@ -162,7 +162,7 @@ public struct BackrunSearch: Sendable {
             let net =
                 Int128(truncatingIfNeeded: amountOut) &- Int128(truncatingIfNeeded: amountIn)
                 &- Int128(truncatingIfNeeded: gas)
-            if net > Int128(truncatingIfNeeded: minimumProfit) && net > (state.best?.netProfit ?? 0) {
+            if net > 0, net >= Int128(truncatingIfNeeded: minimumProfit), net > (state.best?.netProfit ?? 0) {
                 state.best = Opportunity(
                     victim: victim, cycle: cycle, amountIn: amountIn, amountOut: amountOut, gasCost: gas, netProfit: net
                 )

@@ -23,7 +23,8 @@ public struct MempoolRules: Sendable {
     public var routers: [EVMAddress]
     /// Least ETH value (wei) for swaps paying with ETH; 0 accepts all.
     public var minimumValue: UInt256
-    /// Least gas price (wei).
+    /// Least gas price (wei) a transaction pays: its fee cap, or the base fee and its tip when
+    /// less (`PendingTransaction.effectiveGasPrice`).
     public var minimumGasPrice: UInt128
 
     public init(
@@ -75,11 +76,15 @@ public struct MempoolAnalyzer: ~Copyable {
         if seen.insert(transaction.hash) { return .duplicate }
         var allowed = false
         for router in rules.routers where router == transaction.to { allowed = true }
-        guard allowed, transaction.gasPrice >= rules.minimumGasPrice else { return .filtered }
+        // The price it pays per gas (its fee cap, or less: the base fee and its tip).
+        guard allowed, transaction.effectiveGasPrice(baseFee: baseFee) >= rules.minimumGasPrice else {
+            return .filtered
+        }
         let intent: SwapIntent
         do { intent = try RouterDecoder.decode(calldata, value: transaction.value) } catch {
             return .undecodable(error)
         }
+        if !intent.function.paysWithETH && transaction.value != .zero { return .reverts(.nonPayable) }
         if intent.function.paysWithETH && transaction.value < rules.minimumValue { return .filtered }
         // Keep the pools the swap will move, apply it, search, restore.
         var touched = (0, 0, 0, 0)

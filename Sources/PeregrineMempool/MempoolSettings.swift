@@ -84,6 +84,12 @@ public struct MempoolSettings: Equatable, Sendable, CustomStringConvertible {
         guard (1...60_000_000_000).contains(bundleTimeoutNanoseconds) else {
             throw Invalid("bundle-timeout-ns=\(bundleTimeoutNanoseconds): use 1 to 60000000000 (60 s)")
         }
+        guard chainID > 0 else { throw Invalid("chain-id=0: give the chain's id (1 for mainnet; EIP-155)") }
+        guard executor != .zero else {
+            throw Invalid(
+                "executor=\(executor): our back-runs call the executor contract; the zero address runs no code, so "
+                    + "nothing would check their minimum output")
+        }
     }
 
     /// One line of `name=value` pairs, as `parse` reads them.

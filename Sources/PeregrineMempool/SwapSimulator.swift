@@ -10,6 +10,8 @@ public enum SwapRevert: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPath
     /// The block is past the deadline (`EXPIRED`).
     case expired
+    /// ETH sent to a swap function that takes none (the router's non-payable functions).
+    case nonPayable
     /// No pool for this hop in the pool book.
     case unknownPool(hop: Int)
     case amm(AMMError)
@@ -20,6 +22,7 @@ public enum SwapRevert: Error, Equatable, Sendable, CustomStringConvertible {
         case .excessiveInputAmount: return "excessive input amount (above amountInMax)"
         case .invalidPath: return "invalid path (ETH swaps start or end with WETH)"
         case .expired: return "expired (past the deadline)"
+        case .nonPayable: return "ETH sent to a function that takes none (non-payable)"
         case .unknownPool(let hop): return "no known pool for hop \(hop)"
         case .amm(let error): return error.description
         }

@@ -34,7 +34,10 @@ public struct SyntheticSwapFlow: Sendable {
     }
 
     /// `count` transactions over `tokenCount` tokens paired with WETH.
-    public init(count: Int, tokenCount: Int = 64, seed: UInt64 = 1, signed: Bool = false, senderCount: Int = 256) {
+    public init(
+        count: Int, tokenCount: Int = 64, seed: UInt64 = 1, signed: Bool = false, senderCount: Int = 256,
+        chainID: UInt64 = 1
+    ) {
         var random = SplitMix64(seed: seed)
         let weth = SwapSimulator.weth
         for index in 0..<Swift.max(2, tokenCount) {
@@ -142,7 +145,7 @@ public struct SyntheticSwapFlow: Sendable {
                 RouterEncoder.append(intent, to: &calldata)
                 let sender = Int(random.next() % UInt64(senders.count))
                 let unsigned = EIP1559Transaction(
-                    chainID: 1, nonce: nonces[sender],
+                    chainID: chainID, nonce: nonces[sender],
                     // The tip never above the fee cap (a node refuses such a transaction).
                     maxPriorityFeePerGas: Swift.min(UInt128(random.next() % 3 + 1) * 1_000_000_000, gasPrice),
                     maxFeePerGas: gasPrice, gasLimit: 300_000, to: uniswapV2Router02,

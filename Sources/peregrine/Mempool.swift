@@ -271,7 +271,8 @@ struct MempoolRun: ParsableCommand {
                 let started = Date()
                 if source == "synthetic" {
                     feed = PendingFeed.synthetic(
-                        unique: Swift.min(count, unique), tokens: tokens, headBlock: (targetBlock ?? 1) &- 1)
+                        unique: Swift.min(count, unique), tokens: tokens, headBlock: (targetBlock ?? 1) &- 1,
+                        chainID: chainId)
                 } else {
                     let inspection = try BlockInspection(contentsOf: source)
                     guard !inspection.pending.isEmpty else {

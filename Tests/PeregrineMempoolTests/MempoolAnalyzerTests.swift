@@ -63,6 +63,72 @@ struct MempoolAnalyzerTests {
         #expect(result == .undecodable(.unknownSelector(0xABAB_ABAB)))
     }
 
+    /// The gas rule judges what a transaction pays (its fee cap, or the base fee and its tip
+    /// when less), ETH sent to a non-payable swap function reverts, and a back-run whose profit
+    /// is exactly the minimum is taken (the minimum is the least profit bundled).
+    @Test func rulesJudgeWhatATransactionPaysAndDoes() throws {
+        let flow = SyntheticSwapFlow(count: 3_000, tokenCount: 32, seed: 5, signed: true)
+        func analyzer(minimumGas: UInt128 = 0, baseFee: UInt128 = 0, minimumProfit: UInt128 = 0) throws
+            -> MempoolAnalyzer
+        {
+            MempoolAnalyzer(
+                pools: flow.pools, rules: MempoolRules(minimumGasPrice: minimumGas),
+                search: BackrunSearch(minimumProfit: minimumProfit),
+                seen: try BloomFilter(capacity: 10_000, falsePositiveRate: 0.0001), baseFee: baseFee)
+        }
+        let gwei: UInt128 = 1_000_000_000
+        // A fee cap of 3 gwei or more with a tip below 3: it pays its tip without a base fee.
+        let index = try #require(
+            flow.transactions.indices.first {
+                flow.transactions[$0].gasPrice >= 6 * gwei && flow.transactions[$0].maxPriorityFee < 3 * gwei
+            })
+        let transaction = flow.transactions[index]
+        var noBaseFee = try analyzer(minimumGas: 3 * gwei)
+        #expect(flow.withCalldata(of: index) { noBaseFee.analyze(transaction, calldata: $0) } == .filtered)
+        var withBaseFee = try analyzer(minimumGas: 3 * gwei, baseFee: 2 * gwei)
+        #expect(flow.withCalldata(of: index) { withBaseFee.analyze(transaction, calldata: $0) } != .filtered)
+        // ETH sent with a function that takes none.
+        let tokenIn = try #require(
+            flow.transactions.indices.first { index in
+                let intent = try? flow.withCalldata(of: index) {
+                    try RouterDecoder.decode($0, value: flow.transactions[index].value)
+                }
+                return intent.map { !$0.function.paysWithETH } ?? false
+            })
+        var paying = flow.transactions[tokenIn]
+        paying.value = UInt256(1)
+        var plain = try analyzer()
+        #expect(flow.withCalldata(of: tokenIn) { plain.analyze(paying, calldata: $0) } == .reverts(.nonPayable))
+        // The least profit bundled: exactly the minimum is taken, a wei more is not.
+        var any = try analyzer()
+        var found: (Int, Opportunity)? = nil
+        for index in flow.transactions.indices where found == nil {
+            if case .opportunity(_, let opportunity) = flow.withCalldata(
+                of: index,
+                {
+                    any.analyze(flow.transactions[index], calldata: $0)
+                })
+            {
+                found = (index, opportunity)
+            }
+        }
+        let (victim, opportunity) = try #require(found)
+        let net = UInt128(opportunity.netProfit)
+        var atMinimum = try analyzer(minimumProfit: net)
+        let taken = flow.withCalldata(of: victim) { atMinimum.analyze(flow.transactions[victim], calldata: $0) }
+        guard case .opportunity(_, let same) = taken else {
+            Issue.record("a profit equal to the minimum was not taken: \(taken)")
+            return
+        }
+        #expect(same == opportunity)
+        var aboveMinimum = try analyzer(minimumProfit: net + 1)
+        let refused = flow.withCalldata(of: victim) { aboveMinimum.analyze(flow.transactions[victim], calldata: $0) }
+        guard case .noOpportunity = refused else {
+            Issue.record("a profit below the minimum was taken: \(refused)")
+            return
+        }
+    }
+
     /// With a base fee, a back-run pays it and the victim's tip (at most the fee cap), and a
     /// victim whose fee cap is below it is filtered without being marked as seen.
     @Test func theBaseFeePricesTheBackrunAndFiltersVictimsBelowIt() throws {

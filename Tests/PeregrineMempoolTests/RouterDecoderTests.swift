@@ -183,4 +183,21 @@ struct SyntheticSwapFlowTests {
         #expect(share > 0.52 && share < 0.58)
         #expect(pools.pools == flow.pools.pools)
     }
+
+    /// Signed for the chain asked (`mempool run --chain-id`: victims and back-runs of a bundle
+    /// are one chain's), and otherwise the same transactions.
+    @Test func signedSwapsAreTheChainsAsked() throws {
+        for chain: UInt64 in [1, 5] {
+            let flow = SyntheticSwapFlow(count: 50, tokenCount: 8, seed: 3, signed: true, chainID: chain)
+            #expect(flow.transactions.count == 50)
+            try flow.arena.withUnsafeBytes { arena in
+                for transaction in flow.transactions {
+                    let raw = UnsafeRawBufferPointer(
+                        rebasing: arena[transaction.rawOffset..<(transaction.rawOffset + transaction.rawLength)])
+                    let decoded = try DecodedTransaction(raw: raw)
+                    #expect(decoded.chainID == chain)
+                }
+            }
+        }
+    }
 }
