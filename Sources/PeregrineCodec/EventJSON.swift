@@ -98,6 +98,7 @@ public enum EventJSON {
         case .chainHead(let head):
             field("block", head.blockNumber)
             field("base_fee_wei", head.baseFeeWei)
+            if head.nextTimestamp > 0 { field("next_timestamp", head.nextTimestamp) }
         case .admin(let command):
             field("action", word: adminActionNames[Int(command.action.rawValue) - 1])
             field("request_id", command.requestID)
@@ -205,11 +206,12 @@ public struct EventJSONDecoder: ~Copyable {
                     length: UInt32(try unsigned("length", max: UInt64(UInt32.max), default: nil)),
                     checksum: UInt32(try unsigned("crc32c", max: UInt64(UInt32.max), default: nil))))
         } else if type.bytes.equals("chain_head") {
-            try refuseUnknownKeys(["block", "base_fee_wei"])
+            try refuseUnknownKeys(["block", "base_fee_wei", "next_timestamp"])
             payload = .chainHead(
                 ChainHead(
                     blockNumber: try unsigned("block", max: .max, default: nil),
-                    baseFeeWei: try unsigned("base_fee_wei", max: .max, default: nil)))
+                    baseFeeWei: try unsigned("base_fee_wei", max: .max, default: nil),
+                    nextTimestamp: try unsigned("next_timestamp", max: .max, default: 0)))
         } else if type.bytes.equals("admin") {
             try refuseUnknownKeys(["action", "request_id"])
             let action = try word("action", EventJSON.adminActionNames, default: nil)

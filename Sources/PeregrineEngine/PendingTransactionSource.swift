@@ -17,6 +17,8 @@ public final class PendingFeed: Sendable {
     /// The block the first transactions follow, and the next block's base fee.
     public let headBlock: UInt64
     public let baseFeeWei: UInt64
+    /// The least timestamp of the block the transactions are for (Unix s; 0 unknown).
+    public let nextTimestamp: UInt64
     /// What it holds, for the report (transactions over `RecordAssembler.capacity` bytes,
     /// left out, are counted in it).
     public let label: String
@@ -25,7 +27,7 @@ public final class PendingFeed: Sendable {
 
     init(
         transactions: [PendingTransaction], arena: [UInt8], signed: Bool, pools: PoolBook, headBlock: UInt64,
-        baseFeeWei: UInt64, label: String
+        baseFeeWei: UInt64, nextTimestamp: UInt64 = 0, label: String
     ) {
         var records: [UInt8] = []
         var ranges: [Range<Int>] = []
@@ -47,6 +49,7 @@ public final class PendingFeed: Sendable {
         poolRecords = pools.pools.map(PoolRecord.encode)
         self.headBlock = headBlock
         self.baseFeeWei = baseFeeWei
+        self.nextTimestamp = nextTimestamp
         self.label =
             label + (tooLarge > 0 ? " (\(tooLarge) over \(RecordAssembler.capacity) bytes left out)" : "")
     }
@@ -76,7 +79,7 @@ public final class PendingFeed: Sendable {
         PendingFeed(
             transactions: inspection.pending, arena: inspection.calldata, signed: false, pools: inspection.pools,
             headBlock: headBlock ?? UInt64(clamping: inspection.blockNumber) &- (inspection.blockNumber > 0 ? 1 : 0),
-            baseFeeWei: inspection.baseFeePerGas,
+            baseFeeWei: inspection.baseFeePerGas, nextTimestamp: inspection.blockTimestamp,
             label:
                 "block \(inspection.blockNumber) (\(path)): \(inspection.pending.count) Router02 transactions, \(inspection.pools.pools.count) pairs"
         )
@@ -137,7 +140,9 @@ public struct PendingTransactionSource: ~Copyable, EventSource {
                 // The next pass is the next block.
                 guard
                     Self.writeHead(
-                        ChainHead(blockNumber: feed.headBlock &+ UInt64(preamble.heads), baseFeeWei: feed.baseFeeWei),
+                        ChainHead(
+                            blockNumber: feed.headBlock &+ UInt64(preamble.heads), baseFeeWei: feed.baseFeeWei,
+                            nextTimestamp: feed.nextTimestamp),
                         timestamp: due, into: &writer, counts: &_counts)
                 else { return handled }
                 preamble.heads &+= 1
@@ -217,7 +222,9 @@ public struct PendingPreamble: Sendable {
         if heads == 0 {
             guard
                 PendingTransactionSource.writeHead(
-                    ChainHead(blockNumber: feed.headBlock, baseFeeWei: feed.baseFeeWei), timestamp: now, into: &writer,
+                    ChainHead(
+                        blockNumber: feed.headBlock, baseFeeWei: feed.baseFeeWei, nextTimestamp: feed.nextTimestamp),
+                    timestamp: now, into: &writer,
                     counts: &counts)
             else { return 0 }
             heads = 1

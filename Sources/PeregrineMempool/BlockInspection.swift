@@ -59,6 +59,9 @@ public struct BlockInspection: Sendable {
     /// The block's base fee per gas (`base_fee_per_gas`), wei; 0 before London (EIP-1559) or
     /// when the file does not give it.
     public var baseFeePerGas: UInt64 = 0
+    /// The block's timestamp (Unix s; 0 when the file has none): the transactions in it ran at
+    /// it, so a swap whose deadline is before it reverts.
+    public var blockTimestamp: UInt64 = 0
     public var swaps: [MinedSwap]
 
     static let swapSelector = "0x022c0d9f"
@@ -139,6 +142,15 @@ public struct BlockInspection: Sendable {
         }
         blockNumber = number
         baseFeePerGas = try Self.baseFee(block["base_fee_per_gas"], block: number)
+        if let timestamp = block["block_timestamp"], !(timestamp is NSNull) {
+            // (JSON true and false arrive as NSNumbers of type char.)
+            guard let number = timestamp as? NSNumber, String(cString: number.objCType) != "c",
+                !(number is NSDecimalNumber), let seconds = UInt64(number.stringValue), seconds > 0
+            else {
+                throw .malformed("\"block_timestamp\" is \(Self.shown(timestamp)), not a time in Unix seconds")
+            }
+            blockTimestamp = seconds
+        }
         var traces: [Trace] = []
         traces.reserveCapacity(rawTraces.count)
         for (index, raw) in rawTraces.enumerated() {

@@ -48,6 +48,9 @@ public struct MempoolAnalyzer: ~Copyable {
     /// Base fee of the next block, wei: our back-run pays it and the victim's tip (at most its
     /// fee cap), and a victim whose fee cap is below it is filtered.
     public var baseFee: UInt128
+    /// The least timestamp of the next block (Unix s; 0 unknown): a swap whose deadline is
+    /// before it reverts (`EXPIRED`).
+    public var nextTimestamp: UInt64 = 0
 
     public init(
         pools: PoolBook, rules: MempoolRules = MempoolRules(), search: BackrunSearch = BackrunSearch(),
@@ -102,7 +105,10 @@ public struct MempoolAnalyzer: ~Copyable {
                     as: ConstantProductPool.self)
             }
         }
-        do { _ = try SwapSimulator.simulate(intent, pools: &pools, commit: true) } catch { return .reverts(error) }
+        do {
+            _ = try SwapSimulator.simulate(
+                intent, pools: &pools, timestamp: nextTimestamp > 0 ? nextTimestamp : nil, commit: true)
+        } catch { return .reverts(error) }
         let best = search.best(
             touching: touched, touchedCount: hops, pools: pools, victim: transaction.hash,
             gasPrice: transaction.effectiveGasPrice(baseFee: baseFee))

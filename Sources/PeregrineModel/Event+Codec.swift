@@ -3,7 +3,8 @@
 /// ```
 ///  0     kind (u8: 1 level update, 2 trade, 3 quote, 4 transaction, 5 timer, 6 order,
 ///        7 clear book, 8 record chunk, 9 record end, 10 chain head, 11 admin)
-///  1     format version (u8, 5; versions 1 to 4 are read too: version 4 has no kind 11,
+///  1     format version (u8, 6; versions 1 to 5 are read too: version 5's chain heads have no
+///        next-block timestamp (read as 0, unknown), version 4 has no kind 11,
 ///        version 3 no kinds 8-10,
 ///        versions 1 and 2 no clear-book kind either, and version 1's bytes 16-23 held the
 ///        feed's sequence number, which nothing used, and decode as exchange timestamp 0)
@@ -23,16 +24,17 @@
 ///        clear book    none (all zero)
 ///        record chunk  36 bytes of the record @24 (bytes 60-63 zero)
 ///        record end    type u8 @24, length u32 @28, CRC-32C u32 @32
-///        chain head    block number u64 @24, base fee in wei u64 @32
+///        chain head    block number u64 @24, base fee in wei u64 @32, next block's least
+///                      timestamp (Unix s) u64 @40
 ///        admin         action u8 @24 (1 kill, 2 reset), request id u64 @32
 /// ```
 extension Event {
     /// Size of an encoded event.
     @inlinable public static var encodedSize: Int { 64 }
     /// The format version written in byte 1.
-    public static let wireVersion: UInt8 = 5
+    public static let wireVersion: UInt8 = 6
     /// The format versions `init(decoding:)` reads.
-    public static let readableWireVersions: ClosedRange<UInt8> = 1...5
+    public static let readableWireVersions: ClosedRange<UInt8> = 1...6
 
     /// Writes the 64-byte encoding at the start of `bytes`, without allocating.
     /// Throws `.truncated` when `bytes` is shorter than 64.
@@ -89,6 +91,7 @@ extension Event {
         case .chainHead(let head):
             Wire.store(head.blockNumber, frame, 24)
             Wire.store(head.baseFeeWei, frame, 32)
+            Wire.store(head.nextTimestamp, frame, 40)
         case .admin(let command):
             Wire.store(command.action.rawValue, frame, 24)
             Wire.store(command.requestID, frame, 32)
@@ -186,11 +189,12 @@ extension Event {
                     checksum: Wire.load(frame, 32, as: UInt32.self)))
         case .chainHead:
             guard version >= 4 else { throw .unknownEventKind(kindRaw) }
-            try Wire.requireZero(frame, 40..<64, type: "Event")
+            try Wire.requireZero(frame, (version >= 6 ? 48 : 40)..<64, type: "Event")
             payload = .chainHead(
                 ChainHead(
                     blockNumber: Wire.load(frame, 24, as: UInt64.self),
-                    baseFeeWei: Wire.load(frame, 32, as: UInt64.self)))
+                    baseFeeWei: Wire.load(frame, 32, as: UInt64.self),
+                    nextTimestamp: version >= 6 ? Wire.load(frame, 40, as: UInt64.self) : 0))
         case .admin:
             guard version >= 5 else { throw .unknownEventKind(kindRaw) }
             try Wire.requireZero(frame, 25..<32, type: "Event")
@@ -210,7 +214,7 @@ extension Event {
 }
 
 extension Event {
-    /// The market-data kinds of the current version (level update, trade, quote, clear book),
+    /// The market-data kinds of versions 5 and 6 (level update, trade, quote, clear book),
     /// checked word by word: the bulk of journals and converted files. Nil for anything else,
     /// valid or not: `init(decoding:)` then takes the general path, which names what is wrong.
     /// Accepts exactly what the general path accepts for these kinds.
@@ -222,21 +226,23 @@ extension Event {
         let c = Wire.load(frame, 40, as: UInt64.self)
         let d = Wire.load(frame, 48, as: UInt64.self)
         let e = Wire.load(frame, 56, as: UInt64.self)
-        // Kind in byte 0, the version in byte 1, reserved bytes 2-3 zero.
-        let version = UInt32(wireVersion) &<< 8
+        // Kind in byte 0, the version in byte 1 (5 or 6, which changed only chain heads),
+        // reserved bytes 2-3 zero.
+        let version = head & 0xFFFF_FF00
+        guard version == 6 &<< 8 || version == 5 &<< 8 else { return nil }
         let payload: EventPayload
-        switch head {
-        case UInt32(EventKind.levelUpdate.rawValue) | version:
+        switch head & 0xFF {
+        case UInt32(EventKind.levelUpdate.rawValue):
             guard let update = levelUpdate(price: a, quantity: b, side: c, rest: d | e) else { return nil }
             payload = .levelUpdate(update)
-        case UInt32(EventKind.trade.rawValue) | version:
+        case UInt32(EventKind.trade.rawValue):
             // The aggressor 0 or 1 in byte 48, bytes 49-63 zero.
             guard d <= 1, e == 0, b >= 0, Price.inRange(a) else { return nil }
             payload = .trade(
                 Trade(
                     price: Price(ticks: a), quantity: Quantity(lots: b), aggressor: d == 0 ? .buy : .sell,
                     tradeID: c))
-        case UInt32(EventKind.quote.rawValue) | version:
+        case UInt32(EventKind.quote.rawValue):
             let askQuantity = Int64(bitPattern: d)
             guard e == 0, b >= 0, askQuantity >= 0, Price.inRange(a), Price.inRange(Int64(bitPattern: c)) else {
                 return nil
@@ -245,7 +251,7 @@ extension Event {
                 Quote(
                     bidPrice: Price(ticks: a), bidQuantity: Quantity(lots: b),
                     askPrice: Price(ticks: Int64(bitPattern: c)), askQuantity: Quantity(lots: askQuantity)))
-        case UInt32(EventKind.clearBook.rawValue) | version:
+        case UInt32(EventKind.clearBook.rawValue):
             guard a == 0, b == 0, c == 0, d == 0, e == 0 else { return nil }
             payload = .clearBook
         default:
@@ -288,7 +294,7 @@ extension Event {
         in frame: UnsafeRawBufferPointer, instrument: UInt32, timestamp: UInt64, exchangeTimestamp: UInt64
     ) -> LevelUpdate? {
         guard frame.count >= encodedSize,
-            Wire.load(frame, 0, as: UInt32.self) == UInt32(EventKind.levelUpdate.rawValue) | UInt32(wireVersion) &<< 8,
+            Self.isCurrentLevelUpdate(Wire.load(frame, 0, as: UInt32.self)),
             Wire.load(frame, 4, as: UInt32.self) == instrument, Wire.load(frame, 8, as: UInt64.self) == timestamp,
             Wire.load(frame, 16, as: UInt64.self) == exchangeTimestamp
         else { return nil }
@@ -296,6 +302,14 @@ extension Event {
             price: Wire.load(frame, 24, as: Int64.self), quantity: Wire.load(frame, 32, as: Int64.self),
             side: Wire.load(frame, 40, as: UInt64.self),
             rest: Wire.load(frame, 48, as: UInt64.self) | Wire.load(frame, 56, as: UInt64.self))
+    }
+
+    /// Whether an encoding's first word (kind, version, 2 reserved bytes) is a level update's of
+    /// version 5 or 6 (the same level update: 6 changed only chain heads).
+    @inlinable @inline(__always)
+    static func isCurrentLevelUpdate(_ head: UInt32) -> Bool {
+        let levelUpdate = UInt32(EventKind.levelUpdate.rawValue)
+        return head == levelUpdate | 6 &<< 8 || head == levelUpdate | 5 &<< 8
     }
 
     /// A level update's payload words as the current version checks them: the side 0 or 1 in

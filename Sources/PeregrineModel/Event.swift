@@ -162,10 +162,14 @@ public struct ChainHead: Hashable, Sendable, BitwiseCopyable {
     public var blockNumber: UInt64
     /// Base fee per gas of the next block, in wei.
     public var baseFeeWei: UInt64
+    /// The least timestamp (Unix seconds) the next block can have: a swap whose deadline is
+    /// before it reverts there (`EXPIRED`). 0: unknown (no deadline is checked).
+    public var nextTimestamp: UInt64
 
-    @inlinable public init(blockNumber: UInt64, baseFeeWei: UInt64) {
+    @inlinable public init(blockNumber: UInt64, baseFeeWei: UInt64, nextTimestamp: UInt64 = 0) {
         self.blockNumber = blockNumber
         self.baseFeeWei = baseFeeWei
+        self.nextTimestamp = nextTimestamp
     }
 }
 

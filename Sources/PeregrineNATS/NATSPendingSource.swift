@@ -171,8 +171,9 @@ public struct NATSPendingSource: ~Copyable, EventSource {
         return !waiting.isEmpty || waitingHead != nil
     }
 
-    /// Whether `message` is a chain head, `HEAD BLOCK BASEFEE` (decimal integers: the block
-    /// just mined, the next block's base fee per gas in wei): true when it starts with `HEAD`,
+    /// Whether `message` is a chain head, `HEAD BLOCK BASEFEE [TIMESTAMP]` (decimal integers:
+    /// the block just mined, the next block's base fee per gas in wei, and that block's timestamp
+    /// in Unix seconds, so swaps past their deadline are known to revert): true when it starts with `HEAD`,
     /// and then it is in `waitingHead`, or refused (counted) when it is not one.
     mutating func takeChainHead(_ message: UnsafeRawBufferPointer) -> Bool {
         guard message.starts(with: Self.headPrefix) else { return false }
@@ -181,17 +182,20 @@ public struct NATSPendingSource: ~Copyable, EventSource {
         while let last = text.last, last.isWhitespace { text = text.dropLast() }
         let fields = text.split(separator: " ", omittingEmptySubsequences: false)
         func digits(_ field: Substring) -> Bool { !field.isEmpty && field.allSatisfy { ("0"..."9").contains($0) } }
-        if fields.count == 3, digits(fields[1]), digits(fields[2]), let block = UInt64(fields[1]), block <= 1 << 62,
-            let baseFee = UInt64(fields[2])
+        if fields.count == 3 || fields.count == 4, fields.dropFirst().allSatisfy(digits), let block = UInt64(fields[1]),
+            block <= 1 << 62, let baseFee = UInt64(fields[2]),
+            let timestamp = fields.count == 4 ? UInt64(fields[3]).flatMap({ $0 < 1 << 62 ? $0 : nil }) : 0
         {
-            waitingHead = ChainHead(blockNumber: block, baseFeeWei: baseFee)
+            // The next block comes at least a second after this one.
+            waitingHead = ChainHead(
+                blockNumber: block, baseFeeWei: baseFee, nextTimestamp: timestamp > 0 ? timestamp + 1 : 0)
         } else {
             let shown = text.prefix(80).unicodeScalars.map {
                 $0.properties.isWhitespace && $0 != " " ? "\\u{\(String($0.value, radix: 16))}" : String($0)
             }.joined()
             refuse(
-                "'\(shown)' is not HEAD BLOCK BASEFEE (two decimal integers: the block, up to 2^62, and the base "
-                    + "fee in wei, below 2^64)")
+                "'\(shown)' is not HEAD BLOCK BASEFEE [TIMESTAMP] (decimal integers: the block, up to 2^62, the "
+                    + "base fee in wei, below 2^64, and optionally the block's timestamp in Unix seconds)")
         }
         return true
     }

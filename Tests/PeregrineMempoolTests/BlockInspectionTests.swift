@@ -1,5 +1,6 @@
 import Foundation
 import PeregrineEVM
+import PeregrineEngine
 import PeregrineMempool
 import PeregrineTestSupport
 import Testing
@@ -155,6 +156,13 @@ struct BlockInspectionTests {
         #expect(try refusal { $0.removeValue(forKey: "base_fee_per_gas") } == nil)
         #expect(try refusal { $0["base_fee_per_gas"] = "0x1324f8d3f4" } == nil)
         #expect(try refusal { _ in } == nil)
+        // The block's timestamp, when given, is a positive integer of Unix seconds.
+        for bad: Any in [true, -5, 0, "1625598724", 1.5] {
+            #expect(
+                try refusal { $0["block_timestamp"] = bad }?.hasPrefix("bad block traces file: \"block_timestamp\" is ")
+                    == true, "\(bad)")
+        }
+        #expect(try refusal { $0["block_timestamp"] = 1_625_598_724 } == nil)
     }
 
     /// The block's base fee (London, EIP-1559) is read: the next block's for its transactions
@@ -164,6 +172,9 @@ struct BlockInspectionTests {
         #expect(london.baseFeePerGas == 82_225_759_220)
         let before = try BlockInspection(contentsOf: Fixtures.path("eth_block_12775690_traces_receipts.json"))
         #expect(before.baseFeePerGas == 0)
+        // Its timestamp, when the file has one, bounds its swaps' deadlines.
+        #expect(before.blockTimestamp == 1_625_598_724 && london.blockTimestamp == 0)
+        #expect(PendingFeed.block(before, path: "b", headBlock: nil).nextTimestamp == 1_625_598_724)
     }
 
     @Test func malformedFilesAreRefused() {

@@ -176,6 +176,28 @@ struct MempoolLogicTests {
 
     /// A new chain head seals the open bundle for the block it was opened for: no bundle mixes
     /// two blocks, and the victims after the head target the next block.
+    /// A chain head's next-block timestamp is the router's `block.timestamp`: a swap whose
+    /// deadline (the synthetic flow's: 1,900,000,000) is before it reverts (`EXPIRED`), one at it
+    /// does not; without one (0) no deadline is checked.
+    @Test func swapsPastTheirDeadlineRevertAtTheNextBlock() throws {
+        var settings = MempoolSettings()
+        settings.minimumProfitWei = 0
+        func counters(nextTimestamp: UInt64) throws -> MempoolCounters {
+            var events = mempoolEvents(Self.flow)
+            events[0].payload = .chainHead(ChainHead(blockNumber: 99, baseFeeWei: 7, nextTimestamp: nextTimestamp))
+            var logic = try MempoolLogic(settings: settings)
+            var sink = RecordingBundles()
+            for (index, event) in events.enumerated() { logic.handle(event, sequence: Int64(index), sink: &sink) }
+            return logic.counters
+        }
+        let unknown = try counters(nextTimestamp: 0)
+        #expect(unknown.opportunities > 5 && unknown.reverts == 0)
+        let atDeadline = try counters(nextTimestamp: 1_900_000_000)
+        #expect(atDeadline == unknown)
+        let past = try counters(nextTimestamp: 1_900_000_001)
+        #expect(past.reverts == unknown.transactions - unknown.filtered && past.opportunities == 0)
+    }
+
     @Test func aChainHeadSealsTheOpenBundle() throws {
         var settings = MempoolSettings()
         settings.minimumProfitWei = 0

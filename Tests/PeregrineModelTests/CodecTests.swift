@@ -46,7 +46,7 @@ struct CodecTests {
                 LevelUpdate(side: .sell, price: Price(ticks: 2_037_700), quantity: Quantity(lots: 1_770))))
         var bytes = [UInt8](repeating: 0xFF, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 1 && bytes[1] == 5 && bytes[2] == 0 && bytes[3] == 0)
+        #expect(bytes[0] == 1 && bytes[1] == 6 && bytes[2] == 0 && bytes[3] == 0)
         #expect(Array(bytes[4..<8]) == [0xB0, 0xA0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(bytes[16] == 9)
@@ -96,7 +96,7 @@ struct CodecTests {
             payload: .clearBook)
         var bytes = [UInt8](repeating: 0xEE, count: 64)
         try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-        #expect(bytes[0] == 7 && bytes[1] == 5 && bytes[24..<64].allSatisfy { $0 == 0 })
+        #expect(bytes[0] == 7 && bytes[1] == 6 && bytes[24..<64].allSatisfy { $0 == 0 })
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         for version: UInt8 in [1, 2] {
             bytes[1] = version
@@ -122,7 +122,8 @@ struct CodecTests {
                 payload: .recordEnd(RecordEnd(type: .pool, length: 92, checksum: 0xDEAD_BEEF))),
             Event(
                 timestamp: 3, instrument: InstrumentID(0),
-                payload: .chainHead(ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000))),
+                payload: .chainHead(
+                    ChainHead(blockNumber: 12_775_689, baseFeeWei: 30_000_000_000, nextTimestamp: 1_625_598_724))),
         ]
         var expected = [[UInt8]](repeating: [UInt8](repeating: 0, count: 40), count: 3)
         expected[0] = chunkBytes + [0, 0, 0, 0]
@@ -131,10 +132,11 @@ struct CodecTests {
         expected[1].replaceSubrange(8..<12, with: [0xEF, 0xBE, 0xAD, 0xDE])
         expected[2].replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(12_775_689).littleEndian, Array.init))
         expected[2].replaceSubrange(8..<16, with: withUnsafeBytes(of: UInt64(30_000_000_000).littleEndian, Array.init))
+        expected[2].replaceSubrange(16..<24, with: withUnsafeBytes(of: UInt64(1_625_598_724).littleEndian, Array.init))
         for (index, event) in events.enumerated() {
             var bytes = [UInt8](repeating: 0xEE, count: 64)
             try bytes.withUnsafeMutableBytes { try event.encode(into: $0) }
-            #expect(bytes[0] == UInt8(8 + index) && bytes[1] == 5)
+            #expect(bytes[0] == UInt8(8 + index) && bytes[1] == 6)
             #expect(Array(bytes[24..<64]) == expected[index])
             #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
             bytes[1] = 3
@@ -155,6 +157,30 @@ struct CodecTests {
         }
     }
 
+    /// A chain head of version 6 carries the next block's least timestamp @40; one of version 5
+    /// has none (read as 0, unknown) and its bytes 40-63 must be zero; market data of version 5
+    /// reads as before (6 changed only chain heads).
+    @Test func aChainHeadOfVersionSixCarriesTheNextBlocksTimestamp() throws {
+        let head = Event(
+            timestamp: 3, instrument: InstrumentID(0),
+            payload: .chainHead(ChainHead(blockNumber: 7, baseFeeWei: 8, nextTimestamp: 1_700_000_000)))
+        var bytes = [UInt8](repeating: 0, count: 64)
+        try bytes.withUnsafeMutableBytes { try head.encode(into: $0) }
+        #expect(bytes[1] == 6)
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == head)
+        bytes[1] = 5
+        #expect(throws: ModelError.self) { try bytes.withUnsafeBytes { try Event(decoding: $0) } }
+        bytes.replaceSubrange(40..<48, with: [UInt8](repeating: 0, count: 8))
+        let old = try bytes.withUnsafeBytes { try Event(decoding: $0) }
+        #expect(old.payload == .chainHead(ChainHead(blockNumber: 7, baseFeeWei: 8, nextTimestamp: 0)))
+        let update = Event(
+            timestamp: 4, exchangeTimestamp: 5, instrument: InstrumentID(1),
+            payload: .levelUpdate(LevelUpdate(side: .buy, price: Price(ticks: 10), quantity: Quantity(lots: 2))))
+        try bytes.withUnsafeMutableBytes { try update.encode(into: $0) }
+        bytes[1] = 5
+        #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == update)
+    }
+
     /// An operator's command is kind 11 of version 5: action @24, request id @32; version 4
     /// has no such kind, and an unknown action is refused.
     @Test func anAdminCommandIsKindElevenOfVersionFive() throws {
@@ -166,7 +192,7 @@ struct CodecTests {
         var expected = [UInt8](repeating: 0, count: 40)
         expected[0] = 1
         expected.replaceSubrange(8..<16, with: [4, 3, 2, 1, 0, 0, 0, 0])
-        #expect(bytes[0] == 11 && bytes[1] == 5 && Array(bytes[24..<64]) == expected)
+        #expect(bytes[0] == 11 && bytes[1] == 6 && Array(bytes[24..<64]) == expected)
         #expect(try bytes.withUnsafeBytes { try Event(decoding: $0) } == event)
         bytes[24] = 2
         #expect(
@@ -212,10 +238,10 @@ struct CodecTests {
                 bytes[62] = 9
             }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 6, readable: 1...5)) {
-            try decode { $0[1] = 6 }
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 7, readable: 1...6)) {
+            try decode { $0[1] = 7 }
         }
-        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...5)) {
+        #expect(throws: ModelError.unsupportedVersion(type: "Event", found: 0, readable: 1...6)) {
             try decode { $0[1] = 0 }
         }
         #expect(throws: ModelError.invalidField(type: "Trade", field: "aggressor", value: 2)) {

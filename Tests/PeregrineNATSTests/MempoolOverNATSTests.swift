@@ -137,7 +137,8 @@ struct MempoolOverNATSTests {
 
     /// `HEAD BLOCK BASEFEE` messages are chain heads, in order with the transactions: the base
     /// fee filters victims whose fee cap is below it and prices the back-runs, the bundles target
-    /// the block after the head, and the journal holds the head (its replay agrees).
+    /// the block after the head, and the journal holds the head (its replay agrees); a head's
+    /// block timestamp makes swaps past their deadline revert.
     @Test func chainHeadsFromNATSCarryTheBaseFee() throws {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
@@ -164,8 +165,8 @@ struct MempoolOverNATSTests {
             text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             engine.waitUntilExit()
             #expect(engine.terminationStatus == 0, "\(text)")
-            let lines = try String(contentsOf: bundles, encoding: .utf8).split(separator: "\n").map(String.init)
-            return (text, lines)
+            let lines = (try? String(contentsOf: bundles, encoding: .utf8))?.split(separator: "\n").map(String.init)
+            return (text, lines ?? [])
         }
         let free = try run("free", heads: [])
         // Refused: a field not a number, a sign. Taken: a head with a line break after it.
@@ -193,5 +194,12 @@ struct MempoolOverNATSTests {
         #expect(again.status == 0, "\(again.error)")
         #expect(
             try String(contentsOf: replayed, encoding: .utf8).split(separator: "\n").map(String.init) == priced.bundles)
+        // A head with its block's timestamp: the next block comes at least a second later, past
+        // the synthetic swaps' deadline (1,900,000,000): every one reverts, nothing is bundled.
+        // Five fields are not a head.
+        let expired = try run("expired", heads: ["HEAD 20000000 0 1900000000 5", "HEAD 20000000 0 1900000000"])
+        #expect(expired.output.contains("· 3,000 would revert ·"), "\(expired.output)")
+        #expect(expired.output.contains("1 malformed messages refused"), "\(expired.output)")
+        #expect(expired.bundles.isEmpty)
     }
 }
