@@ -162,6 +162,7 @@ public struct BlockInspection: Sendable {
             func bad(_ field: String, _ value: Any?, _ what: String) -> BlockInspectionError {
                 .malformed("trace \(index) (transaction \(hash)): \(field) is \(Self.shown(value)), not \(what)")
             }
+            guard TransactionHash(hex: hash) != nil else { throw bad("transaction_hash", hash, "a 32-byte hash") }
             guard let from = (action["from"] as? String).flatMap({ EVMAddress(hex: $0) }) else {
                 throw bad("action.from", action["from"], "an address")
             }
@@ -202,29 +203,46 @@ public struct BlockInspection: Sendable {
                     "the receipt of \(hash): effective_gas_price is \(Self.shown(price)), not a wei amount")
             }
         }
-        // The block's transactions to Router02, in order, as pending transactions.
+        // The block's transactions to Router02, in order, as pending transactions: each with the
+        // gas price its receipt says it paid (without it the back-run would be priced at no gas).
         for trace in traces where trace.address.isEmpty && trace.to == uniswapV2Router02 {
+            guard let gasPrice = gasPrices[trace.hash] else {
+                throw .malformed(
+                    "transaction \(trace.hash) calls Router02 but no receipt gives its effective_gas_price: the file "
+                        + "needs the block's receipts")
+            }
             let offset = calldata.count
             calldata += trace.input
             pending.append(
                 PendingTransaction(
                     hash: TransactionHash(hex: trace.hash) ?? TransactionHash(0, 0, 0, 0), from: trace.from,
-                    to: trace.to, value: trace.value, gasPrice: gasPrices[trace.hash] ?? 0, calldataOffset: offset,
+                    to: trace.to, value: trace.value, gasPrice: gasPrice, calldataOffset: offset,
                     calldataLength: trace.input.count))
         }
         // Each swapped pair's reserves at its first getReserves() in the block, with its tokens.
         var seenPools = Set<EVMAddress>()
         // Each pool is its own: a pair traded on Uniswap V2 and on forks has a pool on each.
         var forks: [TokenPair: Int] = [:]
-        for trace in traces where trace.selector == Self.reservesSelector && trace.output.count >= 64 {
+        for trace in traces where trace.selector == Self.reservesSelector && !trace.failed {
             guard !seenPools.contains(trace.to), let swap = swaps.first(where: { $0.pool == trace.to }) else {
                 continue
+            }
+            // A swapped pair's reserves are what its victims are simulated on: never guessed.
+            guard trace.output.count >= 64 else {
+                throw .malformed(
+                    "getReserves() of \(trace.to) in transaction \(trace.hash) returned \(trace.output.count) bytes, "
+                        + "not the reserves (two 32-byte words at least)")
             }
             seenPools.insert(trace.to)
             let reserve0 = trace.output.withUnsafeBytes { UInt256(bigEndianWordAt: 0, of: $0) }
             let reserve1 = trace.output.withUnsafeBytes { UInt256(bigEndianWordAt: 32, of: $0) }
             let pair = TokenPair(swap.tokenIn, swap.tokenOut)
-            guard let r0 = reserve0.uint128, let r1 = reserve1.uint128 else { continue }
+            let uint112 = UInt128(1) << 112
+            guard let r0 = reserve0.uint128, let r1 = reserve1.uint128, r0 < uint112, r1 < uint112 else {
+                throw .malformed(
+                    "getReserves() of \(trace.to) in transaction \(trace.hash) returned reserves past uint112 "
+                        + "(\(reserve0), \(reserve1)): not a Uniswap V2 pair's")
+            }
             let venue = Self.venue(of: trace.to, pair, others: forks[pair, default: 0])
             if venue.rawValue >= 2 { forks[pair, default: 0] += 1 }
             pools.upsert(

@@ -155,6 +155,37 @@ struct BlockInspectionTests {
         #expect(try refusal { $0["base_fee_per_gas"] = NSNull() } == nil)
         #expect(try refusal { $0.removeValue(forKey: "base_fee_per_gas") } == nil)
         #expect(try refusal { $0["base_fee_per_gas"] = "0x1324f8d3f4" } == nil)
+        // A hash that is not 32 bytes; a Router02 transaction without its receipt's gas price
+        // (it would have been priced at no gas); a swapped pair whose getReserves() output is
+        // cut short or past uint112 (its pool had been left out, its victims "would revert").
+        #expect(
+            try refusal(changeCall { $0["transaction_hash"] = "0xabc" })?.hasSuffix(
+                "transaction_hash is '0xabc', not a 32-byte hash") == true)
+        let routerTransaction = try #require(
+            traces.first {
+                ($0["trace_address"] as? [Int])?.isEmpty == true
+                    && ($0["action"] as? [String: Any])?["to"] as? String
+                        == "0x7a250d5630b4cf539739df2c5dacb4c659f2488d"
+            }?["transaction_hash"] as? String)
+        #expect(
+            try refusal { $0.removeValue(forKey: "receipts") }
+                == "bad block traces file: transaction \(routerTransaction) calls Router02 but no receipt gives its "
+                + "effective_gas_price: the file needs the block's receipts")
+        let reserves = try #require(
+            traces.firstIndex {
+                ($0["action"] as? [String: Any])?["input"] as? String == "0x0902f1ac" && !($0["error"] is String)
+                    && (($0["result"] as? [String: Any])?["output"] as? String)?.count ?? 0 > 130
+            })
+        func setReservesOutput(_ output: String) -> (inout [String: Any]) -> Void {
+            { block in
+                var all = block["traces"] as? [[String: Any]] ?? []
+                all[reserves]["result"] = ["output": output]
+                block["traces"] = all
+            }
+        }
+        #expect(try refusal(setReservesOutput("0x1234"))?.contains("returned 2 bytes, not the reserves") == true)
+        let huge = "0x" + "0001" + String(repeating: "0", count: 60) + String(repeating: "0", count: 63) + "1"
+        #expect(try refusal(setReservesOutput(huge))?.contains("returned reserves past uint112") == true)
         #expect(try refusal { _ in } == nil)
         // The block's timestamp, when given, is a positive integer of Unix seconds.
         for bad: Any in [true, -5, 0, "1625598724", 1.5] {
