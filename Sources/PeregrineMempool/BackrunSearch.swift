@@ -95,7 +95,9 @@ public struct Opportunity: Equatable, Sendable, BitwiseCopyable {
 /// f(x) = A·x / (B + C·x), whose profit f(x) − x peaks at x* = (√(A·B) − B) / C (the closed
 /// form). Around x* the exact on-chain integer profit (hop by hop, rounded down as the pairs
 /// do) is searched: `refineWindow` inputs either side, which finds the integer optimum to
-/// within 2 units of profit on real pools; or, with `exhaustive`, every input whose real
+/// within 2 units of profit when every token of the cycle has as many decimals as the start
+/// token (a token of few decimals, such as USDC's 6, leaves it up to about 10^8 wei short on
+/// real pools; docs/mempool.md); or, with `exhaustive`, every input whose real
 /// profit is within 1 of the peak, which finds the exact integer optimum (the smallest input
 /// achieving it). No allocation.
 public struct BackrunSearch: Sendable {
