@@ -139,6 +139,10 @@ struct MempoolRun: ParsableCommand {
         guard source == "synthetic" || source.hasPrefix("nats://") || FileIO.isRegularFile(source) else {
             throw ValidationError("--source \(source): no such file (give synthetic, a block JSON file or nats://…)")
         }
+        for (flag, url) in [("--source", source), ("--bundles-out", bundlesOut ?? "")] where url.hasPrefix("nats://") {
+            let host = url.dropFirst("nats://".count).prefix { $0 != ":" && $0 != "/" }
+            guard !host.isEmpty else { throw ValidationError("\(flag) \(url): give nats://HOST:PORT") }
+        }
         guard (2...Bundle.capacity).contains(bundleSize) else { throw ValidationError("--bundle-size must be 2 to 16") }
         guard bundleTimeoutUs >= 0.001, bundleTimeoutUs <= 60e6 else {
             throw ValidationError("--bundle-timeout-us must be 0.001 to 60000000")

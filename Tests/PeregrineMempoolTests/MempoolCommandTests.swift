@@ -84,6 +84,8 @@ struct MempoolCommandTests {
             (["--min-profit-eth", "1e-19"], "--min-profit-eth 1e-19: give ETH as a decimal of at most 18 places"),
             (["--min-profit-eth", "0.0000000000000000001"], "give ETH as a decimal of at most 18 places"),
             (["--chain-id", "0"], "chain-id=0: give the chain's id"),
+            (["--source", "nats://"], "--source nats://: give nats://HOST:PORT"),
+            (["--bundles-out", "nats://:4222"], "--bundles-out nats://:4222: give nats://HOST:PORT"),
             (["--executor", "0x0000000000000000000000000000000000000000"], "the zero address runs no code"),
         ] {
             let result = try Self.run(base + arguments)
