@@ -273,7 +273,23 @@ struct BacktestOptions: ParsableArguments {
         ))
     var noDigestCache = false
 
+    /// The options that take one value: given twice, which one was meant is unknown
+    /// (argument-parser would keep the last silently).
+    static let singleValued = [
+        "--config", "--from", "--to", "--feed-latency", "--order-latency", "--response-latency", "--queue-model",
+        "--maker-fee-bps", "--taker-fee-bps", "--tick-size", "--lot-size", "--capital", "--equity-interval-ms",
+    ]
+
+    /// Refuses a single-valued option given more than once on `arguments`.
+    static func refuseRepeated(_ arguments: [String] = CommandLine.arguments) throws(BacktestError) {
+        for flag in singleValued
+        where arguments.count(where: { $0 == flag || $0.hasPrefix(flag + "=") }) > 1 {
+            throw .usage("\(flag) is given more than once: give it once")
+        }
+    }
+
     func settings() throws(BacktestError) -> BacktestSettings {
+        try Self.refuseRepeated()
         var settings = BacktestSettings()
         if let config {
             let text: String

@@ -262,6 +262,16 @@ import Testing
         let twice = try PeregrineCLI.run(["backtest"] + Self.data + Self.data + Self.golden)
         #expect(twice.status == 2)
         #expect(twice.error.contains("is given twice (it would be read twice)"), "\(twice.error)")
+        // A one-value option given twice: which was meant is unknown (the last had won silently).
+        for repeated in [
+            ["--taker-fee-bps", "2", "--taker-fee-bps", "3"], ["--capital=5", "--capital", "6"],
+        ] {
+            let again = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + repeated)
+            #expect(again.status == 2)
+            #expect(
+                again.error.contains("\(repeated[0].split(separator: "=")[0]) is given more than once: give it once"),
+                "\(again.error)")
+        }
         // Data that is not a regular file (a directory, a device: it cannot be mapped) is a usage
         // error before anything runs, as for `feed replay` (it was bad data, exit 1).
         for path in [NSTemporaryDirectory(), "/dev/zero"] {
