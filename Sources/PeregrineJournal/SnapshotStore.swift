@@ -171,22 +171,27 @@ public enum SnapshotStore {
         return nil
     }
 
-    /// Keeps the newest `keep` snapshots that read whole (their checksums hold and their
-    /// header's sequence is their name's) and deletes the snapshots older than those, then
+    /// Keeps the newest `keep` snapshots recovery can use (their checksums hold, their header's
+    /// sequence is their name's, and the journal's record before it is the one they were taken
+    /// after: not another history's) and deletes the snapshots older than those, then
     /// deletes every journal segment whose records all come before the oldest snapshot kept.
-    /// A damaged snapshot is no fallback: it does not count toward `keep` (one newer than the
-    /// oldest kept stays, for recovery to skip and name). Nothing is deleted while fewer than
+    /// A snapshot recovery skips is no fallback: it does not count toward `keep` (one newer than
+    /// the oldest kept stays, for recovery to skip and name). Nothing is deleted while fewer than
     /// `keep` read whole. Returns the files deleted.
     @discardableResult
     public static func prune(directory: String, keep: Int) throws(JournalError) -> [String] {
         let snapshots = try list(directory: directory)
-        var whole = 0
+        let segments = try JournalReader.segments(in: directory)
+        var usable = 0
         guard keep >= 1,
             let lastKept = snapshots.firstIndex(where: { snapshot in
-                if let contents = try? read(path: snapshot.path), contents.sequence == snapshot.sequence {
-                    whole += 1
+                // As recovery takes it: whole, and taken after the record the journal holds.
+                if let contents = try? read(path: snapshot.path), contents.sequence == snapshot.sequence,
+                    (try? mismatch(contents, segments: segments, journalEnd: .max)) == .some(nil)
+                {
+                    usable += 1
                 }
-                return whole == keep
+                return usable == keep
             })
         else { return [] }
         var deleted: [String] = []
@@ -195,7 +200,6 @@ public enum SnapshotStore {
             deleted.append(old.path)
         }
         let oldestKept = snapshots[lastKept].sequence
-        let segments = try JournalReader.segments(in: directory)
         // A segment goes when every record in it comes before the oldest kept snapshot's last
         // record (`oldestKept - 1`): that record stays, so the snapshot still matches the journal.
         let doomed = segments.indices.dropLast().filter { segments[$0 + 1].firstSequence < oldestKept }

@@ -380,6 +380,36 @@ struct JournalTests {
         #expect(try readAll(directory).0.firstSequence == 148)
     }
 
+    /// A snapshot of another history (taken after another record than the journal's at its
+    /// sequence) is skipped by recovery, so pruning does not count it either.
+    @Test func pruningDoesNotCountAnotherHistorysSnapshot() throws {
+        let directory = temporaryDirectory("prune-foreign")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        for sequence: Int64 in [160, 222] {
+            try SnapshotStore.write(directory: directory, sequence: sequence, payload: [1, 2, 3])
+        }
+        // The newest one says it followed a record with another checksum (header CRC mended).
+        let newest = directory + "/" + SnapshotStore.fileName(sequence: 222)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: newest)))
+        bytes[36] ^= 0xFF
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(60..<64, with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: newest))
+        let foreign = try SnapshotStore.read(path: newest)
+        #expect(
+            try SnapshotStore.mismatch(foreign, segments: JournalReader.segments(in: directory), journalEnd: 300)?
+                .hasSuffix("another history") == true)
+        // Only 160 is usable: with one kept, the segments before the one holding record 159 go,
+        // and nothing goes while two must be kept.
+        #expect(try SnapshotStore.prune(directory: directory, keep: 2).isEmpty)
+        #expect(
+            try SnapshotStore.prune(directory: directory, keep: 1) == [
+                directory + "/" + JournalFormat.segmentName(firstSequence: 0),
+                directory + "/" + JournalFormat.segmentName(firstSequence: 74),
+            ])
+    }
+
     @Test func aSegmentWithABadHeaderIsRefused() throws {
         let directory = temporaryDirectory("header")
         defer { cleanUp(directory) }
