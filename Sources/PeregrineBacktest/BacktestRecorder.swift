@@ -98,6 +98,8 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var peak: ExactAmount?
     @exclusivity(unchecked) var maxDrawdown = ExactAmount()
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
+    /// Set when an equity sample, its peak or a drawdown passed 128 bits (the run then fails).
+    @exclusivity(unchecked) var equityOverflowed = false
     @exclusivity(unchecked) var fills: UnsafeMutablePointer<FILE>?
     @exclusivity(unchecked) var equityFile: UnsafeMutablePointer<FILE>?
     /// The series the HTML report plots; nil when the run keeps none.
@@ -308,6 +310,7 @@ final class BacktestRecorder {
         if peak.map({ (exact - $0).value > 0 }) ?? true { peak = exact }
         let drawdown = peak.map { $0 - exact } ?? ExactAmount()
         if (drawdown - maxDrawdown).value > 0 { maxDrawdown = drawdown }
+        if exact.overflowed || drawdown.overflowed { equityOverflowed = true }
         let peakValue = peak?.double ?? 0
         if peakValue > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown.double / peakValue * 100) }
         charts?.equity(time: time, equity: value, drawdown: drawdown.double)

@@ -391,6 +391,13 @@ public enum Backtest {
             recorder.mark(lastIndex, venue.bestBidOffer(current.pointee.event.instrument))
         }
         recorder.sample(at: Swift.max(lastTime, recorder.lastTime))
+        if recorder.equityOverflowed {
+            try? recorder.close()
+            throw .data(
+                "the equity (capital \(recorder.capital) plus the P&L) passed the 128 bits it is exact in, counted in "
+                    + "the instruments' finest money units: give a smaller --capital, or read the data on a coarser "
+                    + "grid (--tick-size and --lot-size, or the [[instrument]]'s tick_size and lot_size)")
+        }
         try recorder.close()
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -64,7 +64,25 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// The same amount without the fraction's trailing zeros (fewer decimals).
+    func trimmed() -> ExactAmount {
+        var copy = self
+        while copy.decimals > 0, copy.value % 10 == 0 {
+            copy.value /= 10
+            copy.decimals -= 1
+        }
+        return copy
+    }
+
     public static func + (lhs: ExactAmount, rhs: ExactAmount) -> ExactAmount {
+        let sum = add(lhs, rhs)
+        // Scaled to the finer of two scales, a large amount may pass 128 bits when the fine one's
+        // last decimals are zeros (capital plus a P&L in 10^-34): then both without them.
+        guard sum.overflowed, !lhs.overflowed, !rhs.overflowed else { return sum }
+        return add(lhs.trimmed(), rhs.trimmed())
+    }
+
+    static func add(_ lhs: ExactAmount, _ rhs: ExactAmount) -> ExactAmount {
         let scale = Swift.max(lhs.decimals, rhs.decimals)
         let left = lhs.rescaled(to: scale)
         let right = rhs.rescaled(to: scale)

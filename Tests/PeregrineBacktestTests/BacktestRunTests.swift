@@ -1904,11 +1904,13 @@ import Testing
         try (header + "binance-futures,BTCUSDT,1582329601097000,1582329601097005,10000,4,4,10000\n" + tail).write(
             toFile: coarse, atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.json").path
-        func backtest(_ file: String) throws -> PeregrineCLI.Result {
-            try PeregrineCLI.run([
-                "backtest", "--data", "tardis-quotes:" + file, "--strategy", "golden-cross", "--param", "fast=1",
-                "--param", "slow=2", "--param", "quantity=10000", "--taker-fee-bps", "2.5", "--report-json", report,
-            ])
+        func backtest(_ file: String, quantity: String = "10000", _ more: [String] = []) throws -> PeregrineCLI.Result {
+            try PeregrineCLI.run(
+                [
+                    "backtest", "--data", "tardis-quotes:" + file, "--strategy", "golden-cross", "--param", "fast=1",
+                    "--param", "slow=2", "--param", "quantity=" + quantity, "--taker-fee-bps", "2.5", "--report-json",
+                    report,
+                ] + more)
         }
         let failed = try backtest(fine)
         #expect(failed.status == 1)
@@ -1926,6 +1928,26 @@ import Testing
         #expect(json["trades"] as? Int == 2)
         #expect(json["fees"] as? String == "13.75")
         #expect(json["net_pnl"] as? String == "-35013.75")
+        // On the fine grid a small trade is exact, and so is the equity (capital plus P&L in units
+        // of 10^-34: the capital's trailing zeros are not carried); a capital whose sum with the
+        // P&L passes 128 bits fails the run, naming it.
+        try FileManager.default.removeItem(atPath: report)
+        let small = try backtest(fine, quantity: "0.00000001")
+        #expect(small.status == 0, "\(small.error)")
+        let smallJSON = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        // Bought 10^-8 at 4.5, then sold 2 × 10^-8 at 1 (the bid shows plenty): short 10^-8 at a
+        // mid of 1.05; fees 2.5 bps of 6.5 × 10^-8. The equity only fell.
+        #expect(smallJSON["net_pnl"] as? String == "-0.00000003551625")
+        #expect(smallJSON["max_drawdown"] as? String == "0.00000003551625")
+        try FileManager.default.removeItem(atPath: report)
+        let capital = "1" + String(repeating: "0", count: 30)
+        let rich = try backtest(fine, quantity: "0.00000001", ["--capital", capital])
+        #expect(rich.status == 1)
+        #expect(
+            rich.error.contains("the equity (capital \(capital) plus the P&L) passed the 128 bits it is exact in"),
+            "\(rich.error)")
+        #expect(!FileManager.default.fileExists(atPath: report))
     }
 
     @Test func badDataMidFileStopsWithFileAndLineAndNoReport() throws {
