@@ -150,6 +150,12 @@ extension JournalFormat {
         next > 0 ? "durable through sequence \(next - 1)" : "nothing durable yet"
     }
 
+    /// For messages after a record count: ", sequences F...L" for the records from `first`
+    /// before `next`, or nothing when there are none.
+    public static func rangeText(first: Int64, next: Int64) -> String {
+        next > first ? ", sequences \(first)...\(next - 1)" : ""
+    }
+
     /// For messages: "the journal ends at N" for its last record before `next`, or "the journal
     /// holds no record".
     public static func endText(next: Int64) -> String {

@@ -30,7 +30,8 @@ struct JournalCommand: ParsableCommand {
                 try requireJournalDirectory(directory)
                 let scan = try JournalReader.read(directory: directory)
                 print(
-                    "ok: \(scan.records) records, sequences \(scan.firstSequence)...\(scan.nextSequence - 1), "
+                    "ok: \(scan.records) records"
+                        + JournalFormat.rangeText(first: scan.firstSequence, next: scan.nextSequence) + ", "
                         + "\(scan.segments.count) segment(s), checksums and continuity verified")
                 var problems = 0
                 if let torn = scan.tornTail {
@@ -208,7 +209,8 @@ struct JournalCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             if printed == 0 {
-                printError("error: no records from sequence \(from): the journal's last is \(scan.nextSequence - 1)")
+                printError(
+                    "error: no records from sequence \(from): " + JournalFormat.endText(next: scan.nextSequence))
                 throw ExitCode(1)
             }
         }
@@ -255,7 +257,9 @@ struct JournalCommand: ParsableCommand {
                 let bytes = scan.segments.reduce(0) { $0 + $1.byteCount }
                 print("directory  \(directory)")
                 print("segments   \(scan.segments.count) (\(bytes) bytes)")
-                print("records    \(scan.records), sequences \(scan.firstSequence)...\(scan.nextSequence - 1)")
+                print(
+                    "records    \(scan.records)"
+                        + JournalFormat.rangeText(first: scan.firstSequence, next: scan.nextSequence))
                 for kind in EventKind.allCases {
                     print("  \(kind): \(scan.recordsByKind[kind] ?? 0)")
                 }

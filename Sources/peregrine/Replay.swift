@@ -230,7 +230,7 @@ struct Replay: ParsableCommand {
         if let torn = report.tornTail {
             print("torn tail         \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path): \(torn.reason)")
         }
-        print("last sequence     \(report.nextSequence - 1)")
+        print("last sequence     " + (report.nextSequence > 0 ? "\(report.nextSequence - 1)" : "none (no records)"))
         print("state hash: \(hexHash(report.stateHash))")
         print("output hash: \(hexHash(report.outputHash))")
     }

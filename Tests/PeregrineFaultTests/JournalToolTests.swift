@@ -21,7 +21,7 @@ struct JournalToolTests {
         #expect(lines.contains { $0.wholeMatch(of: level) != nil }, "\(lines.prefix(5))")
         #expect(!lines.contains { $0.contains("l@") || $0.contains("t stop") }, "\(lines.prefix(5))")
         let beyond = try Faults.run(["journal", "inspect", journal, "--from", "99999999"])
-        #expect(beyond.status == 1 && beyond.error.contains("no records from sequence 99999999: the journal's last is"))
+        #expect(beyond.status == 1 && beyond.error.contains("no records from sequence 99999999: the journal ends at"))
         let backwards = try Faults.run(["replay", "--journal", journal, "--print", "--from", "100", "--to", "50"])
         #expect(backwards.status == 2 && backwards.error.contains("--from 100 is after --to 50"))
     }
@@ -89,5 +89,28 @@ struct JournalToolTests {
             "run", "--journal", journal, "--duration", "1", "--metrics-port", "0", "--\(flag[0])", String(flag[2]),
         ])
         #expect(again.status == 1 && again.error.contains(expected), "\(again.error)")
+    }
+
+    /// A journal whose only segment holds no record yet (a crash right after it began): every
+    /// tool says so, and none prints a sequence of -1.
+    @Test func aJournalWithoutRecordsIsSaidToHaveNone() throws {
+        let journal = Faults.scratch("empty")
+        defer { Faults.remove(journal) }
+        let run = try Faults.run([
+            "run", "--journal", journal, "--duration", "0.2", "--rate", "100", "--metrics-port", "0",
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: journal) {
+            if file.hasSuffix(".pgs") { try FileManager.default.removeItem(atPath: journal + "/" + file) }
+        }
+        let segment = journal + "/journal-00000000000000000000.pgj"
+        #expect(truncate(segment, off_t(Faults.headerSize)) == 0)
+        let verify = try Faults.run(["journal", "verify", journal])
+        #expect(verify.status == 0 && verify.output.hasPrefix("ok: 0 records, 1 segment(s),"), "\(verify.output)")
+        let stats = try Faults.run(["journal", "stats", journal])
+        #expect(stats.output.contains("records    0\n"), "\(stats.output)")
+        let replay = try Faults.run(["replay", "--journal", journal])
+        #expect(replay.output.contains("last sequence     none (no records)"), "\(replay.output)")
+        for result in [verify, stats, replay] { #expect(!(result.output + result.error).contains("-1")) }
     }
 }
