@@ -70,7 +70,13 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
             weightFront = log1p(Swift.max(front, 0) * unit)
         }
         let total = weightBack + weightFront
-        guard total > 0, total.isFinite else { return 1 }
+        guard total > 0 else { return 1 }
+        guard total.isFinite else {
+            // x^n past the doubles (a large exponent): the same share from the ratio of the sides,
+            // which tends to all from behind or all from ahead instead of overflowing.
+            guard case .power(let exponent) = self, back > 0 else { return 0 }
+            return 1 / (1 + pow(Swift.max(front, 0) / back, exponent))
+        }
         return weightBack / total
     }
 

@@ -140,16 +140,25 @@ struct MempoolRun: ParsableCommand {
             throw ValidationError("--source \(source): no such file (give synthetic, a block JSON file or nats://…)")
         }
         for (flag, url) in [("--source", source), ("--bundles-out", bundlesOut ?? "")] where url.hasPrefix("nats://") {
-            let host = url.dropFirst("nats://".count).prefix { $0 != ":" && $0 != "/" }
-            guard !host.isEmpty else { throw ValidationError("\(flag) \(url): give nats://HOST:PORT") }
+            let address = url.dropFirst("nats://".count)
+            let host = address.prefix { $0 != ":" && $0 != "/" }
+            let port = address.dropFirst(host.count).dropFirst().prefix { $0 != "/" }
+            guard !host.isEmpty, address.dropFirst(host.count).first != ":" || (UInt16(port).map { $0 > 0 } ?? false)
+            else { throw ValidationError("\(flag) \(url): give nats://HOST:PORT (a port 1 to 65535)") }
         }
         guard (2...Bundle.capacity).contains(bundleSize) else { throw ValidationError("--bundle-size must be 2 to 16") }
         guard bundleTimeoutUs >= 0.001, bundleTimeoutUs <= 60e6 else {
             throw ValidationError("--bundle-timeout-us must be 0.001 to 60000000")
         }
-        guard EVMAddress(hex: executor) != nil else {
+        guard let executorAddress = EVMAddress(hex: executor) else {
             throw ValidationError("--executor must be 0x and 40 hex digits")
         }
+        guard executorAddress != .zero else {
+            throw ValidationError(
+                "--executor \(executor): our back-runs call the executor contract; the zero address runs no code, so "
+                    + "nothing would check their minimum output")
+        }
+        guard chainId > 0 else { throw ValidationError("--chain-id 0: give the chain's id (1 for mainnet; EIP-155)") }
         guard EngineConfiguration.statusIntervalRange.contains(statusInterval) else {
             throw ValidationError("--status-interval must be \(EngineConfiguration.statusIntervalAllowed.dropFirst(4))")
         }

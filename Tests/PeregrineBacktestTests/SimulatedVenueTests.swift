@@ -164,9 +164,11 @@ import Testing
     /// front" (hftbacktest's estimate has no floor): the quantity ahead stops at 0, and a trade
     /// fills the order by no more than it printed. Front 100, back 20, the level falls to 1:
     /// power 2 estimates 100 − (1 − p) × 119 + min(20 − p × 119, 0) = −14.4; front 1, back 29,
-    /// the level falls to 2: power 0.5 −3.4, log −3.7.
+    /// the level falls to 2: power 0.5 −3.4, log −3.7. Power 1000 (100^1000 is past the doubles)
+    /// takes the decrease from ahead, as the exponent's limit does.
     @Test(arguments: [
-        (QueueModel.power(exponent: 2), 100 as Int64, 120 as Int64), (.power(exponent: 0.5), 1, 30), (.log, 1, 30),
+        (QueueModel.power(exponent: 2), 100 as Int64, 120 as Int64), (.power(exponent: 1_000), 100, 120),
+        (.power(exponent: 0.5), 1, 30), (.log, 1, 30),
     ])
     func nothingLessThanNothingIsAhead(model: QueueModel, ahead: Int64, joined: Int64) throws {
         var reports = ExecutionReportCollector()

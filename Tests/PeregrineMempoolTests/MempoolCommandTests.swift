@@ -83,10 +83,15 @@ struct MempoolCommandTests {
             (["--target-block", "18446744073709551614"], "--target-block must be 1 to 4611686018427387904"),
             (["--min-profit-eth", "1e-19"], "--min-profit-eth 1e-19: give ETH as a decimal of at most 18 places"),
             (["--min-profit-eth", "0.0000000000000000001"], "give ETH as a decimal of at most 18 places"),
-            (["--chain-id", "0"], "chain-id=0: give the chain's id"),
+            (["--chain-id", "0"], "error: --chain-id 0: give the chain's id"),
             (["--source", "nats://"], "--source nats://: give nats://HOST:PORT"),
             (["--bundles-out", "nats://:4222"], "--bundles-out nats://:4222: give nats://HOST:PORT"),
-            (["--executor", "0x0000000000000000000000000000000000000000"], "the zero address runs no code"),
+            (["--source", "nats://127.0.0.1:99999"], "--source nats://127.0.0.1:99999: give nats://HOST:PORT"),
+            (["--source", "nats://127.0.0.1:abc"], "give nats://HOST:PORT (a port 1 to 65535)"),
+            (
+                ["--executor", "0x0000000000000000000000000000000000000000"],
+                "error: --executor 0x0000000000000000000000000000000000000000: our back-runs call"
+            ),
         ] {
             let result = try Self.run(base + arguments)
             #expect(result.status == 2, "\(arguments)")
