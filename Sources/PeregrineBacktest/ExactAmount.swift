@@ -29,11 +29,8 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
 
     /// An instrument's money (units of 10^-8 tick × lot) in its quote currency.
     public init(_ money: Money, tickSize: Increment, lotSize: Increment) {
-        let (scaled, first) = money.units.multipliedReportingOverflow(by: Int128(tickSize.units))
-        let (result, second) = scaled.multipliedReportingOverflow(by: Int128(lotSize.units))
-        value = result
-        decimals = tickSize.decimals + lotSize.decimals + 8
-        overflowed = first || second
+        self.init(tickLots: money.units, tickSize: tickSize, lotSize: lotSize)
+        decimals += 8
     }
 
     /// An amount of ticks × lots of an instrument (a notional) in its quote currency.

@@ -178,12 +178,8 @@ public enum JournalReplay {
             {
                 do {
                     let contents = try SnapshotStore.read(path: snapshot.path)
-                    guard contents.sequence == snapshot.sequence else {
-                        throw SnapshotError.mismatch(
-                            "its header says sequence \(contents.sequence), its name \(snapshot.sequence)")
-                    }
                     if let reason = try SnapshotStore.mismatch(
-                        contents, segments: segments, journalEnd: end.nextSequence)
+                        contents, named: snapshot.sequence, segments: segments, journalEnd: end.nextSequence)
                     {
                         throw SnapshotError.mismatch(reason)
                     }

@@ -152,11 +152,16 @@ public enum SnapshotStore {
     }
 
     /// Why the snapshot `contents` cannot be used with the journal whose segments are
-    /// `segments` and which ends before `journalEnd`; nil when it can: the journal holds record
-    /// `sequence - 1` and its checksum is the one the snapshot recorded.
+    /// `segments` and which ends before `journalEnd`; nil when it can: its header says its file
+    /// name's sequence (`name`, when given), the journal holds record `sequence - 1`, and its
+    /// checksum is the one the snapshot recorded. The one judgement of recovery, `journal
+    /// verify` and pruning.
     public static func mismatch(
-        _ contents: Contents, segments: [JournalSegment], journalEnd: Int64
+        _ contents: Contents, named name: Int64? = nil, segments: [JournalSegment], journalEnd: Int64
     ) throws(JournalError) -> String? {
+        if let name, contents.sequence != name {
+            return "its header says sequence \(contents.sequence), its name \(name)"
+        }
         if contents.sequence > journalEnd {
             return "it covers records up to \(contents.sequence - 1), but " + JournalFormat.endText(next: journalEnd)
         }
@@ -186,8 +191,9 @@ public enum SnapshotStore {
         guard keep >= 1,
             let lastKept = snapshots.firstIndex(where: { snapshot in
                 // As recovery takes it: whole, and taken after the record the journal holds.
-                if let contents = try? read(path: snapshot.path), contents.sequence == snapshot.sequence,
-                    (try? mismatch(contents, segments: segments, journalEnd: .max)) == .some(nil)
+                if let contents = try? read(path: snapshot.path),
+                    (try? mismatch(contents, named: snapshot.sequence, segments: segments, journalEnd: .max))
+                        == .some(nil)
                 {
                     usable += 1
                 }

@@ -301,9 +301,6 @@ public struct MempoolLogic: ~Copyable {
     @usableFromInline static let poolsPerLeg = 7
     @usableFromInline var targetBlock: UInt64 = 1
     @usableFromInline var baseFeeWei: UInt64 = 0
-    /// The least timestamp of the next block (Unix s; 0 unknown): swaps past their deadline then
-    /// revert.
-    @usableFromInline var nextTimestamp: UInt64 = 0
     @usableFromInline var nextBackrunID: UInt64 = 1
     @usableFromInline var _counters = MempoolCounters()
 
@@ -366,7 +363,6 @@ public struct MempoolLogic: ~Copyable {
             targetBlock = head.blockNumber &+ 1
             baseFeeWei = head.baseFeeWei
             analyzer.baseFee = UInt128(head.baseFeeWei)
-            nextTimestamp = head.nextTimestamp
             analyzer.nextTimestamp = head.nextTimestamp
             analyzer.seen.removeAll()
         case .timer(let timer) where timer.timerID == TimerFire.sessionEnd:
@@ -582,7 +578,7 @@ public struct MempoolLogic: ~Copyable {
         combine128(_counters.profitWei, &hasher)
         hasher.combine(targetBlock)
         hasher.combine(baseFeeWei)
-        hasher.combine(nextTimestamp)
+        hasher.combine(analyzer.nextTimestamp)
         hasher.combine(nextBackrunID)
         hasher.combine(analyzer.pools.pools.count)
         for pool in analyzer.pools.pools {
@@ -614,7 +610,7 @@ public struct MempoolLogic: ~Copyable {
         encoder.write(_counters.profitWei)
         encoder.write(targetBlock)
         encoder.write(baseFeeWei)
-        encoder.write(nextTimestamp)
+        encoder.write(analyzer.nextTimestamp)
         encoder.write(nextBackrunID)
         encoder.write(Int64(analyzer.pools.pools.count))
         for pool in analyzer.pools.pools { PoolRecord.encode(pool).forEach { encoder.write($0) } }
@@ -657,8 +653,7 @@ public struct MempoolLogic: ~Copyable {
         targetBlock = try decoder.read(UInt64.self, "target block")
         baseFeeWei = try decoder.read(UInt64.self, "base fee")
         analyzer.baseFee = UInt128(baseFeeWei)
-        nextTimestamp = try decoder.read(UInt64.self, "next block timestamp")
-        analyzer.nextTimestamp = nextTimestamp
+        analyzer.nextTimestamp = try decoder.read(UInt64.self, "next block timestamp")
         nextBackrunID = try decoder.read(UInt64.self, "next back-run id")
         let poolCount = try decoder.readCount("pools", minimumItemBytes: PoolRecord.size)
         var pools = PoolBook()

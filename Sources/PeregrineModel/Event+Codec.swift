@@ -226,10 +226,8 @@ extension Event {
         let c = Wire.load(frame, 40, as: UInt64.self)
         let d = Wire.load(frame, 48, as: UInt64.self)
         let e = Wire.load(frame, 56, as: UInt64.self)
-        // Kind in byte 0, the version in byte 1 (5 or 6, which changed only chain heads),
-        // reserved bytes 2-3 zero.
-        let version = head & 0xFFFF_FF00
-        guard version == 6 &<< 8 || version == 5 &<< 8 else { return nil }
+        // Kind in byte 0, the version in byte 1, reserved bytes 2-3 zero.
+        guard isMarketDataVersion(head) else { return nil }
         let payload: EventPayload
         switch head & 0xFF {
         case UInt32(EventKind.levelUpdate.rawValue):
@@ -293,8 +291,9 @@ extension Event {
     public static func levelUpdate(
         in frame: UnsafeRawBufferPointer, instrument: UInt32, timestamp: UInt64, exchangeTimestamp: UInt64
     ) -> LevelUpdate? {
-        guard frame.count >= encodedSize,
-            Self.isCurrentLevelUpdate(Wire.load(frame, 0, as: UInt32.self)),
+        guard frame.count >= encodedSize else { return nil }
+        let head = Wire.load(frame, 0, as: UInt32.self)
+        guard Self.isMarketDataVersion(head), head & 0xFF == UInt32(EventKind.levelUpdate.rawValue),
             Wire.load(frame, 4, as: UInt32.self) == instrument, Wire.load(frame, 8, as: UInt64.self) == timestamp,
             Wire.load(frame, 16, as: UInt64.self) == exchangeTimestamp
         else { return nil }
@@ -304,12 +303,13 @@ extension Event {
             rest: Wire.load(frame, 48, as: UInt64.self) | Wire.load(frame, 56, as: UInt64.self))
     }
 
-    /// Whether an encoding's first word (kind, version, 2 reserved bytes) is a level update's of
-    /// version 5 or 6 (the same level update: 6 changed only chain heads).
+    /// Whether an encoding's first word (kind, version, 2 reserved bytes) has version 5 or 6 and
+    /// its reserved bytes zero: the versions whose market data the fast paths read (6 changed
+    /// only chain heads).
     @inlinable @inline(__always)
-    static func isCurrentLevelUpdate(_ head: UInt32) -> Bool {
-        let levelUpdate = UInt32(EventKind.levelUpdate.rawValue)
-        return head == levelUpdate | 6 &<< 8 || head == levelUpdate | 5 &<< 8
+    static func isMarketDataVersion(_ head: UInt32) -> Bool {
+        let version = head & 0xFFFF_FF00
+        return version == 6 &<< 8 || version == 5 &<< 8
     }
 
     /// A level update's payload words as the current version checks them: the side 0 or 1 in

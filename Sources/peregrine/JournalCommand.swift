@@ -83,16 +83,11 @@ struct JournalCommand: ParsableCommand {
                     }
                     do {
                         let contents = try SnapshotStore.read(path: snapshot.path)
-                        if contents.sequence != snapshot.sequence {
-                            printError(
-                                "error: snapshot \(snapshot.path): its header says sequence \(contents.sequence), its "
-                                    + "name \(snapshot.sequence); \(skips)")
-                            problems += 1
-                        } else if let reason = try SnapshotStore.mismatch(
-                            contents, segments: scan.segments, journalEnd: scan.nextSequence)
+                        if let reason = try SnapshotStore.mismatch(
+                            contents, named: snapshot.sequence, segments: scan.segments, journalEnd: scan.nextSequence)
                         {
-                            printError(
-                                "error: snapshot \(snapshot.path) does not match the journal: \(reason); \(skips)")
+                            let named = contents.sequence == snapshot.sequence ? " does not match the journal" : ""
+                            printError("error: snapshot \(snapshot.path)\(named): \(reason); \(skips)")
                             problems += 1
                         } else {
                             print("snapshot \(snapshot.path): ok (records before \(contents.sequence))")
