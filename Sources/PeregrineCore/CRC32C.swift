@@ -23,6 +23,12 @@ public enum CRC32C {
         return pg_crc32c_first_mismatch(records, size, count)
     }
 
+    /// `crc` as people read it: 8 hexadecimal digits, leading zeros kept.
+    public static func text(_ crc: UInt32) -> String {
+        let digits = String(crc, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
     /// The same, always with the table (for tests and for measuring against the instruction).
     public static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress else { return crc }

@@ -131,7 +131,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
                 : "a newer peregrine wrote it; use that build"
             return "\(origin) is settings format \(found); this build reads \(reads): \(which)"
         case .missing(let origin, let name):
-            return "\(origin) has no '\(name)'; it was not written by this engine"
+            return "\(origin) has no '\(name)': the file is cut short or was changed by hand (peregrine writes "
+                + "every entry); restore it from a backup, or move the journal away and start a new one"
         case .invalid(let origin, let name, let reason):
             return "\(origin): '\(name)' cannot be used: \(reason)"
         case .absent(let directory):

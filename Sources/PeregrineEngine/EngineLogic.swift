@@ -714,8 +714,8 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         let settings = try decoder.read(UInt32.self, "settings checksum")
         guard settings == settingsChecksum else {
             throw .mismatch(
-                "it was taken under other logic settings (their checksum \(String(settings, radix: 16)), these "
-                    + "\(String(settingsChecksum, radix: 16))): they were changed after it")
+                "it was taken under other logic settings (their checksum \(CRC32C.text(settings)), these "
+                    + "\(CRC32C.text(settingsChecksum))): they were changed after it")
         }
         _lastSequence = try decoder.read(Int64.self, "last sequence")
         let counts = try [0, 1, 2, 3, 4].map { (_: Int) throws(SnapshotError) -> Int64 in

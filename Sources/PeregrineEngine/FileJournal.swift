@@ -118,10 +118,17 @@ public struct FileJournalPlan: JournalPlan {
                 "recovery          \(origin)replayed \(grouped(recovery.replayed)) events from \(recovery.segments) segment(s) "
                 + "in \(LatencySummary.decimal(recovery.seconds * 1_000)) ms; continuing at sequence \(recovery.nextSequence)"
             if let torn = recovery.tornTail {
-                let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
-                line +=
-                    "; dropped a torn tail: \(records) incomplete record(s), \(recovery.repairedBytes) bytes at byte "
-                    + "\(torn.offset) of \(torn.path) (\(torn.reason))"
+                if torn.offset < JournalFormat.headerSize {
+                    // A segment whose header was cut holds no record: the file was removed.
+                    line +=
+                        "; removed \(torn.path), a new segment whose header was cut short (\(recovery.repairedBytes) "
+                        + "bytes, no record)"
+                } else {
+                    let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
+                    line +=
+                        "; dropped a torn tail: \(records) incomplete record(s), \(recovery.repairedBytes) bytes at "
+                        + "byte \(torn.offset) of \(torn.path) (\(torn.reason))"
+                }
             }
             lines.append(line)
             for skipped in recovery.skippedSnapshots {

@@ -107,9 +107,7 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// builds ignore the entry).
     static func checksum(of entries: [Substring]) -> String {
         let text = entries.map { $0.trimmingCharacters(in: " \t\r") }.filter { !$0.isEmpty }.joined(separator: "\n")
-        let crc = Array(text.utf8).withUnsafeBytes { CRC32C.checksum($0) }
-        let hex = String(crc, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
+        return CRC32C.text(Array(text.utf8).withUnsafeBytes { CRC32C.checksum($0) })
     }
 
     /// Reads the settings stored in a journal directory; nil when there are none.

@@ -131,7 +131,7 @@ public enum JournalFormat {
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[8..<recordSize]))
         guard stored == computed else {
             return .invalid(
-                "checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16)))")
+                "checksum mismatch (stored \(CRC32C.text(stored)), computed \(CRC32C.text(computed)))")
         }
         return .valid(sequence: Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
     }

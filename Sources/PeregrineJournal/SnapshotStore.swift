@@ -170,8 +170,8 @@ public enum SnapshotStore {
         else { return "the journal does not hold record \(contents.sequence - 1)" }
         if let recorded = contents.journalRecordChecksum, checksum != recorded {
             return
-                "journal record \(contents.sequence - 1) has checksum \(String(checksum, radix: 16)), the snapshot was "
-                + "taken after one with \(String(recorded, radix: 16)): another history"
+                "journal record \(contents.sequence - 1) has checksum \(CRC32C.text(checksum)), the snapshot was "
+                + "taken after one with \(CRC32C.text(recorded)): another history"
         }
         return nil
     }

@@ -28,7 +28,11 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedDecimal(let input):
             return "'\(input)' is not a decimal number: use digits with an optional '.' and leading '-'"
         case .tooManyDecimals(let input, let allowed):
+            // A digit past the 18th decimal that is not zero: no increment (at most 18 decimals) holds it.
+            let fraction = input.split(separator: ".", maxSplits: 1).dropFirst().first ?? ""
+            let significant = fraction.reversed().drop { $0 == "0" }.count
             return "'\(input)' has more than \(allowed) decimal places, the most this increment allows"
+                + (significant > 18 ? "; no grid holds it exactly (at most 18 decimals)" : "")
         case .notOnIncrement(let input, let increment):
             return "'\(input)' is not a multiple of the increment \(increment)"
         case .overflow(let input):

@@ -104,6 +104,12 @@ struct CRC32CTests {
         #expect(ascending == 0x46DD_794E)
     }
 
+    @Test func textKeepsLeadingZeros() {
+        #expect(CRC32C.text(0x0000_0A0B) == "00000a0b")
+        #expect(CRC32C.text(0) == "00000000")
+        #expect(CRC32C.text(0xE306_9283) == "e3069283")
+    }
+
     @Test func hardwareAndTableAgreeOnEveryLengthAndSplit() {
         var random = SplitMix64(seed: 3)
         let bytes = (0..<1_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }

@@ -33,6 +33,12 @@ import Testing
                 "format = 5\ninstruments = 4\norder-flow = 0\nvenue-orders = 64\nstrategy-orders = 8\ntimers = 8\n"
                     + "keep-orders = 0\n", origin: "x.conf")
         }
+        // Cut short (its last lines, the checksum with them, lost) or edited: said so, with what to do.
+        #expect(
+            EngineError.settings(.missing(origin: "x.conf", name: "strategies")).description
+                == "logic settings: x.conf has no 'strategies': the file is cut short or was changed by hand "
+                + "(peregrine writes every entry); restore it from a backup, or move the journal away and start a new "
+                + "one")
     }
 
     /// One writer per journal directory: a second plan (another run) is refused while the first

@@ -37,6 +37,27 @@ struct CrashFaultTests {
         }
     }
 
+    /// A crash right after a new segment was created leaves its header cut short: recovery
+    /// removes the file and says so (it held no record), continuing after the last record.
+    @Test func aNewSegmentWithItsHeaderCutShortIsRemovedAndNamed() throws {
+        let journal = try Faults.baseCopy("cut-header")
+        defer { Faults.remove(journal) }
+        let last = try #require(try Faults.files(journal, suffix: ".pgj").last)
+        let records = (try Faults.size(last) - Faults.headerSize) / Faults.recordSize
+        let next = Faults.sequence(inName: last) + records
+        let digits = String(next)
+        let name = "journal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".pgj"
+        let header = try #require(FileManager.default.contents(atPath: last)).prefix(30)
+        #expect(FileManager.default.createFile(atPath: journal + "/" + name, contents: header))
+        let run = try Faults.recover(journal, ["--snapshot-every", "0"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(
+            run.output.contains(
+                "continuing at sequence \(next); removed \(journal)/\(name), a new segment whose header was cut "
+                    + "short (30 bytes, no record)"), "\(run.output)")
+        try Faults.expectReplayMatches(run, journal: journal)
+    }
+
     /// Collects a child's standard output lines as they arrive.
     final class Lines: @unchecked Sendable {
         private let state = Mutex<(lines: [String], partial: String)>(([], ""))

@@ -40,6 +40,14 @@ struct PriceTests {
         #expect(
             ModelError.tooManyDecimals(input: "20377.001", allowed: 2).description
                 == "'20377.001' has more than 2 decimal places, the most this increment allows")
+        // A digit past the 18th decimal: no grid holds it (trailing zeros do not count).
+        #expect(
+            ModelError.tooManyDecimals(input: "1.0000000000000000001", allowed: 1).description
+                == "'1.0000000000000000001' has more than 1 decimal places, the most this increment allows; no grid "
+                + "holds it exactly (at most 18 decimals)")
+        #expect(
+            ModelError.tooManyDecimals(input: "1.0100000000000000000", allowed: 1).description
+                == "'1.0100000000000000000' has more than 1 decimal places, the most this increment allows")
     }
 
     @Test func garbageIsRejected() {
