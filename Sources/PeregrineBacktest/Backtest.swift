@@ -633,9 +633,7 @@ public struct BacktestPlan: Sendable {
         plan.settings.parseOnSecondThread = false
         guard files.contains(where: { $0.format != nil }) else {
             let stream = try openData()
-            while let item = stream.next() {
-                if let to = settings.to, item.time >= to { break }
-            }
+            while stream.next(before: settings.to) != nil {}
             stream.finish()
             if let failure = stream.failure { throw .data("\(failure)") }
             return plan
@@ -654,10 +652,7 @@ public struct BacktestPlan: Sendable {
         let file: EventFile
         do throws(FeedError) {
             let writer = try EventFileWriter(descriptor: descriptor, path: path, metadata: metadata)
-            while let item = stream.next() {
-                if let to = settings.to, item.time >= to { break }
-                try writer.append(item.event)
-            }
+            while let item = stream.next(before: settings.to) { try writer.append(item.event) }
             stream.finish()
             if let failure = stream.failure { throw failure }
             // Said of the text files, by line; the shared file (a temporary name, its own

@@ -125,8 +125,17 @@ public enum BacktestOption {
                 throw .usage("\(origin) \(value): use risk-averse, power:N (N > 0) or log")
             }
             settings.queueModel = model
-        case "maker_fee_bps": settings.makerFeeBasisPoints = value
-        case "taker_fee_bps": settings.takerFeeBasisPoints = value
+        case "maker_fee_bps", "taker_fee_bps":
+            guard (try? FeeRate(basisPoints: value)) != nil else {
+                throw .usage(
+                    "\(origin) \(value): use a decimal number of basis points with at most 4 decimals, from -10000 "
+                        + "to 10000 (negative: a rebate)")
+            }
+            if key == "maker_fee_bps" {
+                settings.makerFeeBasisPoints = value
+            } else {
+                settings.takerFeeBasisPoints = value
+            }
         case "tick_size", "lot_size":
             guard let increment = try? Increment(value) else {
                 throw .usage("\(origin) \(value): use a positive decimal such as 0.01")

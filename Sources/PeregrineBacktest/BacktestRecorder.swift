@@ -200,12 +200,15 @@ final class BacktestRecorder {
         lastTime = Swift.max(lastTime, time)
     }
 
-    /// From this time on `advance` calls `takeSamples`: the first event, or a sample due.
+    /// From this time on `advance` calls `takeSamples`: the first event, or the first time
+    /// after a sample's boundary.
     @exclusivity(unchecked) var slowFrom: UInt64 = 0
 
     /// The first event starts the clock; then one sample per interval that has events: a gap
     /// in the data (a weekend, files far apart in time) adds one sample, at the last boundary
-    /// before the event, not one per empty interval (memory stays bounded by the events).
+    /// before the event, not one per empty interval (memory stays bounded by the events). A
+    /// sample at boundary B is the equity after every event stamped B or earlier: it is taken
+    /// when the first later time comes (or at the end, `finalSample`).
     @inline(never)
     func takeSamples(before time: UInt64) {
         if firstTime == nil {
@@ -213,13 +216,20 @@ final class BacktestRecorder {
             nextSample = time
             lastTime = time
         }
-        if let due = nextSample, due <= time {
-            let boundary = time &- (time &- due) % interval
+        if let due = nextSample, due < time {
+            let boundary = (time &- 1) &- (time &- 1 &- due) % interval
             sample(at: boundary)
             let (next, overflow) = boundary.addingReportingOverflow(interval)
             nextSample = overflow ? nil : next
         }
-        slowFrom = nextSample ?? UInt64.max
+        slowFrom = nextSample.flatMap { $0 == .max ? nil : $0 &+ 1 } ?? UInt64.max
+    }
+
+    /// The run's last sample, at `time` (its last event's or in-flight item's): the equity
+    /// after everything. None when nothing ran (no event started the clock).
+    func finalSample(at time: UInt64) {
+        guard firstTime != nil else { return }
+        sample(at: time)
     }
 
     /// The venue's book of `instrument` after an event: its mid, when two-sided (the equity's

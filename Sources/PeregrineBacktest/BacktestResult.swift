@@ -526,13 +526,19 @@ extension BacktestResult {
             let range =
                 window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
             return warnings + [
-                warmUpEvents > 0 || window.to != nil
+                window.from != nil
                     ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
-                    : "no events to simulate"
+                    : window.to != nil ? "no event \(range): nothing was simulated" : "no events to simulate"
             ]
         }
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
+        // A range to the millisecond, or to the nanosecond when that would show one instant.
+        let range = { (start: UInt64, end: UInt64) -> String in
+            guard start != end, time(start) == time(end) else { return "\(time(start))–\(time(end))" }
+            return "\(UTCTime.text(start).replacingOccurrences(of: "T", with: " ").dropLast())–"
+                + "\(UTCTime.text(end).replacingOccurrences(of: "T", with: " ").dropLast())"
+        }
         // A latency file for another time (its timestamps in ms, say) holds one row for the
         // whole run: said, since nothing else shows it. (A file of one row is a constant.)
         if case .measured(let table) = plan.settings.orderLatency, table.times.count > 1, let start = table.times.first,
@@ -540,8 +546,8 @@ extension BacktestResult {
         {
             let held = last < start ? "first" : "last"
             warnings.append(
-                "--order-latency \(table.path): its rows cover \(time(start))–\(time(end)) UTC and the data "
-                    + "\(time(first))–\(time(last)) UTC, no time in common: every order took its \(held) row's "
+                "--order-latency \(table.path): its rows cover \(range(start, end)) UTC and the data "
+                    + "\(range(first, last)) UTC, no time in common: every order took its \(held) row's "
                     + "latencies (are its timestamps µs since the epoch?)")
         }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
@@ -574,8 +580,8 @@ extension BacktestResult {
         for (index, one) in spans.enumerated() {
             for other in spans[(index + 1)...] where one.2 < other.1 || other.2 < one.1 {
                 warnings.append(
-                    "\(one.0) (\(time(one.1))–\(time(one.2)) UTC) and \(other.0) (\(time(other.1))–\(time(other.2)) "
-                        + "UTC) have no time in common: no moment of the run has both markets")
+                    "\(one.0) (\(range(one.1, one.2)) UTC) and \(other.0) (\(range(other.1, other.2)) UTC) have no time in common: no moment of the run has both markets"
+                )
             }
         }
         return warnings

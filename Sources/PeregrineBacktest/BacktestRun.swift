@@ -390,7 +390,7 @@ public enum Backtest {
         if topMayHaveMoved, events > 0, lastIndex < plan.instruments.count {
             recorder.mark(lastIndex, venue.bestBidOffer(current.pointee.event.instrument))
         }
-        recorder.sample(at: Swift.max(lastTime, recorder.lastTime))
+        recorder.finalSample(at: Swift.max(lastTime, recorder.lastTime))
         if recorder.equityOverflowed {
             try? recorder.close()
             throw .data(

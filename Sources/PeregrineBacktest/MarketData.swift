@@ -161,6 +161,13 @@ final class DataFileStream {
                 continue
             }
             guard !changes.isEmpty else { continue }
+            // A Bybit message without `ts` runs at the latest time above it: the first has none.
+            if exchange == 0, time == 0, format == .bybitOrderBook {
+                throw FeedError(
+                    line: replay.lineNumber,
+                    "a message without \"ts\" before any with one: its exchange time is unknown (give it the "
+                        + "\"ts\" of the message after it, or start the file at a message that has one)")
+            }
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
@@ -349,7 +356,11 @@ public final class MarketDataStream: MarketDataSource {
         self.streams = streams
         direct = merging ? nil : first.records
         guard direct == nil else { return }
-        for stream in streams { _ = try stream.advance() }
+        for stream in streams {
+            do throws(FeedError) { _ = try stream.advance() } catch {
+                throw FeedError(line: error.line, error.message, file: error.file ?? stream.path)
+            }
+        }
     }
 
     /// Reads the next event into `slot`; false at the end of every file (or at a bad row: see
@@ -370,6 +381,26 @@ public final class MarketDataStream: MarketDataSource {
         return true
     }
 
+    /// The next event before exchange time `until` (when given), or nil: at the end of every
+    /// file, at a bad row (`failure`), or at the first event at or after `until`, which is left
+    /// unread, and the rows after it unparsed (damage past `until` is never reached).
+    func next(before until: UInt64?) -> MarketDataEvent? {
+        if let until, direct == nil, let time = nextTextTime(), time >= until { return nil }
+        guard let event = next() else { return nil }
+        // (A converted file's records are read one at a time: the one past `until` alone.)
+        if let until, event.time >= until { return nil }
+        return event
+    }
+
+    /// The exchange time of the event `next()` gives next (text files, or several files),
+    /// parsing a file's next row only when its current one is used up; nil at the end.
+    func nextTextTime() -> UInt64? {
+        for stream in streams { load(stream) }
+        var best: UInt64? = nil
+        for stream in streams where stream.hasEvent && best.map({ stream.time < $0 }) ?? true { best = stream.time }
+        return best
+    }
+
     /// The next event, or nil at the end of every file (or at a bad row: see `failure`).
     func next() -> MarketDataEvent? {
         var event = MarketDataEvent.placeholder
@@ -379,9 +410,16 @@ public final class MarketDataStream: MarketDataSource {
     /// `next()` of text files, or of several files.
     @inline(never)
     func nextMerged() -> MarketDataEvent? {
-        if !merging { return first._withUnsafeGuaranteedRef { nextOf($0) } }
+        if !merging {
+            return first._withUnsafeGuaranteedRef {
+                load($0)
+                return nextOf($0)
+            }
+        }
         var best: DataFileStream? = nil
-        for stream in streams where stream.hasEvent {
+        for stream in streams {
+            load(stream)
+            guard stream.hasEvent else { continue }
             if let chosen = best, chosen.time <= stream.time { continue }
             best = stream
         }
@@ -389,12 +427,18 @@ public final class MarketDataStream: MarketDataSource {
         return nextOf(best)
     }
 
-    /// The next event of `best`, loading its next row when this one is done.
+    /// The next event of `best` (its next row is loaded when one is asked for: `load`).
     func nextOf(_ best: DataFileStream) -> MarketDataEvent? {
         guard best.hasEvent else { return nil }
-        let event = best.take()
-        if !best.hasEvent { advance(best) }
-        return event
+        return best.take()
+    }
+
+    /// Loads `file`'s next row when its current one is used up (and it has more, and no file
+    /// failed). Rows are parsed only as they are asked for: nothing past what the reader takes
+    /// (with `--to`, the first row at or after it) is read, skipped or refused.
+    @inline(__always)
+    func load(_ file: DataFileStream) {
+        if !file.hasEvent, !file.finished, failure == nil { advance(file) }
     }
 
     /// Loads `file`'s next row; a bad one stops every file (`failure` names it).
@@ -411,27 +455,25 @@ public final class MarketDataStream: MarketDataSource {
     }
 
     /// Writes the next events to `buffer` from its start, stopping before the first at or
-    /// after exchange time `until` (which is read and dropped, as `next()` would); returns how
+    /// after exchange time `until` (left unread, as `next(before:)` leaves it); returns how
     /// many. Fewer than the buffer holds only at the end of the data, at `until` or at a bad
     /// row (`failure`). A single text file's rows are copied straight out of its decoder, not
     /// event by event through the merge.
     func fill(_ buffer: UnsafeMutableBufferPointer<MarketDataEvent>, until: UInt64?) -> Int {
         var count = 0
         guard !merging, direct == nil else {
-            while count < buffer.count, let event = next() {
-                if let until, event.time >= until { break }
+            while count < buffer.count, let event = next(before: until) {
                 buffer[count] = event
                 count &+= 1
             }
             return count
         }
         return first._withUnsafeGuaranteedRef { (file) -> Int in
-            while count < buffer.count, file.next < file.payloads.count {
+            while count < buffer.count {
+                load(file)
+                guard file.next < file.payloads.count else { break }
                 let time = file.time
-                if let until, time >= until {
-                    _ = nextOf(file)
-                    break
-                }
+                if let until, time >= until { break }
                 let local = file.localTime
                 let exchange = file.exchangeTime
                 let instrument = file.instrument
@@ -448,7 +490,6 @@ public final class MarketDataStream: MarketDataSource {
                     }
                     file.next = index
                 }
-                if file.next == file.payloads.count { advance(file) }
             }
             return count
         }

@@ -117,6 +117,10 @@ public struct RiskLimits: Hashable, Sendable {
             if rule.orderBurst != nil && rule.maxOrdersPerSecond == nil {
                 throw RiskConfigurationError("\(name).order_burst needs max_orders_per_second in the same rule")
             }
+            // Every value, whether or not the rule ends up in force anywhere (a rule a more
+            // specific one overrides, or one for an instrument no strategy trades): a typo is
+            // refused, never silently unused.
+            try checkValues(rule, name, instrument.flatMap { byID[$0] }, decimalsByCurrency, currencies)
             ruleInstruments.append(instrument)
         }
         // Instrument limits, field by field, the most specific rule first.
@@ -142,17 +146,10 @@ public struct RiskLimits: Hashable, Sendable {
                     entry.maxOrderNotional = try money(text, definition, "risk[\(index + 1)].max_order_notional")
                 }
                 if let (text, index) = rule(\.priceCollarBasisPoints) {
-                    guard let points = Int64(text), points >= 0, points <= 1_000_000 else {
-                        throw RiskConfigurationError(
-                            "risk[\(index + 1)].price_collar_bps = \"\(text)\": use whole basis points, 0 to 1000000")
-                    }
-                    entry.collarBasisPoints = points
+                    entry.collarBasisPoints = try collar(text, "risk[\(index + 1)]")
                 }
                 if let (count, index) = rule(\.maxOpenOrders) {
-                    guard count >= 0, count <= Int(Int32.max) else {
-                        throw RiskConfigurationError("risk[\(index + 1)].max_open_orders = \(count): use 0 or more")
-                    }
-                    entry.maxOpenOrders = Int32(count)
+                    entry.maxOpenOrders = try openOrders(count, "risk[\(index + 1)]")
                 }
                 if let (text, index) = rule(\.maxPosition) {
                     entry.maxPositionLots = try lots(text, definition, "risk[\(index + 1)].max_position")
@@ -170,15 +167,8 @@ public struct RiskLimits: Hashable, Sendable {
             if let index = ranked.first(where: { rules[$0].maxOrdersPerSecond != nil }),
                 let text = rules[index].maxOrdersPerSecond
             {
-                let milli = try currencyUnits(text, decimals: 3, "risk[\(index + 1)].max_orders_per_second")
-                guard milli > 0, milli <= 1_000_000_000 else {
-                    throw RiskConfigurationError(
-                        "risk[\(index + 1)].max_orders_per_second = \"\(text)\": use more than 0 and at most 1000000")
-                }
-                let burst = rules[index].orderBurst ?? max(1, Int(milli / 1000))
-                guard burst >= 1, burst <= 1_000_000 else {
-                    throw RiskConfigurationError("risk[\(index + 1)].order_burst = \(burst): use 1 to 1000000")
-                }
+                let milli = try milliOrdersPerSecond(text, "risk[\(index + 1)]")
+                let burst = try orderBurst(rules[index].orderBurst ?? max(1, Int(milli / 1000)), "risk[\(index + 1)]")
                 limits.throttles[slot] = TokenBucket(milliOrdersPerSecond: Int64(milli), burst: Int64(burst))
             }
             for (key, path) in [("max_gross_exposure", \RiskRule.maxGrossExposure), ("max_daily_loss", \.maxDailyLoss)]
@@ -207,18 +197,83 @@ public struct RiskLimits: Hashable, Sendable {
                         break
                     }
                 }
-                for index in ranked {
-                    for currency in rules[index][keyPath: path].keys where currency != "*" {
-                        guard decimalsByCurrency[currency] != nil else {
-                            throw RiskConfigurationError(
-                                "risk[\(index + 1)].\(key).\(currency): no instrument is quoted in \(currency) (currencies: "
-                                    + currencies.joined(separator: ", ") + ")")
-                        }
-                    }
-                }
             }
         }
         return limits
+    }
+
+    /// Checks every value of `rule` (named `name`, `risk[K]`) on its own: decimals, signs and
+    /// ranges; quantities and notionals on the grid of `definition`, the instrument it names, if
+    /// any (otherwise where it applies); currency amounts in a currency some instrument is quoted
+    /// in, to its decimals.
+    static func checkValues(
+        _ rule: RiskRule, _ name: String, _ definition: InstrumentDefinition?, _ decimalsByCurrency: [String: Int],
+        _ currencies: [String]
+    ) throws(RiskConfigurationError) {
+        for (key, text) in [("max_order_quantity", rule.maxOrderQuantity), ("max_position", rule.maxPosition)] {
+            guard let text else { continue }
+            if let definition {
+                _ = try lots(text, definition, "\(name).\(key)")
+            } else {
+                _ = try currencyUnits(text, decimals: 18, "\(name).\(key)")
+            }
+        }
+        if let text = rule.maxOrderNotional {
+            if let definition {
+                _ = try money(text, definition, "\(name).max_order_notional")
+            } else {
+                _ = try currencyUnits(
+                    text, decimals: decimalsByCurrency.values.max() ?? 18, "\(name).max_order_notional")
+            }
+        }
+        if let text = rule.priceCollarBasisPoints { _ = try collar(text, name) }
+        if let count = rule.maxOpenOrders { _ = try openOrders(count, name) }
+        if let text = rule.maxOrdersPerSecond { _ = try milliOrdersPerSecond(text, name) }
+        if let burst = rule.orderBurst { _ = try orderBurst(burst, name) }
+        for (key, amounts) in [("max_gross_exposure", rule.maxGrossExposure), ("max_daily_loss", rule.maxDailyLoss)] {
+            for (currency, text) in amounts.sorted(by: { $0.key < $1.key }) {
+                if currency == "*" {
+                    _ = try currencyUnits(text, decimals: decimalsByCurrency.values.max() ?? 18, "\(name).\(key)")
+                    continue
+                }
+                guard let decimals = decimalsByCurrency[currency] else {
+                    throw RiskConfigurationError(
+                        "\(name).\(key).\(currency): no instrument is quoted in \(currency) (currencies: "
+                            + currencies.joined(separator: ", ") + ")")
+                }
+                _ = try currencyUnits(text, decimals: decimals, "\(name).\(key)")
+            }
+        }
+    }
+
+    static func collar(_ text: String, _ name: String) throws(RiskConfigurationError) -> Int64 {
+        guard let points = Int64(text), points >= 0, points <= 1_000_000 else {
+            throw RiskConfigurationError("\(name).price_collar_bps = \"\(text)\": use whole basis points, 0 to 1000000")
+        }
+        return points
+    }
+
+    static func openOrders(_ count: Int, _ name: String) throws(RiskConfigurationError) -> Int32 {
+        guard count >= 0, count <= Int(Int32.max) else {
+            throw RiskConfigurationError("\(name).max_open_orders = \(count): use 0 or more")
+        }
+        return Int32(count)
+    }
+
+    static func milliOrdersPerSecond(_ text: String, _ name: String) throws(RiskConfigurationError) -> Int128 {
+        let milli = try currencyUnits(text, decimals: 3, "\(name).max_orders_per_second")
+        guard milli > 0, milli <= 1_000_000_000 else {
+            throw RiskConfigurationError(
+                "\(name).max_orders_per_second = \"\(text)\": use more than 0 and at most 1000000")
+        }
+        return milli
+    }
+
+    static func orderBurst(_ burst: Int, _ name: String) throws(RiskConfigurationError) -> Int {
+        guard burst >= 1, burst <= 1_000_000 else {
+            throw RiskConfigurationError("\(name).order_burst = \(burst): use 1 to 1000000")
+        }
+        return burst
     }
 
     static func specificity(_ rule: RiskRule, _ instrument: InstrumentID?) -> Int {

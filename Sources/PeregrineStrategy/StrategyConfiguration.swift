@@ -95,6 +95,7 @@ public struct StrategyConfiguration: Sendable {
                 repeating: InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).lotSize,
                 count: instruments.count)
         self.parameters = parameters
+        parameters.lotSizes = self.lotSizes
     }
 }
 
@@ -107,6 +108,9 @@ public final class StrategyParameters: @unchecked Sendable {
     var given: [(key: String, value: String)]
     /// Every key read, with its value as used, in the order read.
     public private(set) var resolved: [(key: String, value: String)] = []
+    /// The lot sizes of the strategy's instruments (set by `StrategyConfiguration`): what a
+    /// refused count of lots is explained with.
+    var lotSizes: [Increment] = []
 
     public init(strategy: String, given: [(key: String, value: String)]) {
         self.strategy = strategy
@@ -127,7 +131,8 @@ public final class StrategyParameters: @unchecked Sendable {
         let text = take(key)
         let bounds = "from \(range.lowerBound) to \(range.upperBound)"
         let allowed =
-            (unit.map { "a whole number of \($0.rawValue) \(bounds) (\($0.meaning))" } ?? "an integer \(bounds)")
+            (unit.map { "a whole number of \($0.rawValue) \(bounds) (\($0.meaning(lotSizes: lotSizes)))" }
+                ?? "an integer \(bounds)")
             + (note.map { " (\($0))" } ?? "")
         let result: Int64
         if let text {
@@ -239,10 +244,17 @@ public enum StrategyConfigurationError: Error, Equatable, Sendable, CustomString
 public enum IntegerUnit: String, Sendable {
     case lots, ticks
 
-    /// What one of them is.
-    public var meaning: String {
+    /// What one of them is, with the instruments' lot sizes (`lotSizes`, when known).
+    public func meaning(lotSizes: [Increment] = []) -> String {
         switch self {
-        case .lots: return "a lot is the instrument's lot size: 10 lots of 0.001 BTC are 0.01 BTC"
+        case .lots:
+            guard let lot = lotSizes.first else { return "a lot is the instrument's lot size" }
+            guard lotSizes.allSatisfy({ $0 == lot }) else {
+                return "a lot is each instrument's lot size: "
+                    + lotSizes.map { "\($0)" }.joined(separator: ", ")
+            }
+            return "a lot is the instrument's lot size, \(lot): 10 lots are "
+                + Quantity(lots: 10).formatted(lotSize: lot)
         case .ticks: return "a tick is the instrument's price step"
         }
     }

@@ -227,22 +227,27 @@ struct BacktestOptions: ParsableArguments {
     var to: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Feed latency: local (each row's receive time) or µs (default: none).", valueName: "local|µs"))
     var feedLatency: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Order entry latency in µs, or a CSV of timestamp,entry_us,response_us.", valueName: "µs|file"))
     var orderLatency: String?
 
-    @Option(help: ArgumentHelp("Response latency in µs (venue → strategy).", valueName: "µs"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Response latency in µs (venue → strategy).", valueName: "µs"))
     var responseLatency: String?
 
     @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
     var queueModel: String?
 
-    // Read whatever follows: a maker rebate is a negative fee (`--maker-fee-bps -0.5`).
+    // Options with a number read whatever follows: a maker rebate is a negative fee
+    // (`--maker-fee-bps -0.5`), and a negative capital or latency is named as such, not taken
+    // for a missing value.
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -255,16 +260,23 @@ struct BacktestOptions: ParsableArguments {
         help: ArgumentHelp("Taker fee in basis points for instruments without reference data.", valueName: "bps"))
     var takerFeeBps: String?
 
-    @Option(help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Price grid for every instrument without reference data.", valueName: "decimal"))
     var tickSize: String?
 
-    @Option(help: ArgumentHelp("Quantity grid for every instrument without reference data.", valueName: "decimal"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Quantity grid for every instrument without reference data.", valueName: "decimal"))
     var lotSize: String?
 
-    @Option(help: ArgumentHelp("Capital in the quote currency (for returns; default 100000).", valueName: "amount"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Capital in the quote currency (for returns; default 100000).", valueName: "amount"))
     var capital: String?
 
-    @Option(help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Equity sampling interval, ms (default 1000).", valueName: "ms"))
     var equityIntervalMs: String?
 
     @Flag(

@@ -272,6 +272,20 @@ import Testing
                 again.error.contains("\(repeated[0].split(separator: "=")[0]) is given more than once: give it once"),
                 "\(again.error)")
         }
+        // A negative value is named as given (it had been taken for a missing value), and a fee
+        // refused names its option.
+        for (flag, value, says) in [
+            ("--capital", "-5", "use a positive decimal amount of the quote currency"),
+            ("--tick-size", "-0.01", "use a positive decimal such as 0.01"),
+            ("--equity-interval-ms", "-1", "use 1 to 86400000 ms"),
+            ("--order-latency", "-1", "use a whole number of µs from 0 to 3600000000"),
+            ("--feed-latency", "-3", "use local (each row's receive time) or a whole number of µs"),
+            ("--taker-fee-bps", "1.23456", "use a decimal number of basis points with at most 4 decimals"),
+        ] {
+            let run = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + [flag, value])
+            #expect(run.status == 2)
+            #expect(run.error.contains("error: \(flag) \(value): \(says)"), "\(run.error)")
+        }
         // Data that is not a regular file (a directory, a device: it cannot be mapped) is a usage
         // error before anything runs, as for `feed replay` (it was bad data, exit 1).
         for path in [NSTemporaryDirectory(), "/dev/zero"] {

@@ -312,6 +312,36 @@ import Testing
         }
     }
 
+    /// A sample at a boundary is the equity after every event stamped there: with a row on
+    /// each boundary, the golden cross's buy at 2 ms (at the ask, 102) is in the sample at 2 ms,
+    /// and the last row's boundary has one sample, the end's, not two. A run with no event
+    /// (`--from` after the data) has no sample.
+    @Test func aSampleOnABoundaryFollowsTheEventsStampedThere() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.risingQuotes(in: directory)
+        let equity = directory.appendingPathComponent("equity.csv").path
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + path)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        ]
+        settings.equityInterval = 1_000_000
+        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+        let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        // Rows at 1…8 ms (mid 99 + ms); held 1 from 2 ms on, bought at 102.
+        #expect(rows.map(\.[0]) == (1...8).map { "1970-01-01T00:00:00.00\($0)000000Z" })
+        #expect(rows.map(\.[1]) == ["100000"] + (2...8).map { "\(99_997 + $0)" })
+        #expect(rows.map(\.[4]) == ["0"] + Array(repeating: "1", count: 7))
+        #expect(result.equitySamples.count == 8)
+        settings.from = 9_000_000
+        let none = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+        #expect(none.events == 0 && none.equitySamples.isEmpty)
+        #expect(try String(contentsOfFile: equity, encoding: .utf8) == "time,equity,net_pnl,drawdown,position_TEST\n")
+    }
+
     /// A latency flag wins over a latency file the `[backtest]` section names (flags win).
     @Test func aLatencyFlagReplacesTheConfigurationsLatencyFile() throws {
         let directory = try Self.temporaryDirectory()
@@ -1281,7 +1311,8 @@ import Testing
         // The first decision needs two samples in the window: after the row of 4 ms, at its ask.
         #expect(Self.turnover(window) == "104")
         // The reading stops at the first event from `to` on, whichever thread parses: the row
-        // after it (7 ms, without a bid) is counted as skipped either way.
+        // after it (7 ms, without a bid) is not read, so not counted as skipped; nor is a bad
+        // row there reached (the run ends normally).
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let gap = directory.appendingPathComponent("gap.csv").path
         try
@@ -1294,8 +1325,26 @@ import Testing
                 $0.parseOnSecondThread = secondThread
             }
             #expect(result.events == 3)
-            #expect(result.skippedQuotes == 1)
+            #expect(result.skippedQuotes == 0)
             #expect(Self.turnover(result) == "104")
+        }
+        let bad = directory.appendingPathComponent("bad.csv").path
+        try
+            (rows.map { $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",-105,5") : $0 }
+            .joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        for secondThread in [true, false] {
+            let result = try Self.goldenCross(["tardis-quotes:" + bad]) {
+                $0.from = 3_000_000
+                $0.to = 6_000_000
+                $0.parseOnSecondThread = secondThread
+            }
+            #expect(result.events == 3)
+            #expect(Self.turnover(result) == "104")
+        }
+        // Without `to`, the same rows are read: the empty bid skipped, the negative one refused.
+        #expect(try Self.goldenCross(["tardis-quotes:" + gap]) { $0.from = 3_000_000 }.skippedQuotes == 1)
+        #expect(throws: BacktestError.self) {
+            _ = try Self.goldenCross(["tardis-quotes:" + bad]) { $0.from = 3_000_000 }
         }
     }
 
@@ -1513,6 +1562,16 @@ import Testing
         let result = try Backtest.run(try BacktestPlan(settings))
         #expect(result.events > 100)
         #expect(result.warnings == [])
+        // The first message without one has no time to run at (it would have run in 1970):
+        // refused with its file and line.
+        let first = try #require(lines[0].range(of: "\"ts\":1733011200691,"))
+        lines[0].removeSubrange(first)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(
+            throws: BacktestError.data(
+                "\(path):1: a message without \"ts\" before any with one: its exchange time is unknown (give it the "
+                    + "\"ts\" of the message after it, or start the file at a message that has one)")
+        ) { _ = try Backtest.run(try BacktestPlan(settings)) }
     }
 
     /// What in the data makes the results mean less than they seem is said (standard error,

@@ -55,7 +55,7 @@ struct StrategyCommandTests {
             (
                 ["--strategy", "market-maker", "--param", "size=0.01"],
                 "error: strategy market-maker: size=0.01 is not allowed: use a whole number of lots from 1 to "
-                    + "1000000000000 (a lot is the instrument's lot size: 10 lots of 0.001 BTC are 0.01 BTC)"
+                    + "1000000000000 (a lot is the instrument's lot size, 0.001: 10 lots are 0.010)"
             ),
             (["--param", "size=1"], "error: invalid param 'size=1': give --strategy NAME before its --param options"),
             (

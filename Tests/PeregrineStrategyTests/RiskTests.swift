@@ -527,6 +527,31 @@ struct RiskTests {
         #expect(message(RiskRule(instrument: "HOST0", priceCollarBasisPoints: "1.5")).contains("whole basis points"))
         #expect(message(RiskRule(maxOrdersPerSecond: "0")).contains("more than 0"))
         #expect(message(RiskRule(orderBurst: 3)).contains("needs max_orders_per_second"))
+        // A rule not in force anywhere is checked all the same: a second rule of the same scope
+        // (the first wins), and a general rule each strategy's own overrides.
+        func message(_ rules: [RiskRule]) -> String {
+            do {
+                _ = try RiskHarness(rules)
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        #expect(
+            message([RiskRule(maxPosition: "1"), RiskRule(maxPosition: "-1")])
+                == "risk[2].max_position = \"-1\": not a non-negative decimal")
+        #expect(
+            message([RiskRule(maxDailyLoss: ["*": "1"]), RiskRule(maxDailyLoss: ["*": "abc"])])
+                == "risk[2].max_daily_loss = \"abc\": not a non-negative decimal")
+        #expect(
+            message([
+                RiskRule(priceCollarBasisPoints: "-5"), RiskRule(strategy: 1, priceCollarBasisPoints: "5"),
+                RiskRule(strategy: 2, priceCollarBasisPoints: "5"),
+            ]) == "risk[1].price_collar_bps = \"-5\": use whole basis points, 0 to 1000000")
+        #expect(
+            message([
+                RiskRule(strategy: 2, instrument: "EURX", maxPosition: "1"),
+                RiskRule(strategy: 2, instrument: "EURX", maxPosition: "0.0005"),
+            ]).hasPrefix("risk[2].max_position = \"0.0005\": not a quantity of EURX (lot 0.001)"))
+        #expect(message([RiskRule(maxOrdersPerSecond: "5"), RiskRule(maxOrdersPerSecond: "0")]).contains("risk[2]"))
         // Settings text reads back to the same rule.
         let rule = RiskRule(
             strategy: 1, maxGrossExposure: ["USD": "10.5"], maxDailyLoss: ["*": "2"], maxOrdersPerSecond: "2.5",
