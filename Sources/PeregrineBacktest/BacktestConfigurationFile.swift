@@ -24,6 +24,17 @@ public enum BacktestConfigurationFile {
         "taker_fee_bps", "tick_size", "lot_size", "capital", "equity_interval_ms",
     ]
 
+    /// The sections of `text` a backtest reads; the others (a live run's `[source]`,
+    /// `[journal]`, `[trading]`…) are checked as `peregrine run` checks them, and not used.
+    public static let usedSections: Set<String> = ["backtest", "strategy", "instrument", "risk", "profile"]
+
+    /// What `apply` checks but does not use, for a warning: the sections of `text` other than
+    /// `usedSections`, sorted (empty when `text` is not TOML: `apply` says so).
+    public static func unusedSections(_ text: String) -> [String] {
+        guard let table = try? TOMLTable(string: text) else { return [] }
+        return table.keys.filter { !usedSections.contains($0) }.sorted()
+    }
+
     /// Reads `text` into `settings` (strategies, instruments and risk rules through the engine's
     /// configuration file reader). Throws a usage error naming the key.
     public static func apply(_ text: String, to settings: inout BacktestSettings) throws(BacktestError) {

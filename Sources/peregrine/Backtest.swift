@@ -307,6 +307,13 @@ struct BacktestOptions: ParsableArguments {
             let text: String
             do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
             try BacktestConfigurationFile.apply(text, to: &settings)
+            let unused = BacktestConfigurationFile.unusedSections(text)
+            if !unused.isEmpty {
+                printError(
+                    "warning: \(config): " + unused.map { "[\($0)]" }.joined(separator: ", ")
+                        + " \(unused.count == 1 ? "is" : "are") checked but not used by a backtest (it reads [backtest], "
+                        + "[[strategy]], [[instrument]] and [[risk]]; limit orders with [[risk]] max_open_orders)")
+            }
         }
         for text in data { settings.data.append(try DataSpec(text)) }
         do { settings.strategies += try strategy.specs() } catch { throw .usage("\(error)") }

@@ -243,6 +243,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: report))
     }
 
+    /// A configuration file shared with live runs: its other sections are checked (a bad value
+    /// is refused, exit 2) and said to be unused (a warning), never silently ignored.
+    @Test func sectionsABacktestDoesNotUseAreWarnedAbout() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("shared.toml").path
+        try "[trading]\norders = 1\nkeep_orders = true\n[journal]\nsegment_mb = 8\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let run = try PeregrineCLI.run(
+            ["backtest", "--config", config, "--to", "2020-02-22T00:00:10Z"] + Self.data + Self.golden)
+        #expect(run.status == 0, "\(run.error)")
+        #expect(
+            run.error.contains(
+                "warning: \(config): [journal], [trading] are checked but not used by a backtest (it reads [backtest], "
+                    + "[[strategy]], [[instrument]] and [[risk]]; limit orders with [[risk]] max_open_orders)"),
+            "\(run.error)")
+        try "[trading]\norders = -1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let bad = try PeregrineCLI.run(["backtest", "--config", config] + Self.data + Self.golden)
+        #expect(bad.status == 2, "\(bad.error)")
+    }
+
     @Test func timesAndFilesAreReadStrictly() throws {
         for time in ["2020-02-30T00:00:00Z", "2020-02-22T00:01:60Z", "2020-02-22T00:01:00ZZ", "2020-02-22T24:00:00Z"] {
             #expect(UTCTime.parse(time) == nil, "\(time)")
