@@ -258,6 +258,17 @@ public struct BacktestPlan: Sendable {
                         + "that only read prices)")
             }
         }
+        // `--feed-latency local` on a format without a receive time: its rows come at once.
+        if settings.feedLatency == .local {
+            for spec in settings.data {
+                guard let format = spec.format, !format.rawValue.hasPrefix("tardis-") else { continue }
+                for path in spec.paths {
+                    warnings.append(
+                        "\(path): \(format.rawValue) rows carry no receive time, so --feed-latency local delivers "
+                            + "them with no feed latency")
+                }
+            }
+        }
         // An instrument without reference data takes its grids from its files: the finest
         // price and size they write. In a run of one strategy on one such instrument (the
         // reference backtest's shape), a quantity finer than that lot (a file whose sizes

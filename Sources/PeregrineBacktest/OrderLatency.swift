@@ -18,7 +18,8 @@ public enum OrderLatency: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .none: return "none"
         case .constant(let entry, let response): return "entry \(entry / 1_000) µs, response \(response / 1_000) µs"
-        case .measured(let table): return "measured (\(table.path), \(table.times.count) rows)"
+        case .measured(let table):
+            return "measured (\(table.path), \(table.times.count) row\(table.times.count == 1 ? "" : "s"))"
         }
     }
 

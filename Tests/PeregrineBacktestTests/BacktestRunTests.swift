@@ -1598,6 +1598,8 @@ import Testing
                     + "book data cover the trades' time?)"
             ])
         #expect(
+            try warnings([quotes], to: "2020-01-01") == ["no event before --to: nothing was simulated"])
+        #expect(
             try warnings([quotes], from: "2021-01-01") == [
                 "no event at or after --from: nothing was simulated (9999 events before --from built the books)"
             ])
@@ -1606,6 +1608,16 @@ import Testing
                 "no event from --from to --to: nothing was simulated (1907 events before --from built the books)"
             ])
         let truefx = Fixtures.path("truefx_USDJPY_quotes_2013-01-01.csv")
+        // `--feed-latency local` on a format without a receive time: said, not silently none.
+        var local = BacktestSettings()
+        local.data = [try DataSpec("truefx-quotes@USDJPY:" + truefx), try DataSpec(quotes)]
+        local.strategies = [StrategySpec(name: "idle", parameters: [])]
+        local.feedLatency = .local
+        #expect(
+            try BacktestPlan(local).warnings.contains(
+                "\(truefx): truefx-quotes rows carry no receive time, so --feed-latency local delivers them with no "
+                    + "feed latency"))
+        #expect(try BacktestPlan(local).warnings.filter { $0.contains("receive time") }.count == 1)
         #expect(
             try warnings(["truefx-quotes@USDJPY:" + truefx]) == [
                 "\(truefx): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "
