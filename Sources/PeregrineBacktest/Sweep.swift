@@ -468,10 +468,12 @@ public enum Sweep {
     /// Runs the jobs of `plan` not already in `output` (text inputs are converted once for them,
     /// `BacktestPlan.sharingData`); `progress` gets (jobs done, jobs to run) on the calling
     /// thread. A job that fails is listed in the outcome; an output that cannot be written
-    /// stops the sweep (throws, what finished is in the file).
+    /// stops the sweep (throws, what finished is in the file). When `stopRequested` (polled
+    /// every 10 ms) names a reason, no job starts after it, those running finish and are
+    /// written, and the sweep throws (`data`: incomplete).
     public static func run(
         _ plan: SweepPlan, threads: Int, output: SweepOutput?, ranking: SweepRanking,
-        progress: ((Int, Int) -> Void)? = nil
+        progress: ((Int, Int) -> Void)? = nil, stopRequested: () -> String? = { nil }
     ) throws(BacktestError) -> Outcome {
         let existing = output?.existing ?? []
         let done = Set(existing.map(\.job))
@@ -512,9 +514,17 @@ public enum Sweep {
         var failed: [(job: SweepJob, error: BacktestError)] = []
         var count = 0
         var writeError: BacktestError?
+        var stoppedBy: String?
         progress?(0, pending.count)
-        // Jobs not taken when the sweep stops early (an output error) never finish.
-        while count < pending.count, writeError == nil || count < shared.taken(of: pending.count) {
+        // Jobs not taken when the sweep stops early (an output error, a stop asked for) never
+        // finish.
+        while count < pending.count,
+            (writeError == nil && stoppedBy == nil) || count < shared.taken(of: pending.count)
+        {
+            if stoppedBy == nil, let reason = stopRequested() {
+                stoppedBy = reason
+                shared.stop()
+            }
             let batch = shared.finished.withLock { items in
                 defer { items.removeAll() }
                 return items
@@ -547,6 +557,12 @@ public enum Sweep {
         }
         for worker in workers { worker.join() }
         if let writeError { throw writeError }
+        if let stoppedBy {
+            let kept = output.map { " (kept in \($0.path): the same command goes on from them)" } ?? ""
+            throw .data(
+                "stopped by \(stoppedBy) after \(count - failed.count) of \(pending.count) jobs\(kept); the sweep is "
+                    + "incomplete: no ranking or page was written")
+        }
         return try Outcome(
             ranking: ranking, plan: plan, rows: rows, output: output, ran: pending.count - failed.count,
             resumed: resumed, failed: failed)

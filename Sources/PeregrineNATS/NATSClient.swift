@@ -19,11 +19,19 @@ public struct NATSError: Error, Equatable, Sendable, CustomStringConvertible {
     public var detail: String
     /// JetStream's error code (e.g. 10058 stream name in use), 0 when none.
     public var jetStreamCode: Int
+    /// Nothing answered a JetStream request (a server without JetStream, or a cluster that
+    /// stayed without a leader).
+    public var noResponders = false
 
     public var description: String {
         var text = "NATS: \(operation) failed: \(status)"
         if !detail.isEmpty && detail != status { text += " (\(detail))" }
         if jetStreamCode != 0 { text += " [JetStream error \(jetStreamCode)]" }
+        if noResponders {
+            text +=
+                ": nothing answered for JetStream (asked again for the settle time, 30 s): is the server started "
+                + "with JetStream (nats-server -js)?"
+        }
         return text
     }
 
@@ -33,6 +41,7 @@ public struct NATSError: Error, Equatable, Sendable, CustomStringConvertible {
         var last = NATS_OK
         if let text = nats_GetLastError(&last) { detail = String(cString: text) } else { detail = "" }
         jetStreamCode = Int(code.rawValue)
+        noResponders = status == NATS_NO_RESPONDERS || code == JSNotEnabledErr
     }
 
     init(operation: String, status: String, detail: String = "") {

@@ -174,6 +174,14 @@ struct SweepCommand: ParsableCommand {
             if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
             let nats = try queue.nats.map { (url) throws(BacktestError) in try queue.queue(url) }
             let settings = try options.settings()
+            // Workers find the inputs by the path the sweep gives: one relative to this
+            // directory would be looked for in each worker's (refused there, job after job).
+            if nats != nil, let relative = settings.inputPaths.first(where: { !$0.hasPrefix("/") }) {
+                let absolute = FileManager.default.currentDirectoryPath + "/" + relative
+                throw BacktestError.usage(
+                    "--nats: \(relative) is a relative path, and workers find the inputs by the path the sweep gives: "
+                        + "give it from the root (\(absolute))")
+            }
             // Outputs first: then bad data found making the plan fails the sweep as bad data
             // found later does.
             try OutputFile.check(
@@ -200,7 +208,12 @@ struct SweepCommand: ParsableCommand {
                 return try nats.run(
                     plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress)
             }
-            return try Sweep.run(plan, threads: threads, output: output, ranking: ranking, progress: progress)
+            // SIGINT or SIGTERM: no job is started after it, those running finish (their rows
+            // are kept), and the sweep ends incomplete (exit 1, no page).
+            StopSignal.installHandlers()
+            return try Sweep.run(
+                plan, threads: threads, output: output, ranking: ranking, progress: progress,
+                stopRequested: { StopSignal.receivedName })
         } catch {
             output?.discardIfUnused()
             fail(error, discarding: [reportHtml])

@@ -267,6 +267,33 @@ import Testing
         #expect(Set(again.map(strip)) == Set(lines.map(strip)))
     }
 
+    /// A stop asked for (SIGINT, SIGTERM) starts no job after it: those running finish and are
+    /// written, the sweep throws as incomplete naming how many of how many finished, and the
+    /// same sweep run again goes on from them.
+    @Test func aStoppedSweepIsIncompleteAndResumes() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = try SweepPlan(try Self.settings(fast: "2:8:2", slow: "10,20,40,80"))
+        let path = directory.appendingPathComponent("sweep.jsonl").path
+        let ranking = try SweepRanking("sharpe")
+        var message = ""
+        do {
+            _ = try Sweep.run(
+                plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]),
+                ranking: ranking, stopRequested: { "SIGINT" })
+        } catch { message = "\(error)" }
+        // The one thread had taken at most one job when the stop was seen.
+        let rows = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        #expect(rows <= 1)
+        let kept = rows > 0 ? " (kept in \(path): the same command goes on from them)" : ""
+        #expect(
+            message == "stopped by SIGINT after \(rows) of 16 jobs\(kept); the sweep is incomplete: no ranking or page "
+                + "was written")
+        let resumed = try Sweep.run(
+            plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
+        #expect(resumed.resumed == rows && resumed.ran == 16 - rows)
+    }
+
     /// A CSV row does not keep its warnings, but the plan's (an inverse contract in the data)
     /// are the sweep's all the same: also when every row is resumed from the file.
     @Test func aResumedCSVSweepStillWarnsAboutTheData() throws {

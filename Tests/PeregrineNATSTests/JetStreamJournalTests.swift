@@ -16,6 +16,25 @@ struct JetStreamJournalTests {
         return (own.url, own)
     }
 
+    /// A server without JetStream: a request nobody answers says what to check (after the
+    /// settle time, shortened here).
+    @Test func aServerWithoutJetStreamIsNamedAsSuch() throws {
+        let server = try NATSServerProcess(name: "no-jetstream", jetStream: false)
+        let connection = try NATSConnection(NATSConnectionOptions(url: server.url))
+        let jetStream = try connection.jetStream()
+        jetStream.settleMilliseconds = 100
+        do {
+            _ = try jetStream.streamState("ANY")
+            Issue.record("a stream read without JetStream")
+        } catch {
+            #expect(error.noResponders)
+            #expect(
+                "\(error)".hasSuffix(
+                    ": nothing answered for JetStream (asked again for the settle time, 30 s): is the server started "
+                        + "with JetStream (nats-server -js)?"), "\(error)")
+        }
+    }
+
     static func events(_ count: Int, seed: UInt64 = 11) -> [Event] {
         var market = SyntheticMarket(instruments: 8, seed: seed)
         return (0..<count).map { market.next(timestamp: 1_000_000 + UInt64($0) * 100) }

@@ -32,10 +32,11 @@ public final class NATSServerProcess: @unchecked Sendable {
         }
     }
 
-    /// Starts a server; `cluster` names the cluster and `routes` its peers' cluster ports.
+    /// Starts a server (with JetStream unless `jetStream` is false); `cluster` names the
+    /// cluster and `routes` its peers' cluster ports.
     public init(
         name: String = "test", port: Int? = nil, clusterPort: Int? = nil, cluster: String? = nil, routes: [Int] = [],
-        storeDirectory: URL? = nil
+        storeDirectory: URL? = nil, jetStream: Bool = true
     ) throws {
         self.port = port ?? LoopbackPort.free()
         self.clusterPort = clusterPort
@@ -44,9 +45,10 @@ public final class NATSServerProcess: @unchecked Sendable {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent(
                 "peregrine-nats-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.storeDirectory, withIntermediateDirectories: true)
-        var arguments = [
-            "-js", "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory.path, "-n", name,
-        ]
+        var arguments =
+            (jetStream ? ["-js"] : []) + [
+                "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory.path, "-n", name,
+            ]
         if let cluster, let clusterPort {
             arguments += ["--cluster_name", cluster, "--cluster", "nats://127.0.0.1:\(clusterPort)"]
             if !routes.isEmpty {
