@@ -161,7 +161,10 @@ public struct SweepRow: Sendable {
     /// To 4 decimals, or to 3 significant digits when 4 decimals would show fewer (below
     /// 0.01: returns of -5.77e-06 and -6.34e-06 are not both -0.0006%).
     static func text(_ value: Double) -> String {
-        value != 0 && Swift.abs(value) < 0.01 ? String(format: "%.3g", value) : BacktestHTMLReport.fixed(value, 4)
+        guard value != 0, value.isFinite, Swift.abs(value) < 0.01 else { return BacktestHTMLReport.fixed(value, 4) }
+        // Three significant digits in fixed notation (0.0000896, not 8.96e-05).
+        let exponent = Swift.max(log10(Swift.abs(value)).rounded(.down), -40)
+        return String(format: "%.*f", 2 - Int(exponent), value)
     }
 
     static let ratios: Set<String> = [

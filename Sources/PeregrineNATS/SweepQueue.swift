@@ -221,7 +221,13 @@ public struct SweepQueue: Sendable {
             } else if idleSeconds > 0, clock.now - lastNews > .seconds(idleSeconds) {
                 for job in pending where !done.contains(job.hash) {
                     failed.append(
-                        (job, .data("no result within \(idleSeconds) s of the last one (are workers running?)")))
+                        (
+                            job,
+                            .data(
+                                "no result within \(idleSeconds) s of the last one (are workers running? A worker that cannot "
+                                    + "run a job, its input missing or another copy, gives it back and says why in its log)"
+                            )
+                        ))
                 }
                 break
             }

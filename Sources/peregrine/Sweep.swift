@@ -174,14 +174,6 @@ struct SweepCommand: ParsableCommand {
             if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
             let nats = try queue.nats.map { (url) throws(BacktestError) in try queue.queue(url) }
             let settings = try options.settings()
-            // Workers find the inputs by the path the sweep gives: one relative to this
-            // directory would be looked for in each worker's (refused there, job after job).
-            if nats != nil, let relative = settings.inputPaths.first(where: { !$0.hasPrefix("/") }) {
-                let absolute = FileManager.default.currentDirectoryPath + "/" + relative
-                throw BacktestError.usage(
-                    "--nats: \(relative) is a relative path, and workers find the inputs by the path the sweep gives: "
-                        + "give it from the root (\(absolute))")
-            }
             // Outputs first: then bad data found making the plan fails the sweep as bad data
             // found later does.
             try OutputFile.check(

@@ -88,7 +88,11 @@ import Testing
         // Two small returns stay apart (4 decimals of their percentages read -0.0006% twice).
         let close = try #require(SweepRow(jsonLine: #"{"job":"c","params":{},"return":-5.77e-06,"sortino":0.0045}"#))
         #expect(close.displayed("return") == "-0.000577%")
-        #expect(close.displayed("sortino") == "0.0045")
+        #expect(close.displayed("sortino") == "0.00450")
+        // In fixed notation however small (it had read 8.96e-05%).
+        let tinier = try #require(SweepRow(jsonLine: #"{"job":"d","params":{},"return":8.96e-07,"sharpe":-2.7e-07}"#))
+        #expect(tinier.displayed("return") == "0.0000896%")
+        #expect(tinier.displayed("sharpe") == "-0.000000270")
         #expect(row.displayed("net_pnl") == "33.66455 USDT")
         #expect(row.displayed("trades") == "76042")
         #expect(row.displayed("sortino") == "-")
