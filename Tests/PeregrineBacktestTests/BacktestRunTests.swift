@@ -1314,32 +1314,26 @@ import Testing
         // after it (7 ms, without a bid) is not read, so not counted as skipped; nor is a bad
         // row there reached (the run ends normally).
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let gap = directory.appendingPathComponent("gap.csv").path
-        try
-            (rows.map { $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",,5") : $0 }
-            .joined(separator: "\n") + "\n").write(toFile: gap, atomically: true, encoding: .utf8)
-        for secondThread in [true, false] {
-            let result = try Self.goldenCross(["tardis-quotes:" + gap]) {
-                $0.from = 3_000_000
-                $0.to = 6_000_000
-                $0.parseOnSecondThread = secondThread
+        // The row of 7 ms with its bid (105) empty, and negative.
+        let (gap, bad) = (
+            directory.appendingPathComponent("gap.csv").path, directory.appendingPathComponent("bad.csv").path
+        )
+        for (file, bid) in [(gap, ""), (bad, "-105")] {
+            try
+                (rows.map {
+                    $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",\(bid),5") : $0
+                }
+                .joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            for secondThread in [true, false] {
+                let result = try Self.goldenCross(["tardis-quotes:" + file]) {
+                    $0.from = 3_000_000
+                    $0.to = 6_000_000
+                    $0.parseOnSecondThread = secondThread
+                }
+                #expect(result.events == 3)
+                #expect(result.skippedQuotes == 0)
+                #expect(Self.turnover(result) == "104")
             }
-            #expect(result.events == 3)
-            #expect(result.skippedQuotes == 0)
-            #expect(Self.turnover(result) == "104")
-        }
-        let bad = directory.appendingPathComponent("bad.csv").path
-        try
-            (rows.map { $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",-105,5") : $0 }
-            .joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
-        for secondThread in [true, false] {
-            let result = try Self.goldenCross(["tardis-quotes:" + bad]) {
-                $0.from = 3_000_000
-                $0.to = 6_000_000
-                $0.parseOnSecondThread = secondThread
-            }
-            #expect(result.events == 3)
-            #expect(Self.turnover(result) == "104")
         }
         // Without `to`, the same rows are read: the empty bid skipped, the negative one refused.
         #expect(try Self.goldenCross(["tardis-quotes:" + gap]) { $0.from = 3_000_000 }.skippedQuotes == 1)
