@@ -85,6 +85,13 @@ public enum BacktestHTMLReport {
             ("capital", "\(result.capital) \(currency)"),
             ("queue model", result.settings.queueModel.description),
             ("latency", "feed \(result.settings.feedLatency); orders \(result.settings.orderLatency)"),
+            (
+                "refused by risk",
+                result.refusals.riskRejections.isEmpty
+                    ? "0"
+                    : result.refusals.riskRejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+            ),
+            ("kill switch", result.refusals.killSwitchTrip.map { "tripped at \($0)" } ?? "not tripped"),
         ]
         // (A value cut by the ellipsis shows whole on hover.)
         for (name, value) in figures {

@@ -243,6 +243,17 @@ import Testing
         // the venue cancelled its rest): no venue reject for an order it no longer had.
         #expect(killed.venue.rejected == 0)
         #expect(killed.venue.cancelled == 1)
+        // The HTML report's key figures show both (they had been in its warnings alone).
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + path)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "2")])
+        ]
+        settings.risk = [RiskRule(maxDailyLoss: ["*": "0.5"])]
+        let html = try BacktestHTMLReport.render(
+            try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(charts: true)))
+        #expect(html.contains("<b>refused by risk</b>4 kill-switch</div>"), "\(html)")
+        #expect(html.contains("<b>kill switch</b>tripped at 1970-01-01T00:00:00.002000000Z (daily-loss of s1)</div>"))
     }
 
     @Test func measuredLatencyIsInterpolated() throws {
