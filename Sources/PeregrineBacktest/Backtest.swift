@@ -258,14 +258,18 @@ public struct BacktestPlan: Sendable {
                         + "that only read prices)")
             }
         }
-        // `--feed-latency local` on a format without a receive time: its rows come at once.
+        // `--feed-latency local` on a format without a receive time (read as text, or a converted
+        // file's sources): its rows come at once.
         if settings.feedLatency == .local {
             for spec in settings.data {
-                guard let format = spec.format, !format.rawValue.hasPrefix("tardis-") else { continue }
                 for path in spec.paths {
-                    warnings.append(
-                        "\(path): \(format.rawValue) rows carry no receive time, so --feed-latency local delivers "
-                            + "them with no feed latency")
+                    let formats =
+                        spec.format.map { [$0.rawValue] } ?? (mapped[path]?.metadata.sources.map(\.format) ?? [])
+                    for format in Set(formats).sorted() where !format.hasPrefix("tardis-") {
+                        warnings.append(
+                            "\(path): \(format) rows carry no receive time, so --feed-latency local delivers them "
+                                + "with no feed latency")
+                    }
                 }
             }
         }
@@ -695,7 +699,7 @@ public struct BacktestPlan: Sendable {
                         priceIncrement: file.tickSize, sizeIncrement: file.lotSize, converted: file.converted,
                         instrumentMap: file.instrumentMap)
                     stream.warnsOfStepBacks = file.warnsOfStepBacks
-                    stream.stepBacksBefore = settings.to ?? .max
+                    stream.until = settings.to ?? .max
                     return stream
                 })
         } catch {

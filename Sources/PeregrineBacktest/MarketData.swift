@@ -101,8 +101,10 @@ final class DataFileStream {
     /// Whether `stepBacks` is warned about (`PlannedFile.warnsOfStepBacks`).
     var warnsOfStepBacks = true
     /// `--to`: a row stamped back runs at the latest time above it, so from there on it does not
-    /// run and is not counted (whether read ahead or not: text and converted files count alike).
-    var stepBacksBefore = UInt64.max
+    /// run and is not counted (whether read ahead or not: text and converted files count alike);
+    /// a text row from there on that makes no event (a quote row skipped, an empty message)
+    /// ends the file's reading, so nothing after it is counted or refused.
+    var until = UInt64.max
 
     init(
         path: String, format: FeedFormat?, instrument: InstrumentID, priceIncrement: Increment,
@@ -154,19 +156,28 @@ final class DataFileStream {
                 format == .l3JSONLines ? UInt64(truncatingIfNeeded: replay.lineNumber) : replay.rowExchangeTimestamp
             let local = format == .l3JSONLines ? exchange : replay.rowLocalTimestamp
             // A quote row with an empty price on either side is skipped entirely.
-            if changes.count == 1, case .quote(let quote) = changes[0],
-                quote.bidPrice.ticks <= 0 || quote.askPrice.ticks <= 0
-            {
-                skippedQuotes += 1
+            let skipped =
+                changes.count == 1
+                && {
+                    guard case .quote(let quote) = changes[0] else { return false }
+                    return quote.bidPrice.ticks <= 0 || quote.askPrice.ticks <= 0
+                }()
+            if skipped || changes.isEmpty {
+                // (A row that makes an event from `until` on is handed out: the reader stops there.)
+                if Swift.max(time, exchange) >= until {
+                    finished = true
+                    return false
+                }
+                if skipped { skippedQuotes += 1 }
                 continue
             }
-            guard !changes.isEmpty else { continue }
             // A Bybit message without `ts` runs at the latest time above it: the first has none.
             if exchange == 0, time == 0, format == .bybitOrderBook {
                 throw FeedError(
                     line: replay.lineNumber,
-                    "a message without \"ts\" before any with one: its exchange time is unknown (give it the "
-                        + "\"ts\" of the message after it, or start the file at a message that has one)")
+                    "a message without a time (\"ts\" missing or 0) before any with one: its exchange time is "
+                        + "unknown (give it the \"ts\" of the message after it, or start the file at a message that "
+                        + "has one)")
             }
             payloads = changes
             exchangeTime = exchange
@@ -237,7 +248,7 @@ final class DataFileStream {
     /// Whether a row (or a message's records) stamped `exchange` steps back and runs: stamped
     /// (not 0), before the latest time above it, which is before `--to`.
     @inline(__always)
-    func stepsBack(_ exchange: UInt64) -> Bool { exchange < time && exchange != 0 && time < stepBacksBefore }
+    func stepsBack(_ exchange: UInt64) -> Bool { exchange < time && exchange != 0 && time < until }
 
     /// Notes the `records` just read, stamped `exchange`, as stepping back (out of line: it is
     /// rare).

@@ -113,6 +113,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     case edited(origin: String)
     /// The file holds no settings (empty, or something else written over it).
     case damaged(origin: String)
+    /// The file ends in the middle of an entry.
+    case cutShort(origin: String)
 
     public var description: String {
         switch self {
@@ -145,6 +147,9 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return
                 "\(origin) was written by strategy '\(stored)'; this build's is '\(running)'. Replaying it with "
                 + "another strategy would not reproduce it: run the same strategy and parameters"
+        case .cutShort(let origin):
+            return "\(origin) ends in the middle of an entry: it was cut short (peregrine ends every entry with a "
+                + "newline); restore it from a backup, or move the journal away and start a new one"
         case .damaged(let origin):
             return "\(origin) holds no logic settings (it is empty, or something else was written over it): the "
                 + "journal cannot be read without the settings it was written with; restore the file from a backup, "

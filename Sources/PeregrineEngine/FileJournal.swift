@@ -122,7 +122,7 @@ public struct FileJournalPlan: JournalPlan {
                     // A segment whose header was cut holds no record: the file was removed.
                     line +=
                         "; removed \(torn.path), a new segment whose header was cut short (\(recovery.repairedBytes) "
-                        + "bytes, no record)"
+                        + "byte\(recovery.repairedBytes == 1 ? "" : "s"), no record)"
                 } else {
                     let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
                     line +=

@@ -125,6 +125,9 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         while getline(&line, &capacity, file) > 0, let line { text += String(cString: line) }
         // (A directory opens, and its first read fails.)
         if ferror(file) != 0 { throw .settings(.unreadable(path: path, errno: errno)) }
+        // Every entry ends with a newline: a file that does not was cut mid-entry (a value cut
+        // short still reads, wrong, when the checksum line went with it).
+        if !text.isEmpty, !text.hasSuffix("\n") { throw .settings(.cutShort(origin: path)) }
         return try parse(text, origin: path)
     }
 

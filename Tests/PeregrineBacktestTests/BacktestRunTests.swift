@@ -1325,14 +1325,23 @@ import Testing
         // after it (7 ms, without a bid) is not read, so not counted as skipped; nor is a bad
         // row there reached (the run ends normally).
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        // The row of 7 ms with its bid (105) empty, and negative.
-        let (gap, bad) = (
-            directory.appendingPathComponent("gap.csv").path, directory.appendingPathComponent("bad.csv").path
+        // The row of 7 ms with its bid (105) empty, and negative; and the row of 6 ms (the first
+        // from `to` on) empty too, with the negative one after it: a row from `to` on that makes
+        // no event ends the reading as one that makes an event does.
+        let (gap, bad, emptyAtTo) = (
+            directory.appendingPathComponent("gap.csv").path, directory.appendingPathComponent("bad.csv").path,
+            directory.appendingPathComponent("empty-at-to.csv").path
         )
-        for (file, bid) in [(gap, ""), (bad, "-105")] {
+        for (file, bid, emptiedAtTo) in [(gap, "", false), (bad, "-105", false), (emptyAtTo, "-105", true)] {
             try
                 (rows.map {
-                    $0.hasPrefix("test,TEST,7000,") ? $0.replacingOccurrences(of: ",105,5", with: ",\(bid),5") : $0
+                    if $0.hasPrefix("test,TEST,7000,") {
+                        return $0.replacingOccurrences(of: ",105,5", with: ",\(bid),5")
+                    }
+                    if emptiedAtTo, $0.hasPrefix("test,TEST,6000,") {
+                        return $0.replacingOccurrences(of: ",104,5", with: ",,5")
+                    }
+                    return $0
                 }
                 .joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
             for secondThread in [true, false] {
@@ -1574,8 +1583,9 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         #expect(
             throws: BacktestError.data(
-                "\(path):1: a message without \"ts\" before any with one: its exchange time is unknown (give it the "
-                    + "\"ts\" of the message after it, or start the file at a message that has one)")
+                "\(path):1: a message without a time (\"ts\" missing or 0) before any with one: its exchange time is "
+                    + "unknown (give it the \"ts\" of the message after it, or start the file at a message that has "
+                    + "one)")
         ) { _ = try Backtest.run(try BacktestPlan(settings)) }
     }
 
@@ -1623,6 +1633,16 @@ import Testing
                 "\(truefx): truefx-quotes rows carry no receive time, so --feed-latency local delivers them with no "
                     + "feed latency"))
         #expect(try BacktestPlan(local).warnings.filter { $0.contains("receive time") }.count == 1)
+        // A file converted from them says so too (its sources name their format).
+        let sources = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: sources) }
+        let convertedSource = sources.appendingPathComponent("truefx.pgev").path
+        _ = try DataConversion.convert([try DataSpec("truefx-quotes@USDJPY:" + truefx)], output: convertedSource)
+        local.data = [try DataSpec("events:" + convertedSource)]
+        #expect(
+            try BacktestPlan(local).warnings.contains(
+                "\(convertedSource): truefx-quotes rows carry no receive time, so --feed-latency local delivers them "
+                    + "with no feed latency"))
         #expect(
             try warnings(["truefx-quotes@USDJPY:" + truefx]) == [
                 "\(truefx): TrueFX quotes carry no sizes, so no order fills against them (use them for strategies "

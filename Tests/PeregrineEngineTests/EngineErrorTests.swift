@@ -33,6 +33,16 @@ import Testing
                 "format = 5\ninstruments = 4\norder-flow = 0\nvenue-orders = 64\nstrategy-orders = 8\ntimers = 8\n"
                     + "keep-orders = 0\n", origin: "x.conf")
         }
+        // A file cut mid-entry (its last value read short, the checksum line gone with it) is
+        // refused as cut, whatever it still says.
+        let cut = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: cut) }
+        try FileManager.default.createDirectory(atPath: cut, withIntermediateDirectories: true)
+        try "format = 6\ninstruments = 4\norder-flow = 1".write(
+            toFile: cut + "/engine-logic.conf", atomically: true, encoding: .utf8)
+        #expect(throws: EngineError.settings(.cutShort(origin: cut + "/engine-logic.conf"))) {
+            _ = try LogicSettings.load(directory: cut)
+        }
         // Cut short (its last lines, the checksum with them, lost) or edited: said so, with what to do.
         #expect(
             EngineError.settings(.missing(origin: "x.conf", name: "strategies")).description
