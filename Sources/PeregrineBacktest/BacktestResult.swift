@@ -534,10 +534,15 @@ extension BacktestResult {
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
         // A range to the millisecond, or to the nanosecond when that would show one instant.
-        let range = { (start: UInt64, end: UInt64) -> String in
-            guard start != end, time(start) == time(end) else { return "\(time(start))–\(time(end))" }
-            return "\(UTCTime.text(start).replacingOccurrences(of: "T", with: " ").dropLast())–"
-                + "\(UTCTime.text(end).replacingOccurrences(of: "T", with: " ").dropLast())"
+        let exact = { (nanoseconds: UInt64) in
+            UTCTime.text(nanoseconds).replacingOccurrences(of: "T", with: " ").dropLast()
+        }
+        // A range to the millisecond, or to the nanosecond when that would show one instant, or
+        // (`apart`) when it would seem to meet another range it is apart from.
+        let range = { (start: UInt64, end: UInt64, apart: (UInt64, UInt64)?) -> String in
+            let meets = apart.map { time($0.0) <= time(end) && time(start) <= time($0.1) } ?? false
+            guard (start != end && time(start) == time(end)) || meets else { return "\(time(start))–\(time(end))" }
+            return "\(exact(start))–\(exact(end))"
         }
         // A latency file for another time (its timestamps in ms, say) holds one row for the
         // whole run: said, since nothing else shows it. (A file of one row is a constant.)
@@ -546,8 +551,8 @@ extension BacktestResult {
         {
             let held = last < start ? "first" : "last"
             warnings.append(
-                "--order-latency \(table.path): its rows cover \(range(start, end)) UTC and the data "
-                    + "\(range(first, last)) UTC, no time in common: every order took its \(held) row's "
+                "--order-latency \(table.path): its rows cover \(range(start, end, (first, last))) UTC and the data "
+                    + "\(range(first, last, (start, end))) UTC, no time in common: every order took its \(held) row's "
                     + "latencies (are its timestamps µs since the epoch?)")
         }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
@@ -580,7 +585,7 @@ extension BacktestResult {
         for (index, one) in spans.enumerated() {
             for other in spans[(index + 1)...] where one.2 < other.1 || other.2 < one.1 {
                 warnings.append(
-                    "\(one.0) (\(range(one.1, one.2)) UTC) and \(other.0) (\(range(other.1, other.2)) UTC) have no time in common: no moment of the run has both markets"
+                    "\(one.0) (\(range(one.1, one.2, (other.1, other.2))) UTC) and \(other.0) (\(range(other.1, other.2, (one.1, one.2))) UTC) have no time in common: no moment of the run has both markets"
                 )
             }
         }

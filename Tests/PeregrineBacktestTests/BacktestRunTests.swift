@@ -1633,6 +1633,23 @@ import Testing
                 "\(truefx): truefx-quotes rows carry no receive time, so --feed-latency local delivers them with no "
                     + "feed latency"))
         #expect(try BacktestPlan(local).warnings.filter { $0.contains("receive time") }.count == 1)
+        // Two markets apart by less than a millisecond are shown to the nanosecond (to the ms
+        // they seemed to meet).
+        let apart = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: apart) }
+        let header = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        let early = apart.appendingPathComponent("a.csv").path
+        try (header + "x,AAA,39500000,39500000,1,101,99,1\nx,AAA,40000300,40000300,1,102,100,1\n").write(
+            toFile: early, atomically: true, encoding: .utf8)
+        let late = apart.appendingPathComponent("b.csv").path
+        try (header + "x,BBB,40000700,40000700,1,101,99,1\nx,BBB,41000000,41000000,1,102,100,1\n").write(
+            toFile: late, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings(["tardis-quotes:" + early, "tardis-quotes:" + late]) == [
+                "AAA (1970-01-01 00:00:39.500000000–1970-01-01 00:00:40.000300000 UTC) and BBB (1970-01-01 "
+                    + "00:00:40.000700000–1970-01-01 00:00:41.000000000 UTC) have no time in common: no moment of the "
+                    + "run has both markets"
+            ])
         // A file converted from them says so too (its sources name their format).
         let sources = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: sources) }
