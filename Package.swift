@@ -200,8 +200,8 @@ let package = Package(
         .testTarget(
             name: "PeregrineNATSTests",
             dependencies: [
-                "PeregrineNATS", "PeregrineEngine", "PeregrineCodec", "PeregrineFeed", "PeregrineMempool", "PeregrineModel",
-                "PeregrineJournal",
+                "PeregrineNATS", "PeregrineBacktest", "PeregrineEngine", "PeregrineCodec", "PeregrineFeed",
+                "PeregrineMempool", "PeregrineModel", "PeregrineJournal",
                 "PeregrineStrategy", "PeregrineCore", "PeregrineTestSupport",
             ]
         ),

@@ -83,10 +83,12 @@ public struct SweepQueue: Sendable {
     /// Runs `plan` on the workers: results already in `output` or in the results stream are not
     /// queued again; the others are queued and collected as they come (appended to `output`).
     /// Waits for every job; `idleSeconds` above 0 gives up (exit 1, listing what is missing)
-    /// when no result came for that long. `progress` gets (done, to run).
+    /// when no result came for that long. `progress` gets (done, to run). When `stopRequested`
+    /// (polled about every second while waiting) names a reason, it stops waiting and throws
+    /// (`data`: incomplete); the jobs not answered stay queued for the same sweep run again.
     public func run(
         _ plan: SweepPlan, output: SweepOutput?, ranking: SweepRanking, idleSeconds: Int = 0,
-        progress: ((Int, Int) -> Void)? = nil
+        progress: ((Int, Int) -> Void)? = nil, stopRequested: () -> String? = { nil }
     ) throws(BacktestError) -> Sweep.Outcome {
         // A message must read back as itself on a worker (settings that cannot travel are
         // refused here, not on every worker).
@@ -213,6 +215,13 @@ public struct SweepQueue: Sendable {
         let clock = ContinuousClock()
         var lastNews = clock.now
         while collected < pending.count {
+            if let reason = stopRequested() {
+                let kept = output.map { " (kept in \($0.path))" } ?? ""
+                throw .data(
+                    "stopped by \(reason) after \(collected) of \(pending.count) results\(kept); the jobs not answered "
+                        + "stay queued for the workers, and the same command collects their results: the sweep is "
+                        + "incomplete, no ranking or page was written")
+            }
             let before = collected
             _ = try read(results, until: nil, earlier: false)
             if collected > before {

@@ -196,13 +196,14 @@ struct SweepCommand: ParsableCommand {
         progress: ((Int, Int) -> Void)?
     ) -> Sweep.Outcome {
         do throws(BacktestError) {
+            // SIGINT or SIGTERM: no job is started (or waited for) after it, those running here
+            // finish (their rows are kept), and the sweep ends incomplete (exit 1, no page).
+            StopSignal.installHandlers()
             if let nats {
                 return try nats.run(
-                    plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress)
+                    plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress,
+                    stopRequested: { StopSignal.receivedName })
             }
-            // SIGINT or SIGTERM: no job is started after it, those running finish (their rows
-            // are kept), and the sweep ends incomplete (exit 1, no page).
-            StopSignal.installHandlers()
             return try Sweep.run(
                 plan, threads: threads, output: output, ranking: ranking, progress: progress,
                 stopRequested: { StopSignal.receivedName })
