@@ -24,20 +24,15 @@ public enum BacktestConfigurationFile {
         "taker_fee_bps", "tick_size", "lot_size", "capital", "equity_interval_ms",
     ]
 
-    /// The sections of `text` a backtest reads; the others (a live run's `[source]`,
-    /// `[journal]`, `[trading]`…) are checked as `peregrine run` checks them, and not used.
-    public static let usedSections: Set<String> = ["backtest", "strategy", "instrument", "risk", "profile"]
-
-    /// What `apply` checks but does not use, for a warning: the sections of `text` other than
-    /// `usedSections`, sorted (empty when `text` is not TOML: `apply` says so).
-    public static func unusedSections(_ text: String) -> [String] {
-        guard let table = try? TOMLTable(string: text) else { return [] }
-        return table.keys.filter { !usedSections.contains($0) }.sorted()
-    }
+    /// The sections a backtest reads; the others (a live run's `[source]`, `[journal]`,
+    /// `[trading]`…) are checked as `peregrine run` checks them, and not used.
+    static let usedSections: Set<String> = ["backtest", "strategy", "instrument", "risk", "profile"]
 
     /// Reads `text` into `settings` (strategies, instruments and risk rules through the engine's
-    /// configuration file reader). Throws a usage error naming the key.
-    public static func apply(_ text: String, to settings: inout BacktestSettings) throws(BacktestError) {
+    /// configuration file reader). Throws a usage error naming the key. Returns the sections it
+    /// checked but does not use, sorted, for a warning.
+    @discardableResult
+    public static func apply(_ text: String, to settings: inout BacktestSettings) throws(BacktestError) -> [String] {
         let configuration: EngineConfiguration
         do { configuration = try ConfigurationFile.resolve(fileText: text) } catch { throw .usage("\(error)") }
         settings.strategies += configuration.strategies
@@ -47,7 +42,8 @@ public enum BacktestConfigurationFile {
         do { table = try TOMLTable(string: text) } catch {
             throw .usage("the configuration file is not valid TOML: \(error)")
         }
-        guard let section = table["backtest"] else { return }
+        let unused = table.keys.filter { !usedSections.contains($0) }.sorted()
+        guard let section = table["backtest"] else { return unused }
         guard let backtest = section.table else { throw .usage("backtest: write it as a section, [backtest]") }
         for (key, value) in backtest {
             guard keys.contains(key) else {
@@ -70,6 +66,7 @@ public enum BacktestConfigurationFile {
                 try BacktestOption.apply(key, textValue, to: &settings, origin: "backtest.\(key)")
             }
         }
+        return unused
     }
 }
 

@@ -533,7 +533,7 @@ extension BacktestResult {
         }
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
-        // A range to the millisecond, or to the nanosecond when that would show one instant.
+        // A time to the nanosecond, for people.
         let exact = { (nanoseconds: UInt64) in
             UTCTime.text(nanoseconds).replacingOccurrences(of: "T", with: " ").dropLast()
         }
@@ -585,8 +585,9 @@ extension BacktestResult {
         for (index, one) in spans.enumerated() {
             for other in spans[(index + 1)...] where one.2 < other.1 || other.2 < one.1 {
                 warnings.append(
-                    "\(one.0) (\(range(one.1, one.2, (other.1, other.2))) UTC) and \(other.0) (\(range(other.1, other.2, (one.1, one.2))) UTC) have no time in common: no moment of the run has both markets"
-                )
+                    "\(one.0) (\(range(one.1, one.2, (other.1, other.2))) UTC) and \(other.0) "
+                        + "(\(range(other.1, other.2, (one.1, one.2))) UTC) have no time in common: no moment of the "
+                        + "run has both markets")
             }
         }
         return warnings

@@ -226,6 +226,9 @@ struct BacktestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("End (exchange time, UTC), exclusive.", valueName: "time"))
     var to: String?
 
+    // Options with a number read whatever follows: a maker rebate is a negative fee
+    // (`--maker-fee-bps -0.5`), and a negative capital or latency is named as such, not taken
+    // for a missing value.
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -245,9 +248,6 @@ struct BacktestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Queue model: risk-averse (default), power:N or log.", valueName: "model"))
     var queueModel: String?
 
-    // Options with a number read whatever follows: a maker rebate is a negative fee
-    // (`--maker-fee-bps -0.5`), and a negative capital or latency is named as such, not taken
-    // for a missing value.
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -306,8 +306,7 @@ struct BacktestOptions: ParsableArguments {
         if let config {
             let text: String
             do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
-            try BacktestConfigurationFile.apply(text, to: &settings)
-            let unused = BacktestConfigurationFile.unusedSections(text)
+            let unused = try BacktestConfigurationFile.apply(text, to: &settings)
             if !unused.isEmpty {
                 printError(
                     "warning: \(config): " + unused.map { "[\($0)]" }.joined(separator: ", ")
