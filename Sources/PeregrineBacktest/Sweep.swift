@@ -8,8 +8,10 @@ import Synchronization
 public struct SweepRow: Sendable {
     public var job: String
     public var parameters: [(name: String, value: String)]
-    /// The report's top-level scalar fields (and `timing`'s), as text; null is absent.
-    public var fields: [String: String]
+    /// The report's scalar figures (`SweepOutput.reportFields`, in that order) as text; nil
+    /// when absent or null. An array rather than a dictionary: a sweep keeps every row until
+    /// it ranks them, and a dictionary of the same figures took about 5 KB a row.
+    var figures: [String?]
     /// The row as written: a JSON line (no newline) or a CSV line.
     public var line: String
     /// The report's warnings about the data (`BacktestResult.warnings`; none read back from a
@@ -23,12 +25,19 @@ public struct SweepRow: Sendable {
 
     /// The row of a finished job from its JSON line (`jsonLine(job:result:)`).
     init(job: SweepJob, jsonLine: String, csvColumns: [String]?) throws(BacktestError) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any] else {
+        guard let object = Self.object(jsonLine) else {
             throw .output("the result of job \(job.hash) is not valid JSON: \(jsonLine.prefix(200))")
         }
         self.init(
             job: job.hash, object: object, jsonLine: jsonLine, names: job.parameters.map(\.name), csvColumns: csvColumns
         )
+    }
+
+    /// `line` parsed as a JSON object, nil when it is not one. The bytes go to the parser as a
+    /// copy: `Data(line.utf8)` kept each line's storage alive for as long as the row (about
+    /// 3 KB a job, however the row was written).
+    static func object(_ line: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(Array(line.utf8))) as? [String: Any]
     }
 
     /// A finished job's JSON line: `{"job", "params", every field of the backtest's report}`.
@@ -48,7 +57,7 @@ public struct SweepRow: Sendable {
     /// Reads a JSON line back (its parameters in the order of `parameterNames`, else by name;
     /// the row written as CSV with `csvColumns`); nil when it is not a sweep row.
     public init?(jsonLine: String, parameterNames: [String]? = nil, csvColumns: [String]? = nil) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any],
+        guard let object = Self.object(jsonLine),
             let job = object["job"] as? String, let params = object["params"] as? [String: Any]
         else { return nil }
         self.init(
@@ -60,46 +69,59 @@ public struct SweepRow: Sendable {
         self.job = job
         let params = object["params"] as? [String: Any] ?? [:]
         parameters = names.map { ($0, Self.text(params[$0]) ?? "") }
-        var fields: [String: String] = [:]
-        for (key, value) in object where key != "params" {
-            if let text = Self.text(value) { fields[key] = text }
-        }
-        if let timing = object["timing"] as? [String: Any] {
-            for (key, value) in timing { if let text = Self.text(value) { fields[key] = text } }
-        }
-        self.fields = fields
-        warnings = object["warnings"] as? [String] ?? []
+        let timing = object["timing"] as? [String: Any] ?? [:]
+        figures = SweepOutput.reportFields.map { Self.text(object[$0]) ?? Self.text(timing[$0]) }
+        warnings = (object["warnings"] as? [Any] ?? []).compactMap(Self.text)
         if let csvColumns {
             let values = parameters
+            let figures = figures
             line = csvColumns.map { column in
-                if let index = names.firstIndex(of: column), column != "job" {
-                    return Self.csvField(values[index].value)
-                }
-                return Self.csvField(fields[column] ?? "")
+                if column == "job" { return Self.csvField(job) }
+                if let index = names.firstIndex(of: column) { return Self.csvField(values[index].value) }
+                return Self.csvField(Self.figureIndex[column].flatMap { figures[$0] } ?? "")
             }.joined(separator: ",")
         } else {
-            line = jsonLine
+            // A copy made here: a job's line was made on its job's thread, among that job's
+            // transient memory, whose pages it would keep resident.
+            line = jsonLine.withCString { String(cString: $0) }
         }
     }
 
     /// Reads a CSV line back under `header`; nil when it has another number of fields or no job.
-    init?(csvLine: String, header: [String], parameterNames: [String]) {
+    public init?(csvLine: String, header: [String], parameterNames: [String]) {
         let values = csvLine.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard values.count == header.count, let jobColumn = header.firstIndex(of: "job"), !values[jobColumn].isEmpty
         else { return nil }
         job = values[jobColumn]
-        var fields: [String: String] = [:]
-        for (column, value) in zip(header, values) where !value.isEmpty { fields[column] = value }
-        parameters = parameterNames.map { ($0, fields[$0] ?? "") }
-        self.fields = fields
+        var texts: [String: String] = [:]
+        for (column, value) in zip(header, values) where !value.isEmpty { texts[column] = value }
+        parameters = parameterNames.map { ($0, texts[$0] ?? "") }
+        figures = SweepOutput.reportFields.map { texts[$0] }
         line = csvLine
     }
+
+    /// The report's figure `name` (one of `SweepOutput.reportFields`) as text, nil when absent.
+    public func field(_ name: String) -> String? { Self.figureIndex[name].flatMap { figures[$0] } }
+
+    /// The row's job and its report's figures present, by name (built on each call).
+    public var fields: [String: String] {
+        var fields = ["job": job]
+        for (name, text) in zip(SweepOutput.reportFields, figures) { if let text { fields[name] = text } }
+        return fields
+    }
+
+    static let figureIndex = Dictionary(
+        SweepOutput.reportFields.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// The row with `parameters` (its job's in this sweep: a row resumed from an output written
     /// with other texts of the same values, `0.010` for `0.01`, or before a parameter fixed then
     /// was swept) in its fields and in its line, a JSON line's `params` object or a CSV line's
     /// columns under `csvColumns`.
     func with(parameters: [(name: String, value: String)], csvColumns: [String]?) -> SweepRow {
+        // Most rows have them already: the row (and its line's storage) is shared, not copied.
+        if parameters.elementsEqual(self.parameters, by: { $0.name == $1.name && $0.value == $1.value }) {
+            return self
+        }
         var row = self
         row.parameters = parameters
         if let csvColumns {
@@ -124,12 +146,17 @@ public struct SweepRow: Sendable {
         return row
     }
 
+    /// A JSON scalar as native text (kept for the whole sweep: not a bridged Foundation
+    /// object, and up to 15 bytes held inline, without an allocation).
     static func text(_ value: Any?) -> String? {
+        var text: String
         switch value {
-        case let string as String: return string
-        case let number as NSNumber: return number.stringValue
+        case let string as String: text = string
+        case let number as NSNumber: text = number.stringValue
         default: return nil
         }
+        text = text.withCString { String(cString: $0) }
+        return text
     }
 
     /// CSV fields never need quoting here (no commas, quotes or newlines in figures); anything
@@ -139,15 +166,15 @@ public struct SweepRow: Sendable {
     }
 
     /// The value of `metric`, nil when absent or not a number.
-    public func value(of metric: String) -> Double? { fields[metric].flatMap(Double.init) }
+    public func value(of metric: String) -> Double? { field(metric).flatMap(Double.init) }
 
     /// `figure` for people: a ratio (a double) to 4 decimals, as a percentage where the
     /// backtest's summary shows one (a return of 0.0123 is "1.23%"), a money figure (exact) with
     /// its currency, anything else as the report has it; "-" when absent.
     public func displayed(_ figure: String) -> String {
-        guard let text = fields[figure] else { return "-" }
+        guard let text = field(figure) else { return "-" }
         if Self.ratios.contains(figure), let value = Double(text) { return Self.text(value, of: figure) }
-        if Self.money.contains(figure), let currency = fields["currency"] { return text + " " + currency }
+        if Self.money.contains(figure), let currency = field("currency") { return text + " " + currency }
         return text
     }
 
@@ -201,18 +228,19 @@ public struct SweepRanking: Sendable, Equatable {
     public var ascending: Bool { Self.lowerIsBetter.contains(metric) }
 
     /// `rows` best first; `order` gives each job's place in the sweep (rows of other sweeps last).
+    /// Each row's figure and place are read once, not at every comparison.
     public func ranked(_ rows: [SweepRow], order: [String: Int]) -> [SweepRow] {
-        rows.enumerated().sorted { left, right in
-            let (a, b) = (left.element.value(of: metric), right.element.value(of: metric))
-            switch (a, b) {
+        let keys = rows.enumerated().map { offset, row in
+            (value: row.value(of: metric), place: order[row.job] ?? Int.max, offset: offset)
+        }
+        return keys.sorted { left, right in
+            switch (left.value, right.value) {
             case (let x?, let y?) where x != y: return ascending ? x < y : x > y
             case (.some, nil): return true
             case (nil, .some): return false
-            default:
-                let (i, j) = (order[left.element.job] ?? Int.max, order[right.element.job] ?? Int.max)
-                return i != j ? i < j : left.offset < right.offset
+            default: return left.place != right.place ? left.place < right.place : left.offset < right.offset
             }
-        }.map(\.element)
+        }.map { rows[$0.offset] }
     }
 }
 
@@ -297,10 +325,10 @@ public final class SweepOutput {
                 // A result of another report (or of another format version) is not this
                 // build's: it would be taken as a job done, its figures ranked with these.
                 let version = "\(BacktestResult.formatVersion)"
-                guard row.fields["report"] == "peregrine-backtest", row.fields["format_version"] == version else {
+                guard row.field("report") == "peregrine-backtest", row.field("format_version") == version else {
                     throw .usage(
-                        "--out \(path):\(number): a result of report '\(row.fields["report"] ?? "?")' format "
-                            + "\(row.fields["format_version"] ?? "?") (this build writes peregrine-backtest format "
+                        "--out \(path):\(number): a result of report '\(row.field("report") ?? "?")' format "
+                            + "\(row.field("format_version") ?? "?") (this build writes peregrine-backtest format "
                             + "\(version)): choose another file")
                 }
                 existing.append(row)
@@ -375,13 +403,14 @@ public final class SweepOutput {
 
     /// Rewrites the file with `rows` in this order.
     public func rewrite(_ rows: [SweepRow]) throws(BacktestError) {
-        var text = columns.map { $0.joined(separator: ",") + "\n" } ?? ""
-        for row in rows { text += row.line + "\n" }
         let partial = target + ".partial"
         guard let out = fopen(partial, "w") else {
             throw .output("--out \(path): cannot write (through \(partial)): \(String(cString: strerror(errno)))")
         }
-        let written = fputs(text, out) >= 0
+        // Row by row through the stream's buffer (the whole text at once took as much memory
+        // again as the rows).
+        var written = columns.map { fputs($0.joined(separator: ",") + "\n", out) >= 0 } ?? true
+        for row in rows where written { written = fputs(row.line, out) >= 0 && fputc(0x0A, out) != EOF }
         guard fflush(out) == 0, fsync(fileno(out)) == 0, fclose(out) == 0, written, rename(partial, target) == 0 else {
             unlink(partial)
             throw .output("--out \(path): the ranked rewrite failed: \(String(cString: strerror(errno)))")

@@ -96,7 +96,7 @@ public enum SweepHTMLReport {
         let high = values.values.max() ?? 0
         // A money figure's currency, when every row has the same one: in the title and on the
         // scale (the cells keep to their numbers, for room).
-        let currencies = Set(rows.compactMap { $0.fields["currency"] })
+        let currencies = Set(rows.compactMap { $0.field("currency") })
         let unit = SweepRow.money.contains(ranking.metric) && currencies.count == 1 ? currencies.first : nil
         let scaleText = { (value: Double) in
             SweepRow.text(value, of: ranking.metric) + (unit.map { " " + $0 } ?? "")

@@ -63,6 +63,34 @@ import Testing
         #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
     }
 
+    /// A row keeps the report's figures (top-level and `timing`'s) by name, and the same
+    /// figures when it is written as a CSV line and read back; nested objects are not figures.
+    @Test func aRowKeepsItsFiguresThroughTheCSVLine() throws {
+        let line =
+            #"{"job":"j1","params":{"fast":"5","slow":"30"},"report":"peregrine-backtest","format_version":3,"#
+            + #""net_pnl":"-0.4164","sharpe":-1.478007203856447,"kill_switch":null,"first_event":"#
+            + #""2022-11-01T00:00:00.000000000Z","instruments":[{"net_pnl":"9"}],"warnings":["w1"],"#
+            + #""timing":{"elapsed_seconds":0.5,"events_per_second":4000000.25}}"#
+        let columns = ["job", "fast", "slow"] + SweepOutput.reportFields
+        let row = try #require(SweepRow(jsonLine: line, parameterNames: ["fast", "slow"], csvColumns: columns))
+        let expected = [
+            "job": "j1", "report": "peregrine-backtest", "format_version": "3", "net_pnl": "-0.4164",
+            "sharpe": "-1.478007203856447", "first_event": "2022-11-01T00:00:00.000000000Z", "elapsed_seconds": "0.5",
+            "events_per_second": "4000000.25",
+        ]
+        #expect(row.fields == expected)
+        #expect(row.field("net_pnl") == "-0.4164")
+        #expect(row.field("kill_switch") == nil)
+        #expect(row.value(of: "sharpe") == -1.478007203856447)
+        #expect(row.warnings == ["w1"])
+        #expect(row.parameters.map(\.value) == ["5", "30"])
+        let back = try #require(
+            SweepRow(csvLine: row.line, header: columns, parameterNames: ["fast", "slow"]))
+        #expect(back.fields == expected)
+        #expect(back.parameters.map(\.value) == ["5", "30"])
+        #expect(back.line == row.line)
+    }
+
     /// The sweep's table and page show ratios rounded and money with its currency.
     @Test func figuresAreShownForPeople() throws {
         let row = try #require(
