@@ -643,13 +643,26 @@ public struct BacktestPlan: Sendable {
     /// share. Events from `to` on are not kept. Results are the same as from the text (the
     /// report still names the original inputs). Converted inputs alone are read through once
     /// instead: either way, bad data stops the sweep here with one error, before any job runs.
-    public func sharingData() throws(BacktestError) -> BacktestPlan {
+    /// `stopRequested` is polled every 65,536 events: when it names a reason, the reading
+    /// stops (`data`: "stopped by REASON while the inputs were read").
+    public func sharingData(stopRequested: () -> String? = { nil }) throws(BacktestError) -> BacktestPlan {
         var plan = self
         plan.settings.parseOnSecondThread = false
+        var events = 0
+        var stopReason: String?
+        /// Counts an event read; whether the reading stops here.
+        func stops() -> Bool {
+            events &+= 1
+            guard events & 0xFFFF == 0 else { return false }
+            stopReason = stopRequested()
+            return stopReason != nil
+        }
+        func stopped(_ reason: String) -> BacktestError { .data("stopped by \(reason) while the inputs were read") }
         guard files.contains(where: { $0.format != nil }) else {
             let stream = try openData()
-            while stream.next(before: settings.to) != nil {}
+            while stream.next(before: settings.to) != nil, !stops() {}
             stream.finish()
+            if let stopReason { throw stopped(stopReason) }
             if let failure = stream.failure { throw .data("\(failure)") }
             return plan
         }
@@ -664,22 +677,28 @@ public struct BacktestPlan: Sendable {
         unlink(path)
         // The runs take their instruments and quote books from the plan, not from the file.
         let metadata = EventFileMetadata(instruments: [], sources: [])
-        let file: EventFile
+        var file: EventFile?
         do throws(FeedError) {
             let writer = try EventFileWriter(descriptor: descriptor, path: path, metadata: metadata)
-            while let item = stream.next(before: settings.to) { try writer.append(item.event) }
+            while let item = stream.next(before: settings.to) {
+                try writer.append(item.event)
+                if stops() { break }
+            }
             stream.finish()
-            if let failure = stream.failure { throw failure }
-            // Said of the text files, by line; the shared file (a temporary name, its own
-            // record numbers) says nothing.
-            plan.warnings += stream.stepBackWarnings
-            var finished = metadata
-            finished.skippedQuoteRows = stream.skippedQuotes
-            try writer.finish(metadata: finished)
-            file = try EventFile(descriptor: descriptor, path: path)
+            if stopReason == nil {
+                if let failure = stream.failure { throw failure }
+                // Said of the text files, by line; the shared file (a temporary name, its own
+                // record numbers) says nothing.
+                plan.warnings += stream.stepBackWarnings
+                var finished = metadata
+                finished.skippedQuoteRows = stream.skippedQuotes
+                try writer.finish(metadata: finished)
+                file = try EventFile(descriptor: descriptor, path: path)
+            }
         } catch {
             throw .data("\(error)")
         }
+        guard let file else { throw stopped(stopReason ?? "a stop") }
         plan.files = [
             PlannedFile(
                 path: path, format: nil, instrument: InstrumentID(0), tickSize: instruments[0].tickSize,

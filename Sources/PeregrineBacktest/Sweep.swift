@@ -491,6 +491,15 @@ public enum Sweep {
         func taken(of count: Int) -> Int { Swift.min(next.load(ordering: .relaxed), count) }
     }
 
+    /// The error of a sweep stopped by `reason` (SIGINT, SIGTERM) after `finished` of `count` jobs.
+    static func stopped(by reason: String, finished: Int, of count: Int, output: SweepOutput?) -> BacktestError {
+        let kept =
+            finished > 0 ? output.map { " (kept in \($0.path): the same command goes on from them)" } ?? "" : ""
+        return .data(
+            "stopped by \(reason) after \(finished) of \(count) jobs\(kept); the sweep is incomplete: no ranking or "
+                + "page was written")
+    }
+
     /// The threads a sweep uses by default: the CPUs this process may run on.
     public static var defaultThreads: Int { Swift.max(1, PinnedThread.availableCPUCount) }
 
@@ -512,7 +521,25 @@ public enum Sweep {
         let (pending, resumed) = plan.pending(excluding: done)
         let columns = output?.columns
         let shared = SharedProgress()
-        let base = pending.isEmpty ? plan.base : try plan.base.sharingData()
+        // A stop before the jobs (while the plan was made, or the inputs are read: converted,
+        // for text) ends the sweep before any job.
+        if !pending.isEmpty, let reason = stopRequested() {
+            throw stopped(by: reason, finished: 0, of: pending.count, output: output)
+        }
+        var stoppedReading: String?
+        let base: BacktestPlan
+        do {
+            base =
+                pending.isEmpty
+                ? plan.base
+                : try plan.base.sharingData(stopRequested: {
+                    stoppedReading = stopRequested()
+                    return stoppedReading
+                })
+        } catch {
+            if let stoppedReading { throw stopped(by: stoppedReading, finished: 0, of: pending.count, output: output) }
+            throw error
+        }
         let jobs = pending
         var workers: [PinnedThread] = []
         var startFailure: BacktestError?
@@ -590,10 +617,7 @@ public enum Sweep {
         for worker in workers { worker.join() }
         if let writeError { throw writeError }
         if let stoppedBy {
-            let kept = output.map { " (kept in \($0.path): the same command goes on from them)" } ?? ""
-            throw .data(
-                "stopped by \(stoppedBy) after \(count - failed.count) of \(pending.count) jobs\(kept); the sweep is "
-                    + "incomplete: no ranking or page was written")
+            throw stopped(by: stoppedBy, finished: count - failed.count, of: pending.count, output: output)
         }
         return try Outcome(
             ranking: ranking, plan: plan, rows: rows, output: output, ran: pending.count - failed.count,

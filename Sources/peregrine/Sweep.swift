@@ -66,6 +66,10 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let (settings, ranking, nats) = checkOptions()
+        // SIGINT or SIGTERM from here on: no job is started (or waited for) after it, those
+        // running here finish (their rows are kept), and the sweep ends incomplete (exit 1, no
+        // page); one while the plan is made or the inputs are read ends it before any job.
+        StopSignal.installHandlers()
         // A sweep that fails without writing its page removes the one an earlier sweep left
         // (--out is kept: a run again resumes from it).
         let (plan, output) = prepare(settings)
@@ -196,9 +200,6 @@ struct SweepCommand: ParsableCommand {
         progress: ((Int, Int) -> Void)?
     ) -> Sweep.Outcome {
         do throws(BacktestError) {
-            // SIGINT or SIGTERM: no job is started (or waited for) after it, those running here
-            // finish (their rows are kept), and the sweep ends incomplete (exit 1, no page).
-            StopSignal.installHandlers()
             if let nats {
                 return try nats.run(
                     plan, output: output, ranking: ranking, idleSeconds: idleTimeout, progress: progress,

@@ -309,11 +309,19 @@ import Testing
         let path = directory.appendingPathComponent("sweep.jsonl").path
         let ranking = try SweepRanking("sharpe")
         var message = ""
+        // Asked before the jobs start (no stop), then (the input is too short to be asked
+        // while it is read) while the first job runs.
+        var asked = 0
         do {
             _ = try Sweep.run(
                 plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]),
-                ranking: ranking, stopRequested: { "SIGINT" })
+                ranking: ranking,
+                stopRequested: {
+                    asked += 1
+                    return asked > 1 ? "SIGINT" : nil
+                })
         } catch { message = "\(error)" }
+        #expect(asked == 2)
         // The one thread had taken at most one job when the stop was seen.
         let rows = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").count ?? 0
         #expect(rows <= 1)
@@ -324,6 +332,46 @@ import Testing
         let resumed = try Sweep.run(
             plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
         #expect(resumed.resumed == rows && resumed.ran == 16 - rows)
+    }
+
+    /// A stop asked for while a text input is converted for the jobs (asked every 65,536
+    /// events) ends the sweep there, before any job: no row, nothing written, and the same
+    /// message as a stop between jobs.
+    @Test func aStopWhileTheInputsAreConvertedRunsNoJob() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 70,000 quote rows: the conversion is asked once, at its 65,536th event.
+        var text = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        for row in 0..<70_000 {
+            let micros = 1_582_329_601_000_000 + row * 1_000
+            text += "binance-futures,BTCUSDT,\(micros),\(micros),1.5,\(9_682 + row % 7),9681.5,0.25\n"
+        }
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        try text.write(toFile: quotes, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + quotes)]
+        settings.lotSize = try Increment("0.001")
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "2,4"), ("slow", "10"), ("quantity", "0.01")])
+        ]
+        let plan = try SweepPlan(settings)
+        let path = directory.appendingPathComponent("sweep.jsonl").path
+        var asked = 0
+        var message = ""
+        do {
+            _ = try Sweep.run(
+                plan, threads: 2, output: try SweepOutput(path: path, parameterNames: ["fast"]),
+                ranking: try SweepRanking("sharpe"),
+                stopRequested: {
+                    asked += 1
+                    return asked > 1 ? "SIGTERM" : nil
+                })
+        } catch { message = "\(error)" }
+        // Once before the jobs, once at the 65,536th event: no job asked after it.
+        #expect(asked == 2)
+        #expect(
+            message == "stopped by SIGTERM after 0 of 2 jobs; the sweep is incomplete: no ranking or page was written")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "")
     }
 
     /// A CSV row does not keep its warnings, but the plan's (an inverse contract in the data)
