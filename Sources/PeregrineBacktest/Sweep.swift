@@ -18,11 +18,6 @@ public struct SweepRow: Sendable {
     /// CSV line, which does not keep them).
     public var warnings: [String] = []
 
-    /// The row of a finished job: `{"job", "params", every field of the backtest's report}`.
-    public init(job: SweepJob, result: BacktestResult, csvColumns: [String]?) throws(BacktestError) {
-        try self.init(job: job, jsonLine: Self.jsonLine(job: job, result: result), csvColumns: csvColumns)
-    }
-
     /// The row of a finished job from its JSON line (`jsonLine(job:result:)`).
     init(job: SweepJob, jsonLine: String, csvColumns: [String]?) throws(BacktestError) {
         guard let object = Self.object(jsonLine) else {

@@ -190,7 +190,7 @@ public final class SweepJobRunner {
         do throws(BacktestError) {
             let result = try Backtest.run(
                 try plan.with(strategies: job.strategies), outputs: BacktestOutputFiles(charts: false))
-            return .result(job: job.hash, line: try SweepRow(job: job, result: result, csvColumns: nil).line)
+            return .result(job: job.hash, line: SweepRow.jsonLine(job: job, result: result))
         } catch {
             return .failed(job: job.hash, line: failure(job: job.hash, "\(error)"))
         }
