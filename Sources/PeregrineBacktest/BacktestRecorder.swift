@@ -20,9 +20,10 @@ struct InstrumentTally {
     var maxPosition: Int64 = 0
     /// Twice the last two-sided mid, in ticks (nil before one).
     var lastTwiceMid: Int64?
-    /// When the book was first two-sided, when its touch last changed (price or size; a quote,
-    /// a clear), and when the market first and last traded (exchange time, ns; 0 before any), for
-    /// `BacktestResult.warnings`.
+    /// When the book first had a level (one-sided or not), when it was first two-sided, when its
+    /// touch last changed (price or size; a quote, a clear), and when the market first and last
+    /// traded (exchange time, ns; 0 before any), for `BacktestResult.warnings`.
+    var firstBook: UInt64 = 0
     var firstTouch: UInt64 = 0
     var lastBook: UInt64 = 0
     var firstTrade: UInt64 = 0
@@ -236,6 +237,7 @@ final class BacktestRecorder {
     /// mark; plotted when the touch moved and the run keeps charts).
     func mark(_ index: Int, _ top: BestBidOffer) {
         tallies[index].lastBook = lastTime
+        if tallies[index].firstBook == 0, top.bid != nil || top.ask != nil { tallies[index].firstBook = lastTime }
         guard let bid = top.bid, let ask = top.ask else {
             // One-sided: any update may make it two-sided again.
             lastTop[index] = (0, 0)
@@ -255,6 +257,7 @@ final class BacktestRecorder {
         guard time > 0 else { return }
         tallies[index].lastBook = time
         if tallies[index].firstTouch > time { tallies[index].firstTouch = time }
+        if tallies[index].firstBook == 0 || tallies[index].firstBook > time { tallies[index].firstBook = time }
     }
 
     /// Whether an event may have moved the touch: a level update at or inside it (one deeper in

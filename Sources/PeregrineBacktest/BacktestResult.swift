@@ -575,9 +575,9 @@ extension BacktestResult {
                         + "trades' time?)")
             }
         }
-        // Each instrument's time with data (its book, its trades).
+        // Each instrument's time with data (its book, one-sided or not, and its trades).
         let spans = zip(instruments, tallies).compactMap { definition, tally -> (String, UInt64, UInt64)? in
-            let starts = [tally.firstTouch, tally.firstTrade].filter { $0 > 0 }
+            let starts = [tally.firstBook, tally.firstTrade].filter { $0 > 0 }
             let ends = [tally.lastBook, tally.lastTrade].filter { $0 > 0 }
             guard let start = starts.min(), let end = ends.max() else { return nil }
             return (definition.symbol, start, end)

@@ -1650,6 +1650,13 @@ import Testing
                     + "00:00:40.000700000–1970-01-01 00:00:41.000000000 UTC) have no time in common: no moment of the "
                     + "run has both markets"
             ])
+        // A market's time starts at its first level, one-sided or not: BBB's bids from 40.0001 s
+        // (its ask comes at 41 s) share time with AAA, which ends at 40.0003 s.
+        let l2Header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+        let oneSided = apart.appendingPathComponent("c.csv").path
+        try (l2Header + "x,BBB,40000100,40000100,true,bid,99,1\nx,BBB,41000000,41000000,false,ask,101,1\n").write(
+            toFile: oneSided, atomically: true, encoding: .utf8)
+        #expect(try warnings(["tardis-quotes:" + early, "tardis-l2:" + oneSided]) == [])
         // A file converted from them says so too (its sources name their format).
         let sources = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: sources) }
