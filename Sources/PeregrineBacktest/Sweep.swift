@@ -10,7 +10,7 @@ public struct SweepRow: Sendable {
     public var parameters: [(name: String, value: String)]
     /// The report's scalar figures (`SweepOutput.reportFields`, in that order) as text; nil
     /// when absent or null. An array rather than a dictionary: a sweep keeps every row until
-    /// it ranks them, and a dictionary of the same figures took about 5 KB a row.
+    /// it ranks them, and a dictionary of the same figures took several times the memory.
     var figures: [String?]
     /// The row as written: a JSON line (no newline) or a CSV line.
     public var line: String
