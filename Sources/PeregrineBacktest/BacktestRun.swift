@@ -11,9 +11,9 @@ extension Backtest {
     /// Runs the plan with the built-in strategies.
     public static func run(
         _ plan: BacktestPlan, outputs: BacktestOutputFiles = BacktestOutputFiles(),
-        progress: ((Double) -> Void)? = nil
+        progress: ((Double) -> Void)? = nil, stopRequested: (() -> String?)? = nil
     ) throws(BacktestError) -> BacktestResult {
-        try run(plan, custom: IdleStrategy.self, outputs: outputs, progress: progress)
+        try run(plan, custom: IdleStrategy.self, outputs: outputs, progress: progress, stopRequested: stopRequested)
     }
 }
 
@@ -31,9 +31,12 @@ extension Backtest {
 /// one: the books take every change, the strategies are called after the last. A strategy timer due before the next item fires at its deadline. At the
 /// end the session ends as in live runs: strategies stop and their open orders are cancelled.
 public enum Backtest {
+    /// Runs the plan with `Custom` strategies besides the built-in ones. `progress` gets the
+    /// share of the data read, and `stopRequested` is asked whether to stop (naming why: SIGINT,
+    /// say), every 65,536 events; a stop throws (`data`) and leaves no output, as a failure.
     public static func run<Custom: Strategy>(
         _ plan: BacktestPlan, custom: Custom.Type, outputs files: BacktestOutputFiles = BacktestOutputFiles(),
-        progress: ((Double) -> Void)? = nil
+        progress: ((Double) -> Void)? = nil, stopRequested: (() -> String?)? = nil
     ) throws(BacktestError) -> BacktestResult {
         let started = ContinuousClock.now
         // The data opens first: a file that cannot be read leaves no CSV behind. Converted
@@ -43,14 +46,16 @@ public enum Backtest {
         if plan.settings.parseOnSecondThread, plan.files.contains(where: { $0.format != nil }) {
             return try simulate(
                 plan, custom: custom, data: try MarketDataThread(stream, until: plan.settings.to), outputs: files,
-                progress: progress, started: started)
+                progress: progress, stopRequested: stopRequested, started: started)
         }
-        return try simulate(plan, custom: custom, data: stream, outputs: files, progress: progress, started: started)
+        return try simulate(
+            plan, custom: custom, data: stream, outputs: files, progress: progress, stopRequested: stopRequested,
+            started: started)
     }
 
     static func simulate<Custom: Strategy, Data: MarketDataSource>(
         _ plan: BacktestPlan, custom: Custom.Type, data: Data, outputs files: BacktestOutputFiles,
-        progress: ((Double) -> Void)?, started: ContinuousClock.Instant
+        progress: ((Double) -> Void)?, stopRequested: (() -> String?)? = nil, started: ContinuousClock.Instant
     ) throws(BacktestError) -> BacktestResult {
         let settings = plan.settings
         guard let capital = ExactAmount(settings.capital) else {
@@ -169,6 +174,19 @@ public enum Backtest {
             sequence &+= 1
         }
 
+        /// A stop asked for (SIGINT, SIGTERM): the data ends where it was seen.
+        var stoppedBy: String?
+        /// Every 65,536 events: the progress, and whether a stop was asked for (the recorded
+        /// data then ends here: what is in flight is handled, the session ends, and the run
+        /// throws).
+        func checkpoint() {
+            progress?(data.progress)
+            if let stopRequested, let reason = stopRequested() {
+                stoppedBy = reason
+                hasPending = false
+            }
+        }
+
         /// The next recorded event goes (to `current`, and `pending` is read): to the venue,
         /// then to the logic (now, or after the feed latency).
         func recordNext() {
@@ -225,7 +243,7 @@ public enum Backtest {
                 }
             }
             events &+= 1
-            if events & 0xFFFF == 0, let progress { progress(data.progress) }
+            if events & 0xFFFF == 0 { checkpoint() }
             var delivery = time
             switch settings.feedLatency {
             case .none: break
@@ -298,7 +316,7 @@ public enum Backtest {
                             let before = events
                             events &+= sent
                             sequence &+= Int64(sent)
-                            if before >> 16 != events >> 16, let progress { progress(data.progress) }
+                            if before >> 16 != events >> 16 { checkpoint() }
                         }
                     }
                 }
@@ -374,6 +392,13 @@ public enum Backtest {
                 timestamp: end, exchangeTimestamp: end, instrument: InstrumentID(0),
                 payload: .timer(TimerFire(timerID: TimerFire.sessionEnd, deadline: end)))
             deliver(&sessionEnd, at: end)
+        }
+        if let stoppedBy {
+            // The data's thread (text) stops when it is released; its checksums are not needed.
+            try? recorder.close()
+            throw .data(
+                "stopped by \(stoppedBy) after \(events) events, at \(UTCTime.text(lastTime)): the backtest is "
+                    + "incomplete, and no report or output was written")
         }
         data.finish()
         if let failure = data.failure {

@@ -52,6 +52,10 @@ struct BacktestCommand: ParsableCommand {
         // each of these is named then (`fail`).
         let earlier = Set(outputs.compactMap(\.1).filter(OutputFile.isRegularFile))
         let plan: BacktestPlan
+        // SIGINT or SIGTERM from here on stops the run within 65,536 events: it fails (exit 1)
+        // and, as any failed run, leaves no output behind (a killed run had left a fills CSV
+        // cut short and an earlier run's page).
+        StopSignal.installHandlers()
         do { plan = try BacktestPlan(settings) } catch {
             Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
@@ -69,7 +73,8 @@ struct BacktestCommand: ParsableCommand {
             result = try Backtest.run(
                 plan,
                 outputs: BacktestOutputFiles(fillsCSV: fillsCsv, equityCSV: equityCsv, charts: reportHtml != nil),
-                progress: terminal ? { Self.showProgress($0, since: started) } : nil)
+                progress: terminal ? { Self.showProgress($0, since: started) } : nil,
+                stopRequested: { StopSignal.receivedName })
         } catch {
             if terminal { printError("") }
             Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)

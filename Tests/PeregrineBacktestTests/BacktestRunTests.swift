@@ -1589,6 +1589,47 @@ import Testing
         ) { _ = try Backtest.run(try BacktestPlan(settings)) }
     }
 
+    /// A stop asked for (SIGINT, SIGTERM) is seen at the 65,536th event: the run throws, naming
+    /// how far it got, and its CSVs are removed (no output passes for a finished run's); on the
+    /// text path, whose rows a second thread parses, and from a converted file.
+    @Test func aStopEndsTheRunAndLeavesNoOutput() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var text = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        for row in 0..<70_000 {
+            let micros = 1_582_329_601_000_000 + row * 1_000
+            text += "binance-futures,BTCUSDT,\(micros),\(micros),1.5,\(9_682 + row % 7),9681.5,0.25\n"
+        }
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        try text.write(toFile: quotes, atomically: true, encoding: .utf8)
+        let converted = directory.appendingPathComponent("quotes.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + quotes)], output: converted)
+        for data in ["tardis-quotes:" + quotes, "events:" + converted] {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [
+                StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "5"), ("quantity", "0.25")])
+            ]
+            let fills = directory.appendingPathComponent("fills.csv").path
+            var asked = 0
+            var message = ""
+            do {
+                _ = try Backtest.run(
+                    try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills),
+                    stopRequested: {
+                        asked += 1
+                        return "SIGINT"
+                    })
+            } catch { message = "\(error)" }
+            #expect(asked == 1, "\(data)")
+            #expect(
+                message
+                    == "stopped by SIGINT after 65536 events, at 2020-02-22T00:01:06.535000000Z: the backtest is "
+                    + "incomplete, and no report or output was written", "\(data)")
+            #expect(!FileManager.default.fileExists(atPath: fills), "\(data)")
+        }
+    }
+
     /// What in the data makes the results mean less than they seem is said (standard error,
     /// the JSON report and the HTML report): a book that stops moving while its trades go on
     /// (the fixture's quotes end at 00:03:47, its trades at 02:05:47), nothing after `--from`,
