@@ -18,9 +18,11 @@ public enum DataConversion {
 
     /// Converts `data` (grids from the files, or `tickSize`/`lotSize`) into `output`; returns
     /// the events written. A bad row stops it naming the file and line, and the output is removed.
+    /// `stopRequested` is asked every 65,536 events whether to stop (naming why: SIGINT, say):
+    /// a stop throws (`data`), and nothing is written.
     public static func convert(
         _ data: [DataSpec], tickSize: Increment? = nil, lotSize: Increment? = nil, output: String,
-        progress: ((Double) -> Void)? = nil
+        progress: ((Double) -> Void)? = nil, stopRequested: (() -> String?)? = nil
     ) throws(BacktestError) -> Outcome {
         var settings = BacktestSettings()
         settings.data = data
@@ -51,19 +53,31 @@ public enum DataConversion {
             throw .output("\(error)")
         }
         var count: UInt64 = 0
+        var stoppedBy: String?
         do throws(FeedError) {
             while let item = stream.next() {
                 try writer.append(item.event)
                 count &+= 1
-                if count & 0xFFFF == 0 { progress?(stream.progress) }
+                guard count & 0xFFFF == 0 else { continue }
+                progress?(stream.progress)
+                stoppedBy = stopRequested?()
+                if stoppedBy != nil { break }
             }
-            if let failure = stream.failure { throw failure }
-            var finished = metadata
-            finished.skippedQuoteRows = stream.skippedQuotes
-            try writer.finish(metadata: finished)
+            if stoppedBy == nil {
+                if let failure = stream.failure { throw failure }
+                var finished = metadata
+                finished.skippedQuoteRows = stream.skippedQuotes
+                try writer.finish(metadata: finished)
+            }
         } catch {
             unlink(partial)
             return try fail(error)
+        }
+        if let stoppedBy {
+            unlink(partial)
+            throw .data(
+                "stopped by \(stoppedBy) after \(count) events: the conversion is incomplete, and \(output) was not "
+                    + "written")
         }
         guard rename(partial, target) == 0 else {
             unlink(partial)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineBacktest
+import PeregrineEngine
 import PeregrineModel
 
 #if canImport(Glibc)
@@ -56,9 +57,19 @@ struct DataCommand: ParsableCommand {
                 try OutputFile.check([("--output", output)], inputs: [])
                 let terminal = isatty(2) != 0
                 let started = ContinuousClock.now
-                let outcome = try DataConversion.convert(
-                    specs, tickSize: tick, lotSize: lot, output: output,
-                    progress: terminal ? { BacktestCommand.showProgress($0, since: started) } : nil)
+                // SIGINT or SIGTERM stops the conversion within 65,536 events (exit 1): nothing
+                // is written, and its partial file is removed.
+                StopSignal.installHandlers()
+                let outcome: DataConversion.Outcome
+                do {
+                    outcome = try DataConversion.convert(
+                        specs, tickSize: tick, lotSize: lot, output: output,
+                        progress: terminal ? { BacktestCommand.showProgress($0, since: started) } : nil,
+                        stopRequested: { StopSignal.receivedName })
+                } catch {
+                    if terminal { printError("") }
+                    throw error
+                }
                 if terminal { printError("") }
                 for warning in outcome.warnings { printError("warning: \(warning)") }
                 let seconds = (ContinuousClock.now - started).seconds

@@ -1591,7 +1591,8 @@ import Testing
 
     /// A stop asked for (SIGINT, SIGTERM) is seen at the 65,536th event: the run throws, naming
     /// how far it got, and its CSVs are removed (no output passes for a finished run's); on the
-    /// text path, whose rows a second thread parses, and from a converted file.
+    /// text path, whose rows a second thread parses, and from a converted file. A conversion
+    /// stops the same way, leaving no file.
     @Test func aStopEndsTheRunAndLeavesNoOutput() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -1603,6 +1604,18 @@ import Testing
         let quotes = directory.appendingPathComponent("quotes.csv").path
         try text.write(toFile: quotes, atomically: true, encoding: .utf8)
         let converted = directory.appendingPathComponent("quotes.pgev").path
+        // A conversion stopped writes nothing, not even its partial file.
+        var stopped = ""
+        do {
+            _ = try DataConversion.convert(
+                [try DataSpec("tardis-quotes:" + quotes)], output: converted, stopRequested: { "SIGTERM" })
+        } catch { stopped = "\(error)" }
+        #expect(
+            stopped
+                == "stopped by SIGTERM after 65536 events: the conversion is incomplete, and \(converted) was not written"
+        )
+        #expect(!FileManager.default.fileExists(atPath: converted))
+        #expect(!FileManager.default.fileExists(atPath: converted + ".partial"))
         _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + quotes)], output: converted)
         for data in ["tardis-quotes:" + quotes, "events:" + converted] {
             var settings = BacktestSettings()
