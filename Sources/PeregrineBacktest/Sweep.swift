@@ -267,8 +267,9 @@ public final class SweepOutput {
 
     /// Opens (or creates) `path`, reading the rows already there. A last line cut short (a
     /// sweep killed mid-write) is dropped; any other line that is not a row is an error naming
-    /// it (exit 2), as is a CSV written for other parameters.
-    public init(path: String, parameterNames: [String]) throws(BacktestError) {
+    /// it (exit 2), as is a CSV written for other parameters. `stopRequested` is asked every
+    /// 1,024 lines read: a stop throws (`Sweep.stoppedBeforeJobs`), the file untouched.
+    public init(path: String, parameterNames: [String], stopRequested: () -> String? = { nil }) throws(BacktestError) {
         self.path = path
         // Rewritten ranked at the end through a rename: a regular file (or a link to one) only.
         target = try OutputFile.renameTarget(path, flag: "--out")
@@ -299,6 +300,7 @@ public final class SweepOutput {
                         + "choose another file")
             }
             for (offset, raw) in lines.enumerated() {
+                if offset & 1_023 == 1_023, let reason = stopRequested() { throw Sweep.stoppedBeforeJobs(reason) }
                 let number = offset + 1
                 let line = String(decoding: raw, as: UTF8.self)
                 // A blank line (a file edited by hand) holds no result; the rewrite drops it.
@@ -495,6 +497,11 @@ public enum Sweep {
                 + "page was written")
     }
 
+    /// The error of a sweep stopped by `reason` while it was planned or its output read.
+    public static func stoppedBeforeJobs(_ reason: String) -> BacktestError {
+        .data("stopped by \(reason) before any job ran; the sweep is incomplete: no ranking or page was written")
+    }
+
     /// The threads a sweep uses by default: the CPUs this process may run on.
     public static var defaultThreads: Int { Swift.max(1, PinnedThread.availableCPUCount) }
 
@@ -518,8 +525,9 @@ public enum Sweep {
         let shared = SharedProgress()
         // A stop before the jobs (while the plan was made, or the inputs are read: converted,
         // for text) ends the sweep before any job.
-        if !pending.isEmpty, let reason = stopRequested() {
-            throw stopped(by: reason, finished: 0, of: pending.count, output: output)
+        if let reason = stopRequested() {
+            throw pending.isEmpty
+                ? stoppedBeforeJobs(reason) : stopped(by: reason, finished: 0, of: pending.count, output: output)
         }
         var stoppedReading: String?
         let base: BacktestPlan

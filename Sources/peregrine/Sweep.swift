@@ -218,10 +218,14 @@ struct SweepCommand: ParsableCommand {
     /// for what stops them (bad data found making the plan removes `--report-html`).
     func prepare(_ settings: BacktestSettings) -> (SweepPlan, SweepOutput?) {
         do throws(BacktestError) {
-            let plan = try SweepPlan(settings, samples: samples, seed: seed)
+            let plan = try SweepPlan(
+                settings, samples: samples, seed: seed, stopRequested: { StopSignal.receivedName })
             let names = plan.dimensions.map(\.name)
             return (
-                plan, try out.map { (path) throws(BacktestError) in try SweepOutput(path: path, parameterNames: names) }
+                plan,
+                try out.map { (path) throws(BacktestError) in
+                    try SweepOutput(path: path, parameterNames: names, stopRequested: { StopSignal.receivedName })
+                }
             )
         } catch {
             fail(error, discarding: [reportHtml])

@@ -1596,13 +1596,7 @@ import Testing
     @Test func aStopEndsTheRunAndLeavesNoOutput() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var text = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-        for row in 0..<70_000 {
-            let micros = 1_582_329_601_000_000 + row * 1_000
-            text += "binance-futures,BTCUSDT,\(micros),\(micros),1.5,\(9_682 + row % 7),9681.5,0.25\n"
-        }
-        let quotes = directory.appendingPathComponent("quotes.csv").path
-        try text.write(toFile: quotes, atomically: true, encoding: .utf8)
+        let quotes = try GeneratedQuotes.write(rows: 70_000, in: directory)
         let converted = directory.appendingPathComponent("quotes.pgev").path
         // A conversion stopped writes nothing, not even its partial file.
         var stopped = ""

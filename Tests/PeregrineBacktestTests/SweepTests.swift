@@ -334,6 +334,56 @@ import Testing
         #expect(resumed.resumed == rows && resumed.ran == 16 - rows)
     }
 
+    /// A stop asked for while the jobs are planned (asked every 1,024 jobs), or while the rows
+    /// already in `--out` are read (every 1,024 lines), ends the sweep before any job, leaving
+    /// the output as it was; so does one when every job was done before.
+    @Test func aStopWhileTheSweepIsPlannedOrItsOutputReadRunsNothing() throws {
+        let message = "stopped by SIGINT before any job ran; the sweep is incomplete: no ranking or page was written"
+        var asked = 0
+        #expect(throws: BacktestError.data(message)) {
+            try SweepPlan(
+                try Self.settings(fast: "1:2", slow: "10:609"),
+                stopRequested: {
+                    asked += 1
+                    return "SIGINT"
+                })
+        }
+        #expect(asked == 1)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sweep.jsonl").path
+        let rows = (0..<1_100).map { index in
+            #"{"job":"j\#(index)","params":{"fast":"2"},"report":"peregrine-backtest","format_version":"#
+                + "\(BacktestResult.formatVersion)}"
+        }
+        let text = rows.joined(separator: "\n") + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        asked = 0
+        #expect(throws: BacktestError.data(message)) {
+            try SweepOutput(
+                path: path, parameterNames: ["fast"],
+                stopRequested: {
+                    asked += 1
+                    return "SIGINT"
+                })
+        }
+        #expect(asked == 1)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
+        // Every job done already: the stop comes before the ranking, which would rewrite --out.
+        let plan = try SweepPlan(try Self.settings(fast: "2,4", slow: "10"))
+        let done = directory.appendingPathComponent("done.jsonl").path
+        _ = try Sweep.run(
+            plan, threads: 1, output: try SweepOutput(path: done, parameterNames: ["fast"]),
+            ranking: try SweepRanking("sharpe"))
+        let written = try String(contentsOfFile: done, encoding: .utf8)
+        #expect(throws: BacktestError.data(message)) {
+            try Sweep.run(
+                plan, threads: 1, output: try SweepOutput(path: done, parameterNames: ["fast"]),
+                ranking: try SweepRanking("trades"), stopRequested: { "SIGINT" })
+        }
+        #expect(try String(contentsOfFile: done, encoding: .utf8) == written)
+    }
+
     /// A stop asked for while a text input is converted for the jobs (asked every 65,536
     /// events) ends the sweep there, before any job: no row, nothing written, and the same
     /// message as a stop between jobs.
@@ -341,13 +391,7 @@ import Testing
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         // 70,000 quote rows: the conversion is asked once, at its 65,536th event.
-        var text = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-        for row in 0..<70_000 {
-            let micros = 1_582_329_601_000_000 + row * 1_000
-            text += "binance-futures,BTCUSDT,\(micros),\(micros),1.5,\(9_682 + row % 7),9681.5,0.25\n"
-        }
-        let quotes = directory.appendingPathComponent("quotes.csv").path
-        try text.write(toFile: quotes, atomically: true, encoding: .utf8)
+        let quotes = try GeneratedQuotes.write(rows: 70_000, in: directory)
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-quotes:" + quotes)]
         settings.lotSize = try Increment("0.001")
