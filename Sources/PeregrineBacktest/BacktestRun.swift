@@ -55,7 +55,7 @@ public enum Backtest {
 
     static func simulate<Custom: Strategy, Data: MarketDataSource>(
         _ plan: BacktestPlan, custom: Custom.Type, data: Data, outputs files: BacktestOutputFiles,
-        progress: ((Double) -> Void)?, stopRequested: (() -> String?)? = nil, started: ContinuousClock.Instant
+        progress: ((Double) -> Void)?, stopRequested: (() -> String?)?, started: ContinuousClock.Instant
     ) throws(BacktestError) -> BacktestResult {
         let settings = plan.settings
         guard let capital = ExactAmount(settings.capital) else {
