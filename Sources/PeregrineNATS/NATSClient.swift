@@ -29,8 +29,8 @@ public struct NATSError: Error, Equatable, Sendable, CustomStringConvertible {
         if jetStreamCode != 0 { text += " [JetStream error \(jetStreamCode)]" }
         if noResponders {
             text +=
-                ": nothing answered for JetStream (asked again for the settle time, 30 s): is the server started "
-                + "with JetStream (nats-server -js)?"
+                ": nothing answered for JetStream: is the server started with JetStream (nats-server -js)? "
+                + "(A cluster is asked again for 30 s, while it may be electing a leader.)"
         }
         return text
     }
@@ -158,6 +158,17 @@ public final class NATSConnection: @unchecked Sendable {
     }
 
     deinit { natsConnection_Destroy(handle) }
+
+    /// How many servers the client knows: those given and those the server told it of (a
+    /// cluster's other members). 1 for a lone server.
+    public var knownServers: Int {
+        var list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
+        var count: Int32 = 0
+        guard natsConnection_GetServers(handle, &list, &count) == NATS_OK, let list else { return 1 }
+        for index in 0..<Int(count) { free(list[index]) }
+        free(list)
+        return Int(count)
+    }
 
     /// Whether the connection is up now (false while reconnecting).
     public var isConnected: Bool { natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED }
@@ -559,6 +570,8 @@ public final class JetStream: @unchecked Sendable {
 
     /// Runs `request` again while it fails the way a cluster electing a leader fails (timeout,
     /// no responders, system unavailable), for up to `settleMilliseconds`; its last status.
+    /// No responders from a lone server is final: a server started with JetStream answers its
+    /// API from its first connection on (so only one without JetStream says nothing).
     private func retryingWhileSettling(_ request: () -> (natsStatus, jsErrCode)) -> (natsStatus, jsErrCode) {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(max(0, settleMilliseconds)))
@@ -566,8 +579,8 @@ public final class JetStream: @unchecked Sendable {
         while true {
             let (status, code) = request()
             let settling =
-                status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS || code == JSClusterNotAvailErr
-                || code == JSClusterNotLeaderErr
+                status == NATS_TIMEOUT || code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr
+                || (status == NATS_NO_RESPONDERS && connection.knownServers > 1)
             if !settling || clock.now >= deadline { return (status, code) }
             usleep(pause)
             pause = min(pause * 2, 1_000_000)
