@@ -485,9 +485,20 @@ public enum Sweep {
     }
 
     /// The error of a sweep stopped by `reason` (SIGINT, SIGTERM) after `finished` of `count` jobs.
-    static func stopped(by reason: String, finished: Int, of count: Int, output: SweepOutput?) -> BacktestError {
+    /// The error of a sweep stopped by `reason` once its jobs had started: `finished` of its
+    /// `count` jobs gave a row and `ran` (those and the failed ones) had run. A stop seen while
+    /// the last jobs ran, which then finished, says so: only the ranking and page are missing.
+    public static func stopped(by reason: String, finished: Int, ran: Int? = nil, of count: Int, output: SweepOutput?)
+        -> BacktestError
+    {
         let kept =
             finished > 0 ? output.map { " (kept in \($0.path): the same command goes on from them)" } ?? "" : ""
+        if count > 0, (ran ?? finished) >= count {
+            let rows = output.map { " (kept in \($0.path): the same command ranks them)" } ?? ""
+            return .data(
+                "stopped by \(reason) after all \(count) jobs had run\(rows); the sweep is incomplete: no ranking or "
+                    + "page was written")
+        }
         return .data(
             "stopped by \(reason) after \(finished) of \(count) jobs\(kept); the sweep is incomplete: no ranking or "
                 + "page was written")
@@ -616,7 +627,7 @@ public enum Sweep {
         for worker in workers { worker.join() }
         if let writeError { throw writeError }
         if let stoppedBy {
-            throw stopped(by: stoppedBy, finished: count - failed.count, of: pending.count, output: output)
+            throw stopped(by: stoppedBy, finished: count - failed.count, ran: count, of: pending.count, output: output)
         }
         return try Outcome(
             ranking: ranking, plan: plan, rows: rows, output: output, ran: pending.count - failed.count,

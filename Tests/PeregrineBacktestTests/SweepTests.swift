@@ -334,6 +334,26 @@ import Testing
         #expect(resumed.resumed == rows && resumed.ran == 16 - rows)
     }
 
+    /// A stop seen while the last jobs ran, which then finished (a race no test can stage: the
+    /// message alone), says that every job ran and only the ranking is missing; with jobs left,
+    /// how many of how many gave a row.
+    @Test func aStopAfterTheLastJobsRanSaysEveryJobRan() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sweep.jsonl").path
+        let output = try SweepOutput(path: path, parameterNames: ["fast"])
+        let tail = "; the sweep is incomplete: no ranking or page was written"
+        #expect(
+            "\(Sweep.stopped(by: "SIGINT", finished: 15, ran: 16, of: 16, output: output))"
+                == "stopped by SIGINT after all 16 jobs had run (kept in \(path): the same command ranks them)" + tail)
+        #expect(
+            "\(Sweep.stopped(by: "SIGTERM", finished: 3, ran: 4, of: 16, output: output))"
+                == "stopped by SIGTERM after 3 of 16 jobs (kept in \(path): the same command goes on from them)" + tail)
+        #expect(
+            "\(Sweep.stopped(by: "SIGINT", finished: 0, of: 2, output: nil))"
+                == "stopped by SIGINT after 0 of 2 jobs" + tail)
+    }
+
     /// A stop asked for while the jobs are planned (asked every 1,024 jobs), or while the rows
     /// already in `--out` are read (every 1,024 lines), ends the sweep before any job, leaving
     /// the output as it was; so does one when every job was done before.
