@@ -83,17 +83,53 @@ public struct SweepRow: Sendable {
         }
     }
 
-    /// Reads a CSV line back under `header`; nil when it has another number of fields or no job.
+    /// Reads a CSV line back under `header` (fields plain or quoted, RFC 4180, as a spreadsheet
+    /// or pandas saves them; kept unquoted, as the sweep writes them); nil when it has another
+    /// number of fields, no job, or a field no sweep writes (with a comma or a quote in it).
     public init?(csvLine: String, header: [String], parameterNames: [String]) {
-        let values = csvLine.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard values.count == header.count, let jobColumn = header.firstIndex(of: "job"), !values[jobColumn].isEmpty
+        guard let values = Self.csvFields(csvLine), values.count == header.count,
+            let jobColumn = header.firstIndex(of: "job"), !values[jobColumn].isEmpty
         else { return nil }
         job = values[jobColumn]
         var texts: [String: String] = [:]
         for (column, value) in zip(header, values) where !value.isEmpty { texts[column] = value }
         parameters = parameterNames.map { ($0, texts[$0] ?? "") }
         figures = SweepOutput.reportFields.map { texts[$0] }
-        line = csvLine
+        line = csvLine.contains("\"") ? values.joined(separator: ",") : csvLine
+    }
+
+    /// The fields of one CSV line, each plain or in double quotes (`""` a quote inside them);
+    /// nil when a quote is left open or text follows a closing one, or a field holds a comma or
+    /// a quote (no sweep writes one: `csvField`).
+    public static func csvFields(_ line: String) -> [String]? {
+        guard line.contains("\"") else {
+            return line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        var fields: [String] = []
+        var rest = line[...]
+        while true {
+            var field = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                while true {
+                    guard let quote = rest.firstIndex(of: "\"") else { return nil }
+                    field += rest[..<quote]
+                    rest = rest[rest.index(after: quote)...]
+                    guard rest.first == "\"" else { break }
+                    field += "\""
+                    rest = rest.dropFirst()
+                }
+                guard rest.isEmpty || rest.first == "," else { return nil }
+            } else {
+                let end = rest.firstIndex(of: ",") ?? rest.endIndex
+                field = String(rest[..<end])
+                rest = rest[end...]
+            }
+            guard !field.contains(where: { $0 == "," || $0 == "\"" }) else { return nil }
+            fields.append(field)
+            guard rest.first == "," else { return fields }
+            rest = rest.dropFirst()
+        }
     }
 
     /// The report's figure `name` (one of `SweepOutput.reportFields`) as text, nil when absent.
@@ -285,6 +321,8 @@ public final class SweepOutput {
             throw .usage("--out \(path): another sweep is writing it")
         }
         var bytes: [UInt8] = []
+        /// The CSV header is there (checked: plain or quoted).
+        var headerPresent = false
         do throws(BacktestError) {
             bytes = try Self.readAll(descriptor, path: path)
             var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -298,15 +336,17 @@ public final class SweepOutput {
             for (offset, raw) in lines.enumerated() {
                 if offset & 1_023 == 1_023, let reason = stopRequested() { throw Sweep.stoppedBeforeJobs(reason) }
                 let number = offset + 1
-                let line = String(decoding: raw, as: UTF8.self)
+                // (A line ending CR LF, as a spreadsheet on Windows saves it, is read without the CR.)
+                let line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
                 // A blank line (a file edited by hand) holds no result; the rewrite drops it.
                 if line.allSatisfy(\.isWhitespace), !(isCSV && number == 1) { continue }
                 if isCSV, number == 1 {
-                    guard line == header.joined(separator: ",") else {
+                    guard SweepRow.csvFields(line) == header else {
                         throw .usage(
                             "--out \(path):1: its columns are not this sweep's: '\(line.prefix(120))'; "
                                 + "choose another file")
                     }
+                    headerPresent = true
                     continue
                 }
                 let row =
@@ -339,7 +379,7 @@ public final class SweepOutput {
             throw .output("--out \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         self.file = file
-        if isCSV, existing.isEmpty, !bytes.starts(with: Array((header.joined(separator: ",") + "\n").utf8)) {
+        if isCSV, !headerPresent {
             try append(header.joined(separator: ","))
         }
     }

@@ -299,6 +299,47 @@ import Testing
         #expect(Set(again.map(strip)) == Set(lines.map(strip)))
     }
 
+    /// A CSV output saved again by a spreadsheet or pandas (every field quoted, lines ending CR
+    /// LF; the last row gone, and a header-only file) is read as the sweep wrote it: the rows
+    /// kept are the same, only the missing job runs, and the ranked rewrite is plain again.
+    @Test func aCSVOutputSavedWithQuotesIsResumed() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = try SweepPlan(try Self.settings(fast: "2,4", slow: "10,20"))
+        let path = directory.appendingPathComponent("sweep.csv").path
+        let ranking = try SweepRanking("sharpe")
+        _ = try Sweep.run(
+            plan, threads: 1, output: try SweepOutput(path: path, parameterNames: ["fast", "slow"]), ranking: ranking)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 5)
+        let quoted = { (line: String) in
+            line.split(separator: ",", omittingEmptySubsequences: false).map { "\"\($0)\"" }.joined(separator: ",")
+        }
+        try (lines.prefix(4).map(quoted).joined(separator: "\r\n") + "\r\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let output = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
+        #expect(output.existing.map(\.line) == Array(lines[1...3]))
+        let resumed = try Sweep.run(plan, threads: 1, output: output, ranking: ranking)
+        #expect(resumed.resumed == 3 && resumed.ran == 1)
+        let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let strip = { (line: String) in
+            line.split(separator: ",", omittingEmptySubsequences: false).dropLast(2).joined(separator: ",")
+        }
+        #expect(again.count == 5 && again[0] == lines[0])
+        #expect(Set(again.map(strip)) == Set(lines.map(strip)))
+        // The header alone, quoted: read as the header (not written twice).
+        try (quoted(lines[0]) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        _ = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == quoted(lines[0]) + "\n")
+        // Quoting that no sweep writes (a comma in a field, a quote left open) is no result.
+        #expect(SweepRow.csvFields(#""a","b""c",d"#) == nil)
+        #expect(SweepRow.csvFields(#""a,b",c"#) == nil)
+        #expect(SweepRow.csvFields(#""a"x,b"#) == nil)
+        #expect(SweepRow.csvFields(#""ab"#) == nil)
+        #expect(SweepRow.csvFields(#""a",,"","b""#) == ["a", "", "", "b"])
+        #expect(SweepRow.csvFields("a,,b,") == ["a", "", "b", ""])
+    }
+
     /// A stop asked for (SIGINT, SIGTERM) starts no job after it: those running finish and are
     /// written, the sweep throws as incomplete naming how many of how many finished, and the
     /// same sweep run again goes on from them.
