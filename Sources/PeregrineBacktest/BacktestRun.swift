@@ -28,8 +28,10 @@ extension Backtest {
 /// queued (so without latency an order meets the book of the event that caused it, before the
 /// next one applies). The book changes of one message (consecutive level updates and clear-book
 /// events of one instrument with the same exchange and receive times) reach the strategies as
-/// one: the books take every change, the strategies are called after the last. A strategy timer due before the next item fires at its deadline. At the
-/// end the session ends as in live runs: strategies stop and their open orders are cancelled.
+/// one: the books take every change, the strategies are called after the last; at the venue a
+/// message is one step (its changes go before anything in flight, once its first has gone). A
+/// strategy timer due before the next item fires at its deadline. At the end the session ends
+/// as in live runs: strategies stop and their open orders are cancelled.
 public enum Backtest {
     /// Runs the plan with `Custom` strategies besides the built-in ones. `progress` gets the
     /// share of the data read, and `stopRequested` is asked whether to stop (naming why: SIGINT,
@@ -102,6 +104,11 @@ public enum Backtest {
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
         let deliveries = EarliestFirstQueue<(event: Event, notify: Bool, begun: Bool, applied: Bool)>()
+        /// Deliveries queued whose event the logic has not applied yet (`applied` false). While
+        /// none is, an event delivered now may be applied at once: the book changes stay in order
+        /// (those queued applied are the changes of the message going now, held back behind the
+        /// fills its first changes made).
+        var unappliedDeliveries = 0
         /// With `--feed-latency local`, each feed's latest delivery time: an instrument's book
         /// changes are one feed and its trades another (as recorded, in files of their own), so
         /// each is delivered in its own order at its receive times, and a row received late
@@ -221,7 +228,7 @@ public enum Backtest {
             // runs first and sees the books without it, as with books of their own; what it
             // sends is queued after the venue's reports, as then. (Shared books mean no feed
             // latency: the event is delivered at `time`, right after the venue.)
-            let begun = sharing && notify && deliveries.isEmpty && logic.hasWorkBeforeEvent(at: time)
+            let begun = sharing && notify && unappliedDeliveries == 0 && logic.hasWorkBeforeEvent(at: time)
             if begun {
                 var event = item.event
                 arrive(&event, at: time)
@@ -256,7 +263,7 @@ public enum Backtest {
             var event = item.event
             if delivery == time, deliveries.isEmpty, reports.queue.isEmpty {
                 deliver(&event, at: time, notify: notify, begun: begun)
-            } else if delivery == time, deliveries.isEmpty {
+            } else if delivery == time, unappliedDeliveries == 0 {
                 // The reports the venue made applying the event (fills of resting orders it
                 // reached) go to the strategies before its callbacks for the event, and after
                 // the event is in their books: the order of live runs (docs/strategies.md). The
@@ -275,6 +282,7 @@ public enum Backtest {
                 deliveries.push((event, notify, done, true), at: delivery, order: clock.take())
             } else {
                 deliveries.push((event, notify, begun, false), at: delivery, order: clock.take())
+                unappliedDeliveries &+= 1
             }
         }
 
@@ -286,10 +294,14 @@ public enum Backtest {
         }
         while true {
             // Most of the time nothing is in flight and no timer is due: the next recorded
-            // event goes at once.
-            if hasPending, beforeEnd(pending.pointee.time), deliveries.isEmpty, outputs.orders.isEmpty,
-                reports.queue.isEmpty,
-                !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time)
+            // event goes at once. So does the next change of a message under way, whatever is
+            // in flight: a message is one step of the venue's (nothing due at its time, a fill
+            // it made or an order sent on one, meets the venue or the strategies between its
+            // changes), and what is in flight is due at its time or later.
+            if hasPending, beforeEnd(pending.pointee.time),
+                messageGoesOn
+                    || (deliveries.isEmpty && outputs.orders.isEmpty && reports.queue.isEmpty
+                        && !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time))
             {
                 recordNext()
                 // The changes in the middle of the message (neither its first nor its last) go
@@ -352,6 +364,7 @@ public enum Backtest {
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {
+                        if !entry.element.applied { unappliedDeliveries &-= 1 }
                         deliver(
                             &entry.element.event, at: entry.time, notify: entry.element.notify,
                             begun: entry.element.begun, applied: entry.element.applied)

@@ -1283,6 +1283,66 @@ import Testing
     /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
     /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
     /// between the two deletions. From the text and from a converted file alike.
+    /// A message is one step at the venue: a fill its first rows make reaches the market maker
+    /// after its last row, and what it sends then meets the whole message's book, whatever the
+    /// order of the rows. Here the message raises the best ask to 99.5 over a resting bid at 99.5
+    /// (filled), then removes the bids at 99.5 and 99 and shows an ask at 99: after it the book
+    /// is 98.5 / 99, and a bid at 99 would take, so the market maker bids 98.5 and is not filled
+    /// again. (A fill sent at once had let it bid 99 from the book after the first row, filled by
+    /// the rows after: two fills with these rows, one with the same rows in another order.)
+    /// From text and from the converted file (its middle rows go straight from its records),
+    /// without latency and with feed latency.
+    @Test func aMessageIsOneStepAtTheVenue() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        let snapshot = [
+            "test,TEST,1600000000000000,1600000000000000,true,bid,99.5,5",
+            "test,TEST,1600000000000000,1600000000000000,true,bid,99,5",
+            "test,TEST,1600000000000000,1600000000000000,true,bid,98.5,5",
+            "test,TEST,1600000000000000,1600000000000000,true,ask,100,2",
+            "test,TEST,1600000000000000,1600000000000000,true,ask,100.5,3",
+        ]
+        let message = [
+            "test,TEST,1600000001000000,1600000001000000,false,ask,99.5,1",
+            "test,TEST,1600000001000000,1600000001000000,false,bid,99.5,0",
+            "test,TEST,1600000001000000,1600000001000000,false,bid,99,0",
+            "test,TEST,1600000001000000,1600000001000000,false,ask,99,2",
+        ]
+        var fills: [String] = []
+        for (name, rows) in [
+            ("asks-first", message), ("bids-first", [message[1], message[2], message[3], message[0]]),
+        ] {
+            let text = directory.appendingPathComponent("\(name).csv").path
+            try ([header] + snapshot + rows).joined(separator: "\n").appending("\n").write(
+                toFile: text, atomically: true, encoding: .utf8)
+            let converted = directory.appendingPathComponent("\(name).pgev").path
+            _ = try DataConversion.convert(
+                [try DataSpec("tardis-l2:" + text)], tickSize: try Increment("0.5"), output: converted)
+            for (input, latency) in [
+                ("tardis-l2:" + text, FeedLatency.none), ("events:" + converted, .none),
+                ("tardis-l2:" + text, .constant(nanoseconds: 1_000_000)),
+            ] {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec(input)]
+                settings.tickSize = try Increment("0.5")
+                settings.feedLatency = latency
+                settings.strategies = [
+                    StrategySpec(
+                        name: "market-maker",
+                        parameters: [("half-spread", "0"), ("size", "1"), ("skew", latency == .none ? "0" : "1")])
+                ]
+                let path = directory.appendingPathComponent("fills-\(fills.count).csv").path
+                _ = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: path))
+                let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                fills.append(
+                    lines.dropFirst().map { $0.split(separator: ",")[1...4].joined(separator: ",") }.joined(
+                        separator: ";"))
+            }
+        }
+        #expect(fills == Array(repeating: "TEST,buy,99.5,1", count: 6))
+    }
+
     @Test func theLastMidIsTheTouchAMessageLeaves() throws {
         let outcomes = try Self.lastMids([
             "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",

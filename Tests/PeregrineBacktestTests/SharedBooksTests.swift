@@ -296,11 +296,12 @@ struct TimerAtFill: Strategy, Sendable {
             performing: { _ = try Backtest.run(try BacktestPlan(settings)) })
     }
 
-    /// A fill from a change in the middle of a message reaches the strategy before the message's
-    /// next change, from a converted file as from the text: the ask of 100 that reaches the
+    /// A fill from a change in the middle of a message reaches the strategy after the message's
+    /// last change, from a converted file as from the text: the ask of 100 that reaches the
     /// strategy's bid of 100 is gone at the message's next change (the best ask is 103 again),
-    /// and the strategy's IOC at the ask it saw buys at 100.
-    @Test func aFillInTheMiddleOfAMessageReachesTheStrategyBeforeItsNextChange() throws {
+    /// and the strategy's IOC at the ask it sees, the message's whole book, buys at 103 (it had
+    /// been told at once, and bought at 100 from the ask the message took away).
+    @Test func aFillInTheMiddleOfAMessageReachesTheStrategyAfterItsLastChange() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let sources = try BacktestRunTests.l2TextAndConverted(
@@ -319,7 +320,7 @@ struct TimerAtFill: Strategy, Sendable {
                 outputs: BacktestOutputFiles(fillsCSV: fills))
             let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
             #expect(
-                rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,100,1"],
+                rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,103,1"],
                 "\(data)")
             #expect(result.trades == 2)
         }
