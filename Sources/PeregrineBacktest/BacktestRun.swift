@@ -305,9 +305,8 @@ public enum Backtest {
             {
                 recordNext()
                 // The changes in the middle of the message (neither its first nor its last) go
-                // straight from the file's records: at the message's time, with nothing in
-                // flight (shared books: no feed latency), nothing is due before them and the
-                // strategies are not told of them. Each goes to the venue and the recorder as
+                // straight from the file's records: at the message's time, before anything in
+                // flight (shared books: no feed latency), and the strategies are not told of them. Each goes to the venue and the recorder as
                 // `recordNext` sends it; `pending` keeps the first change not sent. (Progress is
                 // reported after the batch when it crossed a multiple of 65,536 events.)
                 if messageGoesOn, let straight = straightFile, pending.pointee.time == current.pointee.time,
@@ -451,11 +450,14 @@ public enum Backtest {
     }
 
     /// Sends the changes in the middle of a message (neither its first nor its last) of a
-    /// converted file straight from its records to the venue and the recorder, while the venue
-    /// sends no report: `update` (read already) goes when the file's next record continues its
-    /// message (`instrument`, `timestamp`, `exchangeTimestamp`), and so on; on return `update`
-    /// is the first change not sent. Returns how many went. No allocation; one function of its
-    /// own, so that the venue's and the book's steps inline into its loop.
+    /// converted file straight from its records to the venue and the recorder, while no book is
+    /// rebuilt: `update` (read already) goes when the file's next record continues its message
+    /// (`instrument`, `timestamp`, `exchangeTimestamp`), and so on; on return `update` is the
+    /// first change not sent. Reports the venue makes wait for the message's end, as they would
+    /// (a message is one step at the venue), and the logic has nothing to do for these changes
+    /// (it shares the venue's books and is not told of them). Returns how many went. No
+    /// allocation; one function of its own, so that the venue's and the book's steps inline into
+    /// its loop.
     @inline(never)
     static func sendMessageMiddle(
         _ update: inout LevelUpdate, instrument: InstrumentID, time: UInt64, timestamp: UInt64,
@@ -466,7 +468,7 @@ public enum Backtest {
         let index = Int(instrument.rawValue)
         var sent = 0
         var moved = topMayHaveMoved
-        while reports.queue.isEmpty, !venue.rebuilding,
+        while !venue.rebuilding,
             let next = stream._withUnsafeGuaranteedRef({
                 $0.takeLevelUpdate(
                     records, instrument: instrument.rawValue, timestamp: timestamp, exchangeTimestamp: exchangeTimestamp
