@@ -334,8 +334,19 @@ public struct BacktestPlan: Sendable {
                     if let known = scannedGrids[symbol] {
                         (tick, lot) = known
                     } else {
-                        (tick, lot) = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
+                        let found = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
+                        (tick, lot) = (found.tick, found.lot)
                         scannedGrids[symbol] = (tick, lot)
+                        // (Written without trailing zeros: a step of 10 ticks of 0.01 is 0.1.)
+                        var (units, decimals) = (Int64(found.priceStep), tick.decimals)
+                        while units % 10 == 0, decimals > 0 { (units, decimals) = (units / 10, decimals - 1) }
+                        if found.priceStep > 1, let coarser = try? Increment(units: units, decimals: decimals) {
+                            warnings.append(
+                                "\(symbol): every price in its data is a multiple of \(coarser), but its tick is taken "
+                                    + "as \(tick), the finest decimal in its prices: if the venue's tick is \(coarser), "
+                                    + "give --tick-size \(coarser) (or an [[instrument]] table), or strategies quote "
+                                    + "between the venue's prices")
+                        }
                     }
                     if settings.lotSize == nil, let refinedLot, refinedLot.decimals > lot.decimals { lot = refinedLot }
                 }
@@ -487,28 +498,48 @@ public struct BacktestPlan: Sendable {
         return (name.isEmpty ? "INSTRUMENT" : name, nil, false)
     }
 
-    /// The finest price and size grids of an instrument's files (or the given ones).
+    /// The finest price and size grids of an instrument's files (or the given ones), and the
+    /// largest step every price found is a multiple of (`FeedReplay.detectGrids`), in ticks:
+    /// 1 when none is coarser or the tick is given.
     static func grids(of files: [(FeedFormat, String)], settings: BacktestSettings) throws(BacktestError)
-        -> (Increment, Increment)
+        -> (tick: Increment, lot: Increment, priceStep: Int)
     {
-        if let tick = settings.tickSize, let lot = settings.lotSize { return (tick, lot) }
+        if let tick = settings.tickSize, let lot = settings.lotSize { return (tick, lot, 1) }
         var tick: Increment?
         var lot: Increment?
+        var steps: [(step: Int, decimals: Int)] = []
         for (format, path) in files {
-            let detected: (price: Increment, size: Increment)
+            let detected: (price: Increment, size: Increment, priceStep: Int)
             do {
-                detected = try FeedReplay.detectScale(
+                detected = try FeedReplay.detectGrids(
                     format: format, paths: [path], price: settings.tickSize, size: settings.lotSize)
             } catch {
                 throw .data("\(error)")
             }
             if tick.map({ detected.price.decimals > $0.decimals }) ?? true { tick = detected.price }
             if lot.map({ detected.size.decimals > $0.decimals }) ?? true { lot = detected.size }
+            steps.append((detected.priceStep, detected.price.decimals))
         }
         guard let tick = settings.tickSize ?? tick, let lot = settings.lotSize ?? lot else {
             throw .usage("no data files for an instrument")
         }
-        return (tick, lot)
+        // Each file's step in ticks of the finest grid (a file of fewer decimals: its step
+        // times 10 per decimal), the steps of every file in common.
+        let step =
+            settings.tickSize != nil
+            ? 1
+            : steps.reduce(1_000) { common, file in
+                var step = file.step
+                for _ in 0..<Swift.min(Swift.max(tick.decimals &- file.decimals, 0), 3) { step &*= 10 }
+                return Self.gcd(common, step)
+            }
+        return (tick, lot, step)
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
     }
 
     /// The quote currency a symbol ends in (`BTCUSDT` → USDT, `USDJPY` → JPY), else `QUOTE`.

@@ -1,20 +1,69 @@
 import PeregrineCodec
 import PeregrineModel
 
-/// The most decimals seen in one kind of field, and the first value that had them.
+/// The most decimals seen in one kind of field, and the first value that had them; and the
+/// largest step (up to 1,000 units of that last decimal) every value seen is a multiple of.
 struct GridWitness {
     var decimals = 0
     var line = 0
     var value = ""
     var path = ""
+    /// The greatest common divisor of 1,000 and every value seen, in units of the last decimal
+    /// (`decimals`), taken from the values' last three digits (enough for any step dividing
+    /// 1,000 units: 0.5, 0.25, 5 and the like); 0 while none is seen or all end in 000.
+    var stepUnits = 0
+    var valuesSeen = false
 
     @inline(__always)
     mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
         let places = field.decimalPlaces
+        noteStep(field, places: places)
         guard places > decimals else { return }
         decimals = places
         self.line = line
         value = String(decoding: field.prefix(64), as: UTF8.self)
+    }
+
+    /// Folds a value with `places` decimals into `stepUnits` (before `decimals` takes `places`).
+    @inline(__always)
+    mutating func noteStep(_ field: UnsafeBufferPointer<UInt8>, places: Int) {
+        // The value's last three digits, the point skipped; another byte leaves it out, as does
+        // an empty field (a missing side).
+        guard !field.isEmpty else { return }
+        var last = 0
+        var scale = 1
+        var index = field.count &- 1
+        while index >= 0, scale < 1_000 {
+            let byte = field[index]
+            index &-= 1
+            if byte == UInt8(ascii: ".") { continue }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return }
+            last &+= Int(byte &- UInt8(ascii: "0")) &* scale
+            scale &*= 10
+        }
+        valuesSeen = true
+        if places > decimals {
+            // Every value before, counted in the finer unit: its residue times 10^shift.
+            stepUnits = Self.gcd(1_000, stepUnits &* Self.powerOfTen(Swift.min(places &- decimals, 3)))
+            if stepUnits == 1_000 { stepUnits = 0 }
+        }
+        let shift = Swift.max(decimals, places) &- places
+        stepUnits = Self.gcd(stepUnits, shift >= 3 ? 0 : (last &* Self.powerOfTen(shift)) % 1_000)
+    }
+
+    /// The step every value seen is a multiple of, in units of the last decimal (1: none coarser).
+    var step: Int { valuesSeen ? Self.gcd(1_000, stepUnits) : 1 }
+
+    @inline(__always)
+    static func powerOfTen(_ exponent: Int) -> Int {
+        exponent == 0 ? 1 : exponent == 1 ? 10 : exponent == 2 ? 100 : 1_000
+    }
+
+    @inline(__always)
+    static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
     }
 
     /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
@@ -56,7 +105,7 @@ struct FeedGrids {
         if sizeField.decimalPlaces > size.decimals { size.note(sizeField, line: number) }
         let priceStart = Self.previousComma(line, before: sizeStart) ?? -1
         let priceField = UnsafeBufferPointer(rebasing: line[(priceStart &+ 1)..<sizeStart])
-        if priceField.decimalPlaces > price.decimals { price.note(priceField, line: number) }
+        price.note(priceField, line: number)
     }
 
     @inline(__always)
@@ -79,10 +128,20 @@ extension FeedReplay {
     public static func detectScale(
         format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil
     ) throws(FeedError) -> (price: Increment, size: Increment) {
+        let detected = try detectGrids(format: format, paths: paths, price: givenPrice, size: givenSize)
+        return (detected.price, detected.size)
+    }
+
+    /// `detectScale`, and the largest step (up to 1,000 ticks) every price of `paths` is a
+    /// multiple of, in ticks of the detected grid: 5 for prices 99, 99.5 and 100 (a tick of 0.1
+    /// found, prices on a grid of 0.5); 1 when none is coarser, or when the price grid is given.
+    public static func detectGrids(
+        format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil
+    ) throws(FeedError) -> (price: Increment, size: Increment, priceStep: Int) {
         let grids = try witnesses(format: format, paths: paths)
         let price = if let givenPrice { givenPrice } else { try grids.price.increment(named: "price") }
         let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
-        return (price, size)
+        return (price, size, givenPrice == nil ? grids.price.step : 1)
     }
 
     /// The first error reading `paths` on an instrument's grids (`price`, `size`) would give at

@@ -30,6 +30,75 @@ struct FeedFormatTests {
         price.map { Decimal(string: $0.formatted(tickSize: grid))! }
     }
 
+    /// The step every price is a multiple of (up to 1,000 ticks of the grid found), against a
+    /// plain computation: every price in ticks of the finest decimal, their greatest common
+    /// divisor with 1,000. Prices drawn on grids of 1 to 500 ticks, written with and without
+    /// trailing zeros; an empty price (a missing side) counts for nothing.
+    @Test func thePriceStepIsTheGreatestCommonDivisorOfThePrices() throws {
+        var generator = SplitMix(state: 19)
+        for round in 0..<200 {
+            let decimals = Int.random(in: 0...4, using: &generator)
+            let step = [1, 2, 4, 5, 10, 20, 25, 50, 100, 125, 250, 500].randomElement(using: &generator) ?? 1
+            var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+            var written: [String] = []
+            for row in 0..<Int.random(in: 1...12, using: &generator) {
+                func price() -> String {
+                    let units = step * Int.random(in: 1...2_000, using: &generator) + 1_000_000
+                    let fraction = String(units % Self.power(decimals))
+                    var text =
+                        decimals == 0
+                        ? "\(units)"
+                        : "\(units / Self.power(decimals))."
+                            + String(repeating: "0", count: decimals - fraction.count) + fraction
+                    // Trailing zeros kept or dropped, as venues write them.
+                    if Bool.random(using: &generator), text.contains(".") {
+                        while text.hasSuffix("0") { text.removeLast() }
+                        if text.hasSuffix(".") { text.removeLast() }
+                    }
+                    written.append(text)
+                    return text
+                }
+                let bid = row == 0 && round % 7 == 0 ? "" : price()
+                lines.append("t,T,\(row + 1),\(row + 1),1,\(price()),\(bid),1")
+            }
+            let file = try write(lines)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let detected = try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file])
+            // The plain way: each price in units of the finest decimal written.
+            let finest = written.map { $0.split(separator: ".").dropFirst().first?.count ?? 0 }.max() ?? 0
+            let units = written.map { text -> Int in
+                let places = text.split(separator: ".").dropFirst().first?.count ?? 0
+                return (Int(text.replacingOccurrences(of: ".", with: "")) ?? -1) * Self.power(finest - places)
+            }
+            let expected = units.reduce(1_000) { Self.gcd($0, $1) }
+            #expect(detected.price.decimals == finest, "\(written)")
+            #expect(detected.priceStep == expected, "\(written)")
+        }
+        // Given a tick, no step is sought.
+        let file = try write(["t,T,1,1,1,99.5,99,1"])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(
+            try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file], price: try Increment("0.1")).priceStep == 1
+        )
+        #expect(try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file]).priceStep == 5)
+    }
+
+    /// A seeded generator (SplitMix64): the same draws on every run.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func power(_ exponent: Int) -> Int { (0..<exponent).reduce(1) { value, _ in value * 10 } }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
     /// Each Binance snapshot (its rows share a last_update_id) replaces the book, one right
     /// after another included: the levels of the first had survived the second.
     @Test func eachBinanceSnapshotReplacesTheBook() throws {
