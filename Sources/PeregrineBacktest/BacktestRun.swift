@@ -176,6 +176,11 @@ public enum Backtest {
             if notify {
                 logic.handle(event, sequence: sequence, outputs: &outputs, begun: begun, applied: applied)
             } else if !applied {
+                // A message's first change: what the logic has to do before the message runs on
+                // the books without any of it.
+                if !begun, logic.hasWorkBeforeEvent(at: time) {
+                    logic.beginEvent(event, sequence: sequence, outputs: &outputs)
+                }
                 logic.warmUp(event)
             }
             sequence &+= 1
@@ -227,8 +232,9 @@ public enum Backtest {
             // the logic has to do before the event (the start, timers due, overdue answers)
             // runs first and sees the books without it, as with books of their own; what it
             // sends is queued after the venue's reports, as then. (Shared books mean no feed
-            // latency: the event is delivered at `time`, right after the venue.)
-            let begun = sharing && notify && unappliedDeliveries == 0 && logic.hasWorkBeforeEvent(at: time)
+            // latency: the event is delivered at `time`, right after the venue.) For a message,
+            // that is before its first change: none is applied yet.
+            let begun = sharing && unappliedDeliveries == 0 && logic.hasWorkBeforeEvent(at: time)
             if begun {
                 var event = item.event
                 arrive(&event, at: time)
@@ -272,7 +278,7 @@ public enum Backtest {
                 // due, overdue answers) runs first, on the books without it, as with shared
                 // books (`begun` above); what it sends follows the venue's reports.
                 var done = begun
-                if !done, notify, logic.hasWorkBeforeEvent(at: time) {
+                if !done, logic.hasWorkBeforeEvent(at: time) {
                     var early = event
                     arrive(&early, at: time)
                     logic.beginEvent(early, sequence: sequence, outputs: &outputs)

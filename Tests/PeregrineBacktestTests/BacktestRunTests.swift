@@ -1343,6 +1343,44 @@ import Testing
         #expect(fills == Array(repeating: "TEST,buy,99.5,1", count: 6))
     }
 
+    /// What the strategies do before a message (their start, here) runs on the books without
+    /// any of its changes, whatever their order: the run's first message (bid 99, ask 100, bid
+    /// 99.5 in one order or another) starts the market maker on an empty book, and its quotes,
+    /// sent on the whole message's book, are refused in neither order. (It had started before
+    /// the message's last change, on the book of its first two: its quote was refused as one
+    /// that would take in one order of the rows, not in the other.)
+    /// With shared books, books of their own and feed latency.
+    @Test func theStrategiesStartBeforeAMessagesFirstChange() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        let rows = [
+            "test,TEST,1600000000000000,1600000000000000,true,bid,99,5",
+            "test,TEST,1600000000000000,1600000000000000,true,ask,100,2",
+            "test,TEST,1600000000000000,1600000000000000,true,bid,99.5,5",
+        ]
+        var outcomes: [String] = []
+        for (name, order) in [("a", rows), ("b", [rows[2], rows[1], rows[0]])] {
+            let path = directory.appendingPathComponent("\(name).csv").path
+            try ([header] + order).joined(separator: "\n").appending("\n").write(
+                toFile: path, atomically: true, encoding: .utf8)
+            for (share, latency) in [(true, FeedLatency.none), (false, .none), (false, .constant(nanoseconds: 1_000))] {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec("tardis-l2:" + path)]
+                settings.tickSize = try Increment("0.5")
+                settings.shareBooks = share
+                settings.feedLatency = latency
+                settings.strategies = [
+                    StrategySpec(
+                        name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("skew", "0")])
+                ]
+                let result = try Backtest.run(try BacktestPlan(settings))
+                outcomes.append("\(result.venue.newOrders) sent, \(result.venue.rejected) refused")
+            }
+        }
+        #expect(outcomes == Array(repeating: "2 sent, 0 refused", count: 6))
+    }
+
     @Test func theLastMidIsTheTouchAMessageLeaves() throws {
         let outcomes = try Self.lastMids([
             "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",

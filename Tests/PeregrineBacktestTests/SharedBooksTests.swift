@@ -211,8 +211,8 @@ struct TimerAtFill: Strategy, Sendable {
         let data = try Self.syntheticData(in: directory)
         // The whole file; then from a third of the way in (the first third only builds the
         // books) at a message that moves the mid: the strategies start on that event, and
-        // their start must see the books without it (as with books of their own), though the
-        // venue has applied the message's first row and applies its last before the logic.
+        // their start must see the books without any of its changes (as with books of their
+        // own), though the venue applies them to the books the logic reads.
         let third = try #require(data.moves.first { $0 >= 1_667_260_800_000_000 + 6_000_000 })
         for from in [nil, UInt64(third) * 1_000] as [UInt64?] {
             let shared = try Self.run(data, directory: directory, name: "shared", share: true, from: from)
