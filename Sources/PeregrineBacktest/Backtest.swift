@@ -507,9 +507,10 @@ public struct BacktestPlan: Sendable {
         if let tick = settings.tickSize, let lot = settings.lotSize { return (tick, lot, 1) }
         var tick: Increment?
         var lot: Increment?
-        var steps: [(step: Int, decimals: Int)] = []
+        var steps: [(units: Int128, decimals: Int)] = []
+        var pricesVary = false
         for (format, path) in files {
-            let detected: (price: Increment, size: Increment, priceStep: Int)
+            let detected: (price: Increment, size: Increment, priceStep: Int128, pricesVary: Bool)
             do {
                 detected = try FeedReplay.detectGrids(
                     format: format, paths: [path], price: settings.tickSize, size: settings.lotSize)
@@ -518,25 +519,32 @@ public struct BacktestPlan: Sendable {
             }
             if tick.map({ detected.price.decimals > $0.decimals }) ?? true { tick = detected.price }
             if lot.map({ detected.size.decimals > $0.decimals }) ?? true { lot = detected.size }
-            steps.append((detected.priceStep, detected.price.decimals))
+            if detected.priceStep > 0 { steps.append((detected.priceStep, detected.price.decimals)) }
+            pricesVary = pricesVary || detected.pricesVary
         }
         guard let tick = settings.tickSize ?? tick, let lot = settings.lotSize ?? lot else {
             throw .usage("no data files for an instrument")
         }
         // Each file's step in ticks of the finest grid (a file of fewer decimals: its step
-        // times 10 per decimal), the steps of every file in common.
-        let step =
-            settings.tickSize != nil
-            ? 1
-            : steps.reduce(1_000) { common, file in
-                var step = file.step
-                for _ in 0..<Swift.min(Swift.max(tick.decimals &- file.decimals, 0), 3) { step &*= 10 }
-                return Self.gcd(common, step)
+        // times 10 per decimal), the steps of every file in common; 1 when the tick is given,
+        // no two prices differ, or a step is past 2^63 ticks.
+        var common: Int128 = 0
+        for file in steps {
+            var units = file.units
+            for _ in 0..<Swift.max(tick.decimals &- file.decimals, 0) {
+                let (scaled, overflow) = units.multipliedReportingOverflow(by: 10)
+                guard !overflow else { return (tick, lot, 1) }
+                units = scaled
             }
-        return (tick, lot, step)
+            common = Self.gcd(common, units)
+        }
+        guard settings.tickSize == nil, pricesVary, common > 1, common <= Int128(Int64.max) else {
+            return (tick, lot, 1)
+        }
+        return (tick, lot, Int(common))
     }
 
-    static func gcd(_ a: Int, _ b: Int) -> Int {
+    static func gcd(_ a: Int128, _ b: Int128) -> Int128 {
         var (a, b) = (a, b)
         while b != 0 { (a, b) = (b, a % b) }
         return a

@@ -2,22 +2,27 @@ import PeregrineCodec
 import PeregrineModel
 
 /// The most decimals seen in one kind of field, and the first value that had them; and the
-/// largest step (up to 1,000 units of that last decimal) every value seen is a multiple of.
+/// greatest step every value seen is a multiple of.
 struct GridWitness {
     var decimals = 0
     var line = 0
     var value = ""
     var path = ""
-    /// The greatest common divisor of 1,000 and every value seen, in units of the last decimal
-    /// (`decimals`), taken from the values' last three digits (enough for any step dividing
-    /// 1,000 units: 0.5, 0.25, 5 and the like); 0 while none is seen or all end in 000.
-    var stepUnits = 0
-    var valuesSeen = false
+    /// The greatest common divisor of every value seen, in units of the last decimal
+    /// (`decimals`); 0 before any. Once 1 with no finer decimal to come, values are not read.
+    var stepUnits: Int128 = 0
+    /// The first value seen (same units) and whether another differed: one price says nothing
+    /// of a grid.
+    var firstValue: Int128 = 0
+    var valuesVary = false
+    /// A value too long to hold (past 36 digits): no step is claimed.
+    var stepUnknown = false
 
     @inline(__always)
     mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
         let places = field.decimalPlaces
-        noteStep(field, places: places)
+        // Every value is a multiple of one unit: nothing to read until a finer decimal comes.
+        if stepUnits != 1 || places > decimals { noteStep(field, places: places) }
         guard places > decimals else { return }
         decimals = places
         self.line = line
@@ -25,46 +30,56 @@ struct GridWitness {
     }
 
     /// Folds a value with `places` decimals into `stepUnits` (before `decimals` takes `places`).
-    @inline(__always)
     mutating func noteStep(_ field: UnsafeBufferPointer<UInt8>, places: Int) {
-        // The value's last three digits, the point skipped; another byte leaves it out, as does
-        // an empty field (a missing side).
-        guard !field.isEmpty else { return }
-        var last = 0
-        var scale = 1
-        var index = field.count &- 1
-        while index >= 0, scale < 1_000 {
-            let byte = field[index]
-            index &-= 1
-            if byte == UInt8(ascii: ".") { continue }
+        // The value's digits, the point skipped; another byte (a sign, a letter of a header) or
+        // an empty field (a missing side) leaves it out.
+        guard !field.isEmpty, !stepUnknown else { return }
+        var units: Int128 = 0
+        var digits = 0
+        for byte in field where byte != UInt8(ascii: ".") {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return }
-            last &+= Int(byte &- UInt8(ascii: "0")) &* scale
-            scale &*= 10
+            digits &+= 1
+            guard digits <= 36 else {
+                stepUnknown = true
+                return
+            }
+            units = units &* 10 &+ Int128(byte &- UInt8(ascii: "0"))
         }
-        valuesSeen = true
         if places > decimals {
-            // Every value before, counted in the finer unit: its residue times 10^shift.
-            stepUnits = Self.gcd(1_000, stepUnits &* Self.powerOfTen(Swift.min(places &- decimals, 3)))
-            if stepUnits == 1_000 { stepUnits = 0 }
+            // The values before, counted in the finer unit.
+            guard let scale = Self.powerOfTen(places &- decimals) else {
+                stepUnknown = true
+                return
+            }
+            let (step, stepOverflow) = stepUnits.multipliedReportingOverflow(by: scale)
+            let (first, firstOverflow) = firstValue.multipliedReportingOverflow(by: scale)
+            guard !stepOverflow, !firstOverflow else {
+                stepUnknown = true
+                return
+            }
+            stepUnits = step
+            firstValue = first
         }
-        let shift = Swift.max(decimals, places) &- places
-        stepUnits = Self.gcd(stepUnits, shift >= 3 ? 0 : (last &* Self.powerOfTen(shift)) % 1_000)
+        guard let shift = Self.powerOfTen(Swift.max(decimals, places) &- places) else {
+            stepUnknown = true
+            return
+        }
+        let (value, overflow) = units.multipliedReportingOverflow(by: shift)
+        guard !overflow else {
+            stepUnknown = true
+            return
+        }
+        if stepUnits == 0, !valuesVary {
+            firstValue = value
+        } else if value != firstValue {
+            valuesVary = true
+        }
+        stepUnits = Self.gcd(stepUnits, value)
     }
 
-    /// The step every value seen is a multiple of, in units of the last decimal (1: none coarser).
-    var step: Int { valuesSeen ? Self.gcd(1_000, stepUnits) : 1 }
-
-    @inline(__always)
-    static func powerOfTen(_ exponent: Int) -> Int {
-        exponent == 0 ? 1 : exponent == 1 ? 10 : exponent == 2 ? 100 : 1_000
-    }
-
-    @inline(__always)
-    static func gcd(_ a: Int, _ b: Int) -> Int {
-        var (a, b) = (a, b)
-        while b != 0 { (a, b) = (b, a % b) }
-        return a
-    }
+    /// The greatest common divisor of the values, in units of the last decimal (0 when none was
+    /// read, or one was too long), and whether two of them differed.
+    var step: (units: Int128, vary: Bool) { stepUnknown ? (0, false) : (stepUnits, valuesVary) }
 
     /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
     func increment(named name: String) throws(FeedError) -> Increment {
@@ -80,6 +95,19 @@ struct GridWitness {
                         : ": no grid holds it exactly"),
                 file: path)
         }
+    }
+
+    static func powerOfTen(_ exponent: Int) -> Int128? {
+        guard exponent >= 0, exponent <= 38 else { return nil }
+        var value: Int128 = 1
+        for _ in 0..<exponent { value &*= 10 }
+        return value
+    }
+
+    static func gcd(_ a: Int128, _ b: Int128) -> Int128 {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
     }
 }
 
@@ -132,16 +160,18 @@ extension FeedReplay {
         return (detected.price, detected.size)
     }
 
-    /// `detectScale`, and the largest step (up to 1,000 ticks) every price of `paths` is a
-    /// multiple of, in ticks of the detected grid: 5 for prices 99, 99.5 and 100 (a tick of 0.1
-    /// found, prices on a grid of 0.5); 1 when none is coarser, or when the price grid is given.
+    /// `detectScale`, and the greatest common divisor of the prices of `paths` in ticks of the
+    /// detected grid (`priceStep`; 0 when none was read or the grid is given) with whether two
+    /// of them differ (`pricesVary`): prices 99, 99.5 and 100 give a tick of 0.1 and a step of
+    /// 5, a grid of 0.5.
     public static func detectGrids(
         format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil
-    ) throws(FeedError) -> (price: Increment, size: Increment, priceStep: Int) {
+    ) throws(FeedError) -> (price: Increment, size: Increment, priceStep: Int128, pricesVary: Bool) {
         let grids = try witnesses(format: format, paths: paths)
         let price = if let givenPrice { givenPrice } else { try grids.price.increment(named: "price") }
         let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
-        return (price, size, givenPrice == nil ? grids.price.step : 1)
+        let step: (units: Int128, vary: Bool) = givenPrice == nil ? grids.price.step : (0, false)
+        return (price, size, step.units, step.vary)
     }
 
     /// The first error reading `paths` on an instrument's grids (`price`, `size`) would give at

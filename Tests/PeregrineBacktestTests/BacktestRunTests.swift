@@ -1740,12 +1740,6 @@ import Testing
     /// (the fixture's quotes end at 00:03:47, its trades at 02:05:47), nothing after `--from`,
     /// two markets with no time in common, quotes without sizes, an inverse contract taken as
     /// linear. Data without these says nothing.
-    /// The BitMEX trades fixture's prices are all on a grid of 0.5, its tick found as 0.1.
-    static let bitmexStep =
-        "XBTUSD: every price in its data is a multiple of 0.5, but its tick is taken as 0.1, the finest decimal in "
-        + "its prices: if the venue's tick is 0.5, give --tick-size 0.5 (or an [[instrument]] table), or strategies "
-        + "quote between the venue's prices"
-
     @Test func theDataItselfIsWarnedAbout() throws {
         func warnings(_ data: [String], from: String? = nil, to: String? = nil) throws -> [String] {
             var settings = BacktestSettings()
@@ -1856,7 +1850,6 @@ import Testing
                     + "contract as linear, so its sizes are read as base units and its volume, P&L and fees as "
                     + "quantity × price in the quote currency, which is not what the contract pays (NautilusTrader's "
                     + "is_inverse, hftbacktest's inverse asset); its prices and times are read as recorded",
-                Self.bitmexStep,
                 "XBTUSD: trades but never a two-sided book: strategies that quote from the book send nothing, and "
                     + "orders fill only against the trades",
                 "BTCUSDT (2020-02-22 00:00:01.096–2020-02-22 00:03:47.061 UTC) and XBTUSD (2020-03-01 "
@@ -1881,17 +1874,40 @@ import Testing
         try book.write(toFile: still, atomically: true, encoding: .utf8)
         try prints.write(toFile: stillTrades, atomically: true, encoding: .utf8)
         #expect(try warnings(["tardis-l2:" + still, "tardis-trades:" + stillTrades]) == [])
+        // Prices all on a grid of 0.5 (the book's and the trades', of one decimal or none) while
+        // the tick found is 0.1: said, naming the flag; not with the tick given.
+        let halves = directory.appendingPathComponent("halves.csv").path
+        let halfTrades = directory.appendingPathComponent("halves-trades.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+            + "bitmex,XBTUSD,1600000000000000,1600000000000000,false,bid,8700.5,10\n"
+            + "bitmex,XBTUSD,1600000000000000,1600000000000000,false,ask,8701,10\n").write(
+                toFile: halves, atomically: true, encoding: .utf8)
+        try
+            ("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+            + "bitmex,XBTUSD,1600000001000000,1600000001000000,1,buy,8702,1\n").write(
+                toFile: halfTrades, atomically: true, encoding: .utf8)
+        let step =
+            "XBTUSD: every price in its data is a multiple of 0.5, but its tick is taken as 0.1, the finest decimal "
+            + "in its prices: if the venue's tick is 0.5, give --tick-size 0.5 (or an [[instrument]] table), or "
+            + "strategies quote between the venue's prices"
+        #expect(try warnings(["tardis-l2:" + halves, "tardis-trades:" + halfTrades]).contains(step))
+        var given = BacktestSettings()
+        given.data = [try DataSpec("tardis-l2:" + halves)]
+        given.strategies = [StrategySpec(name: "idle", parameters: [])]
+        given.tickSize = try Increment("0.1")
+        #expect(!(try BacktestPlan(given)).warnings.contains { $0.contains("multiple of") })
         // In the reports, as on standard error.
         var settings = BacktestSettings()
         settings.data = [try DataSpec(quotes), try DataSpec(bitmex)]
         settings.strategies = [StrategySpec(name: "idle", parameters: [])]
         let result = try Backtest.run(
             try BacktestPlan(settings), outputs: BacktestOutputFiles(charts: true))
-        #expect(result.warnings.count == 4)
+        #expect(result.warnings.count == 3)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
         #expect(report["warnings"] as? [String] == result.warnings)
         let html = try BacktestHTMLReport.render(result)
-        #expect(html.contains("4 warnings about the data: see the end of the page"))
+        #expect(html.contains("3 warnings about the data: see the end of the page"))
         for warning in result.warnings { #expect(html.contains("<li>\(BacktestHTMLReport.escape(warning))</li>")) }
         // A run without any has an empty list, and nothing in the page.
         settings.data = [try DataSpec(quotes)]
@@ -1902,7 +1918,7 @@ import Testing
         // exchange, so that its backtests say it again, naming the converted file.
         let converted = directory.appendingPathComponent("xbt.pgev").path
         let conversion = try DataConversion.convert([try DataSpec(bitmex)], output: converted)
-        #expect(conversion.warnings == [result.warnings[0], Self.bitmexStep])
+        #expect(conversion.warnings == [result.warnings[0]])
         #expect(
             try EventFile(path: converted).metadata.recorded == [
                 RecordedName(exchange: "bitmex", symbol: "XBTUSD", name: "XBTUSD")
@@ -1916,10 +1932,9 @@ import Testing
                 == true)
         let fromConverted = try warnings(["events:" + converted])
         #expect(fromConverted.count == 2)
-        // (Its grid was fixed, and said, when it was converted.)
         #expect(
             fromConverted
-                == (try warnings([bitmex])).filter { $0 != Self.bitmexStep }.map {
+                == (try warnings([bitmex])).map {
                     $0.replacingOccurrences(of: "(\(bitmexFile))", with: "(\(converted))")
                 })
         #expect(fromConverted.first?.hasPrefix("XBTUSD on bitmex (\(converted)) is an inverse contract") == true)

@@ -30,20 +30,22 @@ struct FeedFormatTests {
         price.map { Decimal(string: $0.formatted(tickSize: grid))! }
     }
 
-    /// The step every price is a multiple of (up to 1,000 ticks of the grid found), against a
-    /// plain computation: every price in ticks of the finest decimal, their greatest common
-    /// divisor with 1,000. Prices drawn on grids of 1 to 500 ticks, written with and without
-    /// trailing zeros; an empty price (a missing side) counts for nothing.
+    /// The step every price is a multiple of, against a plain computation: every price in
+    /// ticks of the finest decimal, their greatest common divisor. Prices drawn on grids of 1 to
+    /// 5 × 10^7 ticks (0.5 on an 8-decimal file), written with and without trailing zeros; an
+    /// empty price (a missing side) counts for nothing; one price alone shows no grid.
     @Test func thePriceStepIsTheGreatestCommonDivisorOfThePrices() throws {
         var generator = SplitMix(state: 19)
         for round in 0..<200 {
-            let decimals = Int.random(in: 0...4, using: &generator)
-            let step = [1, 2, 4, 5, 10, 20, 25, 50, 100, 125, 250, 500].randomElement(using: &generator) ?? 1
+            let decimals = Int.random(in: 0...8, using: &generator)
+            let step =
+                [1, 2, 3, 4, 5, 10, 20, 25, 50, 100, 125, 250, 500, 1_000, 5_000, 50_000_000].randomElement(
+                    using: &generator) ?? 1
             var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
             var written: [String] = []
             for row in 0..<Int.random(in: 1...12, using: &generator) {
                 func price() -> String {
-                    let units = step * Int.random(in: 1...2_000, using: &generator) + 1_000_000
+                    let units = step * Int.random(in: 500...2_500, using: &generator)
                     let fraction = String(units % Self.power(decimals))
                     var text =
                         decimals == 0
@@ -70,15 +72,16 @@ struct FeedFormatTests {
                 let places = text.split(separator: ".").dropFirst().first?.count ?? 0
                 return (Int(text.replacingOccurrences(of: ".", with: "")) ?? -1) * Self.power(finest - places)
             }
-            let expected = units.reduce(1_000) { Self.gcd($0, $1) }
+            let expected = units.reduce(0) { Self.gcd($0, $1) }
             #expect(detected.price.decimals == finest, "\(written)")
-            #expect(detected.priceStep == expected, "\(written)")
+            #expect(detected.priceStep == Int128(expected), "\(written)")
+            #expect(detected.pricesVary == (Set(units).count > 1), "\(written)")
         }
         // Given a tick, no step is sought.
         let file = try write(["t,T,1,1,1,99.5,99,1"])
         defer { try? FileManager.default.removeItem(atPath: file) }
         #expect(
-            try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file], price: try Increment("0.1")).priceStep == 1
+            try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file], price: try Increment("0.1")).priceStep == 0
         )
         #expect(try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file]).priceStep == 5)
     }
