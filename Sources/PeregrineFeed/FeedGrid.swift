@@ -104,7 +104,14 @@ struct GridWitness {
         return value
     }
 
+    @inline(__always)
     static func gcd(_ a: Int128, _ b: Int128) -> Int128 {
+        // In 64 bits when both fit (prices of up to 18 digits): a 128-bit division is a call.
+        if a >= 0, b >= 0, a <= Int128(UInt64.max), b <= Int128(UInt64.max) {
+            var (x, y) = (UInt64(truncatingIfNeeded: a), UInt64(truncatingIfNeeded: b))
+            while y != 0 { (x, y) = (y, x % y) }
+            return Int128(x)
+        }
         var (a, b) = (a, b)
         while b != 0 { (a, b) = (b, a % b) }
         return a
