@@ -104,11 +104,13 @@ public enum Backtest {
         var outputs = BacktestOutputs(latency: settings.orderLatency, clock: clock, recorder: recorder)
         var reports = ReportQueue(latency: settings.orderLatency, clock: clock)
         let deliveries = EarliestFirstQueue<(event: Event, notify: Bool, begun: Bool, applied: Bool)>()
-        /// Deliveries queued whose event the logic has not applied yet (`applied` false). While
-        /// none is, an event delivered now may be applied at once: the book changes stay in order
-        /// (those queued applied are the changes of the message going now, held back behind the
-        /// fills its first changes made).
+        /// Deliveries queued whose event the logic has not applied yet (`applied` false), in all
+        /// and by feed (`feed(of:)`). While none of its feed is, an event delivered now may be
+        /// applied at once: its feed's changes stay in order (those queued applied are the
+        /// changes of the message going now, held back behind the fills its first changes made;
+        /// another feed's, a trade received late, say, are due later).
         var unappliedDeliveries = 0
+        var unappliedByFeed = [Int](repeating: 0, count: plan.instruments.count &* 2 &+ 2)
         /// With `--feed-latency local`, each feed's latest delivery time: an instrument's book
         /// changes are one feed and its trades another (as recorded, in files of their own), so
         /// each is delivered in its own order at its receive times, and a row received late
@@ -269,7 +271,10 @@ public enum Backtest {
             var event = item.event
             if delivery == time, deliveries.isEmpty, reports.queue.isEmpty {
                 deliver(&event, at: time, notify: notify, begun: begun)
-            } else if delivery == time, unappliedDeliveries == 0 {
+            } else if delivery == time,
+                unappliedDeliveries == 0
+                    || unappliedByFeed[Self.feed(of: event, instruments: plan.instruments.count)] == 0
+            {
                 // The reports the venue made applying the event (fills of resting orders it
                 // reached) go to the strategies before its callbacks for the event, and after
                 // the event is in their books: the order of live runs (docs/strategies.md). The
@@ -289,6 +294,7 @@ public enum Backtest {
             } else {
                 deliveries.push((event, notify, begun, false), at: delivery, order: clock.take())
                 unappliedDeliveries &+= 1
+                unappliedByFeed[Self.feed(of: event, instruments: plan.instruments.count)] &+= 1
             }
         }
 
@@ -369,7 +375,11 @@ public enum Backtest {
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {
-                        if !entry.element.applied { unappliedDeliveries &-= 1 }
+                        if !entry.element.applied {
+                            unappliedDeliveries &-= 1
+                            unappliedByFeed[Self.feed(of: entry.element.event, instruments: plan.instruments.count)] &-=
+                                1
+                        }
                         deliver(
                             &entry.element.event, at: entry.time, notify: entry.element.notify,
                             begun: entry.element.begun, applied: entry.element.applied)

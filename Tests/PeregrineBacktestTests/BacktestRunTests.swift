@@ -1343,6 +1343,47 @@ import Testing
         #expect(fills == Array(repeating: "TEST,buy,99.5,1", count: 6))
     }
 
+    /// With `--feed-latency local`, a fill a message makes reaches the strategy with the whole
+    /// message in its books, also while a trade of another feed, stamped before the message and
+    /// received after it, is on its way: the market maker's answer is the same whichever order
+    /// the message's two rows come in. (The message's rows had waited behind the trade, so the
+    /// fill came before the message in one order and after its first row in the other: 3 orders,
+    /// one refused as one that would take, against 2.)
+    @Test func aTradeReceivedLateDoesNotSplitAMessage() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        let first = [
+            "binance,TEST,1600000001506000,1600000001507500,false,bid,101.0,5",
+            "binance,TEST,1600000001506000,1600000001507500,false,ask,101.5,3",
+        ]
+        let message = [
+            "binance,TEST,1600000001606000,1600000001606000,false,bid,101.5,6",
+            "binance,TEST,1600000001606000,1600000001606000,false,ask,101.5,0",
+        ]
+        let trades = directory.appendingPathComponent("trades.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+            + "binance,TEST,1600000001605905,1600000001606105,5,sell,101.0,3\n").write(
+                toFile: trades, atomically: true, encoding: .utf8)
+        var outcomes: [String] = []
+        for (name, rows) in [("a", message), ("b", message.reversed())] {
+            let path = directory.appendingPathComponent("\(name).csv").path
+            try ([header] + first + rows).joined(separator: "\n").appending("\n").write(
+                toFile: path, atomically: true, encoding: .utf8)
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("tardis-l2:" + path), try DataSpec("tardis-trades:" + trades)]
+            settings.tickSize = try Increment("0.5")
+            settings.feedLatency = .local
+            settings.strategies = [
+                StrategySpec(name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("skew", "0")])
+            ]
+            let result = try Backtest.run(try BacktestPlan(settings))
+            outcomes.append("\(result.venue.newOrders) sent, \(result.venue.rejected) refused, \(result.trades) fills")
+        }
+        #expect(outcomes == Array(repeating: "2 sent, 0 refused, 1 fills", count: 2))
+    }
+
     /// What the strategies do before a message (their start, here) runs on the books without
     /// any of its changes, whatever their order: the run's first message (bid 99, ask 100, bid
     /// 99.5 in one order or another) starts the market maker on an empty book, and its quotes,
