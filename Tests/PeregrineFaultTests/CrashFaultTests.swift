@@ -207,16 +207,3 @@ extension CrashFaultTests {
         #expect((malformed ?? 99) <= 1, "seed \(seed): \(recovered.output)")
     }
 }
-
-/// SplitMix64, for a reproducible schedule of kills from a logged seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

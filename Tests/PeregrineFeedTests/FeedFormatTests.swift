@@ -4,6 +4,7 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineModel
+import PeregrineTestSupport
 import Testing
 
 /// The formats with no sample in Tests/Fixtures, on generated files checked against a plain
@@ -35,7 +36,7 @@ struct FeedFormatTests {
     /// 5 × 10^7 ticks (0.5 on an 8-decimal file), written with and without trailing zeros; an
     /// empty price (a missing side) counts for nothing; one price alone shows no grid.
     @Test func thePriceStepIsTheGreatestCommonDivisorOfThePrices() throws {
-        var generator = SplitMix(state: 19)
+        var generator = SeededGenerator(seed: 19)
         for round in 0..<200 {
             let decimals = Int.random(in: 0...8, using: &generator)
             let step =
@@ -84,18 +85,6 @@ struct FeedFormatTests {
             try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file], price: try Increment("0.1")).priceStep == 0
         )
         #expect(try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file]).priceStep == 5)
-    }
-
-    /// A seeded generator (SplitMix64): the same draws on every run.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     static func power(_ exponent: Int) -> Int { (0..<exponent).reduce(1) { value, _ in value * 10 } }
