@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCore
 import PeregrineTestSupport
 import Synchronization
 import Testing
@@ -105,7 +106,7 @@ struct CrashFaultTests {
         defer { Faults.remove(journal) }
         let seed = UInt64(Date().timeIntervalSince1970 * 1_000)
         print("fault matrix: SIGKILL under durability \(durability), seed \(seed)")
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let arguments =
             [
                 "run", "--rate", "100000", "--durability", durability, "--journal", journal, "--status-interval",
@@ -161,7 +162,7 @@ extension CrashFaultTests {
         }
         let seed = UInt64(Date().timeIntervalSince1970 * 1_000)
         print("fault matrix: SIGKILL of a mempool run under durability every, seed \(seed)")
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let common = [
             "mempool", "run", "--unique", "3000", "--journal", journal, "--durability", "every", "--min-profit-eth",
             "0.01", "--wait", "yield", "--status-interval", "0.05",

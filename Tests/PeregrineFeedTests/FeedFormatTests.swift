@@ -4,7 +4,6 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineModel
-import PeregrineTestSupport
 import Testing
 
 /// The formats with no sample in Tests/Fixtures, on generated files checked against a plain
@@ -36,7 +35,7 @@ struct FeedFormatTests {
     /// 5 × 10^7 ticks (0.5 on an 8-decimal file), written with and without trailing zeros; an
     /// empty price (a missing side) counts for nothing; one price alone shows no grid.
     @Test func thePriceStepIsTheGreatestCommonDivisorOfThePrices() throws {
-        var generator = SeededGenerator(seed: 19)
+        var generator = SplitMix64(seed: 19)
         for round in 0..<200 {
             let decimals = Int.random(in: 0...8, using: &generator)
             let step =
