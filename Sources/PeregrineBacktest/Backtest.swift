@@ -519,35 +519,19 @@ public struct BacktestPlan: Sendable {
             }
             if tick.map({ detected.price.decimals > $0.decimals }) ?? true { tick = detected.price }
             if lot.map({ detected.size.decimals > $0.decimals }) ?? true { lot = detected.size }
-            if detected.priceStep > 0 { steps.append((detected.priceStep, detected.price.decimals)) }
+            steps.append((detected.priceStep, detected.price.decimals))
             pricesVary = pricesVary || detected.pricesVary
         }
         guard let tick = settings.tickSize ?? tick, let lot = settings.lotSize ?? lot else {
             throw .usage("no data files for an instrument")
         }
-        // Each file's step in ticks of the finest grid (a file of fewer decimals: its step
-        // times 10 per decimal), the steps of every file in common; 1 when the tick is given,
-        // no two prices differ, or a step is past 2^63 ticks.
-        var common: Int128 = 0
-        for file in steps {
-            var units = file.units
-            for _ in 0..<Swift.max(tick.decimals &- file.decimals, 0) {
-                let (scaled, overflow) = units.multipliedReportingOverflow(by: 10)
-                guard !overflow else { return (tick, lot, 1) }
-                units = scaled
-            }
-            common = Self.gcd(common, units)
-        }
+        // The steps of every file in common, in ticks of the finest grid; 1 when the tick is
+        // given, no two prices differ, or the step is past 2^63 ticks.
+        let common = FeedReplay.commonPriceStep(steps, decimals: tick.decimals)
         guard settings.tickSize == nil, pricesVary, common > 1, common <= Int128(Int64.max) else {
             return (tick, lot, 1)
         }
         return (tick, lot, Int(common))
-    }
-
-    static func gcd(_ a: Int128, _ b: Int128) -> Int128 {
-        var (a, b) = (a, b)
-        while b != 0 { (a, b) = (b, a % b) }
-        return a
     }
 
     /// The quote currency a symbol ends in (`BTCUSDT` → USDT, `USDJPY` → JPY), else `QUOTE`.

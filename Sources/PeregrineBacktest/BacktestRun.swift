@@ -318,9 +318,10 @@ public enum Backtest {
                 recordNext()
                 // The changes in the middle of the message (neither its first nor its last) go
                 // straight from the file's records: at the message's time, before anything in
-                // flight (shared books: no feed latency), and the strategies are not told of them. Each goes to the venue and the recorder as
-                // `recordNext` sends it; `pending` keeps the first change not sent. (Progress is
-                // reported after the batch when it crossed a multiple of 65,536 events.)
+                // flight (shared books: no feed latency), and the strategies are not told of
+                // them. Each goes to the venue and the recorder as `recordNext` sends it;
+                // `pending` keeps the first change not sent. (Progress is reported after the
+                // batch when it crossed a multiple of 65,536 events.)
                 if messageGoesOn, let straight = straightFile, pending.pointee.time == current.pointee.time,
                     case .levelUpdate(var update) = pending.pointee.event.payload
                 {

@@ -524,8 +524,7 @@ public enum Sweep {
         func taken(of count: Int) -> Int { Swift.min(next.load(ordering: .relaxed), count) }
     }
 
-    /// The error of a sweep stopped by `reason` (SIGINT, SIGTERM) after `finished` of `count` jobs.
-    /// The error of a sweep stopped by `reason` once its jobs had started: `finished` of its
+    /// The error of a sweep stopped by `reason` (SIGINT, SIGTERM) once its jobs had started: `finished` of its
     /// `count` jobs gave a row and `ran` (those and the failed ones) had run. A stop seen while
     /// the last jobs ran, which then finished, says so: only the ranking and page are missing.
     public static func stopped(by reason: String, finished: Int, ran: Int? = nil, of count: Int, output: SweepOutput?)

@@ -17,12 +17,14 @@ struct GridWitness {
     var valuesVary = false
     /// A value too long to hold (past 36 digits): no step is claimed.
     var stepUnknown = false
+    /// Whether the step is sought (prices; sizes need none).
+    var tracksStep = false
 
     @inline(__always)
     mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
         let places = field.decimalPlaces
         // Every value is a multiple of one unit: nothing to read until a finer decimal comes.
-        if stepUnits != 1 || places > decimals { noteStep(field, places: places) }
+        if tracksStep, stepUnits != 1 || places > decimals { noteStep(field, places: places) }
         guard places > decimals else { return }
         decimals = places
         self.line = line
@@ -120,7 +122,7 @@ struct GridWitness {
 
 /// The price and size grids being detected.
 struct FeedGrids {
-    var price = GridWitness()
+    var price = GridWitness(tracksStep: true)
     var size = GridWitness()
 
     /// Notes a CSV line whose price and size are the two fields before the last `skip` fields:
@@ -179,6 +181,20 @@ extension FeedReplay {
         let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
         let step: (units: Int128, vary: Bool) = givenPrice == nil ? grids.price.step : (0, false)
         return (price, size, step.units, step.vary)
+    }
+
+    /// The step every price of several files is a multiple of, in units of `decimals` (the
+    /// finest of the files' grids): each file's `detectGrids` step (0: none read) counted in
+    /// that unit, their greatest common divisor; 0 when none was read or a step does not fit.
+    public static func commonPriceStep(_ steps: [(units: Int128, decimals: Int)], decimals: Int) -> Int128 {
+        var common: Int128 = 0
+        for file in steps where file.units > 0 {
+            guard let scale = GridWitness.powerOfTen(Swift.max(decimals &- file.decimals, 0)) else { return 0 }
+            let (units, overflow) = file.units.multipliedReportingOverflow(by: scale)
+            guard !overflow else { return 0 }
+            common = GridWitness.gcd(common, units)
+        }
+        return common
     }
 
     /// The first error reading `paths` on an instrument's grids (`price`, `size`) would give at

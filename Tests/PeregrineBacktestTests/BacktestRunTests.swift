@@ -1248,12 +1248,34 @@ import Testing
     /// `rows` of a Tardis L2 file (after its header) written to `directory`, and converted:
     /// the `--data` values of the text and of the converted file.
     static func l2TextAndConverted(_ rows: [String], in directory: URL) throws -> [String] {
-        let path = directory.appendingPathComponent("l2.csv").path
-        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
-        try (([header] + rows).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try l2File(rows, in: directory, name: "l2")
         let converted = directory.appendingPathComponent("l2.pgev").path
         _ = try DataConversion.convert([try DataSpec("tardis-l2:" + path)], output: converted)
         return ["tardis-l2:" + path, "events:" + converted]
+    }
+
+    /// A Tardis L2 file of `rows` (its header first) named `name`.csv in `directory`; its path.
+    static func l2File(_ rows: [String], in directory: URL, name: String) throws -> String {
+        let path = directory.appendingPathComponent("\(name).csv").path
+        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+        try (([header] + rows).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A backtest of `data` on a tick of 0.5 with a market maker quoting one lot at the touch
+    /// (`skew` as given); `configure` sets the rest.
+    static func oneLotMarketMaker(
+        _ data: [String], skew: String = "0", outputs: BacktestOutputFiles = BacktestOutputFiles(),
+        configure: (inout BacktestSettings) -> Void = { _ in }
+    ) throws -> BacktestResult {
+        var settings = BacktestSettings()
+        settings.data = try data.map { try DataSpec($0) }
+        settings.tickSize = try Increment("0.5")
+        settings.strategies = [
+            StrategySpec(name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("skew", skew)])
+        ]
+        configure(&settings)
+        return try Backtest.run(try BacktestPlan(settings), outputs: outputs)
     }
 
     /// The events and the last mid of a market maker that never trades, on `rows` of a Tardis
@@ -1279,10 +1301,6 @@ import Testing
         return try Backtest.run(try BacktestPlan(settings))
     }
 
-    /// The recorder marks the touch a book message leaves, never one seen between two of its
-    /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
-    /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
-    /// between the two deletions. From the text and from a converted file alike.
     /// A message is one step at the venue: a fill its first rows make reaches the market maker
     /// after its last row, and what it sends then meets the whole message's book, whatever the
     /// order of the rows. Here the message raises the best ask to 99.5 over a resting bid at 99.5
@@ -1295,7 +1313,6 @@ import Testing
     @Test func aMessageIsOneStepAtTheVenue() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
         let snapshot = [
             "test,TEST,1600000000000000,1600000000000000,true,bid,99.5,5",
             "test,TEST,1600000000000000,1600000000000000,true,bid,99,5",
@@ -1313,9 +1330,7 @@ import Testing
         for (name, rows) in [
             ("asks-first", message), ("bids-first", [message[1], message[2], message[3], message[0]]),
         ] {
-            let text = directory.appendingPathComponent("\(name).csv").path
-            try ([header] + snapshot + rows).joined(separator: "\n").appending("\n").write(
-                toFile: text, atomically: true, encoding: .utf8)
+            let text = try Self.l2File(snapshot + rows, in: directory, name: name)
             let converted = directory.appendingPathComponent("\(name).pgev").path
             _ = try DataConversion.convert(
                 [try DataSpec("tardis-l2:" + text)], tickSize: try Increment("0.5"), output: converted)
@@ -1323,17 +1338,10 @@ import Testing
                 ("tardis-l2:" + text, FeedLatency.none), ("events:" + converted, .none),
                 ("tardis-l2:" + text, .constant(nanoseconds: 1_000_000)),
             ] {
-                var settings = BacktestSettings()
-                settings.data = [try DataSpec(input)]
-                settings.tickSize = try Increment("0.5")
-                settings.feedLatency = latency
-                settings.strategies = [
-                    StrategySpec(
-                        name: "market-maker",
-                        parameters: [("half-spread", "0"), ("size", "1"), ("skew", latency == .none ? "0" : "1")])
-                ]
                 let path = directory.appendingPathComponent("fills-\(fills.count).csv").path
-                _ = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: path))
+                _ = try Self.oneLotMarketMaker(
+                    [input], skew: latency == .none ? "0" : "1", outputs: BacktestOutputFiles(fillsCSV: path)
+                ) { $0.feedLatency = latency }
                 let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
                 fills.append(
                     lines.dropFirst().map { $0.split(separator: ",")[1...4].joined(separator: ",") }.joined(
@@ -1352,7 +1360,6 @@ import Testing
     @Test func aTradeReceivedLateDoesNotSplitAMessage() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
         let first = [
             "binance,TEST,1600000001506000,1600000001507500,false,bid,101.0,5",
             "binance,TEST,1600000001506000,1600000001507500,false,ask,101.5,3",
@@ -1368,17 +1375,10 @@ import Testing
                 toFile: trades, atomically: true, encoding: .utf8)
         var outcomes: [String] = []
         for (name, rows) in [("a", message), ("b", message.reversed())] {
-            let path = directory.appendingPathComponent("\(name).csv").path
-            try ([header] + first + rows).joined(separator: "\n").appending("\n").write(
-                toFile: path, atomically: true, encoding: .utf8)
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec("tardis-l2:" + path), try DataSpec("tardis-trades:" + trades)]
-            settings.tickSize = try Increment("0.5")
-            settings.feedLatency = .local
-            settings.strategies = [
-                StrategySpec(name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("skew", "0")])
-            ]
-            let result = try Backtest.run(try BacktestPlan(settings))
+            let path = try Self.l2File(first + rows, in: directory, name: name)
+            let result = try Self.oneLotMarketMaker(["tardis-l2:" + path, "tardis-trades:" + trades]) {
+                $0.feedLatency = .local
+            }
             outcomes.append("\(result.venue.newOrders) sent, \(result.venue.rejected) refused, \(result.trades) fills")
         }
         #expect(outcomes == Array(repeating: "2 sent, 0 refused, 1 fills", count: 2))
@@ -1394,7 +1394,6 @@ import Testing
     @Test func theStrategiesStartBeforeAMessagesFirstChange() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
         let rows = [
             "test,TEST,1600000000000000,1600000000000000,true,bid,99,5",
             "test,TEST,1600000000000000,1600000000000000,true,ask,100,2",
@@ -1402,26 +1401,22 @@ import Testing
         ]
         var outcomes: [String] = []
         for (name, order) in [("a", rows), ("b", [rows[2], rows[1], rows[0]])] {
-            let path = directory.appendingPathComponent("\(name).csv").path
-            try ([header] + order).joined(separator: "\n").appending("\n").write(
-                toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.l2File(order, in: directory, name: name)
             for (share, latency) in [(true, FeedLatency.none), (false, .none), (false, .constant(nanoseconds: 1_000))] {
-                var settings = BacktestSettings()
-                settings.data = [try DataSpec("tardis-l2:" + path)]
-                settings.tickSize = try Increment("0.5")
-                settings.shareBooks = share
-                settings.feedLatency = latency
-                settings.strategies = [
-                    StrategySpec(
-                        name: "market-maker", parameters: [("half-spread", "0"), ("size", "1"), ("skew", "0")])
-                ]
-                let result = try Backtest.run(try BacktestPlan(settings))
+                let result = try Self.oneLotMarketMaker(["tardis-l2:" + path]) {
+                    $0.shareBooks = share
+                    $0.feedLatency = latency
+                }
                 outcomes.append("\(result.venue.newOrders) sent, \(result.venue.rejected) refused")
             }
         }
         #expect(outcomes == Array(repeating: "2 sent, 0 refused", count: 6))
     }
 
+    /// The recorder marks the touch a book message leaves, never one seen between two of its
+    /// changes: a message that empties the bids (100, then 99) ends one-sided, so the last mid
+    /// stays the one of the message before (100.5), not (99 + 101) / 2, which the book showed only
+    /// between the two deletions. From the text and from a converted file alike.
     @Test func theLastMidIsTheTouchAMessageLeaves() throws {
         let outcomes = try Self.lastMids([
             "test,TEST,1000,1000,false,bid,100,5", "test,TEST,1000,1000,false,bid,99,5",

@@ -271,6 +271,11 @@ import Testing
         return (skipped, outcome.warnings)
     }
 
+    /// A CSV row of the sweep without its timing (the last two columns).
+    static func withoutTiming(_ line: String) -> String {
+        line.split(separator: ",", omittingEmptySubsequences: false).dropLast(2).joined(separator: ",")
+    }
+
     /// A CSV output cut after five rows, mid-row, is resumed: the five are kept, the others run.
     @Test func aCSVOutputCutShortIsResumed() throws {
         let directory = try Self.temporaryDirectory()
@@ -293,10 +298,7 @@ import Testing
         let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(again.count == 17)
         // The same rows, timing aside (the last two columns).
-        let strip = { (line: String) in
-            line.split(separator: ",", omittingEmptySubsequences: false).dropLast(2).joined(separator: ",")
-        }
-        #expect(Set(again.map(strip)) == Set(lines.map(strip)))
+        #expect(Set(again.map(Self.withoutTiming)) == Set(lines.map(Self.withoutTiming)))
     }
 
     /// A CSV output saved again by a spreadsheet or pandas (every field quoted, lines ending CR
@@ -322,11 +324,8 @@ import Testing
         let resumed = try Sweep.run(plan, threads: 1, output: output, ranking: ranking)
         #expect(resumed.resumed == 3 && resumed.ran == 1)
         let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let strip = { (line: String) in
-            line.split(separator: ",", omittingEmptySubsequences: false).dropLast(2).joined(separator: ",")
-        }
         #expect(again.count == 5 && again[0] == lines[0])
-        #expect(Set(again.map(strip)) == Set(lines.map(strip)))
+        #expect(Set(again.map(Self.withoutTiming)) == Set(lines.map(Self.withoutTiming)))
         // The header alone, quoted: read as the header (not written twice).
         try (quoted(lines[0]) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         _ = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
