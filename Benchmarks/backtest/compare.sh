@@ -9,7 +9,8 @@
 # On this 2-vCPU VM one run moves by 10–40% with the placement and the neighbours, and a ratio's
 # median over 11–15 rounds still moved by ±5% between sittings: 41 rounds (about 20 seconds) is
 # the least to tell a 3% change. Needs the converted file `run.sh` makes (ROWS as there); an older
-# build that does not read the converted-file format's version 3 reads its own file: OLD_EVENTS=FILE.
+# build that does not read the converted-file format's version 4 reads its own file: OLD_EVENTS=FILE
+# (a version 3 file, converted by that build, is read by both).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
@@ -18,7 +19,7 @@ NEW=$2
 ROUNDS=${ROUNDS:-41}
 ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v3.pgev"  # converted-file format version 3
+EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 OLD_EVENTS=${OLD_EVENTS:-$EVENTS}
 for binary in "$OLD" "$NEW"; do

@@ -16,7 +16,7 @@ ROWS=${ROWS:-2000000}
 RUNS=${RUNS:-20}
 TOP=${TOP:-30}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v3.pgev"  # converted-file format version 3
+EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; }
 if [ -z "${BINARY:-}" ]; then

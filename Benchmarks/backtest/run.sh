@@ -31,7 +31,7 @@ swift build -c release --product peregrine >/dev/null
 P=.build/release/peregrine
 L2="$WORK/l2_${ROWS}.csv"
 TRADES="$WORK/trades_${ROWS}.csv"
-EVENTS="$WORK/mm_${ROWS}.v3.pgev"  # converted-file format version 3
+EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
 [ -f "$L2" ] || python3 "$PEERS/gen_tardis_l2.py" "$L2" "$ROWS" >/dev/null
 [ -f "$TRADES" ] || python3 Benchmarks/backtest/gen_trades.py "$L2" "$TRADES"
 [ -f "$EVENTS" ] || "$P" data convert --data "tardis-l2:$L2" --data "tardis-trades:$TRADES" -o "$EVENTS"

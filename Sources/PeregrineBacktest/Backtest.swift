@@ -62,6 +62,10 @@ public struct BacktestPlan: Sendable {
     var lotsFoundInData = false
     /// Whether every instrument comes from converted files (their lots fixed at conversion).
     var lotsFromConvertedFiles = false
+    /// Per instrument (by symbol) whose tick was found in its data, a coarser step that every
+    /// price was a multiple of (the tick warning's): kept in converted files, whose backtests
+    /// warn again.
+    var coarserPriceSteps: [String: Increment] = [:]
 
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] { settings.inputPaths }
@@ -111,6 +115,8 @@ public struct BacktestPlan: Sendable {
         /// Per symbol, the converted files holding it that are not quote books there (each with
         /// the symbol's id in the file): they hold its book changes, or no quotes of it.
         var convertedOthers: [String: [(file: EventFile, id: UInt32)]] = [:]
+        /// Per symbol, the coarser price step each converted file holding it keeps (nil: none).
+        var convertedSteps: [String: [Increment?]] = [:]
         var pending: [(path: String, format: FeedFormat?, symbol: String?, map: [String], converted: EventFile?)] = []
         // Instruments of the data (text or converted) that are not linear contracts, each once
         // with its files.
@@ -198,6 +204,10 @@ public struct BacktestPlan: Sendable {
                         convertedDefinitions[definition.symbol] = definition
                     }
                     convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
+                    for definition in reader.metadata.instruments {
+                        convertedSteps[definition.symbol, default: []].append(
+                            reader.metadata.priceSteps[definition.symbol])
+                    }
                     for definition in reader.metadata.instruments
                     where !reader.metadata.quoteBooks.contains(definition.symbol) {
                         convertedOthers[definition.symbol, default: []].append((reader, definition.id.rawValue))
@@ -330,6 +340,14 @@ public struct BacktestPlan: Sendable {
                     }
                     tick = converted.tickSize
                     lot = converted.lotSize
+                    // The step its conversion found, when every converted file of it kept one.
+                    if settings.tickSize == nil, coarserPriceSteps[symbol] == nil,
+                        let steps = convertedSteps[symbol], !steps.isEmpty,
+                        let coarser = Self.commonStep(steps.compactMap { $0 }, count: steps.count, tick: tick)
+                    {
+                        coarserPriceSteps[symbol] = coarser
+                        warnings.append(Self.tickWarning(symbol, step: coarser, tick: tick))
+                    }
                 } else {
                     if let known = scannedGrids[symbol] {
                         (tick, lot) = known
@@ -337,15 +355,9 @@ public struct BacktestPlan: Sendable {
                         let found = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
                         (tick, lot) = (found.tick, found.lot)
                         scannedGrids[symbol] = (tick, lot)
-                        // (Written without trailing zeros: a step of 10 ticks of 0.01 is 0.1.)
-                        var (units, decimals) = (Int64(found.priceStep), tick.decimals)
-                        while units % 10 == 0, decimals > 0 { (units, decimals) = (units / 10, decimals - 1) }
-                        if found.priceStep > 1, let coarser = try? Increment(units: units, decimals: decimals) {
-                            warnings.append(
-                                "\(symbol): every price in its data is a multiple of \(coarser), but its tick is taken "
-                                    + "as \(tick), the finest decimal in its prices: if the venue's tick is \(coarser), "
-                                    + "give --tick-size \(coarser) (or an [[instrument]] table), or strategies quote "
-                                    + "between the venue's prices")
+                        if let coarser = Self.coarserStep(ticks: Int128(found.priceStep), of: tick) {
+                            coarserPriceSteps[symbol] = coarser
+                            warnings.append(Self.tickWarning(symbol, step: coarser, tick: tick))
                         }
                     }
                     if settings.lotSize == nil, let refinedLot, refinedLot.decimals > lot.decimals { lot = refinedLot }
@@ -451,6 +463,38 @@ public struct BacktestPlan: Sendable {
         self.inputs = inputs
         self.configuration = configuration
         self.hashes = hashes
+    }
+
+    /// The warning that every price of `symbol`'s data is a multiple of `step`, coarser than the
+    /// tick taken from its decimals.
+    static func tickWarning(_ symbol: String, step: Increment, tick: Increment) -> String {
+        "\(symbol): every price in its data is a multiple of \(step), but its tick is taken as \(tick), the finest "
+            + "decimal in its prices: if the venue's tick is \(step), give --tick-size \(step) (or an [[instrument]] "
+            + "table), or strategies quote between the venue's prices"
+    }
+
+    /// The step the `steps` of `count` converted files have in common, when each kept one and it is
+    /// coarser than `tick`: nil otherwise.
+    static func commonStep(_ steps: [Increment], count: Int, tick: Increment) -> Increment? {
+        guard steps.count == count, !steps.isEmpty, steps.allSatisfy({ $0.decimals <= tick.decimals }) else {
+            return nil
+        }
+        // In units of the tick's last decimal.
+        let common = FeedReplay.commonPriceStep(
+            steps.map { (Int128($0.units), $0.decimals) }, decimals: tick.decimals)
+        guard common % Int128(tick.units) == 0 else { return nil }
+        return coarserStep(ticks: common / Int128(tick.units), of: tick)
+    }
+
+    /// A step of `ticks` ticks of `tick` as a decimal, written without trailing zeros (10 ticks
+    /// of 0.01 is 0.1); nil when it is not coarser than the tick or past 2^63 units.
+    static func coarserStep(ticks: Int128, of tick: Increment) -> Increment? {
+        guard ticks > 1, let product = Int64(exactly: ticks).map({ $0.multipliedReportingOverflow(by: tick.units) }),
+            !product.overflow
+        else { return nil }
+        var (units, decimals) = (product.partialValue, tick.decimals)
+        while units % 10 == 0, decimals > 0 { (units, decimals) = (units / 10, decimals - 1) }
+        return try? Increment(units: units, decimals: decimals)
     }
 
     /// Why a sweep refuses a quantity finer than a lot found in the data.

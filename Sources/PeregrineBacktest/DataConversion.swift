@@ -36,7 +36,7 @@ public enum DataConversion {
         let metadata = EventFileMetadata(
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol },
-            recorded: plan.recorded)
+            recorded: plan.recorded, priceSteps: plan.coarserPriceSteps)
         // Written under a temporary name and renamed when complete: an interrupted or failed
         // conversion leaves no file that reads as a (short) success. (Over the file a link
         // leads to; never over a device or a pipe.)

@@ -16,7 +16,7 @@ import Synchronization
 /// ```
 /// header (64 bytes)
 ///   0  magic "PGEVENTS"
-///   8  format version           u16 (3)
+///   8  format version           u16 (4)
 ///  10  header size              u16 (64)
 ///  12  record size              u16 (80)
 ///  14  reserved                 u16 (0)
@@ -29,8 +29,10 @@ import Synchronization
 ///           "source <format> <sha256> <path>" (the files it came from), "quote-book <symbol>"
 ///           (an instrument with quotes-only data), "recorded <exchange> <symbol> <instrument>"
 ///           (the exchange and symbol an instrument's data was recorded under, where the format
-///           names them) and "skipped-quote-rows <20 digits>", then zero padding to a multiple
-///           of 16 bytes
+///           names them), "price-step <step> <instrument>" (a coarser step than the tick that
+///           every price of the instrument's text data was a multiple of: `BacktestPlan`'s tick
+///           warning) and "skipped-quote-rows <20 digits>", then zero padding to a multiple of 16
+///           bytes
 /// records: the journal's 80-byte record (docs/journal.md): payload length (64), CRC-32C of
 ///          bytes 8..<80, the record's index, then the event's 64-byte wire encoding, with
 ///          `exchangeTimestamp` the venue's time and `timestamp` the recorder's receive time
@@ -38,8 +40,8 @@ import Synchronization
 ///
 /// Records are in the merged order the backtest reads text inputs in, so a backtest of the
 /// converted file gives the same results as one of its sources. The file ends with its last
-/// record. Version 2 (without "recorded" lines) is read too; another version is refused
-/// (version 1 had no metadata checksum).
+/// record. Versions 2 (without "recorded" lines) and 3 (without "price-step" lines) are read
+/// too; another version is refused (version 1 had no metadata checksum).
 public enum EventFileFormat {
     public static let magic: [UInt8] = Array("PGEVENTS".utf8)
 
@@ -48,9 +50,9 @@ public enum EventFileFormat {
     public static func isConverted(_ path: String) -> Bool {
         readTextPrefix(path: path, maxBytes: magic.count).map { Array($0.utf8) } == magic
     }
-    public static let version: UInt16 = 3
+    public static let version: UInt16 = 4
     /// The versions this build reads.
-    public static let readableVersions: ClosedRange<UInt16> = 2...3
+    public static let readableVersions: ClosedRange<UInt16> = 2...4
     public static let headerSize = 64
     @inlinable public static var recordSize: Int { JournalFormat.recordSize }
 }
@@ -68,19 +70,25 @@ public struct EventFileMetadata: Equatable, Sendable {
     /// its format names them (Tardis's exchange column): what tells an inverse contract
     /// (`InverseContracts`) in backtests of the converted file.
     public var recorded: [RecordedName] = []
+    /// Per instrument (by its symbol), a coarser step than its tick that every price of its text
+    /// data was a multiple of (`BacktestPlan.coarserPriceSteps`): what its backtests warn of, as
+    /// backtests of its sources do. None in files of versions before 4.
+    public var priceSteps: [String: Increment] = [:]
 
     public init(
         instruments: [InstrumentDefinition], sources: [(format: String, sha256: String, path: String)],
-        quoteBooks: [String] = [], recorded: [RecordedName] = []
+        quoteBooks: [String] = [], recorded: [RecordedName] = [], priceSteps: [String: Increment] = [:]
     ) {
         self.instruments = instruments
         self.sources = sources
         self.quoteBooks = quoteBooks
         self.recorded = recorded
+        self.priceSteps = priceSteps
     }
 
     public static func == (lhs: EventFileMetadata, rhs: EventFileMetadata) -> Bool {
         lhs.instruments == rhs.instruments && lhs.quoteBooks == rhs.quoteBooks && lhs.recorded == rhs.recorded
+            && lhs.priceSteps == rhs.priceSteps
             && lhs.sources.map(\.path) == rhs.sources.map(\.path)
             && lhs.sources.map(\.sha256) == rhs.sources.map(\.sha256)
             && lhs.sources.map(\.format) == rhs.sources.map(\.format)
@@ -91,6 +99,7 @@ public struct EventFileMetadata: Equatable, Sendable {
         lines += sources.map { "source \($0.format) \($0.sha256) \($0.path)" }
         lines += quoteBooks.map { "quote-book \($0)" }
         lines += recorded.map { "recorded \($0.exchange) \($0.symbol) \($0.name)" }
+        lines += priceSteps.sorted { $0.key < $1.key }.map { "price-step \($0.value) \($0.key)" }
         let count = String(Swift.max(skippedQuoteRows, 0))
         lines.append("skipped-quote-rows " + String(repeating: "0", count: Swift.max(0, 20 - count.count)) + count)
         return lines.joined(separator: "\n") + "\n"
@@ -122,6 +131,12 @@ public struct EventFileMetadata: Equatable, Sendable {
                         line: 0, "metadata line \(number + 1) is not a recorded name: '\(line)'", file: path)
                 }
                 recorded.append(RecordedName(exchange: words[0], symbol: words[1], name: words[2]))
+            } else if line.hasPrefix("price-step ") {
+                let words = line.dropFirst(11).split(separator: " ", maxSplits: 1).map(String.init)
+                guard words.count == 2, let step = try? Increment(words[0]) else {
+                    throw FeedError(line: 0, "metadata line \(number + 1) is not a price step: '\(line)'", file: path)
+                }
+                priceSteps[words[1]] = step
             } else if !line.allSatisfy({ $0 == "\0" }) {
                 throw FeedError(line: 0, "metadata line \(number + 1) is unknown: '\(line)'", file: path)
             }

@@ -703,8 +703,9 @@ import Testing
                 performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         }
-        // Version 2 (the same layout, without "recorded" lines) is read, with the same results;
-        // another version is refused (version 1 had no metadata checksum), saying what to do.
+        // Versions 2 (the same layout, without "recorded" lines) and 3 (without "price-step"
+        // lines) are read, with the same results; another version is refused (version 1 had no
+        // metadata checksum), saying what to do.
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: converted)))
         let metadataLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16
         var metadata = Array(bytes[64..<(64 + metadataLength)])
@@ -727,6 +728,12 @@ import Testing
             ) { header.replaceSubrange(60..<64, with: $0) }
             try Data(header + metadata + bytes[(64 + metadataLength)...]).write(to: URL(fileURLWithPath: converted))
         }
+        #expect(!String(decoding: bytes[64..<(64 + metadataLength)], as: UTF8.self).contains("price-step"))
+        try rewrite(version: 3, metadata: Array(bytes[64..<(64 + metadataLength)]))
+        #expect(try EventFile(path: converted).metadata.recorded.count == 1)
+        let version3 = try Self.marketMaker(["events:" + converted], directory: directory, name: "v3")
+        #expect(strip(version3.0) == strip(binary.0))
+        #expect(version3.1 == binary.1)
         try rewrite(version: 2, metadata: metadata)
         #expect(try EventFile(path: converted).metadata.recorded == [])
         let older = try Self.marketMaker(["events:" + converted], directory: directory, name: "v2")
@@ -734,13 +741,13 @@ import Testing
         #expect(older.1 == binary.1)
         for (version, remedy) in [
             (1, "convert the source again with this build"),
-            (4, "it was written by a newer build: read it with that one, or convert the source again with this one"),
+            (5, "it was written by a newer build: read it with that one, or convert the source again with this one"),
         ] {
             try rewrite(version: UInt8(version), metadata: metadata)
             #expect(
                 throws: FeedError(
                     line: 0,
-                    "event file format version \(version) is not supported (this build reads versions 2 to 3): \(remedy)",
+                    "event file format version \(version) is not supported (this build reads versions 2 to 4): \(remedy)",
                     file: converted), performing: { _ = try EventFile(path: converted) })
         }
     }
@@ -1933,6 +1940,41 @@ import Testing
         given.strategies = [StrategySpec(name: "idle", parameters: [])]
         given.tickSize = try Increment("0.1")
         #expect(!(try BacktestPlan(given)).warnings.contains { $0.contains("multiple of") })
+        // A converted file keeps the step (version 4), so that its backtests say it again, and so
+        // does a file converted from it; files of one instrument whose steps differ say the step
+        // they have in common (0.5 and 1.5: 0.5), and none when one kept no step.
+        let convertedHalves = directory.appendingPathComponent("halves.pgev").path
+        #expect(
+            try DataConversion.convert(
+                [try DataSpec("tardis-l2:" + halves), try DataSpec("tardis-trades:" + halfTrades)],
+                output: convertedHalves
+            ).warnings.contains(step))
+        #expect(try EventFile(path: convertedHalves).metadata.priceSteps == ["XBTUSD": try Increment("0.5")])
+        #expect(try warnings(["events:" + convertedHalves]).contains(step))
+        let halvesAgain = directory.appendingPathComponent("halves-again.pgev").path
+        _ = try DataConversion.convert([try DataSpec("events:" + convertedHalves)], output: halvesAgain)
+        #expect(try EventFile(path: halvesAgain).metadata.priceSteps == ["XBTUSD": try Increment("0.5")])
+        given.data = [try DataSpec("events:" + convertedHalves)]
+        #expect(!(try BacktestPlan(given)).warnings.contains { $0.contains("multiple of") })
+        func convertedBook(_ name: String, _ bid: String, _ ask: String) throws -> String {
+            let text = directory.appendingPathComponent(name + ".csv").path
+            try
+                ("exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+                + "bitmex,XBTUSD,1600000002000000,1600000002000000,false,bid,\(bid),10\n"
+                + "bitmex,XBTUSD,1600000002000000,1600000002000000,false,ask,\(ask),10\n").write(
+                    toFile: text, atomically: true, encoding: .utf8)
+            let converted = directory.appendingPathComponent(name + ".pgev").path
+            _ = try DataConversion.convert([try DataSpec("tardis-l2:" + text)], output: converted)
+            return converted
+        }
+        let threeHalves = try convertedBook("three-halves", "8703.0", "8704.5")
+        #expect(try EventFile(path: threeHalves).metadata.priceSteps == ["XBTUSD": try Increment("1.5")])
+        #expect(
+            try warnings(["events:" + threeHalves, "events:" + convertedHalves]).contains(step))
+        let tenths = try convertedBook("tenths", "8700.1", "8700.2")
+        #expect(try EventFile(path: tenths).metadata.priceSteps == [:])
+        #expect(
+            !(try warnings(["events:" + tenths, "events:" + convertedHalves])).contains { $0.contains("multiple of") })
         // In the reports, as on standard error.
         var settings = BacktestSettings()
         settings.data = [try DataSpec(quotes), try DataSpec(bitmex)]
