@@ -1,4 +1,5 @@
 import PeregrineCodec
+import PeregrineCore
 import PeregrineModel
 import PeregrineStrategy
 
@@ -41,15 +42,24 @@ public enum DataConversion {
         // conversion leaves no file that reads as a (short) success. (Over the file a link
         // leads to; never over a device or a pipe.)
         let target = try OutputFile.renameTarget(output, flag: "--output")
-        let partial = target + ".partial"
-        let stream: MarketDataStream
+        if let unkept = metadata.unkeptValue() {
+            throw .usage("--output \(output): \(unkept)")
+        }
+        let stream = try plan.openData()
+        // A new file of its own beside the target (never one that exists: an input, a link,
+        // a user's file), readable as files written without one are.
+        guard let (descriptor, partial) = UniqueFile.create(prefix: target + ".partial-") else {
+            throw .output("cannot write \(output) (creating a file beside it): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
         let writer: EventFileWriter
-        do {
-            stream = try plan.openData()
-            writer = try EventFileWriter(path: partial, metadata: metadata)
-        } catch let error as BacktestError {
-            throw error
+        do throws(FeedError) {
+            guard fchmod(descriptor, 0o644) == 0 else {
+                throw FeedError(line: 0, "cannot write \(partial): \(String(cString: strerror(errno)))")
+            }
+            writer = try EventFileWriter(descriptor: descriptor, path: partial, metadata: metadata)
         } catch {
+            unlink(partial)
             throw .output("\(error)")
         }
         var count: UInt64 = 0

@@ -105,6 +105,30 @@ public struct EventFileMetadata: Equatable, Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// What of this metadata its text would not keep (its lines are words split at spaces):
+    /// a sentence naming it and what to do, or nil when the text reads back as this.
+    func unkeptValue() -> String? {
+        for definition in instruments {
+            if definition.symbol.isEmpty || definition.symbol.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                return "the instrument named '\(definition.symbol)' cannot be kept in a converted file, which names an "
+                    + "instrument by one word: name it without spaces with --data FORMAT@NAME:FILE"
+            }
+            guard (try? InstrumentDefinition(settingsText: definition.settingsText)) == definition else {
+                return
+                    "\(definition.symbol)'s reference data (\(definition.settingsText)) cannot be kept in a converted "
+                    + "file, which keeps each value as one word: give its quote currency and venue without spaces"
+            }
+        }
+        for source in sources where source.path.contains(where: \.isNewline) {
+            return
+                "the input path '\(source.path)' has a line break, which a converted file cannot keep: rename the file"
+        }
+        guard (try? EventFileMetadata(text: text, path: "")) == self else {
+            return "its metadata would not read back as written (a name with a line break?): rename the inputs"
+        }
+        return nil
+    }
+
     init(text: String, path: String) throws(FeedError) {
         instruments = []
         sources = []

@@ -436,15 +436,23 @@ public final class SweepOutput {
 
     /// Rewrites the file with `rows` in this order.
     public func rewrite(_ rows: [SweepRow]) throws(BacktestError) {
-        let partial = target + ".partial"
-        guard let out = fopen(partial, "w") else {
-            throw .output("--out \(path): cannot write (through \(partial)): \(String(cString: strerror(errno)))")
+        // A new file of its own beside the target (never one that exists: a link, a user's file).
+        guard let (descriptor, partial) = UniqueFile.create(prefix: target + ".partial-") else {
+            throw .output("--out \(path): cannot write a file beside it: \(String(cString: strerror(errno)))")
+        }
+        guard fchmod(descriptor, 0o644) == 0, let out = fdopen(descriptor, "w") else {
+            let failure = errno
+            close(descriptor)
+            unlink(partial)
+            throw .output("--out \(path): cannot write (through \(partial)): \(String(cString: strerror(failure)))")
         }
         // Row by row through the stream's buffer (the whole text at once took as much memory
         // again as the rows).
         var written = columns.map { fputs($0.joined(separator: ",") + "\n", out) >= 0 } ?? true
         for row in rows where written { written = fputs(row.line, out) >= 0 && fputc(0x0A, out) != EOF }
-        guard fflush(out) == 0, fsync(fileno(out)) == 0, fclose(out) == 0, written, rename(partial, target) == 0 else {
+        let flushed = fflush(out) == 0 && fsync(fileno(out)) == 0
+        let closed = fclose(out) == 0
+        guard flushed, closed, written, rename(partial, target) == 0 else {
             unlink(partial)
             throw .output("--out \(path): the ranked rewrite failed: \(String(cString: strerror(errno)))")
         }

@@ -181,6 +181,97 @@ import Testing
         }
     }
 
+    /// A conversion and a sweep's ranked rewrite write under a new name of their own beside
+    /// the output, then rename it: an input named as a fixed temporary name had been, a user's
+    /// file and a link there are never written, and a failure leaves nothing behind.
+    @Test func outputsAreWrittenThroughAFileOfTheirOwn() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let fixture = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(Self.quotes)))
+        try fixture.write(to: URL(fileURLWithPath: path("o.pgev.partial")))
+        let converted = try PeregrineCLI.run([
+            "data", "convert", "--data", "tardis-quotes:" + path("o.pgev.partial"), "-o", path("o.pgev"),
+        ])
+        #expect(converted.status == 0, "\(converted.error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path("o.pgev.partial"))) == fixture)
+        #expect(try EventFile(path: path("o.pgev")).count == 9_999)
+        try Data("mine\n".utf8).write(to: URL(fileURLWithPath: path("p.pgev.partial")))
+        try Data("kept\n".utf8).write(to: URL(fileURLWithPath: path("kept.txt")))
+        try FileManager.default.createSymbolicLink(
+            atPath: path("q.pgev.partial"), withDestinationPath: path("kept.txt"))
+        try Data("mine\n".utf8).write(to: URL(fileURLWithPath: path("r.csv.partial")))
+        for name in ["p.pgev", "q.pgev"] {
+            let run = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", path(name)])
+            #expect(run.status == 0, "\(run.error)")
+            var status = stat()
+            #expect(lstat(path(name), &status) == 0 && status.st_mode & S_IFMT == S_IFREG)
+            #expect(status.st_mode & 0o777 == 0o644)
+            #expect(try EventFile(path: path(name)).count == 9_999)
+        }
+        let sweep = try PeregrineCLI.run(
+            ["sweep"] + Self.data + Self.golden.dropLast(4) + [
+                "--param", "slow=20,30", "--param", "quantity=0.001", "--out", path("r.csv"),
+            ])
+        #expect(sweep.status == 0, "\(sweep.error)")
+        #expect(try String(contentsOfFile: path("r.csv"), encoding: .utf8).split(separator: "\n").count == 3)
+        for name in ["p.pgev.partial", "r.csv.partial", "kept.txt"] {
+            #expect(
+                try String(contentsOfFile: path(name), encoding: .utf8) == (name == "kept.txt" ? "kept\n" : "mine\n"))
+        }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path("q.pgev.partial")) == path("kept.txt"))
+        // Bad data in the middle: exit 1, and neither the output nor a file of its own is left.
+        var lines = String(decoding: fixture, as: UTF8.self).split(separator: "\n").map(String.init)
+        var fields = lines[5000].split(separator: ",").map(String.init)
+        fields[5] = "x" + fields[5]
+        lines[5000] = fields.joined(separator: ",")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path("bad.csv"), atomically: true, encoding: .utf8)
+        let failed = try PeregrineCLI.run([
+            "data", "convert", "--data", "tardis-quotes:" + path("bad.csv"), "-o", path("s.pgev"),
+        ])
+        #expect(failed.status == 1)
+        #expect(failed.error.contains("\(path("bad.csv")):5001"), "\(failed.error)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                "bad.csv", "kept.txt", "o.pgev", "o.pgev.partial", "p.pgev", "p.pgev.partial", "q.pgev",
+                "q.pgev.partial", "r.csv", "r.csv.partial",
+            ])
+    }
+
+    /// Names a converted file's metadata cannot hold as they are (it splits its lines at spaces)
+    /// are refused before anything is written (exit 2), never misread later: an instrument
+    /// named with a space (as `FORMAT@NAME` or a file's name may give it) and an input path
+    /// with a line break.
+    @Test func namesAConvertedFileCannotKeepAreRefused() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("out.pgev").path
+        for name in ["BTC USDT", "BTCUSDT quote=EUR"] {
+            let run = try PeregrineCLI.run([
+                "data", "convert", "--data", "tardis-quotes@\(name):" + Fixtures.path(Self.quotes), "-o", output,
+            ])
+            #expect(run.status == 2)
+            #expect(
+                run.error.contains(
+                    "--output \(output): the instrument named '\(name)' cannot be kept in a converted file, which names "
+                        + "an instrument by one word: name it without spaces with --data FORMAT@NAME:FILE"),
+                "\(run.error)")
+        }
+        let broken = directory.appendingPathComponent("two\nlines.csv").path
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: broken)
+        let run = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + broken, "-o", output])
+        #expect(run.status == 2)
+        #expect(
+            run.error.contains("has a line break, which a converted file cannot keep: rename the file"), "\(run.error)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["two\nlines.csv"])
+        // What can be kept reads back as written.
+        let kept = try PeregrineCLI.run([
+            "data", "convert", "--data", "tardis-quotes@BTC-USDT.perp:" + Fixtures.path(Self.quotes), "-o", output,
+        ])
+        #expect(kept.status == 0, "\(kept.error)")
+        #expect(try EventFile(path: output).metadata.instruments.map(\.symbol) == ["BTC-USDT.perp"])
+    }
+
     @Test func standardOutputCarriesOnlyTheReportAndItsFailureIsOne() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

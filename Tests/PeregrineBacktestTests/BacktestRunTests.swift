@@ -1196,8 +1196,10 @@ import Testing
         #expect(throws: BacktestError.self) {
             _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + cut.path)], output: output)
         }
-        #expect(!FileManager.default.fileExists(atPath: output))
-        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                "cut.csv.gz", "quotes.csv.gz",
+            ])
     }
 
     /// Gzip members are read in turn (`cat a.gz b.gz` is a and b); bytes after the last member
