@@ -66,6 +66,9 @@ public struct BacktestPlan: Sendable {
     /// price was a multiple of (the tick warning's): kept in converted files, whose backtests
     /// warn again.
     var coarserPriceSteps: [String: Increment] = [:]
+    /// Per instrument (by symbol) with text data besides converted data, a converted file its
+    /// grids come from (fixed at conversion): named when a price or size of the text is off them.
+    var convertedGridFiles: [String: String] = [:]
 
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] { settings.inputPaths }
@@ -202,6 +205,7 @@ public struct BacktestPlan: Sendable {
                                     + "converted file; convert them together")
                         }
                         convertedDefinitions[definition.symbol] = definition
+                        if convertedGridFiles[definition.symbol] == nil { convertedGridFiles[definition.symbol] = path }
                     }
                     convertedQuoteBooks.formUnion(reader.metadata.quoteBooks)
                     for definition in reader.metadata.instruments {
@@ -218,6 +222,7 @@ public struct BacktestPlan: Sendable {
             }
         }
         guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
+        convertedGridFiles = convertedGridFiles.filter { textFiles[$0.key] != nil }
         self.recorded = recorded
         warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) } + unnamed
         // One symbol recorded on several exchanges is one instrument, one book, unless named apart.
@@ -463,6 +468,20 @@ public struct BacktestPlan: Sendable {
         self.inputs = inputs
         self.configuration = configuration
         self.hashes = hashes
+    }
+
+    /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
+    /// the grid of its instrument's converted data also says where that grid comes from.
+    func explained(_ failure: FeedError) -> String {
+        guard let path = failure.file, failure.message.hasSuffix("the most this increment allows")
+                || failure.message.contains("is not a multiple of the increment"),
+            let file = files.first(where: { $0.path == path && $0.format != nil }),
+            let definition = instruments.first(where: { $0.id == file.instrument }),
+            let converted = convertedGridFiles[definition.symbol]
+        else { return "\(failure)" }
+        return "\(failure) (\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize) come from its "
+            + "converted data, \(converted), fixed when it was converted: convert its sources again with \(path), or "
+            + "with a finer --tick-size or --lot-size)"
     }
 
     /// The warning that every price of `symbol`'s data is a multiple of `step`, coarser than the
@@ -789,7 +808,7 @@ public struct BacktestPlan: Sendable {
                     return stream
                 })
         } catch {
-            throw .data("\(error)")
+            throw .data(explained(error))
         }
     }
 }

@@ -432,7 +432,7 @@ public enum Backtest {
         data.finish()
         if let failure = data.failure {
             try? recorder.close()
-            throw .data("\(failure)")
+            throw .data(plan.explained(failure))
         }
         if let definition = recorder.overflowedInstrument ?? Self.overflowedPosition(logic, plan) {
             try? recorder.close()

@@ -384,19 +384,26 @@ public final class EventFile: @unchecked Sendable {
         }
         let version = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
         let readable = EventFileFormat.readableVersions
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
+        // The checksum first: a damaged version field is damage, not another build's file. (A
+        // version this build does not read may keep its checksum elsewhere: then either.)
+        let checksumMatches = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60])) == stored
         guard readable.contains(version) else {
             let remedy =
                 version > readable.upperBound
                 ? "it was written by a newer build: read it with that one, or convert the source again with this one"
                 : "convert the source again with this build"
+            let message =
+                "event file format version \(version) is not supported (this build reads versions "
+                + "\(readable.lowerBound) to \(readable.upperBound)): \(remedy)"
             throw FeedError(
                 line: 0,
-                "event file format version \(version) is not supported (this build reads versions "
-                    + "\(readable.lowerBound) to \(readable.upperBound)): \(remedy)",
+                checksumMatches
+                    ? message
+                    : "the header's checksum does not match: the file is damaged (or \(message))",
                 file: path)
         }
-        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60])) == stored else {
+        guard checksumMatches else {
             throw FeedError(line: 0, "the header's checksum does not match: the file is damaged", file: path)
         }
         let recordSize = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self))

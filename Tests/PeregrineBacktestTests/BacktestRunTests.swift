@@ -750,6 +750,17 @@ import Testing
                     "event file format version \(version) is not supported (this build reads versions 2 to 4): \(remedy)",
                     file: converted), performing: { _ = try EventFile(path: converted) })
         }
+        // A version field damaged (its header's checksum no longer matches) is damage first.
+        var flipped = bytes
+        flipped[9] ^= 0x80
+        try Data(flipped).write(to: URL(fileURLWithPath: converted))
+        #expect(
+            throws: FeedError(
+                line: 0,
+                "the header's checksum does not match: the file is damaged (or event file format version 32772 is "
+                    + "not supported (this build reads versions 2 to 4): it was written by a newer build: read it "
+                    + "with that one, or convert the source again with this one)",
+                file: converted), performing: { _ = try EventFile(path: converted) })
     }
 
     @Test func checksumsCheckedAheadStopAtTheFirstDamagedRecord() throws {
@@ -1008,6 +1019,34 @@ import Testing
         #expect(figures(mixed) == figures(text))
         #expect(mixed.instruments[0].trades == 1)
         #expect(mixed.instruments[1].trades > 100)
+    }
+
+    @Test func textOffItsConvertedDataGridSaysWhereTheGridComesFrom() throws {
+        // AAA's grid comes from its converted file (tick 1, lot 1): a text file of AAA priced
+        // finer stops at its row, and the message says whose grid it is off.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rising = try Self.risingQuotes(in: directory)
+        let converted = directory.appendingPathComponent("aaa.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes@AAA:" + rising)], output: converted)
+        let finer = directory.appendingPathComponent("finer.csv").path
+        try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\ntest,TEST,9500,9500,5,110.5,108,5\n"
+            .write(toFile: finer, atomically: true, encoding: .utf8)
+        #expect(
+            throws: BacktestError.data(
+                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows (AAA's "
+                    + "tick 1 and lot 1 come from its converted data, \(converted), fixed when it was converted: "
+                    + "convert its sources again with \(finer), or with a finer --tick-size or --lot-size)"),
+            performing: { _ = try Self.goldenCross(["events:" + converted, "tardis-quotes@AAA:" + finer]) })
+        // Off a grid given (text alone), the message is the row's alone.
+        #expect(
+            throws: BacktestError.data(
+                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows"),
+            performing: {
+                _ = try Self.goldenCross(["tardis-quotes@AAA:" + rising, "tardis-quotes@AAA:" + finer]) {
+                    $0.tickSize = try? Increment("1")
+                }
+            })
     }
 
     @Test func anEventAtTheLastRepresentableTimeStillRuns() throws {
