@@ -73,15 +73,19 @@ public struct BacktestPlan: Sendable {
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] { settings.inputPaths }
 
-    /// A plan for the built-in strategies.
-    public init(_ settings: BacktestSettings) throws(BacktestError) {
-        try self.init(settings, custom: IdleStrategy.self)
+    /// A plan for the built-in strategies. `stopRequested` is asked while the text inputs are
+    /// scanned for their grids (every 65,536 lines): when it names a reason (a signal), making
+    /// the plan stops with a `data` error saying so.
+    public init(_ settings: BacktestSettings, stopRequested: () -> String? = { nil }) throws(BacktestError) {
+        try self.init(settings, custom: IdleStrategy.self, stopRequested: stopRequested)
     }
 
     /// A plan whose strategies may also be of the outside type `Custom` (run it with
     /// `Backtest.run(_:custom:)` and the same type).
-    public init<Custom: Strategy>(_ settings: BacktestSettings, custom: Custom.Type) throws(BacktestError) {
-        try self.init(settings, custom: custom, refiningLots: true)
+    public init<Custom: Strategy>(
+        _ settings: BacktestSettings, custom: Custom.Type, stopRequested: () -> String? = { nil }
+    ) throws(BacktestError) {
+        try self.init(settings, custom: custom, refiningLots: true, stopRequested: stopRequested)
     }
 
     /// The most decimals a lot is refined to (sizes up to 9.2 × 10^8 units still fit in lots).
@@ -89,9 +93,9 @@ public struct BacktestPlan: Sendable {
 
     /// `refiningLots`: whether a quantity finer than the lot found in the data may refine it
     /// (not for a sweep's jobs).
-    init<Custom: Strategy>(_ settings: BacktestSettings, custom: Custom.Type, refiningLots: Bool)
-        throws(BacktestError)
-    {
+    init<Custom: Strategy>(
+        _ settings: BacktestSettings, custom: Custom.Type, refiningLots: Bool, stopRequested: () -> String? = { nil }
+    ) throws(BacktestError) {
         self.settings = settings
         guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
@@ -357,7 +361,8 @@ public struct BacktestPlan: Sendable {
                     if let known = scannedGrids[symbol] {
                         (tick, lot) = known
                     } else {
-                        let found = try Self.grids(of: textFiles[symbol] ?? [], settings: settings)
+                        let found = try Self.grids(
+                            of: textFiles[symbol] ?? [], settings: settings, stopRequested: stopRequested)
                         (tick, lot) = (found.tick, found.lot)
                         scannedGrids[symbol] = (tick, lot)
                         if let coarser = Self.coarserStep(ticks: Int128(found.priceStep), of: tick) {
@@ -564,9 +569,9 @@ public struct BacktestPlan: Sendable {
     /// The finest price and size grids of an instrument's files (or the given ones), and the
     /// largest step every price found is a multiple of (`FeedReplay.detectGrids`), in ticks:
     /// 1 when none is coarser or the tick is given.
-    static func grids(of files: [(FeedFormat, String)], settings: BacktestSettings) throws(BacktestError)
-        -> (tick: Increment, lot: Increment, priceStep: Int)
-    {
+    static func grids(
+        of files: [(FeedFormat, String)], settings: BacktestSettings, stopRequested: () -> String? = { nil }
+    ) throws(BacktestError) -> (tick: Increment, lot: Increment, priceStep: Int) {
         if let tick = settings.tickSize, let lot = settings.lotSize { return (tick, lot, 1) }
         var tick: Increment?
         var lot: Increment?
@@ -576,7 +581,8 @@ public struct BacktestPlan: Sendable {
             let detected: (price: Increment, size: Increment, priceStep: Int128, pricesVary: Bool)
             do {
                 detected = try FeedReplay.detectGrids(
-                    format: format, paths: [path], price: settings.tickSize, size: settings.lotSize)
+                    format: format, paths: [path], price: settings.tickSize, size: settings.lotSize,
+                    stopRequested: stopRequested)
             } catch {
                 throw .data("\(error)")
             }

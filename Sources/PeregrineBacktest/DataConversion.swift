@@ -32,7 +32,7 @@ public enum DataConversion {
         // A plan needs a strategy; one on the first instrument only, so that its default
         // quantity (one lot there) is never checked against another instrument's lot.
         settings.strategies = [StrategySpec(name: "golden-cross", instruments: [InstrumentID(0)])]
-        let plan = try BacktestPlan(settings)
+        let plan = try BacktestPlan(settings, stopRequested: stopRequested ?? { nil })
         let inputs = try plan.hashedInputs()
         let metadata = EventFileMetadata(
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },

@@ -149,7 +149,8 @@ public struct SweepPlan: Sendable {
         let base: BacktestPlan
         do {
             base = try BacktestPlan(
-                Self.settings(settings, dimensions, combination: first), custom: IdleStrategy.self, refiningLots: false)
+                Self.settings(settings, dimensions, combination: first), custom: IdleStrategy.self, refiningLots: false,
+                stopRequested: stopRequested)
         } catch {
             // The first job's strategies are checked here: a strategy's refusal names the job's
             // parameters, as for the other jobs.

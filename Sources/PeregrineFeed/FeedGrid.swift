@@ -172,11 +172,13 @@ extension FeedReplay {
     /// `detectScale`, and the greatest common divisor of the prices of `paths` in ticks of the
     /// detected grid (`priceStep`; 0 when none was read or the grid is given) with whether two
     /// of them differ (`pricesVary`): prices 99, 99.5 and 100 give a tick of 0.1 and a step of
-    /// 5, a grid of 0.5.
+    /// 5, a grid of 0.5. `stopRequested` is asked every 65,536 lines: when it names a reason (a
+    /// signal), the scan stops with an error saying so.
     public static func detectGrids(
-        format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil
+        format: FeedFormat, paths: [String], price givenPrice: Increment? = nil, size givenSize: Increment? = nil,
+        stopRequested: () -> String? = { nil }
     ) throws(FeedError) -> (price: Increment, size: Increment, priceStep: Int128, pricesVary: Bool) {
-        let grids = try witnesses(format: format, paths: paths)
+        let grids = try witnesses(format: format, paths: paths, stopRequested: stopRequested)
         let price = if let givenPrice { givenPrice } else { try grids.price.increment(named: "price") }
         let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
         let step: (units: Int128, vary: Bool) = givenPrice == nil ? grids.price.step : (0, false)
@@ -224,8 +226,12 @@ extension FeedReplay {
         return nil
     }
 
-    /// The most decimals of any price and any size of `paths`, with where they are.
-    static func witnesses(format: FeedFormat, paths: [String]) throws(FeedError) -> FeedGrids {
+    /// The most decimals of any price and any size of `paths`, with where they are; stopped
+    /// (an error naming the file and the reason) when `stopRequested`, asked every 65,536 lines,
+    /// names a reason.
+    static func witnesses(format: FeedFormat, paths: [String], stopRequested: () -> String? = { nil })
+        throws(FeedError) -> FeedGrids
+    {
         var grids = FeedGrids()
         var object = FlatJSONObject()
         for path in paths {
@@ -233,6 +239,11 @@ extension FeedReplay {
             let before = (grids.price.decimals, grids.size.decimals)
             while let line = lines.next() {
                 let number = lines.lineNumber
+                if number & 0xFFFF == 0, let reason = stopRequested() {
+                    throw FeedError(
+                        line: 0, "stopped by \(reason) while its prices and sizes were scanned for the grids",
+                        file: path)
+                }
                 switch format {
                 case .binanceDepth: grids.noteTrailingPriceAndSize(line, number, skip: 1)
                 case .bybitOrderBook: noteBybitGrid(line, number, &grids)

@@ -56,7 +56,7 @@ struct BacktestCommand: ParsableCommand {
         // and, as any failed run, leaves no output behind (a killed run had left a fills CSV
         // cut short and an earlier run's page).
         StopSignal.installHandlers()
-        do { plan = try BacktestPlan(settings) } catch {
+        do { plan = try BacktestPlan(settings, stopRequested: { StopSignal.receivedName }) } catch {
             Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
         for note in plan.notes { printError("note: \(note)") }

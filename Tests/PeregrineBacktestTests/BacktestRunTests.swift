@@ -1774,17 +1774,48 @@ import Testing
     /// A stop asked for (SIGINT, SIGTERM) is seen at the 65,536th event: the run throws, naming
     /// how far it got, and its CSVs are removed (no output passes for a finished run's); on the
     /// text path, whose rows a second thread parses, and from a converted file. A conversion
-    /// stops the same way, leaving no file.
+    /// stops the same way, leaving no file; so does making a plan, at the 65,536th line of the
+    /// scan of a text file's grids (a large gzip file takes seconds).
     @Test func aStopEndsTheRunAndLeavesNoOutput() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let quotes = try GeneratedQuotes.write(rows: 70_000, in: directory)
         let converted = directory.appendingPathComponent("quotes.pgev").path
-        // A conversion stopped writes nothing, not even its partial file.
+        for make in ["plan", "conversion"] {
+            var asked = 0
+            var message = ""
+            do {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec("tardis-quotes:" + quotes)]
+                settings.strategies = [StrategySpec(name: "golden-cross")]
+                let stop = {
+                    asked += 1
+                    return "SIGINT"
+                }
+                if make == "plan" {
+                    _ = try BacktestPlan(settings, stopRequested: stop)
+                } else {
+                    _ = try DataConversion.convert(
+                        [try DataSpec("tardis-quotes:" + quotes)], output: converted, stopRequested: stop)
+                }
+            } catch { message = "\(error)" }
+            #expect(asked == 1, "\(make)")
+            #expect(
+                message == "\(quotes): stopped by SIGINT while its prices and sizes were scanned for the grids",
+                "\(make)")
+            #expect(!FileManager.default.fileExists(atPath: converted))
+        }
+        // A conversion stopped writes nothing, not even its partial file (the stop asked for
+        // once its grids are scanned).
         var stopped = ""
+        var asked = 0
         do {
             _ = try DataConversion.convert(
-                [try DataSpec("tardis-quotes:" + quotes)], output: converted, stopRequested: { "SIGTERM" })
+                [try DataSpec("tardis-quotes:" + quotes)], output: converted,
+                stopRequested: {
+                    asked += 1
+                    return asked > 1 ? "SIGTERM" : nil
+                })
         } catch { stopped = "\(error)" }
         #expect(
             stopped
