@@ -478,13 +478,15 @@ public struct BacktestPlan: Sendable {
     /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
     /// the grid of its instrument's converted data also says where that grid comes from.
     func explained(_ failure: FeedError) -> String {
-        guard let path = failure.file, failure.message.hasSuffix("the most this increment allows")
+        guard let path = failure.file,
+            failure.message.hasSuffix("the most this increment allows")
                 || failure.message.contains("is not a multiple of the increment"),
             let file = files.first(where: { $0.path == path && $0.format != nil }),
             let definition = instruments.first(where: { $0.id == file.instrument }),
             let converted = convertedGridFiles[definition.symbol]
         else { return "\(failure)" }
-        return "\(failure) (\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize) come from its "
+        return
+            "\(failure) (\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize) come from its "
             + "converted data, \(converted), fixed when it was converted: convert its sources again with \(path), or "
             + "with a finer --tick-size or --lot-size)"
     }

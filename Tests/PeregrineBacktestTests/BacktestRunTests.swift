@@ -1030,7 +1030,8 @@ import Testing
         let converted = directory.appendingPathComponent("aaa.pgev").path
         _ = try DataConversion.convert([try DataSpec("tardis-quotes@AAA:" + rising)], output: converted)
         let finer = directory.appendingPathComponent("finer.csv").path
-        try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\ntest,TEST,9500,9500,5,110.5,108,5\n"
+        try
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\ntest,TEST,9500,9500,5,110.5,108,5\n"
             .write(toFile: finer, atomically: true, encoding: .utf8)
         #expect(
             throws: BacktestError.data(
