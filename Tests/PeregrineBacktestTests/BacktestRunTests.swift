@@ -814,6 +814,24 @@ import Testing
         }
     }
 
+    @Test func aTextFileIsHashedThroughItsMapping() throws {
+        // The digest `sha256sum` gives, for an empty file, one under a chunk (1 MiB), one of
+        // exactly a chunk and one that ends inside its third; a cancelled hashing gives none.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var generator = SplitMix64(seed: 19)
+        for size in [0, 1, 999, 1 << 20, (2 << 20) + 12_345] {
+            let path = directory.appendingPathComponent("input-\(size).csv").path
+            let bytes = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            #expect(try BacktestPlan.sha256(of: path) == (try Self.sha256sum(path)))
+            if size > 0 { #expect(try BacktestPlan.sha256(of: path, cancelled: { true }) == nil) }
+        }
+        #expect(throws: BacktestError.self) {
+            _ = try BacktestPlan.sha256(of: directory.appendingPathComponent("missing.csv").path)
+        }
+    }
+
     @Test func theDigestIsTakenBehindTheReaders() throws {
         // The hashing thread hashes a converted file behind the backtests reading it: a reader
         // says how far it has got every `readerStride` records, and when it is done.
