@@ -154,10 +154,13 @@ extension FeedReplay {
     }
 
     /// A row whose field count is not the header's.
-    func fieldsMismatch(_ fields: Int) -> FeedError {
+    func fieldsMismatch(_ fields: Int) -> FeedError { Self.fieldsMismatch(fields, header: expectedFields) }
+
+    /// A row of `fields` fields where the header has `header`.
+    @inline(never)
+    static func fieldsMismatch(_ fields: Int, header: Int) -> FeedError {
         FeedError(
-            line: 0,
-            "\(fields)\(fields == CSVRow.maxFields ? " or more" : "") field(s); the header has \(expectedFields)")
+            line: 0, "\(fields)\(fields == CSVRow.maxFields ? " or more" : "") field(s); the header has \(header)")
     }
 
     /// Parses every value of a record without applying it: for a last line without a line

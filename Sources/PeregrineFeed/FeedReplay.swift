@@ -293,10 +293,19 @@ public struct FeedReplay: ~Copyable {
     func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: StaticString = "")
         throws(FeedError) -> Price
     {
+        try Self.price(bytes, column, hint: hint, tick: priceIncrement)
+    }
+
+    /// `price(_:_:hint:)` on the grid of `tick`. (Static: the parsers' methods reading the
+    /// replay's state had the compiler copy 512 bytes of it per row.)
+    @inline(__always)
+    static func price(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: StaticString, tick: Increment)
+        throws(FeedError) -> Price
+    {
         let price: Price
-        do { price = try Price(utf8: bytes, tickSize: priceIncrement) } catch { throw Self.named(error, column) }
-        guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column) }
-        guard price.ticks > 0 else { throw Self.notPositive(bytes, column, hint: hint) }
+        do { price = try Price(utf8: bytes, tickSize: tick) } catch { throw named(error, column) }
+        guard Price.inRange(price.ticks) else { throw priceOutOfRange(bytes, column, tick: tick) }
+        guard price.ticks > 0 else { throw notPositive(bytes, column, hint: hint) }
         return price
     }
 
@@ -308,10 +317,12 @@ public struct FeedReplay: ~Copyable {
     }
 
     @inline(never)
-    func priceOutOfRange(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString) -> FeedError {
+    static func priceOutOfRange(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, tick: Increment)
+        -> FeedError
+    {
         FeedError(
             line: 0,
-            "\(column) '\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(priceIncrement): "
+            "\(column) '\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(tick): "
                 + "\(Price.rangeRule), so that the sum of two prices is exact; "
                 + "use a coarser tick size")
     }

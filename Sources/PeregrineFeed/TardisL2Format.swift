@@ -6,11 +6,14 @@ import PeregrineModel
 /// price,amount`; rows sharing a local_timestamp are one message, and a run of snapshot rows
 /// rebuilds the book.
 extension FeedReplay {
-    /// The integer in `field` of a Tardis CSV row (8 fields or more); nil for the header row,
-    /// whose field reads `name`.
+    /// The integer in `field` of a Tardis CSV row of `fields` fields (the header's); nil for the
+    /// header row, whose field reads `name`. (Static: a method reading the replay's state had
+    /// the compiler copy 512 bytes of it per row.)
     @inline(__always)
-    func tardisInteger(_ row: borrowing CSVRow, field: Int, named name: String) throws(FeedError) -> Int64? {
-        guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
+    static func tardisInteger(_ row: borrowing CSVRow, field: Int, named name: String, fields: Int)
+        throws(FeedError) -> Int64?
+    {
+        guard row.count == fields else { throw fieldsMismatch(row.count, header: fields) }
         guard let value = row[field].integerValue else {
             if row.text(field) == name { return nil }
             throw FeedError(line: 0, "\(name) '\(row.text(field))' is not an integer")
@@ -20,7 +23,9 @@ extension FeedReplay {
 
     mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard let local = try tardisInteger(row, field: 3, named: "local_timestamp") else { return false }
+        guard let local = try Self.tardisInteger(row, field: 3, named: "local_timestamp", fields: expectedFields) else {
+            return false
+        }
         guard let exchange = row[2].integerValue else {
             throw FeedError(line: 0, "timestamp '\(row.text(2))' is not an integer")
         }

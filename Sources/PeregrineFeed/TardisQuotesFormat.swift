@@ -8,7 +8,9 @@ extension FeedReplay {
     /// One quote row; true (each row is a message).
     mutating func applyTardisQuote(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard let timestamp = try tardisInteger(row, field: 2, named: "timestamp") else { return false }
+        guard let timestamp = try Self.tardisInteger(row, field: 2, named: "timestamp", fields: expectedFields) else {
+            return false
+        }
         try noteSymbol(row[1])
         try noteExchange(row[0])
         statistics.rows += 1
