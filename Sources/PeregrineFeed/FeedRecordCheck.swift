@@ -86,12 +86,21 @@ extension FeedReplay {
     /// Tardis book snapshots (each row replaces the book). The other formats check their shape
     /// as they parse, before they apply anything (`fieldsMismatch`; `FlatJSONObject`).
     func checkShape(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+        try Self.checkShape(line, format: format, fields: expectedFields)
+    }
+
+    /// `checkShape(_:)` for a file of `format` whose header has `fields` fields. (Static: as a
+    /// method reading the replay's state it had the compiler copy 512 bytes of it per row.)
+    @inline(__always)
+    static func checkShape(_ line: UnsafeBufferPointer<UInt8>, format: FeedFormat, fields expected: Int)
+        throws(FeedError)
+    {
         switch format {
         case .bybitOrderBook:
             if let problem = JSONShape.problem(in: line) { throw FeedError(line: 0, problem) }
         case .tardisSnapshot:
             let fields = CSVRow.fieldCount(line)
-            if fields != expectedFields { throw fieldsMismatch(fields) }
+            if fields != expected { throw fieldsMismatch(fields, header: expected) }
         default: break
         }
     }

@@ -206,9 +206,9 @@ public struct FeedReplay: ~Copyable {
 
     /// What to do with a line before any of it is applied: the header is checked and
     /// skipped, a line of the wrong shape throws, and a last line without a line break that is
-    /// not a complete record is recorded as the torn tail.
-    /// Whether `line` is applied, skipped or a torn last line. Errors and `tornTail` name no file:
+    /// not a complete record is recorded as the torn tail. Errors and `tornTail` name no file:
     /// the caller adds its path (read only then: no reference counting per line).
+    @inline(__always)
     mutating func admit(_ line: UnsafeBufferPointer<UInt8>, number: Int, terminated: Bool)
         throws(FeedError) -> Admission
     {
@@ -226,7 +226,11 @@ public struct FeedReplay: ~Copyable {
         }
         if line.isEmpty { return .skip }
         do throws(FeedError) {
-            if terminated { try checkShape(line) } else { try validateRecord(line) }
+            if terminated {
+                try Self.checkShape(line, format: format, fields: expectedFields)
+            } else {
+                try validateRecord(line)
+            }
         } catch {
             guard !terminated else { throw FeedError(line: number, error.message) }
             tornTail = FeedTornTail(path: "", line: number, bytes: line.count, reason: error.message)
@@ -238,7 +242,12 @@ public struct FeedReplay: ~Copyable {
     mutating func endMessage(checkpointEvery: Int, _ checkpoint: (FeedCheckpoint) -> Void) {
         statistics.messages += 1
         if capturing { return }
-        let top = bestBidOffer
+        // (The book's touch read where it is: the `bestBidOffer` getter had copied 512 bytes of
+        // the replay's state per message.)
+        let top =
+            format == .l3JSONLines
+            ? BestBidOffer(bid: mirror.best(.buy), ask: mirror.best(.sell))
+            : format.isBook ? book.bestBidOffer : BestBidOffer(bid: quoteBid, ask: quoteAsk)
         if let bid = top.bid, let ask = top.ask {
             if bid.price >= ask.price { statistics.crossed += 1 }
         } else if format != .tardisTrades {
