@@ -74,7 +74,10 @@ public enum BacktestHTMLReport {
             ("fees", "\(result.fees?.description ?? "-") \(currency)"),
             ("return", result.returnOnCapital.map(percent) ?? "-"),
             ("Sharpe", fixed(result.sharpe, 3)), ("Sortino", fixed(result.sortino, 3)),
-            ("max drawdown", result.maxDrawdown.map { "\($0) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-"),
+            (
+                "max drawdown",
+                result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-"
+            ),
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
             ("time in market", percent(result.timeInMarket)),

@@ -26,7 +26,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedDecimal(let input):
-            return "'\(input)' is not a decimal number: use digits with an optional '.' and leading '-'"
+            return
+                "'\(input)' is not a decimal number: use digits with at most one '.' (and a leading '-' only where "
+                + "the value may be negative)"
         case .tooManyDecimals(let input, let allowed):
             // A digit past the 18th decimal that is not zero: no increment (at most 18 decimals) holds it.
             let fraction = input.split(separator: ".", maxSplits: 1).dropFirst().first ?? ""

@@ -64,6 +64,11 @@ import Testing
         #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(!html.contains("https://"))
         #expect(!html.contains("<script"))
+        // Money figures carry their currency (the max drawdown's had none).
+        let drawdown = try #require(result.maxDrawdown)
+        let currency = try #require(result.currency)
+        #expect(html.contains("<b>max drawdown</b>\(drawdown) \(currency) ("))
+        #expect(html.contains("<b>net P&amp;L</b>"))
         let page = directory.appendingPathComponent("report.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
         let titles = BacktestHTMLReport.plotTitles(result)
