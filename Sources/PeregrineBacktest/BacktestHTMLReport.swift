@@ -250,15 +250,21 @@ public enum BacktestHTMLReport {
 
     static func number(_ value: Double) -> String { fixed(value, 1) }
 
-    /// `value` rounded to `decimals` for people ("-" when not finite; a small loss is 0, not
-    /// -0.0): the HTML reports', the sweep's table and the commands' summaries.
+    /// `value` rounded to `decimals` for people, every decimal shown and never in exponent
+    /// notation ("-" when not finite; a small loss is 0, not -0.0): the HTML reports', the
+    /// sweep's table and the commands' summaries.
     public static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return "-" }
-        let scale = pow10(decimals)
-        // A small negative figure rounds to 0, not to "-0.0".
-        let rounded = (value * scale).rounded() / scale + 0
-        var text = "\(rounded)"
-        if text.hasSuffix(".0"), decimals == 0 { text.removeLast(2) }
+        let places = Swift.min(Swift.max(decimals, 0), 17)
+        // Halves away from zero (2.5 is 3), as people round; printf alone would take them to even.
+        let scale = pow10(places)
+        let scaled = (value * scale).rounded()
+        let text = String(format: "%.*f", places, scaled.isFinite ? scaled / scale : value)
+        // A small loss rounds to 0, not to "-0.00".
+        if text.hasPrefix("-"), text.utf8.dropFirst().allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ".") })
+        {
+            return String(text.dropFirst())
+        }
         return text
     }
 

@@ -328,7 +328,7 @@ public struct BacktestResult {
         out.field("queue_model", string: settings.queueModel.description)
         out.field("from", string: settings.from.map(UTCTime.text))
         out.field("to", string: settings.to.map(UTCTime.text))
-        out.field("equity_interval_ms", number: Double(settings.equityInterval) / 1e6)
+        out.field("equity_interval_ms", decimal: Self.milliseconds(settings.equityInterval))
         out.field("risk_rules", integer: settings.risk.count)
         out.close()
         out.key("provenance")
@@ -476,6 +476,13 @@ struct JSONText {
         field(name, string: amount?.description)
     }
 
+    /// A number written as `text` gives it (an exact decimal: `1000`, `0.5`).
+    mutating func field(_ name: String, decimal value: String) {
+        key(name)
+        afterKey = false
+        text += value
+    }
+
     mutating func field(_ name: String, number: Double) {
         key(name)
         afterKey = false
@@ -503,6 +510,16 @@ struct JSONText {
 }
 
 extension BacktestResult {
+    /// `nanoseconds` in milliseconds, exact and as short as it goes (`1000`, `0.5`, `0.000001`).
+    static func milliseconds(_ nanoseconds: UInt64) -> String {
+        let fraction = nanoseconds % 1_000_000
+        guard fraction > 0 else { return "\(nanoseconds / 1_000_000)" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 6 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(nanoseconds / 1_000_000).\(digits)"
+    }
+
     /// A gap between an instrument's book and its trades worth a warning: over a minute and
     /// over a twentieth of the run.
     static func noteworthy(_ gap: UInt64, span: UInt64) -> Bool { gap > 60_000_000_000 && gap > span / 20 }

@@ -49,7 +49,9 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .riskAverse: return "risk-averse"
-        case .power(let exponent): return "power:\(exponent)"
+        case .power(let exponent):
+            // As it was written: `power:2`, not `power:2.0`.
+            return Int64(exactly: exponent).map { "power:\($0)" } ?? "power:\(exponent)"
         case .log: return "log"
         }
     }

@@ -1699,7 +1699,7 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         #expect(
             try Self.goldenCross(["tardis-quotes:" + path]).warnings.first?.hasPrefix(
-                "\(path):201: 1 row is stamped before one above, by up to 2.0 ms (the first at ") == true)
+                "\(path):201: 1 row is stamped before one above, by up to 2.000 ms (the first at ") == true)
     }
 
     /// With `--to`, only the rows that run are counted (a row stamped back runs at the latest

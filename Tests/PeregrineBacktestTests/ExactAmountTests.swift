@@ -45,8 +45,27 @@ import Testing
 
     /// A figure rounded for people: a small loss shows as 0, not "-0.0".
     @Test func aSmallNegativeFigureRoundsToZero() {
-        #expect(BacktestHTMLReport.fixed(-0.0000055, 4) == "0.0")
+        #expect(BacktestHTMLReport.fixed(-0.0000055, 4) == "0.0000")
         #expect(BacktestHTMLReport.fixed(-0.00055, 3) == "-0.001")
-        #expect(BacktestHTMLReport.percent(-0.00000001) == "0.0%")
+        #expect(BacktestHTMLReport.percent(-0.00000001) == "0.000%")
+    }
+
+    /// Every decimal asked for is shown (a column of figures lines up), halves go away from zero,
+    /// and no figure is in exponent notation.
+    @Test func aFigureForPeopleShowsItsDecimals() {
+        #expect(BacktestHTMLReport.fixed(-5061.819, 4) == "-5061.8190")
+        #expect(BacktestHTMLReport.fixed(0, 3) == "0.000")
+        #expect(BacktestHTMLReport.fixed(12, 0) == "12")
+        #expect(BacktestHTMLReport.fixed(2.5, 0) == "3")
+        #expect(BacktestHTMLReport.fixed(-2.5, 0) == "-3")
+        #expect(BacktestHTMLReport.fixed(0.125, 2) == "0.13")
+        #expect(BacktestHTMLReport.fixed(1e16, 2) == "10000000000000000.00")
+        #expect(BacktestHTMLReport.fixed(.nan, 2) == "-")
+        #expect(BacktestHTMLReport.percent(0) == "0.000%")
+        // The report's equity interval, exact in milliseconds.
+        #expect(BacktestResult.milliseconds(1_000_000_000) == "1000")
+        #expect(BacktestResult.milliseconds(500_000) == "0.5")
+        #expect(BacktestResult.milliseconds(1) == "0.000001")
+        #expect(BacktestResult.milliseconds(1_234_567) == "1.234567")
     }
 }

@@ -151,6 +151,11 @@ import Testing
         #expect(try Self.advanced(.log) == 2 - (1 - log) * 4)
         #expect(abs((try Self.advanced(.log) ?? 0) - 2.0 / 3.0) < 1e-12)
         #expect(try Self.advanced(.riskAverse) == 2)
+        // Written back (the report's settings) as given.
+        #expect(QueueModel("power:2")?.description == "power:2")
+        #expect(QueueModel("power:2.5")?.description == "power:2.5")
+        #expect(QueueModel("power:0") == nil && QueueModel("power:-1") == nil && QueueModel("power:inf") == nil)
+        #expect(QueueModel("log")?.description == "log" && QueueModel("risk-averse")?.description == "risk-averse")
         // A decrease larger than what is behind takes the rest from ahead.
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .power(exponent: 1), ahead: 2, reports: &reports)

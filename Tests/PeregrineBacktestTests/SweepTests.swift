@@ -98,7 +98,7 @@ import Testing
                 jsonLine:
                     #"{"job":"a","params":{},"sharpe":112.14704584429724,"return":0.00033664550000000006,"net_pnl":"33.66455","currency":"USDT","trades":76042}"#
             ))
-        #expect(row.displayed("sharpe") == "112.147")
+        #expect(row.displayed("sharpe") == "112.1470")
         // Fractions as percentages, as the backtest's summary shows them; below 0.0005, 3
         // significant digits: 4 decimals would keep one, or none (2.36e-06 was "0.0").
         #expect(row.displayed("return") == "0.0337%")
@@ -108,10 +108,10 @@ import Testing
                     #"{"job":"b","params":{},"return":2.3577e-06,"win_rate":0.5,"fill_ratio":0.123456,"time_in_market":1,"max_drawdown_pct":1.5,"sharpe":0.0001234}"#
             ))
         #expect(tiny.displayed("return") == "0.000236%")
-        #expect(tiny.displayed("win_rate") == "50.0%")
+        #expect(tiny.displayed("win_rate") == "50.0000%")
         #expect(tiny.displayed("fill_ratio") == "12.3456%")
-        #expect(tiny.displayed("time_in_market") == "100.0%")
-        #expect(tiny.displayed("max_drawdown_pct") == "1.5%")
+        #expect(tiny.displayed("time_in_market") == "100.0000%")
+        #expect(tiny.displayed("max_drawdown_pct") == "1.5000%")
         #expect(tiny.displayed("sharpe") == "0.000123")
         // Two small returns stay apart (4 decimals of their percentages read -0.0006% twice).
         let close = try #require(SweepRow(jsonLine: #"{"job":"c","params":{},"return":-5.77e-06,"sortino":0.0045}"#))
@@ -220,7 +220,7 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let warnings = try Self.checkRowsEqualTheBacktestsAlone(data: ["tardis-quotes:" + path, Self.trades]).warnings
         #expect(warnings.count == 2)
-        #expect(warnings.first?.hasPrefix("\(path):101: 1 row is stamped before one above, by up to 3.0 ms") == true)
+        #expect(warnings.first?.hasPrefix("\(path):101: 1 row is stamped before one above, by up to 3.000 ms") == true)
         #expect(warnings.last?.hasPrefix("BTCUSDT: its book last changed at") == true)
     }
 

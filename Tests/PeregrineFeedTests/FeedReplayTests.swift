@@ -171,6 +171,13 @@ struct FeedReplayTests {
         let second = tardisHeader + "x,X,120,205,false,bid,100.0,3\nx,X,130,230,false,bid,100.0,4\n"
         let tardisCounts = try statistics(.tardisL2, [first, second])
         #expect(tardisCounts.outOfOrder == 1, "\(tardisCounts)")
+        // The two joined with `cat` (the second's header in mid-file): its header is skipped as the
+        // first one is, and the rows are the same as from the two files.
+        let joined = try statistics(.tardisL2, [first + second])
+        #expect(joined.rows == 5 && joined.messages == 4 && joined.outOfOrder == 1, "\(joined)")
+        #expect(joined.rows == tardisCounts.rows && joined.messages == tardisCounts.messages)
+        let joinedBinance = try statistics(.binanceDepth, [binance + header + "X,1004,51,60,b,set,100.0,6,50\n"])
+        #expect(joinedBinance.rows == binanceCounts.rows + 1 && joinedBinance.gaps == 1, "\(joinedBinance)")
     }
 
     @Test func tardisQuotesAndTrades() throws {
