@@ -94,11 +94,13 @@ public struct LatencyTable: Hashable, Sendable {
         return value
     }
 
-    /// The value of `column` at `time`, interpolated between the rows around it.
+    /// The value of `column` at `time`, interpolated between the rows around it; at a time
+    /// repeated by several rows, the last of them (approaching it, the line runs to the first).
     public func value(at time: UInt64, column: KeyPath<LatencyTable, [UInt64]>) -> UInt64 {
         let values = self[keyPath: column]
         guard let first = times.first, let last = times.last else { return 0 }
-        if time <= first { return values[0] }
+        // (At the first time itself, a row repeating it holds: the search below finds it.)
+        if time < first { return values[0] }
         if time >= last { return values[values.count - 1] }
         var low = 0
         var high = times.count - 1

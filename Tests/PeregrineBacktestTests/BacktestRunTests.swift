@@ -266,6 +266,17 @@ import Testing
         #expect(table.value(at: 2_000_000, column: \.entries) == 2_500_000)
         #expect(table.value(at: 500_000, column: \.entries) == 1_500_000)
         #expect(table.value(at: 9_000_000, column: \.entries) == 3_500_000)
+        // A repeated timestamp: its last row holds at it, the first one at its start too; the
+        // line towards it runs to its first row.
+        try "timestamp,entry_us,response_us\n1000,1000,0\n1000,5000,0\n2000,3000,7\n2000,9000,1\n3000,9000,1\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let repeated = try LatencyTable(path: file)
+        #expect(repeated.value(at: 999_999, column: \.entries) == 1_000_000)
+        #expect(repeated.value(at: 1_000_000, column: \.entries) == 5_000_000)
+        #expect(repeated.value(at: 1_500_000, column: \.entries) == 4_000_000)
+        #expect(repeated.value(at: 2_000_000, column: \.entries) == 9_000_000)
+        #expect(repeated.value(at: 2_000_000, column: \.responses) == 1_000)
+        #expect(repeated.value(at: 1_999_000, column: \.responses) == 6_993)
         // Sent at 2 ms with 2.5 ms of latency: the book of 4 ms.
         let path = try Self.risingQuotes(in: directory)
         let measured = try Self.goldenCross(["tardis-quotes:" + path]) { $0.orderLatency = .measured(table) }
