@@ -131,6 +131,17 @@ import Testing
         var capped = try Self.venue(model: .riskAverse, ahead: 5, reports: &cappedReports)
         capped.apply(Self.level(.buy, 100, 3), time: 3, sink: &cappedReports)
         #expect(capped.queueAhead(of: OrderID(1)) == 3)
+        // A level emptied and restored (two rows of one message, taken row by row): nothing is
+        // left ahead, under every model, and the next trade at the price fills it first.
+        for model in [QueueModel.riskAverse, .power(exponent: 2), .log] {
+            var restoredReports = ExecutionReportCollector()
+            var restored = try Self.venue(model: model, ahead: 5, reports: &restoredReports)
+            restored.apply(Self.level(.buy, 100, 0), time: 3, sink: &restoredReports)
+            restored.apply(Self.level(.buy, 100, 5), time: 3, sink: &restoredReports)
+            #expect(restored.queueAhead(of: OrderID(1)) == 0, "\(model)")
+            restored.apply(Self.trade(100, 1, aggressor: .sell), time: 4, sink: &restoredReports)
+            #expect(Self.fills(restoredReports) == [1], "\(model)")
+        }
     }
 
     /// front 2, back 8 (10 displayed), then a decrease of 4 to 6.
