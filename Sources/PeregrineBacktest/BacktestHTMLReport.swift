@@ -256,16 +256,12 @@ public enum BacktestHTMLReport {
     public static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return "-" }
         let places = Swift.min(Swift.max(decimals, 0), 17)
-        // Halves away from zero (2.5 is 3), as people round; printf alone would take them to even.
+        // Halves away from zero (2.5 is 3), as people round; printf alone would take them to
+        // even. A small loss rounds to 0, not to "-0.00".
         let scale = pow10(places)
         let scaled = (value * scale).rounded()
-        let text = String(format: "%.*f", places, scaled.isFinite ? scaled / scale : value)
-        // A small loss rounds to 0, not to "-0.00".
-        if text.hasPrefix("-"), text.utf8.dropFirst().allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ".") })
-        {
-            return String(text.dropFirst())
-        }
-        return text
+        let rounded = !scaled.isFinite ? value : scaled == 0 ? 0 : scaled / scale
+        return String(format: "%.*f", places, rounded)
     }
 
     /// A fraction as a percentage for people, to 3 decimals ("-" when not finite).

@@ -512,12 +512,7 @@ struct JSONText {
 extension BacktestResult {
     /// `nanoseconds` in milliseconds, exact and as short as it goes (`1000`, `0.5`, `0.000001`).
     static func milliseconds(_ nanoseconds: UInt64) -> String {
-        let fraction = nanoseconds % 1_000_000
-        guard fraction > 0 else { return "\(nanoseconds / 1_000_000)" }
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 6 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        return "\(nanoseconds / 1_000_000).\(digits)"
+        Money.decimalText(Int128(nanoseconds), decimals: 6)
     }
 
     /// A gap between an instrument's book and its trades worth a warning: over a minute and
