@@ -4,8 +4,8 @@ import PeregrineModel
 /// A level-2 (market-by-price) book: every level of both sides, exactly, on any price grid.
 ///
 /// Each side is a `LevelStore` of quantities: a dense window of `windowSize` ticks placed
-/// around the side's first level (O(1) updates where the grid is coarse and the market stays
-/// near) and a sorted store of every other level (fast because real books keep most of their
+/// around the side's first level and moved to the touch whenever the touch leaves it (O(1)
+/// updates near the touch where the grid is coarse) and a sorted store of every other level (fast because real books keep most of their
 /// changes near the touch; a 1e-8 grid lives there). Nothing is dropped: memory grows with the
 /// levels held, up to `maxLevelsPerSide`, beyond which a new level is refused and counted
 /// (`refusedAtCeiling`). Best bid and ask, depth and counts are exact at every moment. Owned by
@@ -38,8 +38,10 @@ public struct L2Book: ~Copyable {
         self.instrument = instrument
         self.maxLevelsPerSide = maxLevelsPerSide
         self.windowSize = (windowSize + 63) / 64 * 64
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        bids = LevelStore(
+            direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, followsTouch: true)
+        asks = LevelStore(
+            direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, followsTouch: true)
     }
 
     // MARK: Updates
@@ -111,6 +113,10 @@ public struct L2Book: ~Copyable {
 
     /// Ask minus bid in ticks, when both sides exist.
     public var spread: Int64? { bestBidOffer.spread }
+
+    /// How many times the sides' dense windows have moved to follow the touch (a market that
+    /// drifted more than half a window): not part of the book's state.
+    public var windowMoves: Int { bids.windowMoves + asks.windowMoves }
 
     /// Levels held on `side`.
     @inlinable

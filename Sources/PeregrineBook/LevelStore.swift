@@ -79,8 +79,19 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     /// when given (see `windowSlot`); the sorted store starts with room for `initialCapacity`
     /// levels and grows up to `ceiling`.
     /// `Window` says whether slots are single ticks or buckets (`TickWindow`, `BucketWindow`).
+    ///
+    /// `followsTouch`: when the best level lies outside the window, the window moves to centre on
+    /// it at a change of shape outside the window (or the removal of the window's last level),
+    /// so a market that drifts further than half the window from the side's first level keeps
+    /// its touch in O(1) slots. A move costs O(levels moved: those of the old and new windows'
+    /// ranges and the few beyond them on the best's side) and comes after at least a 16th as
+    /// many changes of the sorted store as the last move moved levels: O(1) amortised a change.
+    /// Locations are then
+    /// valid only until the next change of shape, as always; not for owners that address window
+    /// slots themselves (`windowSlot`).
     public init(
-        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil
+        direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
+        followsTouch: Bool = false
     ) {
         let size = Swift.max(64, (windowSize + 63) / 64 * 64)
         let ceiling = Swift.max(ceiling, 1)
@@ -90,7 +101,8 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
             to: LevelStoreState(
                 flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
                 windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
-                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant))
+                values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant,
+                followsTouch: followsTouch && vacant == nil))
         if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
@@ -111,6 +123,8 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     @inlinable public var ceiling: Int { state.pointee.ceiling }
     /// How many times the sorted store's storage has doubled.
     @inlinable public var growths: Int { state.pointee.growths }
+    /// How many times the window has moved to follow the touch (`followsTouch`).
+    @inlinable public var windowMoves: Int { state.pointee.windowMoves }
 
     // MARK: Finding levels
 
@@ -275,6 +289,7 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
             if index > s.pointee.windowBest { s.pointee.windowBest = index }
         } else {
             s.pointee.insertSorted(value, key: price ^ s.pointee.flip, position: ~location.raw)
+            if s.pointee.followsTouch, s.pointee.followTouch() { return locate(price) }
         }
         return LevelLocation(raw: location.raw, found: true)
     }
@@ -289,9 +304,11 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
             s.pointee.windowCount &-= 1
             if index == s.pointee.windowBest {
                 s.pointee.windowBest = s.pointee.windowBits.highest(atOrBelow: index &- 1)
+                if s.pointee.windowBest < 0, s.pointee.followsTouch { _ = s.pointee.followTouch() }
             }
         } else {
             s.pointee.removeSorted(position: ~location.raw)
+            if s.pointee.followsTouch { _ = s.pointee.followTouch() }
         }
     }
 
@@ -397,11 +414,18 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     @usableFromInline let overflow: UnsafeMutablePointer<UInt32>
     /// What a window tick holds when no level is there, if the owner keeps that up.
     @usableFromInline let vacant: Value?
+    /// Whether the window moves to follow the best level (`LevelStore.init`), how many changes
+    /// of the sorted store since it last moved and how many levels that move moved
+    /// (`followTouch`), and how many times it has.
+    @usableFromInline let followsTouch: Bool
+    @usableFromInline var sortedChanges = 0
+    @usableFromInline var lastMoveCost = 0
+    @usableFromInline var windowMoves = 0
 
     init(
         flip: Int64, windowValues: UnsafeMutablePointer<Value>, windowBits: LevelBitmap, windowSize: Int,
         keys: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Value>, capacity: Int, ceiling: Int,
-        vacant: Value?
+        vacant: Value?, followsTouch: Bool
     ) {
         let bucketed = Window.isBucketed
         windowSpan = Int64(windowSize)
@@ -417,9 +441,10 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         self.capacity = capacity
         self.ceiling = ceiling
         self.vacant = vacant
+        self.followsTouch = followsTouch
     }
 
-    /// Centres the window on `key` (only while the side is empty); a bucketed window first sizes
+    /// Centres the window on `key` (while the side or the window is empty); a bucketed window first sizes
     /// its buckets to about a millionth of the price.
     @inlinable
     mutating func placeWindow(around key: Int64) {
@@ -451,8 +476,122 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         return Int(truncatingIfNeeded: offset &>> windowShift)
     }
 
+    /// Whether `key` falls outside the window's range.
+    @inlinable @inline(__always)
+    func isOutsideWindow(_ key: Int64) -> Bool {
+        let (offset, overflow) = key.subtractingReportingOverflow(windowLow)
+        return overflow || offset < 0 || offset >= windowSpan
+    }
+
+    /// After a change of shape outside the window (or the window's last level removed): moves
+    /// the window to the best level, with three quarters of the window on the side the best
+    /// left it by, when the best lies outside it and at least a 16th as many changes of the
+    /// sorted store have come since the last move as that move moved levels (so the moves cost
+    /// O(1) amortised a change); whether it moved.
+    @usableFromInline @inline(never)
+    mutating func followTouch() -> Bool {
+        guard sortedCount > 0 else { return false }
+        let best = keys[sortedCount &- 1]
+        guard windowBest < 0 || best > windowKey(windowBest), isOutsideWindow(best),
+            sortedChanges >= lastMoveCost / 16
+        else { return false }
+        // The market went the way the best left: three quarters of the window ahead of it.
+        let ahead = best > windowLow ? windowSpan / 4 : 0 &- windowSpan / 4
+        let (centre, overflowed) = best.addingReportingOverflow(ahead)
+        recentre(around: overflowed ? best : centre)
+        return true
+    }
+
+    /// Moves the window to centre on `key` (a bucketed window sizing its buckets anew), every
+    /// level kept with its value: the window's levels go back into the sorted store where their
+    /// range lies, then those in the new window's range come out of it. O(levels in the two
+    /// windows' ranges and above them + window / 64); the levels below both windows stay where
+    /// they are. Allocates only when the sorted store must grow to hold every level.
+    @usableFromInline
+    mutating func recentre(around key: Int64) {
+        let total = windowCount &+ sortedCount
+        while capacity < total { grow() }
+        var moved = windowCount
+        // Above the window's range: moved up to make room for its levels.
+        let above = firstPosition(notBelow: windowLow &+ windowSpan)
+        let higher = sortedCount &- above
+        moved &+= higher
+        if higher > 0, windowCount > 0 {
+            (keys + (above &+ windowCount)).moveInitialize(from: keys + above, count: higher)
+            (values + (above &+ windowCount)).moveInitialize(from: values + above, count: higher)
+        }
+        // The window's levels merged, from the back, with the sorted levels in its range (a
+        // bucketed window's overflow): both runs ascending, the window's read best first.
+        var write = above &+ windowCount &- 1
+        var sorted = above &- 1
+        var window = windowBest
+        while window >= 0 {
+            let windowKey = windowKey(window)
+            if sorted >= 0, keys[sorted] > windowKey {
+                keys[write] = keys[sorted]
+                values[write] = values[sorted]
+                sorted &-= 1
+            } else {
+                keys[write] = windowKey
+                values[write] = windowValues[window]
+                windowBits.remove(window)
+                window = windowBits.highest(atOrBelow: window &- 1)
+            }
+            write &-= 1
+        }
+        sortedCount = total
+        windowCount = 0
+        if Window.isBucketed { overflow.update(repeating: 0, count: windowSize) }
+        placeWindow(around: key)
+        // The levels in the new window's range move into it (a taken bucket keeps the later
+        // ones sorted, counted as its overflow); the levels above them move down.
+        let first = firstPosition(notBelow: windowLow)
+        var kept = first
+        var position = first
+        while position < sortedCount {
+            let (offset, overflowed) = keys[position].subtractingReportingOverflow(windowLow)
+            guard !overflowed, offset < windowSpan else { break }
+            let index = Int(truncatingIfNeeded: offset &>> windowShift)
+            if windowBits.contains(index) {
+                keys[kept] = keys[position]
+                values[kept] = values[position]
+                kept &+= 1
+                if Window.isBucketed { overflow[index] &+= 1 }
+            } else {
+                windowValues[index] = values[position]
+                if Window.isBucketed, windowShift != 0 { windowKeys[index] = keys[position] }
+                windowBits.insert(index)
+                windowCount &+= 1
+                if index > windowBest { windowBest = index }
+            }
+            position &+= 1
+        }
+        let behind = sortedCount &- position
+        if behind > 0, kept < position {
+            (keys + kept).moveInitialize(from: keys + position, count: behind)
+            (values + kept).moveInitialize(from: values + position, count: behind)
+        }
+        sortedCount = kept &+ behind
+        lastMoveCost = moved &+ (position &- first) &+ behind
+        sortedChanges = 0
+        windowMoves &+= 1
+    }
+
+    /// The first position in the sorted store whose key is not below `key` (binary search).
+    @usableFromInline
+    func firstPosition(notBelow key: Int64) -> Int {
+        var low = 0
+        var high = sortedCount
+        while low < high {
+            let middle = (low &+ high) &>> 1
+            if keys[middle] < key { low = middle &+ 1 } else { high = middle }
+        }
+        return low
+    }
+
     @inlinable
     mutating func insertSorted(_ value: Value, key: Int64, position: Int) {
+        sortedChanges &+= 1
         if sortedCount == capacity { grow() }
         let behind = sortedCount &- position
         if behind > 0 {
@@ -468,6 +607,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     @inlinable
     mutating func removeSorted(position: Int) {
+        sortedChanges &+= 1
         let inBucket = bucket(of: keys[position])
         if inBucket >= 0 { overflow[inBucket] &-= 1 }
         let behind = sortedCount &- position &- 1

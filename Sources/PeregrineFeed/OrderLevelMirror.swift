@@ -24,8 +24,10 @@ struct OrderLevelMirror: ~Copyable {
     /// `orderCapacity`: the live orders held before the order table first grows.
     init(windowSize: Int, maxLevelsPerSide: Int, orderCapacity: Int) {
         orders = OrderTable(capacity: orderCapacity)
-        bids = LevelStore(direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
-        asks = LevelStore(direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide)
+        bids = LevelStore(
+            direction: .highestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, followsTouch: true)
+        asks = LevelStore(
+            direction: .lowestFirst, windowSize: windowSize, ceiling: maxLevelsPerSide, followsTouch: true)
     }
 
     /// Adds one order of `lots` at `price` to `side`. Throws, changing nothing, when a new level

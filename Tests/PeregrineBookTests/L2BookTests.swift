@@ -1,7 +1,8 @@
-import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 import Testing
+
+@testable import PeregrineBook
 
 @Suite("L2 book")
 struct L2BookTests {
@@ -185,6 +186,50 @@ struct L2BookTests {
         #expect(book.bestBid?.price.ticks == start - 1_000 && book.bestAsk?.price.ticks == start + 1_000)
     }
 
+    /// The market trends 40,000 ticks (ten 4,096-tick windows) down, then up past its start,
+    /// with a deep book left behind: the windows follow the touch, so the touch is always in a
+    /// window once it has moved, and every level stays exact against dictionaries.
+    @Test func theWindowsFollowATrendingTouchAndKeepEveryLevel() throws {
+        var book = try L2Book(instrument: InstrumentID(0))
+        var bids: [Int64: Int64] = [:]
+        var asks: [Int64: Int64] = [:]
+        var random = SplitMix64(seed: 11)
+        var mid: Int64 = 200_000
+        var outside = (bids: 0, asks: 0)  // steps ending with a side's best outside its window
+        func set(_ side: Side, _ price: Int64, _ lots: Int64) {
+            #expect(book.apply(update(side, price, lots)) == .applied)
+            if side == .buy { bids[price] = lots == 0 ? nil : lots } else { asks[price] = lots == 0 ? nil : lots }
+        }
+        for step in 0..<240_000 {
+            if step % 3 == 0 { mid += step < 80_000 ? -1 : 1 }
+            let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+            let distance = 1 + Int64(random.next(below: 20))
+            let price = side == .buy ? mid - distance : mid + distance
+            let lots = random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 100))
+            if lots > 0, side == .buy { for ask in asks.keys where ask <= price { set(.sell, ask, 0) } }
+            if lots > 0, side == .sell { for bid in bids.keys where bid >= price { set(.buy, bid, 0) } }
+            set(side, price, lots)
+            if step % 101 == 0 {
+                #expect(book.bestBid?.price.ticks == bids.keys.max())
+                #expect(book.bestAsk?.price.ticks == asks.keys.min())
+                #expect(book.bestAsk?.quantity.lots == asks.keys.min().map { asks[$0] ?? -1 })
+            }
+            if book.bids.best?.isInWindow != true { outside.bids += 1 }
+            if book.asks.best?.isInWindow != true { outside.asks += 1 }
+        }
+        #expect(mid == 200_000 - 26_667 + 53_333)
+        // Each side's window moved with the trend, about once per three quarters of a window
+        // travelled (80,000 ticks in all: 26 a side), not at every change.
+        #expect((40...60).contains(book.windowMoves), "\(book.windowMoves) moves")
+        // Without following, the touch would be outside the windows after the first 6,000
+        // steps; now in under 5% of the steps (a move waits for a 16th as many sorted-store
+        // changes as the last moved levels, thousands of bids being left behind the rally).
+        #expect(outside.bids < 12_000 && outside.asks < 12_000, "\(outside), \(book.windowMoves) moves")
+        #expect(book.depth(.buy, levels: .max).map(\.price.ticks) == bids.keys.sorted(by: >))
+        #expect(book.depth(.buy, levels: .max).map(\.quantity.lots) == bids.keys.sorted(by: >).map { bids[$0] ?? -1 })
+        #expect(book.depth(.sell, levels: .max).map(\.quantity.lots) == asks.keys.sorted().map { asks[$0] ?? -1 })
+    }
+
     /// A book's state round-trips exactly, a level far outside the window included.
     @Test func bookStateRoundTrips() throws {
         var book = try L2Book(instrument: InstrumentID(5))
@@ -267,6 +312,94 @@ struct LevelStoreTests {
             // Empty: the window moves to the next first level.
             #expect(Self.set(&store, -50, 7) && store.locate(-50).found && store.locate(-20).isInWindow)
         }
+    }
+
+    /// A window that follows the touch, one tick a slot and bucketed (a 1e-8 grid), on both
+    /// sides: a random walk that trends ten windows away and back, with levels deep on both
+    /// sides and sides emptied now and then, agrees with a dictionary after every change, and
+    /// the best is in the window once it has moved.
+    @Test func aWindowThatFollowsTheTouchAgreesWithADictionary() {
+        for (bucketed, direction) in [
+            (false, PriceDirection.highestFirst), (false, .lowestFirst), (true, .highestFirst), (true, .lowestFirst),
+        ] {
+            var store = LevelStore<Int64, BucketWindow>(
+                direction: direction, windowSize: 256, ceiling: 1 << 20, followsTouch: true)
+            var reference: [Int64: Int64] = [:]
+            var random = SplitMix64(seed: bucketed ? 3 : 4)
+            // Buckets of 2^22 ticks at 6e12; one tick a slot at 200,000.
+            let unit: Int64 = bucketed ? 1 << 22 : 1
+            var touch: Int64 = bucketed ? 6_000_000_000_000 : 200_000
+            var outside = 0  // steps ending with the best outside the window, once it has moved
+            for step in 0..<200_000 {
+                if step % 50_000 == 49_999 {
+                    for price in reference.keys { _ = Self.set(&store, price, 0) }
+                    reference.removeAll()
+                }
+                if step % 4 == 0 { touch += (step / 25_000) % 2 == 0 ? unit : -unit }
+                // The side's levels lie behind its touch: below it for bids, above for asks.
+                let behind =
+                    random.next(below: 30) == 0 ? Int64(random.next(below: 5_000)) : Int64(random.next(below: 8))
+                let price = direction == .highestFirst ? touch - behind * unit : touch + behind * unit
+                let lots = random.next(below: 3) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))
+                #expect(Self.set(&store, price, lots))
+                reference[price] = lots == 0 ? nil : lots
+                let best = direction == .highestFirst ? reference.keys.max() : reference.keys.min()
+                guard store.count == reference.count, store.bestPrice == best,
+                    best.map({ store.find($0)?.pointee == reference[$0] }) ?? true
+                else {
+                    Issue.record(
+                        "\(bucketed) \(direction) step \(step): count \(store.count) vs \(reference.count), best \(store.bestPrice as Any) vs \(best as Any)"
+                    )
+                    return
+                }
+                if step % 997 == 0 {
+                    let expected = direction == .highestFirst ? reference.keys.sorted(by: >) : reference.keys.sorted()
+                    #expect(Self.walk(store) == expected, "step \(step)")
+                    #expect(expected.allSatisfy { store.find($0)?.pointee == reference[$0] })
+                }
+                if store.windowMoves > 0, store.best?.isInWindow != true { outside += 1 }
+            }
+            #expect(store.windowMoves >= 8, "\(bucketed) \(direction): \(store.windowMoves) moves")
+            #expect(outside < 4_000, "\(bucketed) \(direction): \(outside) steps outside, \(store.windowMoves) moves")
+        }
+    }
+
+    /// A feed that keeps placing a best far beyond the window and taking it away again: the
+    /// window follows, but the levels its moves move add up to at most 16 a change (a move
+    /// waits for a 16th as many sorted-store changes as the last one moved levels), and the
+    /// book stays exact.
+    @Test func theWindowsMovesCostAtMost16LevelsAChange() {
+        var store = LevelStore<Int64, BucketWindow>(
+            direction: .highestFirst, windowSize: 64, ceiling: 10_000, followsTouch: true)
+        for price in stride(from: Int64(1_000), to: 600, by: -1) { #expect(Self.set(&store, price, 1)) }
+        #expect(store.count == 400 && store.windowMoves == 0 && store.best?.isInWindow == true)
+        var moved = 0
+        var largest = 0
+        func change(_ price: Int64, _ lots: Int64) {
+            let moves = store.windowMoves
+            #expect(Self.set(&store, price, lots))
+            if store.windowMoves > moves {
+                moved += store.state.pointee.lastMoveCost
+                largest = max(largest, store.state.pointee.lastMoveCost)
+            }
+        }
+        for round in 0..<10_000 {
+            let far: Int64 = round % 2 == 0 ? 1_000_000 : 2_000_000
+            change(far, 5)  // a best far above: the window may follow it
+            change(far, 0)  // gone: the window may follow the touch back
+        }
+        #expect(
+            store.windowMoves > 1_000 && moved <= 16 * 20_000 + largest, "\(store.windowMoves) moves, \(moved) levels")
+        #expect(Self.walk(store) == Array(stride(from: Int64(1_000), to: 600, by: -1)))
+        // Changes at the touch: the window is at it, or comes within a few.
+        var changes = 0
+        while store.best?.isInWindow != true, changes < 1_000 {
+            change(1_000, 0)
+            change(1_000, 2)
+            changes += 2
+        }
+        #expect(store.best?.isInWindow == true && changes <= 8, "\(changes) changes")
+        #expect(store.bestPrice == 1_000 && store.count == 400)
     }
 
     /// A bucketed window on a 1e-8 grid (buckets of 2^22 ticks at 6e12): levels that share a
