@@ -334,8 +334,9 @@ let benchmarks: @Sendable () -> Void = {
             for thread in sequenced.threads { thread.join() }
         })
 
-    /// Level updates within 40 levels of a touch at `touch` ticks, `spacing` ticks apart.
-    func l2Benchmark(_ name: String, touch: Int64, spacing: Int64) {
+    /// Level updates within 40 levels of a touch at `touch` ticks, `spacing` ticks apart; with
+    /// `drift` (`walkingTouch`), the touch walks.
+    func l2Benchmark(_ name: String, touch: Int64, spacing: Int64, drift: Int? = nil) {
         let state = BookBench()
         Benchmark(
             name, configuration: configuration(.mega),
@@ -353,6 +354,10 @@ let benchmarks: @Sendable () -> Void = {
             setup: {
                 state.book = try L2Book(instrument: InstrumentID(0))
                 var random = SplitMix64(seed: 1)
+                if let drift {
+                    state.updates = walkingTouch(from: touch, every: drift, random: &random)
+                    return
+                }
                 state.updates = (0..<65_536).map { _ in
                     let side: Side = random.next(below: 2) == 0 ? .buy : .sell
                     let distance = (1 + Int64(random.next(below: 40))) * spacing
@@ -362,6 +367,38 @@ let benchmarks: @Sendable () -> Void = {
                 }
             })
     }
+    /// 65,536 level updates of a book whose touch walks up a tick every `every` updates for the
+    /// first half and back down in the second, as a venue publishes it 40 levels deep: a move
+    /// of the touch removes the levels it crosses and those left beyond 40 ticks behind.
+    func walkingTouch(from start: Int64, every: Int, random: inout SplitMix64) -> [LevelUpdate] {
+        var updates: [LevelUpdate] = []
+        var bids = Set<Int64>()
+        var asks = Set<Int64>()
+        var touch = start
+        func set(_ side: Side, _ price: Int64, _ lots: Int64) {
+            guard updates.count < 65_536 else { return }
+            updates.append(LevelUpdate(side: side, price: Price(ticks: price), quantity: Quantity(lots: lots)))
+            if side == .buy {
+                if lots == 0 { bids.remove(price) } else { bids.insert(price) }
+            } else {
+                if lots == 0 { asks.remove(price) } else { asks.insert(price) }
+            }
+        }
+        var index = 0
+        while updates.count < 65_536 {
+            if index > 0, index % every == 0 {
+                touch += updates.count < 32_768 ? 1 : -1
+                for price in bids.sorted() where price >= touch || price < touch - 40 { set(.buy, price, 0) }
+                for price in asks.sorted() where price <= touch || price > touch + 40 { set(.sell, price, 0) }
+            }
+            let side: Side = random.next(below: 2) == 0 ? .buy : .sell
+            let distance = 1 + Int64(random.next(below: 40))
+            let lots = random.next(below: 4) == 0 ? 0 : 1 + Int64(random.next(below: 1_000))
+            set(side, side == .buy ? touch - distance : touch + distance, lots)
+            index += 1
+        }
+        return updates
+    }
     l2Benchmark(
         "L2 book level update (4 instruments' worth of random levels near the touch)", touch: 100_000, spacing: 1)
     // The same on a 1e-8 grid (BTC at 60,000: 6e12 ticks; neighbouring levels up to 5e8 ticks
@@ -369,6 +406,13 @@ let benchmarks: @Sendable () -> Void = {
     l2Benchmark(
         "L2 book level update on a 1e-8 grid (levels far apart, near the touch)", touch: 6_000_000_000_000,
         spacing: 12_345_678)
+    // A trending market: the touch walks about 3,500 ticks up and back down in 65,536 updates
+    // (a tick every 8 random updates, plus the levels each step removes); the 4,096-tick windows
+    // follow it, moving every 3,072 ticks or so.
+    l2Benchmark(
+        "L2 book level update (a touch walking 3,500 ticks and back, the windows following)", touch: 100_000,
+        spacing: 1,
+        drift: 8)
 
     // The backtest's simulated venue on a recorded book, two of the strategy's orders resting at
     // the touch: every level update moves their queues and is checked for a fill-through; every
