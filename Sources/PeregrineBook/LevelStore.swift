@@ -80,15 +80,15 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     /// levels and grows up to `ceiling`.
     /// `Window` says whether slots are single ticks or buckets (`TickWindow`, `BucketWindow`).
     ///
-    /// `followsTouch`: when the best level lies outside the window, the window moves to centre on
-    /// it at a change of shape outside the window (or the removal of the window's last level),
-    /// so a market that drifts further than half the window from the side's first level keeps
-    /// its touch in O(1) slots. A move costs O(levels moved: those of the old and new windows'
-    /// ranges and the few beyond them on the best's side) and comes after at least a 16th as
-    /// many changes of the sorted store as the last move moved levels: O(1) amortised a change.
-    /// Locations are then
-    /// valid only until the next change of shape, as always; not for owners that address window
-    /// slots themselves (`windowSlot`).
+    /// `followsTouch`: when the best level lies outside the window's range, the window moves to
+    /// it (three quarters of the window on the side the best left by) at the next change of
+    /// shape outside the window or removal of the window's last level, so a market that drifts
+    /// further than half the window from the side's first level keeps its touch near O(1) slots.
+    /// A move costs O(levels moved: those of the old and new windows' ranges and the few beyond
+    /// them on the best's side) and waits for at least one change of shape outside the window
+    /// per 16 levels the last move moved (16 at the least): at most 16 levels moved a change,
+    /// amortised. Locations stay valid only until the next change of shape, as always; not for
+    /// owners that address window slots themselves (`windowSlot`).
     public init(
         direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
         followsTouch: Bool = false
@@ -289,6 +289,7 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
             if index > s.pointee.windowBest { s.pointee.windowBest = index }
         } else {
             s.pointee.insertSorted(value, key: price ^ s.pointee.flip, position: ~location.raw)
+            // (A move changes where the new level is.)
             if s.pointee.followsTouch, s.pointee.followTouch() { return locate(price) }
         }
         return LevelLocation(raw: location.raw, found: true)
@@ -304,7 +305,10 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
             s.pointee.windowCount &-= 1
             if index == s.pointee.windowBest {
                 s.pointee.windowBest = s.pointee.windowBits.highest(atOrBelow: index &- 1)
-                if s.pointee.windowBest < 0, s.pointee.followsTouch { _ = s.pointee.followTouch() }
+                if s.pointee.windowBest < 0, s.pointee.followsTouch {
+                    s.pointee.changesSinceMove &+= 1
+                    _ = s.pointee.followTouch()
+                }
             }
         } else {
             s.pointee.removeSorted(position: ~location.raw)
@@ -415,10 +419,10 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     /// What a window tick holds when no level is there, if the owner keeps that up.
     @usableFromInline let vacant: Value?
     /// Whether the window moves to follow the best level (`LevelStore.init`), how many changes
-    /// of the sorted store since it last moved and how many levels that move moved
-    /// (`followTouch`), and how many times it has.
+    /// of shape outside the window since it last moved and how many levels that move moved (16
+    /// at the least; `followTouch`), and how many times it has.
     @usableFromInline let followsTouch: Bool
-    @usableFromInline var sortedChanges = 0
+    @usableFromInline var changesSinceMove = 0
     @usableFromInline var lastMoveCost = 0
     @usableFromInline var windowMoves = 0
 
@@ -444,10 +448,11 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         self.followsTouch = followsTouch
     }
 
-    /// Centres the window on `key` (while the side or the window is empty); a bucketed window first sizes
-    /// its buckets to about a millionth of the price.
+    /// Places the window around `key` (while the side or the window is empty): centred on it, or
+    /// with three quarters of the window above it (`lean` > 0) or below it (`lean` < 0). A
+    /// bucketed window first sizes its buckets to about a millionth of the price.
     @inlinable
-    mutating func placeWindow(around key: Int64) {
+    mutating func placeWindow(around key: Int64, lean: Int = 0) {
         if Window.isBucketed {
             let scale = (key ^ flip).magnitude / 1_000_000
             var shift: UInt64 = scale == 0 ? 0 : UInt64(63 &- scale.leadingZeroBitCount)
@@ -456,7 +461,8 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
             windowShift = shift
             windowSpan = Int64(windowSize) &<< shift
         }
-        let (low, overflow) = key.subtractingReportingOverflow(windowSpan / 2)
+        let below = lean == 0 ? windowSpan / 2 : lean > 0 ? windowSpan / 4 : windowSpan &- windowSpan / 4
+        let (low, overflow) = key.subtractingReportingOverflow(below)
         windowLow = overflow ? Int64.min : (low > Int64.max &- windowSpan ? Int64.max &- windowSpan : low)
         windowBest = -1
     }
@@ -485,35 +491,41 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     /// After a change of shape outside the window (or the window's last level removed): moves
     /// the window to the best level, with three quarters of the window on the side the best
-    /// left it by, when the best lies outside it and at least a 16th as many changes of the
-    /// sorted store have come since the last move as that move moved levels (so the moves cost
-    /// O(1) amortised a change); whether it moved.
+    /// left it by (the way the market went), when the best lies outside the window's range and
+    /// at least one change has come since the last move per 16 levels that move moved; whether
+    /// it moved. (A key of `Int64.max` lies beyond every window's range: not followed.)
     @usableFromInline @inline(never)
     mutating func followTouch() -> Bool {
         guard sortedCount > 0 else { return false }
         let best = keys[sortedCount &- 1]
-        guard windowBest < 0 || best > windowKey(windowBest), isOutsideWindow(best),
-            sortedChanges >= lastMoveCost / 16
+        guard windowBest < 0 || best > windowKey(windowBest), best < Int64.max, isOutsideWindow(best),
+            changesSinceMove &* 16 >= lastMoveCost
         else { return false }
-        // The market went the way the best left: three quarters of the window ahead of it.
-        let ahead = best > windowLow ? windowSpan / 4 : 0 &- windowSpan / 4
-        let (centre, overflowed) = best.addingReportingOverflow(ahead)
-        recentre(around: overflowed ? best : centre)
+        recentre(around: best, lean: best > windowLow ? 1 : -1)
         return true
     }
 
-    /// Moves the window to centre on `key` (a bucketed window sizing its buckets anew), every
-    /// level kept with its value: the window's levels go back into the sorted store where their
-    /// range lies, then those in the new window's range come out of it. O(levels in the two
-    /// windows' ranges and above them + window / 64); the levels below both windows stay where
-    /// they are. Allocates only when the sorted store must grow to hold every level.
+    /// Moves the window to `key` (`placeWindow`; a bucketed window sizing its buckets anew),
+    /// every level kept with its value: the window's levels go back into the sorted store where
+    /// their range lies, then those in the new window's range come out of it. O(levels in the
+    /// two windows' ranges and above them, plus the bitmap's words between the old window's
+    /// levels); the levels below both windows stay where they are. Records what it moved in
+    /// `lastMoveCost`. Allocates only when the sorted store must grow to hold every level.
     @usableFromInline
-    mutating func recentre(around key: Int64) {
+    mutating func recentre(around key: Int64, lean: Int) {
         let total = windowCount &+ sortedCount
         while capacity < total { grow() }
-        var moved = windowCount
-        // Above the window's range: moved up to make room for its levels.
+        // The sorted levels in the window's range (a bucketed window's overflow) and above it.
+        let inRange = firstPosition(notBelow: windowLow)
         let above = firstPosition(notBelow: windowLow &+ windowSpan)
+        if Window.isBucketed, windowShift != 0 {
+            for position in inRange..<above {
+                let inBucket = bucket(of: keys[position])
+                if inBucket >= 0 { overflow[inBucket] = 0 }
+            }
+        }
+        var moved = windowCount &+ (above &- inRange)
+        // Above the window's range: moved up to make room for its levels.
         let higher = sortedCount &- above
         moved &+= higher
         if higher > 0, windowCount > 0 {
@@ -541,8 +553,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         }
         sortedCount = total
         windowCount = 0
-        if Window.isBucketed { overflow.update(repeating: 0, count: windowSize) }
-        placeWindow(around: key)
+        placeWindow(around: key, lean: lean)
         // The levels in the new window's range move into it (a taken bucket keeps the later
         // ones sorted, counted as its overflow); the levels above them move down.
         let first = firstPosition(notBelow: windowLow)
@@ -572,8 +583,8 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
             (values + kept).moveInitialize(from: values + position, count: behind)
         }
         sortedCount = kept &+ behind
-        lastMoveCost = moved &+ (position &- first) &+ behind
-        sortedChanges = 0
+        lastMoveCost = Swift.max(moved &+ (position &- first) &+ behind, 16)
+        changesSinceMove = 0
         windowMoves &+= 1
     }
 
@@ -591,7 +602,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     @inlinable
     mutating func insertSorted(_ value: Value, key: Int64, position: Int) {
-        sortedChanges &+= 1
+        changesSinceMove &+= 1
         if sortedCount == capacity { grow() }
         let behind = sortedCount &- position
         if behind > 0 {
@@ -607,7 +618,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     @inlinable
     mutating func removeSorted(position: Int) {
-        sortedChanges &+= 1
+        changesSinceMove &+= 1
         let inBucket = bucket(of: keys[position])
         if inBucket >= 0 { overflow[inBucket] &-= 1 }
         let behind = sortedCount &- position &- 1

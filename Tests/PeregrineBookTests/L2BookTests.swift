@@ -260,14 +260,18 @@ struct L2BookTests {
 
 @Suite("Level store")
 struct LevelStoreTests {
-    /// Sets `price` to `lots` (0 removes) the way `L2Book` does; false when refused.
+    /// Sets `price` to `lots` (0 removes) the way `L2Book` does; false when refused. The
+    /// location an insert returns (after a move of the window too) holds the new level.
     static func set(_ store: inout LevelStore<Int64, BucketWindow>, _ price: Int64, _ lots: Int64) -> Bool {
         let location = store.locate(price)
         if location.found {
             if lots == 0 { store.remove(at: location) } else { store.value(at: location).pointee = lots }
             return true
         }
-        return lots == 0 || store.insert(lots, price: price, at: location) != nil
+        if lots == 0 { return true }
+        guard let added = store.insert(lots, price: price, at: location) else { return false }
+        #expect(added.found && store.price(at: added) == price && store.value(at: added).pointee == lots)
+        return true
     }
 
     static func walk(_ store: borrowing LevelStore<Int64, BucketWindow>) -> [Int64] {
@@ -372,42 +376,88 @@ struct LevelStoreTests {
         }
     }
 
-    /// A feed that keeps placing a best far beyond the window and taking it away again: the
-    /// window follows, but the levels its moves move add up to at most 16 a change (a move
-    /// waits for a 16th as many sorted-store changes as the last one moved levels), and the
-    /// book stays exact.
+    /// A feed that keeps placing a best far beyond the window and taking it away again, with a
+    /// window of 64 ticks and of 2^20 (the feed mirror's): the window follows, but a move waits
+    /// for one change of shape outside the window per 16 levels the last moved (16 at the
+    /// least), so the levels moved add up to at most 16 a change and the last move's; the book
+    /// stays exact.
     @Test func theWindowsMovesCostAtMost16LevelsAChange() {
-        var store = LevelStore<Int64, BucketWindow>(
-            direction: .highestFirst, windowSize: 64, ceiling: 10_000, followsTouch: true)
-        for price in stride(from: Int64(1_000), to: 600, by: -1) { #expect(Self.set(&store, price, 1)) }
-        #expect(store.count == 400 && store.windowMoves == 0 && store.best?.isInWindow == true)
-        var moved = 0
-        var largest = 0
-        func change(_ price: Int64, _ lots: Int64) {
-            let moves = store.windowMoves
-            #expect(Self.set(&store, price, lots))
-            if store.windowMoves > moves {
-                moved += store.state.pointee.lastMoveCost
-                largest = max(largest, store.state.pointee.lastMoveCost)
+        for windowSize in [64, 1 << 20] {
+            var store = LevelStore<Int64, BucketWindow>(
+                direction: .highestFirst, windowSize: windowSize, ceiling: 10_000, followsTouch: true)
+            for price in stride(from: Int64(1_000), to: 600, by: -1) { #expect(Self.set(&store, price, 1)) }
+            #expect(store.count == 400 && store.windowMoves == 0 && store.best?.isInWindow == true)
+            var moved = 0
+            var largest = 0
+            var changes = 0
+            func change(_ price: Int64, _ lots: Int64) {
+                let moves = store.windowMoves
+                #expect(Self.set(&store, price, lots))
+                changes += 1
+                if store.windowMoves > moves {
+                    moved += store.state.pointee.lastMoveCost
+                    largest = max(largest, store.state.pointee.lastMoveCost)
+                }
             }
+            for round in 0..<10_000 {
+                let far: Int64 = round % 2 == 0 ? 1_700_000 : 3_400_000
+                change(far, 5)  // a best far above: the window may follow it
+                change(far, 0)  // gone: the window may follow the touch back
+            }
+            #expect(
+                store.windowMoves > 500 && store.windowMoves <= changes && moved <= 16 * changes + largest,
+                "window \(windowSize): \(store.windowMoves) moves, \(moved) levels")
+            #expect(Self.walk(store) == Array(stride(from: Int64(1_000), to: 600, by: -1)))
+            // Changes at the touch: the window is at it, or comes within a few.
+            var atTouch = 0
+            while store.best?.isInWindow != true, atTouch < 1_000 {
+                change(1_000, 0)
+                change(1_000, 2)
+                atTouch += 2
+            }
+            #expect(store.best?.isInWindow == true && atTouch <= 64, "window \(windowSize): \(atTouch) changes")
+            #expect(store.bestPrice == 1_000 && store.count == 400)
         }
-        for round in 0..<10_000 {
-            let far: Int64 = round % 2 == 0 ? 1_000_000 : 2_000_000
-            change(far, 5)  // a best far above: the window may follow it
-            change(far, 0)  // gone: the window may follow the touch back
+    }
+
+    /// A move that sizes the buckets anew (2^20 slots: one tick a slot at 1,000,000, two at
+    /// 3,000,000) still takes the best into the window, on the way up and back down.
+    @Test func aMoveThatResizesTheBucketsKeepsTheBestInTheWindow() {
+        var store = LevelStore<Int64, BucketWindow>(
+            direction: .highestFirst, windowSize: 1 << 20, ceiling: 100, followsTouch: true)
+        #expect(Self.set(&store, 1_000_000, 1) && store.state.pointee.windowShift == 0)
+        #expect(Self.set(&store, 3_000_000, 2))  // beyond the window (1,000,000 ± 2^19)
+        #expect(store.windowMoves == 1 && store.state.pointee.windowShift == 1 && store.best?.isInWindow == true)
+        #expect(Self.set(&store, 3_000_000, 0))  // the window's last level: back to 1,000,000
+        #expect(store.windowMoves == 2 && store.state.pointee.windowShift == 0 && store.best?.isInWindow == true)
+        #expect(Self.walk(store) == [1_000_000] && store.find(1_000_000)?.pointee == 1)
+    }
+
+    /// Keys at the ends of Int64 (a bid at Int64.max, an ask at Int64.min: key Int64.max, which
+    /// no window's range holds) and negative prices: exact against a dictionary on both sides,
+    /// and a best that no window can hold is never followed (the window stays put).
+    @Test func pricesAtTheEndsOfInt64AreHeldAndNotFollowedForever() {
+        for direction in [PriceDirection.highestFirst, .lowestFirst] {
+            var store = LevelStore<Int64, BucketWindow>(
+                direction: direction, windowSize: 256, ceiling: 1_000, followsTouch: true)
+            var reference: [Int64: Int64] = [:]
+            let unreachable: Int64 = direction == .highestFirst ? .max : .min
+            let prices: [Int64] = [-5, unreachable, -4, 0, .max - 1, .min + 1, -1_000_000, 1 << 62, -(1 << 62), 7]
+            for step in 0..<2_000 {
+                let price = prices[step % prices.count]
+                let lots = Int64(step % 3)
+                #expect(Self.set(&store, price, lots))
+                reference[price] = lots == 0 ? nil : lots
+                let best = direction == .highestFirst ? reference.keys.max() : reference.keys.min()
+                #expect(store.count == reference.count && store.bestPrice == best, "step \(step)")
+            }
+            let expected = direction == .highestFirst ? reference.keys.sorted(by: >) : reference.keys.sorted()
+            #expect(Self.walk(store) == expected)
+            #expect(expected.allSatisfy { store.find($0)?.pointee == reference[$0] })
+            // 197 and 132 moves: the best at the unreachable key is left alone (followed, it
+            // moved the window at about every other change: 936 and 1,002).
+            #expect(store.windowMoves <= 400, "\(direction): \(store.windowMoves) moves")
         }
-        #expect(
-            store.windowMoves > 1_000 && moved <= 16 * 20_000 + largest, "\(store.windowMoves) moves, \(moved) levels")
-        #expect(Self.walk(store) == Array(stride(from: Int64(1_000), to: 600, by: -1)))
-        // Changes at the touch: the window is at it, or comes within a few.
-        var changes = 0
-        while store.best?.isInWindow != true, changes < 1_000 {
-            change(1_000, 0)
-            change(1_000, 2)
-            changes += 2
-        }
-        #expect(store.best?.isInWindow == true && changes <= 8, "\(changes) changes")
-        #expect(store.bestPrice == 1_000 && store.count == 400)
     }
 
     /// A bucketed window on a 1e-8 grid (buckets of 2^22 ticks at 6e12): levels that share a
