@@ -524,10 +524,10 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
                 if inBucket >= 0 { overflow[inBucket] = 0 }
             }
         }
-        var moved = windowCount &+ (above &- inRange)
+        // Every level moved but those below the window's range.
+        let moved = windowCount &+ sortedCount &- inRange
         // Above the window's range: moved up to make room for its levels.
         let higher = sortedCount &- above
-        moved &+= higher
         if higher > 0, windowCount > 0 {
             (keys + (above &+ windowCount)).moveInitialize(from: keys + above, count: higher)
             (values + (above &+ windowCount)).moveInitialize(from: values + above, count: higher)

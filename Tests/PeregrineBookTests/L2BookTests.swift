@@ -186,9 +186,10 @@ struct L2BookTests {
         #expect(book.bestBid?.price.ticks == start - 1_000 && book.bestAsk?.price.ticks == start + 1_000)
     }
 
-    /// The market trends 40,000 ticks (ten 4,096-tick windows) down, then up past its start,
-    /// with a deep book left behind: the windows follow the touch, so the touch is always in a
-    /// window once it has moved, and every level stays exact against dictionaries.
+    /// The market trends 26,667 ticks down, then 53,333 up past its start (about twenty
+    /// 4,096-tick windows in all), with a deep book left behind: the windows follow the touch,
+    /// so the touch is in a window at all but a few per cent of the steps, and every level
+    /// stays exact against dictionaries.
     @Test func theWindowsFollowATrendingTouchAndKeepEveryLevel() throws {
         var book = try L2Book(instrument: InstrumentID(0))
         var bids: [Int64: Int64] = [:]
@@ -223,8 +224,8 @@ struct L2BookTests {
         // travelled (80,000 ticks in all: 26 a side), not at every change.
         #expect((40...60).contains(book.windowMoves), "\(book.windowMoves) moves")
         // Without following, the touch would be outside the windows after the first 6,000
-        // steps; now in under 5% of the steps (a move waits for a 16th as many sorted-store
-        // changes as the last moved levels, thousands of bids being left behind the rally).
+        // steps; now in under 5% of the steps (a move waits for one change per 16 levels the
+        // last one moved, thousands of bids being left behind the rally).
         #expect(outside.bids < 12_000 && outside.asks < 12_000, "\(outside), \(book.windowMoves) moves")
         #expect(book.depth(.buy, levels: .max).map(\.price.ticks) == bids.keys.sorted(by: >))
         #expect(book.depth(.buy, levels: .max).map(\.quantity.lots) == bids.keys.sorted(by: >).map { bids[$0] ?? -1 })
