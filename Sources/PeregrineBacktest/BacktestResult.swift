@@ -1,4 +1,5 @@
 import PeregrineBuildInfo
+import PeregrineCodec
 import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
@@ -483,10 +484,12 @@ struct JSONText {
         text += value
     }
 
+    /// A double in its shortest form, without an exponent (`0.000012`, not `1.2e-05`); null
+    /// when not finite.
     mutating func field(_ name: String, number: Double) {
         key(name)
         afterKey = false
-        text += number.isFinite ? "\(number)" : "null"
+        text += PlainDecimal.text(number) ?? "null"
     }
 
     static func quoted(_ text: String) -> String {

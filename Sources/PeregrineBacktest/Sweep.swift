@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineCodec
 import PeregrineCore
 import PeregrineStrategy
 import Synchronization
@@ -181,7 +182,8 @@ public struct SweepRow: Sendable {
     static func text(_ value: Any?) -> String? {
         switch value {
         case let string as String: return string
-        case let number as NSNumber: return number.stringValue
+        // Without an exponent, as the report writes it (a CSV of `1.2e-05` read as text in a sheet).
+        case let number as NSNumber: return PlainDecimal.expanded(number.stringValue)
         default: return nil
         }
     }

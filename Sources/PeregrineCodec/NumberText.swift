@@ -89,3 +89,51 @@ extension UnsafeBufferPointer where Element == UInt8 {
         return nanoseconds + fraction
     }
 }
+
+/// Numbers written for people and scripts without an exponent.
+public enum PlainDecimal {
+    /// `value` in Swift's shortest form that reads back as the same double (`description`),
+    /// with its exponent written out: `1.2e-05` is `0.000012`, `1e+16` is `10000000000000000`.
+    /// Nil for NaN and the infinities (JSON has no text for them). Allocates its result.
+    public static func text(_ value: Double) -> String? {
+        guard value.isFinite else { return nil }
+        return expanded(value.description)
+    }
+
+    /// `text` (a number as Swift or Foundation writes it: `-1.234e-05`, `5.0`, `12`) with any
+    /// exponent written out; text without one, or that is not such a number, is returned as
+    /// it is.
+    public static func expanded(_ text: String) -> String {
+        let utf8 = Array(text.utf8)
+        guard let e = utf8.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+            let exponent = Int(String(decoding: utf8[(e + 1)...], as: UTF8.self)),
+            exponent.magnitude < 10_000
+        else { return text }
+        var mantissa = utf8[..<e]
+        let negative = mantissa.first == UInt8(ascii: "-")
+        if negative { mantissa = mantissa.dropFirst() }
+        let point = mantissa.firstIndex(of: UInt8(ascii: ".")) ?? mantissa.endIndex
+        let whole = mantissa[..<point]
+        let fraction = point < mantissa.endIndex ? mantissa[(point + 1)...] : []
+        guard !whole.isEmpty, (whole + fraction).allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return text }
+        var digits = Array(whole + fraction)
+        // The point's place in `digits` once the exponent has moved it.
+        var place = whole.count + exponent
+        while digits.count > 1, digits.first == UInt8(ascii: "0") {
+            digits.removeFirst()
+            place -= 1
+        }
+        if digits == [UInt8(ascii: "0")] { return negative ? "-0" : "0" }
+        while digits.count > Swift.max(place, 1), digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        var out: [UInt8] = negative ? [UInt8(ascii: "-")] : []
+        if place <= 0 {
+            out += [UInt8(ascii: "0"), UInt8(ascii: ".")] + Array(repeating: UInt8(ascii: "0"), count: -place) + digits
+        } else if place >= digits.count {
+            out += digits + Array(repeating: UInt8(ascii: "0"), count: place - digits.count)
+        } else {
+            out += digits[..<place] + [UInt8(ascii: ".")] + digits[place...]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

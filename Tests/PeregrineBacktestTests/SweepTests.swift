@@ -126,6 +126,16 @@ import Testing
         #expect(row.displayed("sortino") == "-")
     }
 
+    /// A CSV row writes a report's small doubles without an exponent (a sheet or a reader of text
+    /// that takes `2.3577e-06` for a word).
+    @Test func aCSVRowWritesDoublesWithoutAnExponent() throws {
+        let row = try #require(
+            SweepRow(
+                jsonLine: #"{"job":"b","params":{"fast":"2"},"return":2.3577e-06,"sharpe":-2.7e-07,"trades":3}"#,
+                parameterNames: ["fast"], csvColumns: ["job", "fast", "return", "sharpe", "trades"]))
+        #expect(row.line == "b,2,0.0000023577,-0.00000027,3")
+    }
+
     @Test func randomSamplesAreDistinctAndTheSameForASeed() throws {
         let first = SweepPlan.draw(20, sizes: [10, 100], seed: 7)
         #expect(first == SweepPlan.draw(20, sizes: [10, 100], seed: 7))
