@@ -13,8 +13,9 @@ public enum StopInMarketPolicy: String, Sendable, CaseIterable {
 /// Prices and quantities are in the model's ticks and lots; `tickSize` and `lotSize` are the
 /// grid orders must sit on, in those units (a tick size of 5 accepts prices 100, 105, ...).
 /// Any positive price on the grid up to `maxPrice` is accepted: there is no price band. The
-/// book holds `windowTicks` ticks of each side densely around where the side's first level
-/// opens (24 bytes a tick, four sides: bids, asks, buy stops, sell stops) and every other level
+/// book holds `windowTicks` ticks of each side densely around the side's best level (where its
+/// first level opens, then following the touch when it leaves them; 24 bytes a tick, four sides:
+/// bids, asks, buy stops, sell stops) and every other level
 /// in a sorted store that grows with the levels held, up to `maxLevelsPerSide`; plus 96 bytes
 /// per order of capacity.
 public struct InstrumentSpec: Equatable, Sendable {

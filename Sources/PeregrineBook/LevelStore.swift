@@ -87,8 +87,8 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     /// A move costs O(levels moved: those of the old and new windows' ranges and the few beyond
     /// them on the best's side) and waits for at least one change of shape outside the window
     /// per 16 levels the last move moved (16 at the least): at most 16 levels moved a change,
-    /// amortised. Locations stay valid only until the next change of shape, as always; not for
-    /// owners that address window slots themselves (`windowSlot`).
+    /// amortised. Locations stay valid only until the next change of shape, as always, and so do
+    /// window indices (`windowSlot`): a move puts `vacant` back in the slots it empties.
     public init(
         direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
         followsTouch: Bool = false
@@ -102,7 +102,7 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
                 flip: direction == .highestFirst ? 0 : -1, windowValues: .allocate(capacity: size),
                 windowBits: LevelBitmap(size: size), windowSize: size, keys: .allocate(capacity: capacity),
                 values: .allocate(capacity: capacity), capacity: capacity, ceiling: ceiling, vacant: vacant,
-                followsTouch: followsTouch && vacant == nil))
+                followsTouch: followsTouch))
         if let vacant { state.pointee.windowValues.initialize(repeating: vacant, count: size) }
     }
 
@@ -236,10 +236,10 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     }
 
     /// The window index of `price`, or nil outside the window or while the side is empty (the
-    /// window moves to the next level added). `TickWindow` only. For owners whose values show
-    /// vacancy themselves
-    /// (a window filled with `vacant` that they restore on removal): they skip the bitmap with
-    /// `occupyWindow` (and remove with `remove(at:)`).
+    /// window moves to the next level added), valid until the next change of shape (a window
+    /// that follows the touch moves then). `TickWindow` only. For owners whose values show
+    /// vacancy themselves (a window filled with `vacant` that they restore on removal): they
+    /// skip the bitmap with `occupyWindow` (and remove with `remove(at:)`).
     @inlinable @inline(__always)
     public func windowSlot(_ price: Int64) -> Int? {
         let s = state
@@ -421,7 +421,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     /// Whether the window moves to follow the best level (`LevelStore.init`), how many changes
     /// of shape outside the window since it last moved and how many levels that move moved (16
     /// at the least; `followTouch`), and how many times it has.
-    @usableFromInline let followsTouch: Bool
+    @usableFromInline var followsTouch: Bool
     @usableFromInline var changesSinceMove = 0
     @usableFromInline var lastMoveCost = 0
     @usableFromInline var windowMoves = 0
@@ -491,27 +491,39 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     /// After a change of shape outside the window (or the window's last level removed): moves
     /// the window to the best level, with three quarters of the window on the side the best
-    /// left it by (the way the market went), when the best lies outside the window's range and
-    /// at least one change has come since the last move per 16 levels that move moved; whether
-    /// it moved. (A key of `Int64.max` lies beyond every window's range: not followed.)
-    @usableFromInline @inline(never)
+    /// left it by (the way the market went), when the best lies outside the window's range, the
+    /// next level (if any) within a quarter of the window from it, and at least one change has
+    /// come since the last move per 16 levels that move moved; whether it moved. (A key of
+    /// `Int64.max` lies beyond every window's range: not followed.)
+    @inlinable @inline(__always)
     mutating func followTouch() -> Bool {
         guard sortedCount > 0 else { return false }
         let best = keys[sortedCount &- 1]
         guard windowBest < 0 || best > windowKey(windowBest), best < Int64.max, isOutsideWindow(best),
             changesSinceMove &* 16 >= lastMoveCost
         else { return false }
+        // The level after the best, if any, must lie within a quarter of the window from it
+        // (where the moved window holds it too): on a grid sparser than that (a 1e-8 grid's
+        // levels in a window of single ticks), a window would hold the best alone and move at
+        // every change of it, for nothing; nor is a lone best far from the rest followed.
+        if sortedCount > 1 || windowBest >= 0 {
+            let second = sortedCount > 1 ? keys[sortedCount &- 2] : Int64.min
+            let next = windowBest >= 0 ? Swift.max(second, windowKey(windowBest)) : second
+            let (gap, overflow) = best.subtractingReportingOverflow(next)
+            guard !overflow, gap < windowSpan / 4 else { return false }
+        }
         recentre(around: best, lean: best > windowLow ? 1 : -1)
         return true
     }
 
     /// Moves the window to `key` (`placeWindow`; a bucketed window sizing its buckets anew),
     /// every level kept with its value: the window's levels go back into the sorted store where
-    /// their range lies, then those in the new window's range come out of it. O(levels in the
+    /// their range lies (their slots set to `vacant`, when given), then those in the new window's
+    /// range come out of it. O(levels in the
     /// two windows' ranges and above them, plus the bitmap's words between the old window's
     /// levels); the levels below both windows stay where they are. Records what it moved in
     /// `lastMoveCost`. Allocates only when the sorted store must grow to hold every level.
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func recentre(around key: Int64, lean: Int) {
         let total = windowCount &+ sortedCount
         while capacity < total { grow() }
@@ -546,6 +558,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
             } else {
                 keys[write] = windowKey
                 values[write] = windowValues[window]
+                if let vacant { windowValues[window] = vacant }
                 windowBits.remove(window)
                 window = windowBits.highest(atOrBelow: window &- 1)
             }

@@ -122,4 +122,9 @@ public struct OrderBook: ~Copyable {
     public var levelStoreGrowths: Int {
         (0..<4).reduce(0) { $0 + ladders[$1].store.growths }
     }
+
+    /// How many times the four sides' windows have moved to follow their touch.
+    public var windowMoves: Int {
+        (0..<4).reduce(0) { $0 + ladders[$1].store.windowMoves }
+    }
 }

@@ -394,8 +394,10 @@ struct LevelStoreTests {
         }
     }
 
-    /// A feed that keeps placing a best far beyond the window and taking it away again, with a
-    /// window of 64 ticks and of 2^20 (the feed mirror's): the window follows, but a move waits
+    /// A feed that keeps placing two best levels far beyond the window and taking them away
+    /// again, with a window of 64 ticks and of 2^20 (the feed mirror's): the window follows
+    /// (to the pair, not to a lone far level: the pair's first level alone is not followed),
+    /// but a move waits
     /// for one change of shape outside the window per 16 levels the last moved (16 at the
     /// least), so the levels moved add up to at most 16 a change and the last move's; the book
     /// stays exact.
@@ -419,8 +421,10 @@ struct LevelStoreTests {
             }
             for round in 0..<10_000 {
                 let far: Int64 = round % 2 == 0 ? 1_700_000 : 3_400_000
-                change(far, 5)  // a best far above: the window may follow it
-                change(far, 0)  // gone: the window may follow the touch back
+                change(far, 5)  // a best far above, alone: not followed
+                change(far - 1, 5)  // and a level next to it: the window may follow them
+                change(far, 0)
+                change(far - 1, 0)  // gone: the window may follow the touch back
             }
             #expect(
                 store.windowMoves > 500 && store.windowMoves <= changes && moved <= 16 * changes + largest,
@@ -444,9 +448,12 @@ struct LevelStoreTests {
         var store = LevelStore<Int64, BucketWindow>(
             direction: .highestFirst, windowSize: 1 << 20, ceiling: 100, followsTouch: true)
         #expect(Self.set(&store, 1_000_000, 1) && store.state.pointee.windowShift == 0)
-        #expect(Self.set(&store, 3_000_000, 2))  // beyond the window (1,000,000 ± 2^19)
+        #expect(Self.set(&store, 3_000_000, 2))  // beyond the window (1,000,000 ± 2^19), alone
+        #expect(store.windowMoves == 0 && store.best?.isInWindow == false)
+        #expect(Self.set(&store, 2_999_990, 3))  // a level next to it: followed
         #expect(store.windowMoves == 1 && store.state.pointee.windowShift == 1 && store.best?.isInWindow == true)
-        #expect(Self.set(&store, 3_000_000, 0))  // the window's last level: back to 1,000,000
+        #expect(Self.set(&store, 3_000_000, 0) && store.windowMoves == 1)
+        #expect(Self.set(&store, 2_999_990, 0))  // the window's last level: back to 1,000,000, alone
         #expect(store.windowMoves == 2 && store.state.pointee.windowShift == 0 && store.best?.isInWindow == true)
         #expect(Self.walk(store) == [1_000_000] && store.find(1_000_000)?.pointee == 1)
     }

@@ -20,11 +20,17 @@ struct OrderBookReferenceTests {
         var collar: Int64? = nil
         var stopInMarket = StopInMarketPolicy.reject
         var maxLevels = InstrumentSpec.defaultMaxLevelsPerSide
+        var windowTicks = InstrumentSpec.defaultWindowTicks
+        /// The mid walks up and down between these levels (a market trending far, then back)
+        /// instead of wandering between 30 and 180.
+        var trend: ClosedRange<Int64>? = nil
         var testDescription: String {
             "\(mode) tick \(tickSize) lot \(lotSize) capacity \(capacity) spacing \(spacing == 0 ? tickSize : spacing)"
                 + (farEvery > 0 ? " far 1/\(farEvery)" : "") + (collar.map { " collar \($0) bps" } ?? "")
                 + " stops-in-market \(stopInMarket)"
                 + (maxLevels < InstrumentSpec.defaultMaxLevelsPerSide ? " ≤\(maxLevels) levels" : "")
+                + (windowTicks != InstrumentSpec.defaultWindowTicks ? " window \(windowTicks)" : "")
+                + (trend.map { " trending \($0.lowerBound)...\($0.upperBound)" } ?? "")
         }
     }
 
@@ -48,6 +54,15 @@ struct OrderBookReferenceTests {
             mode: .allow, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 13, spacing: 1_000_000, collar: 500,
             stopInMarket: .trigger),
         Setup(mode: .cancelNewest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 14, maxLevels: 6),
+        // A market trending 20,000 ticks up and back through windows of 64 ticks (on a tick
+        // grid, then on one of 5 ticks): the windows follow the touch (275 and 14,042 moves),
+        // leaving orders behind in the sorted stores.
+        Setup(
+            mode: .cancelOldest, tickSize: 1, lotSize: 1, capacity: 100_000, seed: 15, windowTicks: 64,
+            trend: 30...20_000),
+        Setup(
+            mode: .allow, tickSize: 5, lotSize: 1, capacity: 100_000, seed: 16, spacing: 5, windowTicks: 64,
+            trend: 30...8_000),
     ]
 
     static let commandsPerSetup = 250_000
@@ -58,12 +73,13 @@ struct OrderBookReferenceTests {
             instrument: InstrumentID(1), tickSize: setup.tickSize, lotSize: setup.lotSize,
             orderCapacity: setup.capacity,
             selfTradePolicy: SelfTradePolicy(default: setup.mode, overrides: [AccountID(3): .allow]),
-            maxLevelsPerSide: setup.maxLevels, priceCollarBasisPoints: setup.collar, stopInMarket: setup.stopInMarket)
+            windowTicks: setup.windowTicks, maxLevelsPerSide: setup.maxLevels, priceCollarBasisPoints: setup.collar,
+            stopInMarket: setup.stopInMarket)
         var book = try OrderBook(spec: spec)
         var reference = ReferenceOrderBook(spec: spec)
         var generator = CommandGenerator(
             seed: setup.seed, tickSize: setup.tickSize, lotSize: setup.lotSize,
-            spacing: setup.spacing == 0 ? setup.tickSize : setup.spacing, farEvery: setup.farEvery)
+            spacing: setup.spacing == 0 ? setup.tickSize : setup.spacing, farEvery: setup.farEvery, trend: setup.trend)
         var reasons: [ExecutionReason: Int] = [:]
         var sink = ExecutionReportCollector()
         var kinds: [ExecutionKind: Int] = [:]
@@ -96,6 +112,17 @@ struct OrderBookReferenceTests {
         if setup.maxLevels < InstrumentSpec.defaultMaxLevelsPerSide { #expect((reasons[.levelCeiling] ?? 0) > 100) }
         if setup.stopInMarket == .reject { #expect((reasons[.stopWouldTriggerImmediately] ?? 0) > 100) }
         #expect((reasons[.priceOutOfRange] ?? 0) > 100)
+        // A trending market must have moved the windows many times: at least once per 4
+        // windows of the trend's range. Near the touch alone, none move: the mid stays within
+        // half the default window. (Far orders and sparse grids move them too: their best
+        // leaves the window's range.)
+        if let trend = setup.trend {
+            let spacing = setup.spacing == 0 ? setup.tickSize : setup.spacing
+            let least = Int((trend.upperBound - trend.lowerBound) * spacing) / (4 * setup.windowTicks)
+            #expect(book.windowMoves >= least, "\(book.windowMoves) window moves")
+        } else if setup.spacing <= setup.tickSize, setup.farEvery == 0 {
+            #expect(book.windowMoves == 0)
+        }
     }
 
     static func sameBook(_ book: borrowing OrderBook, _ reference: ReferenceOrderBook) -> Bool {
@@ -131,7 +158,13 @@ struct CommandGenerator {
     var nextID: UInt64 = 1
     var mid: Int64 = 100
 
-    init(seed: UInt64, tickSize: Int64, lotSize: Int64, spacing: Int64, farEvery: Int) {
+    /// Where the mid trends between (nil: it wanders between 30 and 180), and which way it goes.
+    let trend: ClosedRange<Int64>?
+    var rising = true
+
+    init(seed: UInt64, tickSize: Int64, lotSize: Int64, spacing: Int64, farEvery: Int, trend: ClosedRange<Int64>? = nil)
+    {
+        self.trend = trend
         random = SplitMix64(seed: seed)
         self.tickSize = tickSize
         self.lotSize = lotSize
@@ -169,7 +202,14 @@ struct CommandGenerator {
     }
 
     mutating func next(live: ReferenceOrderBook) -> OrderCommand {
-        if roll(50) == 0 { mid = min(180, max(30, mid + Int64(roll(7)) - 3)) }
+        if let trend {
+            // A step of 0 to 2 levels the way it goes every 5 commands on average.
+            if roll(5) == 0 { mid += (rising ? 1 : -1) * Int64(roll(3)) }
+            if mid >= trend.upperBound { rising = false }
+            if mid <= trend.lowerBound { rising = true }
+        } else if roll(50) == 0 {
+            mid = min(180, max(30, mid + Int64(roll(7)) - 3))
+        }
         let side: Side = roll(2) == 0 ? .buy : .sell
         let newID = roll(100) == 0 ? UInt64(roll(Int(nextID))) : nextID
         nextID += 1
