@@ -72,6 +72,7 @@ final class SequencedBench: @unchecked Sendable {
 final class MatchingBench: @unchecked Sendable {
     var book: OrderBook?
     var flow: OrderFlow?
+    var commands: [OrderCommand] = []
     var cursor = 0
     var counter = ReportCounter()
 }
@@ -559,6 +560,87 @@ let benchmarks: @Sendable () -> Void = {
         teardown: {
             blackHole(passive.counter.reports)
             passive.book = nil
+        })
+
+    // A trending market: a maker's 10 levels a side (5 lots each, a bid and an ask far away
+    // that stay) walked 200,000 ticks up and back, far beyond the 65,536-tick windows, which
+    // follow it; each step a taker lifts the best ask (or hits the best bid), the maker quotes
+    // the new level and cancels its deepest on the other side.
+    let walking = MatchingBench()
+    Benchmark(
+        "Matching engine, a maker's book walked 200,000 ticks and back (per command)",
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .mallocCountTotal, .retainCount], scalingFactor: .kilo,
+            maxDuration: .seconds(5), maxIterations: 1_400, thresholds: zeroMalloc),
+        closure: { benchmark in
+            guard var book = walking.book.take() else { return }
+            let start = walking.cursor
+            let end = Swift.min(start + benchmark.scaledIterations.count, walking.commands.count)
+            walking.commands.withUnsafeBufferPointer { commands in
+                for index in start..<end { book.process(commands[index], sink: &walking.counter) }
+            }
+            walking.cursor = end
+            walking.book = consume book
+        },
+        setup: {
+            _ = pg_pin_current_thread([0], 1)
+            var commands: [OrderCommand] = []
+            var nextID: UInt64 = 1
+            var ids: [Int64: UInt64] = [:]
+            func quote(_ side: Side, _ price: Int64, account: UInt32 = 1) {
+                ids[price] = nextID
+                commands.append(
+                    .limit(
+                        OrderID(nextID), account: AccountID(account), side, price: Price(ticks: price),
+                        quantity: Quantity(lots: 5)))
+                nextID += 1
+            }
+            func take(_ side: Side) {
+                commands.append(
+                    .market(
+                        OrderID(nextID), account: AccountID(2), side, quantity: Quantity(lots: 5),
+                        timeInForce: .immediateOrCancel))
+                nextID += 1
+            }
+            func withdraw(_ price: Int64) {
+                guard let id = ids.removeValue(forKey: price) else { return }
+                commands.append(.cancel(OrderID(id), account: AccountID(1)))
+            }
+            var mid = OrderFlow.midPrice
+            for level in 1...10 {
+                quote(.buy, mid - Int64(level))
+                quote(.sell, mid + Int64(level))
+            }
+            quote(.buy, 1, account: 3)
+            quote(.sell, 100 * OrderFlow.midPrice, account: 3)
+            let opening = commands.count
+            for step in 0..<400_000 {
+                if step < 200_000 {
+                    take(.buy)
+                    ids[mid + 1] = nil
+                    mid += 1
+                    quote(.buy, mid - 1)
+                    quote(.sell, mid + 10)
+                    withdraw(mid - 11)
+                } else {
+                    take(.sell)
+                    ids[mid - 1] = nil
+                    mid -= 1
+                    quote(.sell, mid + 1)
+                    quote(.buy, mid - 10)
+                    withdraw(mid + 11)
+                }
+            }
+            var book = try OrderBook(spec: OrderFlow.spec(restingOrders: 1_000))
+            for command in commands[..<opening] { book.process(command, sink: &walking.counter) }
+            walking.book = consume book
+            walking.commands = commands
+            walking.cursor = opening
+        },
+        teardown: {
+            blackHole(walking.counter.reports)
+            walking.book = nil
+            walking.commands = []
         })
 
     // The journal's append path (encode, checksum, buffer; a write per 256 events) on tmpfs,
