@@ -495,7 +495,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     /// next level (if any) within a quarter of the window from it, and at least one change has
     /// come since the last move per 16 levels that move moved; whether it moved. (A key of
     /// `Int64.max` lies beyond every window's range: not followed.)
-    @inlinable @inline(__always)
+    @usableFromInline @inline(never)
     mutating func followTouch() -> Bool {
         guard sortedCount > 0 else { return false }
         let best = keys[sortedCount &- 1]
