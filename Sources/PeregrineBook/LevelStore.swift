@@ -80,11 +80,13 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     /// levels and grows up to `ceiling`.
     /// `Window` says whether slots are single ticks or buckets (`TickWindow`, `BucketWindow`).
     ///
-    /// `followsTouch`: when the best level lies outside the window's range, the window moves to
-    /// it (three quarters of the window on the side the best left by) at the next change of
-    /// shape outside the window or removal of the window's last level, so a market that drifts
-    /// further than half the window from the side's first level keeps its touch near O(1) slots.
-    /// A move costs O(levels moved: those of the old and new windows' ranges and the few beyond
+    /// `followsTouch`: when the best level lies outside the window's range and the level after
+    /// it lies within a quarter of a window from it, the window moves to it (three quarters of
+    /// the window on the side the best left by) at the next change of shape outside the window
+    /// or removal of the window's last level, so a market that drifts further than half the
+    /// window from the side's first level keeps its touch in O(1) slots (not a lone level, nor
+    /// the levels of a grid sparser than a quarter of the window: they stay in the sorted
+    /// store, as without following). A move costs O(levels moved: those of the old and new windows' ranges and the few beyond
     /// them on the best's side) and waits for at least one change of shape outside the window
     /// per 16 levels the last move moved (16 at the least): at most 16 levels moved a change,
     /// amortised. Locations stay valid only until the next change of shape, as always, and so do
@@ -453,18 +455,22 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     /// bucketed window first sizes its buckets to about a millionth of the price.
     @inlinable
     mutating func placeWindow(around key: Int64, lean: Int = 0) {
-        if Window.isBucketed {
-            let scale = (key ^ flip).magnitude / 1_000_000
-            var shift: UInt64 = scale == 0 ? 0 : UInt64(63 &- scale.leadingZeroBitCount)
-            // Keep the span below 2^61.
-            while shift > 0, Int64(windowSize).leadingZeroBitCount &- 3 < Int(shift) { shift &-= 1 }
-            windowShift = shift
-            windowSpan = Int64(windowSize) &<< shift
-        }
+        if Window.isBucketed { (windowShift, windowSpan) = buckets(around: key) }
         let below = lean == 0 ? windowSpan / 2 : lean > 0 ? windowSpan / 4 : windowSpan &- windowSpan / 4
         let (low, overflow) = key.subtractingReportingOverflow(below)
         windowLow = overflow ? Int64.min : (low > Int64.max &- windowSpan ? Int64.max &- windowSpan : low)
         windowBest = -1
+    }
+
+    /// The bucket shift and the span (in keys) of a window placed around `key`: buckets of
+    /// about a millionth of its price (a power of two ticks), the span kept below 2^61.
+    @inlinable
+    func buckets(around key: Int64) -> (shift: UInt64, span: Int64) {
+        guard Window.isBucketed else { return (0, Int64(windowSize)) }
+        let scale = (key ^ flip).magnitude / 1_000_000
+        var shift: UInt64 = scale == 0 ? 0 : UInt64(63 &- scale.leadingZeroBitCount)
+        while shift > 0, Int64(windowSize).leadingZeroBitCount &- 3 < Int(shift) { shift &-= 1 }
+        return (shift, Int64(windowSize) &<< shift)
     }
 
     /// The key of window slot `index` (held).
@@ -492,7 +498,7 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
     /// After a change of shape outside the window (or the window's last level removed): moves
     /// the window to the best level, with three quarters of the window on the side the best
     /// left it by (the way the market went), when the best lies outside the window's range, the
-    /// next level (if any) within a quarter of the window from it, and at least one change has
+    /// next level within a quarter of the moved window from it, and at least one change has
     /// come since the last move per 16 levels that move moved; whether it moved. (A key of
     /// `Int64.max` lies beyond every window's range: not followed.)
     @usableFromInline @inline(never)
@@ -502,16 +508,17 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
         guard windowBest < 0 || best > windowKey(windowBest), best < Int64.max, isOutsideWindow(best),
             changesSinceMove &* 16 >= lastMoveCost
         else { return false }
-        // The level after the best, if any, must lie within a quarter of the window from it
-        // (where the moved window holds it too): on a grid sparser than that (a 1e-8 grid's
-        // levels in a window of single ticks), a window would hold the best alone and move at
-        // every change of it, for nothing; nor is a lone best far from the rest followed.
-        if sortedCount > 1 || windowBest >= 0 {
-            let second = sortedCount > 1 ? keys[sortedCount &- 2] : Int64.min
-            let next = windowBest >= 0 ? Swift.max(second, windowKey(windowBest)) : second
-            let (gap, overflow) = best.subtractingReportingOverflow(next)
-            guard !overflow, gap < windowSpan / 4 else { return false }
-        }
+        // The level after the best must lie within a quarter of the window placed around the
+        // best (its buckets sized for the best's price), where that window holds it too. On a
+        // grid sparser than that (a 1e-8 grid's levels in a window of single ticks) a window
+        // would hold the best alone and move at every change of it, for nothing. Nor is a lone
+        // level followed (none after it): the window stays where the side's levels were, which
+        // is where a quote that was filled, cancelled or replaced comes back.
+        guard sortedCount > 1 || windowBest >= 0 else { return false }
+        let second = sortedCount > 1 ? keys[sortedCount &- 2] : Int64.min
+        let next = windowBest >= 0 ? Swift.max(second, windowKey(windowBest)) : second
+        let (gap, overflow) = best.subtractingReportingOverflow(next)
+        guard !overflow, gap < buckets(around: best).span / 4 else { return false }
         recentre(around: best, lean: best > windowLow ? 1 : -1)
         return true
     }

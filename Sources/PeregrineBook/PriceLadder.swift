@@ -21,8 +21,10 @@ struct PriceLevel: BitwiseCopyable {
 /// The price levels of one side of a book (or one side's stops): a `LevelStore` of order
 /// queues, so any price on the instrument's grid can hold orders, however far apart. "Best" is
 /// the highest price for bids and sell stops, the lowest for asks and buy stops. The store's
-/// window follows the touch (`LevelStore`'s `followsTouch`), so a market that drifts far from
-/// where the side opened stays in the window's O(1) slots.
+/// window follows the touch (`LevelStore`'s `followsTouch`), so the touch of a market that
+/// drifts far from where the side opened stays in the window's O(1) slots (a touch of one
+/// level far from the rest, or on a grid sparser than a quarter of the window, stays in the
+/// sorted store).
 ///
 /// Orders are linked through their pool slots, so a ladder owns no per-order memory. Append
 /// and unlink are O(1) in the store's window and near the touch (O(log levels) deep in its

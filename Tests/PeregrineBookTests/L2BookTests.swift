@@ -453,9 +453,26 @@ struct LevelStoreTests {
         #expect(Self.set(&store, 2_999_990, 3))  // a level next to it: followed
         #expect(store.windowMoves == 1 && store.state.pointee.windowShift == 1 && store.best?.isInWindow == true)
         #expect(Self.set(&store, 3_000_000, 0) && store.windowMoves == 1)
-        #expect(Self.set(&store, 2_999_990, 0))  // the window's last level: back to 1,000,000, alone
+        // The window's last level: 1,000,000 is alone, so the window stays.
+        #expect(Self.set(&store, 2_999_990, 0) && store.windowMoves == 1 && store.best?.isInWindow == false)
+        #expect(Self.set(&store, 999_999, 4))  // a level next to it: back, buckets of one tick again
         #expect(store.windowMoves == 2 && store.state.pointee.windowShift == 0 && store.best?.isInWindow == true)
-        #expect(Self.walk(store) == [1_000_000] && store.find(1_000_000)?.pointee == 1)
+        #expect(Self.walk(store) == [1_000_000, 999_999] && store.find(1_000_000)?.pointee == 1)
+    }
+
+    /// A side that opened at a stub far below its market (buckets of one tick at price 1)
+    /// follows the market on a 1e-8 grid (levels 10^6 ticks apart at 6 × 10^12): whether the
+    /// level after the best is near enough is judged on the buckets the moved window will have
+    /// (2^22 ticks there), not on the stub's (2026-12-04's review).
+    @Test func aWindowFollowsAMarketFarAboveItsStubOnTheBucketsItWillHave() {
+        var store = LevelStore<Int64, BucketWindow>(
+            direction: .highestFirst, windowSize: 4_096, ceiling: 100, followsTouch: true)
+        #expect(Self.set(&store, 1, 1) && store.state.pointee.windowShift == 0)
+        for level in 0..<20 {
+            #expect(Self.set(&store, 6_000_000_000_000 - Int64(level) * 1_000_000, 1 + Int64(level)))
+        }
+        #expect(store.windowMoves == 1 && store.state.pointee.windowShift == 22 && store.best?.isInWindow == true)
+        #expect(Self.walk(store).count == 21 && store.bestPrice == 6_000_000_000_000)
     }
 
     /// Keys at the ends of Int64 (a bid at Int64.max, an ask at Int64.min: key Int64.max, which

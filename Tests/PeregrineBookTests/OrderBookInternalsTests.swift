@@ -143,4 +143,37 @@ struct OrderBookWindowTests {
         let fixed = try Self.walk(following: false)
         #expect(fixed.bids < 200 && fixed.asks < 200 && fixed.moves == 0, "\(fixed)")
     }
+
+    /// A maker's one quote requoted by replace a tick at a time, with a stale bid far below
+    /// (2026-12-04's review): a replace takes the quote out of the window before it rests
+    /// again, and the stale level, alone, is not followed, so the window stays at the quote.
+    @Test func aLoneRequotedQuoteKeepsItsWindow() throws {
+        let spec = InstrumentSpec(instrument: InstrumentID(1), tickSize: 1, lotSize: 1, orderCapacity: 100)
+        var book = try OrderBook(spec: spec)
+        var sink = ExecutionReportCollector()
+        book.process(
+            .limit(OrderID(1), account: AccountID(1), .buy, price: Price(ticks: 50_000), quantity: Quantity(lots: 5)),
+            sink: &sink)
+        book.process(
+            .limit(OrderID(2), account: AccountID(2), .buy, price: Price(ticks: 100), quantity: Quantity(lots: 5)),
+            sink: &sink)
+        var inWindow = 0
+        for step in 1...1_000 {
+            sink.reports.removeAll()
+            book.process(
+                .replace(
+                    OrderID(1), account: AccountID(1), price: Price(ticks: 50_000 + Int64(step)),
+                    quantity: Quantity(lots: 5)),
+                sink: &sink)
+            #expect(sink.reports.map(\.kind) == [.replaced])
+            let ladder = book.resting(.buy)
+            if let best = ladder.pointee.best,
+                ladder.pointee.store.windowSlot(ladder.pointee.store.price(at: best)) != nil
+            {
+                inWindow += 1
+            }
+        }
+        #expect(inWindow == 1_000 && book.windowMoves == 0, "\(inWindow) in the window, \(book.windowMoves) moves")
+        #expect(book.bestBidOffer.bid?.price.ticks == 51_000 && book.orders(.buy).count == 2)
+    }
 }

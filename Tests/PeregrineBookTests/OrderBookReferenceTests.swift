@@ -114,8 +114,8 @@ struct OrderBookReferenceTests {
         #expect((reasons[.priceOutOfRange] ?? 0) > 100)
         // A trending market must have moved the windows many times: at least once per 4
         // windows of the trend's range. Near the touch alone, none move: the mid stays within
-        // half the default window. (Far orders and sparse grids move them too: their best
-        // leaves the window's range.)
+        // half the default window. (Far orders may move them too, when the levels near the
+        // touch are gone; a grid sparser than a quarter of the window does not.)
         if let trend = setup.trend {
             let spacing = setup.spacing == 0 ? setup.tickSize : setup.spacing
             let least = Int((trend.upperBound - trend.lowerBound) * spacing) / (4 * setup.windowTicks)
