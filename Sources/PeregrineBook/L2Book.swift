@@ -7,9 +7,9 @@ import PeregrineModel
 /// around the side's first level and moved to the touch once the touch has left it (at the
 /// next change of shape outside it: `LevelStore`'s `followsTouch`; O(1) updates near the touch
 /// where the grid is coarse) and a sorted store of every other level (fast because real books
-/// keep most of their changes near the touch; a 1e-8 grid lives there). Nothing is dropped: memory grows with the
-/// levels held, up to `maxLevelsPerSide`, beyond which a new level is refused and counted
-/// (`refusedAtCeiling`). Best bid and ask, depth and counts are exact at every moment. Owned by
+/// keep most of their changes near the touch; a 1e-8 grid lives there). Nothing is dropped:
+/// memory grows with the levels held, up to `maxLevelsPerSide`, beyond which a new level is
+/// refused and counted (`refusedAtCeiling`). Best bid and ask, depth and counts are exact at every moment. Owned by
 /// one thread; no allocation per update once the stores have grown.
 public struct L2Book: ~Copyable {
     public let instrument: InstrumentID

@@ -86,10 +86,10 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
     /// or removal of the window's last level, so a market that drifts further than half the
     /// window from the side's first level keeps its touch in O(1) slots (not a lone level, nor
     /// the levels of a grid sparser than a quarter of the window: they stay in the sorted
-    /// store, as without following). A move costs O(levels moved: those of the old and new windows' ranges and the few beyond
-    /// them on the best's side) and waits for at least one change of shape outside the window
-    /// per 16 levels the last move moved (16 at the least): at most 16 levels moved a change,
-    /// amortised. Locations stay valid only until the next change of shape, as always, and so do
+    /// store, as without following). A move costs O(levels moved: those of the old and new
+    /// windows' ranges and the few beyond them on the best's side) and waits for at least one
+    /// change of shape outside the window per 16 levels the last move moved (16 at the least):
+    /// at most 16 levels moved a change, amortised. Locations stay valid only until the next change of shape, as always, and so do
     /// window indices (`windowSlot`): a move puts `vacant` back in the slots it empties.
     public init(
         direction: PriceDirection, windowSize: Int, ceiling: Int, initialCapacity: Int = 64, vacant: Value? = nil,
@@ -525,10 +525,10 @@ struct LevelStoreState<Value: BitwiseCopyable, Window: LevelWindow> {
 
     /// Moves the window to `key` (`placeWindow`; a bucketed window sizing its buckets anew),
     /// every level kept with its value: the window's levels go back into the sorted store where
-    /// their range lies (their slots set to `vacant`, when given), then those in the new window's
-    /// range come out of it. O(levels in the
-    /// two windows' ranges and above them, plus the bitmap's words between the old window's
-    /// levels); the levels below both windows stay where they are. Records what it moved in
+    /// their range lies (their slots set to `vacant`, when given), then those in the new
+    /// window's range come out of it. O(levels in the two windows' ranges and above them, plus
+    /// the bitmap's words between the old window's levels); the levels below both windows stay
+    /// where they are. Records what it moved in
     /// `lastMoveCost`. Allocates only when the sorted store must grow to hold every level.
     @usableFromInline @inline(never)
     mutating func recentre(around key: Int64, lean: Int) {

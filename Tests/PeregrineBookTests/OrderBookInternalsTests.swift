@@ -51,6 +51,13 @@ struct OrderBookInternalsTests {
 /// The matching engine's price ladders follow a market that trends far from where it opened.
 @Suite("Order book internals: windows that follow the touch")
 struct OrderBookWindowTests {
+    /// Whether `side`'s best level lies in its ladder's window.
+    static func touchIsInWindow(_ book: borrowing OrderBook, _ side: Side) -> Bool {
+        let ladder = book.resting(side)
+        guard let best = ladder.pointee.best else { return false }
+        return ladder.pointee.store.windowSlot(ladder.pointee.store.price(at: best)) != nil
+    }
+
     /// A market maker's book of 10 levels a side, 5 lots each, with a bid at 1 and an ask at
     /// 1,000,000 that stay (so no side ever empties), walked 20,000 ticks up and back through
     /// windows of 64 ticks: each step a taker lifts the best ask (or hits the best bid), the
@@ -119,13 +126,8 @@ struct OrderBookWindowTests {
                 quote(.buy, at: mid - 10)
                 withdraw(at: mid + 11)
             }
-            for side in [Side.buy, .sell] {
-                let ladder = book.resting(side)
-                guard let best = ladder.pointee.best,
-                    ladder.pointee.store.windowSlot(ladder.pointee.store.price(at: best)) != nil
-                else { continue }
-                if side == .buy { inWindow.bids += 1 } else { inWindow.asks += 1 }
-            }
+            if Self.touchIsInWindow(book, .buy) { inWindow.bids += 1 }
+            if Self.touchIsInWindow(book, .sell) { inWindow.asks += 1 }
         }
         #expect(mismatches == 0)
         #expect(book.bestBidOffer.bid?.price.ticks == 999 && book.bestBidOffer.ask?.price.ticks == 1_001)
@@ -166,12 +168,7 @@ struct OrderBookWindowTests {
                     quantity: Quantity(lots: 5)),
                 sink: &sink)
             #expect(sink.reports.map(\.kind) == [.replaced])
-            let ladder = book.resting(.buy)
-            if let best = ladder.pointee.best,
-                ladder.pointee.store.windowSlot(ladder.pointee.store.price(at: best)) != nil
-            {
-                inWindow += 1
-            }
+            if Self.touchIsInWindow(book, .buy) { inWindow += 1 }
         }
         #expect(inWindow == 1_000 && book.windowMoves == 0, "\(inWindow) in the window, \(book.windowMoves) moves")
         #expect(book.bestBidOffer.bid?.price.ticks == 51_000 && book.orders(.buy).count == 2)
