@@ -25,6 +25,18 @@ struct RestingOrder: Sendable {
     var joinedAt: UInt64
 }
 
+/// A strategy's stop order at the simulated venue, waiting for the recorded market to reach its
+/// stop price (then triggered, waiting to enter at the end of the message that triggered it).
+struct PendingStop: Sendable {
+    /// The order as sent: stop-market or stop-limit, its stop price, limit price and quantity.
+    var command: OrderCommand
+    var instrument: InstrumentID
+
+    /// The price its reports show: the stop price of a stop-market order, the limit price of a
+    /// stop-limit one (as the hosted matching engine's).
+    var reportedPrice: Price { command.type == .stopMarket ? command.stopPrice : command.price }
+}
+
 /// The size a resting order's level displayed before its book was cleared (a snapshot
 /// follows), until the snapshot shows the level again or ends.
 struct SizeBeforeClear: Sendable {
@@ -114,7 +126,16 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// - **Quotes-only data** is a one-level book: each quote replaces the best bid and offer.
 /// - Reports are those of the hosted matching engine (accepted, fills, cancels with reasons);
 ///   validation refuses a zero or negative quantity, a price outside 1…2^62 ticks, a post-only
-///   order that would take, a duplicate or unknown order id, and stop orders (unsupported here).
+///   order that would take, a duplicate or unknown order id, and a stop the market has already
+///   reached.
+/// - **Stop orders** wait off the book until the recorded market reaches their stop price: a
+///   recorded trade at or through it, or the touch at the end of a message (a buy stop when the
+///   best ask is at or above it, a sell stop when the best bid is at or below it). They then
+///   report `triggered` and, at the end of that message, enter as market (stop-market) or limit
+///   (stop-limit, with its time in force) orders, one by one: buy stops lowest first, then sell
+///   stops highest first, first in first out within a stop price. The strategies' own fills do
+///   not trigger them (they do not change the recorded market). A pending stop can be cancelled,
+///   not replaced (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.
@@ -147,6 +168,11 @@ public struct SimulatedVenue: ~Copyable {
     public let queueModel: QueueModel
     var nextTradeID: UInt64 = 1
     public internal(set) var counters = SimulatedVenueCounters()
+    /// The stop orders and the last trade prices that trigger them.
+    let stopOrders: StopOrders
+    /// Whether a stop waits or has triggered (`stopOrders`): the backtest then settles each
+    /// message's end (`settleStops`). Kept here, so that the check is one load.
+    public internal(set) var hasStops = false
 
     /// The deepest an aggressive order walks the book.
     public static let maxWalkLevels = 1_024
@@ -185,6 +211,7 @@ public struct SimulatedVenue: ~Copyable {
                 ? ExactAmount(value: Int128(lotSizes[index].units), decimals: lotSizes[index].decimals).double : 1
         }
         clearedAt = Array(repeating: nil, count: Swift.max(instruments, 1))
+        stopOrders = StopOrders(instruments: Swift.max(instruments, 1))
         snapshotReach = Array(repeating: (Int64.max, Int64.min), count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
@@ -245,6 +272,8 @@ public struct SimulatedVenue: ~Copyable {
             }
         case .trade(let trade):
             if restingBounds[index].count > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
+            stopOrders.lastTradeTicks[index] = trade.price.ticks
+            if hasStops { triggerStops(instrument, buysAt: trade.price.ticks, sellsAt: trade.price.ticks, sink: &sink) }
         default: break
         }
     }
@@ -644,9 +673,18 @@ public struct SimulatedVenue: ~Copyable {
             }
         case .market:
             if command.timeInForce == .postOnly { return .unsupportedOrder }
-        case .stopMarket, .stopLimit: return .unsupportedOrder
+        case .stopMarket, .stopLimit:
+            if command.timeInForce == .postOnly { return .unsupportedOrder }
+            if command.type == .stopLimit, command.price.ticks <= 0 || command.price.ticks > Self.maxTicks {
+                return .priceOutOfRange
+            }
+            let stop = command.stopPrice.ticks
+            guard stop > 0, stop <= Self.maxTicks else { return .priceOutOfRange }
+            if stopReached(instrument, command.side, stop) { return .stopWouldTriggerImmediately }
         }
-        if index(of: command.orderID) != nil { return .duplicateOrderID }
+        if index(of: command.orderID) != nil || (hasStops && stopIndex(of: command.orderID) != nil) {
+            return .duplicateOrderID
+        }
         return .none
     }
 
@@ -657,21 +695,32 @@ public struct SimulatedVenue: ~Copyable {
         return side == .buy ? other.price.ticks <= price : other.price.ticks >= price
     }
 
+    /// A new order: validated, accepted, then it takes what it may and rests or cancels the rest
+    /// by its time in force; a stop order waits in `stopOrders` instead. With `triggered`, a stop
+    /// that triggered enters as its market or limit order (`settleStops`): accepted before, so
+    /// neither validated nor reported accepted again.
     mutating func enter<Sink: ExecutionReportSink & ~Copyable>(
-        _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+        _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink, triggered: Bool = false
     ) {
-        counters.newOrders &+= 1
-        let reason = validate(command, instrument)
-        guard reason == .none else {
-            reject(command, instrument, reason, sink: &sink)
-            return
+        if !triggered {
+            counters.newOrders &+= 1
+            let reason = validate(command, instrument)
+            guard reason == .none else {
+                reject(command, instrument, reason, sink: &sink)
+                return
+            }
+            sink.accept(
+                ExecutionReport(
+                    kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
+                    side: command.side, price: command.type == .stopMarket ? command.stopPrice : command.price,
+                    quantity: command.quantity, leavesQuantity: command.quantity))
+            if command.type == .stopMarket || command.type == .stopLimit {
+                stopOrders.waiting.append(PendingStop(command: command, instrument: instrument))
+                hasStops = true
+                return
+            }
         }
         let quantity = command.quantity.lots
-        sink.accept(
-            ExecutionReport(
-                kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
-                side: command.side, price: command.price, quantity: command.quantity,
-                leavesQuantity: command.quantity))
         let limit: Int64? = command.type == .market ? nil : command.price.ticks
         if command.timeInForce == .fillOrKill, available(instrument, command.side, limit: limit) < quantity {
             cancelRemainder(command, instrument, leaves: quantity, reason: .fillOrKill, sink: &sink)
@@ -832,6 +881,18 @@ public struct SimulatedVenue: ~Copyable {
     mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
+        if hasStops, let index = ownedStop(command, instrument, sink: &sink) {
+            guard index >= 0 else { return }
+            let stop = stopOrders.waiting.remove(at: index)
+            hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+            counters.cancelled &+= 1
+            sink.accept(
+                ExecutionReport(
+                    kind: .cancelled, reason: .requested, instrument: instrument, orderID: stop.command.orderID,
+                    account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
+                    quantity: stop.command.quantity, leavesQuantity: .zero))
+            return
+        }
         guard let index = owned(command, instrument, sink: &sink) else { return }
         let order = resting[index]
         remove(at: index)
@@ -841,6 +902,15 @@ public struct SimulatedVenue: ~Copyable {
     mutating func status<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
+        if hasStops, let index = stopIndex(of: command.orderID), stopOrders.waiting[index].instrument == instrument {
+            let stop = stopOrders.waiting[index]
+            sink.accept(
+                ExecutionReport(
+                    kind: .status, instrument: instrument, orderID: stop.command.orderID,
+                    account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
+                    quantity: stop.command.quantity, leavesQuantity: stop.command.quantity))
+            return
+        }
         guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
             sink.accept(
                 ExecutionReport(
@@ -863,6 +933,10 @@ public struct SimulatedVenue: ~Copyable {
     mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) -> Int64 {
+        if hasStops, let index = ownedStop(command, instrument, sink: &sink) {
+            if index >= 0 { reject(command, instrument, .notReplaceable, sink: &sink) }
+            return 0
+        }
         guard let index = owned(command, instrument, sink: &sink) else { return 0 }
         let order = resting[index]
         let total = command.quantity.lots

@@ -1,0 +1,292 @@
+import Foundation
+import PeregrineBook
+import PeregrineCore
+import PeregrineModel
+import PeregrineStrategy
+import Testing
+
+@testable import PeregrineBacktest
+
+/// Stop orders at the simulated venue: what triggers them (a recorded trade at or through the
+/// stop, the touch at a message's end), in which order they enter, how they enter (market,
+/// limit with its time in force), and the commands a pending stop answers.
+@Suite struct SimulatedVenueStopTests {
+    typealias Venue = SimulatedVenueTests
+    static let instrument = SimulatedVenueTests.instrument
+    static let account = SimulatedVenueTests.account
+
+    static func stopMarket(_ id: UInt64, _ side: Side, stop: Int64, _ lots: Int64) -> OrderCommand {
+        .stopMarket(OrderID(id), account: account, side, stopPrice: Price(ticks: stop), quantity: Quantity(lots: lots))
+    }
+
+    static func stopLimit(
+        _ id: UInt64, _ side: Side, stop: Int64, limit: Int64, _ lots: Int64,
+        timeInForce: TimeInForce = .goodTillCancel
+    ) -> OrderCommand {
+        .stopLimit(
+            OrderID(id), account: account, side, stopPrice: Price(ticks: stop), price: Price(ticks: limit),
+            quantity: Quantity(lots: lots), timeInForce: timeInForce)
+    }
+
+    /// A venue with bids 100 × 5 and 99 × 5, asks 101 × 3, 102 × 4 and 103 × 2.
+    static func venue(reports: inout ExecutionReportCollector) throws -> SimulatedVenue {
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        for (side, price, lots) in [
+            (Side.buy, Int64(100), Int64(5)), (.buy, 99, 5), (.sell, 101, 3), (.sell, 102, 4), (.sell, 103, 2),
+        ] {
+            venue.apply(Venue.level(side, price, lots), time: 1, sink: &reports)
+        }
+        return venue
+    }
+
+    /// Each report as kind, order id, price and quantity (the leaves after `/`).
+    static func lines(_ reports: ExecutionReportCollector, from start: Int = 0) -> [String] {
+        reports.reports[start...].map { report in
+            "\(report.kind) \(report.orderID.rawValue) \(report.price.ticks)x\(report.quantity.lots)/"
+                + "\(report.leavesQuantity.lots)"
+        }
+    }
+
+    @Test func aBuyStopTriggersWhenTheBestAskReachesItAtTheMessagesEndAndWalksTheBook() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(Self.stopMarket(1, .buy, stop: 102, 5), instrument: Self.instrument, time: 2, sink: &reports)
+        // Accepted at its stop price; it waits off the book.
+        #expect(Self.lines(reports) == ["accepted 1 102x5/5"])
+        #expect(venue.queueAhead(of: OrderID(1)) == nil)
+        #expect(venue.hasStops == true)
+        // A change that leaves the best ask below 102: nothing.
+        venue.apply(Venue.level(.sell, 101, 1), time: 3, sink: &reports)
+        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        #expect(reports.reports.count == 1)
+        // The ask at 101 goes: the best ask is 102, the stop's price. Applying the change alone
+        // triggers nothing (the message may go on); its end does, and the order walks the asks
+        // as a market order: 4 at 102, 1 at 103.
+        venue.apply(Venue.level(.sell, 101, 0), time: 4, sink: &reports)
+        #expect(reports.reports.count == 1)
+        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        #expect(
+            Self.lines(reports, from: 1) == [
+                "triggered 1 102x5/5", "partially-filled 1 102x4/1", "filled 1 103x1/0",
+            ])
+        #expect(reports.reports[2].isAggressor)
+        #expect(venue.hasStops == false)
+        #expect(venue.counters.aggressiveFills == 2)
+    }
+
+    @Test func aRecordedTradeThroughASellStopTriggersIt() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(
+            Self.stopLimit(1, .sell, stop: 98, limit: 99, 7), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(Self.lines(reports) == ["accepted 1 99x7/7"])
+        // A trade at 99 does not reach a sell stop at 98.
+        venue.apply(Venue.trade(99, 1, aggressor: .sell), time: 3, sink: &reports)
+        #expect(reports.reports.count == 1)
+        // A trade at 97: triggered when it prints, at its price; it enters at the end of the
+        // message (the trade is one) as a sell limit at 99: it takes the bids down to 99 as the
+        // book shows them (5 at 100, 2 at 99).
+        venue.apply(Venue.trade(97, 1, aggressor: .sell), time: 4, sink: &reports)
+        #expect(Self.lines(reports, from: 1) == ["triggered 1 97x7/7"])
+        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        #expect(
+            Self.lines(reports, from: 2) == ["partially-filled 1 100x5/2", "filled 1 99x2/0"])
+    }
+
+    @Test func aStopLimitThatDoesNotCrossRestsWhereItsLimitIs() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(
+            Self.stopLimit(1, .sell, stop: 99, limit: 101, 2), instrument: Self.instrument, time: 2, sink: &reports)
+        // The bids at 100 and 99 go in one message: the best bid is 98, at the stop or below.
+        venue.apply(Venue.level(.buy, 100, 0), time: 5, sink: &reports)
+        venue.apply(Venue.level(.buy, 99, 0), time: 5, sink: &reports)
+        venue.apply(Venue.level(.buy, 98, 4), time: 5, sink: &reports)
+        venue.settleStops(Self.instrument, time: 5, sink: &reports)
+        // A sell at 101 does not cross a bid of 98: it rests behind the 3 lots displayed there.
+        #expect(Self.lines(reports, from: 1) == ["triggered 1 98x2/2"])
+        #expect(venue.queueAhead(of: OrderID(1)) == 3)
+        // 4 lots bought at 101: 3 ahead of it, then 1 of its 2.
+        venue.apply(Venue.trade(101, 4, aggressor: .buy), time: 6, sink: &reports)
+        #expect(Self.lines(reports, from: 2) == ["partially-filled 1 101x1/1"])
+        #expect(reports.reports[2].isAggressor == false)
+        // In the queue from the trigger (5) to the fill (6).
+        #expect(venue.counters.queueTimeTotal == 1)
+    }
+
+    @Test func stopsEnterBuysLowestFirstThenSellsHighestFirstInTheOrderTheyCameWithinAPrice() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        for command in [
+            Self.stopMarket(1, .buy, stop: 104, 1), Self.stopMarket(2, .buy, stop: 103, 1),
+            Self.stopMarket(3, .sell, stop: 97, 1), Self.stopMarket(4, .buy, stop: 103, 1),
+            Self.stopMarket(5, .sell, stop: 98, 1), Self.stopMarket(6, .buy, stop: 106, 1),
+        ] {
+            venue.process(command, instrument: Self.instrument, time: 2, sink: &reports)
+        }
+        #expect(reports.reports.map(\.kind) == Array(repeating: .accepted, count: 6))
+        // One message takes the asks to 105 and the bids to 97 (a wide, one-sided moment).
+        for (side, price, lots) in [
+            (Side.sell, Int64(101), Int64(0)), (.sell, 102, 0), (.sell, 103, 0), (.sell, 105, 9),
+            (.buy, 100, 0), (.buy, 99, 0), (.buy, 97, 9),
+        ] {
+            venue.apply(Venue.level(side, price, lots), time: 3, sink: &reports)
+        }
+        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        let after = Array(reports.reports[6...])
+        #expect(after.filter { $0.kind == .triggered }.map(\.orderID.rawValue) == [2, 4, 1, 5, 3])
+        #expect(after.filter { $0.kind == .triggered }.map(\.price.ticks) == [105, 105, 105, 97, 97])
+        #expect(after.filter(\.isFill).map(\.orderID.rawValue) == [2, 4, 1, 5, 3])
+        #expect(after.filter(\.isFill).map(\.price.ticks) == [105, 105, 105, 97, 97])
+        // The stop at 106 still waits.
+        #expect(venue.hasStops == true)
+        venue.apply(Venue.level(.sell, 106, 1), time: 4, sink: &reports)
+        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        #expect(reports.reports.count == 6 + 10)
+    }
+
+    /// On quotes-only data each quote is the one-level book: a sell stop triggers when the
+    /// quote's bid reaches it, and a fill-or-kill stop-limit that the quote cannot fill whole is
+    /// cancelled whole.
+    @Test func onQuotesOnlyDataTheQuoteIsTheTouchThatTriggers() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse, quoteBooks: [Self.instrument])
+        func quote(_ bid: Int64, _ bidLots: Int64, _ ask: Int64) -> Event {
+            Event(
+                timestamp: 0, instrument: Self.instrument,
+                payload: .quote(
+                    Quote(
+                        bidPrice: Price(ticks: bid), bidQuantity: Quantity(lots: bidLots), askPrice: Price(ticks: ask),
+                        askQuantity: Quantity(lots: 1))))
+        }
+        venue.apply(quote(100, 5, 101), time: 1, sink: &reports)
+        venue.process(Self.stopMarket(1, .sell, stop: 98, 3), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(
+            Self.stopLimit(2, .sell, stop: 98, limit: 97, 6, timeInForce: .fillOrKill), instrument: Self.instrument,
+            time: 2, sink: &reports)
+        venue.apply(quote(99, 5, 100), time: 3, sink: &reports)
+        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        #expect(reports.reports.count == 2)
+        venue.apply(quote(98, 4, 99), time: 4, sink: &reports)
+        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        // Both trigger at the bid of 98; the market sell takes 3 of the 4 lots, and the
+        // fill-or-kill sell of 6 finds 1 left: cancelled whole.
+        #expect(
+            reports.reports[2...].map {
+                "\($0.kind) \($0.orderID.rawValue) \($0.price.ticks)x\($0.quantity.lots) \($0.reason)"
+            } == [
+                "triggered 1 98x3 none", "triggered 2 98x6 none", "filled 1 98x3 none",
+                "cancelled 2 97x6 fill-or-kill",
+            ])
+        #expect(venue.hasStops == false)
+    }
+
+    @Test func aStopTheMarketHasReachedIsRefusedAsTheMatchingEngineRefusesIt() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        func send(_ command: OrderCommand) {
+            venue.process(command, instrument: Self.instrument, time: 2, sink: &reports)
+        }
+        send(Self.stopMarket(1, .buy, stop: 101, 1))  // the best ask is 101
+        send(Self.stopMarket(2, .sell, stop: 100, 1))  // the best bid is 100
+        venue.apply(Venue.trade(104, 1, aggressor: .buy), time: 3, sink: &reports)
+        send(Self.stopMarket(3, .buy, stop: 104, 1))  // the last trade printed at 104
+        send(Self.stopMarket(4, .buy, stop: 105, 1))  // accepted
+        send(Self.stopLimit(5, .buy, stop: 106, limit: 106, 1, timeInForce: .postOnly))
+        send(Self.stopMarket(6, .buy, stop: 0, 1))
+        send(Self.stopLimit(7, .buy, stop: 106, limit: 0, 1))
+        send(Self.stopMarket(4, .buy, stop: 107, 1))  // its id waits as a stop
+        send(Self.stopMarket(8, .buy, stop: 107, 0))
+        #expect(
+            reports.reports.map { "\($0.orderID.rawValue) \($0.kind) \($0.reason)" } == [
+                "1 rejected stop-would-trigger-immediately", "2 rejected stop-would-trigger-immediately",
+                "3 rejected stop-would-trigger-immediately", "4 accepted none", "5 rejected unsupported-order",
+                "6 rejected price-out-of-range", "7 rejected price-out-of-range", "4 rejected duplicate-order-id",
+                "8 rejected invalid-quantity",
+            ])
+    }
+
+    @Test func aPendingStopIsCancelledOrAskedAboutButNotReplaced() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        func send(_ command: OrderCommand) {
+            venue.process(command, instrument: Self.instrument, time: 2, sink: &reports)
+        }
+        send(Self.stopLimit(1, .buy, stop: 105, limit: 106, 3))
+        send(Self.stopMarket(2, .sell, stop: 95, 4))
+        send(.replace(OrderID(1), account: Self.account, price: Price(ticks: 107), quantity: Quantity(lots: 3)))
+        send(.cancel(OrderID(1), account: AccountID(8)))
+        send(.status(OrderID(2), account: Self.account))
+        send(.cancel(OrderID(2), account: Self.account))
+        send(.cancel(OrderID(2), account: Self.account))
+        #expect(
+            reports.reports.map {
+                "\($0.orderID.rawValue) \($0.kind) \($0.reason) \($0.price.ticks)x\($0.quantity.lots)/\($0.leavesQuantity.lots)"
+            } == [
+                "1 accepted none 106x3/3", "2 accepted none 95x4/4", "1 rejected not-replaceable 107x3/0",
+                "1 rejected not-order-owner 0x0/0", "2 status none 95x4/4", "2 cancelled requested 95x4/0",
+                "2 rejected unknown-order-id 0x0/0",
+            ])
+        // The stop cancelled never triggers; the other still waits.
+        venue.apply(Venue.level(.buy, 100, 0), time: 3, sink: &reports)
+        venue.apply(Venue.level(.buy, 99, 0), time: 3, sink: &reports)
+        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        #expect(reports.reports.count == 7)
+        #expect(venue.hasStops == true)
+    }
+}
+
+/// A strategy from outside the package that buys 2 lots with a stop at 104 once it sees a book.
+struct StopBuyer: Strategy, Sendable {
+    static let name = "stop-buyer"
+    static let marketData: MarketDataInterest = [.books]
+    let instrument: InstrumentID
+    var sent = false
+
+    init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
+        instrument = configuration.instruments.first ?? InstrumentID(0)
+    }
+
+    mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
+        guard !sent else { return }
+        sent = context.submitStop(instrument, .buy, stopPrice: Price(ticks: 104), quantity: Quantity(lots: 2)) != nil
+    }
+
+    mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        try visitor.visit(&sent, "sent")
+    }
+}
+
+@Suite struct BacktestStopTests {
+    /// A stop is judged on the book a message leaves, not on the moments in between: the
+    /// message at 2 µs first takes the ask of 103 away (the best ask is 106 for a moment, past
+    /// the stop at 104), then adds 102; only the message at 3 µs leaves the best ask past the
+    /// stop (102 goes, 105 comes), and the stop buys at 105 (judged after each change, it would
+    /// have bought at 106). The same from the text and from the converted file, whose middle
+    /// changes go straight from its records.
+    @Test func aStopIsJudgedOnTheBookAMessageLeaves() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sources = try BacktestRunTests.l2TextAndConverted(
+            [
+                "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
+                "test,TEST,1000,1000,false,ask,106,5", "test,TEST,2000,2000,false,ask,103,0",
+                "test,TEST,2000,2000,false,ask,107,1", "test,TEST,2000,2000,false,ask,102,5",
+                "test,TEST,3000,3000,false,ask,102,0", "test,TEST,3000,3000,false,ask,105,3",
+                "test,TEST,4000,4000,false,bid,98,1",
+            ], in: directory)
+        for data in sources {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [StrategySpec(name: "stop-buyer", parameters: [])]
+            let fills = directory.appendingPathComponent("stop-fills.csv").path
+            let result = try Backtest.run(
+                try BacktestPlan(settings, custom: StopBuyer.self), custom: StopBuyer.self,
+                outputs: BacktestOutputFiles(fillsCSV: fills))
+            let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+            #expect(rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,105,2"], "\(data)")
+            #expect(result.trades == 1)
+            #expect(result.instruments.map { "\($0.position)" } == ["2"])
+        }
+    }
+}
