@@ -247,7 +247,7 @@ public enum Backtest {
             reports.sentAt = time
             venue.apply(item.event, time: time, sink: &reports)
             // Stops the message reached enter at its end, as one step with it.
-            if notify, venue.hasStops { venue.settleStops(item.event.instrument, time: time, sink: &reports) }
+            if notify, venue.hasStops { venue.settleStops(after: item.event, time: time, sink: &reports) }
             if begun { outputs.sendDeferred() }
             // The recorder sees the touch at the end of a message that may have moved it (one
             // of its changes at or inside the touch it saw last).

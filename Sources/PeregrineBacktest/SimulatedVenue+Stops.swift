@@ -7,7 +7,8 @@ import PeregrineModel
 final class StopOrders {
     /// Stops waiting for their stop price, in the order they came.
     @exclusivity(unchecked) var waiting: [PendingStop] = []
-    /// Stops the message going now triggered, in trigger order, waiting to enter at its end.
+    /// Stops that triggered, in trigger order, waiting to enter at the end of their instrument's
+    /// book message: the one whose touch triggered them, or the next after the trade that did.
     @exclusivity(unchecked) var triggered: [PendingStop] = []
     /// Per instrument, the price of the last recorded trade (0 before any): a plain buffer,
     /// written on every recorded trade without an array's uniqueness check.
@@ -23,24 +24,44 @@ final class StopOrders {
 
 /// Stop orders at the simulated venue (`SimulatedVenue`'s "Stop orders").
 extension SimulatedVenue {
-    /// Where the pending stop with this id is in `stops`, if one is.
+    /// Where the stop with this id is (waiting, or triggered and not entered yet), if one is.
     @inline(__always)
-    func stopIndex(of orderID: OrderID) -> Int? { stopOrders.waiting.firstIndex { $0.command.orderID == orderID } }
+    func findStop(_ orderID: OrderID) -> (triggered: Bool, index: Int)? {
+        if let index = stopOrders.waiting.firstIndex(where: { $0.command.orderID == orderID }) { return (false, index) }
+        if let index = stopOrders.triggered.firstIndex(where: { $0.command.orderID == orderID }) {
+            return (true, index)
+        }
+        return nil
+    }
 
-    /// The pending stop a cancel or replace names: its index; -1 after rejecting the command
-    /// (another account's stop: `not-order-owner`); nil when no stop of the instrument has its id
-    /// (the command is for a resting order, or for none).
+    /// The stop at `location` (`findStop`).
+    func stop(at location: (triggered: Bool, index: Int)) -> PendingStop {
+        location.triggered ? stopOrders.triggered[location.index] : stopOrders.waiting[location.index]
+    }
+
+    /// The stop a cancel, replace or status names, if it is one of the instrument's: its
+    /// location; nil when no stop of the instrument has its id (the command is for a resting
+    /// order, or for none). Another account's stop is refused (`not-order-owner`) and `refused`
+    /// set.
     mutating func ownedStop<Sink: ExecutionReportSink & ~Copyable>(
-        _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
-    ) -> Int? {
-        guard let index = stopIndex(of: command.orderID), stopOrders.waiting[index].instrument == instrument else {
+        _ command: OrderCommand, _ instrument: InstrumentID, refused: inout Bool, sink: inout Sink
+    ) -> (triggered: Bool, index: Int)? {
+        guard let location = findStop(command.orderID), stop(at: location).instrument == instrument else { return nil }
+        guard stop(at: location).command.account == command.account else {
+            reject(command, instrument, .notOrderOwner, sink: &sink)
+            refused = true
             return nil
         }
-        guard stopOrders.waiting[index].command.account == command.account else {
-            reject(command, instrument, .notOrderOwner, sink: &sink)
-            return -1
-        }
-        return index
+        return location
+    }
+
+    /// Takes the stop at `location` away (cancelled).
+    mutating func removeStop(at location: (triggered: Bool, index: Int)) -> PendingStop {
+        let stop =
+            location.triggered
+            ? stopOrders.triggered.remove(at: location.index) : stopOrders.waiting.remove(at: location.index)
+        hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+        return stop
     }
 
     /// Whether the recorded market has reached a stop at `stop` on `side`: the last recorded
@@ -58,7 +79,7 @@ extension SimulatedVenue {
     /// Triggers the instrument's stops the market reached: buy stops at or below `buysAt`
     /// (lowest first), then sell stops at or above `sellsAt` (highest first), first in first
     /// out within a stop price. Each reports `triggered` at its trigger price and waits in
-    /// `triggered` for the end of the message. (0 for a side: none of that side triggers.)
+    /// `triggered` to enter (`settleStops`). (0 for a side: none of that side triggers.)
     /// Allocates only when one triggers; never inlined: it runs only while stops wait.
     @inline(never)
     mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(
@@ -103,24 +124,37 @@ extension SimulatedVenue {
         return stop.command.side == .buy ? buysAt > 0 && price <= buysAt : sellsAt > 0 && price >= sellsAt
     }
 
-    /// The end of a message of `instrument` (or of any event, which is its own message): the
-    /// stops its touch reached trigger, and every stop triggered during it enters the book, one
-    /// by one in trigger order, as a market (stop-market) or limit (stop-limit) order. The
-    /// backtest calls it when stops wait (`hasStops`). Never inlined: rare, and its code would
-    /// sit in the backtest's loop.
+    /// The end of a message, `event` its last event (any other event is a message of its own).
+    /// When it changed the instrument's book: the stops its touch reached trigger, and the
+    /// instrument's triggered stops enter; after a trade, the stops it triggered wait for the
+    /// next book message, which shows what the trade took (entered at once, they would take the
+    /// levels it went through, at better prices than its own). They enter one by one in trigger
+    /// order, as market (stop-market) or limit (stop-limit) orders. The backtest calls it when
+    /// stops wait (`hasStops`). Never inlined: rare, and its code would sit in the backtest's
+    /// loop.
     @inline(never)
     public mutating func settleStops<Sink: ExecutionReportSink & ~Copyable>(
-        _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+        after event: Event, time: UInt64, sink: inout Sink
     ) {
-        if !stopOrders.waiting.isEmpty, Int(instrument.rawValue) < quotes.count {
+        let instrument = event.instrument
+        let index = Int(instrument.rawValue)
+        guard index < quotes.count else { return }
+        let bookChanged: Bool
+        switch event.payload {
+        case .levelUpdate, .clearBook: bookChanged = !quotes[index].active
+        case .quote: bookChanged = quotes[index].active
+        default: bookChanged = false
+        }
+        guard bookChanged else { return }
+        if !stopOrders.waiting.isEmpty {
             let ask = best(instrument, .sell)?.price.ticks ?? 0
             let bid = best(instrument, .buy)?.price.ticks ?? 0
             triggerStops(instrument, buysAt: ask, sellsAt: bid, sink: &sink)
         }
-        guard !stopOrders.triggered.isEmpty else { return }
-        let entering = stopOrders.triggered
-        stopOrders.triggered.removeAll(keepingCapacity: true)
-        hasStops = !stopOrders.waiting.isEmpty
+        guard stopOrders.triggered.contains(where: { $0.instrument == instrument }) else { return }
+        let entering = stopOrders.triggered.filter { $0.instrument == instrument }
+        stopOrders.triggered.removeAll { $0.instrument == instrument }
+        hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
         for stop in entering {
             let command = stop.command
             let order: OrderCommand =
@@ -132,5 +166,4 @@ extension SimulatedVenue {
             enter(order, stop.instrument, time: time, sink: &sink, triggered: true)
         }
     }
-
 }

@@ -126,16 +126,17 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// - **Quotes-only data** is a one-level book: each quote replaces the best bid and offer.
 /// - Reports are those of the hosted matching engine (accepted, fills, cancels with reasons);
 ///   validation refuses a zero or negative quantity, a price outside 1…2^62 ticks, a post-only
-///   order that would take, a duplicate or unknown order id, and a stop the market has already
-///   reached.
-/// - **Stop orders** wait off the book until the recorded market reaches their stop price: a
-///   recorded trade at or through it, or the touch at the end of a message (a buy stop when the
-///   best ask is at or above it, a sell stop when the best bid is at or below it). They then
-///   report `triggered` and, at the end of that message, enter as market (stop-market) or limit
+///   order that would take, a duplicate or unknown order id, a post-only stop, and a stop the
+///   market has already reached.
+/// - **Stop orders** wait off the book until the recorded market reaches their stop price: the
+///   touch at the end of a book message (a buy stop when the best ask is at or above it, a sell
+///   stop when the best bid is at or below it), or a recorded trade at or through it. They
+///   report `triggered`, then enter at the end of that book message (after a trade, of the
+///   instrument's next one, which shows what the trade took) as market (stop-market) or limit
 ///   (stop-limit, with its time in force) orders, one by one: buy stops lowest first, then sell
 ///   stops highest first, first in first out within a stop price. The strategies' own fills do
-///   not trigger them (they do not change the recorded market). A pending stop can be cancelled,
-///   not replaced (`not-replaceable`).
+///   not trigger them (they do not change the recorded market). A stop not entered yet can be
+///   cancelled and asked about, not replaced (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.
@@ -273,7 +274,9 @@ public struct SimulatedVenue: ~Copyable {
         case .trade(let trade):
             if restingBounds[index].count > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
             stopOrders.lastTradeTicks[index] = trade.price.ticks
-            if hasStops { triggerStops(instrument, buysAt: trade.price.ticks, sellsAt: trade.price.ticks, sink: &sink) }
+            if hasStops {
+                triggerStops(instrument, buysAt: trade.price.ticks, sellsAt: trade.price.ticks, sink: &sink)
+            }
         default: break
         }
     }
@@ -682,7 +685,7 @@ public struct SimulatedVenue: ~Copyable {
             guard stop > 0, stop <= Self.maxTicks else { return .priceOutOfRange }
             if stopReached(instrument, command.side, stop) { return .stopWouldTriggerImmediately }
         }
-        if index(of: command.orderID) != nil || (hasStops && stopIndex(of: command.orderID) != nil) {
+        if index(of: command.orderID) != nil || (hasStops && findStop(command.orderID) != nil) {
             return .duplicateOrderID
         }
         return .none
@@ -881,17 +884,20 @@ public struct SimulatedVenue: ~Copyable {
     mutating func cancel<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
-        if hasStops, let index = ownedStop(command, instrument, sink: &sink) {
-            guard index >= 0 else { return }
-            let stop = stopOrders.waiting.remove(at: index)
-            hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
-            counters.cancelled &+= 1
-            sink.accept(
-                ExecutionReport(
-                    kind: .cancelled, reason: .requested, instrument: instrument, orderID: stop.command.orderID,
-                    account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
-                    quantity: stop.command.quantity, leavesQuantity: .zero))
-            return
+        if hasStops {
+            var refused = false
+            let location = ownedStop(command, instrument, refused: &refused, sink: &sink)
+            if refused { return }
+            if let location {
+                let stop = removeStop(at: location)
+                counters.cancelled &+= 1
+                sink.accept(
+                    ExecutionReport(
+                        kind: .cancelled, reason: .requested, instrument: instrument, orderID: stop.command.orderID,
+                        account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
+                        quantity: stop.command.quantity, leavesQuantity: .zero))
+                return
+            }
         }
         guard let index = owned(command, instrument, sink: &sink) else { return }
         let order = resting[index]
@@ -899,19 +905,26 @@ public struct SimulatedVenue: ~Copyable {
         cancelled(order, reason: .requested, sink: &sink)
     }
 
+    /// Answers a status request: the order (resting, or a stop not entered yet) as held, or
+    /// `status` with reason `unknownOrderID` when the instrument holds no such order of the
+    /// command's account (as the hosted matching engine).
     mutating func status<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, sink: inout Sink
     ) {
-        if hasStops, let index = stopIndex(of: command.orderID), stopOrders.waiting[index].instrument == instrument {
-            let stop = stopOrders.waiting[index]
-            sink.accept(
-                ExecutionReport(
-                    kind: .status, instrument: instrument, orderID: stop.command.orderID,
-                    account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
-                    quantity: stop.command.quantity, leavesQuantity: stop.command.quantity))
-            return
+        if hasStops, let location = findStop(command.orderID) {
+            let stop = stop(at: location)
+            if stop.instrument == instrument, stop.command.account == command.account {
+                sink.accept(
+                    ExecutionReport(
+                        kind: .status, instrument: instrument, orderID: stop.command.orderID,
+                        account: stop.command.account, side: stop.command.side, price: stop.reportedPrice,
+                        quantity: stop.command.quantity, leavesQuantity: stop.command.quantity))
+                return
+            }
         }
-        guard let index = index(of: command.orderID), resting[index].instrument == instrument else {
+        guard let index = index(of: command.orderID), resting[index].instrument == instrument,
+            resting[index].account == command.account
+        else {
             sink.accept(
                 ExecutionReport(
                     kind: .status, reason: .unknownOrderID, instrument: instrument, orderID: command.orderID,
@@ -933,9 +946,14 @@ public struct SimulatedVenue: ~Copyable {
     mutating func replace<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) -> Int64 {
-        if hasStops, let index = ownedStop(command, instrument, sink: &sink) {
-            if index >= 0 { reject(command, instrument, .notReplaceable, sink: &sink) }
-            return 0
+        if hasStops {
+            var refused = false
+            let location = ownedStop(command, instrument, refused: &refused, sink: &sink)
+            if refused { return 0 }
+            if location != nil {
+                reject(command, instrument, .notReplaceable, sink: &sink)
+                return 0
+            }
         }
         guard let index = owned(command, instrument, sink: &sink) else { return 0 }
         let order = resting[index]

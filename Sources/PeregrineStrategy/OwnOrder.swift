@@ -139,10 +139,12 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
         self.positionIndex = positionIndex
     }
 
-    /// Whether it can rest on the venue's book: not a market, immediate-or-cancel or
-    /// fill-or-kill order, which the venue ends itself (a cancel would find nothing there).
+    /// Whether it can wait at the venue, so that a cancel finds it there: a stop order (off the
+    /// book until it triggers, whatever its time in force), or a limit order that is neither
+    /// immediate-or-cancel nor fill-or-kill. The venue ends the others itself.
     @inlinable public var canRest: Bool {
-        type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill
+        type == .stopMarket || type == .stopLimit
+            || (type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill)
     }
 
     /// The average price of its fills, rounded half-even to the tick grid; nil before a fill.

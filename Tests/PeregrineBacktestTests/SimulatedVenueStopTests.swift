@@ -39,6 +39,14 @@ import Testing
         return venue
     }
 
+    /// One message at `time`: `events` applied in turn, then its end settled, as the backtest does.
+    static func message(
+        _ events: [Event], time: UInt64, _ venue: inout SimulatedVenue, _ reports: inout ExecutionReportCollector
+    ) {
+        for event in events { venue.apply(event, time: time, sink: &reports) }
+        if let last = events.last { venue.settleStops(after: last, time: time, sink: &reports) }
+    }
+
     /// Each report as kind, order id, price and quantity (the leaves after `/`).
     static func lines(_ reports: ExecutionReportCollector, from start: Int = 0) -> [String] {
         reports.reports[start...].map { report in
@@ -56,15 +64,14 @@ import Testing
         #expect(venue.queueAhead(of: OrderID(1)) == nil)
         #expect(venue.hasStops == true)
         // A change that leaves the best ask below 102: nothing.
-        venue.apply(Venue.level(.sell, 101, 1), time: 3, sink: &reports)
-        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        Self.message([Venue.level(.sell, 101, 1)], time: 3, &venue, &reports)
         #expect(reports.reports.count == 1)
         // The ask at 101 goes: the best ask is 102, the stop's price. Applying the change alone
         // triggers nothing (the message may go on); its end does, and the order walks the asks
         // as a market order: 4 at 102, 1 at 103.
         venue.apply(Venue.level(.sell, 101, 0), time: 4, sink: &reports)
         #expect(reports.reports.count == 1)
-        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        venue.settleStops(after: Venue.level(.sell, 101, 0), time: 4, sink: &reports)
         #expect(
             Self.lines(reports, from: 1) == [
                 "triggered 1 102x5/5", "partially-filled 1 102x4/1", "filled 1 103x1/0",
@@ -74,23 +81,28 @@ import Testing
         #expect(venue.counters.aggressiveFills == 2)
     }
 
-    @Test func aRecordedTradeThroughASellStopTriggersIt() throws {
+    /// A trade at or through a stop triggers it when it prints; the stop enters once the book
+    /// shows what the trade took (the end of the instrument's next book message), not into the
+    /// levels the trade went through, which the book still shows until then.
+    @Test func aRecordedTradeThroughASellStopTriggersItAndItEntersTheBookTheTradeLeft() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
-        venue.process(
-            Self.stopLimit(1, .sell, stop: 98, limit: 99, 7), instrument: Self.instrument, time: 2, sink: &reports)
-        #expect(Self.lines(reports) == ["accepted 1 99x7/7"])
+        venue.process(Self.stopMarket(1, .sell, stop: 98, 7), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(Self.lines(reports) == ["accepted 1 98x7/7"])
         // A trade at 99 does not reach a sell stop at 98.
-        venue.apply(Venue.trade(99, 1, aggressor: .sell), time: 3, sink: &reports)
+        Self.message([Venue.trade(99, 1, aggressor: .sell)], time: 3, &venue, &reports)
         #expect(reports.reports.count == 1)
-        // A trade at 97: triggered when it prints, at its price; it enters at the end of the
-        // message (the trade is one) as a sell limit at 99: it takes the bids down to 99 as the
-        // book shows them (5 at 100, 2 at 99).
-        venue.apply(Venue.trade(97, 1, aggressor: .sell), time: 4, sink: &reports)
+        // A trade at 97 triggers it, at its price; the bids of 100 and 99 it went through are
+        // still in the book, and the stop waits.
+        Self.message([Venue.trade(97, 12, aggressor: .sell)], time: 4, &venue, &reports)
         #expect(Self.lines(reports, from: 1) == ["triggered 1 97x7/7"])
-        venue.settleStops(Self.instrument, time: 4, sink: &reports)
-        #expect(
-            Self.lines(reports, from: 2) == ["partially-filled 1 100x5/2", "filled 1 99x2/0"])
+        // The book's message: the bids of 100 and 99 gone, 97 × 4 and 96 × 5 left. The stop sells
+        // into them: 4 at 97, 3 at 96.
+        Self.message(
+            [Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.buy, 97, 4), Venue.level(.buy, 96, 5)],
+            time: 5, &venue, &reports)
+        #expect(Self.lines(reports, from: 2) == ["partially-filled 1 97x4/3", "filled 1 96x3/0"])
+        #expect(venue.hasStops == false)
     }
 
     @Test func aStopLimitThatDoesNotCrossRestsWhereItsLimitIs() throws {
@@ -99,10 +111,8 @@ import Testing
         venue.process(
             Self.stopLimit(1, .sell, stop: 99, limit: 101, 2), instrument: Self.instrument, time: 2, sink: &reports)
         // The bids at 100 and 99 go in one message: the best bid is 98, at the stop or below.
-        venue.apply(Venue.level(.buy, 100, 0), time: 5, sink: &reports)
-        venue.apply(Venue.level(.buy, 99, 0), time: 5, sink: &reports)
-        venue.apply(Venue.level(.buy, 98, 4), time: 5, sink: &reports)
-        venue.settleStops(Self.instrument, time: 5, sink: &reports)
+        Self.message(
+            [Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.buy, 98, 4)], time: 5, &venue, &reports)
         // A sell at 101 does not cross a bid of 98: it rests behind the 3 lots displayed there.
         #expect(Self.lines(reports, from: 1) == ["triggered 1 98x2/2"])
         #expect(venue.queueAhead(of: OrderID(1)) == 3)
@@ -126,23 +136,24 @@ import Testing
         }
         #expect(reports.reports.map(\.kind) == Array(repeating: .accepted, count: 6))
         // One message takes the asks to 105 and the bids to 97 (a wide, one-sided moment).
-        for (side, price, lots) in [
-            (Side.sell, Int64(101), Int64(0)), (.sell, 102, 0), (.sell, 103, 0), (.sell, 105, 9),
-            (.buy, 100, 0), (.buy, 99, 0), (.buy, 97, 9),
-        ] {
-            venue.apply(Venue.level(side, price, lots), time: 3, sink: &reports)
-        }
-        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        Self.message(
+            [
+                Venue.level(.sell, 101, 0), Venue.level(.sell, 102, 0), Venue.level(.sell, 103, 0),
+                Venue.level(.sell, 105, 9), Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0),
+                Venue.level(.buy, 97, 9),
+            ], time: 3, &venue, &reports)
         let after = Array(reports.reports[6...])
         #expect(after.filter { $0.kind == .triggered }.map(\.orderID.rawValue) == [2, 4, 1, 5, 3])
         #expect(after.filter { $0.kind == .triggered }.map(\.price.ticks) == [105, 105, 105, 97, 97])
         #expect(after.filter(\.isFill).map(\.orderID.rawValue) == [2, 4, 1, 5, 3])
         #expect(after.filter(\.isFill).map(\.price.ticks) == [105, 105, 105, 97, 97])
-        // The stop at 106 still waits.
+        // The stop at 106 still waits; an ask added behind the best does not trigger it, the best
+        // ask reaching it does.
         #expect(venue.hasStops == true)
-        venue.apply(Venue.level(.sell, 106, 1), time: 4, sink: &reports)
-        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        Self.message([Venue.level(.sell, 106, 1)], time: 4, &venue, &reports)
         #expect(reports.reports.count == 6 + 10)
+        Self.message([Venue.level(.sell, 105, 0)], time: 5, &venue, &reports)
+        #expect(Self.lines(reports, from: 16) == ["triggered 6 106x1/1", "filled 6 106x1/0"])
     }
 
     /// On quotes-only data each quote is the one-level book: a sell stop triggers when the
@@ -164,11 +175,9 @@ import Testing
         venue.process(
             Self.stopLimit(2, .sell, stop: 98, limit: 97, 6, timeInForce: .fillOrKill), instrument: Self.instrument,
             time: 2, sink: &reports)
-        venue.apply(quote(99, 5, 100), time: 3, sink: &reports)
-        venue.settleStops(Self.instrument, time: 3, sink: &reports)
+        Self.message([quote(99, 5, 100)], time: 3, &venue, &reports)
         #expect(reports.reports.count == 2)
-        venue.apply(quote(98, 4, 99), time: 4, sink: &reports)
-        venue.settleStops(Self.instrument, time: 4, sink: &reports)
+        Self.message([quote(98, 4, 99)], time: 4, &venue, &reports)
         // Both trigger at the bid of 98; the market sell takes 3 of the 4 lots, and the
         // fill-or-kill sell of 6 finds 1 left: cancelled whole.
         #expect(
@@ -217,6 +226,7 @@ import Testing
         send(.replace(OrderID(1), account: Self.account, price: Price(ticks: 107), quantity: Quantity(lots: 3)))
         send(.cancel(OrderID(1), account: AccountID(8)))
         send(.status(OrderID(2), account: Self.account))
+        send(.status(OrderID(2), account: AccountID(8)))
         send(.cancel(OrderID(2), account: Self.account))
         send(.cancel(OrderID(2), account: Self.account))
         #expect(
@@ -224,15 +234,23 @@ import Testing
                 "\($0.orderID.rawValue) \($0.kind) \($0.reason) \($0.price.ticks)x\($0.quantity.lots)/\($0.leavesQuantity.lots)"
             } == [
                 "1 accepted none 106x3/3", "2 accepted none 95x4/4", "1 rejected not-replaceable 107x3/0",
-                "1 rejected not-order-owner 0x0/0", "2 status none 95x4/4", "2 cancelled requested 95x4/0",
-                "2 rejected unknown-order-id 0x0/0",
+                "1 rejected not-order-owner 0x0/0", "2 status none 95x4/4", "2 status unknown-order-id 0x0/0",
+                "2 cancelled requested 95x4/0", "2 rejected unknown-order-id 0x0/0",
             ])
-        // The stop cancelled never triggers; the other still waits.
-        venue.apply(Venue.level(.buy, 100, 0), time: 3, sink: &reports)
-        venue.apply(Venue.level(.buy, 99, 0), time: 3, sink: &reports)
-        venue.settleStops(Self.instrument, time: 3, sink: &reports)
-        #expect(reports.reports.count == 7)
-        #expect(venue.hasStops == true)
+        // The stop cancelled does not trigger when the best bid falls to 94, below its 95.
+        Self.message(
+            [Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.buy, 94, 5)], time: 3, &venue,
+            &reports)
+        #expect(reports.reports.count == 8)
+        // A trade at 105 triggers the buy stop; cancelled before the book's next message, it
+        // never enters.
+        Self.message([Venue.trade(105, 1, aggressor: .buy)], time: 4, &venue, &reports)
+        #expect(Self.lines(reports, from: 8) == ["triggered 1 105x3/3"])
+        send(.status(OrderID(1), account: Self.account))
+        send(.cancel(OrderID(1), account: Self.account))
+        Self.message([Venue.level(.sell, 101, 0)], time: 5, &venue, &reports)
+        #expect(Self.lines(reports, from: 9) == ["status 1 106x3/3", "cancelled 1 106x3/0"])
+        #expect(venue.hasStops == false)
     }
 }
 

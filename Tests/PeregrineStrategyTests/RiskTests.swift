@@ -436,6 +436,28 @@ struct RiskTests {
         #expect(harness.order(order)?.state == .pendingCancel)
     }
 
+    /// A stop-market order waits at its venue until it triggers (its time in force,
+    /// immediate-or-cancel, is what it does then): the trip's cancels and the session's end
+    /// cancel it as a resting order. They had skipped it, so a stop could trigger after the
+    /// switch tripped, or stay open after the session.
+    @Test func aPendingStopMarketIsCancelledWhenTheSwitchTripsAndAtTheSessionEnd() throws {
+        let harness = try RiskHarness([])
+        let stop = try #require(harness.submit(0, .sell, price: 0, lots: 5, type: .stopMarket, stop: 900).id)
+        let stopLimit = try #require(
+            harness.submit(0, .buy, price: 1_100, lots: 2, type: .stopLimit, stop: 1_050).id)
+        #expect(harness.order(stop)?.state == .accepted)
+        #expect(harness.trip(.operatorCommand))
+        #expect(harness.cancelAllOpen() == 2)
+        #expect(harness.nextCommand()?.orderID == stop)
+        #expect(harness.nextCommand()?.orderID == stopLimit)
+        #expect(harness.order(stop)?.state == .pendingCancel)
+        #expect(harness.resetKill())
+        let another = try #require(harness.submit(0, .sell, price: 0, lots: 1, type: .stopMarket, stop: 800).id)
+        #expect(harness.trading.pointee.cancelOpenOrders(includingReplaces: true) == 1)
+        let cancel = try #require(harness.nextCommand())
+        #expect(cancel.action == .cancel && cancel.orderID == another)
+    }
+
     /// At the session's end no answer is heard: an order with a replace in flight is cancelled
     /// too (the venue takes the cancel after the replace), where the trip's cancels wait for it.
     @Test func theSessionEndCancelsAnOrderWithAReplaceInFlight() throws {
