@@ -92,18 +92,19 @@ extension SimulatedVenue {
             Self.reaches(stopOrders.waiting[$0], instrument, buysAt: buysAt, sellsAt: sellsAt)
         }
         // Buys before sells; buys by stop price up, sells down; ties in the order they came.
-        let stops = stopOrders.waiting
+        // (Read through the reference: a copy of the array would be copied again by the removals.)
+        let orders = stopOrders
         reached.sort { left, right in
-            let leftBuy = stops[left].command.side == .buy
-            let rightBuy = stops[right].command.side == .buy
+            let leftBuy = orders.waiting[left].command.side == .buy
+            let rightBuy = orders.waiting[right].command.side == .buy
             if leftBuy != rightBuy { return leftBuy }
-            let leftStop = stops[left].command.stopPrice.ticks
-            let rightStop = stops[right].command.stopPrice.ticks
+            let leftStop = orders.waiting[left].command.stopPrice.ticks
+            let rightStop = orders.waiting[right].command.stopPrice.ticks
             if leftStop != rightStop { return leftBuy ? leftStop < rightStop : leftStop > rightStop }
             return left < right
         }
         for index in reached {
-            let stop = stops[index]
+            let stop = orders.waiting[index]
             let price = stop.command.side == .buy ? buysAt : sellsAt
             sink.accept(
                 ExecutionReport(

@@ -32,9 +32,14 @@ struct PendingStop: Sendable {
     var command: OrderCommand
     var instrument: InstrumentID
 
-    /// The price its reports show: the stop price of a stop-market order, the limit price of a
-    /// stop-limit one (as the hosted matching engine's).
-    var reportedPrice: Price { command.type == .stopMarket ? command.stopPrice : command.price }
+    /// The price its reports show (`reportedPrice(of:)`).
+    var reportedPrice: Price { Self.reportedPrice(of: command) }
+
+    /// The price a new order's reports show: the stop price of a stop-market order, the limit
+    /// price of any other (as the hosted matching engine's).
+    static func reportedPrice(of command: OrderCommand) -> Price {
+        command.type == .stopMarket ? command.stopPrice : command.price
+    }
 }
 
 /// The size a resting order's level displayed before its book was cleared (a snapshot
@@ -715,8 +720,8 @@ public struct SimulatedVenue: ~Copyable {
             sink.accept(
                 ExecutionReport(
                     kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
-                    side: command.side, price: command.type == .stopMarket ? command.stopPrice : command.price,
-                    quantity: command.quantity, leavesQuantity: command.quantity))
+                    side: command.side, price: PendingStop.reportedPrice(of: command), quantity: command.quantity,
+                    leavesQuantity: command.quantity))
             if command.type == .stopMarket || command.type == .stopLimit {
                 stopOrders.waiting.append(PendingStop(command: command, instrument: instrument))
                 hasStops = true
