@@ -522,6 +522,23 @@ extension BacktestResult {
     /// over a twentieth of the run.
     static func noteworthy(_ gap: UInt64, span: UInt64) -> Bool { gap > 60_000_000_000 && gap > span / 20 }
 
+    /// Why a run of no event simulated nothing: no event in its `--from`/`--to` window, or
+    /// none at all.
+    static func nothingSimulated(settings: BacktestSettings, warmUpEvents: Int) -> String {
+        let window = (from: settings.from, to: settings.to)
+        let range =
+            window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
+        return window.from != nil
+            ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
+            : window.to != nil ? "no event \(range): nothing was simulated" : "no events to simulate"
+    }
+
+    /// Why this run simulated nothing (it saw no event), or nil when it simulated something:
+    /// the backtest command fails such a run (exit 1), a sweep reports it in its warnings.
+    public var nothingSimulated: String? {
+        events == 0 ? Self.nothingSimulated(settings: settings, warmUpEvents: warmUpEvents) : nil
+    }
+
     static func warnings(
         plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
         first: UInt64, last: UInt64, killSwitchTrip: String? = nil
@@ -536,16 +553,7 @@ extension BacktestResult {
                 "the kill switch tripped at \(killSwitchTrip): the open orders that could rest were cancelled (market "
                     + "and immediate-or-cancel ones already sent still met the book), and no order was sent after it")
         }
-        let window = (from: plan.settings.from, to: plan.settings.to)
-        if events == 0 {
-            let range =
-                window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
-            return warnings + [
-                window.from != nil
-                    ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
-                    : window.to != nil ? "no event \(range): nothing was simulated" : "no events to simulate"
-            ]
-        }
+        if events == 0 { return warnings + [nothingSimulated(settings: plan.settings, warmUpEvents: warmUpEvents)] }
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
         // A time to the nanosecond, for people.

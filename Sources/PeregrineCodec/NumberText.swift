@@ -93,11 +93,14 @@ extension UnsafeBufferPointer where Element == UInt8 {
 /// Numbers written for people and scripts without an exponent.
 public enum PlainDecimal {
     /// `value` in Swift's shortest form that reads back as the same double (`description`),
-    /// with its exponent written out: `1.2e-05` is `0.000012`, `1e+16` is `10000000000000000`.
-    /// Nil for NaN and the infinities (JSON has no text for them). Allocates its result.
+    /// with its exponent written out: `1.2e-05` is `0.000012`, `1e+16` is `10000000000000000.0`
+    /// (a whole number keeps its `.0` at any size, as `5.0` does, so a reader typing by the text
+    /// sees a double every time). Nil for NaN and the infinities (JSON has no text for them).
+    /// Allocates its result.
     public static func text(_ value: Double) -> String? {
         guard value.isFinite else { return nil }
-        return expanded(value.description)
+        let text = expanded(value.description)
+        return text.contains(".") ? text : text + ".0"
     }
 
     /// `text` (a number as Swift or Foundation writes it: `-1.234e-05`, `5.0`, `12`) with any

@@ -227,18 +227,22 @@ public struct StrategyContext: ~Copyable {
             instrument: instrument)
     }
 
-    /// A stop order: a stop-market order, or a stop-limit one when `limit` is given.
+    /// A stop order: a stop-market order, or a stop-limit one when `limit` is given. Once
+    /// triggered it enters with `timeInForce`: by default immediate or cancel for a stop-market
+    /// and good till cancel for a stop-limit (post-only is refused by venues, `unsupported-order`).
     @inlinable
     public mutating func submitStop(
-        _ instrument: InstrumentID, _ side: Side, stopPrice: Price, limit: Price? = nil, quantity: Quantity
+        _ instrument: InstrumentID, _ side: Side, stopPrice: Price, limit: Price? = nil, quantity: Quantity,
+        timeInForce: TimeInForce? = nil
     ) -> OrderID? {
-        let command: OrderCommand =
+        var command: OrderCommand =
             if let limit {
                 .stopLimit(
                     OrderID(0), account: AccountID(0), side, stopPrice: stopPrice, price: limit, quantity: quantity)
             } else {
                 .stopMarket(OrderID(0), account: AccountID(0), side, stopPrice: stopPrice, quantity: quantity)
             }
+        if let timeInForce { command.timeInForce = timeInForce }
         return submit(command, instrument: instrument)
     }
 

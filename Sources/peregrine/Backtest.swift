@@ -80,7 +80,15 @@ struct BacktestCommand: ParsableCommand {
             Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
         if terminal { printError("") }
-        for warning in result.warnings { printError("warning: \(warning)") }
+        // A run that simulated nothing did not do what was asked (a window past the data, an
+        // empty file): it fails, with the other warnings said first and no report written.
+        let nothingSimulated = result.nothingSimulated
+        for warning in result.warnings where warning != nothingSimulated { printError("warning: \(warning)") }
+        if let nothingSimulated {
+            Self.fail(
+                .data("\(nothingSimulated): check --from and --to against the data's times"),
+                discarding: outputs.map(\.1), earlier: earlier)
+        }
         let report = result.json
         do {
             if let reportJson { try OutputFile.write(report, to: reportJson, flag: "--report-json") }

@@ -371,6 +371,19 @@ import Testing
             ["backtest"] + Self.data + Self.golden + ["--from", "2020-02-22T00:05:00Z", "--to", "2020-02-22T00:01:00Z"])
         #expect(backwards.status == 2)
         #expect(backwards.error.contains("is not before --to"), "\(backwards.error)")
+        // A window past the data simulates nothing: the run fails and writes no report.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let report = directory.appendingPathComponent("r.json").path
+        let past = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--from", "2021-01-01", "--report-json", report])
+        #expect(past.status == 1, "\(past.error)")
+        #expect(
+            past.error.contains(
+                "error: no event at or after --from: nothing was simulated (9999 events before --from built the "
+                    + "books): check --from and --to against the data's times"), "\(past.error)")
+        #expect(!past.error.contains("warning: no event"), "\(past.error)")
+        #expect(!FileManager.default.fileExists(atPath: report))
         let twice = try PeregrineCLI.run(["backtest"] + Self.data + Self.data + Self.golden)
         #expect(twice.status == 2)
         #expect(twice.error.contains("is given twice (it would be read twice)"), "\(twice.error)")

@@ -254,20 +254,33 @@ import Testing
     }
 }
 
-/// A strategy from outside the package that buys 2 lots with a stop at 104 once it sees a book.
+/// A strategy from outside the package that buys `quantity` lots (2) with a stop at 104 once it
+/// sees a book: a stop-market, or a stop-limit at `limit` ticks when given, entering with the
+/// time in force whose raw value `tif` is (the order type's default when not given).
 struct StopBuyer: Strategy, Sendable {
     static let name = "stop-buyer"
     static let marketData: MarketDataInterest = [.books]
     let instrument: InstrumentID
+    let quantity: Int64
+    let limit: Int64
+    let timeInForce: TimeInForce?
     var sent = false
 
     init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         instrument = configuration.instruments.first ?? InstrumentID(0)
+        let parameters = configuration.parameters
+        quantity = try parameters.integer("quantity", default: 2, in: 1...1_000, counting: .lots)
+        limit = try parameters.integer("limit", default: 0, in: 0...1_000, counting: .ticks)
+        let tif = try parameters.integer("tif", default: 0, in: 0...4)
+        timeInForce = TimeInForce(rawValue: UInt8(truncatingIfNeeded: tif))
     }
 
     mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
         guard !sent else { return }
-        sent = context.submitStop(instrument, .buy, stopPrice: Price(ticks: 104), quantity: Quantity(lots: 2)) != nil
+        sent =
+            context.submitStop(
+                instrument, .buy, stopPrice: Price(ticks: 104), limit: limit > 0 ? Price(ticks: limit) : nil,
+                quantity: Quantity(lots: quantity), timeInForce: timeInForce) != nil
     }
 
     mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
@@ -305,6 +318,18 @@ struct StopBuyer: Strategy, Sendable {
             #expect(rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,105,2"], "\(data)")
             #expect(result.trades == 1)
             #expect(result.instruments.map { "\($0.position)" } == ["2"])
+            // A stop-limit at 105 for 5 lots meets 3 lots at 105 when it enters: good till
+            // cancelled (the default) and immediate or cancel take them, fill or kill nothing.
+            for (tif, position) in [(nil, "3"), ("2", "3"), ("3", "0")] {
+                settings.strategies = [
+                    StrategySpec(
+                        name: "stop-buyer",
+                        parameters: [("quantity", "5"), ("limit", "105")] + (tif.map { [("tif", $0)] } ?? []))
+                ]
+                let limited = try Backtest.run(
+                    try BacktestPlan(settings, custom: StopBuyer.self), custom: StopBuyer.self)
+                #expect(limited.instruments.map { "\($0.position)" } == [position], "\(data) \(tif ?? "default")")
+            }
         }
     }
 }

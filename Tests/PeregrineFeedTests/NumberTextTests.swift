@@ -48,8 +48,10 @@ struct NumberTextTests {
     @Test func doublesAreWrittenOutWithoutAnExponent() {
         #expect(PlainDecimal.text(1.2e-05) == "0.000012")
         #expect(PlainDecimal.text(-1.234e-05) == "-0.00001234")
-        #expect(PlainDecimal.text(1e16) == "10000000000000000")
-        #expect(PlainDecimal.text(-2.5e20) == "-250000000000000000000")
+        #expect(PlainDecimal.text(1e16) == "10000000000000000.0")
+        #expect(PlainDecimal.text(-2.5e20) == "-250000000000000000000.0")
+        #expect(PlainDecimal.text(1e15) == "1000000000000000.0")
+        #expect(PlainDecimal.text(-0.0) == "-0.0")
         #expect(PlainDecimal.text(1.5e-300) == "0." + String(repeating: "0", count: 299) + "15")
         #expect(PlainDecimal.text(0.1) == "0.1")
         #expect(PlainDecimal.text(5) == "5.0")
@@ -75,6 +77,7 @@ struct NumberTextTests {
             }
             #expect(Double(text) == value, "\(value): \(text)")
             #expect(text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "-" || $0 == ".") }, "\(text)")
+            #expect(text.contains("."), "\(value): \(text)")
             let shortest = value.description.split(separator: "e", maxSplits: 1).first ?? ""
             #expect(Self.significantDigits(text) == Self.significantDigits(shortest), "\(value): \(text)")
         }
