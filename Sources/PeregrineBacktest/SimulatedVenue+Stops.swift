@@ -10,8 +10,8 @@ final class StopOrders {
     /// Stops that triggered, in trigger order, waiting to enter at the end of their instrument's
     /// book message: the one whose touch triggered them, or the next after the trade that did.
     @exclusivity(unchecked) var triggered: [PendingStop] = []
-    /// Per instrument, the price of the last recorded trade (0 before any): a plain buffer,
-    /// written on every recorded trade without an array's uniqueness check.
+    /// Per instrument, the price of the last trade, recorded or the strategies' own taking (0
+    /// before any): a plain buffer, written on every trade without an array's uniqueness check.
     let lastTradeTicks: UnsafeMutableBufferPointer<Int64>
 
     init(instruments: Int) {
@@ -64,8 +64,8 @@ extension SimulatedVenue {
         return stop
     }
 
-    /// Whether the recorded market has reached a stop at `stop` on `side`: the last recorded
-    /// trade at or through it, or the touch there now (a buy stop: the best ask at or above it;
+    /// Whether the market has reached a stop at `stop` on `side`: the last trade (recorded, or
+    /// a strategy's taking) at or through it, or the touch there now (a buy stop: the best ask at or above it;
     /// a sell stop: the best bid at or below it). Inlined: called from a mutating method, a call
     /// would copy the venue for it.
     @inline(__always)
@@ -163,7 +163,9 @@ extension SimulatedVenue {
                 ? .limit(
                     command.orderID, account: command.account, command.side, price: command.price,
                     quantity: command.quantity, timeInForce: command.timeInForce)
-                : .market(command.orderID, account: command.account, command.side, quantity: command.quantity)
+                : .market(
+                    command.orderID, account: command.account, command.side, quantity: command.quantity,
+                    timeInForce: command.timeInForce)
             enter(order, stop.instrument, time: time, sink: &sink, triggered: true)
         }
     }

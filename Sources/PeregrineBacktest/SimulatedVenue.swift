@@ -135,12 +135,12 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 ///   market has already reached.
 /// - **Stop orders** wait off the book until the recorded market reaches their stop price: the
 ///   touch at the end of a book message (a buy stop when the best ask is at or above it, a sell
-///   stop when the best bid is at or below it), or a recorded trade at or through it. They
-///   report `triggered`, then enter at the end of that book message (after a trade, of the
+///   stop when the best bid is at or below it), or a trade at or through it: a recorded one, or
+///   a strategy's order taking from the book (its trades print at the venue too). They report
+///   `triggered`, then enter at the end of that book message (after a trade, of the
 ///   instrument's next one, which shows what the trade took) as market (stop-market) or limit
-///   (stop-limit, with its time in force) orders, one by one: buy stops lowest first, then sell
-///   stops highest first, first in first out within a stop price. The strategies' own fills do
-///   not trigger them (they do not change the recorded market). A stop not entered yet can be
+///   (stop-limit) orders with their time in force, one by one: buy stops lowest first, then sell
+///   stops highest first, first in first out within a stop price. A stop not entered yet can be
 ///   cancelled and asked about, not replaced (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
@@ -822,7 +822,10 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Takes liquidity for an order, best level first, up to its limit and `leaves`: a fill
-    /// report per level; returns what is left.
+    /// report per level; returns what is left. Its trades are the market's last trade, as a
+    /// recorded one's: they trigger the stops they reach (a buy walking up reaches buy stops at
+    /// or below its last price and sell stops at or above its first), which enter at the end of
+    /// the instrument's next book message.
     mutating func take<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, limit: Int64?, leaves start: Int64, sink: inout Sink
     ) -> Int64 {
@@ -831,6 +834,18 @@ public struct SimulatedVenue: ~Copyable {
         var copied = oppositeLevels(instrument, command.side, count: wanted)
         var leaves = start
         var level = 0
+        var firstPrice: Int64 = 0
+        var lastPrice: Int64 = 0
+        defer {
+            if lastPrice > 0 {
+                stopOrders.lastTradeTicks[Int(instrument.rawValue)] = lastPrice
+                if hasStops {
+                    triggerStops(
+                        instrument, buysAt: Swift.max(firstPrice, lastPrice), sellsAt: Swift.min(firstPrice, lastPrice),
+                        sink: &sink)
+                }
+            }
+        }
         while leaves > 0, level < copied {
             let price = scratch[level].price.ticks
             let displayed = scratch[level].quantity.lots
@@ -845,6 +860,8 @@ public struct SimulatedVenue: ~Copyable {
             guard free > 0 else { continue }
             let lots = Swift.min(free, leaves)
             leaves &-= lots
+            if firstPrice == 0 { firstPrice = price }
+            lastPrice = price
             consume(instrument, command.side.opposite, price, lots: lots)
             counters.fills &+= 1
             counters.aggressiveFills &+= 1

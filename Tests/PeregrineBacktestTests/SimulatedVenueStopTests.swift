@@ -105,6 +105,46 @@ import Testing
         #expect(venue.hasStops == false)
     }
 
+    /// A strategy's order taking from the book prints trades at the venue: they trigger the
+    /// stops they reach, which enter at the end of the next book message, and a stop the last of
+    /// them has reached is refused.
+    @Test func aStrategysOwnTakingTriggersTheStopsItsTradesReach() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(Self.stopMarket(1, .buy, stop: 102, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(3, .sell, stop: 99, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        // A market buy of 4 takes 3 at 101 and 1 at 102: it reaches the buy stop at 102 (not the
+        // one at 103, nor the sell stop at 99), which reports `triggered` at once and waits.
+        venue.process(
+            .market(OrderID(4), account: Self.account, .buy, quantity: Quantity(lots: 4)), instrument: Self.instrument,
+            time: 3, sink: &reports)
+        #expect(
+            Self.lines(reports, from: 3) == [
+                "accepted 4 0x4/4", "partially-filled 4 101x3/1", "filled 4 102x1/0", "triggered 1 102x1/1",
+            ])
+        // A buy stop at 102 now would trigger at once: the last trade was there.
+        venue.process(Self.stopMarket(5, .buy, stop: 102, 1), instrument: Self.instrument, time: 3, sink: &reports)
+        #expect(reports.reports.last?.reason == .stopWouldTriggerImmediately)
+        // The next book message (a bid at 98): the stop enters, and buys at 102 what the market
+        // buy left there (101's 3 lots were taken).
+        Self.message([Venue.level(.buy, 98, 1)], time: 4, &venue, &reports)
+        #expect(Self.lines(reports, from: 8) == ["filled 1 102x1/0"])
+        // A stop-market that fills or kills: triggered by a recorded trade at 103, it finds
+        // 2 + 2 lots at 102 and 103 for its 20 and fills nothing.
+        var fillOrKill = Self.stopMarket(6, .buy, stop: 103, 20)
+        fillOrKill.timeInForce = .fillOrKill
+        venue.process(fillOrKill, instrument: Self.instrument, time: 5, sink: &reports)
+        Self.message([Venue.trade(103, 1, aggressor: .buy)], time: 6, &venue, &reports)
+        Self.message([Venue.level(.buy, 97, 1)], time: 7, &venue, &reports)
+        #expect(
+            Self.lines(reports, from: 9) == [
+                "accepted 6 103x20/20", "triggered 2 103x1/1", "triggered 6 103x20/20", "filled 2 102x1/0",
+                "cancelled 6 0x20/0",
+            ])
+        #expect(reports.reports.last?.reason == .fillOrKill)
+    }
+
     @Test func aStopLimitThatDoesNotCrossRestsWhereItsLimitIs() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
