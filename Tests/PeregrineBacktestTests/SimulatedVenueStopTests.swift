@@ -131,7 +131,7 @@ import Testing
         Self.message([Venue.level(.buy, 98, 1)], time: 4, &venue, &reports)
         #expect(Self.lines(reports, from: 8) == ["filled 1 102x1/0"])
         // A stop-market that fills or kills: triggered by a recorded trade at 103, it finds
-        // 2 + 2 lots at 102 and 103 for its 20 and fills nothing.
+        // 1 + 2 lots at 102 and 103 for its 20 and fills nothing.
         var fillOrKill = Self.stopMarket(6, .buy, stop: 103, 20)
         fillOrKill.timeInForce = .fillOrKill
         venue.process(fillOrKill, instrument: Self.instrument, time: 5, sink: &reports)
