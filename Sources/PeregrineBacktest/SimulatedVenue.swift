@@ -822,10 +822,9 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Takes liquidity for an order, best level first, up to its limit and `leaves`: a fill
-    /// report per level; returns what is left. Its trades are the market's last trade, as a
-    /// recorded one's: they trigger the stops they reach (a buy walking up reaches buy stops at
-    /// or below its last price and sell stops at or above its first), which enter at the end of
-    /// the instrument's next book message.
+    /// report per level; returns what is left. Each of its trades is the market's last trade,
+    /// as a recorded one is: it triggers the stops it reaches (reported after it, as the hosted
+    /// engine does), which enter at the end of the instrument's next book message.
     mutating func take<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, limit: Int64?, leaves start: Int64, sink: inout Sink
     ) -> Int64 {
@@ -834,18 +833,6 @@ public struct SimulatedVenue: ~Copyable {
         var copied = oppositeLevels(instrument, command.side, count: wanted)
         var leaves = start
         var level = 0
-        var firstPrice: Int64 = 0
-        var lastPrice: Int64 = 0
-        defer {
-            if lastPrice > 0 {
-                stopOrders.lastTradeTicks[Int(instrument.rawValue)] = lastPrice
-                if hasStops {
-                    triggerStops(
-                        instrument, buysAt: Swift.max(firstPrice, lastPrice), sellsAt: Swift.min(firstPrice, lastPrice),
-                        sink: &sink)
-                }
-            }
-        }
         while leaves > 0, level < copied {
             let price = scratch[level].price.ticks
             let displayed = scratch[level].quantity.lots
@@ -860,8 +847,6 @@ public struct SimulatedVenue: ~Copyable {
             guard free > 0 else { continue }
             let lots = Swift.min(free, leaves)
             leaves &-= lots
-            if firstPrice == 0 { firstPrice = price }
-            lastPrice = price
             consume(instrument, command.side.opposite, price, lots: lots)
             counters.fills &+= 1
             counters.aggressiveFills &+= 1
@@ -871,6 +856,8 @@ public struct SimulatedVenue: ~Copyable {
                     orderID: command.orderID, account: command.account, side: command.side,
                     price: Price(ticks: price), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
                     tradeID: takeTradeID(), isAggressor: true))
+            stopOrders.lastTradeTicks[Int(instrument.rawValue)] = price
+            if hasStops { triggerStops(instrument, buysAt: price, sellsAt: price, sink: &sink) }
         }
         return leaves
     }

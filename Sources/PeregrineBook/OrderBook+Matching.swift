@@ -421,7 +421,8 @@ extension OrderBook {
                 limitPrice: isLimit ? order.pointee.price : (side == .buy ? Int64.max : Int64.min),
                 price: order.pointee.price, leaves: order.pointee.leaves, filled: order.pointee.filled)
             let timeInForce = order.pointee.timeInForce
-            if isLimit, timeInForce == .fillOrKill, !canFill(taker) {
+            // Fill or kill, a stop-limit or a stop-market: all of it now, or none.
+            if timeInForce == .fillOrKill, !canFill(taker) {
                 _counters.cancelled &+= 1
                 report(
                     .cancelled, reason: .fillOrKill, orderID: taker.orderID, account: taker.account, side: side,

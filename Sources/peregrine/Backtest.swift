@@ -86,7 +86,10 @@ struct BacktestCommand: ParsableCommand {
         for warning in result.warnings where warning != nothingSimulated { printError("warning: \(warning)") }
         if let nothingSimulated {
             Self.fail(
-                .data("\(nothingSimulated): check --from and --to against the data's times"),
+                .data(
+                    nothingSimulated
+                        + (settings.from != nil || settings.to != nil
+                            ? ": check --from and --to against the data's times" : "")),
                 discarding: outputs.map(\.1), earlier: earlier)
         }
         let report = result.json

@@ -344,7 +344,7 @@ struct StopBuyer: Strategy, Sendable {
                 "test,TEST,1000,1000,false,ask,106,5", "test,TEST,2000,2000,false,ask,103,0",
                 "test,TEST,2000,2000,false,ask,107,1", "test,TEST,2000,2000,false,ask,102,5",
                 "test,TEST,3000,3000,false,ask,102,0", "test,TEST,3000,3000,false,ask,105,3",
-                "test,TEST,4000,4000,false,bid,98,1",
+                "test,TEST,4000,4000,false,bid,98,1", "test,TEST,5000,5000,false,ask,104,5",
             ], in: directory)
         for data in sources {
             var settings = BacktestSettings()
@@ -359,8 +359,9 @@ struct StopBuyer: Strategy, Sendable {
             #expect(result.trades == 1)
             #expect(result.instruments.map { "\($0.position)" } == ["2"])
             // A stop-limit at 105 for 5 lots meets 3 lots at 105 when it enters: good till
-            // cancelled (the default) and immediate or cancel take them, fill or kill nothing.
-            for (tif, position) in [(nil, "3"), ("2", "3"), ("3", "0")] {
+            // cancelled (the default) takes them and rests 2, which the ask of 104 at 5 µs fills;
+            // immediate or cancel takes the 3 and cancels the rest; fill or kill takes nothing.
+            for (tif, position) in [(nil, "5"), ("2", "3"), ("3", "0")] {
                 settings.strategies = [
                     StrategySpec(
                         name: "stop-buyer",

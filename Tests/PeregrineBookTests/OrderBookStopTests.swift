@@ -146,4 +146,17 @@ struct OrderBookStopTests {
         #expect(venue.asks() == [level(101, 1)])
         #expect(venue.book.order(OrderID(20)) == nil)
     }
+
+    /// A fill-or-kill stop-market finds 1 lot for its 5 when it enters: it takes nothing (an
+    /// immediate-or-cancel one would take the lot at 101).
+    @Test func aTriggeredFillOrKillStopMarketThatCannotFillIsCancelledWhole() throws {
+        var venue = try Venue()
+        var stop = stopMarket(20, .buy, 5, stop: 100)
+        stop.timeInForce = .fillOrKill
+        venue.seed(limit(1, .sell, 1, at: 100), limit(2, .sell, 1, at: 101), stop)
+        let reports = venue.send(limit(10, .buy, 1, at: 100, account: 2))
+        #expect(reports.last == cancelled(20, .buy, 5, at: 0, account: 3, .fillOrKill))
+        #expect(venue.asks() == [level(101, 1)])
+        #expect(venue.book.order(OrderID(20)) == nil)
+    }
 }

@@ -357,7 +357,7 @@ struct ReferenceOrderBook {
             let order = triggered.removeFirst()
             let isLimit = order.type == .stopLimit
             var taker = Taker(order: order, limit: isLimit ? order.price : nil)
-            if isLimit, order.timeInForce == .fillOrKill, !canFill(taker) {
+            if order.timeInForce == .fillOrKill, !canFill(taker) {
                 emit(.cancelled, order, reason: .fillOrKill, price: order.price, quantity: order.leaves, leaves: 0)
                 continue
             }
