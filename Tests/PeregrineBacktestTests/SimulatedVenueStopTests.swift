@@ -145,6 +145,27 @@ import Testing
         #expect(reports.reports.last?.reason == .fillOrKill)
     }
 
+    /// A stop's own trades as it enters trigger the stops they reach, which enter at the next
+    /// book message (never twice, never lost).
+    @Test func aStopEnteringTriggersTheNextWhichEntersAtTheFollowingMessage() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(Self.stopMarket(1, .buy, stop: 102, 8), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        Self.message([Venue.trade(102, 1, aggressor: .buy)], time: 3, &venue, &reports)
+        #expect(Self.lines(reports, from: 2) == ["triggered 1 102x8/8"])
+        // The next message: stop 1 walks 101, 102 and 103; its trade at 103 triggers stop 2.
+        Self.message([Venue.level(.buy, 98, 1)], time: 4, &venue, &reports)
+        #expect(
+            Self.lines(reports, from: 3) == [
+                "partially-filled 1 101x3/5", "partially-filled 1 102x4/1", "filled 1 103x1/0", "triggered 2 103x1/1",
+            ])
+        // Stop 2 enters at the message after, and takes the last lot at 103.
+        Self.message([Venue.level(.buy, 97, 1)], time: 5, &venue, &reports)
+        #expect(Self.lines(reports, from: 7) == ["filled 2 103x1/0"])
+        #expect(venue.hasStops == false)
+    }
+
     @Test func aStopLimitThatDoesNotCrossRestsWhereItsLimitIs() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
