@@ -65,9 +65,9 @@ extension SimulatedVenue {
     }
 
     /// Whether the market has reached a stop at `stop` on `side`: the last trade (recorded, or
-    /// a strategy's taking) at or through it, or the touch there now (a buy stop: the best ask at or above it;
-    /// a sell stop: the best bid at or below it). Inlined: called from a mutating method, a call
-    /// would copy the venue for it.
+    /// a strategy's taking) at or through it, or the touch there now (a buy stop: the best ask
+    /// at or above it; a sell stop: the best bid at or below it). Inlined: called from a
+    /// mutating method, a call would copy the venue for it.
     @inline(__always)
     func stopReached(_ instrument: InstrumentID, _ side: Side, _ stop: Int64) -> Bool {
         let last = stopOrders.lastTradeTicks[Int(instrument.rawValue)]
