@@ -38,14 +38,42 @@ public enum DataConversion {
             instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol },
             recorded: plan.recorded, priceSteps: plan.coarserPriceSteps)
-        // Written under a temporary name and renamed when complete: an interrupted or failed
-        // conversion leaves no file that reads as a (short) success. (Over the file a link
-        // leads to; never over a device or a pipe.)
+        let target = try target(of: output, metadata)
+        let stream = try plan.openData()
+        let count = try write(
+            metadata, to: output, target: target, progress: progress, stopRequested: stopRequested,
+            share: { stream.progress },
+            next: { stream.next()?.event },
+            finished: { () throws(FeedError) -> EventFileMetadata in
+                if let failure = stream.failure { throw failure }
+                var finished = metadata
+                finished.skippedQuoteRows = stream.skippedQuotes
+                return finished
+            })
+        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings)
+    }
+
+    /// The file a converted file written to `output` with `metadata` is renamed over (the file
+    /// a link leads to; never a device or a pipe): checked before any input is read.
+    static func target(of output: String, _ metadata: EventFileMetadata) throws(BacktestError) -> String {
         let target = try OutputFile.renameTarget(output, flag: "--output")
         if let unkept = metadata.unkeptValue() {
             throw .usage("--output \(output): \(unkept)")
         }
-        let stream = try plan.openData()
+        return target
+    }
+
+    /// Writes the events `next` gives (until nil) to a converted file at `output` (`target`,
+    /// from `target(of:)`) with `metadata` (as `finished` has it at the end, which may throw
+    /// for the data read), under a temporary name renamed when complete: a failed, interrupted
+    /// or stopped write leaves no file that reads as a (short) success, and the file at
+    /// `output` as it was. Returns the events written. `share` is the share done, for
+    /// `progress`, asked with `stopRequested` every 65,536 events.
+    static func write(
+        _ metadata: EventFileMetadata, to output: String, target: String, progress: ((Double) -> Void)?,
+        stopRequested: (() -> String?)?, share: () -> Double, next: () throws(FeedError) -> Event?,
+        finished: () throws(FeedError) -> EventFileMetadata
+    ) throws(BacktestError) -> UInt64 {
         // A new file of its own beside the target (never one that exists: an input, a link,
         // a user's file), readable as files written without one are.
         guard let (descriptor, partial) = UniqueFile.create(prefix: target + ".partial-") else {
@@ -65,23 +93,18 @@ public enum DataConversion {
         var count: UInt64 = 0
         var stoppedBy: String?
         do throws(FeedError) {
-            while let item = stream.next() {
-                try writer.append(item.event)
+            while let event = try next() {
+                try writer.append(event)
                 count &+= 1
                 guard count & 0xFFFF == 0 else { continue }
-                progress?(stream.progress)
+                progress?(share())
                 stoppedBy = stopRequested?()
                 if stoppedBy != nil { break }
             }
-            if stoppedBy == nil {
-                if let failure = stream.failure { throw failure }
-                var finished = metadata
-                finished.skippedQuoteRows = stream.skippedQuotes
-                try writer.finish(metadata: finished)
-            }
+            if stoppedBy == nil { try writer.finish(metadata: try finished()) }
         } catch {
             unlink(partial)
-            return try fail(error)
+            throw .data("\(error)")
         }
         if let stoppedBy {
             unlink(partial)
@@ -94,12 +117,9 @@ public enum DataConversion {
             throw .output("cannot write \(output) (renaming \(partial)): \(String(cString: strerror(errno)))")
         }
         progress?(1)
-        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings)
+        return count
     }
-
-    static func fail(_ error: FeedError) throws(BacktestError) -> Outcome { throw .data("\(error)") }
 }
-
 #if canImport(Glibc)
     import Glibc
 #endif

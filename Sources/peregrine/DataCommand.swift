@@ -10,7 +10,23 @@ import PeregrineModel
 /// `peregrine data`: tools for recorded market data.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Tools for recorded market data.", subcommands: [Convert.self])
+        commandName: "data", abstract: "Tools for recorded and synthetic market data.",
+        subcommands: [Convert.self, Generate.self])
+
+    /// Runs `body` (a conversion or a generation) with a progress bar on standard error when it
+    /// is a terminal, and SIGINT or SIGTERM as its stop (within 65,536 events, exit 1: nothing
+    /// is written, and its partial file is removed); returns its result and the seconds it took.
+    static func withProgress<Result>(
+        _ body: (((Double) -> Void)?, @escaping () -> String?) throws(BacktestError) -> Result
+    ) throws(BacktestError) -> (Result, Double) {
+        let terminal = isatty(2) != 0
+        let started = ContinuousClock.now
+        StopSignal.installHandlers()
+        defer { if terminal { printError("") } }
+        let result = try body(
+            terminal ? { BacktestCommand.showProgress($0, since: started) } : nil, { StopSignal.receivedName })
+        return (result, (ContinuousClock.now - started).seconds)
+    }
 
     /// `peregrine data convert`: text files into the binary event format a backtest maps.
     struct Convert: ParsableCommand {
@@ -55,24 +71,12 @@ struct DataCommand: ParsableCommand {
                 }
                 // (The output may be an input: it is written under another name and renamed.)
                 try OutputFile.check([("--output", output)], inputs: [])
-                let terminal = isatty(2) != 0
-                let started = ContinuousClock.now
-                // SIGINT or SIGTERM stops the conversion within 65,536 events (exit 1): nothing
-                // is written, and its partial file is removed.
-                StopSignal.installHandlers()
-                let outcome: DataConversion.Outcome
-                do {
-                    outcome = try DataConversion.convert(
-                        specs, tickSize: tick, lotSize: lot, output: output,
-                        progress: terminal ? { BacktestCommand.showProgress($0, since: started) } : nil,
-                        stopRequested: { StopSignal.receivedName })
-                } catch {
-                    if terminal { printError("") }
-                    throw error
+                let (outcome, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
+                    try DataConversion.convert(
+                        specs, tickSize: tick, lotSize: lot, output: output, progress: progress,
+                        stopRequested: stopRequested)
                 }
-                if terminal { printError("") }
                 for warning in outcome.warnings { printError("warning: \(warning)") }
-                let seconds = (ContinuousClock.now - started).seconds
                 print(
                     "converted \(outcome.events) events of "
                         + outcome.instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
@@ -82,6 +86,89 @@ struct DataCommand: ParsableCommand {
                 printError("error: \(error)")
                 Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
             }
+        }
+    }
+
+    /// `peregrine data generate`: a synthetic market (`SyntheticData`) as a converted file.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generate",
+            abstract:
+                "Write a synthetic market (L2 books and trades of SYN0, SYN1…) as a converted event file for backtests (docs/backtesting.md).",
+            discussion:
+                "The same settings give the same file on every machine. Exit status: 0 written; 1 failed or stopped (nothing is left behind); 2 usage."
+        )
+
+        @Option(help: "Events to write (at least; the last message is whole).")
+        var events: UInt64 = 1_000_000
+
+        @Option(help: "The random generator's seed.")
+        var seed: UInt64 = 1
+
+        @Option(help: "Instruments, 1 to 64 (SYN0, SYN1…; tick 0.01, lot 0.001).")
+        var instruments: Int = 1
+
+        @Option(help: ArgumentHelp("The first event's time (UTC).", valueName: "time"))
+        var start: String = "2026-01-01T00:00:00Z"
+
+        @Option(help: ArgumentHelp("The mean time between messages.", valueName: "µs"))
+        var intervalUs: String = "100"
+
+        @Option(help: ArgumentHelp("Where the best bids start.", valueName: "decimal"))
+        var price: String = "100.00"
+
+        @Option(help: "Levels a side, 1 to 1,000.")
+        var depth: Int = 20
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The converted file to write.", valueName: "file"))
+        var output: String
+
+        func run() throws {
+            do {
+                var settings = SyntheticData.Settings()
+                settings.events = events
+                settings.seed = seed
+                settings.instruments = instruments
+                settings.depth = depth
+                guard let start = UTCTime.parse(start) else {
+                    throw BacktestError.usage("--start \(start): use a UTC time such as 2026-01-01T00:00:00Z")
+                }
+                settings.start = start
+                guard let interval = try? Increment(intervalUs), let nanoseconds = Self.units(interval, decimals: 3)
+                else {
+                    throw BacktestError.usage(
+                        "--interval-us \(intervalUs): use a positive number of µs, at most 3 decimals")
+                }
+                settings.interval = UInt64(nanoseconds)
+                guard let grid = try? Increment(price), let ticks = Self.units(grid, decimals: 2) else {
+                    throw BacktestError.usage(
+                        "--price \(price): use a positive decimal on the 0.01 grid, such as 100.00")
+                }
+                settings.price = ticks
+                let (count, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
+                    try SyntheticData.generate(
+                        settings, output: output, progress: progress, stopRequested: stopRequested)
+                }
+                print(
+                    "generated \(count) events of "
+                        + SyntheticData.instruments(settings).map(\.symbol).joined(separator: ", ")
+                        + " (tick 0.01, lot 0.001) into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
+            } catch let error as BacktestError {
+                printError("error: \(error)")
+                Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
+            }
+        }
+
+        /// `value` in units of 10^-`decimals` (nil when it has more decimals, or does not fit).
+        static func units(_ value: Increment, decimals: Int) -> Int64? {
+            guard value.decimals <= decimals else { return nil }
+            var units = value.units
+            for _ in value.decimals..<decimals {
+                let (scaled, overflow) = units.multipliedReportingOverflow(by: 10)
+                if overflow { return nil }
+                units = scaled
+            }
+            return units
         }
     }
 }
