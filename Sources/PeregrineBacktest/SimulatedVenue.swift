@@ -722,7 +722,7 @@ public struct SimulatedVenue: ~Copyable {
                     kind: .accepted, instrument: instrument, orderID: command.orderID, account: command.account,
                     side: command.side, price: PendingStop.reportedPrice(of: command), quantity: command.quantity,
                     leavesQuantity: command.quantity))
-            if command.type == .stopMarket || command.type == .stopLimit {
+            if command.type.isStop {
                 stopOrders.waiting.append(PendingStop(command: command, instrument: instrument))
                 hasStops = true
                 return

@@ -124,14 +124,12 @@ struct SyntheticBooks {
         time = settings.start
         books = []
         for _ in 0..<settings.instruments {
-            let bids = [Int64](repeating: 0, count: settings.depth)
-            books.append(Book(bestBid: settings.price, bids: bids, asks: bids))
-        }
-        for index in books.indices {
-            for level in 0..<settings.depth {
-                books[index].bids[level] = size()
-                books[index].asks[level] = size()
+            var book = Book(bestBid: settings.price, bids: [], asks: [])
+            for _ in 0..<settings.depth {
+                book.bids.append(size())
+                book.asks.append(size())
             }
+            books.append(book)
         }
     }
 

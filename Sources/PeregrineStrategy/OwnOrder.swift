@@ -143,8 +143,7 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
     /// book until it triggers, whatever its time in force), or a limit order that is neither
     /// immediate-or-cancel nor fill-or-kill. The venue ends the others itself.
     @inlinable public var canRest: Bool {
-        type == .stopMarket || type == .stopLimit
-            || (type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill)
+        type.isStop || (type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill)
     }
 
     /// The average price of its fills, rounded half-even to the tick grid; nil before a fill.

@@ -140,7 +140,9 @@ struct DataCommand: ParsableCommand {
                         "--interval-us \(intervalUs): use a positive number of µs, at most 3 decimals")
                 }
                 settings.interval = UInt64(nanoseconds)
-                guard let grid = try? Increment(price), let ticks = Self.units(grid, decimals: 2) else {
+                // On the synthetic instruments' price grid.
+                let tick = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).tickSize
+                guard let ticks = (try? Price(price, tickSize: tick))?.ticks, ticks > 0 else {
                     throw BacktestError.usage(
                         "--price \(price): use a positive decimal on the 0.01 grid, such as 100.00")
                 }
