@@ -7,11 +7,13 @@ import PeregrineModel
 final class StopOrders {
     /// Stops waiting for their stop price, in the order they came.
     @exclusivity(unchecked) var waiting: [PendingStop] = []
-    /// Stops that triggered, in trigger order, waiting to enter at the end of their instrument's
-    /// book message: the one whose touch triggered them, or the next after the trade that did.
+    /// Stops that triggered, in trigger order, waiting to enter: at the end of their instrument's
+    /// book message (the one whose touch or fill through an order triggered them, or the next
+    /// after the recorded trade that did), or right after the entering order whose trade did.
     @exclusivity(unchecked) var triggered: [PendingStop] = []
-    /// Per instrument, the price of the last trade, recorded or the strategies' own taking (0
-    /// before any): a plain buffer, written on every trade without an array's uniqueness check.
+    /// Per instrument, the price of the last trade (0 before any): recorded, an entering order's
+    /// taking, or a resting order's fill when the book moved through it. A plain buffer, written
+    /// on every trade without an array's uniqueness check.
     let lastTradeTicks: UnsafeMutableBufferPointer<Int64>
 
     init(instruments: Int) {
@@ -79,11 +81,13 @@ extension SimulatedVenue {
     /// Triggers the instrument's stops the market reached: buy stops at or below `buysAt`
     /// (lowest first), then sell stops at or above `sellsAt` (highest first), first in first
     /// out within a stop price. Each reports `triggered` at its trigger price and waits in
-    /// `triggered` to enter (`settleStops`). (0 for a side: none of that side triggers.)
+    /// `triggered` to enter: at the end of the book message (`settleStops`), or, `byEntering`
+    /// (the trade of an order entering at the venue reached them), right after that order
+    /// (`enterStopsTriggeredByEntering`). (0 for a side: none of that side triggers.)
     /// Allocates only when one triggers; never inlined: it runs only while stops wait.
     @inline(never)
     mutating func triggerStops<Sink: ExecutionReportSink & ~Copyable>(
-        _ instrument: InstrumentID, buysAt: Int64, sellsAt: Int64, sink: inout Sink
+        _ instrument: InstrumentID, buysAt: Int64, sellsAt: Int64, byEntering: Bool = false, sink: inout Sink
     ) {
         // Most calls trigger nothing: a scan of the stops where they lie first.
         guard stopOrders.waiting.contains(where: { Self.reaches($0, instrument, buysAt: buysAt, sellsAt: sellsAt) })
@@ -104,7 +108,8 @@ extension SimulatedVenue {
             return left < right
         }
         for index in reached {
-            let stop = orders.waiting[index]
+            var stop = orders.waiting[index]
+            stop.triggeredByEntering = byEntering
             let price = stop.command.side == .buy ? buysAt : sellsAt
             sink.accept(
                 ExecutionReport(
@@ -127,12 +132,13 @@ extension SimulatedVenue {
 
     /// The end of a message, `event` its last event (any other event is a message of its own).
     /// When it changed the instrument's book: the stops its touch reached trigger, and the
-    /// instrument's triggered stops enter; after a trade, the stops it triggered wait for the
-    /// next book message, which shows what the trade took (entered at once, they would take the
-    /// levels it went through, at better prices than its own). They enter one by one in trigger
-    /// order, as market (stop-market) or limit (stop-limit) orders. The backtest calls it when
-    /// stops wait (`hasStops`). Never inlined: rare, and its code would sit in the backtest's
-    /// loop.
+    /// instrument's triggered stops enter; after a recorded trade, the stops it triggered wait
+    /// for the next book message, which shows what the trade took (entered at once, they would
+    /// take the levels it went through, at better prices than its own). They enter one by one
+    /// in trigger order, as market (stop-market) or limit (stop-limit) orders; the stops their
+    /// own trades reach follow (`enterStopsTriggeredByEntering`). The backtest calls it
+    /// when stops wait (`hasStops`). Never inlined: rare, and its code would sit in the
+    /// backtest's loop.
     @inline(never)
     public mutating func settleStops<Sink: ExecutionReportSink & ~Copyable>(
         after event: Event, time: UInt64, sink: inout Sink
@@ -156,17 +162,25 @@ extension SimulatedVenue {
         let entering = stopOrders.triggered.filter { $0.instrument == instrument }
         stopOrders.triggered.removeAll { $0.instrument == instrument }
         hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
-        for stop in entering {
-            let command = stop.command
-            let order: OrderCommand =
-                command.type == .stopLimit
-                ? .limit(
-                    command.orderID, account: command.account, command.side, price: command.price,
-                    quantity: command.quantity, timeInForce: command.timeInForce)
-                : .market(
-                    command.orderID, account: command.account, command.side, quantity: command.quantity,
-                    timeInForce: command.timeInForce)
-            enter(order, stop.instrument, time: time, sink: &sink, triggered: true)
+        for stop in entering { enter(stop.entering, stop.instrument, time: time, sink: &sink, triggered: true) }
+        enterStopsTriggeredByEntering(instrument, time: time, sink: &sink)
+    }
+
+    /// Enters the instrument's stops that the trades of an order entering at the venue
+    /// triggered (`PendingStop.triggeredByEntering`), one by one in trigger order, right after
+    /// that order, as the hosted matching engine does; the stops their own trades reach join
+    /// the back and enter in turn. What the orders before them took is remembered as consumed,
+    /// so they take what it left. Never inlined: it runs only while stops wait.
+    @inline(never)
+    mutating func enterStopsTriggeredByEntering<Sink: ExecutionReportSink & ~Copyable>(
+        _ instrument: InstrumentID, time: UInt64, sink: inout Sink
+    ) {
+        while let position = stopOrders.triggered.firstIndex(where: {
+            $0.instrument == instrument && $0.triggeredByEntering
+        }) {
+            let stop = stopOrders.triggered.remove(at: position)
+            hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+            enter(stop.entering, instrument, time: time, sink: &sink, triggered: true)
         }
     }
 }

@@ -26,14 +26,30 @@ struct RestingOrder: Sendable {
 }
 
 /// A strategy's stop order at the simulated venue, waiting for the recorded market to reach its
-/// stop price (then triggered, waiting to enter at the end of the message that triggered it).
+/// stop price (then triggered, waiting to enter: at the end of the book message that triggered
+/// it, or at once when an order entering at the venue traded there).
 struct PendingStop: Sendable {
     /// The order as sent: stop-market or stop-limit, its stop price, limit price and quantity.
     var command: OrderCommand
     var instrument: InstrumentID
+    /// Triggered by the trade of an order entering at the venue (a strategy's command, or a
+    /// stop entering): it enters right after that order, as on the hosted matching engine.
+    var triggeredByEntering = false
 
     /// The price its reports show (`reportedPrice(of:)`).
     var reportedPrice: Price { Self.reportedPrice(of: command) }
+
+    /// The order it enters as once triggered: a market (stop-market) or limit (stop-limit)
+    /// order with its id, quantity and time in force.
+    var entering: OrderCommand {
+        command.type == .stopLimit
+            ? .limit(
+                command.orderID, account: command.account, command.side, price: command.price,
+                quantity: command.quantity, timeInForce: command.timeInForce)
+            : .market(
+                command.orderID, account: command.account, command.side, quantity: command.quantity,
+                timeInForce: command.timeInForce)
+    }
 
     /// The price a new order's reports show: the stop price of a stop-market order, the limit
     /// price of any other (as the hosted matching engine's).
@@ -136,12 +152,16 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// - **Stop orders** wait off the book until the recorded market reaches their stop price: the
 ///   touch at the end of a book message (a buy stop when the best ask is at or above it, a sell
 ///   stop when the best bid is at or below it), or a trade at or through it: a recorded one, or
-///   a strategy's order taking from the book (its trades print at the venue too). They report
-///   `triggered`, then enter at the end of that book message (after a trade, of the
-///   instrument's next one, which shows what the trade took) as market (stop-market) or limit
-///   (stop-limit) orders with their time in force, one by one: buy stops lowest first, then sell
-///   stops highest first, first in first out within a stop price. A stop not entered yet can be
-///   cancelled and asked about, not replaced (`not-replaceable`).
+///   an order entering at the venue taking from the book (a strategy's, or a stop's: their
+///   trades print at the venue too), or a strategy's resting order the book moved through (it
+///   fills at its price). They report `triggered`, then enter as market (stop-market) or limit
+///   (stop-limit) orders with their time in force: at the end of that book message (after a
+///   recorded trade, of the instrument's next one, which shows what the trade took); right
+///   after the entering order whose trade reached them, as on the hosted matching engine (its
+///   take is remembered as consumed, so they take what it left). Within one trigger they enter
+///   one by one: buy stops lowest first, then sell stops highest first, first in first out within
+///   a stop price. A stop not entered yet can be cancelled and asked about, not replaced
+///   (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.
@@ -487,7 +507,8 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Fills entirely every resting order of `instrument` the other side's best has reached or
-    /// moved through.
+    /// moved through. Each fill is a trade at the order's price, the market's last: it triggers
+    /// the stops it reaches, which enter at the end of the book message.
     mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
@@ -508,7 +529,10 @@ public struct SimulatedVenue: ~Copyable {
                     ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks &+ reach <= order.price } ?? false)
                     : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks &- reach >= order.price } ?? false)
             {
-                if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
+                let left = fillResting(at: index, lots: order.leaves, time: time, sink: &sink)
+                stopOrders.lastTradeTicks[Int(instrument.rawValue)] = order.price
+                if hasStops { triggerStops(instrument, buysAt: order.price, sellsAt: order.price, sink: &sink) }
+                if left { continue }
             }
             index += 1
         }
@@ -645,12 +669,16 @@ public struct SimulatedVenue: ~Copyable {
         switch command.action {
         case .new:
             enter(command, instrument, time: time, sink: &sink)
+            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
             let lots = command.quantity.lots
             return lots > 0 && lots <= Self.maxTicks ? lots : 0
         case .cancel:
             cancel(command, instrument, sink: &sink)
             return 0
-        case .replace: return replace(command, instrument, time: time, sink: &sink)
+        case .replace:
+            let added = replace(command, instrument, time: time, sink: &sink)
+            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
+            return added
         case .status:
             status(command, instrument, sink: &sink)
             return 0
@@ -824,7 +852,7 @@ public struct SimulatedVenue: ~Copyable {
     /// Takes liquidity for an order, best level first, up to its limit and `leaves`: a fill
     /// report per level; returns what is left. Each of its trades is the market's last trade,
     /// as a recorded one is: it triggers the stops it reaches (reported after it, as the hosted
-    /// engine does), which enter at the end of the instrument's next book message.
+    /// engine does), which enter right after the order (`enterStopsTriggeredByEntering`).
     mutating func take<Sink: ExecutionReportSink & ~Copyable>(
         _ command: OrderCommand, _ instrument: InstrumentID, limit: Int64?, leaves start: Int64, sink: inout Sink
     ) -> Int64 {
@@ -857,7 +885,7 @@ public struct SimulatedVenue: ~Copyable {
                     price: Price(ticks: price), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
                     tradeID: takeTradeID(), isAggressor: true))
             stopOrders.lastTradeTicks[Int(instrument.rawValue)] = price
-            if hasStops { triggerStops(instrument, buysAt: price, sellsAt: price, sink: &sink) }
+            if hasStops { triggerStops(instrument, buysAt: price, sellsAt: price, byEntering: true, sink: &sink) }
         }
         return leaves
     }

@@ -106,63 +106,88 @@ import Testing
     }
 
     /// A strategy's order taking from the book prints trades at the venue: they trigger the
-    /// stops they reach, which enter at the end of the next book message, and a stop the last of
-    /// them has reached is refused.
-    @Test func aStrategysOwnTakingTriggersTheStopsItsTradesReach() throws {
+    /// stops they reach, which enter right after it (as on the hosted matching engine) and take
+    /// what it left, and a stop the last of them has reached is refused.
+    @Test func aStrategysOwnTakingTriggersTheStopsItsTradesReachWhichEnterRightAfterIt() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
         venue.process(Self.stopMarket(1, .buy, stop: 102, 1), instrument: Self.instrument, time: 2, sink: &reports)
-        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .buy, stop: 104, 1), instrument: Self.instrument, time: 2, sink: &reports)
         venue.process(Self.stopMarket(3, .sell, stop: 99, 1), instrument: Self.instrument, time: 2, sink: &reports)
-        // A market buy of 4 takes 3 at 101 and 1 at 102: it reaches the buy stop at 102 (not the
-        // one at 103, nor the sell stop at 99), which reports `triggered` at once and waits.
+        // A market buy of 6 takes 3 at 101 and 3 at 102: it reaches the buy stop at 102 (not the
+        // one at 104, nor the sell stop at 99), which reports `triggered` after the fill that
+        // reached it and enters right after the market buy: it buys the lot the buy left at 102.
         venue.process(
-            .market(OrderID(4), account: Self.account, .buy, quantity: Quantity(lots: 4)), instrument: Self.instrument,
+            .market(OrderID(4), account: Self.account, .buy, quantity: Quantity(lots: 6)), instrument: Self.instrument,
             time: 3, sink: &reports)
         #expect(
             Self.lines(reports, from: 3) == [
-                "accepted 4 0x4/4", "partially-filled 4 101x3/1", "filled 4 102x1/0", "triggered 1 102x1/1",
+                "accepted 4 0x6/6", "partially-filled 4 101x3/3", "filled 4 102x3/0", "triggered 1 102x1/1",
+                "filled 1 102x1/0",
             ])
+        #expect(venue.hasStops == true)
         // A buy stop at 102 now would trigger at once: the last trade was there.
         venue.process(Self.stopMarket(5, .buy, stop: 102, 1), instrument: Self.instrument, time: 3, sink: &reports)
         #expect(reports.reports.last?.reason == .stopWouldTriggerImmediately)
-        // The next book message (a bid at 98): the stop enters, and buys at 102 what the market
-        // buy left there (101's 3 lots were taken).
+        // The next book message (a bid at 98) enters nothing more.
         Self.message([Venue.level(.buy, 98, 1)], time: 4, &venue, &reports)
-        #expect(Self.lines(reports, from: 8) == ["filled 1 102x1/0"])
-        // A stop-market that fills or kills: triggered by a recorded trade at 103, it finds
-        // 1 + 2 lots at 102 and 103 for its 20 and fills nothing.
+        #expect(reports.reports.count == 3 + 6)
+        // A stop-market that fills or kills: triggered by a recorded trade at 103, it waits for
+        // the book's next message, finds 2 lots at 103 for its 20 and fills nothing.
         var fillOrKill = Self.stopMarket(6, .buy, stop: 103, 20)
         fillOrKill.timeInForce = .fillOrKill
         venue.process(fillOrKill, instrument: Self.instrument, time: 5, sink: &reports)
         Self.message([Venue.trade(103, 1, aggressor: .buy)], time: 6, &venue, &reports)
+        #expect(Self.lines(reports, from: 9) == ["accepted 6 103x20/20", "triggered 6 103x20/20"])
         Self.message([Venue.level(.buy, 97, 1)], time: 7, &venue, &reports)
-        #expect(
-            Self.lines(reports, from: 9) == [
-                "accepted 6 103x20/20", "triggered 2 103x1/1", "triggered 6 103x20/20", "filled 2 102x1/0",
-                "cancelled 6 0x20/0",
-            ])
+        #expect(Self.lines(reports, from: 11) == ["cancelled 6 0x20/0"])
         #expect(reports.reports.last?.reason == .fillOrKill)
+        // The stop at 104 still waits.
+        #expect(venue.hasStops == true)
     }
 
-    /// A stop's own trades as it enters trigger the stops they reach, which enter at the next
-    /// book message (never twice, never lost).
-    @Test func aStopEnteringTriggersTheNextWhichEntersAtTheFollowingMessage() throws {
+    /// A stop's own trades as it enters trigger the stops they reach, which enter right after
+    /// it, in the order they triggered (never twice, never lost), behind the stops that
+    /// triggered with it.
+    @Test func aStopEnteringTriggersTheNextWhichEntersRightAfterIt() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
         venue.process(Self.stopMarket(1, .buy, stop: 102, 8), instrument: Self.instrument, time: 2, sink: &reports)
         venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(3, .buy, stop: 102, 1), instrument: Self.instrument, time: 2, sink: &reports)
         Self.message([Venue.trade(102, 1, aggressor: .buy)], time: 3, &venue, &reports)
-        #expect(Self.lines(reports, from: 2) == ["triggered 1 102x8/8"])
-        // The next message: stop 1 walks 101, 102 and 103; its trade at 103 triggers stop 2.
+        #expect(Self.lines(reports, from: 3) == ["triggered 1 102x8/8", "triggered 3 102x1/1"])
+        // The next message: stop 1 walks 101, 102 and 103; its trade at 103 triggers stop 2,
+        // which enters behind stop 3 (triggered with stop 1): stop 3 takes the last lot at
+        // 103, and stop 2 finds nothing left (a market order: cancelled).
         Self.message([Venue.level(.buy, 98, 1)], time: 4, &venue, &reports)
         #expect(
-            Self.lines(reports, from: 3) == [
+            Self.lines(reports, from: 5) == [
                 "partially-filled 1 101x3/5", "partially-filled 1 102x4/1", "filled 1 103x1/0", "triggered 2 103x1/1",
+                "filled 3 103x1/0", "cancelled 2 0x1/0",
             ])
-        // Stop 2 enters at the message after, and takes the last lot at 103.
-        Self.message([Venue.level(.buy, 97, 1)], time: 5, &venue, &reports)
-        #expect(Self.lines(reports, from: 7) == ["filled 2 103x1/0"])
+        #expect(venue.hasStops == false)
+    }
+
+    /// A strategy's resting order that the book moves through fills at its price: a trade
+    /// there, the market's last, which triggers the stops it reaches at that price (reported
+    /// after the fill; they enter at the end of the message).
+    @Test func aRestingOrderTheBookMovesThroughIsATradeThatTriggersStops() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        // A resting buy at 98 (2 lots), below the bids, and a sell stop at 98.
+        venue.process(
+            .limit(OrderID(1), account: Self.account, .buy, price: Price(ticks: 98), quantity: Quantity(lots: 2)),
+            instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .sell, stop: 98, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(Self.lines(reports) == ["accepted 1 98x2/2", "accepted 2 98x1/1"])
+        // One message: the bids of 100 and 99 go, 97 × 4 comes, and an ask of 98 × 3 reaches
+        // the buy, which fills whole at 98. That trade triggers the stop at 98 (the touch at the
+        // message's end would have, at the best bid, 97); it enters at the end and sells at 97.
+        Self.message(
+            [Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.buy, 97, 4), Venue.level(.sell, 98, 3)],
+            time: 3, &venue, &reports)
+        #expect(Self.lines(reports, from: 2) == ["filled 1 98x2/0", "triggered 2 98x1/1", "filled 2 97x1/0"])
         #expect(venue.hasStops == false)
     }
 
@@ -317,7 +342,8 @@ import Testing
 
 /// A strategy from outside the package that buys `quantity` lots (2) with a stop at 104 once it
 /// sees a book: a stop-market, or a stop-limit at `limit` ticks when given, entering with the
-/// time in force whose raw value `tif` is (the order type's default when not given).
+/// time in force whose raw value `tif` is (the order type's default when not given); then, when
+/// `take` is given, a market buy of that many lots.
 struct StopBuyer: Strategy, Sendable {
     static let name = "stop-buyer"
     static let marketData: MarketDataInterest = [.books]
@@ -325,6 +351,7 @@ struct StopBuyer: Strategy, Sendable {
     let quantity: Int64
     let limit: Int64
     let timeInForce: TimeInForce?
+    let take: Int64
     var sent = false
 
     init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
@@ -334,6 +361,7 @@ struct StopBuyer: Strategy, Sendable {
         limit = try parameters.integer("limit", default: 0, in: 0...1_000, counting: .ticks)
         let tif = try parameters.integer("tif", default: 0, in: 0...4)
         timeInForce = TimeInForce(rawValue: UInt8(truncatingIfNeeded: tif))
+        take = try parameters.integer("take", default: 0, in: 0...1_000, counting: .lots)
     }
 
     mutating func onBook(_ instrument: InstrumentID, _ context: inout StrategyContext) {
@@ -342,6 +370,7 @@ struct StopBuyer: Strategy, Sendable {
             context.submitStop(
                 instrument, .buy, stopPrice: Price(ticks: 104), limit: limit > 0 ? Price(ticks: limit) : nil,
                 quantity: Quantity(lots: quantity), timeInForce: timeInForce) != nil
+        if sent, take > 0 { _ = context.submitMarket(instrument, .buy, quantity: Quantity(lots: take)) }
     }
 
     mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
@@ -392,6 +421,36 @@ struct StopBuyer: Strategy, Sendable {
                     try BacktestPlan(settings, custom: StopBuyer.self), custom: StopBuyer.self)
                 #expect(limited.instruments.map { "\($0.position)" } == [position], "\(data) \(tif ?? "default")")
             }
+        }
+    }
+
+    /// A strategy's market buy that trades at the stop's price triggers it, and the stop enters
+    /// right after the buy, at the same time (as on the hosted engine), taking what the buy left
+    /// at 104: not at the book's next message (4 µs).
+    @Test func aStopTheStrategysOwnBuyTriggersEntersRightAfterIt() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sources = try BacktestRunTests.l2TextAndConverted(
+            [
+                "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
+                "test,TEST,1000,1000,false,ask,104,3", "test,TEST,1000,1000,false,ask,106,5",
+                "test,TEST,4000,4000,false,bid,98,1",
+            ], in: directory)
+        for data in sources {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec(data)]
+            settings.strategies = [StrategySpec(name: "stop-buyer", parameters: [("take", "6")])]
+            let fills = directory.appendingPathComponent("take-fills.csv").path
+            let result = try Backtest.run(
+                try BacktestPlan(settings, custom: StopBuyer.self), custom: StopBuyer.self,
+                outputs: BacktestOutputFiles(fillsCSV: fills))
+            let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+            let time = rows.first.map { String($0.split(separator: ",")[0]) } ?? "none"
+            #expect(
+                rows.map { $0.split(separator: ",")[0...5].joined(separator: ",") } == [
+                    "\(time),TEST,buy,103,5,taker", "\(time),TEST,buy,104,1,taker", "\(time),TEST,buy,104,2,taker",
+                ], "\(data)")
+            #expect(result.instruments.map { "\($0.position)" } == ["8"])
         }
     }
 }
