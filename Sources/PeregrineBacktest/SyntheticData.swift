@@ -5,8 +5,9 @@ import PeregrineModel
 /// `peregrine data generate`: a synthetic market written as a converted event file, for
 /// backtests that need data of a known shape, of any length, the same on every machine.
 ///
-/// Each instrument (`SYN0`, `SYN1`…: `InstrumentDefinition.synthetic`) has an L2 book of
-/// `depth` levels a side on consecutive ticks, never crossed, opened by a snapshot at `start`.
+/// Each instrument (`SYN0`, `SYN1`…: `InstrumentDefinition.synthetic`, on the `tickSize` and
+/// `lotSize` grids) has an L2 book of `depth` levels a side on consecutive ticks, never crossed,
+/// opened by a snapshot at `start`.
 /// Then messages, one instrument's each, `interval` apart on average (uniform from 1 ns to
 /// twice it):
 /// - 60%: a level's size changes (1…1,000 lots; levels near the touch more often);
@@ -30,23 +31,32 @@ public enum SyntheticData {
         public var start: UInt64 = 1_767_225_600_000_000_000
         /// The mean time between messages, ns.
         public var interval: UInt64 = 100_000
-        /// Where each best bid starts, in ticks (0.01: 10,000 is 100.00).
+        /// Where each best bid starts, in ticks (at 0.01, 10,000 is 100.00).
         public var price: Int64 = 10_000
         /// Levels a side, 1…1,000.
         public var depth = 20
+        /// The instruments' price grid (default 0.01).
+        public var tickSize = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).tickSize
+        /// The instruments' quantity grid (default 0.001); sizes are 1…1,000 lots of it.
+        public var lotSize = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).lotSize
 
         public init() {}
 
         /// The settings as the file's metadata names them.
         public var description: String {
             "seed=\(seed) events=\(events) instruments=\(instruments) start=\(UTCTime.text(start)) "
-                + "interval-ns=\(interval) price-ticks=\(price) depth=\(depth)"
+                + "interval-ns=\(interval) price-ticks=\(price) depth=\(depth) tick=\(tickSize) lot=\(lotSize)"
         }
     }
 
     /// The instruments a file generated with `settings` holds.
     public static func instruments(_ settings: Settings) -> [InstrumentDefinition] {
-        (0..<settings.instruments).map { .synthetic(InstrumentID(UInt32($0)), hosted: false) }
+        (0..<settings.instruments).map { index in
+            var definition = InstrumentDefinition.synthetic(InstrumentID(UInt32(index)), hosted: false)
+            definition.tickSize = settings.tickSize
+            definition.lotSize = settings.lotSize
+            return definition
+        }
     }
 
     /// Writes the synthetic market of `settings` to `output` (under another name, renamed when
@@ -68,8 +78,8 @@ public enum SyntheticData {
         }
         guard settings.price > Int64(settings.depth), settings.price <= 1_000_000_000_000 else {
             throw .usage(
-                "--price: use more than the depth's \(settings.depth) ticks (\(settings.depth) × 0.01) and at most "
-                    + "10,000,000,000.00")
+                "--price: use more than the depth's \(settings.depth) ticks (\(settings.depth) × \(settings.tickSize)) "
+                    + "and at most 1,000,000,000,000 ticks")
         }
         let description = settings.description
         let digest = JobIdentity.hex(SHA256.hash(data: Array(description.utf8)))

@@ -105,8 +105,14 @@ struct DataCommand: ParsableCommand {
         @Option(help: "The random generator's seed.")
         var seed: UInt64 = 1
 
-        @Option(help: "Instruments, 1 to 64 (SYN0, SYN1…; tick 0.01, lot 0.001).")
+        @Option(help: "Instruments, 1 to 64 (SYN0, SYN1…).")
         var instruments: Int = 1
+
+        @Option(help: ArgumentHelp("The instruments' price grid.", valueName: "decimal"))
+        var tickSize: String = "0.01"
+
+        @Option(help: ArgumentHelp("The instruments' quantity grid (sizes are 1 to 1,000 lots).", valueName: "decimal"))
+        var lotSize: String = "0.001"
 
         @Option(help: ArgumentHelp("The first event's time (UTC).", valueName: "time"))
         var start: String = "2026-01-01T00:00:00Z"
@@ -140,11 +146,16 @@ struct DataCommand: ParsableCommand {
                         "--interval-us \(intervalUs): use a positive number of µs, at most 3 decimals")
                 }
                 settings.interval = UInt64(nanoseconds)
-                // On the synthetic instruments' price grid.
-                let tick = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).tickSize
+                guard let tick = try? Increment(tickSize) else {
+                    throw BacktestError.usage("--tick-size \(tickSize): use a positive decimal such as 0.01")
+                }
+                guard let lot = try? Increment(lotSize) else {
+                    throw BacktestError.usage("--lot-size \(lotSize): use a positive decimal such as 0.001")
+                }
+                settings.tickSize = tick
+                settings.lotSize = lot
                 guard let ticks = (try? Price(price, tickSize: tick))?.ticks, ticks > 0 else {
-                    throw BacktestError.usage(
-                        "--price \(price): use a positive decimal on the 0.01 grid, such as 100.00")
+                    throw BacktestError.usage("--price \(price): use a positive decimal on the \(tick) grid")
                 }
                 settings.price = ticks
                 let (count, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
@@ -154,7 +165,7 @@ struct DataCommand: ParsableCommand {
                 print(
                     "generated \(count) events of "
                         + SyntheticData.instruments(settings).map(\.symbol).joined(separator: ", ")
-                        + " (tick 0.01, lot 0.001) into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
+                        + " (tick \(tick), lot \(lot)) into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
             } catch let error as BacktestError {
                 printError("error: \(error)")
                 Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)

@@ -130,7 +130,7 @@ import Testing
         #expect(
             file.metadata.sources.first?.path
                 == "seed=3 events=20000 instruments=2 start=2024-05-01T12:00:00.000000000Z interval-ns=250500 "
-                + "price-ticks=250050 depth=20")
+                + "price-ticks=250050 depth=20 tick=0.01 lot=0.001")
         let first = try file.records.event(at: 0)
         #expect(first.exchangeTimestamp == 1_714_564_800_000_000_000)
         if case .levelUpdate(let update) = first.payload {
@@ -145,11 +145,51 @@ import Testing
             (["--interval-us", "0"], "--interval-us 0: use a positive number of µs"),
             (["--start", "2024-13-01"], "--start 2024-13-01: use a UTC time"),
             (["--instruments", "0"], "--instruments 0: use 1 to 64"),
+            (["--tick-size", "0"], "--tick-size 0: use a positive decimal such as 0.01"),
+            (["--lot-size", "1e-3"], "--lot-size 1e-3: use a positive decimal such as 0.001"),
+            (["--tick-size", "0.5", "--price", "100.3"], "--price 100.3: use a positive decimal on the 0.5 grid"),
         ] {
             let bad = try PeregrineCLI.run(["data", "generate", "-o", path + ".bad"] + arguments)
             #expect(bad.status == 2, "\(arguments)")
             #expect(bad.error.contains("error: " + message), "\(bad.error)")
             #expect(!FileManager.default.fileExists(atPath: path + ".bad"))
+        }
+    }
+
+    /// Another grid: the instruments carry it, prices start on it, and a backtest reads them
+    /// there (its fills in the grid's decimals).
+    @Test func theGridIsTheOneAskedFor() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("grid.pgev").path
+        let run = try PeregrineCLI.run([
+            "data", "generate", "--events", "20000", "--tick-size", "0.5", "--lot-size", "1", "--price", "50",
+            "--depth", "5", "-o", path,
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.hasPrefix("generated 20000 events of SYN0 (tick 0.5, lot 1) into \(path) in "))
+        let file = try EventFile(path: path)
+        #expect(file.metadata.instruments.map { "\($0.symbol) \($0.tickSize) \($0.lotSize)" } == ["SYN0 0.5 1"])
+        #expect(file.metadata.sources.first?.path.hasSuffix("price-ticks=100 depth=5 tick=0.5 lot=1") == true)
+        let first = try file.records.event(at: 0)
+        if case .levelUpdate(let update) = first.payload {
+            #expect(update.side == .buy && update.price.ticks == 100)
+        } else {
+            Issue.record("the first event is \(first)")
+        }
+        let fills = directory.appendingPathComponent("grid-fills.csv").path
+        let backtest = try PeregrineCLI.run([
+            "backtest", "--data", "events:" + path, "--strategy", "market-maker", "--param", "half-spread=0",
+            "--fills-csv", fills,
+        ])
+        #expect(backtest.status == 0, "\(backtest.error)")
+        let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(rows.count > 10)
+        // Prices on the 0.5 grid, quantities whole lots of 1 (the market maker's 10).
+        for row in rows.prefix(50) {
+            let fields = row.split(separator: ",")
+            #expect(fields[3].hasSuffix(".0") || fields[3].hasSuffix(".5"), "\(row)")
+            #expect(Int(fields[4]).map { $0 >= 1 && $0 <= 10 } == true, "\(row)")
         }
     }
 
