@@ -66,8 +66,8 @@ extension SimulatedVenue {
         return stop
     }
 
-    /// Whether the market has reached a stop at `stop` on `side`: the last trade (recorded, or
-    /// a strategy's taking) at or through it, or the touch there now (a buy stop: the best ask
+    /// Whether the market has reached a stop at `stop` on `side`: the last trade (recorded, an
+    /// entering order's taking, or a fill through a resting order) at or through it, or the touch there now (a buy stop: the best ask
     /// at or above it; a sell stop: the best bid at or below it). Inlined: called from a
     /// mutating method, a call would copy the venue for it.
     @inline(__always)
@@ -170,7 +170,9 @@ extension SimulatedVenue {
     /// triggered (`PendingStop.triggeredByEntering`), one by one in trigger order, right after
     /// that order, as the hosted matching engine does; the stops their own trades reach join
     /// the back and enter in turn. What the orders before them took is remembered as consumed,
-    /// so they take what it left. Never inlined: it runs only while stops wait.
+    /// so they take what it left. A stop a recorded trade triggered before them stays waiting
+    /// for the book's next message: they overtake it. Never inlined: it runs only while stops
+    /// wait.
     @inline(never)
     mutating func enterStopsTriggeredByEntering<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink

@@ -27,7 +27,8 @@ struct RestingOrder: Sendable {
 
 /// A strategy's stop order at the simulated venue, waiting for the recorded market to reach its
 /// stop price (then triggered, waiting to enter: at the end of the book message that triggered
-/// it, or at once when an order entering at the venue traded there).
+/// it, or of the next after a recorded trade that did; right after the entering order whose
+/// trade did).
 struct PendingStop: Sendable {
     /// The order as sent: stop-market or stop-limit, its stop price, limit price and quantity.
     var command: OrderCommand
@@ -153,15 +154,16 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 ///   touch at the end of a book message (a buy stop when the best ask is at or above it, a sell
 ///   stop when the best bid is at or below it), or a trade at or through it: a recorded one, or
 ///   an order entering at the venue taking from the book (a strategy's, or a stop's: their
-///   trades print at the venue too), or a strategy's resting order the book moved through (it
-///   fills at its price). They report `triggered`, then enter as market (stop-market) or limit
-///   (stop-limit) orders with their time in force: at the end of that book message (after a
-///   recorded trade, of the instrument's next one, which shows what the trade took); right
-///   after the entering order whose trade reached them, as on the hosted matching engine (its
-///   take is remembered as consumed, so they take what it left). Within one trigger they enter
-///   one by one: buy stops lowest first, then sell stops highest first, first in first out within
-///   a stop price. A stop not entered yet can be cancelled and asked about, not replaced
-///   (`not-replaceable`).
+///   trades print at the venue too), or a strategy's resting order the book reached or moved
+///   through, within a message too (it fills at its price). They report `triggered`, then enter
+///   as market (stop-market) or limit (stop-limit) orders with their time in force: at the end
+///   of that book message (after a recorded trade, of the instrument's next one, which shows
+///   what the trade took); right after the entering order whose trade reached them, as on the
+///   hosted matching engine (its take is remembered as consumed, so they take what it left).
+///   Within one trigger they enter one by one: buy stops lowest first, then sell stops highest
+///   first, first in first out within a stop price. (A stop a recorded trade triggered, still
+///   waiting for the book, is overtaken by one an order's taking triggers after it.) A stop not
+///   entered yet can be cancelled and asked about, not replaced (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.
@@ -507,8 +509,12 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Fills entirely every resting order of `instrument` the other side's best has reached or
-    /// moved through. Each fill is a trade at the order's price, the market's last: it triggers
-    /// the stops it reaches, which enter at the end of the book message.
+    /// moved through (within a message too: the venue matches on every change). Each fill is a
+    /// trade at the order's price: the last, the market's last trade price, is the sweep's
+    /// worst (a falling ask fills the highest bids first). Then, as the sweep went, buys from
+    /// the highest price and sells from the lowest, each fill's price triggers the stops it
+    /// reaches (reported after the fills, at that price; they enter at the end of the book
+    /// message).
     mutating func fillThrough<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
@@ -518,6 +524,10 @@ public struct SimulatedVenue: ~Copyable {
             consumed.isEmpty
             ? bestBidOffer(instrument)
             : BestBidOffer(bid: bestAvailable(instrument, to: .sell), ask: bestAvailable(instrument, to: .buy))
+        var lowestBuy = Int64.max
+        var highestSell = Int64.min
+        /// With stops waiting: each fill's side and price, to trigger them in the sweep's order.
+        var fills: [(side: Side, price: Int64)] = []
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -529,13 +539,24 @@ public struct SimulatedVenue: ~Copyable {
                     ? (top.ask.map { $0.quantity.lots > 0 && $0.price.ticks &+ reach <= order.price } ?? false)
                     : (top.bid.map { $0.quantity.lots > 0 && $0.price.ticks &- reach >= order.price } ?? false)
             {
-                let left = fillResting(at: index, lots: order.leaves, time: time, sink: &sink)
-                stopOrders.lastTradeTicks[Int(instrument.rawValue)] = order.price
-                if hasStops { triggerStops(instrument, buysAt: order.price, sellsAt: order.price, sink: &sink) }
-                if left { continue }
+                if order.side == .buy {
+                    lowestBuy = Swift.min(lowestBuy, order.price)
+                } else {
+                    highestSell = Swift.max(highestSell, order.price)
+                }
+                if hasStops { fills.append((order.side, order.price)) }
+                if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             }
             index += 1
         }
+        guard lowestBuy != Int64.max || highestSell != Int64.min else { return }
+        stopOrders.lastTradeTicks[Int(instrument.rawValue)] = lowestBuy != Int64.max ? lowestBuy : highestSell
+        guard hasStops else { return }
+        fills.sort { left, right in
+            if left.side != right.side { return left.side == .buy }
+            return left.side == .buy ? left.price > right.price : left.price < right.price
+        }
+        for fill in fills { triggerStops(instrument, buysAt: fill.price, sellsAt: fill.price, sink: &sink) }
     }
 
     /// The best level an order on `side` could take from with lots not taken yet.

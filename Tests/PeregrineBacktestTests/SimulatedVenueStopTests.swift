@@ -8,8 +8,9 @@ import Testing
 @testable import PeregrineBacktest
 
 /// Stop orders at the simulated venue: what triggers them (a recorded trade at or through the
-/// stop, the touch at a message's end), in which order they enter, how they enter (market,
-/// limit with its time in force), and the commands a pending stop answers.
+/// stop, the touch at a message's end, an entering order's taking, a fill through a resting
+/// order), when and in which order they enter, how they enter (market, limit with its time in
+/// force), and the commands a pending stop answers.
 @Suite struct SimulatedVenueStopTests {
     typealias Venue = SimulatedVenueTests
     static let instrument = SimulatedVenueTests.instrument
@@ -169,25 +170,74 @@ import Testing
         #expect(venue.hasStops == false)
     }
 
-    /// A strategy's resting order that the book moves through fills at its price: a trade
-    /// there, the market's last, which triggers the stops it reaches at that price (reported
-    /// after the fill; they enter at the end of the message).
-    @Test func aRestingOrderTheBookMovesThroughIsATradeThatTriggersStops() throws {
+    /// A strategy's resting orders that the book reaches within a message fill at their prices:
+    /// trades there, which trigger the stops they reach in the sweep's order (the bids from the
+    /// highest), even one the message's final touch would not have; the last trade is the
+    /// sweep's worst; the stop enters at the message's end, on the book it leaves.
+    @Test func restingOrdersTheBookReachesAreTradesThatTriggerStops() throws {
+        for withStop in [true, false] {
+            var reports = ExecutionReportCollector()
+            var venue = try Self.venue(reports: &reports)
+            // Resting buys at 97 (first) and 98, 2 lots each, below the bids; a sell stop at 98.
+            for (id, price) in [(UInt64(1), Int64(97)), (2, 98)] {
+                venue.process(
+                    .limit(
+                        OrderID(id), account: Self.account, .buy, price: Price(ticks: price),
+                        quantity: Quantity(lots: 2)
+                    ), instrument: Self.instrument, time: 2, sink: &reports)
+            }
+            if withStop {
+                venue.process(
+                    Self.stopMarket(3, .sell, stop: 98, 1), instrument: Self.instrument, time: 2, sink: &reports)
+            }
+            // One message: the bids of 100 and 99 go, an ask of 97 × 5 reaches both buys (they
+            // fill whole, in the order they came), then it goes and a bid of 99 × 4 comes back.
+            // The fill at 98 triggers the stop there, though the message's final best bid (99)
+            // is above it; the stop enters at the end and sells at 99.
+            let start = reports.reports.count
+            Self.message(
+                [
+                    Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.sell, 97, 5),
+                    Venue.level(.sell, 97, 0), Venue.level(.buy, 99, 4),
+                ], time: 3, &venue, &reports)
+            #expect(
+                Self.lines(reports, from: start)
+                    == ["filled 1 97x2/0", "filled 2 98x2/0"]
+                    + (withStop ? ["triggered 3 98x1/1", "filled 3 99x1/0"] : []))
+            #expect(venue.hasStops == false)
+            if !withStop {
+                // The last trade was at 97, the sweep's lowest: a sell stop at 97 would trigger
+                // at once (the best bid, 99, has not reached it).
+                venue.process(
+                    Self.stopMarket(4, .sell, stop: 97, 1), instrument: Self.instrument, time: 4, sink: &reports)
+                #expect(reports.reports.last?.reason == .stopWouldTriggerImmediately)
+            }
+        }
+    }
+
+    /// A replaced order that takes from the book triggers the stops its trades reach, which
+    /// enter right after it: a stop-market takes what it left, and a fill-or-kill one that
+    /// cannot fill whole is cancelled, before the book's next message.
+    @Test func aReplaceThatTakesTriggersStopsThatEnterRightAfterIt() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(reports: &reports)
-        // A resting buy at 98 (2 lots), below the bids, and a sell stop at 98.
         venue.process(
-            .limit(OrderID(1), account: Self.account, .buy, price: Price(ticks: 98), quantity: Quantity(lots: 2)),
+            .limit(OrderID(1), account: Self.account, .buy, price: Price(ticks: 98), quantity: Quantity(lots: 4)),
             instrument: Self.instrument, time: 2, sink: &reports)
-        venue.process(Self.stopMarket(2, .sell, stop: 98, 1), instrument: Self.instrument, time: 2, sink: &reports)
-        #expect(Self.lines(reports) == ["accepted 1 98x2/2", "accepted 2 98x1/1"])
-        // One message: the bids of 100 and 99 go, 97 × 4 comes, and an ask of 98 × 3 reaches
-        // the buy, which fills whole at 98. That trade triggers the stop at 98 (the touch at the
-        // message's end would have, at the best bid, 97); it enters at the end and sells at 97.
-        Self.message(
-            [Venue.level(.buy, 100, 0), Venue.level(.buy, 99, 0), Venue.level(.buy, 97, 4), Venue.level(.sell, 98, 3)],
-            time: 3, &venue, &reports)
-        #expect(Self.lines(reports, from: 2) == ["filled 1 98x2/0", "triggered 2 98x1/1", "filled 2 97x1/0"])
+        venue.process(Self.stopMarket(2, .buy, stop: 102, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        var fillOrKill = Self.stopMarket(3, .buy, stop: 102, 10)
+        fillOrKill.timeInForce = .fillOrKill
+        venue.process(fillOrKill, instrument: Self.instrument, time: 2, sink: &reports)
+        // The buy moves to 102: it takes 3 at 101 and 1 at 102, whose trade triggers both stops.
+        venue.process(
+            .replace(OrderID(1), account: Self.account, price: Price(ticks: 102), quantity: Quantity(lots: 4)),
+            instrument: Self.instrument, time: 3, sink: &reports)
+        #expect(
+            Self.lines(reports, from: 3) == [
+                "replaced 1 102x4/4", "partially-filled 1 101x3/1", "filled 1 102x1/0", "triggered 2 102x1/1",
+                "triggered 3 102x10/10", "filled 2 102x1/0", "cancelled 3 0x10/0",
+            ])
+        #expect(reports.reports.last?.reason == .fillOrKill)
         #expect(venue.hasStops == false)
     }
 
