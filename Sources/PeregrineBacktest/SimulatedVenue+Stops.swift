@@ -11,6 +11,9 @@ final class StopOrders {
     /// book message (the one whose touch or fill through an order triggered them, or the next
     /// after the recorded trade that did), or right after the entering order whose trade did.
     @exclusivity(unchecked) var triggered: [PendingStop] = []
+    /// While stops wait: the side and price of each fill of the resting orders a book change
+    /// reached (`SimulatedVenue.fillThrough`), to trigger stops in the sweep's order.
+    @exclusivity(unchecked) var sweep: [(side: Side, price: Int64)] = []
     /// Per instrument, the price of the last trade (0 before any): recorded, an entering order's
     /// taking, or a resting order's fill when the book moved through it. A plain buffer, written
     /// on every trade without an array's uniqueness check.
@@ -119,6 +122,21 @@ extension SimulatedVenue {
             stopOrders.triggered.append(stop)
         }
         for index in reached.sorted(by: >) { stopOrders.waiting.remove(at: index) }
+    }
+
+    /// Triggers the stops the fills of a sweep through resting orders reached
+    /// (`stopOrders.sweep`, then emptied), in the sweep's order: bids from the highest, offers
+    /// from the lowest, each at its price. Never inlined: it runs only while stops wait.
+    @inline(never)
+    mutating func triggerStopsOfSweep<Sink: ExecutionReportSink & ~Copyable>(
+        _ instrument: InstrumentID, sink: inout Sink
+    ) {
+        let fills = stopOrders.sweep.sorted { left, right in
+            if left.side != right.side { return left.side == .buy }
+            return left.side == .buy ? left.price > right.price : left.price < right.price
+        }
+        stopOrders.sweep.removeAll(keepingCapacity: true)
+        for fill in fills { triggerStops(instrument, buysAt: fill.price, sellsAt: fill.price, sink: &sink) }
     }
 
     /// Whether `stop` (of any instrument) is `instrument`'s and reached: a buy stop at or below

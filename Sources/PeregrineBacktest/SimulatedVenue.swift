@@ -526,8 +526,6 @@ public struct SimulatedVenue: ~Copyable {
             : BestBidOffer(bid: bestAvailable(instrument, to: .sell), ask: bestAvailable(instrument, to: .buy))
         var lowestBuy = Int64.max
         var highestSell = Int64.min
-        /// With stops waiting: each fill's side and price, to trigger them in the sweep's order.
-        var fills: [(side: Side, price: Int64)] = []
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -544,19 +542,14 @@ public struct SimulatedVenue: ~Copyable {
                 } else {
                     highestSell = Swift.max(highestSell, order.price)
                 }
-                if hasStops { fills.append((order.side, order.price)) }
+                if hasStops { stopOrders.sweep.append((order.side, order.price)) }
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             }
             index += 1
         }
         guard lowestBuy != Int64.max || highestSell != Int64.min else { return }
         stopOrders.lastTradeTicks[Int(instrument.rawValue)] = lowestBuy != Int64.max ? lowestBuy : highestSell
-        guard hasStops else { return }
-        fills.sort { left, right in
-            if left.side != right.side { return left.side == .buy }
-            return left.side == .buy ? left.price > right.price : left.price < right.price
-        }
-        for fill in fills { triggerStops(instrument, buysAt: fill.price, sellsAt: fill.price, sink: &sink) }
+        if hasStops { triggerStopsOfSweep(instrument, sink: &sink) }
     }
 
     /// The best level an order on `side` could take from with lots not taken yet.
