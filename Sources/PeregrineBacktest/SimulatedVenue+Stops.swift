@@ -19,6 +19,9 @@ final class StopOrders {
     /// on every trade without an array's uniqueness check.
     let lastTradeTicks: UnsafeMutableBufferPointer<Int64>
 
+    /// No stop waits and none has triggered without entering yet.
+    var isEmpty: Bool { waiting.isEmpty && triggered.isEmpty }
+
     init(instruments: Int) {
         lastTradeTicks = .allocate(capacity: instruments)
         lastTradeTicks.initialize(repeating: 0)
@@ -65,7 +68,7 @@ extension SimulatedVenue {
         let stop =
             location.triggered
             ? stopOrders.triggered.remove(at: location.index) : stopOrders.waiting.remove(at: location.index)
-        hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+        hasStops = !stopOrders.isEmpty
         return stop
     }
 
@@ -179,7 +182,7 @@ extension SimulatedVenue {
         guard stopOrders.triggered.contains(where: { $0.instrument == instrument }) else { return }
         let entering = stopOrders.triggered.filter { $0.instrument == instrument }
         stopOrders.triggered.removeAll { $0.instrument == instrument }
-        hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+        hasStops = !stopOrders.isEmpty
         for stop in entering { enter(stop.entering, stop.instrument, time: time, sink: &sink, triggered: true) }
         enterStopsTriggeredByEntering(instrument, time: time, sink: &sink)
     }
@@ -199,7 +202,7 @@ extension SimulatedVenue {
             $0.instrument == instrument && $0.triggeredByEntering
         }) {
             let stop = stopOrders.triggered.remove(at: position)
-            hasStops = !stopOrders.waiting.isEmpty || !stopOrders.triggered.isEmpty
+            hasStops = !stopOrders.isEmpty
             enter(stop.entering, instrument, time: time, sink: &sink, triggered: true)
         }
     }
