@@ -9,7 +9,8 @@ final class StopOrders {
     @exclusivity(unchecked) var waiting: [PendingStop] = []
     /// Stops that triggered, in trigger order, waiting to enter: at the end of their instrument's
     /// book message (the one whose touch or fill through an order triggered them, or the next
-    /// after the recorded trade that did), or right after the entering order whose trade did.
+    /// after the recorded trade that did), or right after the entering order whose trade did
+    /// (with the former when one of those is before them).
     @exclusivity(unchecked) var triggered: [PendingStop] = []
     /// While stops wait: the side and price of each fill of the resting orders a book change
     /// reached (`SimulatedVenue.fillThrough`), to trigger stops in the sweep's order.
@@ -191,16 +192,17 @@ extension SimulatedVenue {
     /// triggered (`PendingStop.triggeredByEntering`), one by one in trigger order, right after
     /// that order, as the hosted matching engine does; the stops their own trades reach join
     /// the back and enter in turn. What the orders before them took is remembered as consumed,
-    /// so they take what it left. A stop a recorded trade triggered before them stays waiting
-    /// for the book's next message: they overtake it. Never inlined: it runs only while stops
-    /// wait.
+    /// so they take what it left. Trigger order is kept: while a stop a recorded trade
+    /// triggered earlier waits for the book's next message, those behind it wait too, and all
+    /// enter at that message's end, in the order they triggered. Never inlined: it runs only
+    /// while stops wait.
     @inline(never)
     mutating func enterStopsTriggeredByEntering<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink
     ) {
-        while let position = stopOrders.triggered.firstIndex(where: {
-            $0.instrument == instrument && $0.triggeredByEntering
-        }) {
+        while let position = stopOrders.triggered.firstIndex(where: { $0.instrument == instrument }),
+            stopOrders.triggered[position].triggeredByEntering
+        {
             let stop = stopOrders.triggered.remove(at: position)
             hasStops = !stopOrders.isEmpty
             enter(stop.entering, instrument, time: time, sink: &sink, triggered: true)

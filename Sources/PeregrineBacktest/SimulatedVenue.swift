@@ -161,9 +161,10 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 ///   what the trade took); right after the entering order whose trade reached them, as on the
 ///   hosted matching engine (its take is remembered as consumed, so they take what it left).
 ///   Within one trigger they enter one by one: buy stops lowest first, then sell stops highest
-///   first, first in first out within a stop price. (A stop a recorded trade triggered, still
-///   waiting for the book, is overtaken by one an order's taking triggers after it.) A stop not
-///   entered yet can be cancelled and asked about, not replaced (`not-replaceable`).
+///   first, first in first out within a stop price. Trigger order is kept: stops an order's
+///   taking triggers behind one a recorded trade triggered, still waiting for the book, wait
+///   with it. A stop not entered yet can be cancelled and asked about, not replaced
+///   (`not-replaceable`).
 ///
 /// Single-threaded; allocation-free per event once its arrays have grown to the most orders
 /// resting at once.

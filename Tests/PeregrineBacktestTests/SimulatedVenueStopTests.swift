@@ -170,6 +170,40 @@ import Testing
         #expect(venue.hasStops == false)
     }
 
+    /// Trigger order is kept when a stop a recorded trade triggered still waits for the book:
+    /// one a strategy's taking triggers after it waits with it, and they enter in the order
+    /// they triggered at the end of the book's next message, the first taking first.
+    @Test func aStopAnOrdersTakingTriggersWaitsBehindOneARecordedTradeTriggered() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(Self.stopMarket(1, .buy, stop: 102, 2), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(Self.lines(reports) == ["accepted 1 102x2/2", "accepted 2 103x1/1"])
+        // A recorded buy of 7 at 102 triggers stop 1 (not stop 2): it waits for the book.
+        Self.message([Venue.trade(102, 7, aggressor: .buy)], time: 3, &venue, &reports)
+        #expect(Self.lines(reports, from: 2) == ["triggered 1 102x2/2"])
+        // A market buy of 8 takes 3 at 101, 4 at 102 and 1 at 103 (the book still shows what the
+        // recorded trade took): its trade at 103 triggers stop 2, which waits behind stop 1
+        // rather than entering at once (it would have taken the last lot at 103).
+        venue.process(
+            .market(OrderID(3), account: Self.account, .buy, quantity: Quantity(lots: 8)), instrument: Self.instrument,
+            time: 4, sink: &reports)
+        #expect(
+            Self.lines(reports, from: 3) == [
+                "accepted 3 0x8/8", "partially-filled 3 101x3/5", "partially-filled 3 102x4/1", "filled 3 103x1/0",
+                "triggered 2 103x1/1",
+            ])
+        #expect(venue.hasStops == true)
+        // The book's message (101 and 102 gone, an ask of 104 × 5): stop 1 takes the lot the
+        // market buy left at 103 and one at 104, then stop 2 one at 104.
+        Self.message(
+            [Venue.level(.sell, 101, 0), Venue.level(.sell, 102, 0), Venue.level(.sell, 104, 5)], time: 5, &venue,
+            &reports)
+        #expect(
+            Self.lines(reports, from: 8) == ["partially-filled 1 103x1/1", "filled 1 104x1/0", "filled 2 104x1/0"])
+        #expect(venue.hasStops == false)
+    }
+
     /// A strategy's resting orders that the book reaches within a message fill at their prices:
     /// trades there, which trigger the stops they reach in the sweep's order (the bids from the
     /// highest), even one the message's final touch would not have; the last trade is the
