@@ -216,7 +216,8 @@ public struct EngineConfiguration: Equatable, Sendable {
                 specs: strategies,
                 hosted: hostedInstruments.map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
                 marketData: (0..<instruments).map { InstrumentID(UInt32(truncatingIfNeeded: $0)) },
-                lotSizes: Dictionary(uniqueKeysWithValues: resolvedInstruments.map { ($0.id, $0.lotSize) }))
+                lotSizes: Dictionary(uniqueKeysWithValues: resolvedInstruments.map { ($0.id, $0.lotSize) }),
+                tickSizes: Dictionary(uniqueKeysWithValues: resolvedInstruments.map { ($0.id, $0.tickSize) }))
         } catch {
             throw .strategy(error)
         }

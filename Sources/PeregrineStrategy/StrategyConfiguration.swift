@@ -78,22 +78,23 @@ public struct StrategyConfiguration: Sendable {
     /// Each instrument's lot size, in `instruments` order (what `StrategyParameters.lots`
     /// converts decimal quantities with).
     public let lotSizes: [Increment]
+    /// Each instrument's tick size, in `instruments` order.
+    public let tickSizes: [Increment]
     public let parameters: StrategyParameters
 
-    /// `lotSizes` defaults to the synthetic instruments' 0.001 for every instrument.
+    /// `lotSizes` and `tickSizes` default to the synthetic instruments' 0.001 and 0.01 for
+    /// every instrument.
     public init(
         name: String, id: StrategyID, account: AccountID, instruments: [InstrumentID], lotSizes: [Increment]? = nil,
-        parameters: StrategyParameters
+        tickSizes: [Increment]? = nil, parameters: StrategyParameters
     ) {
         self.name = name
         self.id = id
         self.account = account
         self.instruments = instruments
-        self.lotSizes =
-            lotSizes
-            ?? Array(
-                repeating: InstrumentDefinition.synthetic(InstrumentID(0), hosted: false).lotSize,
-                count: instruments.count)
+        let synthetic = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false)
+        self.lotSizes = lotSizes ?? Array(repeating: synthetic.lotSize, count: instruments.count)
+        self.tickSizes = tickSizes ?? Array(repeating: synthetic.tickSize, count: instruments.count)
         self.parameters = parameters
         parameters.lotSizes = self.lotSizes
     }

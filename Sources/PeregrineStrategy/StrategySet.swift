@@ -69,11 +69,12 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
     /// Builds every strategy of `specs`. `hosted` and `marketData` are the engine's instruments
     /// (a strategy's instruments must be among them; with none named it takes its default).
     /// Throws for an unknown name, a repeated id, an unknown instrument, an unknown, repeated
-    /// or out-of-range parameter. `lotSizes` gives instruments' lot sizes (the synthetic
-    /// 0.001 for one not given): quantity parameters in the instruments' units convert with them.
+    /// or out-of-range parameter. `lotSizes` and `tickSizes` give instruments' grids (the
+    /// synthetic 0.001 and 0.01 for one not given): quantity parameters in the instruments'
+    /// units convert with the lots.
     public init(
         specs: [StrategySpec], hosted: [InstrumentID], marketData: [InstrumentID],
-        lotSizes: [InstrumentID: Increment] = [:]
+        lotSizes: [InstrumentID: Increment] = [:], tickSizes: [InstrumentID: Increment] = [:]
     ) throws(StrategyConfigurationError) {
         var entries: [Entry] = []
         var layouts: [StrategyLayout] = []
@@ -128,6 +129,9 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
                 name: spec.name, id: StrategyID(id), account: AccountID(UInt32(account)), instruments: instruments,
                 lotSizes: instruments.map {
                     lotSizes[$0] ?? InstrumentDefinition.synthetic($0, hosted: false).lotSize
+                },
+                tickSizes: instruments.map {
+                    tickSizes[$0] ?? InstrumentDefinition.synthetic($0, hosted: false).tickSize
                 }, parameters: parameters)
             switch spec.name {
             case MarketMaker.name:

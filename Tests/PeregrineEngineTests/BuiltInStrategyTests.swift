@@ -126,6 +126,41 @@ struct BuiltInStrategyTests {
         }
     }
 
+    /// The arbitrage compares ticks and lots across its two instruments: two grids would mix
+    /// them (legs of unequal size, an "edge" between prices on different ticks), so another
+    /// tick or lot on either is refused, naming both grids; one grid (finer than the synthetic
+    /// one on both) runs.
+    @Test func theArbitrageRefusesTwoInstrumentsOnDifferentGrids() throws {
+        let spec = StrategySpec(name: "cross-venue-arbitrage", instruments: [InstrumentID(0), InstrumentID(1)])
+        func configuration(tick: String, lot: String) throws -> EngineConfiguration {
+            var configuration = EngineConfiguration()
+            configuration.instruments = 2
+            configuration.strategies = [spec]
+            let first = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false)
+            var second = InstrumentDefinition.synthetic(InstrumentID(1), hosted: false)
+            second.tickSize = try Increment(tick)
+            second.lotSize = try Increment(lot)
+            configuration.instrumentDefinitions = [first, second]
+            return configuration
+        }
+        for (tick, lot, grid) in [("0.1", "0.001", "tick 0.1 and lot 0.001"), ("0.01", "0.1", "tick 0.01 and lot 0.1")]
+        {
+            #expect(throws: EngineError.self) {
+                _ = try EngineLogic(configuration: configuration(tick: tick, lot: lot), custom: IdleStrategy.self)
+            }
+            do {
+                _ = try EngineLogic(configuration: configuration(tick: tick, lot: lot), custom: IdleStrategy.self)
+            } catch {
+                #expect(
+                    "\(error)".contains(
+                        "strategy cross-venue-arbitrage: it compares prices in ticks and sizes in lots, so its two "
+                            + "instruments must be on one grid, but instrument 0 has tick 0.01 and lot 0.001, "
+                            + "instrument 1 has \(grid)"))
+            }
+        }
+        _ = try EngineLogic(configuration: configuration(tick: "0.01", lot: "0.001"), custom: IdleStrategy.self)
+    }
+
     /// A trade of 600 lots (at least 500) is followed with an IOC buy of 10 at its price; one of
     /// 400 is not, nor is one in a book whose spread is wider than 50 ticks.
     @Test func theFollowerFollowsLargeTradesInTightBooks() throws {

@@ -2,7 +2,8 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineModel
 
-/// Cross-venue arbitrage between two instruments of the same asset (the same grids): when one's
+/// Cross-venue arbitrage between two instruments of the same asset on one grid (the same tick
+/// and lot sizes: it compares prices in ticks and sizes in lots; another grid is refused): when one's
 /// best bid exceeds the other's best ask by more than the taker fees of both legs (plus
 /// `min-edge` ticks), it buys at the ask and sells at the bid, `quantity` lots each (capped by
 /// what both levels show), as two IOC limit orders at those prices.
@@ -39,6 +40,19 @@ public struct CrossVenueArbitrage: Strategy, Sendable {
         }
         first = configuration.instruments[0]
         second = configuration.instruments[1]
+        // Ticks and lots of two grids do not compare: the edge and the legs' sizes would mix them.
+        let ticks = configuration.tickSizes
+        let lots = configuration.lotSizes
+        guard ticks.count == 2, lots.count == 2, ticks[0] == ticks[1], lots[0] == lots[1] else {
+            let grids = zip(configuration.instruments, zip(ticks, lots)).map { instrument, grid in
+                "instrument \(instrument.rawValue) has tick \(grid.0) and lot \(grid.1)"
+            }
+            throw .invalidInstruments(
+                strategy: Self.name,
+                reason: "it compares prices in ticks and sizes in lots, so its two instruments must be on one grid, "
+                    + "but \(grids.joined(separator: ", ")): put both on one tick and lot fine enough for both "
+                    + "(in a backtest --tick-size and --lot-size, or their [[instrument]] tables)")
+        }
     }
 
     @inlinable
