@@ -28,6 +28,13 @@ struct InstrumentTally {
     var lastBook: UInt64 = 0
     var firstTrade: UInt64 = 0
     var lastTrade: UInt64 = 0
+    /// How many times its two-sided touch moved (a price changed), how many of those left it
+    /// crossed (the best bid above the best ask; a locked book is not), and when the first and last
+    /// of those were, for `BacktestResult.warnings`.
+    var touches = 0
+    var crossedTouches = 0
+    var firstCrossed: UInt64 = 0
+    var lastCrossed: UInt64 = 0
     /// Set when a sum left the 128 bits it is exact in (money is 10^-8 tick × lot: on a fine
     /// tick and lot grid, large notionals pass them): the figures are then not reported.
     var overflowed = false
@@ -246,6 +253,12 @@ final class BacktestRecorder {
         let prices = (bid.price.ticks, ask.price.ticks)
         guard prices != lastTop[index] else { return }
         lastTop[index] = prices
+        tallies[index].touches &+= 1
+        if prices.0 > prices.1 {
+            if tallies[index].crossedTouches == 0 { tallies[index].firstCrossed = lastTime }
+            tallies[index].crossedTouches &+= 1
+            tallies[index].lastCrossed = lastTime
+        }
         tallies[index].lastTwiceMid = bid.price.ticks &+ ask.price.ticks
         if tallies[index].firstTouch == 0 { tallies[index].firstTouch = lastTime }
         charts?.price(index, time: lastTime, bid: bid.price.ticks, ask: ask.price.ticks)

@@ -578,6 +578,19 @@ extension BacktestResult {
                     + "\(range(first, last, (start, end))) UTC, no time in common: every order took its \(held) row's "
                     + "latencies (are its timestamps µs since the epoch?)")
         }
+        // A book crossed at a message's end: the data misses a delete, or mixes sources; the
+        // marks (its mid) and the fills against it are off.
+        for (definition, tally) in zip(instruments, tallies) where tally.crossedTouches > 0 {
+            let when =
+                tally.crossedTouches == 1
+                ? "at \(exact(tally.firstCrossed)) UTC"
+                : "first at \(exact(tally.firstCrossed)) UTC, last at \(exact(tally.lastCrossed)) UTC"
+            warnings.append(
+                "\(definition.symbol): its book was crossed (the best bid above the best ask) at the end of "
+                    + "\(tally.crossedTouches) of its \(tally.touches) touch changes, \(when): orders met that book, "
+                    + "and positions are marked at its mid, so the P&L means less than it seems (does the data miss "
+                    + "deletes, or mix two sources?)")
+        }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
             guard tally.firstTouch > 0 else {
                 warnings.append(

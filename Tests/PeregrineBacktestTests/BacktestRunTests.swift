@@ -2019,6 +2019,29 @@ import Testing
         try book.write(toFile: still, atomically: true, encoding: .utf8)
         try prints.write(toFile: stillTrades, atomically: true, encoding: .utf8)
         #expect(try warnings(["tardis-l2:" + still, "tardis-trades:" + stillTrades]) == [])
+        // Quotes crossed (bid 101 over ask 100, then over 99) at two of six touch changes: said,
+        // with when (a locked one, 101 and 101, as aggregated FX quotes have, is not crossed);
+        // one crossed quote alone, with its time.
+        let crossed = directory.appendingPathComponent("crossed.csv").path
+        var crossedQuotes = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        for (step, (ask, bid)) in [(101, 100), (100, 101), (102, 101), (99, 101), (102, 100), (101, 101)].enumerated() {
+            let micros = 1_700_000_000_000_000 + step * 1_000
+            crossedQuotes += "x,A,\(micros),\(micros),1,\(ask),\(bid),1\n"
+        }
+        try crossedQuotes.write(toFile: crossed, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings(["tardis-quotes:" + crossed]) == [
+                "A: its book was crossed (the best bid above the best ask) at the end of 2 of its 6 touch "
+                    + "changes, first at 2023-11-14 22:13:20.001000000 UTC, last at 2023-11-14 22:13:20.003000000 "
+                    + "UTC: orders met that book, and positions are marked at its mid, so the P&L means less than it "
+                    + "seems (does the data miss deletes, or mix two sources?)"
+            ])
+        try crossedQuotes.split(separator: "\n").prefix(3).map { $0 + "\n" }.joined().write(
+            toFile: crossed, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings(["tardis-quotes:" + crossed]).first?.hasPrefix(
+                "A: its book was crossed (the best bid above the best ask) at the end of 1 of its 2 touch "
+                    + "changes, at 2023-11-14 22:13:20.001000000 UTC: orders") == true)
         // Prices all on a grid of 0.5 (the book's and the trades', of one decimal or none) while
         // the tick found is 0.1: said, naming the flag; not with the tick given.
         let halves = directory.appendingPathComponent("halves.csv").path
