@@ -75,6 +75,9 @@ final class BacktestRecorder {
     let instruments: [InstrumentDefinition]
     /// The strategies' names by id, for the fills CSV.
     let strategyNames: [UInt16: String]
+    /// The instruments' symbols and the strategies' names as fields of the fills CSV.
+    let csvSymbols: [String]
+    let csvStrategyNames: [UInt16: String]
     let capital: ExactAmount
     let interval: UInt64
     /// Per instrument (plain buffers: the per-event writes check no array uniqueness).
@@ -125,6 +128,8 @@ final class BacktestRecorder {
         self.instruments = instruments
         oneCurrency = BacktestResult.commonCurrency(instruments) != nil
         self.strategyNames = strategyNames
+        csvSymbols = instruments.map { TextField.csv($0.symbol) }
+        csvStrategyNames = strategyNames.mapValues(TextField.csv)
         self.capital = capital
         self.interval = interval
         sentLots = Array(repeating: 0, count: instruments.count)
@@ -144,7 +149,8 @@ final class BacktestRecorder {
         put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
         put(
             equityFile,
-            "time,equity,net_pnl,drawdown" + instruments.map { ",position_\($0.symbol)" }.joined() + "\n")
+            "time,equity,net_pnl,drawdown" + instruments.map { "," + TextField.csv("position_" + $0.symbol) }.joined()
+                + "\n")
     }
 
     deinit {
@@ -395,13 +401,13 @@ final class BacktestRecorder {
         guard fills != nil else { return }
         let definition = instruments[index]
         let line =
-            UTCTime.text(event.time) + "," + definition.symbol + "," + (report.side == .buy ? "buy" : "sell") + ","
+            UTCTime.text(event.time) + "," + csvSymbols[index] + "," + (report.side == .buy ? "buy" : "sell") + ","
             + report.price.formatted(tickSize: definition.tickSize) + ","
             + report.quantity.formatted(lotSize: definition.lotSize) + ","
             + (report.isAggressor ? "taker" : "maker") + ","
             + ExactAmount(event.update.fee, tickSize: definition.tickSize, lotSize: definition.lotSize).description
             + "," + ExactAmount(lots: Int128(tally.position), lotSize: definition.lotSize).description + ","
-            + "\(report.orderID.rawValue)," + (strategyNames[event.update.order.strategy.rawValue] ?? "") + "\n"
+            + "\(report.orderID.rawValue)," + (csvStrategyNames[event.update.order.strategy.rawValue] ?? "") + "\n"
         put(fills, line)
     }
 }

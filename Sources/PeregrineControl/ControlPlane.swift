@@ -292,7 +292,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// What `/readyz` answers: ready or not, and the JSON body (with the reason when not).
     public func readiness() -> (ready: Bool, body: String) {
         let (ready, reason) = state.withLock { $0 }
-        return (ready, ready ? "{\"ready\":true}\n" : "{\"ready\":false,\"reason\":\(jsonString(reason))}\n")
+        return (ready, ready ? "{\"ready\":true}\n" : "{\"ready\":false,\"reason\":\(TextField.json(reason))}\n")
     }
 
     /// Stops the server gracefully (waits up to 2 s for it to close).
@@ -311,7 +311,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         HTTPResponse.Status, String
     ) {
         func failure(_ status: HTTPResponse.Status, _ message: String) -> (HTTPResponse.Status, String) {
-            (status, "{\"error\":\(jsonString(message))}\n")
+            (status, "{\"error\":\(TextField.json(message))}\n")
         }
         guard let adminToken else {
             return failure(
@@ -392,7 +392,7 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         fields.append(
             "\"strategies\":["
                 + trading.risk.map { line in
-                    "{\"strategy\":\(line.strategyID),\"currency\":\(jsonString(line.currency)),"
+                    "{\"strategy\":\(line.strategyID),\"currency\":\(TextField.json(line.currency)),"
                         + "\"day_loss\":\"\(line.dayLoss)\",\"day_loss_limit\":\(line.dayLossLimit.map { "\"\($0)\"" } ?? "null"),"
                         + "\"gross_exposure\":\"\(line.grossExposure)\","
                         + "\"gross_exposure_limit\":\(line.grossExposureLimit.map { "\"\($0)\"" } ?? "null")}"
@@ -610,21 +610,4 @@ struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
-}
-
-/// `text` as a JSON string literal.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }

@@ -112,12 +112,12 @@ public final class OrderEventWriter: @unchecked Sendable {
         ]
         switch format {
         case .csv:
-            put(values.map(\.1).joined(separator: ",") + "\n")
+            put(values.map { TextField.csv($0.1) }.joined(separator: ",") + "\n")
         case .jsonLines:
             let fields = values.compactMap { name, value, quoted -> String? in
                 if value.isEmpty { return nil }
                 return "\"\(name)\":"
-                    + (quoted ? "\"\(value)\"" : value)
+                    + (quoted ? TextField.json(value) : value)
             }
             put("{" + fields.joined(separator: ",") + "}\n")
         }

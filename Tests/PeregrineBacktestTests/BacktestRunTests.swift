@@ -596,6 +596,33 @@ import Testing
         #expect(percent > 0)
     }
 
+    /// A symbol given with `@SYMBOL` is free text: one with a comma and a quote is one quoted
+    /// field (RFC 4180) in the fills CSV and the equity CSV's header, so both read back with
+    /// their columns; other fields stay plain.
+    @Test func aSymbolWithACommaAndAQuoteIsOneCSVField() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes@A,\"B:" + Fixtures.path(Self.quotes))]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.01")])
+        ]
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let equity = directory.appendingPathComponent("equity.csv").path
+        let result = try Backtest.run(
+            try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills, equityCSV: equity))
+        #expect(result.instruments.map(\.definition.symbol) == ["A,\"B"])
+        let fillLines = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n")
+        #expect(fillLines.count == result.trades + 1)
+        let first = try #require(fillLines.dropFirst().first)
+        #expect(first.hasPrefix("2020-02-22T00:00:04.012000000Z,\"A,\"\"B\",buy,9682.00,0.010,taker,"))
+        #expect(first.hasSuffix(",golden-cross"))
+        let equityHeader = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").first
+        #expect(equityHeader == "time,equity,net_pnl,drawdown,\"position_A,\"\"B\"")
+        #expect(TextField.csv("BTC-USDT") == "BTC-USDT")
+        #expect(TextField.csv("a\nb") == "\"a\nb\"")
+    }
+
     /// With two strategies on one instrument, a fill closes when it reduces its own strategy's
     /// position (not the instrument's net one) and wins when it gains on that strategy's average
     /// cost, the basis of `realised_pnl`: counted here from the fills CSV, in decimals.

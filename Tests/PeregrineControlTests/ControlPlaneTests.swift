@@ -156,7 +156,7 @@ struct ControlPlaneTests {
     }
 
     @Test func reasonsAreEscapedAsJSON() {
-        #expect(jsonString("journal error: \"x\\y\"\n\u{1}") == "\"journal error: \\\"x\\\\y\\\"\\n\\u0001\"")
+        #expect(TextField.json("journal error: \"x\\y\"\n\u{1}") == "\"journal error: \\\"x\\\\y\\\"\\n\\u0001\"")
     }
 }
 
