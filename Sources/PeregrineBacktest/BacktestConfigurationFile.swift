@@ -28,13 +28,18 @@ public enum BacktestConfigurationFile {
     /// `[trading]`…) are checked as `peregrine run` checks them, and not used.
     static let usedSections: Set<String> = ["backtest", "strategy", "instrument", "risk", "profile"]
 
-    /// Reads `text` into `settings` (strategies, instruments and risk rules through the engine's
-    /// configuration file reader). Throws a usage error naming the key. Returns the sections it
-    /// checked but does not use, sorted, for a warning.
+    /// Reads `text` (of the file `path`, when given) into `settings` (strategies, instruments and
+    /// risk rules through the engine's configuration file reader). Throws a usage error naming
+    /// the key, or the file and line of text that is not TOML. Returns the sections it checked
+    /// but does not use, sorted, for a warning.
     @discardableResult
-    public static func apply(_ text: String, to settings: inout BacktestSettings) throws(BacktestError) -> [String] {
+    public static func apply(_ text: String, path: String? = nil, to settings: inout BacktestSettings)
+        throws(BacktestError) -> [String]
+    {
         let configuration: EngineConfiguration
-        do { configuration = try ConfigurationFile.resolve(fileText: text) } catch { throw .usage("\(error)") }
+        do { configuration = try ConfigurationFile.resolve(fileText: text, filePath: path) } catch {
+            throw .usage("\(error)")
+        }
         settings.strategies += configuration.strategies
         settings.instruments += configuration.instrumentDefinitions
         settings.risk += configuration.risk

@@ -390,19 +390,22 @@ public enum ConfigurationFile {
     /// The configuration a profile, a file's text and environment variables give, in that
     /// order of precedence (later wins). A `[backtest]` section is `peregrine backtest`'s own
     /// (`BacktestConfigurationFile`) and is skipped here. The file may name a profile (`profile = "hft"`);
-    /// `profile` overrides it. Throws on a bad file, key, type or value.
+    /// `profile` overrides it. Throws on a bad file, key, type or value; a file that is not
+    /// TOML is named by `filePath` (when given) and the line.
     public static func resolve(
-        profile: ConfigurationProfile? = nil, fileText: String? = nil, environment: [String: String] = [:],
-        flags: [Setting] = []
+        profile: ConfigurationProfile? = nil, fileText: String? = nil, filePath: String? = nil,
+        environment: [String: String] = [:], flags: [Setting] = []
     ) throws(EngineError) -> EngineConfiguration {
         var table: TOMLTable? = nil
         if let fileText {
             do { table = try TOMLTable(string: fileText) } catch let error as TOMLParseError {
                 throw .invalidSetting(
-                    name: "configuration file", value: "line \(error.source.begin.line)",
+                    name: "configuration file",
+                    value: filePath.map { "\($0):\(error.source.begin.line)" } ?? "line \(error.source.begin.line)",
                     allowed: "is not valid TOML: \(error.description)")
             } catch {
-                throw .invalidSetting(name: "configuration file", value: "", allowed: "is not valid TOML: \(error)")
+                throw .invalidSetting(
+                    name: "configuration file", value: filePath ?? "", allowed: "is not valid TOML: \(error)")
             }
         }
         var chosen = profile

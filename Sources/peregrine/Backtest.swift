@@ -322,7 +322,7 @@ struct BacktestOptions: ParsableArguments {
         if let config {
             let text: String
             do { text = try readConfigurationFile(config) } catch { throw .usage("\(error)") }
-            let unused = try BacktestConfigurationFile.apply(text, to: &settings)
+            let unused = try BacktestConfigurationFile.apply(text, path: config, to: &settings)
             if !unused.isEmpty {
                 printError(
                     "warning: \(config): " + unused.map { "[\($0)]" }.joined(separator: ", ")

@@ -370,7 +370,7 @@ func loadConfiguration(
         text = try readConfigurationFile(file)
     }
     return try ConfigurationFile.resolve(
-        profile: chosen, fileText: text, environment: processEnvironment(), flags: flags)
+        profile: chosen, fileText: text, filePath: file, environment: processEnvironment(), flags: flags)
 }
 
 /// The text of a configuration file: a regular file of at most 1 MiB (a directory, a device

@@ -69,7 +69,12 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--rate", "0.5"], status: 2, says: "invalid --rate '0.5': use events per second, 1 to"),
         Row(arguments: ["run", "--config", file("dir")], status: 2, says: "not a regular file"),
         Row(arguments: ["run", "--config", file("missing")], status: 2, says: "No such file or directory"),
-        Row(arguments: ["run", "--config", file("badTOML")], status: 2, says: "is not valid TOML"),
+        Row(
+            arguments: ["run", "--config", file("badTOML")], status: 2,
+            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
+        Row(
+            arguments: ["backtest", "--config", file("badTOML")], status: 2,
+            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
         Row(arguments: ["run", "--config", file("unknownKey")], status: 2, says: "invalid source.speed"),
         Row(arguments: ["run", "--source", "bybit-ob:" + file("missing")], status: 2, says: "no such file"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
@@ -111,7 +116,9 @@ struct ExitCodeTests {
         Row(arguments: ["journal", "frobnicate"], status: 2, says: "Unexpected argument 'frobnicate'"),
         // config
         Row(arguments: ["config", "check", "/dev/zero"], status: 2, says: "not a regular file"),
-        Row(arguments: ["config", "check", file("badTOML")], status: 2, says: "is not valid TOML"),
+        Row(
+            arguments: ["config", "check", file("badTOML")], status: 2,
+            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
         Row(arguments: ["config", "show", "--profile", "nope"], status: 2, says: "invalid profile 'nope'"),
         Row(arguments: ["config", "show"], status: 0, says: ""),
         // match
