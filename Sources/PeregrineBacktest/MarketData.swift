@@ -182,7 +182,10 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
-            if stepsBack(exchange) { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
+            // (An exchange time of 0 is a time, 1970, but in a Bybit message without `ts`.)
+            if stepsBack(exchange) || (exchange == 0 && format != .bybitOrderBook && time > 0 && time < until) {
+                stepBacks.note(exchange, before: time, at: replay.lineNumber)
+            }
             time = Swift.max(time, exchange)
             return true
         }

@@ -1738,6 +1738,14 @@ import Testing
         #expect(
             try Self.goldenCross(["tardis-quotes:" + path]).warnings.first?.hasPrefix(
                 "\(path):201: 1 row is stamped before one above, by up to 2.000 ms (the first at ") == true)
+        // A row stamped 0 is stamped in 1970: a step back as any other (not a row without a time).
+        _ = setTime(200) { _ in 0 }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let zero = try Self.goldenCross(["tardis-quotes:" + path])
+        #expect(
+            zero.warnings.first?.hasPrefix("\(path):201: 1 row is stamped before one above, by up to ") == true)
+        #expect(zero.warnings.first?.contains("(the first at \(UTCTime.text(0)), after ") == true)
+        #expect(zero.events == 300)
     }
 
     /// With `--to`, only the rows that run are counted (a row stamped back runs at the latest
