@@ -435,6 +435,9 @@ public struct BacktestPlan: Sendable {
                 try configuration.validate(custom: custom)
                 break
             } catch {
+                // A file made an instrument of its own (no symbol in it): said with the refusal,
+                // which may be about that instrument (its lot of 1, say).
+                let unnamedNote = unnamed.map { " Note: \($0)." }.joined()
                 if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
                     error
                 {
@@ -459,13 +462,13 @@ public struct BacktestPlan: Sendable {
                             : decimals > Self.maximumRefinedLotDecimals
                                 ? "a lot found in the data is refined to at most \(Self.maximumRefinedLotDecimals) decimals"
                                 : "a lot found in the data is refined only for one strategy on one instrument"
-                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)")
+                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)" + unnamedNote)
                     }
                     if lotsFromConvertedFiles {
-                        throw .usage("\(error) (\(Self.convertedLotHint))")
+                        throw .usage("\(error) (\(Self.convertedLotHint))" + unnamedNote)
                     }
                 }
-                throw .usage("\(error)")
+                throw .usage("\(error)" + unnamedNote)
             }
         }
         instruments = definitions

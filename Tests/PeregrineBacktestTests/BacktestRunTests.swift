@@ -2021,6 +2021,20 @@ import Testing
                 + "trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) to join its market, or "
                 + "leave it out")
         #expect(try warnings([quotes, "tardis-trades@BTCUSDT:" + headerOnly]).isEmpty)
+        // A strategy refused on that instrument (a quantity off its lot of 1) says why it exists.
+        var onBoth = BacktestSettings()
+        onBoth.data = [try DataSpec(quotes), try DataSpec("tardis-trades:" + headerOnly)]
+        onBoth.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.01")])
+        ]
+        #expect(throws: BacktestError.self) { _ = try BacktestPlan(onBoth) }
+        do { _ = try BacktestPlan(onBoth) } catch {
+            #expect(
+                "\(error)".hasSuffix(
+                    "for a finer one) Note: \(headerOnly): no row names a symbol (is it empty?), so it is an instrument "
+                        + "of its own named trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) "
+                        + "to join its market, or leave it out."))
+        }
         let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
