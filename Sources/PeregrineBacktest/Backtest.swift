@@ -479,19 +479,27 @@ public struct BacktestPlan: Sendable {
     }
 
     /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
-    /// the grid of its instrument's converted data also says where that grid comes from.
+    /// the grid of its instrument also says where that grid comes from when the data did not
+    /// give it (its converted data, an `[[instrument]]` table, `--tick-size` or `--lot-size`).
     func explained(_ failure: FeedError) -> String {
         guard let path = failure.file,
             failure.message.hasSuffix("the most this increment allows")
                 || failure.message.contains("is not a multiple of the increment"),
             let file = files.first(where: { $0.path == path && $0.format != nil }),
-            let definition = instruments.first(where: { $0.id == file.instrument }),
-            let converted = convertedGridFiles[definition.symbol]
+            let definition = instruments.first(where: { $0.id == file.instrument })
         else { return "\(failure)" }
-        return
-            "\(failure) (\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize) come from its "
-            + "converted data, \(converted), fixed when it was converted: convert its sources again with \(path), or "
-            + "with a finer --tick-size or --lot-size)"
+        let grid = "\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize)"
+        if let converted = convertedGridFiles[definition.symbol] {
+            return "\(failure) (\(grid) come from its converted data, \(converted), fixed when it was converted: "
+                + "convert its sources again with \(path), or with a finer --tick-size or --lot-size)"
+        }
+        if settings.instruments.contains(where: { $0.symbol == definition.symbol }) {
+            return "\(failure) (\(grid) are its [[instrument]] table's: is the data on a finer grid?)"
+        }
+        let flags = [settings.tickSize.map { "--tick-size \($0)" }, settings.lotSize.map { "--lot-size \($0)" }]
+            .compactMap { $0 }
+        guard !flags.isEmpty else { return "\(failure)" }
+        return "\(failure) (\(grid): \(flags.joined(separator: " and ")) given; is the data on a finer grid?)"
     }
 
     /// The warning that every price of `symbol`'s data is a multiple of `step`, coarser than the

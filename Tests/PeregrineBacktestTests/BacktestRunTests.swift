@@ -1095,13 +1095,27 @@ import Testing
                     + "tick 1 and lot 1 come from its converted data, \(converted), fixed when it was converted: "
                     + "convert its sources again with \(finer), or with a finer --tick-size or --lot-size)"),
             performing: { _ = try Self.goldenCross(["events:" + converted, "tardis-quotes@AAA:" + finer]) })
-        // Off a grid given (text alone), the message is the row's alone.
+        // Off a grid given (text alone): the flag or the [[instrument]] table is named.
         #expect(
             throws: BacktestError.data(
-                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows"),
+                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows (AAA's "
+                    + "tick 1 and lot 1: --tick-size 1 given; is the data on a finer grid?)"),
             performing: {
                 _ = try Self.goldenCross(["tardis-quotes@AAA:" + rising, "tardis-quotes@AAA:" + finer]) {
                     $0.tickSize = try? Increment("1")
+                }
+            })
+        var table = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false)
+        table.symbol = "AAA"
+        table.tickSize = try Increment("1")
+        table.lotSize = try Increment("1")
+        #expect(
+            throws: BacktestError.data(
+                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows (AAA's "
+                    + "tick 1 and lot 1 are its [[instrument]] table's: is the data on a finer grid?)"),
+            performing: {
+                _ = try Self.goldenCross(["tardis-quotes@AAA:" + rising, "tardis-quotes@AAA:" + finer]) {
+                    $0.instruments = [table]
                 }
             })
     }
