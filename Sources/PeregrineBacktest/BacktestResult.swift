@@ -513,7 +513,10 @@ extension BacktestResult {
             window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
         return window.from != nil
             ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
-            : window.to != nil ? "no event \(range): nothing was simulated" : "no events to simulate"
+            : window.to != nil
+                ? "no event \(range): nothing was simulated"
+                : "no events to simulate: \(settings.data.flatMap(\.paths).joined(separator: ", ")) "
+                    + "\(settings.data.flatMap(\.paths).count == 1 ? "holds" : "hold") none (empty, or a header alone?)"
     }
 
     /// Why this run simulated nothing (it saw no event), or nil when it simulated something:

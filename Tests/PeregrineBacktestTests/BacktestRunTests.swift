@@ -2049,6 +2049,14 @@ import Testing
                         + "of its own named trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) "
                         + "to join its market, or leave it out."))
         }
+        // A file with its header alone, run alone: nothing to simulate, and it is named.
+        let quotesHeader = conversions.appendingPathComponent("quotes-empty.csv").path
+        try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n".write(
+            toFile: quotesHeader, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings(["tardis-quotes:" + quotesHeader]) == [
+                "no events to simulate: \(quotesHeader) holds none (empty, or a header alone?)"
+            ])
         let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
