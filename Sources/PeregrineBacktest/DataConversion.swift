@@ -50,7 +50,16 @@ public enum DataConversion {
                 finished.skippedQuoteRows = stream.skippedQuotes
                 return finished
             })
-        return Outcome(events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings)
+        let paths = data.flatMap(\.paths)
+        let empty =
+            count > 0
+            ? []
+            : [
+                "no event: \(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none (empty, or a header "
+                    + "alone?), so the converted file holds none"
+            ]
+        return Outcome(
+            events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings + empty)
     }
 
     /// The file a converted file written to `output` with `metadata` is renamed over (the file

@@ -2057,6 +2057,14 @@ import Testing
             try warnings(["tardis-quotes:" + quotesHeader]) == [
                 "no events to simulate: \(quotesHeader) holds none (empty, or a header alone?)"
             ])
+        let emptyConversion = try DataConversion.convert(
+            [try DataSpec("tardis-quotes:" + quotesHeader)],
+            output: conversions.appendingPathComponent("empty.pgev").path)
+        #expect(emptyConversion.events == 0)
+        #expect(
+            emptyConversion.warnings == [
+                "no event: \(quotesHeader) holds none (empty, or a header alone?), so the converted file holds none"
+            ])
         let bitmexFile = Fixtures.path("tardis_bitmex_XBTUSD_trades_2020-03-01.csv")
         let bitmex = "tardis-trades:" + bitmexFile
         #expect(
