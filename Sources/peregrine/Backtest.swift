@@ -186,14 +186,14 @@ struct BacktestCommand: ParsableCommand {
             result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-")
         row(
             "orders",
-            "\(result.venue.newOrders) sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "
+            "\(result.venue.newOrders) new sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "
                 + "\(result.venue.aggressiveFills) taker, \(result.venue.passiveFills) maker fills · win rate "
                 + "\(fixed(result.winRate * 100, 1))% of \(result.closingFills) closing fills")
         if result.venue.rejected > 0 {
             row(
                 "rejected",
                 Self.counted(result.venue.rejections.map { ($0.count, "\($0.reason)") })
-                    + " (commands the venue refused)")
+                    + " (commands the venue refused: new orders, replaces, cancels)")
         }
         let refusals = result.refusals
         if !refusals.riskRejections.isEmpty {
