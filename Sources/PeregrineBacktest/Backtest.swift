@@ -472,6 +472,18 @@ public struct BacktestPlan: Sendable {
             }
         }
         instruments = definitions
+        // Fees given as flags (or `[backtest]` keys) are for instruments without a table.
+        if settings.makerFeeBasisPoints != "0" || settings.takerFeeBasisPoints != "0" {
+            let bps = { (rate: FeeRate) in Money.decimalText(Int128(rate.perHundredMillion), decimals: 4) }
+            for definition in definitions where settings.instruments.contains(where: { $0.symbol == definition.symbol })
+            {
+                notes.append(
+                    "\(definition.symbol): its fees are its [[instrument]] table's (maker \(bps(definition.makerFee)) bps, "
+                        + "taker \(bps(definition.takerFee)) bps); the fees given in basis points (maker "
+                        + "\(settings.makerFeeBasisPoints), taker \(settings.takerFeeBasisPoints)) are for instruments "
+                        + "without one")
+            }
+        }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration

@@ -2708,6 +2708,31 @@ import Testing
                 "[[instrument]] TE-ST names no instrument of the data (TEST), so its reference data is not used: "
                     + "check its symbol"), "\(result.warnings)")
     }
+
+    /// Fees given in basis points are for instruments without a table: an instrument with one
+    /// keeps its table's, and a note says so (none when no fee was given).
+    @Test func feesGivenBesideATableAreNotedAsNotItsFees() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = try Self.write(Self.header + "test,TEST,1000,1000,5,102,100,5\n", "q.csv", in: directory)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + quotes)]
+        settings.strategies = [Self.follower]
+        var table = InstrumentDefinition(
+            id: InstrumentID(0), symbol: "TEST", venue: "backtest", tickSize: try Increment("1"),
+            lotSize: try Increment("1"))
+        table.takerFee = FeeRate(perHundredMillion: 25_000)
+        settings.instruments = [table]
+        #expect(try BacktestPlan(settings).notes == [])
+        settings.makerFeeBasisPoints = "3"
+        let plan = try BacktestPlan(settings)
+        #expect(
+            plan.notes == [
+                "TEST: its fees are its [[instrument]] table's (maker 0 bps, taker 2.5 bps); the fees given in basis "
+                    + "points (maker 3, taker 0) are for instruments without one"
+            ])
+        #expect(plan.instruments[0].makerFee == FeeRate(perHundredMillion: 0))
+    }
 }
 
 extension CombinedInputsTests {
