@@ -205,8 +205,10 @@ public struct BacktestPlan: Sendable {
                             known.tickSize != definition.tickSize || known.lotSize != definition.lotSize
                         {
                             throw .usage(
-                                "--data \(spec.text): \(definition.symbol) is on another grid than in an earlier "
-                                    + "converted file; convert them together")
+                                "--data \(spec.text): \(definition.symbol) is on a tick of \(definition.tickSize) and a lot "
+                                    + "of \(definition.lotSize) here, but of \(known.tickSize) and \(known.lotSize) in "
+                                    + "\(convertedGridFiles[definition.symbol] ?? "an earlier converted file"); convert "
+                                    + "them together, or both with the same --tick-size and --lot-size")
                         }
                         convertedDefinitions[definition.symbol] = definition
                         if convertedGridFiles[definition.symbol] == nil { convertedGridFiles[definition.symbol] = path }

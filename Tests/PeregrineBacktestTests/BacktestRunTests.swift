@@ -1095,6 +1095,15 @@ import Testing
                     + "tick 1 and lot 1 come from its converted data, \(converted), fixed when it was converted: "
                     + "convert its sources again with \(finer), or with a finer --tick-size or --lot-size)"),
             performing: { _ = try Self.goldenCross(["events:" + converted, "tardis-quotes@AAA:" + finer]) })
+        // Converted again on a tick of 0.5: the two converted files' grids are named.
+        let halves = directory.appendingPathComponent("aaa-halves.pgev").path
+        _ = try DataConversion.convert(
+            [try DataSpec("tardis-quotes@AAA:" + rising)], tickSize: try Increment("0.5"), output: halves)
+        #expect(
+            throws: BacktestError.usage(
+                "--data events:\(halves): AAA is on a tick of 0.5 and a lot of 1 here, but of 1 and 1 in \(converted); "
+                    + "convert them together, or both with the same --tick-size and --lot-size"),
+            performing: { _ = try Self.goldenCross(["events:" + converted, "events:" + halves]) })
         // Off a grid given (text alone): the flag or the [[instrument]] table is named.
         #expect(
             throws: BacktestError.data(
