@@ -439,7 +439,14 @@ public struct BacktestPlan: Sendable {
             } catch {
                 // A file made an instrument of its own (no symbol in it): said with the refusal,
                 // which may be about that instrument (its lot of 1, say).
-                let unnamedNote = unnamed.map { " Note: \($0)." }.joined()
+                var unnamedNote = unnamed.map { " Note: \($0)." }.joined()
+                // The ids a strategy's instruments are named by, with their symbols.
+                if case .strategy(.invalidInstruments) = error {
+                    unnamedNote =
+                        " (this backtest's instruments: "
+                        + definitions.map { "\($0.id.rawValue) \($0.symbol)" }.joined(separator: ", ") + ")"
+                        + unnamedNote
+                }
                 if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
                     error
                 {

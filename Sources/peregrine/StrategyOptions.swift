@@ -59,7 +59,10 @@ struct StrategyOptions: ParsableArguments {
                     let numbers = parts[1].split(separator: ",").map { UInt32($0) }
                     guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else {
                         throw .invalidSetting(
-                            name: "param instruments", value: parts[1], allowed: "use instrument ids, e.g. 8,9")
+                            name: "param instruments", value: parts[1],
+                            allowed:
+                                "use instrument ids, e.g. 8,9 (a backtest numbers its instruments 0, 1, … in the order the data names them)"
+                        )
                     }
                     specs[specs.count - 1].instruments = numbers.compactMap { number in number.map { InstrumentID($0) }
                     }

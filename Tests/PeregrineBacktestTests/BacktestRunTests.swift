@@ -2733,6 +2733,13 @@ import Testing
         table.takerFee = FeeRate(perHundredMillion: 25_000)
         settings.instruments = [table]
         #expect(try BacktestPlan(settings).notes == [])
+        // A strategy on an instrument the data does not have: the ids it has, with their symbols.
+        var elsewhere = settings
+        elsewhere.strategies = [StrategySpec(name: "large-trade-follower", instruments: [InstrumentID(3)])]
+        #expect(
+            throws: BacktestError.usage(
+                "strategy large-trade-follower: instrument 3 is not one of this engine's (market data 0, hosted none) "
+                    + "(this backtest's instruments: 0 TEST)"), performing: { _ = try BacktestPlan(elsewhere) })
         settings.makerFeeBasisPoints = "3"
         let plan = try BacktestPlan(settings)
         #expect(
