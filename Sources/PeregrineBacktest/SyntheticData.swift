@@ -78,8 +78,9 @@ public enum SyntheticData {
         }
         guard settings.price > Int64(settings.depth), settings.price <= 1_000_000_000_000 else {
             throw .usage(
-                "--price: use more than the depth's \(settings.depth) ticks (\(settings.depth) × \(settings.tickSize)) "
-                    + "and at most 1,000,000,000,000 ticks")
+                "--price \(Price(ticks: settings.price).formatted(tickSize: settings.tickSize)): use more than the "
+                    + "depth's \(settings.depth) ticks (\(settings.depth) × \(settings.tickSize)) and at most "
+                    + "1,000,000,000,000 ticks (× \(settings.tickSize))")
         }
         let description = settings.description
         let digest = JobIdentity.hex(SHA256.hash(data: Array(description.utf8)))

@@ -201,7 +201,7 @@ import Testing
             ({ (s: inout SyntheticData.Settings) in s.events = 0 }, "--events 0: use 1 to 10,000,000,000"),
             ({ (s: inout SyntheticData.Settings) in s.instruments = 65 }, "--instruments 65: use 1 to 64"),
             ({ (s: inout SyntheticData.Settings) in s.depth = 0 }, "--depth 0: use 1 to 1,000"),
-            ({ (s: inout SyntheticData.Settings) in s.price = 20 }, "--price: use more than the depth's 20 ticks"),
+            ({ (s: inout SyntheticData.Settings) in s.price = 20 }, "--price 0.20: use more than the depth's 20 ticks"),
         ] {
             var settings = SyntheticData.Settings()
             change(&settings)
