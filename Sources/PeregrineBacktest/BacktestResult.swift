@@ -159,9 +159,11 @@ public struct BacktestResult {
         firstTime = recorder.firstTime ?? 0
         lastTime = recorder.lastTime
         let span = lastTime > firstTime ? lastTime - firstTime : 0
-        warnings = Self.warnings(
-            plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
-            warmUpEvents: warmUpEvents, first: firstTime, last: lastTime, killSwitchTrip: refusals.killSwitchTrip)
+        warnings =
+            Self.warnings(
+                plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
+                warmUpEvents: warmUpEvents, first: firstTime, last: lastTime, killSwitchTrip: refusals.killSwitchTrip)
+            + Self.sameBytes(inputs)
         self.refusals = refusals
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
@@ -523,6 +525,25 @@ extension BacktestResult {
     /// the backtest command fails such a run (exit 1), a sweep reports it in its warnings.
     public var nothingSimulated: String? {
         events == 0 ? Self.nothingSimulated(settings: settings, warmUpEvents: warmUpEvents) : nil
+    }
+
+    /// Inputs of one format that hold the same bytes (a copy given besides its original): one
+    /// warning per group, naming them.
+    static func sameBytes(_ inputs: [InputFile]) -> [String] {
+        var groups: [(key: String, paths: [String])] = []
+        for input in inputs {
+            let key = input.format + " " + input.sha256
+            if let index = groups.firstIndex(where: { $0.key == key }) {
+                groups[index].paths.append(input.path)
+            } else {
+                groups.append((key, [input.path]))
+            }
+        }
+        return groups.filter { $0.paths.count > 1 }.map { group in
+            "\(group.paths.joined(separator: " and ")) hold the same bytes: as one instrument's data, every event "
+                + "in them was read \(group.paths.count == 2 ? "twice" : "\(group.paths.count) times") (give the file "
+                + "once); as several instruments', those markets are one"
+        }
     }
 
     static func warnings(

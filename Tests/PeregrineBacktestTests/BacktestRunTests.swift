@@ -2058,6 +2058,13 @@ import Testing
                         + "of its own named trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) "
                         + "to join its market, or leave it out."))
         }
+        // A copy given besides its original: said (the run reads both).
+        let copy = conversions.appendingPathComponent("quotes-copy.csv").path
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy)
+        #expect(
+            try warnings([quotes, "tardis-quotes:" + copy]).contains(
+                "\(Fixtures.path(Self.quotes)) and \(copy) hold the same bytes: as one instrument's data, every event "
+                    + "in them was read twice (give the file once); as several instruments', those markets are one"))
         // A file with its header alone, run alone: nothing to simulate, and it is named.
         let quotesHeader = conversions.appendingPathComponent("quotes-empty.csv").path
         try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n".write(
