@@ -50,6 +50,8 @@ public struct BacktestPlan: Sendable {
     var files: [PlannedFile]
     /// What the plan chose that the user did not give (a refined lot), for people.
     public private(set) var notes: [String] = []
+    /// Whether a lot found in the data was refined for this plan's strategy (a note says so).
+    private(set) var lotRefined = false
     /// What in the data's instruments makes the results mean less than they seem: an inverse
     /// or quanto contract taken as linear (`InverseContracts`). Each run's
     /// `BacktestResult.warnings` begins with them.
@@ -458,6 +460,7 @@ public struct BacktestPlan: Sendable {
                         let found = dataLot ?? lot
                         dataLot = found
                         refinedLot = finer
+                        lotRefined = true
                         notes = [
                             "\(symbol): lot \(found) (the finest size in its data) refined to \(finer) for "
                                 + "\(strategy) \(key)=\(value); pass --lot-size to choose the grid"
@@ -750,7 +753,7 @@ public struct BacktestPlan: Sendable {
     /// inputs are hashed once. Refuses strategies the engine would refuse (exit 2).
     public func with(strategies: [StrategySpec]) throws(BacktestError) -> BacktestPlan {
         // A lot refined for this plan's strategy is not the grid other strategies would get.
-        guard notes.isEmpty || strategies == settings.strategies else {
+        guard !lotRefined || strategies == settings.strategies else {
             throw .usage(
                 "this plan's lot was refined for its strategy's quantity: make a plan for the other strategies")
         }

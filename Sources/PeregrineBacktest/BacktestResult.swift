@@ -530,19 +530,21 @@ extension BacktestResult {
     /// Inputs of one format that hold the same bytes (a copy given besides its original): one
     /// warning per group, naming them.
     static func sameBytes(_ inputs: [InputFile]) -> [String] {
-        var groups: [(key: String, paths: [String])] = []
+        var groups: [[String]] = []
+        var byDigest: [String: Int] = [:]
         for input in inputs {
             let key = input.format + " " + input.sha256
-            if let index = groups.firstIndex(where: { $0.key == key }) {
-                groups[index].paths.append(input.path)
+            if let index = byDigest[key] {
+                groups[index].append(input.path)
             } else {
-                groups.append((key, [input.path]))
+                byDigest[key] = groups.count
+                groups.append([input.path])
             }
         }
-        return groups.filter { $0.paths.count > 1 }.map { group in
-            "\(group.paths.joined(separator: " and ")) hold the same bytes: as one instrument's data, every event "
-                + "in them was read \(group.paths.count == 2 ? "twice" : "\(group.paths.count) times") (give the file "
-                + "once); as several instruments', those markets are one"
+        return groups.filter { $0.count > 1 }.map { paths in
+            "\(paths.joined(separator: " and ")) hold the same bytes (a copy given besides its original?): as one "
+                + "instrument's data, whatever they hold is read \(paths.count == 2 ? "twice" : "\(paths.count) times") "
+                + "(give the file once); as several instruments', those markets are one"
         }
     }
 
@@ -593,8 +595,8 @@ extension BacktestResult {
                 ? "at \(exact(tally.firstCrossed)) UTC"
                 : "first at \(exact(tally.firstCrossed)) UTC, last at \(exact(tally.lastCrossed)) UTC"
             warnings.append(
-                "\(definition.symbol): its book was crossed (the best bid above the best ask) at the end of "
-                    + "\(tally.crossedTouches) of its \(tally.touches) touch changes, \(when): orders met that book, "
+                "\(definition.symbol): its book became crossed (the best bid above the best ask) at the end of "
+                    + "\(tally.crossedTouches) of its \(tally.touches) touch price changes, \(when): orders met that book, "
                     + "and positions are marked at its mid, so the P&L means less than it seems (does the data miss "
                     + "deletes, or mix two sources?)")
         }

@@ -59,7 +59,8 @@ public enum DataConversion {
                     + "alone?), so the converted file holds none"
             ]
         return Outcome(
-            events: count, instruments: plan.instruments, warnings: plan.warnings + stream.stepBackWarnings + empty)
+            events: count, instruments: plan.instruments,
+            warnings: plan.warnings + stream.stepBackWarnings + BacktestResult.sameBytes(inputs) + empty)
     }
 
     /// The file a converted file written to `output` with `metadata` is renamed over (the file

@@ -194,8 +194,8 @@ extension SimulatedVenue {
     /// the back and enter in turn. What the orders before them took is remembered as consumed,
     /// so they take what it left. Trigger order is kept: while a stop a recorded trade
     /// triggered earlier waits for the book's next message, those behind it wait too, and all
-    /// enter at that message's end, in the order they triggered. Never inlined: it runs only
-    /// while stops wait.
+    /// enter at that message's end, in the order they triggered (or, that stop cancelled, at
+    /// the cancel). Never inlined: it runs only while stops wait.
     @inline(never)
     mutating func enterStopsTriggeredByEntering<Sink: ExecutionReportSink & ~Copyable>(
         _ instrument: InstrumentID, time: UInt64, sink: inout Sink

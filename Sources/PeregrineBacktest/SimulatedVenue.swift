@@ -689,6 +689,8 @@ public struct SimulatedVenue: ~Copyable {
             return lots > 0 && lots <= Self.maxTicks ? lots : 0
         case .cancel:
             cancel(command, instrument, sink: &sink)
+            // Stops held behind a cancelled one (`enterStopsTriggeredByEntering`) enter now.
+            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
             return 0
         case .replace:
             let added = replace(command, instrument, time: time, sink: &sink)

@@ -7,15 +7,18 @@ public enum TextField {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
         else { return text }
         var quoted = "\""
-        for character in text {
-            if character == "\"" { quoted += "\"" }
-            quoted.append(character)
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" { quoted += "\"" }
+            quoted.unicodeScalars.append(scalar)
         }
         return quoted + "\""
     }
 
     /// `text` as a JSON string literal: quotes, backslashes and control characters escaped.
     public static func json(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

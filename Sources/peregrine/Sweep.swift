@@ -220,6 +220,7 @@ struct SweepCommand: ParsableCommand {
         do throws(BacktestError) {
             let plan = try SweepPlan(
                 settings, samples: samples, seed: seed, stopRequested: { StopSignal.receivedName })
+            for note in plan.base.notes { printError("note: \(note)") }
             let names = plan.dimensions.map(\.name)
             return (
                 plan,

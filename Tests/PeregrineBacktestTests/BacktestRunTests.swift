@@ -2063,8 +2063,14 @@ import Testing
         try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: copy)
         #expect(
             try warnings([quotes, "tardis-quotes:" + copy]).contains(
-                "\(Fixtures.path(Self.quotes)) and \(copy) hold the same bytes: as one instrument's data, every event "
-                    + "in them was read twice (give the file once); as several instruments', those markets are one"))
+                "\(Fixtures.path(Self.quotes)) and \(copy) hold the same bytes (a copy given besides its original?): "
+                    + "as one instrument's data, whatever they hold is read twice (give the file once); as several "
+                    + "instruments', those markets are one"))
+        let copies = try DataConversion.convert(
+            [try DataSpec(quotes), try DataSpec("tardis-quotes:" + copy)],
+            output: conversions.appendingPathComponent("copies.pgev").path)
+        #expect(
+            copies.warnings.contains { $0.hasPrefix("\(Fixtures.path(Self.quotes)) and \(copy) hold the same bytes") })
         // A file with its header alone, run alone: nothing to simulate, and it is named.
         let quotesHeader = conversions.appendingPathComponent("quotes-empty.csv").path
         try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n".write(
@@ -2126,8 +2132,8 @@ import Testing
         try crossedQuotes.write(toFile: crossed, atomically: true, encoding: .utf8)
         #expect(
             try warnings(["tardis-quotes:" + crossed]) == [
-                "A: its book was crossed (the best bid above the best ask) at the end of 2 of its 6 touch "
-                    + "changes, first at 2023-11-14 22:13:20.001000000 UTC, last at 2023-11-14 22:13:20.003000000 "
+                "A: its book became crossed (the best bid above the best ask) at the end of 2 of its 6 touch "
+                    + "price changes, first at 2023-11-14 22:13:20.001000000 UTC, last at 2023-11-14 22:13:20.003000000 "
                     + "UTC: orders met that book, and positions are marked at its mid, so the P&L means less than it "
                     + "seems (does the data miss deletes, or mix two sources?)"
             ])
@@ -2135,8 +2141,8 @@ import Testing
             toFile: crossed, atomically: true, encoding: .utf8)
         #expect(
             try warnings(["tardis-quotes:" + crossed]).first?.hasPrefix(
-                "A: its book was crossed (the best bid above the best ask) at the end of 1 of its 2 touch "
-                    + "changes, at 2023-11-14 22:13:20.001000000 UTC: orders") == true)
+                "A: its book became crossed (the best bid above the best ask) at the end of 1 of its 2 touch "
+                    + "price changes, at 2023-11-14 22:13:20.001000000 UTC: orders") == true)
         // Prices all on a grid of 0.5 (the book's and the trades', of one decimal or none) while
         // the tick found is 0.1: said, naming the flag; not with the tick given.
         let halves = directory.appendingPathComponent("halves.csv").path

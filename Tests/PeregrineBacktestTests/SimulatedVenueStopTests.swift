@@ -204,6 +204,23 @@ import Testing
         #expect(venue.hasStops == false)
     }
 
+    /// A stop held behind one a recorded trade triggered enters as soon as that one is
+    /// cancelled (nothing else holds it back): it takes the lot left at 103.
+    @Test func aHeldStopEntersWhenTheStopAheadOfItIsCancelled() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try Self.venue(reports: &reports)
+        venue.process(Self.stopMarket(1, .buy, stop: 102, 2), instrument: Self.instrument, time: 2, sink: &reports)
+        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
+        Self.message([Venue.trade(102, 7, aggressor: .buy)], time: 3, &venue, &reports)
+        venue.process(
+            .market(OrderID(3), account: Self.account, .buy, quantity: Quantity(lots: 8)), instrument: Self.instrument,
+            time: 4, sink: &reports)
+        #expect(Self.lines(reports, from: 7) == ["triggered 2 103x1/1"])
+        venue.process(.cancel(OrderID(1), account: Self.account), instrument: Self.instrument, time: 5, sink: &reports)
+        #expect(Self.lines(reports, from: 8) == ["cancelled 1 102x2/0", "filled 2 103x1/0"])
+        #expect(venue.hasStops == false)
+    }
+
     /// A strategy's resting orders that the book reaches within a message fill at their prices:
     /// trades there, which trigger the stops they reach in the sweep's order (the bids from the
     /// highest), even one the message's final touch would not have; the last trade is the

@@ -190,6 +190,16 @@ import Testing
         #expect(warnings.first?.hasPrefix("BTCUSDT: its book last changed at 2020-02-22 00:03:47.061 UTC") == true)
     }
 
+    /// The same with fees given in basis points beside an `[[instrument]]` table (whose fees
+    /// the instrument keeps; the plan's note says so): every job runs on the shared plan.
+    @Test func everyRowEqualsTheBacktestRunAloneWithFeesBesideATable() throws {
+        var table = InstrumentDefinition(
+            id: InstrumentID(0), symbol: "BTCUSDT", venue: "backtest", tickSize: try Increment("0.01"),
+            lotSize: try Increment("0.001"))
+        table.takerFee = FeeRate(perHundredMillion: 25_000)
+        _ = try Self.checkRowsEqualTheBacktestsAlone(data: [Self.quotes, Self.trades]) { $0.instruments = [table] }
+    }
+
     /// The same with a gzip input that has quote rows with an empty price (skipped) and a
     /// `--from`/`--to` window cutting the data mid-file.
     @Test func everyRowEqualsTheBacktestRunAloneWithAWindowGzipAndSkippedRows() throws {

@@ -51,7 +51,8 @@ public struct CrossVenueArbitrage: Strategy, Sendable {
                 strategy: Self.name,
                 reason: "it compares prices in ticks and sizes in lots, so its two instruments must be on one grid, "
                     + "but \(grids.joined(separator: ", ")): put both on one tick and lot fine enough for both "
-                    + "(in a backtest --tick-size and --lot-size, or their [[instrument]] tables)")
+                    + "(in a backtest --tick-size and --lot-size, or their [[instrument]] tables; converted data "
+                    + "converted again with them)")
         }
     }
 
