@@ -2712,13 +2712,19 @@ import Testing
         }
     }
 
-    @Test func referenceDataForNoInstrumentOfTheDataIsWarnedAbout() throws {
-        let directory = try BacktestRunTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// A backtest of one quote of TEST (bid 100, ask 102) with the trade follower.
+    static func oneQuote(in directory: URL) throws -> BacktestSettings {
         let quotes = try Self.write(Self.header + "test,TEST,1000,1000,5,102,100,5\n", "q.csv", in: directory)
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-quotes:" + quotes)]
         settings.strategies = [Self.follower]
+        return settings
+    }
+
+    @Test func referenceDataForNoInstrumentOfTheDataIsWarnedAbout() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = try Self.oneQuote(in: directory)
         settings.instruments = [
             InstrumentDefinition(
                 id: InstrumentID(0), symbol: "TE-ST", venue: "backtest", tickSize: try Increment("1"),
@@ -2736,10 +2742,7 @@ import Testing
     @Test func feesGivenBesideATableAreNotedAsNotItsFees() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let quotes = try Self.write(Self.header + "test,TEST,1000,1000,5,102,100,5\n", "q.csv", in: directory)
-        var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-quotes:" + quotes)]
-        settings.strategies = [Self.follower]
+        var settings = try Self.oneQuote(in: directory)
         var table = InstrumentDefinition(
             id: InstrumentID(0), symbol: "TEST", venue: "backtest", tickSize: try Increment("1"),
             lotSize: try Increment("1"))

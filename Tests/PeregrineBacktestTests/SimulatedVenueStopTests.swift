@@ -175,23 +175,14 @@ import Testing
     /// they triggered at the end of the book's next message, the first taking first.
     @Test func aStopAnOrdersTakingTriggersWaitsBehindOneARecordedTradeTriggered() throws {
         var reports = ExecutionReportCollector()
-        var venue = try Self.venue(reports: &reports)
-        venue.process(Self.stopMarket(1, .buy, stop: 102, 2), instrument: Self.instrument, time: 2, sink: &reports)
-        venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
-        #expect(Self.lines(reports) == ["accepted 1 102x2/2", "accepted 2 103x1/1"])
-        // A recorded buy of 7 at 102 triggers stop 1 (not stop 2): it waits for the book.
-        Self.message([Venue.trade(102, 7, aggressor: .buy)], time: 3, &venue, &reports)
-        #expect(Self.lines(reports, from: 2) == ["triggered 1 102x2/2"])
-        // A market buy of 8 takes 3 at 101, 4 at 102 and 1 at 103 (the book still shows what the
-        // recorded trade took): its trade at 103 triggers stop 2, which waits behind stop 1
-        // rather than entering at once (it would have taken the last lot at 103).
-        venue.process(
-            .market(OrderID(3), account: Self.account, .buy, quantity: Quantity(lots: 8)), instrument: Self.instrument,
-            time: 4, sink: &reports)
+        var venue = try Self.stopHeldBehindOneARecordedTradeTriggered(&reports)
+        // Stop 1 triggered by the recorded trade at 102; the market buy's trade at 103 triggers
+        // stop 2, which waits behind stop 1 rather than entering at once (it would have taken
+        // the last lot at 103).
         #expect(
-            Self.lines(reports, from: 3) == [
-                "accepted 3 0x8/8", "partially-filled 3 101x3/5", "partially-filled 3 102x4/1", "filled 3 103x1/0",
-                "triggered 2 103x1/1",
+            Self.lines(reports) == [
+                "accepted 1 102x2/2", "accepted 2 103x1/1", "triggered 1 102x2/2", "accepted 3 0x8/8",
+                "partially-filled 3 101x3/5", "partially-filled 3 102x4/1", "filled 3 103x1/0", "triggered 2 103x1/1",
             ])
         #expect(venue.hasStops == true)
         // The book's message (101 and 102 gone, an ask of 104 × 5): stop 1 takes the lot the
@@ -208,6 +199,20 @@ import Testing
     /// cancelled (nothing else holds it back): it takes the lot left at 103.
     @Test func aHeldStopEntersWhenTheStopAheadOfItIsCancelled() throws {
         var reports = ExecutionReportCollector()
+        var venue = try Self.stopHeldBehindOneARecordedTradeTriggered(&reports)
+        #expect(Self.lines(reports, from: 7) == ["triggered 2 103x1/1"])
+        venue.process(.cancel(OrderID(1), account: Self.account), instrument: Self.instrument, time: 5, sink: &reports)
+        #expect(Self.lines(reports, from: 8) == ["cancelled 1 102x2/0", "filled 2 103x1/0"])
+        #expect(venue.hasStops == false)
+    }
+
+    /// Buy stops 1 (at 102, 2 lots) and 2 (at 103, 1 lot); a recorded buy of 7 at 102 triggers
+    /// stop 1, which waits for the book; then a market buy of 8 takes 3 at 101, 4 at 102 and 1
+    /// at 103 (the book still shows what the recorded trade took), whose trade at 103 triggers
+    /// stop 2.
+    static func stopHeldBehindOneARecordedTradeTriggered(_ reports: inout ExecutionReportCollector) throws
+        -> SimulatedVenue
+    {
         var venue = try Self.venue(reports: &reports)
         venue.process(Self.stopMarket(1, .buy, stop: 102, 2), instrument: Self.instrument, time: 2, sink: &reports)
         venue.process(Self.stopMarket(2, .buy, stop: 103, 1), instrument: Self.instrument, time: 2, sink: &reports)
@@ -215,10 +220,7 @@ import Testing
         venue.process(
             .market(OrderID(3), account: Self.account, .buy, quantity: Quantity(lots: 8)), instrument: Self.instrument,
             time: 4, sink: &reports)
-        #expect(Self.lines(reports, from: 7) == ["triggered 2 103x1/1"])
-        venue.process(.cancel(OrderID(1), account: Self.account), instrument: Self.instrument, time: 5, sink: &reports)
-        #expect(Self.lines(reports, from: 8) == ["cancelled 1 102x2/0", "filled 2 103x1/0"])
-        #expect(venue.hasStops == false)
+        return venue
     }
 
     /// A strategy's resting orders that the book reaches within a message fill at their prices:
