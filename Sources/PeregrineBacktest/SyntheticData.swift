@@ -82,6 +82,18 @@ public enum SyntheticData {
                     + "depth's \(settings.depth) ticks (\(settings.depth) × \(settings.tickSize)) and at most "
                     + "1,000,000,000,000 ticks (× \(settings.tickSize))")
         }
+        // Each message comes at most 2 × interval after the one before: the last may not pass
+        // the latest time a feed reads (2262-04-11T23:47:16Z, Int64.max ns).
+        let (span, spanOverflows) = settings.events.multipliedReportingOverflow(by: 2 &* settings.interval)
+        let (end, endOverflows) = settings.start.addingReportingOverflow(span)
+        guard !spanOverflows, !endOverflows, end <= UInt64(Int64.max) else {
+            throw .usage(
+                "--start \(UTCTime.text(settings.start)) with --events \(settings.events) at --interval-us "
+                    + "\(Money.decimalText(Int128(settings.interval), decimals: 3)) may run past \(UTCTime.text(UInt64(Int64.max))), the latest time "
+                    + "there is (each message comes up to twice the interval after the one before): give fewer "
+                    + "events, a shorter interval or an earlier start")
+        }
+        try OutputFile.check([("--output", output)], inputs: [])
         let description = settings.description
         let digest = JobIdentity.hex(SHA256.hash(data: Array(description.utf8)))
         let metadata = EventFileMetadata(

@@ -155,7 +155,8 @@ struct DataCommand: ParsableCommand {
                 settings.tickSize = tick
                 settings.lotSize = lot
                 guard let ticks = (try? Price(price, tickSize: tick))?.ticks, ticks > 0 else {
-                    throw BacktestError.usage("--price \(price): use a positive decimal on the \(tick) grid")
+                    throw BacktestError.usage(
+                        "--price \(price): use a positive decimal on the \(tick) grid, at most 1,000,000,000,000 ticks")
                 }
                 settings.price = ticks
                 let (count, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in

@@ -202,6 +202,16 @@ import Testing
             ({ (s: inout SyntheticData.Settings) in s.instruments = 65 }, "--instruments 65: use 1 to 64"),
             ({ (s: inout SyntheticData.Settings) in s.depth = 0 }, "--depth 0: use 1 to 1,000"),
             ({ (s: inout SyntheticData.Settings) in s.price = 20 }, "--price 0.20: use more than the depth's 20 ticks"),
+            // The latest message could pass 2262 (Int64.max ns): refused before anything is written.
+            (
+                { (s: inout SyntheticData.Settings) in
+                    s.start = UTCTime.parse("2262-04-11T00:00:00Z") ?? 0
+                    s.events = 4_000_000
+                    s.interval = 3_600_000_000_000
+                },
+                "--start 2262-04-11T00:00:00.000000000Z with --events 4000000 at --interval-us 3600000000 may run past "
+                    + "2262-04-11T23:47:16.854775807Z"
+            ),
         ] {
             var settings = SyntheticData.Settings()
             change(&settings)
@@ -214,5 +224,11 @@ import Testing
             }
             #expect(!FileManager.default.fileExists(atPath: path))
         }
+        // An output in a directory that does not exist: a usage error, as for `data convert`.
+        let nowhere = directory.appendingPathComponent("missing/x.pgev").path
+        #expect(
+            throws: BacktestError.usage(
+                "--output \(nowhere): its directory \(directory.appendingPathComponent("missing").path) does not exist"),
+            performing: { _ = try SyntheticData.generate(SyntheticData.Settings(), output: nowhere) })
     }
 }
