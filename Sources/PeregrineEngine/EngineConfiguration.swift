@@ -257,6 +257,37 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
     }
 
+    /// Refuses an output file that could not be opened for writing (a directory, a missing
+    /// directory, a file or directory without write permission), before anything starts;
+    /// nothing is created.
+    static func checkWritable(_ path: String, name: String) throws(EngineError) {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT != S_IFDIR else {
+                throw .invalidSetting(name: name, value: path, allowed: "it is a directory: give a file path")
+            }
+            guard access(path, W_OK) == 0 else {
+                throw .invalidSetting(
+                    name: name, value: path, allowed: "cannot be written: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        let directory: String
+        if let slash = path.lastIndex(of: "/") {
+            directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            directory = "."
+        }
+        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw .invalidSetting(name: name, value: path, allowed: "its directory \(directory) does not exist")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw .invalidSetting(
+                name: name, value: path,
+                allowed: "its directory \(directory) cannot be written: \(String(cString: strerror(errno)))")
+        }
+    }
+
     public func validate() throws(EngineError) {
         switch rate {
         case .perSecond(let value) where !Self.rateRange.contains(value):
@@ -309,6 +340,7 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(0...100).contains(orderFlowPercent) {
             throw .invalidSetting(name: "order-flow", value: "\(orderFlowPercent)", allowed: "use 0 to 100 (percent)")
         }
+        if let fillsOut { try Self.checkWritable(fillsOut, name: "fills-out") }
         if !(1...InstrumentSpec.maxOrderCapacity).contains(venueOrderCapacity) {
             throw .invalidSetting(
                 name: "venue-orders", value: "\(venueOrderCapacity)",

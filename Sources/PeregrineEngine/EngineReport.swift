@@ -244,7 +244,9 @@ public struct EngineReport: Sendable {
             lines += Self.tradingLines(trading, strategies: configuration.strategies.count, scope: scope)
         }
         if let path = configuration.fillsOut {
-            lines.append("orders and fills  \(grouped(exportLines)) updates written to \(path)")
+            lines.append(
+                "orders and fills  \(grouped(exportLines)) updates "
+                    + (exportFailure.map { "for \(path), not all written: \($0)" } ?? "written to \(path)"))
         }
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
         lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")

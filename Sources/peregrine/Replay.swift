@@ -194,7 +194,9 @@ struct Replay: ParsableCommand {
     func finish(_ export: OrderEventWriter?) throws {
         guard let export, let fillsOut else { return }
         export.flush()
-        say("orders and fills  \(export.lines) updates written to \(fillsOut)")
+        say(
+            "orders and fills  \(export.lines) updates "
+                + (export.failure.map { "for \(fillsOut), not all written: \($0)" } ?? "written to \(fillsOut)"))
         if let failure = export.failure {
             printError("error: \(failure)")
             throw ExitCode(1)

@@ -63,6 +63,15 @@ struct ExitCodeTests {
         // run
         Row(arguments: ["run", "--bogus"], status: 2, says: "Unknown option '--bogus'"),
         Row(arguments: ["run", "--rate", "fast"], status: 2, says: "--rate"),
+        // An export that could not be written: refused before anything starts (and by
+        // --validate-only), not a set-up failure after the journal took an event.
+        Row(
+            arguments: ["run", "--no-journal", "--max-events", "10", "--fills-out", "/nonexistent-dir/f.csv"],
+            status: 2,
+            says: "invalid fills-out '/nonexistent-dir/f.csv': its directory /nonexistent-dir does not exist"),
+        Row(
+            arguments: ["run", "--validate-only", "--no-journal", "--fills-out", "/tmp"], status: 2,
+            says: "invalid fills-out '/tmp': it is a directory: give a file path"),
         Row(arguments: ["run", "--ring-size", "1000"], status: 2, says: "invalid --ring-size '1000'"),
         Row(arguments: ["run", "--duration", "inf"], status: 2, says: "invalid --duration 'inf'"),
         Row(arguments: ["run", "--status-interval", "1e300"], status: 2, says: "invalid --status-interval"),
@@ -187,6 +196,19 @@ struct ExitCodeTests {
         let result = try Faults.run(["--version"])
         #expect(result.status == 0, "stderr: \(result.error)")
         #expect(result.output == "peregrine \(BuildInfo.version) (commit \(BuildInfo.commit))\n")
+    }
+
+    /// An export that fails as it is written (a full disk): exit 1, and the report says the
+    /// updates were not all written (not "written to").
+    @Test func aFailedExportIsReportedAsNotWritten() throws {
+        let result = try Faults.run([
+            "run", "--no-journal", "--rate", "20000", "--max-events", "3000", "--order-flow", "30", "--strategy",
+            "market-maker", "--metrics-port", "0", "--fills-out", "/dev/full",
+        ])
+        #expect(result.status == 1, "stderr: \(result.error)")
+        #expect(
+            result.output.contains("updates for /dev/full, not all written: write /dev/full: No space left on device"))
+        #expect(!result.output.contains("written to /dev/full"))
     }
 
     @Test(arguments: rows)
