@@ -339,7 +339,9 @@ public final class SweepOutput {
                 if offset & 1_023 == 1_023, let reason = stopRequested() { throw Sweep.stoppedBeforeJobs(reason) }
                 let number = offset + 1
                 // (A line ending CR LF, as a spreadsheet on Windows saves it, is read without the CR.)
-                let line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
+                var line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
+                // (A spreadsheet's "CSV UTF-8" begins with a byte order mark.)
+                if number == 1, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
                 // A blank line (a file edited by hand) holds no result; the rewrite drops it.
                 if line.allSatisfy(\.isWhitespace), !(isCSV && number == 1) { continue }
                 if isCSV, number == 1 {

@@ -47,7 +47,8 @@ public struct SweepDimension: Equatable, Sendable {
         var step: ExactAmount? = nil
         if parts.count == 3 {
             guard let given = ExactAmount(parts[2]), given.value > 0 else {
-                throw .usage("\(origin): the step of '\(text)' must be a decimal above 0")
+                throw .usage(
+                    "\(origin): the step of '\(text)' must be a decimal above 0 (of at most 18 decimals and 38 digits)")
             }
             step = given
         }

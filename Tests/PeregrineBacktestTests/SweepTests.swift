@@ -346,6 +346,11 @@ import Testing
         let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(again.count == 5 && again[0] == lines[0])
         #expect(Set(again.map(Self.withoutTiming)) == Set(lines.map(Self.withoutTiming)))
+        // Saved as a spreadsheet's "CSV UTF-8", with a byte order mark: read the same.
+        try ("\u{FEFF}" + lines.prefix(4).joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        #expect(
+            try SweepOutput(path: path, parameterNames: ["fast", "slow"]).existing.map(\.line) == Array(lines[1...3]))
         // The header alone, quoted: read as the header (not written twice).
         try (quoted(lines[0]) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         _ = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
