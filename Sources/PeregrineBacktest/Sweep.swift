@@ -484,8 +484,13 @@ public enum Sweep {
         /// mostly share them).
         public var warnings: [String] {
             var seen = Set<String>()
-            return (planWarnings + rows.flatMap(\.warnings)).filter { seen.insert($0).inserted }
+            return (planWarnings + rows.flatMap(\.warnings) + (rankingWarning.map { [$0] } ?? [])).filter {
+                seen.insert($0).inserted
+            }
         }
+        /// Said when no row of this sweep has the figure it is ranked by: the ranking is the
+        /// sweep's order.
+        public var rankingWarning: String?
 
         /// The outcome of `plan` with `rows` (this sweep's and any other's) ranked, written
         /// ranked to `output`.
@@ -505,6 +510,12 @@ public enum Sweep {
                 }
             }
             self.rows = ranking.ranked(own, order: order)
+            if !own.isEmpty, !own.contains(where: { $0.value(of: ranking.metric) != nil }) {
+                rankingWarning =
+                    "--rank-by \(ranking.metric): no result of this sweep has it (with several instruments "
+                    + "the figures per instrument, volume, position and max_position, are null, and with several "
+                    + "quote currencies the money ratios), so the rows stay in the sweep's order"
+            }
             otherRows = ranking.ranked(
                 rows.filter { order[$0.job] == nil && seen.insert($0.job).inserted }, order: [:])
             try output?.rewrite(self.rows + otherRows)

@@ -200,6 +200,29 @@ import Testing
         _ = try Self.checkRowsEqualTheBacktestsAlone(data: [Self.quotes, Self.trades]) { $0.instruments = [table] }
     }
 
+    /// Ranked by a figure no row has (volume, per instrument, with two instruments): said, and
+    /// the rows stay in the sweep's order; by one they have, nothing is said.
+    @Test func rankingByAFigureNoRowHasIsSaid() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = try Self.settings(fast: "2,4", slow: "10")
+        let file = Fixtures.path(Self.quotesFile)
+        let copy = directory.appendingPathComponent("bbb.csv").path
+        try FileManager.default.copyItem(atPath: file, toPath: copy)
+        settings.data = [try DataSpec("tardis-quotes@AAA:" + file), try DataSpec("tardis-quotes@BBB:" + copy)]
+        let plan = try SweepPlan(settings)
+        let byVolume = try Sweep.run(plan, threads: 1, output: nil, ranking: try SweepRanking("volume"))
+        #expect(byVolume.failed.isEmpty && byVolume.rows.count == 2)
+        #expect(byVolume.rows.map(\.job) == plan.jobs.map(\.hash))
+        #expect(
+            byVolume.rankingWarning
+                == "--rank-by volume: no result of this sweep has it (with several instruments the figures per "
+                + "instrument, volume, position and max_position, are null, and with several quote currencies the "
+                + "money ratios), so the rows stay in the sweep's order")
+        #expect(byVolume.warnings.last == byVolume.rankingWarning)
+        #expect(try Sweep.run(plan, threads: 1, output: nil, ranking: try SweepRanking("trades")).rankingWarning == nil)
+    }
+
     /// The same with a gzip input that has quote rows with an empty price (skipped) and a
     /// `--from`/`--to` window cutting the data mid-file.
     @Test func everyRowEqualsTheBacktestRunAloneWithAWindowGzipAndSkippedRows() throws {
