@@ -439,15 +439,15 @@ public struct BacktestPlan: Sendable {
                 try configuration.validate(custom: custom)
                 break
             } catch {
-                // A file made an instrument of its own (no symbol in it): said with the refusal,
-                // which may be about that instrument (its lot of 1, say).
-                var unnamedNote = unnamed.map { " Note: \($0)." }.joined()
-                // The ids a strategy's instruments are named by, with their symbols.
+                // What the refusal may be about, said with it: the instruments' ids and symbols (a
+                // strategy's instruments are named by id), and a file made an instrument of its own
+                // (no symbol in it; its lot of 1, say).
+                var refusalContext = unnamed.map { " Note: \($0)." }.joined()
                 if case .strategy(.invalidInstruments) = error {
-                    unnamedNote =
+                    refusalContext =
                         " (this backtest's instruments: "
                         + definitions.map { "\($0.id.rawValue) \($0.symbol)" }.joined(separator: ", ") + ")"
-                        + unnamedNote
+                        + refusalContext
                 }
                 if case .strategy(.quantityFinerThanLot(let strategy, let key, let value, let decimals, let lot)) =
                     error
@@ -474,13 +474,13 @@ public struct BacktestPlan: Sendable {
                             : decimals > Self.maximumRefinedLotDecimals
                                 ? "a lot found in the data is refined to at most \(Self.maximumRefinedLotDecimals) decimals"
                                 : "a lot found in the data is refined only for one strategy on one instrument"
-                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)" + unnamedNote)
+                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)" + refusalContext)
                     }
                     if lotsFromConvertedFiles {
-                        throw .usage("\(error) (\(Self.convertedLotHint))" + unnamedNote)
+                        throw .usage("\(error) (\(Self.convertedLotHint))" + refusalContext)
                     }
                 }
-                throw .usage("\(error)" + unnamedNote)
+                throw .usage("\(error)" + refusalContext)
             }
         }
         instruments = definitions

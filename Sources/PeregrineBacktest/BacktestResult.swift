@@ -430,14 +430,14 @@ struct JSONText {
 
     mutating func key(_ name: String) {
         separator()
-        text += Self.quoted(name) + (compact ? ":" : ": ")
+        text += TextField.json(name) + (compact ? ":" : ": ")
         afterKey = true
     }
 
     mutating func field(_ name: String, string: String?) {
         key(name)
         afterKey = false
-        text += string.map(Self.quoted) ?? "null"
+        text += string.map(TextField.json) ?? "null"
     }
 
     mutating func field(_ name: String, integer: Int) {
@@ -470,7 +470,7 @@ struct JSONText {
         openArray()
         for string in strings {
             separator()
-            text += Self.quoted(string)
+            text += TextField.json(string)
         }
         closeArray()
     }
@@ -493,8 +493,6 @@ struct JSONText {
         afterKey = false
         text += PlainDecimal.text(number) ?? "null"
     }
-
-    static func quoted(_ text: String) -> String { TextField.json(text) }
 }
 
 extension BacktestResult {
@@ -517,14 +515,19 @@ extension BacktestResult {
             ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
             : window.to != nil
                 ? "no event \(range): nothing was simulated"
-                : "no events to simulate: \(settings.data.flatMap(\.paths).joined(separator: ", ")) "
-                    + "\(settings.data.flatMap(\.paths).count == 1 ? "holds" : "hold") none (empty, or a header alone?)"
+                : "no events to simulate: \(holdNone(settings.data.flatMap(\.paths)))"
     }
 
     /// Why this run simulated nothing (it saw no event), or nil when it simulated something:
     /// the backtest command fails such a run (exit 1), a sweep reports it in its warnings.
     public var nothingSimulated: String? {
         events == 0 ? Self.nothingSimulated(settings: settings, warmUpEvents: warmUpEvents) : nil
+    }
+
+    /// That the files `paths` hold no event, for people: "A holds none (empty, or a header
+    /// alone?)".
+    static func holdNone(_ paths: [String]) -> String {
+        "\(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none (empty, or a header alone?)"
     }
 
     /// Inputs of one format that hold the same bytes (a copy given besides its original): one

@@ -50,14 +50,9 @@ public enum DataConversion {
                 finished.skippedQuoteRows = stream.skippedQuotes
                 return finished
             })
-        let paths = data.flatMap(\.paths)
         let empty =
             count > 0
-            ? []
-            : [
-                "no event: \(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none (empty, or a header "
-                    + "alone?), so the converted file holds none"
-            ]
+            ? [] : ["no event: \(BacktestResult.holdNone(data.flatMap(\.paths))), so the converted file holds none"]
         return Outcome(
             events: count, instruments: plan.instruments,
             warnings: plan.warnings + stream.stepBackWarnings + BacktestResult.sameBytes(inputs) + empty)

@@ -1,3 +1,5 @@
+import PeregrineJournal
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,7 +33,7 @@ public enum OutputFile {
                 }
                 identity = "\(status.st_dev):\(status.st_ino)"
             } else {
-                let directory = Self.directory(of: path)
+                let directory = FileIO.directory(of: path)
                 guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
                     throw .usage("\(flag) \(path): its directory \(directory) does not exist")
                 }
@@ -73,11 +75,6 @@ public enum OutputFile {
         var null = stat()
         return stat(path, &file) == 0 && stat("/dev/null", &null) == 0 && file.st_mode & S_IFMT == S_IFCHR
             && file.st_rdev == null.st_rdev
-    }
-
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     static func lastComponent(of path: String) -> String {

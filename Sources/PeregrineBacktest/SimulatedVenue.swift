@@ -681,25 +681,24 @@ public struct SimulatedVenue: ~Copyable {
             reject(command, instrument, .unknownInstrument, sink: &sink)
             return 0
         }
+        let offered: Int64
         switch command.action {
         case .new:
             enter(command, instrument, time: time, sink: &sink)
-            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
             let lots = command.quantity.lots
-            return lots > 0 && lots <= Self.maxTicks ? lots : 0
+            offered = lots > 0 && lots <= Self.maxTicks ? lots : 0
         case .cancel:
             cancel(command, instrument, sink: &sink)
-            // Stops held behind a cancelled one (`enterStopsTriggeredByEntering`) enter now.
-            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
-            return 0
-        case .replace:
-            let added = replace(command, instrument, time: time, sink: &sink)
-            if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
-            return added
+            offered = 0
+        case .replace: offered = replace(command, instrument, time: time, sink: &sink)
         case .status:
             status(command, instrument, sink: &sink)
-            return 0
+            offered = 0
         }
+        // Stops the command's taking triggered enter right after it, and so do stops held
+        // behind one it cancelled (`enterStopsTriggeredByEntering`).
+        if hasStops { enterStopsTriggeredByEntering(instrument, time: time, sink: &sink) }
+        return offered
     }
 
     mutating func reject<Sink: ExecutionReportSink & ~Copyable>(

@@ -272,13 +272,8 @@ public struct EngineConfiguration: Equatable, Sendable {
             }
             return
         }
-        let directory: String
-        if let slash = path.lastIndex(of: "/") {
-            directory = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            directory = "."
-        }
-        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        let directory = FileIO.directory(of: path)
+        guard FileIO.isDirectory(directory) else {
             throw .invalidSetting(name: name, value: path, allowed: "its directory \(directory) does not exist")
         }
         guard access(directory, W_OK) == 0 else {

@@ -125,6 +125,13 @@ public enum FileIO {
     /// Whether anything exists at `path`.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// The directory `path` names a file in: its text before the last `/` ("/" for a file at
+    /// the root, "." for a bare name).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// Whether `path` is a directory (following symbolic links).
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
