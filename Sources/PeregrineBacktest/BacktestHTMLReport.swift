@@ -1,3 +1,4 @@
+import Foundation
 import PeregrineEngine
 import PeregrineModel
 
@@ -264,8 +265,18 @@ public enum BacktestHTMLReport {
         return String(format: "%.*f", places, rounded)
     }
 
-    /// A fraction as a percentage for people, to 3 decimals ("-" when not finite).
-    public static func percent(_ value: Double) -> String { value.isFinite ? fixed(value * 100, 3) + "%" : "-" }
+    /// A fraction as a percentage for people, to 3 decimals ("-" when not finite); one that
+    /// those would round to 0 gets two significant digits instead (-0.000071%), so a tiny loss
+    /// keeps its sign.
+    public static func percent(_ value: Double) -> String {
+        guard value.isFinite else { return "-" }
+        let percentage = value * 100
+        let magnitude = percentage.magnitude
+        guard magnitude > 0, magnitude < 0.0005 else { return fixed(percentage, 3) + "%" }
+        // Decimals up to the second significant digit (at most 17: smaller shows as 0).
+        let leadingZeros = Int(exactly: -log10(magnitude).rounded(.down)) ?? 17
+        return fixed(percentage, Swift.min(leadingZeros &+ 1, 17)) + "%"
+    }
 
     /// Marks on a value axis: the multiples of a round step (1, 2 or 5 × 10^k) between `low`
     /// and `high`, two to seven of them, each labelled with the decimals the step needs (so

@@ -80,6 +80,10 @@ public struct EngineReport: Sendable {
     /// `problems` is empty.
     public var isLossless: Bool { problems.isEmpty }
 
+    /// What the stage between the source and the logic did to the events: "journaled", or
+    /// "sequenced" without a journal (`--no-journal`: the stage orders them and keeps nothing).
+    var sequencingStage: String { configuration.journalDirectory == nil ? "sequenced" : "journaled" }
+
     /// What keeps the run from being lossless and complete, one phrase each: the equalities
     /// that do not hold, with their figures, and the failures.
     public var problems: [String] {
@@ -90,10 +94,11 @@ public struct EngineReport: Sendable {
         if let journalError { problems.append("the journal failed (\(journalError))") }
         if let exportFailure { problems.append("the orders and fills export failed (\(exportFailure))") }
         func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }
+        let stage = sequencingStage
         // Shed at the source (`--on-full drop`): never journaled, so never counted below.
         check(dropped == 0, "\(grouped(dropped)) events dropped at the source on a full ring (--on-full drop)")
-        check(emitted == journaled, "events in \(grouped(emitted)) != journaled \(grouped(journaled))")
-        check(journaled == processed, "journaled \(grouped(journaled)) != processed \(grouped(processed))")
+        check(emitted == journaled, "events in \(grouped(emitted)) != \(stage) \(grouped(journaled))")
+        check(journaled == processed, "\(stage) \(grouped(journaled)) != processed \(grouped(processed))")
         check(processed == outcomesAtSink, "processed \(grouped(processed)) != out \(grouped(outcomesAtSink))")
         check(
             venueOrders == venueOrdersAtSink,
@@ -223,7 +228,7 @@ public struct EngineReport: Sendable {
             )
         }
         lines.append(
-            "events            in \(grouped(emitted)) · journaled \(grouped(journaled)) · processed \(grouped(processed)) · out \(grouped(outcomesAtSink))"
+            "events            in \(grouped(emitted)) · \(sequencingStage) \(grouped(journaled)) · processed \(grouped(processed)) · out \(grouped(outcomesAtSink))"
         )
         lines.append("drops             \(grouped(dropped)) (full-ring waits \(grouped(fullWaits)))")
         var rate = "sustained rate    \(grouped(Int(sustainedRate.rounded()))) events/s"
@@ -249,7 +254,10 @@ public struct EngineReport: Sendable {
                     + (exportFailure.map { "for \(path), not all written: \($0)" } ?? "written to \(path)"))
         }
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
-        lines.append("latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
+        lines.append(
+            configuration.journalDirectory == nil
+                ? "latency sequencer \(journalLatency.formatted) (ingress → released to logic, per batch; no journal)"
+                : "latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")
         lines.append(
             "books             \(grouped(bookCounters.updates)) level updates · \(bookCounters.refusedAtCeiling) refused at the "

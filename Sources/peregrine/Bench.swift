@@ -29,19 +29,21 @@ struct BenchMatching: ParsableCommand {
             for latency percentiles, then passive add/cancel pairs are timed in the resulting book.
             """)
 
-    @Option(help: "Resting orders in the book before the stream starts.")
+    @Option(parsing: .unconditional, help: "Resting orders in the book before the stream starts.")
     var orders: Int = 100_000
 
-    @Option(help: "Price levels per side the prefill spreads orders over.")
+    @Option(parsing: .unconditional, help: "Price levels per side the prefill spreads orders over.")
     var levels: Int = 2_000
 
-    @Option(help: "Commands in the measured stream.")
+    @Option(parsing: .unconditional, help: "Commands in the measured stream.")
     var commands: Int = 5_000_000
 
-    @Option(help: "Times the throughput run is repeated (with and without lookahead, alternating); medians are shown.")
+    @Option(
+        parsing: .unconditional,
+        help: "Times the throughput run is repeated (with and without lookahead, alternating); medians are shown.")
     var rounds: Int = 3
 
-    @Option(help: "Seed of the generated stream (same seed, same stream and same final book).")
+    @Option(parsing: .unconditional, help: "Seed of the generated stream (same seed, same stream and same final book).")
     var seed: UInt64 = 1
 
     func validate() throws {
@@ -97,13 +99,13 @@ struct BenchJournal: ParsableCommand {
             written under --directory and removed afterwards.
             """)
 
-    @Option(help: "Events to append.")
+    @Option(parsing: .unconditional, help: "Events to append.")
     var events: Int = 10_000_000
 
-    @Option(help: "Events per write (group commit).")
+    @Option(parsing: .unconditional, help: "Events per write (group commit).")
     var batch: Int = 256
 
-    @Option(help: "Sync interval of the batch policy, µs.")
+    @Option(parsing: .unconditional, help: "Sync interval of the batch policy, µs.")
     var syncIntervalUs: Int = 1_000
 
     @Option(help: "Where to write the journals (removed afterwards).")

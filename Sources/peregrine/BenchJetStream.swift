@@ -18,25 +18,25 @@ struct BenchJetStream: ParsableCommand {
     @Option(help: "NATS server URL.")
     var nats: String = "nats://127.0.0.1:4222"
 
-    @Option(help: "Events to journal with frames.")
+    @Option(parsing: .unconditional, help: "Events to journal with frames.")
     var events: Int = 5_000_000
 
-    @Option(help: "Events per frame (1 to 1023).")
+    @Option(parsing: .unconditional, help: "Events per frame (1 to 1023).")
     var frameEvents: Int = JournalFrame.maxEvents
 
-    @Option(help: "Frames awaiting acks at once.")
+    @Option(parsing: .unconditional, help: "Frames awaiting acks at once.")
     var window: Int = 64
 
-    @Option(help: "Events to journal one per message, for comparison (0 skips it).")
+    @Option(parsing: .unconditional, help: "Events to journal one per message, for comparison (0 skips it).")
     var singleEvents: Int = 100_000
 
     @Option(help: "Stream storage: file or memory.")
     var storage: String = "file"
 
-    @Option(help: "Frames per pull request when reading back.")
+    @Option(parsing: .unconditional, help: "Frames per pull request when reading back.")
     var fetchBatch: Int = 256
 
-    @Option(help: "Stream replicas (3 needs a cluster).")
+    @Option(parsing: .unconditional, help: "Stream replicas (3 needs a cluster).")
     var replicas: Int = 1
 
     func validate() throws {

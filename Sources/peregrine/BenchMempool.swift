@@ -12,13 +12,13 @@ struct BenchMempool: ParsableCommand {
             over the whole run without per-transaction clocks.
             """)
 
-    @Option(help: "Pending transactions in the synthetic stream (cycled through).")
+    @Option(parsing: .unconditional, help: "Pending transactions in the synthetic stream (cycled through).")
     var transactions: Int = 200_000
 
-    @Option(help: "Tokens paired with WETH (half of the pairs also on a second venue).")
+    @Option(parsing: .unconditional, help: "Tokens paired with WETH (half of the pairs also on a second venue).")
     var tokens: Int = 256
 
-    @Option(help: "Transactions analysed per measurement.")
+    @Option(parsing: .unconditional, help: "Transactions analysed per measurement.")
     var count: Int = 2_000_000
 
     func validate() throws {

@@ -15,13 +15,13 @@ struct BenchMetrics: ParsableCommand {
             same machine; the figure is the median of the per-round ratios (on / off).
             """)
 
-    @Option(help: "Rounds (each runs off and on once).")
+    @Option(parsing: .unconditional, help: "Rounds (each runs off and on once).")
     var rounds: Int = 5
 
-    @Option(help: "Seconds per run.")
+    @Option(parsing: .unconditional, help: "Seconds per run.")
     var duration: Double = 3
 
-    @Option(help: "Seconds between scrapes of /metrics while the metrics server is on.")
+    @Option(parsing: .unconditional, help: "Seconds between scrapes of /metrics while the metrics server is on.")
     var scrapeInterval: Double = 1
 
     @Option(help: "Stage-to-thread mapping: shared or dedicated.")

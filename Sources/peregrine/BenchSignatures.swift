@@ -6,10 +6,10 @@ struct BenchSignatures: ParsableCommand {
         commandName: "sigverify",
         abstract: "Ed25519 batch signature verification (swift-crypto): verifications per second, per core.")
 
-    @Option(help: "Signed messages in the batch.")
+    @Option(parsing: .unconditional, help: "Signed messages in the batch.")
     var count: Int = 20_000
 
-    @Option(help: "Message size in bytes (a Solana transaction message is a few hundred).")
+    @Option(parsing: .unconditional, help: "Message size in bytes (a Solana transaction message is a few hundred).")
     var messageBytes: Int = 256
 
     func validate() throws {

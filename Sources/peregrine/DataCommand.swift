@@ -45,10 +45,14 @@ struct DataCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("The converted file to write.", valueName: "file"))
         var output: String
 
-        @Option(help: ArgumentHelp("Price grid (default: detected from the files).", valueName: "decimal"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Price grid (default: detected from the files).", valueName: "decimal"))
         var tickSize: String?
 
-        @Option(help: ArgumentHelp("Quantity grid (default: detected from the files).", valueName: "decimal"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Quantity grid (default: detected from the files).", valueName: "decimal"))
         var lotSize: String?
 
         func run() throws {
@@ -99,31 +103,33 @@ struct DataCommand: ParsableCommand {
                 "The same settings give the same file on every machine. Exit status: 0 written; 1 failed or stopped (nothing is left behind); 2 usage."
         )
 
-        @Option(help: "Events to write (at least; the last message is whole).")
+        @Option(parsing: .unconditional, help: "Events to write (at least; the last message is whole).")
         var events: UInt64 = 1_000_000
 
-        @Option(help: "The random generator's seed.")
+        @Option(parsing: .unconditional, help: "The random generator's seed.")
         var seed: UInt64 = 1
 
-        @Option(help: "Instruments, 1 to 64 (SYN0, SYN1…).")
+        @Option(parsing: .unconditional, help: "Instruments, 1 to 64 (SYN0, SYN1…).")
         var instruments: Int = 1
 
-        @Option(help: ArgumentHelp("The instruments' price grid.", valueName: "decimal"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The instruments' price grid.", valueName: "decimal"))
         var tickSize: String = "0.01"
 
-        @Option(help: ArgumentHelp("The instruments' quantity grid (sizes are 1 to 1,000 lots).", valueName: "decimal"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("The instruments' quantity grid (sizes are 1 to 1,000 lots).", valueName: "decimal"))
         var lotSize: String = "0.001"
 
         @Option(help: ArgumentHelp("The first event's time (UTC).", valueName: "time"))
         var start: String = "2026-01-01T00:00:00Z"
 
-        @Option(help: ArgumentHelp("The mean time between messages.", valueName: "µs"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The mean time between messages.", valueName: "µs"))
         var intervalUs: String = "100"
 
-        @Option(help: ArgumentHelp("Where the best bids start.", valueName: "decimal"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Where the best bids start.", valueName: "decimal"))
         var price: String = "100.00"
 
-        @Option(help: "Levels a side, 1 to 1,000.")
+        @Option(parsing: .unconditional, help: "Levels a side, 1 to 1,000.")
         var depth: Int = 20
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The converted file to write.", valueName: "file"))

@@ -35,7 +35,7 @@ struct FeedReplayCommand: ParsableCommand {
     @Argument(help: "Files, replayed in order into one book.")
     var files: [String]
 
-    @Option(help: "Print a checkpoint every N messages (0: only the final one).")
+    @Option(parsing: .unconditional, help: "Print a checkpoint every N messages (0: only the final one).")
     var checkpointEvery: Int = 0
 
     @Option(help: "Price grid, e.g. 0.01 (default: detected).")
@@ -45,6 +45,7 @@ struct FeedReplayCommand: ParsableCommand {
     var lotSize: String?
 
     @Option(
+        parsing: .unconditional,
         help: """
             The most price levels the mirror holds per side; a new level beyond stops the replay with exit status \
             1, naming the line.

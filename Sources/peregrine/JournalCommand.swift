@@ -154,10 +154,10 @@ struct JournalCommand: ParsableCommand {
         @Argument(help: "The journal directory.")
         var directory: String
 
-        @Option(help: "First sequence to print.")
+        @Option(parsing: .unconditional, help: "First sequence to print.")
         var from: Int64 = 0
 
-        @Option(help: "Most records to print.")
+        @Option(parsing: .unconditional, help: "Most records to print.")
         var limit: Int = 100
 
         func validate() throws {

@@ -26,7 +26,7 @@ struct Kill: ParsableCommand {
     @Option(help: "Control-plane address (default: the configuration's, else 127.0.0.1).")
     var host: String?
 
-    @Option(help: "Control-plane port (default: the configuration's, else 9464).")
+    @Option(parsing: .unconditional, help: "Control-plane port (default: the configuration's, else 9464).")
     var port: Int?
 
     @Option(help: "The admin token (default: the configuration's [control] admin_token).")

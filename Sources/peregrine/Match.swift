@@ -35,10 +35,13 @@ struct Match: ParsableCommand {
     @Option(help: "Self-trade prevention for every account: cancel-newest, cancel-oldest, cancel-both or allow.")
     var selfTrade: String = "cancel-newest"
 
-    @Option(help: "The most price levels per side; an order that would open one more is rejected (level-ceiling).")
+    @Option(
+        parsing: .unconditional,
+        help: "The most price levels per side; an order that would open one more is rejected (level-ceiling).")
     var maxLevelsPerSide: Int = InstrumentSpec.defaultMaxLevelsPerSide
 
     @Option(
+        parsing: .unconditional,
         help: """
             Venue price collar: reject a limit price more than N basis points from the last trade price \
             (outside-price-collar). No trade yet: no collar. Default: no collar.
@@ -52,10 +55,11 @@ struct Match: ParsableCommand {
             """)
     var stopInMarket: String = StopInMarketPolicy.reject.rawValue
 
-    @Option(help: .hidden)
+    @Option(parsing: .unconditional, help: .hidden)
     var bandLevels: Int?
 
-    @Option(help: "Orders the book can hold at once (resting plus pending stops): 1 to 4611686.")
+    @Option(
+        parsing: .unconditional, help: "Orders the book can hold at once (resting plus pending stops): 1 to 4611686.")
     var maxOrders: Int = 1 << 18
 
     @Flag(help: "Stop at the first malformed line with exit status 1.")

@@ -59,22 +59,24 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Pools a NATS source's transactions trade on: synthetic (as --tokens), or a block traces JSON file.")
     var pools: String = "synthetic"
 
-    @Option(help: "Pending transactions per second (0: as fast as the pipeline takes them).")
+    @Option(parsing: .unconditional, help: "Pending transactions per second (0: as fast as the pipeline takes them).")
     var rate: Double = 100_000
 
-    @Option(help: "Transactions to analyse (synthetic and NATS sources; a file is replayed once).")
+    @Option(
+        parsing: .unconditional, help: "Transactions to analyse (synthetic and NATS sources; a file is replayed once).")
     var count: Int = 1_000_000
 
     @Option(
+        parsing: .unconditional,
         help:
             "Distinct signed synthetic transactions (about 40 µs each to sign at start); the stream repeats them, one block per pass."
     )
     var unique: Int = 20_000
 
-    @Option(help: "Tokens paired with WETH in the synthetic pools.")
+    @Option(parsing: .unconditional, help: "Tokens paired with WETH in the synthetic pools.")
     var tokens: Int = 256
 
-    @Option(help: "Least gas price in gwei for a transaction to be analysed.")
+    @Option(parsing: .unconditional, help: "Least gas price in gwei for a transaction to be analysed.")
     var minGasGwei: UInt64 = 0
 
     @Option(
@@ -101,20 +103,24 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "Our executor contract, which back-runs call (see docs/mempool.md).")
     var executor: String = "0x00000000000000000000000000000000000e8ec0"
 
-    @Option(help: "Chain id our back-runs are signed for.")
+    @Option(parsing: .unconditional, help: "Chain id our back-runs are signed for.")
     var chainId: UInt64 = 1
 
-    @Option(help: "Our account's next nonce.")
+    @Option(parsing: .unconditional, help: "Our account's next nonce.")
     var nonce: UInt64 = 0
 
     @Option(
+        parsing: .unconditional,
         help: "Block the bundles target (default: the recorded block's successor; synthetic: 1, then one per pass).")
     var targetBlock: UInt64?
 
-    @Option(help: "Transactions per bundle (victim and back-run pairs are never split): 2 to 16.")
+    @Option(
+        parsing: .unconditional, help: "Transactions per bundle (victim and back-run pairs are never split): 2 to 16.")
     var bundleSize: Int = 2
 
-    @Option(help: "Microseconds of event time after its first transaction when a bundle that is not full is sealed.")
+    @Option(
+        parsing: .unconditional,
+        help: "Microseconds of event time after its first transaction when a bundle that is not full is sealed.")
     var bundleTimeoutUs: Double = 100
 
     @Option(help: "Stage-to-thread mapping: shared (2 hot threads; signing shares the logic's) or dedicated.")
@@ -123,10 +129,10 @@ struct MempoolRun: ParsableCommand {
     @Option(help: "How idle hot threads wait: spin, yield or park.")
     var wait: String = "yield"
 
-    @Option(help: "Port of the metrics and health HTTP server (0: off).")
+    @Option(parsing: .unconditional, help: "Port of the metrics and health HTTP server (0: off).")
     var metricsPort: Int = 0
 
-    @Option(help: "Seconds between status lines.")
+    @Option(parsing: .unconditional, help: "Seconds between status lines.")
     var statusInterval: Double = 1
 
     func validate() throws {
@@ -494,16 +500,16 @@ struct MempoolPublish: ParsableCommand {
     @Option(help: "Subject to publish on.")
     var subject: String = "peregrine.mempool.pending"
 
-    @Option(help: "Transactions to publish.")
+    @Option(parsing: .unconditional, help: "Transactions to publish.")
     var count: Int = 100_000
 
-    @Option(help: "Distinct signed transactions (the stream repeats them).")
+    @Option(parsing: .unconditional, help: "Distinct signed transactions (the stream repeats them).")
     var unique: Int = 20_000
 
-    @Option(help: "Tokens paired with WETH in the synthetic pools.")
+    @Option(parsing: .unconditional, help: "Tokens paired with WETH in the synthetic pools.")
     var tokens: Int = 256
 
-    @Option(help: "Transactions per second (0: as fast as the client sends).")
+    @Option(parsing: .unconditional, help: "Transactions per second (0: as fast as the client sends).")
     var rate: Double = 0
 
     @Flag(help: "Send 0x-hex text instead of the bytes.")

@@ -30,22 +30,22 @@ struct NATSPublish: ParsableCommand {
     @Option(help: "NATS server URL.")
     var nats: String = "nats://127.0.0.1:4222"
 
-    @Option(help: "Number of shards.")
+    @Option(parsing: .unconditional, help: "Number of shards.")
     var shards: Int = 1
 
-    @Option(help: "Events to publish.")
+    @Option(parsing: .unconditional, help: "Events to publish.")
     var events: Int = 100_000
 
-    @Option(help: "Instruments in the synthetic market.")
+    @Option(parsing: .unconditional, help: "Instruments in the synthetic market.")
     var instruments: Int = 4
 
-    @Option(help: "Percent of events that are order commands.")
+    @Option(parsing: .unconditional, help: "Percent of events that are order commands.")
     var orderFlow: Int = 0
 
-    @Option(help: "Seed of the synthetic market.")
+    @Option(parsing: .unconditional, help: "Seed of the synthetic market.")
     var seed: UInt64 = 42
 
-    @Option(help: "Events per frame (1 to 1023).")
+    @Option(parsing: .unconditional, help: "Events per frame (1 to 1023).")
     var frameEvents: Int = 256
 
     @Option(

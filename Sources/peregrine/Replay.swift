@@ -27,10 +27,12 @@ struct Replay: ParsableCommand {
     @Option(help: "With --nats: the prefix the run was given (--nats-prefix; its streams are NAME_JOURNAL_K).")
     var natsPrefix: String?
 
-    @Option(help: "Print outputs (execution reports and venue orders) from this sequence on (needs --print).")
+    @Option(
+        parsing: .unconditional,
+        help: "Print outputs (execution reports and venue orders) from this sequence on (needs --print).")
     var from: Int64 = 0
 
-    @Option(help: "Stop after this sequence (hashes are then those after it).")
+    @Option(parsing: .unconditional, help: "Stop after this sequence (hashes are then those after it).")
     var to: Int64?
 
     @Flag(help: "Print every execution report and venue order, one per line.")

@@ -36,25 +36,27 @@ struct Run: ParsableCommand {
     @Option(help: "Start from a profile: hft, analytics or memory_constrained (overrides the file's `profile`).")
     var profile: String?
 
-    @Option(help: "Poisson arrival rate of the synthetic source, in events per second.")
+    @Option(parsing: .unconditional, help: "Poisson arrival rate of the synthetic source, in events per second.")
     var rate: Double?
 
     @Flag(help: "Send events as fast as the pipeline accepts them (instead of --rate).")
     var max = false
 
-    @Option(help: "Seconds to run before shutting down (default 10; 0 runs until SIGINT or SIGTERM).")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds to run before shutting down (default 10; 0 runs until SIGINT or SIGTERM).")
     var duration: Double?
 
-    @Option(help: "Stop the source after this many events.")
+    @Option(parsing: .unconditional, help: "Stop the source after this many events.")
     var maxEvents: Int?
 
-    @Option(help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
+    @Option(parsing: .unconditional, help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
     var ringSize: Int?
 
     @Option(help: "CPUs to pin the hot threads to, in order (e.g. 0,1). Refused pinning is reported, not fatal.")
     var pin: String?
 
-    @Option(help: "Events per Poisson arrival (bursts).")
+    @Option(parsing: .unconditional, help: "Events per Poisson arrival (bursts).")
     var burst: Int?
 
     @Option(
@@ -69,13 +71,15 @@ struct Run: ParsableCommand {
     @Option(help: "Stage-to-thread mapping: shared (2 hot threads) or dedicated (one per stage).")
     var topology: String?
 
-    @Option(help: "Number of synthetic instruments.")
+    @Option(parsing: .unconditional, help: "Number of synthetic instruments.")
     var instruments: Int?
 
-    @Option(help: "Percent of events that are order commands for the hosted matching engine (0 to 100; 0 hosts none).")
+    @Option(
+        parsing: .unconditional,
+        help: "Percent of events that are order commands for the hosted matching engine (0 to 100; 0 hosts none).")
     var orderFlow: Int?
 
-    @Option(help: "Orders each venue book can hold (resting plus pending stops).")
+    @Option(parsing: .unconditional, help: "Orders each venue book can hold (resting plus pending stops).")
     var venueOrders: Int?
 
     @Option(
@@ -93,13 +97,15 @@ struct Run: ParsableCommand {
     )
     var durability: String?
 
-    @Option(help: "With --durability batch: the longest time between syncs, in microseconds.")
+    @Option(parsing: .unconditional, help: "With --durability batch: the longest time between syncs, in microseconds.")
     var syncIntervalUs: Int?
 
-    @Option(help: "With --durability batch: the most events between syncs.")
+    @Option(parsing: .unconditional, help: "With --durability batch: the most events between syncs.")
     var syncEvents: Int?
 
-    @Option(help: "Take a snapshot of the logic every this many events (0: never); recovery starts from the newest.")
+    @Option(
+        parsing: .unconditional,
+        help: "Take a snapshot of the logic every this many events (0: never); recovery starts from the newest.")
     var snapshotEvery: Int?
 
     @Flag(help: "After each snapshot keep the newest two and delete the journal segments before them.")
@@ -120,10 +126,10 @@ struct Run: ParsableCommand {
             """)
     var acceptJournalLoss = false
 
-    @Option(help: "Journal segment size in MB; a new segment file starts past it.")
+    @Option(parsing: .unconditional, help: "Journal segment size in MB; a new segment file starts past it.")
     var segmentMb: Int?
 
-    @Option(help: "Seconds between status lines.")
+    @Option(parsing: .unconditional, help: "Seconds between status lines.")
     var statusInterval: Double?
 
     @Option(
@@ -132,7 +138,7 @@ struct Run: ParsableCommand {
     )
     var source: String?
 
-    @Option(help: "Port of the metrics and health HTTP server (0 turns it off).")
+    @Option(parsing: .unconditional, help: "Port of the metrics and health HTTP server (0 turns it off).")
     var metricsPort: Int?
 
     @Option(help: "Address the metrics and health server listens on (default 127.0.0.1; 0.0.0.0 in a pod).")
@@ -141,7 +147,7 @@ struct Run: ParsableCommand {
     @Option(help: "Lowest log level written to standard error: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    @Option(help: "Seed of the synthetic source (same seed, same events).")
+    @Option(parsing: .unconditional, help: "Seed of the synthetic source (same seed, same events).")
     var seed: UInt64?
 
     @Option(
@@ -156,13 +162,13 @@ struct Run: ParsableCommand {
     )
     var shard: String?
 
-    @Option(help: "With --nats: journal stream replicas (1, or 3 on a 3-node cluster).")
+    @Option(parsing: .unconditional, help: "With --nats: journal stream replicas (1, or 3 on a 3-node cluster).")
     var natsReplicas: Int?
 
     @Option(help: "With --nats: journal stream storage, file or memory.")
     var natsStorage: String?
 
-    @Option(help: "With --nats: events per journal frame (1 to 1023).")
+    @Option(parsing: .unconditional, help: "With --nats: events per journal frame (1 to 1023).")
     var natsFrameEvents: Int?
 
     @Flag(

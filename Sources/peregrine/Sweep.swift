@@ -24,14 +24,17 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var options: BacktestOptions
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Draw N combinations at random (without repetition) instead of the whole grid.", valueName: "n"))
     var samples: Int?
 
-    @Option(help: ArgumentHelp("Seed of --samples.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of --samples.", valueName: "n"))
     var seed: UInt64 = 1
 
-    @Option(help: ArgumentHelp("Backtests run at once (default: the number of cores).", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Backtests run at once (default: the number of cores).", valueName: "n"))
     var jobs: Int?
 
     @Option(
@@ -50,7 +53,7 @@ struct SweepCommand: ParsableCommand {
             "Write an HTML page with the ranking (and a heatmap for two parameters) here.", valueName: "file"))
     var reportHtml: String?
 
-    @Option(help: ArgumentHelp("Print the N best (0: none).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Print the N best (0: none).", valueName: "n"))
     var top = 10
 
     @Flag(help: "Print a JSON summary on standard output (counts, failures, the --top best rows) instead of the table.")

@@ -31,7 +31,7 @@ struct Venue: ParsableCommand {
             "This venue's name in its hello (the engine re-queries orders in instruments of that venue; default: all).")
     var venueName: String = ""
 
-    @Option(help: "The engine's instruments this venue trades: 0 to N-1.")
+    @Option(parsing: .unconditional, help: "The engine's instruments this venue trades: 0 to N-1.")
     var instruments: Int = 4
 
     @Option(help: "Journal directory (recovered at start: the books survive a restart).")
@@ -40,13 +40,14 @@ struct Venue: ParsableCommand {
     @Flag(help: "Run without a journal (a restart starts with empty books).")
     var noJournal = false
 
-    @Option(help: "Seconds to run (0: until SIGINT/SIGTERM).")
+    @Option(parsing: .unconditional, help: "Seconds to run (0: until SIGINT/SIGTERM).")
     var duration: Double = 0
 
-    @Option(help: "Port of the venue's own control plane (/metrics, /healthz, /readyz); 0: off.")
+    @Option(
+        parsing: .unconditional, help: "Port of the venue's own control plane (/metrics, /healthz, /readyz); 0: off.")
     var metricsPort: Int = 9465
 
-    @Option(help: "Seconds between status lines.")
+    @Option(parsing: .unconditional, help: "Seconds between status lines.")
     var statusInterval: Double = 1
 
     func run() throws {

@@ -43,11 +43,15 @@ import Testing
         #expect(ExactAmount(value: 0, decimals: 12).double == 0)
     }
 
-    /// A figure rounded for people: a small loss shows as 0, not "-0.0".
+    /// A figure rounded for people: a small loss shows as 0, not "-0.0"; a percentage that
+    /// would round to 0 shows two significant digits instead, so a tiny loss keeps its sign.
     @Test func aSmallNegativeFigureRoundsToZero() {
         #expect(BacktestHTMLReport.fixed(-0.0000055, 4) == "0.0000")
         #expect(BacktestHTMLReport.fixed(-0.00055, 3) == "-0.001")
-        #expect(BacktestHTMLReport.percent(-0.00000001) == "0.000%")
+        #expect(BacktestHTMLReport.percent(-0.00000071) == "-0.000071%")
+        #expect(BacktestHTMLReport.percent(0.0000000034) == "0.00000034%")
+        #expect(BacktestHTMLReport.percent(-0.0000042) == "-0.00042%")
+        #expect(BacktestHTMLReport.percent(-0.00007084) == "-0.007%")
     }
 
     /// Every decimal asked for is shown (a column of figures lines up), halves go away from zero,

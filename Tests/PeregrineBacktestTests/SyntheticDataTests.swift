@@ -148,6 +148,10 @@ import Testing
             (["--tick-size", "0"], "--tick-size 0: use a positive decimal such as 0.01"),
             (["--lot-size", "1e-3"], "--lot-size 1e-3: use a positive decimal such as 0.001"),
             (["--tick-size", "0.5", "--price", "100.3"], "--price 100.3: use a positive decimal on the 0.5 grid"),
+            // A negative number is the option's value, named as such (not "Missing value").
+            (["--price", "-1"], "--price -1: use a positive decimal on the 0.01 grid"),
+            (["--depth", "-2"], "--depth -2: use 1 to 1,000"),
+            (["--events", "-5"], "The value '-5' is invalid for '--events <events>'"),
         ] {
             let bad = try PeregrineCLI.run(["data", "generate", "-o", path + ".bad"] + arguments)
             #expect(bad.status == 2, "\(arguments)")

@@ -43,6 +43,9 @@ struct PipelineTests {
         #expect(report.venueOrders == report.orders && report.venueOrdersAtSink == report.orders)
         #expect(report.endToEnd.count == 300_001)
         #expect(report.isLossless)
+        // Without a journal the stage before the logic only sequences: the report says so.
+        #expect(report.formatted.contains("events            in 300,001 · sequenced 300,001 · processed 300,001"))
+        #expect(report.formatted.contains("latency sequencer ") && !report.formatted.contains("journaled"))
     }
 
     /// A run and the replay of its journal give the same state and output hashes, in both
@@ -56,6 +59,8 @@ struct PipelineTests {
         journaled.orderFlowPercent = 20
         let run = try Pipeline.run(configuration: journaled, custom: IdleStrategy.self) { _ in }
         #expect(run.isLossless && run.journal.durableSequence == 100_001)
+        #expect(run.formatted.contains("events            in 100,001 · journaled 100,001 · processed 100,001"))
+        #expect(run.formatted.contains("latency journal   "))
         let replayed = try replay(directory)
         #expect(replayed.replayed == 100_001)
         #expect(replayed.stateHash == run.stateHash)
