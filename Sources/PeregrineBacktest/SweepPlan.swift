@@ -100,13 +100,22 @@ public struct SweepPlan: Sendable {
     /// The most jobs one sweep may have.
     public static let maximumJobs = 1_000_000
 
+    /// Combinations the strategies refused, left out (`skippingInvalid`).
+    public let skipped: Int
+    /// The first few of those, each its parameters and the refusal.
+    public let skippedExamples: [String]
+    /// How many refusals `skippedExamples` keeps.
+    static let skippedExampleLimit = 3
+
     /// Resolves `settings` (whose strategies' parameters may be lists or ranges): every
     /// combination (a grid), or `samples` of them drawn without repetition with `seed`. Every
-    /// job's strategies are checked here: a value the engine refuses is a usage error.
+    /// job's strategies are checked here: a value the engine refuses is a usage error, or with
+    /// `skippingInvalid` a combination left out (`skipped`; a usage error when none is left).
     /// `stopRequested` is asked every 1,024 jobs planned (a million take tens of seconds): a stop
     /// throws (`Sweep.stoppedBeforeJobs`).
     public init(
-        _ settings: BacktestSettings, samples: Int? = nil, seed: UInt64 = 0, stopRequested: () -> String? = { nil }
+        _ settings: BacktestSettings, samples: Int? = nil, seed: UInt64 = 0, skippingInvalid: Bool = false,
+        stopRequested: () -> String? = { nil }
     ) throws(BacktestError) {
         var dimensions: [SweepDimension] = []
         let names = settings.strategies.map(\.name)
@@ -147,7 +156,7 @@ public struct SweepPlan: Sendable {
         // Every job runs on the grid it would run on alone: a sweep does not refine a lot found
         // in the data to fit a quantity (that would change the other jobs' grid).
         let first = combinations[0]
-        let base: BacktestPlan
+        var base: BacktestPlan
         do {
             base = try BacktestPlan(
                 Self.settings(settings, dimensions, combination: first), custom: IdleStrategy.self, refiningLots: false,
@@ -157,11 +166,20 @@ public struct SweepPlan: Sendable {
             // parameters, as for the other jobs.
             guard case .usage(let message) = error, message.hasPrefix("strategy ") else { throw error }
             let parameters = zip(dimensions, first).map { "\($0.name)=\($0.values[$1])" }
-            throw .usage("\(parameters.joined(separator: " ")): \(message)")
+            guard skippingInvalid else {
+                throw .usage("\(parameters.joined(separator: " ")): \(message)\(Self.skipHint)")
+            }
+            // The data planned with a strategy that takes any instruments; the first job's
+            // strategies are then checked below, as the others are.
+            var data = settings
+            data.strategies = [StrategySpec(name: IdleStrategy.name)]
+            base = try BacktestPlan(data, custom: IdleStrategy.self, refiningLots: false, stopRequested: stopRequested)
         }
         let identity = try JobIdentity(base)
         var jobs: [SweepJob] = []
         jobs.reserveCapacity(combinations.count)
+        var skipped = 0
+        var skippedExamples: [String] = []
         for (index, combination) in combinations.enumerated() {
             if index & 1_023 == 1_023, let reason = stopRequested() { throw Sweep.stoppedBeforeJobs(reason) }
             let job = Self.settings(settings, dimensions, combination: combination)
@@ -177,17 +195,34 @@ public struct SweepPlan: Sendable {
                         message += " (\(BacktestPlan.convertedLotHint))"
                     }
                 }
-                throw .usage(message)
+                guard skippingInvalid else { throw .usage(message + Self.skipHint) }
+                skipped += 1
+                if skippedExamples.count < Self.skippedExampleLimit { skippedExamples.append(message) }
+                continue
             }
             jobs.append(
                 SweepJob(
                     index: index, parameters: parameters, strategies: job.strategies,
                     hash: identity.hash(strategies: job.strategies)))
         }
+        guard let firstJob = jobs.first else {
+            throw .usage(
+                "every one of the \(combinations.count) combinations is refused (--skip-invalid leaves none), "
+                    + "the first: \(skippedExamples.first ?? "-")")
+        }
+        // The plan carries the first job's strategies, however the data was planned.
+        if base.settings.strategies != firstJob.strategies {
+            do { base = try base.checked(strategies: firstJob.strategies) } catch { throw .usage("\(error)") }
+        }
         self.base = base
         self.dimensions = dimensions
         self.jobs = jobs
+        self.skipped = skipped
+        self.skippedExamples = skippedExamples
     }
+
+    /// Said with a refused combination: the way to run the others.
+    static let skipHint = " (--skip-invalid leaves such combinations out and runs the others)"
 
     /// The jobs whose hash is not in `done`, each hash once, in sweep order; and how many jobs
     /// `done` holds.

@@ -37,6 +37,12 @@ struct SweepCommand: ParsableCommand {
         help: ArgumentHelp("Backtests run at once (default: the number of cores).", valueName: "n"))
     var jobs: Int?
 
+    @Flag(
+        help:
+            "Leave out the combinations the strategies refuse (fast above slow, say) and run the others; without it, one such combination refuses the sweep."
+    )
+    var skipInvalid = false
+
     @Option(
         help: ArgumentHelp(
             "Results: JSON lines, or CSV when FILE ends in .csv; resumed when it exists.", valueName: "file"))
@@ -136,6 +142,7 @@ struct SweepCommand: ParsableCommand {
         }
         let object: [String: Any] = [
             "jobs": plan.jobs.count, "ran": outcome.ran, "already_done": outcome.resumed, "failed": failed,
+            "skipped_invalid": plan.skipped,
             "rank_by": ranking.metric, "elapsed_seconds": seconds, "best": best,
             "warnings": outcome.warnings,
         ]
@@ -150,7 +157,10 @@ struct SweepCommand: ParsableCommand {
     func tableText(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) -> String {
         var lines = [
             "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
-                + "\(outcome.failed.count) failed · \(BacktestHTMLReport.fixed(seconds, 3)) s · ranked by \(ranking.metric)"
+                + "\(outcome.failed.count) failed"
+                + (plan.skipped > 0
+                    ? " (\(plan.skipped) combination\(plan.skipped == 1 ? "" : "s") refused, left out)" : "")
+                + " · \(BacktestHTMLReport.fixed(seconds, 3)) s · ranked by \(ranking.metric)"
         ]
         if top > 0 {
             for (rank, row) in outcome.rows.prefix(top).enumerated() {
@@ -222,8 +232,15 @@ struct SweepCommand: ParsableCommand {
     func prepare(_ settings: BacktestSettings) -> (SweepPlan, SweepOutput?) {
         do throws(BacktestError) {
             let plan = try SweepPlan(
-                settings, samples: samples, seed: seed, stopRequested: { StopSignal.receivedName })
+                settings, samples: samples, seed: seed, skippingInvalid: skipInvalid,
+                stopRequested: { StopSignal.receivedName })
             for note in plan.base.notes { printError("note: \(note)") }
+            if plan.skipped > 0 {
+                printError(
+                    "note: \(plan.skipped) of \(plan.skipped + plan.jobs.count) combinations left out (--skip-invalid), "
+                        + "refused by the strategies: " + plan.skippedExamples.joined(separator: "; ")
+                        + (plan.skipped > plan.skippedExamples.count ? "; …" : ""))
+            }
             let names = plan.dimensions.map(\.name)
             return (
                 plan,

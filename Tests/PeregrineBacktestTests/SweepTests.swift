@@ -180,6 +180,50 @@ import Testing
         }
     }
 
+    /// A combination the strategy refuses (fast above slow) refuses the sweep, saying how to
+    /// leave such ones out; with `skippingInvalid` they are left out and counted, even the first
+    /// (whose data plan is then made without it), and the others are the jobs they would be.
+    @Test func refusedCombinationsAreLeftOutWhenAsked() throws {
+        let settings = try Self.settings(fast: "15,5", slow: "10,20")
+        let refusal =
+            "fast=15 slow=10: strategy golden-cross: fast=15 is not allowed: use an integer from 1 to 10 (at most slow)"
+        do {
+            _ = try SweepPlan(settings)
+            Issue.record("the sweep was not refused")
+        } catch {
+            #expect("\(error)" == refusal + " (--skip-invalid leaves such combinations out and runs the others)")
+        }
+        let plan = try SweepPlan(settings, skippingInvalid: true)
+        #expect(plan.jobs.map { $0.parameters.map(\.value) } == [["15", "20"], ["5", "10"], ["5", "20"]])
+        #expect(plan.jobs.map(\.index) == [1, 2, 3])
+        #expect(plan.skipped == 1 && plan.skippedExamples == [refusal])
+        #expect(plan.base.settings.strategies == plan.jobs[0].strategies)
+        // The same jobs as in a sweep without the refused one.
+        let valid = try SweepPlan(try Self.settings(fast: "15,5", slow: "20"))
+        #expect(valid.skipped == 0)
+        #expect(valid.jobs.map(\.hash) == [plan.jobs[0].hash, plan.jobs[2].hash])
+        let outcome = try Sweep.run(plan, threads: 2, output: nil, ranking: try SweepRanking("net_pnl"))
+        #expect(outcome.ran == 3 && outcome.failed.isEmpty)
+        let row = try #require(outcome.rows.first { $0.parameters.map(\.value) == ["15", "20"] })
+        var figures = try Self.object(row.line)
+        let alone = try Backtest.run(try BacktestPlan(try Self.settings(fast: "15", slow: "20")))
+        var expected = try Self.object(alone.json)
+        for key in ["job", "params", "timing"] { figures[key] = nil }
+        expected["timing"] = nil
+        #expect(NSDictionary(dictionary: figures).isEqual(to: expected))
+        #expect(alone.trades > 0)
+        // None left: refused, naming the first.
+        do {
+            _ = try SweepPlan(try Self.settings(fast: "15,20", slow: "10"), skippingInvalid: true)
+            Issue.record("a sweep of refused combinations alone was not refused")
+        } catch {
+            #expect(
+                "\(error)"
+                    == "every one of the 2 combinations is refused (--skip-invalid leaves none), the first: fast=15: "
+                    + "strategy golden-cross: fast=15 is not allowed: use an integer from 1 to 10 (at most slow)")
+        }
+    }
+
     /// A 4 × 4 grid on two threads: each row is the backtest with those parameters run alone
     /// (from the text files, on its own), field for field outside `timing`.
     @Test func everyRowEqualsTheBacktestRunAlone() throws {
@@ -850,6 +894,35 @@ extension SweepTests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
         #expect(Set(lines.map { try? Self.object(String($0))["job"] as? String }).count == 4)
+    }
+
+    /// `--skip-invalid` from the command line: the note names the refused combination, the
+    /// table and the JSON summary count it.
+    @Test func theCommandLineCountsTheCombinationsLeftOut() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let arguments = [
+            "sweep", "--data", Self.quotes, "--strategy", "golden-cross", "--param", "fast=2,30", "--param", "slow=20",
+            "--param", "quantity=0.01", "--out", directory.appendingPathComponent("sweep.jsonl").path,
+        ]
+        let refused = try PeregrineCLI.run(arguments)
+        #expect(refused.status == 2)
+        #expect(refused.error.contains("error: fast=30: strategy golden-cross: fast=30 is not allowed"))
+        let table = try PeregrineCLI.run(arguments + ["--skip-invalid"])
+        #expect(table.status == 0, "\(table.error)")
+        #expect(
+            table.error.contains(
+                "note: 1 of 2 combinations left out (--skip-invalid), refused by the strategies: fast=30: "
+                    + "strategy golden-cross: fast=30 is not allowed: use an integer from 1 to 20 (at most slow)\n"))
+        #expect(
+            table.line(startingWith: "=== peregrine sweep === ")?.hasPrefix(
+                "1 jobs: 1 run, 0 already done, 0 failed (1 combination refused, left out) · ") == true,
+            "\(table.output)")
+        let json = try PeregrineCLI.run(arguments + ["--skip-invalid", "--json"])
+        #expect(json.status == 0, "\(json.error)")
+        let summary = try Self.object(json.output)
+        #expect(summary["jobs"] as? Int == 1 && summary["already_done"] as? Int == 1)
+        #expect(summary["skipped_invalid"] as? Int == 1)
     }
 
     /// With a CSV output, `--json`'s best rows are the rows' figures with their parameters
