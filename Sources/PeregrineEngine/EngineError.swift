@@ -115,6 +115,9 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     case damaged(origin: String)
     /// The file ends in the middle of an entry.
     case cutShort(origin: String)
+    /// A strategy the journal was written with is refused by this build (an earlier build
+    /// took it).
+    case strategyRefused(origin: String, reason: String)
 
     public var description: String {
         switch self {
@@ -154,6 +157,10 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return "\(origin) holds no logic settings (it is empty, or something else was written over it): the "
                 + "journal cannot be read without the settings it was written with; restore the file from a backup, "
                 + "or move the journal away and start a new one"
+        case .strategyRefused(let origin, let reason):
+            return "\(origin): this build refuses a strategy the journal was written with (\(reason)); the build "
+                + "that wrote the journal took it, and replays and recovers it: use that build, or move the journal "
+                + "away and start a new one with settings this build takes"
         case .edited(let origin):
             return "\(origin) was changed after the journal was written (its checksum does not match its settings): "
                 + "a journal replays only with the settings it was written with; restore them, or move the journal "

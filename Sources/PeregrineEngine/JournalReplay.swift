@@ -112,7 +112,13 @@ public enum JournalReplay {
         acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil, orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
-        var logic = try EngineLogic(configuration: configuration, custom: custom)
+        var logic: EngineLogic<S>
+        do { logic = try EngineLogic(configuration: configuration, custom: custom) } catch {
+            // The strategies are the journal's: refused, it was written by a build that took them.
+            guard case .strategy(let refusal) = error else { throw error }
+            throw .settings(
+                .strategyRefused(origin: "\(directory)/\(LogicSettings.fileName)", reason: "\(refusal)"))
+        }
         var outputs = HashingOutputs()
         var from: Int64 = 0
         var used: (sequence: Int64, path: String)? = nil

@@ -79,6 +79,47 @@ import Testing
         _ = copy
     }
 
+    /// A journal whose strategy this build refuses (an earlier build took it: the arbitrage on
+    /// two grids, refused since 2026-12-04) is refused by name, with the way out, not with the
+    /// advice for starting a run.
+    @Test func aJournalsStrategyThisBuildRefusesIsNamedAsTheJournals() throws {
+        let directory = Self.directory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = EngineConfiguration()
+        configuration.instruments = 2
+        configuration.strategies = [
+            StrategySpec(name: "cross-venue-arbitrage", instruments: [InstrumentID(0), InstrumentID(1)])
+        ]
+        configuration.instrumentDefinitions = try ["binance", "bybit"].enumerated().map { index, venue in
+            InstrumentDefinition(
+                id: InstrumentID(UInt32(index)), symbol: "BTC-\(venue)", venue: venue, tickSize: try Increment("0.01"),
+                lotSize: try Increment("0.001"))
+        }
+        var settings = try LogicSettings(configuration, custom: IdleStrategy.self)
+        // As an earlier build stored it: the second instrument on another grid.
+        settings.instrumentDefinitions[1].tickSize = try Increment("0.1")
+        try settings.store(directory: directory)
+        let stored = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
+        do {
+            _ = try JournalReplay.recover(
+                directory: directory, configuration: stored, custom: IdleStrategy.self, useSnapshot: false,
+                repair: false)
+            Issue.record("the journal was replayed")
+        } catch {
+            guard case .settings(.strategyRefused(let origin, let reason)) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(origin == directory + "/engine-logic.conf")
+            #expect(reason.hasPrefix("strategy cross-venue-arbitrage: it compares prices in ticks and sizes in lots"))
+            #expect(
+                "\(error)".hasSuffix(
+                    "the build that wrote the journal took it, and replays and recovers it: use that build, or move "
+                        + "the journal away and start a new one with settings this build takes"))
+        }
+    }
+
     /// The settings carry a checksum of their entries: read back as written (lines, or `; `
     /// as a JetStream stream's description holds them), refused when changed by hand.
     @Test func settingsChangedByHandAreRefused() throws {
