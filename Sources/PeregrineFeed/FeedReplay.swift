@@ -82,6 +82,8 @@ public struct FeedReplay: ~Copyable {
     var lastSequence: Int64 = -1
     var lastTimestamp: Int64 = .min
     var inSnapshot = false
+    /// The exchange and receive times of the first row of the Tardis L2 snapshot under way.
+    var snapshotTimes: (exchange: UInt64, local: UInt64) = (0, 0)
     var eventID: Int64 = .min
     /// The order-level mirror (order-level formats; `book` serves the others).
     var mirror: OrderLevelMirror
@@ -200,6 +202,8 @@ public struct FeedReplay: ~Copyable {
             endMessage(checkpointEvery: checkpointEvery, checkpoint)
             eventID = .min
         }
+        // A Tardis file's snapshot ends with it: the next file's replaces the book again.
+        if format == .tardisL2 { inSnapshot = false }
     }
 
     enum Admission { case apply, skip, torn }
@@ -493,10 +497,11 @@ public struct FeedReplay: ~Copyable {
     }
 
     /// Whether a row begins another message (Binance: a new last_update_id; Tardis L2: a new
-    /// local_timestamp).
+    /// local_timestamp, but for a snapshot row in a run of them: the run is one message).
     func startsNewEvent(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         let row = CSVRow(line)
         guard row.count >= 8, let key = row[3].integerValue else { return false }
+        if format == .tardisL2, inSnapshot, row[4].equals("true") { return false }
         return key != eventID
     }
 
@@ -560,6 +565,7 @@ extension FeedReplay {
                 endMessage(checkpointEvery: 0) { _ in }
                 eventID = .min
             }
+            if format == .tardisL2 { inSnapshot = false }
             return false
         }
         let number = reader?.lineNumber ?? 0

@@ -4,7 +4,8 @@ import PeregrineModel
 
 /// Tardis `incremental_book_L2` CSV: `exchange,symbol,timestamp,local_timestamp,is_snapshot,side,
 /// price,amount`; rows sharing a local_timestamp are one message, and a run of snapshot rows
-/// rebuilds the book.
+/// rebuilds the book: one message at its first row's times, whatever the times of its rows
+/// (Tardis: the snapshot replaces the book at its first row).
 extension FeedReplay {
     /// The integer in `field` of a Tardis CSV row of `fields` fields (the header's); nil for the
     /// header row, whose field reads `name`. (Static: a method reading the replay's state had
@@ -36,12 +37,18 @@ extension FeedReplay {
         try noteTardisLocalTime(local)
         let isSnapshot = try Self.flag(row[4], "is_snapshot", true: "true", false: "false")
         if local != eventID {
-            if isSnapshot, !inSnapshot { clearBook() }
+            if isSnapshot, !inSnapshot {
+                clearBook()
+                snapshotTimes = (rowExchangeTimestamp, rowLocalTimestamp)
+            }
             // Against every file read so far (`eventID` starts again with each file).
             noteTimestamp(local)
             inSnapshot = isSnapshot
             eventID = local
         }
+        // A snapshot's rows stay at its first row's times: a venue or strategy never sees it
+        // half applied, and no other file's event falls between its rows.
+        if inSnapshot { (rowExchangeTimestamp, rowLocalTimestamp) = snapshotTimes }
         let side = try Self.side(row[5], bid: "bid", ask: "ask")
         try applyLevel(LevelUpdate(side: side, price: try price(row[6], "price"), quantity: try size(row[7], "amount")))
         return false

@@ -276,6 +276,56 @@ struct FeedFormatTests {
         #expect(decimal(checkpoints.last?.ask?.price, grid) == asks.keys.min())
     }
 
+    /// A run of Tardis snapshot rows is one snapshot at its first row's times, whatever its
+    /// rows' times: one message, every row stamped with the first's exchange and receive times
+    /// (a venue or strategy never sees it half applied); the update after it keeps its own, and
+    /// the next file's snapshot replaces the book again.
+    @Test func aTardisSnapshotIsOneMessageAtItsFirstRowsTimes() throws {
+        let lines = [
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+            "x,BTC,1000,1010,true,bid,100,1", "x,BTC,1000,1010,true,ask,101,1",
+            "x,BTC,1500,1510,false,bid,99,2",
+            "x,BTC,2000,2010,true,bid,98,10", "x,BTC,2001,2011,true,bid,99,4", "x,BTC,2002,2012,true,ask,101,5",
+            "x,BTC,3000,3010,false,ask,102,1",
+        ]
+        let file = try write(lines)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (checkpoints, statistics, _) = try replay(.tardisL2, file)
+        #expect(statistics.messages == 4)
+        #expect(checkpoints.map(\.bidLevels) == [1, 2, 2, 2] && checkpoints.map(\.askLevels) == [1, 1, 1, 2])
+        var decoder = try FeedReplay.decoder(
+            format: .tardisL2, priceIncrement: try Increment("1"), sizeIncrement: try Increment("1"))
+        var times: [[UInt64]] = []
+        for _ in 0..<2 {
+            try decoder.open(path: file)
+            while let changes = try decoder.nextChanges() {
+                guard !changes.isEmpty else { continue }
+                times.append([UInt64(changes.count), decoder.rowExchangeTimestamp, decoder.rowLocalTimestamp])
+            }
+        }
+        // (A snapshot's first row makes two changes: the clear, then its level.)
+        let once: [[UInt64]] = [
+            [2, 1_000_000, 1_010_000], [1, 1_000_000, 1_010_000], [1, 1_500_000, 1_510_000],
+            [2, 2_000_000, 2_010_000], [1, 2_000_000, 2_010_000], [1, 2_000_000, 2_010_000],
+            [1, 3_000_000, 3_010_000],
+        ]
+        // Read again as the next file: its first snapshot clears the book again.
+        #expect(times == once + once)
+        // Also after a file that ends in a snapshot.
+        let endingInASnapshot = try write(Array(lines.dropLast()))
+        defer { try? FileManager.default.removeItem(atPath: endingInASnapshot) }
+        var firsts: [Int] = []
+        for _ in 0..<2 {
+            try decoder.open(path: endingInASnapshot)
+            var first: Int?
+            while let changes = try decoder.nextChanges() {
+                if !changes.isEmpty, first == nil { first = changes.count }
+            }
+            firsts.append(first ?? 0)
+        }
+        #expect(firsts == [2, 2])
+    }
+
     @Test func tardisBookSnapshotsReplaceTheBookEachRow() throws {
         var header = "exchange,symbol,timestamp,local_timestamp"
         for level in 0..<5 {
