@@ -713,16 +713,14 @@ public struct SimulatedVenue: ~Copyable {
     @inline(__always)
     func index(of orderID: OrderID) -> Int? { resting.firstIndex { $0.orderID == orderID } }
 
-    /// The first rule a new order breaks, or `.none`.
+    /// The first rule a new order breaks, or `.none`: the hosted matching engine's rules, in
+    /// its order (`OrderBook.validateNew`).
     @inline(__always)
     func validate(_ command: OrderCommand, _ instrument: InstrumentID) -> ExecutionReason {
         guard command.quantity.lots > 0, command.quantity.lots <= Self.maxTicks else { return .invalidQuantity }
         switch command.type {
         case .limit:
             guard command.price.ticks > 0, command.price.ticks <= Self.maxTicks else { return .priceOutOfRange }
-            if command.timeInForce == .postOnly, crosses(instrument, command.side, command.price.ticks) {
-                return .postOnlyWouldTake
-            }
         case .market:
             if command.timeInForce == .postOnly { return .unsupportedOrder }
         case .stopMarket, .stopLimit:
@@ -736,6 +734,11 @@ public struct SimulatedVenue: ~Copyable {
         }
         if index(of: command.orderID) != nil || (hasStops && findStop(command.orderID) != nil) {
             return .duplicateOrderID
+        }
+        if command.type == .limit, command.timeInForce == .postOnly,
+            crosses(instrument, command.side, command.price.ticks)
+        {
+            return .postOnlyWouldTake
         }
         return .none
     }
@@ -1011,7 +1014,8 @@ public struct SimulatedVenue: ~Copyable {
         guard let index = owned(command, instrument, sink: &sink) else { return 0 }
         let order = resting[index]
         let total = command.quantity.lots
-        guard total > 0, total <= Self.maxTicks else {
+        // As the hosted matching engine: a new total of 0 (or at most what filled) cancels.
+        guard total >= 0, total <= Self.maxTicks else {
             reject(command, instrument, .invalidQuantity, sink: &sink)
             return 0
         }

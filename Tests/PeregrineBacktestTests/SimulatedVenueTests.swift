@@ -581,6 +581,40 @@ import Testing
         #expect(checked.through > 400)
     }
 
+    /// Where two rules apply, the simulated venue answers as the hosted matching engine does:
+    /// a post-only order that would take with a duplicate id is a duplicate; a replace to a
+    /// total of 0 cancels the order (`replaced-below-filled`). Both venues get the same commands
+    /// (found by a review, helper-109: the simulated venue said post-only-would-take and
+    /// invalid-quantity).
+    @Test func rulesApplyInTheLiveVenuesOrder() throws {
+        var live = try OrderBook(spec: InstrumentSpec(instrument: Self.instrument, orderCapacity: 16))
+        var seeded = ExecutionReportCollector()
+        live.process(Self.sell(50, 101, 3), sink: &seeded)
+        var simulated = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        simulated.apply(Self.level(.sell, 101, 3), time: 1, sink: &seeded)
+        let commands: [OrderCommand] = [
+            Self.buy(1, 100, 2),
+            .limit(
+                OrderID(1), account: Self.account, .buy, price: Price(ticks: 101), quantity: Quantity(lots: 1),
+                timeInForce: .postOnly),
+            .replace(OrderID(1), account: Self.account, price: Price(ticks: 100), quantity: Quantity(lots: 0)),
+            .replace(OrderID(1), account: Self.account, price: Price(ticks: 100), quantity: Quantity(lots: -1)),
+        ]
+        var liveReports = ExecutionReportCollector()
+        var simulatedReports = ExecutionReportCollector()
+        for command in commands {
+            live.process(command, sink: &liveReports)
+            simulated.process(command, instrument: Self.instrument, time: 2, sink: &simulatedReports)
+        }
+        let answers = { (reports: ExecutionReportCollector) in reports.reports.map { "\($0.kind) \($0.reason)" } }
+        #expect(
+            answers(liveReports) == [
+                "accepted none", "rejected duplicate-order-id", "cancelled replaced-below-filled",
+                "rejected unknown-order-id",
+            ])
+        #expect(answers(simulatedReports) == answers(liveReports))
+    }
+
     @Test func validatesLikeTheLiveVenue() throws {
         var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
         var reports = ExecutionReportCollector()
