@@ -1,6 +1,7 @@
 import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -357,6 +358,83 @@ public final class JetStreamJournalWriter {
             usleep(200)
         }
         return true
+    }
+}
+
+/// Watches a journal stream from a thread of its own (`pg-journal-watch`): every `interval`
+/// it reads the stream's state and notes when frames were removed, or will be, by something set
+/// outside the writer (a limit with `discard: old`, a maximum age, a purge, deleted messages):
+/// publishing cannot see it, and the journal would no longer hold every event from the first,
+/// which recovery replays. The journal thread reads `failure` (an atomic flag first: no lock
+/// per poll). A read that fails (the server away) is tried again at the next interval.
+@usableFromInline
+final class JournalStreamWatch: Sendable {
+    let stream: String
+    let removed = Atomic<Bool>(false)
+    let stopped = Atomic<Bool>(false)
+    let message = Mutex<String?>(nil)
+    let thread = Mutex<PinnedThread?>(nil)
+
+    init(jetStream: JetStream, stream: String, interval: Duration = .seconds(1)) {
+        self.stream = stream
+        let started = try? PinnedThread.start(name: "pg-journal-watch") { [self] in
+            let clock = ContinuousClock()
+            var next = clock.now
+            while !stopped.load(ordering: .acquiring) {
+                if clock.now >= next {
+                    check(jetStream)
+                    next = clock.now + interval
+                }
+                usleep(20_000)
+            }
+        }
+        thread.withLock { $0 = started }
+    }
+
+    /// Why the journal no longer holds (or soon will not hold) every frame; nil while it does.
+    @usableFromInline
+    var failure: String? {
+        guard removed.load(ordering: .acquiring) else { return nil }
+        return message.withLock { $0 }
+    }
+
+    func check(_ jetStream: JetStream) {
+        guard !removed.load(ordering: .relaxed), let state = try? jetStream.streamState(stream),
+            let reason = Self.removal(state, stream: stream)
+        else { return }
+        message.withLock { $0 = reason }
+        removed.store(true, ordering: .releasing)
+    }
+
+    /// What removes frames from the journal stream in `state`, said for the user; nil for
+    /// nothing. A journal stream keeps every frame from stream sequence 1 (the engine sets no
+    /// limit on it and never purges it).
+    static func removal(_ state: StreamState, stream: String) -> String? {
+        if let limits = state.removingLimits {
+            return "stream \(stream) removes stored frames (\(limits)), a limit set outside the engine: the journal "
+                + "would no longer hold every event, which recovery replays from the first; remove the limit and "
+                + "size the server's storage for the journal"
+        }
+        if state.messages > 0, state.firstSequence > 1 || state.deletedMessages > 0 {
+            return "stream \(stream) lost frames: its first is now stream sequence \(state.firstSequence) and "
+                + "\(state.deletedMessages) were deleted inside it (a purge, a message deleted, or a limit with "
+                + "discard old set outside the engine): the journal no longer holds every event"
+        }
+        if state.messages == 0, state.lastSequence > 0 {
+            return "stream \(stream) lost frames: it was purged (it holds none of its \(state.lastSequence)): the "
+                + "journal no longer holds every event"
+        }
+        return nil
+    }
+
+    /// Stops the thread and waits for it.
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        let running = thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        running?.join()
     }
 }
 

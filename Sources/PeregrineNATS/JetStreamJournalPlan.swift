@@ -144,6 +144,8 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
 /// and every frame before it.
 public struct JetStreamJournal: ~Copyable, JournalBackend {
     @usableFromInline let writer: JetStreamJournalWriter
+    /// Finds frames removed from the stream behind the writer's back.
+    @usableFromInline let watch: JournalStreamWatch
     let shutdownLimitNanoseconds: UInt64
     /// When the durable sequence last moved during a shutdown, and where it was.
     var stallStartedAt: UInt64 = 0
@@ -152,7 +154,10 @@ public struct JetStreamJournal: ~Copyable, JournalBackend {
     init(writer: JetStreamJournalWriter, shutdownLimitNanoseconds: UInt64) {
         self.writer = writer
         self.shutdownLimitNanoseconds = shutdownLimitNanoseconds
+        watch = JournalStreamWatch(jetStream: writer.jetStream, stream: writer.settings.name)
     }
+
+    deinit { watch.stop() }
 
     @inlinable
     public mutating func append(_ event: Event, sequence: Int64) throws(JournalError) -> Bool {
@@ -168,7 +173,7 @@ public struct JetStreamJournal: ~Copyable, JournalBackend {
     @inlinable
     public mutating func durableSequence(now: UInt64) throws(JournalError) -> Int64 {
         let durable = writer.pollAcks()
-        if let failure = writer.permanentFailure { throw .replicated(failure) }
+        if let failure = writer.permanentFailure ?? watch.failure { throw .replicated(failure) }
         return durable
     }
 

@@ -392,6 +392,11 @@ public struct StreamState: Equatable, Sendable {
     public var lastSequence: UInt64
     public var replicas: Int
     public var description: String?
+    /// Messages deleted from inside the stream (by sequence, or by limits in between).
+    public var deletedMessages: UInt64 = 0
+    /// What in the stream's configuration removes stored messages without refusing new ones (a
+    /// maximum age; a message or byte limit with `discard: old`): nil when nothing does.
+    public var removingLimits: String? = nil
 }
 
 /// The server's answer to one publish.
@@ -589,10 +594,23 @@ public final class JetStream: @unchecked Sendable {
 
     static func state(_ info: UnsafeMutablePointer<jsStreamInfo>) -> StreamState {
         let state = info.pointee.State
-        return StreamState(
+        var result = StreamState(
             messages: state.Msgs, bytes: state.Bytes, firstSequence: state.FirstSeq, lastSequence: state.LastSeq,
             replicas: Int(info.pointee.Config?.pointee.Replicas ?? 1),
             description: info.pointee.Config?.pointee.Description.map { String(cString: $0) })
+        result.deletedMessages = state.NumDeleted
+        if let config = info.pointee.Config?.pointee {
+            var limits: [String] = []
+            let discardsOld = config.Discard == js_DiscardOld
+            if config.MaxAge > 0 { limits.append("max_age \(config.MaxAge / 1_000_000) ms") }
+            if discardsOld, config.MaxMsgs > 0 { limits.append("max_msgs \(config.MaxMsgs) with discard old") }
+            if discardsOld, config.MaxBytes > 0 { limits.append("max_bytes \(config.MaxBytes) with discard old") }
+            if discardsOld, config.MaxMsgsPerSubject > 0 {
+                limits.append("max_msgs_per_subject \(config.MaxMsgsPerSubject) with discard old")
+            }
+            result.removingLimits = limits.isEmpty ? nil : limits.joined(separator: ", ")
+        }
+        return result
     }
 
     /// Publishes and waits for the ack. `messageID` (header `Nats-Msg-Id`) lets the server drop

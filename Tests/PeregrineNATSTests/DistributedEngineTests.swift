@@ -3,10 +3,11 @@ import PeregrineCodec
 import PeregrineEngine
 import PeregrineJournal
 import PeregrineModel
-import PeregrineNATS
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
+
+@testable import PeregrineNATS
 
 /// The engine on a JetStream journal: the same state as a file journal of the same input,
 /// run → replay equality through the CLI, and no loss or duplication across a server restart.
@@ -378,6 +379,62 @@ struct DistributedEngineTests {
         #expect(process.terminationStatus == 1, "\(text)")
         #expect(text.contains("stream \(stream) does not answer (No responders available for request)"), "\(text)")
         #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
+    }
+
+    /// A limit that removes frames (`max_bytes` with discard old) set on the journal stream
+    /// under a running engine: the stream's watch finds it and the engine stops (exit 1,
+    /// naming the limit), instead of running on with a journal recovery cannot replay.
+    @Test func aLimitSetOnTheJournalStreamStopsTheEngine() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let prefix = "limited\(getpid())"
+        // (Bounded: without the watch the run would end by its duration, exit 0.)
+        let (process, output) = try Self.launch([
+            "run", "--nats", url, "--nats-prefix", prefix, "--rate", "20000", "--duration", "30", "--metrics-port", "0",
+        ])
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        let stream = "LIMITED\(getpid())_JOURNAL_0"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? jetStream.streamState(stream))??.messages ?? 0 < 10 { usleep(100_000) }
+        try jetStream.addOrUpdateStream(
+            StreamSettings(name: stream, subjects: ["\(prefix).journal.0"], maxBytes: 1_000_000_000))
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(
+            text.contains(
+                "stream \(stream) removes stored frames (max_bytes 1000000000 with discard old), a limit set outside "
+                    + "the engine"), "\(text)")
+        #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
+    }
+
+    /// What the watch says of a stream's state: limits that remove frames, frames gone from its
+    /// start or inside it, a purge; nothing for a whole stream, empty or not.
+    @Test func theWatchNamesWhatRemovedFrames() {
+        func state(first: UInt64, last: UInt64, messages: UInt64, deleted: UInt64 = 0, limits: String? = nil)
+            -> StreamState
+        {
+            var state = StreamState(
+                messages: messages, bytes: 0, firstSequence: first, lastSequence: last, replicas: 1, description: nil)
+            state.deletedMessages = deleted
+            state.removingLimits = limits
+            return state
+        }
+        func said(_ state: StreamState) -> String { JournalStreamWatch.removal(state, stream: "S") ?? "-" }
+        #expect(said(state(first: 0, last: 0, messages: 0)) == "-")
+        #expect(said(state(first: 1, last: 40, messages: 40)) == "-")
+        #expect(
+            said(state(first: 1, last: 40, messages: 40, limits: "max_age 60000 ms")).hasPrefix(
+                "stream S removes stored frames (max_age 60000 ms), a limit set outside the engine"))
+        #expect(
+            said(state(first: 7, last: 40, messages: 34)).hasPrefix(
+                "stream S lost frames: its first is now stream sequence 7 and 0 were deleted inside it"))
+        #expect(
+            said(state(first: 1, last: 40, messages: 39, deleted: 1)).hasPrefix(
+                "stream S lost frames: its first is now stream sequence 1 and 1 were deleted inside it"))
+        #expect(
+            said(state(first: 41, last: 40, messages: 0)).hasPrefix(
+                "stream S lost frames: it was purged (it holds none of its 40)"))
     }
 
     /// A publisher that splits the instruments into another number of shards than the engine
