@@ -399,7 +399,8 @@ final class JournalStreamWatch: Sendable {
     }
 
     func check(_ jetStream: JetStream) {
-        guard !removed.load(ordering: .relaxed), let state = try? jetStream.streamState(stream),
+        // Asked once (no waiting out an election): a stop waits for this thread.
+        guard !removed.load(ordering: .relaxed), let state = try? jetStream.streamState(stream, settling: false),
             let reason = Self.removal(state, stream: stream)
         else { return }
         message.withLock { $0 = reason }

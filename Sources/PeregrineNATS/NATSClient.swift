@@ -552,13 +552,15 @@ public final class JetStream: @unchecked Sendable {
         return Self.state(info)
     }
 
-    /// The stream's state; nil when there is no such stream.
-    public func streamState(_ name: String) throws(NATSError) -> StreamState? {
+    /// The stream's state; nil when there is no such stream. `settling`: asked again while a
+    /// cluster elects a leader (up to `settleMilliseconds`); otherwise asked once.
+    public func streamState(_ name: String, settling: Bool = true) throws(NATSError) -> StreamState? {
         var info: UnsafeMutablePointer<jsStreamInfo>? = nil
-        let (status, code) = retryingWhileSettling {
+        let ask = { () -> (natsStatus, jsErrCode) in
             var code = jsErrCode(rawValue: 0)
-            return (js_GetStreamInfo(&info, handle, name, nil, &code), code)
+            return (js_GetStreamInfo(&info, self.handle, name, nil, &code), code)
         }
+        let (status, code) = settling ? retryingWhileSettling(ask) : ask()
         if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return nil }
         guard status == NATS_OK, let info else { throw NATSError("read stream \(name)", status, code: code) }
         defer { jsStreamInfo_Destroy(info) }
