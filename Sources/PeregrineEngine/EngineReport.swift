@@ -66,6 +66,9 @@ public struct EngineReport: Sendable {
     public var sourceDescription = ""
     /// The journal's lines in `formatted` (from the journal plan).
     public var journalLines: [String] = []
+    /// Whether a journal (a directory or a JetStream stream) kept the events; false for
+    /// `--no-journal`.
+    public var hasJournal = true
     public var snapshotsWritten: Int
     public var snapshotFailure: String?
     /// Why the pipeline could not start its stages (the run did no work), if so.
@@ -82,7 +85,7 @@ public struct EngineReport: Sendable {
 
     /// What the stage between the source and the logic did to the events: "journaled", or
     /// "sequenced" without a journal (`--no-journal`: the stage orders them and keeps nothing).
-    var sequencingStage: String { configuration.journalDirectory == nil ? "sequenced" : "journaled" }
+    var sequencingStage: String { hasJournal ? "journaled" : "sequenced" }
 
     /// What keeps the run from being lossless and complete, one phrase each: the equalities
     /// that do not hold, with their figures, and the failures.
@@ -255,7 +258,7 @@ public struct EngineReport: Sendable {
         }
         lines.append("latency e2e       \(endToEnd.formatted) (\(grouped(Int(endToEnd.count))) samples)")
         lines.append(
-            configuration.journalDirectory == nil
+            !hasJournal
                 ? "latency sequencer \(journalLatency.formatted) (ingress → released to logic, per batch; no journal)"
                 : "latency journal   \(journalLatency.formatted) (ingress → released to logic, per batch)")
         lines.append("latency order     \(orderLatency.formatted) (deciding event's ingress → venue order at sink)")

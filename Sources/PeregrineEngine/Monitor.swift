@@ -177,7 +177,7 @@ struct Monitor {
         let value = { (counter: PipelineCounters.Counter) in grouped(snapshot[counter] ?? 0) }
         return "[\(padded(LatencySummary.decimal(elapsed), 6))s] in \(grouped(Int(inRate))) ev/s"
             + " | out \(grouped(Int(outRate))) ev/s"
-            + " | total in \(value(.sourceEmitted)) \(wiring.configuration.journalDirectory != nil ? "jnl" : "seq") \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
+            + " | total in \(value(.sourceEmitted)) jnl \(value(.journalPassed)) logic \(value(.logicProcessed)) out \(value(.sinkOutcomes))"
             + (wiring.configuration.journalDirectory != nil ? " durable \(value(.journalDurable))" : "")
             + " | drops \(value(.sourceDropped)) | orders \(value(.logicOrders)) (out \(value(.sinkVenueOrders)))"
             + (wiring.configuration.mempool != nil

@@ -118,6 +118,7 @@ public enum Pipeline {
         var report = monitor.run(status: status)
         report.sourceDescription = source.description
         report.journalLines = journal.reportLines(report)
+        report.hasJournal = !(journal is NoJournal)
         observer?.finished(report)
         logStop(report, logger: logger)
         return report

@@ -36,19 +36,21 @@ extension FeedReplay {
         try noteExchangeTime(exchange, unitNanoseconds: 1_000)
         try noteTardisLocalTime(local)
         let isSnapshot = try Self.flag(row[4], "is_snapshot", true: "true", false: "false")
+        // A run of snapshot rows (no other row between them) is one snapshot: the first clears
+        // the book; any other row ends the run, so the next snapshot row clears it again.
+        if isSnapshot, !inSnapshot {
+            clearBook()
+            snapshotTimes = (rowExchangeTimestamp, rowLocalTimestamp)
+        }
+        inSnapshot = isSnapshot
         if local != eventID {
-            if isSnapshot, !inSnapshot {
-                clearBook()
-                snapshotTimes = (rowExchangeTimestamp, rowLocalTimestamp)
-            }
             // Against every file read so far (`eventID` starts again with each file).
             noteTimestamp(local)
-            inSnapshot = isSnapshot
             eventID = local
         }
         // A snapshot's rows stay at its first row's times: a venue or strategy never sees it
         // half applied, and no other file's event falls between its rows.
-        if inSnapshot { (rowExchangeTimestamp, rowLocalTimestamp) = snapshotTimes }
+        if isSnapshot { (rowExchangeTimestamp, rowLocalTimestamp) = snapshotTimes }
         let side = try Self.side(row[5], bid: "bid", ask: "ask")
         try applyLevel(LevelUpdate(side: side, price: try price(row[6], "price"), quantity: try size(row[7], "amount")))
         return false

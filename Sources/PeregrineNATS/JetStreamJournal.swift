@@ -398,32 +398,40 @@ final class JournalStreamWatch: Sendable {
         return message.withLock { $0 }
     }
 
+    /// The stream's first sequence and deleted count when the watch first read it: what the
+    /// journal held as recovered (a stream purged before this run starts after its purge).
+    let baseline = Mutex<(first: UInt64, deleted: UInt64)?>(nil)
+
     func check(_ jetStream: JetStream) {
         // Asked once (no waiting out an election): a stop waits for this thread.
-        guard !removed.load(ordering: .relaxed), let state = try? jetStream.streamState(stream, settling: false),
-            let reason = Self.removal(state, stream: stream)
+        guard !removed.load(ordering: .relaxed), let state = try? jetStream.streamState(stream, settling: false)
         else { return }
+        let start = baseline.withLock { baseline in
+            // (An empty new stream's first sequence reads 0: its first frame is 1.)
+            if baseline == nil { baseline = (Swift.max(state.firstSequence, 1), state.deletedMessages) }
+            return baseline ?? (1, 0)
+        }
+        guard let reason = Self.removal(state, stream: stream, first: start.first, deleted: start.deleted) else {
+            return
+        }
         message.withLock { $0 = reason }
         removed.store(true, ordering: .releasing)
     }
 
     /// What removes frames from the journal stream in `state`, said for the user; nil for
-    /// nothing. A journal stream keeps every frame from stream sequence 1 (the engine sets no
-    /// limit on it and never purges it).
-    static func removal(_ state: StreamState, stream: String) -> String? {
+    /// nothing. `first` and `deleted` are the stream's first sequence and deleted count when
+    /// the run began (the engine sets no limit on a journal stream and never purges it).
+    static func removal(_ state: StreamState, stream: String, first: UInt64, deleted: UInt64) -> String? {
         if let limits = state.removingLimits {
             return "stream \(stream) removes stored frames (\(limits)), a limit set outside the engine: the journal "
                 + "would no longer hold every event, which recovery replays from the first; remove the limit and "
                 + "size the server's storage for the journal"
         }
-        if state.messages > 0, state.firstSequence > 1 || state.deletedMessages > 0 {
-            return "stream \(stream) lost frames: its first is now stream sequence \(state.firstSequence) and "
-                + "\(state.deletedMessages) were deleted inside it (a purge, a message deleted, or a limit with "
-                + "discard old set outside the engine): the journal no longer holds every event"
-        }
-        if state.messages == 0, state.lastSequence > 0 {
-            return "stream \(stream) lost frames: it was purged (it holds none of its \(state.lastSequence)): the "
-                + "journal no longer holds every event"
+        if state.firstSequence > first || state.deletedMessages > deleted {
+            return "stream \(stream) lost frames: its first is now stream sequence \(state.firstSequence) (\(first) "
+                + "when this run began) and \(state.deletedMessages) were deleted inside it (\(deleted) then): a purge, "
+                + "a message deleted, or a limit with discard old set outside the engine; the journal no longer holds "
+                + "every event"
         }
         return nil
     }

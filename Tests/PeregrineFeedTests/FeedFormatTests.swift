@@ -324,6 +324,23 @@ struct FeedFormatTests {
             firsts.append(first ?? 0)
         }
         #expect(firsts == [2, 2])
+        // A row that is not a snapshot's ends the run, even at the snapshot's receive time: the
+        // next snapshot clears the book again, at its own times (it had been folded into the
+        // first, at the first's times: a look-ahead found by a review, helper-110).
+        let two = try write([
+            lines[0], "x,BTC,1000,1010,true,bid,100,1", "x,BTC,1000,1010,false,ask,101,1",
+            "x,BTC,2000,2010,true,bid,98,1", "x,BTC,3000,3010,false,ask,102,1",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: two) }
+        let (twoCheckpoints, twoStatistics, _) = try replay(.tardisL2, two)
+        #expect(twoStatistics.messages == 3)
+        #expect(twoCheckpoints.map(\.bidLevels) == [1, 1, 1] && twoCheckpoints.map(\.askLevels) == [1, 0, 1])
+        try decoder.open(path: two)
+        var stamped: [UInt64] = []
+        while let changes = try decoder.nextChanges() {
+            if !changes.isEmpty { stamped.append(decoder.rowExchangeTimestamp) }
+        }
+        #expect(stamped == [1_000_000, 1_000_000, 2_000_000, 3_000_000])
     }
 
     @Test func tardisBookSnapshotsReplaceTheBookEachRow() throws {
