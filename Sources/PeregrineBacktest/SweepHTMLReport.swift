@@ -22,7 +22,7 @@ public enum SweepHTMLReport {
                     """)
                 + """
                 <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
-                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
+                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed\(skippedText(plan))) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
                 <div>\(escape(strategiesText(plan)))</div>
                 <div title="\(escape(dataText))">data: \(escape(dataText))</div>
                 <div>Peregrine \(escape(Provenance.version)) (\(escape(Provenance.commit)))</div></header>
@@ -49,6 +49,15 @@ public enum SweepHTMLReport {
         html += BacktestHTMLReport.warningsSection(outcome.warnings)
         html += "</body></html>\n"
         return html
+    }
+
+    /// The combinations left out (`--skip-invalid`), as the terminal's table counts them; the
+    /// first refusals in its tooltip.
+    static func skippedText(_ plan: SweepPlan) -> String {
+        guard plan.skipped > 0 else { return "" }
+        let examples = BacktestHTMLReport.escape(plan.skippedExamples.joined(separator: "\n"))
+        return
+            ", <span title=\"\(examples)\">\(plan.skipped) combination\(plan.skipped == 1 ? "" : "s") refused, left out</span>"
     }
 
     /// The header's line naming the warnings about the data, listed at the end of the page.

@@ -162,18 +162,18 @@ public struct SweepPlan: Sendable {
                 Self.settings(settings, dimensions, combination: first), custom: IdleStrategy.self, refiningLots: false,
                 stopRequested: stopRequested)
         } catch {
-            // The first job's strategies are checked here: a strategy's refusal names the job's
-            // parameters, as for the other jobs.
-            guard case .usage(let message) = error, message.hasPrefix("strategy ") else { throw error }
-            let parameters = zip(dimensions, first).map { "\($0.name)=\($0.values[$1])" }
-            guard skippingInvalid else {
-                throw .usage("\(parameters.joined(separator: " ")): \(message)\(Self.skipHint)")
-            }
-            // The data planned with a strategy that takes any instruments; the first job's
-            // strategies are then checked below, as the others are.
+            // The first job refused: the data is planned again with a strategy that takes any
+            // instruments (a refusal of the data itself is thrown as it is), so the refusal is the
+            // combination's, named with its parameters as the other jobs' are, or left out.
+            guard case .usage(let message) = error else { throw error }
             var data = settings
             data.strategies = [StrategySpec(name: IdleStrategy.name)]
             base = try BacktestPlan(data, custom: IdleStrategy.self, refiningLots: false, stopRequested: stopRequested)
+            guard skippingInvalid else {
+                let parameters = zip(dimensions, first).map { "\($0.name)=\($0.values[$1])" }
+                throw .usage("\(parameters.joined(separator: " ")): \(message)\(Self.skipHint)")
+            }
+            // The first job's strategies are then checked below, as the others are.
         }
         let identity = try JobIdentity(base)
         var jobs: [SweepJob] = []

@@ -80,6 +80,7 @@ struct MempoolRun: ParsableCommand {
     var minGasGwei: UInt64 = 0
 
     @Option(
+        parsing: .unconditional,
         help:
             "Least net profit after gas, in ETH (a decimal, up to 18 places, to 1000000000), for a back-run to be bundled."
     )

@@ -68,6 +68,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var queue: SweepQueueOptions
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "With --nats: give up (exit 1, listing the jobs without a result) when no result came for this long (0: wait).",
             valueName: "seconds"))
@@ -276,6 +277,7 @@ struct SweepQueueOptions: ParsableArguments {
     var queuePrefix = "PEREGRINE_SWEEP"
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "A job without word from its worker for this long is delivered again. The sweep sets it on the workers' queue; a worker uses it only when it makes the queue.",
             valueName: "seconds"))
@@ -316,6 +318,7 @@ struct WorkerCommand: ParsableCommand {
     var name: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Stop (exit 0) when no job came for this long (default: run until a signal).", valueName: "seconds"))
     var idleExit = 0

@@ -549,6 +549,24 @@ import Testing
                 bad.error.contains("--nats \(url): give a server URL such as nats://127.0.0.1:4222"), "\(bad.error)")
             #expect(!FileManager.default.fileExists(atPath: fresh))
         }
+        // A negative number of seconds is the option's value, refused as such (not "Missing
+        // value"), before anything connects.
+        for (command, message) in [
+            (
+                arguments.map { $0 == out ? fresh : ($0 == "slow=20,20,30" ? "slow=20,30" : $0) }
+                    + ["--idle-timeout", "-1"], "--idle-timeout must be 0 or more"
+            ),
+            (["worker", "--nats", "nats://127.0.0.1:4222", "--idle-exit", "-1"], "--idle-exit must be 0 or more"),
+            (
+                ["worker", "--nats", "nats://127.0.0.1:4222", "--ack-wait", "-1"],
+                "--ack-wait must be from 1 to 86400 s"
+            ),
+        ] {
+            let bad = try PeregrineCLI.run(command)
+            #expect(bad.status == 2, "\(command): \(bad.error)")
+            #expect(bad.error.contains("error: " + message), "\(bad.error)")
+            #expect(!FileManager.default.fileExists(atPath: fresh))
+        }
         // The same reading for the engine, replay and the publisher: a usage error, exit 2.
         for command in [
             ["run", "--duration", "1", "--metrics-port", "0", "--nats"], ["replay", "--nats"],

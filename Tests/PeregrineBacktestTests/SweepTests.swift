@@ -923,6 +923,17 @@ extension SweepTests {
         let summary = try Self.object(json.output)
         #expect(summary["jobs"] as? Int == 1 && summary["already_done"] as? Int == 1)
         #expect(summary["skipped_invalid"] as? Int == 1)
+        // The HTML report counts it too, the refusal in its tooltip.
+        let html = directory.appendingPathComponent("sweep.html").path
+        let page = try PeregrineCLI.run(arguments + ["--skip-invalid", "--report-html", html])
+        #expect(page.status == 0, "\(page.error)")
+        let text = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(
+            text.contains(
+                "1 jobs (0 run, 1 already done, 0 failed, <span title=\"fast=30: strategy golden-cross: fast=30 is not "
+                    + "allowed: use an integer from 1 to 20 (at most slow)\">1 combination refused, left out</span>) · "
+            ),
+            "\(text.prefix(2_000))")
     }
 
     /// With a CSV output, `--json`'s best rows are the rows' figures with their parameters

@@ -83,6 +83,8 @@ struct MempoolCommandTests {
             (["--target-block", "18446744073709551614"], "--target-block must be 1 to 4611686018427387904"),
             (["--min-profit-eth", "1e-19"], "--min-profit-eth 1e-19: give ETH as a decimal of at most 18 places"),
             (["--min-profit-eth", "0.0000000000000000001"], "give ETH as a decimal of at most 18 places"),
+            // A negative number is the option's value (not "Missing value").
+            (["--min-profit-eth", "-1"], "--min-profit-eth -1: give ETH as a decimal of at most 18 places"),
             (["--chain-id", "0"], "error: --chain-id 0: give the chain's id"),
             (["--source", "nats://"], "--source nats://: give nats://HOST:PORT"),
             (["--bundles-out", "nats://:4222"], "--bundles-out nats://:4222: give nats://HOST:PORT"),

@@ -164,6 +164,43 @@ struct DistributedEngineTests {
         #expect(Self.line("state hash:", in: partial.output) != Self.line("state hash:", in: replay.output))
     }
 
+    /// `replay --nats` of a stream whose strategy this build refuses (the arbitrage on two
+    /// grids, as an earlier build stored it): the stream's settings are named, and the way out,
+    /// not a run's advice; exit 1.
+    @Test func aStreamsStrategyThisBuildRefusesIsNamedAsTheStreams() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let index = Int(getpid() % 500) + 1
+        var configuration = EngineConfiguration()
+        configuration.instruments = 2
+        configuration.strategies = [
+            StrategySpec(name: "cross-venue-arbitrage", instruments: [InstrumentID(0), InstrumentID(1)])
+        ]
+        configuration.instrumentDefinitions = try ["binance", "bybit"].enumerated().map { index, venue in
+            InstrumentDefinition(
+                id: InstrumentID(UInt32(index)), symbol: "BTC-\(venue)", venue: venue, tickSize: try Increment("0.01"),
+                lotSize: try Increment("0.001"))
+        }
+        var logic = try LogicSettings(configuration, custom: IdleStrategy.self)
+        logic.instrumentDefinitions[1].tickSize = try Increment("0.1")
+        var nats = NATSSettings(url: url, shard: index, shardCount: 1_000)
+        nats.usePrefix("REFUSED")
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        try jetStream.deleteStream(nats.journalStream)
+        defer { try? jetStream.deleteStream(nats.journalStream) }
+        try jetStream.addOrUpdateStream(nats.journalStreamSettings(logic: logic))
+        let replay = try Self.run([
+            "replay", "--nats", url, "--shard", "\(index)/1000", "--nats-prefix", "refused",
+        ])
+        #expect(replay.status == 1, "\(replay.error)")
+        #expect(
+            replay.error.contains(
+                "error: logic settings: \(url) stream \(nats.journalStream) (its logic settings): this build refuses a strategy the "
+                    + "journal was written with (strategy cross-venue-arbitrage: it compares prices in ticks and sizes "
+                    + "in lots"), "\(replay.error)")
+        #expect(replay.error.contains("use that build, or move the journal away"), "\(replay.error)")
+    }
+
     /// `peregrine run --nats` twice (the second recovers and continues), then
     /// `peregrine replay --nats`: the hashes of the last run equal the replay's.
     @Test func runRecoversFromTheStreamAndReplayMatches() throws {
