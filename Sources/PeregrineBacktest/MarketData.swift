@@ -86,6 +86,11 @@ final class DataFileStream {
     @exclusivity(unchecked) var exchangeTime: UInt64 = 0
     @exclusivity(unchecked) var localTime: UInt64 = 0
     @exclusivity(unchecked) var time: UInt64 = 0
+    /// The least exchange time a row stamped back is counted at (`stepBacks`): 0 where an
+    /// exchange time of 0 is a time the data gave (1970: a time in the wrong unit, or missing),
+    /// 1 where it means none (a Bybit message without `ts`, which runs at the time above it), as
+    /// in a converted file with such a source, or one whose sources this build cannot tell.
+    let stampedFrom: UInt64
     /// Instrument ids of a converted file, mapped to the backtest's.
     let instrumentMap: [InstrumentID]
     /// Whether `instrumentMap` changes any id (not when the file's ids are the backtest's).
@@ -95,8 +100,8 @@ final class DataFileStream {
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
-    /// Rows stamped before a row above them (merged at the latest time above); unstamped rows
-    /// (time 0) are not counted.
+    /// Rows stamped before a row above them (merged at the latest time above); rows without a
+    /// time (`stampedFrom`) are not counted.
     @exclusivity(unchecked) var stepBacks = TimeStepBacks()
     /// Whether `stepBacks` is warned about (`PlannedFile.warnsOfStepBacks`).
     var warnsOfStepBacks = true
@@ -118,13 +123,16 @@ final class DataFileStream {
         instrumentLimit = instrumentMap.isEmpty ? Int.max : instrumentMap.count
         var decoder = try FeedReplay.decoder(
             format: format ?? .tardisQuotes, priceIncrement: priceIncrement, sizeIncrement: sizeIncrement)
-        if format != nil {
+        if let format {
             try decoder.open(path: path)
             self.converted = nil
             records = nil
+            stampedFrom = format == .bybitOrderBook ? 1 : 0
         } else {
             let file: EventFile
             if let converted { file = converted } else { file = try EventFile(path: path) }
+            let sources = file.metadata.sources.map { FeedFormat(rawValue: $0.format) }
+            stampedFrom = !sources.isEmpty && sources.allSatisfy { $0 != nil && $0 != .bybitOrderBook } ? 0 : 1
             skippedQuotes = file.metadata.skippedQuoteRows
             self.converted = file
             records = file.records
@@ -182,10 +190,7 @@ final class DataFileStream {
             payloads = changes
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
-            // (An exchange time of 0 is a time, 1970, but in a Bybit message without `ts`.)
-            if stepsBack(exchange) || (exchange == 0 && format != .bybitOrderBook && time > 0 && time < until) {
-                stepBacks.note(exchange, before: time, at: replay.lineNumber)
-            }
+            if stepsBack(exchange) { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
             time = Swift.max(time, exchange)
             return true
         }
@@ -249,9 +254,9 @@ final class DataFileStream {
     }
 
     /// Whether a row (or a message's records) stamped `exchange` steps back and runs: stamped
-    /// (not 0), before the latest time above it, which is before `--to`.
+    /// (from `stampedFrom`), before the latest time above it, which is before `--to`.
     @inline(__always)
-    func stepsBack(_ exchange: UInt64) -> Bool { exchange < time && exchange != 0 && time < until }
+    func stepsBack(_ exchange: UInt64) -> Bool { exchange < time && exchange >= stampedFrom && time < until }
 
     /// Notes the `records` just read, stamped `exchange`, as stepping back (out of line: it is
     /// rare).

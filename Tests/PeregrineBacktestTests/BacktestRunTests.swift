@@ -1819,6 +1819,17 @@ import Testing
             zero.warnings.first?.hasPrefix("\(path):201: 1 row is stamped before one above, by up to ") == true)
         #expect(zero.warnings.first?.contains("(the first at \(UTCTime.text(0)), after ") == true)
         #expect(zero.events == 300)
+        // And so in the file converted from it (its sources' rows all carry a time).
+        let zeroConverted = directory.appendingPathComponent("zero.pgev").path
+        _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + path)], output: zeroConverted)
+        let zeroFromConverted = try Self.goldenCross(["events:" + zeroConverted])
+        #expect(zeroFromConverted.warnings.count == 1)
+        #expect(
+            zeroFromConverted.warnings.first
+                == zero.warnings.first?.replacingOccurrences(
+                    of: "\(path):201: 1 row is", with: "\(zeroConverted): record 199: 1 event is"),
+            "\(zeroFromConverted.warnings)")
+        #expect(zeroFromConverted.trades == zero.trades)
     }
 
     /// With `--to`, only the rows that run are counted (a row stamped back runs at the latest
@@ -1896,6 +1907,14 @@ import Testing
         let result = try Backtest.run(try BacktestPlan(settings))
         #expect(result.events > 100)
         #expect(result.warnings == [])
+        // Nor in the file converted from it (which knows its source's format).
+        let converted = directory.appendingPathComponent("bybit.pgev").path
+        _ = try DataConversion.convert(settings.data, output: converted)
+        settings.data = [try DataSpec("events:" + converted)]
+        let fromConverted = try Backtest.run(try BacktestPlan(settings))
+        #expect(fromConverted.events == result.events)
+        #expect(fromConverted.warnings == [])
+        settings.data = [try DataSpec("bybit-ob:" + path)]
         // The first message without one has no time to run at (it would have run in 1970):
         // refused with its file and line.
         let first = try #require(lines[0].range(of: "\"ts\":1733011200691,"))
