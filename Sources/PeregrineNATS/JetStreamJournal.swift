@@ -375,8 +375,11 @@ final class JournalStreamWatch: Sendable {
     let message = Mutex<String?>(nil)
     let thread = Mutex<PinnedThread?>(nil)
 
-    init(jetStream: JetStream, stream: String, interval: Duration = .seconds(1)) {
+    init(jetStream writers: JetStream, stream: String, interval: Duration = .seconds(1)) {
         self.stream = stream
+        // Its own context, whose requests wait at most a second: a stop joins this thread, so
+        // a request to a server that is down does not hold the stop for the writer's 5 s.
+        let jetStream = (try? writers.connection.jetStream(waitMilliseconds: 1_000)) ?? writers
         let started = try? PinnedThread.start(name: "pg-journal-watch") { [self] in
             let clock = ContinuousClock()
             var next = clock.now

@@ -447,6 +447,25 @@ struct DistributedEngineTests {
         #expect(text.contains(" · journaled ") && text.contains("latency journal   "), "\(text)")
     }
 
+    /// A stop joins the journal stream's watch: with the server down, the watch's request
+    /// waits at most a second (its own context), not the writer's 5 s, so the engine's stop is
+    /// not held by it.
+    @Test func theWatchStopsSoonWhenTheServerIsDown() throws {
+        let server = try NATSServerProcess(name: "watch-stop")
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: server.url)).jetStream()
+        let watch = JournalStreamWatch(jetStream: jetStream, stream: "WATCHED")
+        server.stop()
+        // The watch asks once a second: a request to the stopped server is waiting by now.
+        usleep(1_200_000)
+        let clock = ContinuousClock()
+        let started = clock.now
+        watch.stop()
+        let took = clock.now - started
+        // (Waiting out the writer's 5 s, it took 3.8 s or more here.)
+        #expect(took < .milliseconds(2_500), "\(took)")
+        #expect(watch.failure == nil)
+    }
+
     /// What the watch says of a stream's state: limits that remove frames, frames gone from its
     /// start or inside it, a purge; nothing for a whole stream, empty or not.
     @Test func theWatchNamesWhatRemovedFrames() {
