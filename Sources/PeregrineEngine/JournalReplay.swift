@@ -94,6 +94,19 @@ public enum JournalReplay {
         return configuration
     }
 
+    /// The logic for a journal written with `configuration` (its stored settings, at
+    /// `origin`): a strategy this build refuses is named as the journal's
+    /// (`LogicSettingsError.strategyRefused`: a build that took it wrote the journal), not as a
+    /// run's setting.
+    public static func journalsLogic<S: Strategy>(
+        configuration: EngineConfiguration, custom: S.Type, origin: String
+    ) throws(EngineError) -> EngineLogic<S> {
+        do { return try EngineLogic(configuration: configuration, custom: custom) } catch {
+            guard case .strategy(let refusal) = error else { throw error }
+            throw .settings(.strategyRefused(origin: origin, reason: "\(refusal)"))
+        }
+    }
+
     /// Rebuilds the logic from `directory`: from the newest usable snapshot when `useSnapshot`
     /// (or when older segments have been pruned), else from the first record; then replays the
     /// journal up to `through`. Outputs from `printFrom` on go to `printer`.
@@ -112,13 +125,8 @@ public enum JournalReplay {
         acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil, orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
-        var logic: EngineLogic<S>
-        do { logic = try EngineLogic(configuration: configuration, custom: custom) } catch {
-            // The strategies are the journal's: refused, it was written by a build that took them.
-            guard case .strategy(let refusal) = error else { throw error }
-            throw .settings(
-                .strategyRefused(origin: "\(directory)/\(LogicSettings.fileName)", reason: "\(refusal)"))
-        }
+        var logic = try journalsLogic(
+            configuration: configuration, custom: custom, origin: "\(directory)/\(LogicSettings.fileName)")
         var outputs = HashingOutputs()
         var from: Int64 = 0
         var used: (sequence: Int64, path: String)? = nil

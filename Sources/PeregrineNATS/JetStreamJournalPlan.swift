@@ -79,15 +79,9 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = JournalReplay.monotonicSeconds()
-        var logic: EngineLogic<S>
-        do { logic = try EngineLogic(configuration: configuration, custom: custom) } catch {
-            // The strategies are the stream's: refused, it was written by a build that took them.
-            guard case .strategy(let refusal) = error else { throw error }
-            throw .settings(
-                .strategyRefused(
-                    origin: "\(settings.url) stream \(settings.journalStream) (its logic settings)",
-                    reason: "\(refusal)"))
-        }
+        var logic = try JournalReplay.journalsLogic(
+            configuration: configuration, custom: custom,
+            origin: "\(settings.url) stream \(settings.journalStream) (its logic settings)")
         var outputs = HashingOutputs()
         outputs.orderEvents = orderEvents
         outputs.print(to: printer, instruments: configuration.resolvedInstruments)
