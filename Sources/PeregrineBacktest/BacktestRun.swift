@@ -378,6 +378,9 @@ public enum Backtest {
                 switch item.queue {
                 case 0:
                     if var entry = deliveries.pop() {
+                        // (After the feed latency the strategies' time runs past the data's:
+                        // equity samples and time in the market run with it.)
+                        recorder.advance(to: entry.time)
                         if !entry.element.applied {
                             unappliedDeliveries &-= 1
                             unappliedByFeed[Self.feed(of: entry.element.event, instruments: plan.instruments.count)] &-=

@@ -65,7 +65,8 @@ public struct LatencyTable: Hashable, Sendable {
             else {
                 throw FeedError(
                     line: lines.lineNumber,
-                    "'\(text)' is not timestamp,entry_us,response_us (µs since the epoch, then two latencies in µs ≥ 0)",
+                    "'\(text)' is not timestamp,entry_us,response_us (µs since the epoch, then two latencies in µs "
+                        + "from 0 to 3600000000, an hour, as the flags take)",
                     file: path)
             }
             let (nanoseconds, overflow) = time.multipliedReportingOverflow(by: 1_000)
@@ -83,13 +84,13 @@ public struct LatencyTable: Hashable, Sendable {
         self.responses = responses
     }
 
-    /// A latency field: a decimal number of µs (an exponent allowed, as `1e-05`), 0 or more and
-    /// below 10^12; nil for anything else (hexadecimal, `nan`, `inf`, a sign other than an
-    /// exponent's).
+    /// A latency field: a decimal number of µs (an exponent allowed, as `1e-05`) from 0 to
+    /// 3,600,000,000 (an hour, the flags' and the configuration's limit); nil for anything else
+    /// (hexadecimal, `nan`, `inf`, a sign other than an exponent's).
     static func micros(_ field: Substring) -> Double? {
         guard let first = field.first, first.isASCII, first.isNumber || first == ".",
             field.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }), let value = Double(field),
-            value.isFinite, value >= 0, value < 1e12
+            value.isFinite, value >= 0, value <= 3.6e9
         else { return nil }
         return value
     }

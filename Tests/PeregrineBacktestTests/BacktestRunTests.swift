@@ -333,6 +333,19 @@ import Testing
         #expect(Self.turnover(measured) == "104")
         try "timestamp,entry_us,response_us\n1000,-5,0\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: FeedError.self) { try LatencyTable(path: file) }
+        // The file's latencies end where the flags' do: an hour (3,600,000,000 µs).
+        try "timestamp,entry_us,response_us\n1000,3600000000,3.6e9\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let hour = try LatencyTable(path: file)
+        #expect(hour.value(at: 0, column: \.entries) == 3_600_000_000_000)
+        #expect(hour.value(at: 0, column: \.responses) == 3_600_000_000_000)
+        for beyond in ["3600000000.5,0", "0,3600000001"] {
+            try "timestamp,entry_us,response_us\n1000,\(beyond)\n".write(
+                toFile: file, atomically: true, encoding: .utf8)
+            let error = try #require(throws: FeedError.self) { try LatencyTable(path: file) }
+            #expect("\(error)".contains(":2: '1000,\(beyond)' is not timestamp,entry_us,response_us"), "\(error)")
+            #expect("\(error)".contains("from 0 to 3600000000, an hour"), "\(error)")
+        }
     }
 
     /// A fill that reaches the strategy between two events, after a response latency, counts
@@ -382,6 +395,48 @@ import Testing
                     ["1970-01-01T00:00:00.011000000Z", "100001", "1"],
                 ], "\(latency)")
         }
+    }
+
+    /// With a feed latency the strategies' time runs past the data's last row: the run's span
+    /// (`last_event`), its equity samples and its time in the market run to the last delivery,
+    /// as they run to a report that lands late.
+    @Test func aFeedLatencyRunsTheSpanToTheLastDelivery() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Rows at 1…6 ms, bid 98 + ms, ask 100 + ms (mid rising by 1 a row); delivered 5 ms
+        // late. The golden cross (1, 2) buys 1 on the second row's delivery, at 7 ms, at the
+        // book then (the last row's ask, 106); the last delivery is at 11 ms, marked at 105.
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for row in 1...6 { lines.append("test,TEST,\(row * 1_000),\(row * 1_000),5,\(100 + row),\(98 + row),5") }
+        let path = directory.appendingPathComponent("rows.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let equity = directory.appendingPathComponent("equity.csv").path
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-quotes:" + path)]
+        settings.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
+        ]
+        settings.equityInterval = 2_000_000
+        settings.feedLatency = .constant(nanoseconds: 5_000_000)
+        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+        #expect(result.trades == 1)
+        #expect(Self.turnover(result) == "106")
+        #expect(result.firstTime == 1_000_000)
+        #expect(result.lastTime == 11_000_000)
+        // Open from 7 ms to 11 ms, of the 10 ms from the first row.
+        #expect(result.timeInMarket == 0.4)
+        let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        #expect(
+            rows.map { [$0[0], $0[1], $0[4]] } == [
+                ["1970-01-01T00:00:00.001000000Z", "100000", "0"],
+                ["1970-01-01T00:00:00.003000000Z", "100000", "0"],
+                ["1970-01-01T00:00:00.005000000Z", "100000", "0"],
+                ["1970-01-01T00:00:00.007000000Z", "99999", "1"],
+                ["1970-01-01T00:00:00.009000000Z", "99999", "1"],
+                ["1970-01-01T00:00:00.011000000Z", "99999", "1"],
+            ])
     }
 
     /// A sample at a boundary is the equity after every event stamped there: with a row on
