@@ -66,13 +66,19 @@ import Testing
     static func goldenCross(_ data: [String], configure: (inout BacktestSettings) -> Void = { _ in }) throws
         -> BacktestResult
     {
+        var settings = try goldenCrossSettings(data)
+        configure(&settings)
+        return try Backtest.run(try BacktestPlan(settings))
+    }
+
+    /// The settings of a golden cross (fast 1, slow 2, quantity 1) on `data`.
+    static func goldenCrossSettings(_ data: [String]) throws -> BacktestSettings {
         var settings = BacktestSettings()
         settings.data = try data.map { try DataSpec($0) }
         settings.strategies = [
             StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
         ]
-        configure(&settings)
-        return try Backtest.run(try BacktestPlan(settings))
+        return settings
     }
 
     /// Runs `/bin/gzip arguments`; its exit status.
@@ -363,11 +369,7 @@ import Testing
         let path = directory.appendingPathComponent("gap.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let equity = directory.appendingPathComponent("equity.csv").path
-        var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-quotes:" + path)]
-        settings.strategies = [
-            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
-        ]
+        var settings = try Self.goldenCrossSettings(["tardis-quotes:" + path])
         settings.equityInterval = 4_000_000
         // The response latency as a constant, and measured: a file whose response column
         // interpolates to 7.5 ms at 2 ms (5 ms at 1 ms, 10 ms at 3 ms; no entry latency).
@@ -411,11 +413,7 @@ import Testing
         let path = directory.appendingPathComponent("rows.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let equity = directory.appendingPathComponent("equity.csv").path
-        var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-quotes:" + path)]
-        settings.strategies = [
-            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
-        ]
+        var settings = try Self.goldenCrossSettings(["tardis-quotes:" + path])
         settings.equityInterval = 2_000_000
         settings.feedLatency = .constant(nanoseconds: 5_000_000)
         let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
@@ -448,11 +446,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = try Self.risingQuotes(in: directory)
         let equity = directory.appendingPathComponent("equity.csv").path
-        var settings = BacktestSettings()
-        settings.data = [try DataSpec("tardis-quotes:" + path)]
-        settings.strategies = [
-            StrategySpec(name: "golden-cross", parameters: [("fast", "1"), ("slow", "2"), ("quantity", "1")])
-        ]
+        var settings = try Self.goldenCrossSettings(["tardis-quotes:" + path])
         settings.equityInterval = 1_000_000
         let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
         let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").dropFirst().map {
