@@ -168,9 +168,13 @@ public enum BacktestOption {
         }
     }
 
+    /// The largest latency in µs, given as a flag, a `[backtest]` key or a latency file's row:
+    /// an hour.
+    static let maximumLatencyMicroseconds: UInt64 = 3_600_000_000
+
     /// A latency in µs (an integer) as ns; nil if `text` is not one.
     static func microseconds(_ text: String) -> UInt64? {
-        guard let micros = UInt64(text), micros <= 3_600_000_000 else { return nil }
+        guard let micros = UInt64(text), micros <= maximumLatencyMicroseconds else { return nil }
         return micros * 1_000
     }
 }

@@ -90,7 +90,7 @@ public struct LatencyTable: Hashable, Sendable {
     static func micros(_ field: Substring) -> Double? {
         guard let first = field.first, first.isASCII, first.isNumber || first == ".",
             field.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }), let value = Double(field),
-            value.isFinite, value >= 0, value <= 3.6e9
+            value.isFinite, value >= 0, value <= Double(BacktestOption.maximumLatencyMicroseconds)
         else { return nil }
         return value
     }
