@@ -105,8 +105,9 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var firstTime: UInt64?
     @exclusivity(unchecked) var lastTime: UInt64 = 0
     @exclusivity(unchecked) var timeInMarket: UInt64 = 0
-    /// The highest equity sampled, and the largest fall from it, exactly.
-    @exclusivity(unchecked) var peak: ExactAmount?
+    /// The highest equity so far, starting at the capital (the equity before the first event:
+    /// a loss made by the first fills is a fall), and the largest fall from it, exactly.
+    @exclusivity(unchecked) var peak: ExactAmount
     @exclusivity(unchecked) var maxDrawdown = ExactAmount()
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
     /// Set when an equity sample, its peak or a drawdown passed 128 bits (the run then fails).
@@ -131,6 +132,7 @@ final class BacktestRecorder {
         csvSymbols = instruments.map { TextField.csv($0.symbol) }
         csvStrategyNames = strategyNames.mapValues(TextField.csv)
         self.capital = capital
+        peak = capital
         self.interval = interval
         sentLots = Array(repeating: 0, count: instruments.count)
         self.charts = charts ? BacktestCharts(instruments: instruments.count) : nil
@@ -339,11 +341,11 @@ final class BacktestRecorder {
         let exact = exactEquity
         let value = exact.double
         equity.append(value)
-        if peak.map({ (exact - $0).value > 0 }) ?? true { peak = exact }
-        let drawdown = peak.map { $0 - exact } ?? ExactAmount()
+        if (exact - peak).value > 0 { peak = exact }
+        let drawdown = peak - exact
         if (drawdown - maxDrawdown).value > 0 { maxDrawdown = drawdown }
         if exact.overflowed || drawdown.overflowed { equityOverflowed = true }
-        let peakValue = peak?.double ?? 0
+        let peakValue = peak.double
         if peakValue > 0 { maxDrawdownPercent = Swift.max(maxDrawdownPercent, drawdown.double / peakValue * 100) }
         charts?.equity(time: time, equity: value, drawdown: drawdown.double)
         guard equityFile != nil else { return "" }

@@ -592,8 +592,9 @@ import Testing
         )
     }
 
-    /// The drawdown is exact: each equity row's drawdown is its running peak minus its equity,
-    /// and the report's `max_drawdown` (a decimal string) the largest of them, as decimals.
+    /// The drawdown is exact: each equity row's drawdown is its running peak (from the capital,
+    /// the default 100,000) minus its equity, and the report's `max_drawdown` (a decimal string)
+    /// the largest of them, as decimals.
     @Test func theDrawdownIsExact() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -601,14 +602,14 @@ import Testing
             ["tardis-quotes:" + Fixtures.path(Self.quotes), "tardis-trades:" + Fixtures.path(Self.trades)],
             directory: directory, name: "drawdown"
         ) { $0.equityInterval = 100_000_000 }
-        var peak: Decimal?
+        var peak = Decimal(100_000)
         var largest = Decimal(0)
         var rows = 0
         for line in equity.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: ",").map(String.init)
             let value = try #require(Decimal(string: fields[1]))
-            peak = peak.map { Swift.max($0, value) } ?? value
-            let drawdown = try #require(peak) - value
+            peak = Swift.max(peak, value)
+            let drawdown = peak - value
             #expect(Decimal(string: fields[3]) == drawdown, "row \(rows + 1): \(line)")
             largest = Swift.max(largest, drawdown)
             rows += 1
@@ -674,13 +675,14 @@ import Testing
         close(report["return"] as? Double, NSDecimalNumber(decimal: net).doubleValue / 100_000, "return")
         // The equity samples: returns between consecutive ones.
         var samples: [Double] = []
-        var (peak, percent) = (Decimal?.none, 0.0)
+        // The running peak starts at the capital (the default 100,000).
+        var (peak, percent) = (Decimal(100_000), 0.0)
         for line in equity.split(separator: "\n").dropFirst() {
             let value = try #require(Decimal(string: String(line.split(separator: ",")[1])))
             samples.append(NSDecimalNumber(decimal: value).doubleValue)
-            peak = peak.map { Swift.max($0, value) } ?? value
-            let top = NSDecimalNumber(decimal: try #require(peak)).doubleValue
-            percent = Swift.max(percent, NSDecimalNumber(decimal: try #require(peak) - value).doubleValue / top * 100)
+            peak = Swift.max(peak, value)
+            let top = NSDecimalNumber(decimal: peak).doubleValue
+            percent = Swift.max(percent, NSDecimalNumber(decimal: peak - value).doubleValue / top * 100)
         }
         let returns = zip(samples, samples.dropFirst()).map { $1 / $0 - 1 }
         #expect(returns.count > 100)
@@ -2593,6 +2595,43 @@ import Testing
         let convert = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + path, "-o", directory.path])
         #expect(convert.status == 2)
         #expect(convert.error.contains("--output \(directory.path) is a directory"))
+    }
+
+    /// The drawdown's running peak starts at the capital: a loss made by the first fills, before
+    /// the first equity sample, is a fall (as in pyfolio and quantstats since they fixed a
+    /// first-period loss going uncounted). Here the first two rows share the first time: the
+    /// first sample, the equity after both, comes after the buy at the second row's ask, half a
+    /// unit above its mid, where a peak starting at the first sample gave 0.
+    @Test func aLossBeforeTheFirstSampleIsADrawdown() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+            + "binance-futures,BTCUSDT,1582329601097000,1582329601097005,5,100.5,99.5,5\n"
+            + "binance-futures,BTCUSDT,1582329601097000,1582329601097005,5,101.5,100.5,5\n"
+            + "binance-futures,BTCUSDT,1582329601099000,1582329601099005,5,101.5,100.5,5\n")
+            .write(toFile: quotes, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json").path
+        let equity = directory.appendingPathComponent("equity.csv").path
+        let run = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:" + quotes, "--strategy", "golden-cross", "--param", "fast=1",
+            "--param", "slow=2", "--param", "quantity=1", "--capital", "1000", "--report-json", report,
+            "--equity-csv", equity,
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(json["trades"] as? Int == 1)
+        #expect(json["net_pnl"] as? String == "-0.5")
+        #expect(json["equity_samples"] as? Int == 2)
+        #expect(json["max_drawdown"] as? String == "0.5")
+        #expect(json["max_drawdown_pct"] as? Double == 0.05)
+        let rows = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n")
+        #expect(
+            rows.dropFirst().map { $0.split(separator: ",").prefix(4).joined(separator: ",") } == [
+                "2020-02-22T00:00:01.097000000Z,999.5,-0.5,0.5", "2020-02-22T00:00:01.099000000Z,999.5,-0.5,0.5",
+            ])
     }
 
     /// Money is exact in 128 bits of 10^-(tick decimals + lot decimals + 8): prices on an
