@@ -19,14 +19,12 @@ NEW=$2
 ROUNDS=${ROUNDS:-41}
 ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
+source Benchmarks/backtest/market-maker.sh  # EVENTS and MM
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 OLD_EVENTS=${OLD_EVENTS:-$EVENTS}
 for binary in "$OLD" "$NEW"; do
     [ -x "$binary" ] || { echo "error: $binary is not an executable" >&2; exit 2; }
 done
-MM=(--strategy market-maker --param half-spread=0 --param size=10 --param "max-position=${MAX_POSITION:-1000}"
-    --param skew=0)
 rate() {
     local events=$EVENTS
     [ "$1" = "$OLD" ] && events=$OLD_EVENTS

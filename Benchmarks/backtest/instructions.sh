@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
+source Benchmarks/backtest/market-maker.sh  # EVENTS and MM
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 if [ -z "${BINARY:-}" ]; then
@@ -25,7 +25,6 @@ fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 strip -g -o "$scratch/peregrine" "$BINARY"
-MM=(--strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0)
 events=$("$BINARY" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 valgrind --tool=callgrind --callgrind-out-file="$scratch/callgrind.out" \
     "$scratch/peregrine" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null 2>"$scratch/valgrind.log" \

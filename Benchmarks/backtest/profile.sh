@@ -16,7 +16,7 @@ ROWS=${ROWS:-2000000}
 RUNS=${RUNS:-20}
 TOP=${TOP:-30}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
+source Benchmarks/backtest/market-maker.sh  # EVENTS and MM
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; }
 if [ -z "${BINARY:-}" ]; then
@@ -26,8 +26,6 @@ fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp "$BINARY" "$scratch/peregrine"
-MM=(--strategy market-maker --param half-spread=0 --param size=10 --param "max-position=${MAX_POSITION:-1000}"
-    --param skew=0)
 "$scratch/peregrine" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null  # the file's pages in the cache
 perf record -q -e cpu-clock -F 20000 -g -o "$scratch/perf.data" -- bash -c \
     'for _ in $(seq "$1"); do "$2" backtest --data "events:$3" "${@:4}" >/dev/null; done' _ \

@@ -31,16 +31,15 @@ swift build -c release --product peregrine >/dev/null
 P=.build/release/peregrine
 L2="$WORK/l2_${ROWS}.csv"
 TRADES="$WORK/trades_${ROWS}.csv"
-EVENTS="$WORK/mm_${ROWS}.v4.pgev"  # converted-file format version 4
+source Benchmarks/backtest/market-maker.sh  # EVENTS and MM
 [ -f "$L2" ] || python3 "$PEERS/gen_tardis_l2.py" "$L2" "$ROWS" >/dev/null
 [ -f "$TRADES" ] || python3 Benchmarks/backtest/gen_trades.py "$L2" "$TRADES"
-[ -f "$EVENTS" ] || "$P" data convert --data "tardis-l2:$L2" --data "tardis-trades:$TRADES" -o "$EVENTS"
+[ -f "$EVENTS" ] || "$P" data convert --data "tardis-trades:$TRADES" --data "tardis-l2:$L2" -o "$EVENTS"
 if [ ! -x "$WORK/venv/bin/python" ]; then
     "$PYTHON" -m venv "$WORK/venv"
     "$WORK/venv/bin/pip" install -q hftbacktest==2.4.4
 fi
 
-MM=(--strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0)
 # One untimed run of each command first (hftbacktest's script warms up its JIT the same way):
 # the first run after a build has been 5-25x slower on this VM (0.47M and 2.05M events/s).
 "$P" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS=${EVENTS:-$WORK/mm_2000000.v4.pgev}
+EVENTS=${EVENTS:-$WORK/mm_2000000.trades-first.v4.pgev}
 if [ ! -f "$EVENTS" ]; then
     echo "no converted file at $EVENTS: run Benchmarks/backtest/run.sh first (or set EVENTS)" >&2
     exit 2

@@ -46,7 +46,7 @@ struct StrategyCommandTests {
             (
                 ["--strategy", "market-maker", "--param", "spread=3"],
                 "error: strategy market-maker has no parameter 'spread': it takes account, half-spread, size, skew, "
-                    + "max-position, requote, post-only"
+                    + "max-position, requote, post-only, join-touch"
             ),
             (
                 ["--strategy", "golden-cross", "--param", "fast=40"],

@@ -6,8 +6,9 @@ import PeregrineModel
 ///
 /// On every change of an instrument's book (and at start, and after each fill) it works out
 /// where its quotes belong: the market's mid (`StrategyContext.marketMid`: the book without its
-/// own orders) rounded down to the grid for the bid and up for the ask, `half-spread` ticks
-/// further out, then shifted by the inventory skew, `−net × skew ÷ size` ticks (long: both
+/// own orders) rounded down to the grid for the bid and up for the ask, or with `join-touch=1`
+/// the market's best bid and best ask (joining the touch, where a wider spread would otherwise
+/// put both quotes inside it), `half-spread` ticks further out, then shifted by the inventory skew, `−net × skew ÷ size` ticks (long: both
 /// quotes lower, so it sells sooner and buys later; integer division toward zero), but never
 /// through the market: the bid stays below the market's best ask and the ask above its best
 /// bid, so a post-only quote is not refused for taking. It quotes
@@ -19,7 +20,8 @@ import PeregrineModel
 /// Parameters (lots and ticks of the instrument): `half-spread` (0…1,000,000, default 2; 0 quotes
 /// at the touch when the spread is one tick),
 /// `size` (1…10^12, 10), `skew` (0…1,000,000 ticks per `size` of inventory, 1),
-/// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1).
+/// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1),
+/// `join-touch` (0 or 1, 0).
 public struct MarketMaker: Strategy, Sendable {
     public static let name = "market-maker"
     public static let marketData: MarketDataInterest = [.books]
@@ -31,6 +33,8 @@ public struct MarketMaker: Strategy, Sendable {
     public let maxPosition: Int64
     public let requote: Int64
     public let postOnly: Bool
+    /// Quotes start from the market's best bid and ask, not from its mid.
+    public let joinTouch: Bool
     public let instruments: [InstrumentID]
 
     /// Per instrument: the working bid and ask (raw order ids; 0 for none).
@@ -46,6 +50,7 @@ public struct MarketMaker: Strategy, Sendable {
             "max-position", default: 100, in: 0...1_000_000_000_000_000, counting: .lots)
         requote = try parameters.integer("requote", default: 1, in: 1...1_000_000, counting: .ticks)
         postOnly = try parameters.integer("post-only", default: 1, in: 0...1) == 1
+        joinTouch = try parameters.integer("join-touch", default: 0, in: 0...1) == 1
         instruments = configuration.instruments
         bids = Array(repeating: 0, count: instruments.count)
         asks = Array(repeating: 0, count: instruments.count)
@@ -97,8 +102,10 @@ public struct MarketMaker: Strategy, Sendable {
         // (No division without a skew: it costs more than the rest of the arithmetic.)
         let shift = skew == 0 ? 0 : (0 &- net.multipliedReportingOverflow(by: skew).partialValue) / size
         // Skewed, but never through the market: at most one tick inside its other side.
-        let bid = Swift.min((mid.twiceTicks >> 1) &- halfSpread &+ shift, mid.ask.ticks &- 1)
-        let ask = Swift.max(((mid.twiceTicks &+ 1) >> 1) &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
+        let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
+        let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks &+ 1) >> 1
+        let bid = Swift.min(bidFrom &- halfSpread &+ shift, mid.ask.ticks &- 1)
+        let ask = Swift.max(askFrom &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
