@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """hftbacktest (2.4) side of the backtest benchmark: the same simple market maker Peregrine runs
 (quotes at the touch, a fixed size, an inventory limit; requoted after every market-data event),
-on the same Tardis L2 + trades files, converted once with hftbacktest's own Tardis converter.
+on the same Tardis L2 + trades files, converted once with hftbacktest's own Tardis converter
+(trades first at equal timestamps, as Peregrine's converted file), with no latency (feed, entry
+or response), as Peregrine's run.
 
 usage: bench_hbt_mm.py L2.csv TRADES.csv [--runs 5] [--size 0.01] [--max-position 1.0]
 Prints one line per run and a JSON line: events, replay seconds, events/s, fills, position.
@@ -24,6 +26,7 @@ from numba import njit
 
 import hftbacktest
 from hftbacktest import BUY, GTX, LIMIT, BacktestAsset, ROIVectorMarketDepthBacktest
+from hftbacktest.order import NEW, NONE, PARTIALLY_FILLED
 from hftbacktest.data.utils import tardis
 
 LATENCY = int(os.environ.get("HBT_LATENCY_NS", "0"))
@@ -45,6 +48,12 @@ def quote_at_touch(hbt, order_id, qty, max_pos):
     values = hbt.orders(0).values()
     while values.has_next():
         o = values.get()
+        # Only working orders (new, partly filled, or with a request in flight): the filled,
+        # cancelled and expired ones stay in the list until clear_inactive_orders, and one of
+        # them at the touch kept the market maker from quoting there again (Peregrine's
+        # requotes after a fill).
+        if o.status != NEW and o.status != PARTIALLY_FILLED and o.req == NONE:
+            continue
         if o.side == BUY:
             if o.price_tick == bid_tick:
                 has_bid = True
@@ -113,6 +122,11 @@ def main():
         rows = sum(1 for _ in open(a.l2)) + sum(1 for _ in open(a.trades))
         data = tardis.convert([a.trades, a.l2], output_filename=cache, buffer_size=rows + 1000)
         print(f"converted once in {time.perf_counter() - t0:.1f} s: {len(data):,} events", file=sys.stderr)
+    # No feed latency, as Peregrine's backtest runs without --feed-latency: the strategy sees each
+    # row at its exchange time (hftbacktest delivers a row at its local_ts, which the converter
+    # takes from the file's receive times, 3-9 ms later here).
+    data = data.copy()
+    data["local_ts"] = data["exch_ts"]
     # The range of interest: every price in the data (depth and trades), a tick either side.
     prices = data["px"][data["px"] > 0]
     roi = (float(prices.min()) - a.tick, float(prices.max()) + a.tick)
