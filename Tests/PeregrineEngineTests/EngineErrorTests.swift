@@ -195,7 +195,9 @@ import Testing
             throws: EngineError.strategy(
                 .unknownParameter(
                     strategy: "market-maker", key: "spread",
-                    allowed: ["account", "half-spread", "size", "skew", "max-position", "requote", "post-only", "join-touch"]))
+                    allowed: [
+                        "account", "half-spread", "size", "skew", "max-position", "requote", "post-only", "join-touch",
+                    ]))
         ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
         unknown.strategies = [StrategySpec(name: "golden-cross", parameters: [("fast", "40"), ("slow", "30")])]
         #expect(
