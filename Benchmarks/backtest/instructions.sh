@@ -19,7 +19,7 @@ source Benchmarks/backtest/market-maker.sh  # EVENTS and MM
 [ -f "$EVENTS" ] || { echo "error: $EVENTS is missing: run Benchmarks/backtest/run.sh first" >&2; exit 2; }
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 if [ -z "${BINARY:-}" ]; then
-    swift build -c release --product peregrine >/dev/null
+    make -s build >/dev/null  # the C libraries it links (make deps), then the release build
     BINARY=.build/release/peregrine
 fi
 scratch=$(mktemp -d)

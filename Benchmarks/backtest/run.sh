@@ -27,7 +27,7 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 mkdir -p "$WORK"
 
-swift build -c release --product peregrine >/dev/null
+make -s build >/dev/null  # the C libraries it links (make deps), then the release build
 P=.build/release/peregrine
 L2="$WORK/l2_${ROWS}.csv"
 TRADES="$WORK/trades_${ROWS}.csv"

@@ -15,7 +15,7 @@ if [ ! -f "$EVENTS" ]; then
     echo "no converted file at $EVENTS: run Benchmarks/backtest/run.sh first (or set EVENTS)" >&2
     exit 2
 fi
-swift build -c release --product peregrine >/dev/null
+make -s build >/dev/null  # the C libraries it links (make deps), then the release build
 P=.build/release/peregrine
 GRID=(--strategy market-maker --param half-spread=0:3 --param size=5,10,20,40 --param max-position=1000 --param skew=0)
 rate() {

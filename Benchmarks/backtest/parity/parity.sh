@@ -33,7 +33,7 @@ fi
 mkdir -p "$WORK"
 
 if [ -z "${PEREGRINE:-}" ]; then
-    swift build -c release --product peregrine >/dev/null
+    make -s build >/dev/null  # the C libraries it links (make deps), then the release build
     PEREGRINE=.build/release/peregrine
 fi
 if [ ! -x "$VENV/bin/python" ]; then
