@@ -462,8 +462,8 @@ public struct BacktestPlan: Sendable {
                         refinedLot = finer
                         lotRefined = true
                         notes = [
-                            "\(symbol): lot \(found) (the finest size in its data, 1 when it has none) refined to \(finer) for "
-                                + "\(strategy) \(key)=\(value); pass --lot-size to choose the grid"
+                            "\(symbol): lot \(found) (the finest size in its data, 1 when it has none) refined to "
+                                + "\(finer) for \(strategy) \(key)=\(value); pass --lot-size to choose the grid"
                         ]
                         continue
                     }

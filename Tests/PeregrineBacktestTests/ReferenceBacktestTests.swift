@@ -233,8 +233,8 @@ import Testing
         #expect(plan.instruments.map(\.tickSize) == [try Increment("0.01")])
         #expect(
             plan.notes == [
-                "BTCUSDT: lot 0.001 (the finest size in its data, 1 when it has none) refined to 0.0001 for golden-cross "
-                    + "quantity=0.0005; pass --lot-size to choose the grid"
+                "BTCUSDT: lot 0.001 (the finest size in its data, 1 when it has none) refined to 0.0001 for "
+                    + "golden-cross quantity=0.0005; pass --lot-size to choose the grid"
             ])
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(try Backtest.run(plan).json.utf8)) as? [String: Any])
