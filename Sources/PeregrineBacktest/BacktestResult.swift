@@ -162,7 +162,8 @@ public struct BacktestResult {
         warnings =
             Self.warnings(
                 plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
-                warmUpEvents: warmUpEvents, first: firstTime, last: lastTime, killSwitchTrip: refusals.killSwitchTrip)
+                warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes, first: firstTime, last: lastTime,
+                killSwitchTrip: refusals.killSwitchTrip)
             + Self.sameBytes(inputs)
         self.refusals = refusals
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
@@ -507,7 +508,7 @@ extension BacktestResult {
 
     /// Why a run of no event simulated nothing: no event in its `--from`/`--to` window, or
     /// none at all.
-    static func nothingSimulated(settings: BacktestSettings, warmUpEvents: Int) -> String {
+    static func nothingSimulated(settings: BacktestSettings, warmUpEvents: Int, skippedQuotes: Int) -> String {
         let window = (from: settings.from, to: settings.to)
         let range =
             window.to == nil ? "at or after --from" : (window.from == nil ? "before --to" : "from --from to --to")
@@ -515,19 +516,24 @@ extension BacktestResult {
             ? "no event \(range): nothing was simulated (\(warmUpEvents) events before --from built the books)"
             : window.to != nil
                 ? "no event \(range): nothing was simulated"
-                : "no events to simulate: \(holdNone(settings.data.flatMap(\.paths)))"
+                : "no events to simulate: \(holdNone(settings.data.flatMap(\.paths), skippedQuotes: skippedQuotes))"
     }
 
     /// Why this run simulated nothing (it saw no event), or nil when it simulated something:
     /// the backtest command fails such a run (exit 1), a sweep reports it in its warnings.
     public var nothingSimulated: String? {
-        events == 0 ? Self.nothingSimulated(settings: settings, warmUpEvents: warmUpEvents) : nil
+        events == 0
+            ? Self.nothingSimulated(settings: settings, warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes) : nil
     }
 
     /// That the files `paths` hold no event, for people: "A holds none (empty, or a header
-    /// alone?)".
-    static func holdNone(_ paths: [String]) -> String {
-        "\(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none (empty, or a header alone?)"
+    /// alone?)", or, when `skippedQuotes` quote rows were read and skipped, that they were.
+    static func holdNone(_ paths: [String], skippedQuotes: Int = 0) -> String {
+        let files = "\(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none"
+        guard skippedQuotes > 0 else { return files + " (empty, or a header alone?)" }
+        let their = paths.count == 1 ? "its" : "their"
+        let rows = skippedQuotes == 1 ? "\(their) quote row was" : "all \(skippedQuotes) of \(their) quote rows were"
+        return files + ": \(rows) skipped for an empty bid or ask price (a missing side)"
     }
 
     /// Inputs of one format that hold the same bytes (a copy given besides its original): one
@@ -553,7 +559,7 @@ extension BacktestResult {
 
     static func warnings(
         plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
-        first: UInt64, last: UInt64, killSwitchTrip: String? = nil
+        skippedQuotes: Int, first: UInt64, last: UInt64, killSwitchTrip: String? = nil
     ) -> [String] {
         let span = last > first ? last - first : 0
         // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
@@ -565,7 +571,10 @@ extension BacktestResult {
                 "the kill switch tripped at \(killSwitchTrip): the open orders that could rest were cancelled (market "
                     + "and immediate-or-cancel ones already sent still met the book), and no order was sent after it")
         }
-        if events == 0 { return warnings + [nothingSimulated(settings: plan.settings, warmUpEvents: warmUpEvents)] }
+        if events == 0 {
+            return warnings
+                + [nothingSimulated(settings: plan.settings, warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes)]
+        }
         let instruments = plan.instruments
         let time = { (nanoseconds: UInt64) in BacktestHTMLReport.shortTime(nanoseconds) }
         // A time to the nanosecond, for people.

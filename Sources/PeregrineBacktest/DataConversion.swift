@@ -52,7 +52,11 @@ public enum DataConversion {
             })
         let empty =
             count > 0
-            ? [] : ["no event: \(BacktestResult.holdNone(data.flatMap(\.paths))), so the converted file holds none"]
+            ? []
+            : [
+                "no event: \(BacktestResult.holdNone(data.flatMap(\.paths), skippedQuotes: stream.skippedQuotes)), so "
+                    + "the converted file holds none"
+            ]
         return Outcome(
             events: count, instruments: plan.instruments,
             warnings: plan.warnings + stream.stepBackWarnings + BacktestResult.sameBytes(inputs) + empty)

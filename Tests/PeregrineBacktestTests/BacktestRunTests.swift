@@ -2203,6 +2203,23 @@ import Testing
             [try DataSpec("tardis-quotes:" + quotesHeader)],
             output: conversions.appendingPathComponent("empty.pgev").path)
         #expect(emptyConversion.events == 0)
+        // Rows that are all skipped (each misses a side): said so, rather than "empty".
+        let quotesSkipped = conversions.appendingPathComponent("quotes-one-sided.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+            + "binance-futures,BTCUSDT,1582329600000000,1582329600000100,1,,100,1\n"
+            + "binance-futures,BTCUSDT,1582329600000001,1582329600000101,1,101,,1\n").write(
+                toFile: quotesSkipped, atomically: true, encoding: .utf8)
+        let skippedMessage =
+            "\(quotesSkipped) holds none: all 2 of its quote rows were skipped for an empty bid or ask price "
+            + "(a missing side)"
+        #expect(try warnings(["tardis-quotes:" + quotesSkipped]) == ["no events to simulate: " + skippedMessage])
+        let skippedConversion = try DataConversion.convert(
+            [try DataSpec("tardis-quotes:" + quotesSkipped)],
+            output: conversions.appendingPathComponent("one-sided.pgev").path)
+        #expect(skippedConversion.events == 0)
+        #expect(
+            skippedConversion.warnings.last == "no event: \(skippedMessage), so the converted file holds none")
         #expect(
             emptyConversion.warnings == [
                 "no event: \(quotesHeader) holds none (empty, or a header alone?), so the converted file holds none"
