@@ -528,7 +528,7 @@ extension BacktestResult {
 
     /// That the files `paths` hold no event, for people: "A holds none (empty, or a header
     /// alone?)", or, when `skippedQuotes` quote rows were read and skipped, that they were.
-    static func holdNone(_ paths: [String], skippedQuotes: Int = 0) -> String {
+    static func holdNone(_ paths: [String], skippedQuotes: Int) -> String {
         let files = "\(paths.joined(separator: ", ")) \(paths.count == 1 ? "holds" : "hold") none"
         guard skippedQuotes > 0 else { return files + " (empty, or a header alone?)" }
         let their = paths.count == 1 ? "its" : "their"

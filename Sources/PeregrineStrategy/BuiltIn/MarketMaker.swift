@@ -8,7 +8,8 @@ import PeregrineModel
 /// where its quotes belong: the market's mid (`StrategyContext.marketMid`: the book without its
 /// own orders) rounded down to the grid for the bid and up for the ask, or with `join-touch=1`
 /// the market's best bid and best ask (joining the touch, where a wider spread would otherwise
-/// put both quotes inside it), `half-spread` ticks further out, then shifted by the inventory skew, `−net × skew ÷ size` ticks (long: both
+/// put both quotes inside it), `half-spread` ticks further out, then shifted by the inventory
+/// skew, `−net × skew ÷ size` ticks (long: both
 /// quotes lower, so it sells sooner and buys later; integer division toward zero), but never
 /// through the market: the bid stays below the market's best ask and the ask above its best
 /// bid, so a post-only quote is not refused for taking. It quotes
