@@ -2,15 +2,18 @@
 # The sweep benchmark (docs/backtesting.md, "Sweeps"): the same 16-job grid of the market maker
 # on a converted file with --jobs 1 and --jobs 2, alternated RUNS times; jobs per second, the
 # median with the range, and the median ratio (the issue asks ≥ 1.8× on 2 cores).
-# Uses the backtest benchmark's converted file (Benchmarks/backtest/run.sh makes it).
+# Uses the backtest benchmark's converted file (Benchmarks/backtest/run.sh makes it; ROWS as there).
 #
 #   Benchmarks/sweep/run.sh                  # 3 rounds
 #   RUNS=5 EVENTS=path/to/file.pgev Benchmarks/sweep/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
+ROWS=${ROWS:-2000000}
 WORK=${WORK:-.build/backtest-bench}
-EVENTS=${EVENTS:-$WORK/mm_2000000.trades-first.v4.pgev}
+given=${EVENTS:-}
+source Benchmarks/backtest/market-maker.sh  # EVENTS (the backtest benchmark's file) and MM
+EVENTS=${given:-$EVENTS}
 if [ ! -f "$EVENTS" ]; then
     echo "no converted file at $EVENTS: run Benchmarks/backtest/run.sh first (or set EVENTS)" >&2
     exit 2
@@ -32,7 +35,7 @@ for round in $(seq 1 "$RUNS"); do
     printf 'round %d: --jobs 1 %.3f jobs/s · --jobs 2 %.3f jobs/s · ratio %.3f\n' "$round" "$a" "$b" "${ratios[-1]}" >&2
 done
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f (range %.3f–%.3f)", m, v[1], v[NR]}'; }
-events=$("$P" backtest --data "events:$EVENTS" --strategy market-maker --param half-spread=0 --param size=10 --param max-position=1000 --param skew=0 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
+events=$("$P" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 echo "== sweep benchmark: 16 market-maker jobs of $events events each, $RUNS rounds alternated =="
 echo "--jobs 1: $(printf '%s\n' "${one[@]}" | median) jobs/s"
 echo "--jobs 2: $(printf '%s\n' "${two[@]}" | median) jobs/s"
