@@ -71,6 +71,8 @@ public struct BacktestPlan: Sendable {
     /// Per instrument (by symbol) with text data besides converted data, a converted file its
     /// grids come from (fixed at conversion): named when a price or size of the text is off them.
     var convertedGridFiles: [String: String] = [:]
+    /// Each converted input's sources (its metadata's: format, digest and path), by its path.
+    var convertedSources: [String: [InputFile]] = [:]
 
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] { settings.inputPaths }
@@ -200,6 +202,9 @@ public struct BacktestPlan: Sendable {
                     pending.append((path, format, symbol, [], nil))
                 } else {
                     guard let reader = mapped[path] else { continue }
+                    convertedSources[path] = reader.metadata.sources.map {
+                        InputFile(path: $0.path, format: $0.format, sha256: $0.sha256)
+                    }
                     let names = reader.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
                     for definition in reader.metadata.instruments {
                         if !symbols.contains(definition.symbol) { symbols.append(definition.symbol) }
@@ -329,7 +334,7 @@ public struct BacktestPlan: Sendable {
                         throw .usage(
                             "[[instrument]] \(symbol): tick \(given.tickSize) and lot \(given.lotSize) are not its "
                                 + "converted data's \(converted.tickSize) and \(converted.lotSize), fixed when it "
-                                + "was converted; convert it again with --tick-size and --lot-size")
+                                + "was converted; convert its sources again with --tick-size and --lot-size")
                     }
                     given.id = id
                     given.venue = Self.venue
@@ -348,7 +353,7 @@ public struct BacktestPlan: Sendable {
                         if let given, given != own {
                             throw .usage(
                                 "\(flag) \(given): \(symbol)'s converted data is on a grid of \(own), fixed when it "
-                                    + "was converted; convert it again with \(flag) \(given)")
+                                    + "was converted; convert its sources again with \(flag) \(given)")
                         }
                     }
                     tick = converted.tickSize
@@ -504,26 +509,35 @@ public struct BacktestPlan: Sendable {
 
     /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
     /// the grid of its instrument also says where that grid comes from when the data did not
-    /// give it (its converted data, an `[[instrument]]` table, `--tick-size` or `--lot-size`).
+    /// give it (its converted data, an `[[instrument]]` table, `--tick-size` or `--lot-size`),
+    /// and one too large for 64 bits on the grid found in the data says that grid.
     func explained(_ failure: FeedError) -> String {
+        let tooLarge = failure.message.hasSuffix("too large to represent in 64-bit fixed point at this increment")
         guard let path = failure.file,
-            failure.message.hasSuffix("the most this increment allows")
+            tooLarge || failure.message.hasSuffix("the most this increment allows")
                 || failure.message.contains("is not a multiple of the increment"),
             let file = files.first(where: { $0.path == path && $0.format != nil }),
             let definition = instruments.first(where: { $0.id == file.instrument })
         else { return "\(failure)" }
         let grid = "\(definition.symbol)'s tick \(definition.tickSize) and lot \(definition.lotSize)"
+        // A value too large for the grid needs a coarser one; one off the grid, a finer one.
+        let other = tooLarge ? "coarser" : "finer"
         if let converted = convertedGridFiles[definition.symbol] {
             return "\(failure) (\(grid) come from its converted data, \(converted), fixed when it was converted: "
-                + "convert its sources again with \(path), or with a finer --tick-size or --lot-size)"
+                + "convert its sources again with \(path), or with a \(other) --tick-size or --lot-size)"
         }
         if settings.instruments.contains(where: { $0.symbol == definition.symbol }) {
-            return "\(failure) (\(grid) are its [[instrument]] table's: is the data on a finer grid?)"
+            return "\(failure) (\(grid) are its [[instrument]] table's: is the data on a \(other) grid?)"
         }
         let flags = [settings.tickSize.map { "--tick-size \($0)" }, settings.lotSize.map { "--lot-size \($0)" }]
             .compactMap { $0 }
-        guard !flags.isEmpty else { return "\(failure)" }
-        return "\(failure) (\(grid): \(flags.joined(separator: " and ")) given; is the data on a finer grid?)"
+        guard !flags.isEmpty else {
+            // The grid found in the data: the finest price and size anywhere in its files.
+            guard tooLarge else { return "\(failure)" }
+            return "\(failure) (\(grid), the finest price and size in its data: give a coarser --tick-size or "
+                + "--lot-size)"
+        }
+        return "\(failure) (\(grid): \(flags.joined(separator: " and ")) given; is the data on a \(other) grid?)"
     }
 
     /// The warning that every price of `symbol`'s data is a multiple of `step`, coarser than the
@@ -563,7 +577,7 @@ public struct BacktestPlan: Sendable {
 
     /// What to do about a quantity off a converted file's lot.
     static let convertedLotHint =
-        "a converted file's lot is fixed when it is converted: convert it again with --lot-size"
+        "a converted file's lot is fixed when it is converted: convert its sources again with --lot-size"
 
     /// The venue name of the backtest's instruments.
     public static let venue = "backtest"

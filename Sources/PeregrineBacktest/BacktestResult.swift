@@ -164,7 +164,7 @@ public struct BacktestResult {
                 plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
                 warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes, first: firstTime, last: lastTime,
                 killSwitchTrip: refusals.killSwitchTrip)
-            + Self.sameBytes(inputs)
+            + Self.sameBytes(inputs, convertedSources: plan.convertedSources)
         self.refusals = refusals
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
         self.venue = venue
@@ -537,24 +537,41 @@ extension BacktestResult {
     }
 
     /// Inputs of one format that hold the same bytes (a copy given besides its original): one
-    /// warning per group, naming them.
-    static func sameBytes(_ inputs: [InputFile]) -> [String] {
-        var groups: [[String]] = []
-        var byDigest: [String: Int] = [:]
-        for input in inputs {
-            let key = input.format + " " + input.sha256
-            if let index = byDigest[key] {
-                groups[index].append(input.path)
-            } else {
-                byDigest[key] = groups.count
-                groups.append([input.path])
+    /// warning per group, naming them. Then, looking through the converted inputs to the files
+    /// they were converted from (`convertedSources`, by path; a copy of a converted input counted
+    /// once), sources that hold the same bytes as another source or a text input, named "SOURCE
+    /// (in CONVERTED)": the warning a backtest or a conversion of the sources gives.
+    static func sameBytes(_ inputs: [InputFile], convertedSources: [String: [InputFile]]) -> [String] {
+        let copies = groups(inputs.map { (key: $0.format + " " + $0.sha256, label: $0.path) })
+        var seen: Set<String> = []
+        var data: [(key: String, label: String)] = []
+        for input in inputs where seen.insert(input.format + " " + input.sha256).inserted {
+            guard let sources = convertedSources[input.path] else {
+                data.append((input.format + " " + input.sha256, input.path))
+                continue
             }
+            data += sources.map { ($0.format + " " + $0.sha256, "\($0.path) (in \(input.path))") }
         }
-        return groups.filter { $0.count > 1 }.map { paths in
+        return (copies + groups(data)).map { paths in
             "\(paths.joined(separator: " and ")) hold the same bytes (a copy given besides its original?): as one "
                 + "instrument's data, whatever they hold is read \(paths.count == 2 ? "twice" : "\(paths.count) times") "
                 + "(give the file once); as several instruments', those markets are one"
         }
+    }
+
+    /// The labels of entries that share a key, in order, each group with more than one.
+    static func groups(_ entries: [(key: String, label: String)]) -> [[String]] {
+        var groups: [[String]] = []
+        var byKey: [String: Int] = [:]
+        for entry in entries {
+            if let index = byKey[entry.key] {
+                groups[index].append(entry.label)
+            } else {
+                byKey[entry.key] = groups.count
+                groups.append([entry.label])
+            }
+        }
+        return groups.filter { $0.count > 1 }
     }
 
     static func warnings(

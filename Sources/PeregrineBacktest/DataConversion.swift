@@ -49,7 +49,7 @@ public enum DataConversion {
                 var finished = metadata
                 finished.skippedQuoteRows = stream.skippedQuotes
                 return finished
-            })
+            }, explained: plan.explained)
         let empty =
             count > 0
             ? []
@@ -59,7 +59,8 @@ public enum DataConversion {
             ]
         return Outcome(
             events: count, instruments: plan.instruments,
-            warnings: plan.warnings + stream.stepBackWarnings + BacktestResult.sameBytes(inputs) + empty)
+            warnings: plan.warnings + stream.stepBackWarnings
+                + BacktestResult.sameBytes(inputs, convertedSources: plan.convertedSources) + empty)
     }
 
     /// The file a converted file written to `output` with `metadata` is renamed over (the file
@@ -77,11 +78,12 @@ public enum DataConversion {
     /// for the data read), under a temporary name renamed when complete: a failed, interrupted
     /// or stopped write leaves no file that reads as a (short) success, and the file at
     /// `output` as it was. Returns the events written. `share` is the share done, for
-    /// `progress`, asked with `stopRequested` every 65,536 events.
+    /// `progress`, asked with `stopRequested` every 65,536 events; `explained` words a data
+    /// error for people (`BacktestPlan.explained`).
     static func write(
         _ metadata: EventFileMetadata, to output: String, target: String, progress: ((Double) -> Void)?,
         stopRequested: (() -> String?)?, share: () -> Double, next: () throws(FeedError) -> Event?,
-        finished: () throws(FeedError) -> EventFileMetadata
+        finished: () throws(FeedError) -> EventFileMetadata, explained: (FeedError) -> String = { "\($0)" }
     ) throws(BacktestError) -> UInt64 {
         // A new file of its own beside the target (never one that exists: an input, a link,
         // a user's file), readable as files written without one are.
@@ -113,7 +115,7 @@ public enum DataConversion {
             if stoppedBy == nil { try writer.finish(metadata: try finished()) }
         } catch {
             unlink(partial)
-            throw .data("\(error)")
+            throw .data(explained(error))
         }
         if let stoppedBy {
             unlink(partial)

@@ -14,7 +14,7 @@ extension FeedReplay {
             throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
         }
         guard let exchange = row[1].integerValue else {
-            throw FeedError(line: 0, "timestamp '\(row.text(1))' is not an integer")
+            throw FeedError(line: 0, "timestamp '\(row.text(1))' is not a 64-bit integer")
         }
         try noteSymbol(row[0])
         statistics.rows += 1

@@ -413,7 +413,8 @@ public struct FeedReplay: ~Copyable {
     /// not an integer, or is before 1970 or past 2262, is bad data (a replay checks it too).
     mutating func noteTardisLocalTime(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
         guard let micros = field.integerValue else {
-            throw FeedError(line: 0, "local_timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
+            throw FeedError(
+                line: 0, "local_timestamp '\(String(decoding: field, as: UTF8.self))' is not a 64-bit integer")
         }
         try noteTardisLocalTime(micros)
     }

@@ -22,7 +22,8 @@ extension FeedReplay {
             } else if index == 2 {
                 guard let value = field.integerValue else {
                     if field.equals("timestamp") { return false }
-                    throw FeedError(line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not an integer")
+                    throw FeedError(
+                        line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not a 64-bit integer")
                 }
                 try noteSymbol(symbolField)
                 try noteExchange(exchangeField)

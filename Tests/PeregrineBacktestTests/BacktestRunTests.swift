@@ -1230,6 +1230,29 @@ import Testing
             })
     }
 
+    @Test func aValueTooLargeForTheGridFoundInTheDataNamesThatGrid() throws {
+        // One price with 18 decimals makes the tick 1e-18, on which 101 needs more than 64
+        // bits: the row that stops the run (or the conversion) says which grid that is and why.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotes = directory.appendingPathComponent("fine.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+            + "test,TEST,1000,1000,1,101,100,1\ntest,TEST,2000,2000,1,101.000000000000000001,100,1\n").write(
+                toFile: quotes, atomically: true, encoding: .utf8)
+        let message =
+            "\(quotes):2: ask_price '101' is too large to represent in 64-bit fixed point at this increment (TEST's "
+            + "tick 0.000000000000000001 and lot 1, the finest price and size in its data: give a coarser --tick-size "
+            + "or --lot-size)"
+        #expect(
+            throws: BacktestError.data(message), performing: { _ = try Self.goldenCross(["tardis-quotes:" + quotes]) })
+        let output = directory.appendingPathComponent("fine.pgev").path
+        #expect(
+            throws: BacktestError.data(message),
+            performing: { _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + quotes)], output: output) })
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func anEventAtTheLastRepresentableTimeStillRuns() throws {
         // Without --to every event runs, even one stamped with the largest time a converted
         // file can hold (no sentinel stands for "no end").
@@ -2191,6 +2214,23 @@ import Testing
             output: conversions.appendingPathComponent("copies.pgev").path)
         #expect(
             copies.warnings.contains { $0.hasPrefix("\(Fixtures.path(Self.quotes)) and \(copy) hold the same bytes") })
+        // A backtest of that conversion says it as well (its sources, named in it), and a text
+        // file given besides a conversion of it: three times the same rows.
+        let copiesPath = conversions.appendingPathComponent("copies.pgev").path
+        let original = Fixtures.path(Self.quotes)
+        #expect(
+            try warnings(["events:" + copiesPath]) == [
+                "\(original) (in \(copiesPath)) and \(copy) (in \(copiesPath)) hold the same bytes (a copy given "
+                    + "besides its original?): as one instrument's data, whatever they hold is read twice (give the "
+                    + "file once); as several instruments', those markets are one"
+            ])
+        #expect(
+            try warnings([quotes, "events:" + copiesPath]).contains {
+                $0.hasPrefix(
+                    "\(original) and \(original) (in \(copiesPath)) and \(copy) (in \(copiesPath)) hold the same bytes "
+                        + "(a copy given besides its original?): as one instrument's data, whatever they hold is read 3 "
+                        + "times")
+            })
         // A file with its header alone, run alone: nothing to simulate, and it is named.
         let quotesHeader = conversions.appendingPathComponent("quotes-empty.csv").path
         try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n".write(
@@ -2502,8 +2542,8 @@ import Testing
         let cases: [(field: Int, value: String, message: String)] = [
             (2, "-5", "timestamp -5 (µs since 1970-01-01) is out of range: a time from 1970 to 2262"),
             (2, "9999999999999999", "timestamp 9999999999999999 (µs since 1970-01-01) is out of range"),
-            (3, "abc", "local_timestamp 'abc' is not an integer"),
-            (3, "", "local_timestamp '' is not an integer"),
+            (3, "abc", "local_timestamp 'abc' is not a 64-bit integer"),
+            (3, "", "local_timestamp '' is not a 64-bit integer"),
             (3, "-1", "local_timestamp -1 (µs since 1970-01-01) is out of range"),
         ]
         for (field, value, message) in cases {

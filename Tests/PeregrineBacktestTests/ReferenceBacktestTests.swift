@@ -321,7 +321,7 @@ import Testing
                 Issue.record("\(tick ?? "") \(lot ?? ""): accepted")
             } catch {
                 #expect("\(error)".contains("converted data is on a grid of"))
-                #expect("\(error)".contains("convert it again with"))
+                #expect("\(error)".contains("convert its sources again with"))
             }
         }
         settings.tickSize = nil
@@ -333,7 +333,8 @@ import Testing
         } catch {
             #expect(
                 "\(error)".hasSuffix(
-                    "(a converted file's lot is fixed when it is converted: convert it again with --lot-size)"))
+                    "(a converted file's lot is fixed when it is converted: convert its sources again with --lot-size)")
+            )
         }
     }
 
