@@ -22,6 +22,7 @@ public enum OutputFile {
         }
         var seen: [(flag: String, path: String, identity: String)] = []
         for case (let flag, let path?) in outputs {
+            guard !path.isEmpty else { throw .usage("\(flag) is given an empty name: name a file") }
             var status = stat()
             let identity: String
             if stat(path, &status) == 0 {
@@ -33,11 +34,16 @@ public enum OutputFile {
                 }
                 identity = "\(status.st_dev):\(status.st_ino)"
             } else {
-                let directory = FileIO.directory(of: path)
+                // A link to nothing is written through: the file it names is created.
+                let written = Self.linkedPath(path)
+                let directory = FileIO.directory(of: written)
                 guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
-                    throw .usage("\(flag) \(path): its directory \(directory) does not exist")
+                    throw .usage(
+                        written == path
+                            ? "\(flag) \(path): its directory \(directory) does not exist"
+                            : "\(flag) \(path) is a link to \(written), whose directory \(directory) does not exist")
                 }
-                identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: path)
+                identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: written)
             }
             // (/dev/null may take several outputs: nothing is kept.)
             if let other = seen.first(where: { $0.identity == identity }), !Self.isNullDevice(path) {
@@ -46,6 +52,22 @@ public enum OutputFile {
             }
             seen.append((flag, path, identity))
         }
+    }
+
+    /// The path a file written at `path` lands on: `path` itself, or where its symbolic links
+    /// lead (followed one by one, relative ones from their own directory; at most 40).
+    static func linkedPath(_ path: String) -> String {
+        var current = path
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        for _ in 0..<40 {
+            var status = stat()
+            guard lstat(current, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else { return current }
+            let count = readlink(current, &buffer, buffer.count - 1)
+            guard count > 0 else { return current }
+            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : FileIO.directory(of: current) + "/" + target
+        }
+        return current
     }
 
     /// Whether `path` is the file standard output writes to (/dev/stdout, or the file or pipe

@@ -470,6 +470,7 @@ public enum ConfigurationFile {
                         name: name, value: shown,
                         allowed: "unknown section [\(sectionName)]; sections: "
                             + sections.map { "[\($0)]" }.joined(separator: ", ")
+                            + ", [[strategy]], [[instrument]], [[risk]] and [backtest]"
                             + (sectionName == "bundles"
                                 ? " ([bundles] was removed on 2026-11-29: strategies submit orders, not bundles)" : ""))
                 }

@@ -306,6 +306,8 @@ struct BacktestOptions: ParsableArguments {
     static let singleValued = [
         "--config", "--from", "--to", "--feed-latency", "--order-latency", "--response-latency", "--queue-model",
         "--maker-fee-bps", "--taker-fee-bps", "--tick-size", "--lot-size", "--capital", "--equity-interval-ms",
+        // The outputs (backtest's and sweep's): given twice, the first would go unwritten.
+        "--report-json", "--report-html", "--fills-csv", "--equity-csv", "--out", "--rank-by",
     ]
 
     /// Refuses a single-valued option given more than once on `arguments`.

@@ -332,6 +332,24 @@ import Testing
         #expect(run.status == 2)
         #expect(run.error.contains("its directory \(directory.path)/no does not exist"), "\(run.error)")
         #expect(!FileManager.default.fileExists(atPath: report))
+        // An empty name, and a link to a file in a missing directory: refused before the run,
+        // and a file an earlier run left at another output stays.
+        let earlier = directory.appendingPathComponent("kept.csv").path
+        try "earlier\n".write(toFile: earlier, atomically: true, encoding: .utf8)
+        let empty = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--report-html", "", "--fills-csv", earlier])
+        #expect(empty.status == 2)
+        #expect(empty.error.contains("--report-html is given an empty name: name a file"), "\(empty.error)")
+        let link = directory.appendingPathComponent("link.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "no/r.json")
+        let dangling = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--report-json", link, "--fills-csv", earlier])
+        #expect(dangling.status == 2)
+        #expect(
+            dangling.error.contains(
+                "--report-json \(link) is a link to \(directory.path)/no/r.json, whose directory \(directory.path)/no "
+                    + "does not exist"), "\(dangling.error)")
+        #expect(try String(contentsOfFile: earlier, encoding: .utf8) == "earlier\n")
     }
 
     /// A configuration file shared with live runs: its other sections are checked (a bad value
@@ -390,6 +408,7 @@ import Testing
         // A one-value option given twice: which was meant is unknown (the last had won silently).
         for repeated in [
             ["--taker-fee-bps", "2", "--taker-fee-bps", "3"], ["--capital=5", "--capital", "6"],
+            ["--report-json", "/dev/null", "--report-json", "/dev/null"],
         ] {
             let again = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + repeated)
             #expect(again.status == 2)

@@ -148,12 +148,14 @@ struct ConfigurationFileTests {
             (
                 "[bundles]",
                 "invalid bundles '(empty)': unknown section [bundles]; sections: [source], [rings], [threads], [journal], "
-                    + "[venue], [trading], [metrics], [control], [log], [monitor] ([bundles] was removed on 2026-11-29: strategies submit "
+                    + "[venue], [trading], [metrics], [control], [log], [monitor], [[strategy]], [[instrument]], [[risk]] "
+                    + "and [backtest] ([bundles] was removed on 2026-11-29: strategies submit "
                     + "orders, not bundles)"
             ),
             (
                 "[bundles]\nsize = 16",
-                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [trading], [metrics], [control], [log], [monitor] "
+                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [trading], [metrics], [control], [log], [monitor], "
+                    + "[[strategy]], [[instrument]], [[risk]] and [backtest] "
                     + "([bundles] was removed on "
                     + "2026-11-29: strategies submit orders, not bundles)"
             ),
