@@ -144,6 +144,7 @@ public enum BacktestOption {
                     "\(origin) \(value): use a decimal number of basis points with at most 4 decimals, from -10000 "
                         + "to 10000 (negative: a rebate)")
             }
+            settings.feesGiven = true
             if key == "maker_fee_bps" {
                 settings.makerFeeBasisPoints = value
             } else {

@@ -50,6 +50,9 @@ public struct BacktestSettings: Sendable {
     /// Fees in basis points for instruments without reference data (at most 4 decimals).
     public var makerFeeBasisPoints = "0"
     public var takerFeeBasisPoints = "0"
+    /// Whether either fee was given (a flag or a `[backtest]` key), 0 included: an instrument
+    /// with reference data then says that its table's fees stand.
+    public var feesGiven = false
     /// Exchange-time window, ns since the epoch: events before `from` only build the books,
     /// the run ends at `to`.
     public var from: UInt64?

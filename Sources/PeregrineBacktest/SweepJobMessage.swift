@@ -143,8 +143,11 @@ public struct SweepJobMessage: Sendable {
         case .measured(let table): options.append(("order_latency", table.path))
         }
         options.append(("queue_model", settings.queueModel.description))
-        options.append(("maker_fee_bps", settings.makerFeeBasisPoints))
-        options.append(("taker_fee_bps", settings.takerFeeBasisPoints))
+        // (Given only when given, so that a worker's settings say so as the sweep's do.)
+        if settings.feesGiven || settings.makerFeeBasisPoints != "0" || settings.takerFeeBasisPoints != "0" {
+            options.append(("maker_fee_bps", settings.makerFeeBasisPoints))
+            options.append(("taker_fee_bps", settings.takerFeeBasisPoints))
+        }
         if let tick = settings.tickSize { options.append(("tick_size", tick.description)) }
         if let lot = settings.lotSize { options.append(("lot_size", lot.description)) }
         options.append(("capital", settings.capital))

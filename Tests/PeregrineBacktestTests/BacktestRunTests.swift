@@ -2978,6 +2978,15 @@ import Testing
                     + "points (maker 3, taker 0) are for instruments without one"
             ])
         #expect(plan.instruments[0].makerFee == FeeRate(perHundredMillion: 0))
+        // Zero given (a flag or a [backtest] key) is said as well: the table's 2.5 bps stand.
+        var zero = settings
+        zero.makerFeeBasisPoints = "0"
+        try BacktestOption.apply("taker_fee_bps", "0", to: &zero, origin: "--taker-fee-bps")
+        #expect(
+            try BacktestPlan(zero).notes == [
+                "TEST: its fees are its [[instrument]] table's (maker 0 bps, taker 2.5 bps); the fees given in basis "
+                    + "points (maker 0, taker 0) are for instruments without one"
+            ])
     }
 }
 

@@ -137,6 +137,14 @@ import Testing
         #expect(decoded.settings.queueModel == settings.queueModel)
         #expect(decoded.settings.equityInterval == 250_000_000)
         #expect(decoded.settings.capital == "25000.5")
+        #expect(decoded.settings.feesGiven && decoded.settings.takerFeeBasisPoints == "4.5")
+        // Fees not given travel as not given (a table's fees then stand without a note).
+        var withoutFees = try SweepTests.settings(fast: "2,3", slow: "10")
+        withoutFees.takerFeeBasisPoints = "0"
+        let plain = try SweepPlan(withoutFees)
+        let plainMessage = try SweepJobMessage(plain.jobs[0], of: plain)
+        #expect(!plainMessage.json.contains("fee_bps"))
+        #expect(try !SweepJobMessage(json: Array(plainMessage.json.utf8)).settings.feesGiven)
         #expect(decoded.settings.risk.map(\.settingsText) == settings.risk.map(\.settingsText))
         #expect(decoded.settings.strategies == plan.jobs[1].strategies)
         // And the job runs on a worker to the identity the sweep gave it.
