@@ -490,7 +490,7 @@ public struct BacktestPlan: Sendable {
         }
         instruments = definitions
         // Fees given as flags (or `[backtest]` keys) are for instruments without a table.
-        if settings.feesGiven || settings.makerFeeBasisPoints != "0" || settings.takerFeeBasisPoints != "0" {
+        if settings.namesFees {
             let bps = { (rate: FeeRate) in Money.decimalText(Int128(rate.perHundredMillion), decimals: 4) }
             for definition in definitions where settings.instruments.contains(where: { $0.symbol == definition.symbol })
             {

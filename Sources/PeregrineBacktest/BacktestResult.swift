@@ -542,15 +542,16 @@ extension BacktestResult {
     /// once), sources that hold the same bytes as another source or a text input, named "SOURCE
     /// (in CONVERTED)": the warning a backtest or a conversion of the sources gives.
     static func sameBytes(_ inputs: [InputFile], convertedSources: [String: [InputFile]]) -> [String] {
-        let copies = groups(inputs.map { (key: $0.format + " " + $0.sha256, label: $0.path) })
+        let key = { (file: InputFile) in file.format + " " + file.sha256 }
+        let copies = groups(inputs.map { (key($0), $0.path) })
         var seen: Set<String> = []
         var data: [(key: String, label: String)] = []
-        for input in inputs where seen.insert(input.format + " " + input.sha256).inserted {
+        for input in inputs where seen.insert(key(input)).inserted {
             guard let sources = convertedSources[input.path] else {
-                data.append((input.format + " " + input.sha256, input.path))
+                data.append((key(input), input.path))
                 continue
             }
-            data += sources.map { ($0.format + " " + $0.sha256, "\($0.path) (in \(input.path))") }
+            data += sources.map { (key($0), "\($0.path) (in \(input.path))") }
         }
         return (copies + groups(data)).map { paths in
             "\(paths.joined(separator: " and ")) hold the same bytes (a copy given besides its original?): as one "

@@ -53,6 +53,8 @@ public struct BacktestSettings: Sendable {
     /// Whether either fee was given (a flag or a `[backtest]` key), 0 included: an instrument
     /// with reference data then says that its table's fees stand.
     public var feesGiven = false
+    /// Whether fees were given in basis points: `feesGiven`, or either fee not 0.
+    public var namesFees: Bool { feesGiven || makerFeeBasisPoints != "0" || takerFeeBasisPoints != "0" }
     /// Exchange-time window, ns since the epoch: events before `from` only build the books,
     /// the run ends at `to`.
     public var from: UInt64?

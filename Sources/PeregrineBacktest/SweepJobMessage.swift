@@ -144,7 +144,7 @@ public struct SweepJobMessage: Sendable {
         }
         options.append(("queue_model", settings.queueModel.description))
         // (Given only when given, so that a worker's settings say so as the sweep's do.)
-        if settings.feesGiven || settings.makerFeeBasisPoints != "0" || settings.takerFeeBasisPoints != "0" {
+        if settings.namesFees {
             options.append(("maker_fee_bps", settings.makerFeeBasisPoints))
             options.append(("taker_fee_bps", settings.takerFeeBasisPoints))
         }

@@ -9,14 +9,13 @@ import PeregrineModel
 /// own orders) rounded down to the grid for the bid and up for the ask, or with `join-touch=1`
 /// the market's best bid and best ask (joining the touch, where a wider spread would otherwise
 /// put both quotes inside it), `half-spread` ticks further out, then shifted by the inventory
-/// skew, `−net × skew ÷ size` ticks (long: both
-/// quotes lower, so it sells sooner and buys later; integer division toward zero), but never
-/// through the market: the bid stays below the market's best ask and the ask above its best
-/// bid, so a post-only quote is not refused for taking. It quotes
-/// `size` lots a side while the fill would keep `|net| ≤ max-position`; a quote that is already
-/// working is replaced only when its price is `requote` ticks or more from where it belongs.
-/// Quotes are post-only unless `post-only=0` (a post-only quote that would take is rejected by
-/// the venue and placed again at the next book change).
+/// skew, `−net × skew ÷ size` ticks (long: both quotes lower, so it sells sooner and buys later;
+/// integer division toward zero), but never through the market: the bid stays below the
+/// market's best ask and the ask above its best bid, so a post-only quote is not refused for
+/// taking. It quotes `size` lots a side while the fill would keep `|net| ≤ max-position`; a
+/// quote already working is replaced only when its price is `requote` ticks or more from where
+/// it belongs. Quotes are post-only unless `post-only=0` (a post-only quote that would take is
+/// rejected by the venue and placed again at the next book change).
 ///
 /// Parameters (lots and ticks of the instrument): `half-spread` (0…1,000,000, default 2; 0 quotes
 /// at the touch when the spread is one tick),
