@@ -101,7 +101,9 @@ public struct BacktestPlan: Sendable {
         _ settings: BacktestSettings, custom: Custom.Type, refiningLots: Bool, stopRequested: () -> String? = { nil }
     ) throws(BacktestError) {
         self.settings = settings
-        guard !settings.data.isEmpty else { throw .usage("name the market data: --data FORMAT:FILE") }
+        guard !settings.data.isEmpty else {
+            throw .usage("name the market data: --data FORMAT:FILE, or data = [\"FORMAT:FILE\"] in [backtest]")
+        }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
         if let from = settings.from, let to = settings.to, from >= to {
             throw .usage("--from \(UTCTime.text(from)) is not before --to \(UTCTime.text(to)): nothing would run")
@@ -114,7 +116,8 @@ public struct BacktestPlan: Sendable {
                 let identity = stat(path, &status) == 0 ? "\(status.st_dev):\(status.st_ino)" : path
                 if let earlier = named[identity] {
                     let again = earlier == path ? "is given twice" : "is the same file as \(earlier)"
-                    throw .usage("--data \(spec.text): \(path) \(again) (it would be read twice): name each file once")
+                    throw .usage(
+                        "\(spec.origin) \(spec.text): \(path) \(again) (it would be read twice): name each file once")
                 }
                 named[identity] = path
             }
@@ -149,17 +152,18 @@ public struct BacktestPlan: Sendable {
         }
         for spec in settings.data {
             for path in spec.paths where access(path, R_OK) != 0 {
-                throw .usage("--data \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
+                throw .usage("\(spec.origin) \(spec.text): cannot read \(path): \(String(cString: strerror(errno)))")
             }
             // Every input is read several times (names, grids, digests, the run): a pipe, a device or
             // a directory cannot be (as `feed replay` says).
             for path in spec.paths where !OutputFile.isRegularFile(path) {
-                throw .usage("--data \(spec.text): \(path) is not a regular file (a pipe, a device or a directory)")
+                throw .usage(
+                    "\(spec.origin) \(spec.text): \(path) is not a regular file (a pipe, a device or a directory)")
             }
             // A converted file named as text would be parsed as garbage (its binary header quoted).
             for path in spec.paths where spec.format != nil && EventFileFormat.isConverted(path) {
                 throw .usage(
-                    "--data \(spec.text): \(path) is a converted event file (peregrine data convert): pass it as "
+                    "\(spec.origin) \(spec.text): \(path) is a converted event file (peregrine data convert): pass it as "
                         + "events:\(path)")
             }
         }
@@ -170,7 +174,9 @@ public struct BacktestPlan: Sendable {
         for spec in settings.data where spec.format == nil {
             for path in spec.paths {
                 // What it holds (a damaged or cut file, another version) is bad data: exit 1.
-                do { mapped[path] = try EventFile(path: path) } catch { throw .data("--data \(spec.text): \(error)") }
+                do { mapped[path] = try EventFile(path: path) } catch {
+                    throw .data("\(spec.origin) \(spec.text): \(error)")
+                }
             }
         }
         // Hashing starts now, on the core the grid scan below leaves idle; a usage error found
@@ -212,7 +218,7 @@ public struct BacktestPlan: Sendable {
                             known.tickSize != definition.tickSize || known.lotSize != definition.lotSize
                         {
                             throw .usage(
-                                "--data \(spec.text): \(definition.symbol) is on a tick of \(definition.tickSize) and a lot "
+                                "\(spec.origin) \(spec.text): \(definition.symbol) is on a tick of \(definition.tickSize) and a lot "
                                     + "of \(definition.lotSize) here, but of \(known.tickSize) and \(known.lotSize) in "
                                     + "\(convertedGridFiles[definition.symbol] ?? "an earlier converted file"); convert "
                                     + "them together, or both with the same --tick-size and --lot-size")
@@ -265,7 +271,7 @@ public struct BacktestPlan: Sendable {
         if let path = unstamped.first {
             if severalFiles {
                 throw .usage(
-                    "--data \(path): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
+                    "\(path): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
                         + "with other inputs by exchange time: backtest the file alone")
             }
             warnings.append(

@@ -13,7 +13,7 @@ import TOMLKit
 /// [backtest]
 /// data = ["tardis-quotes:quotes.csv.gz", "tardis-trades:trades.csv.gz"]
 /// from = "2020-02-22T00:00:00Z"
-/// order_latency_us = 500          # or "latency.csv"
+/// order_latency = 500             # µs, or "latency.csv"
 /// queue_model = "power:2"
 /// taker_fee_bps = "4"
 /// ```
@@ -49,29 +49,40 @@ public enum BacktestConfigurationFile {
         }
         let unused = table.keys.filter { !usedSections.contains($0) }.sorted()
         guard let section = table["backtest"] else { return unused }
-        guard let backtest = section.table else { throw .usage("backtest: write it as a section, [backtest]") }
+        guard let backtest = section.table else {
+            throw .usage(Self.named("backtest", in: text, path: path) + ": write it as a section, [backtest]")
+        }
         for (key, value) in backtest {
+            // What a message names the key by: where the file writes it, and the key.
+            let origin = Self.named("backtest.\(key)", in: text, path: path)
             guard keys.contains(key) else {
-                throw .usage("backtest.\(key): unknown key; known: \(keys.joined(separator: ", "))")
+                throw .usage("\(origin): unknown key; known: \(keys.joined(separator: ", "))")
             }
             let textValue = value.string ?? value.int.map { "\($0)" } ?? value.double.map { "\($0)" }
             switch key {
             case "data":
                 guard let array = value.array else {
-                    throw .usage("backtest.data: write a list of FORMAT:FILE strings")
+                    throw .usage("\(origin): write a list of FORMAT:FILE strings")
                 }
                 for element in array {
                     guard let spec = element.string else {
-                        throw .usage("backtest.data: \(element) is not a FORMAT:FILE string")
+                        throw .usage("\(origin): \(element) is not a FORMAT:FILE string")
                     }
-                    settings.data.append(try DataSpec(spec))
+                    settings.data.append(try DataSpec(spec, origin: origin))
                 }
             default:
-                guard let textValue else { throw .usage("backtest.\(key): \(value) is not a string or number") }
-                try BacktestOption.apply(key, textValue, to: &settings, origin: "backtest.\(key)")
+                guard let textValue else { throw .usage("\(origin): \(value) is not a string or number") }
+                try BacktestOption.apply(key, textValue, to: &settings, origin: origin)
             }
         }
         return unused
+    }
+
+    /// `setting` (`backtest.KEY`) as a message names it: after the file and line that write it
+    /// (`bt.toml:4: backtest.queue_model`), when found.
+    static func named(_ setting: String, in text: String, path: String?) -> String {
+        guard let location = ConfigurationFile.location(of: setting, in: text, path: path) else { return setting }
+        return "\(location): \(setting)"
     }
 }
 

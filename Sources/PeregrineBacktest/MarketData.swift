@@ -11,6 +11,9 @@ public struct DataSpec: Hashable, Sendable {
     public var format: FeedFormat?
     public var symbol: String?
     public var paths: [String]
+    /// Where it was given, as messages name it: `--data`, or the configuration file's line and
+    /// `backtest.data`. Not part of what the data is (equality and hashing leave it out).
+    public var origin = "--data"
 
     public init(format: FeedFormat?, symbol: String? = nil, paths: [String]) {
         self.format = format
@@ -18,13 +21,24 @@ public struct DataSpec: Hashable, Sendable {
         self.paths = paths
     }
 
+    public static func == (lhs: DataSpec, rhs: DataSpec) -> Bool {
+        lhs.format == rhs.format && lhs.symbol == rhs.symbol && lhs.paths == rhs.paths
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(format)
+        hasher.combine(symbol)
+        hasher.combine(paths)
+    }
+
     /// The format name of converted files.
     public static let convertedFormat = "events"
 
-    /// Parses `FORMAT[@SYMBOL]:FILE[,FILE…]`.
-    public init(_ text: String) throws(BacktestError) {
+    /// Parses `FORMAT[@SYMBOL]:FILE[,FILE…]`, given by `origin`.
+    public init(_ text: String, origin: String = "--data") throws(BacktestError) {
+        self.origin = origin
         guard let colon = text.firstIndex(of: ":") else {
-            throw .usage("--data \(text): write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. tardis-quotes:quotes.csv.gz")
+            throw .usage("\(origin) \(text): write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. tardis-quotes:quotes.csv.gz")
         }
         let head = text[..<colon].split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
         let name = String(head[0])
@@ -34,17 +48,17 @@ public struct DataSpec: Hashable, Sendable {
             format = known
         } else {
             throw .usage(
-                "--data \(text): unknown format '\(name)'; use one of "
+                "\(origin) \(text): unknown format '\(name)'; use one of "
                     + (FeedFormat.allCases.map(\.rawValue) + [Self.convertedFormat]).joined(separator: ", "))
         }
         symbol = head.count == 2 && !head[1].isEmpty ? String(head[1]) : nil
         if format == nil, symbol != nil {
             throw .usage(
-                "--data \(text): a converted file names its instruments (from its data convert); "
+                "\(origin) \(text): a converted file names its instruments (from its data convert); "
                     + "drop the @SYMBOL, or give the symbol when converting")
         }
         paths = text[text.index(after: colon)...].split(separator: ",").map(String.init)
-        guard !paths.isEmpty else { throw .usage("--data \(text): name at least one file after the ':'") }
+        guard !paths.isEmpty else { throw .usage("\(origin) \(text): name at least one file after the ':'") }
     }
 
     public var text: String {

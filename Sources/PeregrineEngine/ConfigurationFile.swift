@@ -391,7 +391,8 @@ public enum ConfigurationFile {
     /// order of precedence (later wins). A `[backtest]` section is `peregrine backtest`'s own
     /// (`BacktestConfigurationFile`) and is skipped here. The file may name a profile (`profile = "hft"`);
     /// `profile` overrides it. Throws on a bad file, key, type or value; a file that is not
-    /// TOML is named by `filePath` (when given) and the line.
+    /// TOML, or a setting in it that cannot be used, is named by `filePath` (when given) and the
+    /// line (`EngineError.inFile`).
     public static func resolve(
         profile: ConfigurationProfile? = nil, fileText: String? = nil, filePath: String? = nil,
         environment: [String: String] = [:], flags: [Setting] = []
@@ -408,6 +409,55 @@ public enum ConfigurationFile {
                     name: "configuration file", value: filePath ?? "", allowed: "is not valid TOML: \(error)")
             }
         }
+        var configuration: EngineConfiguration
+        do { configuration = try Self.configuration(profile: profile, table: table) } catch {
+            // A file's setting that cannot be used is named with the file's line.
+            guard let fileText, case .invalidSetting(let name, _, _) = error,
+                let location = location(of: name, in: fileText, path: filePath)
+            else { throw error }
+            throw .inFile(location: location, error)
+        }
+        let sections = Set(keys.map { $0.section.uppercased() })
+        for variable in environment.keys.sorted() where variable.hasPrefix("PEREGRINE_") {
+            let rest = variable.dropFirst("PEREGRINE_".count)
+            guard let underscore = rest.firstIndex(of: "_"), sections.contains(String(rest[..<underscore])) else {
+                continue
+            }
+            let section = rest[..<underscore].lowercased()
+            let name = rest[rest.index(after: underscore)...].lowercased()
+            guard keys.contains(where: { $0.section == section && $0.name == name }) else {
+                throw .invalidSetting(
+                    name: variable, value: environment[variable] ?? "",
+                    allowed: "unknown setting; known in [\(section)]: "
+                        + keys.filter { $0.section == section }.map(\.name).joined(separator: ", "))
+            }
+        }
+        if let rate = environment["PEREGRINE_SOURCE_RATE"], environment["PEREGRINE_SOURCE_MAX"] == "true" {
+            throw .invalidSetting(
+                name: "PEREGRINE_SOURCE_RATE", value: rate,
+                allowed: "give either PEREGRINE_SOURCE_RATE or PEREGRINE_SOURCE_MAX, not both")
+        }
+        for key in keys {
+            let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"
+            guard let text = environment[variable] else { continue }
+            try apply(key, try parse(text, for: key, variable: variable), to: &configuration, origin: variable)
+        }
+        // Flags last, in the keys' order (so --durability comes before --sync-events).
+        for key in keys {
+            for flag in flags where flag.key == key.path {
+                try apply(
+                    key, try parse(flag.value, for: key, variable: flag.origin), to: &configuration,
+                    origin: flag.origin)
+            }
+        }
+        return configuration
+    }
+
+    /// The configuration `profile` and a file's `table` give (the profile the file names when
+    /// `profile` is nil). Throws on a bad section, key, type or value.
+    static func configuration(profile: ConfigurationProfile?, table: TOMLTable?) throws(EngineError)
+        -> EngineConfiguration
+    {
         var chosen = profile
         if profile == nil, let name = table?["profile"] {
             guard let text = name.string, let named = ConfigurationProfile(rawValue: text) else {
@@ -483,39 +533,6 @@ public enum ConfigurationFile {
                     }
                     try key.apply(&configuration, try convert(value, for: key))
                 }
-            }
-        }
-        let sections = Set(keys.map { $0.section.uppercased() })
-        for variable in environment.keys.sorted() where variable.hasPrefix("PEREGRINE_") {
-            let rest = variable.dropFirst("PEREGRINE_".count)
-            guard let underscore = rest.firstIndex(of: "_"), sections.contains(String(rest[..<underscore])) else {
-                continue
-            }
-            let section = rest[..<underscore].lowercased()
-            let name = rest[rest.index(after: underscore)...].lowercased()
-            guard keys.contains(where: { $0.section == section && $0.name == name }) else {
-                throw .invalidSetting(
-                    name: variable, value: environment[variable] ?? "",
-                    allowed: "unknown setting; known in [\(section)]: "
-                        + keys.filter { $0.section == section }.map(\.name).joined(separator: ", "))
-            }
-        }
-        if let rate = environment["PEREGRINE_SOURCE_RATE"], environment["PEREGRINE_SOURCE_MAX"] == "true" {
-            throw .invalidSetting(
-                name: "PEREGRINE_SOURCE_RATE", value: rate,
-                allowed: "give either PEREGRINE_SOURCE_RATE or PEREGRINE_SOURCE_MAX, not both")
-        }
-        for key in keys {
-            let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"
-            guard let text = environment[variable] else { continue }
-            try apply(key, try parse(text, for: key, variable: variable), to: &configuration, origin: variable)
-        }
-        // Flags last, in the keys' order (so --durability comes before --sync-events).
-        for key in keys {
-            for flag in flags where flag.key == key.path {
-                try apply(
-                    key, try parse(flag.value, for: key, variable: flag.origin), to: &configuration,
-                    origin: flag.origin)
             }
         }
         return configuration

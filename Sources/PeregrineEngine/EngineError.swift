@@ -16,6 +16,9 @@ import PeregrineStrategy
 public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A configuration value out of range (nothing was started).
     case invalidSetting(name: String, value: String, allowed: String)
+    /// A configuration file's setting that cannot be used: `location` is `FILE:LINE` (or `line
+    /// N` for text without a file) where the file writes it.
+    indirect case inFile(location: String, EngineError)
     /// The file journal or one of its snapshots could not be read, recovered or written.
     case journal(JournalError)
     /// The logic settings stored with a journal cannot be read, or do not match this run.
@@ -42,6 +45,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidSetting(let name, let value, let allowed):
             return "invalid \(name) '\(Self.excerpt(value))': \(allowed)"
+        case .inFile(let location, let error): return "\(location): \(error)"
         case .journal(let error): return "journal: \(error)"
         case .settings(let error): return "logic settings: \(error)"
         case .recovery(let error): return "recovery: \(error)"
@@ -60,6 +64,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         switch (lhs, rhs) {
         case (.invalidSetting(let a, let b, let c), .invalidSetting(let d, let e, let f)):
             return a == d && b == e && c == f
+        case (.inFile(let a, let x), .inFile(let b, let y)): return a == b && x == y
         case (.journal(let a), .journal(let b)): return a == b
         case (.settings(let a), .settings(let b)): return a == b
         case (.recovery(let a), .recovery(let b)): return a == b

@@ -44,8 +44,8 @@ extension FeedReplay {
         var pairs = BybitPairs(line)
         // (A line the replay will refuse adds nothing to the grids.)
         while let (price, size) = try? pairs.next() {
-            grids.price.note(price, line: number)
-            grids.size.note(size, line: number)
+            grids.price.note(price, line: number, column: "price")
+            grids.size.note(size, line: number, column: "size")
         }
     }
 }

@@ -7,6 +7,8 @@ struct GridWitness {
     var decimals = 0
     var line = 0
     var value = ""
+    /// The column (or field) that value was in, as the replay's errors name it.
+    var column = ""
     var path = ""
     /// The greatest common divisor of every value seen, in units of the last decimal
     /// (`decimals`); 0 before any. Once 1 with no finer decimal to come, values are not read.
@@ -21,13 +23,14 @@ struct GridWitness {
     var tracksStep = false
 
     @inline(__always)
-    mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int) {
+    mutating func note(_ field: UnsafeBufferPointer<UInt8>, line: Int, column: @autoclosure () -> String) {
         let places = field.decimalPlaces
         // Every value is a multiple of one unit: nothing to read until a finer decimal comes.
         if tracksStep, stepUnits != 1 || places > decimals { noteStep(field, places: places) }
         guard places > decimals else { return }
         decimals = places
         self.line = line
+        self.column = column()
         value = String(decoding: field.prefix(64), as: UTF8.self)
     }
 
@@ -83,15 +86,16 @@ struct GridWitness {
     /// read, or one was too long), and whether two of them differed.
     var step: (units: Int128, vary: Bool) { stepUnknown ? (0, false) : (stepUnits, valuesVary) }
 
-    /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named.
-    func increment(named name: String) throws(FeedError) -> Increment {
+    /// The grid: one unit of the last decimal seen; a value finer than 18 decimals is named,
+    /// with its column.
+    func increment() throws(FeedError) -> Increment {
         do { return try Increment(units: 1, decimals: decimals) } catch {
             // Past the 18th decimal only zeros: the value lies on a coarser grid, if one is given.
             let fraction = value.split(separator: ".", maxSplits: 1).dropFirst().first ?? ""
             let onCoarserGrid = fraction.dropFirst(18).allSatisfy { $0 == "0" }
             throw FeedError(
                 line: line,
-                "\(name) '\(value)' has \(decimals) decimals; at most 18 are supported"
+                "\(column) '\(value)' has \(decimals) decimals; at most 18 are supported"
                     + (onCoarserGrid
                         ? " (give --tick-size or --lot-size to read the file on a coarser grid)"
                         : ": no grid holds it exactly"),
@@ -129,7 +133,9 @@ struct FeedGrids {
     /// a backward scan of only the bytes those fields span (the whole-file scan stays a small
     /// fraction of a replay).
     @inline(__always)
-    mutating func noteTrailingPriceAndSize(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, skip: Int = 0) {
+    mutating func noteTrailingPriceAndSize(
+        _ line: UnsafeBufferPointer<UInt8>, _ number: Int, skip: Int = 0, sizeColumn: StaticString = "amount"
+    ) {
         var end = line.count
         var skipped = 0
         while skipped < skip {
@@ -139,10 +145,10 @@ struct FeedGrids {
         }
         guard let sizeStart = Self.previousComma(line, before: end) else { return }
         let sizeField = UnsafeBufferPointer(rebasing: line[(sizeStart &+ 1)..<end])
-        if sizeField.decimalPlaces > size.decimals { size.note(sizeField, line: number) }
+        if sizeField.decimalPlaces > size.decimals { size.note(sizeField, line: number, column: "\(sizeColumn)") }
         let priceStart = Self.previousComma(line, before: sizeStart) ?? -1
         let priceField = UnsafeBufferPointer(rebasing: line[(priceStart &+ 1)..<sizeStart])
-        price.note(priceField, line: number)
+        price.note(priceField, line: number, column: "price")
     }
 
     @inline(__always)
@@ -179,8 +185,8 @@ extension FeedReplay {
         stopRequested: () -> String? = { nil }
     ) throws(FeedError) -> (price: Increment, size: Increment, priceStep: Int128, pricesVary: Bool) {
         let grids = try witnesses(format: format, paths: paths, stopRequested: stopRequested)
-        let price = if let givenPrice { givenPrice } else { try grids.price.increment(named: "price") }
-        let size = if let givenSize { givenSize } else { try grids.size.increment(named: "size") }
+        let price = if let givenPrice { givenPrice } else { try grids.price.increment() }
+        let size = if let givenSize { givenSize } else { try grids.size.increment() }
         let step: (units: Int128, vary: Bool) = givenPrice == nil ? grids.price.step : (0, false)
         return (price, size, step.units, step.vary)
     }
@@ -245,7 +251,7 @@ extension FeedReplay {
                         file: path)
                 }
                 switch format {
-                case .binanceDepth: grids.noteTrailingPriceAndSize(line, number, skip: 1)
+                case .binanceDepth: grids.noteTrailingPriceAndSize(line, number, skip: 1, sizeColumn: "qty")
                 case .bybitOrderBook: noteBybitGrid(line, number, &grids)
                 case .tardisL2, .tardisTrades: grids.noteTrailingPriceAndSize(line, number)
                 case .tardisQuotes: noteTardisQuoteGrid(line, number, &grids)

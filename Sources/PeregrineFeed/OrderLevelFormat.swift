@@ -98,7 +98,7 @@ extension FeedReplay {
         _ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids, _ object: inout FlatJSONObject
     ) {
         guard (try? object.parse(line)) != nil else { return }
-        if let value = object.value("price") { grids.price.note(value.bytes, line: number) }
-        if let value = object.value("size") { grids.size.note(value.bytes, line: number) }
+        if let value = object.value("price") { grids.price.note(value.bytes, line: number, column: "price") }
+        if let value = object.value("size") { grids.size.note(value.bytes, line: number, column: "size") }
     }
 }

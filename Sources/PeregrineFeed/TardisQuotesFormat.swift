@@ -40,9 +40,9 @@ extension FeedReplay {
     static func noteTardisQuoteGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
         let row = CSVRow(line)
         guard row.count >= 8, row[2].integerValue != nil else { return }
-        grids.price.note(row[5], line: number)
-        grids.price.note(row[6], line: number)
-        grids.size.note(row[4], line: number)
-        grids.size.note(row[7], line: number)
+        grids.price.note(row[5], line: number, column: "ask_price")
+        grids.price.note(row[6], line: number, column: "bid_price")
+        grids.size.note(row[4], line: number, column: "ask_amount")
+        grids.size.note(row[7], line: number, column: "bid_amount")
     }
 }

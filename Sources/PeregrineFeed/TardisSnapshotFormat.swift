@@ -63,9 +63,9 @@ extension FeedReplay {
             if index == 2, field.integerValue == nil { return }  // the header
             if index >= 4 {
                 if (index - 4) % 2 == 0 {
-                    grids.price.note(field, line: number)
+                    grids.price.note(field, line: number, column: snapshotColumn(index))
                 } else {
-                    grids.size.note(field, line: number)
+                    grids.size.note(field, line: number, column: snapshotColumn(index))
                 }
             }
             index += 1

@@ -24,7 +24,7 @@ extension FeedReplay {
     static func noteTrueFXGrid(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ grids: inout FeedGrids) {
         let row = CSVRow(line)
         guard row.count >= 3, row[0].first != UInt8(ascii: "t") else { return }
-        grids.price.note(row[1], line: number)
-        grids.price.note(row[2], line: number)
+        grids.price.note(row[1], line: number, column: "bid")
+        grids.price.note(row[2], line: number, column: "ask")
     }
 }

@@ -1407,13 +1407,36 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
         #expect(json["net_pnl"] is NSNull)
         #expect((json["instruments"] as? [Any])?.count == 2)
-        // An unknown [backtest] key is refused by name.
+        // An unknown [backtest] key is refused by name, at its file's line.
         var bad = BacktestSettings()
         #expect(
             throws: BacktestError.usage(
-                "backtest.latency: unknown key; known: " + BacktestConfigurationFile.keys.joined(separator: ", "))
+                "bt.toml:3: backtest.latency: unknown key; known: "
+                    + BacktestConfigurationFile.keys.joined(separator: ", "))
         ) {
-            try BacktestConfigurationFile.apply("[backtest]\nlatency = 5\n", to: &bad)
+            try BacktestConfigurationFile.apply("[backtest]\n# one\nlatency = 5\n", path: "bt.toml", to: &bad)
+        }
+        // So are a bad value and a bad data argument (named as the file writes them, not as flags).
+        #expect(
+            throws: BacktestError.usage("line 5: backtest.queue_model powr:2: use risk-averse, power:N (N > 0) or log")
+        ) {
+            try BacktestConfigurationFile.apply(
+                "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n]\nqueue_model = \"powr:2\"\n", to: &bad)
+        }
+        #expect(
+            throws: BacktestError.usage(
+                "b.toml:2: backtest.data q.csv: write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. tardis-quotes:quotes.csv.gz")
+        ) {
+            try BacktestConfigurationFile.apply("[backtest]\ndata = [\"q.csv\"]\n", path: "b.toml", to: &bad)
+        }
+        // The engine's tables too (through ConfigurationFile.resolve).
+        #expect(
+            throws: BacktestError.usage(
+                "b.toml:5: invalid strategy[2].name '(missing)': give the strategy's name, e.g. name = \"market-maker\""
+            )
+        ) {
+            try BacktestConfigurationFile.apply(
+                "[[strategy]]\nname = \"golden-cross\"\nfast = 2\n\n[[strategy]]\nfast = 3\n", path: "b.toml", to: &bad)
         }
     }
 
@@ -3019,7 +3042,7 @@ extension CombinedInputsTests {
         let trades = try Self.write(Self.tradesHeader + "test,TEST,2000,2000,1,buy,101,5\n", "t.csv", in: directory)
         #expect(
             throws: BacktestError.usage(
-                "--data \(orders): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
+                "\(orders): l3-jsonl rows carry no time (a sequence number only), so they cannot be merged "
                     + "with other inputs by exchange time: backtest the file alone")
         ) { try Self.run(["l3-jsonl@TEST:" + orders, "tardis-trades:" + trades], cross) }
     }

@@ -69,14 +69,14 @@ struct ConfigurationFileTests {
         #expect(again == explicit)
         #expect(again.strategies.resolvedIDs == configuration.strategies.resolvedIDs)
         for (file, message) in [
-            ("[[strategy]]\nid = 2", "invalid strategy[1].name '(missing)': give the strategy's name"),
+            ("[[strategy]]\nid = 2", "line 1: invalid strategy[1].name '(missing)': give the strategy's name"),
             (
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\ncontract = \"inverse\"",
-                "invalid instrument[1].contract 'inverse': only linear contracts are supported"
+                "line 6: invalid instrument[1].contract 'inverse': only linear contracts are supported"
             ),
             (
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nmaker_fee = \"2\"",
-                "invalid instrument[1].maker_fee"
+                "line 6: invalid instrument[1].maker_fee"
             ),
         ] {
             #expect(throws: EngineError.self) { try ConfigurationFile.resolve(fileText: file) }
@@ -106,10 +106,12 @@ struct ConfigurationFileTests {
     /// flags are; across layers the later one wins.
     @Test func maxAndRateTogetherAreRefused() throws {
         #expect(
-            throws: EngineError.invalidSetting(
-                name: "source.rate", value: "5", allowed: "give either source.rate or source.max, not both")
+            throws: EngineError.inFile(
+                location: "pod.toml:3",
+                .invalidSetting(
+                    name: "source.rate", value: "5", allowed: "give either source.rate or source.max, not both"))
         ) {
-            try ConfigurationFile.resolve(fileText: "[source]\nmax = true\nrate = 5\n")
+            try ConfigurationFile.resolve(fileText: "[source]\nmax = true\nrate = 5\n", filePath: "pod.toml")
         }
         #expect(
             throws: EngineError.invalidSetting(
@@ -136,45 +138,51 @@ struct ConfigurationFileTests {
 
     @Test func eachInvalidKeyOrValueHasItsMessage() {
         let cases: [(String, String)] = [
-            ("[rings]\ninbound = 1000", "invalid rings.inbound '1000': use a power of two from 64 to 67108864"),
+            ("[rings]\ninbound = 1000", "line 2: invalid rings.inbound '1000': use a power of two from 64 to 67108864"),
             (
                 "[rings]\ninbnd = 1024",
-                "invalid rings.inbnd '1024': unknown key; known in [rings]: inbound, outbound, order, report"
+                "line 2: invalid rings.inbnd '1024': unknown key; known in [rings]: inbound, outbound, order, report"
             ),
-            ("[rings]\ninbound = \"big\"", "invalid rings.inbound '\"big\"': must be an integer"),
-            ("[journal]\ndurability = \"sometimes\"", "invalid journal.durability 'sometimes': use none, batch, every"),
-            ("[threads]\nwait = \"nap\"", "invalid threads.wait 'nap': use spin, yield, park"),
-            ("[threads]\npin = [0, -1]", "invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"),
+            ("[rings]\ninbound = \"big\"", "line 2: invalid rings.inbound '\"big\"': must be an integer"),
+            (
+                "[journal]\ndurability = \"sometimes\"",
+                "line 2: invalid journal.durability 'sometimes': use none, batch, every"
+            ),
+            ("[threads]\nwait = \"nap\"", "line 2: invalid threads.wait 'nap': use spin, yield, park"),
+            (
+                "[threads]\npin = [0, -1]",
+                "line 2: invalid threads.pin '[0, -1]': use an array of CPU numbers, e.g. [0, 1]"
+            ),
             (
                 "[bundles]",
-                "invalid bundles '(empty)': unknown section [bundles]; sections: [source], [rings], [threads], [journal], "
+                "line 1: invalid bundles '(empty)': unknown section [bundles]; sections: [source], [rings], [threads], [journal], "
                     + "[venue], [trading], [metrics], [control], [log], [monitor], [[strategy]], [[instrument]], [[risk]] "
                     + "and [backtest] ([bundles] was removed on 2026-11-29: strategies submit "
                     + "orders, not bundles)"
             ),
             (
                 "[bundles]\nsize = 16",
-                "invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [trading], [metrics], [control], [log], [monitor], "
+                "line 2: invalid bundles.size '16': unknown section [bundles]; sections: [source], [rings], [threads], [journal], [venue], [trading], [metrics], [control], [log], [monitor], "
                     + "[[strategy]], [[instrument]], [[risk]] and [backtest] "
                     + "([bundles] was removed on "
                     + "2026-11-29: strategies submit orders, not bundles)"
             ),
-            ("[metrics]\nport = 70000", "invalid metrics.port '70000': use 0 (off) to 65535"),
+            ("[metrics]\nport = 70000", "line 2: invalid metrics.port '70000': use 0 (off) to 65535"),
             (
                 "[metrics]\naddress = \"localhost\"",
-                "invalid metrics.address 'localhost': use an IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface, e.g. in a pod) or ::"
+                "line 2: invalid metrics.address 'localhost': use an IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface, e.g. in a pod) or ::"
             ),
             (
                 "[log]\nlevel = \"loud\"",
-                "invalid log.level 'loud': use trace, debug, info, notice, warning, error, critical"
+                "line 2: invalid log.level 'loud': use trace, debug, info, notice, warning, error, critical"
             ),
             (
                 "[source]\nduration = -1",
-                "invalid source.duration '-1': use 0 (run until SIGINT or SIGTERM) or 0.001 to 315360000 seconds (ten years)"
+                "line 2: invalid source.duration '-1': use 0 (run until SIGINT or SIGTERM) or 0.001 to 315360000 seconds (ten years)"
             ),
-            ("[source]\nrate = 0", "invalid source.rate '0': use events per second, 1 to 1000000000"),
-            ("profile = \"fast\"", "invalid profile '\"fast\"': use hft, analytics, memory_constrained"),
-            ("speed = 3", "invalid speed '3': unknown top-level key; settings go in sections such as [rings]"),
+            ("[source]\nrate = 0", "line 2: invalid source.rate '0': use events per second, 1 to 1000000000"),
+            ("profile = \"fast\"", "line 1: invalid profile '\"fast\"': use hft, analytics, memory_constrained"),
+            ("speed = 3", "line 1: invalid speed '3': unknown top-level key; settings go in sections such as [rings]"),
         ]
         for (text, message) in cases {
             do {
@@ -190,6 +198,43 @@ struct ConfigurationFileTests {
         } catch {
             #expect(error.description.hasPrefix("invalid configuration file 'line 1'"))
         }
+    }
+
+    /// A setting an error names is found at the line that writes it: in the right one of
+    /// several `[[table]]`s, past comments, multi-line arrays and sub-tables; a key a table does
+    /// not write at its header; nothing when the file does not write it that way.
+    @Test func aSettingIsFoundAtItsLine() {
+        let text = """
+            profile = "hft"   # line 1
+            [backtest]
+            data = [
+              "tardis-quotes:q.csv",
+              ["not", "a", "header"],
+            ]
+            # queue_model = "log"
+            "queue_model" = "power:2"
+            [backtest.extra]
+            capital = 5
+            [[strategy]]
+            name = "a"
+              fast = 1
+            [[strategy]]   # the second
+            name = "b"
+            fast = 2
+            [rings]
+            inbound=1000
+            """
+        let expected: [(String, Int?)] = [
+            ("profile", 1), ("backtest", 2), ("backtest.data", 3), ("backtest.queue_model", 8),
+            ("backtest.capital", 2), ("strategy[1].fast", 13), ("strategy[2].fast", 16), ("strategy[2]", 14),
+            ("strategy[2].name", 15), ("strategy[2].id", 14), ("strategy[3].name", nil), ("rings.inbound", 18),
+            ("source.rate", nil), ("speed", nil), ("strategy[x].name", nil),
+        ]
+        for (setting, line) in expected {
+            #expect(ConfigurationFile.line(of: setting, in: text) == line, "\(setting)")
+        }
+        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: "pod.toml") == "pod.toml:18")
+        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: nil) == "line 18")
     }
 
     @Test func podSettings() throws {

@@ -463,6 +463,48 @@ struct FeedFormatTests {
         }
     }
 
+    /// A value with more decimals than any grid holds is named by its column, as the replay's
+    /// other errors name it: a quote's `ask_amount`, a snapshot's `bids[1].price`, Binance's `qty`.
+    @Test func aValueTooFineForAnyGridIsNamedByItsColumn() throws {
+        let fine = "1.1234567890123456789"
+        let cases: [(FeedFormat, [String], String)] = [
+            (
+                .tardisQuotes,
+                [
+                    "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+                    "x,BTC,1,1,1,101,100,2", "x,BTC,2,2,\(fine),101,100,2",
+                ],
+                "ask_amount"
+            ),
+            (
+                .tardisSnapshot,
+                [
+                    "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,"
+                        + "bids[0].amount,asks[1].price,asks[1].amount,bids[1].price,bids[1].amount",
+                    "x,BTC,1,1,101,1,100,1,102,1,99,1", "x,BTC,2,2,101,1,100,1,102,1,\(fine),1",
+                ],
+                "bids[1].price"
+            ),
+            (
+                .binanceDepth,
+                ["BTCUSDT,1,1,1,b,set,100,1,0", "BTCUSDT,2,2,2,b,set,100,\(fine),1"],
+                "qty"
+            ),
+        ]
+        for (format, lines, column) in cases {
+            let file = try write(lines)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            #expect(
+                throws: FeedError(
+                    line: 3 - (format == .binanceDepth ? 1 : 0),
+                    "\(column) '\(fine)' has 19 decimals; at most 18 are supported: no grid holds it exactly",
+                    file: file)
+            ) {
+                _ = try FeedReplay.detectScale(format: format, paths: [file])
+            }
+        }
+    }
+
     /// The SWAR comma scanner against a plain split, on random lines of every length around the
     /// 8-byte words it reads (commas next to each other, at both ends, bytes one off a comma).
     @Test func csvRowsSplitLikeAPlainSplit() {
