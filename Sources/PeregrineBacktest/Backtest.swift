@@ -106,7 +106,9 @@ public struct BacktestPlan: Sendable {
         }
         guard !settings.strategies.isEmpty else { throw .usage("name a strategy: --strategy NAME [--param key=value]") }
         if let from = settings.from, let to = settings.to, from >= to {
-            throw .usage("--from \(UTCTime.text(from)) is not before --to \(UTCTime.text(to)): nothing would run")
+            throw .usage(
+                "the start \(UTCTime.text(from)) is not before the end \(UTCTime.text(to)) (--from and --to, or "
+                    + "[backtest] from and to): nothing would run")
         }
         // A file named twice would be read twice: every event doubled.
         var named: [String: String] = [:]

@@ -388,7 +388,10 @@ import Testing
         let backwards = try PeregrineCLI.run(
             ["backtest"] + Self.data + Self.golden + ["--from", "2020-02-22T00:05:00Z", "--to", "2020-02-22T00:01:00Z"])
         #expect(backwards.status == 2)
-        #expect(backwards.error.contains("is not before --to"), "\(backwards.error)")
+        #expect(
+            backwards.error.contains(
+                "the start 2020-02-22T00:05:00.000000000Z is not before the end 2020-02-22T00:01:00.000000000Z (--from "
+                    + "and --to, or [backtest] from and to): nothing would run"), "\(backwards.error)")
         // A window past the data simulates nothing: the run fails and writes no report.
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
