@@ -455,6 +455,11 @@ public struct BacktestPlan: Sendable {
                 // What the refusal may be about, said with it: the instruments' ids and symbols (a
                 // strategy's instruments are named by id), and a file made an instrument of its own
                 // (no symbol in it; its lot of 1, say).
+                // (Named at the configuration file's line when the file defines what is refused.)
+                let located =
+                    settings.configurationFile.map {
+                        ConfigurationFile.located(error, in: $0.text, path: $0.path)
+                    } ?? error
                 var refusalContext = unnamed.map { " Note: \($0)." }.joined()
                 if case .strategy(.invalidInstruments) = error {
                     refusalContext =
@@ -487,13 +492,13 @@ public struct BacktestPlan: Sendable {
                             : decimals > Self.maximumRefinedLotDecimals
                                 ? "a lot found in the data is refined to at most \(Self.maximumRefinedLotDecimals) decimals"
                                 : "a lot found in the data is refined only for one strategy on one instrument"
-                        throw .usage("\(error) (\(reason): pass --lot-size for a finer one)" + refusalContext)
+                        throw .usage("\(located) (\(reason): pass --lot-size for a finer one)" + refusalContext)
                     }
                     if lotsFromConvertedFiles {
-                        throw .usage("\(error) (\(Self.convertedLotHint))" + refusalContext)
+                        throw .usage("\(located) (\(Self.convertedLotHint))" + refusalContext)
                     }
                 }
-                throw .usage("\(error)" + refusalContext)
+                throw .usage("\(located)" + refusalContext)
             }
         }
         instruments = definitions

@@ -40,6 +40,7 @@ public enum BacktestConfigurationFile {
         do { configuration = try ConfigurationFile.resolve(fileText: text, filePath: path) } catch {
             throw .usage("\(error)")
         }
+        settings.configurationFile = (path, text)
         settings.strategies += configuration.strategies
         settings.instruments += configuration.instrumentDefinitions
         settings.risk += configuration.risk

@@ -39,6 +39,10 @@ public enum FeedLatency: Hashable, Sendable, CustomStringConvertible {
 
 /// Everything a backtest needs besides its strategies' code.
 public struct BacktestSettings: Sendable {
+    /// The configuration file read into these settings (`BacktestConfigurationFile.apply`), for
+    /// messages: a refused strategy it defines is named at its line. Not a setting: it does not
+    /// travel with a sweep's jobs.
+    public var configurationFile: (path: String?, text: String)?
     public var data: [DataSpec] = []
     public var strategies: [StrategySpec] = []
     /// Reference data by symbol (`[[instrument]]`); an instrument without one takes the data's

@@ -1,3 +1,6 @@
+import PeregrineStrategy
+import TOMLKit
+
 extension ConfigurationFile {
     /// Where an error about `setting` is in a configuration file: `path:line`, or `line N`
     /// without a path; nil when `setting` is not found in `text` (`line(of:in:)`).
@@ -6,74 +9,218 @@ extension ConfigurationFile {
         return path.map { "\($0):\(line)" } ?? "line \(line)"
     }
 
+    /// `error`, from checking a configuration `text` (of the file `path`) gave, with the file's
+    /// line when it is about something the file writes: a setting (`control.admin_token`), or a
+    /// `[[strategy]]` table's name or parameter that building the strategies refused. A
+    /// strategy is found only when one table alone matches it (its name, and the parameter's
+    /// value as the error gives it), so that a strategy given as a flag is never put on a line
+    /// of the file. Any other error is returned as it is.
+    public static func located(_ error: EngineError, in text: String, path: String?) -> EngineError {
+        let setting: String?
+        switch error {
+        case .invalidSetting(let name, _, _): setting = name
+        case .strategy(let refusal): setting = strategySetting(refusal, in: text)
+        default: setting = nil
+        }
+        guard let setting, let location = location(of: setting, in: text, path: path) else { return error }
+        return .inFile(location: location, error)
+    }
+
+    /// The setting (`strategy[N].key`, `strategy[N].name` or `strategy[N]`) of the one
+    /// `[[strategy]]` table of `text` a strategy's refusal is about; nil when none or several.
+    static func strategySetting(_ refusal: StrategyConfigurationError, in text: String) -> String? {
+        let name: String
+        var key: String?
+        var value: String?
+        switch refusal {
+        case .unknownStrategy(let strategy, _): (name, key) = (strategy, "name")
+        case .unknownParameter(let strategy, let parameter, _), .duplicateParameter(let strategy, let parameter):
+            (name, key) = (strategy, parameter)
+        case .invalidParameter(let strategy, let parameter, let given, _),
+            .quantityFinerThanLot(let strategy, let parameter, let given, _, _):
+            (name, key, value) = (strategy, parameter, given)
+        case .invalidInstruments(let strategy, _), .invalid(let strategy, _): name = strategy
+        case .duplicateID: return nil
+        }
+        guard let tables = (try? TOMLTable(string: text))?["strategy"]?.array else { return nil }
+        var found: String?
+        for (index, element) in tables.enumerated() {
+            guard let table = element.table, let spec = try? strategy(table, index: index + 1), spec.name == name else {
+                continue
+            }
+            if let key, key != "name" {
+                guard spec.parameters.contains(where: { $0.key == key && (value == nil || $0.value == value) }) else {
+                    continue
+                }
+            }
+            guard found == nil else { return nil }
+            found = "strategy[\(index + 1)]" + (key.map { ".\($0)" } ?? "")
+        }
+        return found
+    }
+
     /// The line (from 1) of `text` that writes `setting`, named as the errors name it:
     /// `section.key` (`[section]`'s key), `table[N].key` (the key of the N-th `[[table]]`),
-    /// `table[N]` or `section` (the header), or a top-level `key`. A key the section does not
-    /// write is found at its header. Nil when neither is written that way (an inline table, a
-    /// dotted key), so that a message never points at a wrong line. O(length of `text`).
+    /// `section.key.part` (a part of an inline table, a dotted key or a `[section.key]`
+    /// sub-table), `table[N]` or `section` (the header), or a top-level `key`. A key a table
+    /// does not write is found at the table's header. Lines inside multi-line strings and arrays
+    /// are values, never headers or keys; LF and CRLF line ends count alike. Nil when the file
+    /// does not write the setting's table (a top-level dotted key, an inline table of tables).
+    /// O(length of `text`).
     public static func line(of setting: String, in text: String) -> Int? {
         // The setting's parts: its section, which of the array's tables, and its key.
-        var section: Substring
+        var section = Substring(setting)
         var key: Substring?
         var occurrence: Int?
         if let dot = setting.firstIndex(of: ".") {
             section = setting[..<dot]
             key = setting[setting.index(after: dot)...]
-        } else {
-            section = Substring(setting)
         }
         if section.hasSuffix("]"), let open = section.firstIndex(of: "[") {
             occurrence = Int(section[section.index(after: open)..<section.index(before: section.endIndex)])
             guard occurrence != nil else { return nil }
             section = section[..<open]
         }
-        var current: Substring? = nil
-        var seen: [Substring: Int] = [:]
-        var header: Int?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.drop { $0 == " " || $0 == "\t" }
+        let keyHead = key.map { $0.prefix { $0 != "." } }
+        let keyRest = key.flatMap { key in key.firstIndex(of: ".").map { key[key.index(after: $0)...] } }
+        let subTable = keyHead.map { "\(section).\($0)" }
+        var current: String? = nil
+        var seen: [String: Int] = [:]
+        var sectionLine: Int?
+        var subTableLine: Int?
+        var value = ValueScan()
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, raw) in lines.enumerated() {
+            var line = raw.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
+            // The rest of a value begun above (a multi-line string or array): no header, no key.
+            if value.continues {
+                value.scan(line)
+                continue
+            }
             if let (name, isArray) = Self.header(line) {
-                // The section's keys end at the next header: a key it does not write is at its own.
-                if header != nil { return header }
-                current = name
                 if isArray { seen[name, default: 0] += 1 }
+                if sectionLine != nil {
+                    // The key's own sub-table, another sub-table of the section, or the next table.
+                    if name == subTable {
+                        guard keyRest != nil else { return index + 1 }
+                        subTableLine = index + 1
+                        current = name
+                        continue
+                    }
+                    if name.hasPrefix("\(section).") {
+                        current = name
+                        continue
+                    }
+                    return subTableLine ?? sectionLine
+                }
+                current = name
                 if name == section, occurrence == (isArray ? seen[name] : nil) {
-                    if key == nil { return index + 1 }
-                    header = index + 1
+                    guard key != nil else { return index + 1 }
+                    sectionLine = index + 1
                 }
                 continue
             }
-            // A top-level key (`profile`), or the key of the section found.
-            let inTarget = key == nil ? current == nil : header != nil && current == section
-            if inTarget, Self.writes(line, key: key ?? section) { return index + 1 }
+            if let key, let keyHead, sectionLine != nil {
+                if current == String(section), Self.writes(line, key: key) || Self.writes(line, key: keyHead) {
+                    return index + 1
+                }
+                if let keyRest, current == subTable, Self.writes(line, key: keyRest) { return index + 1 }
+            } else if key == nil, current == nil, Self.writes(line, key: section) {
+                return index + 1
+            }
+            // The value after the key: it may open a string or an array that goes on below.
+            if let equals = line.firstIndex(of: "=") { line = line[line.index(after: equals)...] }
+            value.scan(line)
         }
-        return header
+        return subTableLine ?? sectionLine
     }
 
-    /// The name of the table a line's header opens (`[name]` or `[[name]]`, with an optional
-    /// comment after it), and whether it is an array's table; nil for any other line (an
-    /// array's elements on their own lines are not headers: they are not names).
-    static func header(_ line: Substring) -> (Substring, Bool)? {
+    /// The name of the table a line's header opens (`[name]` or `[[name]]`, parts quoted or
+    /// not, with an optional comment after it), and whether it is an array's table; nil for any
+    /// other line.
+    static func header(_ line: Substring) -> (String, Bool)? {
         guard line.hasPrefix("[") else { return nil }
         let isArray = line.hasPrefix("[[")
         let inside = line.dropFirst(isArray ? 2 : 1)
-        guard let close = inside.firstIndex(of: "]") else { return nil }
-        let name = inside[..<close].trimmingSpaces
-        var rest = inside[close...].dropFirst(isArray ? 2 : 1)
-        if isArray, !inside[close...].hasPrefix("]]") { return nil }
-        rest = rest.trimmingSpaces
-        guard !name.isEmpty, rest.isEmpty || rest.hasPrefix("#"),
-            name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) })
-        else { return nil }
-        return (name, isArray)
+        guard let close = inside.firstIndex(of: "]"), !isArray || inside[close...].hasPrefix("]]") else { return nil }
+        let rest = inside[close...].dropFirst(isArray ? 2 : 1).trimmingSpaces
+        guard rest.isEmpty || rest.hasPrefix("#") else { return nil }
+        var parts: [Substring] = []
+        for part in inside[..<close].split(separator: ".", omittingEmptySubsequences: false) {
+            var name = part.trimmingSpaces
+            if name.count >= 2, let quote = name.first, quote == "\"" || quote == "'", name.last == quote {
+                name = name.dropFirst().dropLast()
+            } else if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+                return nil
+            }
+            parts.append(name)
+        }
+        return (parts.joined(separator: "."), isArray)
     }
 
-    /// Whether `line` (its indentation removed) sets `key`: `key =` or `"key" =`.
+    /// Whether `line` (its indentation removed) sets `key`: `key =`, `"key" =` or `'key' =`,
+    /// or a dotted key starting with it (`key.part =`).
     static func writes(_ line: Substring, key: Substring) -> Bool {
         for written in [String(key), "\"\(key)\"", "'\(key)'"] where line.hasPrefix(written) {
-            if line.dropFirst(written.count).trimmingSpaces.hasPrefix("=") { return true }
+            let after = line.dropFirst(written.count).trimmingSpaces
+            if after.hasPrefix("=") || after.hasPrefix(".") { return true }
         }
         return false
+    }
+}
+
+/// Where a TOML value stands at the end of a line: inside a multi-line string (its delimiter)
+/// or inside arrays or inline tables (how deep), so that the lines it goes on over are read as
+/// the value's, not as headers or keys.
+struct ValueScan {
+    var openString: String?
+    var depth = 0
+
+    /// Whether the value goes on past the line scanned last.
+    var continues: Bool { openString != nil || depth > 0 }
+
+    /// Reads one line (or the rest of one after its key's `=`) of a value.
+    mutating func scan(_ line: Substring) {
+        var rest = line
+        if let delimiter = openString {
+            guard let end = rest.firstRange(of: delimiter) else { return }
+            openString = nil
+            rest = rest[end.upperBound...]
+        }
+        while let character = rest.first {
+            if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
+                let delimiter = String(rest.prefix(3))
+                rest = rest.dropFirst(3)
+                guard let end = rest.firstRange(of: delimiter) else {
+                    openString = delimiter
+                    return
+                }
+                rest = rest[end.upperBound...]
+                continue
+            }
+            rest = rest.dropFirst()
+            switch character {
+            case "#": return
+            case "\"":
+                // A basic string: to its closing quote, past escaped ones.
+                var escaped = false
+                while let next = rest.first {
+                    rest = rest.dropFirst()
+                    if escaped {
+                        escaped = false
+                    } else if next == "\\" {
+                        escaped = true
+                    } else if next == "\"" {
+                        break
+                    }
+                }
+            case "'":
+                rest = rest.drop { $0 != "'" }.dropFirst()
+            case "[", "{": depth += 1
+            case "]", "}": depth = Swift.max(depth - 1, 0)
+            default: break
+            }
+        }
     }
 }
 

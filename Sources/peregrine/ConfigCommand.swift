@@ -26,7 +26,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             do {
                 let resolved = try loadConfiguration(file: file, profile: profile)
-                try resolved.validate(custom: IdleStrategy.self)
+                try validateConfiguration(resolved, file: file)
                 print(
                     ConfigurationFile.render(resolved, profile: profile.flatMap(ConfigurationProfile.init(rawValue:))),
                     terminator: "")

@@ -40,7 +40,7 @@ struct Kill: ParsableCommand {
         do {
             configuration = try loadConfiguration(file: config, profile: nil)
             // The same checks as `run` and `config check` (an admin token too short, say).
-            try configuration.validate(custom: IdleStrategy.self)
+            try validateConfiguration(configuration, file: config)
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)

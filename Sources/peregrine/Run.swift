@@ -200,7 +200,7 @@ struct Run: ParsableCommand {
         let natsSettings: NATSSettings?
         do {
             (configuration, natsSettings) = try makeConfiguration()
-            try configuration.validate(custom: IdleStrategy.self)
+            try validateConfiguration(configuration, file: config)
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -377,6 +377,15 @@ func loadConfiguration(
     }
     return try ConfigurationFile.resolve(
         profile: chosen, fileText: text, filePath: file, environment: processEnvironment(), flags: flags)
+}
+
+/// `configuration.validate(custom:)`; a refusal of something the configuration file writes (a
+/// strategy's parameter, say) is named at the file's line.
+func validateConfiguration(_ configuration: EngineConfiguration, file: String?) throws(EngineError) {
+    do { try configuration.validate(custom: IdleStrategy.self) } catch {
+        guard let file, let text = try? readConfigurationFile(file) else { throw error }
+        throw ConfigurationFile.located(error, in: text, path: file)
+    }
 }
 
 /// The text of a configuration file: a regular file of at most 1 MiB (a directory, a device

@@ -201,40 +201,106 @@ struct ConfigurationFileTests {
     }
 
     /// A setting an error names is found at the line that writes it: in the right one of
-    /// several `[[table]]`s, past comments, multi-line arrays and sub-tables; a key a table does
-    /// not write at its header; nothing when the file does not write it that way.
+    /// several `[[table]]`s (quoted or not), past comments, multi-line arrays and strings, in
+    /// sub-tables, inline tables and dotted keys; a key a table does not write at the table's
+    /// header; CRLF lines as LF ones; nothing when the file does not write the table.
     @Test func aSettingIsFoundAtItsLine() {
         let text = """
             profile = "hft"   # line 1
             [backtest]
             data = [
-              "tardis-quotes:q.csv",
+              "tardis-quotes:q[1].csv",
               ["not", "a", "header"],
+              [0]
             ]
             # queue_model = "log"
             "queue_model" = "power:2"
+            note = \"\"\"
+            [rings]
+            capital = 1
+            \"\"\"
             [backtest.extra]
             capital = 5
             [[strategy]]
             name = "a"
               fast = 1
-            [[strategy]]   # the second
+            [["strategy"]]   # the second
             name = "b"
             fast = 2
+            [strategy.params]
+            slow = 3
             [rings]
             inbound=1000
+            outbound.x = 5
+            [[risk]]
+            max_gross_exposure = { BTC = "5.5" }
+            [[risk]]
+            [risk.max_gross_exposure]
+            ETH = '1'
             """
         let expected: [(String, Int?)] = [
-            ("profile", 1), ("backtest", 2), ("backtest.data", 3), ("backtest.queue_model", 8),
-            ("backtest.capital", 2), ("strategy[1].fast", 13), ("strategy[2].fast", 16), ("strategy[2]", 14),
-            ("strategy[2].name", 15), ("strategy[2].id", 14), ("strategy[3].name", nil), ("rings.inbound", 18),
-            ("source.rate", nil), ("speed", nil), ("strategy[x].name", nil),
+            ("profile", 1), ("backtest", 2), ("backtest.data", 3), ("backtest.queue_model", 9),
+            ("backtest.capital", 2), ("backtest.extra", 14), ("strategy[1].fast", 18), ("strategy[2].fast", 21),
+            ("strategy[2]", 19), ("strategy[2].name", 20), ("strategy[2].id", 19), ("strategy[2].params", 22),
+            ("strategy[2].params.slow", 23), ("strategy[3].name", nil), ("rings.inbound", 25), ("rings.outbound", 26),
+            ("risk[1].max_gross_exposure.BTC", 28), ("risk[2].max_gross_exposure.ETH", 31),
+            ("risk[2].max_gross_exposure.BTC", 30), ("source.rate", nil), ("speed", nil), ("strategy[x].name", nil),
         ]
         for (setting, line) in expected {
             #expect(ConfigurationFile.line(of: setting, in: text) == line, "\(setting)")
+            let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
+            #expect(ConfigurationFile.line(of: setting, in: crlf) == line, "\(setting), CRLF")
         }
-        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: "pod.toml") == "pod.toml:18")
-        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: nil) == "line 18")
+        // Lines of one file ending in both ways (a line pasted from elsewhere) count alike.
+        #expect(ConfigurationFile.line(of: "rings.inbound", in: "[rings]\n# pasted\r\n\ninbound = 1000\n") == 4)
+        #expect(ConfigurationFile.line(of: "rings.inbound", in: "\u{FEFF}[rings]\ninbound = 1000\n") == 2)
+        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: "pod.toml") == "pod.toml:25")
+        #expect(ConfigurationFile.location(of: "rings.inbound", in: text, path: nil) == "line 25")
+    }
+
+    /// A strategy that building refuses is named at the line of the one `[[strategy]]` table
+    /// that defines it (its name, or the parameter with the refused value); not when two tables
+    /// match, or when none does (a strategy given as a flag).
+    @Test func aRefusedStrategyIsNamedAtItsTablesLine() throws {
+        let text = """
+            [[strategy]]
+            name = "golden-cross"
+            fast = 5
+            slow = 2
+            [[strategy]]
+            name = "golden-cross"
+            fast = 1
+            slow = 9
+            [[strategy]]
+            name = "nosuch"
+            """
+        func located(_ refusal: StrategyConfigurationError) -> String {
+            "\(ConfigurationFile.located(.strategy(refusal), in: text, path: "s.toml"))"
+        }
+        #expect(
+            located(.invalidParameter(strategy: "golden-cross", key: "fast", value: "5", allowed: "1 to 2"))
+                == "s.toml:3: strategy golden-cross: fast=5 is not allowed: use 1 to 2")
+        #expect(
+            located(.invalidParameter(strategy: "golden-cross", key: "slow", value: "9", allowed: "less"))
+                == "s.toml:8: strategy golden-cross: slow=9 is not allowed: use less")
+        #expect(
+            located(.unknownStrategy(name: "nosuch", allowed: ["idle"]))
+                == "s.toml:10: unknown strategy 'nosuch': use one of idle")
+        // Both tables write `fast`; a value neither has (a flag's); another strategy's name.
+        #expect(
+            located(.unknownParameter(strategy: "golden-cross", key: "fast", allowed: []))
+                == "strategy golden-cross has no parameter 'fast': it takes none")
+        #expect(
+            located(.invalidParameter(strategy: "golden-cross", key: "fast", value: "7", allowed: "1 to 2"))
+                == "strategy golden-cross: fast=7 is not allowed: use 1 to 2")
+        #expect(
+            located(.invalid(strategy: "market-maker", reason: "no instruments"))
+                == "strategy market-maker: no instruments")
+        // A setting, through the same function; an error about no setting is left as it is.
+        #expect(
+            "\(ConfigurationFile.located(.invalidSetting(name: "strategy[2].slow", value: "9", allowed: "x"), in: text, path: nil))"
+                == "line 8: invalid strategy[2].slow '9': x")
+        #expect(ConfigurationFile.located(.wiring("w"), in: text, path: nil) == .wiring("w"))
     }
 
     @Test func podSettings() throws {

@@ -31,6 +31,9 @@ struct ExitCodeTests {
             "missing": directory + "/missing",
             "badTOML": write("bad.toml", "[source\nrate = 1\n"),
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
+            "badParameter": write(
+                "parameter.toml",
+                "# a golden cross\n[[strategy]]\nname = \"golden-cross\"\nfast = 5\nslow = 2\nquantity = \"1\"\n"),
             "commands": write("commands.jsonl", "{\"op\":\"new\",\"id\":1,\"side\":\"buy\",\"price\":100,\"qty\":5}\n"),
             "malformed": write("malformed.jsonl", "{\"op\":\"new\",\"id\":1,\n"),
             "twiceKeyed": write(
@@ -129,6 +132,17 @@ struct ExitCodeTests {
             arguments: ["config", "check", file("badTOML")], status: 2,
             says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
         Row(arguments: ["config", "show", "--profile", "nope"], status: 2, says: "invalid profile 'nope'"),
+        // A refusal of what the file writes is named at its line.
+        Row(
+            arguments: ["config", "check", file("unknownKey")], status: 2,
+            says: "\(file("unknownKey")):2: invalid source.speed '1': unknown key; known in [source]:"),
+        Row(
+            arguments: ["config", "check", file("badParameter")], status: 2,
+            says: "\(file("badParameter")):4: strategy golden-cross: fast=5 is not allowed: use an integer from 1 to 2 "
+                + "(at most slow)"),
+        Row(
+            arguments: ["run", "--validate-only", "--config", file("badParameter")], status: 2,
+            says: "\(file("badParameter")):4: strategy golden-cross: fast=5 is not allowed"),
         Row(arguments: ["config", "show"], status: 0, says: ""),
         // match
         Row(arguments: ["match", "--commands", file("missing")], status: 2, says: "cannot open"),
