@@ -97,7 +97,7 @@ struct GridWitness {
                 line: line,
                 "\(column) '\(value)' has \(decimals) decimals; at most 18 are supported"
                     + (onCoarserGrid
-                        ? " (give --tick-size or --lot-size to read the file on a coarser grid)"
+                        ? " (give \(tracksStep ? "--tick-size" : "--lot-size") to read the file on a coarser grid)"
                         : ": no grid holds it exactly"),
                 file: path)
         }

@@ -189,7 +189,7 @@ struct ExitCodeTests {
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", file("zerosPastEighteen")], status: 1,
             says: "zeros.csv:2: price '100.5000000000000000000' has 19 decimals; at most 18 are supported (give "
-                + "--tick-size or --lot-size to read the file on a coarser grid)"),
+                + "--tick-size to read the file on a coarser grid)"),
         Row(
             arguments: [
                 "feed", "replay", "--format", "tardis-trades", "--tick-size", "0.1", file("zerosPastEighteen"),

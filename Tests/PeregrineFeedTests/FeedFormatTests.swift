@@ -503,6 +503,20 @@ struct FeedFormatTests {
                 _ = try FeedReplay.detectScale(format: format, paths: [file])
             }
         }
+        // Zeros past the 18th decimal: the flag of the grid that holds it is named.
+        let zeros = try write([
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+            "x,BTC,1,1,1.5000000000000000000,101,100,2",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: zeros) }
+        #expect(
+            throws: FeedError(
+                line: 2,
+                "ask_amount '1.5000000000000000000' has 19 decimals; at most 18 are supported (give --lot-size to read "
+                    + "the file on a coarser grid)", file: zeros)
+        ) {
+            _ = try FeedReplay.detectScale(format: .tardisQuotes, paths: [zeros])
+        }
     }
 
     /// The SWAR comma scanner against a plain split, on random lines of every length around the
