@@ -412,10 +412,8 @@ public enum ConfigurationFile {
         var configuration: EngineConfiguration
         do { configuration = try Self.configuration(profile: profile, table: table) } catch {
             // A file's setting that cannot be used is named with the file's line.
-            guard let fileText, case .invalidSetting(let name, _, _) = error,
-                let location = location(of: name, in: fileText, path: filePath)
-            else { throw error }
-            throw .inFile(location: location, error)
+            guard let fileText else { throw error }
+            throw located(error, in: fileText, path: filePath)
         }
         let sections = Set(keys.map { $0.section.uppercased() })
         for variable in environment.keys.sorted() where variable.hasPrefix("PEREGRINE_") {
