@@ -400,10 +400,13 @@ public enum ConfigurationFile {
         var table: TOMLTable? = nil
         if let fileText {
             do { table = try TOMLTable(string: fileText) } catch let error as TOMLParseError {
-                throw .invalidSetting(
-                    name: "configuration file",
-                    value: filePath.map { "\($0):\(error.source.begin.line)" } ?? "line \(error.source.begin.line)",
-                    allowed: "is not valid TOML: \(error.description)")
+                // The line as the file has it, and what the parser expected there.
+                let line = error.source.begin.line
+                let lines = fileText.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+                let text = line >= 1 && line <= lines.count ? String(lines[line - 1]) : ""
+                throw .inFile(
+                    location: filePath.map { "\($0):\(line)" } ?? "line \(line)",
+                    .invalidSetting(name: "TOML", value: text, allowed: error.description))
             } catch {
                 throw .invalidSetting(
                     name: "configuration file", value: filePath ?? "", allowed: "is not valid TOML: \(error)")

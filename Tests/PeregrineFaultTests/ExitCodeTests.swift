@@ -83,10 +83,10 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--config", file("missing")], status: 2, says: "No such file or directory"),
         Row(
             arguments: ["run", "--config", file("badTOML")], status: 2,
-            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
+            says: "\(file("badTOML")):1: invalid TOML '[source': Error while parsing table header: expected ']'"),
         Row(
             arguments: ["backtest", "--config", file("badTOML")], status: 2,
-            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
+            says: "\(file("badTOML")):1: invalid TOML '[source': Error while parsing table header: expected ']'"),
         Row(arguments: ["run", "--config", file("unknownKey")], status: 2, says: "invalid source.speed"),
         Row(arguments: ["run", "--source", "bybit-ob:" + file("missing")], status: 2, says: "no such file"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
@@ -130,7 +130,7 @@ struct ExitCodeTests {
         Row(arguments: ["config", "check", "/dev/zero"], status: 2, says: "not a regular file"),
         Row(
             arguments: ["config", "check", file("badTOML")], status: 2,
-            says: "invalid configuration file '\(file("badTOML")):1': is not valid TOML"),
+            says: "\(file("badTOML")):1: invalid TOML '[source': Error while parsing table header: expected ']'"),
         Row(arguments: ["config", "show", "--profile", "nope"], status: 2, says: "invalid profile 'nope'"),
         // A refusal of what the file writes is named at its line.
         Row(
