@@ -89,8 +89,7 @@ extension ConfigurationFile {
         var sectionLine: Int?
         var subTableLine: Int?
         var value = ValueScan()
-        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
-        for (index, raw) in lines.enumerated() {
+        for (index, raw) in lines(of: text).enumerated() {
             var line = raw.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
             // The rest of a value begun above (a multi-line string or array): no header, no key.
             if value.continues {
@@ -135,6 +134,11 @@ extension ConfigurationFile {
         return subTableLine ?? sectionLine
     }
 
+    /// The lines of `text`, ended by LF or CRLF (a CRLF is one `Character`), as TOML counts them.
+    static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+    }
+
     /// The name of the table a line's header opens (`[name]` or `[[name]]`, parts quoted or
     /// not, with an optional comment after it), and whether it is an array's table; nil for any
     /// other line.
@@ -143,13 +147,13 @@ extension ConfigurationFile {
         let isArray = line.hasPrefix("[[")
         let inside = line.dropFirst(isArray ? 2 : 1)
         guard let close = inside.firstIndex(of: "]"), !isArray || inside[close...].hasPrefix("]]") else { return nil }
-        let rest = inside[close...].dropFirst(isArray ? 2 : 1).trimmingSpaces
+        let rest = inside[close...].dropFirst(isArray ? 2 : 1).trimmingCharacters(in: " \t")
         guard rest.isEmpty || rest.hasPrefix("#") else { return nil }
-        var parts: [Substring] = []
+        var parts: [String] = []
         for part in inside[..<close].split(separator: ".", omittingEmptySubsequences: false) {
-            var name = part.trimmingSpaces
+            var name = part.trimmingCharacters(in: " \t")
             if name.count >= 2, let quote = name.first, quote == "\"" || quote == "'", name.last == quote {
-                name = name.dropFirst().dropLast()
+                name = String(name.dropFirst().dropLast())
             } else if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
                 return nil
             }
@@ -162,7 +166,7 @@ extension ConfigurationFile {
     /// or a dotted key starting with it (`key.part =`).
     static func writes(_ line: Substring, key: Substring) -> Bool {
         for written in [String(key), "\"\(key)\"", "'\(key)'"] where line.hasPrefix(written) {
-            let after = line.dropFirst(written.count).trimmingSpaces
+            let after = line.dropFirst(written.count).trimmingCharacters(in: " \t")
             if after.hasPrefix("=") || after.hasPrefix(".") { return true }
         }
         return false
@@ -221,18 +225,5 @@ struct ValueScan {
             default: break
             }
         }
-    }
-}
-
-extension Substring {
-    /// Without spaces and tabs at either end.
-    fileprivate var trimmingSpaces: Substring {
-        let start = drop { $0 == " " || $0 == "\t" }
-        var end = start.endIndex
-        while end > start.startIndex, start[start.index(before: end)] == " " || start[start.index(before: end)] == "\t"
-        {
-            end = start.index(before: end)
-        }
-        return start[..<end]
     }
 }

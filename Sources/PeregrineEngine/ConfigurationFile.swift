@@ -402,8 +402,8 @@ public enum ConfigurationFile {
             do { table = try TOMLTable(string: fileText) } catch let error as TOMLParseError {
                 // The line as the file has it, and what the parser expected there.
                 let line = error.source.begin.line
-                let lines = fileText.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
-                let text = line >= 1 && line <= lines.count ? String(lines[line - 1]) : ""
+                let written = lines(of: fileText)
+                let text = line >= 1 && line <= written.count ? String(written[line - 1]) : ""
                 throw .inFile(
                     location: filePath.map { "\($0):\(line)" } ?? "line \(line)",
                     .invalidSetting(name: "TOML", value: text, allowed: error.description))
