@@ -65,11 +65,18 @@ public enum BacktestConfigurationFile {
                 guard let array = value.array else {
                     throw .usage("\(origin): write a list of FORMAT:FILE strings")
                 }
+                // Each entry is named at its own line when the array gives it one.
+                var searchFrom = ConfigurationFile.line(of: "backtest.data", in: text)
                 for element in array {
                     guard let spec = element.string else {
                         throw .usage("\(origin): \(element) is not a FORMAT:FILE string")
                     }
-                    settings.data.append(try DataSpec(spec, origin: origin))
+                    var named = origin
+                    if let from = searchFrom, let line = ConfigurationFile.line(ofString: spec, from: from, in: text) {
+                        named = (path.map { "\($0):" } ?? "line ") + "\(line): backtest.data"
+                        searchFrom = line + 1
+                    }
+                    settings.data.append(try DataSpec(spec, origin: named))
                 }
             default:
                 guard let textValue else { throw .usage("\(origin): \(value) is not a string or number") }

@@ -18,12 +18,31 @@ extension ConfigurationFile {
     public static func located(_ error: EngineError, in text: String, path: String?) -> EngineError {
         let setting: String?
         switch error {
-        case .invalidSetting(let name, _, _): setting = name
+        case .invalidSetting(let name, let value, let allowed):
+            // `validate()` names a setting by its flag (`burst`); the file writes `source.burst`
+            // (named only when the file's value is the one refused, never a flag's).
+            if location(of: name, in: text, path: path) == nil, let key = key(ofFlag: name),
+                let written = (try? TOMLTable(string: text))?[key.section]?.table?[key.name],
+                let converted = try? convert(written, for: key), describe(converted) == value,
+                let location = location(of: key.path, in: text, path: path)
+            {
+                return .inFile(location: location, .invalidSetting(name: key.path, value: value, allowed: allowed))
+            }
+            setting = name
         case .strategy(let refusal): setting = strategySetting(refusal, in: text)
         default: setting = nil
         }
         guard let setting, let location = location(of: setting, in: text, path: path) else { return error }
         return .inFile(location: location, error)
+    }
+
+    /// The one file key a command-line flag sets (`on-full` is `source.on_full`, `metrics-port`
+    /// is `metrics.port`): the key named like the flag, or its section and name together; nil
+    /// when none or several are.
+    static func key(ofFlag flag: String) -> Key? {
+        let name = flag.replacingOccurrences(of: "-", with: "_")
+        let matching = keys.filter { $0.name == name || "\($0.section)_\($0.name)" == name }
+        return matching.count == 1 ? matching.first : nil
     }
 
     /// The setting (`strategy[N].key`, `strategy[N].name` or `strategy[N]`) of the one
@@ -132,6 +151,17 @@ extension ConfigurationFile {
             value.scan(line)
         }
         return subTableLine ?? sectionLine
+    }
+
+    /// The line (from 1), at or after `first`, that writes the string `value` (quoted `"…"` or
+    /// `'…'`, as written without escapes): where an array's element is, when it has a line of its
+    /// own. Nil when no such line is found. O(length of `text`).
+    public static func line(ofString value: String, from first: Int, in text: String) -> Int? {
+        let quoted = ["\"\(value)\"", "'\(value)'"]
+        for (index, line) in lines(of: text).enumerated() where index + 1 >= first {
+            if quoted.contains(where: { line.contains($0) }) { return index + 1 }
+        }
+        return nil
     }
 
     /// The lines of `text`, ended by LF or CRLF (a CRLF is one `Character`), as TOML counts them.

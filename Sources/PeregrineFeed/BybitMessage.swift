@@ -108,11 +108,12 @@ struct BybitPairs {
     func naming(_ error: FeedError) -> FeedError {
         var named = error
         let generic = "a level's "
-        if named.message.hasPrefix(generic) {
-            named.message = "\(side == .buy ? "b" : "a")[\(level)] " + named.message.dropFirst(generic.count)
-        }
+        if named.message.hasPrefix(generic) { named.message = column(String(named.message.dropFirst(generic.count))) }
         return named
     }
+
+    /// The last pair's `field` as this line writes it: `b[0] price`, `a[2] size`.
+    func column(_ field: String) -> String { "\(side == .buy ? "b" : "a")[\(level)] \(field)" }
 
     @inline(never)
     func notAPair() -> FeedError {

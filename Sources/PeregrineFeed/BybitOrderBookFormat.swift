@@ -44,8 +44,9 @@ extension FeedReplay {
         var pairs = BybitPairs(line)
         // (A line the replay will refuse adds nothing to the grids.)
         while let (price, size) = try? pairs.next() {
-            grids.price.note(price, line: number, column: "price")
-            grids.size.note(size, line: number, column: "size")
+            let found = pairs
+            grids.price.note(price, line: number, column: found.column("price"))
+            grids.size.note(size, line: number, column: found.column("size"))
         }
     }
 }

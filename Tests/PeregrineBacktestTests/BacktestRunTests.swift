@@ -1429,6 +1429,21 @@ import Testing
         ) {
             try BacktestConfigurationFile.apply("[backtest]\ndata = [\"q.csv\"]\n", path: "b.toml", to: &bad)
         }
+        // An entry on a line of its own is named at that line, the same text twice at each one's.
+        #expect(
+            throws: BacktestError.usage(
+                "b.toml:5: backtest.data q.csv: write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. tardis-quotes:quotes.csv.gz")
+        ) {
+            var twice = BacktestSettings()
+            try BacktestConfigurationFile.apply(
+                "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n  \"q.csv\",\n]\n",
+                path: "b.toml", to: &twice)
+        }
+        var listed = BacktestSettings()
+        try BacktestConfigurationFile.apply(
+            "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n]\n", path: "b.toml",
+            to: &listed)
+        #expect(listed.data.map(\.origin) == ["b.toml:3: backtest.data", "b.toml:4: backtest.data"])
         // The engine's tables too (through ConfigurationFile.resolve).
         #expect(
             throws: BacktestError.usage(

@@ -127,6 +127,33 @@ struct ConfigurationFileTests {
         #expect(notMax.rate == .perSecond(5))
     }
 
+    /// A value only `validate()` refuses (it depends on another setting) is named as the file
+    /// writes it, at its line; when a flag gave the refused value, no line of the file is named.
+    @Test func aValueRefusedByValidationIsNamedAtItsLine() throws {
+        let text = "[rings]\ninbound = 64\n\n[source]\nburst = 100\non_full = \"drop\"\nmax = true\n"
+        let configuration = try ConfigurationFile.resolve(fileText: text, filePath: "pod.toml")
+        let onFull = try #require(throws: EngineError.self) { try configuration.validate() }
+        guard case .inFile(let location, .invalidSetting(let name, "drop", _)) =
+            ConfigurationFile.located(onFull, in: text, path: "pod.toml")
+        else {
+            Issue.record("on-full not located: \(onFull)")
+            return
+        }
+        #expect(location == "pod.toml:6" && name == "source.on_full")
+        var blocking = configuration
+        blocking.fullRingPolicy = .block
+        let refusal = EngineError.invalidSetting(name: "burst", value: "100", allowed: "use 1 to the ring size (64)")
+        #expect(throws: refusal) { try blocking.validate() }
+        #expect(
+            ConfigurationFile.located(refusal, in: text, path: "pod.toml")
+                == .inFile(
+                    location: "pod.toml:5",
+                    .invalidSetting(name: "source.burst", value: "100", allowed: "use 1 to the ring size (64)")))
+        // `--burst 200` on the command line: the file's `burst = 100` is not what was refused.
+        let flag = EngineError.invalidSetting(name: "burst", value: "200", allowed: "use 1 to the ring size (64)")
+        #expect(ConfigurationFile.located(flag, in: text, path: "pod.toml") == flag)
+    }
+
     @Test func profilesDiffer() throws {
         let hft = try ConfigurationFile.resolve(profile: .hft)
         let analytics = try ConfigurationFile.resolve(profile: .analytics)

@@ -490,13 +490,23 @@ struct FeedFormatTests {
                 ["BTCUSDT,1,1,1,b,set,100,1,0", "BTCUSDT,2,2,2,b,set,100,\(fine),1"],
                 "qty"
             ),
+            (
+                // Named as the replay's errors name it: the side, the level, the field.
+                .bybitOrderBook,
+                [
+                    #"{"topic":"orderbook.50.X","type":"snapshot","ts":1,"data":{"s":"X","b":[["1.95","5"]],"a":[["1.96","5"]]},"u":1}"#,
+                    #"{"topic":"orderbook.50.X","type":"delta","ts":2,"data":{"s":"X","b":[],"a":[["1.97","1"],["1.98",""#
+                        + fine + #""]]},"u":2}"#,
+                ],
+                "a[1] size"
+            ),
         ]
         for (format, lines, column) in cases {
             let file = try write(lines)
             defer { try? FileManager.default.removeItem(atPath: file) }
             #expect(
                 throws: FeedError(
-                    line: 3 - (format == .binanceDepth ? 1 : 0),
+                    line: 3 - (format == .binanceDepth || format == .bybitOrderBook ? 1 : 0),
                     "\(column) '\(fine)' has 19 decimals; at most 18 are supported: no grid holds it exactly",
                     file: file)
             ) {
