@@ -133,8 +133,9 @@ struct ConfigurationFileTests {
         let text = "[rings]\ninbound = 64\n\n[source]\nburst = 100\non_full = \"drop\"\nmax = true\n"
         let configuration = try ConfigurationFile.resolve(fileText: text, filePath: "pod.toml")
         let onFull = try #require(throws: EngineError.self) { try configuration.validate() }
-        guard case .inFile(let location, .invalidSetting(let name, "drop", _)) =
-            ConfigurationFile.located(onFull, in: text, path: "pod.toml")
+        guard
+            case .inFile(let location, .invalidSetting(let name, "drop", _)) =
+                ConfigurationFile.located(onFull, in: text, path: "pod.toml")
         else {
             Issue.record("on-full not located: \(onFull)")
             return
