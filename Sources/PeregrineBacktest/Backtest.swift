@@ -458,7 +458,7 @@ public struct BacktestPlan: Sendable {
                 // (Named at the configuration file's line when the file defines what is refused.)
                 let located =
                     settings.configurationFile.map {
-                        ConfigurationFile.located(error, in: $0.text, path: $0.path)
+                        ConfigurationFile.located(error, in: $0.text, path: $0.path, afterOverrides: true)
                     } ?? error
                 var refusalContext = unnamed.map { " Note: \($0)." }.joined()
                 if case .strategy(.invalidInstruments) = error {

@@ -65,16 +65,15 @@ public enum BacktestConfigurationFile {
                 guard let array = value.array else {
                     throw .usage("\(origin): write a list of FORMAT:FILE strings")
                 }
-                // Each entry is named at its own line when the array gives it one.
-                var searchFrom = ConfigurationFile.line(of: "backtest.data", in: text)
-                for element in array {
+                // Each entry is named at the line it starts on.
+                let lines = ConfigurationFile.elementLines(ofArray: "backtest.data", in: text)
+                for (index, element) in array.enumerated() {
                     guard let spec = element.string else {
                         throw .usage("\(origin): \(element) is not a FORMAT:FILE string")
                     }
                     var named = origin
-                    if let from = searchFrom, let line = ConfigurationFile.line(ofString: spec, from: from, in: text) {
-                        named = (path.map { "\($0):" } ?? "line ") + "\(line): backtest.data"
-                        searchFrom = line + 1
+                    if let lines, lines.count == array.count {
+                        named = (path.map { "\($0):" } ?? "line ") + "\(lines[index]): backtest.data"
                     }
                     settings.data.append(try DataSpec(spec, origin: named))
                 }

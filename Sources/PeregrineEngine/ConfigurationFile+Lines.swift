@@ -14,26 +14,37 @@ extension ConfigurationFile {
     /// `[[strategy]]` table's name or parameter that building the strategies refused. A
     /// strategy is found only when one table alone matches it (its name, and the parameter's
     /// value as the error gives it), so that a strategy given as a flag is never put on a line
-    /// of the file. Any other error is returned as it is.
-    public static func located(_ error: EngineError, in text: String, path: String?) -> EngineError {
+    /// of the file. `afterOverrides`: the configuration checked had the environment's and the
+    /// flags' settings over the file's (`validate()`), so a setting is named at its line only
+    /// when the file writes the value refused, found by the error's name as the file writes it
+    /// or as its flag (`burst` is `source.burst`, then named so). Any other error is returned as
+    /// it is.
+    public static func located(_ error: EngineError, in text: String, path: String?, afterOverrides: Bool = false)
+        -> EngineError
+    {
         let setting: String?
         switch error {
-        case .invalidSetting(let name, let value, let allowed):
-            // `validate()` names a setting by its flag (`burst`); the file writes `source.burst`
-            // (named only when the file's value is the one refused, never a flag's).
-            if location(of: name, in: text, path: path) == nil, let key = key(ofFlag: name),
-                let written = (try? TOMLTable(string: text))?[key.section]?.table?[key.name],
-                let converted = try? convert(written, for: key), describe(converted) == value,
-                let location = location(of: key.path, in: text, path: path)
-            {
-                return .inFile(location: location, .invalidSetting(name: key.path, value: value, allowed: allowed))
-            }
-            setting = name
+        case .invalidSetting(let name, let value, let allowed) where afterOverrides:
+            guard let key = keys.first(where: { $0.path == name }) ?? key(ofFlag: name),
+                writes(key, value, in: text), let location = location(of: key.path, in: text, path: path)
+            else { return error }
+            return .inFile(location: location, .invalidSetting(name: key.path, value: value, allowed: allowed))
+        case .invalidSetting(let name, _, _): setting = name
         case .strategy(let refusal): setting = strategySetting(refusal, in: text)
         default: setting = nil
         }
         guard let setting, let location = location(of: setting, in: text, path: path) else { return error }
         return .inFile(location: location, error)
+    }
+
+    /// Whether `text` writes `key` with `value` as an error shows it (a text's length, for a
+    /// secret shown as `(N characters)`).
+    static func writes(_ key: Key, _ value: String, in text: String) -> Bool {
+        guard let written = (try? TOMLTable(string: text))?[key.section]?.table?[key.name],
+            let converted = try? convert(written, for: key)
+        else { return false }
+        let shown = describe(converted)
+        return shown == value || "(\(shown.count) characters)" == value
     }
 
     /// The one file key a command-line flag sets (`on-full` is `source.on_full`, `metrics-port`
@@ -153,13 +164,67 @@ extension ConfigurationFile {
         return subTableLine ?? sectionLine
     }
 
-    /// The line (from 1), at or after `first`, that writes the string `value` (quoted `"…"` or
-    /// `'…'`, as written without escapes): where an array's element is, when it has a line of its
-    /// own. Nil when no such line is found. O(length of `text`).
-    public static func line(ofString value: String, from first: Int, in text: String) -> Int? {
-        let quoted = ["\"\(value)\"", "'\(value)'"]
-        for (index, line) in lines(of: text).enumerated() where index + 1 >= first {
-            if quoted.contains(where: { line.contains($0) }) { return index + 1 }
+    /// The line (from 1) each string element of the array `setting` (as `line(of:in:)` names
+    /// it) starts on, in order; nil when the file does not write `setting` as an array, or its
+    /// array does not close. Comments, escapes and strings over several lines are read as TOML
+    /// reads them; a nested array's or inline table's strings are not elements. O(length of
+    /// `text`).
+    public static func elementLines(ofArray setting: String, in text: String) -> [Int]? {
+        guard let first = line(of: setting, in: text) else { return nil }
+        let written = lines(of: text)
+        var found: [Int] = []
+        var depth = 0
+        var openString: String?
+        for index in (first - 1)..<written.count {
+            var rest = written[index]
+            if index == first - 1 {
+                guard let equals = rest.firstIndex(of: "=") else { return nil }
+                rest = rest[rest.index(after: equals)...]
+            }
+            if let delimiter = openString {
+                guard let end = rest.firstRange(of: delimiter) else { continue }
+                openString = nil
+                rest = rest[end.upperBound...]
+            }
+            while let character = rest.first {
+                if character != " ", character != "\t", depth == 0, character != "[" { return nil }
+                if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
+                    if depth == 1 { found.append(index + 1) }
+                    let delimiter = String(rest.prefix(3))
+                    rest = rest.dropFirst(3)
+                    guard let end = rest.firstRange(of: delimiter) else {
+                        openString = delimiter
+                        break
+                    }
+                    rest = rest[end.upperBound...]
+                    continue
+                }
+                rest = rest.dropFirst()
+                switch character {
+                case "#": rest = rest.suffix(0)
+                case "\"":
+                    if depth == 1 { found.append(index + 1) }
+                    var escaped = false
+                    while let next = rest.first {
+                        rest = rest.dropFirst()
+                        if escaped {
+                            escaped = false
+                        } else if next == "\\" {
+                            escaped = true
+                        } else if next == "\"" {
+                            break
+                        }
+                    }
+                case "'":
+                    if depth == 1 { found.append(index + 1) }
+                    rest = rest.drop { $0 != "'" }.dropFirst()
+                case "[", "{": depth += 1
+                case "]", "}":
+                    depth -= 1
+                    if depth == 0 { return found }
+                default: break
+                }
+            }
         }
         return nil
     }

@@ -384,7 +384,7 @@ func loadConfiguration(
 func validateConfiguration(_ configuration: EngineConfiguration, file: String?) throws(EngineError) {
     do { try configuration.validate(custom: IdleStrategy.self) } catch {
         guard let file, let text = try? readConfigurationFile(file) else { throw error }
-        throw ConfigurationFile.located(error, in: text, path: file)
+        throw ConfigurationFile.located(error, in: text, path: file, afterOverrides: true)
     }
 }
 

@@ -1444,6 +1444,27 @@ import Testing
             "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n]\n", path: "b.toml",
             to: &listed)
         #expect(listed.data.map(\.origin) == ["b.toml:3: backtest.data", "b.toml:4: backtest.data"])
+        // Counted as TOML reads the array: not a comment that quotes an entry, nothing after the
+        // array, an escaped entry at its own line.
+        var read = BacktestSettings()
+        try BacktestConfigurationFile.apply(
+            "[backtest]\ndata = [\n  # \"tardis-quotes:q.csv\" holds the quotes\n  \"tardis-quotes:q\\u002Ecsv\",\n"
+                + "  \"tardis-trades:t.csv\", \"tardis-quotes:r.csv\"]\n# \"tardis-quotes:q.csv\"\n",
+            path: "b.toml", to: &read)
+        #expect(
+            read.data.map(\.origin) == [
+                "b.toml:4: backtest.data", "b.toml:5: backtest.data", "b.toml:5: backtest.data",
+            ])
+        #expect(
+            throws: BacktestError.usage(
+                "b.toml:2: backtest.data latency.csv: write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. "
+                    + "tardis-quotes:quotes.csv.gz")
+        ) {
+            var other = BacktestSettings()
+            try BacktestConfigurationFile.apply(
+                "[backtest]\ndata = [\"tardis-trades:t.csv\", \"latency.csv\"]\norder_latency = \"latency.csv\"\n",
+                path: "b.toml", to: &other)
+        }
         // The engine's tables too (through ConfigurationFile.resolve).
         #expect(
             throws: BacktestError.usage(

@@ -135,7 +135,7 @@ struct ConfigurationFileTests {
         let onFull = try #require(throws: EngineError.self) { try configuration.validate() }
         guard
             case .inFile(let location, .invalidSetting(let name, "drop", _)) =
-                ConfigurationFile.located(onFull, in: text, path: "pod.toml")
+                ConfigurationFile.located(onFull, in: text, path: "pod.toml", afterOverrides: true)
         else {
             Issue.record("on-full not located: \(onFull)")
             return
@@ -146,13 +146,24 @@ struct ConfigurationFileTests {
         let refusal = EngineError.invalidSetting(name: "burst", value: "100", allowed: "use 1 to the ring size (64)")
         #expect(throws: refusal) { try blocking.validate() }
         #expect(
-            ConfigurationFile.located(refusal, in: text, path: "pod.toml")
+            ConfigurationFile.located(refusal, in: text, path: "pod.toml", afterOverrides: true)
                 == .inFile(
                     location: "pod.toml:5",
                     .invalidSetting(name: "source.burst", value: "100", allowed: "use 1 to the ring size (64)")))
         // `--burst 200` on the command line: the file's `burst = 100` is not what was refused.
         let flag = EngineError.invalidSetting(name: "burst", value: "200", allowed: "use 1 to the ring size (64)")
-        #expect(ConfigurationFile.located(flag, in: text, path: "pod.toml") == flag)
+        #expect(ConfigurationFile.located(flag, in: text, path: "pod.toml", afterOverrides: true) == flag)
+        // A flag's source is not the file's [source] section; the environment's admin token is
+        // not the file's, which is named only when it is the one refused (shown by its length).
+        let source = EngineError.invalidSetting(name: "source", value: "x:/missing", allowed: "no such file")
+        #expect(ConfigurationFile.located(source, in: text, path: "pod.toml", afterOverrides: true) == source)
+        let tokenFile = "[control]\nadmin_token = \"short\"\n"
+        let token = EngineError.invalidSetting(name: "control.admin_token", value: "(5 characters)", allowed: "…")
+        let other = EngineError.invalidSetting(name: "control.admin_token", value: "(3 characters)", allowed: "…")
+        #expect(
+            ConfigurationFile.located(token, in: tokenFile, path: "c.toml", afterOverrides: true)
+                == .inFile(location: "c.toml:2", token))
+        #expect(ConfigurationFile.located(other, in: tokenFile, path: "c.toml", afterOverrides: true) == other)
     }
 
     @Test func profilesDiffer() throws {
