@@ -172,59 +172,19 @@ extension ConfigurationFile {
     public static func elementLines(ofArray setting: String, in text: String) -> [Int]? {
         guard let first = line(of: setting, in: text) else { return nil }
         let written = lines(of: text)
+        var value = ValueScan()
         var found: [Int] = []
-        var depth = 0
-        var openString: String?
         for index in (first - 1)..<written.count {
-            var rest = written[index]
+            var line = written[index]
             if index == first - 1 {
-                guard let equals = rest.firstIndex(of: "=") else { return nil }
-                rest = rest[rest.index(after: equals)...]
+                guard let equals = line.firstIndex(of: "=") else { return nil }
+                line = line[line.index(after: equals)...]
+                guard line.drop(while: { $0 == " " || $0 == "\t" }).first == "[" else { return nil }
             }
-            if let delimiter = openString {
-                guard let end = rest.firstRange(of: delimiter) else { continue }
-                openString = nil
-                rest = rest[end.upperBound...]
-            }
-            while let character = rest.first {
-                if character != " ", character != "\t", depth == 0, character != "[" { return nil }
-                if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
-                    if depth == 1 { found.append(index + 1) }
-                    let delimiter = String(rest.prefix(3))
-                    rest = rest.dropFirst(3)
-                    guard let end = rest.firstRange(of: delimiter) else {
-                        openString = delimiter
-                        break
-                    }
-                    rest = rest[end.upperBound...]
-                    continue
-                }
-                rest = rest.dropFirst()
-                switch character {
-                case "#": rest = rest.suffix(0)
-                case "\"":
-                    if depth == 1 { found.append(index + 1) }
-                    var escaped = false
-                    while let next = rest.first {
-                        rest = rest.dropFirst()
-                        if escaped {
-                            escaped = false
-                        } else if next == "\\" {
-                            escaped = true
-                        } else if next == "\"" {
-                            break
-                        }
-                    }
-                case "'":
-                    if depth == 1 { found.append(index + 1) }
-                    rest = rest.drop { $0 != "'" }.dropFirst()
-                case "[", "{": depth += 1
-                case "]", "}":
-                    depth -= 1
-                    if depth == 0 { return found }
-                default: break
-                }
-            }
+            let before = value.outerStrings
+            value.scan(line)
+            found += repeatElement(index + 1, count: value.outerStrings - before)
+            if !value.continues { return found }
         }
         return nil
     }
@@ -274,6 +234,8 @@ extension ConfigurationFile {
 struct ValueScan {
     var openString: String?
     var depth = 0
+    /// Strings begun at depth 1: the elements of an array value, when the value is one.
+    var outerStrings = 0
 
     /// Whether the value goes on past the line scanned last.
     var continues: Bool { openString != nil || depth > 0 }
@@ -288,6 +250,7 @@ struct ValueScan {
         }
         while let character = rest.first {
             if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
+                if depth == 1 { outerStrings += 1 }
                 let delimiter = String(rest.prefix(3))
                 rest = rest.dropFirst(3)
                 guard let end = rest.firstRange(of: delimiter) else {
@@ -302,6 +265,7 @@ struct ValueScan {
             case "#": return
             case "\"":
                 // A basic string: to its closing quote, past escaped ones.
+                if depth == 1 { outerStrings += 1 }
                 var escaped = false
                 while let next = rest.first {
                     rest = rest.dropFirst()
@@ -314,6 +278,7 @@ struct ValueScan {
                     }
                 }
             case "'":
+                if depth == 1 { outerStrings += 1 }
                 rest = rest.drop { $0 != "'" }.dropFirst()
             case "[", "{": depth += 1
             case "]", "}": depth = Swift.max(depth - 1, 0)
