@@ -37,14 +37,18 @@ extension ConfigurationFile {
         return .inFile(location: location, error)
     }
 
-    /// Whether `text` writes `key` with `value` as an error shows it (a text's length, for a
-    /// secret shown as `(N characters)`).
+    /// Whether `text` writes `key` with `value` as an error shows it (the admin token, shown by
+    /// its length, when the file's own is refused).
     static func writes(_ key: Key, _ value: String, in text: String) -> Bool {
         guard let written = (try? TOMLTable(string: text))?[key.section]?.table?[key.name],
             let converted = try? convert(written, for: key)
         else { return false }
         let shown = describe(converted)
-        return shown == value || "(\(shown.count) characters)" == value
+        if key.path == "control.admin_token" {
+            // Shown by its length: the file's token is the one refused only if the rule refuses it.
+            return "(\(shown.count) characters)" == value && !EngineConfiguration.isUsableAdminToken(shown)
+        }
+        return shown == value
     }
 
     /// The one file key a command-line flag sets (`on-full` is `source.on_full`, `metrics-port`
@@ -240,28 +244,29 @@ struct ValueScan {
     /// Whether the value goes on past the line scanned last.
     var continues: Bool { openString != nil || depth > 0 }
 
-    /// Reads one line (or the rest of one after its key's `=`) of a value.
+    /// Reads one line (or the rest of one after its key's `=`) of a value, scalar by scalar (a
+    /// combining mark after a quote is not a character of its own).
     mutating func scan(_ line: Substring) {
-        var rest = line
+        var rest = line.unicodeScalars[...]
         if let delimiter = openString {
-            guard let end = rest.firstRange(of: delimiter) else { return }
+            guard let end = Self.closing(delimiter, in: rest) else { return }
             openString = nil
-            rest = rest[end.upperBound...]
+            rest = rest[end...]
         }
-        while let character = rest.first {
-            if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
+        while let scalar = rest.first {
+            if rest.starts(with: "\"\"\"".unicodeScalars) || rest.starts(with: "'''".unicodeScalars) {
                 if depth == 1 { outerStrings += 1 }
-                let delimiter = String(rest.prefix(3))
+                let delimiter = scalar == "\"" ? "\"\"\"" : "'''"
                 rest = rest.dropFirst(3)
-                guard let end = rest.firstRange(of: delimiter) else {
+                guard let end = Self.closing(delimiter, in: rest) else {
                     openString = delimiter
                     return
                 }
-                rest = rest[end.upperBound...]
+                rest = rest[end...]
                 continue
             }
             rest = rest.dropFirst()
-            switch character {
+            switch scalar {
             case "#": return
             case "\"":
                 // A basic string: to its closing quote, past escaped ones.
@@ -285,5 +290,32 @@ struct ValueScan {
             default: break
             }
         }
+    }
+
+    /// Where the value goes on after the multi-line string `delimiter` (`\"\"\"` or `'''`) closes
+    /// in `rest`: after a run of three to five quotes (TOML lets a string end with one or two),
+    /// escapes skipped in a basic string; nil when it does not close there.
+    static func closing(_ delimiter: String, in rest: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView.Index?
+    {
+        let quote: Unicode.Scalar = delimiter == "'''" ? "'" : "\""
+        var index = rest.startIndex
+        var run = 0
+        while index < rest.endIndex {
+            let scalar = rest[index]
+            if scalar == quote {
+                run += 1
+            } else if run >= 3 {
+                return index
+            } else {
+                run = 0
+                // An escape (a backslash and what it escapes) in a basic string.
+                if quote == "\"", scalar == "\\" {
+                    index = rest.index(after: index)
+                    if index == rest.endIndex { return nil }
+                }
+            }
+            index = rest.index(after: index)
+        }
+        return run >= 3 ? index : nil
     }
 }

@@ -250,11 +250,16 @@ public struct EngineConfiguration: Equatable, Sendable {
         try validate()
         _ = try LogicSettings(self, custom: custom)
         _ = try makeRiskLimits(layouts: try makeStrategies(custom: custom).layouts)
-        if let adminToken, adminToken.count < 16 || adminToken.contains(where: { $0.isWhitespace }) {
+        if let adminToken, !Self.isUsableAdminToken(adminToken) {
             throw .invalidSetting(
                 name: "control.admin_token", value: "(\(adminToken.count) characters)",
                 allowed: "use at least 16 characters without spaces (e.g. the output of `openssl rand -hex 16`)")
         }
+    }
+
+    /// Whether `token` may be the admin token: at least 16 characters, none of them a space.
+    public static func isUsableAdminToken(_ token: String) -> Bool {
+        token.count >= 16 && !token.contains(where: { $0.isWhitespace })
     }
 
     /// Refuses an output file that could not be opened for writing (a directory, a missing

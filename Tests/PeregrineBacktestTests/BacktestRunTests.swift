@@ -1455,6 +1455,16 @@ import Testing
             read.data.map(\.origin) == [
                 "b.toml:4: backtest.data", "b.toml:5: backtest.data", "b.toml:5: backtest.data",
             ])
+        // An escaped quote before three does not close a multi-line string; two extra quotes end one.
+        var quoted = BacktestSettings()
+        try BacktestConfigurationFile.apply(
+            "[backtest]\ndata = [\n  \"\"\"tardis-quotes:a\\\"\"\"b.csv\"\"\",\n  \"tardis-trades:t.csv\", # \"\"\"\n"
+                + "  \"\"\"tardis-quotes:c.csv\"\"\"\"\",\n]\n",
+            path: "b.toml", to: &quoted)
+        #expect(
+            quoted.data.map(\.origin) == [
+                "b.toml:3: backtest.data", "b.toml:4: backtest.data", "b.toml:5: backtest.data",
+            ])
         #expect(
             throws: BacktestError.usage(
                 "b.toml:2: backtest.data latency.csv: write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. "

@@ -164,6 +164,17 @@ struct ConfigurationFileTests {
             ConfigurationFile.located(token, in: tokenFile, path: "c.toml", afterOverrides: true)
                 == .inFile(location: "c.toml:2", token))
         #expect(ConfigurationFile.located(other, in: tokenFile, path: "c.toml", afterOverrides: true) == other)
+        // A token of the same length as the file's valid one, refused for a space, is not the file's.
+        let spaced = EngineError.invalidSetting(name: "control.admin_token", value: "(16 characters)", allowed: "…")
+        #expect(
+            ConfigurationFile.located(
+                spaced, in: "[control]\nadmin_token = \"abcdefghijklmnop\"\n", path: "c.toml", afterOverrides: true)
+                == spaced)
+        // Lines inside a multi-line string that an escaped quote keeps open are the string's.
+        let open = "[journal]\ndirectory = \"\"\"/tmp/x\\\"\"\"\n[source]\nburst = 7\n\"\"\"\n[source]\nburst = 0\n"
+        #expect(ConfigurationFile.line(of: "source.burst", in: open) == 7)
+        let extra = "[journal]\ndirectory = \"\"\"/tmp/x\"\"\"\"\"\n[source]\nburst = 3\n"
+        #expect(ConfigurationFile.line(of: "source.burst", in: extra) == 4)
     }
 
     @Test func profilesDiffer() throws {
