@@ -1439,32 +1439,25 @@ import Testing
                 "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n  \"q.csv\",\n]\n",
                 path: "b.toml", to: &twice)
         }
-        var listed = BacktestSettings()
-        try BacktestConfigurationFile.apply(
-            "[backtest]\ndata = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n]\n", path: "b.toml",
-            to: &listed)
-        #expect(listed.data.map(\.origin) == ["b.toml:3: backtest.data", "b.toml:4: backtest.data"])
-        // Counted as TOML reads the array: not a comment that quotes an entry, nothing after the
-        // array, an escaped entry at its own line.
-        var read = BacktestSettings()
-        try BacktestConfigurationFile.apply(
-            "[backtest]\ndata = [\n  # \"tardis-quotes:q.csv\" holds the quotes\n  \"tardis-quotes:q\\u002Ecsv\",\n"
-                + "  \"tardis-trades:t.csv\", \"tardis-quotes:r.csv\"]\n# \"tardis-quotes:q.csv\"\n",
-            path: "b.toml", to: &read)
-        #expect(
-            read.data.map(\.origin) == [
-                "b.toml:4: backtest.data", "b.toml:5: backtest.data", "b.toml:5: backtest.data",
-            ])
-        // An escaped quote before three does not close a multi-line string; two extra quotes end one.
-        var quoted = BacktestSettings()
-        try BacktestConfigurationFile.apply(
-            "[backtest]\ndata = [\n  \"\"\"tardis-quotes:a\\\"\"\"b.csv\"\"\",\n  \"tardis-trades:t.csv\", # \"\"\"\n"
-                + "  \"\"\"tardis-quotes:c.csv\"\"\"\"\",\n]\n",
-            path: "b.toml", to: &quoted)
-        #expect(
-            quoted.data.map(\.origin) == [
-                "b.toml:3: backtest.data", "b.toml:4: backtest.data", "b.toml:5: backtest.data",
-            ])
+        // Each entry at the line it starts on, as TOML reads the array: the same text twice; a
+        // comment that quotes an entry, nothing after the array, an escaped entry; an escaped
+        // quote before three that does not close a multi-line string, two extra quotes that end one.
+        let arrays: [(String, [Int])] = [
+            ("data = [\n  \"tardis-quotes:q.csv\",\n  'tardis-quotes:q.csv',\n]\n", [3, 4]),
+            (
+                "data = [\n  # \"tardis-quotes:q.csv\" holds the quotes\n  \"tardis-quotes:q\\u002Ecsv\",\n"
+                    + "  \"tardis-trades:t.csv\", \"tardis-quotes:r.csv\"]\n# \"tardis-quotes:q.csv\"\n", [4, 5, 5]
+            ),
+            (
+                "data = [\n  \"\"\"tardis-quotes:a\\\"\"\"b.csv\"\"\",\n  \"tardis-trades:t.csv\", # \"\"\"\n"
+                    + "  \"\"\"tardis-quotes:c.csv\"\"\"\"\",\n]\n", [3, 4, 5]
+            ),
+        ]
+        for (array, lines) in arrays {
+            var read = BacktestSettings()
+            try BacktestConfigurationFile.apply("[backtest]\n" + array, path: "b.toml", to: &read)
+            #expect(read.data.map(\.origin) == lines.map { "b.toml:\($0): backtest.data" }, "\(array)")
+        }
         #expect(
             throws: BacktestError.usage(
                 "b.toml:2: backtest.data latency.csv: write FORMAT[@SYMBOL]:FILE[,FILE…], e.g. "
