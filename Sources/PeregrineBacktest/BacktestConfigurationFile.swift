@@ -73,7 +73,7 @@ public enum BacktestConfigurationFile {
                     }
                     var named = origin
                     if let lines, lines.count == array.count {
-                        named = (path.map { "\($0):" } ?? "line ") + "\(lines[index]): backtest.data"
+                        named = ConfigurationFile.location(line: lines[index], path: path) + ": backtest.data"
                     }
                     settings.data.append(try DataSpec(spec, origin: named))
                 }

@@ -5,8 +5,12 @@ extension ConfigurationFile {
     /// Where an error about `setting` is in a configuration file: `path:line`, or `line N`
     /// without a path; nil when `setting` is not found in `text` (`line(of:in:)`).
     public static func location(of setting: String, in text: String, path: String?) -> String? {
-        guard let line = line(of: setting, in: text) else { return nil }
-        return path.map { "\($0):\(line)" } ?? "line \(line)"
+        line(of: setting, in: text).map { location(line: $0, path: path) }
+    }
+
+    /// Line `line` of the file `path` as errors name it: `path:line`, or `line N` without a path.
+    public static func location(line: Int, path: String?) -> String {
+        path.map { "\($0):\(line)" } ?? "line \(line)"
     }
 
     /// `error`, from checking a configuration `text` (of the file `path`) gave, with the file's

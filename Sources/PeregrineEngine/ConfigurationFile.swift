@@ -405,7 +405,7 @@ public enum ConfigurationFile {
                 let written = lines(of: fileText)
                 let text = line >= 1 && line <= written.count ? String(written[line - 1]) : ""
                 throw .inFile(
-                    location: filePath.map { "\($0):\(line)" } ?? "line \(line)",
+                    location: location(line: line, path: filePath),
                     .invalidSetting(name: "TOML", value: text, allowed: error.description))
             } catch {
                 throw .invalidSetting(

@@ -44,9 +44,8 @@ extension FeedReplay {
         var pairs = BybitPairs(line)
         // (A line the replay will refuse adds nothing to the grids.)
         while let (price, size) = try? pairs.next() {
-            let found = pairs
-            grids.price.note(price, line: number, column: found.column("price"))
-            grids.size.note(size, line: number, column: found.column("size"))
+            grids.price.note(price, line: number, column: pairs.column("price"))
+            grids.size.note(size, line: number, column: pairs.column("size"))
         }
     }
 }
