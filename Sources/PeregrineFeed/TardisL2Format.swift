@@ -22,6 +22,22 @@ extension FeedReplay {
         return value
     }
 
+    /// Reads the columns a Tardis row of one message (quotes, trades) starts with,
+    /// `exchange,symbol,timestamp,local_timestamp`, as the row's; false for the header row.
+    @inline(__always)
+    mutating func beginTardisRow(_ row: borrowing CSVRow) throws(FeedError) -> Bool {
+        guard let timestamp = try Self.tardisInteger(row, field: 2, named: "timestamp", fields: expectedFields) else {
+            return false
+        }
+        try noteSymbol(row[1])
+        try noteExchange(row[0])
+        statistics.rows += 1
+        noteTimestamp(timestamp)
+        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
+        try noteTardisLocalTime(row[3])
+        return true
+    }
+
     mutating func applyTardisL2(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
         guard let local = try Self.tardisInteger(row, field: 3, named: "local_timestamp", fields: expectedFields) else {

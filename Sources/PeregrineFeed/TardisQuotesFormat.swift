@@ -8,15 +8,7 @@ extension FeedReplay {
     /// One quote row; true (each row is a message).
     mutating func applyTardisQuote(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard let timestamp = try Self.tardisInteger(row, field: 2, named: "timestamp", fields: expectedFields) else {
-            return false
-        }
-        try noteSymbol(row[1])
-        try noteExchange(row[0])
-        statistics.rows += 1
-        noteTimestamp(timestamp)
-        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        try noteTardisLocalTime(row[3])
+        guard try beginTardisRow(row) else { return false }
         // An empty price is a missing side; an empty size with a price is nothing displayed.
         quoteAsk =
             row[5].isEmpty

@@ -7,15 +7,7 @@ extension FeedReplay {
     /// One trade row; true (each row is a message).
     mutating func applyTardisTrade(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
-        guard let timestamp = try Self.tardisInteger(row, field: 2, named: "timestamp", fields: expectedFields) else {
-            return false
-        }
-        try noteSymbol(row[1])
-        try noteExchange(row[0])
-        statistics.rows += 1
-        noteTimestamp(timestamp)
-        try noteExchangeTime(timestamp, unitNanoseconds: 1_000)
-        try noteTardisLocalTime(row[3])
+        guard try beginTardisRow(row) else { return false }
         let aggressor = try Self.aggressor(row[5])
         let tradePrice = try price(row[6], "price")
         let tradeSize = try size(row[7], "amount")

@@ -230,23 +230,13 @@ struct DistributedEngineTests {
     /// once, in order (the reader fails on a duplicate or a gap).
     @Test func serverRestartLosesAndDuplicatesNothing() throws {
         let server = try NATSServerProcess(name: "restart")
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = [
-            "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "100000", "--duration", "6",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        usleep(2_000_000)
-        server.stop()
-        usleep(1_500_000)
-        try server.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0)
+        let (status, text) = try server.run(
+            Self.binary,
+            [
+                "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "100000", "--duration",
+                "6",
+            ])
+        #expect(status == 0)
         #expect(Self.line("lossless", in: text)?.hasPrefix("lossless          yes") == true, "\(text)")
         let writes = try #require(Self.line("journal writes", in: text))
         #expect(writes.contains("connection lost 1 time(s), back 1"), "\(writes)")

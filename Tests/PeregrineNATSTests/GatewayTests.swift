@@ -212,25 +212,14 @@ extension GatewayTests {
         let server = try NATSServerProcess(name: "gateway-reconnect")
         let gateway = try BookKeepingGateway(url: server.url)
         defer { gateway.stop() }
-        let process = Process()
-        process.executableURL = PeregrineCLI.binary
-        process.arguments = [
-            "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "20000", "--duration", "6",
-            "--strategy", "market-maker",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        usleep(2_000_000)
-        server.stop()
-        usleep(1_500_000)
-        try server.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (status, text) = try server.run(
+            PeregrineCLI.binary,
+            [
+                "run", "--nats", server.url, "--shard", "0/1", "--metrics-port", "0", "--rate", "20000", "--duration",
+                "6", "--strategy", "market-maker",
+            ])
         gateway.stop()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         #expect(text.contains("hellos from NATS (1 reconnects: open orders re-queried)"), "\(text)")
         let reconciliation = try #require(Self.line("reconciliation", in: text), "\(text)")
         let requests =

@@ -95,6 +95,26 @@ public final class NATSServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
+    /// Runs `binary` with `arguments` while this server goes away 2 s in and comes back on its
+    /// port and store 1.5 s later; returns the exit status and standard output (standard error
+    /// discarded) once the process has exited.
+    public func run(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(2_000_000)
+        stop()
+        usleep(1_500_000)
+        try start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     deinit {
         stop()
         try? FileManager.default.removeItem(at: storeDirectory)
