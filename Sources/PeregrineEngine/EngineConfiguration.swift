@@ -370,7 +370,11 @@ public struct EngineConfiguration: Equatable, Sendable {
                 name: "snapshot-every", value: "\(snapshotEveryEvents)", allowed: "use 0 (never) or more")
         }
         if pruneJournal, snapshotEveryEvents == 0 {
-            throw .invalidSetting(name: "prune", value: "with --snapshot-every 0", allowed: "pruning needs snapshots")
+            throw .invalidSetting(
+                name: "prune", value: "true",
+                allowed:
+                    "pruning needs snapshots: give [journal] snapshot_every (--snapshot-every) a count of events (0 is never)"
+            )
         }
         if !(1...1_000_000).contains(tickIntervalMicroseconds) {
             throw .invalidSetting(

@@ -175,6 +175,15 @@ struct ConfigurationFileTests {
         #expect(ConfigurationFile.line(of: "source.burst", in: open) == 7)
         let extra = "[journal]\ndirectory = \"\"\"/tmp/x\"\"\"\"\"\n[source]\nburst = 3\n"
         #expect(ConfigurationFile.line(of: "source.burst", in: extra) == 4)
+        // Pruning without snapshots is named at the file's `prune = true`.
+        let pruning = "[journal]\nsnapshot_every = 0\nprune = true\n"
+        let unpruned = try #require(throws: EngineError.self) {
+            try ConfigurationFile.resolve(fileText: pruning, filePath: "j.toml").validate()
+        }
+        #expect(
+            "\(ConfigurationFile.located(unpruned, in: pruning, path: "j.toml", afterOverrides: true))"
+                == "j.toml:3: invalid journal.prune 'true': pruning needs snapshots: give [journal] snapshot_every "
+                + "(--snapshot-every) a count of events (0 is never)")
     }
 
     @Test func profilesDiffer() throws {
