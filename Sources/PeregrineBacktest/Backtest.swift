@@ -190,17 +190,27 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths {
                 if let format = spec.format {
                     let names = Self.names(in: path, format: format)
-                    let symbol = spec.symbol ?? names.symbol
-                    // A file whose rows name their symbol but whose first rows name none (empty,
-                    // a header alone) is its own instrument, named after the file: said, since
-                    // with other data the report's totals then mix two markets.
+                    var symbol = spec.symbol ?? names.symbol
+                    // A file whose rows name their symbol but whose first rows name none is its
+                    // own instrument, named after the file: said, since with other data the
+                    // report's totals then mix two markets. One without a row (empty, a header
+                    // alone: a day without trading in a list of days) adds nothing: it joins a
+                    // market the other files name, its own when there is none.
                     if spec.symbol == nil, !names.fromData, format != .truefxQuotes, format != .l3JSONLines,
                         severalFiles
                     {
-                        unnamed.append(
-                            "\(path): no row names a symbol (is it empty?), so it is an instrument of its own named "
-                                + "\(symbol) after the file; give it as \(format.rawValue)@SYMBOL:\(path) to join its market, "
-                                + "or leave it out")
+                        if Self.holdsNoRow(path, format: format),
+                            let market = Self.namedMarket(preferring: spec, in: settings.data, converted: mapped)
+                        {
+                            symbol = market
+                            unnamed.append(
+                                "\(path) holds no row (it is empty, or a header alone): nothing is read from it")
+                        } else {
+                            unnamed.append(
+                                "\(path): no row names a symbol (is it empty?), so it is an instrument of its own named "
+                                    + "\(symbol) after the file; give it as \(format.rawValue)@SYMBOL:\(path) to join its "
+                                    + "market, or leave it out")
+                        }
                     }
                     if let exchange = names.exchange {
                         note(RecordedName(exchange: exchange, symbol: names.symbol, name: symbol), in: path)
@@ -628,6 +638,35 @@ public struct BacktestPlan: Sendable {
         var name = path.split(separator: "/").last.map(String.init) ?? path
         if let dot = name.firstIndex(of: ".") { name = String(name[..<dot]) }
         return (name.isEmpty ? "INSTRUMENT" : name, nil, false)
+    }
+
+    /// Whether a text file holds no row: nothing but blank lines, and the header where the
+    /// format has one (Tardis, Binance). (Read from its start: a file past 64 KiB holds rows.)
+    static func holdsNoRow(_ path: String, format: FeedFormat) -> Bool {
+        let limit = 1 << 16
+        guard let text = readTextPrefix(path: path, maxBytes: limit), text.utf8.count < limit else { return false }
+        let lines = text.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
+        switch format {
+        case .tardisQuotes, .tardisTrades, .tardisL2, .tardisSnapshot, .binanceDepth: return lines.count <= 1
+        case .bybitOrderBook, .truefxQuotes, .l3JSONLines: return lines.isEmpty
+        }
+    }
+
+    /// The first market the data names (a symbol given, or one a file's rows or a converted
+    /// file's instruments name), those of `spec` first; nil when none does.
+    static func namedMarket(preferring spec: DataSpec, in data: [DataSpec], converted: [String: EventFile]) -> String? {
+        for candidate in [spec] + data {
+            if let symbol = candidate.symbol { return symbol }
+            for path in candidate.paths {
+                if let format = candidate.format {
+                    let names = Self.names(in: path, format: format)
+                    if names.fromData { return names.symbol }
+                } else if let symbol = converted[path]?.metadata.instruments.min(by: { $0.id < $1.id })?.symbol {
+                    return symbol
+                }
+            }
+        }
+        return nil
     }
 
     /// The finest price and size grids of an instrument's files (or the given ones), and the

@@ -2237,31 +2237,57 @@ import Testing
             "TrueFX quotes carry no sizes, so no order fills against them (use them for strategies that only read prices)"
         #expect(trueFXConversion.warnings == ["\(truefx): " + sizeless])
         #expect(try warnings(["events:" + convertedTrueFX]) == ["\(convertedTrueFX): " + sizeless])
-        // A trades file with a header alone next to quotes: no row names its symbol, so it is an
-        // instrument of its own named after the file (the report's totals then mix two
-        // markets); named with @SYMBOL, it joins the quotes' and nothing is said.
+        // A trades file with a header alone next to quotes holds no row: it joins the quotes'
+        // market, and the run is the quotes' alone.
         let headerOnly = conversions.appendingPathComponent("trades-empty.csv").path
         try "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n".write(
             toFile: headerOnly, atomically: true, encoding: .utf8)
         #expect(
-            try warnings([quotes, "tardis-trades:" + headerOnly]).first
-                == "\(headerOnly): no row names a symbol (is it empty?), so it is an instrument of its own named "
-                + "trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) to join its market, or "
+            try warnings([quotes, "tardis-trades:" + headerOnly]) == [
+                "\(headerOnly) holds no row (it is empty, or a header alone): nothing is read from it"
+            ])
+        var quotesAlone = BacktestSettings()
+        quotesAlone.data = [try DataSpec(quotes)]
+        quotesAlone.strategies = [
+            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "1")])
+        ]
+        var withEmpty = quotesAlone
+        withEmpty.data.append(try DataSpec("tardis-trades:" + headerOnly))
+        #expect(try BacktestPlan(withEmpty).instruments.map(\.symbol) == ["BTCUSDT"])
+        let (alone, besides) = (
+            try Backtest.run(try BacktestPlan(quotesAlone)), try Backtest.run(try BacktestPlan(withEmpty))
+        )
+        #expect(alone.trades > 0 && besides.instruments.map(\.definition.symbol) == ["BTCUSDT"])
+        #expect(besides.events == alone.events && besides.trades == alone.trades)
+        #expect(besides.sampleCount == alone.sampleCount)
+        #expect("\(String(describing: besides.netPnL))" == "\(String(describing: alone.netPnL))")
+        #expect(besides.equitySamples == alone.equitySamples)
+        // One whose rows name no symbol is an instrument of its own named after the file (the
+        // report's totals then mix two markets); named with @SYMBOL, it joins the quotes' and
+        // nothing is said.
+        let unnamed = conversions.appendingPathComponent("trades-unnamed.csv").path
+        try
+            "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nbinance-futures,,1582329600000000,1582329600000000,1,buy,9700.1,0.001\n"
+            .write(toFile: unnamed, atomically: true, encoding: .utf8)
+        #expect(
+            try warnings([quotes, "tardis-trades:" + unnamed]).first
+                == "\(unnamed): no row names a symbol (is it empty?), so it is an instrument of its own named "
+                + "trades-unnamed after the file; give it as tardis-trades@SYMBOL:\(unnamed) to join its market, or "
                 + "leave it out")
-        #expect(try warnings([quotes, "tardis-trades@BTCUSDT:" + headerOnly]).isEmpty)
+        #expect(try warnings([quotes, "tardis-trades@BTCUSDT:" + unnamed]).isEmpty)
         // A strategy refused on that instrument (a quantity off its lot of 1) says why it exists.
         var onBoth = BacktestSettings()
-        onBoth.data = [try DataSpec(quotes), try DataSpec("tardis-trades:" + headerOnly)]
+        onBoth.data = [try DataSpec(quotes), try DataSpec("tardis-trades:" + unnamed)]
         onBoth.strategies = [
-            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.01")])
+            StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.0001")])
         ]
         #expect(throws: BacktestError.self) { _ = try BacktestPlan(onBoth) }
         do { _ = try BacktestPlan(onBoth) } catch {
             #expect(
                 "\(error)".hasSuffix(
-                    "for a finer one) Note: \(headerOnly): no row names a symbol (is it empty?), so it is an instrument "
-                        + "of its own named trades-empty after the file; give it as tardis-trades@SYMBOL:\(headerOnly) "
-                        + "to join its market, or leave it out."))
+                    "for a finer one) Note: \(unnamed): no row names a symbol (is it empty?), so it is an instrument "
+                        + "of its own named trades-unnamed after the file; give it as tardis-trades@SYMBOL:\(unnamed) "
+                        + "to join its market, or leave it out."), "\(error)")
         }
         // A copy given besides its original: said (the run reads both).
         let copy = conversions.appendingPathComponent("quotes-copy.csv").path
