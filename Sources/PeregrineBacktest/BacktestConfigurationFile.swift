@@ -103,8 +103,9 @@ public enum BacktestOption {
         case "from", "to":
             guard let time = UTCTime.parse(value) else {
                 throw .usage(
-                    "\(origin) \(value): write a UTC time such as 2020-02-22T00:10:00Z, or ns since the epoch "
-                        + "(19 digits for recent times, e.g. 1582330200000000000)")
+                    "\(origin) \(value): \(UTCTime.problemPrefix(value))write a UTC time such as "
+                        + "2020-02-22T00:10:00Z, or ns since the epoch (19 digits for recent times, e.g. "
+                        + "1582330200000000000)")
             }
             if key == "from" { settings.from = time } else { settings.to = time }
         case "feed_latency":

@@ -23,7 +23,38 @@ public enum UTCTime {
     /// An integer below 10^16 ns (before 1970-04-27) is refused: it is seconds, milliseconds
     /// or microseconds written by mistake (`1582329660` would be 1.58 s after the epoch).
     public static func parse(_ text: String) -> UInt64? {
-        if let value = UInt64(text) { return value >= smallestInteger ? value : nil }
+        guard case .time(let value) = reading(text) else { return nil }
+        return value
+    }
+
+    /// How `UTCTime.parse` read a text.
+    enum Reading: Equatable {
+        case time(UInt64)
+        /// An integer below `smallestInteger`.
+        case smallInteger
+        /// The shape of a time, whose fields name none (February 30, 24:00, second 60) or one
+        /// outside 64-bit ns since 1970.
+        case noSuchTime
+        case unreadable
+    }
+
+    /// Why `text`, shaped as a time, is none, for people (before "write a UTC time such as …");
+    /// nil when it is one, or is not shaped as one.
+    public static func problem(_ text: String) -> String? {
+        switch reading(text) {
+        case .time, .unreadable: nil
+        case .smallInteger: "an integer of ns below 10^16 is seconds, ms or µs written by mistake"
+        case .noSuchTime:
+            "no such date or time in ns since 1970 (a month past 12, a day past its month's end, hour 24, minute or "
+                + "second 60, a year before 1970 or past 2262)"
+        }
+    }
+
+    /// `problem(text)` and ": ", or nothing: the start of an error's advice.
+    public static func problemPrefix(_ text: String) -> String { problem(text).map { $0 + ": " } ?? "" }
+
+    static func reading(_ text: String) -> Reading {
+        if let value = UInt64(text) { return value >= smallestInteger ? .time(value) : .smallInteger }
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text
         if body.count == 10 { body += "T00:00" }
         if body.count == 16 { body += ":00" }
@@ -31,20 +62,35 @@ public enum UTCTime {
         // RFC 3339 allows a space between the date and the time.
         if characters.count > 10, characters[10] == UInt8(ascii: " ") { characters[10] = UInt8(ascii: "T") }
         // YYYY-MM-DDTHH:MM:SS, then at most a point and 1...9 digits.
-        guard characters.count >= 19 else { return nil }
+        guard characters.count >= 19 else { return .unreadable }
         if characters.count > 19 {
             guard characters[19] == UInt8(ascii: "."), (21...29).contains(characters.count),
                 characters[20...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            else { return nil }
+            else { return .unreadable }
+        }
+        // Digits and separators where a time has them: whatever is wrong now is a field's value.
+        let separators: [Int: UInt8] = [
+            4: UInt8(ascii: "-"), 7: UInt8(ascii: "-"), 10: UInt8(ascii: "T"),
+            13: UInt8(ascii: ":"), 16: UInt8(ascii: ":"),
+        ]
+        for index in 0..<19 {
+            let byte = characters[index]
+            if let separator = separators[index] {
+                guard byte == separator else { return .unreadable }
+            } else {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .unreadable }
+            }
         }
         var bytes = characters
         guard
             let nanoseconds = bytes.withUnsafeMutableBufferPointer({ UnsafeBufferPointer($0).utcNanoseconds }),
             nanoseconds >= 0
-        else { return nil }
+        else { return .noSuchTime }
         // The fields name the time they give (no day or second rolled over into the next).
-        guard Array(self.text(UInt64(nanoseconds)).utf8.prefix(19)) == Array(characters.prefix(19)) else { return nil }
-        return UInt64(nanoseconds)
+        guard Array(self.text(UInt64(nanoseconds)).utf8.prefix(19)) == Array(characters.prefix(19)) else {
+            return .noSuchTime
+        }
+        return .time(UInt64(nanoseconds))
     }
 
     /// The smallest time written as an integer of ns: 10^16 (1970-04-27).

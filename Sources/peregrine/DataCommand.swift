@@ -143,7 +143,9 @@ struct DataCommand: ParsableCommand {
                 settings.instruments = instruments
                 settings.depth = depth
                 guard let start = UTCTime.parse(start) else {
-                    throw BacktestError.usage("--start \(start): use a UTC time such as 2026-01-01T00:00:00Z")
+                    throw BacktestError.usage(
+                        "--start \(start): \(UTCTime.problemPrefix(start))use a UTC time such as "
+                            + "2026-01-01T00:00:00Z")
                 }
                 settings.start = start
                 guard let interval = try? Increment(intervalUs), let nanoseconds = Self.units(interval, decimals: 3)

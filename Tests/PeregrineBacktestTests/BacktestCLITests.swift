@@ -377,6 +377,23 @@ import Testing
         for time in ["2020-02-30T00:00:00Z", "2020-02-22T00:01:60Z", "2020-02-22T00:01:00ZZ", "2020-02-22T24:00:00Z"] {
             #expect(UTCTime.parse(time) == nil, "\(time)")
         }
+        // The reason: a field's value, an integer too small to be ns, or (no reason) no time's shape.
+        for time in [
+            "2020-02-30", "2020-02-22T00:01:60Z", "2020-02-22T24:00", "2020-13-01", "1960-01-01", "2300-01-01",
+        ] {
+            #expect(UTCTime.reading(time) == .noSuchTime, "\(time)")
+        }
+        #expect(UTCTime.reading("1582329660") == .smallInteger)
+        for time in ["yesterday", "2020-02-22T00:01:00ZZ", "2020-02-22T00:00:00.1234567890", "2020/02/22"] {
+            #expect(UTCTime.reading(time) == .unreadable && UTCTime.problemPrefix(time).isEmpty, "\(time)")
+        }
+        let dayAfter = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--from", "2020-02-30"])
+        #expect(dayAfter.status == 2)
+        #expect(
+            dayAfter.error.contains(
+                "error: --from 2020-02-30: no such date or time in ns since 1970 (a month past 12, a day past its "
+                    + "month's end, hour 24, minute or second 60, a year before 1970 or past 2262): write a UTC time "
+                    + "such as 2020-02-22T00:10:00Z"), "\(dayAfter.error)")
         #expect(UTCTime.parse("2020-02-22T00:01:00.5Z") == 1_582_329_660_500_000_000)
         // Seconds (or ms, µs) written as an integer are not taken for ns in 1970.
         #expect(UTCTime.parse("1582329660") == nil)
