@@ -143,7 +143,8 @@ import Testing
         for (arguments, message) in [
             (["--price", "100.001"], "--price 100.001: use a positive decimal on the 0.01 grid"),
             (["--interval-us", "0"], "--interval-us 0: use a positive number of µs"),
-            (["--start", "2024-13-01"], "--start 2024-13-01: use a UTC time"),
+            (["--start", "2024-13-01"], "--start 2024-13-01: no such date or time in ns since 1970 (a month past 12"),
+            (["--start", "soon"], "--start soon: use a UTC time such as 2026-01-01T00:00:00Z"),
             (["--instruments", "0"], "--instruments 0: use 1 to 64"),
             (["--tick-size", "0"], "--tick-size 0: use a positive decimal such as 0.01"),
             (["--lot-size", "1e-3"], "--lot-size 1e-3: use a positive decimal such as 0.001"),
