@@ -1,10 +1,11 @@
 import Crypto
+import PeregrineEngine
 import PeregrineModel
 import PeregrineStrategy
 
 /// A swept strategy parameter: a `--param key=…` whose value is a list (`100,200,400`) or a
 /// decimal range, `start:stop:step` or `start:stop` (stepping by the finest decimal of start and
-/// stop), both ends included.
+/// stop), from start by step up to stop (stop included when a step lands on it).
 public struct SweepDimension: Equatable, Sendable {
     /// The strategy (its index in the settings) and its parameter.
     public var strategy: Int
@@ -135,7 +136,8 @@ public struct SweepPlan: Sendable {
         }
         guard !dimensions.isEmpty else {
             throw .usage(
-                "nothing to sweep: give a parameter a list (--param slow=100,200) or a range (--param fast=10:50:10)")
+                "nothing to sweep: give a parameter a list (--param slow=100,200) or a range (--param fast=10:50:10), "
+                    + "or run peregrine backtest")
         }
         let sizes = dimensions.map(\.values.count)
         let total = Self.product(sizes)
@@ -171,7 +173,11 @@ public struct SweepPlan: Sendable {
             base = try BacktestPlan(data, custom: IdleStrategy.self, refiningLots: false, stopRequested: stopRequested)
             guard skippingInvalid else {
                 let parameters = zip(dimensions, first).map { "\($0.name)=\($0.values[$1])" }
-                throw .usage("\(parameters.joined(separator: " ")): \(message)\(Self.skipHint)")
+                var hint = Self.skipHint
+                do {
+                    _ = try base.checked(strategies: Self.settings(settings, dimensions, combination: first).strategies)
+                } catch { hint = Self.hint(for: error) }
+                throw .usage("\(parameters.joined(separator: " ")): \(message)\(hint)")
             }
             // The first job's strategies are then checked below, as the others are.
         }
@@ -195,7 +201,7 @@ public struct SweepPlan: Sendable {
                         message += " (\(BacktestPlan.convertedLotHint))"
                     }
                 }
-                guard skippingInvalid else { throw .usage(message + Self.skipHint) }
+                guard skippingInvalid else { throw .usage(message + Self.hint(for: error)) }
                 skipped += 1
                 if skippedExamples.count < Self.skippedExampleLimit { skippedExamples.append(message) }
                 continue
@@ -223,6 +229,15 @@ public struct SweepPlan: Sendable {
 
     /// Said with a refused combination: the way to run the others.
     static let skipHint = " (--skip-invalid leaves such combinations out and runs the others)"
+
+    /// `skipHint` for a refusal of some values; nothing for one of every value (an unknown
+    /// strategy or parameter, one given twice), which leaving combinations out cannot help.
+    static func hint(for refusal: EngineError) -> String {
+        switch refusal {
+        case .strategy(.unknownStrategy), .strategy(.unknownParameter), .strategy(.duplicateParameter): ""
+        default: skipHint
+        }
+    }
 
     /// The jobs whose hash is not in `done`, each hash once, in sweep order; and how many jobs
     /// `done` holds.

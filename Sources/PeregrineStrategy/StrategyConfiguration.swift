@@ -153,16 +153,18 @@ public final class StrategyParameters: @unchecked Sendable {
 
     /// A decimal with at most `decimals` places, in units of 10^-decimals, in `range` (in those
     /// units); `default` is decimal text. "2.5" with 3 decimals is 2500.
-    public func fixed(_ key: String, default value: String, decimals: Int, in range: ClosedRange<Int64>)
-        throws(StrategyConfigurationError) -> Int64
-    {
-        let text = take(key) ?? value
+    public func fixed(
+        _ key: String, default value: String, decimals: Int, in range: ClosedRange<Int64>, note: String? = nil
+    ) throws(StrategyConfigurationError) -> Int64 {
+        let given = take(key)
+        let text = given ?? value
         let scale = (try? Increment(units: 1, decimals: decimals)) ?? (try? Increment("1"))
         let bounds = { (units: Int64) in
             scale.map { Price(ticks: units).formatted(tickSize: $0) } ?? "\(units)"
         }
         let allowed =
             "a decimal from \(bounds(range.lowerBound)) to \(bounds(range.upperBound)), at most \(decimals) decimals"
+            + (note.map { " (\($0))" } ?? "") + (given == nil ? "; \(value) is its default: give \(key)" : "")
         guard let scale, let units = try? Price(text, tickSize: scale).ticks, range.contains(units) else {
             throw .invalidParameter(strategy: strategy, key: key, value: text, allowed: allowed)
         }

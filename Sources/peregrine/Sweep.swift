@@ -14,8 +14,9 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Backtest every combination of strategy parameters, in parallel (docs/backtesting.md, \"Sweeps\").",
         discussion: """
-            Give parameters lists (--param slow=100,200,400) or ranges (--param fast=10:50:10, ends included); \
-            the other flags are the backtest's. Each job's result equals that backtest run alone. Results are \
+            Give parameters lists (--param slow=100,200,400) or ranges (--param fast=10:50:10: from 10 by 10 up \
+            to 50, the end included when a step lands on it); the other flags are the backtest's. Each job's \
+            result equals that backtest run alone. Results are \
             appended to --out as they finish and a job already there is not run again (resume a stopped sweep \
             with the same command); at the end --out is rewritten ranked. Exit status: 0 every job done; 1 a job \
             failed (listed) or an output could not be written; 2 a usage or configuration error.

@@ -224,6 +224,45 @@ import Testing
         }
     }
 
+    /// A refusal of every value (a misspelt parameter) is not told to leave combinations out;
+    /// a default refused beside a swept value says it is the default; a sweep of nothing is
+    /// sent to `backtest`.
+    @Test func refusalsSayWhatHelps() throws {
+        var misspelt = try Self.settings(fast: "5,10", slow: "20")
+        misspelt.strategies[0].parameters.append(("slwo", "30"))
+        #expect(throws: BacktestError.self) { _ = try SweepPlan(misspelt) }
+        do { _ = try SweepPlan(misspelt) } catch {
+            #expect(
+                "\(error)"
+                    == "fast=5: strategy golden-cross has no parameter 'slwo': it takes account, slow, fast, quantity")
+        }
+        misspelt.strategies[0].parameters = [("fast", "5"), ("slow", "20,30"), ("quantity", "0.01"), ("slow", "40")]
+        do { _ = try SweepPlan(misspelt) } catch {
+            #expect("\(error)".hasSuffix("strategy golden-cross: parameter 'slow' is given twice"), "\(error)")
+        }
+        var reverting = try Self.settings(fast: "5", slow: "20")
+        reverting.strategies = [
+            StrategySpec(name: "mean-reversion", parameters: [("entry", "0.1:0.3:0.1"), ("quantity", "0.01")])
+        ]
+        #expect(throws: BacktestError.self) { _ = try SweepPlan(reverting) }
+        do { _ = try SweepPlan(reverting) } catch {
+            #expect(
+                "\(error)"
+                    == "entry=0.1: strategy mean-reversion: exit=0.5 is not allowed: use a decimal from 0.000 to 0.100, "
+                    + "at most 3 decimals (at most entry); 0.5 is its default: give exit (--skip-invalid leaves such "
+                    + "combinations out and runs the others)")
+        }
+        do {
+            _ = try SweepPlan(try Self.settings(fast: "5", slow: "20"))
+            Issue.record("a sweep of one job was not refused")
+        } catch {
+            #expect(
+                "\(error)"
+                    == "nothing to sweep: give a parameter a list (--param slow=100,200) or a range (--param "
+                    + "fast=10:50:10), or run peregrine backtest")
+        }
+    }
+
     /// A 4 × 4 grid on two threads: each row is the backtest with those parameters run alone
     /// (from the text files, on its own), field for field outside `timing`.
     @Test func everyRowEqualsTheBacktestRunAlone() throws {

@@ -31,7 +31,7 @@ public struct MeanReversion: MidSampling, Sendable {
         let parameters = configuration.parameters
         window = Int(try parameters.integer("window", default: 50, in: 2...Int64(RollingSum.maxPeriod)))
         entry = try parameters.fixed("entry", default: "2.0", decimals: 3, in: 1...1_000_000)
-        exit = try parameters.fixed("exit", default: "0.5", decimals: 3, in: 0...entry)
+        exit = try parameters.fixed("exit", default: "0.5", decimals: 3, in: 0...entry, note: "at most entry")
         instruments = configuration.instruments
         quantities = try parameters.lots("quantity", lotSizes: configuration.lotSizes)
         windows = Array(repeating: RollingSum(period: window), count: instruments.count)
