@@ -191,6 +191,7 @@ struct SweepCommand: ParsableCommand {
             }
             if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
             if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
+            try queue.check()
             let nats = try queue.nats.map { (url) throws(BacktestError) in try queue.queue(url) }
             let settings = try options.settings()
             // Outputs first: then bad data found making the plan fails the sweep as bad data
@@ -284,7 +285,9 @@ struct SweepQueueOptions: ParsableArguments {
             valueName: "seconds"))
     var ackWait = 30
 
-    func queue(_ url: String) throws(BacktestError) -> SweepQueue {
+    /// Refuses an `--ack-wait` or `--queue-prefix` no queue could take (with `--nats` or not:
+    /// a value given is checked, as the other options are).
+    func check() throws(BacktestError) {
         guard (1...86_400).contains(ackWait) else { throw .usage("--ack-wait must be from 1 to 86400 s") }
         guard let first = queuePrefix.first, first.isASCII, first.isLetter, queuePrefix.last != "_",
             !queuePrefix.contains("__"),
@@ -292,6 +295,10 @@ struct SweepQueueOptions: ParsableArguments {
         else {
             throw .usage("--queue-prefix \(queuePrefix): use ASCII letters, digits and single _ inside, from a letter")
         }
+    }
+
+    func queue(_ url: String) throws(BacktestError) -> SweepQueue {
+        try check()
         guard NATSSettings.isServerURL(url) else {
             throw .usage("--nats \(url): give a server URL such as nats://127.0.0.1:4222")
         }

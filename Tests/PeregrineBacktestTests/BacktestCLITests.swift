@@ -600,6 +600,18 @@ import Testing
                 ["worker", "--nats", "nats://127.0.0.1:4222", "--ack-wait", "-1"],
                 "--ack-wait must be from 1 to 86400 s"
             ),
+            // The queue's options are checked without --nats too, as the others are.
+            (
+                arguments.map { $0 == out ? fresh : ($0 == "slow=20,20,30" ? "slow=20,30" : $0) } + [
+                    "--ack-wait", "0",
+                ],
+                "--ack-wait must be from 1 to 86400 s"
+            ),
+            (
+                arguments.map { $0 == out ? fresh : ($0 == "slow=20,20,30" ? "slow=20,30" : $0) }
+                    + ["--queue-prefix", "a b"],
+                "--queue-prefix a b: use ASCII letters, digits and single _ inside, from a letter"
+            ),
         ] {
             let bad = try PeregrineCLI.run(command)
             #expect(bad.status == 2, "\(command): \(bad.error)")
