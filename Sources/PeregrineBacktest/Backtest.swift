@@ -190,21 +190,24 @@ public struct BacktestPlan: Sendable {
             for path in spec.paths {
                 if let format = spec.format {
                     let names = Self.names(in: path, format: format)
-                    var symbol = spec.symbol ?? names.symbol
+                    let symbol = spec.symbol ?? names.symbol
                     // A file whose rows name their symbol but whose first rows name none is its
                     // own instrument, named after the file: said, since with other data the
                     // report's totals then mix two markets. One without a row (empty, a header
-                    // alone: a day without trading in a list of days) adds nothing: it joins a
-                    // market the other files name, its own when there is none.
+                    // alone: a day without trading in a list of days) adds nothing: it is read
+                    // for a market the other files name (which they number and give a book:
+                    // an empty level file does not make a market of quotes a level book), or is
+                    // its own when there is none.
                     if spec.symbol == nil, !names.fromData, format != .truefxQuotes, format != .l3JSONLines,
                         severalFiles
                     {
                         if Self.holdsNoRow(path, format: format),
                             let market = Self.namedMarket(preferring: spec, in: settings.data, converted: mapped)
                         {
-                            symbol = market
                             unnamed.append(
                                 "\(path) holds no row (it is empty, or a header alone): nothing is read from it")
+                            pending.append((path, format, market, [], nil))
+                            continue
                         } else {
                             unnamed.append(
                                 "\(path): no row names a symbol (is it empty?), so it is an instrument of its own named "
@@ -661,7 +664,7 @@ public struct BacktestPlan: Sendable {
                 if let format = candidate.format {
                     let names = Self.names(in: path, format: format)
                     if names.fromData { return names.symbol }
-                } else if let symbol = converted[path]?.metadata.instruments.min(by: { $0.id < $1.id })?.symbol {
+                } else if let symbol = converted[path]?.metadata.instruments.first?.symbol {
                     return symbol
                 }
             }
