@@ -62,24 +62,17 @@ public enum UTCTime {
         // RFC 3339 allows a space between the date and the time.
         if characters.count > 10, characters[10] == UInt8(ascii: " ") { characters[10] = UInt8(ascii: "T") }
         // YYYY-MM-DDTHH:MM:SS, then at most a point and 1...9 digits.
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
         guard characters.count >= 19 else { return .unreadable }
         if characters.count > 19 {
             guard characters[19] == UInt8(ascii: "."), (21...29).contains(characters.count),
-                characters[20...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+                characters[20...].allSatisfy(isDigit)
             else { return .unreadable }
         }
         // Digits and separators where a time has them: whatever is wrong now is a field's value.
-        let separators: [Int: UInt8] = [
-            4: UInt8(ascii: "-"), 7: UInt8(ascii: "-"), 10: UInt8(ascii: "T"),
-            13: UInt8(ascii: ":"), 16: UInt8(ascii: ":"),
-        ]
-        for index in 0..<19 {
-            let byte = characters[index]
-            if let separator = separators[index] {
-                guard byte == separator else { return .unreadable }
-            } else {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .unreadable }
-            }
+        for (byte, shape) in zip(characters, "0000-00-00T00:00:00".utf8)
+        where shape == UInt8(ascii: "0") ? !isDigit(byte) : byte != shape {
+            return .unreadable
         }
         var bytes = characters
         guard
