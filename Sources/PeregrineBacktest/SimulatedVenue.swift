@@ -23,6 +23,10 @@ struct RestingOrder: Sendable {
     var traded: Double
     /// When it joined the queue, venue ns.
     var joinedAt: UInt64
+    /// When a decrease of its level last moved it up the queue, venue ns (`UInt64.max`: never).
+    /// A trade at its price at that same time, after the decrease, may be the decrease's own
+    /// (`SameTimeShrinks`).
+    var movedUpAt: UInt64 = .max
 }
 
 /// A strategy's stop order at the simulated venue, waiting for the recorded market to reach its
@@ -108,6 +112,15 @@ struct QuoteLevels: Sendable {
 }
 
 /// What the simulated venue did.
+/// Per instrument, the trades that moved a resting order's queue at the time a decrease of its
+/// level had moved it already, after that decrease: with book data given before trades (ties go
+/// to the file given first), the decrease may be the trade's own, counted twice.
+public struct SameTimeShrinks: Equatable, Sendable {
+    /// How many such trades, and the time of the first.
+    public var trades = 0
+    public var first: UInt64 = 0
+}
+
 public struct SimulatedVenueCounters: Equatable, Sendable {
     /// Commands that reached it, new orders among them.
     public var commands = 0
@@ -122,6 +135,8 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
     /// Σ (fill time − time the order joined its queue) over passive fills, ns, and their count.
     public var queueTimeTotal: UInt64 = 0
     public var cancelled = 0
+    /// By instrument (`SameTimeShrinks`).
+    public var sameTimeShrinks: [SameTimeShrinks] = []
 
     /// The reasons rejections were for, each with its count, in the reasons' order.
     public var rejections: [(reason: ExecutionReason, count: Int)] {
@@ -244,6 +259,7 @@ public struct SimulatedVenue: ~Copyable {
         snapshotReach = Array(repeating: (Int64.max, Int64.min), count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
+        counters.sameTimeShrinks = Array(repeating: SameTimeShrinks(), count: Swift.max(instruments, 1))
         resting.reserveCapacity(64)
         consumed.reserveCapacity(64)
     }
@@ -296,7 +312,7 @@ public struct SimulatedVenue: ~Copyable {
                 active: true)
             if !consumed.isEmpty { release(instrument) }
             if restingBounds[index].count > 0 {
-                requeueAtQuote(instrument, old: old)
+                requeueAtQuote(instrument, old: old, time: time)
                 fillThrough(instrument, time: time, sink: &sink)
             }
         case .trade(let trade):
@@ -327,7 +343,8 @@ public struct SimulatedVenue: ~Copyable {
         books.apply(update, to: instrument)
         if !consumed.isEmpty { release(instrument, side: update.side, price: update.price.ticks) }
         if queued {
-            requeue(instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots)
+            requeue(
+                instrument, update.side, update.price.ticks, previous: previous, new: update.quantity.lots, time: time)
         }
         if through { fillThrough(instrument, time: time, sink: &sink) }
     }
@@ -378,7 +395,9 @@ public struct SimulatedVenue: ~Copyable {
 
     /// The displayed size at a resting order's level changed from `previous` to `new` lots
     /// (from what it was before a cleared book, for a snapshot rebuilding it).
-    mutating func requeue(_ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64) {
+    mutating func requeue(
+        _ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64, time: UInt64
+    ) {
         let unit = lotUnits[Int(instrument.rawValue)]
         for index in resting.indices
         where resting[index].instrument == instrument && resting[index].side == side && resting[index].price == price {
@@ -387,10 +406,11 @@ public struct SimulatedVenue: ~Copyable {
                 from = sizesBeforeClear[entry].size
                 sizesBeforeClear.remove(at: entry)
             }
-            resting[index].ahead = queueModel.ahead(
-                front: resting[index].ahead, previous: from, new: Double(new), traded: resting[index].traded,
-                unit: unit)
-            resting[index].traded = 0
+            moveInQueue(
+                index,
+                to: queueModel.ahead(
+                    front: resting[index].ahead, previous: from, new: Double(new), traded: resting[index].traded,
+                    unit: unit), at: time)
         }
     }
 
@@ -439,6 +459,7 @@ public struct SimulatedVenue: ~Copyable {
     /// its place.
     mutating func finishRebuild(_ instrument: InstrumentID) {
         let unit = lotUnits[Int(instrument.rawValue)]
+        let time = clearedAt[Int(instrument.rawValue)] ?? 0
         let reach = snapshotReach[Int(instrument.rawValue)]
         for entry in sizesBeforeClear where entry.instrument == instrument {
             // (An order filled or cancelled during the snapshot is gone.)
@@ -447,9 +468,11 @@ public struct SimulatedVenue: ~Copyable {
             let shown = quantity(instrument, order.side, order.price)
             let beyondReach = order.side == .buy ? order.price < reach.bid : order.price > reach.ask
             if shown == 0, beyondReach { continue }
-            resting[index].ahead = queueModel.ahead(
-                front: order.ahead, previous: entry.size, new: Double(shown), traded: order.traded, unit: unit)
-            resting[index].traded = 0
+            moveInQueue(
+                index,
+                to: queueModel.ahead(
+                    front: order.ahead, previous: entry.size, new: Double(shown), traded: order.traded, unit: unit),
+                at: time)
         }
         sizesBeforeClear.removeAll { $0.instrument == instrument }
         clearedAt[Int(instrument.rawValue)] = nil
@@ -458,7 +481,7 @@ public struct SimulatedVenue: ~Copyable {
 
     /// A new quote: the level at each resting order's price, where the quote shows it (its
     /// price is the best, or better than the best: nothing displayed there).
-    mutating func requeueAtQuote(_ instrument: InstrumentID, old: QuoteLevels) {
+    mutating func requeueAtQuote(_ instrument: InstrumentID, old: QuoteLevels, time: UInt64) {
         let new = quotes[Int(instrument.rawValue)]
         for index in resting.indices where resting[index].instrument == instrument {
             let order = resting[index]
@@ -467,11 +490,21 @@ public struct SimulatedVenue: ~Copyable {
                 continue
             }
             let before = Self.displayed(buy ? old.bid : old.ask, at: order.price, side: order.side) ?? after
-            resting[index].ahead = queueModel.ahead(
-                front: order.ahead, previous: Double(before), new: Double(after), traded: order.traded,
-                unit: lotUnits[Int(instrument.rawValue)])
-            resting[index].traded = 0
+            moveInQueue(
+                index,
+                to: queueModel.ahead(
+                    front: order.ahead, previous: Double(before), new: Double(after), traded: order.traded,
+                    unit: lotUnits[Int(instrument.rawValue)]), at: time)
         }
+    }
+
+    /// Sets the queue ahead of the resting order at `index` after its level's displayed size
+    /// changed at venue time `time` (the trades counted since are then in the past), noting
+    /// when that moved it up.
+    mutating func moveInQueue(_ index: Int, to ahead: Double, at time: UInt64) {
+        if ahead < resting[index].ahead { resting[index].movedUpAt = time }
+        resting[index].ahead = ahead
+        resting[index].traded = 0
     }
 
     /// What a one-level book displays at `price` on `side`: the level's size at its price, 0
@@ -576,6 +609,7 @@ public struct SimulatedVenue: ~Copyable {
         // once: two of them never both fill from the same lots (a later one stands behind what
         // an earlier one took of this trade).
         var taken: Int64 = 0
+        var afterShrink = false
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -589,6 +623,7 @@ public struct SimulatedVenue: ~Copyable {
             if through {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             } else if trade.price.ticks == order.price, trade.aggressor != order.side {
+                afterShrink = afterShrink || order.movedUpAt == time
                 let lots = Double(trade.quantity.lots)
                 resting[index].ahead -= lots
                 resting[index].traded += lots
@@ -601,6 +636,11 @@ public struct SimulatedVenue: ~Copyable {
                 }
             }
             index += 1
+        }
+        let slot = Int(instrument.rawValue)
+        if afterShrink, slot < counters.sameTimeShrinks.count {
+            if counters.sameTimeShrinks[slot].trades == 0 { counters.sameTimeShrinks[slot].first = time }
+            counters.sameTimeShrinks[slot].trades &+= 1
         }
     }
 

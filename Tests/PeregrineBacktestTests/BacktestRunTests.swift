@@ -2143,6 +2143,70 @@ import Testing
         }
     }
 
+    /// A book file given before its trades file: at a timestamp they share, a level's decrease
+    /// that was the trade's own comes before the trade, and a resting order's queue counts the
+    /// trade twice. The fills differ with the order (a bid behind 5 lots; at 2 s a 2-lot sell
+    /// and the level down to 3; at 3 s another 2-lot sell: 1 lot ahead then, not 3), and the run
+    /// given the book first says so. Given the trades first it says nothing.
+    @Test func aTradeAfterItsOwnDecreaseIsWarnedAbout() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let book = directory.appendingPathComponent("book.csv").path
+        let trades = directory.appendingPathComponent("trades.csv").path
+        try """
+            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+            binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
+            binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
+            binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,3
+
+            """.write(toFile: book, atomically: true, encoding: .utf8)
+        try """
+            exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+            binance,TESTUSDT,1704067202000000,1704067202000000,1,sell,100,2
+            binance,TESTUSDT,1704067203000000,1704067203000000,2,sell,100,2
+
+            """.write(toFile: trades, atomically: true, encoding: .utf8)
+        func run(_ data: [String], queueModel: QueueModel = .riskAverse) throws -> (fills: [String], warnings: [String]) {
+            var settings = BacktestSettings()
+            settings.data = try data.map { try DataSpec($0) }
+            settings.queueModel = queueModel
+            settings.strategies = [
+                StrategySpec(
+                    name: "market-maker",
+                    parameters: [("half-spread", "0"), ("size", "1"), ("skew", "0"), ("join-touch", "1")])
+            ]
+            let fills = directory.appendingPathComponent("fills.csv").path
+            let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills))
+            let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+            return (rows.map { $0.split(separator: ",").prefix(5).joined(separator: ",") }, result.warnings)
+        }
+        let tradesFirst = try run(["tardis-trades:" + trades, "tardis-l2:" + book])
+        #expect(tradesFirst.fills == [])
+        #expect(tradesFirst.warnings == [])
+        let bookFirst = try run(["tardis-l2:" + book, "tardis-trades:" + trades])
+        #expect(bookFirst.fills == ["2024-01-01T00:00:03.000000000Z,TESTUSDT,buy,100,1"])
+        #expect(
+            bookFirst.warnings == [
+                "TESTUSDT: 1 trade at a resting order's price came after a decrease of its level at the same time had "
+                    + "moved the order up its queue (the first at 2024-01-01 00:00:02.000000000 UTC): a decrease "
+                    + "recorded with a trade is usually the trade's own, so the queue counted such a trade twice. Give "
+                    + "the trades file before the book's (ties go to the file given first; a converted file keeps the "
+                    + "order it was converted in)"
+            ])
+        // A decrease that does not move the order (the level shrinks behind it) is not one.
+        try """
+            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+            binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
+            binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
+            binance,TESTUSDT,1704067201500000,1704067201500000,false,bid,100,9
+            binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,7
+
+            """.write(toFile: book, atomically: true, encoding: .utf8)
+        #expect(try run(["tardis-l2:" + book, "tardis-trades:" + trades]).warnings == [])
+        // Under a probability model every decrease moves the order: said as well.
+        #expect(try run(["tardis-l2:" + book, "tardis-trades:" + trades], queueModel: .power(exponent: 2)).warnings.count == 1)
+    }
+
     /// What in the data makes the results mean less than they seem is said (standard error,
     /// the JSON report and the HTML report): a book that stops moving while its trades go on
     /// (the fixture's quotes end at 00:03:47, its trades at 02:05:47), nothing after `--from`,
