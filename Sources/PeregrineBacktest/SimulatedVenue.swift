@@ -395,6 +395,7 @@ public struct SimulatedVenue: ~Copyable {
 
     /// The displayed size at a resting order's level changed from `previous` to `new` lots
     /// (from what it was before a cleared book, for a snapshot rebuilding it).
+    @inline(never)  // (rare: out of the middle changes' loop it would bloat)
     mutating func requeue(
         _ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64, time: UInt64
     ) {
