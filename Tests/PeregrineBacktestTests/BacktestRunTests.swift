@@ -2154,19 +2154,20 @@ import Testing
         let book = directory.appendingPathComponent("book.csv").path
         let trades = directory.appendingPathComponent("trades.csv").path
         try """
-            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
-            binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
-            binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
-            binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,3
+        exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+        binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
+        binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
+        binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,3
 
-            """.write(toFile: book, atomically: true, encoding: .utf8)
+        """.write(toFile: book, atomically: true, encoding: .utf8)
         try """
-            exchange,symbol,timestamp,local_timestamp,id,side,price,amount
-            binance,TESTUSDT,1704067202000000,1704067202000000,1,sell,100,2
-            binance,TESTUSDT,1704067203000000,1704067203000000,2,sell,100,2
+        exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+        binance,TESTUSDT,1704067202000000,1704067202000000,1,sell,100,2
+        binance,TESTUSDT,1704067203000000,1704067203000000,2,sell,100,2
 
-            """.write(toFile: trades, atomically: true, encoding: .utf8)
-        func run(_ data: [String], queueModel: QueueModel = .riskAverse) throws -> (fills: [String], warnings: [String]) {
+        """.write(toFile: trades, atomically: true, encoding: .utf8)
+        func run(_ data: [String], queueModel: QueueModel = .riskAverse) throws -> (fills: [String], warnings: [String])
+        {
             var settings = BacktestSettings()
             settings.data = try data.map { try DataSpec($0) }
             settings.queueModel = queueModel
@@ -2195,16 +2196,18 @@ import Testing
             ])
         // A decrease that does not move the order (the level shrinks behind it) is not one.
         try """
-            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
-            binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
-            binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
-            binance,TESTUSDT,1704067201500000,1704067201500000,false,bid,100,9
-            binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,7
+        exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+        binance,TESTUSDT,1704067201000000,1704067201000000,true,bid,100,5
+        binance,TESTUSDT,1704067201000000,1704067201000000,true,ask,101,5
+        binance,TESTUSDT,1704067201500000,1704067201500000,false,bid,100,9
+        binance,TESTUSDT,1704067202000000,1704067202000000,false,bid,100,7
 
-            """.write(toFile: book, atomically: true, encoding: .utf8)
+        """.write(toFile: book, atomically: true, encoding: .utf8)
         #expect(try run(["tardis-l2:" + book, "tardis-trades:" + trades]).warnings == [])
         // Under a probability model every decrease moves the order: said as well.
-        #expect(try run(["tardis-l2:" + book, "tardis-trades:" + trades], queueModel: .power(exponent: 2)).warnings.count == 1)
+        #expect(
+            try run(["tardis-l2:" + book, "tardis-trades:" + trades], queueModel: .power(exponent: 2)).warnings.count
+                == 1)
     }
 
     /// What in the data makes the results mean less than they seem is said (standard error,
