@@ -11,7 +11,7 @@ import TOMLKit
 ///
 /// ```toml
 /// [backtest]
-/// data = ["tardis-quotes:quotes.csv.gz", "tardis-trades:trades.csv.gz"]
+/// data = ["tardis-trades:trades.csv.gz", "tardis-quotes:quotes.csv.gz"]  # trades first
 /// from = "2020-02-22T00:00:00Z"
 /// order_latency = 500             # µs, or "latency.csv"
 /// queue_model = "power:2"

@@ -163,7 +163,7 @@ public struct BacktestResult {
             Self.warnings(
                 plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
                 warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes, first: firstTime, last: lastTime,
-                killSwitchTrip: refusals.killSwitchTrip, sameTimeShrinks: venue.sameTimeShrinks)
+                killSwitchTrip: refusals.killSwitchTrip, tradesAfterDecrease: venue.tradesAfterDecrease)
             + Self.sameBytes(inputs, convertedSources: plan.convertedSources)
         self.refusals = refusals
         timeInMarket = span > 0 ? Double(recorder.timeInMarket) / Double(span) : 0
@@ -578,7 +578,7 @@ extension BacktestResult {
     static func warnings(
         plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
         skippedQuotes: Int, first: UInt64, last: UInt64, killSwitchTrip: String? = nil,
-        sameTimeShrinks: [SameTimeShrinks] = []
+        tradesAfterDecrease: [TradesAfterDecrease] = []
     ) -> [String] {
         let span = last > first ? last - first : 0
         // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
@@ -632,14 +632,14 @@ extension BacktestResult {
                     + "deletes, or mix two sources?)")
         }
         // Book data given before its trades: a trade's own decrease of its level came first.
-        for (definition, shrinks) in zip(instruments, sameTimeShrinks) where shrinks.trades > 0 {
-            let trades = shrinks.trades == 1 ? "1 trade" : "\(shrinks.trades) trades"
+        for (definition, after) in zip(instruments, tradesAfterDecrease) where after.trades > 0 {
+            let trades = after.trades == 1 ? "1 trade" : "\(after.trades) trades"
             warnings.append(
                 "\(definition.symbol): \(trades) at a resting order's price came after a decrease of its level at the "
-                    + "same time had moved the order up its queue (the first at \(exact(shrinks.first)) UTC): a "
-                    + "decrease recorded with a trade is usually the trade's own, so the queue counted such a trade "
-                    + "twice. Give the trades file before the book's (ties go to the file given first; a converted "
-                    + "file keeps the order it was converted in)")
+                    + "same time had moved the order up its queue (the first at \(exact(after.first)) UTC): a "
+                    + "decrease recorded with a trade is usually the trade's own, and then the queue counted the trade "
+                    + "twice (in part, under power and log). Give the trades file before the book's (ties go to the file "
+                    + "given first; a converted file keeps the order it was converted in)")
         }
         for (definition, tally) in zip(instruments, tallies) where tally.firstTrade > 0 {
             guard tally.firstTouch > 0 else {

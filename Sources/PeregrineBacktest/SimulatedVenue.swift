@@ -24,8 +24,9 @@ struct RestingOrder: Sendable {
     /// When it joined the queue, venue ns.
     var joinedAt: UInt64
     /// When a decrease of its level last moved it up the queue, venue ns (`UInt64.max`: never).
-    /// A trade at its price at that same time, after the decrease, may be the decrease's own
-    /// (`SameTimeShrinks`).
+    /// A trade at its price at that same time, after the decrease, is likely the decrease's own
+    /// (`TradesAfterDecrease`). (An order that joins after the decrease, at its time, is not
+    /// marked: it joined behind what the decrease left.)
     var movedUpAt: UInt64 = .max
 }
 
@@ -111,16 +112,16 @@ struct QuoteLevels: Sendable {
     var active = false
 }
 
-/// What the simulated venue did.
-/// Per instrument, the trades that moved a resting order's queue at the time a decrease of its
-/// level had moved it already, after that decrease: with book data given before trades (ties go
-/// to the file given first), the decrease may be the trade's own, counted twice.
-public struct SameTimeShrinks: Equatable, Sendable {
+/// Per instrument, the trades at a resting order's price at the same time as, and after, a
+/// decrease of its level that moved the order up its queue: with book data given before trades
+/// (ties go to the file given first), the decrease is likely the trade's own, counted twice.
+public struct TradesAfterDecrease: Equatable, Sendable {
     /// How many such trades, and the time of the first.
     public var trades = 0
     public var first: UInt64 = 0
 }
 
+/// What the simulated venue did.
 public struct SimulatedVenueCounters: Equatable, Sendable {
     /// Commands that reached it, new orders among them.
     public var commands = 0
@@ -135,8 +136,8 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
     /// Σ (fill time − time the order joined its queue) over passive fills, ns, and their count.
     public var queueTimeTotal: UInt64 = 0
     public var cancelled = 0
-    /// By instrument (`SameTimeShrinks`).
-    public var sameTimeShrinks: [SameTimeShrinks] = []
+    /// By instrument (`TradesAfterDecrease`).
+    public var tradesAfterDecrease: [TradesAfterDecrease] = []
 
     /// The reasons rejections were for, each with its count, in the reasons' order.
     public var rejections: [(reason: ExecutionReason, count: Int)] {
@@ -259,7 +260,7 @@ public struct SimulatedVenue: ~Copyable {
         snapshotReach = Array(repeating: (Int64.max, Int64.min), count: Swift.max(instruments, 1))
         scratch = .allocate(capacity: Self.maxWalkLevels)
         self.queueModel = queueModel
-        counters.sameTimeShrinks = Array(repeating: SameTimeShrinks(), count: Swift.max(instruments, 1))
+        counters.tradesAfterDecrease = Array(repeating: TradesAfterDecrease(), count: Swift.max(instruments, 1))
         resting.reserveCapacity(64)
         consumed.reserveCapacity(64)
     }
@@ -395,7 +396,7 @@ public struct SimulatedVenue: ~Copyable {
 
     /// The displayed size at a resting order's level changed from `previous` to `new` lots
     /// (from what it was before a cleared book, for a snapshot rebuilding it).
-    @inline(never)  // (rare: out of the middle changes' loop it would bloat)
+    @inline(never)  // kept out of `sendMessageMiddle`'s loop: inlined there it cost +17M instructions
     mutating func requeue(
         _ instrument: InstrumentID, _ side: Side, _ price: Int64, previous: Int64, new: Int64, time: UInt64
     ) {
@@ -500,8 +501,8 @@ public struct SimulatedVenue: ~Copyable {
     }
 
     /// Sets the queue ahead of the resting order at `index` after its level's displayed size
-    /// changed at venue time `time` (the trades counted since are then in the past), noting
-    /// when that moved it up.
+    /// changed at venue time `time`, and resets its trades counted since the last change (the
+    /// new estimate has them); notes when that moved it up.
     mutating func moveInQueue(_ index: Int, to ahead: Double, at time: UInt64) {
         if ahead < resting[index].ahead { resting[index].movedUpAt = time }
         resting[index].ahead = ahead
@@ -610,7 +611,7 @@ public struct SimulatedVenue: ~Copyable {
         // once: two of them never both fill from the same lots (a later one stands behind what
         // an earlier one took of this trade).
         var taken: Int64 = 0
-        var afterShrink = false
+        var afterDecrease = false
         var index = 0
         while index < resting.count {
             let order = resting[index]
@@ -624,7 +625,7 @@ public struct SimulatedVenue: ~Copyable {
             if through {
                 if fillResting(at: index, lots: order.leaves, time: time, sink: &sink) { continue }
             } else if trade.price.ticks == order.price, trade.aggressor != order.side {
-                afterShrink = afterShrink || order.movedUpAt == time
+                afterDecrease = afterDecrease || order.movedUpAt == time
                 let lots = Double(trade.quantity.lots)
                 resting[index].ahead -= lots
                 resting[index].traded += lots
@@ -639,9 +640,9 @@ public struct SimulatedVenue: ~Copyable {
             index += 1
         }
         let slot = Int(instrument.rawValue)
-        if afterShrink, slot < counters.sameTimeShrinks.count {
-            if counters.sameTimeShrinks[slot].trades == 0 { counters.sameTimeShrinks[slot].first = time }
-            counters.sameTimeShrinks[slot].trades &+= 1
+        if afterDecrease, slot < counters.tradesAfterDecrease.count {
+            if counters.tradesAfterDecrease[slot].trades == 0 { counters.tradesAfterDecrease[slot].first = time }
+            counters.tradesAfterDecrease[slot].trades &+= 1
         }
     }
 
