@@ -664,7 +664,7 @@ public struct BacktestPlan: Sendable {
                 if let format = candidate.format {
                     let names = Self.names(in: path, format: format)
                     if names.fromData { return names.symbol }
-                } else if let symbol = converted[path]?.metadata.instruments.first?.symbol {
+                } else if let symbol = converted[path]?.metadata.instruments.min(by: { $0.id < $1.id })?.symbol {
                     return symbol
                 }
             }
