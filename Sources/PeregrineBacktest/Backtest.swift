@@ -1065,15 +1065,24 @@ final class QueueClock {
     }
 }
 
+/// A report of the simulated venue's and the venue time it was made at (`sentAt`).
+struct SentReport {
+    var report: ExecutionReport
+    var venueTime: UInt64
+}
+
 /// The simulated venue's reports on their way to the strategies (after the response latency).
 struct ReportQueue: ExecutionReportSink {
-    let queue = TimedQueue<ExecutionReport>()
+    let queue = TimedQueue<SentReport>()
+    /// The venue's time: the reports it makes now are stamped with it.
     var sentAt: UInt64 = 0
     let latency: OrderLatency
     let clock: QueueClock
 
     mutating func accept(_ report: ExecutionReport) {
-        queue.push(report, at: sentAt &+ latency.response(at: sentAt), order: clock.take())
+        queue.push(
+            SentReport(report: report, venueTime: sentAt), at: sentAt &+ latency.response(at: sentAt),
+            order: clock.take())
     }
 }
 
@@ -1113,11 +1122,16 @@ struct BacktestOutputs: OutputSink {
         for order in deferred { queue(order) }
         deferred.removeAll(keepingCapacity: true)
     }
+    /// The venue time of the report the logic is handling (set before it is handed over): a
+    /// fill's, for the fills CSV.
+    var venueTime: UInt64 = 0
     /// Fills go to the recorder (the other updates change none of its figures); inlined, so
     /// the update is copied into an event for fills alone.
     @inline(__always)
     mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) {
-        if update.report.isFill { recorder.record(StrategyOrderEvent(sequence: sequence, time: time, update: update)) }
+        if update.report.isFill {
+            recorder.record(StrategyOrderEvent(sequence: sequence, time: time, update: update), venueTime: venueTime)
+        }
     }
     mutating func accept(_ report: ExecutionReport) { reports &+= 1 }
     mutating func bundleLeg(_ leg: borrowing BundleLeg) {}

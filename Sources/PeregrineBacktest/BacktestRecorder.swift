@@ -148,7 +148,7 @@ final class BacktestRecorder {
         costs.initialize(repeating: (0, 0))
         lastTop = .allocate(capacity: instruments.count)
         lastTop.initialize(repeating: (0, 0))
-        put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy\n")
+        put(fills, "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy,venue_time\n")
         put(
             equityFile,
             "time,equity,net_pnl,drawdown" + instruments.map { "," + TextField.csv("position_" + $0.symbol) }.joined()
@@ -369,8 +369,9 @@ final class BacktestRecorder {
         sentLots[index] &+= Int128(lots)
     }
 
-    /// An update of a strategy's order: fills are counted.
-    func record(_ event: StrategyOrderEvent) {
+    /// An update of a strategy's order, reaching the strategy at `event.time`: fills are
+    /// counted (`venueTime`: when the venue made the fill).
+    func record(_ event: StrategyOrderEvent, venueTime: UInt64) {
         let report = event.update.report
         guard report.isFill else { return }
         let index = Int(report.instrument.rawValue)
@@ -409,7 +410,8 @@ final class BacktestRecorder {
             + (report.isAggressor ? "taker" : "maker") + ","
             + ExactAmount(event.update.fee, tickSize: definition.tickSize, lotSize: definition.lotSize).description
             + "," + ExactAmount(lots: Int128(tally.position), lotSize: definition.lotSize).description + ","
-            + "\(report.orderID.rawValue)," + (csvStrategyNames[event.update.order.strategy.rawValue] ?? "") + "\n"
+            + "\(report.orderID.rawValue)," + (csvStrategyNames[event.update.order.strategy.rawValue] ?? "") + ","
+            + UTCTime.text(venueTime) + "\n"
         put(fills, line)
     }
 }

@@ -405,9 +405,10 @@ public enum Backtest {
                         // latency it lands between events).
                         recorder.advance(to: entry.time)
                         outputs.now = entry.time
+                        outputs.venueTime = entry.element.venueTime
                         logicTime = Swift.max(logicTime, entry.time)
                         logic.handleVenueReport(
-                            entry.element, time: entry.time, exchangeTime: entry.time, sequence: sequence,
+                            entry.element.report, time: entry.time, exchangeTime: entry.time, sequence: sequence,
                             outputs: &outputs)
                         sequence &+= 1
                     }

@@ -137,11 +137,20 @@ import Testing
         #expect(Self.turnover(tied) == "102")
         // With a response latency, the position is still 0 when the next rows arrive, but the
         // order is open: one order only.
-        let slowReports = try Self.goldenCross(["tardis-quotes:" + path]) {
-            $0.orderLatency = .constant(entry: 0, response: 3_000_000)
-        }
+        var settings = try Self.goldenCrossSettings(["tardis-quotes:" + path])
+        settings.orderLatency = .constant(entry: 500_000, response: 3_000_000)
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let slowReports = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills))
         #expect(slowReports.venue.newOrders == 1)
         #expect(Self.turnover(slowReports) == "102")
+        // The fills CSV's time is when the report reaches the strategy (the venue's fill time,
+        // 2.5 ms: the order sent at 2 ms arrives 0.5 ms later, plus the response latency);
+        // `venue_time`, when the venue filled it.
+        #expect(
+            try String(contentsOfFile: fills, encoding: .utf8)
+                == "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy,venue_time\n"
+                + "1970-01-01T00:00:00.005500000Z,TEST,buy,102,1,taker,0,1,4611687117939015681,golden-cross,"
+                + "1970-01-01T00:00:00.002500000Z\n")
     }
 
     @Test func feedLatencyDelaysWhatTheStrategySeesButNotTheVenue() throws {
@@ -717,7 +726,7 @@ import Testing
         #expect(fillLines.count == result.trades + 1)
         let first = try #require(fillLines.dropFirst().first)
         #expect(first.hasPrefix("2020-02-22T00:00:04.012000000Z,\"A,\"\"B\",buy,9682.00,0.010,taker,"))
-        #expect(first.hasSuffix(",golden-cross"))
+        #expect(first.hasSuffix(",golden-cross,2020-02-22T00:00:04.012000000Z"))
         let equityHeader = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").first
         #expect(equityHeader == "time,equity,net_pnl,drawdown,\"position_A,\"\"B\"")
         #expect(TextField.csv("BTC-USDT") == "BTC-USDT")

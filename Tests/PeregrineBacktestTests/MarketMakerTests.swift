@@ -136,9 +136,11 @@ struct PlainMarketMaker: Strategy, Sendable {
                     outputs: BacktestOutputFiles(fillsCSV: fills))
                 let report = try #require(
                     try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
-                // Every column but the strategy's name.
+                // Every column but the strategy's name (the last but one).
                 let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").map {
-                    $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
+                    var fields = $0.split(separator: ",", omittingEmptySubsequences: false)
+                    fields.remove(at: fields.count - 2)
+                    return fields.joined(separator: ",")
                 }
                 outcomes.append((report, rows))
             }
