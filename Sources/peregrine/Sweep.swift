@@ -191,8 +191,9 @@ struct SweepCommand: ParsableCommand {
             }
             if top < 0 { throw BacktestError.usage("--top must be 0 or more") }
             if idleTimeout < 0 { throw BacktestError.usage("--idle-timeout must be 0 or more") }
-            try queue.check()
-            let nats = try queue.nats.map { (url) throws(BacktestError) in try queue.queue(url) }
+            // The queue's values given are checked with `--nats` or not, as the other options are.
+            let nats: SweepQueue?
+            if let url = queue.nats { nats = try queue.queue(url) } else { try queue.check(); nats = nil }
             let settings = try options.settings()
             // Outputs first: then bad data found making the plan fails the sweep as bad data
             // found later does.
@@ -297,6 +298,7 @@ struct SweepQueueOptions: ParsableArguments {
         }
     }
 
+    /// The queue at `url`, its values checked (`check`).
     func queue(_ url: String) throws(BacktestError) -> SweepQueue {
         try check()
         guard NATSSettings.isServerURL(url) else {
