@@ -76,7 +76,11 @@ public enum OutputFile {
     public static func isStandardOutput(_ path: String) -> Bool { isOpen(path, as: 1) }
 
     /// Whether `path` is the file standard error writes to (as `isStandardOutput`).
-    public static func isStandardError(_ path: String) -> Bool { isOpen(path, as: 2) }
+    static func isStandardError(_ path: String) -> Bool { isOpen(path, as: 2) }
+
+    /// Whether `path` is where standard output or standard error goes (as `isStandardOutput`):
+    /// left as it is after a failure, since the error message goes there.
+    public static func isStandardStream(_ path: String) -> Bool { isStandardOutput(path) || isStandardError(path) }
 
     /// Whether `path` is the file open as `descriptor` (by device and inode), not /dev/null.
     static func isOpen(_ path: String, as descriptor: Int32) -> Bool {
@@ -156,8 +160,10 @@ public enum OutputFile {
     }
 
     /// Empties what `path` leads to, if that is a regular file, then removes `path` if it is
-    /// one itself: an output abandoned after a failure, through a link or not.
+    /// one itself: an output abandoned after a failure, through a link or not. Never standard
+    /// output or standard error redirected to a file (`isStandardStream`).
     public static func discard(_ path: String) {
+        guard !isStandardStream(path) else { return }
         if isRegularFile(path) { _ = truncate(path, 0) }
         removeRegularFile(path)
     }

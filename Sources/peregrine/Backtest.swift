@@ -122,8 +122,7 @@ struct BacktestCommand: ParsableCommand {
     {
         var notes: [String] = []
         if !error.isUsage {
-            for case let path? in outputs where !OutputFile.isStandardOutput(path) && !OutputFile.isStandardError(path)
-            {
+            for case let path? in outputs where !OutputFile.isStandardStream(path) {
                 let note = "the run failed, so nothing there passes for its output"
                 if OutputFile.isRegularFile(path) {
                     let link = OutputFile.isLink(path)
