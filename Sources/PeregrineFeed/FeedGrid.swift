@@ -245,6 +245,13 @@ extension FeedReplay {
             let before = (grids.price.decimals, grids.size.decimals)
             while let line = lines.next() {
                 let number = lines.lineNumber
+                // A file of another format (or with a byte-order mark) is refused here, as its
+                // replay would refuse it, before anything found in its lines is used.
+                if number == 1 {
+                    do { _ = try FeedReplay.checkFirstLine(line, format: format) } catch {
+                        throw FeedError(line: 1, error.message, file: path)
+                    }
+                }
                 if number & 0xFFFF == 0, let reason = stopRequested() {
                     throw FeedError(
                         line: 0, "stopped by \(reason) while its prices and sizes were scanned for the grids",

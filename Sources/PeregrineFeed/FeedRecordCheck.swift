@@ -48,8 +48,19 @@ enum JSONShape {
 }
 
 extension FeedReplay {
-    /// Checks the first line of a CSV file against its format's header; throws naming both.
-    mutating func checkHeader(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) {
+    /// Checks the first line of a file of `format`: no byte-order mark, and the format's header
+    /// where it has one (throws naming both, at line 1). Returns the number of fields the
+    /// header gives its rows, nil when the format has no header (the line is a row). Stateless:
+    /// the grid scan checks a file with it before a run reads its rows.
+    static func checkFirstLine(_ line: UnsafeBufferPointer<UInt8>, format: FeedFormat) throws(FeedError) -> Int? {
+        // A byte-order mark (a spreadsheet's UTF-8 export) would make the first line differ
+        // invisibly from what it shows.
+        if line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+            throw FeedError(
+                line: 1,
+                "the file begins with a UTF-8 byte-order mark (bytes EF BB BF): remove it "
+                    + "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
+        }
         let found = String(decoding: line, as: UTF8.self)
         if format == .tardisSnapshot {
             let fields = found.split(separator: ",", omittingEmptySubsequences: false)
@@ -68,16 +79,15 @@ extension FeedReplay {
                         + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(Self.excerpt(found))'"
                 )
             }
-            expectedFields = fields.count
-            return
+            return fields.count
         }
-        guard let header = format.header else { return }
+        guard let header = format.header else { return nil }
         guard found == header else {
             throw FeedError(
                 line: 1,
                 "not a \(format.rawValue) file: expected the header '\(header)', found '\(Self.excerpt(found))'")
         }
-        expectedFields = CSVRow.fieldCount(line)
+        return CSVRow.fieldCount(line)
     }
 
     /// Checks the shape of a line before anything of it is applied, where applying could

@@ -102,7 +102,7 @@ public struct FeedReplay: ~Copyable {
     var reader: MappedLines?
     /// The line of the file read last (1 for the first), 0 before any.
     public var lineNumber: Int { mutating get { reader?.lineNumber ?? 0 } }
-    /// Fields per CSV row, from the header (`checkHeader`).
+    /// Fields per CSV row, from the header (`checkFirstLine`).
     var expectedFields = 0
     /// The symbol every row of the file names (formats with a symbol column): set by the
     /// first row (`noteSymbol`).
@@ -216,16 +216,8 @@ public struct FeedReplay: ~Copyable {
     mutating func admit(_ line: UnsafeBufferPointer<UInt8>, number: Int, terminated: Bool)
         throws(FeedError) -> Admission
     {
-        // A byte-order mark (a spreadsheet's UTF-8 export) would make the first line differ
-        // invisibly from what it shows.
-        if number == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
-            throw FeedError(
-                line: 1,
-                "the file begins with a UTF-8 byte-order mark (bytes EF BB BF): remove it "
-                    + "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
-        }
-        if number == 1, format.header != nil || format == .tardisSnapshot {
-            do { try checkHeader(line) } catch { throw FeedError(line: 1, error.message) }
+        if number == 1, let fields = try Self.checkFirstLine(line, format: format) {
+            expectedFields = fields
             return .skip
         }
         if line.isEmpty { return .skip }

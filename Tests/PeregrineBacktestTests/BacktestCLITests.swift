@@ -135,6 +135,42 @@ import Testing
         #expect(try String(contentsOfFile: logged, encoding: .utf8).contains("truncated: its header promises"))
     }
 
+    /// A run that fails part-way (bad data mid-file) removes the CSVs it began, but not the
+    /// file standard output and standard error are redirected to when a CSV names it too: the
+    /// error message goes there (the run had removed it, message and all).
+    @Test func aFailedRunKeepsTheFileItsMessagesGoTo() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var rows = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8).split(separator: "\n")
+            .prefix(101).map(String.init)
+        var fields = try #require(rows.last).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[5] = "9682.O1"
+        rows.append(fields.joined(separator: ","))
+        let quotes = directory.appendingPathComponent("quotes.csv").path
+        try (rows.joined(separator: "\n") + "\n").write(toFile: quotes, atomically: true, encoding: .utf8)
+        let logged = directory.appendingPathComponent("run.log").path
+        let other = directory.appendingPathComponent("other.csv").path
+        for (flag, otherFlag) in [("--fills-csv", "--equity-csv"), ("--equity-csv", "--fills-csv")] {
+            _ = FileManager.default.createFile(atPath: logged, contents: nil)
+            let process = Process()
+            process.executableURL = PeregrineCLI.binary
+            process.arguments =
+                ["backtest", "--data", "tardis-quotes:" + quotes, flag, logged, otherFlag, other] + Self.golden
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logged))
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            process.waitUntilExit()
+            try log.close()
+            #expect(process.terminationStatus == 1, "\(flag)")
+            let text = try String(contentsOfFile: logged, encoding: .utf8)
+            #expect(text.contains("quotes.csv:102"), "\(flag): \(text)")
+            #expect(text.contains("9682.O1"), "\(flag): \(text)")
+            // The other CSV, a file of its own, is removed.
+            #expect(!FileManager.default.fileExists(atPath: other), "\(flag)")
+        }
+    }
+
     @Test func outputsReplacedByARenameFollowLinksAndRefuseDevices() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -543,6 +579,22 @@ import Testing
                 "--data tardis-quotes:\(converted): \(converted) is a converted event file (peregrine data convert): "
                     + "pass it as events:\(converted)"), "\(asText.error)")
         #expect(!asText.error.contains("PGEVENTS"))
+        // Text of another format (Bybit's messages) named as Tardis quotes: refused at its first
+        // line (bad data, exit 1) while the plan scans its grid, before anything read from its
+        // lines is used (the lot had been "refined" for a symbol taken from a JSON field).
+        let bybit = Fixtures.path("bybit_XRPUSDT_orderbook500_2024-12-01.jsonl")
+        let otherFormat = try PeregrineCLI.run(
+            [
+                "backtest", "--data", "tardis-quotes:" + bybit, "--strategy", "golden-cross", "--param", "fast=10",
+                "--param", "slow=30", "--param", "quantity=0.01",
+            ])
+        #expect(otherFormat.status == 1)
+        #expect(
+            otherFormat.error.hasPrefix(
+                "error: \(bybit):1: not a tardis-quotes file: expected the header "
+                    + "'exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount', found "
+                    + "'{\"topic\":\"orderbook.500.XRPUSDT\""), "\(otherFormat.error)")
+        #expect(!otherFormat.error.contains("note:"), "\(otherFormat.error)")
         let replayed = try PeregrineCLI.run(["feed", "replay", "--format", "tardis-quotes", converted])
         #expect(replayed.status == 2)
         #expect(

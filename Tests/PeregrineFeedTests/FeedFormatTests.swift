@@ -78,7 +78,10 @@ struct FeedFormatTests {
             #expect(detected.pricesVary == (Set(units).count > 1), "\(written)")
         }
         // Given a tick, no step is sought.
-        let file = try write(["t,T,1,1,1,99.5,99,1"])
+        let file = try write([
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+            "t,T,1,1,1,99.5,99,1",
+        ])
         defer { try? FileManager.default.removeItem(atPath: file) }
         #expect(
             try FeedReplay.detectGrids(format: .tardisQuotes, paths: [file], price: try Increment("0.1")).priceStep == 0
@@ -487,7 +490,10 @@ struct FeedFormatTests {
             ),
             (
                 .binanceDepth,
-                ["BTCUSDT,1,1,1,b,set,100,1,0", "BTCUSDT,2,2,2,b,set,100,\(fine),1"],
+                [
+                    "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu",
+                    "BTCUSDT,1,1,1,b,set,100,1,0", "BTCUSDT,2,2,2,b,set,100,\(fine),1",
+                ],
                 "qty"
             ),
             (
@@ -506,7 +512,7 @@ struct FeedFormatTests {
             defer { try? FileManager.default.removeItem(atPath: file) }
             #expect(
                 throws: FeedError(
-                    line: 3 - (format == .binanceDepth || format == .bybitOrderBook ? 1 : 0),
+                    line: format == .bybitOrderBook ? 2 : 3,
                     "\(column) '\(fine)' has 19 decimals; at most 18 are supported: no grid holds it exactly",
                     file: file)
             ) {
