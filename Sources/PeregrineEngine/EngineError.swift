@@ -3,6 +3,7 @@ import PeregrineCodec
 import PeregrineCore
 import PeregrineFeed
 import PeregrineJournal
+import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
 
@@ -44,7 +45,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidSetting(let name, let value, let allowed):
-            return "invalid \(name) '\(Self.excerpt(value))': \(allowed)"
+            return "invalid \(name) '\(TextField.excerpt(value))': \(allowed)"
         case .inFile(let location, let error): return "\(location): \(error)"
         case .journal(let error): return "journal: \(error)"
         case .settings(let error): return "logic settings: \(error)"
@@ -77,21 +78,6 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case (.wiring(let a), .wiring(let b)): return a == b
         default: return false
         }
-    }
-
-    /// A value as an error message shows it: at most 120 characters (a long value is cut, with
-    /// its length), control characters escaped so that nothing cuts or garbles the line.
-    public static func excerpt(_ value: String) -> String {
-        var shown = ""
-        var count = 0
-        for scalar in value.unicodeScalars {
-            if count == 120 {
-                return shown + "… (\(value.utf8.count) bytes)"
-            }
-            shown += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
-            count += 1
-        }
-        return shown
     }
 }
 

@@ -120,7 +120,7 @@ struct BybitPairs {
         let shown = UnsafeBufferPointer(rebasing: line[position..<Swift.min(position + 24, line.count)])
         return FeedError(
             line: 0,
-            "\"\(side == .buy ? "b" : "a")\" at column \(position + 1) holds '\(String(decoding: shown, as: UTF8.self))', "
+            "\"\(side == .buy ? "b" : "a")\" at column \(position + 1) holds '\(TextField.excerpt(shown))', "
                 + "not a level [\"price\",\"size\"] of two quoted strings")
     }
 

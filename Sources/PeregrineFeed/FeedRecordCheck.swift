@@ -76,7 +76,7 @@ extension FeedReplay {
                 throw FeedError(
                     line: 1,
                     "not a tardis-snapshot header (expected exchange,symbol,timestamp,local_timestamp,"
-                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(Self.excerpt(found))'"
+                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(TextField.excerpt(found))'"
                 )
             }
             return fields.count
@@ -85,7 +85,7 @@ extension FeedReplay {
         guard found == header else {
             throw FeedError(
                 line: 1,
-                "not a \(format.rawValue) file: expected the header '\(header)', found '\(Self.excerpt(found))'")
+                "not a \(format.rawValue) file: expected the header '\(header)', found '\(TextField.excerpt(found))'")
         }
         return CSVRow.fieldCount(line)
     }
@@ -153,7 +153,7 @@ extension FeedReplay {
         }
         throw FeedError(
             line: 0,
-            "exchange '\(String(decoding: field, as: UTF8.self))' is not '\(String(decoding: exchange, as: UTF8.self))', "
+            "exchange '\(TextField.excerpt(field))' is not '\(TextField.excerpt(String(decoding: exchange, as: UTF8.self)))', "
                 + "the exchange of the first row read: a replay is one market's; split the file into one file per "
                 + "exchange (its column 1)")
     }
@@ -167,7 +167,7 @@ extension FeedReplay {
         let place = format == .bybitOrderBook ? "its \"s\"" : "its column \(format == .binanceDepth ? 1 : 2)"
         throw FeedError(
             line: 0,
-            "symbol '\(String(decoding: field, as: UTF8.self))' is not '\(String(decoding: symbol, as: UTF8.self))', "
+            "symbol '\(TextField.excerpt(field))' is not '\(TextField.excerpt(String(decoding: symbol, as: UTF8.self)))', "
                 + "the symbol of the first row read: a replay is one instrument's; split the file into one file "
                 + "per symbol (\(place))")
     }
@@ -276,9 +276,5 @@ extension FeedReplay {
                 _ = try size(sizeValue.bytes, "size")
             }
         }
-    }
-
-    static func excerpt(_ text: String) -> String {
-        text.count > 120 ? String(text.prefix(120)) + "…" : text
     }
 }

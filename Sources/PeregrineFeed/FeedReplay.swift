@@ -316,7 +316,7 @@ public struct FeedReplay: ~Copyable {
     static func notPositive(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StaticString, hint: StaticString)
         -> FeedError
     {
-        FeedError(line: 0, "\(column) '\(String(decoding: bytes, as: UTF8.self))' is not positive\(hint)")
+        FeedError(line: 0, "\(column) '\(TextField.excerpt(bytes))' is not positive\(hint)")
     }
 
     @inline(never)
@@ -325,7 +325,7 @@ public struct FeedReplay: ~Copyable {
     {
         FeedError(
             line: 0,
-            "\(column) '\(String(decoding: bytes, as: UTF8.self))' is beyond the price range at tick size \(tick): "
+            "\(column) '\(TextField.excerpt(bytes))' is beyond the price range at tick size \(tick): "
                 + "\(Price.rangeRule), so that the sum of two prices is exact; "
                 + "use a coarser tick size")
     }
@@ -406,7 +406,7 @@ public struct FeedReplay: ~Copyable {
     mutating func noteTardisLocalTime(_ field: UnsafeBufferPointer<UInt8>) throws(FeedError) {
         guard let micros = field.integerValue else {
             throw FeedError(
-                line: 0, "local_timestamp '\(String(decoding: field, as: UTF8.self))' is not a 64-bit integer")
+                line: 0, "local_timestamp '\(TextField.excerpt(field))' is not a 64-bit integer")
         }
         try noteTardisLocalTime(micros)
     }
@@ -439,7 +439,7 @@ public struct FeedReplay: ~Copyable {
     {
         if field.equals(bid) { return .buy }
         if field.equals(ask) { return .sell }
-        throw FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not \(bid) or \(ask)")
+        throw FeedError(line: 0, "side '\(TextField.excerpt(field))' is not \(bid) or \(ask)")
     }
 
     /// A field of two values: true for `true`, false for `false`; anything else is bad data
@@ -461,7 +461,7 @@ public struct FeedReplay: ~Copyable {
     )
         -> FeedError
     {
-        FeedError(line: 0, "\(column) '\(String(decoding: field, as: UTF8.self))' is not \(yes) or \(no)")
+        FeedError(line: 0, "\(column) '\(TextField.excerpt(field))' is not \(yes) or \(no)")
     }
 
     /// Applies a level update to the mirror, or captures it (a decoder).

@@ -32,7 +32,7 @@ extension FeedReplay {
         }
         guard op.bytes.equals("add") || op.bytes.equals("update") else {
             throw FeedError(
-                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use add, update or delete)")
+                line: 0, "unknown op '\(TextField.excerpt(op.bytes))' (use add, update or delete)")
         }
         guard let sideValue = scanner.value("side"), sideValue.kind == .string,
             sideValue.bytes.equals("bid") || sideValue.bytes.equals("ask")

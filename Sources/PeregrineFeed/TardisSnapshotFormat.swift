@@ -23,7 +23,7 @@ extension FeedReplay {
                 guard let value = field.integerValue else {
                     if field.equals("timestamp") { return false }
                     throw FeedError(
-                        line: 0, "timestamp '\(String(decoding: field, as: UTF8.self))' is not a 64-bit integer")
+                        line: 0, "timestamp '\(TextField.excerpt(field))' is not a 64-bit integer")
                 }
                 try noteSymbol(symbolField)
                 try noteExchange(exchangeField)
@@ -97,11 +97,11 @@ extension FeedReplay {
         price.isEmpty
             ? FeedError(
                 line: 0,
-                "\(snapshotColumn(index - 1)) is empty where \(snapshotColumn(index)) is '\(String(decoding: amount, as: UTF8.self))'"
+                "\(snapshotColumn(index - 1)) is empty where \(snapshotColumn(index)) is '\(TextField.excerpt(amount))'"
             )
             : FeedError(
                 line: 0,
-                "\(snapshotColumn(index)) is empty where \(snapshotColumn(index - 1)) is '\(String(decoding: price, as: UTF8.self))'"
+                "\(snapshotColumn(index)) is empty where \(snapshotColumn(index - 1)) is '\(TextField.excerpt(price))'"
             )
     }
 }

@@ -34,6 +34,6 @@ extension FeedReplay {
 
     @inline(never)
     static func notATradeSide(_ field: UnsafeBufferPointer<UInt8>) -> FeedError {
-        FeedError(line: 0, "side '\(String(decoding: field, as: UTF8.self))' is not buy, sell or unknown")
+        FeedError(line: 0, "side '\(TextField.excerpt(field))' is not buy, sell or unknown")
     }
 }

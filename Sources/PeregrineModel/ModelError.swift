@@ -27,22 +27,24 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .malformedDecimal(let input):
             return
-                "'\(input)' is not a decimal number: use digits with at most one '.' (and a leading '-' only where "
+                "'\(TextField.excerpt(input))' is not a decimal number: use digits with at most one '.' (and a leading '-' only where "
                 + "the value may be negative)"
         case .tooManyDecimals(let input, let allowed):
             // A digit past the 18th decimal that is not zero: no increment (at most 18 decimals) holds it.
             let fraction = input.split(separator: ".", maxSplits: 1).dropFirst().first ?? ""
             let significant = fraction.reversed().drop { $0 == "0" }.count
-            return "'\(input)' has more than \(allowed) decimal places, the most this increment allows"
+            return
+                "'\(TextField.excerpt(input))' has more than \(allowed) decimal places, the most this increment allows"
                 + (significant > 18 ? "; no grid holds it exactly (at most 18 decimals)" : "")
         case .notOnIncrement(let input, let increment):
-            return "'\(input)' is not a multiple of the increment \(increment)"
+            return "'\(TextField.excerpt(input))' is not a multiple of the increment \(increment)"
         case .overflow(let input):
-            return "'\(input)' is too large to represent in 64-bit fixed point at this increment"
+            return "'\(TextField.excerpt(input))' is too large to represent in 64-bit fixed point at this increment"
         case .negative(let input):
-            return "'\(input)' is negative; quantities must be zero or more"
+            return "'\(TextField.excerpt(input))' is negative; quantities must be zero or more"
         case .invalidIncrement(let input):
-            return "'\(input)' is not a valid tick or lot size: use a positive decimal with at most 18 decimals"
+            return
+                "'\(TextField.excerpt(input))' is not a valid tick or lot size: use a positive decimal with at most 18 decimals"
         case .truncated(let type, let needed, let available):
             return "truncated \(type): needs \(needed) bytes, got \(available)"
         case .unsupportedVersion(let type, let found, let readable):

@@ -33,4 +33,26 @@ public enum TextField {
         }
         return out + "\""
     }
+
+    /// A value as an error message shows it: at most 120 characters (a longer one is cut, with
+    /// its length: a field of a damaged file can be megabytes), control characters escaped so
+    /// that nothing cuts or garbles the line. Pure.
+    public static func excerpt(_ value: String) -> String { excerpt(value, bytes: value.utf8.count) }
+
+    /// `bytes` (UTF-8, invalid sequences replaced) as `excerpt(_:)` shows text: no more of
+    /// them are decoded than 120 characters can take.
+    public static func excerpt(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        excerpt(String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(484)), as: UTF8.self), bytes: bytes.count)
+    }
+
+    static func excerpt(_ value: String, bytes: Int) -> String {
+        var shown = ""
+        var count = 0
+        for scalar in value.unicodeScalars {
+            if count == 120 { return shown + "… (\(bytes) bytes)" }
+            shown += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+            count += 1
+        }
+        return shown
+    }
 }

@@ -184,7 +184,7 @@ public struct MatchSession: ~Copyable {
         }
         guard op.bytes.equals("new") else {
             throw ParseFailure(
-                line: 0, "unknown op '\(String(decoding: op.bytes, as: UTF8.self))' (use new, cancel or replace)")
+                line: 0, "unknown op '\(TextField.excerpt(op.bytes))' (use new, cancel or replace)")
         }
         guard let sideValue = object.value("side"), sideValue.kind == .string,
             sideValue.bytes.equals("buy") || sideValue.bytes.equals("sell")
@@ -204,7 +204,7 @@ public struct MatchSession: ~Copyable {
             } else {
                 throw ParseFailure(
                     line: 0,
-                    "unknown type '\(String(decoding: value.bytes, as: UTF8.self))' (use limit, market, stop_market or stop_limit)"
+                    "unknown type '\(TextField.excerpt(value.bytes))' (use limit, market, stop_market or stop_limit)"
                 )
             }
         }
@@ -219,7 +219,7 @@ public struct MatchSession: ~Copyable {
                 timeInForce = .fillOrKill
             } else {
                 throw ParseFailure(
-                    line: 0, "unknown tif '\(String(decoding: value.bytes, as: UTF8.self))' (use gtc, ioc or fok)")
+                    line: 0, "unknown tif '\(TextField.excerpt(value.bytes))' (use gtc, ioc or fok)")
             }
         }
         if let value = object.value("post_only") {

@@ -466,6 +466,31 @@ struct FeedFormatTests {
         }
     }
 
+    /// A value an error quotes is cut at 120 characters, with its length, and its control
+    /// characters escaped: a damaged field of 100,000 digits had made a 100 KB error line.
+    @Test func aLongValueIsQuotedInPart() throws {
+        let digits = String(repeating: "9", count: 100_000)
+        let file = try write([
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+            "x,BTC,1,1,1,101,100,2", "x,BTC,2,2,1,\(digits),100,2",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var replay = try FeedReplay(
+            format: .tardisQuotes, priceIncrement: try Increment("0.01"), sizeIncrement: try Increment("0.001"))
+        #expect(
+            throws: FeedError(
+                line: 3,
+                "ask_price '\(String(repeating: "9", count: 120))… (100000 bytes)' is too large to represent in 64-bit "
+                    + "fixed point at this increment", file: file)
+        ) {
+            try replay.replay(paths: [file])
+        }
+        #expect(TextField.excerpt("a\tb\u{7F}") == "a\\tb\\u{7F}")
+        #expect(
+            TextField.excerpt(String(repeating: "é", count: 121)) == String(repeating: "é", count: 120)
+                + "… (242 bytes)")
+    }
+
     /// A value with more decimals than any grid holds is named by its column, as the replay's
     /// other errors name it: a quote's `ask_amount`, a snapshot's `bids[1].price`, Binance's `qty`.
     @Test func aValueTooFineForAnyGridIsNamedByItsColumn() throws {
