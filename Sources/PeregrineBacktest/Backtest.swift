@@ -890,7 +890,7 @@ public struct BacktestPlan: Sendable {
                 if let failure = stream.failure { throw failure }
                 // Said of the text files, by line; the shared file (a temporary name, its own
                 // record numbers) says nothing.
-                plan.warnings += stream.stepBackWarnings
+                plan.warnings += stream.dataWarnings
                 var finished = metadata
                 finished.skippedQuoteRows = stream.skippedQuotes
                 try writer.finish(metadata: finished)

@@ -78,11 +78,38 @@ public enum BacktestConfigurationFile {
                     settings.data.append(try DataSpec(spec, origin: named))
                 }
             default:
-                guard let textValue else { throw .usage("\(origin): \(value) is not a string or number") }
-                try BacktestOption.apply(key, textValue, to: &settings, origin: origin)
+                var given = textValue
+                if given == nil { given = try Self.timeText(value, key: key, origin: origin) }
+                guard let given else { throw .usage("\(origin): \(value) is not a string or number") }
+                try BacktestOption.apply(key, given, to: &settings, origin: origin)
             }
         }
         return unused
+    }
+
+    /// A TOML date or date-time written unquoted as `from` or `to` (`from = 2020-02-22T00:10:00Z`),
+    /// as the text the flag takes (`2020-02-22T00:10:00.000000000Z`): a date is its midnight and
+    /// a local date-time UTC, as the flag reads them; an offset other than zero is refused. nil
+    /// for another key or value.
+    static func timeText(_ value: TOMLValueConvertible, key: String, origin: String) throws(BacktestError)
+        -> String?
+    {
+        guard key == "from" || key == "to" else { return nil }
+        func digits(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
+        }
+        func day(_ date: TOMLDate) -> String {
+            digits(date.year, 4) + "-" + digits(date.month, 2) + "-" + digits(date.day, 2)
+        }
+        if let date = value.date { return day(date) }
+        guard let moment = value.dateTime else { return nil }
+        if let offset = moment.offset, offset.offset != 0 {
+            throw .usage("\(origin) \(value): write the time in UTC, ending in Z (2020-02-22T00:10:00Z)")
+        }
+        let time = moment.time
+        return day(moment.date) + "T" + digits(time.hour, 2) + ":" + digits(time.minute, 2) + ":"
+            + digits(time.second, 2) + "." + digits(time.nanoSecond, 9) + "Z"
     }
 
     /// `setting` (`backtest.KEY`) as a message names it: after the file and line that write it

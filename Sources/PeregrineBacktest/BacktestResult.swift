@@ -106,13 +106,14 @@ public struct BacktestResult {
     /// (`BacktestPlan.warnings`), TrueFX quotes (no sizes), nothing simulated in the window, an
     /// instrument whose trades go on long after its book's touch last changed (or begin long
     /// before it was two-sided), trades without a two-sided book, instruments with no time in
-    /// common, rows stamped before a row above them (`TimeStepBacks`).
+    /// common, rows stamped before a row above them (`TimeStepBacks`), messages that skipped
+    /// sequence numbers (`DataFileStream.sequenceGapWarning`).
     public let warnings: [String]
 
     init<Custom: Strategy>(
         plan: BacktestPlan, recorder: BacktestRecorder, venue: SimulatedVenueCounters, refusals: EngineRefusals,
         events: Int, warmUpEvents: Int, skippedQuotes: Int, strategies: [String], realised: [Money],
-        stepBacks: [String], elapsedSeconds: Double, inputs: [InputFile], custom: Custom.Type
+        dataWarnings: [String], elapsedSeconds: Double, inputs: [InputFile], custom: Custom.Type
     ) {
         var results: [InstrumentResult] = []
         var sentTotal: Int128 = 0
@@ -161,7 +162,7 @@ public struct BacktestResult {
         let span = lastTime > firstTime ? lastTime - firstTime : 0
         warnings =
             Self.warnings(
-                plan: plan, stepBacks: stepBacks, tallies: Array(recorder.tallies), events: events,
+                plan: plan, dataWarnings: dataWarnings, tallies: Array(recorder.tallies), events: events,
                 warmUpEvents: warmUpEvents, skippedQuotes: skippedQuotes, first: firstTime, last: lastTime,
                 killSwitchTrip: refusals.killSwitchTrip, tradesAfterDecrease: venue.tradesAfterDecrease)
             + Self.sameBytes(inputs, convertedSources: plan.convertedSources)
@@ -576,14 +577,14 @@ extension BacktestResult {
     }
 
     static func warnings(
-        plan: BacktestPlan, stepBacks: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
+        plan: BacktestPlan, dataWarnings: [String], tallies: [InstrumentTally], events: Int, warmUpEvents: Int,
         skippedQuotes: Int, first: UInt64, last: UInt64, killSwitchTrip: String? = nil,
         tradesAfterDecrease: [TradesAfterDecrease] = []
     ) -> [String] {
         let span = last > first ? last - first : 0
-        // The plan's, then the files' rows stamped back (a sweep's plan holds those of its text
-        // files: the same order either way).
-        var warnings = plan.warnings + stepBacks
+        // The plan's, then the files' (rows stamped back, sequence gaps; a sweep's plan holds
+        // those of its text files: the same order either way).
+        var warnings = plan.warnings + dataWarnings
         // A tripped kill switch stops the trading for the rest of the run: said first.
         if let killSwitchTrip {
             warnings.append(

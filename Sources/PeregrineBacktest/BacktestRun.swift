@@ -465,7 +465,7 @@ public enum Backtest {
             plan: plan, recorder: recorder, venue: venue.counters,
             refusals: logic.withTrading { EngineRefusals($0) }, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
-            realised: realised(logic, plan), stepBacks: data.stepBackWarnings, elapsedSeconds: seconds,
+            realised: realised(logic, plan), dataWarnings: data.dataWarnings, elapsedSeconds: seconds,
             inputs: try plan.hashedInputs(), custom: Custom.self)
         result.straightChanges = straightChanges
         finished = true

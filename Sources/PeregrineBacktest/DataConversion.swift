@@ -59,7 +59,7 @@ public enum DataConversion {
             ]
         return Outcome(
             events: count, instruments: plan.instruments,
-            warnings: plan.warnings + stream.stepBackWarnings
+            warnings: plan.warnings + stream.dataWarnings
                 + BacktestResult.sameBytes(inputs, convertedSources: plan.convertedSources) + empty)
     }
 

@@ -114,6 +114,10 @@ final class DataFileStream {
     @exclusivity(unchecked) var finished = false
     /// Quote rows skipped for an empty price on a side.
     @exclusivity(unchecked) var skippedQuotes = 0
+    /// The sequence gaps counted before the row read last (`sequenceGapWarning`), and whether
+    /// that row, making no event, ended the reading at `--to`.
+    @exclusivity(unchecked) var gapsBeforeRow = 0
+    @exclusivity(unchecked) var stoppedAtTo = false
     /// Rows stamped before a row above them (merged at the latest time above); rows without a
     /// time (`stampedFrom`) are not counted.
     @exclusivity(unchecked) var stepBacks = TimeStepBacks()
@@ -155,6 +159,24 @@ final class DataFileStream {
         payloads.reserveCapacity(64)
     }
 
+    /// The warning for a text file whose messages skipped sequence numbers in the rows read
+    /// (`FeedStatistics.gaps`, as `feed replay` counts them), nil when none did. (A converted
+    /// file's were said when it was converted.)
+    var sequenceGapWarning: String? {
+        // The row the reading stopped at, from `--to` on, does not run: its gap is not counted.
+        let gaps = time >= until || stoppedAtTo ? gapsBeforeRow : replay.statistics.gaps
+        guard records == nil, gaps > 0, let format else { return nil }
+        let rule =
+            switch format {
+            case .binanceDepth: "its pu not the last update id before it"
+            case .bybitOrderBook: "a delta whose u skips ahead"
+            default: "a seq that skips ahead"
+            }
+        return "\(path): \(gaps) message\(gaps == 1 ? "" : "s") did not follow on from the one before (\(rule)): "
+            + "the changes between are missing, so the book may differ from the venue's until the next snapshot, "
+            + "and fills against it with it"
+    }
+
     /// Fraction of the file read.
     var progress: Double {
         if let records { return records.count == 0 ? 1 : Double(record) / Double(records.count) }
@@ -168,6 +190,7 @@ final class DataFileStream {
         payloads = []
         next = 0
         while !finished {
+            gapsBeforeRow = replay.statistics.gaps
             guard let changes = try replay.nextChanges() else {
                 finished = true
                 return false
@@ -188,6 +211,7 @@ final class DataFileStream {
                 // (A row that makes an event from `until` on is handed out: the reader stops there.)
                 if Swift.max(time, exchange) >= until {
                     finished = true
+                    stoppedAtTo = true
                     return false
                 }
                 if skipped { skippedQuotes += 1 }
@@ -541,10 +565,15 @@ public final class MarketDataStream: MarketDataSource {
 
     /// Quote rows skipped for an empty price on a side.
     public var skippedQuotes: Int { streams.reduce(0) { $0 + $1.skippedQuotes } }
-    /// A warning for each file with rows stamped before a row above them (`TimeStepBacks`).
-    public var stepBackWarnings: [String] {
-        streams.filter(\.warnsOfStepBacks).compactMap {
-            $0.stepBacks.warning(file: $0.path, converted: $0.records != nil)
+    /// The warnings about each file's data, in file order: rows stamped before a row above them
+    /// (`TimeStepBacks`), then messages that skipped sequence numbers (`sequenceGapWarning`).
+    public var dataWarnings: [String] {
+        streams.flatMap { stream in
+            [
+                stream.warnsOfStepBacks
+                    ? stream.stepBacks.warning(file: stream.path, converted: stream.records != nil) : nil,
+                stream.sequenceGapWarning,
+            ].compactMap { $0 }
         }
     }
 }
@@ -558,7 +587,7 @@ protocol MarketDataSource: AnyObject {
     func finish()
     var failure: FeedError? { get }
     var skippedQuotes: Int { get }
-    /// A warning for each file with rows stamped before a row above them; after `finish`.
-    var stepBackWarnings: [String] { get }
+    /// The warnings about each file's data (`MarketDataStream.dataWarnings`); after `finish`.
+    var dataWarnings: [String] { get }
     var progress: Double { get }
 }

@@ -23,7 +23,7 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         let stop = Atomic<Bool>(false)
         let failure = Mutex<FeedError?>(nil)
         let skipped = Atomic<Int>(0)
-        let stepBacks = Mutex<[String]>([])
+        let dataWarnings = Mutex<[String]>([])
         let progressBits = Atomic<UInt64>(0)
     }
     /// Events popped from the ring but not handed out yet (a batch).
@@ -102,8 +102,8 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
         }
         shared.progressBits.store(Double(1).bitPattern, ordering: .relaxed)
         shared.skipped.store(stream.skippedQuotes, ordering: .relaxed)
-        let stepBacks = stream.stepBackWarnings
-        shared.stepBacks.withLock { $0 = stepBacks }
+        let dataWarnings = stream.dataWarnings
+        shared.dataWarnings.withLock { $0 = dataWarnings }
         if let error = stream.failure { shared.failure.withLock { $0 = error } }
     }
 
@@ -147,6 +147,6 @@ final class MarketDataThread: MarketDataSource, @unchecked Sendable {
     /// A bad row that stopped the decoding, once it has stopped.
     var failure: FeedError? { shared.failure.withLock { $0 } }
     var skippedQuotes: Int { shared.skipped.load(ordering: .relaxed) }
-    var stepBackWarnings: [String] { shared.stepBacks.withLock { $0 } }
+    var dataWarnings: [String] { shared.dataWarnings.withLock { $0 } }
     var progress: Double { Double(bitPattern: shared.progressBits.load(ordering: .relaxed)) }
 }

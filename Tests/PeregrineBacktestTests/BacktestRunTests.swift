@@ -1425,6 +1425,24 @@ import Testing
         ) {
             try BacktestConfigurationFile.apply("[backtest]\n# one\nlatency = 5\n", path: "bt.toml", to: &bad)
         }
+        // TOML's own dates and times, unquoted, are read as the quoted text is: a date is its
+        // midnight, a time without an offset UTC; another offset is refused.
+        var times = BacktestSettings()
+        try BacktestConfigurationFile.apply(
+            "[backtest]\nfrom = 2020-02-22T00:10:00.5Z\nto = 2020-02-23\n", path: "bt.toml", to: &times)
+        #expect(times.from == UTCTime.parse("2020-02-22T00:10:00.5Z"))
+        #expect(times.from == 1_582_330_200_500_000_000)
+        #expect(times.to == 1_582_416_000_000_000_000)
+        try BacktestConfigurationFile.apply("[backtest]\nfrom = 2020-02-22T00:10:00\n", path: "bt.toml", to: &times)
+        #expect(times.from == 1_582_330_200_000_000_000)
+        #expect(
+            throws: BacktestError.usage(
+                "bt.toml:2: backtest.from 2020-02-22T01:10:00+01:00: write the time in UTC, ending in Z "
+                    + "(2020-02-22T00:10:00Z)")
+        ) {
+            try BacktestConfigurationFile.apply(
+                "[backtest]\nfrom = 2020-02-22T01:10:00+01:00\n", path: "bt.toml", to: &bad)
+        }
         // So are a bad value and a bad data argument (named as the file writes them, not as flags).
         #expect(
             throws: BacktestError.usage("line 5: backtest.queue_model powr:2: use risk-averse, power:N (N > 0) or log")
@@ -2230,6 +2248,45 @@ import Testing
         // nothing whole beyond the queue: no fill).
         #expect(
             try run(["tardis-l2:" + book, "tardis-trades:" + trades], queueModel: .power(exponent: 2)) == ([], warning))
+    }
+
+    /// A Binance depth message whose `pu` is not the update id before it (a sequence gap, as
+    /// `feed replay` counts them) is warned about once per file: by the backtest of the text,
+    /// by its conversion, not again by the converted file's backtests.
+    @Test func aSequenceGapIsWarnedAbout() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("depth.csv").path
+        try """
+        symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu
+        BTCUSDT,1600000000000,10,10,b,snap,100.1,1,-1
+        BTCUSDT,1600000000000,10,10,a,snap,101.3,2,-1
+        BTCUSDT,1600000001000,11,11,b,set,100.1,2,10
+        BTCUSDT,1600000002000,13,13,a,set,101.3,3,12
+        BTCUSDT,1600000003000,16,16,a,set,101.3,4,15
+        BTCUSDT,1600000004000,17,17,b,set,100.1,5,16
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let said =
+            "\(path): 2 messages did not follow on from the one before (its pu not the last update id before it): the "
+            + "changes between are missing, so the book may differ from the venue's until the next snapshot, and "
+            + "fills against it with it"
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("binance-depth:" + path)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [said])
+        // Up to --to, the rows read: the first gap alone.
+        settings.to = 1_600_000_002_500_000_000
+        #expect(
+            try Backtest.run(try BacktestPlan(settings)).warnings == [
+                said.replacingOccurrences(of: "2 messages did", with: "1 message did")
+            ])
+        let converted = directory.appendingPathComponent("depth.pgev").path
+        let outcome = try DataConversion.convert([try DataSpec("binance-depth:" + path)], output: converted)
+        #expect(outcome.warnings == [said])
+        settings.data = [try DataSpec("events:" + converted)]
+        settings.to = nil
+        #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [])
     }
 
     /// What in the data makes the results mean less than they seem is said (standard error,
