@@ -79,7 +79,7 @@ peakAnon() {
     echo "$peak"
 }
 peak=$(peakAnon --data "events:$EVENTS")
-peakCSV=$(peakAnon --data "tardis-l2:$L2" --data "tardis-trades:$TRADES")
+peakCSV=$(peakAnon --data "tardis-trades:$TRADES" --data "tardis-l2:$L2")  # trades first, as converted
 events=$("$P" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 echo "== backtest benchmark: $events events ($ROWS L2 rows + trades), $RUNS rounds alternated =="
 echo "peregrine (converted file, market maker):   $(printf '%s\n' "${ours[@]}" | median) M events/s"
