@@ -454,7 +454,10 @@ public struct EngineConfiguration: Equatable, Sendable {
             do {
                 problem = try FeedReplay.offGrid(
                     format: source.format, paths: source.paths, price: definition.tickSize, size: definition.lotSize)
-            } catch { problem = error }
+            } catch {
+                // About the file itself (another format, a value no grid holds): no grid advice.
+                throw .invalidSetting(name: "source", value: source.text, allowed: "\(error)")
+            }
             guard let problem else { continue }
             let id = source.instrument.rawValue
             throw .invalidSetting(

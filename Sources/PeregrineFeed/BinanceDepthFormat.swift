@@ -11,10 +11,11 @@ extension FeedReplay {
         guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
         guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
             if row.text(0) == "symbol" { return false }
-            throw FeedError(line: 0, "update ids '\(row.text(3))', '\(row.text(8))' are not integers")
+            throw FeedError(
+                line: 0, "update ids '\(TextField.excerpt(row[3]))', '\(TextField.excerpt(row[8]))' are not integers")
         }
         guard let exchange = row[1].integerValue else {
-            throw FeedError(line: 0, "timestamp '\(row.text(1))' is not a 64-bit integer")
+            throw FeedError(line: 0, "timestamp '\(TextField.excerpt(row[1]))' is not a 64-bit integer")
         }
         try noteSymbol(row[0])
         statistics.rows += 1

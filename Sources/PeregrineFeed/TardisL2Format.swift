@@ -17,7 +17,7 @@ extension FeedReplay {
         guard row.count == fields else { throw fieldsMismatch(row.count, header: fields) }
         guard let value = row[field].integerValue else {
             if row.text(field) == name { return nil }
-            throw FeedError(line: 0, "\(name) '\(row.text(field))' is not a 64-bit integer")
+            throw FeedError(line: 0, "\(name) '\(TextField.excerpt(row[field]))' is not a 64-bit integer")
         }
         return value
     }
@@ -44,7 +44,7 @@ extension FeedReplay {
             return false
         }
         guard let exchange = row[2].integerValue else {
-            throw FeedError(line: 0, "timestamp '\(row.text(2))' is not a 64-bit integer")
+            throw FeedError(line: 0, "timestamp '\(TextField.excerpt(row[2]))' is not a 64-bit integer")
         }
         try noteSymbol(row[1])
         try noteExchange(row[0])

@@ -11,7 +11,8 @@ extension FeedReplay {
         if row.text(0) == "timestamp" { return false }
         guard let exchange = row[0].utcNanoseconds else {
             throw FeedError(
-                line: 0, "timestamp '\(row.text(0))' is not a UTC time YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]")
+                line: 0,
+                "timestamp '\(TextField.excerpt(row[0]))' is not a UTC time YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]")
         }
         statistics.rows += 1
         try noteExchangeTime(exchange, unitNanoseconds: 1)

@@ -50,7 +50,9 @@ public enum TextField {
         var count = 0
         for scalar in value.unicodeScalars {
             if count == 120 { return shown + "… (\(bytes) bytes)" }
-            shown += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+            let control =
+                scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+            shown += control ? scalar.escaped(asASCII: true) : String(scalar)
             count += 1
         }
         return shown

@@ -2274,13 +2274,19 @@ import Testing
         var settings = BacktestSettings()
         settings.data = [try DataSpec("binance-depth:" + path)]
         settings.strategies = [StrategySpec(name: "idle", parameters: [])]
-        #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [said])
-        // Up to --to, the rows read: the first gap alone.
-        settings.to = 1_600_000_002_500_000_000
-        #expect(
-            try Backtest.run(try BacktestPlan(settings)).warnings == [
-                said.replacingOccurrences(of: "2 messages did", with: "1 message did")
-            ])
+        // Read on a second thread (the default) and on the backtest's own.
+        for second in [true, false] {
+            settings.parseOnSecondThread = second
+            settings.to = nil
+            #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [said], "\(second)")
+            // Up to --to, the rows read: the first gap alone (the row at 3 s, read to find
+            // the end, does not run).
+            settings.to = 1_600_000_002_500_000_000
+            #expect(
+                try Backtest.run(try BacktestPlan(settings)).warnings == [
+                    said.replacingOccurrences(of: "2 messages did", with: "1 message did")
+                ], "\(second)")
+        }
         let converted = directory.appendingPathComponent("depth.pgev").path
         let outcome = try DataConversion.convert([try DataSpec("binance-depth:" + path)], output: converted)
         #expect(outcome.warnings == [said])

@@ -133,6 +133,13 @@ struct PipelineTests {
                         + "0.01 and lot 0.001; give its grid as recorded with an [[instrument]] table in --config "
                         + "(id = 0, symbol, venue = the exchange's name, tick_size, lot_size)"), "\(error)")
         }
+        // Named as another format: refused at its first line, without the grid's advice.
+        var misnamed = recorded
+        misnamed.recordedSources = [RecordedSourceSpec(format: .tardisQuotes, paths: [file])]
+        let refusal = #expect(throws: EngineError.self) { try misnamed.validate() }
+        let said = refusal.map { "\($0)" } ?? ""
+        #expect(said.contains("\(file):1: not a tardis-quotes file: expected the header"), "\(said)")
+        #expect(!said.contains("give its grid"), "\(said)")
         recorded.instrumentDefinitions = [
             InstrumentDefinition(
                 id: InstrumentID(0), symbol: "XRPUSDT", venue: "bybit", tickSize: try Increment("0.0001"),

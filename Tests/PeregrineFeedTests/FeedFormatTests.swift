@@ -485,7 +485,14 @@ struct FeedFormatTests {
         ) {
             try replay.replay(paths: [file])
         }
-        #expect(TextField.excerpt("a\tb\u{7F}") == "a\\tb\\u{7F}")
+        #expect(TextField.excerpt("a\tb\u{7F}\u{9B}\u{2028}") == "a\\tb\\u{7F}\\u{009B}\\u{2028}")
+        // Invalid UTF-8 is shown replaced; a character cut at the bytes decoded is never shown.
+        let invalid: [UInt8] = [0x61, 0xFF, 0x62]
+        #expect(invalid.withUnsafeBufferPointer { TextField.excerpt($0) } == "a\u{FFFD}b")
+        let wide = Array(String(repeating: "€", count: 200).utf8)  // 3 bytes each
+        #expect(
+            wide.withUnsafeBufferPointer { TextField.excerpt($0) } == String(repeating: "€", count: 120)
+                + "… (600 bytes)")
         #expect(
             TextField.excerpt(String(repeating: "é", count: 121)) == String(repeating: "é", count: 120)
                 + "… (242 bytes)")
