@@ -61,6 +61,8 @@ extension FeedReplay {
                 "the file begins with a UTF-8 byte-order mark (bytes EF BB BF): remove it "
                     + "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
         }
+        // A format without a header (a JSON line can be a whole book) is not decoded here.
+        guard format.header != nil || format == .tardisSnapshot else { return nil }
         let found = String(decoding: line, as: UTF8.self)
         if format == .tardisSnapshot {
             let fields = found.split(separator: ",", omittingEmptySubsequences: false)
@@ -81,7 +83,7 @@ extension FeedReplay {
             }
             return fields.count
         }
-        guard let header = format.header else { return nil }
+        let header = format.header ?? ""
         guard found == header else {
             throw FeedError(
                 line: 1,
