@@ -259,6 +259,7 @@ public struct BacktestPlan: Sendable {
         convertedGridFiles = convertedGridFiles.filter { textFiles[$0.key] != nil }
         self.recorded = recorded
         warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) } + unnamed
+        warnings += Self.compressedCopies(settings.data)
         // One symbol recorded on several exchanges is one instrument, one book, unless named apart.
         for name in Set(recorded.map(\.name)).sorted() {
             let exchanges = recorded.filter { $0.name == name }.map(\.exchange)
@@ -641,6 +642,35 @@ public struct BacktestPlan: Sendable {
         var name = path.split(separator: "/").last.map(String.init) ?? path
         if let dot = name.firstIndex(of: ".") { name = String(name[..<dot]) }
         return (name.isEmpty ? "INSTRUMENT" : name, nil, false)
+    }
+
+    /// Text inputs of one format that hold the same data once inflated, one of them at least
+    /// gzip-compressed (a `.csv.gz` beside the `.csv` it was made from): one warning per pair, as
+    /// `BacktestResult.sameBytes` gives for copies whose bytes as given are equal. Only files
+    /// whose inflated sizes agree are read (before the backtest, once each pair).
+    static func compressedCopies(_ data: [DataSpec]) -> [String] {
+        // (Each file is named once: a file named twice was refused.)
+        var files: [(format: FeedFormat, path: String, compressed: Bool, size: UInt32)] = []
+        for spec in data {
+            guard let format = spec.format else { continue }
+            for path in spec.paths {
+                guard let size = inflatedSizeModulo32(path) else { continue }
+                files.append((format, path, size.compressed, size.size))
+            }
+        }
+        var copies: [String] = []
+        for (index, first) in files.enumerated() {
+            for second in files[(index + 1)...]
+            where second.format == first.format && second.size == first.size
+                && (first.compressed || second.compressed) && holdSameInflatedData(first.path, second.path)
+            {
+                copies.append(
+                    "\(first.path) and \(second.path) hold the same data once inflated (a copy given besides its "
+                        + "original?): as one instrument's data, whatever they hold is read twice (give the file "
+                        + "once); as several instruments', those markets are one")
+            }
+        }
+        return copies
     }
 
     /// Whether a text file holds no row: nothing but blank lines, and the header where the

@@ -180,6 +180,47 @@ private struct CompressedInput {
     }
 }
 
+/// A file's size once inflated, modulo 2^32, and whether it is gzip-compressed: a plain file's
+/// size, or what a gzip file's trailer gives (its last member's inflated size); nil when it
+/// cannot be read. Files whose sizes differ do not hold the same data (`holdSameInflatedData`).
+public func inflatedSizeModulo32(_ path: String) -> (compressed: Bool, size: UInt32)? {
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+    guard GzipInflate.isGzip(path) else { return (false, UInt32(truncatingIfNeeded: status.st_size)) }
+    guard status.st_size >= 18 else { return nil }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var size: UInt32 = 0
+    let count = withUnsafeMutableBytes(of: &size) { pread(fd, $0.baseAddress, 4, status.st_size - 4) }
+    return count == 4 ? (true, UInt32(littleEndian: size)) : nil
+}
+
+/// Whether two files hold the same bytes once inflated (either or both gzip-compressed: a
+/// `.csv.gz` beside the `.csv` it was made from), read through 1 MiB at a time and compared.
+/// False when either cannot be read. Check `inflatedSizeModulo32` first: this reads them whole.
+public func holdSameInflatedData(_ first: String, _ second: String) -> Bool {
+    // (gzread reads a file that is not gzip as it is.)
+    guard let a = gzopen(first, "rb") else { return false }
+    defer { gzclose(a) }
+    guard let b = gzopen(second, "rb") else { return false }
+    defer { gzclose(b) }
+    let capacity: UInt32 = 1 << 20
+    let left = UnsafeMutableRawPointer.allocate(byteCount: Int(capacity), alignment: 16)
+    let right = UnsafeMutableRawPointer.allocate(byteCount: Int(capacity), alignment: 16)
+    defer {
+        left.deallocate()
+        right.deallocate()
+    }
+    while true {
+        let leftCount = gzread(a, left, capacity)
+        let rightCount = gzread(b, right, capacity)
+        guard leftCount >= 0, leftCount == rightCount else { return false }
+        if leftCount == 0 { return true }
+        guard memcmp(left, right, Int(leftCount)) == 0 else { return false }
+    }
+}
+
 /// The first `maxBytes` bytes of a file as text (inflated when it is a `.gz`), nil when it cannot
 /// be read: for looking at a file's first lines without reading it all.
 public func readTextPrefix(path: String, maxBytes: Int = 1 << 16) -> String? {

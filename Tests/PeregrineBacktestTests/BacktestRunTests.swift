@@ -2477,6 +2477,28 @@ import Testing
                         + "(a copy given besides its original?): as one instrument's data, whatever they hold is read 3 "
                         + "times")
             })
+        // A compressed copy besides its original (the bytes as given differ), or the same data
+        // compressed twice: said too. A file of the same size with one digit changed is not.
+        #expect(try Self.gzip(["-k", copy]) == 0)
+        #expect(try Self.gzip(["-k", "-1", "-S", ".fast.gz", copy]) == 0)
+        let sameData = { (first: String, second: String) in
+            "\(first) and \(second) hold the same data once inflated (a copy given besides its original?): as one "
+                + "instrument's data, whatever they hold is read twice (give the file once); as several instruments', "
+                + "those markets are one"
+        }
+        #expect(try warnings([quotes, "tardis-quotes:\(copy).gz"]).contains(sameData(original, copy + ".gz")))
+        #expect(
+            try warnings(["tardis-quotes:\(copy).fast.gz", "tardis-quotes:\(copy).gz"]).contains(
+                sameData(copy + ".fast.gz", copy + ".gz")))
+        let changed = conversions.appendingPathComponent("quotes-changed.csv").path
+        var text = try String(contentsOfFile: original, encoding: .utf8)
+        let lastDigit = try #require(text.lastIndex { $0.isNumber })
+        text.replaceSubrange(lastDigit...lastDigit, with: text[lastDigit] == "1" ? "2" : "1")
+        try text.write(toFile: changed, atomically: true, encoding: .utf8)
+        #expect(try Self.gzip(["-k", changed]) == 0)
+        #expect(try warnings([quotes, "tardis-quotes:\(changed).gz"]).allSatisfy { !$0.contains("once inflated") })
+        #expect(
+            BacktestPlan.compressedCopies([try DataSpec(quotes), try DataSpec("tardis-quotes:\(changed).gz")]).isEmpty)
         // A file with its header alone, run alone: nothing to simulate, and it is named.
         let quotesHeader = conversions.appendingPathComponent("quotes-empty.csv").path
         try "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n".write(
