@@ -10,7 +10,8 @@ import PeregrineJournal
 public enum OutputFile {
     /// Refuses (usage error, nothing written) an output that is a directory or the same file
     /// (by device and inode, whatever the path) as one of `inputs`: writing it would destroy
-    /// what is being read. Outputs that do not exist yet pass.
+    /// what is being read, or one this process may not write (the file, or its directory for a
+    /// new one). Outputs that do not exist yet pass.
     /// Also refuses two outputs that are the same file (one would be lost) and an output whose
     /// directory does not exist (found before the run, not after it).
     public static func check(_ outputs: [(flag: String, path: String?)], inputs: [String]) throws(BacktestError) {
@@ -32,6 +33,9 @@ public enum OutputFile {
                 if inputFiles.contains(where: { $0.0 == status.st_dev && $0.1 == status.st_ino }) {
                     throw .usage("\(flag) \(path) is one of the input files: write it elsewhere")
                 }
+                if access(path, W_OK) != 0 {
+                    throw .usage("\(flag) \(path) cannot be written: \(String(cString: strerror(errno)))")
+                }
                 identity = "\(status.st_dev):\(status.st_ino)"
             } else {
                 // A link to nothing is written through: the file it names is created.
@@ -42,6 +46,11 @@ public enum OutputFile {
                         written == path
                             ? "\(flag) \(path): its directory \(directory) does not exist"
                             : "\(flag) \(path) is a link to \(written), whose directory \(directory) does not exist")
+                }
+                if access(directory, W_OK | X_OK) != 0 {
+                    throw .usage(
+                        "\(flag) \(path) cannot be written: its directory \(directory): "
+                            + String(cString: strerror(errno)))
                 }
                 identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: written)
             }

@@ -341,7 +341,9 @@ struct JobIdentity {
             text += Self.item("order-latency \(settings.orderLatency)")
         }
         text += Self.item("queue-model \(settings.queueModel)")
-        text += Self.item("capital \(settings.capital)") + Self.item("equity-interval \(settings.equityInterval)")
+        // The capital by its value, as the parameters (`100000.0` is `100000`).
+        let capital = ExactAmount(settings.capital).map { "\($0)" } ?? settings.capital
+        text += Self.item("capital \(capital)") + Self.item("equity-interval \(settings.equityInterval)")
         text += settings.risk.map { Self.item("risk \($0.settingsText)") }.joined()
         self.text = text
     }

@@ -309,11 +309,16 @@ struct BacktestOptions: ParsableArguments {
         "--report-json", "--report-html", "--fills-csv", "--equity-csv", "--out", "--rank-by",
     ]
 
-    /// Refuses a single-valued option given more than once on `arguments`.
-    static func refuseRepeated(_ arguments: [String] = CommandLine.arguments) throws(BacktestError) {
-        for flag in singleValued
-        where arguments.count(where: { $0 == flag || $0.hasPrefix(flag + "=") }) > 1 {
-            throw .usage("\(flag) is given more than once: give it once")
+    /// Refuses a single-valued option given more than once on `arguments`: each of `options` is
+    /// one option's names (`["--output", "-o"]`), counted together.
+    static func refuseRepeated(
+        _ options: [[String]] = singleValued.map { [$0] }, arguments: [String] = CommandLine.arguments
+    ) throws(BacktestError) {
+        for names in options
+        where arguments.count(where: { argument in
+            names.contains { argument == $0 || argument.hasPrefix($0 + "=") }
+        }) > 1 {
+            throw .usage("\(names[0]) is given more than once: give it once")
         }
     }
 

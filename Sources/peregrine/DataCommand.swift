@@ -57,6 +57,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             do {
+                try BacktestOptions.refuseRepeated([["--output", "-o"], ["--tick-size"], ["--lot-size"]])
                 let specs = try data.map { (text) throws(BacktestError) in try DataSpec(text) }
                 guard !specs.isEmpty else { throw BacktestError.usage("name the input: --data FORMAT:FILE") }
                 var tick: Increment?
@@ -137,6 +138,12 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             do {
+                try BacktestOptions.refuseRepeated(
+                    [
+                        ["--output", "-o"], ["--events"], ["--seed"], ["--instruments"], ["--tick-size"],
+                        ["--lot-size"],
+                        ["--start"], ["--interval-us"], ["--price"], ["--depth"],
+                    ])
                 var settings = SyntheticData.Settings()
                 settings.events = events
                 settings.seed = seed

@@ -138,6 +138,52 @@ import Testing
     /// A run that fails part-way (bad data mid-file) removes the CSVs it began, but not the
     /// file standard output and standard error are redirected to when a CSV names it too: the
     /// error message goes there (the run had removed it, message and all).
+    /// An output the process may not write (a file without write permission, or a new one in
+    /// such a directory) is refused before anything runs (exit 2), in a backtest and a sweep
+    /// alike: a sweep had run every job before finding its HTML report could not be written.
+    /// (Run as `nobody` when the tests run as root, for whom permissions do not hold.)
+    @Test func anOutputThatCannotBeWrittenIsRefusedBeforeTheRun() throws {
+        let directory = try Self.temporaryDirectory()
+        let locked = directory.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: false)
+        let readOnly = locked.appendingPathComponent("report.json").path
+        try "{}".write(toFile: readOnly, atomically: false, encoding: .utf8)
+        #expect(chmod(readOnly, 0o444) == 0 && chmod(locked.path, 0o555) == 0)
+        defer {
+            chmod(locked.path, 0o755)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let unprivileged = PeregrineCLI.Constraints(unprivileged: true)
+        let newFile = locked.appendingPathComponent("x.html").path
+        let results = directory.appendingPathComponent("results.jsonl").path
+        #expect(chmod(directory.path, 0o777) == 0)
+        for (arguments, says) in [
+            (
+                ["backtest"] + Self.data + Self.golden + ["--report-html", newFile],
+                "--report-html \(newFile) cannot be written: its directory \(locked.path): Permission denied"
+            ),
+            (
+                ["backtest"] + Self.data + Self.golden + ["--report-json", readOnly],
+                "--report-json \(readOnly) cannot be written: Permission denied"
+            ),
+            (
+                ["sweep"] + Self.data
+                    + [
+                        "--strategy", "golden-cross", "--param", "fast=2,5", "--param", "slow=20", "--param",
+                        "quantity=0.001", "--out", results, "--report-html", newFile,
+                    ],
+                "--report-html \(newFile) cannot be written: its directory \(locked.path): Permission denied"
+            ),
+        ] {
+            let run = try PeregrineCLI.run(arguments, constraints: unprivileged)
+            #expect(run.status == 2, "\(arguments): \(run.error)")
+            #expect(run.error.contains(says), "\(run.error)")
+            #expect(
+                !FileManager.default.fileExists(atPath: newFile) && !FileManager.default.fileExists(atPath: results))
+        }
+        #expect(try String(contentsOfFile: readOnly, encoding: .utf8) == "{}")
+    }
+
     @Test func aFailedRunKeepsTheFileItsMessagesGoTo() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -471,6 +517,22 @@ import Testing
             #expect(
                 again.error.contains("\(repeated[0].split(separator: "=")[0]) is given more than once: give it once"),
                 "\(again.error)")
+        }
+        // So in `data convert` and `data generate` (the first output had gone unwritten), its
+        // short name counted with its long one; nothing is written.
+        let firstOutput = NSTemporaryDirectory() + "peregrine-repeated-\(getpid()).pgev"
+        for arguments in [
+            ["data", "convert"] + Self.data + ["-o", firstOutput, "--output=/dev/null"],
+            ["data", "convert"] + Self.data + ["--tick-size", "0.01", "--tick-size", "0.001", "-o", firstOutput],
+            ["data", "generate", "--events", "10", "-o", firstOutput, "-o", "/dev/null"],
+            ["data", "generate", "--seed", "1", "--seed", "2", "-o", firstOutput],
+        ] {
+            let again = try PeregrineCLI.run(arguments)
+            #expect(again.status == 2, "\(arguments)")
+            let flag =
+                arguments.contains("--tick-size") ? "--tick-size" : arguments.contains("--seed") ? "--seed" : "--output"
+            #expect(again.error.contains("\(flag) is given more than once: give it once"), "\(again.error)")
+            #expect(!FileManager.default.fileExists(atPath: firstOutput))
         }
         // A negative value is named as given (it had been taken for a missing value), and a fee
         // refused names its option.

@@ -58,6 +58,11 @@ import Testing
         let other = try SweepPlan(written)
         #expect(plain.jobs.map(\.hash) == other.jobs.map(\.hash))
         #expect(Set(plain.jobs.map(\.hash)).count == 2)
+        // So is the capital (the default, 100000).
+        written.capital = "0100000.00"
+        #expect(try SweepPlan(written).jobs.map(\.hash) == plain.jobs.map(\.hash))
+        written.capital = "100000.01"
+        #expect(Set(try SweepPlan(written).jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
         // A different value is a different job.
         let different = try SweepPlan(try Self.settings(fast: "5,10", slow: "31"))
         #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
