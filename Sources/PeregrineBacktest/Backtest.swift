@@ -466,6 +466,13 @@ public struct BacktestPlan: Sendable {
                 try configuration.validate(custom: custom)
                 break
             } catch {
+                // Data without a row or an event stops as its run would (exit 1): not a strategy
+                // refused on the grids of data that gave none (a lot of 1, refined or not).
+                if Self.holdsNothing(settings.data, converted: mapped) {
+                    throw .data(
+                        "no events to simulate: "
+                            + BacktestResult.holdNone(settings.data.flatMap(\.paths), skippedQuotes: 0))
+                }
                 // What the refusal may be about, said with it: the instruments' ids and symbols (a
                 // strategy's instruments are named by id), and a file made an instrument of its own
                 // (no symbol in it; its lot of 1, say).
@@ -671,6 +678,16 @@ public struct BacktestPlan: Sendable {
             }
         }
         return copies
+    }
+
+    /// Whether no input holds a row (text) or an event (converted).
+    static func holdsNothing(_ data: [DataSpec], converted: [String: EventFile]) -> Bool {
+        data.allSatisfy { spec in
+            spec.paths.allSatisfy { path in
+                if let format = spec.format { return holdsNoRow(path, format: format) }
+                return converted[path]?.count == 0
+            }
+        }
     }
 
     /// Whether a text file holds no row: nothing but blank lines, and the header where the
@@ -894,7 +911,7 @@ public struct BacktestPlan: Sendable {
             while stream.next(before: settings.to) != nil, !stops() {}
             stream.finish()
             if let stopReason { throw stopped(stopReason) }
-            if let failure = stream.failure { throw .data("\(failure)") }
+            if let failure = stream.failure { throw .data(explained(failure)) }
             return plan
         }
         let stream = try openData()
@@ -927,7 +944,7 @@ public struct BacktestPlan: Sendable {
                 file = try EventFile(descriptor: descriptor, path: path)
             }
         } catch {
-            throw .data("\(error)")
+            throw .data(explained(error))
         }
         guard let file else { throw stopped(stopReason ?? "a stop") }
         plan.files = [

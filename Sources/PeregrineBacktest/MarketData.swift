@@ -57,8 +57,16 @@ public struct DataSpec: Hashable, Sendable {
                 "\(origin) \(text): a converted file names its instruments (from its data convert); "
                     + "drop the @SYMBOL, or give the symbol when converting")
         }
-        paths = text[text.index(after: colon)...].split(separator: ",").map(String.init)
-        guard !paths.isEmpty else { throw .usage("\(origin) \(text): name at least one file after the ':'") }
+        let list = text[text.index(after: colon)...]
+        guard !list.isEmpty else { throw .usage("\(origin) \(text): name at least one file after the ':'") }
+        // An empty name (`a.csv,,b.csv`, a trailing comma) is a file left out by mistake, or a
+        // comma in a name: said, not skipped.
+        paths = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !paths.contains("") else {
+            throw .usage(
+                "\(origin) \(text): the list of files has an empty name (two commas in a row, or one at an end): "
+                    + "remove the extra comma (a file whose name holds a comma cannot be given here: rename it)")
+        }
     }
 
     public var text: String {

@@ -42,10 +42,11 @@ public enum OutputFile {
                 let written = Self.linkedPath(path)
                 let directory = FileIO.directory(of: written)
                 guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                    let problem = stat(directory, &status) == 0 ? "is not a directory" : "does not exist"
                     throw .usage(
                         written == path
-                            ? "\(flag) \(path): its directory \(directory) does not exist"
-                            : "\(flag) \(path) is a link to \(written), whose directory \(directory) does not exist")
+                            ? "\(flag) \(path): its directory \(directory) \(problem)"
+                            : "\(flag) \(path) is a link to \(written), whose directory \(directory) \(problem)")
                 }
                 if access(directory, W_OK | X_OK) != 0 {
                     throw .usage(

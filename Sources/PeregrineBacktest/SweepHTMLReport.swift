@@ -22,7 +22,7 @@ public enum SweepHTMLReport {
                     """)
                 + """
                 <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
-                <div>\(plan.jobs.count) jobs (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed\(skippedText(plan))) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
+                <div>\(plan.jobs.count) job\(plan.jobs.count == 1 ? "" : "s") (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed\(skippedText(plan))) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
                 <div>\(escape(strategiesText(plan)))</div>
                 <div title="\(escape(dataText))">data: \(escape(dataText))</div>
                 <div>Peregrine \(escape(Provenance.version)) (\(escape(Provenance.commit)))</div></header>

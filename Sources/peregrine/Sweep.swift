@@ -158,7 +158,7 @@ struct SweepCommand: ParsableCommand {
     /// The summary table for people.
     func tableText(_ plan: SweepPlan, _ outcome: Sweep.Outcome, ranking: SweepRanking, seconds: Double) -> String {
         var lines = [
-            "=== peregrine sweep === \(plan.jobs.count) jobs: \(outcome.ran) run, \(outcome.resumed) already done, "
+            "=== peregrine sweep === \(plan.jobs.count) job\(plan.jobs.count == 1 ? "" : "s"): \(outcome.ran) run, \(outcome.resumed) already done, "
                 + "\(outcome.failed.count) failed"
                 + (plan.skipped > 0
                     ? " (\(plan.skipped) combination\(plan.skipped == 1 ? "" : "s") refused, left out)" : "")

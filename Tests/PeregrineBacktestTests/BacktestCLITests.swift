@@ -414,6 +414,15 @@ import Testing
         #expect(run.status == 2)
         #expect(run.error.contains("its directory \(directory.path)/no does not exist"), "\(run.error)")
         #expect(!FileManager.default.fileExists(atPath: report))
+        // A file where its directory should be is not "missing".
+        let quotesFile = Fixtures.path(Self.quotes)
+        let underFile = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + ["--report-html", quotesFile + "/r.html"])
+        #expect(underFile.status == 2)
+        #expect(
+            underFile.error.contains(
+                "--report-html \(quotesFile)/r.html: its directory \(quotesFile) is not a directory"),
+            "\(underFile.error)")
         // An empty name, and a link to a file in a missing directory: refused before the run,
         // and a file an earlier run left at another output stays.
         let earlier = directory.appendingPathComponent("kept.csv").path

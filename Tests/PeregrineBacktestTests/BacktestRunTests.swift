@@ -1456,6 +1456,15 @@ import Testing
         ) {
             try BacktestConfigurationFile.apply("[backtest]\ndata = [\"q.csv\"]\n", path: "b.toml", to: &bad)
         }
+        // An empty name in a list of files (a stray comma) is refused, not skipped.
+        for text in ["tardis-quotes:q.csv,", "tardis-quotes:a.csv,,b.csv", "events:,a.pgev"] {
+            #expect(
+                throws: BacktestError.usage(
+                    "--data \(text): the list of files has an empty name (two commas in a row, or one at an end): "
+                        + "remove the extra comma (a file whose name holds a comma cannot be given here: rename it)")
+            ) { _ = try DataSpec(text) }
+        }
+        #expect(try DataSpec("tardis-quotes:a.csv,b.csv").paths == ["a.csv", "b.csv"])
         // An entry on a line of its own is named at that line, the same text twice at each one's.
         #expect(
             throws: BacktestError.usage(
@@ -2507,6 +2516,21 @@ import Testing
             try warnings(["tardis-quotes:" + quotesHeader]) == [
                 "no events to simulate: \(quotesHeader) holds none (empty, or a header alone?)"
             ])
+        // A strategy its (absent) data's grid would refuse: the data is the problem named, in a
+        // backtest (which had refined the lot first, with a note) and in a sweep (which had
+        // blamed the quantity), gzip-compressed or not.
+        #expect(try Self.gzip(["-k", quotesHeader]) == 0)
+        for path in [quotesHeader, quotesHeader + ".gz"] {
+            var finer = BacktestSettings()
+            finer.data = [try DataSpec("tardis-quotes:" + path)]
+            finer.strategies = [
+                StrategySpec(name: "golden-cross", parameters: [("fast", "5"), ("slow", "20"), ("quantity", "0.0001")])
+            ]
+            let none = BacktestError.data("no events to simulate: \(path) holds none (empty, or a header alone?)")
+            #expect(throws: none) { _ = try BacktestPlan(finer) }
+            finer.strategies[0].parameters[0] = ("fast", "5,6")
+            #expect(throws: none) { _ = try SweepPlan(finer) }
+        }
         let emptyConversion = try DataConversion.convert(
             [try DataSpec("tardis-quotes:" + quotesHeader)],
             output: conversions.appendingPathComponent("empty.pgev").path)

@@ -68,6 +68,25 @@ import Testing
         #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
     }
 
+    /// Bad data found reading the inputs once for the jobs is explained as a backtest's is: a
+    /// price off a tick that was given says where the grid came from.
+    @Test func dataOffTheGridGivenIsExplainedAsInABacktest() throws {
+        var settings = try Self.settings(fast: "5,10", slow: "30")
+        settings.tickSize = try Increment("0.02")
+        let plan = try SweepPlan(settings)
+        var said = ""
+        do { _ = try plan.base.sharingData() } catch { said = "\(error)" }
+        #expect(
+            said.hasSuffix(
+                "bid_price '9681.83' is not a multiple of the increment 0.02 (BTCUSDT's tick 0.02 and lot 0.001: "
+                    + "--tick-size 0.02 given; is the data on a finer grid?)"), "\(said)")
+        var alone = settings
+        alone.strategies[0].parameters[0].value = "5"
+        var ranAlone = ""
+        do { _ = try Backtest.run(try BacktestPlan(alone)) } catch { ranAlone = "\(error)" }
+        #expect(said == ranAlone)
+    }
+
     /// A row keeps the report's figures (top-level and `timing`'s) by name, and the same
     /// figures when it is written as a CSV line and read back; nested objects are not figures.
     @Test func aRowKeepsItsFiguresThroughTheCSVLine() throws {
@@ -960,7 +979,7 @@ extension SweepTests {
                     + "strategy golden-cross: fast=30 is not allowed: use an integer from 1 to 20 (at most slow)\n"))
         #expect(
             table.line(startingWith: "=== peregrine sweep === ")?.hasPrefix(
-                "1 jobs: 1 run, 0 already done, 0 failed (1 combination refused, left out) · ") == true,
+                "1 job: 1 run, 0 already done, 0 failed (1 combination refused, left out) · ") == true,
             "\(table.output)")
         let json = try PeregrineCLI.run(arguments + ["--skip-invalid", "--json"])
         #expect(json.status == 0, "\(json.error)")
@@ -974,7 +993,7 @@ extension SweepTests {
         let text = try String(contentsOfFile: html, encoding: .utf8)
         #expect(
             text.contains(
-                "1 jobs (0 run, 1 already done, 0 failed, <span title=\"fast=30: strategy golden-cross: fast=30 is not "
+                "1 job (0 run, 1 already done, 0 failed, <span title=\"fast=30: strategy golden-cross: fast=30 is not "
                     + "allowed: use an integer from 1 to 20 (at most slow)\">1 combination refused, left out</span>) · "
             ),
             "\(text.prefix(2_000))")
