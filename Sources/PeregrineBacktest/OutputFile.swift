@@ -133,7 +133,14 @@ public enum OutputFile {
         var target = path
         if status.st_mode & S_IFMT == S_IFLNK {
             guard let resolved = realpath(path, nil) else {
-                throw .usage("\(flag) \(path) is a link to nothing: name a file")
+                // A link to a file not there yet: the file it names is created, as for the
+                // other outputs (when its directory exists; not a loop of links).
+                let named = linkedPath(path)
+                var directory = stat()
+                guard lstat(named, &status) != 0, stat(FileIO.directory(of: named), &directory) == 0,
+                    directory.st_mode & S_IFMT == S_IFDIR
+                else { throw .usage("\(flag) \(path) is a link to nothing: name a file") }
+                return named
             }
             target = String(cString: resolved)
             free(resolved)

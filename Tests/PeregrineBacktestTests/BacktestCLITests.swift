@@ -253,13 +253,25 @@ import Testing
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path).isEmpty == false)
         }
         #expect(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count == 2)
-        // A path that does not exist yet is written as it is; a link to nothing is refused.
+        // A path that does not exist yet is written as it is, and so is the file a link to a
+        // file not there yet names; a link into a missing directory, or a loop, is refused.
         let absent = directory.appendingPathComponent("absent.pgev").path
         #expect(try OutputFile.renameTarget(absent, flag: "--out") == absent)
+        let ahead = directory.appendingPathComponent("ahead").path
+        try FileManager.default.createSymbolicLink(atPath: ahead, withDestinationPath: "later.pgev")
+        #expect(try OutputFile.renameTarget(ahead, flag: "--out") == directory.path + "/later.pgev")
+        let converted = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", ahead])
+        #expect(converted.status == 0, "\(converted.error)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: ahead) == "later.pgev")
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/later.pgev"))
         let dangling = directory.appendingPathComponent("dangling").path
         try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "/nonexistent/x")
-        #expect(throws: BacktestError.usage("--out \(dangling) is a link to nothing: name a file")) {
-            _ = try OutputFile.renameTarget(dangling, flag: "--out")
+        let loop = directory.appendingPathComponent("loop").path
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: "loop")
+        for link in [dangling, loop] {
+            #expect(throws: BacktestError.usage("--out \(link) is a link to nothing: name a file")) {
+                _ = try OutputFile.renameTarget(link, flag: "--out")
+            }
         }
     }
 
