@@ -162,6 +162,13 @@ public struct BacktestPlan: Sendable {
                 throw .usage(
                     "\(spec.origin) \(spec.text): \(path) is not a regular file (a pipe, a device or a directory)")
             }
+            // And a file that is not a converted one at all (text, say) named as one: the way to
+            // pass it (a converted file cut or damaged is bad data, found when it is mapped).
+            for path in spec.paths where spec.format == nil && !EventFileFormat.mayBeConverted(path) {
+                throw .usage(
+                    "\(spec.origin) \(spec.text): \(path) is not a converted event file (it does not begin with "
+                        + "PGEVENTS): give its format, FORMAT:\(path), or convert it with peregrine data convert")
+            }
             // A converted file named as text would be parsed as garbage (its binary header quoted).
             for path in spec.paths where spec.format != nil && EventFileFormat.isConverted(path) {
                 throw .usage(

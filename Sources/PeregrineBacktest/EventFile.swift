@@ -50,6 +50,12 @@ public enum EventFileFormat {
     public static func isConverted(_ path: String) -> Bool {
         readTextPrefix(path: path, maxBytes: magic.count).map { Array($0.utf8) } == magic
     }
+    /// Whether `path` begins as a converted file does, as far as it goes (an empty or cut file
+    /// may be one): false for text and any other file.
+    static func mayBeConverted(_ path: String) -> Bool {
+        guard let prefix = readTextPrefix(path: path, maxBytes: magic.count) else { return true }
+        return magic.starts(with: Array(prefix.utf8))
+    }
     public static let version: UInt16 = 4
     /// The versions this build reads.
     public static let readableVersions: ClosedRange<UInt16> = 2...4

@@ -304,11 +304,15 @@ public final class SweepOutput {
     /// it (exit 2), as is a CSV written for other parameters. `stopRequested` is asked every
     /// 1,024 lines read: a stop throws (`Sweep.stoppedBeforeJobs`), the file untouched.
     public init(path: String, parameterNames: [String], stopRequested: () -> String? = { nil }) throws(BacktestError) {
+        // Read back to resume, and rewritten ranked: never compressed.
+        if path.lowercased().hasSuffix(".gz") {
+            throw .usage("--out \(path): a sweep's results are written uncompressed: name a .jsonl or .csv file")
+        }
         self.path = path
         // Rewritten ranked at the end through a rename: a regular file (or a link to one) only.
         target = try OutputFile.renameTarget(path, flag: "--out")
         self.parameterNames = parameterNames
-        isCSV = path.hasSuffix(".csv")
+        isCSV = path.lowercased().hasSuffix(".csv")
         let header = ["job"] + parameterNames + Self.reportFields
         columns = isCSV ? header : nil
         var descriptor = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -662,6 +662,16 @@ import Testing
                 "--data tardis-quotes:\(converted): \(converted) is a converted event file (peregrine data convert): "
                     + "pass it as events:\(converted)"), "\(asText.error)")
         #expect(!asText.error.contains("PGEVENTS"))
+        // Text named as a converted file: the way to pass it, as a usage error too (it had been
+        // exit 1, as bad data).
+        let quotes = Fixtures.path(Self.quotes)
+        let asConverted = try PeregrineCLI.run(["backtest", "--data", "events:" + quotes] + Self.golden)
+        #expect(asConverted.status == 2)
+        #expect(
+            asConverted.error.contains(
+                "--data events:\(quotes): \(quotes) is not a converted event file (it does not begin with PGEVENTS): "
+                    + "give its format, FORMAT:\(quotes), or convert it with peregrine data convert"),
+            "\(asConverted.error)")
         // Text of another format (Bybit's messages) named as Tardis quotes: refused at its first
         // line (bad data, exit 1) while the plan scans its grid, before anything read from its
         // lines is used (the lot had been "refined" for a symbol taken from a JSON field).

@@ -443,6 +443,14 @@ import Testing
         try cut.write(toFile: path, atomically: true, encoding: .utf8)
         let output = try SweepOutput(path: path, parameterNames: ["fast", "slow"])
         #expect(output.existing.count == 5)
+        // A CSV by its name in any case; never a compressed name (it is read back).
+        #expect(try SweepOutput(path: directory.appendingPathComponent("UP.CSV").path, parameterNames: []).isCSV)
+        let compressed = directory.appendingPathComponent("sweep.csv.gz").path
+        #expect(
+            throws: BacktestError.usage(
+                "--out \(compressed): a sweep's results are written uncompressed: name a .jsonl or .csv file")
+        ) { _ = try SweepOutput(path: compressed, parameterNames: []) }
+        #expect(!FileManager.default.fileExists(atPath: compressed))
         let resumed = try Sweep.run(plan, threads: 2, output: output, ranking: ranking)
         #expect(resumed.resumed == 5 && resumed.ran == 11)
         let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
