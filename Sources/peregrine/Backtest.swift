@@ -182,7 +182,9 @@ struct BacktestCommand: ParsableCommand {
                     + "where the data has events)" : ratios)
         row(
             "max drawdown",
-            result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-")
+            result.maxDrawdown.map {
+                "\($0) \(currency) (\(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100)))"
+            } ?? "-")
         row(
             "orders",
             "\(result.venue.newOrders) new sent · fill ratio \(fixed(result.fillRatio * 100, 1))% · "
