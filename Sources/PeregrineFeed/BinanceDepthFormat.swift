@@ -6,13 +6,24 @@ import PeregrineModel
 /// price,qty,pu`; rows sharing a last_update_id are one message, each `snap` message replaces
 /// the book, and `pu` chains each message to the one before (a break is a gap).
 extension FeedReplay {
+    /// A row whose update ids (`first_update_id`, `last_update_id`, `pu`) are not all integers:
+    /// each is read strictly (a damaged first id had turned a message spanning the snapshot into
+    /// a gap).
+    static func badUpdateIDs(_ row: CSVRow) -> FeedError {
+        FeedError(
+            line: 0,
+            "update ids first_update_id '\(TextField.excerpt(row[2]))', last_update_id "
+                + "'\(TextField.excerpt(row[3]))', pu '\(TextField.excerpt(row[8]))': each must be an integer")
+    }
+
     mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
         guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
-        guard let lastUpdate = row[3].integerValue, let previous = row[8].integerValue else {
+        guard let firstUpdate = row[2].integerValue, let lastUpdate = row[3].integerValue,
+            let previous = row[8].integerValue
+        else {
             if row.text(0) == "symbol" { return false }
-            throw FeedError(
-                line: 0, "update ids '\(TextField.excerpt(row[3]))', '\(TextField.excerpt(row[8]))' are not integers")
+            throw Self.badUpdateIDs(row)
         }
         guard let exchange = row[1].integerValue else {
             throw FeedError(line: 0, "timestamp '\(TextField.excerpt(row[1]))' is not a 64-bit integer")
@@ -34,8 +45,7 @@ extension FeedReplay {
             // Binance's rule: its `pu` is older than the snapshot).
             let sequenceWentBack = lastSequence >= 0 && lastUpdate < lastSequence
             let spansSnapshot =
-                inSnapshot && (row[2].integerValue.map { $0 <= lastSequence &+ 1 } ?? false)
-                && lastUpdate >= lastSequence
+                inSnapshot && firstUpdate <= lastSequence &+ 1 && lastUpdate >= lastSequence
             let followsOn = previous == lastSequence || spansSnapshot
             if !isSnapshot, lastSequence >= 0, !followsOn, !sequenceWentBack { statistics.gaps += 1 }
             inSnapshot = isSnapshot

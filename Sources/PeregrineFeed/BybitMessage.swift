@@ -35,8 +35,38 @@ struct BybitMessage {
 
     /// The value of the message's `ts` (milliseconds since the Unix epoch) as written, up to the
     /// next `,` or `}`, spaces around it (and around its colon) left out; nil without one.
-    var timestampField: UnsafeBufferPointer<UInt8>? {
-        guard var start = line.find("\"ts\"") else { return nil }
+    var timestampField: UnsafeBufferPointer<UInt8>? { value(of: "\"ts\"") }
+
+    /// The value of the message's update id `u` as written (as `timestampField`), searched from
+    /// `from` (where the pairs ended: it follows them) and then from the start; nil without one.
+    func updateIDField(searchingFrom from: Int = 0) -> UnsafeBufferPointer<UInt8>? {
+        value(of: "\"u\"", searchingFrom: from) ?? (from > 0 ? value(of: "\"u\"") : nil)
+    }
+
+    /// The message's `ts` (ms), read strictly: nil without one, an error when it is not an
+    /// integer.
+    func timestamp() throws(FeedError) -> Int64? {
+        guard let field = timestampField else { return nil }
+        guard let value = field.integerValue else {
+            throw FeedError(line: 0, "\"ts\" \(TextField.excerpt(field)) is not an integer (ms since 1970)")
+        }
+        return value
+    }
+
+    /// The message's update id `u`, read strictly (as `updateIDField` finds it): nil without
+    /// one, an error when it is not an integer of 0 or more (a damaged id had passed as a gap).
+    func updateID(searchingFrom from: Int = 0) throws(FeedError) -> Int64? {
+        guard let field = updateIDField(searchingFrom: from) else { return nil }
+        guard let value = field.integerValue, value >= 0 else {
+            throw FeedError(line: 0, "\"u\" \(TextField.excerpt(field)) is not an integer of 0 or more (the update id)")
+        }
+        return value
+    }
+
+    /// The value of `key` (quoted) as written, up to the next `,` or `}`, spaces around it
+    /// (and around its colon) left out; nil without the key, searched from `from`.
+    func value(of key: StaticString, searchingFrom from: Int = 0) -> UnsafeBufferPointer<UInt8>? {
+        guard var start = line.find(key, from: from) else { return nil }
         while start < line.count, line[start] == 0x20 { start += 1 }
         guard start < line.count, line[start] == UInt8(ascii: ":") else { return nil }
         start += 1
@@ -45,15 +75,6 @@ struct BybitMessage {
         while end < line.count, line[end] != UInt8(ascii: ","), line[end] != UInt8(ascii: "}") { end += 1 }
         while end > start, line[end - 1] == 0x20 { end -= 1 }
         return UnsafeBufferPointer(rebasing: line[start..<end])
-    }
-
-    /// The update id, searched from `from` (where the pairs ended: it follows them) and then
-    /// from the start.
-    func updateID(searchingFrom from: Int = 0) -> Int64? {
-        guard let start = line.find("\"u\":", from: from) ?? (from > 0 ? line.find("\"u\":") : nil) else { return nil }
-        var end = start
-        while end < line.count, line[end] >= UInt8(ascii: "0"), line[end] <= UInt8(ascii: "9") { end += 1 }
-        return UnsafeBufferPointer(rebasing: line[start..<end]).integerValue
     }
 }
 

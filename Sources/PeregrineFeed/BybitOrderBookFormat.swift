@@ -13,11 +13,7 @@ extension FeedReplay {
         statistics.rows += 1
         // A message's `ts` must be an integer of ms in range (one without has no time: 0).
         var timeWentBack = false
-        if let field = message.timestampField {
-            guard let timestamp = field.integerValue else {
-                throw FeedError(
-                    line: 0, "\"ts\" \(String(decoding: field, as: UTF8.self)) is not an integer (ms since 1970)")
-            }
+        if let timestamp = try message.timestamp() {
             try noteExchangeTime(timestamp, unitNanoseconds: 1_000_000)
             timeWentBack = timestamp < lastTimestamp
             lastTimestamp = Swift.max(lastTimestamp, timestamp)
@@ -31,7 +27,7 @@ extension FeedReplay {
         // A message whose `u` or `ts` goes back is out of order (counted once); a delta whose `u`
         // skips ahead is a gap.
         var sequenceWentBack = false
-        if let update = message.updateID(searchingFrom: pairs.position) {
+        if let update = try message.updateID(searchingFrom: pairs.position) {
             sequenceWentBack = kind == .delta && lastSequence >= 0 && update <= lastSequence
             if kind == .delta, lastSequence >= 0, update > lastSequence &+ 1 { statistics.gaps += 1 }
             lastSequence = update

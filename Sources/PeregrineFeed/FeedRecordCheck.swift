@@ -195,8 +195,8 @@ extension FeedReplay {
         switch format {
         case .binanceDepth:
             let row = CSVRow(line)
-            guard row[3].integerValue != nil, row[8].integerValue != nil else {
-                throw FeedError(line: 0, "update ids are not integers")
+            guard row[2].integerValue != nil, row[3].integerValue != nil, row[8].integerValue != nil else {
+                throw Self.badUpdateIDs(row)
             }
             _ = try Self.side(row[4], bid: "b", ask: "a")
             _ = try Self.flag(row[5], "update_type", true: "snap", false: "set")
@@ -257,11 +257,13 @@ extension FeedReplay {
         case .bybitOrderBook:
             let message = BybitMessage(line)
             guard message.type != nil else { throw BybitMessage.noType }
+            _ = try message.timestamp()
             var pairs = BybitPairs(line)
             while let (priceBytes, sizeBytes) = try pairs.next() {
                 let found = pairs
                 _ = try level(pairs.side, price: priceBytes, size: sizeBytes) { found.naming($0) }
             }
+            _ = try message.updateID(searchingFrom: pairs.position)
         case .l3JSONLines:
             try scanner.parse(line)
             for key: StaticString in ["seq", "order_id"] {

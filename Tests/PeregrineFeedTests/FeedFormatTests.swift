@@ -172,6 +172,14 @@ struct FeedFormatTests {
                 "B,1667347199940,21,30,a,set,-100.6,1,20", "price '-100.6' is not positive"
             ),
             (
+                // Every update id is read strictly: a damaged first id had turned an update that
+                // spans the snapshot into a gap, without a word.
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199940,21,30,a,set,100.6,1,20",
+                "B,1667347199940,2l,30,a,set,100.6,1,20",
+                "update ids first_update_id '2l', last_update_id '30', pu '20': each must be an integer"
+            ),
+            (
                 .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
                 "x,B,1002,1003,100.7,1,-3,1", "bids[0].price '-3' is not positive"
             ),
@@ -183,6 +191,17 @@ struct FeedFormatTests {
             (
                 .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"), bybit("-1.95"),
                 "b[0] price '-1.95' is not positive"
+            ),
+            (
+                // So is Bybit's `u` (a damaged id had passed as a gap, or as none).
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: #""u":2}"#, with: #""u":2x}"#),
+                #""u" 2x is not an integer of 0 or more (the update id)"#
+            ),
+            (
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: #""u":2}"#, with: #""u":"2"}"#),
+                #""u" "2" is not an integer of 0 or more (the update id)"#
             ),
             (
                 // A message of another symbol had been merged into the book.
