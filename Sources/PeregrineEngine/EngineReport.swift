@@ -77,6 +77,8 @@ public struct EngineReport: Sendable {
     public var sourceFailure: String? = nil
     /// What the source knows it lost of its input, if anything (`EventSource.losses`).
     public var sourceLosses: String? = nil
+    /// What of a finite input the run left unread, if anything (`EventSource.unread`).
+    public var sourceUnread: String? = nil
 
     /// Every accepted event reached the sink exactly once, so did every venue order and
     /// execution report, every book level was held, and nothing failed (set-up, source, journal):
@@ -94,6 +96,7 @@ public struct EngineReport: Sendable {
         if let setupError { problems.append("set-up failed (\(setupError)): nothing was run") }
         if let sourceFailure { problems.append("the source stopped early (\(sourceFailure))") }
         if let sourceLosses { problems.append("input was lost: \(sourceLosses)") }
+        if let sourceUnread { problems.append("the run stopped before the end of its input: \(sourceUnread)") }
         if let journalError { problems.append("the journal failed (\(journalError))") }
         if let exportFailure { problems.append("the orders and fills export failed (\(exportFailure))") }
         func check(_ holds: Bool, _ phrase: String) { if !holds { problems.append(phrase) } }

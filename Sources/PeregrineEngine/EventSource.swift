@@ -99,12 +99,16 @@ public protocol EventSource: ~Copyable {
     /// What the source knows it lost of its input without stopping (messages a transport
     /// dropped, events no engine takes), if anything: the run is then not lossless.
     var losses: String? { get }
+    /// What of an input with an end of its own (recorded files) was left unread when the run
+    /// stopped before it (a signal, `--duration`), if anything: the run is then not complete.
+    var unread: String? { get }
 }
 
 extension EventSource where Self: ~Copyable {
     public var summary: String? { nil }
     public var failure: String? { nil }
     public var losses: String? { nil }
+    public var unread: String? { nil }
 }
 
 /// What a source needs to know when it opens.
@@ -166,6 +170,13 @@ public struct MergedSources<First: EventSource & ~Copyable, Second: EventSource 
     }
 
     public var failure: String? { first.failure ?? second.failure }
+
+    public var unread: String? {
+        switch (first.unread, second.unread) {
+        case (let one?, let two?): return one + "; " + two
+        case (let one, let two): return one ?? two
+        }
+    }
 
     public var losses: String? {
         switch (first.losses, second.losses) {

@@ -133,6 +133,7 @@ struct Monitor {
             snapshotFailure: wiring.results.snapshotFailure,
             setupError: wiring.results.setupError.map { "\($0)" }, sourceFailure: wiring.results.sourceFailure)
         report.sourceLosses = wiring.results.sourceLosses
+        report.sourceUnread = wiring.results.sourceUnread
         report.bundleLatency = LatencySummary(bundleTotal)
         report.mempool = wiring.results.mempoolCounters
         report.trading = wiring.results.trading

@@ -341,6 +341,7 @@ public enum Pipeline {
         @usableFromInline var recordedSummary: String?
         @usableFromInline var sourceFailure: String?
         @usableFromInline var sourceLosses: String?
+        @usableFromInline var sourceUnread: String?
 
         @usableFromInline init() {}
     }

@@ -46,6 +46,8 @@ public struct RecordedSource: EventSource {
     @usableFromInline let feed: RecordedFeed
     @usableFromInline let instrument: InstrumentID
     @usableFromInline let batchLimit: Int
+    /// The files, for the report.
+    let paths: [String]
     @usableFromInline var _counts = SourceCounts()
     public var counts: SourceCounts { _counts }
 
@@ -55,6 +57,7 @@ public struct RecordedSource: EventSource {
         feed = try RecordedFeed(spec: spec, grid: grid)
         instrument = spec.instrument
         self.batchLimit = batchLimit
+        paths = spec.paths
     }
 
     @inlinable public var isExhausted: Bool { feed.finished && feed.available == 0 }
@@ -91,6 +94,12 @@ public struct RecordedSource: EventSource {
     }
 
     public var failure: String? { feed.failure.map { "\($0)" } }
+
+    /// The files when the run stopped before their end (not after a failure: said as one).
+    public var unread: String? {
+        guard !isExhausted, feed.failure == nil else { return nil }
+        return "\(paths.joined(separator: ", ")) not read to the end (stopped after \(feed.statistics.rows) rows)"
+    }
 }
 
 extension RecordedSourceSpec: SourcePlan {

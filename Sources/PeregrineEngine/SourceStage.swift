@@ -75,6 +75,7 @@ public struct SourceStage<Source: EventSource & ~Copyable>: ~Copyable, Stage {
         if let summary = source.summary { wiring.results.recordedSummary = summary }
         if let failure = source.failure { wiring.results.sourceFailure = failure }
         if let losses = source.losses { wiring.results.sourceLosses = losses }
+        if let unread = source.unread { wiring.results.sourceUnread = unread }
         wiring.control.sourceFinished(lastSequence: writer.publishedSequence)
     }
 
@@ -106,6 +107,11 @@ public struct SourceGroup<Source: EventSource>: EventSource {
     }
 
     public var failure: String? { sources.lazy.compactMap(\.failure).first }
+
+    public var unread: String? {
+        let lines = sources.compactMap(\.unread)
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
 
     public var losses: String? {
         let lines = sources.compactMap(\.losses)

@@ -404,6 +404,49 @@ struct PipelinePartsTests {
     /// of this Tardis L2 file replaces the first (its bid at 98.5 and the ask at 101.0 a delta
     /// added are gone, its ask at 100.5 is resized), and the engine's book ends equal to
     /// `FeedReplay`'s, level for level. Rows sharing a local timestamp are one message.
+    /// A recorded source stopped before the end of its files says what it left unread (the
+    /// run is then not complete: exit 1, where a SIGTERM had ended a partial replay with 0);
+    /// read to the end, or stopped by a failure, it says nothing of it.
+    @Test func aRecordedSourceStoppedBeforeItsEndSaysSo() throws {
+        struct TwoAtATime: EventWriter {
+            var events: [Event] = []
+            var claimed = 0
+            mutating func claim(upTo count: Int) -> Int {
+                claimed = Swift.min(count, 2)
+                return claimed
+            }
+            mutating func claim(exactly count: Int) -> Bool {
+                claimed = count
+                return true
+            }
+            mutating func write(_ event: Event) { events.append(event) }
+            mutating func publish() {}
+        }
+        let file = NSTemporaryDirectory() + "peregrine-unread-\(UUID().uuidString).csv"
+        try """
+        exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+        x,BTC,1000,1001,1,buy,100.0,5
+        x,BTC,2000,2001,2,sell,100.5,2
+        x,BTC,3000,3001,3,buy,101.0,4
+
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var source = try RecordedSource(
+            spec: RecordedSourceSpec(format: .tardisTrades, paths: [file]),
+            grid: (try Increment("0.5"), try Increment("1")), batchLimit: 64)
+        var writer = TwoAtATime()
+        #expect(source.step(now: 1, into: &writer) == 2)
+        #expect(!source.isExhausted)
+        #expect(
+            source.unread?.hasPrefix("\(file) not read to the end (stopped after ") == true,
+            "\(String(describing: source.unread))")
+        var group = SourceGroup([source])
+        #expect(group.unread == source.unread)
+        while !group.isExhausted { _ = group.step(now: 2, into: &writer) }
+        #expect(writer.events.count == 3)
+        #expect(group.unread == nil)
+    }
+
     @Test func aRecordedFileIsDecodedOnceAndTheBookAppliesItsSnapshots() throws {
         let directory = NSTemporaryDirectory() + "peregrine-decoded-once-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
