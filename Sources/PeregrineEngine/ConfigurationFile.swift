@@ -100,7 +100,13 @@ public enum ConfigurationFile {
         let kind: Kind
         let apply: @Sendable (inout EngineConfiguration, Value) throws(EngineError) -> Void
         let render: @Sendable (EngineConfiguration) -> String?
+        /// The values a string setting takes, when it takes a few (said when another type is given).
+        var choices: [String] = []
         var path: String { "\(section).\(name)" }
+        /// What the key takes, for a value of another type: "must be a string (none, batch or every)".
+        var expected: String {
+            "must be \(kind.rawValue)" + (choices.isEmpty ? "" : ": use " + choices.joined(separator: ", "))
+        }
     }
 
     static func invalid(_ key: String, _ value: Value, _ allowed: String) -> EngineError {
@@ -162,7 +168,7 @@ public enum ConfigurationFile {
                     throw invalid("\(section).\(name)", value, "use " + choices.joined(separator: ", "))
                 }
                 set(&configuration, text)
-            }, render: { "\"\(get($0))\"" })
+            }, render: { "\"\(get($0))\"" }, choices: choices)
     }
 
     static func durability(_ configuration: EngineConfiguration) -> (String, Int, Int) {
@@ -773,7 +779,7 @@ public enum ConfigurationFile {
                 if numbers.count == array.count { return .integers(numbers) }
             }
         }
-        throw .invalidSetting(name: key.path, value: "\(value)", allowed: "must be \(key.kind.rawValue)")
+        throw .invalidSetting(name: key.path, value: "\(value)", allowed: key.expected)
     }
 
     static func parse(_ text: String, for key: Key, variable: String) throws(EngineError) -> Value {
@@ -790,7 +796,7 @@ public enum ConfigurationFile {
         }
         throw .invalidSetting(
             name: variable, value: text,
-            allowed: "must be \(key.kind.rawValue)" + (variable == key.path ? "" : " (\(key.path))"))
+            allowed: key.expected + (variable == key.path ? "" : " (\(key.path))"))
     }
 
     /// The configuration as a TOML file that `resolve` reads back to the same settings.

@@ -445,6 +445,11 @@ public struct EngineConfiguration: Equatable, Sendable {
                 name: "source", value: path,
                 allowed: FileIO.exists(path) ? "not a regular file" : "no such file; give a recorded market-data file")
         }
+        // A recording cut to nothing would pass for a complete one with no rows.
+        for path in recordedSources.flatMap(\.paths) where FileIO.isEmptyFile(path) {
+            throw .invalidSetting(
+                name: "source", value: path, allowed: "the file is empty (0 bytes): give a recorded market-data file")
+        }
         // The files are read on their instrument's grid: one recorded on a finer grid would
         // be misread (or stop at its first finer value), so it is refused before anything runs.
         let definitions = resolvedInstruments

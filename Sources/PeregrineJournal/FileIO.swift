@@ -144,6 +144,12 @@ public enum FileIO {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
+    /// Whether `path` is a regular file of 0 bytes (following symbolic links).
+    public static func isEmptyFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size == 0
+    }
+
     /// Maps a whole file read-only; `body` sees its bytes. Empty files map to an empty buffer.
     static func withMappedFile<R>(
         _ path: String, _ body: (UnsafeRawBufferPointer) throws(JournalError) -> R

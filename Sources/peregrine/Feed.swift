@@ -85,6 +85,11 @@ struct FeedReplayCommand: ParsableCommand {
                     + (FileIO.exists(file) ? "not a regular file" : "No such file or directory"))
             throw ExitCode(2)
         }
+        // A recording cut to nothing would pass for a complete one with no rows.
+        for file in files where FileIO.isEmptyFile(file) {
+            printError("error: \(file) is empty (0 bytes): nothing to replay")
+            throw ExitCode(2)
+        }
         for file in files where EventFileFormat.isConverted(file) {
             printError(
                 "error: \(file) is a converted event file (peregrine data convert), not \(format) text: "

@@ -61,6 +61,8 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         guard (journal == nil) != (nats == nil) else { throw ValidationError("give --journal DIR or --nats URL") }
+        guard from >= 0 else { throw ValidationError("--from \(from): give a sequence of 0 or more") }
+        if let to, to < 0 { throw ValidationError("--to \(to): give a sequence of 0 or more") }
         guard from == 0 || print else { throw ValidationError("--from says where --print starts: give --print too") }
         if let to, from > to { throw ValidationError("--from \(from) is after --to \(to): nothing would print") }
         guard !(print && bundlesOut == "-") else {

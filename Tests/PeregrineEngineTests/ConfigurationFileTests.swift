@@ -207,6 +207,11 @@ struct ConfigurationFileTests {
                 "[journal]\ndurability = \"sometimes\"",
                 "line 2: invalid journal.durability 'sometimes': use none, batch, every"
             ),
+            // A value of another type names the choices too.
+            (
+                "[journal]\ndurability = 1",
+                "line 2: invalid journal.durability '1': must be a string: use none, batch, every"
+            ),
             ("[threads]\nwait = \"nap\"", "line 2: invalid threads.wait 'nap': use spin, yield, park"),
             (
                 "[threads]\npin = [0, -1]",

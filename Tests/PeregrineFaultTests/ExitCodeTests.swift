@@ -29,6 +29,7 @@ struct ExitCodeTests {
         return [
             "dir": directory + "/empty",
             "missing": directory + "/missing",
+            "emptyFile": write("zero.csv", ""),
             "badTOML": write("bad.toml", "[source\nrate = 1\n"),
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "badParameter": write(
@@ -89,6 +90,15 @@ struct ExitCodeTests {
             says: "\(file("badTOML")):1: invalid TOML '[source': Error while parsing table header: expected ']'"),
         Row(arguments: ["run", "--config", file("unknownKey")], status: 2, says: "invalid source.speed"),
         Row(arguments: ["run", "--source", "bybit-ob:" + file("missing")], status: 2, says: "no such file"),
+        // A recording cut to nothing had replayed as a complete one (exit 0, "lossless yes").
+        Row(
+            arguments: [
+                "run", "--source", "tardis-trades:" + file("emptyFile"), "--no-journal", "--metrics-port", "0",
+            ],
+            status: 2, says: "the file is empty (0 bytes): give a recorded market-data file"),
+        Row(
+            arguments: ["feed", "replay", "--format", "tardis-trades", file("emptyFile")], status: 2,
+            says: "zero.csv is empty (0 bytes): nothing to replay"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
         Row(
             arguments: ["run", "--source", "bybit-ob:" + file("tornBybit"), "--no-journal", "--metrics-port", "0"],
@@ -117,6 +127,9 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--validate-only"], status: 0, says: ""),
         // replay and journal
         Row(arguments: ["replay"], status: 2, says: "give --journal DIR or --nats URL"),
+        Row(
+            arguments: ["replay", "--journal", file("dir"), "--to", "-1"], status: 2,
+            says: "--to -1: give a sequence of 0 or more"),
         Row(
             arguments: ["replay", "--journal", file("missing")], status: 1, says: "is not a journal: no such directory"),
         Row(arguments: ["replay", "--journal", file("dir")], status: 1, says: "no journal segments"),
