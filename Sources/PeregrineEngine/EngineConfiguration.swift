@@ -288,10 +288,14 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
     }
 
+    /// A number as a user would have written it: a whole one without ".0" (`-1`, not `-1.0`).
+    static func shown(_ value: Double) -> String { Int64(exactly: value).map { "\($0)" } ?? "\(value)" }
+
     public func validate() throws(EngineError) {
         switch rate {
         case .perSecond(let value) where !Self.rateRange.contains(value):
-            throw .invalidSetting(name: "rate", value: "\(value)", allowed: "use 1 to 1000000000 events/s, or --max")
+            throw .invalidSetting(
+                name: "rate", value: Self.shown(value), allowed: "use 1 to 1000000000 events/s, or --max")
         default: break
         }
         if rate == .unlimited, fullRingPolicy == .drop {
@@ -301,7 +305,7 @@ public struct EngineConfiguration: Equatable, Sendable {
                     + "drops: use block, or give a --rate")
         }
         if let durationSeconds, !Self.durationRange.contains(durationSeconds) {
-            throw .invalidSetting(name: "duration", value: "\(durationSeconds)", allowed: Self.durationAllowed)
+            throw .invalidSetting(name: "duration", value: Self.shown(durationSeconds), allowed: Self.durationAllowed)
         }
         if let maxEvents, maxEvents < 1 {
             throw .invalidSetting(name: "max-events", value: "\(maxEvents)", allowed: "use 1 or more")
@@ -427,7 +431,7 @@ public struct EngineConfiguration: Equatable, Sendable {
         }
         if !Self.statusIntervalRange.contains(statusIntervalSeconds) {
             throw .invalidSetting(
-                name: "status-interval", value: "\(statusIntervalSeconds)", allowed: Self.statusIntervalAllowed)
+                name: "status-interval", value: Self.shown(statusIntervalSeconds), allowed: Self.statusIntervalAllowed)
         }
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")

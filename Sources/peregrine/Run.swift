@@ -258,7 +258,10 @@ struct Run: ParsableCommand {
     var flagSettings: [ConfigurationFile.Setting] {
         var settings: [ConfigurationFile.Setting] = []
         func add(_ key: String, _ flag: String, _ value: (some CustomStringConvertible)?) {
-            if let value { settings.append(.init(key: key, value: value.description, origin: "--\(flag)")) }
+            guard let value else { return }
+            // A whole number as it was written (an error quotes it: `-1`, not `-1.0`).
+            let text = (value as? Double).flatMap { Int64(exactly: $0) }.map { "\($0)" } ?? value.description
+            settings.append(.init(key: key, value: text, origin: "--\(flag)"))
         }
         add("source.rate", "rate", rate)
         add("source.max", "max", max ? "true" : nil)
@@ -294,7 +297,9 @@ struct Run: ParsableCommand {
     func makeConfiguration() throws(EngineError) -> (EngineConfiguration, NATSSettings?) {
         // Precedence: profile < file < environment (PEREGRINE_SECTION_KEY) < these flags.
         if max && rate != nil {
-            throw .invalidSetting(name: "rate", value: "\(rate ?? 0)", allowed: "give either --rate or --max, not both")
+            throw .invalidSetting(
+                name: "--rate", value: (rate.flatMap { Int64(exactly: $0) }).map { "\($0)" } ?? "\(rate ?? 0)",
+                allowed: "give either --rate or --max, not both")
         }
         if let journal, noJournal {
             throw .invalidSetting(

@@ -78,6 +78,10 @@ struct ExitCodeTests {
             says: "invalid fills-out '/tmp': it is a directory: give a file path"),
         Row(arguments: ["run", "--ring-size", "1000"], status: 2, says: "invalid --ring-size '1000'"),
         Row(arguments: ["run", "--duration", "inf"], status: 2, says: "invalid --duration 'inf'"),
+        Row(arguments: ["run", "--duration", "-1"], status: 2, says: "invalid --duration '-1':"),
+        Row(
+            arguments: ["run", "--max", "--rate", "5"], status: 2,
+            says: "invalid --rate '5': give either --rate or --max"),
         Row(arguments: ["run", "--status-interval", "1e300"], status: 2, says: "invalid --status-interval"),
         Row(arguments: ["run", "--rate", "0.5"], status: 2, says: "invalid --rate '0.5': use events per second, 1 to"),
         Row(arguments: ["run", "--config", file("dir")], status: 2, says: "not a regular file"),
