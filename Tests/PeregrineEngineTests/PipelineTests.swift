@@ -254,7 +254,7 @@ struct PipelineTests {
         bad.rate = .perSecond(0)
         #expect(
             throws: EngineError.invalidSetting(
-                name: "rate", value: "0.0", allowed: "use 1 to 1000000000 events/s, or --max")
+                name: "rate", value: "0", allowed: "use 1 to 1000000000 events/s, or --max")
         ) {
             try bad.validate()
         }
