@@ -289,7 +289,7 @@ public struct EngineConfiguration: Equatable, Sendable {
     }
 
     /// A number as a user would have written it: a whole one without ".0" (`-1`, not `-1.0`).
-    static func shown(_ value: Double) -> String { Int64(exactly: value).map { "\($0)" } ?? "\(value)" }
+    public static func shown(_ value: Double) -> String { Int64(exactly: value).map { "\($0)" } ?? "\(value)" }
 
     public func validate() throws(EngineError) {
         switch rate {

@@ -83,7 +83,7 @@ extension FeedReplay {
             }
             return fields.count
         }
-        let header = format.header ?? ""
+        guard let header = format.header else { return nil }
         guard found == header else {
             throw FeedError(
                 line: 1,

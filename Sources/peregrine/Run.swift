@@ -260,7 +260,7 @@ struct Run: ParsableCommand {
         func add(_ key: String, _ flag: String, _ value: (some CustomStringConvertible)?) {
             guard let value else { return }
             // A whole number as it was written (an error quotes it: `-1`, not `-1.0`).
-            let text = (value as? Double).flatMap { Int64(exactly: $0) }.map { "\($0)" } ?? value.description
+            let text = (value as? Double).map(EngineConfiguration.shown) ?? value.description
             settings.append(.init(key: key, value: text, origin: "--\(flag)"))
         }
         add("source.rate", "rate", rate)
@@ -298,7 +298,7 @@ struct Run: ParsableCommand {
         // Precedence: profile < file < environment (PEREGRINE_SECTION_KEY) < these flags.
         if max && rate != nil {
             throw .invalidSetting(
-                name: "--rate", value: (rate.flatMap { Int64(exactly: $0) }).map { "\($0)" } ?? "\(rate ?? 0)",
+                name: "--rate", value: EngineConfiguration.shown(rate ?? 0),
                 allowed: "give either --rate or --max, not both")
         }
         if let journal, noJournal {
