@@ -47,6 +47,8 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
     /// Whether the server listens: nil while it starts, true once it accepts connections,
     /// false when it failed (e.g. the port is taken) or stopped.
     let listening = Mutex<Bool?>(nil)
+    /// Why the server stopped or could not listen (its port taken, say), once it has.
+    let failed = Mutex<String?>(nil)
 
     /// Counters by pipeline counter, and the last value published.
     let counters: [(PipelineCounters.Counter, Metrics.Counter)]
@@ -268,12 +270,31 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
             } catch {
                 // The port taken, say: `peregrine run` goes on without it unless an admin token
                 // is set (then it stops before starting: the kill switch would be out of reach).
-                logger.warning(
-                    "metrics and health server failed",
-                    metadata: ["address": "\(address):\(port)", "error": "\(error)"])
+                let reason = Self.listenFailure(error, address: address, port: port)
+                failed.withLock { $0 = reason }
+                logger.warning("metrics and health server failed: \(reason)")
             }
             listening.withLock { $0 = false }
             done.signal()
+        }
+    }
+
+    /// Why the server could not listen on `address:port`, and what to do, from `error` (NIO's
+    /// `IOError` carries the errno; its own description repeats the system call's signature).
+    static func listenFailure(_ error: any Error, address: String, port: Int) -> String {
+        guard let io = error as? IOError else { return "\(address):\(port): \(error)" }
+        let reason = String(cString: strerror(io.errnoCode))
+        switch io.errnoCode {
+        case EADDRINUSE:
+            return "\(address):\(port) is in use (\(reason)): another process listens on it; give another "
+                + "--metrics-port (or [metrics] port), or 0 to run without the server"
+        case EACCES:
+            return "\(address):\(port) may not be used by this user (\(reason)): ports below 1024 need privileges; "
+                + "give another --metrics-port"
+        case EADDRNOTAVAIL:
+            return "\(address) is not an address of this machine (\(reason)): give another --metrics-address"
+        default:
+            return "\(address):\(port): \(reason) (errno \(io.errnoCode))"
         }
     }
 
@@ -288,6 +309,10 @@ public final class ControlPlane: PipelineObserver, @unchecked Sendable {
         }
         return listening.withLock { $0 } ?? false
     }
+
+    /// Why the server failed (its port taken, say: the address, the system's reason and what to
+    /// do), nil while it runs or has not failed. Thread-safe.
+    public var failure: String? { failed.withLock { $0 } }
 
     /// What `/readyz` answers: ready or not, and the JSON body (with the reason when not).
     public func readiness() -> (ready: Bool, body: String) {

@@ -424,6 +424,13 @@ public struct EngineConfiguration: Equatable, Sendable {
         if let journalDirectory, journalDirectory.isEmpty {
             throw .invalidSetting(name: "journal", value: "", allowed: "give a directory path")
         }
+        if let journalDirectory, let file = FileIO.nonDirectoryInPath(journalDirectory) {
+            throw .invalidSetting(
+                name: "journal", value: journalDirectory,
+                allowed: file == journalDirectory
+                    ? "it is a file, not a directory: give a directory (it is made when missing)"
+                    : "\(file) is a file, not a directory: give a directory (it is made when missing)")
+        }
         let cpuCount = PinnedThread.availableCPUCount
         for cpu in pinCPUs where cpu < 0 || cpu >= 1024 {
             throw .invalidSetting(

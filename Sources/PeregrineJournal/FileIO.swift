@@ -138,6 +138,24 @@ public enum FileIO {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// The first of `path` and the directories above it that exists and is not a directory
+    /// (following symbolic links): what stops `path` being used or made as a directory; nil when
+    /// nothing does.
+    public static func nonDirectoryInPath(_ path: String) -> String? {
+        var prefixes: [String] = []
+        var prefix = ""
+        for (index, component) in path.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
+            prefix += index == 0 ? String(component) : "/" + component
+            if !component.isEmpty, component != "." { prefixes.append(prefix) }
+        }
+        for candidate in prefixes {
+            var info = stat()
+            guard stat(candidate, &info) == 0 else { return nil }  // missing: made when needed
+            if (info.st_mode & S_IFMT) != S_IFDIR { return candidate }
+        }
+        return nil
+    }
+
     /// Whether `path` is a regular file (following symbolic links).
     public static func isRegularFile(_ path: String) -> Bool {
         var info = stat()

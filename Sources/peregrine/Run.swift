@@ -224,9 +224,10 @@ struct Run: ParsableCommand {
         // With an admin token the operator counts on reaching the kill switch: an engine whose
         // control plane cannot listen (its port taken) does not start without it.
         if let controlPlane, configuration.adminToken != nil, !controlPlane.awaitListening(timeoutSeconds: 10) {
+            let reason = controlPlane.failure.map { ": \($0)" } ?? " (is the port taken?)"
             printError(
-                "error: the control plane cannot listen on \(configuration.metricsAddress):\(configuration.metricsPort) "
-                    + "(is the port taken?), and [control] admin_token is set: the kill switch would be out of reach. "
+                "error: the control plane cannot listen on \(configuration.metricsAddress):\(configuration.metricsPort)"
+                    + "\(reason); [control] admin_token is set, and the kill switch would be out of reach. "
                     + "Free the port or give another with --metrics-port; nothing was started")
             throw ExitCode(1)
         }

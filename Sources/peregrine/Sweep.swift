@@ -113,6 +113,9 @@ struct SweepCommand: ParsableCommand {
                 printError(
                     "failed: \(job.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)")
             }
+            // A --out this sweep made and no job wrote to (every job failed) is not left behind
+            // empty, as for a sweep stopped before its first job.
+            output?.discardIfUnused()
             Glibc.exit(Peregrine.Status.failed)
         }
     }

@@ -947,6 +947,31 @@ extension SweepTests {
 }
 
 extension SweepTests {
+    /// A sweep whose every job fails (money past 128 bits on a grid this fine) exits 1 listing
+    /// them, and leaves no `--out` it made behind empty (a header alone, for a CSV); one that was
+    /// there before is kept.
+    @Test func aSweepWhoseJobsAllFailLeavesNoEmptyOutput() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let arguments = [
+            "sweep", "--data", Self.quotes, "--strategy", "golden-cross", "--param", "fast=2,3", "--param", "slow=5",
+            "--param", "quantity=1", "--tick-size", "0.000000000001", "--lot-size", "0.000000000001", "--out",
+        ]
+        for name in ["new.csv", "new.jsonl"] {
+            let out = directory.appendingPathComponent(name).path
+            let run = try PeregrineCLI.run(arguments + [out])
+            #expect(run.status == 1, "\(run.error)")
+            #expect(run.error.components(separatedBy: "passed the 128 bits").count == 3, "\(run.error)")
+            #expect(run.output.contains("2 jobs: 0 run, 0 already done, 2 failed"), "\(run.output)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(name)")
+        }
+        let kept = directory.appendingPathComponent("kept.jsonl").path
+        try "".write(toFile: kept, atomically: true, encoding: .utf8)
+        let run = try PeregrineCLI.run(arguments + [kept])
+        #expect(run.status == 1, "\(run.error)")
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == "")
+    }
+
     /// Rows of another sweep found twice in `--out` (two outputs joined) are kept once too.
     @Test func anotherSweepsRowsWrittenTwiceAreKeptOnce() throws {
         let directory = try Self.temporaryDirectory()

@@ -104,6 +104,13 @@ struct ExitCodeTests {
             arguments: ["feed", "replay", "--format", "tardis-trades", file("emptyFile")], status: 2,
             says: "zero.csv is empty (0 bytes): nothing to replay"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
+        // A journal directory that is a file (or under one): refused before anything starts.
+        Row(
+            arguments: ["run", "--journal", file("emptyFile"), "--metrics-port", "0"], status: 2,
+            says: "invalid journal '\(file("emptyFile"))': it is a file, not a directory"),
+        Row(
+            arguments: ["run", "--journal", file("emptyFile") + "/journal", "--metrics-port", "0"], status: 2,
+            says: "invalid journal '\(file("emptyFile"))/journal': \(file("emptyFile")) is a file, not a directory"),
         Row(
             arguments: ["run", "--source", "bybit-ob:" + file("tornBybit"), "--no-journal", "--metrics-port", "0"],
             status: 1, says: "torn last line"),

@@ -224,8 +224,15 @@ struct KillSwitchTests {
         let refused = try Faults.run(common + ["--config", config])
         #expect(refused.status == 1, "\(refused.output)")
         #expect(
-            refused.error.contains("cannot listen on 127.0.0.1:\(port)") && refused.output.isEmpty, "\(refused.error)")
+            refused.error.contains(
+                "cannot listen on 127.0.0.1:\(port): 127.0.0.1:\(port) is in use (Address already in use): another "
+                    + "process listens on it") && refused.output.isEmpty, "\(refused.error)")
         let runsOn = try Faults.run(common)
         #expect(runsOn.status == 0 && runsOn.output.contains("lossless          yes"), "\(runsOn.error)")
+        // The warning says why, without NIO's description of the system call.
+        #expect(
+            runsOn.error.contains(
+                "metrics and health server failed: 127.0.0.1:\(port) is in use (Address already in use)")
+                && !runsOn.error.contains("bind(descriptor"), "\(runsOn.error)")
     }
 }
