@@ -18,6 +18,9 @@ public struct InputFile: Hashable, Sendable {
     public var path: String
     public var format: String
     public var sha256: String
+    /// The instrument a text file's rows feed (its rows' symbol, or the one given with
+    /// `FORMAT@SYMBOL`); nil for a converted file (its instruments are its own) or another input.
+    public var symbol: String? = nil
 }
 
 /// A file the backtest reads, resolved: its instrument and grids.
@@ -436,7 +439,7 @@ public struct BacktestPlan: Sendable {
                         PlannedFile(
                             path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
                             lotSize: definition.lotSize, converted: nil, instrumentMap: []))
-                    inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: ""))
+                    inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: "", symbol: symbol))
                 } else {
                     let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
                     files.append(
@@ -796,7 +799,7 @@ public struct BacktestPlan: Sendable {
             guard checkAhead(mapped, cancelled: cancelled) else { return nil }
             return sha256(behindReadersOf: [mapped], cancelled: cancelled)?.first
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let base: UnsafeRawPointer?

@@ -164,11 +164,13 @@ public enum BacktestOption {
                     "\(origin) \(value): use a whole number of µs from 0 to 3600000000 (a latency CSV file gives "
                         + "both latencies: name it with \(origin.hasPrefix("--") ? "--order-latency" : "backtest.order_latency"))"
                 )
-            } else if value.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }),
-                access(value, F_OK) != 0
-            {
-                // A number that is not a latency (not a file either): say what a latency is.
-                throw .usage("\(origin) \(value): use a whole number of µs from 0 to 3600000000, or a latency CSV file")
+            } else if access(value, F_OK) != 0 {
+                // Not a latency and not a file (a number that is not one, `100us`): say what a
+                // latency is.
+                let file =
+                    value.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }) ? "" : " (no such file)"
+                throw .usage(
+                    "\(origin) \(value): use a whole number of µs from 0 to 3600000000, or a latency CSV file\(file)")
             } else if case .constant = settings.orderLatency {
                 // (Flags replace a configuration's latencies before they are applied.)
                 throw .usage(

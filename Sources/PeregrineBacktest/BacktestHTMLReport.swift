@@ -629,7 +629,8 @@ public enum BacktestHTMLReport {
         }
         html += "</table><table><tr><th>input</th><th>format</th><th>SHA-256</th></tr>"
         for input in result.inputs {
-            html += "<tr><td>\(escape(input.path))</td><td>\(escape(input.format))</td><td>\(input.sha256)</td></tr>"
+            let format = input.format + (input.symbol.map { " (\($0))" } ?? "")
+            html += "<tr><td>\(escape(input.path))</td><td>\(escape(format))</td><td>\(input.sha256)</td></tr>"
         }
         html +=
             "</table><table><tr><th>Peregrine</th><td>\(escape(Provenance.version)) (\(escape(Provenance.commit)))</td></tr>"

@@ -346,6 +346,7 @@ public struct BacktestResult {
             out.open()
             out.field("path", string: input.path)
             out.field("format", string: input.format)
+            if let symbol = input.symbol { out.field("symbol", string: symbol) }
             out.field("sha256", string: input.sha256)
             out.close()
         }

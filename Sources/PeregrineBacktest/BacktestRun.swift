@@ -466,7 +466,7 @@ public enum Backtest {
             refusals: logic.withTrading { EngineRefusals($0) }, events: events, warmUpEvents: warmUp,
             skippedQuotes: data.skippedQuotes, strategies: logic.strategyDescriptions,
             realised: realised(logic, plan), dataWarnings: data.dataWarnings, elapsedSeconds: seconds,
-            inputs: try plan.hashedInputs(), custom: Custom.self)
+            inputs: try plan.hashedInputs() + [settings.orderLatency.inputFile].compactMap { $0 }, custom: Custom.self)
         result.straightChanges = straightChanges
         finished = true
         return result

@@ -317,7 +317,7 @@ public final class EventFile: @unchecked Sendable {
             try self.init(mapped: mapped, size: size, path: path, identity: nil)
             return
         }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))")
         }

@@ -23,6 +23,12 @@ public enum OrderLatency: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The latency file, as the report's provenance lists it beside the data (nil without one).
+    public var inputFile: InputFile? {
+        guard case .measured(let table) = self else { return nil }
+        return InputFile(path: table.path, format: "order-latency", sha256: table.sha256)
+    }
+
     /// The entry latency of an order sent at `time` (ns).
     public func entry(at time: UInt64) -> UInt64 {
         switch self {
@@ -45,6 +51,8 @@ public enum OrderLatency: Hashable, Sendable, CustomStringConvertible {
 /// Latencies measured over time: rows of time (ns) with entry and response latencies (ns).
 public struct LatencyTable: Hashable, Sendable {
     public let path: String
+    /// The file's SHA-256 (hex), for the report's provenance.
+    public let sha256: String
     public let times: [UInt64]
     public let entries: [UInt64]
     public let responses: [UInt64]
@@ -78,6 +86,9 @@ public struct LatencyTable: Hashable, Sendable {
             responses.append(UInt64((response * 1_000).rounded()))
         }
         guard !times.isEmpty else { throw FeedError(line: 0, "no latency rows", file: path) }
+        do { sha256 = try BacktestPlan.sha256(of: path) ?? "" } catch {
+            throw FeedError(line: 0, "\(error)", file: path)
+        }
         self.path = path
         self.times = times
         self.entries = entries

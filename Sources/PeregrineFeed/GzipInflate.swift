@@ -140,7 +140,7 @@ private struct CompressedInput {
     var atEnd = false
 
     init(_ path: String) throws(FeedError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
         self.path = path
         self.fd = fd

@@ -28,11 +28,12 @@ public struct MappedLines: ~Copyable {
     public static func inflates(_ path: String) -> Bool { GzipInflate.isGzip(path) }
 
     /// Maps `path` read-only (a `.gz` file: its inflated bytes, see `GzipInflate`): its base
-    /// (nil when empty) and size. The caller unmaps it (`munmap`).
+    /// (nil when empty) and size. The caller unmaps it (`munmap`). Opened without blocking, so
+    /// that a named pipe is refused as not a regular file rather than waited on for a writer.
     public static func map(_ path: String) throws(FeedError) -> (UnsafeRawPointer?, Int) {
         let fd =
             GzipInflate.isGzip(path)
-            ? try GzipInflate.inflateToTemporaryFile(path) : open(path, O_RDONLY | O_CLOEXEC)
+            ? try GzipInflate.inflateToTemporaryFile(path) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FeedError(line: 0, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         return try map(descriptor: fd, name: path)

@@ -109,6 +109,13 @@ struct BacktestCommand: ParsableCommand {
         } else {
             print(Self.summary(result))
         }
+        // The report or summary lost (a full disk, a device that refuses writes) fails the run
+        // as any other output would: the files written with it go too.
+        if let reason = Peregrine.standardOutputFailure() {
+            Self.fail(
+                .output("standard output could not be written: \(reason)"), discarding: outputs.map(\.1),
+                earlier: earlier)
+        }
     }
 
     /// Exits for `error`. A run that failed (exit 1, not a usage error) first removes the

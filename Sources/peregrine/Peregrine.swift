@@ -48,13 +48,18 @@ struct Peregrine: ParsableCommand {
         }
         // The work is done only if what it printed reached standard output (a full disk, a
         // device that refuses writes): not exit 0 with the report lost.
-        let flushed = fflush(stdout) == 0
-        let reason = flushed ? "a write to it failed" : String(cString: strerror(errno))
-        if !flushed || ferror(stdout) != 0 {
+        if let reason = standardOutputFailure() {
             printError("error: standard output could not be written: \(reason)")
             Glibc.exit(Status.failed)
         }
         Glibc.exit(Status.done)
+    }
+
+    /// Flushes standard output: nil when everything printed reached it, else why not.
+    static func standardOutputFailure() -> String? {
+        let flushed = fflush(stdout) == 0
+        let reason = flushed ? "a write to it failed" : String(cString: strerror(errno))
+        return !flushed || ferror(stdout) != 0 ? reason : nil
     }
 
     static func finish(with error: Error) -> Never {

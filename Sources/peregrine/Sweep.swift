@@ -108,6 +108,11 @@ struct SweepCommand: ParsableCommand {
         } else {
             print(tableText(plan, outcome, ranking: ranking, seconds: seconds))
         }
+        // The summary lost (a full disk): the sweep fails as when its page could not be written
+        // (--out is kept: the same command ranks it again).
+        if let reason = Peregrine.standardOutputFailure() {
+            fail(.output("standard output could not be written: \(reason)"), discarding: [reportHtml])
+        }
         guard outcome.failed.isEmpty else {
             for (job, error) in outcome.failed {
                 printError(

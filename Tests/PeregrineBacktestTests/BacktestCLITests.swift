@@ -406,9 +406,32 @@ import Testing
         let converted = try Self.run(["data", "convert"] + Self.data + ["-o", "/dev/stdout"], standardOutput: out)
         #expect(converted.status == 2)
         #expect(converted.error.contains("--output /dev/stdout is standard output"), "\(converted.error)")
-        let full = try Self.run(["backtest"] + Self.data + Self.golden + ["--json"], standardOutput: "/dev/full")
-        #expect(full.status == 1)
-        #expect(full.error.contains("standard output could not be written"), "\(full.error)")
+        // The report lost on standard output fails the run: the files written with it are removed.
+        let report = directory.appendingPathComponent("full.json").path
+        let fills = directory.appendingPathComponent("full-fills.csv").path
+        for last in [["--json"], []] {
+            let full = try Self.run(
+                ["backtest"] + Self.data + Self.golden + ["--report-json", report, "--fills-csv", fills] + last,
+                standardOutput: "/dev/full")
+            #expect(full.status == 1)
+            #expect(
+                full.error.contains("error: standard output could not be written: No space left on device"),
+                "\(full.error)")
+            #expect(full.error.contains("note: removed \(report): the run failed"), "\(full.error)")
+            #expect(!FileManager.default.fileExists(atPath: report) && !FileManager.default.fileExists(atPath: fills))
+        }
+        // A sweep's page goes the same way; its --out is kept (the same command ranks it again).
+        let sweepPage = directory.appendingPathComponent("sweep.html").path
+        let sweepOut = directory.appendingPathComponent("sweep.jsonl").path
+        let sweep = try Self.run(
+            ["sweep"] + Self.data + [
+                "--strategy", "golden-cross", "--param", "fast=5", "--param", "slow=20,30", "--param", "quantity=0.001",
+                "--report-html", sweepPage, "--out", sweepOut,
+            ], standardOutput: "/dev/full")
+        #expect(sweep.status == 1)
+        #expect(sweep.error.contains("error: standard output could not be written"), "\(sweep.error)")
+        #expect(!FileManager.default.fileExists(atPath: sweepPage))
+        #expect(try String(contentsOfFile: sweepOut, encoding: .utf8).split(separator: "\n").count == 2)
     }
 
     @Test func outputsAreCheckedBeforeTheRun() throws {
@@ -586,6 +609,22 @@ import Testing
     @Test func latenciesAndSymbolsAreReadStrictly() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        // A value that is neither a latency nor a file says what a latency is; a named pipe is
+        // refused, not waited on for a writer (it hung in open).
+        let unit = try PeregrineCLI.run(["backtest"] + Self.data + Self.golden + ["--order-latency", "100us"])
+        #expect(unit.status == 2)
+        #expect(
+            unit.error.contains(
+                "--order-latency 100us: use a whole number of µs from 0 to 3600000000, or a latency CSV file (no such file)"
+            ), "\(unit.error)")
+        let pipe = directory.appendingPathComponent("latency.fifo").path
+        #expect(mkfifo(pipe, 0o600) == 0)
+        for arguments in [["--order-latency", pipe], ["--data", "tardis-trades:" + pipe]] {
+            let run = try PeregrineCLI.run(
+                ["backtest"] + Self.data + Self.golden + arguments, constraints: .init(timeoutSeconds: 60))
+            #expect(run.status == 2, "\(arguments): \(run.error)")
+            #expect(run.error.contains("\(pipe)") && run.error.contains("not a regular file"), "\(run.error)")
+        }
         for (flag, value) in [
             ("--order-latency", "1.5"), ("--order-latency", "3600000001"), ("--response-latency", "0.5"),
             ("--feed-latency", "2.5"),

@@ -328,6 +328,8 @@ import Testing
         try "timestamp,entry_us,response_us\n1000,1500,0\n3000,3500,0\n".write(
             toFile: file, atomically: true, encoding: .utf8)
         let table = try LatencyTable(path: file)
+        let firstDigest = try Self.sha256sum(file)
+        #expect(table.sha256 == firstDigest)
         #expect(table.value(at: 2_000_000, column: \.entries) == 2_500_000)
         #expect(table.value(at: 500_000, column: \.entries) == 1_500_000)
         #expect(table.value(at: 9_000_000, column: \.entries) == 3_500_000)
@@ -346,6 +348,15 @@ import Testing
         let path = try Self.risingQuotes(in: directory)
         let measured = try Self.goldenCross(["tardis-quotes:" + path]) { $0.orderLatency = .measured(table) }
         #expect(Self.turnover(measured) == "104")
+        // The latency file is an input of the report's provenance, as read (the file has changed
+        // since), after the data, whose entry names the instrument its rows feed.
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(measured.json.utf8)) as? [String: Any])
+        let inputs = try #require((report["provenance"] as? [String: Any])?["inputs"] as? [[String: String]])
+        #expect(
+            inputs == [
+                ["path": path, "format": "tardis-quotes", "symbol": "TEST", "sha256": try Self.sha256sum(path)],
+                ["path": file, "format": "order-latency", "sha256": firstDigest],
+            ])
         try "timestamp,entry_us,response_us\n1000,-5,0\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: FeedError.self) { try LatencyTable(path: file) }
         // The file's latencies end where the flags' do: an hour (3,600,000,000 µs).

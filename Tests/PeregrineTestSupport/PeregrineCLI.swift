@@ -36,10 +36,14 @@ public enum PeregrineCLI {
         /// Run as the unprivileged `nobody` (when the tests run as root), so that a directory
         /// without write permission is read-only for the process.
         public var unprivileged = false
+        /// Killed (SIGKILL, status 137) after this many seconds: for a test of something that
+        /// must not wait, so that it fails rather than hangs when it does.
+        public var timeoutSeconds: Int?
 
-        public init(fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false) {
+        public init(fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false, timeoutSeconds: Int? = nil) {
             self.fileSizeLimitKiB = fileSizeLimitKiB
             self.unprivileged = unprivileged
+            self.timeoutSeconds = timeoutSeconds
         }
     }
 
@@ -51,6 +55,9 @@ public enum PeregrineCLI {
         var launch = [binary.path] + arguments
         if constraints.unprivileged, getuid() == 0 {
             launch = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + launch
+        }
+        if let seconds = constraints.timeoutSeconds {
+            launch = ["/usr/bin/timeout", "-s", "KILL", "\(seconds)"] + launch
         }
         if let limit = constraints.fileSizeLimitKiB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
