@@ -65,7 +65,9 @@ public struct LatencyTable: Hashable, Sendable {
         var entries: [UInt64] = []
         var responses: [UInt64] = []
         while let line = lines.next() {
-            let text = String(decoding: line, as: UTF8.self)
+            var text = String(decoding: line, as: UTF8.self)
+            // (A spreadsheet's "CSV UTF-8" begins with a byte order mark.)
+            if lines.lineNumber == 1, text.hasPrefix("\u{FEFF}") { text.removeFirst() }
             if text.isEmpty || (lines.lineNumber == 1 && text.hasPrefix("timestamp")) { continue }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == 3, let time = UInt64(fields[0]), let entry = Self.micros(fields[1]),

@@ -327,6 +327,12 @@ import Testing
         let file = directory.appendingPathComponent("latency.csv").path
         try "timestamp,entry_us,response_us\n1000,1500,0\n3000,3500,0\n".write(
             toFile: file, atomically: true, encoding: .utf8)
+        // (A header after a byte order mark, as a spreadsheet saves CSV, is a header.)
+        try "\u{FEFF}timestamp,entry_us,response_us\n1000,1500,0\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(try LatencyTable(path: file).entries == [1_500_000])
+        try "timestamp,entry_us,response_us\n1000,1500,0\n3000,3500,0\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let table = try LatencyTable(path: file)
         let firstDigest = try Self.sha256sum(file)
         #expect(table.sha256 == firstDigest)
