@@ -168,7 +168,7 @@ public enum ConfigurationFile {
                     throw invalid("\(section).\(name)", value, "use " + choices.joined(separator: ", "))
                 }
                 set(&configuration, text)
-            }, render: { "\"\(get($0))\"" }, choices: choices)
+            }, render: { tomlString(get($0)) }, choices: choices)
     }
 
     static func durability(_ configuration: EngineConfiguration) -> (String, Int, Int) {
@@ -252,7 +252,7 @@ public enum ConfigurationFile {
             },
             render: { configuration in
                 configuration.recordedSources.isEmpty
-                    ? nil : "\"" + configuration.recordedSources.map(\.text).joined(separator: ";") + "\""
+                    ? nil : tomlString(configuration.recordedSources.map(\.text).joined(separator: ";"))
             }),
         powerOfTwoKey("rings", "inbound", set: { $0.inboundRingSize = $1 }, get: { $0.inboundRingSize }),
         powerOfTwoKey("rings", "outbound", set: { $0.outboundRingSize = $1 }, get: { $0.outboundRingSize }),
@@ -287,7 +287,7 @@ public enum ConfigurationFile {
                     throw invalid("journal.directory", value, "give a directory path")
                 }
                 configuration.journalDirectory = path
-            }, render: { $0.journalDirectory.map { "\"\($0)\"" } }),
+            }, render: { $0.journalDirectory.map(tomlString) }),
         choiceKey(
             "journal", "durability", ["none", "batch", "every"],
             set: { configuration, text in
@@ -356,7 +356,7 @@ public enum ConfigurationFile {
                     )
                 }
                 configuration.metricsAddress = text
-            }, render: { "\"\($0.metricsAddress)\"" }),
+            }, render: { tomlString($0.metricsAddress) }),
         integerKey(
             "metrics", "port", 0...65_535, "use 0 (off) to 65535", set: { $0.metricsPort = $1 }, get: { $0.metricsPort }
         ),
@@ -444,6 +444,15 @@ public enum ConfigurationFile {
                 name: "PEREGRINE_SOURCE_RATE", value: rate,
                 allowed: "give either PEREGRINE_SOURCE_RATE or PEREGRINE_SOURCE_MAX, not both")
         }
+        if environment["PEREGRINE_JOURNAL_ENABLED"] == "false",
+            let variable = journalTuning.map({ "PEREGRINE_JOURNAL_\($0.uppercased())" }).first(where: {
+                environment[$0] != nil
+            })
+        {
+            throw .invalidSetting(
+                name: variable, value: environment[variable] ?? "",
+                allowed: "applies to a journal, and PEREGRINE_JOURNAL_ENABLED is false: drop one")
+        }
         for key in keys {
             let variable = "PEREGRINE_\(key.section.uppercased())_\(key.name.uppercased())"
             guard let text = environment[variable] else { continue }
@@ -511,6 +520,13 @@ public enum ConfigurationFile {
                     throw .invalidSetting(
                         name: "source.rate", value: "\(rate)",
                         allowed: "give either source.rate or source.max, not both")
+                }
+                if sectionName == "journal", section["enabled"]?.bool == false,
+                    let name = journalTuning.first(where: { section[$0] != nil }), let value = section[name]
+                {
+                    throw .invalidSetting(
+                        name: "journal.\(name)", value: value.string ?? "\(value)",
+                        allowed: "applies to a journal, and journal.enabled is false: drop one")
                 }
                 let known = keys.filter { $0.section == sectionName }
                 if known.isEmpty {
@@ -799,6 +815,30 @@ public enum ConfigurationFile {
             allowed: key.expected + (variable == key.path ? "" : " (\(key.path))"))
     }
 
+    /// The journal's settings that mean nothing without one: refused beside `enabled = false` in
+    /// one layer (as `--durability` and `--sync-*` are beside `--no-journal`).
+    static let journalTuning = ["durability", "sync_interval_us", "sync_events"]
+
+    /// `text` as a TOML basic string: quoted, with backslashes, quotes and control characters
+    /// escaped, so that it reads back as the same text.
+    static func tomlString(_ text: String) -> String {
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            case "\r": quoted += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+
     /// The configuration as a TOML file that `resolve` reads back to the same settings.
     public static func render(_ configuration: EngineConfiguration, profile: ConfigurationProfile?) -> String {
         var lines = (profile ?? configuration.profile).map { ["profile = \"\($0.rawValue)\""] } ?? []
@@ -818,17 +858,17 @@ public enum ConfigurationFile {
         }
         // Each strategy with the id it runs as (given, or the one its position gave it).
         for (spec, id) in zip(configuration.strategies, configuration.strategies.resolvedIDs) {
-            lines += ["", "[[strategy]]", "name = \"\(spec.name)\"", "id = \(id)"]
+            lines += ["", "[[strategy]]", "name = \(tomlString(spec.name))", "id = \(id)"]
             if !spec.instruments.isEmpty {
                 lines.append(
                     "instruments = [" + spec.instruments.map { "\($0.rawValue)" }.joined(separator: ", ") + "]")
             }
-            for parameter in spec.parameters { lines.append("\(parameter.key) = \"\(parameter.value)\"") }
+            for parameter in spec.parameters { lines.append("\(parameter.key) = \(tomlString(parameter.value))") }
         }
         for rule in configuration.risk {
             lines += ["", "[[risk]]"]
             if let strategy = rule.strategy { lines.append("strategy = \(strategy)") }
-            if let instrument = rule.instrument { lines.append("instrument = \"\(instrument)\"") }
+            if let instrument = rule.instrument { lines.append("instrument = \(tomlString("\(instrument)"))") }
             for (key, value) in [
                 ("max_order_quantity", rule.maxOrderQuantity), ("max_order_notional", rule.maxOrderNotional),
                 ("price_collar_bps", rule.priceCollarBasisPoints), ("max_position", rule.maxPosition),
@@ -854,12 +894,12 @@ public enum ConfigurationFile {
         }
         for definition in configuration.instrumentDefinitions {
             lines += [
-                "", "[[instrument]]", "id = \(definition.id.rawValue)", "symbol = \"\(definition.symbol)\"",
-                "venue = \"\(definition.venue)\"", "tick_size = \"\(definition.tickSize)\"",
+                "", "[[instrument]]", "id = \(definition.id.rawValue)", "symbol = \(tomlString(definition.symbol))",
+                "venue = \(tomlString(definition.venue))", "tick_size = \"\(definition.tickSize)\"",
                 "lot_size = \"\(definition.lotSize)\"",
                 "min_quantity = \"\(definition.minimumQuantity.formatted(lotSize: definition.lotSize))\"",
                 "min_notional = \"\(definition.minimumNotional.formatted(tickSize: definition.tickSize, lotSize: definition.lotSize) ?? "0")\"",
-                "quote_currency = \"\(definition.quoteCurrency)\"", "maker_fee = \"\(definition.makerFee)\"",
+                "quote_currency = \(tomlString(definition.quoteCurrency))", "maker_fee = \"\(definition.makerFee)\"",
                 "taker_fee = \"\(definition.takerFee)\"", "contract = \"\(definition.contract.rawValue)\"",
             ]
         }

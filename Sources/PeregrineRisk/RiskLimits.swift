@@ -87,8 +87,10 @@ public struct RiskLimits: Hashable, Sendable {
             let name = "risk[\(index + 1)]"
             if let strategy = rule.strategy, !ids.contains(strategy) {
                 throw RiskConfigurationError(
-                    "\(name).strategy = \(strategy): no strategy has that id (ids: "
-                        + strategies.map { "\($0.id)" }.joined(separator: ", ") + ")")
+                    "\(name).strategy = \(strategy): no strategy has that id "
+                        + (strategies.isEmpty
+                            ? "(no strategy is configured)"
+                            : "(ids: " + strategies.map { "\($0.id)" }.joined(separator: ", ") + ")"))
             }
             var instrument: InstrumentID? = nil
             if let text = rule.instrument {

@@ -16,6 +16,30 @@ struct ConfigurationFileTests {
         #expect(again == resolved)
     }
 
+    /// Text values are written back escaped: a backslash, a quote or a control character reads
+    /// back as itself (a path with a backslash came back with a newline in it, and a quote made
+    /// the file unreadable).
+    @Test func textValuesRoundTripEscaped() throws {
+        let text = #"""
+            [journal]
+            directory = "/tmp/x\\nope \"q\" \u0001"
+
+            [[instrument]]
+            id = 0
+            symbol = "BTC\"X\\"
+            tick_size = "0.5"
+            lot_size = "1"
+            quote_currency = "U\tSD"
+            """#
+        let configuration = try ConfigurationFile.resolve(fileText: text)
+        #expect(configuration.journalDirectory == "/tmp/x\\nope \"q\" \u{1}")
+        #expect(configuration.instrumentDefinitions.first?.symbol == "BTC\"X\\")
+        let rendered = ConfigurationFile.render(configuration, profile: nil)
+        #expect(rendered.contains(#"directory = "/tmp/x\\nope \"q\" \u0001""#), "\(rendered)")
+        #expect(rendered.contains(#"quote_currency = "U\tSD""#), "\(rendered)")
+        #expect(try ConfigurationFile.resolve(fileText: rendered) == configuration)
+    }
+
     /// `[[strategy]]` and `[[instrument]]` tables and the `[trading]` section: read, checked,
     /// written back as TOML that reads to the same configuration; mistakes named.
     @Test func strategiesAndInstrumentsComeFromArrayTables() throws {
@@ -100,6 +124,32 @@ struct ConfigurationFileTests {
         ]
         #expect(specs.resolvedIDs == [2, 3, 5, 4, 6])
         #expect([StrategySpec(name: "a"), StrategySpec(name: "b")].resolvedIDs == [1, 2])
+    }
+
+    /// A journal's durability or sync settings beside `journal.enabled = false` in one layer
+    /// are refused, as `--durability` beside `--no-journal` is; across layers they are kept.
+    @Test func journalSettingsWithoutAJournalAreRefused() throws {
+        #expect(
+            throws: EngineError.inFile(
+                location: "pod.toml:3",
+                .invalidSetting(
+                    name: "journal.durability", value: "every",
+                    allowed: "applies to a journal, and journal.enabled is false: drop one"))
+        ) {
+            try ConfigurationFile.resolve(
+                fileText: "[journal]\nenabled = false\ndurability = \"every\"\n", filePath: "pod.toml")
+        }
+        #expect(
+            throws: EngineError.invalidSetting(
+                name: "PEREGRINE_JOURNAL_SYNC_EVENTS", value: "5",
+                allowed: "applies to a journal, and PEREGRINE_JOURNAL_ENABLED is false: drop one")
+        ) {
+            try ConfigurationFile.resolve(
+                environment: ["PEREGRINE_JOURNAL_ENABLED": "false", "PEREGRINE_JOURNAL_SYNC_EVENTS": "5"])
+        }
+        let across = try ConfigurationFile.resolve(
+            fileText: "[journal]\ndurability = \"every\"\n", environment: ["PEREGRINE_JOURNAL_ENABLED": "false"])
+        #expect(across.journalDirectory == nil)
     }
 
     /// `max` and `rate` in one layer (the file, or the environment) are refused, as the two

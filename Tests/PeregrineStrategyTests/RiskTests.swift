@@ -539,7 +539,18 @@ struct RiskTests {
                 return "accepted"
             } catch { return "\(error)" }
         }
-        #expect(message(RiskRule(strategy: 9, maxOpenOrders: 1)).hasPrefix("risk[1].strategy = 9: no strategy"))
+        #expect(
+            message(RiskRule(strategy: 9, maxOpenOrders: 1))
+                == "risk[1].strategy = 9: no strategy has that id (ids: 1, 2)")
+        // With no strategy at all the list is not left empty.
+        #expect(
+            throws: RiskConfigurationError("risk[1].strategy = 9: no strategy has that id (no strategy is configured)")
+        ) {
+            try RiskLimits.resolve(
+                rules: [RiskRule(strategy: 9, maxOpenOrders: 1)],
+                instruments: [.synthetic(InstrumentID(0), hosted: true)],
+                strategies: [])
+        }
         #expect(message(RiskRule(instrument: "BTC", maxOpenOrders: 1)).hasPrefix("risk[1].instrument = \"BTC\""))
         #expect(message(RiskRule(strategy: 2, instrument: "HOST0", maxOpenOrders: 1)).contains("does not trade it"))
         #expect(message(RiskRule(instrument: "HOST0", maxOrderQuantity: "0.0005")).contains("max_order_quantity"))
