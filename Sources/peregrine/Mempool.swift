@@ -443,10 +443,18 @@ struct MempoolRunError: Error, CustomStringConvertible {
 struct MempoolInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "List the Uniswap V2 sandwiches and cyclic arbitrages in a mined block's traces.")
+        abstract: "List the Uniswap V2 sandwiches and cyclic arbitrages in a mined block's traces.",
+        discussion: """
+            A profit in WETH is shown in ETH (18 decimals, exact); in another token, in that token's base units \
+            (its decimals are not in the traces). --json prints one object for scripts, amounts as exact decimal \
+            strings.
+            """)
 
     @Option(help: "A block traces JSON file (the shape of Tests/Fixtures/eth_block_*_traces_receipts.json).")
     var block: String
+
+    @Flag(help: "Print one JSON object (the block, its sandwiches and arbitrages) instead of the listing.")
+    var json = false
 
     func run() throws {
         let inspection: BlockInspection
@@ -460,13 +468,17 @@ struct MempoolInspect: ParsableCommand {
         }
         let sandwiches = inspection.sandwiches()
         let arbitrages = inspection.arbitrages()
+        if json {
+            print(Self.json(inspection, sandwiches, arbitrages))
+            return
+        }
         print(
             "block \(inspection.blockNumber): \(inspection.swaps.count) Uniswap V2-style swaps, \(sandwiches.count) sandwich(es), \(arbitrages.count) arbitrage(s)"
         )
         for sandwich in sandwiches {
             print(
-                "sandwich by \(sandwich.sandwicher) in pool \(sandwich.frontrun.pool), profit \(sandwich.profit) of \(sandwich.frontrun.tokenIn)"
-            )
+                "sandwich by \(sandwich.sandwicher) in pool \(sandwich.frontrun.pool), profit "
+                    + Self.amount(sandwich.profit, of: sandwich.frontrun.tokenIn))
             print(
                 "  front-run  \(sandwich.frontrun.transactionHash) (position \(sandwich.frontrun.transactionPosition))")
             for victim in sandwich.victims {
@@ -477,9 +489,56 @@ struct MempoolInspect: ParsableCommand {
         for arbitrage in arbitrages {
             let first = arbitrage.swaps[0]
             print(
-                "arbitrage \(first.transactionHash) (position \(first.transactionPosition)): \(arbitrage.swaps.count) swaps, profit \(arbitrage.profit) of \(arbitrage.profitToken)"
-            )
+                "arbitrage \(first.transactionHash) (position \(first.transactionPosition)): \(arbitrage.swaps.count) swaps, profit "
+                    + Self.amount(arbitrage.profit, of: arbitrage.profitToken))
         }
+    }
+
+    /// `units` of `token` for people: ETH for WETH (18 decimals, exact), else base units.
+    static func amount(_ units: UInt256, of token: EVMAddress) -> String {
+        if let ether = ether(units, of: token) { return "\(ether) ETH (WETH \(token))" }
+        return "\(units) base units of \(token)"
+    }
+
+    /// `units` of WETH as ETH with 18 decimals, exactly; nil for another token.
+    static func ether(_ units: UInt256, of token: EVMAddress) -> String? {
+        guard token == SwapSimulator.weth else { return nil }
+        let digits = "\(units)"
+        let padded = String(repeating: "0", count: Swift.max(0, 19 - digits.count)) + digits
+        return padded.dropLast(18) + "." + padded.suffix(18)
+    }
+
+    /// The inspection as one JSON object: amounts as exact decimal strings (base units, and ETH
+    /// for WETH).
+    static func json(_ inspection: BlockInspection, _ sandwiches: [Sandwich], _ arbitrages: [MinedArbitrage]) -> String
+    {
+        func transaction(_ swap: MinedSwap) -> [String: Any] {
+            ["hash": swap.transactionHash, "position": swap.transactionPosition]
+        }
+        func profit(_ units: UInt256, _ token: EVMAddress) -> [String: Any] {
+            var object: [String: Any] = ["token": "\(token)", "base_units": "\(units)"]
+            if let ether = ether(units, of: token) { object["eth"] = ether }
+            return object
+        }
+        let object: [String: Any] = [
+            "block": inspection.blockNumber, "swaps": inspection.swaps.count,
+            "sandwiches": sandwiches.map { sandwich -> [String: Any] in
+                [
+                    "sandwicher": "\(sandwich.sandwicher)", "pool": "\(sandwich.frontrun.pool)",
+                    "profit": profit(sandwich.profit, sandwich.frontrun.tokenIn),
+                    "frontrun": transaction(sandwich.frontrun), "victims": sandwich.victims.map(transaction),
+                    "backrun": transaction(sandwich.backrun),
+                ]
+            },
+            "arbitrages": arbitrages.map { arbitrage -> [String: Any] in
+                [
+                    "transaction": arbitrage.swaps.first.map(transaction) ?? [:], "swaps": arbitrage.swaps.count,
+                    "profit": profit(arbitrage.profit, arbitrage.profitToken),
+                ]
+            },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -24,6 +24,33 @@ struct MempoolCommandTests {
             lines.contains(
                 "  back-run   0xc300d1ff79d3901b58dc56489fc7d083a6c13d422bfc1425a0579379300c95a2 (position 7)"))
         #expect(lines.filter { $0.hasPrefix("  victim") }.count == 4)
+        // WETH profits in ETH, exactly (mev-inspect-py's 49991481915322274 wei).
+        #expect(
+            lines.contains(
+                "sandwich by 0x000000000027d2efc283613d0c3e24a8b430c4d8 in pool "
+                    + "0xefb47fcfcad4f96c83d4ca676842fb03ef20a477, profit 0.049991481915322274 ETH "
+                    + "(WETH 0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2)"), "\(result.output)")
+        // --json: the same, for scripts; the arbitrage of block 13370850 too.
+        let json = try Self.run(["mempool", "inspect", "--block", path, "--json"])
+        #expect(json.status == 0, "\(json.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["block"] as? Int == 12_775_690 && object["swaps"] as? Int == 19)
+        let sandwich = try #require((object["sandwiches"] as? [[String: Any]])?.first)
+        #expect(
+            sandwich["profit"] as? [String: String] == [
+                "token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", "base_units": "49991481915322274",
+                "eth": "0.049991481915322274",
+            ])
+        #expect((sandwich["victims"] as? [[String: Any]])?.map { $0["position"] as? Int } == [3, 4, 5, 6])
+        let other = try Self.run([
+            "mempool", "inspect", "--block", Fixtures.path("eth_block_13370850_traces_receipts.json"), "--json",
+        ])
+        let arbitrage = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(other.output.utf8)) as? [String: Any])?["arbitrages"]
+                as? [[String: Any]])?.first)
+        #expect(arbitrage["swaps"] as? Int == 3)
+        #expect((arbitrage["profit"] as? [String: String])?["eth"] == "0.016688920428787560")
+        #expect((arbitrage["transaction"] as? [String: Any])?["position"] as? Int == 12)
         let missing = try Self.run(["mempool", "inspect", "--block", "/nonexistent.json"])
         #expect(missing.status == 2 && missing.error.hasPrefix("error: cannot open /nonexistent.json: no such file"))
     }
