@@ -140,6 +140,6 @@ public struct NoJournal: JournalPlan, JournalBackend {
     public var description: String { "none" }
 
     public func reportLines(_ report: EngineReport) -> [String] {
-        ["journal           none (--no-journal): nothing is durable and no output waits for the journal"]
+        ["journal           none (this run has no journal): nothing is durable and no output waits for the journal"]
     }
 }

@@ -229,6 +229,7 @@ struct KillSwitchTests {
                     + "process listens on it") && refused.output.isEmpty, "\(refused.error)")
         let runsOn = try Faults.run(common)
         #expect(runsOn.status == 0 && runsOn.output.contains("lossless          yes"), "\(runsOn.error)")
+        #expect(runsOn.output.contains("journal           none (this run has no journal): nothing is durable"))
         // The warning says why, without NIO's description of the system call.
         #expect(
             runsOn.error.contains(
