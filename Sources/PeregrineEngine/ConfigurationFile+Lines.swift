@@ -1,3 +1,4 @@
+import PeregrineRisk
 import PeregrineStrategy
 import TOMLKit
 
@@ -35,6 +36,7 @@ extension ConfigurationFile {
             return .inFile(location: location, .invalidSetting(name: key.path, value: value, allowed: allowed))
         case .invalidSetting(let name, _, _): setting = name
         case .strategy(let refusal): setting = strategySetting(refusal, in: text)
+        case .risk(let refusal): setting = riskSetting(refusal)
         default: setting = nil
         }
         guard let setting, let location = location(of: setting, in: text, path: path) else { return error }
@@ -62,6 +64,14 @@ extension ConfigurationFile {
         let name = flag.replacingOccurrences(of: "-", with: "_")
         let matching = keys.filter { $0.name == name || "\($0.section)_\($0.name)" == name }
         return matching.count == 1 ? matching.first : nil
+    }
+
+    /// The `[[risk]]` setting a rule's refusal names first (`risk[2].price_collar_bps = "50.5":
+    /// …` is about `risk[2].price_collar_bps`); nil when it names none.
+    static func riskSetting(_ refusal: RiskConfigurationError) -> String? {
+        guard refusal.message.hasPrefix("risk[") else { return nil }
+        let name = refusal.message.prefix { $0 != " " && $0 != ":" && $0 != "=" }
+        return name.isEmpty ? nil : String(name)
     }
 
     /// The setting (`strategy[N].key`, `strategy[N].name` or `strategy[N]`) of the one

@@ -1,6 +1,7 @@
 import Foundation
 import PeregrineEngine
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Testing
 
@@ -175,6 +176,21 @@ struct ConfigurationFileTests {
         #expect(later.rate == .unlimited)
         let notMax = try ConfigurationFile.resolve(fileText: "[source]\nmax = false\nrate = 5\n")
         #expect(notMax.rate == .perSecond(5))
+    }
+
+    /// A `[[risk]]` rule refused for what it depends on (a strategy id, a price collar) is named
+    /// at the line of the setting it names (the rules come from the file alone).
+    @Test func aRiskRuleRefusedIsNamedAtItsLine() throws {
+        let text = "[[risk]]\nmax_open_orders = 1\n\n[[risk]]\nstrategy = 9\nmax_open_orders = 2\n"
+        let configuration = try ConfigurationFile.resolve(fileText: text, filePath: "r.toml")
+        let refusal = try #require(throws: EngineError.self) { try configuration.validate(custom: IdleStrategy.self) }
+        #expect(
+            ConfigurationFile.located(refusal, in: text, path: "r.toml", afterOverrides: true)
+                == .inFile(
+                    location: "r.toml:5",
+                    .risk(
+                        RiskConfigurationError(
+                            "risk[2].strategy = 9: no strategy has that id (no strategy is configured)"))))
     }
 
     /// A value only `validate()` refuses (it depends on another setting) is named as the file
