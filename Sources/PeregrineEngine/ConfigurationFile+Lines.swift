@@ -29,6 +29,9 @@ extension ConfigurationFile {
     {
         let setting: String?
         switch error {
+        case .invalidSetting(let name, _, _) where afterOverrides && name.hasPrefix("instrument["):
+            // An `[[instrument]]` table's setting: only the file writes those tables.
+            setting = name
         case .invalidSetting(let name, let value, let allowed) where afterOverrides:
             guard let key = keys.first(where: { $0.path == name }) ?? key(ofFlag: name),
                 writes(key, value, in: text), let location = location(of: key.path, in: text, path: path)

@@ -394,9 +394,11 @@ public struct EngineConfiguration: Equatable, Sendable {
             throw .invalidSetting(name: name, value: "\(value)", allowed: "use 1 to 1048576")
         }
         var definedIDs = Set<InstrumentID>()
-        for definition in instrumentDefinitions where !definedIDs.insert(definition.id).inserted {
+        for (index, definition) in instrumentDefinitions.enumerated() where !definedIDs.insert(definition.id).inserted {
+            // Named as the file writes it (`instrument[2].id`), so that its line can be found.
             throw .invalidSetting(
-                name: "instrument", value: "\(definition.id.rawValue)", allowed: "define each instrument id once")
+                name: "instrument[\(index + 1)].id", value: "\(definition.id.rawValue)",
+                allowed: "define each instrument id once")
         }
         // Orders route by venue: the hosted matching engine trades `hostedInstruments`; every
         // other instrument's orders leave as venue orders. A definition must agree.

@@ -191,6 +191,16 @@ struct ConfigurationFileTests {
                     .risk(
                         RiskConfigurationError(
                             "risk[2].strategy = 9: no strategy has that id (no strategy is configured)"))))
+        // An instrument id defined twice: the second table's id, at its line.
+        let table = "tick_size = \"0.5\"\nlot_size = \"1\"\n"
+        let twice = "[[instrument]]\nid = 0\nsymbol = \"A\"\n\(table)\n[[instrument]]\nid = 0\nsymbol = \"B\"\n\(table)"
+        let instruments = try ConfigurationFile.resolve(fileText: twice, filePath: "i.toml")
+        let duplicate = try #require(throws: EngineError.self) { try instruments.validate() }
+        #expect(
+            ConfigurationFile.located(duplicate, in: twice, path: "i.toml", afterOverrides: true)
+                == .inFile(
+                    location: "i.toml:8",
+                    .invalidSetting(name: "instrument[2].id", value: "0", allowed: "define each instrument id once")))
     }
 
     /// A value only `validate()` refuses (it depends on another setting) is named as the file
