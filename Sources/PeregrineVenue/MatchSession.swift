@@ -240,6 +240,9 @@ public struct MatchSession: ~Copyable {
             price: limitPrice, stopPrice: trigger, quantity: lots)
     }
 
+    /// A value as an error quotes it: `'…'`, shortened (`TextField.excerpt`).
+    static func shown(_ bytes: UnsafeBufferPointer<UInt8>) -> String { "'\(TextField.excerpt(bytes))'" }
+
     @inline(__always)
     func unsigned(
         _ object: borrowing FlatJSONObject, _ key: StaticString, required: Bool, limit: UInt64 = .max
@@ -249,16 +252,18 @@ public struct MatchSession: ~Copyable {
             return 0
         }
         guard value.kind == .number, !value.bytes.isEmpty else {
-            throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer")
+            throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer, not \(Self.shown(value.bytes))")
         }
         var result: UInt64 = 0
         for byte in value.bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
-                throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer")
+                throw ParseFailure(line: 0, "\"\(key)\" must be a non-negative integer, not \(Self.shown(value.bytes))")
             }
             let (times, overflow1) = result.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2, sum <= limit else { throw ParseFailure(line: 0, "\"\(key)\" is too large") }
+            guard !overflow1, !overflow2, sum <= limit else {
+                throw ParseFailure(line: 0, "\"\(key)\" is too large: \(Self.shown(value.bytes)) (at most \(limit))")
+            }
             result = sum
         }
         return result
@@ -280,7 +285,9 @@ public struct MatchSession: ~Copyable {
         }
         guard value.kind == .number, let ticks = value.bytes.integerValue else {
             throw ParseFailure(
-                line: 0, "\"\(key)\" must be an integer number of ticks (or give --tick-size for decimals)")
+                line: 0,
+                "\"\(key)\" must be an integer number of ticks from -2^63 to 2^63-1, not \(Self.shown(value.bytes)) "
+                    + "(or give --tick-size for decimals)")
         }
         return Price(ticks: ticks)
     }
@@ -291,7 +298,9 @@ public struct MatchSession: ~Copyable {
             if required { throw ParseFailure(line: 0, "missing \"qty\"") }
             return .zero
         }
-        if value.bytes.first == UInt8(ascii: "-") { throw ParseFailure(line: 0, "\"qty\" must not be negative") }
+        if value.bytes.first == UInt8(ascii: "-") {
+            throw ParseFailure(line: 0, "\"qty\" must not be negative: \(Self.shown(value.bytes))")
+        }
         if let lot = options.lotSize {
             guard value.kind == .number || value.kind == .string else {
                 throw ParseFailure(line: 0, "\"qty\" must be a decimal number")
@@ -301,7 +310,10 @@ public struct MatchSession: ~Copyable {
             }
         }
         guard value.kind == .number, let lots = value.bytes.integerValue else {
-            throw ParseFailure(line: 0, "\"qty\" must be an integer number of lots (or give --lot-size for decimals)")
+            throw ParseFailure(
+                line: 0,
+                "\"qty\" must be an integer number of lots, not \(Self.shown(value.bytes)) (or give --lot-size for decimals)"
+            )
         }
         return Quantity(lots: lots)
     }

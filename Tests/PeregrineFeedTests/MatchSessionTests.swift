@@ -208,16 +208,24 @@ struct MatchSessionTests {
             "{\"op\":\"new\",\"id\":4,\"side\":\"buy\",\"qty\":-2,\"price\":100}",  // negative size
             "{\"op\":\"new\",\"id\":5,\"side\":\"buy\",\"qty\":1,\"price\":100.5}",  // decimals without a tick size
             "{\"op\":\"new\",\"id\":6,\"side\":\"buy\",\"qty\":1,\"price\":100,\"colour\":\"red\"}",  // unknown field
+            "{\"op\":\"new\",\"id\":18446744073709551616,\"side\":\"buy\",\"qty\":1,\"price\":100}",  // 2^64
             "",
             new(7, "buy", 1, at: 100, account: 2),
         ])
-        #expect(errors.map(\.line) == [2, 3, 4, 5, 6, 7])
+        #expect(errors.map(\.line) == [2, 3, 4, 5, 6, 7, 8])
         #expect(errors[0].message.hasPrefix("unterminated object"))
-        #expect(errors[1].message == "\"id\" must be a non-negative integer")
+        // Each value refused is quoted as given.
+        #expect(errors[1].message == "\"id\" must be a non-negative integer, not 'x'")
         #expect(errors[2].message.hasPrefix("unknown op 'amend'"))
-        #expect(errors[3].message == "\"qty\" must not be negative")
-        #expect(errors[4].message.hasPrefix("\"price\" must be an integer number of ticks"))
+        #expect(errors[3].message == "\"qty\" must not be negative: '-2'")
+        #expect(
+            errors[4].message
+                == "\"price\" must be an integer number of ticks from -2^63 to 2^63-1, not '100.5' (or give --tick-size for decimals)"
+        )
         #expect(errors[5].message == "unknown field 'colour'")
+        #expect(
+            errors[6].message.hasPrefix("\"id\" is too large: '18446744073709551616' (at most "), "\(errors[6].message)"
+        )
         #expect(lines.contains(fill(7, 1, 100, 1, left: 0, trade: 1)))
     }
 }
