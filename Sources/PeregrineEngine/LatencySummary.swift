@@ -23,18 +23,34 @@ public struct LatencySummary: Equatable, Sendable {
         }
     }
 
-    /// `p50 1.2µs p99 3.4µs p99.9 8.1µs max 20µs`
+    /// `p50 1.2µs p99 3.4µs p99.9 81µs max 2,000µs`: every figure in one unit, the one that
+    /// reads best for the median (a tail far above it shows as a large number, not as a smaller
+    /// one in another unit).
     public var formatted: String {
         guard count > 0 else { return "no samples" }
-        return "p50 \(Self.format(p50)) p99 \(Self.format(p99)) p99.9 \(Self.format(p999)) max \(Self.format(max))"
+        let unit = Self.unit(for: p50)
+        return "p50 \(Self.format(p50, in: unit)) p99 \(Self.format(p99, in: unit)) "
+            + "p99.9 \(Self.format(p999, in: unit)) max \(Self.format(max, in: unit))"
     }
 
-    /// Nanoseconds with a readable unit.
-    public static func format(_ nanoseconds: UInt64) -> String {
-        if nanoseconds < 1_000 { return "\(nanoseconds)ns" }
-        if nanoseconds < 1_000_000 { return decimal(Double(nanoseconds) / 1e3) + "µs" }
-        if nanoseconds < 1_000_000_000 { return decimal(Double(nanoseconds) / 1e6) + "ms" }
-        return decimal(Double(nanoseconds) / 1e9) + "s"
+    /// The unit (its symbol and nanoseconds) that shows `nanoseconds` below 1,000 of it.
+    static func unit(for nanoseconds: UInt64) -> (symbol: String, nanoseconds: UInt64) {
+        if nanoseconds < 1_000 { return ("ns", 1) }
+        if nanoseconds < 1_000_000 { return ("µs", 1_000) }
+        if nanoseconds < 1_000_000_000 { return ("ms", 1_000_000) }
+        return ("s", 1_000_000_000)
+    }
+
+    /// `nanoseconds` in `unit`: one decimal below 100, whole (rounded, thousands grouped) from
+    /// 100 on.
+    static func format(_ nanoseconds: UInt64, in unit: (symbol: String, nanoseconds: UInt64)) -> String {
+        let whole = nanoseconds / unit.nanoseconds
+        if unit.nanoseconds == 1 || whole >= 100 {
+            let rounded =
+                whole &+ (nanoseconds % unit.nanoseconds >= unit.nanoseconds / 2 && unit.nanoseconds > 1 ? 1 : 0)
+            return grouped(Int(clamping: rounded)) + unit.symbol
+        }
+        return decimal(Double(nanoseconds) / Double(unit.nanoseconds)) + unit.symbol
     }
 
     /// One decimal below 100, none from 100 on (`decimal(_:places:)`).
