@@ -37,7 +37,7 @@ public enum BacktestHTMLReport {
         <style>
         body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
         header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
-        h1{font-size:18px;margin:0 0 8px}
+        h1{font-size:18px;margin:0 0 8px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
         svg{display:block}
         table{border-collapse:collapse;margin:12px 20px}
         .warn{color:#a4420a;font-weight:bold}
@@ -58,7 +58,7 @@ public enum BacktestHTMLReport {
             head(
                 title: "Peregrine backtest", width: width, headerHeight: headerHeight,
                 style: """
-                        .figures{display:grid;grid-template-columns:repeat(6,1fr);gap:4px 14px}
+                        .figures{display:grid;grid-template-columns:repeat(6,1fr);grid-auto-flow:row dense;gap:4px 14px}
                     .figures div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
                     .figures b{display:block;font-size:11px;color:#667;font-weight:normal}
                     section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
@@ -66,7 +66,7 @@ public enum BacktestHTMLReport {
                     td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
                     .warn{margin:8px 0 0}
                     """) + """
-                <header><h1>Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
+                <header><h1 title="\(escape(result.strategies.joined(separator: "; ")))">Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
 
                 """
         let currency = result.currency ?? ""
@@ -77,7 +77,7 @@ public enum BacktestHTMLReport {
             ("Sharpe", fixed(result.sharpe, 3)), ("Sortino", fixed(result.sortino, 3)),
             (
                 "max drawdown",
-                result.maxDrawdown.map { "\($0) \(currency) (\(fixed(result.maxDrawdownPercent, 3))%)" } ?? "-"
+                result.maxDrawdown.map { "\($0) \(currency) (\(percent(result.maxDrawdownPercent / 100)))" } ?? "-"
             ),
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),
@@ -97,9 +97,12 @@ public enum BacktestHTMLReport {
             ),
             ("kill switch", result.refusals.killSwitchTrip.map { "tripped at \($0)" } ?? "not tripped"),
         ]
-        // (A value cut by the ellipsis shows whole on hover.)
+        // (A value cut by the ellipsis shows whole on hover. The longest take two columns: the
+        // header keeps its height, one line of title, four of figures and the warnings' note.)
+        let wide: Set = ["max drawdown", "latency"]
         for (name, value) in figures {
-            html += "<div title=\"\(escape(value))\"><b>\(escape(name))</b>\(escape(value))</div>\n"
+            let span = wide.contains(name) ? " style=\"grid-column:span 2\"" : ""
+            html += "<div\(span) title=\"\(escape(value))\"><b>\(escape(name))</b>\(escape(value))</div>\n"
         }
         html += "</div>"
         // Warnings about the data: named in the header, listed after the plots (which keep

@@ -21,7 +21,7 @@ public enum SweepHTMLReport {
                     header div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
                     """)
                 + """
-                <header><h1>Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
+                <header><h1 title="\(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))">Peregrine sweep · \(escape(plan.base.settings.strategies.map(\.name).joined(separator: "; ")))</h1>
                 <div>\(plan.jobs.count) job\(plan.jobs.count == 1 ? "" : "s") (\(outcome.ran) run, \(outcome.resumed) already done, \(outcome.failed.count) failed\(skippedText(plan))) · ranked by \(escape(ranking.metric)) (\(ranking.ascending ? "lowest" : "highest") first)</div>\(warningsLine(outcome))
                 <div>\(escape(strategiesText(plan)))</div>
                 <div title="\(escape(dataText))">data: \(escape(dataText))</div>

@@ -67,7 +67,17 @@ import Testing
         // Money figures carry their currency (the max drawdown's had none).
         let drawdown = try #require(result.maxDrawdown)
         let currency = try #require(result.currency)
-        #expect(html.contains("<b>max drawdown</b>\(drawdown) \(currency) ("))
+        #expect(
+            html.contains(
+                "<b>max drawdown</b>\(drawdown) \(currency) (\(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100)))"
+            ))
+        // The header keeps its height: the title on one line (whole on hover), so that the
+        // figures and the warnings' note below it are never cut off.
+        #expect(
+            html.contains("h1{font-size:18px;margin:0 0 8px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}")
+        )
+        #expect(
+            html.contains("<header><h1 title=\"\(result.strategies.joined(separator: "; "))\">Peregrine backtest · "))
         #expect(html.contains("<b>net P&amp;L</b>"))
         let page = directory.appendingPathComponent("report.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
