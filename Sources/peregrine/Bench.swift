@@ -49,6 +49,11 @@ struct BenchMatching: ParsableCommand {
     func validate() throws {
         guard (1...4_000_000).contains(orders) else { throw ValidationError("--orders must be 1 to 4000000") }
         guard (1...30_000).contains(levels) else { throw ValidationError("--levels must be 1 to 30000") }
+        guard orders >= 2 * levels else {
+            throw ValidationError(
+                "--orders \(orders) cannot fill --levels \(levels) a side: give at least \(2 * levels) orders (one a level, "
+                    + "each side) or fewer levels")
+        }
         guard (1...100_000_000).contains(commands) else { throw ValidationError("--commands must be 1 to 100000000") }
         guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be 1 to 99") }
     }

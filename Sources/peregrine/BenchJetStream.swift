@@ -45,6 +45,17 @@ struct BenchJetStream: ParsableCommand {
             throw ValidationError("--frame-events must be 1 to \(JournalFrame.maxEvents)")
         }
         guard StreamStorage(rawValue: storage) != nil else { throw ValidationError("--storage must be file or memory") }
+        // Checked here, before connecting: JetStream refuses some only once the stream exists.
+        guard (1...65_536).contains(window) else { throw ValidationError("--window must be 1 to 65536 frames") }
+        guard (0...100_000_000).contains(singleEvents) else {
+            throw ValidationError("--single-events must be 0 (skip) to 100000000")
+        }
+        guard (1...65_536).contains(fetchBatch) else {
+            throw ValidationError("--fetch-batch must be 1 to 65536 frames")
+        }
+        guard (1...5).contains(replicas) else {
+            throw ValidationError("--replicas must be 1 to 5 (JetStream's range; more than 1 needs a cluster)")
+        }
     }
 
     func run() throws {

@@ -221,6 +221,20 @@ struct ExitCodeTests {
             status: 0, says: ""),
         // bench
         Row(arguments: ["bench", "matching", "--orders", "0"], status: 2, says: "--orders must be 1 to 4000000"),
+        Row(
+            arguments: ["bench", "matching", "--orders", "10", "--levels", "100"], status: 2,
+            says: "--orders 10 cannot fill --levels 100 a side: give at least 200 orders"),
+        // Refused before connecting (no server at this URL): JetStream would refuse some only
+        // once the stream existed.
+        Row(
+            arguments: ["bench", "jetstream", "--nats", "nats://127.0.0.1:1", "--replicas", "0"], status: 2,
+            says: "--replicas must be 1 to 5"),
+        Row(
+            arguments: ["bench", "jetstream", "--nats", "nats://127.0.0.1:1", "--window", "0"], status: 2,
+            says: "--window must be 1 to 65536 frames"),
+        Row(
+            arguments: ["bench", "jetstream", "--nats", "nats://127.0.0.1:1", "--fetch-batch", "0"], status: 2,
+            says: "--fetch-batch must be 1 to 65536 frames"),
         // No command, or a group without its subcommand: the help on standard error, nothing ran.
         Row(arguments: [], status: 2, says: "USAGE: peregrine <subcommand>"),
         Row(arguments: ["journal"], status: 2, says: "USAGE: peregrine journal <subcommand>"),
