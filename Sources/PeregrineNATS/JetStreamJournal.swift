@@ -211,6 +211,9 @@ public final class JetStreamJournalWriter {
     /// Set when the stream refuses frames in a way publishing again cannot mend (it is gone,
     /// or full under a limit set outside the engine): the journal cannot be written.
     public private(set) var permanentFailure: String?
+    /// Times in a row the oldest frame not stored, with every frame before it stored, was
+    /// refused on the expected last sequence: the stream's last message is not this engine's.
+    var foreignLastInARow = 0
 
     /// Opens (creating or updating) the stream and finds where the journal ends.
     public init(
@@ -314,6 +317,7 @@ public final class JetStreamJournalWriter {
             let state = slotNeedsPublish[slot] ? false : ackSlots.state(of: frame)
             if state == true {
                 if frame == oldestUnacked {
+                    foreignLastInARow = 0
                     oldestUnacked += 1
                     durableSequence = slotFirst[slot] + Int64(slotCount[slot])
                 }
@@ -323,6 +327,7 @@ public final class JetStreamJournalWriter {
                 if !slotNeedsPublish[slot] {
                     lastFailure = ackSlots.lastFailureText
                     notePermanent()
+                    if frame == oldestUnacked { noteForeignLast(frame: frame) }
                 }
                 ackSlots.cells.store(slot, -1, ordering: .releasing)
                 republishes += 1
@@ -331,6 +336,25 @@ public final class JetStreamJournalWriter {
             frame += 1
         }
         return durableSequence
+    }
+
+    /// The oldest frame not stored (every frame before it is) was refused on the expected last
+    /// sequence: the stream's last message is not the frame before it, so something else wrote
+    /// to the stream since (another engine on this shard, or a publish to its subject), and no
+    /// publish can mend that. Three such refusals in a row (each after the frame was published
+    /// again) stop the journal, naming the stream; a frame stored resets the count.
+    func noteForeignLast(frame: UInt64) {
+        guard permanentFailure == nil else { return }
+        guard (lastFailure ?? "").lowercased().contains("wrong last sequence") else {
+            foreignLastInARow = 0
+            return
+        }
+        foreignLastInARow += 1
+        guard foreignLastInARow >= 3 else { return }
+        permanentFailure =
+            "stream \(settings.name) holds a message this engine did not write after its frame \(frame - 1) "
+            + "(\(lastFailure ?? "")): another engine writes it (two engines on one shard?), or something published "
+            + "to \(subject); stop the other writer, then restart this engine (it recovers what the stream holds)"
     }
 
     /// The stream refused five publishes in a row (nothing stored between) in a way publishing

@@ -149,7 +149,7 @@ public struct NATSSettings: Equatable, Sendable {
         if let directory = configuration.journalDirectory {
             throw .invalidSetting(
                 name: "journal", value: directory,
-                allowed: "with --nats the journal is the JetStream stream: use --no-journal or drop --nats")
+                allowed: "with --nats the journal is the JetStream stream: drop the journal directory, or drop --nats")
         }
         if consumeInput, !configuration.recordedSources.isEmpty {
             throw .invalidSetting(

@@ -28,7 +28,8 @@ public struct VenueSettings: Sendable {
     ) {
         self.url = url
         self.shard = shard
-        self.enginePrefix = enginePrefix
+        // Subjects in lower case, as the engine's (`NATSSettings.usePrefix`): `KX` and `kx` are one.
+        self.enginePrefix = enginePrefix.lowercased()
         self.venueName = venueName
         self.instruments = instruments
     }

@@ -311,6 +311,21 @@ struct Run: ParsableCommand {
                 name: "durability", value: durability ?? "--sync-*",
                 allowed: "applies to a journal; drop it or drop --no-journal")
         }
+        if nats != nil {
+            // The stream is the journal: its durability point is JetStream's ack, it keeps no
+            // snapshots or segments, and it cannot be turned off.
+            let ignored: [(String, Bool)] = [
+                ("--no-journal", noJournal), ("--durability", durability != nil),
+                ("--sync-interval-us", syncIntervalUs != nil), ("--sync-events", syncEvents != nil),
+                ("--snapshot-every", snapshotEvery != nil), ("--prune", prune), ("--segment-mb", segmentMb != nil),
+            ]
+            if let (flag, _) = ignored.first(where: { $0.1 }) {
+                throw .invalidSetting(
+                    name: "nats", value: flag,
+                    allowed: "with --nats the JetStream stream is the journal (durable when acknowledged, no snapshots "
+                        + "or segments): drop \(flag), or drop --nats for a journal directory")
+            }
+        }
         if nats == nil {
             if natsInput || shard != nil || natsReplicas != nil || natsStorage != nil || natsFrameEvents != nil
                 || natsPrefix != nil

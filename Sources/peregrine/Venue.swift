@@ -34,8 +34,8 @@ struct Venue: ParsableCommand {
     @Option(parsing: .unconditional, help: "The engine's instruments this venue trades: 0 to N-1.")
     var instruments: Int = 4
 
-    @Option(help: "Journal directory (recovered at start: the books survive a restart).")
-    var journal: String = "./venue-data"
+    @Option(help: "Journal directory (recovered at start: the books survive a restart; default ./venue-data).")
+    var journal: String?
 
     @Flag(help: "Run without a journal (a restart starts with empty books).")
     var noJournal = false
@@ -60,6 +60,20 @@ struct Venue: ParsableCommand {
             printError("error: invalid --instruments \(instruments): use 1 to 4096")
             throw ExitCode(2)
         }
+        // As `run` checks its own (nothing started): the prefix, the URL, one journal setting.
+        guard NATSSettings.isPrefix(natsPrefix) else {
+            printError(
+                "error: invalid --nats-prefix '\(natsPrefix)': use letters, digits, - and _ (the engine's prefix)")
+            throw ExitCode(2)
+        }
+        guard NATSSettings.isServerURL(nats) else {
+            printError("error: invalid --nats '\(nats)': a server URL such as nats://127.0.0.1:4222")
+            throw ExitCode(2)
+        }
+        if noJournal, journal != nil {
+            printError("error: give either --journal DIR or --no-journal, not both")
+            throw ExitCode(2)
+        }
         let settings = VenueSettings(
             url: nats, shard: index, enginePrefix: natsPrefix, venueName: venueName, instruments: instruments)
         var base: EngineConfiguration
@@ -71,7 +85,7 @@ struct Venue: ParsableCommand {
                     .init(key: "metrics.port", value: "\(metricsPort)", origin: "--metrics-port"),
                     .init(key: "monitor.status_interval", value: "\(statusInterval)", origin: "--status-interval"),
                 ])
-            base.journalDirectory = noJournal ? nil : journal
+            base.journalDirectory = noJournal ? nil : journal ?? "./venue-data"
             try settings.configuration(base).validate()
         } catch {
             printError("error: \(error)")

@@ -128,6 +128,21 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--no-journal", "--durability", "every"], status: 2, says: "applies to a journal"),
         Row(arguments: ["run", "--sync-events", "0"], status: 2, says: "invalid --sync-events '0'"),
         Row(arguments: ["run", "--nats-input"], status: 2, says: "need --nats URL"),
+        // The stream is the journal: a journal directory's settings beside --nats were ignored.
+        Row(
+            arguments: ["run", "--nats", "nats://127.0.0.1:1", "--no-journal"], status: 2,
+            says: "invalid nats '--no-journal': with --nats the JetStream stream is the journal"),
+        Row(
+            arguments: ["run", "--nats", "nats://127.0.0.1:1", "--snapshot-every", "1000"], status: 2,
+            says: "drop --snapshot-every, or drop --nats"),
+        // The venue checks its NATS settings as `run` does, before connecting.
+        Row(
+            arguments: ["venue", "--nats", "nats://127.0.0.1:1", "--nats-prefix", "a.b"], status: 2,
+            says: "invalid --nats-prefix 'a.b'"),
+        Row(arguments: ["venue", "--nats", "bogus"], status: 2, says: "invalid --nats 'bogus'"),
+        Row(
+            arguments: ["venue", "--nats", "nats://127.0.0.1:1", "--journal", "d", "--no-journal"], status: 2,
+            says: "give either --journal DIR or --no-journal, not both"),
         Row(arguments: ["run", "--shard", "0/2"], status: 2, says: "need --nats URL"),
         Row(
             arguments: ["run", "--validate-only"], status: 2, says: "invalid PEREGRINE_JOURNAL_BOGUS",

@@ -408,6 +408,32 @@ struct DistributedEngineTests {
         #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
     }
 
+    /// A message another writer stores on the journal stream under a running engine (a second
+    /// engine on its shard, or a publish to its subject): the engine's next frame is refused on
+    /// the expected last sequence, for ever; it stops with exit 1 naming the stream, instead of
+    /// waiting, ready, with a full ring (it hung until a stop, then waited 30 s more).
+    @Test func aForeignMessageOnTheJournalStreamStopsTheEngine() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let prefix = "foreign\(getpid())"
+        let (process, output) = try Self.launch([
+            "run", "--nats", url, "--nats-prefix", prefix, "--rate", "20000", "--duration", "30", "--metrics-port",
+            "0",
+        ])
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        let stream = "FOREIGN\(getpid())_JOURNAL_0"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? jetStream.streamState(stream))??.messages ?? 0 < 10 { usleep(100_000) }
+        let bytes: [UInt8] = Array("not a frame".utf8)
+        _ = try bytes.withUnsafeBytes { try jetStream.publish("\(prefix).journal.0", $0) }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("stream \(stream) holds a message this engine did not write after its frame"), "\(text)")
+        #expect(text.contains("another engine writes it (two engines on one shard?)"), "\(text)")
+        #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
+    }
+
     /// A limit that removes frames (`max_bytes` with discard old) set on the journal stream
     /// under a running engine: the stream's watch finds it and the engine stops (exit 1,
     /// naming the limit), instead of running on with a journal recovery cannot replay.

@@ -53,6 +53,16 @@ struct ScriptedTrader: Strategy, Sendable {
 /// recovered book still holds it, and it fills after the restart).
 @Suite(.serialized)
 struct VenueServiceTests {
+    /// The engine's prefix reads in lower case, as the engine's own (`KX` and `kx` are one): a
+    /// venue given `KX` listens where an engine given `KX` publishes.
+    @Test func theEnginesPrefixIsReadInLowerCase() {
+        let venue = VenueSettings(url: "nats://127.0.0.1:4222", shard: 2, enginePrefix: "KX", instruments: 1)
+        var engine = NATSSettings(url: "nats://127.0.0.1:4222")
+        engine.usePrefix("KX")
+        #expect(venue.ordersSubject == "kx.out.2.orders" && venue.reportsSubject == "kx.in.2.reports")
+        #expect(venue.ordersSubject.hasPrefix(engine.subjectPrefix + "."))
+    }
+
     /// Messages on a subject, collected by a thread until stopped.
     final class Listener: @unchecked Sendable {
         let subscription: NATSSubscription
