@@ -136,6 +136,8 @@ public enum JetStreamJournalError: Error, Equatable, Sendable, CustomStringConve
     case badEvent(sequence: Int64, reason: String)
     /// `append` was given a sequence that does not follow the previous one.
     case outOfOrder(expected: Int64, got: Int64)
+    /// A stream of the journal's name that is not (only) a journal: left as it was.
+    case foreignStream(stream: String, detail: String)
 
     public var description: String {
         switch self {
@@ -146,6 +148,7 @@ public enum JetStreamJournalError: Error, Equatable, Sendable, CustomStringConve
                 "journal stream message \(at) starts at sequence \(found), expected \(expected): frames are missing or the stream holds another journal"
         case .badEvent(let sequence, let reason): return "journal event \(sequence) does not decode: \(reason)"
         case .outOfOrder(let expected, let got): return "journal append of sequence \(got), expected \(expected)"
+        case .foreignStream(let stream, let detail): return "stream \(stream) is left as it was: \(detail)"
         }
     }
 }
@@ -225,6 +228,7 @@ public final class JetStreamJournalWriter {
         self.subject = subject
         self.window = Swift.max(1, window)
         self.maxEventsPerFrame = Swift.min(Swift.max(1, maxEventsPerFrame), JournalFrame.maxEvents)
+        try Self.refuseForeign(jetStream: jetStream, settings: settings)
         do {
             try jetStream.addOrUpdateStream(settings)
             ackSlots = try jetStream.enableAsyncPublish(
@@ -245,6 +249,23 @@ public final class JetStreamJournalWriter {
     }
 
     deinit { buffer.deallocate() }
+
+    /// Refuses a stream of the journal's name that someone else made, before anything in it
+    /// changes (the stream is updated to the journal's settings next): one taking other
+    /// subjects too, or holding a message that is not a frame at either end.
+    public static func refuseForeign(jetStream: JetStream, settings: StreamSettings) throws(JetStreamJournalError) {
+        let existing: StreamState?
+        do { existing = try jetStream.streamState(settings.name) } catch { throw .nats(error) }
+        guard let existing else { return }
+        let others = existing.subjects.filter { !settings.subjects.contains($0) }
+        if !others.isEmpty {
+            throw .foreignStream(
+                stream: settings.name,
+                detail: "it also takes \(others.joined(separator: ", ")): it is not only this engine's journal; "
+                    + "give another --nats-prefix, or remove those subjects from it")
+        }
+        if existing.messages > 0 { _ = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.name) }
+    }
 
     /// Frames published and not yet acknowledged.
     public var framesInFlight: Int { Int(nextFrameIndex - oldestUnacked) }
@@ -352,8 +373,8 @@ public final class JetStreamJournalWriter {
         foreignLastInARow += 1
         guard foreignLastInARow >= 3 else { return }
         permanentFailure =
-            "stream \(settings.name) holds a message this engine did not write after its frame \(frame - 1) "
-            + "(\(lastFailure ?? "")): another engine writes it (two engines on one shard?), or something published "
+            "stream \(settings.name) holds a message this engine did not write (its frame \(frame) was refused three "
+            + "times: \(lastFailure ?? "")): another engine writes it (two engines on one shard?), or something published "
             + "to \(subject); stop the other writer, then restart this engine (it recovers what the stream holds)"
     }
 

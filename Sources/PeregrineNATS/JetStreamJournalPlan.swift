@@ -39,9 +39,13 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                         .differs(origin: "stream \(settings.journalStream)", difference: difference))
                 }
             }
+            try JetStreamJournalWriter.refuseForeign(
+                jetStream: jetStream, settings: settings.journalStreamSettings(logic: logicSettings))
             try jetStream.addOrUpdateStream(settings.journalStreamSettings(logic: logicSettings))
         } catch let error as EngineError {
             throw error
+        } catch let error as JetStreamJournalError {
+            throw .part("JetStream journal \(settings.url) stream \(settings.journalStream)", error)
         } catch let error as NATSError {
             throw .part("JetStream journal at \(settings.url)", error)
         } catch {

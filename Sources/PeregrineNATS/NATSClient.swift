@@ -397,6 +397,8 @@ public struct StreamState: Equatable, Sendable {
     /// What in the stream's configuration removes stored messages without refusing new ones (a
     /// maximum age; a message or byte limit with `discard: old`): nil when nothing does.
     public var removingLimits: String? = nil
+    /// The subjects the stream takes.
+    public var subjects: [String] = []
 }
 
 /// The server's answer to one publish.
@@ -611,6 +613,11 @@ public final class JetStream: @unchecked Sendable {
                 limits.append("max_msgs_per_subject \(config.MaxMsgsPerSubject) with discard old")
             }
             result.removingLimits = limits.isEmpty ? nil : limits.joined(separator: ", ")
+            if let subjects = config.Subjects {
+                result.subjects = (0..<Int(Swift.max(0, config.SubjectsLen))).compactMap {
+                    subjects[$0].map { String(cString: $0) }
+                }
+            }
         }
         return result
     }

@@ -408,6 +408,38 @@ struct DistributedEngineTests {
         #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
     }
 
+    /// A stream of the journal's name that is not this engine's journal (it takes another
+    /// subject too, or holds a message that is not a frame) is refused before anything in it
+    /// changes: its subjects, limits and messages stay as they were (they had been rewritten).
+    @Test func aForeignStreamOfTheJournalsNameIsLeftAsItWas() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
+        for (index, extra) in [["other\(getpid()).x"], []].enumerated() {
+            let prefix = "ext\(index)x\(getpid())"
+            let stream = prefix.uppercased() + "_JOURNAL_0"
+            try jetStream.addOrUpdateStream(
+                StreamSettings(name: stream, subjects: ["\(prefix).journal.0"] + extra, maxAgeSeconds: 3_600))
+            let bytes = Array("not a frame".utf8)
+            _ = try bytes.withUnsafeBytes { try jetStream.publish("\(prefix).journal.0", $0) }
+            let run = try Self.run([
+                "run", "--nats", url, "--nats-prefix", prefix, "--rate", "1000", "--duration", "1", "--metrics-port",
+                "0",
+            ])
+            #expect(run.status == 1, "\(run.error)")
+            if extra.isEmpty {
+                #expect(run.error.contains("journal stream message 1 is not a valid frame"), "\(run.error)")
+            } else {
+                #expect(
+                    run.error.contains("stream \(stream) is left as it was: it also takes \(extra[0])"), "\(run.error)")
+            }
+            let state = try #require(try jetStream.streamState(stream))
+            #expect(state.subjects == ["\(prefix).journal.0"] + extra)
+            #expect(state.removingLimits == "max_age 3600000 ms")
+            #expect(state.messages == 1)
+        }
+    }
+
     /// A message another writer stores on the journal stream under a running engine (a second
     /// engine on its shard, or a publish to its subject): the engine's next frame is refused on
     /// the expected last sequence, for ever; it stops with exit 1 naming the stream, instead of
@@ -429,7 +461,7 @@ struct DistributedEngineTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 1, "\(text)")
-        #expect(text.contains("stream \(stream) holds a message this engine did not write after its frame"), "\(text)")
+        #expect(text.contains("stream \(stream) holds a message this engine did not write (its frame "), "\(text)")
         #expect(text.contains("another engine writes it (two engines on one shard?)"), "\(text)")
         #expect(text.contains("lossless          NO: the journal failed"), "\(text)")
     }
