@@ -819,25 +819,9 @@ public enum ConfigurationFile {
     /// one layer (as `--durability` and `--sync-*` are beside `--no-journal`).
     static let journalTuning = ["durability", "sync_interval_us", "sync_events"]
 
-    /// `text` as a TOML basic string: quoted, with backslashes, quotes and control characters
-    /// escaped, so that it reads back as the same text.
-    static func tomlString(_ text: String) -> String {
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: quoted.unicodeScalars.append(scalar)
-            }
-        }
-        return quoted + "\""
-    }
+    /// `text` as a TOML basic string (a JSON string literal is one): quoted, with backslashes,
+    /// quotes and control characters escaped, so that it reads back as the same text.
+    static func tomlString(_ text: String) -> String { TextField.json(text) }
 
     /// The configuration as a TOML file that `resolve` reads back to the same settings.
     public static func render(_ configuration: EngineConfiguration, profile: ConfigurationProfile?) -> String {

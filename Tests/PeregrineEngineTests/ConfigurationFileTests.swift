@@ -37,7 +37,7 @@ struct ConfigurationFileTests {
         #expect(configuration.instrumentDefinitions.first?.symbol == "BTC\"X\\")
         let rendered = ConfigurationFile.render(configuration, profile: nil)
         #expect(rendered.contains(#"directory = "/tmp/x\\nope \"q\" \u0001""#), "\(rendered)")
-        #expect(rendered.contains(#"quote_currency = "U\tSD""#), "\(rendered)")
+        #expect(rendered.contains(#"quote_currency = "U\u0009SD""#), "\(rendered)")
         #expect(try ConfigurationFile.resolve(fileText: rendered) == configuration)
     }
 
