@@ -45,10 +45,10 @@ public struct LatencySummary: Equatable, Sendable {
     /// 100 on.
     static func format(_ nanoseconds: UInt64, in unit: (symbol: String, nanoseconds: UInt64)) -> String {
         let whole = nanoseconds / unit.nanoseconds
-        if unit.nanoseconds == 1 || whole >= 100 {
-            let rounded =
-                whole &+ (nanoseconds % unit.nanoseconds >= unit.nanoseconds / 2 && unit.nanoseconds > 1 ? 1 : 0)
-            return grouped(Int(clamping: rounded)) + unit.symbol
+        if unit.nanoseconds == 1 { return grouped(Int(clamping: whole)) + unit.symbol }
+        if whole >= 100 {
+            let roundsUp = nanoseconds % unit.nanoseconds >= unit.nanoseconds / 2
+            return grouped(Int(clamping: whole &+ (roundsUp ? 1 : 0))) + unit.symbol
         }
         return decimal(Double(nanoseconds) / Double(unit.nanoseconds)) + unit.symbol
     }

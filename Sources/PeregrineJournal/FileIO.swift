@@ -142,16 +142,13 @@ public enum FileIO {
     /// (following symbolic links): what stops `path` being used or made as a directory; nil when
     /// nothing does.
     public static func nonDirectoryInPath(_ path: String) -> String? {
-        var prefixes: [String] = []
         var prefix = ""
         for (index, component) in path.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
             prefix += index == 0 ? String(component) : "/" + component
-            if !component.isEmpty, component != "." { prefixes.append(prefix) }
-        }
-        for candidate in prefixes {
+            guard !component.isEmpty, component != "." else { continue }
             var info = stat()
-            guard stat(candidate, &info) == 0 else { return nil }  // missing: made when needed
-            if (info.st_mode & S_IFMT) != S_IFDIR { return candidate }
+            guard stat(prefix, &info) == 0 else { return nil }  // missing: made when needed
+            if (info.st_mode & S_IFMT) != S_IFDIR { return prefix }
         }
         return nil
     }

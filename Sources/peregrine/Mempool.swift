@@ -500,12 +500,11 @@ struct MempoolInspect: ParsableCommand {
         return "\(units) base units of \(token)"
     }
 
-    /// `units` of WETH as ETH with 18 decimals, exactly; nil for another token.
+    /// `units` of WETH as ETH with 18 decimals, exactly (`ethText`); nil for another token (or
+    /// past 2^128 wei).
     static func ether(_ units: UInt256, of token: EVMAddress) -> String? {
-        guard token == SwapSimulator.weth else { return nil }
-        let digits = "\(units)"
-        let padded = String(repeating: "0", count: Swift.max(0, 19 - digits.count)) + digits
-        return padded.dropLast(18) + "." + padded.suffix(18)
+        guard token == SwapSimulator.weth, let wei = units.uint128 else { return nil }
+        return ethText(wei)
     }
 
     /// The inspection as one JSON object: amounts as exact decimal strings (base units, and ETH
