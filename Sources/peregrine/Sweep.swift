@@ -326,7 +326,8 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Run sweep jobs from NATS JetStream (`peregrine sweep --nats`) until SIGINT or SIGTERM.",
         discussion: """
             Input files are found by the path the sweep gave and checked by SHA-256: a worker whose copy differs \
-            gives the job back for another worker. Exit status: 0 stopped by a signal or --idle-exit; 1 NATS failed; 2 a \
+            gives the job back; it is offered again 5 s later (so an --idle-exit under 5 s may stop a worker before \
+            it returns). Exit status: 0 stopped by a signal or --idle-exit; 1 NATS failed; 2 a \
             usage error.
             """)
 
