@@ -194,7 +194,8 @@ let package = Package(
             name: "PeregrineControlTests",
             dependencies: [
                 "PeregrineControl", "PeregrineBench", "PeregrineEngine", "PeregrineModel", "PeregrineCore",
-                "PeregrineStrategy", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                "PeregrineStrategy", "PeregrineTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -6,6 +6,11 @@ import PeregrineJournal
 import PeregrineMempool
 import PeregrineModel
 import PeregrineStrategy
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs the engine: recovers the logic's state from the journal (if there is one), wires the
 /// rings, starts the hot threads for the configured topology, and returns the final report
@@ -102,6 +107,7 @@ public enum Pipeline {
         case (.park, .dedicated):
             threads = try startDedicated(wiring, source, journal, outputs, seed, SpinThenYieldWait.self, ParkWait.self)
         }
+        wiring.awaitStages()
         logger.info(
             "started",
             metadata: [
@@ -310,13 +316,34 @@ public enum Pipeline {
             }
         }
 
+        /// Stages made so far (each thread makes its stages before it runs them).
+        @usableFromInline let stagesMade = Atomic<Int>(0)
+        /// The stages every run makes: source, journal, logic and sink.
+        @usableFromInline static let stageCount = 4
+
         /// Runs a stage factory on its thread; on failure records the error for the monitor.
         @usableFromInline
         func claim<T: ~Copyable>(_ make: () throws(EngineError) -> T) -> T? {
-            do { return try make() } catch {
+            do {
+                let stage = try make()
+                stagesMade.add(1, ordering: .releasing)
+                return stage
+            } catch {
                 results.setupError = error
                 control.requestStop()
                 return nil
+            }
+        }
+
+        /// Waits until every stage is made (a source subscribed to its input, a journal open) or
+        /// one failed, or a stop signal came: the run is started (and ready) only then, so that
+        /// what is published once it says so reaches it.
+        @usableFromInline
+        func awaitStages() {
+            while stagesMade.load(ordering: .acquiring) < Self.stageCount, !control.stopRequested,
+                StopSignal.receivedName == nil
+            {
+                usleep(200)
             }
         }
     }

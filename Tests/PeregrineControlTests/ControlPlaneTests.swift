@@ -216,6 +216,14 @@ struct AdminCommandTests {
             try Self.send(.POST, port: port, path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
         }
 
+        /// The commands taken, once `count` have been (the reply to a command leaves once it is
+        /// taken, a moment before the taker notes it), or as they are after 60 s.
+        func taken(count: Int) -> [AdminCommand] {
+            let deadline = Date().addingTimeInterval(60)
+            while lock.withLock({ taken.count }) < count, Date() < deadline { usleep(200) }
+            return lock.withLock { taken }
+        }
+
         func stop() {
             lock.withLock { running = false }
             plane.stop()
@@ -238,7 +246,7 @@ struct AdminCommandTests {
             kill.status == 200 && kill.body.contains("\"action\":\"kill\"") && kill.body.contains("\"sequenced\":true"))
         let reset = try engine.post("/reset", token: Self.token)
         #expect(reset.status == 200 && reset.body.contains("\"action\":\"reset\""))
-        let taken = engine.lock.withLock { engine.taken }
+        let taken = engine.taken(count: 2)
         #expect(taken.map(\.action) == [.kill, .reset])
         #expect(taken.map(\.requestID) == [1, 2])
         // GET on the command's path is not a command.
@@ -258,7 +266,7 @@ struct AdminCommandTests {
         let basic = try Engine.send(
             .POST, port: engine.port, "/kill", headers: [("Authorization", "Basic \(Self.token)")])
         #expect(basic.status == 401)
-        #expect(engine.lock.withLock { engine.taken.count } == 3)
+        #expect(engine.taken(count: 3).count == 3)
     }
 
     /// HEAD on each GET endpoint answers the GET's status without a body.

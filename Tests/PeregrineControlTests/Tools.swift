@@ -1,4 +1,5 @@
 import Foundation
+import PeregrineTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -91,8 +92,8 @@ enum Tools {
 /// A process started in the background, its output collected; stopped by PID.
 final class Background: @unchecked Sendable {
     let process = Process()
-    private let output = LockedData()
-    private let error = LockedData()
+    private let output: PipeCollector
+    private let error: PipeCollector
 
     init(_ executable: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -102,20 +103,22 @@ final class Background: @unchecked Sendable {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = FileHandle.nullDevice
-        outPipe.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
-        errPipe.fileHandleForReading.readabilityHandler = { [error] in error.append($0.availableData) }
+        output = PipeCollector(outPipe)
+        error = PipeCollector(errPipe)
         try process.run()
     }
 
-    var standardOutput: String { String(decoding: output.value, as: UTF8.self) }
-    var standardError: String { String(decoding: error.value, as: UTF8.self) }
+    var standardOutput: String { output.text }
+    var standardError: String { error.text }
 
-    /// Waits for the exit (SIGTERM first when `terminate`); returns the status.
+    /// Waits for the exit (SIGTERM first when `terminate`) and for the last of its output;
+    /// returns the status.
     @discardableResult
     func stop(terminate: Bool = true) -> Int32 {
         if terminate && process.isRunning { kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
-        usleep(50_000)  // let the readability handlers take the last bytes
+        output.waitForEnd()
+        error.waitForEnd()
         return process.terminationStatus
     }
 }

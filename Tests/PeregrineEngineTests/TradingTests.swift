@@ -195,7 +195,9 @@ struct TradingTests {
             StrategySpec(name: "timer", instruments: [InstrumentID(4)], parameters: [("period-us", "1")]),
         ]
         let run = try Pipeline.run(configuration: configuration, custom: TimerStrategy.self) { _ in }
-        #expect(run.isLossless && run.snapshotsWritten >= 5)
+        // (At least the first periodic snapshot and the final one: a snapshot due while the one
+        // before is still being written waits, so how many more depends on the disk.)
+        #expect(run.isLossless && run.snapshotsWritten >= 2)
         let trading = try #require(run.trading)
         #expect(trading.counters.fills > 100 && trading.counters.timersFired > 100)
         let logicConfiguration = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
@@ -207,6 +209,7 @@ struct TradingTests {
                 directory: directory, configuration: logicConfiguration, custom: TimerStrategy.self,
                 useSnapshot: false, through: through, repair: false)
             #expect(fromSnapshot.summary.snapshot != nil && fromStart.summary.snapshot == nil)
+            #expect(fromSnapshot.summary.replayed < fromStart.summary.replayed)
             #expect(fromSnapshot.summary.stateHash == fromStart.summary.stateHash)
             #expect(fromSnapshot.summary.outputHash == fromStart.summary.outputHash)
             #expect(fromSnapshot.logic.tradingCounters == fromStart.logic.tradingCounters)

@@ -16,29 +16,24 @@ struct KillSwitchTests {
     /// `peregrine run` in the background until SIGINT; its output collected.
     final class Engine: @unchecked Sendable {
         let process = Process()
-        let lock = NSLock()
-        var collected = Data()
+        let output: PipeCollector
 
         init(_ arguments: [String]) throws {
             process.executableURL = PeregrineCLI.binary
             process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
+            let pipe = Pipe()
+            process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
-            output.fileHandleForReading.readabilityHandler = { [self] handle in
-                let data = handle.availableData
-                lock.withLock { collected.append(data) }
-            }
+            output = PipeCollector(pipe)
             try process.run()
         }
 
-        /// Stops it with SIGINT; its exit status and whole output.
+        /// Stops it with SIGINT; its exit status and whole output (to the pipe's end).
         func interrupt() -> PeregrineCLI.Result {
             kill(process.processIdentifier, SIGINT)
             process.waitUntilExit()
-            Thread.sleep(forTimeInterval: 0.2)
-            let text = lock.withLock { String(decoding: collected, as: UTF8.self) }
-            return PeregrineCLI.Result(status: process.terminationStatus, output: text, error: "")
+            output.waitForEnd()
+            return PeregrineCLI.Result(status: process.terminationStatus, output: output.text, error: "")
         }
     }
 

@@ -353,19 +353,21 @@ struct DistributedEngineTests {
                 process.arguments = shardArguments(url: url, prefix: prefix, shard: shard, shards: shards)
                 process.environment = ProcessInfo.processInfo.environment.merging(shardEnvironment) { $1 }
                 process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
+                let log = Pipe()
+                process.standardError = log
+                let collector = PipeCollector(log)
                 try process.run()
-                return process
+                return (process, collector)
             }
-            // Subscribed by then (core NATS input: frames published before an engine subscribes are lost;
-            // generous for a loaded CI machine).
-            usleep(6_000_000)
+            // Core NATS input: what is published before an engine subscribes is lost to it; an
+            // engine says it started once its source has subscribed.
+            for (process, log) in engines { #expect(Self.awaitStarted(process, log)) }
             let publish = try run([
                 "nats", "publish", "--nats", url, "--shards", "\(shards)", "--prefix", prefix, "--events", "100000",
                 "--instruments", "8", "--order-flow", "30", "--format", format,
             ])
             #expect(publish.status == 0)
-            for engine in engines {
+            for (engine, _) in engines {
                 engine.waitUntilExit()
                 #expect(engine.terminationStatus == 0)
             }
@@ -374,6 +376,17 @@ struct DistributedEngineTests {
 
     /// Starts the CLI with `arguments` (and `environment` over this process's), its standard
     /// output on the returned pipe.
+    /// Waits (at most 60 s) until the engine `process` logged that it started (its source
+    /// subscribed to its input) to `log`; false if it did not.
+    static func awaitStarted(_ process: Process, _ log: PipeCollector) -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while !log.text.contains("[PeregrineEngine] started") {
+            if Date() >= deadline || !process.isRunning { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
     static func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = binary
@@ -555,9 +568,17 @@ struct DistributedEngineTests {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
         let prefix = "mis\(getpid())"
-        let (process, output) = try Self.launch(
-            Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2), environment: Self.shardEnvironment)
-        usleep(6_000_000)  // subscribed by then
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2)
+        process.environment = ProcessInfo.processInfo.environment.merging(Self.shardEnvironment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        let log = Pipe()
+        process.standardError = log
+        let collector = PipeCollector(log)
+        try process.run()
+        #expect(Self.awaitStarted(process, collector))
         let publish = try Self.run([
             "nats", "publish", "--nats", url, "--shards", "3", "--prefix", prefix, "--events", "20000",
             "--instruments", "8",

@@ -199,7 +199,8 @@ struct JetStreamJournalTests {
                 try jetStream.publishAsync(
                     settings.subjects[0], $0, messageID: text, tag: tag, expectedLastSequence: last)
             }
-            for _ in 0..<400 {
+            // The acknowledgement or the ack wait's timeout, well within 60 s.
+            for _ in 0..<12_000 {
                 if let stored = slots.state(of: tag) { return stored }
                 usleep(5_000)
             }

@@ -24,7 +24,8 @@ struct NATSInputTests {
 
     static func received(_ feed: NATSInputFeed) -> [Event] {
         var events: [Event] = []
-        for _ in 0..<200 where !feed.finished {
+        // Until the feed ends (the sender's end marker), at most 60 s.
+        for _ in 0..<6_000 where !feed.finished {
             feed.fill(1 << 20)
             while feed.available > 0 { events.append(feed.take()) }
             if !feed.finished { usleep(10_000) }

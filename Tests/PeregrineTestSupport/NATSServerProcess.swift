@@ -95,18 +95,25 @@ public final class NATSServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// Runs `binary` with `arguments` while this server goes away 2 s in and comes back on its
-    /// port and store 1.5 s later; returns the exit status and standard output (standard error
-    /// discarded) once the process has exited.
+    /// Runs the engine `binary` with `arguments` while this server goes away a second after the
+    /// engine logged that it started (connected, its source open) and comes back on its port and
+    /// store 1.5 s later; returns the exit status and standard output once the process has
+    /// exited.
     public func run(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let log = Pipe()
+        process.standardError = log
+        let logged = PipeCollector(log)
         try process.run()
-        usleep(2_000_000)
+        let deadline = Date().addingTimeInterval(60)
+        while !logged.text.contains("[PeregrineEngine] started"), process.isRunning, Date() < deadline {
+            usleep(10_000)
+        }
+        usleep(1_000_000)
         stop()
         usleep(1_500_000)
         try start()

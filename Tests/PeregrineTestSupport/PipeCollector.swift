@@ -1,0 +1,47 @@
+import Foundation
+
+/// Collects what a child process writes to a pipe, as it comes, until the pipe's end of file.
+///
+/// `waitForEnd` returns once every byte written before the writer closed its end (its exit)
+/// has been collected: a test reading the last lines of a process's output after its exit must
+/// not guess how long the reader takes to deliver them (a fixed sleep failed on a loaded
+/// machine). Thread-safe.
+public final class PipeCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = Data()
+    private var ended = false
+
+    /// Starts collecting from `pipe`'s reading end.
+    public init(_ pipe: Pipe) {
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                lock.withLock { ended = true }
+            } else {
+                lock.withLock { stored.append(data) }
+            }
+        }
+    }
+
+    /// Everything collected so far.
+    public var data: Data { lock.withLock { stored } }
+
+    /// Everything collected so far, as UTF-8 text.
+    public var text: String { String(decoding: data, as: UTF8.self) }
+
+    /// Whether the pipe has reached its end of file.
+    public var hasEnded: Bool { lock.withLock { ended } }
+
+    /// Waits until the pipe's end of file (every writer closed it), at most `seconds`; returns
+    /// whether it came.
+    @discardableResult
+    public func waitForEnd(seconds: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !hasEnded {
+            if Date() >= deadline { return false }
+            usleep(1_000)
+        }
+        return true
+    }
+}
