@@ -168,6 +168,10 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
     case lostDurableRecords(String)
     /// Older segments were pruned and no usable snapshot covers the journal's start.
     case prunedWithoutSnapshot(directory: String, start: Int64, skipped: [String])
+    /// Older segments were pruned, so a replay starts at a snapshot (at `snapshots`), and what
+    /// was asked for (`request`: an end before the oldest, outputs from before it) needs an
+    /// earlier start.
+    case prunedBeforeRequest(directory: String, start: Int64, snapshots: [Int64], request: String)
     /// Another writer appended to the journal while this engine recovered from it.
     case grewDuringRecovery(journal: String, from: Int64, to: Int64)
     /// A replicated journal that does not exist.
@@ -189,6 +193,10 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
             return
                 "\(directory) starts at sequence \(start) (older segments were pruned) and no usable snapshot "
                 + "covers it\(skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; "))"
+        case .prunedBeforeRequest(let directory, let start, let snapshots, let request):
+            return
+                "\(directory) was pruned: it holds the records from \(start) on, and a replay starts at one of its "
+                + "snapshots (at sequence \(snapshots.map(String.init).joined(separator: ", "))): \(request)"
         case .grewDuringRecovery(let journal, let from, let to):
             return "\(journal) grew from \(from) to \(to) events during recovery: is another engine writing it?"
         case .noJournal(let what):

@@ -185,11 +185,19 @@ public enum JournalReplay {
             }
             lostRecords = loss
         }
+        // The outputs asked for start here: a replay from a snapshot after it would leave out
+        // those before the snapshot (the export and bundle requests need every record).
+        let outputsFrom: Int64? =
+            orderEvents != nil || bundleSink != nil ? 0 : (printer != nil ? printFrom : nil)
+        /// Snapshots inside the journal that the request rules out (before `--to`'s end or after
+        /// the outputs' start).
+        var ruledOut: [Int64] = []
         if useSnapshot || journalStart > 0 {
-            for snapshot in snapshots
-            where snapshot.sequence <= end.nextSequence && snapshot.sequence >= journalStart
-                && snapshot.sequence &- 1 <= through
-            {
+            for snapshot in snapshots where snapshot.sequence <= end.nextSequence && snapshot.sequence >= journalStart {
+                guard snapshot.sequence &- 1 <= through, snapshot.sequence <= outputsFrom ?? .max else {
+                    ruledOut.append(snapshot.sequence)
+                    continue
+                }
                 do {
                     let contents = try SnapshotStore.read(path: snapshot.path)
                     if let reason = try SnapshotStore.mismatch(
@@ -227,6 +235,25 @@ public enum JournalReplay {
                 }
             }
             if used == nil, journalStart > 0 {
+                if let oldest = ruledOut.min() {
+                    let asked: String
+                    if oldest &- 1 > through {
+                        asked = "--to \(through) ends before the oldest (give --to \(oldest - 1) or later)"
+                    } else if orderEvents != nil {
+                        asked =
+                            "--fills-out writes every order update from the journal's first record, and the records "
+                            + "before \(journalStart) were pruned (the run's own --fills-out file holds them)"
+                    } else if bundleSink != nil {
+                        asked =
+                            "--bundles-out writes every bundle request from the journal's first record, and the records "
+                            + "before \(journalStart) were pruned"
+                    } else {
+                        asked = "--from \(printFrom) is before the oldest (give --from \(oldest) or later)"
+                    }
+                    throw .recovery(
+                        .prunedBeforeRequest(
+                            directory: directory, start: journalStart, snapshots: ruledOut.sorted(), request: asked))
+                }
                 throw .recovery(.prunedWithoutSnapshot(directory: directory, start: journalStart, skipped: skipped))
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeregrineBacktest
 import PeregrineEngine
 import PeregrineMempool
 import PeregrineNATS
@@ -40,7 +41,7 @@ struct Replay: ParsableCommand {
 
     @Flag(
         help:
-            "Start from the newest usable snapshot instead of the first record (always, when older segments were pruned)."
+            "Start from the newest usable snapshot instead of the first record (always, when older segments were pruned): one at or before --from with --print; none with --fills-out or --bundles-out, which need every record."
     )
     var fromSnapshot = false
 
@@ -126,6 +127,8 @@ struct Replay: ParsableCommand {
             report = recovered.summary
         } catch {
             printError("error: \(error)")
+            // No export claims a replay that did not run.
+            for path in [fillsOut, bundlesOut].compactMap({ $0 }) where path != "-" { OutputFile.discard(path) }
             throw ExitCode(1)
         }
         summarize(report, title: journal)

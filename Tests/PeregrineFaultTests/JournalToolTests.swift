@@ -26,6 +26,83 @@ struct JournalToolTests {
         #expect(backwards.status == 2 && backwards.error.contains("--from 100 is after --to 50"))
     }
 
+    /// A replay leaves out no output it was asked for (found by a review, helper-138: from a
+    /// snapshot it started at the newest, and printed or exported nothing before it, with exit
+    /// 0). `--from-snapshot --print --from X` starts at a snapshot at or before X and prints
+    /// what a replay from the first record prints; `--fills-out` replays every record. A pruned
+    /// journal that cannot give what is asked is refused, naming what would do, and leaves no
+    /// file.
+    @Test func aReplayFromASnapshotLeavesOutNoOutputAskedFor() throws {
+        let journal = Faults.scratch("replay-outputs")
+        defer { Faults.remove(journal) }
+        let run = try Faults.run(
+            [
+                "run", "--journal", journal, "--snapshot-every", "10000", "--max", "--max-events", "40000",
+                "--duration", "0", "--order-flow", "10", "--metrics-port", "0",
+            ] + Faults.strategies)
+        #expect(run.status == 0, "\(run.error)")
+        let whole = try Faults.run(["replay", "--journal", journal, "--print", "--from", "25000", "--to", "32000"])
+        let fromSnapshot = try Faults.run([
+            "replay", "--journal", journal, "--from-snapshot", "--print", "--from", "25000", "--to", "32000",
+        ])
+        #expect(whole.status == 0 && fromSnapshot.status == 0, "\(fromSnapshot.error)")
+        func printed(_ output: String) -> [Substring] {
+            output.split(separator: "\n").filter { $0.hasPrefix("report ") || $0.hasPrefix("order ") }
+        }
+        #expect(printed(whole.output).count > 100)
+        #expect(printed(fromSnapshot.output) == printed(whole.output))
+        // A snapshot at or before 25,000, after the first (snapshots are taken at a batch's end
+        // once 10,000 records have passed).
+        let used = try #require(fromSnapshot.line(startingWith: "snapshot "), "\(fromSnapshot.output)")
+        let start = try #require(Int64(used.split(separator: " ").last?.dropLast() ?? ""), "\(used)")
+        #expect(start > 10_000 && start <= 25_000, "\(used)")
+        #expect(
+            fromSnapshot.line(startingWith: "state hash:") == whole.line(startingWith: "state hash:")
+                && whole.line(startingWith: "state hash:") != nil)
+        let exported = journal + "-fills.csv"
+        let exportedWhole = journal + "-fills-whole.csv"
+        defer {
+            Faults.remove(exported)
+            Faults.remove(exportedWhole)
+        }
+        let snapshotExport = try Faults.run([
+            "replay", "--journal", journal, "--from-snapshot", "--fills-out", exported,
+        ])
+        let wholeExport = try Faults.run(["replay", "--journal", journal, "--fills-out", exportedWhole])
+        #expect(snapshotExport.status == 0 && wholeExport.status == 0, "\(snapshotExport.error)")
+        #expect(snapshotExport.line(startingWith: "snapshot ") == nil, "\(snapshotExport.output)")
+        let lines = try String(contentsOfFile: exported, encoding: .utf8)
+        #expect(lines.split(separator: "\n").count > 100)
+        #expect(lines == (try String(contentsOfFile: exportedWhole, encoding: .utf8)))
+
+        // Pruned: the replay must start at a snapshot.
+        let pruned = Faults.scratch("replay-pruned")
+        defer { Faults.remove(pruned) }
+        let prunedRun = try Faults.run(
+            [
+                "run", "--journal", pruned, "--snapshot-every", "10000", "--prune", "--segment-mb", "1", "--max",
+                "--max-events", "60000", "--duration", "0", "--order-flow", "10", "--metrics-port", "0",
+            ] + Faults.strategies)
+        #expect(prunedRun.status == 0, "\(prunedRun.error)")
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: pruned).filter { $0.hasSuffix(".pgs") }
+            .compactMap { Int64($0.drop { !$0.isNumber }.prefix { $0.isNumber }) }.sorted()
+        let oldest = try #require(snapshots.first)
+        let refusedExport = try Faults.run(["replay", "--journal", pruned, "--fills-out", exported])
+        #expect(refusedExport.status == 1)
+        #expect(
+            refusedExport.error.contains("was pruned: it holds the records from ")
+                && refusedExport.error.contains("--fills-out writes every order update from the journal's first record"),
+            "\(refusedExport.error)")
+        #expect(!FileManager.default.fileExists(atPath: exported))
+        let early = try Faults.run(["replay", "--journal", pruned, "--print", "--from", "\(oldest - 1)"])
+        #expect(early.status == 1 && early.error.contains("give --from \(oldest) or later"), "\(early.error)")
+        let atOldest = try Faults.run(["replay", "--journal", pruned, "--print", "--from", "\(oldest)"])
+        #expect(atOldest.status == 0, "\(atOldest.error)")
+        #expect(atOldest.line(startingWith: "snapshot ")?.hasSuffix("(from sequence \(oldest))") == true)
+        let short = try Faults.run(["replay", "--journal", pruned, "--to", "\(oldest - 2)"])
+        #expect(short.status == 1 && short.error.contains("give --to \(oldest - 1) or later"), "\(short.error)")
+    }
+
     /// A journal whose first segment was deleted and marked pruned: a snapshot older than the
     /// records kept is one recovery passes by, and `journal verify` says so instead of calling
     /// it a problem that stops `run` (which recovers from a newer one).
@@ -33,8 +110,8 @@ struct JournalToolTests {
         let journal = Faults.scratch("pruned")
         defer { Faults.remove(journal) }
         let run = try Faults.run([
-            "run", "--journal", journal, "--segment-mb", "1", "--snapshot-every", "10000", "--duration", "1", "--rate",
-            "40000", "--metrics-port", "0",
+            "run", "--journal", journal, "--segment-mb", "1", "--snapshot-every", "10000", "--max", "--max-events",
+            "40000", "--duration", "0", "--metrics-port", "0",
         ])
         #expect(run.status == 0, "\(run.error)")
         let segments = try FileManager.default.contentsOfDirectory(atPath: journal).filter { $0.hasPrefix("journal-") }
