@@ -143,7 +143,9 @@ public final class StrategyParameters: @unchecked Sendable {
             result = parsed
         } else {
             guard range.contains(value) else {
-                throw .invalidParameter(strategy: strategy, key: key, value: "\(value)", allowed: allowed)
+                throw .invalidParameter(
+                    strategy: strategy, key: key, value: "\(value)",
+                    allowed: allowed + "; \(value) is its default: give \(key)")
             }
             result = value
         }

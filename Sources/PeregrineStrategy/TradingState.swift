@@ -930,9 +930,15 @@ public struct TradingState: ~Copyable {
         if limited[position] {
             let limit = limits[position]
             let twiceMark = marks[Int(instrument.rawValue)]
-            guard RiskChecks.orderQuantity(lots: totalLots, limit: limit.maxOrderLots) else { return .maxOrderQuantity }
+            // An order's size is what it may still trade: for a replace, its new quantity less
+            // what has filled (a quote that filled in part can be moved at its size).
+            let tradableLots = replacing.map { Swift.max(totalLots &- $0.filledLots, 0) } ?? totalLots
+            guard RiskChecks.orderQuantity(lots: tradableLots, limit: limit.maxOrderLots) else {
+                return .maxOrderQuantity
+            }
             if limit.maxOrderNotional.units != .max {
-                let notional = RiskChecks.twiceNotional(priceTicks: priceTicks, lots: totalLots, twiceMark: twiceMark)
+                let notional = RiskChecks.twiceNotional(
+                    priceTicks: priceTicks, lots: tradableLots, twiceMark: twiceMark)
                 guard RiskChecks.orderNotional(twiceNotional: notional, limitTwiceTickLots: limit.maxOrderTwiceTickLots)
                 else {
                     return .maxOrderNotional

@@ -47,7 +47,9 @@ struct Run: ParsableCommand {
         help: "Seconds to run before shutting down (default 10; 0 runs until SIGINT or SIGTERM).")
     var duration: Double?
 
-    @Option(parsing: .unconditional, help: "Stop the source after this many events.")
+    @Option(
+        parsing: .unconditional,
+        help: "Stop the source after this many market events (idle clock ticks and the session end are not counted).")
     var maxEvents: Int?
 
     @Option(parsing: .unconditional, help: "Slots in the inbound ring (a power of two, 64 to 67108864).")

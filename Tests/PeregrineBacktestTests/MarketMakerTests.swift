@@ -62,8 +62,11 @@ struct PlainMarketMaker: Strategy, Sendable {
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks / 2
         let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks + 1) / 2
         let bidPrice = min(bidFrom - halfSpread + shift, mid.ask.ticks - 1)
-        let askPrice = max(askFrom + halfSpread + shift, mid.bid.ticks + 1)
-        bid = work(bid, .buy, bidPrice, wanted: net + size <= maxPosition && bidPrice > 0, &context)
+        let bidWanted = net + size <= maxPosition && bidPrice > 0
+        var askPrice = max(askFrom + halfSpread + shift, mid.bid.ticks + 1)
+        // Never both at one price: the ask a tick above a bid it would meet.
+        if bidWanted && askPrice <= bidPrice { askPrice = bidPrice + 1 }
+        bid = work(bid, .buy, bidPrice, wanted: bidWanted, &context)
         ask = work(ask, .sell, askPrice, wanted: net - size >= -maxPosition && askPrice > 0, &context)
     }
 

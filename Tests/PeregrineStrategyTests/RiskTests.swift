@@ -174,6 +174,36 @@ struct RiskTests {
         #expect(harness.trading.pointee.refusedCommands == 1)
     }
 
+    /// A replace is checked on what its order could still trade, its new quantity less what
+    /// has filled (found by a review, helper-139: checked on the whole quantity, a market
+    /// maker's quote that had filled in part could not be moved at its size, and its stale
+    /// rest filled). A bid of 5 lots (the limit) filled 3 moves with 5 left (8 in all); 6 left
+    /// is refused; the notional likewise.
+    @Test func aReplaceIsCheckedOnWhatItCouldStillTrade() throws {
+        let harness = try RiskHarness([
+            RiskRule(instrument: "HOST0", maxOrderQuantity: "0.005", maxOrderNotional: "0.05")
+        ])
+        let bid = harness.submit(0, .buy, price: 1_000, lots: 5)
+        #expect(bid.reason == .none)
+        harness.fill(bid.id, price: 1_000, lots: 3, tradeID: 1)
+        let id = try #require(bid.id)
+        func refusal() -> ExecutionReason? {
+            guard let update = harness.nextUpdate(), update.report.kind == .rejected else { return nil }
+            return update.report.reason
+        }
+        // 6 lots left: over the quantity limit.
+        #expect(harness.replace(id, price: 999, lots: 9))
+        #expect(refusal() == .maxOrderQuantity)
+        // 5 lots left at 1,001 ticks: 0.05005 USD, over the notional limit (at 1,000 exactly on it).
+        #expect(harness.replace(id, price: 1_001, lots: 8))
+        #expect(refusal() == .maxOrderNotional)
+        #expect(harness.nextCommand() == nil)
+        #expect(harness.replace(id, price: 1_000, lots: 8))
+        let command = try #require(harness.nextCommand())
+        #expect(command.action == .replace && command.quantity.lots == 8 && command.price.ticks == 1_000)
+        #expect(harness.rejects == [.maxOrderQuantity: 1, .maxOrderNotional: 1])
+    }
+
     @Test func maxOrderNotionalIsExactAndValuesMarketOrdersAtTheMark() throws {
         // 10 USD: a tick × lot of HOST0 is 0.01 × 0.001 = 10^-5 USD, so 10^6 ticks × lots.
         let harness = try RiskHarness([RiskRule(instrument: "HOST0", maxOrderNotional: "10")])

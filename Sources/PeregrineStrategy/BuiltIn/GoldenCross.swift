@@ -34,7 +34,9 @@ public struct GoldenCross: MidSampling, Sendable {
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
         let slow = try parameters.integer("slow", default: 30, in: 1...Int64(RollingSum.maxPeriod))
-        fast = Int(try parameters.integer("fast", default: Swift.min(10, slow), in: 1...slow, note: "at most slow"))
+        // (A slow below the default fast is refused, naming fast: lowered to equal slow it would
+        // never trade, without a word.)
+        fast = Int(try parameters.integer("fast", default: 10, in: 1...slow, note: "at most slow"))
         self.slow = Int(slow)
         instruments = configuration.instruments
         quantities = try parameters.lots("quantity", lotSizes: configuration.lotSizes)

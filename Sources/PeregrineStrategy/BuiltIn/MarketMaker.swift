@@ -18,7 +18,8 @@ import PeregrineModel
 /// rejected by the venue and placed again at the next book change).
 ///
 /// Parameters (lots and ticks of the instrument): `half-spread` (0…1,000,000, default 2; 0 quotes
-/// at the touch when the spread is one tick),
+/// at the touch when the spread is one tick, and over an even number of ticks its bid at the
+/// mid and its ask a tick above: never both at one price),
 /// `size` (1…10^12, 10), `skew` (0…1,000,000 ticks per `size` of inventory, 1),
 /// `max-position` (0…10^15, 100), `requote` (1…1,000,000, 1), `post-only` (0 or 1, 1),
 /// `join-touch` (0 or 1, 0).
@@ -105,12 +106,16 @@ public struct MarketMaker: Strategy, Sendable {
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
         let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks &+ 1) >> 1
         let bid = Swift.min(bidFrom &- halfSpread &+ shift, mid.ask.ticks &- 1)
-        let ask = Swift.max(askFrom &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
+        let bidWanted = net &+ size <= maxPosition && bid > 0
+        var ask = Swift.max(askFrom &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
+        // Never both quotes at one price (half-spread 0 over a spread of an even number of
+        // ticks puts both at the mid): a post-only ask at its own bid's price would take that
+        // bid at a venue, which refuses it. The ask goes a tick above.
+        if bidWanted, ask <= bid { ask = bid &+ 1 }
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
-        let newBid = quoting.work(
-            working.bid, side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
+        let newBid = quoting.work(working.bid, side: .buy, price: bid, wanted: bidWanted, instrument, &context)
         if newBid != working.bid { bids[index] = newBid }
         let newAsk = quoting.work(
             working.ask, side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
