@@ -121,8 +121,8 @@ public struct FileJournalPlan: JournalPlan {
                 if torn.offset < JournalFormat.headerSize {
                     // A segment whose header was cut holds no record: the file was removed.
                     line +=
-                        "; removed \(torn.path), a new segment whose header was cut short (\(recovery.repairedBytes) "
-                        + "byte\(recovery.repairedBytes == 1 ? "" : "s"), no record)"
+                        "; removed \(torn.path), a new segment holding no record (\(torn.reason), "
+                        + "\(recovery.repairedBytes) byte\(recovery.repairedBytes == 1 ? "" : "s"))"
                 } else {
                     let records = (recovery.repairedBytes + JournalFormat.recordSize - 1) / JournalFormat.recordSize
                     line +=

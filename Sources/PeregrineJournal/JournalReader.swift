@@ -5,6 +5,9 @@ public struct JournalSegment: Equatable, Sendable {
     public var path: String
     public var firstSequence: Int64
     public var byteCount: Int
+    /// Every byte is zero: the file was made (and sized) but its header never written, as a
+    /// power cut can leave a new segment on file systems that extend a file before its data.
+    public var headerUnwritten = false
 }
 
 /// A torn record at the end of the newest segment: what a crash mid-write leaves.
@@ -47,14 +50,19 @@ public enum JournalReader {
             if FileIO.isDirectory(path) { throw .badHeader(path: path, reason: "a directory, not a segment file") }
             // The header and the length it was read from, together: a writer may be creating this
             // segment right now (a snapshot thread lists segments while the journal rolls).
-            let (header, mappedBytes) = try FileIO.withMappedFile(path) { bytes in
-                (JournalFormat.decodeHeader(bytes), bytes.count)
+            let (header, mappedBytes, blank) = try FileIO.withMappedFile(path) { bytes in
+                let header = JournalFormat.decodeHeader(bytes)
+                let invalid = if case .invalid = header { true } else { false }
+                return (header, bytes.count, invalid && !bytes.contains { $0 != 0 })
             }
             switch header {
             case .invalid(let reason):
-                // A header cut short by a crash (or not yet written) right after the segment was created.
-                if mappedBytes < JournalFormat.headerSize {
-                    segments.append(JournalSegment(path: path, firstSequence: first, byteCount: mappedBytes))
+                // A header cut short by a crash (or not yet written) right after the segment was
+                // created, or never written at all (zeros).
+                if mappedBytes < JournalFormat.headerSize || blank {
+                    segments.append(
+                        JournalSegment(
+                            path: path, firstSequence: first, byteCount: mappedBytes, headerUnwritten: blank))
                     continue
                 }
                 throw .badHeader(path: path, reason: reason)
@@ -120,12 +128,17 @@ public enum JournalReader {
                 scan.nextSequence = next
                 continue
             }
-            if segment.byteCount < JournalFormat.headerSize {
+            if segment.byteCount < JournalFormat.headerSize || segment.headerUnwritten {
                 guard isNewest else {
-                    throw .badHeader(path: segment.path, reason: "\(segment.byteCount) bytes, shorter than a header")
+                    throw .badHeader(
+                        path: segment.path,
+                        reason: segment.headerUnwritten
+                            ? "\(segment.byteCount) bytes, all zeros: its header was never written"
+                            : "\(segment.byteCount) bytes, shorter than a header")
                 }
                 scan.tornTail = TornTail(
-                    path: segment.path, offset: 0, bytes: segment.byteCount, reason: "segment header cut short")
+                    path: segment.path, offset: 0, bytes: segment.byteCount,
+                    reason: segment.headerUnwritten ? "segment header never written (all zeros)" : "segment header cut short")
                 break
             }
             try FileIO.withMappedFile(segment.path) { (bytes) throws(JournalError) in

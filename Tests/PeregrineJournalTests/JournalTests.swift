@@ -227,6 +227,36 @@ struct JournalTests {
         #expect(!FileManager.default.fileExists(atPath: newest.path))
     }
 
+    /// A newest segment of zeros (made and sized, its header never written: a power cut on a
+    /// file system that extends a file before its data) is a torn tail of all its bytes too;
+    /// an older one, or zeros followed by data, is a bad header.
+    @Test func aNewestSegmentOfZerosIsATornTailAndAnOlderOneIsRefused() throws {
+        let directory = temporaryDirectory("zero-header")
+        defer { cleanUp(directory) }
+        try writeJournal(directory, sampleEvents(300), segmentBytes: 4_096)
+        let segments = try JournalReader.segments(in: directory)
+        let newest = try #require(segments.last)
+        let blank = directory + "/" + JournalFormat.segmentName(firstSequence: 300)
+        #expect(FileManager.default.createFile(atPath: blank, contents: Data(count: 64)))
+        let scan = try JournalReader.read(directory: directory)
+        let torn = try #require(scan.tornTail)
+        #expect(torn.path == blank && torn.offset == 0 && torn.bytes == 64)
+        #expect(torn.reason == "segment header never written (all zeros)")
+        #expect(scan.nextSequence == 300 && scan.records == 300)
+        #expect(try JournalReader.repair(scan) == 64)
+        #expect(!FileManager.default.fileExists(atPath: blank))
+        // Zeros with a byte of data after them are no unwritten header.
+        var dirty = Data(count: 200)
+        dirty[150] = 1
+        #expect(FileManager.default.createFile(atPath: blank, contents: dirty))
+        #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory) }
+        try FileManager.default.removeItem(atPath: blank)
+        // An older segment of zeros: records are missing, not a torn tail.
+        #expect(FileManager.default.createFile(atPath: newest.path, contents: Data(count: 64)))
+        #expect(FileManager.default.createFile(atPath: blank, contents: Data(count: 64)))
+        #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory) }
+    }
+
     @Test func aSnapshotIsTiedToTheRecordBeforeIt() throws {
         let directory = temporaryDirectory("snapshot")
         defer { cleanUp(directory) }
