@@ -138,7 +138,8 @@ public enum JournalReader {
                 }
                 scan.tornTail = TornTail(
                     path: segment.path, offset: 0, bytes: segment.byteCount,
-                    reason: segment.headerUnwritten ? "segment header never written (all zeros)" : "segment header cut short")
+                    reason: segment.headerUnwritten
+                        ? "segment header never written (all zeros)" : "segment header cut short")
                 break
             }
             try FileIO.withMappedFile(segment.path) { (bytes) throws(JournalError) in

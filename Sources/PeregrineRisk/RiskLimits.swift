@@ -122,7 +122,12 @@ public struct RiskLimits: Hashable, Sendable {
             // Every value, whether or not the rule ends up in force anywhere (a rule a more
             // specific one overrides, or one for an instrument no strategy trades): a typo is
             // refused, never silently unused.
-            try checkValues(rule, name, instrument.flatMap { byID[$0] }, decimalsByCurrency, currencies)
+            // A rule without an instrument covers each of its strategy's (or every strategy's):
+            // its quantities must lie on each one's lot grid, in force there or not.
+            let covered = strategies.filter { rule.strategy == nil || $0.id == rule.strategy }
+                .flatMap(\.instruments).compactMap { byID[$0] }
+            try checkValues(
+                rule, name, instrument.flatMap { byID[$0] }, covering: covered, decimalsByCurrency, currencies)
             ruleInstruments.append(instrument)
         }
         // Instrument limits, field by field, the most specific rule first.
@@ -209,8 +214,8 @@ public struct RiskLimits: Hashable, Sendable {
     /// any (otherwise where it applies); currency amounts in a currency some instrument is quoted
     /// in, to its decimals.
     static func checkValues(
-        _ rule: RiskRule, _ name: String, _ definition: InstrumentDefinition?, _ decimalsByCurrency: [String: Int],
-        _ currencies: [String]
+        _ rule: RiskRule, _ name: String, _ definition: InstrumentDefinition?,
+        covering covered: [InstrumentDefinition], _ decimalsByCurrency: [String: Int], _ currencies: [String]
     ) throws(RiskConfigurationError) {
         for (key, text) in [("max_order_quantity", rule.maxOrderQuantity), ("max_position", rule.maxPosition)] {
             guard let text else { continue }
@@ -218,6 +223,7 @@ public struct RiskLimits: Hashable, Sendable {
                 _ = try lots(text, definition, "\(name).\(key)")
             } else {
                 _ = try currencyUnits(text, decimals: 18, "\(name).\(key)")
+                for definition in covered { _ = try lots(text, definition, "\(name).\(key)") }
             }
         }
         if let text = rule.maxOrderNotional {
@@ -257,7 +263,7 @@ public struct RiskLimits: Hashable, Sendable {
 
     static func openOrders(_ count: Int, _ name: String) throws(RiskConfigurationError) -> Int32 {
         guard count >= 0, count <= Int(Int32.max) else {
-            throw RiskConfigurationError("\(name).max_open_orders = \(count): use 0 or more")
+            throw RiskConfigurationError("\(name).max_open_orders = \(count): use 0 to \(Int32.max)")
         }
         return Int32(count)
     }
@@ -340,7 +346,7 @@ public struct RiskLimits: Hashable, Sendable {
             digits += 1
             let (times, first) = value.multipliedReportingOverflow(by: 10)
             let (sum, second) = times.addingReportingOverflow(Int128(byte - UInt8(ascii: "0")))
-            guard !first, !second else { throw RiskConfigurationError("\(name) = \"\(text)\": too large") }
+            guard !first, !second else { throw tooLarge(text, decimals: decimals, name) }
             value = sum
         }
         guard digits > 0 else { throw RiskConfigurationError("\(name) = \"\(text)\": not a non-negative decimal") }
@@ -350,9 +356,16 @@ public struct RiskLimits: Hashable, Sendable {
         }
         for _ in places..<decimals {
             let (next, overflow) = value.multipliedReportingOverflow(by: 10)
-            guard !overflow else { throw RiskConfigurationError("\(name) = \"\(text)\": too large") }
+            guard !overflow else { throw tooLarge(text, decimals: decimals, name) }
             value = next
         }
         return value
+    }
+
+    /// A value beyond what 128 bits hold at `decimals` decimals, with the largest that fits.
+    static func tooLarge(_ text: String, decimals: Int, _ name: String) -> RiskConfigurationError {
+        var largest = Int128.max
+        for _ in 0..<decimals { largest /= 10 }
+        return RiskConfigurationError("\(name) = \"\(text)\": too large (at most \(largest))")
     }
 }

@@ -155,7 +155,9 @@ public struct StrategySet<Custom: Strategy>: ~Copyable {
             }
             entries[entries.count - 1].interest = type.marketData
             if let unread = parameters.unreadKeys.first {
-                throw .unknownParameter(strategy: spec.name, key: unread, allowed: parameters.resolved.map(\.key))
+                // (`id` and `instruments` are read before the strategy's own parameters.)
+                throw .unknownParameter(
+                    strategy: spec.name, key: unread, allowed: ["id", "instruments"] + parameters.resolved.map(\.key))
             }
             layouts.append(
                 StrategyLayout(

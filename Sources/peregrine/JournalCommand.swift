@@ -61,7 +61,9 @@ struct JournalCommand: ParsableCommand {
                 // Each snapshot as recovery takes it (`JournalReplay.recover`): by its name, one
                 // beyond the journal's end proves durable records lost; one within it is used
                 // only if it reads whole, says its name's sequence and follows the journal's record.
-                let skips = "recovery skips it (an older snapshot or the first record is used instead)"
+                let skips =
+                    "recovery skips it (an older snapshot or the first record is used instead); move the file out "
+                    + "of the journal's directory to clear this"
                 for snapshot in try SnapshotStore.list(directory: directory) {
                     if snapshot.sequence > scan.nextSequence {
                         printError(

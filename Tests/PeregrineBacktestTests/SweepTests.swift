@@ -258,7 +258,8 @@ import Testing
         do { _ = try SweepPlan(misspelt) } catch {
             #expect(
                 "\(error)"
-                    == "fast=5: strategy golden-cross has no parameter 'slwo': it takes account, slow, fast, quantity")
+                    == "fast=5: strategy golden-cross has no parameter 'slwo': it takes id, instruments, account, slow, fast, quantity"
+            )
         }
         misspelt.strategies[0].parameters = [("fast", "5"), ("slow", "20,30"), ("quantity", "0.01"), ("slow", "40")]
         do { _ = try SweepPlan(misspelt) } catch {

@@ -45,7 +45,7 @@ struct StrategyCommandTests {
             ),
             (
                 ["--strategy", "market-maker", "--param", "spread=3"],
-                "error: strategy market-maker has no parameter 'spread': it takes account, half-spread, size, skew, "
+                "error: strategy market-maker has no parameter 'spread': it takes id, instruments, account, half-spread, size, skew, "
                     + "max-position, requote, post-only, join-touch"
             ),
             (

@@ -590,6 +590,13 @@ struct RiskTests {
         #expect(message(RiskRule(instrument: "HOST0", priceCollarBasisPoints: "1.5")).contains("whole basis points"))
         #expect(message(RiskRule(maxOrdersPerSecond: "0")).contains("more than 0"))
         #expect(message(RiskRule(orderBurst: 3)).contains("needs max_orders_per_second"))
+        // Out of range says the range (review helper-139: "use 0 or more" for 2^31, a bare "too large").
+        #expect(
+            message(RiskRule(maxOpenOrders: 2_147_483_648))
+                == "risk[1].max_open_orders = 2147483648: use 0 to 2147483647")
+        #expect(
+            message(RiskRule(maxPosition: "999999999999999999999"))
+                == "risk[1].max_position = \"999999999999999999999\": too large (at most 170141183460469231731)")
         // A rule not in force anywhere is checked all the same: a second rule of the same scope
         // (the first wins), and a general rule each strategy's own overrides.
         func message(_ rules: [RiskRule]) -> String {
@@ -615,6 +622,20 @@ struct RiskTests {
                 RiskRule(strategy: 2, instrument: "EURX", maxPosition: "0.0005"),
             ]).hasPrefix("risk[2].max_position = \"0.0005\": not a quantity of EURX (lot 0.001)"))
         #expect(message([RiskRule(maxOrdersPerSecond: "5"), RiskRule(maxOrdersPerSecond: "0")]).contains("risk[2]"))
+        // A rule without an instrument, overridden by each strategy's own: its quantity is still
+        // checked on the lot grid of every instrument it covers (review helper-139: it had been
+        // read as any decimal).
+        #expect(
+            message([
+                RiskRule(maxPosition: "0.0005"), RiskRule(strategy: 1, maxPosition: "1"),
+                RiskRule(strategy: 2, maxPosition: "1"),
+            ]).hasPrefix("risk[1].max_position = \"0.0005\": not a quantity of HOST0 (lot 0.001)"))
+        #expect(
+            message([
+                RiskRule(strategy: 2, maxOrderQuantity: "0.0005"),
+                RiskRule(strategy: 2, instrument: "EURX", maxOrderQuantity: "1"),
+            ])
+            .hasPrefix("risk[1].max_order_quantity = \"0.0005\": not a quantity of EURX (lot 0.001)"))
         // Settings text reads back to the same rule.
         let rule = RiskRule(
             strategy: 1, maxGrossExposure: ["USD": "10.5"], maxDailyLoss: ["*": "2"], maxOrdersPerSecond: "2.5",
