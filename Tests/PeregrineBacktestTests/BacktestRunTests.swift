@@ -425,6 +425,37 @@ import Testing
         }
     }
 
+    /// Mean reversion completes an entry that filled in part (review helper-139: it held the
+    /// part while the signal stood). Window 3, entry 1: mids 100.01 ×3, then 99.01 (z ≈ −1.41):
+    /// a market buy of 0.01 meets 0.001 shown at 99.02; then 98.01 (z ≈ −1.22, still beyond the
+    /// entry): the 0.009 missing is bought at 98.02.
+    @Test func meanReversionCompletesAnEntryThatFilledInPart() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for (row, (bid, ask, shown)) in [
+            ("100.00", "100.02", "1"), ("100.00", "100.02", "1"), ("100.00", "100.02", "1"),
+            ("99.00", "99.02", "0.001"), ("98.00", "98.02", "1"),
+        ].enumerated() {
+            lines.append("test,TEST,\(1_000 * (row + 1)),\(1_000 * (row + 1)),\(shown),\(ask),\(bid),1")
+        }
+        let path = directory.appendingPathComponent("quotes.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let run = try PeregrineCLI.run([
+            "backtest", "--data", "tardis-quotes:" + path, "--strategy", "mean-reversion", "--param", "window=3",
+            "--param", "entry=1", "--param", "quantity=0.01", "--fills-csv", fills,
+        ])
+        #expect(run.status == 0, "\(run.error)")
+        let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",").map(String.init)
+        }
+        #expect(
+            rows.map { [$0[2], $0[3], $0[4], $0[7]] } == [
+                ["buy", "99.02", "0.001", "0.001"], ["buy", "98.02", "0.009", "0.01"],
+            ])
+    }
+
     /// With a feed latency the strategies' time runs past the data's last row: the run's span
     /// (`last_event`), its equity samples and its time in the market run to the last delivery,
     /// as they run to a report that lands late.

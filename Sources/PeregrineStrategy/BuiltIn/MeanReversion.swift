@@ -6,9 +6,10 @@ import PeregrineModel
 ///
 /// Each sample is one mid taken at every change of a two-sided book (a quote event or a book
 /// change). Once `window` mids are held, the z-score of the newest mid against them
-/// (`RollingSum.zScore`, from exact sums) decides: flat, it goes short `quantity` when z > `entry`
-/// and long when z < −`entry`; long, it closes when z ≥ −`exit`; short, when z ≤ `exit`. Orders
-/// are market IOC for the difference, one at a time per instrument.
+/// (`RollingSum.zScore`, from exact sums) decides: short `quantity` while z > `entry`, long while
+/// z < −`entry` (an entry that filled in part is completed at the next such sample); long, it
+/// closes when z ≥ −`exit`; short, when z ≤ `exit`; in between it holds what it has. Orders are
+/// market IOC for the difference, one at a time per instrument.
 ///
 /// Parameters: `window` (2…1,048,576, default 50), `entry` (0.001…1000, 2.0), `exit`
 /// (0…`entry`, 0.5), `quantity` (a decimal in the instrument's units on its lot grid, up to
@@ -51,9 +52,11 @@ public struct MeanReversion: MidSampling, Sendable {
             let quantity = quantities[index]
             target = z > entryLevel ? 0 &- quantity : (z < -entryLevel ? quantity : 0)
         } else if net > 0 {
-            target = z >= -exitLevel ? 0 : net
+            // Long: still beyond the entry, the whole quantity (what an entry that filled in
+            // part left missing is bought); past the exit, flat; between them, as it is.
+            target = z >= -exitLevel ? 0 : (z < -entryLevel ? quantities[index] : net)
         } else {
-            target = z <= exitLevel ? 0 : net
+            target = z <= exitLevel ? 0 : (z > entryLevel ? 0 &- quantities[index] : net)
         }
         let missing = target &- net
         guard missing != 0, !context.hasOpenOrder(instrument) else { return }
