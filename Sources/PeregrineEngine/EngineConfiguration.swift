@@ -445,6 +445,14 @@ public struct EngineConfiguration: Equatable, Sendable {
         if !(1...65_536).contains(batchLimit) {
             throw .invalidSetting(name: "batch-limit", value: "\(batchLimit)", allowed: "use 1 to 65536")
         }
+        // The event limit counts the synthetic market's events: recorded files run to their end
+        // (a limit taken and not applied read every row without a word).
+        if let maxEvents, !recordedSources.isEmpty {
+            throw .invalidSetting(
+                name: "max-events", value: "\(maxEvents)",
+                allowed: "it limits the synthetic source; a recorded source (--source) runs to the end of its files: "
+                    + "drop it, or give a shorter file")
+        }
         // A recorded file feeds one instrument's book: one the run has.
         for source in recordedSources where Int(source.instrument.rawValue) >= instruments {
             throw .invalidSetting(

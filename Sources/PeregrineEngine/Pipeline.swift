@@ -138,7 +138,7 @@ public enum Pipeline {
                 "journal": "\(journal)", "records": "\(summary.records)", "replayed": "\(summary.replayed)",
                 "snapshot": "\(summary.snapshot.map { "\($0.sequence)" } ?? "none")",
                 "next_sequence": "\(summary.nextSequence)", "repaired_bytes": "\(summary.repairedBytes)",
-                "seconds": "\(summary.seconds)",
+                "seconds": "\((summary.seconds * 1_000).rounded() / 1_000)",
             ])
         for skipped in summary.skippedSnapshots {
             logger.warning(

@@ -49,7 +49,9 @@ struct Run: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "Stop the source after this many market events (idle clock ticks and the session end are not counted).")
+        help:
+            "Stop the synthetic source after this many market events (idle clock ticks and the session end are not counted; refused with --source)."
+    )
     var maxEvents: Int?
 
     @Option(parsing: .unconditional, help: "Slots in the inbound ring (a power of two, 64 to 67108864).")
@@ -164,7 +166,7 @@ struct Run: ParsableCommand {
     )
     var shard: String?
 
-    @Option(parsing: .unconditional, help: "With --nats: journal stream replicas (1, or 3 on a 3-node cluster).")
+    @Option(parsing: .unconditional, help: "With --nats: journal stream replicas, 1 to 5 (3 on a 3-node cluster).")
     var natsReplicas: Int?
 
     @Option(help: "With --nats: journal stream storage, file or memory.")

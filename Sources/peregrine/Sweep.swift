@@ -279,7 +279,7 @@ struct SweepCommand: ParsableCommand {
 struct SweepQueueOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Run the jobs on `peregrine worker`s through NATS JetStream at this URL (docs/backtesting.md, \"Sweeps across machines\").",
+            "The NATS JetStream server (URL) that carries the jobs: a sweep queues its jobs there for `peregrine worker`s, a worker takes jobs from there (docs/backtesting.md, \"Sweeps across machines\").",
             valueName: "url"))
     var nats: String?
 

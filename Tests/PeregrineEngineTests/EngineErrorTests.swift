@@ -196,7 +196,8 @@ import Testing
                 .unknownParameter(
                     strategy: "market-maker", key: "spread",
                     allowed: [
-                        "account", "half-spread", "size", "skew", "max-position", "requote", "post-only", "join-touch",
+                        "id", "instruments", "account", "half-spread", "size", "skew", "max-position", "requote",
+                        "post-only", "join-touch",
                     ]))
         ) { _ = try EngineLogic(configuration: unknown, custom: IdleStrategy.self) }
         unknown.strategies = [StrategySpec(name: "golden-cross", parameters: [("fast", "40"), ("slow", "30")])]

@@ -104,6 +104,17 @@ struct ExitCodeTests {
             arguments: ["feed", "replay", "--format", "tardis-trades", file("emptyFile")], status: 2,
             says: "zero.csv is empty (0 bytes): nothing to replay"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
+        // The event limit counts the synthetic market's events: a recorded file had been read
+        // to its end with the limit taken and not applied.
+        Row(
+            arguments: [
+                "run", "--source", "bybit-ob:" + file("tornBybit"), "--max-events", "100", "--no-journal",
+                "--metrics-port", "0",
+            ],
+            status: 2,
+            says:
+                "invalid max-events '100': it limits the synthetic source; a recorded source (--source) runs to the end "
+                + "of its files"),
         // A journal directory that is a file (or under one): refused before anything starts.
         Row(
             arguments: ["run", "--journal", file("emptyFile"), "--metrics-port", "0"], status: 2,

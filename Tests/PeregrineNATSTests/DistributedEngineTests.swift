@@ -348,55 +348,30 @@ struct DistributedEngineTests {
     ) {
         try collectOutputs(url: url, prefix: prefix) {
             let engines = try (0..<shards).map { shard in
-                let process = Process()
-                process.executableURL = binary
-                process.arguments = shardArguments(url: url, prefix: prefix, shard: shard, shards: shards)
-                process.environment = ProcessInfo.processInfo.environment.merging(shardEnvironment) { $1 }
-                process.standardOutput = FileHandle.nullDevice
-                let log = Pipe()
-                process.standardError = log
-                let collector = PipeCollector(log)
-                try process.run()
-                return (process, collector)
+                try StartedEngine(
+                    binary, shardArguments(url: url, prefix: prefix, shard: shard, shards: shards),
+                    environment: shardEnvironment)
             }
             // Core NATS input: what is published before an engine subscribes is lost to it; an
             // engine says it started once its source has subscribed.
-            for (process, log) in engines { #expect(Self.awaitStarted(process, log)) }
+            for engine in engines { #expect(engine.awaitStarted()) }
             let publish = try run([
                 "nats", "publish", "--nats", url, "--shards", "\(shards)", "--prefix", prefix, "--events", "100000",
                 "--instruments", "8", "--order-flow", "30", "--format", format,
             ])
             #expect(publish.status == 0)
-            for (engine, _) in engines {
-                engine.waitUntilExit()
-                #expect(engine.terminationStatus == 0)
+            for engine in engines {
+                engine.process.waitUntilExit()
+                #expect(engine.process.terminationStatus == 0)
             }
         }
     }
 
     /// Starts the CLI with `arguments` (and `environment` over this process's), its standard
     /// output on the returned pipe.
-    /// Waits (at most 60 s) until the engine `process` logged that it started (its source
-    /// subscribed to its input) to `log`; false if it did not.
-    static func awaitStarted(_ process: Process, _ log: PipeCollector) -> Bool {
-        let deadline = Date().addingTimeInterval(60)
-        while !log.text.contains("[PeregrineEngine] started") {
-            if Date() >= deadline || !process.isRunning { return false }
-            usleep(10_000)
-        }
-        return true
-    }
-
     static func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return (process, output)
+        let engine = try StartedEngine(binary, arguments, environment: environment)
+        return (engine.process, engine.output)
     }
 
     /// A journal stream deleted under a running engine (no responders): the engine stops with
@@ -568,17 +543,11 @@ struct DistributedEngineTests {
         let (url, server) = try JetStreamJournalTests.server()
         defer { _ = server }
         let prefix = "mis\(getpid())"
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2)
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.shardEnvironment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        let log = Pipe()
-        process.standardError = log
-        let collector = PipeCollector(log)
-        try process.run()
-        #expect(Self.awaitStarted(process, collector))
+        let engine = try StartedEngine(
+            Self.binary, Self.shardArguments(url: url, prefix: prefix, shard: 0, shards: 2),
+            environment: Self.shardEnvironment)
+        let (process, output) = (engine.process, engine.output)
+        #expect(engine.awaitStarted())
         let publish = try Self.run([
             "nats", "publish", "--nats", url, "--shards", "3", "--prefix", prefix, "--events", "20000",
             "--instruments", "8",

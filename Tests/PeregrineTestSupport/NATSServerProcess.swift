@@ -100,19 +100,9 @@ public final class NATSServerProcess: @unchecked Sendable {
     /// store 1.5 s later; returns the exit status and standard output once the process has
     /// exited.
     public func run(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        let log = Pipe()
-        process.standardError = log
-        let logged = PipeCollector(log)
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while !logged.text.contains("[PeregrineEngine] started"), process.isRunning, Date() < deadline {
-            usleep(10_000)
-        }
+        let engine = try StartedEngine(binary, arguments)
+        let (process, output) = (engine.process, engine.output)
+        _ = engine.awaitStarted()
         usleep(1_000_000)
         stop()
         usleep(1_500_000)

@@ -45,3 +45,36 @@ public final class PipeCollector: @unchecked Sendable {
         return true
     }
 }
+
+/// An engine (`peregrine run`, …) started in the background: its standard output on a pipe
+/// (read it to its end), its standard error (the log) collected.
+public struct StartedEngine {
+    public let process: Process
+    public let output: Pipe
+    public let log: PipeCollector
+
+    /// Starts `binary` with `arguments` (`environment` over this process's).
+    public init(_ binary: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        output = Pipe()
+        process.standardOutput = output
+        let errors = Pipe()
+        process.standardError = errors
+        log = PipeCollector(errors)
+        try process.run()
+    }
+
+    /// Waits (at most 60 s) until the engine logged that it started: every stage open, a NATS
+    /// input subscribed. False if it exited or the time passed first.
+    public func awaitStarted() -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while !log.text.contains("[PeregrineEngine] started") {
+            if Date() >= deadline || !process.isRunning { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+}
