@@ -109,6 +109,8 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
     /// A strategy the journal was written with is refused by this build (an earlier build
     /// took it).
     case strategyRefused(origin: String, reason: String)
+    /// A risk rule the journal was written with that this build refuses.
+    case riskRefused(origin: String, reason: String)
 
     public var description: String {
         switch self {
@@ -152,6 +154,10 @@ public enum LogicSettingsError: Error, Equatable, Sendable, CustomStringConverti
             return "\(origin): this build refuses a strategy the journal was written with (\(reason)); the build "
                 + "that wrote the journal took it, and replays and recovers it: use that build, or move the journal "
                 + "away and start a new one with settings this build takes"
+        case .riskRefused(let origin, let reason):
+            return "\(origin): this build refuses a risk rule the journal was written with (\(reason)); the build "
+                + "that wrote the journal took it, and replays and recovers it: use that build, or move the journal "
+                + "away and start a new one with rules this build takes"
         case .edited(let origin):
             return "\(origin) was changed after the journal was written (its checksum does not match its settings): "
                 + "a journal replays only with the settings it was written with; restore them, or move the journal "

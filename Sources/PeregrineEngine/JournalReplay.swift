@@ -102,8 +102,11 @@ public enum JournalReplay {
         configuration: EngineConfiguration, custom: S.Type, origin: String
     ) throws(EngineError) -> EngineLogic<S> {
         do { return try EngineLogic(configuration: configuration, custom: custom) } catch {
-            guard case .strategy(let refusal) = error else { throw error }
-            throw .settings(.strategyRefused(origin: origin, reason: "\(refusal)"))
+            switch error {
+            case .strategy(let refusal): throw .settings(.strategyRefused(origin: origin, reason: "\(refusal)"))
+            case .risk(let refusal): throw .settings(.riskRefused(origin: origin, reason: "\(refusal)"))
+            default: throw error
+            }
         }
     }
 
@@ -235,24 +238,12 @@ public enum JournalReplay {
                 }
             }
             if used == nil, journalStart > 0 {
-                if let oldest = ruledOut.min() {
-                    let asked: String
-                    if oldest &- 1 > through {
-                        asked = "--to \(through) ends before the oldest (give --to \(oldest - 1) or later)"
-                    } else if orderEvents != nil {
-                        asked =
-                            "--fills-out writes every order update from the journal's first record, and the records "
-                            + "before \(journalStart) were pruned (the run's own --fills-out file holds them)"
-                    } else if bundleSink != nil {
-                        asked =
-                            "--bundles-out writes every bundle request from the journal's first record, and the records "
-                            + "before \(journalStart) were pruned"
-                    } else {
-                        asked = "--from \(printFrom) is before the oldest (give --from \(oldest) or later)"
-                    }
+                if !ruledOut.isEmpty {
                     throw .recovery(
-                        .prunedBeforeRequest(
-                            directory: directory, start: journalStart, snapshots: ruledOut.sorted(), request: asked))
+                        prunedBeforeRequest(
+                            directory: directory, start: journalStart, ruledOut: ruledOut, through: through,
+                            printFrom: printFrom, fillsOut: orderEvents != nil, bundlesOut: bundleSink != nil,
+                            skipped: skipped))
                 }
                 throw .recovery(.prunedWithoutSnapshot(directory: directory, start: journalStart, skipped: skipped))
             }
@@ -269,6 +260,61 @@ public enum JournalReplay {
         summary.lostRecords = lostRecords
         summary.seconds = monotonicSeconds() - start
         return Recovered(logic: logic, hasher: outputs.hasher, summary: summary)
+    }
+
+    /// Refuses, before any output is opened, a replay of `directory` that cannot give what is
+    /// asked: a pruned journal (it starts at a snapshot) none of whose snapshots ends by
+    /// `through` and starts by the outputs' first record (`printFrom` with a printer; the first
+    /// record with `fillsOut` or `bundlesOut`). Reads the segments' names and headers, the newest
+    /// segment's records and the snapshots' names; `recover` checks the snapshots themselves.
+    public static func refuseUnservable(
+        directory: String, through: Int64, printFrom: Int64?, fillsOut: Bool, bundlesOut: Bool
+    ) throws(EngineError) {
+        let start: Int64
+        let end: JournalScan
+        let snapshots: [(sequence: Int64, path: String)]
+        do {
+            start = try JournalReader.segments(in: directory).first?.firstSequence ?? 0
+            guard start > 0 else { return }
+            end = try JournalReader.read(directory: directory, from: .max)
+            snapshots = try SnapshotStore.list(directory: directory)
+        } catch {
+            throw .journal(error)
+        }
+        let outputsFrom = fillsOut || bundlesOut ? 0 : (printFrom ?? .max)
+        let inside = snapshots.map(\.sequence).filter { $0 >= start && $0 <= end.nextSequence }
+        guard !inside.isEmpty, !inside.contains(where: { $0 &- 1 <= through && $0 <= outputsFrom }) else { return }
+        throw .recovery(
+            prunedBeforeRequest(
+                directory: directory, start: start, ruledOut: inside, through: through, printFrom: printFrom ?? 0,
+                fillsOut: fillsOut, bundlesOut: bundlesOut))
+    }
+
+    /// Why a pruned journal (from `start`, its snapshots inside it at `ruledOut`) cannot give
+    /// what was asked, and what would do.
+    static func prunedBeforeRequest(
+        directory: String, start: Int64, ruledOut: [Int64], through: Int64, printFrom: Int64, fillsOut: Bool,
+        bundlesOut: Bool, skipped: [String] = []
+    ) -> RecoveryError {
+        let oldest = ruledOut.min() ?? start
+        let asked: String
+        if oldest &- 1 > through {
+            asked = "--to \(through) ends before the oldest (give --to \(oldest - 1) or later)"
+        } else if fillsOut {
+            asked =
+                "--fills-out writes every order update from the journal's first record, and the records before "
+                + "\(start) were pruned (the run's own --fills-out file holds them)"
+        } else if bundlesOut {
+            asked =
+                "--bundles-out writes every bundle request from the journal's first record, and the records before "
+                + "\(start) were pruned"
+        } else {
+            asked = "--from \(printFrom) is before the oldest (give --from \(oldest) or later)"
+        }
+        // Snapshots that would have served and could not be used, with why.
+        let unusable = skipped.isEmpty ? "" : "; not usable: " + skipped.joined(separator: "; ")
+        return .prunedBeforeRequest(
+            directory: directory, start: start, snapshots: ruledOut.sorted(), request: asked + unusable)
     }
 
     /// Replays records `from...through` into `logic`, folding outputs into `outputs`; records

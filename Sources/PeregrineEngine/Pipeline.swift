@@ -107,17 +107,21 @@ public enum Pipeline {
         case (.park, .dedicated):
             threads = try startDedicated(wiring, source, journal, outputs, seed, SpinThenYieldWait.self, ParkWait.self)
         }
-        wiring.awaitStages()
-        logger.info(
-            "started",
-            metadata: [
-                "topology": "\(configuration.topology)", "wait": "\(configuration.waitStrategy)",
-                "source": "\(source)", "journal": "\(journal)", "outputs": "\(outputs)",
-                "durability": "\(journal.durability(configuration))",
-                "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
-            ])
+        // Started (and ready) only with every stage made: a stage that failed, or a stop asked
+        // for while one was still opening, leaves the run not ready while it winds down.
+        let started = wiring.awaitStages()
+        if started {
+            logger.info(
+                "started",
+                metadata: [
+                    "topology": "\(configuration.topology)", "wait": "\(configuration.waitStrategy)",
+                    "source": "\(source)", "journal": "\(journal)", "outputs": "\(outputs)",
+                    "durability": "\(journal.durability(configuration))",
+                    "threads": "\(threads.map { "\($0.name)@\($0.pinning)" }.joined(separator: ","))",
+                ])
+        }
         observer?.attach(admin: wiring.admin, trading: wiring.trading, counters: wiring.counters)
-        observer?.recovered(recovery)
+        if started { observer?.recovered(recovery) }
         let monitor = Monitor(
             wiring: wiring, threads: threads, recovery: recovery, observer: observer,
             exhaustedReason: source.exhaustedReason)
@@ -335,16 +339,16 @@ public enum Pipeline {
             }
         }
 
-        /// Waits until every stage is made (a source subscribed to its input, a journal open) or
-        /// one failed, or a stop signal came: the run is started (and ready) only then, so that
-        /// what is published once it says so reaches it.
+        /// Waits until every stage is made (a source subscribed to its input, a journal open):
+        /// true then; false as soon as one failed or a stop signal came. The run is started (and
+        /// ready) only with every stage made, so that what is published once it says so reaches it.
         @usableFromInline
-        func awaitStages() {
-            while stagesMade.load(ordering: .acquiring) < Self.stageCount, !control.stopRequested,
-                StopSignal.receivedName == nil
-            {
+        func awaitStages() -> Bool {
+            while stagesMade.load(ordering: .acquiring) < Self.stageCount {
+                if control.stopRequested || StopSignal.receivedName != nil { return false }
                 usleep(200)
             }
+            return true
         }
     }
 

@@ -105,7 +105,8 @@ public enum JournalReader {
                     directory: directory, from: scan.nextSequence, before: segment,
                     previous: position > 0 ? segments[position - 1] : nil)
             }
-            if !isNewest, !checkEveryRecord, segments[position + 1].firstSequence <= from {
+            // (A segment of zeros before the newest is refused below, not passed by as read.)
+            if !isNewest, !checkEveryRecord, !segment.headerUnwritten, segments[position + 1].firstSequence <= from {
                 // Wholly before `from`: not read, but its size must hold exactly the records up to
                 // the next segment's first (a truncated or missing segment shows here).
                 let next = segments[position + 1].firstSequence

@@ -155,6 +155,11 @@ public struct NATSSettings: Equatable, Sendable {
             throw .invalidSetting(
                 name: "source", value: "nats and a recorded file", allowed: "take input from one source")
         }
+        if consumeInput, let maxEvents = configuration.maxEvents {
+            throw .invalidSetting(
+                name: "max-events", value: "\(maxEvents)",
+                allowed: "it limits the synthetic source; the NATS input runs until its END message: drop it")
+        }
         guard Self.isServerURL(url) else {
             throw .invalidSetting(name: "nats", value: url, allowed: "a server URL such as nats://127.0.0.1:4222")
         }

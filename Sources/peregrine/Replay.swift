@@ -1,6 +1,7 @@
 import ArgumentParser
 import PeregrineBacktest
 import PeregrineEngine
+import PeregrineJournal
 import PeregrineMempool
 import PeregrineNATS
 import PeregrineStrategy
@@ -102,6 +103,18 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        // A request the journal cannot serve is refused before any output file is opened (an
+        // existing file, the run's own export say, is left as it was).
+        do {
+            try JournalReplay.refuseUnservable(
+                directory: journal, through: to ?? .max, printFrom: print ? from : nil, fillsOut: fillsOut != nil,
+                bundlesOut: bundlesOut != nil)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        // The output files this replay makes (removed if it fails; a file that was there is not).
+        let created = [fillsOut, bundlesOut].compactMap { $0 }.filter { $0 != "-" && !FileIO.exists($0) }
         var writer: BundleRequestWriter? = nil
         if let bundlesOut {
             guard let settings = configuration.mempool else {
@@ -118,7 +131,11 @@ struct Replay: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let export = try orderEventWriter(configuration)
+        let export: OrderEventWriter?
+        do { export = try orderEventWriter(configuration) } catch {
+            for path in created { OutputFile.discard(path) }
+            throw error
+        }
         do {
             let recovered = try JournalReplay.recover(
                 directory: journal, configuration: configuration, custom: IdleStrategy.self,
@@ -128,7 +145,7 @@ struct Replay: ParsableCommand {
         } catch {
             printError("error: \(error)")
             // No export claims a replay that did not run.
-            for path in [fillsOut, bundlesOut].compactMap({ $0 }) where path != "-" { OutputFile.discard(path) }
+            for path in created { OutputFile.discard(path) }
             throw ExitCode(1)
         }
         summarize(report, title: journal)
@@ -166,6 +183,7 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        let created = fillsOut.map { FileIO.exists($0) ? [] : [$0] } ?? []
         let export = try orderEventWriter(configuration)
         let report: ReplaySummary
         do {
@@ -176,6 +194,7 @@ struct Replay: ParsableCommand {
             report = recovered.summary
         } catch {
             printError("error: \(error)")
+            for path in created { OutputFile.discard(path) }
             throw ExitCode(1)
         }
         summarize(report, title: report.directory)

@@ -62,11 +62,14 @@ struct PlainMarketMaker: Strategy, Sendable {
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks / 2
         let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks + 1) / 2
         let bidPrice = min(bidFrom - halfSpread + shift, mid.ask.ticks - 1)
-        let bidWanted = net + size <= maxPosition && bidPrice > 0
         var askPrice = max(askFrom + halfSpread + shift, mid.bid.ticks + 1)
-        // Never both at one price: the ask a tick above a bid it would meet.
-        if bidWanted && askPrice <= bidPrice { askPrice = bidPrice + 1 }
-        bid = work(bid, .buy, bidPrice, wanted: bidWanted, &context)
+        bid = work(bid, .buy, bidPrice, wanted: net + size <= maxPosition && bidPrice > 0, &context)
+        // Never the ask at a price the venue holds the bid at once the bid's commands land: the
+        // order's, its replace's in flight or just sent (none while it is being cancelled).
+        if bid != 0, let order = context.order(OrderID(bid)), order.state != .pendingCancel {
+            let held = order.state == .pendingReplace ? order.pendingPrice.ticks : order.price.ticks
+            if askPrice <= held { askPrice = held + 1 }
+        }
         ask = work(ask, .sell, askPrice, wanted: net - size >= -maxPosition && askPrice > 0, &context)
     }
 

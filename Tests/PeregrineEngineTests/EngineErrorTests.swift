@@ -2,6 +2,7 @@ import Foundation
 import PeregrineEngine
 import PeregrineJournal
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Testing
 
@@ -117,6 +118,37 @@ import Testing
                 "\(error)".hasSuffix(
                     "the build that wrote the journal took it, and replays and recovers it: use that build, or move "
                         + "the journal away and start a new one with settings this build takes"))
+        }
+    }
+
+    /// A risk rule an earlier build stored and this build refuses (a general rule's quantity
+    /// off a covered instrument's lot grid, checked since 2026-12-06) is named as the journal's,
+    /// with what to do (review helper-142: it read like a setting of this run).
+    @Test func aJournalsRiskRuleThisBuildRefusesIsNamedAsTheJournals() throws {
+        let directory = Self.directory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = EngineConfiguration()
+        configuration.strategies = [StrategySpec(name: "market-maker")]
+        configuration.risk = [RiskRule(maxPosition: "1")]
+        var settings = try LogicSettings(configuration, custom: IdleStrategy.self)
+        // As an earlier build stored it: off the synthetic instruments' lot of 0.001.
+        settings.risk = [RiskRule(maxPosition: "0.0005")]
+        try settings.store(directory: directory)
+        let stored = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
+        do {
+            _ = try JournalReplay.recover(
+                directory: directory, configuration: stored, custom: IdleStrategy.self, useSnapshot: false,
+                repair: false)
+            Issue.record("the journal was replayed")
+        } catch {
+            guard case .settings(.riskRefused(let origin, let reason)) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(origin == directory + "/engine-logic.conf")
+            #expect(reason.hasPrefix("risk[1].max_position = \"0.0005\": not a quantity of"), "\(reason)")
+            #expect("\(error)".contains("a risk rule the journal was written with"))
         }
     }
 

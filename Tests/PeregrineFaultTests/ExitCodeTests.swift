@@ -139,6 +139,14 @@ struct ExitCodeTests {
         Row(arguments: ["run", "--no-journal", "--durability", "every"], status: 2, says: "applies to a journal"),
         Row(arguments: ["run", "--sync-events", "0"], status: 2, says: "invalid --sync-events '0'"),
         Row(arguments: ["run", "--nats-input"], status: 2, says: "need --nats URL"),
+        // Nor the NATS input (review helper-142): checked before anything connects.
+        Row(
+            arguments: [
+                "run", "--nats", "nats://127.0.0.1:1", "--nats-input", "--max-events", "5", "--validate-only",
+                "--metrics-port", "0",
+            ],
+            status: 2,
+            says: "invalid max-events '5': it limits the synthetic source; the NATS input runs until its END message"),
         // The stream is the journal: a journal directory's settings beside --nats were ignored.
         Row(
             arguments: ["run", "--nats", "nats://127.0.0.1:1", "--no-journal"], status: 2,

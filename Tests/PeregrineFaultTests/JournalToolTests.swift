@@ -87,13 +87,19 @@ struct JournalToolTests {
         let snapshots = try FileManager.default.contentsOfDirectory(atPath: pruned).filter { $0.hasSuffix(".pgs") }
             .compactMap { Int64($0.drop { !$0.isNumber }.prefix { $0.isNumber }) }.sorted()
         let oldest = try #require(snapshots.first)
+        // Refused before the file is opened: one that was there (the run's own export, say) is
+        // left as it was (review helper-142: it had been emptied, then removed), and none is made.
+        try "the run's export\n".write(toFile: exported, atomically: true, encoding: .utf8)
         let refusedExport = try Faults.run(["replay", "--journal", pruned, "--fills-out", exported])
         #expect(refusedExport.status == 1)
         #expect(
             refusedExport.error.contains("was pruned: it holds the records from ")
                 && refusedExport.error.contains("--fills-out writes every order update from the journal's first record"),
             "\(refusedExport.error)")
-        #expect(!FileManager.default.fileExists(atPath: exported))
+        #expect(try String(contentsOfFile: exported, encoding: .utf8) == "the run's export\n")
+        let fresh = journal + "-fresh.csv"
+        let refusedFresh = try Faults.run(["replay", "--journal", pruned, "--fills-out", fresh])
+        #expect(refusedFresh.status == 1 && !FileManager.default.fileExists(atPath: fresh))
         let early = try Faults.run(["replay", "--journal", pruned, "--print", "--from", "\(oldest - 1)"])
         #expect(early.status == 1 && early.error.contains("give --from \(oldest) or later"), "\(early.error)")
         let atOldest = try Faults.run(["replay", "--journal", pruned, "--print", "--from", "\(oldest)"])

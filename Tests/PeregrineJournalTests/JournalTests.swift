@@ -251,10 +251,13 @@ struct JournalTests {
         #expect(FileManager.default.createFile(atPath: blank, contents: dirty))
         #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory) }
         try FileManager.default.removeItem(atPath: blank)
-        // An older segment of zeros: records are missing, not a torn tail.
-        #expect(FileManager.default.createFile(atPath: newest.path, contents: Data(count: 64)))
+        // An older segment of zeros: records are missing, not a torn tail, also for a read
+        // that starts after it (which passes older segments by on their sizes: zeros of the
+        // size its records had).
+        #expect(FileManager.default.createFile(atPath: newest.path, contents: Data(count: newest.byteCount)))
         #expect(FileManager.default.createFile(atPath: blank, contents: Data(count: 64)))
         #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory) }
+        #expect(throws: JournalError.self) { _ = try JournalReader.read(directory: directory, from: 300) }
     }
 
     @Test func aSnapshotIsTiedToTheRecordBeforeIt() throws {

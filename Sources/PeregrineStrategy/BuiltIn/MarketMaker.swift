@@ -106,18 +106,19 @@ public struct MarketMaker: Strategy, Sendable {
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
         let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks &+ 1) >> 1
         let bid = Swift.min(bidFrom &- halfSpread &+ shift, mid.ask.ticks &- 1)
-        let bidWanted = net &+ size <= maxPosition && bid > 0
         var ask = Swift.max(askFrom &+ halfSpread &+ shift, mid.bid.ticks &+ 1)
-        // Never both quotes at one price (half-spread 0 over a spread of an even number of
-        // ticks puts both at the mid): a post-only ask at its own bid's price would take that
-        // bid at a venue, which refuses it. The ask goes a tick above.
-        if bidWanted, ask <= bid { ask = bid &+ 1 }
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
-        let newBid = quoting.work(working.bid, side: .buy, price: bid, wanted: bidWanted, instrument, &context)
+        let (newBid, bidHeld) = quoting.work(
+            working.bid, side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
         if newBid != working.bid { bids[index] = newBid }
-        let newAsk = quoting.work(
+        // Never the ask at or below a price its venue may hold its bid at (half-spread 0 over a
+        // spread of an even number of ticks puts both at the mid; a bid kept or still being
+        // moved may lie above the new mid): a post-only ask there would take its own bid, and a
+        // venue refuses it. The ask goes a tick above.
+        if let bidHeld, ask <= bidHeld { ask = bidHeld &+ 1 }
+        let (newAsk, _) = quoting.work(
             working.ask, side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
             &context)
         if newAsk != working.ask { asks[index] = newAsk }
@@ -147,29 +148,38 @@ struct Quoting {
         self.postOnly = postOnly
     }
 
-    /// Places, moves or withdraws one quote; returns the id now working (0 for none).
+    /// Places, moves or withdraws one quote; returns the id now working (0 for none) and the
+    /// price its venue holds it at once the commands sent so far arrive (nil when it is
+    /// withdrawn or there is none): the order's price, a replace's in flight, or the price just
+    /// sent.
     @inlinable
     func work(
         _ working: UInt64, side: Side, price: Int64, wanted: Bool, _ instrument: InstrumentID,
         _ context: inout StrategyContext
-    ) -> UInt64 {
+    ) -> (id: UInt64, held: Int64?) {
         if working != 0, let order = context.order(OrderID(working)) {
             if !wanted {
                 if order.state != .pendingCancel { context.cancel(order.id) }
-                return working
+                return (working, nil)
             }
-            let busy = order.state == .pendingCancel || order.state == .pendingReplace || order.state == .pendingNew
-            if !busy, (order.price.ticks &- price).magnitude >= UInt64(requote) {
+            if order.state == .pendingCancel { return (working, nil) }
+            // (Its venue takes commands in order: a replace in flight lands before anything sent
+            // after it.)
+            var held = order.state == .pendingReplace ? order.pendingPrice.ticks : order.price.ticks
+            let busy = order.state == .pendingReplace || order.state == .pendingNew
+            if !busy, (order.price.ticks &- price).magnitude >= UInt64(requote),
                 context.replace(
                     order.id, price: Price(ticks: price), quantity: Quantity(lots: order.filled.lots &+ size))
+            {
+                held = price
             }
-            return working
+            return (working, held)
         }
-        guard wanted else { return 0 }
+        guard wanted else { return (0, nil) }
         let id = context.submitLimit(
             instrument, side, price: Price(ticks: price), quantity: Quantity(lots: size),
             timeInForce: postOnly ? .postOnly : .goodTillCancel)
-        return id?.rawValue ?? 0
+        return (id?.rawValue ?? 0, id == nil ? nil : price)
     }
 
 }
