@@ -101,23 +101,31 @@ import Testing
         // As an earlier build stored it: the second instrument on another grid.
         settings.instrumentDefinitions[1].tickSize = try Increment("0.1")
         try settings.store(directory: directory)
+        guard let error = try Self.replayRefusal(directory) else { return }
+        guard case .settings(.strategyRefused(let origin, let reason)) = error else {
+            Issue.record("\(error)")
+            return
+        }
+        #expect(origin == directory + "/engine-logic.conf")
+        #expect(reason.hasPrefix("strategy cross-venue-arbitrage: it compares prices in ticks and sizes in lots"))
+        #expect(
+            "\(error)".hasSuffix(
+                "the build that wrote the journal took it, and replays and recovers it: use that build, or move "
+                    + "the journal away and start a new one with settings this build takes"))
+    }
+
+    /// Why a replay of the journal in `directory`, with the settings stored there, is refused
+    /// (nil, recorded as an issue, if it is not).
+    static func replayRefusal(_ directory: String) throws -> EngineError? {
         let stored = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
         do {
             _ = try JournalReplay.recover(
                 directory: directory, configuration: stored, custom: IdleStrategy.self, useSnapshot: false,
                 repair: false)
             Issue.record("the journal was replayed")
+            return nil
         } catch {
-            guard case .settings(.strategyRefused(let origin, let reason)) = error else {
-                Issue.record("\(error)")
-                return
-            }
-            #expect(origin == directory + "/engine-logic.conf")
-            #expect(reason.hasPrefix("strategy cross-venue-arbitrage: it compares prices in ticks and sizes in lots"))
-            #expect(
-                "\(error)".hasSuffix(
-                    "the build that wrote the journal took it, and replays and recovers it: use that build, or move "
-                        + "the journal away and start a new one with settings this build takes"))
+            return error
         }
     }
 
@@ -135,21 +143,14 @@ import Testing
         // As an earlier build stored it: off the synthetic instruments' lot of 0.001.
         settings.risk = [RiskRule(maxPosition: "0.0005")]
         try settings.store(directory: directory)
-        let stored = try JournalReplay.configuration(for: directory, base: EngineConfiguration())
-        do {
-            _ = try JournalReplay.recover(
-                directory: directory, configuration: stored, custom: IdleStrategy.self, useSnapshot: false,
-                repair: false)
-            Issue.record("the journal was replayed")
-        } catch {
-            guard case .settings(.riskRefused(let origin, let reason)) = error else {
-                Issue.record("\(error)")
-                return
-            }
-            #expect(origin == directory + "/engine-logic.conf")
-            #expect(reason.hasPrefix("risk[1].max_position = \"0.0005\": not a quantity of"), "\(reason)")
-            #expect("\(error)".contains("a risk rule the journal was written with"))
+        guard let error = try Self.replayRefusal(directory) else { return }
+        guard case .settings(.riskRefused(let origin, let reason)) = error else {
+            Issue.record("\(error)")
+            return
         }
+        #expect(origin == directory + "/engine-logic.conf")
+        #expect(reason.hasPrefix("risk[1].max_position = \"0.0005\": not a quantity of"), "\(reason)")
+        #expect("\(error)".contains("a risk rule the journal was written with"))
     }
 
     /// The settings carry a checksum of their entries: read back as written (lines, or `; `
