@@ -188,16 +188,14 @@ public enum JournalReplay {
             }
             lostRecords = loss
         }
-        // The outputs asked for start here: a replay from a snapshot after it would leave out
-        // those before the snapshot (the export and bundle requests need every record).
-        let outputsFrom: Int64? =
-            orderEvents != nil || bundleSink != nil ? 0 : (printer != nil ? printFrom : nil)
+        let outputsFrom = outputsStart(
+            printFrom: printer != nil ? printFrom : nil, exports: orderEvents != nil || bundleSink != nil)
         /// Snapshots inside the journal that the request rules out (before `--to`'s end or after
         /// the outputs' start).
         var ruledOut: [Int64] = []
         if useSnapshot || journalStart > 0 {
             for snapshot in snapshots where snapshot.sequence <= end.nextSequence && snapshot.sequence >= journalStart {
-                guard snapshot.sequence &- 1 <= through, snapshot.sequence <= outputsFrom ?? .max else {
+                guard serves(snapshot.sequence, through: through, outputsFrom: outputsFrom) else {
                     ruledOut.append(snapshot.sequence)
                     continue
                 }
@@ -281,13 +279,24 @@ public enum JournalReplay {
         } catch {
             throw .journal(error)
         }
-        let outputsFrom = fillsOut || bundlesOut ? 0 : (printFrom ?? .max)
+        let outputsFrom = outputsStart(printFrom: printFrom, exports: fillsOut || bundlesOut)
         let inside = snapshots.map(\.sequence).filter { $0 >= start && $0 <= end.nextSequence }
-        guard !inside.isEmpty, !inside.contains(where: { $0 &- 1 <= through && $0 <= outputsFrom }) else { return }
+        guard !inside.isEmpty, !inside.contains(where: { serves($0, through: through, outputsFrom: outputsFrom) })
+        else { return }
         throw .recovery(
             prunedBeforeRequest(
                 directory: directory, start: start, ruledOut: inside, through: through, printFrom: printFrom ?? 0,
                 fillsOut: fillsOut, bundlesOut: bundlesOut))
+    }
+
+    /// The first record whose outputs are asked for (nil: none is): `printFrom` when printing;
+    /// the first record with an export (`--fills-out`, bundle requests), which needs every one.
+    static func outputsStart(printFrom: Int64?, exports: Bool) -> Int64? { exports ? 0 : printFrom }
+
+    /// Whether a replay may start at the snapshot at `sequence` (it covers the records before
+    /// it): it ends by `through` and leaves out no output asked for from `outputsFrom` on.
+    static func serves(_ sequence: Int64, through: Int64, outputsFrom: Int64?) -> Bool {
+        sequence &- 1 <= through && sequence <= outputsFrom ?? .max
     }
 
     /// Why a pruned journal (from `start`, its snapshots inside it at `ruledOut`) cannot give
