@@ -151,6 +151,11 @@ public struct EngineConfiguration: Equatable, Sendable {
     /// first record. Off: recovery refuses and names the missing records. A flag only, never
     /// a file setting: losing data must be asked for each time.
     public var acceptJournalLoss = false
+    /// Replay journal records another revision of the logic wrote (an older build's tail after
+    /// its newest snapshot, or a JetStream stream it wrote) with this build's logic, and go on
+    /// from the state that gives. Off: recovery refuses and says how to upgrade cleanly. A flag
+    /// only, never a file setting.
+    public var acceptLogicChange = false
     /// At high rates the journal lets a small batch wait up to twice as long as its previous
     /// write took (at most this long) before writing it, so that one write carries several
     /// events: bounded latency for far fewer system calls. 0 writes every batch at once.

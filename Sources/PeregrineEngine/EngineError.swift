@@ -182,6 +182,12 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
     case grewDuringRecovery(journal: String, from: Int64, to: Int64)
     /// A replicated journal that does not exist.
     case noJournal(String)
+    /// A run would replay, after its snapshot (`snapshot`; nil: from the first record),
+    /// records another revision of the logic wrote.
+    case otherLogicRevision(directory: String, records: OtherRevisionRecords, snapshot: String?)
+    /// A JetStream journal stream (replayed from its first record at every start) written by
+    /// another revision of the logic.
+    case otherLogicRevisionInStream(stream: String, writtenBy: String)
 
     public var description: String {
         switch self {
@@ -207,6 +213,20 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(journal) grew from \(from) to \(to) events during recovery: is another engine writing it?"
         case .noJournal(let what):
             return "\(what) does not exist"
+        case .otherLogicRevision(let directory, let records, let snapshot):
+            return
+                "\(directory): \(records) (\(snapshot.map { "after its newest usable snapshot, \($0)" } ?? "replayed from its first record")). "
+                + "Start the build that wrote them on this journal and stop it with SIGTERM (its end snapshot covers "
+                + "every record, and this build then replays none), then start this build; or accept this build's "
+                + "replay of them as the state to go on from with --accept-logic-change"
+        case .otherLogicRevisionInStream(let stream, let writtenBy):
+            return
+                "\(stream) was written by \(writtenBy), and this build (logic revision "
+                + "\(LogicSettings.currentRevision)) would replay it with its own logic, which may reach another state "
+                + "and outputs than the run that wrote it. A JetStream journal is replayed from its first record at every start, so this "
+                + "build cannot go on from the state the old one reached: start a new journal (another --nats-prefix, "
+                + "or delete the stream), or accept this build's replay of the stream as the state to go on from with "
+                + "--accept-logic-change"
         }
     }
 }

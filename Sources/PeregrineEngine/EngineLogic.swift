@@ -156,7 +156,7 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
         hasStrategies = set.count > 0
         cancelOrdersAtStop = !configuration.keepOrdersAtStop
         ackTimeout = UInt64(configuration.ackTimeoutMilliseconds) &* 1_000_000
-        settingsChecksum = Array(LogicSettings(configuration, strategies: set.descriptions).description.utf8)
+        settingsChecksum = Array(LogicSettings(configuration, strategies: set.descriptions).settingsOnlyText.utf8)
             .withUnsafeBytes { CRC32C.checksum($0) }
         venueNames = Dictionary(uniqueKeysWithValues: definitions.map { ($0.id, $0.venue) })
         books = .allocate(capacity: 1)

@@ -43,9 +43,21 @@ public struct FileJournalPlan: JournalPlan {
             try refuseHistoryWithoutSettings()
             try settings.store(directory: directory)
         }
-        return try JournalReplay.recover(
+        let recovered = try JournalReplay.recover(
             directory: directory, configuration: configuration, custom: custom, useSnapshot: true,
-            repair: true, acceptLoss: configuration.acceptJournalLoss)
+            repair: true, acceptLoss: configuration.acceptJournalLoss,
+            acceptLogicChange: configuration.acceptLogicChange)
+        // Records from where this recovery started on are this revision's from now on (it
+        // replayed them, or wrote none of them yet): a later start from there is exact.
+        if let stored = try LogicSettings.load(directory: directory) {
+            let start = recovered.summary.snapshot?.sequence ?? 0
+            if stored.exactFrom > start {
+                var upgraded = settings
+                upgraded.revisionSince = start
+                try upgraded.store(directory: directory)
+            }
+        }
+        return recovered
     }
 
     /// A journal directory with records or snapshots but no settings file: its history was
@@ -138,6 +150,9 @@ public struct FileJournalPlan: JournalPlan {
                 lines.append(
                     "journal loss      accepted (--accept-journal-loss): \(path) covered records the journal "
                         + "no longer holds and was set aside")
+            }
+            if let records = recovery.otherRevision {
+                lines.append("logic change      accepted (--accept-logic-change): \(records)")
             }
         }
         return lines

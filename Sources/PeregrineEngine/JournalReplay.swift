@@ -31,6 +31,10 @@ public struct ReplaySummary: Sendable {
     /// Snapshots beyond the journal's end renamed out of use because the loss was accepted
     /// (`--accept-journal-loss`): their new paths.
     public var setAsideSnapshots: [String] = []
+    /// Records another logic revision wrote that were replayed with this build's logic (the
+    /// state may differ from the run that wrote them): `replay` warns; a run refuses unless the
+    /// change was accepted (`--accept-logic-change`).
+    public var otherRevision: OtherRevisionRecords? = nil
     public var stateHash: UInt64
     public var outputHash: UInt64
     public var outcomes: Int
@@ -74,6 +78,28 @@ public struct Recovered<S: Strategy>: ~Copyable {
         self.logic = logic
         self.hasher = hasher
         self.summary = summary
+    }
+}
+
+/// Journal records written by another revision of the logic than this build's
+/// (`LogicSettings.currentRevision`), replayed with this build's logic.
+public struct OtherRevisionRecords: Equatable, Sendable, CustomStringConvertible {
+    public var first: Int64
+    public var last: Int64
+    /// Which logic wrote them (`LogicSettings.revisionText`).
+    public var writtenBy: String
+
+    public init(first: Int64, last: Int64, writtenBy: String) {
+        self.first = first
+        self.last = last
+        self.writtenBy = writtenBy
+    }
+
+    public var description: String {
+        let records = first == last ? "record \(first)" : "records \(first)...\(last)"
+        return "\(records) were written by \(writtenBy), and this build (logic revision "
+            + "\(LogicSettings.currentRevision)) replays them with its own logic, which may reach another state and "
+            + "outputs than the run that wrote them"
     }
 }
 
@@ -125,9 +151,11 @@ public enum JournalReplay {
     public static func recover<S: Strategy>(
         directory: String, configuration: EngineConfiguration, custom: S.Type, useSnapshot: Bool,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil, repair: Bool,
-        acceptLoss: Bool = false, bundleSink: BundleRequestWriter? = nil, orderEvents: OrderEventWriter? = nil
+        acceptLoss: Bool = false, acceptLogicChange: Bool = false, bundleSink: BundleRequestWriter? = nil,
+        orderEvents: OrderEventWriter? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = monotonicSeconds()
+        let stored = try LogicSettings.load(directory: directory)
         var logic = try journalsLogic(
             configuration: configuration, custom: custom, origin: "\(directory)/\(LogicSettings.fileName)")
         var outputs = HashingOutputs()
@@ -246,6 +274,16 @@ public enum JournalReplay {
                 throw .recovery(.prunedWithoutSnapshot(directory: directory, start: journalStart, skipped: skipped))
             }
         }
+        // Records from `from` on that another revision of the logic wrote (`exactFrom`).
+        var otherRevision: OtherRevisionRecords? = nil
+        if let stored, from < Swift.min(stored.exactFrom, end.nextSequence), from <= through {
+            let last = Swift.min(Swift.min(stored.exactFrom, end.nextSequence) &- 1, through)
+            let records = OtherRevisionRecords(first: from, last: last, writtenBy: stored.revisionText)
+            if repair, !acceptLogicChange {
+                throw .recovery(.otherLogicRevision(directory: directory, records: records, snapshot: used?.path))
+            }
+            otherRevision = records
+        }
         outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         outputs.bundleSink = bundleSink
         outputs.orderEvents = orderEvents
@@ -256,6 +294,7 @@ public enum JournalReplay {
         summary.skippedSnapshots = skipped
         summary.setAsideSnapshots = setAside
         summary.lostRecords = lostRecords
+        summary.otherRevision = otherRevision
         summary.seconds = monotonicSeconds() - start
         return Recovered(logic: logic, hasher: outputs.hasher, summary: summary)
     }

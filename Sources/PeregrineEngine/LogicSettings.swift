@@ -28,8 +28,24 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     public var mempool: MempoolSettings?
     /// The pre-trade risk rules as configured.
     public var risk: [RiskRule]
+    /// The revision of the logic that wrote the journal's records from `revisionSince` on
+    /// (`currentRevision` for settings made by this build; 0 for a file from a build before
+    /// revisions were recorded, format 6 and older).
+    public var revision: Int
+    /// The first record written, or first replayed into the state a run went on from, with
+    /// `revision`'s logic: the records before it were written by an earlier revision, and this
+    /// build replays them with its own logic, which may reach another state.
+    public var revisionSince: Int64
 
     public static let fileName = "engine-logic.conf"
+
+    /// The revision of this build's logic: strategies, risk checks, the hosted venue's matching
+    /// and everything else that turns journal records into state and outputs. Raised by every
+    /// change after which the same records reach another state or outputs (the pinned hashes of
+    /// `HashCoverageTests.aFixedSeedRunHasTheseHashes` change with it). A run refuses to replay
+    /// records another revision wrote unless told to accept it (`--accept-logic-change`), and
+    /// `replay` says when it replays them. Revision 1: 2026-12-07.
+    public static let currentRevision = 1
 
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
     /// to resolve their defaults. Throws for a strategy that cannot be built.
@@ -40,6 +56,8 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
 
     init(_ configuration: EngineConfiguration, strategies: [String]) {
         self.strategies = strategies
+        revision = Self.currentRevision
+        revisionSince = 0
         instruments = configuration.instruments
         orderFlowPercent = configuration.orderFlowPercent
         venueOrderCapacity = configuration.venueOrderCapacity
@@ -76,7 +94,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         ]
     }
 
-    /// The format of the settings text. Format 6 (2026-11-30): the pre-trade risk rules
+    /// The format of the settings text. Format 7 (2026-12-07): the logic's revision
+    /// (`logic-revision`, `logic-revision-since`); format 6 is read as revision 0, and builds
+    /// that read only format 6 refuse a format 7 file rather than replay it with their older
+    /// logic. Format 6 (2026-11-30): the pre-trade risk rules
     /// (`risks = N`, then `risk.K = …`) and `ack-timeout-ms`; format 5, the same without them, is read as having
     /// none. Format 5 (2026-11-29): strategies keep orders,
     /// positions and timers; any number of them (`strategies = N`, then `strategy.K = …` for K
@@ -84,11 +105,24 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// otherwise), `strategy-orders`, `timers`, `keep-orders`. Formats 1 to 4 were written by
     /// builds with one hard-wired strategy that kept no orders: their journals replay only with
     /// such a build, so they are refused, as is a newer format.
-    public static let format = 6
-    public static let readableFormats = 5...6
+    public static let format = 7
+    public static let readableFormats = 5...7
 
-    public var description: String {
-        var lines = ["format = \(Self.format)"] + fields.map { "\($0.0) = \($0.1)" }
+    /// The settings file's text.
+    public var description: String { text(withRevision: true) }
+
+    /// The settings as format 6 wrote them, without the logic's revision: snapshots record this
+    /// text's checksum (`EngineLogic.settingsChecksum`), which tells settings changed since the
+    /// snapshot, so that a build of another revision restores a snapshot taken with the same
+    /// settings (an upgrade after a clean stop).
+    public var settingsOnlyText: String { text(withRevision: false) }
+
+    func text(withRevision: Bool) -> String {
+        var lines = ["format = \(withRevision ? Self.format : 6)"]
+        if withRevision {
+            lines += ["logic-revision = \(revision)", "logic-revision-since = \(revisionSince)"]
+        }
+        lines += fields.map { "\($0.0) = \($0.1)" }
         lines.append("strategies = \(strategies.count)")
         for (index, strategy) in strategies.enumerated() { lines.append("strategy.\(index + 1) = \(strategy)") }
         for definition in instrumentDefinitions {
@@ -194,7 +228,38 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
                 throw .settings(.invalid(origin: origin, name: "risk.\(index + 1)", reason: error.description))
             }
         }
-        return LogicSettings(configuration, strategies: strategies)
+        var settings = LogicSettings(configuration, strategies: strategies)
+        settings.revision = 0
+        settings.revisionSince = 0
+        if format >= 7 {
+            settings.revision = try number("logic-revision")
+            guard let since = values["logic-revision-since"] else {
+                throw .settings(.missing(origin: origin, name: "logic-revision-since"))
+            }
+            guard let value = Int64(since), value >= 0 else {
+                throw .settings(
+                    .invalid(
+                        origin: origin, name: "logic-revision-since",
+                        reason: "'\(since)' is not a record sequence (a whole number from 0)"))
+            }
+            settings.revisionSince = value
+        }
+        return settings
+    }
+
+    /// The first record this build replays exactly as it was run: `revisionSince` when these
+    /// stored settings are of this build's revision; none (`Int64.max`) when another revision
+    /// wrote every record.
+    public var exactFrom: Int64 { revision == Self.currentRevision ? revisionSince : .max }
+
+    /// Which logic wrote the records before `exactFrom`, for messages.
+    public var revisionText: String {
+        if revision == Self.currentRevision {
+            return "an earlier logic revision (this build's, \(revision), wrote the journal from record "
+                + "\(revisionSince) on)"
+        }
+        return revision == 0
+            ? "a build before logic revisions were recorded (2026-12-07)" : "logic revision \(revision)"
     }
 
     /// Stores the settings in a journal directory (created if missing).

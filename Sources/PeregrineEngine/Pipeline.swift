@@ -153,6 +153,11 @@ public enum Pipeline {
                 "journal loss accepted (--accept-journal-loss): snapshot beyond the journal's end set aside",
                 metadata: ["path": "\(path)"])
         }
+        if let records = summary.otherRevision {
+            logger.warning(
+                "logic change accepted (--accept-logic-change): another revision's records replayed by this build",
+                metadata: ["records": "\(records.first)...\(records.last)"])
+        }
     }
 
     @usableFromInline

@@ -38,6 +38,14 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                     throw EngineError.settings(
                         .differs(origin: "stream \(settings.journalStream)", difference: difference))
                 }
+                // Every start replays the stream from its first record: all of it must be this
+                // revision's, or its replay accepted (the stream is then this revision's).
+                if stored.exactFrom > 0, !configuration.acceptLogicChange {
+                    throw EngineError.recovery(
+                        .otherLogicRevisionInStream(
+                            stream: "\(settings.url) stream \(settings.journalStream)",
+                            writtenBy: stored.revisionText))
+                }
             }
             try JetStreamJournalWriter.refuseForeign(
                 jetStream: jetStream, settings: settings.journalStreamSettings(logic: logicSettings))

@@ -160,6 +160,7 @@ struct Replay: ParsableCommand {
                     + (writer.failures > 0 ? " · \(writer.failures) failed (first: \(writer.firstFailure ?? ""))" : ""))
             if writer.failures > 0 { throw ExitCode(1) }
         }
+        if let records = report.otherRevision { warn(records) }
         if let lost = report.lostRecords {
             printError("error: the replay is incomplete: \(lost)")
             throw ExitCode(1)
@@ -173,12 +174,16 @@ struct Replay: ParsableCommand {
         if let natsPrefix { settings.usePrefix(natsPrefix) }
         let jetStream: JetStream
         var configuration = EngineConfiguration()
+        var stored: LogicSettings? = nil
         do {
             jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
             }
-            if let text = state.description { try settings.storedLogic(description: text).apply(to: &configuration) }
+            if let text = state.description {
+                stored = try settings.storedLogic(description: text)
+                stored?.apply(to: &configuration)
+            }
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -198,7 +203,18 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         summarize(report, title: report.directory)
+        if let stored, stored.exactFrom > 0, report.replayed > 0 {
+            warn(OtherRevisionRecords(first: 0, last: report.nextSequence &- 1, writtenBy: stored.revisionText))
+        }
         try finish(export)
+    }
+
+    /// Says that `records`, written by another revision of the logic, were replayed with this
+    /// build's.
+    func warn(_ records: OtherRevisionRecords) {
+        printError(
+            "warning: \(records). The hashes above are this build's; the build that wrote them replays them as they ran"
+        )
     }
 
     /// The `--fills-out` file's writer, for the strategies and instruments of `configuration`

@@ -130,6 +130,15 @@ struct Run: ParsableCommand {
             """)
     var acceptJournalLoss = false
 
+    @Flag(
+        help: """
+            Accept replaying journal records another revision of the logic wrote (an older build's records after its \
+            newest snapshot, or a JetStream stream it wrote) with this build's logic, and go on from the state that \
+            gives, which may differ from the old run's. Without it the start is refused, naming the records and how \
+            to upgrade cleanly (stop the old build with SIGTERM first).
+            """)
+    var acceptLogicChange = false
+
     @Option(parsing: .unconditional, help: "Journal segment size in MB; a new segment file starts past it.")
     var segmentMb: Int?
 
@@ -341,6 +350,7 @@ struct Run: ParsableCommand {
         }
         var configuration = try loadConfiguration(file: config, profile: profile, flags: flagSettings)
         if acceptJournalLoss { configuration.acceptJournalLoss = true }
+        if acceptLogicChange { configuration.acceptLogicChange = true }
         let specs = try strategyOptions.specs()
         if !specs.isEmpty { configuration.strategies = specs }
         if keepOrders { configuration.keepOrdersAtStop = true }

@@ -13,20 +13,20 @@ import Testing
 
     @Test func aSettingsFileOfAnotherFormatIsRefusedNamingBothVersions() throws {
         #expect(
-            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...6))
+            throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...7))
         ) { try LogicSettings.parse("format = 9\nstrategy = idle\n", origin: "x.conf") }
-        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...6)).description
+        let text = EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 9, readable: 5...7)).description
         #expect(
             text
-                == "logic settings: x.conf is settings format 9; this build reads formats 5 to 6: a newer peregrine wrote it; use that build"
+                == "logic settings: x.conf is settings format 9; this build reads formats 5 to 7: a newer peregrine wrote it; use that build"
         )
         // Format 4 was written by a build with one hard-wired strategy: refused, saying why.
-        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...6))) {
+        #expect(throws: EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...7))) {
             try LogicSettings.parse("format = 4\ninstruments = 4\nstrategy = idle\n", origin: "x.conf")
         }
         #expect(
-            EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...6)).description
-                == "logic settings: x.conf is settings format 4; this build reads formats 5 to 6: an older peregrine wrote it "
+            EngineError.settings(.unsupportedFormat(origin: "x.conf", found: 4, readable: 5...7)).description
+                == "logic settings: x.conf is settings format 4; this build reads formats 5 to 7: an older peregrine wrote it "
                 + "(before strategies kept orders and positions, format 5, 2026-11-29); replay or recover it with that "
                 + "build, or start a new journal")
         #expect(throws: EngineError.settings(.missing(origin: "x.conf", name: "strategies"))) {
@@ -151,6 +151,49 @@ import Testing
         #expect(origin == directory + "/engine-logic.conf")
         #expect(reason.hasPrefix("risk[1].max_position = \"0.0005\": not a quantity of"), "\(reason)")
         #expect("\(error)".contains("a risk rule the journal was written with"))
+    }
+
+    /// The settings file records the logic's revision and the first record it holds exactly;
+    /// a format-6 file (a build before revisions) reads as revision 0, so none of its records
+    /// is this build's. Snapshots keep the checksum of the settings as format 6 wrote them, so
+    /// that a build of another revision restores a snapshot taken with the same settings.
+    @Test func theLogicRevisionIsStoredAndAFormatSixFileIsRevisionZero() throws {
+        var configuration = EngineConfiguration()
+        configuration.instruments = 4
+        configuration.strategies = [StrategySpec(name: "market-maker")]
+        var settings = try LogicSettings(configuration, custom: IdleStrategy.self)
+        #expect(settings.revision == LogicSettings.currentRevision && settings.revisionSince == 0)
+        settings.revisionSince = 50_001
+        let text = settings.description
+        let lines = text.split(separator: "\n")
+        #expect(Array(lines.prefix(3)) == ["format = 7", "logic-revision = 1", "logic-revision-since = 50001"])
+        let read = try LogicSettings.parse(text, origin: "f")
+        #expect(read.revision == 1 && read.revisionSince == 50_001 && read.exactFrom == 50_001)
+        #expect(read.difference(from: settings) == nil)
+        // As format 6 wrote them: no revision lines, its own checksum.
+        let old = settings.settingsOnlyText
+        let oldLines = old.split(separator: "\n")
+        #expect(oldLines.first == "format = 6")
+        #expect(!old.contains("logic-revision"))
+        #expect(Array(oldLines.dropFirst().dropLast()) == Array(lines.dropFirst(3).dropLast()))
+        let older = try LogicSettings.parse(old, origin: "f")
+        #expect(older.revision == 0 && older.exactFrom == .max)
+        #expect(older.revisionText == "a build before logic revisions were recorded (2026-12-07)")
+        // The same settings: a run takes them (and then checks the journal's records).
+        #expect(older.difference(from: settings) == nil)
+        // Format 7 needs both entries.
+        let withoutSince = lines.filter { !$0.hasPrefix("logic-revision-since") && !$0.hasPrefix("checksum") }
+        #expect(throws: EngineError.settings(.missing(origin: "f", name: "logic-revision-since"))) {
+            try LogicSettings.parse(withoutSince.joined(separator: "\n"), origin: "f")
+        }
+        let negative = text.replacingOccurrences(of: "since = 50001", with: "since = -1").split(separator: "\n")
+            .filter { !$0.hasPrefix("checksum") }
+        #expect(
+            throws: EngineError.settings(
+                .invalid(
+                    origin: "f", name: "logic-revision-since",
+                    reason: "'-1' is not a record sequence (a whole number from 0)"))
+        ) { try LogicSettings.parse(negative.joined(separator: "\n"), origin: "f") }
     }
 
     /// The settings carry a checksum of their entries: read back as written (lines, or `; `

@@ -241,13 +241,13 @@ struct DestructiveFaultTests {
         #expect(
             run.error.contains("was written with other logic settings (order-flow = 20 in the journal, 10 in this run)")
         )
-        try text.replacingOccurrences(of: "format = 6", with: "format = 9").write(
+        try text.replacingOccurrences(of: "format = 7", with: "format = 9").write(
             toFile: path, atomically: true, encoding: .utf8)
         let future = try Faults.run(["replay", "--journal", journal])
         #expect(
             future.status == 1
                 && future.error.contains(
-                    "is settings format 9; this build reads formats 5 to 6: a newer peregrine wrote it")
+                    "is settings format 9; this build reads formats 5 to 7: a newer peregrine wrote it")
         )
         // Other strategy parameters: a run that would append is refused, naming both.
         try text.replacingOccurrences(of: "half-spread=2", with: "half-spread=3").write(
@@ -274,7 +274,7 @@ struct DestructiveFaultTests {
         #expect(old.status == 1, "\(old.output)")
         #expect(
             old.error.contains(
-                "is settings format 1; this build reads formats 5 to 6: an older peregrine wrote it (before strategies "
+                "is settings format 1; this build reads formats 5 to 7: an older peregrine wrote it (before strategies "
                     + "kept orders and positions"), "\(old.error)")
         // Emptied, or something else written over it: damaged, not an older build's; a directory
         // in its place cannot be read.

@@ -222,7 +222,34 @@ struct DistributedEngineTests {
         let refused = try Self.run(["run", "--nats", url, "--shard", shard, "--metrics-port", "0", "--duration", "1"])
         #expect(refused.status != 0)  // other logic settings (order flow 0) than the stream's
         let jetStream = try NATSConnection(NATSConnectionOptions(url: url)).jetStream()
-        try jetStream.deleteStream("PEREGRINE_JOURNAL_\(shard.split(separator: "/")[0])")
+        let stream = "PEREGRINE_JOURNAL_\(shard.split(separator: "/")[0])"
+        defer { try? jetStream.deleteStream(stream) }
+        // As a build before logic revisions wrote it: every start replays the whole stream, so
+        // this build refuses it unless the change is accepted; the stream is then this build's.
+        let (index, count) = try #require(NATSSettings.parseShard(shard))
+        let nats = NATSSettings(url: url, shard: index, shardCount: count)
+        let description = try #require(try jetStream.streamState(stream)?.description)
+        var older = try nats.storedLogic(description: description)
+        older.revision = 0
+        try jetStream.addOrUpdateStream(nats.journalStreamSettings(logic: older))
+        let replayOlder = try Self.run(["replay", "--nats", url, "--shard", shard])
+        #expect(replayOlder.status == 0, "\(replayOlder.error)")
+        #expect(replayOlder.error.hasPrefix("warning: records 0..."), "\(replayOlder.error)")
+        #expect(replayOlder.error.contains("were written by a build before logic revisions were recorded (2026-12-07)"))
+        #expect(Self.line("state hash:", in: replayOlder.output) == Self.line("state hash:", in: second.output))
+        let otherRevision = try Self.run(["run"] + common + ["--duration", "1"])
+        #expect(otherRevision.status == 1, "\(otherRevision.output)")
+        #expect(
+            otherRevision.error.contains(
+                "\(url) stream \(stream) was written by a build before logic revisions were recorded (2026-12-07), "
+                    + "and this build (logic revision 1) would replay it with its own logic"), "\(otherRevision.error)")
+        #expect(otherRevision.error.contains("--accept-logic-change"))
+        let accepted = try Self.run(["run"] + common + ["--duration", "1", "--accept-logic-change"])
+        #expect(accepted.status == 0, "\(accepted.error)")
+        let upgraded = try nats.storedLogic(description: try #require(try jetStream.streamState(stream)?.description))
+        #expect(upgraded.revision == LogicSettings.currentRevision && upgraded.revisionSince == 0)
+        let third = try Self.run(["run"] + common + ["--duration", "1"])
+        #expect(third.status == 0, "\(third.error)")
     }
 
     /// nats-server stopped and started again (same port and store) in the middle of a run:
