@@ -184,7 +184,10 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
     case noJournal(String)
     /// A run would replay, after its snapshot (`snapshot`; nil: from the first record),
     /// records another revision of the logic wrote.
-    case otherLogicRevision(directory: String, records: OtherRevisionRecords, snapshot: String?)
+    /// `takenOver`: this revision took the journal over at that record (the snapshots from
+    /// there on are gone or unusable: `skipped` says why).
+    case otherLogicRevision(
+        directory: String, records: OtherRevisionRecords, snapshot: String?, takenOver: Int64?, skipped: [String])
     /// A JetStream journal stream (replayed from its first record at every start) written by
     /// another revision of the logic.
     case otherLogicRevisionInStream(stream: String, writtenBy: String)
@@ -213,12 +216,18 @@ public enum RecoveryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(journal) grew from \(from) to \(to) events during recovery: is another engine writing it?"
         case .noJournal(let what):
             return "\(what) does not exist"
-        case .otherLogicRevision(let directory, let records, let snapshot):
-            return
-                "\(directory): \(records) (\(snapshot.map { "after its newest usable snapshot, \($0)" } ?? "replayed from its first record")). "
-                + "Start the build that wrote them on this journal and stop it with SIGTERM (its end snapshot covers "
-                + "every record, and this build then replays none), then start this build; or accept this build's "
-                + "replay of them as the state to go on from with --accept-logic-change"
+        case .otherLogicRevision(let directory, let records, let snapshot, let takenOver, let skipped):
+            let start = snapshot.map { "after its newest usable snapshot, \($0)" } ?? "replayed from its first record"
+            let unused = skipped.isEmpty ? "" : "; snapshots not used: " + skipped.joined(separator: "; ")
+            let way =
+                takenOver.map {
+                    "This build took the journal over at record \($0), and the snapshots from there on are gone or "
+                        + "unusable: restore one from a backup"
+                }
+                ?? ("Start the build that wrote them on this journal and stop it with SIGTERM (with snapshots on, its "
+                    + "end snapshot covers every record, and this build then replays none), then start this build")
+            return "\(directory): \(records) (\(start)\(unused)). \(way); or accept this build's replay of them as the "
+                + "state to go on from with --accept-logic-change"
         case .otherLogicRevisionInStream(let stream, let writtenBy):
             return
                 "\(stream) was written by \(writtenBy), and this build (logic revision "

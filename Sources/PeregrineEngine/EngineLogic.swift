@@ -90,8 +90,9 @@ public struct EngineLogic<Custom: Strategy>: ~Copyable {
     @usableFromInline var _malformedVenueReports = 0
     /// How long an outside venue has to answer a new order, event-time ns.
     @usableFromInline let ackTimeout: UInt64
-    /// CRC-32C of the logic settings (`LogicSettings`) as this build writes them: snapshots
-    /// record it, so one restored under settings changed since is refused.
+    /// CRC-32C of the logic settings without the logic's revision (`LogicSettings.settingsOnlyText`,
+    /// the text format 6 wrote): snapshots record it, so one restored under settings changed
+    /// since is refused, and one of another revision with the same settings is not.
     let settingsChecksum: UInt32
     /// The venue of each instrument with reference data (for reconciling with one venue).
     let venueNames: [InstrumentID: String]

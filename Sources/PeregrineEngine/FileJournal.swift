@@ -15,9 +15,14 @@ public struct FileJournalPlan: JournalPlan {
 
     public init(directory: String) { self.directory = directory }
 
-    /// Holds a plan's lock once taken (copies of the plan share it).
+    /// Holds a plan's lock once taken (copies of the plan share it), and the settings `open`
+    /// stores when recovery took over another revision's journal.
     final class LockHolder: Sendable {
         let held = Mutex<JournalDirectoryLock?>(nil)
+        /// This revision's settings, with the record it holds the journal exactly from: written
+        /// by `open`, when this build starts appending (a start that fails before leaves the
+        /// file as the old build wrote it).
+        let takeOver = Mutex<LogicSettings?>(nil)
 
         func take(_ directory: String) throws(EngineError) {
             do {
@@ -47,14 +52,14 @@ public struct FileJournalPlan: JournalPlan {
             directory: directory, configuration: configuration, custom: custom, useSnapshot: true,
             repair: true, acceptLoss: configuration.acceptJournalLoss,
             acceptLogicChange: configuration.acceptLogicChange)
-        // Records from where this recovery started on are this revision's from now on (it
+        // Records from where this recovery started on are this revision's once it appends (it
         // replayed them, or wrote none of them yet): a later start from there is exact.
         if let stored = try LogicSettings.load(directory: directory) {
             let start = recovered.summary.snapshot?.sequence ?? 0
             if stored.exactFrom > start {
                 var upgraded = settings
                 upgraded.revisionSince = start
-                try upgraded.store(directory: directory)
+                lock.takeOver.withLock { $0 = upgraded }
             }
         }
         return recovered
@@ -89,6 +94,10 @@ public struct FileJournalPlan: JournalPlan {
                 syncOnRoll: configuration.durability != .none)
         } catch {
             throw .journal(error)
+        }
+        if let upgraded = lock.takeOver.withLock({ $0 }) {
+            try upgraded.store(directory: directory)
+            lock.takeOver.withLock { $0 = nil }
         }
         var syncer: BackgroundSyncer? = nil
         if case .batch(let interval, let events) = configuration.durability {

@@ -96,8 +96,8 @@ public struct OtherRevisionRecords: Equatable, Sendable, CustomStringConvertible
     }
 
     public var description: String {
-        let records = first == last ? "record \(first)" : "records \(first)...\(last)"
-        return "\(records) were written by \(writtenBy), and this build (logic revision "
+        let records = first == last ? "record \(first) was" : "records \(first)...\(last) were"
+        return "\(records) written by \(writtenBy), and this build (logic revision "
             + "\(LogicSettings.currentRevision)) replays them with its own logic, which may reach another state and "
             + "outputs than the run that wrote them"
     }
@@ -202,14 +202,7 @@ public enum JournalReplay {
             if repair && !acceptLoss {
                 throw .recovery(.lostDurableRecords(loss))
             }
-            if repair {
-                for snapshot in beyondEnd {
-                    do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch
-                    {
-                        throw .journal(error)
-                    }
-                }
-            } else {
+            if !repair {
                 for snapshot in beyondEnd {
                     skipped.append("\(snapshot.path): beyond the journal's end")
                 }
@@ -280,9 +273,22 @@ public enum JournalReplay {
             let last = Swift.min(Swift.min(stored.exactFrom, end.nextSequence) &- 1, through)
             let records = OtherRevisionRecords(first: from, last: last, writtenBy: stored.revisionText)
             if repair, !acceptLogicChange {
-                throw .recovery(.otherLogicRevision(directory: directory, records: records, snapshot: used?.path))
+                throw .recovery(
+                    .otherLogicRevision(
+                        directory: directory, records: records, snapshot: used?.path,
+                        takenOver: stored.revision == LogicSettings.currentRevision ? stored.revisionSince : nil,
+                        skipped: skipped))
             }
             otherRevision = records
+        }
+        // Accepted lost records: the snapshots beyond the journal's end are set aside (once
+        // nothing else refuses the start).
+        if repair {
+            for snapshot in beyondEnd {
+                do { setAside.append(try SnapshotStore.setAside(path: snapshot.path, directory: directory)) } catch {
+                    throw .journal(error)
+                }
+            }
         }
         outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         outputs.bundleSink = bundleSink

@@ -233,6 +233,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
         settings.revisionSince = 0
         if format >= 7 {
             settings.revision = try number("logic-revision")
+            guard settings.revision >= 0 else {
+                throw .settings(
+                    .invalid(origin: origin, name: "logic-revision", reason: "'\(settings.revision)' is below 0"))
+            }
             guard let since = values["logic-revision-since"] else {
                 throw .settings(.missing(origin: origin, name: "logic-revision-since"))
             }

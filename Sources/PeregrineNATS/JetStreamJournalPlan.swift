@@ -26,6 +26,8 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     {
         let logicSettings = try LogicSettings(configuration, custom: custom)
         let jetStream: JetStream
+        /// The revision that wrote the stream, when it is not this build's (the change accepted).
+        var writtenBy: String? = nil
         do {
             let connection = try NATSConnection(
                 NATSConnectionOptions(url: settings.url, name: "peregrine-shard-\(settings.shard)"))
@@ -40,11 +42,14 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                 }
                 // Every start replays the stream from its first record: all of it must be this
                 // revision's, or its replay accepted (the stream is then this revision's).
-                if stored.exactFrom > 0, !configuration.acceptLogicChange {
-                    throw EngineError.recovery(
-                        .otherLogicRevisionInStream(
-                            stream: "\(settings.url) stream \(settings.journalStream)",
-                            writtenBy: stored.revisionText))
+                if stored.exactFrom > 0 {
+                    guard configuration.acceptLogicChange else {
+                        throw EngineError.recovery(
+                            .otherLogicRevisionInStream(
+                                stream: "\(settings.url) stream \(settings.journalStream)",
+                                writtenBy: stored.revisionText))
+                    }
+                    writtenBy = stored.revisionText
                 }
             }
             try JetStreamJournalWriter.refuseForeign(
@@ -59,8 +64,13 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         } catch {
             throw .wiring("unexpected \(error)")
         }
-        let recovered = try Self.recover(
+        var recovered = try Self.recover(
             jetStream: jetStream, settings: settings, configuration: configuration, custom: custom)
+        // (The stream's description says this revision now: the accepted change is said here.)
+        if let writtenBy, recovered.summary.replayed > 0 {
+            recovered.summary.otherRevision = OtherRevisionRecords(
+                first: 0, last: recovered.summary.nextSequence &- 1, writtenBy: writtenBy)
+        }
         let writer: JetStreamJournalWriter
         do {
             writer = try JetStreamJournalWriter(
@@ -98,7 +108,11 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         outputs.orderEvents = orderEvents
         outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         let summary: JetStreamJournalReader.Summary
+        let stored: LogicSettings?
         do {
+            stored = try jetStream.streamState(settings.journalStream)?.description.map { (text) throws(EngineError) in
+                try settings.storedLogic(description: text)
+            }
             let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)
             guard tail.firstSequence == 0 else {
                 throw JetStreamJournalError.discontinuity(streamSequence: 1, expected: 0, found: tail.firstSequence)
@@ -113,13 +127,19 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         } catch {
             throw .part("JetStream journal \(settings.url) stream \(settings.journalStream)", error)
         }
-        let replay = ReplaySummary(
+        var replay = ReplaySummary(
             directory: "\(settings.url) stream \(settings.journalStream)", records: summary.events,
             replayed: summary.events, segments: summary.frames,
             nextSequence: summary.events == 0 ? 0 : summary.nextSequence,
             tornTail: nil, repairedBytes: 0, seconds: JournalReplay.monotonicSeconds() - start, snapshot: nil,
             stateHash: logic.stateHash(), outputHash: outputs.hasher.value, outcomes: outputs.outcomes,
             orders: outputs.orders, reports: outputs.reportCount, fills: outputs.fills)
+        // Records another revision wrote (every start replays the whole stream): said by
+        // `replay`, and by a run that accepted the change.
+        if let stored, stored.exactFrom > 0, summary.events > 0 {
+            replay.otherRevision = OtherRevisionRecords(
+                first: 0, last: Swift.min(stored.exactFrom, replay.nextSequence) &- 1, writtenBy: stored.revisionText)
+        }
         return Recovered(logic: logic, hasher: outputs.hasher, summary: replay)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PeregrineBacktest
 import PeregrineEngine
 import PeregrineModel
@@ -28,6 +29,18 @@ struct DataCommand: ParsableCommand {
         return (result, (ContinuousClock.now - started).seconds)
     }
 
+    /// Prints `object` on standard output as one line of JSON (keys sorted), for `--json`.
+    static func printJSON(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The instruments of a converted or generated file, for `--json`: symbol and grids as
+    /// decimal strings.
+    static func instrumentsJSON(_ definitions: [InstrumentDefinition]) -> [[String: Any]] {
+        definitions.map { ["symbol": $0.symbol, "tick_size": "\($0.tickSize)", "lot_size": "\($0.lotSize)"] }
+    }
+
     /// `peregrine data convert`: text files into the binary event format a backtest maps.
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,6 +67,12 @@ struct DataCommand: ParsableCommand {
             parsing: .unconditional,
             help: ArgumentHelp("Quantity grid (default: detected from the files).", valueName: "decimal"))
         var lotSize: String?
+
+        @Flag(
+            help:
+                "Print one JSON object (events, instruments with their grids, output, warnings, elapsed_seconds) instead of the line."
+        )
+        var json = false
 
         func run() throws {
             do {
@@ -82,6 +101,13 @@ struct DataCommand: ParsableCommand {
                         stopRequested: stopRequested)
                 }
                 for warning in outcome.warnings { printError("warning: \(warning)") }
+                if json {
+                    DataCommand.printJSON([
+                        "events": outcome.events, "instruments": DataCommand.instrumentsJSON(outcome.instruments),
+                        "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
+                    ])
+                    return
+                }
                 print(
                     "converted \(outcome.events) events of "
                         + outcome.instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
@@ -136,6 +162,12 @@ struct DataCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("The converted file to write.", valueName: "file"))
         var output: String
 
+        @Flag(
+            help:
+                "Print one JSON object (events, instruments with their grids, output, seed, elapsed_seconds) instead of the line."
+        )
+        var json = false
+
         func run() throws {
             do {
                 try BacktestOptions.refuseRepeated(
@@ -177,6 +209,14 @@ struct DataCommand: ParsableCommand {
                 let (count, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
                     try SyntheticData.generate(
                         settings, output: output, progress: progress, stopRequested: stopRequested)
+                }
+                if json {
+                    DataCommand.printJSON([
+                        "events": count,
+                        "instruments": DataCommand.instrumentsJSON(SyntheticData.instruments(settings)),
+                        "output": output, "seed": seed, "elapsed_seconds": seconds,
+                    ])
+                    return
                 }
                 print(
                     "generated \(count) events of "

@@ -50,6 +50,12 @@ struct MempoolRun: ParsableCommand {
     )
     var journal: String?
 
+    @Flag(
+        help:
+            "Replay journal records an older build (another logic revision) wrote with this build's logic, and go on from that state (docs/journal.md, \"Upgrading the engine\")."
+    )
+    var acceptLogicChange = false
+
     @Option(
         help:
             "When journaled transactions count as durable: none (OS page cache), batch (fdatasync every millisecond), every (fdatasync before the logic sees them, so no bundle leaves before its inputs are on disk)."
@@ -368,6 +374,7 @@ struct MempoolRun: ParsableCommand {
         default: configuration.waitStrategy = .yield
         }
         configuration.journalDirectory = journal
+        configuration.acceptLogicChange = acceptLogicChange
         switch durability {
         case "none": configuration.durability = .none
         case "every": configuration.durability = .every

@@ -149,6 +149,7 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         summarize(report, title: journal)
+        if let records = report.otherRevision { warn(records) }
         try finish(export)
         if let writer {
             writer.finish()
@@ -160,7 +161,6 @@ struct Replay: ParsableCommand {
                     + (writer.failures > 0 ? " · \(writer.failures) failed (first: \(writer.firstFailure ?? ""))" : ""))
             if writer.failures > 0 { throw ExitCode(1) }
         }
-        if let records = report.otherRevision { warn(records) }
         if let lost = report.lostRecords {
             printError("error: the replay is incomplete: \(lost)")
             throw ExitCode(1)
@@ -174,16 +174,12 @@ struct Replay: ParsableCommand {
         if let natsPrefix { settings.usePrefix(natsPrefix) }
         let jetStream: JetStream
         var configuration = EngineConfiguration()
-        var stored: LogicSettings? = nil
         do {
             jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
             }
-            if let text = state.description {
-                stored = try settings.storedLogic(description: text)
-                stored?.apply(to: &configuration)
-            }
+            if let text = state.description { try settings.storedLogic(description: text).apply(to: &configuration) }
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -203,9 +199,7 @@ struct Replay: ParsableCommand {
             throw ExitCode(1)
         }
         summarize(report, title: report.directory)
-        if let stored, stored.exactFrom > 0, report.replayed > 0 {
-            warn(OtherRevisionRecords(first: 0, last: report.nextSequence &- 1, writtenBy: stored.revisionText))
-        }
+        if let records = report.otherRevision { warn(records) }
         try finish(export)
     }
 

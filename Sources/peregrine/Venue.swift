@@ -40,6 +40,12 @@ struct Venue: ParsableCommand {
     @Flag(help: "Run without a journal (a restart starts with empty books).")
     var noJournal = false
 
+    @Flag(
+        help:
+            "Replay journal records an older build (another logic revision) wrote with this build's logic, and go on from that state (docs/journal.md, \"Upgrading the engine\")."
+    )
+    var acceptLogicChange = false
+
     @Option(parsing: .unconditional, help: "Seconds to run (0: until SIGINT/SIGTERM).")
     var duration: Double = 0
 
@@ -86,6 +92,7 @@ struct Venue: ParsableCommand {
                     .init(key: "monitor.status_interval", value: "\(statusInterval)", origin: "--status-interval"),
                 ])
             base.journalDirectory = noJournal ? nil : journal ?? "./venue-data"
+            base.acceptLogicChange = acceptLogicChange
             try settings.configuration(base).validate()
         } catch {
             printError("error: \(error)")

@@ -85,6 +85,34 @@ import Testing
         #expect(!piped.error.contains("ETA"))
     }
 
+    /// `data convert --json` and `data generate --json`: one JSON object on standard output,
+    /// with the events, the instruments' grids as decimals and the output named.
+    @Test func convertAndGenerateSayWhatTheyWroteAsJSON() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("q.pgev").path
+        let convert = try PeregrineCLI.run(["data", "convert"] + Self.data + ["-o", converted, "--json"])
+        #expect(convert.status == 0, "\(convert.error)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(convert.output.utf8)) as? [String: Any])
+        #expect(object["events"] as? Int == 9_999)
+        #expect(object["output"] as? String == converted)
+        #expect(object["warnings"] as? [String] == [])
+        let instruments = try #require(object["instruments"] as? [[String: String]])
+        #expect(instruments == [["symbol": "BTCUSDT", "tick_size": "0.01", "lot_size": "0.001"]])
+        #expect((object["elapsed_seconds"] as? Double ?? -1) >= 0)
+        let generated = directory.appendingPathComponent("s.pgev").path
+        let generate = try PeregrineCLI.run([
+            "data", "generate", "--events", "1000", "--seed", "9", "--instruments", "2", "-o", generated, "--json",
+        ])
+        #expect(generate.status == 0, "\(generate.error)")
+        let made = try #require(try JSONSerialization.jsonObject(with: Data(generate.output.utf8)) as? [String: Any])
+        #expect((made["events"] as? Int ?? 0) >= 1_000)
+        #expect(made["seed"] as? Int == 9)
+        #expect(made["output"] as? String == generated)
+        #expect((made["instruments"] as? [[String: String]])?.map { $0["symbol"] } == ["SYN0", "SYN1"])
+    }
+
     @Test func aDamagedConvertedFileIsBadData() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,10 +1,12 @@
 import Foundation
-import PeregrineEngine
+import PeregrineCore
 import PeregrineJournal
 import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
 import Testing
+
+@testable import PeregrineEngine
 
 /// Recovery and settings failures arrive as typed errors a caller can match on, each wrapping
 /// the failing part's own error; their text names what to fix.
@@ -194,6 +196,43 @@ import Testing
                     origin: "f", name: "logic-revision-since",
                     reason: "'-1' is not a record sequence (a whole number from 0)"))
         ) { try LogicSettings.parse(negative.joined(separator: "\n"), origin: "f") }
+    }
+
+    /// A snapshot records the checksum of its settings as builds before logic revisions wrote
+    /// them (this file, from the release build of a425f12, byte for byte): this build's
+    /// snapshots carry the same checksum, so each build restores the other's snapshot taken with
+    /// the same settings (a clean upgrade), and the settings-only text reads back the same.
+    @Test func snapshotsKeepTheChecksumOfTheFormatSixText() throws {
+        let written = """
+            format = 6
+            instruments = 2
+            order-flow = 10
+            venue-orders = 65536
+            strategy-orders = 4096
+            timers = 1024
+            keep-orders = 0
+            ack-timeout-ms = 5000
+            strategies = 1
+            strategy.1 = market-maker id=1 instruments=2,3 account=1001 half-spread=2 size=10 skew=1 \
+            max-position=100 requote=1 post-only=1 join-touch=0
+            mempool = off
+            risks = 0
+            checksum = b7986010
+
+            """
+        let stored = try LogicSettings.parse(written, origin: "a425f12")
+        #expect(stored.revision == 0)
+        #expect(stored.settingsOnlyText == written)
+        var configuration = EngineConfiguration()
+        stored.apply(to: &configuration)
+        let logic = try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
+        #expect(logic.settingsChecksum == Array(written.utf8).withUnsafeBytes { CRC32C.checksum($0) })
+        // Built from a run's configuration, the same.
+        var run = EngineConfiguration()
+        run.instruments = 2
+        run.orderFlowPercent = 10
+        run.strategies = [StrategySpec(name: "market-maker")]
+        #expect(try LogicSettings(run, custom: IdleStrategy.self).settingsOnlyText == written)
     }
 
     /// The settings carry a checksum of their entries: read back as written (lines, or `; `

@@ -56,6 +56,21 @@ struct LogicRevisionTests {
         #expect(fromSnapshot.status == 0)
         #expect(!fromSnapshot.error.contains("warning"), "\(fromSnapshot.error)")
         #expect(fromSnapshot.stateHash == run.stateHash)
+        // The snapshots from the take-over on lost: the older one's tail is the old build's, and
+        // the old build no longer reads the settings, so the way named is a backup or the flag.
+        for snapshot in try Faults.files(journal, suffix: ".pgs") where Faults.sequence(inName: snapshot) >= 50_001 {
+            try FileManager.default.removeItem(atPath: snapshot)
+        }
+        let lost = try Faults.recover(journal)
+        #expect(lost.status == 1, "\(lost.output)")
+        #expect(
+            lost.error.contains(
+                "were written by an earlier logic revision (this build's, 1, wrote the journal from record 50001 on)"),
+            "\(lost.error)")
+        #expect(
+            lost.error.contains(
+                "This build took the journal over at record 50001, and the snapshots from there on are gone or "
+                    + "unusable: restore one from a backup; or accept"), "\(lost.error)")
     }
 
     /// The old build's records after its newest snapshot (it crashed, or its end snapshot is
@@ -99,5 +114,27 @@ struct LogicRevisionTests {
         let fromSnapshot = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
         #expect(fromSnapshot.status == 0 && !fromSnapshot.error.contains("warning"), "\(fromSnapshot.error)")
         #expect(next.stateHash != nil && fromSnapshot.stateHash == next.stateHash)
+    }
+
+    /// Lost records accepted, and a tail of the old build's behind them: refused for the
+    /// revision before the snapshot beyond the journal's end is set aside (the next start still
+    /// sees the loss); with both flags, both are accepted and said.
+    @Test func theRevisionIsCheckedBeforeALossIsAccepted() throws {
+        let journal = try Faults.baseCopy("revision-loss")
+        defer { Faults.remove(journal) }
+        try Self.makeOlderBuilds(journal)
+        let last = try Faults.files(journal, suffix: ".pgj").sorted()[3]
+        Faults.truncate(last, to: try Faults.size(last) - 1_000 * Faults.recordSize)
+        let beyond = journal + "/snapshot-00000000000000050001.pgs"
+        let refused = try Faults.recover(journal, ["--accept-journal-loss"])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.error.contains("--accept-logic-change"), "\(refused.error)")
+        #expect(FileManager.default.fileExists(atPath: beyond))
+        #expect(!FileManager.default.fileExists(atPath: beyond + ".stale"))
+        let both = try Faults.recover(journal, ["--accept-journal-loss", "--accept-logic-change"])
+        #expect(both.status == 0, "\(both.error)")
+        #expect(both.output.contains("journal loss      accepted (--accept-journal-loss)"))
+        #expect(both.output.contains("logic change      accepted (--accept-logic-change)"))
+        #expect(FileManager.default.fileExists(atPath: beyond + ".stale"))
     }
 }
