@@ -19,7 +19,8 @@ struct JournalCommand: ParsableCommand {
                 Checks every record's checksum and the sequence continuity, that no segment is missing (a journal \
                 starting after sequence 0 must have been pruned by peregrine), the settings file, and every \
                 snapshot against the journal: readable, of this build's format, within the journal's end, and taken \
-                after the very record the journal holds at its sequence.
+                after the very record the journal holds at its sequence; and that `peregrine run` would not \
+                replay, after the newest usable snapshot, records another logic revision wrote.
                 """)
 
         @Argument(help: "The journal directory.")
@@ -34,6 +35,7 @@ struct JournalCommand: ParsableCommand {
                         + JournalFormat.rangeText(first: scan.firstSequence, next: scan.nextSequence) + ", "
                         + "\(scan.segments.count) segment(s), checksums and continuity verified")
                 var problems = 0
+                var stored: LogicSettings? = nil
                 if let torn = scan.tornTail {
                     print(
                         "torn tail: \(torn.bytes) bytes at byte \(torn.offset) of \(torn.path) (\(torn.reason)); "
@@ -41,7 +43,8 @@ struct JournalCommand: ParsableCommand {
                     problems += 1
                 }
                 do {
-                    if try LogicSettings.load(directory: directory) == nil {
+                    stored = try LogicSettings.load(directory: directory)
+                    if stored == nil {
                         printError(
                             "error: \(directory)/\(LogicSettings.fileName) is missing: the logic settings of this journal "
                                 + "are unknown, so `peregrine run` and `peregrine replay` refuse it")
@@ -64,6 +67,8 @@ struct JournalCommand: ParsableCommand {
                 let skips =
                     "recovery skips it (an older snapshot or the first record is used instead); move the file out "
                     + "of the journal's directory to clear this"
+                /// The newest snapshot recovery would start from.
+                var newestUsable: Int64? = nil
                 for snapshot in try SnapshotStore.list(directory: directory) {
                     if snapshot.sequence > scan.nextSequence {
                         printError(
@@ -93,9 +98,22 @@ struct JournalCommand: ParsableCommand {
                             problems += 1
                         } else {
                             print("snapshot \(snapshot.path): ok (records before \(contents.sequence))")
+                            newestUsable = Swift.max(newestUsable ?? contents.sequence, contents.sequence)
                         }
                     } catch {
                         printError("error: \(error); \(skips)")
+                        problems += 1
+                    }
+                }
+                // Records a run would replay after its snapshot that another logic revision wrote.
+                if let stored {
+                    let from = newestUsable ?? scan.firstSequence
+                    let end = Swift.min(stored.exactFrom, scan.nextSequence)
+                    if from < end {
+                        let records = OtherRevisionRecords(first: from, last: end - 1, writtenBy: stored.revisionText)
+                        printError(
+                            "error: \(records); `peregrine run` refuses to replay them unless --accept-logic-change "
+                                + "(docs/journal.md, \"Upgrading the engine\")")
                         problems += 1
                     }
                 }

@@ -39,6 +39,8 @@ struct LogicRevisionTests {
                 "warning: records 0...50000 were written by a build before logic revisions were recorded "
                     + "(2026-12-07), and this build (logic revision 1) replays them with its own logic"),
             "\(replayOld.error)")
+        let verifyOld = try Faults.run(["journal", "verify", journal])
+        #expect(verifyOld.status == 0, "\(verifyOld.error)")
         let run = try Faults.recover(journal)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("snapshot \(journal)/snapshot-00000000000000050001.pgs + replayed 0 events"))
@@ -98,6 +100,12 @@ struct LogicRevisionTests {
             "\(refused.error)")
         #expect(refused.error.contains("--accept-logic-change"))
         #expect(try Self.settings(journal) == before)
+        let verify = try Faults.run(["journal", "verify", journal])
+        #expect(verify.status == 1)
+        #expect(
+            verify.error.contains(
+                "error: records \(start)...50000 were written by a build before logic revisions were recorded "
+                    + "(2026-12-07)"), "\(verify.error)")
         let accepted = try Faults.recover(journal, ["--accept-logic-change"])
         #expect(accepted.status == 0, "\(accepted.error)")
         #expect(
