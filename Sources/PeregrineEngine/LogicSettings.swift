@@ -44,8 +44,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// change after which the same records reach another state or outputs (the pinned hashes of
     /// `HashCoverageTests.aFixedSeedRunHasTheseHashes` change with it). A run refuses to replay
     /// records another revision wrote unless told to accept it (`--accept-logic-change`), and
-    /// `replay` says when it replays them. Revision 1: 2026-12-07.
-    public static let currentRevision = 1
+    /// `replay` says when it replays them. Revision 1: 2026-12-07. Revision 2 (2026-12-07): a
+    /// cancel the kill switch sent is `killSwitch` in the order's reason and its update, not
+    /// the venue's `requested`.
+    public static let currentRevision = 2
 
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
     /// to resolve their defaults. Throws for a strategy that cannot be built.

@@ -86,7 +86,8 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
     public var type: OrderType
     public var timeInForce: TimeInForce
     public var state: OrderState
-    /// Why it was last rejected or cancelled (`none` otherwise).
+    /// Why it was last rejected or cancelled (`none` otherwise); `killSwitch` once the kill
+    /// switch sent its cancel (its cancel update says `killSwitch`, not the venue's `requested`).
     public var reason: ExecutionReason
     public var price: Price
     public var stopPrice: Price

@@ -594,6 +594,8 @@ public struct TradingState: ~Copyable {
         let before = OpenExposure(order.pointee)
         let previousState = order.pointee.state
         var fee = Money.zero
+        /// A cancel the kill switch sent (it marked the order), answered: the switch's.
+        var bySwitch = false
         switch report.kind {
         case .accepted:
             guard order.pointee.state.isOpen, !order.pointee.acknowledged else { return ignore() }
@@ -639,7 +641,9 @@ public struct TradingState: ~Copyable {
         case .cancelled:
             guard order.pointee.state.isOpen else { return ignore() }
             order.pointee.state = .cancelled
-            order.pointee.reason = report.reason
+            // The venue cancelled it as asked; the kill switch asked, not the strategy.
+            bySwitch = order.pointee.reason == .killSwitch && report.reason == .requested
+            if !bySwitch { order.pointee.reason = report.reason }
             order.pointee.leaves = .zero
         case .replaced:
             guard order.pointee.state.isOpen, order.pointee.acknowledged else { return ignore() }
@@ -684,6 +688,7 @@ public struct TradingState: ~Copyable {
             pendingCount < Self.pendingCapacity, let slot = slot(of: order.pointee.strategy)
         {
             order.pointee.state = .pendingCancel
+            order.pointee.reason = .killSwitch
             push(.cancel(order.pointee.id, account: slots[slot].account), instrument: order.pointee.instrument)
             _counters.cancelsSent &+= 1
         }
@@ -692,7 +697,7 @@ public struct TradingState: ~Copyable {
         let open = order.pointee.state.isOpen
         if !open { finish(index) }
         if updateInterest[position].union(exporting).wants(OrderUpdateInterest(report.kind, open: open)) {
-            enqueue(order.pointee, report, fee: fee)
+            enqueue(order.pointee, report, fee: fee, reason: bySwitch ? .killSwitch : nil)
         }
         return true
     }
@@ -704,10 +709,11 @@ public struct TradingState: ~Copyable {
         return true
     }
 
-    /// Queues the update of `order` (as it is now) by `report`, written field by field into
-    /// its queue slot (building the update first copied the order once more).
+    /// Queues the update of `order` (as it is now) by `report` (with `reason` for its reason,
+    /// when given), written field by field into its queue slot (building the update first
+    /// copied the order once more).
     @inlinable @inline(__always)
-    mutating func enqueue(_ order: OwnOrder, _ report: ExecutionReport, fee: Money) {
+    mutating func enqueue(_ order: OwnOrder, _ report: ExecutionReport, fee: Money, reason: ExecutionReason? = nil) {
         guard updateCount < updateCapacity else {
             _counters.lostUpdates &+= 1
             return
@@ -716,6 +722,7 @@ public struct TradingState: ~Copyable {
         if tail >= updateCapacity { tail &-= updateCapacity }
         updates[tail].order = order
         updates[tail].report = report
+        if let reason { updates[tail].report.reason = reason }
         updates[tail].fee = fee
         updateCount &+= 1
     }
@@ -1254,9 +1261,12 @@ public struct TradingState: ~Copyable {
     /// returns how many. Call until it returns 0, routing the queue in between. With
     /// `includingReplaces` (the session's end, after which no answer is heard) an order with a
     /// replace in flight is cancelled too: the venue takes the cancel after the replace;
-    /// otherwise it is cancelled once the replace is answered (the kill switch's trip).
+    /// otherwise it is cancelled once the replace is answered (the kill switch's trip). While
+    /// the kill switch's trip the orders are marked (`reason` `killSwitch`), and the
+    /// updates of their cancels say so rather than the venue's `requested`.
     public mutating func cancelOpenOrders(includingReplaces: Bool = false) -> Int {
         var queued = 0
+        let bySwitch = _killSwitch.isTripped && !includingReplaces
         for slot in 0..<strategyCount {
             let first = Int(slots[slot].firstInstrument)
             for list in first..<(first + Int(slots[slot].instrumentCount)) {
@@ -1270,6 +1280,7 @@ public struct TradingState: ~Copyable {
                         let found = replacing ? Int(index) : cancellableIndex(order.id, slot: slot)
                     {
                         orders[found].state = .pendingCancel
+                        if bySwitch { orders[found].reason = .killSwitch }
                         push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
                         _counters.cancelsSent &+= 1
                         queued &+= 1

@@ -106,6 +106,13 @@ struct KillSwitchLogicTests {
         #expect(outputs.reports.filter { $0.orderID == own(4) }.map(\.kind) == [.accepted, .cancelled])
         logic.handle(Self.events[6], sequence: 6, outputs: &outputs)
         #expect(rejects() == [.killSwitch: 2])
+        // The venue cancelled both as asked (`requested`); the updates say who asked.
+        #expect(outputs.reports.filter { $0.kind == .cancelled }.map(\.reason) == [.requested, .requested])
+        #expect(
+            outputs.updates.filter { $0.report.kind == .cancelled }.map {
+                "\($0.order.id.rawValue) \($0.report.reason)"
+            }
+                == ["\(own(2).rawValue) kill-switch", "\(own(4).rawValue) kill-switch"])
         let snapshot = logic.tradingSnapshot(definitions: configuration.resolvedInstruments)
         #expect(snapshot.killSwitch.isTripped && snapshot.risk.first?.dayLossLimit == "0.0005")
     }

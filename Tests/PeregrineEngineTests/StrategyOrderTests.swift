@@ -50,6 +50,9 @@ struct RecordingOutputs: OutputSink {
     mutating func outcome(_ outcome: Outcome) { outcomes.append(outcome) }
     mutating func order(_ order: VenueOrder) { orders.append(order) }
     mutating func accept(_ report: ExecutionReport) { reports.append(report) }
+    /// The strategies' order updates, as the export takes them.
+    var updates: [OrderUpdate] = []
+    mutating func orderUpdate(sequence: Int64, time: UInt64, _ update: OrderUpdate) { updates.append(update) }
 }
 
 /// A strategy's orders go where their instrument trades: matched by the hosted venue there and

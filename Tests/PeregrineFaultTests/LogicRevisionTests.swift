@@ -7,12 +7,15 @@ import Testing
 /// unless the change is accepted; `replay` says when it replays records another revision wrote.
 @Suite("Fault matrix: another logic revision", .serialized)
 struct LogicRevisionTests {
+    /// This build's logic revision (`LogicSettings.currentRevision`).
+    static let revision = 2
+
     /// Rewrites `journal`'s settings file as a build before logic revisions wrote it (format 6,
     /// no revision entries, its checksum recomputed).
     static func makeOlderBuilds(_ journal: String) throws {
         let path = journal + "/engine-logic.conf"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.hasPrefix("format = 7\nlogic-revision = 1\nlogic-revision-since = 0\n"), "\(text)")
+        #expect(text.hasPrefix("format = 7\nlogic-revision = \(Self.revision)\nlogic-revision-since = 0\n"), "\(text)")
         let entries = text.split(separator: "\n")
             .filter { !$0.hasPrefix("logic-revision") && !$0.hasPrefix("checksum") }
             .map { $0 == "format = 7" ? "format = 6" : String($0) }
@@ -37,7 +40,7 @@ struct LogicRevisionTests {
         #expect(
             replayOld.error.contains(
                 "warning: records 0...50000 were written by a build before logic revisions were recorded "
-                    + "(2026-12-07), and this build (logic revision 1) replays them with its own logic"),
+                    + "(2026-12-07), and this build (logic revision \(Self.revision)) replays them with its own logic"),
             "\(replayOld.error)")
         let verifyOld = try Faults.run(["journal", "verify", journal])
         #expect(verifyOld.status == 0, "\(verifyOld.error)")
@@ -45,13 +48,16 @@ struct LogicRevisionTests {
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("snapshot \(journal)/snapshot-00000000000000050001.pgs + replayed 0 events"))
         #expect(!run.output.contains("logic change"))
-        #expect(try Self.settings(journal).hasPrefix("format = 7\nlogic-revision = 1\nlogic-revision-since = 50001\n"))
+        #expect(
+            try Self.settings(journal).hasPrefix(
+                "format = 7\nlogic-revision = \(Self.revision)\nlogic-revision-since = 50001\n"))
         let full = try Faults.run(["replay", "--journal", journal])
         #expect(full.status == 0)
         #expect(
             full.error.contains(
-                "warning: records 0...50000 were written by an earlier logic revision (this build's, 1, wrote the "
-                    + "journal from record 50001 on), and this build (logic revision 1) replays them"), "\(full.error)")
+                "warning: records 0...50000 were written by an earlier logic revision (this build's, \(Self.revision), wrote the "
+                    + "journal from record 50001 on), and this build (logic revision \(Self.revision)) replays them"),
+            "\(full.error)")
         // (The logic did not change here, so the full replay still reproduces the run.)
         #expect(run.stateHash != nil && full.stateHash == run.stateHash && full.outputHash == run.outputHash)
         let fromSnapshot = try Faults.run(["replay", "--journal", journal, "--from-snapshot"])
@@ -67,7 +73,8 @@ struct LogicRevisionTests {
         #expect(lost.status == 1, "\(lost.output)")
         #expect(
             lost.error.contains(
-                "were written by an earlier logic revision (this build's, 1, wrote the journal from record 50001 on)"),
+                "were written by an earlier logic revision (this build's, \(Self.revision), wrote the journal from record 50001 on)"
+            ),
             "\(lost.error)")
         #expect(
             lost.error.contains(
@@ -94,7 +101,7 @@ struct LogicRevisionTests {
         #expect(
             refused.error.contains(
                 "\(journal): records \(start)...50000 were written by a build before logic revisions were recorded "
-                    + "(2026-12-07), and this build (logic revision 1) replays them with its own logic, which may "
+                    + "(2026-12-07), and this build (logic revision \(Self.revision)) replays them with its own logic, which may "
                     + "reach another state and outputs than the run that wrote them (after its newest usable "
                     + "snapshot, \(older)). Start the build that wrote them on this journal and stop it with SIGTERM"),
             "\(refused.error)")
@@ -114,7 +121,8 @@ struct LogicRevisionTests {
                     + "before logic revisions were recorded"), "\(accepted.output)")
         #expect(accepted.error.contains("logic change accepted"))
         #expect(
-            try Self.settings(journal).hasPrefix("format = 7\nlogic-revision = 1\nlogic-revision-since = \(start)\n"))
+            try Self.settings(journal).hasPrefix(
+                "format = 7\nlogic-revision = \(Self.revision)\nlogic-revision-since = \(start)\n"))
         // The next start needs no flag, and a replay from the snapshot it started at is exact.
         let next = try Faults.recover(journal)
         #expect(next.status == 0, "\(next.error)")

@@ -242,7 +242,8 @@ struct DistributedEngineTests {
         #expect(
             otherRevision.error.contains(
                 "\(url) stream \(stream) was written by a build before logic revisions were recorded (2026-12-07), "
-                    + "and this build (logic revision 1) would replay it with its own logic"), "\(otherRevision.error)")
+                    + "and this build (logic revision \(LogicSettings.currentRevision)) would replay it with its own logic"
+            ), "\(otherRevision.error)")
         #expect(otherRevision.error.contains("--accept-logic-change"))
         let accepted = try Self.run(["run"] + common + ["--duration", "1", "--accept-logic-change"])
         #expect(accepted.status == 0, "\(accepted.error)")
