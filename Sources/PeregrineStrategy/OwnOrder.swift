@@ -86,8 +86,9 @@ public struct OwnOrder: Hashable, Sendable, BitwiseCopyable {
     public var type: OrderType
     public var timeInForce: TimeInForce
     public var state: OrderState
-    /// Why it was last rejected or cancelled (`none` otherwise); `killSwitch` once the kill
-    /// switch sent its cancel (its cancel update says `killSwitch`, not the venue's `requested`).
+    /// Why it was last rejected or cancelled, or `killSwitch` once the kill switch sent it a
+    /// cancel (kept if it then fills; its cancel update says `killSwitch`, not the venue's
+    /// `requested`); `none` if neither.
     public var reason: ExecutionReason
     public var price: Price
     public var stopPrice: Price

@@ -662,12 +662,14 @@ public struct TradingState: ~Copyable {
                 order.pointee.reason = .unknownOrderID
                 order.pointee.leaves = .zero
                 _counters.reconciledClosed &+= 1
-            } else if order.pointee.state == .pendingReplace {
-                // The venue answers in the order it was sent: a replace it had taken would
-                // have been answered before this status. The replace was lost (the venue was
-                // down): the order works as it was.
+            } else if order.pointee.state == .pendingReplace || order.pointee.state == .pendingCancel {
+                // The venue answers in the order it was sent: a replace or cancel it had taken
+                // would have been answered before this status. It was lost (the venue was
+                // down): the order works as it was (a tripped kill switch cancels it again,
+                // below; its strategy may too).
                 order.pointee.acknowledged = true
                 order.pointee.state = order.pointee.workingState
+                if order.pointee.reason == .killSwitch { order.pointee.reason = .none }
             } else if report.leavesQuantity != order.pointee.leaves {
                 // It filled (or changed) where we could not hear: the fills are unknown, so the
                 // order is left as it is and counted.

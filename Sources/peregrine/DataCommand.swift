@@ -29,10 +29,23 @@ struct DataCommand: ParsableCommand {
         return (result, (ContinuousClock.now - started).seconds)
     }
 
-    /// Prints `object` on standard output as one line of JSON (keys sorted), for `--json`.
-    static func printJSON(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        print(String(decoding: data, as: UTF8.self))
+    /// Prints `object` on standard output as one line of JSON (keys sorted), for `--json`. A
+    /// JSON or standard output that cannot be written removes `output` (nothing is left
+    /// behind) and exits 1.
+    static func printJSON(_ object: [String: Any], output: String) {
+        do {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } catch {
+            printError("error: the JSON could not be made: \(error)")
+            OutputFile.discard(output)
+            Glibc.exit(Peregrine.Status.failed)
+        }
+        if let reason = Peregrine.standardOutputFailure() {
+            printError("error: standard output could not be written: \(reason); \(output) was removed")
+            OutputFile.discard(output)
+            Glibc.exit(Peregrine.Status.failed)
+        }
     }
 
     /// The instruments of a converted or generated file, for `--json`: symbol and grids as
@@ -102,10 +115,11 @@ struct DataCommand: ParsableCommand {
                 }
                 for warning in outcome.warnings { printError("warning: \(warning)") }
                 if json {
-                    DataCommand.printJSON([
-                        "events": outcome.events, "instruments": DataCommand.instrumentsJSON(outcome.instruments),
-                        "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
-                    ])
+                    DataCommand.printJSON(
+                        [
+                            "events": outcome.events, "instruments": DataCommand.instrumentsJSON(outcome.instruments),
+                            "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
+                        ], output: output)
                     return
                 }
                 print(
@@ -211,11 +225,12 @@ struct DataCommand: ParsableCommand {
                         settings, output: output, progress: progress, stopRequested: stopRequested)
                 }
                 if json {
-                    DataCommand.printJSON([
-                        "events": count,
-                        "instruments": DataCommand.instrumentsJSON(SyntheticData.instruments(settings)),
-                        "output": output, "seed": seed, "elapsed_seconds": seconds,
-                    ])
+                    DataCommand.printJSON(
+                        [
+                            "events": count,
+                            "instruments": DataCommand.instrumentsJSON(SyntheticData.instruments(settings)),
+                            "output": output, "seed": seed, "elapsed_seconds": seconds,
+                        ], output: output)
                     return
                 }
                 print(

@@ -111,6 +111,12 @@ import Testing
         #expect(made["seed"] as? Int == 9)
         #expect(made["output"] as? String == generated)
         #expect((made["instruments"] as? [[String: String]])?.map { $0["symbol"] } == ["SYN0", "SYN1"])
+        // Its JSON lost (standard output full): exit 1, and the file it names is not left behind.
+        let lost = directory.appendingPathComponent("lost.pgev").path
+        let full = try Self.run(["data", "convert"] + Self.data + ["-o", lost, "--json"], standardOutput: "/dev/full")
+        #expect(full.status == 1)
+        #expect(full.error.contains("error: standard output could not be written"), "\(full.error)")
+        #expect(!FileManager.default.fileExists(atPath: lost))
     }
 
     @Test func aDamagedConvertedFileIsBadData() throws {

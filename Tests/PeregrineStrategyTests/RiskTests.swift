@@ -529,6 +529,31 @@ struct RiskTests {
         #expect(harness.order(order)?.state == .pendingCancel)
     }
 
+    /// The same for a cancel: a status answer while the kill switch's cancel is in flight means
+    /// the venue never took it; the order works again, and the switch cancels it again (it had
+    /// stayed pending-cancel, working at the venue, with nothing to send the cancel again).
+    @Test func aStatusAnswerResolvesALostCancel() throws {
+        let harness = try RiskHarness([])
+        let order = try #require(harness.submit(0, .buy, price: 1_000, lots: 5).id)
+        #expect(harness.trip(.operatorCommand))
+        #expect(harness.cancelAllOpen() == 1)
+        #expect(harness.nextCommand()?.action == .cancel)
+        #expect(harness.order(order)?.state == .pendingCancel && harness.order(order)?.reason == .killSwitch)
+        let status = ExecutionReport(
+            kind: .status, instrument: InstrumentID(0), orderID: order, account: AccountID(1001), side: .buy,
+            price: Price(ticks: 1_000), quantity: Quantity(lots: 5), leavesQuantity: Quantity(lots: 5))
+        harness.trading.pointee.apply(status)
+        let again = try #require(harness.nextCommand())
+        #expect(again.action == .cancel && again.orderID == order)
+        #expect(harness.order(order)?.state == .pendingCancel && harness.order(order)?.reason == .killSwitch)
+        // After a reset, the answer to the lost cancel: working again, unmarked, not cancelled again.
+        let reset = harness.trading.pointee.resetKillSwitch()
+        #expect(reset)
+        harness.trading.pointee.apply(status)
+        #expect(harness.order(order)?.state == .accepted && harness.order(order)?.reason == ExecutionReason.none)
+        #expect(harness.nextCommand() == nil)
+    }
+
     @Test func openExposureFollowsEveryOrderChange() throws {
         let harness = try RiskHarness([])
         let order = harness.submit(0, .buy, price: 1_000, lots: 10)
