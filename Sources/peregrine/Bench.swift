@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PeregrineBench
 import PeregrineEngine
 import PeregrineStrategy
@@ -46,6 +47,12 @@ struct BenchMatching: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the generated stream (same seed, same stream and same final book).")
     var seed: UInt64 = 1
 
+    @Flag(
+        help:
+            "Print one JSON object instead of the lines: throughput, latency percentiles in ns (all and by command kind), the final book and its state hash."
+    )
+    var json = false
+
     func validate() throws {
         guard (1...4_000_000).contains(orders) else { throw ValidationError("--orders must be 1 to 4000000") }
         guard (1...30_000).contains(levels) else { throw ValidationError("--levels must be 1 to 30000") }
@@ -59,9 +66,38 @@ struct BenchMatching: ParsableCommand {
     }
 
     func run() throws {
-        print("generating \(commands) commands over \(orders) resting orders (seed \(seed)) ...")
+        if !json { print("generating \(commands) commands over \(orders) resting orders (seed \(seed)) ...") }
         let flow = try OrderFlow(seed: seed, restingOrders: orders, levels: levels, commands: commands)
         let mix = flow.counts
+        if json {
+            let result = try MatchingBenchmark.run(flow: flow, rounds: rounds)
+            let names = ["p50", "p99", "p99.9", "p99.99", "max"]
+            var byKind: [String: Any] = [:]
+            for kind in CommandKind.allCases {
+                byKind["\(kind)"] = Dictionary(uniqueKeysWithValues: zip(names, result.latencyByKind[kind.rawValue]))
+            }
+            try BenchJSON.print([
+                "seed": seed, "commands": result.commands, "rounds": rounds,
+                "book_at_start": [
+                    "resting_orders": flow.restingAtStart, "bid_levels": flow.levelsAtStart.bids,
+                    "ask_levels": flow.levelsAtStart.asks,
+                ],
+                "stream": ["add": mix.add, "cancel": mix.cancel, "aggressive": mix.aggressive, "replace": mix.replace],
+                "commands_per_second": result.commandsPerSecond,
+                "commands_per_second_without_lookahead": result.commandsPerSecondWithoutLookahead,
+                "trades": result.trades, "reports": result.reports,
+                "latency_ns": Dictionary(uniqueKeysWithValues: zip(names, result.latency)),
+                "latency_ns_by_kind": byKind, "timer_overhead_ns": result.timerOverhead,
+                "passive_add_median_ns": result.passiveAddMedian,
+                "passive_cancel_median_ns": result.passiveCancelMedian,
+                "book_at_end": [
+                    "resting_orders": result.restingAtEnd, "bid_levels": result.levelsAtEnd.bids,
+                    "ask_levels": result.levelsAtEnd.asks,
+                ],
+                "state_hash": hexHash(result.stateHash),
+            ])
+            return
+        }
         func share(_ count: Int) -> String { percent(Double(count) / Double(Swift.max(commands, 1))) }
         print(
             "book at start: \(flow.restingAtStart) resting orders, \(flow.levelsAtStart.bids) bid and "
@@ -116,6 +152,9 @@ struct BenchJournal: ParsableCommand {
     @Option(help: "Where to write the journals (removed afterwards).")
     var directory: String = "./bench-journal"
 
+    @Flag(help: "Print one JSON object instead of the lines (rates in events/s, CRC-32C in bytes/s).")
+    var json = false
+
     func validate() throws {
         guard (1...1_000_000_000).contains(events) else { throw ValidationError("--events must be 1 to 1000000000") }
         guard (1...65_536).contains(batch) else { throw ValidationError("--batch must be 1 to 65536") }
@@ -132,6 +171,18 @@ struct BenchJournal: ParsableCommand {
         let result = try JournalBenchmark.run(
             directory: path, events: events, batch: batch, syncIntervalMicroseconds: syncIntervalUs,
             custom: IdleStrategy.self)
+        if json {
+            try BenchJSON.print([
+                "events": result.events, "batch": batch, "sync_interval_us": syncIntervalUs,
+                "append_none_events_per_second": result.appendNone,
+                "append_batch_events_per_second": result.appendBatch, "syncs_batch": result.syncsBatch,
+                "read_events_per_second": result.read, "replay_events_per_second": result.replay,
+                "replay_seconds": result.replaySeconds,
+                "crc32c_instruction_bytes_per_second": result.crcHardwareBytesPerSecond,
+                "crc32c_table_bytes_per_second": result.crcTableBytesPerSecond,
+            ])
+            return
+        }
         print("journal benchmark: \(result.events) events of 64 bytes (80-byte records), \(batch) per write, \(path)")
         print("append, durability none:   \(millions(result.appendNone))M events/s")
         print(
@@ -148,5 +199,22 @@ struct BenchJournal: ParsableCommand {
 
     func removeTree(_ path: String) {
         _ = system("rm -rf '\(path)'")
+    }
+}
+
+/// `--json` output of the benchmarks: one object on standard output, keys sorted.
+enum BenchJSON {
+    /// Prints `object`; a JSON or standard output that cannot be written fails (exit 1).
+    static func print(_ object: [String: Any]) throws {
+        let data: Data
+        do { data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
+            printError("error: the JSON could not be made: \(error)")
+            throw ExitCode(1)
+        }
+        Swift.print(String(decoding: data, as: UTF8.self))
+        if let reason = Peregrine.standardOutputFailure() {
+            printError("error: standard output could not be written: \(reason)")
+            throw ExitCode(1)
+        }
     }
 }

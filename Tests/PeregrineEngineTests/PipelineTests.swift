@@ -336,6 +336,30 @@ struct CommandLineTests {
         #expect(result.output.contains("throughput (median of 1): "))
         #expect(result.output.contains("latency per command: p50 "))
         #expect(result.output.contains("passive order: add median "))
+        // As JSON: the same stream and book, as numbers.
+        let json = try run([
+            "bench", "matching", "--orders", "2000", "--levels", "100", "--commands", "20000", "--rounds", "1",
+            "--json",
+        ])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["commands"] as? Int == 20_000 && object["trades"] as? Int == 4_950)
+        #expect(object["reports"] as? Int == 29_993)
+        #expect((object["book_at_start"] as? [String: Int])?["resting_orders"] == 2_000)
+        #expect((object["book_at_end"] as? [String: Int])?["resting_orders"] == 1_787)
+        #expect((object["latency_ns"] as? [String: Int])?.keys.sorted() == ["max", "p50", "p99", "p99.9", "p99.99"])
+        #expect((object["latency_ns_by_kind"] as? [String: Any])?.count == 4)
+        #expect((object["commands_per_second"] as? Double ?? 0) > 0)
+        #expect((object["state_hash"] as? String)?.count == 16)
+        // The journal benchmark's.
+        let directory = NSTemporaryDirectory() + "peregrine-bench-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let journal = try run(["bench", "journal", "--events", "20000", "--directory", directory, "--json"])
+        #expect(journal.status == 0, "\(journal.error)")
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(journal.output.utf8)) as? [String: Any])
+        #expect(figures["events"] as? Int == 20_000 && figures["batch"] as? Int == 256)
+        #expect((figures["replay_events_per_second"] as? Double ?? 0) > 0)
+        #expect(figures.keys.count == 11)
     }
 
     @Test func shortRunPrintsStatusAndFinalReport() throws {
