@@ -40,7 +40,9 @@ public struct FileJournalPlan: JournalPlan {
     {
         try lock.take(directory)
         let settings = try LogicSettings(configuration, custom: custom)
-        if let stored = try LogicSettings.load(directory: directory) {
+        // (Recovery leaves the file as it is: the take-over below is written by `open`.)
+        let stored = try LogicSettings.load(directory: directory)
+        if let stored {
             if let difference = settings.difference(from: stored) {
                 throw .settings(.differs(origin: directory, difference: difference))
             }
@@ -54,13 +56,11 @@ public struct FileJournalPlan: JournalPlan {
             acceptLogicChange: configuration.acceptLogicChange)
         // Records from where this recovery started on are this revision's once it appends (it
         // replayed them, or wrote none of them yet): a later start from there is exact.
-        if let stored = try LogicSettings.load(directory: directory) {
-            let start = recovered.summary.snapshot?.sequence ?? 0
-            if stored.exactFrom > start {
-                var upgraded = settings
-                upgraded.revisionSince = start
-                lock.takeOver.withLock { $0 = upgraded }
-            }
+        let start = recovered.summary.snapshot?.sequence ?? 0
+        if let stored, stored.exactFrom > start {
+            var upgraded = settings
+            upgraded.revisionSince = start
+            lock.takeOver.withLock { $0 = upgraded }
         }
         return recovered
     }
@@ -95,10 +95,7 @@ public struct FileJournalPlan: JournalPlan {
         } catch {
             throw .journal(error)
         }
-        if let upgraded = lock.takeOver.withLock({ $0 }) {
-            try upgraded.store(directory: directory)
-            lock.takeOver.withLock { $0 = nil }
-        }
+        if let upgraded = lock.takeOver.withLock({ $0.take() }) { try upgraded.store(directory: directory) }
         var syncer: BackgroundSyncer? = nil
         if case .batch(let interval, let events) = configuration.durability {
             do {

@@ -268,18 +268,13 @@ public enum JournalReplay {
             }
         }
         // Records from `from` on that another revision of the logic wrote (`exactFrom`).
-        var otherRevision: OtherRevisionRecords? = nil
-        if let stored, from < Swift.min(stored.exactFrom, end.nextSequence), from <= through {
-            let last = Swift.min(Swift.min(stored.exactFrom, end.nextSequence) &- 1, through)
-            let records = OtherRevisionRecords(first: from, last: last, writtenBy: stored.revisionText)
-            if repair, !acceptLogicChange {
-                throw .recovery(
-                    .otherLogicRevision(
-                        directory: directory, records: records, snapshot: used?.path,
-                        takenOver: stored.revision == LogicSettings.currentRevision ? stored.revisionSince : nil,
-                        skipped: skipped))
-            }
-            otherRevision = records
+        let otherRevision = stored?.otherRevisionRecords(from: from, end: end.nextSequence, through: through)
+        if let stored, let otherRevision, repair, !acceptLogicChange {
+            throw .recovery(
+                .otherLogicRevision(
+                    directory: directory, records: otherRevision, snapshot: used?.path,
+                    takenOver: stored.revision == LogicSettings.currentRevision ? stored.revisionSince : nil,
+                    skipped: skipped))
         }
         // Accepted lost records: the snapshots beyond the journal's end are set aside (once
         // nothing else refuses the start).

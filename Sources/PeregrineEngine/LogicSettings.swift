@@ -258,6 +258,14 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// wrote every record.
     public var exactFrom: Int64 { revision == Self.currentRevision ? revisionSince : .max }
 
+    /// The records from `from` to the journal's `end` (its next sequence), none after
+    /// `through`, that another revision wrote (those before `exactFrom`); nil when none is.
+    public func otherRevisionRecords(from: Int64, end: Int64, through: Int64 = .max) -> OtherRevisionRecords? {
+        let last = Swift.min(Swift.min(exactFrom, end) &- 1, through)
+        guard from <= last else { return nil }
+        return OtherRevisionRecords(first: from, last: last, writtenBy: revisionText)
+    }
+
     /// Which logic wrote the records before `exactFrom`, for messages.
     public var revisionText: String {
         if revision == Self.currentRevision {

@@ -26,8 +26,9 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     {
         let logicSettings = try LogicSettings(configuration, custom: custom)
         let jetStream: JetStream
-        /// The revision that wrote the stream, when it is not this build's (the change accepted).
-        var writtenBy: String? = nil
+        /// The stream's settings when another revision wrote it (the change accepted), read
+        /// before this build writes its own into the stream's description.
+        var otherRevision: LogicSettings? = nil
         do {
             let connection = try NATSConnection(
                 NATSConnectionOptions(url: settings.url, name: "peregrine-shard-\(settings.shard)"))
@@ -49,7 +50,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
                                 stream: "\(settings.url) stream \(settings.journalStream)",
                                 writtenBy: stored.revisionText))
                     }
-                    writtenBy = stored.revisionText
+                    otherRevision = stored
                 }
             }
             try JetStreamJournalWriter.refuseForeign(
@@ -64,13 +65,9 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         } catch {
             throw .wiring("unexpected \(error)")
         }
-        var recovered = try Self.recover(
-            jetStream: jetStream, settings: settings, configuration: configuration, custom: custom)
-        // (The stream's description says this revision now: the accepted change is said here.)
-        if let writtenBy, recovered.summary.replayed > 0 {
-            recovered.summary.otherRevision = OtherRevisionRecords(
-                first: 0, last: recovered.summary.nextSequence &- 1, writtenBy: writtenBy)
-        }
+        let recovered = try Self.recover(
+            jetStream: jetStream, settings: settings, configuration: configuration, custom: custom,
+            stored: otherRevision)
         let writer: JetStreamJournalWriter
         do {
             writer = try JetStreamJournalWriter(
@@ -94,11 +91,12 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
     /// through `through`, in order, with each frame's checksum and continuity checked (a frame
     /// missing or out of place throws). The stream must start at sequence 0 (no snapshots live
     /// in the stream). Outputs from `printFrom` on go to `printer`; order updates to
-    /// `orderEvents`.
+    /// `orderEvents`. `stored`: the logic settings the stream was written with, when known; the
+    /// records another revision wrote are then in the summary (`otherRevision`).
     public static func recover<S: Strategy>(
         jetStream: JetStream, settings: NATSSettings, configuration: EngineConfiguration, custom: S.Type,
         through: Int64 = .max, printFrom: Int64 = 0, printer: ((String) -> Void)? = nil,
-        orderEvents: OrderEventWriter? = nil
+        orderEvents: OrderEventWriter? = nil, stored: LogicSettings? = nil
     ) throws(EngineError) -> Recovered<S> {
         let start = JournalReplay.monotonicSeconds()
         var logic = try JournalReplay.journalsLogic(
@@ -108,11 +106,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
         outputs.orderEvents = orderEvents
         outputs.print(to: printer, instruments: configuration.resolvedInstruments)
         let summary: JetStreamJournalReader.Summary
-        let stored: LogicSettings?
         do {
-            stored = try jetStream.streamState(settings.journalStream)?.description.map { (text) throws(EngineError) in
-                try settings.storedLogic(description: text)
-            }
             let tail = try JetStreamJournalReader.tail(jetStream: jetStream, stream: settings.journalStream)
             guard tail.firstSequence == 0 else {
                 throw JetStreamJournalError.discontinuity(streamSequence: 1, expected: 0, found: tail.firstSequence)
@@ -136,10 +130,7 @@ public final class JetStreamJournalPlan: JournalPlan, @unchecked Sendable {
             orders: outputs.orders, reports: outputs.reportCount, fills: outputs.fills)
         // Records another revision wrote (every start replays the whole stream): said by
         // `replay`, and by a run that accepted the change.
-        if let stored, stored.exactFrom > 0, summary.events > 0 {
-            replay.otherRevision = OtherRevisionRecords(
-                first: 0, last: Swift.min(stored.exactFrom, replay.nextSequence) &- 1, writtenBy: stored.revisionText)
-        }
+        replay.otherRevision = stored?.otherRevisionRecords(from: 0, end: replay.nextSequence)
         return Recovered(logic: logic, hasher: outputs.hasher, summary: replay)
     }
 

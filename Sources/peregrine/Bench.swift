@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PeregrineBench
 import PeregrineEngine
 import PeregrineStrategy
@@ -76,7 +75,7 @@ struct BenchMatching: ParsableCommand {
             for kind in CommandKind.allCases {
                 byKind["\(kind)"] = Dictionary(uniqueKeysWithValues: zip(names, result.latencyByKind[kind.rawValue]))
             }
-            try BenchJSON.print([
+            try JSONOutput.print([
                 "seed": seed, "commands": result.commands, "rounds": rounds,
                 "book_at_start": [
                     "resting_orders": flow.restingAtStart, "bid_levels": flow.levelsAtStart.bids,
@@ -172,7 +171,7 @@ struct BenchJournal: ParsableCommand {
             directory: path, events: events, batch: batch, syncIntervalMicroseconds: syncIntervalUs,
             custom: IdleStrategy.self)
         if json {
-            try BenchJSON.print([
+            try JSONOutput.print([
                 "events": result.events, "batch": batch, "sync_interval_us": syncIntervalUs,
                 "append_none_events_per_second": result.appendNone,
                 "append_batch_events_per_second": result.appendBatch, "syncs_batch": result.syncsBatch,
@@ -199,22 +198,5 @@ struct BenchJournal: ParsableCommand {
 
     func removeTree(_ path: String) {
         _ = system("rm -rf '\(path)'")
-    }
-}
-
-/// `--json` output of the benchmarks: one object on standard output, keys sorted.
-enum BenchJSON {
-    /// Prints `object`; a JSON or standard output that cannot be written fails (exit 1).
-    static func print(_ object: [String: Any]) throws {
-        let data: Data
-        do { data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
-            printError("error: the JSON could not be made: \(error)")
-            throw ExitCode(1)
-        }
-        Swift.print(String(decoding: data, as: UTF8.self))
-        if let reason = Peregrine.standardOutputFailure() {
-            printError("error: standard output could not be written: \(reason)")
-            throw ExitCode(1)
-        }
     }
 }

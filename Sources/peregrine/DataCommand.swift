@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PeregrineBacktest
 import PeregrineEngine
 import PeregrineModel
@@ -29,22 +28,12 @@ struct DataCommand: ParsableCommand {
         return (result, (ContinuousClock.now - started).seconds)
     }
 
-    /// Prints `object` on standard output as one line of JSON (keys sorted), for `--json`. A
-    /// JSON or standard output that cannot be written removes `output` (nothing is left
-    /// behind) and exits 1.
-    static func printJSON(_ object: [String: Any], output: String) {
-        do {
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } catch {
-            printError("error: the JSON could not be made: \(error)")
+    /// `JSONOutput.print(object)` for the file at `output`: a JSON that cannot be written
+    /// removes the file (nothing is left behind) and exits 1.
+    static func printJSON(_ object: [String: Any], output: String) throws {
+        do { try JSONOutput.print(object) } catch {
             OutputFile.discard(output)
-            Glibc.exit(Peregrine.Status.failed)
-        }
-        if let reason = Peregrine.standardOutputFailure() {
-            printError("error: standard output could not be written: \(reason); \(output) was removed")
-            OutputFile.discard(output)
-            Glibc.exit(Peregrine.Status.failed)
+            throw error
         }
     }
 
@@ -115,7 +104,7 @@ struct DataCommand: ParsableCommand {
                 }
                 for warning in outcome.warnings { printError("warning: \(warning)") }
                 if json {
-                    DataCommand.printJSON(
+                    try DataCommand.printJSON(
                         [
                             "events": outcome.events, "instruments": DataCommand.instrumentsJSON(outcome.instruments),
                             "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
@@ -225,7 +214,7 @@ struct DataCommand: ParsableCommand {
                         settings, output: output, progress: progress, stopRequested: stopRequested)
                 }
                 if json {
-                    DataCommand.printJSON(
+                    try DataCommand.printJSON(
                         [
                             "events": count,
                             "instruments": DataCommand.instrumentsJSON(SyntheticData.instruments(settings)),

@@ -106,16 +106,13 @@ struct JournalCommand: ParsableCommand {
                     }
                 }
                 // Records a run would replay after its snapshot that another logic revision wrote.
-                if let stored {
-                    let from = newestUsable ?? scan.firstSequence
-                    let end = Swift.min(stored.exactFrom, scan.nextSequence)
-                    if from < end {
-                        let records = OtherRevisionRecords(first: from, last: end - 1, writtenBy: stored.revisionText)
-                        printError(
-                            "error: \(records); `peregrine run` refuses to replay them unless --accept-logic-change "
-                                + "(docs/journal.md, \"Upgrading the engine\")")
-                        problems += 1
-                    }
+                if let records = stored?.otherRevisionRecords(
+                    from: newestUsable ?? scan.firstSequence, end: scan.nextSequence)
+                {
+                    printError(
+                        "error: \(records); `peregrine run` refuses to replay them unless --accept-logic-change "
+                            + "(docs/journal.md, \"Upgrading the engine\")")
+                    problems += 1
                 }
                 if problems > 0 { throw ExitCode(1) }
             } catch let error as JournalError {

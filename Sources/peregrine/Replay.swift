@@ -174,12 +174,16 @@ struct Replay: ParsableCommand {
         if let natsPrefix { settings.usePrefix(natsPrefix) }
         let jetStream: JetStream
         var configuration = EngineConfiguration()
+        let stored: LogicSettings?
         do {
             jetStream = try NATSConnection(NATSConnectionOptions(url: url, maxReconnects: 0)).jetStream()
             guard let state = try jetStream.streamState(settings.journalStream) else {
                 throw EngineError.recovery(.noJournal("\(url) stream \(settings.journalStream)"))
             }
-            if let text = state.description { try settings.storedLogic(description: text).apply(to: &configuration) }
+            stored = try state.description.map { (text) throws(EngineError) in
+                try settings.storedLogic(description: text)
+            }
+            stored?.apply(to: &configuration)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -191,7 +195,7 @@ struct Replay: ParsableCommand {
             let recovered = try JetStreamJournalPlan.recover(
                 jetStream: jetStream, settings: settings, configuration: configuration, custom: IdleStrategy.self,
                 through: to ?? .max, printFrom: from, printer: print ? { Swift.print($0) } : nil,
-                orderEvents: export)
+                orderEvents: export, stored: stored)
             report = recovered.summary
         } catch {
             printError("error: \(error)")
