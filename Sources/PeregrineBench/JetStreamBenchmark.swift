@@ -5,7 +5,7 @@ import PeregrineNATS
 
 /// `peregrine bench jetstream`: journals synthetic events to a JetStream stream through the
 /// JetStream journal writer and reads them back with a pull consumer, with frames and one
-/// event per message. Prints its figures through `print`; the benchmark streams are deleted.
+/// event per message. Returns its figures; the benchmark streams are deleted.
 public struct JetStreamBenchmark: Sendable {
     public var nats: String
     public var events: Int
@@ -35,31 +35,34 @@ public struct JetStreamBenchmark: Sendable {
         public var description: String
     }
 
-    public func run(print: (String) -> Void) throws {
+    /// One stream journalled and read back.
+    public struct Figures: Sendable {
+        /// Events acknowledged per second (appended until every one was acknowledged).
+        public var appendRate: Double
+        /// Events read back and checked per second (pull consumer).
+        public var readRate: Double
+        /// Messages published (frames; one per event without frames).
+        public var frames: Int
+        public var events: Int
+    }
+
+    /// With frames, and one event per message (nil when `singleEvents` is 0).
+    public struct Result: Sendable {
+        public var framed: Figures
+        public var single: Figures?
+    }
+
+    public func run() throws -> Result {
         let jetStream = try NATSConnection(NATSConnectionOptions(url: nats, maxReconnects: 0)).jetStream()
         var market = SyntheticMarket(instruments: 16, seed: 1, orderFlowPercent: 20)
         let input = (0..<events).map { market.next(timestamp: UInt64($0) * 100) }
-        print(
-            "jetstream benchmark: \(nats), \(storage.rawValue) storage, R\(replicas); \(events) events of 64 bytes, frames of \(frameEvents), window \(window)"
-        )
         let framed = try measure(name: "BENCH_FRAMED", input: input, frameEvents: frameEvents, jetStream: jetStream)
-        print(
-            "journal (frames):       \(decimal(framed.appendRate / 1e6, places: 2))M events/s acknowledged (\(framed.frames) frames, \(decimal(framed.appendRate * 64 / 1e6))MB/s)"
-        )
-        print("replay (pull consumer): \(decimal(framed.readRate / 1e6, places: 2))M events/s read and checked")
-        if singleEvents > 0 {
-            let single = try measure(
+        let single =
+            singleEvents > 0
+            ? try measure(
                 name: "BENCH_SINGLE", input: Array(input.prefix(singleEvents)), frameEvents: 1, jetStream: jetStream)
-            print(
-                "journal (one event per message): \(decimal(single.appendRate / 1e3, places: 1))K events/s — frames are \(decimal(framed.appendRate / single.appendRate, places: 1))× that"
-            )
-        }
-    }
-
-    struct Figures {
-        var appendRate: Double
-        var readRate: Double
-        var frames: Int
+            : nil
+        return Result(framed: framed, single: single)
     }
 
     func measure(name: String, input: [Event], frameEvents: Int, jetStream: JetStream) throws -> Figures {
@@ -92,6 +95,6 @@ public struct JetStreamBenchmark: Sendable {
         }
         return Figures(
             appendRate: Double(input.count) / appendSeconds, readRate: Double(input.count) / readSeconds,
-            frames: writer.framesPublished)
+            frames: writer.framesPublished, events: input.count)
     }
 }

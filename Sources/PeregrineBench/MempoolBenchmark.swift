@@ -7,7 +7,7 @@ import Synchronization
 
 /// `peregrine bench mempool`: a synthetic stream of pending swaps analysed on one thread
 /// (latency per transaction, throughput), then the bundle sink's signing and the intake of
-/// signed bytes. Prints its figures through `print`.
+/// signed bytes. Returns its figures; the command prints them as lines or JSON.
 public struct MempoolBenchmark: Sendable {
     public var transactions: Int
     public var tokens: Int
@@ -22,7 +22,33 @@ public struct MempoolBenchmark: Sendable {
         self.developmentKey = developmentKey
     }
 
-    public func run(print: (String) -> Void) throws {
+    /// What the benchmark measured.
+    public struct Result: Sendable {
+        /// Transactions analysed per measurement, the pools and tokens they swap through.
+        public var count: Int
+        public var pools: Int
+        public var tokens: Int
+        /// How the latency pass's transactions ended, by outcome ("no opportunity", …).
+        public var outcomes: [String: Int]
+        /// Per transaction, ns: percentile (50, 99, 99.9) → value.
+        public var latencyPercentiles: [(percentile: Double, nanoseconds: UInt64)]
+        public var latencyMaxNanoseconds: UInt64
+        /// The throughput pass: seconds for `count` transactions, and the opportunities found.
+        public var throughputSeconds: Double
+        public var opportunities: Int
+        /// The bundle sink: back-runs built, signed and written, ns each, and bytes per request
+        /// (nil when the stream held no opportunity).
+        public var bundle: (backruns: Int, nanosecondsEach: Double, requestBytes: Int)?
+        /// A signed transaction's decode, ns, of which Keccak-256, and its size in bytes.
+        public var signedDecodeNanoseconds: Double
+        public var keccakNanoseconds: Double
+        public var signedBytes: Int
+
+        /// Transactions analysed per second in the throughput pass.
+        public var transactionsPerSecond: Double { Double(count) / Swift.max(throughputSeconds, 1e-9) }
+    }
+
+    public func run() throws -> Result {
         let flow = SyntheticSwapFlow(count: transactions, tokenCount: tokens, seed: 3)
         let clock = CycleClock.calibrate()
         var analyzer = MempoolAnalyzer(
@@ -63,25 +89,22 @@ public struct MempoolBenchmark: Sendable {
             }
         }
         let seconds = Double(clock.now() &- start) / 1e9
-        print(
-            "mempool benchmark: \(count) pending swaps over \(flow.pools.pools.count) pools (\(tokens) tokens), one thread"
-        )
-        print(
-            "outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · "))
-        func ns(_ q: Double) -> String { "\(histogram.valueAtPercentile(q)) ns" }
-        print("latency per transaction: p50 \(ns(50))  p99 \(ns(99))  p99.9 \(ns(99.9))  max \(histogram.max) ns")
-        print(
-            "throughput: \(decimal(Double(count) / seconds / 1e6, places: 2))M transactions/s on one core (\(found) opportunities)"
-        )
-        try benchBackrunSigning(flow: flow, clock: clock, print: print)
-        benchSignedIntake(clock: clock, print: print)
+        let bundle = try benchBackrunSigning(flow: flow, clock: clock)
+        let intake = benchSignedIntake(clock: clock)
+        return Result(
+            count: count, pools: flow.pools.pools.count, tokens: tokens, outcomes: outcomes,
+            latencyPercentiles: [50, 99, 99.9].map { ($0, histogram.valueAtPercentile($0)) },
+            latencyMaxNanoseconds: histogram.max, throughputSeconds: seconds, opportunities: found,
+            bundle: bundle, signedDecodeNanoseconds: intake.decode,
+            keccakNanoseconds: intake.keccak, signedBytes: intake.bytes)
     }
 
     /// What a live feed adds per transaction before the analysis: decoding its signed bytes
     /// into a `PendingTransaction`, of which Keccak-256 (the transaction hash) is most.
-    func benchSignedIntake(clock: CycleClock, print: (String) -> Void) {
+    func benchSignedIntake(clock: CycleClock) -> (decode: Double, keccak: Double, bytes: Int) {
         let flow = SyntheticSwapFlow(count: 2_000, tokenCount: tokens, seed: 5, signed: true)
-        let rounds = 100
+        // 100 passes at the default count; fewer for a short run (one for 20,000 or less).
+        let rounds = Swift.min(100, Swift.max(1, count / 20_000))
         var check: UInt64 = 0
         var bytes = 0
         var start = clock.now()
@@ -107,10 +130,8 @@ public struct MempoolBenchmark: Sendable {
             }
         }
         let keccakNanoseconds = Double(clock.now() &- start) / Double(rounds * flow.transactions.count)
-        print(
-            "signed intake: decode of a signed transaction (\(bytes / (rounds * flow.transactions.count)) bytes) \(Int(decodeNanoseconds)) ns, of which Keccak-256 \(Int(keccakNanoseconds)) ns"
-        )
         Self.keep(check)
+        return (decodeNanoseconds, keccakNanoseconds, bytes / (rounds * flow.transactions.count))
     }
 
     /// Where `keep` stores: a store the optimiser must do, so the loops feeding it stay.
@@ -121,7 +142,9 @@ public struct MempoolBenchmark: Sendable {
 
     /// What the bundle sink does per opportunity: build the back-run (executor calldata, EIP-1559
     /// fields), sign it with libsecp256k1, and write the eth_sendBundle request.
-    func benchBackrunSigning(flow: SyntheticSwapFlow, clock: CycleClock, print: (String) -> Void) throws {
+    func benchBackrunSigning(flow: SyntheticSwapFlow, clock: CycleClock) throws -> (
+        backruns: Int, nanosecondsEach: Double, requestBytes: Int
+    )? {
         var analyzer = MempoolAnalyzer(
             pools: flow.pools, seen: try BloomFilter(capacity: 100_000, falsePositiveRate: 0.001))
         var orders: [BundleLeg] = []
@@ -138,7 +161,7 @@ public struct MempoolBenchmark: Sendable {
                 orders.append(leg)
             }
         }
-        guard !orders.isEmpty else { return }
+        guard !orders.isEmpty else { return nil }
         let assembler = BundleRequestWriter(
             signer: try EthereumSigner(privateKeyHex: developmentKey), settings: MempoolSettings(), delivery: nil)
         var bytes = 0
@@ -152,8 +175,6 @@ public struct MempoolBenchmark: Sendable {
                 .utf8.count
         }
         let perBundle = Double(clock.now() &- start) / Double(orders.count)
-        print(
-            "bundle sink: build + sign + eth_sendBundle JSON \(decimal(perBundle / 1_000, places: 1)) µs per back-run (\(Int(1e9 / perBundle)) bundles/s on one core, \(bytes / orders.count) bytes per request)"
-        )
+        return (orders.count, perBundle, bytes / orders.count)
     }
 }

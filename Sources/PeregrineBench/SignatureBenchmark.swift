@@ -4,7 +4,7 @@ import PeregrineEVM
 import PeregrineEngine
 
 /// `peregrine bench sigverify`: Ed25519 batch signature verification (swift-crypto) on one and
-/// two threads. Prints its figures through `print` as it measures them.
+/// two threads. Returns its figures; the command prints them as lines or JSON.
 public struct SignatureBenchmark: Sendable {
     public var count: Int
     public var messageBytes: Int
@@ -14,7 +14,22 @@ public struct SignatureBenchmark: Sendable {
         self.messageBytes = messageBytes
     }
 
-    public func run(print: (String) -> Void) throws {
+    /// One verification of the whole batch on `threads` threads.
+    public struct Run: Sendable {
+        public var threads: Int
+        public var seconds: Double
+        /// Signatures found valid (every one: the batch is signed correctly).
+        public var valid: Int
+    }
+
+    /// The batch's size and one run on one thread, then one on two.
+    public struct Result: Sendable {
+        public var count: Int
+        public var messageBytes: Int
+        public var runs: [Run]
+    }
+
+    public func run() throws -> Result {
         var batch = SignatureBatch()
         var random = SplitMix64(seed: 5)
         let keys = (0..<64).map { _ in Curve25519.Signing.PrivateKey() }
@@ -26,15 +41,13 @@ public struct SignatureBenchmark: Sendable {
                 signature: Array(try key.signature(for: message)))
         }
         let clock = CycleClock.calibrate()
-        print("signature benchmark: \(count) Ed25519 signatures over \(messageBytes)-byte messages")
+        var runs: [Run] = []
         for threads in [1, 2] {
             let start = clock.now()
             let verdicts = SignatureVerifier.verify(batch, threads: threads)
             let seconds = Double(clock.now() &- start) / 1e9
-            let valid = verdicts.filter { $0 }.count
-            print(
-                "\(threads) thread(s): \(Int(Double(count) / seconds)) verifications/s (\(Int(Double(count) / seconds / Double(threads)))/s per core), \(decimal(seconds * 1e6 / Double(count), places: 1)) µs each; \(valid) valid"
-            )
+            runs.append(Run(threads: threads, seconds: seconds, valid: verdicts.filter { $0 }.count))
         }
+        return Result(count: count, messageBytes: messageBytes, runs: runs)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PeregrineBench
 import PeregrineEngine
 import PeregrineNATS
@@ -39,6 +40,9 @@ struct BenchJetStream: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stream replicas (3 needs a cluster).")
     var replicas: Int = 1
 
+    @Flag(help: "Print one JSON object instead of the lines (events/s acknowledged and read back, frames).")
+    var json = false
+
     func validate() throws {
         guard (1...100_000_000).contains(events) else { throw ValidationError("--events must be 1 to 100000000") }
         guard (1...JournalFrame.maxEvents).contains(frameEvents) else {
@@ -59,9 +63,38 @@ struct BenchJetStream: ParsableCommand {
     }
 
     func run() throws {
-        try JetStreamBenchmark(
+        if !json {
+            print(
+                "jetstream benchmark: \(nats), \(storage) storage, R\(replicas); \(events) events of 64 bytes, frames of \(frameEvents), window \(window)"
+            )
+        }
+        let result = try JetStreamBenchmark(
             nats: nats, events: events, frameEvents: frameEvents, window: window, singleEvents: singleEvents,
             storage: StreamStorage(rawValue: storage) ?? .file, fetchBatch: fetchBatch, replicas: replicas
-        ).run { print($0) }
+        ).run()
+        if json {
+            func object(_ figures: JetStreamBenchmark.Figures) -> [String: Any] {
+                [
+                    "events": figures.events, "messages": figures.frames,
+                    "append_events_per_second": figures.appendRate, "read_events_per_second": figures.readRate,
+                ]
+            }
+            try JSONOutput.print([
+                "nats": nats, "storage": storage, "replicas": replicas, "frame_events": frameEvents, "window": window,
+                "fetch_batch": fetchBatch, "framed": object(result.framed),
+                "single": result.single.map { object($0) as Any } ?? NSNull(),
+            ])
+            return
+        }
+        let framed = result.framed
+        print(
+            "journal (frames):       \(decimal(framed.appendRate / 1e6, places: 2))M events/s acknowledged (\(framed.frames) frames, \(decimal(framed.appendRate * 64 / 1e6))MB/s)"
+        )
+        print("replay (pull consumer): \(decimal(framed.readRate / 1e6, places: 2))M events/s read and checked")
+        if let single = result.single {
+            print(
+                "journal (one event per message): \(decimal(single.appendRate / 1e3, places: 1))K events/s — frames are \(decimal(framed.appendRate / single.appendRate, places: 1))× that"
+            )
+        }
     }
 }

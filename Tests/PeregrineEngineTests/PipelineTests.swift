@@ -362,6 +362,57 @@ struct CommandLineTests {
         #expect(figures.keys.count == 11)
     }
 
+    /// `bench sigverify`, `bench mempool` and `bench metrics` print one JSON object with
+    /// `--json`: the same (seeded) work as their lines, as numbers.
+    @Test func theOtherBenchmarksPrintJSON() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            Issue.record("peregrine binary not found at \(Self.binary.path)")
+            return
+        }
+        func object(_ result: PeregrineCLI.Result) throws -> [String: Any] {
+            #expect(result.status == 0, "\(result.error)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        }
+        // Signatures: every one valid, on one thread and on two.
+        let signatures = try object(
+            try run(["bench", "sigverify", "--count", "300", "--message-bytes", "64", "--json"]))
+        #expect(signatures["signatures"] as? Int == 300 && signatures["message_bytes"] as? Int == 64)
+        let runs = try #require(signatures["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["threads"] as? Int } == [1, 2])
+        #expect(runs.map { $0["valid"] as? Int } == [300, 300])
+        #expect(runs.allSatisfy { ($0["verifications_per_second"] as? Double ?? 0) > 0 })
+        let signatureLines = try run(["bench", "sigverify", "--count", "300", "--message-bytes", "64"])
+        #expect(signatureLines.status == 0)
+        #expect(signatureLines.output.contains("1 thread(s): ") && signatureLines.output.contains("; 300 valid"))
+        // The mempool analysis: the outcomes of the seeded stream, as the lines count them.
+        let arguments = ["bench", "mempool", "--transactions", "500", "--tokens", "16", "--count", "3000"]
+        let mempool = try object(try run(arguments + ["--json"]))
+        #expect(mempool["transactions"] as? Int == 3_000 && mempool["tokens"] as? Int == 16)
+        let outcomes = try #require(mempool["outcomes"] as? [String: Int])
+        #expect(outcomes.values.reduce(0, +) == 3_000)
+        let lines = try run(arguments)
+        #expect(lines.status == 0)
+        let outcomeLine = try #require(lines.line(startingWith: "outcomes: "))
+        let counted = outcomeLine.components(separatedBy: " · ").map { entry -> (String, Int) in
+            let words = entry.split(separator: " ")
+            return (words.dropLast().joined(separator: " "), Int(words.last ?? "") ?? -1)
+        }
+        #expect(Dictionary(uniqueKeysWithValues: counted) == outcomes)
+        #expect((mempool["latency_ns"] as? [String: Int])?.keys.sorted() == ["max", "p50", "p99", "p99.9"])
+        #expect(lines.output.contains("latency per transaction: p50 ") && lines.output.contains(" p99.9 "))
+        let intake = try #require(mempool["signed_intake"] as? [String: Any])
+        #expect((intake["bytes"] as? Int ?? 0) > 0 && (intake["decode_ns"] as? Double ?? 0) > 0)
+        #expect(mempool["bundle_sink"] != nil && (mempool["transactions_per_second"] as? Double ?? 0) > 0)
+        // The metrics server on and off: one round of each.
+        let metrics = try object(
+            try run(["bench", "metrics", "--rounds", "1", "--duration", "0.3", "--scrape-interval", "0.1", "--json"]))
+        let rounds = try #require(metrics["rounds"] as? [[String: Double]])
+        #expect(rounds.count == 1)
+        #expect(rounds.allSatisfy { ($0["off_events_per_second"] ?? 0) > 0 && ($0["on_events_per_second"] ?? 0) > 0 })
+        #expect(metrics["median_off_events_per_second"] as? Double == rounds.first?["off_events_per_second"])
+        #expect(metrics["topology"] as? String == "shared" && metrics["duration_seconds"] as? Double == 0.3)
+    }
+
     @Test func shortRunPrintsStatusAndFinalReport() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             Issue.record("peregrine binary not found at \(Self.binary.path)")

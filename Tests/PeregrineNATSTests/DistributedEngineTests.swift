@@ -23,6 +23,26 @@ struct DistributedEngineTests {
         output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
     }
 
+    /// `bench jetstream --json`: every event acknowledged and read back, in the frames asked
+    /// for (and one message per event for the comparison), as numbers.
+    @Test func theJetStreamBenchmarkPrintsJSON() throws {
+        let (url, server) = try JetStreamJournalTests.server()
+        defer { _ = server }
+        let result = try Self.run([
+            "bench", "jetstream", "--nats", url, "--events", "5000", "--frame-events", "100", "--window", "8",
+            "--single-events", "300", "--storage", "memory", "--json",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(object["storage"] as? String == "memory" && object["frame_events"] as? Int == 100)
+        let framed = try #require(object["framed"] as? [String: Any])
+        #expect(framed["events"] as? Int == 5_000 && framed["messages"] as? Int == 50)
+        #expect((framed["append_events_per_second"] as? Double ?? 0) > 0)
+        #expect((framed["read_events_per_second"] as? Double ?? 0) > 0)
+        let single = try #require(object["single"] as? [String: Any])
+        #expect(single["events"] as? Int == 300 && single["messages"] as? Int == 300)
+    }
+
     /// The same 300,000 events (market data and 30% order flow) journaled to a directory and
     /// to a stream: recovery from each gives the same state hash, output hash and counts, in
     /// whole and up to a sequence, with the same order updates of the market maker.
