@@ -59,7 +59,15 @@ public enum BacktestConfigurationFile {
             guard keys.contains(key) else {
                 throw .usage("\(origin): unknown key; known: \(keys.joined(separator: ", "))")
             }
-            let textValue = value.string ?? value.int.map { "\($0)" } ?? value.double.map { "\($0)" }
+            var textValue = value.string ?? value.int.map { "\($0)" }
+            if textValue == nil, let number = value.double {
+                guard let decimal = ConfigurationFile.decimalText(number) else {
+                    throw .usage(
+                        "\(origin) \(number): a TOML number is read as a double, exact to 15 significant digits: "
+                            + "write a decimal of more as a string, e.g. \"0.1000000000000000001\"")
+                }
+                textValue = decimal
+            }
             switch key {
             case "data":
                 guard let array = value.array else {

@@ -591,7 +591,13 @@ public enum ConfigurationFile {
                 if let number = value.int {
                     text = "\(number)"
                 } else if let number = value.double {
-                    text = "\(number)"
+                    guard let decimal = Self.decimalText(number) else {
+                        throw .invalidSetting(
+                            name: "\(origin).\(key)", value: "\(number)",
+                            allowed: "a TOML number is read as a double, exact to 15 significant digits: write a "
+                                + "decimal of more as a string, e.g. \"0.1000000000000000001\"")
+                    }
+                    text = decimal
                 } else if let string = value.string {
                     text = string
                 } else if let flag = value.bool {
@@ -607,6 +613,39 @@ public enum ConfigurationFile {
         // the same spec.
         spec.parameters.sort { $0.key < $1.key }
         return spec
+    }
+
+    /// A TOML number (a double) as plain decimal text ("0.00001", not "1e-05"), when the
+    /// double says which decimal was written: its shortest form has at most 15 significant
+    /// digits, as every decimal of at most 15 does. nil for one of 16 or 17 (a longer decimal
+    /// was written, and rounded) and for infinities and NaN.
+    public static func decimalText(_ number: Double) -> String? {
+        guard number.isFinite else { return nil }
+        let shortest = "\(number.magnitude)"
+        let parts = shortest.split(separator: "e", maxSplits: 1)
+        guard let mantissa = parts.first, let exponent = parts.count == 2 ? Int(parts[1]) : 0 else { return nil }
+        let pieces = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = pieces.first.map(String.init) ?? ""
+        let fraction = pieces.count == 2 ? String(pieces[1]) : ""
+        // The digits d1d2…dn and where the point goes: after `point` of them.
+        var digits = whole + fraction
+        var point = whole.count + exponent
+        while digits.first == "0", digits.count > 1 {
+            digits.removeFirst()
+            point -= 1
+        }
+        while digits.last == "0", digits.count > 1 { digits.removeLast() }
+        guard digits.count <= 15 else { return nil }
+        if digits == "0" { return "0" }
+        let text: String
+        if point <= 0 {
+            text = "0." + String(repeating: "0", count: -point) + digits
+        } else if point >= digits.count {
+            text = digits + String(repeating: "0", count: point - digits.count)
+        } else {
+            text = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+        }
+        return number < 0 ? "-" + text : text
     }
 
     /// One `[[risk]]` table (`RiskRule`): decimals as strings (or integers), the per-currency

@@ -1491,6 +1491,20 @@ import Testing
             try BacktestConfigurationFile.apply(
                 "[backtest]\nfrom = 2020-02-22T01:10:00+01:00\n", path: "bt.toml", to: &bad)
         }
+        // A TOML number is the plain decimal its double holds (1e-4 bps is 0.0001); one of 16 or
+        // 17 significant digits (a longer decimal rounded) is refused with the advice to quote it.
+        var numbers = BacktestSettings()
+        try BacktestConfigurationFile.apply(
+            "[backtest]\ntaker_fee_bps = 1e-4\ncapital = 2.5e5\n", path: "bt.toml", to: &numbers)
+        #expect(numbers.capital == "250000" && numbers.takerFeeBasisPoints == "0.0001")
+        #expect(
+            throws: BacktestError.usage(
+                "bt.toml:2: backtest.capital 0.30000000000000004: a TOML number is read as a double, exact to 15 "
+                    + "significant digits: write a decimal of more as a string, e.g. \"0.1000000000000000001\"")
+        ) {
+            try BacktestConfigurationFile.apply(
+                "[backtest]\ncapital = 0.30000000000000004\n", path: "bt.toml", to: &bad)
+        }
         // So are a bad value and a bad data argument (named as the file writes them, not as flags).
         #expect(
             throws: BacktestError.usage("line 5: backtest.queue_model powr:2: use risk-averse, power:N (N > 0) or log")

@@ -1,9 +1,10 @@
 import Foundation
-import PeregrineEngine
 import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
 import Testing
+
+@testable import PeregrineEngine
 
 @Suite("Configuration files")
 struct ConfigurationFileTests {
@@ -443,6 +444,41 @@ struct ConfigurationFileTests {
             "\(ConfigurationFile.located(.invalidSetting(name: "strategy[2].slow", value: "9", allowed: "x"), in: text, path: nil))"
                 == "line 8: invalid strategy[2].slow '9': x")
         #expect(ConfigurationFile.located(.wiring("w"), in: text, path: nil) == .wiring("w"))
+    }
+
+    /// A `[[strategy]]` parameter written as a TOML number reaches the strategy as the decimal
+    /// written (plain, never in exponent form) when a double holds it (15 significant digits);
+    /// one of more is refused at its line with the advice to write a string.
+    @Test func aStrategysNumberIsTheDecimalWrittenOrRefused() throws {
+        let cases: [(Double, String?)] = [
+            (0.001, "0.001"), (2.5, "2.5"), (-0.75, "-0.75"), (1e-5, "0.00001"), (100.0, "100"), (0.0, "0"),
+            (1.5e20, "150000000000000000000"), (123456789012345.6, nil), (0.30000000000000004, nil),
+            (12345678.12345678, nil), (0.000000000000001234, "0.000000000000001234"), (.infinity, nil),
+        ]
+        for (number, text) in cases { #expect(ConfigurationFile.decimalText(number) == text, "\(number)") }
+        let file = """
+            [[strategy]]
+            name = "golden-cross"
+            quantity = 1e-3
+            fast = 2.0
+            """
+        let configuration = try ConfigurationFile.resolve(fileText: file)
+        let parameters = try #require(configuration.strategies.first?.parameters)
+        #expect(parameters.map(\.key) == ["fast", "quantity"] && parameters.map(\.value) == ["2", "0.001"])
+        let refused = """
+            [[strategy]]
+            name = "golden-cross"
+            quantity = 0.30000000000000004
+            """
+        do {
+            _ = try ConfigurationFile.resolve(fileText: refused)
+            Issue.record("a decimal of 17 significant digits was taken")
+        } catch {
+            #expect(
+                "\(error)".contains("strategy[1].quantity '0.30000000000000004': a TOML number is read as a double")
+                    && "\(error)".hasSuffix("write a decimal of more as a string, e.g. \"0.1000000000000000001\""),
+                "\(error)")
+        }
     }
 
     @Test func podSettings() throws {
