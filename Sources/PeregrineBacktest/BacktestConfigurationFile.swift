@@ -62,9 +62,7 @@ public enum BacktestConfigurationFile {
             var textValue = value.string ?? value.int.map { "\($0)" }
             if textValue == nil, let number = value.double {
                 guard let decimal = ConfigurationFile.decimalText(number) else {
-                    throw .usage(
-                        "\(origin) \(number): a TOML number is read as a double, exact to 15 significant digits: "
-                            + "write a decimal of more as a string, e.g. \"0.1000000000000000001\"")
+                    throw .usage("\(origin) \(number): \(ConfigurationFile.inexactNumberAdvice(number))")
                 }
                 textValue = decimal
             }

@@ -41,8 +41,10 @@ public struct JetStreamBenchmark: Sendable {
         public var appendRate: Double
         /// Events read back and checked per second (pull consumer).
         public var readRate: Double
-        /// Messages published (frames; one per event without frames).
+        /// Frames sealed and acknowledged (one per event without frames), and how many times
+        /// one was published again (its ack failed or did not come in time).
         public var frames: Int
+        public var republished: Int
         public var events: Int
     }
 
@@ -74,6 +76,7 @@ public struct JetStreamBenchmark: Sendable {
         let writer = try JetStreamJournalWriter(
             jetStream: jetStream, settings: settings, subject: settings.subjects[0], window: window,
             maxEventsPerFrame: frameEvents)
+        let firstFrame = writer.nextFrameIndex
         let clock = CycleClock.calibrate()
         let start = clock.now()
         for (index, event) in input.enumerated() {
@@ -94,7 +97,9 @@ public struct JetStreamBenchmark: Sendable {
             throw Failure(description: "read back \(summary.events) of \(input.count) events")
         }
         return Figures(
-            appendRate: Double(input.count) / appendSeconds, readRate: Double(input.count) / readSeconds,
-            frames: writer.framesPublished, events: input.count)
+            appendRate: Double(input.count) / Swift.max(appendSeconds, 1e-9),
+            readRate: Double(input.count) / Swift.max(readSeconds, 1e-9),
+            frames: Int(truncatingIfNeeded: writer.nextFrameIndex &- firstFrame), republished: writer.republishes,
+            events: input.count)
     }
 }

@@ -103,7 +103,7 @@ public struct MempoolBenchmark: Sendable {
     /// into a `PendingTransaction`, of which Keccak-256 (the transaction hash) is most.
     func benchSignedIntake(clock: CycleClock) -> (decode: Double, keccak: Double, bytes: Int) {
         let flow = SyntheticSwapFlow(count: 2_000, tokenCount: tokens, seed: 5, signed: true)
-        // 100 passes at the default count; fewer for a short run (one for 20,000 or less).
+        // 100 passes at the default count; fewer for a short run (one below 40,000).
         let rounds = Swift.min(100, Swift.max(1, count / 20_000))
         var check: UInt64 = 0
         var bytes = 0

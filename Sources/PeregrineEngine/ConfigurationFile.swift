@@ -593,9 +593,7 @@ public enum ConfigurationFile {
                 } else if let number = value.double {
                     guard let decimal = Self.decimalText(number) else {
                         throw .invalidSetting(
-                            name: "\(origin).\(key)", value: "\(number)",
-                            allowed: "a TOML number is read as a double, exact to 15 significant digits: write a "
-                                + "decimal of more as a string, e.g. \"0.1000000000000000001\"")
+                            name: "\(origin).\(key)", value: "\(number)", allowed: Self.inexactNumberAdvice(number))
                     }
                     text = decimal
                 } else if let string = value.string {
@@ -617,10 +615,11 @@ public enum ConfigurationFile {
 
     /// A TOML number (a double) as plain decimal text ("0.00001", not "1e-05"), when the
     /// double says which decimal was written: its shortest form has at most 15 significant
-    /// digits, as every decimal of at most 15 does. nil for one of 16 or 17 (a longer decimal
-    /// was written, and rounded) and for infinities and NaN.
+    /// digits, as every decimal of at most 15 does within the doubles' normal range, and at
+    /// most 40 digits either side of the point. nil for one of 16 or 17 (a longer decimal was
+    /// written, and rounded), for one outside that range, and for infinities and NaN.
     public static func decimalText(_ number: Double) -> String? {
-        guard number.isFinite else { return nil }
+        guard number.isFinite, number == 0 || number.magnitude >= Double.leastNormalMagnitude else { return nil }
         let shortest = "\(number.magnitude)"
         let parts = shortest.split(separator: "e", maxSplits: 1)
         guard let mantissa = parts.first, let exponent = parts.count == 2 ? Int(parts[1]) : 0 else { return nil }
@@ -635,7 +634,8 @@ public enum ConfigurationFile {
             point -= 1
         }
         while digits.last == "0", digits.count > 1 { digits.removeLast() }
-        guard digits.count <= 15 else { return nil }
+        // At most 40 digits before the point and 40 decimals.
+        guard digits.count <= 15, point <= 40, digits.count &- point <= 40 else { return nil }
         if digits == "0" { return "0" }
         let text: String
         if point <= 0 {
@@ -646,6 +646,14 @@ public enum ConfigurationFile {
             text = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
         }
         return number < 0 ? "-" + text : text
+    }
+
+    /// Why a TOML number `decimalText` gave no text for is refused, and what to write instead.
+    public static func inexactNumberAdvice(_ number: Double) -> String {
+        guard number.isFinite else { return "use a finite number" }
+        return "a TOML number is read as a double, taken as the decimal written only with at most 15 significant "
+            + "digits and at most 40 either side of the point: write this one as a string, e.g. "
+            + "\"0.1000000000000000001\""
     }
 
     /// One `[[risk]]` table (`RiskRule`): decimals as strings (or integers), the per-currency

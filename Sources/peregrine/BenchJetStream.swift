@@ -40,7 +40,7 @@ struct BenchJetStream: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stream replicas (3 needs a cluster).")
     var replicas: Int = 1
 
-    @Flag(help: "Print one JSON object instead of the lines (events/s acknowledged and read back, frames).")
+    @Flag(help: "Print one JSON object instead of the lines (events/s acknowledged and read back, frames sealed).")
     var json = false
 
     func validate() throws {
@@ -75,7 +75,7 @@ struct BenchJetStream: ParsableCommand {
         if json {
             func object(_ figures: JetStreamBenchmark.Figures) -> [String: Any] {
                 [
-                    "events": figures.events, "messages": figures.frames,
+                    "events": figures.events, "frames": figures.frames, "republished": figures.republished,
                     "append_events_per_second": figures.appendRate, "read_events_per_second": figures.readRate,
                 ]
             }

@@ -43,12 +43,17 @@ struct BenchMempool: ParsableCommand {
             var latency: [String: Any] = ["max": result.latencyMaxNanoseconds]
             for (value, nanoseconds) in result.latencyPercentiles { latency[percentile(value)] = nanoseconds }
             try JSONOutput.print([
-                "transactions": result.count, "pools": result.pools, "tokens": result.tokens,
-                "outcomes": result.outcomes, "latency_ns": latency,
+                "transactions_analysed": result.count, "stream_transactions": transactions, "pools": result.pools,
+                "tokens": result.tokens,
+                "outcomes": Dictionary(
+                    uniqueKeysWithValues: result.outcomes.map {
+                        ($0.key.replacingOccurrences(of: " ", with: "_"), $0.value)
+                    }),
+                "latency_ns": latency,
                 "transactions_per_second": result.transactionsPerSecond, "opportunities": result.opportunities,
                 "bundle_sink": result.bundle.map { bundle -> Any in
                     [
-                        "backruns": bundle.backruns, "ns_per_backrun": bundle.nanosecondsEach,
+                        "backruns": bundle.backruns, "backrun_ns": bundle.nanosecondsEach,
                         "request_bytes": bundle.requestBytes,
                     ]
                 } ?? NSNull(),

@@ -32,7 +32,7 @@ struct BenchSignatures: ParsableCommand {
                         "threads": run.threads, "seconds": run.seconds, "valid": run.valid,
                         "verifications_per_second": rate(run),
                         "verifications_per_second_per_core": rate(run) / Double(run.threads),
-                        "microseconds_each": run.seconds * 1e6 / Double(result.count),
+                        "verification_us": run.seconds * 1e6 / Double(result.count),
                     ] as [String: Any]
                 },
             ])

@@ -1499,11 +1499,15 @@ import Testing
         #expect(numbers.capital == "250000" && numbers.takerFeeBasisPoints == "0.0001")
         #expect(
             throws: BacktestError.usage(
-                "bt.toml:2: backtest.capital 0.30000000000000004: a TOML number is read as a double, exact to 15 "
-                    + "significant digits: write a decimal of more as a string, e.g. \"0.1000000000000000001\"")
+                "bt.toml:2: backtest.capital 0.30000000000000004: a TOML number is read as a double, taken as the "
+                    + "decimal written only with at most 15 significant digits and at most 40 either side of the "
+                    + "point: write this one as a string, e.g. \"0.1000000000000000001\"")
         ) {
             try BacktestConfigurationFile.apply(
                 "[backtest]\ncapital = 0.30000000000000004\n", path: "bt.toml", to: &bad)
+        }
+        #expect(throws: BacktestError.usage("bt.toml:2: backtest.capital inf: use a finite number")) {
+            try BacktestConfigurationFile.apply("[backtest]\ncapital = inf\n", path: "bt.toml", to: &bad)
         }
         // So are a bad value and a bad data argument (named as the file writes them, not as flags).
         #expect(

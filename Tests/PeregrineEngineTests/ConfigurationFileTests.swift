@@ -1,10 +1,9 @@
 import Foundation
+import PeregrineEngine
 import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
 import Testing
-
-@testable import PeregrineEngine
 
 @Suite("Configuration files")
 struct ConfigurationFileTests {
@@ -454,6 +453,8 @@ struct ConfigurationFileTests {
             (0.001, "0.001"), (2.5, "2.5"), (-0.75, "-0.75"), (1e-5, "0.00001"), (100.0, "100"), (0.0, "0"),
             (1.5e20, "150000000000000000000"), (123456789012345.6, nil), (0.30000000000000004, nil),
             (12345678.12345678, nil), (0.000000000000001234, "0.000000000000001234"), (.infinity, nil),
+            (-0.0, "0"), (.nan, nil), (5e-324, nil), (1e-40, "0." + String(repeating: "0", count: 39) + "1"),
+            (1e-41, nil), (1e39, "1" + String(repeating: "0", count: 39)), (1e40, nil), (1e308, nil),
         ]
         for (number, text) in cases { #expect(ConfigurationFile.decimalText(number) == text, "\(number)") }
         let file = """
@@ -476,7 +477,7 @@ struct ConfigurationFileTests {
         } catch {
             #expect(
                 "\(error)".contains("strategy[1].quantity '0.30000000000000004': a TOML number is read as a double")
-                    && "\(error)".hasSuffix("write a decimal of more as a string, e.g. \"0.1000000000000000001\""),
+                    && "\(error)".hasSuffix("write this one as a string, e.g. \"0.1000000000000000001\""),
                 "\(error)")
         }
     }

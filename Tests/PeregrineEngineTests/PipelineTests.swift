@@ -387,7 +387,8 @@ struct CommandLineTests {
         // The mempool analysis: the outcomes of the seeded stream, as the lines count them.
         let arguments = ["bench", "mempool", "--transactions", "500", "--tokens", "16", "--count", "3000"]
         let mempool = try object(try run(arguments + ["--json"]))
-        #expect(mempool["transactions"] as? Int == 3_000 && mempool["tokens"] as? Int == 16)
+        #expect(mempool["transactions_analysed"] as? Int == 3_000 && mempool["stream_transactions"] as? Int == 500)
+        #expect(mempool["tokens"] as? Int == 16)
         let outcomes = try #require(mempool["outcomes"] as? [String: Int])
         #expect(outcomes.values.reduce(0, +) == 3_000)
         let lines = try run(arguments)
@@ -395,14 +396,16 @@ struct CommandLineTests {
         let outcomeLine = try #require(lines.line(startingWith: "outcomes: "))
         let counted = outcomeLine.components(separatedBy: " · ").map { entry -> (String, Int) in
             let words = entry.split(separator: " ")
-            return (words.dropLast().joined(separator: " "), Int(words.last ?? "") ?? -1)
+            return (words.dropLast().joined(separator: "_"), Int(words.last ?? "") ?? -1)
         }
         #expect(Dictionary(uniqueKeysWithValues: counted) == outcomes)
         #expect((mempool["latency_ns"] as? [String: Int])?.keys.sorted() == ["max", "p50", "p99", "p99.9"])
         #expect(lines.output.contains("latency per transaction: p50 ") && lines.output.contains(" p99.9 "))
         let intake = try #require(mempool["signed_intake"] as? [String: Any])
         #expect((intake["bytes"] as? Int ?? 0) > 0 && (intake["decode_ns"] as? Double ?? 0) > 0)
-        #expect(mempool["bundle_sink"] != nil && (mempool["transactions_per_second"] as? Double ?? 0) > 0)
+        let sink = try #require(mempool["bundle_sink"] as? [String: Any])
+        #expect((sink["backruns"] as? Int ?? 0) > 0 && (sink["request_bytes"] as? Int ?? 0) > 0)
+        #expect((mempool["transactions_per_second"] as? Double ?? 0) > 0)
         // The metrics server on and off: one round of each.
         let metrics = try object(
             try run(["bench", "metrics", "--rounds", "1", "--duration", "0.3", "--scrape-interval", "0.1", "--json"]))

@@ -36,11 +36,12 @@ struct DistributedEngineTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         #expect(object["storage"] as? String == "memory" && object["frame_events"] as? Int == 100)
         let framed = try #require(object["framed"] as? [String: Any])
-        #expect(framed["events"] as? Int == 5_000 && framed["messages"] as? Int == 50)
+        #expect(framed["events"] as? Int == 5_000 && framed["frames"] as? Int == 50)
+        #expect(framed["republished"] is Int)
         #expect((framed["append_events_per_second"] as? Double ?? 0) > 0)
         #expect((framed["read_events_per_second"] as? Double ?? 0) > 0)
         let single = try #require(object["single"] as? [String: Any])
-        #expect(single["events"] as? Int == 300 && single["messages"] as? Int == 300)
+        #expect(single["events"] as? Int == 300 && single["frames"] as? Int == 300)
     }
 
     /// The same 300,000 events (market data and 30% order flow) journaled to a directory and
