@@ -21,7 +21,8 @@ public struct ExactAmount: Hashable, Sendable, CustomStringConvertible {
         guard parts.count <= 2, let whole = parts.first, !whole.isEmpty || parts.count == 2,
             (whole + (parts.count == 2 ? parts[1] : "")).allSatisfy({ $0.isASCII && $0.isNumber }),
             parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 18),
-            let number = Int128(whole.isEmpty ? "0" : String(whole) + (parts.count == 2 ? String(parts[1]) : ""))
+            // (".3" is 3 tenths: the whole part may be left out, never the fraction's digits.)
+            let number = Int128(String(whole) + (parts.count == 2 ? String(parts[1]) : ""))
         else { return nil }
         value = negative ? 0 - number : number
         decimals = parts.count == 2 ? parts[1].count : 0

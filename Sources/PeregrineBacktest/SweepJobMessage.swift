@@ -261,9 +261,13 @@ public final class SweepJobRunner {
             }
         }
         guard let (_, plan, identity) = cached else { throw .refused(.data("no plan")) }
+        let hash: String
+        do { hash = try identity.hash(strategies: message.settings.strategies, on: plan) } catch {
+            throw .refused(.usage("\(error)"))
+        }
         let job = SweepJob(
             index: message.index, parameters: message.parameters, strategies: message.settings.strategies,
-            hash: identity.hash(strategies: message.settings.strategies))
+            hash: hash)
         guard job.hash == message.job else {
             throw .refused(
                 .data(

@@ -192,7 +192,11 @@ public struct SweepPlan: Sendable {
             let parameters = zip(dimensions, combination).map { dimension, value in
                 (name: dimension.name, value: dimension.values[value])
             }
-            do { _ = try base.checked(strategies: job.strategies) } catch {
+            let hash: String
+            do {
+                _ = try base.checked(strategies: job.strategies)
+                hash = try identity.hash(strategies: job.strategies, on: base)
+            } catch {
                 var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
                 if case .strategy(.quantityFinerThanLot) = error {
                     if base.lotsFoundInData {
@@ -209,7 +213,7 @@ public struct SweepPlan: Sendable {
             jobs.append(
                 SweepJob(
                     index: index, parameters: parameters, strategies: job.strategies,
-                    hash: identity.hash(strategies: job.strategies)))
+                    hash: hash))
         }
         guard let firstJob = jobs.first else {
             throw .usage(
@@ -348,16 +352,22 @@ struct JobIdentity {
         self.text = text
     }
 
-    /// The identity of a job with `strategies`, hex. Parameters count by value, not by how
-    /// they were written: in key order (each key is given once), a decimal as its exact value
-    /// (`0.010` is `0.01`), so a sweep resumed with them written otherwise runs nothing twice.
-    func hash(strategies: [StrategySpec]) -> String {
+    /// The identity of a job with `strategies` on `plan`'s data, hex: of the strategies as the
+    /// engine builds them (`StrategySet.descriptions`: each one's id, instruments and every
+    /// parameter it read, defaults included), a decimal as its exact value (`0.010` and `.01`
+    /// are `0.01`). So a sweep resumed with its parameters written otherwise, or with a default
+    /// written out, runs nothing twice. Throws what building the strategies throws.
+    func hash(strategies: [StrategySpec], on plan: BacktestPlan) throws(EngineError) -> String {
+        var configuration = plan.configuration
+        configuration.strategies = strategies
         var full = text
-        for spec in strategies {
-            full += Self.item("strategy") + Self.item(spec.name) + Self.item(spec.id.map(String.init) ?? "-")
-            full += Self.item(spec.instruments.map { String($0.rawValue) }.joined(separator: ","))
-            for (key, value) in spec.parameters.sorted(by: { $0.key < $1.key }) {
-                full += Self.item(key) + Self.item(SweepDimension.canonical(value))
+        for description in try configuration.makeStrategies(custom: IdleStrategy.self).descriptions {
+            full += Self.item("strategy")
+            for word in description.split(separator: " ") {
+                let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+                full +=
+                    parts.count == 2
+                    ? Self.item(parts[0]) + Self.item(SweepDimension.canonical(parts[1])) : Self.item(String(word))
             }
         }
         return Self.hex(SHA256.hash(data: Array(full.utf8)))

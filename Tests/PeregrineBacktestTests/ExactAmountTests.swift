@@ -8,6 +8,18 @@ import Testing
 @Suite struct ExactAmountTests {
     /// Against `Double(String)`, which rounds decimal text correctly: amounts of 1 to 38 digits
     /// with 0 to 20 decimals, and the same amounts at a finer scale (another tick or lot size).
+    /// Decimal text read exactly: the whole part may be left out (".3"), never the fraction's
+    /// digits ("3." and "." are not amounts).
+    @Test func decimalTextIsReadExactly() {
+        #expect(ExactAmount(".3") == ExactAmount(value: 3, decimals: 1))
+        #expect(ExactAmount("-.25") == ExactAmount(value: -25, decimals: 2))
+        #expect(ExactAmount("0100.50") == ExactAmount(value: 10_050, decimals: 2))
+        #expect(ExactAmount("7") == ExactAmount(value: 7, decimals: 0))
+        for bad in ["", ".", "3.", "-", "-.", "1.2.3", "1e5", "+-1", "0x10", "1,5"] {
+            #expect(ExactAmount(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func aDoubleIsTheNearestWhateverTheScale() {
         var random = SplitMix64(seed: 19)
         var differing = 0

@@ -66,6 +66,20 @@ import Testing
         // A different value is a different job.
         let different = try SweepPlan(try Self.settings(fast: "5,10", slow: "31"))
         #expect(Set(different.jobs.map(\.hash)).isDisjoint(with: plain.jobs.map(\.hash)))
+        // A value without its leading zero is its value (it had read as 0: another job's figures
+        // taken for it on a resume), and a default written out (slow is 30 by default, the id is
+        // the strategy's place, its account 1000 + id) is the job without it.
+        var bare = try Self.settings(fast: "5,10", slow: "30")
+        bare.strategies[0].parameters = [("fast", "5,10"), ("quantity", ".01")]
+        #expect(try SweepPlan(bare).jobs.map(\.hash) == plain.jobs.map(\.hash))
+        bare.strategies[0].parameters += [("account", "1001")]
+        bare.strategies[0].id = 1
+        #expect(try SweepPlan(bare).jobs.map(\.hash) == plain.jobs.map(\.hash))
+        #expect(try SweepDimension.values(of: ".2:0.4:.1", origin: "t") == ["0.2", "0.3", "0.4"])
+        #expect(throws: BacktestError.usage("t: .01 is in the list twice (the same job would run twice)")) {
+            _ = try SweepDimension.values(of: "0.010,.01", origin: "t")
+        }
+        #expect(try SweepDimension.values(of: ".01,.02", origin: "t") == [".01", ".02"])
     }
 
     /// Bad data found reading the inputs once for the jobs is explained as a backtest's is: a
