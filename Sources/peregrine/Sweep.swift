@@ -93,8 +93,14 @@ struct SweepCommand: ParsableCommand {
         for warning in outcome.warnings { printError("warning: \(warning)") }
         do {
             if let reportHtml {
-                try OutputFile.write(
-                    SweepHTMLReport.render(plan, outcome, ranking: ranking), to: reportHtml, flag: "--report-html")
+                if outcome.rows.isEmpty, !outcome.failed.isEmpty {
+                    // Every job failed and no result was kept from before: no page of nothing
+                    // (nor the one an earlier sweep left).
+                    OutputFile.discard(reportHtml)
+                } else {
+                    try OutputFile.write(
+                        SweepHTMLReport.render(plan, outcome, ranking: ranking), to: reportHtml, flag: "--report-html")
+                }
             }
         } catch {
             fail(error, discarding: [reportHtml])

@@ -963,8 +963,8 @@ extension SweepTests {
 
 extension SweepTests {
     /// A sweep whose every job fails (money past 128 bits on a grid this fine) exits 1 listing
-    /// them, and leaves no `--out` it made behind empty (a header alone, for a CSV); one that was
-    /// there before is kept.
+    /// them, and leaves no `--out` it made behind empty (a header alone, for a CSV), nor a
+    /// `--report-html` page; an `--out` that was there before is kept.
     @Test func aSweepWhoseJobsAllFailLeavesNoEmptyOutput() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -982,9 +982,13 @@ extension SweepTests {
         }
         let kept = directory.appendingPathComponent("kept.jsonl").path
         try "".write(toFile: kept, atomically: true, encoding: .utf8)
-        let run = try PeregrineCLI.run(arguments + [kept])
+        // Nor a page of nothing: the one an earlier sweep left goes too.
+        let page = directory.appendingPathComponent("sweep.html").path
+        try "<html>an earlier sweep's</html>".write(toFile: page, atomically: true, encoding: .utf8)
+        let run = try PeregrineCLI.run(arguments + [kept, "--report-html", page])
         #expect(run.status == 1, "\(run.error)")
         #expect(try String(contentsOfFile: kept, encoding: .utf8) == "")
+        #expect(!FileManager.default.fileExists(atPath: page))
     }
 
     /// Rows of another sweep found twice in `--out` (two outputs joined) are kept once too.
