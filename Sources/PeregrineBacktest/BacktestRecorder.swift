@@ -1,4 +1,5 @@
 import PeregrineBook
+import PeregrineJournal
 import PeregrineEngine
 import PeregrineModel
 import PeregrineStrategy
@@ -168,7 +169,7 @@ final class BacktestRecorder {
 
     static func open(_ path: String?, name: String) throws(BacktestError) -> UnsafeMutablePointer<FILE>? {
         guard let path else { return nil }
-        guard let file = fopen(path, "w") else {
+        guard let file = FileIO.openOutput(path) else {
             throw .usage("\(name) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         setvbuf(file, nil, _IOFBF, 1 << 16)

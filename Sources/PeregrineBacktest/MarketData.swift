@@ -51,7 +51,14 @@ public struct DataSpec: Hashable, Sendable {
                 "\(origin) \(text): unknown format '\(name)'; use one of "
                     + (FeedFormat.allCases.map(\.rawValue) + [Self.convertedFormat]).joined(separator: ", "))
         }
-        symbol = head.count == 2 && !head[1].isEmpty ? String(head[1]) : nil
+        // An empty name (`FORMAT@:FILE`, a shell variable left unset) is a symbol left out by
+        // mistake: said, not read as none.
+        if head.count == 2, head[1].isEmpty {
+            throw .usage(
+                "\(origin) \(text): the symbol after '@' is empty: give it (FORMAT@SYMBOL:FILE), or drop the '@' "
+                    + "for the file's own")
+        }
+        symbol = head.count == 2 ? String(head[1]) : nil
         if format == nil, symbol != nil {
             throw .usage(
                 "\(origin) \(text): a converted file names its instruments (from its data convert); "

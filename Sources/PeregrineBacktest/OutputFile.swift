@@ -93,12 +93,7 @@ public enum OutputFile {
     public static func isStandardStream(_ path: String) -> Bool { isStandardOutput(path) || isStandardError(path) }
 
     /// Whether `path` is the file open as `descriptor` (by device and inode), not /dev/null.
-    static func isOpen(_ path: String, as descriptor: Int32) -> Bool {
-        var file = stat()
-        var open = stat()
-        return stat(path, &file) == 0 && fstat(descriptor, &open) == 0 && file.st_dev == open.st_dev
-            && file.st_ino == open.st_ino && !isNullDevice(path)
-    }
+    static func isOpen(_ path: String, as descriptor: Int32) -> Bool { FileIO.isOpen(path, as: descriptor) }
 
     /// Whether `path` is a symbolic link.
     public static func isLink(_ path: String) -> Bool {
@@ -154,11 +149,12 @@ public enum OutputFile {
         return target
     }
 
-    /// Writes `text` to `path` (a file, a link to one, or a pipe such as /dev/stdout). A write
-    /// that fails part-way empties a regular file (and removes it when `path` names it, not a
-    /// link): no partial output stays behind.
+    /// Writes `text` to `path` (a file, a link to one, or a pipe such as /dev/stdout; where
+    /// standard output goes, its own open file: `FileIO.openOutput`). A write that fails
+    /// part-way empties a regular file (and removes it when `path` names it, not a link): no
+    /// partial output stays behind.
     public static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        guard let file = fopen(path, "w") else {
+        guard let file = FileIO.openOutput(path) else {
             throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         var failure: Int32 = 0

@@ -58,7 +58,7 @@ public final class OrderEventWriter: @unchecked Sendable {
 
     /// Opens (truncates) `path`; `definitions` give the units, `strategies` the names by id.
     public init(path: String, definitions: [InstrumentDefinition], strategies: [(UInt16, String)]) throws(EngineError) {
-        guard let file = fopen(path, "w") else {
+        guard let file = FileIO.openOutput(path) else {
             throw .invalidSetting(
                 name: "fills-out", value: path, allowed: "cannot be written: \(String(cString: strerror(errno)))")
         }

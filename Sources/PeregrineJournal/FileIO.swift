@@ -28,6 +28,39 @@ public enum FileIO {
         }
     }
 
+    /// Opens `path` to write an output to: when it is where standard output or standard error
+    /// goes (/dev/stdout, or the file or pipe either is redirected to), that stream's own open
+    /// file, through a copy of its descriptor, so that nothing written there before is truncated
+    /// and a shell's `>>` keeps appending (what the stream buffered is flushed first); otherwise
+    /// the file, created or emptied. nil when it cannot be opened (`errno` says why).
+    public static func openOutput(_ path: String) -> UnsafeMutablePointer<FILE>? {
+        for descriptor: Int32 in [1, 2] where isOpen(path, as: descriptor) {
+            fflush(nil)
+            let copy = dup(descriptor)
+            guard copy >= 0 else { return nil }
+            guard let file = fdopen(copy, "w") else {
+                let failure = errno
+                close(copy)
+                errno = failure
+                return nil
+            }
+            return file
+        }
+        return fopen(path, "w")
+    }
+
+    /// Whether `path` is the file open as `descriptor` (the same device and inode), and not
+    /// /dev/null (where nothing is kept, whoever else writes there).
+    public static func isOpen(_ path: String, as descriptor: Int32) -> Bool {
+        var file = stat()
+        var open = stat()
+        var null = stat()
+        guard stat(path, &file) == 0, fstat(descriptor, &open) == 0, file.st_dev == open.st_dev,
+            file.st_ino == open.st_ino
+        else { return false }
+        return !(file.st_mode & S_IFMT == S_IFCHR && stat("/dev/null", &null) == 0 && file.st_rdev == null.st_rdev)
+    }
+
     /// Opens for appending, creating the file when `create`.
     static func openForAppend(_ path: String, create: Bool) throws(JournalError) -> Int32 {
         let flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0)

@@ -415,6 +415,29 @@ import Testing
             // The summary went to standard error instead.
             #expect(run.error.contains("=== peregrine backtest ===") == !extra.contains("--json"), "\(extra)")
         }
+        // Standard output appended to (`>>`) keeps what was there: an output written there goes
+        // through standard output's own open file, not /dev/stdout opened again and emptied.
+        for flag in ["--report-json", "--fills-csv"] {
+            try "before\n".write(toFile: out, atomically: false, encoding: .utf8)
+            let command =
+                ([PeregrineCLI.binary.path, "backtest"] + Self.data + Self.golden + [flag, "/dev/stdout"])
+                .map { "'\($0)'" }.joined(separator: " ") + " >> '\(out)'"
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+            shell.arguments = ["-c", command]
+            shell.standardError = FileHandle.nullDevice
+            try shell.run()
+            shell.waitUntilExit()
+            #expect(shell.terminationStatus == 0, "\(flag)")
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(text.hasPrefix(flag == "--fills-csv" ? "before\ntime," : "before\n{"), "\(text.prefix(80))")
+            if flag == "--report-json" {
+                let report = try JSONSerialization.jsonObject(with: Data(text.dropFirst("before\n".count).utf8))
+                #expect((report as? [String: Any])?["trades"] as? Int == 409)
+            } else {
+                #expect(text.split(separator: "\n").count == 1 + 1 + 409, "\(text.prefix(200))")
+            }
+        }
         // --json with another output on standard output is refused; /dev/null takes several.
         let clash = try Self.run(
             ["backtest"] + Self.data + Self.golden + ["--json", "--fills-csv", "/dev/stdout"], standardOutput: out)

@@ -1531,6 +1531,13 @@ import Testing
             ) { _ = try DataSpec(text) }
         }
         #expect(try DataSpec("tardis-quotes:a.csv,b.csv").paths == ["a.csv", "b.csv"])
+        // So is an empty symbol (an unset shell variable in `@$SYMBOL`): it had read as none.
+        #expect(
+            throws: BacktestError.usage(
+                "--data tardis-quotes@:q.csv: the symbol after '@' is empty: give it (FORMAT@SYMBOL:FILE), or drop "
+                    + "the '@' for the file's own")
+        ) { _ = try DataSpec("tardis-quotes@:q.csv") }
+        #expect(try DataSpec("tardis-quotes@ETH:q.csv").symbol == "ETH")
         // An entry on a line of its own is named at that line, the same text twice at each one's.
         #expect(
             throws: BacktestError.usage(
