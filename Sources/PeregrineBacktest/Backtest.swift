@@ -278,6 +278,29 @@ public struct BacktestPlan: Sendable {
                 "\(name): rows of \(exchanges.joined(separator: " and ")) make one instrument, one book; to keep "
                     + "their markets apart, give each exchange's files a name of its own (FORMAT@NAME:FILE)")
         }
+        // The data names its instruments by symbol: one [[instrument]] table each. Of several
+        // with one symbol (a file shared with live runs, the symbol on two venues), the one whose
+        // venue is the exchange its rows were recorded on, when exactly one is; else refused (the
+        // first had been taken, with another venue's fees, without a word).
+        var reference: [String: InstrumentDefinition] = [:]
+        for symbol in symbols {
+            let tables = settings.instruments.filter { $0.symbol == symbol }
+            guard tables.count > 1 else {
+                if let table = tables.first { reference[symbol] = table }
+                continue
+            }
+            let exchanges = recorded.filter { $0.name == symbol }.map(\.exchange)
+            let matching = tables.filter { exchanges.contains($0.venue) }
+            guard matching.count == 1, let table = matching.first else {
+                throw .usage(
+                    "[[instrument]] \(symbol) is given \(tables.count) times (venues "
+                        + tables.map(\.venue).joined(separator: ", ") + "): a backtest names its instruments by "
+                        + "symbol, so give it one table, or give exactly one the venue its data was recorded on ("
+                        + (exchanges.isEmpty ? "its data does not say which" : exchanges.joined(separator: ", "))
+                        + ")")
+            }
+            reference[symbol] = table
+        }
         // Reference data for an instrument the data does not name (a misspelt symbol) would
         // leave the data's instrument on the grids found in its files, without its fees.
         for given in settings.instruments where !symbols.contains(given.symbol) {
@@ -359,7 +382,7 @@ public struct BacktestPlan: Sendable {
             definitions = []
             for (index, symbol) in symbols.enumerated() {
                 let id = InstrumentID(UInt32(index))
-                if var given = settings.instruments.first(where: { $0.symbol == symbol }) {
+                if var given = reference[symbol] {
                     if let converted = convertedDefinitions[symbol],
                         converted.tickSize != given.tickSize || converted.lotSize != given.lotSize
                     {

@@ -1422,6 +1422,54 @@ import Testing
         #expect(try merged([bbb, aaa]) == ["BBB1", "AAA1", "BBB2", "AAA2", "AAA3", "AAA4", "BBB3", "BBB4", "AAA5"])
     }
 
+    /// Two `[[instrument]]` tables of one symbol (the symbol on two venues, in a file shared with
+    /// live runs): the one whose venue is the exchange the data was recorded on is used; when
+    /// none or both are, the backtest is refused naming them (the first had been taken, with the
+    /// other venue's fees).
+    @Test func oneSymbolOnTwoVenuesTakesTheDatasExchangesTable() throws {
+        func settings(_ venues: (String, String)) throws -> BacktestSettings {
+            var settings = BacktestSettings()
+            try BacktestConfigurationFile.apply(
+                """
+                [backtest]
+                data = ["tardis-quotes:\(Fixtures.path(Self.quotes))"]
+
+                [[strategy]]
+                name = "golden-cross"
+                fast = 2
+                slow = 5
+                quantity = "0.001"
+
+                [[instrument]]
+                id = 0
+                symbol = "BTCUSDT"
+                venue = "\(venues.0)"
+                tick_size = "0.01"
+                lot_size = "0.001"
+                taker_fee = "0.00055"
+
+                [[instrument]]
+                id = 1
+                symbol = "BTCUSDT"
+                venue = "\(venues.1)"
+                tick_size = "0.01"
+                lot_size = "0.001"
+                taker_fee = "0.0004"
+                """, to: &settings)
+            return settings
+        }
+        let plan = try BacktestPlan(try settings(("bybit", "binance-futures")))
+        #expect(plan.instruments.map(\.takerFee.description) == ["0.0004"])
+        for venues in [("bybit", "binance"), ("binance-futures", "binance-futures")] {
+            #expect(
+                throws: BacktestError.usage(
+                    "[[instrument]] BTCUSDT is given 2 times (venues \(venues.0), \(venues.1)): a backtest names its "
+                        + "instruments by symbol, so give it one table, or give exactly one the venue its data was "
+                        + "recorded on (binance-futures)")
+            ) { _ = try BacktestPlan(try settings(venues)) }
+        }
+    }
+
     @Test func severalInstrumentsBySymbolWithReferenceDataFromTOML() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
