@@ -1,6 +1,6 @@
 import PeregrineBook
-import PeregrineJournal
 import PeregrineEngine
+import PeregrineJournal
 import PeregrineModel
 import PeregrineStrategy
 
