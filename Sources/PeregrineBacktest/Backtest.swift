@@ -568,6 +568,18 @@ public struct BacktestPlan: Sendable {
                         + "without one")
             }
         }
+        // So are the grids: --tick-size and --lot-size are for instruments without a table.
+        let gridFlags = [settings.tickSize.map { "--tick-size \($0)" }, settings.lotSize.map { "--lot-size \($0)" }]
+            .compactMap { $0 }
+        if !gridFlags.isEmpty {
+            for definition in definitions where settings.instruments.contains(where: { $0.symbol == definition.symbol })
+            {
+                notes.append(
+                    "\(definition.symbol): its tick \(definition.tickSize) and lot \(definition.lotSize) are its "
+                        + "[[instrument]] table's; \(gridFlags.joined(separator: " and ")) "
+                        + (gridFlags.count == 1 ? "is" : "are") + " for instruments without one")
+            }
+        }
         self.files = files
         self.inputs = inputs
         self.configuration = configuration

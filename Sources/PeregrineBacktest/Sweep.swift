@@ -351,8 +351,9 @@ public final class SweepOutput {
                 if isCSV, number == 1 {
                     guard SweepRow.csvFields(line) == header else {
                         throw .usage(
-                            "--out \(path):1: its columns are not this sweep's: '\(line.prefix(120))'; "
-                                + "choose another file")
+                            "--out \(path):1: its columns are not this sweep's (job, "
+                                + (parameterNames.isEmpty ? "" : parameterNames.joined(separator: ", ") + ", ")
+                                + "then the report's figures): '\(line.prefix(120))'; choose another file")
                     }
                     headerPresent = true
                     continue

@@ -1460,6 +1460,17 @@ import Testing
         }
         let plan = try BacktestPlan(try settings(("bybit", "binance-futures")))
         #expect(plan.instruments.map(\.takerFee.description) == ["0.0004"])
+        #expect(plan.notes.isEmpty, "\(plan.notes)")
+        // A grid given by flag is for instruments without a table: a note says the table's stands.
+        var flagged = try settings(("bybit", "binance-futures"))
+        flagged.tickSize = try Increment("0.5")
+        let kept = try BacktestPlan(flagged)
+        #expect(kept.instruments.map(\.tickSize.description) == ["0.01"])
+        #expect(
+            kept.notes == [
+                "BTCUSDT: its tick 0.01 and lot 0.001 are its [[instrument]] table's; --tick-size 0.5 is for "
+                    + "instruments without one"
+            ])
         for venues in [("bybit", "binance"), ("binance-futures", "binance-futures")] {
             #expect(
                 throws: BacktestError.usage(

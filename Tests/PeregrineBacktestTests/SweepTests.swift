@@ -466,6 +466,14 @@ import Testing
                 "--out \(compressed): a sweep's results are written uncompressed: name a .jsonl or .csv file")
         ) { _ = try SweepOutput(path: compressed, parameterNames: []) }
         #expect(!FileManager.default.fileExists(atPath: compressed))
+        // A CSV of another sweep's columns is refused, saying this sweep's.
+        let other = directory.appendingPathComponent("other.csv").path
+        try "job,window,report\n".write(toFile: other, atomically: true, encoding: .utf8)
+        #expect(
+            throws: BacktestError.usage(
+                "--out \(other):1: its columns are not this sweep's (job, fast, slow, then the report's figures): "
+                    + "'job,window,report'; choose another file")
+        ) { _ = try SweepOutput(path: other, parameterNames: ["fast", "slow"]) }
         let resumed = try Sweep.run(plan, threads: 2, output: output, ranking: ranking)
         #expect(resumed.resumed == 5 && resumed.ran == 11)
         let again = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
