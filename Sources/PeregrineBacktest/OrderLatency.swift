@@ -79,9 +79,19 @@ public struct LatencyTable: Hashable, Sendable {
                         + "from 0 to 3600000000, an hour, as the flags take)",
                     file: path)
             }
+            // Times as the data's: from 1970 to 2262 (64-bit signed ns).
             let (nanoseconds, overflow) = time.multipliedReportingOverflow(by: 1_000)
-            guard !overflow, times.last.map({ nanoseconds >= $0 }) ?? true else {
-                throw FeedError(line: lines.lineNumber, "timestamp \(time) goes back in time or overflows", file: path)
+            guard !overflow, nanoseconds <= UInt64(Int64.max) else {
+                throw FeedError(
+                    line: lines.lineNumber,
+                    "timestamp \(time) (µs since 1970-01-01) is out of range: a time from 1970 to 2262, in µs",
+                    file: path)
+            }
+            if let last = times.last, nanoseconds < last {
+                throw FeedError(
+                    line: lines.lineNumber,
+                    "timestamp \(time) goes back in time (before the row above's \(last / 1_000)): sort the rows by time",
+                    file: path)
             }
             times.append(nanoseconds)
             entries.append(UInt64((entry * 1_000).rounded()))

@@ -521,6 +521,32 @@ import Testing
     }
 
     /// A latency flag wins over a latency file the `[backtest]` section names (flags win).
+    /// A latency file's times are the data's (µs from 1970 to 2262, in order): one out of that
+    /// range, or one before the row above it, is refused naming its line, each for what it is.
+    @Test func aLatencyFilesTimesAreInRangeAndInOrder() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("latency.csv").path
+        func refusal(_ rows: String) throws -> String? {
+            try ("timestamp,entry_us,response_us\n" + rows).write(toFile: path, atomically: true, encoding: .utf8)
+            do { _ = try LatencyTable(path: path) } catch { return "\(error)" }
+            return nil
+        }
+        #expect(try refusal("1582329600000000,5,5\n9223372036854775,5,5\n") == nil)
+        #expect(
+            try refusal("9223372036854776,5,5\n")
+                == "\(path):2: timestamp 9223372036854776 (µs since 1970-01-01) is out of range: a time from 1970 to "
+                + "2262, in µs")
+        #expect(
+            try refusal("1582329600000000000,5,5\n")
+                == "\(path):2: timestamp 1582329600000000000 (µs since 1970-01-01) is out of range: a time from 1970 "
+                + "to 2262, in µs")
+        #expect(
+            try refusal("1582329600000000,5,5\n1582329599999999,5,5\n")
+                == "\(path):3: timestamp 1582329599999999 goes back in time (before the row above's "
+                + "1582329600000000): sort the rows by time")
+    }
+
     @Test func aLatencyFlagReplacesTheConfigurationsLatencyFile() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
