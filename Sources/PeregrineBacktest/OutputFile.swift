@@ -56,7 +56,7 @@ public enum OutputFile {
                 identity = "\(status.st_dev):\(status.st_ino)/" + Self.lastComponent(of: written)
             }
             // (/dev/null may take several outputs: nothing is kept.)
-            if let other = seen.first(where: { $0.identity == identity }), !Self.isNullDevice(path) {
+            if let other = seen.first(where: { $0.identity == identity }), !FileIO.isNullDevice(path) {
                 throw .usage(
                     "\(flag) \(path) is the same file as \(other.flag) \(other.path): give each output its own file")
             }
@@ -83,29 +83,19 @@ public enum OutputFile {
     /// Whether `path` is the file standard output writes to (/dev/stdout, or the file or pipe
     /// it is redirected to): what is written there must be all that is printed there. Never
     /// /dev/null, where nothing is kept.
-    public static func isStandardOutput(_ path: String) -> Bool { isOpen(path, as: 1) }
+    public static func isStandardOutput(_ path: String) -> Bool { FileIO.isOpen(path, as: 1) }
 
     /// Whether `path` is the file standard error writes to (as `isStandardOutput`).
-    static func isStandardError(_ path: String) -> Bool { isOpen(path, as: 2) }
+    static func isStandardError(_ path: String) -> Bool { FileIO.isOpen(path, as: 2) }
 
     /// Whether `path` is where standard output or standard error goes (as `isStandardOutput`):
     /// left as it is after a failure, since the error message goes there.
     public static func isStandardStream(_ path: String) -> Bool { isStandardOutput(path) || isStandardError(path) }
 
-    /// Whether `path` is the file open as `descriptor` (by device and inode), not /dev/null.
-    static func isOpen(_ path: String, as descriptor: Int32) -> Bool { FileIO.isOpen(path, as: descriptor) }
-
     /// Whether `path` is a symbolic link.
     public static func isLink(_ path: String) -> Bool {
         var status = stat()
         return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFLNK
-    }
-
-    static func isNullDevice(_ path: String) -> Bool {
-        var file = stat()
-        var null = stat()
-        return stat(path, &file) == 0 && stat("/dev/null", &null) == 0 && file.st_mode & S_IFMT == S_IFCHR
-            && file.st_rdev == null.st_rdev
     }
 
     static func lastComponent(of path: String) -> String {

@@ -54,11 +54,16 @@ public enum FileIO {
     public static func isOpen(_ path: String, as descriptor: Int32) -> Bool {
         var file = stat()
         var open = stat()
+        return stat(path, &file) == 0 && fstat(descriptor, &open) == 0 && file.st_dev == open.st_dev
+            && file.st_ino == open.st_ino && !isNullDevice(path)
+    }
+
+    /// Whether `path` is /dev/null (the device, under any name).
+    public static func isNullDevice(_ path: String) -> Bool {
+        var file = stat()
         var null = stat()
-        guard stat(path, &file) == 0, fstat(descriptor, &open) == 0, file.st_dev == open.st_dev,
-            file.st_ino == open.st_ino
-        else { return false }
-        return !(file.st_mode & S_IFMT == S_IFCHR && stat("/dev/null", &null) == 0 && file.st_rdev == null.st_rdev)
+        return stat(path, &file) == 0 && stat("/dev/null", &null) == 0 && file.st_mode & S_IFMT == S_IFCHR
+            && file.st_rdev == null.st_rdev
     }
 
     /// Opens for appending, creating the file when `create`.
