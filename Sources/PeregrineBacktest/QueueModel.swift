@@ -1,3 +1,5 @@
+import PeregrineEngine
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -31,14 +33,15 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
     case power(exponent: Double)
     case log
 
-    /// Parses `risk-averse`, `power:N` (N > 0, e.g. `power:2`) or `log`.
+    /// Parses `risk-averse`, `power:N` (N > 0 a plain decimal, e.g. `power:2` or `power:0.5`:
+    /// no sign, exponent or hexadecimal, as every other number the backtest reads) or `log`.
     public init?(_ text: String) {
         if text == "risk-averse" {
             self = .riskAverse
         } else if text == "log" {
             self = .log
-        } else if text.hasPrefix("power:"), let exponent = Double(text.dropFirst(6)), exponent.isFinite,
-            exponent > 0
+        } else if text.hasPrefix("power:"), case let number = text.dropFirst(6), Self.isPlainDecimal(number),
+            let exponent = Double(number), exponent.isFinite, exponent > 0
         {
             self = .power(exponent: exponent)
         } else {
@@ -46,12 +49,28 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Digits with at most one point among them (`2`, `2.5`, `.5`, `2.`).
+    static func isPlainDecimal(_ text: Substring) -> Bool {
+        var points = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                points += 1
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                digits += 1
+            } else {
+                return false
+            }
+        }
+        return digits > 0 && points <= 1
+    }
+
     public var description: String {
         switch self {
         case .riskAverse: return "risk-averse"
         case .power(let exponent):
-            // As it was written: `power:2`, not `power:2.0`.
-            return Int64(exactly: exponent).map { "power:\($0)" } ?? "power:\(exponent)"
+            // Plain decimal: `power:2`, not `power:2.0`; `power:0.00001`, not `power:1e-05`.
+            return "power:" + (ConfigurationFile.decimalText(exponent) ?? "\(exponent)")
         case .log: return "log"
         }
     }

@@ -166,6 +166,11 @@ import Testing
         #expect(QueueModel("power:2")?.description == "power:2")
         #expect(QueueModel("power:2.5")?.description == "power:2.5")
         #expect(QueueModel("power:0") == nil && QueueModel("power:-1") == nil && QueueModel("power:inf") == nil)
+        // A plain decimal, as every other number: no sign, exponent or hexadecimal.
+        #expect(QueueModel("power:.5")?.description == "power:0.5")
+        #expect(QueueModel("power:0.00001")?.description == "power:0.00001")
+        #expect(QueueModel("power:0x10") == nil && QueueModel("power:1e1") == nil && QueueModel("power:+2") == nil)
+        #expect(QueueModel("power:1.2.3") == nil && QueueModel("power:.") == nil && QueueModel("power:") == nil)
         #expect(QueueModel("log")?.description == "log" && QueueModel("risk-averse")?.description == "risk-averse")
         // A decrease larger than what is behind takes the rest from ahead.
         var reports = ExecutionReportCollector()

@@ -47,6 +47,17 @@ struct BuiltInStrategyTests {
     /// equal sums leave the target at 0; 401 × 3 > 601 × 2 makes it +1 (a market buy of 1 at the
     /// ask, 101); 400 × 3 < 601 × 2 makes it −1 (one market sell of 2 at the bid, 99, where two
     /// orders of 1 lot rest: two fills).
+    /// A quantity is described as its plain decimal, however it was written (the reports'
+    /// provenance and a sweep's identity read the description).
+    @Test func aQuantityIsDescribedAsItsPlainDecimal() throws {
+        for (written, described) in [("00.0010", "0.001"), (".002", "0.002"), ("3.", "3"), ("0.001", "0.001")] {
+            let logic = try Self.logic(
+                [StrategySpec(name: "golden-cross", parameters: [("quantity", written)])], orderFlow: 10)
+            #expect(logic.strategyDescriptions.count == 1)
+            #expect(logic.strategyDescriptions.first?.contains(" quantity=\(described)") == true, "\(written)")
+        }
+    }
+
     @Test func goldenCrossHoldsTheRegimeOfItsAverages() throws {
         var logic = try Self.logic(
             [StrategySpec(name: "golden-cross", parameters: [("fast", "2"), ("slow", "3"), ("quantity", "0.001")])],
