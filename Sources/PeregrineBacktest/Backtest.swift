@@ -236,6 +236,14 @@ public struct BacktestPlan: Sendable {
                     convertedSources[path] = reader.metadata.sources.map {
                         InputFile(path: $0.path, format: $0.format, sha256: $0.sha256)
                     }
+                    // One without an event (a day without trading, converted alone: its
+                    // instrument named after the file, on a grid of 1) adds nothing when other
+                    // inputs hold events, as a text file without a row.
+                    if reader.count == 0, severalFiles, !Self.holdsNothing(settings.data, converted: mapped) {
+                        unnamed.append("\(path) holds no event: nothing is read from it")
+                        pending.append((path, nil, nil, [], reader))
+                        continue
+                    }
                     let names = reader.metadata.instruments.sorted { $0.id < $1.id }.map(\.symbol)
                     for definition in reader.metadata.instruments {
                         if !symbols.contains(definition.symbol) { symbols.append(definition.symbol) }

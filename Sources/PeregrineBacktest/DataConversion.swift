@@ -23,7 +23,8 @@ public enum DataConversion {
     /// a stop throws (`data`), and nothing is written.
     public static func convert(
         _ data: [DataSpec], tickSize: Increment? = nil, lotSize: Increment? = nil, output: String,
-        progress: ((Double) -> Void)? = nil, stopRequested: (() -> String?)? = nil
+        progress: ((Double) -> Void)? = nil, stopRequested: (() -> String?)? = nil,
+        announce: (Outcome) throws(BacktestError) -> Void = { _ in }
     ) throws(BacktestError) -> Outcome {
         var settings = BacktestSettings()
         settings.data = data
@@ -40,7 +41,8 @@ public enum DataConversion {
             recorded: plan.recorded, priceSteps: plan.coarserPriceSteps)
         let target = try target(of: output, metadata)
         let stream = try plan.openData()
-        let count = try write(
+        var outcome = Outcome(events: 0, instruments: plan.instruments, warnings: [])
+        _ = try write(
             metadata, to: output, target: target, progress: progress, stopRequested: stopRequested,
             share: { stream.progress },
             next: { stream.next()?.event },
@@ -49,18 +51,22 @@ public enum DataConversion {
                 var finished = metadata
                 finished.skippedQuoteRows = stream.skippedQuotes
                 return finished
-            }, explained: plan.explained)
-        let empty =
-            count > 0
-            ? []
-            : [
-                "no event: \(BacktestResult.holdNone(data.flatMap(\.paths), skippedQuotes: stream.skippedQuotes)), so "
-                    + "the converted file holds none"
-            ]
-        return Outcome(
-            events: count, instruments: plan.instruments,
-            warnings: plan.warnings + stream.dataWarnings
-                + BacktestResult.sameBytes(inputs, convertedSources: plan.convertedSources) + empty)
+            }, explained: plan.explained,
+            commit: { (count) throws(BacktestError) in
+                let empty =
+                    count > 0
+                    ? []
+                    : [
+                        "no event: \(BacktestResult.holdNone(data.flatMap(\.paths), skippedQuotes: stream.skippedQuotes)), "
+                            + "so the converted file holds none"
+                    ]
+                outcome.events = count
+                outcome.warnings =
+                    plan.warnings + stream.dataWarnings
+                    + BacktestResult.sameBytes(inputs, convertedSources: plan.convertedSources) + empty
+                try announce(outcome)
+            })
+        return outcome
     }
 
     /// The file a converted file written to `output` with `metadata` is renamed over (the file
@@ -79,11 +85,14 @@ public enum DataConversion {
     /// or stopped write leaves no file that reads as a (short) success, and the file at
     /// `output` as it was. Returns the events written. `share` is the share done, for
     /// `progress`, asked with `stopRequested` every 65,536 events; `explained` words a data
-    /// error for people (`BacktestPlan.explained`).
+    /// error for people (`BacktestPlan.explained`). `commit` runs with the count once the file
+    /// is complete, before it is renamed into place: what it throws (a summary that could not
+    /// be printed, say) fails the write the same way, leaving the file at `output` as it was.
     static func write(
         _ metadata: EventFileMetadata, to output: String, target: String, progress: ((Double) -> Void)?,
         stopRequested: (() -> String?)?, share: () -> Double, next: () throws(FeedError) -> Event?,
-        finished: () throws(FeedError) -> EventFileMetadata, explained: (FeedError) -> String = { "\($0)" }
+        finished: () throws(FeedError) -> EventFileMetadata, explained: (FeedError) -> String = { "\($0)" },
+        commit: (UInt64) throws(BacktestError) -> Void = { _ in }
     ) throws(BacktestError) -> UInt64 {
         // A new file of its own beside the target (never one that exists: an input, a link,
         // a user's file), readable as files written without one are.
@@ -123,11 +132,15 @@ public enum DataConversion {
                 "stopped by \(stoppedBy) after \(count) events: the conversion is incomplete, and \(output) was not "
                     + "written")
         }
+        progress?(1)
+        do throws(BacktestError) { try commit(count) } catch {
+            unlink(partial)
+            throw error
+        }
         guard rename(partial, target) == 0 else {
             unlink(partial)
             throw .output("cannot write \(output) (renaming \(partial)): \(String(cString: strerror(errno)))")
         }
-        progress?(1)
         return count
     }
 }

@@ -68,7 +68,23 @@ public struct LatencyTable: Hashable, Sendable {
             var text = String(decoding: line, as: UTF8.self)
             // (A spreadsheet's "CSV UTF-8" begins with a byte order mark.)
             if lines.lineNumber == 1, text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-            if text.isEmpty || (lines.lineNumber == 1 && text.hasPrefix("timestamp")) { continue }
+            if text.isEmpty { continue }
+            // A header names the columns in their order (columns are read by place: a header
+            // naming others, or these in another order, would be read wrongly).
+            if lines.lineNumber == 1, let first = text.utf8.first,
+                !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
+            {
+                let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.lowercased() }
+                guard names == ["timestamp", "entry_us", "response_us"] else {
+                    throw FeedError(
+                        line: 1,
+                        "the header '\(text)' is not timestamp,entry_us,response_us: the columns are read in that "
+                            + "order (µs since the epoch, then the entry and response latencies in µs); write that "
+                            + "header, or none",
+                        file: path)
+                }
+                continue
+            }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == 3, let time = UInt64(fields[0]), let entry = Self.micros(fields[1]),
                 let response = Self.micros(fields[2])

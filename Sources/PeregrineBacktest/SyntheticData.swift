@@ -62,9 +62,11 @@ public enum SyntheticData {
     /// Writes the synthetic market of `settings` to `output` (under another name, renamed when
     /// complete, as `data convert` does); returns the events written. `stopRequested` is asked
     /// every 65,536 events whether to stop: a stop throws (`data`) and writes nothing.
+    /// `announce` runs with the count before the complete file is renamed into place: what it
+    /// throws fails the run, leaving the file at `output` as it was.
     public static func generate(
         _ settings: Settings, output: String, progress: ((Double) -> Void)? = nil,
-        stopRequested: (() -> String?)? = nil
+        stopRequested: (() -> String?)? = nil, announce: (UInt64) throws(BacktestError) -> Void = { _ in }
     ) throws(BacktestError) -> UInt64 {
         guard settings.events > 0, settings.events <= 10_000_000_000 else {
             throw .usage("--events \(settings.events): use 1 to 10,000,000,000")
@@ -118,7 +120,7 @@ public enum SyntheticData {
                 written &+= 1
                 return pending[next - 1]
             },
-            finished: { metadata })
+            finished: { metadata }, commit: announce)
     }
 }
 

@@ -54,7 +54,10 @@ public enum UTCTime {
     public static func problemPrefix(_ text: String) -> String { problem(text).map { $0 + ": " } ?? "" }
 
     static func reading(_ text: String) -> Reading {
-        if let value = UInt64(text) { return value >= smallestInteger ? .time(value) : .smallInteger }
+        if let value = UInt64(text) {
+            // Past 2262-04-11T23:47:16.854775807Z (Int64.max ns) as a date is: no such time.
+            return value < smallestInteger ? .smallInteger : value <= UInt64(Int64.max) ? .time(value) : .noSuchTime
+        }
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text
         if body.count == 10 { body += "T00:00" }
         if body.count == 16 { body += ":00" }

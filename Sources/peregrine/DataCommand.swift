@@ -15,26 +15,34 @@ struct DataCommand: ParsableCommand {
 
     /// Runs `body` (a conversion or a generation) with a progress bar on standard error when it
     /// is a terminal, and SIGINT or SIGTERM as its stop (within 65,536 events, exit 1: nothing
-    /// is written, and its partial file is removed); returns its result and the seconds it took.
+    /// is written, and its partial file is removed). `body` is given the progress, the stop and
+    /// `announce`, which prints its summary (`text`, from the seconds so far) under the bar
+    /// before the file is renamed into place: a summary standard output cannot take fails the
+    /// command there (exit 1), and the file at `output` stays as it was.
     static func withProgress<Result>(
-        _ body: (((Double) -> Void)?, @escaping () -> String?) throws(BacktestError) -> Result
-    ) throws(BacktestError) -> (Result, Double) {
+        output: String,
+        _ body: (
+            ((Double) -> Void)?, @escaping () -> String?,
+            (_ text: (Double) throws(BacktestError) -> String) throws(BacktestError) -> Void
+        ) throws(BacktestError) -> Result
+    ) throws(BacktestError) -> Result {
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         StopSignal.installHandlers()
-        defer { if terminal { printError("") } }
-        let result = try body(
-            terminal ? { BacktestCommand.showProgress($0, since: started) } : nil, { StopSignal.receivedName })
-        return (result, (ContinuousClock.now - started).seconds)
-    }
-
-    /// `JSONOutput.print(object)` for the file at `output`: a JSON that cannot be written
-    /// removes the file (nothing is left behind) and exits 1.
-    static func printJSON(_ object: [String: Any], output: String) throws {
-        do { try JSONOutput.print(object) } catch {
-            OutputFile.discard(output)
-            throw error
-        }
+        var barShown = terminal
+        defer { if barShown { printError("") } }
+        return try body(
+            terminal ? { BacktestCommand.showProgress($0, since: started) } : nil, { StopSignal.receivedName },
+            { (text) throws(BacktestError) in
+                if barShown {
+                    printError("")
+                    barShown = false
+                }
+                print(try text((ContinuousClock.now - started).seconds))
+                if let reason = Peregrine.standardOutputFailure() {
+                    throw .output("standard output could not be written: \(reason); \(output) was left as it was")
+                }
+            })
     }
 
     /// The instruments of a converted or generated file, for `--json`: symbol and grids as
@@ -97,25 +105,28 @@ struct DataCommand: ParsableCommand {
                 }
                 // (The output may be an input: it is written under another name and renamed.)
                 try OutputFile.check([("--output", output)], inputs: [])
-                let (outcome, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
+                _ = try DataCommand.withProgress(output: output) {
+                    progress, stopRequested, announce throws(BacktestError) in
                     try DataConversion.convert(
                         specs, tickSize: tick, lotSize: lot, output: output, progress: progress,
-                        stopRequested: stopRequested)
+                        stopRequested: stopRequested,
+                        announce: { (outcome) throws(BacktestError) in
+                            for warning in outcome.warnings { printError("warning: \(warning)") }
+                            try announce { (seconds) throws(BacktestError) in
+                                try json
+                                    ? JSONOutput.text([
+                                        "events": outcome.events,
+                                        "instruments": DataCommand.instrumentsJSON(outcome.instruments),
+                                        "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
+                                    ])
+                                    : "converted \(outcome.events) events of "
+                                        + outcome.instruments.map {
+                                            "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))"
+                                        }.joined(separator: ", ")
+                                        + " into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s"
+                            }
+                        })
                 }
-                for warning in outcome.warnings { printError("warning: \(warning)") }
-                if json {
-                    try DataCommand.printJSON(
-                        [
-                            "events": outcome.events, "instruments": DataCommand.instrumentsJSON(outcome.instruments),
-                            "output": output, "warnings": outcome.warnings, "elapsed_seconds": seconds,
-                        ], output: output)
-                    return
-                }
-                print(
-                    "converted \(outcome.events) events of "
-                        + outcome.instruments.map { "\($0.symbol) (tick \($0.tickSize), lot \($0.lotSize))" }.joined(
-                            separator: ", ")
-                        + " into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
             } catch let error as BacktestError {
                 printError("error: \(error)")
                 Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)
@@ -209,23 +220,25 @@ struct DataCommand: ParsableCommand {
                         "--price \(price): use a positive decimal on the \(tick) grid, at most 1,000,000,000,000 ticks")
                 }
                 settings.price = ticks
-                let (count, seconds) = try DataCommand.withProgress { progress, stopRequested throws(BacktestError) in
+                let instruments = SyntheticData.instruments(settings)
+                _ = try DataCommand.withProgress(output: output) {
+                    progress, stopRequested, announce throws(BacktestError) in
                     try SyntheticData.generate(
-                        settings, output: output, progress: progress, stopRequested: stopRequested)
+                        settings, output: output, progress: progress, stopRequested: stopRequested,
+                        announce: { (count) throws(BacktestError) in
+                            try announce { (seconds) throws(BacktestError) in
+                                try json
+                                    ? JSONOutput.text([
+                                        "events": count, "instruments": DataCommand.instrumentsJSON(instruments),
+                                        "output": output, "seed": seed, "elapsed_seconds": seconds,
+                                    ])
+                                    : "generated \(count) events of "
+                                        + instruments.map(\.symbol).joined(separator: ", ")
+                                        + " (tick \(tick), lot \(lot)) into \(output) in "
+                                        + "\(BacktestHTMLReport.fixed(seconds, 3)) s"
+                            }
+                        })
                 }
-                if json {
-                    try DataCommand.printJSON(
-                        [
-                            "events": count,
-                            "instruments": DataCommand.instrumentsJSON(SyntheticData.instruments(settings)),
-                            "output": output, "seed": seed, "elapsed_seconds": seconds,
-                        ], output: output)
-                    return
-                }
-                print(
-                    "generated \(count) events of "
-                        + SyntheticData.instruments(settings).map(\.symbol).joined(separator: ", ")
-                        + " (tick \(tick), lot \(lot)) into \(output) in \(BacktestHTMLReport.fixed(seconds, 3)) s")
             } catch let error as BacktestError {
                 printError("error: \(error)")
                 Glibc.exit(error.isUsage ? Peregrine.Status.usage : Peregrine.Status.failed)

@@ -117,6 +117,32 @@ import Testing
         #expect(full.status == 1)
         #expect(full.error.contains("error: standard output could not be written"), "\(full.error)")
         #expect(!FileManager.default.fileExists(atPath: lost))
+        // A file already at the output path stays as it was, with the summary lost or its JSON,
+        // whether it is an earlier conversion or the conversion's own input; a generated one too.
+        let earlier = try Data(contentsOf: URL(fileURLWithPath: generated))
+        let text = directory.appendingPathComponent("own-input.csv").path
+        try Data(
+            ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+                + "binance-futures,BTCUSDT,1582329601096000,1582329603502092,0.84,9682,9681.92,0.67\n").utf8
+        ).write(to: URL(fileURLWithPath: text))
+        let source = try Data(contentsOf: URL(fileURLWithPath: text))
+        for last in [["--json"], []] {
+            for (arguments, path, before) in [
+                (["data", "convert"] + Self.data + ["-o", generated], generated, earlier),
+                (["data", "convert", "--data", "tardis-quotes:" + text, "-o", text], text, source),
+                (["data", "generate", "--events", "100", "-o", generated], generated, earlier),
+            ] {
+                let lostSummary = try Self.run(arguments + last, standardOutput: "/dev/full")
+                #expect(lostSummary.status == 1, "\(arguments + last)")
+                #expect(
+                    lostSummary.error.contains(
+                        "error: standard output could not be written: No space left on device; \(path) was left as it "
+                            + "was"), "\(lostSummary.error)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(arguments + last)")
+                let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+                #expect(!names.contains { $0.contains(".partial-") }, "\(names)")
+            }
+        }
     }
 
     @Test func aDamagedConvertedFileIsBadData() throws {
@@ -582,6 +608,12 @@ import Testing
         #expect(UTCTime.parse("1582329660") == nil)
         #expect(UTCTime.parse("1582329660000000") == nil)
         #expect(UTCTime.parse("1582329660000000000") == 1_582_329_660_000_000_000)
+        // ns as far as a date goes (2262-04-11T23:47:16.854775807Z), not past it.
+        #expect(UTCTime.parse("9223372036854775807") == 9_223_372_036_854_775_807)
+        #expect(UTCTime.parse("2262-04-11T23:47:16.854775807Z") == 9_223_372_036_854_775_807)
+        for past in ["9223372036854775808", "18446744073709551615", "2262-04-11T23:47:16.854775808Z"] {
+            #expect(UTCTime.parse(past) == nil && UTCTime.reading(past) == .noSuchTime, "\(past)")
+        }
         #expect(UTCTime.parse("2020-02-22") == 1_582_329_600_000_000_000)
         #expect(UTCTime.parse("2020-02-22 00:01:00.5") == 1_582_329_660_500_000_000)
         #expect(UTCTime.parse("2020-02-29T23:59:59Z") == 1_583_020_799_000_000_000)

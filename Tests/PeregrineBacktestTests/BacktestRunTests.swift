@@ -378,6 +378,21 @@ import Testing
             #expect("\(error)".contains(":2: '1000,\(beyond)' is not timestamp,entry_us,response_us"), "\(error)")
             #expect("\(error)".contains("from 0 to 3600000000, an hour"), "\(error)")
         }
+        // The columns are read by place: a header naming others, or these in another order, is
+        // refused (not read as entry, response); the header in capitals is the same header.
+        for header in [
+            "timestamp,response_us,entry_us", "timestamp;entry_us;response_us", "time,entry,response",
+            "timestamp,entry_us,response_us,extra",
+        ] {
+            try "\(header)\n1000,500,0\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let error = try #require(throws: FeedError.self) { try LatencyTable(path: file) }
+            #expect(
+                "\(error)".contains(":1: the header '\(header)' is not timestamp,entry_us,response_us"), "\(error)")
+        }
+        try "TIMESTAMP,Entry_us,RESPONSE_US\n1000,500,7\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let capitals = try LatencyTable(path: file)
+        #expect(capitals.value(at: 0, column: \.entries) == 500_000)
+        #expect(capitals.value(at: 0, column: \.responses) == 7_000)
     }
 
     /// A fill that reaches the strategy between two events, after a response latency, counts
@@ -2587,6 +2602,21 @@ import Testing
             #expect("\(String(describing: besides.netPnL))" == "\(String(describing: alone.netPnL))")
             #expect(besides.equitySamples == alone.equitySamples)
         }
+        // Converted alone (its instrument named after the file, on a grid of 1), it adds
+        // nothing either: the run is the quotes' alone, as from the text file.
+        let convertedEmpty = conversions.appendingPathComponent("trades-empty.pgev").path
+        let headerOnlyConversion = try DataConversion.convert(
+            [try DataSpec("tardis-trades:" + headerOnly)], output: convertedEmpty)
+        #expect(headerOnlyConversion.events == 0 && headerOnlyConversion.instruments.map(\.symbol) == ["trades-empty"])
+        var withConverted = quotesAlone
+        withConverted.data.append(try DataSpec("events:" + convertedEmpty))
+        let convertedPlan = try BacktestPlan(withConverted)
+        #expect(convertedPlan.instruments.map(\.symbol) == ["BTCUSDT"])
+        #expect(convertedPlan.warnings.contains("\(convertedEmpty) holds no event: nothing is read from it"))
+        let besideConverted = try Backtest.run(convertedPlan)
+        #expect(besideConverted.events == alone.events && besideConverted.trades == alone.trades)
+        #expect("\(String(describing: besideConverted.netPnL))" == "\(String(describing: alone.netPnL))")
+        #expect(besideConverted.equitySamples == alone.equitySamples)
         // One whose rows name no symbol is an instrument of its own named after the file (the
         // report's totals then mix two markets); named with @SYMBOL, it joins the quotes' and
         // nothing is said.
