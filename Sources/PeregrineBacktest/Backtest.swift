@@ -621,6 +621,12 @@ public struct BacktestPlan: Sendable {
         guard !flags.isEmpty else {
             // The grid found in the data: the finest price and size anywhere in its files.
             guard tooLarge else { return "\(failure)" }
+            // (A lot refined for a strategy's quantity is finer than any size in the data.)
+            if lotRefined {
+                return "\(failure) (\(grid): the tick is the finest price in its data, the lot the one refined for "
+                    + "the strategy's quantity, as noted: give a quantity on a coarser lot, or a coarser --tick-size "
+                    + "or --lot-size)"
+            }
             return "\(failure) (\(grid), the finest price and size in its data: give a coarser --tick-size or "
                 + "--lot-size)"
         }

@@ -1349,6 +1349,23 @@ import Testing
             throws: BacktestError.data(message),
             performing: { _ = try DataConversion.convert([try DataSpec("tardis-quotes:" + quotes)], output: output) })
         #expect(!FileManager.default.fileExists(atPath: output))
+        // A lot refined for the strategy's quantity is not the finest size in the data: the
+        // message says where it came from (2 × 10^9 units are 2 × 10^19 lots of 10^-10).
+        let large = directory.appendingPathComponent("large.csv").path
+        try
+            ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+            + "test,TEST,1000,1000,2000000000,101,100,1\n").write(toFile: large, atomically: true, encoding: .utf8)
+        #expect(
+            throws: BacktestError.data(
+                "\(large):2: ask_amount '2000000000' is too large to represent in 64-bit fixed point at this increment "
+                    + "(TEST's tick 1 and lot 0.0000000001: the tick is the finest price in its data, the lot the one "
+                    + "refined for the strategy's quantity, as noted: give a quantity on a coarser lot, or a coarser "
+                    + "--tick-size or --lot-size)"),
+            performing: {
+                _ = try Self.goldenCross(["tardis-quotes:" + large]) {
+                    $0.strategies[0].parameters = [(key: "quantity", value: "0.0000000001")]
+                }
+            })
     }
 
     @Test func anEventAtTheLastRepresentableTimeStillRuns() throws {
