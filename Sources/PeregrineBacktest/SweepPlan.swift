@@ -176,7 +176,12 @@ public struct SweepPlan: Sendable {
                 var hint = Self.skipHint
                 do {
                     _ = try base.checked(strategies: Self.settings(settings, dimensions, combination: first).strategies)
-                } catch { hint = Self.hint(for: error) }
+                } catch {
+                    if Self.refusesEvery(error, base, settings, dimensions, combinations) {
+                        throw .usage(message + Self.everyCombination(error))
+                    }
+                    hint = Self.hint(for: error)
+                }
                 throw .usage("\(parameters.joined(separator: " ")): \(message)\(hint)")
             }
             // The first job's strategies are then checked below, as the others are.
@@ -197,15 +202,21 @@ public struct SweepPlan: Sendable {
                 _ = try base.checked(strategies: job.strategies)
                 hash = try identity.hash(strategies: job.strategies, on: base)
             } catch {
-                var message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(error)"
+                var reason = "\(error)"
                 if case .strategy(.quantityFinerThanLot) = error {
                     if base.lotsFoundInData {
-                        message += " (\(BacktestPlan.sweepLotReason): pass --lot-size for a finer one)"
+                        reason += " (\(BacktestPlan.sweepLotReason): pass --lot-size for a finer one)"
                     } else if base.lotsFromConvertedFiles {
-                        message += " (\(BacktestPlan.convertedLotHint))"
+                        reason += " (\(BacktestPlan.convertedLotHint))"
                     }
                 }
-                guard skippingInvalid else { throw .usage(message + Self.hint(for: error)) }
+                let message = "\(parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): " + reason
+                guard skippingInvalid else {
+                    if Self.refusesEvery(error, base, settings, dimensions, combinations) {
+                        throw .usage(reason + Self.everyCombination(error))
+                    }
+                    throw .usage(message + Self.hint(for: error))
+                }
                 skipped += 1
                 if skippedExamples.count < Self.skippedExampleLimit { skippedExamples.append(message) }
                 continue
@@ -234,8 +245,33 @@ public struct SweepPlan: Sendable {
     /// Said with a refused combination: the way to run the others.
     static let skipHint = " (--skip-invalid leaves such combinations out and runs the others)"
 
-    /// `skipHint` for a refusal of some values; nothing for one of every value (an unknown
-    /// strategy or parameter, one given twice), which leaving combinations out cannot help.
+    /// Whether every one of `combinations` is refused as `refusal` is (a parameter no dimension
+    /// sweeps, whose bounds no swept one moves): then the refusal is said once, without a
+    /// combination's values or `skipHint`. Stops at the first combination refused otherwise,
+    /// or not at all.
+    static func refusesEvery(
+        _ refusal: EngineError, _ base: BacktestPlan, _ settings: BacktestSettings, _ dimensions: [SweepDimension],
+        _ combinations: [[Int]]
+    ) -> Bool {
+        let text = "\(refusal)"
+        for combination in combinations {
+            do {
+                _ = try base.checked(
+                    strategies: Self.settings(settings, dimensions, combination: combination).strategies)
+                return false
+            } catch {
+                if "\(error)" != text { return false }
+            }
+        }
+        return combinations.count > 1
+    }
+
+    /// Said with a refusal every combination has (not with one no value could mend: a
+    /// parameter misspelt or given twice).
+    static func everyCombination(_ refusal: EngineError) -> String {
+        hint(for: refusal).isEmpty ? "" : " (in every combination)"
+    }
+
     static func hint(for refusal: EngineError) -> String {
         switch refusal {
         case .strategy(.unknownStrategy), .strategy(.unknownParameter), .strategy(.duplicateParameter): ""

@@ -231,6 +231,20 @@ import Testing
         } catch {
             #expect("\(error)" == refusal + " (--skip-invalid leaves such combinations out and runs the others)")
         }
+        // A refusal every combination has (a parameter no dimension sweeps or bounds) is said
+        // once, without a combination's values or --skip-invalid.
+        for (quantity, reason) in [
+            ("0", ""), ("0.0001", " (a sweep keeps the lot found in the data: pass --lot-size for a finer one)"),
+        ] {
+            var unswept = try Self.settings(fast: "5,6", slow: "10,20")
+            unswept.strategies[0].parameters[2].value = quantity
+            let error = try #require(throws: BacktestError.self) { try SweepPlan(unswept) }
+            #expect(
+                "\(error)"
+                    == "strategy golden-cross: quantity=\(quantity) is not allowed: use a positive quantity in the "
+                    + "instrument's units on its lot grid of 0.001 (at most 10^12 lots)\(reason) (in every combination)"
+            )
+        }
         let plan = try SweepPlan(settings, skippingInvalid: true)
         #expect(plan.jobs.map { $0.parameters.map(\.value) } == [["15", "20"], ["5", "10"], ["5", "20"]])
         #expect(plan.jobs.map(\.index) == [1, 2, 3])
@@ -262,7 +276,8 @@ import Testing
         }
     }
 
-    /// A refusal of every value (a misspelt parameter) is not told to leave combinations out;
+    /// A refusal of every value (a misspelt parameter) is said without a combination's values,
+    /// and is not told to leave combinations out;
     /// a default refused beside a swept value says it is the default; a sweep of nothing is
     /// sent to `backtest`.
     @Test func refusalsSayWhatHelps() throws {
@@ -272,7 +287,7 @@ import Testing
         do { _ = try SweepPlan(misspelt) } catch {
             #expect(
                 "\(error)"
-                    == "fast=5: strategy golden-cross has no parameter 'slwo': it takes id, instruments, account, slow, fast, quantity"
+                    == "strategy golden-cross has no parameter 'slwo': it takes id, instruments, account, slow, fast, quantity"
             )
         }
         misspelt.strategies[0].parameters = [("fast", "5"), ("slow", "20,30"), ("quantity", "0.01"), ("slow", "40")]
