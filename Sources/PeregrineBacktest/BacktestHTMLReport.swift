@@ -20,12 +20,13 @@ public enum BacktestHTMLReport {
 
     /// The plot titles, in page order.
     public static func plotTitles(_ result: BacktestResult) -> [String] {
-        result.instruments.map { "\($0.definition.symbol): bid, ask and fills" } + [
+        result.instruments.map { "\($0.definition.symbol): bid, ask and fills (\($0.definition.quoteCurrency))" } + [
             result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)",
             result.currency.map { "Drawdown (\($0), below the equity's peak)" } ?? "Drawdown",
             "Position (each instrument's base units, after each fill)",
-            result.currency.map { "Distribution of the equity's change per sampling interval (\($0))" }
-                ?? "Distribution of the equity's change per sampling interval",
+            result.currency.map {
+                "Distribution of the equity's change per sampling interval (\($0); intervals without change left out)"
+            } ?? "Distribution of the equity's change per sampling interval (intervals without change left out)",
         ]
     }
 
@@ -35,10 +36,10 @@ public enum BacktestHTMLReport {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
         <style>
-        body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;width:\(width)px}
+        body{margin:0;background:#fff;color:#1d2330;font:13px/1.4 sans-serif;max-width:\(width)px}
         header{height:\(headerHeight)px;overflow:hidden;box-sizing:border-box;padding:14px 20px;border-bottom:1px solid #dde}
         h1{font-size:18px;margin:0 0 8px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-        svg{display:block}
+        svg{display:block;width:100%;height:auto}
         table{border-collapse:collapse;margin:12px 20px}
         .warn{color:#a4420a;font-weight:bold}
         section.warnings{margin:12px 20px;color:#a4420a}
@@ -61,12 +62,12 @@ public enum BacktestHTMLReport {
                         .figures{display:grid;grid-template-columns:repeat(6,1fr);grid-auto-flow:row dense;gap:4px 14px}
                     .figures div{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
                     .figures b{display:block;font-size:11px;color:#667;font-weight:normal}
-                    section.plot{height:\(rowHeight)px;margin:0;overflow:hidden}
+                    section.plot{max-height:\(rowHeight)px;margin:0;overflow:hidden}
                     section.plot h2{height:\(titleHeight)px;line-height:\(titleHeight)px;margin:0;padding-left:20px;font-size:14px}
                     td,th{border:1px solid #dde;padding:3px 8px;text-align:left}
                     .warn{margin:8px 0 0}
                     """) + """
-                <header><h1 title="\(escape(result.strategies.joined(separator: "; ")))">Peregrine backtest · \(escape(result.strategies.joined(separator: "; ")))</h1><div class="figures">
+                <header><h1 title="\(escape(result.strategies.joined(separator: "; ")))">Peregrine backtest · \(escape(result.strategies.map(shown).joined(separator: "; ")))</h1><div class="figures">
 
                 """
         let currency = result.currency ?? ""
@@ -96,13 +97,21 @@ public enum BacktestHTMLReport {
                     : result.refusals.riskRejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
             ),
             ("kill switch", result.refusals.killSwitchTrip.map { "tripped at \($0)" } ?? "not tripped"),
+            (
+                "rejected by the venue",
+                result.venue.rejections.isEmpty
+                    ? "0" : result.venue.rejections.map { "\($0.count) \($0.reason)" }.joined(separator: " · ")
+            ),
         ]
+        // The ratios' basis, on hover (a few seconds annualised give ratios in the thousands).
+        let basis = ratioBasis(result)
         // (A value cut by the ellipsis shows whole on hover. The longest take two columns: the
         // header keeps its height, one line of title, four of figures and the warnings' note.)
         let wide: Set = ["max drawdown", "latency"]
         for (name, value) in figures {
             let span = wide.contains(name) ? " style=\"grid-column:span 2\"" : ""
-            html += "<div\(span) title=\"\(escape(value))\"><b>\(escape(name))</b>\(escape(value))</div>\n"
+            let hover = name == "Sharpe" || name == "Sortino" ? "\(value) \(basis)" : value
+            html += "<div\(span) title=\"\(escape(hover))\"><b>\(escape(name))</b>\(escape(value))</div>\n"
         }
         html += "</div>"
         // Warnings about the data: named in the header, listed after the plots (which keep
@@ -143,6 +152,21 @@ public enum BacktestHTMLReport {
         html += warningsSection(result.warnings)
         html += "</body></html>\n"
         return html
+    }
+
+    /// A strategy's description as the page's title shows it: without the engine's own keys
+    /// (its id, instrument ids and account), which read as settings.
+    static func shown(_ description: String) -> String {
+        description.split(separator: " ").filter {
+            !$0.hasPrefix("id=") && !$0.hasPrefix("instruments=") && !$0.hasPrefix("account=")
+        }.joined(separator: " ")
+    }
+
+    /// What the Sharpe and Sortino ratios rest on.
+    static func ratioBasis(_ result: BacktestResult) -> String {
+        let interval = Double(result.settings.equityInterval) / 1e9
+        return "(annualised from \(result.returnCount) return\(result.returnCount == 1 ? "" : "s"), sampled every "
+            + "\(fixed(interval, 3)) s where the data has events)"
     }
 
     /// The header's words for `count` (> 0) warnings listed at the end of the page.
@@ -344,7 +368,7 @@ public enum BacktestHTMLReport {
                 step >= day
                 ? String(text.prefix(10))
                 : (previousDay == nil
-                    ? String(text.prefix(10)) + " " + clock
+                    ? String(text.prefix(10)) + " " + clock + " UTC"
                     : (previousDay == date ? clock : String(text.dropFirst(5).prefix(5)) + " " + clock))
             ticks.append((Double(time), label))
             previousDay = date
@@ -575,7 +599,8 @@ public enum BacktestHTMLReport {
                 body += marker(
                     x: frame.x(points.times[fill]), y: frame.y(points.maximums[fill]), up: up, colour: colour)
             }
-            items.append((up ? "buy fill" : "sell fill", colour, up ? .buyMarker : .sellMarker))
+            // (Fills within a pixel column are one mark: the fills CSV lists each.)
+            items.append((up ? "buy fills (a mark per pixel)" : "sell fills", colour, up ? .buyMarker : .sellMarker))
         }
         if bids == nil, asks == nil { body += note("no two-sided book: the market's trades only") }
         return svg(body + legend(items))
@@ -584,8 +609,17 @@ public enum BacktestHTMLReport {
     /// A histogram of the equity's change per sampling interval (40 bins).
     static func histogram(_ equity: [Double]) -> String {
         var changes: [Double] = []
-        for index in equity.indices.dropFirst() { changes.append(equity[index] - equity[index - 1]) }
-        guard !changes.isEmpty else { return nothingToPlot }
+        var unchanged = 0
+        for index in equity.indices.dropFirst() {
+            let change = equity[index] - equity[index - 1]
+            // (Intervals without change, most of them for a strategy mostly flat, would leave
+            // the tails unseen beside one bar: counted, not drawn.)
+            if change == 0 { unchanged += 1 } else { changes.append(change) }
+        }
+        guard !changes.isEmpty else {
+            return unchanged == 0
+                ? nothingToPlot : svg(note("the equity did not change in any of the \(unchanged) intervals"))
+        }
         let low = changes.min() ?? 0
         let high = changes.max() ?? 0
         let bins = 40
@@ -615,7 +649,7 @@ public enum BacktestHTMLReport {
                 "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(Swift.max(barWidth - 1, 1)))\" height=\"\(number(frame.y(0) - y))\" fill=\"#2456c8\"/>"
         }
         body +=
-            "<text x=\"\(width - margins.right - 6)\" y=\"\(margins.top + 16)\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(changes.count) intervals</text>"
+            "<text x=\"\(width - margins.right - 6)\" y=\"\(margins.top + 16)\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(changes.count) intervals with a change\(unchanged > 0 ? ", \(unchanged) without" : "")</text>"
         return svg(body)
     }
 
@@ -630,6 +664,25 @@ public enum BacktestHTMLReport {
             ]
             html += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>"
         }
+        html +=
+            "</table><table><tr><th>instrument</th><th>tick</th><th>lot</th><th>maker fee</th><th>taker fee</th></tr>"
+        for instrument in result.instruments {
+            let definition = instrument.definition
+            let cells = [
+                definition.symbol, "\(definition.tickSize) \(definition.quoteCurrency)", "\(definition.lotSize)",
+                basisPoints(definition.makerFee), basisPoints(definition.takerFee),
+            ]
+            html += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>"
+        }
+        let settings = result.settings
+        let rows: [(String, String)] = [
+            ("from", settings.from.map(UTCTime.text) ?? "the data's start"),
+            ("to", settings.to.map(UTCTime.text) ?? "the data's end"),
+            ("equity sampled every", "\(fixed(Double(settings.equityInterval) / 1e9, 3)) s"),
+            ("Sharpe · Sortino", "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3)) \(ratioBasis(result))"),
+        ]
+        html += "</table><table>"
+        for (name, value) in rows { html += "<tr><th>\(escape(name))</th><td>\(escape(value))</td></tr>" }
         html += "</table><table><tr><th>input</th><th>format</th><th>SHA-256</th></tr>"
         for input in result.inputs {
             let format = input.format + (input.symbol.map { " (\($0))" } ?? "")
@@ -639,6 +692,11 @@ public enum BacktestHTMLReport {
             "</table><table><tr><th>Peregrine</th><td>\(escape(Provenance.version)) (\(escape(Provenance.commit)))</td></tr>"
         html += "<tr><th>strategies</th><td>\(escape(result.strategies.joined(separator: "; ")))</td></tr></table>\n"
         return html
+    }
+
+    /// A fee rate in basis points (negative: a rebate).
+    static func basisPoints(_ rate: FeeRate) -> String {
+        Money.decimalText(Int128(rate.perHundredMillion), decimals: 4) + " bps"
     }
 
     static func escape(_ text: String) -> String {

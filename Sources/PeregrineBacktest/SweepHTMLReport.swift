@@ -37,7 +37,7 @@ public enum SweepHTMLReport {
         for figure in figures { html += "<th>\(escape(figure))</th>" }
         html += "</tr>\n"
         for (rank, row) in outcome.rows.prefix(tableRows).enumerated() {
-            html += "<tr><td>\(rank + 1)</td>"
+            html += rank == 0 ? "<tr style=\"font-weight:bold\"><td>1</td>" : "<tr><td>\(rank + 1)</td>"
             for dimension in plan.dimensions {
                 let value = row.parameters.first { $0.name == dimension.name }?.value ?? ""
                 html += "<td>\(escape(value))</td>"
@@ -140,6 +140,20 @@ public enum SweepHTMLReport {
         }
         svg +=
             "<rect x=\"\(frame.left)\" y=\"\(top)\" width=\"\(frame.width)\" height=\"\(frame.height)\" fill=\"none\" stroke=\"#556\"/>"
+        // The best combination (the ranking's first with a value), outlined and named.
+        if let best = rows.first(where: { $0.value(of: ranking.metric)?.isFinite == true }),
+            let x = best.parameters.first(where: { $0.name == across.name })?.value,
+            let y = best.parameters.first(where: { $0.name == down.name })?.value,
+            let column = across.values.firstIndex(of: x), let line = down.values.firstIndex(of: y),
+            let value = best.value(of: ranking.metric)
+        {
+            let left = Double(frame.left) + Double(column) * cellWidth
+            let upper = Double(top) + Double(line) * cellHeight
+            svg +=
+                "<rect class=\"best\" x=\"\(fixed(left + 1.5))\" y=\"\(fixed(upper + 1.5))\" width=\"\(fixed(Swift.max(cellWidth - 3, 1)))\" height=\"\(fixed(Swift.max(cellHeight - 3, 1)))\" fill=\"none\" stroke=\"#1d2330\" stroke-width=\"3\"/>"
+            svg +=
+                "<text x=\"\(frame.left + frame.width)\" y=\"24\" text-anchor=\"end\" font-size=\"12\">best (outlined): \(escape(across.name))=\(escape(x)) \(escape(down.name))=\(escape(y)), \(escape(scaleText(value)))</text>"
+        }
         // Labels: at most about 20 per axis.
         let everyX = Swift.max(1, across.values.count / 20)
         for (column, x) in across.values.enumerated() where column % everyX == 0 {

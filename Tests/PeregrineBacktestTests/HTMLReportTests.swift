@@ -1,8 +1,10 @@
 import Foundation
-import PeregrineBacktest
+import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
+
+@testable import PeregrineBacktest
 
 /// The HTML report rendered by headless Chromium (Debian `chromium`; `make test` installs it):
 /// no console errors, and every plot area has drawn data in it.
@@ -79,6 +81,20 @@ import Testing
         #expect(
             html.contains("<header><h1 title=\"\(result.strategies.joined(separator: "; "))\">Peregrine backtest · "))
         #expect(html.contains("<b>net P&amp;L</b>"))
+        // The title shows the strategies without the engine's own keys; the venue's rejections,
+        // the ratios' basis (on hover and in the table) and each instrument's grid and fees.
+        let shown = result.strategies.map(BacktestHTMLReport.shown).joined(separator: "; ")
+        #expect(!shown.contains("id=") && !shown.contains("account=") && shown.hasPrefix("market-maker "))
+        #expect(html.contains("\">Peregrine backtest · \(shown)</h1>"))
+        #expect(html.contains("<b>rejected by the venue</b>"))
+        #expect(html.contains(BacktestHTMLReport.ratioBasis(result)))
+        let definition = try #require(result.instruments.first?.definition)
+        #expect(
+            html.contains(
+                "<td>\(definition.symbol)</td><td>\(definition.tickSize) \(definition.quoteCurrency)</td><td>"
+                    + "\(definition.lotSize)</td><td>\(BacktestHTMLReport.basisPoints(definition.makerFee))</td><td>"
+                    + "\(BacktestHTMLReport.basisPoints(definition.takerFee))</td>"))
+        #expect(BacktestHTMLReport.basisPoints(FeeRate(perHundredMillion: -2_500)) == "-0.25 bps")
         let page = directory.appendingPathComponent("report.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
         let titles = BacktestHTMLReport.plotTitles(result)
@@ -125,7 +141,7 @@ import Testing
             // The price plot's fill markers (buy and sell triangles, about 20 pixels of their own
             // colour each, one of each in the legend) are drawn: five legends' worth of each.
             let markers = [fields["1c6b34"], fields["8f2012"]].map { Int($0 ?? "") ?? 0 }
-            if title.hasSuffix("bid, ask and fills") {
+            if title.contains("bid, ask and fills") {
                 pricePlots += 1
                 #expect(markers.allSatisfy { $0 >= 100 }, "\(title): \(line)")
             }

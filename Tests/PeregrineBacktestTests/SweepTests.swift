@@ -1,9 +1,10 @@
 import Foundation
-import PeregrineBacktest
 import PeregrineModel
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
+
+@testable import PeregrineBacktest
 
 /// Parameter sweeps: the values ranges name, random draws, every row equal to its backtest run
 /// alone, resuming after SIGKILL, and the HTML page with its heatmap.
@@ -849,9 +850,20 @@ import Testing
         let outcome = try Sweep.run(plan, threads: 2, output: nil, ranking: ranking)
         let html = SweepHTMLReport.render(plan, outcome, ranking: ranking)
         #expect(!html.contains("<script") && !html.contains("https://"))
-        // Money names its currency: in the heatmap's title and on its scale.
+        // Money names its currency: in the heatmap's title, on its scale and with the best
+        // combination, which is outlined and named, and the table's first row.
         #expect(html.contains("net_pnl (USDT) by fast (across) and slow (down)"), "\(html)")
-        #expect(html.components(separatedBy: " USDT</text>").count - 1 == 2, "\(html)")
+        #expect(html.components(separatedBy: " USDT</text>").count - 1 == 3, "\(html)")
+        let first = try #require(outcome.rows.first)
+        let fast = try #require(first.parameters.first { $0.name == "fast" }?.value)
+        let slow = try #require(first.parameters.first { $0.name == "slow" }?.value)
+        let value = try #require(first.value(of: "net_pnl"))
+        #expect(
+            html.contains(
+                ">best (outlined): fast=\(fast) slow=\(slow), \(SweepRow.text(value, of: "net_pnl")) USDT</text>"),
+            "\(html)")
+        #expect(html.components(separatedBy: "<rect class=\"best\"").count - 1 == 1)
+        #expect(html.contains("<tr style=\"font-weight:bold\"><td>1</td><td>\(fast)</td><td>\(slow)</td>"))
         let page = directory.appendingPathComponent("sweep.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
         let png = directory.appendingPathComponent("sweep.png").path
