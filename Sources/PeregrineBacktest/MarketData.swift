@@ -133,6 +133,24 @@ final class DataFileStream {
     /// that row, making no event, ended the reading at `--to`.
     @exclusivity(unchecked) var gapsBeforeRow = 0
     @exclusivity(unchecked) var stoppedAtTo = false
+    /// The last line of a text file, when the reading ended on it without a line break, a row
+    /// applied (0: not so).
+    @exclusivity(unchecked) var unterminatedLine = 0
+    /// The first exchange time a row of a text file gave (0: none yet).
+    @exclusivity(unchecked) var firstExchangeTime: UInt64 = 0
+
+    /// A text file whose first time falls before 2000 (Tardis, Binance and Bybit recordings
+    /// start in the 2010s): its times are likely in another unit than the format's (ms where µs
+    /// are read), which no single row shows (each is in range and in order), so it is said.
+    var earlyTimeWarning: String? {
+        guard records == nil, let format, format != .truefxQuotes, format != .l3JSONLines, firstExchangeTime > 0,
+            firstExchangeTime < 946_684_800_000_000_000
+        else { return nil }
+        let unit = format == .binanceDepth || format == .bybitOrderBook ? "ms" : "µs"
+        return "\(path): its first row's time is \(UTCTime.text(firstExchangeTime)), before 2000: are its times in "
+            + "another unit than the \(unit) since 1970 the \(format.rawValue) format has (seconds or ms, say)? The "
+            + "run's times, latencies and equity samples follow them"
+    }
     /// Rows stamped before a row above them (merged at the latest time above); rows without a
     /// time (`stampedFrom`) are not counted.
     @exclusivity(unchecked) var stepBacks = TimeStepBacks()
@@ -208,6 +226,7 @@ final class DataFileStream {
             gapsBeforeRow = replay.statistics.gaps
             guard let changes = try replay.nextChanges() else {
                 finished = true
+                if replay.statistics.rows > 0, replay.endedWithoutLineBreak { unterminatedLine = replay.lineNumber }
                 return false
             }
             // Order-level rows carry no time: each is stamped with its line number (a message
@@ -241,6 +260,7 @@ final class DataFileStream {
                         + "has one)")
             }
             payloads = changes
+            if firstExchangeTime == 0 { firstExchangeTime = exchange }
             exchangeTime = exchange
             localTime = local == 0 ? exchange : local
             if stepsBack(exchange) { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
@@ -588,6 +608,9 @@ public final class MarketDataStream: MarketDataSource {
                 stream.warnsOfStepBacks
                     ? stream.stepBacks.warning(file: stream.path, converted: stream.records != nil) : nil,
                 stream.sequenceGapWarning,
+                stream.unterminatedLine > 0
+                    ? FeedReplay.unterminatedWarning(stream.path, line: stream.unterminatedLine) : nil,
+                stream.earlyTimeWarning,
             ].compactMap { $0 }
         }
     }

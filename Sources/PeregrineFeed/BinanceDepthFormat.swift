@@ -16,6 +16,16 @@ extension FeedReplay {
                 + "'\(TextField.excerpt(row[3]))', pu '\(TextField.excerpt(row[8]))': each must be an integer")
     }
 
+    /// A message's ids span its updates: a first after its last, or one below 0, is damage.
+    static func checkUpdateIDs(first: Int64, last: Int64) throws(FeedError) {
+        guard first >= 0, last >= first else {
+            throw FeedError(
+                line: 0,
+                "update ids first_update_id \(first), last_update_id \(last): the first must be 0 or more and at most "
+                    + "the last")
+        }
+    }
+
     mutating func applyBinance(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         let row = CSVRow(line)
         guard row.count == expectedFields else { throw fieldsMismatch(row.count) }
@@ -25,6 +35,7 @@ extension FeedReplay {
             if row.text(0) == "symbol" { return false }
             throw Self.badUpdateIDs(row)
         }
+        try Self.checkUpdateIDs(first: firstUpdate, last: lastUpdate)
         guard let exchange = row[1].integerValue else {
             throw FeedError(line: 0, "timestamp '\(TextField.excerpt(row[1]))' is not a 64-bit integer")
         }
@@ -53,6 +64,13 @@ extension FeedReplay {
             lastTimestamp = Swift.max(lastTimestamp, exchange)
             eventID = lastUpdate
             lastSequence = lastUpdate
+        } else if isSnapshot != inSnapshot {
+            // The rows of one message share its type: a `snap` among a message's `set` rows
+            // (or the reverse) had been read as the first row's type.
+            throw FeedError(
+                line: 0,
+                "update_type '\(isSnapshot ? "snap" : "set")' is not that of the message's first row ('"
+                    + "\(inSnapshot ? "snap" : "set")'): the rows of one message (one last_update_id) share it")
         }
         let side = try Self.side(row[4], bid: "b", ask: "a")
         try applyLevel(LevelUpdate(side: side, price: try price(row[6], "price"), quantity: try size(row[7], "qty")))

@@ -63,6 +63,26 @@ struct BybitMessage {
         return value
     }
 
+    /// A key the replay reads (`type`, `s`, `ts`, `b`, `a`, `u`) given twice in the message, as
+    /// written (quoted): a second value would otherwise be read beside or instead of the first
+    /// (both arrays of a side applied, the first `ts` kept). nil when each is given once at most.
+    var repeatedKey: String? {
+        for key: StaticString in ["\"type\"", "\"s\"", "\"ts\"", "\"b\"", "\"a\"", "\"u\""] {
+            var from = 0
+            var seen = false
+            while let end = line.find(key, from: from) {
+                from = end
+                var next = end
+                while next < line.count, line[next] == 0x20 { next += 1 }
+                // (A key is followed by its colon; the same text as a value is not a key.)
+                guard next < line.count, line[next] == UInt8(ascii: ":") else { continue }
+                if seen { return key.description }
+                seen = true
+            }
+        }
+        return nil
+    }
+
     /// The value of `key` (quoted) as written, up to the next `,` or `}`, spaces around it
     /// (and around its colon) left out; nil without the key, searched from `from`.
     func value(of key: StaticString, searchingFrom from: Int = 0) -> UnsafeBufferPointer<UInt8>? {

@@ -110,6 +110,7 @@ extension FeedReplay {
         switch format {
         case .bybitOrderBook:
             if let problem = JSONShape.problem(in: line) { throw FeedError(line: 0, problem) }
+            if let key = BybitMessage(line).repeatedKey { throw FeedError(line: 0, "the key \(key) is given twice") }
         case .tardisSnapshot:
             let fields = CSVRow.fieldCount(line)
             if fields != expected { throw fieldsMismatch(fields, header: expected) }
@@ -195,9 +196,10 @@ extension FeedReplay {
         switch format {
         case .binanceDepth:
             let row = CSVRow(line)
-            guard row[2].integerValue != nil, row[3].integerValue != nil, row[8].integerValue != nil else {
+            guard let first = row[2].integerValue, let last = row[3].integerValue, row[8].integerValue != nil else {
                 throw Self.badUpdateIDs(row)
             }
+            try Self.checkUpdateIDs(first: first, last: last)
             _ = try Self.side(row[4], bid: "b", ask: "a")
             _ = try Self.flag(row[5], "update_type", true: "snap", false: "set")
             _ = try price(row[6], "price")

@@ -112,6 +112,18 @@ public struct FeedReplay: ~Copyable {
     var exchange: [UInt8]? = nil
     /// A torn last line found by `replay`: reported, not applied.
     public private(set) var tornTail: FeedTornTail?
+    /// Whether the file read by `nextChanges` (`open`) has ended on a line without a line
+    /// break (applied: a torn one throws). A recorder's file ends with one, and a cut that leaves
+    /// a shorter number (`5.612` cut to `5.6`) still parses, so it is said
+    /// (`unterminatedWarning`).
+    public var endedWithoutLineBreak: Bool { mutating get { !(reader?.lastLineTerminated ?? true) } }
+
+    /// The warning for line `line` of `path`, the last, read without a line break.
+    public static func unterminatedWarning(_ path: String, line: Int) -> String {
+        "\(path):\(line): the last line ends without a line break: it was read as a whole row, but a file cut short "
+            + "there would read the same if a number lost digits (exchange recordings end with a line break): check "
+            + "the file is whole"
+    }
 
     /// A replay of `format` on the given grids, holding at most `maxLevelsPerSide` levels a side
     /// (a new level beyond stops the replay with a `FeedError` naming the line).
@@ -167,12 +179,15 @@ public struct FeedReplay: ~Copyable {
     }
 
     /// Replays `path`, calling `checkpoint` every `checkpointEvery` messages (0: never) and
-    /// `progress` with the fraction read every 2^20 lines.
+    /// `progress` with the fraction read every 2^20 lines. Returns the last line's number when
+    /// it was applied without a line break (`unterminatedWarning`), else nil.
+    @discardableResult
     public mutating func replay(
         path: String, checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in },
         progress: (Double) -> Void = { _ in }
-    ) throws(FeedError) {
+    ) throws(FeedError) -> Int? {
         var lines = try MappedLines(path: path)
+        var unterminated: Int? = nil
         while let line = lines.next() {
             if lines.lineNumber & 0xF_FFFF == 0 { progress(lines.progress) }
             let admission: Admission
@@ -184,6 +199,7 @@ public struct FeedReplay: ~Copyable {
             case .torn:
                 tornTail?.path = path
             case .apply:
+                if !lines.lastLineTerminated { unterminated = lines.lineNumber }
                 if format.groupsRows, eventID != .min, startsNewEvent(line) {
                     endMessage(checkpointEvery: checkpointEvery, checkpoint)
                 }
@@ -204,6 +220,7 @@ public struct FeedReplay: ~Copyable {
         }
         // A Tardis file's snapshot ends with it: the next file's replaces the book again.
         if format == .tardisL2 { inSnapshot = false }
+        return unterminated
     }
 
     enum Admission { case apply, skip, torn }
@@ -501,13 +518,19 @@ public struct FeedReplay: ~Copyable {
 }
 
 extension FeedReplay {
-    /// Runs every file in order (a Binance snapshot file, then its update files).
+    /// Runs every file in order (a Binance snapshot file, then its update files). Returns the
+    /// warnings for the files whose last line was applied without a line break.
+    @discardableResult
     public mutating func replay(
         paths: [String], checkpointEvery: Int = 0, checkpoint: (FeedCheckpoint) -> Void = { _ in },
         progress: (String, Double) -> Void = { _, _ in }
-    ) throws(FeedError) {
+    ) throws(FeedError) -> [String] {
+        var warnings: [String] = []
         for (index, path) in paths.enumerated() {
-            try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) { progress(path, $0) }
+            let unterminated = try replay(path: path, checkpointEvery: checkpointEvery, checkpoint: checkpoint) {
+                progress(path, $0)
+            }
+            if let unterminated { warnings.append(Self.unterminatedWarning(path, line: unterminated)) }
             progress(path, 1)
             // Only the last file may end torn: going on to the next file would apply it across
             // the gap.
@@ -518,6 +541,7 @@ extension FeedReplay {
                     file: torn.path)
             }
         }
+        return warnings
     }
 }
 

@@ -155,7 +155,9 @@ struct FeedReplayCommand: ParsableCommand {
                 if stdoutIsTerminal { ProgressBar.wrotePastIt() }
             }
             let terminal = isatty(2) != 0
-            try replay.replay(paths: files, checkpointEvery: checkpointEvery, checkpoint: { show($0) }) {
+            let unterminated = try replay.replay(
+                paths: files, checkpointEvery: checkpointEvery, checkpoint: { show($0) }
+            ) {
                 path, fraction in
                 guard terminal else { return }
                 ProgressBar.draw("\(ProgressBar.bar(fraction)) \(Int(ProgressBar.clamp(fraction) * 100))% \(path)")
@@ -168,6 +170,7 @@ struct FeedReplayCommand: ParsableCommand {
             if let torn = replay.tornTail {
                 printError((allowTornTail ? "warning: " : "error: ") + "\(torn); not applied")
             }
+            for warning in unterminated { printError("warning: " + warning) }
             let seconds = (ContinuousClock.now - start).seconds
             printError(
                 "replayed \(stats.messages) messages (\(stats.rows) rows) from \(files.count) file(s) in "

@@ -100,20 +100,21 @@ import Testing
     }
 
     /// Time marks fall on round times of day (UTC) at a step that gives at most six; the first
-    /// carries the date, and so does the first of a new day.
+    /// carries the date and `UTC`, and the first of a new day its date.
     @Test func timeMarksAreRoundTimesWithTheirDate() {
         let start = Double(UTCTime.parse("2020-02-22T00:00:01.096") ?? 0)
         let end = Double(UTCTime.parse("2020-02-22T02:05:47.728") ?? 0)
-        #expect(BacktestHTMLReport.timeTicks(start, end).map(\.1) == ["2020-02-22 00:30", "01:00", "01:30", "02:00"])
+        #expect(
+            BacktestHTMLReport.timeTicks(start, end).map(\.1) == ["2020-02-22 00:30 UTC", "01:00", "01:30", "02:00"])
         let moment = Double(UTCTime.parse("2020-02-22T00:00:01.0965") ?? 0)
         #expect(
             BacktestHTMLReport.timeTicks(moment, moment + 3.2e6).map(\.1) == [
-                "2020-02-22 00:00:01.097", "00:00:01.098", "00:00:01.099",
+                "2020-02-22 00:00:01.097 UTC", "00:00:01.098", "00:00:01.099",
             ])
         let evening = Double(UTCTime.parse("2020-02-22T23:31") ?? 0)
         #expect(
             BacktestHTMLReport.timeTicks(evening, evening + 3_600e9).map(\.1) == [
-                "2020-02-22 23:40", "23:50", "02-23 00:00", "00:10", "00:20", "00:30",
+                "2020-02-22 23:40 UTC", "23:50", "02-23 00:00", "00:10", "00:20", "00:30",
             ])
         let week = Double(UTCTime.parse("2020-02-22T00:00:01") ?? 0)
         #expect(

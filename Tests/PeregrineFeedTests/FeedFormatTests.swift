@@ -180,6 +180,37 @@ struct FeedFormatTests {
                 "update ids first_update_id '2l', last_update_id '30', pu '20': each must be an integer"
             ),
             (
+                // The rows of one message share its type: a `snap` among `set` rows had been
+                // read as a `set` (and a message's first `snap` row had cleared the book for
+                // every `set` row after it).
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199939,10,20,a,set,100.6,1,9", "B,1667347199939,10,20,a,snap,100.6,1,9",
+                "update_type 'snap' is not that of the message's first row ('set'): the rows of one message (one "
+                    + "last_update_id) share it"
+            ),
+            (
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199940,21,30,a,set,100.6,1,20", "B,1667347199940,31,30,a,set,100.6,1,20",
+                "update ids first_update_id 31, last_update_id 30: the first must be 0 or more and at most the last"
+            ),
+            (
+                .binanceDepth, [binance, "B,1667347199939,10,20,b,set,100.5,1,9"],
+                "B,1667347199940,21,30,a,set,100.6,1,20", "B,1667347199940,-5,-3,a,set,100.6,1,20",
+                "update ids first_update_id -5, last_update_id -3: the first must be 0 or more and at most the last"
+            ),
+            (
+                // A key given twice had been read twice (both arrays of a side applied) or the
+                // first one kept (a `ts` of 1970).
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: #""b":[["#, with: #""b":[["1.5","1"]],"b":[["#),
+                #"the key "b" is given twice"#
+            ),
+            (
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: #""ts":"#, with: #""ts":1,"ts":"#),
+                #"the key "ts" is given twice"#
+            ),
+            (
                 .tardisSnapshot, [snapshot, "x,B,1000,1001,100.6,1,100.5,1"], "x,B,1002,1003,100.7,1,100.5,1",
                 "x,B,1002,1003,100.7,1,-3,1", "bids[0].price '-3' is not positive"
             ),
@@ -249,7 +280,11 @@ struct FeedFormatTests {
         // never applied.
         // (A whole last line naming another symbol or exchange is an error, as anywhere: not a
         // torn one.)
-        for (format, lines, good, bad, says) in cases where !says.hasPrefix("symbol") && !says.hasPrefix("exchange") {
+        // (Nor is one whose type differs from its message's first row's.)
+        for (format, lines, good, bad, says) in cases
+        where !says.hasPrefix("symbol") && !says.hasPrefix("exchange")
+            && !says.hasPrefix("update_type 'snap' is not that")
+        {
             for (last, torn) in [(good, false), (bad, true)] {
                 let file = NSTemporaryDirectory() + "peregrine-format-\(UUID().uuidString)"
                 try (lines + [last]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)

@@ -151,7 +151,7 @@ struct FeedReplayTests {
             header + "X,1000,1,10,b,snap,100.0,1,0\nX,1000,1,10,a,snap,101.0,1,0\n"
             + "X,1001,11,20,b,set,100.0,2,10\n"  // follows on
             + "X,999,21,30,b,set,100.0,3,20\n"  // time back
-            + "X,1002,31,25,b,set,100.0,4,30\n"  // id back (not also a gap)
+            + "X,1002,21,25,b,set,100.0,4,30\n"  // id back (not also a gap)
             + "X,1003,41,50,b,set,100.0,5,40\n"  // pu 40 is not 25: a gap
         let binanceCounts = try statistics(.binanceDepth, [binance])
         #expect(binanceCounts.outOfOrder == 2 && binanceCounts.gaps == 1, "\(binanceCounts)")
