@@ -14,6 +14,9 @@ extension FeedReplay {
         var symbolField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         var exchangeField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         var localField = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        /// A side's empty level seen (its levels ended): a level after it is a hole.
+        var asksEnded = false
+        var bidsEnded = false
         while let field = cursor.next() {
             if index == 0 {
                 exchangeField = field
@@ -35,15 +38,23 @@ extension FeedReplay {
                 // asks[i].price, asks[i].amount, bids[i].price, bids[i].amount, ...
                 if (index - 4) % 2 == 0 {
                     pendingPrice = field
-                } else if let priceBytes = pendingPrice, !priceBytes.isEmpty || !field.isEmpty {
-                    // A level is both fields or neither (a side with fewer levels): one alone
-                    // is bad data, not a level to leave out.
-                    guard !priceBytes.isEmpty, !field.isEmpty else {
-                        throw Self.halfLevel(priceBytes, field, at: index)
-                    }
+                } else if let priceBytes = pendingPrice {
                     let side: Side = (index - 4) % 4 == 1 ? .sell : .buy
-                    let at = index
-                    try applyLevel(try level(side, price: priceBytes, size: field) { Self.namingColumn($0, at: at) })
+                    if priceBytes.isEmpty, field.isEmpty {
+                        // A side with fewer levels: the rest of its levels are empty too.
+                        if side == .sell { asksEnded = true } else { bidsEnded = true }
+                    } else {
+                        // A level is both fields or neither: one alone is bad data, not a level
+                        // to leave out; and a side's levels come best first, without a hole
+                        // (a level after an empty one had been read as the side's first).
+                        guard !priceBytes.isEmpty, !field.isEmpty else {
+                            throw Self.halfLevel(priceBytes, field, at: index)
+                        }
+                        if side == .sell ? asksEnded : bidsEnded { throw Self.levelAfterHole(priceBytes, at: index) }
+                        let at = index
+                        try applyLevel(
+                            try level(side, price: priceBytes, size: field) { Self.namingColumn($0, at: at) })
+                    }
                 }
             }
             index += 1
@@ -91,6 +102,14 @@ extension FeedReplay {
     }
 
     @inline(never)
+    /// A level (its amount at `index`) after an empty level of its side.
+    static func levelAfterHole(_ price: UnsafeBufferPointer<UInt8>, at index: Int) -> FeedError {
+        FeedError(
+            line: 0,
+            "\(snapshotColumn(index - 1)) '\(TextField.excerpt(price))' follows an empty level of its side: a side's "
+                + "levels come best first, without a hole")
+    }
+
     static func halfLevel(_ price: UnsafeBufferPointer<UInt8>, _ amount: UnsafeBufferPointer<UInt8>, at index: Int)
         -> FeedError
     {

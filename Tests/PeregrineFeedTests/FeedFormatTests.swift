@@ -300,6 +300,27 @@ struct FeedFormatTests {
         }
     }
 
+    /// A book snapshot's side ends at its first empty level: a level after it (a hole) is
+    /// damage, refused at its line (it had been read as the side's only level); a side with
+    /// fewer levels, empty to the end, is read.
+    @Test func aSnapshotSideWithAHoleIsRefused() throws {
+        let header =
+            "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,"
+            + "asks[1].price,asks[1].amount,bids[1].price,bids[1].amount"
+        let good = try write([header, "x,B,1000,1001,100.7,1,100.5,1,100.8,2,,"])
+        let bad = try write([
+            header, "x,B,1000,1001,100.7,1,100.5,1,100.8,2,,", "x,B,1002,1003,,,100.5,1,100.8,1,100.4,1",
+        ])
+        defer { for file in [good, bad] { try? FileManager.default.removeItem(atPath: file) } }
+        let (checkpoints, _, _) = try replay(.tardisSnapshot, good)
+        #expect(checkpoints.last?.askLevels == 2 && checkpoints.last?.bidLevels == 1)
+        let error = try #require(throws: FeedError.self) { _ = try replay(.tardisSnapshot, bad) }
+        #expect(
+            "\(error)".contains(
+                "\(bad):3: asks[1].price '100.8' follows an empty level of its side: a side's levels come best first, "
+                    + "without a hole"), "\(error)")
+    }
+
     @Test func tardisIncrementalL2GroupsRowsByLocalTimestamp() throws {
         var random = SplitMix64(seed: 4)
         var lines = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
