@@ -162,8 +162,8 @@ public enum BacktestHTMLReport {
         }.joined(separator: " ")
     }
 
-    /// What the Sharpe and Sortino ratios rest on.
-    static func ratioBasis(_ result: BacktestResult) -> String {
+    /// What the Sharpe and Sortino ratios rest on (the page's and the terminal's words).
+    public static func ratioBasis(_ result: BacktestResult) -> String {
         let interval = Double(result.settings.equityInterval) / 1e9
         return "(annualised from \(result.returnCount) return\(result.returnCount == 1 ? "" : "s"), sampled every "
             + "\(fixed(interval, 3)) s where the data has events)"

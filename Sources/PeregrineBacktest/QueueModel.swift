@@ -1,4 +1,5 @@
 import PeregrineEngine
+import PeregrineModel
 
 #if canImport(Glibc)
     import Glibc
@@ -40,29 +41,13 @@ public enum QueueModel: Hashable, Sendable, CustomStringConvertible {
             self = .riskAverse
         } else if text == "log" {
             self = .log
-        } else if text.hasPrefix("power:"), case let number = text.dropFirst(6), Self.isPlainDecimal(number),
-            let exponent = Double(number), exponent.isFinite, exponent > 0
+        } else if text.hasPrefix("power:"), case let number = String(text.dropFirst(6)),
+            (try? Increment(number)) != nil, let exponent = Double(number), exponent.isFinite
         {
             self = .power(exponent: exponent)
         } else {
             return nil
         }
-    }
-
-    /// Digits with at most one point among them (`2`, `2.5`, `.5`, `2.`).
-    static func isPlainDecimal(_ text: Substring) -> Bool {
-        var points = 0
-        var digits = 0
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: ".") {
-                points += 1
-            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                digits += 1
-            } else {
-                return false
-            }
-        }
-        return digits > 0 && points <= 1
     }
 
     public var description: String {

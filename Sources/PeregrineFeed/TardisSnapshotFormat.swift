@@ -101,8 +101,8 @@ extension FeedReplay {
         return named
     }
 
-    @inline(never)
     /// A level (its amount at `index`) after an empty level of its side.
+    @inline(never)
     static func levelAfterHole(_ price: UnsafeBufferPointer<UInt8>, at index: Int) -> FeedError {
         FeedError(
             line: 0,
@@ -110,6 +110,7 @@ extension FeedReplay {
                 + "levels come best first, without a hole")
     }
 
+    @inline(never)
     static func halfLevel(_ price: UnsafeBufferPointer<UInt8>, _ amount: UnsafeBufferPointer<UInt8>, at index: Int)
         -> FeedError
     {

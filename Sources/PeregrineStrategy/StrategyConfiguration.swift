@@ -194,20 +194,10 @@ public final class StrategyParameters: @unchecked Sendable {
             }
             result.append(quantity.lots)
         }
-        resolved.append((key, Self.plainDecimal(text)))
+        // Described as its plain decimal (`.010` as `0.01`, `1.` as `1`), so that a strategy's
+        // description says one value one way: `Increment` reads a positive decimal so.
+        resolved.append((key, (try? Increment(text))?.description ?? text))
         return result
-    }
-
-    /// A decimal the lot grids took (digits, at most one point) as its plain form: `.010` is
-    /// `0.01`, `1.` is `1`, so that a strategy's description says one value one way.
-    static func plainDecimal(_ text: String) -> String {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        var whole = Substring(parts.first ?? "")
-        while whole.first == "0" { whole.removeFirst() }
-        var fraction = parts.count == 2 ? parts[1] : ""
-        while fraction.last == "0" { fraction.removeLast() }
-        let integer = whole.isEmpty ? "0" : String(whole)
-        return fraction.isEmpty ? integer : integer + "." + fraction
     }
 
     /// Keys given that no read asked for.

@@ -179,14 +179,10 @@ struct BacktestCommand: ParsableCommand {
         )
         // How many returns the ratios rest on: a few seconds annualised give ratios in the
         // thousands.
-        let interval = Double(result.settings.equityInterval) / 1e9
         let ratios = "\(fixed(result.sharpe, 3)) · \(fixed(result.sortino, 3))"
         row(
             "sharpe · sortino",
-            result.sharpe.isFinite
-                ? ratios
-                    + " (annualised from \(result.returnCount) return\(result.returnCount == 1 ? "" : "s"), sampled every \(fixed(interval, 3)) s "
-                    + "where the data has events)" : ratios)
+            result.sharpe.isFinite ? ratios + " " + BacktestHTMLReport.ratioBasis(result) : ratios)
         row(
             "max drawdown",
             result.maxDrawdown.map {
