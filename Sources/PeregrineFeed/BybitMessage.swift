@@ -33,6 +33,19 @@ struct BybitMessage {
         return UnsafeBufferPointer(rebasing: line[start..<end])
     }
 
+    /// The symbol the message's `topic` names (`XRPUSDT` of `"topic":"orderbook.500.XRPUSDT"`:
+    /// what follows its last '.'), as written; nil without a topic.
+    var topicSymbol: UnsafeBufferPointer<UInt8>? {
+        guard let start = line.find("\"topic\":\"") else { return nil }
+        var end = start
+        var symbolStart = start
+        while end < line.count, line[end] != UInt8(ascii: "\"") {
+            if line[end] == UInt8(ascii: ".") { symbolStart = end + 1 }
+            end += 1
+        }
+        return UnsafeBufferPointer(rebasing: line[symbolStart..<end])
+    }
+
     /// The value of the message's `ts` (milliseconds since the Unix epoch) as written, up to the
     /// next `,` or `}`, spaces around it (and around its colon) left out; nil without one.
     var timestampField: UnsafeBufferPointer<UInt8>? { value(of: "\"ts\"") }

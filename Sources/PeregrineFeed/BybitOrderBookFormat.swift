@@ -9,7 +9,16 @@ extension FeedReplay {
         let message = BybitMessage(line)
         guard let kind = message.type else { throw BybitMessage.noType }
         // One instrument per file, as for Tardis and Binance rows.
-        if let symbol = message.symbol { try noteSymbol(symbol) }
+        if let symbol = message.symbol {
+            try noteSymbol(symbol)
+            // A message whose topic names another symbol than its data is not one instrument's.
+            if let topic = message.topicSymbol, !topic.elementsEqual(symbol) {
+                throw FeedError(
+                    line: 0,
+                    "the topic names '\(TextField.excerpt(topic))' but the data's \"s\" is '\(TextField.excerpt(symbol))'"
+                )
+            }
+        }
         statistics.rows += 1
         // A message's `ts` must be an integer of ms in range (one without has no time: 0).
         var timeWentBack = false

@@ -41,7 +41,14 @@ enum JSONShape {
         case 0: return nil
         case 1: return "not a JSON object (it does not start with '{')"
         case 2: return "a ']' or '}' at column \(column) closes nothing"
-        case 3: return "text after the JSON object at column \(column)"
+        case 3:
+            // A CR the line break left (CR CR LF line ends) shows as nothing on a terminal.
+            let index = column - 1
+            if index >= 0, index < line.count, line[index] == 0x0D {
+                return "a carriage return (CR, \\r) after the JSON object at column \(column): "
+                    + "end lines with LF or CR LF"
+            }
+            return "text after the JSON object at column \(column)"
         default: return "the JSON object is not closed (the line ends at column \(column))"
         }
     }
@@ -75,10 +82,19 @@ extension FeedReplay {
                 ]
             }
             guard levels > 0, fields.map(String.init) == expected else {
+                // A header of hundreds of fields is named by its first field that differs.
+                let differs = zip(fields, expected).enumerated().first { String($0.element.0) != $0.element.1 }?.offset
+                let detail =
+                    if let differs {
+                        "field \(differs + 1) is '\(TextField.excerpt(String(fields[differs])))' where "
+                            + "'\(expected[differs])' was expected"
+                    } else {
+                        "it has \(fields.count) fields: 4, then 4 a level"
+                    }
                 throw FeedError(
                     line: 1,
                     "not a tardis-snapshot header (expected exchange,symbol,timestamp,local_timestamp,"
-                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...), found '\(TextField.excerpt(found))'"
+                        + "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...): \(detail)"
                 )
             }
             return fields.count
@@ -232,6 +248,7 @@ extension FeedReplay {
             }
         case .truefxQuotes:
             let row = CSVRow(line)
+            _ = try Self.trueFXTime(row[0])
             _ = try price(row[1], "bid")
             _ = try price(row[2], "ask")
         case .tardisSnapshot:

@@ -7,13 +7,18 @@ import PeregrineModel
 extension FeedReplay {
     mutating func applyOrderLevel(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         try scanner.parse(line)
-        guard let seqValue = scanner.value("seq"), seqValue.kind == .number, let seq = seqValue.bytes.integerValue
-        else {
-            throw FeedError(line: 0, "missing integer \"seq\"")
+        guard let seqValue = scanner.value("seq") else { throw FeedError(line: 0, "missing integer \"seq\"") }
+        guard seqValue.kind == .number, let seq = seqValue.bytes.integerValue else {
+            throw FeedError(line: 0, "\"seq\" \(TextField.excerpt(seqValue.bytes)) is not a JSON integer of 64 bits")
         }
-        guard let idValue = scanner.value("order_id"), idValue.kind == .number, let id = idValue.bytes.integerValue,
-            id >= 0
-        else { throw FeedError(line: 0, "missing non-negative integer \"order_id\"") }
+        guard let idValue = scanner.value("order_id") else {
+            throw FeedError(line: 0, "missing non-negative integer \"order_id\"")
+        }
+        guard idValue.kind == .number, let id = idValue.bytes.integerValue, id >= 0 else {
+            throw FeedError(
+                line: 0,
+                "\"order_id\" \(TextField.excerpt(idValue.bytes)) is not a JSON integer from 0 to \(Int64.max)")
+        }
         guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
         statistics.rows += 1
         if lastSequence >= 0, seq != lastSequence &+ 1 {

@@ -162,8 +162,16 @@ struct FeedReplayCommand: ParsableCommand {
                 guard terminal else { return }
                 ProgressBar.draw("\(ProgressBar.bar(fraction)) \(Int(ProgressBar.clamp(fraction) * 100))% \(path)")
             }
-            // The final checkpoint, unless the last periodic one was it already.
             let stats = replay.statistics
+            // As the backtest: files without a row (a header alone, or a `.gz` that inflates to
+            // nothing) are no replay, though no row was wrong.
+            guard stats.rows > 0 else {
+                throw FeedError(
+                    line: 0,
+                    "no rows to replay: \(files.joined(separator: ", ")) "
+                        + (files.count == 1 ? "holds" : "hold") + " none (empty, or a header alone?)")
+            }
+            // The final checkpoint, unless the last periodic one was it already.
             if checkpointEvery == 0 || stats.messages == 0 || stats.messages % checkpointEvery != 0 {
                 show(replay.currentCheckpoint)
             }

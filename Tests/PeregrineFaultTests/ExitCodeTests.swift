@@ -30,6 +30,7 @@ struct ExitCodeTests {
             "dir": directory + "/empty",
             "missing": directory + "/missing",
             "emptyFile": write("zero.csv", ""),
+            "headerOnly": write("header.csv", "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"),
             "badTOML": write("bad.toml", "[source\nrate = 1\n"),
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "badParameter": write(
@@ -103,6 +104,10 @@ struct ExitCodeTests {
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", file("emptyFile")], status: 2,
             says: "zero.csv is empty (0 bytes): nothing to replay"),
+        // Nor is a file without a row (it had replayed 0 messages with exit 0).
+        Row(
+            arguments: ["feed", "replay", "--format", "tardis-trades", file("headerOnly")], status: 1,
+            says: "error: no rows to replay: \(file("headerOnly")) holds none (empty, or a header alone?)"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
         // The event limit counts the synthetic market's events: a recorded file had been read
         // to its end with the limit taken and not applied.

@@ -254,6 +254,30 @@ struct FeedFormatTests {
                 "2013-01-01 22:00:01.000000+00:00,86.656,86.728", "2013-01-01 22:00:01.000000+00:00,0,86.728",
                 "bid '0' is not positive"
             ),
+            (
+                // A day the calendar has not is named as such, not as a shape it has.
+                .truefxQuotes, ["timestamp,bid,ask", "2013-01-01 22:00:00.295000+00:00,86.655,86.728"],
+                "2013-01-01 22:00:01.000000+00:00,86.656,86.728", "2013-02-30 22:00:01.000000+00:00,86.656,86.728",
+                "timestamp '2013-02-30 22:00:01.000000+00:00' is not a UTC time YYYY-MM-DD HH:MM:SS[.ffffff][+00:00] "
+                    + "of a real day, from 1970 to 2262"
+            ),
+            (
+                // A message whose topic names another symbol than its data had been read as the data's.
+                .bybitOrderBook, [bybitFirst, bybit("1.94")], bybit("1.93"),
+                bybit("1.93").replacingOccurrences(of: "orderbook.1.X", with: "orderbook.1.Y"),
+                #"the topic names 'Y' but the data's "s" is 'X'"#
+            ),
+            (
+                // A size written with a minus sign, even on a zero, is no size (it had removed the level).
+                .tardisL2, [l2, "x,B,1000,1001,false,bid,100.5,1"], "x,B,1002,1003,false,bid,100.5,0",
+                "x,B,1002,1003,false,bid,100.5,-0", "amount '-0' is negative; quantities must be zero or more"
+            ),
+            (
+                .l3JSONLines, [#"{"seq":1,"op":"add","order_id":7,"side":"bid","price":"100.5","size":"1"}"#],
+                #"{"seq":2,"op":"add","order_id":9223372036854775807,"side":"bid","price":"100.5","size":"1"}"#,
+                #"{"seq":2,"op":"add","order_id":9223372036854775808,"side":"bid","price":"100.5","size":"1"}"#,
+                #""order_id" 9223372036854775808 is not a JSON integer from 0 to 9223372036854775807"#
+            ),
         ]
         for (format, lines, good, bad, says) in cases {
             let goodFile = try write(lines + [good])
@@ -275,14 +299,52 @@ struct FeedFormatTests {
         do { _ = try replay(.tardisL2, marked) } catch {
             #expect("\(error)".contains("\(marked):1: the file begins with a UTF-8 byte-order mark"), "\(error)")
         }
+        // An invisible carriage return left before the line break (CR CR LF line ends) is
+        // named, where "text after the JSON object" showed nothing on a terminal.
+        let carriageReturns = NSTemporaryDirectory() + "peregrine-format-\(UUID().uuidString)"
+        try (bybitFirst + "\r\r\n" + bybit("1.94") + "\r\r\n").write(
+            toFile: carriageReturns, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: carriageReturns) }
+        do {
+            _ = try replay(.bybitOrderBook, carriageReturns)
+            Issue.record("a CR CR LF line was read")
+        } catch {
+            #expect(
+                "\(error)".contains(
+                    "\(carriageReturns):1: a carriage return (CR, \\r) after the JSON object at column "
+                        + "\(bybitFirst.utf8.count + 1): end lines with LF or CR LF"), "\(error)")
+        }
+        // A snapshot header of hundreds of fields is named by the first that differs (the
+        // header shown whole had been cut at 120 characters, before the mistake).
+        var fields = ["exchange", "symbol", "timestamp", "local_timestamp"]
+        for level in 0..<25 {
+            fields += [
+                "asks[\(level)].price", "asks[\(level)].amount", "bids[\(level)].price", "bids[\(level)].amount",
+            ]
+        }
+        fields[90] = "bids[21].prices"
+        let misnamed = try write([
+            fields.joined(separator: ","), "x,B,1000,1001," + Array(repeating: "1", count: 100).joined(separator: ","),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: misnamed) }
+        do {
+            _ = try replay(.tardisSnapshot, misnamed)
+            Issue.record("a misnamed snapshot header was read")
+        } catch {
+            #expect(
+                "\(error)".contains(
+                    "\(misnamed):1: not a tardis-snapshot header (expected exchange,symbol,timestamp,"
+                        + "local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,...): field 91 is "
+                        + "'bids[21].prices' where 'bids[21].price' was expected"), "\(error)")
+        }
         // A last line without a line break is read the same way: whole and good, it is applied
         // (an `unknown` trade had been taken for a torn line); bad, it is the file's torn tail,
         // never applied.
-        // (A whole last line naming another symbol or exchange is an error, as anywhere: not a
-        // torn one.)
+        // (A whole last line naming another symbol or exchange, or a topic of another symbol, is
+        // an error, as anywhere: not a torn one.)
         // (Nor is one whose type differs from its message's first row's.)
         for (format, lines, good, bad, says) in cases
-        where !says.hasPrefix("symbol") && !says.hasPrefix("exchange")
+        where !says.hasPrefix("symbol") && !says.hasPrefix("exchange") && !says.hasPrefix("the topic names")
             && !says.hasPrefix("update_type 'snap' is not that")
         {
             for (last, torn) in [(good, false), (bad, true)] {
@@ -294,7 +356,8 @@ struct FeedFormatTests {
                 try replay.replay(path: file, checkpointEvery: 1) { _ in }
                 #expect((replay.tornTail != nil) == torn, "\(format) \(last): \(String(describing: replay.tornTail))")
                 #expect(
-                    replay.statistics.rows == lines.count - (format == .bybitOrderBook ? 0 : 1) + (torn ? 0 : 1),
+                    replay.statistics.rows == lines.count - ([.bybitOrderBook, .l3JSONLines].contains(format) ? 0 : 1)
+                        + (torn ? 0 : 1),
                     "\(format) \(last)")
             }
         }
