@@ -23,11 +23,25 @@ public enum BacktestHTMLReport {
         result.instruments.map { "\($0.definition.symbol): bid, ask and fills (\($0.definition.quoteCurrency))" } + [
             result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)",
             result.currency.map { "Drawdown (\($0), below the equity's peak)" } ?? "Drawdown",
-            "Position (each instrument's base units, after each fill)",
+            "Position (each instrument's base units, after each fill: "
+                + result.instruments.map { "\(baseUnit($0.definition)) for \($0.definition.symbol)" }
+                .joined(separator: ", ") + ")",
             result.currency.map {
                 "Distribution of the equity's change per sampling interval (\($0); intervals without change left out)"
             } ?? "Distribution of the equity's change per sampling interval (intervals without change left out)",
         ]
+    }
+
+    /// The unit of `definition`'s quantities as people name it: the symbol without its quote
+    /// currency (`BTC` of `BTCUSDT`, `ETH` of `ETH-USD`), or "units of" the symbol where the
+    /// symbol does not end in it.
+    static func baseUnit(_ definition: InstrumentDefinition) -> String {
+        let symbol = definition.symbol
+        let quote = definition.quoteCurrency
+        guard !quote.isEmpty, symbol.uppercased().hasSuffix(quote.uppercased()) else { return "units of \(symbol)" }
+        var base = symbol.dropLast(quote.count)
+        while let last = base.last, last == "-" || last == "_" || last == "/" { base = base.dropLast() }
+        return base.isEmpty ? "units of \(symbol)" : String(base)
     }
 
     /// A page's start up to `<body>`: the shared look, then `style`.
@@ -648,6 +662,10 @@ public enum BacktestHTMLReport {
             body +=
                 "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(Swift.max(barWidth - 1, 1)))\" height=\"\(number(frame.y(0) - y))\" fill=\"#2456c8\"/>"
         }
+        // The count axis's name, up its left side.
+        let middle = Double(margins.top) + (frame.y(0) - Double(margins.top)) / 2
+        body +=
+            "<text transform=\"translate(16,\(number(middle))) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#556\">intervals</text>"
         body +=
             "<text x=\"\(width - margins.right - 6)\" y=\"\(margins.top + 16)\" text-anchor=\"end\" font-size=\"11\" fill=\"#556\">\(changes.count) intervals with a change\(unchanged > 0 ? ", \(unchanged) without" : "")</text>"
         return svg(body)

@@ -36,19 +36,42 @@ public enum SweepHTMLReport {
             + ["net_pnl", "sharpe", "max_drawdown", "trades", "return"].filter { $0 != ranking.metric }
         for figure in figures { html += "<th>\(escape(figure))</th>" }
         html += "</tr>\n"
-        for (rank, row) in outcome.rows.prefix(tableRows).enumerated() {
+        let shown = Array(outcome.rows.prefix(tableRows))
+        // Each figure's column with its decimals to the same place (exact decimals padded with
+        // zeros), so that the points line up down the column.
+        let columns = figures.map { figure in alignedDecimals(shown.map { $0.displayed(figure) }) }
+        for (rank, row) in shown.enumerated() {
             html += rank == 0 ? "<tr style=\"font-weight:bold\"><td>1</td>" : "<tr><td>\(rank + 1)</td>"
             for dimension in plan.dimensions {
                 let value = row.parameters.first { $0.name == dimension.name }?.value ?? ""
                 html += "<td>\(escape(value))</td>"
             }
-            for figure in figures { html += "<td>\(escape(row.displayed(figure)))</td>" }
+            for column in columns { html += "<td>\(escape(column[rank]))</td>" }
             html += "</tr>\n"
         }
         html += "</table>\n"
         html += BacktestHTMLReport.warningsSection(outcome.warnings)
         html += "</body></html>\n"
         return html
+    }
+
+    /// `texts` (a column's cells: a decimal, then perhaps a unit after a space, such as
+    /// `-2.0269 USDT` or `12.5%`) with zeros after the decimals of those that have fewer than
+    /// the most any has, so that every decimal shows as many places; other cells as they are.
+    static func alignedDecimals(_ texts: [String]) -> [String] {
+        func parts(_ text: String) -> (number: Substring, fraction: Int, rest: Substring)? {
+            let end = text.firstIndex { !($0.isNumber || $0 == "." || $0 == "-") } ?? text.endIndex
+            let number = text[..<end]
+            guard number.contains(where: \.isNumber), number.filter({ $0 == "." }).count <= 1 else { return nil }
+            let fraction = number.firstIndex(of: ".").map { number.distance(from: $0, to: number.endIndex) - 1 } ?? 0
+            return (number, fraction, text[end...])
+        }
+        let places = texts.compactMap { parts($0)?.fraction }.max() ?? 0
+        guard places > 0 else { return texts }
+        return texts.map { text in
+            guard let (number, fraction, rest) = parts(text), fraction < places else { return text }
+            return number + (fraction == 0 ? "." : "") + String(repeating: "0", count: places - fraction) + rest
+        }
     }
 
     /// The combinations left out (`--skip-invalid`), as the terminal's table counts them; the
@@ -87,8 +110,13 @@ public enum SweepHTMLReport {
             + settings.takerFeeBasisPoints
     }
 
-    /// One cell per combination, coloured from red (worst) through yellow to green (best); a
-    /// combination without a result is grey.
+    /// The metrics whose sign is their meaning (a loss or a gain): coloured on a scale centred on
+    /// zero, so that a sweep in which every combination lost is red throughout.
+    static let zeroCentred: Set<String> = ["net_pnl", "realised_pnl", "unrealised_pnl", "return", "sharpe", "sortino"]
+
+    /// One cell per combination, coloured from red (worst) through yellow to green (best) over
+    /// the sweep's range, or, for a metric of `zeroCentred`, from red (the largest loss) through
+    /// yellow (zero) to green (the largest gain); a combination without a result is grey.
     static func heatmapSVG(_ plan: SweepPlan, _ rows: [SweepRow], ranking: SweepRanking) -> String {
         let escape = BacktestHTMLReport.escape
         let across = plan.dimensions[0]
@@ -103,6 +131,10 @@ public enum SweepHTMLReport {
         }
         let low = values.values.min() ?? 0
         let high = values.values.max() ?? 0
+        let (colourLow, colourHigh) = colourRange(ranking.metric, low: low, high: high)
+        let colour = { (value: Double) in
+            colourFor(value, low: colourLow, high: colourHigh, ascending: ranking.ascending)
+        }
         // A money figure's currency, when every row has the same one: in the title and on the
         // scale (the cells keep to their numbers, for room).
         let currencies = Set(rows.compactMap { $0.field("currency") })
@@ -123,11 +155,9 @@ public enum SweepHTMLReport {
             for (line, y) in down.values.enumerated() {
                 let left = Double(frame.left) + Double(column) * cellWidth
                 let upper = Double(top) + Double(line) * cellHeight
-                let colour =
-                    values[x + "\u{1F}" + y].map { colourFor($0, low: low, high: high, ascending: ranking.ascending) }
-                    ?? "#bbbbbb"
+                let fill = values[x + "\u{1F}" + y].map(colour) ?? "#bbbbbb"
                 svg +=
-                    "<rect x=\"\(fixed(left))\" y=\"\(fixed(upper))\" width=\"\(fixed(cellWidth + 0.5))\" height=\"\(fixed(cellHeight + 0.5))\" fill=\"\(colour)\"/>"
+                    "<rect x=\"\(fixed(left))\" y=\"\(fixed(upper))\" width=\"\(fixed(cellWidth + 0.5))\" height=\"\(fixed(cellHeight + 0.5))\" fill=\"\(fill)\"/>"
                 // The value itself, where the cell has room for it.
                 if let value = values[x + "\u{1F}" + y], cellHeight >= 16 {
                     let text = SweepRow.text(value, of: ranking.metric)
@@ -180,13 +210,21 @@ public enum SweepHTMLReport {
         for step in 0..<50 {
             let value = high - (high - low) * Double(step) / 49
             svg +=
-                "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colourFor(value, low: low, high: high, ascending: ranking.ascending))\"/>"
+                "<rect x=\"\(scaleLeft)\" y=\"\(top + step * frame.height / 50)\" width=\"18\" height=\"\(frame.height / 50 + 1)\" fill=\"\(colour(value))\"/>"
         }
         svg +=
             "<text x=\"\(scaleLeft + 24)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"#556\">\(escape(scaleText(high)))</text>"
         svg +=
             "<text x=\"\(scaleLeft + 24)\" y=\"\(top + frame.height)\" font-size=\"11\" fill=\"#556\">\(escape(scaleText(low)))</text>"
         return svg + "</svg>\n"
+    }
+
+    /// The values at the ends of the colour scale for `metric`'s values from `low` to `high`:
+    /// those, or for a metric of `zeroCentred` the largest magnitude either side of zero.
+    static func colourRange(_ metric: String, low: Double, high: Double) -> (low: Double, high: Double) {
+        guard zeroCentred.contains(metric) else { return (low, high) }
+        let reach = Swift.max(Swift.abs(low), Swift.abs(high))
+        return (-reach, reach)
     }
 
     /// Red (worst) → yellow → green (best).

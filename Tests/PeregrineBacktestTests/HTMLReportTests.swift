@@ -95,6 +95,17 @@ import Testing
                     + "\(definition.lotSize)</td><td>\(BacktestHTMLReport.basisPoints(definition.makerFee))</td><td>"
                     + "\(BacktestHTMLReport.basisPoints(definition.takerFee))</td>"))
         #expect(BacktestHTMLReport.basisPoints(FeeRate(perHundredMillion: -2_500)) == "-0.25 bps")
+        // The position's unit is named (the base of BTCUSDT, quoted in USDT), and the
+        // histogram's count axis.
+        #expect(definition.symbol == "BTCUSDT" && definition.quoteCurrency == "USDT")
+        #expect(
+            html.contains("<h2>Position (each instrument's base units, after each fill: BTC for BTCUSDT)</h2>"))
+        #expect(html.contains(" rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#556\">intervals</text>"))
+        var other = definition
+        other.symbol = "XBTZ20"
+        #expect(BacktestHTMLReport.baseUnit(other) == "units of XBTZ20")
+        other.symbol = "ETH-USDT"
+        #expect(BacktestHTMLReport.baseUnit(other) == "ETH")
         let page = directory.appendingPathComponent("report.html")
         try html.write(to: page, atomically: true, encoding: .utf8)
         let titles = BacktestHTMLReport.plotTitles(result)

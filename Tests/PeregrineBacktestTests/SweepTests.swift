@@ -842,6 +842,23 @@ import Testing
             performing: { _ = try SweepOutput(path: out, parameterNames: ["fast"]) })
     }
 
+    /// A metric whose sign is its meaning is coloured about zero: a sweep in which every
+    /// combination lost is red to yellow, its best no longer green (the range's top had been).
+    /// A count is coloured over its range. The table's decimals line up.
+    @Test func theHeatmapColoursLossesRedAndTheTableAlignsDecimals() {
+        #expect(SweepHTMLReport.colourRange("net_pnl", low: -5, high: -1) == (-5, 5))
+        #expect(SweepHTMLReport.colourRange("sharpe", low: -0.5, high: 2) == (-2, 2))
+        #expect(SweepHTMLReport.colourRange("trades", low: 3, high: 9) == (3, 9))
+        // The best of an all-losing sweep: red's full 215, green short of it (orange).
+        #expect(SweepHTMLReport.colourFor(-1, low: -5, high: 5, ascending: false) == "rgb(215,168,48)")
+        #expect(SweepHTMLReport.colourFor(-5, low: -5, high: 5, ascending: false) == "rgb(215,48,48)")
+        #expect(SweepHTMLReport.colourFor(5, low: -5, high: 5, ascending: false) == "rgb(40,158,48)")
+        #expect(
+            SweepHTMLReport.alignedDecimals(["-2.0269 USDT", "-1.83332 USDT", "-", "3 USDT", "12.5%"])
+                == ["-2.02690 USDT", "-1.83332 USDT", "-", "3.00000 USDT", "12.50000%"])
+        #expect(SweepHTMLReport.alignedDecimals(["10", "2"]) == ["10", "2"])
+    }
+
     @Test func theHTMLPageHasANonBlankHeatmap() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
