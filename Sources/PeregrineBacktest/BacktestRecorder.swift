@@ -113,6 +113,10 @@ final class BacktestRecorder {
     @exclusivity(unchecked) var maxDrawdownPercent = 0.0
     /// Set when an equity sample, its peak or a drawdown passed 128 bits (the run then fails).
     @exclusivity(unchecked) var equityOverflowed = false
+    /// The CSVs being written (`StagedOutput`: renamed into place by `close`) and their open
+    /// files (nil: not written, or closed).
+    let fillsOutput: StagedOutput?
+    let equityOutput: StagedOutput?
     @exclusivity(unchecked) var fills: UnsafeMutablePointer<FILE>?
     @exclusivity(unchecked) var equityFile: UnsafeMutablePointer<FILE>?
     /// The series the HTML report plots; nil when the run keeps none.
@@ -139,8 +143,10 @@ final class BacktestRecorder {
         self.charts = charts ? BacktestCharts(instruments: instruments.count) : nil
         fillsLabel = "--fills-csv \(fillsPath ?? "")"
         equityLabel = "--equity-csv \(equityPath ?? "")"
-        fills = try Self.open(fillsPath, name: "--fills-csv")
-        equityFile = try Self.open(equityPath, name: "--equity-csv")
+        fillsOutput = try Self.open(fillsPath, name: "--fills-csv")
+        equityOutput = try Self.open(equityPath, name: "--equity-csv")
+        fills = fillsOutput?.file
+        equityFile = equityOutput?.file
         // Allocated last: nothing after them throws (the deinitialiser frees them).
         tallies = .allocate(capacity: instruments.count)
         tallies.initialize(repeating: InstrumentTally())
@@ -157,8 +163,7 @@ final class BacktestRecorder {
     }
 
     deinit {
-        if let fills { fclose(fills) }
-        if let equityFile { fclose(equityFile) }
+        // (Outputs not committed are abandoned by their own deinitialisers.)
         _ = tallies.deinitialize()
         tallies.deallocate()
         _ = costs.deinitialize()
@@ -167,13 +172,14 @@ final class BacktestRecorder {
         lastTop.deallocate()
     }
 
-    static func open(_ path: String?, name: String) throws(BacktestError) -> UnsafeMutablePointer<FILE>? {
+    static func open(_ path: String?, name: String) throws(BacktestError) -> StagedOutput? {
         guard let path else { return nil }
-        guard let file = FileIO.openOutput(path) else {
-            throw .usage("\(name) \(path): cannot be written: \(String(cString: strerror(errno)))")
+        let output: StagedOutput
+        do { output = try StagedOutput(path, flag: name) } catch {
+            throw .usage(error.description)
         }
-        setvbuf(file, nil, _IOFBF, 1 << 16)
-        return file
+        setvbuf(output.file, nil, _IOFBF, 1 << 16)
+        return output
     }
 
     func put(_ file: UnsafeMutablePointer<FILE>?, _ text: String) {
@@ -181,20 +187,34 @@ final class BacktestRecorder {
         if fputs(text, file) < 0, writeFailure == nil { writeFailure = failure(of: file) }
     }
 
-    /// Closes the CSVs without checking them (a run that failed: they are discarded).
+    /// Closes the CSVs without keeping them (a run that failed: their partial files are
+    /// removed, nothing is renamed into place).
     func closeFiles() {
-        if let fills { fclose(fills) }
-        if let equityFile { fclose(equityFile) }
+        fillsOutput?.abandon()
+        equityOutput?.abandon()
         fills = nil
         equityFile = nil
     }
 
-    /// Flushes the CSVs; a write that failed is an error.
+    /// Completes the CSVs (flushed, closed and renamed into place: `StagedOutput.commit`); a
+    /// write that failed is an error, and then neither is kept.
     func close() throws(BacktestError) {
         for file in [fills, equityFile] {
             if let file, fflush(file) != 0, writeFailure == nil { writeFailure = failure(of: file) }
         }
-        if let writeFailure { throw .output(writeFailure) }
+        if let writeFailure {
+            closeFiles()
+            throw .output(writeFailure)
+        }
+        fills = nil
+        equityFile = nil
+        do {
+            try fillsOutput?.commit()
+            try equityOutput?.commit()
+        } catch {
+            closeFiles()
+            throw error
+        }
     }
 
     /// What failed writing `file` (from `errno`).

@@ -430,18 +430,18 @@ public enum Backtest {
         }
         if let stoppedBy {
             // The data's thread (text) stops when it is released; its checksums are not needed.
-            try? recorder.close()
+            recorder.closeFiles()
             throw .data(
                 "stopped by \(stoppedBy) after \(events) events, at \(UTCTime.text(lastTime)): the backtest is "
                     + "incomplete, and no report or output was written")
         }
         data.finish()
         if let failure = data.failure {
-            try? recorder.close()
+            recorder.closeFiles()
             throw .data(plan.explained(failure))
         }
         if let definition = recorder.overflowedInstrument ?? Self.overflowedPosition(logic, plan) {
-            try? recorder.close()
+            recorder.closeFiles()
             throw .data(Self.overflowMessage(definition))
         }
         progress?(1)
@@ -452,7 +452,7 @@ public enum Backtest {
         }
         recorder.finalSample(at: Swift.max(lastTime, recorder.lastTime))
         if recorder.equityOverflowed {
-            try? recorder.close()
+            recorder.closeFiles()
             throw .data(
                 "the equity (capital \(recorder.capital) plus the P&L) passed the 128 bits it is exact in, counted in "
                     + "the instruments' finest money units: give a smaller --capital, or read the data on a coarser "

@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineJournal
 
 #if canImport(Glibc)
@@ -139,20 +140,20 @@ public enum OutputFile {
         return target
     }
 
-    /// Writes `text` to `path` (a file, a link to one, or a pipe such as /dev/stdout; where
-    /// standard output goes, its own open file: `FileIO.openOutput`). A write that fails
-    /// part-way empties a regular file (and removes it when `path` names it, not a link): no
-    /// partial output stays behind.
+    /// Writes `text` to `path` as a `StagedOutput` (a regular file, or a link to one, under
+    /// another name and renamed over it; standard output, a device or a pipe in place). A write
+    /// that fails part-way leaves no partial file, and empties a file written in place.
     public static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        guard let file = FileIO.openOutput(path) else {
-            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
-        }
-        var failure: Int32 = 0
-        if fputs(text, file) < 0 || fflush(file) != 0 { failure = errno }
-        if fclose(file) != 0, failure == 0 { failure = errno }
-        guard failure == 0 else {
-            discard(path)
+        let output = try StagedOutput(path, flag: flag)
+        if fputs(text, output.file) < 0 {
+            let failure = errno
+            output.abandon()
+            if !output.isStaged { discard(path) }
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
+        }
+        do { try output.commit() } catch {
+            if !output.isStaged { discard(path) }
+            throw error
         }
     }
 
@@ -175,5 +176,95 @@ public enum OutputFile {
     public static func removeRegularFile(_ path: String) {
         var status = stat()
         if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { unlink(path) }
+    }
+}
+
+/// An output file written as it is made: a regular file (or a link to one, or a name not taken
+/// yet) under another name beside it, `NAME.partial-XXXXXX`, renamed over it once complete
+/// (`commit`), so that a run killed part-way (SIGKILL, a power cut) leaves the file at its name
+/// as it was and the partial file beside it, never a cut one that reads whole. Standard output
+/// or error (redirected to a file or not), a device such as /dev/null and a pipe are written in
+/// place. Not thread-safe: one writer.
+public final class StagedOutput {
+    public let path: String
+    let flag: String
+    /// The open file to write; nil once committed or abandoned.
+    public private(set) var file: UnsafeMutablePointer<FILE>!
+    /// The file written and the one it is renamed over; nil when written in place.
+    let staged: (partial: String, target: String)?
+
+    /// Whether it is written under another name and renamed.
+    public var isStaged: Bool { staged != nil }
+
+    /// Opens `path` (`flag` names it in messages); throws `.output` when it cannot be made.
+    public init(_ path: String, flag: String) throws(BacktestError) {
+        self.path = path
+        self.flag = flag
+        var status = stat()
+        let inPlace =
+            OutputFile.isStandardStream(path) || (stat(path, &status) == 0 && status.st_mode & S_IFMT != S_IFREG)
+        if inPlace {
+            guard let file = FileIO.openOutput(path) else {
+                throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
+            }
+            self.file = file
+            staged = nil
+            return
+        }
+        let target = try OutputFile.renameTarget(path, flag: flag)
+        guard let (descriptor, partial) = UniqueFile.create(prefix: target + ".partial-") else {
+            throw .output(
+                "\(flag) \(path): cannot be written (creating a file beside it): \(String(cString: strerror(errno)))")
+        }
+        // The mode a file opened for writing at `target` would have: the file's own when it
+        // exists, else what the umask leaves of rw for all.
+        let mode: mode_t
+        if stat(target, &status) == 0 {
+            mode = status.st_mode & 0o7777
+        } else {
+            let mask = umask(0o022)
+            umask(mask)
+            mode = 0o666 & ~mask
+        }
+        guard fchmod(descriptor, mode) == 0, let file = fdopen(descriptor, "w") else {
+            let failure = errno
+            close(descriptor)
+            unlink(partial)
+            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(failure)))")
+        }
+        self.file = file
+        staged = (partial, target)
+    }
+
+    deinit { abandon() }
+
+    /// Closes the file and renames it over its name; throws `.output` when a write, the close
+    /// or the rename failed (the partial file removed, the file at the name as it was).
+    public func commit() throws(BacktestError) {
+        guard let file else { return }
+        self.file = nil
+        var failure: Int32 = 0
+        if fflush(file) != 0 { failure = errno }
+        if fclose(file) != 0, failure == 0 { failure = errno }
+        guard failure == 0 else {
+            if let staged { unlink(staged.partial) }
+            throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
+        }
+        if let staged, rename(staged.partial, staged.target) != 0 {
+            let failure = errno
+            unlink(staged.partial)
+            throw .output(
+                "\(flag) \(path): cannot be written (renaming \(staged.partial)): \(String(cString: strerror(failure)))"
+            )
+        }
+    }
+
+    /// Closes the file and removes the partial one (a failed run): nothing is renamed. Does
+    /// nothing once committed or abandoned.
+    public func abandon() {
+        guard let file else { return }
+        self.file = nil
+        fclose(file)
+        if let staged { unlink(staged.partial) }
     }
 }

@@ -392,6 +392,67 @@ import Testing
             ])
     }
 
+    /// A backtest's outputs are written under names of their own beside them and renamed into
+    /// place once complete: until then the file at the name is as it was (a run killed part-way
+    /// had left a fills CSV cut at a line end, reading whole), a file's mode and a link are kept,
+    /// and a run that fails leaves no partial file.
+    @Test func aBacktestsOutputsAppearWholeOrNotAtAll() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        // The staging itself: nothing at the name until the commit; an abandoned one leaves nothing.
+        try "old\n".write(toFile: path("f.csv"), atomically: true, encoding: .utf8)
+        chmod(path("f.csv"), 0o640)
+        let output = try StagedOutput(path("f.csv"), flag: "--fills-csv")
+        #expect(output.isStaged)
+        fputs("new\n", output.file)
+        fflush(output.file)
+        #expect(try String(contentsOfFile: path("f.csv"), encoding: .utf8) == "old\n")
+        let partial = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("f.csv.partial-") }
+        )
+        #expect(try String(contentsOfFile: path(partial), encoding: .utf8) == "new\n")
+        try output.commit()
+        #expect(try String(contentsOfFile: path("f.csv"), encoding: .utf8) == "new\n")
+        var status = stat()
+        #expect(stat(path("f.csv"), &status) == 0 && status.st_mode & 0o777 == 0o640)
+        let abandoned = try StagedOutput(path("f.csv"), flag: "--fills-csv")
+        fputs("lost\n", abandoned.file)
+        abandoned.abandon()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["f.csv"])
+        #expect(try String(contentsOfFile: path("f.csv"), encoding: .utf8) == "new\n")
+        // Devices are written in place.
+        #expect(try !StagedOutput("/dev/null", flag: "--equity-csv").isStaged)
+        // A run: its CSVs and reports complete, through a link to the file.
+        try FileManager.default.createSymbolicLink(atPath: path("link.csv"), withDestinationPath: path("f.csv"))
+        let run = try PeregrineCLI.run(
+            ["backtest"] + Self.data + Self.golden + [
+                "--fills-csv", path("link.csv"), "--equity-csv", path("e.csv"), "--report-json", path("r.json"),
+            ])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path("link.csv")) == path("f.csv"))
+        let fills = try String(contentsOfFile: path("f.csv"), encoding: .utf8).split(separator: "\n")
+        let report = try String(contentsOfFile: path("r.json"), encoding: .utf8)
+        #expect(
+            fills.first == "time,instrument,side,price,quantity,liquidity,fee,position,order_id,strategy,venue_time")
+        #expect(report.contains("\"trades\": \(fills.count - 1),"), "\(report.prefix(300))")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                "e.csv", "f.csv", "link.csv", "r.json",
+            ])
+        // Bad data mid-file: exit 1, the outputs removed (as before) and no partial file left.
+        var lines = try String(contentsOfFile: Fixtures.path(Self.quotes), encoding: .utf8).split(separator: "\n")
+        lines[5000] = "x" + lines[5000]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path("bad.csv"), atomically: true, encoding: .utf8)
+        let failed = try PeregrineCLI.run(
+            ["backtest", "--data", "tardis-quotes:" + path("bad.csv")] + Self.golden + [
+                "--fills-csv", path("f.csv"), "--equity-csv", path("e.csv"), "--report-json", path("r.json"),
+            ])
+        #expect(failed.status == 1)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["bad.csv", "link.csv"])
+    }
+
     /// Names a converted file's metadata cannot hold as they are (it splits its lines at spaces)
     /// are refused before anything is written (exit 2), never misread later: an instrument
     /// named with a space (as `FORMAT@NAME` or a file's name may give it) and an input path
