@@ -1,4 +1,3 @@
-import PeregrineCore
 import PeregrineJournal
 
 #if canImport(Glibc)
@@ -180,7 +179,7 @@ public enum OutputFile {
 }
 
 /// An output file written as it is made: a regular file (or a link to one, or a name not taken
-/// yet) under another name beside it, `NAME.partial-XXXXXX`, renamed over it once complete
+/// yet) under another name beside it, `NAME.partial-` and a random suffix, renamed over it once complete
 /// (`commit`), so that a run killed part-way (SIGKILL, a power cut) leaves the file at its name
 /// as it was and the partial file beside it, never a cut one that reads whole. Standard output
 /// or error (redirected to a file or not), a device such as /dev/null and a pipe are written in
@@ -212,21 +211,21 @@ public final class StagedOutput {
             return
         }
         let target = try OutputFile.renameTarget(path, flag: flag)
-        guard let (descriptor, partial) = UniqueFile.create(prefix: target + ".partial-") else {
+        // A new file of its own beside the target (never one that exists), created as a file
+        // opened for writing would be: rw for all less the umask, or the target's own mode.
+        var created: (descriptor: Int32, path: String)?
+        for _ in 0..<100 where created == nil {
+            let suffix = String(UInt64.random(in: 0..<(1 << 36)), radix: 36)
+            let name = target + ".partial-" + suffix
+            let descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if descriptor >= 0 { created = (descriptor, name) } else if errno != EEXIST { break }
+        }
+        guard let (descriptor, partial) = created else {
             throw .output(
                 "\(flag) \(path): cannot be written (creating a file beside it): \(String(cString: strerror(errno)))")
         }
-        // The mode a file opened for writing at `target` would have: the file's own when it
-        // exists, else what the umask leaves of rw for all.
-        let mode: mode_t
-        if stat(target, &status) == 0 {
-            mode = status.st_mode & 0o7777
-        } else {
-            let mask = umask(0o022)
-            umask(mask)
-            mode = 0o666 & ~mask
-        }
-        guard fchmod(descriptor, mode) == 0, let file = fdopen(descriptor, "w") else {
+        let kept = stat(target, &status) == 0 ? fchmod(descriptor, status.st_mode & 0o7777) == 0 : true
+        guard kept, let file = fdopen(descriptor, "w") else {
             let failure = errno
             close(descriptor)
             unlink(partial)
