@@ -300,10 +300,20 @@ public struct BacktestPlan: Sendable {
             let exchanges = recorded.filter { $0.name == symbol }.map(\.exchange)
             let matching = tables.filter { exchanges.contains($0.venue) }
             guard matching.count == 1, let table = matching.first else {
+                // Named at the second table's symbol in the file (the tables come from one file).
+                let second = settings.instruments.indices.filter { settings.instruments[$0].symbol == symbol }
+                    .dropFirst().first
+                let place = settings.configurationFile.flatMap { file in
+                    second.flatMap {
+                        ConfigurationFile.location(of: "instrument[\($0 + 1)].symbol", in: file.text, path: file.path)
+                    }
+                }
+                let venues = tables.map(\.venue)
                 throw .usage(
-                    "[[instrument]] \(symbol) is given \(tables.count) times (venues "
-                        + tables.map(\.venue).joined(separator: ", ") + "): a backtest names its instruments by "
-                        + "symbol, so give it one table, or give exactly one the venue its data was recorded on ("
+                    (place.map { "\($0): " } ?? "") + "[[instrument]] \(symbol) is given \(tables.count) times"
+                        + (Set(venues).count > 1 ? " (venues " + venues.joined(separator: ", ") + ")" : "")
+                        + ": a backtest names its instruments by symbol, so give it one table, or give exactly one "
+                        + "the venue its data was recorded on ("
                         + (exchanges.isEmpty ? "its data does not say which" : exchanges.joined(separator: ", "))
                         + ")")
             }
@@ -577,8 +587,7 @@ public struct BacktestPlan: Sendable {
             }
         }
         // So are the grids: --tick-size and --lot-size are for instruments without a table.
-        let gridFlags = [settings.tickSize.map { "--tick-size \($0)" }, settings.lotSize.map { "--lot-size \($0)" }]
-            .compactMap { $0 }
+        let gridFlags = settings.givenGrids
         if !gridFlags.isEmpty {
             for definition in definitions where settings.instruments.contains(where: { $0.symbol == definition.symbol })
             {
@@ -616,8 +625,7 @@ public struct BacktestPlan: Sendable {
         if settings.instruments.contains(where: { $0.symbol == definition.symbol }) {
             return "\(failure) (\(grid) are its [[instrument]] table's: is the data on a \(other) grid?)"
         }
-        let flags = [settings.tickSize.map { "--tick-size \($0)" }, settings.lotSize.map { "--lot-size \($0)" }]
-            .compactMap { $0 }
+        let flags = settings.givenGrids
         guard !flags.isEmpty else {
             // The grid found in the data: the finest price and size anywhere in its files.
             guard tooLarge else { return "\(failure)" }

@@ -208,7 +208,13 @@ public enum BacktestOption {
             guard let increment = try? Increment(value) else {
                 throw .usage("\(origin) \(value): use a positive decimal such as 0.01")
             }
-            if key == "tick_size" { settings.tickSize = increment } else { settings.lotSize = increment }
+            if key == "tick_size" {
+                settings.tickSize = increment
+                settings.tickSizeOrigin = origin
+            } else {
+                settings.lotSize = increment
+                settings.lotSizeOrigin = origin
+            }
         case "capital":
             guard let amount = ExactAmount(value), amount.value > 0 else {
                 throw .usage("\(origin) \(value): use a positive decimal amount of the quote currency")

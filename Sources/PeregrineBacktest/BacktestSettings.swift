@@ -51,6 +51,16 @@ public struct BacktestSettings: Sendable {
     /// Grids for every instrument without reference data (nil: detected from its files).
     public var tickSize: Increment?
     public var lotSize: Increment?
+    /// Where each grid was given, as messages name it: its flag, or its key in a configuration
+    /// file with the file and line (`run.toml:4: backtest.tick_size`).
+    public var tickSizeOrigin = "--tick-size"
+    public var lotSizeOrigin = "--lot-size"
+
+    /// The grids given for instruments without reference data, as messages name them:
+    /// `--tick-size 0.5`, `run.toml:4: backtest.lot_size 0.001`.
+    var givenGrids: [String] {
+        [tickSize.map { "\(tickSizeOrigin) \($0)" }, lotSize.map { "\(lotSizeOrigin) \($0)" }].compactMap { $0 }
+    }
     /// Fees in basis points for instruments without reference data (at most 4 decimals).
     public var makerFeeBasisPoints = "0"
     public var takerFeeBasisPoints = "0"

@@ -787,11 +787,24 @@ public enum ConfigurationFile {
         }
         let makerText = try text("maker_fee", default: "0")
         let takerText = try text("taker_fee", default: "0")
+        // A currency's code, as the totals group instruments by it: `usdt` is USDT (read in
+        // upper case), and a name with a space, a comma or nothing is refused, not a currency
+        // of its own that splits the totals.
+        let currency = try text("quote_currency", default: "USD")
+        guard (1...16).contains(currency.utf8.count),
+            currency.utf8.allSatisfy({
+                $0 < 0x80 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber)
+            })
+        else {
+            throw .invalidSetting(
+                name: "\(origin).quote_currency", value: currency,
+                allowed: "a currency's code: 1 to 16 letters and digits, such as USDT or USD")
+        }
         return InstrumentDefinition(
             id: InstrumentID(UInt32(id)), symbol: try text("symbol"),
             venue: try text("venue", default: InstrumentDefinition.hostedVenue), tickSize: tick, lotSize: lot,
             minimumQuantity: minimum, minimumNotional: notional,
-            quoteCurrency: try text("quote_currency", default: "USD"),
+            quoteCurrency: currency.uppercased(),
             makerFee: try model("maker_fee") { () throws(ModelError) in try FeeRate(makerText) },
             takerFee: try model("taker_fee") { () throws(ModelError) in try FeeRate(takerText) }, contract: contract)
     }

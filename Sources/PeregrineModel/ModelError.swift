@@ -12,6 +12,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case overflow(input: String)
     /// A negative value where only zero or more is allowed (quantities).
     case negative(input: String)
+    /// A fee rate beyond -100% to 100% of the notional (`basisPoints`: given in bps).
+    case feeRateOutOfRange(input: String, basisPoints: Bool)
     /// A tick or lot size that is zero, negative or has more than 18 decimals.
     case invalidIncrement(input: String)
     /// Fewer bytes than a complete encoded value needs.
@@ -42,6 +44,11 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(TextField.excerpt(input))' is too large to represent in 64-bit fixed point at this increment"
         case .negative(let input):
             return "'\(TextField.excerpt(input))' is negative; quantities must be zero or more"
+        case .feeRateOutOfRange(let input, let basisPoints):
+            return basisPoints
+                ? "'\(TextField.excerpt(input))' bps is beyond -10000 to 10000 bps (-100% to 100% of the notional)"
+                : "'\(TextField.excerpt(input))' is beyond -1 to 1: a fee rate is a fraction of the notional (2 bps is "
+                    + "0.0002)"
         case .invalidIncrement(let input):
             return
                 "'\(TextField.excerpt(input))' is not a valid tick or lot size: use a positive decimal with at most 18 decimals"

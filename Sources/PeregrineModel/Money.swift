@@ -70,7 +70,7 @@ public struct FeeRate: Hashable, Sendable, BitwiseCopyable, CustomStringConverti
             try FixedPointDecimal.parse(bytes, increment: increment, allowNegative: true)
         }
         guard (-100_000_000...100_000_000).contains(value) else {
-            throw .invalidField(type: "fee rate", field: text, value: value)
+            throw .feeRateOutOfRange(input: text, basisPoints: false)
         }
         perHundredMillion = value
     }
@@ -82,7 +82,7 @@ public struct FeeRate: Hashable, Sendable, BitwiseCopyable, CustomStringConverti
             try FixedPointDecimal.parse(bytes, increment: increment, allowNegative: true)
         }
         guard (-100_000_000...100_000_000).contains(value) else {
-            throw .invalidField(type: "fee rate in bps", field: text, value: value)
+            throw .feeRateOutOfRange(input: text, basisPoints: true)
         }
         perHundredMillion = value
     }

@@ -1313,6 +1313,18 @@ import Testing
                     $0.tickSize = try? Increment("1")
                 }
             })
+        // Given in a configuration file's [backtest] section: the key is named at its line (it
+        // had been named as the flag, which was not given).
+        #expect(
+            throws: BacktestError.data(
+                "\(finer):2: ask_price '110.5' has more than 0 decimal places, the most this increment allows (AAA's "
+                    + "tick 1 and lot 1: run.toml:2: backtest.tick_size 1 given; is the data on a finer grid?)"),
+            performing: {
+                _ = try Self.goldenCross(["tardis-quotes@AAA:" + rising, "tardis-quotes@AAA:" + finer]) {
+                    _ = try? BacktestConfigurationFile.apply(
+                        "[backtest]\ntick_size = \"1\"\n", path: "run.toml", to: &$0)
+                }
+            })
         var table = InstrumentDefinition.synthetic(InstrumentID(0), hosted: false)
         table.symbol = "AAA"
         table.tickSize = try Increment("1")
@@ -1529,10 +1541,12 @@ import Testing
                 "BTCUSDT: its tick 0.01 and lot 0.001 are its [[instrument]] table's; --tick-size 0.5 is for "
                     + "instruments without one"
             ])
+        // Named at the second table's line (the file has no path here); its venues when they differ.
         for venues in [("bybit", "binance"), ("binance-futures", "binance-futures")] {
+            let named = venues.0 == venues.1 ? "" : " (venues \(venues.0), \(venues.1))"
             #expect(
                 throws: BacktestError.usage(
-                    "[[instrument]] BTCUSDT is given 2 times (venues \(venues.0), \(venues.1)): a backtest names its "
+                    "line 20: [[instrument]] BTCUSDT is given 2 times\(named): a backtest names its "
                         + "instruments by symbol, so give it one table, or give exactly one the venue its data was "
                         + "recorded on (binance-futures)")
             ) { _ = try BacktestPlan(try settings(venues)) }

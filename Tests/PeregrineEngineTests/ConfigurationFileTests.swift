@@ -30,14 +30,12 @@ struct ConfigurationFileTests {
             symbol = "BTC\"X\\"
             tick_size = "0.5"
             lot_size = "1"
-            quote_currency = "U\tSD"
             """#
         let configuration = try ConfigurationFile.resolve(fileText: text)
         #expect(configuration.journalDirectory == "/tmp/x\\nope \"q\" \u{1}")
         #expect(configuration.instrumentDefinitions.first?.symbol == "BTC\"X\\")
         let rendered = ConfigurationFile.render(configuration, profile: nil)
         #expect(rendered.contains(#"directory = "/tmp/x\\nope \"q\" \u0001""#), "\(rendered)")
-        #expect(rendered.contains(#"quote_currency = "U\u0009SD""#), "\(rendered)")
         #expect(try ConfigurationFile.resolve(fileText: rendered) == configuration)
     }
 
@@ -81,6 +79,11 @@ struct ConfigurationFileTests {
                 StrategySpec(name: "market-maker", id: 3, parameters: [("half-spread", "4"), ("size", "5")]),
                 StrategySpec(name: "mean-reversion", instruments: [InstrumentID(0)], parameters: [("entry", "2.5")]),
             ])
+        // A currency's code is read in upper case: usdt is USDT, one currency with it.
+        let lower = try ConfigurationFile.resolve(
+            fileText: "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\n"
+                + "quote_currency = \"usdt\"")
+        #expect(lower.instrumentDefinitions.map(\.quoteCurrency) == ["USDT"])
         let instrument = try #require(configuration.instrumentDefinitions.first)
         #expect(instrument.symbol == "BTC-PERP" && instrument.isHosted && instrument.tickSize.description == "0.5")
         #expect(instrument.makerFee.perHundredMillion == -10_000 && instrument.takerFee.perHundredMillion == 55_000)
@@ -100,8 +103,20 @@ struct ConfigurationFileTests {
                 "line 6: invalid instrument[1].contract 'inverse': only linear contracts are supported"
             ),
             (
+                // A rate in bps written where a fraction is read: named as such (the message had
+                // been "invalid fee rate.2: 200000000").
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nmaker_fee = \"2\"",
-                "line 6: invalid instrument[1].maker_fee"
+                "line 6: invalid instrument[1].maker_fee '\"2\"': '2' is beyond -1 to 1: a fee rate is a fraction of the "
+                    + "notional (2 bps is 0.0002)"
+            ),
+            (
+                // A currency's name that would split the totals (a space, a comma, nothing).
+                "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nquote_currency = \" USDT\"",
+                "line 6: invalid instrument[1].quote_currency ' USDT': a currency's code: 1 to 16 letters and digits"
+            ),
+            (
+                "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nquote_currency = \"\"",
+                "line 6: invalid instrument[1].quote_currency '': a currency's code"
             ),
         ] {
             #expect(throws: EngineError.self) { try ConfigurationFile.resolve(fileText: file) }
