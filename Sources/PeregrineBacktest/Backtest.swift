@@ -419,14 +419,14 @@ public struct BacktestPlan: Sendable {
                 if let converted = convertedDefinitions[symbol] {
                     // A converted file's records are counted in its own ticks and lots: another
                     // grid would read them as other prices and sizes.
-                    for (flag, given, own) in [
-                        ("--tick-size", settings.tickSize, converted.tickSize),
-                        ("--lot-size", settings.lotSize, converted.lotSize),
+                    for (origin, flag, given, own) in [
+                        (settings.tickSizeOrigin, "--tick-size", settings.tickSize, converted.tickSize),
+                        (settings.lotSizeOrigin, "--lot-size", settings.lotSize, converted.lotSize),
                     ] {
                         if let given, given != own {
                             throw .usage(
-                                "\(flag) \(given): \(symbol)'s converted data is on a grid of \(own), fixed when it "
-                                    + "was converted; convert its sources again with \(flag) \(given)")
+                                "\(origin) \(given): \(symbol)'s converted data is on a grid of \(own), fixed when it "
+                                    + "was converted; convert its sources again with \(flag) \(given) (data convert)")
                         }
                     }
                     tick = converted.tickSize

@@ -24,7 +24,10 @@ public enum BacktestHTMLReport {
             result.currency.map { "Equity (\($0))" } ?? "Equity: none (several quote currencies)",
             result.currency.map { "Drawdown (\($0), below the equity's peak)" } ?? "Drawdown",
             "Position (each instrument's base units, after each fill: "
-                + result.instruments.map { "\(baseUnit($0.definition)) for \($0.definition.symbol)" }
+                + result.instruments.map { instrument in
+                    let symbol = instrument.definition.symbol
+                    return baseUnit(instrument.definition).map { "\($0) for \(symbol)" } ?? "units of \(symbol)"
+                }
                 .joined(separator: ", ") + ")",
             result.currency.map {
                 "Distribution of the equity's change per sampling interval (\($0); intervals without change left out)"
@@ -33,15 +36,14 @@ public enum BacktestHTMLReport {
     }
 
     /// The unit of `definition`'s quantities as people name it: the symbol without its quote
-    /// currency (`BTC` of `BTCUSDT`, `ETH` of `ETH-USD`), or "units of" the symbol where the
-    /// symbol does not end in it.
-    static func baseUnit(_ definition: InstrumentDefinition) -> String {
+    /// currency (`BTC` of `BTCUSDT`, `ETH` of `ETH-USD`); nil where the symbol does not end in it.
+    static func baseUnit(_ definition: InstrumentDefinition) -> String? {
         let symbol = definition.symbol
         let quote = definition.quoteCurrency
-        guard !quote.isEmpty, symbol.uppercased().hasSuffix(quote.uppercased()) else { return "units of \(symbol)" }
+        guard !quote.isEmpty, symbol.uppercased().hasSuffix(quote.uppercased()) else { return nil }
         var base = symbol.dropLast(quote.count)
         while let last = base.last, last == "-" || last == "_" || last == "/" { base = base.dropLast() }
-        return base.isEmpty ? "units of \(symbol)" : String(base)
+        return base.isEmpty ? nil : String(base)
     }
 
     /// A page's start up to `<body>`: the shared look, then `style`.

@@ -5,8 +5,9 @@ import PeregrineJournal
 #endif
 
 /// The files a backtest, a sweep or a conversion writes for people (reports, CSVs, converted
-/// files): checked against the inputs before anything is written, written in place, and
-/// removed after a failure only when they are regular files.
+/// files): checked against the inputs before anything is written, written under another name
+/// and renamed into place (`StagedOutput`; a converted file and a sweep's ranked output in their
+/// own way), and removed after a failure only when they are regular files.
 public enum OutputFile {
     /// Refuses (usage error, nothing written) an output that is a directory or the same file
     /// (by device and inode, whatever the path) as one of `inputs`: writing it would destroy
@@ -139,21 +140,19 @@ public enum OutputFile {
         return target
     }
 
-    /// Writes `text` to `path` as a `StagedOutput` (a regular file, or a link to one, under
-    /// another name and renamed over it; standard output, a device or a pipe in place). A write
-    /// that fails part-way leaves no partial file, and empties a file written in place.
+    /// Writes `text` to `path` as a `StagedOutput` (a regular file under another name, renamed
+    /// over it; standard output, a device or a pipe in place). A write that fails part-way
+    /// leaves no partial file behind.
     public static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
-        let output = try StagedOutput(path, flag: flag)
-        if fputs(text, output.file) < 0 {
+        // (After a run: a file that cannot be written fails it, never as a usage error.)
+        let output: StagedOutput
+        do { output = try StagedOutput(path, flag: flag) } catch { throw .output(error.description) }
+        guard let file = output.file, fputs(text, file) >= 0 else {
             let failure = errno
             output.abandon()
-            if !output.isStaged { discard(path) }
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
-        do { try output.commit() } catch {
-            if !output.isStaged { discard(path) }
-            throw error
-        }
+        try output.commit()
     }
 
     /// Whether `path` is, or leads to, a regular file.
@@ -179,83 +178,125 @@ public enum OutputFile {
 }
 
 /// An output file written as it is made: a regular file (or a link to one, or a name not taken
-/// yet) under another name beside it, `NAME.partial-` and a random suffix, renamed over it once complete
-/// (`commit`), so that a run killed part-way (SIGKILL, a power cut) leaves the file at its name
-/// as it was and the partial file beside it, never a cut one that reads whole. Standard output
-/// or error (redirected to a file or not), a device such as /dev/null and a pipe are written in
-/// place. Not thread-safe: one writer.
+/// yet) under another name beside it, `NAME.partial-` and a random suffix, synced and renamed
+/// over it once complete (`commit`), so that a run killed part-way (SIGKILL, a power cut) leaves
+/// the file at its name as it was and the partial file beside it, never a cut one that reads
+/// whole. Written in place instead, as before: standard output or error (redirected to a file
+/// or not), a device such as /dev/null, a pipe, and a file a rename would change more than the
+/// contents of (one with other hard links, owned by another user, or in a directory this
+/// process cannot write), or when the partial file cannot be made; a file whose rename is
+/// refused (a file mounted into a container) is copied over in place. Not thread-safe: one
+/// writer.
 public final class StagedOutput {
     public let path: String
     let flag: String
     /// The open file to write; nil once committed or abandoned.
-    public private(set) var file: UnsafeMutablePointer<FILE>!
+    public private(set) var file: UnsafeMutablePointer<FILE>?
     /// The file written and the one it is renamed over; nil when written in place.
     let staged: (partial: String, target: String)?
 
     /// Whether it is written under another name and renamed.
     public var isStaged: Bool { staged != nil }
 
-    /// Opens `path` (`flag` names it in messages); throws `.output` when it cannot be made.
+    /// Opens `path` (`flag` names it in messages); throws `.output` when it cannot be written.
     public init(_ path: String, flag: String) throws(BacktestError) {
         self.path = path
         self.flag = flag
-        var status = stat()
-        let inPlace =
-            OutputFile.isStandardStream(path) || (stat(path, &status) == 0 && status.st_mode & S_IFMT != S_IFREG)
-        if inPlace {
-            guard let file = FileIO.openOutput(path) else {
-                throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
-            }
+        if let (descriptor, partial, target) = Self.partialFile(for: path, flag: flag),
+            let file = fdopen(descriptor, "w")
+        {
             self.file = file
-            staged = nil
+            staged = (partial, target)
             return
         }
-        let target = try OutputFile.renameTarget(path, flag: flag)
-        // A new file of its own beside the target (never one that exists), created as a file
-        // opened for writing would be: rw for all less the umask, or the target's own mode.
-        var created: (descriptor: Int32, path: String)?
-        for _ in 0..<100 where created == nil {
-            let suffix = String(UInt64.random(in: 0..<(1 << 36)), radix: 36)
-            let name = target + ".partial-" + suffix
-            let descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if descriptor >= 0 { created = (descriptor, name) } else if errno != EEXIST { break }
-        }
-        guard let (descriptor, partial) = created else {
-            throw .output(
-                "\(flag) \(path): cannot be written (creating a file beside it): \(String(cString: strerror(errno)))")
-        }
-        let kept = stat(target, &status) == 0 ? fchmod(descriptor, status.st_mode & 0o7777) == 0 : true
-        guard kept, let file = fdopen(descriptor, "w") else {
-            let failure = errno
-            close(descriptor)
-            unlink(partial)
-            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(failure)))")
+        guard let file = FileIO.openOutput(path) else {
+            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
         }
         self.file = file
-        staged = (partial, target)
+        staged = nil
+    }
+
+    /// A new file of its own beside `path`'s target (never one that exists), with the mode a
+    /// file opened for writing there would have (the target's, or rw for all less the umask),
+    /// and the target; nil where the output is written in place (see the type).
+    static func partialFile(for path: String, flag: String) -> (descriptor: Int32, partial: String, target: String)? {
+        var status = stat()
+        guard !OutputFile.isStandardStream(path), stat(path, &status) != 0 || status.st_mode & S_IFMT == S_IFREG,
+            let target = try? OutputFile.renameTarget(path, flag: flag),
+            access(FileIO.directory(of: target), W_OK | X_OK) == 0
+        else { return nil }
+        let exists = stat(target, &status) == 0
+        if exists, status.st_nlink != 1 || status.st_uid != geteuid() { return nil }
+        for _ in 0..<100 {
+            let name = target + ".partial-" + String(UInt64.random(in: 0..<(1 << 36)), radix: 36)
+            let descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            guard descriptor >= 0 else {
+                if errno == EEXIST { continue }
+                return nil
+            }
+            guard !exists || fchmod(descriptor, status.st_mode & 0o777) == 0 else {
+                close(descriptor)
+                unlink(name)
+                return nil
+            }
+            return (descriptor, name, target)
+        }
+        return nil
     }
 
     deinit { abandon() }
 
-    /// Closes the file and renames it over its name; throws `.output` when a write, the close
-    /// or the rename failed (the partial file removed, the file at the name as it was).
+    /// Closes the file and, staged, syncs it and renames it over its name (or copies it there
+    /// when the rename is refused); throws `.output` when a write, the close or the rename
+    /// failed (the partial file removed, the file at the name as it was).
     public func commit() throws(BacktestError) {
         guard let file else { return }
         self.file = nil
         var failure: Int32 = 0
         if fflush(file) != 0 { failure = errno }
+        if failure == 0, staged != nil, fsync(fileno(file)) != 0 { failure = errno }
         if fclose(file) != 0, failure == 0 { failure = errno }
         guard failure == 0 else {
             if let staged { unlink(staged.partial) }
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
-        if let staged, rename(staged.partial, staged.target) != 0 {
-            let failure = errno
-            unlink(staged.partial)
+        guard let staged, rename(staged.partial, staged.target) != 0 else { return }
+        let refused = errno
+        defer { unlink(staged.partial) }
+        guard refused == EBUSY || refused == EXDEV || refused == EPERM || refused == EACCES,
+            Self.copy(staged.partial, over: staged.target)
+        else {
             throw .output(
-                "\(flag) \(path): cannot be written (renaming \(staged.partial)): \(String(cString: strerror(failure)))"
+                "\(flag) \(path): cannot be written (renaming \(staged.partial)): \(String(cString: strerror(refused)))"
             )
         }
+    }
+
+    /// Writes the contents of `source` over `target` in place (synced); false when a step failed.
+    static func copy(_ source: String, over target: String) -> Bool {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { return false }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard output >= 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var copied = true
+        while copied {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count <= 0 {
+                copied = count == 0
+                break
+            }
+            var written = 0
+            while written < count, copied {
+                let step = buffer.withUnsafeBytes {
+                    write(output, $0.baseAddress.map { $0 + written }, count - written)
+                }
+                if step > 0 { written += step } else { copied = false }
+            }
+        }
+        if copied, fsync(output) != 0 { copied = false }
+        return close(output) == 0 && copied
     }
 
     /// Closes the file and removes the partial one (a failed run): nothing is renamed. Does

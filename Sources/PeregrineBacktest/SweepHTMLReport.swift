@@ -37,9 +37,13 @@ public enum SweepHTMLReport {
         for figure in figures { html += "<th>\(escape(figure))</th>" }
         html += "</tr>\n"
         let shown = Array(outcome.rows.prefix(tableRows))
-        // Each figure's column with its decimals to the same place (exact decimals padded with
-        // zeros), so that the points line up down the column.
-        let columns = figures.map { figure in alignedDecimals(shown.map { $0.displayed(figure) }) }
+        // Each exact figure's column (money, volume) with its decimals to the same place, padded
+        // with zeros, so that the points line up down the column; ratios, rounded for people,
+        // are shown as they are (zeros would claim digits they do not have).
+        let columns = figures.map { figure in
+            let cells = shown.map { $0.displayed(figure) }
+            return SweepRow.ratios.contains(figure) ? cells : alignedDecimals(cells)
+        }
         for (rank, row) in shown.enumerated() {
             html += rank == 0 ? "<tr style=\"font-weight:bold\"><td>1</td>" : "<tr><td>\(rank + 1)</td>"
             for dimension in plan.dimensions {
@@ -56,7 +60,7 @@ public enum SweepHTMLReport {
     }
 
     /// `texts` (a column's cells: a decimal, then perhaps a unit after a space, such as
-    /// `-2.0269 USDT` or `12.5%`) with zeros after the decimals of those that have fewer than
+    /// `-2.0269 USDT`: an exact decimal) with zeros after the decimals of those that have fewer than
     /// the most any has, so that every decimal shows as many places; other cells as they are.
     static func alignedDecimals(_ texts: [String]) -> [String] {
         func parts(_ text: String) -> (number: Substring, fraction: Int, rest: Substring)? {

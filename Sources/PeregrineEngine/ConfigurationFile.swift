@@ -780,7 +780,11 @@ public enum ConfigurationFile {
             let parsedDecimals = min(decimals, 18)
             let value = try Quantity(notionalText, lotSize: try Increment(units: 1, decimals: parsedDecimals)).lots
             var scaled = Int128(value)
-            for _ in parsedDecimals..<decimals { scaled *= 10 }
+            for _ in parsedDecimals..<decimals {
+                let (next, overflow) = scaled.multipliedReportingOverflow(by: 10)
+                guard !overflow else { throw .overflow(input: notionalText) }
+                scaled = next
+            }
             let divisor = Int128(tick.units) * Int128(lot.units)
             let (quotient, remainder) = scaled.quotientAndRemainder(dividingBy: divisor)
             return Money(units: remainder > 0 ? quotient + 1 : quotient)

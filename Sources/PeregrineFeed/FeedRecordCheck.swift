@@ -285,11 +285,7 @@ extension FeedReplay {
             _ = try message.updateID(searchingFrom: pairs.position)
         case .l3JSONLines:
             try scanner.parse(line)
-            for key: StaticString in ["seq", "order_id"] {
-                guard let value = scanner.value(key), value.kind == .number, value.bytes.integerValue != nil else {
-                    throw FeedError(line: 0, "missing integer \"\(key)\"")
-                }
-            }
+            _ = try Self.orderLevelNumbers(scanner)
             guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
             if !op.bytes.equals("delete") {
                 guard let priceValue = scanner.value("price"), let sizeValue = scanner.value("size") else {

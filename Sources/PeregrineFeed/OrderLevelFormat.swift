@@ -7,18 +7,7 @@ import PeregrineModel
 extension FeedReplay {
     mutating func applyOrderLevel(_ line: UnsafeBufferPointer<UInt8>) throws(FeedError) -> Bool {
         try scanner.parse(line)
-        guard let seqValue = scanner.value("seq") else { throw FeedError(line: 0, "missing integer \"seq\"") }
-        guard seqValue.kind == .number, let seq = seqValue.bytes.integerValue else {
-            throw FeedError(line: 0, "\"seq\" \(TextField.excerpt(seqValue.bytes)) is not a JSON integer of 64 bits")
-        }
-        guard let idValue = scanner.value("order_id") else {
-            throw FeedError(line: 0, "missing non-negative integer \"order_id\"")
-        }
-        guard idValue.kind == .number, let id = idValue.bytes.integerValue, id >= 0 else {
-            throw FeedError(
-                line: 0,
-                "\"order_id\" \(TextField.excerpt(idValue.bytes)) is not a JSON integer from 0 to \(Int64.max)")
-        }
+        let (seq, id) = try Self.orderLevelNumbers(scanner)
         guard let op = scanner.value("op"), op.kind == .string else { throw FeedError(line: 0, "missing \"op\"") }
         statistics.rows += 1
         if lastSequence >= 0, seq != lastSequence &+ 1 {
@@ -105,5 +94,30 @@ extension FeedReplay {
         guard (try? object.parse(line)) != nil else { return }
         if let value = object.value("price") { grids.price.note(value.bytes, line: number, column: "price") }
         if let value = object.value("size") { grids.size.note(value.bytes, line: number, column: "size") }
+    }
+}
+
+extension FeedReplay {
+    /// A parsed order-level line's `seq` (any 64-bit integer) and `order_id` (0 or more), or the
+    /// error naming the one that is missing or out of range: read alike by the replay and by
+    /// the check of a last line without a line break (`validateRecord`).
+    static func orderLevelNumbers(_ scanner: borrowing FlatJSONObject) throws(FeedError) -> (seq: Int64, id: Int64) {
+        guard let seqValue = scanner.value("seq") else { throw FeedError(line: 0, "missing integer \"seq\"") }
+        guard seqValue.kind == .number, let seq = seqValue.bytes.integerValue else {
+            throw FeedError(line: 0, "\"seq\" \(shown(seqValue)) is not a JSON integer of 64 bits")
+        }
+        guard let idValue = scanner.value("order_id") else {
+            throw FeedError(line: 0, "missing non-negative integer \"order_id\"")
+        }
+        guard idValue.kind == .number, let id = idValue.bytes.integerValue, id >= 0 else {
+            throw FeedError(line: 0, "\"order_id\" \(shown(idValue)) is not a JSON integer from 0 to \(Int64.max)")
+        }
+        return (seq, id)
+    }
+
+    /// A JSON value as the line writes it (a string in its quotes).
+    private static func shown(_ value: (kind: FlatJSONObject.Kind, bytes: UnsafeBufferPointer<UInt8>)) -> String {
+        let text = TextField.excerpt(value.bytes)
+        return value.kind == .string ? "\"\(text)\"" : text
     }
 }

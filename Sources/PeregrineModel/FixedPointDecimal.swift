@@ -59,9 +59,12 @@ enum FixedPointDecimal {
         guard remainder == 0 else {
             throw .notOnIncrement(input: text(bytes), increment: increment.description)
         }
-        // (`-0` too: a minus sign on a quantity is a sign the value is not one.)
-        guard !negative || allowNegative else { throw .negative(input: text(bytes)) }
-        return negative ? -quotient : quotient
+        // (`-0`, `-0.0` are zero: tools that write floats give them for a size of nothing.)
+        if negative && quotient != 0 {
+            guard allowNegative else { throw .negative(input: text(bytes)) }
+            return -quotient
+        }
+        return quotient
     }
 
     /// Formats `count` increments as decimal text with exactly `increment.decimals` places.

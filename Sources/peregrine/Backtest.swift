@@ -132,9 +132,10 @@ struct BacktestCommand: ParsableCommand {
             for case let path? in outputs where !OutputFile.isStandardStream(path) {
                 let note = "the run failed, so nothing there passes for its output"
                 if OutputFile.isRegularFile(path) {
-                    let link = OutputFile.isLink(path)
                     OutputFile.discard(path)
-                    notes.append("note: \(link ? "emptied" : "removed") \(path): \(note)")
+                    // (Through a link, or in a directory this process cannot write, it is emptied.)
+                    let removed = !OutputFile.isRegularFile(path) && !OutputFile.isLink(path)
+                    notes.append("note: \(removed ? "removed" : "emptied") \(path): \(note)")
                 } else if earlier.contains(path) {
                     notes.append("note: removed \(path): \(note)")
                 }

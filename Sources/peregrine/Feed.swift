@@ -166,10 +166,12 @@ struct FeedReplayCommand: ParsableCommand {
             // As the backtest: files without a row (a header alone, or a `.gz` that inflates to
             // nothing) are no replay, though no row was wrong.
             guard stats.rows > 0 else {
+                let named =
+                    "no rows to replay: \(files.joined(separator: ", ")) " + (files.count == 1 ? "holds" : "hold")
                 throw FeedError(
                     line: 0,
-                    "no rows to replay: \(files.joined(separator: ", ")) "
-                        + (files.count == 1 ? "holds" : "hold") + " none (empty, or a header alone?)")
+                    replay.tornTail.map { "\(named) none but a torn last line, not applied: \($0)" }
+                        ?? "\(named) none (empty, or a header alone?)")
             }
             // The final checkpoint, unless the last periodic one was it already.
             if checkpointEvery == 0 || stats.messages == 0 || stats.messages % checkpointEvery != 0 {

@@ -421,8 +421,26 @@ import Testing
         abandoned.abandon()
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["f.csv"])
         #expect(try String(contentsOfFile: path("f.csv"), encoding: .utf8) == "new\n")
-        // Devices are written in place.
+        // Devices are written in place; so is a file a rename would change more than the
+        // contents of: one with another hard link (both names see the new contents), one owned
+        // by another user (it keeps its owner).
         #expect(try !StagedOutput("/dev/null", flag: "--equity-csv").isStaged)
+        try "linked\n".write(toFile: path("h.csv"), atomically: true, encoding: .utf8)
+        #expect(link(path("h.csv"), path("h2.csv")) == 0)
+        let linked = try StagedOutput(path("h.csv"), flag: "--fills-csv")
+        #expect(!linked.isStaged)
+        fputs("both\n", linked.file)
+        try linked.commit()
+        #expect(try String(contentsOfFile: path("h2.csv"), encoding: .utf8) == "both\n")
+        try "theirs\n".write(toFile: path("o.csv"), atomically: true, encoding: .utf8)
+        if geteuid() == 0, chown(path("o.csv"), 65_534, 65_534) == 0 {
+            let owned = try StagedOutput(path("o.csv"), flag: "--fills-csv")
+            #expect(!owned.isStaged)
+            owned.abandon()
+            var owner = stat()
+            #expect(stat(path("o.csv"), &owner) == 0 && owner.st_uid == 65_534)
+        }
+        for name in ["h.csv", "h2.csv", "o.csv"] { try FileManager.default.removeItem(atPath: path(name)) }
         // A run: its CSVs and reports complete, through a link to the file.
         try FileManager.default.createSymbolicLink(atPath: path("link.csv"), withDestinationPath: path("f.csv"))
         let run = try PeregrineCLI.run(

@@ -854,8 +854,8 @@ import Testing
         #expect(SweepHTMLReport.colourFor(-5, low: -5, high: 5, ascending: false) == "rgb(215,48,48)")
         #expect(SweepHTMLReport.colourFor(5, low: -5, high: 5, ascending: false) == "rgb(40,158,48)")
         #expect(
-            SweepHTMLReport.alignedDecimals(["-2.0269 USDT", "-1.83332 USDT", "-", "3 USDT", "12.5%"])
-                == ["-2.02690 USDT", "-1.83332 USDT", "-", "3.00000 USDT", "12.50000%"])
+            SweepHTMLReport.alignedDecimals(["-2.0269 USDT", "-1.83332 USDT", "-", "3 USDT"])
+                == ["-2.02690 USDT", "-1.83332 USDT", "-", "3.00000 USDT"])
         #expect(SweepHTMLReport.alignedDecimals(["10", "2"]) == ["10", "2"])
     }
 
@@ -880,6 +880,9 @@ import Testing
                 ">best (outlined): fast=\(fast) slow=\(slow), \(SweepRow.text(value, of: "net_pnl")) USDT</text>"),
             "\(html)")
         #expect(html.components(separatedBy: "<rect class=\"best\"").count - 1 == 1)
+        // A ratio's cell is its rounded text, not padded to another's decimals.
+        let sharpe = try #require(first.value(of: "sharpe"))
+        #expect(html.contains("<td>\(SweepRow.text(sharpe, of: "sharpe"))</td>"), "\(html)")
         #expect(html.contains("<tr style=\"font-weight:bold\"><td>1</td><td>\(fast)</td><td>\(slow)</td>"))
         let page = directory.appendingPathComponent("sweep.html")
         try html.write(to: page, atomically: true, encoding: .utf8)

@@ -118,6 +118,12 @@ struct ConfigurationFileTests {
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nquote_currency = \"\"",
                 "line 6: invalid instrument[1].quote_currency '': a currency's code"
             ),
+            (
+                // A minimum notional past 128 bits in the finest money unit (it had trapped).
+                "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.000000000001\"\n"
+                    + "lot_size = \"0.000000000000000001\"\nmin_notional = \"9\"",
+                "line 6: invalid instrument[1].min_notional '\"9\"': '9' is too large"
+            ),
         ] {
             #expect(throws: EngineError.self) { try ConfigurationFile.resolve(fileText: file) }
             do { _ = try ConfigurationFile.resolve(fileText: file) } catch {

@@ -31,6 +31,9 @@ struct ExitCodeTests {
             "missing": directory + "/missing",
             "emptyFile": write("zero.csv", ""),
             "headerOnly": write("header.csv", "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"),
+            "tornOnly": write(
+                "torn.csv",
+                "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nbinance,BTC,17000,17000,1,bu"),
             "badTOML": write("bad.toml", "[source\nrate = 1\n"),
             "unknownKey": write("unknown.toml", "[source]\nspeed = 1\n"),
             "badParameter": write(
@@ -108,6 +111,10 @@ struct ExitCodeTests {
         Row(
             arguments: ["feed", "replay", "--format", "tardis-trades", file("headerOnly")], status: 1,
             says: "error: no rows to replay: \(file("headerOnly")) holds none (empty, or a header alone?)"),
+        Row(
+            arguments: ["feed", "replay", "--format", "tardis-trades", file("tornOnly")], status: 1,
+            says: "error: no rows to replay: \(file("tornOnly")) holds none but a torn last line, not applied: "
+                + "\(file("tornOnly")):2: torn last line (28 bytes, no line break): 6 field(s); the header has 8"),
         Row(arguments: ["run", "--journal", "d", "--no-journal"], status: 2, says: "not both"),
         // The event limit counts the synthetic market's events: a recorded file had been read
         // to its end with the limit taken and not applied.

@@ -79,10 +79,9 @@ struct PriceTests {
         let lot = try Increment("0.001")
         #expect(try Quantity("1.770", lotSize: lot).lots == 1_770)
         #expect(try Quantity("0.000", lotSize: lot).lots == 0)
-        // A minus sign is refused on a zero too: a size written "-0" is not one a feed sends.
-        #expect(throws: ModelError.negative(input: "-0")) { try Quantity("-0", lotSize: lot) }
-        #expect(throws: ModelError.negative(input: "-0.000")) { try Quantity("-0.000", lotSize: lot) }
-        #expect(try Price("-0", tickSize: lot).ticks == 0)
+        // A negative zero is zero (pandas and JavaScript write one for a size of nothing).
+        #expect(try Quantity("-0", lotSize: lot).lots == 0)
+        #expect(try Quantity("-0.000", lotSize: lot).lots == 0)
         #expect(throws: ModelError.negative(input: "-0.001")) { try Quantity("-0.001", lotSize: lot) }
     }
 
