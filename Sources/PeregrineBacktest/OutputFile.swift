@@ -210,7 +210,8 @@ public final class StagedOutput {
             return
         }
         guard let file = FileIO.openOutput(path) else {
-            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(errno)))")
+            let failure = errno
+            throw .output("\(flag) \(path): cannot be written: \(String(cString: strerror(failure)))")
         }
         self.file = file
         staged = nil

@@ -796,13 +796,16 @@ public enum ConfigurationFile {
         // of its own that splits the totals.
         let currency = try text("quote_currency", default: "USD")
         guard (1...16).contains(currency.utf8.count),
-            currency.utf8.allSatisfy({
-                $0 < 0x80 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber)
+            currency.utf8.allSatisfy({ byte in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
             })
         else {
             throw .invalidSetting(
                 name: "\(origin).quote_currency", value: currency,
-                allowed: "a currency's code: 1 to 16 letters and digits, such as USDT or USD")
+                allowed: "a currency's code: 1 to 16 letters, digits, '.', '-' or '_', such as USDT or USDC.e")
         }
         return InstrumentDefinition(
             id: InstrumentID(UInt32(id)), symbol: try text("symbol"),

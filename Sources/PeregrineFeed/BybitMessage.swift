@@ -76,11 +76,11 @@ struct BybitMessage {
         return value
     }
 
-    /// A key the replay reads (`type`, `s`, `ts`, `b`, `a`, `u`) given twice in the message, as
+    /// A key the replay reads (`topic`, `type`, `s`, `ts`, `b`, `a`, `u`) given twice in the message, as
     /// written (quoted): a second value would otherwise be read beside or instead of the first
     /// (both arrays of a side applied, the first `ts` kept). nil when each is given once at most.
     var repeatedKey: String? {
-        for key: StaticString in ["\"type\"", "\"s\"", "\"ts\"", "\"b\"", "\"a\"", "\"u\""] {
+        for key: StaticString in ["\"topic\"", "\"type\"", "\"s\"", "\"ts\"", "\"b\"", "\"a\"", "\"u\""] {
             var from = 0
             var seen = false
             while let end = line.find(key, from: from) {

@@ -89,7 +89,7 @@ extension FeedReplay {
                         "field \(differs + 1) is '\(TextField.excerpt(String(fields[differs])))' where "
                             + "'\(expected[differs])' was expected"
                     } else {
-                        "it has \(fields.count) fields: 4, then 4 a level"
+                        "it has \(fields.count) fields, where a snapshot's header has 4 and then 4 for each level"
                     }
                 throw FeedError(
                     line: 1,

@@ -112,7 +112,7 @@ struct ConfigurationFileTests {
             (
                 // A currency's name that would split the totals (a space, a comma, nothing).
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nquote_currency = \" USDT\"",
-                "line 6: invalid instrument[1].quote_currency ' USDT': a currency's code: 1 to 16 letters and digits"
+                "line 6: invalid instrument[1].quote_currency ' USDT': a currency's code: 1 to 16 letters, digits, '.', '-' or '_'"
             ),
             (
                 "[[instrument]]\nid = 1\nsymbol = \"X\"\ntick_size = \"0.01\"\nlot_size = \"1\"\nquote_currency = \"\"",
