@@ -102,6 +102,9 @@ struct ConsumedLevel: Sendable {
     var side: Side
     var price: Int64
     var lots: Int64
+    /// Taken by a recorded trade: forgotten at the instrument's next book change, which shows
+    /// what the trade took (not only at a change of this level).
+    var byTrade = false
 }
 
 /// The best bid and offer of a quotes-only instrument: its one-level book.
@@ -154,7 +157,8 @@ public struct SimulatedVenueCounters: Equatable, Sendable {
 /// - **Aggressive orders** (market orders, limits that cross) fill against the recorded depth,
 ///   walking the levels best first (at most `maxWalkLevels`); what they take is remembered as
 ///   consumed at that level until the feed next changes it (a level update at that price, a
-///   cleared book, a new quote), so recorded liquidity is never filled twice.
+///   cleared book, a new quote), so recorded liquidity is never filled twice; what a recorded
+///   trade took (`takeByTrade`) is consumed until the instrument's next book change.
 /// - **Passive orders** join the queue behind the displayed quantity at their price. A trade at
 ///   that price (by the other side) takes off the queue ahead first; what trades beyond it fills
 ///   the order. A trade through the price (a sell below a resting buy, a buy above a resting
@@ -318,6 +322,7 @@ public struct SimulatedVenue: ~Copyable {
             }
         case .trade(let trade):
             if restingBounds[index].count > 0 { fillOnTrade(instrument, trade, time: time, sink: &sink) }
+            takeByTrade(instrument, trade)
             stopOrders.lastTradeTicks[index] = trade.price.ticks
             if hasStops {
                 triggerStops(instrument, buysAt: trade.price.ticks, sellsAt: trade.price.ticks, sink: &sink)
@@ -361,12 +366,17 @@ public struct SimulatedVenue: ~Copyable {
         return books.withBook(instrument) { $0.quantity(at: Price(ticks: price), side: side).lots } ?? 0
     }
 
-    /// Forgets what was taken at one level (or every level of the instrument).
+    /// Forgets what was taken at one level (or every level of the instrument), and what
+    /// recorded trades took anywhere in the instrument: the book change shows it. Out of line:
+    /// called only while something is taken, from the level updates' loop.
+    @inline(never)
     mutating func release(_ instrument: InstrumentID, side: Side? = nil, price: Int64 = 0) {
         var index = 0
         while index < consumed.count {
             let entry = consumed[index]
-            if entry.instrument == instrument, side == nil || (entry.side == side && entry.price == price) {
+            if entry.instrument == instrument,
+                side == nil || entry.byTrade || (entry.side == side && entry.price == price)
+            {
                 consumed.swapAt(index, consumed.count - 1)
                 consumed.removeLast()
             } else {
@@ -375,23 +385,64 @@ public struct SimulatedVenue: ~Copyable {
         }
     }
 
-    /// Lots already taken at a level since the feed last changed it.
+    /// Lots already taken at a level since the feed last changed it (by the strategies' orders
+    /// and by recorded trades).
     func consumedLots(_ instrument: InstrumentID, _ side: Side, _ price: Int64) -> Int64 {
+        var lots: Int64 = 0
         for entry in consumed where entry.instrument == instrument && entry.side == side && entry.price == price {
-            return entry.lots
+            lots &+= entry.lots
         }
-        return 0
+        return lots
     }
 
-    mutating func consume(_ instrument: InstrumentID, _ side: Side, _ price: Int64, lots: Int64) {
+    mutating func consume(_ instrument: InstrumentID, _ side: Side, _ price: Int64, lots: Int64, byTrade: Bool = false)
+    {
         for index in consumed.indices
         where consumed[index].instrument == instrument && consumed[index].side == side
-            && consumed[index].price == price
+            && consumed[index].price == price && consumed[index].byTrade == byTrade
         {
             consumed[index].lots &+= lots
             return
         }
-        consumed.append(ConsumedLevel(instrument: instrument, side: side, price: price, lots: lots))
+        consumed.append(ConsumedLevel(instrument: instrument, side: side, price: price, lots: lots, byTrade: byTrade))
+    }
+
+    /// What a recorded trade took from the book it met, remembered until the instrument's next
+    /// book change shows it (`release`): every lot shown at a price better than the trade's (it
+    /// went through them) and at its price up to its quantity, lots already taken left out. An
+    /// order entering before that change (one sent on the trade, without latency) cannot take
+    /// them again. A trade of unknown side counts as a buy, as everywhere.
+    mutating func takeByTrade(_ instrument: InstrumentID, _ trade: Trade) {
+        let taker = trade.aggressor
+        let limit = trade.price.ticks
+        let left = trade.quantity.lots
+        // Most trades print at the best (or away from the book shown): one level, no walk.
+        guard let best = best(instrument, taker.opposite) else { return }
+        let bestPrice = best.price.ticks
+        if taker == .buy ? bestPrice > limit : bestPrice < limit { return }
+        if bestPrice == limit {
+            let lots = Swift.min(best.quantity.lots &- consumedLots(instrument, taker.opposite, limit), left)
+            if lots > 0 { consume(instrument, taker.opposite, limit, lots: lots, byTrade: true) }
+            return
+        }
+        var wanted = 8
+        var copied = oppositeLevels(instrument, taker, count: wanted)
+        var level = 0
+        while level < copied {
+            let price = scratch[level].price.ticks
+            let displayed = scratch[level].quantity.lots
+            level += 1
+            if level == copied, copied == wanted, wanted < Self.maxWalkLevels {
+                wanted = Swift.min(wanted * 8, Self.maxWalkLevels)
+                copied = oppositeLevels(instrument, taker, count: wanted)
+            }
+            if taker == .buy ? price > limit : price < limit { break }
+            let free = displayed &- consumedLots(instrument, taker.opposite, price)
+            let atPrice = price == limit
+            let lots = atPrice ? Swift.min(free, left) : free
+            if lots > 0 { consume(instrument, taker.opposite, price, lots: lots, byTrade: true) }
+            if atPrice { break }
+        }
     }
 
     /// The displayed size at a resting order's level changed from `previous` to `new` lots

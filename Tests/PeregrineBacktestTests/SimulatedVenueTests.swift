@@ -55,6 +55,45 @@ import Testing
         reports.reports.filter(\.isFill).map(\.quantity.lots)
     }
 
+    /// A recorded trade takes what it traded from the book it met, until the instrument's next
+    /// book change shows it: an order entering before that (one sent on the trade, without
+    /// latency) cannot take it again. A follower's order had filled from the lots a trade had
+    /// just taken (helper-157). What the orders took stays taken until its level changes.
+    @Test func whatARecordedTradeTookIsNotTakenAgainBeforeTheBookShowsIt() throws {
+        var reports = ExecutionReportCollector()
+        var venue = try SimulatedVenue(instruments: 1, queueModel: .riskAverse)
+        for (price, lots) in [(Int64(101), Int64(5)), (102, 5), (103, 5)] {
+            venue.apply(Self.level(.sell, price, lots), time: 1, sink: &reports)
+        }
+        venue.apply(Self.level(.buy, 100, 5), time: 1, sink: &reports)
+        // A buy of 2 at 102 took 2 there, and went through 101 (all 5: a buy at 102 means no ask
+        // was left below it, whatever prints took it).
+        venue.apply(Self.trade(102, 2, aggressor: .buy), time: 2, sink: &reports)
+        let take: OrderCommand = .limit(
+            OrderID(1), account: Self.account, .buy, price: Price(ticks: 103), quantity: Quantity(lots: 10),
+            timeInForce: .immediateOrCancel)
+        venue.process(take, instrument: Self.instrument, time: 2, sink: &reports)
+        #expect(
+            reports.reports.filter(\.isFill).map { "\($0.quantity.lots)@\($0.price.ticks)" } == ["3@102", "5@103"])
+        // The next book change (any level): the trade's take is forgotten, the order's is not.
+        reports = ExecutionReportCollector()
+        venue.apply(Self.level(.buy, 99, 1), time: 3, sink: &reports)
+        venue.process(
+            .limit(
+                OrderID(2), account: Self.account, .buy, price: Price(ticks: 103), quantity: Quantity(lots: 10),
+                timeInForce: .immediateOrCancel), instrument: Self.instrument, time: 3, sink: &reports)
+        #expect(
+            reports.reports.filter(\.isFill).map { "\($0.quantity.lots)@\($0.price.ticks)" } == ["5@101", "2@102"])
+        // A sell above the best bid (away from the book shown) takes nothing from it.
+        reports = ExecutionReportCollector()
+        venue.apply(Self.trade(105, 3, aggressor: .sell), time: 4, sink: &reports)
+        venue.process(
+            .limit(
+                OrderID(3), account: Self.account, .sell, price: Price(ticks: 99), quantity: Quantity(lots: 10),
+                timeInForce: .immediateOrCancel), instrument: Self.instrument, time: 4, sink: &reports)
+        #expect(reports.reports.filter(\.isFill).map { "\($0.quantity.lots)@\($0.price.ticks)" } == ["5@100", "1@99"])
+    }
+
     @Test func anOrderBehindFiveLotsFillsOnlyAfterFiveLotsTrade() throws {
         var reports = ExecutionReportCollector()
         var venue = try Self.venue(model: .riskAverse, ahead: 5, reports: &reports)
