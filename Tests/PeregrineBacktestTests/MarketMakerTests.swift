@@ -178,3 +178,44 @@ struct PlainMarketMaker: Strategy, Sendable {
         #expect(builtInFills[0] != builtInFills[4] && builtInFills[1] != builtInFills[5])
     }
 }
+
+/// The market maker's skew at the ends of its parameters' ranges.
+@Suite struct MarketMakerSkewTests {
+    /// net × skew passes 64 bits within the documented ranges (10^13 lots × 10^6 ticks): the
+    /// shift is worked out in 128 bits, so the bid keeps falling a tick (1.0 here) per `size`
+    /// of inventory; it had wrapped at the 11th fill, putting the bid one tick under the ask.
+    @Test func aSkewPastSixtyFourBitsKeepsTheQuotesOnTheirSide() throws {
+        let directory = try BacktestRunTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let book = directory.appendingPathComponent("book.csv").path
+        try """
+        exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+        x,AAA,1700000000000000,1700000000000000,true,bid,1000.000000,1
+        x,AAA,1700000000000000,1700000000000000,true,ask,1001.000000,1
+
+        """.write(toFile: book, atomically: true, encoding: .utf8)
+        let trades = directory.appendingPathComponent("trades.csv").path
+        let rows = (1...11).map {
+            "x,AAA,\(1_700_000_000_000_000 + $0 * 1_000_000),\(1_700_000_000_000_000 + $0 * 1_000_000),\($0),sell,1.000000,1000000000000"
+        }
+        try (["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"] + rows + [""]).joined(separator: "\n")
+            .write(toFile: trades, atomically: true, encoding: .utf8)
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec("tardis-trades:" + trades), try DataSpec("tardis-l2:" + book)]
+        settings.tickSize = try Increment("0.000001")
+        settings.lotSize = try Increment("1")
+        settings.strategies = [
+            StrategySpec(
+                name: "market-maker",
+                parameters: [
+                    ("half-spread", "0"), ("skew", "1000000"), ("size", "1000000000000"),
+                    ("max-position", "1000000000000000"),
+                ])
+        ]
+        let fills = directory.appendingPathComponent("fills.csv").path
+        _ = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(fillsCSV: fills))
+        let prices = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",")[3] }
+        #expect(prices == (0...10).map { "\(1000 - $0).500000"[...] }, "\(prices)")
+    }
+}
