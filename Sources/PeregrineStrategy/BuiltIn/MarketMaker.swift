@@ -100,15 +100,22 @@ public struct MarketMaker: Strategy, Sendable {
         let instrument = instruments[index]
         guard let mid = context.marketMid(instrument) else { return }
         let net = context.netPosition(instrument)
-        // (No division without a skew: it costs more than the rest of the arithmetic.) In 128
-        // bits: net × skew passes 64 at the parameters' ranges (a shift that wrapped had put the
-        // quotes on the wrong side of the mid), and the prices are clamped back to 64.
-        let shift = skew == 0 ? 0 : (0 - Int128(net) * Int128(skew)) / Int128(size)
         // Skewed, but never through the market: at most one tick inside its other side.
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
         let askFrom = joinTouch ? mid.ask.ticks : (mid.twiceTicks &+ 1) >> 1
-        let bid = Int64(clamping: Swift.min(Int128(bidFrom) - Int128(halfSpread) + shift, Int128(mid.ask.ticks) - 1))
-        var ask = Int64(clamping: Swift.max(Int128(askFrom) + Int128(halfSpread) + shift, Int128(mid.bid.ticks) + 1))
+        let bid: Int64
+        var ask: Int64
+        if skew == 0 {
+            // (Prices below 2^62 and a half-spread of at most 10^6 ticks: no overflow.)
+            bid = Swift.min(bidFrom &- halfSpread, mid.ask.ticks &- 1)
+            ask = Swift.max(askFrom &+ halfSpread, mid.bid.ticks &+ 1)
+        } else {
+            // In 128 bits: net × skew passes 64 at the parameters' ranges (a shift that wrapped
+            // had put the quotes on the wrong side of the mid); the prices clamped back to 64.
+            let shift = (0 - Int128(net) * Int128(skew)) / Int128(size)
+            bid = Int64(clamping: Swift.min(Int128(bidFrom) - Int128(halfSpread) + shift, Int128(mid.ask.ticks) - 1))
+            ask = Int64(clamping: Swift.max(Int128(askFrom) + Int128(halfSpread) + shift, Int128(mid.bid.ticks) + 1))
+        }
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
