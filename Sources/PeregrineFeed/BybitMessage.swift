@@ -80,20 +80,47 @@ struct BybitMessage {
     /// written (quoted): a second value would otherwise be read beside or instead of the first
     /// (both arrays of a side applied, the first `ts` kept). nil when each is given once at most.
     var repeatedKey: String? {
-        for key: StaticString in ["\"topic\"", "\"type\"", "\"s\"", "\"ts\"", "\"b\"", "\"a\"", "\"u\""] {
-            var from = 0
-            var seen = false
-            while let end = line.find(key, from: from) {
-                from = end
-                var next = end
-                while next < line.count, line[next] == 0x20 { next += 1 }
-                // (A key is followed by its colon; the same text as a value is not a key.)
-                guard next < line.count, line[next] == UInt8(ascii: ":") else { continue }
-                if seen { return key.description }
-                seen = true
+        // One pass over the line's quoted strings: a string followed by its colon is a key.
+        var seen: UInt8 = 0
+        var index = 0
+        while index < line.count {
+            guard line[index] == UInt8(ascii: "\"") else {
+                index += 1
+                continue
             }
+            var end = index + 1
+            while end < line.count, line[end] != UInt8(ascii: "\"") { end += 1 }
+            guard end < line.count else { return nil }
+            var next = end + 1
+            while next < line.count, line[next] == 0x20 { next += 1 }
+            if next < line.count, line[next] == UInt8(ascii: ":"),
+                let bit = Self.readKeyBit(UnsafeBufferPointer(rebasing: line[(index + 1)..<end]))
+            {
+                if seen & bit != 0 { return "\"" + String(decoding: line[(index + 1)..<end], as: UTF8.self) + "\"" }
+                seen |= bit
+            }
+            index = end + 1
         }
         return nil
+    }
+
+    /// The bit of a key the replay reads (`topic`, `type`, `s`, `ts`, `b`, `a`, `u`), nil for
+    /// another.
+    static func readKeyBit(_ key: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        switch key.count {
+        case 1:
+            switch key[0] {
+            case UInt8(ascii: "s"): return 1
+            case UInt8(ascii: "b"): return 2
+            case UInt8(ascii: "a"): return 4
+            case UInt8(ascii: "u"): return 8
+            default: return nil
+            }
+        case 2: return key.elementsEqual("ts".utf8) ? 16 : nil
+        case 4: return key.elementsEqual("type".utf8) ? 32 : nil
+        case 5: return key.elementsEqual("topic".utf8) ? 64 : nil
+        default: return nil
+        }
     }
 
     /// The value of `key` (quoted) as written, up to the next `,` or `}`, spaces around it
