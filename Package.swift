@@ -210,6 +210,7 @@ let package = Package(
             name: "PeregrineBacktestTests",
             dependencies: [
                 "PeregrineBacktest", "PeregrineBook", "PeregrineModel", "PeregrineStrategy", "PeregrineCodec",
+                "PeregrineFeed",
                 "PeregrineRisk", "PeregrineBuildInfo",
                 "PeregrineTestSupport",
             ]

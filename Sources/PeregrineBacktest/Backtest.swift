@@ -37,6 +37,10 @@ struct PlannedFile: Sendable {
     /// Whether its rows stamped before a row above them are warned about (not for a sweep's
     /// shared file, whose text sources were: `BacktestPlan.sharingData`).
     var warnsOfStepBacks = true
+    /// Whether it follows the file before it in the plan in one `--data` list (the next day's
+    /// file, or a snapshot file's updates): its first numbered message is checked against that
+    /// file's last (`MarketDataStream.dataWarnings`), as `feed replay` of the list checks it.
+    var followsInList = false
 }
 
 /// A backtest resolved from its settings: the instruments (numbered from 0 in the order the
@@ -474,12 +478,14 @@ public struct BacktestPlan: Sendable {
             let bySymbol = Dictionary(uniqueKeysWithValues: definitions.map { ($0.symbol, $0) })
             files = []
             inputs = []
+            let listed = Set(settings.data.flatMap { $0.paths.dropFirst() })
             for entry in pending {
                 if let format = entry.format, let symbol = entry.symbol, let definition = bySymbol[symbol] {
                     files.append(
                         PlannedFile(
                             path: entry.path, format: format, instrument: definition.id, tickSize: definition.tickSize,
-                            lotSize: definition.lotSize, converted: nil, instrumentMap: []))
+                            lotSize: definition.lotSize, converted: nil, instrumentMap: [],
+                            followsInList: listed.contains(entry.path)))
                     inputs.append(InputFile(path: entry.path, format: format.rawValue, sha256: "", symbol: symbol))
                 } else {
                     let map = entry.map.map { bySymbol[$0]?.id ?? InstrumentID(0) }
@@ -1035,7 +1041,7 @@ public struct BacktestPlan: Sendable {
                     stream.warnsOfStepBacks = file.warnsOfStepBacks
                     stream.until = settings.to ?? .max
                     return stream
-                })
+                }, following: files.map(\.followsInList))
         } catch {
             throw .data(explained(error))
         }

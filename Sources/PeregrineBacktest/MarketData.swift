@@ -138,6 +138,10 @@ final class DataFileStream {
     @exclusivity(unchecked) var unterminatedLine = 0
     /// The first exchange time a row of a text file gave (0: none yet).
     @exclusivity(unchecked) var firstExchangeTime: UInt64 = 0
+    /// The file before it in its `--data` list (`PlannedFile.followsInList`), and the merge time
+    /// of its first numbered message (nil: none read yet): `listGapWarning`.
+    var previousInList: DataFileStream?
+    @exclusivity(unchecked) var firstNumberedTime: UInt64?
 
     /// A text file whose first time falls before 2000 (Tardis, Binance and Bybit recordings
     /// start in the 2010s): its times are likely in another unit than the format's (ms where µs
@@ -210,6 +214,23 @@ final class DataFileStream {
             + "and fills against it with it"
     }
 
+    /// The warning for a text file whose first numbered message does not follow on from the
+    /// last of the file before it in its list (the nearest with one) when both ran: the changes
+    /// between the two files are missing. Nil otherwise, or when the run stopped before the
+    /// end of that file or before this message (`--to`).
+    var listGapWarning: String? {
+        guard let ran = firstNumberedTime, ran < until, let format else { return nil }
+        var previous = previousInList
+        while let file = previous, !file.replay.readNumberedMessage { previous = file.previousInList }
+        guard let previous, previous.finished, !previous.stoppedAtTo, previous.time < until,
+            replay.startsWithGap(after: previous.replay)
+        else { return nil }
+        let rule = format == .binanceDepth ? "its pu is not the last update id of" : "its u skips past the last of"
+        return "\(path): its first message does not follow on from \(previous.path), the file before it in its list "
+            + "(\(rule) that file): the changes between the two files are missing, so the book may differ from the "
+            + "venue's until the next snapshot, and fills against it with it"
+    }
+
     /// Fraction of the file read.
     var progress: Double {
         if let records { return records.count == 0 ? 1 : Double(record) / Double(records.count) }
@@ -265,6 +286,7 @@ final class DataFileStream {
             localTime = local == 0 ? exchange : local
             if stepsBack(exchange) { stepBacks.note(exchange, before: time, at: replay.lineNumber) }
             time = Swift.max(time, exchange)
+            if firstNumberedTime == nil, previousInList != nil, replay.readNumberedMessage { firstNumberedTime = time }
             return true
         }
         return false
@@ -441,8 +463,13 @@ public final class MarketDataStream: MarketDataSource {
     /// The records of the only file when it is a converted one: read one by one, nothing staged.
     let direct: EventFileRecords?
 
-    init(streams: [DataFileStream]) throws(FeedError) {
+    /// `following`: per stream, whether it follows the one before it in one `--data` list
+    /// (`PlannedFile.followsInList`).
+    init(streams: [DataFileStream], following: [Bool] = []) throws(FeedError) {
         guard let first = streams.first else { throw FeedError(line: 0, "no data files") }
+        for (index, follows) in following.enumerated() where follows && index > 0 && index < streams.count {
+            streams[index].previousInList = streams[index - 1]
+        }
         self.first = Unmanaged.passUnretained(first)
         merging = streams.count > 1
         self.streams = streams
@@ -601,12 +628,14 @@ public final class MarketDataStream: MarketDataSource {
     /// Quote rows skipped for an empty price on a side.
     public var skippedQuotes: Int { streams.reduce(0) { $0 + $1.skippedQuotes } }
     /// The warnings about each file's data, in file order: rows stamped before a row above them
-    /// (`TimeStepBacks`), then messages that skipped sequence numbers (`sequenceGapWarning`).
+    /// (`TimeStepBacks`), a first message that does not follow on from the file before it in its
+    /// list (`listGapWarning`), then messages that skipped sequence numbers (`sequenceGapWarning`).
     public var dataWarnings: [String] {
         streams.flatMap { stream in
             [
                 stream.warnsOfStepBacks
                     ? stream.stepBacks.warning(file: stream.path, converted: stream.records != nil) : nil,
+                stream.listGapWarning,
                 stream.sequenceGapWarning,
                 stream.unterminatedLine > 0
                     ? FeedReplay.unterminatedWarning(stream.path, line: stream.unterminatedLine) : nil,

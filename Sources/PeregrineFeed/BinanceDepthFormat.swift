@@ -54,11 +54,13 @@ extension FeedReplay {
             // An update follows on when its `pu` is the last id; the first after a snapshot also
             // when it spans the snapshot's id (first_update_id ≤ id + 1 and last_update_id ≥ id,
             // Binance's rule: its `pu` is older than the snapshot).
+            let message = NumberedMessage(
+                snapshot: isSnapshot, first: firstUpdate, last: lastUpdate, previous: previous)
+            if firstNumbered == nil { firstNumbered = message }
             let sequenceWentBack = lastSequence >= 0 && lastUpdate < lastSequence
-            let spansSnapshot =
-                inSnapshot && firstUpdate <= lastSequence &+ 1 && lastUpdate >= lastSequence
-            let followsOn = previous == lastSequence || spansSnapshot
-            if !isSnapshot, lastSequence >= 0, !followsOn, !sequenceWentBack { statistics.gaps += 1 }
+            if Self.isGap(message, format: .binanceDepth, after: lastSequence, inSnapshot: inSnapshot) {
+                statistics.gaps += 1
+            }
             inSnapshot = isSnapshot
             if sequenceWentBack || exchange < lastTimestamp { statistics.outOfOrder += 1 }
             lastTimestamp = Swift.max(lastTimestamp, exchange)

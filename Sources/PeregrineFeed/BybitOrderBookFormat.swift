@@ -37,8 +37,12 @@ extension FeedReplay {
         // skips ahead is a gap.
         var sequenceWentBack = false
         if let update = try message.updateID(searchingFrom: pairs.position) {
+            let message = NumberedMessage(snapshot: kind == .snapshot, first: update, last: update, previous: -1)
+            if firstNumbered == nil { firstNumbered = message }
             sequenceWentBack = kind == .delta && lastSequence >= 0 && update <= lastSequence
-            if kind == .delta, lastSequence >= 0, update > lastSequence &+ 1 { statistics.gaps += 1 }
+            if Self.isGap(message, format: .bybitOrderBook, after: lastSequence, inSnapshot: false) {
+                statistics.gaps += 1
+            }
             lastSequence = update
         }
         if timeWentBack || sequenceWentBack { statistics.outOfOrder += 1 }

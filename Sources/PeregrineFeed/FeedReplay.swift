@@ -82,6 +82,9 @@ public struct FeedReplay: ~Copyable {
     var lastSequence: Int64 = -1
     var lastTimestamp: Int64 = .min
     var inSnapshot = false
+    /// The first message whose updates are numbered (Binance depth, Bybit): kept to check it
+    /// against the end of the file before it in a list (`startsWithGap(after:)`).
+    var firstNumbered: NumberedMessage?
     /// The exchange and receive times of the first row of the Tardis L2 snapshot under way.
     var snapshotTimes: (exchange: UInt64, local: UInt64) = (0, 0)
     var eventID: Int64 = .min
@@ -610,4 +613,43 @@ extension FeedReplay {
         }
         return true
     }
+}
+
+/// A message's update numbers (Binance depth: `first_update_id`, `last_update_id` and `pu`;
+/// Bybit: `u` as first and last, no previous).
+struct NumberedMessage {
+    var snapshot: Bool
+    var first: Int64
+    var last: Int64
+    var previous: Int64
+}
+
+extension FeedReplay {
+    /// Whether `message` does not follow on from the message numbered `last` before it (a
+    /// sequence gap, as `feed replay` counts them): a snapshot always follows on, as does the
+    /// first message (`last` -1). Binance: its `pu` is not `last`, unless it spans the snapshot
+    /// `last` numbers (`inSnapshot`: first ≤ last + 1 ≤ its last + 1), or goes back (out of
+    /// order, counted as such). Bybit: a delta whose `u` skips past `last` + 1.
+    static func isGap(_ message: NumberedMessage, format: FeedFormat, after last: Int64, inSnapshot: Bool) -> Bool {
+        guard !message.snapshot, last >= 0 else { return false }
+        if format == .bybitOrderBook { return message.last > last &+ 1 }
+        let wentBack = message.last < last
+        let spansSnapshot = inSnapshot && message.first <= last &+ 1 && message.last >= last
+        return message.previous != last && !spansSnapshot && !wentBack
+    }
+
+    /// Whether this file's first numbered message does not follow on from where `previous`
+    /// (the file before it in a list, read to its end) left off: the changes between the two
+    /// files are missing. False when either has no numbered message, or for formats whose
+    /// messages are not numbered across files (order-level files run alone).
+    public func startsWithGap(after previous: borrowing FeedReplay) -> Bool {
+        guard format == previous.format, format == .binanceDepth || format == .bybitOrderBook,
+            let first = firstNumbered
+        else { return false }
+        return Self.isGap(first, format: format, after: previous.lastSequence, inSnapshot: previous.inSnapshot)
+    }
+
+    /// Whether a message with update numbers was read (`startsWithGap(after:)` has something
+    /// to check against).
+    public var readNumberedMessage: Bool { lastSequence >= 0 }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PeregrineBuildInfo
 import PeregrineCodec
 import PeregrineCore
+import PeregrineFeed
 import PeregrineModel
 import PeregrineRisk
 import PeregrineStrategy
@@ -2509,6 +2510,96 @@ import Testing
         settings.data = [try DataSpec("events:" + converted)]
         settings.to = nil
         #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [])
+    }
+
+    /// The step from one file of a `--data` list to the next is checked as `feed replay` of the
+    /// list checks it: a next file whose first numbered message does not follow on from the
+    /// last of the file before it is warned about (by the backtest and by `data convert`); one
+    /// that follows on, begins with a snapshot or spans the snapshot before it is not, nor one
+    /// the run stops before (`--to`).
+    @Test func aGapBetweenTheFilesOfAListIsWarnedAbout() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String, _ text: String) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let header = "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu\n"
+        let day1 = try file(
+            "day1.csv",
+            header + """
+                BTCUSDT,1600000000000,10,10,b,snap,100.1,1,-1
+                BTCUSDT,1600000000000,10,10,a,snap,101.3,2,-1
+                BTCUSDT,1600000001000,11,11,b,set,100.1,2,10
+
+                """)
+        // Its first message's pu, 12, is not day 1's last id, 11: update 12 is missing.
+        let skipping = try file("day2-gap.csv", header + "BTCUSDT,1600000002000,13,13,a,set,101.3,3,12\n")
+        let following = try file("day2.csv", header + "BTCUSDT,1600000002000,12,12,a,set,101.3,3,11\n")
+        let snapshot = try file("day2-snap.csv", header + "BTCUSDT,1600000002000,20,20,a,snap,101.3,3,-1\n")
+        var settings = BacktestSettings()
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        func warnings(_ data: String, to: UInt64? = nil) throws -> [String] {
+            settings.data = [try DataSpec(data)]
+            settings.to = to
+            return try Backtest.run(try BacktestPlan(settings)).warnings
+        }
+        let said =
+            "\(skipping): its first message does not follow on from \(day1), the file before it in its list (its pu is "
+            + "not the last update id of that file): the changes between the two files are missing, so the book may "
+            + "differ from the venue's until the next snapshot, and fills against it with it"
+        #expect(try warnings("binance-depth:\(day1),\(skipping)") == [said])
+        #expect(try warnings("binance-depth:\(day1),\(following)") == [])
+        #expect(try warnings("binance-depth:\(day1),\(snapshot)") == [])
+        // Stopped before the next file's first message: it did not run.
+        #expect(try warnings("binance-depth:\(day1),\(skipping)", to: 1_600_000_001_500_000_000) == [])
+        // Two lists (or two --data) are not one: nothing is checked between them.
+        settings.data = [try DataSpec("binance-depth:" + day1), try DataSpec("binance-depth:" + skipping)]
+        settings.to = nil
+        #expect(try Backtest.run(try BacktestPlan(settings)).warnings == [])
+        // `feed replay` of the list counts the one gap.
+        var replay = try FeedReplay(
+            format: .binanceDepth, priceIncrement: try Increment("0.1"), sizeIncrement: try Increment("1"))
+        try replay.replay(paths: [day1, skipping])
+        #expect(replay.statistics.gaps == 1)
+        // A snapshot file, then updates whose first spans its id (Binance's rule: first ≤ id + 1
+        // ≤ last + 1, its pu older than the snapshot) follows on; one past it does not.
+        let snapshotOnly = try file(
+            "snap.csv",
+            header + "BTCUSDT,1600000000000,10,10,b,snap,100.1,1,-1\nBTCUSDT,1600000000000,10,10,a,snap,101.3,2,-1\n")
+        let spanning = try file("updates.csv", header + "BTCUSDT,1600000001000,9,12,b,set,100.1,2,8\n")
+        let past = try file("updates-past.csv", header + "BTCUSDT,1600000001000,12,14,b,set,100.1,2,11\n")
+        #expect(try warnings("binance-depth:\(snapshotOnly),\(spanning)") == [])
+        #expect(try warnings("binance-depth:\(snapshotOnly),\(past)").count == 1)
+        // A file without a message between two is passed over: the check is against day 1.
+        let empty = try file("empty.csv", header)
+        #expect(
+            try warnings("binance-depth:\(day1),\(empty),\(skipping)").filter { $0.contains("the file before it") } == [
+                said
+            ])
+        // Bybit: a delta whose u skips past the last of the file before.
+        func bybit(_ name: String, _ type: String, _ u: Int, _ ts: Int) throws -> String {
+            try file(
+                name,
+                "{\"topic\":\"orderbook.50.BTCUSDT\",\"type\":\"\(type)\",\"ts\":\(ts),\"data\":{\"s\":\"BTCUSDT\","
+                    + "\"b\":[[\"100.1\",\"1\"]],\"a\":[[\"101.3\",\"2\"]],\"u\":\(u),\"seq\":\(u)}}\n")
+        }
+        let first = try bybit("b1.jsonl", "snapshot", 1, 1_600_000_000_000)
+        let next = try bybit("b2.jsonl", "delta", 2, 1_600_000_001_000)
+        let skipped = try bybit("b3.jsonl", "delta", 4, 1_600_000_001_000)
+        #expect(try warnings("bybit-ob:\(first),\(next)") == [])
+        #expect(
+            try warnings("bybit-ob:\(first),\(skipped)") == [
+                "\(skipped): its first message does not follow on from \(first), the file before it in its list (its u "
+                    + "skips past the last of that file): the changes between the two files are missing, so the book "
+                    + "may differ from the venue's until the next snapshot, and fills against it with it"
+            ])
+        // `data convert` of the list says it too.
+        let converted = directory.appendingPathComponent("days.pgev").path
+        let outcome = try DataConversion.convert(
+            [try DataSpec("binance-depth:\(day1),\(skipping)")], output: converted)
+        #expect(outcome.warnings == [said])
     }
 
     /// A text file whose last line has no line break (a cut that shortens a number still
