@@ -1169,10 +1169,14 @@ public struct BacktestOutputFiles: Sendable {
     /// fills, equity, drawdown, positions). Without them a run does less work per book change
     /// and fill, and its result cannot be drawn; every other figure is the same.
     public var charts: Bool
-    public init(fillsCSV: String? = nil, equityCSV: String? = nil, charts: Bool = true) {
+    /// Where the CSVs go once written whole, to be renamed into place with the reports made
+    /// after the run (`StagedOutputs.publish`); nil: renamed into place when the run ends.
+    public var staging: StagedOutputs?
+    public init(fillsCSV: String? = nil, equityCSV: String? = nil, charts: Bool = true, staging: StagedOutputs? = nil) {
         self.fillsCSV = fillsCSV
         self.equityCSV = equityCSV
         self.charts = charts
+        self.staging = staging
     }
 }
 

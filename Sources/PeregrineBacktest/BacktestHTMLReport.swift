@@ -93,8 +93,10 @@ public enum BacktestHTMLReport {
             ("return", result.returnOnCapital.map(percent) ?? "-"),
             ("Sharpe", fixed(result.sharpe, 3)), ("Sortino", fixed(result.sortino, 3)),
             (
+                // The largest fall in money and the largest in percent of its peak: they may be
+                // two falls, so neither is written as the other's share.
                 "max drawdown",
-                result.maxDrawdown.map { "\($0) \(currency) (\(percent(result.maxDrawdownPercent / 100)))" } ?? "-"
+                result.maxDrawdown.map { "\($0) \(currency) · \(percent(result.maxDrawdownPercent / 100))" } ?? "-"
             ),
             ("trades", "\(result.trades)"), ("orders sent", "\(result.venue.newOrders)"),
             ("fill ratio", percent(result.fillRatio)), ("win rate", percent(result.winRate)),

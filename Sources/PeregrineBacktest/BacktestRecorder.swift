@@ -196,9 +196,10 @@ final class BacktestRecorder {
         equityFile = nil
     }
 
-    /// Completes the CSVs (flushed, closed and renamed into place: `StagedOutput.commit`); a
-    /// write that failed is an error, and then neither is kept.
-    func close() throws(BacktestError) {
+    /// Completes the CSVs (flushed, closed and renamed into place: `StagedOutput.commit`, or held
+    /// in `staging` to be renamed with the run's other outputs); a write that failed is an
+    /// error, and then neither is kept.
+    func close(staging: StagedOutputs? = nil) throws(BacktestError) {
         for file in [fills, equityFile] {
             if let file, fflush(file) != 0, writeFailure == nil { writeFailure = failure(of: file) }
         }
@@ -209,8 +210,9 @@ final class BacktestRecorder {
         fills = nil
         equityFile = nil
         do {
-            try fillsOutput?.commit()
-            try equityOutput?.commit()
+            for case let output? in [fillsOutput, equityOutput] {
+                if let staging { try staging.hold(output) } else { try output.commit() }
+            }
         } catch {
             closeFiles()
             throw error

@@ -392,6 +392,9 @@ public enum Backtest {
                     }
                 case 1:
                     if let entry = outputs.orders.pop() {
+                        // An order reaching the venue after a latency passes the equity samples
+                        // due before it, as a report or a delivery does.
+                        recorder.advance(to: entry.time)
                         reports.sentAt = entry.time
                         let lots = venue.process(
                             entry.element.command, instrument: entry.element.instrument, time: entry.time,
@@ -458,7 +461,7 @@ public enum Backtest {
                     + "the instruments' finest money units: give a smaller --capital, or read the data on a coarser "
                     + "grid (--tick-size and --lot-size, or the [[instrument]]'s tick_size and lot_size)")
         }
-        try recorder.close()
+        try recorder.close(staging: files.staging)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var result = BacktestResult(

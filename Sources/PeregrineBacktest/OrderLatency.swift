@@ -1,5 +1,6 @@
 import PeregrineCodec
 import PeregrineFeed
+import PeregrineModel
 
 /// How long an order takes to reach the venue (entry) and its reports to come back (response).
 ///
@@ -64,37 +65,61 @@ public struct LatencyTable: Hashable, Sendable {
         var times: [UInt64] = []
         var entries: [UInt64] = []
         var responses: [UInt64] = []
+        var firstLine = true
         while let line = lines.next() {
             var text = String(decoding: line, as: UTF8.self)
             // (A spreadsheet's "CSV UTF-8" begins with a byte order mark.)
             if lines.lineNumber == 1, text.hasPrefix("\u{FEFF}") { text.removeFirst() }
             if text.isEmpty { continue }
+            // (Line ends of CR alone, an old Mac's, leave the whole file one line.)
+            if text.contains("\r") {
+                throw FeedError(
+                    line: lines.lineNumber,
+                    "a carriage return (CR) inside the line: are the file's line ends CR alone? Write them as LF "
+                        + "or CRLF",
+                    file: path)
+            }
             // A header names the columns in their order (columns are read by place: a header
             // naming others, or these in another order, would be read wrongly).
-            if lines.lineNumber == 1, let first = text.utf8.first,
-                !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
-            {
+            defer { firstLine = false }
+            if firstLine, let first = text.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) {
                 let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.lowercased() }
                 guard names == ["timestamp", "entry_us", "response_us"] else {
                     throw FeedError(
-                        line: 1,
-                        "the header '\(text)' is not timestamp,entry_us,response_us: the columns are read in that "
-                            + "order (µs since the epoch, then the entry and response latencies in µs); write that "
-                            + "header, or none",
+                        line: lines.lineNumber,
+                        "the header '\(TextField.excerpt(text))' is not timestamp,entry_us,response_us: the columns "
+                            + "are read in that order (µs since the epoch, then the entry and response latencies in "
+                            + "µs); write that header, or none",
                         file: path)
                 }
                 continue
             }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == 3, let time = UInt64(fields[0]), let entry = Self.micros(fields[1]),
-                let response = Self.micros(fields[2])
-            else {
+            guard fields.count == 3 else {
                 throw FeedError(
                     line: lines.lineNumber,
-                    "'\(text)' is not timestamp,entry_us,response_us (µs since the epoch, then two latencies in µs "
-                        + "from 0 to 3600000000, an hour, as the flags take)",
+                    "'\(TextField.excerpt(text))' has \(fields.count) field\(fields.count == 1 ? "" : "s"): a row is "
+                        + "timestamp,entry_us,response_us (µs since the epoch, then the entry and response latencies "
+                        + "in µs)",
                     file: path)
             }
+            guard let time = UInt64(fields[0]) else {
+                throw FeedError(
+                    line: lines.lineNumber,
+                    "timestamp '\(TextField.excerpt(String(fields[0])))' is not a whole number of µs since the epoch (digits "
+                        + "only)",
+                    file: path)
+            }
+            var latencies: [Double] = []
+            for (name, field) in [("entry_us", fields[1]), ("response_us", fields[2])] {
+                guard let value = Self.micros(field) else {
+                    throw FeedError(
+                        line: lines.lineNumber,
+                        "\(name) '\(TextField.excerpt(String(field)))' \(Self.microsProblem(field))", file: path)
+                }
+                latencies.append(value)
+            }
+            let (entry, response) = (latencies[0], latencies[1])
             // Times as the data's: from 1970 to 2262 (64-bit signed ns).
             let (nanoseconds, overflow) = time.multipliedReportingOverflow(by: 1_000)
             guard !overflow, nanoseconds <= UInt64(Int64.max) else {
@@ -132,6 +157,17 @@ public struct LatencyTable: Hashable, Sendable {
             value.isFinite, value >= 0, value <= Double(BacktestOption.maximumLatencyMicroseconds)
         else { return nil }
         return value
+    }
+
+    /// Why `field` is not a latency (`micros` refused it), for people.
+    static func microsProblem(_ field: Substring) -> String {
+        let range = "a latency is a decimal number of µs from 0 to 3600000000 (an hour, as the flags take)"
+        if field.isEmpty { return "is empty: \(range)" }
+        let numeric = field.allSatisfy { $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }
+        guard numeric, let value = Double(field), !value.isNaN else { return "is not a number: \(range)" }
+        if field.hasPrefix("-") { return "is negative: \(range)" }
+        if field.hasPrefix("+") { return "has a sign: \(range), written without one" }
+        return "is more than an hour: \(range)"
     }
 
     /// The value of `column` at `time`, interpolated between the rows around it; at a time

@@ -143,7 +143,11 @@ public enum OutputFile {
     /// Writes `text` to `path` as a `StagedOutput` (a regular file under another name, renamed
     /// over it; standard output, a device or a pipe in place). A write that fails part-way
     /// leaves no partial file behind.
-    public static func write(_ text: String, to path: String, flag: String) throws(BacktestError) {
+    /// With `staging`, the file is held there, written whole, to be renamed into place with the
+    /// run's other outputs (`StagedOutputs.publish`).
+    public static func write(_ text: String, to path: String, flag: String, staging: StagedOutputs? = nil)
+        throws(BacktestError)
+    {
         // (After a run: a file that cannot be written fails it, never as a usage error.)
         let output: StagedOutput
         do { output = try StagedOutput(path, flag: flag) } catch { throw .output(error.description) }
@@ -152,7 +156,7 @@ public enum OutputFile {
             output.abandon()
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
-        try output.commit()
+        if let staging { try staging.hold(output) } else { try output.commit() }
     }
 
     /// Whether `path` is, or leads to, a regular file.
@@ -194,6 +198,8 @@ public final class StagedOutput {
     public private(set) var file: UnsafeMutablePointer<FILE>?
     /// The file written and the one it is renamed over; nil when written in place.
     let staged: (partial: String, target: String)?
+    /// Written whole and closed (`finish`), not yet renamed into place (`publish`).
+    private var awaitsPublishing = false
 
     /// Whether it is written under another name and renamed.
     public var isStaged: Bool { staged != nil }
@@ -251,6 +257,13 @@ public final class StagedOutput {
     /// when the rename is refused); throws `.output` when a write, the close or the rename
     /// failed (the partial file removed, the file at the name as it was).
     public func commit() throws(BacktestError) {
+        try finish()
+        try publish()
+    }
+
+    /// Closes the file, synced when staged, without renaming it (`publish` does); throws
+    /// `.output` when a write or the close failed (the partial file removed).
+    public func finish() throws(BacktestError) {
         guard let file else { return }
         self.file = nil
         var failure: Int32 = 0
@@ -261,7 +274,16 @@ public final class StagedOutput {
             if let staged { unlink(staged.partial) }
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
-        guard let staged, rename(staged.partial, staged.target) != 0 else { return }
+        awaitsPublishing = staged != nil
+    }
+
+    /// Renames the finished file over its name (or copies it there when the rename is refused);
+    /// throws `.output` when neither could be done (the partial file removed, the file at the
+    /// name as it was). Does nothing unless finished and not yet published.
+    public func publish() throws(BacktestError) {
+        guard awaitsPublishing, let staged else { return }
+        awaitsPublishing = false
+        guard rename(staged.partial, staged.target) != 0 else { return }
         let refused = errno
         defer { unlink(staged.partial) }
         guard refused == EBUSY || refused == EXDEV || refused == EPERM || refused == EACCES,
@@ -301,11 +323,55 @@ public final class StagedOutput {
     }
 
     /// Closes the file and removes the partial one (a failed run): nothing is renamed. Does
-    /// nothing once committed or abandoned.
+    /// nothing once published or abandoned.
     public func abandon() {
-        guard let file else { return }
-        self.file = nil
-        fclose(file)
+        if let file {
+            self.file = nil
+            fclose(file)
+        } else if !awaitsPublishing {
+            return
+        }
+        awaitsPublishing = false
         if let staged { unlink(staged.partial) }
     }
+}
+
+/// Outputs written whole (`StagedOutput.finish`) and renamed into place together once every one
+/// of a run's outputs is (`publish`): a run killed while its reports are made leaves none of
+/// its outputs at their names, rather than new CSVs beside an earlier run's reports. (The
+/// renames themselves follow one another: a kill between two, microseconds apart, can still
+/// split them.) Those never published are removed when it goes (`deinit`). Used by one thread
+/// at a time (the run's, then the command's after it): Sendable to travel with
+/// `BacktestOutputFiles`, not to be shared.
+public final class StagedOutputs: @unchecked Sendable {
+    private var outputs: [StagedOutput] = []
+
+    public init() {}
+
+    /// Finishes `output` and holds it for `publish`; throws as `StagedOutput.finish` does.
+    public func hold(_ output: StagedOutput) throws(BacktestError) {
+        try output.finish()
+        outputs.append(output)
+    }
+
+    /// Renames every output held into place, in the order they were held; the first that
+    /// cannot be renamed throws, and the ones after it are removed.
+    public func publish() throws(BacktestError) {
+        let held = outputs
+        outputs = []
+        for (index, output) in held.enumerated() {
+            do { try output.publish() } catch {
+                for later in held[(index + 1)...] { later.abandon() }
+                throw error
+            }
+        }
+    }
+
+    /// Removes every output held without publishing it (a failed run).
+    public func abandon() {
+        for output in outputs { output.abandon() }
+        outputs = []
+    }
+
+    deinit { abandon() }
 }

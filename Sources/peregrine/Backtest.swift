@@ -69,10 +69,15 @@ struct BacktestCommand: ParsableCommand {
         let terminal = isatty(2) != 0
         let started = ContinuousClock.now
         let result: BacktestResult
+        // Every output is written whole before any is renamed into place (`StagedOutputs`): a
+        // run killed while it makes its reports leaves none of them, not new CSVs beside an
+        // earlier run's reports.
+        let staging = StagedOutputs()
         do {
             result = try Backtest.run(
                 plan,
-                outputs: BacktestOutputFiles(fillsCSV: fillsCsv, equityCSV: equityCsv, charts: reportHtml != nil),
+                outputs: BacktestOutputFiles(
+                    fillsCSV: fillsCsv, equityCSV: equityCsv, charts: reportHtml != nil, staging: staging),
                 progress: terminal ? { Self.showProgress($0, since: started) } : nil,
                 stopRequested: { StopSignal.receivedName })
         } catch {
@@ -94,11 +99,16 @@ struct BacktestCommand: ParsableCommand {
         }
         let report = result.json
         do {
-            if let reportJson { try OutputFile.write(report, to: reportJson, flag: "--report-json") }
-            if let reportHtml {
-                try OutputFile.write(BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html")
+            if let reportJson {
+                try OutputFile.write(report, to: reportJson, flag: "--report-json", staging: staging)
             }
+            if let reportHtml {
+                try OutputFile.write(
+                    BacktestHTMLReport.render(result), to: reportHtml, flag: "--report-html", staging: staging)
+            }
+            try staging.publish()
         } catch {
+            staging.abandon()
             Self.fail(error, discarding: outputs.map(\.1), earlier: earlier)
         }
         // With an output on standard output the summary goes to standard error.
@@ -187,7 +197,8 @@ struct BacktestCommand: ParsableCommand {
         row(
             "max drawdown",
             result.maxDrawdown.map {
-                "\($0) \(currency) (\(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100)))"
+                "\($0) \(currency) · \(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100)) of its peak "
+                    + "(each the largest of its kind: they may be two falls)"
             } ?? "-")
         row(
             "orders",

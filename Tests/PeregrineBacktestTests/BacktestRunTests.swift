@@ -372,13 +372,36 @@ import Testing
         let hour = try LatencyTable(path: file)
         #expect(hour.value(at: 0, column: \.entries) == 3_600_000_000_000)
         #expect(hour.value(at: 0, column: \.responses) == 3_600_000_000_000)
-        for beyond in ["3600000000.5,0", "0,3600000001"] {
-            try "timestamp,entry_us,response_us\n1000,\(beyond)\n".write(
-                toFile: file, atomically: true, encoding: .utf8)
+        // A bad row is named with its column and what is wrong with the value.
+        let range = "a latency is a decimal number of µs from 0 to 3600000000 (an hour, as the flags take)"
+        for (row, said) in [
+            ("1000,3600000000.5,0", "entry_us '3600000000.5' is more than an hour: \(range)"),
+            ("1000,0,3600000001", "response_us '3600000001' is more than an hour: \(range)"),
+            ("1000,1e400,0", "entry_us '1e400' is more than an hour: \(range)"),
+            ("1000,-1,0", "entry_us '-1' is negative: \(range)"),
+            ("1000,0,-0", "response_us '-0' is negative: \(range)"),
+            ("1000,+7,0", "entry_us '+7' has a sign: \(range), written without one"),
+            ("1000,abc,0", "entry_us 'abc' is not a number: \(range)"),
+            ("1000,nan,0", "entry_us 'nan' is not a number: \(range)"),
+            ("1000,,0", "entry_us '' is empty: \(range)"),
+            ("1e3,0,0", "timestamp '1e3' is not a whole number of µs since the epoch (digits only)"),
+            (
+                "1000,0",
+                "'1000,0' has 2 fields: a row is timestamp,entry_us,response_us (µs since the epoch, then the "
+                    + "entry and response latencies in µs)"
+            ),
+        ] {
+            try "timestamp,entry_us,response_us\n\(row)\n".write(toFile: file, atomically: true, encoding: .utf8)
             let error = try #require(throws: FeedError.self) { try LatencyTable(path: file) }
-            #expect("\(error)".contains(":2: '1000,\(beyond)' is not timestamp,entry_us,response_us"), "\(error)")
-            #expect("\(error)".contains("from 0 to 3600000000, an hour"), "\(error)")
+            #expect("\(error)".hasSuffix(":2: \(said)"), "\(error)")
         }
+        // Line ends of CR alone (the file one line) are said as such; a blank line before the
+        // header leaves it the header.
+        try "timestamp,entry_us,response_us\r1000,5,0\r".write(toFile: file, atomically: true, encoding: .utf8)
+        let crOnly = try #require(throws: FeedError.self) { try LatencyTable(path: file) }
+        #expect("\(crOnly)".contains(":1: a carriage return (CR) inside the line: are the file's line ends CR alone?"))
+        try "\ntimestamp,entry_us,response_us\n1000,5,0\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try LatencyTable(path: file).value(at: 0, column: \.entries) == 5_000)
         // The columns are read by place: a header naming others, or these in another order, is
         // refused (not read as entry, response); the header in capitals is the same header.
         for header in [
@@ -394,6 +417,37 @@ import Testing
         let capitals = try LatencyTable(path: file)
         #expect(capitals.value(at: 0, column: \.entries) == 500_000)
         #expect(capitals.value(at: 0, column: \.responses) == 7_000)
+    }
+
+    /// An order that reaches the venue after an order latency passes the equity samples due
+    /// before it, as a report or a delivery does: the boundary it passes is sampled.
+    @Test func anOrderReachingTheVenuePassesTheEquitySamplesDueBeforeIt() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Rows at 0, 1 and 2 s: the golden cross buys after the row of 1 s; the order reaches the
+        // venue at 3.5 s (2.5 s of entry latency) and its fill the strategy at 5.5 s.
+        var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+        for (row, (bid, ask)) in [(99, 101), (101, 103), (104, 106)].enumerated() {
+            let time = 1_600_000_000_000_000 + row * 1_000_000
+            lines.append("test,TEST,\(time),\(time),100,\(ask),\(bid),100")
+        }
+        let path = directory.appendingPathComponent("q.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let equity = directory.appendingPathComponent("equity.csv").path
+        var settings = try Self.goldenCrossSettings(["tardis-quotes:" + path])
+        settings.orderLatency = .constant(entry: 2_500_000_000, response: 2_000_000_000)
+        let result = try Backtest.run(try BacktestPlan(settings), outputs: BacktestOutputFiles(equityCSV: equity))
+        let times = try String(contentsOfFile: equity, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.prefix { $0 != "," } }
+        // 0 and 1 s (the rows), 3 s (the order's arrival passes 2 and 3 s: one sample, at the
+        // last), 5 s (passed by the fill) and the end, 5.5 s.
+        #expect(
+            times == [
+                "2020-09-13T12:26:40.000000000Z", "2020-09-13T12:26:41.000000000Z", "2020-09-13T12:26:43.000000000Z",
+                "2020-09-13T12:26:45.000000000Z", "2020-09-13T12:26:45.500000000Z",
+            ], "\(times)")
+        #expect(result.equitySamples.count == 5)
+        #expect(result.trades == 1)
     }
 
     /// A fill that reaches the strategy between two events, after a response latency, counts

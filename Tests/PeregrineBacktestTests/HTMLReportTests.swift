@@ -71,7 +71,7 @@ import Testing
         let currency = try #require(result.currency)
         #expect(
             html.contains(
-                "<b>max drawdown</b>\(drawdown) \(currency) (\(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100)))"
+                "<b>max drawdown</b>\(drawdown) \(currency) · \(BacktestHTMLReport.percent(result.maxDrawdownPercent / 100))"
             ))
         // The header keeps its height: the title on one line (whole on hover), so that the
         // figures and the warnings' note below it are never cut off.
