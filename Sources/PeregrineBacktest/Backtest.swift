@@ -80,6 +80,21 @@ public struct BacktestPlan: Sendable {
     var convertedGridFiles: [String: String] = [:]
     /// Each converted input's sources (its metadata's: format, digest and path), by its path.
     var convertedSources: [String: [InputFile]] = [:]
+    /// Each data file's identity when the plan was made (`changedInput`).
+    var inputIdentities: [(path: String, identity: FileIdentity?)] = []
+
+    /// The message for a data file whose identity (device, inode, size, modification or
+    /// status-change time) is no longer what it was when the plan was made: it was written or
+    /// replaced while it was read (its records' checksums were checked ahead of the reading, and
+    /// a run may have mixed two versions of it). Nil when none changed.
+    var changedInput: String? {
+        for (path, identity) in inputIdentities where FileIdentity(path: path) != identity {
+            return "\(path) changed while the backtest read it (written, cut or replaced): its results could mix two "
+                + "versions of it, so there is none; rewrite inputs only between runs (data convert writes a new "
+                + "file and renames it into place), then run again"
+        }
+        return nil
+    }
 
     /// Every file the plan reads: its data and a measured latency table.
     public var inputPaths: [String] { settings.inputPaths }
@@ -607,6 +622,7 @@ public struct BacktestPlan: Sendable {
         self.inputs = inputs
         self.configuration = configuration
         self.hashes = hashes
+        inputIdentities = settings.data.flatMap(\.paths).map { ($0, FileIdentity(path: $0)) }
     }
 
     /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
@@ -1020,6 +1036,9 @@ public struct BacktestPlan: Sendable {
             throw .data(explained(error))
         }
         guard let file else { throw stopped(stopReason ?? "a stop") }
+        if let changed = changedInput { throw .data(changed) }
+        // The jobs read the shared file alone (unlinked: nothing else can write it).
+        plan.inputIdentities = []
         plan.files = [
             PlannedFile(
                 path: path, format: nil, instrument: InstrumentID(0), tickSize: instruments[0].tickSize,

@@ -443,6 +443,10 @@ public enum Backtest {
             recorder.closeFiles()
             throw .data(plan.explained(failure))
         }
+        if let changed = plan.changedInput {
+            recorder.closeFiles()
+            throw .data(changed)
+        }
         if let definition = recorder.overflowedInstrument ?? Self.overflowedPosition(logic, plan) {
             recorder.closeFiles()
             throw .data(Self.overflowMessage(definition))

@@ -53,6 +53,7 @@ public enum DataConversion {
                 return finished
             }, explained: plan.explained,
             commit: { (count) throws(BacktestError) in
+                if let changed = plan.changedInput { throw .data(changed) }
                 let empty =
                     count > 0
                     ? []
@@ -100,6 +101,9 @@ public enum DataConversion {
             throw .output("cannot write \(output) (creating a file beside it): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
+        // Removed if a memory-mapped input is cut short under the conversion (`BusErrorExit`).
+        let busErrorSlot = BusErrorExit.removeOnExit(partial)
+        defer { BusErrorExit.keep(busErrorSlot) }
         let writer: EventFileWriter
         do throws(FeedError) {
             guard fchmod(descriptor, 0o644) == 0 else {

@@ -466,7 +466,7 @@ public final class EventFile: @unchecked Sendable {
         guard upTo > from else { return true }
         let checked = CRC32C.firstMismatch(
             records: first + Int(truncatingIfNeeded: from) &* EventFileFormat.recordSize,
-            size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: upTo &- from))
+            size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: upTo &- from), firstIndex: from)
         let matched = from &+ UInt64(truncatingIfNeeded: checked)
         verifiedAhead.store(matched, ordering: .releasing)
         return matched == upTo
@@ -511,7 +511,7 @@ struct EventFileRecords: BitwiseCopyable {
         let checked = Swift.min(count &- index, Self.window)
         let mismatch = CRC32C.firstMismatch(
             records: start + Int(truncatingIfNeeded: index) &* EventFileFormat.recordSize,
-            size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: checked))
+            size: EventFileFormat.recordSize, count: Int(truncatingIfNeeded: checked), firstIndex: index)
         return index &+ UInt64(truncatingIfNeeded: mismatch)
     }
 
@@ -528,8 +528,20 @@ struct EventFileRecords: BitwiseCopyable {
         }
     }
 
-    static func damaged(_ index: UInt64) -> RecordError {
-        RecordError(index: index, problem: "fails its checksum (or its length word): the file is damaged")
+    /// Why record `index` failed `verified(from:)`: a record whose checksum holds but that
+    /// stores another index was moved or copied within the file.
+    func damaged(_ index: UInt64) -> RecordError {
+        let record = start + Int(truncatingIfNeeded: index) &* EventFileFormat.recordSize
+        let stored = UInt64(littleEndian: record.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let checksum = UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let body = UnsafeRawBufferPointer(start: record + 8, count: EventFileFormat.recordSize - 8)
+        if index < count, stored != index, CRC32C.checksum(body) == checksum {
+            return RecordError(
+                index: index,
+                problem: "holds record \(stored)'s index: records were moved or copied within the file, so it is "
+                    + "damaged")
+        }
+        return RecordError(index: index, problem: "fails its checksum (or its length word): the file is damaged")
     }
 
     /// A record that cannot be read.

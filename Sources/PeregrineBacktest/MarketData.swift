@@ -320,7 +320,7 @@ final class DataFileStream {
             verifiedEnd = Swift.min(
                 converted?.verifiedAhead.load(ordering: .acquiring) ?? 0, record &+ EventFile.readerStride)
             if verifiedEnd <= record { verifiedEnd = records.verified(from: record) }
-            guard verifiedEnd > record else { throw EventFileRecords.damaged(record).named(path: path) }
+            guard verifiedEnd > record else { throw records.damaged(record).named(path: path) }
         }
         do throws(EventFileRecords.RecordError) { slot.pointee.event = try records.event(at: record) } catch {
             throw error.named(path: path)

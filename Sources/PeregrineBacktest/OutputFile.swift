@@ -1,3 +1,4 @@
+import PeregrineCore
 import PeregrineJournal
 
 #if canImport(Glibc)
@@ -200,6 +201,8 @@ public final class StagedOutput {
     let staged: (partial: String, target: String)?
     /// Written whole and closed (`finish`), not yet renamed into place (`publish`).
     private var awaitsPublishing = false
+    /// The partial file's slot in `BusErrorExit` (removed if the process exits on SIGBUS).
+    private var busErrorSlot: Int32?
 
     /// Whether it is written under another name and renamed.
     public var isStaged: Bool { staged != nil }
@@ -213,6 +216,7 @@ public final class StagedOutput {
         {
             self.file = file
             staged = (partial, target)
+            busErrorSlot = BusErrorExit.removeOnExit(partial)
             return
         }
         guard let file = FileIO.openOutput(path) else {
@@ -272,6 +276,7 @@ public final class StagedOutput {
         if fclose(file) != 0, failure == 0 { failure = errno }
         guard failure == 0 else {
             if let staged { unlink(staged.partial) }
+            BusErrorExit.keep(busErrorSlot)
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
         awaitsPublishing = staged != nil
@@ -283,6 +288,7 @@ public final class StagedOutput {
     public func publish() throws(BacktestError) {
         guard awaitsPublishing, let staged else { return }
         awaitsPublishing = false
+        defer { BusErrorExit.keep(busErrorSlot) }
         guard rename(staged.partial, staged.target) != 0 else { return }
         let refused = errno
         defer { unlink(staged.partial) }
@@ -333,6 +339,7 @@ public final class StagedOutput {
         }
         awaitsPublishing = false
         if let staged { unlink(staged.partial) }
+        BusErrorExit.keep(busErrorSlot)
     }
 }
 

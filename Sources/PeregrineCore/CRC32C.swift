@@ -13,14 +13,15 @@ public enum CRC32C {
 
     /// Checks `count` records of `size` bytes laid end to end from `records` (a 16-byte header,
     /// then the payload), each storing, little-endian, its payload's length (`size` − 16) at
-    /// byte 0 and the CRC-32C of its bytes `8..<size` at byte 4: the index of the first record
-    /// that does not match, `count` when all do. Three records at a time with the CPU
-    /// instruction (about three times the throughput of checking them one by one). 0 when
-    /// `count` ≤ 0 or `size` < 16 (no record to check).
+    /// byte 0, the CRC-32C of its bytes `8..<size` at byte 4 and its index at byte 8
+    /// (`firstIndex` for the first, counting up): the position of the first record that does
+    /// not match, `count` when all do. Three records at a time with the CPU instruction (about
+    /// three times the throughput of checking them one by one). 0 when `count` ≤ 0 or `size` <
+    /// 16 (no record to check).
     @inlinable
-    public static func firstMismatch(records: UnsafeRawPointer, size: Int, count: Int) -> Int {
+    public static func firstMismatch(records: UnsafeRawPointer, size: Int, count: Int, firstIndex: UInt64) -> Int {
         guard count > 0, size >= 16 else { return 0 }
-        return pg_crc32c_first_mismatch(records, size, count)
+        return pg_crc32c_first_mismatch(records, size, count, firstIndex)
     }
 
     /// `crc` as people read it: 8 hexadecimal digits, leading zeros kept.

@@ -2,6 +2,8 @@
 #include "PeregrineSys.h"
 
 #include <endian.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -186,9 +188,10 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
 
 #if defined(__x86_64__)
 /// The first of three consecutive records of `size` bytes (size - 8 a multiple of 8) whose
-/// stored checksum (or payload length) does not match: 0, 1, 2, or 3 when all three match.
+/// stored checksum, payload length or index (`index` for the first) does not match: 0, 1, 2,
+/// or 3 when all three match.
 __attribute__((target("sse4.2")))
-static size_t crc32c_sse42_three(const uint8_t *first, size_t size) {
+static size_t crc32c_sse42_three(const uint8_t *first, size_t size, uint64_t index) {
     const uint8_t *a = first + 8, *b = first + size + 8, *c = first + 2 * size + 8;
     uint64_t ca = 0xFFFFFFFFu, cb = 0xFFFFFFFFu, cc = 0xFFFFFFFFu;
     for (size_t offset = 0; offset + 8 <= size - 8; offset += 8) {
@@ -207,10 +210,14 @@ static size_t crc32c_sse42_three(const uint8_t *first, size_t size) {
     memcpy(&la, first, 4);
     memcpy(&lb, first + size, 4);
     memcpy(&lc, first + 2 * size, 4);
+    uint64_t ia, ib, ic;
+    memcpy(&ia, first + 8, 8);
+    memcpy(&ib, first + size + 8, 8);
+    memcpy(&ic, first + 2 * size + 8, 8);
     const uint32_t length = (uint32_t)(size - 16);
-    if ((uint32_t)~ca != le32toh(sa) || le32toh(la) != length) return 0;
-    if ((uint32_t)~cb != le32toh(sb) || le32toh(lb) != length) return 1;
-    if ((uint32_t)~cc != le32toh(sc) || le32toh(lc) != length) return 2;
+    if ((uint32_t)~ca != le32toh(sa) || le32toh(la) != length || le64toh(ia) != index) return 0;
+    if ((uint32_t)~cb != le32toh(sb) || le32toh(lb) != length || le64toh(ib) != index + 1) return 1;
+    if ((uint32_t)~cc != le32toh(sc) || le32toh(lc) != length || le64toh(ic) != index + 2) return 2;
     return 3;
 }
 #endif
@@ -224,11 +231,14 @@ uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length) {
 }
 
 /// Checks records of `size` bytes laid end to end (a 16-byte header, then the payload): each
-/// stores, little-endian, its payload's length (`size` - 16) at byte 0 and the CRC-32C of its
-/// bytes 8..<size at byte 4 (the length lies outside the checksum). Returns the index of the
-/// first record whose length or checksum does not match, or `count` when all do. With the crc32 instruction three records are checked at
-/// once (their chains are independent, so the instruction's latency overlaps).
-size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count) {
+/// stores, little-endian, its payload's length (`size` - 16) at byte 0, the CRC-32C of its
+/// bytes 8..<size at byte 4 (the length lies outside the checksum) and its index at byte 8
+/// (`first_index` for the first, counting up: a record moved or copied elsewhere keeps a
+/// matching checksum but not its index). Returns the index of the first record whose length,
+/// checksum or index does not match, or `count` when all do. With the crc32 instruction three
+/// records are checked at once (their chains are independent, so the instruction's latency
+/// overlaps).
+size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count, uint64_t first_index) {
     pthread_once(&crc32c_once, crc32c_init);
     const uint8_t *base = records;
     size_t index = 0;
@@ -236,7 +246,7 @@ size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count) 
 #if defined(__x86_64__)
     if (crc32c_hardware && (size - 8) % 8 == 0) {
         for (; index + 3 <= count; index += 3) {
-            size_t mismatch = crc32c_sse42_three(base + index * size, size);
+            size_t mismatch = crc32c_sse42_three(base + index * size, size, first_index + index);
             if (mismatch < 3) return index + mismatch;
         }
     }
@@ -244,9 +254,12 @@ size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count) 
     for (; index < count; index++) {
         const uint8_t *record = base + index * size;
         uint32_t stored, length;
+        uint64_t stored_index;
         memcpy(&stored, record + 4, 4);
         memcpy(&length, record, 4);
+        memcpy(&stored_index, record + 8, 8);
         if (le32toh(length) != (uint32_t)(size - 16)) return index;
+        if (le64toh(stored_index) != first_index + index) return index;
         if (pg_crc32c(0, record + 8, size - 8) != le32toh(stored)) return index;
     }
     return count;
@@ -456,4 +469,54 @@ int pg_make_unique_file(char *template_path) {
     }
     return fd;
 #endif
+}
+
+// MARK: SIGBUS exit
+
+/// The message and the files a SIGBUS exit uses. A file's path is never freed once named: the
+/// handler may read it on another thread while its slot is cleared.
+static const char *sigbus_message = NULL;
+static size_t sigbus_message_length = 0;
+#define SIGBUS_SLOTS 32
+static char *_Atomic sigbus_removals[SIGBUS_SLOTS];
+
+static void sigbus_exit(int number) {
+    (void)number;
+    for (int slot = 0; slot < SIGBUS_SLOTS; slot++) {
+        char *path = atomic_load(&sigbus_removals[slot]);
+        if (path != NULL) unlink(path);
+    }
+    if (sigbus_message != NULL) {
+        ssize_t written = write(2, sigbus_message, sigbus_message_length);
+        (void)written;
+    }
+    _exit(1);
+}
+
+void pg_exit_on_sigbus(const char *message) {
+    char *copy = strdup(message);
+    if (copy == NULL) return;
+    sigbus_message = copy;
+    sigbus_message_length = strlen(copy);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = sigbus_exit;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, NULL);
+}
+
+int pg_remove_on_sigbus(const char *path) {
+    char *copy = strdup(path);
+    if (copy == NULL) return -1;
+    for (int slot = 0; slot < SIGBUS_SLOTS; slot++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&sigbus_removals[slot], &expected, copy)) return slot;
+    }
+    free(copy);
+    return -1;
+}
+
+void pg_keep_on_sigbus(int slot) {
+    if (slot < 0 || slot >= SIGBUS_SLOTS) return;
+    atomic_store(&sigbus_removals[slot], NULL);
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PeregrineBuildInfo
+import PeregrineCore
 import PeregrineModel
 import PeregrineStrategy
 
@@ -35,6 +36,14 @@ struct Peregrine: ParsableCommand {
     /// Parses and runs the command with the project's exit statuses: argument-parser errors
     /// (which it would end with 64) are usage errors, 2; help and version are 0.
     static func main() {
+        // Inputs, journals and converted files are read through memory maps: one cut short
+        // while it is read fails the command (exit 1, its partial outputs removed) rather than
+        // crashing it.
+        BusErrorExit.install(
+            message: "error: a file this command was reading through a memory map (an input, a converted file or a "
+                + "journal) was cut short while it read it (SIGBUS): nothing it was writing is kept; rewrite such "
+                + "files only between runs (data convert writes a new file and renames it into place), then run "
+                + "again\n")
         var command: ParsableCommand
         do {
             command = try parseAsRoot()

@@ -504,6 +504,50 @@ import Testing
         #expect(try String(contentsOfFile: path("r.json"), encoding: .utf8).contains("\"trades\": \(fills.count - 1),"))
     }
 
+    /// A converted file cut short while a backtest reads it through its memory map (SIGBUS on
+    /// the next page past its new end) fails the run, exit 1 with a message, and removes its
+    /// partial outputs: not a crash (status 135) leaving `NAME.partial-…` behind. The run is
+    /// stopped (SIGSTOP) once the file is mapped, the file cut, and the run resumed: the reading
+    /// then meets the cut whatever the machine's speed.
+    @Test func aFileCutShortWhileItIsReadFailsTheRunWithoutACrash() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("syn.pgev").path
+        let generated = try PeregrineCLI.run(["data", "generate", "--events", "300000", "-o", path])
+        #expect(generated.status == 0, "\(generated.error)")
+        let fills = directory.appendingPathComponent("fills.csv").path
+        let process = Process()
+        process.executableURL = PeregrineCLI.binary
+        process.arguments = [
+            "backtest", "--data", "events:" + path, "--strategy", "market-maker", "--fills-csv", fills,
+            "--no-digest-cache",
+        ]
+        let error = Pipe()
+        process.standardError = error
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        // Polled until the file is mapped (at most a minute: a test that fails rather than hangs).
+        var mapped = false
+        for _ in 0..<60_000 where !mapped {
+            let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+            if maps.contains(path) { mapped = true } else { usleep(1_000) }
+        }
+        #expect(mapped)
+        kill(pid, SIGSTOP)
+        #expect(truncate(path, 0) == 0)
+        kill(pid, SIGCONT)
+        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(
+            text.contains(
+                "error: a file this command was reading through a memory map (an input, a converted file or a journal) "
+                    + "was cut short while it read it (SIGBUS): nothing it was writing is kept"), "\(text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["syn.pgev"])
+    }
+
     /// Names a converted file's metadata cannot hold as they are (it splits its lines at spaces)
     /// are refused before anything is written (exit 2), never misread later: an instrument
     /// named with a space (as `FORMAT@NAME` or a file's name may give it) and an input path

@@ -995,6 +995,44 @@ import Testing
                 performing: { _ = try Self.marketMaker(["events:" + damaged], directory: directory, name: "damaged") })
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("damaged-fills.csv").path))
         }
+        // Records moved within the file keep whole checksums but not their indices: two swapped
+        // (their times in order, so nothing else shows it), or one copied over another, stop the
+        // run at the first out of place.
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: converted)))
+        let recordsStart = 64 + (Int(original[16]) | Int(original[17]) << 8 | Int(original[18]) << 16)
+        func record(_ index: Int) -> ArraySlice<UInt8> {
+            original[(recordsStart + index * 80)..<(recordsStart + (index + 1) * 80)]
+        }
+        for (first, second, swapped) in [(4, 5, true), (10_000, 200, false)] {
+            var bytes = original
+            bytes.replaceSubrange((recordsStart + first * 80)..<(recordsStart + (first + 1) * 80), with: record(second))
+            if swapped {
+                bytes.replaceSubrange(
+                    (recordsStart + second * 80)..<(recordsStart + (second + 1) * 80), with: record(first))
+            }
+            let moved = directory.appendingPathComponent("moved-\(first).pgev").path
+            try Data(bytes).write(to: URL(fileURLWithPath: moved))
+            #expect(
+                throws: BacktestError.data(
+                    "\(moved): record \(first) holds record \(second)'s index: records were moved or copied within "
+                        + "the file, so it is damaged"),
+                performing: { _ = try Self.marketMaker(["events:" + moved], directory: directory, name: "moved") })
+        }
+        // A file written while a run reads it (its checksums were checked ahead of the reading):
+        // the run fails rather than report what may mix two versions of it. (Its size changes
+        // here: a write within the file system clock's tick could leave its times as they were.)
+        let plan = try BacktestPlan(try Self.goldenCrossSettings(["events:" + converted]))
+        let touched = try #require(FileHandle(forUpdatingAtPath: converted))
+        try touched.seekToEnd()
+        touched.write(Data([0]))
+        try touched.close()
+        #expect(
+            throws: BacktestError.data(
+                "\(converted) changed while the backtest read it (written, cut or replaced): its results could mix two "
+                    + "versions of it, so there is none; rewrite inputs only between runs (data convert writes a new "
+                    + "file and renames it into place), then run again"),
+            performing: { _ = try Backtest.run(plan) })
+        try Data(original).write(to: URL(fileURLWithPath: converted))
         // Versions 2 (the same layout, without "recorded" lines) and 3 (without "price-step"
         // lines) are read, with the same results; another version is refused (version 1 had no
         // metadata checksum), saying what to do.
@@ -1214,13 +1252,13 @@ import Testing
         #expect(try hashed(cache) == digest)
         // A file changed in place (its times move) is hashed again: its new digest, stored.
         try DigestCache.entryText(identity, digest: planted).write(toFile: entry, atomically: true, encoding: .utf8)
-        // (The index its last record carries, which no reader checks, with the record's
-        // checksum made again: still a valid file.)
+        // (Its last record's receive time a nanosecond off, the record's checksum made again:
+        // still a valid file.)
         let handle = try #require(FileHandle(forUpdatingAtPath: converted))
         let record = try handle.seekToEnd() - 80
         try handle.seek(toOffset: record)
         var bytes = [UInt8](try #require(try handle.read(upToCount: 80)))
-        bytes[15] ^= 0x40
+        bytes[24] ^= 0x01
         let crc = bytes[8...].withUnsafeBytes { CRC32C.checksum($0) }
         withUnsafeBytes(of: crc.littleEndian) { for (offset, byte) in $0.enumerated() { bytes[4 + offset] = byte } }
         try handle.seek(toOffset: record)

@@ -126,11 +126,12 @@ struct CRC32CTests {
         }
     }
 
-    /// Records laid end to end, each with its payload's length (size − 16) at byte 0 and the
-    /// CRC-32C of its bytes 8..<size at byte 4: the first damaged one (in the checked bytes, the
-    /// checksum or the length, which lies outside it) is found wherever it is (the
-    /// three-at-a-time path and the tail), for record sizes the instruction path takes (80) and
-    /// one it does not (21).
+    /// Records laid end to end, each with its payload's length (size − 16) at byte 0, the
+    /// CRC-32C of its bytes 8..<size at byte 4 and its index at byte 8: the first damaged one
+    /// (in the checked bytes, the checksum or the length, which lies outside it) or out of place
+    /// (two swapped, each with its checksum whole) is found wherever it is (the three-at-a-time
+    /// path and the tail), for record sizes the instruction path takes (80) and one it does not
+    /// (21).
     @Test func firstMismatchFindsTheFirstDamagedRecord() {
         var random = SplitMix64(seed: 11)
         for size in [80, 21] {
@@ -139,6 +140,7 @@ struct CRC32CTests {
                 records.withUnsafeMutableBytes { all in
                     for index in 0..<count {
                         let record = UnsafeMutableRawBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)])
+                        record.storeBytes(of: UInt64(1_000 + index).littleEndian, toByteOffset: 8, as: UInt64.self)
                         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8...]))
                         record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
                         record.storeBytes(of: UInt32(size - 16).littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -147,10 +149,26 @@ struct CRC32CTests {
                 func firstMismatch() -> Int {
                     records.withUnsafeBytes { all in
                         guard let base = all.baseAddress else { return 0 }
-                        return CRC32C.firstMismatch(records: base, size: size, count: count)
+                        return CRC32C.firstMismatch(records: base, size: size, count: count, firstIndex: 1_000)
                     }
                 }
                 #expect(firstMismatch() == count, "size \(size), count \(count)")
+                // Two records swapped (or a record copied over another): each checksum holds, the
+                // indices do not.
+                for (first, second) in [(0, count - 1), (count / 2, count / 2 + 1)]
+                where first < second && second < count {
+                    let a = Array(records[(first * size)..<((first + 1) * size)])
+                    records.replaceSubrange(
+                        (first * size)..<((first + 1) * size), with: records[(second * size)..<((second + 1) * size)])
+                    #expect(firstMismatch() == first, "size \(size), count \(count), copied over \(first)")
+                    records.replaceSubrange((second * size)..<((second + 1) * size), with: a)
+                    #expect(firstMismatch() == first, "size \(size), count \(count), swapped \(first)")
+                    let b = Array(records[(first * size)..<((first + 1) * size)])
+                    records.replaceSubrange(
+                        (first * size)..<((first + 1) * size), with: records[(second * size)..<((second + 1) * size)])
+                    records.replaceSubrange((second * size)..<((second + 1) * size), with: b)
+                }
+                #expect(firstMismatch() == count)
                 for damaged in Set([0, count / 2, count - 1]) where damaged >= 0 && damaged < count {
                     // A flipped bit in the checked bytes, then in the stored checksum, then in the
                     // length.

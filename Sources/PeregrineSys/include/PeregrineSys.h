@@ -88,9 +88,10 @@ uint32_t pg_crc32c(uint32_t crc, const void *bytes, size_t length);
 uint32_t pg_crc32c_software(uint32_t crc, const void *bytes, size_t length);
 
 /// Checks `count` records of `size` bytes laid end to end, each storing (little-endian, at
-/// byte 4) the CRC-32C of its bytes 8..<size. Returns the index of the first record whose
-/// checksum does not match, `count` when all match (0 when `size` < 8).
-size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count);
+/// byte 4) the CRC-32C of its bytes 8..<size, and its index at byte 8 (`first_index` for the
+/// first, counting up). Returns the position of the first record whose length, checksum or
+/// index does not match, `count` when all match (0 when `size` < 16).
+size_t pg_crc32c_first_mismatch(const void *records, size_t size, size_t count, uint64_t first_index);
 
 /// 1 when `pg_crc32c` uses the crc32 instruction.
 int pg_crc32c_is_hardware(void);
@@ -102,6 +103,19 @@ int pg_crc32c_is_hardware(void);
 /// and sets *column to the 1-based column of the problem. Checks structure only (not values).
 /// Reads 16 bytes at a time with SSE2 where available. No allocation.
 int pg_json_single_object(const uint8_t *bytes, size_t length, size_t *column);
+
+/// From now on a SIGBUS (a memory-mapped file cut short while it is read: its pages past the
+/// new end are gone) removes the files `pg_remove_on_sigbus` names, writes `message` to
+/// standard error and exits with status 1, instead of the process crashing. Call once, before
+/// starting threads.
+void pg_exit_on_sigbus(const char *message);
+
+/// Names a file a SIGBUS exit removes (an output's partial file); returns its slot for
+/// `pg_keep_on_sigbus`, or -1 when every slot is taken (it is then left). Thread-safe.
+int pg_remove_on_sigbus(const char *path);
+
+/// Forgets the file in `slot` (renamed into place, or removed already). Thread-safe.
+void pg_keep_on_sigbus(int slot);
 
 #ifdef __cplusplus
 }
