@@ -1,3 +1,4 @@
+import PeregrineCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,6 +23,18 @@ public enum StopSignal {
             sigaddset(&set, SIGTERM)
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
         #endif
+    }
+
+    /// Makes a file cut short under a memory map (an input, a converted file or a journal
+    /// truncated or rewritten shorter while it is read: SIGBUS at the next page past its new end)
+    /// end the process with a message and exit status 1, its partial outputs removed
+    /// (`BusErrorExit`), instead of a crash. Call once, before starting threads.
+    public static func exitOnBusError() {
+        BusErrorExit.install(
+            message: "error: a file this command was reading through a memory map (an input, a converted file or a "
+                + "journal) was cut short while it read it (SIGBUS): nothing it was writing is kept; rewrite such "
+                + "files only between runs (data convert writes a new file and renames it into place), then run "
+                + "again\n")
     }
 
     private static func record(_ number: Int32) {

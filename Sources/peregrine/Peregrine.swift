@@ -1,6 +1,6 @@
 import ArgumentParser
 import PeregrineBuildInfo
-import PeregrineCore
+import PeregrineEngine
 import PeregrineModel
 import PeregrineStrategy
 
@@ -39,11 +39,7 @@ struct Peregrine: ParsableCommand {
         // Inputs, journals and converted files are read through memory maps: one cut short
         // while it is read fails the command (exit 1, its partial outputs removed) rather than
         // crashing it.
-        BusErrorExit.install(
-            message: "error: a file this command was reading through a memory map (an input, a converted file or a "
-                + "journal) was cut short while it read it (SIGBUS): nothing it was writing is kept; rewrite such "
-                + "files only between runs (data convert writes a new file and renames it into place), then run "
-                + "again\n")
+        StopSignal.exitOnBusError()
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
