@@ -292,7 +292,16 @@ public struct BacktestPlan: Sendable {
                 }
             }
         }
-        guard !symbols.isEmpty else { throw .usage("the data names no instrument (a converted file without any?)") }
+        guard !symbols.isEmpty else {
+            // Every conversion lists an instrument (an empty source's is named after the file).
+            let listless = pending.filter { $0.converted?.metadata.instruments.isEmpty == true }.map(\.path)
+            guard listless.isEmpty else {
+                throw .data(
+                    listless.map { "\($0): its metadata lists no instrument, which no conversion writes" }
+                        .joined(separator: "; ") + ": the file is damaged; convert its sources again")
+            }
+            throw .usage("the data names no instrument")
+        }
         convertedGridFiles = convertedGridFiles.filter { textFiles[$0.key] != nil }
         self.recorded = recorded
         warnings = notLinear.map { InverseContracts.warning($0.kind, $0.name, files: $0.files) } + unnamed

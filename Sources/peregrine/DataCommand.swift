@@ -103,8 +103,14 @@ struct DataCommand: ParsableCommand {
                     }
                     lot = value
                 }
-                // (The output may be an input: it is written under another name and renamed.)
-                try OutputFile.check([("--output", output)], inputs: [])
+                // The output may be a converted input (it is written under another name and
+                // renamed: a file converted again), never a text one, whose rows it would replace.
+                guard output != "-" else {
+                    throw BacktestError.usage(
+                        "--output -: a converted file is binary and is not written to standard output: name a file")
+                }
+                try OutputFile.check(
+                    [("--output", output)], inputs: specs.filter { $0.format != nil }.flatMap(\.paths))
                 _ = try DataCommand.withProgress(output: output) {
                     progress, stopRequested, announce throws(BacktestError) in
                     try DataConversion.convert(

@@ -119,7 +119,9 @@ import Testing
         #expect(full.error.contains("error: standard output could not be written"), "\(full.error)")
         #expect(!FileManager.default.fileExists(atPath: lost))
         // A file already at the output path stays as it was, with the summary lost or its JSON,
-        // whether it is an earlier conversion or the conversion's own input; a generated one too.
+        // whether it is an earlier conversion or the conversion's own converted input; a
+        // generated one too. A text input is never the output (its rows would be lost), nor is
+        // standard output as `-`.
         let earlier = try Data(contentsOf: URL(fileURLWithPath: generated))
         let text = directory.appendingPathComponent("own-input.csv").path
         try Data(
@@ -127,10 +129,19 @@ import Testing
                 + "binance-futures,BTCUSDT,1582329601096000,1582329603502092,0.84,9682,9681.92,0.67\n").utf8
         ).write(to: URL(fileURLWithPath: text))
         let source = try Data(contentsOf: URL(fileURLWithPath: text))
+        let overText = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + text, "-o", text])
+        #expect(overText.status == 2)
+        #expect(
+            overText.error.contains("--output \(text) is one of the input files: write it elsewhere"),
+            "\(overText.error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: text)) == source)
+        let dash = try PeregrineCLI.run(["data", "convert", "--data", "tardis-quotes:" + text, "-o", "-"])
+        #expect(dash.status == 2)
+        #expect(dash.error.contains("--output -: a converted file is binary and is not written to standard output"))
         for last in [["--json"], []] {
             for (arguments, path, before) in [
                 (["data", "convert"] + Self.data + ["-o", generated], generated, earlier),
-                (["data", "convert", "--data", "tardis-quotes:" + text, "-o", text], text, source),
+                (["data", "convert", "--data", "events:" + generated, "-o", generated], generated, earlier),
                 (["data", "generate", "--events", "100", "-o", generated], generated, earlier),
             ] {
                 let lostSummary = try Self.run(arguments + last, standardOutput: "/dev/full")

@@ -1529,6 +1529,17 @@ import Testing
                 "\(crafted): record 1 names instrument 7, which is not among the file's 1 instruments: the file is "
                     + "damaged (convert it again)")
         }
+        // Nor does a conversion write metadata without an instrument: bad data, the file named.
+        let listless = directory.appendingPathComponent("listless.pgev").path
+        var none = metadata
+        none.instruments = []
+        try EventFileWriter(path: listless, metadata: none).finish(metadata: none)
+        settings.data = [try DataSpec("events:" + listless)]
+        #expect(
+            throws: BacktestError.data(
+                "\(listless): its metadata lists no instrument, which no conversion writes: the file is damaged; "
+                    + "convert its sources again"),
+            performing: { _ = try BacktestPlan(settings) })
     }
 
     @Test func gzipInputsAreReadDirectly() throws {
