@@ -394,7 +394,9 @@ public struct BacktestPlan: Sendable {
                 for path in spec.paths {
                     let formats =
                         spec.format.map { [$0.rawValue] } ?? (mapped[path]?.metadata.sources.map(\.format) ?? [])
-                    for format in Set(formats).sorted() where !format.hasPrefix("tardis-") {
+                    // (A converted source, a file converted again, lists its own sources too.)
+                    for format in Set(formats).sorted()
+                    where !format.hasPrefix("tardis-") && format != DataSpec.convertedFormat {
                         warnings.append(
                             "\(path): \(format) rows carry no receive time, so --feed-latency local delivers them "
                                 + "with no feed latency")

@@ -35,8 +35,15 @@ public enum DataConversion {
         settings.strategies = [StrategySpec(name: "golden-cross", instruments: [InstrumentID(0)])]
         let plan = try BacktestPlan(settings, stopRequested: stopRequested ?? { nil })
         let inputs = try plan.hashedInputs()
+        // Each input, and a converted input's own sources after it: a file converted again
+        // keeps what its data came from (a backtest giving it beside one of those files says
+        // the data is read twice).
+        let sources = inputs.flatMap { input in
+            [(input.format, input.sha256, input.path)]
+                + (plan.convertedSources[input.path] ?? []).map { ($0.format, $0.sha256, $0.path) }
+        }
         let metadata = EventFileMetadata(
-            instruments: plan.instruments, sources: inputs.map { ($0.format, $0.sha256, $0.path) },
+            instruments: plan.instruments, sources: sources,
             quoteBooks: plan.configuration.quoteBooks.map { plan.instruments[Int($0.rawValue)].symbol },
             recorded: plan.recorded, priceSteps: plan.coarserPriceSteps)
         let target = try target(of: output, metadata)

@@ -186,7 +186,10 @@ final class DataFileStream {
         } else {
             let file: EventFile
             if let converted { file = converted } else { file = try EventFile(path: path) }
-            let sources = file.metadata.sources.map { FeedFormat(rawValue: $0.format) }
+            // (A file converted again lists the converted file and that file's own sources.)
+            let sources = file.metadata.sources.filter { $0.format != DataSpec.convertedFormat }.map {
+                FeedFormat(rawValue: $0.format)
+            }
             stampedFrom = !sources.isEmpty && sources.allSatisfy { $0 != nil && $0 != .bybitOrderBook } ? 0 : 1
             skippedQuotes = file.metadata.skippedQuoteRows
             self.converted = file

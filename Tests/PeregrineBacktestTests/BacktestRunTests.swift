@@ -2947,6 +2947,21 @@ import Testing
                         + "(a copy given besides its original?): as one instrument's data, whatever they hold is read 3 "
                         + "times")
             })
+        // A file converted again keeps what its data came from: given beside one of those, said.
+        let convertedAgain = conversions.appendingPathComponent("again.pgev").path
+        _ = try DataConversion.convert([try DataSpec("events:" + copiesPath)], output: convertedAgain)
+        let copiesDigest = try Self.sha256sum(copiesPath)
+        #expect(
+            try EventFile(path: convertedAgain).metadata.sources.map { "\($0.format) \($0.path)" } == [
+                "events \(copiesPath)", "tardis-quotes \(original)", "tardis-quotes \(copy)",
+            ])
+        #expect(try EventFile(path: convertedAgain).metadata.sources.first?.sha256 == copiesDigest)
+        #expect(
+            try warnings([quotes, "events:" + convertedAgain]).contains {
+                $0.hasPrefix(
+                    "\(original) and \(original) (in \(convertedAgain)) and \(copy) (in \(convertedAgain)) hold the same bytes"
+                )
+            })
         // A compressed copy besides its original (the bytes as given differ), or the same data
         // compressed twice: said too. A file of the same size with one digit changed is not.
         #expect(try Self.gzip(["-k", copy]) == 0)
