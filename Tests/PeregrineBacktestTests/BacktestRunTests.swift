@@ -1019,20 +1019,22 @@ import Testing
                 performing: { _ = try Self.marketMaker(["events:" + moved], directory: directory, name: "moved") })
         }
         // A file written while a run reads it (its checksums were checked ahead of the reading):
-        // the run fails rather than report what may mix two versions of it. (Its size changes
-        // here: a write within the file system clock's tick could leave its times as they were.)
-        let plan = try BacktestPlan(try Self.goldenCrossSettings(["events:" + converted]))
-        let touched = try #require(FileHandle(forUpdatingAtPath: converted))
+        // the run fails rather than report what may mix two versions of it. (A copy, grown by a
+        // byte: a write within the file system clock's tick could leave its times as they were,
+        // and one that cut it would cut the mapping under the plan's hashing thread.)
+        let growing = directory.appendingPathComponent("growing.pgev").path
+        try FileManager.default.copyItem(atPath: converted, toPath: growing)
+        let plan = try BacktestPlan(try Self.goldenCrossSettings(["events:" + growing]))
+        let touched = try #require(FileHandle(forUpdatingAtPath: growing))
         try touched.seekToEnd()
         touched.write(Data([0]))
         try touched.close()
         #expect(
             throws: BacktestError.data(
-                "\(converted) changed while the backtest read it (written, cut or replaced): its results could mix two "
+                "\(growing) changed while the backtest read it (written, cut or replaced): its results could mix two "
                     + "versions of it, so there is none; rewrite inputs only between runs (data convert writes a new "
                     + "file and renames it into place), then run again"),
             performing: { _ = try Backtest.run(plan) })
-        try Data(original).write(to: URL(fileURLWithPath: converted))
         // Versions 2 (the same layout, without "recorded" lines) and 3 (without "price-step"
         // lines) are read, with the same results; another version is refused (version 1 had no
         // metadata checksum), saying what to do.
