@@ -26,8 +26,9 @@ import Synchronization
 ///  32  reserved                 28 bytes (0)
 ///  60  CRC-32C of bytes 0..<60  u32
 /// metadata: lines "instrument <InstrumentDefinition.settingsText>" (the instruments, ids from 0),
-///           "source <format> <sha256> <path>" (the files it came from; a converted one followed by its own sources), "quote-book <symbol>"
-///           (an instrument with quotes-only data), "recorded <exchange> <symbol> <instrument>"
+///           "source <format> <sha256> <path>" (the files it came from; a converted one
+///           followed by its own sources), "quote-book <symbol>" (an instrument with
+///           quotes-only data), "recorded <exchange> <symbol> <instrument>"
 ///           (the exchange and symbol an instrument's data was recorded under, where the format
 ///           names them), "price-step <step> <instrument>" (a coarser step than the tick that
 ///           every price of the instrument's text data was a multiple of: `BacktestPlan`'s tick

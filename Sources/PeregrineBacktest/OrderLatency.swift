@@ -110,16 +110,17 @@ public struct LatencyTable: Hashable, Sendable {
                         + "only)",
                     file: path)
             }
-            var latencies: [Double] = []
-            for (name, field) in [("entry_us", fields[1]), ("response_us", fields[2])] {
+            /// Column `name`'s latency, or the error that says what is wrong with it.
+            func latency(_ name: String, _ field: Substring) throws(FeedError) -> Double {
                 guard let value = Self.micros(field) else {
                     throw FeedError(
                         line: lines.lineNumber,
                         "\(name) '\(TextField.excerpt(String(field)))' \(Self.microsProblem(field))", file: path)
                 }
-                latencies.append(value)
+                return value
             }
-            let (entry, response) = (latencies[0], latencies[1])
+            let entry = try latency("entry_us", fields[1])
+            let response = try latency("response_us", fields[2])
             // Times as the data's: from 1970 to 2262 (64-bit signed ns).
             let (nanoseconds, overflow) = time.multipliedReportingOverflow(by: 1_000)
             guard !overflow, nanoseconds <= UInt64(Int64.max) else {
