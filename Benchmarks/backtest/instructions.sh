@@ -10,7 +10,11 @@
 # read the Swift toolchain's debug information, so a copy without it is run. Instructions of the
 # hashing thread (SHA-256) and of record checksums (the hashing thread or the backtest checks
 # them, depending on which is ahead) are left out; the 15 functions with the most instructions
-# of their own follow.
+# of their own follow. With FUNCTION set (text in a demangled name, `MarketMaker.quote`), each
+# instruction of the functions so named then follows with how many times it ran, grouped first
+# by that count (instructions_of.py; MINIMUM hides the rarer ones): where a path's instructions go.
+#
+#   FUNCTION=TradingState.apply MINIMUM=100000 Benchmarks/backtest/instructions.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS=${ROWS:-2000000}
@@ -26,7 +30,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 strip -g -o "$scratch/peregrine" "$BINARY"
 events=$("$BINARY" backtest --data "events:$EVENTS" "${MM[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
-valgrind --tool=callgrind --callgrind-out-file="$scratch/callgrind.out" \
+valgrind --tool=callgrind ${FUNCTION:+--dump-instr=yes} --callgrind-out-file="$scratch/callgrind.out" \
     "$scratch/peregrine" backtest --data "events:$EVENTS" "${MM[@]}" >/dev/null 2>"$scratch/valgrind.log" \
     || { cat "$scratch/valgrind.log" >&2; exit 1; }
 callgrind_annotate "$scratch/callgrind.out" 2>/dev/null >"$scratch/annotated.txt"
@@ -40,3 +44,6 @@ grep -E '^ *[0-9,]+ \(' "$scratch/annotated.txt" | grep -v -E 'PROGRAM TOTALS|sh
         name=$(sed -e 's/^[^:]*://' -e 's/ \[.*//' <<<"$rest")
         printf '%14s  %s\n' "$count" "$(swift demangle --simplified --compact "$name" | cut -c1-110)"
     done
+if [ -n "${FUNCTION:-}" ]; then
+    python3 Benchmarks/backtest/instructions_of.py "$scratch/callgrind.out" "$scratch/peregrine" "$FUNCTION" "${MINIMUM:-1}"
+fi
