@@ -104,7 +104,7 @@ public struct SharedBooks: BitwiseCopyable {
     }
 
     /// Applies `update` to `instrument`'s book; `nil` for an unknown instrument.
-    @inlinable
+    @inlinable @inline(__always)
     @discardableResult
     public func apply(_ update: LevelUpdate, to instrument: InstrumentID) -> LevelUpdateOutcome? {
         let index = Int(instrument.rawValue)

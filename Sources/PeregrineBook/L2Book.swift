@@ -48,15 +48,27 @@ public struct L2Book: ~Copyable {
     // MARK: Updates
 
     /// Sets the level at `update.price` on `update.side` to `update.quantity` (0 removes it).
-    @inlinable
+    /// A new size for a level held in a one-tick slot of the dense window (most changes) is one
+    /// store here; a level added or removed, or held elsewhere, takes `changeShape`, out of line.
+    @inlinable @inline(__always)
     @discardableResult
     public mutating func apply(_ update: LevelUpdate) -> LevelUpdateOutcome {
         counters.updates &+= 1
+        let price = update.price.ticks
+        let lots = update.quantity.lots
         let applied =
             update.side == .buy
-            ? Self.set(&bids, price: update.price.ticks, lots: update.quantity.lots)
-            : Self.set(&asks, price: update.price.ticks, lots: update.quantity.lots)
+            ? (lots != 0 && bids.overwriteInWindow(price, with: lots))
+                || Self.changeShape(&bids, price: price, lots: lots)
+            : (lots != 0 && asks.overwriteInWindow(price, with: lots))
+                || Self.changeShape(&asks, price: price, lots: lots)
         return applied ? .applied : refuse()
+    }
+
+    /// `set`, out of line: one copy for both sides.
+    @usableFromInline @inline(never)
+    static func changeShape(_ side: inout LevelStore<Int64, BucketWindow>, price: Int64, lots: Int64) -> Bool {
+        set(&side, price: price, lots: lots)
     }
 
     /// Sets one level of `side`; false when a new level is refused at the ceiling.

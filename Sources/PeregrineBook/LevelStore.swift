@@ -237,6 +237,22 @@ public struct LevelStore<Value: BitwiseCopyable, Window: LevelWindow>: ~Copyable
         return location.found ? value(at: location) : nil
     }
 
+    /// Sets the value of the level held at `price` when that level has a one-tick slot of the
+    /// dense window (most changes near the touch): true when done; false, changing nothing,
+    /// otherwise (the level is not held, lies in the sorted store or in a bucket of several
+    /// ticks): the caller then takes `locate`'s path. O(1); the store's shape does not change.
+    @inlinable @inline(__always)
+    public func overwriteInWindow(_ price: Int64, with value: Value) -> Bool {
+        let s = state
+        let (offset, overflow) = (price ^ s.pointee.flip).subtractingReportingOverflow(s.pointee.windowLow)
+        guard !overflow, offset >= 0, offset < s.pointee.windowSpan, !Window.isBucketed || s.pointee.windowShift == 0
+        else { return false }
+        let index = Int(truncatingIfNeeded: offset)
+        guard s.pointee.windowBits.contains(index) else { return false }
+        s.pointee.windowValues[index] = value
+        return true
+    }
+
     /// The window index of `price`, or nil outside the window or while the side is empty (the
     /// window moves to the next level added), valid until the next change of shape (a window
     /// that follows the touch moves then). `TickWindow` only. For owners whose values show
