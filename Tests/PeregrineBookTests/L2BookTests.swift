@@ -262,9 +262,14 @@ struct L2BookTests {
 
 @Suite("Level store")
 struct LevelStoreTests {
-    /// Sets `price` to `lots` (0 removes) the way `L2Book` does; false when refused. The
-    /// location an insert returns (after a move of the window too) holds the new level.
+    /// Sets `price` to `lots` (0 removes) the way `L2Book` does (a new size in a one-tick window
+    /// slot by `overwriteInWindow`); false when refused. The location an insert returns (after a
+    /// move of the window too) holds the new level.
     static func set(_ store: inout LevelStore<Int64, BucketWindow>, _ price: Int64, _ lots: Int64) -> Bool {
+        if lots != 0, store.overwriteInWindow(price, with: lots) {
+            #expect(store.find(price)?.pointee == lots)
+            return true
+        }
         let location = store.locate(price)
         if location.found {
             if lots == 0 { store.remove(at: location) } else { store.value(at: location).pointee = lots }
@@ -307,6 +312,38 @@ struct LevelStoreTests {
         var cursor = store.levels
         while let location = store.next(&cursor) { prices.append(store.price(at: location)) }
         return prices
+    }
+
+    /// `overwriteInWindow` sets a level held in a one-tick window slot and nothing else: not a
+    /// level missing there, not one in the sorted store, not one in a bucket of several ticks.
+    @Test func overwritingInTheWindowSetsOnlyALevelHeldInAOneTickSlot() {
+        for direction in [PriceDirection.highestFirst, .lowestFirst] {
+            var store = LevelStore<Int64, BucketWindow>(direction: direction, windowSize: 64, ceiling: 100)
+            // The window goes around the first level (1,000: ticks 968...1,031); 5 lies outside.
+            #expect(Self.set(&store, 1_000, 3) && Self.set(&store, 1_010, 4) && Self.set(&store, 5, 6))
+            let inWindow = store.locate(1_010).isInWindow
+            let outside = store.locate(5).isInWindow
+            #expect(inWindow && !outside)
+            let held = store.overwriteInWindow(1_010, with: 40)
+            let missing = store.overwriteInWindow(1_011, with: 9)
+            let sorted = store.overwriteInWindow(5, with: 60)
+            let lowest = store.overwriteInWindow(.min, with: 1)
+            let highest = store.overwriteInWindow(.max, with: 1)
+            #expect(held && !missing && !sorted && !lowest && !highest)
+            let values = [1_010, 1_011, 5].map { store.find($0)?.pointee }
+            #expect(values == [40, nil, 6])
+            let count = store.count
+            let best = store.bestPrice
+            #expect(count == 3 && best == (direction == .highestFirst ? 1_010 : 5))
+        }
+        // A 1e-8 grid's window has buckets of several ticks: a level there is found by `locate`.
+        var fine = LevelStore<Int64, BucketWindow>(direction: .highestFirst, windowSize: 64, ceiling: 100)
+        let price: Int64 = 6_500_000_000_000
+        #expect(Self.set(&fine, price, 2))
+        let bucketed = fine.locate(price).isInWindow && fine.state.pointee.windowShift > 0
+        let overwritten = fine.overwriteInWindow(price, with: 5)
+        let value = fine.find(price)?.pointee
+        #expect(bucketed && !overwritten && value == 2)
     }
 
     @Test func growthIsCountedAndKeepsEveryLevel() {
