@@ -65,15 +65,11 @@ public struct L2Book: ~Copyable {
         return applied ? .applied : refuse()
     }
 
-    /// `set`, out of line: one copy for both sides.
+    /// Sets one level of `side` by locating it (a level added or removed, or held outside the
+    /// window's one-tick slots); false when a new level is refused at the ceiling. Out of line:
+    /// one copy for both sides.
     @usableFromInline @inline(never)
     static func changeShape(_ side: inout LevelStore<Int64, BucketWindow>, price: Int64, lots: Int64) -> Bool {
-        set(&side, price: price, lots: lots)
-    }
-
-    /// Sets one level of `side`; false when a new level is refused at the ceiling.
-    @inlinable @inline(__always)
-    static func set(_ side: inout LevelStore<Int64, BucketWindow>, price: Int64, lots: Int64) -> Bool {
         let location = side.locate(price)
         if location.found {
             if lots != 0 { side.value(at: location).pointee = lots } else { side.remove(at: location) }
