@@ -317,6 +317,29 @@ public enum Backtest {
                     || (deliveries.isEmpty && outputs.orders.isEmpty && reports.queue.isEmpty
                         && !Self.timerDue(logic.nextTimerDeadline, after: logicTime, before: pending.pointee.time))
             {
+                // A message's first change goes straight too when nothing is in flight and the
+                // logic has nothing to do before it (`begun` would be false; the logic's `warmUp`
+                // does nothing with a level update, `straightFile`): it goes to the venue and the
+                // recorder as `recordNext` would send it, and the message goes on as after it.
+                if !messageGoesOn, let straight = straightFile, warmBooksMarked {
+                    let sent = Self.sendMessageStart(
+                        pending, from: straight.stream, straight.records, instruments: plan.instruments.count,
+                        logic: &logic, venue: &venue, reports: &reports, recorder: recorder,
+                        topMayHaveMoved: &topMayHaveMoved)
+                    if sent > 0 {
+                        let time = pending.pointee.time
+                        lastTime = Swift.max(lastTime, time)
+                        messageGoesOn = true
+                        outputs.now = time
+                        logicTime = time
+                        straightChanges &+= sent
+                        let before = events
+                        events &+= sent
+                        sequence &+= Int64(sent)
+                        if before >> 16 != events >> 16 { checkpoint() }
+                        continue
+                    }
+                }
                 recordNext()
                 // The changes in the middle of the message (neither its first nor its last) go
                 // straight from the file's records: at the message's time, before anything in
@@ -517,6 +540,37 @@ public enum Backtest {
                 if $0.stepsBack(exchangeTimestamp) { $0.noteStepBack(exchangeTimestamp, records: sent) }
             }
         }
+        return sent
+    }
+
+    /// Sends a message's first change (`pending`, read already) and the changes after it but
+    /// its last straight from a converted file's records, as `sendMessageMiddle` sends the
+    /// middle ones, when the message has several changes and the first may go so: a level update
+    /// of a known instrument, no book rebuilt, and nothing for the logic to do before it (it has
+    /// nothing to do with a level update it is not told of; `logic` is only read). The equity samples due before the
+    /// message's time are taken first, as for any event. On return `pending` holds the first
+    /// change not sent (the message's last); returns how many went (0: none, and nothing was
+    /// done but those samples).
+    @inline(never)
+    static func sendMessageStart<Custom: Strategy>(
+        _ pending: UnsafeMutablePointer<MarketDataEvent>, from stream: Unmanaged<DataFileStream>,
+        _ records: EventFileRecords, instruments: Int, logic: inout EngineLogic<Custom>,
+        venue: inout SimulatedVenue, reports: inout ReportQueue, recorder: BacktestRecorder,
+        topMayHaveMoved: inout Bool
+    ) -> Int {
+        let time = pending.pointee.time
+        let instrument = pending.pointee.event.instrument
+        guard case .levelUpdate(var update) = pending.pointee.event.payload, Int(instrument.rawValue) < instruments,
+            !venue.rebuilding, !logic.hasWorkBeforeEvent(at: time)
+        else { return 0 }
+        recorder.advance(to: time)
+        reports.sentAt = time
+        let sent = sendMessageMiddle(
+            &update, instrument: instrument, time: time, timestamp: pending.pointee.event.timestamp,
+            exchangeTimestamp: pending.pointee.event.exchangeTimestamp, from: stream, records, venue: &venue,
+            reports: &reports,
+            recorder: recorder, topMayHaveMoved: &topMayHaveMoved)
+        if sent > 0 { pending.pointee.event.payload = .levelUpdate(update) }
         return sent
     }
 

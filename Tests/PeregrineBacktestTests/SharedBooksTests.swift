@@ -230,7 +230,8 @@ struct TimerAtFill: Strategy, Sendable {
     }
 
     /// A converted file's level updates in the middle of a message (neither its first nor its
-    /// last) go to the venue straight from its records when the books are shared: the results
+    /// last), and its first when nothing is in flight and the strategies have nothing to do
+    /// before it, go to the venue straight from its records when the books are shared: the results
     /// must be those of the general path (separate books) and of the text sources, byte for byte
     /// but the inputs' provenance. Half the rows share their time with the row before, so most
     /// messages have changes in their middle, near the touch where the market maker's orders
