@@ -297,33 +297,47 @@ struct TimerAtFill: Strategy, Sendable {
             performing: { _ = try Backtest.run(try BacktestPlan(settings)) })
     }
 
-    /// A fill from a change in the middle of a message reaches the strategy after the message's
-    /// last change, from a converted file as from the text: the ask of 100 that reaches the
-    /// strategy's bid of 100 is gone at the message's next change (the best ask is 103 again),
-    /// and the strategy's IOC at the ask it sees, the message's whole book, buys at 103 (it had
-    /// been told at once, and bought at 100 from the ask the message took away).
+    /// A fill from a change in the middle of a message, or from its first, reaches the strategy
+    /// after the message's last change, from a converted file (whose changes but the last go
+    /// straight from its records) as from the text: the ask of 100 that reaches the strategy's
+    /// bid of 100 is gone at the message's next change (the best ask is 103 again), and the
+    /// strategy's IOC at the ask it sees, the message's whole book, buys at 103 (it had been told
+    /// at once, and bought at 100 from the ask the message took away).
     @Test func aFillInTheMiddleOfAMessageReachesTheStrategyAfterItsLastChange() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let sources = try BacktestRunTests.l2TextAndConverted(
-            [
-                "test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5",
-                "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,ask,100,4",
-                "test,TEST,2000,2000,false,ask,100,0", "test,TEST,2000,2000,false,bid,97,1",
-            ], in: directory)
-        for data in sources {
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec(data)]
-            settings.strategies = [StrategySpec(name: "fill-echo", parameters: [])]
-            let fills = directory.appendingPathComponent("echo-fills.csv").path
-            let result = try Backtest.run(
-                try BacktestPlan(settings, custom: FillEcho.self), custom: FillEcho.self,
-                outputs: BacktestOutputFiles(fillsCSV: fills))
-            let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
-            #expect(
-                rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,103,1"],
-                "\(data)")
-            #expect(result.trades == 2)
+        let start = ["test,TEST,1000,1000,false,bid,99,5", "test,TEST,1000,1000,false,ask,103,5"]
+        // (the message at 2 ms, the changes of the converted file that go straight)
+        for (message, straight) in [
+            (
+                [
+                    "test,TEST,2000,2000,false,bid,98,1", "test,TEST,2000,2000,false,ask,100,4",
+                    "test,TEST,2000,2000,false,ask,100,0", "test,TEST,2000,2000,false,bid,97,1",
+                ], 3
+            ),
+            (
+                [
+                    "test,TEST,2000,2000,false,ask,100,4", "test,TEST,2000,2000,false,ask,100,0",
+                    "test,TEST,2000,2000,false,bid,97,1",
+                ], 2
+            ),
+        ] {
+            let sources = try BacktestRunTests.l2TextAndConverted(start + message, in: directory)
+            for data in sources {
+                var settings = BacktestSettings()
+                settings.data = [try DataSpec(data)]
+                settings.strategies = [StrategySpec(name: "fill-echo", parameters: [])]
+                let fills = directory.appendingPathComponent("echo-fills.csv").path
+                let result = try Backtest.run(
+                    try BacktestPlan(settings, custom: FillEcho.self), custom: FillEcho.self,
+                    outputs: BacktestOutputFiles(fillsCSV: fills))
+                let rows = try String(contentsOfFile: fills, encoding: .utf8).split(separator: "\n").dropFirst()
+                #expect(
+                    rows.map { $0.split(separator: ",")[2...4].joined(separator: ",") } == ["buy,100,1", "buy,103,1"],
+                    "\(data)")
+                #expect(result.trades == 2)
+                #expect(result.straightChanges == (data.hasPrefix("events:") ? straight : 0), "\(data)")
+            }
         }
     }
 
