@@ -332,11 +332,7 @@ public enum Backtest {
                         messageGoesOn = true
                         outputs.now = time
                         logicTime = time
-                        straightChanges &+= sent
-                        let before = events
-                        events &+= sent
-                        sequence &+= Int64(sent)
-                        if before >> 16 != events >> 16 { checkpoint() }
+                        if Self.count(straight: sent, &straightChanges, &events, &sequence) { checkpoint() }
                         continue
                     }
                 }
@@ -361,11 +357,7 @@ public enum Backtest {
                             topMayHaveMoved: &topMayHaveMoved)
                         if sent > 0 {
                             pending.pointee.event.payload = .levelUpdate(update)
-                            straightChanges &+= sent
-                            let before = events
-                            events &+= sent
-                            sequence &+= Int64(sent)
-                            if before >> 16 != events >> 16 { checkpoint() }
+                            if Self.count(straight: sent, &straightChanges, &events, &sequence) { checkpoint() }
                         }
                     }
                 }
@@ -541,6 +533,19 @@ public enum Backtest {
             }
         }
         return sent
+    }
+
+    /// Counts `sent` changes that went straight from the file's records as events; true when
+    /// they crossed a multiple of 65,536 (progress is reported then).
+    @inline(__always)
+    static func count(straight sent: Int, _ straightChanges: inout Int, _ events: inout Int, _ sequence: inout Int64)
+        -> Bool
+    {
+        straightChanges &+= sent
+        let before = events
+        events &+= sent
+        sequence &+= Int64(sent)
+        return before >> 16 != events >> 16
     }
 
     /// Sends a message's first change (`pending`, read already) and the changes after it but
