@@ -548,14 +548,16 @@ public enum Backtest {
         return before >> 16 != events >> 16
     }
 
-    /// Sends a message's first change (`pending`, read already) and the changes after it but
-    /// its last straight from a converted file's records, as `sendMessageMiddle` sends the
-    /// middle ones, when the message has several changes and the first may go so: a level update
-    /// of a known instrument, no book rebuilt, and nothing for the logic to do before it (it has
-    /// nothing to do with a level update it is not told of; `logic` is only read). The equity samples due before the
-    /// message's time are taken first, as for any event. On return `pending` holds the first
-    /// change not sent (the message's last); returns how many went (0: none, and nothing was
-    /// done but those samples).
+    /// Sends a message's first change (`pending`, read already) and the changes after it
+    /// straight from a converted file's records, as `sendMessageMiddle` sends the middle ones,
+    /// when the first may go so: a level update of a known instrument, no book rebuilt, and
+    /// nothing for the logic to do before it (it has nothing to do with a level update it is not
+    /// told of; `logic` is only read). Then the equity samples due before the message's time are
+    /// taken and the venue's time set, as for any event, and the changes go while the file's next
+    /// record continues the message (a level update, checked: `sendMessageMiddle`). On return
+    /// `pending` holds the first change not sent (the message's last, or the one before a
+    /// record not taken so); returns how many went (0: none, and the venue and the logic are as
+    /// they were).
     @inline(never)
     static func sendMessageStart<Custom: Strategy>(
         _ pending: UnsafeMutablePointer<MarketDataEvent>, from stream: Unmanaged<DataFileStream>,

@@ -179,7 +179,7 @@ struct TimerAtFill: Strategy, Sendable {
     /// `sources`: `--data` values instead of the two files.
     static func run(
         _ data: (l2: String, trades: String, moves: [Int]), directory: URL, name: String, share: Bool,
-        from: UInt64? = nil, sources: [String]? = nil
+        from: UInt64? = nil, sources: [String]? = nil, orderLatency: OrderLatency = .none
     ) throws -> (json: String, report: [String: Any], fills: String, equity: String, straight: Int) {
         var settings = BacktestSettings()
         settings.data = try (sources ?? ["tardis-l2:" + data.l2, "tardis-trades@SYN:" + data.trades]).map {
@@ -194,6 +194,7 @@ struct TimerAtFill: Strategy, Sendable {
         settings.takerFeeBasisPoints = "2.5"
         settings.from = from
         settings.shareBooks = share
+        settings.orderLatency = orderLatency
         let fills = directory.appendingPathComponent("\(name)-fills.csv").path
         let equity = directory.appendingPathComponent("\(name)-equity.csv").path
         let result = try Backtest.run(
@@ -246,16 +247,23 @@ struct TimerAtFill: Strategy, Sendable {
             output: converted)
         let strip = { (json: String) in json.components(separatedBy: "\"provenance\"").first ?? json }
         let third = try #require(data.moves.first { $0 >= 1_667_260_800_000_000 + 6_000_000 })
-        for from in [nil, UInt64(third) * 1_000] as [UInt64?] {
+        // (With order latency the books are still shared: fills and orders meet a message's
+        // changes in flight, 50 µs to the venue and 30 µs back.)
+        for (from, latency) in [
+            (nil, .none), (UInt64(third) * 1_000, .none), (nil, .constant(entry: 50_000, response: 30_000)),
+        ] as [(UInt64?, OrderLatency)] {
             let straight = try Self.run(
-                data, directory: directory, name: "straight", share: true, from: from, sources: ["events:" + converted])
+                data, directory: directory, name: "straight", share: true, from: from, sources: ["events:" + converted],
+                orderLatency: latency)
             let general = try Self.run(
-                data, directory: directory, name: "general", share: false, from: from, sources: ["events:" + converted])
-            let text = try Self.run(data, directory: directory, name: "text", share: true, from: from)
+                data, directory: directory, name: "general", share: false, from: from, sources: ["events:" + converted],
+                orderLatency: latency)
+            let text = try Self.run(
+                data, directory: directory, name: "text", share: true, from: from, orderLatency: latency)
             for other in [general, text] {
-                #expect(strip(straight.json) == strip(other.json))
-                #expect(straight.fills == other.fills)
-                #expect(straight.equity == other.equity)
+                #expect(strip(straight.json) == strip(other.json), "\(latency)")
+                #expect(straight.fills == other.fills, "\(latency)")
+                #expect(straight.equity == other.equity, "\(latency)")
             }
             #expect((straight.report["fills_passive"] as? Int ?? 0) > 50)
             #expect(
@@ -267,8 +275,8 @@ struct TimerAtFill: Strategy, Sendable {
         }
         // A damaged record in the middle of a message far into the file (its price changed,
         // still a valid level update) stops the backtest naming it: it is never taken unchecked.
-        // The third change of a message (a snapshot's): the second is read as `pending`, the
-        // third is the first the straight path takes.
+        // A level update with two changes of its message before it and one after: the straight
+        // path takes it (the general read takes a message's first change at most).
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: converted)))
         let records = 64 + (Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16)
         func head(_ index: Int) -> ArraySlice<UInt8> {
