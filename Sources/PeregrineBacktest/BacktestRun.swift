@@ -575,8 +575,7 @@ public enum Backtest {
         let sent = sendMessageMiddle(
             &update, instrument: instrument, time: time, timestamp: pending.pointee.event.timestamp,
             exchangeTimestamp: pending.pointee.event.exchangeTimestamp, from: stream, records, venue: &venue,
-            reports: &reports,
-            recorder: recorder, topMayHaveMoved: &topMayHaveMoved)
+            reports: &reports, recorder: recorder, topMayHaveMoved: &topMayHaveMoved)
         if sent > 0 { pending.pointee.event.payload = .levelUpdate(update) }
         return sent
     }
