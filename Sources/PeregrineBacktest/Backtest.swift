@@ -1084,8 +1084,11 @@ final class InputHashes: Sendable {
     /// Filled once by the thread.
     final class Slot: Sendable {
         let digests = Mutex<[Result<String, BacktestError>]?>(nil)
-        /// The paths whose digest came from the cache (confirmed by `wait`).
+        /// The converted files whose digest came from the cache (confirmed by `wait`).
         let cached = Mutex<Set<String>>([])
+        /// The other files whose digest came from the cache, with the identity it was kept for
+        /// (confirmed by `wait`).
+        let cachedByPath = Mutex<[String: FileIdentity]>([:])
         /// Set when nobody can read the digests any more: the thread stops.
         let cancelled = Atomic<Bool>(false)
     }
@@ -1096,8 +1099,9 @@ final class InputHashes: Sendable {
     let mapped: [String: EventFile]
     let paths: [String]
 
-    /// Hashes `paths` in order; those in `mapped` are read through their mapping, or their
-    /// digest taken from `cache` (and stored there when hashed).
+    /// Hashes `paths` in order; those in `mapped` are read through their mapping. A file's
+    /// digest is taken from `cache` when it holds one for the file's identity (and stored there
+    /// when hashed).
     init(paths: [String], mapped: [String: EventFile] = [:], cache: DigestCache? = nil) throws(BacktestError) {
         let slot = slot
         self.mapped = mapped
@@ -1119,9 +1123,20 @@ final class InputHashes: Sendable {
                 for file in files { guard BacktestPlan.checkAhead(file, cancelled: cancelled) else { return } }
                 var digests: [String: Result<String, BacktestError>] = [:]
                 for path in unique where mapped[path] == nil {
+                    // Text (and compressed) files hashed before, with the same identity, are
+                    // not hashed again either: a sweep or a second run over one CSV hashes it once.
+                    let identity = FileIdentity(path: path)
+                    if let identity, let digest = cache?.digest(for: identity) {
+                        digests[path] = .success(digest)
+                        slot.cachedByPath.withLock { $0[path] = identity }
+                        continue
+                    }
                     do throws(BacktestError) {
                         guard let digest = try BacktestPlan.sha256(of: path, cancelled: cancelled) else { return }
                         digests[path] = .success(digest)
+                        if let cache, let identity {
+                            cache.store(digest, for: identity, path: path, startedAt: startedAt)
+                        }
                     } catch {
                         digests[path] = .failure(error)
                     }
@@ -1173,6 +1188,20 @@ final class InputHashes: Sendable {
             else { continue }
             slot.cached.withLock { _ = $0.remove(path) }
             for (index, named) in paths.enumerated() where named == path { digests[index] = .success(digest) }
+        }
+        // A text file's kept digest holds if the file still has the identity it was kept for
+        // (a run whose input changed while it was read fails: `BacktestPlan.changedInput`);
+        // otherwise the file is hashed now.
+        for (path, identity) in slot.cachedByPath.withLock({ $0 }) where FileIdentity(path: path) != identity {
+            let digest: Result<String, BacktestError>
+            do throws(BacktestError) {
+                guard let hashed = try BacktestPlan.sha256(of: path) else { continue }
+                digest = .success(hashed)
+            } catch {
+                digest = .failure(error)
+            }
+            slot.cachedByPath.withLock { _ = $0.removeValue(forKey: path) }
+            for (index, named) in paths.enumerated() where named == path { digests[index] = digest }
         }
         slot.digests.withLock { $0 = digests }
         var hex: [String] = []

@@ -45,11 +45,12 @@ struct FileIdentity: Equatable, Sendable {
     }
 }
 
-/// The SHA-256 of converted files hashed before, kept across runs by the files' identity
-/// (`FileIdentity`), so that backtesting one converted file many times hashes it once: one small
-/// file per identity in `directory` (default `$XDG_CACHE_HOME/peregrine/sha256`, else
-/// `~/.cache/peregrine/sha256`). Only converted files use it: every run still checks each of
-/// their records' checksums, so a damaged file is found even when its digest comes from here.
+/// The SHA-256 of input files hashed before, kept across runs by the files' identity
+/// (`FileIdentity`), so that backtesting one file many times hashes it once: one small file per
+/// identity in `directory` (default `$XDG_CACHE_HOME/peregrine/sha256`, else
+/// `~/.cache/peregrine/sha256`). Every run still checks each of a converted file's records'
+/// checksums, and parses each row of a text file, so a damaged file is found even when its
+/// digest comes from here.
 ///
 /// An entry is stored only when the file's identity was the same before and after hashing and
 /// its last change was `settle` or more before hashing began (a change in the same tick of the

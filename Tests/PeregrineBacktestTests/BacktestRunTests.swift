@@ -1315,6 +1315,65 @@ import Testing
         #expect(try Self.sha256sum(converted) != changed)
     }
 
+    @Test func aTextFilesDigestIsKeptByItsIdentity() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let csv = directory.appendingPathComponent("quotes.csv").path
+        try FileManager.default.copyItem(atPath: Fixtures.path(Self.quotes), toPath: csv)
+        let digest = try Self.sha256sum(csv)
+        let cache = DigestCache(directory: directory.appendingPathComponent("cache").path, settle: .zero)
+        func settings(_ cache: DigestCache?) throws -> BacktestSettings {
+            var settings = BacktestSettings()
+            settings.data = [try DataSpec("tardis-quotes:" + csv)]
+            settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+            settings.digestCache = cache
+            return settings
+        }
+        func hashed(_ cache: DigestCache?) throws -> String {
+            try #require(try BacktestPlan(try settings(cache)).hashedInputs().first?.sha256)
+        }
+        // Hashed on the first run and kept by the file's identity; the next run takes it from
+        // there without hashing (an entry made to hold another digest shows it).
+        let identity = try #require(FileIdentity(path: csv))
+        #expect(try hashed(cache) == digest)
+        #expect(cache.digest(for: identity) == digest)
+        let planted = String(repeating: "c", count: 64)
+        try DigestCache.entryText(identity, digest: planted).write(
+            toFile: cache.entryPath(identity), atomically: true, encoding: .utf8)
+        #expect(try hashed(cache) == planted)
+        #expect(try hashed(nil) == digest)
+        // A whole backtest reports the kept digest too.
+        let result = try Backtest.run(try BacktestPlan(try settings(cache)))
+        #expect(result.inputs.first?.sha256 == planted)
+        // A file written since is hashed again, and its new digest kept.
+        let appender = try #require(FileHandle(forUpdatingAtPath: csv))
+        try appender.seekToEnd()
+        try appender.write(
+            contentsOf: Data(
+                "binance-futures,BTCUSDT,1582329827062000,1582329827182582,0.031,9672.09,9671.19,0.012\n".utf8))
+        try appender.close()
+        let written = try Self.sha256sum(csv)
+        let newIdentity = try #require(FileIdentity(path: csv))
+        #expect(written != digest && newIdentity != identity)
+        #expect(try hashed(cache) == written)
+        #expect(cache.digest(for: newIdentity) == written)
+        // A kept digest is confirmed once the run is over: a file written after its digest was
+        // taken from the cache gets the digest of the file as it is then (a run over it fails:
+        // it changed while it was read).
+        try DigestCache.entryText(newIdentity, digest: planted).write(
+            toFile: cache.entryPath(newIdentity), atomically: true, encoding: .utf8)
+        let plan = try BacktestPlan(try settings(cache))
+        let hashes = plan.hashes
+        _ = try hashes.wait()
+        let later = try #require(FileHandle(forUpdatingAtPath: csv))
+        try later.seekToEnd()
+        try later.write(
+            contentsOf: Data("binance-futures,BTCUSDT,1582329827063000,1582329827183582,1,9672.1,9671.2,1\n".utf8))
+        try later.close()
+        #expect(try plan.hashedInputs().first?.sha256 == (try Self.sha256sum(csv)))
+        #expect(try Self.sha256sum(csv) != written)
+    }
+
     @Test func theDigestCacheTrustsOnlyTheUsersOwnEntries() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
