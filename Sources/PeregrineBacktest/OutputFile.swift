@@ -183,10 +183,11 @@ public enum OutputFile {
 }
 
 /// An output file written as it is made: a regular file (or a link to one, or a name not taken
-/// yet) under another name beside it, `NAME.partial-` and a random suffix, synced and renamed
-/// over it once complete (`commit`), so that a run killed part-way (SIGKILL, a power cut) leaves
-/// the file at its name as it was and the partial file beside it, never a cut one that reads
-/// whole. Written in place instead, as before: standard output or error (redirected to a file
+/// yet) under another name beside it, `NAME.partial-PID-` and a random suffix, synced and
+/// renamed over it once complete (`commit`), so that a run killed part-way (SIGKILL, a power cut)
+/// leaves the file at its name as it was and the partial file beside it, never a cut one that
+/// reads whole; the next run writing that name removes such a file once it is stale
+/// (`removeStalePartialFiles`). Written in place instead, as before: standard output or error (redirected to a file
 /// or not), a device such as /dev/null, a pipe, and a file a rename would change more than the
 /// contents of (one with other hard links, owned by another user, or in a directory this
 /// process cannot write), or when the partial file cannot be made; a file whose rename is
@@ -238,8 +239,10 @@ public final class StagedOutput {
         else { return nil }
         let exists = stat(target, &status) == 0
         if exists, status.st_nlink != 1 || status.st_uid != geteuid() { return nil }
+        removeStalePartialFiles(of: target)
+        let process = getpid()
         for _ in 0..<100 {
-            let name = target + ".partial-" + String(UInt64.random(in: 0..<(1 << 36)), radix: 36)
+            let name = target + ".partial-\(process)-" + String(UInt64.random(in: 0..<(1 << 36)), radix: 36)
             let descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             guard descriptor >= 0 else {
                 if errno == EEXIST { continue }
@@ -253,6 +256,32 @@ public final class StagedOutput {
             return (descriptor, name, target)
         }
         return nil
+    }
+
+    /// Removes the partial files of `target` that runs killed part-way left beside it: those
+    /// named with the id of a process that no longer exists (`NAME.partial-PID-…`), that are the
+    /// user's own regular files and were last written a minute or more ago (a run writing the
+    /// same name from another PID namespace, whose id means nothing here, is still writing its
+    /// file). Files named without an id (by builds before the id was added) are left. Failing to
+    /// read the directory or to remove one leaves it: nothing fails for it.
+    static func removeStalePartialFiles(of target: String, now: Int = time(nil)) {
+        let directory = FileIO.directory(of: target)
+        let prefix =
+            String(target[(target.lastIndex(of: "/").map { target.index(after: $0) } ?? target.startIndex)...])
+            + ".partial-"
+        guard let names = try? FileIO.listDirectory(directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let process = Int32(rest[..<dash]), process > 0,
+                process != getpid(), kill(process, 0) != 0, errno == ESRCH
+            else { continue }
+            let path = directory + "/" + name
+            var status = stat()
+            guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_uid == geteuid(),
+                status.st_mtim.tv_sec <= now &- 60
+            else { continue }
+            unlink(path)
+        }
     }
 
     deinit { abandon() }

@@ -147,7 +147,7 @@ public enum FileIO {
     }
 
     /// The names in a directory (not `.` and `..`).
-    static func listDirectory(_ path: String) throws(JournalError) -> [String] {
+    public static func listDirectory(_ path: String) throws(JournalError) -> [String] {
         guard let directory = opendir(path) else { throw .io(operation: "opendir", path: path, errno: errno) }
         defer { closedir(directory) }
         var names: [String] = []

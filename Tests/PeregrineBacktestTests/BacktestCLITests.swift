@@ -404,6 +404,45 @@ import Testing
             ])
     }
 
+    /// A partial file that a run killed part-way left (SIGKILL: nothing of that run could remove
+    /// it) is removed by the next run writing the same name, once no process has the id in its
+    /// name and it was last written a minute or more ago; a live process's, a fresh one, one
+    /// named without an id and another name's stay.
+    @Test func aKilledRunsPartialFileIsRemovedByTheNextRun() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        // The id of a process that has ended and been waited for.
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = ended.processIdentifier
+        let stale = "f.csv.partial-\(dead)-1a2b"
+        let kept = [
+            "f.csv.partial-\(dead)-3c4d",  // written 10 s ago
+            "f.csv.partial-\(getppid())-5e6f",  // its process lives
+            "f.csv.partial-7g8h",  // no id
+            "g.csv.partial-\(dead)-1a2b",  // another name's
+        ]
+        for name in [stale] + kept {
+            try "1,cut\n".write(toFile: path(name), atomically: true, encoding: .utf8)
+            let age: TimeInterval = name == kept[0] ? 10 : 120
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSinceNow: -age)], ofItemAtPath: path(name))
+        }
+        let output = try StagedOutput(path("f.csv"), flag: "--fills-csv")
+        #expect(output.isStaged)
+        try output.commit()
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == (kept + ["f.csv"]).sorted())
+        // This run's own partial file is named with its id.
+        let next = try StagedOutput(path("f.csv"), flag: "--fills-csv")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names.filter { $0.hasPrefix("f.csv.partial-\(getpid())-") }.count == 1, "\(names)")
+        next.abandon()
+    }
+
     /// A backtest's outputs are written under names of their own beside them and renamed into
     /// place once complete: until then the file at the name is as it was (a run killed part-way
     /// had left a fills CSV cut at a line end, reading whole), a file's mode and a link are kept,
