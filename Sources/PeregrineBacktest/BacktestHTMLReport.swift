@@ -325,7 +325,8 @@ public enum BacktestHTMLReport {
 
     /// Marks on a value axis: the multiples of a round step (1, 2 or 5 × 10^k) between `low`
     /// and `high`, two to seven of them, each labelled with the decimals the step needs (so
-    /// that no two read alike).
+    /// that no two read alike). Labels longer than the left margin holds are written with a
+    /// power of ten (`scientific`).
     static func valueTicks(_ low: Double, _ high: Double) -> [(Double, String)] {
         let span = high - low
         guard span > 0, span.isFinite, low.isFinite else { return low.isFinite ? [(low, fixed(low, 2))] : [] }
@@ -354,7 +355,29 @@ public enum BacktestHTMLReport {
             ticks.append((value, decimal(value, places: decimals)))
             index += 1
         }
-        return ticks
+        return scientific(ticks, stepExponent: exponent) ?? ticks
+    }
+
+    /// The longest value label the left margin holds (11-pixel digits in 100 pixels, less the
+    /// gap before the frame).
+    static let longestValueLabel = 14
+
+    /// `ticks` relabelled as a mantissa and the power of ten of the largest ("1.2e14", "-3e15",
+    /// "0"), with the decimals the step (10^`stepExponent` or more) needs, when a label is longer
+    /// than `longestValueLabel` (values from about 10^14: they were cut at the page's left
+    /// edge); nil when every label fits, or when the mantissas would not tell the marks apart.
+    static func scientific(_ ticks: [(Double, String)], stepExponent: Int) -> [(Double, String)]? {
+        guard ticks.contains(where: { $0.1.count > longestValueLabel }),
+            let largest = ticks.map(\.0.magnitude).max(), largest.isFinite, largest > 0
+        else { return nil }
+        var power = Int(exactly: log10(largest).rounded(.down)) ?? 0
+        // (log10 may land a hair below a power of ten.)
+        if largest / pow(10, Double(power)) >= 10 { power += 1 }
+        let places = Swift.min(Swift.max(power &- stepExponent, 0), 9)
+        let scale = pow(10, Double(power))
+        let labels = ticks.map { $0.0 == 0 ? "0" : decimal($0.0 / scale, places: places) + "e\(power)" }
+        guard Set(labels).count == labels.count else { return nil }
+        return zip(ticks, labels).map { ($0.0.0, $0.1) }
     }
 
     /// Marks on a time axis: the multiples of a round step (1 ms to a year, UTC), at most six

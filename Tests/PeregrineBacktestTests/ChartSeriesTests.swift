@@ -93,6 +93,23 @@ import Testing
         #expect(BacktestHTMLReport.valueTicks(-1.05, 0.05).map(\.1) == ["-1.0", "-0.8", "-0.6", "-0.4", "-0.2", "0.0"])
         #expect(BacktestHTMLReport.valueTicks(9_651, 9_712).map(\.1) == ["9660", "9680", "9700"])
         #expect(BacktestHTMLReport.valueTicks(0, 33).map(\.1) == ["0", "10", "20", "30"])
+        // Labels the left margin cannot hold (they were cut at the page's edge) carry a power
+        // of ten, with the digits that tell them apart; those that fit are written out.
+        #expect(
+            BacktestHTMLReport.valueTicks(1.0e14, 1.6e14).map(\.1) == [
+                "1.0e14", "1.1e14", "1.2e14", "1.3e14", "1.4e14", "1.5e14", "1.6e14",
+            ])
+        #expect(
+            BacktestHTMLReport.valueTicks(-3.2e15, 3.2e15).map(\.1) == ["-2e15", "0", "2e15"])
+        #expect(
+            BacktestHTMLReport.valueTicks(2.05e16, 2.31e16).map(\.1) == [
+                "2.05e16", "2.10e16", "2.15e16", "2.20e16", "2.25e16", "2.30e16",
+            ])
+        #expect(
+            BacktestHTMLReport.valueTicks(1.0e13, 1.6e13).map(\.1) == [
+                "10000000000000", "11000000000000", "12000000000000", "13000000000000", "14000000000000",
+                "15000000000000", "16000000000000",
+            ])
         #expect(decimal(-0.00005, places: 5) == "-0.00005")
         #expect(decimal(0.5, places: 2) == "0.50")
         #expect(decimal(100_000.0001, places: 4) == "100000.0001")
