@@ -1124,7 +1124,7 @@ final class InputHashes: Sendable {
                 var digests: [String: Result<String, BacktestError>] = [:]
                 for path in unique where mapped[path] == nil {
                     // Text (and compressed) files hashed before, with the same identity, are
-                    // not hashed again either: a sweep or a second run over one CSV hashes it once.
+                    // not hashed again either: the next run or sweep over one CSV does not read it for that.
                     let identity = FileIdentity(path: path)
                     if let identity, let digest = cache?.digest(for: identity) {
                         digests[path] = .success(digest)
