@@ -1215,6 +1215,15 @@ import Testing
         #expect(cut.readThrough.load(ordering: .relaxed) == Int.max)
     }
 
+    /// Settings for the idle strategy over `data` (a `--data` value) with the digest cache `cache`.
+    static func idleSettings(_ data: String, cache: DigestCache?) throws -> BacktestSettings {
+        var settings = BacktestSettings()
+        settings.data = [try DataSpec(data)]
+        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
+        settings.digestCache = cache
+        return settings
+    }
+
     @Test func aConvertedFilesDigestIsKeptByItsIdentity() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -1222,11 +1231,8 @@ import Testing
         let digest = try Self.sha256sum(converted)
         let cache = DigestCache(directory: directory.appendingPathComponent("cache/sha256").path, settle: .zero)
         func hashed(_ cache: DigestCache?) throws -> String {
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec("events:" + converted)]
-            settings.strategies = [StrategySpec(name: "idle", parameters: [])]
-            settings.digestCache = cache
-            return try #require(try BacktestPlan(settings).hashedInputs().first?.sha256)
+            try #require(
+                try BacktestPlan(Self.idleSettings("events:" + converted, cache: cache)).hashedInputs().first?.sha256)
         }
         // Hashed on the first run, and kept under the file's device and inode.
         let identity = try #require(FileIdentity(path: converted))
@@ -1302,11 +1308,7 @@ import Testing
         // mapped gets the digest of the mapped bytes (the file as it was: `changed`).
         try DigestCache.entryText(newIdentity, digest: planted).write(
             toFile: entry, atomically: true, encoding: .utf8)
-        var settings = BacktestSettings()
-        settings.data = [try DataSpec("events:" + converted)]
-        settings.strategies = [StrategySpec(name: "idle", parameters: [])]
-        settings.digestCache = cache
-        let plan = try BacktestPlan(settings)
+        let plan = try BacktestPlan(Self.idleSettings("events:" + converted, cache: cache))
         let appender = try #require(FileHandle(forUpdatingAtPath: converted))
         try appender.seekToEnd()
         try appender.write(contentsOf: Data([1]))
@@ -1323,11 +1325,7 @@ import Testing
         let digest = try Self.sha256sum(csv)
         let cache = DigestCache(directory: directory.appendingPathComponent("cache").path, settle: .zero)
         func settings(_ cache: DigestCache?) throws -> BacktestSettings {
-            var settings = BacktestSettings()
-            settings.data = [try DataSpec("tardis-quotes:" + csv)]
-            settings.strategies = [StrategySpec(name: "idle", parameters: [])]
-            settings.digestCache = cache
-            return settings
+            try Self.idleSettings("tardis-quotes:" + csv, cache: cache)
         }
         func hashed(_ cache: DigestCache?) throws -> String {
             try #require(try BacktestPlan(try settings(cache)).hashedInputs().first?.sha256)
