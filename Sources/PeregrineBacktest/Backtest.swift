@@ -89,11 +89,16 @@ public struct BacktestPlan: Sendable {
     /// a run may have mixed two versions of it). Nil when none changed.
     var changedInput: String? {
         for (path, identity) in inputIdentities where FileIdentity(path: path) != identity {
-            return "\(path) changed while the backtest read it (written, cut or replaced): its results could mix two "
-                + "versions of it, so there is none; rewrite inputs only between runs (data convert writes a new "
-                + "file and renames it into place), then run again"
+            return Self.changedMessage(path)
         }
         return nil
+    }
+
+    /// What is said of a data file at `path` written or replaced while the backtest read it.
+    static func changedMessage(_ path: String) -> String {
+        "\(path) changed while the backtest read it (written, cut or replaced): its results could mix two versions "
+            + "of it, so there is none; rewrite inputs only between runs (data convert writes a new file and renames "
+            + "it into place), then run again"
     }
 
     /// Every file the plan reads: its data and a measured latency table.
@@ -634,6 +639,7 @@ public struct BacktestPlan: Sendable {
         self.configuration = configuration
         self.hashes = hashes
         inputIdentities = settings.data.flatMap(\.paths).map { ($0, FileIdentity(path: $0)) }
+        hashes.expect(inputIdentities)
     }
 
     /// `failure` (bad data that stopped a run) for people: a price or size of a text file off
@@ -1089,6 +1095,8 @@ final class InputHashes: Sendable {
         /// The other files whose digest came from the cache, with the identity it was kept for
         /// (confirmed by `wait`).
         let cachedByPath = Mutex<[String: FileIdentity]>([:])
+        /// Each input's identity when the plan was made (`expect`), nil for one without.
+        let planIdentities = Mutex<[String: FileIdentity?]>([:])
         /// Set when nobody can read the digests any more: the thread stops.
         let cancelled = Atomic<Bool>(false)
     }
@@ -1171,6 +1179,29 @@ final class InputHashes: Sendable {
         }
     }
 
+    /// Records each input's identity as the plan found it (`BacktestPlan.inputIdentities`):
+    /// what a digest taken from the cache must be for (`wait`).
+    func expect(_ identities: [(path: String, identity: FileIdentity?)]) {
+        slot.planIdentities.withLock { planned in
+            for (path, identity) in identities { planned[path] = identity }
+        }
+    }
+
+    /// The SHA-256 of the file at `path` if it has `identity` before and after hashing; a
+    /// `data` error saying it changed otherwise.
+    static func sha256(of path: String, keeping identity: FileIdentity?) -> Result<String, BacktestError> {
+        let changed = BacktestError.data(BacktestPlan.changedMessage(path))
+        guard let identity, FileIdentity(path: path) == identity else { return .failure(changed) }
+        do throws(BacktestError) {
+            guard let digest = try BacktestPlan.sha256(of: path), FileIdentity(path: path) == identity else {
+                return .failure(changed)
+            }
+            return .success(digest)
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// The digests, in the paths' order (waits for the thread; safe to call again).
     func wait() throws(BacktestError) -> [String] {
         // Wanted now: the hashing no longer waits for the files' readers.
@@ -1189,18 +1220,19 @@ final class InputHashes: Sendable {
             slot.cached.withLock { _ = $0.remove(path) }
             for (index, named) in paths.enumerated() where named == path { digests[index] = .success(digest) }
         }
-        // A text file's kept digest holds if the file still has the identity it was kept for
-        // (a run whose input changed while it was read fails: `BacktestPlan.changedInput`);
-        // otherwise the file is hashed now.
-        for (path, identity) in slot.cachedByPath.withLock({ $0 }) where FileIdentity(path: path) != identity {
-            let digest: Result<String, BacktestError>
-            do throws(BacktestError) {
-                guard let hashed = try BacktestPlan.sha256(of: path) else { continue }
-                digest = .success(hashed)
-            } catch {
-                digest = .failure(error)
-            }
-            slot.cachedByPath.withLock { _ = $0.removeValue(forKey: path) }
+        // A text file's digest taken from the cache holds for the file as the plan found it (a
+        // run whose input changes after that fails: `BacktestPlan.changedInput`). One kept for
+        // another identity (the file was written between the look-up and the plan's end) gives
+        // way to the digest of the file now, if it still has the plan's identity before and
+        // after hashing. Confirmed once: later calls return the same digests.
+        let planned = slot.planIdentities.withLock { $0 }
+        let kept = slot.cachedByPath.withLock { entries in
+            defer { entries = [:] }
+            return entries
+        }
+        for (path, identity) in kept {
+            guard let expected = planned[path], expected != identity else { continue }
+            let digest = Self.sha256(of: path, keeping: expected)
             for (index, named) in paths.enumerated() where named == path { digests[index] = digest }
         }
         slot.digests.withLock { $0 = digests }

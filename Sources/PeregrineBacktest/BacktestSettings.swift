@@ -90,7 +90,7 @@ public struct BacktestSettings: Sendable {
     /// book per instrument (each level update applied once) instead of keeping two. Results do
     /// not depend on it (a test runs both ways).
     public var shareBooks = true
-    /// Where converted files' SHA-256 are kept by their identity across runs (`DigestCache`);
+    /// Where the data files' SHA-256 are kept by their identity across runs (`DigestCache`);
     /// nil: every run hashes its inputs.
     public var digestCache: DigestCache?
 

@@ -313,7 +313,7 @@ struct BacktestOptions: ParsableArguments {
 
     @Flag(
         help: ArgumentHelp(
-            "Hash the input files on every run: by default a file's SHA-256 is kept in $XDG_CACHE_HOME/peregrine/sha256 (or ~/.cache/…) by its device, inode, size and times, and not computed again."
+            "Hash the data files on every run: by default a data file's SHA-256 is kept in $XDG_CACHE_HOME/peregrine/sha256 (or ~/.cache/…) by its device, inode, size and times, and not computed again."
         ))
     var noDigestCache = false
 

@@ -1344,32 +1344,49 @@ import Testing
         let result = try Backtest.run(try BacktestPlan(try settings(cache)))
         #expect(result.inputs.first?.sha256 == planted)
         // A file written since is hashed again, and its new digest kept.
-        let appender = try #require(FileHandle(forUpdatingAtPath: csv))
-        try appender.seekToEnd()
-        try appender.write(
-            contentsOf: Data(
-                "binance-futures,BTCUSDT,1582329827062000,1582329827182582,0.031,9672.09,9671.19,0.012\n".utf8))
-        try appender.close()
+        try Self.append(
+            "binance-futures,BTCUSDT,1582329827062000,1582329827182582,0.031,9672.09,9671.19,0.012\n", to: csv)
         let written = try Self.sha256sum(csv)
         let newIdentity = try #require(FileIdentity(path: csv))
         #expect(written != digest && newIdentity != identity)
         #expect(try hashed(cache) == written)
         #expect(cache.digest(for: newIdentity) == written)
-        // A kept digest is confirmed once the run is over: a file written after its digest was
-        // taken from the cache gets the digest of the file as it is then (a run over it fails:
-        // it changed while it was read).
+        // A kept digest is for the file as the plan found it, confirmed once: a file written
+        // after the plan keeps it, and a run over that file fails (it changed while read).
         try DigestCache.entryText(newIdentity, digest: planted).write(
             toFile: cache.entryPath(newIdentity), atomically: true, encoding: .utf8)
         let plan = try BacktestPlan(try settings(cache))
-        let hashes = plan.hashes
-        _ = try hashes.wait()
-        let later = try #require(FileHandle(forUpdatingAtPath: csv))
-        try later.seekToEnd()
-        try later.write(
-            contentsOf: Data("binance-futures,BTCUSDT,1582329827063000,1582329827183582,1,9672.1,9671.2,1\n".utf8))
-        try later.close()
-        #expect(try plan.hashedInputs().first?.sha256 == (try Self.sha256sum(csv)))
-        #expect(try Self.sha256sum(csv) != written)
+        #expect(try plan.hashedInputs().first?.sha256 == planted)
+        try Self.append("binance-futures,BTCUSDT,1582329827063000,1582329827183582,1,9672.1,9671.2,1\n", to: csv)
+        #expect(try plan.hashedInputs().first?.sha256 == planted)
+        #expect(throws: BacktestError.data(BacktestPlan.changedMessage(csv))) { try Backtest.run(plan) }
+        // A file written between the digest's look-up and the plan's end: the digest of the file
+        // as the plan found it replaces the kept one, or, written again since, the inputs fail.
+        let thirdIdentity = try #require(FileIdentity(path: csv))
+        try DigestCache.entryText(thirdIdentity, digest: planted).write(
+            toFile: cache.entryPath(thirdIdentity), atomically: true, encoding: .utf8)
+        let hashes = try InputHashes(paths: [csv], cache: cache)
+        hashes.thread.join()
+        try Self.append("binance-futures,BTCUSDT,1582329827064000,1582329827184582,1,9672.1,9671.2,2\n", to: csv)
+        let fourth = try Self.sha256sum(csv)
+        hashes.expect([(csv, FileIdentity(path: csv))])
+        #expect(try hashes.wait() == [fourth])
+        #expect(try hashes.wait() == [fourth])
+        let fourthIdentity = try #require(FileIdentity(path: csv))
+        try DigestCache.entryText(fourthIdentity, digest: planted).write(
+            toFile: cache.entryPath(fourthIdentity), atomically: true, encoding: .utf8)
+        let stale = try InputHashes(paths: [csv], cache: cache)
+        stale.thread.join()
+        stale.expect([(csv, thirdIdentity)])
+        #expect(throws: BacktestError.data(BacktestPlan.changedMessage(csv))) { try stale.wait() }
+    }
+
+    /// Appends `text` to the file at `path`.
+    static func append(_ text: String, to path: String) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
     }
 
     @Test func theDigestCacheTrustsOnlyTheUsersOwnEntries() throws {
