@@ -204,6 +204,10 @@ public final class StagedOutput {
     private var awaitsPublishing = false
     /// The partial file's slot in `BusErrorExit` (removed if the process exits on SIGBUS).
     private var busErrorSlot: Int32?
+    /// A descriptor of the partial file holding an exclusive `flock` on it until it is renamed
+    /// or removed (also while it waits closed to be published): another run writing the same
+    /// name, in any process namespace of this machine, sees it is still wanted; -1 for none.
+    private var lock: Int32 = -1
 
     /// Whether it is written under another name and renamed.
     public var isStaged: Bool { staged != nil }
@@ -218,6 +222,11 @@ public final class StagedOutput {
             self.file = file
             staged = (partial, target)
             busErrorSlot = BusErrorExit.removeOnExit(partial)
+            lock = dup(descriptor)
+            if lock >= 0, flock(lock, LOCK_EX | LOCK_NB) != 0 {
+                close(lock)
+                lock = -1
+            }
             return
         }
         guard let file = FileIO.openOutput(path) else {
@@ -260,10 +269,11 @@ public final class StagedOutput {
 
     /// Removes the partial files of `target` that runs killed part-way left beside it: those
     /// named with the id of a process that no longer exists (`NAME.partial-PID-…`), that are the
-    /// user's own regular files and were last written a minute or more ago (a run writing the
-    /// same name from another PID namespace, whose id means nothing here, is still writing its
-    /// file). Files named without an id (by builds before the id was added) are left. Failing to
-    /// read the directory or to remove one leaves it: nothing fails for it.
+    /// user's own regular files, last written a minute or more ago, and that no process holds a
+    /// lock on (a live writer holds one until it renames or removes its file: one in another PID
+    /// namespace, whose id means nothing here, keeps its file). Files named without an id (by
+    /// builds before the id was added) are left. Failing to read the directory, to lock a file
+    /// or to remove one leaves it: nothing fails for it.
     static func removeStalePartialFiles(of target: String, now: Int = time(nil)) {
         let directory = FileIO.directory(of: target)
         let prefix =
@@ -276,9 +286,12 @@ public final class StagedOutput {
                 process != getpid(), kill(process, 0) != 0, errno == ESRCH
             else { continue }
             let path = directory + "/" + name
+            let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
             var status = stat()
-            guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_uid == geteuid(),
-                status.st_mtim.tv_sec <= now &- 60
+            guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_uid == geteuid(),
+                status.st_mtim.tv_sec <= now &- 60, flock(descriptor, LOCK_EX | LOCK_NB) == 0
             else { continue }
             unlink(path)
         }
@@ -305,6 +318,7 @@ public final class StagedOutput {
         if fclose(file) != 0, failure == 0 { failure = errno }
         guard failure == 0 else {
             if let staged { unlink(staged.partial) }
+            releaseLock()
             BusErrorExit.keep(busErrorSlot)
             throw .output("\(flag) \(path): the write failed: \(String(cString: strerror(failure)))")
         }
@@ -317,7 +331,10 @@ public final class StagedOutput {
     public func publish() throws(BacktestError) {
         guard awaitsPublishing, let staged else { return }
         awaitsPublishing = false
-        defer { BusErrorExit.keep(busErrorSlot) }
+        defer {
+            releaseLock()
+            BusErrorExit.keep(busErrorSlot)
+        }
         guard rename(staged.partial, staged.target) != 0 else { return }
         let refused = errno
         defer { unlink(staged.partial) }
@@ -368,7 +385,14 @@ public final class StagedOutput {
         }
         awaitsPublishing = false
         if let staged { unlink(staged.partial) }
+        releaseLock()
         BusErrorExit.keep(busErrorSlot)
+    }
+
+    /// Closes the partial file's lock (`lock`), once it is renamed or removed.
+    private func releaseLock() {
+        if lock >= 0 { close(lock) }
+        lock = -1
     }
 }
 

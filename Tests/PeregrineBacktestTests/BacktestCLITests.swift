@@ -406,8 +406,8 @@ import Testing
 
     /// A partial file that a run killed part-way left (SIGKILL: nothing of that run could remove
     /// it) is removed by the next run writing the same name, once no process has the id in its
-    /// name and it was last written a minute or more ago; a live process's, a fresh one, one
-    /// named without an id and another name's stay.
+    /// name or a lock on it and it was last written a minute or more ago; a live process's, a
+    /// locked one, a fresh one, one named without an id and another name's stay.
     @Test func aKilledRunsPartialFileIsRemovedByTheNextRun() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -424,6 +424,7 @@ import Testing
             "f.csv.partial-\(getppid())-5e6f",  // its process lives
             "f.csv.partial-7g8h",  // no id
             "g.csv.partial-\(dead)-1a2b",  // another name's
+            "f.csv.partial-\(dead)-9i0j",  // locked: a writer in another PID namespace
         ]
         for name in [stale] + kept {
             try "1,cut\n".write(toFile: path(name), atomically: true, encoding: .utf8)
@@ -431,16 +432,26 @@ import Testing
             try FileManager.default.setAttributes(
                 [.modificationDate: Date(timeIntervalSinceNow: -age)], ofItemAtPath: path(name))
         }
+        let writer = open(path(kept[4]), O_RDONLY)
+        #expect(writer >= 0 && flock(writer, LOCK_EX | LOCK_NB) == 0)
+        defer { close(writer) }
         let output = try StagedOutput(path("f.csv"), flag: "--fills-csv")
         #expect(output.isStaged)
         try output.commit()
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == (kept + ["f.csv"]).sorted())
-        // This run's own partial file is named with its id.
+        // This run's own partial file is named with its id, and locked until it is renamed.
         let next = try StagedOutput(path("f.csv"), flag: "--fills-csv")
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        #expect(names.filter { $0.hasPrefix("f.csv.partial-\(getpid())-") }.count == 1, "\(names)")
-        next.abandon()
+        let own = names.filter { $0.hasPrefix("f.csv.partial-\(getpid())-") }
+        #expect(own.count == 1, "\(names)")
+        let probe = open(path(own.first ?? ""), O_RDONLY)
+        #expect(probe >= 0 && flock(probe, LOCK_EX | LOCK_NB) != 0)
+        try next.finish()
+        #expect(flock(probe, LOCK_EX | LOCK_NB) != 0)
+        try next.publish()
+        #expect(flock(probe, LOCK_EX | LOCK_NB) == 0)
+        close(probe)
     }
 
     /// A backtest's outputs are written under names of their own beside them and renamed into

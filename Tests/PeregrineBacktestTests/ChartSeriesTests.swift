@@ -110,6 +110,11 @@ import Testing
                 "10000000000000", "11000000000000", "12000000000000", "13000000000000", "14000000000000",
                 "15000000000000", "16000000000000",
             ])
+        // A range far narrower than its values, where the mantissas would read alike, keeps
+        // its long labels (distinct).
+        let narrow = BacktestHTMLReport.valueTicks(1e15, 1e15 + 1).map(\.1)
+        #expect(narrow.count > 1 && Set(narrow).count == narrow.count, "\(narrow)")
+        #expect(narrow.allSatisfy { $0.hasPrefix("100000000000000") && !$0.contains("e") }, "\(narrow)")
         #expect(decimal(-0.00005, places: 5) == "-0.00005")
         #expect(decimal(0.5, places: 2) == "0.50")
         #expect(decimal(100_000.0001, places: 4) == "100000.0001")
