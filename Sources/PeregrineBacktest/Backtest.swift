@@ -1092,9 +1092,10 @@ final class InputHashes: Sendable {
         let digests = Mutex<[Result<String, BacktestError>]?>(nil)
         /// The converted files whose digest came from the cache (confirmed by `wait`).
         let cached = Mutex<Set<String>>([])
-        /// The other files whose digest came from the cache, with the identity it was kept for
-        /// (confirmed by `wait`).
-        let cachedByPath = Mutex<[String: FileIdentity]>([:])
+        /// The other files' digests' identities: the one a digest from the cache was kept for,
+        /// or the file's before and after the thread hashed it (nil when it moved meanwhile or
+        /// there is none). Confirmed by `wait`.
+        let textIdentities = Mutex<[String: FileIdentity?]>([:])
         /// Each input's identity when the plan was made (`expect`), nil for one without.
         let planIdentities = Mutex<[String: FileIdentity?]>([:])
         /// Set when nobody can read the digests any more: the thread stops.
@@ -1136,12 +1137,14 @@ final class InputHashes: Sendable {
                     let identity = FileIdentity(path: path)
                     if let identity, let digest = cache?.digest(for: identity) {
                         digests[path] = .success(digest)
-                        slot.cachedByPath.withLock { $0[path] = identity }
+                        slot.textIdentities.withLock { $0[path] = identity }
                         continue
                     }
                     do throws(BacktestError) {
                         guard let digest = try BacktestPlan.sha256(of: path, cancelled: cancelled) else { return }
                         digests[path] = .success(digest)
+                        let stable = FileIdentity(path: path) == identity ? identity : nil
+                        slot.textIdentities.withLock { $0[path] = stable }
                         if let cache, let identity {
                             cache.store(digest, for: identity, path: path, startedAt: startedAt)
                         }
@@ -1220,13 +1223,14 @@ final class InputHashes: Sendable {
             slot.cached.withLock { _ = $0.remove(path) }
             for (index, named) in paths.enumerated() where named == path { digests[index] = .success(digest) }
         }
-        // A text file's digest taken from the cache holds for the file as the plan found it (a
-        // run whose input changes after that fails: `BacktestPlan.changedInput`). One kept for
-        // another identity (the file was written between the look-up and the plan's end) gives
-        // way to the digest of the file now, if it still has the plan's identity before and
-        // after hashing. Confirmed once: later calls return the same digests.
+        // A text file's digest, hashed by the thread or taken from the cache, holds for the
+        // file as the plan found it (a run whose input changes after that fails:
+        // `BacktestPlan.changedInput`). One for another identity (the file was written while
+        // the plan was made, or while the thread hashed it, which at its low priority may be
+        // after the run) gives way to the digest of the file now, if it still has the plan's
+        // identity before and after hashing. Confirmed once: later calls return the same digests.
         let planned = slot.planIdentities.withLock { $0 }
-        let kept = slot.cachedByPath.withLock { entries in
+        let kept = slot.textIdentities.withLock { entries in
             defer { entries = [:] }
             return entries
         }

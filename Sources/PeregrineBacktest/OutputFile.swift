@@ -222,7 +222,8 @@ public final class StagedOutput {
             self.file = file
             staged = (partial, target)
             busErrorSlot = BusErrorExit.removeOnExit(partial)
-            lock = dup(descriptor)
+            // (Closed on exec, as the file is: a program started meanwhile holds no lock.)
+            lock = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
             if lock >= 0, flock(lock, LOCK_EX | LOCK_NB) != 0 {
                 close(lock)
                 lock = -1

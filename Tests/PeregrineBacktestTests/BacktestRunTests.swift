@@ -1379,6 +1379,13 @@ import Testing
         stale.thread.join()
         stale.expect([(csv, thirdIdentity)])
         #expect(throws: BacktestError.data(BacktestPlan.changedMessage(csv))) { try stale.wait() }
+        // The same for a digest the thread hashed (no cache): a file written after it was
+        // hashed gets the digest of the file as the plan found it.
+        let hashedEarly = try InputHashes(paths: [csv], cache: nil)
+        hashedEarly.thread.join()
+        try Self.append("binance-futures,BTCUSDT,1582329827065000,1582329827185582,1,9672.1,9671.2,3\n", to: csv)
+        hashedEarly.expect([(csv, FileIdentity(path: csv))])
+        #expect(try hashedEarly.wait() == [try Self.sha256sum(csv)])
     }
 
     /// Appends `text` to the file at `path`.
