@@ -187,12 +187,12 @@ public enum OutputFile {
 /// renamed over it once complete (`commit`), so that a run killed part-way (SIGKILL, a power cut)
 /// leaves the file at its name as it was and the partial file beside it, never a cut one that
 /// reads whole; the next run writing that name removes such a file once it is stale
-/// (`removeStalePartialFiles`). Written in place instead, as before: standard output or error (redirected to a file
-/// or not), a device such as /dev/null, a pipe, and a file a rename would change more than the
-/// contents of (one with other hard links, owned by another user, or in a directory this
-/// process cannot write), or when the partial file cannot be made; a file whose rename is
-/// refused (a file mounted into a container) is copied over in place. Not thread-safe: one
-/// writer.
+/// (`removeStalePartialFiles`). Written in place instead, as before: standard output or error
+/// (redirected to a file or not), a device such as /dev/null, a pipe, and a file a rename would
+/// change more than the contents of (one with other hard links, owned by another user, or in a
+/// directory this process cannot write), or when the partial file cannot be made; a file whose
+/// rename is refused (a file mounted into a container) is copied over in place. Not
+/// thread-safe: one writer.
 public final class StagedOutput {
     public let path: String
     let flag: String
@@ -275,11 +275,10 @@ public final class StagedOutput {
     /// namespace, whose id means nothing here, keeps its file). Files named without an id (by
     /// builds before the id was added) are left. Failing to read the directory, to lock a file
     /// or to remove one leaves it: nothing fails for it.
-    static func removeStalePartialFiles(of target: String, now: Int = time(nil)) {
+    static func removeStalePartialFiles(of target: String) {
         let directory = FileIO.directory(of: target)
-        let prefix =
-            String(target[(target.lastIndex(of: "/").map { target.index(after: $0) } ?? target.startIndex)...])
-            + ".partial-"
+        let prefix = OutputFile.lastComponent(of: target) + ".partial-"
+        let now = time(nil)
         guard let names = try? FileIO.listDirectory(directory) else { return }
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
