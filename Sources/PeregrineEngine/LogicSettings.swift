@@ -46,8 +46,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// records another revision wrote unless told to accept it (`--accept-logic-change`), and
     /// `replay` says when it replays them. Revision 1: 2026-12-07. Revision 2 (2026-12-07): a
     /// cancel the kill switch sent is `killSwitch` in the order's reason and its update, not
-    /// the venue's `requested`.
-    public static let currentRevision = 2
+    /// the venue's `requested`. Revision 3 (2026-12-07): the market maker no longer holds its
+    /// ask above a bid (or a bid's new price) the risk checks refused, which never reached its
+    /// venue; the cross-venue arbitrage sends both legs or neither (`submitBoth`).
+    public static let currentRevision = 3
 
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
     /// to resolve their defaults. Throws for a strategy that cannot be built.

@@ -26,8 +26,11 @@ public struct MidPrice: Hashable, Sendable, BitwiseCopyable {
 ///
 /// Orders are checked against the instrument's reference data (minimum quantity and notional)
 /// and the per-event command limit before they leave: a refused one returns nil (or false) and
-/// `lastRefusal` says why; nothing is sent. An order that leaves is `pendingNew` until its venue
-/// answers (a hosted venue answers within the same event).
+/// `lastRefusal` says why; nothing is sent. The risk checks come after: an order or replace they
+/// refuse returns its id (or true) but never leaves, and is answered with a reject update
+/// (`order(id)` is nil for a refused new order, and a refused replace leaves its order as it
+/// was). An order that leaves is `pendingNew` until its venue answers (a hosted venue answers
+/// within the same event).
 public struct StrategyContext: ~Copyable {
     @usableFromInline let state: UnsafeMutablePointer<TradingState>
     @usableFromInline let books: UnsafePointer<InstrumentBooks>
@@ -170,6 +173,12 @@ public struct StrategyContext: ~Copyable {
         state.pointee.netPosition(slot: slot, instrument: instrument)
     }
 
+    /// A number that moves whenever an open order or a position changes (any strategy's: a
+    /// report applied, a command sent, a timeout, a restore). Two equal readings mean none
+    /// changed in between: a strategy whose decision depends only on its orders, its positions
+    /// and values it keeps (a touch) may skip recomputing it. O(1).
+    @inlinable public var revision: UInt64 { state.pointee.revision }
+
     /// The open order `id` if it is this strategy's.
     @inlinable
     public func order(_ id: OrderID) -> OwnOrder? {
@@ -193,7 +202,9 @@ public struct StrategyContext: ~Copyable {
     // MARK: Order entry
 
     /// Sends a new order for `instrument` (the command's id and account are the engine's to set).
-    /// Returns its client order id, or nil if refused (`lastRefusal`).
+    /// Returns its client order id, or nil if refused outright (`lastRefusal`). An order a risk
+    /// rule refuses gets an id too but never leaves: `order(id)` is nil for it, and it is
+    /// answered with a reject update (`onOrderRejected`).
     @inlinable
     public mutating func submit(_ order: OrderCommand, instrument: InstrumentID) -> OrderID? {
         switch state.pointee.submit(order, instrument: instrument, slot: slot) {
@@ -203,6 +214,28 @@ public struct StrategyContext: ~Copyable {
         case .failure(let error):
             _lastRefusal = error.refusal
             return nil
+        }
+    }
+
+    /// Sends two new orders that make sense only together (an arbitrage's legs): both leave, or
+    /// neither does. When the second is refused, the first is withdrawn before it leaves.
+    /// Returns true when both left; false when refused: outright (`lastRefusal`, no update), or
+    /// by a risk rule (`lastRefusal` `.none`; each order is answered with a reject update, in
+    /// `onOrderRejected`, the withdrawn one with the other's reason).
+    @inlinable
+    public mutating func submitBoth(
+        _ first: OrderCommand, instrument firstInstrument: InstrumentID, _ second: OrderCommand,
+        instrument secondInstrument: InstrumentID
+    ) -> Bool {
+        switch state.pointee.submitBoth(
+            first, instrument: firstInstrument, second, instrument: secondInstrument, slot: slot)
+        {
+        case .success(let both):
+            _lastRefusal = .none
+            return both
+        case .failure(let error):
+            _lastRefusal = error.refusal
+            return false
         }
     }
 
@@ -255,7 +288,9 @@ public struct StrategyContext: ~Copyable {
     }
 
     /// Asks to change the strategy's resting limit order `id` to `price` and a total quantity
-    /// (filled part included); false if refused (`lastRefusal`).
+    /// (filled part included); false if refused outright (`lastRefusal`). A replace a risk rule
+    /// refuses returns true but never leaves: the order stays as it was (not `pendingReplace`),
+    /// and a reject update answers it.
     @inlinable
     @discardableResult
     public mutating func replace(_ id: OrderID, price: Price, quantity: Quantity) -> Bool {

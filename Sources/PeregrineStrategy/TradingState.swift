@@ -306,6 +306,14 @@ public struct TradingState: ~Copyable {
     public var started: Bool { _started }
     @usableFromInline var _counters = TradingCounters()
     public var counters: TradingCounters { _counters }
+    @usableFromInline var _revision: UInt64 = 0
+    /// The reason of the last command the risk checks refused (read right after: not state).
+    @usableFromInline var lastRiskRejection = ExecutionReason.none
+    /// A number that moves whenever an open order or a position changes: a report applied (or
+    /// found its order), an order, cancel or replace sent, an order timed out, a restore. Two
+    /// equal readings mean no order and no position changed in between, so a strategy may skip
+    /// work that depends on nothing else. O(1).
+    @inlinable public var revision: UInt64 { _revision }
 
     /// The most commands (new, cancel, replace) one strategy may send while handling one event:
     /// a guard against a runaway loop, not a risk limit.
@@ -588,6 +596,7 @@ public struct TradingState: ~Copyable {
             return true
         }
         let index = Int(found)
+        _revision &+= 1
         // The order is changed where it lies (copying it in and out cost more than the rest).
         let order = orders + index
         if refusingOtherInstrument, order.pointee.instrument != report.instrument { return false }
@@ -739,8 +748,15 @@ public struct TradingState: ~Copyable {
         case .cancelled: _counters.cancelled &+= 1
         default: _counters.rejected &+= 1
         }
+        release(index, slot: self.slot(of: order.pointee.strategy) ?? 0)
+    }
+
+    /// Takes the order at table index `index` (of the strategy in `slot`) out of the id map,
+    /// its position's list and the open counts, and frees its entry.
+    @inlinable
+    mutating func release(_ index: Int, slot: Int) {
+        let order = orders + index
         orderIndex.remove(order.pointee.id.rawValue)
-        let slot = self.slot(of: order.pointee.strategy) ?? 0
         let list = Int(order.pointee.positionIndex)
         let previous = previousInList[index]
         let next = nextInList[index]
@@ -854,7 +870,55 @@ public struct TradingState: ~Copyable {
         orderIndex.insert(id.rawValue, slot: Int32(index))
         push(command, instrument: instrument)
         _counters.submitted &+= 1
+        _revision &+= 1
         return .success(id)
+    }
+
+    /// Records two new orders for the strategy in `slot` as one: both are queued for their
+    /// venues, or neither is. When the second is refused, the first (queued last, so not sent
+    /// yet) is withdrawn as if never submitted: its throttle token and command are given back.
+    /// Returns true when both were queued; false when a risk rule refused one (each refused or
+    /// withdrawn order is answered with a reject update, the withdrawn one with the refused
+    /// one's reason, and counted with the risk rejects); the refusal when refused outright
+    /// (nothing queued, no update).
+    @inlinable
+    mutating func submitBoth(
+        _ first: OrderCommand, instrument firstInstrument: InstrumentID, _ second: OrderCommand,
+        instrument secondInstrument: InstrumentID, slot: Int
+    ) -> Result<Bool, OrderRefusalError> {
+        let throttle = throttles[slot]
+        let firstID: OrderID
+        switch submit(first, instrument: firstInstrument, slot: slot) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let id): firstID = id
+        }
+        // Refused by a risk rule: its reject is queued, and the second is not sent.
+        let found = orderIndex.find(firstID.rawValue)
+        guard found >= 0 else { return .success(false) }
+        let outcome = submit(second, instrument: secondInstrument, slot: slot)
+        if case .success(let id) = outcome, orderIndex.find(id.rawValue) >= 0 { return .success(true) }
+        // The first's command is the last queued (the second's never was).
+        let tail = (pendingHead &+ pendingCount &- 1) & (Self.pendingCapacity &- 1)
+        let index = Int(found)
+        guard pendingCount > 0, pending[tail].command.orderID == firstID else {
+            // (Cannot happen: nothing is queued between the two.) It goes alone, then.
+            return outcome.map { _ in false }
+        }
+        let command = pending[tail].command
+        let order = orders[index]
+        pendingCount &-= 1
+        exposures[Int(order.positionIndex)].replace(OpenExposure(order), with: OpenExposure())
+        release(index, slot: slot)
+        _counters.submitted &-= 1
+        slots[slot].commandsLeft &+= 1
+        throttles[slot] = throttle
+        _revision &+= 1
+        switch outcome {
+        case .failure(let refusal): return .failure(refusal)
+        case .success:
+            refuseByRisk(order, report: .rejection(of: command, instrument: firstInstrument, reason: lastRiskRejection))
+            return .success(false)
+        }
     }
 
     /// The pre-trade checks `submit` runs on a new order `command` for `instrument` from the
@@ -893,6 +957,7 @@ public struct TradingState: ~Copyable {
         }
         _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
         _counters.totalRiskRejected &+= 1
+        lastRiskRejection = report.reason
         enqueue(order, report, fee: .zero)
     }
 
@@ -1079,6 +1144,7 @@ public struct TradingState: ~Copyable {
         orders[index].state = .pendingCancel
         push(.cancel(id, account: slots[slot].account), instrument: orders[index].instrument)
         _counters.cancelsSent &+= 1
+        _revision &+= 1
         return .none
     }
 
@@ -1122,6 +1188,7 @@ public struct TradingState: ~Copyable {
         exposures[position].replace(before, with: OpenExposure(order.pointee))
         push(.replace(id, account: slots[slot].account, price: price, quantity: quantity), instrument: instrument)
         _counters.replacesSent &+= 1
+        _revision &+= 1
         return .none
     }
 
@@ -1285,6 +1352,7 @@ public struct TradingState: ~Copyable {
                         if bySwitch { orders[found].reason = .killSwitch }
                         push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
                         _counters.cancelsSent &+= 1
+                        _revision &+= 1
                         queued &+= 1
                     }
                     index = nextInList[Int(index)]
@@ -1398,6 +1466,7 @@ extension TradingState {
             push(.cancel(order.id, account: slots[slot].account), instrument: order.instrument)
             _counters.cancelsSent &+= 1
             _counters.ackTimeouts &+= 1
+            _revision &+= 1
             timedOut &+= 1
             var command = OrderCommand.limit(
                 order.id, account: slots[slot].account, order.side, price: order.price, quantity: order.quantity)
@@ -1585,6 +1654,7 @@ extension TradingState {
     /// order) and timers. Not the event time and the per-event command allowances, which each
     /// event sets afresh. Call between events (no command or update in flight).
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
+        if visitor.isRestoring { _revision &+= 1 }
         try visitor.visit(&_started, "trading started")
         try visitor.visit(&nextTimerID, "next timer id")
         var counts =

@@ -2,6 +2,7 @@ import Foundation
 import PeregrineBacktest
 import PeregrineCore
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Testing
 
@@ -104,30 +105,48 @@ struct PlainMarketMaker: Strategy, Sendable {
     /// The built-in market maker and the plain one send the same orders and get the same fills,
     /// on the synthetic L2 and trades data, with parameters and latencies that leave orders busy
     /// (in flight), refused (post-only quotes the book moved into), replaced and skewed, quoting
-    /// from the mid and from the touch (`join-touch`).
+    /// from the mid and from the touch (`join-touch`), and with risk rules that refuse some of its
+    /// commands before they leave (the built-in one skips a book change that cannot change its
+    /// quotes, `MarketMaker.settled`, but never a command the plain one sends again).
     @Test func theBuiltInMarketMakerFollowsItsDocumentedRules() throws {
         let directory = try BacktestRunTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try SharedBooksTests.syntheticData(in: directory, rows: 12_000)
-        let cases: [([(String, String)], OrderLatency)] = [
-            ([("half-spread", "0"), ("size", "10"), ("max-position", "200"), ("skew", "0")], .none),
-            ([("half-spread", "1"), ("size", "7"), ("max-position", "60"), ("skew", "3"), ("requote", "2")], .none),
+        let cases: [([(String, String)], OrderLatency, [RiskRule])] = [
+            ([("half-spread", "0"), ("size", "10"), ("max-position", "200"), ("skew", "0")], .none, []),
+            (
+                [("half-spread", "1"), ("size", "7"), ("max-position", "60"), ("skew", "3"), ("requote", "2")], .none,
+                []
+            ),
             (
                 [("half-spread", "0"), ("size", "10"), ("max-position", "100")],
-                .constant(entry: 400_000, response: 300_000)
+                .constant(entry: 400_000, response: 300_000), []
             ),
             (
                 [("half-spread", "0"), ("size", "5"), ("max-position", "40"), ("post-only", "0"), ("requote", "3")],
-                .constant(entry: 1_500_000, response: 0)
+                .constant(entry: 1_500_000, response: 0), []
             ),
-            ([("half-spread", "0"), ("size", "5"), ("max-position", "40"), ("skew", "0"), ("join-touch", "1")], .none),
+            (
+                [("half-spread", "0"), ("size", "5"), ("max-position", "40"), ("skew", "0"), ("join-touch", "1")],
+                .none, []
+            ),
             (
                 [("half-spread", "0"), ("size", "7"), ("max-position", "60"), ("skew", "3"), ("join-touch", "1")],
-                .constant(entry: 400_000, response: 300_000)
+                .constant(entry: 400_000, response: 300_000), []
+            ),
+            // Refused before they leave: orders past a tighter position limit, and orders and
+            // replaces past a throttle (both are sent again at later book changes).
+            (
+                [("half-spread", "0"), ("size", "10"), ("max-position", "200"), ("skew", "0")], .none,
+                [RiskRule(maxPosition: "0.03")]
+            ),
+            (
+                [("half-spread", "0"), ("size", "5"), ("max-position", "40"), ("skew", "0"), ("join-touch", "1")],
+                .none, [RiskRule(maxOrdersPerSecond: "20", orderBurst: 2)]
             ),
         ]
         var builtInFills: [[String]] = []
-        for (parameters, latency) in cases {
+        for (parameters, latency, risk) in cases {
             var outcomes: [(report: [String: Any], fills: [String])] = []
             for name in ["market-maker", "plain-market-maker"] {
                 var settings = BacktestSettings()
@@ -136,6 +155,7 @@ struct PlainMarketMaker: Strategy, Sendable {
                 ]
                 settings.strategies = [StrategySpec(name: name, parameters: parameters)]
                 settings.orderLatency = latency
+                settings.risk = risk
                 let fills = directory.appendingPathComponent("\(name)-fills.csv").path
                 let result = try Backtest.run(
                     try BacktestPlan(settings, custom: PlainMarketMaker.self), custom: PlainMarketMaker.self,
@@ -155,6 +175,11 @@ struct PlainMarketMaker: Strategy, Sendable {
             #expect(builtIn.fills == plain.fills, "\(parameters)")
             for key in ["trades", "orders_sent", "orders_rejected", "fills_passive", "fills_aggressive"] {
                 #expect(builtIn.report[key] as? Int == plain.report[key] as? Int, "\(key) \(parameters)")
+            }
+            let riskRejections = try #require(builtIn.report["risk_rejections"] as? [String: Int])
+            #expect(riskRejections == plain.report["risk_rejections"] as? [String: Int], "\(parameters)")
+            if !risk.isEmpty {
+                #expect(riskRejections.values.reduce(0, +) > 50, "\(riskRejections) \(parameters)")
             }
             for key in ["net_pnl", "position", "volume"] {
                 #expect(builtIn.report[key] as? String == plain.report[key] as? String, "\(key) \(parameters)")

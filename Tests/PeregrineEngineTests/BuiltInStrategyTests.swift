@@ -2,20 +2,22 @@ import PeregrineBook
 import PeregrineCore
 import PeregrineEngine
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import Testing
 
 /// Each built-in strategy's decisions on scripted data.
 @Suite("Built-in strategies")
 struct BuiltInStrategyTests {
-    static func logic(_ strategies: [StrategySpec], instruments: Int = 1, orderFlow: Int = 0) throws
-        -> EngineLogic<IdleStrategy>
-    {
+    static func logic(
+        _ strategies: [StrategySpec], instruments: Int = 1, orderFlow: Int = 0, risk: [RiskRule] = []
+    ) throws -> EngineLogic<IdleStrategy> {
         var configuration = EngineConfiguration()
         configuration.instruments = instruments
         configuration.orderFlowPercent = orderFlow
         configuration.venueOrderCapacity = 64
         configuration.strategies = strategies
+        configuration.risk = risk
         return try EngineLogic(configuration: configuration, custom: IdleStrategy.self)
     }
 
@@ -114,13 +116,19 @@ struct BuiltInStrategyTests {
             Self.level(0, .buy, 100, 5, time: 1), Self.level(0, .sell, 101, 5, time: 2),
             Self.level(1, .buy, 98, 5, time: 3), Self.level(1, .sell, 99, 3, time: 4),
         ]
-        for (minimumEdge, expected) in [("0", 2), ("1", 0)] {
+        // Both legs or neither: a throttle with room for one order sends none (the second leg
+        // refused takes the first back), one with room for two sends both.
+        let cases: [(String, [RiskRule], Int)] = [
+            ("0", [], 2), ("1", [], 0), ("0", [RiskRule(maxOrdersPerSecond: "1", orderBurst: 1)], 0),
+            ("0", [RiskRule(maxOrdersPerSecond: "1", orderBurst: 2)], 2),
+        ]
+        for (minimumEdge, risk, expected) in cases {
             var logic = try Self.logic(
                 [
                     StrategySpec(
                         name: "cross-venue-arbitrage", instruments: [InstrumentID(0), InstrumentID(1)],
                         parameters: [("quantity", "10"), ("min-edge", minimumEdge)])
-                ], instruments: 2)
+                ], instruments: 2, risk: risk)
             var outputs = RecordingOutputs()
             for (sequence, event) in book.enumerated() {
                 logic.handle(event, sequence: Int64(sequence), outputs: &outputs)

@@ -137,6 +137,50 @@ import Testing
         #expect(strategy.calls == ["filled 3", "cancelled"])
     }
 
+    /// `TradingState.revision` moves with every change of an order or a position, and only then:
+    /// a strategy may skip work while it stays (the market maker does).
+    @Test func theRevisionMovesWithEveryOrderOrPositionChange() throws {
+        let harness = try Harness(.all)
+        let trading = harness.trading
+        var context = StrategyContext(state: trading, books: UnsafePointer(harness.books), slot: 0)
+        let start = context.revision
+        /// The context's revision, less `start`.
+        func moved(_ context: borrowing StrategyContext) -> UInt64 { context.revision - start }
+        #expect(trading.pointee.revision == start)
+        let id = try #require(harness.submit(lots: 10))
+        #expect(moved(context) == 1)
+        // Reads and refused commands change nothing.
+        _ = context.order(id)
+        _ = context.netPosition(InstrumentID(0))
+        let unknownCancelled = context.cancel(OrderID(rawValue: 999))
+        let emptySubmitted = context.submitLimit(
+            InstrumentID(0), .buy, price: Price(ticks: 100), quantity: .zero)
+        #expect(!unknownCancelled && emptySubmitted == nil)
+        #expect(moved(context) == 1)
+        _ = harness.apply(.accepted, id, leaves: 10, exporting: .all)
+        #expect(moved(context) == 2)
+        _ = harness.apply(.partiallyFilled, id, lots: 4, leaves: 6, tradeID: 1, exporting: .all)
+        #expect(moved(context) == 3)
+        let replaced = context.replace(id, price: Price(ticks: 99), quantity: Quantity(lots: 10))
+        #expect(replaced && moved(context) == 4)
+        _ = harness.apply(.replaced, id, lots: 10, leaves: 6, exporting: .all)
+        #expect(moved(context) == 5)
+        let cancelled = context.cancel(id)
+        #expect(cancelled && moved(context) == 6)
+        _ = harness.apply(.cancelled, id, leaves: 0, exporting: .all)
+        #expect(moved(context) == 7)
+        // A report for an order the engine no longer holds changes nothing.
+        _ = harness.apply(.cancelled, id, leaves: 0, exporting: .all)
+        #expect(moved(context) == 7)
+        #expect(trading.pointee.counters.unknownReports == 1)
+        // The engine's own cancels (a session's end, the kill switch) move it too.
+        let second = try #require(harness.submit(lots: 5))
+        #expect(moved(context) == 8)
+        #expect(trading.pointee.cancelOpenOrders() == 1)
+        #expect(trading.pointee.openOrder(second)?.state == .pendingCancel)
+        #expect(moved(context) == 9)
+    }
+
     @Test func eachReportKindNeedsOneInterest() {
         #expect(OrderUpdateInterest(.accepted, open: true) == .accepted)
         #expect(OrderUpdateInterest(.rejected, open: false) == .rejected)

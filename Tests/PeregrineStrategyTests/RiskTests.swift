@@ -154,6 +154,30 @@ final class RiskHarness {
     func nextCommand() -> OrderCommand? { trading.pointee.nextCommand()?.command }
     var counters: TradingCounters { trading.pointee.counters }
 
+    /// Sends a buy of `lots` on instrument 0 and a sell of `lots` (`secondLots` when given) on
+    /// instrument 1 as strategy 0, both or neither (`submitBoth`); whether both left, and the
+    /// refusal.
+    func submitBoth(lots: Int64, secondLots: Int64? = nil) -> (both: Bool, refusal: OrderRefusal) {
+        var context = StrategyContext(state: trading, books: UnsafePointer(books), slot: 0)
+        let both = context.submitBoth(
+            .limit(OrderID(0), account: AccountID(0), .buy, price: Price(ticks: 1_000), quantity: Quantity(lots: lots)),
+            instrument: InstrumentID(0),
+            .limit(
+                OrderID(0), account: AccountID(0), .sell, price: Price(ticks: 2_000),
+                quantity: Quantity(lots: secondLots ?? lots)),
+            instrument: InstrumentID(1))
+        return (both, context.lastRefusal)
+    }
+
+    /// The updates queued, as (order id, kind, reason, state).
+    func updates() -> [(OrderID, ExecutionKind, ExecutionReason, OrderState)] {
+        var all: [(OrderID, ExecutionKind, ExecutionReason, OrderState)] = []
+        while let update = trading.pointee.nextUpdate() {
+            all.append((update.order.id, update.report.kind, update.report.reason, update.order.state))
+        }
+        return all
+    }
+
     var rejects: [ExecutionReason: Int] {
         Dictionary(uniqueKeysWithValues: trading.pointee.counters.riskRejectsByReason.map { ($0.reason, $0.count) })
     }
@@ -322,6 +346,54 @@ struct RiskTests {
         // The 3 refused orders count as refused before a venue, not among those submitted.
         #expect(harness.counters.submitted == 15 && harness.counters.rejected == 0)
         #expect(harness.trading.pointee.refusedCommands == 3)
+    }
+
+    /// `submitBoth`: two legs leave together or not at all. A second leg the throttle refuses
+    /// takes the first back before it leaves (its token and command given back, both answered
+    /// with a reject); a first leg a risk rule refuses sends no second; a second refused
+    /// outright withdraws the first with no update.
+    @Test func twoLegsLeaveTogetherOrNotAtAll() throws {
+        // 2 orders per second, a burst of 3; orders on instrument 0 of at most 5 lots.
+        let harness = try RiskHarness([
+            RiskRule(strategy: 1, maxOrdersPerSecond: "2", orderBurst: 3),
+            RiskRule(strategy: 1, instrument: "HOST0", maxOrderQuantity: "0.005"),
+        ])
+        #expect(harness.submitBoth(lots: 2) == (true, .none))
+        var sent: [OrderCommand] = []
+        while let command = harness.nextCommand() { sent.append(command) }
+        #expect(sent.map(\.side) == [.buy, .sell] && sent.map(\.quantity.lots) == [2, 2])
+        #expect(harness.updates().isEmpty)
+        let revision = harness.trading.pointee.revision
+        // One token left: the first leg takes it, the second is throttled, the first withdrawn.
+        #expect(harness.submitBoth(lots: 3) == (false, .none))
+        #expect(harness.nextCommand() == nil)
+        let refused = harness.updates()
+        #expect(refused.map { $0.1 } == [.rejected, .rejected])
+        #expect(refused.map { $0.2 } == [.orderThrottle, .orderThrottle])
+        #expect(refused.map { $0.3 } == [.rejected, .rejected])
+        #expect(refused[0].0 != refused[1].0 && refused.allSatisfy { harness.order($0.0) == nil })
+        #expect(harness.trading.pointee.revision != revision)
+        #expect(harness.counters.submitted == 2 && harness.rejects == [.orderThrottle: 2])
+        #expect(harness.trading.pointee.openOrderCount(slot: 0) == 2)
+        #expect(harness.exposure(0)?.buyLots == 2 && harness.exposure(1)?.sellLots == 2)
+        // The withdrawn leg's token is back: one order passes, the next is throttled.
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1, accept: false).reason == .none)
+        #expect(harness.submit(0, .buy, price: 1_000, lots: 1).reason == .orderThrottle)
+        // A first leg over the order quantity: refused, and no second is sent.
+        harness.advance(by: 2_000_000_000)
+        #expect(harness.submitBoth(lots: 6) == (false, .none))
+        #expect(harness.nextCommand() == nil)
+        let single = harness.updates()
+        #expect(single.count == 1 && single.first?.2 == .maxOrderQuantity && single.first?.3 == .rejected)
+        // A second leg refused outright (no quantity): the first is withdrawn, nothing is
+        // answered, nothing counted but the refusal.
+        let before = harness.counters
+        #expect(harness.submitBoth(lots: 1, secondLots: 0) == (false, .belowMinimumQuantity))
+        #expect(harness.nextCommand() == nil && harness.updates().isEmpty)
+        #expect(harness.counters.submitted == before.submitted)
+        #expect(harness.trading.pointee.refusedCommands == before.totalRefused + before.totalRiskRejected + 1)
+        #expect(harness.trading.pointee.openOrderCount(slot: 0) == 3)
+        #expect(harness.exposure(0)?.buyLots == 3)
     }
 
     @Test func theDailyLossStartsAgainAtMidnightUTC() throws {

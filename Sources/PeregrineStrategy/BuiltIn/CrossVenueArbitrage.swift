@@ -6,7 +6,9 @@ import PeregrineModel
 /// and lot sizes: it compares prices in ticks and sizes in lots; another grid is refused): when one's
 /// best bid exceeds the other's best ask by more than the taker fees of both legs (plus
 /// `min-edge` ticks), it buys at the ask and sells at the bid, `quantity` lots each (capped by
-/// what both levels show), as two IOC limit orders at those prices.
+/// what both levels show), as two IOC limit orders at those prices, sent together or not at
+/// all (`StrategyContext.submitBoth`: when a risk rule or a command limit refuses one leg, the
+/// other is withdrawn before it leaves).
 ///
 /// Checked at every book change or quote of either instrument while it has no open order. It
 /// does not take a leg that would make its position in either instrument exceed `max-position`
@@ -92,8 +94,16 @@ public struct CrossVenueArbitrage: Strategy, Sendable {
             context.rules(sellInstrument).takerFee.fee(price: bid.price, quantity: size)
             + context.rules(buyInstrument).takerFee.fee(price: ask.price, quantity: size)
         guard gross > fees else { return }
-        _ = context.submitLimit(buyInstrument, .buy, price: ask.price, quantity: size, timeInForce: .immediateOrCancel)
-        _ = context.submitLimit(
-            sellInstrument, .sell, price: bid.price, quantity: size, timeInForce: .immediateOrCancel)
+        // Both legs or neither: a leg a risk rule refuses takes the other back before it leaves
+        // (one leg alone is a position, not an arbitrage).
+        _ = context.submitBoth(
+            .limit(
+                OrderID(0), account: AccountID(0), .buy, price: ask.price, quantity: size,
+                timeInForce: .immediateOrCancel),
+            instrument: buyInstrument,
+            .limit(
+                OrderID(0), account: AccountID(0), .sell, price: bid.price, quantity: size,
+                timeInForce: .immediateOrCancel),
+            instrument: sellInstrument)
     }
 }

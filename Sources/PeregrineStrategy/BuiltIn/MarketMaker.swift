@@ -41,6 +41,12 @@ public struct MarketMaker: Strategy, Sendable {
     /// Per instrument: the working bid and ask (raw order ids; 0 for none).
     @usableFromInline var bids: [UInt64]
     @usableFromInline var asks: [UInt64]
+    /// Per instrument: what the last `quote` that sent nothing saw (nil after one that sent a
+    /// command, or before any). Seeing the same again, it would send nothing again: `quote`
+    /// depends only on the touch, the orders and the position (`StrategyContext.revision`), and
+    /// on `bids` and `asks`, which change only with an order or a command. Not state: a restored
+    /// strategy starts without it.
+    @usableFromInline var settled: [SettledQuotes?]
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
         let parameters = configuration.parameters
@@ -55,6 +61,7 @@ public struct MarketMaker: Strategy, Sendable {
         instruments = configuration.instruments
         bids = Array(repeating: 0, count: instruments.count)
         asks = Array(repeating: 0, count: instruments.count)
+        settled = Array(repeating: nil, count: instruments.count)
     }
 
     public mutating func onStart(_ context: inout StrategyContext) {
@@ -99,6 +106,8 @@ public struct MarketMaker: Strategy, Sendable {
     mutating func quote(_ index: Int, _ context: inout StrategyContext) {
         let instrument = instruments[index]
         guard let mid = context.marketMid(instrument) else { return }
+        let seen = SettledQuotes(revision: context.revision, bid: mid.bid.ticks, ask: mid.ask.ticks)
+        if settled[index] == seen { return }
         let net = context.netPosition(instrument)
         // Skewed, but never through the market: at most one tick inside its other side.
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
@@ -119,7 +128,7 @@ public struct MarketMaker: Strategy, Sendable {
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
-        let (newBid, bidHeld) = quoting.work(
+        let (newBid, bidHeld, bidSent) = quoting.work(
             working.bid, side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
         if newBid != working.bid { bids[index] = newBid }
         // Never the ask at or below a price its venue may hold its bid at (half-spread 0 over a
@@ -127,10 +136,12 @@ public struct MarketMaker: Strategy, Sendable {
         // moved may lie above the new mid): a post-only ask there would take its own bid, and a
         // venue refuses it. The ask goes a tick above.
         if let bidHeld, ask <= bidHeld { ask = bidHeld &+ 1 }
-        let (newAsk, _) = quoting.work(
+        let (newAsk, _, askSent) = quoting.work(
             working.ask, side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
             &context)
         if newAsk != working.ask { asks[index] = newAsk }
+        let settles = bidSent || askSent ? nil : seen
+        if settled[index] != settles { settled[index] = settles }
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
@@ -138,7 +149,24 @@ public struct MarketMaker: Strategy, Sendable {
         for index in 0..<instruments.count {
             try visitor.visit(&bids[index], "market maker bid")
             try visitor.visit(&asks[index], "market maker ask")
+            settled[index] = nil
         }
+    }
+}
+
+/// The inputs of a market maker's `quote` that sent nothing: the trading state's revision and
+/// the market's touch, in ticks.
+@usableFromInline
+struct SettledQuotes: Equatable, Sendable {
+    @usableFromInline let revision: UInt64
+    @usableFromInline let bid: Int64
+    @usableFromInline let ask: Int64
+
+    @inlinable
+    init(revision: UInt64, bid: Int64, ask: Int64) {
+        self.revision = revision
+        self.bid = bid
+        self.ask = ask
     }
 }
 
@@ -157,38 +185,47 @@ struct Quoting {
         self.postOnly = postOnly
     }
 
-    /// Places, moves or withdraws one quote; returns the id now working (0 for none) and the
+    /// Places, moves or withdraws one quote; returns the id now working (0 for none), the
     /// price its venue holds it at once the commands sent so far arrive (nil when it is
-    /// withdrawn or there is none): the order's price, a replace's in flight, or the price just
-    /// sent.
-    @inlinable
+    /// withdrawn or there is none: the order's price, a replace's in flight, or the price just
+    /// sent), and whether it sent a command (or tried to: a refused one counts).
+    @inlinable @inline(__always)
     func work(
         _ working: UInt64, side: Side, price: Int64, wanted: Bool, _ instrument: InstrumentID,
         _ context: inout StrategyContext
-    ) -> (id: UInt64, held: Int64?) {
+    ) -> (id: UInt64, held: Int64?, sent: Bool) {
         if working != 0, let order = context.order(OrderID(working)) {
             if !wanted {
-                if order.state != .pendingCancel { context.cancel(order.id) }
-                return (working, nil)
+                guard order.state != .pendingCancel else { return (working, nil, false) }
+                context.cancel(order.id)
+                return (working, nil, true)
             }
-            if order.state == .pendingCancel { return (working, nil) }
+            if order.state == .pendingCancel { return (working, nil, false) }
             // (Its venue takes commands in order: a replace in flight lands before anything sent
             // after it.)
-            var held = order.state == .pendingReplace ? order.pendingPrice.ticks : order.price.ticks
+            let held = order.state == .pendingReplace ? order.pendingPrice.ticks : order.price.ticks
             let busy = order.state == .pendingReplace || order.state == .pendingNew
-            if !busy, (order.price.ticks &- price).magnitude >= UInt64(requote),
+            guard !busy, (order.price.ticks &- price).magnitude >= UInt64(requote) else {
+                return (working, held, false)
+            }
+            // A replace the risk checks refused leaves the order as it was (its venue keeps
+            // the old price), and the revision where it was; one that went moves it.
+            let before = context.revision
+            let moved =
                 context.replace(
                     order.id, price: Price(ticks: price), quantity: Quantity(lots: order.filled.lots &+ size))
-            {
-                held = price
-            }
-            return (working, held)
+                && context.revision != before
+            return (working, moved ? price : held, true)
         }
-        guard wanted else { return (0, nil) }
+        guard wanted else { return (0, nil, false) }
+        let before = context.revision
         let id = context.submitLimit(
             instrument, side, price: Price(ticks: price), quantity: Quantity(lots: size),
             timeInForce: postOnly ? .postOnly : .goodTillCancel)
-        return (id?.rawValue ?? 0, id == nil ? nil : price)
+        // An order the risk checks refused has an id (its reject update follows) but never
+        // reaches its venue, and leaves the revision where it was: nothing is held.
+        let entered = id != nil && context.revision != before
+        return (id?.rawValue ?? 0, entered ? price : nil, true)
     }
 
 }
