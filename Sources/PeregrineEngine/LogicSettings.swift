@@ -48,7 +48,9 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// cancel the kill switch sent is `killSwitch` in the order's reason and its update, not
     /// the venue's `requested`. Revision 3 (2026-12-07): the market maker no longer holds its
     /// ask above a bid (or a bid's new price) the risk checks refused, which never reached its
-    /// venue; the cross-venue arbitrage sends both legs or neither (`submitBoth`).
+    /// venue; the cross-venue arbitrage sends both legs or neither (`submitBoth`); a replace the
+    /// risk checks refuse on an order not yet accepted leaves the order open in its reject
+    /// update (it had said `rejected`).
     public static let currentRevision = 3
 
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)

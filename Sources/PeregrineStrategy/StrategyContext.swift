@@ -220,8 +220,9 @@ public struct StrategyContext: ~Copyable {
     /// Sends two new orders that make sense only together (an arbitrage's legs): both leave, or
     /// neither does. When the second is refused, the first is withdrawn before it leaves.
     /// Returns true when both left; false when refused: outright (`lastRefusal`, no update), or
-    /// by a risk rule (`lastRefusal` `.none`; each order is answered with a reject update, in
-    /// `onOrderRejected`, the withdrawn one with the other's reason).
+    /// by a risk rule (`lastRefusal` `.none`): the first (a reject update answers it, in
+    /// `onOrderRejected`; the second is not tried), or the second (reject updates answer both,
+    /// the withdrawn first with the second's reason; one risk reject is counted).
     @inlinable
     public mutating func submitBoth(
         _ first: OrderCommand, instrument firstInstrument: InstrumentID, _ second: OrderCommand,

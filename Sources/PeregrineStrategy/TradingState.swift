@@ -855,7 +855,7 @@ public struct TradingState: ~Copyable {
                 OwnOrder(
                     id: id, instrument: instrument, strategy: strategy, command: command, submittedAt: _time,
                     positionIndex: position),
-                report: .rejection(of: command, instrument: instrument, reason: risk))
+                report: .rejection(of: command, instrument: instrument, reason: risk), newOrder: true)
             return .success(id)
         }
         let index = Int(freeHead)
@@ -876,17 +876,18 @@ public struct TradingState: ~Copyable {
 
     /// Records two new orders for the strategy in `slot` as one: both are queued for their
     /// venues, or neither is. When the second is refused, the first (queued last, so not sent
-    /// yet) is withdrawn as if never submitted: its throttle token and command are given back.
-    /// Returns true when both were queued; false when a risk rule refused one (each refused or
-    /// withdrawn order is answered with a reject update, the withdrawn one with the refused
-    /// one's reason, and counted with the risk rejects); the refusal when refused outright
-    /// (nothing queued, no update).
+    /// yet) is withdrawn as if never submitted: its throttle token and command are given back,
+    /// and the revision is as before. Returns true when both were queued; false when a risk
+    /// rule refused one: the first (answered with a reject update; the second is not tried),
+    /// or the second (both answered with a reject update of its reason; one risk reject
+    /// counted); the refusal when one was refused outright (nothing queued, no update).
     @inlinable
     mutating func submitBoth(
         _ first: OrderCommand, instrument firstInstrument: InstrumentID, _ second: OrderCommand,
         instrument secondInstrument: InstrumentID, slot: Int
     ) -> Result<Bool, OrderRefusalError> {
         let throttle = throttles[slot]
+        let revision = _revision
         let firstID: OrderID
         switch submit(first, instrument: firstInstrument, slot: slot) {
         case .failure(let refusal): return .failure(refusal)
@@ -901,22 +902,30 @@ public struct TradingState: ~Copyable {
         let tail = (pendingHead &+ pendingCount &- 1) & (Self.pendingCapacity &- 1)
         let index = Int(found)
         guard pendingCount > 0, pending[tail].command.orderID == firstID else {
-            // (Cannot happen: nothing is queued between the two.) It goes alone, then.
+            // Cannot happen: nothing is queued between the two (a refused second leg queues an
+            // update, never a command).
+            assertionFailure("the first leg's command is not the last queued")
             return outcome.map { _ in false }
         }
         let command = pending[tail].command
-        let order = orders[index]
+        var order = orders[index]
         pendingCount &-= 1
         exposures[Int(order.positionIndex)].replace(OpenExposure(order), with: OpenExposure())
         release(index, slot: slot)
         _counters.submitted &-= 1
         slots[slot].commandsLeft &+= 1
         throttles[slot] = throttle
-        _revision &+= 1
+        // The orders and positions are as they were: so is the revision.
+        _revision = revision
         switch outcome {
         case .failure(let refusal): return .failure(refusal)
         case .success:
-            refuseByRisk(order, report: .rejection(of: command, instrument: firstInstrument, reason: lastRiskRejection))
+            // Answered with the refused leg's reason, and not counted again (one refusal).
+            let report = ExecutionReport.rejection(of: command, instrument: firstInstrument, reason: lastRiskRejection)
+            order.state = .rejected
+            order.reason = report.reason
+            order.leaves = .zero
+            enqueue(order, report, fee: .zero)
             return .success(false)
         }
     }
@@ -946,9 +955,10 @@ public struct TradingState: ~Copyable {
     /// see it), and counts it. (Never inlined: rare, and its code would sit in the middle of
     /// every order's path.)
     @inlinable @inline(never)
-    mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport) {
+    mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport, newOrder: Bool) {
         var order = order
-        if order.state == .pendingNew {
+        // (A replace may be refused on an order still `pendingNew`: that order stays open.)
+        if newOrder {
             // A new order never held: counted with the risk rejects, not among the orders
             // submitted or ended (new = filled + cancelled + rejected + open holds).
             order.state = .rejected
@@ -1178,7 +1188,8 @@ public struct TradingState: ~Copyable {
                 filledLots: order.pointee.filled.lots, leavesLots: order.pointee.leaves.lots,
                 priceTicks: order.pointee.price.ticks))
         if risk != .none {
-            refuseByRisk(order.pointee, report: .rejection(of: command, instrument: instrument, reason: risk))
+            refuseByRisk(
+                order.pointee, report: .rejection(of: command, instrument: instrument, reason: risk), newOrder: false)
             return .none
         }
         let before = OpenExposure(order.pointee)

@@ -350,8 +350,8 @@ struct RiskTests {
 
     /// `submitBoth`: two legs leave together or not at all. A second leg the throttle refuses
     /// takes the first back before it leaves (its token and command given back, both answered
-    /// with a reject); a first leg a risk rule refuses sends no second; a second refused
-    /// outright withdraws the first with no update.
+    /// with a reject, one counted); a first leg a risk rule refuses sends no second; a second
+    /// refused outright withdraws the first with no update.
     @Test func twoLegsLeaveTogetherOrNotAtAll() throws {
         // 2 orders per second, a burst of 3; orders on instrument 0 of at most 5 lots.
         let harness = try RiskHarness([
@@ -372,8 +372,9 @@ struct RiskTests {
         #expect(refused.map { $0.2 } == [.orderThrottle, .orderThrottle])
         #expect(refused.map { $0.3 } == [.rejected, .rejected])
         #expect(refused[0].0 != refused[1].0 && refused.allSatisfy { harness.order($0.0) == nil })
-        #expect(harness.trading.pointee.revision != revision)
-        #expect(harness.counters.submitted == 2 && harness.rejects == [.orderThrottle: 2])
+        // As before the pair: the same orders, the same revision, one refusal counted.
+        #expect(harness.trading.pointee.revision == revision)
+        #expect(harness.counters.submitted == 2 && harness.rejects == [.orderThrottle: 1])
         #expect(harness.trading.pointee.openOrderCount(slot: 0) == 2)
         #expect(harness.exposure(0)?.buyLots == 2 && harness.exposure(1)?.sellLots == 2)
         // The withdrawn leg's token is back: one order passes, the next is throttled.
@@ -394,6 +395,27 @@ struct RiskTests {
         #expect(harness.trading.pointee.refusedCommands == before.totalRefused + before.totalRiskRejected + 1)
         #expect(harness.trading.pointee.openOrderCount(slot: 0) == 3)
         #expect(harness.exposure(0)?.buyLots == 3)
+    }
+
+    /// A replace the risk checks refuse on an order its venue has not accepted yet leaves the
+    /// order open: its reject update says so (it had said `rejected`, and a strategy that
+    /// forgets rejected orders lost a live one).
+    @Test func aRefusedReplaceOfAnOrderNotYetAcceptedLeavesItOpen() throws {
+        let harness = try RiskHarness([RiskRule(strategy: 1, instrument: "HOST0", maxOrderQuantity: "0.005")])
+        let id = try #require(harness.submit(0, .buy, price: 1_000, lots: 2, accept: false).id)
+        #expect(harness.order(id)?.state == .pendingNew)
+        #expect(harness.replace(id, price: 1_001, lots: 9))
+        #expect(harness.nextCommand() == nil)
+        let updates = harness.updates()
+        #expect(updates.count == 1 && updates.first?.0 == id)
+        #expect(updates.first?.1 == .rejected && updates.first?.2 == .maxOrderQuantity)
+        #expect(updates.first?.3 == .pendingNew)
+        #expect(harness.order(id)?.state == .pendingNew && harness.order(id)?.price.ticks == 1_000)
+        #expect(harness.rejects == [.maxOrderQuantity: 1])
+        // A new order refused so is rejected.
+        let refused = harness.submit(0, .buy, price: 1_000, lots: 9)
+        #expect(refused.reason == .maxOrderQuantity)
+        #expect(refused.id.map { harness.order($0) == nil } == true)
     }
 
     @Test func theDailyLossStartsAgainAtMidnightUTC() throws {

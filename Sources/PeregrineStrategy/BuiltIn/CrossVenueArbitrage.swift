@@ -7,8 +7,8 @@ import PeregrineModel
 /// best bid exceeds the other's best ask by more than the taker fees of both legs (plus
 /// `min-edge` ticks), it buys at the ask and sells at the bid, `quantity` lots each (capped by
 /// what both levels show), as two IOC limit orders at those prices, sent together or not at
-/// all (`StrategyContext.submitBoth`: when a risk rule or a command limit refuses one leg, the
-/// other is withdrawn before it leaves).
+/// all (`StrategyContext.submitBoth`: a first leg refused sends no second, and a second refused
+/// by a risk rule or a command limit takes the first back before it leaves).
 ///
 /// Checked at every book change or quote of either instrument while it has no open order. It
 /// does not take a leg that would make its position in either instrument exceed `max-position`

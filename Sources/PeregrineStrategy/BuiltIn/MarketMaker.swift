@@ -149,7 +149,7 @@ public struct MarketMaker: Strategy, Sendable {
         for index in 0..<instruments.count {
             try visitor.visit(&bids[index], "market maker bid")
             try visitor.visit(&asks[index], "market maker ask")
-            settled[index] = nil
+            if visitor.isRestoring { settled[index] = nil }
         }
     }
 }
