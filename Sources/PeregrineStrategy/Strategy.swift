@@ -56,7 +56,8 @@ public protocol Strategy {
     mutating func onTrade(_ trade: Trade, instrument: InstrumentID, _ context: inout StrategyContext)
     mutating func onOrderAccepted(_ update: OrderUpdate, _ context: inout StrategyContext)
     /// A new order, or a cancel or replace of one, was rejected: `update.report.reason` says why
-    /// (`update.order.state` is `rejected` for a new order, its working state otherwise).
+    /// (`update.order.state` is `rejected` for a new order, the order's state otherwise: still
+    /// open, `pendingNew` included when a replace of an order not yet accepted is refused).
     mutating func onOrderRejected(_ update: OrderUpdate, _ context: inout StrategyContext)
     /// A fill, partial (`update.order.state == .partiallyFilled`) or final (`.filled`).
     mutating func onOrderFilled(_ update: OrderUpdate, _ context: inout StrategyContext)

@@ -396,8 +396,10 @@ public struct TradingState: ~Copyable {
         orderIndex = OrderIDMap(minimumCapacity: self.orderCapacity)
         pending = .allocate(capacity: Self.pendingCapacity)
         // One command's reports for the strategies' orders: each open order can be filled and
-        // cancelled, and an aggressive order can take every order resting in a venue book.
-        updateCapacity = strategies.isEmpty ? 1 : 2 * self.orderCapacity + venueOrderCapacity + 64
+        // cancelled, and an aggressive order can take every order resting in a venue book; and
+        // a callback's risk rejects, two a command at most (`submitBoth`'s refused pairs).
+        updateCapacity =
+            strategies.isEmpty ? 1 : 2 * self.orderCapacity + venueOrderCapacity + 2 * Int(Self.maxCommandsPerEvent)
         updates = .allocate(capacity: updateCapacity)
         self.timerCapacity = Swift.max(timerCapacity, 1)
         timers = .allocate(capacity: self.timerCapacity)

@@ -94,8 +94,8 @@ public struct CrossVenueArbitrage: Strategy, Sendable {
             context.rules(sellInstrument).takerFee.fee(price: bid.price, quantity: size)
             + context.rules(buyInstrument).takerFee.fee(price: ask.price, quantity: size)
         guard gross > fees else { return }
-        // Both legs or neither: a leg a risk rule refuses takes the other back before it leaves
-        // (one leg alone is a position, not an arbitrage).
+        // Both legs or neither: a refused first leg sends no second, and a refused second takes
+        // the first back before it leaves (one leg alone is a position, not an arbitrage).
         _ = context.submitBoth(
             .limit(
                 OrderID(0), account: AccountID(0), .buy, price: ask.price, quantity: size,
