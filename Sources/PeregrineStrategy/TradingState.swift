@@ -910,7 +910,7 @@ public struct TradingState: ~Copyable {
             return outcome.map { _ in false }
         }
         let command = pending[tail].command
-        var order = orders[index]
+        let order = orders[index]
         pendingCount &-= 1
         exposures[Int(order.positionIndex)].replace(OpenExposure(order), with: OpenExposure())
         release(index, slot: slot)
@@ -923,11 +923,8 @@ public struct TradingState: ~Copyable {
         case .failure(let refusal): return .failure(refusal)
         case .success:
             // Answered with the refused leg's reason, and not counted again (one refusal).
-            let report = ExecutionReport.rejection(of: command, instrument: firstInstrument, reason: lastRiskRejection)
-            order.state = .rejected
-            order.reason = report.reason
-            order.leaves = .zero
-            enqueue(order, report, fee: .zero)
+            enqueueRejection(
+                order, .rejection(of: command, instrument: firstInstrument, reason: lastRiskRejection), newOrder: true)
             return .success(false)
         }
     }
@@ -958,18 +955,25 @@ public struct TradingState: ~Copyable {
     /// every order's path.)
     @inlinable @inline(never)
     mutating func refuseByRisk(_ order: OwnOrder, report: ExecutionReport, newOrder: Bool) {
+        // A new order never held: counted with the risk rejects, not among the orders
+        // submitted or ended (new = filled + cancelled + rejected + open holds).
+        _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
+        _counters.totalRiskRejected &+= 1
+        lastRiskRejection = report.reason
+        enqueueRejection(order, report, newOrder: newOrder)
+    }
+
+    /// Queues the reject update `report` of `order`, a new order that never left (`newOrder`:
+    /// shown `rejected`, nothing left) or an order whose replace was refused (shown as it is,
+    /// open: a replace may be refused on an order still `pendingNew`).
+    @inlinable
+    mutating func enqueueRejection(_ order: OwnOrder, _ report: ExecutionReport, newOrder: Bool) {
         var order = order
-        // (A replace may be refused on an order still `pendingNew`: that order stays open.)
         if newOrder {
-            // A new order never held: counted with the risk rejects, not among the orders
-            // submitted or ended (new = filled + cancelled + rejected + open holds).
             order.state = .rejected
             order.reason = report.reason
             order.leaves = .zero
         }
-        _counters.riskRejected[Int(report.reason.rawValue &- ExecutionReason.killSwitch.rawValue)] &+= 1
-        _counters.totalRiskRejected &+= 1
-        lastRiskRejection = report.reason
         enqueue(order, report, fee: .zero)
     }
 
