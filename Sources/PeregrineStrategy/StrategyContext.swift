@@ -179,6 +179,12 @@ public struct StrategyContext: ~Copyable {
     /// and values it keeps (a touch) may skip recomputing it. O(1).
     @inlinable public var revision: UInt64 { state.pointee.revision }
 
+    /// How many reports so far only acknowledged a command as sent (any strategy's: a new order
+    /// accepted, a replace done as asked). When `revision` moved by exactly as much as this
+    /// between two readings, acknowledgements were the only changes in between: a decision made
+    /// at the first reading that counted on its commands going through stays. O(1).
+    @inlinable public var acknowledgements: UInt64 { state.pointee.acknowledgements }
+
     /// The open order `id` if it is this strategy's.
     @inlinable
     public func order(_ id: OrderID) -> OwnOrder? {

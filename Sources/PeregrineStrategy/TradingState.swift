@@ -314,6 +314,12 @@ public struct TradingState: ~Copyable {
     /// equal readings mean no order and no position changed in between, so a strategy may skip
     /// work that depends on nothing else. O(1).
     @inlinable public var revision: UInt64 { _revision }
+    @usableFromInline var _acknowledgements: UInt64 = 0
+    /// How many reports applied so far only acknowledged a command as sent: a new order
+    /// accepted, a replace done at the price and quantity asked. Each moved `revision` by one;
+    /// so when `revision` moved by exactly as much as this since two readings, every change in
+    /// between was such an acknowledgement (of any strategy's command). O(1).
+    @inlinable public var acknowledgements: UInt64 { _acknowledgements }
 
     /// The most commands (new, cancel, replace) one strategy may send while handling one event:
     /// a guard against a runaway loop, not a risk limit.
@@ -607,12 +613,17 @@ public struct TradingState: ~Copyable {
         var fee = Money.zero
         /// A cancel the kill switch sent (it marked the order), answered: the switch's.
         var bySwitch = false
+        /// The report only acknowledges the command in flight, as sent (`acknowledgements`).
+        var acknowledges = false
         switch report.kind {
         case .accepted:
             guard order.pointee.state.isOpen, !order.pointee.acknowledged else { return ignore() }
             order.pointee.acknowledged = true
             // A cancel or replace sent before the acceptance stays in flight.
-            if order.pointee.state == .pendingNew { order.pointee.state = .accepted }
+            if order.pointee.state == .pendingNew {
+                order.pointee.state = .accepted
+                acknowledges = true
+            }
         case .rejected:
             guard order.pointee.state.isOpen else { return ignore() }
             if !order.pointee.acknowledged {
@@ -658,6 +669,9 @@ public struct TradingState: ~Copyable {
             order.pointee.leaves = .zero
         case .replaced:
             guard order.pointee.state.isOpen, order.pointee.acknowledged else { return ignore() }
+            acknowledges =
+                order.pointee.state == .pendingReplace && report.price == order.pointee.pendingPrice
+                && report.quantity == order.pointee.pendingQuantity
             order.pointee.price = report.price
             order.pointee.quantity = report.quantity
             order.pointee.leaves = report.leavesQuantity
@@ -704,7 +718,9 @@ public struct TradingState: ~Copyable {
             order.pointee.reason = .killSwitch
             push(.cancel(order.pointee.id, account: slots[slot].account), instrument: order.pointee.instrument)
             _counters.cancelsSent &+= 1
+            acknowledges = false
         }
+        if acknowledges { _acknowledgements &+= 1 }
         let position = Int(order.pointee.positionIndex)
         exposures[position].replace(before, with: OpenExposure(order.pointee))
         let open = order.pointee.state.isOpen

@@ -70,13 +70,13 @@ import Testing
         /// Applies a report of `kind` for order `id`, exporting `exporting`; the kinds of the
         /// updates it queued.
         func apply(
-            _ kind: ExecutionKind, _ id: OrderID, lots: Int64 = 0, leaves: Int64, tradeID: UInt64 = 0,
-            exporting: OrderUpdateInterest
+            _ kind: ExecutionKind, _ id: OrderID, price: Int64 = 100, lots: Int64 = 0, leaves: Int64,
+            tradeID: UInt64 = 0, exporting: OrderUpdateInterest
         ) -> [ExecutionKind] {
             trading.pointee.apply(
                 ExecutionReport(
                     kind: kind, instrument: InstrumentID(0), orderID: id, account: AccountID(1001), side: .buy,
-                    price: Price(ticks: 100), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
+                    price: Price(ticks: price), quantity: Quantity(lots: lots), leavesQuantity: Quantity(lots: leaves),
                     tradeID: tradeID),
                 exporting: exporting)
             var kinds: [ExecutionKind] = []
@@ -179,6 +179,47 @@ import Testing
         #expect(trading.pointee.cancelOpenOrders() == 1)
         #expect(trading.pointee.openOrder(second)?.state == .pendingCancel)
         #expect(moved(context) == 9)
+    }
+
+    @Test func acknowledgementsCountOnlyCommandsAnsweredAsSent() throws {
+        let harness = try Harness(.all)
+        let trading = harness.trading
+        var context = StrategyContext(state: trading, books: UnsafePointer(harness.books), slot: 0)
+        /// How far the revision and the acknowledgements moved since `start`.
+        func moved(since start: (UInt64, UInt64), _ context: borrowing StrategyContext) -> [UInt64] {
+            [context.revision - start.0, context.acknowledgements - start.1]
+        }
+        let start = (context.revision, context.acknowledgements)
+        let id = try #require(harness.submit(lots: 10))
+        #expect(moved(since: start, context) == [1, 0])
+        // A new order accepted: an acknowledgement; the same report again is not.
+        _ = harness.apply(.accepted, id, leaves: 10, exporting: .all)
+        #expect(moved(since: start, context) == [2, 1])
+        _ = harness.apply(.accepted, id, leaves: 10, exporting: .all)
+        #expect(moved(since: start, context) == [3, 1])
+        // A fill is not.
+        _ = harness.apply(.partiallyFilled, id, lots: 4, leaves: 6, tradeID: 1, exporting: .all)
+        #expect(moved(since: start, context) == [4, 1])
+        // A replace done as asked is; one done at another price (or quantity) is not.
+        let movedTo99 = context.replace(id, price: Price(ticks: 99), quantity: Quantity(lots: 10))
+        #expect(movedTo99)
+        _ = harness.apply(.replaced, id, price: 99, lots: 10, leaves: 6, exporting: .all)
+        #expect(moved(since: start, context) == [6, 2])
+        let movedTo98 = context.replace(id, price: Price(ticks: 98), quantity: Quantity(lots: 10))
+        #expect(movedTo98)
+        _ = harness.apply(.replaced, id, price: 97, lots: 10, leaves: 6, exporting: .all)
+        #expect(moved(since: start, context) == [8, 2])
+        let movedAgain = context.replace(id, price: Price(ticks: 98), quantity: Quantity(lots: 10))
+        #expect(movedAgain)
+        _ = harness.apply(.replaced, id, price: 98, lots: 9, leaves: 5, exporting: .all)
+        #expect(moved(since: start, context) == [10, 2])
+        // An acceptance that leaves a cancel in flight changes what the order waits on: not one.
+        let second = try #require(harness.submit(lots: 5))
+        let cancelSent = context.cancel(second)
+        #expect(cancelSent)
+        _ = harness.apply(.accepted, second, leaves: 5, exporting: .all)
+        #expect(trading.pointee.openOrder(second)?.state == .pendingCancel)
+        #expect(moved(since: start, context) == [13, 2])
     }
 
     @Test func eachReportKindNeedsOneInterest() {

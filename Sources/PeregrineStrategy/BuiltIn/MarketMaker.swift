@@ -41,11 +41,12 @@ public struct MarketMaker: Strategy, Sendable {
     /// Per instrument: the working bid and ask (raw order ids; 0 for none).
     @usableFromInline var bids: [UInt64]
     @usableFromInline var asks: [UInt64]
-    /// Per instrument: what the last `quote` that sent nothing saw (nil after one that sent a
-    /// command, or before any). Seeing the same again, it would send nothing again: `quote`
-    /// depends only on the touch, the orders and the position (`StrategyContext.revision`), and
-    /// on `bids` and `asks`, which change only with an order or a command. Not state: a restored
-    /// strategy starts without it.
+    /// Per instrument: what the last `quote` saw when a call seeing the same would send nothing
+    /// (nil before any, or after one that may send again). `quote` depends only on the touch,
+    /// the orders and the position (`StrategyContext.revision`), and on `bids` and `asks`, which
+    /// change only with an order or a command; a call whose commands all went through sends
+    /// nothing once they are acknowledged as sent (`StrategyContext.acknowledgements`). Not
+    /// state: a restored strategy starts without it.
     @usableFromInline var settled: [SettledQuotes?]
 
     public init(_ configuration: StrategyConfiguration) throws(StrategyConfigurationError) {
@@ -106,8 +107,7 @@ public struct MarketMaker: Strategy, Sendable {
     mutating func quote(_ index: Int, _ context: inout StrategyContext) {
         let instrument = instruments[index]
         guard let mid = context.marketMid(instrument) else { return }
-        let seen = SettledQuotes(revision: context.revision, bid: mid.bid.ticks, ask: mid.ask.ticks)
-        if settled[index] == seen { return }
+        if let last = settled[index], last.holds(bid: mid.bid.ticks, ask: mid.ask.ticks, context) { return }
         let net = context.netPosition(instrument)
         // Skewed, but never through the market: at most one tick inside its other side.
         let bidFrom = joinTouch ? mid.bid.ticks : mid.twiceTicks >> 1
@@ -128,7 +128,7 @@ public struct MarketMaker: Strategy, Sendable {
         let quoting = Quoting(size: size, requote: requote, postOnly: postOnly)
         // The arrays are written only when a quote changes (a write checks their uniqueness).
         let working = (bid: bids[index], ask: asks[index])
-        let (newBid, bidHeld, bidSent) = quoting.work(
+        let (newBid, bidHeld, bidSent, bidSettles) = quoting.work(
             working.bid, side: .buy, price: bid, wanted: net &+ size <= maxPosition && bid > 0, instrument, &context)
         if newBid != working.bid { bids[index] = newBid }
         // Never the ask at or below a price its venue may hold its bid at (half-spread 0 over a
@@ -136,11 +136,19 @@ public struct MarketMaker: Strategy, Sendable {
         // moved may lie above the new mid): a post-only ask there would take its own bid, and a
         // venue refuses it. The ask goes a tick above.
         if let bidHeld, ask <= bidHeld { ask = bidHeld &+ 1 }
-        let (newAsk, _, askSent) = quoting.work(
+        let (newAsk, _, askSent, askSettles) = quoting.work(
             working.ask, side: .sell, price: ask, wanted: net &- size >= 0 &- maxPosition && ask > 0, instrument,
             &context)
         if newAsk != working.ask { asks[index] = newAsk }
-        let settles = bidSent || askSent ? nil : seen
+        // Nothing sent: a call seeing the same sends nothing. Commands sent: once they are
+        // acknowledged as sent, neither does one, unless a side waits on something else (an
+        // order still in flight from before, a refused command to try again).
+        let keep = bidSettles && askSettles
+        let settles =
+            keep || !bidSent && !askSent
+            ? SettledQuotes(
+                revision: context.revision, acknowledgements: context.acknowledgements, bid: mid.bid.ticks,
+                ask: mid.ask.ticks, acknowledgementsKeep: keep) : nil
         if settled[index] != settles { settled[index] = settles }
     }
 
@@ -154,19 +162,34 @@ public struct MarketMaker: Strategy, Sendable {
     }
 }
 
-/// The inputs of a market maker's `quote` that sent nothing: the trading state's revision and
-/// the market's touch, in ticks.
+/// What a market maker's `quote` saw at its end, when a call seeing the same would send
+/// nothing: the trading state's revision and acknowledgements, and the market's touch, in ticks.
 @usableFromInline
 struct SettledQuotes: Equatable, Sendable {
     @usableFromInline let revision: UInt64
+    @usableFromInline let acknowledgements: UInt64
     @usableFromInline let bid: Int64
     @usableFromInline let ask: Int64
+    /// Its decision also stays through acknowledgements: every quote was settled or its
+    /// command went through, and none waited on an order in flight from before.
+    @usableFromInline let acknowledgementsKeep: Bool
 
     @inlinable
-    init(revision: UInt64, bid: Int64, ask: Int64) {
+    init(revision: UInt64, acknowledgements: UInt64, bid: Int64, ask: Int64, acknowledgementsKeep: Bool) {
         self.revision = revision
+        self.acknowledgements = acknowledgements
         self.bid = bid
         self.ask = ask
+        self.acknowledgementsKeep = acknowledgementsKeep
+    }
+
+    /// Whether a call seeing the touch `bid`, `ask` now would send nothing: the same touch, and
+    /// no order or position changed since, or only by acknowledgements when they keep it.
+    @inlinable
+    func holds(bid: Int64, ask: Int64, _ context: borrowing StrategyContext) -> Bool {
+        guard bid == self.bid, ask == self.ask else { return false }
+        let changes = context.revision &- revision
+        return changes == 0 || acknowledgementsKeep && changes == context.acknowledgements &- acknowledgements
     }
 }
 
@@ -188,25 +211,28 @@ struct Quoting {
     /// Places, moves or withdraws one quote; returns the id now working (0 for none), the
     /// price its venue holds it at once the commands sent so far arrive (nil when it is
     /// withdrawn or there is none: the order's price, a replace's in flight, or the price just
-    /// sent), and whether it sent a command (or tried to: a refused one counts).
+    /// sent), whether it sent a command (or tried to: a refused one counts), and whether the
+    /// quote is settled once what it sent is acknowledged as sent (`settles`: it is where it
+    /// belongs, or a new order or replace that went puts it there; not while it waits on an
+    /// order in flight from before, nor after a cancel or a refused command).
     @inlinable @inline(__always)
     func work(
         _ working: UInt64, side: Side, price: Int64, wanted: Bool, _ instrument: InstrumentID,
         _ context: inout StrategyContext
-    ) -> (id: UInt64, held: Int64?, sent: Bool) {
+    ) -> (id: UInt64, held: Int64?, sent: Bool, settles: Bool) {
         if working != 0, let order = context.order(OrderID(working)) {
             if !wanted {
-                guard order.state != .pendingCancel else { return (working, nil, false) }
+                guard order.state != .pendingCancel else { return (working, nil, false, false) }
                 context.cancel(order.id)
-                return (working, nil, true)
+                return (working, nil, true, false)
             }
-            if order.state == .pendingCancel { return (working, nil, false) }
+            if order.state == .pendingCancel { return (working, nil, false, false) }
             // (Its venue takes commands in order: a replace in flight lands before anything sent
             // after it.)
             let held = order.state == .pendingReplace ? order.pendingPrice.ticks : order.price.ticks
             let busy = order.state == .pendingReplace || order.state == .pendingNew
             guard !busy, (order.price.ticks &- price).magnitude >= UInt64(requote) else {
-                return (working, held, false)
+                return (working, held, false, !busy)
             }
             // A replace the risk checks refused leaves the order as it was (its venue keeps
             // the old price), and the revision where it was; one that went moves it.
@@ -215,9 +241,9 @@ struct Quoting {
                 context.replace(
                     order.id, price: Price(ticks: price), quantity: Quantity(lots: order.filled.lots &+ size))
                 && context.revision != before
-            return (working, moved ? price : held, true)
+            return (working, moved ? price : held, true, moved)
         }
-        guard wanted else { return (0, nil, false) }
+        guard wanted else { return (0, nil, false, true) }
         let before = context.revision
         let id = context.submitLimit(
             instrument, side, price: Price(ticks: price), quantity: Quantity(lots: size),
@@ -225,7 +251,7 @@ struct Quoting {
         // An order the risk checks refused has an id (its reject update follows) but never
         // reaches its venue, and leaves the revision where it was: nothing is held.
         let entered = id != nil && context.revision != before
-        return (id?.rawValue ?? 0, entered ? price : nil, true)
+        return (id?.rawValue ?? 0, entered ? price : nil, true, entered)
     }
 
 }
