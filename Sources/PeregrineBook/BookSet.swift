@@ -152,7 +152,7 @@ public struct SharedBooks: BitwiseCopyable {
 
     /// The best bid and ask prices of `instrument`'s book when both sides have a level (and it
     /// has a book here).
-    @inlinable
+    @inlinable @inline(__always)
     public func touchPrices(_ instrument: InstrumentID) -> (bid: Price, ask: Price)? {
         let index = Int(instrument.rawValue)
         guard index < count else { return nil }

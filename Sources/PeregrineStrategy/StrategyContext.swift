@@ -83,13 +83,20 @@ public struct StrategyContext: ~Copyable {
     /// The mid of `instrument`'s book without this strategy's own resting orders: the market
     /// around the strategy (a market maker at the touch must not chase its own quotes). nil when
     /// a side has nothing else. Allocation-free; O(levels walked × the strategy's open orders).
-    @inlinable
+    @inlinable @inline(__always)
     public func marketMid(_ instrument: InstrumentID) -> MidPrice? {
-        // An outside venue's book is the market's alone: its touch, read once.
+        // An outside venue's book is the market's alone: its touch, read once (inlined: a market
+        // maker reads it at every book change).
         if !books.pointee.isHosted(instrument) {
             guard let touch = books.pointee.touchPrices(instrument) else { return nil }
             return MidPrice(bid: touch.bid, ask: touch.ask)
         }
+        return hostedMarketMid(instrument)
+    }
+
+    /// `marketMid` of a hosted book (its own resting orders left out), out of line.
+    @inlinable @inline(never)
+    func hostedMarketMid(_ instrument: InstrumentID) -> MidPrice? {
         guard let bid = marketTop(instrument, .buy), let ask = marketTop(instrument, .sell) else { return nil }
         return MidPrice(bid: bid, ask: ask)
     }
