@@ -50,8 +50,10 @@ public struct LogicSettings: Equatable, Sendable, CustomStringConvertible {
     /// ask above a bid (or a bid's new price) the risk checks refused, which never reached its
     /// venue; the cross-venue arbitrage sends both legs or neither (`submitBoth`); a replace the
     /// risk checks refuse on an order not yet accepted leaves the order open in its reject
-    /// update (it had said `rejected`).
-    public static let currentRevision = 3
+    /// update (it had said `rejected`). Revision 4 (2026-12-08): a golden cross's reversal that
+    /// a risk limit on an order's quantity or notional refused sends the closing part alone (it
+    /// had stayed on its first side, refused at every sample).
+    public static let currentRevision = 4
 
     /// The settings of `configuration`, with its strategies built (by `StrategySet<Custom>`)
     /// to resolve their defaults. Throws for a strategy that cannot be built.

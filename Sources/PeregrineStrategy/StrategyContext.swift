@@ -192,6 +192,11 @@ public struct StrategyContext: ~Copyable {
     /// at the first reading that counted on its commands going through stays. O(1).
     @inlinable public var acknowledgements: UInt64 { state.pointee.acknowledgements }
 
+    /// Why the risk checks refused the last order or replace they refused (read right after a
+    /// command that left `revision` where it was while returning an id or true: that command's
+    /// reason; `none` before any). O(1).
+    @inlinable public var lastRiskRejection: ExecutionReason { state.pointee.lastRiskRejection }
+
     /// The open order `id` if it is this strategy's.
     @inlinable
     public func order(_ id: OrderID) -> OwnOrder? {

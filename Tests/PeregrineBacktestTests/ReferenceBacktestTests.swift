@@ -2,6 +2,7 @@ import Foundation
 import PeregrineBacktest
 import PeregrineCore
 import PeregrineModel
+import PeregrineRisk
 import PeregrineStrategy
 import PeregrineTestSupport
 import Testing
@@ -40,14 +41,20 @@ import Testing
         var netPnL: Int128 = 0
         /// The quantity of every order sent (each row's order for what is missing), × 10^8.
         var sent: Int128 = 0
+        /// Orders a maximum order quantity refused.
+        var refused = 0
     }
 
     /// The rules, plainly: every row with both prices is a sample; after the slow-th, the
     /// target follows the sums; one order for the difference fills at this row's touch up to
     /// its size.
+    /// With `maxOrder` (a risk rule's `max_order_quantity`), an order above it is refused; a
+    /// refused reversal sends the position's closing part alone.
     static func plain(
-        fast: Int, slow: Int, quantity: String, feeBps: String, rows: [[String: String]]? = nil
+        fast: Int, slow: Int, quantity: String, feeBps: String, rows: [[String: String]]? = nil,
+        maxOrder: String? = nil
     ) throws -> Expected {
+        let limit = maxOrder.map(scaled)
         let q = scaled(quantity)
         let bps = scaled(feeBps)
         var mids: [Int128] = []  // twice the mid × 10^8
@@ -73,8 +80,18 @@ import Testing
             } else if fastSum * Int128(slow) < slowSum * Int128(fast) {
                 target = -q
             }
-            let missing = target - expected.position
+            var missing = target - expected.position
             guard missing != 0 else { continue }
+            if let limit, Int128(missing.magnitude) > limit {
+                expected.refused += 1
+                // A reversal: the closing part alone (itself refused when above the limit).
+                guard expected.position != 0, (expected.position > 0) != (missing > 0) else { continue }
+                missing = -expected.position
+                if Int128(missing.magnitude) > limit {
+                    expected.refused += 1
+                    continue
+                }
+            }
             expected.sent += Int128(missing.magnitude)
             let price = missing > 0 ? ask : bid
             let fill = min(missing.magnitude, (missing > 0 ? askSize : bidSize).magnitude)
@@ -94,7 +111,8 @@ import Testing
     }
 
     static func backtest(
-        fast: Int, slow: Int, quantity: String, feeBps: String, path: String = Fixtures.path(quotes)
+        fast: Int, slow: Int, quantity: String, feeBps: String, path: String = Fixtures.path(quotes),
+        risk: [RiskRule] = []
     ) throws -> BacktestResult {
         var settings = BacktestSettings()
         settings.data = [try DataSpec("tardis-quotes:" + path)]
@@ -103,6 +121,7 @@ import Testing
                 name: "golden-cross", parameters: [("fast", "\(fast)"), ("slow", "\(slow)"), ("quantity", quantity)])
         ]
         settings.takerFeeBasisPoints = feeBps
+        settings.risk = risk
         return try Backtest.run(try BacktestPlan(settings))
     }
 
@@ -125,6 +144,33 @@ import Testing
         #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees)
         #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL)
         #expect(json["events"] as? Int == 9_999)
+    }
+
+    /// A risk limit on an order's quantity between the quantity and twice it refuses every
+    /// reversal's one order: the position is closed alone, and the new side taken at the next
+    /// sample (before, the strategy stayed on its first side, refused at every sample). A limit
+    /// below the quantity refuses every order.
+    @Test(arguments: [
+        (5, 20, "0.01", "2.5", "0.015"), (3, 7, "1", "0.75", "1"), (10, 30, "0.5", "4", "0.999"),
+        (5, 20, "0.01", "2.5", "0.005"),
+    ])
+    func aReversalARiskLimitRefusesGoesInTwo(parameters: (Int, Int, String, String, String)) throws {
+        let (fast, slow, quantity, fee, limit) = parameters
+        let expected = try Self.plain(fast: fast, slow: slow, quantity: quantity, feeBps: fee, maxOrder: limit)
+        let result = try Self.backtest(
+            fast: fast, slow: slow, quantity: quantity, feeBps: fee, risk: [RiskRule(maxOrderQuantity: limit)])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.json.utf8)) as? [String: Any])
+        #expect(json["trades"] as? Int == expected.trades)
+        #expect(Self.scaled(json["volume"] as? String ?? "") == expected.volume)
+        #expect(Self.scaled(json["position"] as? String ?? "") == expected.position)
+        #expect(Self.exact(json["fees"] as? String ?? "") == expected.fees)
+        #expect(Self.exact(json["net_pnl"] as? String ?? "") == expected.netPnL)
+        let refused = try #require(json["risk_rejections"] as? [String: Int])
+        #expect(refused == (expected.refused == 0 ? [:] : ["max-order-quantity": expected.refused]))
+        // Both sides were traded, or none (the limit below the quantity).
+        #expect(expected.trades > 100 || Self.scaled(limit) < Self.scaled(quantity))
+        #expect(expected.refused > 0)
     }
 
     /// The same on generated quotes (a seeded random walk): prices with 0 to 4 decimals, sizes

@@ -354,11 +354,11 @@ struct PinnedHashTests {
             logic.handle(event, sequence: Int64(sequence), outputs: &outputs)
         }
         #expect(outputs.outcomes == 20_000)
-        // These hashes are logic revision 3's (revisions 2 and 3 left them as revision 1's: no
-        // kill switch and no risk rule here). A change that moves them on purpose replays old
+        // These hashes are logic revision 4's (revisions 2 to 4 left them as revision 1's: no
+        // kill switch, no risk rule and no golden cross here). A change that moves them on purpose replays old
         // journals differently: raise `LogicSettings.currentRevision` and pin both here
         // (docs/journal.md, "Upgrading the engine").
-        #expect(LogicSettings.currentRevision == 3)
+        #expect(LogicSettings.currentRevision == 4)
         #expect(hexHash(logic.stateHash()) == "f6094da3894778f2")
         #expect(hexHash(outputs.hasher.value) == "75993c21a43b5119")
         #expect(outputs.reportCount == 8_309)

@@ -8,7 +8,7 @@ import Testing
 @Suite("Fault matrix: another logic revision", .serialized)
 struct LogicRevisionTests {
     /// This build's logic revision (`LogicSettings.currentRevision`).
-    static let revision = 3
+    static let revision = 4
 
     /// Rewrites `journal`'s settings file as a build before logic revisions wrote it (format 6,
     /// no revision entries, its checksum recomputed).

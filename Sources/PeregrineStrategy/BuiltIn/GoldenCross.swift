@@ -13,6 +13,8 @@ import PeregrineModel
 /// crossing event. When the target differs from the position and no order of the strategy is
 /// open on the instrument, it sends one market IOC order for the whole difference (a reversal
 /// is one order of twice the quantity); what does not fill is tried again at the next sample.
+/// A reversal that a risk limit on an order's quantity or notional refuses goes in two: the
+/// position is closed at once, the new side taken at the next sample.
 ///
 /// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (a decimal
 /// in the instrument's units on its lot grid, up to 10^12 lots; default one lot).
@@ -60,10 +62,19 @@ public struct GoldenCross: MidSampling, Sendable {
             targets[index] = 0 &- quantities[index]
         }
         let instrument = instruments[index]
-        let missing = targets[index] &- context.position(instrument).net
+        let net = context.position(instrument).net
+        let missing = targets[index] &- net
         guard missing != 0, !context.hasOpenOrder(instrument) else { return }
-        _ = context.submitMarket(
-            instrument, missing > 0 ? .buy : .sell, quantity: Quantity(lots: Int64(clamping: missing.magnitude)))
+        let side: Side = missing > 0 ? .buy : .sell
+        let before = context.revision
+        let id = context.submitMarket(instrument, side, quantity: Quantity(lots: Int64(clamping: missing.magnitude)))
+        // A reversal whose one order a risk limit on an order's size refused (a limit between
+        // the quantity and twice it): the position is closed alone, and the new side is taken at
+        // the next sample (as the rule's next try for what is still missing).
+        guard id != nil, context.revision == before, net != 0, (net > 0) != (missing > 0),
+            context.lastRiskRejection == .maxOrderQuantity || context.lastRiskRejection == .maxOrderNotional
+        else { return }
+        _ = context.submitMarket(instrument, side, quantity: Quantity(lots: Int64(clamping: net.magnitude)))
     }
 
     public mutating func visitState<V: StateVisitor & ~Copyable>(_ visitor: inout V) throws(SnapshotError) {
