@@ -201,17 +201,17 @@ import Testing
         _ = harness.apply(.partiallyFilled, id, lots: 4, leaves: 6, tradeID: 1, exporting: .all)
         #expect(moved(since: start, context) == [4, 1])
         // A replace done as asked is; one done at another price (or quantity) is not.
-        let movedTo99 = context.replace(id, price: Price(ticks: 99), quantity: Quantity(lots: 10))
-        #expect(movedTo99)
-        _ = harness.apply(.replaced, id, price: 99, lots: 10, leaves: 6, exporting: .all)
+        /// A replace to 98 or 99 ticks for 10 lots, answered at `price` for `lots`.
+        func replace(to asked: Int64, answeredAt price: Int64, lots: Int64, _ context: inout StrategyContext) -> Bool {
+            let sent = context.replace(id, price: Price(ticks: asked), quantity: Quantity(lots: 10))
+            _ = harness.apply(.replaced, id, price: price, lots: lots, leaves: lots - 4, exporting: .all)
+            return sent
+        }
+        #expect(replace(to: 99, answeredAt: 99, lots: 10, &context))
         #expect(moved(since: start, context) == [6, 2])
-        let movedTo98 = context.replace(id, price: Price(ticks: 98), quantity: Quantity(lots: 10))
-        #expect(movedTo98)
-        _ = harness.apply(.replaced, id, price: 97, lots: 10, leaves: 6, exporting: .all)
+        #expect(replace(to: 98, answeredAt: 97, lots: 10, &context))
         #expect(moved(since: start, context) == [8, 2])
-        let movedAgain = context.replace(id, price: Price(ticks: 98), quantity: Quantity(lots: 10))
-        #expect(movedAgain)
-        _ = harness.apply(.replaced, id, price: 98, lots: 9, leaves: 5, exporting: .all)
+        #expect(replace(to: 98, answeredAt: 98, lots: 9, &context))
         #expect(moved(since: start, context) == [10, 2])
         // An acceptance that leaves a cancel in flight changes what the order waits on: not one.
         let second = try #require(harness.submit(lots: 5))
