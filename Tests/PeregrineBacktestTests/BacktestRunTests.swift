@@ -270,7 +270,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         // Mids 100, 102, 104, 105, 101, 100 (1 ms apart): a golden cross of 1 over 2 buys 2
         // after the second row (1 at 103, all its ask shows), the other after the third (at
-        // 105), then wants to sell 4 after the fifth and the sixth.
+        // 105), then wants to sell 4 after the fifth: above a limit of 3, refused, so it sells
+        // the 2 it holds (at 100) and the other 2 after the sixth (at 99).
         var lines = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
         for (row, mid) in [100, 102, 104, 105, 101, 100].enumerated() {
             let time = 1_000 * (row + 1)
@@ -287,10 +288,11 @@ import Testing
             }
         }
         let limited = try run(RiskRule(maxOrderQuantity: "3"))
-        #expect(limited.trades == 2)
-        #expect(limited.refusals.riskRejections.map { "\($0.count) \($0.reason)" } == ["2 max-order-quantity"])
+        #expect(limited.trades == 4)
+        #expect(limited.refusals.riskRejections.map { "\($0.count) \($0.reason)" } == ["1 max-order-quantity"])
         #expect(limited.refusals.killSwitchTrip == nil)
-        #expect(limited.json.contains("\"risk_rejections\": {\n    \"max-order-quantity\": 2\n  }"), "\(limited.json)")
+        #expect(limited.json.contains("\"risk_rejections\": {\n    \"max-order-quantity\": 1\n  }"), "\(limited.json)")
+        #expect(limited.json.contains("\"position\": \"-2\""), "\(limited.json)")
         #expect(limited.json.contains(#""kill_switch": null"#))
         // Bought 1 at 103 with the mid at 102: a loss of 1, over the day's 0.5. The switch trips
         // at that row; the orders after it are refused by it (the buys of the missing 1 after

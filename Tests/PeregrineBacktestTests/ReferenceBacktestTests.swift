@@ -85,7 +85,9 @@ import Testing
             if let limit, Int128(missing.magnitude) > limit {
                 expected.refused += 1
                 // A reversal: the closing part alone (itself refused when above the limit).
-                guard expected.position != 0, (expected.position > 0) != (missing > 0) else { continue }
+                guard expected.position != 0, (expected.position > 0) != (missing > 0),
+                    missing.magnitude > expected.position.magnitude
+                else { continue }
                 missing = -expected.position
                 if Int128(missing.magnitude) > limit {
                     expected.refused += 1

@@ -14,7 +14,8 @@ import PeregrineModel
 /// open on the instrument, it sends one market IOC order for the whole difference (a reversal
 /// is one order of twice the quantity); what does not fill is tried again at the next sample.
 /// A reversal that a risk limit on an order's quantity or notional refuses goes in two: the
-/// position is closed at once, the new side taken at the next sample.
+/// position is closed at once (unless its closing order is refused too), the new side taken at
+/// the next sample.
 ///
 /// Parameters: `fast` (1…`slow`, default 10), `slow` (1…1,048,576, 30), `quantity` (a decimal
 /// in the instrument's units on its lot grid, up to 10^12 lots; default one lot).
@@ -72,6 +73,7 @@ public struct GoldenCross: MidSampling, Sendable {
         // the quantity and twice it): the position is closed alone, and the new side is taken at
         // the next sample (as the rule's next try for what is still missing).
         guard id != nil, context.revision == before, net != 0, (net > 0) != (missing > 0),
+            missing.magnitude > net.magnitude,
             context.lastRiskRejection == .maxOrderQuantity || context.lastRiskRejection == .maxOrderNotional
         else { return }
         _ = context.submitMarket(instrument, side, quantity: Quantity(lots: Int64(clamping: net.magnitude)))
