@@ -318,9 +318,8 @@ public struct TradingState: ~Copyable {
     /// How many reports applied so far only acknowledged a command as sent: a new order
     /// accepted from `pendingNew` (not while a cancel or replace is in flight), a replace done at
     /// the price and quantity asked; not one the kill switch answered with a cancel. Each moved
-    /// `revision` by one;
-    /// so when `revision` moved by exactly as much as this since two readings, every change in
-    /// between was such an acknowledgement (of any strategy's command). O(1).
+    /// `revision` by one, so when `revision` moved by exactly as much as this since two readings,
+    /// every change in between was such an acknowledgement (of any strategy's command). O(1).
     @inlinable public var acknowledgements: UInt64 { _acknowledgements }
 
     /// The most commands (new, cancel, replace) one strategy may send while handling one event:
